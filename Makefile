@@ -1,0 +1,75 @@
+# openvpn-auth-oidc: every developer and CI entry point.
+# Deno and Bun come from PATH when present, otherwise from npm into .tools/ (no other downloads).
+
+DENO_VERSION := 2.9.6
+BUN_VERSION  := 1.4.5
+TOOLS        := $(CURDIR)/.tools
+DENO ?= $(shell command -v deno 2>/dev/null || echo $(TOOLS)/node_modules/.bin/deno)
+BUN  ?= $(shell command -v bun 2>/dev/null || echo $(TOOLS)/node_modules/.bin/bun)
+export DENO BUN
+# Test stages append "stage passed failed" lines here; .ci/run sums them.
+SUMMARY ?= $(CURDIR)/.tools/test-summary.txt
+export SUMMARY
+CONFIG ?= /etc/openvpn-auth-oidc/server.toml
+BIN := dist/openvpn-auth-oidc
+DENO_TEST := $(DENO) test --allow-all --quiet
+
+.PHONY: tools deps check fmt test test-unit test-integration test-e2e test-binary build build-bun run demo bench clean
+
+tools: $(DENO) $(BUN)
+
+$(TOOLS)/node_modules/.bin/deno $(TOOLS)/node_modules/.bin/bun:
+	mkdir -p $(TOOLS)
+	cd $(TOOLS) && [ -f package.json ] || (cd $(TOOLS) && echo '{"private":true}' > package.json)
+	cd $(TOOLS) && npm install --no-audit --no-fund --save-exact deno@$(DENO_VERSION) bun@$(BUN_VERSION)
+
+# Fills node_modules/ from deno.lock (Bun's compiler resolves the same bare names from there).
+deps: tools
+	$(DENO) install --frozen
+
+check: deps
+	$(DENO) fmt --check
+	$(DENO) lint
+	$(DENO) check src/ tests/ bench/
+
+fmt: tools
+	$(DENO) fmt
+
+test-unit: deps
+	scripts/stage.sh unit $(DENO_TEST) tests/unit/
+
+test-integration: deps
+	scripts/stage.sh integration $(DENO_TEST) tests/integration/
+
+test-binary: build-bun
+	scripts/stage.sh binary $(DENO_TEST) tests/binary/
+
+test-e2e: deps build-bun
+	scripts/stage.sh e2e $(DENO_TEST) tests/e2e/
+
+test:
+	@rm -f $(SUMMARY)
+	scripts/stage.sh check $(MAKE) --no-print-directory check
+	$(MAKE) --no-print-directory test-unit test-integration test-binary test-e2e
+
+build: deps
+	@mkdir -p dist
+	$(DENO) compile --allow-all --output $(BIN) src/main.ts || { \
+	  echo "deno compile needs internet once to download Deno's runtime (denort)." >&2; \
+	  echo "On an offline host use 'make build-bun', or compile on a connected host and copy dist/." >&2; exit 1; }
+
+build-bun: deps
+	@mkdir -p dist
+	$(BUN) build --compile --minify --sourcemap=none --outfile $(BIN) src/main.ts
+
+run: deps
+	$(DENO) run --allow-all src/main.ts --config $(CONFIG)
+
+demo: deps
+	$(DENO) run --allow-all tests/e2e/demo.ts
+
+bench: deps build-bun
+	$(DENO) run --allow-all bench/main.ts
+
+clean:
+	rm -rf dist node_modules

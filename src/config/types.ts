@@ -1,0 +1,83 @@
+import type { Secret } from "./secret.ts";
+
+/** Where the OpenVPN management interface listens. */
+export type ManagementAddress =
+  | { kind: "tcp"; host: string; port: number }
+  | { kind: "unix"; path: string };
+
+export type ClientAuthMethod =
+  | "client_secret_basic"
+  | "client_secret_post"
+  | "private_key_jwt"
+  | "none";
+
+export type LogLevel = "debug" | "info" | "warning" | "error";
+
+/** Config lines sent in the `client-auth` block to users in any of `groups`. */
+export interface ClientConfigRule {
+  groups: string[];
+  lines: string[];
+}
+
+/**
+ * The configuration after loading: defaults applied, durations in milliseconds, secrets read
+ * from their files, everything validated. Everything downstream takes this, never raw TOML.
+ */
+export interface ResolvedConfig {
+  openvpn: {
+    management: ManagementAddress;
+    password: Secret | undefined;
+    authPendingTimeoutMs: number;
+    bypassCommonNames: RegExp[];
+    commandTimeoutMs: number;
+    reconnectMaxDelayMs: number;
+  };
+  http: {
+    listen: { host: string; port: number };
+    /** Public base URL without trailing slash, e.g. `https://vpn.example.com`. */
+    baseUrl: URL;
+    secret: Secret;
+    tlsCertFile: string | undefined;
+    tlsKeyFile: string | undefined;
+    trustedProxies: string[];
+    confirmLogin: boolean;
+    checkClientIp: boolean;
+    templatesDir: string | undefined;
+  };
+  oidc: {
+    issuer: URL;
+    clientId: string;
+    clientSecret: Secret | undefined;
+    clientAuthMethod: ClientAuthMethod;
+    /** PKCS#8 PEM private key for `private_key_jwt`. */
+    privateKey: Secret | undefined;
+    privateKeyAlg: string;
+    scopes: string[];
+    usernameClaim: string;
+    groupsClaim: string;
+    rolesClaim: string | undefined;
+    authorizeParams: Record<string, string>;
+    useUserinfo: boolean;
+    clockToleranceSec: number;
+    httpTimeoutMs: number;
+  };
+  authorization: {
+    allowedGroups: string[];
+    allowedRoles: string[];
+    requiredClaims: Record<string, unknown>;
+    /** When set, the certificate common name must equal this claim. */
+    commonNameClaim: string | undefined;
+  };
+  clientConfig: ClientConfigRule[];
+  sessions: {
+    backend: "memory" | "file";
+    path: string;
+    lifetimeMs: number;
+    encryptionKey: Secret | undefined;
+    reauthCheck: "none" | "refresh";
+    idpUnreachable: "deny" | "allow";
+    maxEntries: number;
+    sweepIntervalMs: number;
+  };
+  log: { level: LogLevel; format: "text" | "json" };
+}

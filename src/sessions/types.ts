@@ -1,0 +1,83 @@
+/**
+ * What the bridge keeps between a management event and the browser's callback (a pending
+ * login) and between renegotiations (a session). Stores are asynchronous and must not assume a
+ * single process: a later Redis/Valkey backend serves several bridges, and an admin command
+ * reads the file store while the service runs.
+ */
+
+/** The OIDC request state bound to a pending login once the user continues to the IdP. */
+export interface PendingOAuth {
+  state: string;
+  nonce: string;
+  codeVerifier: string;
+  /** Random value also held in the browser's cookie; binds the callback to that browser. */
+  browserBinding: string;
+}
+
+export interface PendingLogin {
+  /** Unguessable id (>= 128 bits, base64url) used in the login URL. */
+  id: string;
+  /** Which OpenVPN server the client came through (one bridge may serve several). */
+  server: string;
+  cid: number;
+  kid: number;
+  commonName: string;
+  /** The username the VPN client sent (empty for certificate-only clients). */
+  username: string;
+  clientIp: string;
+  clientPort: number;
+  platform: string;
+  clientVersion: string;
+  /** OpenVPN's `session_id`, the key of the session this login creates. */
+  sessionId: string;
+  createdAt: number;
+  expiresAt: number;
+  oauth: PendingOAuth | undefined;
+}
+
+export interface Session {
+  /** OpenVPN's `session_id` (stable across renegotiations of one client session). */
+  sessionId: string;
+  server: string;
+  /** The client id the session is bound to now; undefined while the client is disconnected. */
+  cid: number | undefined;
+  commonName: string;
+  username: string;
+  groups: string[];
+  roles: string[];
+  /** The claims the authorization policy reads, kept to re-apply it. */
+  claims: Record<string, unknown>;
+  subject: string;
+  /** The IdP's SSO session id (`sid`), for back-channel logout. */
+  sid: string | undefined;
+  /** Plain refresh token in memory; stores encrypt it at rest. */
+  refreshToken: string | undefined;
+  /** When the refresh token expires, when the IdP said so (`refresh_expires_in`). */
+  refreshExpiresAt: number | undefined;
+  createdAt: number;
+  lastAuthAt: number;
+  expiresAt: number;
+}
+
+export interface SweepResult {
+  pending: number;
+  sessions: number;
+}
+
+export interface SessionStore {
+  putPending(login: PendingLogin): Promise<void>;
+  getPending(id: string): Promise<PendingLogin | undefined>;
+  /** Removes and returns the pending login: exactly one caller gets it (single use). */
+  takePending(id: string): Promise<PendingLogin | undefined>;
+  /** Removes every pending login of a client id (the client went away). */
+  deletePendingByCid(server: string, cid: number): Promise<number>;
+
+  putSession(session: Session): Promise<void>;
+  getSession(sessionId: string): Promise<Session | undefined>;
+  deleteSession(sessionId: string): Promise<boolean>;
+  listSessions(): Promise<Session[]>;
+
+  /** Deletes pending logins and sessions that expired before `now` (ms). */
+  sweep(now: number): Promise<SweepResult>;
+  close(): Promise<void>;
+}
