@@ -7,7 +7,7 @@ stage=$1; shift
 summary=${SUMMARY:-.tools/test-summary.txt}
 mkdir -p "$(dirname "$summary")"
 out=$(mktemp)
-"$@" 2>&1 | tee "$out"
+NO_COLOR=1 "$@" 2>&1 | tee "$out"
 status=${PIPESTATUS[0]}
 line=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$out" | tail -n 1)
 if [ -n "$line" ]; then

@@ -1,0 +1,91 @@
+/**
+ * What to do with a client's CONNECT or REAUTH: the decision table of the README, as one pure
+ * function. Time and the stored session are inputs; commands are built elsewhere.
+ *
+ * Why these rules (measured with OpenVPN 2.6, see the facts notes):
+ * - A certificate-only 2.6 client presents no auth token, so every REAUTH of a good client says
+ *   `session_state=Initial`; we accept it when the cid and `session_id` match the session we
+ *   created for that cid. The cid is bound to the TLS connection, which OpenVPN verified.
+ * - `Authenticated`/`AuthenticatedEmptyUser` mean OpenVPN checked the HMAC of the token it
+ *   issued (`auth-gen-token ... external-auth`), so on CONNECT a valid session with that
+ *   `session_id` is a reconnect and can be resumed without a browser.
+ * - `Expired`/`Invalid`/`ExpiredEmptyUser` are never accepted.
+ * - REAUTH is never answered with a pending login: a 2.6 server then stalls the tunnel ~15 s.
+ */
+import type { Session } from "../sessions/types.ts";
+
+export interface ClientRequest {
+  kind: "connect" | "reauth";
+  cid: number;
+  kid: number;
+  commonName: string;
+  username: string;
+  sessionId: string;
+  sessionState: string;
+  /** The client's `IV_SSO` capability list, e.g. `openurl,webauth,crtext`. */
+  ivSso: string;
+}
+
+export type Decision =
+  | { action: "bypass" }
+  | { action: "deny"; reason: string; clientReason: string }
+  | { action: "start_login" }
+  | { action: "resume"; session: Session; refresh: boolean };
+
+export interface DecideOptions {
+  bypassCommonNames: readonly RegExp[];
+  reauthCheck: "none" | "refresh";
+  now: number;
+}
+
+const TOKEN_STATES = new Set(["Authenticated", "AuthenticatedEmptyUser"]);
+const REAUTH_STATES = new Set(["Initial", ...TOKEN_STATES]);
+
+export const REASONS = {
+  noWebAuth: {
+    reason: "client does not support web authentication (IV_SSO lacks webauth)",
+    clientReason:
+      "Your VPN client cannot do browser sign-in. Update it, or add 'setenv IV_SSO webauth' to its config.",
+  },
+  tokenRejected: {
+    reason: "session token expired or invalid",
+    clientReason: "Your VPN session has expired. Reconnect to sign in again.",
+  },
+  unknownSession: {
+    reason: "no session for this client",
+    clientReason: "Your VPN session has ended. Reconnect to sign in again.",
+  },
+  sessionExpired: {
+    reason: "session lifetime reached",
+    clientReason: "Your VPN session has expired. Reconnect to sign in again.",
+  },
+} as const;
+
+export function decide(
+  request: ClientRequest,
+  session: Session | undefined,
+  options: DecideOptions,
+): Decision {
+  if (options.bypassCommonNames.some((pattern) => pattern.test(request.commonName))) {
+    return { action: "bypass" };
+  }
+  const refresh = options.reauthCheck === "refresh";
+  const usable = session !== undefined && session.commonName === request.commonName;
+  if (request.kind === "reauth") {
+    if (!REAUTH_STATES.has(request.sessionState)) return deny(REASONS.tokenRejected);
+    if (!usable || session.cid !== request.cid) return deny(REASONS.unknownSession);
+    if (session.expiresAt <= options.now) return deny(REASONS.sessionExpired);
+    return { action: "resume", session, refresh };
+  }
+  if (TOKEN_STATES.has(request.sessionState) && usable && session.expiresAt > options.now) {
+    return { action: "resume", session, refresh };
+  }
+  if (!request.ivSso.split(",").map((item) => item.trim()).includes("webauth")) {
+    return deny(REASONS.noWebAuth);
+  }
+  return { action: "start_login" };
+}
+
+function deny(reason: { reason: string; clientReason: string }): Decision {
+  return { action: "deny", ...reason };
+}

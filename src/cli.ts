@@ -1,0 +1,141 @@
+/**
+ * Command-line interface: argument parsing, help, and mapping outcomes to exit codes
+ * (0 success, 2 usage or configuration error, 1 runtime failure). Everything the commands
+ * touch comes in through `CliIo`, so tests drive the CLI in process.
+ */
+import { parseArgs } from "node:util";
+import { stringify } from "smol-toml";
+import { ConfigError } from "./config/errors.ts";
+import { type LoadedConfig, loadConfigFile } from "./config/load.ts";
+import type { ResolvedConfig } from "./config/types.ts";
+import { VERSION } from "./version.ts";
+
+export const EXIT_OK = 0;
+export const EXIT_RUNTIME = 1;
+export const EXIT_USAGE = 2;
+export const DEFAULT_CONFIG_PATH = "/etc/openvpn-auth-oidc/server.toml";
+const NAME = "openvpn-auth-oidc";
+
+export interface RunningService {
+  /** Settles when the service has stopped by itself (rejects on a fatal runtime error). */
+  readonly done: Promise<void>;
+  /** Stops accepting work, finishes in-flight writes, closes sockets. */
+  stop(): Promise<void>;
+}
+
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+  readTextFile(path: string): string;
+  env: Record<string, string | undefined>;
+  startService(config: ResolvedConfig): Promise<RunningService>;
+  /** Calls `handler` once on SIGTERM or SIGINT. */
+  onShutdownSignal(handler: (signal: string) => void): void;
+}
+
+const HELP: Record<string, string> = {
+  main: `${NAME} ${VERSION}: log OpenVPN users in through an OpenID Connect provider
+
+Usage:
+  ${NAME} [--config FILE]                 run the service
+  ${NAME} check-config [--config FILE]    validate the config and print it, secrets as ***
+  ${NAME} help [COMMAND]                  show help for a command
+  ${NAME} --version                       print the version
+
+Options:
+  -c, --config FILE   configuration file (default ${DEFAULT_CONFIG_PATH})
+  -h, --help          show this help
+  -V, --version       print the version
+
+Every config key can be overridden by an environment variable
+OPENVPN_AUTH_OIDC_<SECTION>_<KEY>, e.g. OPENVPN_AUTH_OIDC_OIDC_CLIENT_SECRET.
+
+Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.`,
+  run: `Usage: ${NAME} [run] [--config FILE]
+
+Runs the service: connects to the OpenVPN management interface, serves the login pages,
+and answers client connections. Stops cleanly on SIGTERM or SIGINT.`,
+  "check-config": `Usage: ${NAME} check-config [--config FILE]
+
+Loads and validates the configuration without contacting OpenVPN or the identity provider,
+then prints the resolved configuration (defaults applied) with every secret shown as ***.
+Exits 0 when valid, 2 with a list of problems otherwise.`,
+};
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        config: { type: "string", short: "c" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "V" },
+      },
+    });
+  } catch (error) {
+    io.err(`${(error as Error).message}\nRun '${NAME} --help' for usage.\n`);
+    return EXIT_USAGE;
+  }
+  const { values, positionals } = parsed;
+  if (values.version) {
+    io.out(`${NAME} ${VERSION}\n`);
+    return EXIT_OK;
+  }
+  const [command = "run", ...rest] = positionals;
+  if (values.help || command === "help") {
+    const topic = command === "help" ? rest[0] ?? "main" : command;
+    const text = HELP[topic];
+    if (!text) {
+      io.err(`Unknown command: "${topic}"\nRun '${NAME} --help' for usage.\n`);
+      return EXIT_USAGE;
+    }
+    io.out(text + "\n");
+    return EXIT_OK;
+  }
+  if (!(command in HELP) || command === "main" || rest.length > 0) {
+    const what = rest.length > 0 ? `Unexpected argument: "${rest[0]}"` : `Unknown command: "${command}"`;
+    io.err(`${what}\nRun '${NAME} --help' for usage.\n`);
+    return EXIT_USAGE;
+  }
+  const configPath = values.config ?? io.env["OPENVPN_AUTH_OIDC_CONFIG"] ?? DEFAULT_CONFIG_PATH;
+  let loaded: LoadedConfig;
+  try {
+    loaded = loadConfigFile(configPath, { readTextFile: io.readTextFile, env: io.env });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      io.err(error.message + "\n");
+      return EXIT_USAGE;
+    }
+    throw error;
+  }
+  if (command === "check-config") {
+    io.out(`# ${configPath}: valid\n${stringify(loaded.printable)}\n`);
+    return EXIT_OK;
+  }
+  return await runService(loaded.config, io);
+}
+
+async function runService(config: ResolvedConfig, io: CliIo): Promise<number> {
+  let service: RunningService;
+  try {
+    service = await io.startService(config);
+  } catch (error) {
+    io.err(`${NAME}: cannot start: ${(error as Error).message}\n`);
+    return EXIT_RUNTIME;
+  }
+  let stopping: Promise<void> | undefined;
+  io.onShutdownSignal(() => {
+    stopping ??= service.stop();
+  });
+  try {
+    await service.done;
+    await stopping;
+    return EXIT_OK;
+  } catch (error) {
+    io.err(`${NAME}: ${(error as Error).message}\n`);
+    return EXIT_RUNTIME;
+  }
+}

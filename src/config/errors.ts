@@ -1,0 +1,29 @@
+/** One problem found in the configuration, tied to its key path and, when known, its line. */
+export interface ConfigIssue {
+  /** Dotted key path, e.g. `oidc.client_id` or `client_config[1].lines[0]`. */
+  path: string;
+  message: string;
+  /** 1-based line in the config file, when it could be located. */
+  line?: number | undefined;
+}
+
+/** Raised when the configuration cannot be used; the service never starts with one. */
+export class ConfigError extends Error {
+  readonly issues: readonly ConfigIssue[];
+  readonly file: string;
+
+  constructor(file: string, issues: ConfigIssue[]) {
+    super(
+      `Invalid configuration in ${file}:\n` +
+        issues.map((issue) => `  - ${formatIssue(issue)}`).join("\n"),
+    );
+    this.name = "ConfigError";
+    this.file = file;
+    this.issues = issues;
+  }
+}
+
+export function formatIssue(issue: ConfigIssue): string {
+  const where = issue.line === undefined ? issue.path : `${issue.path} (line ${issue.line})`;
+  return `${where}: ${issue.message}`;
+}

@@ -1,0 +1,28 @@
+/**
+ * Entry point: wires the CLI to the real process (stdout, stderr, files, environment, signals)
+ * and the real service. Runs unchanged on Deno and Bun.
+ */
+import { readFileSync } from "node:fs";
+import process from "node:process";
+import { EXIT_RUNTIME, runCli } from "./cli.ts";
+import { startDaemon } from "./daemon.ts";
+
+const io = {
+  out: (text: string) => process.stdout.write(text),
+  err: (text: string) => process.stderr.write(text),
+  readTextFile: (path: string) => readFileSync(path, "utf8"),
+  env: process.env,
+  startService: startDaemon,
+  onShutdownSignal(handler: (signal: string) => void) {
+    for (const signal of ["SIGTERM", "SIGINT"] as const) process.once(signal, () => handler(signal));
+  },
+};
+
+try {
+  process.exitCode = await runCli(process.argv.slice(2), io);
+} catch (error) {
+  process.stderr.write(`openvpn-auth-oidc: unexpected error: ${(error as Error).stack ?? error}\n`);
+  process.exitCode = EXIT_RUNTIME;
+}
+// Some libraries keep timers or sockets alive; the service has already closed its own.
+process.exit(process.exitCode);

@@ -1,0 +1,291 @@
+import { assert, assertEquals, assertStringIncludes, assertThrows } from "../../support/assert.ts";
+import { parseConfig } from "../../../src/config/load.ts";
+import { ConfigError } from "../../../src/config/errors.ts";
+import { Secret } from "../../../src/config/secret.ts";
+import { parseDuration } from "../../../src/config/duration.ts";
+
+const MINIMAL = `
+[openvpn]
+management = "unix:///run/openvpn/mgmt.sock"
+
+[http]
+base_url = "https://vpn.example.com"
+secret = "0123456789abcdef0123456789abcdef"
+
+[oidc]
+issuer = "https://sso.example.com/realms/vpn"
+client_id = "openvpn"
+client_secret = "s3cret"
+`;
+
+function load(source: string, env: Record<string, string> = {}, files: Record<string, string> = {}) {
+  return parseConfig(source, "test.toml", {
+    env,
+    readTextFile: (path) => {
+      const text = files[path];
+      if (text === undefined) throw new Error(`ENOENT: no such file "${path}"`);
+      return text;
+    },
+  });
+}
+
+function issuesOf(source: string, env: Record<string, string> = {}, files: Record<string, string> = {}) {
+  const error = assertThrows(() => load(source, env, files), ConfigError);
+  return error.issues.map((issue) => ({ ...issue }));
+}
+
+Deno.test("parseConfig() applies defaults to a minimal config", () => {
+  const { config } = load(MINIMAL);
+  assertEquals(config.openvpn.management, { kind: "unix", path: "/run/openvpn/mgmt.sock" });
+  assertEquals(config.openvpn.authPendingTimeoutMs, 180_000);
+  assertEquals(config.http.listen, { host: "127.0.0.1", port: 9000 });
+  assertEquals(config.oidc.usernameClaim, "preferred_username");
+  assertEquals(config.oidc.groupsClaim, "groups");
+  assertEquals(config.oidc.clientAuthMethod, "client_secret_basic");
+  assertEquals(config.sessions.lifetimeMs, 12 * 3_600_000);
+  assertEquals(config.sessions.backend, "file");
+  assertEquals(config.log, { level: "info", format: "text" });
+  assert(config.oidc.clientSecret instanceof Secret);
+  assertEquals(config.oidc.clientSecret.reveal(), "s3cret");
+});
+
+Deno.test("parseConfig() parses tcp management addresses and IPv6 listen addresses", () => {
+  const { config } = load(
+    MINIMAL.replace("unix:///run/openvpn/mgmt.sock", "tcp://127.0.0.1:7505") +
+      '\n[log]\nlevel = "debug"\n',
+    { OPENVPN_AUTH_OIDC_HTTP_LISTEN: "[::1]:8443" },
+  );
+  assertEquals(config.openvpn.management, { kind: "tcp", host: "127.0.0.1", port: 7505 });
+  assertEquals(config.http.listen, { host: "::1", port: 8443 });
+});
+
+Deno.test("parseConfig() lets environment variables override every kind of key", () => {
+  const { config } = load(MINIMAL, {
+    OPENVPN_AUTH_OIDC_OPENVPN_AUTH_PENDING_TIMEOUT: "90s",
+    OPENVPN_AUTH_OIDC_HTTP_CONFIRM_LOGIN: "false",
+    OPENVPN_AUTH_OIDC_OIDC_SCOPES: '["openid", "offline_access"]',
+    OPENVPN_AUTH_OIDC_OIDC_AUTHORIZE_PARAMS: '{ prompt = "login" }',
+    OPENVPN_AUTH_OIDC_SESSIONS_MAX_ENTRIES: "42",
+    OPENVPN_AUTH_OIDC_OIDC_CLIENT_SECRET: "from-env",
+  });
+  assertEquals(config.openvpn.authPendingTimeoutMs, 90_000);
+  assertEquals(config.http.confirmLogin, false);
+  assertEquals(config.oidc.scopes, ["openid", "offline_access"]);
+  assertEquals(config.oidc.authorizeParams, { prompt: "login" });
+  assertEquals(config.sessions.maxEntries, 42);
+  assertEquals(config.oidc.clientSecret?.reveal(), "from-env");
+});
+
+Deno.test("parseConfig() reads secrets from *_file keys, without the trailing newline", () => {
+  const source = MINIMAL.replace('client_secret = "s3cret"', 'client_secret_file = "/run/secret"');
+  const { config, printable } = load(source, {}, { "/run/secret": "from-file\n" });
+  assertEquals(config.oidc.clientSecret?.reveal(), "from-file");
+  assertEquals((printable["oidc"] as Record<string, unknown>)["client_secret"], "***");
+});
+
+Deno.test("parseConfig() prints durations and hides every secret in the printable copy", () => {
+  const { printable } = load(MINIMAL);
+  const text = JSON.stringify(printable);
+  assert(!text.includes("s3cret"));
+  assert(!text.includes("0123456789abcdef"));
+  assertEquals((printable["openvpn"] as Record<string, unknown>)["auth_pending_timeout"], "3m");
+});
+
+Deno.test("parseConfig() compiles bypass_common_names as anchored regexes", () => {
+  const { config } = load(MINIMAL.replace("[http]", 'bypass_common_names = ["site-.*"]\n[http]'));
+  const [pattern] = config.openvpn.bypassCommonNames;
+  assert(pattern?.test("site-berlin"));
+  assert(!pattern?.test("evil-site-berlin"));
+  assert(!pattern?.test("site-berlin\nx"));
+});
+
+Deno.test("parseConfig() accepts client_config rules with valid lines", () => {
+  const { config } = load(
+    MINIMAL + `
+[[client_config]]
+groups = ["/vpn-admins"]
+lines = ['push "route 10.10.0.0 255.255.0.0"']
+`,
+  );
+  assertEquals(config.clientConfig, [{
+    groups: ["/vpn-admins"],
+    lines: ['push "route 10.10.0.0 255.255.0.0"'],
+  }]);
+});
+
+const ERROR_CASES: Array<{
+  name: string;
+  source: string;
+  env?: Record<string, string>;
+  expected: { path: string; message: string; line?: number };
+}> = [
+  {
+    name: "a TOML syntax error with its line",
+    source: MINIMAL + "\n[log\nlevel = 1\n",
+    expected: { path: "(syntax)", message: "Invalid TOML document: unfinished table key", line: 16 },
+  },
+  {
+    name: "an unknown key with a did-you-mean and its line",
+    source: MINIMAL.replace('client_id = "openvpn"', 'client_id = "openvpn"\nclient_secrt = "x"'),
+    expected: { path: "oidc.client_secrt", message: 'Unknown key (did you mean "client_secret"?)', line: 13 },
+  },
+  {
+    name: "an unknown section",
+    source: MINIMAL + "\n[sesions]\nbackend = \"memory\"\n",
+    expected: { path: "sesions", message: 'Unknown key (did you mean "sessions"?)', line: 16 },
+  },
+  {
+    name: "a wrong type",
+    source: MINIMAL + "\n[sessions]\nmax_entries = \"many\"\n",
+    expected: { path: "sessions.max_entries", message: 'Expected an integer, got a string ("many")', line: 17 },
+  },
+  {
+    name: "a bad duration",
+    source: MINIMAL.replace("[http]", 'auth_pending_timeout = "3 minutes"\n[http]'),
+    expected: {
+      path: "openvpn.auth_pending_timeout",
+      message: 'Expected a duration such as "90s", "3m" or "12h", got "3 minutes"',
+      line: 4,
+    },
+  },
+  {
+    name: "a value outside its allowed set",
+    source: MINIMAL + '\n[log]\nformat = "xml"\n',
+    expected: { path: "log.format", message: 'Expected one of "text", "json", got "xml"', line: 17 },
+  },
+  {
+    name: "a missing required key",
+    source: MINIMAL.replace('client_id = "openvpn"\n', ""),
+    expected: { path: "oidc.client_id", message: "Missing required key" },
+  },
+  {
+    name: "conflicting secret and secret_file",
+    source: MINIMAL.replace('client_secret = "s3cret"', 'client_secret = "a"\nclient_secret_file = "/x"'),
+    expected: {
+      path: "oidc.client_secret",
+      message: "Conflicting keys: set either client_secret or client_secret_file, not both",
+      line: 13,
+    },
+  },
+  {
+    name: "an unreadable secret file",
+    source: MINIMAL.replace('client_secret = "s3cret"', 'client_secret_file = "/missing"'),
+    expected: {
+      path: "oidc.client_secret_file",
+      message: 'Cannot read /missing: ENOENT: no such file "/missing"',
+      line: 13,
+    },
+  },
+  {
+    name: "plain http for a public base URL",
+    source: MINIMAL.replace("https://vpn.example.com", "http://vpn.example.com"),
+    expected: {
+      path: "http.base_url",
+      message:
+        'The base URL must use https:// (http:// is allowed only for loopback hosts), got "http://vpn.example.com"',
+      line: 6,
+    },
+  },
+  {
+    name: "a base URL too long for the WEB_AUTH limit",
+    source: MINIMAL.replace("https://vpn.example.com", `https://vpn.example.com/${"a".repeat(200)}`),
+    expected: {
+      path: "http.base_url",
+      message:
+        "Too long (224 characters): login URLs must fit OpenVPN's 246-character WEB_AUTH limit, so the base URL may have at most 207",
+      line: 6,
+    },
+  },
+  {
+    name: "a short http secret",
+    source: MINIMAL.replace("0123456789abcdef0123456789abcdef", "short"),
+    expected: {
+      path: "http.secret",
+      message: "Too short: use at least 32 random characters (e.g. openssl rand -base64 32)",
+      line: 7,
+    },
+  },
+  {
+    name: "a bad management address",
+    source: MINIMAL.replace("unix:///run/openvpn/mgmt.sock", "localhost:7505"),
+    expected: {
+      path: "openvpn.management",
+      message: 'Expected "unix:///path/to/socket" or "tcp://host:port", got "localhost:7505"',
+      line: 3,
+    },
+  },
+  {
+    name: "a secret auth method without a secret",
+    source: MINIMAL.replace('client_secret = "s3cret"\n', ""),
+    expected: {
+      path: "oidc.client_secret",
+      message: 'Required when client_auth_method is "client_secret_basic" (or set client_secret_file)',
+    },
+  },
+  {
+    name: "an invalid bypass regex",
+    source: MINIMAL.replace("[http]", 'bypass_common_names = ["("]\n[http]'),
+    expected: {
+      path: "openvpn.bypass_common_names[0]",
+      message: "Invalid regular expression: Invalid regular expression: /^(?:()$/: Unterminated group",
+      line: 4,
+    },
+  },
+  {
+    name: "a reserved authorize parameter",
+    source: MINIMAL + '\n[oidc.authorize_params]\nredirect_uri = "https://evil.example"\n',
+    expected: {
+      path: "oidc.authorize_params.redirect_uri",
+      message: "Set by the bridge itself; it cannot be overridden",
+    },
+  },
+  {
+    name: "a client_config line with a newline",
+    source: MINIMAL + '\n[[client_config]]\ngroups = ["/a"]\nlines = ["push \\"route 10.0.0.0 255.0.0.0\\"\\nEND"]\n',
+    expected: {
+      path: "client_config[0].lines[0]",
+      message: "Must not contain control characters (CR, LF, tab, ...)",
+      line: 18,
+    },
+  },
+  {
+    name: "an environment variable of the wrong type",
+    source: MINIMAL,
+    env: { OPENVPN_AUTH_OIDC_HTTP_CONFIRM_LOGIN: "yes" },
+    expected: { path: "http.confirm_login", message: 'Expected true or false, got a string ("yes")' },
+  },
+];
+
+for (const { name, source, env, expected } of ERROR_CASES) {
+  Deno.test(`parseConfig() reports ${name}`, () => {
+    const issues = issuesOf(source, env);
+    assertEquals(issues, [expected]);
+  });
+}
+
+Deno.test("parseConfig() lists every problem at once", () => {
+  const issues = issuesOf(MINIMAL.replace('client_id = "openvpn"\n', "") + '\n[log]\nformat = "xml"\n');
+  assertEquals(issues.map((issue) => issue.path), ["oidc.client_id", "log.format"]);
+});
+
+Deno.test("ConfigError message names the file, key path and line", () => {
+  const error = assertThrows(() => load(MINIMAL + '\n[log]\nformat = "xml"\n'), ConfigError);
+  assertStringIncludes(error.message, "Invalid configuration in test.toml:");
+  assertStringIncludes(error.message, 'log.format (line 17): Expected one of "text", "json", got "xml"');
+});
+
+Deno.test("parseConfig() never echoes a wrongly typed secret", () => {
+  const error = assertThrows(
+    () => load(MINIMAL.replace('client_secret = "s3cret"', "client_secret = 987654321")),
+    ConfigError,
+  );
+  assert(!error.message.includes("987654321"));
+});
+
+Deno.test("parseDuration() accepts combined units and refuses bare numbers", () => {
+  assertEquals(parseDuration("1h30m"), 5_400_000);
+  assertEquals(parseDuration("250ms"), 250);
+  assertEquals(parseDuration("90"), undefined);
+  assertEquals(parseDuration("-5s"), undefined);
+  assertEquals(parseDuration(""), undefined);
+});
