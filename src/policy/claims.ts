@@ -1,0 +1,88 @@
+/**
+ * Reading claims from ID token or userinfo claim sets. Claim values are IdP data: they are
+ * checked for type here and never copied into error messages.
+ */
+
+/** Why a claim could not be used. `claim` is the configured path, never the claim's value. */
+export class ClaimError extends Error {
+  readonly code: "missing_claim" | "invalid_claim";
+  readonly claim: string;
+
+  constructor(code: "missing_claim" | "invalid_claim", claim: string, message: string) {
+    super(message);
+    this.name = "ClaimError";
+    this.code = code;
+    this.claim = claim;
+  }
+}
+
+/**
+ * The value at `path` in `claims`, or `undefined`. A path may be dotted to reach nested claims
+ * such as Keycloak's `realm_access.roles` or `resource_access.<client>.roles`.
+ *
+ * At every level a literal key containing dots takes precedence over walking: the longest run of
+ * path segments that names an own property is tried first. So `https://example.com/groups`-style
+ * or `a.b` keys work as written, and `resource_access.vpn.example.com.roles` finds the client
+ * `vpn.example.com`. Only own properties are read, so `constructor` or `__proto__` never reach
+ * the prototype.
+ */
+export function claimAt(claims: Record<string, unknown>, path: string): unknown {
+  if (path === "") return undefined;
+  return lookup(claims, path.split("."));
+}
+
+function lookup(node: unknown, segments: string[]): unknown {
+  if (!isPlainObject(node)) return undefined;
+  for (let take = segments.length; take >= 1; take--) {
+    const key = segments.slice(0, take).join(".");
+    if (!Object.hasOwn(node, key)) continue;
+    const value = node[key];
+    if (take === segments.length) return value;
+    const found = lookup(value, segments.slice(take));
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The claim at `path` as a list of strings: a missing (or `null`) claim is an empty list, a
+ * string is a one-element list, an array must hold only strings.
+ *
+ * @throws {ClaimError} `invalid_claim` for any other shape
+ */
+export function claimStrings(claims: Record<string, unknown>, path: string): string[] {
+  const value = claimAt(claims, path);
+  if (value === undefined || value === null) return [];
+  if (typeof value === "string") return [value];
+  if (Array.isArray(value) && value.every((item) => typeof item === "string")) {
+    return [...value];
+  }
+  const found = Array.isArray(value) ? "an array holding other types" : describeType(value);
+  throw new ClaimError(
+    "invalid_claim",
+    path,
+    `Claim has the wrong type: "${path}" must be a string or an array of strings, not ${found}`,
+  );
+}
+
+/** A short type name for error messages; never the value itself. */
+export function describeType(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  switch (typeof value) {
+    case "object":
+      return "an object";
+    case "number":
+      return "a number";
+    case "boolean":
+      return "a boolean";
+    case "string":
+      return "a string";
+    default:
+      return typeof value;
+  }
+}

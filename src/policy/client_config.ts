@@ -1,0 +1,155 @@
+/**
+ * Per-group config lines sent with `client-auth`, and their validation. OpenVPN applies these
+ * lines like a `--client-config-dir` file, so only the directives it accepts in that context are
+ * allowed here, minus those that would hurt: see {@link validateClientConfigLine}.
+ */
+import type { ClientConfigRule } from "../config/types.ts";
+import { inAnyGroup } from "./groups.ts";
+import { splitOptionWords } from "./_option_words.ts";
+
+/**
+ * Directives allowed in a `client-auth` block: those OpenVPN 2.6 accepts in a client-specific
+ * context (its client-connect option mask) that only shape this client's connection.
+ */
+export const CLIENT_CONFIG_DIRECTIVES: ReadonlySet<string> = new Set([
+  "push",
+  "push-reset",
+  "push-remove",
+  "ifconfig-push",
+  "ifconfig-ipv6-push",
+  "iroute",
+  "iroute-ipv6",
+  "vlan-pvid",
+  "inactive",
+  "session-timeout",
+  "ping",
+  "ping-exit",
+  "ping-restart",
+  "ping-timer-rem",
+  "max-routes-per-client",
+  "echo",
+]);
+
+/** Directives OpenVPN would accept in this context but that are refused, and why. */
+const REFUSED_DIRECTIVES: ReadonlyMap<string, string> = new Map([
+  ["config", "it reads a file on the VPN server"],
+  ["disable", "use the authorization rules to refuse users"],
+  ["auth-token", "the bridge manages auth tokens"],
+  ["auth-token-user", "the bridge manages auth tokens"],
+  ["override-username", "the bridge manages the username"],
+  ["compress", "compression weakens the tunnel's security"],
+  ["comp-lzo", "compression weakens the tunnel's security"],
+  ["cipher", "cipher negotiation belongs in the server config"],
+  ["data-ciphers-fallback", "cipher negotiation belongs in the server config"],
+  ["socket-flags", "socket settings belong in the server config"],
+  ["bind-dev", "socket settings belong in the server config"],
+]);
+
+/** Options that must not be pushed: pushing them would break the bridge's auth tokens. */
+const REFUSED_PUSHES: ReadonlySet<string> = new Set(["auth-token", "auth-token-user"]);
+
+/** OpenVPN's limit on one parameter; a whole line is held to it as well. */
+export const MAX_CLIENT_CONFIG_LINE_BYTES = 256;
+
+const encoder = new TextEncoder();
+
+/**
+ * Checks one configured client config line at config load. Returns an error message, or
+ * `undefined` when the line may be sent. Refused: control characters (CR or LF would end the
+ * management command early), more than 256 bytes, the block terminator `END`, lines OpenVPN's
+ * lexer would reject, comments and blank lines, any directive not in
+ * {@link CLIENT_CONFIG_DIRECTIVES}, and pushes of `auth-token`/`auth-token-user`.
+ */
+export function validateClientConfigLine(line: string): string | undefined {
+  if (/\p{Cc}/u.test(line)) return "Line contains control characters (such as CR, LF or tab)";
+  const bytes = encoder.encode(line).length;
+  if (bytes > MAX_CLIENT_CONFIG_LINE_BYTES) {
+    return `Line is too long: ${bytes} bytes, at most ${MAX_CLIENT_CONFIG_LINE_BYTES}`;
+  }
+  if (line.trim().toUpperCase() === "END") return "Line is END, which would end the block early";
+  const split = splitOptionWords(line);
+  if ("error" in split) return `Line cannot be parsed: ${split.error}`;
+  const [directive, ...args] = split.words;
+  if (directive === undefined) return "Line has no directive";
+  const refusal = REFUSED_DIRECTIVES.get(directive);
+  if (refusal !== undefined) return `Directive "${directive}" is not allowed: ${refusal}`;
+  if (!CLIENT_CONFIG_DIRECTIVES.has(directive)) {
+    return `Directive "${directive}" is not allowed in a client-auth block: allowed are ${
+      [...CLIENT_CONFIG_DIRECTIVES].join(", ")
+    }`;
+  }
+  if (directive === "push" || directive === "push-remove") {
+    const [option] = args;
+    if (option === undefined || args.length !== 1) {
+      return `Directive "${directive}" takes one quoted argument: ${directive} "route 10.0.0.0 255.0.0.0"`;
+    }
+    if (directive === "push") return validatePushedOption(option);
+  }
+  return undefined;
+}
+
+function validatePushedOption(option: string): string | undefined {
+  const split = splitOptionWords(option);
+  if ("error" in split) return `Pushed option cannot be parsed: ${split.error}`;
+  const [name] = split.words;
+  if (name === undefined) return "Pushed option is empty";
+  if (REFUSED_PUSHES.has(name)) return `Pushing "${name}" is not allowed: the bridge manages it`;
+  return undefined;
+}
+
+/**
+ * The config lines for a user in `groups`: the lines of every rule the user matches (group rule:
+ * see `groups.ts`), in config order, each distinct line once. A rule with no groups matches
+ * nobody.
+ */
+export function linesForGroups(
+  rules: readonly ClientConfigRule[],
+  groups: readonly string[],
+): string[] {
+  const lines: string[] = [];
+  const seen = new Set<string>();
+  for (const rule of rules) {
+    if (!inAnyGroup(rule.groups, groups)) continue;
+    for (const line of rule.lines) {
+      if (seen.has(line)) continue;
+      seen.add(line);
+      lines.push(line);
+    }
+  }
+  return lines;
+}
+
+/** The longest username a client can decode from `auth-token-user` (OpenVPN's buffer, 128). */
+export const MAX_AUTH_TOKEN_USERNAME_BYTES = 127;
+
+/**
+ * `push "auth-token-user <base64(username)>"`: tells the client which username to present with
+ * its auth token at the next renegotiation.
+ *
+ * Push it ONLY when the client sent an empty username (certificate-only or OpenVPN 3 clients):
+ * the server's token HMAC covers the username the client sent, so a client told to present a
+ * different one fails the check at renegotiation (`HMAC on token from client failed`) and is
+ * dropped. The caller decides; this function only builds the line.
+ *
+ * @throws {RangeError} when the username is empty, has control characters or is longer than
+ *   {@link MAX_AUTH_TOKEN_USERNAME_BYTES} bytes in UTF-8
+ */
+export function authTokenUserLine(username: string): string {
+  const bytes = encoder.encode(username);
+  if (bytes.length === 0) throw new RangeError("Username for auth-token-user is empty");
+  if (/\p{Cc}/u.test(username)) {
+    throw new RangeError("Username for auth-token-user contains control characters");
+  }
+  if (bytes.length > MAX_AUTH_TOKEN_USERNAME_BYTES) {
+    throw new RangeError(
+      `Username for auth-token-user is too long: ${bytes.length} bytes, at most ${MAX_AUTH_TOKEN_USERNAME_BYTES}`,
+    );
+  }
+  return `push "auth-token-user ${base64(bytes)}"`;
+}
+
+function base64(bytes: Uint8Array): string {
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}

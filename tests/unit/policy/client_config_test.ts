@@ -1,0 +1,124 @@
+import { assertEquals, assertStringIncludes, assertThrows } from "../../support/assert.ts";
+import {
+  authTokenUserLine,
+  linesForGroups,
+  validateClientConfigLine,
+} from "../../../src/policy/client_config.ts";
+import { splitOptionWords } from "../../../src/policy/_option_words.ts";
+
+Deno.test("validateClientConfigLine() accepts client-specific directives", () => {
+  const lines = [
+    'push "route 10.10.0.0 255.255.0.0"',
+    'push "dhcp-option DNS 10.10.0.53"',
+    "push 'redirect-gateway def1'",
+    'push "route\\ 10.0.0.0"',
+    "push-reset",
+    'push-remove "route"',
+    "ifconfig-push 10.8.0.10 255.255.255.0",
+    "ifconfig-ipv6-push fd00::10/64",
+    "iroute 192.168.50.0 255.255.255.0",
+    "iroute-ipv6 fd00:50::/64",
+    "vlan-pvid 20",
+    "inactive 3600",
+    "session-timeout 28800",
+    "ping 10",
+    "ping-restart 60",
+    "echo hello",
+    '  push "route 10.0.0.0 255.0.0.0"  ',
+    `push "${"a".repeat(249)}"`,
+  ];
+  for (const line of lines) assertEquals(validateClientConfigLine(line), undefined, line);
+});
+
+Deno.test("validateClientConfigLine() refuses dangerous or malformed lines", () => {
+  const cases: Array<[string, string]> = [
+    ['push "route 10.0.0.0"\r\nclient-deny 0 1 "x"', "control characters"],
+    ["push-reset\n", "control characters"],
+    ['push\t"route 10.0.0.0"', "control characters"],
+    ["push-reset\u0000", "control characters"],
+    [`push "${"a".repeat(250)}"`, "too long"],
+    [`push "${"é".repeat(126)}"`, "too long"],
+    ["END", "END"],
+    [" END ", "END"],
+    ["", "no directive"],
+    ["   ", "no directive"],
+    ["# a comment", "no directive"],
+    ["config /etc/passwd", "reads a file"],
+    ["disable", "authorization rules"],
+    ["auth-token-user YWxpY2U=", "auth tokens"],
+    ["override-username admin", "username"],
+    ["compress lz4", "compression"],
+    ["comp-lzo yes", "compression"],
+    ["cipher AES-128-CBC", "cipher"],
+    ["client-connect /bin/sh", "not allowed in a client-auth block"],
+    ['--push "route 1.2.3.4"', "not allowed in a client-auth block"],
+    ["route 10.0.0.0 255.0.0.0", "not allowed in a client-auth block"],
+    ['PUSH "route 10.0.0.0"', "not allowed in a client-auth block"],
+    ['push "route 10.0.0.0', "No closing quotation"],
+    ["push 'route", "No closing quotation"],
+    ['push "route\\x"', "Bad backslash"],
+    ["push route 10.0.0.0", "one quoted argument"],
+    ["push", "one quoted argument"],
+    ['push-remove "route" "x"', "one quoted argument"],
+    ['push "auth-token-user YWxpY2U="', "auth-token-user"],
+    ['push "auth-token SESS_ID_AT_x"', "auth-token"],
+    ['push ""', "empty"],
+  ];
+  for (const [line, message] of cases) {
+    const error = validateClientConfigLine(line);
+    assertEquals(typeof error, "string", `accepted: ${JSON.stringify(line)}`);
+    assertStringIncludes(error ?? "", message, JSON.stringify(line));
+  }
+});
+
+Deno.test("splitOptionWords() splits like OpenVPN's config lexer", () => {
+  const cases: Array<[string, string[]]> = [
+    ['push "route 10.0.0.0 255.0.0.0"', ["push", "route 10.0.0.0 255.0.0.0"]],
+    ["push 'a \\ b'", ["push", "a \\ b"]],
+    ['echo a\\ b "c\\"d" e\\\\f', ["echo", "a b", 'c"d', "e\\f"]],
+    ["echo a#b ;c", ["echo", "a#b"]],
+    ['echo ""', ["echo", ""]],
+    ["  ", []],
+  ];
+  for (const [line, words] of cases) {
+    assertEquals(splitOptionWords(line), { words }, line);
+  }
+});
+
+Deno.test("linesForGroups() unions matching rules in config order without duplicates", () => {
+  const rules = [
+    { groups: ["vpn-users"], lines: ['push "route 10.1.0.0 255.255.0.0"', "push-reset"] },
+    { groups: ["/staff/vpn-admins"], lines: ['push "route 10.2.0.0 255.255.0.0"', "push-reset"] },
+    { groups: ["vpn-admins"], lines: ['push "route 10.3.0.0 255.255.0.0"'] },
+    { groups: [], lines: ['push "route 10.4.0.0 255.255.0.0"'] },
+    {
+      groups: ["nobody", "/vpn-users"],
+      lines: ['push "route 10.1.0.0 255.255.0.0"', "inactive 60"],
+    },
+  ];
+  assertEquals(linesForGroups(rules, ["/vpn-users", "/staff/vpn-admins"]), [
+    'push "route 10.1.0.0 255.255.0.0"',
+    "push-reset",
+    'push "route 10.2.0.0 255.255.0.0"',
+    "inactive 60",
+  ]);
+  // /other/vpn-admins must not pick up the rule for the bare name vpn-admins.
+  assertEquals(linesForGroups(rules, ["/other/vpn-admins"]), []);
+  assertEquals(linesForGroups(rules, ["vpn-admins"]), ['push "route 10.3.0.0 255.255.0.0"']);
+  assertEquals(linesForGroups([], ["/vpn-users"]), []);
+});
+
+Deno.test("authTokenUserLine() pushes the base64 of the UTF-8 username", () => {
+  assertEquals(authTokenUserLine("alice"), 'push "auth-token-user YWxpY2U="');
+  assertEquals(authTokenUserLine("jörg"), 'push "auth-token-user asO2cmc="');
+  const longest = authTokenUserLine("a".repeat(127));
+  assertEquals(validateClientConfigLine(longest)?.includes("auth-token-user"), true);
+  assertEquals(longest.length <= 256, true);
+});
+
+Deno.test("authTokenUserLine() refuses usernames a client could not decode", () => {
+  assertThrows(() => authTokenUserLine(""), RangeError, "empty");
+  assertThrows(() => authTokenUserLine("a\nb"), RangeError, "control characters");
+  assertThrows(() => authTokenUserLine("a".repeat(128)), RangeError, "too long");
+  assertThrows(() => authTokenUserLine("é".repeat(64)), RangeError, "too long");
+});
