@@ -6,7 +6,7 @@
 import { parseArgs } from "node:util";
 import { stringify } from "smol-toml";
 import { ConfigError } from "./config/errors.ts";
-import { type LoadedConfig, loadConfigFile } from "./config/load.ts";
+import { loadConfigFile, type LoadedConfig } from "./config/load.ts";
 import type { ResolvedConfig } from "./config/types.ts";
 import { VERSION } from "./version.ts";
 
@@ -96,7 +96,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return EXIT_OK;
   }
   if (!(command in HELP) || command === "main" || rest.length > 0) {
-    const what = rest.length > 0 ? `Unexpected argument: "${rest[0]}"` : `Unknown command: "${command}"`;
+    const what = rest.length > 0
+      ? `Unexpected argument: "${rest[0]}"`
+      : `Unknown command: "${command}"`;
     io.err(`${what}\nRun '${NAME} --help' for usage.\n`);
     return EXIT_USAGE;
   }

@@ -14,7 +14,9 @@ const io = {
   env: process.env,
   startService: startDaemon,
   onShutdownSignal(handler: (signal: string) => void) {
-    for (const signal of ["SIGTERM", "SIGINT"] as const) process.once(signal, () => handler(signal));
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+      process.once(signal, () => handler(signal));
+    }
   },
 };
 

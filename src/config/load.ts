@@ -4,7 +4,7 @@
  * `check-config` lists all of them, each with its key path and line.
  */
 import { parse, TomlError } from "smol-toml";
-import { type ConfigIssue, ConfigError } from "./errors.ts";
+import { ConfigError, type ConfigIssue } from "./errors.ts";
 import { locateKey } from "./locate.ts";
 import { resolveConfig } from "./resolve.ts";
 import {
@@ -42,7 +42,10 @@ export function loadConfigFile(path: string, deps: LoadDeps): LoadedConfig {
   try {
     source = deps.readTextFile(path);
   } catch (error) {
-    throw new ConfigError(path, [{ path: "(file)", message: `Cannot read file: ${reason(error)}` }]);
+    throw new ConfigError(path, [{
+      path: "(file)",
+      message: `Cannot read file: ${reason(error)}`,
+    }]);
   }
   return parseConfig(source, path, deps);
 }
@@ -63,35 +66,47 @@ export function parseConfig(source: string, file: string, deps: LoadDeps): Loade
   const clientConfig = checker.checkClientConfig(document["client_config"]);
   if (checker.issues.length > 0) throw new ConfigError(file, checker.issues);
   const resolved = resolveConfig(values, clientConfig);
-  const issues = resolved.issues.map((issue) => ({
-    ...issue,
-    line: issue.line ?? lineOf(source, issue.path),
-  }));
+  const issues = resolved.issues.map((issue) => {
+    const line = issue.line ?? lineOf(source, issue.path);
+    return line === undefined ? issue : { ...issue, line };
+  });
   if (issues.length > 0) throw new ConfigError(file, issues);
   return { config: resolved.config!, printable: printable(values, clientConfig) };
 }
 
-function printable(values: Values, clientConfig: Array<Map<string, Value>>): Record<string, unknown> {
+function printable(
+  values: Values,
+  clientConfig: Array<Map<string, Value>>,
+): Record<string, unknown> {
   const show = (section: SectionSpec, map: Map<string, Value>) => {
     const out: Record<string, unknown> = {};
     for (const [key, value] of map) {
       const type = section[key]?.type;
-      out[key] = value instanceof Secret ? "***" : type === "duration" ? formatDuration(value as number) : value;
+      out[key] = value instanceof Secret
+        ? "***"
+        : type === "duration"
+        ? formatDuration(value as number)
+        : value;
     }
     return out;
   };
   const out: Record<string, unknown> = {};
-  for (const [section, spec] of Object.entries(SCHEMA)) out[section] = show(spec, values.get(section) ?? new Map());
-  if (clientConfig.length > 0) out["client_config"] = clientConfig.map((entry) => show(CLIENT_CONFIG_SPEC, entry));
+  for (const [section, spec] of Object.entries(SCHEMA)) {
+    out[section] = show(spec, values.get(section) ?? new Map());
+  }
+  if (clientConfig.length > 0) {
+    out["client_config"] = clientConfig.map((entry) => show(CLIENT_CONFIG_SPEC, entry));
+  }
   return out;
 }
 
+/** The line of a resolved-config issue path such as `oidc.authorize_params.prompt`. */
 function lineOf(source: string, path: string): number | undefined {
-  const [section, key] = path.split(".");
-  if (section === undefined) return undefined;
-  const array = /^client_config\[(\d+)\]/.exec(path);
-  if (array) return locateKey(source, "client_config", key?.replace(/\[.*$/, ""), Number(array[1]));
-  return locateKey(source, section, key);
+  const array = /^client_config\[(\d+)\]\.([a-z_]+)/.exec(path);
+  if (array) return locateKey(source, "client_config", array[2], Number(array[1]));
+  const parts = path.replace(/\[\d+\]/g, "").split(".");
+  if (parts.length === 3) return locateKey(source, `${parts[0]}.${parts[1]}`, parts[2]);
+  return locateKey(source, parts[0]!, parts[1]);
 }
 
 class Checker {
@@ -107,7 +122,9 @@ class Checker {
   check(document: Record<string, unknown>): Values {
     const known = [...Object.keys(SCHEMA), "client_config"];
     for (const name of Object.keys(document)) {
-      if (!known.includes(name)) this.#unknown(name, name, known, locateKey(this.#source, name, undefined));
+      if (!known.includes(name)) {
+        this.#unknown(name, name, known, locateKey(this.#source, name, undefined));
+      }
     }
     const values: Values = new Map();
     for (const [section, spec] of Object.entries(SCHEMA)) {
@@ -124,7 +141,10 @@ class Checker {
   checkClientConfig(raw: unknown): Array<Map<string, Value>> {
     if (raw === undefined) return [];
     if (!Array.isArray(raw)) {
-      this.#issue("client_config", `Expected an array of tables ([[client_config]]), got ${typeName(raw)}`);
+      this.#issue(
+        "client_config",
+        `Expected an array of tables ([[client_config]]), got ${typeName(raw)}`,
+      );
       return [];
     }
     return raw.map((entry, index) => {
@@ -159,13 +179,15 @@ class Checker {
     const out = new Map<string, Value>();
     for (const [key, keySpec] of Object.entries(spec)) {
       const path = `${section}.${key}`;
-      const line = () => locateKey(this.#source, sectionName, key, arrayIndex);
+      const line = (name = key) => locateKey(this.#source, sectionName, name, arrayIndex);
       let value = raw[key];
       let fileValue = keySpec.type === "secret" ? raw[`${key}_file`] : undefined;
       if (!isArrayEntry) {
         const fromEnv = this.#fromEnv(section, key, keySpec);
         if (fromEnv !== undefined) value = fromEnv;
-        const fileFromEnv = keySpec.type === "secret" ? this.#deps.env[envName(section, `${key}_file`)] : undefined;
+        const fileFromEnv = keySpec.type === "secret"
+          ? this.#deps.env[envName(section, `${key}_file`)]
+          : undefined;
         if (fileFromEnv !== undefined) fileValue = fileFromEnv;
       }
       if (keySpec.type === "secret" && value !== undefined && fileValue !== undefined) {
@@ -173,13 +195,17 @@ class Checker {
         continue;
       }
       if (fileValue !== undefined) {
-        const secret = this.#readSecretFile(`${path}_file`, fileValue, line());
+        const secret = this.#readSecretFile(`${path}_file`, fileValue, line(`${key}_file`));
         if (secret !== undefined) out.set(key, secret);
         continue;
       }
       if (value === undefined) {
         if (keySpec.required) {
-          this.#issue(path, "Missing required key", isArrayEntry ? locateKey(this.#source, sectionName, undefined, arrayIndex) : undefined);
+          this.#issue(
+            path,
+            "Missing required key",
+            isArrayEntry ? locateKey(this.#source, sectionName, undefined, arrayIndex) : undefined,
+          );
         } else if (keySpec.default !== undefined) {
           const checked = this.#checkValue(path, keySpec, keySpec.default, undefined);
           if (checked !== undefined) out.set(key, checked);
@@ -213,7 +239,12 @@ class Checker {
     try {
       return parse(`value = ${text}`)["value"];
     } catch {
-      this.#issue(`${section}.${key}`, `Environment variable ${envName(section, key)} is not a TOML value: expected e.g. ["a", "b"] or { name = "value" }`);
+      this.#issue(
+        `${section}.${key}`,
+        `Environment variable ${
+          envName(section, key)
+        } is not a TOML value: expected e.g. ["a", "b"] or { name = "value" }`,
+      );
       return undefined;
     }
   }
@@ -236,7 +267,12 @@ class Checker {
     }
   }
 
-  #checkValue(path: string, spec: KeySpec, value: unknown, line: number | undefined): Value | undefined {
+  #checkValue(
+    path: string,
+    spec: KeySpec,
+    value: unknown,
+    line: number | undefined,
+  ): Value | undefined {
     const wrong = (expected: string) => {
       this.#issue(path, `Expected ${expected}, got ${typeName(value)}`, line);
       return undefined;
@@ -245,7 +281,11 @@ class Checker {
       case "string":
         if (typeof value !== "string") return wrong("a string");
         if (spec.oneOf && !spec.oneOf.includes(value)) {
-          this.#issue(path, `Expected one of ${spec.oneOf.map((v) => `"${v}"`).join(", ")}, got "${value}"`, line);
+          this.#issue(
+            path,
+            `Expected one of ${spec.oneOf.map((v) => `"${v}"`).join(", ")}, got "${value}"`,
+            line,
+          );
           return undefined;
         }
         return value;
@@ -264,17 +304,30 @@ class Checker {
         return typeof value === "boolean" ? value : wrong("true or false");
       case "int": {
         if (typeof value !== "number" || !Number.isSafeInteger(value)) return wrong("an integer");
-        if ((spec.min !== undefined && value < spec.min) || (spec.max !== undefined && value > spec.max)) {
-          this.#issue(path, `Expected an integer from ${spec.min} to ${spec.max}, got ${value}`, line);
+        if (
+          (spec.min !== undefined && value < spec.min) ||
+          (spec.max !== undefined && value > spec.max)
+        ) {
+          this.#issue(
+            path,
+            `Expected an integer from ${spec.min} to ${spec.max}, got ${value}`,
+            line,
+          );
           return undefined;
         }
         return value;
       }
       case "duration": {
-        if (typeof value !== "string") return wrong('a duration string such as "90s", "3m" or "12h"');
+        if (typeof value !== "string") {
+          return wrong('a duration string such as "90s", "3m" or "12h"');
+        }
         const ms = parseDuration(value);
         if (ms === undefined) {
-          this.#issue(path, `Expected a duration such as "90s", "3m" or "12h", got "${value}"`, line);
+          this.#issue(
+            path,
+            `Expected a duration such as "90s", "3m" or "12h", got "${value}"`,
+            line,
+          );
           return undefined;
         }
         return ms;
@@ -309,7 +362,9 @@ function typeName(value: unknown): string {
   if (value === null || value === undefined) return "nothing";
   if (value instanceof Date) return "a date";
   if (typeof value === "object") return "a table";
-  if (typeof value === "string") return `a string ("${value.length > 40 ? value.slice(0, 40) + "..." : value}")`;
+  if (typeof value === "string") {
+    return `a string ("${value.length > 40 ? value.slice(0, 40) + "..." : value}")`;
+  }
   return `a ${typeof value} (${String(value)})`;
 }
 

@@ -62,7 +62,10 @@ export function resolveConfig(
     try {
       bypass.push(new RegExp(`^(?:${pattern})$`));
     } catch (error) {
-      issue(`openvpn.bypass_common_names[${index}]`, `Invalid regular expression: ${(error as Error).message}`);
+      issue(
+        `openvpn.bypass_common_names[${index}]`,
+        `Invalid regular expression: ${(error as Error).message}`,
+      );
     }
   });
 
@@ -72,7 +75,9 @@ export function resolveConfig(
   const baseUrl = parsePublicUrl(http.str("base_url"), "base URL");
   if (typeof baseUrl === "string") issue("http.base_url", baseUrl);
   else {
-    if (baseUrl.search || baseUrl.hash) issue("http.base_url", "Must not contain a query or fragment");
+    if (baseUrl.search || baseUrl.hash) {
+      issue("http.base_url", "Must not contain a query or fragment");
+    }
     const length = baseUrl.href.replace(/\/+$/, "").length;
     if (length > MAX_BASE_URL_LENGTH) {
       issue(
@@ -84,15 +89,26 @@ export function resolveConfig(
 
   const secret = http.secret("secret");
   if (secret && secret.reveal().length < MIN_SECRET_LENGTH) {
-    issue("http.secret", `Too short: use at least ${MIN_SECRET_LENGTH} random characters (e.g. openssl rand -base64 32)`);
+    issue(
+      "http.secret",
+      `Too short: use at least ${MIN_SECRET_LENGTH} random characters (e.g. openssl rand -base64 32)`,
+    );
   }
   const tlsCert = http.optStr("tls_cert_file");
   const tlsKey = http.optStr("tls_key_file");
   if ((tlsCert === undefined) !== (tlsKey === undefined)) {
-    issue(tlsCert === undefined ? "http.tls_cert_file" : "http.tls_key_file", "Set both tls_cert_file and tls_key_file, or neither");
+    issue(
+      tlsCert === undefined ? "http.tls_cert_file" : "http.tls_key_file",
+      "Set both tls_cert_file and tls_key_file, or neither",
+    );
   }
   http.list("trusted_proxies").forEach((entry, index) => {
-    if (!isIpOrCidr(entry)) issue(`http.trusted_proxies[${index}]`, `Expected an IP address or CIDR range, got "${entry}"`);
+    if (!isIpOrCidr(entry)) {
+      issue(
+        `http.trusted_proxies[${index}]`,
+        `Expected an IP address or CIDR range, got "${entry}"`,
+      );
+    }
   });
 
   const issuer = parsePublicUrl(oidc.str("issuer"), "issuer");
@@ -100,11 +116,19 @@ export function resolveConfig(
   const authMethod = oidc.str("client_auth_method") as ClientAuthMethod;
   const clientSecret = oidc.secret("client_secret");
   const privateKey = oidc.secret("private_key");
-  if ((authMethod === "client_secret_basic" || authMethod === "client_secret_post") && !clientSecret) {
-    issue("oidc.client_secret", `Required when client_auth_method is "${authMethod}" (or set client_secret_file)`);
+  if (
+    (authMethod === "client_secret_basic" || authMethod === "client_secret_post") && !clientSecret
+  ) {
+    issue(
+      "oidc.client_secret",
+      `Required when client_auth_method is "${authMethod}" (or set client_secret_file)`,
+    );
   }
   if (authMethod === "private_key_jwt" && !privateKey) {
-    issue("oidc.private_key", 'Required when client_auth_method is "private_key_jwt": a PKCS#8 PEM key (or set private_key_file)');
+    issue(
+      "oidc.private_key",
+      'Required when client_auth_method is "private_key_jwt": a PKCS#8 PEM key (or set private_key_file)',
+    );
   }
   if (authMethod === "none" && clientSecret) {
     issue("oidc.client_secret", 'Not used when client_auth_method is "none": remove it');
@@ -124,7 +148,10 @@ export function resolveConfig(
   for (const [name, value] of Object.entries(requiredClaims)) {
     const scalars = Array.isArray(value) ? value : [value];
     if (!scalars.every((v) => ["string", "number", "boolean"].includes(typeof v))) {
-      issue(`authorization.required_claims.${name}`, "Expected a string, number, boolean, or an array of them");
+      issue(
+        `authorization.required_claims.${name}`,
+        "Expected a string, number, boolean, or an array of them",
+      );
     }
   }
 
@@ -133,7 +160,9 @@ export function resolveConfig(
     const groups = entry.get("groups") as string[] | undefined;
     const lines = entry.get("lines") as string[] | undefined;
     if (!groups || !lines) return;
-    if (groups.length === 0) issue(`client_config[${index}].groups`, "Must name at least one group");
+    if (groups.length === 0) {
+      issue(`client_config[${index}].groups`, "Must name at least one group");
+    }
     lines.forEach((line, lineIndex) => {
       const problem = validateClientConfigLine(line);
       if (problem) issue(`client_config[${index}].lines[${lineIndex}]`, problem);
@@ -143,7 +172,10 @@ export function resolveConfig(
 
   const encryptionKey = sessions.secret("encryption_key");
   if (encryptionKey && decodeKey(encryptionKey.reveal()) === undefined) {
-    issue("sessions.encryption_key", "Expected 32 bytes as 64 hex characters or base64 (e.g. openssl rand -base64 32)");
+    issue(
+      "sessions.encryption_key",
+      "Expected 32 bytes as 64 hex characters or base64 (e.g. openssl rand -base64 32)",
+    );
   }
   const pendingTimeout = openvpn.num("auth_pending_timeout");
   if (pendingTimeout < 10_000 || pendingTimeout > 3_600_000) {
@@ -226,7 +258,9 @@ export function parseManagement(text: string): ManagementAddress | string {
 export function parseHostPort(text: string): { host: string; port: number } | string {
   const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
   const port = Number(match?.[3]);
-  if (!match || port < 1 || port > 65535) return `Expected "host:port" (IPv6 as "[::1]:port"), got "${text}"`;
+  if (!match || port < 1 || port > 65535) {
+    return `Expected "host:port" (IPv6 as "[::1]:port"), got "${text}"`;
+  }
   return { host: match[1] ?? match[2]!, port };
 }
 

@@ -8,7 +8,11 @@ export function assert(condition: unknown, message?: string): asserts condition 
   assertModule.ok(condition, message);
 }
 
-export function assertEquals<T>(actual: unknown, expected: T, message?: string): asserts actual is T {
+export function assertEquals<T>(
+  actual: unknown,
+  expected: T,
+  message?: string,
+): asserts actual is T {
   assertModule.deepStrictEqual(actual, expected, message);
 }
 
@@ -19,7 +23,10 @@ export function assertNotEquals(actual: unknown, expected: unknown, message?: st
 export function assertStringIncludes(actual: string, expected: string, message?: string): void {
   if (!actual.includes(expected)) {
     throw new assertModule.AssertionError({
-      message: message ?? `Expected text to include ${JSON.stringify(expected)}, got ${JSON.stringify(actual.slice(0, 2000))}`,
+      message: message ??
+        `Expected text to include ${JSON.stringify(expected)}, got ${
+          JSON.stringify(actual.slice(0, 2000))
+        }`,
     });
   }
 }
@@ -31,7 +38,11 @@ export function assertMatch(actual: string, pattern: RegExp, message?: string): 
 // deno-lint-ignore no-explicit-any
 type ErrorClass<E> = new (...args: any[]) => E;
 
-export function assertThrows<E extends Error = Error>(fn: () => unknown, errorClass?: ErrorClass<E>, includes?: string): E {
+export function assertThrows<E extends Error = Error>(
+  fn: () => unknown,
+  errorClass?: ErrorClass<E>,
+  includes?: string,
+): E {
   try {
     fn();
   } catch (error) {
@@ -58,12 +69,16 @@ export async function assertRejects<E extends Error = Error>(
 function checkError(error: unknown, errorClass?: ErrorClass<unknown>, includes?: string): void {
   if (errorClass && !(error instanceof errorClass)) {
     throw new assertModule.AssertionError({
-      message: `Expected error of class ${errorClass.name}, got ${(error as Error)?.name}: ${(error as Error)?.message}`,
+      message: `Expected error of class ${errorClass.name}, got ${(error as Error)?.name}: ${
+        (error as Error)?.message
+      }`,
     });
   }
   if (includes && !String((error as Error)?.message).includes(includes)) {
     throw new assertModule.AssertionError({
-      message: `Expected error message to include ${JSON.stringify(includes)}, got ${JSON.stringify((error as Error)?.message)}`,
+      message: `Expected error message to include ${JSON.stringify(includes)}, got ${
+        JSON.stringify((error as Error)?.message)
+      }`,
     });
   }
 }

@@ -40,135 +40,139 @@ function request(overrides: Partial<ClientRequest> = {}): ClientRequest {
 }
 
 const options = { bypassCommonNames: [/^site-.*$/], reauthCheck: "none" as const, now: NOW };
-const deny = (reason: { reason: string; clientReason: string }): Decision => ({ action: "deny", ...reason });
+const deny = (reason: { reason: string; clientReason: string }): Decision => ({
+  action: "deny",
+  ...reason,
+});
 
-const ROWS: Array<{ name: string; request: ClientRequest; session?: Session; expected: Decision }> = [
-  {
-    name: "REAUTH Initial (certificate-only client) with a matching session -> resume",
-    request: request(),
-    session: session(),
-    expected: { action: "resume", session: session(), refresh: false },
-  },
-  {
-    name: "REAUTH Authenticated (token client) -> resume",
-    request: request({ sessionState: "Authenticated" }),
-    session: session(),
-    expected: { action: "resume", session: session(), refresh: false },
-  },
-  {
-    name: "REAUTH AuthenticatedEmptyUser -> resume",
-    request: request({ sessionState: "AuthenticatedEmptyUser" }),
-    session: session(),
-    expected: { action: "resume", session: session(), refresh: false },
-  },
-  {
-    name: "REAUTH Expired -> deny",
-    request: request({ sessionState: "Expired" }),
-    session: session(),
-    expected: deny(REASONS.tokenRejected),
-  },
-  {
-    name: "REAUTH Invalid -> deny",
-    request: request({ sessionState: "Invalid" }),
-    session: session(),
-    expected: deny(REASONS.tokenRejected),
-  },
-  {
-    name: "REAUTH ExpiredEmptyUser -> deny",
-    request: request({ sessionState: "ExpiredEmptyUser" }),
-    session: session(),
-    expected: deny(REASONS.tokenRejected),
-  },
-  {
-    name: "REAUTH with an unrecognised session_state -> deny",
-    request: request({ sessionState: "Whatever" }),
-    session: session(),
-    expected: deny(REASONS.tokenRejected),
-  },
-  {
-    name: "REAUTH for an unknown session -> deny",
-    request: request(),
-    expected: deny(REASONS.unknownSession),
-  },
-  {
-    name: "REAUTH from another cid than the session's -> deny",
-    request: request({ cid: 8 }),
-    session: session(),
-    expected: deny(REASONS.unknownSession),
-  },
-  {
-    name: "REAUTH with another common name than the session's -> deny",
-    request: request({ commonName: "mallory" }),
-    session: session(),
-    expected: deny(REASONS.unknownSession),
-  },
-  {
-    name: "REAUTH past the session lifetime -> deny",
-    request: request(),
-    session: session({ expiresAt: NOW }),
-    expected: deny(REASONS.sessionExpired),
-  },
-  {
-    name: "REAUTH never starts a browser login, even without a session",
-    request: request({ sessionState: "Initial", ivSso: "webauth" }),
-    expected: deny(REASONS.unknownSession),
-  },
-  {
-    name: "CONNECT Authenticated with a valid session (reconnect) -> resume on the new cid",
-    request: request({ kind: "connect", cid: 9, kid: 1, sessionState: "Authenticated" }),
-    session: session({ cid: undefined }),
-    expected: { action: "resume", session: session({ cid: undefined }), refresh: false },
-  },
-  {
-    name: "CONNECT AuthenticatedEmptyUser with a valid session -> resume",
-    request: request({ kind: "connect", cid: 9, kid: 1, sessionState: "AuthenticatedEmptyUser" }),
-    session: session(),
-    expected: { action: "resume", session: session(), refresh: false },
-  },
-  {
-    name: "CONNECT Authenticated with an expired session -> browser login",
-    request: request({ kind: "connect", cid: 9, kid: 1, sessionState: "Authenticated" }),
-    session: session({ expiresAt: NOW - 1 }),
-    expected: { action: "start_login" },
-  },
-  {
-    name: "CONNECT Initial -> browser login even when a session exists",
-    request: request({ kind: "connect", cid: 9, kid: 1, sessionState: "Initial" }),
-    session: session(),
-    expected: { action: "start_login" },
-  },
-  {
-    name: "CONNECT Expired token -> browser login",
-    request: request({ kind: "connect", cid: 9, kid: 1, sessionState: "Expired" }),
-    session: session(),
-    expected: { action: "start_login" },
-  },
-  {
-    name: "CONNECT from a client without webauth -> deny with an actionable reason",
-    request: request({ kind: "connect", cid: 9, kid: 1, ivSso: "openurl,crtext" }),
-    expected: deny(REASONS.noWebAuth),
-  },
-  {
-    name: "CONNECT with IV_SSO listing webauth among others -> browser login",
-    request: request({ kind: "connect", cid: 9, kid: 1, ivSso: "openurl,webauth,crtext" }),
-    expected: { action: "start_login" },
-  },
-  {
-    name: "CONNECT with IV_SSO 'webauthx' is not webauth",
-    request: request({ kind: "connect", cid: 9, kid: 1, ivSso: "webauthx" }),
-    expected: deny(REASONS.noWebAuth),
-  },
-  {
-    name: "CONNECT of a bypassed common name -> bypass, even without webauth",
-    request: request({ kind: "connect", commonName: "site-berlin", ivSso: "" }),
-    expected: { action: "bypass" },
-  },
-  {
-    name: "REAUTH of a bypassed common name -> bypass",
-    request: request({ commonName: "site-berlin" }),
-    expected: { action: "bypass" },
-  },
-];
+const ROWS: Array<{ name: string; request: ClientRequest; session?: Session; expected: Decision }> =
+  [
+    {
+      name: "REAUTH Initial (certificate-only client) with a matching session -> resume",
+      request: request(),
+      session: session(),
+      expected: { action: "resume", session: session(), refresh: false },
+    },
+    {
+      name: "REAUTH Authenticated (token client) -> resume",
+      request: request({ sessionState: "Authenticated" }),
+      session: session(),
+      expected: { action: "resume", session: session(), refresh: false },
+    },
+    {
+      name: "REAUTH AuthenticatedEmptyUser -> resume",
+      request: request({ sessionState: "AuthenticatedEmptyUser" }),
+      session: session(),
+      expected: { action: "resume", session: session(), refresh: false },
+    },
+    {
+      name: "REAUTH Expired -> deny",
+      request: request({ sessionState: "Expired" }),
+      session: session(),
+      expected: deny(REASONS.tokenRejected),
+    },
+    {
+      name: "REAUTH Invalid -> deny",
+      request: request({ sessionState: "Invalid" }),
+      session: session(),
+      expected: deny(REASONS.tokenRejected),
+    },
+    {
+      name: "REAUTH ExpiredEmptyUser -> deny",
+      request: request({ sessionState: "ExpiredEmptyUser" }),
+      session: session(),
+      expected: deny(REASONS.tokenRejected),
+    },
+    {
+      name: "REAUTH with an unrecognised session_state -> deny",
+      request: request({ sessionState: "Whatever" }),
+      session: session(),
+      expected: deny(REASONS.tokenRejected),
+    },
+    {
+      name: "REAUTH for an unknown session -> deny",
+      request: request(),
+      expected: deny(REASONS.unknownSession),
+    },
+    {
+      name: "REAUTH from another cid than the session's -> deny",
+      request: request({ cid: 8 }),
+      session: session(),
+      expected: deny(REASONS.unknownSession),
+    },
+    {
+      name: "REAUTH with another common name than the session's -> deny",
+      request: request({ commonName: "mallory" }),
+      session: session(),
+      expected: deny(REASONS.unknownSession),
+    },
+    {
+      name: "REAUTH past the session lifetime -> deny",
+      request: request(),
+      session: session({ expiresAt: NOW }),
+      expected: deny(REASONS.sessionExpired),
+    },
+    {
+      name: "REAUTH never starts a browser login, even without a session",
+      request: request({ sessionState: "Initial", ivSso: "webauth" }),
+      expected: deny(REASONS.unknownSession),
+    },
+    {
+      name: "CONNECT Authenticated with a valid session (reconnect) -> resume on the new cid",
+      request: request({ kind: "connect", cid: 9, kid: 1, sessionState: "Authenticated" }),
+      session: session({ cid: undefined }),
+      expected: { action: "resume", session: session({ cid: undefined }), refresh: false },
+    },
+    {
+      name: "CONNECT AuthenticatedEmptyUser with a valid session -> resume",
+      request: request({ kind: "connect", cid: 9, kid: 1, sessionState: "AuthenticatedEmptyUser" }),
+      session: session(),
+      expected: { action: "resume", session: session(), refresh: false },
+    },
+    {
+      name: "CONNECT Authenticated with an expired session -> browser login",
+      request: request({ kind: "connect", cid: 9, kid: 1, sessionState: "Authenticated" }),
+      session: session({ expiresAt: NOW - 1 }),
+      expected: { action: "start_login" },
+    },
+    {
+      name: "CONNECT Initial -> browser login even when a session exists",
+      request: request({ kind: "connect", cid: 9, kid: 1, sessionState: "Initial" }),
+      session: session(),
+      expected: { action: "start_login" },
+    },
+    {
+      name: "CONNECT Expired token -> browser login",
+      request: request({ kind: "connect", cid: 9, kid: 1, sessionState: "Expired" }),
+      session: session(),
+      expected: { action: "start_login" },
+    },
+    {
+      name: "CONNECT from a client without webauth -> deny with an actionable reason",
+      request: request({ kind: "connect", cid: 9, kid: 1, ivSso: "openurl,crtext" }),
+      expected: deny(REASONS.noWebAuth),
+    },
+    {
+      name: "CONNECT with IV_SSO listing webauth among others -> browser login",
+      request: request({ kind: "connect", cid: 9, kid: 1, ivSso: "openurl,webauth,crtext" }),
+      expected: { action: "start_login" },
+    },
+    {
+      name: "CONNECT with IV_SSO 'webauthx' is not webauth",
+      request: request({ kind: "connect", cid: 9, kid: 1, ivSso: "webauthx" }),
+      expected: deny(REASONS.noWebAuth),
+    },
+    {
+      name: "CONNECT of a bypassed common name -> bypass, even without webauth",
+      request: request({ kind: "connect", commonName: "site-berlin", ivSso: "" }),
+      expected: { action: "bypass" },
+    },
+    {
+      name: "REAUTH of a bypassed common name -> bypass",
+      request: request({ commonName: "site-berlin" }),
+      expected: { action: "bypass" },
+    },
+  ];
 
 for (const row of ROWS) {
   Deno.test(`decide(): ${row.name}`, () => {
