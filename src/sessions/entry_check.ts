@@ -1,0 +1,116 @@
+/**
+ * Checks the shape of pending logins and sessions and returns detached copies. Both stores run
+ * every put through these, so they accept and reject the same values and a row read back from
+ * disk is held to the same rules as one handed in by the program.
+ */
+import type { PendingLogin, PendingOAuth, Session } from "./types.ts";
+
+type Fields = Record<string, unknown>;
+
+function fail(what: string, field: string): never {
+  throw new TypeError(`Invalid ${what}: field "${field}" has the wrong type`);
+}
+
+function record(value: unknown, what: string): Fields {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new TypeError(`Invalid ${what}: not an object`);
+  }
+  return value as Fields;
+}
+
+function str(fields: Fields, key: string, what: string): string {
+  const value = fields[key];
+  return typeof value === "string" ? value : fail(what, key);
+}
+
+function optionalStr(fields: Fields, key: string, what: string): string | undefined {
+  return fields[key] === undefined ? undefined : str(fields, key, what);
+}
+
+function int(fields: Fields, key: string, what: string): number {
+  const value = fields[key];
+  return Number.isSafeInteger(value) && (value as number) >= 0 ? value as number : fail(what, key);
+}
+
+function optionalInt(fields: Fields, key: string, what: string): number | undefined {
+  return fields[key] === undefined ? undefined : int(fields, key, what);
+}
+
+function time(fields: Fields, key: string, what: string): number {
+  const value = fields[key];
+  return typeof value === "number" && Number.isFinite(value) ? value : fail(what, key);
+}
+
+function optionalTime(fields: Fields, key: string, what: string): number | undefined {
+  return fields[key] === undefined ? undefined : time(fields, key, what);
+}
+
+function strings(fields: Fields, key: string, what: string): string[] {
+  const value = fields[key];
+  if (!Array.isArray(value) || !value.every((item) => typeof item === "string")) fail(what, key);
+  return [...value];
+}
+
+/** Claims are JSON from the IdP; cloning through JSON gives both stores the same semantics. */
+function claims(fields: Fields, key: string, what: string): Record<string, unknown> {
+  const value = fields[key];
+  if (typeof value !== "object" || value === null || Array.isArray(value)) fail(what, key);
+  return JSON.parse(JSON.stringify(value)) as Record<string, unknown>;
+}
+
+function oauth(value: unknown): PendingOAuth | undefined {
+  if (value === undefined) return undefined;
+  const what = "pending login OAuth state";
+  const fields = record(value, what);
+  return {
+    state: str(fields, "state", what),
+    nonce: str(fields, "nonce", what),
+    codeVerifier: str(fields, "codeVerifier", what),
+    browserBinding: str(fields, "browserBinding", what),
+  };
+}
+
+/** Returns a copy of `value` if it is a valid PendingLogin, else throws a TypeError. */
+export function checkPendingLogin(value: unknown): PendingLogin {
+  const what = "pending login";
+  const fields = record(value, what);
+  return {
+    id: str(fields, "id", what),
+    server: str(fields, "server", what),
+    cid: int(fields, "cid", what),
+    kid: int(fields, "kid", what),
+    commonName: str(fields, "commonName", what),
+    username: str(fields, "username", what),
+    clientIp: str(fields, "clientIp", what),
+    clientPort: int(fields, "clientPort", what),
+    platform: str(fields, "platform", what),
+    clientVersion: str(fields, "clientVersion", what),
+    sessionId: str(fields, "sessionId", what),
+    createdAt: time(fields, "createdAt", what),
+    expiresAt: time(fields, "expiresAt", what),
+    oauth: oauth(fields["oauth"]),
+  };
+}
+
+/** Returns a copy of `value` if it is a valid Session, else throws a TypeError. */
+export function checkSession(value: unknown): Session {
+  const what = "session";
+  const fields = record(value, what);
+  return {
+    sessionId: str(fields, "sessionId", what),
+    server: str(fields, "server", what),
+    cid: optionalInt(fields, "cid", what),
+    commonName: str(fields, "commonName", what),
+    username: str(fields, "username", what),
+    groups: strings(fields, "groups", what),
+    roles: strings(fields, "roles", what),
+    claims: claims(fields, "claims", what),
+    subject: str(fields, "subject", what),
+    sid: optionalStr(fields, "sid", what),
+    refreshToken: optionalStr(fields, "refreshToken", what),
+    refreshExpiresAt: optionalTime(fields, "refreshExpiresAt", what),
+    createdAt: time(fields, "createdAt", what),
+    lastAuthAt: time(fields, "lastAuthAt", what),
+    expiresAt: time(fields, "expiresAt", what),
+  };
+}

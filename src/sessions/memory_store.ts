@@ -1,0 +1,143 @@
+/**
+ * A SessionStore in Maps, for tests and throw-away setups: everything is lost when the process
+ * ends. Refresh tokens stay unencrypted, as they never leave the process.
+ */
+import { checkPendingLogin, checkSession } from "./entry_check.ts";
+import { checkMaxEntries, StoreFullReporter, type StoreTable } from "./store_full.ts";
+import type { PendingLogin, Session, SessionStore, SweepResult } from "./types.ts";
+
+export interface MemoryStoreOptions {
+  /**
+   * Bound on the number of entries, applied to pending logins and to sessions separately, so
+   * that a flood of unfinished logins cannot keep established sessions from being stored.
+   */
+  maxEntries: number;
+  now?: () => number;
+}
+
+interface Expiring {
+  expiresAt: number;
+}
+
+/**
+ * Entries whose `expiresAt` lies before `now()` are absent to every read even before `sweep`
+ * removes them; deletes report what they removed, expired or not.
+ */
+export class MemoryStore implements SessionStore {
+  readonly #pending = new Map<string, PendingLogin>();
+  readonly #sessions = new Map<string, Session>();
+  readonly #maxEntries: number;
+  readonly #now: () => number;
+  readonly #full: StoreFullReporter;
+  #closed = false;
+
+  constructor(options: MemoryStoreOptions) {
+    this.#maxEntries = checkMaxEntries(options.maxEntries);
+    this.#now = options.now ?? Date.now;
+    this.#full = new StoreFullReporter(this.#now);
+  }
+
+  putPending(login: PendingLogin): Promise<void> {
+    return this.#run(() => {
+      const copy = checkPendingLogin(login);
+      this.#makeRoom("pending", this.#pending, copy.id);
+      this.#pending.set(copy.id, copy);
+    });
+  }
+
+  getPending(id: string): Promise<PendingLogin | undefined> {
+    return this.#run(() => this.#live(this.#pending.get(id)));
+  }
+
+  takePending(id: string): Promise<PendingLogin | undefined> {
+    return this.#run(() => {
+      const login = this.#pending.get(id);
+      this.#pending.delete(id);
+      return this.#live(login);
+    });
+  }
+
+  deletePendingByCid(server: string, cid: number): Promise<number> {
+    return this.#run(() => {
+      let deleted = 0;
+      for (const [id, login] of this.#pending) {
+        if (login.server === server && login.cid === cid) {
+          this.#pending.delete(id);
+          deleted++;
+        }
+      }
+      return deleted;
+    });
+  }
+
+  putSession(session: Session): Promise<void> {
+    return this.#run(() => {
+      const copy = checkSession(session);
+      this.#makeRoom("sessions", this.#sessions, copy.sessionId);
+      this.#sessions.set(copy.sessionId, copy);
+    });
+  }
+
+  getSession(sessionId: string): Promise<Session | undefined> {
+    return this.#run(() => this.#live(this.#sessions.get(sessionId)));
+  }
+
+  deleteSession(sessionId: string): Promise<boolean> {
+    return this.#run(() => this.#sessions.delete(sessionId));
+  }
+
+  listSessions(): Promise<Session[]> {
+    return this.#run(() => {
+      const now = this.#now();
+      return [...this.#sessions.values()]
+        .filter((session) => session.expiresAt >= now)
+        .map((session) => structuredClone(session));
+    });
+  }
+
+  sweep(now: number): Promise<SweepResult> {
+    return this.#run(() => ({
+      pending: sweepMap(this.#pending, now),
+      sessions: sweepMap(this.#sessions, now),
+    }));
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    this.#pending.clear();
+    this.#sessions.clear();
+    return Promise.resolve();
+  }
+
+  /** Runs a synchronous step as a promise, so that errors become rejections as with SQLite. */
+  #run<T>(step: () => T): Promise<T> {
+    try {
+      if (this.#closed) throw new Error("Session store is closed: memory");
+      return Promise.resolve(step());
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #live<T extends Expiring>(entry: T | undefined): T | undefined {
+    if (entry === undefined || entry.expiresAt < this.#now()) return undefined;
+    return structuredClone(entry);
+  }
+
+  #makeRoom(table: StoreTable, map: Map<string, Expiring>, key: string): void {
+    if (map.has(key) || map.size < this.#maxEntries) return;
+    sweepMap(map, this.#now());
+    if (map.size >= this.#maxEntries) throw this.#full.reject(table, this.#maxEntries);
+  }
+}
+
+function sweepMap(map: Map<string, Expiring>, now: number): number {
+  let removed = 0;
+  for (const [key, entry] of map) {
+    if (entry.expiresAt < now) {
+      map.delete(key);
+      removed++;
+    }
+  }
+  return removed;
+}

@@ -1,0 +1,71 @@
+/**
+ * Chooses and opens the configured session store, and sweeps it on a timer. Stores keep no
+ * timers of their own (nothing to leak in tests); whoever opens a store for a long-running
+ * service starts the sweeper and stops it before closing the store.
+ */
+import { clearInterval, setInterval } from "node:timers";
+import type { Secret } from "../config/secret.ts";
+import type { ResolvedConfig } from "../config/types.ts";
+import { getLogger } from "../log.ts";
+import { MemoryStore } from "./memory_store.ts";
+import { SqliteStore } from "./sqlite_store.ts";
+import { TokenCipher } from "./token_cipher.ts";
+import type { SessionStore } from "./types.ts";
+
+const log = getLogger("sessions");
+
+/**
+ * `memory` ignores the key settings (tokens never leave the process); `file` encrypts refresh
+ * tokens with `sessions.encryption_key`, or a key derived from `httpSecret` when that is unset.
+ */
+export async function openSessionStore(
+  config: ResolvedConfig["sessions"],
+  httpSecret: Secret,
+  now: () => number = Date.now,
+): Promise<SessionStore> {
+  switch (config.backend) {
+    case "memory":
+      return new MemoryStore({ maxEntries: config.maxEntries, now });
+    case "file": {
+      const cipher = await TokenCipher.fromConfig(config.encryptionKey, httpSecret);
+      return await SqliteStore.open({
+        path: config.path,
+        cipher,
+        maxEntries: config.maxEntries,
+        now,
+      });
+    }
+  }
+}
+
+/**
+ * Calls `store.sweep(now())` every `intervalMs` until the returned function is called. The
+ * timer does not keep the process alive; a sweep still running when the next is due is not
+ * doubled; a failed sweep is logged and the next one tried as usual.
+ */
+export function startSweeper(
+  store: SessionStore,
+  intervalMs: number,
+  now: () => number = Date.now,
+): () => void {
+  if (!Number.isFinite(intervalMs) || intervalMs <= 0) {
+    throw new RangeError(`Invalid session sweep interval: ${intervalMs} ms`);
+  }
+  let running = false;
+  const timer = setInterval(async () => {
+    if (running) return;
+    running = true;
+    try {
+      const removed = await store.sweep(now());
+      if (removed.pending + removed.sessions > 0) {
+        log.debug("Swept {pending} pending logins and {sessions} sessions", { ...removed });
+      }
+    } catch (error) {
+      log.error("Session sweep failed: {error}", { error });
+    } finally {
+      running = false;
+    }
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -1,0 +1,307 @@
+/**
+ * A SessionStore in one SQLite file (`node:sqlite`, available on Deno and Bun).
+ *
+ * Durability: WAL with `synchronous=FULL`, so every acknowledged write has been fsynced and
+ * survives not only `kill -9` of the process (which WAL with NORMAL would already survive) but
+ * also an OS crash or power loss. The price is one fsync per write; writes happen per login,
+ * renegotiation and logout, not per packet. NORMAL could, after a power loss, bring back a
+ * session that a logout had deleted, which is the wrong way to fail.
+ *
+ * Sharing: `busy_timeout` lets a second process (an admin command) read and write the file
+ * while the service runs. The sqlite calls are synchronous, so a wait for that other process's
+ * lock blocks this one's event loop for at most BUSY_TIMEOUT_MS; keep admin transactions short.
+ */
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
+import { dirname } from "node:path";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { checkPendingLogin, checkSession } from "./entry_check.ts";
+import { migrate } from "./sqlite_schema.ts";
+import { checkMaxEntries, StoreFullReporter, type StoreTable } from "./store_full.ts";
+import type { TokenCipher } from "./token_cipher.ts";
+import type { PendingLogin, Session, SessionStore, SweepResult } from "./types.ts";
+
+const BUSY_TIMEOUT_MS = 5_000;
+const FILE_MODE = 0o600;
+const KEY_CHECK = "key_check";
+
+export interface SqliteStoreOptions {
+  path: string;
+  cipher: TokenCipher;
+  /** Bound on the number of entries, applied to pending logins and to sessions separately. */
+  maxEntries: number;
+  now?: () => number;
+}
+
+type Row = Record<string, unknown>;
+
+/**
+ * Entries whose `expiresAt` lies before `now()` are absent to every read even before `sweep`
+ * removes them; deletes report what they removed, expired or not.
+ */
+export class SqliteStore implements SessionStore {
+  readonly #db: DatabaseSync;
+  readonly #cipher: TokenCipher;
+  readonly #maxEntries: number;
+  readonly #now: () => number;
+  readonly #full: StoreFullReporter;
+  readonly #sql: ReturnType<typeof prepareStatements>;
+  #closed = false;
+
+  private constructor(db: DatabaseSync, options: SqliteStoreOptions) {
+    this.#db = db;
+    this.#cipher = options.cipher;
+    this.#maxEntries = options.maxEntries;
+    this.#now = options.now ?? Date.now;
+    this.#full = new StoreFullReporter(this.#now);
+    this.#sql = prepareStatements(db);
+  }
+
+  /**
+   * Opens (creating when missing, mode 0600) and migrates the file, then checks that it was
+   * written with the same key: a mismatch fails here instead of on the first refresh.
+   */
+  static async open(options: SqliteStoreOptions): Promise<SqliteStore> {
+    checkMaxEntries(options.maxEntries);
+    createPrivateFile(options.path);
+    const db = new DatabaseSync(options.path);
+    try {
+      configure(db, options.path);
+      migrate(db, options.path);
+      restrictSidecarFiles(options.path);
+      const store = new SqliteStore(db, options);
+      await store.#checkKey(options.path);
+      return store;
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
+
+  putPending(login: PendingLogin): Promise<void> {
+    return this.#run(() => {
+      const copy = checkPendingLogin(login);
+      this.#transaction(() => {
+        this.#makeRoom("pending", copy.id);
+        this.#sql.putPending.run(
+          copy.id,
+          copy.server,
+          copy.cid,
+          copy.expiresAt,
+          JSON.stringify(copy),
+        );
+      });
+    });
+  }
+
+  getPending(id: string): Promise<PendingLogin | undefined> {
+    return this.#run(() => {
+      const row = this.#sql.getPending.get(id, this.#now());
+      return row === undefined ? undefined : decodePending(row);
+    });
+  }
+
+  takePending(id: string): Promise<PendingLogin | undefined> {
+    return this.#run(() => {
+      // One statement: of two concurrent takers (even in two processes) only one gets the row.
+      const row = this.#sql.takePending.get(id);
+      if (row === undefined || Number(row["expires_at"]) < this.#now()) return undefined;
+      return decodePending(row);
+    });
+  }
+
+  deletePendingByCid(server: string, cid: number): Promise<number> {
+    return this.#run(() => Number(this.#sql.deletePendingByCid.run(server, cid).changes));
+  }
+
+  async putSession(session: Session): Promise<void> {
+    this.#assertOpen();
+    const copy = checkSession(session);
+    // Encrypt before the transaction: nothing may await while a transaction is open.
+    const token = copy.refreshToken === undefined
+      ? null
+      : await this.#cipher.encryptToken(copy.refreshToken, copy.sessionId);
+    copy.refreshToken = undefined;
+    this.#assertOpen();
+    this.#transaction(() => {
+      this.#makeRoom("sessions", copy.sessionId);
+      this.#sql.putSession.run(
+        copy.sessionId,
+        copy.server,
+        copy.cid ?? null,
+        copy.expiresAt,
+        JSON.stringify(copy),
+        token,
+      );
+    });
+  }
+
+  async getSession(sessionId: string): Promise<Session | undefined> {
+    this.#assertOpen();
+    const row = this.#sql.getSession.get(sessionId, this.#now());
+    return row === undefined ? undefined : await this.#decodeSession(row);
+  }
+
+  deleteSession(sessionId: string): Promise<boolean> {
+    return this.#run(() => Number(this.#sql.deleteSession.run(sessionId).changes) > 0);
+  }
+
+  async listSessions(): Promise<Session[]> {
+    this.#assertOpen();
+    const rows = this.#sql.listSessions.all(this.#now());
+    return await Promise.all(rows.map((row) => this.#decodeSession(row)));
+  }
+
+  sweep(now: number): Promise<SweepResult> {
+    return this.#run(() =>
+      this.#transaction(() => ({
+        pending: Number(this.#sql.sweepPending.run(now).changes),
+        sessions: Number(this.#sql.sweepSessions.run(now).changes),
+      }))
+    );
+  }
+
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#db.close();
+    }
+    return Promise.resolve();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new Error("Session store is closed: sqlite");
+  }
+
+  /** Runs a synchronous step as a promise, so that errors become rejections. */
+  #run<T>(step: () => T): Promise<T> {
+    try {
+      this.#assertOpen();
+      return Promise.resolve(step());
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #transaction<T>(step: () => T): T {
+    this.#sql.begin.run();
+    try {
+      const result = step();
+      this.#sql.commit.run();
+      return result;
+    } catch (error) {
+      this.#sql.rollback.run();
+      throw error;
+    }
+  }
+
+  /** Inside a transaction: a new key needs room, made by sweeping before giving up. */
+  #makeRoom(table: StoreTable, key: string): void {
+    const sql = table === "pending"
+      ? {
+        exists: this.#sql.pendingExists,
+        count: this.#sql.countPending,
+        sweep: this.#sql.sweepPending,
+      }
+      : {
+        exists: this.#sql.sessionExists,
+        count: this.#sql.countSessions,
+        sweep: this.#sql.sweepSessions,
+      };
+    if (sql.exists.get(key) !== undefined) return;
+    const count = () => Number(sql.count.get()?.["n"]);
+    if (count() < this.#maxEntries) return;
+    sql.sweep.run(this.#now());
+    if (count() >= this.#maxEntries) throw this.#full.reject(table, this.#maxEntries);
+  }
+
+  async #decodeSession(row: Row): Promise<Session> {
+    const session = decode(row, "sessions", (data) => checkSession(data));
+    const blob = row["refresh_token"];
+    if (blob instanceof Uint8Array) {
+      session.refreshToken = await this.#cipher.decryptToken(blob, session.sessionId);
+    }
+    return session;
+  }
+
+  async #checkKey(path: string): Promise<void> {
+    const candidate = await this.#cipher.makeKeyCheck();
+    // OR IGNORE: if another process stored its check first, that one is compared below.
+    this.#sql.insertMeta.run(KEY_CHECK, candidate);
+    const stored = this.#sql.getMeta.get(KEY_CHECK)?.["value"];
+    if (!(stored instanceof Uint8Array) || !(await this.#cipher.matchesKeyCheck(stored))) {
+      throw new Error(
+        `Session store key mismatch: ${path} was written with another sessions.encryption_key ` +
+          `(or, when that is unset, another http.secret); restore the key or remove the file`,
+      );
+    }
+  }
+}
+
+function prepareStatements(db: DatabaseSync) {
+  const prepare = (sql: string): StatementSync => db.prepare(sql);
+  return {
+    begin: prepare("BEGIN IMMEDIATE"),
+    commit: prepare("COMMIT"),
+    rollback: prepare("ROLLBACK"),
+    insertMeta: prepare("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)"),
+    getMeta: prepare("SELECT value FROM meta WHERE key = ?"),
+    putPending: prepare(
+      "INSERT OR REPLACE INTO pending (id, server, cid, expires_at, data) VALUES (?, ?, ?, ?, ?)",
+    ),
+    getPending: prepare("SELECT data FROM pending WHERE id = ? AND expires_at >= ?"),
+    takePending: prepare("DELETE FROM pending WHERE id = ? RETURNING data, expires_at"),
+    deletePendingByCid: prepare("DELETE FROM pending WHERE server = ? AND cid = ?"),
+    pendingExists: prepare("SELECT 1 FROM pending WHERE id = ?"),
+    countPending: prepare("SELECT count(*) AS n FROM pending"),
+    sweepPending: prepare("DELETE FROM pending WHERE expires_at < ?"),
+    putSession: prepare(
+      "INSERT OR REPLACE INTO sessions (session_id, server, cid, expires_at, data, refresh_token) " +
+        "VALUES (?, ?, ?, ?, ?, ?)",
+    ),
+    getSession: prepare(
+      "SELECT data, refresh_token FROM sessions WHERE session_id = ? AND expires_at >= ?",
+    ),
+    listSessions: prepare("SELECT data, refresh_token FROM sessions WHERE expires_at >= ?"),
+    deleteSession: prepare("DELETE FROM sessions WHERE session_id = ?"),
+    sessionExists: prepare("SELECT 1 FROM sessions WHERE session_id = ?"),
+    countSessions: prepare("SELECT count(*) AS n FROM sessions"),
+    sweepSessions: prepare("DELETE FROM sessions WHERE expires_at < ?"),
+  };
+}
+
+function configure(db: DatabaseSync, path: string): void {
+  db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  const mode = db.prepare("PRAGMA journal_mode = WAL").get()?.["journal_mode"];
+  if (mode !== "wal") throw new Error(`Session store cannot use WAL mode: ${path} (got ${mode})`);
+  db.exec("PRAGMA synchronous = FULL");
+}
+
+/**
+ * Creates the file with mode 0600 before SQLite opens it (SQLite gives its -wal and -shm files
+ * the database file's mode), and tightens an existing file that is more open than that.
+ */
+function createPrivateFile(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, "a", FILE_MODE));
+  chmodSync(path, FILE_MODE);
+}
+
+/** Belt and braces: the sidecar files hold the same data as the database. */
+function restrictSidecarFiles(path: string): void {
+  for (const suffix of ["-wal", "-shm"]) {
+    if (existsSync(path + suffix)) chmodSync(path + suffix, FILE_MODE);
+  }
+}
+
+function decode<T>(row: Row, table: StoreTable, check: (data: unknown) => T): T {
+  try {
+    return check(JSON.parse(String(row["data"])));
+  } catch (cause) {
+    // No ids in the message: pending ids are login capabilities and must not reach logs.
+    throw new Error(`Session store row is unreadable: ${table}`, { cause });
+  }
+}
+
+function decodePending(row: Row): PendingLogin {
+  return decode(row, "pending", (data) => checkPendingLogin(data));
+}

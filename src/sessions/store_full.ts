@@ -1,0 +1,54 @@
+import { getLogger } from "../log.ts";
+
+const log = getLogger("sessions");
+const WARNING_INTERVAL_MS = 60_000;
+
+export type StoreTable = "pending" | "sessions";
+
+/**
+ * A put of a new entry found its table at `maxEntries` even after removing expired entries.
+ * Callers should deny the login (fail closed) rather than retry.
+ */
+export class StoreFullError extends Error {
+  override readonly name = "StoreFullError";
+  readonly table: StoreTable;
+  readonly maxEntries: number;
+
+  constructor(table: StoreTable, maxEntries: number) {
+    super(`Session store full: ${table} holds its maximum of ${maxEntries} entries`);
+    this.table = table;
+    this.maxEntries = maxEntries;
+  }
+}
+
+/**
+ * Builds StoreFullErrors and logs a warning at most once a minute per store, so that a flood of
+ * connection attempts cannot flood the log as well.
+ */
+export class StoreFullReporter {
+  readonly #now: () => number;
+  #lastWarningAt = -Infinity;
+
+  constructor(now: () => number) {
+    this.#now = now;
+  }
+
+  reject(table: StoreTable, maxEntries: number): StoreFullError {
+    const now = this.#now();
+    if (now - this.#lastWarningAt >= WARNING_INTERVAL_MS) {
+      this.#lastWarningAt = now;
+      log.warn("Session store full: rejecting new {table} entries at {maxEntries}", {
+        table,
+        maxEntries,
+      });
+    }
+    return new StoreFullError(table, maxEntries);
+  }
+}
+
+export function checkMaxEntries(maxEntries: number): number {
+  if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) {
+    throw new RangeError(`Invalid session store size bound: ${maxEntries}`);
+  }
+  return maxEntries;
+}

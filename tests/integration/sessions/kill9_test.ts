@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { Secret } from "../../../src/config/secret.ts";
+import { SqliteStore } from "../../../src/sessions/sqlite_store.ts";
+import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
+
+const WRITER = new URL("./kill9_writer.ts", import.meta.url).pathname;
+const KILL_AFTER_ACKS = 300;
+const HTTP_SECRET = "kill9 test http secret";
+
+Deno.test("SqliteStore keeps every acknowledged session when its process is killed with -9", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sessions-kill9-" });
+  const path = `${dir}/sessions.db`;
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-read", "--allow-write", WRITER, path, HTTP_SECRET],
+      stdout: "piped",
+      stderr: "inherit",
+      stdin: "null",
+    }).spawn();
+    const acked: string[] = [];
+    let pending = "";
+    let killed = false;
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      pending += chunk;
+      const lines = pending.split("\n");
+      pending = lines.pop() ?? "";
+      for (const line of lines) {
+        if (line.startsWith("ack ")) acked.push(line.slice(4));
+      }
+      if (!killed && acked.length >= KILL_AFTER_ACKS) {
+        child.kill("SIGKILL");
+        killed = true;
+      }
+    }
+    const status = await child.status;
+    assert.equal(status.signal, "SIGKILL");
+    assert.ok(acked.length >= KILL_AFTER_ACKS);
+    assert.ok(acked.length < 1_000, `the kill came after the burst (${acked.length} acks)`);
+
+    const raw = new DatabaseSync(path);
+    try {
+      assert.equal(raw.prepare("PRAGMA integrity_check").get()?.["integrity_check"], "ok");
+    } finally {
+      raw.close();
+    }
+    const store = await SqliteStore.open({
+      path,
+      cipher: await TokenCipher.deriveFrom(new Secret(HTTP_SECRET)),
+      maxEntries: 10_000,
+    });
+    try {
+      const missing: string[] = [];
+      for (const sessionId of acked) {
+        const session = await store.getSession(sessionId);
+        if (session?.refreshToken !== sessionId.replace("session-", "refresh-")) {
+          missing.push(sessionId);
+        }
+      }
+      assert.deepStrictEqual(missing, [], "acknowledged sessions lost or damaged");
+      assert.ok((await store.listSessions()).length >= acked.length);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,297 @@
+/**
+ * The behaviour every SessionStore backend shares. Each backend's test file calls
+ * `registerStoreContract` with a factory; a new backend (e.g. Redis) gets the same suite.
+ */
+import assert from "node:assert/strict";
+import { StoreFullError } from "../../../src/sessions/store_full.ts";
+import type { SessionStore } from "../../../src/sessions/types.ts";
+import { ManualClock, MINUTE, pendingLogin, session, sortSessions, T0 } from "./fixtures.ts";
+
+export interface StoreUnderTest {
+  store: SessionStore;
+  /** Closes the store (if still open) and removes whatever it left behind. */
+  cleanup(): Promise<void>;
+}
+
+export type StoreFactory = (
+  options: { maxEntries: number; now: () => number },
+) => Promise<StoreUnderTest>;
+
+const ODD_STRINGS = [
+  `quote ' double " backslash \\ semicolon ; -- DROP TABLE sessions;`,
+  "line\nbreak\r\nand\ttab",
+  "unicode: Grüße, 日本語, emoji 🔐👩‍💻, rtl עברית",
+  "nul \u0000 inside",
+  "",
+];
+
+export function registerStoreContract(backend: string, factory: StoreFactory): void {
+  const test = (
+    name: string,
+    body: (store: SessionStore, clock: ManualClock) => Promise<void>,
+    maxEntries = 1000,
+  ) => {
+    Deno.test(`${backend}: ${name}`, async () => {
+      const clock = new ManualClock();
+      const { store, cleanup } = await factory({ maxEntries, now: clock.now });
+      try {
+        await body(store, clock);
+      } finally {
+        await cleanup();
+      }
+    });
+  };
+
+  test("getPending() returns what putPending() stored and undefined for unknown ids", async (store) => {
+    await store.putPending(pendingLogin());
+    assert.deepStrictEqual(await store.getPending("p-1"), pendingLogin());
+    assert.equal(await store.getPending("p-2"), undefined);
+  });
+
+  test("getPending() keeps a login without OAuth state as such", async (store) => {
+    await store.putPending(pendingLogin({ oauth: undefined }));
+    assert.deepStrictEqual(await store.getPending("p-1"), pendingLogin({ oauth: undefined }));
+  });
+
+  test("takePending() hands a pending login out once and removes it", async (store) => {
+    await store.putPending(pendingLogin());
+    assert.deepStrictEqual(await store.takePending("p-1"), pendingLogin());
+    assert.equal(await store.takePending("p-1"), undefined);
+    assert.equal(await store.getPending("p-1"), undefined);
+  });
+
+  test("takePending() called concurrently gives the login to exactly one caller", async (store) => {
+    await store.putPending(pendingLogin());
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => store.takePending("p-1")),
+    );
+    assert.equal(results.filter((result) => result !== undefined).length, 1);
+  });
+
+  test("putPending() again replaces the login with the same id", async (store) => {
+    await store.putPending(pendingLogin());
+    const continued = pendingLogin({
+      oauth: { state: "s2", nonce: "n2", codeVerifier: "v2", browserBinding: "b2" },
+    });
+    await store.putPending(continued);
+    assert.deepStrictEqual(await store.getPending("p-1"), continued);
+  });
+
+  test("getPending() and takePending() treat an expired login as absent", async (store, clock) => {
+    await store.putPending(pendingLogin({ expiresAt: T0 + MINUTE }));
+    clock.time = T0 + MINUTE;
+    assert.ok(await store.getPending("p-1"), "still valid at its expiry instant");
+    clock.time = T0 + MINUTE + 1;
+    assert.equal(await store.getPending("p-1"), undefined);
+    assert.equal(await store.takePending("p-1"), undefined);
+  });
+
+  test("deletePendingByCid() removes only that server's logins of that client", async (store) => {
+    await store.putPending(pendingLogin({ id: "a", server: "vpn1", cid: 7 }));
+    await store.putPending(pendingLogin({ id: "b", server: "vpn1", cid: 7, kid: 2 }));
+    await store.putPending(pendingLogin({ id: "c", server: "vpn1", cid: 8 }));
+    await store.putPending(pendingLogin({ id: "d", server: "vpn2", cid: 7 }));
+    assert.equal(await store.deletePendingByCid("vpn1", 7), 2);
+    assert.equal(await store.getPending("a"), undefined);
+    assert.equal(await store.getPending("b"), undefined);
+    assert.ok(await store.getPending("c"));
+    assert.ok(await store.getPending("d"));
+    assert.equal(await store.deletePendingByCid("vpn1", 7), 0);
+  });
+
+  test("getSession() returns what putSession() stored, refresh token included", async (store) => {
+    await store.putSession(session());
+    assert.deepStrictEqual(await store.getSession("sess-1"), session());
+    assert.equal(await store.getSession("sess-2"), undefined);
+  });
+
+  test("getSession() keeps undefined optional fields undefined", async (store) => {
+    const bare = session({
+      cid: undefined,
+      sid: undefined,
+      refreshToken: undefined,
+      refreshExpiresAt: undefined,
+      groups: [],
+      roles: [],
+      claims: {},
+    });
+    await store.putSession(bare);
+    assert.deepStrictEqual(await store.getSession("sess-1"), bare);
+  });
+
+  test("putSession() again updates the session", async (store) => {
+    await store.putSession(session());
+    const renewed = session({
+      cid: 12,
+      refreshToken: "refresh-token-2",
+      lastAuthAt: T0 + MINUTE,
+      groups: ["staff"],
+    });
+    await store.putSession(renewed);
+    assert.deepStrictEqual(await store.getSession("sess-1"), renewed);
+    const disconnected = session({ cid: undefined, refreshToken: undefined });
+    await store.putSession(disconnected);
+    assert.deepStrictEqual(await store.getSession("sess-1"), disconnected);
+    assert.equal((await store.listSessions()).length, 1);
+  });
+
+  test("deleteSession() removes the session and says whether it did", async (store) => {
+    await store.putSession(session());
+    assert.equal(await store.deleteSession("sess-1"), true);
+    assert.equal(await store.getSession("sess-1"), undefined);
+    assert.equal(await store.deleteSession("sess-1"), false);
+  });
+
+  test("listSessions() returns every live session and no expired one", async (store, clock) => {
+    await store.putSession(session({ sessionId: "a" }));
+    await store.putSession(session({ sessionId: "b", refreshToken: "token-b" }));
+    await store.putSession(session({ sessionId: "old", expiresAt: T0 + MINUTE }));
+    clock.time = T0 + 2 * MINUTE;
+    assert.deepStrictEqual(sortSessions(await store.listSessions()), [
+      session({ sessionId: "a" }),
+      session({ sessionId: "b", refreshToken: "token-b" }),
+    ]);
+    assert.equal(await store.getSession("old"), undefined);
+  });
+
+  test("sweep() removes exactly the entries that expired before now", async (store) => {
+    for (const [id, offset] of [["early", -1], ["edge", 0], ["late", 1]] as const) {
+      await store.putPending(pendingLogin({ id, expiresAt: T0 + MINUTE + offset }));
+      await store.putSession(session({ sessionId: id, expiresAt: T0 + MINUTE + offset }));
+    }
+    assert.deepStrictEqual(await store.sweep(T0 + MINUTE), { pending: 1, sessions: 1 });
+    assert.deepStrictEqual(await store.sweep(T0 + MINUTE), { pending: 0, sessions: 0 });
+    // The clock still reads T0: only the sweep removed "early".
+    assert.equal(await store.getPending("early"), undefined);
+    assert.ok(await store.getPending("edge"));
+    assert.ok(await store.getPending("late"));
+    assert.equal(await store.getSession("early"), undefined);
+    assert.deepStrictEqual(
+      sortSessions(await store.listSessions()).map((s) => s.sessionId),
+      ["edge", "late"],
+    );
+  });
+
+  test(
+    "putPending() of a new login into a full store rejects with StoreFullError",
+    async (store) => {
+      for (const id of ["a", "b", "c"]) await store.putPending(pendingLogin({ id }));
+      await assert.rejects(store.putPending(pendingLogin({ id: "d" })), (error) => {
+        assert.ok(error instanceof StoreFullError);
+        assert.equal(error.table, "pending");
+        assert.equal(error.maxEntries, 3);
+        return true;
+      });
+      assert.equal(await store.getPending("d"), undefined);
+      // Replacing an existing entry needs no room, and sessions are bounded separately.
+      await store.putPending(pendingLogin({ id: "a", kid: 9 }));
+      assert.equal((await store.getPending("a"))?.kid, 9);
+      for (const id of ["s1", "s2", "s3"]) await store.putSession(session({ sessionId: id }));
+      await assert.rejects(store.putSession(session({ sessionId: "s4" })), StoreFullError);
+      await store.putSession(session({ sessionId: "s1", cid: 99 }));
+    },
+    3,
+  );
+
+  test(
+    "putPending() into a full store first sweeps expired entries to make room",
+    async (store, clock) => {
+      await store.putPending(pendingLogin({ id: "short", expiresAt: T0 + MINUTE }));
+      await store.putPending(pendingLogin({ id: "b" }));
+      await store.putPending(pendingLogin({ id: "c" }));
+      await assert.rejects(store.putPending(pendingLogin({ id: "d" })), StoreFullError);
+      clock.time = T0 + 2 * MINUTE;
+      await store.putPending(pendingLogin({ id: "d" }));
+      assert.ok(await store.getPending("d"));
+      await store.putSession(session({ sessionId: "s1", expiresAt: T0 + 3 * MINUTE }));
+      await store.putSession(session({ sessionId: "s2" }));
+      await store.putSession(session({ sessionId: "s3" }));
+      clock.time = T0 + 4 * MINUTE;
+      await store.putSession(session({ sessionId: "s4" }));
+      assert.deepStrictEqual(
+        sortSessions(await store.listSessions()).map((s) => s.sessionId),
+        ["s2", "s3", "s4"],
+      );
+    },
+    3,
+  );
+
+  test("stored entries are copies: changing inputs or results changes nothing", async (store) => {
+    const login = pendingLogin();
+    await store.putPending(login);
+    login.username = "mallory";
+    login.oauth!.state = "forged";
+    const got = await store.getPending("p-1");
+    assert.ok(got?.oauth);
+    got.cid = 999;
+    got.oauth.nonce = "forged";
+    assert.deepStrictEqual(await store.getPending("p-1"), pendingLogin());
+
+    const stored = session();
+    await store.putSession(stored);
+    stored.groups.push("admins");
+    (stored.claims["nested"] as { list: unknown[] }).list.push("x");
+    const read = await store.getSession("sess-1");
+    assert.ok(read);
+    read.roles.push("admin");
+    read.claims["email"] = "mallory@example.com";
+    const listed = await store.listSessions();
+    listed[0]?.groups.push("admins");
+    assert.deepStrictEqual(await store.getSession("sess-1"), session());
+  });
+
+  test("unicode and odd strings round-trip unchanged", async (store) => {
+    for (const [index, text] of ODD_STRINGS.entries()) {
+      const login = pendingLogin({
+        id: `p ${text}`,
+        server: text,
+        commonName: text,
+        username: text,
+        sessionId: `s ${text}`,
+        oauth: { state: text, nonce: text, codeVerifier: text, browserBinding: text },
+        cid: index,
+      });
+      await store.putPending(login);
+      assert.deepStrictEqual(await store.getPending(login.id), login);
+      const entry = session({
+        sessionId: `s ${text}`,
+        server: text,
+        username: text,
+        groups: [text],
+        claims: { [text]: text, list: [text] },
+        subject: text,
+        sid: text,
+        refreshToken: `token ${text}`,
+      });
+      await store.putSession(entry);
+      assert.deepStrictEqual(await store.getSession(entry.sessionId), entry);
+      assert.equal(await store.deletePendingByCid(text, index), 1);
+      assert.deepStrictEqual(await store.takePending(login.id), undefined);
+    }
+    assert.equal((await store.listSessions()).length, ODD_STRINGS.length);
+  });
+
+  test("put rejects malformed entries with a TypeError and stores nothing", async (store) => {
+    await assert.rejects(store.putPending(pendingLogin({ cid: -1 })), TypeError);
+    await assert.rejects(store.putPending(pendingLogin({ expiresAt: NaN })), TypeError);
+    await assert.rejects(
+      store.putSession({ ...session(), groups: "admins" } as never),
+      TypeError,
+    );
+    await assert.rejects(store.putSession(session({ claims: [] as never })), TypeError);
+    assert.equal(await store.getPending("p-1"), undefined);
+    assert.equal(await store.getSession("sess-1"), undefined);
+  });
+
+  test("a closed store rejects every call", async (store) => {
+    await store.putSession(session());
+    await store.close();
+    await assert.rejects(store.getSession("sess-1"), /Session store is closed/);
+    await assert.rejects(store.putSession(session()), /Session store is closed/);
+    await assert.rejects(store.putPending(pendingLogin()), /Session store is closed/);
+    await assert.rejects(store.takePending("p-1"), /Session store is closed/);
+    await assert.rejects(store.listSessions(), /Session store is closed/);
+    await assert.rejects(store.sweep(T0), /Session store is closed/);
+    await store.close();
+  });
+}

@@ -1,0 +1,64 @@
+import type { PendingLogin, Session } from "../../../src/sessions/types.ts";
+
+export const T0 = 1_700_000_000_000;
+export const MINUTE = 60_000;
+
+/** A clock the test moves by hand. */
+export class ManualClock {
+  time = T0;
+  readonly now = (): number => this.time;
+}
+
+export function pendingLogin(overrides: Partial<PendingLogin> = {}): PendingLogin {
+  return {
+    id: "p-1",
+    server: "vpn1",
+    cid: 7,
+    kid: 1,
+    commonName: "alice-laptop",
+    username: "alice",
+    clientIp: "192.0.2.10",
+    clientPort: 51234,
+    platform: "linux",
+    clientVersion: "2.6.14",
+    sessionId: "sess-1",
+    createdAt: T0,
+    expiresAt: T0 + 5 * MINUTE,
+    oauth: {
+      state: "state-1",
+      nonce: "nonce-1",
+      codeVerifier: "verifier-1",
+      browserBinding: "binding-1",
+    },
+    ...overrides,
+  };
+}
+
+export function session(overrides: Partial<Session> = {}): Session {
+  return {
+    sessionId: "sess-1",
+    server: "vpn1",
+    cid: 7,
+    commonName: "alice-laptop",
+    username: "alice",
+    groups: ["vpn-users", "staff"],
+    roles: ["user"],
+    claims: { sub: "u-1", email: "alice@example.com", nested: { list: [1, "two", null] } },
+    subject: "u-1",
+    sid: "sso-1",
+    refreshToken: "refresh-token-1",
+    refreshExpiresAt: T0 + 30 * MINUTE,
+    createdAt: T0,
+    lastAuthAt: T0,
+    expiresAt: T0 + 8 * 60 * MINUTE,
+    ...overrides,
+  };
+}
+
+function byId(a: Session, b: Session): number {
+  return a.sessionId < b.sessionId ? -1 : a.sessionId > b.sessionId ? 1 : 0;
+}
+
+export function sortSessions(sessions: Session[]): Session[] {
+  return [...sessions].sort(byId);
+}

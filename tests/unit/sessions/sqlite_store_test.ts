@@ -1,0 +1,234 @@
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { SCHEMA_VERSION } from "../../../src/sessions/sqlite_schema.ts";
+import { SqliteStore } from "../../../src/sessions/sqlite_store.ts";
+import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
+import { registerStoreContract } from "./contract.ts";
+import { pendingLogin, session, T0 } from "./fixtures.ts";
+
+const KEY = new Uint8Array(32).fill(7);
+const OTHER_KEY = new Uint8Array(32).fill(8);
+
+async function tempPath(): Promise<{ dir: string; path: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "sessions-test-" });
+  return { dir, path: `${dir}/sessions.db` };
+}
+
+async function open(path: string, key = KEY): Promise<SqliteStore> {
+  return await SqliteStore.open({
+    path,
+    cipher: await TokenCipher.fromKeyBytes(key),
+    maxEntries: 1000,
+    now: () => T0,
+  });
+}
+
+/** Opens a store in a fresh directory and always cleans up after `body`. */
+async function withStore(
+  body: (store: SqliteStore, path: string) => Promise<void>,
+): Promise<void> {
+  const { dir, path } = await tempPath();
+  const store = await open(path);
+  try {
+    await body(store, path);
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function mode(path: string): number {
+  return Deno.statSync(path).mode! & 0o777;
+}
+
+registerStoreContract("SqliteStore", async ({ maxEntries, now }) => {
+  const { dir, path } = await tempPath();
+  const store = await SqliteStore.open({
+    path,
+    cipher: await TokenCipher.fromKeyBytes(KEY),
+    maxEntries,
+    now,
+  });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+});
+
+Deno.test("SqliteStore creates the database and its WAL files with mode 0600", async () => {
+  await withStore(async (store, path) => {
+    await store.putSession(session());
+    assert.equal(mode(path), 0o600);
+    assert.equal(mode(`${path}-wal`), 0o600);
+    assert.equal(mode(`${path}-shm`), 0o600);
+  });
+});
+
+Deno.test("SqliteStore tightens an existing database file to mode 0600", async () => {
+  const { dir, path } = await tempPath();
+  try {
+    await (await open(path)).close();
+    Deno.chmodSync(path, 0o644);
+    const store = await open(path);
+    await store.close();
+    assert.equal(mode(path), 0o600);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("SqliteStore keeps its data across close and reopen", async () => {
+  const { dir, path } = await tempPath();
+  try {
+    const first = await open(path);
+    await first.putSession(session());
+    await first.putPending(pendingLogin());
+    await first.close();
+    const second = await open(path);
+    try {
+      assert.deepStrictEqual(await second.getSession("sess-1"), session());
+      assert.deepStrictEqual(await second.takePending("p-1"), pendingLogin());
+    } finally {
+      await second.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("SqliteStore refuses to open with another key: Session store key mismatch", async () => {
+  const { dir, path } = await tempPath();
+  try {
+    const first = await open(path);
+    await first.putSession(session());
+    await first.close();
+    await assert.rejects(open(path, OTHER_KEY), /^Error: Session store key mismatch: /);
+    // The refusal changed nothing: the right key still reads the session.
+    const again = await open(path);
+    assert.deepStrictEqual(await again.getSession("sess-1"), session());
+    await again.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("SqliteStore stores the refresh token encrypted, never in plain text", async () => {
+  const token = "eyJhbGciOiJIUzI1NiJ9.plain-refresh-token-marker.c2lnbmF0dXJl";
+  await withStore(async (store, path) => {
+    await store.putSession(session({ refreshToken: token }));
+    const raw = new DatabaseSync(path, { readOnly: true });
+    try {
+      const row = raw.prepare("SELECT data, refresh_token FROM sessions").get();
+      assert.ok(row);
+      assert.ok(!String(row["data"]).includes("plain-refresh-token-marker"));
+      assert.ok(row["refresh_token"] instanceof Uint8Array);
+      assert.ok(!new TextDecoder().decode(row["refresh_token"]).includes("plain-refresh"));
+    } finally {
+      raw.close();
+    }
+    for (const file of [path, `${path}-wal`]) {
+      const bytes = new TextDecoder("latin1").decode(Deno.readFileSync(file));
+      assert.ok(!bytes.includes("plain-refresh-token-marker"), `token found in ${file}`);
+    }
+    assert.equal((await store.getSession("sess-1"))?.refreshToken, token);
+  });
+});
+
+Deno.test("SqliteStore will not decrypt a refresh token moved to another session", async () => {
+  await withStore(async (store, path) => {
+    await store.putSession(session({ sessionId: "victim", refreshToken: "victim-token" }));
+    await store.putSession(session({ sessionId: "attacker", refreshToken: "own-token" }));
+    const raw = new DatabaseSync(path);
+    try {
+      raw.prepare(
+        "UPDATE sessions SET refresh_token = " +
+          "(SELECT refresh_token FROM sessions WHERE session_id = 'victim') " +
+          "WHERE session_id = 'attacker'",
+      ).run();
+    } finally {
+      raw.close();
+    }
+    await assert.rejects(store.getSession("attacker"), /Refresh token decryption failed/);
+    assert.equal((await store.getSession("victim"))?.refreshToken, "victim-token");
+  });
+});
+
+Deno.test("SqliteStore sets user_version to the schema version", async () => {
+  await withStore(async (store, path) => {
+    await store.putSession(session());
+    const raw = new DatabaseSync(path, { readOnly: true });
+    try {
+      const row = raw.prepare("PRAGMA user_version").get();
+      assert.equal(row?.["user_version"], SCHEMA_VERSION);
+      assert.ok(SCHEMA_VERSION >= 1);
+    } finally {
+      raw.close();
+    }
+  });
+});
+
+Deno.test("SqliteStore refuses a file with a newer schema version", async () => {
+  const { dir, path } = await tempPath();
+  try {
+    await (await open(path)).close();
+    const raw = new DatabaseSync(path);
+    raw.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 1}`);
+    raw.close();
+    await assert.rejects(
+      open(path),
+      new RegExp(
+        `^Error: Session store schema is newer than this program: .*version ${SCHEMA_VERSION + 1}`,
+      ),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("SqliteStore lets a second connection read while it is open", async () => {
+  await withStore(async (store, path) => {
+    await store.putSession(session());
+    const reader = new DatabaseSync(path, { readOnly: true });
+    try {
+      const row = reader.prepare("SELECT count(*) AS n FROM sessions").get();
+      assert.equal(row?.["n"], 1);
+      await store.putSession(session({ sessionId: "sess-2" }));
+      assert.equal(reader.prepare("SELECT count(*) AS n FROM sessions").get()?.["n"], 2);
+    } finally {
+      reader.close();
+    }
+  });
+});
+
+Deno.test("SqliteStore hands a pending login to one of two stores on the same file", async () => {
+  await withStore(async (store, path) => {
+    const other = await open(path);
+    try {
+      await store.putPending(pendingLogin());
+      const results = await Promise.all([
+        store.takePending("p-1"),
+        other.takePending("p-1"),
+        store.takePending("p-1"),
+        other.takePending("p-1"),
+      ]);
+      assert.equal(results.filter((result) => result !== undefined).length, 1);
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+Deno.test("SqliteStore creates a missing parent directory", async () => {
+  const { dir } = await tempPath();
+  try {
+    const store = await open(`${dir}/nested/deeper/sessions.db`);
+    await store.putSession(session());
+    await store.close();
+    assert.equal(mode(`${dir}/nested/deeper/sessions.db`), 0o600);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
