@@ -1,0 +1,29 @@
+import { escapeHtml } from "./escape.ts";
+import { PAGE_STYLE } from "./style.ts";
+
+/**
+ * A complete built-in page: `title` is plain text (escaped here), `body` is HTML that the
+ * caller built with {@link escapeHtml} for every value in it.
+ */
+export function renderPage(title: string, body: string): string {
+  const safeTitle = escapeHtml(title);
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<meta name="referrer" content="no-referrer">
+<meta name="robots" content="noindex, nofollow">
+<title>${safeTitle}</title>
+<style>${PAGE_STYLE}</style>
+</head>
+<body>
+<main>
+<h1>${safeTitle}</h1>
+${body}
+</main>
+</body>
+</html>
+`;
+}

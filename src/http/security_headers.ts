@@ -1,0 +1,85 @@
+/**
+ * Response headers for every HTTP response: a strict Content-Security-Policy (no scripts, no
+ * external resources, no framing), no caching (pages carry one-time links and user data), no
+ * referrer (URLs carry state), and HSTS when the public base URL is https.
+ */
+import type { MiddlewareHandler } from "hono";
+import { PAGE_STYLE_SOURCE } from "./pages/style.ts";
+
+export interface SecurityHeadersOptions {
+  /** Whether the public base URL is https: only then is Strict-Transport-Security sent. */
+  https: boolean;
+  /**
+   * Origins the confirm form's submission may end up at, besides our own: at least the IdP's
+   * origin. Chromium and Safari apply `form-action` to every redirect that follows a form
+   * submission, and our POST answers with a redirect to the IdP's authorization endpoint
+   * (which may redirect straight back to us when the user is already signed in: `'self'`
+   * covers that). If the IdP sends the user on to yet another origin (Keycloak identity
+   * brokering, a separate login host), that origin must be listed too. Each entry is reduced
+   * to its origin; anything that is not an http(s) URL is refused.
+   */
+  formActionOrigins: readonly string[];
+  /** CSP sources for inline styles (`Pages.styleSources`); the built-in style by default. */
+  styleSources?: readonly string[];
+}
+
+const HSTS = "max-age=31536000";
+const STYLE_SOURCE = /^'sha(256|384|512)-[A-Za-z0-9+/]+={0,2}'$/;
+
+/**
+ * Builds the middleware. Options are checked and the header values computed once, here.
+ *
+ * @throws {TypeError} for a form-action origin that is not an http(s) URL or a malformed
+ *   style source
+ */
+export function securityHeaders(options: SecurityHeadersOptions): MiddlewareHandler {
+  const formAction = ["'self'", ...options.formActionOrigins.map(toOrigin)];
+  const styleSources = options.styleSources ?? [PAGE_STYLE_SOURCE];
+  for (const source of styleSources) {
+    if (!STYLE_SOURCE.test(source)) throw new TypeError(`Invalid CSP style source: ${source}`);
+  }
+  const csp = [
+    "default-src 'none'",
+    `style-src ${styleSources.length === 0 ? "'none'" : [...new Set(styleSources)].join(" ")}`,
+    "img-src data:",
+    `form-action ${[...new Set(formAction)].join(" ")}`,
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+  ].join("; ");
+  const headers: Array<[string, string]> = [
+    ["Content-Security-Policy", csp],
+    ["Cache-Control", "no-store"],
+    ["Pragma", "no-cache"],
+    ["Referrer-Policy", "no-referrer"],
+    ["X-Content-Type-Options", "nosniff"],
+    ["X-Frame-Options", "DENY"],
+    ["Cross-Origin-Opener-Policy", "same-origin"],
+  ];
+  if (options.https) headers.push(["Strict-Transport-Security", HSTS]);
+
+  return async function securityHeaders(c, next) {
+    await next();
+    let target = c.res.headers;
+    try {
+      for (const [name, value] of headers) target.set(name, value);
+    } catch {
+      // Responses such as `Response.redirect()` have immutable headers: copy, then set.
+      c.res = new Response(c.res.body, c.res);
+      target = c.res.headers;
+      for (const [name, value] of headers) target.set(name, value);
+    }
+  };
+}
+
+function toOrigin(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new TypeError(`Invalid form-action origin: ${value}`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new TypeError(`Invalid form-action origin, not http(s): ${value}`);
+  }
+  return url.origin;
+}

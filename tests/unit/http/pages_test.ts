@@ -1,0 +1,241 @@
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "../../support/assert.ts";
+import {
+  builtinPages,
+  confirmPage,
+  deniedPage,
+  errorPage,
+  escapeHtml,
+  expiredPage,
+  loadTemplates,
+  PAGE_STYLE_SOURCE,
+  successPage,
+  TemplateError,
+  type TemplateReader,
+} from "../../../src/http/pages/mod.ts";
+import { PAGE_STYLE, styleHashSource } from "../../../src/http/pages/style.ts";
+
+const HOSTILE = `<script>alert("x")</script>'&{{csrf}}`;
+const HOSTILE_ESCAPED = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39;&amp;{{csrf}}";
+
+const CONFIRM = {
+  commonName: "alice-laptop",
+  clientIp: "203.0.113.7",
+  platform: "linux",
+  clientVersion: "2.6.14",
+  expiresInMinutes: 5,
+  actionUrl: "https://vpn.example.com/login/abc",
+  csrf: "tok",
+};
+
+/** Checks the document shape every page shares. */
+function assertWellFormedPage(html: string, title: string): void {
+  assert(html.startsWith('<!doctype html>\n<html lang="en">'), "doctype and lang");
+  assertStringIncludes(html, `<title>${title}</title>`);
+  assertStringIncludes(
+    html,
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+  );
+  assertEquals(html.match(/<main>/g)?.length, 1);
+  assertEquals(html.match(/<h1>/g)?.length, 1);
+  assertEquals(/<script|<link|src=/i.test(html), false, "no scripts or external assets");
+  assertStringIncludes(html, "prefers-color-scheme: dark");
+}
+
+Deno.test("escapeHtml() escapes all five special characters", () => {
+  assertEquals(escapeHtml(`&<>"'`), "&amp;&lt;&gt;&quot;&#39;");
+  assertEquals(escapeHtml("plain text, é ✓"), "plain text, é ✓");
+  assertEquals(escapeHtml("&amp;"), "&amp;amp;");
+  assertEquals(escapeHtml(""), "");
+});
+
+Deno.test("escapeHtml() leaves no markup in a 10 kB hostile string", () => {
+  const hostile = `"><img src=x onerror=alert(1)>'<svg/onload=alert(2)>&#x3c;`.repeat(200)
+    .slice(0, 10_240);
+  assertEquals(hostile.length, 10_240);
+  const escaped = escapeHtml(hostile);
+  assertEquals(/[<>"']/.test(escaped), false);
+  assertEquals(escaped.includes("&#x3c;"), false);
+  const decoded = escaped.replaceAll("&lt;", "<").replaceAll("&gt;", ">")
+    .replaceAll("&quot;", '"').replaceAll("&#39;", "'").replaceAll("&amp;", "&");
+  assertEquals(decoded, hostile);
+});
+
+Deno.test("confirmPage() names the connection and posts to the action URL", () => {
+  const html = confirmPage(CONFIRM);
+  assertWellFormedPage(html, "Sign in to the VPN");
+  assertStringIncludes(
+    html,
+    "VPN connection for certificate <strong>alice-laptop</strong> from <strong>203.0.113.7</strong>, linux 2.6.14.",
+  );
+  assertStringIncludes(html, "This link expires in 5 minutes.");
+  assertStringIncludes(html, '<form method="post" action="https://vpn.example.com/login/abc">');
+  assertStringIncludes(html, '<input type="hidden" name="csrf" value="tok">');
+  assertStringIncludes(html, '<button id="continue" type="submit">Continue to sign-in</button>');
+  assertStringIncludes(html, "If you did not just start this VPN connection yourself");
+});
+
+Deno.test("confirmPage() handles a missing client version, no CSRF token and one minute", () => {
+  const html = confirmPage({
+    ...CONFIRM,
+    platform: undefined,
+    clientVersion: undefined,
+    csrf: undefined,
+    expiresInMinutes: 0.2,
+  });
+  assertStringIncludes(html, "from <strong>203.0.113.7</strong>.</p>");
+  assertStringIncludes(html, "This link expires in 1 minute.");
+  assertEquals(html.includes('name="csrf"'), false);
+});
+
+Deno.test("confirmPage() escapes every value", () => {
+  const html = confirmPage({
+    commonName: HOSTILE,
+    clientIp: HOSTILE,
+    platform: HOSTILE,
+    clientVersion: HOSTILE,
+    expiresInMinutes: 3,
+    actionUrl: `https://x/"><script>`,
+    csrf: `"><script>`,
+  });
+  assertEquals(html.includes("<script"), false);
+  assertStringIncludes(html, `<strong>${HOSTILE_ESCAPED}</strong>`);
+  assertStringIncludes(html, 'action="https://x/&quot;&gt;&lt;script&gt;"');
+  assertStringIncludes(html, 'value="&quot;&gt;&lt;script&gt;"');
+});
+
+Deno.test("expiredPage(), successPage(), deniedPage() and errorPage() say their sentence", () => {
+  const expired = expiredPage();
+  assertWellFormedPage(expired, "Sign-in link expired");
+  assertStringIncludes(
+    expired,
+    "This sign-in link has expired. Reconnect your VPN to get a new one.",
+  );
+  const success = successPage({ username: "alice" });
+  assertWellFormedPage(success, "You are connected");
+  assertStringIncludes(success, "You are connected. You can close this window.");
+  assertStringIncludes(success, "<strong>alice</strong>");
+  const denied = deniedPage({ reason: "You are not in a group allowed to use this VPN" });
+  assertWellFormedPage(denied, "Access denied");
+  assertStringIncludes(denied, "<p>You are not in a group allowed to use this VPN</p>");
+  const error = errorPage({ title: "Bad request", message: "The link is broken.", status: 400 });
+  assertWellFormedPage(error, "Bad request");
+  assertStringIncludes(error, "<p>The link is broken.</p>");
+  assertStringIncludes(error, "Error 400");
+});
+
+Deno.test("successPage(), deniedPage() and errorPage() escape hostile input", () => {
+  const pages = [
+    successPage({ username: HOSTILE }),
+    deniedPage({ reason: HOSTILE }),
+    errorPage({ title: HOSTILE, message: HOSTILE, status: 500 }),
+  ];
+  for (const html of pages) {
+    assertEquals(html.includes("<script"), false);
+    assertStringIncludes(html, HOSTILE_ESCAPED);
+  }
+});
+
+Deno.test("PAGE_STYLE_SOURCE is the CSP hash of the inline style, CR LF normalized", () => {
+  assertEquals(PAGE_STYLE_SOURCE, styleHashSource(PAGE_STYLE));
+  assertEquals(styleHashSource("a{}\r\nb{}\rc{}"), styleHashSource("a{}\nb{}\nc{}"));
+  // Known vector: SHA-256 of the empty string.
+  assertEquals(styleHashSource(""), "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='");
+  assertStringIncludes(confirmPage(CONFIRM), `<style>${PAGE_STYLE}</style>`);
+});
+
+function reader(files: Record<string, string>): TemplateReader {
+  return (path) => Promise.resolve(files[path]);
+}
+
+Deno.test("loadTemplates() without a directory gives the built-in pages", async () => {
+  assertEquals(await loadTemplates(undefined, reader({})), builtinPages);
+});
+
+Deno.test("loadTemplates() uses present templates, escapes placeholders, keeps built-ins", async () => {
+  const pages = await loadTemplates(
+    "/tpl",
+    reader({
+      "/tpl/success.html": "<p>Welcome {{ username }}! {{username}}</p>",
+      "/tpl/confirm.html":
+        `<form action="{{actionUrl}}"><input name="csrf" value="{{csrf}}">{{commonName}} {{platform}}{{clientVersion}} {{expiresInMinutes}}</form>`,
+      "/tpl/error.html": "<h1>{{title}}</h1><p>{{message}} ({{status}})</p>",
+    }),
+  );
+  assertEquals(
+    pages.success({ username: HOSTILE }),
+    `<p>Welcome ${HOSTILE_ESCAPED}! ${HOSTILE_ESCAPED}</p>`,
+  );
+  assertEquals(
+    pages.confirm({ ...CONFIRM, platform: undefined, clientVersion: undefined, csrf: undefined }),
+    `<form action="https://vpn.example.com/login/abc"><input name="csrf" value="">alice-laptop  5</form>`,
+  );
+  assertEquals(
+    pages.error({ title: "T", message: "M", status: 502 }),
+    "<h1>T</h1><p>M (502)</p>",
+  );
+  assertEquals(pages.expired(), expiredPage());
+  assertEquals(pages.denied({ reason: "r" }), deniedPage({ reason: "r" }));
+  assertEquals(pages.styleSources, [PAGE_STYLE_SOURCE]);
+});
+
+Deno.test("loadTemplates() refuses an unknown placeholder, naming file and placeholder", async () => {
+  const error = await assertRejects(
+    () => loadTemplates("/tpl", reader({ "/tpl/denied.html": "<p>{{reason}} {{rawHtml}}</p>" })),
+    TemplateError,
+    "Unknown placeholder {{rawHtml}} in template /tpl/denied.html",
+  );
+  assertEquals([error.file, error.placeholder], ["/tpl/denied.html", "rawHtml"]);
+  await assertRejects(
+    () => loadTemplates("/tpl", reader({ "/tpl/expired.html": "{{username}}" })),
+    TemplateError,
+    "Unknown placeholder {{username}} in template /tpl/expired.html",
+  );
+});
+
+Deno.test("loadTemplates() refuses raw placeholders and a confirm form without action or token", async () => {
+  await assertRejects(
+    () => loadTemplates("/tpl", reader({ "/tpl/denied.html": "{{{reason}}}" })),
+    TemplateError,
+    "Raw placeholders",
+  );
+  await assertRejects(
+    () => loadTemplates("/tpl", reader({ "/tpl/confirm.html": "<form>{{csrf}}</form>" })),
+    TemplateError,
+    "Missing placeholder {{actionUrl}} in template: /tpl/confirm.html",
+  );
+  await assertRejects(
+    () => loadTemplates("/tpl", reader({ "/tpl/confirm.html": "<form action={{actionUrl}}>" })),
+    TemplateError,
+    "Missing placeholder {{csrf}}",
+  );
+});
+
+Deno.test("loadTemplates() hashes template styles and refuses placeholders in them", async () => {
+  const css = "body { color: red; }";
+  const pages = await loadTemplates(
+    "/tpl",
+    reader({ "/tpl/expired.html": `<style media="all">${css}</style><p>Expired</p>` }),
+  );
+  assertEquals(pages.styleSources, [PAGE_STYLE_SOURCE, styleHashSource(css)]);
+  await assertRejects(
+    () =>
+      loadTemplates(
+        "/tpl",
+        reader({ "/tpl/denied.html": "<style>p::after { content: '{{reason}}' }</style>" }),
+      ),
+    TemplateError,
+    "inside <style>",
+  );
+});
+
+Deno.test("loadTemplates() reads files from disk with the default reader", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/denied.html`, "<p>No: {{reason}}</p>");
+    const pages = await loadTemplates(dir);
+    assertEquals(pages.denied({ reason: "<b>" }), "<p>No: &lt;b&gt;</p>");
+    assertEquals(pages.expired(), expiredPage());
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
