@@ -23,6 +23,12 @@ function str(fields: Fields, key: string, what: string): string {
   return typeof value === "string" ? value : fail(what, key);
 }
 
+function bool(fields: Fields, key: string, what: string): boolean {
+  const value = fields[key];
+  if (typeof value !== "boolean") fail(what, key);
+  return value;
+}
+
 function optionalStr(fields: Fields, key: string, what: string): string | undefined {
   return fields[key] === undefined ? undefined : str(fields, key, what);
 }
@@ -109,6 +115,7 @@ export function checkSession(value: unknown): Session {
     sid: optionalStr(fields, "sid", what),
     refreshToken: optionalStr(fields, "refreshToken", what),
     refreshExpiresAt: optionalTime(fields, "refreshExpiresAt", what),
+    resumable: bool(fields, "resumable", what),
     createdAt: time(fields, "createdAt", what),
     lastAuthAt: time(fields, "lastAuthAt", what),
     expiresAt: time(fields, "expiresAt", what),

@@ -54,6 +54,12 @@ export interface Session {
   refreshToken: string | undefined;
   /** When the refresh token expires, when the IdP said so (`refresh_expires_in`). */
   refreshExpiresAt: number | undefined;
+  /**
+   * True once the client presented an OpenVPN auth token (`auth-gen-token`): such a client can
+   * reconnect without a browser, so its session outlives a disconnect. A session that was never
+   * resumable ends (and its refresh token is revoked) when the client disconnects.
+   */
+  resumable: boolean;
   createdAt: number;
   lastAuthAt: number;
   expiresAt: number;

@@ -18,6 +18,7 @@ function session(overrides: Partial<Session> = {}): Session {
     sid: undefined,
     refreshToken: undefined,
     refreshExpiresAt: undefined,
+    resumable: false,
     createdAt: NOW - 60_000,
     lastAuthAt: NOW - 60_000,
     expiresAt: NOW + 3_600_000,

@@ -111,6 +111,7 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
       sid: undefined,
       refreshToken: undefined,
       refreshExpiresAt: undefined,
+      resumable: false,
       groups: [],
       roles: [],
       claims: {},

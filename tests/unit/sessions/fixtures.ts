@@ -48,6 +48,7 @@ export function session(overrides: Partial<Session> = {}): Session {
     sid: "sso-1",
     refreshToken: "refresh-token-1",
     refreshExpiresAt: T0 + 30 * MINUTE,
+    resumable: false,
     createdAt: T0,
     lastAuthAt: T0,
     expiresAt: T0 + 8 * 60 * MINUTE,
