@@ -1,0 +1,377 @@
+/**
+ * The OpenVPN management protocol as a pure state machine: text in, events and replies out.
+ * No sockets, no timers. The socket adapter (`connection.ts`) calls `expect()` for every
+ * command it writes and `push()` for every chunk it reads.
+ *
+ * OpenVPN answers commands strictly in order, so replies are matched to tickets first in,
+ * first out; several commands may be in flight at once. Real-time `>` lines can arrive between
+ * (and inside) replies and are always routed as events. A `>CLIENT:` block (header, ENV
+ * lines, `>CLIENT:ENV,END`) becomes one event when its END arrives, never a half block.
+ *
+ * Bad input never throws: it is reported as a `warning` event (without content that may hold
+ * secrets) and skipped. Every buffer is bounded by `ProtocolLimits`.
+ *
+ * @example
+ * ```ts
+ * const core = new ManagementProtocol();
+ * const ticket = core.expect("multi"); // written: "version\n"
+ * const { events, replies } = core.push(">INFO:OpenVPN Management Interface Version 5\r\n");
+ * ```
+ */
+import { describeLine } from "./describe_line.ts";
+import type {
+  ClientBlockEvent,
+  ManagementEvent,
+  ProtocolWarning,
+  ProtocolWarningCode,
+  Reply,
+  ReplyKind,
+} from "./events.ts";
+import { LineSplitter } from "./line_splitter.ts";
+import { type BlockHeader, parseClientHeader } from "./parse_client_header.ts";
+import { malformed, parseRealtime } from "./parse_realtime.ts";
+
+export type * from "./events.ts";
+
+export interface ProtocolLimits {
+  /** Longest line kept, in UTF-16 code units without the line end. */
+  maxLineChars: number;
+  /** Most ENV lines in one `>CLIENT:` block; a longer block is dropped whole. */
+  maxEnvLines: number;
+  /** Most characters kept of one multi-line reply; later lines are dropped. */
+  maxReplyChars: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<ProtocolLimits> = Object.freeze({
+  maxLineChars: 8 * 1024,
+  maxEnvLines: 512,
+  maxReplyChars: 4 * 1024 * 1024,
+});
+
+export interface PushResult {
+  events: ManagementEvent[];
+  replies: Reply[];
+}
+
+export interface ProtocolStats {
+  /** Characters held: the unfinished line, the open ENV block and unfinished replies. */
+  bufferedChars: number;
+  pendingTickets: number;
+  openBlockEnvLines: number;
+}
+
+/** OpenVPN sends this without a line end and waits for the password line. */
+const PASSWORD_PROMPT = "ENTER PASSWORD:";
+const ENV_NAME = /^[\w.-]{1,64}$/;
+
+interface OpenBlock {
+  /** Undefined for a block whose header did not parse: its lines are skipped up to END. */
+  header: BlockHeader | undefined;
+  env: Map<string, string>;
+  lines: number;
+  chars: number;
+  overflow: boolean;
+}
+
+interface Ticket {
+  id: number;
+  kind: ReplyKind;
+  lines: string[];
+  chars: number;
+  truncated: boolean;
+}
+
+export class ManagementProtocol {
+  readonly #limits: ProtocolLimits;
+  readonly #splitter: LineSplitter;
+  #tickets: Ticket[] = [];
+  #nextTicket = 1;
+  #block: OpenBlock | undefined;
+  #strayEnvReported = false;
+  #promptSeen = false;
+
+  constructor(limits: Partial<ProtocolLimits> = {}) {
+    this.#limits = { ...DEFAULT_LIMITS, ...limits };
+    this.#splitter = new LineSplitter(this.#limits.maxLineChars);
+  }
+
+  /**
+   * Registers a command just written; its reply is the next unclaimed one. Returns the ticket
+   * that the matching `Reply` will carry.
+   */
+  expect(kind: ReplyKind): number {
+    const id = this.#nextTicket++;
+    this.#tickets.push({ id, kind, lines: [], chars: 0, truncated: false });
+    return id;
+  }
+
+  /** Feeds received text (any chunking; `\r\n` or `\n` line ends). Never throws. */
+  push(chunk: string): PushResult {
+    const out: PushResult = { events: [], replies: [] };
+    const { lines, dropped } = this.#splitter.push(chunk);
+    for (const length of dropped) {
+      this.#warn(
+        out,
+        "line-too-long",
+        `Line of ${length}+ chars dropped: limit is ${this.#limits.maxLineChars}`,
+      );
+    }
+    for (const line of lines) this.#handleLine(line, out);
+    // The prompt has no line end: recognise it while it is the whole unfinished line.
+    if (this.#splitter.partial === PASSWORD_PROMPT) {
+      this.#splitter.clearPartial();
+      this.#promptSeen = true;
+      out.events.push({ type: "password-prompt" });
+    }
+    return out;
+  }
+
+  /**
+   * Forgets everything of the current connection (after the socket closed): unfinished line,
+   * open block (reported, never emitted), and all tickets, whose ids are returned so the
+   * caller can fail their commands.
+   */
+  reset(): { events: ManagementEvent[]; abandonedTickets: number[] } {
+    const out: PushResult = { events: [], replies: [] };
+    this.#dropOpenBlock(out, "Connection reset inside a >CLIENT: block: block dropped");
+    const abandonedTickets = this.#tickets.map((ticket) => ticket.id);
+    this.#tickets = [];
+    this.#splitter.reset();
+    this.#strayEnvReported = false;
+    this.#promptSeen = false;
+    return { events: out.events, abandonedTickets };
+  }
+
+  stats(): ProtocolStats {
+    let bufferedChars = this.#splitter.partial.length + (this.#block?.chars ?? 0);
+    for (const ticket of this.#tickets) bufferedChars += ticket.chars;
+    return {
+      bufferedChars,
+      pendingTickets: this.#tickets.length,
+      openBlockEnvLines: this.#block?.lines ?? 0,
+    };
+  }
+
+  #handleLine(line: string, out: PushResult): void {
+    if (this.#promptSeen) {
+      // A prompt recognised without line end may still get one: do not treat it as a reply.
+      this.#promptSeen = false;
+      if (line === "") return;
+    }
+    if (line.startsWith(">CLIENT:ENV,")) {
+      this.#handleEnv(line.slice(">CLIENT:ENV,".length), out);
+      return;
+    }
+    this.#strayEnvReported = false;
+    if (line === PASSWORD_PROMPT) {
+      out.events.push({ type: "password-prompt" });
+    } else if (line.startsWith(">")) {
+      this.#handleRealtime(line, out);
+    } else {
+      this.#handleReplyLine(line, out);
+    }
+  }
+
+  #handleRealtime(line: string, out: PushResult): void {
+    const colon = line.indexOf(":");
+    const name = colon === -1 ? "" : line.slice(1, colon);
+    if (!/^[A-Z0-9_-]+$/.test(name)) {
+      out.events.push(malformed("real-time"));
+      return;
+    }
+    const payload = line.slice(colon + 1);
+    if (name === "CLIENT") {
+      this.#handleClient(payload, out);
+      return;
+    }
+    out.events.push(parseRealtime(name, payload));
+  }
+
+  #handleClient(payload: string, out: PushResult): void {
+    const parsed = parseClientHeader(payload);
+    switch (parsed.type) {
+      case "block":
+      case "malformed-block":
+        this.#dropOpenBlock(out, "New >CLIENT: header before ENV,END: previous block dropped");
+        if (parsed.type === "malformed-block") {
+          out.events.push(malformed(`>CLIENT:${parsed.subtype}`));
+        }
+        this.#block = {
+          header: parsed.type === "block" ? parsed.header : undefined,
+          env: new Map(),
+          lines: 0,
+          chars: 0,
+          overflow: false,
+        };
+        return;
+      case "address":
+        out.events.push(parsed.event);
+        return;
+      case "malformed":
+        out.events.push(malformed(`>CLIENT:${parsed.subtype}`));
+        return;
+      case "unknown":
+        out.events.push({ type: "unknown", name: "CLIENT", payload });
+        return;
+    }
+  }
+
+  #handleEnv(rest: string, out: PushResult): void {
+    const block = this.#block;
+    if (block === undefined) {
+      if (!this.#strayEnvReported) {
+        this.#strayEnvReported = true;
+        this.#warn(out, "env-outside-block", ">CLIENT:ENV line without a block: skipped");
+      }
+      return;
+    }
+    if (rest === "END") {
+      this.#block = undefined;
+      this.#closeBlock(block, out);
+      return;
+    }
+    block.lines++;
+    if (block.header === undefined || block.overflow) return;
+    if (block.lines > this.#limits.maxEnvLines) {
+      block.overflow = true;
+      block.env.clear();
+      block.chars = 0;
+      return;
+    }
+    const eq = rest.indexOf("=");
+    if (eq <= 0) {
+      this.#warn(
+        out,
+        "malformed-line",
+        "Malformed >CLIENT:ENV line (no name=value): skipped",
+        block.header,
+      );
+      return;
+    }
+    const name = rest.slice(0, eq);
+    if (block.env.has(name)) {
+      const shown = ENV_NAME.test(name) ? name : "(unprintable name)";
+      this.#warn(
+        out,
+        "duplicate-env",
+        `Duplicate ENV name ${shown}: first value kept`,
+        block.header,
+      );
+      return;
+    }
+    block.env.set(name, rest.slice(eq + 1));
+    block.chars += rest.length;
+  }
+
+  #closeBlock(block: OpenBlock, out: PushResult): void {
+    const header = block.header;
+    if (header === undefined) return; // already reported as malformed
+    if (block.overflow) {
+      this.#warn(
+        out,
+        "env-limit",
+        `>CLIENT block with ${block.lines} ENV lines dropped: limit is ${this.#limits.maxEnvLines}`,
+        header,
+      );
+      return;
+    }
+    out.events.push(blockEvent(header, block.env));
+  }
+
+  #dropOpenBlock(out: PushResult, message: string): void {
+    const block = this.#block;
+    if (block === undefined) return;
+    this.#block = undefined;
+    if (block.header !== undefined) this.#warn(out, "incomplete-block", message, block.header);
+  }
+
+  #handleReplyLine(line: string, out: PushResult): void {
+    const ticket = this.#tickets[0];
+    if (ticket === undefined) {
+      this.#warn(
+        out,
+        "unexpected-reply",
+        `Reply line with no command waiting: ${describeLine(line)}`,
+      );
+      return;
+    }
+    if (ticket.kind === "single") {
+      this.#tickets.shift();
+      if (line.startsWith("SUCCESS:")) {
+        out.replies.push({
+          ticket: ticket.id,
+          type: "success",
+          message: line.slice(8).trimStart(),
+        });
+      } else if (line.startsWith("ERROR:")) {
+        out.replies.push({ ticket: ticket.id, type: "error", message: line.slice(6).trimStart() });
+      } else {
+        // Consumed as this command's reply: OpenVPN sends exactly one line per such command.
+        const message = `Unexpected reply line: ${describeLine(line)}`;
+        this.#warn(out, "unexpected-reply", message);
+        out.replies.push({ ticket: ticket.id, type: "error", message });
+      }
+      return;
+    }
+    if (ticket.lines.length === 0 && !ticket.truncated && line.startsWith("ERROR:")) {
+      this.#tickets.shift();
+      out.replies.push({ ticket: ticket.id, type: "error", message: line.slice(6).trimStart() });
+      return;
+    }
+    if (line === "END") {
+      this.#tickets.shift();
+      out.replies.push({
+        ticket: ticket.id,
+        type: "lines",
+        lines: ticket.lines,
+        truncated: ticket.truncated,
+      });
+      return;
+    }
+    if (ticket.truncated) return;
+    if (ticket.chars + line.length > this.#limits.maxReplyChars) {
+      ticket.truncated = true;
+      this.#warn(
+        out,
+        "reply-too-long",
+        `Reply longer than ${this.#limits.maxReplyChars} chars: rest dropped`,
+      );
+      return;
+    }
+    ticket.lines.push(line);
+    ticket.chars += line.length;
+  }
+
+  #warn(
+    out: PushResult,
+    code: ProtocolWarningCode,
+    message: string,
+    ids?: { cid: number; kid?: number },
+  ): void {
+    const warning: ProtocolWarning = { type: "warning", code, message };
+    if (ids !== undefined) {
+      warning.cid = ids.cid;
+      if (ids.kid !== undefined) warning.kid = ids.kid;
+    }
+    out.events.push(warning);
+  }
+}
+
+function blockEvent(header: BlockHeader, env: ReadonlyMap<string, string>): ClientBlockEvent {
+  switch (header.kind) {
+    case "client-connect":
+    case "client-reauth":
+      return { type: header.kind, cid: header.cid, kid: header.kid, env };
+    case "client-established":
+    case "client-disconnect":
+      return { type: header.kind, cid: header.cid, env };
+    case "client-cr-response":
+      return {
+        type: header.kind,
+        cid: header.cid,
+        kid: header.kid,
+        response: header.response,
+        env,
+      };
+  }
+}

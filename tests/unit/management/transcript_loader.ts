@@ -1,0 +1,87 @@
+/**
+ * Loads a recorded management transcript from tests/fixtures/transcripts/ (`>> ` lines we
+ * sent, `<< ` lines OpenVPN sent, timestamps already stripped) and replays it through the
+ * protocol core: every command registers its expected reply kind(s), every received line is
+ * pushed with OpenVPN's `\r\n`.
+ */
+import {
+  ManagementProtocol,
+  type PushResult,
+  type ReplyKind,
+} from "../../../src/management/protocol.ts";
+
+export type Step = { sent: string } | { received: string };
+
+const FIXTURES = new URL("../../fixtures/transcripts/", import.meta.url);
+
+export function loadTranscript(name: string): Step[] {
+  const text = Deno.readTextFileSync(new URL(name, FIXTURES));
+  const steps: Step[] = [];
+  let block: string[] | undefined;
+  for (const line of text.split("\n")) {
+    if (line.startsWith(">> ")) {
+      const sent = line.slice(3);
+      // `client-auth` sends config lines up to END as one command with one reply.
+      if (block !== undefined) {
+        block.push(sent);
+        if (sent === "END") {
+          steps.push({ sent: block.join("\n") });
+          block = undefined;
+        }
+      } else if (/^client-auth \d+ \d+$/.test(sent)) {
+        block = [sent];
+      } else {
+        steps.push({ sent });
+      }
+    } else if (line.startsWith("<< ")) {
+      steps.push({ received: line.slice(3) });
+    }
+  }
+  return steps;
+}
+
+/** The replies a command produces, in order (`echo on all` answers twice). */
+export function replyKinds(command: string): ReplyKind[] {
+  const words = command.split("\n")[0]!.split(" ");
+  const [name, arg1, arg2] = words;
+  if (name === "version" && arg1 === undefined) return ["multi"];
+  if (name === "status") return ["multi"];
+  if (name === "state" || name === "log" || name === "echo") {
+    const args = [arg1, arg2].filter((arg) => arg !== undefined);
+    if (args.length === 0) return ["multi"];
+    return args.map((arg) => (arg === "on" || arg === "off" ? "single" : "multi"));
+  }
+  return ["single"];
+}
+
+export interface Replay extends PushResult {
+  /** Ticket numbers per sent command, in order. */
+  tickets: Array<{ command: string; tickets: number[] }>;
+}
+
+/** Replays `steps`; `chunkSize` > 0 re-chunks the received text to test partial lines. */
+export function replay(steps: Step[], chunkSize = 0, core = new ManagementProtocol()): Replay {
+  const result: Replay = { events: [], replies: [], tickets: [] };
+  let pendingText = "";
+  const flush = () => {
+    if (pendingText === "") return;
+    const size = chunkSize > 0 ? chunkSize : pendingText.length;
+    for (let i = 0; i < pendingText.length; i += size) {
+      const out = core.push(pendingText.slice(i, i + size));
+      result.events.push(...out.events);
+      result.replies.push(...out.replies);
+    }
+    pendingText = "";
+  };
+  for (const step of steps) {
+    if ("sent" in step) {
+      flush();
+      const tickets = replyKinds(step.sent).map((kind) => core.expect(kind));
+      result.tickets.push({ command: step.sent, tickets });
+    } else {
+      pendingText += `${step.received}\r\n`;
+    }
+  }
+  flush();
+  return result;
+}
