@@ -82,6 +82,16 @@ export class MemoryStore implements SessionStore {
     return this.#run(() => this.#live(this.#sessions.get(sessionId)));
   }
 
+  // A scan: DISCONNECTs are rare next to REAUTHs, and this store is for tests and small setups.
+  findSessionByCid(server: string, cid: number): Promise<Session | undefined> {
+    return this.#run(() => {
+      for (const session of this.#sessions.values()) {
+        if (session.server === server && session.cid === cid) return this.#live(session);
+      }
+      return undefined;
+    });
+  }
+
   deleteSession(sessionId: string): Promise<boolean> {
     return this.#run(() => this.#sessions.delete(sessionId));
   }

@@ -141,6 +141,12 @@ export class SqliteStore implements SessionStore {
     return row === undefined ? undefined : await this.#decodeSession(row);
   }
 
+  async findSessionByCid(server: string, cid: number): Promise<Session | undefined> {
+    this.#assertOpen();
+    const row = this.#sql.findSessionByCid.get(server, cid, this.#now());
+    return row === undefined ? undefined : await this.#decodeSession(row);
+  }
+
   deleteSession(sessionId: string): Promise<boolean> {
     return this.#run(() => Number(this.#sql.deleteSession.run(sessionId).changes) > 0);
   }
@@ -262,6 +268,9 @@ function prepareStatements(db: DatabaseSync) {
       "SELECT data, refresh_token FROM sessions WHERE session_id = ? AND expires_at >= ?",
     ),
     listSessions: prepare("SELECT data, refresh_token FROM sessions WHERE expires_at >= ?"),
+    findSessionByCid: prepare(
+      "SELECT data, refresh_token FROM sessions WHERE server = ? AND cid = ? AND expires_at >= ? LIMIT 1",
+    ),
     deleteSession: prepare("DELETE FROM sessions WHERE session_id = ?"),
     sessionExists: prepare("SELECT 1 FROM sessions WHERE session_id = ?"),
     countSessions: prepare("SELECT count(*) AS n FROM sessions"),

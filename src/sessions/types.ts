@@ -80,6 +80,8 @@ export interface SessionStore {
 
   putSession(session: Session): Promise<void>;
   getSession(sessionId: string): Promise<Session | undefined>;
+  /** The live session bound to a client id of a server, if any (at DISCONNECT). */
+  findSessionByCid(server: string, cid: number): Promise<Session | undefined>;
   deleteSession(sessionId: string): Promise<boolean>;
   listSessions(): Promise<Session[]>;
 

@@ -136,6 +136,23 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
     assert.equal((await store.listSessions()).length, 1);
   });
 
+  test(
+    "findSessionByCid() finds the live session bound to that server's client id",
+    async (store, clock) => {
+      await store.putSession(session({ sessionId: "a", server: "vpn1", cid: 7 }));
+      await store.putSession(session({ sessionId: "b", server: "vpn2", cid: 7 }));
+      await store.putSession(session({ sessionId: "c", server: "vpn1", cid: undefined }));
+      await store.putSession(
+        session({ sessionId: "old", server: "vpn1", cid: 8, expiresAt: T0 + MINUTE }),
+      );
+      assert.equal((await store.findSessionByCid("vpn1", 7))?.sessionId, "a");
+      assert.equal((await store.findSessionByCid("vpn2", 7))?.sessionId, "b");
+      assert.equal(await store.findSessionByCid("vpn1", 9), undefined);
+      clock.time = T0 + 2 * MINUTE;
+      assert.equal(await store.findSessionByCid("vpn1", 8), undefined);
+    },
+  );
+
   test("deleteSession() removes the session and says whether it did", async (store) => {
     await store.putSession(session());
     assert.equal(await store.deleteSession("sess-1"), true);

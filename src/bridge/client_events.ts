@@ -1,0 +1,268 @@
+/**
+ * Answers one OpenVPN server's client events: CONNECT and REAUTH by the decision table
+ * (decide.ts), DISCONNECT by unbinding or ending the session. One instance per management
+ * connection; events are handled concurrently, each awaiting only its own I/O.
+ */
+import type { Logger } from "@logtape/logtape";
+import type { ResolvedConfig } from "../config/types.ts";
+import { loginUrl } from "../http/routes.ts";
+import type { ClientEnv } from "../management/events.ts";
+import { IdpRejectedError, IdpUnreachableError, OidcError } from "../oidc/errors.ts";
+import type { OidcClient } from "../oidc/client.ts";
+import { authTokenUserLine } from "../policy/client_config.ts";
+import type { PendingLogin, Session, SessionStore } from "../sessions/types.ts";
+import type { ClientCommander } from "./commander.ts";
+import { type ClientRequest, decide } from "./decide.ts";
+import { judge, policyClaims, type PolicyConfig } from "./identity_policy.ts";
+
+export interface ClientEventsConfig {
+  policy: PolicyConfig;
+  baseUrl: URL;
+  bypassCommonNames: readonly RegExp[];
+  authPendingTimeoutMs: number;
+  sessions: Pick<ResolvedConfig["sessions"], "lifetimeMs" | "reauthCheck" | "idpUnreachable">;
+}
+
+export interface ClientEventsDeps {
+  /** Name of the OpenVPN server these events come from. */
+  server: string;
+  commander: ClientCommander;
+  store: SessionStore;
+  oidc: Pick<OidcClient, "refresh" | "revoke">;
+  config: ClientEventsConfig;
+  now: () => number;
+  /** A fresh unguessable login id (LOGIN_ID_LENGTH base64url characters). */
+  newLoginId: () => string;
+  log: Logger;
+}
+
+const RECHECK_FAILED = "Your access could not be confirmed; reconnect to sign in again.";
+
+export class ClientEvents {
+  readonly #deps: ClientEventsDeps;
+
+  constructor(deps: ClientEventsDeps) {
+    this.#deps = deps;
+  }
+
+  async onConnect(cid: number, kid: number, env: ClientEnv): Promise<void> {
+    await this.#onAuthRequest(request("connect", cid, kid, env), env);
+  }
+
+  async onReauth(cid: number, kid: number, env: ClientEnv): Promise<void> {
+    await this.#onAuthRequest(request("reauth", cid, kid, env), env);
+  }
+
+  async onDisconnect(cid: number): Promise<void> {
+    const { store, server, oidc, log } = this.#deps;
+    await store.deletePendingByCid(server, cid);
+    const session = await store.findSessionByCid(server, cid);
+    if (!session) return;
+    if (session.resumable) {
+      await store.putSession({ ...session, cid: undefined });
+      return;
+    }
+    // The client never presented an OpenVPN token, so it cannot come back without a browser:
+    // the session is over, and so is our right to its refresh token.
+    await store.deleteSession(session.sessionId);
+    if (session.refreshToken) {
+      await oidc.revoke(session.refreshToken).catch((error) =>
+        log.warning("Could not revoke the refresh token of {username}: {error}", {
+          username: session.username,
+          error: String(error),
+        })
+      );
+    }
+  }
+
+  /**
+   * After (re)connecting to the management interface: cids not in OpenVPN's client list are
+   * gone (OpenVPN restarted, or they left while we were away), so their bindings and pending
+   * logins are dropped. Sessions stay for reconnects.
+   */
+  async forgetClientsExcept(liveCids: ReadonlySet<number>): Promise<void> {
+    const { store, server } = this.#deps;
+    for (const session of await store.listSessions()) {
+      if (session.server === server && session.cid !== undefined && !liveCids.has(session.cid)) {
+        await this.onDisconnect(session.cid);
+      }
+    }
+  }
+
+  async #onAuthRequest(req: ClientRequest, env: ClientEnv): Promise<void> {
+    const { store, commander, config, log, now } = this.#deps;
+    const session = req.sessionId ? await store.getSession(req.sessionId) : undefined;
+    const decision = decide(req, session, {
+      bypassCommonNames: config.bypassCommonNames,
+      reauthCheck: config.sessions.reauthCheck,
+      now: now(),
+    });
+    const who = { cid: req.cid, kid: req.kid, commonName: req.commonName, kind: req.kind };
+    switch (decision.action) {
+      case "bypass":
+        log.info(
+          "{kind} of {commonName} (cid {cid}) accepted: common name is on the bypass list",
+          who,
+        );
+        await commander.authNt(req.cid, req.kid);
+        return;
+      case "deny":
+        log.info("{kind} of {commonName} (cid {cid}) denied: {reason}", {
+          ...who,
+          reason: decision.reason,
+        });
+        await commander.deny(req.cid, req.kid, decision.reason, decision.clientReason);
+        return;
+      case "start_login":
+        await this.#startLogin(req, env);
+        return;
+      case "resume":
+        await this.#resume(req, decision.session, decision.refresh);
+        return;
+    }
+  }
+
+  async #startLogin(req: ClientRequest, env: ClientEnv): Promise<void> {
+    const { store, commander, config, now, server, log } = this.#deps;
+    const createdAt = now();
+    const login: PendingLogin = {
+      id: this.#deps.newLoginId(),
+      server,
+      cid: req.cid,
+      kid: req.kid,
+      commonName: req.commonName,
+      username: req.username,
+      clientIp: env.get("untrusted_ip") ?? env.get("untrusted_ip6") ?? "",
+      clientPort: Number(env.get("untrusted_port") ?? 0) || 0,
+      platform: env.get("IV_PLAT") ?? "",
+      clientVersion: env.get("IV_VER") ?? "",
+      sessionId: req.sessionId,
+      createdAt,
+      expiresAt: createdAt + config.authPendingTimeoutMs,
+      oauth: undefined,
+    };
+    await store.putPending(login);
+    log.info("CONNECT of {commonName} (cid {cid}) from {clientIp}: waiting for browser sign-in", {
+      commonName: req.commonName,
+      cid: req.cid,
+      clientIp: login.clientIp,
+    });
+    await commander.pendingAuth(
+      req.cid,
+      req.kid,
+      loginUrl(config.baseUrl, login.id),
+      Math.ceil(config.authPendingTimeoutMs / 1000),
+    );
+  }
+
+  async #resume(req: ClientRequest, stored: Session, refresh: boolean): Promise<void> {
+    const { store, commander, log, now } = this.#deps;
+    let session = stored;
+    let lines: string[] = [];
+    if (refresh) {
+      const checked = await this.#recheck(req, session);
+      if (!checked) return;
+      session = checked.session;
+      lines = checked.lines;
+    } else if (req.kind === "connect") {
+      lines = judgeLines(session, this.#deps.config.policy);
+    }
+    const tokenPresented = req.sessionState !== "Initial";
+    session = {
+      ...session,
+      cid: req.cid,
+      lastAuthAt: now(),
+      resumable: session.resumable || tokenPresented,
+    };
+    await store.putSession(session);
+    log.info("{kind} of {username} (cid {cid}) accepted from the session, no browser needed", {
+      kind: req.kind,
+      username: session.username,
+      cid: req.cid,
+    });
+    if (req.kind === "reauth") {
+      await commander.authNt(req.cid, req.kid);
+      return;
+    }
+    // A reconnect is a new client instance: it needs its config lines again.
+    if (req.username === "") lines.push(authTokenUserLine(session.username));
+    await commander.auth(req.cid, req.kid, lines);
+  }
+
+  /** sessions.reauth_check = "refresh": ask the IdP whether the user may still connect. */
+  async #recheck(
+    req: ClientRequest,
+    session: Session,
+  ): Promise<{ session: Session; lines: string[] } | undefined> {
+    const { oidc, commander, config, log, store } = this.#deps;
+    const deny = async (reason: string, clientReason: string) => {
+      log.info("{kind} of {username} (cid {cid}) denied by the refresh check: {reason}", {
+        kind: req.kind,
+        username: session.username,
+        cid: req.cid,
+        reason,
+      });
+      await commander.deny(req.cid, req.kid, reason, clientReason);
+      return undefined;
+    };
+    if (!session.refreshToken) {
+      return await deny("no refresh token to re-check the user with", RECHECK_FAILED);
+    }
+    try {
+      const result = await oidc.refresh(session.refreshToken, session.subject);
+      const claims = result.claims ? { ...session.claims, ...result.claims } : session.claims;
+      const verdict = judge(claims, session.commonName, config.policy);
+      if (!verdict.allow) {
+        await store.deleteSession(session.sessionId);
+        return await deny(verdict.logReason, verdict.reason);
+      }
+      return {
+        session: {
+          ...session,
+          claims: policyClaims(claims, config.policy),
+          groups: verdict.identity.groups,
+          roles: verdict.identity.roles,
+          refreshToken: result.refreshToken,
+          refreshExpiresAt: result.refreshExpiresAt,
+        },
+        lines: verdict.lines,
+      };
+    } catch (error) {
+      if (error instanceof IdpUnreachableError && config.sessions.idpUnreachable === "allow") {
+        log.warning(
+          "Identity provider unreachable; accepting {username} on the session (idp_unreachable = allow)",
+          {
+            username: session.username,
+          },
+        );
+        return { session, lines: judgeLines(session, config.policy) };
+      }
+      if (error instanceof IdpRejectedError) await store.deleteSession(session.sessionId);
+      if (error instanceof OidcError) return await deny(error.code, error.reason);
+      throw error;
+    }
+  }
+}
+
+function judgeLines(session: Session, policy: PolicyConfig): string[] {
+  const verdict = judge(session.claims, session.commonName, policy);
+  return verdict.allow ? verdict.lines : [];
+}
+
+function request(
+  kind: "connect" | "reauth",
+  cid: number,
+  kid: number,
+  env: ClientEnv,
+): ClientRequest {
+  return {
+    kind,
+    cid,
+    kid,
+    commonName: env.get("common_name") ?? "",
+    username: env.get("username") ?? "",
+    sessionId: env.get("session_id") ?? "",
+    sessionState: env.get("session_state") ?? "",
+    ivSso: env.get("IV_SSO") ?? "",
+  };
+}

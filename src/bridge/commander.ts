@@ -1,0 +1,17 @@
+/**
+ * What the bridge needs to tell one OpenVPN server about one client. The daemon implements it
+ * over that server's management connection (commands built, quoted and length-checked by
+ * src/management/commands.ts); tests implement it with a recorder. Every method rejects when
+ * OpenVPN answers `ERROR:` (for example because the client has gone away).
+ */
+export interface ClientCommander {
+  pendingAuth(cid: number, kid: number, url: string, timeoutSec: number): Promise<void>;
+  /** `client-auth` with config lines (an empty list is still a `client-auth` block). */
+  auth(cid: number, kid: number, lines: readonly string[]): Promise<void>;
+  authNt(cid: number, kid: number): Promise<void>;
+  deny(cid: number, kid: number, reason: string, clientReason: string): Promise<void>;
+  kill(cid: number, message: string): Promise<void>;
+}
+
+/** Looks up the commander of the OpenVPN server a client came through (one bridge, many servers). */
+export type CommanderLookup = (server: string) => ClientCommander | undefined;

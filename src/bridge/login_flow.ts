@@ -1,0 +1,215 @@
+/**
+ * The browser side of a login: the confirmation page's data, the redirect to the IdP, and the
+ * callback that ends in `client-auth` or `client-deny`. The HTTP routes (src/http/app.ts) only
+ * translate between HTTP and these outcomes.
+ *
+ * The browser is bound to its login by a per-login cookie holding a random value also stored in
+ * the pending login; the callback is accepted only with that cookie and the matching `state`,
+ * and the pending login is taken atomically, so a state or code works once.
+ */
+import type { Logger } from "@logtape/logtape";
+import { timingSafeEqual } from "node:crypto";
+import type { OidcClient } from "../oidc/client.ts";
+import { OidcError } from "../oidc/errors.ts";
+import { authTokenUserLine } from "../policy/client_config.ts";
+import type { PendingLogin, Session, SessionStore } from "../sessions/types.ts";
+import type { CommanderLookup } from "./commander.ts";
+import { judge, policyClaims, type PolicyConfig } from "./identity_policy.ts";
+
+export interface LoginFlowDeps {
+  store: SessionStore;
+  oidc: Pick<OidcClient, "startLogin" | "finishLogin">;
+  commanders: CommanderLookup;
+  policy: PolicyConfig;
+  sessionLifetimeMs: number;
+  checkClientIp: boolean;
+  now: () => number;
+  log: Logger;
+}
+
+export type BeginOutcome =
+  | { kind: "redirect"; url: string }
+  | { kind: "expired" }
+  | { kind: "error"; status: number; title: string; message: string };
+
+export type CallbackOutcome =
+  | { kind: "success"; username: string }
+  | { kind: "denied"; reason: string }
+  | { kind: "expired" }
+  | { kind: "error"; status: number; title: string; message: string };
+
+const CLIENT_GONE =
+  "Your VPN connection closed before sign-in finished. Reconnect your VPN to try again.";
+const OTHER_NETWORK = "Sign-in must happen from the same network as the VPN connection";
+
+export class LoginFlow {
+  readonly #deps: LoginFlowDeps;
+
+  constructor(deps: LoginFlowDeps) {
+    this.#deps = deps;
+  }
+
+  /** The pending login behind a link, if it is still valid. */
+  async view(id: string): Promise<PendingLogin | undefined> {
+    const login = await this.#deps.store.getPending(id);
+    return login && login.expiresAt > this.#deps.now() ? login : undefined;
+  }
+
+  /** Starts the OIDC request for a pending login, bound to the browser's cookie value. */
+  async begin(id: string, browserBinding: string, browserIp: string): Promise<BeginOutcome> {
+    const { store, oidc, log } = this.#deps;
+    const login = await this.view(id);
+    if (!login) return { kind: "expired" };
+    if (this.#deps.checkClientIp && browserIp !== login.clientIp) {
+      return { kind: "error", status: 403, title: "Wrong network", message: OTHER_NETWORK };
+    }
+    let start;
+    try {
+      start = await oidc.startLogin();
+    } catch (error) {
+      log.error("Cannot start a login at the identity provider: {error}", { error: String(error) });
+      const message = error instanceof OidcError
+        ? error.reason
+        : "The identity provider is not available";
+      return { kind: "error", status: 502, title: "Sign-in unavailable", message };
+    }
+    await store.putPending({
+      ...login,
+      oauth: {
+        state: start.state,
+        nonce: start.nonce,
+        codeVerifier: start.codeVerifier,
+        browserBinding,
+      },
+    });
+    return { kind: "redirect", url: start.url.href };
+  }
+
+  /**
+   * Handles the IdP's redirect back. `bindings` are the (login id, cookie value) pairs the
+   * browser presented; the one whose login has this `state` is the login being finished.
+   */
+  async complete(
+    callbackUrl: URL,
+    bindings: ReadonlyArray<readonly [string, string]>,
+    browserIp: string,
+  ): Promise<CallbackOutcome> {
+    const { store, log } = this.#deps;
+    const state = callbackUrl.searchParams.get("state");
+    if (!state) {
+      return {
+        kind: "error",
+        status: 400,
+        title: "Invalid sign-in response",
+        message: "The response has no state",
+      };
+    }
+    if (bindings.length === 0) {
+      return {
+        kind: "error",
+        status: 400,
+        title: "Sign-in cookie missing",
+        message:
+          "Finish signing in in the browser that opened the sign-in link, with cookies enabled.",
+      };
+    }
+    let matched: PendingLogin | undefined;
+    for (const [id, binding] of bindings) {
+      const login = await this.view(id);
+      if (
+        login?.oauth && safeEqual(login.oauth.state, state) &&
+        safeEqual(login.oauth.browserBinding, binding)
+      ) {
+        matched = login;
+        break;
+      }
+    }
+    // A used, expired, forged or foreign state all look the same to the user.
+    const login = matched && (await store.takePending(matched.id));
+    if (!login?.oauth) return { kind: "expired" };
+    const commander = this.#deps.commanders(login.server);
+    if (!commander) {
+      log.error("Login for unknown OpenVPN server {server}", { server: login.server });
+      return { kind: "error", status: 500, title: "Sign-in failed", message: CLIENT_GONE };
+    }
+    const deny = async (logReason: string, reason: string): Promise<CallbackOutcome> => {
+      log.info("Login of {commonName} (cid {cid}) denied: {logReason}", {
+        commonName: login.commonName,
+        cid: login.cid,
+        logReason,
+      });
+      await commander.deny(login.cid, login.kid, logReason, reason).catch(() => {});
+      return { kind: "denied", reason };
+    };
+    if (this.#deps.checkClientIp && browserIp !== login.clientIp) {
+      return await deny("browser ip mismatch", OTHER_NETWORK);
+    }
+
+    let result;
+    try {
+      result = await this.#deps.oidc.finishLogin(callbackUrl, login.oauth);
+    } catch (error) {
+      if (error instanceof OidcError) {
+        log.warning("Login of {commonName} (cid {cid}) failed at the identity provider: {error}", {
+          commonName: login.commonName,
+          cid: login.cid,
+          error: error.message,
+        });
+        return await deny(error.code, error.reason);
+      }
+      await commander.deny(login.cid, login.kid, "internal error", "Sign-in failed; try again")
+        .catch(() => {});
+      throw error;
+    }
+    const verdict = judge(result.claims, login.commonName, this.#deps.policy);
+    if (!verdict.allow) return await deny(verdict.logReason, verdict.reason);
+
+    const { identity } = verdict;
+    const now = this.#deps.now();
+    const session: Session = {
+      sessionId: login.sessionId,
+      server: login.server,
+      cid: login.cid,
+      commonName: login.commonName,
+      username: identity.username,
+      groups: identity.groups,
+      roles: identity.roles,
+      claims: policyClaims(result.claims, this.#deps.policy),
+      subject: result.subject,
+      sid: result.sid,
+      refreshToken: result.refreshToken,
+      refreshExpiresAt: result.refreshExpiresAt,
+      resumable: false,
+      createdAt: now,
+      lastAuthAt: now,
+      expiresAt: now + this.#deps.sessionLifetimeMs,
+    };
+    // Stored before client-auth, so a REAUTH that races the answer finds it.
+    if (session.sessionId) await store.putSession(session);
+    const lines = [...verdict.lines];
+    if (login.username === "") lines.push(authTokenUserLine(identity.username));
+    try {
+      await commander.auth(login.cid, login.kid, lines);
+    } catch (error) {
+      log.warning("client-auth for {username} (cid {cid}) failed: {error}", {
+        username: identity.username,
+        cid: login.cid,
+        error: String(error),
+      });
+      if (session.sessionId) await store.deleteSession(session.sessionId);
+      return { kind: "error", status: 410, title: "VPN connection closed", message: CLIENT_GONE };
+    }
+    log.info("Login of {username} (cid {cid}, certificate {commonName}) accepted", {
+      username: identity.username,
+      cid: login.cid,
+      commonName: login.commonName,
+    });
+    return { kind: "success", username: identity.username };
+  }
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const left = new TextEncoder().encode(a);
+  const right = new TextEncoder().encode(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
