@@ -1,0 +1,411 @@
+/**
+ * The OpenID Connect relying party: authorization code flow with PKCE, ID token validation,
+ * optional userinfo, refresh and revocation, over oauth4webapi. Fetch, clock and randomness
+ * are injected; nothing here reads globals except the defaults of those three.
+ */
+import * as oauth from "oauth4webapi";
+import type { ResolvedConfig } from "../config/types.ts";
+import { getLogger } from "../log.ts";
+import { createClientAuth } from "./client_auth.ts";
+import { checkOidcConfig, isLoopbackHttp, RESERVED_AUTHORIZE_PARAMS } from "./config_checks.ts";
+import {
+  AuthorizationResponseError,
+  IdpRejectedError,
+  IdpUnreachableError,
+  OidcError,
+} from "./errors.ts";
+import { type FetchLike, timedFetch } from "./http.ts";
+
+const log = getLogger("oidc");
+
+export interface OidcClientDeps {
+  fetch?: FetchLike;
+  /** Current time in milliseconds; drives every token time check. */
+  now?: () => number;
+  /** A fresh random base64url string of at least 32 bytes (state, nonce, PKCE verifier). */
+  random?: () => string;
+}
+
+/** What the callback must be checked against: the values startLogin() produced. */
+export interface LoginExpectation {
+  state: string;
+  nonce: string;
+  codeVerifier: string;
+}
+
+export interface LoginStart extends LoginExpectation {
+  url: URL;
+}
+
+export interface LoginResult {
+  /** ID token claims, merged with userinfo when configured (userinfo wins for user claims). */
+  claims: Record<string, unknown>;
+  subject: string;
+  /** The IdP's SSO session id, when the ID token carries `sid`. */
+  sid: string | undefined;
+  refreshToken: string | undefined;
+  /** From `refresh_expires_in` (Keycloak) when present and non-zero, in ms since the epoch. */
+  refreshExpiresAt: number | undefined;
+  /** Raw ID token, e.g. for `id_token_hint` at logout. */
+  idToken: string;
+}
+
+export interface RefreshResult {
+  /** Fresh claims from the new ID token and/or userinfo; undefined when the IdP sent none. */
+  claims: Record<string, unknown> | undefined;
+  /** The rotated refresh token, or the presented one when the IdP does not rotate. */
+  refreshToken: string;
+  refreshExpiresAt: number | undefined;
+  idToken: string | undefined;
+}
+
+export interface OidcClient {
+  /** True once discovery succeeded (for /readyz). */
+  readonly ready: boolean;
+  discover(): Promise<oauth.AuthorizationServer>;
+  startLogin(): Promise<LoginStart>;
+  finishLogin(callbackUrl: URL, expected: LoginExpectation): Promise<LoginResult>;
+  /**
+   * Runs a refresh grant. With `expectedSubject`, a new ID token must be about the same user
+   * (OIDC Core 12.2).
+   */
+  refresh(refreshToken: string, expectedSubject?: string): Promise<RefreshResult>;
+  /** RFC 7009 revocation of a refresh token; does nothing when the IdP has no endpoint. */
+  revoke(refreshToken: string): Promise<void>;
+}
+
+/** Claims that describe the token rather than the user; userinfo never overrides them. */
+const PROTOCOL_CLAIMS = new Set([
+  "iss",
+  "sub",
+  "aud",
+  "exp",
+  "iat",
+  "nbf",
+  "jti",
+  "nonce",
+  "azp",
+  "auth_time",
+  "acr",
+  "amr",
+  "at_hash",
+  "c_hash",
+  "sid",
+]);
+
+/** Forced JWKS re-fetches (unknown `kid`) happen at most this often. */
+const ROTATION_REFETCH_INTERVAL_MS = 10_000;
+
+export function createOidcClient(
+  config: ResolvedConfig["oidc"],
+  redirectUri: string,
+  deps: OidcClientDeps = {},
+): OidcClient {
+  const problems = checkOidcConfig(config);
+  if (problems.length > 0) {
+    const first = problems[0]!;
+    throw new Error(`Invalid OIDC configuration: oidc.${first.key}: ${first.message}`);
+  }
+  const now = deps.now ?? Date.now;
+  const random = deps.random ?? oauth.generateRandomState;
+  const httpOptions = {
+    [oauth.customFetch]: timedFetch(deps.fetch ?? fetch, config.httpTimeoutMs),
+    // Only loopback issuers may use http (checkOidcConfig rejects the rest).
+    [oauth.allowInsecureRequests]: isLoopbackHttp(config.issuer),
+  } as const;
+  const authorizeParams = Object.entries(config.authorizeParams)
+    .filter(([name]) => !RESERVED_AUTHORIZE_PARAMS.has(name.toLowerCase()));
+
+  let metadata: Promise<oauth.AuthorizationServer> | undefined;
+  let ready = false;
+  let lastForcedRefetch = -Infinity;
+  let clientAuth: Promise<oauth.ClientAuth> | undefined;
+
+  /** Client metadata with the injected clock expressed as oauth4webapi's clock skew. */
+  function client(): oauth.Client {
+    return {
+      client_id: config.clientId,
+      [oauth.clockSkew]: Math.round((now() - Date.now()) / 1000),
+      [oauth.clockTolerance]: config.clockToleranceSec,
+    };
+  }
+
+  /** Imports the signing key once; a failure (bad key) is reported and retried next time. */
+  function auth(): Promise<oauth.ClientAuth> {
+    if (clientAuth === undefined) {
+      const pending = createClientAuth(config);
+      clientAuth = pending;
+      pending.catch(() => {
+        if (clientAuth === pending) clientAuth = undefined;
+      });
+    }
+    return clientAuth;
+  }
+
+  function discover(): Promise<oauth.AuthorizationServer> {
+    if (metadata !== undefined) return metadata;
+    const attempt = (async () => {
+      try {
+        const response = await oauth.discoveryRequest(config.issuer, httpOptions);
+        const as = await oauth.processDiscoveryResponse(config.issuer, response);
+        if (as.authorization_endpoint === undefined || as.token_endpoint === undefined) {
+          throw new OidcError("invalid_response", "Discovery document lacks endpoints");
+        }
+        return as;
+      } catch (error) {
+        throw toOidcError(error, "discovery");
+      }
+    })();
+    metadata = attempt;
+    attempt.then(() => (ready = true), () => {
+      // Forget the failure so that the next call tries again.
+      if (metadata === attempt) metadata = undefined;
+      ready = false;
+    });
+    return attempt;
+  }
+
+  /**
+   * Verifies the ID token signature. An unknown `kid` usually means the IdP rotated its keys:
+   * discovery and the JWKS are then fetched again (oauth4webapi caches the JWKS per metadata
+   * object) and the check repeated once.
+   */
+  async function verifySignature(as: oauth.AuthorizationServer, response: Response) {
+    try {
+      await oauth.validateApplicationLevelSignature(as, response, httpOptions);
+      return;
+    } catch (error) {
+      const keyMissing = error instanceof oauth.OperationProcessingError &&
+        error.code === oauth.KEY_SELECTION;
+      if (!keyMissing || now() - lastForcedRefetch < ROTATION_REFETCH_INTERVAL_MS) {
+        throw toOidcError(error, "id_token");
+      }
+    }
+    lastForcedRefetch = now();
+    log.info("ID token signed with an unknown key: fetching the IdP keys again");
+    if (metadata !== undefined) metadata = undefined;
+    const fresh = await discover();
+    try {
+      await oauth.validateApplicationLevelSignature(fresh, response, httpOptions);
+    } catch (error) {
+      throw toOidcError(error, "id_token");
+    }
+  }
+
+  async function userinfo(
+    as: oauth.AuthorizationServer,
+    accessToken: string,
+    subject: string,
+  ): Promise<Record<string, unknown>> {
+    try {
+      const response = await oauth.userInfoRequest(as, client(), accessToken, httpOptions);
+      return { ...await oauth.processUserInfoResponse(as, client(), subject, response) };
+    } catch (error) {
+      throw toOidcError(error, "userinfo");
+    }
+  }
+
+  function refreshExpiry(tokens: oauth.TokenEndpointResponse): number | undefined {
+    const seconds = tokens.refresh_expires_in;
+    return typeof seconds === "number" && Number.isFinite(seconds) && seconds > 0
+      ? now() + seconds * 1000
+      : undefined;
+  }
+
+  async function startLogin(): Promise<LoginStart> {
+    const as = await discover();
+    const state = random();
+    const nonce = random();
+    const codeVerifier = random();
+    const url = new URL(as.authorization_endpoint!);
+    for (const [name, value] of authorizeParams) url.searchParams.set(name, value);
+    url.searchParams.set("client_id", config.clientId);
+    url.searchParams.set("redirect_uri", redirectUri);
+    url.searchParams.set("response_type", "code");
+    url.searchParams.set("scope", config.scopes.join(" "));
+    url.searchParams.set("state", state);
+    url.searchParams.set("nonce", nonce);
+    url.searchParams.set("code_challenge", await oauth.calculatePKCECodeChallenge(codeVerifier));
+    url.searchParams.set("code_challenge_method", "S256");
+    return { url, state, nonce, codeVerifier };
+  }
+
+  async function finishLogin(callbackUrl: URL, expected: LoginExpectation): Promise<LoginResult> {
+    const as = await discover();
+    let params: URLSearchParams;
+    try {
+      params = oauth.validateAuthResponse(as, client(), callbackUrl, expected.state);
+    } catch (error) {
+      throw toOidcError(error, "callback");
+    }
+
+    const authentication = await auth();
+    let response: Response;
+    let tokens: oauth.TokenEndpointResponse;
+    try {
+      response = await oauth.authorizationCodeGrantRequest(
+        as,
+        client(),
+        authentication,
+        params,
+        redirectUri,
+        expected.codeVerifier,
+        httpOptions,
+      );
+      tokens = await oauth.processAuthorizationCodeResponse(as, client(), response, {
+        expectedNonce: expected.nonce,
+        requireIdToken: true,
+      });
+    } catch (error) {
+      throw toOidcError(error, "id_token");
+    }
+    await verifySignature(as, response);
+
+    const idClaims = oauth.getValidatedIdTokenClaims(tokens)!;
+    let claims: Record<string, unknown> = { ...idClaims };
+    if (config.useUserinfo) {
+      claims = merge(claims, await userinfo(as, tokens.access_token, idClaims.sub));
+    }
+    return {
+      claims,
+      subject: idClaims.sub,
+      sid: typeof idClaims.sid === "string" ? idClaims.sid : undefined,
+      refreshToken: tokens.refresh_token,
+      refreshExpiresAt: refreshExpiry(tokens),
+      idToken: tokens.id_token!,
+    };
+  }
+
+  async function refresh(refreshToken: string, expectedSubject?: string): Promise<RefreshResult> {
+    const as = await discover();
+    const authentication = await auth();
+    let response: Response;
+    let tokens: oauth.TokenEndpointResponse;
+    try {
+      response = await oauth.refreshTokenGrantRequest(
+        as,
+        client(),
+        authentication,
+        refreshToken,
+        httpOptions,
+      );
+      tokens = await oauth.processRefreshTokenResponse(as, client(), response);
+    } catch (error) {
+      throw toOidcError(error, "refresh");
+    }
+
+    const idClaims = oauth.getValidatedIdTokenClaims(tokens);
+    if (idClaims !== undefined) {
+      await verifySignature(as, response);
+      if (expectedSubject !== undefined && idClaims.sub !== expectedSubject) {
+        throw new OidcError("invalid_id_token", "Refreshed ID token is about another subject");
+      }
+    }
+    let claims: Record<string, unknown> | undefined = idClaims === undefined
+      ? undefined
+      : { ...idClaims };
+    const subject = idClaims?.sub ?? expectedSubject;
+    if (config.useUserinfo && subject !== undefined) {
+      claims = merge(claims ?? {}, await userinfo(as, tokens.access_token, subject));
+    }
+    return {
+      claims,
+      refreshToken: tokens.refresh_token ?? refreshToken,
+      refreshExpiresAt: refreshExpiry(tokens),
+      idToken: tokens.id_token,
+    };
+  }
+
+  async function revoke(refreshToken: string): Promise<void> {
+    const as = await discover();
+    if (as.revocation_endpoint === undefined) return;
+    const authentication = await auth();
+    try {
+      const response = await oauth.revocationRequest(
+        as,
+        client(),
+        authentication,
+        refreshToken,
+        { ...httpOptions, additionalParameters: { token_type_hint: "refresh_token" } },
+      );
+      await oauth.processRevocationResponse(response);
+    } catch (error) {
+      throw toOidcError(error, "revocation");
+    }
+  }
+
+  return {
+    get ready() {
+      return ready;
+    },
+    discover,
+    startLogin,
+    finishLogin,
+    refresh,
+    revoke,
+  };
+}
+
+function merge(
+  idClaims: Record<string, unknown>,
+  userinfo: Record<string, unknown>,
+): Record<string, unknown> {
+  const merged = { ...idClaims };
+  for (const [name, value] of Object.entries(userinfo)) {
+    if (!PROTOCOL_CLAIMS.has(name)) merged[name] = value;
+  }
+  return merged;
+}
+
+type Stage = "discovery" | "callback" | "id_token" | "userinfo" | "refresh" | "revocation";
+
+/** Maps oauth4webapi and transport errors to the typed errors the bridge acts on. */
+export function toOidcError(error: unknown, stage: Stage): OidcError {
+  if (error instanceof OidcError) return error;
+  if (error instanceof oauth.AuthorizationResponseError) {
+    return new AuthorizationResponseError(error.error, error.error_description);
+  }
+  if (error instanceof oauth.ResponseBodyError) {
+    if (error.error === "invalid_grant") {
+      return new IdpRejectedError(`IdP rejected the grant during ${stage}: invalid_grant`, {
+        cause: error.cause,
+      });
+    }
+    return new OidcError(
+      stage === "callback" ? "idp_error" : "invalid_response",
+      `IdP error during ${stage}: HTTP ${error.status} ${safeCode(error.error)}`,
+    );
+  }
+  if (error instanceof oauth.WWWAuthenticateChallengeError) {
+    return new OidcError("invalid_response", `IdP challenged the request during ${stage}`);
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  if (stage === "callback") {
+    const stateProblem = /"state"/.test(message);
+    return new OidcError(
+      stateProblem ? "invalid_state" : "invalid_callback",
+      `Invalid authorization response: ${message}`,
+    );
+  }
+  if (stage === "id_token" && isTokenValidationError(code)) {
+    return new OidcError("invalid_id_token", `Invalid ID token: ${message}`);
+  }
+  if (stage === "refresh" && isTokenValidationError(code)) {
+    return new OidcError("invalid_id_token", `Invalid refreshed ID token: ${message}`);
+  }
+  if (error instanceof TypeError && code === undefined) {
+    return new IdpUnreachableError(`IdP request failed during ${stage}: ${message}`);
+  }
+  return new OidcError("invalid_response", `Invalid IdP response during ${stage}: ${message}`);
+}
+
+function isTokenValidationError(code: unknown): boolean {
+  return code === oauth.JWT_CLAIM_COMPARISON || code === oauth.JWT_TIMESTAMP_CHECK ||
+    code === oauth.KEY_SELECTION || code === oauth.INVALID_RESPONSE ||
+    code === oauth.PARSE_ERROR || code === oauth.UNSUPPORTED_OPERATION;
+}
+
+function safeCode(text: string): string {
+  return text.replace(/[^A-Za-z0-9_.-]/g, "").slice(0, 64);
+}

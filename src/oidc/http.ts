@@ -1,0 +1,90 @@
+/**
+ * The fetch every IdP request goes through: one deadline for the whole exchange (headers and
+ * body), a cap on the body size, and transport failures turned into IdpUnreachableError. A
+ * server error (5xx) or rate limit (429) is also "unreachable": it says nothing about the user.
+ */
+import type { CustomFetchOptions } from "oauth4webapi";
+import { IdpUnreachableError } from "./errors.ts";
+
+export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+const MAX_BODY_BYTES = 1024 * 1024;
+const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
+
+async function readCapped(response: Response): Promise<Uint8Array> {
+  if (response.body === null) return new Uint8Array();
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  while (true) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_BODY_BYTES) {
+      await reader.cancel();
+      throw new Error(`Response body exceeds ${MAX_BODY_BYTES} bytes`);
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return body;
+}
+
+/**
+ * Wraps `fetch` with a timeout. The returned Response is fully buffered, so the deadline covers
+ * the body too and no timer outlives the call.
+ */
+export function timedFetch(
+  fetchImpl: FetchLike,
+  timeoutMs: number,
+): (url: string, options: CustomFetchOptions<string, unknown>) => Promise<Response> {
+  return async (url, options) => {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const endpoint = describeEndpoint(url);
+    try {
+      const init: RequestInit = {
+        method: options.method,
+        headers: options.headers,
+        redirect: options.redirect,
+        signal: controller.signal,
+      };
+      if (options.body !== undefined) init.body = options.body as BodyInit;
+      const response = await fetchImpl(url, init);
+      const body = await readCapped(response);
+      if (response.status >= 500 || response.status === 429) {
+        throw new IdpUnreachableError(`IdP answered HTTP ${response.status}: ${endpoint}`);
+      }
+      return new Response(NULL_BODY_STATUS.has(response.status) ? null : body as BodyInit, {
+        status: response.status,
+        statusText: response.statusText,
+        headers: response.headers,
+      });
+    } catch (error) {
+      if (error instanceof IdpUnreachableError) throw error;
+      const why = controller.signal.aborted
+        ? `no answer within ${timeoutMs} ms`
+        : error instanceof Error
+        ? error.message
+        : String(error);
+      throw new IdpUnreachableError(`IdP request failed: ${endpoint}: ${why}`, { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
+/** Origin and path only: query strings may carry tokens (never here, but never log them). */
+function describeEndpoint(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.origin}${parsed.pathname}`;
+  } catch {
+    return "(invalid URL)";
+  }
+}

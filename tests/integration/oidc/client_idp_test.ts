@@ -1,0 +1,281 @@
+/** The OIDC client against the real (oidc-provider based) Keycloak-like test IdP over HTTP. */
+import assert from "node:assert/strict";
+import { Secret } from "../../../src/config/secret.ts";
+import type { ResolvedConfig } from "../../../src/config/types.ts";
+import { createOidcClient, type OidcClient } from "../../../src/oidc/client.ts";
+import {
+  AuthorizationResponseError,
+  IdpRejectedError,
+  type OidcError,
+} from "../../../src/oidc/errors.ts";
+import {
+  LoginFormError,
+  loginOverHttp,
+  startTestIdp,
+  type TestClient,
+  type TestIdp,
+} from "../../support/idp/mod.ts";
+
+const REDIRECT_URI = "http://127.0.0.1:9/oauth2/callback";
+const CLIENT_SECRET = "bridge-secret";
+
+function config(idp: TestIdp, overrides: Partial<ResolvedConfig["oidc"]> = {}) {
+  return {
+    issuer: new URL(idp.issuer),
+    clientId: "vpn-bridge",
+    clientSecret: new Secret(CLIENT_SECRET),
+    clientAuthMethod: "client_secret_basic",
+    privateKey: undefined,
+    privateKeyAlg: "RS256",
+    scopes: ["openid", "profile", "email"],
+    usernameClaim: "preferred_username",
+    groupsClaim: "groups",
+    rolesClaim: "realm_access.roles",
+    authorizeParams: {},
+    useUserinfo: false,
+    clockToleranceSec: 5,
+    httpTimeoutMs: 5000,
+    ...overrides,
+  } satisfies ResolvedConfig["oidc"];
+}
+
+async function withIdp(
+  fn: (idp: TestIdp, client: OidcClient) => Promise<void>,
+  options: { client?: Partial<TestClient>; config?: Partial<ResolvedConfig["oidc"]> } = {},
+): Promise<void> {
+  const idp = await startTestIdp({
+    clients: [{
+      clientId: "vpn-bridge",
+      clientSecret: CLIENT_SECRET,
+      redirectUris: [REDIRECT_URI],
+      ...options.client,
+    }],
+  });
+  try {
+    await fn(idp, createOidcClient(config(idp, options.config), REDIRECT_URI));
+  } finally {
+    await idp.stop();
+  }
+}
+
+async function loginAs(client: OidcClient, username: string, password = `${username}-password`) {
+  const start = await client.startLogin();
+  const callback = await loginOverHttp(start.url, {
+    username,
+    password,
+    redirectUri: REDIRECT_URI,
+  });
+  return await client.finishLogin(callback, start);
+}
+
+async function rejection<T extends OidcError>(
+  promise: Promise<unknown>,
+  type: new (...args: never[]) => T,
+): Promise<T> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof type, `expected ${type.name}, got ${String(error)}`);
+    return error;
+  }
+  throw new assert.AssertionError({ message: `expected ${type.name}` });
+}
+
+Deno.test("alice logs in and gets Keycloak-shaped claims with full group paths and realm roles", async () => {
+  await withIdp(async (idp, client) => {
+    const result = await loginAs(client, "alice");
+    assert.equal(result.subject, idp.users.get("alice")!.sub);
+    assert.equal(result.claims.preferred_username, "alice");
+    assert.equal(result.claims.email, "alice@example.com");
+    assert.equal(result.claims.email_verified, true);
+    assert.deepEqual(result.claims.groups, ["/vpn-users", "/staff/vpn-admins"]);
+    assert.deepEqual(result.claims.realm_access, { roles: ["vpn-user"] });
+    assert.deepEqual(result.claims.resource_access, { "vpn-bridge": { roles: ["vpn-admin"] } });
+    assert.equal(typeof result.sid, "string");
+    assert.equal(typeof result.refreshToken, "string");
+    assert.ok(client.ready);
+  });
+});
+
+Deno.test("a wrong password shows the form again and issues no code", async () => {
+  await withIdp(async (_idp, client) => {
+    const start = await client.startLogin();
+    const error = await loginOverHttp(start.url, {
+      username: "alice",
+      password: "wrong",
+      redirectUri: REDIRECT_URI,
+    }).then(() => undefined, (e: unknown) => e);
+    assert.ok(error instanceof LoginFormError);
+    assert.equal(error.formError, "Invalid username or password.");
+  });
+});
+
+Deno.test("refresh() returns a rotated refresh token and the old one stops working", async () => {
+  await withIdp(async (_idp, client) => {
+    const login = await loginAs(client, "alice");
+    const refreshed = await client.refresh(login.refreshToken!, login.subject);
+    assert.notEqual(refreshed.refreshToken, login.refreshToken);
+    assert.deepEqual(refreshed.claims?.groups, ["/vpn-users", "/staff/vpn-admins"]);
+    const again = await client.refresh(refreshed.refreshToken, login.subject);
+    assert.notEqual(again.refreshToken, refreshed.refreshToken);
+    await rejection(client.refresh(login.refreshToken!), IdpRejectedError);
+  });
+});
+
+Deno.test("refresh() sees group changes made at the IdP", async () => {
+  await withIdp(async (idp, client) => {
+    const login = await loginAs(client, "alice");
+    idp.setGroups("alice", ["/other"]);
+    const refreshed = await client.refresh(login.refreshToken!, login.subject);
+    assert.deepEqual(refreshed.claims?.groups, ["/other"]);
+  });
+});
+
+Deno.test("a disabled user's refresh fails with IdpRejectedError and their login is refused", async () => {
+  await withIdp(async (idp, client) => {
+    const login = await loginAs(client, "alice");
+    idp.setDisabled("alice", true);
+    const error = await rejection(client.refresh(login.refreshToken!), IdpRejectedError);
+    assert.equal(error.code, "invalid_grant");
+    const start = await client.startLogin();
+    await assert.rejects(
+      loginOverHttp(start.url, { username: "alice", password: "alice-password" }),
+      (e: unknown) => e instanceof LoginFormError && /disabled/.test(e.formError),
+    );
+    idp.setDisabled("alice", false);
+    assert.equal((await loginAs(client, "alice")).claims.preferred_username, "alice");
+  });
+});
+
+Deno.test("revoke() ends the refresh token at the IdP", async () => {
+  await withIdp(async (_idp, client) => {
+    const login = await loginAs(client, "alice");
+    await client.revoke(login.refreshToken!);
+    await rejection(client.refresh(login.refreshToken!), IdpRejectedError);
+  });
+});
+
+Deno.test("Cancel on the login form ends in access_denied", async () => {
+  await withIdp(async (_idp, client) => {
+    const start = await client.startLogin();
+    const callback = await loginOverHttp(start.url, {
+      username: "",
+      password: "",
+      cancel: true,
+      redirectUri: REDIRECT_URI,
+    });
+    assert.equal(callback.searchParams.get("error"), "access_denied");
+    const error = await rejection(client.finishLogin(callback, start), AuthorizationResponseError);
+    assert.equal(error.code, "access_denied");
+  });
+});
+
+Deno.test("a user denied by IdP policy (erin) ends in access_denied", async () => {
+  await withIdp(async (_idp, client) => {
+    const start = await client.startLogin();
+    const callback = await loginOverHttp(start.url, {
+      username: "erin",
+      password: "erin-password",
+      redirectUri: REDIRECT_URI,
+    });
+    const error = await rejection(client.finishLogin(callback, start), AuthorizationResponseError);
+    assert.equal(error.idpError, "access_denied");
+  });
+});
+
+Deno.test("client_secret_post and userinfo work against the IdP", async () => {
+  await withIdp(async (_idp, client) => {
+    const result = await loginAs(client, "carol");
+    assert.equal(result.claims.email_verified, false);
+    assert.deepEqual(result.claims.groups, ["/vpn-users"]);
+  }, {
+    client: { tokenEndpointAuthMethod: "client_secret_post" },
+    config: { clientAuthMethod: "client_secret_post", useUserinfo: true },
+  });
+});
+
+Deno.test("private_key_jwt client authentication works against the IdP", async () => {
+  const pair = await crypto.subtle.generateKey(
+    {
+      name: "RSASSA-PKCS1-v1_5",
+      modulusLength: 2048,
+      publicExponent: new Uint8Array([1, 0, 1]),
+      hash: "SHA-256",
+    },
+    true,
+    ["sign", "verify"],
+  ) as CryptoKeyPair;
+  const { key_ops: _ops, ext: _ext, ...publicJwk } = await crypto.subtle.exportKey(
+    "jwk",
+    pair.publicKey,
+  );
+  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey));
+  let binary = "";
+  for (const byte of pkcs8) binary += String.fromCharCode(byte);
+  const pem = `-----BEGIN PRIVATE KEY-----\n${btoa(binary)}\n-----END PRIVATE KEY-----`;
+  await withIdp(async (_idp, client) => {
+    const result = await loginAs(client, "alice");
+    assert.equal(result.claims.preferred_username, "alice");
+    await client.refresh(result.refreshToken!);
+  }, {
+    client: {
+      clientSecret: undefined,
+      tokenEndpointAuthMethod: "private_key_jwt",
+      jwks: { keys: [{ ...publicJwk, alg: "RS256", use: "sig" }] },
+    },
+    config: {
+      clientAuthMethod: "private_key_jwt",
+      clientSecret: undefined,
+      privateKey: new Secret(pem),
+      privateKeyAlg: "RS256",
+    },
+  });
+});
+
+Deno.test("prompt=login from authorize_params forces the form despite an SSO session", async () => {
+  await withIdp(async (_idp, client) => {
+    const { CookieJar } = await import("../../support/idp/mod.ts");
+    const cookies = new CookieJar();
+    const first = await client.startLogin();
+    await loginOverHttp(first.url, {
+      username: "alice",
+      password: "alice-password",
+      redirectUri: REDIRECT_URI,
+      cookies,
+    });
+    const second = await client.startLogin();
+    await assert.rejects(
+      loginOverHttp(second.url, {
+        username: "alice",
+        password: "wrong",
+        redirectUri: REDIRECT_URI,
+        cookies,
+      }),
+      LoginFormError,
+    );
+  }, { config: { authorizeParams: { prompt: "login" } } });
+});
+
+Deno.test("an existing SSO session logs in again without showing the form", async () => {
+  await withIdp(async (_idp, client) => {
+    const { CookieJar } = await import("../../support/idp/mod.ts");
+    const cookies = new CookieJar();
+    await loginAs(client, "alice");
+    const first = await client.startLogin();
+    await loginOverHttp(first.url, {
+      username: "alice",
+      password: "alice-password",
+      redirectUri: REDIRECT_URI,
+      cookies,
+    });
+    const second = await client.startLogin();
+    const callback = await loginOverHttp(second.url, {
+      username: "alice",
+      password: "wrong",
+      redirectUri: REDIRECT_URI,
+      cookies,
+    });
+    const result = await client.finishLogin(callback, second);
+    assert.equal(result.claims.preferred_username, "alice");
+  });
+});

@@ -1,0 +1,354 @@
+import assert from "node:assert/strict";
+import { Secret } from "../../../src/config/secret.ts";
+import { createOidcClient, type OidcClient } from "../../../src/oidc/client.ts";
+import {
+  AuthorizationResponseError,
+  IdpRejectedError,
+  IdpUnreachableError,
+  OidcError,
+} from "../../../src/oidc/errors.ts";
+import {
+  CLIENT_ID,
+  decodeBase64url,
+  FakeIdp,
+  ISSUER,
+  oidcConfig,
+  REDIRECT_URI,
+} from "./fake_idp.ts";
+
+async function setup(overrides: Parameters<typeof oidcConfig>[0] = {}, now?: () => number) {
+  const idp = await FakeIdp.create();
+  const client = createOidcClient(oidcConfig(overrides), REDIRECT_URI, {
+    fetch: idp.fetch,
+    ...(now === undefined ? {} : { now }),
+  });
+  return { idp, client };
+}
+
+async function login(client: OidcClient, idp: FakeIdp, tamper?: (callback: URL) => void) {
+  const start = await client.startLogin();
+  idp.nonce = start.nonce;
+  const callback = new URL(REDIRECT_URI);
+  callback.searchParams.set("code", "the-code");
+  callback.searchParams.set("state", start.state);
+  tamper?.(callback);
+  return await client.finishLogin(callback, start);
+}
+
+async function rejectsWith<T extends OidcError>(
+  promise: Promise<unknown>,
+  type: new (...args: never[]) => T,
+  code: OidcError["code"],
+): Promise<T> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof type, `expected ${type.name}, got ${String(error)}`);
+    assert.equal(error.code, code);
+    assert.ok(!/the-code|refresh-token|access-token|eyJ/.test(error.reason));
+    return error;
+  }
+  throw new assert.AssertionError({ message: `expected ${type.name} (${code})` });
+}
+
+Deno.test("startLogin() builds a code flow URL with PKCE S256, state, nonce, scopes and extra params", async () => {
+  const { client } = await setup({ authorizeParams: { prompt: "login", kc_idp_hint: "corp" } });
+  const start = await client.startLogin();
+  const params = start.url.searchParams;
+  assert.equal(start.url.origin + start.url.pathname, `${ISSUER}/protocol/openid-connect/auth`);
+  assert.equal(params.get("response_type"), "code");
+  assert.equal(params.get("client_id"), CLIENT_ID);
+  assert.equal(params.get("redirect_uri"), REDIRECT_URI);
+  assert.equal(params.get("scope"), "openid profile email");
+  assert.equal(params.get("state"), start.state);
+  assert.equal(params.get("nonce"), start.nonce);
+  assert.equal(params.get("code_challenge_method"), "S256");
+  const digest = await crypto.subtle.digest(
+    "SHA-256",
+    new TextEncoder().encode(start.codeVerifier),
+  );
+  assert.deepEqual(decodeBase64url(params.get("code_challenge")!), new Uint8Array(digest));
+  assert.equal(params.get("prompt"), "login");
+  assert.equal(params.get("kc_idp_hint"), "corp");
+  assert.ok(start.state.length >= 43 && start.nonce !== start.state);
+  assert.ok(client.ready);
+});
+
+Deno.test("createOidcClient() refuses authorize params that would override protocol values", () => {
+  assert.throws(
+    () => createOidcClient(oidcConfig({ authorizeParams: { State: "x" } }), REDIRECT_URI),
+    /authorize_params\.State/,
+  );
+  assert.throws(
+    () =>
+      createOidcClient(
+        oidcConfig({ issuer: new URL("http://idp.example.com/realms/vpn") }),
+        REDIRECT_URI,
+      ),
+    /https/,
+  );
+});
+
+Deno.test("finishLogin() returns validated claims, subject, sid and the refresh token", async () => {
+  const now = Date.UTC(2030, 0, 1);
+  const { idp, client } = await setup({}, () => now);
+  idp.nowSec = now / 1000;
+  const result = await login(client, idp);
+  assert.equal(result.subject, idp.subject);
+  assert.equal(result.sid, "sso-session-1");
+  assert.equal(result.claims.preferred_username, "alice");
+  assert.deepEqual(result.claims.groups, ["/vpn-users"]);
+  assert.equal(result.refreshToken, "refresh-token-1");
+  assert.equal(result.refreshExpiresAt, now + 1800 * 1000);
+  assert.equal(typeof result.idToken, "string");
+  const token = idp.lastRequest("/protocol/openid-connect/token");
+  assert.equal(token.form.get("grant_type"), "authorization_code");
+  assert.equal(token.form.get("code"), "the-code");
+  assert.equal(token.form.get("redirect_uri"), REDIRECT_URI);
+  assert.ok((token.form.get("code_verifier") ?? "").length >= 43);
+});
+
+Deno.test("finishLogin() rejects an ID token with the wrong nonce", async () => {
+  const { idp, client } = await setup();
+  const start = await client.startLogin();
+  idp.nonce = "another-nonce";
+  const callback = new URL(`${REDIRECT_URI}?code=the-code&state=${start.state}`);
+  await rejectsWith(client.finishLogin(callback, start), OidcError, "invalid_id_token");
+});
+
+Deno.test("finishLogin() rejects an ID token from another issuer", async () => {
+  const { idp, client } = await setup();
+  idp.idTokenClaims = { iss: "https://evil.test/realms/vpn" };
+  await rejectsWith(login(client, idp), OidcError, "invalid_id_token");
+});
+
+Deno.test("finishLogin() rejects an ID token for another audience", async () => {
+  const { idp, client } = await setup();
+  idp.idTokenClaims = { aud: "some-other-client" };
+  await rejectsWith(login(client, idp), OidcError, "invalid_id_token");
+});
+
+Deno.test("finishLogin() rejects an ID token expired by the injected clock beyond the tolerance", async () => {
+  const now = Date.UTC(2030, 0, 1);
+  const { idp, client } = await setup({ clockToleranceSec: 5 }, () => now);
+  idp.nowSec = now / 1000 - 400; // exp = now - 100 s
+  const error = await rejectsWith(login(client, idp), OidcError, "invalid_id_token");
+  assert.match(error.message, /exp|timestamp/i);
+});
+
+Deno.test("finishLogin() accepts an ID token within the clock tolerance", async () => {
+  const now = Date.UTC(2030, 0, 1);
+  const { idp, client } = await setup({ clockToleranceSec: 30 }, () => now);
+  idp.nowSec = now / 1000 - 310; // exp = now - 10 s
+  const result = await login(client, idp);
+  assert.equal(result.subject, idp.subject);
+});
+
+Deno.test("finishLogin() rejects an ID token with a tampered signature", async () => {
+  const { idp, client } = await setup();
+  idp.onToken = async (_request, fake) => {
+    const [head, body, signature] = (await fake.idToken()).split(".");
+    const claims = JSON.parse(new TextDecoder().decode(decodeBase64url(body!)));
+    claims.groups = ["/vpn-admins"];
+    const forged = btoa(JSON.stringify(claims)).replace(/\+/g, "-").replace(/\//g, "_")
+      .replace(/=+$/, "");
+    return Response.json({
+      access_token: "access-token-1",
+      token_type: "Bearer",
+      id_token: `${head}.${forged}.${signature}`,
+    });
+  };
+  await rejectsWith(login(client, idp), OidcError, "invalid_id_token");
+});
+
+Deno.test("finishLogin() fetches the keys again when the ID token's kid is unknown (rotation)", async () => {
+  const { idp, client } = await setup();
+  await login(client, idp);
+  assert.equal(idp.countRequests("/protocol/openid-connect/certs"), 1);
+  await idp.rotateKey();
+  const result = await login(client, idp);
+  assert.equal(result.subject, idp.subject);
+  assert.equal(idp.countRequests("/protocol/openid-connect/certs"), 2);
+  await login(client, idp);
+  assert.equal(idp.countRequests("/protocol/openid-connect/certs"), 2, "keys are cached again");
+});
+
+Deno.test("finishLogin() turns error=access_denied into AuthorizationResponseError", async () => {
+  const { idp, client } = await setup();
+  const start = await client.startLogin();
+  const callback = new URL(REDIRECT_URI);
+  callback.searchParams.set("error", "access_denied");
+  callback.searchParams.set("error_description", "User cancelled\n<script>");
+  callback.searchParams.set("state", start.state);
+  const error = await rejectsWith(
+    client.finishLogin(callback, start),
+    AuthorizationResponseError,
+    "access_denied",
+  );
+  assert.equal(error.idpError, "access_denied");
+  assert.equal(error.idpErrorDescription, "User cancelled<script>");
+  assert.equal(idp.countRequests("/protocol/openid-connect/token"), 0);
+});
+
+Deno.test("finishLogin() rejects a callback whose state does not match", async () => {
+  const { idp, client } = await setup();
+  await rejectsWith(
+    login(client, idp, (callback) => callback.searchParams.set("state", "forged")),
+    OidcError,
+    "invalid_state",
+  );
+  assert.equal(idp.countRequests("/protocol/openid-connect/token"), 0);
+});
+
+Deno.test("finishLogin() merges userinfo claims and rejects userinfo about another subject", async () => {
+  const { idp, client } = await setup({ useUserinfo: true });
+  idp.userinfo = { sub: idp.subject, groups: ["/from-userinfo"], iss: "ignored" };
+  const result = await login(client, idp);
+  assert.deepEqual(result.claims.groups, ["/from-userinfo"]);
+  assert.equal(result.claims.iss, ISSUER);
+  assert.equal(
+    idp.lastRequest("/protocol/openid-connect/userinfo").headers.get("authorization"),
+    "Bearer access-token-1",
+  );
+
+  idp.userinfo = { sub: "someone-else" };
+  await rejectsWith(login(client, idp), OidcError, "invalid_response");
+});
+
+Deno.test("refresh() returns the rotated token and new claims", async () => {
+  const { idp, client } = await setup();
+  idp.idTokenClaims = { nonce: undefined, groups: ["/new-group"] };
+  const result = await client.refresh("refresh-token-0", idp.subject);
+  assert.equal(result.refreshToken, "refresh-token-1");
+  assert.deepEqual(result.claims?.groups, ["/new-group"]);
+  const request = idp.lastRequest("/protocol/openid-connect/token");
+  assert.equal(request.form.get("grant_type"), "refresh_token");
+  assert.equal(request.form.get("refresh_token"), "refresh-token-0");
+});
+
+Deno.test("refresh() keeps the presented token when the IdP does not rotate and sends no ID token", async () => {
+  const { idp, client } = await setup();
+  idp.onToken = () =>
+    Response.json({ access_token: "access-token-2", token_type: "Bearer", expires_in: 300 });
+  const result = await client.refresh("refresh-token-0");
+  assert.equal(result.refreshToken, "refresh-token-0");
+  assert.equal(result.claims, undefined);
+  assert.equal(result.refreshExpiresAt, undefined);
+});
+
+Deno.test("refresh() rejects a new ID token about another subject", async () => {
+  const { idp, client } = await setup();
+  idp.idTokenClaims = { nonce: undefined };
+  await rejectsWith(
+    client.refresh("refresh-token-0", "someone-else"),
+    OidcError,
+    "invalid_id_token",
+  );
+});
+
+Deno.test("refresh() turns invalid_grant into IdpRejectedError", async () => {
+  const { idp, client } = await setup();
+  idp.onToken = () =>
+    Response.json({ error: "invalid_grant", error_description: "Session not active" }, {
+      status: 400,
+    });
+  await rejectsWith(client.refresh("refresh-token-0"), IdpRejectedError, "invalid_grant");
+});
+
+Deno.test("refresh() turns network failures, 5xx and timeouts into IdpUnreachableError", async () => {
+  const { idp, client } = await setup({ httpTimeoutMs: 50 });
+  await client.discover();
+  idp.outage = () => Promise.reject(new TypeError("error sending request: connection refused"));
+  await rejectsWith(client.refresh("refresh-token-0"), IdpUnreachableError, "idp_unreachable");
+  idp.outage = () => Promise.resolve(new Response("Bad Gateway", { status: 502 }));
+  await rejectsWith(client.refresh("refresh-token-0"), IdpUnreachableError, "idp_unreachable");
+  // Never answers: only the client's deadline ends the request.
+  idp.outage = (request) =>
+    new Promise((_, reject) => {
+      request.signal?.addEventListener("abort", () => reject(request.signal?.reason));
+    });
+  await rejectsWith(client.refresh("refresh-token-0"), IdpUnreachableError, "idp_unreachable");
+});
+
+Deno.test("discover() failures leave the client not ready and are retried on the next call", async () => {
+  const { idp, client } = await setup();
+  idp.outage = () => Promise.reject(new TypeError("connection refused"));
+  await rejectsWith(client.discover(), IdpUnreachableError, "idp_unreachable");
+  assert.equal(client.ready, false);
+  idp.outage = undefined;
+  await client.discover();
+  assert.equal(client.ready, true);
+});
+
+Deno.test("client_secret_basic sends an Authorization header and no secret in the body", async () => {
+  const { idp, client } = await setup({ clientAuthMethod: "client_secret_basic" });
+  await login(client, idp);
+  const request = idp.lastRequest("/protocol/openid-connect/token");
+  const header = request.headers.get("authorization") ?? "";
+  assert.match(header, /^Basic /);
+  const [id, secret] = atob(header.slice(6)).split(":").map(decodeURIComponent);
+  assert.equal(id, CLIENT_ID);
+  assert.equal(secret, "s3cret:with/odd+chars");
+  assert.equal(request.form.get("client_secret"), null);
+});
+
+Deno.test("client_secret_post sends client_id and client_secret in the body", async () => {
+  const { idp, client } = await setup({ clientAuthMethod: "client_secret_post" });
+  await login(client, idp);
+  const request = idp.lastRequest("/protocol/openid-connect/token");
+  assert.equal(request.headers.get("authorization"), null);
+  assert.equal(request.form.get("client_id"), CLIENT_ID);
+  assert.equal(request.form.get("client_secret"), "s3cret:with/odd+chars");
+});
+
+Deno.test("private_key_jwt sends a client assertion signed with the configured key", async () => {
+  const pair = await crypto.subtle.generateKey(
+    { name: "ECDSA", namedCurve: "P-256" },
+    true,
+    ["sign", "verify"],
+  ) as CryptoKeyPair;
+  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey));
+  const pem = `-----BEGIN PRIVATE KEY-----\n${
+    btoa(String.fromCharCode(...pkcs8)).replace(/(.{64})/g, "$1\n")
+  }\n-----END PRIVATE KEY-----\n`;
+  const { idp, client } = await setup({
+    clientAuthMethod: "private_key_jwt",
+    clientSecret: undefined,
+    privateKey: new Secret(pem),
+    privateKeyAlg: "ES256",
+  });
+  await login(client, idp);
+  const request = idp.lastRequest("/protocol/openid-connect/token");
+  assert.equal(request.headers.get("authorization"), null);
+  assert.equal(request.form.get("client_secret"), null);
+  assert.equal(
+    request.form.get("client_assertion_type"),
+    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+  );
+  const [head, body, signature] = request.form.get("client_assertion")!.split(".");
+  assert.equal(JSON.parse(new TextDecoder().decode(decodeBase64url(head!))).alg, "ES256");
+  const claims = JSON.parse(new TextDecoder().decode(decodeBase64url(body!)));
+  assert.equal(claims.iss, CLIENT_ID);
+  assert.equal(claims.sub, CLIENT_ID);
+  assert.ok(claims.aud === ISSUER || (Array.isArray(claims.aud) && claims.aud.includes(ISSUER)));
+  const valid = await crypto.subtle.verify(
+    { name: "ECDSA", hash: "SHA-256" },
+    pair.publicKey,
+    decodeBase64url(signature!),
+    new TextEncoder().encode(`${head}.${body}`),
+  );
+  assert.ok(valid);
+});
+
+Deno.test("revoke() posts the refresh token with a type hint, and does nothing without an endpoint", async () => {
+  const { idp, client } = await setup();
+  await client.revoke("refresh-token-9");
+  const request = idp.lastRequest("/protocol/openid-connect/revoke");
+  assert.equal(request.form.get("token"), "refresh-token-9");
+  assert.equal(request.form.get("token_type_hint"), "refresh_token");
+
+  const other = await setup();
+  other.idp.metadataExtras = { revocation_endpoint: undefined };
+  await other.client.revoke("refresh-token-9");
+  assert.equal(other.idp.countRequests("/protocol/openid-connect/revoke"), 0);
+});
