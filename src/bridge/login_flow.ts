@@ -8,7 +8,7 @@
  * and the pending login is taken atomically, so a state or code works once.
  */
 import type { Logger } from "@logtape/logtape";
-import { timingSafeEqual } from "node:crypto";
+import { secureEqual } from "../secure_compare.ts";
 import type { OidcClient } from "../oidc/client.ts";
 import { OidcError } from "../oidc/errors.ts";
 import { authTokenUserLine } from "../policy/client_config.ts";
@@ -117,8 +117,8 @@ export class LoginFlow {
     for (const [id, binding] of bindings) {
       const login = await this.view(id);
       if (
-        login?.oauth && safeEqual(login.oauth.state, state) &&
-        safeEqual(login.oauth.browserBinding, binding)
+        login?.oauth && secureEqual(login.oauth.state, state) &&
+        secureEqual(login.oauth.browserBinding, binding)
       ) {
         matched = login;
         break;
@@ -206,10 +206,4 @@ export class LoginFlow {
     });
     return { kind: "success", username: identity.username };
   }
-}
-
-function safeEqual(a: string, b: string): boolean {
-  const left = new TextEncoder().encode(a);
-  const right = new TextEncoder().encode(b);
-  return left.length === right.length && timingSafeEqual(left, right);
 }

@@ -1,0 +1,179 @@
+/**
+ * The HTTP routes: the login link, the confirmation form, the IdP callback, health and
+ * readiness. Routes translate HTTP to LoginFlow calls and outcomes to pages; the flow itself
+ * lives in src/bridge/login_flow.ts.
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { createHmac } from "node:crypto";
+import { secureEqual } from "../secure_compare.ts";
+import type { Logger } from "@logtape/logtape";
+import type { BeginOutcome, CallbackOutcome, LoginFlow } from "../bridge/login_flow.ts";
+import type { Secret } from "../config/secret.ts";
+import { clientIp, trustedProxies } from "./client_ip.ts";
+import type { Pages } from "./pages/mod.ts";
+import { baseHref, CALLBACK_PATH, HEALTH_PATH, LOGIN_PATH_PREFIX, READY_PATH } from "./routes.ts";
+import type { HttpEnv } from "./serve.ts";
+import { securityHeaders } from "./security_headers.ts";
+
+export interface Readiness {
+  management: boolean;
+  idp: boolean;
+}
+
+export interface AppDeps {
+  flow: Pick<LoginFlow, "view" | "begin" | "complete">;
+  pages: Pages;
+  baseUrl: URL;
+  secret: Secret;
+  confirmLogin: boolean;
+  trustedProxies: readonly string[];
+  /** Origins the confirm form may redirect to: the IdP's. */
+  formActionOrigins: readonly string[];
+  now: () => number;
+  /** A fresh random base64url token (browser binding). */
+  randomToken: () => string;
+  readiness: () => Readiness;
+  log: Logger;
+}
+
+const LOGIN_ID = /^[A-Za-z0-9_-]{22}$/;
+const COOKIE_PREFIX = "oao-";
+/** A browser has at most this many logins in flight that we look at. */
+const MAX_LOGIN_COOKIES = 8;
+
+type Env = { Bindings: HttpEnv };
+
+export function createApp(deps: AppDeps): Hono<Env> {
+  const https = deps.baseUrl.protocol === "https:";
+  const cookiePrefix = (https ? "__Host-" : "") + COOKIE_PREFIX;
+  const isTrusted = trustedProxies(deps.trustedProxies);
+  const csrfKey = deps.secret.reveal();
+  const csrfFor = (id: string, binding: string) =>
+    createHmac("sha256", csrfKey).update(`confirm\0${id}\0${binding}`).digest("base64url");
+  const browserIp = (c: { env: HttpEnv; req: { header(name: string): string | undefined } }) =>
+    clientIp(c.env?.remoteAddr ?? "", c.req.header("x-forwarded-for"), isTrusted);
+  const html = (body: string, status: number) =>
+    new Response(body, { status, headers: { "content-type": "text/html; charset=utf-8" } });
+  const expired = () => html(deps.pages.expired(), 404);
+  const errorPage = (status: number, title: string, message: string) =>
+    html(deps.pages.error({ status, title, message }), status);
+
+  const app = new Hono<Env>();
+  app.use(securityHeaders({
+    https,
+    formActionOrigins: deps.formActionOrigins,
+    styleSources: deps.pages.styleSources,
+  }));
+  app.use(
+    bodyLimit({
+      maxSize: 4096,
+      onError: () => errorPage(413, "Request too large", "The request is too large."),
+    }),
+  );
+
+  app.get(HEALTH_PATH, (c) => c.text("ok"));
+  app.get(READY_PATH, (c) => {
+    const state = deps.readiness();
+    const ready = state.management && state.idp;
+    return c.json({ ready, ...state }, ready ? 200 : 503);
+  });
+
+  app.get(`${LOGIN_PATH_PREFIX}:id`, async (c) => {
+    const id = c.req.param("id");
+    if (!LOGIN_ID.test(id)) return expired();
+    const login = await deps.flow.view(id);
+    if (!login) return expired();
+    const binding = deps.randomToken();
+    setCookie(c, cookiePrefix + id, binding, {
+      path: "/",
+      httpOnly: true,
+      secure: https,
+      sameSite: "Lax",
+      maxAge: Math.max(1, Math.ceil((login.expiresAt - deps.now()) / 1000)),
+    });
+    if (!deps.confirmLogin) return answerBegin(await deps.flow.begin(id, binding, browserIp(c)));
+    return c.html(deps.pages.confirm({
+      commonName: login.commonName,
+      clientIp: login.clientIp,
+      platform: login.platform,
+      clientVersion: login.clientVersion,
+      expiresInMinutes: (login.expiresAt - deps.now()) / 60_000,
+      actionUrl: `${baseHref(deps.baseUrl)}${LOGIN_PATH_PREFIX}${id}`,
+      csrf: csrfFor(id, binding),
+    }));
+  });
+
+  app.post(`${LOGIN_PATH_PREFIX}:id`, async (c) => {
+    const id = c.req.param("id");
+    if (!LOGIN_ID.test(id)) return expired();
+    const binding = getCookie(c, cookiePrefix + id);
+    const form = await c.req.parseBody().catch(() => ({} as Record<string, unknown>));
+    const csrf = typeof form["csrf"] === "string" ? form["csrf"] : "";
+    if (!binding || !secureEqual(csrf, csrfFor(id, binding))) {
+      return errorPage(
+        403,
+        "Sign-in link opened elsewhere",
+        "Open the sign-in link again in this browser, with cookies enabled, and press Continue.",
+      );
+    }
+    return answerBegin(await deps.flow.begin(id, binding, browserIp(c)));
+  });
+
+  app.get(CALLBACK_PATH, async (c) => {
+    const cookies = getCookie(c);
+    const bindings: Array<[string, string]> = [];
+    for (const [name, value] of Object.entries(cookies)) {
+      const id = name.startsWith(cookiePrefix) ? name.slice(cookiePrefix.length) : "";
+      if (LOGIN_ID.test(id) && bindings.length < MAX_LOGIN_COOKIES) bindings.push([id, value]);
+    }
+    const query = new URL(c.req.url).search;
+    const callback = new URL(`${baseHref(deps.baseUrl)}${CALLBACK_PATH}${query}`);
+    const outcome = await deps.flow.complete(callback, bindings, browserIp(c));
+    if (outcome.kind !== "error" || outcome.status !== 400) {
+      for (const [id] of bindings) deleteCookie(c, cookiePrefix + id, { path: "/", secure: https });
+    }
+    const response = answerCallback(outcome);
+    for (const cookie of c.res.headers.getSetCookie()) {
+      response.headers.append("set-cookie", cookie);
+    }
+    return response;
+  });
+
+  app.notFound(() => errorPage(404, "Not found", "There is nothing here."));
+  app.onError((error) => {
+    deps.log.error("HTTP request failed: {error}", { error: String(error) });
+    return errorPage(
+      500,
+      "Something went wrong",
+      "Sign-in failed. Reconnect your VPN to try again.",
+    );
+  });
+
+  function answerBegin(outcome: BeginOutcome): Response {
+    switch (outcome.kind) {
+      case "redirect":
+        return new Response(null, { status: 303, headers: { location: outcome.url } });
+      case "expired":
+        return expired();
+      case "error":
+        return errorPage(outcome.status, outcome.title, outcome.message);
+    }
+  }
+
+  function answerCallback(outcome: CallbackOutcome): Response {
+    switch (outcome.kind) {
+      case "success":
+        return html(deps.pages.success({ username: outcome.username }), 200);
+      case "denied":
+        return html(deps.pages.denied({ reason: outcome.reason }), 403);
+      case "expired":
+        return expired();
+      case "error":
+        return errorPage(outcome.status, outcome.title, outcome.message);
+    }
+  }
+
+  return app;
+}

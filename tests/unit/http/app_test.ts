@@ -1,0 +1,419 @@
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "../../support/assert.ts";
+import { getLogger } from "../../../src/log.ts";
+import { createApp } from "../../../src/http/app.ts";
+import { LoginFlow } from "../../../src/bridge/login_flow.ts";
+import { builtinPages } from "../../../src/http/pages/mod.ts";
+import { MemoryStore } from "../../../src/sessions/memory_store.ts";
+import { Secret } from "../../../src/config/secret.ts";
+import { AuthorizationResponseError, IdpUnreachableError } from "../../../src/oidc/errors.ts";
+import type { LoginExpectation, LoginResult } from "../../../src/oidc/client.ts";
+import type { PendingLogin } from "../../../src/sessions/types.ts";
+import { RecordingCommander } from "../../support/recording_commander.ts";
+
+const T0 = 1_800_000_000_000;
+const ID = "AAAAAAAAAAAAAAAAAAAAAA";
+const PEER = { remoteAddr: "198.51.100.7" };
+
+interface Options {
+  baseUrl?: string;
+  confirmLogin?: boolean;
+  checkClientIp?: boolean;
+  claims?: Record<string, unknown>;
+  finishError?: Error;
+}
+
+async function setup(options: Options = {}) {
+  const clock = { time: T0 };
+  const now = () => clock.time;
+  const store = new MemoryStore({ maxEntries: 100, now });
+  const commander = new RecordingCommander();
+  let counter = 0;
+  const finishCalls: Array<{ url: URL; expected: LoginExpectation }> = [];
+  const oidc = {
+    startLogin: () => {
+      counter++;
+      const state = `state-${counter}`;
+      return Promise.resolve({
+        url: new URL(`https://idp.example/realms/vpn/auth?state=${state}`),
+        state,
+        nonce: `nonce-${counter}`,
+        codeVerifier: `verifier-${counter}`,
+      });
+    },
+    finishLogin: (url: URL, expected: LoginExpectation): Promise<LoginResult> => {
+      finishCalls.push({ url, expected });
+      if (options.finishError) return Promise.reject(options.finishError);
+      return Promise.resolve({
+        claims: options.claims ??
+          {
+            sub: "u-alice",
+            preferred_username: "alice",
+            groups: ["/vpn-users"],
+            email: "a@example.com",
+          },
+        subject: "u-alice",
+        sid: "sso-1",
+        refreshToken: "refresh-1",
+        refreshExpiresAt: undefined,
+        idToken: "id-token",
+      });
+    },
+  };
+  const policy = {
+    oidc: { usernameClaim: "preferred_username", groupsClaim: "groups", rolesClaim: undefined },
+    authorization: {
+      allowedGroups: ["/vpn-users"],
+      allowedRoles: [],
+      requiredClaims: {},
+      commonNameClaim: undefined,
+    },
+    clientConfig: [{ groups: ["/vpn-users"], lines: ['push "route 10.10.0.0 255.255.0.0"'] }],
+  };
+  const log = getLogger("test");
+  const flow = new LoginFlow({
+    store,
+    oidc,
+    commanders: (server) => (server === "default" ? commander : undefined),
+    policy,
+    sessionLifetimeMs: 3_600_000,
+    checkClientIp: options.checkClientIp ?? false,
+    now,
+    log,
+  });
+  let tokens = 0;
+  const app = createApp({
+    flow,
+    pages: builtinPages,
+    baseUrl: new URL(options.baseUrl ?? "http://127.0.0.1:9000"),
+    secret: new Secret("0123456789abcdef0123456789abcdef"),
+    confirmLogin: options.confirmLogin ?? true,
+    trustedProxies: [],
+    formActionOrigins: ["https://idp.example"],
+    now,
+    randomToken: () => `binding-${++tokens}`,
+    readiness: () => ({ management: true, idp: false }),
+    log,
+  });
+  const pending = (overrides: Partial<PendingLogin> = {}): PendingLogin => ({
+    id: ID,
+    server: "default",
+    cid: 4,
+    kid: 1,
+    commonName: "alice-laptop",
+    username: "",
+    clientIp: "198.51.100.7",
+    clientPort: 50000,
+    platform: "linux",
+    clientVersion: "2.6.14",
+    sessionId: "sess-xyz",
+    createdAt: T0,
+    expiresAt: T0 + 180_000,
+    oauth: undefined,
+    ...overrides,
+  });
+  await store.putPending(pending());
+  const request = (path: string, init: RequestInit = {}) => app.request(path, init, PEER);
+  return { app, store, commander, clock, request, finishCalls, pending };
+}
+
+function cookieOf(response: Response): string {
+  const header = response.headers.getSetCookie()[0] ?? "";
+  return header.split(";")[0]!;
+}
+
+async function confirmAndContinue(ctx: Awaited<ReturnType<typeof setup>>) {
+  const page = await ctx.request(`/login/${ID}`);
+  const cookie = cookieOf(page);
+  const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? "";
+  const response = await ctx.request(`/login/${ID}`, {
+    method: "POST",
+    headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ csrf }),
+  });
+  return { response, cookie };
+}
+
+Deno.test("GET /login/:id shows what is being authorized and sets an HttpOnly binding cookie", async () => {
+  const ctx = await setup();
+  const response = await ctx.request(`/login/${ID}`);
+  assertEquals(response.status, 200);
+  const text = await response.text();
+  assertStringIncludes(text, "alice-laptop");
+  assertStringIncludes(text, "198.51.100.7");
+  assertStringIncludes(text, "linux");
+  assertStringIncludes(text, 'id="continue"');
+  assertStringIncludes(text, "3 minutes");
+  const cookie = response.headers.getSetCookie()[0] ?? "";
+  assertMatch(
+    cookie,
+    new RegExp(`^oao-${ID}=binding-1; Max-Age=180; Path=/; HttpOnly; SameSite=Lax$`),
+  );
+  assertStringIncludes(
+    response.headers.get("content-security-policy") ?? "",
+    "frame-ancestors 'none'",
+  );
+  assertEquals(response.headers.get("cache-control"), "no-store");
+});
+
+Deno.test("GET /login/:id with an unknown, malformed or expired id shows the expired page", async () => {
+  const ctx = await setup();
+  for (const path of ["/login/BBBBBBBBBBBBBBBBBBBBBB", "/login/short", "/login/%3Cscript%3E"]) {
+    const response = await ctx.request(path);
+    assertEquals(response.status, 404, path);
+    assertStringIncludes(
+      await response.text(),
+      "This sign-in link has expired. Reconnect your VPN to get a new one.",
+    );
+  }
+  ctx.clock.time = T0 + 180_000;
+  assertEquals((await ctx.request(`/login/${ID}`)).status, 404);
+});
+
+Deno.test("POST /login/:id with cookie and CSRF token redirects to the IdP and records the OIDC state", async () => {
+  const ctx = await setup();
+  const { response } = await confirmAndContinue(ctx);
+  assertEquals(response.status, 303);
+  assertEquals(
+    response.headers.get("location"),
+    "https://idp.example/realms/vpn/auth?state=state-1",
+  );
+  const stored = await ctx.store.getPending(ID);
+  assertEquals(stored?.oauth, {
+    state: "state-1",
+    nonce: "nonce-1",
+    codeVerifier: "verifier-1",
+    browserBinding: "binding-1",
+  });
+});
+
+Deno.test("POST /login/:id without the cookie or with a wrong CSRF token is refused", async () => {
+  const ctx = await setup();
+  const page = await ctx.request(`/login/${ID}`);
+  const cookie = cookieOf(page);
+  const noCookie = await ctx.request(`/login/${ID}`, {
+    method: "POST",
+    body: new URLSearchParams({ csrf: "x" }),
+  });
+  assertEquals(noCookie.status, 403);
+  const wrongCsrf = await ctx.request(`/login/${ID}`, {
+    method: "POST",
+    headers: { cookie },
+    body: new URLSearchParams({ csrf: "forged" }),
+  });
+  assertEquals(wrongCsrf.status, 403);
+  assertEquals((await ctx.store.getPending(ID))?.oauth, undefined);
+});
+
+Deno.test("confirm_login = false redirects to the IdP at once", async () => {
+  const ctx = await setup({ confirmLogin: false });
+  const response = await ctx.request(`/login/${ID}`);
+  assertEquals(response.status, 303);
+  assertEquals(
+    response.headers.get("location"),
+    "https://idp.example/realms/vpn/auth?state=state-1",
+  );
+});
+
+Deno.test("the callback of an allowed user sends client-auth with the group's lines and stores the session", async () => {
+  const ctx = await setup();
+  const { cookie } = await confirmAndContinue(ctx);
+  const response = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
+    headers: { cookie },
+  });
+  assertEquals(response.status, 200);
+  assertStringIncludes(await response.text(), "You are connected. You can close this window.");
+  assertEquals(ctx.commander.commands, [{
+    kind: "auth",
+    cid: 4,
+    kid: 1,
+    // The client sent an empty username: the token user is pushed so renegotiation works.
+    lines: ['push "route 10.10.0.0 255.255.0.0"', `push "auth-token-user ${btoa("alice")}"`],
+  }]);
+  assertEquals(
+    ctx.finishCalls[0]?.url.href,
+    "http://127.0.0.1:9000/oauth2/callback?code=abc&state=state-1",
+  );
+  const session = await ctx.store.getSession("sess-xyz");
+  assertEquals(session?.username, "alice");
+  assertEquals(session?.cid, 4);
+  assertEquals(session?.refreshToken, "refresh-1");
+  assertEquals(session?.expiresAt, T0 + 3_600_000);
+  assertMatch(response.headers.getSetCookie().join("\n"), new RegExp(`oao-${ID}=; Max-Age=0`));
+});
+
+Deno.test("a client that sent a username gets no auth-token-user line", async () => {
+  const ctx = await setup();
+  await ctx.store.putPending(ctx.pending({ username: "alice" }));
+  const { cookie } = await confirmAndContinue(ctx);
+  await ctx.request("/oauth2/callback?code=abc&state=state-1", { headers: { cookie } });
+  assertEquals(ctx.commander.commands[0], {
+    kind: "auth",
+    cid: 4,
+    kid: 1,
+    lines: ['push "route 10.10.0.0 255.255.0.0"'],
+  });
+});
+
+Deno.test("a replayed callback is rejected and sends nothing twice", async () => {
+  const ctx = await setup();
+  const { cookie } = await confirmAndContinue(ctx);
+  await ctx.request("/oauth2/callback?code=abc&state=state-1", { headers: { cookie } });
+  const replay = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
+    headers: { cookie },
+  });
+  assertEquals(replay.status, 404);
+  assertStringIncludes(await replay.text(), "This sign-in link has expired");
+  assertEquals(ctx.commander.commands.length, 1);
+});
+
+Deno.test("a callback without the browser cookie is refused and the login stays usable", async () => {
+  const ctx = await setup();
+  await confirmAndContinue(ctx);
+  const response = await ctx.request("/oauth2/callback?code=abc&state=state-1");
+  assertEquals(response.status, 400);
+  assertStringIncludes(
+    await response.text(),
+    "Finish signing in in the browser that opened the sign-in link",
+  );
+  assertEquals(ctx.commander.commands, []);
+  assert((await ctx.store.getPending(ID)) !== undefined);
+});
+
+Deno.test("a forged state or a foreign cookie value finds no login and consumes nothing", async () => {
+  const ctx = await setup();
+  const { cookie } = await confirmAndContinue(ctx);
+  const forged = await ctx.request("/oauth2/callback?code=abc&state=state-999", {
+    headers: { cookie },
+  });
+  assertEquals(forged.status, 404);
+  const foreign = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
+    headers: { cookie: `oao-${ID}=someone-elses` },
+  });
+  assertEquals(foreign.status, 404);
+  assertEquals(ctx.finishCalls.length, 0);
+  assert((await ctx.store.getPending(ID)) !== undefined);
+});
+
+Deno.test("a callback after the pending login expired shows the expired page", async () => {
+  const ctx = await setup();
+  const { cookie } = await confirmAndContinue(ctx);
+  ctx.clock.time = T0 + 181_000;
+  const response = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
+    headers: { cookie },
+  });
+  assertEquals(response.status, 404);
+  assertEquals(ctx.commander.commands, []);
+});
+
+Deno.test("a user outside the allowed groups is denied in the browser and in the VPN client", async () => {
+  const ctx = await setup({
+    claims: { sub: "u-bob", preferred_username: "bob", groups: ["/other"] },
+  });
+  const { cookie } = await confirmAndContinue(ctx);
+  const response = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
+    headers: { cookie },
+  });
+  assertEquals(response.status, 403);
+  const text = await response.text();
+  assertStringIncludes(text, "You are not in a group allowed to use this VPN");
+  assertEquals(ctx.commander.commands, [{
+    kind: "deny",
+    cid: 4,
+    kid: 1,
+    reason: "group",
+    clientReason: "You are not in a group allowed to use this VPN",
+  }]);
+  assertEquals(await ctx.store.getSession("sess-xyz"), undefined);
+});
+
+Deno.test("an IdP error (access_denied) denies the client at once with a clear reason", async () => {
+  const ctx = await setup({
+    finishError: new AuthorizationResponseError("access_denied", "User cancelled"),
+  });
+  const { cookie } = await confirmAndContinue(ctx);
+  const response = await ctx.request("/oauth2/callback?error=access_denied&state=state-1", {
+    headers: { cookie },
+  });
+  assertEquals(response.status, 403);
+  assertStringIncludes(
+    await response.text(),
+    "Login was denied or cancelled at the identity provider",
+  );
+  assertEquals(ctx.commander.commands[0]?.kind, "deny");
+});
+
+Deno.test("an unreachable IdP denies the client instead of leaving it hanging", async () => {
+  const ctx = await setup({ finishError: new IdpUnreachableError("connect ECONNREFUSED") });
+  const { cookie } = await confirmAndContinue(ctx);
+  const response = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
+    headers: { cookie },
+  });
+  assertEquals(response.status, 403);
+  assertEquals(ctx.commander.commands, [{
+    kind: "deny",
+    cid: 4,
+    kid: 1,
+    reason: "idp_unreachable",
+    clientReason: "Identity provider is unreachable; please try again later",
+  }]);
+});
+
+Deno.test("client-auth failing (client gone) shows a reconnect page and keeps no session", async () => {
+  const ctx = await setup();
+  const { cookie } = await confirmAndContinue(ctx);
+  ctx.commander.failWith = "ERROR: client-auth command failed";
+  const response = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
+    headers: { cookie },
+  });
+  assertEquals(response.status, 410);
+  assertStringIncludes(await response.text(), "Reconnect your VPN to try again");
+  assertEquals(await ctx.store.getSession("sess-xyz"), undefined);
+});
+
+Deno.test("check_client_ip refuses a browser on another network", async () => {
+  const ctx = await setup({ checkClientIp: true });
+  await ctx.store.putPending(ctx.pending({ clientIp: "203.0.113.9" }));
+  const page = await ctx.request(`/login/${ID}`);
+  const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? "";
+  const response = await ctx.request(`/login/${ID}`, {
+    method: "POST",
+    headers: { cookie: cookieOf(page) },
+    body: new URLSearchParams({ csrf }),
+  });
+  assertEquals(response.status, 403);
+  assertStringIncludes(await response.text(), "same network");
+});
+
+Deno.test("over https the cookie is __Host- prefixed and Secure, and HSTS is sent", async () => {
+  const ctx = await setup({ baseUrl: "https://vpn.example.com" });
+  const response = await ctx.request(`/login/${ID}`);
+  assertMatch(
+    response.headers.getSetCookie()[0] ?? "",
+    new RegExp(`^__Host-oao-${ID}=binding-1;.*Secure`),
+  );
+  assert(response.headers.get("strict-transport-security") !== null);
+});
+
+Deno.test("/healthz answers while /readyz reports what is not ready", async () => {
+  const ctx = await setup();
+  assertEquals((await ctx.request("/healthz")).status, 200);
+  const ready = await ctx.request("/readyz");
+  assertEquals(ready.status, 503);
+  assertEquals(await ready.json(), { ready: false, management: true, idp: false });
+});
+
+Deno.test("unknown paths and methods get a plain error page, never a stack trace", async () => {
+  const ctx = await setup();
+  const response = await ctx.request("/../../etc/passwd");
+  assertEquals(response.status, 404);
+  const text = await response.text();
+  assertStringIncludes(text, "Not found");
+  assert(!text.includes(" at "));
+  assertEquals((await ctx.request("/oauth2/callback", { method: "DELETE" })).status, 404);
+});
+
+Deno.test("a request body over 4 KiB is refused", async () => {
+  const ctx = await setup();
+  const response = await ctx.request(`/login/${ID}`, { method: "POST", body: "x".repeat(10_000) });
+  assertEquals(response.status, 413);
+});
