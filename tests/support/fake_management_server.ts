@@ -1,0 +1,371 @@
+/**
+ * A scripted stand-in for OpenVPN's management interface (server side, 2.6 / management
+ * version 5), for integration tests of the management client and the bridge.
+ *
+ * It listens on TCP 127.0.0.1 (free port) or on a unix socket in a temp dir, greets like
+ * OpenVPN, optionally asks for a password (`ENTER PASSWORD:` without line end, three tries)
+ * and optionally holds (`>HOLD:...`, `hold` answers `hold=1`). It answers the usual commands
+ * with OpenVPN's real reply texts, records every line it receives, and lets the test inject
+ * `>CLIENT` blocks, raw text and replies, close the client mid-block, and stop/restart on the
+ * same address. Like OpenVPN it serves one client at a time (a new one replaces the old).
+ *
+ * @example
+ * ```ts
+ * const server = await FakeManagementServer.start({ password: "pw" });
+ * server.sendClientBlock("CONNECT", 0, 1, { common_name: "alice" });
+ * await server.waitForLine((line) => line.startsWith("client-auth-nt 0 1"));
+ * await server.stop();
+ * ```
+ */
+import { createServer, type Server, type Socket } from "node:net";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { ManagementAddress } from "../../src/config/types.ts";
+
+export const OPENVPN_VERSION_LINE =
+  "OpenVPN Version: OpenVPN 2.6.14 x86_64-pc-linux-gnu [SSL (OpenSSL)] [LZO] [LZ4] [EPOLL] [PKCS11] [MH/PKTINFO] [AEAD] [DCO]";
+
+/**
+ * What to do with one received command (a `client-auth` block arrives joined with `\n`):
+ * reply lines (sent with `\r\n`), `"default"` for the built-in answer, `"none"` to stay silent
+ * (the test may answer later with `send`/`sendLines`).
+ */
+export type Responder = (command: string) => string[] | "default" | "none";
+
+export interface FakeManagementServerOptions {
+  /** `tcp` (default): 127.0.0.1 on a free port; `unix`: a socket in a fresh temp dir. */
+  transport?: "tcp" | "unix";
+  /** When set, the client must send this line first (like `management ... pw-file`). */
+  password?: string;
+  /** Start in hold: `>HOLD:` after the greeting, `hold` answers `hold=1`. */
+  hold?: boolean;
+  /** Reported by `version` and in the greeting. Default 5. */
+  managementVersion?: number;
+  respond?: Responder;
+}
+
+type LineWaiter = { test: (line: string) => boolean; resolve: (line: string) => void };
+
+export class FakeManagementServer {
+  /** Every line received, in order, across connections (password attempts included). */
+  readonly received: string[] = [];
+  /** How many client connections were accepted so far. */
+  connections = 0;
+  /** Whether a client sent `hold release` since the server (re)started in hold. */
+  holdReleased = false;
+  respond: Responder | undefined;
+
+  readonly #options: FakeManagementServerOptions;
+  #address: ManagementAddress;
+  #tempDir: string | undefined;
+  #server: Server | undefined;
+  #client: Socket | undefined;
+  #waiters: LineWaiter[] = [];
+  #connectionWaiters: Array<() => void> = [];
+
+  private constructor(
+    options: FakeManagementServerOptions,
+    address: ManagementAddress,
+    tempDir?: string,
+  ) {
+    this.#options = options;
+    this.#address = address;
+    this.#tempDir = tempDir;
+    this.respond = options.respond;
+  }
+
+  /** Starts listening; the address is in `address`. */
+  static async start(options: FakeManagementServerOptions = {}): Promise<FakeManagementServer> {
+    let server: FakeManagementServer;
+    if (options.transport === "unix") {
+      const dir = mkdtempSync(join(tmpdir(), "fake-mgmt-"));
+      server = new FakeManagementServer(
+        options,
+        { kind: "unix", path: join(dir, "mgmt.sock") },
+        dir,
+      );
+    } else {
+      server = new FakeManagementServer(options, { kind: "tcp", host: "127.0.0.1", port: 0 });
+    }
+    await server.#listen();
+    return server;
+  }
+
+  /** Where the server listens (the same after `restart()`). */
+  get address(): ManagementAddress {
+    return this.#address;
+  }
+
+  /** Whether a client is connected now. */
+  get connected(): boolean {
+    return this.#client !== undefined;
+  }
+
+  /** Sends raw text to the connected client (add `\r\n` yourself). */
+  send(text: string): void {
+    this.#client?.write(text);
+  }
+
+  /** Sends lines, each ended with `\r\n` as OpenVPN does. */
+  sendLines(lines: readonly string[]): void {
+    if (lines.length > 0) this.send(lines.map((line) => `${line}\r\n`).join(""));
+  }
+
+  /** Sends a whole `>CLIENT:` block: header, ENV lines and `>CLIENT:ENV,END`. */
+  sendClientBlock(
+    kind: "CONNECT" | "REAUTH" | "ESTABLISHED" | "DISCONNECT",
+    cid: number,
+    kid: number | undefined,
+    env: Record<string, string>,
+  ): void {
+    this.sendLines(clientBlockLines(kind, cid, kid, env));
+  }
+
+  /** Resolves with the first received line (past or future) that matches. */
+  waitForLine(match: string | ((line: string) => boolean), timeoutMs = 5000): Promise<string> {
+    const test = typeof match === "string" ? (line: string) => line === match : match;
+    const seen = this.received.find(test);
+    if (seen !== undefined) return Promise.resolve(seen);
+    return this.#withTimeout(
+      new Promise<string>((resolve) => this.#waiters.push({ test, resolve })),
+      timeoutMs,
+      `No received line matched within ${timeoutMs} ms; received: ${
+        JSON.stringify(this.received.slice(-10))
+      }`,
+    );
+  }
+
+  /** Resolves once `count` connections have been accepted in total. */
+  async waitForConnections(count: number, timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.connections < count) {
+      if (Date.now() > deadline) {
+        throw new Error(`Expected ${count} connections, got ${this.connections}`);
+      }
+      await this.#withTimeout(
+        new Promise<void>((resolve) => this.#connectionWaiters.push(resolve)),
+        Math.max(1, deadline - Date.now()),
+        `Expected ${count} connections, got ${this.connections}`,
+      );
+    }
+  }
+
+  /** Closes the connection to the current client (the listener stays). */
+  async closeClient(): Promise<void> {
+    const client = this.#client;
+    if (client === undefined) return;
+    this.#client = undefined;
+    await new Promise<void>((resolve) => {
+      client.once("close", () => resolve());
+      client.destroy();
+    });
+  }
+
+  /** Closes the client and the listener; the temp dir stays until `stop()` ends it all. */
+  async stop(): Promise<void> {
+    await this.#stopListening();
+    if (this.#tempDir !== undefined) {
+      rmSync(this.#tempDir, { recursive: true, force: true });
+      this.#tempDir = undefined;
+    }
+  }
+
+  /** Closes everything and listens again on the same address (same port or path). */
+  async restart(): Promise<void> {
+    await this.#stopListening();
+    this.holdReleased = false;
+    await this.#listen();
+  }
+
+  async #stopListening(): Promise<void> {
+    await this.closeClient();
+    const server = this.#server;
+    this.#server = undefined;
+    if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (this.#address.kind === "unix") rmSync(this.#address.path, { force: true });
+  }
+
+  async #listen(): Promise<void> {
+    const server = createServer((socket) => this.#accept(socket));
+    this.#server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      const address = this.#address;
+      if (address.kind === "unix") {
+        rmSync(address.path, { force: true });
+        server.listen(address.path, () => resolve());
+      } else {
+        server.listen(address.port, address.host, () => resolve());
+      }
+    });
+    const bound = server.address();
+    if (this.#address.kind === "tcp" && bound !== null && typeof bound === "object") {
+      this.#address = { kind: "tcp", host: "127.0.0.1", port: bound.port };
+    }
+  }
+
+  #accept(socket: Socket): void {
+    this.#client?.destroy();
+    this.#client = socket;
+    this.connections++;
+    socket.setEncoding("utf8");
+    socket.on("error", () => {});
+    socket.on("close", () => {
+      if (this.#client === socket) this.#client = undefined;
+    });
+    const session = {
+      authenticated: this.#options.password === undefined,
+      tries: 0,
+      block: undefined as string[] | undefined,
+    };
+    let buffered = "";
+    socket.on("data", (chunk: string) => {
+      buffered += chunk;
+      let newline: number;
+      while ((newline = buffered.indexOf("\n")) !== -1) {
+        const line = buffered.slice(0, newline).replace(/\r$/, "");
+        buffered = buffered.slice(newline + 1);
+        this.#receive(socket, session, line);
+      }
+    });
+    if (session.authenticated) this.#greet(socket);
+    else socket.write("ENTER PASSWORD:");
+    for (const resolve of this.#connectionWaiters.splice(0)) resolve();
+  }
+
+  #greet(socket: Socket): void {
+    const version = this.#options.managementVersion ?? 5;
+    const lines = [
+      `>INFO:OpenVPN Management Interface Version ${version} -- type 'help' for more info`,
+    ];
+    if (this.#options.hold && !this.holdReleased) lines.push(">HOLD:Waiting for hold release:0");
+    socket.write(lines.map((line) => `${line}\r\n`).join(""));
+  }
+
+  #receive(
+    socket: Socket,
+    session: { authenticated: boolean; tries: number; block: string[] | undefined },
+    line: string,
+  ): void {
+    this.received.push(line);
+    this.#waiters = this.#waiters.filter((waiter) => {
+      if (!waiter.test(line)) return true;
+      waiter.resolve(line);
+      return false;
+    });
+    if (socket !== this.#client) return;
+    if (!session.authenticated) {
+      if (line === this.#options.password) {
+        session.authenticated = true;
+        socket.write("SUCCESS: password is correct\r\n");
+        this.#greet(socket);
+      } else if (++session.tries >= 3) {
+        socket.write("ERROR: bad password\r\n");
+        socket.end();
+      } else {
+        socket.write("ERROR: bad password\r\nENTER PASSWORD:");
+      }
+      return;
+    }
+    if (session.block !== undefined) {
+      session.block.push(line);
+      if (line !== "END") return;
+      const command = session.block.join("\n");
+      session.block = undefined;
+      this.#answer(socket, command);
+      return;
+    }
+    if (/^client-auth \d+ \d+$/.test(line)) {
+      session.block = [line];
+      return;
+    }
+    this.#answer(socket, line);
+  }
+
+  #answer(socket: Socket, command: string): void {
+    const custom = this.respond?.(command) ?? "default";
+    if (custom === "none") return;
+    const lines = custom === "default" ? this.#defaultReply(command) : custom;
+    socket.write(lines.map((line) => `${line}\r\n`).join(""));
+  }
+
+  #defaultReply(command: string): string[] {
+    const [name = "", ...args] = command.split("\n")[0]!.split(" ");
+    switch (name) {
+      case "version":
+        return args.length > 0 ? [] : [
+          OPENVPN_VERSION_LINE,
+          `Management Version: ${this.#options.managementVersion ?? 5}`,
+          "END",
+        ];
+      case "pid":
+        return ["SUCCESS: pid=4242"];
+      case "hold":
+        if (args[0] === "release") {
+          this.holdReleased = true;
+          return ["SUCCESS: hold release succeeded"];
+        }
+        return [`SUCCESS: hold=${this.#options.hold ? 1 : 0}`];
+      case "status":
+        return [
+          "TITLE\tOpenVPN 2.6.14 x86_64-pc-linux-gnu",
+          "TIME\t2026-11-28 15:14:48\t1795878888",
+          "HEADER\tCLIENT_LIST\tCommon Name\tReal Address\tVirtual Address\tVirtual IPv6 Address\tBytes Received\tBytes Sent\tConnected Since\tConnected Since (time_t)\tUsername\tClient ID\tPeer ID\tData Channel Cipher",
+          "HEADER\tROUTING_TABLE\tVirtual Address\tCommon Name\tReal Address\tLast Ref\tLast Ref (time_t)",
+          "GLOBAL_STATS\tMax bcast/mcast queue length\t0",
+          "END",
+        ];
+      case "client-auth":
+      case "client-auth-nt":
+        return ["SUCCESS: client-auth command succeeded"];
+      case "client-deny":
+        return ["SUCCESS: client-deny command succeeded"];
+      case "client-kill":
+        return ["SUCCESS: client-kill command succeeded"];
+      case "client-pending-auth":
+        return ["SUCCESS: client-pending-auth command succeeded"];
+      case "bytecount":
+        return ["SUCCESS: bytecount interval changed"];
+      case "log":
+      case "state":
+      case "echo":
+        return [
+          `SUCCESS: real-time ${name} notification set to ${args[0] === "off" ? "OFF" : "ON"}`,
+        ];
+      default:
+        return [`ERROR: unknown command [${name}], enter 'help' for more options`];
+    }
+  }
+
+  async #withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      return await Promise.race([
+        promise,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(message)), ms);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** The lines of a `>CLIENT:` block as OpenVPN sends them (header, ENV..., ENV,END). */
+export function clientBlockLines(
+  kind: "CONNECT" | "REAUTH" | "ESTABLISHED" | "DISCONNECT",
+  cid: number,
+  kid: number | undefined,
+  env: Record<string, string>,
+): string[] {
+  const header = kind === "CONNECT" || kind === "REAUTH"
+    ? `>CLIENT:${kind},${cid},${kid ?? 0}`
+    : `>CLIENT:${kind},${cid}`;
+  return [
+    header,
+    ...Object.entries(env).map(([name, value]) => `>CLIENT:ENV,${name}=${value}`),
+    ">CLIENT:ENV,END",
+  ];
+}
