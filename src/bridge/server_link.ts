@@ -1,0 +1,107 @@
+/**
+ * Ties one OpenVPN server's management connection to its ClientEvents: routes events, checks
+ * which clients still exist after each (re)connect, and fails closed when handling an auth
+ * request goes wrong (the client is denied rather than left waiting).
+ */
+import type { Logger } from "@logtape/logtape";
+import { status3 } from "../management/commands.ts";
+import type { ConnectionEvent, ManagementConnection } from "../management/connection.ts";
+import { clientIdsFromStatus } from "../management/client_list.ts";
+import type { ClientCommander } from "./commander.ts";
+import type { ClientEvents } from "./client_events.ts";
+
+export class ServerLink {
+  readonly #connection: ManagementConnection;
+  readonly #events: ClientEvents;
+  readonly #commander: ClientCommander;
+  readonly #log: Logger;
+  readonly #inFlight = new Set<Promise<void>>();
+  #unsubscribe: (() => void) | undefined;
+
+  constructor(
+    connection: ManagementConnection,
+    events: ClientEvents,
+    commander: ClientCommander,
+    log: Logger,
+  ) {
+    this.#connection = connection;
+    this.#events = events;
+    this.#commander = commander;
+    this.#log = log;
+  }
+
+  start(): void {
+    this.#unsubscribe = this.#connection.onEvent((event) => this.#track(this.#handle(event)));
+    this.#connection.start();
+  }
+
+  get linkUp(): boolean {
+    return this.#connection.status().linkUp;
+  }
+
+  /** Stops taking events, waits (bounded) for the ones being handled, closes the socket. */
+  async stop(graceMs = 3000): Promise<void> {
+    this.#unsubscribe?.();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+    await Promise.race([Promise.allSettled([...this.#inFlight]), grace]);
+    clearTimeout(timer);
+    await this.#connection.close();
+  }
+
+  #track(work: Promise<void>): void {
+    this.#inFlight.add(work);
+    work.finally(() => this.#inFlight.delete(work));
+  }
+
+  async #handle(event: ConnectionEvent): Promise<void> {
+    switch (event.type) {
+      case "client-connect":
+      case "client-reauth": {
+        const { cid, kid, env } = event;
+        try {
+          if (event.type === "client-connect") await this.#events.onConnect(cid, kid, env);
+          else await this.#events.onReauth(cid, kid, env);
+        } catch (error) {
+          this.#log.error("Handling {type} of cid {cid} failed; denying: {error}", {
+            type: event.type,
+            cid,
+            error: String(error),
+          });
+          await this.#commander
+            .deny(cid, kid, "internal error", "Sign-in failed on the server; try again")
+            .catch(() => {});
+        }
+        return;
+      }
+      case "client-disconnect":
+        await this.#events.onDisconnect(event.cid).catch((error) =>
+          this.#log.error("Handling DISCONNECT of cid {cid} failed: {error}", {
+            cid: event.cid,
+            error: String(error),
+          })
+        );
+        return;
+      case "connected":
+        await this.#reconcile();
+        return;
+      case "warning":
+        this.#log.warning("Management protocol: {message}", { message: event.message });
+        return;
+      default:
+        return;
+    }
+  }
+
+  async #reconcile(): Promise<void> {
+    try {
+      const reply = await this.#connection.send(status3());
+      const ids = reply.type === "lines" ? clientIdsFromStatus(reply.lines) : undefined;
+      if (ids) await this.#events.forgetClientsExcept(ids);
+    } catch (error) {
+      this.#log.warning("Could not read the client list after connecting: {error}", {
+        error: String(error),
+      });
+    }
+  }
+}
