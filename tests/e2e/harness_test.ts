@@ -1,0 +1,271 @@
+/**
+ * Proves the end-to-end lab works without the bridge: the test itself plays the bridge on the
+ * server's management socket (OpenVPN listens, the bridge connects) and answers `>CLIENT:`
+ * events by hand. Needs root, openvpn and iproute2; the browser test needs Chromium.
+ */
+
+import assert from "node:assert/strict";
+import { openBrowser } from "./lib/browser.ts";
+import { parseAuthFailed, parseStateLine } from "./lib/client_management.ts";
+import { type Lab, withLab } from "./lib/lab.ts";
+import { ManagementConnection, parseClientEvents, quoteArg } from "./lib/management_connection.ts";
+import { namespacesOfThisProcess } from "./lib/netns.ts";
+import { pollUntil, withTimeout } from "./lib/wait.ts";
+
+function findExecutable(name: string): string | undefined {
+  const dirs = [...(Deno.env.get("PATH") ?? "").split(":"), "/usr/sbin", "/sbin"];
+  for (const dir of dirs) {
+    try {
+      if (Deno.statSync(`${dir}/${name}`).isFile) return `${dir}/${name}`;
+    } catch {
+      // Not in this directory.
+    }
+  }
+  return undefined;
+}
+
+const missing = ["openvpn", "ip", "ping", "openssl"].filter((name) => !findExecutable(name));
+const labSkipReason = Deno.uid() !== 0
+  ? "needs root (network namespaces)"
+  : missing.length > 0
+  ? `missing ${missing.join(", ")} (apt-get install openvpn iproute2 iputils-ping openssl)`
+  : undefined;
+const browserSkipReason = findExecutable("chromium") === undefined
+  ? "missing chromium (apt-get install chromium)"
+  : undefined;
+if (labSkipReason !== undefined) console.warn(`Skipping the e2e lab tests: ${labSkipReason}`);
+if (browserSkipReason !== undefined) {
+  console.warn(`Skipping the browser test: ${browserSkipReason}`);
+}
+const timings = Deno.env.get("E2E_TIMINGS") === "1";
+
+/** Connects to the server's management socket as the bridge would. */
+async function connectAsBridge(lab: Lab): Promise<ManagementConnection> {
+  const bridge = await ManagementConnection.connect(lab.server.managementSocket);
+  await bridge.waitForLine(/^>INFO:OpenVPN Management Interface/);
+  return bridge;
+}
+
+async function withBridge<T>(lab: Lab, body: (bridge: ManagementConnection) => Promise<T>) {
+  const bridge = await connectAsBridge(lab);
+  try {
+    return await body(bridge);
+  } catch (error) {
+    console.error(`[bridge stand-in transcript]\n${bridge.transcript().join("\n")}`);
+    throw error;
+  } finally {
+    await bridge.close();
+  }
+}
+
+Deno.test({
+  name: "lab: a WEB_AUTH pending login then client-auth connects, pushes a route and carries pings",
+  ignore: labSkipReason !== undefined,
+  async fn() {
+    await withLab({}, async (lab) => {
+      const spareRoute = `${lab.network.spareNetwork} 255.255.255.0`;
+      await withBridge(lab, async (bridge) => {
+        const client = await lab.startClient({ name: "alice" });
+        const connect = await bridge.waitForClientEvent("CONNECT");
+        assert.equal(connect.env.get("common_name"), "alice");
+        assert.equal(connect.env.get("IV_SSO"), "webauth");
+        assert.equal(connect.env.get("untrusted_ip"), lab.network.clientVethIp);
+
+        const url = `http://127.0.0.1:9/login?state=${"s".repeat(40)}&x="quoted"`;
+        await bridge.command(
+          `client-pending-auth ${connect.cid} ${connect.kid} ${quoteArg(`WEB_AUTH::${url}`)} 60`,
+        );
+        assert.equal(await client.waitForWebAuthUrl(), url);
+        assert.match((await client.waitForAuthPending()).description, /^timeout \d+$/);
+
+        await bridge.command([
+          `client-auth ${connect.cid} ${connect.kid}`,
+          `push ${quoteArg(`route ${spareRoute}`)}`,
+          "END",
+        ]);
+        const connected = await client.waitForState("CONNECTED", 15_000);
+        if (timings) {
+          console.error(
+            `client start to CONNECTED: ${Math.round(performance.now() - client.startedAt)} ms`,
+          );
+        }
+        assert.match(connected.localIp, new RegExp(`^10\\.201\\.${lab.network.slot}\\.\\d+$`));
+        assert.equal(client.tunnelIp, connected.localIp);
+
+        const ping = await lab.pingServer(3);
+        assert.ok(ping.allReplied, ping.output);
+        assert.deepEqual(await client.pushedRoutes(), [spareRoute]);
+        const routes = await client.routes();
+        assert.ok(
+          routes.some((route) => route.startsWith(`${lab.network.spareNetwork}/24 `)),
+          routes.join("\n"),
+        );
+      });
+
+      // A restarted server comes back on the same socket, and the client (told by the exit
+      // notification) connects again as a new CONNECT.
+      const pidBefore = lab.server.pid;
+      await lab.server.restart();
+      assert.notEqual(lab.server.pid, pidBefore);
+      await withBridge(lab, async (bridge) => {
+        const again = await bridge.waitForClientEvent("CONNECT", { timeoutMs: 15_000 });
+        assert.equal(again.env.get("common_name"), "alice");
+      });
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "lab: a client without IV_SSO is visible in CONNECT and client-deny reaches it as AUTH_FAILED",
+  ignore: labSkipReason !== undefined,
+  async fn() {
+    await withLab({}, async (lab) => {
+      await withBridge(lab, async (bridge) => {
+        const password = 'pa ss"word\\x';
+        const client = await lab.startClient({
+          name: "bob",
+          ivSso: false,
+          credentials: { username: "bob", password },
+        });
+        const connect = await bridge.waitForClientEvent("CONNECT");
+        assert.equal(connect.env.has("IV_SSO"), false);
+        assert.equal(connect.env.get("username"), "bob");
+        assert.ok(connect.env.get("password") === password, "Password did not arrive verbatim");
+
+        const reason = "This VPN needs a client that supports web login (IV_SSO=webauth)";
+        await bridge.command(
+          `client-deny ${connect.cid} ${connect.kid} "no IV_SSO" ${quoteArg(reason)}`,
+        );
+        assert.equal(await client.waitForAuthFailed(), reason);
+        // auth-retry none: the client gives up by itself.
+        await withTimeout("denied client to exit", client.exited, 10_000);
+      });
+    });
+  },
+});
+
+Deno.test({
+  name: "lab: renegotiation brings >CLIENT:REAUTH and client-auth-nt keeps the tunnel up",
+  ignore: labSkipReason !== undefined,
+  async fn() {
+    const server = {
+      renegSec: 20,
+      authGenToken: { lifetimeSec: 0, renewalSec: 120, externalAuth: true },
+    };
+    await withLab({ server }, async (lab) => {
+      await withBridge(lab, async (bridge) => {
+        const client = await lab.startClient({ name: "carol" });
+        const connect = await bridge.waitForClientEvent("CONNECT");
+        await bridge.command(`client-auth-nt ${connect.cid} ${connect.kid}`);
+        await client.waitForState("CONNECTED", 15_000);
+        assert.ok((await lab.pingServer(2)).allReplied);
+
+        const reauth = await bridge.waitForClientEvent("REAUTH", { timeoutMs: 40_000 });
+        assert.equal(reauth.cid, connect.cid);
+        assert.notEqual(reauth.kid, connect.kid);
+        assert.equal(reauth.env.get("session_id"), connect.env.get("session_id"));
+        // A certificate-only 2.6 client presents no auth token.
+        assert.equal(reauth.env.get("session_state"), "Initial");
+        await bridge.command(`client-auth-nt ${reauth.cid} ${reauth.kid}`);
+
+        // One ping may be lost while the new key settles; then the tunnel must carry all.
+        await pollUntil("a ping through the tunnel after REAUTH", async () => {
+          return (await lab.pingServer(1)).allReplied ? true : undefined;
+        }, 10_000);
+        const ping = await lab.pingServer(3);
+        assert.ok(ping.allReplied, ping.output);
+        assert.equal(client.running, true);
+      });
+    });
+  },
+});
+
+Deno.test({
+  name: "browser: login() clicks Continue, fills the IdP form and returns the final page",
+  ignore: browserSkipReason !== undefined,
+  async fn() {
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+      const url = new URL(req.url);
+      const html = (body: string) =>
+        new Response(`<!doctype html><html><body>${body}</body></html>`, {
+          headers: { "content-type": "text/html; charset=utf-8" },
+        });
+      if (url.pathname === "/start") {
+        return html(`<form action="/login"><button id="continue">Continue</button></form>`);
+      }
+      if (url.pathname === "/login") {
+        return html(`<form method="post" action="/authenticate">
+          <input id="username" name="username"><input id="password" name="password" type="password">
+          <button id="kc-login" type="submit">Sign in</button></form>`);
+      }
+      if (url.pathname === "/authenticate") {
+        const form = await req.formData();
+        if (form.get("password") !== "secret") return html("<p>Invalid username or password</p>");
+        return Response.redirect(new URL(`/done?user=${form.get("username")}`, url), 303);
+      }
+      if (url.pathname === "/done") {
+        return html(`<h1>Logged in as ${url.searchParams.get("user")}</h1>`);
+      }
+      return new Response("not found", { status: 404 });
+    });
+    const browser = await openBrowser();
+    try {
+      const start = `http://127.0.0.1:${server.addr.port}/start`;
+      const ok = await browser.login(start, "alice", "secret");
+      assert.equal(new URL(ok.finalUrl).pathname, "/done");
+      assert.match(ok.text, /Logged in as alice/);
+      const wrong = await browser.login(start, "alice", "nope");
+      assert.match(wrong.text, /Invalid username or password/);
+    } finally {
+      await browser.close();
+      await server.shutdown();
+    }
+  },
+});
+
+Deno.test("parseClientEvents() completes a block only at ENV,END and skips interleaved lines", () => {
+  const lines = [
+    ">CLIENT:CONNECT,7,1",
+    ">CLIENT:ENV,common_name=alice",
+    ">STATE:1,WAIT,,,,,,",
+    ">CLIENT:ENV,password=a=b",
+    ">CLIENT:REAUTH,7,3",
+  ];
+  assert.deepEqual(parseClientEvents(lines), []);
+  const [event] = parseClientEvents([...lines.slice(0, 4), ">CLIENT:ENV,END"]);
+  assert.equal(event?.kind, "CONNECT");
+  assert.equal(event?.cid, "7");
+  assert.equal(event?.kid, "1");
+  assert.equal(event?.env.get("password"), "a=b");
+});
+
+Deno.test("parseAuthFailed() and parseStateLine() read the client's notifications", () => {
+  assert.equal(
+    parseAuthFailed(">PASSWORD:Verification Failed: 'Auth' ['Access denied: it's you']"),
+    "Access denied: it's you",
+  );
+  assert.equal(parseAuthFailed(">PASSWORD:Verification Failed: 'Auth'"), "");
+  assert.equal(parseAuthFailed(">STATE:1,AUTH,,,,,,"), undefined);
+  const state = parseStateLine(">STATE:1795879312,CONNECTED,SUCCESS,10.201.0.2,10.200.0.1,1194,,");
+  assert.equal(state?.name, "CONNECTED");
+  assert.equal(state?.localIp, "10.201.0.2");
+});
+
+Deno.test({
+  name: "lab: leaves no namespace and no openvpn process of this run behind",
+  ignore: labSkipReason !== undefined,
+  async fn() {
+    assert.deepEqual(await namespacesOfThisProcess(), []);
+    const ours: number[] = [];
+    for await (const entry of Deno.readDir("/proc")) {
+      if (!/^\d+$/.test(entry.name)) continue;
+      const stat = await Deno.readTextFile(`/proc/${entry.name}/stat`).catch(() => "");
+      // "pid (comm) state ppid ...": comm may contain spaces, so split after the last ")".
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (comm === "openvpn" && ppid === Deno.pid) ours.push(Number(entry.name));
+    }
+    assert.deepEqual(ours, []);
+  },
+});

@@ -1,0 +1,98 @@
+/**
+ * Process-wide cleanup registry for the end-to-end lab.
+ *
+ * Every lab registers its teardown here so that a test that throws, a demo interrupted with
+ * Ctrl-C, or a SIGTERM from CI still kills the openvpn processes and deletes the namespaces it
+ * created. Normal code paths call `dispose()` in a `finally`; this registry is the safety net.
+ */
+
+type CleanupFn = () => Promise<void> | void;
+
+interface Entry {
+  readonly label: string;
+  readonly fn: CleanupFn;
+}
+
+const registry = new Map<number, Entry>();
+let nextId = 1;
+
+/** Registers `fn` to run on `runAllCleanups()`; returns a function that unregisters it. */
+export function registerCleanup(label: string, fn: CleanupFn): () => void {
+  const id = nextId++;
+  registry.set(id, { label, fn });
+  return () => {
+    registry.delete(id);
+  };
+}
+
+/** Runs every registered cleanup, newest first; failures are reported, never thrown. */
+export async function runAllCleanups(): Promise<void> {
+  const entries = [...registry.entries()].reverse();
+  registry.clear();
+  for (const [, entry] of entries) {
+    try {
+      await entry.fn();
+    } catch (error) {
+      console.error(`Cleanup failed: ${entry.label}:`, error);
+    }
+  }
+}
+
+/**
+ * Runs all cleanups and exits on SIGINT/SIGTERM. For long-running programs such as the demo;
+ * tests rely on try/finally instead (a signal listener would trip Deno's test sanitizers).
+ * Returns a function that removes the listeners again.
+ */
+export function installSignalCleanup(): () => void {
+  const handlers: Array<[Deno.Signal, () => void]> = [];
+  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+    const handler = () => {
+      console.error(`Received ${signal}: cleaning up the lab`);
+      runAllCleanups().finally(() => Deno.exit(code));
+    };
+    Deno.addSignalListener(signal, handler);
+    handlers.push([signal, handler]);
+  }
+  return () => {
+    for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
+  };
+}
+
+/**
+ * A LIFO stack of teardown steps owned by one lab (or one helper). It is registered in the
+ * process-wide registry until disposed, so signal handlers reach it too.
+ */
+export class CleanupStack {
+  readonly #steps: Array<Entry> = [];
+  readonly #unregister: () => void;
+  #disposed = false;
+
+  constructor(label: string) {
+    this.#unregister = registerCleanup(label, async () => {
+      for (const error of await this.dispose()) console.error(error);
+    });
+  }
+
+  /** Adds a teardown step; steps run in reverse order of addition. */
+  defer(label: string, fn: CleanupFn): void {
+    if (this.#disposed) throw new Error(`Cleanup stack already disposed: cannot add ${label}`);
+    this.#steps.push({ label, fn });
+  }
+
+  /** Runs every step once, newest first; returns the errors instead of stopping at the first. */
+  async dispose(): Promise<Error[]> {
+    if (this.#disposed) return [];
+    this.#disposed = true;
+    this.#unregister();
+    const errors: Error[] = [];
+    while (this.#steps.length > 0) {
+      const step = this.#steps.pop()!;
+      try {
+        await step.fn();
+      } catch (error) {
+        errors.push(new Error(`Cleanup failed: ${step.label}`, { cause: error }));
+      }
+    }
+    return errors;
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * A throw-away PKI for the lab, made with the plain `openssl` CLI: an EC P-256 CA, one server
+ * certificate (serverAuth) and client certificates (clientAuth) made on first use and cached.
+ */
+
+import { join } from "node:path";
+import { run } from "./command.ts";
+
+export interface CertificatePaths {
+  readonly cert: string;
+  readonly key: string;
+}
+
+export interface Pki {
+  readonly dir: string;
+  /** CA certificate, trusted by both ends. */
+  readonly caCert: string;
+  /** Certificate with CN "server" and the serverAuth extended key usage. */
+  readonly server: CertificatePaths;
+  /** Static key for `tls-crypt`, or undefined when created with `tlsCrypt: false`. */
+  readonly tlsCryptKey: string | undefined;
+  /** Certificate with CN `name` and the clientAuth extended key usage; made once per name. */
+  clientCert(name: string): Promise<CertificatePaths>;
+}
+
+export interface PkiOptions {
+  /** Generate a `tls-crypt` key with `openvpn --genkey secret` (default true). */
+  readonly tlsCrypt?: boolean;
+  /** Certificate validity in days (default 2: enough for a run, useless afterwards). */
+  readonly days?: number;
+}
+
+const EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+// Common names end up in file names and in OpenVPN's common_name: keep them boring.
+const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** Creates the CA, server certificate and optional tls-crypt key in `dir` (which must exist). */
+export async function createPki(dir: string, options: PkiOptions = {}): Promise<Pki> {
+  const days = String(options.days ?? 2);
+  const caCert = join(dir, "ca.crt");
+  const caKey = join(dir, "ca.key");
+  await run("openssl", [
+    "req",
+    "-x509",
+    ...EC_KEY,
+    "-keyout",
+    caKey,
+    "-out",
+    caCert,
+    "-days",
+    days,
+    "-subj",
+    "/CN=oao-e2e-test-ca",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign",
+  ]);
+
+  const issue = async (name: string, usage: "serverAuth" | "clientAuth") => {
+    if (!SAFE_NAME.test(name)) throw new Error(`Unsafe certificate name: ${JSON.stringify(name)}`);
+    const paths = { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
+    await run("openssl", [
+      "req",
+      "-x509",
+      ...EC_KEY,
+      "-keyout",
+      paths.key,
+      "-out",
+      paths.cert,
+      "-days",
+      days,
+      "-subj",
+      `/CN=${name}`,
+      "-CA",
+      caCert,
+      "-CAkey",
+      caKey,
+      // `req -x509` would otherwise copy the CA extensions from openssl.cnf.
+      "-addext",
+      "basicConstraints=critical,CA:FALSE",
+      "-addext",
+      "keyUsage=critical,digitalSignature",
+      "-addext",
+      `extendedKeyUsage=${usage}`,
+    ]);
+    return paths;
+  };
+
+  const server = await issue("server", "serverAuth");
+  let tlsCryptKey: string | undefined;
+  if (options.tlsCrypt ?? true) {
+    tlsCryptKey = join(dir, "tls-crypt.key");
+    await run("openvpn", ["--genkey", "secret", tlsCryptKey]);
+  }
+
+  // Promises, not results, are cached so that two concurrent requests for one name share a run.
+  const clients = new Map<string, Promise<CertificatePaths>>();
+  return {
+    dir,
+    caCert,
+    server,
+    tlsCryptKey,
+    clientCert(name) {
+      if (name === "server" || name === "ca") {
+        return Promise.reject(new Error(`Reserved certificate name: ${name}`));
+      }
+      let cert = clients.get(name);
+      if (cert === undefined) {
+        cert = issue(name, "clientAuth");
+        clients.set(name, cert);
+      }
+      return cert;
+    },
+  };
+}
