@@ -1,0 +1,205 @@
+/**
+ * Runs the real bridge (startDaemon) in process against the Keycloak-like test IdP and a
+ * scripted OpenVPN management server, and plays the browser over plain HTTP.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseConfig } from "../../src/config/load.ts";
+import type { ResolvedConfig } from "../../src/config/types.ts";
+import { startDaemon } from "../../src/daemon.ts";
+import type { RunningService } from "../../src/cli.ts";
+import { FakeManagementServer } from "./fake_management_server.ts";
+import { freePort } from "./free_port.ts";
+import { CookieJar, loginOverHttp, startTestIdp, type TestIdp } from "./idp/mod.ts";
+
+export const CLIENT_SECRET = "bridge-test-secret";
+
+export interface HarnessOptions {
+  /** Extra TOML appended to the generated config. */
+  extraToml?: string;
+  sessions?: "memory" | "file";
+}
+
+export class BridgeHarness {
+  readonly idp: TestIdp;
+  readonly openvpn: FakeManagementServer;
+  readonly baseUrl: string;
+  readonly dir: string;
+  readonly config: ResolvedConfig;
+  #service: RunningService | undefined;
+
+  private constructor(
+    idp: TestIdp,
+    openvpn: FakeManagementServer,
+    baseUrl: string,
+    dir: string,
+    config: ResolvedConfig,
+  ) {
+    this.idp = idp;
+    this.openvpn = openvpn;
+    this.baseUrl = baseUrl;
+    this.dir = dir;
+    this.config = config;
+  }
+
+  static async start(options: HarnessOptions = {}): Promise<BridgeHarness> {
+    const port = await freePort();
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const idp = await startTestIdp({
+      clients: [{
+        clientId: "openvpn",
+        clientSecret: CLIENT_SECRET,
+        redirectUris: [`${baseUrl}/oauth2/callback`],
+      }],
+    });
+    const openvpn = await FakeManagementServer.start({ transport: "tcp" });
+    const dir = mkdtempSync(join(tmpdir(), "bridge-test-"));
+    const management = openvpn.address.kind === "tcp"
+      ? `tcp://127.0.0.1:${openvpn.address.port}`
+      : "";
+    const toml = `
+[openvpn]
+management = "${management}"
+command_timeout = "3s"
+reconnect_max_delay = "1s"
+
+[http]
+listen = "127.0.0.1:${port}"
+base_url = "${baseUrl}"
+secret = "test-secret-test-secret-test-secret-0123"
+
+[oidc]
+issuer = "${idp.issuer}"
+client_id = "openvpn"
+client_secret = "${CLIENT_SECRET}"
+roles_claim = "realm_access.roles"
+
+[authorization]
+allowed_groups = ["/vpn-users"]
+
+[sessions]
+backend = "${options.sessions ?? "memory"}"
+path = "${join(dir, "sessions.sqlite")}"
+
+[log]
+level = "error"
+
+[[client_config]]
+groups = ["/staff/vpn-admins"]
+lines = ['push "route 10.10.0.0 255.255.0.0"']
+${options.extraToml ?? ""}
+`;
+    const { config } = parseConfig(toml, "harness.toml", {
+      env: {},
+      readTextFile: () => {
+        throw new Error("no files");
+      },
+    });
+    const harness = new BridgeHarness(idp, openvpn, baseUrl, dir, config);
+    await harness.startBridge();
+    return harness;
+  }
+
+  /** Starts the bridge (again) and waits until it is connected to the management interface. */
+  async startBridge(): Promise<void> {
+    const mark = this.openvpn.received.length;
+    this.#service = await startDaemon(this.config);
+    // The bridge reads the client list once its management link is up.
+    await this.waitForCommand(mark, (line) => line === "status 3");
+  }
+
+  async stopBridge(): Promise<void> {
+    await this.#service?.stop();
+    this.#service = undefined;
+  }
+
+  async stop(): Promise<void> {
+    await this.stopBridge();
+    await this.openvpn.stop();
+    await this.idp.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** Sends a CONNECT like a 2.6 client's and returns the login URL the bridge announced. */
+  async connect(cid: number, env: Record<string, string>): Promise<string> {
+    const mark = this.openvpn.received.length;
+    this.openvpn.sendClientBlock("CONNECT", cid, 1, clientEnv(env));
+    const line = await this.waitForCommand(
+      mark,
+      (l) => l.startsWith(`client-pending-auth ${cid} 1 `),
+    );
+    const match = /"WEB_AUTH::([^"]+)"/.exec(line);
+    if (!match) throw new Error(`No WEB_AUTH URL in: ${line}`);
+    return match[1]!;
+  }
+
+  /** Waits for a command received after position `mark` of the management transcript. */
+  waitForCommand(mark: number, test: (line: string) => boolean, timeoutMs = 5000): Promise<string> {
+    return this.openvpn.waitForLine((line) => {
+      const index = this.openvpn.received.lastIndexOf(line);
+      return index >= mark && test(line);
+    }, timeoutMs);
+  }
+
+  /** The commands received after `mark`, as text. */
+  commandsSince(mark: number): string[] {
+    return this.openvpn.received.slice(mark);
+  }
+
+  /**
+   * Plays the browser: opens the login URL, continues on the confirmation page, signs in at
+   * the IdP, follows the callback. Returns the bridge's final page.
+   */
+  async browserLogin(
+    loginUrl: string,
+    username: string,
+    password: string,
+    options: { cancel?: boolean } = {},
+  ) {
+    const bridgeCookies = new CookieJar();
+    const page = await fetch(loginUrl);
+    bridgeCookies.store(page);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? "";
+    const confirm = await fetch(loginUrl, {
+      method: "POST",
+      headers: {
+        cookie: bridgeCookies.header() ?? "",
+        "content-type": "application/x-www-form-urlencoded",
+      },
+      body: new URLSearchParams({ csrf }),
+      redirect: "manual",
+    });
+    await confirm.body?.cancel();
+    const authUrl = confirm.headers.get("location");
+    if (confirm.status !== 303 || !authUrl) throw new Error(`Confirm answered ${confirm.status}`);
+    const callback = await loginOverHttp(authUrl, {
+      username,
+      password,
+      redirectUri: `${this.baseUrl}/oauth2/callback`,
+      ...(options.cancel ? { cancel: true } : {}),
+    });
+    const final = await fetch(callback, {
+      headers: { cookie: bridgeCookies.header() ?? "" },
+      redirect: "manual",
+    });
+    return { status: final.status, text: await final.text(), callback };
+  }
+}
+
+/** The ENV a 2.6 client sends, with overrides. */
+export function clientEnv(overrides: Record<string, string>): Record<string, string> {
+  return {
+    untrusted_ip: "127.0.0.1",
+    untrusted_port: "50000",
+    common_name: "alice",
+    username: "",
+    password: "",
+    session_id: "sess-alice-1",
+    session_state: "Initial",
+    IV_VER: "2.6.14",
+    IV_PLAT: "linux",
+    IV_SSO: "webauth",
+    ...overrides,
+  };
+}
