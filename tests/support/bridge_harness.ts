@@ -19,6 +19,7 @@ export interface HarnessOptions {
   /** Extra TOML appended to the generated config. */
   extraToml?: string;
   sessions?: "memory" | "file";
+  reauthCheck?: "none" | "refresh";
 }
 
 export class BridgeHarness {
@@ -81,6 +82,7 @@ allowed_groups = ["/vpn-users"]
 [sessions]
 backend = "${options.sessions ?? "memory"}"
 path = "${join(dir, "sessions.sqlite")}"
+reauth_check = "${options.reauthCheck ?? "none"}"
 
 [log]
 level = "error"

@@ -55,6 +55,8 @@ export class FakeManagementServer {
   /** Whether a client sent `hold release` since the server (re)started in hold. */
   holdReleased = false;
   respond: Responder | undefined;
+  /** Connected clients (cid -> common name) as `status 3` lists them: CONNECTs sent, minus DISCONNECTs. */
+  readonly clients = new Map<number, string>();
 
   readonly #options: FakeManagementServerOptions;
   #address: ManagementAddress;
@@ -119,6 +121,8 @@ export class FakeManagementServer {
     kid: number | undefined,
     env: Record<string, string>,
   ): void {
+    if (kind === "CONNECT") this.clients.set(cid, env["common_name"] ?? "");
+    if (kind === "DISCONNECT") this.clients.delete(cid);
     this.sendLines(clientBlockLines(kind, cid, kid, env));
   }
 
@@ -312,6 +316,9 @@ export class FakeManagementServer {
           "TITLE\tOpenVPN 2.6.14 x86_64-pc-linux-gnu",
           "TIME\t2026-11-28 15:14:48\t1795878888",
           "HEADER\tCLIENT_LIST\tCommon Name\tReal Address\tVirtual Address\tVirtual IPv6 Address\tBytes Received\tBytes Sent\tConnected Since\tConnected Since (time_t)\tUsername\tClient ID\tPeer ID\tData Channel Cipher",
+          ...[...this.clients].map(([cid, name]) =>
+            `CLIENT_LIST\t${name}\t10.200.0.2:50000\t10.201.0.2\t\t100\t100\t2026-11-28 15:14:48\t1795878888\tUNDEF\t${cid}\t${cid}\tAES-256-GCM`
+          ),
           "HEADER\tROUTING_TABLE\tVirtual Address\tCommon Name\tReal Address\tLast Ref\tLast Ref (time_t)",
           "GLOBAL_STATS\tMax bcast/mcast queue length\t0",
           "END",

@@ -1,0 +1,170 @@
+/**
+ * Sessions across renegotiation, reconnect and bridge restarts, with the real bridge, the
+ * Keycloak-like IdP and a scripted management server.
+ */
+import { assert, assertEquals, assertNotEquals } from "../../support/assert.ts";
+import { BridgeHarness, clientEnv } from "../../support/bridge_harness.ts";
+import { openSessionStore } from "../../../src/sessions/open_store.ts";
+
+async function signIn(h: BridgeHarness, cid: number, env: Record<string, string>, user = "alice") {
+  const url = await h.connect(cid, env);
+  const mark = h.openvpn.received.length;
+  const page = await h.browserLogin(url, user, `${user}-password`);
+  assertEquals(page.status, 200);
+  await h.waitForCommand(mark, (line) => line === `client-auth ${cid} 1`);
+}
+
+async function reauth(
+  h: BridgeHarness,
+  cid: number,
+  kid: number,
+  env: Record<string, string>,
+): Promise<string> {
+  const mark = h.openvpn.received.length;
+  h.openvpn.sendClientBlock("REAUTH", cid, kid, clientEnv(env));
+  return await h.waitForCommand(
+    mark,
+    (line) =>
+      line.startsWith(`client-auth-nt ${cid} ${kid}`) ||
+      line.startsWith(`client-deny ${cid} ${kid}`) || line.startsWith(`client-auth ${cid} ${kid}`),
+  );
+}
+
+async function readSession(h: BridgeHarness, sessionId: string) {
+  const store = await openSessionStore(h.config.sessions, h.config.http.secret);
+  try {
+    return await store.getSession(sessionId);
+  } finally {
+    await store.close();
+  }
+}
+
+Deno.test("file store: a REAUTH after a bridge restart is accepted without a browser", async () => {
+  const h = await BridgeHarness.start({ sessions: "file" });
+  try {
+    await signIn(h, 0, { session_id: "s-restart" });
+    await h.stopBridge();
+    await h.startBridge();
+    assertEquals(await reauth(h, 0, 3, { session_id: "s-restart" }), "client-auth-nt 0 3");
+    assertEquals(
+      await reauth(h, 0, 4, { session_id: "s-restart", session_state: "Authenticated" }),
+      "client-auth-nt 0 4",
+    );
+  } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("a reconnect presenting a valid auth token resumes the session on the new cid", async () => {
+  const h = await BridgeHarness.start({ sessions: "file" });
+  try {
+    await signIn(h, 0, { session_id: "s-reconnect" });
+    // The old connection goes away (sleep, network change), the client comes back with its token.
+    h.openvpn.sendClientBlock("DISCONNECT", 0, undefined, clientEnv({ session_id: "s-reconnect" }));
+    const mark = h.openvpn.received.length;
+    h.openvpn.sendClientBlock(
+      "CONNECT",
+      7,
+      1,
+      clientEnv({ session_id: "s-reconnect", session_state: "Authenticated", username: "alice" }),
+    );
+    await h.waitForCommand(mark, (line) => line === "END");
+    assertEquals(h.commandsSince(mark), [
+      "client-auth 7 1",
+      'push "route 10.10.0.0 255.255.0.0"',
+      "END",
+    ]);
+    assertEquals((await readSession(h, "s-reconnect"))?.cid, 7);
+    assertEquals(await reauth(h, 7, 2, { session_id: "s-reconnect" }), "client-auth-nt 7 2");
+  } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("expired or invalid tokens and unknown sessions are denied at REAUTH", async () => {
+  const h = await BridgeHarness.start();
+  try {
+    await signIn(h, 0, { session_id: "s-deny" });
+    for (const [kid, state] of [[3, "Expired"], [4, "Invalid"], [5, "ExpiredEmptyUser"]] as const) {
+      const answer = await reauth(h, 0, kid, { session_id: "s-deny", session_state: state });
+      assert(answer.startsWith(`client-deny 0 ${kid} "session token expired or invalid"`), answer);
+    }
+    const unknown = await reauth(h, 0, 6, { session_id: "s-other" });
+    assert(unknown.startsWith('client-deny 0 6 "no session for this client"'), unknown);
+  } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("a session of a certificate-only client ends at DISCONNECT; a token client's survives", async () => {
+  const h = await BridgeHarness.start({ sessions: "file" });
+  try {
+    await signIn(h, 0, { session_id: "s-cert" });
+    await signIn(h, 1, { session_id: "s-token", common_name: "alice" });
+    // The token client presented its token at a renegotiation, so it can come back later.
+    assertEquals(
+      await reauth(h, 1, 3, { session_id: "s-token", session_state: "Authenticated" }),
+      "client-auth-nt 1 3",
+    );
+    h.openvpn.sendClientBlock("DISCONNECT", 0, undefined, clientEnv({ session_id: "s-cert" }));
+    h.openvpn.sendClientBlock("DISCONNECT", 1, undefined, clientEnv({ session_id: "s-token" }));
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline && (await readSession(h, "s-cert")) !== undefined) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assertEquals(await readSession(h, "s-cert"), undefined);
+    const kept = await readSession(h, "s-token");
+    assertEquals(kept?.cid, undefined);
+    assertEquals(kept?.resumable, true);
+  } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("refresh check: the rotated refresh token is stored and reused; a disabled user is denied", async () => {
+  const h = await BridgeHarness.start({ sessions: "file", reauthCheck: "refresh" });
+  try {
+    await signIn(h, 0, { session_id: "s-refresh" });
+    const first = (await readSession(h, "s-refresh"))?.refreshToken;
+    assert(first);
+    assertEquals(await reauth(h, 0, 3, { session_id: "s-refresh" }), "client-auth-nt 0 3");
+    const second = (await readSession(h, "s-refresh"))?.refreshToken;
+    assert(second);
+    assertNotEquals(second, first);
+    // The IdP rotates refresh tokens: only the stored (newest) one works, so this shows reuse.
+    assertEquals(await reauth(h, 0, 4, { session_id: "s-refresh" }), "client-auth-nt 0 4");
+    assertNotEquals((await readSession(h, "s-refresh"))?.refreshToken, second);
+
+    h.idp.setDisabled("alice", true);
+    const denied = await reauth(h, 0, 5, { session_id: "s-refresh" });
+    assertEquals(
+      denied,
+      'client-deny 0 5 "invalid_grant" "Identity provider session ended; please log in again"',
+    );
+    assertEquals(await readSession(h, "s-refresh"), undefined);
+  } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("after OpenVPN restarts, sessions of clients it no longer lists are unbound", async () => {
+  const h = await BridgeHarness.start({ sessions: "file" });
+  try {
+    await signIn(h, 0, { session_id: "s-gone" });
+    // OpenVPN restarts: its clients are gone and cids start again from 0.
+    h.openvpn.clients.clear();
+    const mark = h.openvpn.received.length;
+    await h.openvpn.restart();
+    await h.waitForCommand(mark, (line) => line === "status 3", 10_000);
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline && (await readSession(h, "s-gone")) !== undefined) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    // A certificate-only client cannot resume, so its session ended with the old cid.
+    assertEquals(await readSession(h, "s-gone"), undefined);
+    const answer = await reauth(h, 0, 3, { session_id: "s-gone" });
+    assert(answer.startsWith('client-deny 0 3 "no session for this client"'), answer);
+  } finally {
+    await h.stop();
+  }
+});
