@@ -35,6 +35,7 @@ for (let i = 0; i < COUNT; i++) {
     sid: `sid-${i}`,
     refreshToken: `refresh-${i}`,
     refreshExpiresAt: now + 3_600_000,
+    resumable: false,
     createdAt: now,
     lastAuthAt: now,
     expiresAt: now + 3_600_000,
