@@ -15,18 +15,10 @@ import type {
 } from "./types.ts";
 import { MAX_BASE_URL_LENGTH } from "../http/routes.ts";
 import { validateClientConfigLine } from "../policy/client_config.ts";
+import { validateGroupName } from "../policy/groups.ts";
+import { validateRequiredClaim } from "../policy/authorize.ts";
+import { RESERVED_AUTHORIZE_PARAMS } from "../oidc/config_checks.ts";
 
-/** Authorize parameters the bridge sets itself; config must not override them. */
-const RESERVED_AUTHORIZE_PARAMS = [
-  "client_id",
-  "redirect_uri",
-  "response_type",
-  "scope",
-  "state",
-  "nonce",
-  "code_challenge",
-  "code_challenge_method",
-];
 const MIN_SECRET_LENGTH = 32;
 
 export function resolveConfig(
@@ -137,7 +129,7 @@ export function resolveConfig(
   if (!scopes.includes("openid")) issue("oidc.scopes", 'Must include "openid"');
   const authorizeParams: Record<string, string> = {};
   for (const [name, value] of Object.entries(oidc.table("authorize_params"))) {
-    if (RESERVED_AUTHORIZE_PARAMS.includes(name)) {
+    if (RESERVED_AUTHORIZE_PARAMS.has(name.toLowerCase())) {
       issue(`oidc.authorize_params.${name}`, "Set by the bridge itself; it cannot be overridden");
     } else if (typeof value !== "string") {
       issue(`oidc.authorize_params.${name}`, "Expected a string");
@@ -146,14 +138,13 @@ export function resolveConfig(
 
   const requiredClaims = authz.table("required_claims");
   for (const [name, value] of Object.entries(requiredClaims)) {
-    const scalars = Array.isArray(value) ? value : [value];
-    if (!scalars.every((v) => ["string", "number", "boolean"].includes(typeof v))) {
-      issue(
-        `authorization.required_claims.${name}`,
-        "Expected a string, number, boolean, or an array of them",
-      );
-    }
+    const problem = validateRequiredClaim(name, value);
+    if (problem) issue(`authorization.required_claims.${name}`, problem);
   }
+  authz.list("allowed_groups").forEach((group, index) => {
+    const problem = validateGroupName(group);
+    if (problem) issue(`authorization.allowed_groups[${index}]`, problem);
+  });
 
   const rules: ClientConfigRule[] = [];
   clientConfig.forEach((entry, index) => {

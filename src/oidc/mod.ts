@@ -8,7 +8,6 @@ export {
   type OidcClientDeps,
   type RefreshResult,
 } from "./client.ts";
-export { claimAt, ClaimTypeError, stringList } from "./claims.ts";
 export {
   checkOidcConfig,
   isLoopbackHttp,

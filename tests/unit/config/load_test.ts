@@ -283,6 +283,24 @@ const ERROR_CASES: Array<{
     },
   },
   {
+    name: "a malformed group path",
+    source: MINIMAL + '\n[authorization]\nallowed_groups = ["/staff/"]\n',
+    expected: {
+      path: "authorization.allowed_groups[0]",
+      message: 'Group path ends with "/": "/staff/"',
+      line: 15,
+    },
+  },
+  {
+    name: "a required claim with an unusable value",
+    source: MINIMAL + "\n[authorization.required_claims]\nemail_verified = []\n",
+    expected: {
+      path: "authorization.required_claims.email_verified",
+      message: 'Required claim "email_verified" lists no values',
+      line: 15,
+    },
+  },
+  {
     name: "an environment variable of the wrong type",
     source: MINIMAL,
     env: { OPENVPN_AUTH_OIDC_HTTP_CONFIRM_LOGIN: "yes" },
