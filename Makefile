@@ -14,7 +14,7 @@ CONFIG ?= /etc/openvpn-auth-oidc/server.toml
 BIN := dist/openvpn-auth-oidc
 DENO_TEST := $(DENO) test --allow-all --quiet
 
-.PHONY: tools deps check fmt test test-unit test-integration test-e2e test-binary build build-bun run demo bench clean
+.PHONY: tools deps check fmt test test-unit test-integration test-stress test-e2e test-binary build build-bun run demo bench clean
 
 tools: $(DENO) $(BUN)
 
@@ -41,6 +41,9 @@ test-unit: deps
 test-integration: deps
 	scripts/stage.sh integration $(DENO_TEST) tests/integration/
 
+test-stress: deps
+	scripts/stage.sh stress $(DENO_TEST) tests/stress/
+
 test-binary: build-bun
 	scripts/stage.sh binary $(DENO_TEST) tests/binary/
 
@@ -50,7 +53,7 @@ test-e2e: deps build-bun
 test:
 	@rm -f $(SUMMARY)
 	scripts/stage.sh check $(MAKE) --no-print-directory check
-	$(MAKE) --no-print-directory test-unit test-integration test-binary test-e2e
+	$(MAKE) --no-print-directory test-unit test-integration test-stress test-binary test-e2e
 
 build: deps
 	@mkdir -p dist
