@@ -50,10 +50,13 @@ test-binary: build-bun
 test-e2e: deps build-bun
 	scripts/stage.sh e2e $(DENO_TEST) tests/e2e/
 
+# Every stage runs even when an earlier one fails, so the summary is complete; any failure fails.
 test:
 	@rm -f $(SUMMARY)
-	scripts/stage.sh check $(MAKE) --no-print-directory check
-	$(MAKE) --no-print-directory test-unit test-integration test-stress test-binary test-e2e
+	@status=0; \
+	scripts/stage.sh check $(MAKE) --no-print-directory check || status=1; \
+	$(MAKE) --no-print-directory -k test-unit test-integration test-stress test-binary test-e2e || status=1; \
+	exit $$status
 
 build: deps
 	@mkdir -p dist
