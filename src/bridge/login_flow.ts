@@ -40,6 +40,7 @@ export type CallbackOutcome =
 
 const CLIENT_GONE =
   "Your VPN connection closed before sign-in finished. Reconnect your VPN to try again.";
+const UNUSABLE_USERNAME = "Your user name cannot be used with this VPN; contact your administrator";
 const OTHER_NETWORK = "Sign-in must happen from the same network as the VPN connection";
 
 export class LoginFlow {
@@ -165,6 +166,16 @@ export class LoginFlow {
     if (!verdict.allow) return await deny(verdict.logReason, verdict.reason);
 
     const { identity } = verdict;
+    const lines = [...verdict.lines];
+    if (login.username === "") {
+      // OpenVPN's token needs a user name when the client sent none; one we cannot push
+      // (too long for the client, control characters) would break every renegotiation.
+      try {
+        lines.push(authTokenUserLine(identity.username));
+      } catch {
+        return await deny("username unusable for auth-token-user", UNUSABLE_USERNAME);
+      }
+    }
     const now = this.#deps.now();
     const session: Session = {
       sessionId: login.sessionId,
@@ -186,8 +197,6 @@ export class LoginFlow {
     };
     // Stored before client-auth, so a REAUTH that races the answer finds it.
     if (session.sessionId) await store.putSession(session);
-    const lines = [...verdict.lines];
-    if (login.username === "") lines.push(authTokenUserLine(identity.username));
     try {
       await commander.auth(login.cid, login.kid, lines);
     } catch (error) {

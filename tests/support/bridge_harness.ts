@@ -11,7 +11,7 @@ import { startDaemon } from "../../src/daemon.ts";
 import type { RunningService } from "../../src/cli.ts";
 import { FakeManagementServer } from "./fake_management_server.ts";
 import { freePort } from "./free_port.ts";
-import { CookieJar, loginOverHttp, startTestIdp, type TestIdp } from "./idp/mod.ts";
+import { CookieJar, loginOverHttp, startTestIdp, type TestIdp, type TestUser } from "./idp/mod.ts";
 
 export const CLIENT_SECRET = "bridge-test-secret";
 
@@ -20,6 +20,8 @@ export interface HarnessOptions {
   extraToml?: string;
   sessions?: "memory" | "file";
   reauthCheck?: "none" | "refresh";
+  /** IdP users instead of the default demo users. */
+  users?: TestUser[];
 }
 
 export class BridgeHarness {
@@ -48,6 +50,7 @@ export class BridgeHarness {
     const port = await freePort();
     const baseUrl = `http://127.0.0.1:${port}`;
     const idp = await startTestIdp({
+      ...(options.users ? { users: options.users } : {}),
       clients: [{
         clientId: "openvpn",
         clientSecret: CLIENT_SECRET,

@@ -106,3 +106,52 @@ Deno.test("bridge login against a real OIDC provider", async (t) => {
     await h.stop();
   }
 });
+
+Deno.test("hostile IdP data never reaches the management socket unescaped", async () => {
+  const long = "x".repeat(10_000);
+  const h = await BridgeHarness.start({
+    users: [
+      {
+        username: 'quote"back\\slash',
+        password: "pw-1",
+        groups: ["/vpn-users", '/"; client-kill 0'],
+      },
+      { username: long, password: "pw-2", groups: ["/vpn-users"] },
+      { username: "line\r\nclient-kill 0", password: "pw-3", groups: ["/vpn-users"] },
+    ],
+  });
+  try {
+    const check = async (cid: number, username: string, password: string) => {
+      const url = await h.connect(cid, { common_name: `client-${cid}`, session_id: `s-${cid}` });
+      assert(`WEB_AUTH::${url}`.length <= 246);
+      const mark = h.openvpn.received.length;
+      const page = await h.browserLogin(url, username, password);
+      const answer = await h.waitForCommand(
+        mark,
+        (line) =>
+          line.startsWith(`client-auth ${cid} 1`) || line.startsWith(`client-deny ${cid} 1`),
+      );
+      return { page, answer, commands: h.commandsSince(mark) };
+    };
+    const quoted = await check(0, 'quote"back\\slash', "pw-1");
+    await h.waitForCommand(0, (line) => line === "END");
+    // The user name only travels base64-encoded; nothing else from the IdP is sent.
+    assertEquals(quoted.commands.slice(0, 3), [
+      "client-auth 0 1",
+      `push "auth-token-user ${btoa('quote"back\\slash')}"`,
+      "END",
+    ]);
+    const huge = await check(1, long, "pw-2");
+    assertEquals(
+      huge.answer,
+      'client-deny 1 1 "username unusable for auth-token-user" "Your user name cannot be used with this VPN; contact your administrator"',
+    );
+    assertEquals(huge.page.status, 403);
+    const crlf = await check(2, "line\r\nclient-kill 0", "pw-3");
+    assert(crlf.answer.startsWith("client-deny 2 1 "), crlf.answer);
+    assert(!h.openvpn.received.some((line) => line.startsWith("client-kill")));
+    assert(h.openvpn.received.every((line) => line.length < 1024));
+  } finally {
+    await h.stop();
+  }
+});
