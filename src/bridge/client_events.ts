@@ -168,13 +168,17 @@ export class ClientEvents {
       lines = judgeLines(session, this.#deps.config.policy);
     }
     const tokenPresented = req.sessionState !== "Initial";
-    session = {
-      ...session,
-      cid: req.cid,
-      lastAuthAt: now(),
-      resumable: session.resumable || tokenPresented,
-    };
-    await store.putSession(session);
+    const resumable = session.resumable || tokenPresented;
+    // A plain renegotiation (same cid, nothing re-checked, nothing learned) is not written
+    // back: with the file store that durable write (one fsync) was most of a REAUTH's cost,
+    // and every client renegotiates hourly. lastAuthAt then records the last login, reconnect
+    // or re-check rather than the last renegotiation.
+    const unchanged = req.kind === "reauth" && !refresh && session.cid === req.cid &&
+      session.resumable === resumable;
+    if (!unchanged) {
+      session = { ...session, cid: req.cid, lastAuthAt: now(), resumable };
+      await store.putSession(session);
+    }
     log.info("{kind} of {username} (cid {cid}) accepted from the session, no browser needed", {
       kind: req.kind,
       username: session.username,

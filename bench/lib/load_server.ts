@@ -1,0 +1,319 @@
+/**
+ * The load generator's OpenVPN side: a management server (unix socket) that greets like
+ * OpenVPN 2.6, answers the handshake commands with OpenVPN's reply texts, sends `>CLIENT:`
+ * blocks as fast as the socket takes them or at a fixed rate, and times each answer
+ * (`client-auth-nt`, `client-auth ... END`, `client-pending-auth`, `client-deny`) from the
+ * moment its block was written.
+ */
+import { createServer, type Server, type Socket } from "node:net";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+
+export type AnswerKind = "client-auth-nt" | "client-auth" | "client-pending-auth" | "client-deny";
+
+export interface Answer {
+  kind: AnswerKind;
+  cid: number;
+  kid: number;
+  /** The command's first line. */
+  line: string;
+  at: number;
+}
+
+export interface OutgoingBlock {
+  cid: number;
+  kid: number;
+  text: string;
+}
+
+export interface RunResult {
+  sent: number;
+  answered: number;
+  /** First write to last answer, ms. */
+  elapsedMs: number;
+  eventsPerSec: number;
+  latenciesMs: number[];
+  kinds: Record<string, number>;
+}
+
+const VERSION_REPLY = [
+  "OpenVPN Version: OpenVPN 2.6.14 x86_64-pc-linux-gnu [SSL (OpenSSL)] [LZO] [LZ4] [EPOLL] [PKCS11] [MH/PKTINFO] [AEAD] [DCO]",
+  "Management Version: 5",
+  "END",
+];
+
+const STATUS_HEADER = [
+  "TITLE\tOpenVPN 2.6.14 x86_64-pc-linux-gnu",
+  "TIME\t2026-11-28 15:14:48\t1795878888",
+  "HEADER\tCLIENT_LIST\tCommon Name\tReal Address\tVirtual Address\tVirtual IPv6 Address\tBytes Received\tBytes Sent\tConnected Since\tConnected Since (time_t)\tUsername\tClient ID\tPeer ID\tData Channel Cipher",
+];
+
+/** A `CLIENT_LIST` line of `status 3`, as OpenVPN prints it. */
+export function clientListLine(cid: number, commonName: string): string {
+  return [
+    "CLIENT_LIST",
+    commonName,
+    `10.${(cid >> 16) & 255}.${(cid >> 8) & 255}.${cid & 255}:${1024 + (cid % 60000)}`,
+    `10.201.${(cid >> 8) & 255}.${cid & 255}`,
+    "",
+    "4512",
+    "3931",
+    "2026-11-28 15:14:40",
+    "1795878880",
+    "UNDEF",
+    String(cid),
+    String(cid),
+    "AES-256-GCM",
+  ].join("\t");
+}
+
+export class LoadServer {
+  readonly path: string;
+  /** Lines of the `status 3` reply between the headers and the routing table. */
+  clientList: string[] = [];
+  connections = 0;
+  readonly #dir: string;
+  readonly #server: Server;
+  #client: Socket | undefined;
+  #sentAt = new Map<string, number>();
+  #latencies: number[] = [];
+  #kinds: Record<string, number> = {};
+  #answered = 0;
+  #lastAnswerAt = 0;
+  #answerListeners = new Set<(answer: Answer) => void>();
+  #lineListeners = new Set<(line: string) => void>();
+
+  private constructor(dir: string, server: Server) {
+    this.#dir = dir;
+    this.path = join(dir, "mgmt.sock");
+    this.#server = server;
+  }
+
+  static async start(): Promise<LoadServer> {
+    const dir = mkdtempSync(join(tmpdir(), "bench-mgmt-"));
+    const server = createServer();
+    const self = new LoadServer(dir, server);
+    server.on("connection", (socket: Socket) => self.#accept(socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(self.path, () => resolve());
+    });
+    return self;
+  }
+
+  get address(): string {
+    return `unix://${this.path}`;
+  }
+
+  get connected(): boolean {
+    return this.#client !== undefined;
+  }
+
+  /** Resolves with the first received line (from now on) that passes `test`. */
+  waitForLine(test: (line: string) => boolean, timeoutMs = 30_000): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#lineListeners.delete(listener);
+        reject(new Error(`No matching management line within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const listener = (line: string) => {
+        if (!test(line)) return;
+        clearTimeout(timer);
+        this.#lineListeners.delete(listener);
+        resolve(line);
+      };
+      this.#lineListeners.add(listener);
+    });
+  }
+
+  /** Calls `listener` for each answer; returns the unsubscribe function. */
+  onAnswer(listener: (answer: Answer) => void): () => void {
+    this.#answerListeners.add(listener);
+    return () => this.#answerListeners.delete(listener);
+  }
+
+  /** Writes one block now (no bookkeeping beyond its send time). */
+  send(block: OutgoingBlock): void {
+    this.#sentAt.set(`${block.cid}:${block.kid}`, performance.now());
+    this.#client?.write(block.text);
+  }
+
+  /**
+   * Sends every block, pipelined (as fast as the socket takes them) when `ratePerSec` is
+   * undefined, otherwise paced; resolves when all are answered or after `timeoutMs`.
+   */
+  async run(
+    blocks: readonly OutgoingBlock[],
+    options: { ratePerSec?: number; timeoutMs?: number } = {},
+  ): Promise<RunResult> {
+    const client = this.#client;
+    if (client === undefined) throw new Error("No management client connected");
+    this.#sentAt.clear();
+    this.#latencies = [];
+    this.#kinds = {};
+    this.#answered = 0;
+    const allAnswered = new Promise<void>((resolve) => {
+      const check = () => {
+        if (this.#answered >= blocks.length) {
+          unsubscribe();
+          resolve();
+        }
+      };
+      const unsubscribe = this.onAnswer(check);
+    });
+    const start = performance.now();
+    if (options.ratePerSec === undefined) {
+      // Batches of blocks per write keep the generator cheap next to the responder.
+      const batch = 32;
+      for (let i = 0; i < blocks.length; i += batch) {
+        const now = performance.now();
+        let text = "";
+        for (const block of blocks.slice(i, i + batch)) {
+          this.#sentAt.set(`${block.cid}:${block.kid}`, now);
+          text += block.text;
+        }
+        if (!client.write(text)) await new Promise((resolve) => client.once("drain", resolve));
+      }
+    } else {
+      const interval = 1000 / options.ratePerSec;
+      let next = 0;
+      while (next < blocks.length) {
+        const due = Math.min(blocks.length, Math.floor((performance.now() - start) / interval) + 1);
+        while (next < due) this.send(blocks[next++]!);
+        await sleep(1);
+      }
+    }
+    const timeoutMs = options.timeoutMs ?? 120_000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      allAnswered,
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    const elapsedMs = this.#lastAnswerAt - start;
+    return {
+      sent: blocks.length,
+      answered: this.#answered,
+      elapsedMs,
+      eventsPerSec: this.#answered / (elapsedMs / 1000),
+      latenciesMs: this.#latencies,
+      kinds: { ...this.#kinds },
+    };
+  }
+
+  async closeClient(): Promise<void> {
+    const client = this.#client;
+    this.#client = undefined;
+    if (client === undefined) return;
+    await new Promise<void>((resolve) => {
+      client.once("close", () => resolve());
+      client.destroy();
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.closeClient();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    rmSync(this.#dir, { recursive: true, force: true });
+  }
+
+  #accept(socket: Socket): void {
+    this.#client?.destroy();
+    this.#client = socket;
+    this.connections++;
+    socket.setEncoding("utf8");
+    socket.on("error", () => {});
+    socket.on("close", () => {
+      if (this.#client === socket) this.#client = undefined;
+    });
+    let buffered = "";
+    let block: string | undefined;
+    socket.on("data", (chunk: string) => {
+      buffered += chunk;
+      let start = 0;
+      let newline: number;
+      let out = "";
+      while ((newline = buffered.indexOf("\n", start)) !== -1) {
+        const end = newline > start && buffered.charCodeAt(newline - 1) === 13
+          ? newline - 1
+          : newline;
+        const line = buffered.slice(start, end);
+        start = newline + 1;
+        for (const listener of this.#lineListeners) listener(line);
+        if (block !== undefined) {
+          if (line === "END") {
+            out += "SUCCESS: client-auth command succeeded\r\n";
+            this.#answer("client-auth", block);
+            block = undefined;
+          }
+          continue;
+        }
+        if (line.startsWith("client-auth ")) {
+          block = line;
+          continue;
+        }
+        out += this.#reply(line);
+      }
+      buffered = buffered.slice(start);
+      if (out !== "") socket.write(out);
+    });
+    socket.write(">INFO:OpenVPN Management Interface Version 5 -- type 'help' for more info\r\n");
+  }
+
+  #reply(line: string): string {
+    const space = line.indexOf(" ");
+    const name = space === -1 ? line : line.slice(0, space);
+    switch (name) {
+      case "client-auth-nt":
+        this.#answer(name, line);
+        return "SUCCESS: client-auth command succeeded\r\n";
+      case "client-pending-auth":
+        this.#answer(name, line);
+        return "SUCCESS: client-pending-auth command succeeded\r\n";
+      case "client-deny":
+        this.#answer(name, line);
+        return "SUCCESS: client-deny command succeeded\r\n";
+      case "version":
+        return VERSION_REPLY.map((l) => `${l}\r\n`).join("");
+      case "hold":
+        return line === "hold release"
+          ? "SUCCESS: hold release succeeded\r\n"
+          : "SUCCESS: hold=0\r\n";
+      case "pid":
+        return "SUCCESS: pid=4242\r\n";
+      case "status":
+        return [
+          ...STATUS_HEADER,
+          ...this.clientList,
+          "HEADER\tROUTING_TABLE\tVirtual Address\tCommon Name\tReal Address\tLast Ref\tLast Ref (time_t)",
+          "GLOBAL_STATS\tMax bcast/mcast queue length\t0",
+          "GLOBAL_STATS\tdco_enabled\t0",
+          "END",
+        ].map((l) => `${l}\r\n`).join("");
+      case "client-kill":
+        return "SUCCESS: client-kill command succeeded\r\n";
+      default:
+        return `ERROR: unknown command [${name}], enter 'help' for more options\r\n`;
+    }
+  }
+
+  #answer(kind: AnswerKind, line: string): void {
+    const at = performance.now();
+    const parts = line.split(" ", 3);
+    const cid = Number(parts[1]);
+    const kid = Number(parts[2]);
+    const key = `${cid}:${kid}`;
+    const sentAt = this.#sentAt.get(key);
+    if (sentAt !== undefined) {
+      this.#sentAt.delete(key);
+      this.#latencies.push(at - sentAt);
+      this.#answered++;
+      this.#lastAnswerAt = at;
+      this.#kinds[kind] = (this.#kinds[kind] ?? 0) + 1;
+    }
+    const answer: Answer = { kind, cid, kid, line, at };
+    for (const listener of this.#answerListeners) listener(answer);
+  }
+}

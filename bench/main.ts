@@ -1,0 +1,90 @@
+/**
+ * `make bench`: runs B1-B4 side by side in one run and prints one table per scenario (JSON
+ * under bench/results/). Every throughput figure comes with a ratio against the reference
+ * responder measured in the same run, because the machine is shared and noisy.
+ *
+ *   deno run --allow-all bench/main.ts [--only B1,B3] [--runs 3] [--quick]
+ *
+ * `--quick` shrinks every scenario (for a smoke test of the harness; figures not comparable).
+ */
+import { parseArgs } from "node:util";
+import process from "node:process";
+import { connectStorm, reauthStorm } from "./scenarios/storms.ts";
+import { fullLogins } from "./scenarios/full_logins.ts";
+import { memoryAndStartup } from "./scenarios/memory_startup.ts";
+import { printTable, type Row, writeResult } from "./lib/report.ts";
+
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    only: { type: "string" },
+    runs: { type: "string" },
+    quick: { type: "boolean" },
+  },
+});
+const only = new Set((values.only ?? "B1,B2,B3,B4").toUpperCase().split(","));
+const quick = values.quick === true;
+const runs = Number(values.runs ?? (quick ? 1 : 3));
+const scale = quick ? 0.1 : 1;
+const started = performance.now();
+const goals: Row[] = [];
+const summary: Record<string, unknown> = {};
+
+console.log(
+  `openvpn-auth-oidc bench: ${runs} run(s) per figure, ${
+    quick ? "QUICK (figures not comparable)" : "full size"
+  }`,
+);
+
+if (only.has("B1")) {
+  const result = await reauthStorm({
+    events: Math.round(10_000 * scale),
+    runs,
+    pacedRate: 1000,
+    pacedEvents: Math.round(5000 * scale),
+  });
+  goals.push(...result.goals.map((g) => ({ scenario: "B1", ...g })));
+  summary["B1"] = result.summaries;
+}
+if (only.has("B2")) {
+  const result = await connectStorm({
+    events: Math.round(10_000 * scale),
+    runs,
+    pacedRate: 500,
+    pacedEvents: Math.round(2500 * scale),
+  });
+  goals.push(...result.goals.map((g) => ({ scenario: "B2", ...g })));
+  summary["B2"] = result.summaries;
+}
+if (only.has("B3")) {
+  for (const backend of ["file", "memory"] as const) {
+    const result = await fullLogins({
+      concurrency: [1, 4, 16],
+      loginsPerLevel: (concurrency) => Math.round((30 + 10 * concurrency) * (quick ? 0.3 : 1)),
+      runs,
+      backend,
+    });
+    goals.push(...result.goals.map((g) => ({ scenario: "B3", ...g })));
+    summary[`B3-${backend}`] = result.summaries;
+  }
+}
+if (only.has("B4")) {
+  const result = await memoryAndStartup({
+    sessions: Math.round(100_000 * scale),
+    boundSessions: Math.round(10_000 * scale),
+    startupRuns: runs,
+    idleSeconds: quick ? 1 : 3,
+  });
+  goals.push(...result.goals.map((g) => ({ scenario: "B4", ...g })));
+  summary["B4"] = {
+    idle: result.idle,
+    sessionCost: result.cost,
+    startup: result.start,
+    binaryBytes: result.binaryBytes,
+  };
+}
+
+const seconds = (performance.now() - started) / 1000;
+printTable(`All goals (bench took ${seconds.toFixed(0)} s)`, goals);
+writeResult("summary", { date: new Date().toISOString(), runs, quick, seconds, goals, summary });
+process.exit(0);

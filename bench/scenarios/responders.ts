@@ -1,0 +1,82 @@
+/**
+ * The programs under test in B1/B2, each in its own process behind its own LoadServer: the
+ * reference responder, and the bridge with a memory or a file store.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { benchCommonName } from "../lib/client_env.ts";
+import { benchConfigToml } from "../lib/bridge_config.ts";
+import { clientListLine, LoadServer } from "../lib/load_server.ts";
+import { dirname, fromFileUrl, join } from "../lib/paths.ts";
+import { type Child, DENO, profileFlags, startChild } from "../lib/proc.ts";
+import { freePort } from "../../tests/support/free_port.ts";
+
+export type ResponderKind = "reference" | "bridge-memory" | "bridge-file";
+
+export interface Responder {
+  kind: ResponderKind;
+  server: LoadServer;
+  child: Child;
+  stop(): Promise<void>;
+}
+
+const LIB = join(dirname(fromFileUrl(import.meta.url)), "..", "lib");
+
+/**
+ * Starts a responder with `prefill` established sessions (clients 0..prefill-1, bound to
+ * cids of the same number, all listed by `status 3`) and waits until it has read the client
+ * list, i.e. is ready to answer.
+ */
+export async function startResponder(kind: ResponderKind, prefill: number): Promise<Responder> {
+  const server = await LoadServer.start();
+  server.clientList = Array.from(
+    { length: prefill },
+    (_, i) => clientListLine(i, benchCommonName(i)),
+  );
+  // The store file lives on the disk (not tmpfs): its fsyncs are part of the cost.
+  const dir = mkdtempSync(join(tmpdir(), `bench-${kind}-`));
+  const ready = server.waitForLine((line) => line === "status 3", 180_000);
+  let child: Child;
+  if (kind === "reference") {
+    child = startChild(DENO, ["run", "-A", join(LIB, "reference_responder.ts"), server.path]);
+  } else {
+    const configPath = join(dir, "bench.toml");
+    writeFileSync(
+      configPath,
+      benchConfigToml({
+        management: server.address,
+        httpPort: await freePort(),
+        issuer: "http://127.0.0.1:9/realms/vpn",
+        clientSecret: "unused",
+        backend: kind === "bridge-file" ? "file" : "memory",
+        storePath: join(dir, "sessions.sqlite"),
+      }),
+    );
+    child = startChild(DENO, [
+      "run",
+      "-A",
+      ...profileFlags(),
+      join(LIB, "bridge_child.ts"),
+      configPath,
+      String(prefill),
+      String(prefill),
+    ]);
+  }
+  try {
+    await ready;
+  } catch (error) {
+    await child.stop();
+    await server.stop();
+    throw new Error(`${kind} did not come up: ${child.output().slice(-2000)}`, { cause: error });
+  }
+  return {
+    kind,
+    server,
+    child,
+    async stop() {
+      await child.stop();
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

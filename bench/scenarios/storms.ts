@@ -1,0 +1,224 @@
+/**
+ * B1 (REAUTH storm) and B2 (CONNECT storm): blocks pipelined as fast as answered, then paced,
+ * against the reference responder and the bridge (memory and file store), each in its own
+ * process. Runs alternate between responders so that machine noise hits all of them alike.
+ */
+import { type BlockKind, clientBlock } from "../lib/client_env.ts";
+import type { OutgoingBlock, RunResult } from "../lib/load_server.ts";
+import { printTable, type Row, verdict, writeResult } from "../lib/report.ts";
+import { median, round, summarize } from "../lib/stats.ts";
+import { type Responder, type ResponderKind, startResponder } from "./responders.ts";
+
+export interface StormOptions {
+  events: number;
+  runs: number;
+  pacedRate: number;
+  pacedEvents: number;
+}
+
+interface StormSpec {
+  id: "B1" | "B2";
+  title: string;
+  kind: BlockKind;
+  expected: string;
+  responders: ResponderKind[];
+  prefill: boolean;
+}
+
+export interface StormSummary {
+  responder: ResponderKind;
+  eventsPerSec: number;
+  ratioToReference: number;
+  pipelinedP99Ms: number;
+  pacedP50Ms: number;
+  pacedP99Ms: number;
+  unexpectedAnswers: number;
+}
+
+/** Blocks for one run: REAUTH reuses clients 0..n-1 with a fresh kid; CONNECT uses new cids. */
+function blocksFor(kind: BlockKind, count: number, round: number): OutgoingBlock[] {
+  const blocks: OutgoingBlock[] = [];
+  for (let i = 0; i < count; i++) {
+    const cid = kind === "REAUTH" ? i : 1_000_000 + round * count + i;
+    const kid = kind === "REAUTH" ? 10 + round : 1;
+    blocks.push({ cid, kid, text: clientBlock(kind, cid, kid) });
+  }
+  return blocks;
+}
+
+async function runStorm(spec: StormSpec, options: StormOptions): Promise<StormSummary[]> {
+  const responders: Responder[] = [];
+  try {
+    for (const kind of spec.responders) {
+      responders.push(await startResponder(kind, spec.prefill ? options.events : 0));
+    }
+    const pipelined = new Map<ResponderKind, RunResult[]>();
+    const paced = new Map<ResponderKind, RunResult[]>();
+    let roundNo = 0;
+    // Warm-up (JIT, caches, sqlite pages): not reported.
+    const warm = blocksFor(spec.kind, Math.min(2000, options.events), roundNo++);
+    for (const responder of responders) await responder.server.run(warm);
+    for (let run = 0; run < options.runs; run++) {
+      const blocks = blocksFor(spec.kind, options.events, roundNo++);
+      for (const responder of responders) {
+        const result = await responder.server.run(blocks);
+        pipelined.set(responder.kind, [...(pipelined.get(responder.kind) ?? []), result]);
+        console.log(
+          `  ${spec.id} run ${run + 1}/${options.runs} ${responder.kind}: ` +
+            `${
+              Math.round(result.eventsPerSec)
+            } events/s, ${result.answered}/${result.sent} answered`,
+        );
+      }
+    }
+    for (let run = 0; run < options.runs; run++) {
+      const pacedBlocks = blocksFor(spec.kind, options.pacedEvents, roundNo++);
+      for (const responder of responders) {
+        const result = await responder.server.run(pacedBlocks, { ratePerSec: options.pacedRate });
+        paced.set(responder.kind, [...(paced.get(responder.kind) ?? []), result]);
+      }
+    }
+    const reference = median((pipelined.get("reference") ?? []).map((r) => r.eventsPerSec));
+    const summaries = responders.map((responder): StormSummary => {
+      const runs = pipelined.get(responder.kind) ?? [];
+      const eventsPerSec = median(runs.map((r) => r.eventsPerSec));
+      const pacedRuns = paced.get(responder.kind) ?? [];
+      const pacedLatency = pacedRuns.map((r) => summarize(r.latenciesMs));
+      const unexpected = [...runs, ...pacedRuns].reduce(
+        (sum, r) =>
+          sum + (r.sent - r.answered) +
+          Object.entries(r.kinds).filter(([k]) => k !== spec.expected).reduce(
+            (s, [, n]) => s + n,
+            0,
+          ),
+        0,
+      );
+      return {
+        responder: responder.kind,
+        eventsPerSec,
+        ratioToReference: eventsPerSec / reference,
+        pipelinedP99Ms: median(runs.map((r) => summarize(r.latenciesMs).p99)),
+        pacedP50Ms: median(pacedLatency.map((l) => l.p50)),
+        pacedP99Ms: median(pacedLatency.map((l) => l.p99)),
+        unexpectedAnswers: unexpected,
+      };
+    });
+    writeResult(spec.id === "B1" ? "b1_reauth_storm" : "b2_connect_storm", {
+      scenario: spec.title,
+      options,
+      summaries,
+      runs: Object.fromEntries(
+        [...pipelined].map(([kind, runs]) => [
+          kind,
+          runs.map((r) => ({
+            eventsPerSec: r.eventsPerSec,
+            elapsedMs: r.elapsedMs,
+            answered: r.answered,
+            kinds: r.kinds,
+            latency: summarize(r.latenciesMs),
+          })),
+        ]),
+      ),
+      paced: Object.fromEntries(
+        [...paced].map(([kind, runs]) => [
+          kind,
+          runs.map((r) => ({
+            ratePerSec: options.pacedRate,
+            answered: r.answered,
+            kinds: r.kinds,
+            latency: summarize(r.latenciesMs),
+          })),
+        ]),
+      ),
+    });
+    return summaries;
+  } finally {
+    for (const responder of responders) await responder.stop();
+  }
+}
+
+function rows(summaries: StormSummary[]): Row[] {
+  const reference = summaries.find((s) => s.responder === "reference");
+  return summaries.map((s) => ({
+    responder: s.responder,
+    "events/s (median)": Math.round(s.eventsPerSec),
+    "x reference": round(s.ratioToReference),
+    "pipelined p99 ms": round(s.pipelinedP99Ms),
+    "paced p50 ms": round(s.pacedP50Ms),
+    "paced p99 ms": round(s.pacedP99Ms),
+    "paced p99 x reference": round(s.pacedP99Ms / (reference?.pacedP99Ms ?? NaN)),
+    "wrong/missing answers": s.unexpectedAnswers,
+  }));
+}
+
+export async function reauthStorm(options: StormOptions) {
+  const summaries = await runStorm({
+    id: "B1",
+    title: "REAUTH storm",
+    kind: "REAUTH",
+    expected: "client-auth-nt",
+    responders: ["reference", "bridge-memory", "bridge-file"],
+    prefill: true,
+  }, options);
+  printTable(
+    `B1 REAUTH storm: ${options.events} sessions, ${options.events} REAUTH pipelined ` +
+      `(median of ${options.runs}); paced ${options.pacedEvents} at ${options.pacedRate}/s ` +
+      `(median p99 of ${options.runs})`,
+    rows(summaries),
+  );
+  const goals = summaries.filter((s) => s.responder !== "reference").flatMap((s) => [
+    {
+      goal: `${s.responder}: >= 0.5 x reference events/s`,
+      measured: round(s.ratioToReference),
+      result: verdict(s.ratioToReference >= 0.5),
+    },
+    {
+      goal: `${s.responder}: paced ${options.pacedRate}/s p99 <= 5 ms`,
+      measured: round(s.pacedP99Ms),
+      result: verdict(s.pacedP99Ms <= 5),
+    },
+    {
+      goal: `${s.responder}: every REAUTH answered client-auth-nt`,
+      measured: s.unexpectedAnswers,
+      result: verdict(s.unexpectedAnswers === 0),
+    },
+  ]);
+  printTable("B1 goals", goals);
+  return { summaries, goals };
+}
+
+export async function connectStorm(options: StormOptions) {
+  const summaries = await runStorm({
+    id: "B2",
+    title: "CONNECT storm",
+    kind: "CONNECT",
+    expected: "client-pending-auth",
+    responders: ["reference", "bridge-memory", "bridge-file"],
+    prefill: false,
+  }, options);
+  printTable(
+    `B2 CONNECT storm: ${options.events} new clients pipelined (median of ${options.runs}); ` +
+      `paced ${options.pacedEvents} at ${options.pacedRate}/s (median p99 of ${options.runs})`,
+    rows(summaries),
+  );
+  const file = summaries.find((s) => s.responder === "bridge-file")!;
+  const goals = [
+    {
+      goal: "bridge-file: >= 2000 answers/s",
+      measured: Math.round(file.eventsPerSec),
+      result: verdict(file.eventsPerSec >= 2000),
+    },
+    {
+      goal: `bridge-file: paced ${options.pacedRate}/s p99 <= 10 ms`,
+      measured: round(file.pacedP99Ms),
+      result: verdict(file.pacedP99Ms <= 10),
+    },
+    ...summaries.filter((s) => s.responder !== "reference").map((s) => ({
+      goal: `${s.responder}: every CONNECT answered client-pending-auth`,
+      measured: s.unexpectedAnswers,
+      result: verdict(s.unexpectedAnswers === 0),
+    })),
+  ];
+  printTable("B2 goals", goals);
+  return { summaries, goals };
+}

@@ -1,0 +1,70 @@
+/** Shared pieces of the stress tests: established sessions and a `status 3` that lists them. */
+import type { Session } from "../../src/sessions/types.ts";
+
+export function sessionIdOf(client: number): string {
+  return `stress-session-${client}`;
+}
+
+export function establishedSession(client: number, now: number): Session {
+  const username = `user${client}`;
+  return {
+    sessionId: sessionIdOf(client),
+    server: "default",
+    cid: client,
+    commonName: username,
+    username,
+    groups: ["/vpn-users"],
+    roles: ["vpn-user"],
+    claims: { sub: `sub-${client}`, preferred_username: username, groups: ["/vpn-users"] },
+    subject: `sub-${client}`,
+    sid: undefined,
+    refreshToken: `refresh-${client}`,
+    refreshExpiresAt: undefined,
+    resumable: false,
+    createdAt: now,
+    lastAuthAt: now,
+    expiresAt: now + 12 * 3_600_000,
+  };
+}
+
+/** What OpenVPN's `status 3` says while clients 0..count-1 are connected with cid = number. */
+export function statusWithClients(count: number): string[] {
+  const lines = [
+    "TITLE\tOpenVPN 2.6.14 x86_64-pc-linux-gnu",
+    "TIME\t2026-11-28 15:14:48\t1795878888",
+    "HEADER\tCLIENT_LIST\tCommon Name\tReal Address\tVirtual Address\tVirtual IPv6 Address\tBytes Received\tBytes Sent\tConnected Since\tConnected Since (time_t)\tUsername\tClient ID\tPeer ID\tData Channel Cipher",
+  ];
+  for (let cid = 0; cid < count; cid++) {
+    lines.push(
+      `CLIENT_LIST\tuser${cid}\t10.200.0.2:${40000 + cid}\t10.201.0.${
+        (cid % 250) + 2
+      }\t\t100\t200\t` +
+        `2026-11-28 15:14:40\t1795878880\tUNDEF\t${cid}\t${cid}\tAES-256-GCM`,
+    );
+  }
+  lines.push(
+    "HEADER\tROUTING_TABLE\tVirtual Address\tCommon Name\tReal Address\tLast Ref\tLast Ref (time_t)",
+    "GLOBAL_STATS\tMax bcast/mcast queue length\t0",
+    "END",
+  );
+  return lines;
+}
+
+/**
+ * Heap in use after a full garbage collection. `gc` is exposed at run time through node:v8 and
+ * node:vm (works on Deno without `--v8-flags`); without it the figure includes garbage.
+ */
+export async function settledHeap(): Promise<number> {
+  const { default: v8 } = await import("node:v8");
+  const { default: vm } = await import("node:vm");
+  try {
+    v8.setFlagsFromString("--expose-gc");
+    const gc = vm.runInNewContext("gc") as () => void;
+    gc();
+    gc();
+  } catch {
+    // no forced GC on this runtime: the bounds below are generous enough
+  }
+  const { default: process } = await import("node:process");
+  return process.memoryUsage().heapUsed;
+}

@@ -1,0 +1,150 @@
+/**
+ * 10,000 CONNECTs whose logins are never finished: every pending login must expire on the
+ * (driven) clock, vanish from reads at once, be removed by the sweep, and leave memory near
+ * its idle level, for both stores. The clock is injected; nothing waits for real time.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ClientEvents } from "../../src/bridge/client_events.ts";
+import { Secret } from "../../src/config/secret.ts";
+import { getLogger } from "../../src/log.ts";
+import { MemoryStore } from "../../src/sessions/memory_store.ts";
+import { SqliteStore } from "../../src/sessions/sqlite_store.ts";
+import { TokenCipher } from "../../src/sessions/token_cipher.ts";
+import type { SessionStore } from "../../src/sessions/types.ts";
+import { assert, assertEquals } from "../support/assert.ts";
+import { clientEnv } from "../support/bridge_harness.ts";
+import { RecordingCommander } from "../support/recording_commander.ts";
+import { settledHeap } from "./_fixtures.ts";
+
+const LOGINS = 10_000;
+const TIMEOUT_MS = 10_000;
+const T0 = 1_800_000_000_000;
+
+function eventsFor(store: SessionStore, now: () => number) {
+  const commander = new RecordingCommander();
+  let counter = 0;
+  const events = new ClientEvents({
+    server: "default",
+    commander,
+    store,
+    oidc: {
+      refresh: () => Promise.reject(new Error("No refresh in this test")),
+      revoke: () => Promise.resolve(),
+    },
+    config: {
+      policy: {
+        oidc: { usernameClaim: "preferred_username", groupsClaim: "groups", rolesClaim: undefined },
+        authorization: {
+          allowedGroups: ["/vpn-users"],
+          allowedRoles: [],
+          requiredClaims: {},
+          commonNameClaim: undefined,
+        },
+        clientConfig: [],
+      },
+      baseUrl: new URL("https://vpn.example.com"),
+      bypassCommonNames: [],
+      authPendingTimeoutMs: TIMEOUT_MS,
+      sessions: { lifetimeMs: 12 * 3_600_000, reauthCheck: "none", idpUnreachable: "deny" },
+    },
+    now,
+    // 22 base64url characters, like the real 16-byte ids.
+    newLoginId: () => `L${String(++counter).padStart(21, "0")}`,
+    log: getLogger("stress"),
+  });
+  return { events, commander };
+}
+
+/** Starts LOGINS logins that nobody finishes; returns their ids (from the login URLs). */
+async function abandonLogins(
+  events: ClientEvents,
+  commander: RecordingCommander,
+  firstCid: number,
+): Promise<string[]> {
+  const before = commander.commands.length;
+  for (let i = 0; i < LOGINS; i++) {
+    const cid = firstCid + i;
+    await events.onConnect(
+      cid,
+      1,
+      new Map(Object.entries(clientEnv({
+        common_name: `user${cid}`,
+        session_id: `abandoned-${cid}`,
+      }))),
+    );
+  }
+  const issued = commander.commands.slice(before);
+  commander.commands.length = 0;
+  assertEquals(issued.length, LOGINS);
+  return issued.map((command) => {
+    assert(command.kind === "pending", `Expected client-pending-auth, got ${command.kind}`);
+    return command.url.slice(command.url.lastIndexOf("/") + 1);
+  });
+}
+
+async function expireAndSweep(
+  store: SessionStore,
+  clock: { time: number },
+  ids: readonly string[],
+): Promise<void> {
+  assert((await store.getPending(ids[0]!)) !== undefined, "A fresh pending login is readable");
+  assert((await store.getPending(ids.at(-1)!)) !== undefined, "The last one too");
+  clock.time += TIMEOUT_MS + 1;
+  for (const id of ids) {
+    if ((await store.getPending(id)) !== undefined) {
+      throw new Error(`Pending login outlived its timeout: #${ids.indexOf(id)}`);
+    }
+  }
+  assertEquals(await store.sweep(clock.time), { pending: LOGINS, sessions: 0 });
+  assertEquals(await store.sweep(clock.time), { pending: 0, sessions: 0 });
+}
+
+Deno.test("10,000 abandoned logins expire and are swept from the memory store, memory stays bounded", async () => {
+  const clock = { time: T0 };
+  const now = () => clock.time;
+  const store = new MemoryStore({ maxEntries: LOGINS, now });
+  const { events, commander } = eventsFor(store, now);
+  const rounds = 4;
+  const idleHeap = await settledHeap();
+  let heldHeap = 0;
+  for (let round = 0; round < rounds; round++) {
+    const ids = await abandonLogins(events, commander, round * LOGINS);
+    if (round === 0) heldHeap = await settledHeap();
+    await expireAndSweep(store, clock, ids);
+  }
+  // Once swept, memory is back near idle: a leak would keep about one round's worth per round.
+  // A store that was not swept would have refused round 1 (maxEntries = one round).
+  const held = heldHeap - idleHeap;
+  const growth = (await settledHeap()) - idleHeap;
+  assert(held > 0, "Holding 10,000 pending logins takes memory");
+  assert(
+    growth < held / 2,
+    `Heap ${Math.round(growth / 1024)} KiB above idle after ${rounds} rounds; ` +
+      `one round held ${Math.round(held / 1024)} KiB`,
+  );
+  await store.close();
+});
+
+Deno.test("10,000 abandoned logins expire and are swept from the file store", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "stress-expire-"));
+  const clock = { time: T0 };
+  const now = () => clock.time;
+  const store = await SqliteStore.open({
+    path: join(dir, "sessions.sqlite"),
+    cipher: await TokenCipher.fromConfig(undefined, new Secret("stress-secret-stress-secret-0123")),
+    maxEntries: LOGINS,
+    now,
+  });
+  try {
+    const { events, commander } = eventsFor(store, now);
+    for (let round = 0; round < 2; round++) {
+      const ids = await abandonLogins(events, commander, round * LOGINS);
+      await expireAndSweep(store, clock, ids);
+    }
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
