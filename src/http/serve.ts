@@ -39,6 +39,8 @@ interface BunRuntime {
 }
 
 const runtime = globalThis as unknown as { Bun?: BunRuntime };
+/** How long Bun's graceful stop may wait for in-flight requests before connections are closed. */
+const BUN_CLOSE_GRACE_MS = 2000;
 
 export function serveHttp(options: ServeOptions, handler: FetchHandler): Promise<HttpServer> {
   return runtime.Bun ? serveBun(runtime.Bun, options, handler) : serveDeno(options, handler);
@@ -85,7 +87,16 @@ function serveBun(
   return Promise.resolve({
     port: server.port,
     close: async () => {
-      await server.stop(false);
+      // Bun's graceful stop also waits for idle keep-alive connections to time out (about 10 s
+      // after a browser's last request); Deno's shutdown closes those at once. Give in-flight
+      // requests a moment, then close whatever is left.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const grace = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, BUN_CLOSE_GRACE_MS);
+      });
+      await Promise.race([Promise.resolve(server.stop(false)), grace]);
+      clearTimeout(timer);
+      await server.stop(true);
     },
   });
 }
