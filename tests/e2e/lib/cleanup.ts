@@ -25,17 +25,26 @@ export function registerCleanup(label: string, fn: CleanupFn): () => void {
   };
 }
 
-/** Runs every registered cleanup, newest first; failures are reported, never thrown. */
-export async function runAllCleanups(): Promise<void> {
-  const entries = [...registry.entries()].reverse();
-  registry.clear();
-  for (const [, entry] of entries) {
-    try {
-      await entry.fn();
-    } catch (error) {
-      console.error(`Cleanup failed: ${entry.label}:`, error);
+/** The latest `runAllCleanups()`, so that a second call waits for the first to finish. */
+let cleanupsRunning: Promise<void> = Promise.resolve();
+
+/**
+ * Runs every registered cleanup, newest first; failures are reported, never thrown. Calls are
+ * serialised: one made while another runs (a signal during an error path) waits for it.
+ */
+export function runAllCleanups(): Promise<void> {
+  cleanupsRunning = cleanupsRunning.then(async () => {
+    const entries = [...registry.entries()].reverse();
+    registry.clear();
+    for (const [, entry] of entries) {
+      try {
+        await entry.fn();
+      } catch (error) {
+        console.error(`Cleanup failed: ${entry.label}:`, error);
+      }
     }
-  }
+  });
+  return cleanupsRunning;
 }
 
 /**
@@ -66,6 +75,8 @@ export class CleanupStack {
   readonly #steps: Array<Entry> = [];
   readonly #unregister: () => void;
   #disposed = false;
+  /** The running (or finished) teardown, so a second caller waits for it instead of racing. */
+  #disposing: Promise<Error[]> | undefined;
 
   constructor(label: string) {
     this.#unregister = registerCleanup(label, async () => {
@@ -79,11 +90,20 @@ export class CleanupStack {
     this.#steps.push({ label, fn });
   }
 
-  /** Runs every step once, newest first; returns the errors instead of stopping at the first. */
-  async dispose(): Promise<Error[]> {
-    if (this.#disposed) return [];
+  /**
+   * Runs every step once, newest first; returns the errors instead of stopping at the first.
+   * A call while a teardown is under way (a signal handler and a `finally` at once) resolves
+   * only when that teardown is done, with no errors of its own.
+   */
+  dispose(): Promise<Error[]> {
+    if (this.#disposing !== undefined) return this.#disposing.then(() => []);
     this.#disposed = true;
     this.#unregister();
+    this.#disposing = this.#runSteps();
+    return this.#disposing;
+  }
+
+  async #runSteps(): Promise<Error[]> {
     const errors: Error[] = [];
     while (this.#steps.length > 0) {
       const step = this.#steps.pop()!;
