@@ -13,6 +13,7 @@ import { authTokenUserLine } from "../policy/client_config.ts";
 import type { PendingLogin, Session, SessionStore } from "../sessions/types.ts";
 import type { ClientCommander } from "./commander.ts";
 import { type ClientRequest, decide } from "./decide.ts";
+import { KeyedLock } from "./keyed_lock.ts";
 import { judge, policyClaims, type PolicyConfig } from "./identity_policy.ts";
 
 export interface ClientEventsConfig {
@@ -40,6 +41,7 @@ const RECHECK_FAILED = "Your access could not be confirmed; reconnect to sign in
 
 export class ClientEvents {
   readonly #deps: ClientEventsDeps;
+  readonly #sessionLock = new KeyedLock();
 
   constructor(deps: ClientEventsDeps) {
     this.#deps = deps;
@@ -54,25 +56,32 @@ export class ClientEvents {
   }
 
   async onDisconnect(cid: number): Promise<void> {
-    const { store, server, oidc, log } = this.#deps;
+    const { store, server } = this.#deps;
     await store.deletePendingByCid(server, cid);
-    const session = await store.findSessionByCid(server, cid);
-    if (!session) return;
-    if (session.resumable) {
-      await store.putSession({ ...session, cid: undefined });
-      return;
-    }
-    // The client never presented an OpenVPN token, so it cannot come back without a browser:
-    // the session is over, and so is our right to its refresh token.
-    await store.deleteSession(session.sessionId);
-    if (session.refreshToken) {
-      await oidc.revoke(session.refreshToken).catch((error) =>
-        log.warning("Could not revoke the refresh token of {username}: {error}", {
-          username: session.username,
-          error: String(error),
-        })
-      );
-    }
+    const found = await store.findSessionByCid(server, cid);
+    if (!found) return;
+    await this.#sessionLock.run(found.sessionId, async () => {
+      // Read again under the lock: a reconnect may have moved the session to a new cid.
+      const session = await store.getSession(found.sessionId);
+      if (!session || session.cid !== cid) return;
+      if (session.resumable) {
+        await store.putSession({ ...session, cid: undefined });
+        return;
+      }
+      // The client cannot present an OpenVPN token, so it cannot come back without a browser:
+      // the session is over, and so is our right to its refresh token.
+      await store.deleteSession(session.sessionId);
+      if (session.refreshToken) await this.#revoke(session);
+    });
+  }
+
+  async #revoke(session: Session): Promise<void> {
+    await this.#deps.oidc.revoke(session.refreshToken!).catch((error) =>
+      this.#deps.log.warning("Could not revoke the refresh token of {username}: {error}", {
+        username: session.username,
+        error: String(error),
+      })
+    );
   }
 
   /**
@@ -82,14 +91,17 @@ export class ClientEvents {
    */
   async forgetClientsExcept(liveCids: ReadonlySet<number>): Promise<void> {
     const { store, server } = this.#deps;
-    for (const session of await store.listSessions()) {
-      if (session.server === server && session.cid !== undefined && !liveCids.has(session.cid)) {
-        await this.onDisconnect(session.cid);
-      }
+    for (const { cid } of await store.listBindings(server)) {
+      if (!liveCids.has(cid)) await this.onDisconnect(cid);
     }
   }
 
-  async #onAuthRequest(req: ClientRequest, env: ClientEnv): Promise<void> {
+  #onAuthRequest(req: ClientRequest, env: ClientEnv): Promise<void> {
+    if (!req.sessionId) return this.#decideAndAnswer(req, env);
+    return this.#sessionLock.run(req.sessionId, () => this.#decideAndAnswer(req, env));
+  }
+
+  async #decideAndAnswer(req: ClientRequest, env: ClientEnv): Promise<void> {
     const { store, commander, config, log, now } = this.#deps;
     const session = req.sessionId ? await store.getSession(req.sessionId) : undefined;
     const decision = decide(req, session, {
@@ -167,8 +179,7 @@ export class ClientEvents {
     } else if (req.kind === "connect") {
       lines = judgeLines(session, this.#deps.config.policy);
     }
-    const tokenPresented = req.sessionState !== "Initial";
-    const resumable = session.resumable || tokenPresented;
+    const resumable = session.resumable || canResume(req);
     // A plain renegotiation (same cid, nothing re-checked, nothing learned) is not written
     // back: with the file store that durable write (one fsync) was most of a REAUTH's cost,
     // and every client renegotiates hourly. lastAuthAt then records the last login, reconnect
@@ -179,11 +190,11 @@ export class ClientEvents {
       session = { ...session, cid: req.cid, lastAuthAt: now(), resumable };
       await store.putSession(session);
     }
-    log.info("{kind} of {username} (cid {cid}) accepted from the session, no browser needed", {
-      kind: req.kind,
-      username: session.username,
-      cid: req.cid,
-    });
+    // Every client renegotiates hourly: the routine REAUTH is logged at debug level.
+    const accepted = { kind: req.kind, username: session.username, cid: req.cid };
+    const message = "{kind} of {username} (cid {cid}) accepted from the session, no browser needed";
+    if (req.kind === "reauth") log.debug(message, accepted);
+    else log.info(message, accepted);
     if (req.kind === "reauth") {
       await commander.authNt(req.cid, req.kid);
       return;
@@ -246,6 +257,15 @@ export class ClientEvents {
       throw error;
     }
   }
+}
+
+/**
+ * Whether the client can come back without a browser: it presented OpenVPN's token, or it
+ * authenticates with a user name (and so will present the token that auth-gen-token gives it).
+ * A certificate-only 2.6 client does neither.
+ */
+export function canResume(req: Pick<ClientRequest, "sessionState" | "username">): boolean {
+  return req.sessionState.startsWith("Authenticated") || req.username !== "";
 }
 
 function judgeLines(session: Session, policy: PolicyConfig): string[] {

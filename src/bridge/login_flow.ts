@@ -190,7 +190,8 @@ export class LoginFlow {
       sid: result.sid,
       refreshToken: result.refreshToken,
       refreshExpiresAt: result.refreshExpiresAt,
-      resumable: false,
+      // A client that sent a user name will present OpenVPN's token when it reconnects.
+      resumable: login.username !== "",
       createdAt: now,
       lastAuthAt: now,
       expiresAt: now + this.#deps.sessionLifetimeMs,

@@ -3,8 +3,9 @@
  * ends. Refresh tokens stay unencrypted, as they never leave the process.
  */
 import { checkPendingLogin, checkSession } from "./entry_check.ts";
+import { deepFreeze } from "./freeze.ts";
 import { checkMaxEntries, StoreFullReporter, type StoreTable } from "./store_full.ts";
-import type { PendingLogin, Session, SessionStore, SweepResult } from "./types.ts";
+import type { ClientBinding, PendingLogin, Session, SessionStore, SweepResult } from "./types.ts";
 
 export interface MemoryStoreOptions {
   /**
@@ -39,7 +40,7 @@ export class MemoryStore implements SessionStore {
 
   putPending(login: PendingLogin): Promise<void> {
     return this.#run(() => {
-      const copy = checkPendingLogin(login);
+      const copy = deepFreeze(checkPendingLogin(login));
       this.#makeRoom("pending", this.#pending, copy.id);
       this.#pending.set(copy.id, copy);
     });
@@ -72,7 +73,7 @@ export class MemoryStore implements SessionStore {
 
   putSession(session: Session): Promise<void> {
     return this.#run(() => {
-      const copy = checkSession(session);
+      const copy = deepFreeze(checkSession(session));
       this.#makeRoom("sessions", this.#sessions, copy.sessionId);
       this.#sessions.set(copy.sessionId, copy);
     });
@@ -99,9 +100,20 @@ export class MemoryStore implements SessionStore {
   listSessions(): Promise<Session[]> {
     return this.#run(() => {
       const now = this.#now();
-      return [...this.#sessions.values()]
-        .filter((session) => session.expiresAt >= now)
-        .map((session) => structuredClone(session));
+      return [...this.#sessions.values()].filter((session) => session.expiresAt >= now);
+    });
+  }
+
+  listBindings(server: string): Promise<ClientBinding[]> {
+    return this.#run(() => {
+      const now = this.#now();
+      const bindings: ClientBinding[] = [];
+      for (const session of this.#sessions.values()) {
+        if (session.server === server && session.cid !== undefined && session.expiresAt >= now) {
+          bindings.push({ sessionId: session.sessionId, cid: session.cid });
+        }
+      }
+      return bindings;
     });
   }
 
@@ -131,7 +143,7 @@ export class MemoryStore implements SessionStore {
 
   #live<T extends Expiring>(entry: T | undefined): T | undefined {
     if (entry === undefined || entry.expiresAt < this.#now()) return undefined;
-    return structuredClone(entry);
+    return entry;
   }
 
   #makeRoom(table: StoreTable, map: Map<string, Expiring>, key: string): void {

@@ -1,11 +1,16 @@
 /**
  * A SessionStore in one SQLite file (`node:sqlite`, available on Deno and Bun).
  *
- * Durability: WAL with `synchronous=FULL`, so every acknowledged write has been fsynced and
- * survives not only `kill -9` of the process (which WAL with NORMAL would already survive) but
- * also an OS crash or power loss. The price is one fsync per write; writes happen per login,
- * renegotiation and logout, not per packet. NORMAL could, after a power loss, bring back a
- * session that a logout had deleted, which is the wrong way to fail.
+ * Durability: WAL with `synchronous=NORMAL`. A committed write survives the process dying at any
+ * point, `kill -9` included (tested); an OS crash or power loss may roll back the last
+ * transactions before the next checkpoint. FULL would fsync every commit, which made a login's
+ * CONNECT and every reconnect wait on the disk. What a lost transaction can do: a session
+ * deleted just before a power loss comes back until it expires; the client it belonged to was
+ * denied or killed at OpenVPN all the same, and must present OpenVPN's token to use it again.
+ *
+ * Reads: sessions are cached as frozen snapshots, so a REAUTH costs no JSON parsing and no
+ * decryption. `PRAGMA data_version` tells when another connection (an admin command) changed
+ * the file; the cache is then dropped, so a session revoked there is never served from it.
  *
  * Sharing: `busy_timeout` lets a second process (an admin command) read and write the file
  * while the service runs. The sqlite calls are synchronous, so a wait for that other process's
@@ -15,14 +20,17 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { checkPendingLogin, checkSession } from "./entry_check.ts";
+import { deepFreeze } from "./freeze.ts";
 import { migrate } from "./sqlite_schema.ts";
 import { checkMaxEntries, StoreFullReporter, type StoreTable } from "./store_full.ts";
 import type { TokenCipher } from "./token_cipher.ts";
-import type { PendingLogin, Session, SessionStore, SweepResult } from "./types.ts";
+import type { ClientBinding, PendingLogin, Session, SessionStore, SweepResult } from "./types.ts";
 
 const BUSY_TIMEOUT_MS = 5_000;
 const FILE_MODE = 0o600;
 const KEY_CHECK = "key_check";
+/** Decoded sessions kept in memory; beyond this the oldest cached ones are dropped. */
+const CACHE_LIMIT = 50_000;
 
 export interface SqliteStoreOptions {
   path: string;
@@ -45,6 +53,10 @@ export class SqliteStore implements SessionStore {
   readonly #now: () => number;
   readonly #full: StoreFullReporter;
   readonly #sql: ReturnType<typeof prepareStatements>;
+  readonly #cache = new Map<string, Session>();
+  #dataVersion = -1;
+  /** Row counts kept here so that a put need not count the table; refreshed at each sweep. */
+  #counts = { pending: 0, sessions: 0 };
   #closed = false;
 
   private constructor(db: DatabaseSync, options: SqliteStoreOptions) {
@@ -54,6 +66,7 @@ export class SqliteStore implements SessionStore {
     this.#now = options.now ?? Date.now;
     this.#full = new StoreFullReporter(this.#now);
     this.#sql = prepareStatements(db);
+    this.#recount();
   }
 
   /**
@@ -81,7 +94,7 @@ export class SqliteStore implements SessionStore {
     return this.#run(() => {
       const copy = checkPendingLogin(login);
       this.#transaction(() => {
-        this.#makeRoom("pending", copy.id);
+        if (this.#makeRoom("pending", copy.id)) this.#counts.pending++;
         this.#sql.putPending.run(
           copy.id,
           copy.server,
@@ -96,7 +109,7 @@ export class SqliteStore implements SessionStore {
   getPending(id: string): Promise<PendingLogin | undefined> {
     return this.#run(() => {
       const row = this.#sql.getPending.get(id, this.#now());
-      return row === undefined ? undefined : decodePending(row);
+      return row === undefined ? undefined : deepFreeze(decodePending(row));
     });
   }
 
@@ -104,41 +117,56 @@ export class SqliteStore implements SessionStore {
     return this.#run(() => {
       // One statement: of two concurrent takers (even in two processes) only one gets the row.
       const row = this.#sql.takePending.get(id);
-      if (row === undefined || Number(row["expires_at"]) < this.#now()) return undefined;
-      return decodePending(row);
+      if (row === undefined) return undefined;
+      this.#counts.pending--;
+      if (Number(row["expires_at"]) < this.#now()) return undefined;
+      return deepFreeze(decodePending(row));
     });
   }
 
   deletePendingByCid(server: string, cid: number): Promise<number> {
-    return this.#run(() => Number(this.#sql.deletePendingByCid.run(server, cid).changes));
+    return this.#run(() => {
+      const deleted = Number(this.#sql.deletePendingByCid.run(server, cid).changes);
+      this.#counts.pending -= deleted;
+      return deleted;
+    });
   }
 
   async putSession(session: Session): Promise<void> {
     this.#assertOpen();
-    const copy = checkSession(session);
+    const copy = deepFreeze(checkSession(session));
     // Encrypt before the transaction: nothing may await while a transaction is open.
     const token = copy.refreshToken === undefined
       ? null
       : await this.#cipher.encryptToken(copy.refreshToken, copy.sessionId);
-    copy.refreshToken = undefined;
     this.#assertOpen();
     this.#transaction(() => {
-      this.#makeRoom("sessions", copy.sessionId);
+      if (this.#makeRoom("sessions", copy.sessionId)) this.#counts.sessions++;
       this.#sql.putSession.run(
         copy.sessionId,
         copy.server,
         copy.cid ?? null,
         copy.expiresAt,
-        JSON.stringify(copy),
+        JSON.stringify({ ...copy, refreshToken: undefined }),
         token,
       );
     });
+    this.#remember(copy);
   }
 
   async getSession(sessionId: string): Promise<Session | undefined> {
     this.#assertOpen();
+    this.#checkDataVersion();
+    const cached = this.#cache.get(sessionId);
+    if (cached !== undefined) return cached.expiresAt >= this.#now() ? cached : undefined;
     const row = this.#sql.getSession.get(sessionId, this.#now());
-    return row === undefined ? undefined : await this.#decodeSession(row);
+    if (row === undefined) return undefined;
+    const session = await this.#decodeSession(row);
+    // Cache only what is still current after the await: a put or delete may have run meanwhile.
+    if (!this.#closed && !this.#cache.has(sessionId) && this.#sql.sessionExists.get(sessionId)) {
+      this.#remember(session);
+    }
+    return session;
   }
 
   async findSessionByCid(server: string, cid: number): Promise<Session | undefined> {
@@ -148,7 +176,12 @@ export class SqliteStore implements SessionStore {
   }
 
   deleteSession(sessionId: string): Promise<boolean> {
-    return this.#run(() => Number(this.#sql.deleteSession.run(sessionId).changes) > 0);
+    return this.#run(() => {
+      this.#cache.delete(sessionId);
+      const deleted = Number(this.#sql.deleteSession.run(sessionId).changes);
+      this.#counts.sessions -= deleted;
+      return deleted > 0;
+    });
   }
 
   async listSessions(): Promise<Session[]> {
@@ -157,18 +190,33 @@ export class SqliteStore implements SessionStore {
     return await Promise.all(rows.map((row) => this.#decodeSession(row)));
   }
 
-  sweep(now: number): Promise<SweepResult> {
+  listBindings(server: string): Promise<ClientBinding[]> {
     return this.#run(() =>
-      this.#transaction(() => ({
-        pending: Number(this.#sql.sweepPending.run(now).changes),
-        sessions: Number(this.#sql.sweepSessions.run(now).changes),
+      this.#sql.listBindings.all(server, this.#now()).map((row) => ({
+        sessionId: String(row["session_id"]),
+        cid: Number(row["cid"]),
       }))
     );
+  }
+
+  sweep(now: number): Promise<SweepResult> {
+    return this.#run(() => {
+      const result = this.#transaction(() => ({
+        pending: Number(this.#sql.sweepPending.run(now).changes),
+        sessions: Number(this.#sql.sweepSessions.run(now).changes),
+      }));
+      for (const [id, session] of this.#cache) {
+        if (session.expiresAt < now) this.#cache.delete(id);
+      }
+      this.#recount();
+      return result;
+    });
   }
 
   close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
+      this.#cache.clear();
       this.#db.close();
     }
     return Promise.resolve();
@@ -200,24 +248,46 @@ export class SqliteStore implements SessionStore {
     }
   }
 
-  /** Inside a transaction: a new key needs room, made by sweeping before giving up. */
-  #makeRoom(table: StoreTable, key: string): void {
-    const sql = table === "pending"
-      ? {
-        exists: this.#sql.pendingExists,
-        count: this.#sql.countPending,
-        sweep: this.#sql.sweepPending,
-      }
-      : {
-        exists: this.#sql.sessionExists,
-        count: this.#sql.countSessions,
-        sweep: this.#sql.sweepSessions,
-      };
-    if (sql.exists.get(key) !== undefined) return;
-    const count = () => Number(sql.count.get()?.["n"]);
-    if (count() < this.#maxEntries) return;
-    sql.sweep.run(this.#now());
-    if (count() >= this.#maxEntries) throw this.#full.reject(table, this.#maxEntries);
+  /**
+   * Inside a transaction: a new key needs room, made by sweeping before giving up. Returns
+   * whether the key is new.
+   */
+  #makeRoom(table: StoreTable, key: string): boolean {
+    const exists = table === "pending" ? this.#sql.pendingExists : this.#sql.sessionExists;
+    if (exists.get(key) !== undefined) return false;
+    if (this.#counts[table] < this.#maxEntries) return true;
+    // The counts may be stale (another process writes too): count for real before refusing.
+    this.#recount();
+    if (this.#counts[table] < this.#maxEntries) return true;
+    (table === "pending" ? this.#sql.sweepPending : this.#sql.sweepSessions).run(this.#now());
+    this.#recount();
+    if (this.#counts[table] >= this.#maxEntries) throw this.#full.reject(table, this.#maxEntries);
+    return true;
+  }
+
+  #recount(): void {
+    this.#counts = {
+      pending: Number(this.#sql.countPending.get()?.["n"]),
+      sessions: Number(this.#sql.countSessions.get()?.["n"]),
+    };
+  }
+
+  /** Another connection committed since we last looked: our cached sessions may be stale. */
+  #checkDataVersion(): void {
+    const version = Number(this.#sql.dataVersion.get()?.["data_version"]);
+    if (version !== this.#dataVersion) {
+      this.#cache.clear();
+      this.#dataVersion = version;
+    }
+  }
+
+  #remember(session: Session): void {
+    this.#cache.delete(session.sessionId);
+    this.#cache.set(session.sessionId, session);
+    if (this.#cache.size > CACHE_LIMIT) {
+      const oldest = this.#cache.keys().next().value;
+      if (oldest !== undefined) this.#cache.delete(oldest);
+    }
   }
 
   async #decodeSession(row: Row): Promise<Session> {
@@ -226,7 +296,7 @@ export class SqliteStore implements SessionStore {
     if (blob instanceof Uint8Array) {
       session.refreshToken = await this.#cipher.decryptToken(blob, session.sessionId);
     }
-    return session;
+    return deepFreeze(session);
   }
 
   async #checkKey(path: string): Promise<void> {
@@ -271,6 +341,10 @@ function prepareStatements(db: DatabaseSync) {
     findSessionByCid: prepare(
       "SELECT data, refresh_token FROM sessions WHERE server = ? AND cid = ? AND expires_at >= ? LIMIT 1",
     ),
+    listBindings: prepare(
+      "SELECT session_id, cid FROM sessions WHERE server = ? AND cid IS NOT NULL AND expires_at >= ?",
+    ),
+    dataVersion: prepare("PRAGMA data_version"),
     deleteSession: prepare("DELETE FROM sessions WHERE session_id = ?"),
     sessionExists: prepare("SELECT 1 FROM sessions WHERE session_id = ?"),
     countSessions: prepare("SELECT count(*) AS n FROM sessions"),
@@ -282,7 +356,7 @@ function configure(db: DatabaseSync, path: string): void {
   db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
   const mode = db.prepare("PRAGMA journal_mode = WAL").get()?.["journal_mode"];
   if (mode !== "wal") throw new Error(`Session store cannot use WAL mode: ${path} (got ${mode})`);
-  db.exec("PRAGMA synchronous = FULL");
+  db.exec("PRAGMA synchronous = NORMAL");
 }
 
 /**

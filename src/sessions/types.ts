@@ -70,6 +70,16 @@ export interface SweepResult {
   sessions: number;
 }
 
+/** A session's binding to a connected client, for reconciling with OpenVPN's client list. */
+export interface ClientBinding {
+  sessionId: string;
+  cid: number;
+}
+
+/**
+ * Entries returned by a store are frozen snapshots: build a changed entry with spread and put
+ * it back.
+ */
 export interface SessionStore {
   putPending(login: PendingLogin): Promise<void>;
   getPending(id: string): Promise<PendingLogin | undefined>;
@@ -84,6 +94,8 @@ export interface SessionStore {
   findSessionByCid(server: string, cid: number): Promise<Session | undefined>;
   deleteSession(sessionId: string): Promise<boolean>;
   listSessions(): Promise<Session[]>;
+  /** The live sessions of a server that are bound to a cid (cheap: no tokens decrypted). */
+  listBindings(server: string): Promise<ClientBinding[]>;
 
   /** Deletes pending logins and sessions that expired before `now` (ms). */
   sweep(now: number): Promise<SweepResult>;

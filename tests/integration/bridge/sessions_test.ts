@@ -30,6 +30,14 @@ async function reauth(
   );
 }
 
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error("Condition not reached in time");
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
 async function readSession(h: BridgeHarness, sessionId: string) {
   const store = await openSessionStore(h.config.sessions, h.config.http.secret);
   try {
@@ -58,7 +66,8 @@ Deno.test("file store: a REAUTH after a bridge restart is accepted without a bro
 Deno.test("a reconnect presenting a valid auth token resumes the session on the new cid", async () => {
   const h = await BridgeHarness.start({ sessions: "file" });
   try {
-    await signIn(h, 0, { session_id: "s-reconnect" });
+    // A username/password client: it will present OpenVPN's token when it comes back.
+    await signIn(h, 0, { session_id: "s-reconnect", username: "alice" });
     // The old connection goes away (sleep, network change), the client comes back with its token.
     h.openvpn.sendClientBlock("DISCONNECT", 0, undefined, clientEnv({ session_id: "s-reconnect" }));
     const mark = h.openvpn.received.length;
@@ -164,6 +173,30 @@ Deno.test("after OpenVPN restarts, sessions of clients it no longer lists are un
     assertEquals(await readSession(h, "s-gone"), undefined);
     const answer = await reauth(h, 0, 3, { session_id: "s-gone" });
     assert(answer.startsWith('client-deny 0 3 "no session for this client"'), answer);
+  } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("the old cid's DISCONNECT arriving after the reconnect leaves the session on the new cid", async () => {
+  const h = await BridgeHarness.start({ sessions: "file" });
+  try {
+    await signIn(h, 0, { session_id: "s-late", username: "alice" });
+    const mark = h.openvpn.received.length;
+    h.openvpn.sendClientBlock(
+      "CONNECT",
+      8,
+      1,
+      clientEnv({ session_id: "s-late", session_state: "Authenticated", username: "alice" }),
+    );
+    await h.waitForCommand(mark, (line) => line === "client-auth 8 1");
+    // As measured with OpenVPN 2.6: the old cid's DISCONNECT comes ~2 s after the new CONNECT.
+    h.openvpn.sendClientBlock("DISCONNECT", 0, undefined, clientEnv({ session_id: "s-late" }));
+    assertEquals(
+      await reauth(h, 8, 2, { session_id: "s-late", session_state: "Authenticated" }),
+      "client-auth-nt 8 2",
+    );
+    assertEquals((await readSession(h, "s-late"))?.cid, 8);
   } finally {
     await h.stop();
   }

@@ -234,15 +234,19 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
     3,
   );
 
-  test("stored entries are copies: changing inputs or results changes nothing", async (store) => {
+  test("stored entries are snapshots: changing inputs changes nothing, results are frozen", async (store) => {
     const login = pendingLogin();
     await store.putPending(login);
     login.username = "mallory";
     login.oauth!.state = "forged";
     const got = await store.getPending("p-1");
     assert.ok(got?.oauth);
-    got.cid = 999;
-    got.oauth.nonce = "forged";
+    assert.throws(() => {
+      got.cid = 999;
+    }, TypeError);
+    assert.throws(() => {
+      got.oauth!.nonce = "forged";
+    }, TypeError);
     assert.deepStrictEqual(await store.getPending("p-1"), pendingLogin());
 
     const stored = session();
@@ -251,12 +255,36 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
     (stored.claims["nested"] as { list: unknown[] }).list.push("x");
     const read = await store.getSession("sess-1");
     assert.ok(read);
-    read.roles.push("admin");
-    read.claims["email"] = "mallory@example.com";
+    assert.throws(() => read.roles.push("admin"), TypeError);
+    assert.throws(() => {
+      read.claims["email"] = "mallory@example.com";
+    }, TypeError);
     const listed = await store.listSessions();
-    listed[0]?.groups.push("admins");
+    assert.throws(() => listed[0]?.groups.push("admins"), TypeError);
     assert.deepStrictEqual(await store.getSession("sess-1"), session());
+    // A changed entry is built with spread and put back.
+    await store.putSession({ ...read, groups: [...read.groups, "staff-2"] });
+    assert.deepStrictEqual((await store.getSession("sess-1"))?.groups, [
+      ...session().groups,
+      "staff-2",
+    ]);
   });
+
+  test(
+    "listBindings() lists the live sessions of a server that are bound to a cid",
+    async (store, clock) => {
+      await store.putSession(session({ sessionId: "a", server: "vpn1", cid: 7 }));
+      await store.putSession(session({ sessionId: "b", server: "vpn2", cid: 8 }));
+      await store.putSession(session({ sessionId: "c", server: "vpn1", cid: undefined }));
+      await store.putSession(session({ sessionId: "d", server: "vpn1", cid: 9 }));
+      await store.putSession(
+        session({ sessionId: "old", server: "vpn1", cid: 10, expiresAt: T0 + MINUTE }),
+      );
+      clock.time = T0 + 2 * MINUTE;
+      const bindings = (await store.listBindings("vpn1")).sort((x, y) => x.cid - y.cid);
+      assert.deepStrictEqual(bindings, [{ sessionId: "a", cid: 7 }, { sessionId: "d", cid: 9 }]);
+    },
+  );
 
   test("unicode and odd strings round-trip unchanged", async (store) => {
     for (const [index, text] of ODD_STRINGS.entries()) {

@@ -1,0 +1,40 @@
+import { assertEquals } from "../../support/assert.ts";
+import { KeyedLock } from "../../../src/bridge/keyed_lock.ts";
+import { canResume } from "../../../src/bridge/client_events.ts";
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 1));
+
+Deno.test("KeyedLock runs work for one key in arrival order, other keys in parallel", async () => {
+  const lock = new KeyedLock();
+  const order: string[] = [];
+  const slow = lock.run("s1", async () => {
+    order.push("a-start");
+    await tick();
+    await tick();
+    order.push("a-end");
+  });
+  const other = lock.run("s2", async () => {
+    order.push("c");
+  });
+  const queued = lock.run("s1", async () => {
+    order.push("b");
+  });
+  await Promise.all([slow, other, queued]);
+  assertEquals(order, ["a-start", "c", "a-end", "b"]);
+  assertEquals(lock.size, 0);
+});
+
+Deno.test("KeyedLock releases the key when the work fails", async () => {
+  const lock = new KeyedLock();
+  await lock.run("s", () => Promise.reject(new Error("boom"))).catch(() => {});
+  assertEquals(await lock.run("s", () => Promise.resolve(42)), 42);
+  assertEquals(lock.size, 0);
+});
+
+Deno.test("canResume() is true for token and user-name clients, false for certificate-only ones", () => {
+  assertEquals(canResume({ sessionState: "Initial", username: "" }), false);
+  assertEquals(canResume({ sessionState: "Initial", username: "alice" }), true);
+  assertEquals(canResume({ sessionState: "Authenticated", username: "" }), true);
+  assertEquals(canResume({ sessionState: "AuthenticatedEmptyUser", username: "" }), true);
+  assertEquals(canResume({ sessionState: "Expired", username: "" }), false);
+});
