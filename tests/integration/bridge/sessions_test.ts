@@ -30,14 +30,6 @@ async function reauth(
   );
 }
 
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error("Condition not reached in time");
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 async function readSession(h: BridgeHarness, sessionId: string) {
   const store = await openSessionStore(h.config.sessions, h.config.http.secret);
   try {

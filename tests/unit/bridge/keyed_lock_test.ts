@@ -13,11 +13,13 @@ Deno.test("KeyedLock runs work for one key in arrival order, other keys in paral
     await tick();
     order.push("a-end");
   });
-  const other = lock.run("s2", async () => {
+  const other = lock.run("s2", () => {
     order.push("c");
+    return Promise.resolve();
   });
-  const queued = lock.run("s1", async () => {
+  const queued = lock.run("s1", () => {
     order.push("b");
+    return Promise.resolve();
   });
   await Promise.all([slow, other, queued]);
   assertEquals(order, ["a-start", "c", "a-end", "b"]);
