@@ -19,6 +19,7 @@ import { configureLogging, getLogger } from "./log.ts";
 import { ManagementConnection } from "./management/connection.ts";
 import { createOidcClient } from "./oidc/client.ts";
 import { openSessionStore, startSweeper } from "./sessions/open_store.ts";
+import type { SessionStore } from "./sessions/types.ts";
 
 /** The name of the (so far only) OpenVPN server; pending logins and sessions record it. */
 const DEFAULT_SERVER = "default";
@@ -32,12 +33,21 @@ export function randomToken(bytes: number): string {
   );
 }
 
-export async function startDaemon(config: ResolvedConfig): Promise<RunningService> {
+/** Parts a caller may supply instead of having them built from the config (tests, benchmarks). */
+export interface DaemonOverrides {
+  /** A store to use instead of opening `[sessions]`; the daemon closes it when it stops. */
+  store?: SessionStore;
+}
+
+export async function startDaemon(
+  config: ResolvedConfig,
+  overrides: DaemonOverrides = {},
+): Promise<RunningService> {
   configureLogging(config.log.level, config.log.format);
   const log = getLogger("daemon");
   const now = () => Date.now();
 
-  const store = await openSessionStore(config.sessions, config.http.secret, now);
+  const store = overrides.store ?? await openSessionStore(config.sessions, config.http.secret, now);
   const stopSweeper = startSweeper(store, config.sessions.sweepIntervalMs, now);
   const oidc = createOidcClient(config.oidc, callbackUrl(config.http.baseUrl), { now });
   const policy = {

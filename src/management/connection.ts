@@ -99,9 +99,10 @@ type Phase = "connecting" | "greeting" | "authenticating" | "handshake" | "ready
 interface PendingCommand {
   name: string;
   timeoutMs: number;
+  /** When the command times out (ms since the epoch). */
+  deadline: number;
   resolve: (reply: Reply) => void;
   reject: (error: Error) => void;
-  timer: unknown;
 }
 
 interface Link {
@@ -112,6 +113,14 @@ interface Link {
   /** Tickets whose command timed out: their late reply is matched and discarded. */
   overdue: Set<number>;
   early: ConnectionEvent[];
+  /**
+   * One timer for the oldest unanswered command: OpenVPN answers in order, so while it is
+   * unanswered no later one can be. A timer per command cost more than the rest of a REAUTH.
+   */
+  deadlineTimer: unknown;
+  deadlineTicket: number | undefined;
+  /** Commands written in this turn of the event loop, sent as one write. */
+  outbox: string;
   holdReleased: boolean;
   greetingTimer: unknown;
   failure: ManagementConnectionError | undefined;
@@ -217,6 +226,8 @@ export class ManagementConnection {
     if (link.phase === "connecting") {
       link.socket.destroy();
     } else {
+      if (link.outbox !== "") link.socket.write(link.outbox);
+      link.outbox = "";
       link.socket.end(() => link.socket.destroy());
     }
     return done;
@@ -250,6 +261,9 @@ export class ManagementConnection {
       pending: new Map(),
       overdue: new Set(),
       early: [],
+      deadlineTimer: undefined,
+      deadlineTicket: undefined,
+      outbox: "",
       holdReleased: false,
       greetingTimer: undefined,
       failure: undefined,
@@ -301,7 +315,7 @@ export class ManagementConnection {
     const pending = link.pending.get(reply.ticket);
     if (pending === undefined) return;
     link.pending.delete(reply.ticket);
-    this.#timers.clearTimeout(pending.timer);
+    if (link.deadlineTicket === reply.ticket) this.#armDeadline(link);
     pending.resolve(reply);
   }
 
@@ -369,23 +383,61 @@ export class ManagementConnection {
         return;
       }
       const ticket = link.core.expect(kind);
-      const timer = this.#timers.setTimeout(() => this.#onTimeout(link, ticket), timeoutMs);
-      link.pending.set(ticket, { name, timeoutMs, resolve, reject, timer });
-      link.socket.write(line);
+      link.pending.set(ticket, {
+        name,
+        timeoutMs,
+        deadline: Date.now() + timeoutMs,
+        resolve,
+        reject,
+      });
+      if (link.deadlineTicket === undefined) this.#armDeadline(link);
+      this.#write(link, line);
     });
   }
 
-  #onTimeout(link: Link, ticket: number): void {
-    const pending = link.pending.get(ticket);
-    if (pending === undefined) return;
-    link.pending.delete(ticket);
-    link.overdue.add(ticket);
-    pending.reject(
-      new ManagementConnectionError(
-        "timeout",
-        `Management command timed out after ${pending.timeoutMs} ms: ${pending.name}`,
-      ),
+  /** Queues text for the socket; everything queued in one turn goes out as one write. */
+  #write(link: Link, text: string): void {
+    if (link.outbox === "") {
+      queueMicrotask(() => {
+        const batch = link.outbox;
+        link.outbox = "";
+        if (batch !== "" && link.phase !== "closed") link.socket.write(batch);
+      });
+    }
+    link.outbox += text;
+  }
+
+  /** Points the deadline timer at the oldest unanswered command, if any. */
+  #armDeadline(link: Link): void {
+    if (link.deadlineTimer !== undefined) this.#timers.clearTimeout(link.deadlineTimer);
+    link.deadlineTimer = undefined;
+    link.deadlineTicket = undefined;
+    // Commands with a shorter custom timeout behind the oldest one are caught when it fires.
+    const oldest = link.pending.entries().next();
+    if (oldest.done) return;
+    const [ticket, pending] = oldest.value;
+    link.deadlineTicket = ticket;
+    link.deadlineTimer = this.#timers.setTimeout(
+      () => this.#onTimeout(link, ticket),
+      Math.max(0, pending.deadline - Date.now()),
     );
+  }
+
+  #onTimeout(link: Link, ticket: number): void {
+    link.deadlineTimer = undefined;
+    link.deadlineTicket = undefined;
+    const now = Date.now();
+    for (const [id, pending] of link.pending) {
+      if (id !== ticket && pending.deadline > now) continue;
+      link.pending.delete(id);
+      link.overdue.add(id);
+      pending.reject(
+        new ManagementConnectionError(
+          "timeout",
+          `Management command timed out after ${pending.timeoutMs} ms: ${pending.name}`,
+        ),
+      );
+    }
     const limit = this.#options.maxOverdueReplies ?? 3;
     if (link.overdue.size >= limit) {
       this.#fail(
@@ -395,7 +447,9 @@ export class ManagementConnection {
           `Management interface unresponsive: ${link.overdue.size} replies overdue`,
         ),
       );
+      return;
     }
+    this.#armDeadline(link);
   }
 
   #sendPassword(link: Link): void {
@@ -525,8 +579,10 @@ export class ManagementConnection {
       }
       if (wasReady) this.#emit(event);
     }
+    if (link.deadlineTimer !== undefined) this.#timers.clearTimeout(link.deadlineTimer);
+    link.deadlineTimer = undefined;
+    link.deadlineTicket = undefined;
     for (const pending of link.pending.values()) {
-      this.#timers.clearTimeout(pending.timer);
       pending.reject(
         new ManagementConnectionError(
           this.#closed ? "closed" : "disconnected",

@@ -9,6 +9,8 @@ export interface SplitResult {
   dropped: number[];
 }
 
+const CR = 13;
+
 export class LineSplitter {
   readonly #maxLineChars: number;
   #partial = "";
@@ -56,6 +58,13 @@ export class LineSplitter {
           break;
         }
         dropped.push(seen);
+        pos = newline + 1;
+        continue;
+      }
+      if (this.#partial === "" && newline !== -1) {
+        // The common case, a whole line inside one chunk: one slice, no concatenation.
+        const stop = end > pos && chunk.charCodeAt(end - 1) === CR ? end - 1 : end;
+        lines.push(chunk.slice(pos, stop));
         pos = newline + 1;
         continue;
       }
