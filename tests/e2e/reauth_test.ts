@@ -6,7 +6,6 @@
  */
 
 import assert from "node:assert/strict";
-import type { BridgeProcess } from "./lib/bridge_process.ts";
 import { parseAuthFailed, parseStateLine } from "./lib/client_management.ts";
 import type { Lab } from "./lib/lab.ts";
 import type { OpenVpnClient } from "./lib/openvpn_client.ts";
@@ -28,27 +27,44 @@ const RENEGOTIATING_SERVER: StackOptions["lab"] = {
   },
 };
 
-/** The bridge's info line for a REAUTH it answered from the session (with client-auth-nt). */
-function reauthAccepted(username: string): RegExp {
-  return new RegExp(
-    `["']?reauth["']? of ["']?${username}["']? \\(cid (\\d+)\\) accepted from the session, no browser needed`,
-  );
+/** One management command as the OpenVPN server logged it (`MANAGEMENT: CMD '...'`). */
+interface ServerCommand {
+  readonly verb: string;
+  readonly cid: number;
+  readonly kid: number;
+  readonly text: string;
 }
 
-/** Waits for the next REAUTH the bridge accepted after `since`; returns the rest of the log. */
-async function nextAcceptedReauth(
-  bridge: BridgeProcess,
-  username: string,
-  since: number,
-): Promise<number> {
-  const match = await bridge.waitForLog(reauthAccepted(username), REAUTH_WAIT_MS, since);
-  return since + match.index + match[0].length;
-}
-
-/** `client-auth-nt` commands the OpenVPN server received (its log echoes management commands). */
-async function clientAuthNtCommands(lab: Lab): Promise<string[]> {
+/**
+ * The client-auth/deny commands the OpenVPN server received, in order. Its log echoes every
+ * management command, so this is what OpenVPN was told, whatever the bridge logs at its level.
+ */
+async function serverCommands(lab: Lab): Promise<ServerCommand[]> {
   const log = await lab.server.diagnostics();
-  return [...log.matchAll(/MANAGEMENT: CMD '(client-auth-nt \d+ \d+)'/g)].map((m) => m[1]!);
+  return [...log.matchAll(/MANAGEMENT: CMD '((client-[a-z-]+) (\d+) (\d+)[^']*)'/g)].map((m) => ({
+    text: m[1]!,
+    verb: m[2]!,
+    cid: Number(m[3]),
+    kid: Number(m[4]),
+  }));
+}
+
+/** `client-auth-nt` answers to renegotiations (a first CONNECT has key id 1; REAUTHs do not). */
+async function reauthAnswers(lab: Lab): Promise<ServerCommand[]> {
+  return (await serverCommands(lab)).filter((c) => c.verb === "client-auth-nt" && c.kid !== 1);
+}
+
+/** Waits until OpenVPN has received `count` REAUTH answers with client-auth-nt. */
+async function waitForReauthAnswers(lab: Lab, count: number): Promise<ServerCommand[]> {
+  return await pollUntil(
+    `${count} REAUTH answered with client-auth-nt`,
+    async () => {
+      const answers = await reauthAnswers(lab);
+      return answers.length >= count ? answers : undefined;
+    },
+    REAUTH_WAIT_MS,
+    200,
+  );
 }
 
 /**
@@ -91,26 +107,35 @@ Deno.test({
   ignore: skip !== undefined,
   async fn() {
     await withStack(
-      { lab: RENEGOTIATING_SERVER, bridge: { sessionsBackend: "file" } },
+      { lab: RENEGOTIATING_SERVER, bridge: { sessionsBackend: "file", logLevel: "debug" } },
       async (s) => {
         const client = await s.lab.startClient({ name: "alice-laptop" });
         await s.signIn(client, "alice", "alice-password");
         await client.waitForState("CONNECTED", 20_000);
         await assertTunnelCarriesPings(s.lab);
 
-        await nextAcceptedReauth(s.bridge, "alice", 0);
+        await waitForReauthAnswers(s.lab, 1);
         await assertTunnelCarriesPings(s.lab);
 
         // A clean restart: SIGTERM, exit 0, a new process reading the same session file.
         const bridge = await s.replaceBridge();
         const restartMark = bridge.mark();
-        await nextAcceptedReauth(bridge, "alice", restartMark);
+        const answers = await waitForReauthAnswers(s.lab, 2);
         await assertTunnelCarriesPings(s.lab);
 
         assertNoBrowserNeeded(client);
-        assert.ok((await clientAuthNtCommands(s.lab)).length >= 2, "No client-auth-nt seen");
-        // A certificate-only 2.6 client presents no token; the bridge recognised it by cid.
-        assert.equal(bridge.matches(/waiting for browser sign-in/g, restartMark).length, 0);
+        // Never denied, never asked to log in again: each REAUTH got client-auth-nt, the one
+        // after the restart from the new process (which had only the session file to go on).
+        const commands = await serverCommands(s.lab);
+        const verbs = commands.map((c) => c.verb);
+        assert.deepEqual(
+          verbs.slice(0, 2),
+          ["client-pending-auth", "client-auth"],
+          verbs.join(","),
+        );
+        assert.ok(verbs.slice(2).every((verb) => verb === "client-auth-nt"), verbs.join(","));
+        assert.equal(new Set(answers.map((a) => a.cid)).size, 1);
+        assert.equal(bridge.matches(/waiting for browser sign-in|denied/g, restartMark).length, 0);
       },
     );
   },
@@ -120,7 +145,7 @@ Deno.test({
   name: "a username/password client stays up across two renegotiations without a browser",
   ignore: skip !== undefined,
   async fn() {
-    await withStack({ lab: RENEGOTIATING_SERVER }, async (s) => {
+    await withStack({ lab: RENEGOTIATING_SERVER, bridge: { logLevel: "debug" } }, async (s) => {
       // The password is OpenVPN's business (it is replaced by the auth token); the IdP login
       // is what the bridge checks.
       const client = await s.lab.startClient({
@@ -133,13 +158,15 @@ Deno.test({
       // The client named its user, so the bridge must not push auth-token-user.
       assert.equal((await client.pushReply())?.some((o) => o.startsWith("auth-token-user")), false);
 
-      let mark = await nextAcceptedReauth(s.bridge, "alice", 0);
+      await waitForReauthAnswers(s.lab, 1);
       await assertTunnelCarriesPings(s.lab);
-      mark = await nextAcceptedReauth(s.bridge, "alice", mark);
+      await waitForReauthAnswers(s.lab, 2);
       await assertTunnelCarriesPings(s.lab);
 
       assertNoBrowserNeeded(client);
-      assert.ok((await clientAuthNtCommands(s.lab)).length >= 2, "No client-auth-nt seen");
+      const verbs = (await serverCommands(s.lab)).map((c) => c.verb);
+      assert.equal(verbs.includes("client-deny"), false, verbs.join(","));
+      assert.equal(verbs.filter((v) => v === "client-pending-auth").length, 1, verbs.join(","));
       // With a token, OpenVPN checked its HMAC: the client never fell back to a new login.
       assert.doesNotMatch(await s.lab.server.diagnostics(), /HMAC on token from client failed/);
     });
@@ -152,21 +179,27 @@ Deno.test({
   async fn() {
     await withStack({
       lab: RENEGOTIATING_SERVER,
-      bridge: { reauthCheck: "refresh" },
+      bridge: { reauthCheck: "refresh", logLevel: "debug" },
     }, async (s) => {
       const client = await s.lab.startClient({ name: "alice-laptop" });
       await s.signIn(client, "alice", "alice-password");
       await client.waitForState("CONNECTED", 20_000);
       await assertTunnelCarriesPings(s.lab);
 
+      const answersBefore = (await reauthAnswers(s.lab)).length;
       s.idp.setDisabled("alice", true);
       const lineMark = client.lines.length;
       const bridgeMark = s.bridge.mark();
-      await s.bridge.waitForLog(
-        /["']?reauth["']? of ["']?alice["']? \(cid \d+\) denied by the refresh check/,
+      const deny = await pollUntil(
+        "OpenVPN to receive client-deny for a REAUTH",
+        async () => {
+          return (await serverCommands(s.lab)).find((c) => c.verb === "client-deny" && c.kid !== 1);
+        },
         REAUTH_WAIT_MS,
-        bridgeMark,
+        200,
       );
+      assert.match(deny.text, /invalid_grant/);
+      assert.match(s.bridge.log.slice(bridgeMark), /denied by the refresh check/);
 
       // The client is dropped: AUTH_FAILED (it then exits, auth-retry none) or a restart that
       // ends in a new sign-in request; either way its old session no longer carries traffic.
@@ -197,7 +230,7 @@ Deno.test({
         parseStateLine(line)?.name === "CONNECTED"
       );
       assert.equal(reconnected, false, "The client reconnected on the disabled user's session");
-      assert.equal(s.bridge.matches(/accepted from the session/g, bridgeMark).length, 0);
+      assert.equal((await reauthAnswers(s.lab)).length, answersBefore);
     });
   },
 });
