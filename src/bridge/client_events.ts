@@ -13,6 +13,7 @@ import { authTokenUserLine } from "../policy/client_config.ts";
 import type { PendingLogin, Session, SessionStore } from "../sessions/types.ts";
 import type { ClientCommander } from "./commander.ts";
 import { type ClientRequest, decide } from "./decide.ts";
+import { ExpiryQueue } from "./expiry_queue.ts";
 import { KeyedLock } from "./keyed_lock.ts";
 import { judge, policyClaims, type PolicyConfig } from "./identity_policy.ts";
 
@@ -38,13 +39,54 @@ export interface ClientEventsDeps {
 }
 
 const RECHECK_FAILED = "Your access could not be confirmed; reconnect to sign in again.";
+export const SIGN_IN_TIMED_OUT = {
+  reason: "sign-in timed out",
+  clientReason: "Sign-in was not completed in time. Reconnect to try again.",
+};
+
+/**
+ * The client is told a few seconds more than our own deadline: a 2.6 client gives up by itself
+ * about a second after the timeout it was told, and our deny, which says why, must come first.
+ */
+const PENDING_GRACE_SEC = 5;
+
+interface PendingDeadline {
+  id: string;
+  cid: number;
+  kid: number;
+  expiresAt: number;
+}
 
 export class ClientEvents {
   readonly #deps: ClientEventsDeps;
   readonly #sessionLock = new KeyedLock();
+  /** A login not finished in time is denied, so the client learns why instead of hanging. */
+  readonly #deadlines: ExpiryQueue<PendingDeadline>;
 
   constructor(deps: ClientEventsDeps) {
     this.#deps = deps;
+    this.#deadlines = new ExpiryQueue((entry) => {
+      this.#expireLogin(entry).catch((error) =>
+        deps.log.warning("Denying an expired sign-in failed: {error}", { error: String(error) })
+      );
+    }, deps.now);
+  }
+
+  /** Stops the sign-in deadlines (the service is stopping). */
+  close(): void {
+    this.#deadlines.close();
+  }
+
+  async #expireLogin(entry: PendingDeadline): Promise<void> {
+    // Gone means the callback took it (and answered) or the client left: nothing to say.
+    if (!(await this.#deps.store.deletePending(entry.id))) return;
+    this.#deps.log.info("Sign-in for cid {cid} not completed in time: denied", { cid: entry.cid });
+    await this.#deps.commander.deny(
+      entry.cid,
+      entry.kid,
+      SIGN_IN_TIMED_OUT.reason,
+      SIGN_IN_TIMED_OUT.clientReason,
+    );
   }
 
   async onConnect(cid: number, kid: number, env: ClientEnv): Promise<void> {
@@ -154,6 +196,12 @@ export class ClientEvents {
       oauth: undefined,
     };
     await store.putPending(login);
+    this.#deadlines.add({
+      id: login.id,
+      cid: login.cid,
+      kid: login.kid,
+      expiresAt: login.expiresAt,
+    });
     log.info("CONNECT of {commonName} (cid {cid}) from {clientIp}: waiting for browser sign-in", {
       commonName: req.commonName,
       cid: req.cid,
@@ -163,7 +211,7 @@ export class ClientEvents {
       req.cid,
       req.kid,
       loginUrl(config.baseUrl, login.id),
-      Math.ceil(config.authPendingTimeoutMs / 1000),
+      Math.ceil(config.authPendingTimeoutMs / 1000) + PENDING_GRACE_SEC,
     );
   }
 

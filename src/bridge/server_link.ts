@@ -46,6 +46,7 @@ export class ServerLink {
     const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
     await Promise.race([Promise.allSettled([...this.#inFlight]), grace]);
     clearTimeout(timer);
+    this.#events.close();
     await this.#connection.close();
   }
 

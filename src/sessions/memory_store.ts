@@ -58,6 +58,10 @@ export class MemoryStore implements SessionStore {
     });
   }
 
+  deletePending(id: string): Promise<boolean> {
+    return this.#run(() => this.#pending.delete(id));
+  }
+
   deletePendingByCid(server: string, cid: number): Promise<number> {
     return this.#run(() => {
       let deleted = 0;

@@ -124,6 +124,14 @@ export class SqliteStore implements SessionStore {
     });
   }
 
+  deletePending(id: string): Promise<boolean> {
+    return this.#run(() => {
+      const deleted = Number(this.#sql.deletePending.run(id).changes);
+      this.#counts.pending -= deleted;
+      return deleted > 0;
+    });
+  }
+
   deletePendingByCid(server: string, cid: number): Promise<number> {
     return this.#run(() => {
       const deleted = Number(this.#sql.deletePendingByCid.run(server, cid).changes);
@@ -326,6 +334,7 @@ function prepareStatements(db: DatabaseSync) {
     ),
     getPending: prepare("SELECT data FROM pending WHERE id = ? AND expires_at >= ?"),
     takePending: prepare("DELETE FROM pending WHERE id = ? RETURNING data, expires_at"),
+    deletePending: prepare("DELETE FROM pending WHERE id = ?"),
     deletePendingByCid: prepare("DELETE FROM pending WHERE server = ? AND cid = ?"),
     pendingExists: prepare("SELECT 1 FROM pending WHERE id = ?"),
     countPending: prepare("SELECT count(*) AS n FROM pending"),

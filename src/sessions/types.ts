@@ -85,6 +85,8 @@ export interface SessionStore {
   getPending(id: string): Promise<PendingLogin | undefined>;
   /** Removes and returns the pending login: exactly one caller gets it (single use). */
   takePending(id: string): Promise<PendingLogin | undefined>;
+  /** Removes a pending login, expired or not; says whether it was there (not yet taken). */
+  deletePending(id: string): Promise<boolean>;
   /** Removes every pending login of a client id (the client went away). */
   deletePendingByCid(server: string, cid: number): Promise<number>;
 

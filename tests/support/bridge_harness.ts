@@ -20,6 +20,8 @@ export interface HarnessOptions {
   extraToml?: string;
   sessions?: "memory" | "file";
   reauthCheck?: "none" | "refresh";
+  /** Default "3m". */
+  authPendingTimeout?: string;
   /** IdP users instead of the default demo users. */
   users?: TestUser[];
 }
@@ -66,6 +68,7 @@ export class BridgeHarness {
 [openvpn]
 management = "${management}"
 command_timeout = "3s"
+auth_pending_timeout = "${options.authPendingTimeout ?? "3m"}"
 reconnect_max_delay = "1s"
 
 [http]

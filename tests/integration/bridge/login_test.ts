@@ -155,3 +155,21 @@ Deno.test("hostile IdP data never reaches the management socket unescaped", asyn
     await h.stop();
   }
 });
+
+Deno.test("a sign-in not completed in time is denied with a reason, and its link is dead", async () => {
+  const h = await BridgeHarness.start({ authPendingTimeout: "10s" });
+  try {
+    const mark = h.openvpn.received.length;
+    const url = await h.connect(0, { common_name: "alice", session_id: "s-slow" });
+    const deny = await h.waitForCommand(mark, (line) => line.startsWith("client-deny 0 1"), 15_000);
+    assertEquals(
+      deny,
+      'client-deny 0 1 "sign-in timed out" "Sign-in was not completed in time. Reconnect to try again."',
+    );
+    const page = await fetch(url);
+    assertEquals(page.status, 404);
+    assertStringIncludes(await page.text(), "This sign-in link has expired");
+  } finally {
+    await h.stop();
+  }
+});

@@ -86,6 +86,20 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
     assert.equal(await store.takePending("p-1"), undefined);
   });
 
+  test(
+    "deletePending() removes a login, expired or not, and says whether it was there",
+    async (store, clock) => {
+      await store.putPending(pendingLogin({ id: "taken" }));
+      await store.putPending(pendingLogin({ id: "expired", expiresAt: T0 + MINUTE }));
+      assert.ok(await store.takePending("taken"));
+      clock.time = T0 + 2 * MINUTE;
+      assert.equal(await store.deletePending("expired"), true);
+      assert.equal(await store.deletePending("expired"), false);
+      assert.equal(await store.deletePending("taken"), false);
+      assert.equal(await store.deletePending("never"), false);
+    },
+  );
+
   test("deletePendingByCid() removes only that server's logins of that client", async (store) => {
     await store.putPending(pendingLogin({ id: "a", server: "vpn1", cid: 7 }));
     await store.putPending(pendingLogin({ id: "b", server: "vpn1", cid: 7, kid: 2 }));

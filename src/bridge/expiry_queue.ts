@@ -1,0 +1,65 @@
+/**
+ * Calls back when pending logins expire, with one timer for the whole queue: every login gets
+ * the same timeout, so they expire in the order they were created, and a CONNECT storm costs
+ * no timer per client.
+ */
+export interface Expiring {
+  expiresAt: number;
+}
+
+export class ExpiryQueue<T extends Expiring> {
+  readonly #onExpire: (entry: T) => void;
+  readonly #now: () => number;
+  #queue: T[] = [];
+  #head = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+
+  constructor(onExpire: (entry: T) => void, now: () => number) {
+    this.#onExpire = onExpire;
+    this.#now = now;
+  }
+
+  /** Entries must be added in expiry order (same timeout, added as created). */
+  add(entry: T): void {
+    if (this.#closed) return;
+    this.#queue.push(entry);
+    if (this.#timer === undefined) this.#arm();
+  }
+
+  get size(): number {
+    return this.#queue.length - this.#head;
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#queue = [];
+    this.#head = 0;
+  }
+
+  #arm(): void {
+    const next = this.#queue[this.#head];
+    if (next === undefined) return;
+    this.#timer = setTimeout(() => this.#fire(), Math.max(0, next.expiresAt - this.#now()));
+  }
+
+  #fire(): void {
+    this.#timer = undefined;
+    const now = this.#now();
+    while (this.#head < this.#queue.length && this.#queue[this.#head]!.expiresAt <= now) {
+      this.#onExpire(this.#queue[this.#head++]!);
+    }
+    // Drop the consumed front now and then, so the array does not grow without bound.
+    if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+    if (this.#head === this.#queue.length) {
+      this.#queue = [];
+      this.#head = 0;
+    }
+    if (!this.#closed) this.#arm();
+  }
+}
