@@ -35,6 +35,8 @@ export interface BridgeConfigOptions {
   readonly sessionsPath: string;
   /** Default "60s". */
   readonly authPendingTimeout?: string;
+  /** The management interface's password, given to the bridge through a file. */
+  readonly managementPasswordFile?: string;
   /** Default "none". */
   readonly reauthCheck?: "none" | "refresh";
   /** Default ["/vpn-users"]. */
@@ -63,6 +65,9 @@ export function buildBridgeConfig(options: BridgeConfigOptions): string {
     "[openvpn]",
     `management = ${tomlString(`unix://${options.managementSocket}`)}`,
     `auth_pending_timeout = ${tomlString(options.authPendingTimeout ?? "60s")}`,
+    ...(options.managementPasswordFile === undefined
+      ? []
+      : [`password_file = ${tomlString(options.managementPasswordFile)}`]),
     'command_timeout = "5s"',
     // Tests restart OpenVPN and expect the bridge back within seconds.
     'reconnect_max_delay = "1s"',
