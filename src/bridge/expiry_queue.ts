@@ -24,7 +24,15 @@ export class ExpiryQueue<T extends Expiring> {
   add(entry: T): void {
     if (this.#closed) return;
     this.#queue.push(entry);
-    if (this.#timer === undefined) this.#arm();
+    // Timers can be late (a busy loop, a suspended host): what is already due goes now, so the
+    // queue never holds more than one timeout's worth of logins.
+    const head = this.#queue[this.#head]!;
+    if (head.expiresAt <= this.#now()) {
+      clearTimeout(this.#timer);
+      this.#fire();
+    } else if (this.#timer === undefined) {
+      this.#arm();
+    }
   }
 
   get size(): number {

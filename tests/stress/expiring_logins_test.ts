@@ -124,6 +124,7 @@ Deno.test("10,000 abandoned logins expire and are swept from the memory store, m
     `Heap ${Math.round(growth / 1024)} KiB above idle after ${rounds} rounds; ` +
       `one round held ${Math.round(held / 1024)} KiB`,
   );
+  events.close();
   await store.close();
 });
 
@@ -143,6 +144,7 @@ Deno.test("10,000 abandoned logins expire and are swept from the file store", as
       const ids = await abandonLogins(events, commander, round * LOGINS);
       await expireAndSweep(store, clock, ids);
     }
+    events.close();
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });

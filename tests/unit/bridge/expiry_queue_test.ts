@@ -32,3 +32,19 @@ Deno.test("ExpiryQueue.close() stops every pending callback and ignores later ad
   await wait(20);
   assertEquals(expired, []);
 });
+
+Deno.test("ExpiryQueue hands out what is already due when the next entry is added", () => {
+  const clock = { time: 1000 };
+  const expired: number[] = [];
+  const queue = new ExpiryQueue<{ n: number; expiresAt: number }>(
+    (entry) => expired.push(entry.n),
+    () => clock.time,
+  );
+  queue.add({ n: 1, expiresAt: 2000 });
+  queue.add({ n: 2, expiresAt: 2500 });
+  clock.time = 3000; // the host was suspended: the timer has not fired yet
+  queue.add({ n: 3, expiresAt: 4000 });
+  assertEquals(expired, [1, 2]);
+  assertEquals(queue.size, 1);
+  queue.close();
+});
