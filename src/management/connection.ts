@@ -114,11 +114,13 @@ interface Link {
   overdue: Set<number>;
   early: ConnectionEvent[];
   /**
-   * One timer for the oldest unanswered command: OpenVPN answers in order, so while it is
-   * unanswered no later one can be. A timer per command cost more than the rest of a REAUTH.
+   * One wake-up timer for all command deadlines, armed for the earliest one and re-checked
+   * when it fires; answers do not touch it. A timer per command (or re-arming it per answer)
+   * cost more than the rest of a REAUTH.
    */
   deadlineTimer: unknown;
-  deadlineTicket: number | undefined;
+  /** When the wake-up timer fires (ms since the epoch). */
+  deadlineAt: number;
   /** Commands written in this turn of the event loop, sent as one write. */
   outbox: string;
   holdReleased: boolean;
@@ -262,7 +264,7 @@ export class ManagementConnection {
       overdue: new Set(),
       early: [],
       deadlineTimer: undefined,
-      deadlineTicket: undefined,
+      deadlineAt: Infinity,
       outbox: "",
       holdReleased: false,
       greetingTimer: undefined,
@@ -315,7 +317,6 @@ export class ManagementConnection {
     const pending = link.pending.get(reply.ticket);
     if (pending === undefined) return;
     link.pending.delete(reply.ticket);
-    if (link.deadlineTicket === reply.ticket) this.#armDeadline(link);
     pending.resolve(reply);
   }
 
@@ -353,7 +354,7 @@ export class ManagementConnection {
   }
 
   #emit(event: ConnectionEvent): void {
-    for (const handler of [...this.#handlers]) {
+    for (const handler of this.#handlers) {
       try {
         const result = handler(event);
         if (result instanceof Promise) {
@@ -383,14 +384,9 @@ export class ManagementConnection {
         return;
       }
       const ticket = link.core.expect(kind);
-      link.pending.set(ticket, {
-        name,
-        timeoutMs,
-        deadline: Date.now() + timeoutMs,
-        resolve,
-        reject,
-      });
-      if (link.deadlineTicket === undefined) this.#armDeadline(link);
+      const deadline = Date.now() + timeoutMs;
+      link.pending.set(ticket, { name, timeoutMs, deadline, resolve, reject });
+      if (deadline < link.deadlineAt) this.#wakeAt(link, deadline);
       this.#write(link, line);
     });
   }
@@ -407,28 +403,32 @@ export class ManagementConnection {
     link.outbox += text;
   }
 
-  /** Points the deadline timer at the oldest unanswered command, if any. */
-  #armDeadline(link: Link): void {
+  #wakeAt(link: Link, at: number): void {
     if (link.deadlineTimer !== undefined) this.#timers.clearTimeout(link.deadlineTimer);
-    link.deadlineTimer = undefined;
-    link.deadlineTicket = undefined;
-    // Commands with a shorter custom timeout behind the oldest one are caught when it fires.
-    const oldest = link.pending.entries().next();
-    if (oldest.done) return;
-    const [ticket, pending] = oldest.value;
-    link.deadlineTicket = ticket;
+    link.deadlineAt = at;
     link.deadlineTimer = this.#timers.setTimeout(
-      () => this.#onTimeout(link, ticket),
-      Math.max(0, pending.deadline - Date.now()),
+      () => this.#onDeadline(link),
+      Math.max(0, at - Date.now()),
     );
   }
 
-  #onTimeout(link: Link, ticket: number): void {
+  #stopDeadlines(link: Link): void {
+    if (link.deadlineTimer !== undefined) this.#timers.clearTimeout(link.deadlineTimer);
     link.deadlineTimer = undefined;
-    link.deadlineTicket = undefined;
+    link.deadlineAt = Infinity;
+  }
+
+  /** Fails every command past its deadline, then sleeps until the next deadline. */
+  #onDeadline(link: Link): void {
+    link.deadlineTimer = undefined;
+    link.deadlineAt = Infinity;
     const now = Date.now();
+    let next = Infinity;
     for (const [id, pending] of link.pending) {
-      if (id !== ticket && pending.deadline > now) continue;
+      if (pending.deadline > now) {
+        next = Math.min(next, pending.deadline);
+        continue;
+      }
       link.pending.delete(id);
       link.overdue.add(id);
       pending.reject(
@@ -449,7 +449,7 @@ export class ManagementConnection {
       );
       return;
     }
-    this.#armDeadline(link);
+    if (next !== Infinity) this.#wakeAt(link, next);
   }
 
   #sendPassword(link: Link): void {
@@ -579,9 +579,7 @@ export class ManagementConnection {
       }
       if (wasReady) this.#emit(event);
     }
-    if (link.deadlineTimer !== undefined) this.#timers.clearTimeout(link.deadlineTimer);
-    link.deadlineTimer = undefined;
-    link.deadlineTicket = undefined;
+    this.#stopDeadlines(link);
     for (const pending of link.pending.values()) {
       pending.reject(
         new ManagementConnectionError(
