@@ -3,7 +3,6 @@
  * ends. Refresh tokens stay unencrypted, as they never leave the process.
  */
 import { checkPendingLogin, checkSession } from "./entry_check.ts";
-import { deepFreeze } from "./freeze.ts";
 import { checkMaxEntries, StoreFullReporter, type StoreTable } from "./store_full.ts";
 import type { ClientBinding, PendingLogin, Session, SessionStore, SweepResult } from "./types.ts";
 
@@ -40,7 +39,7 @@ export class MemoryStore implements SessionStore {
 
   putPending(login: PendingLogin): Promise<void> {
     return this.#run(() => {
-      const copy = deepFreeze(checkPendingLogin(login));
+      const copy = Object.freeze(checkPendingLogin(login));
       this.#makeRoom("pending", this.#pending, copy.id);
       this.#pending.set(copy.id, copy);
     });
@@ -77,7 +76,7 @@ export class MemoryStore implements SessionStore {
 
   putSession(session: Session): Promise<void> {
     return this.#run(() => {
-      const copy = deepFreeze(checkSession(session));
+      const copy = Object.freeze(checkSession(session));
       this.#makeRoom("sessions", this.#sessions, copy.sessionId);
       this.#sessions.set(copy.sessionId, copy);
     });

@@ -8,6 +8,8 @@
  * deleted just before a power loss comes back until it expires; the client it belonged to was
  * denied or killed at OpenVPN all the same, and must present OpenVPN's token to use it again.
  *
+ * Checkpoints run at each sweep (see `configure`).
+ *
  * Reads: sessions are cached as frozen snapshots, so a REAUTH costs no JSON parsing and no
  * decryption. `PRAGMA data_version` tells when another connection (an admin command) changed
  * the file; the cache is then dropped, so a session revoked there is never served from it.
@@ -20,7 +22,6 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { checkPendingLogin, checkSession } from "./entry_check.ts";
-import { deepFreeze } from "./freeze.ts";
 import { migrate } from "./sqlite_schema.ts";
 import { checkMaxEntries, StoreFullReporter, type StoreTable } from "./store_full.ts";
 import type { TokenCipher } from "./token_cipher.ts";
@@ -109,7 +110,7 @@ export class SqliteStore implements SessionStore {
   getPending(id: string): Promise<PendingLogin | undefined> {
     return this.#run(() => {
       const row = this.#sql.getPending.get(id, this.#now());
-      return row === undefined ? undefined : deepFreeze(decodePending(row));
+      return row === undefined ? undefined : Object.freeze(decodePending(row));
     });
   }
 
@@ -120,7 +121,7 @@ export class SqliteStore implements SessionStore {
       if (row === undefined) return undefined;
       this.#counts.pending--;
       if (Number(row["expires_at"]) < this.#now()) return undefined;
-      return deepFreeze(decodePending(row));
+      return Object.freeze(decodePending(row));
     });
   }
 
@@ -142,7 +143,7 @@ export class SqliteStore implements SessionStore {
 
   async putSession(session: Session): Promise<void> {
     this.#assertOpen();
-    const copy = deepFreeze(checkSession(session));
+    const copy = Object.freeze(checkSession(session));
     // Encrypt before the transaction: nothing may await while a transaction is open.
     const token = copy.refreshToken === undefined
       ? null
@@ -217,6 +218,7 @@ export class SqliteStore implements SessionStore {
         if (session.expiresAt < now) this.#cache.delete(id);
       }
       this.#recount();
+      this.#sql.checkpoint.get();
       return result;
     });
   }
@@ -304,7 +306,7 @@ export class SqliteStore implements SessionStore {
     if (blob instanceof Uint8Array) {
       session.refreshToken = await this.#cipher.decryptToken(blob, session.sessionId);
     }
-    return deepFreeze(session);
+    return Object.freeze(session);
   }
 
   async #checkKey(path: string): Promise<void> {
@@ -354,6 +356,7 @@ function prepareStatements(db: DatabaseSync) {
       "SELECT session_id, cid FROM sessions WHERE server = ? AND cid IS NOT NULL AND expires_at >= ?",
     ),
     dataVersion: prepare("PRAGMA data_version"),
+    checkpoint: prepare("PRAGMA wal_checkpoint(PASSIVE)"),
     deleteSession: prepare("DELETE FROM sessions WHERE session_id = ?"),
     sessionExists: prepare("SELECT 1 FROM sessions WHERE session_id = ?"),
     countSessions: prepare("SELECT count(*) AS n FROM sessions"),
@@ -366,6 +369,10 @@ function configure(db: DatabaseSync, path: string): void {
   const mode = db.prepare("PRAGMA journal_mode = WAL").get()?.["journal_mode"];
   if (mode !== "wal") throw new Error(`Session store cannot use WAL mode: ${path} (got ${mode})`);
   db.exec("PRAGMA synchronous = NORMAL");
+  // Checkpoints (the only fsyncs with NORMAL) run at each sweep instead of every 1000 pages,
+  // so a burst of CONNECTs is not stalled by one in its middle. The WAL holds one sweep
+  // interval's writes; closing the store checkpoints too.
+  db.exec("PRAGMA wal_autocheckpoint = 0");
 }
 
 /**
