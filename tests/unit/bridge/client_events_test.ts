@@ -1,0 +1,158 @@
+import { assertEquals } from "../../support/assert.ts";
+import { ClientEvents } from "../../../src/bridge/client_events.ts";
+import { MemoryStore } from "../../../src/sessions/memory_store.ts";
+import { getLogger } from "../../../src/log.ts";
+import { IdpRejectedError, IdpUnreachableError } from "../../../src/oidc/errors.ts";
+import type { Session } from "../../../src/sessions/types.ts";
+import { RecordingCommander } from "../../support/recording_commander.ts";
+
+const T0 = 1_800_000_000_000;
+
+function session(overrides: Partial<Session> = {}): Session {
+  return {
+    sessionId: "s-1",
+    server: "default",
+    cid: 4,
+    commonName: "alice",
+    username: "alice",
+    groups: ["/vpn-users"],
+    roles: [],
+    claims: { sub: "u-1", preferred_username: "alice", groups: ["/vpn-users"] },
+    subject: "u-1",
+    sid: undefined,
+    refreshToken: "rt-1",
+    refreshExpiresAt: undefined,
+    resumable: false,
+    createdAt: T0,
+    lastAuthAt: T0,
+    expiresAt: T0 + 3_600_000,
+    ...overrides,
+  };
+}
+
+function setup(
+  options: {
+    reauthCheck?: "none" | "refresh";
+    idpUnreachable?: "deny" | "allow";
+    refresh?: () => Promise<never>;
+  } = {},
+) {
+  const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
+  const commander = new RecordingCommander();
+  const revoked: string[] = [];
+  const events = new ClientEvents({
+    server: "default",
+    commander,
+    store,
+    oidc: {
+      refresh: options.refresh ?? (() => Promise.reject(new Error("unexpected"))),
+      revoke: (token) => {
+        revoked.push(token);
+        return Promise.resolve();
+      },
+    },
+    config: {
+      policy: {
+        oidc: { usernameClaim: "preferred_username", groupsClaim: "groups", rolesClaim: undefined },
+        authorization: {
+          allowedGroups: ["/vpn-users"],
+          allowedRoles: [],
+          requiredClaims: {},
+          commonNameClaim: undefined,
+        },
+        clientConfig: [],
+      },
+      baseUrl: new URL("https://vpn.example.com"),
+      bypassCommonNames: [],
+      authPendingTimeoutMs: 60_000,
+      sessions: {
+        lifetimeMs: 3_600_000,
+        reauthCheck: options.reauthCheck ?? "none",
+        idpUnreachable: options.idpUnreachable ?? "deny",
+      },
+    },
+    now: () => T0,
+    newLoginId: () => "AAAAAAAAAAAAAAAAAAAAAA",
+    log: getLogger("test"),
+  });
+  const env = (values: Record<string, string>) =>
+    new Map(
+      Object.entries({
+        common_name: "alice",
+        session_id: "s-1",
+        session_state: "Initial",
+        IV_SSO: "webauth",
+        ...values,
+      }),
+    );
+  return { store, commander, events, revoked, env };
+}
+
+Deno.test("CONNECT announces the login URL with the deadline plus grace", async () => {
+  const t = setup();
+  await t.events.onConnect(9, 1, t.env({ session_id: "s-new" }));
+  assertEquals(t.commander.commands, [{
+    kind: "pending",
+    cid: 9,
+    kid: 1,
+    url: "https://vpn.example.com/login/AAAAAAAAAAAAAAAAAAAAAA",
+    timeoutSec: 65,
+  }]);
+  assertEquals((await t.store.getPending("AAAAAAAAAAAAAAAAAAAAAA"))?.cid, 9);
+  t.events.close();
+});
+
+Deno.test("refresh check: an unreachable IdP denies by default", async () => {
+  const t = setup({
+    reauthCheck: "refresh",
+    refresh: () => Promise.reject(new IdpUnreachableError("ECONNREFUSED")),
+  });
+  await t.store.putSession(session());
+  await t.events.onReauth(4, 3, t.env({}));
+  assertEquals(t.commander.commands[0]?.kind, "deny");
+  t.events.close();
+});
+
+Deno.test("refresh check: idp_unreachable = allow keeps the user on the stored session", async () => {
+  const t = setup({
+    reauthCheck: "refresh",
+    idpUnreachable: "allow",
+    refresh: () => Promise.reject(new IdpUnreachableError("ECONNREFUSED")),
+  });
+  await t.store.putSession(session());
+  await t.events.onReauth(4, 3, t.env({}));
+  assertEquals(t.commander.commands, [{ kind: "auth-nt", cid: 4, kid: 3 }]);
+  assertEquals((await t.store.getSession("s-1"))?.refreshToken, "rt-1");
+  t.events.close();
+});
+
+Deno.test("refresh check: a rejected refresh token (user disabled) denies and ends the session", async () => {
+  const t = setup({
+    reauthCheck: "refresh",
+    idpUnreachable: "allow",
+    refresh: () => Promise.reject(new IdpRejectedError("invalid_grant")),
+  });
+  await t.store.putSession(session());
+  await t.events.onReauth(4, 3, t.env({}));
+  assertEquals(t.commander.commands[0]?.kind, "deny");
+  assertEquals(await t.store.getSession("s-1"), undefined);
+  t.events.close();
+});
+
+Deno.test("DISCONNECT of a certificate-only client ends its session and revokes its refresh token", async () => {
+  const t = setup();
+  await t.store.putSession(session());
+  await t.events.onDisconnect(4);
+  assertEquals(await t.store.getSession("s-1"), undefined);
+  assertEquals(t.revoked, ["rt-1"]);
+  t.events.close();
+});
+
+Deno.test("DISCONNECT of a resumable client keeps the session, unbound, and revokes nothing", async () => {
+  const t = setup();
+  await t.store.putSession(session({ resumable: true }));
+  await t.events.onDisconnect(4);
+  assertEquals((await t.store.getSession("s-1"))?.cid, undefined);
+  assertEquals(t.revoked, []);
+  t.events.close();
+});

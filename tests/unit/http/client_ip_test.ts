@@ -1,0 +1,34 @@
+import { assertEquals } from "../../support/assert.ts";
+import { clientIp, trustedProxies } from "../../../src/http/client_ip.ts";
+
+const none = trustedProxies([]);
+const proxies = trustedProxies(["10.0.0.0/8", "192.0.2.10", "fd00::/8"]);
+
+Deno.test("clientIp() uses the socket peer when it is not a trusted proxy", () => {
+  assertEquals(clientIp("203.0.113.5", "198.51.100.1", none), "203.0.113.5");
+  assertEquals(clientIp("203.0.113.5", "198.51.100.1", proxies), "203.0.113.5");
+});
+
+Deno.test("clientIp() takes the right-most untrusted X-Forwarded-For entry behind trusted proxies", () => {
+  assertEquals(clientIp("10.1.2.3", "198.51.100.1", proxies), "198.51.100.1");
+  // The left-most entry is whatever the client sent: never believed.
+  assertEquals(clientIp("10.1.2.3", "6.6.6.6, 198.51.100.1, 192.0.2.10", proxies), "198.51.100.1");
+  assertEquals(clientIp("fd00::1", "2001:db8::7", proxies), "2001:db8::7");
+});
+
+Deno.test("clientIp() ignores a malformed X-Forwarded-For and normalises mapped IPv4", () => {
+  assertEquals(clientIp("10.1.2.3", "not-an-ip", proxies), "10.1.2.3");
+  assertEquals(clientIp("::ffff:10.1.2.3", "198.51.100.9", proxies), "198.51.100.9");
+  assertEquals(clientIp("::ffff:203.0.113.5", undefined, none), "203.0.113.5");
+});
+
+Deno.test("trustedProxies() matches CIDR ranges exactly at their edges", () => {
+  const trusted = trustedProxies(["192.168.4.0/22", "2001:db8::/32"]);
+  assertEquals(trusted("192.168.4.0"), true);
+  assertEquals(trusted("192.168.7.255"), true);
+  assertEquals(trusted("192.168.8.0"), false);
+  assertEquals(trusted("192.168.3.255"), false);
+  assertEquals(trusted("2001:db8:ffff::1"), true);
+  assertEquals(trusted("2001:db9::1"), false);
+  assertEquals(trusted("garbage"), false);
+});
