@@ -12,7 +12,8 @@ SUMMARY ?= $(CURDIR)/.tools/test-summary.txt
 export SUMMARY
 CONFIG ?= /etc/openvpn-auth-oidc/server.toml
 BIN := dist/openvpn-auth-oidc
-DENO_TEST := $(DENO) test --allow-all --quiet
+# No --quiet: failing tests print their diagnostics (bridge and OpenVPN logs).
+DENO_TEST := $(DENO) test --allow-all
 
 .PHONY: tools deps check fmt test test-unit test-integration test-stress test-e2e test-binary build build-bun run demo bench clean
 

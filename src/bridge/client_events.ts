@@ -100,12 +100,21 @@ export class ClientEvents {
   async onDisconnect(cid: number): Promise<void> {
     const { store, server } = this.#deps;
     await store.deletePendingByCid(server, cid);
+    await this.#endBinding(cid, Infinity);
+  }
+
+  /**
+   * Ends the session bound to `cid` (unbinds a resumable one) if it was last authenticated
+   * before `before`: a session a newer event rebound to a reused cid is left alone.
+   */
+  async #endBinding(cid: number, before: number): Promise<void> {
+    const { store, server } = this.#deps;
     const found = await store.findSessionByCid(server, cid);
     if (!found) return;
     await this.#sessionLock.run(found.sessionId, async () => {
       // Read again under the lock: a reconnect may have moved the session to a new cid.
       const session = await store.getSession(found.sessionId);
-      if (!session || session.cid !== cid) return;
+      if (!session || session.cid !== cid || session.lastAuthAt >= before) return;
       if (session.resumable) {
         await store.putSession({ ...session, cid: undefined });
         return;
@@ -128,13 +137,15 @@ export class ClientEvents {
 
   /**
    * After (re)connecting to the management interface: cids not in OpenVPN's client list are
-   * gone (OpenVPN restarted, or they left while we were away), so their bindings and pending
-   * logins are dropped. Sessions stay for reconnects.
+   * gone (OpenVPN restarted, or they left while we were away), so their sessions end as at a
+   * DISCONNECT, unless an event since `linkUpAt` bound them anew.
    */
-  async forgetClientsExcept(liveCids: ReadonlySet<number>): Promise<void> {
+  async forgetClientsExcept(liveCids: ReadonlySet<number>, linkUpAt: number): Promise<void> {
     const { store, server } = this.#deps;
     for (const { cid } of await store.listBindings(server)) {
-      if (!liveCids.has(cid)) await this.onDisconnect(cid);
+      // Pending logins are left to expire: a restarted OpenVPN reuses cids, and a login
+      // started since the link came up belongs to a new client.
+      if (!liveCids.has(cid)) await this.#endBinding(cid, linkUpAt);
     }
   }
 

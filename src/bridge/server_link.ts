@@ -84,7 +84,7 @@ export class ServerLink {
         );
         return;
       case "connected":
-        await this.#reconcile();
+        await this.#reconcile(Date.now());
         return;
       case "warning":
         this.#log.warning("Management protocol: {message}", { message: event.message });
@@ -94,11 +94,11 @@ export class ServerLink {
     }
   }
 
-  async #reconcile(): Promise<void> {
+  async #reconcile(linkUpAt: number): Promise<void> {
     try {
       const reply = await this.#connection.send(status3());
       const ids = reply.type === "lines" ? clientIdsFromStatus(reply.lines) : undefined;
-      if (ids) await this.#events.forgetClientsExcept(ids);
+      if (ids) await this.#events.forgetClientsExcept(ids, linkUpAt);
     } catch (error) {
       this.#log.warning("Could not read the client list after connecting: {error}", {
         error: String(error),

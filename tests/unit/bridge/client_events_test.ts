@@ -156,3 +156,16 @@ Deno.test("DISCONNECT of a resumable client keeps the session, unbound, and revo
   assertEquals(t.revoked, []);
   t.events.close();
 });
+
+Deno.test("after a reconnect, stale bindings end but a new client on a reused cid keeps its login", async () => {
+  const t = setup();
+  await t.store.putSession(session({ sessionId: "old", cid: 0, lastAuthAt: T0 - 60_000 }));
+  await t.store.putSession(session({ sessionId: "rebound", cid: 1, lastAuthAt: T0 + 1 }));
+  // OpenVPN restarted and reuses cid 0 for a new client, which is signing in.
+  await t.events.onConnect(0, 1, t.env({ session_id: "new" }));
+  await t.events.forgetClientsExcept(new Set(), T0);
+  assertEquals(await t.store.getSession("old"), undefined);
+  assertEquals((await t.store.getSession("rebound"))?.cid, 1);
+  assertEquals((await t.store.getPending("AAAAAAAAAAAAAAAAAAAAAA"))?.cid, 0);
+  t.events.close();
+});
