@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { freePort } from "../../tests/support/free_port.ts";
-import { CookieJar, loginOverHttp } from "../../tests/support/idp/mod.ts";
+import { bridgeLoginOverHttp } from "../../tests/support/bridge_browser.ts";
 import { benchConfigToml } from "../lib/bridge_config.ts";
 import { clientBlock } from "../lib/client_env.ts";
 import { type Answer, LoadServer } from "../lib/load_server.ts";
@@ -76,30 +76,8 @@ async function oneLogin(
   server.send({ cid, kid: 1, text: clientBlock("CONNECT", cid, 1) });
   const url = /"WEB_AUTH::([^"]+)"/.exec((await pending).line)?.[1];
   if (!url) throw new Error(`No login URL for cid ${cid}`);
-  const jar = new CookieJar();
-  const page = await fetch(url);
-  jar.store(page);
-  const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? "";
-  const confirm = await fetch(url, {
-    method: "POST",
-    headers: {
-      cookie: jar.header() ?? "",
-      "content-type": "application/x-www-form-urlencoded",
-    },
-    body: new URLSearchParams({ csrf }),
-    redirect: "manual",
-  });
-  await confirm.body?.cancel();
-  const authUrl = confirm.headers.get("location");
-  if (confirm.status !== 303 || !authUrl) throw new Error(`Confirm answered ${confirm.status}`);
-  const callback = await loginOverHttp(authUrl, {
-    username: "alice",
-    password: "alice-password",
-    redirectUri: `${baseUrl}/oauth2/callback`,
-  });
   const authorized = book.wait("client-auth", cid);
-  const final = await fetch(callback, { headers: { cookie: jar.header() ?? "" } });
-  await final.body?.cancel();
+  const final = await bridgeLoginOverHttp(url, baseUrl, "alice", "alice-password");
   if (final.status !== 200) throw new Error(`Callback answered ${final.status}`);
   await authorized;
 }

@@ -11,7 +11,8 @@ import { startDaemon } from "../../src/daemon.ts";
 import type { RunningService } from "../../src/cli.ts";
 import { FakeManagementServer } from "./fake_management_server.ts";
 import { freePort } from "./free_port.ts";
-import { CookieJar, loginOverHttp, startTestIdp, type TestIdp, type TestUser } from "./idp/mod.ts";
+import { startTestIdp, type TestIdp, type TestUser } from "./idp/mod.ts";
+import { bridgeLoginOverHttp } from "./bridge_browser.ts";
 
 export const CLIENT_SECRET = "bridge-test-secret";
 
@@ -159,39 +160,13 @@ ${options.extraToml ?? ""}
    * Plays the browser: opens the login URL, continues on the confirmation page, signs in at
    * the IdP, follows the callback. Returns the bridge's final page.
    */
-  async browserLogin(
+  browserLogin(
     loginUrl: string,
     username: string,
     password: string,
     options: { cancel?: boolean } = {},
   ) {
-    const bridgeCookies = new CookieJar();
-    const page = await fetch(loginUrl);
-    bridgeCookies.store(page);
-    const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? "";
-    const confirm = await fetch(loginUrl, {
-      method: "POST",
-      headers: {
-        cookie: bridgeCookies.header() ?? "",
-        "content-type": "application/x-www-form-urlencoded",
-      },
-      body: new URLSearchParams({ csrf }),
-      redirect: "manual",
-    });
-    await confirm.body?.cancel();
-    const authUrl = confirm.headers.get("location");
-    if (confirm.status !== 303 || !authUrl) throw new Error(`Confirm answered ${confirm.status}`);
-    const callback = await loginOverHttp(authUrl, {
-      username,
-      password,
-      redirectUri: `${this.baseUrl}/oauth2/callback`,
-      ...(options.cancel ? { cancel: true } : {}),
-    });
-    const final = await fetch(callback, {
-      headers: { cookie: bridgeCookies.header() ?? "" },
-      redirect: "manual",
-    });
-    return { status: final.status, text: await final.text(), callback };
+    return bridgeLoginOverHttp(loginUrl, this.baseUrl, username, password, options);
   }
 }
 

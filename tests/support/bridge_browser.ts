@@ -1,0 +1,48 @@
+/**
+ * Plays a browser against the bridge over plain HTTP: opens the login link, continues on the
+ * confirmation page (cookie and CSRF token), signs in at the test IdP, and follows the callback.
+ * Used by the integration tests and the full-login benchmark.
+ */
+import { CookieJar, loginOverHttp } from "./idp/mod.ts";
+
+export interface BridgeLoginResult {
+  status: number;
+  text: string;
+  callback: URL;
+}
+
+export async function bridgeLoginOverHttp(
+  loginUrl: string,
+  baseUrl: string,
+  username: string,
+  password: string,
+  options: { cancel?: boolean } = {},
+): Promise<BridgeLoginResult> {
+  const bridgeCookies = new CookieJar();
+  const page = await fetch(loginUrl);
+  bridgeCookies.store(page);
+  const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? "";
+  const confirm = await fetch(loginUrl, {
+    method: "POST",
+    headers: {
+      cookie: bridgeCookies.header() ?? "",
+      "content-type": "application/x-www-form-urlencoded",
+    },
+    body: new URLSearchParams({ csrf }),
+    redirect: "manual",
+  });
+  await confirm.body?.cancel();
+  const authUrl = confirm.headers.get("location");
+  if (confirm.status !== 303 || !authUrl) throw new Error(`Confirm answered ${confirm.status}`);
+  const callback = await loginOverHttp(authUrl, {
+    username,
+    password,
+    redirectUri: `${baseUrl}/oauth2/callback`,
+    ...(options.cancel ? { cancel: true } : {}),
+  });
+  const final = await fetch(callback, {
+    headers: { cookie: bridgeCookies.header() ?? "" },
+    redirect: "manual",
+  });
+  return { status: final.status, text: await final.text(), callback };
+}
