@@ -18,6 +18,7 @@ import { validateClientConfigLine } from "../policy/client_config.ts";
 import { validateGroupName } from "../policy/groups.ts";
 import { validateRequiredClaim } from "../policy/authorize.ts";
 import { RESERVED_AUTHORIZE_PARAMS } from "../oidc/config_checks.ts";
+import { parseEncryptionKey } from "../sessions/token_cipher.ts";
 
 const MIN_SECRET_LENGTH = 32;
 
@@ -162,12 +163,14 @@ export function resolveConfig(
   });
 
   const encryptionKey = sessions.secret("encryption_key");
-  if (encryptionKey && decodeKey(encryptionKey.reveal()) === undefined) {
-    issue(
-      "sessions.encryption_key",
-      "Expected 32 bytes as 64 hex characters or base64 (e.g. openssl rand -base64 32)",
-    );
+  if (encryptionKey) {
+    try {
+      parseEncryptionKey(encryptionKey);
+    } catch (error) {
+      issue("sessions.encryption_key", (error as Error).message);
+    }
   }
+
   const pendingTimeout = openvpn.num("auth_pending_timeout");
   if (pendingTimeout < 10_000 || pendingTimeout > 3_600_000) {
     issue("openvpn.auth_pending_timeout", "Expected a duration from 10s to 1h");
@@ -283,20 +286,4 @@ function isIpOrCidr(text: string): boolean {
   if (prefix === undefined) return true;
   const bits = Number(prefix);
   return /^\d+$/.test(prefix) && bits <= (version === 4 ? 32 : 128);
-}
-
-/** A 32-byte key from 64 hex characters or base64; undefined when it is neither. */
-export function decodeKey(text: string): Uint8Array | undefined {
-  if (/^[0-9a-fA-F]{64}$/.test(text)) {
-    return Uint8Array.from(text.match(/../g)!.map((byte) => parseInt(byte, 16)));
-  }
-  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(text)) return undefined;
-  let binary: string;
-  try {
-    binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-  } catch {
-    return undefined;
-  }
-  if (binary.length !== 32) return undefined;
-  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
 }

@@ -6,16 +6,16 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ClientEvents } from "../../src/bridge/client_events.ts";
+import type { ClientEvents } from "../../src/bridge/client_events.ts";
 import { Secret } from "../../src/config/secret.ts";
-import { getLogger } from "../../src/log.ts";
 import { MemoryStore } from "../../src/sessions/memory_store.ts";
 import { SqliteStore } from "../../src/sessions/sqlite_store.ts";
 import { TokenCipher } from "../../src/sessions/token_cipher.ts";
 import type { SessionStore } from "../../src/sessions/types.ts";
 import { assert, assertEquals } from "../support/assert.ts";
 import { clientEnv } from "../support/bridge_harness.ts";
-import { RecordingCommander } from "../support/recording_commander.ts";
+import type { RecordingCommander } from "../support/recording_commander.ts";
+import { testClientEvents } from "../support/client_events_fixture.ts";
 import { settledHeap } from "./_fixtures.ts";
 
 const LOGINS = 10_000;
@@ -23,38 +23,7 @@ const TIMEOUT_MS = 10_000;
 const T0 = 1_800_000_000_000;
 
 function eventsFor(store: SessionStore, now: () => number) {
-  const commander = new RecordingCommander();
-  let counter = 0;
-  const events = new ClientEvents({
-    server: "default",
-    commander,
-    store,
-    oidc: {
-      refresh: () => Promise.reject(new Error("No refresh in this test")),
-      revoke: () => Promise.resolve(),
-    },
-    config: {
-      policy: {
-        oidc: { usernameClaim: "preferred_username", groupsClaim: "groups", rolesClaim: undefined },
-        authorization: {
-          allowedGroups: ["/vpn-users"],
-          allowedRoles: [],
-          requiredClaims: {},
-          commonNameClaim: undefined,
-        },
-        clientConfig: [],
-      },
-      baseUrl: new URL("https://vpn.example.com"),
-      bypassCommonNames: [],
-      authPendingTimeoutMs: TIMEOUT_MS,
-      sessions: { lifetimeMs: 12 * 3_600_000, reauthCheck: "none", idpUnreachable: "deny" },
-    },
-    now,
-    // 22 base64url characters, like the real 16-byte ids.
-    newLoginId: () => `L${String(++counter).padStart(21, "0")}`,
-    log: getLogger("stress"),
-  });
-  return { events, commander };
+  return testClientEvents({ store, now, authPendingTimeoutMs: TIMEOUT_MS });
 }
 
 /** Starts LOGINS logins that nobody finishes; returns their ids (from the login URLs). */

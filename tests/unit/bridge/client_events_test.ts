@@ -1,10 +1,9 @@
 import { assertEquals } from "../../support/assert.ts";
-import { ClientEvents } from "../../../src/bridge/client_events.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
-import { getLogger } from "../../../src/log.ts";
 import { IdpRejectedError, IdpUnreachableError } from "../../../src/oidc/errors.ts";
 import type { Session } from "../../../src/sessions/types.ts";
-import { RecordingCommander } from "../../support/recording_commander.ts";
+import { testClientEvents } from "../../support/client_events_fixture.ts";
+import type { RefreshResult } from "../../../src/oidc/client.ts";
 
 const T0 = 1_800_000_000_000;
 
@@ -34,46 +33,15 @@ function setup(
   options: {
     reauthCheck?: "none" | "refresh";
     idpUnreachable?: "deny" | "allow";
-    refresh?: () => Promise<never>;
+    refresh?: () => Promise<RefreshResult>;
   } = {},
 ) {
   const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
-  const commander = new RecordingCommander();
-  const revoked: string[] = [];
-  const events = new ClientEvents({
-    server: "default",
-    commander,
+  const { events, commander, revoked } = testClientEvents({
     store,
-    oidc: {
-      refresh: options.refresh ?? (() => Promise.reject(new Error("unexpected"))),
-      revoke: (token) => {
-        revoked.push(token);
-        return Promise.resolve();
-      },
-    },
-    config: {
-      policy: {
-        oidc: { usernameClaim: "preferred_username", groupsClaim: "groups", rolesClaim: undefined },
-        authorization: {
-          allowedGroups: ["/vpn-users"],
-          allowedRoles: [],
-          requiredClaims: {},
-          commonNameClaim: undefined,
-        },
-        clientConfig: [],
-      },
-      baseUrl: new URL("https://vpn.example.com"),
-      bypassCommonNames: [],
-      authPendingTimeoutMs: 60_000,
-      sessions: {
-        lifetimeMs: 3_600_000,
-        reauthCheck: options.reauthCheck ?? "none",
-        idpUnreachable: options.idpUnreachable ?? "deny",
-      },
-    },
     now: () => T0,
     newLoginId: () => "AAAAAAAAAAAAAAAAAAAAAA",
-    log: getLogger("test"),
+    ...options,
   });
   const env = (values: Record<string, string>) =>
     new Map(

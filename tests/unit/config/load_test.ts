@@ -301,6 +301,16 @@ const ERROR_CASES: Array<{
     },
   },
   {
+    name: "a session encryption key of the wrong size",
+    source: MINIMAL + '\n[sessions]\nencryption_key = "c2hvcnQ="\n',
+    expected: {
+      path: "sessions.encryption_key",
+      message:
+        "Invalid sessions.encryption_key: expected 32 bytes as base64 (44 characters) or as 64 hex characters, got 8 characters",
+      line: 15,
+    },
+  },
+  {
     name: "an environment variable of the wrong type",
     source: MINIMAL,
     env: { OPENVPN_AUTH_OIDC_HTTP_CONFIRM_LOGIN: "yes" },

@@ -9,6 +9,7 @@ import { AuthorizationResponseError, IdpUnreachableError } from "../../../src/oi
 import type { LoginExpectation, LoginResult } from "../../../src/oidc/client.ts";
 import type { PendingLogin } from "../../../src/sessions/types.ts";
 import { RecordingCommander } from "../../support/recording_commander.ts";
+import { TEST_POLICY } from "../../support/client_events_fixture.ts";
 
 const T0 = 1_800_000_000_000;
 const ID = "AAAAAAAAAAAAAAAAAAAAAA";
@@ -60,13 +61,7 @@ async function setup(options: Options = {}) {
     },
   };
   const policy = {
-    oidc: { usernameClaim: "preferred_username", groupsClaim: "groups", rolesClaim: undefined },
-    authorization: {
-      allowedGroups: ["/vpn-users"],
-      allowedRoles: [],
-      requiredClaims: {},
-      commonNameClaim: undefined,
-    },
+    ...TEST_POLICY,
     clientConfig: [{ groups: ["/vpn-users"], lines: ['push "route 10.10.0.0 255.255.0.0"'] }],
   };
   const log = getLogger("test");
