@@ -188,6 +188,7 @@ export class LoginFlow {
       claims: policyClaims(result.claims, this.#deps.policy),
       subject: result.subject,
       sid: result.sid,
+      clientIp: login.clientIp,
       refreshToken: result.refreshToken,
       refreshExpiresAt: result.refreshExpiresAt,
       // A client that sent a user name will present OpenVPN's token when it reconnects.

@@ -98,6 +98,11 @@ export function checkPendingLogin(value: unknown): PendingLogin {
   };
 }
 
+/** `{ key: value }`, or nothing for undefined: an optional (`?:`) field stays absent. */
+function optionalField<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
 /** Returns a copy of `value` if it is a valid Session, else throws a TypeError. */
 export function checkSession(value: unknown): Session {
   const what = "session";
@@ -113,6 +118,7 @@ export function checkSession(value: unknown): Session {
     claims: claims(fields, "claims", what),
     subject: str(fields, "subject", what),
     sid: optionalStr(fields, "sid", what),
+    ...optionalField("clientIp", optionalStr(fields, "clientIp", what)),
     refreshToken: optionalStr(fields, "refreshToken", what),
     refreshExpiresAt: optionalTime(fields, "refreshExpiresAt", what),
     resumable: bool(fields, "resumable", what),

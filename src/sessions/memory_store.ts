@@ -101,10 +101,7 @@ export class MemoryStore implements SessionStore {
   }
 
   listSessions(): Promise<Session[]> {
-    return this.#run(() => {
-      const now = this.#now();
-      return [...this.#sessions.values()].filter((session) => session.expiresAt >= now);
-    });
+    return this.#liveSessions(() => true);
   }
 
   listBindings(server: string): Promise<ClientBinding[]> {
@@ -117,6 +114,25 @@ export class MemoryStore implements SessionStore {
         }
       }
       return bindings;
+    });
+  }
+
+  findSessionsBySid(sid: string): Promise<Session[]> {
+    return this.#liveSessions((session) => session.sid === sid);
+  }
+
+  findSessionsBySubject(subject: string): Promise<Session[]> {
+    return this.#liveSessions((session) => session.subject === subject);
+  }
+
+  findSessionsByUsername(username: string): Promise<Session[]> {
+    return this.#liveSessions((session) => session.username === username);
+  }
+
+  listPending(): Promise<PendingLogin[]> {
+    return this.#run(() => {
+      const now = this.#now();
+      return [...this.#pending.values()].filter((login) => login.expiresAt >= now);
     });
   }
 
@@ -142,6 +158,16 @@ export class MemoryStore implements SessionStore {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  // Scans: revocations and admin commands are rare, and this store is for small setups.
+  #liveSessions(match: (session: Session) => boolean): Promise<Session[]> {
+    return this.#run(() => {
+      const now = this.#now();
+      return [...this.#sessions.values()].filter((session) =>
+        session.expiresAt >= now && match(session)
+      );
+    });
   }
 
   #live<T extends Expiring>(entry: T | undefined): T | undefined {

@@ -35,7 +35,19 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX sessions_by_expiry ON sessions (expires_at);
   CREATE INDEX sessions_by_client ON sessions (server, cid);
   `,
+  // Revocation (back-channel logout, admin commands, sessions per user) finds sessions by
+  // these fields of `data`; expression indexes need no new columns and no backfill.
+  `
+  CREATE INDEX sessions_by_sid ON sessions (json_extract(data, '$.sid'));
+  CREATE INDEX sessions_by_subject ON sessions (json_extract(data, '$.subject'));
+  CREATE INDEX sessions_by_username ON sessions (json_extract(data, '$.username'));
+  `,
 ];
+
+/** The indexed expressions; queries must repeat them exactly for SQLite to use the indexes. */
+export const SESSION_SID = "json_extract(data, '$.sid')";
+export const SESSION_SUBJECT = "json_extract(data, '$.subject')";
+export const SESSION_USERNAME = "json_extract(data, '$.username')";
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

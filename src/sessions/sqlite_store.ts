@@ -23,6 +23,7 @@ import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { checkPendingLogin, checkSession } from "./entry_check.ts";
 import { migrate } from "./sqlite_schema.ts";
+import { prepareStatements } from "./sqlite_statements.ts";
 import { checkMaxEntries, StoreFullReporter, type StoreTable } from "./store_full.ts";
 import type { TokenCipher } from "./token_cipher.ts";
 import type { ClientBinding, PendingLogin, Session, SessionStore, SweepResult } from "./types.ts";
@@ -199,12 +200,37 @@ export class SqliteStore implements SessionStore {
     return await Promise.all(rows.map((row) => this.#decodeSession(row)));
   }
 
+  /** Live sessions a `(key, now)` query selects. */
+  async #decodeAll(query: StatementSync, key: string): Promise<Session[]> {
+    this.#assertOpen();
+    const rows = query.all(key, this.#now());
+    return await Promise.all(rows.map((row) => this.#decodeSession(row)));
+  }
+
   listBindings(server: string): Promise<ClientBinding[]> {
     return this.#run(() =>
       this.#sql.listBindings.all(server, this.#now()).map((row) => ({
         sessionId: String(row["session_id"]),
         cid: Number(row["cid"]),
       }))
+    );
+  }
+
+  findSessionsBySid(sid: string): Promise<Session[]> {
+    return this.#decodeAll(this.#sql.findSessionsBySid, sid);
+  }
+
+  findSessionsBySubject(subject: string): Promise<Session[]> {
+    return this.#decodeAll(this.#sql.findSessionsBySubject, subject);
+  }
+
+  findSessionsByUsername(username: string): Promise<Session[]> {
+    return this.#decodeAll(this.#sql.findSessionsByUsername, username);
+  }
+
+  listPending(): Promise<PendingLogin[]> {
+    return this.#run(() =>
+      this.#sql.listPending.all(this.#now()).map((row) => Object.freeze(decodePending(row)))
     );
   }
 
@@ -321,47 +347,6 @@ export class SqliteStore implements SessionStore {
       );
     }
   }
-}
-
-function prepareStatements(db: DatabaseSync) {
-  const prepare = (sql: string): StatementSync => db.prepare(sql);
-  return {
-    begin: prepare("BEGIN IMMEDIATE"),
-    commit: prepare("COMMIT"),
-    rollback: prepare("ROLLBACK"),
-    insertMeta: prepare("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)"),
-    getMeta: prepare("SELECT value FROM meta WHERE key = ?"),
-    putPending: prepare(
-      "INSERT OR REPLACE INTO pending (id, server, cid, expires_at, data) VALUES (?, ?, ?, ?, ?)",
-    ),
-    getPending: prepare("SELECT data FROM pending WHERE id = ? AND expires_at >= ?"),
-    takePending: prepare("DELETE FROM pending WHERE id = ? RETURNING data, expires_at"),
-    deletePending: prepare("DELETE FROM pending WHERE id = ?"),
-    deletePendingByCid: prepare("DELETE FROM pending WHERE server = ? AND cid = ?"),
-    pendingExists: prepare("SELECT 1 FROM pending WHERE id = ?"),
-    countPending: prepare("SELECT count(*) AS n FROM pending"),
-    sweepPending: prepare("DELETE FROM pending WHERE expires_at < ?"),
-    putSession: prepare(
-      "INSERT OR REPLACE INTO sessions (session_id, server, cid, expires_at, data, refresh_token) " +
-        "VALUES (?, ?, ?, ?, ?, ?)",
-    ),
-    getSession: prepare(
-      "SELECT data, refresh_token FROM sessions WHERE session_id = ? AND expires_at >= ?",
-    ),
-    listSessions: prepare("SELECT data, refresh_token FROM sessions WHERE expires_at >= ?"),
-    findSessionByCid: prepare(
-      "SELECT data, refresh_token FROM sessions WHERE server = ? AND cid = ? AND expires_at >= ? LIMIT 1",
-    ),
-    listBindings: prepare(
-      "SELECT session_id, cid FROM sessions WHERE server = ? AND cid IS NOT NULL AND expires_at >= ?",
-    ),
-    dataVersion: prepare("PRAGMA data_version"),
-    checkpoint: prepare("PRAGMA wal_checkpoint(PASSIVE)"),
-    deleteSession: prepare("DELETE FROM sessions WHERE session_id = ?"),
-    sessionExists: prepare("SELECT 1 FROM sessions WHERE session_id = ?"),
-    countSessions: prepare("SELECT count(*) AS n FROM sessions"),
-    sweepSessions: prepare("DELETE FROM sessions WHERE expires_at < ?"),
-  };
 }
 
 function configure(db: DatabaseSync, path: string): void {

@@ -50,6 +50,8 @@ export interface Session {
   subject: string;
   /** The IdP's SSO session id (`sid`), for back-channel logout. */
   sid: string | undefined;
+  /** The VPN client's public address at sign-in (absent in sessions stored by older versions). */
+  clientIp?: string;
   /** Plain refresh token in memory; stores encrypt it at rest. */
   refreshToken: string | undefined;
   /** When the refresh token expires, when the IdP said so (`refresh_expires_in`). */
@@ -99,6 +101,14 @@ export interface SessionStore {
   listSessions(): Promise<Session[]>;
   /** The live sessions of a server that are bound to a cid (cheap: no tokens decrypted). */
   listBindings(server: string): Promise<ClientBinding[]>;
+  /** The live sessions of one IdP SSO session (back-channel logout by `sid`). */
+  findSessionsBySid(sid: string): Promise<Session[]>;
+  /** The live sessions of one IdP subject (`sub`), on every server. */
+  findSessionsBySubject(subject: string): Promise<Session[]>;
+  /** The live sessions whose user name is exactly `username`. */
+  findSessionsByUsername(username: string): Promise<Session[]>;
+  /** Every live pending login (an admin's view of sign-ins in progress). */
+  listPending(): Promise<PendingLogin[]>;
 
   /** Deletes pending logins and sessions that expired before `now` (ms). */
   sweep(now: number): Promise<SweepResult>;

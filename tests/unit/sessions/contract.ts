@@ -167,6 +167,76 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
     },
   );
 
+  test("getSession() keeps a session's client IP, and its absence", async (store) => {
+    await store.putSession(session({ sessionId: "with", clientIp: "2001:db8::7" }));
+    await store.putSession(session({ sessionId: "without" }));
+    assert.equal((await store.getSession("with"))?.clientIp, "2001:db8::7");
+    const without = await store.getSession("without");
+    assert.ok(without && !("clientIp" in without), "absent stays absent, not undefined");
+  });
+
+  const lookups = [
+    ["findSessionsBySid", "sid", (s: SessionStore, key: string) => s.findSessionsBySid(key)],
+    [
+      "findSessionsBySubject",
+      "subject",
+      (s: SessionStore, key: string) => s.findSessionsBySubject(key),
+    ],
+    [
+      "findSessionsByUsername",
+      "username",
+      (s: SessionStore, key: string) => s.findSessionsByUsername(key),
+    ],
+  ] as const;
+  for (const [method, field, find] of lookups) {
+    test(
+      `${method}() returns every live session with that ${field} on every server, exactly`,
+      async (store, clock) => {
+        await store.putSession(session({ sessionId: "a", server: "vpn1", [field]: "k-1" }));
+        await store.putSession(
+          session({ sessionId: "b", server: "vpn2", cid: undefined, [field]: "k-1" }),
+        );
+        await store.putSession(session({ sessionId: "other", [field]: "k-2" }));
+        await store.putSession(session({ sessionId: "case", [field]: "K-1" }));
+        await store.putSession(
+          session({ sessionId: "old", [field]: "k-1", expiresAt: T0 + MINUTE }),
+        );
+        clock.time = T0 + 2 * MINUTE;
+        const found = sortSessions(await find(store, "k-1"));
+        assert.deepStrictEqual(found.map((s) => s.sessionId), ["a", "b"]);
+        assert.equal(found[0]?.refreshToken, session().refreshToken, "tokens decrypted");
+        assert.ok(found.every((s) => Object.isFrozen(s)));
+        assert.deepStrictEqual(await find(store, "k-3"), []);
+        assert.deepStrictEqual(await find(store, ""), []);
+      },
+    );
+  }
+
+  test("findSessionsBySid() never matches sessions without a sid", async (store) => {
+    await store.putSession(session({ sessionId: "no-sid", sid: undefined }));
+    assert.deepStrictEqual(await store.findSessionsBySid(""), []);
+    assert.deepStrictEqual(await store.findSessionsBySid("undefined"), []);
+    assert.deepStrictEqual(await store.findSessionsBySid("null"), []);
+  });
+
+  test(
+    "listPending() returns every live pending login and no expired or taken one",
+    async (store, clock) => {
+      await store.putPending(pendingLogin({ id: "a" }));
+      await store.putPending(pendingLogin({ id: "b", server: "vpn2", cid: 9, oauth: undefined }));
+      await store.putPending(pendingLogin({ id: "taken" }));
+      await store.putPending(pendingLogin({ id: "old", expiresAt: T0 + MINUTE }));
+      assert.ok(await store.takePending("taken"));
+      clock.time = T0 + 2 * MINUTE;
+      const listed = (await store.listPending()).sort((x, y) => x.id.localeCompare(y.id));
+      assert.deepStrictEqual(listed, [
+        pendingLogin({ id: "a" }),
+        pendingLogin({ id: "b", server: "vpn2", cid: 9, oauth: undefined }),
+      ]);
+      assert.ok(listed.every((login) => Object.isFrozen(login)));
+    },
+  );
+
   test("deleteSession() removes the session and says whether it did", async (store) => {
     await store.putSession(session());
     assert.equal(await store.deleteSession("sess-1"), true);
@@ -347,6 +417,10 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
     await assert.rejects(store.putPending(pendingLogin()), /Session store is closed/);
     await assert.rejects(store.takePending("p-1"), /Session store is closed/);
     await assert.rejects(store.listSessions(), /Session store is closed/);
+    await assert.rejects(store.findSessionsBySid("sso-1"), /Session store is closed/);
+    await assert.rejects(store.findSessionsBySubject("u-1"), /Session store is closed/);
+    await assert.rejects(store.findSessionsByUsername("alice"), /Session store is closed/);
+    await assert.rejects(store.listPending(), /Session store is closed/);
     await assert.rejects(store.sweep(T0), /Session store is closed/);
     await store.close();
   });

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { SCHEMA_VERSION } from "../../../src/sessions/sqlite_schema.ts";
+import {
+  SCHEMA_VERSION,
+  SESSION_SID,
+  SESSION_SUBJECT,
+  SESSION_USERNAME,
+} from "../../../src/sessions/sqlite_schema.ts";
 import { SqliteStore } from "../../../src/sessions/sqlite_store.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
 import { registerStoreContract } from "./contract.ts";
@@ -167,6 +172,65 @@ Deno.test("SqliteStore sets user_version to the schema version", async () => {
     } finally {
       raw.close();
     }
+  });
+});
+
+Deno.test("SqliteStore migrates a version 1 file: its sessions are found by sid, subject and user name", async () => {
+  const { dir, path } = await tempPath();
+  try {
+    const first = await open(path);
+    await first.putSession(session({ sessionId: "kept", sid: "sso-9", subject: "u-9" }));
+    await first.close();
+    const raw = new DatabaseSync(path);
+    raw.exec(`DROP INDEX sessions_by_sid; DROP INDEX sessions_by_subject;
+      DROP INDEX sessions_by_username; PRAGMA user_version = 1`);
+    raw.close();
+    const store = await open(path);
+    try {
+      assert.deepStrictEqual((await store.findSessionsBySid("sso-9")).map((s) => s.sessionId), [
+        "kept",
+      ]);
+      assert.equal((await store.findSessionsBySubject("u-9")).length, 1);
+      assert.equal((await store.findSessionsByUsername("alice")).length, 1);
+    } finally {
+      await store.close();
+    }
+    const check = new DatabaseSync(path, { readOnly: true });
+    try {
+      assert.equal(check.prepare("PRAGMA user_version").get()?.["user_version"], SCHEMA_VERSION);
+    } finally {
+      check.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+function queryPlan(path: string, expression: string): string {
+  const raw = new DatabaseSync(path, { readOnly: true });
+  try {
+    return raw.prepare(
+      `EXPLAIN QUERY PLAN SELECT data, refresh_token FROM sessions ` +
+        `WHERE ${expression} = ? AND expires_at >= ?`,
+    ).all("x", T0).map((row) => String(row["detail"])).join("; ");
+  } finally {
+    raw.close();
+  }
+}
+
+Deno.test("SqliteStore looks sessions up by sid, subject and user name through an index", async () => {
+  await withStore((_store, path) => {
+    for (
+      const [expression, index] of [
+        [SESSION_SID, "sessions_by_sid"],
+        [SESSION_SUBJECT, "sessions_by_subject"],
+        [SESSION_USERNAME, "sessions_by_username"],
+      ] as const
+    ) {
+      const plan = queryPlan(path, expression);
+      assert.match(plan, new RegExp(`USING INDEX ${index} `), plan);
+    }
+    return Promise.resolve();
   });
 });
 

@@ -1,0 +1,58 @@
+/**
+ * The SQL of the session file, prepared once per connection. Lookups by `sid`, subject and
+ * user name use the expression indexes of sqlite_schema.ts: the expressions must match them
+ * exactly, or SQLite scans the table.
+ */
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { SESSION_SID, SESSION_SUBJECT, SESSION_USERNAME } from "./sqlite_schema.ts";
+
+export function prepareStatements(db: DatabaseSync) {
+  const prepare = (sql: string): StatementSync => db.prepare(sql);
+  return {
+    begin: prepare("BEGIN IMMEDIATE"),
+    commit: prepare("COMMIT"),
+    rollback: prepare("ROLLBACK"),
+    insertMeta: prepare("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)"),
+    getMeta: prepare("SELECT value FROM meta WHERE key = ?"),
+    putPending: prepare(
+      "INSERT OR REPLACE INTO pending (id, server, cid, expires_at, data) VALUES (?, ?, ?, ?, ?)",
+    ),
+    getPending: prepare("SELECT data FROM pending WHERE id = ? AND expires_at >= ?"),
+    takePending: prepare("DELETE FROM pending WHERE id = ? RETURNING data, expires_at"),
+    deletePending: prepare("DELETE FROM pending WHERE id = ?"),
+    deletePendingByCid: prepare("DELETE FROM pending WHERE server = ? AND cid = ?"),
+    pendingExists: prepare("SELECT 1 FROM pending WHERE id = ?"),
+    countPending: prepare("SELECT count(*) AS n FROM pending"),
+    sweepPending: prepare("DELETE FROM pending WHERE expires_at < ?"),
+    putSession: prepare(
+      "INSERT OR REPLACE INTO sessions (session_id, server, cid, expires_at, data, refresh_token) " +
+        "VALUES (?, ?, ?, ?, ?, ?)",
+    ),
+    getSession: prepare(
+      "SELECT data, refresh_token FROM sessions WHERE session_id = ? AND expires_at >= ?",
+    ),
+    listSessions: prepare("SELECT data, refresh_token FROM sessions WHERE expires_at >= ?"),
+    findSessionByCid: prepare(
+      "SELECT data, refresh_token FROM sessions WHERE server = ? AND cid = ? AND expires_at >= ? LIMIT 1",
+    ),
+    listBindings: prepare(
+      "SELECT session_id, cid FROM sessions WHERE server = ? AND cid IS NOT NULL AND expires_at >= ?",
+    ),
+    dataVersion: prepare("PRAGMA data_version"),
+    checkpoint: prepare("PRAGMA wal_checkpoint(PASSIVE)"),
+    findSessionsBySid: prepare(
+      `SELECT data, refresh_token FROM sessions WHERE ${SESSION_SID} = ? AND expires_at >= ?`,
+    ),
+    findSessionsBySubject: prepare(
+      `SELECT data, refresh_token FROM sessions WHERE ${SESSION_SUBJECT} = ? AND expires_at >= ?`,
+    ),
+    findSessionsByUsername: prepare(
+      `SELECT data, refresh_token FROM sessions WHERE ${SESSION_USERNAME} = ? AND expires_at >= ?`,
+    ),
+    listPending: prepare("SELECT data FROM pending WHERE expires_at >= ?"),
+    deleteSession: prepare("DELETE FROM sessions WHERE session_id = ?"),
+    sessionExists: prepare("SELECT 1 FROM sessions WHERE session_id = ?"),
+    countSessions: prepare("SELECT count(*) AS n FROM sessions"),
+    sweepSessions: prepare("DELETE FROM sessions WHERE expires_at < ?"),
+  };
+}
