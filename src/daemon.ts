@@ -10,6 +10,7 @@ import { managementCommander } from "./bridge/management_commander.ts";
 import { ServerLink } from "./bridge/server_link.ts";
 import type { ClientCommander } from "./bridge/commander.ts";
 import type { RunningService } from "./cli.ts";
+import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
 import type { ResolvedConfig } from "./config/types.ts";
 import { createApp } from "./http/app.ts";
 import { loadTemplates } from "./http/pages/mod.ts";
@@ -37,6 +38,8 @@ export function randomToken(bytes: number): string {
 export interface DaemonOverrides {
   /** A store to use instead of opening `[sessions]`; the daemon closes it when it stops. */
   store?: SessionStore;
+  /** The clock and timers every part runs on (default: the system clock). */
+  clock?: Clock;
 }
 
 export async function startDaemon(
@@ -45,11 +48,12 @@ export async function startDaemon(
 ): Promise<RunningService> {
   configureLogging(config.log.level, config.log.format);
   const log = getLogger("daemon");
-  const now = () => Date.now();
+  const clock = overrides.clock ?? systemClock;
+  const now = clock.now;
 
   const store = overrides.store ?? await openSessionStore(config.sessions, config.http.secret, now);
-  const stopSweeper = startSweeper(store, config.sessions.sweepIntervalMs, now);
-  const oidc = createOidcClient(config.oidc, callbackUrl(config.http.baseUrl), { now });
+  const stopSweeper = startSweeper(store, config.sessions.sweepIntervalMs, clock);
+  const oidc = createOidcClient(config.oidc, callbackUrl(config.http.baseUrl), { clock });
   const policy = {
     oidc: config.oidc,
     authorization: config.authorization,
@@ -62,6 +66,7 @@ export async function startDaemon(
     commandTimeoutMs: config.openvpn.commandTimeoutMs,
     reconnectMaxDelayMs: config.openvpn.reconnectMaxDelayMs,
     name: DEFAULT_SERVER,
+    clock,
   });
   const commander = managementCommander(connection);
   const commanders = new Map<string, ClientCommander>([[DEFAULT_SERVER, commander]]);
@@ -77,11 +82,11 @@ export async function startDaemon(
       authPendingTimeoutMs: config.openvpn.authPendingTimeoutMs,
       sessions: config.sessions,
     },
-    now,
+    clock,
     newLoginId: () => randomToken(LOGIN_ID_BYTES),
     log: getLogger("clients"),
   });
-  const link = new ServerLink(connection, events, commander, getLogger("clients"));
+  const link = new ServerLink(connection, events, commander, getLogger("clients"), clock);
 
   const flow = new LoginFlow({
     store,
@@ -125,14 +130,14 @@ export async function startDaemon(
 
   // Discovery in the background: the service is up (and /readyz says why not ready) while the
   // IdP is down; logins retry discovery themselves.
-  let discoveryTimer: ReturnType<typeof setTimeout> | undefined;
+  let discoveryTimer: TimerHandle | undefined;
   const discover = () => {
     oidc.discover().catch((error) => {
       log.warning("OIDC discovery at {issuer} failed, retrying: {error}", {
         issuer: config.oidc.issuer.href,
         error: String(error),
       });
-      discoveryTimer = setTimeout(discover, DISCOVERY_RETRY_MS);
+      discoveryTimer = clock.setTimeout(discover, DISCOVERY_RETRY_MS);
     });
   };
   discover();
@@ -144,7 +149,7 @@ export async function startDaemon(
   const stop = () => {
     stopping ??= (async () => {
       log.info("Shutting down");
-      clearTimeout(discoveryTimer);
+      clock.clearTimeout(discoveryTimer);
       await server.close();
       await link.stop();
       stopSweeper();

@@ -4,6 +4,7 @@
  * connection; events are handled concurrently, each awaiting only its own I/O.
  */
 import type { Logger } from "@logtape/logtape";
+import type { Clock } from "../clock.ts";
 import type { ResolvedConfig } from "../config/types.ts";
 import { loginUrl } from "../http/routes.ts";
 import type { ClientEnv } from "../management/events.ts";
@@ -32,7 +33,7 @@ export interface ClientEventsDeps {
   store: SessionStore;
   oidc: Pick<OidcClient, "refresh" | "revoke">;
   config: ClientEventsConfig;
-  now: () => number;
+  clock: Clock;
   /** A fresh unguessable login id (LOGIN_ID_LENGTH base64url characters). */
   newLoginId: () => string;
   log: Logger;
@@ -69,7 +70,7 @@ export class ClientEvents {
       this.#expireLogin(entry).catch((error) =>
         deps.log.warning("Denying an expired sign-in failed: {error}", { error: String(error) })
       );
-    }, deps.now);
+    }, deps.clock);
   }
 
   /** Stops the sign-in deadlines (the service is stopping). */
@@ -155,12 +156,12 @@ export class ClientEvents {
   }
 
   async #decideAndAnswer(req: ClientRequest, env: ClientEnv): Promise<void> {
-    const { store, commander, config, log, now } = this.#deps;
+    const { store, commander, config, log, clock } = this.#deps;
     const session = req.sessionId ? await store.getSession(req.sessionId) : undefined;
     const decision = decide(req, session, {
       bypassCommonNames: config.bypassCommonNames,
       reauthCheck: config.sessions.reauthCheck,
-      now: now(),
+      now: clock.now(),
     });
     const who = { cid: req.cid, kid: req.kid, commonName: req.commonName, kind: req.kind };
     switch (decision.action) {
@@ -188,8 +189,8 @@ export class ClientEvents {
   }
 
   async #startLogin(req: ClientRequest, env: ClientEnv): Promise<void> {
-    const { store, commander, config, now, server, log } = this.#deps;
-    const createdAt = now();
+    const { store, commander, config, clock, server, log } = this.#deps;
+    const createdAt = clock.now();
     const login: PendingLogin = {
       id: this.#deps.newLoginId(),
       server,
@@ -227,7 +228,7 @@ export class ClientEvents {
   }
 
   async #resume(req: ClientRequest, stored: Session, refresh: boolean): Promise<void> {
-    const { store, commander, log, now } = this.#deps;
+    const { store, commander, log, clock } = this.#deps;
     let session = stored;
     let lines: string[] = [];
     if (refresh) {
@@ -246,7 +247,7 @@ export class ClientEvents {
     const unchanged = req.kind === "reauth" && !refresh && session.cid === req.cid &&
       session.resumable === resumable;
     if (!unchanged) {
-      session = { ...session, cid: req.cid, lastAuthAt: now(), resumable };
+      session = { ...session, cid: req.cid, lastAuthAt: clock.now(), resumable };
       await store.putSession(session);
     }
     // Every client renegotiates hourly: the routine REAUTH is logged at debug level.

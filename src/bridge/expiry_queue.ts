@@ -3,21 +3,23 @@
  * the same timeout, so they expire in the order they were created, and a CONNECT storm costs
  * no timer per client.
  */
+import type { Clock, TimerHandle } from "../clock.ts";
+
 export interface Expiring {
   expiresAt: number;
 }
 
 export class ExpiryQueue<T extends Expiring> {
   readonly #onExpire: (entry: T) => void;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   #queue: T[] = [];
   #head = 0;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: TimerHandle | undefined;
   #closed = false;
 
-  constructor(onExpire: (entry: T) => void, now: () => number) {
+  constructor(onExpire: (entry: T) => void, clock: Clock) {
     this.#onExpire = onExpire;
-    this.#now = now;
+    this.#clock = clock;
   }
 
   /** Entries must be added in expiry order (same timeout, added as created). */
@@ -27,8 +29,8 @@ export class ExpiryQueue<T extends Expiring> {
     // Timers can be late (a busy loop, a suspended host): what is already due goes now, so the
     // queue never holds more than one timeout's worth of logins.
     const head = this.#queue[this.#head]!;
-    if (head.expiresAt <= this.#now()) {
-      clearTimeout(this.#timer);
+    if (head.expiresAt <= this.#clock.now()) {
+      this.#clock.clearTimeout(this.#timer);
       this.#fire();
     } else if (this.#timer === undefined) {
       this.#arm();
@@ -41,7 +43,7 @@ export class ExpiryQueue<T extends Expiring> {
 
   close(): void {
     this.#closed = true;
-    clearTimeout(this.#timer);
+    this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#queue = [];
     this.#head = 0;
@@ -50,12 +52,15 @@ export class ExpiryQueue<T extends Expiring> {
   #arm(): void {
     const next = this.#queue[this.#head];
     if (next === undefined) return;
-    this.#timer = setTimeout(() => this.#fire(), Math.max(0, next.expiresAt - this.#now()));
+    this.#timer = this.#clock.setTimeout(
+      () => this.#fire(),
+      Math.max(0, next.expiresAt - this.#clock.now()),
+    );
   }
 
   #fire(): void {
     this.#timer = undefined;
-    const now = this.#now();
+    const now = this.#clock.now();
     while (this.#head < this.#queue.length && this.#queue[this.#head]!.expiresAt <= now) {
       this.#onExpire(this.#queue[this.#head++]!);
     }

@@ -4,6 +4,7 @@
  * request goes wrong (the client is denied rather than left waiting).
  */
 import type { Logger } from "@logtape/logtape";
+import type { Clock, TimerHandle } from "../clock.ts";
 import { status3 } from "../management/commands.ts";
 import type { ConnectionEvent, ManagementConnection } from "../management/connection.ts";
 import { clientIdsFromStatus } from "../management/client_list.ts";
@@ -15,6 +16,7 @@ export class ServerLink {
   readonly #events: ClientEvents;
   readonly #commander: ClientCommander;
   readonly #log: Logger;
+  readonly #clock: Clock;
   readonly #inFlight = new Set<Promise<void>>();
   #unsubscribe: (() => void) | undefined;
 
@@ -23,11 +25,13 @@ export class ServerLink {
     events: ClientEvents,
     commander: ClientCommander,
     log: Logger,
+    clock: Clock,
   ) {
     this.#connection = connection;
     this.#events = events;
     this.#commander = commander;
     this.#log = log;
+    this.#clock = clock;
   }
 
   start(): void {
@@ -42,10 +46,12 @@ export class ServerLink {
   /** Stops taking events, waits (bounded) for the ones being handled, closes the socket. */
   async stop(graceMs = 3000): Promise<void> {
     this.#unsubscribe?.();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+    let timer: TimerHandle | undefined;
+    const grace = new Promise<void>((
+      resolve,
+    ) => (timer = this.#clock.setTimeout(resolve, graceMs)));
     await Promise.race([Promise.allSettled([...this.#inFlight]), grace]);
-    clearTimeout(timer);
+    this.#clock.clearTimeout(timer);
     this.#events.close();
     await this.#connection.close();
   }
@@ -84,7 +90,7 @@ export class ServerLink {
         );
         return;
       case "connected":
-        await this.#reconcile(Date.now());
+        await this.#reconcile(this.#clock.now());
         return;
       case "warning":
         this.#log.warning("Management protocol: {message}", { message: event.message });

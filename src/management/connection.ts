@@ -11,6 +11,7 @@
  * each failed attempt (e.g. `Management password rejected: bad password`).
  */
 import { createConnection, type Socket } from "node:net";
+import type { Clock, TimerHandle } from "../clock.ts";
 import type { Secret } from "../config/secret.ts";
 import type { ManagementAddress } from "../config/types.ts";
 import { getLogger } from "../log.ts";
@@ -67,11 +68,6 @@ export interface ConnectionStatus {
   lastError: string | undefined;
 }
 
-export interface Timers {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
 export interface ManagementConnectionOptions {
   address: ManagementAddress;
   password?: Secret | undefined;
@@ -88,7 +84,8 @@ export interface ManagementConnectionOptions {
   /** Names this server in logs. */
   name?: string;
   limits?: Partial<ProtocolLimits>;
-  timers?: Timers;
+  /** Command deadlines, the greeting deadline and reconnect delays run on it. */
+  clock: Clock;
   /** Returns [0, 1); used for backoff jitter. */
   random?: () => number;
   createSocket?: (address: ManagementAddress) => Socket;
@@ -118,23 +115,18 @@ interface Link {
    * when it fires; answers do not touch it. A timer per command (or re-arming it per answer)
    * cost more than the rest of a REAUTH.
    */
-  deadlineTimer: unknown;
+  deadlineTimer: TimerHandle | undefined;
   /** When the wake-up timer fires (ms since the epoch). */
   deadlineAt: number;
   /** Commands written in this turn of the event loop, sent as one write. */
   outbox: string;
   holdReleased: boolean;
-  greetingTimer: unknown;
+  greetingTimer: TimerHandle | undefined;
   failure: ManagementConnectionError | undefined;
   managementVersion: number | undefined;
 }
 
 const MAX_EARLY_EVENTS = 4096;
-
-const systemTimers: Timers = {
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
 
 function defaultCreateSocket(address: ManagementAddress): Socket {
   return address.kind === "unix"
@@ -144,7 +136,7 @@ function defaultCreateSocket(address: ManagementAddress): Socket {
 
 export class ManagementConnection {
   readonly #options: ManagementConnectionOptions;
-  readonly #timers: Timers;
+  readonly #clock: Clock;
   readonly #random: () => number;
   readonly #createSocket: (address: ManagementAddress) => Socket;
   readonly #log;
@@ -154,13 +146,13 @@ export class ManagementConnection {
   #started = false;
   #closed = false;
   #failures = 0;
-  #reconnectTimer: unknown;
+  #reconnectTimer: TimerHandle | undefined;
   #lastError: string | undefined;
   #closeWaiters: Array<() => void> = [];
 
   constructor(options: ManagementConnectionOptions) {
     this.#options = options;
-    this.#timers = options.timers ?? systemTimers;
+    this.#clock = options.clock;
     this.#random = options.random ?? Math.random;
     this.#createSocket = options.createSocket ?? defaultCreateSocket;
     this.#addressText = formatAddress(options.address);
@@ -218,7 +210,7 @@ export class ManagementConnection {
   close(): Promise<void> {
     this.#closed = true;
     if (this.#reconnectTimer !== undefined) {
-      this.#timers.clearTimeout(this.#reconnectTimer);
+      this.#clock.clearTimeout(this.#reconnectTimer);
       this.#reconnectTimer = undefined;
     }
     const link = this.#link;
@@ -272,7 +264,7 @@ export class ManagementConnection {
       managementVersion: undefined,
     };
     this.#link = link;
-    link.greetingTimer = this.#timers.setTimeout(() => {
+    link.greetingTimer = this.#clock.setTimeout(() => {
       link.greetingTimer = undefined;
       this.#fail(
         link,
@@ -384,7 +376,7 @@ export class ManagementConnection {
         return;
       }
       const ticket = link.core.expect(kind);
-      const deadline = Date.now() + timeoutMs;
+      const deadline = this.#clock.now() + timeoutMs;
       link.pending.set(ticket, { name, timeoutMs, deadline, resolve, reject });
       if (deadline < link.deadlineAt) this.#wakeAt(link, deadline);
       this.#write(link, line);
@@ -404,16 +396,16 @@ export class ManagementConnection {
   }
 
   #wakeAt(link: Link, at: number): void {
-    if (link.deadlineTimer !== undefined) this.#timers.clearTimeout(link.deadlineTimer);
+    if (link.deadlineTimer !== undefined) this.#clock.clearTimeout(link.deadlineTimer);
     link.deadlineAt = at;
-    link.deadlineTimer = this.#timers.setTimeout(
+    link.deadlineTimer = this.#clock.setTimeout(
       () => this.#onDeadline(link),
-      Math.max(0, at - Date.now()),
+      Math.max(0, at - this.#clock.now()),
     );
   }
 
   #stopDeadlines(link: Link): void {
-    if (link.deadlineTimer !== undefined) this.#timers.clearTimeout(link.deadlineTimer);
+    if (link.deadlineTimer !== undefined) this.#clock.clearTimeout(link.deadlineTimer);
     link.deadlineTimer = undefined;
     link.deadlineAt = Infinity;
   }
@@ -422,7 +414,7 @@ export class ManagementConnection {
   #onDeadline(link: Link): void {
     link.deadlineTimer = undefined;
     link.deadlineAt = Infinity;
-    const now = Date.now();
+    const now = this.#clock.now();
     let next = Infinity;
     for (const [id, pending] of link.pending) {
       if (pending.deadline > now) {
@@ -556,7 +548,7 @@ export class ManagementConnection {
 
   #clearGreetingTimer(link: Link): void {
     if (link.greetingTimer !== undefined) {
-      this.#timers.clearTimeout(link.greetingTimer);
+      this.#clock.clearTimeout(link.greetingTimer);
       link.greetingTimer = undefined;
     }
   }
@@ -630,7 +622,7 @@ export class ManagementConnection {
       address: this.#addressText,
       delay,
     });
-    this.#reconnectTimer = this.#timers.setTimeout(() => {
+    this.#reconnectTimer = this.#clock.setTimeout(() => {
       this.#reconnectTimer = undefined;
       if (!this.#closed) this.#connect();
     }, delay);

@@ -4,6 +4,7 @@
  * are injected; nothing here reads globals except the defaults of those three.
  */
 import * as oauth from "oauth4webapi";
+import { type Clock, systemClock } from "../clock.ts";
 import type { ResolvedConfig } from "../config/types.ts";
 import { getLogger } from "../log.ts";
 import { createClientAuth } from "./client_auth.ts";
@@ -20,8 +21,8 @@ const log = getLogger("oidc");
 
 export interface OidcClientDeps {
   fetch?: FetchLike;
-  /** Current time in milliseconds; drives every token time check. */
-  now?: () => number;
+  /** Drives every token time check and the IdP request timeout. */
+  clock?: Clock;
   /** A fresh random base64url string of at least 32 bytes (state, nonce, PKCE verifier). */
   random?: () => string;
 }
@@ -106,10 +107,11 @@ export function createOidcClient(
     const first = problems[0]!;
     throw new Error(`Invalid OIDC configuration: oidc.${first.key}: ${first.message}`);
   }
-  const now = deps.now ?? Date.now;
+  const clock = deps.clock ?? systemClock;
+  const now = clock.now;
   const random = deps.random ?? oauth.generateRandomState;
   const httpOptions = {
-    [oauth.customFetch]: timedFetch(deps.fetch ?? fetch, config.httpTimeoutMs),
+    [oauth.customFetch]: timedFetch(deps.fetch ?? fetch, config.httpTimeoutMs, clock),
     // Only loopback issuers may use http (checkOidcConfig rejects the rest).
     [oauth.allowInsecureRequests]: isLoopbackHttp(config.issuer),
   } as const;

@@ -4,6 +4,7 @@
  * server error (5xx) or rate limit (429) is also "unreachable": it says nothing about the user.
  */
 import type { CustomFetchOptions } from "oauth4webapi";
+import type { Clock } from "../clock.ts";
 import { IdpUnreachableError } from "./errors.ts";
 
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -42,10 +43,11 @@ async function readCapped(response: Response): Promise<Uint8Array> {
 export function timedFetch(
   fetchImpl: FetchLike,
   timeoutMs: number,
+  clock: Clock,
 ): (url: string, options: CustomFetchOptions<string, unknown>) => Promise<Response> {
   return async (url, options) => {
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const timer = clock.setTimeout(() => controller.abort(), timeoutMs);
     const endpoint = describeEndpoint(url);
     try {
       const init: RequestInit = {
@@ -74,7 +76,7 @@ export function timedFetch(
         : String(error);
       throw new IdpUnreachableError(`IdP request failed: ${endpoint}: ${why}`, { cause: error });
     } finally {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
     }
   };
 }

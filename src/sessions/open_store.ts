@@ -3,7 +3,7 @@
  * timers of their own (nothing to leak in tests); whoever opens a store for a long-running
  * service starts the sweeper and stops it before closing the store.
  */
-import { clearInterval, setInterval } from "node:timers";
+import type { Clock, TimerHandle } from "../clock.ts";
 import type { Secret } from "../config/secret.ts";
 import type { ResolvedConfig } from "../config/types.ts";
 import { getLogger } from "../log.ts";
@@ -39,33 +39,34 @@ export async function openSessionStore(
 }
 
 /**
- * Calls `store.sweep(now())` every `intervalMs` until the returned function is called. The
- * timer does not keep the process alive; a sweep still running when the next is due is not
- * doubled; a failed sweep is logged and the next one tried as usual.
+ * Calls `store.sweep(clock.now())` every `intervalMs` until the returned function is called.
+ * The timer does not keep the process alive; the next sweep is timed from the end of the last,
+ * so sweeps never overlap; a failed sweep is logged and the next one tried as usual.
  */
 export function startSweeper(
-  store: SessionStore,
+  store: Pick<SessionStore, "sweep">,
   intervalMs: number,
-  now: () => number = Date.now,
+  clock: Clock,
 ): () => void {
   if (!Number.isFinite(intervalMs) || intervalMs <= 0) {
     throw new RangeError(`Invalid session sweep interval: ${intervalMs} ms`);
   }
-  let running = false;
-  const timer = setInterval(async () => {
-    if (running) return;
-    running = true;
+  let timer: TimerHandle | undefined;
+  let stopped = false;
+  const sweep = async () => {
     try {
-      const removed = await store.sweep(now());
+      const removed = await store.sweep(clock.now());
       if (removed.pending + removed.sessions > 0) {
         log.debug("Swept {pending} pending logins and {sessions} sessions", { ...removed });
       }
     } catch (error) {
       log.error("Session sweep failed: {error}", { error });
-    } finally {
-      running = false;
     }
-  }, intervalMs);
-  timer.unref();
-  return () => clearInterval(timer);
+    if (!stopped) timer = clock.setTimeout(sweep, intervalMs, { keepAlive: false });
+  };
+  timer = clock.setTimeout(sweep, intervalMs, { keepAlive: false });
+  return () => {
+    stopped = true;
+    clock.clearTimeout(timer);
+  };
 }

@@ -16,14 +16,15 @@ import { assert, assertEquals } from "../support/assert.ts";
 import { clientEnv } from "../support/bridge_harness.ts";
 import type { RecordingCommander } from "../support/recording_commander.ts";
 import { testClientEvents } from "../support/client_events_fixture.ts";
+import { FakeClock } from "../support/fake_clock.ts";
 import { settledHeap } from "./_fixtures.ts";
 
 const LOGINS = 10_000;
 const TIMEOUT_MS = 10_000;
 const T0 = 1_800_000_000_000;
 
-function eventsFor(store: SessionStore, now: () => number) {
-  return testClientEvents({ store, now, authPendingTimeoutMs: TIMEOUT_MS });
+function eventsFor(store: SessionStore, clock: FakeClock) {
+  return testClientEvents({ store, clock, authPendingTimeoutMs: TIMEOUT_MS });
 }
 
 /** Starts LOGINS logins that nobody finishes; returns their ids (from the login URLs). */
@@ -71,10 +72,10 @@ async function expireAndSweep(
 }
 
 Deno.test("10,000 abandoned logins expire and are swept from the memory store, memory stays bounded", async () => {
-  const clock = { time: T0 };
-  const now = () => clock.time;
+  const clock = new FakeClock(T0);
+  const now = clock.now;
   const store = new MemoryStore({ maxEntries: LOGINS, now });
-  const { events, commander } = eventsFor(store, now);
+  const { events, commander } = eventsFor(store, clock);
   const rounds = 4;
   const idleHeap = await settledHeap();
   let heldHeap = 0;
@@ -99,8 +100,8 @@ Deno.test("10,000 abandoned logins expire and are swept from the memory store, m
 
 Deno.test("10,000 abandoned logins expire and are swept from the file store", async () => {
   const dir = mkdtempSync(join(tmpdir(), "stress-expire-"));
-  const clock = { time: T0 };
-  const now = () => clock.time;
+  const clock = new FakeClock(T0);
+  const now = clock.now;
   const store = await SqliteStore.open({
     path: join(dir, "sessions.sqlite"),
     cipher: await TokenCipher.fromConfig(undefined, new Secret("stress-secret-stress-secret-0123")),
@@ -108,7 +109,7 @@ Deno.test("10,000 abandoned logins expire and are swept from the file store", as
     now,
   });
   try {
-    const { events, commander } = eventsFor(store, now);
+    const { events, commander } = eventsFor(store, clock);
     for (let round = 0; round < 2; round++) {
       const ids = await abandonLogins(events, commander, round * LOGINS);
       await expireAndSweep(store, clock, ids);

@@ -3,6 +3,7 @@
  * ClientEvents over a given store with a recording commander and a scripted IdP.
  */
 import { ClientEvents } from "../../src/bridge/client_events.ts";
+import type { Clock } from "../../src/clock.ts";
 import type { PolicyConfig } from "../../src/bridge/identity_policy.ts";
 import { getLogger } from "../../src/log.ts";
 import type { RefreshResult } from "../../src/oidc/client.ts";
@@ -23,7 +24,8 @@ export const TEST_POLICY: PolicyConfig = {
 
 export interface TestClientEventsOptions {
   store: SessionStore;
-  now: () => number;
+  /** Usually a FakeClock: pending-login deadlines fire when the test advances it. */
+  clock: Clock;
   authPendingTimeoutMs?: number;
   reauthCheck?: "none" | "refresh";
   idpUnreachable?: "deny" | "allow";
@@ -60,7 +62,7 @@ export function testClientEvents(options: TestClientEventsOptions) {
         idpUnreachable: options.idpUnreachable ?? "deny",
       },
     },
-    now: options.now,
+    clock: options.clock,
     // 22 base64url characters, like the real 16-byte ids.
     newLoginId: options.newLoginId ?? (() => `L${String(++counter).padStart(21, "0")}`),
     log: getLogger("test"),

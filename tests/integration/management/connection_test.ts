@@ -6,8 +6,9 @@ import {
   ManagementConnection,
   ManagementConnectionError,
   type ManagementConnectionOptions,
-  type Timers,
 } from "../../../src/management/connection.ts";
+import { systemClock } from "../../../src/clock.ts";
+import { FakeClock } from "../../support/fake_clock.ts";
 import { clientBlockLines, FakeManagementServer } from "../../support/fake_management_server.ts";
 
 type Options = Partial<ManagementConnectionOptions>;
@@ -19,6 +20,7 @@ function connect(server: FakeManagementServer, options: Options = {}) {
     commandTimeoutMs: 2000,
     reconnectMinDelayMs: 10,
     reconnectMaxDelayMs: 100,
+    clock: systemClock,
     ...options,
   });
   const events: ConnectionEvent[] = [];
@@ -99,18 +101,12 @@ Deno.test("connects over a unix socket with a password, sending it before anythi
 
 Deno.test("a wrong password fails with a clear error and waits the longest delay before retrying", async () => {
   const server = await FakeManagementServer.start({ password: "right" });
-  const delays: number[] = [];
-  const timers: Timers = {
-    setTimeout: (callback, ms) => {
-      delays.push(ms);
-      return setTimeout(callback, ms);
-    },
-    clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-  };
+  // Time stands still: the reconnect is armed but never fires.
+  const clock = new FakeClock();
   const { connection, next } = connect(server, {
     password: new Secret("wrong"),
     reconnectMaxDelayMs: 60_000,
-    timers,
+    clock,
   });
   try {
     const failed = await next(isType("connect-failed"));
@@ -118,7 +114,7 @@ Deno.test("a wrong password fails with a clear error and waits the longest delay
     assertEquals(failed.error.message, "Management password rejected: bad password");
     assertEquals(failed.error.code, "password-rejected");
     assertEquals(connection.status().lastError, "Management password rejected: bad password");
-    assert(delays.includes(60_000), `reconnect delays: ${delays.join(", ")}`);
+    assertEquals(clock.delays.at(-1), 60_000, `timer delays: ${clock.delays.join(", ")}`);
     assertEquals(server.received.filter((line) => line === "wrong").length, 1);
   } finally {
     await connection.close();
@@ -292,15 +288,15 @@ Deno.test("a server restart fails the pending command, emits disconnected and co
 
 Deno.test("a timed-out command rejects, and its late reply is discarded instead of answering the next", async () => {
   const server = await FakeManagementServer.start();
-  const { connection, next } = connect(server);
+  const clock = new FakeClock();
+  const { connection, next } = connect(server, { clock });
   try {
     await next(isType("connected"));
     server.respond = (command) => (command.startsWith("client-deny 1 ") ? "none" : "default");
-    const error = await assertRejects(
-      () => connection.send(clientDeny(1, 1, "slow"), { timeoutMs: 50 }),
-      ManagementConnectionError,
-      "timed out",
-    );
+    const slow = connection.send(clientDeny(1, 1, "slow"), { timeoutMs: 50 });
+    await server.waitForLine((line) => line.startsWith("client-deny 1 "));
+    clock.advance(50);
+    const error = await assertRejects(() => slow, ManagementConnectionError, "timed out");
     assertEquals(error.code, "timeout");
     server.sendLines(["SUCCESS: late reply"]);
     const reply = await connection.send(clientDeny(2, 1, "fast"));

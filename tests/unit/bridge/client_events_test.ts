@@ -1,8 +1,10 @@
 import { assertEquals } from "../../support/assert.ts";
+import { SIGN_IN_TIMED_OUT } from "../../../src/bridge/client_events.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { IdpRejectedError, IdpUnreachableError } from "../../../src/oidc/errors.ts";
 import type { Session } from "../../../src/sessions/types.ts";
 import { testClientEvents } from "../../support/client_events_fixture.ts";
+import { FakeClock } from "../../support/fake_clock.ts";
 import type { RefreshResult } from "../../../src/oidc/client.ts";
 
 const T0 = 1_800_000_000_000;
@@ -39,7 +41,7 @@ function setup(
   const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
   const { events, commander, revoked } = testClientEvents({
     store,
-    now: () => T0,
+    clock: new FakeClock(T0),
     newLoginId: () => "AAAAAAAAAAAAAAAAAAAAAA",
     ...options,
   });
@@ -68,6 +70,31 @@ Deno.test("CONNECT announces the login URL with the deadline plus grace", async 
   }]);
   assertEquals((await t.store.getPending("AAAAAAAAAAAAAAAAAAAAAA"))?.cid, 9);
   t.events.close();
+});
+
+Deno.test("a sign-in not finished within auth_pending_timeout is denied once the clock passes it", async () => {
+  const clock = new FakeClock(T0);
+  const store = new MemoryStore({ maxEntries: 10, now: clock.now });
+  const { events, commander } = testClientEvents({ store, clock, authPendingTimeoutMs: 60_000 });
+  const env = { common_name: "alice", session_id: "s-1", IV_SSO: "webauth" };
+  await events.onConnect(3, 1, new Map(Object.entries(env)));
+  const settle = async () => {
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+  };
+  clock.advance(59_999);
+  await settle();
+  assertEquals(commander.commands.map((command) => command.kind), ["pending"]);
+  clock.advance(1);
+  await settle();
+  assertEquals(commander.commands[1], {
+    kind: "deny",
+    cid: 3,
+    kid: 1,
+    reason: SIGN_IN_TIMED_OUT.reason,
+    clientReason: SIGN_IN_TIMED_OUT.clientReason,
+  });
+  events.close();
+  assertEquals(clock.pendingTimers, 0);
 });
 
 Deno.test("refresh check: an unreachable IdP denies by default", async () => {

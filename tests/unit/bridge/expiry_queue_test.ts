@@ -1,45 +1,61 @@
 import { assertEquals } from "../../support/assert.ts";
 import { ExpiryQueue } from "../../../src/bridge/expiry_queue.ts";
+import { FakeClock } from "../../support/fake_clock.ts";
 
-const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+type Entry = { n: number; expiresAt: number };
 
-Deno.test("ExpiryQueue calls back for each entry once its time has come, in order", async () => {
+function queueOn(clock: FakeClock) {
   const expired: number[] = [];
-  const start = Date.now();
-  const queue = new ExpiryQueue<{ n: number; expiresAt: number }>(
-    (entry) => expired.push(entry.n),
-    Date.now,
-  );
-  queue.add({ n: 1, expiresAt: start + 5 });
-  queue.add({ n: 2, expiresAt: start + 10 });
-  queue.add({ n: 3, expiresAt: start + 60_000 });
-  while (expired.length < 2) await wait(5);
+  const queue = new ExpiryQueue<Entry>((entry) => expired.push(entry.n), clock);
+  return { queue, expired };
+}
+
+Deno.test("ExpiryQueue calls back for each entry once its time has come, in order", () => {
+  const clock = new FakeClock(1000);
+  const { queue, expired } = queueOn(clock);
+  queue.add({ n: 1, expiresAt: 1005 });
+  queue.add({ n: 2, expiresAt: 1010 });
+  queue.add({ n: 3, expiresAt: 61_000 });
+  clock.advance(4);
+  assertEquals(expired, []);
+  clock.advance(1);
+  assertEquals(expired, [1]);
+  clock.advance(5);
   assertEquals(expired, [1, 2]);
   assertEquals(queue.size, 1);
+  assertEquals(clock.pendingTimers, 1, "one timer for the rest of the queue");
   queue.close();
   assertEquals(queue.size, 0);
+  assertEquals(clock.pendingTimers, 0);
 });
 
-Deno.test("ExpiryQueue.close() stops every pending callback and ignores later adds", async () => {
-  const expired: number[] = [];
-  const queue = new ExpiryQueue<{ n: number; expiresAt: number }>(
-    (entry) => expired.push(entry.n),
-    Date.now,
-  );
-  queue.add({ n: 1, expiresAt: Date.now() + 5 });
+Deno.test("ExpiryQueue keeps one timer however many entries wait", () => {
+  const clock = new FakeClock(0);
+  const { queue, expired } = queueOn(clock);
+  for (let n = 1; n <= 1000; n++) queue.add({ n, expiresAt: 100 + n });
+  assertEquals(clock.pendingTimers, 1);
+  clock.advance(600);
+  assertEquals(expired.length, 500);
+  assertEquals(expired.slice(0, 3), [1, 2, 3]);
+  clock.advance(600);
+  assertEquals(expired.length, 1000);
+  assertEquals(clock.pendingTimers, 0);
+});
+
+Deno.test("ExpiryQueue.close() stops every pending callback and ignores later adds", () => {
+  const clock = new FakeClock(1000);
+  const { queue, expired } = queueOn(clock);
+  queue.add({ n: 1, expiresAt: 1005 });
   queue.close();
-  queue.add({ n: 2, expiresAt: Date.now() });
-  await wait(20);
+  queue.add({ n: 2, expiresAt: 1000 });
+  clock.advance(60_000);
   assertEquals(expired, []);
+  assertEquals(clock.pendingTimers, 0);
 });
 
 Deno.test("ExpiryQueue hands out what is already due when the next entry is added", () => {
-  const clock = { time: 1000 };
-  const expired: number[] = [];
-  const queue = new ExpiryQueue<{ n: number; expiresAt: number }>(
-    (entry) => expired.push(entry.n),
-    () => clock.time,
-  );
+  const clock = new FakeClock(1000);
+  const { queue, expired } = queueOn(clock);
   queue.add({ n: 1, expiresAt: 2000 });
   queue.add({ n: 2, expiresAt: 2500 });
   clock.time = 3000; // the host was suspended: the timer has not fired yet

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { Secret } from "../../../src/config/secret.ts";
+import { type Clock, systemClock } from "../../../src/clock.ts";
+import { FakeClock } from "../../support/fake_clock.ts";
 import { createOidcClient, type OidcClient } from "../../../src/oidc/client.ts";
 import {
   AuthorizationResponseError,
@@ -16,11 +18,15 @@ import {
   REDIRECT_URI,
 } from "./fake_idp.ts";
 
-async function setup(overrides: Parameters<typeof oidcConfig>[0] = {}, now?: () => number) {
+async function setup(
+  overrides: Parameters<typeof oidcConfig>[0] = {},
+  now?: (() => number) | Clock,
+) {
   const idp = await FakeIdp.create();
+  const clock = typeof now === "function" ? { ...systemClock, now } : now;
   const client = createOidcClient(oidcConfig(overrides), REDIRECT_URI, {
     fetch: idp.fetch,
-    ...(now === undefined ? {} : { now }),
+    ...(clock === undefined ? {} : { clock }),
   });
   return { idp, client };
 }
@@ -256,17 +262,21 @@ Deno.test("refresh() turns invalid_grant into IdpRejectedError", async () => {
 });
 
 Deno.test("refresh() turns network failures, 5xx and timeouts into IdpUnreachableError", async () => {
-  const { idp, client } = await setup({ httpTimeoutMs: 50 });
+  const clock = new FakeClock();
+  const { idp, client } = await setup({ httpTimeoutMs: 50 }, clock);
   await client.discover();
   idp.outage = () => Promise.reject(new TypeError("error sending request: connection refused"));
   await rejectsWith(client.refresh("refresh-token-0"), IdpUnreachableError, "idp_unreachable");
   idp.outage = () => Promise.resolve(new Response("Bad Gateway", { status: 502 }));
   await rejectsWith(client.refresh("refresh-token-0"), IdpUnreachableError, "idp_unreachable");
   // Never answers: only the client's deadline ends the request.
-  idp.outage = (request) =>
-    new Promise((_, reject) => {
+  idp.outage = (request) => {
+    const never = new Promise<Response>((_, reject) => {
       request.signal?.addEventListener("abort", () => reject(request.signal?.reason));
     });
+    clock.advance(50);
+    return never;
+  };
   await rejectsWith(client.refresh("refresh-token-0"), IdpUnreachableError, "idp_unreachable");
 });
 

@@ -4,7 +4,8 @@ import type { ResolvedConfig } from "../../../src/config/types.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { openSessionStore, startSweeper } from "../../../src/sessions/open_store.ts";
 import { SqliteStore } from "../../../src/sessions/sqlite_store.ts";
-import type { SessionStore, SweepResult } from "../../../src/sessions/types.ts";
+import type { SweepResult } from "../../../src/sessions/types.ts";
+import { FakeClock } from "../../support/fake_clock.ts";
 import { session, T0 } from "./fixtures.ts";
 
 function config(overrides: Partial<ResolvedConfig["sessions"]> = {}): ResolvedConfig["sessions"] {
@@ -85,30 +86,63 @@ class CountingStore {
   }
 }
 
-async function waitFor(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !condition(); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-  assert.ok(condition(), "condition not reached");
+/** Lets a finished sweep's promise chain run, up to arming the next timer. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
 }
 
-Deno.test("startSweeper() sweeps at the injected time until stopped, surviving failures", async () => {
+Deno.test("startSweeper() sweeps at the clock's time every interval until stopped, surviving failures", async () => {
+  const clock = new FakeClock(T0);
   const store = new CountingStore();
-  const stop = startSweeper(store as unknown as SessionStore, 1, () => T0 + 5);
-  try {
-    await waitFor(() => store.sweeps.length >= 3);
-  } finally {
-    stop();
+  const stop = startSweeper(store, 1000, clock);
+  clock.advance(999);
+  assert.deepStrictEqual(store.sweeps, []);
+  clock.advance(1);
+  await settle();
+  assert.deepStrictEqual(store.sweeps, [T0 + 1000], "first sweep (it fails)");
+  for (let i = 2; i <= 3; i++) {
+    clock.advance(1000);
+    await settle();
   }
-  const count = store.sweeps.length;
-  await new Promise((resolve) => setTimeout(resolve, 20));
-  assert.equal(store.sweeps.length, count, "no sweep after stop");
-  assert.ok(store.sweeps.every((at) => at === T0 + 5));
+  assert.deepStrictEqual(
+    store.sweeps,
+    [T0 + 1000, T0 + 2000, T0 + 3000],
+    "kept going after the failure",
+  );
+  stop();
+  clock.advance(10_000);
+  await settle();
+  assert.deepStrictEqual(store.sweeps.length, 3, "no sweep after stop");
+  assert.deepStrictEqual(clock.pendingTimers, 0);
+});
+
+Deno.test("startSweeper() does not overlap a slow sweep with the next one", async () => {
+  const clock = new FakeClock(T0);
+  let release!: () => void;
+  let sweeps = 0;
+  const store = {
+    sweep() {
+      sweeps++;
+      return new Promise<SweepResult>((resolve) => {
+        release = () => resolve({ pending: 0, sessions: 0 });
+      });
+    },
+  };
+  const stop = startSweeper(store, 1000, clock);
+  clock.advance(1000);
+  clock.advance(5000); // the first sweep is still running
+  assert.deepStrictEqual(sweeps, 1);
+  release();
+  await settle();
+  clock.advance(1000);
+  assert.deepStrictEqual(sweeps, 2);
+  stop();
+  release();
 });
 
 Deno.test("startSweeper() refuses a non-positive interval", () => {
   assert.throws(
-    () => startSweeper(new MemoryStore({ maxEntries: 1 }), 0),
+    () => startSweeper(new MemoryStore({ maxEntries: 1 }), 0, new FakeClock()),
     /Invalid session sweep interval/,
   );
 });
