@@ -31,7 +31,8 @@ deps: tools
 check: deps
 	$(DENO) fmt --check
 	$(DENO) lint
-	$(DENO) check src/ tests/ bench/
+	$(DENO) check src/ tests/ bench/ scripts/
+	$(DENO) run --allow-read scripts/check_imports.ts src
 
 fmt: tools
 	$(DENO) fmt

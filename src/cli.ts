@@ -5,8 +5,8 @@
  */
 import { parseArgs } from "node:util";
 import { stringify } from "smol-toml";
-import { ConfigError } from "./config/errors.ts";
-import { loadConfigFile, type LoadedConfig } from "./config/load.ts";
+import { ConfigError } from "./config_loader/errors.ts";
+import { loadConfigFile, type LoadedConfig } from "./config_loader/load.ts";
 import type { ResolvedConfig } from "./config/types.ts";
 import { VERSION } from "./version.ts";
 

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from "node:fs";
 import process from "node:process";
-import { parseConfig } from "../../src/config/load.ts";
+import { parseConfig } from "../../src/config_loader/load.ts";
 import { startDaemon } from "../../src/daemon.ts";
 import { openSessionStore } from "../../src/sessions/open_store.ts";
 import { fillStore } from "./sessions.ts";

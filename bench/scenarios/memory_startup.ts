@@ -12,7 +12,7 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from "node:os";
 import process from "node:process";
 import { setTimeout as sleep } from "node:timers/promises";
-import { parseConfig } from "../../src/config/load.ts";
+import { parseConfig } from "../../src/config_loader/load.ts";
 import { openSessionStore } from "../../src/sessions/open_store.ts";
 import { freePort } from "../../tests/support/free_port.ts";
 import { benchConfigToml } from "../lib/bridge_config.ts";

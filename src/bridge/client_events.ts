@@ -6,7 +6,7 @@
 import type { Logger } from "@logtape/logtape";
 import type { Clock } from "../clock.ts";
 import type { ResolvedConfig } from "../config/types.ts";
-import { loginUrl } from "../http/routes.ts";
+import { loginUrl } from "./login_url.ts";
 import type { ClientEnv } from "../management/events.ts";
 import { IdpRejectedError, IdpUnreachableError, OidcError } from "../oidc/errors.ts";
 import type { OidcClient } from "../oidc/client.ts";
@@ -40,7 +40,7 @@ export interface ClientEventsDeps {
 }
 
 const RECHECK_FAILED = "Your access could not be confirmed; reconnect to sign in again.";
-export const SIGN_IN_TIMED_OUT = {
+const SIGN_IN_TIMED_OUT = {
   reason: "sign-in timed out",
   clientReason: "Sign-in was not completed in time. Reconnect to try again.",
 };

@@ -2,7 +2,7 @@
  * What to do with a client's CONNECT or REAUTH: the decision table of the README, as one pure
  * function. Time and the stored session are inputs; commands are built elsewhere.
  *
- * Why these rules (measured with OpenVPN 2.6, see the facts notes):
+ * Why these rules (measured against a real OpenVPN 2.6 server and client):
  * - A certificate-only 2.6 client presents no auth token, so every REAUTH of a good client says
  *   `session_state=Initial`; we accept it when the cid and `session_id` match the session we
  *   created for that cid. The cid is bound to the TLS connection, which OpenVPN verified.

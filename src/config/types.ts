@@ -19,65 +19,85 @@ export interface ClientConfigRule {
   lines: string[];
 }
 
+/** `[openvpn]`: the management interface of the OpenVPN server the bridge answers for. */
+export interface OpenvpnConfig {
+  management: ManagementAddress;
+  password: Secret | undefined;
+  authPendingTimeoutMs: number;
+  bypassCommonNames: RegExp[];
+  commandTimeoutMs: number;
+  reconnectMaxDelayMs: number;
+}
+
+/** `[http]`: the sign-in pages. */
+export interface HttpConfig {
+  listen: { host: string; port: number };
+  /** Public base URL without trailing slash, e.g. `https://vpn.example.com`. */
+  baseUrl: URL;
+  secret: Secret;
+  tlsCertFile: string | undefined;
+  tlsKeyFile: string | undefined;
+  trustedProxies: string[];
+  confirmLogin: boolean;
+  checkClientIp: boolean;
+  templatesDir: string | undefined;
+}
+
+/** `[oidc]`: the relying party. */
+export interface OidcConfig {
+  issuer: URL;
+  clientId: string;
+  clientSecret: Secret | undefined;
+  clientAuthMethod: ClientAuthMethod;
+  /** PKCS#8 PEM private key for `private_key_jwt`. */
+  privateKey: Secret | undefined;
+  privateKeyAlg: string;
+  scopes: string[];
+  usernameClaim: string;
+  groupsClaim: string;
+  rolesClaim: string | undefined;
+  authorizeParams: Record<string, string>;
+  useUserinfo: boolean;
+  clockToleranceSec: number;
+  httpTimeoutMs: number;
+}
+
+/** `[authorization]`: who may connect. */
+export interface AuthorizationConfig {
+  allowedGroups: string[];
+  allowedRoles: string[];
+  requiredClaims: Record<string, unknown>;
+  /** When set, the certificate common name must equal this claim. */
+  commonNameClaim: string | undefined;
+}
+
+/** `[sessions]`: the session store. */
+export interface SessionsConfig {
+  backend: "memory" | "file";
+  path: string;
+  lifetimeMs: number;
+  encryptionKey: Secret | undefined;
+  reauthCheck: "none" | "refresh";
+  idpUnreachable: "deny" | "allow";
+  maxEntries: number;
+  sweepIntervalMs: number;
+}
+
+export interface LogConfig {
+  level: LogLevel;
+  format: "text" | "json";
+}
+
 /**
  * The configuration after loading: defaults applied, durations in milliseconds, secrets read
  * from their files, everything validated. Everything downstream takes this, never raw TOML.
  */
 export interface ResolvedConfig {
-  openvpn: {
-    management: ManagementAddress;
-    password: Secret | undefined;
-    authPendingTimeoutMs: number;
-    bypassCommonNames: RegExp[];
-    commandTimeoutMs: number;
-    reconnectMaxDelayMs: number;
-  };
-  http: {
-    listen: { host: string; port: number };
-    /** Public base URL without trailing slash, e.g. `https://vpn.example.com`. */
-    baseUrl: URL;
-    secret: Secret;
-    tlsCertFile: string | undefined;
-    tlsKeyFile: string | undefined;
-    trustedProxies: string[];
-    confirmLogin: boolean;
-    checkClientIp: boolean;
-    templatesDir: string | undefined;
-  };
-  oidc: {
-    issuer: URL;
-    clientId: string;
-    clientSecret: Secret | undefined;
-    clientAuthMethod: ClientAuthMethod;
-    /** PKCS#8 PEM private key for `private_key_jwt`. */
-    privateKey: Secret | undefined;
-    privateKeyAlg: string;
-    scopes: string[];
-    usernameClaim: string;
-    groupsClaim: string;
-    rolesClaim: string | undefined;
-    authorizeParams: Record<string, string>;
-    useUserinfo: boolean;
-    clockToleranceSec: number;
-    httpTimeoutMs: number;
-  };
-  authorization: {
-    allowedGroups: string[];
-    allowedRoles: string[];
-    requiredClaims: Record<string, unknown>;
-    /** When set, the certificate common name must equal this claim. */
-    commonNameClaim: string | undefined;
-  };
+  openvpn: OpenvpnConfig;
+  http: HttpConfig;
+  oidc: OidcConfig;
+  authorization: AuthorizationConfig;
   clientConfig: ClientConfigRule[];
-  sessions: {
-    backend: "memory" | "file";
-    path: string;
-    lifetimeMs: number;
-    encryptionKey: Secret | undefined;
-    reauthCheck: "none" | "refresh";
-    idpUnreachable: "deny" | "allow";
-    maxEntries: number;
-    sweepIntervalMs: number;
-  };
-  log: { level: LogLevel; format: "text" | "json" };
+  sessions: SessionsConfig;
+  log: LogConfig;
 }

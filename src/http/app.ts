@@ -13,7 +13,8 @@ import type { BeginOutcome, CallbackOutcome, LoginFlow } from "../bridge/login_f
 import type { Secret } from "../config/secret.ts";
 import { clientIp, trustedProxies } from "./client_ip.ts";
 import type { Pages } from "./pages/mod.ts";
-import { baseHref, CALLBACK_PATH, HEALTH_PATH, LOGIN_PATH_PREFIX, READY_PATH } from "./routes.ts";
+import { baseHref, LOGIN_PATH_PREFIX } from "../bridge/login_url.ts";
+import { CALLBACK_PATH, HEALTH_PATH, READY_PATH } from "./routes.ts";
 import type { HttpEnv } from "./serve.ts";
 import { securityHeaders } from "./security_headers.ts";
 

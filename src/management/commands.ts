@@ -3,7 +3,7 @@
  * escaped for OpenVPN's config-file lexer and checked against its limits, so nothing built
  * from user or IdP data can split into extra arguments or extra commands.
  *
- * Limits (OpenVPN 2.6 `manage.c`/`options.c`, see also the facts notes):
+ * Limits (OpenVPN 2.6 `manage.c`/`options.c`, measured against a real 2.6 server):
  * - a parameter holds at most 256 characters; we count the whole quoted token (quotes and
  *   escaping backslashes included), which is stricter than the lexer and never too long;
  * - commands are read in 256-byte chunks into a 1024-byte buffer that is cleared when it
@@ -47,10 +47,14 @@ export interface ManagementCommand {
   readonly [commandBrand]: true;
 }
 
-export const MAX_PARAMETER_CHARS = 256;
-export const MAX_LINE_BYTES = 768;
+const MAX_PARAMETER_CHARS = 256;
+const MAX_LINE_BYTES = 768;
 export const MAX_WEB_AUTH_EXTRA_CHARS = 246;
-/** OpenVPN reads `client-auth` config lines with a 256-byte line buffer. */
+export const WEB_AUTH_PREFIX = "WEB_AUTH::";
+/**
+ * OpenVPN reads `client-auth` config lines with a 256-byte line buffer that also holds the line
+ * end and the terminating NUL, so 254 bytes of text is the most that arrives whole.
+ */
 export const MAX_CONFIG_LINE_BYTES = 254;
 
 const encoder = new TextEncoder();
@@ -111,7 +115,7 @@ function command(name: string, lines: string[], reply: ReplyKind): ManagementCom
  */
 export function webAuthExtra(url: string): string {
   assertNoControl("login URL", url);
-  const extra = `WEB_AUTH::${url}`;
+  const extra = `${WEB_AUTH_PREFIX}${url}`;
   const size = byteLength(extra);
   if (size > MAX_WEB_AUTH_EXTRA_CHARS) {
     throw new ManagementArgumentError(
@@ -168,9 +172,34 @@ export function clientPendingAuth(
 }
 
 /**
+ * The rule for one `client-auth` config line, used both when building the command and when
+ * loading the config (so a line the config accepts can always be sent): no control characters,
+ * not `END` in any case or spacing (it would end the block early), at most
+ * {@link MAX_CONFIG_LINE_BYTES} bytes.
+ *
+ * @throws {ManagementArgumentError} when the line cannot be sent
+ */
+export function assertClientConfigLine(line: string): void {
+  assertNoControl("client config line", line);
+  if (line.trim().toUpperCase() === "END") {
+    throw new ManagementArgumentError(
+      "reserved-line",
+      "Invalid client config line: END ends the block",
+    );
+  }
+  const size = byteLength(line);
+  if (size > MAX_CONFIG_LINE_BYTES) {
+    throw new ManagementArgumentError(
+      "too-long",
+      `Invalid client config line: too long (${size} bytes), OpenVPN reads at most ${MAX_CONFIG_LINE_BYTES}`,
+    );
+  }
+}
+
+/**
  * `client-auth {cid} {kid}`, the config lines, then `END`: accepts the client and applies
- * the lines as a client-connect script's output would be. Each line is checked: no control
- * characters, not `END` (which would end the block early), at most 254 bytes.
+ * the lines as a client-connect script's output would be. Each line must pass
+ * {@link assertClientConfigLine}.
  */
 export function clientAuth(
   cid: number,
@@ -179,22 +208,7 @@ export function clientAuth(
 ): ManagementCommand {
   const c = assertId("client id", cid);
   const k = assertId("key id", kid);
-  for (const line of configLines) {
-    assertNoControl("client config line", line);
-    if (line.trim() === "END") {
-      throw new ManagementArgumentError(
-        "reserved-line",
-        "Invalid client config line: END ends the block",
-      );
-    }
-    const size = byteLength(line);
-    if (size > MAX_CONFIG_LINE_BYTES) {
-      throw new ManagementArgumentError(
-        "too-long",
-        `Invalid client config line: ${size} bytes, OpenVPN reads at most ${MAX_CONFIG_LINE_BYTES}`,
-      );
-    }
-  }
+  for (const line of configLines) assertClientConfigLine(line);
   return command("client-auth", [`client-auth ${c} ${k}`, ...configLines, "END"], "single");
 }
 
@@ -262,16 +276,6 @@ export function bytecount(seconds: number): ManagementCommand {
     throw new ManagementArgumentError("invalid-number", `Invalid bytecount interval: ${seconds}`);
   }
   return command("bytecount", [`bytecount ${seconds}`], "single");
-}
-
-/** `log on|off`, `state on|off`, `echo on|off`: real-time notification switches. */
-export function realtime(kind: "log" | "state" | "echo", on: boolean): ManagementCommand {
-  return command(kind, [`${kind} ${on ? "on" : "off"}`], "single");
-}
-
-/** `load-stats`: `SUCCESS: nclients=N,bytesin=N,bytesout=N`. */
-export function loadStats(): ManagementCommand {
-  return command("load-stats", ["load-stats"], "single");
 }
 
 /**

@@ -23,7 +23,7 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const ADDRESS = /^[\x21-\x7e]{1,128}$/;
 
 /** A client or key id as OpenVPN prints it (`%lu`/`%u`), within JavaScript's safe integers. */
-export function parseId(text: string | undefined): number | undefined {
+function parseId(text: string | undefined): number | undefined {
   return text !== undefined && ID.test(text) ? Number(text) : undefined;
 }
 

@@ -8,7 +8,8 @@ import { type Clock, systemClock } from "../clock.ts";
 import type { ResolvedConfig } from "../config/types.ts";
 import { getLogger } from "../log.ts";
 import { createClientAuth } from "./client_auth.ts";
-import { checkOidcConfig, isLoopbackHttp, RESERVED_AUTHORIZE_PARAMS } from "./config_checks.ts";
+import { checkOidcConfig, RESERVED_AUTHORIZE_PARAMS } from "./config_checks.ts";
+import { isLoopbackHttp } from "../loopback.ts";
 import {
   AuthorizationResponseError,
   IdpRejectedError,
@@ -362,7 +363,7 @@ function merge(
 type Stage = "discovery" | "callback" | "id_token" | "userinfo" | "refresh" | "revocation";
 
 /** Maps oauth4webapi and transport errors to the typed errors the bridge acts on. */
-export function toOidcError(error: unknown, stage: Stage): OidcError {
+function toOidcError(error: unknown, stage: Stage): OidcError {
   if (error instanceof OidcError) return error;
   if (error instanceof oauth.AuthorizationResponseError) {
     return new AuthorizationResponseError(error.error, error.error_description);

@@ -4,7 +4,7 @@ import type { ResolvedConfig } from "../config/types.ts";
 import { signingAlgorithm } from "./config_checks.ts";
 
 /** Reads a PKCS#8 PEM ("BEGIN PRIVATE KEY") into a non-extractable WebCrypto signing key. */
-export async function importPrivateKeyPem(pem: string, alg: string): Promise<CryptoKey> {
+async function importPrivateKeyPem(pem: string, alg: string): Promise<CryptoKey> {
   const algorithm = signingAlgorithm(alg);
   if (algorithm === undefined) throw new Error(`Unsupported private key algorithm: ${alg}`);
   const match = pem.match(

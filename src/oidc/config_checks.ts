@@ -3,7 +3,8 @@
  * calls `checkOidcConfig` and reports each problem with its key path; `createOidcClient` calls it
  * too and refuses to start on any problem.
  */
-import type { ResolvedConfig } from "../config/types.ts";
+import type { OidcConfig } from "../config/types.ts";
+import { isLoopbackHttp } from "../loopback.ts";
 
 /**
  * Authorization request parameters the bridge sets itself. Letting configuration override them
@@ -28,13 +29,6 @@ export function reservedAuthorizeParams(params: Record<string, string>): string[
   return Object.keys(params).filter((name) => RESERVED_AUTHORIZE_PARAMS.has(name.toLowerCase()));
 }
 
-const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
-
-/** Whether plain HTTP is acceptable for this issuer: only on the loopback interface. */
-export function isLoopbackHttp(issuer: URL): boolean {
-  return issuer.protocol === "http:" && LOOPBACK_HOSTS.has(issuer.hostname);
-}
-
 export interface OidcConfigProblem {
   /** Key path below `oidc`, e.g. `authorize_params.state`. */
   key: string;
@@ -42,52 +36,50 @@ export interface OidcConfigProblem {
 }
 
 /** Returns every problem found; an empty list means the settings are usable. */
-export function checkOidcConfig(config: ResolvedConfig["oidc"]): OidcConfigProblem[] {
+export function checkOidcConfig(config: OidcConfig): OidcConfigProblem[] {
   const problems: OidcConfigProblem[] = [];
+  const problem = (key: string, message: string) => problems.push({ key, message });
   const { issuer } = config;
   if (issuer.protocol !== "https:" && !isLoopbackHttp(issuer)) {
-    problems.push({
-      key: "issuer",
-      message: `Issuer must use https (plain http only on loopback): ${issuer.href}`,
-    });
+    problem(
+      "issuer",
+      `The issuer must use https:// (http:// is allowed only for loopback hosts), got "${issuer.href}"`,
+    );
+  }
+  if (issuer.username !== "" || issuer.password !== "") {
+    problem("issuer", "The issuer must not contain credentials");
   }
   if (issuer.search !== "" || issuer.hash !== "") {
-    problems.push({
-      key: "issuer",
-      message: `Issuer must not have a query or fragment: ${issuer.href}`,
-    });
+    problem("issuer", "The issuer must not contain a query or fragment");
   }
-  if (!config.scopes.includes("openid")) {
-    problems.push({ key: "scopes", message: "Scopes must include openid" });
-  }
+  if (!config.scopes.includes("openid")) problem("scopes", 'Must include "openid"');
   for (const name of reservedAuthorizeParams(config.authorizeParams)) {
-    problems.push({
-      key: `authorize_params.${name}`,
-      message: `Parameter is set by the bridge and cannot be configured: ${name}`,
-    });
+    problem(`authorize_params.${name}`, "Set by the bridge itself; it cannot be overridden");
   }
   const method = config.clientAuthMethod;
   if (
     (method === "client_secret_basic" || method === "client_secret_post") &&
     (config.clientSecret === undefined || config.clientSecret.reveal() === "")
   ) {
-    problems.push({ key: "client_secret", message: `A client secret is required for ${method}` });
+    problem(
+      "client_secret",
+      `Required when client_auth_method is "${method}" (or set client_secret_file)`,
+    );
+  }
+  if (method === "none" && config.clientSecret !== undefined) {
+    problem("client_secret", 'Not used when client_auth_method is "none": remove it');
   }
   if (method === "private_key_jwt" && config.privateKey === undefined) {
-    problems.push({ key: "private_key", message: "A private key is required for private_key_jwt" });
+    problem(
+      "private_key",
+      'Required when client_auth_method is "private_key_jwt": a PKCS#8 PEM key (or set private_key_file)',
+    );
   }
   if (method === "private_key_jwt" && signingAlgorithm(config.privateKeyAlg) === undefined) {
-    problems.push({
-      key: "private_key_alg",
-      message: `Unsupported private key algorithm: ${config.privateKeyAlg}`,
-    });
+    problem("private_key_alg", `Unsupported private key algorithm: ${config.privateKeyAlg}`);
   }
-  if (!(config.httpTimeoutMs > 0)) {
-    problems.push({ key: "http_timeout", message: "HTTP timeout must be positive" });
-  }
-  if (!(config.clockToleranceSec >= 0)) {
-    problems.push({ key: "clock_tolerance", message: "Clock tolerance must not be negative" });
-  }
+  if (!(config.httpTimeoutMs > 0)) problem("http_timeout", "Must be positive");
+  if (!(config.clockToleranceSec >= 0)) problem("clock_tolerance", "Must not be negative");
   return problems;
 }
 

@@ -94,7 +94,7 @@ export class IdpUnreachableError extends OidcError {
 }
 
 /** Keeps printable ASCII only and truncates: IdP-supplied text goes to logs and users. */
-export function safeText(text: string, max: number): string {
+function safeText(text: string, max: number): string {
   const printable = text.replace(/[^\x20-\x7e]/g, "").trim();
   return printable.length > max ? `${printable.slice(0, max - 3)}...` : printable;
 }

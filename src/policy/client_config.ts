@@ -6,12 +6,13 @@
 import type { ClientConfigRule } from "../config/types.ts";
 import { inAnyGroup } from "./groups.ts";
 import { splitOptionWords } from "./_option_words.ts";
+import { assertClientConfigLine, ManagementArgumentError } from "../management/commands.ts";
 
 /**
  * Directives allowed in a `client-auth` block: those OpenVPN 2.6 accepts in a client-specific
  * context (its client-connect option mask) that only shape this client's connection.
  */
-export const CLIENT_CONFIG_DIRECTIVES: ReadonlySet<string> = new Set([
+const CLIENT_CONFIG_DIRECTIVES: ReadonlySet<string> = new Set([
   "push",
   "push-reset",
   "push-remove",
@@ -48,25 +49,22 @@ const REFUSED_DIRECTIVES: ReadonlyMap<string, string> = new Map([
 /** Options that must not be pushed: pushing them would break the bridge's auth tokens. */
 const REFUSED_PUSHES: ReadonlySet<string> = new Set(["auth-token", "auth-token-user"]);
 
-/** OpenVPN's limit on one parameter; a whole line is held to it as well. */
-export const MAX_CLIENT_CONFIG_LINE_BYTES = 256;
-
 const encoder = new TextEncoder();
 
 /**
  * Checks one configured client config line at config load. Returns an error message, or
- * `undefined` when the line may be sent. Refused: control characters (CR or LF would end the
- * management command early), more than 256 bytes, the block terminator `END`, lines OpenVPN's
+ * `undefined` when the line may be sent. Refused: whatever the `client-auth` command builder
+ * refuses (control characters, `END`, lines too long for OpenVPN's buffer), lines OpenVPN's
  * lexer would reject, comments and blank lines, any directive not in
  * {@link CLIENT_CONFIG_DIRECTIVES}, and pushes of `auth-token`/`auth-token-user`.
  */
 export function validateClientConfigLine(line: string): string | undefined {
-  if (/\p{Cc}/u.test(line)) return "Line contains control characters (such as CR, LF or tab)";
-  const bytes = encoder.encode(line).length;
-  if (bytes > MAX_CLIENT_CONFIG_LINE_BYTES) {
-    return `Line is too long: ${bytes} bytes, at most ${MAX_CLIENT_CONFIG_LINE_BYTES}`;
+  try {
+    assertClientConfigLine(line);
+  } catch (error) {
+    if (error instanceof ManagementArgumentError) return error.message;
+    throw error;
   }
-  if (line.trim().toUpperCase() === "END") return "Line is END, which would end the block early";
   const split = splitOptionWords(line);
   if ("error" in split) return `Line cannot be parsed: ${split.error}`;
   const [directive, ...args] = split.words;
@@ -120,7 +118,7 @@ export function linesForGroups(
 }
 
 /** The longest username a client can decode from `auth-token-user` (OpenVPN's buffer, 128). */
-export const MAX_AUTH_TOKEN_USERNAME_BYTES = 127;
+const MAX_AUTH_TOKEN_USERNAME_BYTES = 127;
 
 /**
  * `push "auth-token-user <base64(username)>"`: tells the client which username to present with

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseConfig } from "../../src/config/load.ts";
+import { parseConfig } from "../../src/config_loader/load.ts";
 import { startDaemon } from "../../src/daemon.ts";
 import { openSessionStore } from "../../src/sessions/open_store.ts";
 import { assertEquals } from "../support/assert.ts";

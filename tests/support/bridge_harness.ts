@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseConfig } from "../../src/config/load.ts";
+import { parseConfig } from "../../src/config_loader/load.ts";
 import type { ResolvedConfig } from "../../src/config/types.ts";
 import { startDaemon } from "../../src/daemon.ts";
 import type { RunningService } from "../../src/cli.ts";

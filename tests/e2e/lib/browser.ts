@@ -60,7 +60,10 @@ export const KEYCLOAK_SELECTORS: LoginSelectors = {
   submit: "#kc-login",
 };
 
-/** Flags measured to work in these containers (see openvpn-facts.md). */
+/**
+ * Flags that let Debian's Chromium run headless as root in a container without a GPU or a
+ * user namespace sandbox (--no-sandbox), and keep it off the network except for the lab.
+ */
 const CHROMIUM_ARGS = [
   "--headless",
   "--no-sandbox",

@@ -25,7 +25,7 @@ Deno.test("validateClientConfigLine() accepts client-specific directives", () =>
     "ping-restart 60",
     "echo hello",
     '  push "route 10.0.0.0 255.0.0.0"  ',
-    `push "${"a".repeat(249)}"`,
+    `push "${"a".repeat(247)}"`,
   ];
   for (const line of lines) assertEquals(validateClientConfigLine(line), undefined, line);
 });

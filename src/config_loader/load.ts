@@ -10,15 +10,17 @@ import { resolveConfig } from "./resolve.ts";
 import {
   acceptedKeys,
   CLIENT_CONFIG_SPEC,
+  type ClientConfigValues,
   envName,
   type KeySpec,
   SCHEMA,
   type SectionSpec,
+  type Values,
 } from "./schema.ts";
-import { Secret } from "./secret.ts";
+import { Secret } from "../config/secret.ts";
 import { suggest } from "./suggest.ts";
-import { formatDuration, parseDuration } from "./duration.ts";
-import type { ResolvedConfig } from "./types.ts";
+import { formatDuration, parseDuration } from "../config/duration.ts";
+import type { ResolvedConfig } from "../config/types.ts";
 
 export interface LoadDeps {
   readTextFile(path: string): string;
@@ -26,10 +28,16 @@ export interface LoadDeps {
 }
 
 /** A checked value: what the schema type says, durations already in milliseconds. */
-export type Value = string | number | boolean | string[] | Record<string, unknown> | Secret;
+type Value =
+  | string
+  | number
+  | boolean
+  | readonly string[]
+  | Readonly<Record<string, unknown>>
+  | Secret;
 
-/** Values by section and key, after type checks and defaults. */
-export type Values = Map<string, Map<string, Value>>;
+/** One table's checked values by key, after type checks and defaults. */
+type Checked = Record<string, Value>;
 
 /** The resolved config plus a printable copy (TOML names, secrets as `***`) for check-config. */
 export interface LoadedConfig {
@@ -76,11 +84,12 @@ export function parseConfig(source: string, file: string, deps: LoadDeps): Loade
 
 function printable(
   values: Values,
-  clientConfig: Array<Map<string, Value>>,
+  clientConfig: readonly ClientConfigValues[],
 ): Record<string, unknown> {
-  const show = (section: SectionSpec, map: Map<string, Value>) => {
+  const show = (section: SectionSpec, checked: object) => {
     const out: Record<string, unknown> = {};
-    for (const [key, value] of map) {
+    for (const [key, value] of Object.entries(checked)) {
+      if (value === undefined) continue;
       const type = section[key]?.type;
       out[key] = value instanceof Secret
         ? "***"
@@ -92,7 +101,7 @@ function printable(
   };
   const out: Record<string, unknown> = {};
   for (const [section, spec] of Object.entries(SCHEMA)) {
-    out[section] = show(spec, values.get(section) ?? new Map());
+    out[section] = show(spec, values[section as keyof Values]);
   }
   if (clientConfig.length > 0) {
     out["client_config"] = clientConfig.map((entry) => show(CLIENT_CONFIG_SPEC, entry));
@@ -119,6 +128,10 @@ class Checker {
     this.#deps = deps;
   }
 
+  /**
+   * The sections' values. Only meaningful when no issue was recorded: every key then has been
+   * checked against its spec, which is what the `Values` type states.
+   */
   check(document: Record<string, unknown>): Values {
     const known = [...Object.keys(SCHEMA), "client_config"];
     for (const name of Object.keys(document)) {
@@ -126,19 +139,19 @@ class Checker {
         this.#unknown(name, name, known, locateKey(this.#source, name, undefined));
       }
     }
-    const values: Values = new Map();
+    const values: Record<string, Checked> = {};
     for (const [section, spec] of Object.entries(SCHEMA)) {
       const raw = document[section] ?? {};
       if (!isTable(raw)) {
         this.#issue(section, `Expected a table ([${section}]), got ${typeName(raw)}`);
         continue;
       }
-      values.set(section, this.#checkSection(section, spec, raw));
+      values[section] = this.#checkSection(section, spec, raw);
     }
-    return values;
+    return values as unknown as Values;
   }
 
-  checkClientConfig(raw: unknown): Array<Map<string, Value>> {
+  checkClientConfig(raw: unknown): ClientConfigValues[] {
     if (raw === undefined) return [];
     if (!Array.isArray(raw)) {
       this.#issue(
@@ -151,9 +164,14 @@ class Checker {
       const path = `client_config[${index}]`;
       if (!isTable(entry)) {
         this.#issue(path, `Expected a table, got ${typeName(entry)}`);
-        return new Map();
+        return {} as ClientConfigValues;
       }
-      return this.#checkSection(path, CLIENT_CONFIG_SPEC, entry, index);
+      return this.#checkSection(
+        path,
+        CLIENT_CONFIG_SPEC,
+        entry,
+        index,
+      ) as unknown as ClientConfigValues;
     });
   }
 
@@ -162,7 +180,7 @@ class Checker {
     spec: SectionSpec,
     raw: Record<string, unknown>,
     arrayIndex?: number,
-  ): Map<string, Value> {
+  ): Checked {
     const accepted = acceptedKeys(spec);
     const isArrayEntry = arrayIndex !== undefined;
     const sectionName = isArrayEntry ? "client_config" : section;
@@ -176,7 +194,7 @@ class Checker {
         );
       }
     }
-    const out = new Map<string, Value>();
+    const out: Checked = {};
     for (const [key, keySpec] of Object.entries(spec)) {
       const path = `${section}.${key}`;
       const line = (name = key) => locateKey(this.#source, sectionName, name, arrayIndex);
@@ -196,7 +214,7 @@ class Checker {
       }
       if (fileValue !== undefined) {
         const secret = this.#readSecretFile(`${path}_file`, fileValue, line(`${key}_file`));
-        if (secret !== undefined) out.set(key, secret);
+        if (secret !== undefined) out[key] = secret;
         continue;
       }
       if (value === undefined) {
@@ -208,12 +226,12 @@ class Checker {
           );
         } else if (keySpec.default !== undefined) {
           const checked = this.#checkValue(path, keySpec, keySpec.default, undefined);
-          if (checked !== undefined) out.set(key, checked);
+          if (checked !== undefined) out[key] = checked;
         }
         continue;
       }
       const checked = this.#checkValue(path, keySpec, value, line());
-      if (checked !== undefined) out.set(key, checked);
+      if (checked !== undefined) out[key] = checked;
     }
     return out;
   }
@@ -326,6 +344,18 @@ class Checker {
           this.#issue(
             path,
             `Expected a duration such as "90s", "3m" or "12h", got "${value}"`,
+            line,
+          );
+          return undefined;
+        }
+        if (
+          (spec.min !== undefined && ms < spec.min) || (spec.max !== undefined && ms > spec.max)
+        ) {
+          const bound = (limit: number | undefined) =>
+            limit === undefined ? "any" : formatDuration(limit);
+          this.#issue(
+            path,
+            `Expected a duration from ${bound(spec.min)} to ${bound(spec.max)}, got "${value}"`,
             line,
           );
           return undefined;

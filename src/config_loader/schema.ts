@@ -6,6 +6,8 @@
  * A `secret` key may instead be given as `<key>_file` (a path whose contents, trimmed of one
  * trailing newline, are the value); giving both is an error.
  */
+import type { Secret } from "../config/secret.ts";
+
 export type KeyType =
   | "string"
   | "secret"
@@ -18,22 +20,22 @@ export type KeyType =
 export interface KeySpec {
   type: KeyType;
   /** Default as written in TOML; `undefined` means optional with no default. */
-  default?: string | number | boolean | string[] | Record<string, unknown>;
+  default?: string | number | boolean | readonly string[] | Readonly<Record<string, unknown>>;
   required?: boolean;
   /** For `string`: the allowed values. */
   oneOf?: readonly string[];
-  /** For `int`: inclusive bounds. */
+  /** For `int` and `duration`: inclusive bounds (milliseconds for a duration). */
   min?: number;
   max?: number;
 }
 
 export type SectionSpec = Record<string, KeySpec>;
 
-export const SCHEMA: Record<string, SectionSpec> = {
+export const SCHEMA = {
   openvpn: {
     management: { type: "string", required: true },
     password: { type: "secret" },
-    auth_pending_timeout: { type: "duration", default: "3m" },
+    auth_pending_timeout: { type: "duration", default: "3m", min: 10_000, max: 3_600_000 },
     bypass_common_names: { type: "strings", default: [] },
     command_timeout: { type: "duration", default: "10s" },
     reconnect_max_delay: { type: "duration", default: "30s" },
@@ -89,16 +91,37 @@ export const SCHEMA: Record<string, SectionSpec> = {
     level: { type: "string", default: "info", oneOf: ["debug", "info", "warning", "error"] },
     format: { type: "string", default: "text", oneOf: ["text", "json"] },
   },
-};
+} as const satisfies Record<string, SectionSpec>;
 
 /** `[[client_config]]` is an array of tables, each with these keys. */
-export const CLIENT_CONFIG_SPEC: SectionSpec = {
+export const CLIENT_CONFIG_SPEC = {
   groups: { type: "strings", required: true },
   lines: { type: "strings", required: true },
+} as const satisfies SectionSpec;
+
+/** The checked value of a key of this spec: durations in milliseconds, `oneOf` as a union. */
+export type ValueOf<S extends KeySpec> = S["type"] extends "string"
+  ? S extends { oneOf: readonly (infer Word)[] } ? Word : string
+  : S["type"] extends "secret" ? Secret
+  : S["type"] extends "bool" ? boolean
+  : S["type"] extends "int" | "duration" ? number
+  : S["type"] extends "strings" ? readonly string[]
+  : Readonly<Record<string, unknown>>;
+
+/** A section's checked values: keys that are required or have a default are always present. */
+export type SectionValues<S extends SectionSpec> = {
+  readonly [K in keyof S]: AlwaysSet<S[K]> extends true ? ValueOf<S[K]> : ValueOf<S[K]> | undefined;
 };
 
+type AlwaysSet<S extends KeySpec> = S extends { required: true } ? true
+  : S extends { default: string | number | boolean | object } ? true
+  : false;
+
+/** Every section's checked values, as the checker hands them to the resolver. */
+export type Values = { readonly [N in keyof typeof SCHEMA]: SectionValues<(typeof SCHEMA)[N]> };
+
 /** Environment variables override keys: `OPENVPN_AUTH_OIDC_<SECTION>_<KEY>`, upper case. */
-export const ENV_PREFIX = "OPENVPN_AUTH_OIDC_";
+const ENV_PREFIX = "OPENVPN_AUTH_OIDC_";
 
 export function envName(section: string, key: string): string {
   return `${ENV_PREFIX}${section.toUpperCase()}_${key.toUpperCase()}`;
@@ -113,3 +136,6 @@ export function acceptedKeys(spec: SectionSpec): string[] {
   }
   return keys;
 }
+
+/** One `[[client_config]]` entry's checked values. */
+export type ClientConfigValues = SectionValues<typeof CLIENT_CONFIG_SPEC>;

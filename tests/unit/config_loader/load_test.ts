@@ -1,8 +1,10 @@
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "../../support/assert.ts";
-import { parseConfig } from "../../../src/config/load.ts";
-import { ConfigError } from "../../../src/config/errors.ts";
+import { parseConfig } from "../../../src/config_loader/load.ts";
+import { ConfigError } from "../../../src/config_loader/errors.ts";
 import { Secret } from "../../../src/config/secret.ts";
 import { parseDuration } from "../../../src/config/duration.ts";
+import { clientAuth, ManagementArgumentError } from "../../../src/management/commands.ts";
+import { checkOidcConfig } from "../../../src/oidc/config_checks.ts";
 
 const MINIMAL = `
 [openvpn]
@@ -278,7 +280,7 @@ const ERROR_CASES: Array<{
       '\n[[client_config]]\ngroups = ["/a"]\nlines = ["push \\"route 10.0.0.0 255.0.0.0\\"\\nEND"]\n',
     expected: {
       path: "client_config[0].lines[0]",
-      message: "Line contains control characters (such as CR, LF or tab)",
+      message: "Invalid client config line: control characters (CR, LF, NUL, ...) are not allowed",
       line: 16,
     },
   },
@@ -358,4 +360,56 @@ Deno.test("parseDuration() accepts combined units and refuses bare numbers", () 
   assertEquals(parseDuration("90"), undefined);
   assertEquals(parseDuration("-5s"), undefined);
   assertEquals(parseDuration(""), undefined);
+});
+
+Deno.test("parseConfig() refuses a client_config line the client-auth command could not send", () => {
+  // 254 bytes is the most OpenVPN reads whole; 255 and 256 bytes used to pass check-config while
+  // every client-auth with the line was refused, so the group's logins failed without a deny.
+  const line = (bytes: number) => `push "${"a".repeat(bytes - 7)}"`;
+  const withLine = (text: string) =>
+    `${MINIMAL}\n[[client_config]]\ngroups = ["/vpn"]\nlines = [${JSON.stringify(text)}]\n`;
+  const fits = load(withLine(line(254))).config.clientConfig[0]!.lines[0]!;
+  assertEquals(clientAuth(0, 1, [fits]).text.split("\n")[1], fits);
+  for (const bytes of [255, 256]) {
+    assertThrows(() => clientAuth(0, 1, [line(bytes)]), ManagementArgumentError);
+    const issues = issuesOf(withLine(line(bytes)));
+    assertEquals(issues.map((issue) => issue.path), ["client_config[0].lines[0]"]);
+    assertStringIncludes(issues[0]!.message, `too long (${bytes} bytes)`);
+  }
+});
+
+Deno.test("parseConfig() and the OIDC client agree on which hosts are loopback", () => {
+  for (const host of ["127.0.0.1", "127.0.0.2", "127.1.2.3", "localhost", "[::1]"]) {
+    const { config } = load(
+      MINIMAL.replace("https://sso.example.com", `http://${host}:8180`)
+        .replace("https://vpn.example.com", `http://${host}:9000`),
+    );
+    assertEquals(checkOidcConfig(config.oidc), [], host);
+    assertEquals(config.http.baseUrl.hostname, host);
+  }
+  for (const host of ["128.0.0.1", "127.0.0.1.example.com", "localhost.example.com", "[::2]"]) {
+    const issues = issuesOf(MINIMAL.replace("https://sso.example.com", `http://${host}:8180`));
+    assertEquals(issues.map((issue) => issue.path), ["oidc.issuer"], host);
+  }
+});
+
+Deno.test("parseConfig() keeps auth_pending_timeout within 10s to 1h", () => {
+  const withTimeout = (text: string) =>
+    MINIMAL.replace("[http]", `auth_pending_timeout = "${text}"\n[http]`);
+  assertEquals(load(withTimeout("10s")).config.openvpn.authPendingTimeoutMs, 10_000);
+  assertEquals(load(withTimeout("1h")).config.openvpn.authPendingTimeoutMs, 3_600_000);
+  assertEquals(issuesOf(withTimeout("9s")), [{
+    path: "openvpn.auth_pending_timeout",
+    message: 'Expected a duration from 10s to 1h, got "9s"',
+    line: 5,
+  }]);
+});
+
+Deno.test("parseConfig() refuses a management password the login line could not carry", () => {
+  const withPassword = (password: string) =>
+    MINIMAL.replace("[http]", `password = ${JSON.stringify(password)}\n[http]`);
+  assertEquals(load(withPassword("x".repeat(767))).config.openvpn.password?.reveal().length, 767);
+  const issues = issuesOf(withPassword("x".repeat(768)));
+  assertEquals(issues.map((issue) => issue.path), ["openvpn.password"]);
+  assert(!issues[0]!.message.includes("xxxx"));
 });

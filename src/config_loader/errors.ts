@@ -23,7 +23,7 @@ export class ConfigError extends Error {
   }
 }
 
-export function formatIssue(issue: ConfigIssue): string {
+function formatIssue(issue: ConfigIssue): string {
   const where = issue.line === undefined ? issue.path : `${issue.path} (line ${issue.line})`;
   return `${where}: ${issue.message}`;
 }

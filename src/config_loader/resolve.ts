@@ -1,0 +1,262 @@
+/**
+ * Semantic checks and conversion from checked TOML values to ResolvedConfig: addresses, URLs,
+ * regexes, cross-key rules. Every rule a feature enforces at run time is asked of that feature
+ * (OIDC settings, client config lines, group names, required claims, the encryption key, the
+ * base URL), so the config accepts exactly what the service can use.
+ */
+import { isIP } from "node:net";
+import type { ConfigIssue } from "./errors.ts";
+import type { ClientConfigValues, Values } from "./schema.ts";
+import type {
+  AuthorizationConfig,
+  ClientConfigRule,
+  HttpConfig,
+  ManagementAddress,
+  OidcConfig,
+  OpenvpnConfig,
+  ResolvedConfig,
+  SessionsConfig,
+} from "../config/types.ts";
+import { baseUrlProblems } from "../bridge/login_url.ts";
+import { ManagementArgumentError, passwordLine } from "../management/commands.ts";
+import { checkOidcConfig } from "../oidc/config_checks.ts";
+import { validateClientConfigLine } from "../policy/client_config.ts";
+import { validateGroupName } from "../policy/groups.ts";
+import { validateRequiredClaim } from "../policy/authorize.ts";
+import { parseEncryptionKey } from "../sessions/token_cipher.ts";
+
+const MIN_SECRET_LENGTH = 32;
+
+type Issue = (path: string, message: string) => void;
+
+export function resolveConfig(
+  values: Values,
+  clientConfig: readonly ClientConfigValues[],
+): { config?: ResolvedConfig; issues: ConfigIssue[] } {
+  const issues: ConfigIssue[] = [];
+  const issue: Issue = (path, message) => issues.push({ path, message });
+  const openvpn = resolveOpenvpn(values.openvpn, issue);
+  const http = resolveHttp(values.http, issue);
+  const oidc = resolveOidc(values.oidc, issue);
+  const authorization = resolveAuthorization(values.authorization, issue);
+  const rules = resolveClientConfig(clientConfig, issue);
+  const sessions = resolveSessions(values.sessions, issue);
+  if (issues.length > 0 || !openvpn || !http || !oidc) return { issues };
+  const config: ResolvedConfig = {
+    openvpn,
+    http,
+    oidc,
+    authorization,
+    clientConfig: rules,
+    sessions,
+    log: { ...values.log },
+  };
+  return { config, issues };
+}
+
+function resolveOpenvpn(values: Values["openvpn"], issue: Issue): OpenvpnConfig | undefined {
+  const management = parseManagement(values.management);
+  if (typeof management === "string") issue("openvpn.management", management);
+  const bypass: RegExp[] = [];
+  values.bypass_common_names.forEach((pattern, index) => {
+    try {
+      bypass.push(new RegExp(`^(?:${pattern})$`));
+    } catch (error) {
+      issue(
+        `openvpn.bypass_common_names[${index}]`,
+        `Invalid regular expression: ${(error as Error).message}`,
+      );
+    }
+  });
+  if (values.password !== undefined) {
+    try {
+      passwordLine(values.password);
+    } catch (error) {
+      if (!(error instanceof ManagementArgumentError)) throw error;
+      issue("openvpn.password", error.message);
+    }
+  }
+  if (typeof management === "string") return undefined;
+  return {
+    management,
+    password: values.password,
+    authPendingTimeoutMs: values.auth_pending_timeout,
+    bypassCommonNames: bypass,
+    commandTimeoutMs: values.command_timeout,
+    reconnectMaxDelayMs: values.reconnect_max_delay,
+  };
+}
+
+function resolveHttp(values: Values["http"], issue: Issue): HttpConfig | undefined {
+  const listen = parseHostPort(values.listen);
+  if (typeof listen === "string") issue("http.listen", listen);
+  const baseUrl = parseUrl(values.base_url);
+  if (typeof baseUrl === "string") issue("http.base_url", baseUrl);
+  else for (const problem of baseUrlProblems(baseUrl)) issue("http.base_url", problem);
+  if (values.secret.reveal().length < MIN_SECRET_LENGTH) {
+    issue(
+      "http.secret",
+      `Too short: use at least ${MIN_SECRET_LENGTH} random characters (e.g. openssl rand -base64 32)`,
+    );
+  }
+  const tlsCert = values.tls_cert_file;
+  const tlsKey = values.tls_key_file;
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    issue(
+      tlsCert === undefined ? "http.tls_cert_file" : "http.tls_key_file",
+      "Set both tls_cert_file and tls_key_file, or neither",
+    );
+  }
+  values.trusted_proxies.forEach((entry, index) => {
+    if (!isIpOrCidr(entry)) {
+      issue(
+        `http.trusted_proxies[${index}]`,
+        `Expected an IP address or CIDR range, got "${entry}"`,
+      );
+    }
+  });
+  if (typeof listen === "string" || typeof baseUrl === "string") return undefined;
+  return {
+    listen,
+    baseUrl,
+    secret: values.secret,
+    tlsCertFile: tlsCert,
+    tlsKeyFile: tlsKey,
+    trustedProxies: [...values.trusted_proxies],
+    confirmLogin: values.confirm_login,
+    checkClientIp: values.check_client_ip,
+    templatesDir: values.templates_dir,
+  };
+}
+
+function resolveOidc(values: Values["oidc"], issue: Issue): OidcConfig | undefined {
+  const issuer = parseUrl(values.issuer);
+  if (typeof issuer === "string") issue("oidc.issuer", issuer);
+  const authorizeParams: Record<string, string> = {};
+  for (const [name, value] of Object.entries(values.authorize_params)) {
+    if (typeof value !== "string") issue(`oidc.authorize_params.${name}`, "Expected a string");
+    else authorizeParams[name] = value;
+  }
+  if (typeof issuer === "string") return undefined;
+  const config: OidcConfig = {
+    issuer,
+    clientId: values.client_id,
+    clientSecret: values.client_secret,
+    clientAuthMethod: values.client_auth_method,
+    privateKey: values.private_key,
+    privateKeyAlg: values.private_key_alg,
+    scopes: [...values.scopes],
+    usernameClaim: values.username_claim,
+    groupsClaim: values.groups_claim,
+    rolesClaim: values.roles_claim,
+    authorizeParams,
+    useUserinfo: values.use_userinfo,
+    clockToleranceSec: Math.round(values.clock_tolerance / 1000),
+    httpTimeoutMs: values.http_timeout,
+  };
+  for (const problem of checkOidcConfig(config)) issue(`oidc.${problem.key}`, problem.message);
+  return config;
+}
+
+function resolveAuthorization(
+  values: Values["authorization"],
+  issue: Issue,
+): AuthorizationConfig {
+  for (const [name, value] of Object.entries(values.required_claims)) {
+    const problem = validateRequiredClaim(name, value);
+    if (problem) issue(`authorization.required_claims.${name}`, problem);
+  }
+  values.allowed_groups.forEach((group, index) => {
+    const problem = validateGroupName(group);
+    if (problem) issue(`authorization.allowed_groups[${index}]`, problem);
+  });
+  return {
+    allowedGroups: [...values.allowed_groups],
+    allowedRoles: [...values.allowed_roles],
+    requiredClaims: { ...values.required_claims },
+    commonNameClaim: values.common_name_claim,
+  };
+}
+
+function resolveClientConfig(
+  entries: readonly ClientConfigValues[],
+  issue: Issue,
+): ClientConfigRule[] {
+  return entries.map((entry, index) => {
+    if (entry.groups.length === 0) {
+      issue(`client_config[${index}].groups`, "Must name at least one group");
+    }
+    entry.lines.forEach((line, lineIndex) => {
+      const problem = validateClientConfigLine(line);
+      if (problem) issue(`client_config[${index}].lines[${lineIndex}]`, problem);
+    });
+    return { groups: [...entry.groups], lines: [...entry.lines] };
+  });
+}
+
+function resolveSessions(values: Values["sessions"], issue: Issue): SessionsConfig {
+  const encryptionKey = values.encryption_key;
+  if (encryptionKey) {
+    try {
+      parseEncryptionKey(encryptionKey);
+    } catch (error) {
+      issue("sessions.encryption_key", (error as Error).message);
+    }
+  }
+  return {
+    backend: values.backend,
+    path: values.path,
+    lifetimeMs: values.lifetime,
+    encryptionKey,
+    reauthCheck: values.reauth_check,
+    idpUnreachable: values.idp_unreachable,
+    maxEntries: values.max_entries,
+    sweepIntervalMs: values.sweep_interval,
+  };
+}
+
+function parseManagement(text: string): ManagementAddress | string {
+  if (text.startsWith("unix://")) {
+    const path = text.slice("unix://".length);
+    if (!path.startsWith("/")) return `Expected "unix:///absolute/path", got "${text}"`;
+    return { kind: "unix", path };
+  }
+  if (text.startsWith("tcp://")) {
+    const hostPort = parseHostPort(text.slice("tcp://".length));
+    if (typeof hostPort === "string") return hostPort;
+    return { kind: "tcp", ...hostPort };
+  }
+  return `Expected "unix:///path/to/socket" or "tcp://host:port", got "${text}"`;
+}
+
+function parseHostPort(text: string): { host: string; port: number } | string {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
+  const port = Number(match?.[3]);
+  if (!match || port < 1 || port > 65535) {
+    return `Expected "host:port" (IPv6 as "[::1]:port"), got "${text}"`;
+  }
+  return { host: match[1] ?? match[2]!, port };
+}
+
+function parseUrl(text: string): URL | string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return `Expected an absolute URL, got "${text}"`;
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    return `Expected an http(s) URL, got "${text}"`;
+  }
+  return url;
+}
+
+function isIpOrCidr(text: string): boolean {
+  const [address, prefix, extra] = text.split("/");
+  if (extra !== undefined || address === undefined) return false;
+  const version = isIP(address);
+  if (version === 0) return false;
+  if (prefix === undefined) return true;
+  const bits = Number(prefix);
+  return /^\d+$/.test(prefix) && bits <= (version === 4 ? 32 : 128);
+}
