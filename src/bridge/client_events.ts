@@ -40,7 +40,7 @@ export interface ClientEventsDeps {
 }
 
 const RECHECK_FAILED = "Your access could not be confirmed; reconnect to sign in again.";
-const SIGN_IN_TIMED_OUT = {
+export const SIGN_IN_TIMED_OUT = {
   reason: "sign-in timed out",
   clientReason: "Sign-in was not completed in time. Reconnect to try again.",
 };
