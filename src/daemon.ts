@@ -5,6 +5,9 @@
  */
 import { readFileSync } from "node:fs";
 import { ClientEvents } from "./bridge/client_events.ts";
+import { KeyedLock } from "./bridge/keyed_lock.ts";
+import { Revocation } from "./bridge/revocation.ts";
+import { SessionEnd } from "./bridge/session_end.ts";
 import { LoginFlow } from "./bridge/login_flow.ts";
 import { managementCommander } from "./bridge/management_commander.ts";
 import { ServerLink } from "./bridge/server_link.ts";
@@ -20,6 +23,7 @@ import { serveHttp } from "./http/serve.ts";
 import { configureLogging, getLogger } from "./log.ts";
 import { ManagementConnection } from "./management/connection.ts";
 import { createOidcClient } from "./oidc/client.ts";
+import { createLogoutVerifier } from "./oidc/logout_verifier.ts";
 import { openSessionStore, startSweeper } from "./sessions/open_store.ts";
 import type { SessionStore } from "./sessions/types.ts";
 
@@ -71,6 +75,20 @@ export async function startDaemon(
   });
   const commander = managementCommander(connection);
   const commanders = new Map<string, ClientCommander>([[DEFAULT_SERVER, commander]]);
+  const sessionLock = new KeyedLock();
+  const sessionEnd = new SessionEnd({
+    store,
+    commanders: (name) => commanders.get(name),
+    oidc,
+    sessionLock,
+    log: getLogger("sessions"),
+  });
+  const revocation = new Revocation({
+    store,
+    end: sessionEnd,
+    verifyLogoutToken: createLogoutVerifier(config.oidc, { discover: oidc.discover, now }),
+    log: getLogger("sessions"),
+  });
   const events = new ClientEvents({
     server: DEFAULT_SERVER,
     commander,
@@ -86,6 +104,7 @@ export async function startDaemon(
     clock,
     newLoginId: () => randomToken(LOGIN_ID_BYTES),
     log: getLogger("clients"),
+    sessionLock,
   });
   const link = new ServerLink(connection, events, commander, getLogger("clients"), clock);
 
@@ -111,6 +130,7 @@ export async function startDaemon(
     now,
     randomToken: () => randomToken(32),
     readiness: () => ({ management: link.linkUp, idp: oidc.ready }),
+    backchannelLogout: (token) => revocation.logout(token),
     log: getLogger("http"),
   });
   const tls = config.http.tlsCertFile && config.http.tlsKeyFile

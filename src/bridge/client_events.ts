@@ -37,6 +37,8 @@ export interface ClientEventsDeps {
   /** A fresh unguessable login id (LOGIN_ID_LENGTH base64url characters). */
   newLoginId: () => string;
   log: Logger;
+  /** Per-session lock shared with whatever else changes sessions (SessionEnd). */
+  sessionLock?: KeyedLock;
 }
 
 const RECHECK_FAILED = "Your access could not be confirmed; reconnect to sign in again.";
@@ -60,12 +62,13 @@ interface PendingDeadline {
 
 export class ClientEvents {
   readonly #deps: ClientEventsDeps;
-  readonly #sessionLock = new KeyedLock();
+  readonly #sessionLock: KeyedLock;
   /** A login not finished in time is denied, so the client learns why instead of hanging. */
   readonly #deadlines: ExpiryQueue<PendingDeadline>;
 
   constructor(deps: ClientEventsDeps) {
     this.#deps = deps;
+    this.#sessionLock = deps.sessionLock ?? new KeyedLock();
     this.#deadlines = new ExpiryQueue((entry) => {
       this.#expireLogin(entry).catch((error) =>
         deps.log.warning("Denying an expired sign-in failed: {error}", { error: String(error) })

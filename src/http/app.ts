@@ -12,6 +12,7 @@ import type { Logger } from "@logtape/logtape";
 import type { BeginOutcome, CallbackOutcome, LoginFlow } from "../bridge/login_flow.ts";
 import type { Secret } from "../config/secret.ts";
 import { clientIp, trustedProxies } from "./client_ip.ts";
+import { type BackchannelLogoutDeps, registerBackchannelLogout } from "./backchannel_logout.ts";
 import type { Pages } from "./pages/mod.ts";
 import { baseHref, LOGIN_PATH_PREFIX } from "../bridge/login_url.ts";
 import { CALLBACK_PATH, HEALTH_PATH, READY_PATH } from "./routes.ts";
@@ -36,6 +37,8 @@ export interface AppDeps {
   /** A fresh random base64url token (browser binding). */
   randomToken: () => string;
   readiness: () => Readiness;
+  /** Ends the sessions a logout token names; absent, the route does not exist. */
+  backchannelLogout?: BackchannelLogoutDeps["logout"];
   log: Logger;
 }
 
@@ -67,6 +70,10 @@ export function createApp(deps: AppDeps): Hono<Env> {
     formActionOrigins: deps.formActionOrigins,
     styleSources: deps.pages.styleSources,
   }));
+  // Before the page-sized body limit: it has its own, and answers in JSON.
+  if (deps.backchannelLogout) {
+    registerBackchannelLogout(app, { logout: deps.backchannelLogout, log: deps.log });
+  }
   app.use(
     bodyLimit({
       maxSize: 4096,

@@ -2,6 +2,8 @@
 import { baseHref } from "../bridge/login_url.ts";
 
 export const CALLBACK_PATH = "/oauth2/callback";
+/** Where the IdP posts logout tokens (its "Backchannel logout URL"). */
+export const BACKCHANNEL_LOGOUT_PATH = "/oauth2/backchannel-logout";
 export const HEALTH_PATH = "/healthz";
 export const READY_PATH = "/readyz";
 

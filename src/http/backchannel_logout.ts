@@ -1,0 +1,71 @@
+/**
+ * `POST <base_url>/oauth2/backchannel-logout`: the IdP tells us a user logged out (OpenID
+ * Connect Back-Channel Logout 1.0, section 2.8). The answer is for a machine: 200 with
+ * `no-store` when the token was valid, 400 with a JSON error otherwise; never a page or a
+ * redirect, and no detail beyond the error code (the log has it).
+ */
+import type { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { Logger } from "@logtape/logtape";
+import { LogoutTokenError } from "../oidc/logout_token.ts";
+import { BACKCHANNEL_LOGOUT_PATH } from "./routes.ts";
+import type { HttpEnv } from "./serve.ts";
+
+/** A logout token is a JWT of a few hundred bytes to about 2 KiB. */
+const MAX_BODY_BYTES = 16 * 1024;
+
+export interface BackchannelLogoutDeps {
+  /** Validates the logout token and ends its sessions; throws LogoutTokenError when invalid. */
+  logout: (token: string) => Promise<number>;
+  log: Logger;
+}
+
+function answer(status: 200 | 400, body: Record<string, string> | null): Response {
+  return new Response(body === null ? null : JSON.stringify(body), {
+    status,
+    headers: {
+      "cache-control": "no-store",
+      ...(body === null ? {} : { "content-type": "application/json" }),
+    },
+  });
+}
+
+function invalid(description: string): Response {
+  return answer(400, { error: "invalid_request", error_description: description });
+}
+
+export function registerBackchannelLogout(
+  app: Hono<{ Bindings: HttpEnv }>,
+  deps: BackchannelLogoutDeps,
+): void {
+  app.post(
+    BACKCHANNEL_LOGOUT_PATH,
+    bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => invalid("request too large") }),
+    async (c) => {
+      const type = c.req.header("content-type") ?? "";
+      if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(type)) {
+        return invalid("expected application/x-www-form-urlencoded");
+      }
+      let tokens: string[];
+      try {
+        tokens = new URLSearchParams(await c.req.text()).getAll("logout_token");
+      } catch {
+        return invalid("unreadable body");
+      }
+      if (tokens.length !== 1 || tokens[0] === "") {
+        return invalid("exactly one logout_token is required");
+      }
+      try {
+        await deps.logout(tokens[0]!);
+        return answer(200, null);
+      } catch (error) {
+        if (error instanceof LogoutTokenError) {
+          deps.log.warning("Back-channel logout refused: {error}", { error: error.message });
+          return invalid("invalid logout_token");
+        }
+        deps.log.error("Back-channel logout failed: {error}", { error: String(error) });
+        return answer(400, { error: "server_error", error_description: "logout failed" });
+      }
+    },
+  );
+}

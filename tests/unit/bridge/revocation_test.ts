@@ -1,0 +1,180 @@
+/**
+ * Back-channel logout and admin revokes through the real verifier, Revocation and SessionEnd,
+ * with a memory store and recording commanders: what ends, what is killed where, what is
+ * revoked, and that a refused or replayed token ends nothing.
+ */
+import { assertEquals, assertRejects } from "../../support/assert.ts";
+import { RecordingCommander } from "../../support/recording_commander.ts";
+import { KeyedLock } from "../../../src/bridge/keyed_lock.ts";
+import { Revocation } from "../../../src/bridge/revocation.ts";
+import { KILL_MESSAGE, SessionEnd } from "../../../src/bridge/session_end.ts";
+import { getLogger } from "../../../src/log.ts";
+import { createLogoutVerifier } from "../../../src/oidc/logout_verifier.ts";
+import { LogoutTokenError } from "../../../src/oidc/logout_token.ts";
+import { MemoryStore } from "../../../src/sessions/memory_store.ts";
+import type { Session } from "../../../src/sessions/types.ts";
+import {
+  CLIENT_ID,
+  ISSUER,
+  keys,
+  logoutClaims,
+  NOW,
+  refusedCases,
+  sign,
+  TOLERANCE,
+} from "../oidc/logout_fixtures.ts";
+
+function session(overrides: Partial<Session>): Session {
+  return {
+    sessionId: "s-1",
+    server: "vpn1",
+    cid: 4,
+    commonName: "alice",
+    username: "alice",
+    groups: [],
+    roles: [],
+    claims: {},
+    subject: "u-alice",
+    sid: "sso-a1",
+    refreshToken: "rt-1",
+    refreshExpiresAt: undefined,
+    resumable: true,
+    createdAt: NOW,
+    lastAuthAt: NOW,
+    expiresAt: NOW + 3_600_000,
+    ...overrides,
+  };
+}
+
+async function setup() {
+  const store = new MemoryStore({ maxEntries: 100, now: () => NOW });
+  const servers = { vpn1: new RecordingCommander(), vpn2: new RecordingCommander() };
+  const revoked: string[] = [];
+  const jwksFetches: string[] = [];
+  const end = new SessionEnd({
+    store,
+    commanders: (name) => servers[name as keyof typeof servers],
+    oidc: {
+      revoke: (token) => {
+        revoked.push(token);
+        return Promise.resolve();
+      },
+    },
+    sessionLock: new KeyedLock(),
+    log: getLogger("test"),
+  });
+  const verify = createLogoutVerifier(
+    {
+      issuer: new URL(ISSUER),
+      clientId: CLIENT_ID,
+      clockToleranceSec: TOLERANCE,
+      httpTimeoutMs: 1000,
+    },
+    {
+      discover: () => Promise.resolve({ issuer: ISSUER, jwks_uri: "https://idp.example.com/jwks" }),
+      fetch: (url) => {
+        jwksFetches.push(String(url));
+        return Promise.resolve(Response.json(keys.jwks));
+      },
+      now: () => NOW,
+    },
+  );
+  const revocation = new Revocation({
+    store,
+    end,
+    verifyLogoutToken: verify,
+    log: getLogger("test"),
+  });
+  await store.putSession(session({ sessionId: "a1", cid: 4 }));
+  await store.putSession(
+    session({ sessionId: "a2", server: "vpn2", cid: 9, sid: "sso-a1", refreshToken: "rt-2" }),
+  );
+  await store.putSession(session({ sessionId: "a3", cid: undefined, sid: "sso-a2" }));
+  await store.putSession(
+    session({
+      sessionId: "b1",
+      cid: 5,
+      username: "bob",
+      subject: "u-bob",
+      sid: "sso-b1",
+      refreshToken: "rt-bob",
+    }),
+  );
+  const kills = () => ({ vpn1: servers.vpn1.commands, vpn2: servers.vpn2.commands });
+  const remaining = async () => (await store.listSessions()).map((s) => s.sessionId).sort();
+  return { store, servers, revoked, revocation, kills, remaining, jwksFetches };
+}
+
+Deno.test("back-channel logout by sid ends that SSO session's sessions on every server", async () => {
+  const t = await setup();
+  const token = await sign(logoutClaims({ sid: "sso-a1", sub: "u-alice" }));
+  assertEquals(await t.revocation.logout(token), 2);
+  assertEquals(t.kills(), {
+    vpn1: [{ kind: "kill", cid: 4, message: KILL_MESSAGE }],
+    vpn2: [{ kind: "kill", cid: 9, message: KILL_MESSAGE }],
+  });
+  assertEquals(t.revoked.sort(), ["rt-1", "rt-2"]);
+  assertEquals(await t.remaining(), ["a3", "b1"]);
+  assertEquals(t.jwksFetches, ["https://idp.example.com/jwks"]);
+});
+
+Deno.test("back-channel logout with sid and another user's sub ends nothing", async () => {
+  const t = await setup();
+  assertEquals(
+    await t.revocation.logout(await sign(logoutClaims({ sid: "sso-a1", sub: "u-bob" }))),
+    0,
+  );
+  assertEquals(t.kills(), { vpn1: [], vpn2: [] });
+  assertEquals(await t.remaining(), ["a1", "a2", "a3", "b1"]);
+});
+
+Deno.test("back-channel logout with only sub ends every session of the subject; unbound ones are not killed", async () => {
+  const t = await setup();
+  assertEquals(await t.revocation.logout(await sign(logoutClaims({ sid: undefined }))), 0);
+  const token = await sign(logoutClaims({ sid: undefined, sub: "u-alice" }));
+  assertEquals(await t.revocation.logout(token), 3);
+  assertEquals(t.kills().vpn1.map((c) => c.kind === "kill" && c.cid), [4]);
+  assertEquals(t.kills().vpn2.map((c) => c.kind === "kill" && c.cid), [9]);
+  assertEquals(t.revoked.length, 3);
+  assertEquals(await t.remaining(), ["b1"]);
+});
+
+Deno.test("a replayed logout token is refused and ends nothing, not even a newer session", async () => {
+  const t = await setup();
+  const token = await sign(logoutClaims({ sid: "sso-a1", sub: "u-alice" }));
+  assertEquals(await t.revocation.logout(token), 2);
+  await t.store.putSession(session({ sessionId: "a4", cid: 12, sid: "sso-a1" }));
+  await assertRejects(() => t.revocation.logout(token), LogoutTokenError, "already used");
+  assertEquals(t.kills().vpn1.length, 1);
+  assertEquals(await t.remaining(), ["a3", "a4", "b1"]);
+});
+
+for (const [name, make] of refusedCases) {
+  Deno.test(`back-channel logout with ${name} is refused and ends nothing`, async () => {
+    const t = await setup();
+    await assertRejects(async () => t.revocation.logout(await make()), LogoutTokenError);
+    assertEquals(t.kills(), { vpn1: [], vpn2: [] });
+    assertEquals(t.revoked, []);
+    assertEquals(await t.remaining(), ["a1", "a2", "a3", "b1"]);
+  });
+}
+
+Deno.test("admin revoke by user, subject or session id ends exactly those sessions", async () => {
+  const t = await setup();
+  assertEquals(await t.revocation.revoke({ kind: "session", sessionId: "b1" }), 1);
+  assertEquals(await t.revocation.revoke({ kind: "session", sessionId: "b1" }), 0);
+  assertEquals(await t.revocation.revoke({ kind: "user", username: "nobody" }), 0);
+  assertEquals(await t.remaining(), ["a1", "a2", "a3"]);
+  assertEquals(await t.revocation.revoke({ kind: "subject", subject: "u-alice" }), 3);
+  assertEquals(await t.remaining(), []);
+  assertEquals(t.kills().vpn1.map((c) => c.kind === "kill" && c.cid).sort(), [4, 5]);
+  assertEquals(t.revoked.sort(), ["rt-1", "rt-1", "rt-2", "rt-bob"]);
+});
+
+Deno.test("a session ends even when its client is already gone (client-kill refused)", async () => {
+  const t = await setup();
+  t.servers.vpn1.failWith = "ERROR: client-kill command failed";
+  assertEquals(await t.revocation.revoke({ kind: "user", username: "bob" }), 1);
+  assertEquals(await t.remaining(), ["a1", "a2", "a3"]);
+  assertEquals(t.revoked, ["rt-bob"]);
+});

@@ -1,0 +1,109 @@
+/**
+ * The back-channel logout route as the IdP sees it: 200 + no-store on success, 400 + JSON
+ * for everything else, never a page or a redirect.
+ */
+import { assertEquals, assertMatch } from "../../support/assert.ts";
+import { getLogger } from "../../../src/log.ts";
+import { createApp } from "../../../src/http/app.ts";
+import { builtinPages } from "../../../src/http/pages/mod.ts";
+import { Secret } from "../../../src/config/secret.ts";
+import { LogoutTokenError } from "../../../src/oidc/logout_token.ts";
+
+const PATH = "/oauth2/backchannel-logout";
+const FORM = { "content-type": "application/x-www-form-urlencoded" };
+
+function setup(outcome: (token: string) => Promise<number>) {
+  const received: string[] = [];
+  const app = createApp({
+    flow: {
+      view: () => Promise.reject(new Error("unused")),
+      begin: () => Promise.reject(new Error("unused")),
+      complete: () => Promise.reject(new Error("unused")),
+    },
+    pages: builtinPages,
+    baseUrl: new URL("http://127.0.0.1:9000"),
+    secret: new Secret("0123456789abcdef0123456789abcdef"),
+    confirmLogin: true,
+    trustedProxies: [],
+    formActionOrigins: [],
+    now: () => 0,
+    randomToken: () => "t",
+    readiness: () => ({ management: true, idp: true }),
+    backchannelLogout: (token) => {
+      received.push(token);
+      return outcome(token);
+    },
+    log: getLogger("test"),
+  });
+  return { app, received };
+}
+
+async function expectRefusal(response: Response, error = "invalid_request"): Promise<void> {
+  assertEquals(response.status, 400);
+  assertEquals(response.headers.get("cache-control"), "no-store");
+  assertMatch(response.headers.get("content-type") ?? "", /^application\/json/);
+  assertEquals(response.headers.get("location"), null);
+  assertEquals((await response.json()).error, error);
+}
+
+Deno.test("backchannel logout: a valid token gets 200 with Cache-Control no-store", async () => {
+  const t = setup(() => Promise.resolve(2));
+  const response = await t.app.request(PATH, {
+    method: "POST",
+    headers: FORM,
+    body: "logout_token=eyJ.payload.sig",
+  });
+  assertEquals(response.status, 200);
+  assertEquals(response.headers.get("cache-control"), "no-store");
+  assertEquals(t.received, ["eyJ.payload.sig"]);
+});
+
+Deno.test("backchannel logout: a valid token that ends no session still gets 200", async () => {
+  const t = setup(() => Promise.resolve(0));
+  const response = await t.app.request(PATH, {
+    method: "POST",
+    headers: FORM,
+    body: "logout_token=x",
+  });
+  assertEquals(response.status, 200);
+});
+
+Deno.test("backchannel logout: an invalid token gets 400 invalid_request in JSON", async () => {
+  const t = setup(() => Promise.reject(new LogoutTokenError("Logout token rejected: aud")));
+  await expectRefusal(
+    await t.app.request(PATH, { method: "POST", headers: FORM, body: "logout_token=x" }),
+  );
+});
+
+Deno.test("backchannel logout: an internal failure gets 400 server_error in JSON, not a page", async () => {
+  const t = setup(() => Promise.reject(new Error("store closed")));
+  await expectRefusal(
+    await t.app.request(PATH, { method: "POST", headers: FORM, body: "logout_token=x" }),
+    "server_error",
+  );
+});
+
+const malformed: Array<[string, RequestInit]> = [
+  ["no logout_token", { method: "POST", headers: FORM, body: "other=1" }],
+  ["an empty logout_token", { method: "POST", headers: FORM, body: "logout_token=" }],
+  ["two logout_tokens", { method: "POST", headers: FORM, body: "logout_token=a&logout_token=b" }],
+  ["a JSON body", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: '{"logout_token":"a"}',
+  }],
+  ["no content type", { method: "POST", body: new Uint8Array([1, 2]) }],
+  ["a body over 16 KiB", {
+    method: "POST",
+    headers: FORM,
+    body: `logout_token=${"a".repeat(17 * 1024)}`,
+  }],
+];
+
+for (const [name, init] of malformed) {
+  Deno.test(`backchannel logout: ${name} gets 400 and reaches no validation`, async () => {
+    const t = setup(() => Promise.resolve(1));
+    await expectRefusal(await t.app.request(PATH, init));
+    assertEquals(t.received, []);
+  });
+}

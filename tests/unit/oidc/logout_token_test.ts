@@ -1,0 +1,74 @@
+/**
+ * Logout token validation (Back-Channel Logout 1.0, 2.6): one valid token per shape the IdPs
+ * send, and one refused token per rule.
+ */
+import { createLocalJWKSet } from "jose";
+import { assertEquals, assertMatch, assertRejects } from "../../support/assert.ts";
+import {
+  LOGOUT_TOKEN_ALGORITHMS,
+  LOGOUT_TOKEN_MAX_AGE_SEC,
+  LogoutTokenError,
+  validateLogoutToken,
+} from "../../../src/oidc/logout_token.ts";
+import {
+  CLIENT_ID,
+  ISSUER,
+  keys,
+  logoutClaims,
+  NOW,
+  NOW_SEC,
+  refusedCases,
+  sign,
+  TOLERANCE,
+} from "./logout_fixtures.ts";
+
+const localKeys = createLocalJWKSet(keys.jwks);
+
+const expectation = {
+  issuer: ISSUER,
+  clientId: CLIENT_ID,
+  now: NOW,
+  clockToleranceSec: TOLERANCE,
+  algorithms: LOGOUT_TOKEN_ALGORITHMS,
+};
+
+const validCases: Array<[string, () => Promise<string>, { sid?: string; sub?: string }]> = [
+  ["sid and sub, typ logout+jwt", () => sign(logoutClaims()), { sid: "sso-1", sub: "u-1" }],
+  ["only sid", () => sign(logoutClaims({ sub: undefined })), { sid: "sso-1" }],
+  ["only sub", () => sign(logoutClaims({ sid: undefined })), { sub: "u-1" }],
+  ["typ JWT (Keycloak before 2024)", () => sign(logoutClaims(), { typ: "JWT" }), {}],
+  ["no typ", () => sign(logoutClaims(), { typ: undefined }), {}],
+  ["typ application/logout+jwt", () => sign(logoutClaims(), { typ: "application/logout+jwt" }), {}],
+  ["aud as a list with our client", () => sign(logoutClaims({ aud: ["other", CLIENT_ID] })), {}],
+  [
+    "Keycloak's payload typ Logout and an exp",
+    () => sign(logoutClaims({ typ: "Logout", exp: NOW_SEC + 60 })),
+    {},
+  ],
+  [
+    "iat at the age limit",
+    () => sign(logoutClaims({ iat: NOW_SEC - LOGOUT_TOKEN_MAX_AGE_SEC })),
+    {},
+  ],
+  ["iat a little ahead (clock skew)", () => sign(logoutClaims({ iat: NOW_SEC + TOLERANCE })), {}],
+];
+
+for (const [name, make, expected] of validCases) {
+  Deno.test(`validateLogoutToken() accepts ${name}`, async () => {
+    const request = await validateLogoutToken(await make(), localKeys, expectation);
+    if (expected.sid !== undefined) assertEquals(request.sid, expected.sid);
+    if (expected.sub !== undefined) assertEquals(request.sub, expected.sub);
+    if (!("sid" in expected) && "sub" in expected) assertEquals(request.sid, undefined);
+  });
+}
+
+for (const [name, make, pattern] of refusedCases) {
+  Deno.test(`validateLogoutToken() refuses ${name}`, async () => {
+    const token = await make();
+    const error = await assertRejects(
+      () => validateLogoutToken(token, localKeys, expectation),
+      LogoutTokenError,
+    );
+    assertMatch(error.message, pattern);
+  });
+}
