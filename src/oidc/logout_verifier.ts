@@ -8,8 +8,8 @@ import type { ResolvedConfig } from "../config/types.ts";
 import type { FetchLike } from "./http.ts";
 import {
   LOGOUT_TOKEN_ALGORITHMS,
-  LogoutTokenError,
   type LogoutRequest,
+  LogoutTokenError,
   validateLogoutToken,
 } from "./logout_token.ts";
 
@@ -59,7 +59,10 @@ export interface LogoutVerifierDeps {
 export type LogoutVerifier = (token: string) => Promise<LogoutRequest>;
 
 export function createLogoutVerifier(
-  config: Pick<ResolvedConfig["oidc"], "issuer" | "clientId" | "clockToleranceSec" | "httpTimeoutMs">,
+  config: Pick<
+    ResolvedConfig["oidc"],
+    "issuer" | "clientId" | "clockToleranceSec" | "httpTimeoutMs"
+  >,
   deps: LogoutVerifierDeps,
 ): LogoutVerifier {
   const replays = new ReplayCache();
