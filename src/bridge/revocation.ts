@@ -41,6 +41,11 @@ export class Revocation {
     } else {
       sessions = await store.findSessionsBySubject(request.sub!);
     }
+    this.#deps.log.debug("Back-channel logout for sid {sid}, subject {sub}: {found} session(s)", {
+      sid: request.sid ?? "-",
+      sub: request.sub ?? "-",
+      found: sessions.length,
+    });
     const ended = await this.#endAll(sessions, "backchannel-logout");
     this.#deps.log.info("Back-channel logout ({by}): {ended} session(s) ended", {
       by: request.sid !== undefined ? "sid" : "sub",

@@ -79,13 +79,13 @@ export class SessionEnd {
       await store.deleteSession(sessionId);
       const killed = await this.#kill(session);
       this.#deps.log.info(
-        "Session of {username} (subject {subject}, cid {cid}) ended: {why}{killed}",
+        "Session of {username} (subject {subject}, cid {cid}) ended, client killed: {killed}; {why}",
         {
           username: session.username,
           subject: session.subject,
           cid: session.cid ?? "-",
           why: REASON_TEXT[reason],
-          killed: killed ? "; client disconnected" : "",
+          killed,
         },
       );
       await this.#revoke(session);

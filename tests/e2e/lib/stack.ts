@@ -107,6 +107,8 @@ export async function createStack(options: StackOptions = {}): Promise<Stack> {
         clientId: OIDC_CLIENT_ID,
         clientSecret: OIDC_CLIENT_SECRET,
         redirectUris: [...redirectUris],
+        // Where the bridge really listens: the IdP posts to it directly, not through a proxy.
+        backchannelLogoutUri: `${listenUrl}/oauth2/backchannel-logout`,
       }],
     });
     cleanup.defer("stop the IdP", () => idp.stop());

@@ -80,6 +80,8 @@ export interface TestIdp {
   setRealmRoles(username: string, roles: string[]): void;
   /** Registers a client while the IdP runs. */
   addClient(client: TestClient): void;
+  /** Back-channel logout deliveries that failed (the provider reports them only as events). */
+  readonly backchannelErrors: readonly string[];
   stop(): Promise<void>;
 }
 
@@ -262,6 +264,13 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
       },
     },
     clientBasedCORS: () => false,
+    // oidc-provider refuses outgoing requests to special-use addresses (127.0.0.0/8 included)
+    // through an undici dispatcher it adds to the options; the test IdP posts logout tokens to
+    // a bridge on loopback, so the request goes out without it.
+    fetch: (url: URL | string, init: RequestInit & { dispatcher?: unknown }) => {
+      const { dispatcher: _dispatcher, ...rest } = init;
+      return globalThis.fetch(url, rest);
+    },
     interactions: {
       url: (_ctx: Any, interaction: Any) => `${basePath}/interaction/${interaction.uid}`,
     },
@@ -282,6 +291,10 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
   });
   // Keep the proxy-unaware default: the IdP is reached directly on 127.0.0.1.
   provider.proxy = false;
+  const backchannelErrors: string[] = [];
+  provider.on("backchannel.error", (_ctx: Any, error: Error, client: Any) => {
+    backchannelErrors.push(`${client?.clientId}: ${error?.message ?? String(error)}`);
+  });
   const callback = provider.callback();
 
   function userClaims(user: ResolvedTestUser): Record<string, unknown> {
@@ -415,6 +428,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
     realm,
     users,
     jwks,
+    backchannelErrors,
     setDisabled(username, disabled) {
       mustUser(username).disabled = disabled;
     },

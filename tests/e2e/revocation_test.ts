@@ -1,0 +1,80 @@
+/**
+ * Ending VPN sessions from the IdP: alice signs in over real OpenVPN in a real browser, then
+ * logs out at the IdP (its end-session page, "Sign out"); the IdP posts a logout token to the
+ * bridge, which kills her client, and her client cannot get back in without signing in again.
+ * Needs root, openvpn and chromium.
+ */
+
+import assert from "node:assert/strict";
+import type { Lab } from "./lib/lab.ts";
+import { announceSkip, browserLabSkipReason } from "./lib/requirements.ts";
+import { type StackOptions, withStack } from "./lib/stack.ts";
+import { pollUntil } from "./lib/wait.ts";
+
+const skip = announceSkip("the e2e revocation tests", browserLabSkipReason());
+
+/** The recommended server setup: OpenVPN's own token, so sessions have a session_id. */
+const TOKEN_SERVER: StackOptions["lab"] = {
+  server: { authGenToken: { lifetimeSec: 0, renewalSec: 43200, externalAuth: true } },
+};
+
+/** The management commands OpenVPN received, as its log echoes them. */
+async function serverCommandLines(lab: Lab): Promise<string[]> {
+  const log = await lab.server.diagnostics();
+  return [...log.matchAll(/MANAGEMENT: CMD '([^']*)'/g)].map((m) => m[1]!);
+}
+
+Deno.test({
+  name: "alice logs out at the IdP: back-channel logout kills her VPN client within 2 s, and " +
+    "it cannot reconnect without signing in",
+  ignore: skip !== undefined,
+  async fn() {
+    await withStack(
+      { lab: TOKEN_SERVER, bridge: { sessionsBackend: "file", logLevel: "debug" } },
+      async (stack) => {
+        const client = await stack.lab.startClient({ name: "alice-laptop" });
+        await stack.signIn(client, "alice", "alice-password");
+        const connected = await client.waitForState("CONNECTED", 20_000);
+        const cid = await pollUntil("the client-auth command in the server log", async () => {
+          const auth = (await serverCommandLines(stack.lab)).find((c) =>
+            c.startsWith("client-auth ")
+          );
+          return auth === undefined ? undefined : Number(auth.split(" ")[1]);
+        }, 5000);
+
+        // The same browser still has her IdP session: log out there, as a user would.
+        const browser = await stack.browser();
+        await browser.page.goto(`${stack.idp.issuer}/session/end`, { waitUntil: "load" });
+        const since = client.lines.length;
+        const clickedAt = performance.now();
+        await Promise.all([
+          browser.page.waitForNavigation({ waitUntil: "load" }),
+          browser.page.click("#kc-logout"),
+        ]);
+        assert.match(await browser.page.locator("body").innerText(), /signed out/i);
+        assert.deepEqual(stack.idp.backchannelErrors, []);
+
+        // The IdP waits for the back-channel answers before it shows "signed out": by now the
+        // bridge has verified the token and told OpenVPN to kill her client.
+        const commands = await serverCommandLines(stack.lab);
+        assert.ok(commands.includes(`client-kill ${cid} "RESTART"`), commands.join("\n"));
+        const dropped = await client.waitForState("RECONNECTING", 2000, since);
+        const latencyMs = performance.now() - clickedAt;
+        console.log(`IdP logout confirmed -> client RECONNECTING after ${latencyMs.toFixed(0)} ms`);
+        assert.ok(dropped.lineIndex > connected.lineIndex);
+        assert.match(stack.bridge.log, /Back-channel logout \("?sid"?\): 1 session\(s\) ended/);
+
+        // Back it comes at once (RESTART), and is sent to the browser: no session to resume.
+        await client.waitForState("AUTH_PENDING", 20_000, dropped.lineIndex);
+        const urls = client.lines.filter((line) => line.startsWith(">INFOMSG:WEB_AUTH::"));
+        assert.equal(urls.length, 2, "The reconnecting client was not asked to sign in");
+        const states = client.management.states().filter((s) => s.lineIndex > dropped.lineIndex);
+        assert.equal(states.some((s) => s.name === "CONNECTED"), false);
+
+        // Signing in again works as the first time.
+        await stack.signIn(client, "alice", "alice-password", { since: dropped.lineIndex });
+        await client.waitForState("CONNECTED", 20_000, dropped.lineIndex);
+      },
+    );
+  },
+});
