@@ -115,6 +115,15 @@ export async function startDaemon(
     policy,
     sessionLifetimeMs: config.sessions.lifetimeMs,
     checkClientIp: config.http.checkClientIp,
+    ...(config.sessions.maxPerUser > 0
+      ? {
+        sessionLimit: {
+          maxPerUser: config.sessions.maxPerUser,
+          action: config.sessions.maxPerUserAction,
+          end: (ids: string[]) => sessionEnd.endAll(ids, "max-per-user"),
+        },
+      }
+      : {}),
     now,
     log: getLogger("login"),
   });

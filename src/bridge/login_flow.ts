@@ -15,6 +15,7 @@ import { authTokenUserLine } from "../policy/client_config.ts";
 import type { PendingLogin, Session, SessionStore } from "../sessions/types.ts";
 import type { CommanderLookup } from "./commander.ts";
 import { judge, policyClaims, type PolicyConfig } from "./identity_policy.ts";
+import { type SessionLimit, sessionsOverLimit } from "./session_limit.ts";
 
 export interface LoginFlowDeps {
   store: SessionStore;
@@ -25,6 +26,8 @@ export interface LoginFlowDeps {
   checkClientIp: boolean;
   now: () => number;
   log: Logger;
+  /** `sessions.max_per_user`; `end` ends the sessions named (SessionEnd, reason max-per-user). */
+  sessionLimit?: SessionLimit & { end: (sessionIds: string[]) => Promise<number> };
 }
 
 export type BeginOutcome =
@@ -42,6 +45,8 @@ const CLIENT_GONE =
   "Your VPN connection closed before sign-in finished. Reconnect your VPN to try again.";
 const UNUSABLE_USERNAME = "Your user name cannot be used with this VPN; contact your administrator";
 const OTHER_NETWORK = "Sign-in must happen from the same network as the VPN connection";
+const TOO_MANY_SESSIONS =
+  "You already have the maximum number of VPN sessions; disconnect one and try again";
 
 export class LoginFlow {
   readonly #deps: LoginFlowDeps;
@@ -197,6 +202,17 @@ export class LoginFlow {
       lastAuthAt: now,
       expiresAt: now + this.#deps.sessionLifetimeMs,
     };
+    const limit = this.#deps.sessionLimit;
+    const excess = limit
+      ? sessionsOverLimit(
+        (await store.findSessionsBySubject(session.subject))
+          .filter((other) => other.sessionId !== session.sessionId),
+        limit.maxPerUser,
+      )
+      : [];
+    if (excess.length > 0 && limit?.action === "deny_new") {
+      return await deny("sessions.max_per_user reached", TOO_MANY_SESSIONS);
+    }
     // Stored before client-auth, so a REAUTH that races the answer finds it.
     if (session.sessionId) await store.putSession(session);
     try {
@@ -215,6 +231,17 @@ export class LoginFlow {
       cid: login.cid,
       commonName: login.commonName,
     });
+    if (excess.length > 0) {
+      log.info(
+        "{username} is over sessions.max_per_user ({max}): ending {count} oldest session(s)",
+        {
+          username: identity.username,
+          max: limit!.maxPerUser,
+          count: excess.length,
+        },
+      );
+      await limit!.end(excess.map((old) => old.sessionId));
+    }
     return { kind: "success", username: identity.username };
   }
 }

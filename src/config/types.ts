@@ -81,6 +81,17 @@ export interface SessionsConfig {
   idpUnreachable: "deny" | "allow";
   maxEntries: number;
   sweepIntervalMs: number;
+  /** Background re-check of every bound session at the IdP; undefined: off. */
+  recheckIntervalMs: number | undefined;
+  /** Sessions one IdP subject may hold at once; 0: no limit. */
+  maxPerUser: number;
+  maxPerUserAction: "kill_oldest" | "deny_new";
+}
+
+/** `[control]`: the local admin socket (`openvpn-auth-oidc sessions ...`). */
+export interface ControlConfig {
+  /** Absolute path of the unix socket; empty: no admin socket. */
+  socket: string;
 }
 
 export interface LogConfig {
@@ -99,5 +110,6 @@ export interface ResolvedConfig {
   authorization: AuthorizationConfig;
   clientConfig: ClientConfigRule[];
   sessions: SessionsConfig;
+  control: ControlConfig;
   log: LogConfig;
 }

@@ -24,6 +24,7 @@ import { validateClientConfigLine } from "../policy/client_config.ts";
 import { validateGroupName } from "../policy/groups.ts";
 import { validateRequiredClaim } from "../policy/authorize.ts";
 import { parseEncryptionKey } from "../sessions/token_cipher.ts";
+import { controlSocketProblem } from "../control/socket_path.ts";
 
 const MIN_SECRET_LENGTH = 32;
 
@@ -41,6 +42,8 @@ export function resolveConfig(
   const authorization = resolveAuthorization(values.authorization, issue);
   const rules = resolveClientConfig(clientConfig, issue);
   const sessions = resolveSessions(values.sessions, issue);
+  const socketProblem = controlSocketProblem(values.control.socket);
+  if (socketProblem) issue("control.socket", socketProblem);
   if (issues.length > 0 || !openvpn || !http || !oidc) return { issues };
   const config: ResolvedConfig = {
     openvpn,
@@ -49,6 +52,7 @@ export function resolveConfig(
     authorization,
     clientConfig: rules,
     sessions,
+    control: { socket: values.control.socket },
     log: { ...values.log },
   };
   return { config, issues };
@@ -212,6 +216,9 @@ function resolveSessions(values: Values["sessions"], issue: Issue): SessionsConf
     idpUnreachable: values.idp_unreachable,
     maxEntries: values.max_entries,
     sweepIntervalMs: values.sweep_interval,
+    recheckIntervalMs: values.recheck_interval,
+    maxPerUser: values.max_per_user,
+    maxPerUserAction: values.max_per_user_action,
   };
 }
 

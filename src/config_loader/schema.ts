@@ -86,6 +86,17 @@ export const SCHEMA = {
     idp_unreachable: { type: "string", default: "deny", oneOf: ["deny", "allow"] },
     max_entries: { type: "int", default: 200_000, min: 1, max: 10_000_000 },
     sweep_interval: { type: "duration", default: "1m" },
+    // Unset: no periodic re-check. At least 10 s, so the IdP is never polled in a loop.
+    recheck_interval: { type: "duration", min: 10_000, max: 7 * 24 * 3_600_000 },
+    max_per_user: { type: "int", default: 0, min: 0, max: 1000 },
+    max_per_user_action: {
+      type: "string",
+      default: "kill_oldest",
+      oneOf: ["kill_oldest", "deny_new"],
+    },
+  },
+  control: {
+    socket: { type: "string", default: "/run/openvpn-auth-oidc/control.sock" },
   },
   log: {
     level: { type: "string", default: "info", oneOf: ["debug", "info", "warning", "error"] },

@@ -25,6 +25,8 @@ export interface HarnessOptions {
   authPendingTimeout?: string;
   /** IdP users instead of the default demo users. */
   users?: TestUser[];
+  /** Extra lines for the `[sessions]` table (e.g. `max_per_user = 1`). */
+  sessionsToml?: string;
 }
 
 export class BridgeHarness {
@@ -90,6 +92,7 @@ allowed_groups = ["/vpn-users"]
 backend = "${options.sessions ?? "memory"}"
 path = "${join(dir, "sessions.sqlite")}"
 reauth_check = "${options.reauthCheck ?? "none"}"
+${options.sessionsToml ?? ""}
 
 [log]
 level = "error"

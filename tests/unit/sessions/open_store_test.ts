@@ -18,6 +18,9 @@ function config(overrides: Partial<ResolvedConfig["sessions"]> = {}): ResolvedCo
     idpUnreachable: "deny",
     maxEntries: 100,
     sweepIntervalMs: 60_000,
+    recheckIntervalMs: undefined,
+    maxPerUser: 0,
+    maxPerUserAction: "kill_oldest",
     ...overrides,
   };
 }

@@ -1,0 +1,28 @@
+/**
+ * `sessions.max_per_user`: how many sessions one IdP subject may hold at once. Pure: given the
+ * user's other live sessions, which must end for a new login to fit.
+ */
+import type { Session } from "../sessions/types.ts";
+
+export type SessionLimitAction = "kill_oldest" | "deny_new";
+
+export const SESSION_LIMIT_ACTIONS: readonly SessionLimitAction[] = ["kill_oldest", "deny_new"];
+
+export interface SessionLimit {
+  /** 0 means no limit. */
+  maxPerUser: number;
+  action: SessionLimitAction;
+}
+
+/**
+ * The sessions that must go for one more to fit under `maxPerUser`, oldest login first
+ * (ties by session id, so the choice does not depend on store order). Empty when unlimited.
+ */
+export function sessionsOverLimit(others: readonly Session[], maxPerUser: number): Session[] {
+  if (maxPerUser <= 0) return [];
+  const excess = others.length + 1 - maxPerUser;
+  if (excess <= 0) return [];
+  return [...others]
+    .sort((a, b) => a.createdAt - b.createdAt || (a.sessionId < b.sessionId ? -1 : 1))
+    .slice(0, excess);
+}

@@ -1,0 +1,71 @@
+/**
+ * `sessions.max_per_user` with the real bridge, the Keycloak-like IdP and a scripted OpenVPN
+ * management server: a second login of the same user ends the first session and kills its
+ * client (kill_oldest), or is refused (deny_new).
+ */
+import { assert, assertEquals } from "../../support/assert.ts";
+import { BridgeHarness } from "../../support/bridge_harness.ts";
+import { openSessionStore } from "../../../src/sessions/open_store.ts";
+
+async function signIn(h: BridgeHarness, cid: number, sessionId: string, user = "alice") {
+  const url = await h.connect(cid, { session_id: sessionId, common_name: `${user}-${cid}` });
+  const mark = h.openvpn.received.length;
+  const page = await h.browserLogin(url, user, `${user}-password`);
+  return { page, mark };
+}
+
+async function sessionIds(h: BridgeHarness): Promise<string[]> {
+  const store = await openSessionStore(h.config.sessions, h.config.http.secret);
+  try {
+    return (await store.listSessions()).map((s) => s.sessionId).sort();
+  } finally {
+    await store.close();
+  }
+}
+
+Deno.test("max_per_user = 1: a second login of the same user kills the first client and ends its session", async () => {
+  const h = await BridgeHarness.start({ sessions: "file", sessionsToml: "max_per_user = 1" });
+  try {
+    const first = await signIn(h, 0, "s-first");
+    assertEquals(first.page.status, 200);
+    await h.waitForCommand(first.mark, (line) => line === "client-auth 0 1");
+    // Bob's session is another user's: untouched by alice's limit.
+    const bob = await signIn(h, 5, "s-bob", "bob");
+    assertEquals(bob.page.status, 403, "bob is not in an allowed group");
+
+    const second = await signIn(h, 1, "s-second");
+    assertEquals(second.page.status, 200);
+    await h.waitForCommand(second.mark, (line) => line === `client-kill 0 "RESTART"`);
+    const commands = h.commandsSince(second.mark);
+    assert(
+      commands.indexOf("client-auth 1 1") < commands.indexOf(`client-kill 0 "RESTART"`),
+      `The new client is let in before the old one goes: ${commands.join(" | ")}`,
+    );
+    assertEquals(commands.filter((line) => line.startsWith("client-kill")).length, 1);
+    assertEquals(await sessionIds(h), ["s-second"]);
+  } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("max_per_user = 2 with deny_new: the third login is refused and the first two stay", async () => {
+  const h = await BridgeHarness.start({
+    sessions: "memory",
+    sessionsToml: 'max_per_user = 2\nmax_per_user_action = "deny_new"',
+  });
+  try {
+    for (const [cid, id] of [[0, "s-1"], [1, "s-2"]] as const) {
+      const login = await signIn(h, cid, id);
+      assertEquals(login.page.status, 200);
+      await h.waitForCommand(login.mark, (line) => line === `client-auth ${cid} 1`);
+    }
+    const third = await signIn(h, 2, "s-3");
+    assertEquals(third.page.status, 403);
+    assert(/maximum number of VPN sessions/.test(third.page.text), third.page.text);
+    const deny = await h.waitForCommand(third.mark, (line) => line.startsWith("client-deny 2 1"));
+    assert(/max_per_user/.test(deny), deny);
+    assertEquals(h.commandsSince(third.mark).some((line) => line.startsWith("client-kill")), false);
+  } finally {
+    await h.stop();
+  }
+});
