@@ -10,6 +10,7 @@ export const MAX_SOCKET_PATH_BYTES = 107;
 export function controlSocketProblem(path: string): string | undefined {
   if (path === "") return undefined;
   if (!path.startsWith("/")) return `Expected an absolute path, got "${path}"`;
+  // deno-lint-ignore no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(path)) return "Must not contain control characters";
   const bytes = new TextEncoder().encode(path).length;
   if (bytes > MAX_SOCKET_PATH_BYTES) {
