@@ -1,0 +1,79 @@
+/**
+ * What the bridge counts, as a small interface injected from the composition root: the parts
+ * that count never know whether metrics are on. Every label value is from a fixed set named
+ * here (never a user name, address or token), so all counters exist from the start and
+ * counting allocates nothing.
+ */
+
+export const LOGIN_RESULTS = ["admitted", "denied", "error", "timeout"] as const;
+export type LoginResult = typeof LOGIN_RESULTS[number];
+
+export const CLIENT_EVENTS = ["connect", "reauth", "established", "disconnect"] as const;
+export type ClientEventKind = typeof CLIENT_EVENTS[number];
+
+export const CLIENT_ANSWERS = ["auth", "auth_nt", "pending", "deny", "none"] as const;
+export type ClientAnswer = typeof CLIENT_ANSWERS[number];
+
+/**
+ * Why a client was denied, by code. Policy verdicts (group, role, claim, common_name,
+ * missing_claim), the sign-in itself (idp_error, timeout, wrong_network, username_unusable),
+ * the session at CONNECT/REAUTH (no_webauth, session_invalid, session_expired, recheck_failed)
+ * and internal_error.
+ */
+export const DENIAL_REASONS = [
+  "group",
+  "role",
+  "claim",
+  "common_name",
+  "missing_claim",
+  "idp_error",
+  "timeout",
+  "wrong_network",
+  "username_unusable",
+  "no_webauth",
+  "session_invalid",
+  "session_expired",
+  "recheck_failed",
+  "internal_error",
+] as const;
+export type DenialReason = typeof DENIAL_REASONS[number];
+
+export const IDP_ENDPOINTS = ["discovery", "jwks", "token", "userinfo", "revocation"] as const;
+export type IdpEndpoint = typeof IDP_ENDPOINTS[number];
+
+export const MANAGEMENT_COMMANDS = [
+  "client-auth",
+  "client-auth-nt",
+  "client-pending-auth",
+  "client-deny",
+  "client-kill",
+] as const;
+export type ManagementCommandName = typeof MANAGEMENT_COMMANDS[number];
+
+/** Counting for one OpenVPN server; resolved once per server, then used on the hot path. */
+export interface ServerMetrics {
+  login(result: LoginResult): void;
+  clientEvent(event: ClientEventKind, answer: ClientAnswer): void;
+  managementReconnect(): void;
+}
+
+export interface Metrics {
+  server(name: string): ServerMetrics;
+  denial(reason: DenialReason): void;
+  idpRequest(endpoint: IdpEndpoint, seconds: number): void;
+  managementCommand(command: ManagementCommandName, seconds: number): void;
+}
+
+const noServerMetrics: ServerMetrics = {
+  login() {},
+  clientEvent() {},
+  managementReconnect() {},
+};
+
+/** Metrics off: every call does nothing. */
+export const noMetrics: Metrics = {
+  server: () => noServerMetrics,
+  denial() {},
+  idpRequest() {},
+  managementCommand() {},
+};

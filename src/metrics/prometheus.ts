@@ -1,0 +1,166 @@
+/**
+ * The Metrics port over the Prometheus registry: every counter child is created when a server
+ * is added, so a count is a property read and an increment. Session, pending-login and link
+ * gauges are read from their sources at scrape time instead of being tracked.
+ */
+import {
+  type CounterChild,
+  CounterFamily,
+  GaugeFamily,
+  type HistogramChild,
+  HistogramFamily,
+  Registry,
+} from "./exposition.ts";
+import {
+  CLIENT_ANSWERS,
+  CLIENT_EVENTS,
+  type ClientAnswer,
+  type ClientEventKind,
+  DENIAL_REASONS,
+  type DenialReason,
+  IDP_ENDPOINTS,
+  type IdpEndpoint,
+  LOGIN_RESULTS,
+  type LoginResult,
+  MANAGEMENT_COMMANDS,
+  type ManagementCommandName,
+  type Metrics,
+  type ServerMetrics,
+} from "./port.ts";
+import { registerProcessMetrics } from "./process.ts";
+
+const PREFIX = "openvpn_auth_oidc_";
+/** Seconds; IdP round trips take tens of milliseconds to seconds. */
+const IDP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Seconds; a local management command answers in well under a millisecond. */
+const COMMAND_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1, 5];
+
+/** What the gauges of one OpenVPN server are read from at scrape time. */
+export interface ServerSources {
+  counts(): Promise<{ sessions: number; pending: number }>;
+  linkUp(): boolean;
+}
+
+type Children<K extends string, C> = Record<K, C>;
+
+function byKey<K extends string, C>(keys: readonly K[], make: (key: K) => C): Children<K, C> {
+  const children = {} as Children<K, C>;
+  for (const key of keys) children[key] = make(key);
+  return children;
+}
+
+export class PrometheusMetrics implements Metrics {
+  readonly registry = new Registry();
+  readonly #servers = new Map<string, ServerMetrics>();
+  readonly #logins = this.registry.register(
+    new CounterFamily(`${PREFIX}logins_total`, "Browser sign-ins finished, by result.", [
+      "server",
+      "result",
+    ]),
+  );
+  readonly #clientEvents = this.registry.register(
+    new CounterFamily(
+      `${PREFIX}client_events_total`,
+      "Client events from OpenVPN, by event and the answer given.",
+      ["server", "event", "answer"],
+    ),
+  );
+  readonly #sessions = this.registry.register(
+    new GaugeFamily(`${PREFIX}sessions`, "Sessions in the store.", ["server"]),
+  );
+  readonly #pending = this.registry.register(
+    new GaugeFamily(`${PREFIX}pending_logins`, "Sign-ins waiting for the browser.", ["server"]),
+  );
+  readonly #up = this.registry.register(
+    new GaugeFamily(
+      `${PREFIX}management_up`,
+      "1 when the management interface link is up, else 0.",
+      ["server"],
+    ),
+  );
+  readonly #reconnects = this.registry.register(
+    new CounterFamily(
+      `${PREFIX}management_reconnects_total`,
+      "Times the management link came up again after the first time.",
+      ["server"],
+    ),
+  );
+  readonly #idp: Children<IdpEndpoint, HistogramChild>;
+  readonly #commands: Children<ManagementCommandName, HistogramChild>;
+  readonly #denials: Children<DenialReason, CounterChild>;
+
+  constructor() {
+    const idp = this.registry.register(
+      new HistogramFamily(
+        `${PREFIX}idp_request_duration_seconds`,
+        "Duration of requests to the identity provider, by endpoint.",
+        ["endpoint"],
+        IDP_BUCKETS,
+      ),
+    );
+    this.#idp = byKey(IDP_ENDPOINTS, (endpoint) => idp.labels(endpoint));
+    const commands = this.registry.register(
+      new HistogramFamily(
+        `${PREFIX}management_command_duration_seconds`,
+        "Time from sending a management command to OpenVPN's answer, by command.",
+        ["command"],
+        COMMAND_BUCKETS,
+      ),
+    );
+    this.#commands = byKey(MANAGEMENT_COMMANDS, (command) => commands.labels(command));
+    const denials = this.registry.register(
+      new CounterFamily(`${PREFIX}denials_total`, "Clients denied, by reason code.", ["reason"]),
+    );
+    this.#denials = byKey(DENIAL_REASONS, (reason) => denials.labels(reason));
+    registerProcessMetrics(this.registry);
+  }
+
+  /** Adds an OpenVPN server: its counters start at 0 and its gauges read `sources`. */
+  addServer(name: string, sources: ServerSources): ServerMetrics {
+    if (this.#servers.has(name)) throw new TypeError(`Server added twice: ${name}`);
+    const logins = byKey(LOGIN_RESULTS, (result) => this.#logins.labels(name, result));
+    const events = byKey(
+      CLIENT_EVENTS,
+      (event) => byKey(CLIENT_ANSWERS, (answer) => this.#clientEvents.labels(name, event, answer)),
+    );
+    const reconnects = this.#reconnects.labels(name);
+    const sessions = this.#sessions.labels(name);
+    const pending = this.#pending.labels(name);
+    const up = this.#up.labels(name);
+    this.registry.onCollect(async () => {
+      const counts = await sources.counts();
+      sessions.set(counts.sessions);
+      pending.set(counts.pending);
+      up.set(sources.linkUp() ? 1 : 0);
+    });
+    const server: ServerMetrics = {
+      login: (result: LoginResult) => logins[result].inc(),
+      clientEvent: (event: ClientEventKind, answer: ClientAnswer) => events[event][answer].inc(),
+      managementReconnect: () => reconnects.inc(),
+    };
+    this.#servers.set(name, server);
+    return server;
+  }
+
+  server(name: string): ServerMetrics {
+    const server = this.#servers.get(name);
+    if (!server) throw new TypeError(`Unknown OpenVPN server: ${name}`);
+    return server;
+  }
+
+  denial(reason: DenialReason): void {
+    this.#denials[reason].inc();
+  }
+
+  idpRequest(endpoint: IdpEndpoint, seconds: number): void {
+    this.#idp[endpoint].observe(seconds);
+  }
+
+  managementCommand(command: ManagementCommandName, seconds: number): void {
+    this.#commands[command].observe(seconds);
+  }
+
+  render(): Promise<string> {
+    return this.registry.render();
+  }
+}

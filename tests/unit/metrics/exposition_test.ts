@@ -1,0 +1,93 @@
+import { assertEquals, assertThrows } from "../../support/assert.ts";
+import {
+  CounterFamily,
+  escapeLabelValue,
+  GaugeFamily,
+  HistogramFamily,
+  Registry,
+} from "../../../src/metrics/exposition.ts";
+
+Deno.test("escapeLabelValue() escapes backslash, double quote and line feed only", () => {
+  assertEquals(escapeLabelValue('a\\b"c\nd\te'), 'a\\\\b\\"c\\nd\te');
+});
+
+Deno.test("Registry renders HELP and TYPE lines, labels and values", async () => {
+  const registry = new Registry();
+  const counter = registry.register(
+    new CounterFamily("x_total", "Things.\nWith a \\ line", ["kind"]),
+  );
+  counter.labels('a"b').inc();
+  counter.labels('a"b').inc(2);
+  counter.labels("c").inc(-5);
+  registry.register(new GaugeFamily("up", "Up.")).labels().set(1);
+  assertEquals(
+    await registry.render(),
+    [
+      "# HELP x_total Things.\\nWith a \\\\ line",
+      "# TYPE x_total counter",
+      'x_total{kind="a\\"b"} 3',
+      'x_total{kind="c"} 0',
+      "# HELP up Up.",
+      "# TYPE up gauge",
+      "up 1",
+      "",
+    ].join("\n"),
+  );
+});
+
+Deno.test("HistogramFamily renders cumulative buckets, +Inf, _sum and _count", async () => {
+  const registry = new Registry();
+  const histogram = registry.register(
+    new HistogramFamily("d_seconds", "Durations.", ["op"], [0.1, 1]),
+  );
+  const child = histogram.labels("get");
+  child.observe(0.05);
+  child.observe(0.1);
+  child.observe(0.5);
+  child.observe(7);
+  registry.register(new HistogramFamily("n", "No labels.", [], [1])).labels().observe(2);
+  assertEquals(
+    await registry.render(),
+    [
+      "# HELP d_seconds Durations.",
+      "# TYPE d_seconds histogram",
+      'd_seconds_bucket{op="get",le="0.1"} 2',
+      'd_seconds_bucket{op="get",le="1"} 3',
+      'd_seconds_bucket{op="get",le="+Inf"} 4',
+      'd_seconds_sum{op="get"} 7.65',
+      'd_seconds_count{op="get"} 4',
+      "# HELP n No labels.",
+      "# TYPE n histogram",
+      'n_bucket{le="1"} 0',
+      'n_bucket{le="+Inf"} 1',
+      "n_sum 2",
+      "n_count 1",
+      "",
+    ].join("\n"),
+  );
+});
+
+Deno.test("Registry runs collectors before rendering", async () => {
+  const registry = new Registry();
+  const gauge = registry.register(new GaugeFamily("g", "G.")).labels();
+  let calls = 0;
+  registry.onCollect(() => {
+    calls++;
+    gauge.set(calls * 10);
+  });
+  assertEquals((await registry.render()).split("\n")[2], "g 10");
+  assertEquals((await registry.render()).split("\n")[2], "g 20");
+});
+
+Deno.test("metric families refuse bad names, labels, buckets and duplicates", () => {
+  assertThrows(() => new CounterFamily("1x", "h"), TypeError);
+  assertThrows(() => new CounterFamily("x", "h", ["le"]), TypeError);
+  assertThrows(() => new CounterFamily("x", "h", ["__a"]), TypeError);
+  assertThrows(() => new CounterFamily("x", "h", ["a-b"]), TypeError);
+  assertThrows(() => new HistogramFamily("h", "h", [], [1, 1]), TypeError);
+  assertThrows(() => new HistogramFamily("h", "h", [], []), TypeError);
+  assertThrows(() => new CounterFamily("x", "h", ["a"]).labels(), TypeError);
+  const registry = new Registry();
+  registry.register(new CounterFamily("x", "h"));
+  assertThrows(() => registry.register(new GaugeFamily("x", "h")), TypeError);
+});

@@ -1,0 +1,68 @@
+import { assert, assertEquals, assertMatch } from "../../support/assert.ts";
+import { PrometheusMetrics } from "../../../src/metrics/prometheus.ts";
+
+function line(text: string, prefix: string): string | undefined {
+  return text.split("\n").find((l) => l.startsWith(prefix + " ") || l === prefix);
+}
+
+Deno.test("PrometheusMetrics exposes every counter at 0 from the start, with fixed labels", async () => {
+  const metrics = new PrometheusMetrics();
+  metrics.addServer("default", {
+    counts: () => Promise.resolve({ sessions: 0, pending: 0 }),
+    linkUp: () => false,
+  });
+  const text = await metrics.render();
+  for (
+    const series of [
+      'openvpn_auth_oidc_logins_total{server="default",result="timeout"} 0',
+      'openvpn_auth_oidc_client_events_total{server="default",event="disconnect",answer="none"} 0',
+      'openvpn_auth_oidc_management_reconnects_total{server="default"} 0',
+      'openvpn_auth_oidc_management_up{server="default"} 0',
+      'openvpn_auth_oidc_denials_total{reason="group"} 0',
+      'openvpn_auth_oidc_idp_request_duration_seconds_count{endpoint="token"} 0',
+      'openvpn_auth_oidc_management_command_duration_seconds_count{command="client-auth-nt"} 0',
+    ]
+  ) {
+    assert(text.includes(series + "\n"), `missing: ${series}`);
+  }
+  assertMatch(text, /\nprocess_cpu_seconds_total \d/);
+  assertMatch(text, /\nprocess_resident_memory_bytes [1-9]\d*\n/);
+  assertMatch(text, /\nprocess_start_time_seconds 1\d{9}\n/);
+  assertMatch(text, /\nprocess_open_fds [1-9]\d*\n/);
+});
+
+Deno.test("PrometheusMetrics counts calls and reads gauges at scrape time", async () => {
+  const metrics = new PrometheusMetrics();
+  let sessions = 3;
+  const server = metrics.addServer("default", {
+    counts: () => Promise.resolve({ sessions, pending: 1 }),
+    linkUp: () => true,
+  });
+  server.login("admitted");
+  server.login("admitted");
+  server.clientEvent("reauth", "auth_nt");
+  server.managementReconnect();
+  metrics.denial("role");
+  metrics.idpRequest("token", 0.03);
+  metrics.managementCommand("client-deny", 0.0002);
+  sessions = 5;
+  const text = await metrics.render();
+  const expect = (series: string, value: string) =>
+    assertEquals(line(text, series), `${series} ${value}`);
+  expect('openvpn_auth_oidc_logins_total{server="default",result="admitted"}', "2");
+  expect(
+    'openvpn_auth_oidc_client_events_total{server="default",event="reauth",answer="auth_nt"}',
+    "1",
+  );
+  expect('openvpn_auth_oidc_management_reconnects_total{server="default"}', "1");
+  expect('openvpn_auth_oidc_sessions{server="default"}', "5");
+  expect('openvpn_auth_oidc_pending_logins{server="default"}', "1");
+  expect('openvpn_auth_oidc_management_up{server="default"}', "1");
+  expect('openvpn_auth_oidc_denials_total{reason="role"}', "1");
+  expect('openvpn_auth_oidc_idp_request_duration_seconds_bucket{endpoint="token",le="0.05"}', "1");
+  expect('openvpn_auth_oidc_idp_request_duration_seconds_bucket{endpoint="token",le="0.025"}', "0");
+  expect(
+    'openvpn_auth_oidc_management_command_duration_seconds_count{command="client-deny"}',
+    "1",
+  );
+});
