@@ -1,7 +1,7 @@
 /**
  * Fails when src/ imports upward or in a cycle. Layers, lowest first:
  *   0  shared vocabulary: src/config/ and the top-level helpers (log.ts, loopback.ts, ...)
- *   1  features: src/policy/, src/management/, src/oidc/, src/sessions/
+ *   1  features: src/policy/, src/management/, src/oidc/, src/sessions/, src/metrics/
  *   2  src/bridge/ (turns OpenVPN events and sign-ins into decisions and commands)
  *   3  src/http/ (the sign-in pages over the bridge), src/control/ (the admin socket over it)
  *   4  src/config_loader/ (reads TOML and asks each feature to judge its own settings)
@@ -19,6 +19,7 @@ const LAYERS: Record<string, number> = {
   management: 1,
   oidc: 1,
   sessions: 1,
+  metrics: 1,
   bridge: 2,
   http: 3,
   control: 3,

@@ -8,6 +8,7 @@ import { stringify } from "smol-toml";
 import { ConfigError } from "./config_loader/errors.ts";
 import { loadConfigFile, type LoadedConfig } from "./config_loader/load.ts";
 import type { ResolvedConfig } from "./config/types.ts";
+import { getLogger } from "./log.ts";
 import { VERSION } from "./version.ts";
 
 export const EXIT_OK = 0;
@@ -21,6 +22,8 @@ export interface RunningService {
   readonly done: Promise<void>;
   /** Stops accepting work, finishes in-flight writes, closes sockets. */
   stop(): Promise<void>;
+  /** Puts a new, validated config in force (SIGHUP); `kept` names keys that need a restart. */
+  reload?(config: ResolvedConfig): Promise<{ kept: string[] }>;
 }
 
 export interface CliIo {
@@ -31,6 +34,8 @@ export interface CliIo {
   startService(config: ResolvedConfig): Promise<RunningService>;
   /** Calls `handler` once on SIGTERM or SIGINT. */
   onShutdownSignal(handler: (signal: string) => void): void;
+  /** Calls `handler` on every SIGHUP; its promise settles when that reload is done. */
+  onReloadSignal?(handler: () => Promise<void>): void;
 }
 
 const HELP: Record<string, string> = {
@@ -103,9 +108,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return EXIT_USAGE;
   }
   const configPath = values.config ?? io.env["OPENVPN_AUTH_OIDC_CONFIG"] ?? DEFAULT_CONFIG_PATH;
+  const load = () => loadConfigFile(configPath, { readTextFile: io.readTextFile, env: io.env });
   let loaded: LoadedConfig;
   try {
-    loaded = loadConfigFile(configPath, { readTextFile: io.readTextFile, env: io.env });
+    loaded = load();
   } catch (error) {
     if (error instanceof ConfigError) {
       io.err(error.message + "\n");
@@ -117,10 +123,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.out(`# ${configPath}: valid\n${stringify(loaded.printable)}\n`);
     return EXIT_OK;
   }
-  return await runService(loaded.config, io);
+  return await runService(loaded.config, io, () => load().config);
 }
 
-async function runService(config: ResolvedConfig, io: CliIo): Promise<number> {
+async function runService(
+  config: ResolvedConfig,
+  io: CliIo,
+  reloadConfig: () => ResolvedConfig,
+): Promise<number> {
   let service: RunningService;
   try {
     service = await io.startService(config);
@@ -129,8 +139,14 @@ async function runService(config: ResolvedConfig, io: CliIo): Promise<number> {
     return EXIT_RUNTIME;
   }
   let stopping: Promise<void> | undefined;
+  let reloading = Promise.resolve();
   io.onShutdownSignal(() => {
     stopping ??= service.stop();
+  });
+  io.onReloadSignal?.(() => {
+    if (stopping || !service.reload) return Promise.resolve();
+    reloading = reloading.then(() => reloadService(service, reloadConfig));
+    return reloading;
   });
   try {
     await service.done;
@@ -139,5 +155,33 @@ async function runService(config: ResolvedConfig, io: CliIo): Promise<number> {
   } catch (error) {
     io.err(`${NAME}: ${(error as Error).message}\n`);
     return EXIT_RUNTIME;
+  }
+}
+
+/**
+ * SIGHUP: reads and validates the config file exactly as at start (check-config's checks); a
+ * config with problems is refused with each one logged, and the running one stays in force.
+ */
+async function reloadService(
+  service: RunningService,
+  reloadConfig: () => ResolvedConfig,
+): Promise<void> {
+  const log = getLogger("reload");
+  let next: ResolvedConfig;
+  try {
+    next = reloadConfig();
+  } catch (error) {
+    const problems = error instanceof ConfigError ? error.message : String(error);
+    log.error("Reload refused, the running configuration stays in force: {problems}", {
+      problems,
+    });
+    return;
+  }
+  try {
+    await service.reload!(next);
+  } catch (error) {
+    log.error("Reload failed, the running configuration stays in force: {error}", {
+      error: String(error),
+    });
   }
 }

@@ -7,25 +7,40 @@ import { readFileSync } from "node:fs";
 import { ClientEvents } from "./bridge/client_events.ts";
 import { KeyedLock } from "./bridge/keyed_lock.ts";
 import { Revocation } from "./bridge/revocation.ts";
-import { SessionEnd } from "./bridge/session_end.ts";
+import { type EndReason, SessionEnd } from "./bridge/session_end.ts";
+import { audit, type SessionEndReason } from "./audit.ts";
 import { LoginFlow } from "./bridge/login_flow.ts";
 import { managementCommander } from "./bridge/management_commander.ts";
 import { ServerLink } from "./bridge/server_link.ts";
 import type { ClientCommander } from "./bridge/commander.ts";
 import type { RunningService } from "./cli.ts";
 import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
+import { CurrentConfig, mergeReload } from "./config/live.ts";
 import type { ResolvedConfig } from "./config/types.ts";
+import type { PolicyConfig } from "./bridge/identity_policy.ts";
+import { meteredCommander } from "./bridge/metered_commander.ts";
+import { meteredFetch } from "./metrics/idp_fetch.ts";
+import { serveMetrics } from "./http/metrics_endpoint.ts";
+import { PrometheusMetrics } from "./metrics/prometheus.ts";
 import { createApp } from "./http/app.ts";
 import { loadTemplates } from "./http/pages/mod.ts";
 import { LOGIN_ID_BYTES } from "./bridge/login_url.ts";
 import { callbackUrl } from "./http/routes.ts";
-import { serveHttp } from "./http/serve.ts";
+import { type HttpServer, serveHttp } from "./http/serve.ts";
 import { configureLogging, getLogger } from "./log.ts";
 import { ManagementConnection } from "./management/connection.ts";
 import { createOidcClient } from "./oidc/client.ts";
 import { createLogoutVerifier } from "./oidc/logout_verifier.ts";
+import type { ServerMetrics } from "./metrics/port.ts";
 import { openSessionStore, startSweeper } from "./sessions/open_store.ts";
 import type { SessionStore } from "./sessions/types.ts";
+
+const SESSION_END_AUDIT: Record<EndReason, SessionEndReason> = {
+  "backchannel-logout": "logout",
+  "admin-revoke": "revoked",
+  "recheck-denied": "recheck_failed",
+  "max-per-user": "max_per_user",
+};
 
 /** The name of the (so far only) OpenVPN server; pending logins and sessions record it. */
 const DEFAULT_SERVER = "default";
@@ -50,19 +65,33 @@ export interface DaemonOverrides {
 export async function startDaemon(
   config: ResolvedConfig,
   overrides: DaemonOverrides = {},
-): Promise<RunningService> {
+): Promise<Required<RunningService>> {
   configureLogging(config.log.level, config.log.format);
   const log = getLogger("daemon");
   const clock = overrides.clock ?? systemClock;
   const now = clock.now;
 
+  const current = new CurrentConfig(config);
+  // Counting is always on (a field increment per event), so a metrics listener that a reload
+  // turns on shows totals since start.
+  const metrics = new PrometheusMetrics();
   const store = overrides.store ?? await openSessionStore(config.sessions, config.http.secret, now);
   const stopSweeper = startSweeper(store, config.sessions.sweepIntervalMs, clock);
-  const oidc = createOidcClient(config.oidc, callbackUrl(config.http.baseUrl), { clock });
-  const policy = {
-    oidc: config.oidc,
-    authorization: config.authorization,
-    clientConfig: config.clientConfig,
+  const oidc = createOidcClient(config.oidc, callbackUrl(config.http.baseUrl), {
+    clock,
+    fetch: meteredFetch(fetch, metrics),
+  });
+  // Read at each use, so a reload's policy applies to the next decision.
+  const policy: PolicyConfig = {
+    get oidc() {
+      return current.value.oidc;
+    },
+    get authorization() {
+      return current.value.authorization;
+    },
+    get clientConfig() {
+      return current.value.clientConfig;
+    },
   };
 
   const connection = new ManagementConnection({
@@ -73,7 +102,7 @@ export async function startDaemon(
     name: DEFAULT_SERVER,
     clock,
   });
-  const commander = managementCommander(connection);
+  const commander = meteredCommander(managementCommander(connection), metrics);
   const commanders = new Map<string, ClientCommander>([[DEFAULT_SERVER, commander]]);
   const sessionLock = new KeyedLock();
   const sessionEnd = new SessionEnd({
@@ -89,6 +118,21 @@ export async function startDaemon(
     verifyLogoutToken: createLogoutVerifier(config.oidc, { discover: oidc.discover, now }),
     log: getLogger("sessions"),
   });
+  const serverMetrics = metrics.addServer(DEFAULT_SERVER, {
+    counts: () => store.countLive(DEFAULT_SERVER),
+    linkUp: () => connection.status().linkUp,
+  });
+  countLinkEvents(connection, serverMetrics);
+  sessionEnd.onEnded(({ session, reason }) =>
+    audit("session_ended", {
+      server: session.server,
+      cid: session.cid,
+      commonName: session.commonName,
+      clientIp: session.clientIp ?? "",
+      username: session.username,
+      subject: session.subject,
+    }, SESSION_END_AUDIT[reason])
+  );
   const events = new ClientEvents({
     server: DEFAULT_SERVER,
     commander,
@@ -97,14 +141,19 @@ export async function startDaemon(
     config: {
       policy,
       baseUrl: config.http.baseUrl,
-      bypassCommonNames: config.openvpn.bypassCommonNames,
-      authPendingTimeoutMs: config.openvpn.authPendingTimeoutMs,
+      get bypassCommonNames() {
+        return current.value.openvpn.bypassCommonNames;
+      },
+      get authPendingTimeoutMs() {
+        return current.value.openvpn.authPendingTimeoutMs;
+      },
       sessions: config.sessions,
     },
     clock,
     newLoginId: () => randomToken(LOGIN_ID_BYTES),
     log: getLogger("clients"),
     sessionLock,
+    metrics: serverMetrics,
   });
   const link = new ServerLink(connection, events, commander, getLogger("clients"), clock);
 
@@ -126,32 +175,41 @@ export async function startDaemon(
       : {}),
     now,
     log: getLogger("login"),
+    metrics,
   });
-  const pages = await loadTemplates(config.http.templatesDir);
-  const app = createApp({
-    flow,
-    pages,
-    baseUrl: config.http.baseUrl,
-    secret: config.http.secret,
-    confirmLogin: config.http.confirmLogin,
-    trustedProxies: config.http.trustedProxies,
-    formActionOrigins: [config.oidc.issuer.origin],
-    now,
-    randomToken: () => randomToken(32),
-    readiness: () => ({ management: link.linkUp, idp: oidc.ready }),
-    backchannelLogout: (token) => revocation.logout(token),
-    log: getLogger("http"),
-  });
-  const tls = config.http.tlsCertFile && config.http.tlsKeyFile
-    ? {
-      cert: readFileSync(config.http.tlsCertFile, "utf8"),
-      key: readFileSync(config.http.tlsKeyFile, "utf8"),
+  // The app is rebuilt on reload (pages, their CSP hashes, confirm step, proxies) and swapped.
+  const buildApp = async (live: ResolvedConfig) =>
+    createApp({
+      flow,
+      pages: await loadTemplates(live.http.templatesDir),
+      baseUrl: config.http.baseUrl,
+      secret: config.http.secret,
+      confirmLogin: live.http.confirmLogin,
+      trustedProxies: live.http.trustedProxies,
+      formActionOrigins: [config.oidc.issuer.origin],
+      now,
+      randomToken: () => randomToken(32),
+      readiness: () => ({ management: link.linkUp, idp: oidc.ready }),
+      backchannelLogout: (token) => revocation.logout(token),
+      log: getLogger("http"),
+    });
+  let app = await buildApp(config);
+  const serve = (live: ResolvedConfig) =>
+    serveHttp(
+      { ...config.http.listen, tls: readTls(live) },
+      (request, env) => app.fetch(request, env),
+    );
+  let server = await serve(config);
+  let tls = JSON.stringify(readTls(config) ?? null);
+  let metricsServer: HttpServer | undefined;
+  const serveMetricsAt = async (listen: ResolvedConfig["metrics"]["listen"]) => {
+    await metricsServer?.close();
+    metricsServer = listen ? await serveMetrics(listen, () => metrics.render()) : undefined;
+    if (listen) {
+      log.info("Serving metrics on {host}:{port}", { ...listen, port: metricsServer!.port });
     }
-    : undefined;
-  const server = await serveHttp(
-    { ...config.http.listen, tls },
-    (request, env) => app.fetch(request, env),
-  );
+  };
+  await serveMetricsAt(config.metrics.listen);
   log.info("Serving sign-in pages on {host}:{port} for {baseUrl}", {
     host: config.http.listen.host,
     port: server.port,
@@ -181,6 +239,7 @@ export async function startDaemon(
       log.info("Shutting down");
       clock.clearTimeout(discoveryTimer);
       await server.close();
+      await metricsServer?.close();
       await link.stop();
       stopSweeper();
       await store.close();
@@ -189,5 +248,56 @@ export async function startDaemon(
     })();
     return stopping;
   };
-  return { done, stop };
+
+  /** Puts a validated config in force; keys that cannot change live keep their old value. */
+  const reload = async (next: ResolvedConfig) => {
+    const { config: merged, kept } = mergeReload(current.value, next);
+    if (kept.length > 0) {
+      log.warning(
+        "Reload: {keys} cannot change while running; keeping the old values until a restart",
+        {
+          keys: kept.join(", "),
+        },
+      );
+    }
+    const nextApp = await buildApp(merged);
+    const nextTls = JSON.stringify(readTls(merged) ?? null);
+    const old = current.value;
+    if (merged.log.level !== old.log.level || merged.log.format !== old.log.format) {
+      configureLogging(merged.log.level, merged.log.format);
+    }
+    current.replace(merged);
+    app = nextApp;
+    if (nextTls !== tls) {
+      await server.close();
+      server = await serve(merged);
+      tls = nextTls;
+    }
+    if (JSON.stringify(merged.metrics) !== JSON.stringify(old.metrics)) {
+      await serveMetricsAt(merged.metrics.listen);
+    }
+    log.info("Reloaded the configuration");
+    return { kept };
+  };
+  return { done, stop, reload };
+}
+
+function readTls(config: ResolvedConfig): { cert: string; key: string } | undefined {
+  const { tlsCertFile, tlsKeyFile } = config.http;
+  return tlsCertFile && tlsKeyFile
+    ? { cert: readFileSync(tlsCertFile, "utf8"), key: readFileSync(tlsKeyFile, "utf8") }
+    : undefined;
+}
+
+/** Events the handlers do not answer, and link restarts, counted from the connection. */
+function countLinkEvents(connection: ManagementConnection, metrics: ServerMetrics): void {
+  let linkCameUp = false;
+  connection.onEvent((event) => {
+    if (event.type === "client-established") metrics.clientEvent("established", "none");
+    else if (event.type === "client-disconnect") metrics.clientEvent("disconnect", "none");
+    else if (event.type === "connected") {
+      if (linkCameUp) metrics.managementReconnect();
+      linkCameUp = true;
+    }
+  });
 }

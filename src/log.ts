@@ -20,6 +20,8 @@ import type { LogLevel } from "./config/types.ts";
 export type { Logger };
 
 const ROOT = "openvpn-auth-oidc";
+/** The audit log's category (src/audit.ts), routed and levelled on its own. */
+export const AUDIT_CATEGORY = [ROOT, "audit"];
 const SENSITIVE = /pass(word)?|secret|token|cookie|authorization|code_?verifier|^code$|nonce/i;
 
 /** A logger for one part of the program, e.g. `getLogger("management")`. */
@@ -54,6 +56,8 @@ export function configureLogging(level: LogLevel, format: "text" | "json"): void
     sinks: { stderr: stderrSink(format) },
     loggers: [
       { category: [ROOT], lowestLevel: level, sinks: ["stderr"] },
+      // Who was let onto the network is recorded whatever the operational log level.
+      { category: AUDIT_CATEGORY, lowestLevel: "info", sinks: ["stderr"], parentSinks: "override" },
       { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["stderr"] },
     ],
   });

@@ -18,6 +18,9 @@ const io = {
       process.once(signal, () => handler(signal));
     }
   },
+  onReloadSignal(handler: () => Promise<void>) {
+    process.on("SIGHUP", () => void handler());
+  },
 };
 
 try {

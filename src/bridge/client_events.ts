@@ -12,8 +12,11 @@ import { IdpRejectedError, IdpUnreachableError, OidcError } from "../oidc/errors
 import type { OidcClient } from "../oidc/client.ts";
 import { authTokenUserLine } from "../policy/client_config.ts";
 import type { PendingLogin, Session, SessionStore } from "../sessions/types.ts";
+import { audit, type AuditSubject } from "../audit.ts";
+import { noMetrics, type ServerMetrics } from "../metrics/port.ts";
 import type { ClientCommander } from "./commander.ts";
 import { type ClientRequest, decide } from "./decide.ts";
+import type { DenialReason } from "../metrics/port.ts";
 import { ExpiryQueue } from "./expiry_queue.ts";
 import { KeyedLock } from "./keyed_lock.ts";
 import { judge, policyClaims, type PolicyConfig } from "./identity_policy.ts";
@@ -39,6 +42,8 @@ export interface ClientEventsDeps {
   log: Logger;
   /** Per-session lock shared with whatever else changes sessions (SessionEnd). */
   sessionLock?: KeyedLock;
+  /** Counting for this server; nothing counted when left out. */
+  metrics?: ServerMetrics;
 }
 
 const RECHECK_FAILED = "Your access could not be confirmed; reconnect to sign in again.";
@@ -63,12 +68,14 @@ interface PendingDeadline {
 export class ClientEvents {
   readonly #deps: ClientEventsDeps;
   readonly #sessionLock: KeyedLock;
+  readonly #metrics: ServerMetrics;
   /** A login not finished in time is denied, so the client learns why instead of hanging. */
   readonly #deadlines: ExpiryQueue<PendingDeadline>;
 
   constructor(deps: ClientEventsDeps) {
     this.#deps = deps;
     this.#sessionLock = deps.sessionLock ?? new KeyedLock();
+    this.#metrics = deps.metrics ?? noMetrics.server(deps.server);
     this.#deadlines = new ExpiryQueue((entry) => {
       this.#expireLogin(entry).catch((error) =>
         deps.log.warning("Denying an expired sign-in failed: {error}", { error: String(error) })
@@ -85,6 +92,8 @@ export class ClientEvents {
     // Gone means the callback took it (and answered) or the client left: nothing to say.
     if (!(await this.#deps.store.deletePending(entry.id))) return;
     this.#deps.log.info("Sign-in for cid {cid} not completed in time: denied", { cid: entry.cid });
+    this.#metrics.login("timeout");
+    this.#metrics.denial("timeout");
     await this.#deps.commander.deny(
       entry.cid,
       entry.kid,
@@ -126,6 +135,7 @@ export class ClientEvents {
       // The client cannot present an OpenVPN token, so it cannot come back without a browser:
       // the session is over, and so is our right to its refresh token.
       await store.deleteSession(session.sessionId);
+      audit("session_ended", sessionSubject(session, cid, ""), "disconnected");
       if (session.refreshToken) await this.#revoke(session);
     });
   }
@@ -174,6 +184,7 @@ export class ClientEvents {
           who,
         );
         await commander.authNt(req.cid, req.kid);
+        this.#metrics.clientEvent(req.kind, "auth_nt");
         return;
       case "deny":
         log.info("{kind} of {commonName} (cid {cid}) denied: {reason}", {
@@ -181,12 +192,13 @@ export class ClientEvents {
           reason: decision.reason,
         });
         await commander.deny(req.cid, req.kid, decision.reason, decision.clientReason);
+        this.#countDenial(req, decision.code, session, env);
         return;
       case "start_login":
         await this.#startLogin(req, env);
         return;
       case "resume":
-        await this.#resume(req, decision.session, decision.refresh);
+        await this.#resume(req, decision.session, decision.refresh, env);
         return;
     }
   }
@@ -228,14 +240,39 @@ export class ClientEvents {
       loginUrl(config.baseUrl, login.id),
       Math.ceil(config.authPendingTimeoutMs / 1000) + PENDING_GRACE_SEC,
     );
+    this.#metrics.clientEvent(req.kind, "pending");
   }
 
-  async #resume(req: ClientRequest, stored: Session, refresh: boolean): Promise<void> {
+  /** Counts and audits a deny answered to a CONNECT or REAUTH. */
+  #countDenial(
+    req: ClientRequest,
+    code: DenialReason,
+    session: Session | undefined,
+    env: ClientEnv,
+  ): void {
+    this.#metrics.clientEvent(req.kind, "deny");
+    this.#metrics.denial(code);
+    const who = session
+      ? sessionSubject(session, req.cid, clientIpOf(env))
+      : { ...sessionSubject(undefined, req.cid, clientIpOf(env)), commonName: req.commonName };
+    audit(
+      req.kind === "reauth" ? "reauth_denied" : "denied",
+      { ...who, server: this.#deps.server },
+      code,
+    );
+  }
+
+  async #resume(
+    req: ClientRequest,
+    stored: Session,
+    refresh: boolean,
+    env: ClientEnv,
+  ): Promise<void> {
     const { store, commander, log, clock } = this.#deps;
     let session = stored;
     let lines: string[] = [];
     if (refresh) {
-      const checked = await this.#recheck(req, session);
+      const checked = await this.#recheck(req, session, env);
       if (!checked) return;
       session = checked.session;
       lines = checked.lines;
@@ -260,20 +297,24 @@ export class ClientEvents {
     else log.info(message, accepted);
     if (req.kind === "reauth") {
       await commander.authNt(req.cid, req.kid);
+      this.#metrics.clientEvent(req.kind, "auth_nt");
       return;
     }
     // A reconnect is a new client instance: it needs its config lines again.
     if (req.username === "") lines.push(authTokenUserLine(session.username));
     await commander.auth(req.cid, req.kid, lines);
+    this.#metrics.clientEvent(req.kind, "auth");
+    audit("admitted", sessionSubject(session, req.cid, clientIpOf(env)));
   }
 
   /** sessions.reauth_check = "refresh": ask the IdP whether the user may still connect. */
   async #recheck(
     req: ClientRequest,
     session: Session,
+    env: ClientEnv,
   ): Promise<{ session: Session; lines: string[] } | undefined> {
     const { oidc, commander, config, log, store } = this.#deps;
-    const deny = async (reason: string, clientReason: string) => {
+    const deny = async (reason: string, clientReason: string, code: DenialReason) => {
       log.info("{kind} of {username} (cid {cid}) denied by the refresh check: {reason}", {
         kind: req.kind,
         username: session.username,
@@ -281,10 +322,15 @@ export class ClientEvents {
         reason,
       });
       await commander.deny(req.cid, req.kid, reason, clientReason);
+      this.#countDenial(req, code, session, env);
       return undefined;
     };
     if (!session.refreshToken) {
-      return await deny("no refresh token to re-check the user with", RECHECK_FAILED);
+      return await deny(
+        "no refresh token to re-check the user with",
+        RECHECK_FAILED,
+        "recheck_failed",
+      );
     }
     try {
       const result = await oidc.refresh(session.refreshToken, session.subject);
@@ -292,7 +338,8 @@ export class ClientEvents {
       const verdict = judge(claims, session.commonName, config.policy);
       if (!verdict.allow) {
         await store.deleteSession(session.sessionId);
-        return await deny(verdict.logReason, verdict.reason);
+        audit("session_ended", sessionSubject(session, req.cid, clientIpOf(env)), "recheck_failed");
+        return await deny(verdict.logReason, verdict.reason, verdict.code);
       }
       return {
         session: {
@@ -315,8 +362,11 @@ export class ClientEvents {
         );
         return { session, lines: judgeLines(session, config.policy) };
       }
-      if (error instanceof IdpRejectedError) await store.deleteSession(session.sessionId);
-      if (error instanceof OidcError) return await deny(error.code, error.reason);
+      if (error instanceof IdpRejectedError) {
+        await store.deleteSession(session.sessionId);
+        audit("session_ended", sessionSubject(session, req.cid, clientIpOf(env)), "recheck_failed");
+      }
+      if (error instanceof OidcError) return await deny(error.code, error.reason, "recheck_failed");
       throw error;
     }
   }
@@ -329,6 +379,25 @@ export class ClientEvents {
  */
 export function canResume(req: Pick<ClientRequest, "sessionState" | "username">): boolean {
   return req.sessionState.startsWith("Authenticated") || req.username !== "";
+}
+
+function clientIpOf(env: ClientEnv): string {
+  return env.get("untrusted_ip") ?? env.get("untrusted_ip6") ?? "";
+}
+
+function sessionSubject(
+  session: Session | undefined,
+  cid: number,
+  clientIp: string,
+): AuditSubject {
+  return {
+    server: session?.server ?? "",
+    cid,
+    commonName: session?.commonName ?? "",
+    clientIp: clientIp || (session?.clientIp ?? ""),
+    username: session?.username ?? "",
+    subject: session?.subject ?? "",
+  };
 }
 
 function judgeLines(session: Session, policy: PolicyConfig): string[] {

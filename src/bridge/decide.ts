@@ -12,6 +12,7 @@
  * - `Expired`/`Invalid`/`ExpiredEmptyUser` are never accepted.
  * - REAUTH is never answered with a pending login: a 2.6 server then stalls the tunnel ~15 s.
  */
+import type { DenialReason } from "../metrics/port.ts";
 import type { Session } from "../sessions/types.ts";
 
 export interface ClientRequest {
@@ -28,7 +29,7 @@ export interface ClientRequest {
 
 export type Decision =
   | { action: "bypass" }
-  | { action: "deny"; reason: string; clientReason: string }
+  | { action: "deny"; code: DenialReason; reason: string; clientReason: string }
   | { action: "start_login" }
   | { action: "resume"; session: Session; refresh: boolean };
 
@@ -43,19 +44,23 @@ const REAUTH_STATES = new Set(["Initial", ...TOKEN_STATES]);
 
 export const REASONS = {
   noWebAuth: {
+    code: "no_webauth",
     reason: "client does not support web authentication (IV_SSO lacks webauth)",
     clientReason:
       "Your VPN client cannot do browser sign-in. Update it, or add 'setenv IV_SSO webauth' to its config.",
   },
   tokenRejected: {
+    code: "session_invalid",
     reason: "session token expired or invalid",
     clientReason: "Your VPN session has expired. Reconnect to sign in again.",
   },
   unknownSession: {
+    code: "session_invalid",
     reason: "no session for this client",
     clientReason: "Your VPN session has ended. Reconnect to sign in again.",
   },
   sessionExpired: {
+    code: "session_expired",
     reason: "session lifetime reached",
     clientReason: "Your VPN session has expired. Reconnect to sign in again.",
   },
@@ -86,6 +91,6 @@ export function decide(
   return { action: "start_login" };
 }
 
-function deny(reason: { reason: string; clientReason: string }): Decision {
+function deny(reason: { code: DenialReason; reason: string; clientReason: string }): Decision {
   return { action: "deny", ...reason };
 }

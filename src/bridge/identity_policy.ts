@@ -4,6 +4,7 @@
  * apply exactly the same rules.
  */
 import type { ResolvedConfig } from "../config/types.ts";
+import type { DenialReason } from "../metrics/port.ts";
 import { authorize } from "../policy/authorize.ts";
 import { ClaimError } from "../policy/claims.ts";
 import { linesForGroups } from "../policy/client_config.ts";
@@ -11,7 +12,7 @@ import { extractIdentity, type Identity } from "../policy/identity.ts";
 
 export type Verdict =
   | { allow: true; identity: Identity; lines: string[] }
-  | { allow: false; reason: string; logReason: string };
+  | { allow: false; code: DenialReason; reason: string; logReason: string };
 
 export interface PolicyConfig {
   oidc: Pick<ResolvedConfig["oidc"], "usernameClaim" | "groupsClaim" | "rolesClaim">;
@@ -35,6 +36,7 @@ export function judge(
     if (error instanceof ClaimError) {
       return {
         allow: false,
+        code: "missing_claim",
         reason: "Your account is missing information this VPN needs; contact your administrator",
         logReason: error.message,
       };
@@ -42,7 +44,9 @@ export function judge(
     throw error;
   }
   const decision = authorize(identity, claims, commonName, config.authorization);
-  if (!decision.allow) return { allow: false, reason: decision.reason, logReason: decision.code };
+  if (!decision.allow) {
+    return { allow: false, code: decision.code, reason: decision.reason, logReason: decision.code };
+  }
   return { allow: true, identity, lines: linesForGroups(config.clientConfig, identity.groups) };
 }
 

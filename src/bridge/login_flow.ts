@@ -13,6 +13,8 @@ import type { OidcClient } from "../oidc/client.ts";
 import { OidcError } from "../oidc/errors.ts";
 import { authTokenUserLine } from "../policy/client_config.ts";
 import type { PendingLogin, Session, SessionStore } from "../sessions/types.ts";
+import { audit } from "../audit.ts";
+import { type DenialReason, type Metrics, noMetrics } from "../metrics/port.ts";
 import type { CommanderLookup } from "./commander.ts";
 import { judge, policyClaims, type PolicyConfig } from "./identity_policy.ts";
 import { type SessionLimit, sessionsOverLimit } from "./session_limit.ts";
@@ -28,6 +30,8 @@ export interface LoginFlowDeps {
   log: Logger;
   /** `sessions.max_per_user`; `end` ends the sessions named (SessionEnd, reason max-per-user). */
   sessionLimit?: SessionLimit & { end: (sessionIds: string[]) => Promise<number> };
+  /** Counting; nothing counted when left out. */
+  metrics?: Metrics;
 }
 
 export type BeginOutcome =
@@ -138,17 +142,34 @@ export class LoginFlow {
       log.error("Login for unknown OpenVPN server {server}", { server: login.server });
       return { kind: "error", status: 500, title: "Sign-in failed", message: CLIENT_GONE };
     }
-    const deny = async (logReason: string, reason: string): Promise<CallbackOutcome> => {
+    const metrics = (this.#deps.metrics ?? noMetrics).server(login.server);
+    const who = {
+      server: login.server,
+      cid: login.cid,
+      commonName: login.commonName,
+      clientIp: login.clientIp,
+      username: "",
+      subject: "",
+    };
+    const deny = async (
+      logReason: string,
+      reason: string,
+      code: DenialReason,
+      identity?: { username: string; subject: string },
+    ): Promise<CallbackOutcome> => {
       log.info("Login of {commonName} (cid {cid}) denied: {logReason}", {
         commonName: login.commonName,
         cid: login.cid,
         logReason,
       });
       await commander.deny(login.cid, login.kid, logReason, reason).catch(() => {});
+      metrics.login(code === "idp_error" ? "error" : "denied");
+      metrics.denial(code);
+      audit("denied", { ...who, ...identity }, code);
       return { kind: "denied", reason };
     };
     if (this.#deps.checkClientIp && browserIp !== login.clientIp) {
-      return await deny("browser ip mismatch", OTHER_NETWORK);
+      return await deny("browser ip mismatch", OTHER_NETWORK, "wrong_network");
     }
 
     let result;
@@ -161,14 +182,17 @@ export class LoginFlow {
           cid: login.cid,
           error: error.message,
         });
-        return await deny(error.code, error.reason);
+        return await deny(error.code, error.reason, "idp_error");
       }
       await commander.deny(login.cid, login.kid, "internal error", "Sign-in failed; try again")
         .catch(() => {});
+      metrics.login("error");
+      metrics.denial("internal_error");
       throw error;
     }
     const verdict = judge(result.claims, login.commonName, this.#deps.policy);
-    if (!verdict.allow) return await deny(verdict.logReason, verdict.reason);
+    const known = { username: "", subject: result.subject };
+    if (!verdict.allow) return await deny(verdict.logReason, verdict.reason, verdict.code, known);
 
     const { identity } = verdict;
     const lines = [...verdict.lines];
@@ -178,7 +202,12 @@ export class LoginFlow {
       try {
         lines.push(authTokenUserLine(identity.username));
       } catch {
-        return await deny("username unusable for auth-token-user", UNUSABLE_USERNAME);
+        return await deny(
+          "username unusable for auth-token-user",
+          UNUSABLE_USERNAME,
+          "username_unusable",
+          { ...known, username: identity.username },
+        );
       }
     }
     const now = this.#deps.now();
@@ -224,8 +253,11 @@ export class LoginFlow {
         error: String(error),
       });
       if (session.sessionId) await store.deleteSession(session.sessionId);
+      metrics.login("error");
       return { kind: "error", status: 410, title: "VPN connection closed", message: CLIENT_GONE };
     }
+    metrics.login("admitted");
+    audit("admitted", { ...who, username: identity.username, subject: result.subject });
     log.info("Login of {username} (cid {cid}, certificate {commonName}) accepted", {
       username: identity.username,
       cid: login.cid,

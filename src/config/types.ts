@@ -1,3 +1,4 @@
+import type { Language } from "./languages.ts";
 import type { Secret } from "./secret.ts";
 
 /** Where the OpenVPN management interface listens. */
@@ -41,6 +42,8 @@ export interface HttpConfig {
   confirmLogin: boolean;
   checkClientIp: boolean;
   templatesDir: string | undefined;
+  /** Pages when Accept-Language matches none; always the VPN client's messages. */
+  defaultLanguage: Language;
 }
 
 /** `[oidc]`: the relying party. */
@@ -94,6 +97,11 @@ export interface ControlConfig {
   socket: string;
 }
 
+/** `[metrics]`: `listen` undefined means no metrics endpoint. */
+export interface MetricsConfig {
+  listen: { host: string; port: number } | undefined;
+}
+
 export interface LogConfig {
   level: LogLevel;
   format: "text" | "json";
@@ -111,5 +119,6 @@ export interface ResolvedConfig {
   clientConfig: ClientConfigRule[];
   sessions: SessionsConfig;
   control: ControlConfig;
+  metrics: MetricsConfig;
   log: LogConfig;
 }

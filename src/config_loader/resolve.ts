@@ -44,7 +44,13 @@ export function resolveConfig(
   const sessions = resolveSessions(values.sessions, issue);
   const socketProblem = controlSocketProblem(values.control.socket);
   if (socketProblem) issue("control.socket", socketProblem);
-  if (issues.length > 0 || !openvpn || !http || !oidc) return { issues };
+  const metricsListen = values.metrics.listen === undefined
+    ? undefined
+    : parseHostPort(values.metrics.listen);
+  if (typeof metricsListen === "string") issue("metrics.listen", metricsListen);
+  if (issues.length > 0 || typeof metricsListen === "string" || !openvpn || !http || !oidc) {
+    return { issues };
+  }
   const config: ResolvedConfig = {
     openvpn,
     http,
@@ -53,6 +59,7 @@ export function resolveConfig(
     clientConfig: rules,
     sessions,
     control: { socket: values.control.socket },
+    metrics: { listen: metricsListen },
     log: { ...values.log },
   };
   return { config, issues };
@@ -130,6 +137,7 @@ function resolveHttp(values: Values["http"], issue: Issue): HttpConfig | undefin
     confirmLogin: values.confirm_login,
     checkClientIp: values.check_client_ip,
     templatesDir: values.templates_dir,
+    defaultLanguage: values.default_language,
   };
 }
 

@@ -6,6 +6,7 @@
  * A `secret` key may instead be given as `<key>_file` (a path whose contents, trimmed of one
  * trailing newline, are the value); giving both is an error.
  */
+import { LANGUAGES } from "../config/languages.ts";
 import type { Secret } from "../config/secret.ts";
 
 export type KeyType =
@@ -50,6 +51,7 @@ export const SCHEMA = {
     confirm_login: { type: "bool", default: true },
     check_client_ip: { type: "bool", default: false },
     templates_dir: { type: "string" },
+    default_language: { type: "string", default: "en", oneOf: LANGUAGES },
   },
   oidc: {
     issuer: { type: "string", required: true },
@@ -97,6 +99,9 @@ export const SCHEMA = {
   },
   control: {
     socket: { type: "string", default: "/run/openvpn-auth-oidc/control.sock" },
+  },
+  metrics: {
+    listen: { type: "string" },
   },
   log: {
     level: { type: "string", default: "info", oneOf: ["debug", "info", "warning", "error"] },

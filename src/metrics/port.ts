@@ -55,6 +55,8 @@ export interface ServerMetrics {
   login(result: LoginResult): void;
   clientEvent(event: ClientEventKind, answer: ClientAnswer): void;
   managementReconnect(): void;
+  /** Counted in `denials_total{reason}`, which has no server label. */
+  denial(reason: DenialReason): void;
 }
 
 export interface Metrics {
@@ -68,6 +70,7 @@ const noServerMetrics: ServerMetrics = {
   login() {},
   clientEvent() {},
   managementReconnect() {},
+  denial() {},
 };
 
 /** Metrics off: every call does nothing. */

@@ -137,6 +137,7 @@ export class PrometheusMetrics implements Metrics {
       login: (result: LoginResult) => logins[result].inc(),
       clientEvent: (event: ClientEventKind, answer: ClientAnswer) => events[event][answer].inc(),
       managementReconnect: () => reconnects.inc(),
+      denial: (reason: DenialReason) => this.denial(reason),
     };
     this.#servers.set(name, server);
     return server;

@@ -4,7 +4,14 @@
  */
 import { checkPendingLogin, checkSession } from "./entry_check.ts";
 import { checkMaxEntries, StoreFullReporter, type StoreTable } from "./store_full.ts";
-import type { ClientBinding, PendingLogin, Session, SessionStore, SweepResult } from "./types.ts";
+import type {
+  ClientBinding,
+  LiveCounts,
+  PendingLogin,
+  Session,
+  SessionStore,
+  SweepResult,
+} from "./types.ts";
 
 export interface MemoryStoreOptions {
   /**
@@ -102,6 +109,20 @@ export class MemoryStore implements SessionStore {
 
   listSessions(): Promise<Session[]> {
     return this.#liveSessions(() => true);
+  }
+
+  countLive(server: string): Promise<LiveCounts> {
+    return this.#run(() => {
+      const now = this.#now();
+      const counts = { sessions: 0, pending: 0 };
+      for (const s of this.#sessions.values()) {
+        if (s.server === server && s.expiresAt >= now) counts.sessions++;
+      }
+      for (const p of this.#pending.values()) {
+        if (p.server === server && p.expiresAt >= now) counts.pending++;
+      }
+      return counts;
+    });
   }
 
   listBindings(server: string): Promise<ClientBinding[]> {

@@ -53,6 +53,12 @@ export function prepareStatements(db: DatabaseSync) {
     deleteSession: prepare("DELETE FROM sessions WHERE session_id = ?"),
     sessionExists: prepare("SELECT 1 FROM sessions WHERE session_id = ?"),
     countSessions: prepare("SELECT count(*) AS n FROM sessions"),
+    countLiveSessions: prepare(
+      "SELECT count(*) AS n FROM sessions WHERE server = ? AND expires_at >= ?",
+    ),
+    countLivePending: prepare(
+      "SELECT count(*) AS n FROM pending WHERE server = ? AND expires_at >= ?",
+    ),
     sweepSessions: prepare("DELETE FROM sessions WHERE expires_at < ?"),
   };
 }

@@ -26,7 +26,14 @@ import { migrate } from "./sqlite_schema.ts";
 import { prepareStatements } from "./sqlite_statements.ts";
 import { checkMaxEntries, StoreFullReporter, type StoreTable } from "./store_full.ts";
 import type { TokenCipher } from "./token_cipher.ts";
-import type { ClientBinding, PendingLogin, Session, SessionStore, SweepResult } from "./types.ts";
+import type {
+  ClientBinding,
+  LiveCounts,
+  PendingLogin,
+  Session,
+  SessionStore,
+  SweepResult,
+} from "./types.ts";
 
 const BUSY_TIMEOUT_MS = 5_000;
 const FILE_MODE = 0o600;
@@ -205,6 +212,16 @@ export class SqliteStore implements SessionStore {
     this.#assertOpen();
     const rows = query.all(key, this.#now());
     return await Promise.all(rows.map((row) => this.#decodeSession(row)));
+  }
+
+  countLive(server: string): Promise<LiveCounts> {
+    return this.#run(() => {
+      const now = this.#now();
+      return {
+        sessions: Number(this.#sql.countLiveSessions.get(server, now)?.["n"]),
+        pending: Number(this.#sql.countLivePending.get(server, now)?.["n"]),
+      };
+    });
   }
 
   listBindings(server: string): Promise<ClientBinding[]> {

@@ -67,6 +67,11 @@ export interface Session {
   expiresAt: number;
 }
 
+export interface LiveCounts {
+  sessions: number;
+  pending: number;
+}
+
 export interface SweepResult {
   pending: number;
   sessions: number;
@@ -109,6 +114,9 @@ export interface SessionStore {
   findSessionsByUsername(username: string): Promise<Session[]>;
   /** Every live pending login (an admin's view of sign-ins in progress). */
   listPending(): Promise<PendingLogin[]>;
+
+  /** How many live sessions and pending logins a server has (metrics, read at scrape time). */
+  countLive(server: string): Promise<LiveCounts>;
 
   /** Deletes pending logins and sessions that expired before `now` (ms). */
   sweep(now: number): Promise<SweepResult>;

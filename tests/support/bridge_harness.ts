@@ -35,7 +35,9 @@ export class BridgeHarness {
   readonly baseUrl: string;
   readonly dir: string;
   readonly config: ResolvedConfig;
-  #service: RunningService | undefined;
+  /** The TOML the bridge was started with (tests edit it to reload). */
+  readonly toml: string;
+  #service: Required<RunningService> | undefined;
 
   private constructor(
     idp: TestIdp,
@@ -43,7 +45,9 @@ export class BridgeHarness {
     baseUrl: string,
     dir: string,
     config: ResolvedConfig,
+    toml: string,
   ) {
+    this.toml = toml;
     this.idp = idp;
     this.openvpn = openvpn;
     this.baseUrl = baseUrl;
@@ -102,13 +106,7 @@ groups = ["/staff/vpn-admins"]
 lines = ['push "route 10.10.0.0 255.255.0.0"']
 ${options.extraToml ?? ""}
 `;
-    const { config } = parseConfig(toml, "harness.toml", {
-      env: {},
-      readTextFile: () => {
-        throw new Error("no files");
-      },
-    });
-    const harness = new BridgeHarness(idp, openvpn, baseUrl, dir, config);
+    const harness = new BridgeHarness(idp, openvpn, baseUrl, dir, parseHarnessToml(toml), toml);
     await harness.startBridge();
     return harness;
   }
@@ -119,6 +117,11 @@ ${options.extraToml ?? ""}
     this.#service = await startDaemon(this.config);
     // The bridge reads the client list once its management link is up.
     await this.waitForCommand(mark, (line) => line === "status 3");
+  }
+
+  /** Validates `toml` like check-config and puts it in force in the running bridge. */
+  reload(toml: string): Promise<{ kept: string[] }> {
+    return this.#service!.reload(parseHarnessToml(toml));
   }
 
   async stopBridge(): Promise<void> {
@@ -171,6 +174,16 @@ ${options.extraToml ?? ""}
   ) {
     return bridgeLoginOverHttp(loginUrl, this.baseUrl, username, password, options);
   }
+}
+
+/** @throws {ConfigError} for a config that check-config would refuse */
+export function parseHarnessToml(toml: string): ResolvedConfig {
+  return parseConfig(toml, "harness.toml", {
+    env: {},
+    readTextFile: () => {
+      throw new Error("no files");
+    },
+  }).config;
 }
 
 /** The ENV a 2.6 client sends, with overrides. */

@@ -41,7 +41,7 @@ function request(overrides: Partial<ClientRequest> = {}): ClientRequest {
 }
 
 const options = { bypassCommonNames: [/^site-.*$/], reauthCheck: "none" as const, now: NOW };
-const deny = (reason: { reason: string; clientReason: string }): Decision => ({
+const deny = (reason: (typeof REASONS)[keyof typeof REASONS]): Decision => ({
   action: "deny",
   ...reason,
 });

@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "../../support/assert.ts";
 import { parseConfig } from "../../../src/config_loader/load.ts";
+import { mergeReload } from "../../../src/config/live.ts";
 import { ConfigError } from "../../../src/config_loader/errors.ts";
 import { Secret } from "../../../src/config/secret.ts";
 import { parseDuration } from "../../../src/config/duration.ts";
@@ -412,4 +413,43 @@ Deno.test("parseConfig() refuses a management password the login line could not 
   const issues = issuesOf(withPassword("x".repeat(768)));
   assertEquals(issues.map((issue) => issue.path), ["openvpn.password"]);
   assert(!issues[0]!.message.includes("xxxx"));
+});
+
+Deno.test("mergeReload() takes live keys from the new config and names the rest", () => {
+  const old = load(MINIMAL + `[authorization]\nallowed_groups = ["a"]\n`).config;
+  const { config: next } = load(
+    MINIMAL +
+      `[authorization]\nallowed_groups = ["b"]\n[log]\nlevel = "debug"\n[metrics]\nlisten = "127.0.0.1:9101"\n`,
+  );
+  next.openvpn.management = { kind: "tcp", host: "127.0.0.1", port: 7505 };
+  const { config, kept } = mergeReload(old, {
+    ...next,
+    sessions: { ...next.sessions, backend: "memory" },
+    http: {
+      ...next.http,
+      secret: old.http.secret,
+      templatesDir: "/etc/t",
+      baseUrl: new URL("https://other.example.com"),
+    },
+  });
+  assertEquals(kept, ["openvpn.management", "http.base_url", "sessions.backend"]);
+  assertEquals(config.authorization.allowedGroups, ["b"]);
+  assertEquals(config.log.level, "debug");
+  assertEquals(config.metrics.listen, { host: "127.0.0.1", port: 9101 });
+  assertEquals(config.http.templatesDir, "/etc/t");
+  assertEquals(config.openvpn.management, old.openvpn.management);
+  assertEquals(config.http.baseUrl.href, "https://vpn.example.com/");
+  assertEquals(config.sessions.backend, "file");
+});
+
+Deno.test("mergeReload() names a changed secret without showing it", () => {
+  const old = load(MINIMAL).config;
+  const next = load(MINIMAL).config;
+  const changed = { ...next, oidc: { ...next.oidc, clientSecret: { reveal: () => "other" } } };
+  const { kept } = mergeReload(old, changed as typeof next);
+  assertEquals(kept, ["oidc.client_secret"]);
+});
+
+Deno.test("mergeReload() of an unchanged config keeps nothing", () => {
+  assertEquals(mergeReload(load(MINIMAL).config, load(MINIMAL).config).kept, []);
 });

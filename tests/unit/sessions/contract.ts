@@ -366,6 +366,20 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
     },
   );
 
+  test(
+    "countLive() counts the live sessions and pending logins of one server",
+    async (store, clock) => {
+      await store.putSession(session({ sessionId: "a", server: "vpn1" }));
+      await store.putSession(session({ sessionId: "b", server: "vpn2" }));
+      await store.putSession(session({ sessionId: "old", server: "vpn1", expiresAt: T0 + MINUTE }));
+      await store.putPending(pendingLogin({ id: "p1", server: "vpn1" }));
+      await store.putPending(pendingLogin({ id: "p2", server: "vpn1", expiresAt: T0 + MINUTE }));
+      clock.time = T0 + 2 * MINUTE;
+      assert.deepStrictEqual(await store.countLive("vpn1"), { sessions: 1, pending: 1 });
+      assert.deepStrictEqual(await store.countLive("vpn3"), { sessions: 0, pending: 0 });
+    },
+  );
+
   test("unicode and odd strings round-trip unchanged", async (store) => {
     for (const [index, text] of ODD_STRINGS.entries()) {
       const login = pendingLogin({

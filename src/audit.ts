@@ -1,0 +1,58 @@
+/**
+ * The audit log: one structured line per decision that changes who is on the network, under a
+ * category of its own (`openvpn-auth-oidc.audit`) so it can be routed apart from operational
+ * logs. Every line has the same properties: `event`, then who and where; `reason` is a fixed
+ * code, never free text from the IdP or the client.
+ */
+import { AUDIT_CATEGORY, getLogger } from "./log.ts";
+
+export type AuditEvent =
+  | "admitted"
+  | "denied"
+  | "reauth_denied"
+  | "session_ended";
+
+/** Why a session ended. */
+export type SessionEndReason =
+  | "logout"
+  | "revoked"
+  | "recheck_failed"
+  | "disconnected"
+  | "max_per_user";
+
+export interface AuditSubject {
+  server: string;
+  cid: number | undefined;
+  commonName: string;
+  clientIp: string;
+  /** Empty when not known yet (denied before the IdP said who it is). */
+  username: string;
+  subject: string;
+}
+
+const log = getLogger(...AUDIT_CATEGORY.slice(1));
+
+const MESSAGES: Record<AuditEvent, string> = {
+  admitted:
+    "admitted {username} (subject {subject}) on {server} cid {cid}, certificate {commonName}, from {clientIp}",
+  denied:
+    "denied {username} (subject {subject}) on {server} cid {cid}, certificate {commonName}, from {clientIp}: {reason}",
+  reauth_denied:
+    "REAUTH denied {username} (subject {subject}) on {server} cid {cid}, certificate {commonName}, from {clientIp}: {reason}",
+  session_ended:
+    "session ended {username} (subject {subject}) on {server} cid {cid}, certificate {commonName}, from {clientIp}: {reason}",
+};
+
+/** Writes one audit line. `reason` is a fixed code (denial reason or SessionEndReason). */
+export function audit(event: AuditEvent, who: AuditSubject, reason?: string): void {
+  log.info(MESSAGES[event], {
+    event,
+    username: who.username,
+    subject: who.subject,
+    server: who.server,
+    cid: who.cid ?? null,
+    commonName: who.commonName,
+    clientIp: who.clientIp,
+    reason: reason ?? null,
+  });
+}

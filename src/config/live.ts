@@ -1,0 +1,96 @@
+/**
+ * Reloading: which keys change while the service runs, and the config a reload puts in force.
+ * Live: the policy ([authorization], [[client_config]], the claim names), bypass list and
+ * sign-in timeout, pages (templates, language, confirm step, trusted proxies), the TLS
+ * certificate, [log] and [metrics]. Everything else (management address, store, IdP client,
+ * base URL, secret, listen address) keeps its old value until a restart, with a warning.
+ */
+import type { ResolvedConfig } from "./types.ts";
+
+/** The config now in force; parts that must see reloads read it through this holder. */
+export class CurrentConfig {
+  #config: ResolvedConfig;
+
+  constructor(config: ResolvedConfig) {
+    this.#config = config;
+  }
+
+  get value(): ResolvedConfig {
+    return this.#config;
+  }
+
+  /** Swaps in a whole new config at once: a reader sees either the old or the new one. */
+  replace(config: ResolvedConfig): void {
+    this.#config = config;
+  }
+}
+
+/**
+ * The config to run with after a reload: `next` where a key can change live, `old` elsewhere,
+ * and the keys (TOML names) that changed but cannot change live.
+ */
+export function mergeReload(
+  old: ResolvedConfig,
+  next: ResolvedConfig,
+): { config: ResolvedConfig; kept: string[] } {
+  const config: ResolvedConfig = {
+    ...old,
+    openvpn: {
+      ...old.openvpn,
+      bypassCommonNames: next.openvpn.bypassCommonNames,
+      authPendingTimeoutMs: next.openvpn.authPendingTimeoutMs,
+    },
+    http: {
+      ...old.http,
+      tlsCertFile: next.http.tlsCertFile,
+      tlsKeyFile: next.http.tlsKeyFile,
+      trustedProxies: next.http.trustedProxies,
+      confirmLogin: next.http.confirmLogin,
+      templatesDir: next.http.templatesDir,
+      defaultLanguage: next.http.defaultLanguage,
+    },
+    oidc: {
+      ...old.oidc,
+      usernameClaim: next.oidc.usernameClaim,
+      groupsClaim: next.oidc.groupsClaim,
+      rolesClaim: next.oidc.rolesClaim,
+    },
+    authorization: next.authorization,
+    clientConfig: next.clientConfig,
+    metrics: next.metrics,
+    log: next.log,
+  };
+  const wanted = flatten(next);
+  const kept = [...flatten(config)]
+    .filter(([path, value]) => wanted.get(path) !== value)
+    .map(([path]) => path);
+  return { config, kept };
+}
+
+/** Leaf values as comparable text, keyed by TOML-style path (`openvpn.management`). */
+function flatten(config: ResolvedConfig): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [section, values] of Object.entries(config)) {
+    if (Array.isArray(values)) {
+      out.set(tomlName(section), JSON.stringify(values));
+      continue;
+    }
+    for (const [key, value] of Object.entries(values as Record<string, unknown>)) {
+      out.set(`${tomlName(section)}.${tomlName(key)}`, comparable(value));
+    }
+  }
+  return out;
+}
+
+function comparable(value: unknown): string {
+  if (value instanceof URL) return value.href;
+  if (value !== null && typeof value === "object" && "reveal" in value) {
+    return `secret:${(value as { reveal(): string }).reveal()}`;
+  }
+  return JSON.stringify(value, (_key, v) => v instanceof RegExp ? v.source : v) ?? "undefined";
+}
+
+/** `authPendingTimeoutMs` -> `auth_pending_timeout` (units are not part of TOML names). */
+function tomlName(key: string): string {
+  return key.replace(/(Ms|Sec)$/, "").replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}

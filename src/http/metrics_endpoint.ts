@@ -1,0 +1,33 @@
+/**
+ * The `[metrics] listen` endpoint: `GET /metrics` in the Prometheus text format, nothing else.
+ * A listener of its own, so it can stay on a loopback or management address while the sign-in
+ * pages face users.
+ */
+import { type HttpServer, serveHttp } from "./serve.ts";
+import { EXPOSITION_CONTENT_TYPE } from "../metrics/exposition.ts";
+
+export const METRICS_PATH = "/metrics";
+
+export function metricsHandler(
+  render: () => Promise<string>,
+): (request: Request) => Promise<Response> {
+  return async (request) => {
+    const { pathname } = new URL(request.url);
+    if (pathname !== METRICS_PATH) return new Response("Not found\n", { status: 404 });
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      return new Response("Method not allowed\n", { status: 405, headers: { allow: "GET, HEAD" } });
+    }
+    const body = await render();
+    return new Response(request.method === "HEAD" ? null : body, {
+      headers: { "content-type": EXPOSITION_CONTENT_TYPE, "cache-control": "no-store" },
+    });
+  };
+}
+
+export function serveMetrics(
+  listen: { host: string; port: number },
+  render: () => Promise<string>,
+): Promise<HttpServer> {
+  const handler = metricsHandler(render);
+  return serveHttp(listen, (request) => handler(request));
+}

@@ -1,0 +1,163 @@
+/**
+ * Metrics and reload with the real bridge, the test IdP and a scripted management server:
+ * /metrics shows exactly what happened; a reload changes the policy without touching the
+ * management link or any session, and a broken config is refused.
+ */
+import { assert, assertEquals, assertStringIncludes } from "../../support/assert.ts";
+import { BridgeHarness, clientEnv } from "../../support/bridge_harness.ts";
+import { freePort } from "../../support/free_port.ts";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+import { runCli } from "../../../src/cli.ts";
+import { startDaemon } from "../../../src/daemon.ts";
+
+async function signIn(h: BridgeHarness, cid: number, user: string): Promise<string> {
+  const url = await h.connect(cid, { common_name: user, session_id: `s-${user}-${cid}` });
+  const mark = h.openvpn.received.length;
+  await h.browserLogin(url, user, `${user}-password`);
+  return await h.waitForCommand(
+    mark,
+    (line) => line.startsWith(`client-auth ${cid} 1`) || line.startsWith(`client-deny ${cid} 1`),
+  );
+}
+
+async function scrape(port: number): Promise<Map<string, string>> {
+  const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+  assertEquals(response.status, 200);
+  assertEquals(response.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+  const series = new Map<string, string>();
+  for (const line of (await response.text()).split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const space = line.lastIndexOf(" ");
+    series.set(line.slice(0, space), line.slice(space + 1));
+  }
+  return series;
+}
+
+Deno.test("/metrics counts a login, a denial, a REAUTH and a management drop exactly", async () => {
+  const port = await freePort();
+  const h = await BridgeHarness.start({ extraToml: `[metrics]\nlisten = "127.0.0.1:${port}"\n` });
+  const logged: string[] = [];
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: string) => {
+    logged.push(String(chunk));
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    assertEquals(await signIn(h, 0, "alice"), "client-auth 0 1");
+    assertStringIncludes(await signIn(h, 1, "bob"), 'client-deny 1 1 "group"');
+    let mark = h.openvpn.received.length;
+    h.openvpn.sendClientBlock("REAUTH", 0, 2, clientEnv({ session_id: "s-alice-0" }));
+    await h.waitForCommand(mark, (line) => line === "client-auth-nt 0 2");
+
+    mark = h.openvpn.received.length;
+    await h.openvpn.closeClient();
+    await h.waitForCommand(mark, (line) => line === "status 3");
+
+    const m = await scrape(port);
+    const server = 'server="default"';
+    const expected: Record<string, string> = {
+      [`openvpn_auth_oidc_logins_total{${server},result="admitted"}`]: "1",
+      [`openvpn_auth_oidc_logins_total{${server},result="denied"}`]: "1",
+      [`openvpn_auth_oidc_logins_total{${server},result="error"}`]: "0",
+      [`openvpn_auth_oidc_logins_total{${server},result="timeout"}`]: "0",
+      [`openvpn_auth_oidc_client_events_total{${server},event="connect",answer="pending"}`]: "2",
+      [`openvpn_auth_oidc_client_events_total{${server},event="connect",answer="deny"}`]: "0",
+      [`openvpn_auth_oidc_client_events_total{${server},event="reauth",answer="auth_nt"}`]: "1",
+      [`openvpn_auth_oidc_client_events_total{${server},event="reauth",answer="deny"}`]: "0",
+      [`openvpn_auth_oidc_denials_total{reason="group"}`]: "1",
+      [`openvpn_auth_oidc_management_reconnects_total{${server}}`]: "1",
+      [`openvpn_auth_oidc_management_up{${server}}`]: "1",
+      [`openvpn_auth_oidc_sessions{${server}}`]: "1",
+      [`openvpn_auth_oidc_pending_logins{${server}}`]: "0",
+      [`openvpn_auth_oidc_management_command_duration_seconds_count{command="client-pending-auth"}`]:
+        "2",
+      [`openvpn_auth_oidc_management_command_duration_seconds_count{command="client-auth"}`]: "1",
+      [`openvpn_auth_oidc_management_command_duration_seconds_count{command="client-auth-nt"}`]:
+        "1",
+      [`openvpn_auth_oidc_management_command_duration_seconds_count{command="client-deny"}`]: "1",
+      [`openvpn_auth_oidc_idp_request_duration_seconds_count{endpoint="token"}`]: "2",
+    };
+    for (const [series, value] of Object.entries(expected)) {
+      assertEquals(m.get(series), value, series);
+    }
+    const denials = [...m].filter(([k, v]) =>
+      k.startsWith("openvpn_auth_oidc_denials_total") && v !== "0"
+    );
+    assertEquals(denials.length, 1);
+    assert(
+      Number(m.get(`openvpn_auth_oidc_idp_request_duration_seconds_count{endpoint="discovery"}`)) >=
+        1,
+    );
+    for (const key of m.keys()) {
+      assert(!/alice|bob|127\.0\.0\.1|s-alice/.test(key), `user data in a label: ${key}`);
+    }
+    const audit = logged.filter((line) => line.includes("openvpn-auth-oidc·audit:"));
+    assertEquals(audit.length, 2, audit.join(""));
+    assertStringIncludes(audit[0]!, 'admitted "alice"');
+    assertStringIncludes(audit[0]!, 'certificate "alice", from "127.0.0.1"');
+    assertStringIncludes(audit[1]!, "denied");
+    assertStringIncludes(audit[1]!, 'cid 1, certificate "bob", from "127.0.0.1": "group"');
+  } finally {
+    process.stderr.write = write;
+    await h.stop();
+  }
+});
+
+Deno.test("SIGHUP reload: a policy change applies to the next login, the link and sessions stay; a broken file is refused", async () => {
+  const h = await BridgeHarness.start();
+  const path = join(h.dir, "server.toml");
+  let reload: (() => Promise<void>) | undefined;
+  let shutdown: ((signal: string) => void) | undefined;
+  let running: Promise<number> | undefined;
+  try {
+    await h.stopBridge();
+    writeFileSync(path, h.toml);
+    const mark = h.openvpn.received.length;
+    running = runCli(["--config", path], {
+      out: () => {},
+      err: () => {},
+      readTextFile: (file) => readFileSync(file, "utf8"),
+      env: {},
+      startService: startDaemon,
+      onShutdownSignal: (handler) => (shutdown = handler),
+      onReloadSignal: (handler) => (reload = handler),
+    });
+    await h.waitForCommand(mark, (line) => line === "status 3");
+    const connections = h.openvpn.connections;
+    assertEquals(await signIn(h, 0, "alice"), "client-auth 0 1");
+
+    // A file that fails validation is refused: the old policy (vpn-users) still admits alice.
+    writeFileSync(path, h.toml.replace('allowed_groups = ["/vpn-users"]', "allowed_groups = 7"));
+    await reload!();
+    assertEquals(await signIn(h, 1, "alice"), "client-auth 1 1");
+
+    // Only group /other from now on: alice's sessions stay, a new login of hers is denied.
+    writeFileSync(
+      path,
+      h.toml.replace('allowed_groups = ["/vpn-users"]', 'allowed_groups = ["/other"]'),
+    );
+    await reload!();
+    let before = h.openvpn.received.length;
+    h.openvpn.sendClientBlock("REAUTH", 0, 2, clientEnv({ session_id: "s-alice-0" }));
+    await h.waitForCommand(before, (line) => line === "client-auth-nt 0 2");
+    assertStringIncludes(await signIn(h, 2, "alice"), 'client-deny 2 1 "group"');
+    assertEquals(h.openvpn.connections, connections);
+
+    // A key that cannot change live keeps its old value: still the same link.
+    writeFileSync(
+      path,
+      h.toml.replace(/management = "[^"]+"/, 'management = "tcp://127.0.0.1:1"'),
+    );
+    await reload!();
+    before = h.openvpn.received.length;
+    h.openvpn.sendClientBlock("REAUTH", 1, 2, clientEnv({ session_id: "s-alice-1" }));
+    await h.waitForCommand(before, (line) => line === "client-auth-nt 1 2");
+    assertEquals(h.openvpn.connections, connections);
+  } finally {
+    shutdown?.("SIGTERM");
+    assertEquals(await running, 0);
+    await h.stop();
+  }
+});
