@@ -171,10 +171,22 @@ async function reloadService(
   try {
     next = reloadConfig();
   } catch (error) {
-    const problems = error instanceof ConfigError ? error.message : String(error);
-    log.error("Reload refused, the running configuration stays in force: {problems}", {
-      problems,
-    });
+    if (!(error instanceof ConfigError)) {
+      log.error("Reload refused, the running configuration stays in force: {error}", {
+        error: String(error),
+      });
+      return;
+    }
+    log.error(
+      "Reload refused, the running configuration stays in force: {file} has {count} problem(s)",
+      {
+        file: error.file,
+        count: error.issues.length,
+      },
+    );
+    for (const line of error.message.split("\n").slice(1)) {
+      log.error("Reload refused: {problem}", { problem: line.replace(/^\s*- /, "") });
+    }
     return;
   }
   try {
