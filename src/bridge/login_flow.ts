@@ -240,7 +240,10 @@ export class LoginFlow {
       )
       : [];
     if (excess.length > 0 && limit?.action === "deny_new") {
-      return await deny("sessions.max_per_user reached", TOO_MANY_SESSIONS);
+      return await deny("sessions.max_per_user reached", TOO_MANY_SESSIONS, "max_sessions", {
+        username: identity.username,
+        subject: result.subject,
+      });
     }
     // Stored before client-auth, so a REAUTH that races the answer finds it.
     if (session.sessionId) await store.putSession(session);
