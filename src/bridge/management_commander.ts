@@ -13,11 +13,8 @@ import {
 } from "../management/commands.ts";
 import type { ManagementCommand } from "../management/commands.ts";
 import type { ManagementConnection } from "../management/connection.ts";
+import { ManagementCommandError } from "../management/errors.ts";
 import type { ClientCommander } from "./commander.ts";
-
-export class ManagementCommandError extends Error {
-  override readonly name = "ManagementCommandError";
-}
 
 export function managementCommander(
   connection: Pick<ManagementConnection, "send" | "status">,
@@ -25,7 +22,7 @@ export function managementCommander(
   const send = async (command: ManagementCommand) => {
     const reply = await connection.send(command);
     if (reply.type === "error") {
-      throw new ManagementCommandError(`OpenVPN refused ${command.name}: ${reply.message}`);
+      throw new ManagementCommandError(command.name, reply.message);
     }
   };
   return {

@@ -11,6 +11,8 @@ import { clientIdsFromStatus } from "../management/client_list.ts";
 import type { ClientCommander } from "./commander.ts";
 import type { ClientEvents } from "./client_events.ts";
 
+const DROPPED_REQUEST = ["malformed request", "Sign-in failed on the server; try again"] as const;
+
 export class ServerLink {
   readonly #connection: ManagementConnection;
   readonly #events: ClientEvents;
@@ -92,9 +94,18 @@ export class ServerLink {
       case "connected":
         await this.#reconcile(this.#clock.now());
         return;
-      case "warning":
-        this.#log.warning("Management protocol: {message}", { message: event.message });
+      case "warning": {
+        // The one log line of a protocol warning. A dropped block that names its client gets
+        // a deny: that client is waiting for an answer to a request we will never see.
+        const { cid, kid, message } = event;
+        if (cid === undefined || kid === undefined) {
+          this.#log.warning("Management protocol: {message}", { message });
+          return;
+        }
+        this.#log.warning("Management protocol: {message}; denying cid {cid}", { message, cid });
+        await this.#commander.deny(cid, kid, ...DROPPED_REQUEST).catch(() => {});
         return;
+      }
       default:
         return;
     }

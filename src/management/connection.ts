@@ -1,14 +1,14 @@
 /**
- * The socket adapter around the protocol core: one instance per OpenVPN server. It connects
- * (TCP or unix socket), answers the password prompt, learns the management version, releases
- * a hold, then offers pipelined commands (`send`) and delivers events (`onEvent`). When the
- * socket closes or fails it reconnects with capped, jittered exponential backoff; it never
- * exits the process.
+ * The socket adapter around the link core: one instance per OpenVPN server. It connects (TCP or
+ * unix socket), moves bytes between the socket and `LinkCore` (which runs the handshake, matches
+ * replies and keeps the deadlines), wakes the core when a deadline is due, and reconnects with
+ * capped, jittered exponential backoff when the socket closes or fails; it never exits the
+ * process.
  *
  * Events: `connected` (with the management version) comes before any event of that link;
- * events that arrive during the handshake are held back until then. `disconnected` follows
- * the last event of a link, so per-cid state can be dropped there. `connect-failed` reports
- * each failed attempt (e.g. `Management password rejected: bad password`).
+ * `disconnected` follows the last event of a link, so per-cid state can be dropped there.
+ * `connect-failed` reports each failed attempt (e.g. `Management password rejected: bad
+ * password`).
  */
 import { createConnection, type Socket } from "node:net";
 import type { Clock, TimerHandle } from "../clock.ts";
@@ -17,44 +17,13 @@ import type { ManagementAddress } from "../config/types.ts";
 import { getLogger } from "../log.ts";
 import { formatAddress } from "./address.ts";
 import { reconnectDelay } from "./backoff.ts";
-import {
-  holdQuery,
-  holdRelease,
-  type ManagementCommand,
-  parseManagementVersion,
-  passwordLine,
-  version,
-} from "./commands.ts";
-import type { ManagementEvent, Reply, ReplyKind } from "./events.ts";
-import { ManagementProtocol, type ProtocolLimits } from "./protocol.ts";
+import type { ManagementCommand } from "./commands.ts";
+import { ManagementConnectionError } from "./errors.ts";
+import type { Reply } from "./events.ts";
+import { type ConnectionEvent, LinkCore } from "./link_core.ts";
+import type { ProtocolLimits } from "./protocol.ts";
 
-export type ManagementConnectionErrorCode =
-  | "not-connected"
-  | "timeout"
-  | "disconnected"
-  | "closed"
-  | "unresponsive"
-  | "no-greeting"
-  | "password-required"
-  | "password-rejected"
-  | "handshake"
-  | "socket";
-
-export class ManagementConnectionError extends Error {
-  override readonly name = "ManagementConnectionError";
-  readonly code: ManagementConnectionErrorCode;
-
-  constructor(code: ManagementConnectionErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-  }
-}
-
-export type ConnectionEvent =
-  | ManagementEvent
-  | { type: "connected"; managementVersion: number }
-  | { type: "disconnected"; reason: string }
-  | { type: "connect-failed"; error: ManagementConnectionError };
+export type { ConnectionEvent };
 
 /** Called without awaiting: a slow or failing handler never delays the next event. */
 export type ConnectionEventHandler = (event: ConnectionEvent) => void | Promise<void>;
@@ -91,42 +60,25 @@ export interface ManagementConnectionOptions {
   createSocket?: (address: ManagementAddress) => Socket;
 }
 
-type Phase = "connecting" | "greeting" | "authenticating" | "handshake" | "ready" | "closed";
-
-interface PendingCommand {
-  name: string;
-  timeoutMs: number;
-  /** When the command times out (ms since the epoch). */
-  deadline: number;
-  resolve: (reply: Reply) => void;
-  reject: (error: Error) => void;
-}
-
+/** One socket and the core of its link. */
 interface Link {
   socket: Socket;
-  core: ManagementProtocol;
-  phase: Phase;
-  pending: Map<number, PendingCommand>;
-  /** Tickets whose command timed out: their late reply is matched and discarded. */
-  overdue: Set<number>;
-  early: ConnectionEvent[];
+  core: LinkCore;
+  /** The socket connected (before that, closing destroys it instead of ending it). */
+  opened: boolean;
+  closed: boolean;
+  /** Why this link is being closed, when we close it. */
+  failure: ManagementConnectionError | undefined;
   /**
-   * One wake-up timer for all command deadlines, armed for the earliest one and re-checked
-   * when it fires; answers do not touch it. A timer per command (or re-arming it per answer)
-   * cost more than the rest of a REAUTH.
+   * One wake-up timer for all deadlines, armed for the earliest and re-checked when it fires;
+   * answers do not touch it. A timer per command (or re-arming per answer) cost more than the
+   * rest of a REAUTH.
    */
-  deadlineTimer: TimerHandle | undefined;
-  /** When the wake-up timer fires (ms since the epoch). */
-  deadlineAt: number;
+  wakeTimer: TimerHandle | undefined;
+  wakeAt: number;
   /** Commands written in this turn of the event loop, sent as one write. */
   outbox: string;
-  holdReleased: boolean;
-  greetingTimer: TimerHandle | undefined;
-  failure: ManagementConnectionError | undefined;
-  managementVersion: number | undefined;
 }
-
-const MAX_EARLY_EVENTS = 4096;
 
 function defaultCreateSocket(address: ManagementAddress): Socket {
   return address.kind === "unix"
@@ -173,11 +125,11 @@ export class ManagementConnection {
   }
 
   status(): ConnectionStatus {
-    const link = this.#link;
-    const linkUp = link?.phase === "ready";
+    const core = this.#link?.core;
+    const linkUp = core?.ready === true;
     return {
       linkUp,
-      managementVersion: linkUp ? link?.managementVersion : undefined,
+      managementVersion: linkUp ? core.managementVersion : undefined,
       lastError: this.#lastError,
     };
   }
@@ -189,7 +141,7 @@ export class ManagementConnection {
    */
   send(command: ManagementCommand, options: { timeoutMs?: number } = {}): Promise<Reply> {
     const link = this.#link;
-    if (link === undefined || link.phase !== "ready") {
+    if (link === undefined || !link.core.ready) {
       return Promise.reject(
         new ManagementConnectionError(
           "not-connected",
@@ -197,27 +149,23 @@ export class ManagementConnection {
         ),
       );
     }
-    return this.#request(
-      link,
-      command.reply,
-      command.name,
-      () => `${command.text}\n`,
-      options.timeoutMs,
-    );
+    return new Promise<Reply>((resolve, reject) => {
+      const timeoutMs = options.timeoutMs ?? this.#options.commandTimeoutMs;
+      link.core.request(command, timeoutMs, this.#clock.now(), { resolve, reject });
+      this.#rearm(link);
+    });
   }
 
   /** Stops reconnecting, fails pending commands and closes the socket. */
   close(): Promise<void> {
     this.#closed = true;
-    if (this.#reconnectTimer !== undefined) {
-      this.#clock.clearTimeout(this.#reconnectTimer);
-      this.#reconnectTimer = undefined;
-    }
+    this.#clock.clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = undefined;
     const link = this.#link;
     if (link === undefined) return Promise.resolve();
     const done = new Promise<void>((resolve) => this.#closeWaiters.push(resolve));
     link.failure ??= new ManagementConnectionError("closed", "Management connection closed");
-    if (link.phase === "connecting") {
+    if (!link.opened) {
       link.socket.destroy();
     } else {
       if (link.outbox !== "") link.socket.write(link.outbox);
@@ -237,12 +185,11 @@ export class ManagementConnection {
     try {
       socket = this.#createSocket(this.#options.address);
     } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
       const failure = new ManagementConnectionError(
         "socket",
-        `Management socket failed: ${String(error)}`,
-        {
-          cause: error,
-        },
+        `Management socket failed: ${message}`,
+        { cause: error },
       );
       this.#afterLink(failure, false);
       return;
@@ -250,34 +197,37 @@ export class ManagementConnection {
     socket.setEncoding("utf8");
     const link: Link = {
       socket,
-      core: new ManagementProtocol(this.#options.limits),
-      phase: "connecting",
-      pending: new Map(),
-      overdue: new Set(),
-      early: [],
-      deadlineTimer: undefined,
-      deadlineAt: Infinity,
-      outbox: "",
-      holdReleased: false,
-      greetingTimer: undefined,
+      core: undefined!, // set below: its port needs the link
+      opened: false,
+      closed: false,
       failure: undefined,
-      managementVersion: undefined,
+      wakeTimer: undefined,
+      wakeAt: Infinity,
+      outbox: "",
     };
+    link.core = new LinkCore(
+      {
+        write: (text) => this.#write(link, text),
+        deliver: (event) => this.#deliver(event),
+        fail: (error) => this.#fail(link, error),
+      },
+      {
+        password: this.#options.password,
+        commandTimeoutMs: this.#options.commandTimeoutMs,
+        maxOverdueReplies: this.#options.maxOverdueReplies ?? 3,
+        limits: this.#options.limits,
+        log: this.#log,
+      },
+      this.#clock.now(),
+    );
     this.#link = link;
-    link.greetingTimer = this.#clock.setTimeout(() => {
-      link.greetingTimer = undefined;
-      this.#fail(
-        link,
-        new ManagementConnectionError(
-          "no-greeting",
-          `Management interface did not greet within ${this.#options.commandTimeoutMs} ms: is another client connected?`,
-        ),
-      );
-    }, this.#options.commandTimeoutMs);
-    socket.on("connect", () => {
-      if (link.phase === "connecting") link.phase = "greeting";
+    this.#rearm(link);
+    socket.on("connect", () => (link.opened = true));
+    socket.on("data", (chunk: string) => {
+      if (link.closed) return;
+      link.core.receive(chunk, this.#clock.now());
+      this.#rearm(link);
     });
-    socket.on("data", (chunk: string) => this.#onData(link, chunk));
     socket.on("error", (error: Error) => {
       this.#fail(
         link,
@@ -294,58 +244,15 @@ export class ManagementConnection {
     link.socket.destroy();
   }
 
-  #onData(link: Link, chunk: string): void {
-    if (link.phase === "closed") return;
-    const { events, replies } = link.core.push(chunk);
-    for (const reply of replies) this.#onReply(link, reply);
-    for (const event of events) this.#onEvent(link, event);
-  }
-
-  #onReply(link: Link, reply: Reply): void {
-    if (link.overdue.delete(reply.ticket)) {
-      this.#log.debug("Discarded the late reply to a timed-out command");
-      return;
+  #deliver(event: ConnectionEvent): void {
+    if (event.type === "connected") {
+      this.#failures = 0;
+      this.#lastError = undefined;
+      this.#log.info(
+        "Connected to OpenVPN management interface {address} (management version {version})",
+        { address: this.#addressText, version: event.managementVersion },
+      );
     }
-    const pending = link.pending.get(reply.ticket);
-    if (pending === undefined) return;
-    link.pending.delete(reply.ticket);
-    pending.resolve(reply);
-  }
-
-  #onEvent(link: Link, event: ManagementEvent): void {
-    switch (event.type) {
-      case "password-prompt":
-        if (link.phase === "greeting") this.#sendPassword(link);
-        return; // repeated prompts after a rejected password are handled with the reply
-      case "info":
-        if (link.phase === "greeting") this.#handshake(link);
-        break;
-      case "hold":
-        if (!link.holdReleased && (link.phase === "handshake" || link.phase === "ready")) {
-          this.#releaseHold(link).catch(() => {});
-        }
-        break;
-      case "warning":
-        this.#log.warn("Management protocol: {message}", {
-          message: event.message,
-          code: event.code,
-        });
-        break;
-    }
-    this.#deliver(link, event);
-  }
-
-  #deliver(link: Link, event: ConnectionEvent): void {
-    if (link.phase === "ready") {
-      this.#emit(event);
-    } else if (link.early.length < MAX_EARLY_EVENTS) {
-      link.early.push(event);
-    } else {
-      this.#log.error("Dropped a management event received during the handshake: too many queued");
-    }
-  }
-
-  #emit(event: ConnectionEvent): void {
     for (const handler of this.#handlers) {
       try {
         const result = handler(event);
@@ -360,228 +267,45 @@ export class ManagementConnection {
     }
   }
 
-  #request(
-    link: Link,
-    kind: ReplyKind,
-    name: string,
-    text: () => string,
-    timeoutMs = this.#options.commandTimeoutMs,
-  ): Promise<Reply> {
-    return new Promise<Reply>((resolve, reject) => {
-      let line: string;
-      try {
-        line = text();
-      } catch (error) {
-        reject(error);
-        return;
-      }
-      const ticket = link.core.expect(kind);
-      const deadline = this.#clock.now() + timeoutMs;
-      link.pending.set(ticket, { name, timeoutMs, deadline, resolve, reject });
-      if (deadline < link.deadlineAt) this.#wakeAt(link, deadline);
-      this.#write(link, line);
-    });
-  }
-
   /** Queues text for the socket; everything queued in one turn goes out as one write. */
   #write(link: Link, text: string): void {
     if (link.outbox === "") {
       queueMicrotask(() => {
         const batch = link.outbox;
         link.outbox = "";
-        if (batch !== "" && link.phase !== "closed") link.socket.write(batch);
+        if (batch !== "" && !link.closed) link.socket.write(batch);
       });
     }
     link.outbox += text;
   }
 
-  #wakeAt(link: Link, at: number): void {
-    if (link.deadlineTimer !== undefined) this.#clock.clearTimeout(link.deadlineTimer);
-    link.deadlineAt = at;
-    link.deadlineTimer = this.#clock.setTimeout(
-      () => this.#onDeadline(link),
-      Math.max(0, at - this.#clock.now()),
-    );
-  }
-
-  #stopDeadlines(link: Link): void {
-    if (link.deadlineTimer !== undefined) this.#clock.clearTimeout(link.deadlineTimer);
-    link.deadlineTimer = undefined;
-    link.deadlineAt = Infinity;
-  }
-
-  /** Fails every command past its deadline, then sleeps until the next deadline. */
-  #onDeadline(link: Link): void {
-    link.deadlineTimer = undefined;
-    link.deadlineAt = Infinity;
-    const now = this.#clock.now();
-    let next = Infinity;
-    for (const [id, pending] of link.pending) {
-      if (pending.deadline > now) {
-        next = Math.min(next, pending.deadline);
-        continue;
-      }
-      link.pending.delete(id);
-      link.overdue.add(id);
-      pending.reject(
-        new ManagementConnectionError(
-          "timeout",
-          `Management command timed out after ${pending.timeoutMs} ms: ${pending.name}`,
-        ),
-      );
-    }
-    const limit = this.#options.maxOverdueReplies ?? 3;
-    if (link.overdue.size >= limit) {
-      this.#fail(
-        link,
-        new ManagementConnectionError(
-          "unresponsive",
-          `Management interface unresponsive: ${link.overdue.size} replies overdue`,
-        ),
-      );
-      return;
-    }
-    if (next !== Infinity) this.#wakeAt(link, next);
-  }
-
-  #sendPassword(link: Link): void {
-    this.#clearGreetingTimer(link);
-    const password = this.#options.password;
-    if (password === undefined) {
-      this.#fail(
-        link,
-        new ManagementConnectionError(
-          "password-required",
-          "Management password required: the interface asks for one but none is configured",
-        ),
-      );
-      return;
-    }
-    link.phase = "authenticating";
-    this.#request(link, "single", "password", () => passwordLine(password)).then(
-      (reply) => {
-        if (reply.type === "success") {
-          this.#handshake(link);
-        } else {
-          const detail = reply.type === "error" ? reply.message : "unexpected reply";
-          this.#fail(
-            link,
-            new ManagementConnectionError(
-              "password-rejected",
-              `Management password rejected: ${detail}`,
-            ),
-          );
-        }
-      },
-      (error: Error) =>
-        this.#fail(
-          link,
-          asConnectionError(error, "password-rejected", "Management password not accepted"),
-        ),
-    );
-  }
-
-  #handshake(link: Link): void {
-    if (link.phase !== "greeting" && link.phase !== "authenticating") return;
-    link.phase = "handshake";
-    this.#clearGreetingTimer(link);
-    const run = async () => {
-      const versionReply = await this.#request(
-        link,
-        "multi",
-        "version",
-        () => `${version().text}\n`,
-      );
-      const managementVersion = versionReply.type === "lines"
-        ? parseManagementVersion(versionReply.lines)
-        : undefined;
-      if (managementVersion === undefined) {
-        throw new ManagementConnectionError(
-          "handshake",
-          "Management handshake failed: no Management Version in the version reply",
-        );
-      }
-      link.managementVersion = managementVersion;
-      const hold = await this.#request(link, "single", "hold", () => `${holdQuery().text}\n`);
-      if (hold.type === "success" && hold.message === "hold=1" && !link.holdReleased) {
-        await this.#releaseHold(link);
-      }
-      if (link.phase !== "handshake") return;
-      link.phase = "ready";
-      this.#failures = 0;
-      this.#lastError = undefined;
-      this.#log.info(
-        "Connected to OpenVPN management interface {address} (management version {version})",
-        {
-          address: this.#addressText,
-          version: managementVersion,
-        },
-      );
-      this.#emit({ type: "connected", managementVersion });
-      const early = link.early;
-      link.early = [];
-      for (const event of early) {
-        if (link.phase !== "ready") break;
-        this.#emit(event);
-      }
-    };
-    run().catch((error: Error) =>
-      this.#fail(link, asConnectionError(error, "handshake", "Management handshake failed"))
-    );
-  }
-
-  async #releaseHold(link: Link): Promise<void> {
-    link.holdReleased = true;
-    this.#log.info("Releasing OpenVPN hold");
-    const reply = await this.#request(
-      link,
-      "single",
-      "hold release",
-      () => `${holdRelease().text}\n`,
-    );
-    if (reply.type !== "success") {
-      this.#log.warn("OpenVPN did not release its hold: {message}", {
-        message: reply.type === "error" ? reply.message : "",
-      });
-    }
-  }
-
-  #clearGreetingTimer(link: Link): void {
-    if (link.greetingTimer !== undefined) {
-      this.#clock.clearTimeout(link.greetingTimer);
-      link.greetingTimer = undefined;
-    }
+  /** Arms the wake-up timer when the core now needs waking earlier than it is armed for. */
+  #rearm(link: Link): void {
+    const at = link.core.wakeAt;
+    if (at >= link.wakeAt || link.closed) return;
+    this.#clock.clearTimeout(link.wakeTimer);
+    link.wakeAt = at;
+    link.wakeTimer = this.#clock.setTimeout(() => {
+      link.wakeTimer = undefined;
+      link.wakeAt = Infinity;
+      link.core.expire(this.#clock.now());
+      this.#rearm(link);
+    }, Math.max(0, at - this.#clock.now()));
   }
 
   #onClose(link: Link): void {
     if (this.#link !== link) return;
     this.#link = undefined;
-    this.#clearGreetingTimer(link);
-    const wasReady = link.phase === "ready";
-    link.phase = "closed";
+    link.closed = true;
+    this.#clock.clearTimeout(link.wakeTimer);
+    link.wakeTimer = undefined;
+    const code = this.#closed ? "closed" : "disconnected";
     const failure = link.failure ??
       new ManagementConnectionError(
-        this.#closed ? "closed" : "disconnected",
+        code,
         this.#closed ? "Management connection closed" : "Management connection closed by OpenVPN",
       );
-    const { events } = link.core.reset();
-    for (const event of events) {
-      if (event.type === "warning") {
-        this.#log.warn("Management protocol: {message}", { message: event.message });
-      }
-      if (wasReady) this.#emit(event);
-    }
-    this.#stopDeadlines(link);
-    for (const pending of link.pending.values()) {
-      pending.reject(
-        new ManagementConnectionError(
-          this.#closed ? "closed" : "disconnected",
-          `Management connection lost before the reply: ${pending.name}`,
-          { cause: failure },
-        ),
-      );
-    }
-    link.pending.clear();
+    const wasReady = link.core.close(code, failure);
     this.#afterLink(failure, wasReady);
   }
 
@@ -591,13 +315,13 @@ export class ManagementConnection {
         address: this.#addressText,
         reason: failure.message,
       });
-      this.#emit({ type: "disconnected", reason: failure.message });
+      this.#deliver({ type: "disconnected", reason: failure.message });
     } else if (!this.#closed) {
       this.#log.warn("Management connection to {address} failed: {reason}", {
         address: this.#addressText,
         reason: failure.message,
       });
-      this.#emit({ type: "connect-failed", error: failure });
+      this.#deliver({ type: "connect-failed", error: failure });
     }
     if (!this.#closed) this.#lastError = failure.message;
     if (this.#closed) {
@@ -627,14 +351,4 @@ export class ManagementConnection {
       if (!this.#closed) this.#connect();
     }, delay);
   }
-}
-
-function asConnectionError(
-  error: unknown,
-  code: ManagementConnectionErrorCode,
-  prefix: string,
-): ManagementConnectionError {
-  if (error instanceof ManagementConnectionError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new ManagementConnectionError(code, `${prefix}: ${message}`, { cause: error });
 }

@@ -120,11 +120,11 @@ export interface UnknownEvent {
 export type ProtocolWarningCode =
   /** A line longer than the limit: dropped up to its line end. */
   | "line-too-long"
-  /** A `>` line that does not have the shape of its type. */
+  /** A `>` line that does not have the shape of its type (in a block: the block is dropped). */
   | "malformed-line"
   /** An ENV block with more lines than the limit: the whole block is dropped. */
   | "env-limit"
-  /** A name seen twice in one ENV block: the first value is kept. */
+  /** A name seen twice in one ENV block: the first value is kept, the block delivered. */
   | "duplicate-env"
   /** A `>CLIENT:ENV` line with no block open. */
   | "env-outside-block"
@@ -137,8 +137,9 @@ export type ProtocolWarningCode =
 
 /**
  * Bad input, reported instead of thrown. `message` never contains ENV values or other line
- * content that may carry secrets; `cid`/`kid` say which client a dropped block belonged to, so
- * that the caller can deny it instead of leaving it waiting.
+ * content that may carry secrets. `cid` (and `kid` where the block type has one) are set only
+ * when a client's `>CLIENT:` block was dropped, once per block, so that the caller can deny
+ * that client instead of leaving it waiting (fail closed).
  */
 export interface ProtocolWarning {
   type: "warning";

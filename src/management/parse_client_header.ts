@@ -13,8 +13,12 @@ export type BlockHeader =
 export type ClientHeader =
   | { type: "block"; header: BlockHeader }
   | { type: "address"; event: ClientAddressEvent }
-  /** A known block type whose arguments do not parse: its ENV lines must still be skipped. */
-  | { type: "malformed-block"; subtype: string }
+  /**
+   * A known block type whose arguments do not parse: its ENV lines must still be skipped.
+   * `ids` are the client and key id when the first arguments still name them (fail closed:
+   * that client can be denied instead of waiting for a block that never comes).
+   */
+  | { type: "malformed-block"; subtype: string; ids?: { cid: number; kid?: number } }
   | { type: "malformed"; subtype: string }
   | { type: "unknown"; subtype: string };
 
@@ -35,7 +39,7 @@ export function parseClientHeader(payload: string): ClientHeader {
       const cid = parseId(args[0]);
       const kid = parseId(args[1]);
       if (args.length !== 2 || cid === undefined || kid === undefined) {
-        return { type: "malformed-block", subtype };
+        return malformedBlock(subtype, cid, kid);
       }
       const kind = subtype === "CONNECT" ? "client-connect" : "client-reauth";
       return { type: "block", header: { kind, cid, kid } };
@@ -43,7 +47,7 @@ export function parseClientHeader(payload: string): ClientHeader {
     case "ESTABLISHED":
     case "DISCONNECT": {
       const cid = parseId(args[0]);
-      if (args.length !== 1 || cid === undefined) return { type: "malformed-block", subtype };
+      if (args.length !== 1 || cid === undefined) return malformedBlock(subtype, cid, undefined);
       const kind = subtype === "ESTABLISHED" ? "client-established" : "client-disconnect";
       return { type: "block", header: { kind, cid } };
     }
@@ -55,7 +59,7 @@ export function parseClientHeader(payload: string): ClientHeader {
         args.length !== 3 || cid === undefined || kid === undefined || response === undefined ||
         !BASE64.test(response)
       ) {
-        return { type: "malformed-block", subtype };
+        return malformedBlock(subtype, cid, kid);
       }
       return { type: "block", header: { kind: "client-cr-response", cid, kid, response } };
     }
@@ -77,4 +81,13 @@ export function parseClientHeader(payload: string): ClientHeader {
     default:
       return { type: "unknown", subtype };
   }
+}
+
+function malformedBlock(
+  subtype: string,
+  cid: number | undefined,
+  kid: number | undefined,
+): ClientHeader {
+  if (cid === undefined) return { type: "malformed-block", subtype };
+  return { type: "malformed-block", subtype, ids: kid === undefined ? { cid } : { cid, kid } };
 }

@@ -70,7 +70,8 @@ interface OpenBlock {
   env: Map<string, string>;
   lines: number;
   chars: number;
-  overflow: boolean;
+  /** Why the block will be dropped at its END (fail closed: never half a block). */
+  drop: { code: ProtocolWarningCode; why: string } | undefined;
 }
 
 interface Ticket {
@@ -194,14 +195,19 @@ export class ManagementProtocol {
       case "malformed-block":
         this.#dropOpenBlock(out, "New >CLIENT: header before ENV,END: previous block dropped");
         if (parsed.type === "malformed-block") {
-          out.events.push(malformed(`>CLIENT:${parsed.subtype}`));
+          this.#warn(
+            out,
+            "malformed-line",
+            `Malformed >CLIENT:${parsed.subtype} line: block dropped`,
+            parsed.ids,
+          );
         }
         this.#block = {
           header: parsed.type === "block" ? parsed.header : undefined,
           env: new Map(),
           lines: 0,
           chars: 0,
-          overflow: false,
+          drop: undefined,
         };
         return;
       case "address":
@@ -231,31 +237,24 @@ export class ManagementProtocol {
       return;
     }
     block.lines++;
-    if (block.header === undefined || block.overflow) return;
+    if (block.header === undefined || block.drop !== undefined) return;
     if (block.lines > this.#limits.maxEnvLines) {
-      block.overflow = true;
-      block.env.clear();
-      block.chars = 0;
+      this.#dropAtEnd(block, "env-limit", `more than ${this.#limits.maxEnvLines} ENV lines`);
       return;
     }
     const eq = rest.indexOf("=");
     if (eq <= 0) {
-      this.#warn(
-        out,
-        "malformed-line",
-        "Malformed >CLIENT:ENV line (no name=value): skipped",
-        block.header,
-      );
+      this.#dropAtEnd(block, "malformed-line", "malformed ENV line (no name=value)");
       return;
     }
     const name = rest.slice(0, eq);
     if (block.env.has(name)) {
+      // Not dropped: a client may repeat its own peer-info names; the first value decides.
       const shown = ENV_NAME.test(name) ? name : "(unprintable name)";
       this.#warn(
         out,
         "duplicate-env",
-        `Duplicate ENV name ${shown}: first value kept`,
-        block.header,
+        `Duplicate ENV name ${shown} in the >CLIENT block of cid ${block.header.cid}: first value kept`,
       );
       return;
     }
@@ -263,14 +262,20 @@ export class ManagementProtocol {
     block.chars += rest.length;
   }
 
+  #dropAtEnd(block: OpenBlock, code: ProtocolWarningCode, why: string): void {
+    block.drop = { code, why };
+    block.env.clear();
+    block.chars = 0;
+  }
+
   #closeBlock(block: OpenBlock, out: PushResult): void {
     const header = block.header;
     if (header === undefined) return; // already reported as malformed
-    if (block.overflow) {
+    if (block.drop !== undefined) {
       this.#warn(
         out,
-        "env-limit",
-        `>CLIENT block with ${block.lines} ENV lines dropped: limit is ${this.#limits.maxEnvLines}`,
+        block.drop.code,
+        `>CLIENT block with ${block.lines} ENV lines dropped: ${block.drop.why}`,
         header,
       );
       return;

@@ -3,7 +3,8 @@
  * version 5), for integration tests of the management client and the bridge.
  *
  * It listens on TCP 127.0.0.1 (free port) or on a unix socket in a temp dir, greets like
- * OpenVPN, optionally asks for a password (`ENTER PASSWORD:` without line end, three tries)
+ * OpenVPN, optionally asks for a password (`ENTER PASSWORD:` without line end, prompted again
+ * after a wrong one, three tries)
  * and optionally holds (`>HOLD:...`, `hold` answers `hold=1`). It answers the usual commands
  * with OpenVPN's real reply texts, records every line it receives, and lets the test inject
  * `>CLIENT` blocks, raw text and replies, close the client mid-block, and stop/restart on the
@@ -265,10 +266,10 @@ export class FakeManagementServer {
         socket.write("SUCCESS: password is correct\r\n");
         this.#greet(socket);
       } else if (++session.tries >= 3) {
-        socket.write("ERROR: bad password\r\n");
-        socket.end();
+        socket.end(); // "client connection rejected after 3 failed password attempts"
       } else {
-        socket.write("ERROR: bad password\r\nENTER PASSWORD:");
+        // As recorded from OpenVPN 2.6: no ERROR line, only the prompt again.
+        socket.write("ENTER PASSWORD:");
       }
       return;
     }

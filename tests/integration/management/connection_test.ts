@@ -1,12 +1,13 @@
+import { inspect } from "node:util";
 import { assert, assertEquals, assertRejects } from "../../support/assert.ts";
 import { Secret } from "../../../src/config/secret.ts";
 import { clientDeny, status3 } from "../../../src/management/commands.ts";
 import {
   type ConnectionEvent,
   ManagementConnection,
-  ManagementConnectionError,
   type ManagementConnectionOptions,
 } from "../../../src/management/connection.ts";
+import { ManagementConnectionError } from "../../../src/management/errors.ts";
 import { systemClock } from "../../../src/clock.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
 import { clientBlockLines, FakeManagementServer } from "../../support/fake_management_server.ts";
@@ -111,11 +112,15 @@ Deno.test("a wrong password fails with a clear error and waits the longest delay
   try {
     const failed = await next(isType("connect-failed"));
     assert(failed.type === "connect-failed");
-    assertEquals(failed.error.message, "Management password rejected: bad password");
+    assertEquals(
+      failed.error.message,
+      "Management password rejected: OpenVPN asked for it again",
+    );
     assertEquals(failed.error.code, "password-rejected");
-    assertEquals(connection.status().lastError, "Management password rejected: bad password");
+    assertEquals(connection.status().lastError, failed.error.message);
     assertEquals(clock.delays.at(-1), 60_000, `timer delays: ${clock.delays.join(", ")}`);
     assertEquals(server.received.filter((line) => line === "wrong").length, 1);
+    assertEquals(inspect(failed.error).includes("wrong"), false, "never the password");
   } finally {
     await connection.close();
     await server.stop();
@@ -267,6 +272,8 @@ Deno.test("a server restart fails the pending command, emits disconnected and co
       "disconnected",
       "Management connection lost before the reply: status",
     ]);
+    assert(error.cause instanceof ManagementConnectionError, "why the link ended");
+    assertEquals(error.cause.code, "disconnected");
     await next(isType("disconnected"));
     await next(isType("connected"), 2);
     assertEquals(server.connections >= 2, true);
@@ -332,6 +339,7 @@ Deno.test("an unreachable address is retried with backoff and reported per attem
     const second = await next(isType("connect-failed"), 2);
     assert(second.type === "connect-failed");
     assertEquals(second.error.code, "socket");
+    assert(second.error.cause instanceof Error, "the socket's own error");
   } finally {
     await connection.close();
   }

@@ -24,7 +24,9 @@ const REAL_LINES = [
   "kill-restart.server-mgmt.txt",
   "pending.client-mgmt.txt",
 ].flatMap((name) =>
-  loadTranscript(name).flatMap((step) => ("received" in step ? [step.received] : []))
+  loadTranscript(name).flatMap((step) =>
+    "received" in step ? [step.received.replace(/\r\n$/, "")] : []
+  )
 );
 
 const TOKENS = [

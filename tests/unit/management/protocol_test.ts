@@ -257,16 +257,45 @@ Deno.test("push() drops a block with more ENV lines than the limit and names its
 Deno.test("push() keeps the first of duplicate ENV names and never puts ENV values in warnings", () => {
   const core = new ManagementProtocol();
   const out = core.push(
-    ">CLIENT:CONNECT,1,1\n>CLIENT:ENV,password=first-secret\n>CLIENT:ENV,password=second-secret\n>CLIENT:ENV,novalue\n>CLIENT:ENV,END\n",
+    ">CLIENT:CONNECT,1,1\n>CLIENT:ENV,password=first-secret\n>CLIENT:ENV,password=second-secret\n>CLIENT:ENV,END\n",
   );
-  const codes = out.events.map((event) => event.type === "warning" ? event.code : event.type);
-  assertEquals(codes, ["duplicate-env", "malformed-line", "client-connect"]);
-  const connect = out.events.at(-1);
+  const [warning, connect] = out.events;
+  assert(warning?.type === "warning");
+  assertEquals([warning.code, warning.cid, warning.kid], ["duplicate-env", undefined, undefined]);
   assert(connect?.type === "client-connect");
   assertEquals(connect.env.get("password"), "first-secret");
-  const text = JSON.stringify(out.events.slice(0, 2));
-  assertEquals(text.includes("secret"), false, text);
-  assertEquals(text.includes("novalue"), false, text);
+  assertEquals(JSON.stringify(warning).includes("secret"), false, JSON.stringify(warning));
+});
+
+Deno.test("push() drops a block with a malformed ENV line whole, once, naming its cid and kid", () => {
+  const core = new ManagementProtocol();
+  const out = core.push(
+    ">CLIENT:CONNECT,1,4\n>CLIENT:ENV,password=a-secret\n>CLIENT:ENV,novalue\n>CLIENT:ENV,novalue2\n>CLIENT:ENV,END\n",
+  );
+  assertEquals(out.events.length, 1);
+  const [warning] = out.events;
+  assert(warning?.type === "warning");
+  assertEquals([warning.code, warning.cid, warning.kid], ["malformed-line", 1, 4]);
+  const text = JSON.stringify(warning);
+  assertEquals(/secret|novalue/.test(text), false, text);
+});
+
+Deno.test("push() names the client of a malformed block header when its ids still parse", () => {
+  const cases: Array<[string, number | undefined, number | undefined]> = [
+    [">CLIENT:CONNECT,5,1,extra", 5, 1],
+    [">CLIENT:REAUTH,5,x", 5, undefined],
+    [">CLIENT:CR_RESPONSE,5,2,not base64!", 5, 2],
+    [">CLIENT:DISCONNECT,5,extra", 5, undefined],
+    [">CLIENT:CONNECT,x,1", undefined, undefined],
+  ];
+  for (const [header, cid, kid] of cases) {
+    const out = new ManagementProtocol().push(`${header}\n>CLIENT:ENV,a=b\n>CLIENT:ENV,END\n`);
+    assertEquals(
+      out.events.map((event) => event.type === "warning" ? [event.code, event.cid, event.kid] : []),
+      [["malformed-line", cid, kid]],
+      header,
+    );
+  }
 });
 
 Deno.test("push() drops an unfinished block when a new header arrives", () => {

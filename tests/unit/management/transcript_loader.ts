@@ -1,8 +1,8 @@
 /**
  * Loads a recorded management transcript from tests/fixtures/transcripts/ (`>> ` lines we
- * sent, `<< ` lines OpenVPN sent, timestamps already stripped) and replays it through the
- * protocol core: every command registers its expected reply kind(s), every received line is
- * pushed with OpenVPN's `\r\n`.
+ * sent, `<< ` lines OpenVPN sent, `<~ ` text OpenVPN sent without a line end, `-- ` notes;
+ * timestamps already stripped) and replays it through the protocol core: every command
+ * registers its expected reply kind(s), every received line is pushed with OpenVPN's `\r\n`.
  */
 import {
   ManagementProtocol,
@@ -10,12 +10,29 @@ import {
   type ReplyKind,
 } from "../../../src/management/protocol.ts";
 
+/** `received` includes its line end (`\r\n`, or none for a prompt). */
 export type Step = { sent: string } | { received: string };
 
 const FIXTURES = new URL("../../fixtures/transcripts/", import.meta.url);
 
+/** The notes (`-- ` lines) of a transcript, e.g. how a recorded handshake ended. */
+export function transcriptNotes(name: string): string[] {
+  return readTranscript(name).split("\n").filter((line) => line.startsWith("-- "))
+    .map((line) => line.slice(3));
+}
+
+/** Every transcript in tests/fixtures/transcripts/. */
+export function transcriptNames(): string[] {
+  return [...Deno.readDirSync(FIXTURES)].map((entry) => entry.name)
+    .filter((name) => name.endsWith(".txt")).sort();
+}
+
+function readTranscript(name: string): string {
+  return Deno.readTextFileSync(new URL(name, FIXTURES));
+}
+
 export function loadTranscript(name: string): Step[] {
-  const text = Deno.readTextFileSync(new URL(name, FIXTURES));
+  const text = readTranscript(name);
   const steps: Step[] = [];
   let block: string[] | undefined;
   for (const line of text.split("\n")) {
@@ -34,6 +51,8 @@ export function loadTranscript(name: string): Step[] {
         steps.push({ sent });
       }
     } else if (line.startsWith("<< ")) {
+      steps.push({ received: `${line.slice(3)}\r\n` });
+    } else if (line.startsWith("<~ ")) {
       steps.push({ received: line.slice(3) });
     }
   }
@@ -79,7 +98,7 @@ export function replay(steps: Step[], chunkSize = 0, core = new ManagementProtoc
       const tickets = replyKinds(step.sent).map((kind) => core.expect(kind));
       result.tickets.push({ command: step.sent, tickets });
     } else {
-      pendingText += `${step.received}\r\n`;
+      pendingText += step.received;
     }
   }
   flush();

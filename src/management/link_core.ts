@@ -1,0 +1,306 @@
+/**
+ * One management link without I/O: the protocol parser, the handshake, the commands in flight
+ * with their deadlines, and the events held back until the link is up. The socket adapter
+ * (`connection.ts`) feeds it the text it reads and the time; the core answers through a port,
+ * synchronously and in order: text to write, events to deliver, "drop this link". No sockets,
+ * no timers: tests drive it with recorded transcripts and plain numbers for time.
+ *
+ * Events: `connected` (with the management version) comes before any other event of the link;
+ * events that arrive during the handshake are held back until then (bounded). After `close()`
+ * nothing more is delivered.
+ */
+import type { Logger } from "@logtape/logtape";
+import type { Secret } from "../config/secret.ts";
+import { type ManagementCommand, passwordLine } from "./commands.ts";
+import { asConnectionError, ManagementConnectionError } from "./errors.ts";
+import type { ManagementEvent, Reply, ReplyKind } from "./events.ts";
+import { Handshake, type HandshakeStep } from "./handshake.ts";
+import { ManagementProtocol, type ProtocolLimits } from "./protocol.ts";
+
+export type ConnectionEvent =
+  | ManagementEvent
+  | { type: "connected"; managementVersion: number }
+  | { type: "disconnected"; reason: string }
+  | { type: "connect-failed"; error: ManagementConnectionError };
+
+export interface LinkPort {
+  /** Text for the socket, line ends included. */
+  write(text: string): void;
+  deliver(event: ConnectionEvent): void;
+  /** The link is unusable: close the socket (then call `close()`). */
+  fail(error: ManagementConnectionError): void;
+}
+
+export interface LinkOptions {
+  password: Secret | undefined;
+  /** How long a command (and the greeting) may take. */
+  commandTimeoutMs: number;
+  /** Overdue replies tolerated before the link counts as stuck. */
+  maxOverdueReplies: number;
+  limits?: Partial<ProtocolLimits> | undefined;
+  log: Logger;
+}
+
+export interface CommandCallbacks {
+  resolve(reply: Reply): void;
+  reject(error: ManagementConnectionError): void;
+}
+
+interface PendingCommand extends CommandCallbacks {
+  name: string;
+  timeoutMs: number;
+  /** When the command times out (ms since the epoch). */
+  deadline: number;
+}
+
+const MAX_EARLY_EVENTS = 4096;
+
+export class LinkCore {
+  readonly #port: LinkPort;
+  readonly #options: LinkOptions;
+  readonly #core: ManagementProtocol;
+  readonly #handshake: Handshake;
+  readonly #pending = new Map<number, PendingCommand>();
+  /** Tickets whose command timed out: their late reply is matched and discarded. */
+  readonly #overdue = new Set<number>();
+  #early: ConnectionEvent[] = [];
+  /** No command deadline before this (a lower bound: answers do not raise it). */
+  #commandWakeAt = Infinity;
+  #now: number;
+  #failed = false;
+  #closed = false;
+  #managementVersion: number | undefined;
+
+  /** `now`: when the connection was opened (the greeting is due a command timeout later). */
+  constructor(port: LinkPort, options: LinkOptions, now: number) {
+    this.#port = port;
+    this.#options = options;
+    this.#now = now;
+    this.#core = new ManagementProtocol(options.limits);
+    this.#handshake = new Handshake(
+      { hasPassword: options.password !== undefined, timeoutMs: options.commandTimeoutMs },
+      now,
+    );
+  }
+
+  /** True once the handshake finished, until the link fails or closes. */
+  get ready(): boolean {
+    return this.#handshake.ready && !this.#failed && !this.#closed;
+  }
+
+  /** The server's management version, once the handshake learned it. */
+  get managementVersion(): number | undefined {
+    return this.#managementVersion;
+  }
+
+  /** When `expire()` must run next (Infinity: nothing to time). */
+  get wakeAt(): number {
+    return Math.min(this.#commandWakeAt, this.#handshake.deadline);
+  }
+
+  /** Feeds text read from the socket (any chunking). */
+  receive(chunk: string, now: number): void {
+    if (this.#failed || this.#closed) return;
+    this.#now = now;
+    const { events, replies } = this.#core.push(chunk);
+    for (const reply of replies) this.#onReply(reply);
+    for (const event of events) this.#onEvent(event);
+  }
+
+  /** Writes a command; `callbacks` get its reply or why there is none. Only once `ready`. */
+  request(
+    command: ManagementCommand,
+    timeoutMs: number,
+    now: number,
+    callbacks: CommandCallbacks,
+  ): void {
+    this.#now = now;
+    this.#issue(command.reply, command.name, `${command.text}\n`, timeoutMs, callbacks);
+  }
+
+  /** Fails every command past its deadline (and a greeting that is overdue). */
+  expire(now: number): void {
+    if (this.#failed || this.#closed) return;
+    this.#now = now;
+    this.#step(this.#handshake.onTime(now));
+    let next = Infinity;
+    for (const [ticket, pending] of this.#pending) {
+      if (pending.deadline > now) {
+        if (pending.deadline < next) next = pending.deadline;
+        continue;
+      }
+      this.#pending.delete(ticket);
+      this.#overdue.add(ticket);
+      pending.reject(
+        new ManagementConnectionError(
+          "timeout",
+          `Management command timed out after ${pending.timeoutMs} ms: ${pending.name}`,
+        ),
+      );
+    }
+    this.#commandWakeAt = next;
+    if (this.#overdue.size >= this.#options.maxOverdueReplies) {
+      this.#fail(
+        new ManagementConnectionError(
+          "unresponsive",
+          `Management interface unresponsive: ${this.#overdue.size} replies overdue`,
+        ),
+      );
+    }
+  }
+
+  /**
+   * The socket closed: an open `>CLIENT:` block is reported (delivered if the link was up,
+   * logged otherwise) and every command still waiting is rejected with `code`, `cause` saying
+   * why the link ended. Returns whether the link had come up.
+   */
+  close(code: "closed" | "disconnected", cause: ManagementConnectionError): boolean {
+    if (this.#closed) return false;
+    // A link that failed after coming up was up: its consumers saw `connected`.
+    const wasReady = this.#handshake.ready;
+    this.#closed = true;
+    const { events } = this.#core.reset();
+    // Events of a link that never came up reach nobody: their warnings are logged here.
+    const undelivered = wasReady ? [] : this.#early;
+    this.#early = [];
+    for (const event of [...undelivered, ...events]) {
+      if (wasReady) this.#port.deliver(event);
+      else if (event.type === "warning") {
+        this.#options.log.warn("Management protocol: {message}", { message: event.message });
+      }
+    }
+    for (const pending of this.#pending.values()) {
+      pending.reject(
+        new ManagementConnectionError(
+          code,
+          `Management connection lost before the reply: ${pending.name}`,
+          { cause },
+        ),
+      );
+    }
+    this.#pending.clear();
+    this.#overdue.clear();
+    return wasReady;
+  }
+
+  #issue(
+    kind: ReplyKind,
+    name: string,
+    line: string,
+    timeoutMs: number,
+    callbacks: CommandCallbacks,
+  ): void {
+    const ticket = this.#core.expect(kind);
+    const deadline = this.#now + timeoutMs;
+    this.#pending.set(ticket, {
+      name,
+      timeoutMs,
+      deadline,
+      resolve: callbacks.resolve,
+      reject: callbacks.reject,
+    });
+    if (deadline < this.#commandWakeAt) this.#commandWakeAt = deadline;
+    this.#port.write(line);
+  }
+
+  #onReply(reply: Reply): void {
+    if (this.#overdue.delete(reply.ticket)) {
+      this.#options.log.debug("Discarded the late reply to a timed-out command");
+      return;
+    }
+    const pending = this.#pending.get(reply.ticket);
+    if (pending === undefined) return;
+    this.#pending.delete(reply.ticket);
+    pending.resolve(reply);
+  }
+
+  #onEvent(event: ManagementEvent): void {
+    switch (event.type) {
+      case "password-prompt":
+        this.#step(this.#handshake.onEvent(event));
+        return; // the handshake's business only
+      case "info":
+      case "hold":
+        this.#step(this.#handshake.onEvent(event));
+        break;
+    }
+    this.#deliver(event);
+  }
+
+  #deliver(event: ConnectionEvent): void {
+    if (this.ready) {
+      this.#port.deliver(event);
+    } else if (this.#early.length < MAX_EARLY_EVENTS) {
+      this.#early.push(event);
+    } else {
+      this.#options.log.error(
+        "Dropped a management event received during the handshake: too many queued",
+      );
+    }
+  }
+
+  /** The handshake's own commands: their replies go back to it, a failure ends the link. */
+  readonly #handshakeCallbacks: CommandCallbacks = {
+    resolve: (reply) => this.#step(this.#handshake.onReply(reply)),
+    reject: (error) => this.#fail(error),
+  };
+
+  #step(step: HandshakeStep | undefined): void {
+    if (step === undefined || this.#failed || this.#closed) return;
+    const timeoutMs = this.#options.commandTimeoutMs;
+    switch (step.type) {
+      case "send":
+        if (step.command.name === "hold release") this.#options.log.info("Releasing OpenVPN hold");
+        this.#issue(
+          step.command.reply,
+          step.command.name,
+          `${step.command.text}\n`,
+          timeoutMs,
+          this.#handshakeCallbacks,
+        );
+        return;
+      case "send-password": {
+        let line: string;
+        try {
+          line = passwordLine(this.#options.password!);
+        } catch (error) {
+          this.#fail(asConnectionError(error, "password-rejected", "Management password not sent"));
+          return;
+        }
+        this.#issue("single", "password", line, timeoutMs, this.#handshakeCallbacks);
+        return;
+      }
+      case "ready":
+        if (step.holdNotReleased !== undefined) this.#warnHold(step.holdNotReleased);
+        this.#managementVersion = step.managementVersion;
+        this.#port.deliver({ type: "connected", managementVersion: step.managementVersion });
+        this.#flushEarly();
+        return;
+      case "hold-not-released":
+        this.#warnHold(step.message);
+        return;
+      case "fail":
+        this.#fail(step.error);
+        return;
+    }
+  }
+
+  #flushEarly(): void {
+    const early = this.#early;
+    this.#early = [];
+    for (const event of early) {
+      if (!this.ready) break;
+      this.#port.deliver(event);
+    }
+  }
+
+  #warnHold(message: string): void {
+    this.#options.log.warn("OpenVPN did not release its hold: {message}", { message });
+  }
+
+  #fail(error: ManagementConnectionError): void {
+    if (this.#failed || this.#closed) return;
+    this.#failed = true;
+    this.#port.fail(error);
+  }
+}

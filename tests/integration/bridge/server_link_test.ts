@@ -1,0 +1,102 @@
+/**
+ * ServerLink over a real management connection to the scripted OpenVPN side: protocol warnings
+ * keep their promise (a dropped block that names its client gets a client-deny, and each
+ * warning is logged once).
+ */
+import { configure, type LogRecord, reset } from "@logtape/logtape";
+import { assert, assertEquals } from "../../support/assert.ts";
+import { ServerLink } from "../../../src/bridge/server_link.ts";
+import { managementCommander } from "../../../src/bridge/management_commander.ts";
+import { systemClock } from "../../../src/clock.ts";
+import { getLogger } from "../../../src/log.ts";
+import { ManagementConnection } from "../../../src/management/connection.ts";
+import { MemoryStore } from "../../../src/sessions/memory_store.ts";
+import { testClientEvents } from "../../support/client_events_fixture.ts";
+import { FakeClock } from "../../support/fake_clock.ts";
+import { FakeManagementServer } from "../../support/fake_management_server.ts";
+
+async function withLink(
+  fn: (server: FakeManagementServer, records: LogRecord[]) => Promise<void>,
+): Promise<void> {
+  const records: LogRecord[] = [];
+  await configure({
+    reset: true,
+    sinks: { memory: (record) => records.push(record) },
+    loggers: [
+      { category: ["openvpn-auth-oidc"], lowestLevel: "debug", sinks: ["memory"] },
+      { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },
+    ],
+  });
+  const server = await FakeManagementServer.start();
+  const connection = new ManagementConnection({
+    address: server.address,
+    commandTimeoutMs: 2000,
+    reconnectMaxDelayMs: 100,
+    clock: systemClock,
+  });
+  const clock = new FakeClock();
+  const { events } = testClientEvents({ store: new MemoryStore({ maxEntries: 10 }), clock });
+  const link = new ServerLink(
+    connection,
+    events,
+    managementCommander(connection),
+    getLogger("clients"),
+    systemClock,
+  );
+  link.start();
+  try {
+    await server.waitForLine("status 3");
+    await fn(server, records);
+  } finally {
+    await link.stop();
+    await server.stop();
+    await reset();
+  }
+}
+
+const warnings = (records: LogRecord[]) =>
+  records.filter((record) => record.level === "warning" || record.level === "error");
+
+Deno.test("a malformed CONNECT block that names its cid and kid gets one client-deny and one log line", async () => {
+  await withLink(async (server, records) => {
+    const before = warnings(records).length;
+    server.sendLines([
+      ">CLIENT:CONNECT,5,1",
+      ">CLIENT:ENV,common_name=alice",
+      ">CLIENT:ENV,password=a-secret",
+      ">CLIENT:ENV,no value here",
+      ">CLIENT:ENV,END",
+    ]);
+    await server.waitForLine((line) => line.startsWith("client-deny 5 1 "));
+    // A second dropped block as a marker: once it is denied, everything the first caused is done.
+    server.sendLines([">CLIENT:CONNECT,6,3", ">CLIENT:ENV,=x", ">CLIENT:ENV,END"]);
+    await server.waitForLine((line) => line.startsWith("client-deny 6 3 "));
+    assertEquals(server.received.filter((line) => / 5 1 /.test(line)), [
+      'client-deny 5 1 "malformed request" "Sign-in failed on the server; try again"',
+    ]);
+    const logged = warnings(records).slice(before);
+    const aboutBlock = logged.filter((record) => record.properties["cid"] === 5);
+    assertEquals(aboutBlock.length, 1, JSON.stringify(logged.map((r) => r.rawMessage)));
+    assertEquals(logged.length, 2, "the marker's own warning besides");
+    assert(!JSON.stringify(logged).includes("a-secret"));
+  });
+});
+
+Deno.test("a malformed CONNECT header whose ids parse is denied; one without ids is only logged", async () => {
+  await withLink(async (server, records) => {
+    const before = warnings(records).length;
+    server.sendLines([">CLIENT:CONNECT,7,2,junk", ">CLIENT:ENV,a=b", ">CLIENT:ENV,END"]);
+    server.sendLines([">CLIENT:CONNECT,x,3", ">CLIENT:ENV,a=b", ">CLIENT:ENV,END"]);
+    await server.waitForLine((line) => line.startsWith("client-deny 7 2 "));
+    // A marker as in the test above: once it is denied, the blocks before it are done.
+    server.sendLines([">CLIENT:CONNECT,8,1", ">CLIENT:ENV,=x", ">CLIENT:ENV,END"]);
+    await server.waitForLine((line) => line.startsWith("client-deny 8 1 "));
+    assertEquals(server.received.filter((line) => line.startsWith("client-deny")).length, 2);
+    const logged = warnings(records).slice(before).map((record) => record.properties["message"]);
+    assertEquals(logged, [
+      "Malformed >CLIENT:CONNECT line: block dropped",
+      "Malformed >CLIENT:CONNECT line: block dropped",
+      ">CLIENT block with 1 ENV lines dropped: malformed ENV line (no name=value)",
+    ]);
+  });
+});

@@ -1,0 +1,201 @@
+/**
+ * The management handshake (LinkCore + Handshake) against what real OpenVPN 2.6 sent:
+ * - the `handshake-*` recordings (scripts/record_handshake_transcripts.ts) were made with the
+ *   bridge's own client, so replaying OpenVPN's side must make the core write exactly what the
+ *   bridge wrote, at the same points, whatever the chunking;
+ * - the other transcripts were recorded with a different client: their replies answer our
+ *   commands (version, hold, hold release) and must bring the link up the same way.
+ */
+import { assert, assertEquals } from "../../support/assert.ts";
+import { Secret } from "../../../src/config/secret.ts";
+import { getLogger } from "../../../src/log.ts";
+import type { ManagementConnectionError } from "../../../src/management/errors.ts";
+import type { Reply } from "../../../src/management/events.ts";
+import {
+  type ConnectionEvent,
+  LinkCore,
+  type LinkOptions,
+} from "../../../src/management/link_core.ts";
+import { loadTranscript, replay, transcriptNames, transcriptNotes } from "./transcript_loader.ts";
+
+const T0 = 1_800_000_000_000;
+const TIMEOUT_MS = 5000;
+
+/** A LinkCore whose port records what it would write, deliver and fail. */
+function recordingCore(options: Partial<LinkOptions> = {}) {
+  const written: string[] = [];
+  const events: ConnectionEvent[] = [];
+  const failures: ManagementConnectionError[] = [];
+  const core = new LinkCore(
+    {
+      write: (text) => written.push(...text.split("\n").slice(0, -1)),
+      deliver: (event) => events.push(event),
+      fail: (error) => failures.push(error),
+    },
+    {
+      password: undefined,
+      commandTimeoutMs: TIMEOUT_MS,
+      maxOverdueReplies: 3,
+      log: getLogger("test"),
+      ...options,
+    },
+    T0,
+  );
+  return { core, written, events, failures };
+}
+
+const RECORDED: Array<[string, string | undefined]> = [
+  ["handshake-plain.server-mgmt.txt", undefined],
+  ["handshake-hold.server-mgmt.txt", undefined],
+  ["handshake-password-hold.server-mgmt.txt", "rec pass"],
+  ["handshake-wrong-password.server-mgmt.txt", "not it"],
+];
+
+for (const [name, password] of RECORDED) {
+  for (const chunkSize of [0, 1, 7]) {
+    Deno.test(`handshake replays ${name} (chunks of ${chunkSize || "a line run"}) writing what the bridge wrote`, () => {
+      const t = recordingCore(password === undefined ? {} : { password: new Secret(password) });
+      const expected: string[] = [];
+      let text = "";
+      const feed = () => {
+        const size = chunkSize || text.length;
+        for (let i = 0; i < text.length; i += size) t.core.receive(text.slice(i, i + size), T0);
+        text = "";
+      };
+      for (const step of loadTranscript(name)) {
+        if ("sent" in step) {
+          feed();
+          expected.push(step.sent);
+          // By the time the bridge wrote this line, it had read only what came before it.
+          assertEquals(t.written, expected.slice(0, t.written.length));
+        } else {
+          text += step.received;
+        }
+      }
+      feed();
+      assertEquals(t.written, expected, "no more and no fewer writes than recorded");
+      const outcome = transcriptNotes(name).at(-1);
+      if (outcome === "connected") {
+        assertEquals(t.failures, []);
+        assertEquals(t.events[0], { type: "connected", managementVersion: 5 });
+        assert(t.core.ready);
+      } else {
+        assertEquals(t.failures.map((error) => `failed: ${error.message}`), [outcome]);
+        assertEquals(t.failures[0]?.code, "password-rejected");
+        assertEquals(t.events, []);
+      }
+    });
+  }
+}
+
+/** OpenVPN's text for a reply as the protocol core parsed it. */
+function replyText(reply: Reply): string {
+  if (reply.type === "success") return `SUCCESS: ${reply.message}\r\n`;
+  if (reply.type === "error") return `ERROR: ${reply.message}\r\n`;
+  return [...reply.lines, "END"].map((line) => `${line}\r\n`).join("");
+}
+
+Deno.test("handshake comes up on the replies of every other recorded OpenVPN 2.6 transcript", () => {
+  const others = transcriptNames().filter((name) => !name.startsWith("handshake-"));
+  let used = 0;
+  for (const name of others) {
+    const steps = loadTranscript(name);
+    const recorded = replay(steps);
+    const replies = new Map<string, string>();
+    for (const { command, tickets } of recorded.tickets) {
+      const reply = recorded.replies.find((candidate) => candidate.ticket === tickets[0]);
+      if (reply !== undefined && !replies.has(command)) replies.set(command, replyText(reply));
+    }
+    // The greeting (and a >HOLD) come before any reply.
+    const greeting: string[] = [];
+    for (const step of steps) {
+      if ("sent" in step) continue;
+      if (!step.received.startsWith(">")) break;
+      greeting.push(step.received);
+    }
+    const holding = replies.get("hold") === "SUCCESS: hold=1\r\n" ||
+      greeting.some((line) => line.startsWith(">HOLD:"));
+    // A recording client that never asked what we ask cannot answer us.
+    const asked = ["version", "hold", ...(holding ? ["hold release"] : [])];
+    if (!asked.every((command) => replies.has(command))) continue;
+    used++;
+
+    const t = recordingCore();
+    t.core.receive(greeting.join(""), T0);
+    for (let answered = 0; answered < t.written.length; answered++) {
+      const command = t.written[answered]!;
+      const reply = replies.get(command);
+      assert(reply !== undefined, `${name} has no reply to ${command}`);
+      t.core.receive(reply, T0);
+    }
+    assertEquals(t.written, ["version", "hold", ...(holding ? ["hold release"] : [])], name);
+    assertEquals(t.failures, [], name);
+    assertEquals(t.events[0], { type: "connected", managementVersion: 5 }, name);
+    // Events of the handshake are held back until `connected`, then delivered in order.
+    assertEquals(
+      t.events.slice(1).map((event) => event.type),
+      greeting.map((line) => line.startsWith(">HOLD:") ? "hold" : "info"),
+      name,
+    );
+  }
+  assert(used >= 7, `only ${used} of ${others.length} transcripts could answer the handshake`);
+});
+
+Deno.test("handshake fails on an ERROR reply to the password, as other OpenVPN versions send it", () => {
+  const t = recordingCore({ password: new Secret("pw") });
+  t.core.receive("ENTER PASSWORD:", T0);
+  assertEquals(t.written, ["pw"]);
+  t.core.receive("ERROR: bad password\r\n", T0);
+  assertEquals(t.failures.map((error) => [error.code, error.message]), [[
+    "password-rejected",
+    "Management password rejected: bad password",
+  ]]);
+});
+
+Deno.test("handshake fails at a password prompt when no password is configured, writing nothing", () => {
+  const t = recordingCore();
+  t.core.receive("ENTER PASSWORD:", T0);
+  assertEquals(t.written, []);
+  assertEquals(t.failures.map((error) => error.code), ["password-required"]);
+});
+
+Deno.test("handshake fails when the version reply names no management version", () => {
+  const t = recordingCore();
+  t.core.receive(">INFO:OpenVPN Management Interface Version 5\r\n", T0);
+  t.core.receive("OpenVPN Version: OpenVPN 2.6.14\r\nEND\r\n", T0);
+  assertEquals(t.written, ["version"]);
+  assertEquals(t.failures.map((error) => error.code), ["handshake"]);
+  assertEquals(t.events, []);
+});
+
+Deno.test("handshake fails when no greeting comes within the timeout, and not before", () => {
+  const t = recordingCore();
+  assertEquals(t.core.wakeAt, T0 + TIMEOUT_MS);
+  t.core.expire(T0 + TIMEOUT_MS - 1);
+  assertEquals(t.failures.length, 0);
+  t.core.expire(T0 + TIMEOUT_MS);
+  assertEquals(t.failures.map((error) => error.code), ["no-greeting"]);
+});
+
+Deno.test("handshake fails when a handshake command gets no reply in time", () => {
+  const t = recordingCore();
+  t.core.receive(">INFO:OpenVPN Management Interface Version 5\r\n", T0);
+  assertEquals(t.core.wakeAt, T0 + TIMEOUT_MS);
+  t.core.expire(T0 + TIMEOUT_MS);
+  assertEquals(t.failures.map((error) => [error.code, error.message]), [[
+    "timeout",
+    `Management command timed out after ${TIMEOUT_MS} ms: version`,
+  ]]);
+});
+
+Deno.test("a >HOLD after the link is up is released once", () => {
+  const t = recordingCore();
+  t.core.receive(">INFO:x\r\n", T0);
+  t.core.receive("Management Version: 5\r\nEND\r\n", T0);
+  t.core.receive("SUCCESS: hold=0\r\n", T0);
+  assert(t.core.ready);
+  t.core.receive(">HOLD:Waiting for hold release:0\r\n", T0);
+  t.core.receive("SUCCESS: hold release succeeded\r\n>HOLD:Waiting for hold release:0\r\n", T0);
+  assertEquals(t.written, ["version", "hold", "hold release"]);
+  assertEquals(t.events.map((event) => event.type), ["connected", "info", "hold", "hold"]);
+});
