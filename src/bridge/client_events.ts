@@ -103,11 +103,11 @@ export class ClientEvents {
   }
 
   async onConnect(cid: number, kid: number, env: ClientEnv): Promise<void> {
-    await this.#onAuthRequest(request("connect", cid, kid, env), env);
+    await this.#onAuthRequest(request("connect", this.#deps.server, cid, kid, env), env);
   }
 
   async onReauth(cid: number, kid: number, env: ClientEnv): Promise<void> {
-    await this.#onAuthRequest(request("reauth", cid, kid, env), env);
+    await this.#onAuthRequest(request("reauth", this.#deps.server, cid, kid, env), env);
   }
 
   async onDisconnect(cid: number): Promise<void> {
@@ -125,9 +125,13 @@ export class ClientEvents {
     const found = await store.findSessionByCid(server, cid);
     if (!found) return;
     await this.#sessionLock.run(found.sessionId, async () => {
-      // Read again under the lock: a reconnect may have moved the session to a new cid.
+      // Read again under the lock: a reconnect may have moved the session to a new cid or to
+      // another server.
       const session = await store.getSession(found.sessionId);
-      if (!session || session.cid !== cid || session.lastAuthAt >= before) return;
+      if (
+        !session || session.server !== server || session.cid !== cid ||
+        session.lastAuthAt >= before
+      ) return;
       if (session.resumable) {
         await store.putSession({ ...session, cid: undefined });
         return;
@@ -284,15 +288,31 @@ export class ClientEvents {
     // back: with the file store that durable write (one fsync) was most of a REAUTH's cost,
     // and every client renegotiates hourly. lastAuthAt then records the last login, reconnect
     // or re-check rather than the last renegotiation.
-    const unchanged = req.kind === "reauth" && !refresh && session.cid === req.cid &&
-      session.resumable === resumable;
+    const unchanged = req.kind === "reauth" && !refresh && session.server === req.server &&
+      session.cid === req.cid && session.resumable === resumable;
     if (!unchanged) {
-      session = { ...session, cid: req.cid, lastAuthAt: clock.now(), resumable };
+      // A reconnect may come through another server sharing the token secret: the session
+      // moves there, so that server's DISCONNECT and REAUTH find it.
+      session = {
+        ...session,
+        server: req.server,
+        cid: req.cid,
+        lastAuthAt: clock.now(),
+        resumable,
+      };
       await store.putSession(session);
     }
     // Every client renegotiates hourly: the routine REAUTH is logged at debug level.
-    const accepted = { kind: req.kind, username: session.username, cid: req.cid };
-    const message = "{kind} of {username} (cid {cid}) accepted from the session, no browser needed";
+    const accepted = {
+      kind: req.kind,
+      username: session.username,
+      cid: req.cid,
+      server: req.server,
+      from: stored.server,
+    };
+    const message = stored.server === req.server
+      ? "{kind} of {username} (cid {cid}) accepted from the session, no browser needed"
+      : "{kind} of {username} (cid {cid}) accepted from the session of server {from}, no browser needed";
     if (req.kind === "reauth") log.debug(message, accepted);
     else log.info(message, accepted);
     if (req.kind === "reauth") {
@@ -407,12 +427,14 @@ function judgeLines(session: Session, policy: PolicyConfig): string[] {
 
 function request(
   kind: "connect" | "reauth",
+  server: string,
   cid: number,
   kid: number,
   env: ClientEnv,
 ): ClientRequest {
   return {
     kind,
+    server,
     cid,
     kid,
     commonName: env.get("common_name") ?? "",

@@ -8,7 +8,11 @@
  *   created for that cid. The cid is bound to the TLS connection, which OpenVPN verified.
  * - `Authenticated`/`AuthenticatedEmptyUser` mean OpenVPN checked the HMAC of the token it
  *   issued (`auth-gen-token ... external-auth`), so on CONNECT a valid session with that
- *   `session_id` is a reconnect and can be resumed without a browser.
+ *   `session_id` is a reconnect and can be resumed without a browser, also on another server:
+ *   a server accepts only tokens made with its own `auth-gen-token-secret`, so a token valid
+ *   there means the servers share that secret on purpose.
+ * - A REAUTH is a renegotiation of one live client: its session must be bound to this server
+ *   and this cid (cids are numbered per server, so the same cid on two servers is two clients).
  * - `Expired`/`Invalid`/`ExpiredEmptyUser` are never accepted.
  * - REAUTH is never answered with a pending login: a 2.6 server then stalls the tunnel ~15 s.
  */
@@ -17,6 +21,8 @@ import type { Session } from "../sessions/types.ts";
 
 export interface ClientRequest {
   kind: "connect" | "reauth";
+  /** The OpenVPN server the client is on. */
+  server: string;
   cid: number;
   kid: number;
   commonName: string;
@@ -78,7 +84,9 @@ export function decide(
   const usable = session !== undefined && session.commonName === request.commonName;
   if (request.kind === "reauth") {
     if (!REAUTH_STATES.has(request.sessionState)) return deny(REASONS.tokenRejected);
-    if (!usable || session.cid !== request.cid) return deny(REASONS.unknownSession);
+    if (!usable || session.server !== request.server || session.cid !== request.cid) {
+      return deny(REASONS.unknownSession);
+    }
     if (session.expiresAt <= options.now) return deny(REASONS.sessionExpired);
     return { action: "resume", session, refresh };
   }

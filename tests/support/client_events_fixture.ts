@@ -24,6 +24,10 @@ export const TEST_POLICY: PolicyConfig = {
 
 export interface TestClientEventsOptions {
   store: SessionStore;
+  /** The OpenVPN server the events come from; `default` unless given. */
+  server?: string;
+  /** The policy of that server; TEST_POLICY unless given. */
+  policy?: PolicyConfig;
   /** Usually a FakeClock: pending-login deadlines fire when the test advances it. */
   clock: Clock;
   authPendingTimeoutMs?: number;
@@ -40,7 +44,7 @@ export function testClientEvents(options: TestClientEventsOptions) {
   const revoked: string[] = [];
   let counter = 0;
   const events = new ClientEvents({
-    server: "default",
+    server: options.server ?? "default",
     commander,
     store: options.store,
     oidc: {
@@ -52,7 +56,7 @@ export function testClientEvents(options: TestClientEventsOptions) {
       },
     },
     config: {
-      policy: TEST_POLICY,
+      policy: options.policy ?? TEST_POLICY,
       baseUrl: new URL("https://vpn.example.com"),
       bypassCommonNames: [],
       authPendingTimeoutMs: options.authPendingTimeoutMs ?? 60_000,

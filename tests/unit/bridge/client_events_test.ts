@@ -164,3 +164,40 @@ Deno.test("after a reconnect, stale bindings end but a new client on a reused ci
   assertEquals((await t.store.getPending("AAAAAAAAAAAAAAAAAAAAAA"))?.cid, 0);
   t.events.close();
 });
+
+Deno.test("a token reconnect through another server resumes there and moves the session", async () => {
+  const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
+  const clock = new FakeClock(T0 + 1000);
+  const udp = testClientEvents({ store, clock, server: "udp" });
+  const tcp = testClientEvents({ store, clock, server: "tcp" });
+  await store.putSession(session({ server: "udp", cid: 4, resumable: true }));
+  const env = (state: string) =>
+    new Map([
+      ["common_name", "alice"],
+      ["username", "alice"],
+      ["session_id", "s-1"],
+      ["session_state", state],
+      ["IV_SSO", "webauth"],
+    ]);
+
+  // Server udp went away; the client reconnects to tcp with the token udp gave it.
+  await tcp.events.onConnect(9, 0, env("Authenticated"));
+  assertEquals(tcp.commander.commands, [{ kind: "auth", cid: 9, kid: 0, lines: [] }]);
+  const moved = await store.getSession("s-1");
+  assertEquals([moved?.server, moved?.cid, moved?.lastAuthAt], ["tcp", 9, T0 + 1000]);
+
+  // udp's late DISCONNECT of the old cid leaves the moved session alone.
+  await udp.events.onDisconnect(4);
+  assertEquals((await store.getSession("s-1"))?.cid, 9);
+  assertEquals([udp.revoked, tcp.revoked], [[], []]);
+
+  // Renegotiation is accepted on tcp, and a client with cid 4 on udp cannot claim the session.
+  await tcp.events.onReauth(9, 1, env("Authenticated"));
+  await udp.events.onReauth(4, 1, env("Authenticated"));
+  assertEquals(tcp.commander.commands[1], { kind: "auth-nt", cid: 9, kid: 1 });
+  assertEquals(udp.commander.commands.map((command) => command.kind), ["deny"]);
+  const found = await store.findSessionByCid("tcp", 9);
+  assertEquals(found?.sessionId, "s-1");
+  udp.events.close();
+  tcp.events.close();
+});

@@ -29,6 +29,7 @@ function session(overrides: Partial<Session> = {}): Session {
 function request(overrides: Partial<ClientRequest> = {}): ClientRequest {
   return {
     kind: "reauth",
+    server: "default",
     cid: 7,
     kid: 3,
     commonName: "alice",
@@ -172,6 +173,18 @@ const ROWS: Array<{ name: string; request: ClientRequest; session?: Session; exp
       name: "REAUTH of a bypassed common name -> bypass",
       request: request({ commonName: "site-berlin" }),
       expected: { action: "bypass" },
+    },
+    {
+      name: "REAUTH on another server with the same cid as the session -> deny",
+      request: request({ server: "tcp", sessionState: "Authenticated" }),
+      session: session(),
+      expected: deny(REASONS.unknownSession),
+    },
+    {
+      name: "CONNECT Authenticated on another server (shared token secret) -> resume",
+      request: request({ kind: "connect", server: "tcp", cid: 2, sessionState: "Authenticated" }),
+      session: session(),
+      expected: { action: "resume", session: session(), refresh: false },
     },
   ];
 
