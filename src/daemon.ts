@@ -16,8 +16,8 @@ import type { ClientCommander } from "./bridge/commander.ts";
 import type { RunningService } from "./cli.ts";
 import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
 import { CurrentConfig, mergeReload } from "./config/live.ts";
-import type { ResolvedConfig } from "./config/types.ts";
-import type { PolicyConfig } from "./bridge/identity_policy.ts";
+import type { OpenvpnServerConfig, ResolvedConfig } from "./config/types.ts";
+import { policyClaimPaths, type PolicyConfig } from "./bridge/identity_policy.ts";
 import { meteredCommander } from "./bridge/metered_commander.ts";
 import { meteredFetch } from "./metrics/idp_fetch.ts";
 import { serveMetrics } from "./http/metrics_endpoint.ts";
@@ -42,8 +42,6 @@ const SESSION_END_AUDIT: Record<EndReason, SessionEndReason> = {
   "max-per-user": "max_per_user",
 };
 
-/** The name of the (so far only) OpenVPN server; pending logins and sessions record it. */
-const DEFAULT_SERVER = "default";
 const DISCOVERY_RETRY_MS = 5000;
 
 export function randomToken(bytes: number): string {
@@ -81,30 +79,8 @@ export async function startDaemon(
     clock,
     fetch: meteredFetch(fetch, metrics),
   });
-  // Read at each use, so a reload's policy applies to the next decision.
-  const policy: PolicyConfig = {
-    get oidc() {
-      return current.value.oidc;
-    },
-    get authorization() {
-      return current.value.authorization;
-    },
-    get clientConfig() {
-      return current.value.clientConfig;
-    },
-  };
-
-  const connection = new ManagementConnection({
-    address: config.openvpn.management,
-    password: config.openvpn.password,
-    commandTimeoutMs: config.openvpn.commandTimeoutMs,
-    reconnectMaxDelayMs: config.openvpn.reconnectMaxDelayMs,
-    name: DEFAULT_SERVER,
-    clock,
-  });
-  const commander = meteredCommander(managementCommander(connection), metrics);
-  const commanders = new Map<string, ClientCommander>([[DEFAULT_SERVER, commander]]);
   const sessionLock = new KeyedLock();
+  const commanders = new Map<string, ClientCommander>();
   const sessionEnd = new SessionEnd({
     store,
     commanders: (name) => commanders.get(name),
@@ -118,11 +94,6 @@ export async function startDaemon(
     verifyLogoutToken: createLogoutVerifier(config.oidc, { discover: oidc.discover, now }),
     log: getLogger("sessions"),
   });
-  const serverMetrics = metrics.addServer(DEFAULT_SERVER, {
-    counts: () => store.countLive(DEFAULT_SERVER),
-    linkUp: () => connection.status().linkUp,
-  });
-  countLinkEvents(connection, serverMetrics);
   sessionEnd.onEnded(({ session, reason }) =>
     audit("session_ended", {
       server: session.server,
@@ -133,35 +104,58 @@ export async function startDaemon(
       subject: session.subject,
     }, SESSION_END_AUDIT[reason])
   );
-  const events = new ClientEvents({
-    server: DEFAULT_SERVER,
-    commander,
-    store,
-    oidc,
-    config: {
-      policy,
-      baseUrl: config.http.baseUrl,
-      get bypassCommonNames() {
-        return current.value.openvpn.bypassCommonNames;
+
+  // One management link per OpenVPN server, each with its own reconnect, event handler and
+  // policy. Settings are read at each use, so a reload's policy applies to the next decision.
+  const links = config.servers.map(({ name }) => {
+    const settings = () => serverConfig(current.value, name);
+    const connection = new ManagementConnection({
+      address: settings().management,
+      password: settings().password,
+      commandTimeoutMs: settings().commandTimeoutMs,
+      reconnectMaxDelayMs: settings().reconnectMaxDelayMs,
+      name,
+      clock,
+    });
+    const commander = meteredCommander(managementCommander(connection), metrics);
+    commanders.set(name, commander);
+    const serverMetrics = metrics.addServer(name, {
+      counts: () => store.countLive(name),
+      linkUp: () => connection.status().linkUp,
+    });
+    countLinkEvents(connection, serverMetrics);
+    const clientLog = getLogger("clients").with({ server: name });
+    const events = new ClientEvents({
+      server: name,
+      commander,
+      store,
+      oidc,
+      config: {
+        policy: serverPolicy(current, name),
+        baseUrl: config.http.baseUrl,
+        get bypassCommonNames() {
+          return settings().bypassCommonNames;
+        },
+        get authPendingTimeoutMs() {
+          return settings().authPendingTimeoutMs;
+        },
+        sessions: config.sessions,
       },
-      get authPendingTimeoutMs() {
-        return current.value.openvpn.authPendingTimeoutMs;
-      },
-      sessions: config.sessions,
-    },
-    clock,
-    newLoginId: () => randomToken(LOGIN_ID_BYTES),
-    log: getLogger("clients"),
-    sessionLock,
-    metrics: serverMetrics,
+      clock,
+      newLoginId: () => randomToken(LOGIN_ID_BYTES),
+      log: clientLog,
+      sessionLock,
+      metrics: serverMetrics,
+    });
+    return { name, link: new ServerLink(connection, events, commander, clientLog, clock) };
   });
-  const link = new ServerLink(connection, events, commander, getLogger("clients"), clock);
+  const policies = new Map(config.servers.map(({ name }) => [name, serverPolicy(current, name)]));
 
   const flow = new LoginFlow({
     store,
     oidc,
     commanders: (server) => commanders.get(server),
-    policy,
+    policies: (server) => policies.get(server),
     sessionLifetimeMs: config.sessions.lifetimeMs,
     checkClientIp: config.http.checkClientIp,
     ...(config.sessions.maxPerUser > 0
@@ -189,7 +183,10 @@ export async function startDaemon(
       formActionOrigins: [config.oidc.issuer.origin],
       now,
       randomToken: () => randomToken(32),
-      readiness: () => ({ management: link.linkUp, idp: oidc.ready }),
+      readiness: () => {
+        const servers = Object.fromEntries(links.map(({ name, link }) => [name, link.linkUp]));
+        return { management: Object.values(servers).every(Boolean), servers, idp: oidc.ready };
+      },
       backchannelLogout: (token) => revocation.logout(token),
       log: getLogger("http"),
     });
@@ -229,7 +226,7 @@ export async function startDaemon(
     });
   };
   discover();
-  link.start();
+  for (const { link } of links) link.start();
 
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
@@ -240,7 +237,7 @@ export async function startDaemon(
       clock.clearTimeout(discoveryTimer);
       await server.close();
       await metricsServer?.close();
-      await link.stop();
+      await Promise.all(links.map(({ link }) => link.stop()));
       stopSweeper();
       await store.close();
       log.info("Stopped");
@@ -280,6 +277,34 @@ export async function startDaemon(
     return { kept };
   };
   return { done, stop, reload };
+}
+
+/** The settings in force for one server (servers cannot be added or removed by a reload). */
+function serverConfig(config: ResolvedConfig, name: string): OpenvpnServerConfig {
+  return config.servers.find((server) => server.name === name)!;
+}
+
+/**
+ * One server's policy, read from the config in force at each use. A session keeps the claims
+ * every server's policy reads, so it can be judged on whichever server its client moves to.
+ */
+function serverPolicy(current: CurrentConfig, name: string): PolicyConfig {
+  return {
+    get oidc() {
+      return current.value.oidc;
+    },
+    get authorization() {
+      return serverConfig(current.value, name).authorization;
+    },
+    get clientConfig() {
+      return serverConfig(current.value, name).clientConfig;
+    },
+    get alsoKeep() {
+      return current.value.servers.flatMap((server) =>
+        policyClaimPaths({ oidc: current.value.oidc, ...server })
+      );
+    },
+  };
 }
 
 function readTls(config: ResolvedConfig): { cert: string; key: string } | undefined {

@@ -18,6 +18,11 @@ export interface PolicyConfig {
   oidc: Pick<ResolvedConfig["oidc"], "usernameClaim" | "groupsClaim" | "rolesClaim">;
   authorization: ResolvedConfig["authorization"];
   clientConfig: ResolvedConfig["clientConfig"];
+  /**
+   * Claim paths a session keeps besides this policy's own: those other servers' policies read,
+   * so a session can move to another server and be judged there.
+   */
+  alsoKeep?: readonly string[];
 }
 
 export function judge(
@@ -58,6 +63,17 @@ export function policyClaims(
   claims: Record<string, unknown>,
   config: PolicyConfig,
 ): Record<string, unknown> {
+  const paths = [...policyClaimPaths(config), ...(config.alsoKeep ?? [])];
+  const kept: Record<string, unknown> = {};
+  for (const path of paths) {
+    const top = Object.hasOwn(claims, path) ? path : path.split(".")[0]!;
+    if (Object.hasOwn(claims, top)) kept[top] = claims[top];
+  }
+  return kept;
+}
+
+/** The claim paths a policy reads. */
+export function policyClaimPaths(config: PolicyConfig): string[] {
   const paths = [
     "sub",
     config.oidc.usernameClaim,
@@ -66,11 +82,5 @@ export function policyClaims(
     config.authorization.commonNameClaim,
     ...Object.keys(config.authorization.requiredClaims),
   ];
-  const kept: Record<string, unknown> = {};
-  for (const path of paths) {
-    if (path === undefined) continue;
-    const top = Object.hasOwn(claims, path) ? path : path.split(".")[0]!;
-    if (Object.hasOwn(claims, top)) kept[top] = claims[top];
-  }
-  return kept;
+  return paths.filter((path) => path !== undefined);
 }

@@ -23,7 +23,8 @@ export interface LoginFlowDeps {
   store: SessionStore;
   oidc: Pick<OidcClient, "startLogin" | "finishLogin">;
   commanders: CommanderLookup;
-  policy: PolicyConfig;
+  /** The policy of the OpenVPN server a login came through. */
+  policies: (server: string) => PolicyConfig | undefined;
   sessionLifetimeMs: number;
   checkClientIp: boolean;
   now: () => number;
@@ -138,7 +139,8 @@ export class LoginFlow {
     const login = matched && (await store.takePending(matched.id));
     if (!login?.oauth) return { kind: "expired" };
     const commander = this.#deps.commanders(login.server);
-    if (!commander) {
+    const policy = this.#deps.policies(login.server);
+    if (!commander || !policy) {
       log.error("Login for unknown OpenVPN server {server}", { server: login.server });
       return { kind: "error", status: 500, title: "Sign-in failed", message: CLIENT_GONE };
     }
@@ -190,7 +192,7 @@ export class LoginFlow {
       metrics.denial("internal_error");
       throw error;
     }
-    const verdict = judge(result.claims, login.commonName, this.#deps.policy);
+    const verdict = judge(result.claims, login.commonName, policy);
     const known = { username: "", subject: result.subject };
     if (!verdict.allow) return await deny(verdict.logReason, verdict.reason, verdict.code, known);
 
@@ -219,7 +221,7 @@ export class LoginFlow {
       username: identity.username,
       groups: identity.groups,
       roles: identity.roles,
-      claims: policyClaims(result.claims, this.#deps.policy),
+      claims: policyClaims(result.claims, policy),
       subject: result.subject,
       sid: result.sid,
       clientIp: login.clientIp,

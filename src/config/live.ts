@@ -1,7 +1,7 @@
 /**
  * Reloading: which keys change while the service runs, and the config a reload puts in force.
- * Live: the policy ([authorization], [[client_config]], the claim names), bypass list and
- * sign-in timeout, pages (templates, language, confirm step, trusted proxies), the TLS
+ * Live: the policy ([authorization], [[client_config]], each server's own, the claim names),
+ * each server's bypass list and sign-in timeout, pages (templates, language, confirm step, trusted proxies), the TLS
  * certificate, [log] and [metrics]. Everything else (management address, store, IdP client,
  * base URL, secret, listen address) keeps its old value until a restart, with a warning.
  */
@@ -35,11 +35,20 @@ export function mergeReload(
 ): { config: ResolvedConfig; kept: string[] } {
   const config: ResolvedConfig = {
     ...old,
-    openvpn: {
-      ...old.openvpn,
-      bypassCommonNames: next.openvpn.bypassCommonNames,
-      authPendingTimeoutMs: next.openvpn.authPendingTimeoutMs,
-    },
+    // Servers cannot be added or removed while running; each keeps its link settings and
+    // takes its live keys from the server of the same name, when the new file still has it.
+    servers: old.servers.map((server) => {
+      const same = next.servers.find((candidate) => candidate.name === server.name);
+      return same
+        ? {
+          ...server,
+          bypassCommonNames: same.bypassCommonNames,
+          authPendingTimeoutMs: same.authPendingTimeoutMs,
+          authorization: same.authorization,
+          clientConfig: same.clientConfig,
+        }
+        : server;
+    }),
     http: {
       ...old.http,
       tlsCertFile: next.http.tlsCertFile,
@@ -70,7 +79,15 @@ export function mergeReload(
 /** Leaf values as comparable text, keyed by TOML-style path (`openvpn.management`). */
 function flatten(config: ResolvedConfig): Map<string, string> {
   const out = new Map<string, string>();
+  const single = config.servers.length === 1;
+  for (const server of config.servers) {
+    const prefix = single ? "openvpn" : `openvpn[${server.name}]`;
+    for (const [key, value] of Object.entries(server)) {
+      out.set(`${prefix}.${tomlName(key)}`, comparable(value));
+    }
+  }
   for (const [section, values] of Object.entries(config)) {
+    if (section === "servers") continue;
     if (Array.isArray(values)) {
       out.set(tomlName(section), JSON.stringify(values));
       continue;

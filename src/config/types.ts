@@ -20,14 +20,23 @@ export interface ClientConfigRule {
   lines: string[];
 }
 
-/** `[openvpn]`: the management interface of the OpenVPN server the bridge answers for. */
-export interface OpenvpnConfig {
+/**
+ * One OpenVPN server the bridge answers for (`[openvpn]` or each `[[openvpn]]`): its management
+ * interface and the policy its clients are held to.
+ */
+export interface OpenvpnServerConfig {
+  /** Unique; letters, digits and `-`. Sessions and pending logins record it. */
+  name: string;
   management: ManagementAddress;
   password: Secret | undefined;
   authPendingTimeoutMs: number;
   bypassCommonNames: RegExp[];
   commandTimeoutMs: number;
   reconnectMaxDelayMs: number;
+  /** The server's own `[openvpn.authorization]`, else the top-level `[authorization]`. */
+  authorization: AuthorizationConfig;
+  /** The server's own `[[openvpn.client_config]]`, else the top-level `[[client_config]]`. */
+  clientConfig: ClientConfigRule[];
 }
 
 /** `[http]`: the sign-in pages. */
@@ -112,10 +121,13 @@ export interface LogConfig {
  * from their files, everything validated. Everything downstream takes this, never raw TOML.
  */
 export interface ResolvedConfig {
-  openvpn: OpenvpnConfig;
+  /** At least one; names unique. */
+  servers: OpenvpnServerConfig[];
   http: HttpConfig;
   oidc: OidcConfig;
+  /** The policy of servers without their own `[openvpn.authorization]`. */
   authorization: AuthorizationConfig;
+  /** The lines of servers without their own `[[openvpn.client_config]]`. */
   clientConfig: ClientConfigRule[];
   sessions: SessionsConfig;
   control: ControlConfig;

@@ -6,14 +6,14 @@
  */
 import { isIP } from "node:net";
 import type { ConfigIssue } from "./errors.ts";
-import type { ClientConfigValues, Values } from "./schema.ts";
+import type { ClientConfigValues, ServerValues, Values } from "./schema.ts";
 import type {
   AuthorizationConfig,
   ClientConfigRule,
   HttpConfig,
   ManagementAddress,
   OidcConfig,
-  OpenvpnConfig,
+  OpenvpnServerConfig,
   ResolvedConfig,
   SessionsConfig,
 } from "../config/types.ts";
@@ -32,15 +32,16 @@ type Issue = (path: string, message: string) => void;
 
 export function resolveConfig(
   values: Values,
+  servers: readonly ServerValues[],
   clientConfig: readonly ClientConfigValues[],
 ): { config?: ResolvedConfig; issues: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
   const issue: Issue = (path, message) => issues.push({ path, message });
-  const openvpn = resolveOpenvpn(values.openvpn, issue);
   const http = resolveHttp(values.http, issue);
   const oidc = resolveOidc(values.oidc, issue);
-  const authorization = resolveAuthorization(values.authorization, issue);
-  const rules = resolveClientConfig(clientConfig, issue);
+  const authorization = resolveAuthorization(values.authorization, "authorization", issue);
+  const rules = resolveClientConfig(clientConfig, "client_config", issue);
+  const resolvedServers = resolveServers(servers, { authorization, clientConfig: rules }, issue);
   const sessions = resolveSessions(values.sessions, issue);
   const socketProblem = controlSocketProblem(values.control.socket);
   if (socketProblem) issue("control.socket", socketProblem);
@@ -48,11 +49,13 @@ export function resolveConfig(
     ? undefined
     : parseHostPort(values.metrics.listen);
   if (typeof metricsListen === "string") issue("metrics.listen", metricsListen);
-  if (issues.length > 0 || typeof metricsListen === "string" || !openvpn || !http || !oidc) {
+  if (
+    issues.length > 0 || typeof metricsListen === "string" || !resolvedServers || !http || !oidc
+  ) {
     return { issues };
   }
   const config: ResolvedConfig = {
-    openvpn,
+    servers: resolvedServers,
     http,
     oidc,
     authorization,
@@ -65,37 +68,75 @@ export function resolveConfig(
   return { config, issues };
 }
 
-function resolveOpenvpn(values: Values["openvpn"], issue: Issue): OpenvpnConfig | undefined {
-  const management = parseManagement(values.management);
-  if (typeof management === "string") issue("openvpn.management", management);
-  const bypass: RegExp[] = [];
-  values.bypass_common_names.forEach((pattern, index) => {
-    try {
-      bypass.push(new RegExp(`^(?:${pattern})$`));
-    } catch (error) {
-      issue(
-        `openvpn.bypass_common_names[${index}]`,
-        `Invalid regular expression: ${(error as Error).message}`,
-      );
+/** Server names: letters, digits and `-`, short enough for logs and store keys. */
+const SERVER_NAME = /^[A-Za-z0-9-]{1,32}$/;
+const DEFAULT_SERVER = "default";
+
+function resolveServers(
+  servers: readonly ServerValues[],
+  defaults: { authorization: AuthorizationConfig; clientConfig: ClientConfigRule[] },
+  issue: Issue,
+): OpenvpnServerConfig[] | undefined {
+  const resolved: OpenvpnServerConfig[] = [];
+  const names = new Map<string, number>();
+  const addresses = new Map<string, number>();
+  servers.forEach((values, index) => {
+    const at = values.inArray ? `openvpn[${index}]` : "openvpn";
+    const name = values.name ?? DEFAULT_SERVER;
+    if (!SERVER_NAME.test(name)) {
+      issue(`${at}.name`, `Expected 1 to 32 letters, digits or "-", got "${name}"`);
+    } else if (names.has(name)) {
+      issue(`${at}.name`, `Server name "${name}" is already used by openvpn[${names.get(name)}]`);
+    } else names.set(name, index);
+    const management = parseManagement(values.management);
+    if (typeof management === "string") issue(`${at}.management`, management);
+    else {
+      const key = JSON.stringify(management);
+      const other = addresses.get(key);
+      if (other !== undefined) {
+        issue(`${at}.management`, `Same management interface as openvpn[${other}]`);
+      }
+      addresses.set(key, index);
     }
+    const bypass: RegExp[] = [];
+    values.bypass_common_names.forEach((pattern, patternIndex) => {
+      try {
+        bypass.push(new RegExp(`^(?:${pattern})$`));
+      } catch (error) {
+        issue(
+          `${at}.bypass_common_names[${patternIndex}]`,
+          `Invalid regular expression: ${(error as Error).message}`,
+        );
+      }
+    });
+    if (values.password !== undefined) {
+      try {
+        passwordLine(values.password);
+      } catch (error) {
+        if (!(error instanceof ManagementArgumentError)) throw error;
+        issue(`${at}.password`, error.message);
+      }
+    }
+    const authorization = values.authorization
+      ? resolveAuthorization(values.authorization, `${at}.authorization`, issue)
+      : defaults.authorization;
+    const clientConfig = values.client_config
+      ? resolveClientConfig(values.client_config, `${at}.client_config`, issue)
+      : defaults.clientConfig;
+    if (typeof management === "string") return;
+    resolved.push({
+      name,
+      management,
+      password: values.password,
+      authPendingTimeoutMs: values.auth_pending_timeout,
+      bypassCommonNames: bypass,
+      commandTimeoutMs: values.command_timeout,
+      reconnectMaxDelayMs: values.reconnect_max_delay,
+      authorization,
+      clientConfig,
+    });
   });
-  if (values.password !== undefined) {
-    try {
-      passwordLine(values.password);
-    } catch (error) {
-      if (!(error instanceof ManagementArgumentError)) throw error;
-      issue("openvpn.password", error.message);
-    }
-  }
-  if (typeof management === "string") return undefined;
-  return {
-    management,
-    password: values.password,
-    authPendingTimeoutMs: values.auth_pending_timeout,
-    bypassCommonNames: bypass,
-    commandTimeoutMs: values.command_timeout,
-    reconnectMaxDelayMs: values.reconnect_max_delay,
-  };
+  return resolved.length === servers.length ? resolved : undefined;
 }
 
 function resolveHttp(values: Values["http"], issue: Issue): HttpConfig | undefined {
@@ -172,15 +213,16 @@ function resolveOidc(values: Values["oidc"], issue: Issue): OidcConfig | undefin
 
 function resolveAuthorization(
   values: Values["authorization"],
+  at: string,
   issue: Issue,
 ): AuthorizationConfig {
   for (const [name, value] of Object.entries(values.required_claims)) {
     const problem = validateRequiredClaim(name, value);
-    if (problem) issue(`authorization.required_claims.${name}`, problem);
+    if (problem) issue(`${at}.required_claims.${name}`, problem);
   }
   values.allowed_groups.forEach((group, index) => {
     const problem = validateGroupName(group);
-    if (problem) issue(`authorization.allowed_groups[${index}]`, problem);
+    if (problem) issue(`${at}.allowed_groups[${index}]`, problem);
   });
   return {
     allowedGroups: [...values.allowed_groups],
@@ -192,15 +234,16 @@ function resolveAuthorization(
 
 function resolveClientConfig(
   entries: readonly ClientConfigValues[],
+  at: string,
   issue: Issue,
 ): ClientConfigRule[] {
   return entries.map((entry, index) => {
     if (entry.groups.length === 0) {
-      issue(`client_config[${index}].groups`, "Must name at least one group");
+      issue(`${at}[${index}].groups`, "Must name at least one group");
     }
     entry.lines.forEach((line, lineIndex) => {
       const problem = validateClientConfigLine(line);
-      if (problem) issue(`client_config[${index}].lines[${lineIndex}]`, problem);
+      if (problem) issue(`${at}[${index}].lines[${lineIndex}]`, problem);
     });
     return { groups: [...entry.groups], lines: [...entry.lines] };
   });

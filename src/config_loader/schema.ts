@@ -33,14 +33,6 @@ export interface KeySpec {
 export type SectionSpec = Record<string, KeySpec>;
 
 export const SCHEMA = {
-  openvpn: {
-    management: { type: "string", required: true },
-    password: { type: "secret" },
-    auth_pending_timeout: { type: "duration", default: "3m", min: 10_000, max: 3_600_000 },
-    bypass_common_names: { type: "strings", default: [] },
-    command_timeout: { type: "duration", default: "10s" },
-    reconnect_max_delay: { type: "duration", default: "30s" },
-  },
   http: {
     listen: { type: "string", default: "127.0.0.1:9000" },
     base_url: { type: "string", required: true },
@@ -109,6 +101,24 @@ export const SCHEMA = {
   },
 } as const satisfies Record<string, SectionSpec>;
 
+/**
+ * One OpenVPN server: `[openvpn]` (the server named `default` unless it has a `name`) or each
+ * `[[openvpn]]` table (a `name` required). A server may carry its own `[[openvpn.client_config]]`
+ * and `[openvpn.authorization]`, which replace the top-level ones for its clients.
+ */
+export const SERVER_SPEC = {
+  name: { type: "string" },
+  management: { type: "string", required: true },
+  password: { type: "secret" },
+  auth_pending_timeout: { type: "duration", default: "3m", min: 10_000, max: 3_600_000 },
+  bypass_common_names: { type: "strings", default: [] },
+  command_timeout: { type: "duration", default: "10s" },
+  reconnect_max_delay: { type: "duration", default: "30s" },
+} as const satisfies SectionSpec;
+
+/** Tables a server table may hold besides its keys. */
+export const SERVER_TABLES = ["client_config", "authorization"] as const;
+
 /** `[[client_config]]` is an array of tables, each with these keys. */
 export const CLIENT_CONFIG_SPEC = {
   groups: { type: "strings", required: true },
@@ -155,3 +165,11 @@ export function acceptedKeys(spec: SectionSpec): string[] {
 
 /** One `[[client_config]]` entry's checked values. */
 export type ClientConfigValues = SectionValues<typeof CLIENT_CONFIG_SPEC>;
+
+/** One server table's checked values, its own policy tables included when given. */
+export type ServerValues = SectionValues<typeof SERVER_SPEC> & {
+  readonly authorization: Values["authorization"] | undefined;
+  readonly client_config: readonly ClientConfigValues[] | undefined;
+  /** Whether the table came from `[[openvpn]]` (paths then read `openvpn[i]`). */
+  readonly inArray: boolean;
+};

@@ -20,7 +20,10 @@ import type { HttpEnv } from "./serve.ts";
 import { securityHeaders } from "./security_headers.ts";
 
 export interface Readiness {
+  /** Every OpenVPN server's management link is up. */
   management: boolean;
+  /** Each OpenVPN server's management link, by server name. */
+  servers: Record<string, boolean>;
   idp: boolean;
 }
 

@@ -92,7 +92,12 @@ level = "error"
     await health?.body?.cancel();
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     assertEquals(ready.status, 503);
-    assertEquals(await ready.json(), { ready: false, management: false, idp: false });
+    assertEquals(await ready.json(), {
+      ready: false,
+      management: false,
+      servers: { default: false },
+      idp: false,
+    });
     child.kill("SIGTERM");
     const status = await child.status;
     assertEquals(status.code, 0);

@@ -65,7 +65,7 @@ function setup() {
       finishLogin: () => Promise.reject(new IdpUnreachableError("No IdP in this test")),
     },
     commanders: () => commander,
-    policy: TEST_POLICY,
+    policies: () => TEST_POLICY,
     sessionLifetimeMs: 3_600_000,
     checkClientIp: false,
     now,
@@ -81,7 +81,7 @@ function setup() {
     formActionOrigins: ["https://idp.example"],
     now,
     randomToken: () => `binding-${++counter}`,
-    readiness: () => ({ management: true, idp: true }),
+    readiness: () => ({ management: true, servers: { default: true }, idp: true }),
     log: getLogger("stress"),
   });
   return { app, store, commander };

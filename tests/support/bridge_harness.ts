@@ -27,11 +27,19 @@ export interface HarnessOptions {
   users?: TestUser[];
   /** Extra lines for the `[sessions]` table (e.g. `max_per_user = 1`). */
   sessionsToml?: string;
+  /**
+   * Several OpenVPN servers as `[[openvpn]]` tables, each with its own scripted management
+   * server and extra TOML (e.g. `[openvpn.authorization]`); by default one `[openvpn]`.
+   */
+  servers?: Array<{ name: string; toml?: string }>;
 }
 
 export class BridgeHarness {
   readonly idp: TestIdp;
+  /** The first (or only) server's management side. */
   readonly openvpn: FakeManagementServer;
+  /** Every server's management side, by server name. */
+  readonly servers: ReadonlyMap<string, FakeManagementServer>;
   readonly baseUrl: string;
   readonly dir: string;
   readonly config: ResolvedConfig;
@@ -41,7 +49,7 @@ export class BridgeHarness {
 
   private constructor(
     idp: TestIdp,
-    openvpn: FakeManagementServer,
+    servers: ReadonlyMap<string, FakeManagementServer>,
     baseUrl: string,
     dir: string,
     config: ResolvedConfig,
@@ -49,7 +57,8 @@ export class BridgeHarness {
   ) {
     this.toml = toml;
     this.idp = idp;
-    this.openvpn = openvpn;
+    this.servers = servers;
+    this.openvpn = [...servers.values()][0]!;
     this.baseUrl = baseUrl;
     this.dir = dir;
     this.config = config;
@@ -66,18 +75,25 @@ export class BridgeHarness {
         redirectUris: [`${baseUrl}/oauth2/callback`],
       }],
     });
-    const openvpn = await FakeManagementServer.start({ transport: "tcp" });
-    const dir = mkdtempSync(join(tmpdir(), "bridge-test-"));
-    const management = openvpn.address.kind === "tcp"
-      ? `tcp://127.0.0.1:${openvpn.address.port}`
-      : "";
-    const toml = `
-[openvpn]
+    const servers = new Map<string, FakeManagementServer>();
+    const serverToml: string[] = [];
+    for (const server of options.servers ?? [{ name: "default" }]) {
+      const openvpn = await FakeManagementServer.start({ transport: "tcp" });
+      servers.set(server.name, openvpn);
+      const management = openvpn.address.kind === "tcp"
+        ? `tcp://127.0.0.1:${openvpn.address.port}`
+        : "";
+      serverToml.push(`
+${options.servers ? `[[openvpn]]\nname = "${server.name}"` : "[openvpn]"}
 management = "${management}"
 command_timeout = "3s"
 auth_pending_timeout = "${options.authPendingTimeout ?? "3m"}"
 reconnect_max_delay = "1s"
-
+${server.toml ?? ""}
+`);
+    }
+    const dir = mkdtempSync(join(tmpdir(), "bridge-test-"));
+    const toml = `${serverToml.join("")}
 [http]
 listen = "127.0.0.1:${port}"
 base_url = "${baseUrl}"
@@ -106,17 +122,21 @@ groups = ["/staff/vpn-admins"]
 lines = ['push "route 10.10.0.0 255.255.0.0"']
 ${options.extraToml ?? ""}
 `;
-    const harness = new BridgeHarness(idp, openvpn, baseUrl, dir, parseHarnessToml(toml), toml);
+    const harness = new BridgeHarness(idp, servers, baseUrl, dir, parseHarnessToml(toml), toml);
     await harness.startBridge();
     return harness;
   }
 
   /** Starts the bridge (again) and waits until it is connected to the management interface. */
   async startBridge(): Promise<void> {
-    const mark = this.openvpn.received.length;
+    const marks = [...this.servers].map(([name, server]) =>
+      [name, server.received.length] as const
+    );
     this.#service = await startDaemon(this.config);
-    // The bridge reads the client list once its management link is up.
-    await this.waitForCommand(mark, (line) => line === "status 3");
+    // The bridge reads the client list once each management link is up.
+    for (const [name, mark] of marks) {
+      await this.waitForCommand(mark, (line) => line === "status 3", 5000, name);
+    }
   }
 
   /** Validates `toml` like check-config and puts it in force in the running bridge. */
@@ -131,18 +151,28 @@ ${options.extraToml ?? ""}
 
   async stop(): Promise<void> {
     await this.stopBridge();
-    await this.openvpn.stop();
+    for (const server of this.servers.values()) await server.stop();
     await this.idp.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
 
+  /** One server's management side (the first server's when no name is given). */
+  server(name?: string): FakeManagementServer {
+    const server = name === undefined ? this.openvpn : this.servers.get(name);
+    if (!server) throw new Error(`No OpenVPN server named ${name}`);
+    return server;
+  }
+
   /** Sends a CONNECT like a 2.6 client's and returns the login URL the bridge announced. */
-  async connect(cid: number, env: Record<string, string>): Promise<string> {
-    const mark = this.openvpn.received.length;
-    this.openvpn.sendClientBlock("CONNECT", cid, 1, clientEnv(env));
+  async connect(cid: number, env: Record<string, string>, server?: string): Promise<string> {
+    const openvpn = this.server(server);
+    const mark = openvpn.received.length;
+    openvpn.sendClientBlock("CONNECT", cid, 1, clientEnv(env));
     const line = await this.waitForCommand(
       mark,
       (l) => l.startsWith(`client-pending-auth ${cid} 1 `),
+      5000,
+      server,
     );
     const match = /"WEB_AUTH::([^"]+)"/.exec(line);
     if (!match) throw new Error(`No WEB_AUTH URL in: ${line}`);
@@ -150,16 +180,22 @@ ${options.extraToml ?? ""}
   }
 
   /** Waits for a command received after position `mark` of the management transcript. */
-  waitForCommand(mark: number, test: (line: string) => boolean, timeoutMs = 5000): Promise<string> {
-    return this.openvpn.waitForLine((line) => {
-      const index = this.openvpn.received.lastIndexOf(line);
+  waitForCommand(
+    mark: number,
+    test: (line: string) => boolean,
+    timeoutMs = 5000,
+    server?: string,
+  ): Promise<string> {
+    const openvpn = this.server(server);
+    return openvpn.waitForLine((line) => {
+      const index = openvpn.received.lastIndexOf(line);
       return index >= mark && test(line);
     }, timeoutMs);
   }
 
   /** The commands received after `mark`, as text. */
-  commandsSince(mark: number): string[] {
-    return this.openvpn.received.slice(mark);
+  commandsSince(mark: number, server?: string): string[] {
+    return this.server(server).received.slice(mark);
   }
 
   /**

@@ -142,6 +142,8 @@ export async function checkBridgeConfig(
 export interface Readiness {
   readonly ready: boolean;
   readonly management: boolean;
+  /** Each OpenVPN server's management link, by name. */
+  readonly servers: Readonly<Record<string, boolean>>;
   readonly idp: boolean;
 }
 

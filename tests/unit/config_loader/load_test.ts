@@ -47,8 +47,8 @@ function issuesOf(
 
 Deno.test("parseConfig() applies defaults to a minimal config", () => {
   const { config } = load(MINIMAL);
-  assertEquals(config.openvpn.management, { kind: "unix", path: "/run/openvpn/mgmt.sock" });
-  assertEquals(config.openvpn.authPendingTimeoutMs, 180_000);
+  assertEquals(config.servers[0]!.management, { kind: "unix", path: "/run/openvpn/mgmt.sock" });
+  assertEquals(config.servers[0]!.authPendingTimeoutMs, 180_000);
   assertEquals(config.http.listen, { host: "127.0.0.1", port: 9000 });
   assertEquals(config.oidc.usernameClaim, "preferred_username");
   assertEquals(config.oidc.groupsClaim, "groups");
@@ -66,7 +66,7 @@ Deno.test("parseConfig() parses tcp management addresses and IPv6 listen address
       '\n[log]\nlevel = "debug"\n',
     { OPENVPN_AUTH_OIDC_HTTP_LISTEN: "[::1]:8443" },
   );
-  assertEquals(config.openvpn.management, { kind: "tcp", host: "127.0.0.1", port: 7505 });
+  assertEquals(config.servers[0]!.management, { kind: "tcp", host: "127.0.0.1", port: 7505 });
   assertEquals(config.http.listen, { host: "::1", port: 8443 });
 });
 
@@ -79,7 +79,7 @@ Deno.test("parseConfig() lets environment variables override every kind of key",
     OPENVPN_AUTH_OIDC_SESSIONS_MAX_ENTRIES: "42",
     OPENVPN_AUTH_OIDC_OIDC_CLIENT_SECRET: "from-env",
   });
-  assertEquals(config.openvpn.authPendingTimeoutMs, 90_000);
+  assertEquals(config.servers[0]!.authPendingTimeoutMs, 90_000);
   assertEquals(config.http.confirmLogin, false);
   assertEquals(config.oidc.scopes, ["openid", "offline_access"]);
   assertEquals(config.oidc.authorizeParams, { prompt: "login" });
@@ -104,7 +104,7 @@ Deno.test("parseConfig() prints durations and hides every secret in the printabl
 
 Deno.test("parseConfig() compiles bypass_common_names as anchored regexes", () => {
   const { config } = load(MINIMAL.replace("[http]", 'bypass_common_names = ["site-.*"]\n[http]'));
-  const [pattern] = config.openvpn.bypassCommonNames;
+  const [pattern] = config.servers[0]!.bypassCommonNames;
   assert(pattern?.test("site-berlin"));
   assert(!pattern?.test("evil-site-berlin"));
   assert(!pattern?.test("site-berlin\nx"));
@@ -397,8 +397,8 @@ Deno.test("parseConfig() and the OIDC client agree on which hosts are loopback",
 Deno.test("parseConfig() keeps auth_pending_timeout within 10s to 1h", () => {
   const withTimeout = (text: string) =>
     MINIMAL.replace("[http]", `auth_pending_timeout = "${text}"\n[http]`);
-  assertEquals(load(withTimeout("10s")).config.openvpn.authPendingTimeoutMs, 10_000);
-  assertEquals(load(withTimeout("1h")).config.openvpn.authPendingTimeoutMs, 3_600_000);
+  assertEquals(load(withTimeout("10s")).config.servers[0]!.authPendingTimeoutMs, 10_000);
+  assertEquals(load(withTimeout("1h")).config.servers[0]!.authPendingTimeoutMs, 3_600_000);
   assertEquals(issuesOf(withTimeout("9s")), [{
     path: "openvpn.auth_pending_timeout",
     message: 'Expected a duration from 10s to 1h, got "9s"',
@@ -409,7 +409,10 @@ Deno.test("parseConfig() keeps auth_pending_timeout within 10s to 1h", () => {
 Deno.test("parseConfig() refuses a management password the login line could not carry", () => {
   const withPassword = (password: string) =>
     MINIMAL.replace("[http]", `password = ${JSON.stringify(password)}\n[http]`);
-  assertEquals(load(withPassword("x".repeat(767))).config.openvpn.password?.reveal().length, 767);
+  assertEquals(
+    load(withPassword("x".repeat(767))).config.servers[0]!.password?.reveal().length,
+    767,
+  );
   const issues = issuesOf(withPassword("x".repeat(768)));
   assertEquals(issues.map((issue) => issue.path), ["openvpn.password"]);
   assert(!issues[0]!.message.includes("xxxx"));
@@ -421,7 +424,7 @@ Deno.test("mergeReload() takes live keys from the new config and names the rest"
     MINIMAL +
       `[authorization]\nallowed_groups = ["b"]\n[log]\nlevel = "debug"\n[metrics]\nlisten = "127.0.0.1:9101"\n`,
   );
-  next.openvpn.management = { kind: "tcp", host: "127.0.0.1", port: 7505 };
+  next.servers[0]!.management = { kind: "tcp", host: "127.0.0.1", port: 7505 };
   const { config, kept } = mergeReload(old, {
     ...next,
     sessions: { ...next.sessions, backend: "memory" },
@@ -437,7 +440,7 @@ Deno.test("mergeReload() takes live keys from the new config and names the rest"
   assertEquals(config.log.level, "debug");
   assertEquals(config.metrics.listen, { host: "127.0.0.1", port: 9101 });
   assertEquals(config.http.templatesDir, "/etc/t");
-  assertEquals(config.openvpn.management, old.openvpn.management);
+  assertEquals(config.servers[0]!.management, old.servers[0]!.management);
   assertEquals(config.http.baseUrl.href, "https://vpn.example.com/");
   assertEquals(config.sessions.backend, "file");
 });

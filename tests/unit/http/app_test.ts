@@ -69,7 +69,7 @@ async function setup(options: Options = {}) {
     store,
     oidc,
     commanders: (server) => (server === "default" ? commander : undefined),
-    policy,
+    policies: () => policy,
     sessionLifetimeMs: 3_600_000,
     checkClientIp: options.checkClientIp ?? false,
     now,
@@ -86,7 +86,7 @@ async function setup(options: Options = {}) {
     formActionOrigins: ["https://idp.example"],
     now,
     randomToken: () => `binding-${++tokens}`,
-    readiness: () => ({ management: true, idp: false }),
+    readiness: () => ({ management: true, servers: { default: true }, idp: false }),
     log,
   });
   const pending = (overrides: Partial<PendingLogin> = {}): PendingLogin => ({
@@ -394,7 +394,12 @@ Deno.test("/healthz answers while /readyz reports what is not ready", async () =
   assertEquals((await ctx.request("/healthz")).status, 200);
   const ready = await ctx.request("/readyz");
   assertEquals(ready.status, 503);
-  assertEquals(await ready.json(), { ready: false, management: true, idp: false });
+  assertEquals(await ready.json(), {
+    ready: false,
+    management: true,
+    servers: { default: true },
+    idp: false,
+  });
 });
 
 Deno.test("unknown paths and methods get a plain error page, never a stack trace", async () => {

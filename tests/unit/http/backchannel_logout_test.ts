@@ -28,7 +28,7 @@ function setup(outcome: (token: string) => Promise<number>) {
     formActionOrigins: [],
     now: () => 0,
     randomToken: () => "t",
-    readiness: () => ({ management: true, idp: true }),
+    readiness: () => ({ management: true, servers: { default: true }, idp: true }),
     backchannelLogout: (token) => {
       received.push(token);
       return outcome(token);

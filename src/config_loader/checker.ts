@@ -1,0 +1,397 @@
+/**
+ * Type checks of the parsed TOML against SCHEMA: unknown keys (with a suggestion), required
+ * keys, defaults, `*_file` secrets and environment overrides. Problems are collected, not
+ * thrown, so one run reports all of them.
+ */
+import { parse } from "smol-toml";
+import type { ConfigIssue } from "./errors.ts";
+import { locateKey } from "./locate.ts";
+import {
+  acceptedKeys,
+  CLIENT_CONFIG_SPEC,
+  type ClientConfigValues,
+  envName,
+  type KeySpec,
+  SCHEMA,
+  type SectionSpec,
+  SERVER_SPEC,
+  SERVER_TABLES,
+  type ServerValues,
+  type Values,
+} from "./schema.ts";
+import { Secret } from "../config/secret.ts";
+import { suggest } from "./suggest.ts";
+import { formatDuration, parseDuration } from "../config/duration.ts";
+
+export interface LoadDeps {
+  readTextFile(path: string): string;
+  env: Record<string, string | undefined>;
+}
+
+/** A checked value: what the schema type says, durations already in milliseconds. */
+type Value =
+  | string
+  | number
+  | boolean
+  | readonly string[]
+  | Readonly<Record<string, unknown>>
+  | Secret;
+
+/** One table's checked values by key, after type checks and defaults. */
+type Checked = Record<string, Value>;
+
+/** Where a table sits, for key paths, line numbers and environment overrides. */
+interface TableAt {
+  /** Key path prefix, e.g. `oidc`, `client_config[1]` or `openvpn[0].authorization`. */
+  path: string;
+  /** The `[section]` header to look for when locating a line; undefined: do not locate. */
+  header: string | undefined;
+  /** The n-th `[[header]]` block, for arrays of tables. */
+  arrayIndex?: number | undefined;
+  /** The section whose environment variables override keys here, if any. */
+  envSection?: string | undefined;
+  /** Sub-tables this table may hold, beside its keys. */
+  tables?: readonly string[];
+}
+
+export class Checker {
+  readonly issues: ConfigIssue[] = [];
+  readonly #source: string;
+  readonly #deps: LoadDeps;
+
+  constructor(source: string, deps: LoadDeps) {
+    this.#source = source;
+    this.#deps = deps;
+  }
+
+  /**
+   * The sections' values. Only meaningful when no issue was recorded: every key then has been
+   * checked against its spec, which is what the `Values` type states.
+   */
+  check(document: Record<string, unknown>): Values {
+    const known = [...Object.keys(SCHEMA), "openvpn", "client_config"];
+    for (const name of Object.keys(document)) {
+      if (!known.includes(name)) {
+        this.#unknown(name, name, known, locateKey(this.#source, name, undefined));
+      }
+    }
+    const values: Record<string, Checked> = {};
+    for (const [section, spec] of Object.entries(SCHEMA)) {
+      const raw = document[section] ?? {};
+      if (!isTable(raw)) {
+        this.#issue(section, `Expected a table ([${section}]), got ${typeName(raw)}`);
+        continue;
+      }
+      values[section] = this.#checkTable(spec, raw, {
+        path: section,
+        header: section,
+        envSection: section,
+      });
+    }
+    return values as unknown as Values;
+  }
+
+  /** `[[client_config]]` at the top level, or inside a server (`path` then says which). */
+  checkClientConfig(raw: unknown, path = "client_config"): ClientConfigValues[] {
+    if (raw === undefined) return [];
+    const topLevel = path === "client_config";
+    if (!Array.isArray(raw)) {
+      this.#issue(path, `Expected an array of tables ([[${path}]]), got ${typeName(raw)}`);
+      return [];
+    }
+    return raw.map((entry, index) => {
+      const at = `${path}[${index}]`;
+      if (!isTable(entry)) {
+        this.#issue(at, `Expected a table, got ${typeName(entry)}`);
+        return {} as ClientConfigValues;
+      }
+      const checked = this.#checkTable(CLIENT_CONFIG_SPEC, entry, {
+        path: at,
+        header: topLevel ? "client_config" : undefined,
+        arrayIndex: index,
+      });
+      return checked as unknown as ClientConfigValues;
+    });
+  }
+
+  /**
+   * The OpenVPN servers: one `[openvpn]` table (environment overrides apply to it), or an
+   * array of `[[openvpn]]` tables, each with its own optional policy tables.
+   */
+  checkServers(raw: unknown): ServerValues[] {
+    if (raw === undefined || isTable(raw)) {
+      return [this.#checkServer(raw ?? {}, { path: "openvpn", envSection: "openvpn" })];
+    }
+    if (!Array.isArray(raw) || raw.length === 0) {
+      this.#issue(
+        "openvpn",
+        `Expected a table ([openvpn]) or tables ([[openvpn]]), got ${typeName(raw)}`,
+      );
+      return [];
+    }
+    return raw.flatMap((entry, index) => {
+      const path = `openvpn[${index}]`;
+      if (!isTable(entry)) {
+        this.#issue(path, `Expected a table, got ${typeName(entry)}`);
+        return [];
+      }
+      return [this.#checkServer(entry, { path, arrayIndex: index })];
+    });
+  }
+
+  #checkServer(
+    raw: Record<string, unknown>,
+    at: { path: string; arrayIndex?: number; envSection?: string },
+  ): ServerValues {
+    const inArray = at.arrayIndex !== undefined;
+    const checked = this.#checkTable(SERVER_SPEC, raw, {
+      ...at,
+      header: "openvpn",
+      tables: SERVER_TABLES,
+    });
+    if (inArray && raw["name"] === undefined) {
+      this.#issue(
+        `${at.path}.name`,
+        "Missing required key: each [[openvpn]] server needs a name",
+        locateKey(this.#source, "openvpn", undefined, at.arrayIndex),
+      );
+    }
+    let authorization: Values["authorization"] | undefined;
+    const rawAuthorization = raw["authorization"];
+    if (rawAuthorization !== undefined) {
+      const path = `${at.path}.authorization`;
+      if (isTable(rawAuthorization)) {
+        authorization = this.#checkTable(SCHEMA.authorization, rawAuthorization, {
+          path,
+          header: inArray ? undefined : "openvpn.authorization",
+        }) as unknown as Values["authorization"];
+      } else {
+        this.#issue(path, `Expected a table, got ${typeName(rawAuthorization)}`);
+      }
+    }
+    const clientConfig = raw["client_config"] === undefined
+      ? undefined
+      : this.checkClientConfig(raw["client_config"], `${at.path}.client_config`);
+    return {
+      ...checked,
+      authorization,
+      client_config: clientConfig,
+      inArray,
+    } as unknown as ServerValues;
+  }
+
+  #checkTable(spec: SectionSpec, raw: Record<string, unknown>, at: TableAt): Checked {
+    const accepted = [...acceptedKeys(spec), ...(at.tables ?? [])];
+    const locate = (key: string | undefined) =>
+      at.header === undefined ? undefined : locateKey(this.#source, at.header, key, at.arrayIndex);
+    for (const key of Object.keys(raw)) {
+      if (!accepted.includes(key)) this.#unknown(`${at.path}.${key}`, key, accepted, locate(key));
+    }
+    const out: Checked = {};
+    for (const [key, keySpec] of Object.entries(spec)) {
+      const path = `${at.path}.${key}`;
+      const line = (name = key) => locate(name);
+      let value = raw[key];
+      let fileValue = keySpec.type === "secret" ? raw[`${key}_file`] : undefined;
+      if (at.envSection !== undefined) {
+        const fromEnv = this.#fromEnv(at.envSection, key, keySpec);
+        if (fromEnv !== undefined) value = fromEnv;
+        const fileFromEnv = keySpec.type === "secret"
+          ? this.#deps.env[envName(at.envSection, `${key}_file`)]
+          : undefined;
+        if (fileFromEnv !== undefined) fileValue = fileFromEnv;
+      }
+      if (keySpec.type === "secret" && value !== undefined && fileValue !== undefined) {
+        this.#issue(path, `Conflicting keys: set either ${key} or ${key}_file, not both`, line());
+        continue;
+      }
+      if (fileValue !== undefined) {
+        const secret = this.#readSecretFile(`${path}_file`, fileValue, line(`${key}_file`));
+        if (secret !== undefined) out[key] = secret;
+        continue;
+      }
+      if (value === undefined) {
+        if (keySpec.required) {
+          this.#issue(
+            path,
+            "Missing required key",
+            at.arrayIndex === undefined ? undefined : locate(undefined),
+          );
+        } else if (keySpec.default !== undefined) {
+          const checked = this.#checkValue(path, keySpec, keySpec.default, undefined);
+          if (checked !== undefined) out[key] = checked;
+        }
+        continue;
+      }
+      const checked = this.#checkValue(path, keySpec, value, line());
+      if (checked !== undefined) out[key] = checked;
+    }
+    return out;
+  }
+
+  #fromEnv(section: string, key: string, spec: KeySpec): unknown {
+    const text = this.#deps.env[envName(section, key)];
+    if (text === undefined) return undefined;
+    switch (spec.type) {
+      case "bool":
+        return text === "true" ? true : text === "false" ? false : text;
+      case "int":
+        return /^-?\d+$/.test(text) ? Number(text) : text;
+      case "strings":
+        return text.trimStart().startsWith("[") ? this.#parseEnvToml(section, key, text) : [text];
+      case "table":
+        return this.#parseEnvToml(section, key, text);
+      default:
+        return text;
+    }
+  }
+
+  #parseEnvToml(section: string, key: string, text: string): unknown {
+    try {
+      return parse(`value = ${text}`)["value"];
+    } catch {
+      this.#issue(
+        `${section}.${key}`,
+        `Environment variable ${
+          envName(section, key)
+        } is not a TOML value: expected e.g. ["a", "b"] or { name = "value" }`,
+      );
+      return undefined;
+    }
+  }
+
+  #readSecretFile(path: string, file: unknown, line: number | undefined): Secret | undefined {
+    if (typeof file !== "string" || file === "") {
+      this.#issue(path, `Expected a file path, got ${typeName(file)}`, line);
+      return undefined;
+    }
+    try {
+      const text = this.#deps.readTextFile(file).replace(/\r?\n$/, "");
+      if (text === "") {
+        this.#issue(path, `File ${file} is empty`, line);
+        return undefined;
+      }
+      return new Secret(text);
+    } catch (error) {
+      this.#issue(path, `Cannot read ${file}: ${reason(error)}`, line);
+      return undefined;
+    }
+  }
+
+  #checkValue(
+    path: string,
+    spec: KeySpec,
+    value: unknown,
+    line: number | undefined,
+  ): Value | undefined {
+    const wrong = (expected: string) => {
+      this.#issue(path, `Expected ${expected}, got ${typeName(value)}`, line);
+      return undefined;
+    };
+    switch (spec.type) {
+      case "string":
+        if (typeof value !== "string") return wrong("a string");
+        if (spec.oneOf && !spec.oneOf.includes(value)) {
+          this.#issue(
+            path,
+            `Expected one of ${spec.oneOf.map((v) => `"${v}"`).join(", ")}, got "${value}"`,
+            line,
+          );
+          return undefined;
+        }
+        return value;
+      case "secret":
+        // Never echo a secret's value, even a wrongly typed one.
+        if (typeof value !== "string") {
+          this.#issue(path, "Expected a string", line);
+          return undefined;
+        }
+        if (value === "") {
+          this.#issue(path, "Must not be empty", line);
+          return undefined;
+        }
+        return new Secret(value);
+      case "bool":
+        return typeof value === "boolean" ? value : wrong("true or false");
+      case "int": {
+        if (typeof value !== "number" || !Number.isSafeInteger(value)) return wrong("an integer");
+        if (
+          (spec.min !== undefined && value < spec.min) ||
+          (spec.max !== undefined && value > spec.max)
+        ) {
+          this.#issue(
+            path,
+            `Expected an integer from ${spec.min} to ${spec.max}, got ${value}`,
+            line,
+          );
+          return undefined;
+        }
+        return value;
+      }
+      case "duration": {
+        if (typeof value !== "string") {
+          return wrong('a duration string such as "90s", "3m" or "12h"');
+        }
+        const ms = parseDuration(value);
+        if (ms === undefined) {
+          this.#issue(
+            path,
+            `Expected a duration such as "90s", "3m" or "12h", got "${value}"`,
+            line,
+          );
+          return undefined;
+        }
+        if (
+          (spec.min !== undefined && ms < spec.min) || (spec.max !== undefined && ms > spec.max)
+        ) {
+          const bound = (limit: number | undefined) =>
+            limit === undefined ? "any" : formatDuration(limit);
+          this.#issue(
+            path,
+            `Expected a duration from ${bound(spec.min)} to ${bound(spec.max)}, got "${value}"`,
+            line,
+          );
+          return undefined;
+        }
+        return ms;
+      }
+      case "strings":
+        if (!Array.isArray(value) || !value.every((item) => typeof item === "string")) {
+          return wrong("an array of strings");
+        }
+        return value as string[];
+      case "table":
+        return isTable(value) ? value : wrong("a table");
+    }
+  }
+
+  #unknown(path: string, key: string, known: readonly string[], line: number | undefined): void {
+    const close = suggest(key, known);
+    this.#issue(path, close ? `Unknown key (did you mean "${close}"?)` : "Unknown key", line);
+  }
+
+  #issue(path: string, message: string, line?: number): void {
+    this.issues.push(line === undefined ? { path, message } : { path, message, line });
+  }
+}
+
+export function isTable(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) &&
+    !(value instanceof Date);
+}
+
+function typeName(value: unknown): string {
+  if (Array.isArray(value)) return "an array";
+  if (value === null || value === undefined) return "nothing";
+  if (value instanceof Date) return "a date";
+  if (typeof value === "object") return "a table";
+  if (typeof value === "string") {
+    return `a string ("${value.length > 40 ? value.slice(0, 40) + "..." : value}")`;
+  }
+  return `a ${typeof value} (${String(value)})`;
+}
+
+export function reason(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
