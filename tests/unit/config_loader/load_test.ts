@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "../../support/assert.ts";
 import { parseConfig } from "../../../src/config_loader/load.ts";
 import { mergeReload } from "../../../src/config/live.ts";
+import { HTTP_OIDC_TOML } from "../../support/config_toml.ts";
 import { ConfigError } from "../../../src/config_loader/errors.ts";
 import { Secret } from "../../../src/config/secret.ts";
 import { parseDuration } from "../../../src/config/duration.ts";
@@ -11,15 +12,7 @@ const MINIMAL = `
 [openvpn]
 management = "unix:///run/openvpn/mgmt.sock"
 
-[http]
-base_url = "https://vpn.example.com"
-secret = "0123456789abcdef0123456789abcdef"
-
-[oidc]
-issuer = "https://sso.example.com/realms/vpn"
-client_id = "openvpn"
-client_secret = "s3cret"
-`;
+${HTTP_OIDC_TOML}`;
 
 function load(
   source: string,

@@ -1,17 +1,10 @@
 import { assertEquals } from "../../support/assert.ts";
 import { parseConfig } from "../../../src/config_loader/load.ts";
 import { ConfigError } from "../../../src/config_loader/errors.ts";
+import { HTTP_OIDC_TOML } from "../../support/config_toml.ts";
 
 const REST = `
-[http]
-base_url = "https://vpn.example.com"
-secret = "0123456789abcdef0123456789abcdef"
-
-[oidc]
-issuer = "https://sso.example.com/realms/vpn"
-client_id = "openvpn"
-client_secret = "s3cret"
-
+${HTTP_OIDC_TOML}
 [authorization]
 allowed_groups = ["/vpn-users"]
 

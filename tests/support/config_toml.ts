@@ -1,0 +1,10 @@
+/** The smallest valid `[http]` and `[oidc]` sections, for config tests to build on. */
+export const HTTP_OIDC_TOML = `[http]
+base_url = "https://vpn.example.com"
+secret = "0123456789abcdef0123456789abcdef"
+
+[oidc]
+issuer = "https://sso.example.com/realms/vpn"
+client_id = "openvpn"
+client_secret = "s3cret"
+`;
