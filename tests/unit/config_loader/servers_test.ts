@@ -2,6 +2,7 @@ import { assertEquals } from "../../support/assert.ts";
 import { parseConfig } from "../../../src/config_loader/load.ts";
 import { ConfigError } from "../../../src/config_loader/errors.ts";
 import { HTTP_OIDC_TOML } from "../../support/config_toml.ts";
+import { mergeReload } from "../../../src/config/live.ts";
 
 const REST = `
 ${HTTP_OIDC_TOML}
