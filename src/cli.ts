@@ -10,6 +10,9 @@ import { loadConfigFile, type LoadedConfig } from "./config_loader/load.ts";
 import type { ResolvedConfig } from "./config/types.ts";
 import { getLogger } from "./log.ts";
 import { VERSION } from "./version.ts";
+import { ADMIN_HELP, runAdminCommand } from "./control/admin_cli.ts";
+import { sendControlRequest } from "./control/client.ts";
+import type { ControlRequest, ControlResponse } from "./control/protocol.ts";
 
 export const EXIT_OK = 0;
 export const EXIT_RUNTIME = 1;
@@ -36,6 +39,8 @@ export interface CliIo {
   onShutdownSignal(handler: (signal: string) => void): void;
   /** Calls `handler` on every SIGHUP; its promise settles when that reload is done. */
   onReloadSignal?(handler: () => Promise<void>): void;
+  /** The admin commands' transport (default: the unix control socket). */
+  sendControl?: (socketPath: string, request: ControlRequest) => Promise<ControlResponse>;
 }
 
 const HELP: Record<string, string> = {
@@ -44,6 +49,8 @@ const HELP: Record<string, string> = {
 Usage:
   ${NAME} [--config FILE]                 run the service
   ${NAME} check-config [--config FILE]    validate the config and print it, secrets as ***
+  ${NAME} sessions list|revoke ...        list or end sessions of the running service
+  ${NAME} logins list                     sign-ins in progress in the running service
   ${NAME} help [COMMAND]                  show help for a command
   ${NAME} --version                       print the version
 
@@ -68,6 +75,19 @@ Exits 0 when valid, 2 with a list of problems otherwise.`,
 };
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  if (argv[0] !== undefined && argv[0] in ADMIN_HELP) {
+    return await runAdminCommand(argv, {
+      out: io.out,
+      err: io.err,
+      socketPath: (path) => {
+        const loaded = loadConfig(path ?? configPathOf(io), io);
+        return typeof loaded === "number"
+          ? { exit: loaded }
+          : { path: loaded.config.control.socket };
+      },
+      send: io.sendControl ?? sendControlRequest,
+    });
+  }
   let parsed;
   try {
     parsed = parseArgs({
@@ -92,7 +112,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const [command = "run", ...rest] = positionals;
   if (values.help || command === "help") {
     const topic = command === "help" ? rest[0] ?? "main" : command;
-    const text = HELP[topic];
+    const text = HELP[topic] ?? ADMIN_HELP[topic];
     if (!text) {
       io.err(`Unknown command: "${topic}"\nRun '${NAME} --help' for usage.\n`);
       return EXIT_USAGE;
@@ -107,11 +127,25 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.err(`${what}\nRun '${NAME} --help' for usage.\n`);
     return EXIT_USAGE;
   }
-  const configPath = values.config ?? io.env["OPENVPN_AUTH_OIDC_CONFIG"] ?? DEFAULT_CONFIG_PATH;
+  const configPath = values.config ?? configPathOf(io);
   const load = () => loadConfigFile(configPath, { readTextFile: io.readTextFile, env: io.env });
-  let loaded: LoadedConfig;
+  const loaded = loadConfig(configPath, io);
+  if (typeof loaded === "number") return loaded;
+  if (command === "check-config") {
+    io.out(`# ${configPath}: valid\n${stringify(loaded.printable)}\n`);
+    return EXIT_OK;
+  }
+  return await runService(loaded.config, io, () => load().config);
+}
+
+function configPathOf(io: CliIo): string {
+  return io.env["OPENVPN_AUTH_OIDC_CONFIG"] ?? DEFAULT_CONFIG_PATH;
+}
+
+/** The loaded config, or the exit code after saying what is wrong with it. */
+function loadConfig(configPath: string, io: CliIo): LoadedConfig | number {
   try {
-    loaded = load();
+    return loadConfigFile(configPath, { readTextFile: io.readTextFile, env: io.env });
   } catch (error) {
     if (error instanceof ConfigError) {
       io.err(error.message + "\n");
@@ -119,11 +153,6 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     throw error;
   }
-  if (command === "check-config") {
-    io.out(`# ${configPath}: valid\n${stringify(loaded.printable)}\n`);
-    return EXIT_OK;
-  }
-  return await runService(loaded.config, io, () => load().config);
 }
 
 async function runService(

@@ -32,6 +32,7 @@ import { ManagementConnection } from "./management/connection.ts";
 import { createOidcClient } from "./oidc/client.ts";
 import { createLogoutVerifier } from "./oidc/logout_verifier.ts";
 import type { ServerMetrics } from "./metrics/port.ts";
+import { type ControlServer, startControlServer } from "./control/server.ts";
 import { openSessionStore, startSweeper } from "./sessions/open_store.ts";
 import type { SessionStore } from "./sessions/types.ts";
 
@@ -227,6 +228,7 @@ export async function startDaemon(
   };
   discover();
   for (const { link } of links) link.start();
+  let control: ControlServer | undefined;
 
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
@@ -237,6 +239,7 @@ export async function startDaemon(
       clock.clearTimeout(discoveryTimer);
       await server.close();
       await metricsServer?.close();
+      await control?.close();
       await Promise.all(links.map(({ link }) => link.stop()));
       stopSweeper();
       await store.close();
@@ -245,6 +248,19 @@ export async function startDaemon(
     })();
     return stopping;
   };
+  if (config.control.socket !== "") {
+    try {
+      control = await startControlServer(config.control.socket, {
+        store,
+        revocation,
+        now,
+        log: getLogger("control"),
+      });
+    } catch (error) {
+      await stop();
+      throw error;
+    }
+  }
 
   /** Puts a validated config in force; keys that cannot change live keep their old value. */
   const reload = async (next: ResolvedConfig) => {

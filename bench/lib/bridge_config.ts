@@ -1,4 +1,5 @@
 /** Builds the bridge's TOML config for a bench scenario. */
+import { dirname, join } from "node:path";
 
 export interface BenchConfigOptions {
   management: string;
@@ -37,6 +38,9 @@ allowed_groups = ["/vpn-users"]
 backend = "${options.backend}"
 path = "${options.storePath}"
 max_entries = ${options.maxEntries ?? 400_000}
+
+[control]
+socket = "${join(dirname(options.storePath), "control.sock")}"
 
 [log]
 level = "error"

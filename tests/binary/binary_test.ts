@@ -73,6 +73,8 @@ client_secret = "x"
 [sessions]
 backend = "file"
 path = "${join(dir, "sessions.sqlite")}"
+[control]
+socket = "${join(dir, "control.sock")}"
 [log]
 level = "error"
 `,

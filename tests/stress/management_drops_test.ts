@@ -62,6 +62,9 @@ client_secret = "stress-secret"
 backend = "file"
 path = "${join(dir, "sessions.sqlite")}"
 
+[control]
+socket = "${join(dir, "control.sock")}"
+
 [log]
 level = "error"
 `,

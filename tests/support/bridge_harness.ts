@@ -114,6 +114,9 @@ path = "${join(dir, "sessions.sqlite")}"
 reauth_check = "${options.reauthCheck ?? "none"}"
 ${options.sessionsToml ?? ""}
 
+[control]
+socket = "${join(dir, "control.sock")}"
+
 [log]
 level = "error"
 

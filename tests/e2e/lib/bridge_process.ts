@@ -4,6 +4,7 @@
  * `make build-bun`. Its stderr log is kept across restarts so tests can wait on log lines.
  */
 
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ChildProcess, type CommandResult, run } from "./command.ts";
 import { pollUntil, withTimeout } from "./wait.ts";
@@ -91,6 +92,10 @@ export function buildBridgeConfig(options: BridgeConfigOptions): string {
     `backend = ${tomlString(options.sessionsBackend ?? "file")}`,
     `path = ${tomlString(options.sessionsPath)}`,
     `reauth_check = ${tomlString(options.reauthCheck ?? "none")}`,
+    "",
+    "[control]",
+    // Next to the session file, in the lab's own directory.
+    `socket = ${tomlString(join(dirname(options.sessionsPath), "control.sock"))}`,
     "",
     "[log]",
     `level = ${tomlString(options.logLevel ?? "info")}`,

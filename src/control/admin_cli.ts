@@ -1,0 +1,196 @@
+/**
+ * `openvpn-auth-oidc sessions list|revoke` and `logins list`: arguments, the request they make
+ * on the control socket, and how answers are printed. The socket path comes from the config,
+ * which the caller (cli.ts) loads; the transport is injected so tests can run this in process.
+ */
+import { parseArgs } from "node:util";
+import type { RevocationTarget } from "../bridge/revocation.ts";
+import { ServiceNotRunningError } from "./client.ts";
+import type { ControlRequest, ControlResponse, LoginRow, SessionRow } from "./protocol.ts";
+
+const NAME = "openvpn-auth-oidc";
+const EXIT_OK = 0;
+const EXIT_RUNTIME = 1;
+const EXIT_USAGE = 2;
+
+export const ADMIN_HELP: Record<string, string> = {
+  sessions: `Usage:
+  ${NAME} sessions list [--config FILE] [--json]
+  ${NAME} sessions revoke (--user NAME | --subject SUB | SESSION_ID) [--config FILE]
+
+list: one row per session (user name, IdP subject, OpenVPN server, cid or "-", common name,
+client IP, created, last authenticated, expires); --json prints a JSON array.
+revoke: ends the sessions (the client is disconnected, the session deleted, the refresh token
+revoked at the IdP) and prints how many. Talks to the running service over [control] socket.`,
+  logins: `Usage: ${NAME} logins list [--config FILE] [--json]
+
+Sign-ins in progress: OpenVPN server, cid, common name, client IP, age.`,
+};
+
+export interface AdminDeps {
+  out(text: string): void;
+  err(text: string): void;
+  /** The control socket of the config at `configPath` (default when undefined); exits on error. */
+  socketPath(configPath: string | undefined): { path: string } | { exit: number };
+  send(path: string, request: ControlRequest): Promise<ControlResponse>;
+}
+
+interface AdminCommand {
+  request: ControlRequest;
+  json: boolean;
+  configPath: string | undefined;
+}
+
+class UsageError extends Error {}
+
+function parse(argv: readonly string[]): AdminCommand | "help" {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      config: { type: "string", short: "c" },
+      json: { type: "boolean" },
+      user: { type: "string" },
+      subject: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) return "help";
+  const [group, action, ...rest] = positionals;
+  const base = { json: values.json ?? false, configPath: values.config };
+  const noTargets = () => {
+    if (values.user !== undefined || values.subject !== undefined) {
+      throw new UsageError("--user and --subject belong to 'sessions revoke'");
+    }
+  };
+  if (action === "list" && rest.length === 0) {
+    noTargets();
+    return { ...base, request: { command: group === "logins" ? "logins.list" : "sessions.list" } };
+  }
+  if (group === "sessions" && action === "revoke") {
+    if (values.json) throw new UsageError("--json belongs to the list commands");
+    return { ...base, request: { command: "sessions.revoke", target: target(values, rest) } };
+  }
+  throw new UsageError(
+    action === undefined ? `'${group}' needs a command` : `Unknown command: '${group} ${action}'`,
+  );
+}
+
+function target(values: { user?: string; subject?: string }, rest: string[]): RevocationTarget {
+  const given = [values.user, values.subject, rest[0]].filter((value) => value !== undefined);
+  if (given.length !== 1 || rest.length > 1) {
+    throw new UsageError("Give exactly one of --user NAME, --subject SUB or a SESSION_ID");
+  }
+  if (given[0] === "") throw new UsageError("The user, subject or session id must not be empty");
+  if (values.user !== undefined) return { kind: "user", username: values.user };
+  if (values.subject !== undefined) return { kind: "subject", subject: values.subject };
+  return { kind: "session", sessionId: rest[0]! };
+}
+
+/** Runs `sessions ...` or `logins ...` (argv starts with the group); returns the exit code. */
+export async function runAdminCommand(argv: readonly string[], deps: AdminDeps): Promise<number> {
+  let command;
+  try {
+    command = parse(argv);
+  } catch (error) {
+    deps.err(`${(error as Error).message}\n${ADMIN_HELP[argv[0]!] ?? ""}\n`);
+    return EXIT_USAGE;
+  }
+  if (command === "help") {
+    deps.out(`${ADMIN_HELP[argv[0]!]}\n`);
+    return EXIT_OK;
+  }
+  const socket = deps.socketPath(command.configPath);
+  if ("exit" in socket) return socket.exit;
+  if (socket.path === "") {
+    deps.err(`${NAME}: the control socket is turned off ([control] socket = "")\n`);
+    return EXIT_RUNTIME;
+  }
+  let response: ControlResponse;
+  try {
+    response = await deps.send(socket.path, command.request);
+  } catch (error) {
+    const prefix = error instanceof ServiceNotRunningError ? "" : "cannot talk to the service: ";
+    deps.err(`${NAME}: ${prefix}${(error as Error).message}\n`);
+    return EXIT_RUNTIME;
+  }
+  if (!response.ok) {
+    deps.err(`${NAME}: the service refused the request: ${response.error}\n`);
+    return EXIT_RUNTIME;
+  }
+  deps.out(render(response, command.json));
+  return EXIT_OK;
+}
+
+function render(response: ControlResponse & { ok: true }, json: boolean): string {
+  if ("ended" in response) return `${response.ended} session(s) ended\n`;
+  if ("sessions" in response) {
+    return json
+      ? JSON.stringify(response.sessions, null, 2) + "\n"
+      : sessionTable(response.sessions);
+  }
+  return json ? JSON.stringify(response.logins, null, 2) + "\n" : loginTable(response.logins);
+}
+
+function sessionTable(rows: readonly SessionRow[]): string {
+  return table(
+    [
+      "USER",
+      "SUBJECT",
+      "SERVER",
+      "CID",
+      "COMMON NAME",
+      "CLIENT IP",
+      "CREATED",
+      "LAST AUTH",
+      "EXPIRES",
+      "SESSION ID",
+    ],
+    rows.map((row) => [
+      row.username,
+      row.subject,
+      row.server,
+      row.cid === null ? "-" : String(row.cid),
+      row.commonName,
+      row.clientIp ?? "-",
+      row.createdAt,
+      row.lastAuthAt,
+      row.expiresAt,
+      row.sessionId,
+    ]),
+  );
+}
+
+function loginTable(rows: readonly LoginRow[]): string {
+  return table(
+    ["SERVER", "CID", "COMMON NAME", "CLIENT IP", "AGE"],
+    rows.map((
+      row,
+    ) => [row.server, String(row.cid), row.commonName, row.clientIp, `${row.ageSec}s`]),
+  );
+}
+
+/**
+ * Aligned columns. Values come from VPN clients and the IdP: control characters are shown
+ * escaped so that nothing printed can move the terminal's cursor or fake another row.
+ */
+function table(header: readonly string[], rows: readonly string[][]): string {
+  const safe = rows.map((row) => row.map(printable));
+  const widths = header.map((title, i) =>
+    Math.max(title.length, ...safe.map((row) => row[i]!.length))
+  );
+  const line = (cells: readonly string[]) =>
+    cells.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd() + "\n";
+  return line(header) + safe.map(line).join("");
+}
+
+// deno-lint-ignore no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
+
+function printable(text: string): string {
+  return text.replace(
+    CONTROL_CHARACTERS,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+}

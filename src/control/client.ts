@@ -1,0 +1,62 @@
+/**
+ * The admin command's side of the control socket: send one request, read one answer. A socket
+ * that is missing or refuses connections means the service is not running.
+ */
+import { createConnection } from "node:net";
+import type { ControlRequest, ControlResponse } from "./protocol.ts";
+import { encodeRequest } from "./protocol.ts";
+
+const ANSWER_TIMEOUT_MS = 30_000;
+/** Session lists of a large site run to megabytes; anything far beyond is not our service. */
+const MAX_ANSWER_BYTES = 256 * 1024 * 1024;
+
+/** The service is not running (or not listening where the config says). */
+export class ServiceNotRunningError extends Error {
+  override readonly name = "ServiceNotRunningError";
+}
+
+export function sendControlRequest(
+  path: string,
+  request: ControlRequest,
+): Promise<ControlResponse> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection(path);
+    const chunks: string[] = [];
+    let size = 0;
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`No answer on ${path} within ${ANSWER_TIMEOUT_MS / 1000} s`));
+    }, ANSWER_TIMEOUT_MS);
+    socket.setEncoding("utf8");
+    socket.once("connect", () => socket.write(encodeRequest(request)));
+    socket.on("data", (chunk: string) => {
+      size += chunk.length;
+      if (size > MAX_ANSWER_BYTES) {
+        socket.destroy();
+        reject(new Error(`Answer on ${path} is too large`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    socket.once("end", () => {
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(chunks.join("")) as ControlResponse);
+      } catch {
+        reject(new Error(`Unreadable answer on ${path}`));
+      }
+    });
+    socket.once("error", (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      if (error.code === "ENOENT" || error.code === "ECONNREFUSED") {
+        reject(
+          new ServiceNotRunningError(`The service is not running: nothing listens on ${path}`),
+        );
+      } else if (error.code === "EACCES") {
+        reject(new Error(`No permission to use ${path}: run as root or in the service's group`));
+      } else {
+        reject(new Error(`Cannot reach ${path}: ${error.message}`));
+      }
+    });
+  });
+}

@@ -1,0 +1,113 @@
+/**
+ * The control socket's protocol: one JSON object per line, one request and one answer per
+ * connection. Pure: parsing and checking requests, shaping answers. A request that is not
+ * exactly one of the shapes below is refused with an error and changes nothing.
+ */
+
+import type { RevocationTarget } from "../bridge/revocation.ts";
+
+/** A request line longer than this is refused unread (the largest valid one is far smaller). */
+export const MAX_REQUEST_BYTES = 4096;
+/** User names, subjects and session ids longer than this are not ours to look up. */
+const MAX_KEY_LENGTH = 1024;
+
+export type ControlRequest =
+  | { command: "sessions.list" }
+  | { command: "sessions.revoke"; target: RevocationTarget }
+  | { command: "logins.list" };
+
+/** One session as `sessions list --json` prints it. Times are ISO 8601 (UTC). */
+export interface SessionRow {
+  sessionId: string;
+  username: string;
+  subject: string;
+  server: string;
+  /** The connected client's id, or null while the client is away. */
+  cid: number | null;
+  commonName: string;
+  clientIp: string | null;
+  createdAt: string;
+  lastAuthAt: string;
+  expiresAt: string;
+}
+
+/** One sign-in in progress. The login id is a capability and is never shown. */
+export interface LoginRow {
+  server: string;
+  cid: number;
+  commonName: string;
+  clientIp: string;
+  /** Seconds since the client connected. */
+  ageSec: number;
+  createdAt: string;
+}
+
+export type ControlResponse =
+  | { ok: true; sessions: SessionRow[] }
+  | { ok: true; ended: number }
+  | { ok: true; logins: LoginRow[] }
+  | { ok: false; error: string };
+
+export class ControlRequestError extends Error {
+  override readonly name = "ControlRequestError";
+}
+
+function fail(message: string): never {
+  throw new ControlRequestError(message);
+}
+
+function key(value: unknown, name: string): string {
+  if (typeof value !== "string" || value === "") fail(`"${name}" must be a non-empty string`);
+  if (value.length > MAX_KEY_LENGTH) fail(`"${name}" is longer than ${MAX_KEY_LENGTH} characters`);
+  return value;
+}
+
+function onlyKeys(fields: Record<string, unknown>, allowed: readonly string[]): void {
+  const extra = Object.keys(fields).find((name) => !allowed.includes(name));
+  if (extra !== undefined) fail(`Unknown field "${extra}"`);
+}
+
+/** Parses one request line; throws ControlRequestError saying what is wrong. */
+export function parseRequest(line: string): ControlRequest {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    fail("Request is not JSON");
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    fail("Request must be a JSON object");
+  }
+  const fields = value as Record<string, unknown>;
+  switch (fields["command"]) {
+    case "sessions.list":
+    case "logins.list":
+      onlyKeys(fields, ["command"]);
+      return { command: fields["command"] };
+    case "sessions.revoke": {
+      onlyKeys(fields, ["command", "user", "subject", "sessionId"]);
+      const given = ["user", "subject", "sessionId"].filter((name) => fields[name] !== undefined);
+      if (given.length !== 1) fail(`Give exactly one of "user", "subject", "sessionId"`);
+      const target: RevocationTarget = given[0] === "user"
+        ? { kind: "user", username: key(fields["user"], "user") }
+        : given[0] === "subject"
+        ? { kind: "subject", subject: key(fields["subject"], "subject") }
+        : { kind: "session", sessionId: key(fields["sessionId"], "sessionId") };
+      return { command: "sessions.revoke", target };
+    }
+    default:
+      return fail(`Unknown command: ${JSON.stringify(fields["command"] ?? null)}`);
+  }
+}
+
+/** The request as it goes on the wire (one line). */
+export function encodeRequest(request: ControlRequest): string {
+  if (request.command !== "sessions.revoke") return JSON.stringify(request) + "\n";
+  const { target } = request;
+  const field = target.kind === "user"
+    ? { user: target.username }
+    : target.kind === "subject"
+    ? { subject: target.subject }
+    : { sessionId: target.sessionId };
+  return JSON.stringify({ command: request.command, ...field }) + "\n";
+}

@@ -1,0 +1,164 @@
+/**
+ * The control socket: a unix socket only root and the service's group can use (mode 0660), in
+ * a directory nobody else can write to. One request line per connection, bounded in size and
+ * time; the answer is one line, then the connection closes.
+ */
+import { createConnection, createServer, type Server, type Socket } from "node:net";
+import { chmodSync, lstatSync, mkdirSync, statSync, unlinkSync } from "node:fs";
+import { dirname } from "node:path";
+import process from "node:process";
+import { Buffer } from "node:buffer";
+import type { Logger } from "@logtape/logtape";
+import { type ControlDeps, handleControlRequest } from "./handler.ts";
+import {
+  ControlRequestError,
+  type ControlResponse,
+  MAX_REQUEST_BYTES,
+  parseRequest,
+} from "./protocol.ts";
+
+export const SOCKET_MODE = 0o660;
+/** A client that has not sent its request line by then is dropped. */
+const REQUEST_TIMEOUT_MS = 5_000;
+
+export interface ControlServer {
+  readonly path: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Why the socket's directory is unsafe, if it is: anyone who can write to it could replace the
+ * socket with their own and answer the admin's commands.
+ */
+export function unsafeDirectoryProblem(mode: number): string | undefined {
+  if ((mode & 0o002) !== 0) return "it is writable by every user";
+  return undefined;
+}
+
+/** Refuses a world-writable directory, creates a missing one (0750), and clears a stale socket. */
+async function prepare(path: string): Promise<void> {
+  const dir = dirname(path);
+  mkdirSync(dir, { recursive: true, mode: 0o750 });
+  const problem = unsafeDirectoryProblem(statSync(dir).mode);
+  if (problem) throw new Error(`Control socket directory ${dir} is unsafe: ${problem}`);
+  let existing;
+  try {
+    existing = lstatSync(path);
+  } catch {
+    return;
+  }
+  if (!existing.isSocket()) {
+    throw new Error(`Control socket path ${path} exists and is not a socket; remove it`);
+  }
+  if (await answers(path)) {
+    throw new Error(`Control socket ${path} is in use: is another instance running?`);
+  }
+  unlinkSync(path);
+}
+
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createConnection(path);
+    probe.once("connect", () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once("error", () => resolve(false));
+  });
+}
+
+/** Binds with a umask that leaves others no access, so the socket is never open, even briefly. */
+function listen(server: Server, path: string): Promise<void> {
+  let previous: number | undefined;
+  try {
+    previous = process.umask(0o117);
+  } catch {
+    // A runtime without umask: chmod below still narrows the mode right after binding.
+  }
+  return new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(path, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  }).finally(() => {
+    if (previous !== undefined) process.umask(previous);
+  });
+}
+
+export async function startControlServer(
+  path: string,
+  deps: ControlDeps & { log: Logger },
+): Promise<ControlServer> {
+  await prepare(path);
+  const connections = new Set<Socket>();
+  const server = createServer((socket) => {
+    connections.add(socket);
+    socket.once("close", () => connections.delete(socket));
+    serve(socket, deps);
+  });
+  await listen(server, path);
+  chmodSync(path, SOCKET_MODE);
+  deps.log.info("Control socket listening on {path}", { path });
+  return {
+    path,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of connections) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function serve(socket: Socket, deps: ControlDeps & { log: Logger }): void {
+  let buffered = "";
+  let done = false;
+  const answer = (response: ControlResponse) => {
+    done = true;
+    clearTimeout(timer);
+    socket.end(JSON.stringify(response) + "\n");
+  };
+  const timer = setTimeout(
+    () => answer({ ok: false, error: "No request received in time" }),
+    REQUEST_TIMEOUT_MS,
+  );
+  socket.setEncoding("utf8");
+  socket.on("error", () => clearTimeout(timer));
+  socket.on("close", () => clearTimeout(timer));
+  socket.on("data", (chunk: string) => {
+    if (done) return;
+    buffered += chunk;
+    const end = buffered.indexOf("\n");
+    if (end < 0) {
+      if (Buffer.byteLength(buffered) > MAX_REQUEST_BYTES) {
+        answer({ ok: false, error: `Request longer than ${MAX_REQUEST_BYTES} bytes` });
+      }
+      return;
+    }
+    const line = buffered.slice(0, end);
+    if (Buffer.byteLength(line) > MAX_REQUEST_BYTES) {
+      answer({ ok: false, error: `Request longer than ${MAX_REQUEST_BYTES} bytes` });
+      return;
+    }
+    done = true;
+    clearTimeout(timer);
+    respond(line, deps).then(answer);
+  });
+}
+
+async function respond(
+  line: string,
+  deps: ControlDeps & { log: Logger },
+): Promise<ControlResponse> {
+  try {
+    const request = parseRequest(line);
+    if (request.command === "sessions.revoke") {
+      deps.log.info("Control: revoke requested ({kind})", { kind: request.target.kind });
+    }
+    return await handleControlRequest(request, deps);
+  } catch (error) {
+    if (error instanceof ControlRequestError) return { ok: false, error: error.message };
+    deps.log.error("Control request failed: {error}", { error: String(error) });
+    return { ok: false, error: "Internal error; see the service log" };
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * The control socket over a real unix socket: permissions, refusals at start, bad requests
+ * (answered with an error, nothing changed), and list/revoke reaching the sessions and the
+ * OpenVPN server's commander.
+ */
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createConnection } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "../../support/assert.ts";
+import { RecordingCommander } from "../../support/recording_commander.ts";
+import { KeyedLock } from "../../../src/bridge/keyed_lock.ts";
+import { Revocation } from "../../../src/bridge/revocation.ts";
+import { SessionEnd } from "../../../src/bridge/session_end.ts";
+import { sendControlRequest } from "../../../src/control/client.ts";
+import { MAX_REQUEST_BYTES } from "../../../src/control/protocol.ts";
+import { startControlServer } from "../../../src/control/server.ts";
+import { getLogger } from "../../../src/log.ts";
+import { MemoryStore } from "../../../src/sessions/memory_store.ts";
+import { pendingLogin, session, T0 } from "../../unit/sessions/fixtures.ts";
+
+async function setup() {
+  const dir = mkdtempSync(join(tmpdir(), "control-test-"));
+  const path = join(dir, "run", "control.sock");
+  const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
+  const commander = new RecordingCommander();
+  const end = new SessionEnd({
+    store,
+    commanders: (name) => (name === "vpn1" ? commander : undefined),
+    oidc: { revoke: () => Promise.resolve() },
+    sessionLock: new KeyedLock(),
+    log: getLogger("test"),
+  });
+  const revocation = new Revocation({
+    store,
+    end,
+    verifyLogoutToken: () => Promise.reject(new Error("unused")),
+    log: getLogger("test"),
+  });
+  await store.putSession(session({ sessionId: "a", cid: 7, clientIp: "192.0.2.10" }));
+  await store.putSession(session({ sessionId: "b", cid: undefined, createdAt: T0 + 1 }));
+  await store.putSession(
+    session({ sessionId: "c", cid: 8, username: "bob", subject: "u-2", createdAt: T0 + 2 }),
+  );
+  await store.putPending(pendingLogin({ id: "secret-login-id", createdAt: T0 - 42_000 }));
+  const deps = { store, revocation, now: () => T0, log: getLogger("test") };
+  const server = await startControlServer(path, deps);
+  const cleanup = async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { dir, path, store, commander, server, deps, cleanup };
+}
+
+/** Sends raw bytes and returns the raw answer line. */
+function raw(path: string, bytes: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection(path);
+    let answer = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => (answer += chunk));
+    socket.on("end", () => resolve(answer));
+    socket.on("error", reject);
+    socket.write(bytes);
+  });
+}
+
+async function ids(store: MemoryStore): Promise<string[]> {
+  return (await store.listSessions()).map((s) => s.sessionId).sort();
+}
+
+Deno.test("control socket: a unix socket with mode 0660 in a directory it created", async () => {
+  const t = await setup();
+  try {
+    const stat = statSync(t.path);
+    assert(stat.isSocket());
+    assertEquals(stat.mode & 0o777, 0o660);
+    assertEquals(statSync(join(t.dir, "run")).mode & 0o777, 0o750);
+  } finally {
+    await t.cleanup();
+  }
+  assertEquals(existsSync(t.path), false, "close() removes the socket");
+});
+
+Deno.test("control socket: sessions.list answers every live session without tokens", async () => {
+  const t = await setup();
+  try {
+    const answer = await sendControlRequest(t.path, { command: "sessions.list" });
+    assert(answer.ok && "sessions" in answer);
+    assertEquals(answer.sessions.map((s) => s.sessionId), ["a", "b", "c"]);
+    assertEquals(answer.sessions[0], {
+      sessionId: "a",
+      username: "alice",
+      subject: "u-1",
+      server: "vpn1",
+      cid: 7,
+      commonName: "alice-laptop",
+      clientIp: "192.0.2.10",
+      createdAt: new Date(T0).toISOString(),
+      lastAuthAt: new Date(T0).toISOString(),
+      expiresAt: new Date(T0 + 8 * 3_600_000).toISOString(),
+    });
+    assertEquals(answer.sessions[1]?.cid, null);
+    assertEquals(answer.sessions[1]?.clientIp, null);
+    assertEquals(JSON.stringify(answer).includes("refresh-token"), false);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("control socket: logins.list shows sign-ins in progress, never their login ids", async () => {
+  const t = await setup();
+  try {
+    const answer = await sendControlRequest(t.path, { command: "logins.list" });
+    assert(answer.ok && "logins" in answer);
+    assertEquals(answer.logins, [{
+      server: "vpn1",
+      cid: 7,
+      commonName: "alice-laptop",
+      clientIp: "192.0.2.10",
+      ageSec: 42,
+      createdAt: new Date(T0 - 42_000).toISOString(),
+    }]);
+    assertEquals(JSON.stringify(answer).includes("secret-login-id"), false);
+    assertEquals(JSON.stringify(answer).includes("state-1"), false);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("control socket: sessions.revoke ends the user's sessions and kills their clients", async () => {
+  const t = await setup();
+  try {
+    const answer = await sendControlRequest(t.path, {
+      command: "sessions.revoke",
+      target: { kind: "user", username: "alice" },
+    });
+    assertEquals(answer, { ok: true, ended: 2 });
+    assertEquals(await ids(t.store), ["c"]);
+    assertEquals(t.commander.commands, [{ kind: "kill", cid: 7, message: "RESTART" }]);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+const badRequests: Array<[string, string, string]> = [
+  ["not JSON", "sessions.revoke everything\n", "not JSON"],
+  ["an unknown command", '{"command":"sessions.purge"}\n', "Unknown command"],
+  ["a revoke without a target", '{"command":"sessions.revoke"}\n', "exactly one"],
+  ["an oversized line", `{"command":"sessions.revoke","user":"${"a".repeat(5000)}"}\n`, "longer"],
+  ["an endless line", "x".repeat(MAX_REQUEST_BYTES + 10), "longer"],
+];
+
+for (const [name, bytes, message] of badRequests) {
+  Deno.test(`control socket: ${name} gets an error and changes nothing`, async () => {
+    const t = await setup();
+    try {
+      const answer = JSON.parse(await raw(t.path, bytes));
+      assertEquals(answer.ok, false);
+      assertStringIncludes(answer.error, message);
+      assertEquals(await ids(t.store), ["a", "b", "c"]);
+      assertEquals(t.commander.commands, []);
+    } finally {
+      await t.cleanup();
+    }
+  });
+}
+
+Deno.test("control socket: refuses a world-writable directory", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "control-test-"));
+  try {
+    chmodSync(dir, 0o777);
+    const t = await setup();
+    await t.cleanup();
+    await assertRejects(
+      () => startControlServer(join(dir, "control.sock"), t.deps),
+      Error,
+      "writable by every user",
+    );
+    assertEquals(existsSync(join(dir, "control.sock")), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test("control socket: refuses a path that is a regular file, and leaves the file", async () => {
+  const t = await setup();
+  await t.server.close();
+  try {
+    writeFileSync(t.path, "not a socket");
+    await assertRejects(() => startControlServer(t.path, t.deps), Error, "is not a socket");
+    assertEquals(existsSync(t.path), true);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("control socket: refuses a socket another instance is listening on", async () => {
+  const t = await setup();
+  try {
+    await assertRejects(() => startControlServer(t.path, t.deps), Error, "is in use");
+    const answer = await sendControlRequest(t.path, { command: "sessions.list" });
+    assertEquals(answer.ok, true, "the running instance keeps its socket");
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("control socket: replaces a stale socket left by a killed process", async () => {
+  const t = await setup();
+  await t.server.close();
+  // A process killed with SIGKILL leaves its socket file behind.
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `Deno.listen({ transport: "unix", path: ${JSON.stringify(t.path)} });
+      console.log("up"); await new Promise(() => {});`,
+    ],
+    stdout: "piped",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  await reader.read();
+  child.kill("SIGKILL");
+  await child.status;
+  reader.releaseLock();
+  await child.stdout.cancel();
+  try {
+    assert(statSync(t.path).isSocket(), "a stale socket file is left behind");
+    const again = await startControlServer(t.path, t.deps);
+    try {
+      assertEquals((await sendControlRequest(t.path, { command: "logins.list" })).ok, true);
+    } finally {
+      await again.close();
+    }
+  } finally {
+    await t.cleanup();
+  }
+});

@@ -1,0 +1,169 @@
+/**
+ * The admin commands in process: arguments and exit codes, what is asked of the service, how
+ * answers print, and what happens when the service is not running.
+ */
+import { assertEquals, assertStringIncludes } from "../../support/assert.ts";
+import { type CliIo, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, runCli } from "../../../src/cli.ts";
+import type { ControlRequest, ControlResponse } from "../../../src/control/protocol.ts";
+
+const CONFIG = `
+[openvpn]
+management = "unix:///run/openvpn/mgmt.sock"
+[http]
+base_url = "https://vpn.example.com"
+secret = "0123456789abcdef0123456789abcdef"
+[oidc]
+issuer = "https://sso.example.com/realms/vpn"
+client_id = "openvpn"
+client_secret = "very-secret-value"
+[control]
+socket = "/tmp/admin-cli-test-nowhere/control.sock"
+`;
+
+const SESSION = {
+  sessionId: "s-1",
+  username: "alice",
+  subject: "u-1",
+  server: "default",
+  cid: 4,
+  commonName: "alice-laptop",
+  clientIp: "198.51.100.7",
+  createdAt: "2026-11-30T10:00:00.000Z",
+  lastAuthAt: "2026-11-30T11:00:00.000Z",
+  expiresAt: "2026-11-30T22:00:00.000Z",
+};
+
+function setup(answer: ControlResponse | Error = { ok: true, sessions: [SESSION] }) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const sent: Array<[string, ControlRequest]> = [];
+  const io: CliIo = {
+    out: (text) => out.push(text),
+    err: (text) => err.push(text),
+    readTextFile: (path) => {
+      if (path === "/etc/openvpn-auth-oidc/server.toml" || path === "/x.toml") return CONFIG;
+      throw new Error(`No such file: ${path}`);
+    },
+    env: {},
+    startService: () => Promise.reject(new Error("not expected")),
+    onShutdownSignal: () => {},
+    sendControl: (path, request) => {
+      sent.push([path, request]);
+      return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer);
+    },
+  };
+  return { io, sent, out: () => out.join(""), err: () => err.join("") };
+}
+
+Deno.test("sessions list --json prints the sessions as a JSON array", async () => {
+  const t = setup();
+  assertEquals(await runCli(["sessions", "list", "--json", "--config", "/x.toml"], t.io), EXIT_OK);
+  assertEquals(JSON.parse(t.out()), [SESSION]);
+  assertEquals(t.sent, [["/tmp/admin-cli-test-nowhere/control.sock", {
+    command: "sessions.list",
+  }]]);
+});
+
+Deno.test("sessions list prints one aligned row per session, '-' for an unbound cid", async () => {
+  const t = setup({ ok: true, sessions: [SESSION, { ...SESSION, sessionId: "s-2", cid: null }] });
+  assertEquals(await runCli(["sessions", "list"], t.io), EXIT_OK);
+  const lines = t.out().trimEnd().split("\n");
+  assertEquals(lines.length, 3);
+  assertStringIncludes(lines[0]!, "USER");
+  assertStringIncludes(lines[1]!, "alice-laptop");
+  assertStringIncludes(lines[1]!, "198.51.100.7");
+  assertEquals(lines[2]!.split(/\s+/)[3], "-");
+});
+
+Deno.test("sessions list shows control characters from the IdP escaped, never raw", async () => {
+  const t = setup({ ok: true, sessions: [{ ...SESSION, username: "eve\u001b[2J\nroot" }] });
+  assertEquals(await runCli(["sessions", "list"], t.io), EXIT_OK);
+  assertStringIncludes(t.out(), "eve\\x1b[2J\\x0aroot");
+  assertEquals(t.out().trimEnd().split("\n").length, 2);
+});
+
+for (
+  const [args, target] of [
+    [["--user", "alice"], { kind: "user", username: "alice" }],
+    [["--subject", "u-1"], { kind: "subject", subject: "u-1" }],
+    [["s-1"], { kind: "session", sessionId: "s-1" }],
+  ] as const
+) {
+  Deno.test(`sessions revoke ${args.join(" ")} asks the service and prints how many ended`, async () => {
+    const t = setup({ ok: true, ended: 2 });
+    assertEquals(await runCli(["sessions", "revoke", ...args], t.io), EXIT_OK);
+    assertEquals(t.sent[0]?.[1], { command: "sessions.revoke", target });
+    assertEquals(t.out(), "2 session(s) ended\n");
+  });
+}
+
+Deno.test("logins list prints server, cid, common name, IP and age", async () => {
+  const t = setup({
+    ok: true,
+    logins: [{
+      server: "default",
+      cid: 9,
+      commonName: "bob-phone",
+      clientIp: "203.0.113.5",
+      ageSec: 42,
+      createdAt: "2026-11-30T10:00:00.000Z",
+    }],
+  });
+  assertEquals(await runCli(["logins", "list"], t.io), EXIT_OK);
+  assertEquals(t.sent[0]?.[1], { command: "logins.list" });
+  assertStringIncludes(t.out(), "bob-phone");
+  assertStringIncludes(t.out(), "42s");
+});
+
+const badArguments = [
+  ["sessions"],
+  ["sessions", "frobnicate"],
+  ["sessions", "list", "extra"],
+  ["sessions", "list", "--bogus"],
+  ["sessions", "list", "--user", "alice"],
+  ["sessions", "revoke"],
+  ["sessions", "revoke", "--user", "alice", "--subject", "u-1"],
+  ["sessions", "revoke", "--user", "alice", "s-1"],
+  ["sessions", "revoke", "s-1", "s-2"],
+  ["sessions", "revoke", "--user", ""],
+  ["sessions", "revoke", "--json", "s-1"],
+  ["logins", "revoke", "s-1"],
+  ["logins"],
+];
+
+for (const args of badArguments) {
+  Deno.test(`'${args.join(" ")}' exits 2 with usage and asks the service nothing`, async () => {
+    const t = setup();
+    assertEquals(await runCli(args, t.io), EXIT_USAGE);
+    assertStringIncludes(t.err(), "Usage");
+    assertEquals(t.sent, []);
+  });
+}
+
+Deno.test("help sessions and sessions --help print usage", async () => {
+  for (const args of [["help", "sessions"], ["sessions", "--help"], ["help", "logins"]]) {
+    const t = setup();
+    assertEquals(await runCli(args, t.io), EXIT_OK, args.join(" "));
+    assertStringIncludes(t.out(), "Usage");
+  }
+});
+
+Deno.test("a config that does not load exits 2 before asking the service", async () => {
+  const t = setup();
+  assertEquals(await runCli(["sessions", "list", "--config", "/missing.toml"], t.io), EXIT_USAGE);
+  assertEquals(t.sent, []);
+});
+
+Deno.test("with the service not running (nothing on the socket) the command says so and exits 1", async () => {
+  const t = setup();
+  const { sendControl: _, ...io } = t.io;
+  assertEquals(await runCli(["sessions", "list", "--config", "/x.toml"], io), EXIT_RUNTIME);
+  assertStringIncludes(t.err(), "The service is not running");
+  assertStringIncludes(t.err(), "/tmp/admin-cli-test-nowhere/control.sock");
+});
+
+Deno.test("a refused request exits 1 with the service's error", async () => {
+  const t = setup({ ok: false, error: "Unknown command" });
+  assertEquals(await runCli(["logins", "list"], t.io), EXIT_RUNTIME);
+  assertStringIncludes(t.err(), "refused the request: Unknown command");
+});
