@@ -10,6 +10,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import {
+  CommandReader,
+  greetingLine,
+  openVpnReply,
+  type OpenVpnState,
+  wire,
+} from "../../tests/support/openvpn_side.ts";
 
 export type AnswerKind = "client-auth-nt" | "client-auth" | "client-pending-auth" | "client-deny";
 
@@ -38,41 +45,9 @@ export interface RunResult {
   kinds: Record<string, number>;
 }
 
-const VERSION_REPLY = [
-  "OpenVPN Version: OpenVPN 2.6.14 x86_64-pc-linux-gnu [SSL (OpenSSL)] [LZO] [LZ4] [EPOLL] [PKCS11] [MH/PKTINFO] [AEAD] [DCO]",
-  "Management Version: 5",
-  "END",
-];
-
-const STATUS_HEADER = [
-  "TITLE\tOpenVPN 2.6.14 x86_64-pc-linux-gnu",
-  "TIME\t2026-11-28 15:14:48\t1795878888",
-  "HEADER\tCLIENT_LIST\tCommon Name\tReal Address\tVirtual Address\tVirtual IPv6 Address\tBytes Received\tBytes Sent\tConnected Since\tConnected Since (time_t)\tUsername\tClient ID\tPeer ID\tData Channel Cipher",
-];
-
-/** A `CLIENT_LIST` line of `status 3`, as OpenVPN prints it. */
-export function clientListLine(cid: number, commonName: string): string {
-  return [
-    "CLIENT_LIST",
-    commonName,
-    `10.${(cid >> 16) & 255}.${(cid >> 8) & 255}.${cid & 255}:${1024 + (cid % 60000)}`,
-    `10.201.${(cid >> 8) & 255}.${cid & 255}`,
-    "",
-    "4512",
-    "3931",
-    "2026-11-28 15:14:40",
-    "1795878880",
-    "UNDEF",
-    String(cid),
-    String(cid),
-    "AES-256-GCM",
-  ].join("\t");
-}
-
 export class LoadServer {
   readonly path: string;
-  /** Lines of the `status 3` reply between the headers and the routing table. */
-  clientList: string[] = [];
+  readonly #state: OpenVpnState = { managementVersion: 5, hold: false, clientList: [] };
   connections = 0;
   readonly #dir: string;
   readonly #server: Server;
@@ -105,6 +80,15 @@ export class LoadServer {
 
   get address(): string {
     return `unix://${this.path}`;
+  }
+
+  /** `CLIENT_LIST` lines of the `status 3` reply (tests/support/openvpn_side.ts `clientListLine`). */
+  get clientList(): readonly string[] {
+    return this.#state.clientList;
+  }
+
+  set clientList(lines: readonly string[]) {
+    this.#state.clientList = lines;
   }
 
   get connected(): boolean {
@@ -228,75 +212,23 @@ export class LoadServer {
     socket.on("close", () => {
       if (this.#client === socket) this.#client = undefined;
     });
-    let buffered = "";
-    let block: string | undefined;
+    const reader = new CommandReader();
     socket.on("data", (chunk: string) => {
-      buffered += chunk;
-      let start = 0;
-      let newline: number;
       let out = "";
-      while ((newline = buffered.indexOf("\n", start)) !== -1) {
-        const end = newline > start && buffered.charCodeAt(newline - 1) === 13
-          ? newline - 1
-          : newline;
-        const line = buffered.slice(start, end);
-        start = newline + 1;
-        for (const listener of this.#lineListeners) listener(line);
-        if (block !== undefined) {
-          if (line === "END") {
-            out += "SUCCESS: client-auth command succeeded\r\n";
-            this.#answer("client-auth", block);
-            block = undefined;
-          }
-          continue;
-        }
-        if (line.startsWith("client-auth ")) {
-          block = line;
-          continue;
-        }
-        out += this.#reply(line);
-      }
-      buffered = buffered.slice(start);
+      reader.push(
+        chunk,
+        (command) => {
+          const kind = answerKind(command);
+          if (kind !== undefined) this.#answer(kind, firstLine(command));
+          out += wire(openVpnReply(command, this.#state));
+        },
+        this.#lineListeners.size === 0 ? undefined : (line) => {
+          for (const listener of this.#lineListeners) listener(line);
+        },
+      );
       if (out !== "") socket.write(out);
     });
-    socket.write(">INFO:OpenVPN Management Interface Version 5 -- type 'help' for more info\r\n");
-  }
-
-  #reply(line: string): string {
-    const space = line.indexOf(" ");
-    const name = space === -1 ? line : line.slice(0, space);
-    switch (name) {
-      case "client-auth-nt":
-        this.#answer(name, line);
-        return "SUCCESS: client-auth command succeeded\r\n";
-      case "client-pending-auth":
-        this.#answer(name, line);
-        return "SUCCESS: client-pending-auth command succeeded\r\n";
-      case "client-deny":
-        this.#answer(name, line);
-        return "SUCCESS: client-deny command succeeded\r\n";
-      case "version":
-        return VERSION_REPLY.map((l) => `${l}\r\n`).join("");
-      case "hold":
-        return line === "hold release"
-          ? "SUCCESS: hold release succeeded\r\n"
-          : "SUCCESS: hold=0\r\n";
-      case "pid":
-        return "SUCCESS: pid=4242\r\n";
-      case "status":
-        return [
-          ...STATUS_HEADER,
-          ...this.clientList,
-          "HEADER\tROUTING_TABLE\tVirtual Address\tCommon Name\tReal Address\tLast Ref\tLast Ref (time_t)",
-          "GLOBAL_STATS\tMax bcast/mcast queue length\t0",
-          "GLOBAL_STATS\tdco_enabled\t0",
-          "END",
-        ].map((l) => `${l}\r\n`).join("");
-      case "client-kill":
-        return "SUCCESS: client-kill command succeeded\r\n";
-      default:
-        return `ERROR: unknown command [${name}], enter 'help' for more options\r\n`;
-    }
+    socket.write(wire([greetingLine()]));
   }
 
   #answer(kind: AnswerKind, line: string): void {
@@ -315,5 +247,24 @@ export class LoadServer {
     }
     const answer: Answer = { kind, cid, kid, line, at };
     for (const listener of this.#answerListeners) listener(answer);
+  }
+}
+
+function firstLine(command: string): string {
+  const newline = command.indexOf("\n");
+  return newline === -1 ? command : command.slice(0, newline);
+}
+
+function answerKind(command: string): AnswerKind | undefined {
+  const space = command.indexOf(" ");
+  const name = space === -1 ? command : command.slice(0, space);
+  switch (name) {
+    case "client-auth-nt":
+    case "client-auth":
+    case "client-pending-auth":
+    case "client-deny":
+      return name;
+    default:
+      return undefined;
   }
 }

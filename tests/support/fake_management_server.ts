@@ -23,9 +23,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ManagementAddress } from "../../src/config/types.ts";
-
-export const OPENVPN_VERSION_LINE =
-  "OpenVPN Version: OpenVPN 2.6.14 x86_64-pc-linux-gnu [SSL (OpenSSL)] [LZO] [LZ4] [EPOLL] [PKCS11] [MH/PKTINFO] [AEAD] [DCO]";
+import {
+  type ClientBlockKind,
+  clientBlockLines,
+  clientListLine,
+  CommandReader,
+  greetingLine,
+  openVpnReply,
+  wire,
+} from "./openvpn_side.ts";
 
 /**
  * What to do with one received command (a `client-auth` block arrives joined with `\n`):
@@ -112,12 +118,12 @@ export class FakeManagementServer {
 
   /** Sends lines, each ended with `\r\n` as OpenVPN does. */
   sendLines(lines: readonly string[]): void {
-    if (lines.length > 0) this.send(lines.map((line) => `${line}\r\n`).join(""));
+    if (lines.length > 0) this.send(wire(lines));
   }
 
   /** Sends a whole `>CLIENT:` block: header, ENV lines and `>CLIENT:ENV,END`. */
   sendClientBlock(
-    kind: "CONNECT" | "REAUTH" | "ESTABLISHED" | "DISCONNECT",
+    kind: ClientBlockKind,
     cid: number,
     kid: number | undefined,
     env: Record<string, string>,
@@ -219,20 +225,18 @@ export class FakeManagementServer {
     socket.on("close", () => {
       if (this.#client === socket) this.#client = undefined;
     });
-    const session = {
-      authenticated: this.#options.password === undefined,
-      tries: 0,
-      block: undefined as string[] | undefined,
-    };
-    let buffered = "";
+    const session = { authenticated: this.#options.password === undefined, tries: 0 };
+    const reader = new CommandReader();
     socket.on("data", (chunk: string) => {
-      buffered += chunk;
-      let newline: number;
-      while ((newline = buffered.indexOf("\n")) !== -1) {
-        const line = buffered.slice(0, newline).replace(/\r$/, "");
-        buffered = buffered.slice(newline + 1);
-        this.#receive(socket, session, line);
-      }
+      reader.push(
+        chunk,
+        (command) => {
+          if (socket !== this.#client) return;
+          if (session.authenticated) this.#answer(socket, command);
+          else this.#checkPassword(socket, session, command);
+        },
+        (line) => this.#receive(line),
+      );
     });
     if (session.authenticated) this.#greet(socket);
     else socket.write("ENTER PASSWORD:");
@@ -240,110 +244,45 @@ export class FakeManagementServer {
   }
 
   #greet(socket: Socket): void {
-    const version = this.#options.managementVersion ?? 5;
-    const lines = [
-      `>INFO:OpenVPN Management Interface Version ${version} -- type 'help' for more info`,
-    ];
+    const lines = [greetingLine(this.#options.managementVersion)];
     if (this.#options.hold && !this.holdReleased) lines.push(">HOLD:Waiting for hold release:0");
-    socket.write(lines.map((line) => `${line}\r\n`).join(""));
+    socket.write(wire(lines));
   }
 
-  #receive(
-    socket: Socket,
-    session: { authenticated: boolean; tries: number; block: string[] | undefined },
-    line: string,
-  ): void {
+  #receive(line: string): void {
     this.received.push(line);
     this.#waiters = this.#waiters.filter((waiter) => {
       if (!waiter.test(line)) return true;
       waiter.resolve(line);
       return false;
     });
-    if (socket !== this.#client) return;
-    if (!session.authenticated) {
-      if (line === this.#options.password) {
-        session.authenticated = true;
-        socket.write("SUCCESS: password is correct\r\n");
-        this.#greet(socket);
-      } else if (++session.tries >= 3) {
-        socket.end(); // "client connection rejected after 3 failed password attempts"
-      } else {
-        // As recorded from OpenVPN 2.6: no ERROR line, only the prompt again.
-        socket.write("ENTER PASSWORD:");
-      }
-      return;
+  }
+
+  #checkPassword(socket: Socket, session: { authenticated: boolean; tries: number }, line: string) {
+    if (line === this.#options.password) {
+      session.authenticated = true;
+      socket.write("SUCCESS: password is correct\r\n");
+      this.#greet(socket);
+    } else if (++session.tries >= 3) {
+      socket.end(); // "client connection rejected after 3 failed password attempts"
+    } else {
+      // As recorded from OpenVPN 2.6: no ERROR line, only the prompt again.
+      socket.write("ENTER PASSWORD:");
     }
-    if (session.block !== undefined) {
-      session.block.push(line);
-      if (line !== "END") return;
-      const command = session.block.join("\n");
-      session.block = undefined;
-      this.#answer(socket, command);
-      return;
-    }
-    if (/^client-auth \d+ \d+$/.test(line)) {
-      session.block = [line];
-      return;
-    }
-    this.#answer(socket, line);
   }
 
   #answer(socket: Socket, command: string): void {
     const custom = this.respond?.(command) ?? "default";
     if (custom === "none") return;
-    const lines = custom === "default" ? this.#defaultReply(command) : custom;
-    socket.write(lines.map((line) => `${line}\r\n`).join(""));
-  }
-
-  #defaultReply(command: string): string[] {
-    const [name = "", ...args] = command.split("\n")[0]!.split(" ");
-    switch (name) {
-      case "version":
-        return args.length > 0 ? [] : [
-          OPENVPN_VERSION_LINE,
-          `Management Version: ${this.#options.managementVersion ?? 5}`,
-          "END",
-        ];
-      case "pid":
-        return ["SUCCESS: pid=4242"];
-      case "hold":
-        if (args[0] === "release") {
-          this.holdReleased = true;
-          return ["SUCCESS: hold release succeeded"];
-        }
-        return [`SUCCESS: hold=${this.#options.hold ? 1 : 0}`];
-      case "status":
-        return [
-          "TITLE\tOpenVPN 2.6.14 x86_64-pc-linux-gnu",
-          "TIME\t2026-11-28 15:14:48\t1795878888",
-          "HEADER\tCLIENT_LIST\tCommon Name\tReal Address\tVirtual Address\tVirtual IPv6 Address\tBytes Received\tBytes Sent\tConnected Since\tConnected Since (time_t)\tUsername\tClient ID\tPeer ID\tData Channel Cipher",
-          ...[...this.clients].map(([cid, name]) =>
-            `CLIENT_LIST\t${name}\t10.200.0.2:50000\t10.201.0.2\t\t100\t100\t2026-11-28 15:14:48\t1795878888\tUNDEF\t${cid}\t${cid}\tAES-256-GCM`
-          ),
-          "HEADER\tROUTING_TABLE\tVirtual Address\tCommon Name\tReal Address\tLast Ref\tLast Ref (time_t)",
-          "GLOBAL_STATS\tMax bcast/mcast queue length\t0",
-          "END",
-        ];
-      case "client-auth":
-      case "client-auth-nt":
-        return ["SUCCESS: client-auth command succeeded"];
-      case "client-deny":
-        return ["SUCCESS: client-deny command succeeded"];
-      case "client-kill":
-        return ["SUCCESS: client-kill command succeeded"];
-      case "client-pending-auth":
-        return ["SUCCESS: client-pending-auth command succeeded"];
-      case "bytecount":
-        return ["SUCCESS: bytecount interval changed"];
-      case "log":
-      case "state":
-      case "echo":
-        return [
-          `SUCCESS: real-time ${name} notification set to ${args[0] === "off" ? "OFF" : "ON"}`,
-        ];
-      default:
-        return [`ERROR: unknown command [${name}], enter 'help' for more options`];
-    }
+    if (command === "hold release") this.holdReleased = true;
+    const lines = custom === "default"
+      ? openVpnReply(command, {
+        managementVersion: this.#options.managementVersion ?? 5,
+        hold: this.#options.hold ?? false,
+        clientList: [...this.clients].map(([cid, name]) => clientListLine(cid, name)),
+      })
+      : custom;
+    socket.write(wire(lines));
   }
 
   async #withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
@@ -359,21 +298,4 @@ export class FakeManagementServer {
       clearTimeout(timer);
     }
   }
-}
-
-/** The lines of a `>CLIENT:` block as OpenVPN sends them (header, ENV..., ENV,END). */
-export function clientBlockLines(
-  kind: "CONNECT" | "REAUTH" | "ESTABLISHED" | "DISCONNECT",
-  cid: number,
-  kid: number | undefined,
-  env: Record<string, string>,
-): string[] {
-  const header = kind === "CONNECT" || kind === "REAUTH"
-    ? `>CLIENT:${kind},${cid},${kid ?? 0}`
-    : `>CLIENT:${kind},${cid}`;
-  return [
-    header,
-    ...Object.entries(env).map(([name, value]) => `>CLIENT:ENV,${name}=${value}`),
-    ">CLIENT:ENV,END",
-  ];
 }

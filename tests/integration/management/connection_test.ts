@@ -10,7 +10,8 @@ import {
 import { ManagementConnectionError } from "../../../src/management/errors.ts";
 import { systemClock } from "../../../src/clock.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
-import { clientBlockLines, FakeManagementServer } from "../../support/fake_management_server.ts";
+import { FakeManagementServer } from "../../support/fake_management_server.ts";
+import { clientBlockLines } from "../../support/openvpn_side.ts";
 
 type Options = Partial<ManagementConnectionOptions>;
 
