@@ -27,6 +27,11 @@ export type LabClientOptions = Omit<OpenVpnClientOptions, "dir" | "network" | "p
 
 export interface LabOptions {
   readonly server?: LabServerOptions;
+  /**
+   * More OpenVPN servers in the same namespace, each with its own `label`, `port` and tunnel
+   * network (`tunnel: "spare"`).
+   */
+  readonly extraServers?: readonly LabServerOptions[];
   readonly pki?: PkiOptions;
   /** Keep the lab directory after dispose (default: the KEEP_LAB=1 environment variable). */
   readonly keepDir?: boolean;
@@ -38,6 +43,8 @@ export interface Lab {
   readonly pki: Pki;
   readonly network: LabNetwork;
   readonly server: OpenVpnServer;
+  /** `server` and then the extra servers. */
+  readonly servers: readonly OpenVpnServer[];
   readonly clients: readonly OpenVpnClient[];
   /** Starts a client in the client namespace; it is stopped on dispose. */
   startClient(options: LabClientOptions): Promise<OpenVpnClient>;
@@ -69,6 +76,12 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
     const server = await startOpenVpnServer({ ...options.server, dir, network, pki });
     // Teardown kills outright: nobody is left to hear a goodbye, and it saves seconds per lab.
     cleanup.defer("stop openvpn server", () => server.stop({ crash: true }));
+    const servers = [server];
+    for (const extra of options.extraServers ?? []) {
+      const more = await startOpenVpnServer({ ...extra, dir, network, pki });
+      cleanup.defer(`stop openvpn ${more.label}`, () => more.stop({ crash: true }));
+      servers.push(more);
+    }
 
     const clients: OpenVpnClient[] = [];
     const labelCounts = new Map<string, number>();
@@ -77,6 +90,7 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
       pki,
       network,
       server,
+      servers,
       clients,
       async startClient(clientOptions) {
         const base = clientOptions.label ?? `client-${clientOptions.name}`;
@@ -96,7 +110,9 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
       pingServer: (count = 3) => pingThroughTunnel(network.clientNs, network.serverTunnelIp, count),
       async diagnostics() {
         const parts = [`===== lab ${dir} (slot ${network.slot})`];
-        parts.push(`===== server log ${server.logPath}\n${await server.diagnostics()}`);
+        for (const each of servers) {
+          parts.push(`===== ${each.label} log ${each.logPath}\n${await each.diagnostics()}`);
+        }
         for (const client of clients) {
           parts.push(
             `===== client ${client.name} ${client.logPath}\n${await client.diagnostics()}`,

@@ -12,6 +12,13 @@ import type { Pki } from "./pki.ts";
 export interface OpenVpnServerOptions {
   /** Directory for server.conf, the log and (by default) the management socket. */
   readonly dir: string;
+  /**
+   * Name of this server: its files are `<label>.conf`, `<label>.log`, `<label>-mgmt.sock`
+   * (default "server"). Give each server of a lab its own.
+   */
+  readonly label?: string;
+  /** `spare`: the tunnel uses the lab's spare network, so a second server can run beside. */
+  readonly tunnel?: "main" | "spare";
   readonly network: LabNetwork;
   readonly pki: Pki;
   /** UDP port on the server's veth address (default 1194). */
@@ -54,6 +61,8 @@ export interface StopOptions {
 }
 
 export interface OpenVpnServer {
+  /** The server's name in the lab (file prefix), e.g. "server". */
+  readonly label: string;
   readonly configPath: string;
   readonly logPath: string;
   readonly managementSocket: string;
@@ -87,7 +96,9 @@ export function buildServerConfig(
     `local ${network.serverVethIp}`,
     `port ${options.port ?? 1194}`,
     "topology subnet",
-    `server ${network.tunnelNetwork} ${network.tunnelNetmask}`,
+    `server ${
+      options.tunnel === "spare" ? network.spareNetwork : network.tunnelNetwork
+    } ${network.tunnelNetmask}`,
     `ca ${pki.caCert}`,
     `cert ${pki.server.cert}`,
     `key ${pki.server.key}`,
@@ -127,12 +138,13 @@ function authGenTokenLine(token: NonNullable<OpenVpnServerOptions["authGenToken"
 
 /** Writes the config and starts openvpn; resolves once the management socket exists. */
 export async function startOpenVpnServer(options: OpenVpnServerOptions): Promise<OpenVpnServer> {
-  const managementSocket = options.managementSocket ?? join(options.dir, "server-mgmt.sock");
-  const logPath = join(options.dir, "server.log");
-  const configPath = join(options.dir, "server.conf");
+  const label = options.label ?? "server";
+  const managementSocket = options.managementSocket ?? join(options.dir, `${label}-mgmt.sock`);
+  const logPath = join(options.dir, `${label}.log`);
+  const configPath = join(options.dir, `${label}.conf`);
   let passwordFile: string | undefined;
   if (options.managementPassword !== undefined) {
-    passwordFile = join(options.dir, "server-mgmt.pw");
+    passwordFile = join(options.dir, `${label}-mgmt.pw`);
     await Deno.writeTextFile(passwordFile, `${options.managementPassword}\n`, { mode: 0o600 });
   }
   await Deno.writeTextFile(
@@ -146,7 +158,7 @@ export async function startOpenVpnServer(options: OpenVpnServerOptions): Promise
   const start = async () => {
     await Deno.remove(managementSocket).catch(() => {});
     await log.markRunStart();
-    const process = new ChildProcess("openvpn server", "ip", [
+    const process = new ChildProcess(`openvpn ${label}`, "ip", [
       "netns",
       "exec",
       options.network.serverNs,
@@ -174,6 +186,7 @@ export async function startOpenVpnServer(options: OpenVpnServerOptions): Promise
 
   await start();
   return {
+    label,
     configPath,
     logPath,
     managementSocket,

@@ -25,12 +25,23 @@ export const OIDC_CLIENT_ID = "openvpn";
 export const OIDC_CLIENT_SECRET = "e2e-openvpn-client-secret";
 
 /** Bridge settings a stack user may choose; sockets, ports and the IdP come from the stack. */
-export type StackBridgeOptions = Partial<
-  Omit<
-    BridgeConfigOptions,
-    "managementSocket" | "listenPort" | "issuer" | "clientId" | "clientSecret" | "sessionsPath"
+export type StackBridgeOptions =
+  & Partial<
+    Omit<
+      BridgeConfigOptions,
+      | "managementSocket"
+      | "servers"
+      | "listenPort"
+      | "issuer"
+      | "clientId"
+      | "clientSecret"
+      | "sessionsPath"
+    >
   >
->;
+  & {
+    /** Extra TOML for the `[[openvpn]]` table of a lab server, by its label. */
+    readonly serverToml?: Readonly<Record<string, string>>;
+  };
 
 export interface StackOptions {
   readonly lab?: LabOptions;
@@ -135,6 +146,18 @@ export async function createStack(options: StackOptions = {}): Promise<Stack> {
       buildBridgeConfig({
         ...bridgeOptions,
         managementSocket: lab.server.managementSocket,
+        // Several lab servers: one [[openvpn]] table each, named by the server's label.
+        ...(lab.servers.length > 1
+          ? {
+            servers: lab.servers.map((server) => ({
+              name: server.label,
+              managementSocket: server.managementSocket,
+              ...(bridgeOptions.serverToml?.[server.label] === undefined
+                ? {}
+                : { toml: bridgeOptions.serverToml[server.label] }),
+            })),
+          }
+          : {}),
         listenPort,
         baseUrl,
         issuer: idp.issuer,
