@@ -177,6 +177,7 @@ export async function startDaemon(
     createApp({
       flow,
       pages: await loadTemplates(live.http.templatesDir),
+      defaultLanguage: live.http.defaultLanguage,
       baseUrl: config.http.baseUrl,
       secret: config.http.secret,
       confirmLogin: live.http.confirmLogin,

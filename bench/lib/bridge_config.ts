@@ -10,6 +10,8 @@ export interface BenchConfigOptions {
   storePath: string;
   maxEntries?: number;
   authPendingTimeout?: string;
+  /** Serve /metrics here (counting runs either way; this adds the listener). */
+  metricsPort?: number;
 }
 
 export function benchConfigToml(options: BenchConfigOptions): string {
@@ -42,6 +44,7 @@ max_entries = ${options.maxEntries ?? 400_000}
 [control]
 socket = "${join(dirname(options.storePath), "control.sock")}"
 
+${options.metricsPort ? `[metrics]\nlisten = "127.0.0.1:${options.metricsPort}"\n` : ""}
 [log]
 level = "error"
 `;

@@ -51,6 +51,7 @@ export async function startResponder(kind: ResponderKind, prefill: number): Prom
         clientSecret: "unused",
         backend: kind === "bridge-file" ? "file" : "memory",
         storePath: join(dir, "sessions.sqlite"),
+        metricsPort: await freePort(),
       }),
     );
     child = startChild(DENO, [

@@ -42,7 +42,7 @@ export type BeginOutcome =
 
 export type CallbackOutcome =
   | { kind: "success"; username: string }
-  | { kind: "denied"; reason: string }
+  | { kind: "denied"; code: DenialReason; reason: string }
   | { kind: "expired" }
   | { kind: "error"; status: number; title: string; message: string };
 
@@ -168,7 +168,7 @@ export class LoginFlow {
       metrics.login(code === "idp_error" ? "error" : "denied");
       metrics.denial(code);
       audit("denied", { ...who, ...identity }, code);
-      return { kind: "denied", reason };
+      return { kind: "denied", code, reason };
     };
     if (this.#deps.checkClientIp && browserIp !== login.clientIp) {
       return await deny("browser ip mismatch", OTHER_NETWORK, "wrong_network");

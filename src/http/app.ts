@@ -13,7 +13,15 @@ import type { BeginOutcome, CallbackOutcome, LoginFlow } from "../bridge/login_f
 import type { Secret } from "../config/secret.ts";
 import { clientIp, trustedProxies } from "./client_ip.ts";
 import { type BackchannelLogoutDeps, registerBackchannelLogout } from "./backchannel_logout.ts";
-import type { Pages } from "./pages/mod.ts";
+import type { Language } from "../config/languages.ts";
+import {
+  type ErrorKind,
+  type LocalizedPages,
+  PAGE_TEXT,
+  type Pages,
+  type PageText,
+  pickLanguage,
+} from "./pages/mod.ts";
 import { baseHref, LOGIN_PATH_PREFIX } from "../bridge/login_url.ts";
 import { CALLBACK_PATH, HEALTH_PATH, READY_PATH } from "./routes.ts";
 import type { HttpEnv } from "./serve.ts";
@@ -29,7 +37,9 @@ export interface Readiness {
 
 export interface AppDeps {
   flow: Pick<LoginFlow, "view" | "begin" | "complete">;
-  pages: Pages;
+  pages: LocalizedPages;
+  /** Pages' language when Accept-Language names none we have. */
+  defaultLanguage: Language;
   baseUrl: URL;
   secret: Secret;
   confirmLogin: boolean;
@@ -51,6 +61,17 @@ const COOKIE_PREFIX = "oao-";
 const MAX_LOGIN_COOKIES = 8;
 
 type Env = { Bindings: HttpEnv };
+type RequestHeaders = { req: { header(name: string): string | undefined } };
+
+/** LoginFlow's error outcomes by title, so other languages can show their own text. */
+const FLOW_ERRORS: Readonly<Record<string, ErrorKind>> = {
+  "Wrong network": "wrong-network",
+  "Sign-in unavailable": "idp-unavailable",
+  "Invalid sign-in response": "invalid-response",
+  "Sign-in cookie missing": "cookie-missing",
+  "Sign-in failed": "client-gone",
+  "VPN connection closed": "client-gone",
+};
 
 export function createApp(deps: AppDeps): Hono<Env> {
   const https = deps.baseUrl.protocol === "https:";
@@ -61,11 +82,36 @@ export function createApp(deps: AppDeps): Hono<Env> {
     createHmac("sha256", csrfKey).update(`confirm\0${id}\0${binding}`).digest("base64url");
   const browserIp = (c: { env: HttpEnv; req: { header(name: string): string | undefined } }) =>
     clientIp(c.env?.remoteAddr ?? "", c.req.header("x-forwarded-for"), isTrusted);
-  const html = (body: string, status: number) =>
-    new Response(body, { status, headers: { "content-type": "text/html; charset=utf-8" } });
-  const expired = () => html(deps.pages.expired(), 404);
-  const errorPage = (status: number, title: string, message: string) =>
-    html(deps.pages.error({ status, title, message }), status);
+  /** A page in the language the browser asks for. */
+  const html = (
+    c: RequestHeaders,
+    render: (pages: Pages, t: PageText) => string,
+    status: number,
+  ) => {
+    const language = pickLanguage(c.req.header("accept-language"), deps.defaultLanguage);
+    const t = PAGE_TEXT[language];
+    return new Response(render(deps.pages.byLanguage[language], t), {
+      status,
+      headers: {
+        "content-type": "text/html; charset=utf-8",
+        "content-language": t.tag,
+        vary: "Accept-Language",
+      },
+    });
+  };
+  const expired = (c: RequestHeaders) => html(c, (pages) => pages.expired(), 404);
+  const errorPage = (c: RequestHeaders, status: number, kind: ErrorKind) =>
+    html(c, (pages, t) => pages.error({ status, ...t.errors[kind] }), status);
+  /** English pages keep the flow's own words; other languages translate what they know. */
+  const flowError = (
+    c: RequestHeaders,
+    outcome: { status: number; title: string; message: string },
+  ) =>
+    html(c, (pages, t) => {
+      const kind = FLOW_ERRORS[outcome.title];
+      const text = t.tag === "en" || kind === undefined ? outcome : t.errors[kind];
+      return pages.error({ status: outcome.status, title: text.title, message: text.message });
+    }, outcome.status);
 
   const app = new Hono<Env>();
   app.use(securityHeaders({
@@ -80,7 +126,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
   app.use(
     bodyLimit({
       maxSize: 4096,
-      onError: () => errorPage(413, "Request too large", "The request is too large."),
+      onError: (c) => errorPage(c, 413, "too-large"),
     }),
   );
 
@@ -93,9 +139,9 @@ export function createApp(deps: AppDeps): Hono<Env> {
 
   app.get(`${LOGIN_PATH_PREFIX}:id`, async (c) => {
     const id = c.req.param("id");
-    if (!LOGIN_ID.test(id)) return expired();
+    if (!LOGIN_ID.test(id)) return expired(c);
     const login = await deps.flow.view(id);
-    if (!login) return expired();
+    if (!login) return expired(c);
     const binding = deps.randomToken();
     setCookie(c, cookiePrefix + id, binding, {
       path: "/",
@@ -104,8 +150,8 @@ export function createApp(deps: AppDeps): Hono<Env> {
       sameSite: "Lax",
       maxAge: Math.max(1, Math.ceil((login.expiresAt - deps.now()) / 1000)),
     });
-    if (!deps.confirmLogin) return answerBegin(await deps.flow.begin(id, binding, browserIp(c)));
-    return c.html(deps.pages.confirm({
+    if (!deps.confirmLogin) return answerBegin(c, await deps.flow.begin(id, binding, browserIp(c)));
+    const confirm = {
       commonName: login.commonName,
       clientIp: login.clientIp,
       platform: login.platform,
@@ -113,23 +159,24 @@ export function createApp(deps: AppDeps): Hono<Env> {
       expiresInMinutes: (login.expiresAt - deps.now()) / 60_000,
       actionUrl: `${baseHref(deps.baseUrl)}${LOGIN_PATH_PREFIX}${id}`,
       csrf: csrfFor(id, binding),
-    }));
+    };
+    const response = html(c, (pages) => pages.confirm(confirm), 200);
+    for (const cookie of c.res.headers.getSetCookie()) {
+      response.headers.append("set-cookie", cookie);
+    }
+    return response;
   });
 
   app.post(`${LOGIN_PATH_PREFIX}:id`, async (c) => {
     const id = c.req.param("id");
-    if (!LOGIN_ID.test(id)) return expired();
+    if (!LOGIN_ID.test(id)) return expired(c);
     const binding = getCookie(c, cookiePrefix + id);
     const form = await c.req.parseBody().catch(() => ({} as Record<string, unknown>));
     const csrf = typeof form["csrf"] === "string" ? form["csrf"] : "";
     if (!binding || !secureEqual(csrf, csrfFor(id, binding))) {
-      return errorPage(
-        403,
-        "Sign-in link opened elsewhere",
-        "Open the sign-in link again in this browser, with cookies enabled, and press Continue.",
-      );
+      return errorPage(c, 403, "link-elsewhere");
     }
-    return answerBegin(await deps.flow.begin(id, binding, browserIp(c)));
+    return answerBegin(c, await deps.flow.begin(id, binding, browserIp(c)));
   });
 
   app.get(CALLBACK_PATH, async (c) => {
@@ -145,44 +192,44 @@ export function createApp(deps: AppDeps): Hono<Env> {
     if (outcome.kind !== "error" || outcome.status !== 400) {
       for (const [id] of bindings) deleteCookie(c, cookiePrefix + id, { path: "/", secure: https });
     }
-    const response = answerCallback(outcome);
+    const response = answerCallback(c, outcome);
     for (const cookie of c.res.headers.getSetCookie()) {
       response.headers.append("set-cookie", cookie);
     }
     return response;
   });
 
-  app.notFound(() => errorPage(404, "Not found", "There is nothing here."));
-  app.onError((error) => {
+  app.notFound((c) => errorPage(c, 404, "not-found"));
+  app.onError((error, c) => {
     deps.log.error("HTTP request failed: {error}", { error: String(error) });
-    return errorPage(
-      500,
-      "Something went wrong",
-      "Sign-in failed. Reconnect your VPN to try again.",
-    );
+    return errorPage(c, 500, "internal");
   });
 
-  function answerBegin(outcome: BeginOutcome): Response {
+  function answerBegin(c: RequestHeaders, outcome: BeginOutcome): Response {
     switch (outcome.kind) {
       case "redirect":
         return new Response(null, { status: 303, headers: { location: outcome.url } });
       case "expired":
-        return expired();
+        return expired(c);
       case "error":
-        return errorPage(outcome.status, outcome.title, outcome.message);
+        return flowError(c, outcome);
     }
   }
 
-  function answerCallback(outcome: CallbackOutcome): Response {
+  function answerCallback(c: RequestHeaders, outcome: CallbackOutcome): Response {
     switch (outcome.kind) {
       case "success":
-        return html(deps.pages.success({ username: outcome.username }), 200);
+        return html(c, (pages) => pages.success({ username: outcome.username }), 200);
       case "denied":
-        return html(deps.pages.denied({ reason: outcome.reason }), 403);
+        return html(
+          c,
+          (pages) => pages.denied({ reason: outcome.reason, code: outcome.code }),
+          403,
+        );
       case "expired":
-        return expired();
+        return expired(c);
       case "error":
-        return errorPage(outcome.status, outcome.title, outcome.message);
+        return flowError(c, outcome);
     }
   }
 

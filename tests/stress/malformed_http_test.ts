@@ -9,7 +9,7 @@ import { createConnection } from "node:net";
 import { LoginFlow } from "../../src/bridge/login_flow.ts";
 import { Secret } from "../../src/config/secret.ts";
 import { createApp } from "../../src/http/app.ts";
-import { builtinPages } from "../../src/http/pages/mod.ts";
+import { builtinLocalizedPages } from "../../src/http/pages/mod.ts";
 import { serveHttp } from "../../src/http/serve.ts";
 import { getLogger } from "../../src/log.ts";
 import { IdpUnreachableError } from "../../src/oidc/errors.ts";
@@ -73,7 +73,8 @@ function setup() {
   });
   const app = createApp({
     flow,
-    pages: builtinPages,
+    pages: builtinLocalizedPages,
+    defaultLanguage: "en",
     baseUrl: new URL(BASE),
     secret: new Secret("0123456789abcdef0123456789abcdef"),
     confirmLogin: true,

@@ -1,6 +1,7 @@
 /** The built-in pages. Each is a pure function of its input; every value is escaped. */
 import { escapeHtml } from "./escape.ts";
 import { renderPage } from "./layout.ts";
+import { PAGE_TEXT, type PageText } from "./messages.ts";
 
 export interface ConfirmPageInput {
   /** The client certificate's common name. */
@@ -26,6 +27,8 @@ export interface SuccessPageInput {
 export interface DeniedPageInput {
   /** Short and user-presentable, e.g. an authorization `Decision` reason. */
   reason: string;
+  /** The denial's fixed code: pages in other languages show its translation. */
+  code?: string | undefined;
 }
 
 export interface ErrorPageInput {
@@ -44,55 +47,63 @@ export function displayMinutes(minutes: number): number {
  * else's link sees that it is not their connection, and asks for one click before going to the
  * identity provider.
  */
-export function confirmPage(input: ConfirmPageInput): string {
+export function confirmPage(input: ConfirmPageInput, t: PageText = PAGE_TEXT.en): string {
   const client = [input.platform, input.clientVersion].filter((part) => part).join(" ");
   const minutes = displayMinutes(input.expiresInMinutes);
   const csrfField = input.csrf === undefined
     ? ""
     : `\n<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">`;
   return renderPage(
-    "Sign in to the VPN",
-    `<p>Sign in to allow the VPN connection for certificate <strong>${
-      escapeHtml(input.commonName)
-    }</strong> from <strong>${escapeHtml(input.clientIp)}</strong>${
-      client === "" ? "" : `, ${escapeHtml(client)}`
-    }.</p>
-<p>This link expires in ${minutes} ${minutes === 1 ? "minute" : "minutes"}.</p>
-<p class="warning">If you did not just start this VPN connection yourself, close this window: someone may be trying to connect as you.</p>
+    t.confirmTitle,
+    `<p>${
+      t.confirmIntro(
+        `<strong>${escapeHtml(input.commonName)}</strong>`,
+        `<strong>${escapeHtml(input.clientIp)}</strong>`,
+        client === "" ? "" : `, ${escapeHtml(client)}`,
+      )
+    }</p>
+<p>${escapeHtml(t.expiresIn(minutes))}</p>
+<p class="warning">${escapeHtml(t.confirmWarning)}</p>
 <form method="post" action="${escapeHtml(input.actionUrl)}">${csrfField}
-<button id="continue" type="submit">Continue to sign-in</button>
+<button id="continue" type="submit">${escapeHtml(t.continueButton)}</button>
 </form>`,
+    t.tag,
   );
 }
 
-export function expiredPage(): string {
+export function expiredPage(t: PageText = PAGE_TEXT.en): string {
+  return renderPage(t.expiredTitle, `<p>${escapeHtml(t.expiredText)}</p>`, t.tag);
+}
+
+export function successPage(input: SuccessPageInput, t: PageText = PAGE_TEXT.en): string {
   return renderPage(
-    "Sign-in link expired",
-    "<p>This sign-in link has expired. Reconnect your VPN to get a new one.</p>",
+    t.successTitle,
+    `<p>${escapeHtml(t.successText)}</p>
+<p class="muted">${t.signedInAs(`<strong>${escapeHtml(input.username)}</strong>`)}</p>`,
+    t.tag,
   );
 }
 
-export function successPage(input: SuccessPageInput): string {
-  return renderPage(
-    "You are connected",
-    `<p>You are connected. You can close this window.</p>
-<p class="muted">Signed in as <strong>${escapeHtml(input.username)}</strong>.</p>`,
-  );
+/** The denial reason in the page's language: by code where translated, else as given. */
+export function localizedReason(input: DeniedPageInput, t: PageText): string {
+  return (input.code !== undefined ? t.reasons[input.code] : undefined) ?? input.reason;
 }
 
-export function deniedPage(input: DeniedPageInput): string {
+export function deniedPage(input: DeniedPageInput, t: PageText = PAGE_TEXT.en): string {
   return renderPage(
-    "Access denied",
-    `<p>${escapeHtml(input.reason)}</p>
-<p class="muted">If you think this is wrong, contact your administrator.</p>`,
+    t.deniedTitle,
+    `<p>${escapeHtml(localizedReason(input, t))}</p>
+<p class="muted">${escapeHtml(t.deniedContact)}</p>`,
+    t.tag,
   );
 }
 
 /** A generic error page: shows only what the caller chose to say, never a stack trace. */
-export function errorPage(input: ErrorPageInput): string {
+export function errorPage(input: ErrorPageInput, t: PageText = PAGE_TEXT.en): string {
   return renderPage(
     input.title,
     `<p>${escapeHtml(input.message)}</p>
-<p class="muted">Error ${escapeHtml(String(input.status))}</p>`,
+<p class="muted">${escapeHtml(t.errorStatus(String(input.status)))}</p>`,
+    t.tag,
   );
 }

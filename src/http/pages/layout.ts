@@ -5,10 +5,10 @@ import { PAGE_STYLE } from "./style.ts";
  * A complete built-in page: `title` is plain text (escaped here), `body` is HTML that the
  * caller built with {@link escapeHtml} for every value in it.
  */
-export function renderPage(title: string, body: string): string {
+export function renderPage(title: string, body: string, lang = "en"): string {
   const safeTitle = escapeHtml(title);
   return `<!doctype html>
-<html lang="en">
+<html lang="${escapeHtml(lang)}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -12,11 +12,15 @@ export {
   type SuccessPageInput,
 } from "./builtin.ts";
 export {
+  builtinLocalizedPages,
   builtinPages,
   loadTemplates,
+  type LocalizedPages,
   type Pages,
   readTemplateFile,
   TemplateError,
   type TemplateReader,
 } from "./templates.ts";
 export { PAGE_STYLE_SOURCE, styleHashSource } from "./style.ts";
+export { type ErrorKind, PAGE_TEXT, type PageText } from "./messages.ts";
+export { pickLanguage } from "./negotiate.ts";

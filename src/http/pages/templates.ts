@@ -14,6 +14,11 @@
  * | `denied.html`   | reason                                                                       |
  * | `error.html`    | title, message, status                                                       |
  *
+ * Each template may also be given per language in a subfolder named by the language code
+ * (`de/confirm.html`, `fr/denied.html`, ...); a page without a template in the browser's language
+ * uses the one at the top of `templates_dir`, else the built-in page in that language.
+ * `{{reason}}` on `denied.html` is already in the page's language where a translation exists.
+ *
  * `confirm.html` must contain a form that POSTs to `{{actionUrl}}` with a hidden field
  * `<input type="hidden" name="csrf" value="{{csrf}}">`; both placeholders are required.
  * Templates must be self-contained: the Content-Security-Policy allows no scripts and no
@@ -31,10 +36,13 @@ import {
   errorPage,
   type ErrorPageInput,
   expiredPage,
+  localizedReason,
   successPage,
   type SuccessPageInput,
 } from "./builtin.ts";
+import { type Language, LANGUAGES } from "../../config/languages.ts";
 import { escapeHtml } from "./escape.ts";
+import { PAGE_TEXT, type PageText } from "./messages.ts";
 import { PAGE_STYLE_SOURCE, styleHashSource } from "./style.ts";
 
 export interface Pages {
@@ -47,13 +55,31 @@ export interface Pages {
   readonly styleSources: readonly string[];
 }
 
-/** The built-in pages. */
-export const builtinPages: Pages = {
-  confirm: confirmPage,
-  expired: expiredPage,
-  success: successPage,
-  denied: deniedPage,
-  error: errorPage,
+/** Pages in every supported language, and the CSP style sources of them all. */
+export interface LocalizedPages {
+  readonly byLanguage: Readonly<Record<Language, Pages>>;
+  readonly styleSources: readonly string[];
+}
+
+function builtinIn(t: PageText): Pages {
+  return {
+    confirm: (input) => confirmPage(input, t),
+    expired: () => expiredPage(t),
+    success: (input) => successPage(input, t),
+    denied: (input) => deniedPage(input, t),
+    error: (input) => errorPage(input, t),
+    styleSources: [PAGE_STYLE_SOURCE],
+  };
+}
+
+/** The built-in pages in English. */
+export const builtinPages: Pages = builtinIn(PAGE_TEXT.en);
+
+/** The built-in pages in every language. */
+export const builtinLocalizedPages: LocalizedPages = {
+  byLanguage: Object.fromEntries(
+    LANGUAGES.map((language) => [language, builtinIn(PAGE_TEXT[language])]),
+  ) as Record<Language, Pages>,
   styleSources: [PAGE_STYLE_SOURCE],
 };
 
@@ -109,35 +135,63 @@ export async function readTemplateFile(path: string): Promise<string | undefined
 }
 
 /**
- * The pages to serve: templates from `dir` where present (`confirm.html`, `expired.html`,
- * `success.html`, `denied.html`, `error.html`), built-in pages otherwise, or all built-in when
- * `dir` is `undefined`.
+ * The pages to serve in every language: templates from `dir/<language>/` or `dir/` where present
+ * (`confirm.html`, `expired.html`, `success.html`, `denied.html`, `error.html`), built-in pages
+ * otherwise, or all built-in when `dir` is `undefined`.
  *
  * @throws {TemplateError} for an unknown, missing or misplaced placeholder
  */
 export async function loadTemplates(
   dir: string | undefined,
   read: TemplateReader = readTemplateFile,
-): Promise<Pages> {
-  if (dir === undefined) return builtinPages;
+): Promise<LocalizedPages> {
+  if (dir === undefined) return builtinLocalizedPages;
   const styleSources = new Set(builtinPages.styleSources);
-  const load = async (name: PageName) => {
-    const file = join(dir, `${name}.html`);
+  const load = async (file: string, name: PageName) => {
     const text = await read(file);
     if (text === undefined) return undefined;
     const template = checkTemplate(text, file, PLACEHOLDERS[name], REQUIRED[name] ?? []);
     for (const source of template.styleSources) styleSources.add(source);
     return template.text;
   };
-  const [confirm, expired, success, denied, error] = [
-    await load("confirm"),
-    await load("expired"),
-    await load("success"),
-    await load("denied"),
-    await load("error"),
-  ];
+  const loadSet = async (folder: string) => ({
+    confirm: await load(join(folder, "confirm.html"), "confirm"),
+    expired: await load(join(folder, "expired.html"), "expired"),
+    success: await load(join(folder, "success.html"), "success"),
+    denied: await load(join(folder, "denied.html"), "denied"),
+    error: await load(join(folder, "error.html"), "error"),
+  });
+  const shared = await loadSet(dir);
+  const byLanguage = {} as Record<Language, Pages>;
+  for (const language of LANGUAGES) {
+    const own = await loadSet(join(dir, language));
+    const pick = (name: PageName) => own[name] ?? shared[name];
+    byLanguage[language] = templatePages(
+      {
+        confirm: pick("confirm"),
+        expired: pick("expired"),
+        success: pick("success"),
+        denied: pick("denied"),
+        error: pick("error"),
+      },
+      PAGE_TEXT[language],
+    );
+  }
+  const sources = [...styleSources];
+  for (const language of LANGUAGES) {
+    byLanguage[language] = { ...byLanguage[language], styleSources: sources };
+  }
+  return { byLanguage, styleSources: sources };
+}
+
+function templatePages(
+  templates: Record<PageName, string | undefined>,
+  t: PageText,
+): Pages {
+  const { confirm, expired, success, denied, error } = templates;
+  const builtin = builtinIn(t);
   return {
-    confirm: confirm === undefined ? confirmPage : (input) =>
+    confirm: confirm === undefined ? builtin.confirm : (input) =>
       fill(confirm, {
         commonName: input.commonName,
         clientIp: input.clientIp,
@@ -147,16 +201,18 @@ export async function loadTemplates(
         actionUrl: input.actionUrl,
         csrf: input.csrf ?? "",
       }),
-    expired: expired === undefined ? expiredPage : () => fill(expired, {}),
+    expired: expired === undefined ? builtin.expired : () => fill(expired, {}),
     success: success === undefined
-      ? successPage
+      ? builtin.success
       : (input) => fill(success, { username: input.username }),
-    denied: denied === undefined ? deniedPage : (input) => fill(denied, { reason: input.reason }),
+    denied: denied === undefined
+      ? builtin.denied
+      : (input) => fill(denied, { reason: localizedReason(input, t) }),
     error: error === undefined
-      ? errorPage
+      ? builtin.error
       : (input) =>
         fill(error, { title: input.title, message: input.message, status: String(input.status) }),
-    styleSources: [...styleSources],
+    styleSources: builtin.styleSources,
   };
 }
 

@@ -2,7 +2,7 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "../../s
 import { getLogger } from "../../../src/log.ts";
 import { createApp } from "../../../src/http/app.ts";
 import { LoginFlow } from "../../../src/bridge/login_flow.ts";
-import { builtinPages } from "../../../src/http/pages/mod.ts";
+import { builtinLocalizedPages } from "../../../src/http/pages/mod.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { Secret } from "../../../src/config/secret.ts";
 import { AuthorizationResponseError, IdpUnreachableError } from "../../../src/oidc/errors.ts";
@@ -10,6 +10,7 @@ import type { LoginExpectation, LoginResult } from "../../../src/oidc/client.ts"
 import type { PendingLogin } from "../../../src/sessions/types.ts";
 import { RecordingCommander } from "../../support/recording_commander.ts";
 import { TEST_POLICY } from "../../support/client_events_fixture.ts";
+import type { Language } from "../../../src/config/languages.ts";
 
 const T0 = 1_800_000_000_000;
 const ID = "AAAAAAAAAAAAAAAAAAAAAA";
@@ -21,6 +22,7 @@ interface Options {
   checkClientIp?: boolean;
   claims?: Record<string, unknown>;
   finishError?: Error;
+  defaultLanguage?: Language;
 }
 
 async function setup(options: Options = {}) {
@@ -78,7 +80,8 @@ async function setup(options: Options = {}) {
   let tokens = 0;
   const app = createApp({
     flow,
-    pages: builtinPages,
+    pages: builtinLocalizedPages,
+    defaultLanguage: options.defaultLanguage ?? "en",
     baseUrl: new URL(options.baseUrl ?? "http://127.0.0.1:9000"),
     secret: new Secret("0123456789abcdef0123456789abcdef"),
     confirmLogin: options.confirmLogin ?? true,
@@ -116,13 +119,16 @@ function cookieOf(response: Response): string {
   return header.split(";")[0]!;
 }
 
-async function confirmAndContinue(ctx: Awaited<ReturnType<typeof setup>>) {
-  const page = await ctx.request(`/login/${ID}`);
+async function confirmAndContinue(
+  ctx: Awaited<ReturnType<typeof setup>>,
+  headers: Record<string, string> = {},
+) {
+  const page = await ctx.request(`/login/${ID}`, { headers });
   const cookie = cookieOf(page);
   const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? "";
   const response = await ctx.request(`/login/${ID}`, {
     method: "POST",
-    headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+    headers: { ...headers, cookie, "content-type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({ csrf }),
   });
   return { response, cookie };
@@ -416,4 +422,75 @@ Deno.test("a request body over 4 KiB is refused", async () => {
   const ctx = await setup();
   const response = await ctx.request(`/login/${ID}`, { method: "POST", body: "x".repeat(10_000) });
   assertEquals(response.status, 413);
+});
+
+Deno.test("pages follow Accept-Language: German, French, Spanish confirm pages", async () => {
+  const cases: Array<[string, string, string, string]> = [
+    ["de-DE,de;q=0.9,en;q=0.8", "de", "Am VPN anmelden", "Weiter zur Anmeldung"],
+    ["fr-CH, fr;q=0.9, en;q=0.8", "fr", "Connexion au VPN", "Continuer vers la connexion"],
+    ["es", "es", "Iniciar sesión en la VPN", "Continuar al inicio de sesión"],
+    ["en-GB,de;q=0.5", "en", "Sign in to the VPN", "Continue to sign-in"],
+  ];
+  for (const [header, tag, title, button] of cases) {
+    const ctx = await setup();
+    const response = await ctx.request(`/login/${ID}`, { headers: { "accept-language": header } });
+    assertEquals(response.status, 200);
+    assertEquals(response.headers.get("content-language"), tag);
+    assertEquals(response.headers.get("vary"), "Accept-Language");
+    const text = await response.text();
+    assertStringIncludes(text, `<html lang="${tag}">`);
+    assertStringIncludes(text, `<h1>${title}</h1>`);
+    assertStringIncludes(text, `>${button}</button>`);
+    assertStringIncludes(text, "<strong>alice-laptop</strong>");
+    assertEquals(response.headers.getSetCookie().length, 1);
+  }
+});
+
+Deno.test("pages fall back to http.default_language when Accept-Language matches nothing", async () => {
+  const ctx = await setup({ defaultLanguage: "fr" });
+  for (const header of [undefined, "ja,zh;q=0.8", "*", "de;q=0"]) {
+    const response = await ctx.request(
+      "/login/BBBBBBBBBBBBBBBBBBBBBB",
+      header === undefined ? {} : { headers: { "accept-language": header } },
+    );
+    assertEquals(response.status, 404);
+    assertEquals(response.headers.get("content-language"), "fr", String(header));
+    assertStringIncludes(await response.text(), "Ce lien de connexion a expiré.");
+  }
+});
+
+Deno.test("the denial reason is translated by its code; the VPN client's message is not", async () => {
+  const ctx = await setup({
+    claims: { sub: "u-bob", preferred_username: "bob", groups: ["/other"] },
+  });
+  const german = { "accept-language": "de" };
+  const { cookie } = await confirmAndContinue(ctx, german);
+  const response = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
+    headers: { ...german, cookie },
+  });
+  assertEquals(response.status, 403);
+  const text = await response.text();
+  assertStringIncludes(text, "<h1>Zugriff verweigert</h1>");
+  assertStringIncludes(text, "Sie sind in keiner Gruppe, die dieses VPN nutzen darf");
+  assert(!text.includes("You are not in a group"));
+  assertEquals(
+    ctx.commander.commands[0]?.kind === "deny" && ctx.commander.commands[0].clientReason,
+    "You are not in a group allowed to use this VPN",
+  );
+});
+
+Deno.test("error pages are translated: Spanish 'opened elsewhere', French not found", async () => {
+  const ctx = await setup();
+  const forged = await ctx.request(`/login/${ID}`, {
+    method: "POST",
+    headers: { "accept-language": "es-MX" },
+    body: new URLSearchParams({ csrf: "x" }),
+  });
+  assertEquals(forged.status, 403);
+  const text = await forged.text();
+  assertStringIncludes(text, "<h1>Enlace de inicio de sesión abierto en otro lugar</h1>");
+  assertStringIncludes(text, "Error 403");
+  const missing = await ctx.request("/nothing", { headers: { "accept-language": "fr" } });
+  assertEquals(missing.status, 404);
+  assertStringIncludes(await missing.text(), "<h1>Introuvable</h1>");
 });

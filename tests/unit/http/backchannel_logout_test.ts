@@ -5,7 +5,7 @@
 import { assertEquals, assertMatch } from "../../support/assert.ts";
 import { getLogger } from "../../../src/log.ts";
 import { createApp } from "../../../src/http/app.ts";
-import { builtinPages } from "../../../src/http/pages/mod.ts";
+import { builtinLocalizedPages } from "../../../src/http/pages/mod.ts";
 import { Secret } from "../../../src/config/secret.ts";
 import { LogoutTokenError } from "../../../src/oidc/logout_token.ts";
 
@@ -20,7 +20,8 @@ function setup(outcome: (token: string) => Promise<number>) {
       begin: () => Promise.reject(new Error("unused")),
       complete: () => Promise.reject(new Error("unused")),
     },
-    pages: builtinPages,
+    pages: builtinLocalizedPages,
+    defaultLanguage: "en",
     baseUrl: new URL("http://127.0.0.1:9000"),
     secret: new Secret("0123456789abcdef0123456789abcdef"),
     confirmLogin: true,

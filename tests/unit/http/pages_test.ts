@@ -8,6 +8,7 @@ import {
   expiredPage,
   loadTemplates,
   PAGE_STYLE_SOURCE,
+  PAGE_TEXT,
   successPage,
   TemplateError,
   type TemplateReader,
@@ -148,11 +149,13 @@ function reader(files: Record<string, string>): TemplateReader {
 }
 
 Deno.test("loadTemplates() without a directory gives the built-in pages", async () => {
-  assertEquals(await loadTemplates(undefined, reader({})), builtinPages);
+  const pages = await loadTemplates(undefined, reader({}));
+  assertEquals(pages.byLanguage.en.expired(), builtinPages.expired());
+  assertEquals(pages.styleSources, builtinPages.styleSources);
 });
 
 Deno.test("loadTemplates() uses present templates, escapes placeholders, keeps built-ins", async () => {
-  const pages = await loadTemplates(
+  const { byLanguage: { en: pages } } = await loadTemplates(
     "/tpl",
     reader({
       "/tpl/success.html": "<p>Welcome {{ username }}! {{username}}</p>",
@@ -232,10 +235,51 @@ Deno.test("loadTemplates() reads files from disk with the default reader", async
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(`${dir}/denied.html`, "<p>No: {{reason}}</p>");
-    const pages = await loadTemplates(dir);
+    const { byLanguage: { en: pages } } = await loadTemplates(dir);
     assertEquals(pages.denied({ reason: "<b>" }), "<p>No: &lt;b&gt;</p>");
     assertEquals(pages.expired(), expiredPage());
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("loadTemplates() takes a language's own template first, then the shared one, then the built-in page", async () => {
+  const pages = await loadTemplates(
+    "/tpl",
+    reader({
+      "/tpl/de/denied.html": "<p lang=de>Nein: {{reason}}</p>",
+      "/tpl/denied.html": "<p>No: {{reason}}</p>",
+      "/tpl/fr/success.html": "<p>Bienvenue {{username}}</p>",
+    }),
+  );
+  const denial = { reason: "You are not in a group allowed to use this VPN", code: "group" };
+  assertEquals(
+    pages.byLanguage.de.denied(denial),
+    "<p lang=de>Nein: Sie sind in keiner Gruppe, die dieses VPN nutzen darf</p>",
+  );
+  assertEquals(
+    pages.byLanguage.es.denied(denial),
+    "<p>No: No pertenece a ningún grupo autorizado a usar esta VPN</p>",
+  );
+  assertEquals(pages.byLanguage.en.denied(denial), `<p>No: ${denial.reason}</p>`);
+  assertEquals(pages.byLanguage.fr.success({ username: "<b>" }), "<p>Bienvenue &lt;b&gt;</p>");
+  assertStringIncludes(
+    pages.byLanguage.de.success({ username: "x" }),
+    "<h1>Sie sind verbunden</h1>",
+  );
+  assertStringIncludes(pages.byLanguage.es.expired(), '<html lang="es">');
+});
+
+Deno.test("every language translates every text the English pages have", () => {
+  const english = PAGE_TEXT.en;
+  for (const [language, text] of Object.entries(PAGE_TEXT)) {
+    assertEquals(Object.keys(text.errors).sort(), Object.keys(english.errors).sort(), language);
+    if (language !== "en") {
+      assertEquals(Object.keys(text.reasons).sort(), Object.keys(PAGE_TEXT.de.reasons).sort());
+      for (const [kind, { title, message }] of Object.entries(text.errors)) {
+        const en = english.errors[kind as keyof typeof english.errors];
+        assert(title !== en.title && message !== en.message, `${language} ${kind} untranslated`);
+      }
+    }
   }
 });
