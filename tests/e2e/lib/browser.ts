@@ -14,6 +14,8 @@ export interface BrowserOptions {
   readonly extraArgs?: readonly string[];
   /** Default timeout for every navigation and wait, in ms (default 15000). */
   readonly timeoutMs?: number;
+  /** Browser locale, e.g. `de-DE`: sets Accept-Language (default: Chromium's own). */
+  readonly locale?: string;
 }
 
 export interface LoginSelectors {
@@ -84,6 +86,7 @@ export async function openBrowser(options: BrowserOptions = {}): Promise<LabBrow
       executablePath: options.executablePath ?? "/usr/bin/chromium",
       headless: true,
       args: [...CHROMIUM_ARGS, ...(options.extraArgs ?? [])],
+      ...(options.locale ? { locale: options.locale } : {}),
     });
   } catch (error) {
     await Deno.remove(profile, { recursive: true }).catch(() => {});
