@@ -161,3 +161,139 @@ Deno.test("SIGHUP reload: a policy change applies to the next login, the link an
     await h.stop();
   }
 });
+
+async function openssl(dir: string, ...args: string[]): Promise<void> {
+  const result = await new Deno.Command("openssl", {
+    args,
+    cwd: dir,
+    stdout: "null",
+    stderr: "null",
+  })
+    .output();
+  assertEquals(result.code, 0, `openssl ${args[0]} failed`);
+}
+
+/** A CA of its own and a 127.0.0.1 server certificate it signed (rustls refuses a CA as leaf). */
+async function serverCert(
+  dir: string,
+  name: string,
+): Promise<{ ca: string; cert: string; key: string }> {
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+  await openssl(
+    dir,
+    "req",
+    "-x509",
+    ...ec,
+    "-keyout",
+    `${name}-ca.key`,
+    "-out",
+    `${name}-ca.pem`,
+    "-days",
+    "1",
+    "-subj",
+    `/CN=${name} CA`,
+  );
+  await openssl(
+    dir,
+    "req",
+    ...ec,
+    "-keyout",
+    `${name}.key`,
+    "-out",
+    `${name}.csr`,
+    "-subj",
+    "/CN=127.0.0.1",
+  );
+  writeFileSync(
+    join(dir, `${name}.cnf`),
+    "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+  );
+  await openssl(
+    dir,
+    "x509",
+    "-req",
+    "-in",
+    `${name}.csr`,
+    "-CA",
+    `${name}-ca.pem`,
+    "-CAkey",
+    `${name}-ca.key`,
+    "-CAcreateserial",
+    "-out",
+    `${name}.pem`,
+    "-days",
+    "1",
+    "-extfile",
+    `${name}.cnf`,
+  );
+  const read = (file: string) => readFileSync(join(dir, file), "utf8");
+  return { ca: read(`${name}-ca.pem`), cert: read(`${name}.pem`), key: read(`${name}.key`) };
+}
+
+async function healthOver(url: string, caCert: string): Promise<string> {
+  const client = Deno.createHttpClient({ caCerts: [caCert] });
+  try {
+    const response = await fetch(`${url}/healthz`, { client });
+    return `${response.status} ${await response.text()}`;
+  } catch (error) {
+    return `failed: ${(error as Error).message}`;
+  } finally {
+    client.close();
+  }
+}
+
+Deno.test("reload: the TLS certificate is read again and served without a restart", async () => {
+  const h = await BridgeHarness.start();
+  try {
+    const a = await serverCert(h.dir, "a");
+    const b = await serverCert(h.dir, "b");
+    const certFile = join(h.dir, "tls.pem");
+    const keyFile = join(h.dir, "tls.key");
+    writeFileSync(certFile, a.cert);
+    writeFileSync(keyFile, a.key);
+    const withTls = h.toml.replace(
+      "[http]\n",
+      `[http]\ntls_cert_file = "${certFile}"\ntls_key_file = "${keyFile}"\n`,
+    );
+    const connections = h.openvpn.connections;
+    assertEquals((await h.reload(withTls)).kept, []);
+    const https = h.baseUrl.replace("http:", "https:");
+    assertEquals(await healthOver(https, a.ca), "200 ok");
+
+    // Renewed in place (same paths, as certbot does): the next reload serves the new one.
+    writeFileSync(certFile, b.cert);
+    writeFileSync(keyFile, b.key);
+    assertEquals((await h.reload(withTls)).kept, []);
+    assertEquals(await healthOver(https, b.ca), "200 ok");
+    assertStringIncludes(await healthOver(https, a.ca), "failed");
+    assertEquals(h.openvpn.connections, connections);
+  } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("reload: the metrics listener is turned on, moved and off without a restart", async () => {
+  const h = await BridgeHarness.start();
+  const reachable = async (port: number) => {
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+      await response.body?.cancel();
+      return response.status;
+    } catch {
+      return "refused";
+    }
+  };
+  try {
+    const [first, second] = [await freePort(), await freePort()];
+    assertEquals(await reachable(first), "refused");
+    await h.reload(`${h.toml}\n[metrics]\nlisten = "127.0.0.1:${first}"\n`);
+    assertEquals(await reachable(first), 200);
+    await h.reload(`${h.toml}\n[metrics]\nlisten = "127.0.0.1:${second}"\n`);
+    assertEquals(await reachable(first), "refused");
+    assertEquals(await reachable(second), 200);
+    await h.reload(h.toml);
+    assertEquals(await reachable(second), "refused");
+  } finally {
+    await h.stop();
+  }
+});
