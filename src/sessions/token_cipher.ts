@@ -99,6 +99,25 @@ export class TokenCipher {
     }
   }
 
+  /**
+   * For a shared store (Redis), which keeps a pending login's OAuth state, nonce, PKCE verifier
+   * and browser binding outside the process: bound to the login id, in a domain of its own.
+   */
+  encryptPendingSecrets(plain: string, loginId: string): Promise<Uint8Array<ArrayBuffer>> {
+    return this.#encrypt(plain, pendingAad(loginId));
+  }
+
+  /** Throws when the blob was made with another key, for another login, or was altered. */
+  async decryptPendingSecrets(blob: Uint8Array, loginId: string): Promise<string> {
+    try {
+      return await this.#decrypt(blob, pendingAad(loginId));
+    } catch (cause) {
+      throw new Error("Pending login decryption failed: wrong key, wrong login or altered data", {
+        cause,
+      });
+    }
+  }
+
   /** A value to store once, so that a later open can tell whether it has the same key. */
   makeKeyCheck(): Promise<Uint8Array<ArrayBuffer>> {
     return this.#encrypt(KEY_CHECK_PLAINTEXT, encoder.encode(KEY_CHECK_AAD));
@@ -151,7 +170,11 @@ export class TokenCipher {
   }
 }
 
-/** Prefixed so that no session id can collide with the key check's associated data. */
+/** Prefixed so that no session id can collide with the key check's or a login's associated data. */
 function sessionAad(sessionId: string): Uint8Array<ArrayBuffer> {
   return encoder.encode(`session\u0000${sessionId}`);
+}
+
+function pendingAad(loginId: string): Uint8Array<ArrayBuffer> {
+  return encoder.encode(`pending\u0000${loginId}`);
 }

@@ -1,0 +1,227 @@
+/**
+ * The Lua scripts behind the Redis store. Each runs atomically in Redis, so an entry and its
+ * indexes always change together, a login is taken by exactly one caller across every bridge,
+ * and the size bound is checked and the entry added in one step.
+ *
+ * Keys (P = sessions.key_prefix), all built here from ARGV[1]:
+ *   P p:<id>            hash  pending login: d (JSON without OAuth state), o (encrypted OAuth
+ *                             state), srv, cid; PX = until it expires
+ *   P pz                zset  pending ids by expiresAt (count, sweep, listing)
+ *   P pc:<cid>:<server> set   pending ids of one client (the cid, digits, comes first so the
+ *                             name is unambiguous whatever the server name holds)
+ *   P s:<sessionId>     hash  session: d (JSON without refresh token), t (encrypted refresh
+ *                             token), srv, cid ('' = unbound), sub, sid (when known), user;
+ *                             PX = until it expires plus a grace (see redis_store.ts)
+ *   P sz                zset  session ids by expiresAt
+ *   P sb:<server>       hash  cid -> session id of the bound sessions of a server
+ *   P su:<subject>, P si:<sid>, P sn:<username>   sets of session ids
+ * Index sets and hashes get a TTL at least as long as their newest member's, so nothing
+ * outlives its entries when no bridge sweeps; readers skip members whose entry is gone.
+ *
+ * Redis Cluster is not supported: the scripts touch keys they build themselves.
+ */
+
+const HELPERS = `
+local P = ARGV[1]
+local function keep(key, ttl)
+  if redis.call('PTTL', key) < tonumber(ttl) then redis.call('PEXPIRE', key, ttl) end
+end
+local function unindex_session(id)
+  local f = redis.call('HMGET', P .. 's:' .. id, 'srv', 'cid', 'sub', 'sid', 'user')
+  if not f[1] then return end
+  if f[2] ~= '' then
+    local bound = P .. 'sb:' .. f[1]
+    if redis.call('HGET', bound, f[2]) == id then redis.call('HDEL', bound, f[2]) end
+  end
+  if f[3] then redis.call('SREM', P .. 'su:' .. f[3], id) end
+  if f[4] then redis.call('SREM', P .. 'si:' .. f[4], id) end
+  if f[5] then redis.call('SREM', P .. 'sn:' .. f[5], id) end
+end
+local function drop_session(id)
+  unindex_session(id)
+  redis.call('ZREM', P .. 'sz', id)
+  return redis.call('DEL', P .. 's:' .. id)
+end
+local function drop_pending(id)
+  local key = P .. 'p:' .. id
+  local f = redis.call('HMGET', key, 'srv', 'cid')
+  if f[1] then redis.call('SREM', P .. 'pc:' .. f[2] .. ':' .. f[1], id) end
+  redis.call('ZREM', P .. 'pz', id)
+  return redis.call('DEL', key)
+end
+local function sweep(zset, drop, now, limit)
+  local ids
+  if limit then
+    ids = redis.call('ZRANGEBYSCORE', zset, '-inf', '(' .. now, 'LIMIT', 0, limit)
+  else
+    ids = redis.call('ZRANGEBYSCORE', zset, '-inf', '(' .. now)
+  end
+  for _, id in ipairs(ids) do drop(id) end
+  return #ids
+end
+local function has_room(zset, id, max, drop, now)
+  if redis.call('ZSCORE', zset, id) or redis.call('ZCARD', zset) < max then return true end
+  sweep(zset, drop, now)
+  return redis.call('ZCARD', zset) < max
+end
+local function live_fields(zset, prefix, id, now, a, b)
+  local score = redis.call('ZSCORE', zset, id)
+  if not score or tonumber(score) < tonumber(now) then return nil end
+  local v = redis.call('HMGET', P .. prefix .. id, a, b)
+  if not v[1] then return nil end
+  return v
+end
+`;
+
+/** ARGV: P, id, max, now, expiresAt, ttlMs, server, cid, data, encrypted OAuth ('' = none). */
+const PUT_PENDING = `
+local id = ARGV[2]
+if not has_room(P .. 'pz', id, tonumber(ARGV[3]), drop_pending, ARGV[4]) then return 0 end
+drop_pending(id)
+local key = P .. 'p:' .. id
+redis.call('HSET', key, 'd', ARGV[9], 'srv', ARGV[7], 'cid', ARGV[8])
+if ARGV[10] ~= '' then redis.call('HSET', key, 'o', ARGV[10]) end
+redis.call('PEXPIRE', key, ARGV[6])
+redis.call('ZADD', P .. 'pz', ARGV[5], id)
+local client = P .. 'pc:' .. ARGV[8] .. ':' .. ARGV[7]
+redis.call('SADD', client, id)
+keep(client, ARGV[6])
+return 1
+`;
+
+/** ARGV: P, id. Returns [data, encrypted OAuth] or nil; the login is gone afterwards. */
+const TAKE_PENDING = `
+local v = redis.call('HMGET', P .. 'p:' .. ARGV[2], 'd', 'o')
+if not v[1] then return false end
+drop_pending(ARGV[2])
+return v
+`;
+
+/** ARGV: P, id. Returns 1 when the login was there. */
+const DELETE_PENDING = `return drop_pending(ARGV[2])`;
+
+/** ARGV: P, server, cid. Returns how many logins were removed. */
+const DELETE_PENDING_BY_CID = `
+local client = P .. 'pc:' .. ARGV[3] .. ':' .. ARGV[2]
+local removed = 0
+for _, id in ipairs(redis.call('SMEMBERS', client)) do removed = removed + drop_pending(id) end
+redis.call('DEL', client)
+return removed
+`;
+
+/** ARGV: P, now. Returns [data, encrypted OAuth, ...] of every live login. */
+const LIST_PENDING = `
+local out = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'pz', ARGV[2], '+inf')) do
+  local v = live_fields(P .. 'pz', 'p:', id, ARGV[2], 'd', 'o')
+  if v then out[#out + 1] = v[1]; out[#out + 1] = v[2] end
+end
+return out
+`;
+
+/**
+ * ARGV: P, id, max, now, expiresAt, ttlMs, server, cid ('' = unbound), subject,
+ * has sid ('1'/'0'), sid, username, data, encrypted refresh token ('' = none).
+ */
+const PUT_SESSION = `
+local id, ttl = ARGV[2], ARGV[6]
+if not has_room(P .. 'sz', id, tonumber(ARGV[3]), drop_session, ARGV[4]) then return 0 end
+unindex_session(id)
+local key = P .. 's:' .. id
+redis.call('DEL', key)
+redis.call('HSET', key, 'd', ARGV[13], 'srv', ARGV[7], 'cid', ARGV[8], 'sub', ARGV[9],
+  'user', ARGV[12])
+if ARGV[10] == '1' then redis.call('HSET', key, 'sid', ARGV[11]) end
+if ARGV[14] ~= '' then redis.call('HSET', key, 't', ARGV[14]) end
+redis.call('PEXPIRE', key, ttl)
+redis.call('ZADD', P .. 'sz', ARGV[5], id)
+if ARGV[8] ~= '' then
+  local bound = P .. 'sb:' .. ARGV[7]
+  redis.call('HSET', bound, ARGV[8], id)
+  keep(bound, ttl)
+end
+local function add(set) redis.call('SADD', set, id); keep(set, ttl) end
+add(P .. 'su:' .. ARGV[9])
+if ARGV[10] == '1' then add(P .. 'si:' .. ARGV[11]) end
+add(P .. 'sn:' .. ARGV[12])
+return 1
+`;
+
+/** ARGV: P, id. Returns 1 when the session was there. */
+const DELETE_SESSION = `return drop_session(ARGV[2])`;
+
+/** ARGV: P, server, cid, now. Returns [data, encrypted token] or nil. */
+const FIND_SESSION_BY_CID = `
+local id = redis.call('HGET', P .. 'sb:' .. ARGV[2], ARGV[3])
+if not id then return false end
+return live_fields(P .. 'sz', 's:', id, ARGV[4], 'd', 't') or false
+`;
+
+/** ARGV: P, index key without prefix (e.g. 'su:<subject>'), now. Returns [data, token, ...]. */
+const FIND_SESSIONS_IN_INDEX = `
+local set = P .. ARGV[2]
+local out = {}
+for _, id in ipairs(redis.call('SMEMBERS', set)) do
+  if not redis.call('ZSCORE', P .. 'sz', id) then
+    redis.call('SREM', set, id)
+  else
+    local v = live_fields(P .. 'sz', 's:', id, ARGV[3], 'd', 't')
+    if v then out[#out + 1] = v[1]; out[#out + 1] = v[2] end
+  end
+end
+return out
+`;
+
+/** ARGV: P, now. Returns [data, encrypted token, ...] of every live session. */
+const LIST_SESSIONS = `
+local out = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'sz', ARGV[2], '+inf')) do
+  local v = live_fields(P .. 'sz', 's:', id, ARGV[2], 'd', 't')
+  if v then out[#out + 1] = v[1]; out[#out + 1] = v[2] end
+end
+return out
+`;
+
+/** ARGV: P, server, now. Returns [sessionId, cid, ...] of the live bound sessions. */
+const LIST_BINDINGS = `
+local bound = redis.call('HGETALL', P .. 'sb:' .. ARGV[2])
+local out = {}
+for i = 1, #bound, 2 do
+  local score = redis.call('ZSCORE', P .. 'sz', bound[i + 1])
+  if score and tonumber(score) >= tonumber(ARGV[3]) then
+    out[#out + 1] = bound[i + 1]; out[#out + 1] = bound[i]
+  end
+end
+return out
+`;
+
+/** ARGV: P, now, limit. Removes up to `limit` expired logins and sessions: [pending, sessions]. */
+const SWEEP = `
+local limit = tonumber(ARGV[3])
+return {
+  sweep(P .. 'pz', drop_pending, ARGV[2], limit),
+  sweep(P .. 'sz', drop_session, ARGV[2], limit),
+}
+`;
+
+const BODIES = {
+  putPending: PUT_PENDING,
+  takePending: TAKE_PENDING,
+  deletePending: DELETE_PENDING,
+  deletePendingByCid: DELETE_PENDING_BY_CID,
+  listPending: LIST_PENDING,
+  putSession: PUT_SESSION,
+  deleteSession: DELETE_SESSION,
+  findSessionByCid: FIND_SESSION_BY_CID,
+  findSessionsInIndex: FIND_SESSIONS_IN_INDEX,
+  listSessions: LIST_SESSIONS,
+  listBindings: LIST_BINDINGS,
+  sweep: SWEEP,
+};
+
+export type ScriptName = keyof typeof BODIES;
+
+/** Every script with the shared helpers in front (each script is a separate Lua chunk). */
+export const SCRIPTS: Record<ScriptName, string> = Object.fromEntries(
+  Object.entries(BODIES).map(([name, body]) => [name, HELPERS + body]),
+) as Record<ScriptName, string>;

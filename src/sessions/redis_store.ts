@@ -1,0 +1,284 @@
+/**
+ * A SessionStore in Redis or Valkey, shared by every bridge that points at it. Layout and
+ * atomicity: redis_scripts.ts; encoding and encryption: redis_codec.ts; connection and failure
+ * model: redis_connection.ts.
+ *
+ * Expiry: every entry carries a TTL (PX), so Redis drops what nobody removes. A pending login
+ * lives exactly until it expires. A session lives SESSION_GRACE_MS longer than that, so that
+ * `sweep` (a range read of the expiry index, never a scan of the key space) still finds it and
+ * removes its index entries with it; reads treat it as gone from its `expiresAt` on. The size
+ * bound counts the expiry index (ZCARD), checked and added to in the same script.
+ *
+ * Cost: a REAUTH reads its session with one HMGET (one round trip, one JSON parse, one
+ * decryption); every write is one script call.
+ */
+import { Buffer } from "node:buffer";
+import type { Redis } from "ioredis";
+import { checkPendingLogin, checkSession } from "./entry_check.ts";
+import {
+  decodeAll,
+  decodePending,
+  decodeSession,
+  encodePending,
+  encodeSession,
+  type StoredFields,
+} from "./redis_codec.ts";
+import { classifyRedisError } from "./redis_connection.ts";
+import { SCRIPTS, type ScriptName } from "./redis_scripts.ts";
+import { checkMaxEntries, StoreFullReporter } from "./store_full.ts";
+import type { TokenCipher } from "./token_cipher.ts";
+import type { ClientBinding, PendingLogin, Session, SessionStore, SweepResult } from "./types.ts";
+
+/** How long a session's key outlives its expiry, for the sweep to remove its index entries. */
+export const SESSION_GRACE_MS = 60 * 60_000;
+const SWEEP_BATCH = 1000;
+const KEY_CHECK = "key_check";
+
+export interface RedisStoreOptions {
+  /** A connected client (redis_connection.ts); the store closes it. */
+  client: Redis;
+  keyPrefix: string;
+  cipher: TokenCipher;
+  /** Bound on the number of entries, applied to pending logins and to sessions separately. */
+  maxEntries: number;
+  now?: () => number;
+  /** Names the server in errors (no credentials): e.g. `redis://host:6379/0`. */
+  description: string;
+}
+
+type ScriptCall = (...args: Array<string | Buffer>) => Promise<unknown>;
+type Scripts = Record<`${ScriptName}Buffer`, ScriptCall>;
+type Flat = Array<Buffer | null>;
+
+/**
+ * Entries whose `expiresAt` lies before `now()` are absent to every read even before `sweep`
+ * removes them; deletes report what they removed, expired or not.
+ */
+export class RedisStore implements SessionStore {
+  readonly #client: Redis;
+  readonly #scripts: Scripts;
+  readonly #prefix: string;
+  readonly #cipher: TokenCipher;
+  readonly #maxEntries: number;
+  readonly #now: () => number;
+  readonly #full: StoreFullReporter;
+  #closed = false;
+
+  private constructor(options: RedisStoreOptions) {
+    this.#client = options.client;
+    this.#prefix = options.keyPrefix;
+    this.#cipher = options.cipher;
+    this.#maxEntries = options.maxEntries;
+    this.#now = options.now ?? Date.now;
+    this.#full = new StoreFullReporter(this.#now);
+    for (const [name, lua] of Object.entries(SCRIPTS)) {
+      this.#client.defineCommand(name, { numberOfKeys: 0, lua });
+    }
+    this.#scripts = this.#client as unknown as Scripts;
+  }
+
+  /**
+   * Checks that the data under this prefix was written with the same key (the first store to
+   * open it records a key check): a mismatch fails here instead of on the first refresh.
+   */
+  static async open(options: RedisStoreOptions): Promise<RedisStore> {
+    checkMaxEntries(options.maxEntries);
+    const store = new RedisStore(options);
+    try {
+      await store.#checkKey(options.description);
+      return store;
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  }
+
+  async putPending(login: PendingLogin): Promise<void> {
+    this.#assertOpen();
+    const copy = checkPendingLogin(login);
+    const { data, secret } = await encodePending(copy, this.#cipher);
+    const added = await this.#call("putPending", [
+      copy.id,
+      String(this.#maxEntries),
+      String(this.#now()),
+      String(copy.expiresAt),
+      String(this.#ttl(copy.expiresAt, 0)),
+      copy.server,
+      String(copy.cid),
+      data,
+      secret,
+    ]);
+    if (added === 0) throw this.#full.reject("pending", this.#maxEntries);
+  }
+
+  async getPending(id: string): Promise<PendingLogin | undefined> {
+    this.#assertOpen();
+    const fields = await this.#read(() => this.#client.hmgetBuffer(this.#key("p:", id), "d", "o"));
+    return this.#live(await decodePending(fields as StoredFields, this.#cipher));
+  }
+
+  async takePending(id: string): Promise<PendingLogin | undefined> {
+    this.#assertOpen();
+    const fields = await this.#call("takePending", [id]) as StoredFields | null;
+    if (fields === null) return undefined;
+    return this.#live(await decodePending(fields, this.#cipher));
+  }
+
+  async deletePending(id: string): Promise<boolean> {
+    this.#assertOpen();
+    return await this.#call("deletePending", [id]) === 1;
+  }
+
+  async deletePendingByCid(server: string, cid: number): Promise<number> {
+    this.#assertOpen();
+    return Number(await this.#call("deletePendingByCid", [server, String(cid)]));
+  }
+
+  async listPending(): Promise<PendingLogin[]> {
+    this.#assertOpen();
+    const flat = await this.#call("listPending", [String(this.#now())]) as Flat;
+    return await decodeAll(flat, decodePending, this.#cipher);
+  }
+
+  async putSession(session: Session): Promise<void> {
+    this.#assertOpen();
+    const copy = checkSession(session);
+    const { data, secret } = await encodeSession(copy, this.#cipher);
+    const added = await this.#call("putSession", [
+      copy.sessionId,
+      String(this.#maxEntries),
+      String(this.#now()),
+      String(copy.expiresAt),
+      String(this.#ttl(copy.expiresAt, SESSION_GRACE_MS)),
+      copy.server,
+      copy.cid === undefined ? "" : String(copy.cid),
+      copy.subject,
+      copy.sid === undefined ? "0" : "1",
+      copy.sid ?? "",
+      copy.username,
+      data,
+      secret,
+    ]);
+    if (added === 0) throw this.#full.reject("sessions", this.#maxEntries);
+  }
+
+  async getSession(sessionId: string): Promise<Session | undefined> {
+    this.#assertOpen();
+    const key = this.#key("s:", sessionId);
+    const fields = await this.#read(() => this.#client.hmgetBuffer(key, "d", "t"));
+    return this.#live(await decodeSession(fields as StoredFields, this.#cipher));
+  }
+
+  async findSessionByCid(server: string, cid: number): Promise<Session | undefined> {
+    this.#assertOpen();
+    const args = [server, String(cid), String(this.#now())];
+    const fields = await this.#call("findSessionByCid", args) as StoredFields | null;
+    return fields === null ? undefined : this.#live(await decodeSession(fields, this.#cipher));
+  }
+
+  findSessionsBySid(sid: string): Promise<Session[]> {
+    return this.#findInIndex(`si:${sid}`);
+  }
+
+  findSessionsBySubject(subject: string): Promise<Session[]> {
+    return this.#findInIndex(`su:${subject}`);
+  }
+
+  findSessionsByUsername(username: string): Promise<Session[]> {
+    return this.#findInIndex(`sn:${username}`);
+  }
+
+  async deleteSession(sessionId: string): Promise<boolean> {
+    this.#assertOpen();
+    return await this.#call("deleteSession", [sessionId]) === 1;
+  }
+
+  async listSessions(): Promise<Session[]> {
+    this.#assertOpen();
+    const flat = await this.#call("listSessions", [String(this.#now())]) as Flat;
+    return await decodeAll(flat, decodeSession, this.#cipher);
+  }
+
+  async listBindings(server: string): Promise<ClientBinding[]> {
+    this.#assertOpen();
+    const flat = await this.#call("listBindings", [server, String(this.#now())]) as Flat;
+    const bindings: ClientBinding[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      bindings.push({ sessionId: String(flat[i]), cid: Number(String(flat[i + 1])) });
+    }
+    return bindings;
+  }
+
+  /** Removes expired entries in batches, so that one call never holds Redis for long. */
+  async sweep(now: number): Promise<SweepResult> {
+    this.#assertOpen();
+    const result = { pending: 0, sessions: 0 };
+    for (;;) {
+      const args = [String(now), String(SWEEP_BATCH)];
+      const [pending, sessions] = (await this.#call("sweep", args) as number[]).map(Number);
+      result.pending += pending ?? 0;
+      result.sessions += sessions ?? 0;
+      if ((pending ?? 0) < SWEEP_BATCH && (sessions ?? 0) < SWEEP_BATCH) return result;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    // quit() waits for Redis's answer; when Redis is away that could take a while.
+    await Promise.race([
+      this.#client.quit().catch(() => {}),
+      new Promise((resolve) => setTimeout(resolve, 1000)),
+    ]);
+    this.#client.disconnect();
+  }
+
+  async #findInIndex(index: string): Promise<Session[]> {
+    this.#assertOpen();
+    const flat = await this.#call("findSessionsInIndex", [index, String(this.#now())]) as Flat;
+    return await decodeAll(flat, decodeSession, this.#cipher);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new Error("Session store is closed: redis");
+  }
+
+  #key(kind: string, id: string): string {
+    return this.#prefix + kind + id;
+  }
+
+  #ttl(expiresAt: number, grace: number): number {
+    return Math.max(1, Math.ceil(expiresAt - this.#now() + grace));
+  }
+
+  #live<T extends { expiresAt: number }>(entry: T | undefined): T | undefined {
+    return entry === undefined || entry.expiresAt < this.#now() ? undefined : entry;
+  }
+
+  #call(script: ScriptName, args: Array<string | Buffer>): Promise<unknown> {
+    return this.#read(() => this.#scripts[`${script}Buffer`](this.#prefix, ...args));
+  }
+
+  async #read<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (error) {
+      throw classifyRedisError(error);
+    }
+  }
+
+  async #checkKey(description: string): Promise<void> {
+    const key = this.#prefix + KEY_CHECK;
+    const candidate = await this.#cipher.makeKeyCheck();
+    // NX: if another bridge stored its check first, that one is compared below.
+    await this.#read(() => this.#client.set(key, Buffer.from(candidate), "NX"));
+    const stored = await this.#read(() => this.#client.getBuffer(key));
+    if (stored === null || !(await this.#cipher.matchesKeyCheck(stored))) {
+      throw new Error(
+        `Session store key mismatch: ${description} (key prefix ${this.#prefix}) was written ` +
+          `with another sessions.encryption_key (or, when that is unset, another http.secret); ` +
+          `restore the key, or use another key_prefix or database`,
+      );
+    }
+  }
+}
