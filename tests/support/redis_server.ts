@@ -1,0 +1,153 @@
+/**
+ * A real redis-server (Debian's package; scripts/install-system-deps.sh installs it) for tests
+ * and benchmarks: on a free 127.0.0.1 port, in its own temporary directory, with every
+ * persistence setting given on the command line (no RDB snapshots, no AOF, no config file from
+ * /etc), stopped by its pid. `stop()` and `start()` again keep the port and directory, for
+ * restart tests; data does not survive a restart unless `persist` was asked for.
+ */
+import { freePort } from "./free_port.ts";
+
+export interface RedisServerOptions {
+  /** requirepass for the default user. */
+  password?: string;
+  /** Extra ACL users: `user <name> on ><password> ~* +@all`, as redis-server arguments. */
+  aclUsers?: Array<{ name: string; password: string }>;
+  /** Keep data across stop()/start() (an RDB snapshot written at shutdown). */
+  persist?: boolean;
+  /** Serve TLS instead of plain TCP, with these PEM files. */
+  tls?: { certFile: string; keyFile: string; caFile: string };
+}
+
+export class RedisServer {
+  readonly port: number;
+  readonly dir: string;
+  readonly #options: RedisServerOptions;
+  #process: Deno.ChildProcess | undefined;
+  /** Length of the log file when the current start began (the file is kept across restarts). */
+  #logOffset = 0;
+
+  private constructor(port: number, dir: string, options: RedisServerOptions) {
+    this.port = port;
+    this.dir = dir;
+    this.#options = options;
+  }
+
+  static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
+    const dir = await Deno.makeTempDir({ prefix: "redis-test-" });
+    const server = new RedisServer(await freePort(), dir, options);
+    await server.start();
+    return server;
+  }
+
+  /** `redis://127.0.0.1:<port>/0` (or `rediss://localhost:...` with TLS). */
+  get url(): string {
+    return this.#options.tls
+      ? `rediss://localhost:${this.port}/0`
+      : `redis://127.0.0.1:${this.port}/0`;
+  }
+
+  get pid(): number | undefined {
+    return this.#process?.pid;
+  }
+
+  async start(): Promise<void> {
+    if (this.#process) throw new Error("redis-server already running");
+    const options = this.#options;
+    const args = [
+      "--bind",
+      "127.0.0.1",
+      "--dir",
+      this.dir,
+      "--daemonize",
+      "no",
+      "--appendonly",
+      "no",
+      "--save",
+      options.persist ? "3600 1" : "",
+      "--dbfilename",
+      "dump.rdb",
+      "--logfile",
+      `${this.dir}/redis.log`,
+      "--protected-mode",
+      "no",
+    ];
+    if (options.tls) {
+      args.push(
+        "--port",
+        "0",
+        "--tls-port",
+        String(this.port),
+        "--tls-cert-file",
+        options.tls.certFile,
+        "--tls-key-file",
+        options.tls.keyFile,
+        "--tls-ca-cert-file",
+        options.tls.caFile,
+        "--tls-auth-clients",
+        "no",
+      );
+    } else {
+      args.push("--port", String(this.port));
+    }
+    if (options.password !== undefined) args.push("--requirepass", options.password);
+    for (const user of options.aclUsers ?? []) {
+      args.push("--user", `${user.name} on >${user.password} ~* &* +@all`);
+    }
+    this.#process = new Deno.Command("redis-server", {
+      args,
+      stdin: "null",
+      stdout: "null",
+      stderr: "inherit",
+    }).spawn();
+    await this.#waitForLog(/Ready to accept connections/);
+  }
+
+  /** SIGTERM by pid and wait for the exit (with `persist`, after the snapshot is written). */
+  async stop(): Promise<void> {
+    const child = this.#process;
+    if (!child) return;
+    this.#process = undefined;
+    try {
+      Deno.kill(child.pid, "SIGTERM");
+    } catch {
+      // Already gone.
+    }
+    await child.status;
+  }
+
+  /** Freezes the server (SIGSTOP): connections stay open, nothing is answered. */
+  pause(): void {
+    if (this.#process) Deno.kill(this.#process.pid, "SIGSTOP");
+  }
+
+  resume(): void {
+    if (this.#process) Deno.kill(this.#process.pid, "SIGCONT");
+  }
+
+  /** Stops the server and removes its directory. */
+  async dispose(): Promise<void> {
+    this.resume();
+    await this.stop();
+    await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+  }
+
+  /** Waits for the line the server logs once it serves, written since this start. */
+  async #waitForLog(pattern: RegExp, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const logFile = `${this.dir}/redis.log`;
+    const from = this.#logOffset;
+    while (Date.now() < deadline) {
+      const text = await Deno.readTextFile(logFile).catch(() => "");
+      if (pattern.test(text.slice(from))) {
+        this.#logOffset = text.length;
+        return;
+      }
+      const status = await Promise.race([
+        this.#process!.status,
+        new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 50)),
+      ]);
+      if (status) throw new Error(`redis-server exited (${status.code}): see ${logFile}`);
+    }
+    throw new Error(`redis-server did not start within ${timeoutMs} ms: see ${logFile}`);
+  }
+}
