@@ -83,9 +83,23 @@ export interface AuthorizationConfig {
   commonNameClaim: string | undefined;
 }
 
+/** The Redis/Valkey connection of `sessions.backend = "redis"`. */
+export interface RedisSettings {
+  /** `redis://[user[:password]@]host[:port][/db]` or `rediss://` for TLS. */
+  url: string;
+  /** An ACL user (also possible in the URL). */
+  username: string | undefined;
+  password: Secret | undefined;
+  keyPrefix: string;
+  /** PEM file with the CA that signed a `rediss://` server's certificate (default: system CAs). */
+  tlsCaFile: string | undefined;
+  /** The longest a store operation may take before it counts as failed. */
+  storeTimeoutMs: number;
+}
+
 /** `[sessions]`: the session store. */
 export interface SessionsConfig {
-  backend: "memory" | "file";
+  backend: "memory" | "file" | "redis";
   path: string;
   lifetimeMs: number;
   encryptionKey: Secret | undefined;
@@ -98,6 +112,10 @@ export interface SessionsConfig {
   /** Sessions one IdP subject may hold at once; 0: no limit. */
   maxPerUser: number;
   maxPerUserAction: "kill_oldest" | "deny_new";
+  /** Set when `backend` is "redis". */
+  redis: RedisSettings | undefined;
+  /** REAUTH while the store cannot be reached: deny, or accept what this process knows. */
+  storeUnreachable: "deny" | "allow";
 }
 
 /** `[control]`: the local admin socket (`openvpn-auth-oidc sessions ...`). */

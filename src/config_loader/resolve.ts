@@ -14,6 +14,7 @@ import type {
   ManagementAddress,
   OidcConfig,
   OpenvpnServerConfig,
+  RedisSettings,
   ResolvedConfig,
   SessionsConfig,
 } from "../config/types.ts";
@@ -23,6 +24,7 @@ import { checkOidcConfig } from "../oidc/config_checks.ts";
 import { validateClientConfigLine } from "../policy/client_config.ts";
 import { validateGroupName } from "../policy/groups.ts";
 import { validateRequiredClaim } from "../policy/authorize.ts";
+import { checkRedisSettings } from "../sessions/redis_connection.ts";
 import { parseEncryptionKey } from "../sessions/token_cipher.ts";
 import { controlSocketProblem } from "../control/socket_path.ts";
 
@@ -270,7 +272,26 @@ function resolveSessions(values: Values["sessions"], issue: Issue): SessionsConf
     recheckIntervalMs: values.recheck_interval,
     maxPerUser: values.max_per_user,
     maxPerUserAction: values.max_per_user_action,
+    redis: values.backend === "redis" ? resolveRedis(values, issue) : undefined,
+    storeUnreachable: values.store_unreachable,
   };
+}
+
+function resolveRedis(values: Values["sessions"], issue: Issue): RedisSettings | undefined {
+  if (values.url === undefined) {
+    issue("sessions.url", 'Required when sessions.backend = "redis"');
+    return undefined;
+  }
+  const settings: RedisSettings = {
+    url: values.url,
+    username: values.username,
+    password: values.password,
+    keyPrefix: values.key_prefix,
+    tlsCaFile: values.tls_ca_file,
+    storeTimeoutMs: values.store_timeout,
+  };
+  for (const problem of checkRedisSettings(settings)) issue(problem.path, problem.message);
+  return settings;
 }
 
 function parseManagement(text: string): ManagementAddress | string {

@@ -72,7 +72,7 @@ export const SCHEMA = {
     common_name_claim: { type: "string" },
   },
   sessions: {
-    backend: { type: "string", default: "file", oneOf: ["memory", "file"] },
+    backend: { type: "string", default: "file", oneOf: ["memory", "file", "redis"] },
     path: { type: "string", default: "/var/lib/openvpn-auth-oidc/sessions.sqlite" },
     lifetime: { type: "duration", default: "12h" },
     encryption_key: { type: "secret" },
@@ -88,6 +88,13 @@ export const SCHEMA = {
       default: "kill_oldest",
       oneOf: ["kill_oldest", "deny_new"],
     },
+    url: { type: "string" },
+    username: { type: "string" },
+    password: { type: "secret" },
+    key_prefix: { type: "string", default: "openvpn-auth-oidc:" },
+    tls_ca_file: { type: "string" },
+    store_timeout: { type: "duration", default: "2s" },
+    store_unreachable: { type: "string", default: "deny", oneOf: ["deny", "allow"] },
   },
   control: {
     socket: { type: "string", default: "/run/openvpn-auth-oidc/control.sock" },

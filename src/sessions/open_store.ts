@@ -8,6 +8,8 @@ import type { Secret } from "../config/secret.ts";
 import type { ResolvedConfig } from "../config/types.ts";
 import { getLogger } from "../log.ts";
 import { MemoryStore } from "./memory_store.ts";
+import { connectRedis, describeRedisUrl, parseRedisUrl } from "./redis_connection.ts";
+import { RedisStore } from "./redis_store.ts";
 import { SqliteStore } from "./sqlite_store.ts";
 import { TokenCipher } from "./token_cipher.ts";
 import type { SessionStore } from "./types.ts";
@@ -15,8 +17,10 @@ import type { SessionStore } from "./types.ts";
 const log = getLogger("sessions");
 
 /**
- * `memory` ignores the key settings (tokens never leave the process); `file` encrypts refresh
- * tokens with `sessions.encryption_key`, or a key derived from `httpSecret` when that is unset.
+ * `memory` ignores the key settings (tokens never leave the process); `file` and `redis` encrypt
+ * refresh tokens (and, in Redis, pending logins' OAuth secrets) with `sessions.encryption_key`,
+ * or a key derived from `httpSecret` when that is unset. Every bridge sharing one Redis needs
+ * the same key.
  */
 export async function openSessionStore(
   config: ResolvedConfig["sessions"],
@@ -33,6 +37,19 @@ export async function openSessionStore(
         cipher,
         maxEntries: config.maxEntries,
         now,
+      });
+    }
+    case "redis": {
+      if (config.redis === undefined) throw new Error("Invalid sessions: redis backend without url");
+      const cipher = await TokenCipher.fromConfig(config.encryptionKey, httpSecret);
+      const address = parseRedisUrl(config.redis.url);
+      return await RedisStore.open({
+        client: await connectRedis(config.redis),
+        keyPrefix: config.redis.keyPrefix,
+        cipher,
+        maxEntries: config.maxEntries,
+        now,
+        description: typeof address === "string" ? "redis" : describeRedisUrl(address),
       });
     }
   }

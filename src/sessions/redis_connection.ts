@@ -11,27 +11,17 @@
  */
 import { readFileSync } from "node:fs";
 import { Redis } from "ioredis";
-import type { Secret } from "../config/secret.ts";
+import type { RedisSettings } from "../config/types.ts";
+import { getLogger } from "../log.ts";
 import { StoreUnavailableError } from "./store_unavailable.ts";
 
-export const DEFAULT_KEY_PREFIX = "openvpn-auth-oidc:";
 export const STORE_TIMEOUT_MIN_MS = 10;
 export const STORE_TIMEOUT_MAX_MS = 30_000;
+const log = getLogger("sessions");
 const RECONNECT_MAX_DELAY_MS = 2_000;
 const KEY_PREFIX_PATTERN = /^[A-Za-z0-9:_.{}-]{1,64}$/;
 /** Replies Redis gives while it cannot serve (starting, busy script, replica cut off). */
 const UNAVAILABLE_REPLY = /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/;
-
-export interface RedisSettings {
-  /** `redis://[user[:password]@]host[:port][/db]` or `rediss://` for TLS. */
-  url: string;
-  username: string | undefined;
-  password: Secret | undefined;
-  keyPrefix: string;
-  /** PEM file with the CA that signed a `rediss://` server's certificate (default: system CAs). */
-  tlsCaFile: string | undefined;
-  storeTimeoutMs: number;
-}
 
 export interface RedisAddress {
   tls: boolean;
@@ -42,25 +32,21 @@ export interface RedisAddress {
   password: string | undefined;
 }
 
-/** Parses `sessions.url`; throws an Error whose message never repeats a password. */
-export function parseRedisUrl(text: string): RedisAddress {
+/** Parses `sessions.url`, or says what is wrong (never repeating a password). */
+export function parseRedisUrl(text: string): RedisAddress | string {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new Error("Invalid sessions.url: expected redis://host:port/db or rediss://...");
+    return "Expected redis://host:port/db or rediss://host:port/db";
   }
   if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
-    throw new Error(`Invalid sessions.url: scheme must be redis: or rediss:, got ${url.protocol}`);
+    return `Expected the scheme redis: or rediss:, got ${url.protocol}`;
   }
-  if (url.hostname === "") throw new Error("Invalid sessions.url: no host");
-  if (url.search !== "" || url.hash !== "") {
-    throw new Error("Invalid sessions.url: query and fragment are not supported");
-  }
+  if (url.hostname === "") return "Expected a host";
+  if (url.search !== "" || url.hash !== "") return "Query and fragment are not supported";
   const path = url.pathname.replace(/^\//, "");
-  if (!/^\d{0,2}$/.test(path)) {
-    throw new Error(`Invalid sessions.url: the path must be a database number, got /${path}`);
-  }
+  if (!/^\d{0,2}$/.test(path)) return `Expected a database number as the path, got /${path}`;
   return {
     tls: url.protocol === "rediss:",
     host: url.hostname.replace(/^\[(.*)\]$/, "$1"),
@@ -77,41 +63,39 @@ export function describeRedisUrl(address: RedisAddress): string {
   return `${address.tls ? "rediss" : "redis"}://${host}:${address.port}/${address.db}`;
 }
 
-export function checkKeyPrefix(prefix: string): string {
-  if (!KEY_PREFIX_PATTERN.test(prefix)) {
-    throw new Error(
-      "Invalid sessions.key_prefix: 1 to 64 characters from A-Z a-z 0-9 : _ . { } -",
-    );
-  }
-  return prefix;
+export interface SettingsProblem {
+  /** The config key, e.g. `sessions.url`. */
+  path: string;
+  message: string;
 }
 
-export function checkStoreTimeout(ms: number): number {
-  if (!(ms >= STORE_TIMEOUT_MIN_MS && ms <= STORE_TIMEOUT_MAX_MS)) {
-    throw new Error(
-      `Invalid sessions.store_timeout: expected ${STORE_TIMEOUT_MIN_MS}ms to ${
-        STORE_TIMEOUT_MAX_MS / 1000
-      }s`,
-    );
-  }
-  return ms;
-}
-
-/** Every check config validation runs; returns the parsed address. */
-export function checkRedisSettings(settings: RedisSettings): RedisAddress {
+/** Every rule on the Redis settings; config validation and connectRedis both ask it. */
+export function checkRedisSettings(settings: RedisSettings): SettingsProblem[] {
+  const problems: SettingsProblem[] = [];
+  const problem = (key: string, message: string) =>
+    problems.push({ path: `sessions.${key}`, message });
   const address = parseRedisUrl(settings.url);
-  if (address.password !== undefined && settings.password !== undefined) {
-    throw new Error("Invalid sessions.url: give the password in the URL or in sessions.password");
+  if (typeof address === "string") {
+    problem("url", address);
+  } else {
+    if (address.password !== undefined && settings.password !== undefined) {
+      problem("url", "Give the password in the URL or in sessions.password, not both");
+    }
+    if (address.username !== undefined && settings.username !== undefined) {
+      problem("url", "Give the user in the URL or in sessions.username, not both");
+    }
+    if (settings.tlsCaFile !== undefined && !address.tls) {
+      problem("tls_ca_file", "Only used with a rediss:// URL");
+    }
   }
-  if (address.username !== undefined && settings.username !== undefined) {
-    throw new Error("Invalid sessions.url: give the user in the URL or in sessions.username");
+  if (!KEY_PREFIX_PATTERN.test(settings.keyPrefix)) {
+    problem("key_prefix", "Expected 1 to 64 characters from A-Z a-z 0-9 : _ . { } -");
   }
-  if (settings.tlsCaFile !== undefined && !address.tls) {
-    throw new Error("Invalid sessions.tls_ca_file: only used with a rediss:// URL");
+  const timeout = settings.storeTimeoutMs;
+  if (!(timeout >= STORE_TIMEOUT_MIN_MS && timeout <= STORE_TIMEOUT_MAX_MS)) {
+    problem("store_timeout", `Expected ${STORE_TIMEOUT_MIN_MS}ms to ${STORE_TIMEOUT_MAX_MS / 1000}s`);
   }
-  checkKeyPrefix(settings.keyPrefix);
-  checkStoreTimeout(settings.storeTimeoutMs);
-  return address;
+  return problems;
 }
 
 /**
@@ -122,7 +106,9 @@ export async function connectRedis(
   settings: RedisSettings,
   connectTimeoutMs = 10_000,
 ): Promise<Redis> {
-  const address = checkRedisSettings(settings);
+  const problem = checkRedisSettings(settings)[0];
+  if (problem) throw new Error(`Invalid ${problem.path}: ${problem.message}`);
+  const address = parseRedisUrl(settings.url) as RedisAddress;
   const tls = address.tls
     ? {
       servername: address.host,
@@ -155,6 +141,7 @@ export async function connectRedis(
         timer = setTimeout(() => reject(new Error("no answer in time")), connectTimeoutMs);
       }),
     ]);
+    reportConnectionChanges(client, describeRedisUrl(address));
     return client;
   } catch (error) {
     client.disconnect();
@@ -166,6 +153,26 @@ export async function connectRedis(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** One warning when the connection is lost and one line when it is back, not one per retry. */
+function reportConnectionChanges(client: Redis, where: string): void {
+  let lost = false;
+  client.on("reconnecting", () => {
+    if (lost) return;
+    lost = true;
+    log.warning("Session store connection lost, reconnecting: {where}: {error}", {
+      where,
+      error: lastErrorText,
+    });
+  });
+  let lastErrorText = "connection closed";
+  client.on("error", (error) => (lastErrorText = errorText(error)));
+  client.on("ready", () => {
+    if (!lost) return;
+    lost = false;
+    log.info("Session store connection restored: {where}", { where });
+  });
 }
 
 /**

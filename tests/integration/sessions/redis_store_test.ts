@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import type { Redis } from "ioredis";
 import { Secret } from "../../../src/config/secret.ts";
-import { connectRedis, type RedisSettings } from "../../../src/sessions/redis_connection.ts";
+import type { RedisSettings } from "../../../src/config/types.ts";
+import { connectRedis } from "../../../src/sessions/redis_connection.ts";
 import { RedisStore } from "../../../src/sessions/redis_store.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
 import { registerStoreContract } from "../../unit/sessions/contract.ts";

@@ -21,6 +21,8 @@ function config(overrides: Partial<ResolvedConfig["sessions"]> = {}): ResolvedCo
     recheckIntervalMs: undefined,
     maxPerUser: 0,
     maxPerUserAction: "kill_oldest",
+    redis: undefined,
+    storeUnreachable: "deny",
     ...overrides,
   };
 }
