@@ -8,9 +8,11 @@ import type { Redis } from "ioredis";
 import { Secret } from "../../../src/config/secret.ts";
 import type { RedisSettings } from "../../../src/config/types.ts";
 import { connectRedis } from "../../../src/sessions/redis_connection.ts";
-import { RedisStore } from "../../../src/sessions/redis_store.ts";
+import { RedisStore, SESSION_GRACE_MS } from "../../../src/sessions/redis_store.ts";
+import { StoreFullError } from "../../../src/sessions/store_full.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
 import { registerStoreContract } from "../../unit/sessions/contract.ts";
+import { MINUTE, pendingLogin, session, T0 } from "../../unit/sessions/fixtures.ts";
 import { RedisServer } from "../../support/redis_server.ts";
 
 const KEY = new Uint8Array(32).fill(7);
@@ -45,7 +47,7 @@ async function openStore(
     keyPrefix: config.keyPrefix,
     cipher: await TokenCipher.fromKeyBytes(options.key ?? KEY),
     maxEntries: options.maxEntries ?? 1000,
-    now: options.now ?? Date.now,
+    now: options.now ?? (() => T0),
     description: config.url,
   });
   return { store, client };
@@ -54,6 +56,162 @@ async function openStore(
 registerStoreContract("RedisStore", async (options) => {
   const { store } = await openStore(settings((await sharedServer()).url), options);
   return { store, cleanup: () => store.close() };
+});
+
+Deno.test("RedisStore: two bridges on one Redis hand a pending login to exactly one taker", async () => {
+  const config = settings((await sharedServer()).url);
+  const one = await openStore(config);
+  const two = await openStore(config);
+  try {
+    await one.store.putPending(pendingLogin());
+    const takes = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => (i % 2 ? one : two).store.takePending("p-1")),
+    );
+    assert.equal(takes.filter((taken) => taken !== undefined).length, 1);
+    assert.deepStrictEqual(takes.find((taken) => taken !== undefined), pendingLogin());
+  } finally {
+    await one.store.close();
+    await two.store.close();
+  }
+});
+
+Deno.test("RedisStore: max_entries holds across bridges writing at once", async () => {
+  const config = settings((await sharedServer()).url);
+  const stores = await Promise.all([1, 2, 3].map(() => openStore(config, { maxEntries: 10 })));
+  try {
+    const puts = await Promise.allSettled(
+      Array.from({ length: 30 }, (_, i) =>
+        stores[i % 3]!.store.putSession(session({ sessionId: `s${i}` }))),
+    );
+    assert.equal(puts.filter((put) => put.status === "fulfilled").length, 10);
+    for (const put of puts) {
+      if (put.status === "rejected") assert.ok(put.reason instanceof StoreFullError);
+    }
+    assert.equal((await stores[0]!.store.listSessions()).length, 10);
+  } finally {
+    for (const { store } of stores) await store.close();
+  }
+});
+
+Deno.test("RedisStore: refresh tokens and OAuth secrets are stored encrypted only", async () => {
+  const config = settings((await sharedServer()).url);
+  const { store, client } = await openStore(config);
+  try {
+    const secrets = ["refresh-token-1", "state-1", "nonce-1", "verifier-1", "binding-1"];
+    await store.putSession(session());
+    await store.putPending(pendingLogin());
+    let dump = "";
+    for (const key of await client.keys(`${config.keyPrefix}*`)) {
+      const type = await client.type(key);
+      if (type === "hash") dump += JSON.stringify(await client.hgetall(key));
+      if (type === "string") dump += await client.get(key);
+    }
+    assert.match(dump, /alice-laptop/, "the dump holds the plain fields");
+    for (const secret of secrets) assert.ok(!dump.includes(secret), `${secret} in plain text`);
+    assert.equal((await store.getSession("sess-1"))?.refreshToken, "refresh-token-1");
+    assert.equal((await store.getPending("p-1"))?.oauth?.codeVerifier, "verifier-1");
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("RedisStore: an entry copied to another id does not decrypt there", async () => {
+  const config = settings((await sharedServer()).url);
+  const { store, client } = await openStore(config);
+  try {
+    await store.putSession(session({ sessionId: "a", refreshToken: "token-a" }));
+    await store.putSession(session({ sessionId: "b", refreshToken: "token-b" }));
+    const stolen = await client.hgetBuffer(`${config.keyPrefix}s:a`, "t");
+    await client.hset(`${config.keyPrefix}s:b`, "t", stolen!);
+    await assert.rejects(store.getSession("b"), /Refresh token decryption failed/);
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("RedisStore: a store opened with another key fails loudly at open", async () => {
+  const config = settings((await sharedServer()).url);
+  const first = await openStore(config);
+  await first.store.close();
+  await assert.rejects(
+    openStore(config, { key: new Uint8Array(32).fill(9) }),
+    /Session store key mismatch: redis:\/\/127\.0\.0\.1:\d+\/0 \(key prefix test\d+:\)/,
+  );
+  const again = await openStore(config);
+  await again.store.close();
+});
+
+Deno.test("RedisStore: entries expire by TTL; a session's key outlives it by the grace", async () => {
+  const config = settings((await sharedServer()).url);
+  const start = Date.now();
+  const { store, client } = await openStore(config, { now: () => start });
+  try {
+    await store.putPending(pendingLogin({ expiresAt: start + 60_000 }));
+    await store.putSession(session({ expiresAt: start + 3_600_000 }));
+    const pendingTtl = await client.pttl(`${config.keyPrefix}p:p-1`);
+    const sessionTtl = await client.pttl(`${config.keyPrefix}s:sess-1`);
+    assert.ok(pendingTtl > 0 && pendingTtl <= 60_000, `pending TTL ${pendingTtl}`);
+    assert.ok(
+      sessionTtl > 3_600_000 && sessionTtl <= 3_600_000 + SESSION_GRACE_MS,
+      `session TTL ${sessionTtl}`,
+    );
+    for (const key of await client.keys(`${config.keyPrefix}s[ubni]:*`)) {
+      assert.ok(await client.pttl(key) > 0, `${key} has a TTL`);
+    }
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("RedisStore: a session and its indexes change together and leave nothing behind", async () => {
+  const config = settings((await sharedServer()).url);
+  const { store, client } = await openStore(config);
+  const keys = async () => (await client.keys(`${config.keyPrefix}*`)).sort();
+  const p = config.keyPrefix;
+  try {
+    await store.putSession(session({ cid: 7, subject: "u-1", sid: "sso-1", username: "alice" }));
+    assert.deepStrictEqual(await keys(), [
+      `${p}key_check`,
+      `${p}s:sess-1`,
+      `${p}sb:vpn1`,
+      `${p}si:sso-1`,
+      `${p}sn:alice`,
+      `${p}su:u-1`,
+      `${p}sz`,
+    ]);
+    await store.putSession(session({ cid: 9, subject: "u-2", sid: undefined, username: "bob" }));
+    assert.deepStrictEqual(await client.hgetall(`${p}sb:vpn1`), { "9": "sess-1" });
+    assert.deepStrictEqual(await store.findSessionsBySid("sso-1"), []);
+    assert.deepStrictEqual(await store.findSessionsByUsername("alice"), []);
+    assert.equal((await store.findSessionsBySubject("u-2")).length, 1);
+    assert.equal(await store.findSessionByCid("vpn1", 7), undefined);
+    await store.putPending(pendingLogin());
+    assert.ok(await store.takePending("p-1"));
+    assert.ok(await store.deleteSession("sess-1"));
+    assert.deepStrictEqual(await keys(), [`${p}key_check`]);
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("RedisStore: sweep() removes expired sessions with their index entries", async () => {
+  const config = settings((await sharedServer()).url);
+  let time = T0;
+  const { store, client } = await openStore(config, { now: () => time, maxEntries: 10_000 });
+  try {
+    for (let i = 0; i < 2_500; i++) {
+      await store.putSession(session({ sessionId: `s${i}`, cid: i, expiresAt: T0 + MINUTE }));
+    }
+    await store.putSession(session({ sessionId: "live", cid: 99_999 }));
+    time = T0 + 2 * MINUTE;
+    assert.deepStrictEqual(await store.sweep(time), { pending: 0, sessions: 2_500 });
+    assert.deepStrictEqual(await client.hgetall(`${config.keyPrefix}sb:vpn1`), {
+      "99999": "live",
+    });
+    assert.deepStrictEqual(await client.smembers(`${config.keyPrefix}sn:alice`), ["live"]);
+  } finally {
+    await store.close();
+  }
 });
 
 Deno.test({
