@@ -1,0 +1,117 @@
+import { assertEquals, assertThrows } from "../../support/assert.ts";
+import { parseConfig } from "../../../src/config_loader/load.ts";
+import { ConfigError } from "../../../src/config_loader/errors.ts";
+
+const MINIMAL = `
+[openvpn]
+management = "unix:///run/openvpn/mgmt.sock"
+
+[http]
+base_url = "https://vpn.example.com"
+secret = "0123456789abcdef0123456789abcdef"
+
+[oidc]
+issuer = "https://sso.example.com/realms/vpn"
+client_id = "openvpn"
+client_secret = "s3cret"
+
+[sessions]
+backend = "redis"
+`;
+
+function load(sessions: string, files: Record<string, string> = {}) {
+  return parseConfig(MINIMAL + sessions, "test.toml", {
+    env: {},
+    readTextFile: (path) => {
+      const text = files[path];
+      if (text === undefined) throw new Error(`ENOENT: no such file "${path}"`);
+      return text;
+    },
+  });
+}
+
+function issuesOf(sessions: string) {
+  const error = assertThrows(() => load(sessions), ConfigError);
+  return error.issues.map(({ path, message }) => ({ path, message }));
+}
+
+Deno.test("parseConfig() reads the Redis settings with their defaults", () => {
+  const { config } = load('url = "rediss://vpn-bridge@redis.example.com:6380/2"\n');
+  assertEquals(config.sessions.backend, "redis");
+  assertEquals(config.sessions.redis, {
+    url: "rediss://vpn-bridge@redis.example.com:6380/2",
+    username: undefined,
+    password: undefined,
+    keyPrefix: "openvpn-auth-oidc:",
+    tlsCaFile: undefined,
+    storeTimeoutMs: 2_000,
+  });
+  assertEquals(config.sessions.storeUnreachable, "deny");
+});
+
+Deno.test("parseConfig() reads a Redis password from a file and keeps it secret", () => {
+  const { config } = load(
+    [
+      'url = "redis://10.0.0.5:6379/0"',
+      'username = "bridge"',
+      'password_file = "/etc/pw"',
+      'key_prefix = "vpn1:"',
+      'store_timeout = "500ms"',
+      'store_unreachable = "allow"',
+      "",
+    ].join("\n"),
+    { "/etc/pw": "hunter2\n" },
+  );
+  assertEquals(config.sessions.redis?.password?.reveal(), "hunter2");
+  assertEquals(String(config.sessions.redis?.password), "***");
+  assertEquals(config.sessions.redis?.username, "bridge");
+  assertEquals(config.sessions.redis?.keyPrefix, "vpn1:");
+  assertEquals(config.sessions.redis?.storeTimeoutMs, 500);
+  assertEquals(config.sessions.storeUnreachable, "allow");
+});
+
+const CASES: Array<[string, string, { path: string; message: string }]> = [
+  ["no url", "", {
+    path: "sessions.url",
+    message: 'Required when sessions.backend = "redis"',
+  }],
+  ["another scheme", 'url = "http://redis:6379"\n', {
+    path: "sessions.url",
+    message: "Expected the scheme redis: or rediss:, got http:",
+  }],
+  ["a path that is no database number", 'url = "redis://redis:6379/sessions"\n', {
+    path: "sessions.url",
+    message: "Expected a database number as the path, got /sessions",
+  }],
+  ["a password twice", 'url = "redis://:pw@redis"\npassword = "pw"\n', {
+    path: "sessions.url",
+    message: "Give the password in the URL or in sessions.password, not both",
+  }],
+  ["a user twice", 'url = "redis://bridge@redis"\nusername = "other"\n', {
+    path: "sessions.url",
+    message: "Give the user in the URL or in sessions.username, not both",
+  }],
+  ["a CA file without TLS", 'url = "redis://redis"\ntls_ca_file = "/etc/ca.pem"\n', {
+    path: "sessions.tls_ca_file",
+    message: "Only used with a rediss:// URL",
+  }],
+  ["a key prefix with spaces", 'url = "redis://redis"\nkey_prefix = "my prefix"\n', {
+    path: "sessions.key_prefix",
+    message: "Expected 1 to 64 characters from A-Z a-z 0-9 : _ . { } -",
+  }],
+  ["a store timeout too long", 'url = "redis://redis"\nstore_timeout = "1m"\n', {
+    path: "sessions.store_timeout",
+    message: "Expected 10ms to 30s",
+  }],
+];
+
+for (const [name, sessions, expected] of CASES) {
+  Deno.test(`parseConfig() reports a Redis setting with ${name}`, () => {
+    assertEquals(issuesOf(sessions), [expected]);
+  });
+}
+
+Deno.test("parseConfig() never repeats a Redis password from the URL in its messages", () => {
+  const issues = issuesOf('url = "redis://:topsecret@redis/x"\n');
+  assertEquals(issues.some((issue) => issue.message.includes("topsecret")), false);
+});
