@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the end-to-end suite needs, when missing and when root.
+# Installs the Debian packages the end-to-end suite and the Redis store tests need, when missing and when root.
 set -euo pipefail
 need=()
 command -v openvpn >/dev/null || need+=(openvpn)
@@ -7,6 +7,7 @@ command -v ip >/dev/null || need+=(iproute2)
 command -v ping >/dev/null || need+=(iputils-ping)
 command -v chromium >/dev/null || need+=(chromium)
 command -v openssl >/dev/null || need+=(openssl)
+command -v redis-server >/dev/null || need+=(redis-server)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "Missing ${need[*]}; install them as root (apt-get install ${need[*]})" >&2

@@ -85,7 +85,7 @@ export interface AuthorizationConfig {
 
 /** The Redis/Valkey connection of `sessions.backend = "redis"`. */
 export interface RedisSettings {
-  /** `redis://[user[:password]@]host[:port][/db]` or `rediss://` for TLS. */
+  /** `redis://[user@]host[:port][/db]`, or `rediss://` for TLS (the password: `password`). */
   url: string;
   /** An ACL user (also possible in the URL). */
   username: string | undefined;

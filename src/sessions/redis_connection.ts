@@ -29,6 +29,7 @@ export interface RedisAddress {
   port: number;
   db: number;
   username: string | undefined;
+  /** Only to refuse it: a password in the URL would be printed and logged with it. */
   password: string | undefined;
 }
 
@@ -78,8 +79,9 @@ export function checkRedisSettings(settings: RedisSettings): SettingsProblem[] {
   if (typeof address === "string") {
     problem("url", address);
   } else {
-    if (address.password !== undefined && settings.password !== undefined) {
-      problem("url", "Give the password in the URL or in sessions.password, not both");
+    // The URL is printed (check-config) and logged; a password belongs in a secret key.
+    if (address.password !== undefined) {
+      problem("url", "Put the password in sessions.password or sessions.password_file, not in the URL");
     }
     if (address.username !== undefined && settings.username !== undefined) {
       problem("url", "Give the user in the URL or in sessions.username, not both");
@@ -120,7 +122,7 @@ export async function connectRedis(
     port: address.port,
     db: address.db,
     username: settings.username ?? address.username,
-    password: settings.password?.reveal() ?? address.password,
+    password: settings.password?.reveal(),
     ...(tls === undefined ? {} : { tls }),
     lazyConnect: true,
     enableOfflineQueue: false,

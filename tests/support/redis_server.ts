@@ -10,7 +10,7 @@ import { freePort } from "./free_port.ts";
 export interface RedisServerOptions {
   /** requirepass for the default user. */
   password?: string;
-  /** Extra ACL users: `user <name> on ><password> ~* +@all`, as redis-server arguments. */
+  /** Extra ACL users with every right (`user <name> on ><password> ~* &* +@all`). */
   aclUsers?: Array<{ name: string; password: string }>;
   /** Keep data across stop()/start() (an RDB snapshot written at shutdown). */
   persist?: boolean;
@@ -91,7 +91,7 @@ export class RedisServer {
     }
     if (options.password !== undefined) args.push("--requirepass", options.password);
     for (const user of options.aclUsers ?? []) {
-      args.push("--user", `${user.name} on >${user.password} ~* &* +@all`);
+      args.push("--user", user.name, "on", `>${user.password}`, "~*", "&*", "+@all");
     }
     this.#process = new Deno.Command("redis-server", {
       args,

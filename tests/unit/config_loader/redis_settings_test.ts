@@ -83,9 +83,9 @@ const CASES: Array<[string, string, { path: string; message: string }]> = [
     path: "sessions.url",
     message: "Expected a database number as the path, got /sessions",
   }],
-  ["a password twice", 'url = "redis://:pw@redis"\npassword = "pw"\n', {
+  ["a password in the URL", 'url = "redis://bridge:pw@redis"\n', {
     path: "sessions.url",
-    message: "Give the password in the URL or in sessions.password, not both",
+    message: "Put the password in sessions.password or sessions.password_file, not in the URL",
   }],
   ["a user twice", 'url = "redis://bridge@redis"\nusername = "other"\n', {
     path: "sessions.url",

@@ -1,0 +1,170 @@
+/**
+ * Connecting to a real redis-server: ACL users, passwords, TLS with a private CA, and what a
+ * store call does while the server is frozen, stopped or restarting.
+ */
+import assert from "node:assert/strict";
+import { Secret } from "../../../src/config/secret.ts";
+import type { RedisSettings } from "../../../src/config/types.ts";
+import { connectRedis } from "../../../src/sessions/redis_connection.ts";
+import { RedisStore } from "../../../src/sessions/redis_store.ts";
+import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.ts";
+import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
+import { freePort } from "../../support/free_port.ts";
+import { RedisServer } from "../../support/redis_server.ts";
+import { session, T0 } from "../../unit/sessions/fixtures.ts";
+
+function settings(url: string, overrides: Partial<RedisSettings> = {}): RedisSettings {
+  return {
+    url,
+    username: undefined,
+    password: undefined,
+    keyPrefix: "conn-test:",
+    tlsCaFile: undefined,
+    storeTimeoutMs: 500,
+    ...overrides,
+  };
+}
+
+async function openStore(config: RedisSettings): Promise<RedisStore> {
+  return await RedisStore.open({
+    client: await connectRedis(config, 3_000),
+    keyPrefix: config.keyPrefix,
+    cipher: await TokenCipher.fromKeyBytes(new Uint8Array(32).fill(3)),
+    maxEntries: 100,
+    now: () => T0,
+    description: config.url,
+  });
+}
+
+async function withServer(
+  options: Parameters<typeof RedisServer.start>[0],
+  body: (server: RedisServer) => Promise<void>,
+): Promise<void> {
+  const server = await RedisServer.start(options);
+  try {
+    await body(server);
+  } finally {
+    await server.dispose();
+  }
+}
+
+Deno.test("connectRedis() logs in as an ACL user named in the URL or in sessions.username", async () => {
+  await withServer({ aclUsers: [{ name: "bridge", password: "bridge-pw" }] }, async (server) => {
+    const inUrl = server.url.replace("redis://", "redis://bridge@");
+    for (const config of [
+      settings(inUrl, { password: new Secret("bridge-pw") }),
+      settings(server.url, { username: "bridge", password: new Secret("bridge-pw") }),
+    ]) {
+      const store = await openStore(config);
+      await store.putSession(session());
+      assert.equal((await store.getSession("sess-1"))?.refreshToken, "refresh-token-1");
+      await store.close();
+    }
+  });
+});
+
+Deno.test("connectRedis() fails the start with a clear message on a wrong password", async () => {
+  await withServer({ password: "right-password" }, async (server) => {
+    const wrong = settings(server.url, { password: new Secret("wrong-password") });
+    await assert.rejects(openStore(wrong), (error: Error) => {
+      assert.ok(error instanceof StoreUnavailableError);
+      assert.match(error.message, /^Session store unreachable: redis:\/\/127\.0\.0\.1:\d+\/0: /);
+      assert.match(error.message, /WRONGPASS|invalid username-password/);
+      assert.ok(!error.message.includes("wrong-password"));
+      return true;
+    });
+    const right = await openStore(settings(server.url, { password: new Secret("right-password") }));
+    await right.close();
+  });
+});
+
+Deno.test("connectRedis() fails the start when nothing listens", async () => {
+  const url = `redis://127.0.0.1:${await freePort()}/0`;
+  await assert.rejects(
+    connectRedis(settings(url), 1_500),
+    /^StoreUnavailableError: Session store unreachable: redis:\/\/127\.0\.0\.1:\d+\/0: .*ECONNREFUSED/,
+  );
+});
+
+Deno.test("connectRedis() speaks TLS to a rediss:// URL, checking the server against tls_ca_file", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "redis-tls-" });
+  try {
+    const tls = await makeCertificates(dir);
+    await withServer({ tls }, async (server) => {
+      assert.ok(server.url.startsWith("rediss://localhost:"));
+      const store = await openStore(settings(server.url, { tlsCaFile: tls.caFile }));
+      await store.putSession(session());
+      assert.equal((await store.getSession("sess-1"))?.sessionId, "sess-1");
+      await store.close();
+      // Without the CA the server's certificate is not trusted.
+      await assert.rejects(openStore(settings(server.url)), StoreUnavailableError);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("RedisStore calls fail with StoreUnavailableError while Redis is frozen or down, and work again after", async () => {
+  await withServer({ persist: true }, async (server) => {
+    const store = await openStore(settings(server.url));
+    try {
+      await store.putSession(session());
+      server.pause();
+      await assert.rejects(store.getSession("sess-1"), StoreUnavailableError);
+      // A write that timed out may still be applied once Redis answers again: its outcome
+      // is unknown, which callers treat as a failure (the client is denied, never accepted).
+      await assert.rejects(store.putSession(session({ cid: 8 })), StoreUnavailableError);
+      server.resume();
+      assert.equal((await eventually(() => store.getSession("sess-1")))?.sessionId, "sess-1");
+      await store.putSession(session());
+
+      await server.stop();
+      await assert.rejects(store.getSession("sess-1"), StoreUnavailableError);
+      await assert.rejects(store.takePending("p-1"), StoreUnavailableError);
+      await server.start();
+      assert.deepStrictEqual(await eventually(() => store.getSession("sess-1")), session());
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+/** Retries a store call that fails while the client reconnects. */
+async function eventually<T>(call: () => Promise<T>, attempts = 100): Promise<T> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError) || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+/** A private CA and a certificate for `localhost` signed by it. */
+async function makeCertificates(
+  dir: string,
+): Promise<{ certFile: string; keyFile: string; caFile: string }> {
+  const openssl = async (...args: string[]) => {
+    const { success, stderr } = await new Deno.Command("openssl", { args, stdout: "null" })
+      .output();
+    if (!success) throw new Error(`openssl ${args[0]} failed: ${new TextDecoder().decode(stderr)}`);
+  };
+  const caFile = `${dir}/ca.pem`;
+  const certFile = `${dir}/server.pem`;
+  const keyFile = `${dir}/server.key`;
+  await openssl(
+    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+    "-keyout", `${dir}/ca.key`, "-out", caFile, "-days", "2", "-subj", "/CN=test CA",
+  );
+  await openssl(
+    "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+    "-keyout", keyFile, "-out", `${dir}/server.csr`, "-subj", "/CN=localhost",
+  );
+  await Deno.writeTextFile(`${dir}/san.ext`, "subjectAltName=DNS:localhost\n");
+  await openssl(
+    "x509", "-req", "-in", `${dir}/server.csr`, "-CA", caFile, "-CAkey", `${dir}/ca.key`,
+    "-CAcreateserial", "-out", certFile, "-days", "2", "-extfile", `${dir}/san.ext`,
+  );
+  return { certFile, keyFile, caFile };
+}
