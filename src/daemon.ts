@@ -33,6 +33,7 @@ import { createOidcClient } from "./oidc/client.ts";
 import { createLogoutVerifier } from "./oidc/logout_verifier.ts";
 import type { ServerMetrics } from "./metrics/port.ts";
 import { type ControlServer, startControlServer } from "./control/server.ts";
+import { KnownSessions } from "./sessions/known_sessions.ts";
 import { openSessionStore, startSweeper } from "./sessions/open_store.ts";
 import type { SessionStore } from "./sessions/types.ts";
 
@@ -74,7 +75,11 @@ export async function startDaemon(
   // Counting is always on (a field increment per event), so a metrics listener that a reload
   // turns on shows totals since start.
   const metrics = new PrometheusMetrics();
-  const store = overrides.store ?? await openSessionStore(config.sessions, config.http.secret, now);
+  const opened = overrides.store ?? await openSessionStore(config.sessions, config.http.secret, now);
+  const known = config.sessions.storeUnreachable === "allow"
+    ? new KnownSessions(config.sessions.maxEntries)
+    : undefined;
+  const store = known?.watch(opened) ?? opened;
   const stopSweeper = startSweeper(store, config.sessions.sweepIntervalMs, clock);
   const oidc = createOidcClient(config.oidc, callbackUrl(config.http.baseUrl), {
     clock,
@@ -147,6 +152,7 @@ export async function startDaemon(
       log: clientLog,
       sessionLock,
       metrics: serverMetrics,
+      ...(known ? { knownSessions: known } : {}),
     });
     return { name, link: new ServerLink(connection, events, commander, clientLog, clock) };
   });

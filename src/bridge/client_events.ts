@@ -11,6 +11,8 @@ import type { ClientEnv } from "../management/events.ts";
 import { IdpRejectedError, IdpUnreachableError, OidcError } from "../oidc/errors.ts";
 import type { OidcClient } from "../oidc/client.ts";
 import { authTokenUserLine } from "../policy/client_config.ts";
+import type { KnownSessions } from "../sessions/known_sessions.ts";
+import { STORE_UNAVAILABLE, StoreUnavailableError } from "../sessions/store_unavailable.ts";
 import type { PendingLogin, Session, SessionStore } from "../sessions/types.ts";
 import { audit, type AuditSubject } from "../audit.ts";
 import { noMetrics, type ServerMetrics } from "../metrics/port.ts";
@@ -26,7 +28,10 @@ export interface ClientEventsConfig {
   baseUrl: URL;
   bypassCommonNames: readonly RegExp[];
   authPendingTimeoutMs: number;
-  sessions: Pick<ResolvedConfig["sessions"], "lifetimeMs" | "reauthCheck" | "idpUnreachable">;
+  sessions: Pick<
+    ResolvedConfig["sessions"],
+    "lifetimeMs" | "reauthCheck" | "idpUnreachable" | "storeUnreachable"
+  >;
 }
 
 export interface ClientEventsDeps {
@@ -44,6 +49,11 @@ export interface ClientEventsDeps {
   sessionLock?: KeyedLock;
   /** Counting for this server; nothing counted when left out. */
   metrics?: ServerMetrics;
+  /**
+   * The sessions this process bound (sessions.store_unreachable = "allow"): what a REAUTH is
+   * judged on while the store cannot be reached.
+   */
+  knownSessions?: Pick<KnownSessions, "get" | "forgetClient">;
 }
 
 const RECHECK_FAILED = "Your access could not be confirmed; reconnect to sign in again.";
@@ -89,8 +99,14 @@ export class ClientEvents {
   }
 
   async #expireLogin(entry: PendingDeadline): Promise<void> {
-    // Gone means the callback took it (and answered) or the client left: nothing to say.
-    if (!(await this.#deps.store.deletePending(entry.id))) return;
+    // Gone means the callback took it (and answered) or the client left: nothing to say. A
+    // store that cannot say cannot hand the login to a callback either: deny, so the client
+    // hears why.
+    const deleted = await this.#deps.store.deletePending(entry.id).catch((error) => {
+      if (error instanceof StoreUnavailableError) return true;
+      throw error;
+    });
+    if (!deleted) return;
     this.#deps.log.info("Sign-in for cid {cid} not completed in time: denied", { cid: entry.cid });
     this.#metrics.login("timeout");
     this.#metrics.denial("timeout");
@@ -112,6 +128,7 @@ export class ClientEvents {
 
   async onDisconnect(cid: number): Promise<void> {
     const { store, server } = this.#deps;
+    this.#deps.knownSessions?.forgetClient(server, cid);
     await store.deletePendingByCid(server, cid);
     await this.#endBinding(cid, Infinity);
   }
@@ -174,7 +191,13 @@ export class ClientEvents {
 
   async #decideAndAnswer(req: ClientRequest, env: ClientEnv): Promise<void> {
     const { store, commander, config, log, clock } = this.#deps;
-    const session = req.sessionId ? await store.getSession(req.sessionId) : undefined;
+    let session: Session | undefined;
+    try {
+      session = req.sessionId ? await store.getSession(req.sessionId) : undefined;
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      return await this.#answerWithoutStore(req, error);
+    }
     const decision = decide(req, session, {
       bypassCommonNames: config.bypassCommonNames,
       reauthCheck: config.sessions.reauthCheck,
@@ -205,6 +228,46 @@ export class ClientEvents {
         await this.#resume(req, decision.session, decision.refresh, env);
         return;
     }
+  }
+
+  /**
+   * The store cannot be reached. A new sign-in or a reconnect fails closed; a REAUTH is judged
+   * by the same table on what this process knows of the session when store_unreachable is
+   * "allow" (accepted without re-check or write-back: neither could be stored), else denied.
+   */
+  async #answerWithoutStore(req: ClientRequest, error: StoreUnavailableError): Promise<void> {
+    const { commander, config, log, clock } = this.#deps;
+    const known = req.kind === "reauth" && config.sessions.storeUnreachable === "allow"
+      ? this.#deps.knownSessions?.get(req.sessionId)
+      : undefined;
+    const decision = decide(req, known, {
+      bypassCommonNames: config.bypassCommonNames,
+      reauthCheck: "none",
+      now: clock.now(),
+    });
+    const who = { cid: req.cid, commonName: req.commonName, kind: req.kind };
+    if (decision.action === "bypass") {
+      await commander.authNt(req.cid, req.kid);
+      return;
+    }
+    if (decision.action === "resume" && known !== undefined) {
+      log.warning(
+        "{kind} of {username} (cid {cid}) accepted on what this bridge knows: session store " +
+          "unreachable (store_unreachable = allow): {error}",
+        { ...who, username: known.username, error: error.message },
+      );
+      await commander.authNt(req.cid, req.kid);
+      return;
+    }
+    const denial = decision.action === "deny" && known !== undefined
+      ? decision
+      : STORE_UNAVAILABLE;
+    log.warning("{kind} of {commonName} (cid {cid}) denied: {reason}: {error}", {
+      ...who,
+      reason: denial.reason,
+      error: error.message,
+    });
+    await commander.deny(req.cid, req.kid, denial.reason, denial.clientReason);
   }
 
   async #startLogin(req: ClientRequest, env: ClientEnv): Promise<void> {

@@ -8,10 +8,15 @@ import type { Clock, TimerHandle } from "../clock.ts";
 import { status3 } from "../management/commands.ts";
 import type { ConnectionEvent, ManagementConnection } from "../management/connection.ts";
 import { clientIdsFromStatus } from "../management/client_list.ts";
+import { STORE_UNAVAILABLE, StoreUnavailableError } from "../sessions/store_unavailable.ts";
 import type { ClientCommander } from "./commander.ts";
 import type { ClientEvents } from "./client_events.ts";
 
 const DROPPED_REQUEST = ["malformed request", "Sign-in failed on the server; try again"] as const;
+const INTERNAL_ERROR = {
+  reason: "internal error",
+  clientReason: "Sign-in failed on the server; try again",
+};
 
 export class ServerLink {
   readonly #connection: ManagementConnection;
@@ -72,14 +77,14 @@ export class ServerLink {
           if (event.type === "client-connect") await this.#events.onConnect(cid, kid, env);
           else await this.#events.onReauth(cid, kid, env);
         } catch (error) {
-          this.#log.error("Handling {type} of cid {cid} failed; denying: {error}", {
-            type: event.type,
-            cid,
-            error: String(error),
-          });
-          await this.#commander
-            .deny(cid, kid, "internal error", "Sign-in failed on the server; try again")
-            .catch(() => {});
+          // A store that cannot be reached is an outage, not a bug: say so to the client.
+          const unavailable = error instanceof StoreUnavailableError;
+          this.#log[unavailable ? "warning" : "error"](
+            "Handling {type} of cid {cid} failed; denying: {error}",
+            { type: event.type, cid, error: String(error) },
+          );
+          const { reason, clientReason } = unavailable ? STORE_UNAVAILABLE : INTERNAL_ERROR;
+          await this.#commander.deny(cid, kid, reason, clientReason).catch(() => {});
         }
         return;
       }

@@ -7,6 +7,7 @@ import type { Clock } from "../../src/clock.ts";
 import type { PolicyConfig } from "../../src/bridge/identity_policy.ts";
 import { getLogger } from "../../src/log.ts";
 import type { RefreshResult } from "../../src/oidc/client.ts";
+import type { KnownSessions } from "../../src/sessions/known_sessions.ts";
 import type { SessionStore } from "../../src/sessions/types.ts";
 import { RecordingCommander } from "./recording_commander.ts";
 
@@ -33,6 +34,9 @@ export interface TestClientEventsOptions {
   authPendingTimeoutMs?: number;
   reauthCheck?: "none" | "refresh";
   idpUnreachable?: "deny" | "allow";
+  storeUnreachable?: "deny" | "allow";
+  /** What the events fall back on while the store is unreachable. */
+  knownSessions?: KnownSessions;
   /** The IdP's answer to a refresh grant; by default the test fails if one is made. */
   refresh?: () => Promise<RefreshResult>;
   /** Login ids to hand out; by default numbered ids shaped like real ones. */
@@ -64,12 +68,14 @@ export function testClientEvents(options: TestClientEventsOptions) {
         lifetimeMs: 3_600_000,
         reauthCheck: options.reauthCheck ?? "none",
         idpUnreachable: options.idpUnreachable ?? "deny",
+        storeUnreachable: options.storeUnreachable ?? "deny",
       },
     },
     clock: options.clock,
     // 22 base64url characters, like the real 16-byte ids.
     newLoginId: options.newLoginId ?? (() => `L${String(++counter).padStart(21, "0")}`),
     log: getLogger("test"),
+    ...(options.knownSessions ? { knownSessions: options.knownSessions } : {}),
   });
   return { events, commander, revoked };
 }

@@ -1,0 +1,169 @@
+/**
+ * Client events while the session store cannot be reached: new sign-ins and reconnects fail
+ * closed with a reason that says so; a REAUTH is denied (store_unreachable = "deny") or judged
+ * on what this bridge knows of the session ("allow").
+ */
+import { assertEquals } from "../../support/assert.ts";
+import { KnownSessions } from "../../../src/sessions/known_sessions.ts";
+import { MemoryStore } from "../../../src/sessions/memory_store.ts";
+import {
+  STORE_UNAVAILABLE,
+  StoreUnavailableError,
+} from "../../../src/sessions/store_unavailable.ts";
+import type { Session, SessionStore } from "../../../src/sessions/types.ts";
+import { testClientEvents } from "../../support/client_events_fixture.ts";
+import { FakeClock } from "../../support/fake_clock.ts";
+
+const T0 = 1_800_000_000_000;
+const HOUR = 3_600_000;
+
+function session(overrides: Partial<Session> = {}): Session {
+  return {
+    sessionId: "s-1",
+    server: "default",
+    cid: 4,
+    commonName: "alice",
+    username: "alice",
+    groups: ["/vpn-users"],
+    roles: [],
+    claims: { sub: "u-1", preferred_username: "alice", groups: ["/vpn-users"] },
+    subject: "u-1",
+    sid: undefined,
+    refreshToken: "rt-1",
+    refreshExpiresAt: undefined,
+    resumable: false,
+    createdAt: T0,
+    lastAuthAt: T0,
+    expiresAt: T0 + HOUR,
+    ...overrides,
+  };
+}
+
+/** A MemoryStore whose every call fails as an unreachable Redis's would while `down`. */
+function switchable(store: SessionStore): { store: SessionStore; state: { down: boolean } } {
+  const state = { down: false };
+  const proxy = new Proxy(store, {
+    get(target, name) {
+      const value = Reflect.get(target, name, target);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) =>
+        state.down
+          ? Promise.reject(new StoreUnavailableError("Session store unreachable: test"))
+          : value.apply(target, args);
+    },
+  });
+  return { store: proxy, state };
+}
+
+function setup(storeUnreachable: "deny" | "allow", reauthCheck: "none" | "refresh" = "none") {
+  const clock = new FakeClock(T0);
+  const memory = new MemoryStore({ maxEntries: 100, now: clock.now });
+  const { store: flaky, state } = switchable(memory);
+  const known = new KnownSessions(100);
+  const store = known.watch(flaky);
+  const { events, commander } = testClientEvents({
+    store,
+    clock,
+    storeUnreachable,
+    reauthCheck,
+    knownSessions: known,
+    refresh: () => Promise.reject(new Error("no refresh while the store is down")),
+  });
+  const env = (values: Record<string, string> = {}) =>
+    new Map(Object.entries({
+      common_name: "alice",
+      session_id: "s-1",
+      session_state: "Initial",
+      IV_SSO: "webauth",
+      ...values,
+    }));
+  return { clock, memory, store, state, known, events, commander, env };
+}
+
+const DENIED_UNREACHABLE = (cid: number, kid: number) => ({
+  kind: "deny",
+  cid,
+  kid,
+  reason: STORE_UNAVAILABLE.reason,
+  clientReason: STORE_UNAVAILABLE.clientReason,
+});
+
+Deno.test("a CONNECT while the store is unreachable is denied saying so, in both modes", async () => {
+  for (const mode of ["deny", "allow"] as const) {
+    const t = setup(mode);
+    await t.store.putSession(session());
+    t.state.down = true;
+    await t.events.onConnect(9, 1, t.env({ session_id: "s-new" }));
+    await t.events.onConnect(10, 1, t.env({ session_state: "Authenticated" }));
+    assertEquals(t.commander.commands, [DENIED_UNREACHABLE(9, 1), DENIED_UNREACHABLE(10, 1)]);
+    t.events.close();
+  }
+});
+
+Deno.test("store_unreachable = deny: a REAUTH of a known client is denied saying so", async () => {
+  const t = setup("deny");
+  await t.store.putSession(session());
+  t.state.down = true;
+  await t.events.onReauth(4, 2, t.env());
+  assertEquals(t.commander.commands, [DENIED_UNREACHABLE(4, 2)]);
+  t.events.close();
+});
+
+Deno.test("store_unreachable = allow: a REAUTH of a session this bridge bound is accepted without a write", async () => {
+  const t = setup("allow", "refresh");
+  await t.store.putSession(session({ resumable: true }));
+  t.state.down = true;
+  await t.events.onReauth(4, 2, t.env({ session_state: "Authenticated" }));
+  assertEquals(t.commander.commands, [{ kind: "auth-nt", cid: 4, kid: 2 }]);
+  t.state.down = false;
+  assertEquals((await t.memory.getSession("s-1"))?.lastAuthAt, T0, "nothing written back");
+  t.events.close();
+});
+
+Deno.test("store_unreachable = allow: the decision table still applies to what is known", async () => {
+  const t = setup("allow");
+  await t.store.putSession(session());
+  await t.store.putSession(session({ sessionId: "s-2", cid: 5, commonName: "bob" }));
+  t.state.down = true;
+  await t.events.onReauth(6, 1, t.env()); // s-1 is bound to cid 4, not 6
+  await t.events.onReauth(5, 1, t.env({ session_id: "s-2", common_name: "mallory" }));
+  await t.events.onReauth(4, 1, t.env({ session_state: "Expired" }));
+  await t.events.onReauth(7, 1, t.env({ session_id: "s-unknown" }));
+  t.clock.advance(HOUR + 1);
+  await t.events.onReauth(4, 2, t.env());
+  assertEquals(t.commander.commands.map((c) => c.kind === "deny" ? c.reason : c.kind), [
+    "no session for this client",
+    "no session for this client",
+    "session token expired or invalid",
+    STORE_UNAVAILABLE.reason,
+    "session lifetime reached",
+  ]);
+  t.events.close();
+});
+
+Deno.test("store_unreachable = allow: a client that disconnected while the store was down is forgotten", async () => {
+  const t = setup("allow");
+  await t.store.putSession(session());
+  t.state.down = true;
+  await t.events.onDisconnect(4).catch(() => {});
+  assertEquals(t.known.get("s-1"), undefined);
+  await t.events.onReauth(4, 2, t.env());
+  assertEquals(t.commander.commands, [DENIED_UNREACHABLE(4, 2)]);
+  t.events.close();
+});
+
+Deno.test("KnownSessions keeps no claims or tokens, follows unbinds and deletes, and stays bounded", async () => {
+  const known = new KnownSessions(2);
+  const store = known.watch(new MemoryStore({ maxEntries: 10, now: () => T0 }));
+  await store.putSession(session());
+  const kept = known.get("s-1");
+  assertEquals([kept?.cid, kept?.refreshToken, kept?.claims, kept?.groups], [4, undefined, {}, []]);
+  await store.putSession(session({ cid: undefined }));
+  assertEquals(known.get("s-1"), undefined);
+  await store.putSession(session({ cid: 8 }));
+  assertEquals(known.get("s-1")?.cid, 8);
+  await store.deleteSession("s-1");
+  assertEquals(known.get("s-1"), undefined);
+  for (const id of ["a", "b", "c"]) await store.putSession(session({ sessionId: id, cid: 1 }));
+  assertEquals([known.size, known.get("a"), known.get("c")?.sessionId], [2, undefined, "c"]);
+});
