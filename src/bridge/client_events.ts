@@ -259,9 +259,7 @@ export class ClientEvents {
       await commander.authNt(req.cid, req.kid);
       return;
     }
-    const denial = decision.action === "deny" && known !== undefined
-      ? decision
-      : STORE_UNAVAILABLE;
+    const denial = decision.action === "deny" && known !== undefined ? decision : STORE_UNAVAILABLE;
     log.warning("{kind} of {commonName} (cid {cid}) denied: {reason}: {error}", {
       ...who,
       reason: denial.reason,

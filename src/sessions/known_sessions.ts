@@ -75,13 +75,16 @@ export class KnownSessions {
       return;
     }
     if (known !== undefined) this.#forget(session.sessionId);
-    this.#byId.set(session.sessionId, Object.freeze({
-      ...session,
-      groups: NOTHING,
-      roles: NOTHING,
-      claims: NO_CLAIMS,
-      refreshToken: undefined,
-    }) as Session);
+    this.#byId.set(
+      session.sessionId,
+      Object.freeze({
+        ...session,
+        groups: NOTHING,
+        roles: NOTHING,
+        claims: NO_CLAIMS,
+        refreshToken: undefined,
+      }) as Session,
+    );
     this.#byClient.set(clientKey(session.server, session.cid), session.sessionId);
     if (this.#byId.size > this.#limit) {
       const oldest = this.#byId.keys().next().value;

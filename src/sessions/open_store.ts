@@ -40,7 +40,9 @@ export async function openSessionStore(
       });
     }
     case "redis": {
-      if (config.redis === undefined) throw new Error("Invalid sessions: redis backend without url");
+      if (config.redis === undefined) {
+        throw new Error("Invalid sessions: redis backend without url");
+      }
       const cipher = await TokenCipher.fromConfig(config.encryptionKey, httpSecret);
       const address = parseRedisUrl(config.redis.url);
       return await RedisStore.open({

@@ -48,7 +48,10 @@ export async function decodePending(
   return Object.freeze(checkRead(() => checkPendingLogin(fields), "pending"));
 }
 
-export async function encodeSession(session: Session, cipher: TokenCipher): Promise<EncodedSession> {
+export async function encodeSession(
+  session: Session,
+  cipher: TokenCipher,
+): Promise<EncodedSession> {
   const data = JSON.stringify({ ...session, refreshToken: undefined });
   if (session.refreshToken === undefined) return { data, secret: "" };
   const blob = await cipher.encryptToken(session.refreshToken, session.sessionId);

@@ -81,7 +81,10 @@ export function checkRedisSettings(settings: RedisSettings): SettingsProblem[] {
   } else {
     // The URL is printed (check-config) and logged; a password belongs in a secret key.
     if (address.password !== undefined) {
-      problem("url", "Put the password in sessions.password or sessions.password_file, not in the URL");
+      problem(
+        "url",
+        "Put the password in sessions.password or sessions.password_file, not in the URL",
+      );
     }
     if (address.username !== undefined && settings.username !== undefined) {
       problem("url", "Give the user in the URL or in sessions.username, not both");
@@ -95,7 +98,10 @@ export function checkRedisSettings(settings: RedisSettings): SettingsProblem[] {
   }
   const timeout = settings.storeTimeoutMs;
   if (!(timeout >= STORE_TIMEOUT_MIN_MS && timeout <= STORE_TIMEOUT_MAX_MS)) {
-    problem("store_timeout", `Expected ${STORE_TIMEOUT_MIN_MS}ms to ${STORE_TIMEOUT_MAX_MS / 1000}s`);
+    problem(
+      "store_timeout",
+      `Expected ${STORE_TIMEOUT_MIN_MS}ms to ${STORE_TIMEOUT_MAX_MS / 1000}s`,
+    );
   }
   return problems;
 }

@@ -24,7 +24,7 @@ import {
   type StoredFields,
 } from "./redis_codec.ts";
 import { classifyRedisError } from "./redis_connection.ts";
-import { SCRIPTS, type ScriptName } from "./redis_scripts.ts";
+import { type ScriptName, SCRIPTS } from "./redis_scripts.ts";
 import { checkMaxEntries, StoreFullReporter } from "./store_full.ts";
 import type { TokenCipher } from "./token_cipher.ts";
 import type { ClientBinding, PendingLogin, Session, SessionStore, SweepResult } from "./types.ts";

@@ -51,10 +51,12 @@ async function withServer(
 Deno.test("connectRedis() logs in as an ACL user named in the URL or in sessions.username", async () => {
   await withServer({ aclUsers: [{ name: "bridge", password: "bridge-pw" }] }, async (server) => {
     const inUrl = server.url.replace("redis://", "redis://bridge@");
-    for (const config of [
-      settings(inUrl, { password: new Secret("bridge-pw") }),
-      settings(server.url, { username: "bridge", password: new Secret("bridge-pw") }),
-    ]) {
+    for (
+      const config of [
+        settings(inUrl, { password: new Secret("bridge-pw") }),
+        settings(server.url, { username: "bridge", password: new Secret("bridge-pw") }),
+      ]
+    ) {
       const store = await openStore(config);
       await store.putSession(session());
       assert.equal((await store.getSession("sess-1"))?.refreshToken, "refresh-token-1");
@@ -154,17 +156,53 @@ async function makeCertificates(
   const certFile = `${dir}/server.pem`;
   const keyFile = `${dir}/server.key`;
   await openssl(
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-    "-keyout", `${dir}/ca.key`, "-out", caFile, "-days", "2", "-subj", "/CN=test CA",
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    `${dir}/ca.key`,
+    "-out",
+    caFile,
+    "-days",
+    "2",
+    "-subj",
+    "/CN=test CA",
   );
   await openssl(
-    "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-    "-keyout", keyFile, "-out", `${dir}/server.csr`, "-subj", "/CN=localhost",
+    "req",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    keyFile,
+    "-out",
+    `${dir}/server.csr`,
+    "-subj",
+    "/CN=localhost",
   );
   await Deno.writeTextFile(`${dir}/san.ext`, "subjectAltName=DNS:localhost\n");
   await openssl(
-    "x509", "-req", "-in", `${dir}/server.csr`, "-CA", caFile, "-CAkey", `${dir}/ca.key`,
-    "-CAcreateserial", "-out", certFile, "-days", "2", "-extfile", `${dir}/san.ext`,
+    "x509",
+    "-req",
+    "-in",
+    `${dir}/server.csr`,
+    "-CA",
+    caFile,
+    "-CAkey",
+    `${dir}/ca.key`,
+    "-CAcreateserial",
+    "-out",
+    certFile,
+    "-days",
+    "2",
+    "-extfile",
+    `${dir}/san.ext`,
   );
   return { certFile, keyFile, caFile };
 }

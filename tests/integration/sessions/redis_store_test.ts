@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import type { Redis } from "ioredis";
-import { Secret } from "../../../src/config/secret.ts";
 import type { RedisSettings } from "../../../src/config/types.ts";
 import { connectRedis } from "../../../src/sessions/redis_connection.ts";
 import { RedisStore, SESSION_GRACE_MS } from "../../../src/sessions/redis_store.ts";
@@ -25,7 +24,7 @@ async function sharedServer(): Promise<RedisServer> {
   return server;
 }
 
-export function settings(url: string, overrides: Partial<RedisSettings> = {}): RedisSettings {
+function settings(url: string, overrides: Partial<RedisSettings> = {}): RedisSettings {
   return {
     url,
     username: undefined,
@@ -80,8 +79,10 @@ Deno.test("RedisStore: max_entries holds across bridges writing at once", async 
   const stores = await Promise.all([1, 2, 3].map(() => openStore(config, { maxEntries: 10 })));
   try {
     const puts = await Promise.allSettled(
-      Array.from({ length: 30 }, (_, i) =>
-        stores[i % 3]!.store.putSession(session({ sessionId: `s${i}` }))),
+      Array.from(
+        { length: 30 },
+        (_, i) => stores[i % 3]!.store.putSession(session({ sessionId: `s${i}` })),
+      ),
     );
     assert.equal(puts.filter((put) => put.status === "fulfilled").length, 10);
     for (const put of puts) {
