@@ -20,8 +20,6 @@ export interface HarnessOptions {
   /** Extra TOML appended to the generated config. */
   extraToml?: string;
   sessions?: "memory" | "file" | "redis";
-  /** Extra keys for the `[sessions]` table (e.g. the Redis url). */
-  sessionsToml?: string;
   reauthCheck?: "none" | "refresh";
   /** Default "3m". */
   authPendingTimeout?: string;
