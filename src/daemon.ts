@@ -75,7 +75,8 @@ export async function startDaemon(
   // Counting is always on (a field increment per event), so a metrics listener that a reload
   // turns on shows totals since start.
   const metrics = new PrometheusMetrics();
-  const opened = overrides.store ?? await openSessionStore(config.sessions, config.http.secret, now);
+  const opened = overrides.store ??
+    await openSessionStore(config.sessions, config.http.secret, now);
   const known = config.sessions.storeUnreachable === "allow"
     ? new KnownSessions(config.sessions.maxEntries)
     : undefined;

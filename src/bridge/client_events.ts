@@ -196,7 +196,7 @@ export class ClientEvents {
       session = req.sessionId ? await store.getSession(req.sessionId) : undefined;
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
-      return await this.#answerWithoutStore(req, error);
+      return await this.#answerWithoutStore(req, env, error);
     }
     const decision = decide(req, session, {
       bypassCommonNames: config.bypassCommonNames,
@@ -235,7 +235,11 @@ export class ClientEvents {
    * by the same table on what this process knows of the session when store_unreachable is
    * "allow" (accepted without re-check or write-back: neither could be stored), else denied.
    */
-  async #answerWithoutStore(req: ClientRequest, error: StoreUnavailableError): Promise<void> {
+  async #answerWithoutStore(
+    req: ClientRequest,
+    env: ClientEnv,
+    error: StoreUnavailableError,
+  ): Promise<void> {
     const { commander, config, log, clock } = this.#deps;
     const known = req.kind === "reauth" && config.sessions.storeUnreachable === "allow"
       ? this.#deps.knownSessions?.get(req.sessionId)
@@ -248,6 +252,7 @@ export class ClientEvents {
     const who = { cid: req.cid, commonName: req.commonName, kind: req.kind };
     if (decision.action === "bypass") {
       await commander.authNt(req.cid, req.kid);
+      this.#metrics.clientEvent(req.kind, "auth_nt");
       return;
     }
     if (decision.action === "resume" && known !== undefined) {
@@ -257,6 +262,7 @@ export class ClientEvents {
         { ...who, username: known.username, error: error.message },
       );
       await commander.authNt(req.cid, req.kid);
+      this.#metrics.clientEvent(req.kind, "auth_nt");
       return;
     }
     const denial = decision.action === "deny" && known !== undefined ? decision : STORE_UNAVAILABLE;
@@ -266,6 +272,7 @@ export class ClientEvents {
       error: error.message,
     });
     await commander.deny(req.cid, req.kid, denial.reason, denial.clientReason);
+    this.#countDenial(req, denial.code, known, env);
   }
 
   async #startLogin(req: ClientRequest, env: ClientEnv): Promise<void> {

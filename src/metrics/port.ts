@@ -18,7 +18,8 @@ export type ClientAnswer = typeof CLIENT_ANSWERS[number];
  * Why a client was denied, by code. Policy verdicts (group, role, claim, common_name,
  * missing_claim), the sign-in itself (idp_error, timeout, wrong_network, username_unusable),
  * the session at CONNECT/REAUTH (no_webauth, session_invalid, session_expired, recheck_failed),
- * sessions.max_per_user (max_sessions) and internal_error.
+ * sessions.max_per_user (max_sessions), an unreachable session store (store_unavailable) and
+ * internal_error.
  */
 export const DENIAL_REASONS = [
   "group",
@@ -35,6 +36,7 @@ export const DENIAL_REASONS = [
   "session_expired",
   "recheck_failed",
   "max_sessions",
+  "store_unavailable",
   "internal_error",
 ] as const;
 export type DenialReason = typeof DENIAL_REASONS[number];

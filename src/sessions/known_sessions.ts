@@ -11,7 +11,14 @@
  * call then fails; a session revoked by another bridge while the store is down is only learnt
  * of when it is back, which is the risk "allow" accepts.
  */
-import type { ClientBinding, PendingLogin, Session, SessionStore, SweepResult } from "./types.ts";
+import type {
+  ClientBinding,
+  LiveCounts,
+  PendingLogin,
+  Session,
+  SessionStore,
+  SweepResult,
+} from "./types.ts";
 
 const NOTHING: readonly string[] = Object.freeze([]);
 const NO_CLAIMS: Readonly<Record<string, unknown>> = Object.freeze({});
@@ -168,6 +175,9 @@ class WatchedStore implements SessionStore {
   }
   listBindings(server: string): Promise<ClientBinding[]> {
     return this.#store.listBindings(server);
+  }
+  countLive(server: string): Promise<LiveCounts> {
+    return this.#store.countLive(server);
   }
   sweep(now: number): Promise<SweepResult> {
     return this.#store.sweep(now);

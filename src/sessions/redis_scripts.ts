@@ -6,17 +6,20 @@
  * Keys (P = sessions.key_prefix), all built here from ARGV[1]:
  *   P p:<id>            hash  pending login: d (JSON without OAuth state), o (encrypted OAuth
  *                             state), srv, cid; PX = until it expires
- *   P pz                zset  pending ids by expiresAt (count, sweep, listing)
+ *   P pz                zset  pending ids by expiresAt (size bound, sweep, listing)
+ *   P pv:<server>       zset  pending ids of one server by expiresAt (live counts)
  *   P pc:<cid>:<server> set   pending ids of one client (the cid, digits, comes first so the
  *                             name is unambiguous whatever the server name holds)
  *   P s:<sessionId>     hash  session: d (JSON without refresh token), t (encrypted refresh
  *                             token), srv, cid ('' = unbound), sub, sid (when known), user;
  *                             PX = until it expires plus a grace (see redis_store.ts)
  *   P sz                zset  session ids by expiresAt
+ *   P sv:<server>       zset  session ids of one server by expiresAt (live counts)
  *   P sb:<server>       hash  cid -> session id of the bound sessions of a server
  *   P su:<subject>, P si:<sid>, P sn:<username>   sets of session ids
  * Index sets and hashes get a TTL at least as long as their newest member's, so nothing
- * outlives its entries when no bridge sweeps; readers skip members whose entry is gone.
+ * outlives its entries when no bridge sweeps; readers skip members whose entry is gone, and a
+ * put trims its server's zset of members already expired.
  *
  * Redis Cluster is not supported: the scripts touch keys they build themselves.
  */
@@ -29,6 +32,7 @@ end
 local function unindex_session(id)
   local f = redis.call('HMGET', P .. 's:' .. id, 'srv', 'cid', 'sub', 'sid', 'user')
   if not f[1] then return end
+  redis.call('ZREM', P .. 'sv:' .. f[1], id)
   if f[2] ~= '' then
     local bound = P .. 'sb:' .. f[1]
     if redis.call('HGET', bound, f[2]) == id then redis.call('HDEL', bound, f[2]) end
@@ -45,7 +49,10 @@ end
 local function drop_pending(id)
   local key = P .. 'p:' .. id
   local f = redis.call('HMGET', key, 'srv', 'cid')
-  if f[1] then redis.call('SREM', P .. 'pc:' .. f[2] .. ':' .. f[1], id) end
+  if f[1] then
+    redis.call('SREM', P .. 'pc:' .. f[2] .. ':' .. f[1], id)
+    redis.call('ZREM', P .. 'pv:' .. f[1], id)
+  end
   redis.call('ZREM', P .. 'pz', id)
   return redis.call('DEL', key)
 end
@@ -58,6 +65,11 @@ local function sweep(zset, drop, now, limit)
   end
   for _, id in ipairs(ids) do drop(id) end
   return #ids
+end
+local function add_by_server(zset, score, id, ttl, now)
+  redis.call('ZREMRANGEBYSCORE', zset, '-inf', '(' .. now)
+  redis.call('ZADD', zset, score, id)
+  keep(zset, ttl)
 end
 local function has_room(zset, id, max, drop, now)
   if redis.call('ZSCORE', zset, id) or redis.call('ZCARD', zset) < max then return true end
@@ -83,6 +95,7 @@ redis.call('HSET', key, 'd', ARGV[9], 'srv', ARGV[7], 'cid', ARGV[8])
 if ARGV[10] ~= '' then redis.call('HSET', key, 'o', ARGV[10]) end
 redis.call('PEXPIRE', key, ARGV[6])
 redis.call('ZADD', P .. 'pz', ARGV[5], id)
+add_by_server(P .. 'pv:' .. ARGV[7], ARGV[5], id, ARGV[6], ARGV[4])
 local client = P .. 'pc:' .. ARGV[8] .. ':' .. ARGV[7]
 redis.call('SADD', client, id)
 keep(client, ARGV[6])
@@ -135,6 +148,7 @@ if ARGV[10] == '1' then redis.call('HSET', key, 'sid', ARGV[11]) end
 if ARGV[14] ~= '' then redis.call('HSET', key, 't', ARGV[14]) end
 redis.call('PEXPIRE', key, ttl)
 redis.call('ZADD', P .. 'sz', ARGV[5], id)
+add_by_server(P .. 'sv:' .. ARGV[7], ARGV[5], id, ttl, ARGV[4])
 if ARGV[8] ~= '' then
   local bound = P .. 'sb:' .. ARGV[7]
   redis.call('HSET', bound, ARGV[8], id)
@@ -195,6 +209,14 @@ end
 return out
 `;
 
+/** ARGV: P, server, now. Returns [live sessions, live pending logins] of that server. */
+const COUNT_LIVE = `
+return {
+  redis.call('ZCOUNT', P .. 'sv:' .. ARGV[2], ARGV[3], '+inf'),
+  redis.call('ZCOUNT', P .. 'pv:' .. ARGV[2], ARGV[3], '+inf'),
+}
+`;
+
 /** ARGV: P, now, limit. Removes up to `limit` expired logins and sessions: [pending, sessions]. */
 const SWEEP = `
 local limit = tonumber(ARGV[3])
@@ -216,6 +238,7 @@ const BODIES = {
   findSessionsInIndex: FIND_SESSIONS_IN_INDEX,
   listSessions: LIST_SESSIONS,
   listBindings: LIST_BINDINGS,
+  countLive: COUNT_LIVE,
   sweep: SWEEP,
 };
 

@@ -27,7 +27,14 @@ import { classifyRedisError } from "./redis_connection.ts";
 import { type ScriptName, SCRIPTS } from "./redis_scripts.ts";
 import { checkMaxEntries, StoreFullReporter } from "./store_full.ts";
 import type { TokenCipher } from "./token_cipher.ts";
-import type { ClientBinding, PendingLogin, Session, SessionStore, SweepResult } from "./types.ts";
+import type {
+  ClientBinding,
+  LiveCounts,
+  PendingLogin,
+  Session,
+  SessionStore,
+  SweepResult,
+} from "./types.ts";
 
 /** How long a session's key outlives its expiry, for the sweep to remove its index entries. */
 export const SESSION_GRACE_MS = 60 * 60_000;
@@ -207,6 +214,12 @@ export class RedisStore implements SessionStore {
       bindings.push({ sessionId: String(flat[i]), cid: Number(String(flat[i + 1])) });
     }
     return bindings;
+  }
+
+  async countLive(server: string): Promise<LiveCounts> {
+    this.#assertOpen();
+    const counts = await this.#call("countLive", [server, String(this.#now())]) as number[];
+    return { sessions: Number(counts[0]), pending: Number(counts[1]) };
   }
 
   /** Removes expired entries in batches, so that one call never holds Redis for long. */

@@ -9,6 +9,7 @@ export class StoreUnavailableError extends Error {
 
 /** What a client denied for this reason is told, and what the log says. */
 export const STORE_UNAVAILABLE = {
+  code: "store_unavailable",
   reason: "session store unreachable",
   clientReason: "Sign-in is unavailable right now; try again in a minute.",
 } as const;

@@ -156,7 +156,7 @@ Deno.test("RedisStore: entries expire by TTL; a session's key outlives it by the
       sessionTtl > 3_600_000 && sessionTtl <= 3_600_000 + SESSION_GRACE_MS,
       `session TTL ${sessionTtl}`,
     );
-    for (const key of await client.keys(`${config.keyPrefix}s[ubni]:*`)) {
+    for (const key of await client.keys(`${config.keyPrefix}s[ubniv]:*`)) {
       assert.ok(await client.pttl(key) > 0, `${key} has a TTL`);
     }
   } finally {
@@ -178,6 +178,7 @@ Deno.test("RedisStore: a session and its indexes change together and leave nothi
       `${p}si:sso-1`,
       `${p}sn:alice`,
       `${p}su:u-1`,
+      `${p}sv:vpn1`,
       `${p}sz`,
     ]);
     await store.putSession(session({ cid: 9, subject: "u-2", sid: undefined, username: "bob" }));
