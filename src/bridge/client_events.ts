@@ -349,7 +349,20 @@ export class ClientEvents {
       session = checked.session;
       lines = checked.lines;
     } else if (req.kind === "connect") {
-      lines = judgeLines(session, this.#deps.config.policy);
+      // A reconnect is judged by this server's policy now: the session may come from another
+      // server (shared token secret) whose policy admitted what this one does not.
+      const verdict = judge(session.claims, session.commonName, this.#deps.config.policy);
+      if (!verdict.allow) {
+        log.info("{kind} of {username} (cid {cid}) denied on resume: {reason}", {
+          kind: req.kind,
+          username: session.username,
+          cid: req.cid,
+          reason: verdict.logReason,
+        });
+        await commander.deny(req.cid, req.kid, verdict.logReason, verdict.reason);
+        return;
+      }
+      lines = verdict.lines;
     }
     const resumable = session.resumable || canResume(req);
     // A plain renegotiation (same cid, nothing re-checked, nothing learned) is not written

@@ -3,7 +3,7 @@ import { SIGN_IN_TIMED_OUT } from "../../../src/bridge/client_events.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { IdpRejectedError, IdpUnreachableError } from "../../../src/oidc/errors.ts";
 import type { Session } from "../../../src/sessions/types.ts";
-import { testClientEvents } from "../../support/client_events_fixture.ts";
+import { TEST_POLICY, testClientEvents } from "../../support/client_events_fixture.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
 import type { RefreshResult } from "../../../src/oidc/client.ts";
 
@@ -200,4 +200,34 @@ Deno.test("a token reconnect through another server resumes there and moves the 
   assertEquals(found?.sessionId, "s-1");
   udp.events.close();
   tcp.events.close();
+});
+
+Deno.test("a token reconnect is judged by the new server's policy: denied there, kept where it was", async () => {
+  const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
+  const clock = new FakeClock(T0 + 1000);
+  const admins = testClientEvents({
+    store,
+    clock,
+    server: "admins",
+    policy: {
+      ...TEST_POLICY,
+      authorization: { ...TEST_POLICY.authorization, allowedGroups: ["/vpn-admins"] },
+    },
+  });
+  await store.putSession(session({ server: "udp", cid: 4, resumable: true }));
+  await admins.events.onConnect(
+    9,
+    0,
+    new Map([
+      ["common_name", "alice"],
+      ["username", "alice"],
+      ["session_id", "s-1"],
+      ["session_state", "Authenticated"],
+      ["IV_SSO", "webauth"],
+    ]),
+  );
+  assertEquals(admins.commander.commands.map((command) => command.kind), ["deny"]);
+  const kept = await store.getSession("s-1");
+  assertEquals([kept?.server, kept?.cid], ["udp", 4]);
+  admins.events.close();
 });
