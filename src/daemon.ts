@@ -19,6 +19,7 @@ import { CurrentConfig, mergeReload } from "./config/live.ts";
 import type { OpenvpnServerConfig, ResolvedConfig } from "./config/types.ts";
 import { policyClaimPaths, type PolicyConfig } from "./bridge/identity_policy.ts";
 import { meteredCommander } from "./bridge/metered_commander.ts";
+import { localizedCommander } from "./bridge/client_messages.ts";
 import { meteredFetch } from "./metrics/idp_fetch.ts";
 import { serveMetrics } from "./http/metrics_endpoint.ts";
 import { PrometheusMetrics } from "./metrics/prometheus.ts";
@@ -124,7 +125,10 @@ export async function startDaemon(
       name,
       clock,
     });
-    const commander = meteredCommander(managementCommander(connection), metrics);
+    const commander = localizedCommander(
+      meteredCommander(managementCommander(connection), metrics),
+      () => current.value.http.defaultLanguage,
+    );
     commanders.set(name, commander);
     const serverMetrics = metrics.addServer(name, {
       counts: () => store.countLive(name),

@@ -16,15 +16,19 @@ export async function bridgeLoginOverHttp(
   baseUrl: string,
   username: string,
   password: string,
-  options: { cancel?: boolean } = {},
+  options: { cancel?: boolean; acceptLanguage?: string } = {},
 ): Promise<BridgeLoginResult> {
   const bridgeCookies = new CookieJar();
-  const page = await fetch(loginUrl);
+  const language: Record<string, string> = options.acceptLanguage
+    ? { "accept-language": options.acceptLanguage }
+    : {};
+  const page = await fetch(loginUrl, { headers: language });
   bridgeCookies.store(page);
   const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? "";
   const confirm = await fetch(loginUrl, {
     method: "POST",
     headers: {
+      ...language,
       cookie: bridgeCookies.header() ?? "",
       "content-type": "application/x-www-form-urlencoded",
     },
@@ -41,7 +45,7 @@ export async function bridgeLoginOverHttp(
     ...(options.cancel ? { cancel: true } : {}),
   });
   const final = await fetch(callback, {
-    headers: { cookie: bridgeCookies.header() ?? "" },
+    headers: { ...language, cookie: bridgeCookies.header() ?? "" },
     redirect: "manual",
   });
   return { status: final.status, text: await final.text(), callback };

@@ -1,0 +1,106 @@
+import { assert, assertEquals } from "../../support/assert.ts";
+import {
+  CLIENT_MESSAGES,
+  clientMessage,
+  localizedCommander,
+} from "../../../src/bridge/client_messages.ts";
+import { REASONS } from "../../../src/bridge/decide.ts";
+import { SIGN_IN_TIMED_OUT } from "../../../src/bridge/client_events.ts";
+import { judge } from "../../../src/bridge/identity_policy.ts";
+import { clientDeny } from "../../../src/management/commands.ts";
+import { OidcError, type OidcErrorCode } from "../../../src/oidc/errors.ts";
+import { RecordingCommander } from "../../support/recording_commander.ts";
+import { TEST_POLICY } from "../../support/client_events_fixture.ts";
+
+const OIDC_CODES: OidcErrorCode[] = [
+  "access_denied",
+  "idp_error",
+  "invalid_state",
+  "invalid_callback",
+  "invalid_id_token",
+  "invalid_response",
+  "invalid_grant",
+  "idp_unreachable",
+];
+
+/** Client messages the bridge produces, gathered from the code that produces them. */
+function producedMessages(): string[] {
+  const policy = {
+    ...TEST_POLICY,
+    oidc: { ...TEST_POLICY.oidc, rolesClaim: "roles" },
+    authorization: {
+      allowedGroups: ["/vpn-users"],
+      allowedRoles: ["vpn"],
+      requiredClaims: { email_verified: true },
+      commonNameClaim: "cn",
+    },
+  };
+  const user = { sub: "s", preferred_username: "u" };
+  const verdicts = [
+    judge({ ...user, groups: [] }, "x", policy),
+    judge({ ...user, groups: ["/vpn-users"], roles: [] }, "x", policy),
+    judge({ ...user, groups: ["/vpn-users"], roles: ["vpn"] }, "x", policy),
+    judge({ ...user, groups: ["/vpn-users"], roles: ["vpn"], email_verified: true }, "x", policy),
+    judge({ sub: "s" }, "x", policy),
+  ];
+  return [
+    ...Object.values(REASONS).map((reason) => reason.clientReason),
+    SIGN_IN_TIMED_OUT.clientReason,
+    ...OIDC_CODES.map((code) => new OidcError(code, "test").reason),
+    ...verdicts.map((verdict) => (verdict.allow ? "" : verdict.reason)),
+  ];
+}
+
+Deno.test("every client message the bridge produces has a German, French and Spanish text", () => {
+  for (const english of producedMessages()) {
+    assert(CLIENT_MESSAGES.has(english), `no translation of: ${english}`);
+  }
+});
+
+Deno.test("every translated client message is a valid client-deny argument", () => {
+  for (const [english, translations] of CLIENT_MESSAGES) {
+    clientDeny(1, 1, "code", english);
+    for (const text of Object.values(translations)) {
+      assert(text !== english, text);
+      clientDeny(1, 1, "code", text);
+    }
+  }
+});
+
+Deno.test("clientMessage() keeps English, and an unknown message, as given", () => {
+  assertEquals(
+    clientMessage("You are not in a group allowed to use this VPN", "en"),
+    "You are not in a group allowed to use this VPN",
+  );
+  assertEquals(
+    clientMessage('Your account does not have the required attribute "x"', "de"),
+    'Your account does not have the required attribute "x"',
+  );
+});
+
+Deno.test("localizedCommander() sends client-deny messages in the language of the moment", async () => {
+  const recorder = new RecordingCommander();
+  let language: "de" | "es" = "de";
+  const commander = localizedCommander(recorder, () => language);
+  await commander.deny(1, 2, "group", "You are not in a group allowed to use this VPN");
+  language = "es";
+  await commander.deny(1, 3, "group", "You are not in a group allowed to use this VPN");
+  await commander.authNt(1, 4);
+  assertEquals(recorder.commands, [
+    {
+      kind: "deny",
+      cid: 1,
+      kid: 2,
+      reason: "group",
+      clientReason: "Sie sind in keiner Gruppe, die dieses VPN nutzen darf",
+    },
+    {
+      kind: "deny",
+      cid: 1,
+      kid: 3,
+      reason: "group",
+      clientReason: "No pertenece a ningún grupo autorizado a usar esta VPN",
+    },
+    { kind: "auth-nt", cid: 1, kid: 4 },
+  ]);
+});
