@@ -25,6 +25,7 @@ import { serveMetrics } from "./http/metrics_endpoint.ts";
 import { PrometheusMetrics } from "./metrics/prometheus.ts";
 import { createApp } from "./http/app.ts";
 import { loadTemplates } from "./http/pages/mod.ts";
+import { formActionOrigin } from "./http/security_headers.ts";
 import { LOGIN_ID_BYTES } from "./bridge/login_url.ts";
 import { callbackUrl } from "./http/routes.ts";
 import { type HttpServer, serveHttp } from "./http/serve.ts";
@@ -53,6 +54,17 @@ export function randomToken(bytes: number): string {
     /=+$/,
     "",
   );
+}
+
+function authorizationOrigin(endpoint: string | undefined): string | undefined {
+  try {
+    return endpoint === undefined ? undefined : formActionOrigin(endpoint);
+  } catch {
+    getLogger("daemon").warning("Authorization endpoint is not an http(s) URL: {endpoint}", {
+      endpoint,
+    });
+    return undefined;
+  }
 }
 
 /** Parts a caller may supply instead of having them built from the config (tests, benchmarks). */
@@ -183,6 +195,12 @@ export async function startDaemon(
     log: getLogger("login"),
     metrics,
   });
+  // The confirm form leads to the discovered authorization endpoint (often, not always, on the
+  // issuer's origin); known once discovery has run.
+  let formActionOrigins: readonly string[] = [
+    config.oidc.issuer.origin,
+    ...config.http.formActionOrigins,
+  ];
   // The app is rebuilt on reload (pages, their CSP hashes, confirm step, proxies) and swapped.
   const buildApp = async (live: ResolvedConfig) =>
     createApp({
@@ -193,7 +211,7 @@ export async function startDaemon(
       secret: config.http.secret,
       confirmLogin: live.http.confirmLogin,
       trustedProxies: live.http.trustedProxies,
-      formActionOrigins: [config.oidc.issuer.origin],
+      formActionOrigins: () => formActionOrigins,
       now,
       randomToken: () => randomToken(32),
       readiness: () => {
@@ -204,9 +222,18 @@ export async function startDaemon(
       log: getLogger("http"),
     });
   let app = await buildApp(config);
+  const httpLog = getLogger("http");
+  const limits = {
+    maxConnections: config.http.maxConnections,
+    maxConnectionsPerClient: config.http.maxConnectionsPerClient,
+    trustedProxies: config.http.trustedProxies,
+    headerTimeoutMs: config.http.headerTimeoutMs,
+    idleTimeoutMs: config.http.idleTimeoutMs,
+    onProblem: (problem: string) => httpLog.warning("HTTP listener: {problem}", { problem }),
+  };
   const serve = (live: ResolvedConfig) =>
     serveHttp(
-      { ...config.http.listen, tls: readTls(live) },
+      { ...config.http.listen, tls: readTls(live), ...limits },
       (request, env) => app.fetch(request, env),
     );
   let server = await serve(config);
@@ -214,7 +241,9 @@ export async function startDaemon(
   let metricsServer: HttpServer | undefined;
   const serveMetricsAt = async (listen: ResolvedConfig["metrics"]["listen"]) => {
     await metricsServer?.close();
-    metricsServer = listen ? await serveMetrics(listen, () => metrics.render()) : undefined;
+    metricsServer = listen
+      ? await serveMetrics({ ...listen, ...limits }, () => metrics.render())
+      : undefined;
     if (listen) {
       log.info("Serving metrics on {host}:{port}", { ...listen, port: metricsServer!.port });
     }
@@ -230,7 +259,12 @@ export async function startDaemon(
   // IdP is down; logins retry discovery themselves.
   let discoveryTimer: TimerHandle | undefined;
   const discover = () => {
-    oidc.discover().catch((error) => {
+    oidc.discover().then((as) => {
+      const endpoint = authorizationOrigin(as.authorization_endpoint);
+      if (endpoint !== undefined) {
+        formActionOrigins = [...new Set([...formActionOrigins, endpoint])];
+      }
+    }).catch((error) => {
       log.warning("OIDC discovery at {issuer} failed, retrying: {error}", {
         issuer: config.oidc.issuer.href,
         error: String(error),

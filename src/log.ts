@@ -1,8 +1,9 @@
 /**
  * Logging: LogTape (small, dependency-free, runs on Deno and Bun) writing one line per record
  * to stderr, as text for people or JSON lines for collectors. Properties whose names look like
- * credentials are masked before formatting, as a second line of defence: code must not log
- * secrets in the first place.
+ * credentials (at any depth) are masked in the properties and in the message LogTape already
+ * rendered from them, as a second line of defence: code must not log secrets in the first
+ * place. A text record is always one line: a logged value cannot forge another record.
  */
 import {
   configureSync,
@@ -29,22 +30,82 @@ export function getLogger(...category: string[]): Logger {
   return logtapeLogger([ROOT, ...category]);
 }
 
-export function maskSensitive(properties: Record<string, unknown>): Record<string, unknown> {
+const MASK = "***";
+/** Nested values deeper than this are not looked into (log properties are shallow). */
+const MAX_DEPTH = 4;
+
+/**
+ * A copy of `properties` with sensitive values replaced by `***`, at any depth up to
+ * MAX_DEPTH; the same object when nothing is sensitive. Sensitive values found are added to
+ * `found` (the message LogTape rendered holds them too).
+ */
+export function maskSensitive(
+  properties: Record<string, unknown>,
+  found?: Set<unknown>,
+): Record<string, unknown> {
+  return maskObject(properties, found ?? new Set(), 0);
+}
+
+function maskObject(
+  properties: Record<string, unknown>,
+  found: Set<unknown>,
+  depth: number,
+): Record<string, unknown> {
   let masked: Record<string, unknown> | undefined;
   for (const key of Object.keys(properties)) {
-    if (SENSITIVE.test(key) && properties[key] !== undefined) {
+    const value = properties[key];
+    if (value === undefined) continue;
+    let replacement = value;
+    if (SENSITIVE.test(key)) {
+      found.add(value);
+      replacement = MASK;
+    } else if (isPlainObject(value) && depth < MAX_DEPTH) {
+      replacement = maskObject(value, found, depth + 1);
+    }
+    if (replacement !== value) {
       masked ??= { ...properties };
-      masked[key] = "***";
+      masked[key] = replacement;
     }
   }
   return masked ?? properties;
 }
 
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * LogTape renders placeholders into `message` (template parts and values alternating) before
+ * sinks see the record, so the values there are masked again: a sensitive value itself, or an
+ * object holding one.
+ */
+export function maskRecord(record: LogRecord): LogRecord {
+  const found = new Set<unknown>();
+  const properties = maskSensitive(record.properties, found);
+  if (properties === record.properties) return record;
+  const message = record.message.map((part, i) => {
+    if (i % 2 === 0) return part;
+    if (found.has(part)) return MASK;
+    return isPlainObject(part) ? maskObject(part, new Set(), 0) : part;
+  });
+  return { ...record, properties, message };
+}
+
+/** Line breaks inside one text record are written as `\n` (and `\r`). */
+function oneLine(text: string): string {
+  const body = text.endsWith("\n") ? text.slice(0, -1) : text;
+  return body.replace(/\r/g, "\\r").replace(/\n/g, "\\n") + "\n";
+}
+
 function stderrSink(format: "text" | "json"): Sink {
   const formatter = format === "json" ? getJsonLinesFormatter() : getTextFormatter();
+  const write = format === "json"
+    ? (record: LogRecord) => formatter(record)
+    : (record: LogRecord) => oneLine(formatter(record));
   return (record: LogRecord) => {
-    const safe = { ...record, properties: maskSensitive(record.properties) };
-    process.stderr.write(formatter(safe));
+    process.stderr.write(write(maskRecord(record)));
   };
 }
 

@@ -5,9 +5,12 @@
  *
  * The browser is bound to its login by a per-login cookie holding a random value also stored in
  * the pending login; the callback is accepted only with that cookie and the matching `state`,
- * and the pending login is taken atomically, so a state or code works once.
+ * and the pending login is taken atomically, so a state or code works once. Once a browser has
+ * begun the sign-in, only that browser (same cookie value) may begin it again: a link that
+ * leaked cannot be used to take over a login someone else is finishing.
  */
 import type { Logger } from "@logtape/logtape";
+import { sameIpAddress } from "../ip_address.ts";
 import { secureEqual } from "../secure_compare.ts";
 import type { OidcClient } from "../oidc/client.ts";
 import { OidcError } from "../oidc/errors.ts";
@@ -21,6 +24,7 @@ import { type SessionLimit, sessionsOverLimit } from "./session_limit.ts";
 
 export interface LoginFlowDeps {
   store: SessionStore;
+  /** `startLogin(stateTag)` must begin the state with `<stateTag>.`. */
   oidc: Pick<OidcClient, "startLogin" | "finishLogin">;
   commanders: CommanderLookup;
   /** The policy of the OpenVPN server a login came through. */
@@ -52,9 +56,16 @@ const UNUSABLE_USERNAME = "Your user name cannot be used with this VPN; contact 
 const OTHER_NETWORK = "Sign-in must happen from the same network as the VPN connection";
 const TOO_MANY_SESSIONS =
   "You already have the maximum number of VPN sessions; disconnect one and try again";
+const BEGUN_ELSEWHERE =
+  "This VPN connection is already being signed in from another browser. If that was not you, " +
+  "disconnect your VPN and contact your administrator.";
+/** Older pending logins have untagged states: this many cookies are tried for them. */
+const UNTAGGED_STATE_COOKIES = 8;
 
 export class LoginFlow {
   readonly #deps: LoginFlowDeps;
+  /** Begins of one login run one after another, so the "begun elsewhere" check holds. */
+  readonly #beginning = new Map<string, Promise<unknown>>();
 
   constructor(deps: LoginFlowDeps) {
     this.#deps = deps;
@@ -67,16 +78,39 @@ export class LoginFlow {
   }
 
   /** Starts the OIDC request for a pending login, bound to the browser's cookie value. */
-  async begin(id: string, browserBinding: string, browserIp: string): Promise<BeginOutcome> {
+  begin(id: string, browserBinding: string, browserIp: string): Promise<BeginOutcome> {
+    const previous = this.#beginning.get(id) ?? Promise.resolve();
+    const run = previous.then(() => this.#begin(id, browserBinding, browserIp));
+    const settled = run.catch(() => {});
+    this.#beginning.set(id, settled);
+    void settled.then(() => {
+      if (this.#beginning.get(id) === settled) this.#beginning.delete(id);
+    });
+    return run;
+  }
+
+  async #begin(id: string, browserBinding: string, browserIp: string): Promise<BeginOutcome> {
     const { store, oidc, log } = this.#deps;
     const login = await this.view(id);
     if (!login) return { kind: "expired" };
-    if (this.#deps.checkClientIp && browserIp !== login.clientIp) {
+    if (this.#deps.checkClientIp && !sameIpAddress(browserIp, login.clientIp)) {
       return { kind: "error", status: 403, title: "Wrong network", message: OTHER_NETWORK };
+    }
+    if (login.oauth && !secureEqual(login.oauth.browserBinding, browserBinding)) {
+      log.warning("Login of {commonName} (cid {cid}) refused: begun in another browser", {
+        commonName: login.commonName,
+        cid: login.cid,
+      });
+      return {
+        kind: "error",
+        status: 409,
+        title: "Sign-in already started",
+        message: BEGUN_ELSEWHERE,
+      };
     }
     let start;
     try {
-      start = await oidc.startLogin();
+      start = await oidc.startLogin(id);
     } catch (error) {
       log.error("Cannot start a login at the identity provider: {error}", { error: String(error) });
       const message = error instanceof OidcError
@@ -98,7 +132,8 @@ export class LoginFlow {
 
   /**
    * Handles the IdP's redirect back. `bindings` are the (login id, cookie value) pairs the
-   * browser presented; the one whose login has this `state` is the login being finished.
+   * browser presented; the state names the login being finished (`<login id>.<random>`), so
+   * only that login's cookie is looked at, however many the browser holds.
    */
   async complete(
     callbackUrl: URL,
@@ -124,8 +159,12 @@ export class LoginFlow {
           "Finish signing in in the browser that opened the sign-in link, with cookies enabled.",
       };
     }
+    const taggedId = state.includes(".") ? state.slice(0, state.indexOf(".")) : undefined;
+    const candidates = taggedId === undefined
+      ? bindings.slice(0, UNTAGGED_STATE_COOKIES)
+      : bindings.filter(([id]) => id === taggedId);
     let matched: PendingLogin | undefined;
-    for (const [id, binding] of bindings) {
+    for (const [id, binding] of candidates) {
       const login = await this.view(id);
       if (
         login?.oauth && secureEqual(login.oauth.state, state) &&
@@ -170,7 +209,7 @@ export class LoginFlow {
       audit("denied", { ...who, ...identity }, code);
       return { kind: "denied", code, reason };
     };
-    if (this.#deps.checkClientIp && browserIp !== login.clientIp) {
+    if (this.#deps.checkClientIp && !sameIpAddress(browserIp, login.clientIp)) {
       return await deny("browser ip mismatch", OTHER_NETWORK, "wrong_network");
     }
 

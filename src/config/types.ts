@@ -53,6 +53,12 @@ export interface HttpConfig {
   templatesDir: string | undefined;
   /** Pages when Accept-Language matches none; always the VPN client's messages. */
   defaultLanguage: Language;
+  /** Origins the confirm form may lead to besides the issuer's and the authorization endpoint's. */
+  formActionOrigins: string[];
+  maxConnections: number;
+  maxConnectionsPerClient: number;
+  headerTimeoutMs: number;
+  idleTimeoutMs: number;
 }
 
 /** `[oidc]`: the relying party. */

@@ -19,6 +19,7 @@ import type {
   SessionsConfig,
 } from "../config/types.ts";
 import { baseUrlProblems } from "../bridge/login_url.ts";
+import { formActionOrigin } from "../http/security_headers.ts";
 import { ManagementArgumentError, passwordLine } from "../management/commands.ts";
 import { checkOidcConfig } from "../oidc/config_checks.ts";
 import { validateClientConfigLine } from "../policy/client_config.ts";
@@ -29,6 +30,7 @@ import { parseEncryptionKey } from "../sessions/token_cipher.ts";
 import { controlSocketProblem } from "../control/socket_path.ts";
 
 const MIN_SECRET_LENGTH = 32;
+const MIN_HTTP_TIMEOUT_MS = 1000;
 
 type Issue = (path: string, message: string) => void;
 
@@ -169,6 +171,17 @@ function resolveHttp(values: Values["http"], issue: Issue): HttpConfig | undefin
       );
     }
   });
+  const formActionOrigins: string[] = [];
+  values.form_action_origins.forEach((entry, index) => {
+    try {
+      formActionOrigins.push(formActionOrigin(entry));
+    } catch {
+      issue(`http.form_action_origins[${index}]`, `Expected an http(s) URL, got "${entry}"`);
+    }
+  });
+  for (const key of ["header_timeout", "idle_timeout"] as const) {
+    if (values[key] < MIN_HTTP_TIMEOUT_MS) issue(`http.${key}`, "Must be at least 1s");
+  }
   if (typeof listen === "string" || typeof baseUrl === "string") return undefined;
   return {
     listen,
@@ -181,6 +194,11 @@ function resolveHttp(values: Values["http"], issue: Issue): HttpConfig | undefin
     checkClientIp: values.check_client_ip,
     templatesDir: values.templates_dir,
     defaultLanguage: values.default_language,
+    formActionOrigins,
+    maxConnections: values.max_connections,
+    maxConnectionsPerClient: values.max_connections_per_client,
+    headerTimeoutMs: values.header_timeout,
+    idleTimeoutMs: values.idle_timeout,
   };
 }
 

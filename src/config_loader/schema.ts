@@ -44,6 +44,11 @@ export const SCHEMA = {
     check_client_ip: { type: "bool", default: false },
     templates_dir: { type: "string" },
     default_language: { type: "string", default: "en", oneOf: LANGUAGES },
+    form_action_origins: { type: "strings", default: [] },
+    max_connections: { type: "int", default: 256, min: 1, max: 100_000 },
+    max_connections_per_client: { type: "int", default: 32, min: 1, max: 100_000 },
+    header_timeout: { type: "duration", default: "10s" },
+    idle_timeout: { type: "duration", default: "10s" },
   },
   oidc: {
     issuer: { type: "string", required: true },

@@ -44,8 +44,8 @@ export interface AppDeps {
   secret: Secret;
   confirmLogin: boolean;
   trustedProxies: readonly string[];
-  /** Origins the confirm form may redirect to: the IdP's. */
-  formActionOrigins: readonly string[];
+  /** Origins the confirm form may redirect to: the IdP's (a function: known after discovery). */
+  formActionOrigins: readonly string[] | (() => readonly string[]);
   now: () => number;
   /** A fresh random base64url token (browser binding). */
   randomToken: () => string;
@@ -56,9 +56,9 @@ export interface AppDeps {
 }
 
 const LOGIN_ID = /^[A-Za-z0-9_-]{22}$/;
+/** A cookie value we issued (`randomToken`): anything else is replaced by a fresh one. */
+const BINDING = /^[A-Za-z0-9_-]{8,128}$/;
 const COOKIE_PREFIX = "oao-";
-/** A browser has at most this many logins in flight that we look at. */
-const MAX_LOGIN_COOKIES = 8;
 
 type Env = { Bindings: HttpEnv };
 type RequestHeaders = { req: { header(name: string): string | undefined } };
@@ -71,6 +71,7 @@ const FLOW_ERRORS: Readonly<Record<string, ErrorKind>> = {
   "Sign-in cookie missing": "cookie-missing",
   "Sign-in failed": "client-gone",
   "VPN connection closed": "client-gone",
+  "Sign-in already started": "begun-elsewhere",
 };
 
 export function createApp(deps: AppDeps): Hono<Env> {
@@ -142,7 +143,10 @@ export function createApp(deps: AppDeps): Hono<Env> {
     if (!LOGIN_ID.test(id)) return expired(c);
     const login = await deps.flow.view(id);
     if (!login) return expired(c);
-    const binding = deps.randomToken();
+    // A browser that opens its link again keeps its binding: it may still continue the login
+    // it began, while another browser may not (LoginFlow.begin).
+    const held = getCookie(c, cookiePrefix + id);
+    const binding = held !== undefined && BINDING.test(held) ? held : deps.randomToken();
     setCookie(c, cookiePrefix + id, binding, {
       path: "/",
       httpOnly: true,
@@ -150,7 +154,9 @@ export function createApp(deps: AppDeps): Hono<Env> {
       sameSite: "Lax",
       maxAge: Math.max(1, Math.ceil((login.expiresAt - deps.now()) / 1000)),
     });
-    if (!deps.confirmLogin) return answerBegin(c, await deps.flow.begin(id, binding, browserIp(c)));
+    if (!deps.confirmLogin) {
+      return withCookies(c, answerBegin(c, await deps.flow.begin(id, binding, browserIp(c))));
+    }
     const confirm = {
       commonName: login.commonName,
       clientIp: login.clientIp,
@@ -184,7 +190,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
     const bindings: Array<[string, string]> = [];
     for (const [name, value] of Object.entries(cookies)) {
       const id = name.startsWith(cookiePrefix) ? name.slice(cookiePrefix.length) : "";
-      if (LOGIN_ID.test(id) && bindings.length < MAX_LOGIN_COOKIES) bindings.push([id, value]);
+      if (LOGIN_ID.test(id)) bindings.push([id, value]);
     }
     const query = new URL(c.req.url).search;
     const callback = new URL(`${baseHref(deps.baseUrl)}${CALLBACK_PATH}${query}`);
@@ -192,11 +198,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
     if (outcome.kind !== "error" || outcome.status !== 400) {
       for (const [id] of bindings) deleteCookie(c, cookiePrefix + id, { path: "/", secure: https });
     }
-    const response = answerCallback(c, outcome);
-    for (const cookie of c.res.headers.getSetCookie()) {
-      response.headers.append("set-cookie", cookie);
-    }
-    return response;
+    return withCookies(c, answerCallback(c, outcome));
   });
 
   app.notFound((c) => errorPage(c, 404, "not-found"));
@@ -204,6 +206,14 @@ export function createApp(deps: AppDeps): Hono<Env> {
     deps.log.error("HTTP request failed: {error}", { error: String(error) });
     return errorPage(c, 500, "internal");
   });
+
+  /** Our answers are fresh Responses: the cookies Hono's helpers set on `c.res` go with them. */
+  function withCookies(c: { res: Response }, response: Response): Response {
+    for (const cookie of c.res.headers.getSetCookie()) {
+      response.headers.append("set-cookie", cookie);
+    }
+    return response;
+  }
 
   function answerBegin(c: RequestHeaders, outcome: BeginOutcome): Response {
     switch (outcome.kind) {

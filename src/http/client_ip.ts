@@ -4,6 +4,7 @@
  * whatever the client chose to send, so they are never believed.
  */
 import { isIP } from "node:net";
+import { ipBytes, normalizeIp } from "../ip_address.ts";
 
 interface Range {
   bytes: Uint8Array;
@@ -25,9 +26,9 @@ export function clientIp(
   forwardedFor: string | undefined,
   isTrusted: TrustedProxies,
 ): string {
-  let ip = normalize(peer);
+  let ip = normalizeIp(peer);
   if (!isTrusted(ip) || !forwardedFor) return ip;
-  const hops = forwardedFor.split(",").map((hop) => normalize(hop.trim()));
+  const hops = forwardedFor.split(",").map((hop) => normalizeIp(hop.trim()));
   for (let i = hops.length - 1; i >= 0; i--) {
     const hop = hops[i]!;
     if (isIP(hop) === 0) return ip;
@@ -35,13 +36,6 @@ export function clientIp(
     if (!isTrusted(hop)) return hop;
   }
   return ip;
-}
-
-/** IPv4-mapped IPv6 (`::ffff:1.2.3.4`) is the IPv4 address; brackets are dropped. */
-function normalize(ip: string): string {
-  const bare = ip.replace(/^\[|\]$/g, "");
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(bare);
-  return mapped ? mapped[1]! : bare;
 }
 
 function parseRange(entry: string): Range | undefined {
@@ -60,32 +54,4 @@ function inRange(bytes: Uint8Array, range: Range): boolean {
     if ((bytes[i]! & mask) !== (range.bytes[i]! & mask)) return false;
   }
   return true;
-}
-
-function ipBytes(text: string): Uint8Array | undefined {
-  const ip = normalize(text);
-  const version = isIP(ip);
-  if (version === 4) return Uint8Array.from(ip.split(".").map(Number));
-  if (version !== 6) return undefined;
-  const [head = "", tail] = ip.split("::");
-  const groups = (part: string) => (part === "" ? [] : part.split(":"));
-  let left = groups(head);
-  let right = tail === undefined ? [] : groups(tail);
-  const last = (right.length > 0 ? right : left).at(-1);
-  const embedded: string[] = [];
-  if (last?.includes(".")) {
-    const v4 = last.split(".").map(Number);
-    embedded.push(((v4[0]! << 8) | v4[1]!).toString(16), ((v4[2]! << 8) | v4[3]!).toString(16));
-    if (right.length > 0) right = [...right.slice(0, -1), ...embedded];
-    else left = [...left.slice(0, -1), ...embedded];
-  }
-  const missing = 8 - left.length - right.length;
-  const all = [...left, ...Array(tail === undefined ? 0 : missing).fill("0"), ...right];
-  const bytes = new Uint8Array(16);
-  all.forEach((group, i) => {
-    const value = parseInt(group, 16);
-    bytes[i * 2] = value >> 8;
-    bytes[i * 2 + 1] = value & 0xff;
-  });
-  return bytes;
 }

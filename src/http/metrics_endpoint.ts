@@ -3,7 +3,7 @@
  * A listener of its own, so it can stay on a loopback or management address while the sign-in
  * pages face users.
  */
-import { type HttpServer, serveHttp } from "./serve.ts";
+import { type HttpServer, serveHttp, type ServeOptions } from "./serve.ts";
 import { EXPOSITION_CONTENT_TYPE } from "../metrics/exposition.ts";
 
 export const METRICS_PATH = "/metrics";
@@ -24,10 +24,11 @@ export function metricsHandler(
   };
 }
 
+/** `options`: the address and the same connection limits as the sign-in pages. */
 export function serveMetrics(
-  listen: { host: string; port: number },
+  options: Omit<ServeOptions, "tls">,
   render: () => Promise<string>,
 ): Promise<HttpServer> {
   const handler = metricsHandler(render);
-  return serveHttp(listen, (request) => handler(request));
+  return serveHttp(options, (request) => handler(request));
 }

@@ -16,9 +16,10 @@ export interface SecurityHeadersOptions {
    * (which may redirect straight back to us when the user is already signed in: `'self'`
    * covers that). If the IdP sends the user on to yet another origin (Keycloak identity
    * brokering, a separate login host), that origin must be listed too. Each entry is reduced
-   * to its origin; anything that is not an http(s) URL is refused.
+   * to its origin; anything that is not an http(s) URL is refused. A function is asked at
+   * each response: the authorization endpoint's origin is known only after discovery.
    */
-  formActionOrigins: readonly string[];
+  formActionOrigins: readonly string[] | (() => readonly string[]);
   /** CSP sources for inline styles (`Pages.styleSources`); the built-in style by default. */
   styleSources?: readonly string[];
 }
@@ -33,21 +34,30 @@ const STYLE_SOURCE = /^'sha(256|384|512)-[A-Za-z0-9+/]+={0,2}'$/;
  *   style source
  */
 export function securityHeaders(options: SecurityHeadersOptions): MiddlewareHandler {
-  const formAction = ["'self'", ...options.formActionOrigins.map(toOrigin)];
   const styleSources = options.styleSources ?? [PAGE_STYLE_SOURCE];
   for (const source of styleSources) {
     if (!STYLE_SOURCE.test(source)) throw new TypeError(`Invalid CSP style source: ${source}`);
   }
-  const csp = [
-    "default-src 'none'",
-    `style-src ${styleSources.length === 0 ? "'none'" : [...new Set(styleSources)].join(" ")}`,
-    "img-src data:",
-    `form-action ${[...new Set(formAction)].join(" ")}`,
-    "frame-ancestors 'none'",
-    "base-uri 'none'",
-  ].join("; ");
+  const cspFor = (origins: readonly string[]) =>
+    [
+      "default-src 'none'",
+      `style-src ${styleSources.length === 0 ? "'none'" : [...new Set(styleSources)].join(" ")}`,
+      "img-src data:",
+      `form-action ${[...new Set(["'self'", ...origins.map(formActionOrigin)])].join(" ")}`,
+      "frame-ancestors 'none'",
+      "base-uri 'none'",
+    ].join("; ");
+  const originsNow = typeof options.formActionOrigins === "function"
+    ? options.formActionOrigins
+    : () => options.formActionOrigins as readonly string[];
+  // Recomputed only when the origins change (discovery finished), not per response.
+  let cached = { origins: originsNow(), csp: cspFor(originsNow()) };
+  const csp = () => {
+    const origins = originsNow();
+    if (origins !== cached.origins) cached = { origins, csp: cspFor(origins) };
+    return cached.csp;
+  };
   const headers: Array<[string, string]> = [
-    ["Content-Security-Policy", csp],
     ["Cache-Control", "no-store"],
     ["Pragma", "no-cache"],
     ["Referrer-Policy", "no-referrer"],
@@ -59,19 +69,26 @@ export function securityHeaders(options: SecurityHeadersOptions): MiddlewareHand
 
   return async function securityHeaders(c, next) {
     await next();
+    const all: Array<[string, string]> = [["Content-Security-Policy", csp()], ...headers];
     let target = c.res.headers;
     try {
-      for (const [name, value] of headers) target.set(name, value);
+      for (const [name, value] of all) target.set(name, value);
     } catch {
       // Responses such as `Response.redirect()` have immutable headers: copy, then set.
       c.res = new Response(c.res.body, c.res);
       target = c.res.headers;
-      for (const [name, value] of headers) target.set(name, value);
+      for (const [name, value] of all) target.set(name, value);
     }
   };
 }
 
-function toOrigin(value: string): string {
+/**
+ * The origin a form-action entry allows; config validation (`http.form_action_origins`) calls
+ * this too.
+ *
+ * @throws {TypeError} for anything that is not an http(s) URL
+ */
+export function formActionOrigin(value: string): string {
   let url: URL;
   try {
     url = new URL(value);

@@ -1,8 +1,16 @@
 /**
  * Starts the HTTP listener on whichever runtime runs us: `Deno.serve` or `Bun.serve`. This is
  * the one runtime-specific file; everything else is web-standard `fetch` handling. The handler
- * receives the socket peer address, which Hono's app gets as `c.env.remoteAddr`.
+ * receives the browser's address, which Hono's app gets as `c.env.remoteAddr`.
+ *
+ * Browsers connect to a ConnectionGuard (connection cap and timeouts, which neither runtime's
+ * server offers completely), which relays to the runtime's HTTP server on a private loopback
+ * port; the handler learns from the guard which browser a relayed connection belongs to.
  */
+import { readFileSync } from "node:fs";
+import { trustedProxies } from "./client_ip.ts";
+import { ConnectionGuard, type GuardStats } from "./connection_guard.ts";
+
 export interface HttpEnv {
   remoteAddr: string;
 }
@@ -14,17 +22,28 @@ export interface ServeOptions {
   port: number;
   /** PEM contents, not paths. */
   tls?: { cert: string; key: string } | undefined;
+  maxConnections: number;
+  /** Per client address (IPv6: per /64); trusted proxies are exempt. */
+  maxConnectionsPerClient: number;
+  /** Reverse proxies in front of us (`http.trusted_proxies`): not capped per client. */
+  trustedProxies?: readonly string[];
+  headerTimeoutMs: number;
+  idleTimeoutMs: number;
+  /** Told about the listener's troubles (out of file descriptors, a lowered cap). */
+  onProblem?: (problem: string) => void;
 }
 
 export interface HttpServer {
   readonly port: number;
+  /** Connection counters of the guard (open, refused, timed out, evicted). */
+  readonly stats: () => Readonly<GuardStats>;
   /** Stops accepting connections and waits for in-flight requests. */
   close(): Promise<void>;
 }
 
 interface BunServer {
   port: number;
-  requestIP(request: Request): { address: string } | null;
+  requestIP(request: Request): { address: string; port: number } | null;
   stop(closeActiveConnections?: boolean): Promise<void> | void;
 }
 
@@ -33,6 +52,7 @@ interface BunRuntime {
     hostname: string;
     port: number;
     tls?: { cert: string; key: string };
+    idleTimeout?: number;
     fetch(request: Request, server: BunServer): Response | Promise<Response>;
     error?(error: Error): Response;
   }): BunServer;
@@ -42,49 +62,168 @@ const runtime = globalThis as unknown as { Bun?: BunRuntime };
 /** How long Bun's graceful stop may wait for in-flight requests before connections are closed. */
 const BUN_CLOSE_GRACE_MS = 2000;
 
-export function serveHttp(options: ServeOptions, handler: FetchHandler): Promise<HttpServer> {
-  return runtime.Bun ? serveBun(runtime.Bun, options, handler) : serveDeno(options, handler);
+/** A request may run this long (slow IdP calls included) before its connection is closed. */
+const REQUEST_TIMEOUT_MS = 60_000;
+/** Descriptors kept for everything else (store, management link, IdP calls, logs). */
+const RESERVED_DESCRIPTORS = 64;
+/** Each relayed connection holds three descriptors: browser, relay, HTTP server side. */
+const DESCRIPTORS_PER_CONNECTION = 3;
+const RESTART_DELAY_MS = 100;
+
+/** The HTTP server behind the guard, on a private port; `peerPort` names the relay socket. */
+type PeerHandler = (request: Request, peerPort: number) => Promise<Response>;
+interface InnerServer {
+  readonly port: number;
+  close(): Promise<void>;
 }
 
-function serveDeno(options: ServeOptions, handler: FetchHandler): Promise<HttpServer> {
-  return new Promise((resolve, reject) => {
+export async function serveHttp(
+  options: ServeOptions,
+  handler: FetchHandler,
+): Promise<HttpServer> {
+  const onProblem = options.onProblem ?? (() => {});
+  let guard: ConnectionGuard | undefined;
+  const relayed: PeerHandler = async (request, peerPort) => {
+    const remoteAddr = guard?.remoteAddrOf(peerPort);
+    // Only the guard's relay sockets are served: a local process that found the private port
+    // must not bypass the limits.
+    if (remoteAddr === undefined) return new Response("Forbidden", { status: 403 });
+    guard!.requestStarted(peerPort);
     try {
-      const server = Deno.serve(
-        {
-          hostname: options.host,
-          port: options.port,
-          ...(options.tls ?? {}),
-          onListen: (address) => {
-            resolve({
-              port: (address as Deno.NetAddr).port,
-              close: () => server.shutdown(),
-            });
-          },
-          onError: () => new Response("Internal Server Error", { status: 500 }),
-        },
-        (request, info) =>
-          handler(request, { remoteAddr: (info.remoteAddr as Deno.NetAddr).hostname }),
-      );
-    } catch (error) {
-      reject(error);
+      return await handler(request, { remoteAddr });
+    } finally {
+      guard!.requestEnded(peerPort);
     }
-  });
+  };
+  const inner = runtime.Bun
+    ? serveBun(runtime.Bun, options.tls, relayed)
+    : await serveDeno(options.tls, relayed, onProblem);
+  try {
+    guard = await ConnectionGuard.start({
+      host: options.host,
+      port: options.port,
+      targetPort: () => inner.port,
+      maxConnections: connectionCap(options.maxConnections, onProblem),
+      maxConnectionsPerClient: options.maxConnectionsPerClient,
+      isExempt: trustedProxies(options.trustedProxies ?? []),
+      headerTimeoutMs: options.headerTimeoutMs,
+      idleTimeoutMs: options.idleTimeoutMs,
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+      onProblem,
+    });
+  } catch (error) {
+    await inner.close();
+    throw error;
+  }
+  const running = guard;
+  return {
+    port: running.port ?? options.port,
+    stats: () => running.stats,
+    close: async () => {
+      running.stopAccepting();
+      await inner.close();
+      running.closeAll();
+    },
+  };
+}
+
+/**
+ * The configured cap, lowered to what the open-file limit allows (Linux: /proc/self/limits),
+ * so that the listener refuses connections rather than running out of descriptors.
+ */
+function connectionCap(configured: number, onProblem: (problem: string) => void): number {
+  const limit = openFileLimit();
+  if (limit === undefined) return configured;
+  const fits = Math.max(1, Math.floor((limit - RESERVED_DESCRIPTORS) / DESCRIPTORS_PER_CONNECTION));
+  if (fits >= configured) return configured;
+  onProblem(
+    `http.max_connections lowered from ${configured} to ${fits}: the open-file limit is ${limit} ` +
+      `(raise it, e.g. LimitNOFILE= in the service unit)`,
+  );
+  return fits;
+}
+
+function openFileLimit(): number | undefined {
+  try {
+    const limits = readFileSync("/proc/self/limits", "utf8");
+    const soft = /^Max open files\s+(\d+)/m.exec(limits)?.[1];
+    return soft === undefined ? undefined : Number(soft);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Deno's HTTP server stops for good when an accept fails (out of file descriptors): it is
+ * started again on a fresh port, which the guard relays to from then on.
+ */
+async function serveDeno(
+  tls: ServeOptions["tls"],
+  handler: PeerHandler,
+  onProblem: (problem: string) => void,
+): Promise<InnerServer> {
+  let current: Deno.HttpServer | undefined;
+  let port = 0;
+  let closing = false;
+  const start = () =>
+    new Promise<void>((resolve, reject) => {
+      try {
+        const server = Deno.serve(
+          {
+            hostname: "127.0.0.1",
+            port: 0,
+            ...(tls ?? {}),
+            onListen: (address) => {
+              port = (address as Deno.NetAddr).port;
+              resolve();
+            },
+            onError: () => new Response("Internal Server Error", { status: 500 }),
+          },
+          (request, info) => handler(request, (info.remoteAddr as Deno.NetAddr).port),
+        );
+        current = server;
+        server.finished.catch((error) => {
+          if (closing) return;
+          onProblem(`HTTP server stopped (${String(error)}); starting it again`);
+          restart();
+        });
+      } catch (error) {
+        reject(error);
+      }
+    });
+  const restart = () => {
+    setTimeout(() => {
+      if (!closing) start().catch(restart);
+    }, RESTART_DELAY_MS);
+  };
+  await start();
+  return {
+    get port() {
+      return port;
+    },
+    close: async () => {
+      closing = true;
+      await current?.shutdown().catch(() => {});
+    },
+  };
 }
 
 function serveBun(
   bun: BunRuntime,
-  options: ServeOptions,
-  handler: FetchHandler,
-): Promise<HttpServer> {
+  tls: ServeOptions["tls"],
+  handler: PeerHandler,
+): InnerServer {
   const server = bun.serve({
-    hostname: options.host,
-    port: options.port,
-    ...(options.tls ? { tls: options.tls } : {}),
-    fetch: (request, bunServer) =>
-      handler(request, { remoteAddr: bunServer.requestIP(request)?.address ?? "" }),
+    hostname: "127.0.0.1",
+    port: 0,
+    ...(tls ? { tls } : {}),
+    // The guard times connections out; Bun's own idle timeout would also cut a request that
+    // waits longer than 10 s for the IdP.
+    idleTimeout: 0,
+    fetch: (request, bunServer) => handler(request, bunServer.requestIP(request)?.port ?? 0),
     error: () => new Response("Internal Server Error", { status: 500 }),
   });
-  return Promise.resolve({
+  return {
     port: server.port,
     close: async () => {
       // Bun's graceful stop also waits for idle keep-alive connections to time out (about 10 s
@@ -98,5 +237,5 @@ function serveBun(
       clearTimeout(timer);
       await server.stop(true);
     },
-  });
+  };
 }

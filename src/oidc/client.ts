@@ -65,7 +65,8 @@ export interface OidcClient {
   /** True once discovery succeeded (for /readyz). */
   readonly ready: boolean;
   discover(): Promise<oauth.AuthorizationServer>;
-  startLogin(): Promise<LoginStart>;
+  /** With `stateTag`, the state is `<stateTag>.<random>`: the callback can tell whose it is. */
+  startLogin(stateTag?: string): Promise<LoginStart>;
   finishLogin(callbackUrl: URL, expected: LoginExpectation): Promise<LoginResult>;
   /**
    * Runs a refresh grant. With `expectedSubject`, a new ID token must be about the same user
@@ -215,9 +216,9 @@ export function createOidcClient(
       : undefined;
   }
 
-  async function startLogin(): Promise<LoginStart> {
+  async function startLogin(stateTag?: string): Promise<LoginStart> {
     const as = await discover();
-    const state = random();
+    const state = stateTag === undefined ? random() : `${stateTag}.${random()}`;
     const nonce = random();
     const codeVerifier = random();
     const url = new URL(as.authorization_endpoint!);

@@ -22,6 +22,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { checkPendingLogin, checkSession } from "./entry_check.ts";
+import { openPendingData, sealPendingData } from "./pending_data.ts";
 import { migrate } from "./sqlite_schema.ts";
 import { prepareStatements } from "./sqlite_statements.ts";
 import { checkMaxEntries, StoreFullReporter, type StoreTable } from "./store_full.ts";
@@ -109,7 +110,7 @@ export class SqliteStore implements SessionStore {
           copy.server,
           copy.cid,
           copy.expiresAt,
-          JSON.stringify(copy),
+          sealPendingData(copy, this.#cipher),
         );
       });
     });
@@ -118,7 +119,7 @@ export class SqliteStore implements SessionStore {
   getPending(id: string): Promise<PendingLogin | undefined> {
     return this.#run(() => {
       const row = this.#sql.getPending.get(id, this.#now());
-      return row === undefined ? undefined : Object.freeze(decodePending(row));
+      return row === undefined ? undefined : Object.freeze(this.#decodePending(row));
     });
   }
 
@@ -129,7 +130,7 @@ export class SqliteStore implements SessionStore {
       if (row === undefined) return undefined;
       this.#counts.pending--;
       if (Number(row["expires_at"]) < this.#now()) return undefined;
-      return Object.freeze(decodePending(row));
+      return Object.freeze(this.#decodePending(row));
     });
   }
 
@@ -247,7 +248,7 @@ export class SqliteStore implements SessionStore {
 
   listPending(): Promise<PendingLogin[]> {
     return this.#run(() =>
-      this.#sql.listPending.all(this.#now()).map((row) => Object.freeze(decodePending(row)))
+      this.#sql.listPending.all(this.#now()).map((row) => Object.freeze(this.#decodePending(row)))
     );
   }
 
@@ -343,6 +344,10 @@ export class SqliteStore implements SessionStore {
     }
   }
 
+  #decodePending(row: Row): PendingLogin {
+    return decode(row, "pending", (data) => openPendingData(data, this.#cipher));
+  }
+
   async #decodeSession(row: Row): Promise<Session> {
     const session = decode(row, "sessions", (data) => checkSession(data));
     const blob = row["refresh_token"];
@@ -401,8 +406,4 @@ function decode<T>(row: Row, table: StoreTable, check: (data: unknown) => T): T 
     // No ids in the message: pending ids are login capabilities and must not reach logs.
     throw new Error(`Session store row is unreadable: ${table}`, { cause });
   }
-}
-
-function decodePending(row: Row): PendingLogin {
-  return decode(row, "pending", (data) => checkPendingLogin(data));
 }

@@ -8,6 +8,7 @@
  *
  * Stored form: 1 version byte, 12 IV bytes, then ciphertext with its 16-byte tag.
  */
+import { Buffer } from "node:buffer";
 import {
   createCipheriv,
   createDecipheriv,
@@ -118,6 +119,18 @@ export class TokenCipher {
     }
   }
 
+  /**
+   * The same sealing, synchronous and as text: for the file store, inside its transaction.
+   */
+  sealPending(plain: string, loginId: string): string {
+    return toBase64(this.#seal(plain, pendingAad(loginId)));
+  }
+
+  /** Throws when the value was sealed with another key, for another login, or was altered. */
+  openPending(sealed: string, loginId: string): string {
+    return this.#open(fromBase64(sealed), pendingAad(loginId));
+  }
+
   /** A value to store once, so that a later open can tell whether it has the same key. */
   makeKeyCheck(): Promise<Uint8Array<ArrayBuffer>> {
     return this.#encrypt(KEY_CHECK_PLAINTEXT, encoder.encode(KEY_CHECK_AAD));
@@ -132,6 +145,18 @@ export class TokenCipher {
   }
 
   #encrypt(plain: string, aad: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
+    return Promise.resolve(this.#seal(plain, aad));
+  }
+
+  #decrypt(blob: Uint8Array, aad: Uint8Array<ArrayBuffer>): Promise<string> {
+    try {
+      return Promise.resolve(this.#open(blob, aad));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #seal(plain: string, aad: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv("aes-256-gcm", this.#key, iv);
     cipher.setAAD(aad);
@@ -145,29 +170,31 @@ export class TokenCipher {
       blob.set(part, offset);
       offset += part.length;
     }
-    return Promise.resolve(blob);
+    return blob;
   }
 
-  #decrypt(blob: Uint8Array, aad: Uint8Array<ArrayBuffer>): Promise<string> {
+  #open(blob: Uint8Array, aad: Uint8Array<ArrayBuffer>): string {
     if (blob.length < 1 + IV_BYTES + TAG_BYTES || blob[0] !== FORMAT_VERSION) {
-      return Promise.reject(
-        new Error(`Unknown encrypted token format: ${blob.length} bytes, version ${blob[0]}`),
-      );
+      throw new Error(`Unknown encrypted token format: ${blob.length} bytes, version ${blob[0]}`);
     }
-    try {
-      const decipher = createDecipheriv("aes-256-gcm", this.#key, blob.subarray(1, 1 + IV_BYTES));
-      decipher.setAAD(aad);
-      decipher.setAuthTag(blob.subarray(blob.length - TAG_BYTES));
-      const head = decipher.update(blob.subarray(1 + IV_BYTES, blob.length - TAG_BYTES));
-      const tail = decipher.final();
-      const plain = new Uint8Array(head.length + tail.length);
-      plain.set(head);
-      plain.set(tail, head.length);
-      return Promise.resolve(decoder.decode(plain));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    const decipher = createDecipheriv("aes-256-gcm", this.#key, blob.subarray(1, 1 + IV_BYTES));
+    decipher.setAAD(aad);
+    decipher.setAuthTag(blob.subarray(blob.length - TAG_BYTES));
+    const head = decipher.update(blob.subarray(1 + IV_BYTES, blob.length - TAG_BYTES));
+    const tail = decipher.final();
+    const plain = new Uint8Array(head.length + tail.length);
+    plain.set(head);
+    plain.set(tail, head.length);
+    return decoder.decode(plain);
   }
+}
+
+function toBase64(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString("base64");
+}
+
+function fromBase64(text: string): Uint8Array {
+  return Buffer.from(text, "base64");
 }
 
 /** Prefixed so that no session id can collide with the key check's or a login's associated data. */

@@ -353,7 +353,15 @@ Deno.test("5,000 connection-level malformed requests over a socket: no 5xx, serv
   const { app, store } = setup();
   const ids = await addLogins(store, 20);
   const server = await serveHttp(
-    { host: "127.0.0.1", port: 0, tls: undefined },
+    {
+      host: "127.0.0.1",
+      port: 0,
+      tls: undefined,
+      maxConnections: 256,
+      maxConnectionsPerClient: 256,
+      headerTimeoutMs: 10_000,
+      idleTimeoutMs: 10_000,
+    },
     (request, env) => app.fetch(request, env),
   );
   try {

@@ -15,6 +15,7 @@ export type ErrorKind =
   | "cookie-missing"
   | "client-gone"
   | "link-elsewhere"
+  | "begun-elsewhere"
   | "too-large"
   | "not-found"
   | "internal";
@@ -86,6 +87,11 @@ const en: PageText = {
       message:
         "Open the sign-in link again in this browser, with cookies enabled, and press Continue.",
     },
+    "begun-elsewhere": {
+      title: "Sign-in already started",
+      message:
+        "This VPN connection is already being signed in from another browser. If that was not you, disconnect your VPN and contact your administrator.",
+    },
     "too-large": { title: "Request too large", message: "The request is too large." },
     "not-found": { title: "Not found", message: "There is nothing here." },
     internal: {
@@ -154,6 +160,11 @@ const de: PageText = {
       title: "Anmeldelink woanders geöffnet",
       message:
         "Öffnen Sie den Anmeldelink in diesem Browser erneut, mit aktivierten Cookies, und klicken Sie auf Weiter.",
+    },
+    "begun-elsewhere": {
+      title: "Anmeldung bereits begonnen",
+      message:
+        "Diese VPN-Verbindung wird bereits in einem anderen Browser angemeldet. Wenn Sie das nicht waren, trennen Sie Ihr VPN und wenden Sie sich an Ihre Administration.",
     },
     "too-large": { title: "Anfrage zu groß", message: "Die Anfrage ist zu groß." },
     "not-found": { title: "Nicht gefunden", message: "Hier gibt es nichts." },
@@ -224,6 +235,11 @@ const fr: PageText = {
       message:
         "Ouvrez à nouveau le lien de connexion dans ce navigateur, avec les cookies activés, puis cliquez sur Continuer.",
     },
+    "begun-elsewhere": {
+      title: "Connexion déjà commencée",
+      message:
+        "Cette connexion VPN est déjà en cours d'authentification dans un autre navigateur. Si ce n'était pas vous, déconnectez votre VPN et contactez votre administrateur.",
+    },
     "too-large": { title: "Requête trop volumineuse", message: "La requête est trop volumineuse." },
     "not-found": { title: "Introuvable", message: "Il n’y a rien ici." },
     internal: {
@@ -292,6 +308,11 @@ const es: PageText = {
       title: "Enlace de inicio de sesión abierto en otro lugar",
       message:
         "Abra de nuevo el enlace de inicio de sesión en este navegador, con las cookies activadas, y pulse Continuar.",
+    },
+    "begun-elsewhere": {
+      title: "Inicio de sesión ya comenzado",
+      message:
+        "Esta conexión VPN ya se está autenticando en otro navegador. Si no fue usted, desconecte su VPN y contacte con su administrador.",
     },
     "too-large": {
       title: "Solicitud demasiado grande",

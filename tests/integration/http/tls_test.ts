@@ -66,7 +66,15 @@ Deno.test("serveHttp() serves https with the given PEM certificate and key", asy
     const cert = readFileSync(join(dir, "cert.pem"), "utf8");
     const key = readFileSync(join(dir, "key.pem"), "utf8");
     const server = await serveHttp(
-      { host: "127.0.0.1", port: 0, tls: { cert, key } },
+      {
+        host: "127.0.0.1",
+        port: 0,
+        tls: { cert, key },
+        maxConnections: 16,
+        maxConnectionsPerClient: 16,
+        headerTimeoutMs: 10_000,
+        idleTimeoutMs: 10_000,
+      },
       (_request, env) => new Response(`hello ${env.remoteAddr}`),
     );
     const client = Deno.createHttpClient({ caCerts: [readFileSync(join(dir, "ca.pem"), "utf8")] });

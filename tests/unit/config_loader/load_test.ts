@@ -43,6 +43,9 @@ Deno.test("parseConfig() applies defaults to a minimal config", () => {
   assertEquals(config.servers[0]!.management, { kind: "unix", path: "/run/openvpn/mgmt.sock" });
   assertEquals(config.servers[0]!.authPendingTimeoutMs, 180_000);
   assertEquals(config.http.listen, { host: "127.0.0.1", port: 9000 });
+  assertEquals(config.http.maxConnections, 256);
+  assertEquals([config.http.headerTimeoutMs, config.http.idleTimeoutMs], [10_000, 10_000]);
+  assertEquals(config.http.formActionOrigins, []);
   assertEquals(config.oidc.usernameClaim, "preferred_username");
   assertEquals(config.oidc.groupsClaim, "groups");
   assertEquals(config.oidc.clientAuthMethod, "client_secret_basic");
@@ -314,6 +317,21 @@ const ERROR_CASES: Array<{
       path: "http.confirm_login",
       message: 'Expected true or false, got a string ("yes")',
     },
+  },
+  {
+    name: "a form-action origin that is not an http(s) URL",
+    source: MINIMAL,
+    env: { OPENVPN_AUTH_OIDC_HTTP_FORM_ACTION_ORIGINS: '["https://ok.example", "javascript:x"]' },
+    expected: {
+      path: "http.form_action_origins[1]",
+      message: 'Expected an http(s) URL, got "javascript:x"',
+    },
+  },
+  {
+    name: "an HTTP header timeout under a second",
+    source: MINIMAL,
+    env: { OPENVPN_AUTH_OIDC_HTTP_HEADER_TIMEOUT: "500ms" },
+    expected: { path: "http.header_timeout", message: "Must be at least 1s" },
   },
 ];
 

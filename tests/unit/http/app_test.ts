@@ -23,6 +23,8 @@ interface Options {
   claims?: Record<string, unknown>;
   finishError?: Error;
   defaultLanguage?: Language;
+  /** The fake IdP tags states with the login id, as the real OIDC client does. */
+  tagStates?: boolean;
 }
 
 async function setup(options: Options = {}) {
@@ -33,9 +35,9 @@ async function setup(options: Options = {}) {
   let counter = 0;
   const finishCalls: Array<{ url: URL; expected: LoginExpectation }> = [];
   const oidc = {
-    startLogin: () => {
+    startLogin: (tag?: string) => {
       counter++;
-      const state = `state-${counter}`;
+      const state = options.tagStates && tag ? `${tag}.state-${counter}` : `state-${counter}`;
       return Promise.resolve({
         url: new URL(`https://idp.example/realms/vpn/auth?state=${state}`),
         state,
@@ -494,3 +496,105 @@ Deno.test("error pages are translated: Spanish 'opened elsewhere', French not fo
   assertEquals(missing.status, 404);
   assertStringIncludes(await missing.text(), "<h1>Introuvable</h1>");
 });
+
+Deno.test("confirm_login = false sets the binding cookie on the redirect, and the callback completes", async () => {
+  const ctx = await setup({ confirmLogin: false });
+  const response = await ctx.request(`/login/${ID}`);
+  assertEquals(response.status, 303);
+  const cookie = cookieOf(response);
+  assertEquals(cookie, `oao-${ID}=binding-1`);
+  const location = new URL(response.headers.get("location") ?? "");
+  const state = location.searchParams.get("state") ?? "";
+  const callback = await ctx.request(`/oauth2/callback?code=abc&state=${state}`, {
+    headers: { cookie },
+  });
+  assertEquals(callback.status, 200);
+  assertEquals(ctx.commander.commands[0]?.kind, "auth");
+});
+
+async function continueAs(ctx: Awaited<ReturnType<typeof setup>>, cookie?: string) {
+  const page = await ctx.request(`/login/${ID}`, cookie ? { headers: { cookie } } : {});
+  const browserCookie = cookie ?? cookieOf(page);
+  const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? "";
+  const response = await ctx.request(`/login/${ID}`, {
+    method: "POST",
+    headers: { cookie: browserCookie, "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ csrf }),
+  });
+  return { response, cookie: browserCookie };
+}
+
+Deno.test("once a browser has begun the sign-in, another browser's Continue is refused and the first completes", async () => {
+  const ctx = await setup();
+  const first = await continueAs(ctx);
+  const firstState = new URL(first.response.headers.get("location") ?? "").searchParams.get(
+    "state",
+  );
+  const second = await continueAs(ctx);
+  assertEquals(second.response.status, 409);
+  assertStringIncludes(await second.response.text(), "already being signed in");
+  assertEquals((await ctx.store.getPending(ID))?.oauth?.state, firstState);
+  const callback = await ctx.request(`/oauth2/callback?code=abc&state=${firstState}`, {
+    headers: { cookie: first.cookie },
+  });
+  assertEquals(callback.status, 200);
+  assertEquals(ctx.commander.commands.map((command) => command.kind), ["auth"]);
+});
+
+Deno.test("the same browser may press Continue again: it keeps its binding and gets a new state", async () => {
+  const ctx = await setup();
+  const first = await continueAs(ctx);
+  const again = await continueAs(ctx, first.cookie);
+  assertEquals(again.response.status, 303);
+  const state = new URL(again.response.headers.get("location") ?? "").searchParams.get("state");
+  const stored = await ctx.store.getPending(ID);
+  assertEquals(stored?.oauth?.state, state);
+  assertEquals(`oao-${ID}=${stored?.oauth?.browserBinding}`, first.cookie);
+  const callback = await ctx.request(`/oauth2/callback?code=abc&state=${state}`, {
+    headers: { cookie: first.cookie },
+  });
+  assertEquals(callback.status, 200);
+});
+
+Deno.test("a browser holding many login cookies still completes the login it signed in for", async () => {
+  const ctx = await setup({ tagStates: true });
+  const others: string[] = [];
+  for (let i = 0; i < 12; i++) {
+    const id = `X${String(i).padStart(2, "0")}${"A".repeat(19)}`;
+    await ctx.store.putPending(ctx.pending({ id, cid: 100 + i }));
+    others.push(`oao-${id}=binding-other-${i}`);
+  }
+  const { response, cookie } = await confirmAndContinue(ctx);
+  const state = new URL(response.headers.get("location") ?? "").searchParams.get("state");
+  const callback = await ctx.request(`/oauth2/callback?code=abc&state=${state}`, {
+    headers: { cookie: [...others, cookie].join("; ") },
+  });
+  assertEquals(callback.status, 200);
+  assertEquals(ctx.commander.commands[0]?.kind, "auth");
+});
+
+for (
+  const [vpnAddress, browserAddress, allowed] of [
+    ["2001:db8::1", "2001:DB8:0:0:0:0:0:1", true],
+    ["2001:DB8::1", "2001:db8::0:1", true],
+    ["198.51.100.7", "::ffff:198.51.100.7", true],
+    ["::ffff:198.51.100.7", "198.51.100.7", true],
+    ["::ffff:c633:6407", "198.51.100.7", true],
+    ["2001:db8::1", "2001:db8::2", false],
+    ["198.51.100.7", "198.51.100.8", false],
+    ["198.51.100.7", "::198.51.100.7", false],
+  ] as const
+) {
+  Deno.test(`check_client_ip: VPN client ${vpnAddress}, browser ${browserAddress}: ${allowed ? "same" : "different"} address`, async () => {
+    const ctx = await setup({ checkClientIp: true });
+    await ctx.store.putPending(ctx.pending({ clientIp: vpnAddress }));
+    const page = await ctx.app.request(`/login/${ID}`, {}, { remoteAddr: browserAddress });
+    const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? "";
+    const response = await ctx.app.request(`/login/${ID}`, {
+      method: "POST",
+      headers: { cookie: cookieOf(page), "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ csrf }),
+    }, { remoteAddr: browserAddress });
+    assertEquals(response.status, allowed ? 303 : 403);
+  });
+}

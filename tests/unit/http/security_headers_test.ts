@@ -101,3 +101,19 @@ Deno.test("securityHeaders() refuses origins and style sources that could bend t
     "Invalid CSP style source",
   );
 });
+
+Deno.test("securityHeaders() asks a form-action function at each response (origins known after discovery)", async () => {
+  let origins: readonly string[] = ["https://issuer.example"];
+  const hono = app({ https: true, formActionOrigins: () => origins });
+  const csp = async () => {
+    const response = await hono.request("/page");
+    await response.text();
+    return response.headers.get("content-security-policy") ?? "";
+  };
+  assertStringIncludes(await csp(), "form-action 'self' https://issuer.example;");
+  origins = ["https://issuer.example", "https://login.example:8443/auth"];
+  assertStringIncludes(
+    await csp(),
+    "form-action 'self' https://issuer.example https://login.example:8443;",
+  );
+});

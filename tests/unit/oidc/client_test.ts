@@ -362,3 +362,15 @@ Deno.test("revoke() posts the refresh token with a type hint, and does nothing w
   await other.client.revoke("refresh-token-9");
   assert.equal(other.idp.countRequests("/protocol/openid-connect/revoke"), 0);
 });
+
+Deno.test("startLogin(tag) begins the state with the tag, and that state completes the login", async () => {
+  const { client, idp } = await setup();
+  const start = await client.startLogin("AAAAAAAAAAAAAAAAAAAAAA");
+  assert.match(start.state, /^AAAAAAAAAAAAAAAAAAAAAA\.[A-Za-z0-9_-]{43}$/);
+  assert.equal(start.url.searchParams.get("state"), start.state);
+  idp.nonce = start.nonce;
+  const callback = new URL(REDIRECT_URI);
+  callback.searchParams.set("code", "the-code");
+  callback.searchParams.set("state", start.state);
+  assert.equal((await client.finishLogin(callback, start)).subject.length > 0, true);
+});

@@ -296,3 +296,42 @@ Deno.test("SqliteStore creates a missing parent directory", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("SqliteStore keeps a pending login's state, nonce, PKCE verifier and binding encrypted", async () => {
+  const oauth = {
+    state: "state-marker-1a",
+    nonce: "nonce-marker-2b",
+    codeVerifier: "verifier-marker-3c",
+    browserBinding: "binding-marker-4d",
+  };
+  await withStore(async (store, path) => {
+    await store.putPending(pendingLogin({ oauth }));
+    for (const file of [path, `${path}-wal`]) {
+      const bytes = new TextDecoder("latin1").decode(Deno.readFileSync(file));
+      for (const value of Object.values(oauth)) {
+        assert.ok(!bytes.includes(value), `${value} found in ${file}`);
+      }
+    }
+    assert.deepStrictEqual((await store.getPending("p-1"))?.oauth, oauth);
+    assert.deepStrictEqual((await store.takePending("p-1"))?.oauth, oauth);
+  });
+});
+
+Deno.test("SqliteStore will not decrypt a pending login's OAuth state moved to another login", async () => {
+  await withStore(async (store, path) => {
+    await store.putPending(pendingLogin({ id: "victim" }));
+    await store.putPending(pendingLogin({ id: "attacker", cid: 8 }));
+    const raw = new DatabaseSync(path);
+    try {
+      raw.prepare(
+        "UPDATE pending SET data = json_set(data, '$.oauth', " +
+          "(SELECT json_extract(data, '$.oauth') FROM pending WHERE id = 'victim')) " +
+          "WHERE id = 'attacker'",
+      ).run();
+    } finally {
+      raw.close();
+    }
+    await assert.rejects(store.getPending("attacker"), /unreadable/);
+    assert.equal((await store.getPending("victim"))?.oauth?.state, "state-1");
+  });
+});

@@ -1,0 +1,273 @@
+/**
+ * A TCP front for the HTTP server: it accepts browser connections, counts them, times them out
+ * and relays each to the HTTP server on a private loopback port. Neither `Deno.serve` (no
+ * timeouts at all) nor `Bun.serve` (an idle timeout that a client dripping one byte at a time
+ * keeps resetting, no connection cap) protects the listener from clients that open connections
+ * and send nothing, or send their request slowly: a few hundred of those held the listener
+ * forever, and past the open-file limit Deno's listener threw and the process ended.
+ *
+ * Every connection is in one of three phases:
+ * - idle: nothing in flight; closed after `idleTimeoutMs` without traffic;
+ * - receiving: bytes arrived while idle (a TLS handshake, request headers); the HTTP server must
+ *   start handling a request within `headerTimeoutMs`, however the bytes trickle in;
+ * - handling: the HTTP server runs a request (the handler reports it via `requestStarted` /
+ *   `requestEnded`, found by the relay socket's port); closed only after `requestTimeoutMs`.
+ * A client address (an IPv6 /64) may hold `maxConnectionsPerClient` connections; more are
+ * refused at once, so one attacker cannot take the slots of everyone else. At `maxConnections`, a new connection evicts the connection that has been idle or receiving
+ * longest (or one handling a request for longer than `headerTimeoutMs`); if there is none, the
+ * new connection is refused. So slow clients cannot hold all the slots, and normal requests,
+ * whose headers arrive in milliseconds, keep being served during such an attack.
+ *
+ * TLS passes through the guard untouched. Its sockets come from guard_transport.ts.
+ */
+import { canonicalIpBytes } from "../ip_address.ts";
+import { type GuardListener, guardTransport, type RelaySocket } from "./guard_transport.ts";
+
+export interface GuardOptions {
+  host: string;
+  port: number;
+  /** The HTTP server's private loopback port (it changes when that server is restarted). */
+  targetPort: () => number;
+  maxConnections: number;
+  /** Per client address (an IPv6 /64 counts as one); a client over it is refused at once. */
+  maxConnectionsPerClient: number;
+  /** Clients exempt from the per-client cap: trusted reverse proxies carry many users. */
+  isExempt: (ip: string) => boolean;
+  headerTimeoutMs: number;
+  idleTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** Told about refusals and accept errors (e.g. out of file descriptors); never throws. */
+  onProblem: (problem: string) => void;
+}
+
+export interface GuardStats {
+  open: number;
+  refused: number;
+  timedOut: number;
+  evicted: number;
+}
+
+const REPORT_INTERVAL_MS = 10_000;
+
+type Phase = "idle" | "receiving" | "handling";
+
+interface Connection {
+  client: RelaySocket;
+  clientKey: string | undefined;
+  relay: RelaySocket | undefined;
+  relayPort: number | undefined;
+  phase: Phase;
+  inFlight: number;
+  handlingSince: number;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  closed: boolean;
+}
+
+export class ConnectionGuard {
+  readonly #options: GuardOptions;
+  readonly #transport = guardTransport();
+  #listener: GuardListener | undefined;
+  /** Connections by the local port of their relay socket (the HTTP server's peer port). */
+  readonly #byRelayPort = new Map<number, Connection>();
+  readonly #all = new Set<Connection>();
+  readonly #perClient = new Map<string, number>();
+  /** Idle or receiving connections, oldest phase change first: eviction candidates. */
+  readonly #waiting = new Set<Connection>();
+  /** Connections handling a request, oldest first. */
+  readonly #handling = new Set<Connection>();
+  readonly #stats: GuardStats = { open: 0, refused: 0, timedOut: 0, evicted: 0 };
+  #lastReport = 0;
+  #unreported = 0;
+
+  private constructor(options: GuardOptions) {
+    this.#options = options;
+  }
+
+  static async start(options: GuardOptions): Promise<ConnectionGuard> {
+    const guard = new ConnectionGuard(options);
+    guard.#listener = await guard.#transport.listen(
+      options.host,
+      options.port,
+      (socket) => guard.#accept(socket),
+      (error) => guard.#report(`accept failed: ${String(error)}`),
+    );
+    return guard;
+  }
+
+  get port(): number | undefined {
+    return this.#listener?.port;
+  }
+
+  get stats(): Readonly<GuardStats> {
+    return { ...this.#stats, open: this.#all.size };
+  }
+
+  /** The browser's address behind a relayed connection; undefined for any other peer. */
+  remoteAddrOf(relayPort: number): string | undefined {
+    return this.#byRelayPort.get(relayPort)?.client.remoteAddress;
+  }
+
+  requestStarted(relayPort: number): void {
+    const connection = this.#byRelayPort.get(relayPort);
+    if (!connection || connection.closed) return;
+    connection.inFlight++;
+    if (connection.phase !== "handling") {
+      connection.phase = "handling";
+      connection.handlingSince = Date.now();
+      this.#waiting.delete(connection);
+      this.#handling.add(connection);
+      this.#arm(connection, this.#options.requestTimeoutMs);
+    }
+  }
+
+  requestEnded(relayPort: number): void {
+    const connection = this.#byRelayPort.get(relayPort);
+    if (!connection || connection.closed || connection.inFlight === 0) return;
+    connection.inFlight--;
+    if (connection.inFlight === 0) this.#enter(connection, "idle");
+  }
+
+  /** Stops accepting; open connections are left to the caller's HTTP server shutdown. */
+  stopAccepting(): void {
+    this.#listener?.close();
+  }
+
+  /** Closes every relayed connection at once. */
+  closeAll(): void {
+    for (const connection of [...this.#all]) this.#close(connection);
+  }
+
+  #accept(client: RelaySocket): void {
+    const clientKey = this.#options.isExempt(client.remoteAddress)
+      ? undefined
+      : clientKeyOf(client.remoteAddress);
+    const held = clientKey === undefined ? 0 : this.#perClient.get(clientKey) ?? 0;
+    if (
+      held >= this.#options.maxConnectionsPerClient ||
+      (this.#all.size >= this.#options.maxConnections && !this.#evictOne())
+    ) {
+      this.#stats.refused++;
+      client.close();
+      return;
+    }
+    if (clientKey !== undefined) this.#perClient.set(clientKey, held + 1);
+    const connection: Connection = {
+      client,
+      clientKey,
+      relay: undefined,
+      relayPort: undefined,
+      phase: "idle",
+      inFlight: 0,
+      handlingSince: 0,
+      timer: undefined,
+      closed: false,
+    };
+    this.#all.add(connection);
+    this.#enter(connection, "idle");
+    this.#transport.connect(this.#options.targetPort()).then(
+      (relay) => this.#relay(connection, relay),
+      (error) => {
+        this.#report(`relay connection failed: ${String(error)}`);
+        this.#close(connection);
+      },
+    );
+  }
+
+  #relay(connection: Connection, relay: RelaySocket): void {
+    if (connection.closed) {
+      relay.close();
+      return;
+    }
+    connection.relay = relay;
+    connection.relayPort = relay.localPort;
+    this.#byRelayPort.set(relay.localPort, connection);
+    const { client } = connection;
+    // Each direction ends with a half-close of the other; the connection closes when both
+    // have ended.
+    const upstream = client.pump(async (chunk) => {
+      if (connection.phase === "idle") this.#enter(connection, "receiving");
+      await relay.write(chunk);
+    }).then(() => relay.end());
+    const downstream = relay.pump(async (chunk) => {
+      if (connection.phase === "idle") this.#arm(connection, this.#options.idleTimeoutMs);
+      await client.write(chunk);
+    }).then(() => client.end());
+    void Promise.all([upstream, downstream]).finally(() => this.#close(connection));
+  }
+
+  /** At most one report per REPORT_INTERVAL_MS: an attack must not flood the log. */
+  #report(problem: string): void {
+    const now = Date.now();
+    if (now - this.#lastReport < REPORT_INTERVAL_MS) {
+      this.#unreported++;
+      return;
+    }
+    const more = this.#unreported > 0
+      ? ` (and ${this.#unreported} more since the last report)`
+      : "";
+    this.#lastReport = now;
+    this.#unreported = 0;
+    this.#options.onProblem(problem + more);
+  }
+
+  #enter(connection: Connection, phase: "idle" | "receiving"): void {
+    connection.phase = phase;
+    this.#handling.delete(connection);
+    // Re-inserted: the set stays ordered by the last phase change, oldest first.
+    this.#waiting.delete(connection);
+    this.#waiting.add(connection);
+    this.#arm(
+      connection,
+      phase === "idle" ? this.#options.idleTimeoutMs : this.#options.headerTimeoutMs,
+    );
+  }
+
+  #arm(connection: Connection, ms: number): void {
+    clearTimeout(connection.timer);
+    connection.timer = setTimeout(() => {
+      this.#stats.timedOut++;
+      this.#close(connection);
+    }, ms);
+  }
+
+  #evictOne(): boolean {
+    let victim: Connection | undefined = this.#waiting.values().next().value;
+    if (!victim) {
+      const oldest: Connection | undefined = this.#handling.values().next().value;
+      const overdue = oldest &&
+        Date.now() - oldest.handlingSince > this.#options.headerTimeoutMs;
+      victim = overdue ? oldest : undefined;
+    }
+    if (!victim) return false;
+    this.#stats.evicted++;
+    this.#close(victim);
+    return true;
+  }
+
+  #close(connection: Connection): void {
+    if (connection.closed) return;
+    connection.closed = true;
+    clearTimeout(connection.timer);
+    this.#all.delete(connection);
+    this.#waiting.delete(connection);
+    this.#handling.delete(connection);
+    if (connection.clientKey !== undefined) {
+      const held = (this.#perClient.get(connection.clientKey) ?? 1) - 1;
+      if (held > 0) this.#perClient.set(connection.clientKey, held);
+      else this.#perClient.delete(connection.clientKey);
+    }
+    const port = connection.relayPort;
+    if (port !== undefined && this.#byRelayPort.get(port) === connection) {
+      this.#byRelayPort.delete(port);
+    }
+    connection.client.close();
+    connection.relay?.close();
+  }
+}
+
+/** An IPv4 address, or the /64 of an IPv6 address (one subscriber's usual allocation). */
+function clientKeyOf(ip: string): string {
+  const bytes = canonicalIpBytes(ip);
+  if (bytes === undefined) return ip;
+  return (bytes.length === 4 ? bytes : bytes.subarray(0, 8)).join(".");
+}

@@ -1,0 +1,58 @@
+/**
+ * IP addresses as bytes, so that two spellings of one address compare equal: `2001:DB8::1` and
+ * `2001:db8:0:0:0:0:0:1`, `::ffff:198.51.100.7` and `198.51.100.7`.
+ */
+import { isIP } from "node:net";
+
+/** IPv4-mapped IPv6 (`::ffff:1.2.3.4`) is the IPv4 address; brackets are dropped. */
+export function normalizeIp(ip: string): string {
+  const bare = ip.replace(/^\[|\]$/g, "");
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(bare);
+  return mapped ? mapped[1]! : bare;
+}
+
+/** Whether two texts name the same address; anything that is not an address matches nothing. */
+export function sameIpAddress(a: string, b: string): boolean {
+  const left = canonicalIpBytes(a);
+  const right = canonicalIpBytes(b);
+  return left !== undefined && right !== undefined && left.length === right.length &&
+    left.every((byte, i) => byte === right[i]);
+}
+
+/** 4 bytes for IPv4 and IPv4-mapped IPv6 in any spelling, 16 for other IPv6. */
+export function canonicalIpBytes(text: string): Uint8Array | undefined {
+  const bytes = ipBytes(text);
+  if (bytes?.length !== 16) return bytes;
+  const mapped = bytes.subarray(0, 10).every((byte) => byte === 0) && bytes[10] === 0xff &&
+    bytes[11] === 0xff;
+  return mapped ? bytes.slice(12) : bytes;
+}
+
+/** The address as 4 (IPv4) or 16 (IPv6) bytes; undefined for anything else. */
+export function ipBytes(text: string): Uint8Array | undefined {
+  const ip = normalizeIp(text);
+  const version = isIP(ip);
+  if (version === 4) return Uint8Array.from(ip.split(".").map(Number));
+  if (version !== 6) return undefined;
+  const [head = "", tail] = ip.split("::");
+  const groups = (part: string) => (part === "" ? [] : part.split(":"));
+  let left = groups(head);
+  let right = tail === undefined ? [] : groups(tail);
+  const last = (right.length > 0 ? right : left).at(-1);
+  const embedded: string[] = [];
+  if (last?.includes(".")) {
+    const v4 = last.split(".").map(Number);
+    embedded.push(((v4[0]! << 8) | v4[1]!).toString(16), ((v4[2]! << 8) | v4[3]!).toString(16));
+    if (right.length > 0) right = [...right.slice(0, -1), ...embedded];
+    else left = [...left.slice(0, -1), ...embedded];
+  }
+  const missing = 8 - left.length - right.length;
+  const all = [...left, ...Array(tail === undefined ? 0 : missing).fill("0"), ...right];
+  const bytes = new Uint8Array(16);
+  all.forEach((group, i) => {
+    const value = parseInt(group, 16);
+    bytes[i * 2] = value >> 8;
+    bytes[i * 2 + 1] = value & 0xff;
+  });
+  return bytes;
+}

@@ -1,0 +1,169 @@
+/**
+ * The listener against slow and idle clients (both runtimes share this code path; the binary
+ * test and bench/tools/slow_clients.ts run it on Bun): connections whose request does not
+ * arrive, that drip it in, or that sit idle after a response are closed; the connection cap
+ * evicts those rather than refusing normal requests; every request still sees the browser's
+ * address.
+ */
+import { connect, type Socket } from "node:net";
+import { assert, assertEquals } from "../../support/assert.ts";
+import { type HttpServer, serveHttp } from "../../../src/http/serve.ts";
+
+const LIMITS = {
+  maxConnections: 20,
+  maxConnectionsPerClient: 20,
+  headerTimeoutMs: 1000,
+  idleTimeoutMs: 1000,
+};
+
+async function withServer(body: (server: HttpServer, seen: string[]) => Promise<void>) {
+  const seen: string[] = [];
+  const server = await serveHttp(
+    { host: "127.0.0.1", port: 0, tls: undefined, ...LIMITS },
+    (_request, env) => {
+      seen.push(env.remoteAddr);
+      return new Response("ok");
+    },
+  );
+  try {
+    await body(server, seen);
+  } finally {
+    await server.close();
+  }
+}
+
+interface Held {
+  socket: Socket;
+  closed: Promise<void>;
+  received: () => string;
+}
+
+function open(port: number, localAddress = "127.0.0.1"): Promise<Held> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: "127.0.0.1", port, localAddress });
+    let text = "";
+    socket.on("data", (chunk) => (text += chunk.toString()));
+    const closed = new Promise<void>((done) => socket.on("close", () => done()));
+    socket.on("error", () => {});
+    socket.once("connect", () => resolve({ socket, closed, received: () => text }));
+    socket.once("error", reject);
+  });
+}
+
+/** A normal request, from another address than the slow clients' 127.0.0.1. */
+async function get(port: number, path = "/healthz", from = "127.0.0.2"): Promise<string> {
+  const held = await open(port, from);
+  held.socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+  await held.closed;
+  return held.received().split("\r\n")[0] ?? "";
+}
+
+/** Resolves with whether `closed` settled before `ms` (a bound for the test, not a timing assert). */
+function closedWithin(held: Held, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    held.closed.then(() => true),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+  ]).finally(() => clearTimeout(timer));
+}
+
+Deno.test("a connection that sends nothing is closed", async () => {
+  await withServer(async (server) => {
+    const silent = await open(server.port);
+    assert(await closedWithin(silent, 15_000), "silent connection still open");
+    assertEquals(silent.received(), "");
+  });
+});
+
+Deno.test("a connection that drips its request headers in is closed, though it keeps sending", async () => {
+  await withServer(async (server) => {
+    const drip = await open(server.port);
+    const request = "GET /healthz HTTP/1.1\r\nHost: x\r\n" + "X-Pad: y\r\n".repeat(200);
+    let sent = 0;
+    const timer = setInterval(() => {
+      if (sent < request.length) drip.socket.write(request[sent++]!);
+    }, 100);
+    try {
+      assert(await closedWithin(drip, 15_000), "dripping connection still open");
+      assert(sent < request.length, "the whole request was sent before the close");
+      assertEquals(drip.received(), "");
+    } finally {
+      clearInterval(timer);
+    }
+  });
+});
+
+Deno.test("an idle keep-alive connection is closed after its response", async () => {
+  await withServer(async (server) => {
+    const keepAlive = await open(server.port);
+    keepAlive.socket.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert(await closedWithin(keepAlive, 15_000), "idle keep-alive connection still open");
+    assert(keepAlive.received().startsWith("HTTP/1.1 200"), keepAlive.received());
+  });
+});
+
+Deno.test("at the connection cap, slow clients are evicted and normal requests are served", async () => {
+  await withServer(async (server, seen) => {
+    const slow = await Promise.all(
+      Array.from({ length: LIMITS.maxConnections }, () => open(server.port)),
+    );
+    for (const held of slow) held.socket.write("GET /healthz HTTP/1.1\r\n");
+    const statuses: string[] = [];
+    for (let i = 0; i < 10; i++) statuses.push(await get(server.port));
+    assertEquals(statuses, Array(10).fill("HTTP/1.1 200 OK"));
+    assert(server.stats().evicted >= 1, JSON.stringify(server.stats()));
+    assert(server.stats().open <= LIMITS.maxConnections, JSON.stringify(server.stats()));
+    assertEquals(seen, Array(10).fill("127.0.0.2"));
+    for (const held of slow) held.socket.destroy();
+  });
+});
+
+Deno.test("one client address over its cap is refused while other addresses are served", async () => {
+  const server = await serveHttp(
+    { host: "127.0.0.1", port: 0, tls: undefined, ...LIMITS, maxConnectionsPerClient: 5 },
+    () => new Response("ok"),
+  );
+  try {
+    const held = await Promise.all(Array.from({ length: 5 }, () => open(server.port)));
+    while (server.stats().open < 5) await new Promise((resolve) => setTimeout(resolve, 20));
+    const sixth = await open(server.port);
+    assert(await closedWithin(sixth, 5_000), "a sixth connection from one address was kept");
+    assertEquals(sixth.received(), "");
+    assertEquals(await get(server.port), "HTTP/1.1 200 OK");
+    assertEquals(server.stats().refused, 1);
+    for (const connection of held) connection.socket.destroy();
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("at the cap with every connection busy, a new connection is refused and the server lives on", async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const server = await serveHttp(
+    { host: "127.0.0.1", port: 0, tls: undefined, ...LIMITS, headerTimeoutMs: 30_000 },
+    async () => {
+      await gate;
+      return new Response("ok");
+    },
+  );
+  try {
+    const busy = await Promise.all(
+      Array.from({ length: LIMITS.maxConnections }, () => open(server.port)),
+    );
+    for (const held of busy) held.socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    while (server.stats().open < LIMITS.maxConnections) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const refused = await open(server.port, "127.0.0.3");
+    assert(await closedWithin(refused, 5_000), "connection over the cap was not refused");
+    assert(server.stats().refused >= 1, JSON.stringify(server.stats()));
+    release();
+    await Promise.all(busy.map((held) => closedWithin(held, 15_000)));
+    assertEquals(await get(server.port), "HTTP/1.1 200 OK");
+  } finally {
+    release();
+    await server.close();
+  }
+});
