@@ -6,13 +6,13 @@ import type { ManagementCommandName, Metrics } from "../metrics/port.ts";
 import type { ClientCommander } from "./commander.ts";
 
 export function meteredCommander(inner: ClientCommander, metrics: Metrics): ClientCommander {
-  const timed = async (command: ManagementCommandName, send: () => Promise<void>) => {
+  // Not an async wrapper: an extra async frame per command cost more than the rest of it.
+  const timed = (command: ManagementCommandName, sent: () => Promise<void>) => {
     const start = performance.now();
-    try {
-      await send();
-    } finally {
-      metrics.managementCommand(command, (performance.now() - start) / 1000);
-    }
+    const done = () => metrics.managementCommand(command, (performance.now() - start) / 1000);
+    const answer = sent();
+    answer.then(done, done);
+    return answer;
   };
   return {
     pendingAuth: (cid, kid, url, timeoutSec) =>

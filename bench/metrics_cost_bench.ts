@@ -1,0 +1,43 @@
+/**
+ * What counting costs on the REAUTH path, next to the same call uncounted:
+ *
+ *   deno bench -A bench/metrics_cost_bench.ts
+ *
+ * A REAUTH answered from the session costs the bridge tens of microseconds (B1); these are the
+ * parts metrics add to it: one counter increment and the command timing around client-auth-nt.
+ */
+import { meteredCommander } from "../src/bridge/metered_commander.ts";
+import type { ClientCommander } from "../src/bridge/commander.ts";
+import { noMetrics } from "../src/metrics/port.ts";
+import { PrometheusMetrics } from "../src/metrics/prometheus.ts";
+
+const metrics = new PrometheusMetrics();
+const server = metrics.addServer("default", {
+  counts: () => Promise.resolve({ sessions: 0, pending: 0 }),
+  linkUp: () => true,
+});
+const off = noMetrics.server("default");
+
+Deno.bench("count a REAUTH answer (metrics on)", { group: "count" }, () => {
+  server.clientEvent("reauth", "auth_nt");
+});
+Deno.bench("count a REAUTH answer (metrics off)", { group: "count", baseline: true }, () => {
+  off.clientEvent("reauth", "auth_nt");
+});
+
+const answered = Promise.resolve();
+const bare: ClientCommander = {
+  pendingAuth: () => answered,
+  auth: () => answered,
+  authNt: () => answered,
+  deny: () => answered,
+  kill: () => answered,
+};
+const timed = meteredCommander(bare, metrics);
+
+Deno.bench("client-auth-nt, timed", { group: "command" }, async () => {
+  await timed.authNt(1, 1);
+});
+Deno.bench("client-auth-nt, untimed", { group: "command", baseline: true }, async () => {
+  await bare.authNt(1, 1);
+});
