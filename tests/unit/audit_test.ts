@@ -1,21 +1,16 @@
-import process from "node:process";
 import { assertEquals, assertStringIncludes } from "../support/assert.ts";
 import { audit } from "../../src/audit.ts";
 import { configureLogging } from "../../src/log.ts";
+import { captureStderr } from "../support/stderr_capture.ts";
 
-function captureStderr(run: () => void): string[] {
-  const lines: string[] = [];
-  const original = process.stderr.write;
-  process.stderr.write = ((chunk: string) => {
-    lines.push(...String(chunk).split("\n").filter((l) => l !== ""));
-    return true;
-  }) as typeof process.stderr.write;
+function captured(run: () => void): string[] {
+  const capture = captureStderr();
   try {
     run();
   } finally {
-    process.stderr.write = original;
+    capture.restore();
   }
-  return lines;
+  return capture.lines();
 }
 
 const WHO = {
@@ -29,7 +24,7 @@ const WHO = {
 
 Deno.test("audit() writes one JSON line under its own category with who, where and why", () => {
   configureLogging("info", "json");
-  const lines = captureStderr(() => audit("denied", WHO, "group"));
+  const lines = captured(() => audit("denied", WHO, "group"));
   assertEquals(lines.length, 1);
   const record = JSON.parse(lines[0]!);
   assertEquals(record.logger, "openvpn-auth-oidc.audit");
@@ -48,7 +43,7 @@ Deno.test("audit() writes one JSON line under its own category with who, where a
 
 Deno.test("audit() text lines name the event, the user and the reason", () => {
   configureLogging("info", "text");
-  const [line] = captureStderr(() => audit("session_ended", WHO, "recheck_failed"));
+  const [line] = captured(() => audit("session_ended", WHO, "recheck_failed"));
   assertStringIncludes(line!, "openvpn-auth-oidc·audit");
   assertStringIncludes(
     line!,
@@ -58,6 +53,6 @@ Deno.test("audit() text lines name the event, the user and the reason", () => {
 
 Deno.test("audit lines are written even when the log level hides info", () => {
   configureLogging("error", "json");
-  const lines = captureStderr(() => audit("admitted", WHO));
+  const lines = captured(() => audit("admitted", WHO));
   assertEquals(lines.length, 1);
 });

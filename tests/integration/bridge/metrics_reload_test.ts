@@ -6,9 +6,9 @@
 import { assert, assertEquals, assertStringIncludes } from "../../support/assert.ts";
 import { BridgeHarness, clientEnv } from "../../support/bridge_harness.ts";
 import { freePort } from "../../support/free_port.ts";
+import { captureStderr } from "../../support/stderr_capture.ts";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import process from "node:process";
 import { runCli } from "../../../src/cli.ts";
 import { startDaemon } from "../../../src/daemon.ts";
 
@@ -38,12 +38,7 @@ async function scrape(port: number): Promise<Map<string, string>> {
 Deno.test("/metrics counts a login, a denial, a REAUTH and a management drop exactly", async () => {
   const port = await freePort();
   const h = await BridgeHarness.start({ extraToml: `[metrics]\nlisten = "127.0.0.1:${port}"\n` });
-  const logged: string[] = [];
-  const write = process.stderr.write;
-  process.stderr.write = ((chunk: string) => {
-    logged.push(String(chunk));
-    return true;
-  }) as typeof process.stderr.write;
+  const log = captureStderr();
   try {
     assertEquals(await signIn(h, 0, "alice"), "client-auth 0 1");
     assertStringIncludes(await signIn(h, 1, "bob"), 'client-deny 1 1 "group"');
@@ -93,14 +88,14 @@ Deno.test("/metrics counts a login, a denial, a REAUTH and a management drop exa
     for (const key of m.keys()) {
       assert(!/alice|bob|127\.0\.0\.1|s-alice/.test(key), `user data in a label: ${key}`);
     }
-    const audit = logged.filter((line) => line.includes("openvpn-auth-oidc·audit:"));
-    assertEquals(audit.length, 2, audit.join(""));
+    const audit = log.lines().filter((line) => line.includes("openvpn-auth-oidc·audit:"));
+    assertEquals(audit.length, 2, audit.join("\n"));
     assertStringIncludes(audit[0]!, 'admitted "alice"');
     assertStringIncludes(audit[0]!, 'certificate "alice", from "127.0.0.1"');
     assertStringIncludes(audit[1]!, "denied");
     assertStringIncludes(audit[1]!, 'cid 1, certificate "bob", from "127.0.0.1": "group"');
   } finally {
-    process.stderr.write = write;
+    log.restore();
     await h.stop();
   }
 });
