@@ -52,6 +52,10 @@ export interface BridgeConfigOptions {
   readonly clientConfig?: readonly ClientConfigRule[];
   /** Default "info": accepted REAUTHs are logged at info. */
   readonly logLevel?: "debug" | "info" | "warning" | "error";
+  /** Default true: the confirmation page is shown. */
+  readonly confirmLogin?: boolean;
+  /** `http.form_action_origins`; default none. */
+  readonly formActionOrigins?: readonly string[];
   /** Extra TOML appended verbatim. */
   readonly extraToml?: string;
 }
@@ -95,7 +99,8 @@ export function buildBridgeConfig(options: BridgeConfigOptions): string {
     `listen = ${tomlString(`127.0.0.1:${options.listenPort}`)}`,
     `base_url = ${tomlString(baseUrl)}`,
     `secret = ${tomlString("e2e-secret-e2e-secret-e2e-secret-0123456789")}`,
-    "confirm_login = true",
+    `confirm_login = ${options.confirmLogin ?? true}`,
+    `form_action_origins = ${tomlList(options.formActionOrigins ?? [])}`,
     "",
     "[oidc]",
     `issuer = ${tomlString(options.issuer)}`,

@@ -49,6 +49,8 @@ export interface StackOptions {
   readonly runtime?: BridgeRuntime;
   /** Bridge settings, or a function of the lab (e.g. to push a route to its spare network). */
   readonly bridge?: StackBridgeOptions | ((lab: Lab) => StackBridgeOptions);
+  /** Advertised by the IdP as its authorization endpoint (e.g. a front on another origin). */
+  readonly idpAuthorizationEndpoint?: string;
   /** Extra redirect URIs to register at the IdP (e.g. behind a proxy). */
   readonly extraRedirectUris?: readonly string[];
   /** Port the bridge listens on (default: a free one). */
@@ -121,6 +123,9 @@ export async function createStack(options: StackOptions = {}): Promise<Stack> {
         // Where the bridge really listens: the IdP posts to it directly, not through a proxy.
         backchannelLogoutUri: `${listenUrl}/oauth2/backchannel-logout`,
       }],
+      ...(options.idpAuthorizationEndpoint === undefined
+        ? {}
+        : { authorizationEndpoint: options.idpAuthorizationEndpoint }),
     });
     cleanup.defer("stop the IdP", () => idp.stop());
     say(`The identity provider is up at ${idp.issuer}`);

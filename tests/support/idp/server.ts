@@ -64,6 +64,11 @@ export interface TestIdpOptions {
   sessionTtlSec?: number;
   /** Tolerated clock skew for JWT checks (client assertions); default 2 s. */
   clockToleranceSec?: number;
+  /**
+   * Advertised as `authorization_endpoint` in discovery instead of the provider's own (e.g. a
+   * front on another origin that redirects there, as a separate login host would).
+   */
+  authorizationEndpoint?: string;
 }
 
 export interface TestIdp {
@@ -395,6 +400,12 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
 
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? "/";
+    if (
+      options.authorizationEndpoint !== undefined &&
+      url.split("?")[0] === `${basePath}/.well-known/openid-configuration`
+    ) {
+      advertiseAuthorizationEndpoint(res, options.authorizationEndpoint);
+    }
     const interaction = url.match(
       new RegExp(`^${basePath}/interaction/([A-Za-z0-9_-]+)(?:/(login))?(?:\\?.*)?$`),
     );
@@ -449,6 +460,18 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
       await closed;
     },
   };
+}
+
+/** Rewrites the discovery document the provider is about to send. */
+function advertiseAuthorizationEndpoint(res: ServerResponse, endpoint: string): void {
+  const end = res.end.bind(res) as (body: string) => ServerResponse;
+  res.end = ((chunk: unknown) => {
+    const document = JSON.parse(String(chunk));
+    document.authorization_endpoint = endpoint;
+    const body = JSON.stringify(document);
+    res.setHeader("content-length", new TextEncoder().encode(body).length);
+    return end(body);
+  }) as typeof res.end;
 }
 
 function sameClientOnly(ctx: Any, client: Any, token: Any): boolean {
