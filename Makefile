@@ -15,7 +15,7 @@ BIN := dist/openvpn-auth-oidc
 # No --quiet: failing tests print their diagnostics (bridge and OpenVPN logs).
 DENO_TEST := $(DENO) test --allow-all
 
-.PHONY: tools deps check fmt test test-unit test-integration test-stress test-e2e test-binary build build-bun run demo bench clean
+.PHONY: tools deps system-deps check fmt test test-unit test-integration test-stress test-e2e test-binary test-package build build-bun deb run demo bench clean
 
 tools: $(DENO) $(BUN)
 
@@ -52,13 +52,25 @@ test-binary: build-bun
 test-e2e: deps build-bun
 	scripts/stage.sh e2e $(DENO_TEST) tests/e2e/
 
+test-package: deb
+	scripts/stage.sh package $(DENO_TEST) tests/package/
+
+# Debian packages for the e2e, package and store tests and the demo: installed when root,
+# otherwise the exact command is printed.
+system-deps:
+	@scripts/install-system-deps.sh
+
 # Every stage runs even when an earlier one fails, so the summary is complete; any failure fails.
+# Without root the system packages cannot be installed: the tests that need them are skipped and
+# counted as skipped (a failure under CI=true).
 test:
 	@rm -f $(SUMMARY)
 	@status=0; \
+	scripts/install-system-deps.sh || { [ "$$CI" = true ] && status=1; }; \
 	scripts/stage.sh check $(MAKE) --no-print-directory check || status=1; \
-	$(MAKE) --no-print-directory -k test-unit test-integration test-stress test-binary test-e2e || status=1; \
-	exit $$status
+	$(MAKE) --no-print-directory -k test-unit test-integration test-stress test-binary test-e2e \
+	  test-package || status=1; \
+	scripts/summary.sh $$status
 
 build: deps
 	@mkdir -p dist
@@ -70,10 +82,14 @@ build-bun: deps
 	@mkdir -p dist
 	$(BUN) build --compile --minify --sourcemap=none --outfile $(BIN) src/main.ts
 
+# dist/openvpn-auth-oidc_<version>_<arch>.deb, offline, with dpkg-deb.
+deb: build-bun
+	scripts/build-deb.sh
+
 run: deps
 	$(DENO) run --allow-all src/main.ts --config $(CONFIG)
 
-demo: deps
+demo: system-deps deps
 	$(DENO) run --allow-all tests/e2e/demo.ts
 
 bench: deps build-bun

@@ -1,17 +1,31 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the end-to-end suite and the Redis store tests need, when missing and when root.
+# Installs the Debian packages the end-to-end, package and store tests (and make demo) need,
+# when missing. As root it installs them; otherwise it prints the exact command and exits 1.
 set -euo pipefail
 need=()
-command -v openvpn >/dev/null || need+=(openvpn)
-command -v ip >/dev/null || need+=(iproute2)
-command -v ping >/dev/null || need+=(iputils-ping)
-command -v chromium >/dev/null || need+=(chromium)
-command -v openssl >/dev/null || need+=(openssl)
-command -v redis-server >/dev/null || need+=(redis-server)
+# command -> Debian package
+while read -r cmd pkg; do
+  PATH="$PATH:/usr/sbin:/sbin" command -v "$cmd" >/dev/null || need+=("$pkg")
+done <<'LIST'
+openvpn openvpn
+ip iproute2
+ping iputils-ping
+chromium chromium
+openssl openssl
+redis-server redis-server
+systemd-analyze systemd
+strace strace
+dpkg-deb dpkg
+adduser adduser
+runuser util-linux
+LIST
 [ ${#need[@]} -eq 0 ] && exit 0
+command="apt-get update && apt-get install -y --no-install-recommends ${need[*]}"
 if [ "$(id -u)" -ne 0 ]; then
-  echo "Missing ${need[*]}; install them as root (apt-get install ${need[*]})" >&2
+  echo "Missing Debian packages: ${need[*]}. Install them as root:" >&2
+  echo "  sudo sh -c '$command'" >&2
   exit 1
 fi
+echo "Installing Debian packages: ${need[*]}" >&2
 apt-get update -q
 DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}"

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Builds dist/openvpn-auth-oidc_<version>_<arch>.deb from the compiled binary (make build-bun)
+# with dpkg-deb only: offline, no debhelper. Files are owned by root in the archive; the
+# postinst gives the service group its access.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+NAME=openvpn-auth-oidc
+BIN=dist/$NAME
+[ -x "$BIN" ] || { echo "$BIN is missing: run make build-bun" >&2; exit 1; }
+version=$(sed -nE 's/^export const VERSION = "([^"]+)";$/\1/p' src/version.ts)
+[ -n "$version" ] || { echo "No VERSION in src/version.ts" >&2; exit 1; }
+arch=$(dpkg --print-architecture)
+out=dist/${NAME}_${version}_${arch}.deb
+
+root=$(mktemp -d)
+chmod 0755 "$root"
+trap 'rm -rf "$root"' EXIT
+src=packaging/deb
+install -D -m 0755 "$BIN" "$root/usr/bin/$NAME"
+install -D -m 0644 "$src/$NAME.service" "$root/lib/systemd/system/$NAME.service"
+install -D -m 0644 "$src/sysusers.conf" "$root/usr/lib/sysusers.d/$NAME.conf"
+install -D -m 0640 server.toml.example "$root/etc/$NAME/server.toml"
+install -D -m 0644 README.md "$root/usr/share/doc/$NAME/README.md"
+install -D -m 0644 "$src/copyright" "$root/usr/share/doc/$NAME/copyright"
+install -D -m 0644 server.toml.example "$root/usr/share/doc/$NAME/examples/server.toml"
+install -d -m 0755 "$root/DEBIAN"
+install -m 0644 "$src/conffiles" "$root/DEBIAN/conffiles"
+install -m 0755 "$src/postinst" "$src/prerm" "$src/postrm" "$root/DEBIAN/"
+size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
+sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@SIZE@/$size/" \
+  "$src/control.in" >"$root/DEBIAN/control"
+(cd "$root" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z |
+  xargs -0 md5sum) >"$root/DEBIAN/md5sums"
+chmod 0644 "$root/DEBIAN/md5sums"
+dpkg-deb --root-owner-group -Zxz --build "$root" "$out"
+echo "Built $out"
