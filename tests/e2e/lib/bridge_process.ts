@@ -1,7 +1,8 @@
 /**
  * The real bridge as a child process, the way an operator runs it: a generated TOML file, either
- * `deno run -A src/main.ts --config FILE` (from source) or the single binary built by
- * `make build-bun`. Its stderr log is kept across restarts so tests can wait on log lines.
+ * `deno run -A src/main.ts --config FILE` (from source), the single binary built by
+ * `make build-bun`, or the binary the Debian package installed, run as the service user. Its
+ * stderr log is kept across restarts so tests can wait on log lines.
  */
 
 import { dirname, join } from "node:path";
@@ -9,12 +10,18 @@ import { fileURLToPath } from "node:url";
 import { ChildProcess, type CommandResult, run } from "./command.ts";
 import { pollUntil, withTimeout } from "./wait.ts";
 
-/** How the bridge is started: from source with Deno, or as the Bun-compiled binary. */
-export type BridgeRuntime = "source" | "binary";
+/**
+ * How the bridge is started: from source with Deno, as the Bun-compiled binary, or as the
+ * installed package's binary under `runuser -u openvpn-auth-oidc` (root only).
+ */
+export type BridgeRuntime = "source" | "binary" | "installed";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 export const BRIDGE_MAIN = `${REPO_ROOT}src/main.ts`;
 export const BRIDGE_BINARY = `${REPO_ROOT}dist/openvpn-auth-oidc`;
+/** Where the Debian package puts the binary, and the user its service runs as. */
+export const INSTALLED_BINARY = "/usr/bin/openvpn-auth-oidc";
+export const SERVICE_USER = "openvpn-auth-oidc";
 
 export interface ClientConfigRule {
   readonly groups: readonly string[];
@@ -132,9 +139,20 @@ export function buildBridgeConfig(options: BridgeConfigOptions): string {
   return lines.join("\n") + "\n";
 }
 
-/** The command line that runs the bridge with `args` (e.g. `--config FILE`). */
-export function bridgeCommand(runtime: BridgeRuntime, args: readonly string[]): [string, string[]] {
+/**
+ * The command line that runs the bridge with `args` (e.g. `--config FILE`). `syscallTrace`
+ * (installed runtime only) runs it under `strace -f` writing to that file.
+ */
+export function bridgeCommand(
+  runtime: BridgeRuntime,
+  args: readonly string[],
+  syscallTrace?: string,
+): [string, string[]] {
   if (runtime === "binary") return [BRIDGE_BINARY, [...args]];
+  if (runtime === "installed") {
+    const trace = syscallTrace === undefined ? [] : ["strace", "-f", "-qq", "-o", syscallTrace];
+    return ["runuser", ["-u", SERVICE_USER, "--", ...trace, INSTALLED_BINARY, ...args]];
+  }
   // The repository's deno.json maps the bare npm names; name it so any working directory works.
   return [Deno.execPath(), [
     "run",
@@ -182,6 +200,33 @@ export interface BridgeProcessOptions {
   readonly listenUrl: string;
   /** How long to wait for /readyz to say ready (default 30 s: Deno's first start compiles). */
   readonly readyTimeoutMs?: number;
+  /** Installed runtime: record the bridge's system calls (`strace -f`) in this file. */
+  readonly syscallTrace?: string | undefined;
+}
+
+/** Pids of the children of `pid` (Linux /proc). */
+function childPids(pid: number): number[] {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`).trim().split(/\s+/)
+      .filter((text) => text !== "").map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** The descendant of `pid` (or `pid` itself) that runs `executable`, if any. */
+export function findDescendant(pid: number, executable: string): number | undefined {
+  const queue = [pid];
+  while (queue.length > 0) {
+    const next = queue.shift()!;
+    try {
+      if (Deno.readLinkSync(`/proc/${next}/exe`) === executable) return next;
+    } catch {
+      // Gone, or not ours to inspect: look at its children anyway.
+    }
+    queue.push(...childPids(next));
+  }
+  return undefined;
 }
 
 /** A log position; pass it to `waitForLog` to see only what came after. */
@@ -192,6 +237,7 @@ export class BridgeProcess {
   readonly configPath: string;
   readonly listenUrl: string;
   readonly #readyTimeoutMs: number;
+  readonly #syscallTrace: string | undefined;
   /** Output of finished runs, each headed by its command. */
   #previousRuns = "";
   #child: ChildProcess | undefined;
@@ -202,6 +248,7 @@ export class BridgeProcess {
     this.configPath = options.configPath;
     this.listenUrl = options.listenUrl;
     this.#readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
+    this.#syscallTrace = options.syscallTrace;
   }
 
   /** Starts the bridge and waits until /readyz reports the management link and the IdP up. */
@@ -213,6 +260,17 @@ export class BridgeProcess {
 
   get pid(): number {
     return this.#child?.pid ?? -1;
+  }
+
+  /**
+   * The pid of the bridge itself: the child, or for the installed runtime the process runuser
+   * (and strace) started. SIGTERM goes there: runuser passes on the exit status.
+   */
+  get bridgePid(): number | undefined {
+    const child = this.#child;
+    if (child === undefined || !child.running) return undefined;
+    if (this.runtime !== "installed") return child.pid;
+    return findDescendant(child.pid, INSTALLED_BINARY);
   }
 
   get running(): boolean {
@@ -284,7 +342,7 @@ export class BridgeProcess {
     const child = this.#child;
     if (child === undefined || !child.running) return;
     const started = performance.now();
-    Deno.kill(child.pid, "SIGTERM");
+    Deno.kill(this.bridgePid ?? child.pid, "SIGTERM");
     try {
       const code = await withTimeout(`bridge (pid ${child.pid}) to exit`, child.exited, graceMs);
       if (code !== 0) throw new Error(`Bridge exited with code ${code} after SIGTERM`);
@@ -300,6 +358,15 @@ export class BridgeProcess {
   async kill(): Promise<void> {
     const child = this.#child;
     if (child === undefined) return;
+    // runuser does not pass SIGKILL on: kill the bridge it started first.
+    const bridgePid = this.runtime === "installed" ? this.bridgePid : undefined;
+    if (bridgePid !== undefined) {
+      try {
+        Deno.kill(bridgePid, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    }
     await child.kill();
     this.#endRun("killed");
   }
@@ -321,7 +388,11 @@ export class BridgeProcess {
   }
 
   async #spawn(): Promise<void> {
-    const [cmd, args] = bridgeCommand(this.runtime, ["--config", this.configPath]);
+    const [cmd, args] = bridgeCommand(
+      this.runtime,
+      ["--config", this.configPath],
+      this.#syscallTrace,
+    );
     this.#runs++;
     this.#child = new ChildProcess(`bridge (${this.runtime})`, cmd, args);
     try {

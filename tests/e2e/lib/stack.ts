@@ -57,6 +57,15 @@ export interface StackOptions {
   readonly listenPort?: number;
   /** Say what happens, for the demo (default: silent). */
   readonly narrate?: (text: string) => void;
+  /**
+   * Where the bridge's config is written (default `<lab dir>/bridge.toml`), e.g. the installed
+   * package's conffile, which the service user can read. An existing file keeps its mode.
+   */
+  readonly configPath?: string;
+  /** Default `<lab dir>/sessions.sqlite`. */
+  readonly sessionsPath?: string;
+  /** Installed runtime: record the bridge's system calls in this file (`strace -f`). */
+  readonly syscallTrace?: string;
 }
 
 export interface SignInResult {
@@ -145,7 +154,7 @@ export async function createStack(options: StackOptions = {}): Promise<Stack> {
         `Register ${baseUrl}/oauth2/callback in extraRedirectUris: the IdP starts before the lab`,
       );
     }
-    const configPath = join(lab.dir, "bridge.toml");
+    const configPath = options.configPath ?? join(lab.dir, "bridge.toml");
     await Deno.writeTextFile(
       configPath,
       buildBridgeConfig({
@@ -168,18 +177,20 @@ export async function createStack(options: StackOptions = {}): Promise<Stack> {
         issuer: idp.issuer,
         clientId: OIDC_CLIENT_ID,
         clientSecret: OIDC_CLIENT_SECRET,
-        sessionsPath: join(lab.dir, "sessions.sqlite"),
+        sessionsPath: options.sessionsPath ?? join(lab.dir, "sessions.sqlite"),
       }),
-      { mode: 0o600 },
+      options.configPath === undefined ? { mode: 0o600 } : {},
     );
 
     const runtime = options.runtime ?? "source";
-    say(
-      `Starting the bridge (${
-        runtime === "source" ? "deno run src/main.ts" : "the compiled binary"
-      }) on ${listenUrl}...`,
-    );
-    let bridge = await BridgeProcess.start({ runtime, configPath, listenUrl });
+    const runtimeNames = {
+      source: "deno run src/main.ts",
+      binary: "the compiled binary",
+      installed: "the installed package",
+    };
+    say(`Starting the bridge (${runtimeNames[runtime]}) on ${listenUrl}...`);
+    const syscallTrace = options.syscallTrace;
+    let bridge = await BridgeProcess.start({ runtime, configPath, listenUrl, syscallTrace });
     // Killed, not stopped, at teardown: a test that wants a clean stop checks it itself.
     cleanup.defer("kill the bridge", () => bridge.kill());
     say("The bridge is connected to OpenVPN and to the identity provider (/readyz says ready)");
@@ -214,7 +225,12 @@ export async function createStack(options: StackOptions = {}): Promise<Stack> {
       },
       async replaceBridge(nextRuntime = bridge.runtime) {
         await bridge.stop();
-        bridge = await BridgeProcess.start({ runtime: nextRuntime, configPath, listenUrl });
+        bridge = await BridgeProcess.start({
+          runtime: nextRuntime,
+          configPath,
+          listenUrl,
+          syscallTrace,
+        });
         return bridge;
       },
       async diagnostics() {

@@ -1,0 +1,117 @@
+/**
+ * The .deb built by `make deb`: control fields, contents with modes and owners, the conffile,
+ * the hardened unit, and maintainer scripts that parse. Needs dpkg-deb, not root.
+ */
+
+import assert from "node:assert/strict";
+import { BRIDGE_BINARY, REPO_ROOT } from "../e2e/lib/bridge_process.ts";
+import { run } from "../e2e/lib/command.ts";
+import { announceSkip } from "../e2e/lib/requirements.ts";
+import { VERSION } from "../../src/version.ts";
+import {
+  architecture,
+  CONFFILE,
+  debPath,
+  debSkipReason,
+  PACKAGE,
+  parseContents,
+  parseUnitSection,
+  readFromDeb,
+  UNIT_PATH,
+} from "./_deb.ts";
+
+const skip = announceSkip("the .deb tests", await debSkipReason());
+const UNIT_SOURCE = `${REPO_ROOT}packaging/deb/${PACKAGE}.service`;
+const deb = await debPath();
+
+Deno.test({
+  name: "the .deb's control fields name the package, the version in src/version.ts and this " +
+    "machine's architecture",
+  ignore: skip !== undefined,
+  async fn() {
+    const field = async (name: string) =>
+      (await run("dpkg-deb", ["--field", deb, name])).stdout.trim();
+    assert.equal(await field("Package"), PACKAGE);
+    assert.equal(await field("Version"), VERSION);
+    assert.equal(await field("Architecture"), await architecture());
+    assert.match(await field("Depends"), /\badduser\b/);
+    assert.match(await field("Description"), /OpenID Connect/);
+    assert.ok(Number(await field("Installed-Size")) > 1000, "Installed-Size");
+    const conffiles = (await run("dpkg-deb", ["--info", deb, "conffiles"])).stdout;
+    assert.deepEqual(conffiles.trim().split("\n"), [CONFFILE]);
+  },
+});
+
+Deno.test({
+  name: "the .deb holds the binary, the unit, the sysusers file, the config (0640) and the docs, " +
+    "all owned by root, and nothing else",
+  ignore: skip !== undefined,
+  async fn() {
+    const entries = parseContents((await run("dpkg-deb", ["--contents", deb])).stdout);
+    const files = new Map(
+      [...entries].filter(([path]) => !path.endsWith("/")).map(([path, e]) => [path, e.mode]),
+    );
+    assert.deepEqual(
+      files,
+      new Map([
+        [`/usr/bin/${PACKAGE}`, "-rwxr-xr-x"],
+        [UNIT_PATH, "-rw-r--r--"],
+        [`/usr/lib/sysusers.d/${PACKAGE}.conf`, "-rw-r--r--"],
+        [CONFFILE, "-rw-r-----"],
+        [`/usr/share/doc/${PACKAGE}/README.md`, "-rw-r--r--"],
+        [`/usr/share/doc/${PACKAGE}/copyright`, "-rw-r--r--"],
+        [`/usr/share/doc/${PACKAGE}/examples/server.toml`, "-rw-r--r--"],
+      ]),
+    );
+    for (const [path, entry] of entries) assert.equal(entry.owner, "root/root", path);
+    assert.equal(entries.get("/")?.mode, "drwxr-xr-x");
+    assert.equal(entries.get(`/usr/bin/${PACKAGE}`)?.size, Deno.statSync(BRIDGE_BINARY).size);
+    const [conffile, unit] = await readFromDeb(deb, [CONFFILE, UNIT_PATH]);
+    assert.equal(conffile, await Deno.readTextFile(`${REPO_ROOT}server.toml.example`));
+    assert.equal(unit, await Deno.readTextFile(UNIT_SOURCE));
+  },
+});
+
+Deno.test({
+  name: "the unit runs as the service user with the hardening settings, state and runtime " +
+    "directories, reload by SIGHUP and restart on failure",
+  ignore: skip !== undefined,
+  async fn() {
+    // The packaged copy equals this file (checked above).
+    const service = parseUnitSection(await Deno.readTextFile(UNIT_SOURCE), "Service");
+    const expected: Record<string, string> = {
+      User: PACKAGE,
+      Group: PACKAGE,
+      ExecStart: `/usr/bin/${PACKAGE} --config ${CONFFILE}`,
+      ExecReload: "/bin/kill -HUP $MAINPID",
+      Restart: "on-failure",
+      StateDirectory: PACKAGE,
+      RuntimeDirectory: PACKAGE,
+      NoNewPrivileges: "yes",
+      ProtectSystem: "strict",
+      ProtectHome: "yes",
+      PrivateTmp: "yes",
+      CapabilityBoundingSet: "",
+      RestrictAddressFamilies: "AF_UNIX AF_INET AF_INET6",
+      SystemCallFilter: "@system-service",
+    };
+    for (const [key, value] of Object.entries(expected)) {
+      assert.deepEqual(service.get(key), [value], key);
+    }
+    // Bun's JIT maps memory writable and executable at once (install_test.ts shows it).
+    assert.equal(service.get("MemoryDenyWriteExecute"), undefined);
+  },
+});
+
+Deno.test({
+  name: "the maintainer scripts are valid sh",
+  ignore: skip !== undefined,
+  async fn() {
+    for (const script of ["postinst", "prerm", "postrm"]) {
+      const result = await run("sh", ["-n", `${REPO_ROOT}packaging/deb/${script}`], {
+        allowFailure: true,
+      });
+      assert.equal(result.code, 0, `${script}: ${result.stderr}`);
+    }
+  },
+});

@@ -1,0 +1,235 @@
+/**
+ * The package on a real machine: `dpkg -i` creates the service user and hands it the config and
+ * the state directory; systemd accepts the unit; the installed binary, run as the service user,
+ * signs a VPN client in through the e2e stack (real OpenVPN reached through the documented
+ * `management-client-group`, test IdP, Chromium) within the unit's system call and address
+ * family filters; `dpkg -r` keeps the edited config and `dpkg -P` removes it and the state.
+ * Needs root; installs and purges the package (CI machines are throw-away, but it cleans up).
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { INSTALLED_BINARY, SERVICE_USER } from "../e2e/lib/bridge_process.ts";
+import { run } from "../e2e/lib/command.ts";
+import { announceSkip, browserLabSkipReason, findExecutable } from "../e2e/lib/requirements.ts";
+import { withStack } from "../e2e/lib/stack.ts";
+import { pollUntil } from "../e2e/lib/wait.ts";
+import {
+  CONFFILE,
+  debPath,
+  debSkipReason,
+  PACKAGE,
+  parseUnitSection,
+  STATE_DIR,
+  UNIT_PATH,
+} from "./_deb.ts";
+import {
+  expandSyscallGroup,
+  socketFamilies,
+  tracedSyscalls,
+  writableExecutableMappings,
+} from "./_syscalls.ts";
+
+async function skipReason(): Promise<string | undefined> {
+  const missing = ["systemd-analyze", "systemd-sysusers", "strace", "runuser", "adduser"]
+    .filter((name) => findExecutable(name) === undefined);
+  if (missing.length > 0) return `missing ${missing.join(", ")} (make system-deps)`;
+  const installed = await run("dpkg-query", ["-W", "-f=${Status}", PACKAGE], {
+    allowFailure: true,
+  });
+  if (installed.stdout.includes("installed")) {
+    return `${PACKAGE} is already installed here; the test installs and purges it`;
+  }
+  return await debSkipReason() ?? browserLabSkipReason();
+}
+
+const skip = announceSkip("the package install test", await skipReason());
+
+interface Account {
+  readonly uid: number;
+  readonly gid: number;
+  readonly home: string;
+  readonly shell: string;
+}
+
+async function account(name: string): Promise<Account | undefined> {
+  const result = await run("getent", ["passwd", name], { allowFailure: true });
+  if (result.code !== 0) return undefined;
+  const [, , uid, gid, , home, shell] = result.stdout.trim().split(":");
+  return { uid: Number(uid), gid: Number(gid), home: home!, shell: shell! };
+}
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.lstat(path).then(() => true, () => false);
+}
+
+/** The effective uid and gid of a running process. */
+function processIds(pid: number): { uid: number; gid: number } {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  const field = (name: string) =>
+    Number(new RegExp(`^${name}:\\s+\\d+\\s+(\\d+)`, "m").exec(status)![1]);
+  return { uid: field("Uid"), gid: field("Gid") };
+}
+
+Deno.test({
+  name: "the package installs, its unit verifies, the installed binary signs a client in as the " +
+    "service user within the unit's filters, remove keeps the config and purge removes it",
+  ignore: skip !== undefined,
+  async fn(t) {
+    const deb = await debPath();
+    const userExisted = (await account(SERVICE_USER)) !== undefined;
+    const work = await Deno.makeTempDir({ prefix: "oao-package-" });
+    // The management socket's directory, like Debian's /run/openvpn (0755 root).
+    const socketDir = `/run/oao-package-${Deno.pid}`;
+    await Deno.mkdir(socketDir, { mode: 0o755 });
+    const trace = join(work, "bridge.strace");
+    let user: Account | undefined;
+    try {
+      await t.step(
+        "dpkg -i creates the service user and gives it the config and state",
+        async () => {
+          await run("dpkg", ["--install", deb]);
+          user = await account(SERVICE_USER);
+          assert.ok(user !== undefined, "no service user");
+          assert.ok(user.uid < 1000, `uid ${user.uid} is not a system uid`);
+          assert.equal(user.home, STATE_DIR);
+          assert.equal(user.shell, "/usr/sbin/nologin");
+          const group = (await run("getent", ["group", SERVICE_USER])).stdout.split(":");
+          assert.equal(Number(group[2]), user.gid);
+          const conf = await Deno.stat(CONFFILE);
+          assert.deepEqual([conf.mode! & 0o777, conf.uid, conf.gid], [0o640, 0, user.gid]);
+          const state = await Deno.stat(STATE_DIR);
+          assert.deepEqual([state.mode! & 0o777, state.uid, state.gid], [
+            0o750,
+            user.uid,
+            user.gid,
+          ]);
+          assert.ok((await Deno.stat(INSTALLED_BINARY)).mode! & 0o111, "binary not executable");
+        },
+      );
+
+      await t.step(
+        "systemd-analyze verify accepts the installed unit and flags a broken copy",
+        async () => {
+          const verified = await run("systemd-analyze", ["verify", UNIT_PATH], {
+            allowFailure: true,
+          });
+          assert.deepEqual([verified.code, verified.stderr.trim()], [0, ""], verified.stdout);
+          // verify only warns about a bad value: the empty output above is what counts.
+          const broken = join(work, `${PACKAGE}.service`);
+          const text = await Deno.readTextFile(UNIT_PATH);
+          await Deno.writeTextFile(
+            broken,
+            text.replace("ProtectSystem=strict", "ProtectSystem=sometimes"),
+          );
+          const flagged = await run("systemd-analyze", ["verify", broken], { allowFailure: true });
+          assert.match(flagged.stderr, /ProtectSystem|protect system/i);
+        },
+      );
+
+      await t.step("the sysusers.d file creates the same user on an empty root", async () => {
+        const root = join(work, "sysusers-root");
+        await Deno.mkdir(join(root, "etc"), { recursive: true });
+        await run("systemd-sysusers", [`--root=${root}`, `/usr/lib/sysusers.d/${PACKAGE}.conf`]);
+        const passwd = await Deno.readTextFile(join(root, "etc/passwd"));
+        const line = passwd.split("\n").find((entry) => entry.startsWith(`${SERVICE_USER}:`));
+        assert.ok(line !== undefined, passwd);
+        assert.deepEqual(line.split(":").slice(5), [STATE_DIR, "/usr/sbin/nologin"]);
+      });
+
+      await t.step("the installed binary, as the service user, signs alice in", async () => {
+        assert.ok(user !== undefined);
+        await Deno.chown(work, user.uid, user.gid);
+        await withStack({
+          runtime: "installed",
+          configPath: CONFFILE,
+          sessionsPath: join(STATE_DIR, "sessions.sqlite"),
+          syscallTrace: trace,
+          lab: {
+            server: {
+              managementSocket: join(socketDir, "server-management.sock"),
+              // The documented OpenVPN side: only the service's group may use the interface.
+              extraConfig: [`management-client-group ${SERVICE_USER}`],
+            },
+          },
+        }, async (stack) => {
+          const bridgePid = stack.bridge.bridgePid;
+          assert.ok(bridgePid !== undefined, "the installed bridge is not running");
+          assert.deepEqual(processIds(bridgePid), { uid: user!.uid, gid: user!.gid });
+          const client = await stack.lab.startClient({ name: "alice-laptop" });
+          const { page } = await stack.signIn(client, "alice", "alice-password");
+          assert.match(page.text, /You are connected/);
+          await client.waitForState("CONNECTED", 20_000);
+          const sessions = await Deno.stat(join(STATE_DIR, "sessions.sqlite"));
+          assert.deepEqual([sessions.uid, sessions.mode! & 0o777], [user!.uid, 0o600]);
+          await stack.bridge.stop();
+
+          // Anyone outside the group is turned away (root too).
+          const intruder = await Deno.connect({
+            transport: "unix",
+            path: stack.lab.server.managementSocket,
+          });
+          await pollUntil("OpenVPN to close a connection from outside the group", async () => {
+            const buffer = new Uint8Array(256);
+            const read = await intruder.read(buffer).catch(() => null);
+            return read === null ? true : undefined;
+          }, 10_000);
+          intruder.close();
+          await stack.lab.server.waitForLog(
+            /GID of socket peer \(0\) doesn.t match .*management-client-group/,
+            5000,
+          );
+        });
+      });
+
+      await t.step(
+        "the unit's SystemCallFilter, RestrictAddressFamilies and missing MemoryDenyWriteExecute fit what the binary did",
+        async () => {
+          const log = await Deno.readTextFile(trace);
+          const used = tracedSyscalls(log);
+          for (const call of ["execve", "socket", "connect", "accept4", "openat"]) {
+            assert.ok(used.has(call), `the trace has no ${call}: is it a strace log?`);
+          }
+          const service = parseUnitSection(await Deno.readTextFile(UNIT_PATH), "Service");
+          const filter = service.get("SystemCallFilter")![0]!;
+          const listing = (await run("systemd-analyze", ["syscall-filter"])).stdout;
+          const allowed = expandSyscallGroup(listing, filter);
+          assert.deepEqual([...used].filter((call) => !allowed.has(call)), []);
+          const families = service.get("RestrictAddressFamilies")![0]!.split(" ");
+          assert.deepEqual([...socketFamilies(log)].filter((f) => !families.includes(f)), []);
+          // JavaScriptCore's JIT pool is mapped writable and executable: MemoryDenyWriteExecute=yes
+          // would make that mmap fail, which is why the unit leaves it out.
+          assert.ok(
+            writableExecutableMappings(log).length > 0,
+            "no W+X mapping: set MemoryDenyWriteExecute=yes",
+          );
+          assert.equal(service.get("MemoryDenyWriteExecute"), undefined);
+        },
+      );
+
+      await t.step(
+        "dpkg -r keeps the edited config, dpkg -P removes it and the state",
+        async () => {
+          const edited = await Deno.readTextFile(CONFFILE);
+          await run("dpkg", ["--remove", PACKAGE]);
+          assert.equal(await exists(INSTALLED_BINARY), false);
+          assert.equal(await exists(UNIT_PATH), false);
+          assert.equal(await Deno.readTextFile(CONFFILE), edited);
+          const status = await run("dpkg-query", ["-W", "-f=${Status}", PACKAGE]);
+          assert.equal(status.stdout, "deinstall ok config-files");
+          await run("dpkg", ["--purge", PACKAGE]);
+          assert.equal(await exists(CONFFILE), false);
+          assert.equal(await exists("/etc/openvpn-auth-oidc"), false);
+          assert.equal(await exists(STATE_DIR), false);
+        },
+      );
+    } finally {
+      await run("dpkg", ["--purge", PACKAGE], { allowFailure: true });
+      if (!userExisted) {
+        await run("deluser", ["--system", "--quiet", SERVICE_USER], { allowFailure: true });
+      }
+      await Deno.remove(work, { recursive: true }).catch(() => {});
+      await Deno.remove(socketDir, { recursive: true }).catch(() => {});
+    }
+  },
+});
