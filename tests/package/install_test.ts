@@ -124,6 +124,10 @@ Deno.test({
           );
           const flagged = await run("systemd-analyze", ["verify", broken], { allowFailure: true });
           assert.match(flagged.stderr, /ProtectSystem|protect system/i);
+          const security = await run("systemd-analyze", ["security", "--offline=true", UNIT_PATH]);
+          const exposure = /Overall exposure level for .*: (\d+\.\d+)/.exec(security.stdout);
+          assert.ok(exposure !== null, security.stdout);
+          assert.ok(Number(exposure[1]) <= 2, `exposure ${exposure[1]} (README says 1.8)`);
         },
       );
 
@@ -208,9 +212,13 @@ Deno.test({
       );
 
       await t.step(
-        "dpkg -r keeps the edited config, dpkg -P removes it and the state",
+        "reinstalling (the upgrade path) keeps the edited config and the sessions; dpkg -r keeps " +
+          "the config, dpkg -P removes it and the state",
         async () => {
           const edited = await Deno.readTextFile(CONFFILE);
+          await run("dpkg", ["--install", deb]);
+          assert.equal(await Deno.readTextFile(CONFFILE), edited);
+          assert.ok(await exists(join(STATE_DIR, "sessions.sqlite")), "sessions lost");
           await run("dpkg", ["--remove", PACKAGE]);
           assert.equal(await exists(INSTALLED_BINARY), false);
           assert.equal(await exists(UNIT_PATH), false);
