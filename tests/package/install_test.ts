@@ -208,6 +208,11 @@ Deno.test({
             "no W+X mapping: set MemoryDenyWriteExecute=yes",
           );
           assert.equal(service.get("MemoryDenyWriteExecute"), undefined);
+          console.log(
+            `${used.size} distinct system calls, all in ${filter} (${allowed.size}); socket ` +
+              `families ${[...socketFamilies(log)].join(" ")}; ` +
+              `${writableExecutableMappings(log).length} W+X mapping(s)`,
+          );
         },
       );
 
