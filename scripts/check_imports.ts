@@ -3,7 +3,8 @@
  *   0  shared vocabulary: src/config/ and the top-level helpers (log.ts, loopback.ts, ...)
  *   1  features: src/policy/, src/management/, src/oidc/, src/sessions/, src/metrics/
  *   2  src/bridge/ (turns OpenVPN events and sign-ins into decisions and commands)
- *   3  src/http/ (the sign-in pages over the bridge), src/control/ (the admin socket over it)
+ *   3  src/http/ (the sign-in pages over the bridge), src/control/ (the admin socket over it),
+ *      src/probe/ (check-config --probe: OpenVPN, the IdP and base_url from outside)
  *   4  src/config_loader/ (reads TOML and asks each feature to judge its own settings)
  *   5  the composition root: main.ts, cli.ts, daemon.ts
  * A module may import from its own layer or below; features may use each other as long as no
@@ -23,6 +24,7 @@ const LAYERS: Record<string, number> = {
   bridge: 2,
   http: 3,
   control: 3,
+  probe: 3,
   config_loader: 4,
 };
 

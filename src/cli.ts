@@ -13,6 +13,8 @@ import { VERSION } from "./version.ts";
 import { ADMIN_HELP, runAdminCommand } from "./control/admin_cli.ts";
 import { sendControlRequest } from "./control/client.ts";
 import type { ControlRequest, ControlResponse } from "./control/protocol.ts";
+import { type CheckResult, formatResults } from "./probe/checks.ts";
+import { runProbe } from "./probe/probe.ts";
 
 export const EXIT_OK = 0;
 export const EXIT_RUNTIME = 1;
@@ -41,6 +43,8 @@ export interface CliIo {
   onReloadSignal?(handler: () => Promise<void>): void;
   /** The admin commands' transport (default: the unix control socket). */
   sendControl?: (socketPath: string, request: ControlRequest) => Promise<ControlResponse>;
+  /** `check-config --probe` (default: the real probe of OpenVPN, the IdP and base_url). */
+  probe?: (config: ResolvedConfig) => Promise<CheckResult[]>;
 }
 
 const HELP: Record<string, string> = {
@@ -49,6 +53,7 @@ const HELP: Record<string, string> = {
 Usage:
   ${NAME} [--config FILE]                 run the service
   ${NAME} check-config [--config FILE]    validate the config and print it, secrets as ***
+  ${NAME} check-config --probe            validate, then try OpenVPN, the IdP and base_url
   ${NAME} sessions list|revoke ...        list or end sessions of the running service
   ${NAME} logins list                     sign-ins in progress in the running service
   ${NAME} help [COMMAND]                  show help for a command
@@ -67,11 +72,19 @@ Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.`,
 
 Runs the service: connects to the OpenVPN management interface, serves the login pages,
 and answers client connections. Stops cleanly on SIGTERM or SIGINT.`,
-  "check-config": `Usage: ${NAME} check-config [--config FILE]
+  "check-config": `Usage: ${NAME} check-config [--config FILE] [--probe]
 
 Loads and validates the configuration without contacting OpenVPN or the identity provider,
 then prints the resolved configuration (defaults applied) with every secret shown as ***.
-Exits 0 when valid, 2 with a list of problems otherwise.`,
+Exits 0 when valid, 2 with a list of problems otherwise.
+
+With --probe it also contacts everything the service needs and prints one line per check,
+with a fix for each failure: each OpenVPN management interface (password, version), the
+IdP's discovery document and signing keys, whether the IdP accepts the redirect URI
+<base_url>/oauth2/callback, and whether <base_url>/healthz reaches http.listen (when the
+service is not running, the probe answers there itself for a moment). OpenVPN serves one
+management client at a time: probe before starting the service, or stop it. Like the
+service, the probe releases a management hold. Exits 0 when every check passes, 1 otherwise.`,
 };
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
@@ -98,6 +111,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         config: { type: "string", short: "c" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "V" },
+        probe: { type: "boolean" },
       },
     });
   } catch (error) {
@@ -127,10 +141,22 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.err(`${what}\nRun '${NAME} --help' for usage.\n`);
     return EXIT_USAGE;
   }
+  if (values.probe && command !== "check-config") {
+    io.err(`--probe goes with check-config\nRun '${NAME} --help' for usage.\n`);
+    return EXIT_USAGE;
+  }
   const configPath = values.config ?? configPathOf(io);
   const load = () => loadConfigFile(configPath, { readTextFile: io.readTextFile, env: io.env });
   const loaded = loadConfig(configPath, io);
   if (typeof loaded === "number") return loaded;
+  if (command === "check-config" && values.probe) {
+    const results = [
+      { check: "config", ok: true, detail: `${configPath} is valid` },
+      ...await (io.probe ?? runProbe)(loaded.config),
+    ];
+    io.out(formatResults(results));
+    return results.every((result) => result.ok) ? EXIT_OK : EXIT_RUNTIME;
+  }
   if (command === "check-config") {
     io.out(`# ${configPath}: valid\n${stringify(loaded.printable)}\n`);
     return EXIT_OK;

@@ -166,7 +166,21 @@ Deno.test({
           await client.waitForState("CONNECTED", 20_000);
           const sessions = await Deno.stat(join(STATE_DIR, "sessions.sqlite"));
           assert.deepEqual([sessions.uid, sessions.mode! & 0o777], [user!.uid, 0o600]);
+          // The probe, as the service user, while the service holds the management interface...
+          const probeArgs = ["-u", SERVICE_USER, "--", INSTALLED_BINARY, "check-config", "--probe"];
+          const busy = await run("runuser", probeArgs, { allowFailure: true });
+          assert.equal(busy.code, 1, busy.stdout + busy.stderr);
+          assert.match(busy.stdout, /^FAIL +management default .*one management client at a time/m);
           await stack.bridge.stop();
+          // ... and with the service stopped: real OpenVPN, the IdP, base_url all pass.
+          const probe = await run("runuser", probeArgs, { allowFailure: true });
+          console.log(probe.stdout);
+          assert.equal(probe.code, 0, probe.stdout + probe.stderr);
+          assert.match(
+            probe.stdout,
+            /^ok +management default .*OpenVPN 2\.\d+\.\d+, management version \d/m,
+          );
+          assert.match(probe.stdout, /^ok +base url .*reaches http\.listen/m);
 
           // Anyone outside the group is turned away (root too).
           const intruder = await Deno.connect({

@@ -1,0 +1,276 @@
+/**
+ * `check-config --probe`, the I/O half: connects to each OpenVPN management interface (password,
+ * `version`), reads the IdP's discovery document and keys, sends one authorization request to
+ * see whether the IdP accepts the redirect URI, and asks `<base_url>/healthz`. When nothing
+ * listens on http.listen yet, the probe serves /healthz there itself for a moment, so the path
+ * from base_url (DNS, proxy, TLS) to this host is checked before the service is started.
+ * checks.ts judges every answer.
+ */
+import { readFileSync } from "node:fs";
+import * as oauth from "oauth4webapi";
+import { systemClock } from "../clock.ts";
+import type { ResolvedConfig } from "../config/types.ts";
+import { isLoopbackHttp } from "../loopback.ts";
+import { formatAddress } from "../management/address.ts";
+import { version } from "../management/commands.ts";
+import { ManagementConnection } from "../management/connection.ts";
+import { callbackUrl, HEALTH_PATH } from "../http/routes.ts";
+import { type HttpServer, serveHttp } from "../http/serve.ts";
+import { type FetchLike, timedFetch } from "../oidc/http.ts";
+import {
+  type AuthorizationAnswer,
+  baseUrlCheck,
+  type CheckResult,
+  discoveryCheck,
+  type DiscoveryOutcome,
+  jwksCheck,
+  type JwksOutcome,
+  managementCheck,
+  type ManagementOutcome,
+  redirectCheck,
+} from "./checks.ts";
+
+export interface ProbeDeps {
+  fetch?: FetchLike;
+  /** Serves /healthz on http.listen; rejects when the address is taken. */
+  serve?: typeof serveHttp;
+  readTextFile?: (path: string) => string;
+}
+
+const BODY_START_CHARS = 2000;
+
+export async function runProbe(
+  config: ResolvedConfig,
+  deps: ProbeDeps = {},
+): Promise<CheckResult[]> {
+  const fetchImpl = deps.fetch ?? fetch;
+  const timeoutMs = config.oidc.httpTimeoutMs;
+  const request = timedFetch(fetchImpl, timeoutMs, systemClock);
+  const get = (url: string, headers: Record<string, string> = {}) =>
+    request(url, {
+      method: "GET",
+      headers,
+      redirect: "manual",
+      body: undefined,
+      signal: undefined,
+    } as unknown as oauth.CustomFetchOptions<string, unknown>);
+
+  const listen = `${config.http.listen.host}:${config.http.listen.port}`;
+  const health = `${config.http.baseUrl.href.replace(/\/+$/, "")}${HEALTH_PATH}`;
+  const token = crypto.randomUUID();
+  let listener: HttpServer | undefined;
+  try {
+    listener = await (deps.serve ?? serveHttp)(
+      { ...config.http.listen, tls: readTls(config, deps) },
+      (req) =>
+        new URL(req.url).pathname === HEALTH_PATH
+          ? new Response(token, { headers: { "cache-control": "no-store" } })
+          : new Response("probe", { status: 404 }),
+    );
+  } catch {
+    // Taken: the service (or something else) listens there.
+  }
+  const results: CheckResult[] = [];
+  try {
+    for (const server of config.servers) {
+      results.push(
+        managementCheck({
+          server: server.name,
+          address: formatAddress(server.management),
+          hasPassword: server.password !== undefined,
+          serviceRunning: listener === undefined,
+        }, await connectManagement(server, timeoutMs)),
+      );
+    }
+    results.push(...await probeIdp(config, get, fetchImpl, timeoutMs));
+    results.push(baseUrlCheck(health, listen, await askHealth(get, health, listener, token)));
+  } finally {
+    await listener?.close();
+  }
+  return results;
+}
+
+function readTls(config: ResolvedConfig, deps: ProbeDeps) {
+  const { tlsCertFile, tlsKeyFile } = config.http;
+  if (tlsCertFile === undefined || tlsKeyFile === undefined) return undefined;
+  const read = deps.readTextFile ?? ((path: string) => readFileSync(path, "utf8"));
+  return { cert: read(tlsCertFile), key: read(tlsKeyFile) };
+}
+
+type Get = (url: string, headers?: Record<string, string>) => Promise<Response>;
+
+async function askHealth(
+  get: Get,
+  url: string,
+  listener: HttpServer | undefined,
+  token: string,
+) {
+  try {
+    const response = await get(url);
+    const body = await response.text();
+    return listener === undefined
+      ? { kind: "service" as const, status: response.status }
+      : { kind: "probe-listener" as const, reached: body === token, status: response.status };
+  } catch (error) {
+    const message = (error as Error).message;
+    return listener === undefined
+      ? { kind: "service" as const, message }
+      : { kind: "probe-listener" as const, reached: false, message };
+  }
+}
+
+/** One connection attempt: handshake (password, version), then `version`; never retried. */
+async function connectManagement(
+  server: ResolvedConfig["servers"][number],
+  timeoutMs: number,
+): Promise<ManagementOutcome> {
+  const connection = new ManagementConnection({
+    address: server.management,
+    password: server.password,
+    commandTimeoutMs: Math.min(server.commandTimeoutMs, timeoutMs),
+    // The first failure is the answer: no reconnect happens before close().
+    reconnectMinDelayMs: 3_600_000,
+    reconnectMaxDelayMs: 3_600_000,
+    name: `probe ${server.name}`,
+    clock: systemClock,
+  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const outcome = await new Promise<ManagementOutcome>((resolve) => {
+    timer = setTimeout(
+      () => resolve({ kind: "failed", code: "timeout", message: `no answer in ${timeoutMs} ms` }),
+      timeoutMs,
+    );
+    connection.onEvent(async (event) => {
+      if (event.type === "connect-failed") {
+        resolve({ kind: "failed", code: event.error.code, message: event.error.message });
+      } else if (event.type === "disconnected") {
+        resolve({ kind: "failed", code: "disconnected", message: event.reason });
+      } else if (event.type === "connected") {
+        try {
+          const reply = await connection.send(version());
+          resolve({
+            kind: "connected",
+            managementVersion: event.managementVersion,
+            versionLines: reply.type === "lines" ? reply.lines : [],
+          });
+        } catch (error) {
+          resolve({ kind: "failed", code: "version", message: (error as Error).message });
+        }
+      }
+    });
+    connection.start();
+  });
+  clearTimeout(timer);
+  await connection.close();
+  return outcome;
+}
+
+async function probeIdp(
+  config: ResolvedConfig,
+  get: Get,
+  fetchImpl: FetchLike,
+  timeoutMs: number,
+): Promise<CheckResult[]> {
+  const issuer = config.oidc.issuer;
+  const discovered = await discover(issuer, fetchImpl, timeoutMs);
+  const results = [discoveryCheck(issuer.href, discovered.outcome)];
+  const as = discovered.as;
+  if (as === undefined || !results[0]!.ok) return results;
+  results.push(jwksCheck(as.jwks_uri!, await readKeys(get, as.jwks_uri!)));
+  const redirectUri = callbackUrl(config.http.baseUrl);
+  results.push(
+    redirectCheck(
+      redirectUri,
+      config.oidc.clientId,
+      await authorize(get, as.authorization_endpoint!, config, redirectUri),
+    ),
+  );
+  return results;
+}
+
+async function discover(
+  issuer: URL,
+  fetchImpl: FetchLike,
+  timeoutMs: number,
+): Promise<{ outcome: DiscoveryOutcome; as?: oauth.AuthorizationServer }> {
+  const options = {
+    [oauth.customFetch]: timedFetch(fetchImpl, timeoutMs, systemClock),
+    [oauth.allowInsecureRequests]: isLoopbackHttp(issuer),
+  };
+  try {
+    const response = await oauth.discoveryRequest(issuer, options);
+    const as = await oauth.processDiscoveryResponse(issuer, response);
+    return {
+      outcome: {
+        kind: "ok",
+        issuer: as.issuer,
+        authorizationEndpoint: as.authorization_endpoint,
+        ...(as.jwks_uri === undefined ? {} : { jwksUri: as.jwks_uri }),
+      },
+      as,
+    };
+  } catch (error) {
+    return { outcome: discoveryFailure(error) };
+  }
+}
+
+function discoveryFailure(error: unknown): DiscoveryOutcome {
+  if (error instanceof oauth.OperationProcessingError) {
+    if (error.code === oauth.JSON_ATTRIBUTE_COMPARISON) {
+      const body = (error.cause as { body?: { issuer?: unknown } } | undefined)?.body;
+      return {
+        kind: "issuer-mismatch",
+        actual: typeof body?.issuer === "string" ? body.issuer : undefined,
+      };
+    }
+    if (error.code === oauth.RESPONSE_IS_NOT_CONFORM && error.cause instanceof Response) {
+      return { kind: "http-status", status: error.cause.status };
+    }
+    return { kind: "invalid", message: error.message };
+  }
+  if (error instanceof Error && error.name === "IdpUnreachableError") {
+    return { kind: "unreachable", message: error.message };
+  }
+  return { kind: "invalid", message: error instanceof Error ? error.message : String(error) };
+}
+
+async function readKeys(get: Get, jwksUri: string): Promise<JwksOutcome> {
+  try {
+    const response = await get(jwksUri, { accept: "application/json" });
+    if (response.status !== 200) return { kind: "failed", message: `HTTP ${response.status}` };
+    const body = await response.json() as { keys?: unknown };
+    if (!Array.isArray(body.keys)) return { kind: "failed", message: "no 'keys' list" };
+    return { kind: "ok", keys: body.keys as { kty?: unknown; alg?: unknown; use?: unknown }[] };
+  } catch (error) {
+    return { kind: "failed", message: (error as Error).message };
+  }
+}
+
+async function authorize(
+  get: Get,
+  endpoint: string,
+  config: ResolvedConfig,
+  redirectUri: string,
+): Promise<AuthorizationAnswer | { failed: string }> {
+  const url = new URL(endpoint);
+  const verifier = oauth.generateRandomCodeVerifier();
+  url.searchParams.set("response_type", "code");
+  url.searchParams.set("client_id", config.oidc.clientId);
+  url.searchParams.set("redirect_uri", redirectUri);
+  url.searchParams.set("scope", config.oidc.scopes.join(" "));
+  url.searchParams.set("state", oauth.generateRandomState());
+  url.searchParams.set("nonce", oauth.generateRandomNonce());
+  url.searchParams.set("code_challenge", await oauth.calculatePKCECodeChallenge(verifier));
+  url.searchParams.set("code_challenge_method", "S256");
+  try {
+    const response = await get(url.href, { accept: "text/html" });
+    const body = await response.text();
+    return {
+      status: response.status,
+      location: response.headers.get("location") ?? undefined,
+      bodyStart: body.slice(0, BODY_START_CHARS),
+    };
+  } catch (error) {
+    return { failed: (error as Error).message };
+  }
+}

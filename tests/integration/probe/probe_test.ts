@@ -1,0 +1,177 @@
+/**
+ * `check-config --probe` through the CLI against the test IdP (oidc-provider, Keycloak-like) and
+ * a fake OpenVPN management interface with a password: everything right, then one thing wrong
+ * at a time (management password, issuer, redirect URI not registered, base_url elsewhere).
+ */
+
+import { assertEquals, assertMatch } from "../../support/assert.ts";
+import { type CliIo, EXIT_OK, EXIT_RUNTIME, runCli } from "../../../src/cli.ts";
+import { FakeManagementServer } from "../../support/fake_management_server.ts";
+import { freePort } from "../../support/free_port.ts";
+import { startTestIdp, type TestIdp } from "../../support/idp/mod.ts";
+
+const PASSWORD = "mgmt-password";
+
+interface Setup {
+  idp: TestIdp;
+  management: FakeManagementServer;
+  port: number;
+}
+
+async function withSetup(body: (setup: Setup) => Promise<void>): Promise<void> {
+  const port = await freePort();
+  const idp = await startTestIdp({
+    clients: [{
+      clientId: "openvpn",
+      clientSecret: "probe-client-secret",
+      redirectUris: [`http://127.0.0.1:${port}/oauth2/callback`],
+    }],
+  });
+  const management = await FakeManagementServer.start({ password: PASSWORD });
+  try {
+    await body({ idp, management, port });
+  } finally {
+    await management.stop();
+    await idp.stop();
+  }
+}
+
+function configToml(setup: Setup, change: Partial<Record<string, string>> = {}): string {
+  const address = setup.management.address;
+  const management = address.kind === "tcp"
+    ? `tcp://${address.host}:${address.port}`
+    : `unix://${address.path}`;
+  const values = {
+    management,
+    password: PASSWORD,
+    listen: `127.0.0.1:${setup.port}`,
+    baseUrl: `http://127.0.0.1:${setup.port}`,
+    issuer: setup.idp.issuer,
+    ...change,
+  };
+  return `
+[openvpn]
+management = "${values.management}"
+password = "${values.password}"
+command_timeout = "3s"
+[http]
+listen = "${values.listen}"
+base_url = "${values.baseUrl}"
+secret = "0123456789abcdef0123456789abcdef"
+[oidc]
+issuer = "${values.issuer}"
+client_id = "openvpn"
+client_secret = "probe-client-secret"
+http_timeout = "3s"
+[sessions]
+backend = "memory"
+`;
+}
+
+async function probe(toml: string): Promise<{ code: number; lines: string[] }> {
+  const out: string[] = [];
+  const io: CliIo = {
+    out: (text) => out.push(text),
+    err: (text) => out.push(text),
+    readTextFile: (path) => {
+      if (path !== "/probe.toml") throw new Error(`No such file: ${path}`);
+      return toml;
+    },
+    env: {},
+    startService: () => Promise.reject(new Error("not expected")),
+    onShutdownSignal: () => {},
+  };
+  const code = await runCli(["check-config", "--probe", "--config", "/probe.toml"], io);
+  return { code, lines: out.join("").trimEnd().split("\n") };
+}
+
+/** The line of one check, e.g. "redirect uri". */
+function line(lines: string[], check: string): string {
+  const found = lines.find((text) => new RegExp(`^(ok  |FAIL)  ${check}\\b`).test(text));
+  if (found === undefined) throw new Error(`No "${check}" line in:\n${lines.join("\n")}`);
+  return found;
+}
+
+Deno.test("probe: every check passes against a reachable, well-configured setup (exit 0)", async () => {
+  await withSetup(async (setup) => {
+    const { code, lines } = await probe(configToml(setup));
+    assertEquals(code, EXIT_OK, lines.join("\n"));
+    assertEquals(lines.map((text) => text.slice(0, 4)), [
+      "ok  ",
+      "ok  ",
+      "ok  ",
+      "ok  ",
+      "ok  ",
+      "ok  ",
+    ]);
+    assertMatch(line(lines, "management default"), /management version 5, password accepted/);
+    assertMatch(line(lines, "idp discovery"), new RegExp(`issuer ${setup.idp.issuer}`));
+    assertMatch(line(lines, "idp keys"), /1 signing key\(s\) \(RS256\)/);
+    assertMatch(line(lines, "redirect uri"), /accepted by the IdP/);
+    assertMatch(line(lines, "base url"), /\/healthz reaches http\.listen/);
+    // The probe sent the password and `version`, and let go of the interface again.
+    assertEquals(setup.management.received.slice(0, 2), [PASSWORD, "version"]);
+    assertEquals(setup.management.received.filter((text) => text === "version").length >= 2, true);
+  });
+});
+
+Deno.test("probe: a wrong management password fails that check with the fix (exit 1)", async () => {
+  await withSetup(async (setup) => {
+    const { code, lines } = await probe(configToml(setup, { password: "wrong-password" }));
+    assertEquals(code, EXIT_RUNTIME);
+    const management = line(lines, "management default");
+    assertMatch(management, /^FAIL .*password.*Fix: Set openvpn\.password_file/);
+    assertEquals(management.includes("wrong-password"), false);
+    assertMatch(line(lines, "idp discovery"), /^ok/);
+  });
+});
+
+Deno.test("probe: a wrong issuer fails discovery with the fix, and no later IdP check runs", async () => {
+  await withSetup(async (setup) => {
+    const wrongRealm = setup.idp.issuer.replace(/\/realms\/vpn$/, "/realms/other");
+    let result = await probe(configToml(setup, { issuer: wrongRealm }));
+    assertEquals(result.code, EXIT_RUNTIME);
+    assertMatch(line(result.lines, "idp discovery"), /^FAIL .*HTTP 404.*Fix: oidc\.issuer must be/);
+    assertEquals(result.lines.some((text) => /idp keys|redirect uri/.test(text)), false);
+
+    // Right document, different name (a trailing slash): the fix names the IdP's issuer.
+    result = await probe(configToml(setup, { issuer: `${setup.idp.issuer}/` }));
+    assertEquals(result.code, EXIT_RUNTIME);
+    assertMatch(
+      line(result.lines, "idp discovery"),
+      new RegExp(`^FAIL .*Fix: Set oidc\\.issuer = "${setup.idp.issuer}"`),
+    );
+  });
+});
+
+Deno.test("probe: a redirect URI the IdP does not know fails with how to register it", async () => {
+  await withSetup(async (setup) => {
+    const other = await freePort();
+    const { code, lines } = await probe(
+      configToml(setup, { listen: `127.0.0.1:${other}`, baseUrl: `http://127.0.0.1:${other}` }),
+    );
+    assertEquals(code, EXIT_RUNTIME);
+    assertMatch(
+      line(lines, "redirect uri"),
+      new RegExp(
+        `^FAIL .*not registered \\(HTTP 400\\).*Fix: Register http://127\\.0\\.0\\.1:${other}` +
+          `/oauth2/callback as a valid redirect URI of client "openvpn"`,
+      ),
+    );
+    assertMatch(line(lines, "base url"), /^ok/);
+  });
+});
+
+Deno.test("probe: a base_url that does not lead to http.listen fails with the fix", async () => {
+  await withSetup(async (setup) => {
+    const elsewhere = await freePort();
+    const { code, lines } = await probe(
+      configToml(setup, { baseUrl: `http://127.0.0.1:${elsewhere}` }),
+    );
+    assertEquals(code, EXIT_RUNTIME);
+    assertMatch(
+      line(lines, "base url"),
+      /^FAIL .*\/healthz: .*Fix: Browsers must reach http\.listen/,
+    );
+  });
+});

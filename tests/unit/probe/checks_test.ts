@@ -1,0 +1,90 @@
+import { assert, assertEquals, assertMatch } from "../../support/assert.ts";
+import { formatResults, managementCheck, redirectCheck } from "../../../src/probe/checks.ts";
+
+const REDIRECT = "https://vpn.example.com/oauth2/callback";
+const page = (text: string) => `<!DOCTYPE html><html><body><h1>We are sorry...</h1><p>${text}</p>`;
+
+Deno.test("redirectCheck: Keycloak's and oidc-provider's bad-redirect pages fail with the fix", () => {
+  for (
+    const body of [
+      page("Invalid parameter: redirect_uri"), // Keycloak
+      page("redirect_uri did not match any of the client's registered redirect_uris"), // oidc-provider
+    ]
+  ) {
+    const result = redirectCheck(REDIRECT, "openvpn", {
+      status: 400,
+      location: undefined,
+      bodyStart: body,
+    });
+    assertEquals(result.ok, false);
+    assertEquals(result.detail, "the redirect URI is not registered (HTTP 400)");
+    assertMatch(result.fix!, /^Register https:\/\/vpn\.example\.com\/oauth2\/callback as a valid/);
+  }
+});
+
+Deno.test("redirectCheck: an unknown client_id is named as such", () => {
+  const result = redirectCheck(REDIRECT, "openvpn", {
+    status: 400,
+    location: undefined,
+    bodyStart: page("Client not found."),
+  });
+  assertEquals([result.ok, result.fix], [
+    false,
+    "Set oidc.client_id to the client's id at the IdP.",
+  ]);
+});
+
+Deno.test("redirectCheck: a login page or a redirect to it passes; an error sent back to the URI fails", () => {
+  const answer = (status: number, location?: string) =>
+    redirectCheck(REDIRECT, "openvpn", { status, location, bodyStart: "" });
+  assertEquals(answer(200).ok, true);
+  assertEquals(answer(303, "/realms/vpn/interaction/abc").ok, true);
+  const refused = answer(302, `${REDIRECT}?error=unauthorized_client&state=x`);
+  assertEquals(refused.ok, false);
+  assertMatch(
+    refused.detail,
+    /is registered, but the IdP refused the request: unauthorized_client/,
+  );
+  assertEquals(answer(500).ok, false);
+  assertEquals(redirectCheck(REDIRECT, "openvpn", { failed: "ECONNREFUSED" }).ok, false);
+});
+
+Deno.test("managementCheck: each failure gets its own fix; the one-client rule only when the service runs", () => {
+  const target = {
+    server: "default",
+    address: "unix:///run/openvpn/server-management.sock",
+    hasPassword: false,
+    serviceRunning: false,
+  };
+  const fixFor = (code: string, message: string, running = false) =>
+    managementCheck({ ...target, serviceRunning: running }, { kind: "failed", code, message }).fix!;
+  assertMatch(
+    fixFor("password-rejected", "Management password rejected"),
+    /openvpn\.password_file/,
+  );
+  assertMatch(fixFor("password-required", "asks for a password"), /set openvpn\.password_file/);
+  assertMatch(
+    fixFor("socket", "connect EACCES /run/x"),
+    /management-client-group openvpn-auth-oidc/,
+  );
+  assertMatch(fixFor("socket", "connect ENOENT /run/x"), /No socket there/);
+  assert(!fixFor("socket", "connect ECONNREFUSED").includes("one management client"));
+  assertMatch(fixFor("socket", "connect ECONNREFUSED", true), /one management client at a time/);
+  const ok = managementCheck({ ...target, hasPassword: true }, {
+    kind: "connected",
+    managementVersion: 5,
+    versionLines: ["OpenVPN Version: OpenVPN 2.6.14 x86_64-pc-linux-gnu [SSL (OpenSSL)]", "END"],
+  });
+  assertEquals(
+    ok.detail,
+    `${target.address}: OpenVPN 2.6.14, management version 5, password accepted`,
+  );
+});
+
+Deno.test("formatResults: one line per check, failures with their fix on the same line", () => {
+  const text = formatResults([
+    { check: "config", ok: true, detail: "valid" },
+    { check: "base url", ok: false, detail: "no answer", fix: "Open the firewall." },
+  ]);
+  assertEquals(text, "ok    config    valid\nFAIL  base url  no answer. Fix: Open the firewall.\n");
+});
