@@ -61,7 +61,14 @@ export async function runProbe(
   let listener: HttpServer | undefined;
   try {
     listener = await (deps.serve ?? serveHttp)(
-      { ...config.http.listen, tls: readTls(config, deps) },
+      {
+        ...config.http.listen,
+        tls: readTls(config, deps),
+        maxConnections: config.http.maxConnections,
+        maxConnectionsPerClient: config.http.maxConnectionsPerClient,
+        headerTimeoutMs: config.http.headerTimeoutMs,
+        idleTimeoutMs: config.http.idleTimeoutMs,
+      },
       (req) =>
         new URL(req.url).pathname === HEALTH_PATH
           ? new Response(token, { headers: { "cache-control": "no-store" } })
