@@ -137,6 +137,32 @@ Deno.test("one client address over its cap is refused while other addresses are 
   }
 });
 
+Deno.test("a trusted proxy is not held to the per-client cap", async () => {
+  const server = await serveHttp(
+    {
+      host: "127.0.0.1",
+      port: 0,
+      tls: undefined,
+      ...LIMITS,
+      maxConnectionsPerClient: 2,
+      trustedProxies: ["127.0.0.0/30"],
+    },
+    () => new Response("ok"),
+  );
+  try {
+    const held = await Promise.all(Array.from({ length: 5 }, () => open(server.port)));
+    for (const connection of held) connection.socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    for (let i = 0; i < 250 && held.some((connection) => connection.received() === ""); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert(held.every((connection) => connection.received().startsWith("HTTP/1.1 200")));
+    assertEquals(server.stats().refused, 0);
+    for (const connection of held) connection.socket.destroy();
+  } finally {
+    await server.close();
+  }
+});
+
 Deno.test("at the cap with every connection busy, a new connection is refused and the server lives on", async () => {
   let release!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));

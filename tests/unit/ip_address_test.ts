@@ -1,0 +1,26 @@
+import { assertEquals } from "../support/assert.ts";
+import { sameIpAddress } from "../../src/ip_address.ts";
+
+const CASES: Array<[string, string, boolean]> = [
+  ["2001:DB8::1", "2001:db8:0:0:0:0:0:1", true],
+  ["2001:db8::1", "2001:0db8:0000::0001", true],
+  ["[2001:db8::1]", "2001:db8::1", true],
+  ["198.51.100.7", "::ffff:198.51.100.7", true],
+  ["198.51.100.7", "::FFFF:c633:6407", true],
+  ["::ffff:198.51.100.7", "::ffff:c633:6407", true],
+  ["::1", "0:0:0:0:0:0:0:1", true],
+  ["2001:db8::1", "2001:db8::2", false],
+  ["198.51.100.7", "198.51.100.70", false],
+  // IPv4-compatible (deprecated) is not IPv4-mapped: a different address.
+  ["198.51.100.7", "::198.51.100.7", false],
+  ["not an address", "not an address", false],
+  ["", "", false],
+  ["198.51.100.7", "", false],
+];
+
+for (const [a, b, same] of CASES) {
+  Deno.test(`sameIpAddress(${JSON.stringify(a)}, ${JSON.stringify(b)}) is ${same}`, () => {
+    assertEquals(sameIpAddress(a, b), same);
+    assertEquals(sameIpAddress(b, a), same);
+  });
+}
