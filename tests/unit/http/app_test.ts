@@ -598,3 +598,21 @@ for (
     assertEquals(response.status, allowed ? 303 : 403);
   });
 }
+
+Deno.test("the second browser's refusal is shown in its language", async () => {
+  const ctx = await setup();
+  await continueAs(ctx);
+  const page = await ctx.request(`/login/${ID}`);
+  const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? "";
+  const response = await ctx.request(`/login/${ID}`, {
+    method: "POST",
+    headers: {
+      cookie: cookieOf(page),
+      "accept-language": "de-DE,de;q=0.9",
+      "content-type": "application/x-www-form-urlencoded",
+    },
+    body: new URLSearchParams({ csrf }),
+  });
+  assertEquals(response.status, 409);
+  assertStringIncludes(await response.text(), "Anmeldung bereits begonnen");
+});
