@@ -21,7 +21,7 @@ runuser util-linux
 LIST
 [ ${#need[@]} -eq 0 ] && exit 0
 command="apt-get update && apt-get install -y --no-install-recommends ${need[*]}"
-if [ "$(id -u)" -ne 0 ]; then
+if [ "$EUID" -ne 0 ]; then
   echo "Missing Debian packages: ${need[*]}. Install them as root:" >&2
   echo "  sudo sh -c '$command'" >&2
   exit 1
