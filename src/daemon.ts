@@ -3,7 +3,6 @@
  * Nothing here is global: each OpenVPN server gets its own connection and event handler, and
  * the store is passed to whoever needs it.
  */
-import { readFileSync } from "node:fs";
 import { ClientEvents } from "./bridge/client_events.ts";
 import { KeyedLock } from "./bridge/keyed_lock.ts";
 import { Revocation } from "./bridge/revocation.ts";
@@ -21,14 +20,13 @@ import { policyClaimPaths, type PolicyConfig } from "./bridge/identity_policy.ts
 import { meteredCommander } from "./bridge/metered_commander.ts";
 import { localizedCommander } from "./bridge/client_messages.ts";
 import { meteredFetch } from "./metrics/idp_fetch.ts";
-import { serveMetrics } from "./http/metrics_endpoint.ts";
 import { PrometheusMetrics } from "./metrics/prometheus.ts";
 import { createApp } from "./http/app.ts";
 import { loadTemplates } from "./http/pages/mod.ts";
 import { formActionOrigin } from "./http/security_headers.ts";
 import { LOGIN_ID_BYTES } from "./bridge/login_url.ts";
 import { callbackUrl } from "./http/routes.ts";
-import { type HttpServer, serveHttp } from "./http/serve.ts";
+import { startListeners } from "./http/listeners.ts";
 import { configureLogging, getLogger } from "./log.ts";
 import { ManagementConnection } from "./management/connection.ts";
 import { createOidcClient } from "./oidc/client.ts";
@@ -221,37 +219,23 @@ export async function startDaemon(
       backchannelLogout: (token) => revocation.logout(token),
       log: getLogger("http"),
     });
-  let app = await buildApp(config);
   const httpLog = getLogger("http");
-  const limits = {
-    maxConnections: config.http.maxConnections,
-    maxConnectionsPerClient: config.http.maxConnectionsPerClient,
-    trustedProxies: config.http.trustedProxies,
-    headerTimeoutMs: config.http.headerTimeoutMs,
-    idleTimeoutMs: config.http.idleTimeoutMs,
-    onProblem: (problem: string) => httpLog.warning("HTTP listener: {problem}", { problem }),
-  };
-  const serve = (live: ResolvedConfig) =>
-    serveHttp(
-      { ...config.http.listen, tls: readTls(live), ...limits },
-      (request, env) => app.fetch(request, env),
-    );
-  let server = await serve(config);
-  let tls = JSON.stringify(readTls(config) ?? null);
-  let metricsServer: HttpServer | undefined;
-  const serveMetricsAt = async (listen: ResolvedConfig["metrics"]["listen"]) => {
-    await metricsServer?.close();
-    metricsServer = listen
-      ? await serveMetrics({ ...listen, ...limits }, () => metrics.render())
-      : undefined;
-    if (listen) {
-      log.info("Serving metrics on {host}:{port}", { ...listen, port: metricsServer!.port });
-    }
-  };
-  await serveMetricsAt(config.metrics.listen);
+  const listeners = await startListeners(config, {
+    buildApp,
+    renderMetrics: () => metrics.render(),
+    limits: {
+      maxConnections: config.http.maxConnections,
+      maxConnectionsPerClient: config.http.maxConnectionsPerClient,
+      trustedProxies: config.http.trustedProxies,
+      headerTimeoutMs: config.http.headerTimeoutMs,
+      idleTimeoutMs: config.http.idleTimeoutMs,
+      onProblem: (problem: string) => httpLog.warning("HTTP listener: {problem}", { problem }),
+    },
+    log,
+  });
   log.info("Serving sign-in pages on {host}:{port} for {baseUrl}", {
     host: config.http.listen.host,
-    port: server.port,
+    port: listeners.port,
     baseUrl: config.http.baseUrl.href,
   });
 
@@ -283,8 +267,7 @@ export async function startDaemon(
     stopping ??= (async () => {
       log.info("Shutting down");
       clock.clearTimeout(discoveryTimer);
-      await server.close();
-      await metricsServer?.close();
+      await listeners.close();
       await control?.close();
       await Promise.all(links.map(({ link }) => link.stop()));
       stopSweeper();
@@ -319,22 +302,13 @@ export async function startDaemon(
         },
       );
     }
-    const nextApp = await buildApp(merged);
-    const nextTls = JSON.stringify(readTls(merged) ?? null);
+    const apply = await listeners.prepare(merged);
     const old = current.value;
     if (merged.log.level !== old.log.level || merged.log.format !== old.log.format) {
       configureLogging(merged.log.level, merged.log.format);
     }
     current.replace(merged);
-    app = nextApp;
-    if (nextTls !== tls) {
-      await server.close();
-      server = await serve(merged);
-      tls = nextTls;
-    }
-    if (JSON.stringify(merged.metrics) !== JSON.stringify(old.metrics)) {
-      await serveMetricsAt(merged.metrics.listen);
-    }
+    await apply();
     log.info("Reloaded the configuration");
     return { kept };
   };
@@ -367,13 +341,6 @@ function serverPolicy(current: CurrentConfig, name: string): PolicyConfig {
       );
     },
   };
-}
-
-function readTls(config: ResolvedConfig): { cert: string; key: string } | undefined {
-  const { tlsCertFile, tlsKeyFile } = config.http;
-  return tlsCertFile && tlsKeyFile
-    ? { cert: readFileSync(tlsCertFile, "utf8"), key: readFileSync(tlsKeyFile, "utf8") }
-    : undefined;
 }
 
 /** Events the handlers do not answer, and link restarts, counted from the connection. */
