@@ -6,8 +6,10 @@ export interface BenchConfigOptions {
   httpPort: number;
   issuer: string;
   clientSecret: string;
-  backend: "memory" | "file";
+  backend: "memory" | "file" | "redis";
   storePath: string;
+  /** For the redis backend. */
+  redisUrl?: string;
   maxEntries?: number;
   authPendingTimeout?: string;
   /** Serve /metrics here (counting runs either way; this adds the listener). */
@@ -39,7 +41,7 @@ allowed_groups = ["/vpn-users"]
 [sessions]
 backend = "${options.backend}"
 path = "${options.storePath}"
-max_entries = ${options.maxEntries ?? 400_000}
+${options.redisUrl ? `url = "${options.redisUrl}"\n` : ""}max_entries = ${options.maxEntries ?? 400_000}
 
 [control]
 socket = "${join(dirname(options.storePath), "control.sock")}"

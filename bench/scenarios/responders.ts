@@ -1,6 +1,7 @@
 /**
  * The programs under test in B1/B2, each in its own process behind its own LoadServer: the
- * reference responder, and the bridge with a memory or a file store.
+ * reference responder, and the bridge with a memory, a file or a Redis store (a redis-server of
+ * its own on a free port, stopped by pid with the responder).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,8 +12,9 @@ import { clientListLine } from "../../tests/support/openvpn_side.ts";
 import { dirname, fromFileUrl, join } from "../lib/paths.ts";
 import { type Child, DENO, profileFlags, startChild } from "../lib/proc.ts";
 import { freePort } from "../../tests/support/free_port.ts";
+import { RedisServer } from "../../tests/support/redis_server.ts";
 
-export type ResponderKind = "reference" | "bridge-memory" | "bridge-file";
+export type ResponderKind = "reference" | "bridge-memory" | "bridge-file" | "bridge-redis";
 
 export interface Responder {
   kind: ResponderKind;
@@ -20,6 +22,12 @@ export interface Responder {
   child: Child;
   stop(): Promise<void>;
 }
+
+const BACKENDS = {
+  "bridge-memory": "memory",
+  "bridge-file": "file",
+  "bridge-redis": "redis",
+} as const;
 
 const LIB = join(dirname(fromFileUrl(import.meta.url)), "..", "lib");
 
@@ -38,6 +46,7 @@ export async function startResponder(kind: ResponderKind, prefill: number): Prom
   const dir = mkdtempSync(join(tmpdir(), `bench-${kind}-`));
   const ready = server.waitForLine((line) => line === "status 3", 180_000);
   let child: Child;
+  const redis = kind === "bridge-redis" ? await RedisServer.start() : undefined;
   if (kind === "reference") {
     child = startChild(DENO, ["run", "-A", join(LIB, "reference_responder.ts"), server.path]);
   } else {
@@ -49,8 +58,9 @@ export async function startResponder(kind: ResponderKind, prefill: number): Prom
         httpPort: await freePort(),
         issuer: "http://127.0.0.1:9/realms/vpn",
         clientSecret: "unused",
-        backend: kind === "bridge-file" ? "file" : "memory",
+        backend: BACKENDS[kind],
         storePath: join(dir, "sessions.sqlite"),
+        ...(redis ? { redisUrl: redis.url } : {}),
         metricsPort: await freePort(),
       }),
     );
@@ -69,6 +79,7 @@ export async function startResponder(kind: ResponderKind, prefill: number): Prom
   } catch (error) {
     await child.stop();
     await server.stop();
+    await redis?.dispose();
     throw new Error(`${kind} did not come up: ${child.output().slice(-2000)}`, { cause: error });
   }
   return {
@@ -78,6 +89,7 @@ export async function startResponder(kind: ResponderKind, prefill: number): Prom
     async stop() {
       await child.stop();
       await server.stop();
+      await redis?.dispose();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,6 +1,6 @@
 /**
  * B1 (REAUTH storm) and B2 (CONNECT storm): blocks pipelined as fast as answered, then paced,
- * against the reference responder and the bridge (memory and file store), each in its own
+ * against the reference responder and the bridge (memory, file and Redis store), each in its own
  * process. Runs alternate between responders so that machine noise hits all of them alike.
  */
 import { type BlockKind, clientBlock } from "../lib/client_env.ts";
@@ -157,7 +157,7 @@ export async function reauthStorm(options: StormOptions) {
     title: "REAUTH storm",
     kind: "REAUTH",
     expected: "client-auth-nt",
-    responders: ["reference", "bridge-memory", "bridge-file"],
+    responders: ["reference", "bridge-memory", "bridge-file", "bridge-redis"],
     prefill: true,
   }, options);
   printTable(
@@ -193,7 +193,7 @@ export async function connectStorm(options: StormOptions) {
     title: "CONNECT storm",
     kind: "CONNECT",
     expected: "client-pending-auth",
-    responders: ["reference", "bridge-memory", "bridge-file"],
+    responders: ["reference", "bridge-memory", "bridge-file", "bridge-redis"],
     prefill: false,
   }, options);
   printTable(
