@@ -41,7 +41,9 @@ allowed_groups = ["/vpn-users"]
 [sessions]
 backend = "${options.backend}"
 path = "${options.storePath}"
-${options.redisUrl ? `url = "${options.redisUrl}"\n` : ""}max_entries = ${options.maxEntries ?? 400_000}
+${options.redisUrl ? `url = "${options.redisUrl}"\n` : ""}max_entries = ${
+    options.maxEntries ?? 400_000
+  }
 
 [control]
 socket = "${join(dirname(options.storePath), "control.sock")}"
