@@ -12,12 +12,13 @@ import { IdpRejectedError, IdpUnreachableError, OidcError } from "../oidc/errors
 import type { OidcClient } from "../oidc/client.ts";
 import { authTokenUserLine } from "../policy/client_config.ts";
 import type { KnownSessions } from "../sessions/known_sessions.ts";
-import { STORE_UNAVAILABLE, StoreUnavailableError } from "../sessions/store_unavailable.ts";
+import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
 import type { PendingLogin, Session, SessionStore } from "../sessions/types.ts";
 import { audit, type AuditSubject } from "../audit.ts";
 import { noMetrics, type ServerMetrics } from "../metrics/port.ts";
 import type { ClientCommander } from "./commander.ts";
 import { type ClientRequest, decide } from "./decide.ts";
+import { decideWithoutStore } from "./decide_without_store.ts";
 import type { DenialReason } from "../metrics/port.ts";
 import { ExpiryQueue } from "./expiry_queue.ts";
 import { KeyedLock } from "./keyed_lock.ts";
@@ -230,49 +231,39 @@ export class ClientEvents {
     }
   }
 
-  /**
-   * The store cannot be reached. A new sign-in or a reconnect fails closed; a REAUTH is judged
-   * by the same table on what this process knows of the session when store_unreachable is
-   * "allow" (accepted without re-check or write-back: neither could be stored), else denied.
-   */
+  /** The store cannot be reached: see decide_without_store.ts. */
   async #answerWithoutStore(
     req: ClientRequest,
     env: ClientEnv,
     error: StoreUnavailableError,
   ): Promise<void> {
     const { commander, config, log, clock } = this.#deps;
-    const known = req.kind === "reauth" && config.sessions.storeUnreachable === "allow"
+    const known = config.sessions.storeUnreachable === "allow"
       ? this.#deps.knownSessions?.get(req.sessionId)
       : undefined;
-    const decision = decide(req, known, {
+    const decision = decideWithoutStore(req, known, {
       bypassCommonNames: config.bypassCommonNames,
-      reauthCheck: "none",
       now: clock.now(),
     });
-    const who = { cid: req.cid, commonName: req.commonName, kind: req.kind };
-    if (decision.action === "bypass") {
-      await commander.authNt(req.cid, req.kid);
-      this.#metrics.clientEvent(req.kind, "auth_nt");
+    const who = { cid: req.cid, commonName: req.commonName, kind: req.kind, error: error.message };
+    if (decision.action === "deny") {
+      log.warning("{kind} of {commonName} (cid {cid}) denied: {reason}: {error}", {
+        ...who,
+        reason: decision.reason,
+      });
+      await commander.deny(req.cid, req.kid, decision.reason, decision.clientReason);
+      this.#countDenial(req, decision.code, known, env);
       return;
     }
-    if (decision.action === "resume" && known !== undefined) {
+    if (decision.action === "accept_known") {
       log.warning(
         "{kind} of {username} (cid {cid}) accepted on what this bridge knows: session store " +
           "unreachable (store_unreachable = allow): {error}",
-        { ...who, username: known.username, error: error.message },
+        { ...who, username: decision.session.username },
       );
-      await commander.authNt(req.cid, req.kid);
-      this.#metrics.clientEvent(req.kind, "auth_nt");
-      return;
     }
-    const denial = decision.action === "deny" && known !== undefined ? decision : STORE_UNAVAILABLE;
-    log.warning("{kind} of {commonName} (cid {cid}) denied: {reason}: {error}", {
-      ...who,
-      reason: denial.reason,
-      error: error.message,
-    });
-    await commander.deny(req.cid, req.kid, denial.reason, denial.clientReason);
-    this.#countDenial(req, denial.code, known, env);
+    await commander.authNt(req.cid, req.kid);
+    this.#metrics.clientEvent(req.kind, "auth_nt");
   }
 
   async #startLogin(req: ClientRequest, env: ClientEnv): Promise<void> {

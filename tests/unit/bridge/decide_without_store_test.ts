@@ -1,0 +1,97 @@
+import { assertEquals } from "../../support/assert.ts";
+import { type ClientRequest, REASONS } from "../../../src/bridge/decide.ts";
+import { decideWithoutStore } from "../../../src/bridge/decide_without_store.ts";
+import { STORE_UNAVAILABLE } from "../../../src/sessions/store_unavailable.ts";
+import type { Session } from "../../../src/sessions/types.ts";
+
+const NOW = 1_800_000_000_000;
+const KNOWN: Session = {
+  sessionId: "oX2I+yC4LfiB69r8",
+  server: "udp",
+  cid: 7,
+  commonName: "alice",
+  username: "alice",
+  groups: [],
+  roles: [],
+  claims: {},
+  subject: "sub-alice",
+  sid: undefined,
+  refreshToken: undefined,
+  refreshExpiresAt: undefined,
+  resumable: true,
+  createdAt: NOW - 60_000,
+  lastAuthAt: NOW - 60_000,
+  expiresAt: NOW + 3_600_000,
+};
+
+function request(overrides: Partial<ClientRequest> = {}): ClientRequest {
+  return {
+    kind: "reauth",
+    server: "udp",
+    cid: 7,
+    kid: 3,
+    commonName: "alice",
+    username: "",
+    sessionId: KNOWN.sessionId,
+    sessionState: "Initial",
+    ivSso: "webauth",
+    ...overrides,
+  };
+}
+
+const options = { bypassCommonNames: [/^monitor$/], now: NOW };
+const unavailable = { action: "deny", ...STORE_UNAVAILABLE };
+
+const CASES: Array<[string, ClientRequest, Session | undefined, unknown]> = [
+  ["a REAUTH matching the known session is accepted on it", request(), KNOWN, {
+    action: "accept_known",
+    session: KNOWN,
+  }],
+  [
+    "a REAUTH without a known session is denied: store unreachable",
+    request(),
+    undefined,
+    unavailable,
+  ],
+  ["a REAUTH on another server is denied as unknown", request({ server: "tcp" }), KNOWN, {
+    action: "deny",
+    ...REASONS.unknownSession,
+  }],
+  [
+    "a REAUTH with a rejected token is denied as such",
+    request({ sessionState: "Invalid" }),
+    KNOWN,
+    {
+      action: "deny",
+      ...REASONS.tokenRejected,
+    },
+  ],
+  ["a REAUTH after the session's end is denied as expired", request(), {
+    ...KNOWN,
+    expiresAt: NOW,
+  }, { action: "deny", ...REASONS.sessionExpired }],
+  [
+    "a CONNECT is denied even with a known session and a valid token",
+    request({
+      kind: "connect",
+      sessionState: "Authenticated",
+    }),
+    KNOWN,
+    unavailable,
+  ],
+  [
+    "a bypassed common name is accepted without the store",
+    request({
+      kind: "connect",
+      commonName: "monitor",
+    }),
+    undefined,
+    { action: "bypass" },
+  ],
+];
+
+for (const [name, req, known, expected] of CASES) {
+  Deno.test(`decideWithoutStore(): ${name}`, () => {
+    assertEquals(decideWithoutStore(req, known, options), expected);
+  });
+}
