@@ -193,3 +193,32 @@ Deno.test("at the cap with every connection busy, a new connection is refused an
     await server.close();
   }
 });
+
+Deno.test("at the cap, a request running longer than the header timeout gives way to a new connection", async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const server = await serveHttp(
+    { host: "127.0.0.1", port: 0, tls: undefined, ...LIMITS },
+    async (request) => {
+      // A slow body or a stuck request: the handler waits.
+      if (new URL(request.url).pathname === "/slow") await gate;
+      return new Response("ok");
+    },
+  );
+  try {
+    const slow = await Promise.all(
+      Array.from({ length: LIMITS.maxConnections }, () => open(server.port)),
+    );
+    for (const held of slow) held.socket.write("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+    while (server.stats().open < LIMITS.maxConnections) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await new Promise((resolve) => setTimeout(resolve, LIMITS.headerTimeoutMs + 200));
+    assertEquals(await get(server.port), "HTTP/1.1 200 OK");
+    assertEquals(server.stats().evicted, 1);
+    assertEquals(server.stats().refused, 0);
+  } finally {
+    release();
+    await server.close();
+  }
+});
