@@ -213,8 +213,10 @@ Deno.test("control socket: replaces a stale socket left by a killed process", as
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "eval",
-      `Deno.listen({ transport: "unix", path: ${JSON.stringify(t.path)} });
-      console.log("up"); await new Promise(() => {});`,
+      // Accepting keeps the child alive: a bare pending promise lets Deno exit (and remove the
+      // socket) before the kill.
+      `const listener = Deno.listen({ transport: "unix", path: ${JSON.stringify(t.path)} });
+      console.log("up"); for await (const _ of listener) {}`,
     ],
     stdout: "piped",
   }).spawn();
