@@ -25,6 +25,7 @@ import {
   MANAGEMENT_COMMANDS,
   type ManagementCommandName,
   type Metrics,
+  noMetrics,
   type ServerMetrics,
 } from "./port.ts";
 import { registerProcessMetrics } from "./process.ts";
@@ -143,10 +144,12 @@ export class PrometheusMetrics implements Metrics {
     return server;
   }
 
+  /**
+   * A server's counters; a name never added (a pending login recorded under a server the
+   * config no longer has) counts nothing rather than failing the sign-in it belongs to.
+   */
   server(name: string): ServerMetrics {
-    const server = this.#servers.get(name);
-    if (!server) throw new TypeError(`Unknown OpenVPN server: ${name}`);
-    return server;
+    return this.#servers.get(name) ?? noMetrics.server(name);
   }
 
   denial(reason: DenialReason): void {

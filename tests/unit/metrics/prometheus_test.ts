@@ -66,3 +66,10 @@ Deno.test("PrometheusMetrics counts calls and reads gauges at scrape time", asyn
     "1",
   );
 });
+
+Deno.test("PrometheusMetrics counts nothing, and does not fail, for a server never added", async () => {
+  const metrics = new PrometheusMetrics();
+  metrics.server("gone").login("admitted");
+  const text = await metrics.render();
+  assert(!text.includes('server="gone"'));
+});
