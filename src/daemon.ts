@@ -226,7 +226,8 @@ export async function startDaemon(
     limits: {
       maxConnections: config.http.maxConnections,
       maxConnectionsPerClient: config.http.maxConnectionsPerClient,
-      trustedProxies: config.http.trustedProxies,
+      // Live: a reload may change them.
+      trustedProxies: () => current.value.http.trustedProxies,
       headerTimeoutMs: config.http.headerTimeoutMs,
       idleTimeoutMs: config.http.idleTimeoutMs,
       onProblem: (problem: string) => httpLog.warning("HTTP listener: {problem}", { problem }),

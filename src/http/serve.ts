@@ -25,8 +25,11 @@ export interface ServeOptions {
   maxConnections: number;
   /** Per client address (IPv6: per /64); trusted proxies are exempt. */
   maxConnectionsPerClient: number;
-  /** Reverse proxies in front of us (`http.trusted_proxies`): not capped per client. */
-  trustedProxies?: readonly string[];
+  /**
+   * Reverse proxies in front of us (`http.trusted_proxies`): not capped per client. A function
+   * is asked again when the list may change (reload).
+   */
+  trustedProxies?: readonly string[] | (() => readonly string[]);
   headerTimeoutMs: number;
   idleTimeoutMs: number;
   /** Told about the listener's troubles (out of file descriptors, a lowered cap). */
@@ -105,7 +108,7 @@ export async function serveHttp(
       targetPort: () => inner.port,
       maxConnections: connectionCap(options.maxConnections, onProblem),
       maxConnectionsPerClient: options.maxConnectionsPerClient,
-      isExempt: trustedProxies(options.trustedProxies ?? []),
+      isExempt: exemptProxies(options.trustedProxies ?? []),
       headerTimeoutMs: options.headerTimeoutMs,
       idleTimeoutMs: options.idleTimeoutMs,
       requestTimeoutMs: REQUEST_TIMEOUT_MS,
@@ -124,6 +127,19 @@ export async function serveHttp(
       await inner.close();
       running.closeAll();
     },
+  };
+}
+
+/** The trusted-proxy check, compiled again only when the list itself changes. */
+function exemptProxies(
+  list: readonly string[] | (() => readonly string[]),
+): (ip: string) => boolean {
+  const current = typeof list === "function" ? list : () => list;
+  let compiled = { list: current(), isTrusted: trustedProxies(current()) };
+  return (ip) => {
+    const now = current();
+    if (now !== compiled.list) compiled = { list: now, isTrusted: trustedProxies(now) };
+    return compiled.isTrusted(ip);
   };
 }
 

@@ -137,7 +137,8 @@ Deno.test("one client address over its cap is refused while other addresses are 
   }
 });
 
-Deno.test("a trusted proxy is not held to the per-client cap", async () => {
+Deno.test("a trusted proxy is not held to the per-client cap, and the list is read again when it changes", async () => {
+  let proxies: readonly string[] = ["127.0.0.0/30"];
   const server = await serveHttp(
     {
       host: "127.0.0.1",
@@ -145,7 +146,7 @@ Deno.test("a trusted proxy is not held to the per-client cap", async () => {
       tls: undefined,
       ...LIMITS,
       maxConnectionsPerClient: 2,
-      trustedProxies: ["127.0.0.0/30"],
+      trustedProxies: () => proxies,
     },
     () => new Response("ok"),
   );
@@ -157,6 +158,12 @@ Deno.test("a trusted proxy is not held to the per-client cap", async () => {
     }
     assert(held.every((connection) => connection.received().startsWith("HTTP/1.1 200")));
     assertEquals(server.stats().refused, 0);
+    // A reload that drops the proxy: the address's new connections count against its cap.
+    proxies = [];
+    const after = [await open(server.port), await open(server.port), await open(server.port)];
+    assert(await closedWithin(after[2]!, 5_000), "an untrusted address over its cap was kept");
+    assertEquals(server.stats().refused, 1);
+    for (const connection of after) connection.socket.destroy();
     for (const connection of held) connection.socket.destroy();
   } finally {
     await server.close();
