@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 import process from "node:process";
 import { connectStorm, reauthStorm } from "./scenarios/storms.ts";
 import { fullLogins } from "./scenarios/full_logins.ts";
+import { redisMemoryPerSession } from "./scenarios/redis_memory.ts";
 import { memoryAndStartup } from "./scenarios/memory_startup.ts";
 import { printTable, type Row, writeResult } from "./lib/report.ts";
 
@@ -81,6 +82,7 @@ if (only.has("B4")) {
     sessionCost: result.cost,
     startup: result.start,
     binaryBytes: result.binaryBytes,
+    redis: await redisMemoryPerSession(Math.round(20_000 * scale)),
   };
 }
 
