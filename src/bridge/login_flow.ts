@@ -10,6 +10,7 @@
  * leaked cannot be used to take over a login someone else is finishing.
  */
 import type { Logger } from "@logtape/logtape";
+import { createHash } from "node:crypto";
 import { sameIpAddress } from "../ip_address.ts";
 import { secureEqual } from "../secure_compare.ts";
 import type { OidcClient } from "../oidc/client.ts";
@@ -62,6 +63,16 @@ const BEGUN_ELSEWHERE =
 /** Older pending logins have untagged states: this many cookies are tried for them. */
 const UNTAGGED_STATE_COOKIES = 8;
 
+/**
+ * What the state carries to name its login: a hash of the login id, not the id itself. The id
+ * is the login link (a capability); the IdP sees and may log the state. A 128-bit random id
+ * cannot be recovered from its hash.
+ */
+export function stateTag(loginId: string): string {
+  return createHash("sha256").update(`openvpn-auth-oidc state\0${loginId}`).digest("base64url")
+    .slice(0, 22);
+}
+
 export class LoginFlow {
   readonly #deps: LoginFlowDeps;
   /** Begins of one login run one after another, so the "begun elsewhere" check holds. */
@@ -110,7 +121,7 @@ export class LoginFlow {
     }
     let start;
     try {
-      start = await oidc.startLogin(id);
+      start = await oidc.startLogin(stateTag(id));
     } catch (error) {
       log.error("Cannot start a login at the identity provider: {error}", { error: String(error) });
       const message = error instanceof OidcError
@@ -132,8 +143,8 @@ export class LoginFlow {
 
   /**
    * Handles the IdP's redirect back. `bindings` are the (login id, cookie value) pairs the
-   * browser presented; the state names the login being finished (`<login id>.<random>`), so
-   * only that login's cookie is looked at, however many the browser holds.
+   * browser presented; the state names the login being finished (`<stateTag(id)>.<random>`),
+   * so only that login's cookie is looked at, however many the browser holds.
    */
   async complete(
     callbackUrl: URL,
@@ -159,10 +170,10 @@ export class LoginFlow {
           "Finish signing in in the browser that opened the sign-in link, with cookies enabled.",
       };
     }
-    const taggedId = state.includes(".") ? state.slice(0, state.indexOf(".")) : undefined;
-    const candidates = taggedId === undefined
+    const tag = state.includes(".") ? state.slice(0, state.indexOf(".")) : undefined;
+    const candidates = tag === undefined
       ? bindings.slice(0, UNTAGGED_STATE_COOKIES)
-      : bindings.filter(([id]) => id === taggedId);
+      : bindings.filter(([id]) => stateTag(id) === tag);
     let matched: PendingLogin | undefined;
     for (const [id, binding] of candidates) {
       const login = await this.view(id);

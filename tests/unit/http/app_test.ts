@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../../support/assert.ts";
 import { getLogger } from "../../../src/log.ts";
 import { createApp } from "../../../src/http/app.ts";
-import { LoginFlow } from "../../../src/bridge/login_flow.ts";
+import { LoginFlow, stateTag } from "../../../src/bridge/login_flow.ts";
 import { builtinLocalizedPages } from "../../../src/http/pages/mod.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { Secret } from "../../../src/config/secret.ts";
@@ -565,7 +565,10 @@ Deno.test("a browser holding many login cookies still completes the login it sig
     others.push(`oao-${id}=binding-other-${i}`);
   }
   const { response, cookie } = await confirmAndContinue(ctx);
-  const state = new URL(response.headers.get("location") ?? "").searchParams.get("state");
+  const state = new URL(response.headers.get("location") ?? "").searchParams.get("state") ?? "";
+  // The state names the login by a hash: the IdP never sees the login link's id.
+  assert(state.startsWith(`${stateTag(ID)}.`), state);
+  assert(!state.includes(ID), state);
   const callback = await ctx.request(`/oauth2/callback?code=abc&state=${state}`, {
     headers: { cookie: [...others, cookie].join("; ") },
   });
