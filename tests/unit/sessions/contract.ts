@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { StoreFullError } from "../../../src/sessions/store_full.ts";
 import type { SessionStore } from "../../../src/sessions/types.ts";
-import { ManualClock, MINUTE, pendingLogin, session, sortSessions, T0 } from "./fixtures.ts";
+import { FakeClock } from "../../support/fake_clock.ts";
+import { MINUTE, pendingLogin, session, sortSessions, T0 } from "./fixtures.ts";
 
 export interface StoreUnderTest {
   store: SessionStore;
@@ -28,11 +29,11 @@ const ODD_STRINGS = [
 export function registerStoreContract(backend: string, factory: StoreFactory): void {
   const test = (
     name: string,
-    body: (store: SessionStore, clock: ManualClock) => Promise<void>,
+    body: (store: SessionStore, clock: FakeClock) => Promise<void>,
     maxEntries = 1000,
   ) => {
     Deno.test(`${backend}: ${name}`, async () => {
-      const clock = new ManualClock();
+      const clock = new FakeClock(T0);
       const { store, cleanup } = await factory({ maxEntries, now: clock.now });
       try {
         await body(store, clock);

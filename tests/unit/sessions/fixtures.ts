@@ -3,12 +3,6 @@ import type { PendingLogin, Session } from "../../../src/sessions/types.ts";
 export const T0 = 1_700_000_000_000;
 export const MINUTE = 60_000;
 
-/** A clock the test moves by hand. */
-export class ManualClock {
-  time = T0;
-  readonly now = (): number => this.time;
-}
-
 export function pendingLogin(overrides: Partial<PendingLogin> = {}): PendingLogin {
   return {
     id: "p-1",

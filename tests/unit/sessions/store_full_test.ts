@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { StoreFullError, StoreFullReporter } from "../../../src/sessions/store_full.ts";
-import { ManualClock, MINUTE } from "./fixtures.ts";
+import { FakeClock } from "../../support/fake_clock.ts";
+import { MINUTE, T0 } from "./fixtures.ts";
 
 Deno.test("StoreFullReporter warns at most once a minute however many puts it rejects", async () => {
   const records: LogRecord[] = [];
@@ -14,7 +15,7 @@ Deno.test("StoreFullReporter warns at most once a minute however many puts it re
     ],
   });
   try {
-    const clock = new ManualClock();
+    const clock = new FakeClock(T0);
     const reporter = new StoreFullReporter(clock.now);
     for (let i = 0; i < 5; i++) {
       const error = reporter.reject("pending", 10);
