@@ -118,7 +118,7 @@ export interface UnknownEvent {
 }
 
 export type ProtocolWarningCode =
-  /** A line longer than the limit: dropped up to its line end. */
+  /** A line longer than the limit: dropped up to its line end (inside a block: the block too). */
   | "line-too-long"
   /** A `>` line that does not have the shape of its type (in a block: the block is dropped). */
   | "malformed-line"

@@ -7,6 +7,8 @@ export interface SplitResult {
   lines: string[];
   /** Lengths (so far) of lines dropped for being too long. */
   dropped: number[];
+  /** For each dropped line, how many of `lines` came before it (its place in the stream). */
+  droppedAt: number[];
 }
 
 const CR = 13;
@@ -38,6 +40,7 @@ export class LineSplitter {
   push(chunk: string): SplitResult {
     const lines: string[] = [];
     const dropped: number[] = [];
+    const droppedAt: number[] = [];
     let pos = 0;
     while (pos < chunk.length) {
       const newline = chunk.indexOf("\n", pos);
@@ -55,9 +58,11 @@ export class LineSplitter {
           // Report once, when the limit is crossed; the rest of the line is skipped silently.
           this.#discarding = true;
           dropped.push(seen);
+          droppedAt.push(lines.length);
           break;
         }
         dropped.push(seen);
+        droppedAt.push(lines.length);
         pos = newline + 1;
         continue;
       }
@@ -75,6 +80,6 @@ export class LineSplitter {
       lines.push(line.endsWith("\r") ? line.slice(0, -1) : line);
       pos = newline + 1;
     }
-    return { lines, dropped };
+    return { lines, dropped, droppedAt };
   }
 }

@@ -109,15 +109,15 @@ export class ManagementProtocol {
   /** Feeds received text (any chunking; `\r\n` or `\n` line ends). Never throws. */
   push(chunk: string): PushResult {
     const out: PushResult = { events: [], replies: [] };
-    const { lines, dropped } = this.#splitter.push(chunk);
-    for (const length of dropped) {
-      this.#warn(
-        out,
-        "line-too-long",
-        `Line of ${length}+ chars dropped: limit is ${this.#limits.maxLineChars}`,
-      );
+    const { lines, dropped, droppedAt } = this.#splitter.push(chunk);
+    let drop = 0;
+    for (let i = 0; i < lines.length; i++) {
+      while (drop < dropped.length && droppedAt[drop] === i) {
+        this.#lineDropped(dropped[drop++]!, out);
+      }
+      this.#handleLine(lines[i]!, out);
     }
-    for (const line of lines) this.#handleLine(line, out);
+    while (drop < dropped.length) this.#lineDropped(dropped[drop++]!, out);
     // The prompt has no line end: recognise it while it is the whole unfinished line.
     if (this.#splitter.partial === PASSWORD_PROMPT) {
       this.#splitter.clearPartial();
@@ -151,6 +151,19 @@ export class ManagementProtocol {
       pendingTickets: this.#tickets.length,
       openBlockEnvLines: this.#block?.lines ?? 0,
     };
+  }
+
+  /** A line too long to keep: inside a block it was most likely an ENV line, so the block goes. */
+  #lineDropped(length: number, out: PushResult): void {
+    const block = this.#block;
+    const limit = this.#limits.maxLineChars;
+    if (block?.header !== undefined) {
+      if (block.drop === undefined) {
+        this.#dropAtEnd(block, "line-too-long", `a line of ${length}+ chars (limit ${limit})`);
+      }
+      return;
+    }
+    this.#warn(out, "line-too-long", `Line of ${length}+ chars dropped: limit is ${limit}`);
   }
 
   #handleLine(line: string, out: PushResult): void {

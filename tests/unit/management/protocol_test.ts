@@ -358,3 +358,23 @@ Deno.test("push() truncates a multi-line reply beyond the size limit but still e
     "reply-too-long",
   ]);
 });
+
+Deno.test("push() drops a block whose ENV line is too long, once, naming its client, whatever the chunking", () => {
+  const text = `>CLIENT:CONNECT,3,7\n>CLIENT:ENV,common_name=alice\n>CLIENT:ENV,IV_SSO=${
+    "w".repeat(9000)
+  }\n>CLIENT:ENV,END\n>INFO:after\n`;
+  for (const size of [text.length, 4096, 100]) {
+    const core = new ManagementProtocol();
+    const events = [];
+    for (let i = 0; i < text.length; i += size) {
+      events.push(...core.push(text.slice(i, i + size)).events);
+    }
+    assertEquals(
+      events.map((event) =>
+        event.type === "warning" ? [event.code, event.cid, event.kid] : event.type
+      ),
+      [["line-too-long", 3, 7], "info"],
+      `chunks of ${size}`,
+    );
+  }
+});
