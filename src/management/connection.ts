@@ -151,7 +151,7 @@ export class ManagementConnection {
     }
     return new Promise<Reply>((resolve, reject) => {
       const timeoutMs = options.timeoutMs ?? this.#options.commandTimeoutMs;
-      link.core.request(command, timeoutMs, this.#clock.now(), { resolve, reject });
+      link.core.request(command, timeoutMs, this.#clock.now(), resolve, reject);
       this.#rearm(link);
     });
   }

@@ -41,12 +41,9 @@ export interface LinkOptions {
   log: Logger;
 }
 
-export interface CommandCallbacks {
+interface PendingCommand {
   resolve(reply: Reply): void;
   reject(error: ManagementConnectionError): void;
-}
-
-interface PendingCommand extends CommandCallbacks {
   name: string;
   timeoutMs: number;
   /** When the command times out (ms since the epoch). */
@@ -107,15 +104,19 @@ export class LinkCore {
     for (const event of events) this.#onEvent(event);
   }
 
-  /** Writes a command; `callbacks` get its reply or why there is none. Only once `ready`. */
+  /**
+   * Writes a command; `resolve` gets its reply, `reject` why there is none. Only once `ready`.
+   * (Two functions rather than an object: this runs once per answer to OpenVPN.)
+   */
   request(
     command: ManagementCommand,
     timeoutMs: number,
     now: number,
-    callbacks: CommandCallbacks,
+    resolve: (reply: Reply) => void,
+    reject: (error: ManagementConnectionError) => void,
   ): void {
     this.#now = now;
-    this.#issue(command.reply, command.name, `${command.text}\n`, timeoutMs, callbacks);
+    this.#issue(command.reply, command.name, `${command.text}\n`, timeoutMs, resolve, reject);
   }
 
   /** Fails every command past its deadline (and a greeting that is overdue). */
@@ -188,17 +189,12 @@ export class LinkCore {
     name: string,
     line: string,
     timeoutMs: number,
-    callbacks: CommandCallbacks,
+    resolve: (reply: Reply) => void,
+    reject: (error: ManagementConnectionError) => void,
   ): void {
     const ticket = this.#core.expect(kind);
     const deadline = this.#now + timeoutMs;
-    this.#pending.set(ticket, {
-      name,
-      timeoutMs,
-      deadline,
-      resolve: callbacks.resolve,
-      reject: callbacks.reject,
-    });
+    this.#pending.set(ticket, { name, timeoutMs, deadline, resolve, reject });
     if (deadline < this.#commandWakeAt) this.#commandWakeAt = deadline;
     this.#port.write(line);
   }
@@ -240,10 +236,8 @@ export class LinkCore {
   }
 
   /** The handshake's own commands: their replies go back to it, a failure ends the link. */
-  readonly #handshakeCallbacks: CommandCallbacks = {
-    resolve: (reply) => this.#step(this.#handshake.onReply(reply)),
-    reject: (error) => this.#fail(error),
-  };
+  readonly #handshakeReply = (reply: Reply) => this.#step(this.#handshake.onReply(reply));
+  readonly #handshakeFailed = (error: ManagementConnectionError) => this.#fail(error);
 
   #step(step: HandshakeStep | undefined): void {
     if (step === undefined || this.#failed || this.#closed) return;
@@ -256,7 +250,8 @@ export class LinkCore {
           step.command.name,
           `${step.command.text}\n`,
           timeoutMs,
-          this.#handshakeCallbacks,
+          this.#handshakeReply,
+          this.#handshakeFailed,
         );
         return;
       case "send-password": {
@@ -267,7 +262,14 @@ export class LinkCore {
           this.#fail(asConnectionError(error, "password-rejected", "Management password not sent"));
           return;
         }
-        this.#issue("single", "password", line, timeoutMs, this.#handshakeCallbacks);
+        this.#issue(
+          "single",
+          "password",
+          line,
+          timeoutMs,
+          this.#handshakeReply,
+          this.#handshakeFailed,
+        );
         return;
       }
       case "ready":
