@@ -3,6 +3,7 @@
  * Nothing here is global: each OpenVPN server gets its own connection and event handler, and
  * the store is passed to whoever needs it.
  */
+import { Admission, refreshCheckBlindSpot } from "./bridge/admission.ts";
 import { ClientEvents } from "./bridge/client_events.ts";
 import { KeyedLock } from "./bridge/keyed_lock.ts";
 import { Revocation } from "./bridge/revocation.ts";
@@ -106,6 +107,33 @@ export async function startDaemon(
     sessionLock,
     log: getLogger("sessions"),
   });
+  // Each server's policy, read at each decision, so a reload applies to the next one.
+  const policies = new Map(config.servers.map(({ name }) => [name, serverPolicy(current, name)]));
+  const admission = new Admission({
+    store,
+    oidc,
+    sessionLock,
+    metrics,
+    config: {
+      policy: (server) => policies.get(server),
+      usernamePolicy: (server) =>
+        current.value.servers.find((candidate) => candidate.name === server)?.usernamePolicy ??
+          "match",
+      sessionLifetimeMs: config.sessions.lifetimeMs,
+      idpUnreachable: config.sessions.idpUnreachable,
+    },
+    ...(config.sessions.maxPerUser > 0
+      ? {
+        sessionLimit: {
+          maxPerUser: config.sessions.maxPerUser,
+          action: config.sessions.maxPerUserAction,
+          end: (ids: string[]) => sessionEnd.endAll(ids, "max-per-user"),
+        },
+      }
+      : {}),
+    now,
+    log: getLogger("clients"),
+  });
   const revocation = new Revocation({
     store,
     end: sessionEnd,
@@ -150,9 +178,8 @@ export async function startDaemon(
       server: name,
       commander,
       store,
-      oidc,
+      admission,
       config: {
-        policy: serverPolicy(current, name),
         baseUrl: config.http.baseUrl,
         get bypassCommonNames() {
           return settings().bypassCommonNames;
@@ -165,33 +192,20 @@ export async function startDaemon(
       clock,
       newLoginId: () => randomToken(LOGIN_ID_BYTES),
       log: clientLog,
-      sessionLock,
       metrics: serverMetrics,
       ...(known ? { knownSessions: known } : {}),
     });
     return { name, link: new ServerLink(connection, events, commander, clientLog, clock) };
   });
-  const policies = new Map(config.servers.map(({ name }) => [name, serverPolicy(current, name)]));
 
   const flow = new LoginFlow({
     store,
     oidc,
     commanders: (server) => commanders.get(server),
-    policies: (server) => policies.get(server),
-    sessionLifetimeMs: config.sessions.lifetimeMs,
+    admission,
     checkClientIp: config.http.checkClientIp,
-    ...(config.sessions.maxPerUser > 0
-      ? {
-        sessionLimit: {
-          maxPerUser: config.sessions.maxPerUser,
-          action: config.sessions.maxPerUserAction,
-          end: (ids: string[]) => sessionEnd.endAll(ids, "max-per-user"),
-        },
-      }
-      : {}),
     now,
     log: getLogger("login"),
-    metrics,
   });
   // The confirm form leads to the discovered authorization endpoint (often, not always, on the
   // issuer's origin); known once discovery has run.
@@ -249,6 +263,8 @@ export async function startDaemon(
       if (endpoint !== undefined) {
         formActionOrigins = [...new Set([...formActionOrigins, endpoint])];
       }
+      const blindSpot = refreshCheckBlindSpot(as, config.sessions.reauthCheck);
+      if (blindSpot !== undefined) log.warning(blindSpot);
     }).catch((error) => {
       log.warning("OIDC discovery at {issuer} failed, retrying: {error}", {
         issuer: config.oidc.issuer.href,

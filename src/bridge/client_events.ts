@@ -8,31 +8,23 @@ import type { Clock } from "../clock.ts";
 import type { ResolvedConfig } from "../config/types.ts";
 import { loginUrl } from "./login_url.ts";
 import type { ClientEnv } from "../management/events.ts";
-import { IdpRejectedError, IdpUnreachableError, OidcError } from "../oidc/errors.ts";
-import type { OidcClient } from "../oidc/client.ts";
-import { authTokenUserLine } from "../policy/client_config.ts";
 import type { KnownSessions } from "../sessions/known_sessions.ts";
 import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
 import type { PendingLogin, Session, SessionStore } from "../sessions/types.ts";
-import { audit, type AuditSubject } from "../audit.ts";
-import { noMetrics, type ServerMetrics } from "../metrics/port.ts";
+import { audit } from "../audit.ts";
+import { type DenialReason, noMetrics, type ServerMetrics } from "../metrics/port.ts";
+import { type Admission, auditSubject } from "./admission.ts";
 import type { ClientCommander } from "./commander.ts";
 import { type ClientRequest, decide } from "./decide.ts";
 import { decideWithoutStore } from "./decide_without_store.ts";
-import type { DenialReason } from "../metrics/port.ts";
+import type { Denial } from "./denial.ts";
 import { ExpiryQueue } from "./expiry_queue.ts";
-import { KeyedLock } from "./keyed_lock.ts";
-import { judge, policyClaims, type PolicyConfig } from "./identity_policy.ts";
 
 export interface ClientEventsConfig {
-  policy: PolicyConfig;
   baseUrl: URL;
   bypassCommonNames: readonly RegExp[];
   authPendingTimeoutMs: number;
-  sessions: Pick<
-    ResolvedConfig["sessions"],
-    "lifetimeMs" | "reauthCheck" | "idpUnreachable" | "storeUnreachable"
-  >;
+  sessions: Pick<ResolvedConfig["sessions"], "reauthCheck" | "storeUnreachable">;
 }
 
 export interface ClientEventsDeps {
@@ -40,14 +32,13 @@ export interface ClientEventsDeps {
   server: string;
   commander: ClientCommander;
   store: SessionStore;
-  oidc: Pick<OidcClient, "refresh" | "revoke">;
+  /** Shared by every server and the login flow: the policy, one lock per session. */
+  admission: Admission;
   config: ClientEventsConfig;
   clock: Clock;
   /** A fresh unguessable login id (LOGIN_ID_LENGTH base64url characters). */
   newLoginId: () => string;
   log: Logger;
-  /** Per-session lock shared with whatever else changes sessions (SessionEnd). */
-  sessionLock?: KeyedLock;
   /** Counting for this server; nothing counted when left out. */
   metrics?: ServerMetrics;
   /**
@@ -57,10 +48,10 @@ export interface ClientEventsDeps {
   knownSessions?: Pick<KnownSessions, "get" | "forgetClient">;
 }
 
-const RECHECK_FAILED = "Your access could not be confirmed; reconnect to sign in again.";
-export const SIGN_IN_TIMED_OUT = {
-  reason: "sign-in timed out",
-  clientReason: "Sign-in was not completed in time. Reconnect to try again.",
+export const SIGN_IN_TIMED_OUT: Denial = {
+  code: "timeout",
+  logReason: "sign-in timed out",
+  reason: "Sign-in was not completed in time. Reconnect to try again.",
 };
 
 /**
@@ -78,14 +69,12 @@ interface PendingDeadline {
 
 export class ClientEvents {
   readonly #deps: ClientEventsDeps;
-  readonly #sessionLock: KeyedLock;
   readonly #metrics: ServerMetrics;
   /** A login not finished in time is denied, so the client learns why instead of hanging. */
   readonly #deadlines: ExpiryQueue<PendingDeadline>;
 
   constructor(deps: ClientEventsDeps) {
     this.#deps = deps;
-    this.#sessionLock = deps.sessionLock ?? new KeyedLock();
     this.#metrics = deps.metrics ?? noMetrics.server(deps.server);
     this.#deadlines = new ExpiryQueue((entry) => {
       this.#expireLogin(entry).catch((error) =>
@@ -114,8 +103,8 @@ export class ClientEvents {
     await this.#deps.commander.deny(
       entry.cid,
       entry.kid,
+      SIGN_IN_TIMED_OUT.logReason,
       SIGN_IN_TIMED_OUT.reason,
-      SIGN_IN_TIMED_OUT.clientReason,
     );
   }
 
@@ -142,7 +131,7 @@ export class ClientEvents {
     const { store, server } = this.#deps;
     const found = await store.findSessionByCid(server, cid);
     if (!found) return;
-    await this.#sessionLock.run(found.sessionId, async () => {
+    await this.#deps.admission.sessionLock.run(found.sessionId, async () => {
       // Read again under the lock: a reconnect may have moved the session to a new cid or to
       // another server.
       const session = await store.getSession(found.sessionId);
@@ -156,19 +145,8 @@ export class ClientEvents {
       }
       // The client cannot present an OpenVPN token, so it cannot come back without a browser:
       // the session is over, and so is our right to its refresh token.
-      await store.deleteSession(session.sessionId);
-      audit("session_ended", sessionSubject(session, cid, ""), "disconnected");
-      if (session.refreshToken) await this.#revoke(session);
+      await this.#deps.admission.endSession(session, "disconnected");
     });
-  }
-
-  async #revoke(session: Session): Promise<void> {
-    await this.#deps.oidc.revoke(session.refreshToken!).catch((error) =>
-      this.#deps.log.warning("Could not revoke the refresh token of {username}: {error}", {
-        username: session.username,
-        error: String(error),
-      })
-    );
   }
 
   /**
@@ -187,7 +165,10 @@ export class ClientEvents {
 
   #onAuthRequest(req: ClientRequest, env: ClientEnv): Promise<void> {
     if (!req.sessionId) return this.#decideAndAnswer(req, env);
-    return this.#sessionLock.run(req.sessionId, () => this.#decideAndAnswer(req, env));
+    return this.#deps.admission.sessionLock.run(
+      req.sessionId,
+      () => this.#decideAndAnswer(req, env),
+    );
   }
 
   async #decideAndAnswer(req: ClientRequest, env: ClientEnv): Promise<void> {
@@ -226,7 +207,13 @@ export class ClientEvents {
         await this.#startLogin(req, env);
         return;
       case "resume":
-        await this.#resume(req, decision.session, decision.refresh, env);
+        await this.#deps.admission.resume(
+          { ...req, clientIp: clientIpOf(env) },
+          decision.session.resumable || canResume(req),
+          decision.session,
+          decision.refresh,
+          commander,
+        );
         return;
     }
   }
@@ -276,7 +263,7 @@ export class ClientEvents {
       kid: req.kid,
       commonName: req.commonName,
       username: req.username,
-      clientIp: env.get("untrusted_ip") ?? env.get("untrusted_ip6") ?? "",
+      clientIp: clientIpOf(env),
       clientPort: Number(env.get("untrusted_port") ?? 0) || 0,
       platform: env.get("IV_PLAT") ?? "",
       clientVersion: env.get("IV_VER") ?? "",
@@ -315,152 +302,11 @@ export class ClientEvents {
   ): void {
     this.#metrics.clientEvent(req.kind, "deny");
     this.#metrics.denial(code);
-    const who = session
-      ? sessionSubject(session, req.cid, clientIpOf(env))
-      : { ...sessionSubject(undefined, req.cid, clientIpOf(env)), commonName: req.commonName };
     audit(
       req.kind === "reauth" ? "reauth_denied" : "denied",
-      { ...who, server: this.#deps.server },
+      auditSubject({ ...req, clientIp: clientIpOf(env) }, session),
       code,
     );
-  }
-
-  async #resume(
-    req: ClientRequest,
-    stored: Session,
-    refresh: boolean,
-    env: ClientEnv,
-  ): Promise<void> {
-    const { store, commander, log, clock } = this.#deps;
-    let session = stored;
-    let lines: string[] = [];
-    if (refresh) {
-      const checked = await this.#recheck(req, session, env);
-      if (!checked) return;
-      session = checked.session;
-      lines = checked.lines;
-    } else if (req.kind === "connect") {
-      // A reconnect is judged by this server's policy now: the session may come from another
-      // server (shared token secret) whose policy admitted what this one does not.
-      const verdict = judge(session.claims, session.commonName, this.#deps.config.policy);
-      if (!verdict.allow) {
-        log.info("{kind} of {username} (cid {cid}) denied on resume: {reason}", {
-          kind: req.kind,
-          username: session.username,
-          cid: req.cid,
-          reason: verdict.logReason,
-        });
-        await commander.deny(req.cid, req.kid, verdict.logReason, verdict.reason);
-        return;
-      }
-      lines = verdict.lines;
-    }
-    const resumable = session.resumable || canResume(req);
-    // A plain renegotiation (same cid, nothing re-checked, nothing learned) is not written
-    // back: with the file store that durable write (one fsync) was most of a REAUTH's cost,
-    // and every client renegotiates hourly. lastAuthAt then records the last login, reconnect
-    // or re-check rather than the last renegotiation.
-    const unchanged = req.kind === "reauth" && !refresh && session.server === req.server &&
-      session.cid === req.cid && session.resumable === resumable;
-    if (!unchanged) {
-      // A reconnect may come through another server sharing the token secret: the session
-      // moves there, so that server's DISCONNECT and REAUTH find it.
-      session = {
-        ...session,
-        server: req.server,
-        cid: req.cid,
-        lastAuthAt: clock.now(),
-        resumable,
-      };
-      await store.putSession(session);
-    }
-    // Every client renegotiates hourly: the routine REAUTH is logged at debug level.
-    const accepted = {
-      kind: req.kind,
-      username: session.username,
-      cid: req.cid,
-      server: req.server,
-      from: stored.server,
-    };
-    const message = stored.server === req.server
-      ? "{kind} of {username} (cid {cid}) accepted from the session, no browser needed"
-      : "{kind} of {username} (cid {cid}) accepted from the session of server {from}, no browser needed";
-    if (req.kind === "reauth") log.debug(message, accepted);
-    else log.info(message, accepted);
-    if (req.kind === "reauth") {
-      await commander.authNt(req.cid, req.kid);
-      this.#metrics.clientEvent(req.kind, "auth_nt");
-      return;
-    }
-    // A reconnect is a new client instance: it needs its config lines again.
-    if (req.username === "") lines.push(authTokenUserLine(session.username));
-    await commander.auth(req.cid, req.kid, lines);
-    this.#metrics.clientEvent(req.kind, "auth");
-    audit("admitted", sessionSubject(session, req.cid, clientIpOf(env)));
-  }
-
-  /** sessions.reauth_check = "refresh": ask the IdP whether the user may still connect. */
-  async #recheck(
-    req: ClientRequest,
-    session: Session,
-    env: ClientEnv,
-  ): Promise<{ session: Session; lines: string[] } | undefined> {
-    const { oidc, commander, config, log, store } = this.#deps;
-    const deny = async (reason: string, clientReason: string, code: DenialReason) => {
-      log.info("{kind} of {username} (cid {cid}) denied by the refresh check: {reason}", {
-        kind: req.kind,
-        username: session.username,
-        cid: req.cid,
-        reason,
-      });
-      await commander.deny(req.cid, req.kid, reason, clientReason);
-      this.#countDenial(req, code, session, env);
-      return undefined;
-    };
-    if (!session.refreshToken) {
-      return await deny(
-        "no refresh token to re-check the user with",
-        RECHECK_FAILED,
-        "recheck_failed",
-      );
-    }
-    try {
-      const result = await oidc.refresh(session.refreshToken, session.subject);
-      const claims = result.claims ? { ...session.claims, ...result.claims } : session.claims;
-      const verdict = judge(claims, session.commonName, config.policy);
-      if (!verdict.allow) {
-        await store.deleteSession(session.sessionId);
-        audit("session_ended", sessionSubject(session, req.cid, clientIpOf(env)), "recheck_failed");
-        return await deny(verdict.logReason, verdict.reason, verdict.code);
-      }
-      return {
-        session: {
-          ...session,
-          claims: policyClaims(claims, config.policy),
-          groups: verdict.identity.groups,
-          roles: verdict.identity.roles,
-          refreshToken: result.refreshToken,
-          refreshExpiresAt: result.refreshExpiresAt,
-        },
-        lines: verdict.lines,
-      };
-    } catch (error) {
-      if (error instanceof IdpUnreachableError && config.sessions.idpUnreachable === "allow") {
-        log.warning(
-          "Identity provider unreachable; accepting {username} on the session (idp_unreachable = allow)",
-          {
-            username: session.username,
-          },
-        );
-        return { session, lines: judgeLines(session, config.policy) };
-      }
-      if (error instanceof IdpRejectedError) {
-        await store.deleteSession(session.sessionId);
-        audit("session_ended", sessionSubject(session, req.cid, clientIpOf(env)), "recheck_failed");
-      }
-      if (error instanceof OidcError) return await deny(error.code, error.reason, "recheck_failed");
-      throw error;
-    }
   }
 }
 
@@ -475,26 +321,6 @@ export function canResume(req: Pick<ClientRequest, "sessionState" | "username">)
 
 function clientIpOf(env: ClientEnv): string {
   return env.get("untrusted_ip") ?? env.get("untrusted_ip6") ?? "";
-}
-
-function sessionSubject(
-  session: Session | undefined,
-  cid: number,
-  clientIp: string,
-): AuditSubject {
-  return {
-    server: session?.server ?? "",
-    cid,
-    commonName: session?.commonName ?? "",
-    clientIp: clientIp || (session?.clientIp ?? ""),
-    username: session?.username ?? "",
-    subject: session?.subject ?? "",
-  };
-}
-
-function judgeLines(session: Session, policy: PolicyConfig): string[] {
-  const verdict = judge(session.claims, session.commonName, policy);
-  return verdict.allow ? verdict.lines : [];
 }
 
 function request(

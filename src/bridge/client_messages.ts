@@ -22,6 +22,22 @@ export const CLIENT_MESSAGES: ReadonlyMap<string, Translations> = new Map<string
     },
   ],
   [
+    "Your VPN user name must be the one you sign in with",
+    {
+      de: "Ihr VPN-Benutzername muss der sein, mit dem Sie sich anmelden",
+      fr: "Votre nom d'utilisateur VPN doit être celui avec lequel vous vous connectez",
+      es: "Su nombre de usuario de VPN debe ser el mismo con el que inicia sesión",
+    },
+  ],
+  [
+    "Your VPN user name must be empty or the one you sign in with",
+    {
+      de: "Ihr VPN-Benutzername muss leer sein oder der, mit dem Sie sich anmelden",
+      fr: "Votre nom d'utilisateur VPN doit être vide ou celui avec lequel vous vous connectez",
+      es: "Su nombre de usuario de VPN debe estar vacío o ser el mismo con el que inicia sesión",
+    },
+  ],
+  [
     "Your VPN session has expired. Reconnect to sign in again.",
     {
       de: "Ihre VPN-Sitzung ist abgelaufen. Verbinden Sie sich neu, um sich wieder anzumelden.",

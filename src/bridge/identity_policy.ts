@@ -1,18 +1,20 @@
 /**
  * From IdP claims to a verdict: extract the identity, apply [authorization], and pick the
- * client config lines. Shared by the browser login and the refresh check at REAUTH, so both
- * apply exactly the same rules.
+ * client config lines. The admission step (admission.ts) calls it for the browser login, every
+ * resume and every re-check, so all of them apply exactly the same rules.
  */
 import type { ResolvedConfig } from "../config/types.ts";
-import type { DenialReason } from "../metrics/port.ts";
+import { safeText } from "../oidc/errors.ts";
 import { authorize } from "../policy/authorize.ts";
-import { ClaimError } from "../policy/claims.ts";
+import { claimAt, ClaimError } from "../policy/claims.ts";
 import { linesForGroups } from "../policy/client_config.ts";
 import { extractIdentity, type Identity } from "../policy/identity.ts";
+import type { Denial } from "./denial.ts";
 
 export type Verdict =
   | { allow: true; identity: Identity; lines: string[] }
-  | { allow: false; code: DenialReason; reason: string; logReason: string };
+  /** `identity` when the claims named one: logs say who was denied. */
+  | { allow: false; denial: Denial; identity?: Identity };
 
 export interface PolicyConfig {
   oidc: Pick<ResolvedConfig["oidc"], "usernameClaim" | "groupsClaim" | "rolesClaim">;
@@ -24,6 +26,9 @@ export interface PolicyConfig {
    */
   alsoKeep?: readonly string[];
 }
+
+const MISSING_INFORMATION =
+  "Your account is missing information this VPN needs; contact your administrator";
 
 export function judge(
   claims: Record<string, unknown>,
@@ -41,18 +46,48 @@ export function judge(
     if (error instanceof ClaimError) {
       return {
         allow: false,
-        code: "missing_claim",
-        reason: "Your account is missing information this VPN needs; contact your administrator",
-        logReason: error.message,
+        denial: { code: "missing_claim", reason: MISSING_INFORMATION, logReason: error.message },
       };
     }
     throw error;
   }
   const decision = authorize(identity, claims, commonName, config.authorization);
   if (!decision.allow) {
-    return { allow: false, code: decision.code, reason: decision.reason, logReason: decision.code };
+    const absent = decision.code === "group"
+      ? config.oidc.groupsClaim
+      : decision.code === "role"
+      ? config.oidc.rolesClaim
+      : undefined;
+    const hint = absent !== undefined && claimAt(claims, absent) === undefined
+      ? missingClaimHint(decision.code === "group" ? "groups" : "roles", absent, claims)
+      : undefined;
+    return {
+      allow: false,
+      denial: { code: decision.code, reason: decision.reason, logReason: decision.code, hint },
+      identity,
+    };
   }
   return { allow: true, identity, lines: linesForGroups(config.clientConfig, identity.groups) };
+}
+
+const MAX_LISTED_CLAIMS = 40;
+
+/**
+ * The first problem of every new Keycloak setup: the IdP sends no groups (or roles) claim at
+ * all. Says so, with the claim names that did arrive (names only: values are user data).
+ */
+function missingClaimHint(
+  kind: "groups" | "roles",
+  path: string,
+  claims: Record<string, unknown>,
+): string {
+  const names = Object.keys(claims).slice(0, MAX_LISTED_CLAIMS).map((name) => safeText(name, 64));
+  const fix = kind === "groups"
+    ? 'add a group membership mapper at the IdP with "Add to ID token" on (or "Add to userinfo" with oidc.use_userinfo = true)'
+    : 'turn on "Add to ID token" in the IdP\'s roles mapper (or "Add to userinfo" with oidc.use_userinfo = true)';
+  return `the ${kind} claim "${path}" is missing from the token entirely (claims present: ${
+    names.join(", ") || "none"
+  }); likely fix: ${fix}, or request the scope that carries it in oidc.scopes`;
 }
 
 /**

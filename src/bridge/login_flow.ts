@@ -15,53 +15,58 @@ import { sameIpAddress } from "../ip_address.ts";
 import { secureEqual } from "../secure_compare.ts";
 import type { OidcClient } from "../oidc/client.ts";
 import { OidcError } from "../oidc/errors.ts";
-import { authTokenUserLine } from "../policy/client_config.ts";
-import type { PendingLogin, Session, SessionStore } from "../sessions/types.ts";
-import { audit } from "../audit.ts";
-import { type DenialReason, type Metrics, noMetrics } from "../metrics/port.ts";
+import type { PendingLogin, SessionStore } from "../sessions/types.ts";
+import type { Admission } from "./admission.ts";
 import type { CommanderLookup } from "./commander.ts";
-import { judge, policyClaims, type PolicyConfig } from "./identity_policy.ts";
-import { type SessionLimit, sessionsOverLimit } from "./session_limit.ts";
+import type { DenialReason } from "../metrics/port.ts";
+import { type Denial, idpDenial } from "./denial.ts";
 
 export interface LoginFlowDeps {
   store: SessionStore;
   /** `startLogin(stateTag)` must begin the state with `<stateTag>.`. */
   oidc: Pick<OidcClient, "startLogin" | "finishLogin">;
   commanders: CommanderLookup;
-  /** The policy of the OpenVPN server a login came through. */
-  policies: (server: string) => PolicyConfig | undefined;
-  sessionLifetimeMs: number;
+  admission: Pick<Admission, "admitLogin" | "deny">;
   checkClientIp: boolean;
   now: () => number;
   log: Logger;
-  /** `sessions.max_per_user`; `end` ends the sessions named (SessionEnd, reason max-per-user). */
-  sessionLimit?: SessionLimit & { end: (sessionIds: string[]) => Promise<number> };
-  /** Counting; nothing counted when left out. */
-  metrics?: Metrics;
 }
 
+/**
+ * Where a login stands, in the bridge's terms; the web layer (src/http/app.ts) picks the status
+ * code and page for each.
+ */
 export type BeginOutcome =
   | { kind: "redirect"; url: string }
   | { kind: "expired" }
-  | { kind: "error"; status: number; title: string; message: string };
+  | { kind: "wrong-network" }
+  /** Another browser has begun this sign-in; only that one may go on. */
+  | { kind: "begun-elsewhere" }
+  | { kind: "idp-unavailable" };
 
 export type CallbackOutcome =
-  | { kind: "success"; username: string }
+  | { kind: "admitted"; username: string }
   | { kind: "denied"; code: DenialReason; reason: string }
   | { kind: "expired" }
-  | { kind: "error"; status: number; title: string; message: string };
+  /** The IdP's redirect carries no `state`. */
+  | { kind: "invalid-response" }
+  /** The browser sent no login cookie: another browser, or cookies off. */
+  | { kind: "cookie-missing" }
+  /** OpenVPN no longer knows the client (it left, or its server is unknown). */
+  | { kind: "client-gone" };
 
-const CLIENT_GONE =
-  "Your VPN connection closed before sign-in finished. Reconnect your VPN to try again.";
-const UNUSABLE_USERNAME = "Your user name cannot be used with this VPN; contact your administrator";
-const OTHER_NETWORK = "Sign-in must happen from the same network as the VPN connection";
-const TOO_MANY_SESSIONS =
-  "You already have the maximum number of VPN sessions; disconnect one and try again";
-const BEGUN_ELSEWHERE =
-  "This VPN connection is already being signed in from another browser. If that was not you, " +
-  "disconnect your VPN and contact your administrator.";
+const WRONG_NETWORK: Denial = {
+  code: "wrong_network",
+  reason: "Sign-in must happen from the same network as the VPN connection",
+  logReason: "browser ip mismatch",
+};
 /** Older pending logins have untagged states: this many cookies are tried for them. */
 const UNTAGGED_STATE_COOKIES = 8;
+const INTERNAL_ERROR: Denial = {
+  code: "internal_error",
+  reason: "Sign-in failed; try again",
+  logReason: "internal error",
+};
 
 /**
  * What the state carries to name its login: a hash of the login id, not the id itself. The id
@@ -105,29 +110,21 @@ export class LoginFlow {
     const login = await this.view(id);
     if (!login) return { kind: "expired" };
     if (this.#deps.checkClientIp && !sameIpAddress(browserIp, login.clientIp)) {
-      return { kind: "error", status: 403, title: "Wrong network", message: OTHER_NETWORK };
+      return { kind: "wrong-network" };
     }
     if (login.oauth && !secureEqual(login.oauth.browserBinding, browserBinding)) {
       log.warning("Login of {commonName} (cid {cid}) refused: begun in another browser", {
         commonName: login.commonName,
         cid: login.cid,
       });
-      return {
-        kind: "error",
-        status: 409,
-        title: "Sign-in already started",
-        message: BEGUN_ELSEWHERE,
-      };
+      return { kind: "begun-elsewhere" };
     }
     let start;
     try {
       start = await oidc.startLogin(stateTag(id));
     } catch (error) {
       log.error("Cannot start a login at the identity provider: {error}", { error: String(error) });
-      const message = error instanceof OidcError
-        ? error.reason
-        : "The identity provider is not available";
-      return { kind: "error", status: 502, title: "Sign-in unavailable", message };
+      return { kind: "idp-unavailable" };
     }
     await store.putPending({
       ...login,
@@ -153,23 +150,8 @@ export class LoginFlow {
   ): Promise<CallbackOutcome> {
     const { store, log } = this.#deps;
     const state = callbackUrl.searchParams.get("state");
-    if (!state) {
-      return {
-        kind: "error",
-        status: 400,
-        title: "Invalid sign-in response",
-        message: "The response has no state",
-      };
-    }
-    if (bindings.length === 0) {
-      return {
-        kind: "error",
-        status: 400,
-        title: "Sign-in cookie missing",
-        message:
-          "Finish signing in in the browser that opened the sign-in link, with cookies enabled.",
-      };
-    }
+    if (!state) return { kind: "invalid-response" };
+    if (bindings.length === 0) return { kind: "cookie-missing" };
     const tag = state.includes(".") ? state.slice(0, state.indexOf(".")) : undefined;
     const candidates = tag === undefined
       ? bindings.slice(0, UNTAGGED_STATE_COOKIES)
@@ -189,39 +171,17 @@ export class LoginFlow {
     const login = matched && (await store.takePending(matched.id));
     if (!login?.oauth) return { kind: "expired" };
     const commander = this.#deps.commanders(login.server);
-    const policy = this.#deps.policies(login.server);
-    if (!commander || !policy) {
+    if (!commander) {
       log.error("Login for unknown OpenVPN server {server}", { server: login.server });
-      return { kind: "error", status: 500, title: "Sign-in failed", message: CLIENT_GONE };
+      return { kind: "client-gone" };
     }
-    const metrics = (this.#deps.metrics ?? noMetrics).server(login.server);
-    const who = {
-      server: login.server,
-      cid: login.cid,
-      commonName: login.commonName,
-      clientIp: login.clientIp,
-      username: "",
-      subject: "",
-    };
-    const deny = async (
-      logReason: string,
-      reason: string,
-      code: DenialReason,
-      identity?: { username: string; subject: string },
-    ): Promise<CallbackOutcome> => {
-      log.info("Login of {commonName} (cid {cid}) denied: {logReason}", {
-        commonName: login.commonName,
-        cid: login.cid,
-        logReason,
-      });
-      await commander.deny(login.cid, login.kid, logReason, reason).catch(() => {});
-      metrics.login(code === "idp_error" ? "error" : "denied");
-      metrics.denial(code);
-      audit("denied", { ...who, ...identity }, code);
-      return { kind: "denied", code, reason };
+    const client = { ...login, kind: "login" as const };
+    const deny = async (denial: Denial): Promise<CallbackOutcome> => {
+      await this.#deps.admission.deny(commander, client, denial).catch(() => {});
+      return { kind: "denied", code: denial.code, reason: denial.reason };
     };
     if (this.#deps.checkClientIp && !sameIpAddress(browserIp, login.clientIp)) {
-      return await deny("browser ip mismatch", OTHER_NETWORK, "wrong_network");
+      return await deny(WRONG_NETWORK);
     }
 
     let result;
@@ -234,101 +194,16 @@ export class LoginFlow {
           cid: login.cid,
           error: error.message,
         });
-        return await deny(error.code, error.reason, "idp_error");
+        return await deny(idpDenial(error, "idp_error"));
       }
-      await commander.deny(login.cid, login.kid, "internal error", "Sign-in failed; try again")
-        .catch(() => {});
-      metrics.login("error");
-      metrics.denial("internal_error");
+      await deny(INTERNAL_ERROR);
       throw error;
     }
-    const verdict = judge(result.claims, login.commonName, policy);
-    const known = { username: "", subject: result.subject };
-    if (!verdict.allow) return await deny(verdict.logReason, verdict.reason, verdict.code, known);
-
-    const { identity } = verdict;
-    const lines = [...verdict.lines];
-    if (login.username === "") {
-      // OpenVPN's token needs a user name when the client sent none; one we cannot push
-      // (too long for the client, control characters) would break every renegotiation.
-      try {
-        lines.push(authTokenUserLine(identity.username));
-      } catch {
-        return await deny(
-          "username unusable for auth-token-user",
-          UNUSABLE_USERNAME,
-          "username_unusable",
-          { ...known, username: identity.username },
-        );
-      }
-    }
-    const now = this.#deps.now();
-    const session: Session = {
-      sessionId: login.sessionId,
-      server: login.server,
-      cid: login.cid,
-      commonName: login.commonName,
-      username: identity.username,
-      groups: identity.groups,
-      roles: identity.roles,
-      claims: policyClaims(result.claims, policy),
-      subject: result.subject,
-      sid: result.sid,
-      clientIp: login.clientIp,
-      refreshToken: result.refreshToken,
-      refreshExpiresAt: result.refreshExpiresAt,
-      // A client that sent a user name will present OpenVPN's token when it reconnects.
-      resumable: login.username !== "",
-      createdAt: now,
-      lastAuthAt: now,
-      expiresAt: now + this.#deps.sessionLifetimeMs,
-    };
-    const limit = this.#deps.sessionLimit;
-    const excess = limit
-      ? sessionsOverLimit(
-        (await store.findSessionsBySubject(session.subject))
-          .filter((other) => other.sessionId !== session.sessionId),
-        limit.maxPerUser,
-      )
-      : [];
-    if (excess.length > 0 && limit?.action === "deny_new") {
-      return await deny("sessions.max_per_user reached", TOO_MANY_SESSIONS, "max_sessions", {
-        username: identity.username,
-        subject: result.subject,
-      });
-    }
-    // Stored before client-auth, so a REAUTH that races the answer finds it.
-    if (session.sessionId) await store.putSession(session);
-    try {
-      await commander.auth(login.cid, login.kid, lines);
-    } catch (error) {
-      log.warning("client-auth for {username} (cid {cid}) failed: {error}", {
-        username: identity.username,
-        cid: login.cid,
-        error: String(error),
-      });
-      if (session.sessionId) await store.deleteSession(session.sessionId);
-      metrics.login("error");
-      return { kind: "error", status: 410, title: "VPN connection closed", message: CLIENT_GONE };
-    }
-    metrics.login("admitted");
-    audit("admitted", { ...who, username: identity.username, subject: result.subject });
-    log.info("Login of {username} (cid {cid}, certificate {commonName}) accepted", {
-      username: identity.username,
-      cid: login.cid,
-      commonName: login.commonName,
-    });
-    if (excess.length > 0) {
-      log.info(
-        "{username} is over sessions.max_per_user ({max}): ending {count} oldest session(s)",
-        {
-          username: identity.username,
-          max: limit!.maxPerUser,
-          count: excess.length,
-        },
-      );
-      await limit!.end(excess.map((old) => old.sessionId));
-    }
-    return { kind: "success", username: identity.username };
+    const admitted = await this.#deps.admission.admitLogin(
+      { client, sessionId: login.sessionId, result },
+      commander,
+    );
+    if (admitted.kind !== "denied") return admitted;
+    return { kind: "denied", code: admitted.denial.code, reason: admitted.denial.reason };
   }
 }

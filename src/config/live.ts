@@ -1,7 +1,7 @@
 /**
  * Reloading: which keys change while the service runs, and the config a reload puts in force.
  * Live: the policy ([authorization], [[client_config]], each server's own, the claim names),
- * each server's bypass list and sign-in timeout, pages (templates, language, confirm step, trusted proxies), the TLS
+ * each server's bypass list, sign-in timeout and username policy, pages (templates, language, confirm step, trusted proxies), the TLS
  * certificate, [log] and [metrics]. Everything else (management address, store, IdP client,
  * base URL, secret, listen address) keeps its old value until a restart, with a warning.
  */
@@ -44,6 +44,7 @@ export function mergeReload(
           ...server,
           bypassCommonNames: same.bypassCommonNames,
           authPendingTimeoutMs: same.authPendingTimeoutMs,
+          usernamePolicy: same.usernamePolicy,
           authorization: same.authorization,
           clientConfig: same.clientConfig,
         }

@@ -33,6 +33,8 @@ export interface OpenvpnServerConfig {
   bypassCommonNames: RegExp[];
   commandTimeoutMs: number;
   reconnectMaxDelayMs: number;
+  /** How the user name the VPN client sends must relate to the signed-in identity. */
+  usernamePolicy: "any" | "empty_or_match" | "match";
   /** The server's own `[openvpn.authorization]`, else the top-level `[authorization]`. */
   authorization: AuthorizationConfig;
   /** The server's own `[[openvpn.client_config]]`, else the top-level `[[client_config]]`. */

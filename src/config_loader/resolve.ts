@@ -136,6 +136,7 @@ function resolveServers(
       bypassCommonNames: bypass,
       commandTimeoutMs: values.command_timeout,
       reconnectMaxDelayMs: values.reconnect_max_delay,
+      usernamePolicy: values.username_policy,
       authorization,
       clientConfig,
     });

@@ -126,6 +126,11 @@ export const SERVER_SPEC = {
   bypass_common_names: { type: "strings", default: [] },
   command_timeout: { type: "duration", default: "10s" },
   reconnect_max_delay: { type: "duration", default: "30s" },
+  username_policy: {
+    type: "string",
+    default: "empty_or_match",
+    oneOf: ["any", "empty_or_match", "match"],
+  },
 } as const satisfies SectionSpec;
 
 /** Tables a server table may hold besides its keys. */

@@ -63,17 +63,6 @@ const COOKIE_PREFIX = "oao-";
 type Env = { Bindings: HttpEnv };
 type RequestHeaders = { req: { header(name: string): string | undefined } };
 
-/** LoginFlow's error outcomes by title, so other languages can show their own text. */
-const FLOW_ERRORS: Readonly<Record<string, ErrorKind>> = {
-  "Wrong network": "wrong-network",
-  "Sign-in unavailable": "idp-unavailable",
-  "Invalid sign-in response": "invalid-response",
-  "Sign-in cookie missing": "cookie-missing",
-  "Sign-in failed": "client-gone",
-  "VPN connection closed": "client-gone",
-  "Sign-in already started": "begun-elsewhere",
-};
-
 export function createApp(deps: AppDeps): Hono<Env> {
   const https = deps.baseUrl.protocol === "https:";
   const cookiePrefix = (https ? "__Host-" : "") + COOKIE_PREFIX;
@@ -103,16 +92,6 @@ export function createApp(deps: AppDeps): Hono<Env> {
   const expired = (c: RequestHeaders) => html(c, (pages) => pages.expired(), 404);
   const errorPage = (c: RequestHeaders, status: number, kind: ErrorKind) =>
     html(c, (pages, t) => pages.error({ status, ...t.errors[kind] }), status);
-  /** English pages keep the flow's own words; other languages translate what they know. */
-  const flowError = (
-    c: RequestHeaders,
-    outcome: { status: number; title: string; message: string },
-  ) =>
-    html(c, (pages, t) => {
-      const kind = FLOW_ERRORS[outcome.title];
-      const text = t.tag === "en" || kind === undefined ? outcome : t.errors[kind];
-      return pages.error({ status: outcome.status, title: text.title, message: text.message });
-    }, outcome.status);
 
   const app = new Hono<Env>();
   app.use(securityHeaders({
@@ -195,7 +174,8 @@ export function createApp(deps: AppDeps): Hono<Env> {
     const query = new URL(c.req.url).search;
     const callback = new URL(`${baseHref(deps.baseUrl)}${CALLBACK_PATH}${query}`);
     const outcome = await deps.flow.complete(callback, bindings, browserIp(c));
-    if (outcome.kind !== "error" || outcome.status !== 400) {
+    // Without a usable cookie or state the login may still be finished from the right browser.
+    if (outcome.kind !== "cookie-missing" && outcome.kind !== "invalid-response") {
       for (const [id] of bindings) deleteCookie(c, cookiePrefix + id, { path: "/", secure: https });
     }
     return withCookies(c, answerCallback(c, outcome));
@@ -221,14 +201,18 @@ export function createApp(deps: AppDeps): Hono<Env> {
         return new Response(null, { status: 303, headers: { location: outcome.url } });
       case "expired":
         return expired(c);
-      case "error":
-        return flowError(c, outcome);
+      case "wrong-network":
+        return errorPage(c, 403, "wrong-network");
+      case "begun-elsewhere":
+        return errorPage(c, 409, "begun-elsewhere");
+      case "idp-unavailable":
+        return errorPage(c, 502, "idp-unavailable");
     }
   }
 
   function answerCallback(c: RequestHeaders, outcome: CallbackOutcome): Response {
     switch (outcome.kind) {
-      case "success":
+      case "admitted":
         return html(c, (pages) => pages.success({ username: outcome.username }), 200);
       case "denied":
         return html(
@@ -238,8 +222,12 @@ export function createApp(deps: AppDeps): Hono<Env> {
         );
       case "expired":
         return expired(c);
-      case "error":
-        return flowError(c, outcome);
+      case "invalid-response":
+        return errorPage(c, 400, "invalid-response");
+      case "cookie-missing":
+        return errorPage(c, 400, "cookie-missing");
+      case "client-gone":
+        return errorPage(c, 410, "client-gone");
     }
   }
 

@@ -31,6 +31,7 @@ export const DENIAL_REASONS = [
   "timeout",
   "wrong_network",
   "username_unusable",
+  "username_mismatch",
   "no_webauth",
   "session_invalid",
   "session_expired",

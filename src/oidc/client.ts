@@ -15,6 +15,7 @@ import {
   IdpRejectedError,
   IdpUnreachableError,
   OidcError,
+  safeText,
 } from "./errors.ts";
 import { type FetchLike, timedFetch } from "./http.ts";
 
@@ -53,7 +54,12 @@ export interface LoginResult {
 }
 
 export interface RefreshResult {
-  /** Fresh claims from the new ID token and/or userinfo; undefined when the IdP sent none. */
+  /**
+   * What the IdP says about the user now, and only that: the new ID token's claims (merged
+   * with userinfo when `use_userinfo` is on), or, when the refresh brought no ID token,
+   * userinfo read with the new access token. Undefined when neither exists (no ID token and
+   * no userinfo endpoint).
+   */
   claims: Record<string, unknown> | undefined;
   /** The rotated refresh token, or the presented one when the IdP does not rotate. */
   refreshToken: string;
@@ -69,10 +75,12 @@ export interface OidcClient {
   startLogin(stateTag?: string): Promise<LoginStart>;
   finishLogin(callbackUrl: URL, expected: LoginExpectation): Promise<LoginResult>;
   /**
-   * Runs a refresh grant. With `expectedSubject`, a new ID token must be about the same user
-   * (OIDC Core 12.2).
+   * Runs a refresh grant for the user `expectedSubject`: a new ID token must be about them
+   * (OIDC Core 12.2), and so must userinfo.
+   *
+   * @throws {IdpRejectedError} on any 4xx answer, JSON error body or not: the grant is gone
    */
-  refresh(refreshToken: string, expectedSubject?: string): Promise<RefreshResult>;
+  refresh(refreshToken: string, expectedSubject: string): Promise<RefreshResult>;
   /** RFC 7009 revocation of a refresh token; does nothing when the IdP has no endpoint. */
   revoke(refreshToken: string): Promise<void>;
 }
@@ -280,11 +288,10 @@ export function createOidcClient(
     };
   }
 
-  async function refresh(refreshToken: string, expectedSubject?: string): Promise<RefreshResult> {
+  async function refresh(refreshToken: string, expectedSubject: string): Promise<RefreshResult> {
     const as = await discover();
     const authentication = await auth();
     let response: Response;
-    let tokens: oauth.TokenEndpointResponse;
     try {
       response = await oauth.refreshTokenGrantRequest(
         as,
@@ -293,24 +300,38 @@ export function createOidcClient(
         refreshToken,
         httpOptions,
       );
+    } catch (error) {
+      throw toOidcError(error, "refresh");
+    }
+    let tokens: oauth.TokenEndpointResponse;
+    try {
       tokens = await oauth.processRefreshTokenResponse(as, client(), response);
     } catch (error) {
+      // Refused, with an RFC 6749 body or (Glewlwyd) a bare 400: either way the grant is gone.
+      if (response.status >= 400 && response.status < 500) {
+        const cause = evidence(error);
+        throw new IdpRejectedError(
+          `IdP refused the refresh: HTTP ${response.status} ${cause.error ?? "(no error body)"}`,
+          { cause },
+        );
+      }
       throw toOidcError(error, "refresh");
     }
 
     const idClaims = oauth.getValidatedIdTokenClaims(tokens);
+    let claims: Record<string, unknown> | undefined;
     if (idClaims !== undefined) {
       await verifySignature(as, response);
-      if (expectedSubject !== undefined && idClaims.sub !== expectedSubject) {
+      if (idClaims.sub !== expectedSubject) {
         throw new OidcError("invalid_id_token", "Refreshed ID token is about another subject");
       }
-    }
-    let claims: Record<string, unknown> | undefined = idClaims === undefined
-      ? undefined
-      : { ...idClaims };
-    const subject = idClaims?.sub ?? expectedSubject;
-    if (config.useUserinfo && subject !== undefined) {
-      claims = merge(claims ?? {}, await userinfo(as, tokens.access_token, subject));
+      claims = { ...idClaims };
+      if (config.useUserinfo) {
+        claims = merge(claims, await userinfo(as, tokens.access_token, expectedSubject));
+      }
+    } else if (as.userinfo_endpoint !== undefined) {
+      // No ID token (OIDC Core 12.2 allows it): userinfo is the only word on the user now.
+      claims = await userinfo(as, tokens.access_token, expectedSubject);
     }
     return {
       claims,
@@ -366,22 +387,26 @@ type Stage = "discovery" | "callback" | "id_token" | "userinfo" | "refresh" | "r
 /** Maps oauth4webapi and transport errors to the typed errors the bridge acts on. */
 function toOidcError(error: unknown, stage: Stage): OidcError {
   if (error instanceof OidcError) return error;
+  const cause = evidence(error);
   if (error instanceof oauth.AuthorizationResponseError) {
-    return new AuthorizationResponseError(error.error, error.error_description);
+    return new AuthorizationResponseError(error.error, error.error_description, { cause });
   }
   if (error instanceof oauth.ResponseBodyError) {
     if (error.error === "invalid_grant") {
       return new IdpRejectedError(`IdP rejected the grant during ${stage}: invalid_grant`, {
-        cause: error.cause,
+        cause,
       });
     }
     return new OidcError(
       stage === "callback" ? "idp_error" : "invalid_response",
       `IdP error during ${stage}: HTTP ${error.status} ${safeCode(error.error)}`,
+      { cause },
     );
   }
   if (error instanceof oauth.WWWAuthenticateChallengeError) {
-    return new OidcError("invalid_response", `IdP challenged the request during ${stage}`);
+    return new OidcError("invalid_response", `IdP challenged the request during ${stage}`, {
+      cause,
+    });
   }
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: unknown } | null)?.code;
@@ -390,18 +415,60 @@ function toOidcError(error: unknown, stage: Stage): OidcError {
     return new OidcError(
       stateProblem ? "invalid_state" : "invalid_callback",
       `Invalid authorization response: ${message}`,
+      { cause },
     );
   }
   if (stage === "id_token" && isTokenValidationError(code)) {
-    return new OidcError("invalid_id_token", `Invalid ID token: ${message}`);
+    return new OidcError("invalid_id_token", `Invalid ID token: ${message}`, { cause });
   }
   if (stage === "refresh" && isTokenValidationError(code)) {
-    return new OidcError("invalid_id_token", `Invalid refreshed ID token: ${message}`);
+    return new OidcError("invalid_id_token", `Invalid refreshed ID token: ${message}`, { cause });
   }
   if (error instanceof TypeError && code === undefined) {
-    return new IdpUnreachableError(`IdP request failed during ${stage}: ${message}`);
+    return new IdpUnreachableError(`IdP request failed during ${stage}: ${message}`, { cause });
   }
-  return new OidcError("invalid_response", `Invalid IdP response during ${stage}: ${message}`);
+  return new OidcError("invalid_response", `Invalid IdP response during ${stage}: ${message}`, {
+    cause,
+  });
+}
+
+/** The evidence an OidcError keeps as its `cause`. */
+export interface OidcErrorEvidence {
+  name: string;
+  /** oauth4webapi's code (`OAUTH_JWT_CLAIM_COMPARISON_FAILED`, ...), when it has one. */
+  code?: string;
+  message: string;
+  /** HTTP status of the IdP's answer, when there was one. */
+  status?: number;
+  /** The IdP's OAuth `error` and `error_description`, restricted to safe characters. */
+  error?: string;
+  errorDescription?: string;
+}
+
+/**
+ * What went wrong, without the secret parts: oauth4webapi's own causes can hold the callback
+ * parameters (the code), the expected nonce or state, or a whole Response, so only the name,
+ * code, message and the IdP's error fields are kept.
+ */
+export function evidence(error: unknown): OidcErrorEvidence {
+  if (!(error instanceof Error)) return { name: "Error", message: safeText(String(error), 300) };
+  const found: OidcErrorEvidence = { name: error.name, message: safeText(error.message, 300) };
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string") found.code = safeCode(code);
+  if (error instanceof oauth.ResponseBodyError) {
+    found.status = error.status;
+    found.error = safeCode(error.error);
+    if (error.error_description !== undefined) {
+      found.errorDescription = safeText(error.error_description, 200);
+    }
+  } else if (error instanceof oauth.AuthorizationResponseError) {
+    found.error = safeCode(error.error);
+  } else if (error instanceof oauth.WWWAuthenticateChallengeError) {
+    found.status = error.status;
+  } else if ((error as { cause?: unknown }).cause instanceof Response) {
+    found.status = ((error as { cause?: unknown }).cause as Response).status;
+  }
+  return found;
 }
 
 function isTokenValidationError(code: unknown): boolean {

@@ -1,7 +1,9 @@
 /**
  * Errors of the OIDC relying party. Each carries a machine-readable `code` and a short `reason`
  * that is safe to show in the browser and to send to the VPN client: it never contains tokens,
- * codes or secrets. The `message` has details for the log (still without tokens).
+ * codes or secrets. The `message` has details for the log (still without tokens), and the
+ * `cause` the evidence (see `evidence()` in client.ts: names, codes, HTTP status, the IdP's
+ * error fields; never the secret parts of the underlying error).
  */
 
 export type OidcErrorCode =
@@ -56,7 +58,11 @@ export class AuthorizationResponseError extends OidcError {
   /** The IdP's `error_description`, restricted to printable ASCII and 200 characters. */
   readonly idpErrorDescription: string | undefined;
 
-  constructor(idpError: string, idpErrorDescription: string | undefined) {
+  constructor(
+    idpError: string,
+    idpErrorDescription: string | undefined,
+    options?: { cause?: unknown },
+  ) {
     const error = safeText(idpError, 64) || "unknown_error";
     const description = idpErrorDescription === undefined
       ? undefined
@@ -64,6 +70,7 @@ export class AuthorizationResponseError extends OidcError {
     super(
       error === "access_denied" ? "access_denied" : "idp_error",
       `Authorization response error: ${error}${description ? ` (${description})` : ""}`,
+      options,
     );
     this.name = "AuthorizationResponseError";
     this.idpError = error;
@@ -94,7 +101,7 @@ export class IdpUnreachableError extends OidcError {
 }
 
 /** Keeps printable ASCII only and truncates: IdP-supplied text goes to logs and users. */
-function safeText(text: string, max: number): string {
+export function safeText(text: string, max: number): string {
   const printable = text.replace(/[^\x20-\x7e]/g, "").trim();
   return printable.length > max ? `${printable.slice(0, max - 3)}...` : printable;
 }

@@ -17,7 +17,7 @@ import { MemoryStore } from "../../src/sessions/memory_store.ts";
 import type { PendingLogin } from "../../src/sessions/types.ts";
 import { assert, assertEquals } from "../support/assert.ts";
 import { RecordingCommander } from "../support/recording_commander.ts";
-import { TEST_POLICY } from "../support/client_events_fixture.ts";
+import { testAdmission } from "../support/client_events_fixture.ts";
 import { settledHeap } from "./_fixtures.ts";
 
 const IN_PROCESS = 100_000;
@@ -65,8 +65,7 @@ function setup() {
       finishLogin: () => Promise.reject(new IdpUnreachableError("No IdP in this test")),
     },
     commanders: () => commander,
-    policies: () => TEST_POLICY,
-    sessionLifetimeMs: 3_600_000,
+    admission: testAdmission({ store, now }).admission,
     checkClientIp: false,
     now,
     log: getLogger("stress"),

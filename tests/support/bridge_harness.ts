@@ -11,7 +11,7 @@ import { startDaemon } from "../../src/daemon.ts";
 import type { RunningService } from "../../src/cli.ts";
 import { FakeManagementServer } from "./fake_management_server.ts";
 import { freePort } from "./free_port.ts";
-import { startTestIdp, type TestIdp, type TestUser } from "./idp/mod.ts";
+import { startTestIdp, type TestIdp, type TestIdpOptions, type TestUser } from "./idp/mod.ts";
 import { bridgeLoginOverHttp } from "./bridge_browser.ts";
 
 export const CLIENT_SECRET = "bridge-test-secret";
@@ -32,6 +32,10 @@ export interface HarnessOptions {
    * server and extra TOML (e.g. `[openvpn.authorization]`); by default one `[openvpn]`.
    */
   servers?: Array<{ name: string; toml?: string }>;
+  /** The body of `[authorization]`; default `allowed_groups = ["/vpn-users"]`. */
+  authorization?: string;
+  /** How the IdP answers refreshes (default: like Keycloak). */
+  idp?: Pick<TestIdpOptions, "idTokenOnRefresh" | "bareRefreshErrors">;
 }
 
 export class BridgeHarness {
@@ -68,6 +72,7 @@ export class BridgeHarness {
     const port = await freePort();
     const baseUrl = `http://127.0.0.1:${port}`;
     const idp = await startTestIdp({
+      ...options.idp,
       ...(options.users ? { users: options.users } : {}),
       clients: [{
         clientId: "openvpn",
@@ -106,7 +111,7 @@ client_secret = "${CLIENT_SECRET}"
 roles_claim = "realm_access.roles"
 
 [authorization]
-allowed_groups = ["/vpn-users"]
+${options.authorization ?? 'allowed_groups = ["/vpn-users"]'}
 
 [sessions]
 backend = "${options.sessions ?? "memory"}"

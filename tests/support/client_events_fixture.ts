@@ -1,15 +1,55 @@
 /**
- * Shared test wiring for the bridge's event handling: a policy that admits `/vpn-users`, and a
- * ClientEvents over a given store with a recording commander and a scripted IdP.
+ * Shared test wiring for the bridge's event handling: a policy that admits `/vpn-users`, alice's
+ * session and client ENV, the admission step with a scripted IdP, and a ClientEvents over a
+ * given store with a recording commander.
  */
+import { Admission } from "../../src/bridge/admission.ts";
 import { ClientEvents } from "../../src/bridge/client_events.ts";
 import type { Clock } from "../../src/clock.ts";
 import type { PolicyConfig } from "../../src/bridge/identity_policy.ts";
+import type { UsernamePolicy } from "../../src/bridge/username_policy.ts";
 import { getLogger } from "../../src/log.ts";
 import type { RefreshResult } from "../../src/oidc/client.ts";
 import type { KnownSessions } from "../../src/sessions/known_sessions.ts";
-import type { SessionStore } from "../../src/sessions/types.ts";
+import type { Session, SessionStore } from "../../src/sessions/types.ts";
 import { RecordingCommander } from "./recording_commander.ts";
+
+/** The clock of the event tests. */
+export const EVENTS_T0 = 1_800_000_000_000;
+
+/** Alice's session on cid 4, admitted by TEST_POLICY, with a refresh token. */
+export function testSession(overrides: Partial<Session> = {}): Session {
+  return {
+    sessionId: "s-1",
+    server: "default",
+    cid: 4,
+    commonName: "alice",
+    username: "alice",
+    groups: ["/vpn-users"],
+    roles: [],
+    claims: { sub: "u-1", preferred_username: "alice", groups: ["/vpn-users"] },
+    subject: "u-1",
+    sid: undefined,
+    refreshToken: "rt-1",
+    refreshExpiresAt: undefined,
+    resumable: false,
+    createdAt: EVENTS_T0,
+    lastAuthAt: EVENTS_T0,
+    expiresAt: EVENTS_T0 + 3_600_000,
+    ...overrides,
+  };
+}
+
+/** The ENV of alice's client on session s-1 (a certificate-only 2.6 client), with overrides. */
+export function testEnv(values: Record<string, string>): Map<string, string> {
+  return new Map(Object.entries({
+    common_name: "alice",
+    session_id: "s-1",
+    session_state: "Initial",
+    IV_SSO: "webauth",
+    ...values,
+  }));
+}
 
 /** Members of `/vpn-users` may connect; no client config lines. */
 export const TEST_POLICY: PolicyConfig = {
@@ -29,6 +69,8 @@ export interface TestClientEventsOptions {
   server?: string;
   /** The policy of that server; TEST_POLICY unless given. */
   policy?: PolicyConfig;
+  /** Default `empty_or_match`. */
+  usernamePolicy?: UsernamePolicy;
   /** Usually a FakeClock: pending-login deadlines fire when the test advances it. */
   clock: Clock;
   authPendingTimeoutMs?: number;
@@ -43,13 +85,18 @@ export interface TestClientEventsOptions {
   newLoginId?: () => string;
 }
 
-export function testClientEvents(options: TestClientEventsOptions) {
-  const commander = new RecordingCommander();
+export type TestAdmissionOptions =
+  & Pick<
+    TestClientEventsOptions,
+    "store" | "idpUnreachable" | "refresh" | "policy" | "usernamePolicy"
+  >
+  & { now: () => number };
+
+/** The admission step over a store, with a scripted IdP that records revoked tokens. */
+export function testAdmission(options: TestAdmissionOptions) {
   const revoked: string[] = [];
-  let counter = 0;
-  const events = new ClientEvents({
-    server: options.server ?? "default",
-    commander,
+  const policy = options.policy ?? TEST_POLICY;
+  const admission = new Admission({
     store: options.store,
     oidc: {
       refresh: options.refresh ??
@@ -60,14 +107,32 @@ export function testClientEvents(options: TestClientEventsOptions) {
       },
     },
     config: {
-      policy: options.policy ?? TEST_POLICY,
+      policy: () => policy,
+      usernamePolicy: () => options.usernamePolicy ?? "empty_or_match",
+      sessionLifetimeMs: 3_600_000,
+      idpUnreachable: options.idpUnreachable ?? "deny",
+    },
+    now: options.now,
+    log: getLogger("test"),
+  });
+  return { admission, revoked };
+}
+
+export function testClientEvents(options: TestClientEventsOptions) {
+  const commander = new RecordingCommander();
+  const { admission, revoked } = testAdmission({ ...options, now: () => options.clock.now() });
+  let counter = 0;
+  const events = new ClientEvents({
+    server: options.server ?? "default",
+    commander,
+    store: options.store,
+    admission,
+    config: {
       baseUrl: new URL("https://vpn.example.com"),
       bypassCommonNames: [],
       authPendingTimeoutMs: options.authPendingTimeoutMs ?? 60_000,
       sessions: {
-        lifetimeMs: 3_600_000,
         reauthCheck: options.reauthCheck ?? "none",
-        idpUnreachable: options.idpUnreachable ?? "deny",
         storeUnreachable: options.storeUnreachable ?? "deny",
       },
     },
@@ -77,5 +142,5 @@ export function testClientEvents(options: TestClientEventsOptions) {
     log: getLogger("test"),
     ...(options.knownSessions ? { knownSessions: options.knownSessions } : {}),
   });
-  return { events, commander, revoked };
+  return { events, commander, revoked, admission };
 }

@@ -128,7 +128,8 @@ Deno.test("SIGHUP reload: a policy change applies to the next login, the link an
     await reload!();
     assertEquals(await signIn(h, 1, "alice"), "client-auth 1 1");
 
-    // Only group /other from now on: alice's sessions stay, a new login of hers is denied.
+    // Only group /other from now on: the next decision about alice uses it (her REAUTH is
+    // denied, as is a new login of hers); the link is not touched.
     writeFileSync(
       path,
       h.toml.replace('allowed_groups = ["/vpn-users"]', 'allowed_groups = ["/other"]'),
@@ -136,7 +137,7 @@ Deno.test("SIGHUP reload: a policy change applies to the next login, the link an
     await reload!();
     let before = h.openvpn.received.length;
     h.openvpn.sendClientBlock("REAUTH", 0, 2, clientEnv({ session_id: "s-alice-0" }));
-    await h.waitForCommand(before, (line) => line === "client-auth-nt 0 2");
+    await h.waitForCommand(before, (line) => line.startsWith('client-deny 0 2 "group"'));
     assertStringIncludes(await signIn(h, 2, "alice"), 'client-deny 2 1 "group"');
     assertEquals(h.openvpn.connections, connections);
 

@@ -44,7 +44,7 @@ async function seedSessions(h: BridgeHarness): Promise<Session[]> {
     username: `user-${cid}`,
     groups: ["/vpn-users"],
     roles: [],
-    claims: { sub: `u-${cid}`, groups: ["/vpn-users"] },
+    claims: { sub: `u-${cid}`, preferred_username: `user-${cid}`, groups: ["/vpn-users"] },
     subject: `u-${cid}`,
     sid: undefined,
     refreshToken: `rt-${cid}`,

@@ -14,6 +14,7 @@ import {
   startTestIdp,
   type TestClient,
   type TestIdp,
+  type TestIdpOptions,
 } from "../../support/idp/mod.ts";
 
 const REDIRECT_URI = "http://127.0.0.1:9/oauth2/callback";
@@ -41,9 +42,14 @@ function config(idp: TestIdp, overrides: Partial<ResolvedConfig["oidc"]> = {}) {
 
 async function withIdp(
   fn: (idp: TestIdp, client: OidcClient) => Promise<void>,
-  options: { client?: Partial<TestClient>; config?: Partial<ResolvedConfig["oidc"]> } = {},
+  options: {
+    client?: Partial<TestClient>;
+    config?: Partial<ResolvedConfig["oidc"]>;
+    idp?: Pick<TestIdpOptions, "idTokenOnRefresh" | "bareRefreshErrors" | "users">;
+  } = {},
 ): Promise<void> {
   const idp = await startTestIdp({
+    ...options.idp,
     clients: [{
       clientId: "vpn-bridge",
       clientSecret: CLIENT_SECRET,
@@ -118,7 +124,7 @@ Deno.test("refresh() returns a rotated refresh token and the old one stops worki
     assert.deepEqual(refreshed.claims?.groups, ["/vpn-users", "/staff/vpn-admins"]);
     const again = await client.refresh(refreshed.refreshToken, login.subject);
     assert.notEqual(again.refreshToken, refreshed.refreshToken);
-    await rejection(client.refresh(login.refreshToken!), IdpRejectedError);
+    await rejection(client.refresh(login.refreshToken!, login.subject), IdpRejectedError);
   });
 });
 
@@ -135,7 +141,10 @@ Deno.test("a disabled user's refresh fails with IdpRejectedError and their login
   await withIdp(async (idp, client) => {
     const login = await loginAs(client, "alice");
     idp.setDisabled("alice", true);
-    const error = await rejection(client.refresh(login.refreshToken!), IdpRejectedError);
+    const error = await rejection(
+      client.refresh(login.refreshToken!, login.subject),
+      IdpRejectedError,
+    );
     assert.equal(error.code, "invalid_grant");
     const start = await client.startLogin();
     await assert.rejects(
@@ -151,7 +160,7 @@ Deno.test("revoke() ends the refresh token at the IdP", async () => {
   await withIdp(async (_idp, client) => {
     const login = await loginAs(client, "alice");
     await client.revoke(login.refreshToken!);
-    await rejection(client.refresh(login.refreshToken!), IdpRejectedError);
+    await rejection(client.refresh(login.refreshToken!, login.subject), IdpRejectedError);
   });
 });
 
@@ -216,7 +225,7 @@ Deno.test("private_key_jwt client authentication works against the IdP", async (
   await withIdp(async (_idp, client) => {
     const result = await loginAs(client, "alice");
     assert.equal(result.claims.preferred_username, "alice");
-    await client.refresh(result.refreshToken!);
+    await client.refresh(result.refreshToken!, result.subject);
   }, {
     client: {
       clientSecret: undefined,
@@ -278,4 +287,34 @@ Deno.test("an existing SSO session logs in again without showing the form", asyn
     const result = await client.finishLogin(callback, second);
     assert.equal(result.claims.preferred_username, "alice");
   });
+});
+
+Deno.test("the test IdP leaves empty claims out, as Keycloak does", async () => {
+  await withIdp(async (idp, client) => {
+    const login = await loginAs(client, "alice");
+    idp.setGroups("alice", []);
+    idp.setRealmRoles("alice", []);
+    const refreshed = await client.refresh(login.refreshToken!, login.subject);
+    assert.equal(Object.hasOwn(refreshed.claims!, "groups"), false);
+    assert.equal(Object.hasOwn(refreshed.claims!, "realm_access"), false);
+  });
+});
+
+Deno.test("the test IdP can answer refreshes like Glewlwyd: no ID token, refusals as a bare 400", async () => {
+  await withIdp(async (idp, client) => {
+    const login = await loginAs(client, "alice");
+    const refreshed = await client.refresh(login.refreshToken!, login.subject);
+    assert.equal(refreshed.idToken, undefined);
+    // Read from userinfo with the new access token instead.
+    assert.equal(refreshed.claims?.preferred_username, "alice");
+    idp.setDisabled("alice", true);
+    const refused = await rejection(
+      client.refresh(refreshed.refreshToken, login.subject),
+      IdpRejectedError,
+    );
+    assert.deepEqual(
+      [(refused.cause as { status?: number }).status, (refused.cause as { error?: string }).error],
+      [400, undefined],
+    );
+  }, { idp: { idTokenOnRefresh: false, bareRefreshErrors: true } });
 });

@@ -9,7 +9,11 @@
  *   `resource_access.<client>.roles`, `sid`;
  * - PKCE (S256) required for every client, refresh tokens issued to the code flow without
  *   `offline_access`, refresh tokens rotated, revocation and userinfo enabled;
- * - a disabled user cannot log in and every refresh grant for them fails with `invalid_grant`.
+ * - a disabled user cannot log in and every refresh grant for them fails with `invalid_grant`;
+ * - empty claims are left out, as Keycloak does (no groups: no `groups` claim).
+ *
+ * Options make it answer refreshes like other IdPs: without an ID token, or refusing with a
+ * bare 400 (Glewlwyd).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -69,6 +73,13 @@ export interface TestIdpOptions {
    * front on another origin that redirects there, as a separate login host would).
    */
   authorizationEndpoint?: string;
+  /**
+   * Whether a refresh response carries a new ID token; default true (Keycloak). False answers
+   * like Glewlwyd: access and refresh token only (OIDC Core 12.2 allows it).
+   */
+  idTokenOnRefresh?: boolean;
+  /** A refused refresh answers a bare HTTP 400 without a body (Glewlwyd) instead of RFC 6749 JSON. */
+  bareRefreshErrors?: boolean;
 }
 
 export interface TestIdp {
@@ -83,6 +94,8 @@ export interface TestIdp {
   setDisabled(username: string, disabled: boolean): void;
   setGroups(username: string, groups: string[]): void;
   setRealmRoles(username: string, roles: string[]): void;
+  /** Sets a custom attribute claim (declared by some user at start); undefined removes it. */
+  setAttribute(username: string, name: string, value: unknown): void;
   /** Registers a client while the IdP runs. */
   addClient(client: TestClient): void;
   /** Back-channel logout deliveries that failed (the provider reports them only as events). */
@@ -193,6 +206,9 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
   for (const user of options.users ?? DEFAULT_USERS) users.set(user.username, resolveUser(user));
   const userBySub = (sub: string) => [...users.values()].find((u) => u.sub === sub);
   const clientIds = new Set((options.clients ?? []).map((c) => c.clientId));
+  const attributeNames = [
+    ...new Set([...users.values()].flatMap((u) => Object.keys(u.attributes))),
+  ];
 
   const store = createAdapterStore();
   const signingKey = await generateSigningKey(options.signingAlg ?? "RS256");
@@ -237,7 +253,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
       };
     },
     claims: {
-      openid: ["sub", "sid", "groups", "realm_access", "resource_access"],
+      openid: ["sub", "sid", "groups", "realm_access", "resource_access", ...attributeNames],
       profile: ["preferred_username", "name", "given_name", "family_name"],
       email: ["email", "email_verified"],
     },
@@ -296,6 +312,16 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
   });
   // Keep the proxy-unaware default: the IdP is reached directly on 127.0.0.1.
   provider.proxy = false;
+  provider.use(async (ctx: Any, next: () => Promise<void>) => {
+    await next();
+    if (ctx.path !== "/token" || ctx.oidc?.params?.grant_type !== "refresh_token") return;
+    if (ctx.status === 200 && options.idTokenOnRefresh === false) delete ctx.body?.id_token;
+    if (ctx.status >= 400 && options.bareRefreshErrors === true) {
+      // An explicit null body makes Koa end the response with no body at all.
+      ctx.body = null;
+      ctx.status = 400;
+    }
+  });
   const backchannelErrors: string[] = [];
   provider.on("backchannel.error", (_ctx: Any, error: Error, client: Any) => {
     backchannelErrors.push(`${client?.clientId}: ${error?.message ?? String(error)}`);
@@ -448,6 +474,12 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
     },
     setRealmRoles(username, roles) {
       mustUser(username).realmRoles = [...roles];
+    },
+    setAttribute(username, name, value) {
+      if (!attributeNames.includes(name)) throw new Error(`Undeclared attribute: ${name}`);
+      const user = mustUser(username);
+      if (value === undefined) delete user.attributes[name];
+      else user.attributes[name] = value;
     },
     addClient(client) {
       clientIds.add(client.clientId);

@@ -33,11 +33,14 @@ export interface TestUser {
   disabled?: boolean;
   /** A correct password still ends the login with `error=access_denied`. */
   denied?: boolean;
+  /** Custom attribute claims (a Keycloak user attribute mapper), e.g. `{ vpn_access: true }`. */
+  attributes?: Record<string, unknown>;
 }
 
 /** A user after defaults: every field present. */
-export interface ResolvedTestUser extends Required<Omit<TestUser, "clientRoles">> {
+export interface ResolvedTestUser extends Required<Omit<TestUser, "clientRoles" | "attributes">> {
   clientRoles: Record<string, string[]>;
+  attributes: Record<string, unknown>;
 }
 
 function demo(
@@ -83,12 +86,15 @@ export function resolveUser(user: TestUser): ResolvedTestUser {
     clientRoles: structuredClone(user.clientRoles ?? {}),
     disabled: user.disabled ?? false,
     denied: user.denied ?? false,
+    attributes: structuredClone(user.attributes ?? {}),
   };
 }
 
 /**
  * Every claim the user can have, shaped like Keycloak's default mappers plus a group mapper
- * (full path) and role mappers with "Add to ID token" on. oidc-provider filters them by scope.
+ * (full path), role mappers with "Add to ID token" on and attribute mappers. Like Keycloak,
+ * an empty one is left out: no groups, no `groups` claim; no roles, no `realm_access`; no
+ * client roles, no `resource_access.<client>`. oidc-provider filters them by scope.
  */
 export function userClaims(
   user: ResolvedTestUser,
@@ -107,8 +113,9 @@ export function userClaims(
     family_name: user.familyName,
     email: user.email,
     email_verified: user.emailVerified,
-    groups: [...user.groups],
-    realm_access: { roles: [...user.realmRoles] },
-    resource_access: resourceAccess,
+    ...(user.groups.length > 0 ? { groups: [...user.groups] } : {}),
+    ...(user.realmRoles.length > 0 ? { realm_access: { roles: [...user.realmRoles] } } : {}),
+    ...(Object.keys(resourceAccess).length > 0 ? { resource_access: resourceAccess } : {}),
+    ...structuredClone(user.attributes),
   };
 }

@@ -2,34 +2,18 @@ import { assertEquals } from "../../support/assert.ts";
 import { SIGN_IN_TIMED_OUT } from "../../../src/bridge/client_events.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { IdpRejectedError, IdpUnreachableError } from "../../../src/oidc/errors.ts";
-import type { Session } from "../../../src/sessions/types.ts";
-import { TEST_POLICY, testClientEvents } from "../../support/client_events_fixture.ts";
+import {
+  TEST_POLICY,
+  testClientEvents,
+  testEnv,
+  testSession,
+} from "../../support/client_events_fixture.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
 import type { RefreshResult } from "../../../src/oidc/client.ts";
 
 const T0 = 1_800_000_000_000;
 
-function session(overrides: Partial<Session> = {}): Session {
-  return {
-    sessionId: "s-1",
-    server: "default",
-    cid: 4,
-    commonName: "alice",
-    username: "alice",
-    groups: ["/vpn-users"],
-    roles: [],
-    claims: { sub: "u-1", preferred_username: "alice", groups: ["/vpn-users"] },
-    subject: "u-1",
-    sid: undefined,
-    refreshToken: "rt-1",
-    refreshExpiresAt: undefined,
-    resumable: false,
-    createdAt: T0,
-    lastAuthAt: T0,
-    expiresAt: T0 + 3_600_000,
-    ...overrides,
-  };
-}
+const session = testSession;
 
 function setup(
   options: {
@@ -45,16 +29,7 @@ function setup(
     newLoginId: () => "AAAAAAAAAAAAAAAAAAAAAA",
     ...options,
   });
-  const env = (values: Record<string, string>) =>
-    new Map(
-      Object.entries({
-        common_name: "alice",
-        session_id: "s-1",
-        session_state: "Initial",
-        IV_SSO: "webauth",
-        ...values,
-      }),
-    );
+  const env = testEnv;
   return { store, commander, events, revoked, env };
 }
 
@@ -90,8 +65,8 @@ Deno.test("a sign-in not finished within auth_pending_timeout is denied once the
     kind: "deny",
     cid: 3,
     kid: 1,
-    reason: SIGN_IN_TIMED_OUT.reason,
-    clientReason: SIGN_IN_TIMED_OUT.clientReason,
+    reason: SIGN_IN_TIMED_OUT.logReason,
+    clientReason: SIGN_IN_TIMED_OUT.reason,
   });
   events.close();
   assertEquals(clock.pendingTimers, 0);
@@ -131,6 +106,8 @@ Deno.test("refresh check: a rejected refresh token (user disabled) denies and en
   await t.events.onReauth(4, 3, t.env({}));
   assertEquals(t.commander.commands[0]?.kind, "deny");
   assertEquals(await t.store.getSession("s-1"), undefined);
+  // The session ended because of the refresh: the IdP is told to forget the token too.
+  assertEquals(t.revoked, ["rt-1"]);
   t.events.close();
 });
 

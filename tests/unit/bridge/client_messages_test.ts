@@ -7,6 +7,7 @@ import {
 import { REASONS } from "../../../src/bridge/decide.ts";
 import { SIGN_IN_TIMED_OUT } from "../../../src/bridge/client_events.ts";
 import { judge } from "../../../src/bridge/identity_policy.ts";
+import { checkUsername } from "../../../src/bridge/username_policy.ts";
 import { clientDeny } from "../../../src/management/commands.ts";
 import { OidcError, type OidcErrorCode } from "../../../src/oidc/errors.ts";
 import { RecordingCommander } from "../../support/recording_commander.ts";
@@ -45,9 +46,12 @@ function producedMessages(): string[] {
   ];
   return [
     ...Object.values(REASONS).map((reason) => reason.clientReason),
-    SIGN_IN_TIMED_OUT.clientReason,
+    SIGN_IN_TIMED_OUT.reason,
+    ...(["match", "empty_or_match"] as const).map((policy) =>
+      checkUsername(policy, "someone-else", { username: "u" }).denial!.reason
+    ),
     ...OIDC_CODES.map((code) => new OidcError(code, "test").reason),
-    ...verdicts.map((verdict) => (verdict.allow ? "" : verdict.reason)),
+    ...verdicts.map((verdict) => (verdict.allow ? "" : verdict.denial.reason)),
   ];
 }
 

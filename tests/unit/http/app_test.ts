@@ -9,8 +9,8 @@ import { AuthorizationResponseError, IdpUnreachableError } from "../../../src/oi
 import type { LoginExpectation, LoginResult } from "../../../src/oidc/client.ts";
 import type { PendingLogin } from "../../../src/sessions/types.ts";
 import { RecordingCommander } from "../../support/recording_commander.ts";
-import { TEST_POLICY } from "../../support/client_events_fixture.ts";
 import type { Language } from "../../../src/config/languages.ts";
+import { TEST_POLICY, testAdmission } from "../../support/client_events_fixture.ts";
 
 const T0 = 1_800_000_000_000;
 const ID = "AAAAAAAAAAAAAAAAAAAAAA";
@@ -69,12 +69,12 @@ async function setup(options: Options = {}) {
     clientConfig: [{ groups: ["/vpn-users"], lines: ['push "route 10.10.0.0 255.255.0.0"'] }],
   };
   const log = getLogger("test");
+  const { admission } = testAdmission({ store, now, policy });
   const flow = new LoginFlow({
     store,
     oidc,
     commanders: (server) => (server === "default" ? commander : undefined),
-    policies: () => policy,
-    sessionLifetimeMs: 3_600_000,
+    admission,
     checkClientIp: options.checkClientIp ?? false,
     now,
     log,
@@ -113,7 +113,7 @@ async function setup(options: Options = {}) {
   });
   await store.putPending(pending());
   const request = (path: string, init: RequestInit = {}) => app.request(path, init, PEER);
-  return { app, store, commander, clock, request, finishCalls, pending };
+  return { app, flow, store, commander, clock, request, finishCalls, pending };
 }
 
 function cookieOf(response: Response): string {
@@ -618,4 +618,26 @@ Deno.test("the second browser's refusal is shown in its language", async () => {
   });
   assertEquals(response.status, 409);
   assertStringIncludes(await response.text(), "Anmeldung bereits begonnen");
+});
+
+Deno.test("the login flow answers in domain outcomes with a denial code; the web layer picks the page", async () => {
+  const ctx = await setup({
+    claims: { sub: "u-bob", preferred_username: "bob", groups: ["/other"] },
+  });
+  const { cookie } = await confirmAndContinue(ctx);
+  const binding = cookie.split("=")[1]!;
+  const callback = new URL("http://127.0.0.1:9000/oauth2/callback?code=abc&state=state-1");
+  assertEquals(await ctx.flow.complete(callback, [], PEER.remoteAddr), { kind: "cookie-missing" });
+  assertEquals(
+    await ctx.flow.complete(new URL("http://127.0.0.1:9000/oauth2/callback"), [[ID, binding]], ""),
+    { kind: "invalid-response" },
+  );
+  assertEquals(await ctx.flow.complete(callback, [[ID, binding]], PEER.remoteAddr), {
+    kind: "denied",
+    code: "group",
+    reason: "You are not in a group allowed to use this VPN",
+  });
+  assertEquals(await ctx.flow.complete(callback, [[ID, binding]], PEER.remoteAddr), {
+    kind: "expired",
+  });
 });

@@ -232,14 +232,70 @@ Deno.test("refresh() returns the rotated token and new claims", async () => {
   assert.equal(request.form.get("refresh_token"), "refresh-token-0");
 });
 
-Deno.test("refresh() keeps the presented token when the IdP does not rotate and sends no ID token", async () => {
+Deno.test("refresh() without an ID token keeps the presented token and reads userinfo with the new access token", async () => {
   const { idp, client } = await setup();
   idp.onToken = () =>
     Response.json({ access_token: "access-token-2", token_type: "Bearer", expires_in: 300 });
-  const result = await client.refresh("refresh-token-0");
+  // Keycloak-like: a user in no group gets no groups claim at all.
+  idp.userinfo = { sub: idp.subject, preferred_username: "alice" };
+  const result = await client.refresh("refresh-token-0", idp.subject);
   assert.equal(result.refreshToken, "refresh-token-0");
-  assert.equal(result.claims, undefined);
+  assert.deepEqual(result.claims, { sub: idp.subject, preferred_username: "alice" });
   assert.equal(result.refreshExpiresAt, undefined);
+  assert.equal(
+    idp.lastRequest("/protocol/openid-connect/userinfo").headers.get("authorization"),
+    "Bearer access-token-2",
+  );
+  idp.userinfo = { sub: "someone-else", preferred_username: "alice" };
+  await rejectsWith(client.refresh("refresh-token-0", idp.subject), OidcError, "invalid_response");
+});
+
+Deno.test("refresh() without an ID token or a userinfo endpoint returns no claims", async () => {
+  const { idp, client } = await setup();
+  idp.metadataExtras = { userinfo_endpoint: undefined };
+  idp.onToken = () =>
+    Response.json({ access_token: "access-token-2", token_type: "Bearer", expires_in: 300 });
+  const result = await client.refresh("refresh-token-0", idp.subject);
+  assert.equal(result.claims, undefined);
+  assert.equal(idp.countRequests("/protocol/openid-connect/userinfo"), 0);
+});
+
+Deno.test("refresh() refused with a bare HTTP 400 and no body (Glewlwyd) is IdpRejectedError", async () => {
+  const { idp, client } = await setup();
+  for (const status of [400, 401, 403]) {
+    idp.onToken = () => new Response(null, { status });
+    const error = await rejectsWith(
+      client.refresh("refresh-token-0", idp.subject),
+      IdpRejectedError,
+      "invalid_grant",
+    );
+    assert.equal((error.cause as { status?: number }).status, status);
+  }
+});
+
+Deno.test("OIDC errors keep a code and their evidence as cause, never the secret parts", async () => {
+  const { idp, client } = await setup();
+  idp.onToken = () =>
+    Response.json({ error: "invalid_client", error_description: "Bad secret" }, { status: 401 });
+  const refused = await rejectsWith(login(client, idp), OidcError, "invalid_response");
+  assert.deepEqual(refused.cause, {
+    name: "ResponseBodyError",
+    code: "OAUTH_RESPONSE_BODY_ERROR",
+    message: "server responded with an error in the response body",
+    status: 401,
+    error: "invalid_client",
+    errorDescription: "Bad secret",
+  });
+
+  idp.onToken = undefined;
+  const mismatch = await rejectsWith(
+    login(client, idp, (callback) => callback.searchParams.set("state", "forged-state")),
+    OidcError,
+    "invalid_state",
+  );
+  const cause = mismatch.cause as { code?: string; message?: string };
+  assert.equal(typeof cause.code, "string");
+  assert.ok(!/the-code|forged-state/.test(JSON.stringify(cause)), JSON.stringify(cause));
 });
 
 Deno.test("refresh() rejects a new ID token about another subject", async () => {
@@ -258,7 +314,11 @@ Deno.test("refresh() turns invalid_grant into IdpRejectedError", async () => {
     Response.json({ error: "invalid_grant", error_description: "Session not active" }, {
       status: 400,
     });
-  await rejectsWith(client.refresh("refresh-token-0"), IdpRejectedError, "invalid_grant");
+  await rejectsWith(
+    client.refresh("refresh-token-0", idp.subject),
+    IdpRejectedError,
+    "invalid_grant",
+  );
 });
 
 Deno.test("refresh() turns network failures, 5xx and timeouts into IdpUnreachableError", async () => {
@@ -266,9 +326,17 @@ Deno.test("refresh() turns network failures, 5xx and timeouts into IdpUnreachabl
   const { idp, client } = await setup({ httpTimeoutMs: 50 }, clock);
   await client.discover();
   idp.outage = () => Promise.reject(new TypeError("error sending request: connection refused"));
-  await rejectsWith(client.refresh("refresh-token-0"), IdpUnreachableError, "idp_unreachable");
+  await rejectsWith(
+    client.refresh("refresh-token-0", idp.subject),
+    IdpUnreachableError,
+    "idp_unreachable",
+  );
   idp.outage = () => Promise.resolve(new Response("Bad Gateway", { status: 502 }));
-  await rejectsWith(client.refresh("refresh-token-0"), IdpUnreachableError, "idp_unreachable");
+  await rejectsWith(
+    client.refresh("refresh-token-0", idp.subject),
+    IdpUnreachableError,
+    "idp_unreachable",
+  );
   // Never answers: only the client's deadline ends the request.
   idp.outage = (request) => {
     const never = new Promise<Response>((_, reject) => {
@@ -277,7 +345,11 @@ Deno.test("refresh() turns network failures, 5xx and timeouts into IdpUnreachabl
     clock.advance(50);
     return never;
   };
-  await rejectsWith(client.refresh("refresh-token-0"), IdpUnreachableError, "idp_unreachable");
+  await rejectsWith(
+    client.refresh("refresh-token-0", idp.subject),
+    IdpUnreachableError,
+    "idp_unreachable",
+  );
 });
 
 Deno.test("discover() failures leave the client not ready and are retried on the next call", async () => {

@@ -1,0 +1,476 @@
+/**
+ * The one admission step: verdict -> session -> lines -> command. The browser login, every
+ * CONNECT that resumes a session, every REAUTH and the periodic re-check go through it, so all
+ * of them apply the CURRENT policy to what the IdP says (or, without a refresh check, to the
+ * claims kept from sign-in), and a session whose user is no longer admitted ends. Every
+ * decision is counted and audited here.
+ */
+import type { Logger } from "@logtape/logtape";
+import { audit, type AuditSubject, type SessionEndReason } from "../audit.ts";
+import { type Metrics, noMetrics } from "../metrics/port.ts";
+import type { LoginResult, OidcClient } from "../oidc/client.ts";
+import { IdpRejectedError, IdpUnreachableError, OidcError } from "../oidc/errors.ts";
+import type { Session, SessionStore } from "../sessions/types.ts";
+import type { ClientCommander } from "./commander.ts";
+import { type Denial, idpDenial } from "./denial.ts";
+import { judgeClient } from "./judge_client.ts";
+import { policyClaims, type PolicyConfig, type Verdict } from "./identity_policy.ts";
+import { KeyedLock } from "./keyed_lock.ts";
+import { type SessionLimit, sessionsOverLimit } from "./session_limit.ts";
+import type { UsernamePolicy } from "./username_policy.ts";
+
+export interface AdmissionConfig {
+  /**
+   * The policy of an OpenVPN server (one bridge may serve several), read at each decision: a
+   * reload's policy applies to the next one. Undefined for a server the bridge does not know.
+   */
+  policy: (server: string) => PolicyConfig | undefined;
+  usernamePolicy: (server: string) => UsernamePolicy;
+  sessionLifetimeMs: number;
+  idpUnreachable: "deny" | "allow";
+}
+
+export interface AdmissionDeps {
+  store: SessionStore;
+  oidc: Pick<OidcClient, "refresh" | "revoke">;
+  config: AdmissionConfig;
+  now: () => number;
+  log: Logger;
+  /** Shared with whatever else changes sessions (SessionEnd); a new one by default. */
+  sessionLock?: KeyedLock;
+  /** Counting; nothing counted when left out. */
+  metrics?: Metrics;
+  /** `sessions.max_per_user`; `end` ends the sessions named (SessionEnd, reason max-per-user). */
+  sessionLimit?: SessionLimit & { end: (sessionIds: string[]) => Promise<number> };
+}
+
+/** The OpenVPN side of an admission: who asks, from where, and what they sent. */
+export interface ClientSide {
+  kind: "login" | "connect" | "reauth";
+  server: string;
+  cid: number;
+  kid: number;
+  commonName: string;
+  clientIp: string;
+  /**
+   * The username the VPN client sent (empty for certificate-only clients); undefined when no
+   * client is asking (the periodic re-check: the name was checked when the client connected).
+   */
+  username: string | undefined;
+}
+
+/** A finished browser login, as the OIDC client returned it, for this pending login. */
+export interface FinishedLogin {
+  client: ClientSide & { kind: "login"; username: string };
+  sessionId: string;
+  result: LoginResult;
+}
+
+export type LoginAdmission =
+  | { kind: "admitted"; username: string }
+  | { kind: "denied"; denial: Denial }
+  | { kind: "client-gone" };
+
+/**
+ * A re-checked session. Admitted: the session as stored now (rotated refresh token, fresh
+ * claims). Denied: the session has ended (deleted, its newest refresh token revoked), unless
+ * the IdP could not be asked and the denial only fails closed for now.
+ */
+export type Recheck =
+  | { admit: true; session: Session; lines: string[]; refreshed: boolean }
+  | { admit: false; denial: Denial; session: Session };
+
+const NO_REFRESH_TOKEN: Denial = {
+  code: "recheck_failed",
+  reason: "Your access could not be confirmed; reconnect to sign in again.",
+  logReason: "no refresh token to re-check the user with",
+};
+const UNKNOWN_SERVER: Denial = {
+  code: "internal_error",
+  reason: "Sign-in failed; try again",
+  logReason: "no policy for this OpenVPN server",
+};
+const TOO_MANY_SESSIONS: Denial = {
+  code: "max_sessions",
+  reason: "You already have the maximum number of VPN sessions; disconnect one and try again",
+  logReason: "sessions.max_per_user reached",
+};
+
+export class Admission {
+  readonly #deps: AdmissionDeps;
+  /**
+   * Serialises everything that reads and writes one session: events of one client overlap
+   * (a late DISCONNECT after a reconnect), and two refreshes with one rotating refresh token
+   * would make the IdP revoke the whole token family.
+   */
+  readonly sessionLock: KeyedLock;
+
+  constructor(deps: AdmissionDeps) {
+    this.#deps = deps;
+    this.sessionLock = deps.sessionLock ?? new KeyedLock();
+  }
+
+  /** A finished browser login: judge, store the session, send `client-auth` or `client-deny`. */
+  async admitLogin(login: FinishedLogin, commander: ClientCommander): Promise<LoginAdmission> {
+    const { store, log, now, config } = this.#deps;
+    const { client, result } = login;
+    const policy = config.policy(client.server);
+    const verdict = this.#judge(result.claims, client, policy);
+    const known = { username: verdict.identity?.username ?? "", subject: result.subject };
+    const deny = async (denial: Denial): Promise<LoginAdmission> => {
+      // The page still tells the user why when the client has already gone.
+      await this.deny(commander, client, denial, known).catch(() => {});
+      return { kind: "denied", denial };
+    };
+    if (!verdict.allow) return await deny(verdict.denial);
+    const { identity, lines } = verdict;
+    const at = now();
+    const session: Session = {
+      sessionId: login.sessionId,
+      server: client.server,
+      cid: client.cid,
+      commonName: client.commonName,
+      username: identity.username,
+      groups: identity.groups,
+      roles: identity.roles,
+      claims: policyClaims(result.claims, policy!),
+      subject: result.subject,
+      sid: result.sid,
+      clientIp: client.clientIp,
+      refreshToken: result.refreshToken,
+      refreshExpiresAt: result.refreshExpiresAt,
+      // A client that sent a user name will present OpenVPN's token when it reconnects.
+      resumable: client.username !== "",
+      createdAt: at,
+      lastAuthAt: at,
+      expiresAt: at + config.sessionLifetimeMs,
+    };
+    const limit = this.#deps.sessionLimit;
+    const excess = limit
+      ? sessionsOverLimit(
+        (await store.findSessionsBySubject(session.subject))
+          .filter((other) => other.sessionId !== session.sessionId),
+        limit.maxPerUser,
+      )
+      : [];
+    if (excess.length > 0 && limit?.action === "deny_new") return await deny(TOO_MANY_SESSIONS);
+    const metrics = this.#metrics(client.server);
+    // Stored before client-auth, so a REAUTH that races the answer finds it.
+    if (session.sessionId) await store.putSession(session);
+    try {
+      await commander.auth(client.cid, client.kid, lines);
+    } catch (error) {
+      log.warning("client-auth for {username} (cid {cid}) failed: {error}", {
+        username: identity.username,
+        cid: client.cid,
+        error: String(error),
+      });
+      if (session.sessionId) await store.deleteSession(session.sessionId);
+      metrics.login("error");
+      return { kind: "client-gone" };
+    }
+    metrics.login("admitted");
+    audit("admitted", auditSubject(client, session));
+    log.info("Login of {username} (cid {cid}, certificate {commonName}) accepted", {
+      username: identity.username,
+      cid: client.cid,
+      commonName: client.commonName,
+    });
+    if (excess.length > 0) {
+      log.info(
+        "{username} is over sessions.max_per_user ({max}): ending {count} oldest session(s)",
+        {
+          username: identity.username,
+          max: limit!.maxPerUser,
+          count: excess.length,
+        },
+      );
+      await limit!.end(excess.map((old) => old.sessionId));
+    }
+    return { kind: "admitted", username: identity.username };
+  }
+
+  /**
+   * A CONNECT with the token of a stored session, or a REAUTH: the current policy again (after
+   * a refresh at the IdP when `refresh`), then `client-auth`/`client-auth-nt` or `client-deny`.
+   * Call under {@link sessionLock}.
+   */
+  async resume(
+    client: ClientSide & { kind: "connect" | "reauth" },
+    resumable: boolean,
+    stored: Session,
+    refresh: boolean,
+    commander: ClientCommander,
+  ): Promise<void> {
+    const { store, log, now } = this.#deps;
+    // A reconnect may come through another server sharing the token secret: the session
+    // moves there, so that server's DISCONNECT and REAUTH find it.
+    const rebind = { server: client.server, cid: client.cid, resumable };
+    const checked = refresh
+      ? await this.#recheck(stored, client, rebind)
+      : await this.#rejudge(stored, client);
+    if (!checked.admit) {
+      await this.deny(commander, client, checked.denial, stored, refresh);
+      return;
+    }
+    let session = checked.session;
+    // A plain renegotiation (same cid, nothing re-checked, nothing learned) is not written
+    // back: with the file store that durable write (one fsync) was most of a REAUTH's cost,
+    // and every client renegotiates hourly. lastAuthAt then records the last login, reconnect
+    // or re-check rather than the last renegotiation.
+    const unchanged = checked.refreshed ||
+      (client.kind === "reauth" && session.server === client.server &&
+        session.cid === client.cid && session.resumable === resumable);
+    if (!unchanged) {
+      session = { ...session, ...rebind, lastAuthAt: now() };
+      await store.putSession(session);
+    }
+    const accepted = {
+      kind: client.kind,
+      username: session.username,
+      cid: client.cid,
+      from: stored.server,
+    };
+    if (checked.refreshed) {
+      log.info(
+        "{kind} of {username} (cid {cid}) accepted after a refresh at the identity provider",
+        accepted,
+      );
+    } else {
+      // Every client renegotiates hourly: the routine REAUTH is logged at debug level.
+      const message = stored.server === client.server
+        ? "{kind} of {username} (cid {cid}) accepted from the session, no browser needed"
+        : "{kind} of {username} (cid {cid}) accepted from the session of server {from}, no browser needed";
+      if (client.kind === "reauth") log.debug(message, accepted);
+      else log.info(message, accepted);
+    }
+    const metrics = this.#metrics(client.server);
+    if (client.kind === "reauth") {
+      await commander.authNt(client.cid, client.kid);
+      metrics.clientEvent(client.kind, "auth_nt");
+      return;
+    }
+    // A reconnect is a new client instance: it needs its config lines again.
+    await commander.auth(client.cid, client.kid, checked.lines);
+    metrics.clientEvent(client.kind, "auth");
+    audit("admitted", auditSubject(client, session));
+  }
+
+  /**
+   * Re-checks a stored session at the IdP with the current policy, without a management
+   * event (the periodic re-check). Undefined when there is no such session (any more).
+   * Admitted: the session is stored with the rotated refresh token and fresh claims. Denied
+   * because the grant is gone or the policy refuses the user: the session has already ended
+   * here (deleted, the newest refresh token revoked), and the caller disconnects the client
+   * (`session.cid` on `session.server`). Denied because the IdP could not be asked: the
+   * session is kept; `idp_unreachable` decides as at REAUTH.
+   */
+  recheckSession(sessionId: string): Promise<Recheck | undefined> {
+    return this.sessionLock.run(sessionId, async () => {
+      const session = await this.#deps.store.getSession(sessionId);
+      if (!session || session.expiresAt <= this.#deps.now()) return undefined;
+      const client: ClientSide = {
+        kind: "reauth",
+        server: session.server,
+        cid: session.cid ?? -1,
+        kid: 0,
+        commonName: session.commonName,
+        clientIp: session.clientIp ?? "",
+        username: undefined,
+      };
+      return await this.#recheck(session, client, {});
+    });
+  }
+
+  /**
+   * Sends `client-deny`, logs why (naming the IdP identity when it is known), counts and
+   * audits it.
+   */
+  async deny(
+    commander: ClientCommander,
+    client: ClientSide,
+    denial: Denial,
+    who?: { username: string; subject: string },
+    byRefreshCheck = false,
+  ): Promise<void> {
+    // Text logs quote every property, so the optional parts are part of the template.
+    const message = "{kind} of {username} (cid {cid}, certificate {commonName}) denied" +
+      (byRefreshCheck ? " by the refresh check" : "") + ": {reason}" +
+      (denial.hint === undefined ? "" : "; {hint}");
+    this.#deps.log.info(message, {
+      kind: client.kind,
+      username: who?.username || "(not signed in)",
+      cid: client.cid,
+      commonName: client.commonName,
+      reason: denial.logReason,
+      code: denial.code,
+      hint: denial.hint,
+    });
+    const metrics = this.#metrics(client.server);
+    if (client.kind === "login") {
+      metrics.login(
+        denial.code === "idp_error" || denial.code === "internal_error" ? "error" : "denied",
+      );
+    } else {
+      metrics.clientEvent(client.kind, "deny");
+    }
+    metrics.denial(denial.code);
+    audit(
+      client.kind === "reauth" ? "reauth_denied" : "denied",
+      auditSubject(client, who),
+      denial.code,
+    );
+    await commander.deny(client.cid, client.kid, denial.logReason, denial.reason);
+  }
+
+  /** Ends a session for good: deleted, and its refresh token revoked at the IdP (RFC 7009). */
+  async endSession(
+    session: Session,
+    why: SessionEndReason,
+    refreshToken = session.refreshToken,
+  ): Promise<void> {
+    await this.#deps.store.deleteSession(session.sessionId);
+    audit("session_ended", auditSubject(session, session), why);
+    if (refreshToken === undefined) return;
+    await this.#deps.oidc.revoke(refreshToken).catch((error) =>
+      this.#deps.log.warning("Could not revoke the refresh token of {username}: {error}", {
+        username: session.username,
+        error: String(error),
+      })
+    );
+  }
+
+  #metrics(server: string) {
+    return (this.#deps.metrics ?? noMetrics).server(server);
+  }
+
+  #judge(
+    claims: Record<string, unknown>,
+    client: ClientSide,
+    policy = this.#deps.config.policy(client.server),
+  ): Verdict {
+    if (policy === undefined) return { allow: false, denial: UNKNOWN_SERVER };
+    const usernamePolicy = this.#deps.config.usernamePolicy(client.server);
+    return judgeClient(claims, client, { policy, usernamePolicy }, this.#deps.log);
+  }
+
+  /**
+   * The current policy over the claims kept from sign-in (no refresh check configured). A
+   * denial by the policy of the session's own server ends the session; one by another server
+   * a client reconnects through (shared token secret) only refuses it there.
+   */
+  async #rejudge(session: Session, client: ClientSide): Promise<Recheck> {
+    const verdict = this.#judge(session.claims, client);
+    if (!verdict.allow) {
+      if (session.server === client.server) await this.endSession(session, "recheck_failed");
+      return { admit: false, denial: verdict.denial, session };
+    }
+    return { admit: true, session, lines: verdict.lines, refreshed: false };
+  }
+
+  /** sessions.reauth_check = "refresh": ask the IdP whether the user may still connect. */
+  async #recheck(
+    session: Session,
+    client: ClientSide,
+    rebind: Partial<Pick<Session, "server" | "cid" | "resumable">>,
+  ): Promise<Recheck> {
+    const { oidc, config, log, store, now } = this.#deps;
+    if (!session.refreshToken) {
+      await this.endSession(session, "recheck_failed");
+      return { admit: false, denial: NO_REFRESH_TOKEN, session };
+    }
+    let result;
+    try {
+      result = await oidc.refresh(session.refreshToken, session.subject);
+    } catch (error) {
+      if (!(error instanceof OidcError)) throw error;
+      if (error instanceof IdpUnreachableError && config.idpUnreachable === "allow") {
+        log.warning(
+          "Identity provider unreachable; judging {username} on the session (idp_unreachable = allow)",
+          { username: session.username },
+        );
+        return await this.#rejudge(session, client);
+      }
+      // The grant is gone: the session cannot be re-checked ever again.
+      if (error instanceof IdpRejectedError) await this.endSession(session, "recheck_failed");
+      log.warning("Refresh for {username} failed: {error}", {
+        username: session.username,
+        error: error.message,
+      });
+      return { admit: false, denial: idpDenial(error, "recheck_failed"), session };
+    }
+    let claims = result.claims;
+    if (claims === undefined) {
+      // No ID token and no userinfo endpoint (warned at start-up): the grant is still valid,
+      // but what the IdP says about the user now is unknown.
+      log.warning(
+        "Refresh for {username} brought no claims (no ID token, no userinfo endpoint): policy applied to the claims from sign-in",
+        { username: session.username },
+      );
+      claims = session.claims;
+    }
+    const policy = config.policy(client.server);
+    const verdict = this.#judge(claims, client, policy);
+    if (!verdict.allow) {
+      if (session.server === client.server) {
+        await this.endSession(session, "recheck_failed", result.refreshToken);
+      } else {
+        // Refused by another server's policy: the session stays where it was, with the token
+        // the IdP rotated (the old one is dead).
+        await store.putSession({
+          ...session,
+          refreshToken: result.refreshToken,
+          refreshExpiresAt: result.refreshExpiresAt,
+        });
+      }
+      return { admit: false, denial: verdict.denial, session };
+    }
+    const updated: Session = {
+      ...session,
+      ...rebind,
+      username: verdict.identity.username,
+      claims: policyClaims(claims, policy!),
+      groups: verdict.identity.groups,
+      roles: verdict.identity.roles,
+      refreshToken: result.refreshToken,
+      refreshExpiresAt: result.refreshExpiresAt,
+      lastAuthAt: now(),
+    };
+    // Stored at once: the IdP may have rotated the refresh token, and the old one is dead.
+    await store.putSession(updated);
+    return { admit: true, session: updated, lines: verdict.lines, refreshed: true };
+  }
+}
+
+/** Who and where, for the audit log: the client side, with the identity once known. */
+export function auditSubject(
+  client: Pick<ClientSide, "server" | "commonName"> & {
+    cid: number | undefined;
+    clientIp?: string | undefined;
+  },
+  who?: { username: string; subject: string; clientIp?: string | undefined },
+): AuditSubject {
+  return {
+    server: client.server,
+    cid: client.cid,
+    commonName: client.commonName,
+    clientIp: client.clientIp || (who?.clientIp ?? ""),
+    username: who?.username ?? "",
+    subject: who?.subject ?? "",
+  };
+}
+
+/**
+ * Said loudly at start-up: an IdP that may answer a refresh without an ID token (OIDC Core
+ * 12.2) and has no userinfo endpoint leaves the refresh check blind to what changed about the
+ * user since sign-in.
+ */
+export function refreshCheckBlindSpot(
+  metadata: { userinfo_endpoint?: string | undefined },
+  reauthCheck: "none" | "refresh",
+): string | undefined {
+  if (reauthCheck !== "refresh" || metadata.userinfo_endpoint !== undefined) return undefined;
+  return 'sessions.reauth_check = "refresh" but the identity provider has no userinfo endpoint: ' +
+    "a refresh that brings no ID token cannot show group, role or claim changes, and the policy " +
+    "is then applied to the claims from sign-in (only a disabled user or ended grant is caught)";
+}

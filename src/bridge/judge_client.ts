@@ -1,0 +1,49 @@
+/**
+ * The verdict for one client: the policy over the claims (identity_policy.ts), then the
+ * username policy, then the lines to send, with OpenVPN's token user name for a client that
+ * sent none.
+ */
+import type { Logger } from "@logtape/logtape";
+import { authTokenUserLine } from "../policy/client_config.ts";
+import type { Denial } from "./denial.ts";
+import { judge, type PolicyConfig, type Verdict } from "./identity_policy.ts";
+import { checkUsername, type UsernamePolicy } from "./username_policy.ts";
+
+const UNUSABLE_USERNAME: Denial = {
+  code: "username_unusable",
+  reason: "Your user name cannot be used with this VPN; contact your administrator",
+  logReason: "username unusable for auth-token-user",
+};
+
+export function judgeClient(
+  claims: Record<string, unknown>,
+  client: {
+    kind: "login" | "connect" | "reauth";
+    cid: number;
+    commonName: string;
+    username: string | undefined;
+  },
+  config: { policy: PolicyConfig; usernamePolicy: UsernamePolicy },
+  log: Logger,
+): Verdict {
+  const verdict = judge(claims, client.commonName, config.policy);
+  if (!verdict.allow) return verdict;
+  const { identity } = verdict;
+  const username = checkUsername(config.usernamePolicy, client.username, identity);
+  if (username.denial) return { allow: false, denial: username.denial, identity };
+  if (username.warn && client.kind !== "reauth") {
+    log.warning(
+      "{username} signed in for OpenVPN user name {clientUsername} (cid {cid}): openvpn.username_policy = any",
+      { username: identity.username, clientUsername: client.username, cid: client.cid },
+    );
+  }
+  // Only a login or a reconnect sends lines; a client that sent a user name keeps it.
+  if (client.kind === "reauth" || client.username !== "") return verdict;
+  // OpenVPN's token needs a user name when the client sent none; one we cannot push
+  // (too long for the client, control characters) would break every renegotiation.
+  try {
+    return { ...verdict, lines: [...verdict.lines, authTokenUserLine(identity.username)] };
+  } catch {
+    return { allow: false, denial: UNUSABLE_USERNAME, identity };
+  }
+}

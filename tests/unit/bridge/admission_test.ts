@@ -1,0 +1,288 @@
+import { assert, assertEquals, assertStringIncludes } from "../../support/assert.ts";
+import { MemoryStore } from "../../../src/sessions/memory_store.ts";
+import type { RefreshResult } from "../../../src/oidc/client.ts";
+import type { PolicyConfig } from "../../../src/bridge/identity_policy.ts";
+import { refreshCheckBlindSpot } from "../../../src/bridge/admission.ts";
+import { checkUsername } from "../../../src/bridge/username_policy.ts";
+import type { PendingLogin, Session } from "../../../src/sessions/types.ts";
+import {
+  EVENTS_T0,
+  TEST_POLICY,
+  testAdmission,
+  testClientEvents,
+  testEnv,
+  testSession,
+} from "../../support/client_events_fixture.ts";
+import { FakeClock } from "../../support/fake_clock.ts";
+import { logsOf } from "../../support/log_capture.ts";
+import { RecordingCommander } from "../../support/recording_commander.ts";
+
+const T0 = EVENTS_T0;
+const ALICE = { sub: "u-1", preferred_username: "alice", groups: ["/vpn-users"] };
+const session = (overrides: Partial<Session> = {}) =>
+  testSession({ resumable: true, ...overrides });
+
+function refreshed(claims: Record<string, unknown> | undefined): () => Promise<RefreshResult> {
+  return () =>
+    Promise.resolve({ claims, refreshToken: "rt-2", refreshExpiresAt: undefined, idToken: "x" });
+}
+
+function setup(
+  options: Parameters<typeof testClientEvents>[0] extends infer O ? Partial<O> : never,
+) {
+  const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
+  const t = testClientEvents({ store, clock: new FakeClock(T0), ...options });
+  const env = testEnv;
+  return { ...t, store, env };
+}
+
+const GROUP_DENIAL = {
+  kind: "deny",
+  cid: 4,
+  kid: 3,
+  reason: "group",
+  clientReason: "You are not in a group allowed to use this VPN",
+} as const;
+
+Deno.test("a resumed session of a user the current policy no longer admits is denied and ended", async () => {
+  for (const [kind, state] of [["connect", "Authenticated"], ["reauth", "Initial"]] as const) {
+    const t = setup({});
+    // Admitted at sign-in; the policy was tightened since (allowed_groups no longer has /other).
+    await t.store.putSession(session({ claims: { ...ALICE, groups: ["/other"] } }));
+    const env = t.env({ session_state: state });
+    if (kind === "connect") await t.events.onConnect(4, 3, env);
+    else await t.events.onReauth(4, 3, env);
+    assertEquals(t.commander.commands, [GROUP_DENIAL], kind);
+    assertEquals(await t.store.getSession("s-1"), undefined);
+    assertEquals(t.revoked, ["rt-1"]);
+    t.events.close();
+  }
+});
+
+Deno.test("a resumed session still admitted gets its group's lines under the current policy", async () => {
+  const policy: PolicyConfig = {
+    ...TEST_POLICY,
+    clientConfig: [{ groups: ["/vpn-users"], lines: ['push "route 10.1.0.0 255.255.0.0"'] }],
+  };
+  const t = setup({ policy });
+  await t.store.putSession(session());
+  await t.events.onConnect(9, 1, t.env({ session_state: "Authenticated", username: "alice" }));
+  assertEquals(t.commander.commands, [{
+    kind: "auth",
+    cid: 9,
+    kid: 1,
+    lines: ['push "route 10.1.0.0 255.255.0.0"'],
+  }]);
+  assertEquals((await t.store.getSession("s-1"))?.cid, 9);
+  t.events.close();
+});
+
+const ROLE_POLICY: PolicyConfig = {
+  oidc: {
+    usernameClaim: "preferred_username",
+    groupsClaim: "groups",
+    rolesClaim: "resource_access.openvpn.roles",
+  },
+  authorization: {
+    allowedGroups: [],
+    allowedRoles: ["vpn-user"],
+    requiredClaims: { vpn_access: true },
+    commonNameClaim: undefined,
+  },
+  clientConfig: [],
+};
+const ROLE_USER = {
+  sub: "u-1",
+  preferred_username: "alice",
+  resource_access: { openvpn: { roles: ["vpn-user"] } },
+  vpn_access: true,
+};
+
+Deno.test("refresh check: a claim the IdP now leaves out counts as none, not as before", async () => {
+  // Keycloak omits empty claims: no groups, no resource_access.<client>, no attribute.
+  const cases: Array<[string, PolicyConfig, Record<string, unknown>, Record<string, unknown>]> = [
+    ["group", TEST_POLICY, ALICE, { sub: "u-1", preferred_username: "alice" }],
+    ["role", ROLE_POLICY, ROLE_USER, { sub: "u-1", preferred_username: "alice", vpn_access: true }],
+    ["claim", ROLE_POLICY, ROLE_USER, {
+      sub: "u-1",
+      preferred_username: "alice",
+      resource_access: { openvpn: { roles: ["vpn-user"] } },
+    }],
+  ];
+  for (const [code, policy, atLogin, now] of cases) {
+    const t = setup({ policy, reauthCheck: "refresh", refresh: refreshed(now) });
+    await t.store.putSession(session({ claims: atLogin }));
+    await t.events.onReauth(4, 3, t.env({}));
+    assertEquals(t.commander.commands[0]?.kind, "deny", code);
+    assertEquals((t.commander.commands[0] as { reason: string }).reason, code);
+    assertEquals(await t.store.getSession("s-1"), undefined, code);
+    // The refresh rotated the token: the new one is what the IdP must forget.
+    assertEquals(t.revoked, ["rt-2"], code);
+    t.events.close();
+  }
+});
+
+Deno.test("refresh check: an admitted REAUTH stores what the IdP says now and is logged as a refresh", async () => {
+  const t = setup({
+    reauthCheck: "refresh",
+    refresh: refreshed({ ...ALICE, groups: ["/vpn-users", "/new"] }),
+  });
+  await t.store.putSession(session());
+  const logs = await logsOf(() => t.events.onReauth(4, 3, t.env({})));
+  assertEquals(t.commander.commands, [{ kind: "auth-nt", cid: 4, kid: 3 }]);
+  const stored = await t.store.getSession("s-1");
+  assertEquals(stored?.refreshToken, "rt-2");
+  assertEquals(stored?.groups, ["/vpn-users", "/new"]);
+  const line = logs.find((l) => l.text.includes("REAUTH") || l.text.includes("reauth"));
+  assertEquals(
+    line?.text,
+    "reauth of alice (cid 4) accepted after a refresh at the identity provider",
+  );
+  assertEquals(line?.level, "info");
+  t.events.close();
+});
+
+Deno.test("refresh check: a refresh without claims (no ID token, no userinfo) is judged on the stored claims, with a warning", async () => {
+  const t = setup({ reauthCheck: "refresh", refresh: refreshed(undefined) });
+  await t.store.putSession(session());
+  const logs = await logsOf(() => t.events.onReauth(4, 3, t.env({})));
+  assertEquals(t.commander.commands, [{ kind: "auth-nt", cid: 4, kid: 3 }]);
+  assert(logs.some((l) => l.level === "warning" && l.text.includes("brought no claims")));
+  t.events.close();
+});
+
+Deno.test("recheckSession() re-checks a stored session at the IdP without a management event", async () => {
+  const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
+  let answer = refreshed(ALICE);
+  const { admission, revoked } = testAdmission({ store, now: () => T0, refresh: () => answer() });
+  await store.putSession(session());
+  const admitted = await admission.recheckSession("s-1");
+  assertEquals(admitted?.admit, true);
+  assertEquals((await store.getSession("s-1"))?.refreshToken, "rt-2");
+  assertEquals((await store.getSession("s-1"))?.cid, 4);
+
+  answer = refreshed({ sub: "u-1", preferred_username: "alice" });
+  const denied = await admission.recheckSession("s-1");
+  assertEquals(denied?.admit, false);
+  assertEquals(denied?.admit === false && denied.denial.code, "group");
+  assertEquals(denied?.session.cid, 4);
+  assertEquals(await store.getSession("s-1"), undefined);
+  assertEquals(revoked, ["rt-2"]);
+  assertEquals(await admission.recheckSession("s-1"), undefined);
+});
+
+Deno.test("checkUsername() applies openvpn.username_policy", () => {
+  const alice = { username: "alice" };
+  assertEquals(checkUsername("match", "alice", alice), {});
+  assertEquals(checkUsername("match", "", alice).denial?.code, "username_mismatch");
+  assertEquals(checkUsername("match", "bob", alice).denial?.code, "username_mismatch");
+  assertEquals(checkUsername("empty_or_match", "", alice), {});
+  assertEquals(checkUsername("empty_or_match", "alice", alice), {});
+  assertEquals(checkUsername("empty_or_match", "bob", alice).denial?.code, "username_mismatch");
+  assertEquals(checkUsername("any", "bob", alice), { warn: true });
+  assertEquals(checkUsername("any", "", alice), { warn: true });
+  // No client asking (the periodic re-check): nothing to compare.
+  assertEquals(checkUsername("match", undefined, alice), {});
+});
+
+function pending(overrides: Partial<PendingLogin> = {}): PendingLogin {
+  return {
+    id: "AAAAAAAAAAAAAAAAAAAAAA",
+    server: "default",
+    cid: 4,
+    kid: 1,
+    commonName: "laptop",
+    username: "",
+    clientIp: "198.51.100.7",
+    clientPort: 50000,
+    platform: "linux",
+    clientVersion: "2.6.14",
+    sessionId: "s-1",
+    createdAt: T0,
+    expiresAt: T0 + 180_000,
+    oauth: undefined,
+    ...overrides,
+  };
+}
+
+/** The admission step's view of a pending login the IdP has just finished with `claims`. */
+function finished(login: PendingLogin, claims: Record<string, unknown>) {
+  return {
+    client: { ...login, kind: "login" as const },
+    sessionId: login.sessionId,
+    result: {
+      claims,
+      subject: "u-1",
+      sid: undefined,
+      refreshToken: "rt-1",
+      refreshExpiresAt: undefined,
+      idToken: "x",
+    },
+  };
+}
+
+Deno.test("a login whose OpenVPN user name differs from the identity is denied (empty_or_match), or admitted with a warning (any)", async () => {
+  const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
+  const strict = testAdmission({ store, now: () => T0 });
+  const commander = new RecordingCommander();
+  const denied = await strict.admission.admitLogin(
+    finished(pending({ username: "bob" }), ALICE),
+    commander,
+  );
+  assertEquals(denied.kind === "denied" && denied.denial.code, "username_mismatch");
+  assertEquals(commander.commands[0]?.kind, "deny");
+  assertEquals(await store.getSession("s-1"), undefined);
+
+  const lax = testAdmission({ store, now: () => T0, usernamePolicy: "any" });
+  const logs = await logsOf(async () => {
+    const admitted = await lax.admission.admitLogin(
+      finished(pending({ username: "bob" }), ALICE),
+      commander,
+    );
+    assertEquals(admitted, { kind: "admitted", username: "alice" });
+  });
+  // The session carries the IdP identity, and the warning names both.
+  assertEquals((await store.getSession("s-1"))?.username, "alice");
+  const warning = logs.find((l) => l.level === "warning");
+  assertEquals(
+    warning?.text,
+    "alice signed in for OpenVPN user name bob (cid 4): openvpn.username_policy = any",
+  );
+});
+
+Deno.test("a denial because the groups claim is absent entirely says so, names the claims present, and suggests the fix", async () => {
+  const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
+  const { admission } = testAdmission({ store, now: () => T0 });
+  const logs = await logsOf(async () => {
+    await admission.admitLogin(
+      finished(pending(), { sub: "u-1", preferred_username: "alice", email: "secret@example.com" }),
+      new RecordingCommander(),
+    );
+    // Present but lacking the group: no such diagnosis.
+    await admission.admitLogin(
+      finished(pending({ sessionId: "s-2" }), { ...ALICE, groups: ["/other"] }),
+      new RecordingCommander(),
+    );
+  });
+  const denials = logs.filter((l) => l.category !== "audit" && l.text.includes("denied"));
+  assertEquals(denials.length, 2);
+  const [absent, lacking] = denials.map((l) => l.text);
+  assertStringIncludes(absent!, 'denied: group; the groups claim "groups" is missing');
+  assertStringIncludes(absent!, "(claims present: sub, preferred_username, email)");
+  assertStringIncludes(absent!, "group membership mapper");
+  assert(!absent!.includes("secret@example.com"), absent);
+  assertEquals(
+    lacking,
+    "login of alice (cid 4, certificate laptop) denied: group",
+  );
+});
+
+Deno.test("refreshCheckBlindSpot() warns when the refresh check may get neither ID token nor userinfo", () => {
+  const warning = refreshCheckBlindSpot({}, "refresh");
+  assertStringIncludes(warning ?? "", "no userinfo endpoint");
+  assertEquals(
+    refreshCheckBlindSpot({ userinfo_endpoint: "https://idp/userinfo" }, "refresh"),
+    undefined,
+  );
+  assertEquals(refreshCheckBlindSpot({}, "none"), undefined);
+});
