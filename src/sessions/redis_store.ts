@@ -40,6 +40,7 @@ import type {
 export const SESSION_GRACE_MS = 60 * 60_000;
 const SWEEP_BATCH = 1000;
 const KEY_CHECK = "key_check";
+const QUIT_WAIT_MS = 1000;
 
 export interface RedisStoreOptions {
   /** A connected client (redis_connection.ts); the store closes it. */
@@ -239,10 +240,12 @@ export class RedisStore implements SessionStore {
     if (this.#closed) return;
     this.#closed = true;
     // quit() waits for Redis's answer; when Redis is away that could take a while.
+    let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       this.#client.quit().catch(() => {}),
-      new Promise((resolve) => setTimeout(resolve, 1000)),
+      new Promise((resolve) => (timer = setTimeout(resolve, QUIT_WAIT_MS))),
     ]);
+    clearTimeout(timer);
     this.#client.disconnect();
   }
 
