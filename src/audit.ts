@@ -56,3 +56,18 @@ export function audit(event: AuditEvent, who: AuditSubject, reason?: string): vo
     reason: reason ?? null,
   });
 }
+
+/** Who and where, for the audit line: the client side, with the identity once known. */
+export function auditSubject(
+  where: { server: string; cid: number | undefined; commonName: string; clientIp?: string },
+  who?: { username: string; subject: string; clientIp?: string | undefined },
+): AuditSubject {
+  return {
+    server: where.server,
+    cid: where.cid,
+    commonName: where.commonName,
+    clientIp: where.clientIp || (who?.clientIp ?? ""),
+    username: who?.username ?? "",
+    subject: who?.subject ?? "",
+  };
+}

@@ -3,7 +3,8 @@
  * Nothing here is global: each OpenVPN server gets its own connection and event handler, and
  * the store is passed to whoever needs it.
  */
-import { Admission, refreshCheckBlindSpot } from "./bridge/admission.ts";
+import { Admission } from "./bridge/admission.ts";
+import { refreshCheckBlindSpot } from "./bridge/refresh_blind_spot.ts";
 import { ClientEvents } from "./bridge/client_events.ts";
 import { KeyedLock } from "./bridge/keyed_lock.ts";
 import { Revocation } from "./bridge/revocation.ts";

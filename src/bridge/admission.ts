@@ -6,17 +6,24 @@
  * decision is counted and audited here.
  */
 import type { Logger } from "@logtape/logtape";
-import { audit, type AuditSubject, type SessionEndReason } from "../audit.ts";
+import { audit, auditSubject, type SessionEndReason } from "../audit.ts";
 import { type Metrics, noMetrics } from "../metrics/port.ts";
-import type { LoginResult, OidcClient } from "../oidc/client.ts";
+import type { OidcClient } from "../oidc/client.ts";
 import { IdpRejectedError, IdpUnreachableError, OidcError } from "../oidc/errors.ts";
 import type { Session, SessionStore } from "../sessions/types.ts";
 import type { ClientCommander } from "./commander.ts";
-import { type Denial, idpDenial } from "./denial.ts";
+import {
+  type Denial,
+  idpDenial,
+  NO_REFRESH_TOKEN,
+  TOO_MANY_SESSIONS,
+  UNKNOWN_SERVER,
+} from "./denial.ts";
 import { judgeClient } from "./judge_client.ts";
 import { policyClaims, type PolicyConfig, type Verdict } from "./identity_policy.ts";
 import { KeyedLock } from "./keyed_lock.ts";
-import { type SessionLimit, sessionsOverLimit } from "./session_limit.ts";
+import { excessSessions, type SessionLimit } from "./session_limit.ts";
+import { type FinishedLogin, sessionFromLogin } from "./login_session.ts";
 import type { UsernamePolicy } from "./username_policy.ts";
 
 export interface AdmissionConfig {
@@ -59,13 +66,6 @@ export interface ClientSide {
   username: string | undefined;
 }
 
-/** A finished browser login, as the OIDC client returned it, for this pending login. */
-export interface FinishedLogin {
-  client: ClientSide & { kind: "login"; username: string };
-  sessionId: string;
-  result: LoginResult;
-}
-
 export type LoginAdmission =
   | { kind: "admitted"; username: string }
   | { kind: "denied"; denial: Denial }
@@ -79,22 +79,6 @@ export type LoginAdmission =
 export type Recheck =
   | { admit: true; session: Session; lines: string[]; refreshed: boolean }
   | { admit: false; denial: Denial; session: Session };
-
-const NO_REFRESH_TOKEN: Denial = {
-  code: "recheck_failed",
-  reason: "Your access could not be confirmed; reconnect to sign in again.",
-  logReason: "no refresh token to re-check the user with",
-};
-const UNKNOWN_SERVER: Denial = {
-  code: "internal_error",
-  reason: "Sign-in failed; try again",
-  logReason: "no policy for this OpenVPN server",
-};
-const TOO_MANY_SESSIONS: Denial = {
-  code: "max_sessions",
-  reason: "You already have the maximum number of VPN sessions; disconnect one and try again",
-  logReason: "sessions.max_per_user reached",
-};
 
 export class Admission {
   readonly #deps: AdmissionDeps;
@@ -124,35 +108,12 @@ export class Admission {
     };
     if (!verdict.allow) return await deny(verdict.denial);
     const { identity, lines } = verdict;
-    const at = now();
-    const session: Session = {
-      sessionId: login.sessionId,
-      server: client.server,
-      cid: client.cid,
-      commonName: client.commonName,
-      username: identity.username,
-      groups: identity.groups,
-      roles: identity.roles,
-      claims: policyClaims(result.claims, policy!),
-      subject: result.subject,
-      sid: result.sid,
-      clientIp: client.clientIp,
-      refreshToken: result.refreshToken,
-      refreshExpiresAt: result.refreshExpiresAt,
-      // A client that sent a user name will present OpenVPN's token when it reconnects.
-      resumable: client.username !== "",
-      createdAt: at,
-      lastAuthAt: at,
-      expiresAt: at + config.sessionLifetimeMs,
-    };
+    const session = sessionFromLogin(login, identity, policyClaims(result.claims, policy!), {
+      now: now(),
+      lifetimeMs: config.sessionLifetimeMs,
+    });
     const limit = this.#deps.sessionLimit;
-    const excess = limit
-      ? sessionsOverLimit(
-        (await store.findSessionsBySubject(session.subject))
-          .filter((other) => other.sessionId !== session.sessionId),
-        limit.maxPerUser,
-      )
-      : [];
+    const excess = await excessSessions(store, limit, session);
     if (excess.length > 0 && limit?.action === "deny_new") return await deny(TOO_MANY_SESSIONS);
     const metrics = this.#metrics(client.server);
     // Stored before client-auth, so a REAUTH that races the answer finds it.
@@ -440,37 +401,4 @@ export class Admission {
     await store.putSession(updated);
     return { admit: true, session: updated, lines: verdict.lines, refreshed: true };
   }
-}
-
-/** Who and where, for the audit log: the client side, with the identity once known. */
-export function auditSubject(
-  client: Pick<ClientSide, "server" | "commonName"> & {
-    cid: number | undefined;
-    clientIp?: string | undefined;
-  },
-  who?: { username: string; subject: string; clientIp?: string | undefined },
-): AuditSubject {
-  return {
-    server: client.server,
-    cid: client.cid,
-    commonName: client.commonName,
-    clientIp: client.clientIp || (who?.clientIp ?? ""),
-    username: who?.username ?? "",
-    subject: who?.subject ?? "",
-  };
-}
-
-/**
- * Said loudly at start-up: an IdP that may answer a refresh without an ID token (OIDC Core
- * 12.2) and has no userinfo endpoint leaves the refresh check blind to what changed about the
- * user since sign-in.
- */
-export function refreshCheckBlindSpot(
-  metadata: { userinfo_endpoint?: string | undefined },
-  reauthCheck: "none" | "refresh",
-): string | undefined {
-  if (reauthCheck !== "refresh" || metadata.userinfo_endpoint !== undefined) return undefined;
-  return 'sessions.reauth_check = "refresh" but the identity provider has no userinfo endpoint: ' +
-    "a refresh that brings no ID token cannot show group, role or claim changes, and the policy " +
-    "is then applied to the claims from sign-in (only a disabled user or ended grant is caught)";
 }

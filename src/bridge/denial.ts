@@ -22,3 +22,19 @@ export interface Denial {
 export function idpDenial(error: OidcError, code: "idp_error" | "recheck_failed"): Denial {
   return { code, reason: error.reason, logReason: error.code };
 }
+
+export const NO_REFRESH_TOKEN: Denial = {
+  code: "recheck_failed",
+  reason: "Your access could not be confirmed; reconnect to sign in again.",
+  logReason: "no refresh token to re-check the user with",
+};
+export const UNKNOWN_SERVER: Denial = {
+  code: "internal_error",
+  reason: "Sign-in failed; try again",
+  logReason: "no policy for this OpenVPN server",
+};
+export const TOO_MANY_SESSIONS: Denial = {
+  code: "max_sessions",
+  reason: "You already have the maximum number of VPN sessions; disconnect one and try again",
+  logReason: "sessions.max_per_user reached",
+};

@@ -2,7 +2,7 @@
  * `sessions.max_per_user`: how many sessions one IdP subject may hold at once. Pure: given the
  * user's other live sessions, which must end for a new login to fit.
  */
-import type { Session } from "../sessions/types.ts";
+import type { Session, SessionStore } from "../sessions/types.ts";
 
 export type SessionLimitAction = "kill_oldest" | "deny_new";
 
@@ -25,4 +25,16 @@ export function sessionsOverLimit(others: readonly Session[], maxPerUser: number
   return [...others]
     .sort((a, b) => a.createdAt - b.createdAt || (a.sessionId < b.sessionId ? -1 : 1))
     .slice(0, excess);
+}
+
+/** The user's other sessions that must end for `session` to fit; none without a limit. */
+export async function excessSessions(
+  store: Pick<SessionStore, "findSessionsBySubject">,
+  limit: SessionLimit | undefined,
+  session: Session,
+): Promise<Session[]> {
+  if (!limit) return [];
+  const others = (await store.findSessionsBySubject(session.subject))
+    .filter((other) => other.sessionId !== session.sessionId);
+  return sessionsOverLimit(others, limit.maxPerUser);
 }

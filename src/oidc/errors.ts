@@ -2,7 +2,7 @@
  * Errors of the OIDC relying party. Each carries a machine-readable `code` and a short `reason`
  * that is safe to show in the browser and to send to the VPN client: it never contains tokens,
  * codes or secrets. The `message` has details for the log (still without tokens), and the
- * `cause` the evidence (see `evidence()` in client.ts: names, codes, HTTP status, the IdP's
+ * `cause` the evidence (see `evidence()` in error_mapping.ts: names, codes, HTTP status, the IdP's
  * error fields; never the secret parts of the underlying error).
  */
 

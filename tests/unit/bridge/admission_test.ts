@@ -2,7 +2,7 @@ import { assert, assertEquals, assertStringIncludes } from "../../support/assert
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import type { RefreshResult } from "../../../src/oidc/client.ts";
 import type { PolicyConfig } from "../../../src/bridge/identity_policy.ts";
-import { refreshCheckBlindSpot } from "../../../src/bridge/admission.ts";
+import { refreshCheckBlindSpot } from "../../../src/bridge/refresh_blind_spot.ts";
 import { checkUsername } from "../../../src/bridge/username_policy.ts";
 import type { PendingLogin, Session } from "../../../src/sessions/types.ts";
 import {

@@ -1,0 +1,53 @@
+/**
+ * The session a finished browser login creates. Pure: the admission step decides whether there
+ * is one, and stores it.
+ */
+import type { LoginResult } from "../oidc/client.ts";
+import type { Identity } from "../policy/identity.ts";
+import type { Session } from "../sessions/types.ts";
+
+/** A finished browser login, as the OIDC client returned it, for this pending login. */
+export interface FinishedLogin {
+  client: {
+    kind: "login";
+    server: string;
+    cid: number;
+    kid: number;
+    commonName: string;
+    clientIp: string;
+    /** The username the VPN client sent (empty for certificate-only clients). */
+    username: string;
+  };
+  sessionId: string;
+  result: LoginResult;
+}
+
+/** The new session: who signed in (the IdP identity), through which client, for how long. */
+export function sessionFromLogin(
+  login: FinishedLogin,
+  identity: Identity,
+  claims: Record<string, unknown>,
+  at: { now: number; lifetimeMs: number },
+): Session {
+  const { client, result } = login;
+  return {
+    sessionId: login.sessionId,
+    server: client.server,
+    cid: client.cid,
+    commonName: client.commonName,
+    username: identity.username,
+    groups: identity.groups,
+    roles: identity.roles,
+    claims,
+    subject: result.subject,
+    sid: result.sid,
+    clientIp: client.clientIp,
+    refreshToken: result.refreshToken,
+    refreshExpiresAt: result.refreshExpiresAt,
+    // A client that sent a user name will present OpenVPN's token when it reconnects.
+    resumable: client.username !== "",
+    createdAt: at.now,
+    lastAuthAt: at.now,
+    expiresAt: at.now + at.lifetimeMs,
+  };
+}
