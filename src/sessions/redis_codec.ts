@@ -35,9 +35,11 @@ export async function encodePending(
   return { data, secret: toBuffer(blob) };
 }
 
+/** `expectedId`: the id the entry was read under, which it must carry (not a copied entry). */
 export async function decodePending(
   [data, secret]: StoredFields,
   cipher: TokenCipher,
+  expectedId?: string,
 ): Promise<PendingLogin | undefined> {
   if (data === null) return undefined;
   const fields = parse(data, "pending");
@@ -45,7 +47,9 @@ export async function decodePending(
     const id = typeof fields["id"] === "string" ? fields["id"] : "";
     fields["oauth"] = parseSecret(await cipher.decryptPendingSecrets(secret, id), "pending");
   }
-  return Object.freeze(checkRead(() => checkPendingLogin(fields), "pending"));
+  const login = checkRead(() => checkPendingLogin(fields), "pending");
+  checkId(login.id, expectedId, "pending");
+  return Object.freeze(login);
 }
 
 export async function encodeSession(
@@ -58,12 +62,15 @@ export async function encodeSession(
   return { data, secret: toBuffer(blob) };
 }
 
+/** `expectedId`: the id the entry was read under, which it must carry (not a copied entry). */
 export async function decodeSession(
   [data, secret]: StoredFields,
   cipher: TokenCipher,
+  expectedId?: string,
 ): Promise<Session | undefined> {
   if (data === null) return undefined;
   const session = checkRead(() => checkSession(parse(data, "sessions")), "sessions");
+  checkId(session.sessionId, expectedId, "sessions");
   if (secret !== null) {
     session.refreshToken = await cipher.decryptToken(secret, session.sessionId);
   }
@@ -100,6 +107,14 @@ function parse(data: Buffer, table: StoreTable): Record<string, unknown> {
 
 function parseSecret(text: string, table: StoreTable): unknown {
   return checkRead(() => JSON.parse(text), table);
+}
+
+function checkId(id: string, expectedId: string | undefined, table: StoreTable): void {
+  if (expectedId !== undefined && id !== expectedId) {
+    throw new Error(`Session store entry is unreadable: ${table}`, {
+      cause: new Error("the entry names another id than its key"),
+    });
+  }
 }
 
 function checkRead<T>(step: () => T, table: StoreTable): T {

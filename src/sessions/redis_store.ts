@@ -122,14 +122,14 @@ export class RedisStore implements SessionStore {
   async getPending(id: string): Promise<PendingLogin | undefined> {
     this.#assertOpen();
     const fields = await this.#read(() => this.#client.hmgetBuffer(this.#key("p:", id), "d", "o"));
-    return this.#live(await decodePending(fields as StoredFields, this.#cipher));
+    return this.#live(await decodePending(fields as StoredFields, this.#cipher, id));
   }
 
   async takePending(id: string): Promise<PendingLogin | undefined> {
     this.#assertOpen();
     const fields = await this.#call("takePending", [id]) as StoredFields | null;
     if (fields === null) return undefined;
-    return this.#live(await decodePending(fields, this.#cipher));
+    return this.#live(await decodePending(fields, this.#cipher, id));
   }
 
   async deletePending(id: string): Promise<boolean> {
@@ -174,7 +174,7 @@ export class RedisStore implements SessionStore {
     this.#assertOpen();
     const key = this.#key("s:", sessionId);
     const fields = await this.#read(() => this.#client.hmgetBuffer(key, "d", "t"));
-    return this.#live(await decodeSession(fields as StoredFields, this.#cipher));
+    return this.#live(await decodeSession(fields as StoredFields, this.#cipher, sessionId));
   }
 
   async findSessionByCid(server: string, cid: number): Promise<Session | undefined> {

@@ -116,7 +116,7 @@ Deno.test("RedisStore: refresh tokens and OAuth secrets are stored encrypted onl
   }
 });
 
-Deno.test("RedisStore: an entry copied to another id does not decrypt there", async () => {
+Deno.test("RedisStore: an entry or its secret copied to another id is refused there", async () => {
   const config = settings((await sharedServer()).url);
   const { store, client } = await openStore(config);
   try {
@@ -125,6 +125,15 @@ Deno.test("RedisStore: an entry copied to another id does not decrypt there", as
     const stolen = await client.hgetBuffer(`${config.keyPrefix}s:a`, "t");
     await client.hset(`${config.keyPrefix}s:b`, "t", stolen!);
     await assert.rejects(store.getSession("b"), /Refresh token decryption failed/);
+    // A whole entry copied under another key is refused too.
+    const whole = await client.hgetallBuffer(`${config.keyPrefix}s:a`);
+    await client.hset(`${config.keyPrefix}s:b`, whole);
+    await assert.rejects(store.getSession("b"), /Session store entry is unreadable: sessions/);
+    assert.equal((await store.getSession("a"))?.refreshToken, "token-a");
+    await store.putPending(pendingLogin({ id: "x" }));
+    const login = await client.hgetallBuffer(`${config.keyPrefix}p:x`);
+    await client.hset(`${config.keyPrefix}p:y`, login);
+    await assert.rejects(store.takePending("y"), /Session store entry is unreadable: pending/);
   } finally {
     await store.close();
   }
