@@ -205,6 +205,14 @@ export const CLIENT_MESSAGES: ReadonlyMap<string, Translations> = new Map<string
     },
   ],
   [
+    "Sign-in is unavailable right now; try again in a minute.",
+    {
+      de: "Die Anmeldung ist gerade nicht möglich; versuchen Sie es in einer Minute erneut.",
+      fr: "La connexion est impossible pour le moment ; réessayez dans une minute.",
+      es: "El inicio de sesión no está disponible ahora; inténtelo de nuevo en un minuto.",
+    },
+  ],
+  [
     "Your access could not be confirmed; reconnect to sign in again.",
     {
       de:

@@ -131,6 +131,13 @@ const de: PageText = {
       "Ihr Benutzername kann mit diesem VPN nicht verwendet werden; wenden Sie sich an Ihren Administrator",
     idp_error: "Die Anmeldung wurde beim Identitätsanbieter abgelehnt oder ist dort fehlgeschlagen",
     max_sessions: "Sie haben bereits so viele VPN-Sitzungen wie erlaubt",
+    timeout: "Die Anmeldung wurde nicht rechtzeitig abgeschlossen",
+    no_webauth: "Ihr VPN-Client kann keine Anmeldung im Browser",
+    session_invalid: "Ihre VPN-Sitzung ist nicht mehr gültig",
+    session_expired: "Ihre VPN-Sitzung ist abgelaufen",
+    recheck_failed: "Ihr Zugang konnte nicht bestätigt werden",
+    store_unavailable: "Die Anmeldung ist gerade nicht möglich; versuchen Sie es später erneut",
+    internal_error: "Die Anmeldung ist auf dem Server fehlgeschlagen",
   },
   errors: {
     "wrong-network": {
@@ -205,6 +212,13 @@ const fr: PageText = {
       "Votre nom d’utilisateur ne peut pas être utilisé avec ce VPN ; contactez votre administrateur",
     idp_error: "La connexion a été refusée ou a échoué auprès du fournisseur d’identité",
     max_sessions: "Vous avez déjà le nombre maximal de sessions VPN autorisé",
+    timeout: "La connexion n’a pas été terminée à temps",
+    no_webauth: "Votre client VPN ne sait pas se connecter via le navigateur",
+    session_invalid: "Votre session VPN n’est plus valide",
+    session_expired: "Votre session VPN a expiré",
+    recheck_failed: "Votre accès n’a pas pu être confirmé",
+    store_unavailable: "La connexion est impossible pour le moment ; réessayez plus tard",
+    internal_error: "La connexion a échoué sur le serveur",
   },
   errors: {
     "wrong-network": {
@@ -279,6 +293,13 @@ const es: PageText = {
       "Su nombre de usuario no se puede usar con esta VPN; póngase en contacto con su administrador",
     idp_error: "El proveedor de identidad rechazó el inicio de sesión o este falló",
     max_sessions: "Ya tiene el número máximo de sesiones VPN permitido",
+    timeout: "El inicio de sesión no se completó a tiempo",
+    no_webauth: "Su cliente VPN no puede iniciar sesión en el navegador",
+    session_invalid: "Su sesión VPN ya no es válida",
+    session_expired: "Su sesión VPN ha caducado",
+    recheck_failed: "No se pudo confirmar su acceso",
+    store_unavailable: "El inicio de sesión no es posible en este momento; inténtelo más tarde",
+    internal_error: "El inicio de sesión falló en el servidor",
   },
   errors: {
     "wrong-network": {

@@ -6,6 +6,7 @@ import {
 } from "../../../src/bridge/client_messages.ts";
 import { REASONS } from "../../../src/bridge/decide.ts";
 import { SIGN_IN_TIMED_OUT } from "../../../src/bridge/client_events.ts";
+import { STORE_UNAVAILABLE } from "../../../src/sessions/store_unavailable.ts";
 import { judge } from "../../../src/bridge/identity_policy.ts";
 import { checkUsername } from "../../../src/bridge/username_policy.ts";
 import { clientDeny } from "../../../src/management/commands.ts";
@@ -50,6 +51,7 @@ function producedMessages(): string[] {
     ...(["match", "empty_or_match"] as const).map((policy) =>
       checkUsername(policy, "someone-else", { username: "u" }).denial!.reason
     ),
+    STORE_UNAVAILABLE.clientReason,
     ...OIDC_CODES.map((code) => new OidcError(code, "test").reason),
     ...verdicts.map((verdict) => (verdict.allow ? "" : verdict.denial.reason)),
   ];

@@ -14,6 +14,7 @@ import {
   type TemplateReader,
 } from "../../../src/http/pages/mod.ts";
 import { PAGE_STYLE, styleHashSource } from "../../../src/http/pages/style.ts";
+import { DENIAL_REASONS } from "../../../src/metrics/port.ts";
 
 const HOSTILE = `<script>alert("x")</script>'&{{csrf}}`;
 const HOSTILE_ESCAPED = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39;&amp;{{csrf}}";
@@ -280,6 +281,14 @@ Deno.test("every language translates every text the English pages have", () => {
         const en = english.errors[kind as keyof typeof english.errors];
         assert(title !== en.title && message !== en.message, `${language} ${kind} untranslated`);
       }
+    }
+  }
+});
+
+Deno.test("every denial code has a German, French and Spanish reason", () => {
+  for (const language of ["de", "fr", "es"] as const) {
+    for (const code of DENIAL_REASONS) {
+      assert(PAGE_TEXT[language].reasons[code], `${language}: no reason for ${code}`);
     }
   }
 });
