@@ -10,6 +10,7 @@ import { getLogger } from "../log.ts";
 import { MemoryStore } from "./memory_store.ts";
 import { connectRedis, describeRedisUrl, parseRedisUrl } from "./redis_connection.ts";
 import { RedisStore } from "./redis_store.ts";
+import { StoreUnavailableError } from "./store_unavailable.ts";
 import { SqliteStore } from "./sqlite_store.ts";
 import { TokenCipher } from "./token_cipher.ts";
 import type { SessionStore } from "./types.ts";
@@ -79,7 +80,12 @@ export function startSweeper(
         log.debug("Swept {pending} pending logins and {sessions} sessions", { ...removed });
       }
     } catch (error) {
-      log.error("Session sweep failed: {error}", { error });
+      // An unreachable shared store is an outage (already reported once by its connection).
+      if (error instanceof StoreUnavailableError) {
+        log.warning("Session sweep skipped: {error}", { error: error.message });
+      } else {
+        log.error("Session sweep failed: {error}", { error });
+      }
     }
     if (!stopped) timer = clock.setTimeout(sweep, intervalMs, { keepAlive: false });
   };
