@@ -2,7 +2,8 @@
  * Fails when src/ imports upward or in a cycle. Layers, lowest first:
  *   0  shared vocabulary: src/config/ and the top-level helpers (log.ts, loopback.ts, ...)
  *   1  features: src/policy/, src/management/, src/oidc/, src/sessions/, src/metrics/
- *   2  src/bridge/ (turns OpenVPN events and sign-ins into decisions and commands)
+ *   2  src/bridge/ (turns OpenVPN events and sign-ins into decisions and commands), src/cluster/
+ *      (leases on management links and work across bridge instances)
  *   3  src/http/ (the sign-in pages over the bridge), src/control/ (the admin socket over it),
  *      src/probe/ (check-config --probe: OpenVPN, the IdP and base_url from outside)
  *   4  src/config_loader/ (reads TOML and asks each feature to judge its own settings)
@@ -22,6 +23,7 @@ const LAYERS: Record<string, number> = {
   sessions: 1,
   metrics: 1,
   bridge: 2,
+  cluster: 2,
   http: 3,
   control: 3,
   probe: 3,

@@ -30,6 +30,7 @@ import { LOGIN_ID_BYTES } from "./bridge/login_url.ts";
 import { callbackUrl } from "./http/routes.ts";
 import { startListeners } from "./http/listeners.ts";
 import { configureLogging, getLogger } from "./log.ts";
+import { clusterReadiness, startCluster } from "./cluster/cluster.ts";
 import { ManagementConnection } from "./management/connection.ts";
 import { createOidcClient } from "./oidc/client.ts";
 import { createLogoutVerifier } from "./oidc/logout_verifier.ts";
@@ -154,7 +155,9 @@ export async function startDaemon(
 
   // One management link per OpenVPN server, each with its own reconnect, event handler and
   // policy. Settings are read at each use, so a reload's policy applies to the next decision.
-  const links = config.servers.map(({ name }) => {
+  // In a cluster a link is built for each period this instance holds the server's lease.
+  const linkMetrics = new Map<string, ServerMetrics>();
+  const buildLink = (name: string, mayWrite?: () => boolean) => {
     const settings = () => serverConfig(current.value, name);
     const connection = new ManagementConnection({
       address: settings().management,
@@ -163,16 +166,13 @@ export async function startDaemon(
       reconnectMaxDelayMs: settings().reconnectMaxDelayMs,
       name,
       clock,
+      ...(mayWrite ? { mayWrite } : {}),
     });
     const commander = localizedCommander(
       meteredCommander(managementCommander(connection), metrics),
       () => current.value.http.defaultLanguage,
     );
-    commanders.set(name, commander);
-    const serverMetrics = metrics.addServer(name, {
-      counts: () => store.countLive(name),
-      linkUp: () => connection.status().linkUp,
-    });
+    const serverMetrics = linkMetrics.get(name)!;
     countLinkEvents(connection, serverMetrics);
     const clientLog = getLogger("clients").with({ server: name });
     const events = new ClientEvents({
@@ -196,8 +196,40 @@ export async function startDaemon(
       metrics: serverMetrics,
       ...(known ? { knownSessions: known } : {}),
     });
-    return { name, link: new ServerLink(connection, events, commander, clientLog, clock) };
-  });
+    const link = new ServerLink(connection, events, commander, clientLog, clock);
+    return { name, link, events, commander };
+  };
+  const cluster = config.cluster && config.sessions.redis
+    ? await startCluster({
+      config: config.cluster,
+      redis: config.sessions.redis,
+      servers: config.servers.map(({ name }) => name),
+      clock,
+      log: getLogger("cluster"),
+      build: buildLink,
+    })
+    : undefined;
+  if (cluster) {
+    const names = config.servers.map(({ name }) => name);
+    metrics.addCluster(cluster.instanceId, names, (name) => cluster.leases().includes(name));
+  }
+  const links: ReturnType<typeof buildLink>[] = [];
+  for (const { name } of config.servers) {
+    linkMetrics.set(
+      name,
+      metrics.addServer(name, {
+        counts: () => store.countLive(name),
+        linkUp: () =>
+          cluster ? cluster.linkUp(name) : links.find((l) => l.name === name)!.link.linkUp,
+      }),
+    );
+    if (cluster) commanders.set(name, cluster.commander(name));
+    else {
+      const built = buildLink(name);
+      links.push(built);
+      commanders.set(name, built.commander);
+    }
+  }
 
   const flow = new LoginFlow({
     store,
@@ -228,6 +260,7 @@ export async function startDaemon(
       now,
       randomToken: () => randomToken(32),
       readiness: () => {
+        if (cluster) return { ...clusterReadiness(cluster), idp: oidc.ready };
         const servers = Object.fromEntries(links.map(({ name, link }) => [name, link.linkUp]));
         return { management: Object.values(servers).every(Boolean), servers, idp: oidc.ready };
       },
@@ -249,7 +282,8 @@ export async function startDaemon(
     },
     log,
   });
-  log.info("Serving sign-in pages on {host}:{port} for {baseUrl}", {
+  log.info("Serving sign-in pages on {host}:{port} for {baseUrl}{instance}", {
+    instance: cluster ? ` as cluster instance ${cluster.instanceId}` : "",
     host: config.http.listen.host,
     port: listeners.port,
     baseUrl: config.http.baseUrl.href,
@@ -288,6 +322,7 @@ export async function startDaemon(
       await listeners.close();
       await control?.close();
       await Promise.all(links.map(({ link }) => link.stop()));
+      await cluster?.stop();
       stopSweeper();
       await store.close();
       log.info("Stopped");

@@ -11,7 +11,7 @@ import { type Metrics, noMetrics } from "../metrics/port.ts";
 import type { OidcClient } from "../oidc/client.ts";
 import { IdpRejectedError, IdpUnreachableError, OidcError } from "../oidc/errors.ts";
 import type { Session, SessionStore } from "../sessions/types.ts";
-import type { ClientCommander } from "./commander.ts";
+import { type ClientCommander, CommandUndeliveredError } from "./commander.ts";
 import {
   type Denial,
   idpDenial,
@@ -69,7 +69,9 @@ export interface ClientSide {
 export type LoginAdmission =
   | { kind: "admitted"; username: string }
   | { kind: "denied"; denial: Denial }
-  | { kind: "client-gone" };
+  | { kind: "client-gone" }
+  /** Handed to the instance holding OpenVPN's link (`[cluster]`), which did not answer in time. */
+  | { kind: "no-answer" };
 
 /**
  * A re-checked session. Admitted: the session as stored now (rotated refresh token, fresh
@@ -128,7 +130,7 @@ export class Admission {
       });
       if (session.sessionId) await store.deleteSession(session.sessionId);
       metrics.login("error");
-      return { kind: "client-gone" };
+      return { kind: error instanceof CommandUndeliveredError ? "no-answer" : "client-gone" };
     }
     metrics.login("admitted");
     audit("admitted", auditSubject(client, session));

@@ -83,6 +83,22 @@ export class ClientEvents {
     }, deps.clock);
   }
 
+  /**
+   * Takes over the deadlines of this server's sign-ins that another bridge instance started
+   * (it held the management link and stopped). Call before the link starts, so these, which
+   * expire first, are queued first.
+   */
+  async adoptPendingLogins(): Promise<number> {
+    const { store, server } = this.#deps;
+    const mine = (await store.listPending())
+      .filter((login) => login.server === server)
+      .sort((a, b) => a.expiresAt - b.expiresAt);
+    for (const { id, cid, kid, expiresAt } of mine) {
+      this.#deadlines.add({ id, cid, kid, expiresAt });
+    }
+    return mine.length;
+  }
+
   /** Stops the sign-in deadlines (the service is stopping). */
   close(): void {
     this.#deadlines.close();

@@ -15,3 +15,11 @@ export interface ClientCommander {
 
 /** Looks up the commander of the OpenVPN server a client came through (one bridge, many servers). */
 export type CommanderLookup = (server: string) => ClientCommander | undefined;
+
+/**
+ * The command was handed on for another bridge instance to send (`[cluster]`) and no instance
+ * reported OpenVPN's answer in time: whether OpenVPN got it is unknown.
+ */
+export class CommandUndeliveredError extends Error {
+  override readonly name = "CommandUndeliveredError";
+}

@@ -53,7 +53,9 @@ export type CallbackOutcome =
   /** The browser sent no login cookie: another browser, or cookies off. */
   | { kind: "cookie-missing" }
   /** OpenVPN no longer knows the client (it left, or its server is unknown). */
-  | { kind: "client-gone" };
+  | { kind: "client-gone" }
+  /** The instance holding OpenVPN's link (`[cluster]`) did not confirm client-auth in time. */
+  | { kind: "no-answer" };
 
 const WRONG_NETWORK: Denial = {
   code: "wrong_network",

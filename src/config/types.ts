@@ -126,6 +126,13 @@ export interface SessionsConfig {
   storeUnreachable: "deny" | "allow";
 }
 
+/** `[cluster]`: several bridge instances sharing the links through Redis leases. */
+export interface ClusterConfig {
+  /** Names this instance in logs, metrics and /readyz; default host name and pid. */
+  instanceId: string;
+  leaseMs: number;
+}
+
 /** `[control]`: the local admin socket (`openvpn-auth-oidc sessions ...`). */
 export interface ControlConfig {
   /** Absolute path of the unix socket; empty: no admin socket. */
@@ -159,4 +166,6 @@ export interface ResolvedConfig {
   control: ControlConfig;
   metrics: MetricsConfig;
   log: LogConfig;
+  /** Set when `[cluster] enabled = true`; absent, every link and command stays local. */
+  cluster?: ClusterConfig;
 }

@@ -5,11 +5,13 @@
  * base URL), so the config accepts exactly what the service can use.
  */
 import { isIP } from "node:net";
+import { hostname } from "node:os";
 import type { ConfigIssue } from "./errors.ts";
 import type { ClientConfigValues, ServerValues, Values } from "./schema.ts";
 import type {
   AuthorizationConfig,
   ClientConfigRule,
+  ClusterConfig,
   HttpConfig,
   ManagementAddress,
   OidcConfig,
@@ -28,6 +30,7 @@ import { validateRequiredClaim } from "../policy/authorize.ts";
 import { checkRedisSettings } from "../sessions/redis_connection.ts";
 import { parseEncryptionKey } from "../sessions/token_cipher.ts";
 import { controlSocketProblem } from "../control/socket_path.ts";
+import { LEASE_MAX_MS, LEASE_MIN_MS } from "../cluster/lease.ts";
 
 const MIN_SECRET_LENGTH = 32;
 const MIN_HTTP_TIMEOUT_MS = 1000;
@@ -47,6 +50,7 @@ export function resolveConfig(
   const rules = resolveClientConfig(clientConfig, "client_config", issue);
   const resolvedServers = resolveServers(servers, { authorization, clientConfig: rules }, issue);
   const sessions = resolveSessions(values.sessions, issue);
+  const cluster = resolveCluster(values.cluster, sessions.backend, issue);
   const socketProblem = controlSocketProblem(values.control.socket);
   if (socketProblem) issue("control.socket", socketProblem);
   const metricsListen = values.metrics.listen === undefined
@@ -68,8 +72,35 @@ export function resolveConfig(
     control: { socket: values.control.socket },
     metrics: { listen: metricsListen },
     log: { ...values.log },
+    ...(cluster ? { cluster } : {}),
   };
   return { config, issues };
+}
+
+function resolveCluster(
+  values: Values["cluster"],
+  backend: string,
+  issue: Issue,
+): ClusterConfig | undefined {
+  if (!values.enabled) return undefined;
+  if (backend !== "redis") {
+    issue("cluster.enabled", 'Needs sessions.backend = "redis": the instances share it');
+  }
+  if (values.lease < LEASE_MIN_MS || values.lease > LEASE_MAX_MS) {
+    issue("cluster.lease", `Expected ${LEASE_MIN_MS / 1000}s to ${LEASE_MAX_MS / 1000}s`);
+  }
+  const instanceId = values.instance_id ?? defaultInstanceId();
+  if (!INSTANCE_ID.test(instanceId)) {
+    issue("cluster.instance_id", 'Expected 1 to 64 letters, digits, ".", "_" or "-"');
+  }
+  return { instanceId, leaseMs: values.lease };
+}
+
+const INSTANCE_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Host name and pid: unique per running instance, readable in logs. */
+function defaultInstanceId(): string {
+  return `${hostname().replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 48)}-${process.pid}`;
 }
 
 /** Server names: letters, digits and `-`, short enough for logs and store keys. */

@@ -101,6 +101,12 @@ export const SCHEMA = {
     store_timeout: { type: "duration", default: "2s" },
     store_unreachable: { type: "string", default: "deny", oneOf: ["deny", "allow"] },
   },
+  cluster: {
+    enabled: { type: "bool", default: false },
+    // The bounds are the lease module's (LEASE_MIN_MS, LEASE_MAX_MS); resolve checks them.
+    lease: { type: "duration", default: "10s" },
+    instance_id: { type: "string" },
+  },
   control: {
     socket: { type: "string", default: "/run/openvpn-auth-oidc/control.sock" },
   },

@@ -33,6 +33,8 @@ export interface Readiness {
   /** Each OpenVPN server's management link, by server name. */
   servers: Record<string, boolean>;
   idp: boolean;
+  /** With `[cluster]`: this instance and the servers whose lease it holds. */
+  cluster?: { instance: string; leases: string[] };
 }
 
 export interface AppDeps {
@@ -228,6 +230,8 @@ export function createApp(deps: AppDeps): Hono<Env> {
         return errorPage(c, 400, "cookie-missing");
       case "client-gone":
         return errorPage(c, 410, "client-gone");
+      case "no-answer":
+        return errorPage(c, 503, "no-answer");
     }
   }
 

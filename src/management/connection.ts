@@ -58,6 +58,11 @@ export interface ManagementConnectionOptions {
   /** Returns [0, 1); used for backoff jitter. */
   random?: () => number;
   createSocket?: (address: ManagementAddress) => Socket;
+  /**
+   * Fencing: asked right before every write to the socket. When it says no, nothing is
+   * written and the link is closed (another bridge instance may hold OpenVPN's lease now).
+   */
+  mayWrite?: () => boolean;
 }
 
 /** One socket and the core of its link. */
@@ -168,7 +173,7 @@ export class ManagementConnection {
     if (!link.opened) {
       link.socket.destroy();
     } else {
-      if (link.outbox !== "") link.socket.write(link.outbox);
+      if (link.outbox !== "" && !this.#fenced(link)) link.socket.write(link.outbox);
       link.outbox = "";
       link.socket.end(() => link.socket.destroy());
     }
@@ -239,6 +244,17 @@ export class ManagementConnection {
     socket.on("close", () => this.#onClose(link));
   }
 
+  /** True (and the link failed, its text dropped) when fencing forbids writing now. */
+  #fenced(link: Link): boolean {
+    if (this.#options.mayWrite === undefined || this.#options.mayWrite()) return false;
+    link.outbox = "";
+    this.#fail(
+      link,
+      new ManagementConnectionError("closed", "Not written: this instance lost the lease"),
+    );
+    return true;
+  }
+
   #fail(link: Link, error: ManagementConnectionError): void {
     link.failure ??= error;
     link.socket.destroy();
@@ -273,7 +289,9 @@ export class ManagementConnection {
       queueMicrotask(() => {
         const batch = link.outbox;
         link.outbox = "";
-        if (batch !== "" && !link.closed) link.socket.write(batch);
+        if (batch === "" || link.closed) return;
+        if (this.#fenced(link)) return;
+        link.socket.write(batch);
       });
     }
     link.outbox += text;

@@ -145,6 +145,24 @@ export class PrometheusMetrics implements Metrics {
   }
 
   /**
+   * `[cluster]`: `cluster_lease_held{server,instance}` is 1 for each server whose management
+   * link this instance holds (the instance id comes from the config, never from a client).
+   */
+  addCluster(instance: string, servers: readonly string[], holds: (server: string) => boolean) {
+    const family = this.registry.register(
+      new GaugeFamily(
+        `${PREFIX}cluster_lease_held`,
+        "1 when this bridge instance holds the server's management link lease, else 0.",
+        ["server", "instance"],
+      ),
+    );
+    const children = servers.map((server) => [server, family.labels(server, instance)] as const);
+    this.registry.onCollect(() => {
+      for (const [server, child] of children) child.set(holds(server) ? 1 : 0);
+    });
+  }
+
+  /**
    * A server's counters; a name never added (a pending login recorded under a server the
    * config no longer has) counts nothing rather than failing the sign-in it belongs to.
    */

@@ -14,6 +14,7 @@ export type ErrorKind =
   | "invalid-response"
   | "cookie-missing"
   | "client-gone"
+  | "no-answer"
   | "link-elsewhere"
   | "begun-elsewhere"
   | "too-large"
@@ -76,6 +77,11 @@ const en: PageText = {
       title: "Sign-in cookie missing",
       message:
         "Finish signing in in the browser that opened the sign-in link, with cookies enabled.",
+    },
+    "no-answer": {
+      title: "VPN server did not answer",
+      message:
+        "The VPN server did not confirm your connection in time. If your VPN client does not connect, reconnect it to try again.",
     },
     "client-gone": {
       title: "VPN connection closed",
@@ -158,6 +164,11 @@ const de: PageText = {
       title: "Anmelde-Cookie fehlt",
       message:
         "Schließen Sie die Anmeldung in dem Browser ab, der den Anmeldelink geöffnet hat, mit aktivierten Cookies.",
+    },
+    "no-answer": {
+      title: "VPN-Server hat nicht geantwortet",
+      message:
+        "Der VPN-Server hat Ihre Verbindung nicht rechtzeitig bestätigt. Wenn Ihr VPN-Client keine Verbindung herstellt, verbinden Sie ihn erneut.",
     },
     "client-gone": {
       title: "VPN-Verbindung geschlossen",
@@ -242,6 +253,11 @@ const fr: PageText = {
       message:
         "Terminez la connexion dans le navigateur qui a ouvert le lien, avec les cookies activés.",
     },
+    "no-answer": {
+      title: "Le serveur VPN n'a pas répondu",
+      message:
+        "Le serveur VPN n'a pas confirmé votre connexion à temps. Si votre client VPN ne se connecte pas, reconnectez-le pour réessayer.",
+    },
     "client-gone": {
       title: "Connexion VPN fermée",
       message:
@@ -323,6 +339,11 @@ const es: PageText = {
       title: "Falta la cookie de inicio de sesión",
       message:
         "Termine de iniciar sesión en el navegador que abrió el enlace, con las cookies activadas.",
+    },
+    "no-answer": {
+      title: "El servidor VPN no respondió",
+      message:
+        "El servidor VPN no confirmó su conexión a tiempo. Si su cliente VPN no se conecta, vuelva a conectarlo para intentarlo de nuevo.",
     },
     "client-gone": {
       title: "Conexión VPN cerrada",

@@ -1,0 +1,107 @@
+/**
+ * Several bridge instances, one service (`[cluster]`): each OpenVPN server's management link is
+ * held by one instance at a time under a lease in Redis, and commands decided elsewhere (a
+ * callback, a logout, a revoke) reach OpenVPN through that holder as work items. Without
+ * `[cluster]` none of this runs: links and commands stay local.
+ */
+import type { Logger } from "@logtape/logtape";
+import type { Redis } from "ioredis";
+import type { ClientCommander } from "../bridge/commander.ts";
+import type { Clock } from "../clock.ts";
+import type { ClusterConfig, RedisSettings } from "../config/types.ts";
+import { connectRedis } from "../sessions/redis_connection.ts";
+import { leaseTiming } from "./lease.ts";
+import { type HeldLink, LeasedLink } from "./leased_link.ts";
+import { remoteCommander } from "./remote_commander.ts";
+import { ClusterKeys, WorkQueue } from "./work_queue.ts";
+
+/** How much longer than a lease a command waits for its outcome (a takeover fits in). */
+const DELIVERY_MARGIN_MS = 2_000;
+
+export interface ClusterDeps {
+  config: ClusterConfig;
+  redis: RedisSettings;
+  servers: readonly string[];
+  clock: Clock;
+  log: Logger;
+  build: (server: string, mayWrite: () => boolean) => HeldLink;
+}
+
+export interface Cluster {
+  instanceId: string;
+  /** Sends commands for `server` through whichever instance holds its link. */
+  commander(server: string): ClientCommander;
+  /** This server's link is held here and up. */
+  linkUp(server: string): boolean;
+  /** The servers whose lease this instance holds. */
+  leases(): string[];
+  stop(): Promise<void>;
+}
+
+export async function startCluster(deps: ClusterDeps): Promise<Cluster> {
+  const { config, clock, log } = deps;
+  const redis = await connectRedis(deps.redis);
+  // Pub/sub needs a connection of its own; a missed message only delays work to the next poll.
+  const subscriber: Redis = redis.duplicate();
+  subscriber.on("error", () => {});
+  const keys = new ClusterKeys(deps.redis.keyPrefix);
+  const queue = new WorkQueue(redis, keys, clock);
+  const timing = leaseTiming(config.leaseMs);
+  const clusterLog = log.with({ instance: config.instanceId });
+  const links = new Map(deps.servers.map((server) => [
+    server,
+    new LeasedLink({
+      server,
+      instanceId: config.instanceId,
+      redis,
+      keys,
+      queue,
+      timing,
+      clock,
+      log: clusterLog.with({ server }),
+      build: (mayWrite) => deps.build(server, mayWrite),
+    }),
+  ]));
+  const byChannel = new Map(deps.servers.map((server) => [keys.channel(server), server]));
+  subscriber.on("message", (channel: string) => {
+    const server = byChannel.get(channel);
+    if (server !== undefined) links.get(server)?.wake();
+  });
+  await subscriber.subscribe(...byChannel.keys()).catch((error) =>
+    clusterLog.warning("Work notifications unavailable, polling only: {error}", {
+      error: String(error),
+    })
+  );
+  for (const link of links.values()) link.start();
+  // A command may wait for a takeover: the old holder's lease running out, plus a margin.
+  const waitMs = config.leaseMs + DELIVERY_MARGIN_MS;
+  return {
+    instanceId: config.instanceId,
+    commander: (server) => remoteCommander(queue, server, waitMs),
+    linkUp: (server) => links.get(server)?.linkUp ?? false,
+    leases: () => [...links].filter(([, link]) => link.holding).map(([server]) => server),
+    async stop() {
+      await Promise.all([...links.values()].map((link) => link.stop()));
+      subscriber.disconnect();
+      redis.disconnect();
+    },
+  };
+}
+
+/**
+ * What /readyz says in a cluster: every instance serves sign-in pages, so it is ready when the
+ * links it holds are up (holding none is normal for a standby); it names its leases.
+ */
+export function clusterReadiness(cluster: Cluster): {
+  management: boolean;
+  servers: Record<string, boolean>;
+  cluster: { instance: string; leases: string[] };
+} {
+  const leases = cluster.leases();
+  const servers = Object.fromEntries(leases.map((server) => [server, cluster.linkUp(server)]));
+  return {
+    management: Object.values(servers).every(Boolean),
+    servers,
+    cluster: { instance: cluster.instanceId, leases },
+  };
+}

@@ -1,0 +1,108 @@
+/**
+ * The lease on one OpenVPN server's management interface, as this instance sees it: a pure
+ * state machine fed with what Redis answered and when each request was sent. Redis counts a
+ * lease's expiry from when it received the request, which is never before we sent it, so
+ * `sentAt + lease` is a bound this instance can check on its own clock, paused or cut off.
+ */
+
+export interface LeaseTiming {
+  /** How long Redis keeps a lease that is not renewed (`[cluster] lease`). */
+  leaseMs: number;
+  /** Renewals are sent this often while holding: three tries before the lease runs out. */
+  renewEveryMs: number;
+  /** A standby asks for the lease this often, so it takes over soon after the holder stops. */
+  retryEveryMs: number;
+  /**
+   * Given up on our own clock this much before Redis would expire the lease, for clock rate
+   * differences between this host and Redis.
+   */
+  marginMs: number;
+}
+
+export const LEASE_MIN_MS = 3_000;
+export const LEASE_MAX_MS = 120_000;
+
+export function leaseTiming(leaseMs: number): LeaseTiming {
+  return {
+    leaseMs,
+    renewEveryMs: Math.floor(leaseMs / 3),
+    retryEveryMs: Math.min(1_000, Math.floor(leaseMs / 5)),
+    marginMs: Math.min(500, Math.floor(leaseMs / 20)),
+  };
+}
+
+export type LeaseState =
+  | { kind: "standby" }
+  | { kind: "holding"; token: number; validUntil: number };
+
+/** What happened to a lease, for whoever runs the link. */
+export type LeaseChange = "acquired" | "lost" | "none";
+
+export class Lease {
+  readonly timing: LeaseTiming;
+  #state: LeaseState = { kind: "standby" };
+
+  constructor(timing: LeaseTiming) {
+    this.timing = timing;
+  }
+
+  get state(): LeaseState {
+    return this.#state;
+  }
+
+  /** The fencing token while holding, else undefined. */
+  get token(): number | undefined {
+    return this.#state.kind === "holding" ? this.#state.token : undefined;
+  }
+
+  /**
+   * Whether this instance may write to OpenVPN now: it holds the lease and, by its own clock,
+   * no other instance can have taken it yet. Checked before every write.
+   */
+  mayWrite(now: number): boolean {
+    return this.#state.kind === "holding" && now < this.#state.validUntil;
+  }
+
+  /** Redis granted the lease with this fencing token to a request sent at `sentAt`. */
+  acquired(token: number, sentAt: number): LeaseChange {
+    const validUntil = this.#until(sentAt);
+    if (this.#state.kind === "holding" && this.#state.token === token) {
+      this.#state = { kind: "holding", token, validUntil };
+      return "none";
+    }
+    this.#state = { kind: "holding", token, validUntil };
+    return "acquired";
+  }
+
+  /** A renewal sent at `sentAt` found the lease still ours and extended it. */
+  renewed(token: number, sentAt: number): LeaseChange {
+    if (this.#state.kind !== "holding" || this.#state.token !== token) return "none";
+    this.#state = { kind: "holding", token, validUntil: this.#until(sentAt) };
+    return "none";
+  }
+
+  /** Redis says the lease is someone else's (or gone), or we released it. */
+  lost(): LeaseChange {
+    if (this.#state.kind === "standby") return "none";
+    this.#state = { kind: "standby" };
+    return "lost";
+  }
+
+  /**
+   * Called on every tick: a holder whose renewals have not got through by the deadline gives
+   * the lease up (Redis may already have handed it to another instance).
+   */
+  check(now: number): LeaseChange {
+    if (this.#state.kind === "holding" && now >= this.#state.validUntil) return this.lost();
+    return "none";
+  }
+
+  /** Milliseconds until the next request to Redis: renew while holding, else try to acquire. */
+  nextDelay(): number {
+    return this.#state.kind === "holding" ? this.timing.renewEveryMs : this.timing.retryEveryMs;
+  }
+
+  #until(sentAt: number): number {
+    return sentAt + this.timing.leaseMs - this.timing.marginMs;
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * Keeps (or waits for) the lease on one OpenVPN server in Redis: acquires it when free,
+ * renews it well before it runs out, gives it up on its own clock when renewals do not get
+ * through, and releases it on a clean stop. Decisions are in lease.ts; this is the I/O.
+ */
+import type { Logger } from "@logtape/logtape";
+import type { Redis } from "ioredis";
+import type { Clock, TimerHandle } from "../clock.ts";
+import { type Lease, type LeaseChange } from "./lease.ts";
+import { ACQUIRE, RELEASE, RENEW } from "./redis_scripts.ts";
+import type { ClusterKeys } from "./work_queue.ts";
+
+export interface LeaseKeeperDeps {
+  redis: Redis;
+  keys: ClusterKeys;
+  server: string;
+  instanceId: string;
+  lease: Lease;
+  clock: Clock;
+  log: Logger;
+  /** Told when the lease is acquired or lost; runs the link. */
+  onChange: (change: Exclude<LeaseChange, "none">, token: number | undefined) => void;
+}
+
+export class LeaseKeeper {
+  readonly #deps: LeaseKeeperDeps;
+  #timer: TimerHandle | undefined;
+  #deadline: TimerHandle | undefined;
+  #stopped = false;
+  #failing = false;
+
+  constructor(deps: LeaseKeeperDeps) {
+    this.#deps = deps;
+  }
+
+  start(): void {
+    void this.#tick();
+  }
+
+  /** Stops renewing and, when holding, releases the lease so a standby takes over at once. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    const { clock, lease, redis, keys, server, instanceId } = this.#deps;
+    clock.clearTimeout(this.#timer);
+    clock.clearTimeout(this.#deadline);
+    const token = lease.token;
+    if (token === undefined) return;
+    this.#change(lease.lost(), token);
+    await redis.eval(RELEASE, 1, keys.lease(server), `${instanceId}#${token}`).catch(() => {});
+  }
+
+  async #tick(): Promise<void> {
+    const { clock, lease, redis, keys, server, instanceId, log } = this.#deps;
+    this.#change(lease.check(clock.now()), lease.token);
+    const sentAt = clock.now();
+    const held = lease.token;
+    try {
+      if (held === undefined) {
+        const token = await redis.eval(
+          ACQUIRE,
+          2,
+          keys.lease(server),
+          keys.fence(server),
+          instanceId,
+          String(lease.timing.leaseMs),
+        );
+        if (this.#stopped) {
+          if (typeof token === "number") {
+            await redis.eval(RELEASE, 1, keys.lease(server), `${instanceId}#${token}`);
+          }
+          return;
+        }
+        if (typeof token === "number") this.#change(lease.acquired(token, sentAt), token);
+      } else {
+        const renewed = await redis.eval(
+          RENEW,
+          1,
+          keys.lease(server),
+          `${instanceId}#${held}`,
+          String(lease.timing.leaseMs),
+        );
+        if (renewed === 1) lease.renewed(held, sentAt);
+        else {
+          log.warning("Lease on OpenVPN server {server} was taken over by another instance", {
+            server,
+          });
+          this.#change(lease.lost(), held);
+        }
+      }
+      if (this.#failing) log.info("Lease store reachable again for {server}", { server });
+      this.#failing = false;
+    } catch (error) {
+      if (!this.#failing) {
+        log.warning("Lease on {server}: Redis did not answer: {error}", {
+          server,
+          error: String(error),
+        });
+      }
+      this.#failing = true;
+    }
+    if (this.#stopped) return;
+    this.#timer = clock.setTimeout(() => void this.#tick(), lease.nextDelay());
+    this.#armDeadline();
+  }
+
+  /** Gives the lease up at its deadline even if a renewal is stuck. */
+  #armDeadline(): void {
+    const { clock, lease } = this.#deps;
+    clock.clearTimeout(this.#deadline);
+    const state = lease.state;
+    if (state.kind !== "holding") return;
+    this.#deadline = clock.setTimeout(
+      () => this.#change(lease.check(clock.now()), state.token),
+      Math.max(0, state.validUntil - clock.now()),
+    );
+  }
+
+  #change(change: LeaseChange, token: number | undefined): void {
+    if (change === "none") return;
+    const { log, server, instanceId } = this.#deps;
+    if (change === "acquired") {
+      log.info("{instance} holds the lease on OpenVPN server {server} (token {token})", {
+        instance: instanceId,
+        server,
+        token,
+      });
+    } else {
+      log.warning("{instance} no longer holds the lease on OpenVPN server {server}", {
+        instance: instanceId,
+        server,
+      });
+    }
+    this.#deps.onChange(change, token);
+  }
+}

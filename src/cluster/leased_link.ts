@@ -1,0 +1,120 @@
+/**
+ * One OpenVPN server's management link in a cluster: this instance connects only while it
+ * holds the server's lease, and every write is fenced by that lease. While holding, it also
+ * carries out the work other instances queued for the server.
+ */
+import type { Logger } from "@logtape/logtape";
+import type { Redis } from "ioredis";
+import type { ClientCommander } from "../bridge/commander.ts";
+import type { ClientEvents } from "../bridge/client_events.ts";
+import type { ServerLink } from "../bridge/server_link.ts";
+import type { Clock } from "../clock.ts";
+import { Lease, type LeaseTiming } from "./lease.ts";
+import { LeaseKeeper } from "./lease_keeper.ts";
+import { WorkRunner } from "./work_runner.ts";
+import type { ClusterKeys, WorkQueue } from "./work_queue.ts";
+
+/** What the daemon builds for a holding period: a fresh connection, its events and link. */
+export interface HeldLink {
+  link: ServerLink;
+  events: ClientEvents;
+  /** The commander over this link (the runner carries queued work out with it). */
+  commander: ClientCommander;
+}
+
+export interface LeasedLinkDeps {
+  server: string;
+  instanceId: string;
+  redis: Redis;
+  keys: ClusterKeys;
+  queue: WorkQueue;
+  timing: LeaseTiming;
+  clock: Clock;
+  log: Logger;
+  /** Builds the link for one holding period; `mayWrite` is the fence for every write. */
+  build: (mayWrite: () => boolean) => HeldLink;
+}
+
+const STOP_GRACE_MS = 500;
+
+export class LeasedLink {
+  readonly #deps: LeasedLinkDeps;
+  readonly #lease: Lease;
+  readonly #keeper: LeaseKeeper;
+  #held: { token: number; link: HeldLink; runner: WorkRunner } | undefined;
+
+  constructor(deps: LeasedLinkDeps) {
+    this.#deps = deps;
+    this.#lease = new Lease(deps.timing);
+    this.#keeper = new LeaseKeeper({
+      redis: deps.redis,
+      keys: deps.keys,
+      server: deps.server,
+      instanceId: deps.instanceId,
+      lease: this.#lease,
+      clock: deps.clock,
+      log: deps.log,
+      onChange: (change, token) => {
+        if (change === "acquired") void this.#hold(token!);
+        else void this.#letGo();
+      },
+    });
+  }
+
+  start(): void {
+    this.#keeper.start();
+  }
+
+  get holding(): boolean {
+    return this.#lease.token !== undefined;
+  }
+
+  get linkUp(): boolean {
+    return this.#held?.link.link.linkUp ?? false;
+  }
+
+  /** Work was queued for this server. */
+  wake(): void {
+    this.#held?.runner.wake();
+  }
+
+  async stop(): Promise<void> {
+    await this.#letGo();
+    await this.#keeper.stop();
+  }
+
+  async #hold(token: number): Promise<void> {
+    const { clock, log, server } = this.#deps;
+    await this.#letGo();
+    const link = this.#deps.build(() => this.#lease.mayWrite(clock.now()));
+    const runner = new WorkRunner({
+      queue: this.#deps.queue,
+      server,
+      token,
+      commander: link.commander,
+      clock,
+      log,
+    });
+    this.#held = { token, link, runner };
+    try {
+      const adopted = await link.events.adoptPendingLogins();
+      if (adopted > 0) log.info("Took over {count} sign-in(s) in progress", { count: adopted });
+    } catch (error) {
+      log.warning("Could not read the sign-ins in progress on {server}: {error}", {
+        server,
+        error: String(error),
+      });
+    }
+    if (this.#held?.token !== token) return;
+    link.link.start();
+    runner.start();
+  }
+
+  async #letGo(): Promise<void> {
+    const held = this.#held;
+    if (held === undefined) return;
+    this.#held = undefined;
+    held.runner.stop();
+    await held.link.link.stop(STOP_GRACE_MS);
+  }
+}

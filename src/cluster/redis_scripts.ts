@@ -1,0 +1,82 @@
+/**
+ * The Lua scripts behind leases and cross-instance work. Each runs atomically in Redis.
+ *
+ * Keys (P = sessions.key_prefix followed by "c:"; <s> = an OpenVPN server name):
+ *   P lease:<s>   string  "<instance>#<token>" of the holder; PX = the lease
+ *   P fence:<s>   counter the fencing token, bumped at each takeover
+ *   P q:<s>       list    work keys waiting for the holder (LPUSH, taken from the right)
+ *   P run:<s>     list    work keys taken by a holder and not finished
+ *   P w:<s>:<k>   string  the work item (JSON); PX = until it expires
+ *   P o:<s>:<k>   string  its outcome; PX = a short while, for the requester to read
+ *   channel P n:<s>       "a new item": wakes the holder
+ */
+
+/** KEYS: lease, fence. ARGV: instance id, lease ms. Returns the new token, or false if held. */
+export const ACQUIRE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+local token = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], ARGV[1] .. '#' .. token, 'PX', ARGV[2])
+return token
+`;
+
+/** Compare-and-extend. KEYS: lease. ARGV: "<instance>#<token>", lease ms. */
+export const RENEW = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+`;
+
+/** Compare-and-delete. KEYS: lease. ARGV: "<instance>#<token>". */
+export const RELEASE = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
+`;
+
+/**
+ * Queues an item once per key: a second request for the same cid+kid while the first is
+ * queued, running or answered joins it instead. KEYS: item, outcome, queue. ARGV: key, item
+ * JSON, ttl ms, channel. Returns 1 when queued, 0 when joined.
+ */
+export const ENQUEUE = `
+if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+redis.call('LPUSH', KEYS[3], ARGV[1])
+redis.call('PUBLISH', ARGV[4], '1')
+return 1
+`;
+
+/**
+ * Moves up to ARGV[3] waiting keys into the running list and returns every running item (at
+ * most ARGV[3]) as key, item, outcome triples ('' when absent). Items still running when a
+ * holder dies are thus seen again by the next holder. KEYS: queue, running. ARGV: P, server,
+ * batch size.
+ */
+export const TAKE = `
+local limit = tonumber(ARGV[3])
+for i = 1, limit do
+  if not redis.call('RPOPLPUSH', KEYS[1], KEYS[2]) then break end
+end
+local keys = redis.call('LRANGE', KEYS[2], 0, limit - 1)
+local out = {}
+for _, key in ipairs(keys) do
+  local suffix = ':' .. ARGV[2] .. ':' .. key
+  out[#out + 1] = key
+  out[#out + 1] = redis.call('GET', ARGV[1] .. 'w' .. suffix) or ''
+  out[#out + 1] = redis.call('GET', ARGV[1] .. 'o' .. suffix) or ''
+end
+return out
+`;
+
+/**
+ * Records an outcome, only for the holder whose token is still the newest: a holder that lost
+ * its lease (paused, cut off) cannot overwrite what its successor did. KEYS: fence, running,
+ * outcome, item. ARGV: token, key, outcome, ttl ms. Returns 1 when recorded.
+ */
+export const RECORD = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[4], 'NX')
+redis.call('LREM', KEYS[2], 0, ARGV[2])
+redis.call('DEL', KEYS[4])
+return 1
+`;

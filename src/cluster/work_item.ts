@@ -1,0 +1,118 @@
+/**
+ * Work for OpenVPN handed from the instance that decided it (a callback, a logout, a revoke) to
+ * the instance holding the server's management link: what to send, its idempotency key, and the
+ * outcome the holder records. Pure: encoding, decoding (Redis content is checked like any
+ * input) and the holder's decision.
+ */
+import type { ClientCommander } from "../bridge/commander.ts";
+
+export type WorkOp =
+  | { op: "auth"; cid: number; kid: number; lines: string[] }
+  | { op: "auth-nt"; cid: number; kid: number }
+  | { op: "deny"; cid: number; kid: number; reason: string; clientReason: string }
+  | { op: "pending-auth"; cid: number; kid: number; url: string; timeoutSec: number }
+  | { op: "kill"; cid: number; message: string };
+
+export type WorkItem = WorkOp & {
+  /** After this (ms since the epoch) the item is not carried out: the requester gave up. */
+  expiresAt: number;
+};
+
+/** What the holder records; the requester turns it into its answer. */
+export type WorkOutcome =
+  | { kind: "ok" }
+  /** OpenVPN answered ERROR (the client left, the request was already answered). */
+  | { kind: "refused"; message: string }
+  /** Nobody carried it out before it expired. */
+  | { kind: "expired" };
+
+/**
+ * One answer per client request, whoever asks and however often: OpenVPN takes one answer per
+ * cid+kid, so two items for the same request are one item. A kill is keyed by its cid.
+ */
+export function workKey(op: WorkOp): string {
+  return op.op === "kill" ? `kill:${op.cid}` : `${op.cid}:${op.kid}`;
+}
+
+export function encodeWork(item: WorkItem): string {
+  return JSON.stringify(item);
+}
+
+const isId = (value: unknown): value is number =>
+  typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+const isText = (value: unknown): value is string => typeof value === "string";
+
+/** The item, or undefined when the text is not a well-formed item. */
+export function decodeWork(text: string): WorkItem | undefined {
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof raw !== "object" || raw === null) return undefined;
+  const { op, cid, kid, expiresAt } = raw;
+  if (!isId(cid) || !isId(expiresAt)) return undefined;
+  if (op === "kill") {
+    return isText(raw.message) ? { op, cid, message: raw.message, expiresAt } : undefined;
+  }
+  if (!isId(kid)) return undefined;
+  switch (op) {
+    case "auth": {
+      const lines = raw.lines;
+      if (!Array.isArray(lines) || !lines.every(isText)) return undefined;
+      return { op, cid, kid, lines: [...lines], expiresAt };
+    }
+    case "auth-nt":
+      return { op, cid, kid, expiresAt };
+    case "deny":
+      return isText(raw.reason) && isText(raw.clientReason)
+        ? { op, cid, kid, reason: raw.reason, clientReason: raw.clientReason, expiresAt }
+        : undefined;
+    case "pending-auth":
+      return isText(raw.url) && isId(raw.timeoutSec)
+        ? { op, cid, kid, url: raw.url, timeoutSec: raw.timeoutSec, expiresAt }
+        : undefined;
+    default:
+      return undefined;
+  }
+}
+
+export function encodeOutcome(outcome: WorkOutcome): string {
+  return outcome.kind === "refused" ? `refused:${outcome.message}` : outcome.kind;
+}
+
+export function decodeOutcome(text: string): WorkOutcome | undefined {
+  if (text === "ok" || text === "expired") return { kind: text };
+  if (text.startsWith("refused:")) return { kind: "refused", message: text.slice(8) };
+  return undefined;
+}
+
+/**
+ * What the holder does with an item it took: carry it out, unless it already has an outcome
+ * (an earlier holder finished it and died before removing it) or it expired.
+ */
+export function workDecision(
+  item: WorkItem,
+  recorded: WorkOutcome | undefined,
+  now: number,
+): "execute" | "done" | "expire" {
+  if (recorded !== undefined) return "done";
+  return now >= item.expiresAt ? "expire" : "execute";
+}
+
+/** Carries an item out over a commander (the holder's fenced link). */
+export function execute(commander: ClientCommander, item: WorkItem): Promise<void> {
+  switch (item.op) {
+    case "auth":
+      return commander.auth(item.cid, item.kid, item.lines);
+    case "auth-nt":
+      return commander.authNt(item.cid, item.kid);
+    case "deny":
+      return commander.deny(item.cid, item.kid, item.reason, item.clientReason);
+    case "pending-auth":
+      return commander.pendingAuth(item.cid, item.kid, item.url, item.timeoutSec);
+    case "kill":
+      return commander.kill(item.cid, item.message);
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * The holder's side of cross-instance work for one server: woken by a notification (and on a
+ * short timer, in case one was missed), it takes running and waiting items, carries out each
+ * on its own fenced link and records the outcome under its fencing token. Items an earlier
+ * holder left running are seen again here; one with an outcome already is only cleared.
+ */
+import type { Logger } from "@logtape/logtape";
+import type { ClientCommander } from "../bridge/commander.ts";
+import type { Clock, TimerHandle } from "../clock.ts";
+import { ManagementCommandError } from "../management/errors.ts";
+import { execute, workDecision, type WorkOutcome } from "./work_item.ts";
+import type { TakenWork, WorkQueue } from "./work_queue.ts";
+
+const BATCH = 64;
+const POLL_MS = 500;
+
+export interface WorkRunnerDeps {
+  queue: Pick<WorkQueue, "take" | "record">;
+  server: string;
+  token: number;
+  commander: ClientCommander;
+  clock: Clock;
+  log: Logger;
+}
+
+export class WorkRunner {
+  readonly #deps: WorkRunnerDeps;
+  /** Keys being carried out by this instance now: a drain must not start them twice. */
+  readonly #busy = new Set<string>();
+  #timer: TimerHandle | undefined;
+  #draining = false;
+  #again = false;
+  #stopped = false;
+
+  constructor(deps: WorkRunnerDeps) {
+    this.#deps = deps;
+  }
+
+  start(): void {
+    this.wake();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#deps.clock.clearTimeout(this.#timer);
+  }
+
+  /** Something was queued: drain now (coalesced with a drain already running). */
+  wake(): void {
+    if (this.#stopped) return;
+    if (this.#draining) {
+      this.#again = true;
+      return;
+    }
+    this.#draining = true;
+    void this.#drain().finally(() => {
+      this.#draining = false;
+      if (this.#stopped) return;
+      if (this.#again) {
+        this.#again = false;
+        this.wake();
+        return;
+      }
+      this.#deps.clock.clearTimeout(this.#timer);
+      this.#timer = this.#deps.clock.setTimeout(() => this.wake(), POLL_MS, { keepAlive: false });
+    });
+  }
+
+  async #drain(): Promise<void> {
+    const { queue, server, log } = this.#deps;
+    let taken: TakenWork[];
+    try {
+      taken = await queue.take(server, BATCH);
+    } catch (error) {
+      log.warning("Could not read work for {server}: {error}", { server, error: String(error) });
+      return;
+    }
+    for (const work of taken) {
+      if (this.#busy.has(work.key)) continue;
+      this.#busy.add(work.key);
+      void this.#run(work).finally(() => this.#busy.delete(work.key));
+    }
+  }
+
+  async #run({ key, item, recorded }: TakenWork): Promise<void> {
+    const { queue, server, token, commander, clock, log } = this.#deps;
+    let outcome: WorkOutcome;
+    const decision = item === undefined ? "expire" : workDecision(item, recorded, clock.now());
+    if (decision === "done") outcome = recorded!;
+    else if (decision === "expire") outcome = { kind: "expired" };
+    else {
+      try {
+        await execute(commander, item!);
+        outcome = { kind: "ok" };
+      } catch (error) {
+        if (!(error instanceof ManagementCommandError)) {
+          // Link down or fenced: left running for this holder's next drain or the next holder.
+          log.warning("Work {key} for {server} not carried out yet: {error}", {
+            key,
+            server,
+            error: String(error),
+          });
+          return;
+        }
+        outcome = { kind: "refused", message: error.message };
+      }
+    }
+    try {
+      const done = await queue.record(server, token, key, outcome);
+      if (!done) {
+        log.warning("Outcome of work {key} for {server} ignored: the lease has a newer holder", {
+          key,
+          server,
+        });
+      }
+    } catch (error) {
+      log.warning("Could not record work {key} for {server}: {error}", {
+        key,
+        server,
+        error: String(error),
+      });
+    }
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * Leases and work items against a real redis-server: one holder at a time, a takeover bumps
+ * the fencing token, a released lease passes at once, work decided anywhere is carried out
+ * once by the holder, a stale holder's outcome is ignored, and work a dead holder left running
+ * is done by the next one.
+ */
+import { getLogger } from "../../../src/log.ts";
+import { systemClock } from "../../../src/clock.ts";
+import type { RedisSettings } from "../../../src/config/types.ts";
+import { connectRedis } from "../../../src/sessions/redis_connection.ts";
+import { Lease, leaseTiming } from "../../../src/cluster/lease.ts";
+import { LeaseKeeper } from "../../../src/cluster/lease_keeper.ts";
+import { remoteCommander } from "../../../src/cluster/remote_commander.ts";
+import { WorkRunner } from "../../../src/cluster/work_runner.ts";
+import { ClusterKeys, WorkQueue } from "../../../src/cluster/work_queue.ts";
+import { CommandUndeliveredError } from "../../../src/bridge/commander.ts";
+import { ManagementCommandError } from "../../../src/management/errors.ts";
+import { assert, assertEquals, assertRejects } from "../../support/assert.ts";
+import { RecordingCommander } from "../../support/recording_commander.ts";
+import { RedisServer } from "../../support/redis_server.ts";
+
+const log = getLogger("cluster-test");
+
+function settings(url: string): RedisSettings {
+  return {
+    url,
+    username: undefined,
+    password: undefined,
+    keyPrefix: "cluster-test:",
+    tlsCaFile: undefined,
+    storeTimeoutMs: 500,
+  };
+}
+
+async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function withRedis(run: (server: RedisServer) => Promise<void>): Promise<void> {
+  const server = await RedisServer.start();
+  try {
+    await run(server);
+  } finally {
+    await server.dispose();
+  }
+}
+
+Deno.test({
+  name: "lease: one holder; a released lease passes to the standby with a newer token",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    withRedis(async (server) => {
+      const redis = await connectRedis(settings(server.url));
+      const keys = new ClusterKeys("cluster-test:");
+      const events: string[] = [];
+      const keeper = (name: string) => {
+        const lease = new Lease(leaseTiming(3_000));
+        const keeper = new LeaseKeeper({
+          redis,
+          keys,
+          server: "udp",
+          instanceId: name,
+          lease,
+          clock: systemClock,
+          log,
+          onChange: (change, token) => events.push(`${name} ${change} ${token}`),
+        });
+        return { lease, keeper };
+      };
+      const a = keeper("a");
+      a.keeper.start();
+      await until(() => a.lease.token !== undefined, "a to hold the lease");
+      const b = keeper("b");
+      b.keeper.start();
+      // b retries every 600 ms and keeps finding the lease held.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      assertEquals(b.lease.token, undefined);
+      assertEquals(await redis.get(keys.lease("udp")), `a#${a.lease.token}`);
+      const first = a.lease.token!;
+      await a.keeper.stop();
+      await until(() => b.lease.token !== undefined, "b to take over");
+      assert(b.lease.token! > first, "the fencing token grows at each takeover");
+      assertEquals(events, [`a acquired ${first}`, `a lost ${first}`, `b acquired ${first + 1}`]);
+      await b.keeper.stop();
+      assertEquals(await redis.get(keys.lease("udp")), null, "released on a clean stop");
+      redis.disconnect();
+    }),
+});
+
+Deno.test({
+  name: "lease: a holder that stops renewing is replaced once the lease runs out",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    withRedis(async (server) => {
+      const redis = await connectRedis(settings(server.url));
+      const keys = new ClusterKeys("cluster-test:");
+      // A dead holder: its lease was written and is never renewed.
+      await redis.set(keys.lease("udp"), "dead#1", "PX", 1_500);
+      await redis.set(keys.fence("udp"), "1");
+      const lease = new Lease(leaseTiming(3_000));
+      const keeper = new LeaseKeeper({
+        redis,
+        keys,
+        server: "udp",
+        instanceId: "b",
+        lease,
+        clock: systemClock,
+        log,
+        onChange: () => {},
+      });
+      keeper.start();
+      await until(() => lease.token !== undefined, "the standby to take over");
+      assertEquals(lease.token, 2);
+      await keeper.stop();
+      redis.disconnect();
+    }),
+});
+
+Deno.test({
+  name: "work: carried out once by the holder, answered to every requester, stale outcomes ignored",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    withRedis(async (server) => {
+      const redis = await connectRedis(settings(server.url));
+      const keys = new ClusterKeys("cluster-test:");
+      const queue = new WorkQueue(redis, keys, systemClock);
+      await redis.set(keys.fence("udp"), "4");
+      const openvpn = new RecordingCommander();
+      const runner = new WorkRunner({
+        queue,
+        server: "udp",
+        token: 4,
+        commander: openvpn,
+        clock: systemClock,
+        log,
+      });
+      runner.start();
+      const remote = remoteCommander(queue, "udp", 3_000);
+      // The same client request answered from two instances at once: one client-auth.
+      await Promise.all([remote.auth(7, 1, ["push x"]), remote.auth(7, 1, ["push x"])]);
+      await remote.kill(3, "bye");
+      assertEquals(openvpn.commands, [
+        { kind: "auth", cid: 7, kid: 1, lines: ["push x"] },
+        { kind: "kill", cid: 3, message: "bye" },
+      ]);
+      // OpenVPN's ERROR reaches the requester as a refused command.
+      const refusing = new WorkRunner({
+        queue,
+        server: "udp",
+        token: 4,
+        commander: Object.assign(new RecordingCommander(), {
+          deny: () => Promise.reject(new ManagementCommandError("client-deny", "ERROR: no client")),
+        }),
+        clock: systemClock,
+        log,
+      });
+      runner.stop();
+      refusing.start();
+      await assertRejects(() => remote.deny(8, 1, "r", "c"), ManagementCommandError);
+      refusing.stop();
+      // A holder whose token is no longer the newest cannot record anything.
+      await redis.set(keys.fence("udp"), "5");
+      assertEquals(await queue.record("udp", 4, "9:9", { kind: "ok" }), false);
+      assertEquals(await redis.get(keys.outcome("udp", "9:9")), null);
+      redis.disconnect();
+    }),
+});
+
+Deno.test({
+  name: "work: an item a dead holder left running is done by the next holder; none: a clear error",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    withRedis(async (server) => {
+      const redis = await connectRedis(settings(server.url));
+      const keys = new ClusterKeys("cluster-test:");
+      const queue = new WorkQueue(redis, keys, systemClock);
+      await redis.set(keys.fence("udp"), "1");
+      const remote = remoteCommander(queue, "udp", 4_000);
+      const answered = remote.auth(5, 2, []);
+      // Holder 1 takes it and dies before OpenVPN answered.
+      let taken: Awaited<ReturnType<WorkQueue["take"]>> = [];
+      while (taken.length === 0) taken = await queue.take("udp", 10);
+      assertEquals(taken.map((work) => work.key), ["5:2"]);
+      // Holder 2 takes over (token 2) and finds it running.
+      await redis.set(keys.fence("udp"), "2");
+      const openvpn = new RecordingCommander();
+      const runner = new WorkRunner({
+        queue,
+        server: "udp",
+        token: 2,
+        commander: openvpn,
+        clock: systemClock,
+        log,
+      });
+      runner.start();
+      await answered;
+      runner.stop();
+      assertEquals(openvpn.commands, [{ kind: "auth", cid: 5, kid: 2, lines: [] }]);
+      assertEquals(await redis.llen(keys.running("udp")), 0);
+      // No holder at all: the requester is told so, and the item is never carried out later.
+      await assertRejects(() => remote.kill(9, "bye"), CommandUndeliveredError);
+      redis.disconnect();
+    }),
+});

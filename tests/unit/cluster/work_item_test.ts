@@ -1,0 +1,96 @@
+import { assertEquals } from "../../support/assert.ts";
+import { RecordingCommander } from "../../support/recording_commander.ts";
+import {
+  decodeOutcome,
+  decodeWork,
+  encodeOutcome,
+  encodeWork,
+  execute,
+  workDecision,
+  type WorkItem,
+  workKey,
+} from "../../../src/cluster/work_item.ts";
+
+const auth: WorkItem = {
+  op: "auth",
+  cid: 4,
+  kid: 1,
+  lines: ['push "route 10.0.0.0 255.0.0.0"'],
+  expiresAt: 1000,
+};
+
+Deno.test("work key: one per client request (cid+kid), whatever the answer; kills by cid", () => {
+  assertEquals(workKey(auth), "4:1");
+  assertEquals(workKey({ op: "deny", cid: 4, kid: 1, reason: "r", clientReason: "c" }), "4:1");
+  assertEquals(workKey({ op: "auth", cid: 4, kid: 2, lines: [] }), "4:2");
+  assertEquals(workKey({ op: "kill", cid: 4, message: "bye" }), "kill:4");
+});
+
+Deno.test("work items round-trip; malformed content from Redis is refused", () => {
+  const items: WorkItem[] = [
+    auth,
+    { op: "auth-nt", cid: 0, kid: 0, expiresAt: 5 },
+    { op: "deny", cid: 1, kid: 2, reason: "r", clientReason: "c", expiresAt: 5 },
+    { op: "pending-auth", cid: 1, kid: 2, url: "https://x/login/a", timeoutSec: 60, expiresAt: 5 },
+    { op: "kill", cid: 3, message: "bye", expiresAt: 5 },
+  ];
+  for (const item of items) assertEquals(decodeWork(encodeWork(item)), item);
+  for (
+    const text of [
+      "",
+      "null",
+      "[]",
+      '{"op":"auth","cid":-1,"kid":1,"lines":[],"expiresAt":1}',
+      '{"op":"auth","cid":1.5,"kid":1,"lines":[],"expiresAt":1}',
+      '{"op":"auth","cid":1,"kid":1,"lines":[1],"expiresAt":1}',
+      '{"op":"auth","cid":1,"kid":1,"lines":"x","expiresAt":1}',
+      '{"op":"auth","cid":1,"lines":[],"expiresAt":1}',
+      '{"op":"deny","cid":1,"kid":1,"reason":"r","expiresAt":1}',
+      '{"op":"kill","cid":1,"expiresAt":1}',
+      '{"op":"client-kill","cid":1,"message":"x","expiresAt":1}',
+      '{"op":"kill","cid":1,"message":"x"}',
+    ]
+  ) {
+    assertEquals(decodeWork(text), undefined, text);
+  }
+});
+
+Deno.test("outcomes round-trip; unknown text is no outcome", () => {
+  for (
+    const outcome of [
+      { kind: "ok" as const },
+      { kind: "expired" as const },
+      { kind: "refused" as const, message: "ERROR: client-auth command failed" },
+    ]
+  ) {
+    assertEquals(decodeOutcome(encodeOutcome(outcome)), outcome);
+  }
+  assertEquals(decodeOutcome("success"), undefined);
+});
+
+Deno.test("work decision: done once (an outcome already recorded is not redone), expired not started", () => {
+  assertEquals(workDecision(auth, undefined, 999), "execute");
+  assertEquals(workDecision(auth, { kind: "ok" }, 999), "done");
+  assertEquals(workDecision(auth, { kind: "refused", message: "x" }, 999), "done");
+  assertEquals(workDecision(auth, undefined, 1000), "expire");
+  assertEquals(workDecision(auth, { kind: "ok" }, 5000), "done", "a recorded outcome stands");
+});
+
+Deno.test("execute sends each item as its one command", async () => {
+  const commander = new RecordingCommander();
+  await execute(commander, auth);
+  await execute(commander, { op: "kill", cid: 3, message: "bye", expiresAt: 1 });
+  await execute(commander, {
+    op: "deny",
+    cid: 1,
+    kid: 2,
+    reason: "r",
+    clientReason: "c",
+    expiresAt: 1,
+  });
+  assertEquals(commander.commands, [
+    { kind: "auth", cid: 4, kid: 1, lines: ['push "route 10.0.0.0 255.0.0.0"'] },
+    { kind: "kill", cid: 3, message: "bye" },
+    { kind: "deny", cid: 1, kid: 2, reason: "r", clientReason: "c" },
+  ]);
+});
