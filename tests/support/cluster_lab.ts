@@ -1,0 +1,244 @@
+/**
+ * Several bridge processes sharing one redis-server and one scripted management interface
+ * (which, like OpenVPN, serves one client at a time and keeps a second one waiting), for the
+ * cluster tests: leases, takeovers, a paused holder, a holder cut off from Redis. Each instance
+ * may reach Redis through its own cuttable proxy. Everything is started on free loopback ports
+ * and stopped by pid.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { connect, createServer, type Server, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BridgeProcess, type Readiness } from "../e2e/lib/bridge_process.ts";
+import { pollUntil } from "../e2e/lib/wait.ts";
+import { FakeManagementServer } from "./fake_management_server.ts";
+import { freePort } from "./free_port.ts";
+import { startTestIdp, type TestIdp } from "./idp/mod.ts";
+import { RedisServer } from "./redis_server.ts";
+import { connectRedis } from "../../src/sessions/redis_connection.ts";
+
+export const LEASE_MS = 3_000;
+const CLIENT_SECRET = "cluster-test-secret";
+
+/** A TCP proxy in front of Redis for one instance; `cut()` drops it off the network. */
+export class RedisProxy {
+  readonly port: number;
+  readonly #server: Server;
+  readonly #sockets = new Set<Socket>();
+  #cut = false;
+  /** What the instance sent since the cut (dropped), as text. */
+  dropped = "";
+
+  private constructor(port: number, server: Server) {
+    this.port = port;
+    this.#server = server;
+  }
+
+  static async start(redisPort: number): Promise<RedisProxy> {
+    const port = await freePort();
+    let proxy!: RedisProxy;
+    const server = createServer((client) => {
+      if (proxy.#cut) return client.destroy();
+      const upstream = connect(redisPort, "127.0.0.1");
+      for (const socket of [client, upstream]) {
+        proxy.#sockets.add(socket);
+        socket.on("error", () => {});
+        socket.on("close", () => {
+          proxy.#sockets.delete(socket);
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.on("data", (chunk: Uint8Array) => {
+        if (proxy.#cut) proxy.dropped += new TextDecoder().decode(chunk);
+        else upstream.write(chunk);
+      });
+      upstream.on("data", (chunk) => {
+        if (!proxy.#cut) client.write(chunk);
+      });
+    });
+    proxy = new RedisProxy(port, server);
+    await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+    return proxy;
+  }
+
+  /**
+   * Redis unreachable for this instance: established connections go silent (packets lost,
+   * not refused) and new ones are closed at once.
+   */
+  cut(): void {
+    this.#cut = true;
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.#sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+}
+
+export interface Instance {
+  id: string;
+  bridge: BridgeProcess;
+  baseUrl: string;
+  proxy: RedisProxy | undefined;
+}
+
+export class ClusterLab {
+  readonly redis: RedisServer;
+  readonly idp: TestIdp;
+  readonly openvpn: FakeManagementServer;
+  readonly dir: string;
+  readonly instances: Instance[] = [];
+  readonly #ports: number[];
+
+  private constructor(
+    redis: RedisServer,
+    idp: TestIdp,
+    openvpn: FakeManagementServer,
+    dir: string,
+    ports: number[],
+  ) {
+    this.redis = redis;
+    this.idp = idp;
+    this.openvpn = openvpn;
+    this.dir = dir;
+    this.#ports = ports;
+  }
+
+  /** Redis, the test IdP (knowing `instances` callback URLs) and the management side. */
+  static async start(instances: number): Promise<ClusterLab> {
+    const ports: number[] = [];
+    for (let i = 0; i < instances; i++) ports.push(await freePort());
+    const redis = await RedisServer.start();
+    const idp = await startTestIdp({
+      clients: [{
+        clientId: "openvpn",
+        clientSecret: CLIENT_SECRET,
+        redirectUris: ports.map((port) => `http://127.0.0.1:${port}/oauth2/callback`),
+      }],
+    });
+    const openvpn = await FakeManagementServer.start({ transport: "tcp", secondClient: "queue" });
+    const dir = mkdtempSync(join(tmpdir(), "cluster-test-"));
+    return new ClusterLab(redis, idp, openvpn, dir, ports);
+  }
+
+  /** Starts instance number `index` (0, 1, ...), optionally behind its own Redis proxy. */
+  async startInstance(
+    index: number,
+    options: { proxied?: boolean; extraToml?: string } = {},
+  ): Promise<Instance> {
+    const id = `bridge-${"abcdefgh"[index]}`;
+    const port = this.#ports[index]!;
+    const proxy = options.proxied ? await RedisProxy.start(this.redis.port) : undefined;
+    const redisPort = proxy?.port ?? this.redis.port;
+    const address = this.openvpn.address;
+    if (address.kind !== "tcp") throw new Error("tcp management expected");
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const toml = `[openvpn]
+management = "tcp://127.0.0.1:${address.port}"
+command_timeout = "2s"
+reconnect_max_delay = "500ms"
+auth_pending_timeout = "60s"
+bypass_common_names = ["bypass-.*"]
+
+[http]
+listen = "127.0.0.1:${port}"
+base_url = "${baseUrl}"
+secret = "cluster-secret-cluster-secret-0123456789"
+
+[oidc]
+issuer = "${this.idp.issuer}"
+client_id = "openvpn"
+client_secret = "${CLIENT_SECRET}"
+
+[authorization]
+allowed_groups = ["/vpn-users"]
+
+[sessions]
+backend = "redis"
+url = "redis://127.0.0.1:${redisPort}/0"
+store_timeout = "500ms"
+
+[cluster]
+enabled = true
+lease = "${LEASE_MS / 1000}s"
+instance_id = "${id}"
+
+[control]
+socket = ""
+
+[log]
+level = "info"
+${options.extraToml ?? ""}
+`;
+    const configPath = join(this.dir, `${id}.toml`);
+    writeFileSync(configPath, toml);
+    const bridge = await BridgeProcess.start({
+      runtime: "source",
+      configPath,
+      listenUrl: baseUrl,
+    });
+    const instance = { id, bridge, baseUrl, proxy };
+    this.instances[index] = instance;
+    return instance;
+  }
+
+  /** The servers whose lease `instance` says it holds (/readyz). */
+  async leases(instance: Instance): Promise<string[]> {
+    const state = await instance.bridge.readiness() as Readiness & {
+      cluster?: { leases: string[] };
+    };
+    return state.cluster?.leases ?? [];
+  }
+
+  /** Waits until `instance` holds the lease and its management link is up. */
+  async waitHolding(instance: Instance, timeoutMs = 15_000): Promise<void> {
+    await pollUntil(
+      `${instance.id} to hold the lease with its link up`,
+      async () => {
+        const state = await instance.bridge.readiness().catch(() => undefined) as
+          | (Readiness & { cluster?: { leases: string[] } })
+          | undefined;
+        return state?.cluster?.leases.includes("default") && state.servers["default"]
+          ? true
+          : undefined;
+      },
+      timeoutMs,
+      20,
+    );
+  }
+
+  /** Who Redis says holds the lease now ("<instance>#<token>"), or null. */
+  async leaseHolder(): Promise<string | null> {
+    const client = await connectRedis({
+      url: this.redis.url,
+      username: undefined,
+      password: undefined,
+      keyPrefix: "openvpn-auth-oidc:",
+      tlsCaFile: undefined,
+      storeTimeoutMs: 1000,
+    });
+    try {
+      return await client.get("openvpn-auth-oidc:c:lease:default");
+    } finally {
+      client.disconnect();
+    }
+  }
+
+  async dispose(): Promise<void> {
+    for (const instance of this.instances) {
+      if (!instance) continue;
+      try {
+        Deno.kill(instance.bridge.pid, "SIGCONT");
+      } catch {
+        // Not running.
+      }
+      await instance.bridge.kill();
+      await instance.proxy?.close();
+    }
+    await this.openvpn.stop();
+    await this.idp.stop();
+    await this.redis.dispose();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
