@@ -1,0 +1,93 @@
+/**
+ * Two bridge processes, one scripted management interface, one redis-server:
+ * - a sign-in started on the link holder (A) and finished in a browser on the other instance
+ *   (B) is carried out by A and confirmed on B only after OpenVPN answered;
+ * - Redis becomes unreachable for A only (its proxy is cut): A stops writing to OpenVPN once
+ *   its lease can no longer have been renewed, and B takes over the link and answers.
+ */
+import { assert, assertEquals, assertStringIncludes } from "../../support/assert.ts";
+import { clientEnv } from "../../support/bridge_harness.ts";
+import { bridgeLoginOverHttp } from "../../support/bridge_browser.ts";
+import { ClusterLab, LEASE_MS } from "../../support/cluster_lab.ts";
+import { delay, pollUntil } from "../../e2e/lib/wait.ts";
+
+Deno.test({
+  name:
+    "cluster: a sign-in finished on the standby is carried out by the holder; a holder cut off from Redis stops writing and the standby takes over",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const lab = await ClusterLab.start(2);
+    try {
+      const a = await lab.startInstance(0, { proxied: true });
+      await lab.waitHolding(a);
+      const b = await lab.startInstance(1);
+      const openvpn = lab.openvpn;
+
+      // Alice's VPN client connects through A's link; her browser lands on B.
+      openvpn.sendClientBlock(
+        "CONNECT",
+        20,
+        1,
+        clientEnv({ common_name: "alice", session_id: "sess-c1", session_state: "Initial" }),
+      );
+      const pending = await openvpn.waitForLine((l) => l.startsWith("client-pending-auth 20 1 "));
+      const url = new URL(/"WEB_AUTH::([^"]+)"/.exec(pending)![1]!);
+      assertEquals(url.origin, a.baseUrl);
+      const onB = new URL(url.pathname, b.baseUrl).href;
+      const page = await bridgeLoginOverHttp(onB, b.baseUrl, "alice", "alice-password");
+      assertEquals(page.status, 200, page.text);
+      assertStringIncludes(page.text, "You are connected");
+      const auth = openvpn.transcript.find((entry) => entry.line.startsWith("client-auth 20 1"));
+      assertEquals(auth?.connection, 1, "A, the holder, sent client-auth");
+
+      // Redis unreachable for A only. Renegotiations keep coming.
+      const cutAt = Date.now();
+      a.proxy!.cut();
+      let kid = 1;
+      let answering = true;
+      const reauths = (async () => {
+        while (answering) {
+          openvpn.sendClientBlock(
+            "REAUTH",
+            30,
+            ++kid,
+            clientEnv({ common_name: "bypass-router", session_id: "" }),
+          );
+          await delay(100);
+        }
+      })();
+      await a.bridge.waitForLog(/no longer holds the lease/, LEASE_MS + 3_000);
+      await openvpn.waitForConnections(2, LEASE_MS + 5_000);
+      await lab.waitHolding(b);
+      const takenOverKid = kid;
+      await pollUntil(
+        "B to answer a renegotiation",
+        () =>
+          openvpn.transcript.some((e) =>
+              e.connection === 2 && e.line.startsWith("client-auth-nt 30 ") &&
+              Number(e.line.split(" ")[2]) > takenOverKid
+            )
+            ? true
+            : undefined,
+        5_000,
+      );
+      answering = false;
+      await reauths;
+
+      const fromA = openvpn.transcript.filter((entry) => entry.connection === 1);
+      assert(fromA.some((e) => e.line.startsWith("client-auth-nt 30 ")), "A answered at first");
+      // A's last renewal went out before the cut: after cutAt + lease, Redis may have given the
+      // lease to B, and A must have stopped writing by then.
+      const late = fromA.filter((entry) => entry.at >= cutAt + LEASE_MS);
+      assertEquals(late, [], "A wrote after its lease could have run out");
+      // A keeps serving pages but holds nothing, and does not come back to the link.
+      assertEquals(await lab.leases(a), []);
+      await delay(1_000);
+      assertEquals(openvpn.connections, 2);
+      assert((await lab.leaseHolder())?.startsWith("bridge-b#"));
+    } finally {
+      await lab.dispose();
+    }
+  },
+});
