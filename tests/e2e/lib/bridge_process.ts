@@ -46,7 +46,9 @@ export interface BridgeConfigOptions {
   readonly clientId: string;
   readonly clientSecret: string;
   /** Default "file" (sessions survive a restart). */
-  readonly sessionsBackend?: "file" | "memory";
+  readonly sessionsBackend?: "file" | "memory" | "redis";
+  /** Extra lines for `[sessions]` (e.g. the Redis `url`). */
+  readonly sessionsToml?: string;
   readonly sessionsPath: string;
   /** Default "60s". */
   readonly authPendingTimeout?: string;
@@ -122,6 +124,7 @@ export function buildBridgeConfig(options: BridgeConfigOptions): string {
     `backend = ${tomlString(options.sessionsBackend ?? "file")}`,
     `path = ${tomlString(options.sessionsPath)}`,
     `reauth_check = ${tomlString(options.reauthCheck ?? "none")}`,
+    ...(options.sessionsToml === undefined ? [] : [options.sessionsToml]),
     "",
     "[control]",
     // Next to the session file, in the lab's own directory.
@@ -191,6 +194,8 @@ export interface Readiness {
   /** Each OpenVPN server's management link, by name. */
   readonly servers: Readonly<Record<string, boolean>>;
   readonly idp: boolean;
+  /** With `[cluster]`: this instance and the servers whose lease it holds. */
+  readonly cluster?: { readonly instance: string; readonly leases: readonly string[] };
 }
 
 export interface BridgeProcessOptions {
