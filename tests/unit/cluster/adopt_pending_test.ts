@@ -1,0 +1,57 @@
+import { assertEquals } from "../../support/assert.ts";
+import { FakeClock } from "../../support/fake_clock.ts";
+import { testClientEvents } from "../../support/client_events_fixture.ts";
+import { MemoryStore } from "../../../src/sessions/memory_store.ts";
+import { SIGN_IN_TIMED_OUT } from "../../../src/bridge/client_events.ts";
+import { pendingLogin } from "../sessions/fixtures.ts";
+
+Deno.test("a new link holder takes over the deadlines of its server's sign-ins in progress", async () => {
+  const clock = new FakeClock();
+  const store = new MemoryStore({ maxEntries: 100, now: clock.now });
+  const t = clock.now();
+  // Started by the previous holder: two on this server (in any order), one on another.
+  await store.putPending(
+    pendingLogin({
+      id: "late",
+      server: "default",
+      cid: 2,
+      kid: 1,
+      createdAt: t,
+      expiresAt: t + 50_000,
+    }),
+  );
+  await store.putPending(
+    pendingLogin({
+      id: "soon",
+      server: "default",
+      cid: 1,
+      kid: 1,
+      createdAt: t,
+      expiresAt: t + 10_000,
+    }),
+  );
+  await store.putPending(
+    pendingLogin({
+      id: "other",
+      server: "tcp",
+      cid: 1,
+      kid: 1,
+      createdAt: t,
+      expiresAt: t + 10_000,
+    }),
+  );
+  const { events, commander } = testClientEvents({ store, clock });
+  assertEquals(await events.adoptPendingLogins(), 2);
+
+  clock.advance(10_000);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assertEquals(commander.commands, [
+    { kind: "deny", cid: 1, kid: 1, ...SIGN_IN_TIMED_OUT },
+  ]);
+  // A sign-in the browser finished meanwhile (taken by a callback) is not denied.
+  await store.takePending("late");
+  clock.advance(40_000);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assertEquals(commander.commands.length, 1, "nothing for another server's login (cid 9)");
+  events.close();
+});
