@@ -2,6 +2,7 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "../../s
 import { getLogger } from "../../../src/log.ts";
 import { createApp } from "../../../src/http/app.ts";
 import { LoginFlow, stateTag } from "../../../src/bridge/login_flow.ts";
+import { CommandUndeliveredError } from "../../../src/bridge/commander.ts";
 import { builtinLocalizedPages } from "../../../src/http/pages/mod.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { Secret } from "../../../src/config/secret.ts";
@@ -371,6 +372,25 @@ Deno.test("client-auth failing (client gone) shows a reconnect page and keeps no
   assertEquals(response.status, 410);
   assertStringIncludes(await response.text(), "Reconnect your VPN to try again");
   assertEquals(await ctx.store.getSession("sess-xyz"), undefined);
+});
+
+Deno.test("client-auth not confirmed in time by the link holder ([cluster]) says so, in the browser's language", async () => {
+  for (
+    const [language, text] of [
+      ["en", "The VPN server did not confirm your connection in time"],
+      ["de", "Der VPN-Server hat Ihre Verbindung nicht rechtzeitig bestätigt"],
+    ]
+  ) {
+    const ctx = await setup();
+    const { cookie } = await confirmAndContinue(ctx);
+    ctx.commander.auth = () => Promise.reject(new CommandUndeliveredError("no holder"));
+    const response = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
+      headers: { cookie, "accept-language": language! },
+    });
+    assertEquals(response.status, 503);
+    assertStringIncludes(await response.text(), text!);
+    assertEquals(await ctx.store.getSession("sess-xyz"), undefined);
+  }
 });
 
 Deno.test("check_client_ip refuses a browser on another network", async () => {

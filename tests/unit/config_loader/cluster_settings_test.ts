@@ -1,0 +1,62 @@
+import { assert, assertEquals, assertMatch, assertThrows } from "../../support/assert.ts";
+import { parseConfig } from "../../../src/config_loader/load.ts";
+import { ConfigError } from "../../../src/config_loader/errors.ts";
+import { HTTP_OIDC_TOML } from "../../support/config_toml.ts";
+
+const SERVER = `
+[openvpn]
+management = "tcp://10.0.0.5:7505"
+`;
+const REDIS = `
+[sessions]
+backend = "redis"
+url = "redis://redis.internal:6379/0"
+`;
+
+function load(toml: string) {
+  return parseConfig(SERVER + HTTP_OIDC_TOML + toml, "test.toml", {
+    env: {},
+    readTextFile: () => {
+      throw new Error("no files");
+    },
+  });
+}
+
+function issuesOf(toml: string) {
+  const error = assertThrows(() => load(toml), ConfigError);
+  return error.issues.map(({ path, message }) => ({ path, message }));
+}
+
+Deno.test("without [cluster] (or disabled) there is no cluster: links stay local", () => {
+  assertEquals(load(REDIS).config.cluster, undefined);
+  assertEquals(load(REDIS + "[cluster]\nenabled = false\n").config.cluster, undefined);
+});
+
+Deno.test("[cluster] defaults: a 10 s lease, the host name and pid as instance id", () => {
+  const { cluster } = load(REDIS + "[cluster]\nenabled = true\n").config;
+  assert(cluster);
+  assertEquals(cluster.leaseMs, 10_000);
+  assertMatch(cluster.instanceId, new RegExp(`^[A-Za-z0-9._-]+-${Deno.pid}$`));
+  assertEquals(
+    load(REDIS + '[cluster]\nenabled = true\nlease = "30s"\ninstance_id = "bridge-2"\n').config
+      .cluster,
+    { instanceId: "bridge-2", leaseMs: 30_000 },
+  );
+});
+
+Deno.test("[cluster] needs the Redis store, a lease from 3 s to 2 min and a plain instance id", () => {
+  assertEquals(issuesOf("[cluster]\nenabled = true\n"), [
+    {
+      path: "cluster.enabled",
+      message: 'Needs sessions.backend = "redis": the instances share it',
+    },
+  ]);
+  assertEquals(
+    issuesOf(REDIS + '[cluster]\nenabled = true\nlease = "2s"\ninstance_id = "a#1"\n'),
+    [
+      { path: "cluster.lease", message: "Expected 3s to 120s" },
+      { path: "cluster.instance_id", message: 'Expected 1 to 64 letters, digits, ".", "_" or "-"' },
+    ],
+  );
+  assertEquals(issuesOf(REDIS + '[cluster]\nenabled = true\nlease = "3m"\n').length, 1);
+});
