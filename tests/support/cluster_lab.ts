@@ -29,36 +29,33 @@ export class RedisProxy {
   /** What the instance sent since the cut (dropped), as text. */
   dropped = "";
 
-  private constructor(port: number, server: Server) {
+  private constructor(port: number, redisPort: number) {
     this.port = port;
-    this.#server = server;
-  }
-
-  static async start(redisPort: number): Promise<RedisProxy> {
-    const port = await freePort();
-    let proxy!: RedisProxy;
-    const server = createServer((client) => {
-      if (proxy.#cut) return client.destroy();
+    this.#server = createServer((client) => {
+      if (this.#cut) return client.destroy();
       const upstream = connect(redisPort, "127.0.0.1");
       for (const socket of [client, upstream]) {
-        proxy.#sockets.add(socket);
+        this.#sockets.add(socket);
         socket.on("error", () => {});
         socket.on("close", () => {
-          proxy.#sockets.delete(socket);
+          this.#sockets.delete(socket);
           client.destroy();
           upstream.destroy();
         });
       }
       client.on("data", (chunk: Uint8Array) => {
-        if (proxy.#cut) proxy.dropped += new TextDecoder().decode(chunk);
+        if (this.#cut) this.dropped += new TextDecoder().decode(chunk);
         else upstream.write(chunk);
       });
       upstream.on("data", (chunk) => {
-        if (!proxy.#cut) client.write(chunk);
+        if (!this.#cut) client.write(chunk);
       });
     });
-    proxy = new RedisProxy(port, server);
-    await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  }
+
+  static async start(redisPort: number): Promise<RedisProxy> {
+    const proxy = new RedisProxy(await freePort(), redisPort);
+    await new Promise<void>((resolve) => proxy.#server.listen(proxy.port, "127.0.0.1", resolve));
     return proxy;
   }
 
