@@ -119,6 +119,25 @@ export class ClusterLab {
     return new ClusterLab(redis, idp, openvpn, dir, ports);
   }
 
+  /**
+   * The usual start of a test: A (behind a Redis proxy when asked) holding the link with its
+   * management connection up, then B as a standby. Everything is stopped after `body`.
+   */
+  static async withHolderAndStandby(
+    options: { proxied?: boolean },
+    body: (lab: ClusterLab, a: Instance, b: Instance) => Promise<void>,
+  ): Promise<void> {
+    const lab = await ClusterLab.start(2);
+    try {
+      const a = await lab.startInstance(0, options);
+      await lab.waitHolding(a);
+      const b = await lab.startInstance(1);
+      await body(lab, a, b);
+    } finally {
+      await lab.dispose();
+    }
+  }
+
   /** Starts instance number `index` (0, 1, ...), optionally behind its own Redis proxy. */
   async startInstance(
     index: number,

@@ -16,12 +16,8 @@ Deno.test({
     "cluster: a sign-in finished on the standby is carried out by the holder; a holder cut off from Redis stops writing and the standby takes over",
   sanitizeOps: false,
   sanitizeResources: false,
-  fn: async () => {
-    const lab = await ClusterLab.start(2);
-    try {
-      const a = await lab.startInstance(0, { proxied: true });
-      await lab.waitHolding(a);
-      const b = await lab.startInstance(1);
+  fn: () =>
+    ClusterLab.withHolderAndStandby({ proxied: true }, async (lab, a, b) => {
       const openvpn = lab.openvpn;
 
       // Alice's VPN client connects through A's link; her browser lands on B.
@@ -86,8 +82,5 @@ Deno.test({
       await delay(1_000);
       assertEquals(openvpn.connections, 2);
       assert((await lab.leaseHolder())?.startsWith("bridge-b#"));
-    } finally {
-      await lab.dispose();
-    }
-  },
+    }),
 });

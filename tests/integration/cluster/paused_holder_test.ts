@@ -35,12 +35,8 @@ Deno.test({
   name: "a holder paused past its lease writes nothing to OpenVPN after waking",
   sanitizeOps: false,
   sanitizeResources: false,
-  fn: async () => {
-    const lab = await ClusterLab.start(2);
-    try {
-      const a = await lab.startInstance(0);
-      await lab.waitHolding(a);
-      const b = await lab.startInstance(1);
+  fn: () =>
+    ClusterLab.withHolderAndStandby({}, async (lab, a, b) => {
       assertEquals(await lab.leases(b), []);
       const openvpn = lab.openvpn;
 
@@ -65,22 +61,15 @@ Deno.test({
       const fromA = openvpn.transcript.slice(pausedAt).filter((entry) => entry.connection === 1);
       assertEquals(fromA, [], "the woken instance wrote nothing to OpenVPN");
       await newHolderAnswers(lab);
-    } finally {
-      await lab.dispose();
-    }
-  },
+    }),
 });
 
 Deno.test({
   name: "a holder paused in the middle of answering a client is fenced: its answer is not written",
   sanitizeOps: false,
   sanitizeResources: false,
-  fn: async () => {
-    const lab = await ClusterLab.start(2);
-    try {
-      const a = await lab.startInstance(0, { proxied: true });
-      await lab.waitHolding(a);
-      const b = await lab.startInstance(1);
+  fn: () =>
+    ClusterLab.withHolderAndStandby({ proxied: true }, async (lab, a, b) => {
       const openvpn = lab.openvpn;
       const pausedAt = openvpn.transcript.length;
       // a's store write for carol's sign-in never gets an answer; a is paused while waiting.
@@ -104,8 +93,5 @@ Deno.test({
       assertEquals(fromA, [], "the woken instance wrote nothing to OpenVPN");
       await a.bridge.waitForLog(/Not written: this instance lost the lease/, 1_000);
       await newHolderAnswers(lab);
-    } finally {
-      await lab.dispose();
-    }
-  },
+    }),
 });

@@ -13,7 +13,8 @@ import { LeaseKeeper } from "../../../src/cluster/lease_keeper.ts";
 import { remoteCommander } from "../../../src/cluster/remote_commander.ts";
 import { WorkRunner } from "../../../src/cluster/work_runner.ts";
 import { ClusterKeys, WorkQueue } from "../../../src/cluster/work_queue.ts";
-import { CommandUndeliveredError } from "../../../src/bridge/commander.ts";
+import { type ClientCommander, CommandUndeliveredError } from "../../../src/bridge/commander.ts";
+import type { Redis } from "ioredis";
 import { ManagementCommandError } from "../../../src/management/errors.ts";
 import { assert, assertEquals, assertRejects } from "../../support/assert.ts";
 import { RecordingCommander } from "../../support/recording_commander.ts";
@@ -40,6 +41,48 @@ async function until(check: () => boolean, what: string, timeoutMs = 10_000): Pr
   }
 }
 
+/** A redis-server, a client, the cluster keys and a work queue with server "udp" at `token`. */
+function withQueue(
+  token: number,
+  run: (ctx: { redis: Redis; keys: ClusterKeys; queue: WorkQueue }) => Promise<void>,
+): Promise<void> {
+  return withRedis(async (server) => {
+    const redis = await connectRedis(settings(server.url));
+    const keys = new ClusterKeys("cluster-test:");
+    await redis.set(keys.fence("udp"), String(token));
+    try {
+      await run({ redis, keys, queue: new WorkQueue(redis, keys, systemClock) });
+    } finally {
+      redis.disconnect();
+    }
+  });
+}
+
+function runner(queue: WorkQueue, token: number, commander: ClientCommander): WorkRunner {
+  return new WorkRunner({ queue, server: "udp", token, commander, clock: systemClock, log });
+}
+
+/** A lease keeper for server "udp" with a 3 s lease; changes are told to `onChange`. */
+function leaseKeeper(
+  redis: Redis,
+  keys: ClusterKeys,
+  name: string,
+  onChange: (change: string, token: number | undefined) => void = () => {},
+) {
+  const lease = new Lease(leaseTiming(3_000));
+  const keeper = new LeaseKeeper({
+    redis,
+    keys,
+    server: "udp",
+    instanceId: name,
+    lease,
+    clock: systemClock,
+    log,
+    onChange,
+  });
+  return { lease, keeper };
+}
+
 async function withRedis(run: (server: RedisServer) => Promise<void>): Promise<void> {
   const server = await RedisServer.start();
   try {
@@ -54,24 +97,15 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: () =>
-    withRedis(async (server) => {
-      const redis = await connectRedis(settings(server.url));
-      const keys = new ClusterKeys("cluster-test:");
+    withQueue(0, async ({ redis, keys }) => {
       const events: string[] = [];
-      const keeper = (name: string) => {
-        const lease = new Lease(leaseTiming(3_000));
-        const keeper = new LeaseKeeper({
+      const keeper = (name: string) =>
+        leaseKeeper(
           redis,
           keys,
-          server: "udp",
-          instanceId: name,
-          lease,
-          clock: systemClock,
-          log,
-          onChange: (change, token) => events.push(`${name} ${change} ${token}`),
-        });
-        return { lease, keeper };
-      };
+          name,
+          (change, token) => events.push(`${name} ${change} ${token}`),
+        );
       const a = keeper("a");
       a.keeper.start();
       await until(() => a.lease.token !== undefined, "a to hold the lease");
@@ -88,7 +122,6 @@ Deno.test({
       assertEquals(events, [`a acquired ${first}`, `a lost ${first}`, `b acquired ${first + 1}`]);
       await b.keeper.stop();
       assertEquals(await redis.get(keys.lease("udp")), null, "released on a clean stop");
-      redis.disconnect();
     }),
 });
 
@@ -97,28 +130,14 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: () =>
-    withRedis(async (server) => {
-      const redis = await connectRedis(settings(server.url));
-      const keys = new ClusterKeys("cluster-test:");
+    withQueue(1, async ({ redis, keys }) => {
       // A dead holder: its lease was written and is never renewed.
       await redis.set(keys.lease("udp"), "dead#1", "PX", 1_500);
-      await redis.set(keys.fence("udp"), "1");
-      const lease = new Lease(leaseTiming(3_000));
-      const keeper = new LeaseKeeper({
-        redis,
-        keys,
-        server: "udp",
-        instanceId: "b",
-        lease,
-        clock: systemClock,
-        log,
-        onChange: () => {},
-      });
+      const { lease, keeper } = leaseKeeper(redis, keys, "b");
       keeper.start();
       await until(() => lease.token !== undefined, "the standby to take over");
       assertEquals(lease.token, 2);
       await keeper.stop();
-      redis.disconnect();
     }),
 });
 
@@ -127,21 +146,10 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: () =>
-    withRedis(async (server) => {
-      const redis = await connectRedis(settings(server.url));
-      const keys = new ClusterKeys("cluster-test:");
-      const queue = new WorkQueue(redis, keys, systemClock);
-      await redis.set(keys.fence("udp"), "4");
+    withQueue(4, async ({ redis, keys, queue }) => {
       const openvpn = new RecordingCommander();
-      const runner = new WorkRunner({
-        queue,
-        server: "udp",
-        token: 4,
-        commander: openvpn,
-        clock: systemClock,
-        log,
-      });
-      runner.start();
+      const holder = runner(queue, 4, openvpn);
+      holder.start();
       const remote = remoteCommander(queue, "udp", 3_000);
       // The same client request answered from two instances at once: one client-auth.
       await Promise.all([remote.auth(7, 1, ["push x"]), remote.auth(7, 1, ["push x"])]);
@@ -151,17 +159,14 @@ Deno.test({
         { kind: "kill", cid: 3, message: "bye" },
       ]);
       // OpenVPN's ERROR reaches the requester as a refused command.
-      const refusing = new WorkRunner({
+      const refusing = runner(
         queue,
-        server: "udp",
-        token: 4,
-        commander: Object.assign(new RecordingCommander(), {
+        4,
+        Object.assign(new RecordingCommander(), {
           deny: () => Promise.reject(new ManagementCommandError("client-deny", "ERROR: no client")),
         }),
-        clock: systemClock,
-        log,
-      });
-      runner.stop();
+      );
+      holder.stop();
       refusing.start();
       await assertRejects(() => remote.deny(8, 1, "r", "c"), ManagementCommandError);
       refusing.stop();
@@ -169,7 +174,6 @@ Deno.test({
       await redis.set(keys.fence("udp"), "5");
       assertEquals(await queue.record("udp", 4, "9:9", { kind: "ok" }), false);
       assertEquals(await redis.get(keys.outcome("udp", "9:9")), null);
-      redis.disconnect();
     }),
 });
 
@@ -178,11 +182,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: () =>
-    withRedis(async (server) => {
-      const redis = await connectRedis(settings(server.url));
-      const keys = new ClusterKeys("cluster-test:");
-      const queue = new WorkQueue(redis, keys, systemClock);
-      await redis.set(keys.fence("udp"), "1");
+    withQueue(1, async ({ redis, keys, queue }) => {
       const remote = remoteCommander(queue, "udp", 4_000);
       const answered = remote.auth(5, 2, []);
       // Holder 1 takes it and dies before OpenVPN answered.
@@ -192,21 +192,13 @@ Deno.test({
       // Holder 2 takes over (token 2) and finds it running.
       await redis.set(keys.fence("udp"), "2");
       const openvpn = new RecordingCommander();
-      const runner = new WorkRunner({
-        queue,
-        server: "udp",
-        token: 2,
-        commander: openvpn,
-        clock: systemClock,
-        log,
-      });
-      runner.start();
+      const next = runner(queue, 2, openvpn);
+      next.start();
       await answered;
-      runner.stop();
+      next.stop();
       assertEquals(openvpn.commands, [{ kind: "auth", cid: 5, kid: 2, lines: [] }]);
       assertEquals(await redis.llen(keys.running("udp")), 0);
       // No holder at all: the requester is told so, and the item is never carried out later.
       await assertRejects(() => remote.kill(9, "bye"), CommandUndeliveredError);
-      redis.disconnect();
     }),
 });
