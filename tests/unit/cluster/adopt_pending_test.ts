@@ -46,7 +46,13 @@ Deno.test("a new link holder takes over the deadlines of its server's sign-ins i
   clock.advance(10_000);
   await new Promise((resolve) => setTimeout(resolve, 0));
   assertEquals(commander.commands, [
-    { kind: "deny", cid: 1, kid: 1, ...SIGN_IN_TIMED_OUT },
+    {
+      kind: "deny",
+      cid: 1,
+      kid: 1,
+      reason: SIGN_IN_TIMED_OUT.logReason,
+      clientReason: SIGN_IN_TIMED_OUT.reason,
+    },
   ]);
   // A sign-in the browser finished meanwhile (taken by a callback) is not denied.
   await store.takePending("late");
