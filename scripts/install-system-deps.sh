@@ -18,6 +18,7 @@ strace strace
 dpkg-deb dpkg
 adduser adduser
 runuser util-linux
+python3 python3
 LIST
 [ ${#need[@]} -eq 0 ] && exit 0
 command="apt-get update && apt-get install -y --no-install-recommends ${need[*]}"

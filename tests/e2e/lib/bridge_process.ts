@@ -143,18 +143,17 @@ export function buildBridgeConfig(options: BridgeConfigOptions): string {
 }
 
 /**
- * The command line that runs the bridge with `args` (e.g. `--config FILE`). `syscallTrace`
- * (installed runtime only) runs it under `strace -f` writing to that file.
+ * The command line that runs the bridge with `args` (e.g. `--config FILE`). `wrapper`
+ * (installed runtime only) goes between runuser and the binary, e.g. `strace -f -o FILE`.
  */
 export function bridgeCommand(
   runtime: BridgeRuntime,
   args: readonly string[],
-  syscallTrace?: string,
+  wrapper: readonly string[] = [],
 ): [string, string[]] {
   if (runtime === "binary") return [BRIDGE_BINARY, [...args]];
   if (runtime === "installed") {
-    const trace = syscallTrace === undefined ? [] : ["strace", "-f", "-qq", "-o", syscallTrace];
-    return ["runuser", ["-u", SERVICE_USER, "--", ...trace, INSTALLED_BINARY, ...args]];
+    return ["runuser", ["-u", SERVICE_USER, "--", ...wrapper, INSTALLED_BINARY, ...args]];
   }
   // The repository's deno.json maps the bare npm names; name it so any working directory works.
   return [Deno.execPath(), [
@@ -205,8 +204,8 @@ export interface BridgeProcessOptions {
   readonly listenUrl: string;
   /** How long to wait for /readyz to say ready (default 30 s: Deno's first start compiles). */
   readonly readyTimeoutMs?: number;
-  /** Installed runtime: record the bridge's system calls (`strace -f`) in this file. */
-  readonly syscallTrace?: string | undefined;
+  /** Installed runtime: a command that execs the rest (e.g. `strace -f -o FILE`). */
+  readonly wrapper?: readonly string[] | undefined;
 }
 
 /** Pids of the children of `pid` (Linux /proc). */
@@ -242,7 +241,7 @@ export class BridgeProcess {
   readonly configPath: string;
   readonly listenUrl: string;
   readonly #readyTimeoutMs: number;
-  readonly #syscallTrace: string | undefined;
+  readonly #wrapper: readonly string[] | undefined;
   /** Output of finished runs, each headed by its command. */
   #previousRuns = "";
   #child: ChildProcess | undefined;
@@ -253,7 +252,7 @@ export class BridgeProcess {
     this.configPath = options.configPath;
     this.listenUrl = options.listenUrl;
     this.#readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
-    this.#syscallTrace = options.syscallTrace;
+    this.#wrapper = options.wrapper;
   }
 
   /** Starts the bridge and waits until /readyz reports the management link and the IdP up. */
@@ -396,7 +395,7 @@ export class BridgeProcess {
     const [cmd, args] = bridgeCommand(
       this.runtime,
       ["--config", this.configPath],
-      this.#syscallTrace,
+      this.#wrapper,
     );
     this.#runs++;
     this.#child = new ChildProcess(`bridge (${this.runtime})`, cmd, args);

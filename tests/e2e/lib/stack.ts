@@ -64,8 +64,8 @@ export interface StackOptions {
   readonly configPath?: string;
   /** Default `<lab dir>/sessions.sqlite`. */
   readonly sessionsPath?: string;
-  /** Installed runtime: record the bridge's system calls in this file (`strace -f`). */
-  readonly syscallTrace?: string;
+  /** Installed runtime: a command that execs the binary (e.g. `strace -f -o FILE`). */
+  readonly wrapper?: readonly string[];
 }
 
 export interface SignInResult {
@@ -189,8 +189,8 @@ export async function createStack(options: StackOptions = {}): Promise<Stack> {
       installed: "the installed package",
     };
     say(`Starting the bridge (${runtimeNames[runtime]}) on ${listenUrl}...`);
-    const syscallTrace = options.syscallTrace;
-    let bridge = await BridgeProcess.start({ runtime, configPath, listenUrl, syscallTrace });
+    const wrapper = options.wrapper;
+    let bridge = await BridgeProcess.start({ runtime, configPath, listenUrl, wrapper });
     // Killed, not stopped, at teardown: a test that wants a clean stop checks it itself.
     cleanup.defer("kill the bridge", () => bridge.kill());
     say("The bridge is connected to OpenVPN and to the identity provider (/readyz says ready)");
@@ -229,7 +229,7 @@ export async function createStack(options: StackOptions = {}): Promise<Stack> {
           runtime: nextRuntime,
           configPath,
           listenUrl,
-          syscallTrace,
+          wrapper,
         });
         return bridge;
       },
