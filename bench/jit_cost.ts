@@ -9,16 +9,11 @@
  *   deno run -A bench/jit_cost.ts
  */
 import { freePort } from "../tests/support/free_port.ts";
+import { MEMORY_DENY_WRITE_EXECUTE } from "../tests/support/memory_deny_write_execute.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const BUN = Deno.env.get("BUN") ?? "bun";
-const MDWE = [
-  "python3",
-  "-c",
-  "import ctypes, os, sys\n" +
-  "assert ctypes.CDLL(None, use_errno=True).prctl(65, 1, 0, 0, 0) == 0\n" +
-  "os.execvp(sys.argv[1], sys.argv[1:])",
-];
+const MDWE = [...MEMORY_DENY_WRITE_EXECUTE];
 const LOOP = `
 const line = ">CLIENT:ENV,common_name=alice-laptop";
 const map = new Map();

@@ -14,6 +14,7 @@ import { run } from "../e2e/lib/command.ts";
 import { announceSkip, browserLabSkipReason, findExecutable } from "../e2e/lib/requirements.ts";
 import { withStack } from "../e2e/lib/stack.ts";
 import { pollUntil } from "../e2e/lib/wait.ts";
+import { MEMORY_DENY_WRITE_EXECUTE } from "../support/memory_deny_write_execute.ts";
 import {
   CONFFILE,
   debPath,
@@ -51,20 +52,6 @@ async function skipReason(): Promise<string | undefined> {
 }
 
 const skip = announceSkip("the package install test", await skipReason());
-
-/**
- * Runs the rest of the command line under the kernel's "no memory both writable and executable"
- * rule (prctl PR_SET_MDWE with PR_MDWE_REFUSE_EXEC_GAIN, kept across exec): what the unit's
- * MemoryDenyWriteExecute=yes enforces, here without a running systemd.
- */
-const MEMORY_DENY_WRITE_EXECUTE = [
-  "python3",
-  "-c",
-  "import ctypes, os, sys\n" +
-  "if ctypes.CDLL(None, use_errno=True).prctl(65, 1, 0, 0, 0) != 0:\n" +
-  "    sys.exit('prctl(PR_SET_MDWE) failed: errno %d' % ctypes.get_errno())\n" +
-  "os.execvp(sys.argv[1], sys.argv[1:])",
-];
 
 interface Account {
   readonly uid: number;
