@@ -42,16 +42,11 @@ async function skipReason(): Promise<string | undefined> {
   ]
     .filter((name) => findExecutable(name) === undefined);
   if (missing.length > 0) return `missing ${missing.join(", ")} (make system-deps)`;
-  const installed = await run("dpkg-query", ["-W", "-f=${Status}", PACKAGE], {
-    allowFailure: true,
-  });
-  if (installed.stdout.includes("installed")) {
-    return `${PACKAGE} is already installed here; the test installs and purges it`;
-  }
   return await debSkipReason() ?? browserLabSkipReason();
 }
 
 const skip = announceSkip("the package install test", await skipReason());
+const LOCK_FILE = "/run/lock/openvpn-auth-oidc-package-test.lock";
 
 interface Account {
   readonly uid: number;
@@ -84,6 +79,17 @@ Deno.test({
     "service user within the unit's filters, remove keeps the config and purge removes it",
   ignore: skip !== undefined,
   async fn(t) {
+    // The package is machine-wide: runs from other checkouts on this host wait their turn.
+    using lock = await Deno.open(LOCK_FILE, { create: true, write: true });
+    await lock.lock(true);
+    const status = await run("dpkg-query", ["-W", "-f=${Status}", PACKAGE], {
+      allowFailure: true,
+    });
+    assert.ok(
+      status.stdout === "" || status.stdout.endsWith("not-installed"),
+      `${PACKAGE} is on this machine (${status.stdout}); the test installs and purges it, ` +
+        `so remove it first: dpkg --purge ${PACKAGE}`,
+    );
     const deb = await debPath();
     const userExisted = (await account(SERVICE_USER)) !== undefined;
     const work = await Deno.makeTempDir({ prefix: "oao-package-" });
