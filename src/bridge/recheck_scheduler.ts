@@ -1,0 +1,162 @@
+/**
+ * `sessions.recheck_interval`: every session bound to a connected client is re-checked at the
+ * IdP once per interval, in the background, so a disabled user is noticed even with
+ * `reneg-sec 0` (where no REAUTH ever comes).
+ *
+ * The interval is cut into slices; each session belongs to one slice by a hash of its id, so
+ * it is checked at the same phase of every round (once per interval, never twice in a row).
+ * The sessions of a slice are spread evenly over the slice: the IdP sees a steady trickle of
+ * refresh grants, never a burst, whatever the number of sessions.
+ */
+import type { Logger } from "@logtape/logtape";
+import type { Clock, TimerHandle } from "../clock.ts";
+import type { Session } from "../sessions/types.ts";
+
+/** Slices are at least this long, so a short interval does not wake the loop needlessly. */
+const MIN_SLICE_MS = 1_000;
+const MAX_SLICES = 60;
+
+/** A bound session, as the stores list them cheaply (no token decrypted). */
+export interface BoundSession {
+  server: string;
+  sessionId: string;
+}
+
+/**
+ * The re-check itself (the admission step: refresh grant, current policy on what the IdP says
+ * now, session ended when refused). Undefined when the session is gone; `admit: false` when
+ * the client must go (its session has ended, or the IdP was unreachable and
+ * `idp_unreachable = "deny"`).
+ */
+export type RecheckSession = (
+  sessionId: string,
+) => Promise<{ admit: boolean; session: Session } | undefined>;
+
+export interface RecheckSchedulerDeps {
+  intervalMs: number;
+  clock: Clock;
+  listBound: () => Promise<BoundSession[]>;
+  recheck: RecheckSession;
+  /** Disconnects the client of a session that was refused (client-kill on its server). */
+  disconnect: (session: Session) => Promise<void>;
+  log: Logger;
+}
+
+/** The slice (0 .. slices-1) a session id belongs to: FNV-1a, stable across restarts. */
+export function sliceOf(sessionId: string, slices: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < sessionId.length; i++) {
+    hash ^= sessionId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % slices;
+}
+
+export function sliceCount(intervalMs: number): number {
+  return Math.max(1, Math.min(MAX_SLICES, Math.floor(intervalMs / MIN_SLICE_MS)));
+}
+
+export class RecheckScheduler {
+  readonly #deps: RecheckSchedulerDeps;
+  readonly #slices: number;
+  readonly #sliceMs: number;
+  #startedAt = 0;
+  #tick = 0;
+  #timer: TimerHandle | undefined;
+  #running: Promise<void> | undefined;
+  #stopped = true;
+  /** Wakes a slice that waits between two re-checks, so stop() need not wait it out. */
+  #wake: (() => void) | undefined;
+
+  constructor(deps: RecheckSchedulerDeps) {
+    this.#deps = deps;
+    this.#slices = sliceCount(deps.intervalMs);
+    this.#sliceMs = deps.intervalMs / this.#slices;
+  }
+
+  start(): void {
+    this.#stopped = false;
+    this.#startedAt = this.#deps.clock.now();
+    this.#tick = 0;
+    this.#arm();
+  }
+
+  /** Stops; a re-check under way is finished, nothing new is started. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#deps.clock.clearTimeout(this.#timer);
+    this.#wake?.();
+    await this.#running;
+  }
+
+  /** Next slice at its due time; a slice that overran starts the next one at once. */
+  #arm(): void {
+    if (this.#stopped) return;
+    const due = this.#startedAt + (this.#tick + 1) * this.#sliceMs;
+    this.#timer = this.#deps.clock.setTimeout(
+      () => {
+        const slice = this.#tick % this.#slices;
+        this.#tick++;
+        this.#running = this.#runSlice(slice, due).finally(() => this.#arm());
+      },
+      Math.max(0, due - this.#deps.clock.now()),
+      { keepAlive: false },
+    );
+  }
+
+  async #runSlice(slice: number, startedAt: number): Promise<void> {
+    const { log, clock } = this.#deps;
+    let members: BoundSession[];
+    try {
+      members = (await this.#deps.listBound())
+        .filter(({ sessionId }) => sliceOf(sessionId, this.#slices) === slice);
+    } catch (error) {
+      log.warning("Re-check: cannot list sessions: {error}", { error: String(error) });
+      return;
+    }
+    const spacing = this.#sliceMs / Math.max(1, members.length);
+    for (const [index, member] of members.entries()) {
+      if (this.#stopped) return;
+      const at = startedAt + index * spacing;
+      if (at > clock.now()) await this.#sleep(at - clock.now());
+      if (this.#stopped) return;
+      await this.#checkOne(member);
+    }
+  }
+
+  async #checkOne(member: BoundSession): Promise<void> {
+    const { log } = this.#deps;
+    try {
+      const outcome = await this.#deps.recheck(member.sessionId);
+      if (!outcome || outcome.admit) return;
+      log.info("Re-check refused {username} (cid {cid}): disconnecting", {
+        username: outcome.session.username,
+        cid: outcome.session.cid ?? "-",
+      });
+      if (outcome.session.cid !== undefined) await this.#deps.disconnect(outcome.session);
+    } catch (error) {
+      log.warning("Re-check of a session on {server} failed: {error}", {
+        server: member.server,
+        error: String(error),
+      });
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = this.#deps.clock.setTimeout(
+        () => {
+          this.#wake = undefined;
+          resolve();
+        },
+        ms,
+        { keepAlive: false },
+      );
+      this.#wake = () => {
+        this.#deps.clock.clearTimeout(timer);
+        this.#wake = undefined;
+        resolve();
+      };
+    });
+  }
+}
