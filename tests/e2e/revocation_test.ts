@@ -78,3 +78,41 @@ Deno.test({
     );
   },
 });
+
+const RECHECK_SEC = 20;
+
+Deno.test({
+  name: "periodic re-check with reneg-sec 0 on both ends: alice, disabled at the IdP, is " +
+    "disconnected within one interval and cannot get back in",
+  ignore: skip !== undefined,
+  async fn() {
+    await withStack({
+      lab: { server: { ...TOKEN_SERVER!.server, renegSec: 0 } },
+      bridge: { recheckInterval: `${RECHECK_SEC}s` },
+    }, async (stack) => {
+      const client = await stack.lab.startClient({ name: "alice-laptop", renegSec: 0 });
+      await stack.signIn(client, "alice", "alice-password");
+      await client.waitForState("CONNECTED", 20_000);
+      // Connected for a full interval: the re-check lets an allowed user be.
+      const since = client.lines.length;
+      await new Promise((resolve) => setTimeout(resolve, (RECHECK_SEC + 2) * 1000));
+      const quiet = client.management.states().filter((s) => s.lineIndex >= since);
+      assert.equal(quiet.some((s) => s.name === "RECONNECTING"), false);
+
+      stack.idp.setDisabled("alice", true);
+      const disabledAt = performance.now();
+      const dropped = await client.waitForState("RECONNECTING", (RECHECK_SEC + 5) * 1000, since);
+      const latencyMs = performance.now() - disabledAt;
+      console.log(
+        `disabled at the IdP -> client RECONNECTING after ${latencyMs.toFixed(0)} ms ` +
+          `(interval ${RECHECK_SEC} s)`,
+      );
+      // Back it comes, and is sent to the browser, where a disabled user cannot sign in.
+      await client.waitForState("AUTH_PENDING", 20_000, dropped.lineIndex);
+      const after = client.management.states().filter((s) => s.lineIndex > dropped.lineIndex);
+      assert.equal(after.some((s) => s.name === "CONNECTED"), false);
+      const commands = await serverCommandLines(stack.lab);
+      assert.ok(commands.some((c) => /^client-kill \d+ "RESTART"$/.test(c)), commands.join("\n"));
+    });
+  },
+});

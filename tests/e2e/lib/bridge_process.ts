@@ -56,6 +56,8 @@ export interface BridgeConfigOptions {
   readonly managementPasswordFile?: string;
   /** Default "none". */
   readonly reauthCheck?: "none" | "refresh";
+  /** `sessions.recheck_interval` (default: unset, no periodic re-check). */
+  readonly recheckInterval?: string;
   /** Default ["/vpn-users"]. */
   readonly allowedGroups?: readonly string[];
   readonly clientConfig?: readonly ClientConfigRule[];
@@ -125,6 +127,9 @@ export function buildBridgeConfig(options: BridgeConfigOptions): string {
     `path = ${tomlString(options.sessionsPath)}`,
     `reauth_check = ${tomlString(options.reauthCheck ?? "none")}`,
     ...(options.sessionsToml === undefined ? [] : [options.sessionsToml]),
+    ...(options.recheckInterval === undefined
+      ? []
+      : [`recheck_interval = ${tomlString(options.recheckInterval)}`]),
     "",
     "[control]",
     // Next to the session file, in the lab's own directory.
