@@ -4,7 +4,7 @@
  * client (kill_oldest), or is refused (deny_new).
  */
 import { assert, assertEquals } from "../../support/assert.ts";
-import { BridgeHarness } from "../../support/bridge_harness.ts";
+import { BridgeHarness, clientEnv } from "../../support/bridge_harness.ts";
 import { openSessionStore } from "../../../src/sessions/open_store.ts";
 
 async function signIn(h: BridgeHarness, cid: number, sessionId: string, user = "alice") {
@@ -42,6 +42,18 @@ Deno.test("max_per_user = 1: a second login of the same user kills the first cli
       `The new client is let in before the old one goes: ${commands.join(" | ")}`,
     );
     assertEquals(commands.filter((line) => line.startsWith("client-kill")).length, 1);
+    assertEquals(await sessionIds(h), ["s-second"]);
+
+    // A renegotiation of the remaining session is no new login: nothing more is killed.
+    const reauth = h.openvpn.received.length;
+    h.openvpn.sendClientBlock(
+      "REAUTH",
+      1,
+      2,
+      clientEnv({ session_id: "s-second", common_name: "alice-1" }),
+    );
+    await h.waitForCommand(reauth, (line) => line === "client-auth-nt 1 2");
+    assertEquals(h.commandsSince(reauth).some((line) => line.startsWith("client-kill")), false);
     assertEquals(await sessionIds(h), ["s-second"]);
   } finally {
     await h.stop();
