@@ -8,7 +8,8 @@ import { refreshCheckBlindSpot } from "./bridge/refresh_blind_spot.ts";
 import { ClientEvents } from "./bridge/client_events.ts";
 import { KeyedLock } from "./bridge/keyed_lock.ts";
 import { Revocation } from "./bridge/revocation.ts";
-import { type EndReason, SessionEnd } from "./bridge/session_end.ts";
+import { type EndReason, KILL_MESSAGE, SessionEnd } from "./bridge/session_end.ts";
+import { listBound, RecheckScheduler } from "./bridge/recheck_scheduler.ts";
 import { audit, type SessionEndReason } from "./audit.ts";
 import { LoginFlow } from "./bridge/login_flow.ts";
 import { managementCommander } from "./bridge/management_commander.ts";
@@ -311,6 +312,18 @@ export async function startDaemon(
   discover();
   for (const { link } of links) link.start();
   let control: ControlServer | undefined;
+  const intervalMs = config.sessions.recheckIntervalMs;
+  const recheck = intervalMs === undefined ? undefined : new RecheckScheduler({
+    intervalMs,
+    clock,
+    listBound: () => listBound(store, config.servers.map(({ name }) => name)),
+    recheck: (sessionId) => admission.recheckSession(sessionId),
+    disconnect: async (session) => {
+      await commanders.get(session.server)?.kill(session.cid!, KILL_MESSAGE);
+    },
+    log: getLogger("recheck"),
+  });
+  recheck?.start();
 
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
@@ -321,6 +334,7 @@ export async function startDaemon(
       clock.clearTimeout(discoveryTimer);
       await listeners.close();
       await control?.close();
+      await recheck?.stop();
       await Promise.all(links.map(({ link }) => link.stop()));
       await cluster?.stop();
       stopSweeper();

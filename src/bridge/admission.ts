@@ -119,7 +119,7 @@ export class Admission {
     if (excess.length > 0 && limit?.action === "deny_new") return await deny(TOO_MANY_SESSIONS);
     const metrics = this.#metrics(client.server);
     // Stored before client-auth, so a REAUTH that races the answer finds it.
-    if (session.sessionId) await store.putSession(session);
+    await store.putSession(session);
     try {
       await commander.auth(client.cid, client.kid, lines);
     } catch (error) {
@@ -128,7 +128,7 @@ export class Admission {
         cid: client.cid,
         error: String(error),
       });
-      if (session.sessionId) await store.deleteSession(session.sessionId);
+      await store.deleteSession(session.sessionId);
       metrics.login("error");
       return { kind: error instanceof CommandUndeliveredError ? "no-answer" : "client-gone" };
     }

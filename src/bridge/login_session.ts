@@ -30,8 +30,12 @@ export function sessionFromLogin(
   at: { now: number; lifetimeMs: number },
 ): Session {
   const { client, result } = login;
+  // Without auth-gen-token OpenVPN sends no session_id (and with reneg-sec 0 it cannot use
+  // one): the session is kept under an id of its own, bound to this client until it leaves,
+  // so back-channel logout, the periodic re-check and the admin command still reach it.
+  const ownId = login.sessionId === "";
   return {
-    sessionId: login.sessionId,
+    sessionId: ownId ? clientBoundSessionId(client.server, client.cid, at.now) : login.sessionId,
     server: client.server,
     cid: client.cid,
     commonName: client.commonName,
@@ -45,9 +49,17 @@ export function sessionFromLogin(
     refreshToken: result.refreshToken,
     refreshExpiresAt: result.refreshExpiresAt,
     // A client that sent a user name will present OpenVPN's token when it reconnects.
-    resumable: client.username !== "",
+    resumable: !ownId && client.username !== "",
     createdAt: at.now,
     lastAuthAt: at.now,
     expiresAt: at.now + at.lifetimeMs,
   };
+}
+
+/**
+ * The id of a session OpenVPN gave no session_id for. Clients never present it (OpenVPN
+ * fills session_id itself, only from its own token), so it cannot be resumed, only ended.
+ */
+export function clientBoundSessionId(server: string, cid: number, at: number): string {
+  return `client:${server}:${cid}:${at.toString(36)}`;
 }

@@ -10,7 +10,7 @@
  */
 import type { Logger } from "@logtape/logtape";
 import type { Clock, TimerHandle } from "../clock.ts";
-import type { Session } from "../sessions/types.ts";
+import type { Session, SessionStore } from "../sessions/types.ts";
 
 /** Slices are at least this long, so a short interval does not wake the loop needlessly. */
 const MIN_SLICE_MS = 1_000;
@@ -40,6 +40,19 @@ export interface RecheckSchedulerDeps {
   /** Disconnects the client of a session that was refused (client-kill on its server). */
   disconnect: (session: Session) => Promise<void>;
   log: Logger;
+}
+
+/** The sessions bound to a client on any of `servers`. */
+export async function listBound(
+  store: Pick<SessionStore, "listBindings">,
+  servers: readonly string[],
+): Promise<BoundSession[]> {
+  const lists = await Promise.all(
+    servers.map(async (server) =>
+      (await store.listBindings(server)).map(({ sessionId }) => ({ server, sessionId }))
+    ),
+  );
+  return lists.flat();
 }
 
 /** The slice (0 .. slices-1) a session id belongs to: FNV-1a, stable across restarts. */
