@@ -316,7 +316,10 @@ export async function startDaemon(
   const recheck = intervalMs === undefined ? undefined : new RecheckScheduler({
     intervalMs,
     clock,
-    listBound: () => listBound(store, config.servers.map(({ name }) => name)),
+    // In a cluster each server's sessions are re-checked by the instance holding its link, so
+    // two instances never refresh (and so rotate) one refresh token at once.
+    listBound: () =>
+      listBound(store, cluster ? cluster.leases() : config.servers.map(({ name }) => name)),
     recheck: (sessionId) => admission.recheckSession(sessionId),
     disconnect: async (session) => {
       await commanders.get(session.server)?.kill(session.cid!, KILL_MESSAGE);

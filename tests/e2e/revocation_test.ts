@@ -89,7 +89,7 @@ Deno.test({
     await withStack({
       // OpenVPN refuses auth-gen-token with reneg-sec 0: no session_id, no token.
       lab: { server: { renegSec: 0 } },
-      bridge: { recheckInterval: `${RECHECK_SEC}s` },
+      bridge: { sessionsToml: `recheck_interval = "${RECHECK_SEC}s"` },
     }, async (stack) => {
       const client = await stack.lab.startClient({ name: "alice-laptop", renegSec: 0 });
       await stack.signIn(client, "alice", "alice-password");

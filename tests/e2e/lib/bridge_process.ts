@@ -56,8 +56,6 @@ export interface BridgeConfigOptions {
   readonly managementPasswordFile?: string;
   /** Default "none". */
   readonly reauthCheck?: "none" | "refresh";
-  /** `sessions.recheck_interval` (default: unset, no periodic re-check). */
-  readonly recheckInterval?: string;
   /** Default ["/vpn-users"]. */
   readonly allowedGroups?: readonly string[];
   readonly clientConfig?: readonly ClientConfigRule[];
@@ -127,9 +125,6 @@ export function buildBridgeConfig(options: BridgeConfigOptions): string {
     `path = ${tomlString(options.sessionsPath)}`,
     `reauth_check = ${tomlString(options.reauthCheck ?? "none")}`,
     ...(options.sessionsToml === undefined ? [] : [options.sessionsToml]),
-    ...(options.recheckInterval === undefined
-      ? []
-      : [`recheck_interval = ${tomlString(options.recheckInterval)}`]),
     "",
     "[control]",
     // Next to the session file, in the lab's own directory.
