@@ -7,7 +7,7 @@
 import type { Logger } from "@logtape/logtape";
 import type { ClientCommander } from "../bridge/commander.ts";
 import type { Clock, TimerHandle } from "../clock.ts";
-import { ManagementCommandError } from "../management/errors.ts";
+import { ManagementCommandError, ManagementConnectionError } from "../management/errors.ts";
 import { execute, workDecision, type WorkOutcome } from "./work_item.ts";
 import type { TakenWork, WorkQueue } from "./work_queue.ts";
 
@@ -95,11 +95,17 @@ export class WorkRunner {
       } catch (error) {
         if (!(error instanceof ManagementCommandError)) {
           // Link down or fenced: left running for this holder's next drain or the next holder.
-          log.warning("Work {key} for {server} not carried out yet: {error}", {
-            key,
-            server,
-            error: String(error),
-          });
+          // Right after a takeover the link is still connecting: that is expected.
+          const connecting = error instanceof ManagementConnectionError &&
+            error.code === "not-connected";
+          log[connecting ? "debug" : "warning"](
+            "Work {key} for {server} not carried out yet: {error}",
+            {
+              key,
+              server,
+              error: String(error),
+            },
+          );
           return;
         }
         outcome = { kind: "refused", message: error.message };
