@@ -73,3 +73,30 @@ Deno.test("PrometheusMetrics counts nothing, and does not fail, for a server nev
   const text = await metrics.render();
   assert(!text.includes('server="gone"'));
 });
+
+Deno.test("[cluster]: cluster_lease_held says, at each scrape, which servers this instance holds", async () => {
+  const metrics = new PrometheusMetrics();
+  const held = new Set(["udp"]);
+  metrics.addCluster("bridge-1", ["udp", "tcp"], (server) => held.has(server));
+  let text = await metrics.render();
+  assertEquals(
+    line(text, 'openvpn_auth_oidc_cluster_lease_held{server="udp",instance="bridge-1"}')?.endsWith(
+      " 1",
+    ),
+    true,
+  );
+  assertEquals(
+    line(text, 'openvpn_auth_oidc_cluster_lease_held{server="tcp",instance="bridge-1"}')?.endsWith(
+      " 0",
+    ),
+    true,
+  );
+  held.clear();
+  text = await metrics.render();
+  assertEquals(
+    line(text, 'openvpn_auth_oidc_cluster_lease_held{server="udp",instance="bridge-1"}')?.endsWith(
+      " 0",
+    ),
+    true,
+  );
+});
