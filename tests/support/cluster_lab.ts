@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BridgeProcess, type Readiness } from "../e2e/lib/bridge_process.ts";
+import { BridgeProcess, type BridgeRuntime, type Readiness } from "../e2e/lib/bridge_process.ts";
 import { pollUntil } from "../e2e/lib/wait.ts";
 import { FakeManagementServer } from "./fake_management_server.ts";
 import { freePort } from "./free_port.ts";
@@ -87,6 +87,7 @@ export class ClusterLab {
   readonly dir: string;
   readonly instances: Instance[] = [];
   readonly #ports: number[];
+  readonly #runtime: BridgeRuntime;
 
   private constructor(
     redis: RedisServer,
@@ -94,7 +95,9 @@ export class ClusterLab {
     openvpn: FakeManagementServer,
     dir: string,
     ports: number[],
+    runtime: BridgeRuntime,
   ) {
+    this.#runtime = runtime;
     this.redis = redis;
     this.idp = idp;
     this.openvpn = openvpn;
@@ -102,8 +105,11 @@ export class ClusterLab {
     this.#ports = ports;
   }
 
-  /** Redis, the test IdP (knowing `instances` callback URLs) and the management side. */
-  static async start(instances: number): Promise<ClusterLab> {
+  /**
+   * Redis, the test IdP (knowing `instances` callback URLs) and the management side; bridges
+   * run from source unless `runtime` is "binary" (dist/openvpn-auth-oidc).
+   */
+  static async start(instances: number, runtime: BridgeRuntime = "source"): Promise<ClusterLab> {
     const ports: number[] = [];
     for (let i = 0; i < instances; i++) ports.push(await freePort());
     const redis = await RedisServer.start();
@@ -116,7 +122,7 @@ export class ClusterLab {
     });
     const openvpn = await FakeManagementServer.start({ transport: "tcp", secondClient: "queue" });
     const dir = mkdtempSync(join(tmpdir(), "cluster-test-"));
-    return new ClusterLab(redis, idp, openvpn, dir, ports);
+    return new ClusterLab(redis, idp, openvpn, dir, ports, runtime);
   }
 
   /**
@@ -124,12 +130,12 @@ export class ClusterLab {
    * management connection up, then B as a standby. Everything is stopped after `body`.
    */
   static async withHolderAndStandby(
-    options: { proxied?: boolean },
+    options: { proxied?: boolean; runtime?: BridgeRuntime },
     body: (lab: ClusterLab, a: Instance, b: Instance) => Promise<void>,
   ): Promise<void> {
-    const lab = await ClusterLab.start(2);
+    const lab = await ClusterLab.start(2, options.runtime);
     try {
-      const a = await lab.startInstance(0, options);
+      const a = await lab.startInstance(0, { proxied: options.proxied ?? false });
       await lab.waitHolding(a);
       const b = await lab.startInstance(1);
       await body(lab, a, b);
@@ -190,7 +196,7 @@ ${options.extraToml ?? ""}
     const configPath = join(this.dir, `${id}.toml`);
     writeFileSync(configPath, toml);
     const bridge = await BridgeProcess.start({
-      runtime: "source",
+      runtime: this.#runtime,
       configPath,
       listenUrl: baseUrl,
     });

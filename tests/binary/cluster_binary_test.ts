@@ -1,0 +1,48 @@
+/**
+ * `[cluster]` in the compiled binary (Bun): two instances on one redis-server and one scripted
+ * management interface. The lease scripts, the work queue with its pub/sub notification and the
+ * release on a clean stop all run under Bun: a sign-in finished on the standby is carried out by
+ * the holder, and when the holder stops (SIGTERM) the standby takes the released lease without
+ * waiting for it to run out, and answers OpenVPN from then on.
+ */
+import { assert, assertEquals, assertStringIncludes } from "../support/assert.ts";
+import { clientEnv } from "../support/bridge_harness.ts";
+import { bridgeLoginOverHttp } from "../support/bridge_browser.ts";
+import { ClusterLab } from "../support/cluster_lab.ts";
+
+Deno.test({
+  name: "the compiled binary: work through Redis to the holder, and a released lease taken at once",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    ClusterLab.withHolderAndStandby({ runtime: "binary" }, async (lab, a, b) => {
+      const openvpn = lab.openvpn;
+      openvpn.sendClientBlock(
+        "CONNECT",
+        20,
+        1,
+        clientEnv({ common_name: "alice", session_id: "sess-c1", session_state: "Initial" }),
+      );
+      const pending = await openvpn.waitForLine((l) => l.startsWith("client-pending-auth 20 1 "));
+      const url = new URL(/"WEB_AUTH::([^"]+)"/.exec(pending)![1]!);
+      const page = await bridgeLoginOverHttp(
+        new URL(url.pathname, b.baseUrl).href,
+        b.baseUrl,
+        "alice",
+        "alice-password",
+      );
+      assertStringIncludes(page.text, "You are connected");
+      const auth = openvpn.transcript.find((entry) => entry.line.startsWith("client-auth 20 1"));
+      assertEquals(auth?.connection, 1, "A, the holder, sent client-auth");
+
+      // A renews every LEASE_MS / 3: unreleased, its lease would still be there right after it
+      // exits.
+      await a.bridge.stop();
+      const holder = await lab.leaseHolder();
+      assert(holder === null || holder.startsWith("bridge-b#"), `lease still held: ${holder}`);
+      await lab.waitHolding(b);
+      openvpn.sendClientBlock("REAUTH", 21, 2, clientEnv({ common_name: "bypass-router" }));
+      const answer = await openvpn.waitForLine((line) => line === "client-auth-nt 21 2");
+      assertEquals(openvpn.transcript.find((e) => e.line === answer)?.connection, 2);
+    }),
+});
