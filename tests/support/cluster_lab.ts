@@ -75,6 +75,8 @@ export class RedisProxy {
 
 export interface Instance {
   id: string;
+  /** Its admin control socket. */
+  controlSocket: string;
   bridge: BridgeProcess;
   baseUrl: string;
   proxy: RedisProxy | undefined;
@@ -187,7 +189,7 @@ lease = "${LEASE_MS / 1000}s"
 instance_id = "${id}"
 
 [control]
-socket = ""
+socket = "${join(this.dir, `${id}.sock`)}"
 
 [log]
 level = "info"
@@ -200,7 +202,7 @@ ${options.extraToml ?? ""}
       configPath,
       listenUrl: baseUrl,
     });
-    const instance = { id, bridge, baseUrl, proxy };
+    const instance = { id, controlSocket: join(this.dir, `${id}.sock`), bridge, baseUrl, proxy };
     this.instances[index] = instance;
     return instance;
   }

@@ -2,6 +2,7 @@
  * Two bridge processes, one scripted management interface, one redis-server:
  * - a sign-in started on the link holder (A) and finished in a browser on the other instance
  *   (B) is carried out by A and confirmed on B only after OpenVPN answered;
+ * - an admin revoke on B disconnects the client through A (`client-kill` on A's link);
  * - Redis becomes unreachable for A only (its proxy is cut): A stops writing to OpenVPN once
  *   its lease can no longer have been renewed, and B takes over the link and answers.
  */
@@ -10,10 +11,11 @@ import { clientEnv } from "../../support/bridge_harness.ts";
 import { bridgeLoginOverHttp } from "../../support/bridge_browser.ts";
 import { ClusterLab, LEASE_MS } from "../../support/cluster_lab.ts";
 import { delay, pollUntil } from "../../e2e/lib/wait.ts";
+import { sendControlRequest } from "../../../src/control/client.ts";
 
 Deno.test({
   name:
-    "cluster: a sign-in finished on the standby is carried out by the holder; a holder cut off from Redis stops writing and the standby takes over",
+    "cluster: a sign-in finished and a revoke made on the standby are carried out by the holder; a holder cut off from Redis stops writing and the standby takes over",
   sanitizeOps: false,
   sanitizeResources: false,
   fn: () =>
@@ -36,6 +38,15 @@ Deno.test({
       assertStringIncludes(page.text, "You are connected");
       const auth = openvpn.transcript.find((entry) => entry.line.startsWith("client-auth 20 1"));
       assertEquals(auth?.connection, 1, "A, the holder, sent client-auth");
+
+      // The administrator revokes alice's sessions on B: A sends the client-kill.
+      const revoked = await sendControlRequest(b.controlSocket, {
+        command: "sessions.revoke",
+        target: { kind: "user", username: "alice" },
+      });
+      assertEquals(revoked, { ok: true, ended: 1 });
+      const kill = openvpn.transcript.find((entry) => entry.line.startsWith("client-kill 20 "));
+      assertEquals(kill?.connection, 1, "A, the holder, sent client-kill");
 
       // Redis unreachable for A only. Renegotiations keep coming.
       const cutAt = Date.now();
