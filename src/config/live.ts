@@ -71,9 +71,12 @@ export function mergeReload(
     log: next.log,
   };
   const wanted = flatten(next);
-  const kept = [...flatten(config)]
+  const merged = flatten(config);
+  const kept = [...merged]
     .filter(([path, value]) => wanted.get(path) !== value)
     .map(([path]) => path);
+  // Keys only the new file has (a [cluster] turned on) cannot start live either.
+  for (const path of wanted.keys()) if (!merged.has(path)) kept.push(path);
   return { config, kept };
 }
 

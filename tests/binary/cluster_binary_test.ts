@@ -7,7 +7,6 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "../support/assert.ts";
 import { clientEnv } from "../support/bridge_harness.ts";
-import { bridgeLoginOverHttp } from "../support/bridge_browser.ts";
 import { ClusterLab } from "../support/cluster_lab.ts";
 
 Deno.test({
@@ -17,22 +16,8 @@ Deno.test({
   fn: () =>
     ClusterLab.withHolderAndStandby({ runtime: "binary" }, async (lab, a, b) => {
       const openvpn = lab.openvpn;
-      openvpn.sendClientBlock(
-        "CONNECT",
-        20,
-        1,
-        clientEnv({ common_name: "alice", session_id: "sess-c1", session_state: "Initial" }),
-      );
-      const pending = await openvpn.waitForLine((l) => l.startsWith("client-pending-auth 20 1 "));
-      const url = new URL(/"WEB_AUTH::([^"]+)"/.exec(pending)![1]!);
-      const page = await bridgeLoginOverHttp(
-        new URL(url.pathname, b.baseUrl).href,
-        b.baseUrl,
-        "alice",
-        "alice-password",
-      );
+      const { page, auth } = await lab.aliceSignsInOn(a, b);
       assertStringIncludes(page.text, "You are connected");
-      const auth = openvpn.transcript.find((entry) => entry.line.startsWith("client-auth 20 1"));
       assertEquals(auth?.connection, 1, "A, the holder, sent client-auth");
 
       // A renews every LEASE_MS / 3: unreleased, its lease would still be there right after it

@@ -15,6 +15,8 @@ import { FakeManagementServer } from "./fake_management_server.ts";
 import { freePort } from "./free_port.ts";
 import { startTestIdp, type TestIdp } from "./idp/mod.ts";
 import { RedisServer } from "./redis_server.ts";
+import { bridgeLoginOverHttp } from "./bridge_browser.ts";
+import { clientEnv } from "./bridge_harness.ts";
 import { connectRedis } from "../../src/sessions/redis_connection.ts";
 
 export const LEASE_MS = 3_000;
@@ -205,6 +207,28 @@ ${options.extraToml ?? ""}
     const instance = { id, controlSocket: join(this.dir, `${id}.sock`), bridge, baseUrl, proxy };
     this.instances[index] = instance;
     return instance;
+  }
+
+  /**
+   * Alice's VPN client connects (cid 20) through the holder `a`, which answers with her sign-in
+   * link; her browser finishes the sign-in on `b`. Returns the page `b` showed and the
+   * transcript entry of the `client-auth` OpenVPN received.
+   */
+  async aliceSignsInOn(a: Instance, b: Instance) {
+    const openvpn = this.openvpn;
+    openvpn.sendClientBlock(
+      "CONNECT",
+      20,
+      1,
+      clientEnv({ common_name: "alice", session_id: "sess-c1", session_state: "Initial" }),
+    );
+    const pending = await openvpn.waitForLine((l) => l.startsWith("client-pending-auth 20 1 "));
+    const url = new URL(/"WEB_AUTH::([^"]+)"/.exec(pending)![1]!);
+    if (url.origin !== a.baseUrl) throw new Error(`Sign-in link not from ${a.id}: ${url}`);
+    const onB = new URL(url.pathname, b.baseUrl).href;
+    const page = await bridgeLoginOverHttp(onB, b.baseUrl, "alice", "alice-password");
+    const auth = openvpn.transcript.find((entry) => entry.line.startsWith("client-auth 20 1"));
+    return { page, auth };
   }
 
   /** The servers whose lease `instance` says it holds (/readyz). */

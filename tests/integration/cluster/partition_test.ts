@@ -8,7 +8,6 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "../../support/assert.ts";
 import { clientEnv } from "../../support/bridge_harness.ts";
-import { bridgeLoginOverHttp } from "../../support/bridge_browser.ts";
 import { ClusterLab, LEASE_MS } from "../../support/cluster_lab.ts";
 import { delay, pollUntil } from "../../e2e/lib/wait.ts";
 import { sendControlRequest } from "../../../src/control/client.ts";
@@ -23,20 +22,9 @@ Deno.test({
       const openvpn = lab.openvpn;
 
       // Alice's VPN client connects through A's link; her browser lands on B.
-      openvpn.sendClientBlock(
-        "CONNECT",
-        20,
-        1,
-        clientEnv({ common_name: "alice", session_id: "sess-c1", session_state: "Initial" }),
-      );
-      const pending = await openvpn.waitForLine((l) => l.startsWith("client-pending-auth 20 1 "));
-      const url = new URL(/"WEB_AUTH::([^"]+)"/.exec(pending)![1]!);
-      assertEquals(url.origin, a.baseUrl);
-      const onB = new URL(url.pathname, b.baseUrl).href;
-      const page = await bridgeLoginOverHttp(onB, b.baseUrl, "alice", "alice-password");
+      const { page, auth } = await lab.aliceSignsInOn(a, b);
       assertEquals(page.status, 200, page.text);
       assertStringIncludes(page.text, "You are connected");
-      const auth = openvpn.transcript.find((entry) => entry.line.startsWith("client-auth 20 1"));
       assertEquals(auth?.connection, 1, "A, the holder, sent client-auth");
 
       // The administrator revokes alice's sessions on B: A sends the client-kill.

@@ -2,6 +2,7 @@ import { assert, assertEquals, assertMatch, assertThrows } from "../../support/a
 import { parseConfig } from "../../../src/config_loader/load.ts";
 import { ConfigError } from "../../../src/config_loader/errors.ts";
 import { HTTP_OIDC_TOML } from "../../support/config_toml.ts";
+import { mergeReload } from "../../../src/config/live.ts";
 
 const SERVER = `
 [openvpn]
@@ -59,4 +60,15 @@ Deno.test("[cluster] needs the Redis store, a lease from 3 s to 2 min and a plai
     ],
   );
   assertEquals(issuesOf(REDIS + '[cluster]\nenabled = true\nlease = "3m"\n').length, 1);
+});
+
+Deno.test("a reload cannot turn [cluster] on or off or change it: the keys are named and kept", () => {
+  const off = load(REDIS).config;
+  const on = load(REDIS + '[cluster]\nenabled = true\ninstance_id = "b1"\n').config;
+  assertEquals(mergeReload(off, on).kept, ["cluster.instance_id", "cluster.lease"]);
+  assertEquals(mergeReload(off, on).config.cluster, undefined);
+  assertEquals(mergeReload(on, off).kept, ["cluster.instance_id", "cluster.lease"]);
+  const longer = load(REDIS + '[cluster]\nenabled = true\ninstance_id = "b1"\nlease = "20s"\n');
+  assertEquals(mergeReload(on, longer.config).kept, ["cluster.lease"]);
+  assertEquals(mergeReload(on, longer.config).config.cluster?.leaseMs, 10_000);
 });
