@@ -10,6 +10,10 @@
  *
  * Checkpoints run at each sweep (see `configure`).
  *
+ * Pending logins are written in batches (turn_batch.ts): the puts of one event-loop turn share
+ * one transaction; each resolves after its commit, so the promise above holds for them too.
+ * Every other operation commits the open batch first, so reads always see it.
+ *
  * Reads: sessions are cached as frozen snapshots, so a REAUTH costs no JSON parsing and no
  * decryption. `PRAGMA data_version` tells when another connection (an admin command) changed
  * the file; the cache is then dropped, so a session revoked there is never served from it.
@@ -27,6 +31,7 @@ import { migrate } from "./sqlite_schema.ts";
 import { prepareStatements } from "./sqlite_statements.ts";
 import { checkMaxEntries, StoreFullReporter, type StoreTable } from "./store_full.ts";
 import type { TokenCipher } from "./token_cipher.ts";
+import { TurnBatch } from "./turn_batch.ts";
 import type {
   ClientBinding,
   LiveCounts,
@@ -52,6 +57,11 @@ export interface SqliteStoreOptions {
 
 type Row = Record<string, unknown>;
 
+interface SealedPending {
+  login: PendingLogin;
+  data: string;
+}
+
 /**
  * Entries whose `expiresAt` lies before `now()` are absent to every read even before `sweep`
  * removes them; deletes report what they removed, expired or not.
@@ -67,6 +77,7 @@ export class SqliteStore implements SessionStore {
   #dataVersion = -1;
   /** Row counts kept here so that a put need not count the table; refreshed at each sweep. */
   #counts = { pending: 0, sessions: 0 };
+  readonly #pendingBatch = new TurnBatch<SealedPending>((items) => this.#writePending(items));
   #closed = false;
 
   private constructor(db: DatabaseSync, options: SqliteStoreOptions) {
@@ -101,19 +112,35 @@ export class SqliteStore implements SessionStore {
   }
 
   putPending(login: PendingLogin): Promise<void> {
-    return this.#run(() => {
+    try {
+      this.#assertOpen();
       const copy = checkPendingLogin(login);
-      this.#transaction(() => {
-        if (this.#makeRoom("pending", copy.id)) this.#counts.pending++;
-        this.#sql.putPending.run(
-          copy.id,
-          copy.server,
-          copy.cid,
-          copy.expiresAt,
-          sealPendingData(copy, this.#cipher),
-        );
-      });
-    });
+      return this.#pendingBatch.add({ login: copy, data: sealPendingData(copy, this.#cipher) });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** One transaction; a login that does not fit (store full) is refused alone. */
+  #writePending(items: readonly SealedPending[]): unknown[] {
+    this.#assertOpen();
+    try {
+      return this.#transaction(() =>
+        items.map(({ login, data }) => {
+          try {
+            const isNew = this.#makeRoom("pending", login.id);
+            this.#sql.putPending.run(login.id, login.server, login.cid, login.expiresAt, data);
+            if (isNew) this.#counts.pending++;
+            return undefined;
+          } catch (error) {
+            return error;
+          }
+        })
+      );
+    } catch (error) {
+      this.#recount();
+      throw error;
+    }
   }
 
   getPending(id: string): Promise<PendingLogin | undefined> {
@@ -269,6 +296,7 @@ export class SqliteStore implements SessionStore {
 
   close(): Promise<void> {
     if (!this.#closed) {
+      this.#pendingBatch.flush();
       this.#closed = true;
       this.#cache.clear();
       this.#db.close();
@@ -284,6 +312,7 @@ export class SqliteStore implements SessionStore {
   #run<T>(step: () => T): Promise<T> {
     try {
       this.#assertOpen();
+      this.#pendingBatch.flush();
       return Promise.resolve(step());
     } catch (error) {
       return Promise.reject(error);

@@ -8,7 +8,7 @@ const WRITER = new URL("./kill9_writer.ts", import.meta.url).pathname;
 const KILL_AFTER_ACKS = 300;
 const HTTP_SECRET = "kill9 test http secret";
 
-Deno.test("SqliteStore keeps every acknowledged session when its process is killed with -9", async () => {
+Deno.test("SqliteStore keeps every acknowledged session and pending login when its process is killed with -9", async () => {
   const dir = await Deno.makeTempDir({ prefix: "sessions-kill9-" });
   const path = `${dir}/sessions.db`;
   try {
@@ -19,6 +19,7 @@ Deno.test("SqliteStore keeps every acknowledged session when its process is kill
       stdin: "null",
     }).spawn();
     const acked: string[] = [];
+    const ackedPending: string[] = [];
     let pending = "";
     let killed = false;
     for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
@@ -27,6 +28,7 @@ Deno.test("SqliteStore keeps every acknowledged session when its process is kill
       pending = lines.pop() ?? "";
       for (const line of lines) {
         if (line.startsWith("ack ")) acked.push(line.slice(4));
+        if (line.startsWith("ack-pending ")) ackedPending.push(line.slice(12));
       }
       if (!killed && acked.length >= KILL_AFTER_ACKS) {
         child.kill("SIGKILL");
@@ -59,6 +61,12 @@ Deno.test("SqliteStore keeps every acknowledged session when its process is kill
       }
       assert.deepStrictEqual(missing, [], "acknowledged sessions lost or damaged");
       assert.ok((await store.listSessions()).length >= acked.length);
+      assert.ok(ackedPending.length >= KILL_AFTER_ACKS);
+      const lostLogins: string[] = [];
+      for (const id of ackedPending) {
+        if ((await store.getPending(id))?.id !== id) lostLogins.push(id);
+      }
+      assert.deepStrictEqual(lostLogins, [], "acknowledged pending logins lost");
     } finally {
       await store.close();
     }

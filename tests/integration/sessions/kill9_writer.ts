@@ -1,6 +1,8 @@
 /**
  * Child process of kill9_test.ts: opens the SqliteStore at Deno.args[0] and writes COUNT
  * sessions as fast as it can, printing `ack <sessionId>` only after each put has resolved.
+ * With each session it puts PENDING_PER_SESSION pending logins at once (written in one batch
+ * transaction), printing `ack-pending <id>` as each of those puts resolves.
  * After the burst it waits to be killed, so the parent's kill -9 always lands on a live process.
  */
 import { Secret } from "../../../src/config/secret.ts";
@@ -8,6 +10,7 @@ import { SqliteStore } from "../../../src/sessions/sqlite_store.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
 
 const COUNT = 1_000;
+const PENDING_PER_SESSION = 3;
 const [path, httpSecret] = Deno.args;
 if (path === undefined || httpSecret === undefined) {
   throw new Error("Usage: kill9_writer.ts <path> <http secret>");
@@ -20,8 +23,31 @@ const store = await SqliteStore.open({
 });
 const encoder = new TextEncoder();
 const now = Date.now();
+const ack = (line: string) => Deno.stdout.writeSync(encoder.encode(`${line}\n`));
+function putPending(id: string, cid: number): Promise<void> {
+  return store.putPending({
+    id,
+    server: "vpn1",
+    cid,
+    kid: 1,
+    commonName: `client-${cid}`,
+    username: "",
+    clientIp: "192.0.2.1",
+    clientPort: 1194,
+    platform: "linux",
+    clientVersion: "2.6.14",
+    sessionId: "",
+    createdAt: now,
+    expiresAt: now + 3_600_000,
+    oauth: undefined,
+  }).then(() => ack(`ack-pending ${id}`));
+}
 for (let i = 0; i < COUNT; i++) {
   const sessionId = `session-${i}`;
+  const logins = Array.from(
+    { length: PENDING_PER_SESSION },
+    (_, n) => putPending(`login-${i}-${n}`, 10_000 + i),
+  );
   await store.putSession({
     sessionId,
     server: "vpn1",
@@ -41,7 +67,8 @@ for (let i = 0; i < COUNT; i++) {
     expiresAt: now + 3_600_000,
   });
   // Unbuffered: the parent sees the ack no earlier than the write was acknowledged.
-  Deno.stdout.writeSync(encoder.encode(`ack ${sessionId}\n`));
+  ack(`ack ${sessionId}`);
+  await Promise.all(logins);
 }
 Deno.stdout.writeSync(encoder.encode("done\n"));
 setInterval(() => {}, 60_000);

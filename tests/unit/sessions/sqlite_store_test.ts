@@ -335,3 +335,59 @@ Deno.test("SqliteStore will not decrypt a pending login's OAuth state moved to a
     assert.equal((await store.getPending("victim"))?.oauth?.state, "state-1");
   });
 });
+
+Deno.test("SqliteStore writes the pending logins of one turn in one transaction, refusing only the one that does not fit", async () => {
+  const { dir, path } = await tempPath();
+  const store = await SqliteStore.open({
+    path,
+    cipher: await TokenCipher.fromKeyBytes(KEY),
+    maxEntries: 2,
+    now: () => T0,
+  });
+  const watcher = new DatabaseSync(path);
+  try {
+    const results = Promise.allSettled(
+      ["p-1", "p-2", "p-3"].map((id) => store.putPending(pendingLogin({ id }))),
+    );
+    // Nothing is committed before the turn ends, and no put has resolved.
+    const count = () => Number(watcher.prepare("SELECT count(*) AS n FROM pending").get()?.["n"]);
+    assert.equal(count(), 0);
+    const settled = await results;
+    assert.deepStrictEqual(settled.map((r) => r.status), ["fulfilled", "fulfilled", "rejected"]);
+    assert.equal(count(), 2);
+  } finally {
+    watcher.close();
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("SqliteStore: a read in the same turn sees a pending login whose put has not resolved yet", async () => {
+  await withStore(async (store, path) => {
+    const put = store.putPending(pendingLogin({ id: "p-queued" }));
+    const found = await store.getPending("p-queued");
+    assert.equal(found?.id, "p-queued");
+    await put;
+    const raw = new DatabaseSync(path);
+    try {
+      assert.ok(raw.prepare("SELECT 1 FROM pending WHERE id = 'p-queued'").get());
+    } finally {
+      raw.close();
+    }
+  });
+});
+
+Deno.test("SqliteStore commits queued pending logins when it is closed", async () => {
+  const { dir, path } = await tempPath();
+  try {
+    const store = await open(path);
+    const put = store.putPending(pendingLogin({ id: "p-at-close" }));
+    await store.close();
+    await put;
+    const reopened = await open(path);
+    assert.equal((await reopened.getPending("p-at-close"))?.id, "p-at-close");
+    await reopened.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
