@@ -38,6 +38,10 @@ export function prepareStatements(db: DatabaseSync) {
     listBindings: prepare(
       "SELECT session_id, cid FROM sessions WHERE server = ? AND cid IS NOT NULL AND expires_at >= ?",
     ),
+    boundSessionsAfter: prepare(
+      "SELECT rowid, session_id, data, refresh_token FROM sessions " +
+        "WHERE rowid > ? AND cid IS NOT NULL AND expires_at >= ? ORDER BY rowid LIMIT ?",
+    ),
     dataVersion: prepare("PRAGMA data_version"),
     checkpoint: prepare("PRAGMA wal_checkpoint(PASSIVE)"),
     findSessionsBySid: prepare(

@@ -24,6 +24,7 @@
  */
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
+import { setImmediate } from "node:timers";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { checkPendingLogin, checkSession } from "./entry_check.ts";
 import { openPendingData, sealPendingData } from "./pending_data.ts";
@@ -46,6 +47,8 @@ const FILE_MODE = 0o600;
 const KEY_CHECK = "key_check";
 /** Decoded sessions kept in memory; beyond this the oldest cached ones are dropped. */
 const CACHE_LIMIT = 50_000;
+/** Bound sessions read into the cache per turn after opening (see #warmBound). */
+const WARM_CHUNK = 500;
 
 export interface SqliteStoreOptions {
   path: string;
@@ -104,6 +107,7 @@ export class SqliteStore implements SessionStore {
       restrictSidecarFiles(options.path);
       const store = new SqliteStore(db, options);
       await store.#checkKey(options.path);
+      setImmediate(() => store.#warmBound());
       return store;
     } catch (error) {
       db.close();
@@ -199,25 +203,48 @@ export class SqliteStore implements SessionStore {
     this.#remember(copy);
   }
 
-  async getSession(sessionId: string): Promise<Session | undefined> {
-    this.#assertOpen();
-    this.#checkDataVersion();
-    const cached = this.#cache.get(sessionId);
-    if (cached !== undefined) return cached.expiresAt >= this.#now() ? cached : undefined;
-    const row = this.#sql.getSession.get(sessionId, this.#now());
-    if (row === undefined) return undefined;
-    const session = await this.#decodeSession(row);
-    // Cache only what is still current after the await: a put or delete may have run meanwhile.
-    if (!this.#closed && !this.#cache.has(sessionId) && this.#sql.sessionExists.get(sessionId)) {
+  getSession(sessionId: string): Promise<Session | undefined> {
+    return this.#run(() => {
+      this.#checkDataVersion();
+      const cached = this.#cache.get(sessionId);
+      if (cached !== undefined) return cached.expiresAt >= this.#now() ? cached : undefined;
+      const row = this.#sql.getSession.get(sessionId, this.#now());
+      if (row === undefined) return undefined;
+      // Decoded without awaiting, so the row is still current when cached.
+      const session = this.#decodeSession(row);
       this.#remember(session);
-    }
-    return session;
+      return session;
+    });
   }
 
-  async findSessionByCid(server: string, cid: number): Promise<Session | undefined> {
-    this.#assertOpen();
-    const row = this.#sql.findSessionByCid.get(server, cid, this.#now());
-    return row === undefined ? undefined : await this.#decodeSession(row);
+  findSessionByCid(server: string, cid: number): Promise<Session | undefined> {
+    return this.#run(() => {
+      const row = this.#sql.findSessionByCid.get(server, cid, this.#now());
+      return row === undefined ? undefined : this.#decodeSession(row);
+    });
+  }
+
+  /**
+   * After a restart every client renegotiates within the hour, many at once: sessions bound to
+   * a client are read into the cache in the background, WARM_CHUNK per turn, so that the first
+   * REAUTH storm finds them decoded. Stops at the cache limit and at close.
+   */
+  #warmBound(afterRowid = 0, warmed = 0): void {
+    if (this.#closed || warmed >= CACHE_LIMIT) return;
+    this.#checkDataVersion();
+    const rows = this.#sql.boundSessionsAfter.all(afterRowid, this.#now(), WARM_CHUNK);
+    for (const row of rows) {
+      const sessionId = String(row["session_id"]);
+      if (this.#cache.has(sessionId)) continue;
+      try {
+        this.#remember(this.#decodeSession(row));
+      } catch {
+        // An unreadable row is reported when a client asks for it, not here.
+      }
+    }
+    if (rows.length < WARM_CHUNK) return;
+    const last = Number(rows[rows.length - 1]!["rowid"]);
+    setImmediate(() => this.#warmBound(last, warmed + rows.length));
   }
 
   deleteSession(sessionId: string): Promise<boolean> {
@@ -229,17 +256,15 @@ export class SqliteStore implements SessionStore {
     });
   }
 
-  async listSessions(): Promise<Session[]> {
-    this.#assertOpen();
-    const rows = this.#sql.listSessions.all(this.#now());
-    return await Promise.all(rows.map((row) => this.#decodeSession(row)));
+  listSessions(): Promise<Session[]> {
+    return this.#run(() =>
+      this.#sql.listSessions.all(this.#now()).map((row) => this.#decodeSession(row))
+    );
   }
 
   /** Live sessions a `(key, now)` query selects. */
-  async #decodeAll(query: StatementSync, key: string): Promise<Session[]> {
-    this.#assertOpen();
-    const rows = query.all(key, this.#now());
-    return await Promise.all(rows.map((row) => this.#decodeSession(row)));
+  #decodeAll(query: StatementSync, key: string): Promise<Session[]> {
+    return this.#run(() => query.all(key, this.#now()).map((row) => this.#decodeSession(row)));
   }
 
   countLive(server: string): Promise<LiveCounts> {
@@ -377,11 +402,11 @@ export class SqliteStore implements SessionStore {
     return decode(row, "pending", (data) => openPendingData(data, this.#cipher));
   }
 
-  async #decodeSession(row: Row): Promise<Session> {
+  #decodeSession(row: Row): Session {
     const session = decode(row, "sessions", (data) => checkSession(data));
     const blob = row["refresh_token"];
     if (blob instanceof Uint8Array) {
-      session.refreshToken = await this.#cipher.decryptToken(blob, session.sessionId);
+      session.refreshToken = this.#cipher.openToken(blob, session.sessionId);
     }
     return Object.freeze(session);
   }

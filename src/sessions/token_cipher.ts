@@ -90,9 +90,18 @@ export class TokenCipher {
   }
 
   /** Throws when the blob was made with another key, for another session, or was altered. */
-  async decryptToken(blob: Uint8Array, sessionId: string): Promise<string> {
+  decryptToken(blob: Uint8Array, sessionId: string): Promise<string> {
     try {
-      return await this.#decrypt(blob, sessionAad(sessionId));
+      return Promise.resolve(this.openToken(blob, sessionId));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** decryptToken, synchronous: for the file store, which decodes a row without awaiting. */
+  openToken(blob: Uint8Array, sessionId: string): string {
+    try {
+      return this.#open(blob, sessionAad(sessionId));
     } catch (cause) {
       throw new Error("Refresh token decryption failed: wrong key, wrong session or altered data", {
         cause,
