@@ -16,7 +16,11 @@ export interface IdpProcess {
   issuer: string;
 }
 
-export async function startIdpProcess(redirectUri: string): Promise<IdpProcess> {
+/** `pbkdf2Iterations`: check passwords like Keycloak (PBKDF2-SHA512); default plain compare. */
+export async function startIdpProcess(
+  redirectUri: string,
+  pbkdf2Iterations = 0,
+): Promise<IdpProcess> {
   const port = await freePort();
   const child = startChild(DENO, [
     "run",
@@ -28,6 +32,8 @@ export async function startIdpProcess(redirectUri: string): Promise<IdpProcess> 
     IDP_CLIENT_SECRET,
     "--redirect-uri",
     redirectUri,
+    "--pbkdf2-iterations",
+    String(pbkdf2Iterations),
   ]);
   const line = await child.waitForOutput((l) => l.startsWith("issuer: "), 60_000);
   return { child, issuer: line.slice("issuer: ".length).trim() };

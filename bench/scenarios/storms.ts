@@ -80,9 +80,7 @@ async function runStorm(spec: StormSpec, options: StormOptions): Promise<StormSu
           `  ${spec.id} run ${run + 1}/${options.runs} ${responder.kind}: ` +
             `${
               Math.round(result.eventsPerSec)
-            } events/s, ${result.answered}/${result.sent} answered, ${
-              round(cpuUs)
-            } µs CPU/event`,
+            } events/s, ${result.answered}/${result.sent} answered, ${round(cpuUs)} µs CPU/event`,
         );
       }
     }

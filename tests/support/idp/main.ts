@@ -3,7 +3,8 @@
  *
  *   deno run --allow-net --allow-env --allow-read tests/support/idp/main.ts \
  *     [--port 8180] [--realm vpn] [--client-id openvpn] [--client-secret openvpn-secret] \
- *     [--redirect-uri http://127.0.0.1:9000/oauth2/callback] [--auth-method client_secret_basic]
+ *     [--redirect-uri http://127.0.0.1:9000/oauth2/callback] [--auth-method client_secret_basic] \
+ *     [--pbkdf2-iterations N]   (check passwords with PBKDF2-SHA512 like Keycloak)
  */
 import process from "node:process";
 import { startTestIdp, type TestClientAuthMethod } from "./server.ts";
@@ -24,6 +25,7 @@ const idp = await startTestIdp({
     redirectUris: [flag("redirect-uri", "http://127.0.0.1:9000/oauth2/callback")],
     tokenEndpointAuthMethod: flag("auth-method", "client_secret_basic") as TestClientAuthMethod,
   }],
+  pbkdf2Iterations: Number(flag("pbkdf2-iterations", "0")) || undefined,
 });
 
 console.log(`issuer: ${idp.issuer}`);

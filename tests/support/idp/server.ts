@@ -19,6 +19,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo, Socket } from "node:net";
 import { createAdapterStore } from "./adapter.ts";
 import { renderErrorPage, renderLoginPage } from "./login_page.ts";
+import { pbkdf2PasswordCheck, plainPasswordCheck } from "./password_check.ts";
 import {
   DEFAULT_USERS,
   type ResolvedTestUser,
@@ -80,6 +81,8 @@ export interface TestIdpOptions {
   idTokenOnRefresh?: boolean;
   /** A refused refresh answers a bare HTTP 400 without a body (Glewlwyd) instead of RFC 6749 JSON. */
   bareRefreshErrors?: boolean;
+  /** Check passwords with PBKDF2-HMAC-SHA512 of this many iterations (as Keycloak); default plain. */
+  pbkdf2Iterations?: number | undefined;
 }
 
 export interface TestIdp {
@@ -203,6 +206,9 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
   const basePath = `/realms/${realm}`;
 
   const users = new Map<string, ResolvedTestUser>();
+  const passwordMatches = options.pbkdf2Iterations
+    ? pbkdf2PasswordCheck(options.pbkdf2Iterations)
+    : plainPasswordCheck;
   for (const user of options.users ?? DEFAULT_USERS) users.set(user.username, resolveUser(user));
   const userBySub = (sub: string) => [...users.values()].find((u) => u.sub === sub);
   const clientIds = new Set((options.clients ?? []).map((c) => c.clientId));
@@ -374,7 +380,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
     const username = form.get("username") ?? "";
     const user = users.get(username) ??
       [...users.values()].find((u) => u.email === username);
-    if (user === undefined || !constantTimeEqual(user.password, form.get("password") ?? "")) {
+    if (user === undefined || !passwordMatches(user.password, form.get("password") ?? "")) {
       return sendHtml(
         res,
         200,
@@ -529,12 +535,4 @@ async function autoConsent(ctx: Any): Promise<Any> {
   if (claims.length > 0) grant.addOIDCClaims(claims);
   await grant.save();
   return grant;
-}
-
-function constantTimeEqual(a: string, b: string): boolean {
-  const x = new TextEncoder().encode(a);
-  const y = new TextEncoder().encode(b);
-  let diff = x.length ^ y.length;
-  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
-  return diff === 0;
 }
