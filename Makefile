@@ -15,7 +15,7 @@ BIN := dist/openvpn-auth-oidc
 # No --quiet: failing tests print their diagnostics (bridge and OpenVPN logs).
 DENO_TEST := $(DENO) test --allow-all
 
-.PHONY: tools deps system-deps check fmt test test-unit test-integration test-stress test-e2e test-binary test-package build build-bun deb run demo bench clean
+.PHONY: tools deps system-deps check fmt test test-unit test-integration test-stress test-e2e test-binary test-package build build-bun deb run demo bench bench-scale clean
 
 tools: $(DENO) $(BUN)
 
@@ -94,6 +94,10 @@ demo: system-deps deps
 
 bench: deps build-bun
 	$(DENO) run --allow-all bench/main.ts
+
+# The growth table up to 1,000,000 sessions (filling the store takes minutes).
+bench-scale: deps build-bun
+	$(DENO) run --allow-all bench/main.ts --only G --growth-sizes 10000,100000,1000000
 
 clean:
 	rm -rf dist node_modules

@@ -3,7 +3,8 @@
  * under bench/results/). Every throughput figure comes with a ratio against the reference
  * responder measured in the same run, because the machine is shared and noisy.
  *
- *   deno run --allow-all bench/main.ts [--only B1,B3] [--runs 3] [--quick]
+ *   deno run --allow-all bench/main.ts [--only B1,B3,G] [--runs 3] [--quick]
+ *     [--growth-sizes 10000,100000,1000000]
  *
  * `--quick` shrinks every scenario (for a smoke test of the harness; figures not comparable).
  */
@@ -13,6 +14,7 @@ import { connectStorm, reauthStorm } from "./scenarios/storms.ts";
 import { fullLogins } from "./scenarios/full_logins.ts";
 import { redisMemoryPerSession } from "./scenarios/redis_memory.ts";
 import { memoryAndStartup } from "./scenarios/memory_startup.ts";
+import { growth } from "./scenarios/growth.ts";
 import { printTable, type Row, writeResult } from "./lib/report.ts";
 
 const { values } = parseArgs({
@@ -21,10 +23,11 @@ const { values } = parseArgs({
     only: { type: "string" },
     runs: { type: "string" },
     quick: { type: "boolean" },
+    "growth-sizes": { type: "string" },
   },
 });
 const KEYCLOAK_PBKDF2_ITERATIONS = 210_000;
-const only = new Set((values.only ?? "B1,B2,B3,B4").toUpperCase().split(","));
+const only = new Set((values.only ?? "B1,B2,B3,B4,G").toUpperCase().split(","));
 const quick = values.quick === true;
 const runs = Number(values.runs ?? (quick ? 1 : 3));
 const scale = quick ? 0.1 : 1;
@@ -96,6 +99,13 @@ if (only.has("B4")) {
     binaryBytes: result.binaryBytes,
     redis: await redisMemoryPerSession(Math.round(20_000 * scale)),
   };
+}
+if (only.has("G")) {
+  const sizes = (values["growth-sizes"] ?? "10000,100000").split(",").map(Number)
+    .map((n) => Math.max(100, Math.round(n * scale)));
+  const result = await growth(sizes, Math.round(10_000 * scale));
+  goals.push(...result.goals.map((g) => ({ scenario: "G", ...g })));
+  summary["G"] = result.rows;
 }
 
 const seconds = (performance.now() - started) / 1000;

@@ -41,7 +41,7 @@ export interface StormSummary {
 }
 
 /** Blocks for one run: REAUTH reuses clients 0..n-1 with a fresh kid; CONNECT uses new cids. */
-function blocksFor(kind: BlockKind, count: number, round: number): OutgoingBlock[] {
+export function blocksFor(kind: BlockKind, count: number, round: number): OutgoingBlock[] {
   const blocks: OutgoingBlock[] = [];
   for (let i = 0; i < count; i++) {
     const cid = kind === "REAUTH" ? i : 1_000_000 + round * count + i;

@@ -23,7 +23,9 @@ const store = await SqliteStore.open({
 });
 const encoder = new TextEncoder();
 const now = Date.now();
-const ack = (line: string) => Deno.stdout.writeSync(encoder.encode(`${line}\n`));
+function ack(line: string): void {
+  Deno.stdout.writeSync(encoder.encode(`${line}\n`));
+}
 function putPending(id: string, cid: number): Promise<void> {
   return store.putPending({
     id,
