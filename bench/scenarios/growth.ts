@@ -10,7 +10,6 @@
 import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { parseConfig } from "../../src/config_loader/load.ts";
-import { openSessionStore } from "../../src/sessions/open_store.ts";
 import { freePort } from "../../tests/support/free_port.ts";
 import { clientListLine } from "../../tests/support/openvpn_side.ts";
 import { benchConfigToml } from "../lib/bridge_config.ts";
@@ -19,7 +18,7 @@ import { LoadServer } from "../lib/load_server.ts";
 import { join } from "../lib/paths.ts";
 import { cpuMs, rssKb, startChild } from "../lib/proc.ts";
 import { printTable, verdict, writeResult } from "../lib/report.ts";
-import { fillStore } from "../lib/sessions.ts";
+import { bulkFill } from "../lib/bulk_fill.ts";
 import { median, round } from "../lib/stats.ts";
 import { BINARY } from "./memory_startup.ts";
 import { blocksFor } from "./storms.ts";
@@ -66,9 +65,7 @@ async function measureSize(sessions: number, bound: number): Promise<GrowthRow> 
     });
     const fillStart = performance.now();
     const shmPath = join(shmDir, "sessions.sqlite");
-    const store = await openSessionStore({ ...config.sessions, path: shmPath }, config.http.secret);
-    await fillStore(store, 0, sessions, bound);
-    await store.close();
+    await bulkFill({ ...config.sessions, path: shmPath }, config.http.secret, sessions, bound);
     for (const suffix of ["", "-wal", "-shm"]) {
       if (existsSync(shmPath + suffix)) copyFileSync(shmPath + suffix, storePath + suffix);
     }
