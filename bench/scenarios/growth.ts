@@ -13,14 +13,14 @@ import { parseConfig } from "../../src/config_loader/load.ts";
 import { freePort } from "../../tests/support/free_port.ts";
 import { clientListLine } from "../../tests/support/openvpn_side.ts";
 import { benchConfigToml } from "../lib/bridge_config.ts";
-import { benchCommonName, clientBlock } from "../lib/client_env.ts";
+import { benchCommonName } from "../lib/client_env.ts";
 import { LoadServer } from "../lib/load_server.ts";
 import { join } from "../lib/paths.ts";
 import { cpuMs, rssKb, startChild } from "../lib/proc.ts";
 import { printTable, verdict, writeResult } from "../lib/report.ts";
 import { bulkFill } from "../lib/bulk_fill.ts";
 import { median, round } from "../lib/stats.ts";
-import { BINARY } from "./memory_startup.ts";
+import { BINARY, firstReauthAnswered } from "./memory_startup.ts";
 import { blocksFor } from "./storms.ts";
 
 const BOUND = 10_000;
@@ -82,22 +82,13 @@ async function measureSize(sessions: number, bound: number): Promise<GrowthRow> 
     const bridge = startChild(BINARY, ["--config", configPath]);
     try {
       await listed;
-      const first = new Promise<number>((resolve) => {
-        const off = server.onAnswer((answer) => {
-          if (answer.cid === 0 && answer.kid === 99) {
-            off();
-            resolve(answer.at);
-          }
-        });
-      });
-      server.send({ cid: 0, kid: 99, text: clientBlock("REAUTH", 0, 99) });
-      const firstReauthMs = (await first) - start;
-      let round_ = 0;
-      const cold = await server.run(blocksFor("REAUTH", bound, round_++));
+      const firstReauthMs = (await firstReauthAnswered(server)) - start;
+      let roundNo = 0;
+      const cold = await server.run(blocksFor("REAUTH", bound, roundNo++));
       const warm: Array<{ eventsPerSec: number; cpuUs: number }> = [];
       for (let run = 0; run < WARM_RUNS; run++) {
         const before = cpuMs(bridge.pid);
-        const result = await server.run(blocksFor("REAUTH", bound, round_++));
+        const result = await server.run(blocksFor("REAUTH", bound, roundNo++));
         warm.push({
           eventsPerSec: result.eventsPerSec,
           cpuUs: ((cpuMs(bridge.pid) - before) * 1000) / result.answered,

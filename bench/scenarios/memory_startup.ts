@@ -128,6 +128,20 @@ async function sessionCost(count: number) {
   return results;
 }
 
+/** Sends one REAUTH of client 0 and resolves with the time its answer arrived. */
+export function firstReauthAnswered(server: LoadServer): Promise<number> {
+  const answered = new Promise<number>((resolve) => {
+    const off = server.onAnswer((answer) => {
+      if (answer.cid === 0 && answer.kid === 99) {
+        off();
+        resolve(answer.at);
+      }
+    });
+  });
+  server.send({ cid: 0, kid: 99, text: clientBlock("REAUTH", 0, 99) });
+  return answered;
+}
+
 async function startup(options: MemoryStartupOptions) {
   const server = await LoadServer.start();
   server.clientList = Array.from(
@@ -185,15 +199,7 @@ async function startup(options: MemoryStartupOptions) {
       try {
         const healthz = waitForHttp(`http://127.0.0.1:${httpPort}/healthz`, 30_000, 5);
         await listed;
-        const reauth = new Promise<number>((resolve) => {
-          const off = server.onAnswer((answer) => {
-            if (answer.cid === 0 && answer.kid === 99) {
-              off();
-              resolve(answer.at);
-            }
-          });
-        });
-        server.send({ cid: 0, kid: 99, text: clientBlock("REAUTH", 0, 99) });
+        const reauth = firstReauthAnswered(server);
         const [managementAt, healthzAt, reauthAt] = await Promise.all([connected, healthz, reauth]);
         runs.push({
           managementMs: managementAt - start,
