@@ -269,9 +269,9 @@ export async function memoryAndStartup(options: MemoryStartupOptions) {
   const ready = start ? Math.max(start.managementMs, start.healthzMs) : NaN;
   const goals = [
     ...cost.map((r) => ({
-      goal: `${r.runtime}: <= 3 KB (3072 B) RSS per session`,
+      goal: `${r.runtime}: <= 2 KB (2048 B) RSS per session`,
       measured: `${Math.round(r.rssPerSession)} B`,
-      result: verdict(r.rssPerSession <= 3072),
+      result: verdict(r.rssPerSession <= 2048),
     })),
     {
       goal: "binary start-up to ready (management link and /healthz) < 1 s, 100k sessions",
