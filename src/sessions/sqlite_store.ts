@@ -1,34 +1,22 @@
 /**
- * A SessionStore in one SQLite file (`node:sqlite`, available on Deno and Bun).
- *
- * Durability: WAL with `synchronous=NORMAL`. A committed write survives the process dying at any
- * point, `kill -9` included (tested); an OS crash or power loss may roll back the last
- * transactions before the next checkpoint. FULL would fsync every commit, which made a login's
- * CONNECT and every reconnect wait on the disk. What a lost transaction can do: a session
- * deleted just before a power loss comes back until it expires; the client it belonged to was
- * denied or killed at OpenVPN all the same, and must present OpenVPN's token to use it again.
- *
- * Checkpoints run at each sweep (see `configure`).
+ * A SessionStore in one SQLite file (`node:sqlite`, available on Deno and Bun). How the file is
+ * opened, and what survives a crash, is in sqlite_file.ts.
  *
  * Pending logins are written in batches (turn_batch.ts): the puts of one event-loop turn share
- * one transaction; each resolves after its commit, so the promise above holds for them too.
+ * one transaction; each resolves after its commit, so the durability promise holds for them too.
  * Every other operation commits the open batch first, so reads always see it.
  *
- * Reads: sessions are cached as frozen snapshots, so a REAUTH costs no JSON parsing and no
- * decryption. `PRAGMA data_version` tells when another connection (an admin command) changed
- * the file; the cache is then dropped, so a session revoked there is never served from it.
- *
- * Sharing: `busy_timeout` lets a second process (an admin command) read and write the file
- * while the service runs. The sqlite calls are synchronous, so a wait for that other process's
- * lock blocks this one's event loop for at most BUSY_TIMEOUT_MS; keep admin transactions short.
+ * Reads: sessions are cached as frozen snapshots (session_cache.ts), so a REAUTH costs no JSON
+ * parsing and no decryption. `PRAGMA data_version` tells when another connection (an admin
+ * command) changed the file; the cache is then dropped, so a session revoked there is never
+ * served from it.
  */
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
-import { dirname } from "node:path";
 import { setImmediate } from "node:timers";
-import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { checkPendingLogin, checkSession } from "./entry_check.ts";
 import { openPendingData, sealPendingData } from "./pending_data.ts";
-import { migrate } from "./sqlite_schema.ts";
+import { CACHE_LIMIT, SessionCache } from "./session_cache.ts";
+import { openDatabaseFile } from "./sqlite_file.ts";
 import { prepareStatements } from "./sqlite_statements.ts";
 import { checkMaxEntries, StoreFullReporter, type StoreTable } from "./store_full.ts";
 import type { TokenCipher } from "./token_cipher.ts";
@@ -42,11 +30,7 @@ import type {
   SweepResult,
 } from "./types.ts";
 
-const BUSY_TIMEOUT_MS = 5_000;
-const FILE_MODE = 0o600;
 const KEY_CHECK = "key_check";
-/** Decoded sessions kept in memory; beyond this the oldest cached ones are dropped. */
-const CACHE_LIMIT = 50_000;
 /** Bound sessions read into the cache per turn after opening (see #warmBound). */
 const WARM_CHUNK = 500;
 
@@ -76,7 +60,7 @@ export class SqliteStore implements SessionStore {
   readonly #now: () => number;
   readonly #full: StoreFullReporter;
   readonly #sql: ReturnType<typeof prepareStatements>;
-  readonly #cache = new Map<string, Session>();
+  readonly #cache = new SessionCache();
   #dataVersion = -1;
   /** Row counts kept here so that a put need not count the table; refreshed at each sweep. */
   #counts = { pending: 0, sessions: 0 };
@@ -99,12 +83,8 @@ export class SqliteStore implements SessionStore {
    */
   static async open(options: SqliteStoreOptions): Promise<SqliteStore> {
     checkMaxEntries(options.maxEntries);
-    createPrivateFile(options.path);
-    const db = new DatabaseSync(options.path);
+    const db = openDatabaseFile(options.path);
     try {
-      configure(db, options.path);
-      migrate(db, options.path);
-      restrictSidecarFiles(options.path);
       const store = new SqliteStore(db, options);
       await store.#checkKey(options.path);
       setImmediate(() => store.#warmBound());
@@ -200,7 +180,7 @@ export class SqliteStore implements SessionStore {
         token,
       );
     });
-    this.#remember(copy);
+    this.#cache.remember(copy);
   }
 
   getSession(sessionId: string): Promise<Session | undefined> {
@@ -212,7 +192,7 @@ export class SqliteStore implements SessionStore {
       if (row === undefined) return undefined;
       // Decoded without awaiting, so the row is still current when cached.
       const session = this.#decodeSession(row);
-      this.#remember(session);
+      this.#cache.remember(session);
       return session;
     });
   }
@@ -237,7 +217,7 @@ export class SqliteStore implements SessionStore {
       const sessionId = String(row["session_id"]);
       if (this.#cache.has(sessionId)) continue;
       try {
-        this.#remember(this.#decodeSession(row));
+        this.#cache.remember(this.#decodeSession(row));
       } catch {
         // An unreadable row is reported when a client asks for it, not here.
       }
@@ -310,9 +290,7 @@ export class SqliteStore implements SessionStore {
         pending: Number(this.#sql.sweepPending.run(now).changes),
         sessions: Number(this.#sql.sweepSessions.run(now).changes),
       }));
-      for (const [id, session] of this.#cache) {
-        if (session.expiresAt < now) this.#cache.delete(id);
-      }
+      this.#cache.dropExpired(now);
       this.#recount();
       this.#sql.checkpoint.get();
       return result;
@@ -389,15 +367,6 @@ export class SqliteStore implements SessionStore {
     }
   }
 
-  #remember(session: Session): void {
-    this.#cache.delete(session.sessionId);
-    this.#cache.set(session.sessionId, session);
-    if (this.#cache.size > CACHE_LIMIT) {
-      const oldest = this.#cache.keys().next().value;
-      if (oldest !== undefined) this.#cache.delete(oldest);
-    }
-  }
-
   #decodePending(row: Row): PendingLogin {
     return decode(row, "pending", (data) => openPendingData(data, this.#cipher));
   }
@@ -422,34 +391,6 @@ export class SqliteStore implements SessionStore {
           `(or, when that is unset, another http.secret); restore the key or remove the file`,
       );
     }
-  }
-}
-
-function configure(db: DatabaseSync, path: string): void {
-  db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
-  const mode = db.prepare("PRAGMA journal_mode = WAL").get()?.["journal_mode"];
-  if (mode !== "wal") throw new Error(`Session store cannot use WAL mode: ${path} (got ${mode})`);
-  db.exec("PRAGMA synchronous = NORMAL");
-  // Checkpoints (the only fsyncs with NORMAL) run at each sweep instead of every 1000 pages,
-  // so a burst of CONNECTs is not stalled by one in its middle. The WAL holds one sweep
-  // interval's writes; closing the store checkpoints too.
-  db.exec("PRAGMA wal_autocheckpoint = 0");
-}
-
-/**
- * Creates the file with mode 0600 before SQLite opens it (SQLite gives its -wal and -shm files
- * the database file's mode), and tightens an existing file that is more open than that.
- */
-function createPrivateFile(path: string): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  closeSync(openSync(path, "a", FILE_MODE));
-  chmodSync(path, FILE_MODE);
-}
-
-/** Belt and braces: the sidecar files hold the same data as the database. */
-function restrictSidecarFiles(path: string): void {
-  for (const suffix of ["-wal", "-shm"]) {
-    if (existsSync(path + suffix)) chmodSync(path + suffix, FILE_MODE);
   }
 }
 

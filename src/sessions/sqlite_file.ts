@@ -1,0 +1,66 @@
+/**
+ * Opening the file store's SQLite file: private file modes, WAL, schema migration.
+ *
+ * Durability: WAL with `synchronous=NORMAL`. A committed write survives the process dying at any
+ * point, `kill -9` included (tested); an OS crash or power loss may roll back the last
+ * transactions before the next checkpoint. FULL would fsync every commit, which made a login's
+ * CONNECT and every reconnect wait on the disk. What a lost transaction can do: a session
+ * deleted just before a power loss comes back until it expires; the client it belonged to was
+ * denied or killed at OpenVPN all the same, and must present OpenVPN's token to use it again.
+ *
+ * Checkpoints run at each sweep (see `configure`).
+ *
+ * Sharing: `busy_timeout` lets a second process (an admin command) read and write the file
+ * while the service runs. The sqlite calls are synchronous, so a wait for that other process's
+ * lock blocks this one's event loop for at most BUSY_TIMEOUT_MS; keep admin transactions short.
+ */
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
+import { dirname } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { migrate } from "./sqlite_schema.ts";
+
+const BUSY_TIMEOUT_MS = 5_000;
+const FILE_MODE = 0o600;
+
+/** Opens (creating when missing, mode 0600), configures and migrates the file. */
+export function openDatabaseFile(path: string): DatabaseSync {
+  createPrivateFile(path);
+  const db = new DatabaseSync(path);
+  try {
+    configure(db, path);
+    migrate(db, path);
+    restrictSidecarFiles(path);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+function configure(db: DatabaseSync, path: string): void {
+  db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  const mode = db.prepare("PRAGMA journal_mode = WAL").get()?.["journal_mode"];
+  if (mode !== "wal") throw new Error(`Session store cannot use WAL mode: ${path} (got ${mode})`);
+  db.exec("PRAGMA synchronous = NORMAL");
+  // Checkpoints (the only fsyncs with NORMAL) run at each sweep instead of every 1000 pages,
+  // so a burst of CONNECTs is not stalled by one in its middle. The WAL holds one sweep
+  // interval's writes; closing the store checkpoints too.
+  db.exec("PRAGMA wal_autocheckpoint = 0");
+}
+
+/**
+ * Creates the file with mode 0600 before SQLite opens it (SQLite gives its -wal and -shm files
+ * the database file's mode), and tightens an existing file that is more open than that.
+ */
+function createPrivateFile(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, "a", FILE_MODE));
+  chmodSync(path, FILE_MODE);
+}
+
+/** Belt and braces: the sidecar files hold the same data as the database. */
+function restrictSidecarFiles(path: string): void {
+  for (const suffix of ["-wal", "-shm"]) {
+    if (existsSync(path + suffix)) chmodSync(path + suffix, FILE_MODE);
+  }
+}
