@@ -5,23 +5,19 @@
  */
 import { Admission } from "./bridge/admission.ts";
 import { refreshCheckBlindSpot } from "./bridge/refresh_blind_spot.ts";
-import { ClientEvents } from "./bridge/client_events.ts";
 import { KeyedLock } from "./bridge/keyed_lock.ts";
 import { Revocation } from "./bridge/revocation.ts";
 import { type EndReason, KILL_MESSAGE, SessionEnd } from "./bridge/session_end.ts";
 import { listBound, RecheckScheduler } from "./bridge/recheck_scheduler.ts";
 import { audit, type SessionEndReason } from "./audit.ts";
 import { LoginFlow } from "./bridge/login_flow.ts";
-import { managementCommander } from "./bridge/management_commander.ts";
-import { ServerLink } from "./bridge/server_link.ts";
 import type { ClientCommander } from "./bridge/commander.ts";
+import { type BuiltLink, serverConfig, serverLinkBuilder } from "./bridge/server_link_builder.ts";
 import type { RunningService } from "./cli.ts";
 import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
 import { CurrentConfig, mergeReload } from "./config/live.ts";
-import type { OpenvpnServerConfig, ResolvedConfig } from "./config/types.ts";
+import type { ResolvedConfig } from "./config/types.ts";
 import { policyClaimPaths, type PolicyConfig } from "./bridge/identity_policy.ts";
-import { meteredCommander } from "./bridge/metered_commander.ts";
-import { localizedCommander } from "./bridge/client_messages.ts";
 import { meteredFetch } from "./metrics/idp_fetch.ts";
 import { PrometheusMetrics } from "./metrics/prometheus.ts";
 import { createApp } from "./http/app.ts";
@@ -32,7 +28,6 @@ import { callbackUrl } from "./http/routes.ts";
 import { startListeners } from "./http/listeners.ts";
 import { configureLogging, getLogger } from "./log.ts";
 import { clusterReadiness, startCluster } from "./cluster/cluster.ts";
-import { ManagementConnection } from "./management/connection.ts";
 import { createOidcClient } from "./oidc/client.ts";
 import { createLogoutVerifier } from "./oidc/logout_verifier.ts";
 import type { ServerMetrics } from "./metrics/port.ts";
@@ -158,48 +153,16 @@ export async function startDaemon(
   // policy. Settings are read at each use, so a reload's policy applies to the next decision.
   // In a cluster a link is built for each period this instance holds the server's lease.
   const linkMetrics = new Map<string, ServerMetrics>();
-  const buildLink = (name: string, mayWrite?: () => boolean) => {
-    const settings = () => serverConfig(current.value, name);
-    const connection = new ManagementConnection({
-      address: settings().management,
-      password: settings().password,
-      commandTimeoutMs: settings().commandTimeoutMs,
-      reconnectMaxDelayMs: settings().reconnectMaxDelayMs,
-      name,
-      clock,
-      ...(mayWrite ? { mayWrite } : {}),
-    });
-    const commander = localizedCommander(
-      meteredCommander(managementCommander(connection), metrics),
-      () => current.value.http.defaultLanguage,
-    );
-    const serverMetrics = linkMetrics.get(name)!;
-    countLinkEvents(connection, serverMetrics);
-    const clientLog = getLogger("clients").with({ server: name });
-    const events = new ClientEvents({
-      server: name,
-      commander,
-      store,
-      admission,
-      config: {
-        baseUrl: config.http.baseUrl,
-        get bypassCommonNames() {
-          return settings().bypassCommonNames;
-        },
-        get authPendingTimeoutMs() {
-          return settings().authPendingTimeoutMs;
-        },
-        sessions: config.sessions,
-      },
-      clock,
-      newLoginId: () => randomToken(LOGIN_ID_BYTES),
-      log: clientLog,
-      metrics: serverMetrics,
-      ...(known ? { knownSessions: known } : {}),
-    });
-    const link = new ServerLink(connection, events, commander, clientLog, clock);
-    return { name, link, events, commander };
-  };
+  const buildLink = serverLinkBuilder({
+    current,
+    store,
+    admission,
+    metrics,
+    serverMetrics: (name) => linkMetrics.get(name)!,
+    clock,
+    newLoginId: () => randomToken(LOGIN_ID_BYTES),
+    ...(known ? { knownSessions: known } : {}),
+  });
   const cluster = config.cluster && config.sessions.redis
     ? await startCluster({
       config: config.cluster,
@@ -214,7 +177,7 @@ export async function startDaemon(
     const names = config.servers.map(({ name }) => name);
     metrics.addCluster(cluster.instanceId, names, (name) => cluster.leases().includes(name));
   }
-  const links: ReturnType<typeof buildLink>[] = [];
+  const links: BuiltLink[] = [];
   for (const { name } of config.servers) {
     linkMetrics.set(
       name,
@@ -385,11 +348,6 @@ export async function startDaemon(
   return { done, stop, reload };
 }
 
-/** The settings in force for one server (servers cannot be added or removed by a reload). */
-function serverConfig(config: ResolvedConfig, name: string): OpenvpnServerConfig {
-  return config.servers.find((server) => server.name === name)!;
-}
-
 /**
  * One server's policy, read from the config in force at each use. A session keeps the claims
  * every server's policy reads, so it can be judged on whichever server its client moves to.
@@ -411,17 +369,4 @@ function serverPolicy(current: CurrentConfig, name: string): PolicyConfig {
       );
     },
   };
-}
-
-/** Events the handlers do not answer, and link restarts, counted from the connection. */
-function countLinkEvents(connection: ManagementConnection, metrics: ServerMetrics): void {
-  let linkCameUp = false;
-  connection.onEvent((event) => {
-    if (event.type === "client-established") metrics.clientEvent("established", "none");
-    else if (event.type === "client-disconnect") metrics.clientEvent("disconnect", "none");
-    else if (event.type === "connected") {
-      if (linkCameUp) metrics.managementReconnect();
-      linkCameUp = true;
-    }
-  });
 }
