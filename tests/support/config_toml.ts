@@ -8,3 +8,10 @@ issuer = "https://sso.example.com/realms/vpn"
 client_id = "openvpn"
 client_secret = "s3cret"
 `;
+
+/** A whole minimal config: one management socket and the sections above. */
+export const MINIMAL_TOML = `
+[openvpn]
+management = "unix:///run/openvpn/mgmt.sock"
+
+${HTTP_OIDC_TOML}`;

@@ -1,18 +1,14 @@
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "../../support/assert.ts";
 import { parseConfig } from "../../../src/config_loader/load.ts";
 import { mergeReload } from "../../../src/config/live.ts";
-import { HTTP_OIDC_TOML } from "../../support/config_toml.ts";
+import { MINIMAL_TOML } from "../../support/config_toml.ts";
 import { ConfigError } from "../../../src/config_loader/errors.ts";
 import { Secret } from "../../../src/config/secret.ts";
 import { parseDuration } from "../../../src/config/duration.ts";
 import { clientAuth, ManagementArgumentError } from "../../../src/management/commands.ts";
 import { checkOidcConfig } from "../../../src/oidc/config_checks.ts";
 
-const MINIMAL = `
-[openvpn]
-management = "unix:///run/openvpn/mgmt.sock"
-
-${HTTP_OIDC_TOML}`;
+const MINIMAL = MINIMAL_TOML;
 
 function load(
   source: string,

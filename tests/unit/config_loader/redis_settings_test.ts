@@ -1,20 +1,9 @@
 import { assertEquals, assertThrows } from "../../support/assert.ts";
 import { parseConfig } from "../../../src/config_loader/load.ts";
 import { ConfigError } from "../../../src/config_loader/errors.ts";
+import { MINIMAL_TOML } from "../../support/config_toml.ts";
 
-const MINIMAL = `
-[openvpn]
-management = "unix:///run/openvpn/mgmt.sock"
-
-[http]
-base_url = "https://vpn.example.com"
-secret = "0123456789abcdef0123456789abcdef"
-
-[oidc]
-issuer = "https://sso.example.com/realms/vpn"
-client_id = "openvpn"
-client_secret = "s3cret"
-
+const MINIMAL = `${MINIMAL_TOML}
 [sessions]
 backend = "redis"
 `;

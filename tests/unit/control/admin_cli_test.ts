@@ -4,18 +4,10 @@
  */
 import { assertEquals, assertStringIncludes } from "../../support/assert.ts";
 import { type CliIo, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, runCli } from "../../../src/cli.ts";
+import { MINIMAL_TOML } from "../../support/config_toml.ts";
 import type { ControlRequest, ControlResponse } from "../../../src/control/protocol.ts";
 
-const CONFIG = `
-[openvpn]
-management = "unix:///run/openvpn/mgmt.sock"
-[http]
-base_url = "https://vpn.example.com"
-secret = "0123456789abcdef0123456789abcdef"
-[oidc]
-issuer = "https://sso.example.com/realms/vpn"
-client_id = "openvpn"
-client_secret = "very-secret-value"
+const CONFIG = `${MINIMAL_TOML}
 [control]
 socket = "/tmp/admin-cli-test-nowhere/control.sock"
 `;
