@@ -8,35 +8,28 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { VERSION } from "../../src/version.ts";
-import { freePort } from "../support/free_port.ts";
+import {
+  BINARY,
+  killProcess,
+  runBinary,
+  spawnBinary,
+  writeLocalConfig,
+} from "../support/service_process.ts";
 
-const BINARY = new URL("../../dist/openvpn-auth-oidc", import.meta.url).pathname;
 const EXAMPLE = new URL("../../server.toml.example", import.meta.url).pathname;
-
-async function run(args: string[]) {
-  const output = await new Deno.Command(BINARY, {
-    args,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  })
-    .output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-}
 
 Deno.test("the compiled binary exists", () => {
   assert(existsSync(BINARY), `${BINARY} is missing: run make build-bun`);
 });
 
 Deno.test("the compiled binary answers --version", async () => {
-  const result = await run(["--version"]);
+  const result = await runBinary(["--version"]);
   assertEquals(result.code, 0);
   assertEquals(result.stdout, `openvpn-auth-oidc ${VERSION}\n`);
 });
 
 Deno.test("the compiled binary validates server.toml.example with check-config", async () => {
-  const result = await run(["check-config", "--config", EXAMPLE]);
+  const result = await runBinary(["check-config", "--config", EXAMPLE]);
   assertEquals(result.code, 0, result.stderr);
   assertStringIncludes(result.stdout, "valid");
   assertStringIncludes(result.stdout, 'client_secret = "***"');
@@ -46,7 +39,7 @@ Deno.test("the compiled binary exits 2 on a bad config", async () => {
   const dir = mkdtempSync(join(tmpdir(), "binary-test-"));
   try {
     writeFileSync(join(dir, "bad.toml"), '[openvpn]\nmanagment = "x"\n');
-    const result = await run(["check-config", "--config", join(dir, "bad.toml")]);
+    const result = await runBinary(["check-config", "--config", join(dir, "bad.toml")]);
     assertEquals(result.code, 2);
     assertStringIncludes(result.stderr, 'Unknown key (did you mean "management"?)');
   } finally {
@@ -55,22 +48,8 @@ Deno.test("the compiled binary exits 2 on a bad config", async () => {
 });
 
 Deno.test("the compiled binary serves /healthz and stops cleanly on SIGTERM", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "binary-test-"));
-  const port = await freePort();
-  const config = join(dir, "server.toml");
-  writeFileSync(
-    config,
-    `[openvpn]
-management = "unix://${join(dir, "absent.sock")}"
-[http]
-listen = "127.0.0.1:${port}"
-base_url = "http://127.0.0.1:${port}"
-secret = "binary-test-secret-binary-test-secret"
-[oidc]
-issuer = "http://127.0.0.1:9/realms/none"
-client_id = "openvpn"
-client_secret = "x"
-[sessions]
+  const { dir, port, config } = await writeLocalConfig("binary-test-", (dir) => ({
+    rest: `[sessions]
 backend = "file"
 path = "${join(dir, "sessions.sqlite")}"
 [control]
@@ -78,12 +57,8 @@ socket = "${join(dir, "control.sock")}"
 [log]
 level = "error"
 `,
-  );
-  const child = new Deno.Command(BINARY, {
-    args: ["--config", config],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
+  }));
+  const child = spawnBinary(config);
   try {
     let health: Response | undefined;
     for (let i = 0; i < 100 && !health; i++) {
@@ -104,10 +79,7 @@ level = "error"
     const status = await child.status;
     assertEquals(status.code, 0);
   } finally {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* already gone */ }
-    await child.stderr.cancel().catch(() => {});
+    await killProcess(child);
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -13,20 +13,14 @@ import { clientEnv } from "../support/bridge_harness.ts";
 import { FakeManagementServer } from "../support/fake_management_server.ts";
 import { freePort } from "../support/free_port.ts";
 import { startTestIdp } from "../support/idp/mod.ts";
+import {
+  killProcess,
+  localConfigToml,
+  runBinary,
+  spawnBinary,
+} from "../support/service_process.ts";
 
-const BINARY = new URL("../../dist/openvpn-auth-oidc", import.meta.url).pathname;
 const SECRET = "binary-control-secret";
-
-async function run(args: string[]) {
-  const output = await new Deno.Command(BINARY, {
-    args,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-}
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
@@ -47,17 +41,13 @@ Deno.test("admin commands against the running binary: list, revoke (client-kill 
   const address = openvpn.address;
   writeFileSync(
     config,
-    `[openvpn]
-management = "tcp://127.0.0.1:${address.kind === "tcp" ? address.port : 0}"
-[http]
-listen = "127.0.0.1:${port}"
-base_url = "${baseUrl}"
-secret = "binary-test-secret-binary-test-secret"
-[oidc]
-issuer = "${idp.issuer}"
-client_id = "openvpn"
-client_secret = "${SECRET}"
-[authorization]
+    localConfigToml({
+      dir,
+      port,
+      management: `tcp://127.0.0.1:${address.kind === "tcp" ? address.port : 0}`,
+      issuer: idp.issuer,
+      clientSecret: SECRET,
+      rest: `[authorization]
 allowed_groups = ["/vpn-users"]
 [sessions]
 backend = "file"
@@ -67,13 +57,10 @@ socket = "${socket}"
 [log]
 level = "error"
 `,
+    }),
   );
-  const child = new Deno.Command(BINARY, {
-    args: ["--config", config],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const admin = (...args: string[]) => run([...args, "--config", config]);
+  const child = spawnBinary(config);
+  const admin = (...args: string[]) => runBinary([...args, "--config", config]);
   try {
     await openvpn.waitForLine("status 3", 15_000);
 
@@ -169,10 +156,7 @@ level = "error"
     assertEquals(down.code, 1);
     assertStringIncludes(down.stderr, "not running");
   } finally {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* already gone */ }
-    await child.stderr.cancel().catch(() => {});
+    await killProcess(child);
     await openvpn.stop();
     await idp.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -3,35 +3,17 @@
  * `bun build --compile`: it logs in as an ACL user, records the key check, runs the store's Lua
  * scripts (the sweeper's), and the service stops cleanly on SIGTERM.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { assert, assertEquals } from "../support/assert.ts";
-import { freePort } from "../support/free_port.ts";
 import { RedisServer } from "../support/redis_server.ts";
-
-const BINARY = new URL("../../dist/openvpn-auth-oidc", import.meta.url).pathname;
+import { killProcess, spawnBinary, writeLocalConfig } from "../support/service_process.ts";
 
 Deno.test("the compiled binary keeps its sessions in Redis and runs the store's scripts there", async () => {
   const redis = await RedisServer.start({ aclUsers: [{ name: "bridge", password: "bridge-pw" }] });
-  const dir = mkdtempSync(join(tmpdir(), "binary-redis-test-"));
-  const port = await freePort();
-  const config = join(dir, "server.toml");
-  writeFileSync(join(dir, "redis-password"), "bridge-pw\n");
-  writeFileSync(
-    config,
-    `[openvpn]
-management = "unix://${join(dir, "absent.sock")}"
-[http]
-listen = "127.0.0.1:${port}"
-base_url = "http://127.0.0.1:${port}"
-secret = "binary-test-secret-binary-test-secret"
-[oidc]
-issuer = "http://127.0.0.1:9/realms/none"
-client_id = "openvpn"
-client_secret = "x"
-[sessions]
+  const { dir, port, config } = await writeLocalConfig("binary-redis-test-", (dir) => ({
+    rest: `[sessions]
 backend = "redis"
 url = "${redis.url.replace("redis://", "redis://bridge@")}"
 password_file = "${join(dir, "redis-password")}"
@@ -40,13 +22,10 @@ sweep_interval = "200ms"
 [log]
 level = "error"
 `,
-  );
+  }));
+  writeFileSync(join(dir, "redis-password"), "bridge-pw\n");
   const probe = new Redis({ host: "127.0.0.1", port: redis.port, lazyConnect: true });
-  const child = new Deno.Command(BINARY, {
-    args: ["--config", config],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
+  const child = spawnBinary(config);
   try {
     await probe.connect();
     // Bounded only as a safety net: on a loaded machine the binary's start and first sweep can
@@ -66,10 +45,7 @@ level = "error"
     child.kill("SIGTERM");
     assertEquals((await child.status).code, 0);
   } finally {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* already gone */ }
-    await child.stderr.cancel().catch(() => {});
+    await killProcess(child);
     probe.disconnect();
     rmSync(dir, { recursive: true, force: true });
     await redis.dispose();

@@ -7,21 +7,13 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../support/free_port.ts";
-
-const BINARY = new URL("../../dist/openvpn-auth-oidc", import.meta.url).pathname;
+import { killProcess, localConfigToml, spawnBinary } from "../support/service_process.ts";
 
 function configText(dir: string, port: number, metricsPort: number, groups = '["/vpn"]'): string {
-  return `[openvpn]
-management = "unix://${join(dir, "absent.sock")}"
-[http]
-listen = "127.0.0.1:${port}"
-base_url = "http://127.0.0.1:${port}"
-secret = "binary-test-secret-binary-test-secret"
-[oidc]
-issuer = "http://127.0.0.1:9/realms/none"
-client_id = "openvpn"
-client_secret = "x"
-[authorization]
+  return localConfigToml({
+    dir,
+    port,
+    rest: `[authorization]
 allowed_groups = ${groups}
 [sessions]
 backend = "memory"
@@ -29,7 +21,8 @@ backend = "memory"
 listen = "127.0.0.1:${metricsPort}"
 [log]
 level = "warning"
-`;
+`,
+  });
 }
 
 async function status(url: string): Promise<number | "refused"> {
@@ -55,12 +48,7 @@ Deno.test("the compiled binary reloads its config on SIGHUP and refuses a broken
   const [port, first, second] = [await freePort(), await freePort(), await freePort()];
   const config = join(dir, "server.toml");
   writeFileSync(config, configText(dir, port, first));
-  const child = new Deno.Command(BINARY, {
-    args: ["--config", config],
-    stdout: "null",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
+  const child = spawnBinary(config, { NO_COLOR: "1" });
   const stderr = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
   let logged = "";
   const readLog = (async () => {
@@ -94,9 +82,7 @@ Deno.test("the compiled binary reloads its config on SIGHUP and refuses a broken
     child.kill("SIGTERM");
     assertEquals((await child.status).code, 0);
   } finally {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* already gone */ }
+    await killProcess(child);
     await readLog.catch(() => {});
     rmSync(dir, { recursive: true, force: true });
   }

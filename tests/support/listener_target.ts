@@ -2,10 +2,9 @@
  * Runs the service (the compiled binary or `deno run src/main.ts`) under a given open-file
  * limit with only its HTTP side working (no OpenVPN, no IdP), for the slow-client attack.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { freePort } from "./free_port.ts";
+import { writeLocalConfig } from "./service_process.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -28,28 +27,15 @@ export interface Target {
 }
 
 export async function startTarget(options: TargetOptions): Promise<Target> {
-  const dir = mkdtempSync(join(tmpdir(), "listener-target-"));
-  const port = await freePort();
-  const config = join(dir, "server.toml");
-  writeFileSync(
-    config,
-    `[openvpn]
-management = "unix://${join(dir, "absent.sock")}"
-[http]
-listen = "127.0.0.1:${port}"
-base_url = "http://127.0.0.1:${port}"
-secret = "listener-test-secret-listener-test-secret"
-${(options.httpLines ?? []).join("\n")}
-[oidc]
-issuer = "http://127.0.0.1:9/realms/none"
-client_id = "openvpn"
-client_secret = "x"
-[sessions]
+  const { dir, port, config } = await writeLocalConfig("listener-target-", () => ({
+    secret: "listener-test-secret-listener-test-secret",
+    httpLines: options.httpLines ?? [],
+    rest: `[sessions]
 backend = "memory"
 [log]
 level = "warning"
 `,
-  );
+  }));
   const deno = Deno.execPath();
   const root = options.root ?? ROOT;
   const binary = join(root, "dist/openvpn-auth-oidc");

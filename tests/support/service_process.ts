@@ -1,0 +1,94 @@
+/**
+ * The service as a process for the binary tests: the compiled binary's path, a run to
+ * completion (--version, check-config, admin commands), a config file for a service on a free
+ * local port, and starting and force-stopping it by its process. What each test waits for
+ * (/healthz, a Redis script, a metrics listener, a management command) stays in the test.
+ */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "./free_port.ts";
+
+/** The single binary from `make build-bun`. */
+export const BINARY = new URL("../../dist/openvpn-auth-oidc", import.meta.url).pathname;
+
+/** An issuer nothing listens on (port 9, discard): the service runs with its IdP down. */
+export const NO_IDP = "http://127.0.0.1:9/realms/none";
+
+/** Runs the binary to its end and returns its exit code and output. */
+export async function runBinary(args: string[]) {
+  const output = await new Deno.Command(BINARY, {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+}
+
+export interface LocalConfigOptions {
+  /** Where files the config names go (the absent management socket by default). */
+  dir: string;
+  /** The HTTP port (listen and base_url on 127.0.0.1). */
+  port: number;
+  /** `[openvpn] management`; by default a socket nobody listens on. */
+  management?: string;
+  secret?: string;
+  /** More `[http]` lines. */
+  httpLines?: readonly string[];
+  issuer?: string;
+  clientSecret?: string;
+  /** The sections after `[oidc]`, TOML text. */
+  rest: string;
+}
+
+/** A whole config for one service on 127.0.0.1 (one OpenVPN server, one client at the IdP). */
+export function localConfigToml(options: LocalConfigOptions): string {
+  const management = options.management ?? `unix://${join(options.dir, "absent.sock")}`;
+  const httpLines = (options.httpLines ?? []).map((line) => `${line}\n`).join("");
+  return `[openvpn]
+management = "${management}"
+[http]
+listen = "127.0.0.1:${options.port}"
+base_url = "http://127.0.0.1:${options.port}"
+secret = "${options.secret ?? "binary-test-secret-binary-test-secret"}"
+${httpLines}[oidc]
+issuer = "${options.issuer ?? NO_IDP}"
+client_id = "openvpn"
+client_secret = "${options.clientSecret ?? "x"}"
+${options.rest}`;
+}
+
+/**
+ * A fresh directory (`prefix` + random, under the temp dir) holding server.toml for a service
+ * on a free port; `settings` may name files in the directory. The caller removes it.
+ */
+export async function writeLocalConfig(
+  prefix: string,
+  settings: (dir: string) => Omit<LocalConfigOptions, "dir" | "port">,
+): Promise<{ dir: string; port: number; config: string }> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const port = await freePort();
+  const config = join(dir, "server.toml");
+  writeFileSync(config, localConfigToml({ dir, port, ...settings(dir) }));
+  return { dir, port, config };
+}
+
+/** Starts the binary on a config file; its stderr is piped for the test to read or drop. */
+export function spawnBinary(config: string, env?: Record<string, string>): Deno.ChildProcess {
+  return new Deno.Command(BINARY, {
+    args: ["--config", config],
+    stdout: "null",
+    stderr: "piped",
+    ...(env ? { env } : {}),
+  }).spawn();
+}
+
+/** Kills the process (if still there) and drops its unread stderr: for a test's `finally`. */
+export async function killProcess(child: Deno.ChildProcess): Promise<void> {
+  try {
+    child.kill("SIGKILL");
+  } catch { /* already gone */ }
+  await child.stderr.cancel().catch(() => {});
+}
