@@ -2,7 +2,7 @@
  * The back-channel logout route as the IdP sees it: 200 + no-store on success, 400 + JSON
  * for everything else, never a page or a redirect.
  */
-import { assertEquals, assertMatch } from "../../support/assert.ts";
+import { assert, assertEquals, assertMatch } from "../../support/assert.ts";
 import { getLogger } from "../../../src/log.ts";
 import { createApp } from "../../../src/http/app.ts";
 import { builtinLocalizedPages } from "../../../src/http/pages/mod.ts";
@@ -108,3 +108,18 @@ for (const [name, init] of malformed) {
     assertEquals(t.received, []);
   });
 }
+
+Deno.test("backchannel logout: a refusal's body echoes neither the token nor why it failed", async () => {
+  const token = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJzZWNyZXQtc3ViIn0.sig";
+  for (const error of [new LogoutTokenError(`Logout token rejected: ${token}`), new Error(token)]) {
+    const t = setup(() => Promise.reject(error));
+    const response = await t.app.request(PATH, {
+      method: "POST",
+      headers: FORM,
+      body: `logout_token=${token}`,
+    });
+    assertEquals(response.status, 400);
+    const body = await response.text();
+    assert(!/eyJ|secret-sub|sig|rejected/.test(body), body);
+  }
+});
