@@ -143,6 +143,50 @@ Deno.test("control socket: sessions.revoke ends the user's sessions and kills th
   }
 });
 
+/** Connects to `path` as user nobody (with `groups`, or none) and says what happened. */
+async function connectAsNobody(path: string, groups: number[]): Promise<string> {
+  const home = mkdtempSync(join(tmpdir(), "control-nobody-"));
+  chmodSync(home, 0o777);
+  try {
+    const script = `try { const c = await Deno.connect({ transport: "unix", path: Deno.args[0] });
+      c.close(); console.log("connected"); } catch (e) { console.log(e.name); }`;
+    const output = await new Deno.Command("setpriv", {
+      args: [
+        "--reuid=65534",
+        "--regid=65534",
+        groups.length > 0 ? `--groups=${groups.join(",")}` : "--clear-groups",
+        Deno.execPath(),
+        "eval",
+        script,
+        path,
+      ],
+      env: { HOME: home, DENO_DIR: join(home, "deno"), NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return new TextDecoder().decode(output.stdout).trim();
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+Deno.test({
+  name:
+    "control socket: a user outside the socket's group is refused even in a world-enterable directory; a group member connects",
+  ignore: Deno.uid() !== 0,
+  fn: async () => {
+    const t = await setup();
+    try {
+      chmodSync(t.dir, 0o755);
+      chmodSync(join(t.dir, "run"), 0o755);
+      assertEquals(await connectAsNobody(t.path, []), "PermissionDenied");
+      assertEquals(await connectAsNobody(t.path, [statSync(t.path).gid]), "connected");
+    } finally {
+      await t.cleanup();
+    }
+  },
+});
+
 const badRequests: Array<[string, string, string]> = [
   ["not JSON", "sessions.revoke everything\n", "not JSON"],
   ["an unknown command", '{"command":"sessions.purge"}\n', "Unknown command"],
