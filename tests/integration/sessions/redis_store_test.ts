@@ -116,6 +116,29 @@ Deno.test("RedisStore: refresh tokens and OAuth secrets are stored encrypted onl
   }
 });
 
+Deno.test("RedisStore: every key starts with key_prefix; another prefix sees nothing of it", async () => {
+  const url = (await sharedServer()).url;
+  const prefixA = settings(url).keyPrefix;
+  const a = await openStore(settings(url, { keyPrefix: prefixA }));
+  const b = await openStore(settings(url));
+  try {
+    const before = new Set(await a.client.keys("*"));
+    await a.store.putSession(session());
+    await a.store.putPending(pendingLogin());
+    const added = (await a.client.keys("*")).filter((key) => !before.has(key));
+    assert.ok(added.length > 0);
+    for (const key of added) assert.ok(key.startsWith(prefixA), key);
+    assert.equal(await b.store.getSession("sess-1"), undefined);
+    assert.equal(await b.store.getPending("p-1"), undefined);
+    assert.deepEqual(await b.store.listSessions(), []);
+    assert.equal(await b.store.deleteSession("sess-1"), false);
+    assert.ok(await a.store.getSession("sess-1"));
+  } finally {
+    await a.store.close();
+    await b.store.close();
+  }
+});
+
 Deno.test("RedisStore: an entry or its secret copied to another id is refused there", async () => {
   const config = settings((await sharedServer()).url);
   const { store, client } = await openStore(config);
