@@ -46,7 +46,7 @@ function session(overrides: Partial<Session>): Session {
   };
 }
 
-async function setup() {
+async function setup(advertisedAlgorithms?: string[]) {
   const store = new MemoryStore({ maxEntries: 100, now: () => NOW });
   const servers = { vpn1: new RecordingCommander(), vpn2: new RecordingCommander() };
   const revoked: string[] = [];
@@ -71,7 +71,14 @@ async function setup() {
       httpTimeoutMs: 1000,
     },
     {
-      discover: () => Promise.resolve({ issuer: ISSUER, jwks_uri: "https://idp.example.com/jwks" }),
+      discover: () =>
+        Promise.resolve({
+          issuer: ISSUER,
+          jwks_uri: "https://idp.example.com/jwks",
+          ...(advertisedAlgorithms === undefined
+            ? {}
+            : { id_token_signing_alg_values_supported: advertisedAlgorithms }),
+        }),
       fetch: (url) => {
         jwksFetches.push(String(url));
         return Promise.resolve(Response.json(keys.jwks));
@@ -158,6 +165,16 @@ for (const [name, make] of refusedCases) {
     assertEquals(await t.remaining(), ["a1", "a2", "a3", "b1"]);
   });
 }
+
+Deno.test("an IdP advertising only HS256 gets no logout token accepted, not even a signed one", async () => {
+  const t = await setup(["HS256"]);
+  await assertRejects(
+    async () => t.revocation.logout(await sign(logoutClaims())),
+    LogoutTokenError,
+  );
+  assertEquals(t.kills(), { vpn1: [], vpn2: [] });
+  assertEquals(await t.remaining(), ["a1", "a2", "a3", "b1"]);
+});
 
 Deno.test("admin revoke by user, subject or session id ends exactly those sessions", async () => {
   const t = await setup();
