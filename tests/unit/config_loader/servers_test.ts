@@ -88,6 +88,11 @@ Deno.test("a single [openvpn] table is the server named default, with env overri
   assertEquals(named.config.servers[0]!.name, "site-a");
 });
 
+Deno.test("OPENVPN_AUTH_OIDC_OPENVPN_* does not apply to [[openvpn]] tables", () => {
+  const { config } = load(TWO_SERVERS, { OPENVPN_AUTH_OIDC_OPENVPN_AUTH_PENDING_TIMEOUT: "2m" });
+  assertEquals(config.servers.map((server) => server.authPendingTimeoutMs), [180_000, 60_000]);
+});
+
 Deno.test("server config errors name the server's path", () => {
   const cases: Array<[string, Array<[string, string]>]> = [
     [
