@@ -1,29 +1,22 @@
 import { assertEquals } from "../../support/assert.ts";
 import { type ClientRequest, decide, type Decision, REASONS } from "../../../src/bridge/decide.ts";
 import type { Session } from "../../../src/sessions/types.ts";
+import { EVENTS_T0, testSession } from "../../support/client_events_fixture.ts";
 
-const NOW = 1_800_000_000_000;
+const NOW = EVENTS_T0;
 
+/** Alice's session as these tests knew it: no claims kept, no refresh token, a minute old. */
 function session(overrides: Partial<Session> = {}): Session {
-  return {
+  return testSession({
     sessionId: "oX2I+yC4LfiB69r8",
-    server: "default",
     cid: 7,
-    commonName: "alice",
-    username: "alice",
-    groups: ["/vpn-users"],
-    roles: [],
     claims: {},
     subject: "sub-alice",
-    sid: undefined,
     refreshToken: undefined,
-    refreshExpiresAt: undefined,
-    resumable: false,
     createdAt: NOW - 60_000,
     lastAuthAt: NOW - 60_000,
-    expiresAt: NOW + 3_600_000,
     ...overrides,
-  };
+  });
 }
 
 function request(overrides: Partial<ClientRequest> = {}): ClientRequest {

@@ -3,26 +3,21 @@ import { type ClientRequest, REASONS } from "../../../src/bridge/decide.ts";
 import { decideWithoutStore } from "../../../src/bridge/decide_without_store.ts";
 import { STORE_UNAVAILABLE } from "../../../src/sessions/store_unavailable.ts";
 import type { Session } from "../../../src/sessions/types.ts";
+import { EVENTS_T0, testSession } from "../../support/client_events_fixture.ts";
 
-const NOW = 1_800_000_000_000;
-const KNOWN: Session = {
+const NOW = EVENTS_T0;
+const KNOWN: Session = testSession({
   sessionId: "oX2I+yC4LfiB69r8",
   server: "udp",
   cid: 7,
-  commonName: "alice",
-  username: "alice",
   groups: [],
-  roles: [],
   claims: {},
   subject: "sub-alice",
-  sid: undefined,
   refreshToken: undefined,
-  refreshExpiresAt: undefined,
   resumable: true,
   createdAt: NOW - 60_000,
   lastAuthAt: NOW - 60_000,
-  expiresAt: NOW + 3_600_000,
-};
+});
 
 function request(overrides: Partial<ClientRequest> = {}): ClientRequest {
   return {

@@ -10,34 +10,15 @@ import {
   STORE_UNAVAILABLE,
   StoreUnavailableError,
 } from "../../../src/sessions/store_unavailable.ts";
-import type { Session, SessionStore } from "../../../src/sessions/types.ts";
-import { testClientEvents } from "../../support/client_events_fixture.ts";
+import type { SessionStore } from "../../../src/sessions/types.ts";
+import {
+  EVENTS_T0 as T0,
+  testClientEvents,
+  testSession as session,
+} from "../../support/client_events_fixture.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
 
-const T0 = 1_800_000_000_000;
 const HOUR = 3_600_000;
-
-function session(overrides: Partial<Session> = {}): Session {
-  return {
-    sessionId: "s-1",
-    server: "default",
-    cid: 4,
-    commonName: "alice",
-    username: "alice",
-    groups: ["/vpn-users"],
-    roles: [],
-    claims: { sub: "u-1", preferred_username: "alice", groups: ["/vpn-users"] },
-    subject: "u-1",
-    sid: undefined,
-    refreshToken: "rt-1",
-    refreshExpiresAt: undefined,
-    resumable: false,
-    createdAt: T0,
-    lastAuthAt: T0,
-    expiresAt: T0 + HOUR,
-    ...overrides,
-  };
-}
 
 /** A MemoryStore whose every call fails as an unreachable Redis's would while `down`. */
 function switchable(store: SessionStore): { store: SessionStore; state: { down: boolean } } {
