@@ -1,5 +1,6 @@
 /** Shared pieces of the stress tests: established sessions and a `status 3` that lists them. */
 import type { Session } from "../../src/sessions/types.ts";
+import { testSession } from "../support/client_events_fixture.ts";
 
 export function sessionIdOf(client: number): string {
   return `stress-session-${client}`;
@@ -7,24 +8,19 @@ export function sessionIdOf(client: number): string {
 
 export function establishedSession(client: number, now: number): Session {
   const username = `user${client}`;
-  return {
+  return testSession({
     sessionId: sessionIdOf(client),
-    server: "default",
     cid: client,
     commonName: username,
     username,
-    groups: ["/vpn-users"],
     roles: ["vpn-user"],
     claims: { sub: `sub-${client}`, preferred_username: username, groups: ["/vpn-users"] },
     subject: `sub-${client}`,
-    sid: undefined,
     refreshToken: `refresh-${client}`,
-    refreshExpiresAt: undefined,
-    resumable: false,
     createdAt: now,
     lastAuthAt: now,
     expiresAt: now + 12 * 3_600_000,
-  };
+  });
 }
 
 /** What OpenVPN's `status 3` says while clients 0..count-1 are connected with cid = number. */

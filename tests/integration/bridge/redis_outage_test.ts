@@ -6,6 +6,7 @@
  */
 import { assert, assertEquals } from "../../support/assert.ts";
 import { BridgeHarness, clientEnv } from "../../support/bridge_harness.ts";
+import { testSession } from "../../support/client_events_fixture.ts";
 import { RedisServer } from "../../support/redis_server.ts";
 import { openSessionStore } from "../../../src/sessions/open_store.ts";
 import type { Session } from "../../../src/sessions/types.ts";
@@ -36,24 +37,21 @@ async function start(mode: "deny" | "allow"): Promise<{ h: BridgeHarness; redis:
 async function seedSessions(h: BridgeHarness): Promise<Session[]> {
   const store = await openSessionStore(h.config.sessions, h.config.http.secret);
   const now = Date.now();
-  const sessions = cids.map((cid): Session => ({
-    sessionId: `s-${cid}`,
-    server: "default",
-    cid,
-    commonName: `client-${cid}`,
-    username: `user-${cid}`,
-    groups: ["/vpn-users"],
-    roles: [],
-    claims: { sub: `u-${cid}`, preferred_username: `user-${cid}`, groups: ["/vpn-users"] },
-    subject: `u-${cid}`,
-    sid: undefined,
-    refreshToken: `rt-${cid}`,
-    refreshExpiresAt: undefined,
-    resumable: false,
-    createdAt: now,
-    lastAuthAt: now,
-    expiresAt: now + 3_600_000,
-  }));
+  const sessions = cids.map((cid): Session =>
+    testSession({
+      sessionId: `s-${cid}`,
+      cid,
+      commonName: `client-${cid}`,
+      username: `user-${cid}`,
+      claims: { sub: `u-${cid}`, preferred_username: `user-${cid}`, groups: ["/vpn-users"] },
+      subject: `u-${cid}`,
+      refreshToken: `rt-${cid}`,
+      createdAt: now,
+      lastAuthAt: now,
+      expiresAt: now + 3_600_000,
+    })
+  );
+
   try {
     for (const session of sessions) await store.putSession(session);
   } finally {

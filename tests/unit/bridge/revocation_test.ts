@@ -23,27 +23,21 @@ import {
   sign,
   TOLERANCE,
 } from "../oidc/logout_fixtures.ts";
+import { testSession } from "../../support/client_events_fixture.ts";
 
 function session(overrides: Partial<Session>): Session {
-  return {
-    sessionId: "s-1",
+  return testSession({
     server: "vpn1",
-    cid: 4,
-    commonName: "alice",
-    username: "alice",
     groups: [],
-    roles: [],
     claims: {},
     subject: "u-alice",
     sid: "sso-a1",
-    refreshToken: "rt-1",
-    refreshExpiresAt: undefined,
     resumable: true,
     createdAt: NOW,
     lastAuthAt: NOW,
     expiresAt: NOW + 3_600_000,
     ...overrides,
-  };
+  });
 }
 
 async function setup(advertisedAlgorithms?: string[]) {

@@ -1,4 +1,5 @@
 import type { PendingLogin, Session } from "../../../src/sessions/types.ts";
+import { testSession } from "../../support/client_events_fixture.ts";
 
 export const T0 = 1_700_000_000_000;
 export const MINUTE = 60_000;
@@ -28,26 +29,27 @@ export function pendingLogin(overrides: Partial<PendingLogin> = {}): PendingLogi
   };
 }
 
+/**
+ * The bridge tests' session (testSession) with every optional field set, so that the stores'
+ * tests see each one written and read back.
+ */
 export function session(overrides: Partial<Session> = {}): Session {
-  return {
+  return testSession({
     sessionId: "sess-1",
     server: "vpn1",
     cid: 7,
     commonName: "alice-laptop",
-    username: "alice",
     groups: ["vpn-users", "staff"],
     roles: ["user"],
     claims: { sub: "u-1", email: "alice@example.com", nested: { list: [1, "two", null] } },
-    subject: "u-1",
     sid: "sso-1",
     refreshToken: "refresh-token-1",
     refreshExpiresAt: T0 + 30 * MINUTE,
-    resumable: false,
     createdAt: T0,
     lastAuthAt: T0,
     expiresAt: T0 + 8 * 60 * MINUTE,
     ...overrides,
-  };
+  });
 }
 
 function byId(a: Session, b: Session): number {
