@@ -3,7 +3,12 @@
  * ends. Refresh tokens stay unencrypted, as they never leave the process.
  */
 import { checkPendingLogin, checkSession } from "./entry_check.ts";
-import { checkMaxEntries, StoreFullReporter, type StoreTable } from "./store_full.ts";
+import {
+  checkMaxEntries,
+  type StoreBounds,
+  StoreFullReporter,
+  type StoreTable,
+} from "./store_full.ts";
 import type {
   ClientBinding,
   LiveCounts,
@@ -13,14 +18,7 @@ import type {
   SweepResult,
 } from "./types.ts";
 
-export interface MemoryStoreOptions {
-  /**
-   * Bound on the number of entries, applied to pending logins and to sessions separately, so
-   * that a flood of unfinished logins cannot keep established sessions from being stored.
-   */
-  maxEntries: number;
-  now?: () => number;
-}
+export type MemoryStoreOptions = StoreBounds;
 
 interface Expiring {
   expiresAt: number;

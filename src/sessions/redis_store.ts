@@ -25,7 +25,7 @@ import {
 } from "./redis_codec.ts";
 import { classifyRedisError } from "./redis_connection.ts";
 import { type ScriptName, SCRIPTS } from "./redis_scripts.ts";
-import { checkMaxEntries, StoreFullReporter } from "./store_full.ts";
+import { checkMaxEntries, type StoreBounds, StoreFullReporter } from "./store_full.ts";
 import type { TokenCipher } from "./token_cipher.ts";
 import type {
   ClientBinding,
@@ -42,14 +42,11 @@ const SWEEP_BATCH = 1000;
 const KEY_CHECK = "key_check";
 const QUIT_WAIT_MS = 1000;
 
-export interface RedisStoreOptions {
+export interface RedisStoreOptions extends StoreBounds {
   /** A connected client (redis_connection.ts); the store closes it. */
   client: Redis;
   keyPrefix: string;
   cipher: TokenCipher;
-  /** Bound on the number of entries, applied to pending logins and to sessions separately. */
-  maxEntries: number;
-  now?: () => number;
   /** Names the server in errors (no credentials): e.g. `redis://host:6379/0`. */
   description: string;
 }

@@ -18,7 +18,12 @@ import { openPendingData, sealPendingData } from "./pending_data.ts";
 import { CACHE_LIMIT, SessionCache } from "./session_cache.ts";
 import { openDatabaseFile } from "./sqlite_file.ts";
 import { prepareStatements } from "./sqlite_statements.ts";
-import { checkMaxEntries, StoreFullReporter, type StoreTable } from "./store_full.ts";
+import {
+  checkMaxEntries,
+  type StoreBounds,
+  StoreFullReporter,
+  type StoreTable,
+} from "./store_full.ts";
 import type { TokenCipher } from "./token_cipher.ts";
 import { TurnBatch } from "./turn_batch.ts";
 import type {
@@ -34,12 +39,9 @@ const KEY_CHECK = "key_check";
 /** Bound sessions read into the cache per turn after opening (see #warmBound). */
 const WARM_CHUNK = 500;
 
-export interface SqliteStoreOptions {
+export interface SqliteStoreOptions extends StoreBounds {
   path: string;
   cipher: TokenCipher;
-  /** Bound on the number of entries, applied to pending logins and to sessions separately. */
-  maxEntries: number;
-  now?: () => number;
 }
 
 type Row = Record<string, unknown>;

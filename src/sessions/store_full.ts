@@ -46,6 +46,16 @@ export class StoreFullReporter {
   }
 }
 
+/** What every store is bounded and timed by. */
+export interface StoreBounds {
+  /**
+   * Bound on the number of entries, applied to pending logins and to sessions separately, so
+   * that a flood of unfinished logins cannot keep established sessions from being stored.
+   */
+  maxEntries: number;
+  now?: () => number;
+}
+
 export function checkMaxEntries(maxEntries: number): number {
   if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) {
     throw new RangeError(`Invalid session store size bound: ${maxEntries}`);
