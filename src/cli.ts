@@ -19,7 +19,7 @@ import { runProbe } from "./probe/probe.ts";
 export const EXIT_OK = 0;
 export const EXIT_RUNTIME = 1;
 export const EXIT_USAGE = 2;
-export const DEFAULT_CONFIG_PATH = "/etc/openvpn-auth-oidc/server.toml";
+const DEFAULT_CONFIG_PATH = "/etc/openvpn-auth-oidc/server.toml";
 const NAME = "openvpn-auth-oidc";
 
 export interface RunningService {

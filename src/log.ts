@@ -81,7 +81,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * sinks see the record, so the values there are masked again: a sensitive value itself, or an
  * object holding one.
  */
-export function maskRecord(record: LogRecord): LogRecord {
+function maskRecord(record: LogRecord): LogRecord {
   const found = new Set<unknown>();
   const properties = maskSensitive(record.properties, found);
   if (properties === record.properties) return record;

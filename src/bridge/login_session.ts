@@ -60,6 +60,6 @@ export function sessionFromLogin(
  * The id of a session OpenVPN gave no session_id for. Clients never present it (OpenVPN
  * fills session_id itself, only from its own token), so it cannot be resumed, only ended.
  */
-export function clientBoundSessionId(server: string, cid: number, at: number): string {
+function clientBoundSessionId(server: string, cid: number, at: number): string {
   return `client:${server}:${cid}:${at.toString(36)}`;
 }

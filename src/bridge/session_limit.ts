@@ -6,8 +6,6 @@ import type { Session, SessionStore } from "../sessions/types.ts";
 
 export type SessionLimitAction = "kill_oldest" | "deny_new";
 
-export const SESSION_LIMIT_ACTIONS: readonly SessionLimitAction[] = ["kill_oldest", "deny_new"];
-
 export interface SessionLimit {
   /** 0 means no limit. */
   maxPerUser: number;

@@ -15,7 +15,7 @@ export interface ControlDeps {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export function sessionRow(session: Session): SessionRow {
+function sessionRow(session: Session): SessionRow {
   return {
     sessionId: session.sessionId,
     username: session.username,
@@ -30,7 +30,7 @@ export function sessionRow(session: Session): SessionRow {
   };
 }
 
-export function loginRow(login: PendingLogin, now: number): LoginRow {
+function loginRow(login: PendingLogin, now: number): LoginRow {
   return {
     server: login.server,
     cid: login.cid,

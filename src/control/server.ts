@@ -17,7 +17,7 @@ import {
   parseRequest,
 } from "./protocol.ts";
 
-export const SOCKET_MODE = 0o660;
+const SOCKET_MODE = 0o660;
 /** A client that has not sent its request line by then is dropped. */
 const REQUEST_TIMEOUT_MS = 5_000;
 
@@ -30,7 +30,7 @@ export interface ControlServer {
  * Why the socket's directory is unsafe, if it is: anyone who can write to it could replace the
  * socket with their own and answer the admin's commands.
  */
-export function unsafeDirectoryProblem(mode: number): string | undefined {
+function unsafeDirectoryProblem(mode: number): string | undefined {
   if ((mode & 0o002) !== 0) return "it is writable by every user";
   return undefined;
 }

@@ -4,7 +4,7 @@
  */
 
 /** `sun_path` is 108 bytes on Linux, including the terminating NUL. */
-export const MAX_SOCKET_PATH_BYTES = 107;
+const MAX_SOCKET_PATH_BYTES = 107;
 
 /** Why `path` cannot be the control socket, or undefined when it can (empty: disabled). */
 export function controlSocketProblem(path: string): string | undefined {

@@ -6,9 +6,9 @@
 import { type HttpServer, serveHttp, type ServeOptions } from "./serve.ts";
 import { EXPOSITION_CONTENT_TYPE } from "../metrics/exposition.ts";
 
-export const METRICS_PATH = "/metrics";
+const METRICS_PATH = "/metrics";
 
-export function metricsHandler(
+function metricsHandler(
   render: () => Promise<string>,
 ): (request: Request) => Promise<Response> {
   return async (request) => {

@@ -55,7 +55,7 @@ export const WEB_AUTH_PREFIX = "WEB_AUTH::";
  * OpenVPN reads `client-auth` config lines with a 256-byte line buffer that also holds the line
  * end and the terminating NUL, so 254 bytes of text is the most that arrives whole.
  */
-export const MAX_CONFIG_LINE_BYTES = 254;
+const MAX_CONFIG_LINE_BYTES = 254;
 
 const encoder = new TextEncoder();
 // C0 controls, DEL and C1 controls (which OpenVPN's UTF-8 handling does not expect either).

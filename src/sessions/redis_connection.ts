@@ -15,8 +15,8 @@ import type { RedisSettings } from "../config/types.ts";
 import { getLogger } from "../log.ts";
 import { StoreUnavailableError } from "./store_unavailable.ts";
 
-export const STORE_TIMEOUT_MIN_MS = 10;
-export const STORE_TIMEOUT_MAX_MS = 30_000;
+const STORE_TIMEOUT_MIN_MS = 10;
+const STORE_TIMEOUT_MAX_MS = 30_000;
 const log = getLogger("sessions");
 const RECONNECT_MAX_DELAY_MS = 2_000;
 const KEY_PREFIX_PATTERN = /^[A-Za-z0-9:_.{}-]{1,64}$/;
