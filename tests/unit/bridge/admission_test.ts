@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertStringIncludes } from "../../support/assert.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import type { RefreshResult } from "../../../src/oidc/client.ts";
+import { IdpUnreachableError } from "../../../src/oidc/errors.ts";
 import type { PolicyConfig } from "../../../src/bridge/identity_policy.ts";
 import { refreshCheckBlindSpot } from "../../../src/bridge/refresh_blind_spot.ts";
 import { checkUsername } from "../../../src/bridge/username_policy.ts";
@@ -169,6 +170,23 @@ Deno.test("recheckSession() re-checks a stored session at the IdP without a mana
   assertEquals(await store.getSession("s-1"), undefined);
   assertEquals(revoked, ["rt-2"]);
   assertEquals(await admission.recheckSession("s-1"), undefined);
+});
+
+Deno.test("recheckSession() with the IdP unreachable follows idp_unreachable and keeps the session", async () => {
+  for (const idpUnreachable of ["deny", "allow"] as const) {
+    const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
+    const { admission, revoked } = testAdmission({
+      store,
+      now: () => T0,
+      idpUnreachable,
+      refresh: () => Promise.reject(new IdpUnreachableError("connect ECONNREFUSED")),
+    });
+    await store.putSession(session());
+    const result = await admission.recheckSession("s-1");
+    assertEquals(result?.admit, idpUnreachable === "allow", idpUnreachable);
+    assertEquals((await store.getSession("s-1"))?.refreshToken, "rt-1", idpUnreachable);
+    assertEquals(revoked, [], idpUnreachable);
+  }
 });
 
 Deno.test("checkUsername() applies openvpn.username_policy", () => {
