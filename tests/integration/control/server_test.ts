@@ -217,6 +217,17 @@ for (const [name, bytes, message] of badRequests) {
   });
 }
 
+Deno.test("control socket: a connection that sends no request is answered with an error and closed", async () => {
+  const t = await setup();
+  try {
+    const answer = JSON.parse(await raw(t.path, ""));
+    assertEquals(answer, { ok: false, error: "No request received in time" });
+    assertEquals(await ids(t.store), ["a", "b", "c"]);
+  } finally {
+    await t.cleanup();
+  }
+});
+
 Deno.test("control socket: refuses a world-writable directory", async () => {
   const dir = mkdtempSync(join(tmpdir(), "control-test-"));
   try {
