@@ -378,33 +378,20 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
       }, { mergeWithLastSubmission: false });
     }
     const username = form.get("username") ?? "";
+    // The login page again, with Keycloak's message for what went wrong.
+    const loginError = (error: string) =>
+      sendHtml(
+        res,
+        200,
+        renderLoginPage({ realm, action: action_, clientId, username, error }),
+      );
     const user = users.get(username) ??
       [...users.values()].find((u) => u.email === username);
     if (user === undefined || !passwordMatches(user.password, form.get("password") ?? "")) {
-      return sendHtml(
-        res,
-        200,
-        renderLoginPage({
-          realm,
-          action: action_,
-          clientId,
-          username,
-          error: "Invalid username or password.",
-        }),
-      );
+      return loginError("Invalid username or password.");
     }
     if (user.disabled) {
-      return sendHtml(
-        res,
-        200,
-        renderLoginPage({
-          realm,
-          action: action_,
-          clientId,
-          username,
-          error: "Account is disabled, contact your administrator.",
-        }),
-      );
+      return loginError("Account is disabled, contact your administrator.");
     }
     if (user.denied) {
       return provider.interactionFinished(req, res, {
