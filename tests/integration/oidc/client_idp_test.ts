@@ -241,49 +241,42 @@ Deno.test("private_key_jwt client authentication works against the IdP", async (
   });
 });
 
+/**
+ * Alice signs in with a cookie jar (the IdP now holds her SSO session), then starts a second
+ * login whose form, if shown, gets a wrong password: it succeeds only through the SSO session.
+ */
+async function secondLoginWithWrongPassword(client: OidcClient) {
+  const { CookieJar } = await import("../../support/idp/mod.ts");
+  const cookies = new CookieJar();
+  const first = await client.startLogin();
+  await loginOverHttp(first.url, {
+    username: "alice",
+    password: "alice-password",
+    redirectUri: REDIRECT_URI,
+    cookies,
+  });
+  const second = await client.startLogin();
+  const attempt = loginOverHttp(second.url, {
+    username: "alice",
+    password: "wrong",
+    redirectUri: REDIRECT_URI,
+    cookies,
+  });
+  return { second, attempt };
+}
+
 Deno.test("prompt=login from authorize_params forces the form despite an SSO session", async () => {
   await withIdp(async (_idp, client) => {
-    const { CookieJar } = await import("../../support/idp/mod.ts");
-    const cookies = new CookieJar();
-    const first = await client.startLogin();
-    await loginOverHttp(first.url, {
-      username: "alice",
-      password: "alice-password",
-      redirectUri: REDIRECT_URI,
-      cookies,
-    });
-    const second = await client.startLogin();
-    await assert.rejects(
-      loginOverHttp(second.url, {
-        username: "alice",
-        password: "wrong",
-        redirectUri: REDIRECT_URI,
-        cookies,
-      }),
-      LoginFormError,
-    );
+    const { attempt } = await secondLoginWithWrongPassword(client);
+    await assert.rejects(attempt, LoginFormError);
   }, { config: { authorizeParams: { prompt: "login" } } });
 });
 
 Deno.test("an existing SSO session logs in again without showing the form", async () => {
   await withIdp(async (_idp, client) => {
-    const { CookieJar } = await import("../../support/idp/mod.ts");
-    const cookies = new CookieJar();
     await loginAs(client, "alice");
-    const first = await client.startLogin();
-    await loginOverHttp(first.url, {
-      username: "alice",
-      password: "alice-password",
-      redirectUri: REDIRECT_URI,
-      cookies,
-    });
-    const second = await client.startLogin();
-    const callback = await loginOverHttp(second.url, {
-      username: "alice",
-      password: "wrong",
-      redirectUri: REDIRECT_URI,
-      cookies,
-    });
+    const { second, attempt } = await secondLoginWithWrongPassword(client);
+    const callback = await attempt;
     const result = await client.finishLogin(callback, second);
     assert.equal(result.claims.preferred_username, "alice");
   });
