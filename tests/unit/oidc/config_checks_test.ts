@@ -1,17 +1,17 @@
-import assert from "node:assert/strict";
+import { assertEquals } from "../../support/assert.ts";
 import { Secret } from "../../../src/config/secret.ts";
 import { checkOidcConfig, reservedAuthorizeParams } from "../../../src/oidc/config_checks.ts";
 import { oidcConfig } from "./fake_idp.ts";
 
 Deno.test("reservedAuthorizeParams() names protocol parameters regardless of case", () => {
-  assert.deepEqual(
+  assertEquals(
     reservedAuthorizeParams({ prompt: "login", STATE: "x", nonce: "y", kc_idp_hint: "corp" }),
     ["STATE", "nonce"],
   );
 });
 
 Deno.test("checkOidcConfig() accepts a complete configuration", () => {
-  assert.deepEqual(checkOidcConfig(oidcConfig()), []);
+  assertEquals(checkOidcConfig(oidcConfig()), []);
 });
 
 const cases: Array<[string, Parameters<typeof oidcConfig>[0], string]> = [
@@ -41,12 +41,12 @@ const cases: Array<[string, Parameters<typeof oidcConfig>[0], string]> = [
 
 for (const [what, overrides, key] of cases) {
   Deno.test(`checkOidcConfig() reports ${what} at oidc.${key}`, () => {
-    assert.deepEqual(checkOidcConfig(oidcConfig(overrides)).map((p) => p.key), [key]);
+    assertEquals(checkOidcConfig(oidcConfig(overrides)).map((p) => p.key), [key]);
   });
 }
 
 Deno.test("checkOidcConfig() allows plain http on loopback for local IdPs", () => {
-  assert.deepEqual(
+  assertEquals(
     checkOidcConfig(oidcConfig({ issuer: new URL("http://127.0.0.1:8180/realms/vpn") })),
     [],
   );
