@@ -228,6 +228,30 @@ Deno.test("RedisStore: a session and its indexes change together and leave nothi
   }
 });
 
+Deno.test("RedisStore: sweep() reads the expiry index and never scans the key space", async () => {
+  const config = settings((await sharedServer()).url);
+  let time = T0;
+  const { store, client } = await openStore(config, { now: () => time });
+  const monitor = await client.duplicate().monitor();
+  const commands: string[] = [];
+  monitor.on("monitor", (_time: string, args: string[]) => commands.push(args[0]!.toLowerCase()));
+  try {
+    await store.putSession(session({ sessionId: "old", expiresAt: T0 + MINUTE }));
+    await store.putPending(pendingLogin({ id: "p-old", expiresAt: T0 + MINUTE }));
+    time = T0 + 2 * MINUTE;
+    commands.length = 0;
+    assert.deepStrictEqual(await store.sweep(time), { pending: 1, sessions: 1 });
+    await client.ping();
+    assert.ok(commands.length > 0, "MONITOR saw the sweep");
+    for (const scan of ["keys", "scan", "hscan", "sscan", "zscan"]) {
+      assert.ok(!commands.includes(scan), `sweep sent ${scan}: ${commands.join(" ")}`);
+    }
+  } finally {
+    monitor.disconnect();
+    await store.close();
+  }
+});
+
 Deno.test("RedisStore: sweep() removes expired sessions with their index entries", async () => {
   const config = settings((await sharedServer()).url);
   let time = T0;
