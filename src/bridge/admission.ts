@@ -5,12 +5,10 @@
  * claims kept from sign-in), and a session whose user is no longer admitted ends. Every
  * decision is counted and audited here.
  */
-import type { Logger } from "@logtape/logtape";
 import { audit, auditSubject, type SessionEndReason } from "../audit.ts";
-import { type Metrics, noMetrics } from "../metrics/port.ts";
-import type { OidcClient } from "../oidc/client.ts";
+import { noMetrics } from "../metrics/port.ts";
 import { IdpRejectedError, IdpUnreachableError, OidcError } from "../oidc/errors.ts";
-import type { Session, SessionStore } from "../sessions/types.ts";
+import type { Session } from "../sessions/types.ts";
 import { type ClientCommander, CommandUndeliveredError } from "./commander.ts";
 import {
   type Denial,
@@ -20,67 +18,11 @@ import {
   UNKNOWN_SERVER,
 } from "./denial.ts";
 import { judgeClient } from "./judge_client.ts";
-import { policyClaims, type PolicyConfig, type Verdict } from "./identity_policy.ts";
+import { policyClaims, type Verdict } from "./identity_policy.ts";
 import { KeyedLock } from "./keyed_lock.ts";
-import { excessSessions, type SessionLimit } from "./session_limit.ts";
+import { excessSessions } from "./session_limit.ts";
 import { type FinishedLogin, sessionFromLogin } from "./login_session.ts";
-import type { UsernamePolicy } from "./username_policy.ts";
-
-export interface AdmissionConfig {
-  /**
-   * The policy of an OpenVPN server (one bridge may serve several), read at each decision: a
-   * reload's policy applies to the next one. Undefined for a server the bridge does not know.
-   */
-  policy: (server: string) => PolicyConfig | undefined;
-  usernamePolicy: (server: string) => UsernamePolicy;
-  sessionLifetimeMs: number;
-  idpUnreachable: "deny" | "allow";
-}
-
-export interface AdmissionDeps {
-  store: SessionStore;
-  oidc: Pick<OidcClient, "refresh" | "revoke">;
-  config: AdmissionConfig;
-  now: () => number;
-  log: Logger;
-  /** Shared with whatever else changes sessions (SessionEnd); a new one by default. */
-  sessionLock?: KeyedLock;
-  /** Counting; nothing counted when left out. */
-  metrics?: Metrics;
-  /** `sessions.max_per_user`; `end` ends the sessions named (SessionEnd, reason max-per-user). */
-  sessionLimit?: SessionLimit & { end: (sessionIds: string[]) => Promise<number> };
-}
-
-/** The OpenVPN side of an admission: who asks, from where, and what they sent. */
-export interface ClientSide {
-  kind: "login" | "connect" | "reauth";
-  server: string;
-  cid: number;
-  kid: number;
-  commonName: string;
-  clientIp: string;
-  /**
-   * The username the VPN client sent (empty for certificate-only clients); undefined when no
-   * client is asking (the periodic re-check: the name was checked when the client connected).
-   */
-  username: string | undefined;
-}
-
-export type LoginAdmission =
-  | { kind: "admitted"; username: string }
-  | { kind: "denied"; denial: Denial }
-  | { kind: "client-gone" }
-  /** Handed to the instance holding OpenVPN's link (`[cluster]`), which did not answer in time. */
-  | { kind: "no-answer" };
-
-/**
- * A re-checked session. Admitted: the session as stored now (rotated refresh token, fresh
- * claims). Denied: the session has ended (deleted, its newest refresh token revoked), unless
- * the IdP could not be asked and the denial only fails closed for now.
- */
-export type Recheck =
-  | { admit: true; session: Session; lines: string[]; refreshed: boolean }
-  | { admit: false; denial: Denial; session: Session };
+import type { AdmissionDeps, ClientSide, LoginAdmission, Recheck } from "./admission_types.ts";
 
 export class Admission {
   readonly #deps: AdmissionDeps;
