@@ -65,5 +65,5 @@ export type LoginAdmission =
  * the IdP could not be asked and the denial only fails closed for now.
  */
 export type Recheck =
-  | { admit: true; session: Session; lines: string[]; refreshed: boolean }
+  | { admit: true; session: Session; lines: readonly string[]; refreshed: boolean }
   | { admit: false; denial: Denial; session: Session };

@@ -12,7 +12,7 @@ import { extractIdentity, type Identity } from "../policy/identity.ts";
 import type { Denial } from "./denial.ts";
 
 export type Verdict =
-  | { allow: true; identity: Identity; lines: string[] }
+  | { allow: true; identity: Identity; lines: readonly string[] }
   /** `identity` when the claims named one: logs say who was denied. */
   | { allow: false; denial: Denial; identity?: Identity };
 
@@ -30,18 +30,22 @@ export interface PolicyConfig {
 const MISSING_INFORMATION =
   "Your account is missing information this VPN needs; contact your administrator";
 
+/** What a REAUTH's verdict carries as lines: it sends none (`client-auth-nt`). */
+const NO_LINES: readonly string[] = Object.freeze([]);
+
+/**
+ * `withLines` false (a REAUTH, which answers `client-auth-nt`) leaves the client config lines
+ * out: picking them is work done per REAUTH for nothing.
+ */
 export function judge(
   claims: Record<string, unknown>,
   commonName: string,
   config: PolicyConfig,
+  withLines = true,
 ): Verdict {
   let identity: Identity;
   try {
-    identity = extractIdentity(claims, {
-      usernameClaim: config.oidc.usernameClaim,
-      groupsClaim: config.oidc.groupsClaim,
-      ...(config.oidc.rolesClaim === undefined ? {} : { rolesClaim: config.oidc.rolesClaim }),
-    });
+    identity = extractIdentity(claims, config.oidc);
   } catch (error) {
     if (error instanceof ClaimError) {
       return {
@@ -67,7 +71,8 @@ export function judge(
       identity,
     };
   }
-  return { allow: true, identity, lines: linesForGroups(config.clientConfig, identity.groups) };
+  const lines = withLines ? linesForGroups(config.clientConfig, identity.groups) : NO_LINES;
+  return { allow: true, identity, lines };
 }
 
 const MAX_LISTED_CLAIMS = 40;

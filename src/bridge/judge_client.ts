@@ -26,7 +26,7 @@ export function judgeClient(
   config: { policy: PolicyConfig; usernamePolicy: UsernamePolicy },
   log: Logger,
 ): Verdict {
-  const verdict = judge(claims, client.commonName, config.policy);
+  const verdict = judge(claims, client.commonName, config.policy, client.kind !== "reauth");
   if (!verdict.allow) return verdict;
   const { identity } = verdict;
   const username = checkUsername(config.usernamePolicy, client.username, identity);

@@ -28,20 +28,28 @@ export class ClaimError extends Error {
  */
 export function claimAt(claims: Record<string, unknown>, path: string): unknown {
   if (path === "") return undefined;
-  return lookup(claims, path.split("."));
+  return lookup(claims, path);
 }
 
-function lookup(node: unknown, segments: string[]): unknown {
+/**
+ * Walks the dots of `path` from the last one back, so the key tried is the longest prefix
+ * first. Works on the string itself: every REAUTH judges the session's claims again, and a
+ * split, slice and join per level were allocations per event for the same answer.
+ */
+function lookup(node: unknown, path: string): unknown {
   if (!isPlainObject(node)) return undefined;
-  for (let take = segments.length; take >= 1; take--) {
-    const key = segments.slice(0, take).join(".");
+  if (Object.hasOwn(node, path)) return node[path];
+  for (let dot = path.lastIndexOf("."); dot >= 0; dot = previousDot(path, dot)) {
+    const key = path.slice(0, dot);
     if (!Object.hasOwn(node, key)) continue;
-    const value = node[key];
-    if (take === segments.length) return value;
-    const found = lookup(value, segments.slice(take));
+    const found = lookup(node[key], path.slice(dot + 1));
     if (found !== undefined) return found;
   }
   return undefined;
+}
+
+function previousDot(path: string, dot: number): number {
+  return dot === 0 ? -1 : path.lastIndexOf(".", dot - 1);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
