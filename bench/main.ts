@@ -1,5 +1,5 @@
 /**
- * `make bench`: runs B1-B4 side by side in one run and prints one table per scenario (JSON
+ * `make bench`: runs B1-B4 and G (growth) side by side in one run and prints one table per scenario (JSON
  * under bench/results/). Every throughput figure comes with a ratio against the reference
  * responder measured in the same run, because the machine is shared and noisy.
  *

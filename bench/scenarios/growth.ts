@@ -9,7 +9,7 @@
  */
 import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { parseConfig } from "../../src/config_loader/load.ts";
+import { parseInlineToml } from "../../tests/support/config_toml.ts";
 import { freePort } from "../../tests/support/free_port.ts";
 import { clientListLine } from "../../tests/support/openvpn_side.ts";
 import { benchConfigToml } from "../lib/bridge_config.ts";
@@ -57,12 +57,7 @@ async function measureSize(sessions: number, bound: number): Promise<GrowthRow> 
   const configPath = join(dir, "bench.toml");
   writeFileSync(configPath, toml);
   try {
-    const { config } = parseConfig(toml, configPath, {
-      env: {},
-      readTextFile: () => {
-        throw new Error("No files");
-      },
-    });
+    const { config } = parseInlineToml(toml, configPath);
     const fillStart = performance.now();
     const shmPath = join(shmDir, "sessions.sqlite");
     await bulkFill({ ...config.sessions, path: shmPath }, config.http.secret, sessions, bound);

@@ -12,7 +12,7 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from "node:os";
 import process from "node:process";
 import { setTimeout as sleep } from "node:timers/promises";
-import { parseConfig } from "../../src/config_loader/load.ts";
+import { parseInlineToml } from "../../tests/support/config_toml.ts";
 import { openSessionStore } from "../../src/sessions/open_store.ts";
 import { freePort } from "../../tests/support/free_port.ts";
 import { benchConfigToml } from "../lib/bridge_config.ts";
@@ -166,12 +166,7 @@ async function startup(options: MemoryStartupOptions) {
   writeFileSync(configPath, toml);
   const runs: Array<{ managementMs: number; healthzMs: number; firstReauthMs: number }> = [];
   try {
-    const { config } = parseConfig(toml, configPath, {
-      env: {},
-      readTextFile: () => {
-        throw new Error("No files");
-      },
-    });
+    const { config } = parseInlineToml(toml, configPath);
     const fillStart = performance.now();
     const store = await openSessionStore(
       { ...config.sessions, path: join(shmDir, "sessions.sqlite") },

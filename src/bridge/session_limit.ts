@@ -2,9 +2,10 @@
  * `sessions.max_per_user`: how many sessions one IdP subject may hold at once. Pure: given the
  * user's other live sessions, which must end for a new login to fit.
  */
+import type { SessionsConfig } from "../config/types.ts";
 import type { Session, SessionStore } from "../sessions/types.ts";
 
-export type SessionLimitAction = "kill_oldest" | "deny_new";
+export type SessionLimitAction = SessionsConfig["maxPerUserAction"];
 
 export interface SessionLimit {
   /** 0 means no limit. */

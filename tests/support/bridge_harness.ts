@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseConfig } from "../../src/config_loader/load.ts";
+import { parseInlineToml } from "./config_toml.ts";
 import type { ResolvedConfig } from "../../src/config/types.ts";
 import { startDaemon } from "../../src/daemon.ts";
 import type { RunningService } from "../../src/cli.ts";
@@ -222,12 +222,7 @@ ${options.extraToml ?? ""}
 
 /** @throws {ConfigError} for a config that check-config would refuse */
 export function parseHarnessToml(toml: string): ResolvedConfig {
-  return parseConfig(toml, "harness.toml", {
-    env: {},
-    readTextFile: () => {
-      throw new Error("no files");
-    },
-  }).config;
+  return parseInlineToml(toml, "harness.toml").config;
 }
 
 /** The ENV a 2.6 client sends, with overrides. */

@@ -1,3 +1,6 @@
+import { parseConfig } from "../../src/config_loader/load.ts";
+import type { LoadedConfig } from "../../src/config_loader/load.ts";
+
 /** The smallest valid `[http]` and `[oidc]` sections, for config tests to build on. */
 export const HTTP_OIDC_TOML = `[http]
 base_url = "https://vpn.example.com"
@@ -15,3 +18,22 @@ export const MINIMAL_TOML = `
 management = "unix:///run/openvpn/mgmt.sock"
 
 ${HTTP_OIDC_TOML}`;
+
+/**
+ * Loads a config given as text, as check-config would, with no environment overrides and no
+ * files to read (a `*_file` key fails).
+ *
+ * @throws {ConfigError} for a config that check-config would refuse
+ */
+export function parseInlineToml(
+  toml: string,
+  file = "test.toml",
+  env: Record<string, string> = {},
+): LoadedConfig {
+  return parseConfig(toml, file, {
+    env,
+    readTextFile: () => {
+      throw new Error("no files");
+    },
+  });
+}

@@ -1,7 +1,6 @@
 import { assert, assertEquals, assertMatch, assertThrows } from "../../support/assert.ts";
-import { parseConfig } from "../../../src/config_loader/load.ts";
 import { ConfigError } from "../../../src/config_loader/errors.ts";
-import { HTTP_OIDC_TOML } from "../../support/config_toml.ts";
+import { HTTP_OIDC_TOML, parseInlineToml } from "../../support/config_toml.ts";
 import { mergeReload } from "../../../src/config/live.ts";
 
 const SERVER = `
@@ -15,12 +14,7 @@ url = "redis://redis.internal:6379/0"
 `;
 
 function load(toml: string) {
-  return parseConfig(SERVER + HTTP_OIDC_TOML + toml, "test.toml", {
-    env: {},
-    readTextFile: () => {
-      throw new Error("no files");
-    },
-  });
+  return parseInlineToml(SERVER + HTTP_OIDC_TOML + toml, "test.toml");
 }
 
 function issuesOf(toml: string) {

@@ -1,7 +1,6 @@
 import { assertEquals } from "../../support/assert.ts";
-import { parseConfig } from "../../../src/config_loader/load.ts";
 import { ConfigError } from "../../../src/config_loader/errors.ts";
-import { HTTP_OIDC_TOML } from "../../support/config_toml.ts";
+import { HTTP_OIDC_TOML, parseInlineToml } from "../../support/config_toml.ts";
 import { mergeReload } from "../../../src/config/live.ts";
 
 const REST = `
@@ -34,12 +33,7 @@ lines = ['push "route 10.2.0.0 255.255.0.0"']
 ${REST}`;
 
 function load(source: string, env: Record<string, string> = {}) {
-  return parseConfig(source, "test.toml", {
-    env,
-    readTextFile: () => {
-      throw new Error("no files");
-    },
-  });
+  return parseInlineToml(source, "test.toml", env);
 }
 
 function issuesOf(source: string) {
