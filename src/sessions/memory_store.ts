@@ -3,20 +3,9 @@
  * ends. Refresh tokens stay unencrypted, as they never leave the process.
  */
 import { checkPendingLogin, checkSession } from "./entry_check.ts";
-import {
-  checkMaxEntries,
-  type StoreBounds,
-  StoreFullReporter,
-  type StoreTable,
-} from "./store_full.ts";
-import type {
-  ClientBinding,
-  LiveCounts,
-  PendingLogin,
-  Session,
-  SessionStore,
-  SweepResult,
-} from "./types.ts";
+import { checkMaxEntries, type StoreBounds, StoreFullReporter } from "./store_full.ts";
+import type { PendingLogin, Session, StoreTable } from "./types.ts";
+import type { ClientBinding, LiveCounts, SessionStore, SweepResult } from "./types.ts";
 
 export type MemoryStoreOptions = StoreBounds;
 

@@ -6,9 +6,8 @@
  */
 import { Buffer } from "node:buffer";
 import { checkPendingLogin, checkSession } from "./entry_check.ts";
-import type { StoreTable } from "./store_full.ts";
 import type { TokenCipher } from "./token_cipher.ts";
-import type { PendingLogin, Session } from "./types.ts";
+import type { PendingLogin, Session, StoreTable } from "./types.ts";
 
 /** What Redis hands back for one entry: its JSON and its encrypted part, when present. */
 export type StoredFields = [data: Buffer | null, secret: Buffer | null];

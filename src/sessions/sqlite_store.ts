@@ -18,22 +18,11 @@ import { openPendingData, sealPendingData } from "./pending_data.ts";
 import { CACHE_LIMIT, SessionCache } from "./session_cache.ts";
 import { openDatabaseFile } from "./sqlite_file.ts";
 import { prepareStatements } from "./sqlite_statements.ts";
-import {
-  checkMaxEntries,
-  type StoreBounds,
-  StoreFullReporter,
-  type StoreTable,
-} from "./store_full.ts";
+import { checkMaxEntries, type StoreBounds, StoreFullReporter } from "./store_full.ts";
 import type { TokenCipher } from "./token_cipher.ts";
 import { TurnBatch } from "./turn_batch.ts";
-import type {
-  ClientBinding,
-  LiveCounts,
-  PendingLogin,
-  Session,
-  SessionStore,
-  SweepResult,
-} from "./types.ts";
+import type { PendingLogin, Session, StoreTable } from "./types.ts";
+import type { ClientBinding, LiveCounts, SessionStore, SweepResult } from "./types.ts";
 
 const KEY_CHECK = "key_check";
 /** Bound sessions read into the cache per turn after opening (see #warmBound). */

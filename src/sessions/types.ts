@@ -67,6 +67,9 @@ export interface Session {
   expiresAt: number;
 }
 
+/** The two tables every store keeps, bounded separately. */
+export type StoreTable = "pending" | "sessions";
+
 export interface LiveCounts {
   sessions: number;
   pending: number;
