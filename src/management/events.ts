@@ -4,8 +4,16 @@
  */
 import type { Secret } from "../config/secret.ts";
 
-/** A `>CLIENT:` ENV block: `name=value` pairs split at the first `=`. Values may be secrets. */
-export type ClientEnv = ReadonlyMap<string, string>;
+/**
+ * A `>CLIENT:` ENV block: `name=value` pairs split at the first `=`; of a name sent twice, the
+ * first value. Values may be secrets. (A `Map` is one; the protocol reads lines lazily.)
+ */
+export interface ClientEnv {
+  get(name: string): string | undefined;
+  has(name: string): boolean;
+  /** How many distinct names. */
+  readonly size: number;
+}
 
 export interface ClientConnectEvent {
   type: "client-connect";

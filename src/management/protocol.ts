@@ -18,16 +18,19 @@
  * const { events, replies } = core.push(">INFO:OpenVPN Management Interface Version 5\r\n");
  * ```
  */
+import { ENV_PREFIX, EnvNames } from "./block_env.ts";
+import { OpenClientBlock } from "./client_block.ts";
 import { describeLine } from "./describe_line.ts";
 import type {
   ClientBlockEvent,
+  ClientEnv,
   ManagementEvent,
   ProtocolWarning,
   ProtocolWarningCode,
   Reply,
   ReplyKind,
 } from "./events.ts";
-import { LineSplitter } from "./line_splitter.ts";
+import { type LineSink, LineSplitter } from "./line_splitter.ts";
 import { type BlockHeader, parseClientHeader } from "./parse_client_header.ts";
 import { malformed, parseRealtime } from "./parse_realtime.ts";
 
@@ -63,16 +66,8 @@ export interface ProtocolStats {
 /** OpenVPN sends this without a line end and waits for the password line. */
 const PASSWORD_PROMPT = "ENTER PASSWORD:";
 const ENV_NAME = /^[\w.-]{1,64}$/;
-
-interface OpenBlock {
-  /** Undefined for a block whose header did not parse: its lines are skipped up to END. */
-  header: BlockHeader | undefined;
-  env: Map<string, string>;
-  lines: number;
-  chars: number;
-  /** Why the block will be dropped at its END (fail closed: never half a block). */
-  drop: { code: ProtocolWarningCode; why: string } | undefined;
-}
+const ENV_END = `${ENV_PREFIX}END`;
+const CR = 13;
 
 interface Ticket {
   id: number;
@@ -87,13 +82,21 @@ export class ManagementProtocol {
   readonly #splitter: LineSplitter;
   #tickets: Ticket[] = [];
   #nextTicket = 1;
-  #block: OpenBlock | undefined;
+  #block: OpenClientBlock | undefined;
+  readonly #envNames: EnvNames;
   #strayEnvReported = false;
   #promptSeen = false;
+  /** The result `push()` is filling (push runs to its end before anything else). */
+  #out: PushResult = { events: [], replies: [] };
+  readonly #sink: LineSink = {
+    line: (text, start, end, next) => this.#handleLine(text, start, end, next, this.#out),
+    dropped: (length) => this.#lineDropped(length, this.#out),
+  };
 
   constructor(limits: Partial<ProtocolLimits> = {}) {
     this.#limits = { ...DEFAULT_LIMITS, ...limits };
     this.#splitter = new LineSplitter(this.#limits.maxLineChars);
+    this.#envNames = new EnvNames(this.#limits.maxEnvLines);
   }
 
   /**
@@ -109,15 +112,8 @@ export class ManagementProtocol {
   /** Feeds received text (any chunking; `\r\n` or `\n` line ends). Never throws. */
   push(chunk: string): PushResult {
     const out: PushResult = { events: [], replies: [] };
-    const { lines, dropped, droppedAt } = this.#splitter.push(chunk);
-    let drop = 0;
-    for (let i = 0; i < lines.length; i++) {
-      while (drop < dropped.length && droppedAt[drop] === i) {
-        this.#lineDropped(dropped[drop++]!, out);
-      }
-      this.#handleLine(lines[i]!, out);
-    }
-    while (drop < dropped.length) this.#lineDropped(dropped[drop++]!, out);
+    this.#out = out;
+    this.#splitter.push(chunk, this.#sink);
     // The prompt has no line end: recognise it while it is the whole unfinished line.
     if (this.#splitter.partial === PASSWORD_PROMPT) {
       this.#splitter.clearPartial();
@@ -159,24 +155,23 @@ export class ManagementProtocol {
     const limit = this.#limits.maxLineChars;
     if (block?.header !== undefined) {
       if (block.drop === undefined) {
-        this.#dropAtEnd(block, "line-too-long", `a line of ${length}+ chars (limit ${limit})`);
+        block.dropAtEnd("line-too-long", `a line of ${length}+ chars (limit ${limit})`);
       }
       return;
     }
     this.#warn(out, "line-too-long", `Line of ${length}+ chars dropped: limit is ${limit}`);
   }
 
-  #handleLine(line: string, out: PushResult): void {
+  /** The line `text.slice(start, end)`; `next`: as `LineSink.line` has it. */
+  #handleLine(text: string, start: number, end: number, next: number, out: PushResult): number {
     if (this.#promptSeen) {
       // A prompt recognised without line end may still get one: do not treat it as a reply.
       this.#promptSeen = false;
-      if (line === "") return;
+      if (start === end) return next;
     }
-    if (line.startsWith(">CLIENT:ENV,")) {
-      this.#handleEnv(line.slice(">CLIENT:ENV,".length), out);
-      return;
-    }
+    if (text.startsWith(ENV_PREFIX, start)) return this.#handleEnv(text, start, end, next, out);
     this.#strayEnvReported = false;
+    const line = start === 0 && end === text.length ? text : text.slice(start, end);
     if (line === PASSWORD_PROMPT) {
       out.events.push({ type: "password-prompt" });
     } else if (line.startsWith(">")) {
@@ -184,6 +179,7 @@ export class ManagementProtocol {
     } else {
       this.#handleReplyLine(line, out);
     }
+    return next;
   }
 
   #handleRealtime(line: string, out: PushResult): void {
@@ -215,13 +211,11 @@ export class ManagementProtocol {
             parsed.ids,
           );
         }
-        this.#block = {
-          header: parsed.type === "block" ? parsed.header : undefined,
-          env: new Map(),
-          lines: 0,
-          chars: 0,
-          drop: undefined,
-        };
+        this.#block = new OpenClientBlock(
+          parsed.type === "block" ? parsed.header : undefined,
+          this.#envNames,
+          this.#limits.maxEnvLines,
+        );
         return;
       case "address":
         out.events.push(parsed.event);
@@ -235,53 +229,62 @@ export class ManagementProtocol {
     }
   }
 
-  #handleEnv(rest: string, out: PushResult): void {
+  /**
+   * An ENV line, `text.slice(start, end)`. Returns where the splitter goes on in `text`: the
+   * lines that follow in the same chunk are most likely the block's other ENV lines, and are
+   * taken here in one loop instead of one call through the splitter each.
+   */
+  #handleEnv(text: string, start: number, end: number, next: number, out: PushResult): number {
     const block = this.#block;
     if (block === undefined) {
       if (!this.#strayEnvReported) {
         this.#strayEnvReported = true;
         this.#warn(out, "env-outside-block", ">CLIENT:ENV line without a block: skipped");
       }
-      return;
+      return next;
     }
-    if (rest === "END") {
+    this.#envLine(block, text, start, end, next, out);
+    if (next === -1) return next;
+    const maxLineChars = this.#limits.maxLineChars;
+    let pos = next;
+    while (this.#block === block && text.startsWith(ENV_PREFIX, pos)) {
+      const newline = text.indexOf("\n", pos);
+      // An unfinished or overlong line is the splitter's to hold or drop.
+      if (newline === -1 || newline - pos > maxLineChars) break;
+      const stop = text.charCodeAt(newline - 1) === CR ? newline - 1 : newline;
+      this.#envLine(block, text, pos, stop, newline + 1, out);
+      pos = newline + 1;
+    }
+    return pos;
+  }
+
+  #envLine(
+    block: OpenClientBlock,
+    text: string,
+    start: number,
+    end: number,
+    next: number,
+    out: PushResult,
+  ): void {
+    if (end - start === ENV_END.length && text.startsWith(ENV_END, start)) {
       this.#block = undefined;
       this.#closeBlock(block, out);
       return;
     }
-    block.lines++;
-    if (block.header === undefined || block.drop !== undefined) return;
-    if (block.lines > this.#limits.maxEnvLines) {
-      this.#dropAtEnd(block, "env-limit", `more than ${this.#limits.maxEnvLines} ENV lines`);
-      return;
-    }
-    const eq = rest.indexOf("=");
-    if (eq <= 0) {
-      this.#dropAtEnd(block, "malformed-line", "malformed ENV line (no name=value)");
-      return;
-    }
-    const name = rest.slice(0, eq);
-    if (block.env.has(name)) {
-      // Not dropped: a client may repeat its own peer-info names; the first value decides.
-      const shown = ENV_NAME.test(name) ? name : "(unprintable name)";
-      this.#warn(
-        out,
-        "duplicate-env",
-        `Duplicate ENV name ${shown} in the >CLIENT block of cid ${block.header.cid}: first value kept`,
-      );
-      return;
-    }
-    block.env.set(name, rest.slice(eq + 1));
-    block.chars += rest.length;
+    const repeated = block.add(text, start, end, next);
+    if (repeated === undefined) return;
+    // Not dropped: a client may repeat its own peer-info names; the first value decides.
+    const shown = ENV_NAME.test(repeated) ? repeated : "(unprintable name)";
+    this.#warn(
+      out,
+      "duplicate-env",
+      `Duplicate ENV name ${shown} in the >CLIENT block of cid ${
+        block.header!.cid
+      }: first value kept`,
+    );
   }
 
-  #dropAtEnd(block: OpenBlock, code: ProtocolWarningCode, why: string): void {
-    block.drop = { code, why };
-    block.env.clear();
-    block.chars = 0;
-  }
-
-  #closeBlock(block: OpenBlock, out: PushResult): void {
+  #closeBlock(block: OpenClientBlock, out: PushResult): void {
     const header = block.header;
     if (header === undefined) return; // already reported as malformed
     if (block.drop !== undefined) {
@@ -293,7 +296,7 @@ export class ManagementProtocol {
       );
       return;
     }
-    out.events.push(blockEvent(header, block.env));
+    out.events.push(blockEvent(header, block.env()));
   }
 
   #dropOpenBlock(out: PushResult, message: string): void {
@@ -375,7 +378,7 @@ export class ManagementProtocol {
   }
 }
 
-function blockEvent(header: BlockHeader, env: ReadonlyMap<string, string>): ClientBlockEvent {
+function blockEvent(header: BlockHeader, env: ClientEnv): ClientBlockEvent {
   switch (header.kind) {
     case "client-connect":
     case "client-reauth":

@@ -133,10 +133,15 @@ for (const [header, type, fields] of BLOCKS) {
     assertEquals(rest, []);
     assertEquals({ ...event, env: undefined }, { type, ...fields, env: undefined });
     assert(event !== undefined && "env" in event);
-    assertEquals([...event.env], [["common_name", "alice"], ["tls_id_0", "CN=alice"], [
-      "empty",
+    const names = ["common_name", "tls_id_0", "empty", "CN", "absent"];
+    assertEquals(names.map((name) => event.env.get(name)), [
+      "alice",
+      "CN=alice",
       "",
-    ]]);
+      undefined,
+      undefined,
+    ]);
+    assertEquals(event.env.size, 3);
   });
 }
 
