@@ -33,6 +33,7 @@ check: deps
 	$(DENO) lint
 	$(DENO) check src/ tests/ bench/ scripts/
 	$(DENO) run --allow-read scripts/check_imports.ts src
+	$(DENO) run --allow-read scripts/check_test_imports.ts tests bench
 
 fmt: tools
 	$(DENO) fmt

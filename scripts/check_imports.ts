@@ -44,6 +44,11 @@ export function layerOf(path: string): number | undefined {
 
 /** Relative specifiers imported by a TypeScript source (static, re-exports and dynamic). */
 export function importsOf(source: string): string[] {
+  return specifiersOf(source).filter((specifier) => specifier.startsWith("."));
+}
+
+/** Every specifier a TypeScript source imports (static, re-exports and dynamic). */
+export function specifiersOf(source: string): string[] {
   const code = source.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
   const found: string[] = [];
   const patterns = [
@@ -53,7 +58,7 @@ export function importsOf(source: string): string[] {
   ];
   for (const pattern of patterns) {
     for (const match of code.matchAll(pattern)) {
-      if (match[1]!.startsWith(".")) found.push(match[1]!);
+      found.push(match[1]!);
     }
   }
   return found;
@@ -103,7 +108,7 @@ function findCycles(graph: ReadonlyMap<string, readonly string[]>): string[][] {
   return cycles;
 }
 
-function sourceFiles(dir: string): string[] {
+export function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) return sourceFiles(path);

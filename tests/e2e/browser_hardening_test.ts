@@ -6,7 +6,7 @@
  * decide whether the IdP's login form is ever reached. Needs root, openvpn, iproute2, chromium.
  */
 
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { announceSkip, browserLabSkipReason } from "./lib/requirements.ts";
@@ -45,12 +45,12 @@ Deno.test({
       await browser.context.clearCookies();
       // No confirmation page: the first page the browser shows is the IdP's login form.
       await browser.page.goto(url, { waitUntil: "load" });
-      assert.ok(
+      assert(
         browser.page.url().startsWith(stack.idp.issuer),
         `Expected the IdP's login form, got ${browser.page.url()}`,
       );
       const page = await browser.login(url, "alice", "alice-password");
-      assert.match(page.text, /You are connected/);
+      assertMatch(page.text, /You are connected/);
       await client.waitForState("CONNECTED", 20_000);
     });
   },
@@ -94,7 +94,7 @@ Deno.test({
         fronts.setIdp(stack.idp.issuer);
         const client = await stack.lab.startClient({ name: "alice-laptop" });
         const { page } = await stack.signIn(client, "alice", "alice-password");
-        assert.match(page.text, /You are connected/);
+        assertMatch(page.text, /You are connected/);
         await client.waitForState("CONNECTED", 20_000);
       });
     });
@@ -128,10 +128,10 @@ Deno.test({
         // Chromium names the form's own URL, not the redirect target it blocked; the policy it
         // quotes holds the discovered endpoint's origin but not the unconfigured one.
         const policy = /"form-action ([^"]*)"/.exec(violation)?.[1] ?? "";
-        assert.ok(policy !== "", `console: ${messages.join(" | ")}; page ${browser.page.url()}`);
-        assert.ok(policy.split(" ").includes(fronts.first), policy);
-        assert.ok(!policy.split(" ").includes(fronts.second), policy);
-        assert.equal(await browser.page.locator("#username").count(), 0);
+        assert(policy !== "", `console: ${messages.join(" | ")}; page ${browser.page.url()}`);
+        assert(policy.split(" ").includes(fronts.first), policy);
+        assert(!policy.split(" ").includes(fronts.second), policy);
+        assertEquals(await browser.page.locator("#username").count(), 0);
       });
     });
   },

@@ -9,7 +9,7 @@
  * chromium and redis-server.
  */
 
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { RedisServer } from "../support/redis_server.ts";
@@ -87,11 +87,11 @@ async function holdsLease(bridge: BridgeProcess): Promise<boolean> {
 
 /** No second login URL, no reconnect, no failure: the tunnel simply stayed up. */
 function assertNoBrowserNeeded(client: OpenVpnClient): void {
-  assert.equal(client.lines.filter((l) => l.startsWith(">INFOMSG:WEB_AUTH::")).length, 1);
+  assertEquals(client.lines.filter((l) => l.startsWith(">INFOMSG:WEB_AUTH::")).length, 1);
   const states = client.management.states().map((state) => state.name);
-  assert.equal(states.includes("RECONNECTING"), false, `States: ${states.join(",")}`);
-  assert.equal(states.filter((state) => state === "CONNECTED").length, 1, states.join(","));
-  assert.equal(client.running, true);
+  assertEquals(states.includes("RECONNECTING"), false, `States: ${states.join(",")}`);
+  assertEquals(states.filter((state) => state === "CONNECTED").length, 1, states.join(","));
+  assertEquals(client.running, true);
 }
 
 Deno.test({
@@ -144,12 +144,12 @@ Deno.test({
           listenUrl: baseUrlB,
         });
         const b = bridgeB;
-        assert.deepEqual((await b.readiness()).cluster, { instance: "bridge-b", leases: [] });
+        assertEquals((await b.readiness()).cluster, { instance: "bridge-b", leases: [] });
 
         // Alice's client talks to OpenVPN, whose link A holds; her browser lands on B.
         const alice = await s.lab.startClient({ name: "alice-laptop" });
         const aliceUrl = await alice.management.waitForWebAuthUrl(20_000, 0);
-        assert.ok(aliceUrl.startsWith(s.listenUrl), aliceUrl);
+        assert(aliceUrl.startsWith(s.listenUrl), aliceUrl);
         const browser = await s.browser();
         await browser.context.clearCookies();
         const alicePage = await browser.login(
@@ -157,11 +157,11 @@ Deno.test({
           "alice",
           "alice-password",
         );
-        assert.match(alicePage.text, /You are connected/);
+        assertMatch(alicePage.text, /You are connected/);
         await alice.waitForState("CONNECTED", 20_000);
         await assertTunnelCarriesPings(s.lab);
         const aliceCid = (await serverCommands(s.lab)).find((c) => c.verb === "client-auth")!.cid;
-        assert.match(b.log, /Login of "?alice"? \(cid \d+/, "B finished alice's login");
+        assertMatch(b.log, /Login of "?alice"? \(cid \d+/, "B finished alice's login");
 
         // Right after A answered one of alice's renegotiations, bob's client connects and A
         // answers with his sign-in link; then A dies.
@@ -169,7 +169,7 @@ Deno.test({
         await waitForReauthAnswer(s.lab, aliceCid, before);
         const bob = await s.lab.startClient({ name: "bob-laptop" });
         const bobUrl = await bob.management.waitForWebAuthUrl(20_000, 0);
-        assert.ok(bobUrl.startsWith(s.listenUrl), bobUrl);
+        assert(bobUrl.startsWith(s.listenUrl), bobUrl);
         const killedAt = performance.now();
         Deno.kill(a.pid, "SIGKILL");
         const tookOver = pollUntil(
@@ -183,8 +183,8 @@ Deno.test({
         const bobPage = await browser.login(onInstance(bobUrl, baseUrlB), "bob", "bob-password");
         const takeoverMs = await tookOver;
         console.log(`B took the lease ${Math.round(takeoverMs)} ms after kill -9 of A`);
-        assert.ok(takeoverMs <= LEASE_MS + 2_000, `takeover took ${takeoverMs} ms`);
-        assert.match(bobPage.text, /You are connected/);
+        assert(takeoverMs <= LEASE_MS + 2_000, `takeover took ${takeoverMs} ms`);
+        assertMatch(bobPage.text, /You are connected/);
         await bob.waitForState("CONNECTED", 20_000);
         await bob.stop();
 
@@ -192,10 +192,10 @@ Deno.test({
         const afterKill = await reauthAnswersFor(s.lab, aliceCid);
         const bMark = b.mark();
         await waitForReauthAnswer(s.lab, aliceCid, afterKill);
-        assert.match(b.log.slice(bMark), /reauth"? of "?alice"?/);
+        assertMatch(b.log.slice(bMark), /reauth"? of "?alice"?/);
         await assertTunnelCarriesPings(s.lab);
         assertNoBrowserNeeded(alice);
-        assert.equal(
+        assertEquals(
           (await serverCommands(s.lab)).some((c) => c.verb === "client-deny"),
           false,
           "nobody was denied",

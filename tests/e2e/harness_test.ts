@@ -4,7 +4,7 @@
  * events by hand. Needs root, openvpn and iproute2; the browser test needs Chromium.
  */
 
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertMatch, assertNotEquals } from "../support/assert.ts";
 import { openBrowser } from "./lib/browser.ts";
 import { parseAuthFailed, parseStateLine } from "./lib/client_management.ts";
 import { type Lab, withLab } from "./lib/lab.ts";
@@ -67,16 +67,16 @@ Deno.test({
       await withBridge(lab, async (bridge) => {
         const client = await lab.startClient({ name: "alice" });
         const connect = await bridge.waitForClientEvent("CONNECT");
-        assert.equal(connect.env.get("common_name"), "alice");
-        assert.equal(connect.env.get("IV_SSO"), "webauth");
-        assert.equal(connect.env.get("untrusted_ip"), lab.network.clientVethIp);
+        assertEquals(connect.env.get("common_name"), "alice");
+        assertEquals(connect.env.get("IV_SSO"), "webauth");
+        assertEquals(connect.env.get("untrusted_ip"), lab.network.clientVethIp);
 
         const url = `http://127.0.0.1:9/login?state=${"s".repeat(40)}&x="quoted"`;
         await bridge.command(
           `client-pending-auth ${connect.cid} ${connect.kid} ${quoteArg(`WEB_AUTH::${url}`)} 60`,
         );
-        assert.equal(await client.waitForWebAuthUrl(), url);
-        assert.match((await client.waitForAuthPending()).description, /^timeout \d+$/);
+        assertEquals(await client.waitForWebAuthUrl(), url);
+        assertMatch((await client.waitForAuthPending()).description, /^timeout \d+$/);
 
         await bridge.command([
           `client-auth ${connect.cid} ${connect.kid}`,
@@ -89,14 +89,14 @@ Deno.test({
             `client start to CONNECTED: ${Math.round(performance.now() - client.startedAt)} ms`,
           );
         }
-        assert.match(connected.localIp, new RegExp(`^10\\.201\\.${lab.network.slot}\\.\\d+$`));
-        assert.equal(client.tunnelIp, connected.localIp);
+        assertMatch(connected.localIp, new RegExp(`^10\\.201\\.${lab.network.slot}\\.\\d+$`));
+        assertEquals(client.tunnelIp, connected.localIp);
 
         const ping = await lab.pingServer(3);
-        assert.ok(ping.allReplied, ping.output);
-        assert.deepEqual(await client.pushedRoutes(), [spareRoute]);
+        assert(ping.allReplied, ping.output);
+        assertEquals(await client.pushedRoutes(), [spareRoute]);
         const routes = await client.routes();
-        assert.ok(
+        assert(
           routes.some((route) => route.startsWith(`${lab.network.spareNetwork}/24 `)),
           routes.join("\n"),
         );
@@ -106,10 +106,10 @@ Deno.test({
       // notification) connects again as a new CONNECT.
       const pidBefore = lab.server.pid;
       await lab.server.restart();
-      assert.notEqual(lab.server.pid, pidBefore);
+      assertNotEquals(lab.server.pid, pidBefore);
       await withBridge(lab, async (bridge) => {
         const again = await bridge.waitForClientEvent("CONNECT", { timeoutMs: 15_000 });
-        assert.equal(again.env.get("common_name"), "alice");
+        assertEquals(again.env.get("common_name"), "alice");
       });
     });
   },
@@ -129,15 +129,15 @@ Deno.test({
           credentials: { username: "bob", password },
         });
         const connect = await bridge.waitForClientEvent("CONNECT");
-        assert.equal(connect.env.has("IV_SSO"), false);
-        assert.equal(connect.env.get("username"), "bob");
-        assert.ok(connect.env.get("password") === password, "Password did not arrive verbatim");
+        assertEquals(connect.env.has("IV_SSO"), false);
+        assertEquals(connect.env.get("username"), "bob");
+        assert(connect.env.get("password") === password, "Password did not arrive verbatim");
 
         const reason = "This VPN needs a client that supports web login (IV_SSO=webauth)";
         await bridge.command(
           `client-deny ${connect.cid} ${connect.kid} "no IV_SSO" ${quoteArg(reason)}`,
         );
-        assert.equal(await client.waitForAuthFailed(), reason);
+        assertEquals(await client.waitForAuthFailed(), reason);
         // auth-retry none: the client gives up by itself.
         await withTimeout("denied client to exit", client.exited, 10_000);
       });
@@ -159,14 +159,14 @@ Deno.test({
         const connect = await bridge.waitForClientEvent("CONNECT");
         await bridge.command(`client-auth-nt ${connect.cid} ${connect.kid}`);
         await client.waitForState("CONNECTED", 15_000);
-        assert.ok((await lab.pingServer(2)).allReplied);
+        assert((await lab.pingServer(2)).allReplied);
 
         const reauth = await bridge.waitForClientEvent("REAUTH", { timeoutMs: 40_000 });
-        assert.equal(reauth.cid, connect.cid);
-        assert.notEqual(reauth.kid, connect.kid);
-        assert.equal(reauth.env.get("session_id"), connect.env.get("session_id"));
+        assertEquals(reauth.cid, connect.cid);
+        assertNotEquals(reauth.kid, connect.kid);
+        assertEquals(reauth.env.get("session_id"), connect.env.get("session_id"));
         // A certificate-only 2.6 client presents no auth token.
-        assert.equal(reauth.env.get("session_state"), "Initial");
+        assertEquals(reauth.env.get("session_state"), "Initial");
         await bridge.command(`client-auth-nt ${reauth.cid} ${reauth.kid}`);
 
         // One ping may be lost while the new key settles; then the tunnel must carry all.
@@ -174,8 +174,8 @@ Deno.test({
           return (await lab.pingServer(1)).allReplied ? true : undefined;
         }, 10_000);
         const ping = await lab.pingServer(3);
-        assert.ok(ping.allReplied, ping.output);
-        assert.equal(client.running, true);
+        assert(ping.allReplied, ping.output);
+        assertEquals(client.running, true);
       });
     });
   },
@@ -213,10 +213,10 @@ Deno.test({
     try {
       const start = `http://127.0.0.1:${server.addr.port}/start`;
       const ok = await browser.login(start, "alice", "secret");
-      assert.equal(new URL(ok.finalUrl).pathname, "/done");
-      assert.match(ok.text, /Logged in as alice/);
+      assertEquals(new URL(ok.finalUrl).pathname, "/done");
+      assertMatch(ok.text, /Logged in as alice/);
       const wrong = await browser.login(start, "alice", "nope");
-      assert.match(wrong.text, /Invalid username or password/);
+      assertMatch(wrong.text, /Invalid username or password/);
     } finally {
       await browser.close();
       await server.shutdown();
@@ -232,31 +232,31 @@ Deno.test("parseClientEvents() completes a block only at ENV,END and skips inter
     ">CLIENT:ENV,password=a=b",
     ">CLIENT:REAUTH,7,3",
   ];
-  assert.deepEqual(parseClientEvents(lines), []);
+  assertEquals(parseClientEvents(lines), []);
   const [event] = parseClientEvents([...lines.slice(0, 4), ">CLIENT:ENV,END"]);
-  assert.equal(event?.kind, "CONNECT");
-  assert.equal(event?.cid, "7");
-  assert.equal(event?.kid, "1");
-  assert.equal(event?.env.get("password"), "a=b");
+  assertEquals(event?.kind, "CONNECT");
+  assertEquals(event?.cid, "7");
+  assertEquals(event?.kid, "1");
+  assertEquals(event?.env.get("password"), "a=b");
 });
 
 Deno.test("parseAuthFailed() and parseStateLine() read the client's notifications", () => {
-  assert.equal(
+  assertEquals(
     parseAuthFailed(">PASSWORD:Verification Failed: 'Auth' ['Access denied: it's you']"),
     "Access denied: it's you",
   );
-  assert.equal(parseAuthFailed(">PASSWORD:Verification Failed: 'Auth'"), "");
-  assert.equal(parseAuthFailed(">STATE:1,AUTH,,,,,,"), undefined);
+  assertEquals(parseAuthFailed(">PASSWORD:Verification Failed: 'Auth'"), "");
+  assertEquals(parseAuthFailed(">STATE:1,AUTH,,,,,,"), undefined);
   const state = parseStateLine(">STATE:1795879312,CONNECTED,SUCCESS,10.201.0.2,10.200.0.1,1194,,");
-  assert.equal(state?.name, "CONNECTED");
-  assert.equal(state?.localIp, "10.201.0.2");
+  assertEquals(state?.name, "CONNECTED");
+  assertEquals(state?.localIp, "10.201.0.2");
 });
 
 Deno.test({
   name: "lab: leaves no namespace and no openvpn process of this run behind",
   ignore: labSkipReason !== undefined,
   async fn() {
-    assert.deepEqual(await namespacesOfThisProcess(), []);
+    assertEquals(await namespacesOfThisProcess(), []);
     const ours: number[] = [];
     for await (const entry of Deno.readDir("/proc")) {
       if (!/^\d+$/.test(entry.name)) continue;
@@ -266,6 +266,6 @@ Deno.test({
       const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
       if (comm === "openvpn" && ppid === Deno.pid) ours.push(Number(entry.name));
     }
-    assert.deepEqual(ours, []);
+    assertEquals(ours, []);
   },
 });

@@ -4,7 +4,7 @@
  * stays in the default language. Runs the in-process bridge against the test IdP and a scripted
  * management server (no OpenVPN needed). With SCREENSHOT_DIR set, saves each page as a PNG.
  */
-import assert from "node:assert/strict";
+import { assertEquals, assertMatch } from "../support/assert.ts";
 import { join } from "node:path";
 import { BridgeHarness } from "../support/bridge_harness.ts";
 import { openBrowser } from "./lib/browser.ts";
@@ -59,9 +59,9 @@ Deno.test({
         try {
           const page = browser.page;
           await page.goto(url);
-          assert.equal(await page.getAttribute("html", "lang"), language.tag);
-          assert.equal(await page.textContent("h1"), language.confirm);
-          assert.match((await page.textContent("main")) ?? "", /bob/);
+          assertEquals(await page.getAttribute("html", "lang"), language.tag);
+          assertEquals(await page.textContent("h1"), language.confirm);
+          assertMatch((await page.textContent("main")) ?? "", /bob/);
           if (screenshots) {
             await page.screenshot({
               path: join(screenshots, `confirm-${language.tag}.png`),
@@ -74,7 +74,7 @@ Deno.test({
           await page.fill("#password", "bob-password");
           await page.click("#kc-login");
           await page.waitForURL((target) => target.pathname === "/oauth2/callback");
-          assert.match((await page.textContent("main")) ?? "", new RegExp(language.denied));
+          assertMatch((await page.textContent("main")) ?? "", new RegExp(language.denied));
           if (screenshots) {
             await page.screenshot({
               path: join(screenshots, `denied-${language.tag}.png`),
@@ -85,7 +85,7 @@ Deno.test({
             mark,
             (line) => line.startsWith(`client-deny ${cid} 1`),
           );
-          assert.equal(
+          assertEquals(
             deny,
             `client-deny ${cid} 1 "group" "You are not in a group allowed to use this VPN"`,
           );

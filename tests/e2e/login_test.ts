@@ -4,7 +4,7 @@
  * server lets the client in (or not). Needs root, openvpn, iproute2 and chromium.
  */
 
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import type { BridgeRuntime } from "./lib/bridge_process.ts";
 import {
   announceSkip,
@@ -37,27 +37,27 @@ for (const runtime of ["source", "binary"] as const satisfies readonly BridgeRun
         const slot = stack.lab.network.slot;
         const client = await stack.lab.startClient({ name: "alice-laptop" });
         const { url, page } = await stack.signIn(client, "alice", "alice-password");
-        assert.ok(url.startsWith(`${stack.listenUrl}/login/`), url);
-        assert.match(page.text, /You are connected/);
-        assert.match(page.text, /Signed in as alice/);
+        assert(url.startsWith(`${stack.listenUrl}/login/`), url);
+        assertMatch(page.text, /You are connected/);
+        assertMatch(page.text, /Signed in as alice/);
 
         const connected = await client.waitForState("CONNECTED", 20_000);
-        assert.match(connected.localIp, new RegExp(`^10\\.201\\.${slot}\\.\\d+$`));
+        assertMatch(connected.localIp, new RegExp(`^10\\.201\\.${slot}\\.\\d+$`));
         const ping = await stack.lab.pingServer(3);
-        assert.ok(ping.allReplied, ping.output);
+        assert(ping.allReplied, ping.output);
         const spare = stack.lab.network.spareNetwork;
         const route = `${spare} 255.255.255.0`;
-        assert.ok(
+        assert(
           (await client.pushedRoutes()).includes(route),
           "Her group's route was not pushed",
         );
         const routes = await client.routes();
-        assert.ok(
+        assert(
           routes.some((line) => line.startsWith(`${spare}/24 `)),
           routes.join("\n"),
         );
         // A certificate-only client sent no username: the bridge names the user for OpenVPN.
-        assert.ok(
+        assert(
           (await client.pushReply())?.includes("auth-token-user YWxpY2U="),
           "auth-token-user was not pushed",
         );
@@ -75,12 +75,12 @@ Deno.test({
     await withStack({}, async (stack) => {
       const client = await stack.lab.startClient({ name: "bob-laptop" });
       const { page } = await stack.signIn(client, "bob", "bob-password");
-      assert.match(page.text, /Access denied/);
+      assertMatch(page.text, /Access denied/);
       const reason = await client.waitForAuthFailed(15_000);
-      assert.ok(reason.length > 0, "The client got no reason");
-      assert.ok(page.text.includes(reason), `The page does not show "${reason}": ${page.text}`);
+      assert(reason.length > 0, "The client got no reason");
+      assert(page.text.includes(reason), `The page does not show "${reason}": ${page.text}`);
       await withTimeout("the denied client to exit", client.exited, 15_000);
-      assert.equal(client.tunnelIp, undefined);
+      assertEquals(client.tunnelIp, undefined);
     });
   },
 });
@@ -95,20 +95,23 @@ Deno.test({
       const pending = await client.waitForAuthPending(15_000);
       // The bridge announces its deadline plus a few seconds' grace; the server may cap it.
       const timeoutSec = Number(/timeout (\d+)/.exec(pending.description)?.[1] ?? "NaN");
-      assert.ok(timeoutSec > 0 && timeoutSec <= 20, pending.description);
+      assert(timeoutSec > 0 && timeoutSec <= 20, pending.description);
       const { url, page } = await stack.signIn(client, "alice", "not-her-password");
-      assert.match(page.text, /Invalid username or password/);
+      assertMatch(page.text, /Invalid username or password/);
 
       // Nothing hangs: at its deadline the bridge denies the attempt and says why.
       const reason = await client.waitForAuthFailed(15_000 + 20_000);
-      assert.match(reason, /Sign-in was not completed in time/);
+      assertMatch(reason, /Sign-in was not completed in time/);
       await withTimeout("the denied client to exit", client.exited, 15_000);
-      assert.equal(client.management.states().some((state) => state.name === "CONNECTED"), false);
-      assert.equal(client.tunnelIp, undefined);
+      assertEquals(
+        client.management.states().some((state) => state.name === "CONNECTED"),
+        false,
+      );
+      assertEquals(client.tunnelIp, undefined);
       // The first attempt's link is dead: a late sign-in cannot let anyone in.
       const browser = await stack.browser();
       const late = await browser.visit(url);
-      assert.match(late.text, /Sign-in link expired/);
+      assertMatch(late.text, /Sign-in link expired/);
     });
   },
 });
@@ -120,10 +123,10 @@ Deno.test({
     await withStack({}, async (stack) => {
       const client = await stack.lab.startClient({ name: "old-client", ivSso: false });
       const reason = await client.waitForAuthFailed(15_000);
-      assert.match(reason, /browser sign-in/);
-      assert.match(reason, /IV_SSO webauth/);
+      assertMatch(reason, /browser sign-in/);
+      assertMatch(reason, /IV_SSO webauth/);
       await withTimeout("the denied client to exit", client.exited, 15_000);
-      assert.equal(
+      assertEquals(
         client.lines.some((line) => line.startsWith(">INFOMSG:WEB_AUTH::")),
         false,
         "A client without webauth was sent a login URL",

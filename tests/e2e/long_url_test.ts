@@ -6,7 +6,7 @@
  * and chromium for the lab test; the check-config test needs nothing special.
  */
 
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertMatch, assertNotMatch } from "../support/assert.ts";
 import { join } from "node:path";
 import { freePort } from "../support/free_port.ts";
 import {
@@ -30,7 +30,7 @@ function longBaseUrl(origin: string, length: number): string {
   const head = `${origin}/corporate-gateway/eu-west-1/remote-access/openvpn/single-sign-on/`;
   const filler = "tenant-0123456789abcdef-".repeat(10);
   const url = head + filler.slice(0, length - head.length);
-  assert.equal(url.length, length);
+  assertEquals(url.length, length);
   return url;
 }
 
@@ -67,21 +67,21 @@ Deno.test({
       await withStack({ listenPort, bridge: { baseUrl } }, async (s) => {
         const client = await s.lab.startClient({ name: "alice-laptop" });
         const { url, page } = await s.signIn(client, "alice", "alice-password");
-        assert.ok(url.startsWith(`${baseUrl}/login/`), url);
-        assert.match(url.slice(`${baseUrl}/login/`.length), /^[A-Za-z0-9_-]{22}$/);
-        assert.equal(`WEB_AUTH::${url}`.length, WEB_AUTH_LIMIT);
+        assert(url.startsWith(`${baseUrl}/login/`), url);
+        assertMatch(url.slice(`${baseUrl}/login/`.length), /^[A-Za-z0-9_-]{22}$/);
+        assertEquals(`WEB_AUTH::${url}`.length, WEB_AUTH_LIMIT);
         // Exactly this line reached the client's GUI side: nothing cut, nothing dropped.
-        assert.ok(client.lines.includes(`>INFOMSG:WEB_AUTH::${url}`));
-        assert.doesNotMatch(
+        assert(client.lines.includes(`>INFOMSG:WEB_AUTH::${url}`));
+        assertNotMatch(
           await Deno.readTextFile(client.logPath),
           /Received INFO command is too long/,
         );
 
-        assert.match(page.text, /You are connected/);
-        assert.ok(page.finalUrl.startsWith(`${baseUrl}/oauth2/callback`), page.finalUrl);
+        assertMatch(page.text, /You are connected/);
+        assert(page.finalUrl.startsWith(`${baseUrl}/oauth2/callback`), page.finalUrl);
         await client.waitForState("CONNECTED", 20_000);
         const ping = await s.lab.pingServer(3);
-        assert.ok(ping.allReplied, ping.output);
+        assert(ping.allReplied, ping.output);
       });
     } finally {
       await proxy.shutdown();
@@ -120,13 +120,13 @@ Deno.test(
       const tooLong = await write("too-long.toml", longBaseUrl(origin, MAX_BASE_URL + 1));
       for (const runtime of runtimes) {
         const ok = await checkBridgeConfig(runtime, fits);
-        assert.equal(ok.code, 0, `${runtime}: ${ok.stderr}`);
-        assert.match(ok.stdout, /valid/);
+        assertEquals(ok.code, 0, `${runtime}: ${ok.stderr}`);
+        assertMatch(ok.stdout, /valid/);
         const refused = await checkBridgeConfig(runtime, tooLong);
-        assert.equal(refused.code, 2, `${runtime}: ${refused.stdout}${refused.stderr}`);
-        assert.match(refused.stderr, /http\.base_url/);
-        assert.match(refused.stderr, new RegExp(`Too long \\(${MAX_BASE_URL + 1} characters\\)`));
-        assert.match(refused.stderr, /246/);
+        assertEquals(refused.code, 2, `${runtime}: ${refused.stdout}${refused.stderr}`);
+        assertMatch(refused.stderr, /http\.base_url/);
+        assertMatch(refused.stderr, new RegExp(`Too long \\(${MAX_BASE_URL + 1} characters\\)`));
+        assertMatch(refused.stderr, /246/);
       }
     } finally {
       await Deno.remove(dir, { recursive: true });

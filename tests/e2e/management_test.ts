@@ -3,7 +3,7 @@
  * management interface in hold, which the bridge unlocks, releases, asks for its version and
  * then answers a client's CONNECT. Needs root, openvpn, iproute2 and chromium.
  */
-import assert from "node:assert/strict";
+import { assert, assertMatch } from "../support/assert.ts";
 import { join } from "node:path";
 import { announceSkip, browserLabSkipReason } from "./lib/requirements.ts";
 import { withStack } from "./lib/stack.ts";
@@ -25,10 +25,10 @@ Deno.test({
       await log.waitForLog(/MANAGEMENT: CMD 'hold release'/, 10_000);
       const client = await stack.lab.startClient({ name: "alice-laptop" });
       const { page } = await stack.signIn(client, "alice", "alice-password");
-      assert.match(page.text, /You are connected/);
+      assertMatch(page.text, /You are connected/);
       await log.waitForLog(/MANAGEMENT: CMD 'client-pending-auth 0 1 /, 10_000);
       await client.waitForState("CONNECTED", 20_000);
-      assert.ok((await stack.lab.pingServer(3)).allReplied);
+      assert((await stack.lab.pingServer(3)).allReplied);
     });
   },
 });

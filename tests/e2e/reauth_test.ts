@@ -5,7 +5,7 @@
  * disabled at the IdP loses the tunnel at the next REAUTH. Needs root, openvpn and chromium.
  */
 
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertMatch, assertNotMatch } from "../support/assert.ts";
 import { parseAuthFailed, parseStateLine } from "./lib/client_management.ts";
 import type { Lab } from "./lib/lab.ts";
 import type { OpenVpnClient } from "./lib/openvpn_client.ts";
@@ -93,12 +93,12 @@ function webAuthUrls(client: OpenVpnClient): string[] {
 
 /** No second login URL, no reconnect, no failure: the tunnel simply stayed up. */
 function assertNoBrowserNeeded(client: OpenVpnClient): void {
-  assert.equal(webAuthUrls(client).length, 1, "The client was asked to sign in again");
+  assertEquals(webAuthUrls(client).length, 1, "The client was asked to sign in again");
   const states = client.management.states().map((state) => state.name);
-  assert.equal(states.includes("RECONNECTING"), false, `States: ${states.join(",")}`);
-  assert.equal(states.filter((state) => state === "CONNECTED").length, 1, states.join(","));
-  assert.equal(client.lines.some((line) => parseAuthFailed(line) !== undefined), false);
-  assert.equal(client.running, true);
+  assertEquals(states.includes("RECONNECTING"), false, `States: ${states.join(",")}`);
+  assertEquals(states.filter((state) => state === "CONNECTED").length, 1, states.join(","));
+  assertEquals(client.lines.some((line) => parseAuthFailed(line) !== undefined), false);
+  assertEquals(client.running, true);
 }
 
 Deno.test({
@@ -128,14 +128,17 @@ Deno.test({
         // after the restart from the new process (which had only the session file to go on).
         const commands = await serverCommands(s.lab);
         const verbs = commands.map((c) => c.verb);
-        assert.deepEqual(
+        assertEquals(
           verbs.slice(0, 2),
           ["client-pending-auth", "client-auth"],
           verbs.join(","),
         );
-        assert.ok(verbs.slice(2).every((verb) => verb === "client-auth-nt"), verbs.join(","));
-        assert.equal(new Set(answers.map((a) => a.cid)).size, 1);
-        assert.equal(bridge.matches(/waiting for browser sign-in|denied/g, restartMark).length, 0);
+        assert(verbs.slice(2).every((verb) => verb === "client-auth-nt"), verbs.join(","));
+        assertEquals(new Set(answers.map((a) => a.cid)).size, 1);
+        assertEquals(
+          bridge.matches(/waiting for browser sign-in|denied/g, restartMark).length,
+          0,
+        );
       },
     );
   },
@@ -156,7 +159,10 @@ Deno.test({
       await client.waitForState("CONNECTED", 20_000);
       await assertTunnelCarriesPings(s.lab);
       // The client named its user, so the bridge must not push auth-token-user.
-      assert.equal((await client.pushReply())?.some((o) => o.startsWith("auth-token-user")), false);
+      assertEquals(
+        (await client.pushReply())?.some((o) => o.startsWith("auth-token-user")),
+        false,
+      );
 
       await waitForReauthAnswers(s.lab, 1);
       await assertTunnelCarriesPings(s.lab);
@@ -165,10 +171,14 @@ Deno.test({
 
       assertNoBrowserNeeded(client);
       const verbs = (await serverCommands(s.lab)).map((c) => c.verb);
-      assert.equal(verbs.includes("client-deny"), false, verbs.join(","));
-      assert.equal(verbs.filter((v) => v === "client-pending-auth").length, 1, verbs.join(","));
+      assertEquals(verbs.includes("client-deny"), false, verbs.join(","));
+      assertEquals(
+        verbs.filter((v) => v === "client-pending-auth").length,
+        1,
+        verbs.join(","),
+      );
       // With a token, OpenVPN checked its HMAC: the client never fell back to a new login.
-      assert.doesNotMatch(await s.lab.server.diagnostics(), /HMAC on token from client failed/);
+      assertNotMatch(await s.lab.server.diagnostics(), /HMAC on token from client failed/);
     });
   },
 });
@@ -198,8 +208,8 @@ Deno.test({
         REAUTH_WAIT_MS,
         200,
       );
-      assert.match(deny.text, /invalid_grant/);
-      assert.match(s.bridge.log.slice(bridgeMark), /denied by the refresh check/);
+      assertMatch(deny.text, /invalid_grant/);
+      assertMatch(s.bridge.log.slice(bridgeMark), /denied by the refresh check/);
 
       // The client is dropped: AUTH_FAILED (it then exits, auth-retry none) or a restart that
       // ends in a new sign-in request; either way its old session no longer carries traffic.
@@ -216,7 +226,7 @@ Deno.test({
         },
         20_000,
       );
-      assert.ok(outcome.length > 0);
+      assert(outcome.length > 0);
       await pollUntil(
         "the tunnel to stop carrying pings",
         async () => {
@@ -229,8 +239,12 @@ Deno.test({
       const reconnected = client.lines.slice(lineMark).some((line) =>
         parseStateLine(line)?.name === "CONNECTED"
       );
-      assert.equal(reconnected, false, "The client reconnected on the disabled user's session");
-      assert.equal((await reauthAnswers(s.lab)).length, answersBefore);
+      assertEquals(
+        reconnected,
+        false,
+        "The client reconnected on the disabled user's session",
+      );
+      assertEquals((await reauthAnswers(s.lab)).length, answersBefore);
     });
   },
 });

@@ -4,7 +4,7 @@
  * in again through it. Needs root, openvpn and chromium.
  */
 
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { announceSkip, browserLabSkipReason } from "./lib/requirements.ts";
 import { withStack } from "./lib/stack.ts";
 
@@ -22,7 +22,7 @@ Deno.test({
       const client = await s.lab.startClient({ name: "alice-laptop" });
       await s.signIn(client, "alice", "alice-password");
       await client.waitForState("CONNECTED", 20_000);
-      assert.ok((await s.lab.pingServer(2)).allReplied);
+      assert((await s.lab.pingServer(2)).allReplied);
 
       const bridgePid = s.bridge.pid;
       const bridgeMark = s.bridge.mark();
@@ -31,10 +31,10 @@ Deno.test({
 
       // The same bridge process finds the new server on the same socket.
       await s.bridge.waitForLog(CONNECTED_TO_MANAGEMENT, 20_000, bridgeMark);
-      assert.equal(s.bridge.pid, bridgePid);
-      assert.equal(s.bridge.running, true);
+      assertEquals(s.bridge.pid, bridgePid);
+      assertEquals(s.bridge.running, true);
       const readiness = await s.bridge.waitReady(20_000);
-      assert.equal(readiness.management, true);
+      assertEquals(readiness.management, true);
 
       // The client reconnects as a new client and is asked to sign in again.
       await client.waitForState("RECONNECTING", 20_000, lineMark);
@@ -42,11 +42,11 @@ Deno.test({
         since: lineMark,
         timeoutMs: 60_000,
       });
-      assert.ok(url.startsWith(`${s.listenUrl}/login/`), url);
-      assert.match(page.text, /You are connected/);
+      assert(url.startsWith(`${s.listenUrl}/login/`), url);
+      assertMatch(page.text, /You are connected/);
       await client.waitForState("CONNECTED", 20_000, lineMark);
       const ping = await s.lab.pingServer(3);
-      assert.ok(ping.allReplied, ping.output);
+      assert(ping.allReplied, ping.output);
     });
   },
 });

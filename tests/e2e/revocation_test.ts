@@ -5,7 +5,7 @@
  * Needs root, openvpn and chromium.
  */
 
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import type { Lab } from "./lib/lab.ts";
 import { announceSkip, browserLabSkipReason } from "./lib/requirements.ts";
 import { type StackOptions, withStack } from "./lib/stack.ts";
@@ -51,25 +51,25 @@ Deno.test({
           browser.page.waitForNavigation({ waitUntil: "load" }),
           browser.page.click("#kc-logout"),
         ]);
-        assert.match(await browser.page.locator("body").innerText(), /signed out/i);
-        assert.deepEqual(stack.idp.backchannelErrors, []);
+        assertMatch(await browser.page.locator("body").innerText(), /signed out/i);
+        assertEquals(stack.idp.backchannelErrors, []);
 
         // The IdP waits for the back-channel answers before it shows "signed out": by now the
         // bridge has verified the token and told OpenVPN to kill her client.
         const commands = await serverCommandLines(stack.lab);
-        assert.ok(commands.includes(`client-kill ${cid} "RESTART"`), commands.join("\n"));
+        assert(commands.includes(`client-kill ${cid} "RESTART"`), commands.join("\n"));
         const dropped = await client.waitForState("RECONNECTING", 2000, since);
         const latencyMs = performance.now() - clickedAt;
         console.log(`IdP logout confirmed -> client RECONNECTING after ${latencyMs.toFixed(0)} ms`);
-        assert.ok(dropped.lineIndex > connected.lineIndex);
-        assert.match(stack.bridge.log, /Back-channel logout \("?sid"?\): 1 session\(s\) ended/);
+        assert(dropped.lineIndex > connected.lineIndex);
+        assertMatch(stack.bridge.log, /Back-channel logout \("?sid"?\): 1 session\(s\) ended/);
 
         // Back it comes at once (RESTART), and is sent to the browser: no session to resume.
         await client.waitForState("AUTH_PENDING", 20_000, dropped.lineIndex);
         const urls = client.lines.filter((line) => line.startsWith(">INFOMSG:WEB_AUTH::"));
-        assert.equal(urls.length, 2, "The reconnecting client was not asked to sign in");
+        assertEquals(urls.length, 2, "The reconnecting client was not asked to sign in");
         const states = client.management.states().filter((s) => s.lineIndex > dropped.lineIndex);
-        assert.equal(states.some((s) => s.name === "CONNECTED"), false);
+        assertEquals(states.some((s) => s.name === "CONNECTED"), false);
 
         // Signing in again works as the first time.
         await stack.signIn(client, "alice", "alice-password", { since: dropped.lineIndex });
@@ -98,7 +98,7 @@ Deno.test({
       const since = client.lines.length;
       await new Promise((resolve) => setTimeout(resolve, (RECHECK_SEC + 2) * 1000));
       const quiet = client.management.states().filter((s) => s.lineIndex >= since);
-      assert.equal(quiet.some((s) => s.name === "RECONNECTING"), false);
+      assertEquals(quiet.some((s) => s.name === "RECONNECTING"), false);
 
       stack.idp.setDisabled("alice", true);
       const disabledAt = performance.now();
@@ -111,9 +111,9 @@ Deno.test({
       // Back it comes, and is sent to the browser, where a disabled user cannot sign in.
       await client.waitForState("AUTH_PENDING", 20_000, dropped.lineIndex);
       const after = client.management.states().filter((s) => s.lineIndex > dropped.lineIndex);
-      assert.equal(after.some((s) => s.name === "CONNECTED"), false);
+      assertEquals(after.some((s) => s.name === "CONNECTED"), false);
       const commands = await serverCommandLines(stack.lab);
-      assert.ok(commands.some((c) => /^client-kill \d+ "RESTART"$/.test(c)), commands.join("\n"));
+      assert(commands.some((c) => /^client-kill \d+ "RESTART"$/.test(c)), commands.join("\n"));
     });
   },
 });

@@ -7,7 +7,7 @@
  * Needs root, openvpn and chromium.
  */
 
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertMatch, assertNotMatch } from "../support/assert.ts";
 import { join } from "node:path";
 import { run } from "./lib/command.ts";
 import type { Lab } from "./lib/lab.ts";
@@ -63,7 +63,7 @@ Deno.test({
         const [server1, server2] = s.lab.servers as [OpenVpnServer, OpenVpnServer];
         const server2TunnelIp = s.lab.network.spareNetwork.replace(/\.0$/, ".1");
         const readiness = await s.bridge.readiness();
-        assert.deepEqual(readiness.servers, { "server-1": true, "server-2": true });
+        assertEquals(readiness.servers, { "server-1": true, "server-2": true });
 
         // A user name makes the client present OpenVPN's token when it reconnects.
         const alice = await s.lab.startClient({
@@ -75,7 +75,7 @@ Deno.test({
         await s.signIn(alice, "alice", "alice-password");
         await alice.waitForState("CONNECTED", 20_000);
         await assertPingsReach(s.lab, s.lab.network.serverTunnelIp);
-        assert.deepEqual(
+        assertEquals(
           (await commandsOf(server1)).map((c) => c.split(" ")[0]),
           ["client-pending-auth", "client-auth"],
         );
@@ -91,19 +91,19 @@ Deno.test({
         const bridgeMark = s.bridge.mark();
         await server1.stop();
         const state = await alice.waitForState("CONNECTED", 45_000, lineMark);
-        assert.equal(state.remotePort, "1195");
+        assertEquals(state.remotePort, "1195");
         await assertPingsReach(s.lab, server2TunnelIp);
         const on2 = await commandsOf(server2);
-        assert.deepEqual(on2.map((c) => c.split(" ")[0]), ["client-auth"], on2.join("\n"));
+        assertEquals(on2.map((c) => c.split(" ")[0]), ["client-auth"], on2.join("\n"));
         // No browser: a single login URL ever, and the bridge resumed server 1's session.
-        assert.equal(alice.lines.filter((l) => l.startsWith(">INFOMSG:WEB_AUTH::")).length, 1);
-        assert.match(
+        assertEquals(alice.lines.filter((l) => l.startsWith(">INFOMSG:WEB_AUTH::")).length, 1);
+        assertMatch(
           s.bridge.log.slice(bridgeMark),
           /connect"? of "?alice"? \(cid \d+\) accepted from the session of server "?server-1/,
         );
-        assert.doesNotMatch(await server2.diagnostics(), /HMAC on token from client failed/);
+        assertNotMatch(await server2.diagnostics(), /HMAC on token from client failed/);
         const readyAfter = await s.bridge.readiness();
-        assert.deepEqual(
+        assertEquals(
           [readyAfter.ready, readyAfter.servers],
           [false, { "server-1": false, "server-2": true }],
         );
@@ -111,11 +111,11 @@ Deno.test({
         // Bob on server 2: its own policy admits only /vpn-users.
         const bob = await s.lab.startClient({ name: "bob-laptop", port: 1195 });
         const { page } = await s.signIn(bob, "bob", "bob-password");
-        assert.match(page.text, /Access denied/);
+        assertMatch(page.text, /Access denied/);
         const reason = await bob.waitForAuthFailed(15_000);
-        assert.match(reason, /not in a group allowed/);
+        assertMatch(reason, /not in a group allowed/);
         await withTimeout("the denied client to exit", bob.exited, 15_000);
-        assert.ok(
+        assert(
           (await commandsOf(server2)).some((c) => /^client-deny \d+ \d+ "group"/.test(c)),
           "server 2 did not receive the deny",
         );

@@ -3,7 +3,7 @@
  * the hardened unit, and maintainer scripts that parse. Needs dpkg-deb, not root.
  */
 
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { BRIDGE_BINARY, REPO_ROOT } from "../e2e/lib/bridge_process.ts";
 import { run } from "../e2e/lib/command.ts";
 import { announceSkip } from "../e2e/lib/requirements.ts";
@@ -31,14 +31,14 @@ Deno.test({
   async fn() {
     const field = async (name: string) =>
       (await run("dpkg-deb", ["--field", deb, name])).stdout.trim();
-    assert.equal(await field("Package"), PACKAGE);
-    assert.equal(await field("Version"), VERSION);
-    assert.equal(await field("Architecture"), await architecture());
-    assert.match(await field("Depends"), /\badduser\b/);
-    assert.match(await field("Description"), /OpenID Connect/);
-    assert.ok(Number(await field("Installed-Size")) > 1000, "Installed-Size");
+    assertEquals(await field("Package"), PACKAGE);
+    assertEquals(await field("Version"), VERSION);
+    assertEquals(await field("Architecture"), await architecture());
+    assertMatch(await field("Depends"), /\badduser\b/);
+    assertMatch(await field("Description"), /OpenID Connect/);
+    assert(Number(await field("Installed-Size")) > 1000, "Installed-Size");
     const conffiles = (await run("dpkg-deb", ["--info", deb, "conffiles"])).stdout;
-    assert.deepEqual(conffiles.trim().split("\n"), [CONFFILE]);
+    assertEquals(conffiles.trim().split("\n"), [CONFFILE]);
   },
 });
 
@@ -51,7 +51,7 @@ Deno.test({
     const files = new Map(
       [...entries].filter(([path]) => !path.endsWith("/")).map(([path, e]) => [path, e.mode]),
     );
-    assert.deepEqual(
+    assertEquals(
       files,
       new Map([
         [`/usr/bin/${PACKAGE}`, "-rwxr-xr-x"],
@@ -63,12 +63,12 @@ Deno.test({
         [`/usr/share/doc/${PACKAGE}/examples/server.toml`, "-rw-r--r--"],
       ]),
     );
-    for (const [path, entry] of entries) assert.equal(entry.owner, "root/root", path);
-    assert.equal(entries.get("/")?.mode, "drwxr-xr-x");
-    assert.equal(entries.get(`/usr/bin/${PACKAGE}`)?.size, Deno.statSync(BRIDGE_BINARY).size);
+    for (const [path, entry] of entries) assertEquals(entry.owner, "root/root", path);
+    assertEquals(entries.get("/")?.mode, "drwxr-xr-x");
+    assertEquals(entries.get(`/usr/bin/${PACKAGE}`)?.size, Deno.statSync(BRIDGE_BINARY).size);
     const [conffile, unit] = await readFromDeb(deb, [CONFFILE, UNIT_PATH]);
-    assert.equal(conffile, await Deno.readTextFile(`${REPO_ROOT}server.toml.example`));
-    assert.equal(unit, await Deno.readTextFile(UNIT_SOURCE));
+    assertEquals(conffile, await Deno.readTextFile(`${REPO_ROOT}server.toml.example`));
+    assertEquals(unit, await Deno.readTextFile(UNIT_SOURCE));
   },
 });
 
@@ -98,7 +98,7 @@ Deno.test({
       MemoryDenyWriteExecute: "yes",
     };
     for (const [key, value] of Object.entries(expected)) {
-      assert.deepEqual(service.get(key), [value], key);
+      assertEquals(service.get(key), [value], key);
     }
   },
 });
@@ -111,7 +111,7 @@ Deno.test({
       const result = await run("sh", ["-n", `${REPO_ROOT}packaging/deb/${script}`], {
         allowFailure: true,
       });
-      assert.equal(result.code, 0, `${script}: ${result.stderr}`);
+      assertEquals(result.code, 0, `${script}: ${result.stderr}`);
     }
   },
 });

@@ -7,7 +7,7 @@
  * Needs root; installs and purges the package (CI machines are throw-away, but it cleans up).
  */
 
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { join } from "node:path";
 import { INSTALLED_BINARY, SERVICE_USER } from "../e2e/lib/bridge_process.ts";
 import { run } from "../e2e/lib/command.ts";
@@ -85,7 +85,7 @@ Deno.test({
     const status = await run("dpkg-query", ["-W", "-f=${Status}", PACKAGE], {
       allowFailure: true,
     });
-    assert.ok(
+    assert(
       status.stdout === "" || status.stdout.endsWith("not-installed"),
       `${PACKAGE} is on this machine (${status.stdout}); the test installs and purges it, ` +
         `so remove it first: dpkg --purge ${PACKAGE}`,
@@ -104,21 +104,21 @@ Deno.test({
         async () => {
           await run("dpkg", ["--install", deb]);
           user = await account(SERVICE_USER);
-          assert.ok(user !== undefined, "no service user");
-          assert.ok(user.uid < 1000, `uid ${user.uid} is not a system uid`);
-          assert.equal(user.home, STATE_DIR);
-          assert.equal(user.shell, "/usr/sbin/nologin");
+          assert(user !== undefined, "no service user");
+          assert(user.uid < 1000, `uid ${user.uid} is not a system uid`);
+          assertEquals(user.home, STATE_DIR);
+          assertEquals(user.shell, "/usr/sbin/nologin");
           const group = (await run("getent", ["group", SERVICE_USER])).stdout.split(":");
-          assert.equal(Number(group[2]), user.gid);
+          assertEquals(Number(group[2]), user.gid);
           const conf = await Deno.stat(CONFFILE);
-          assert.deepEqual([conf.mode! & 0o777, conf.uid, conf.gid], [0o640, 0, user.gid]);
+          assertEquals([conf.mode! & 0o777, conf.uid, conf.gid], [0o640, 0, user.gid]);
           const state = await Deno.stat(STATE_DIR);
-          assert.deepEqual([state.mode! & 0o777, state.uid, state.gid], [
+          assertEquals([state.mode! & 0o777, state.uid, state.gid], [
             0o750,
             user.uid,
             user.gid,
           ]);
-          assert.ok((await Deno.stat(INSTALLED_BINARY)).mode! & 0o111, "binary not executable");
+          assert((await Deno.stat(INSTALLED_BINARY)).mode! & 0o111, "binary not executable");
         },
       );
 
@@ -128,7 +128,7 @@ Deno.test({
           const verified = await run("systemd-analyze", ["verify", UNIT_PATH], {
             allowFailure: true,
           });
-          assert.deepEqual([verified.code, verified.stderr.trim()], [0, ""], verified.stdout);
+          assertEquals([verified.code, verified.stderr.trim()], [0, ""], verified.stdout);
           // verify only warns about a bad value: the empty output above is what counts.
           const broken = join(work, `${PACKAGE}.service`);
           const text = await Deno.readTextFile(UNIT_PATH);
@@ -137,11 +137,11 @@ Deno.test({
             text.replace("ProtectSystem=strict", "ProtectSystem=sometimes"),
           );
           const flagged = await run("systemd-analyze", ["verify", broken], { allowFailure: true });
-          assert.match(flagged.stderr, /ProtectSystem|protect system/i);
+          assertMatch(flagged.stderr, /ProtectSystem|protect system/i);
           const security = await run("systemd-analyze", ["security", "--offline=true", UNIT_PATH]);
           const exposure = /Overall exposure level for .*: (\d+\.\d+)/.exec(security.stdout);
-          assert.ok(exposure !== null, security.stdout);
-          assert.ok(Number(exposure[1]) <= 2, `exposure ${exposure[1]} (README says 1.8)`);
+          assert(exposure !== null, security.stdout);
+          assert(Number(exposure[1]) <= 2, `exposure ${exposure[1]} (README says 1.8)`);
         },
       );
 
@@ -151,12 +151,12 @@ Deno.test({
         await run("systemd-sysusers", [`--root=${root}`, `/usr/lib/sysusers.d/${PACKAGE}.conf`]);
         const passwd = await Deno.readTextFile(join(root, "etc/passwd"));
         const line = passwd.split("\n").find((entry) => entry.startsWith(`${SERVICE_USER}:`));
-        assert.ok(line !== undefined, passwd);
-        assert.deepEqual(line.split(":").slice(5), [STATE_DIR, "/usr/sbin/nologin"]);
+        assert(line !== undefined, passwd);
+        assertEquals(line.split(":").slice(5), [STATE_DIR, "/usr/sbin/nologin"]);
       });
 
       await t.step("the installed binary, as the service user, signs alice in", async () => {
-        assert.ok(user !== undefined);
+        assert(user !== undefined);
         await Deno.chown(work, user.uid, user.gid);
         await withStack({
           runtime: "installed",
@@ -173,29 +173,29 @@ Deno.test({
           },
         }, async (stack) => {
           const bridgePid = stack.bridge.bridgePid;
-          assert.ok(bridgePid !== undefined, "the installed bridge is not running");
-          assert.deepEqual(processIds(bridgePid), { uid: user!.uid, gid: user!.gid });
+          assert(bridgePid !== undefined, "the installed bridge is not running");
+          assertEquals(processIds(bridgePid), { uid: user!.uid, gid: user!.gid });
           const client = await stack.lab.startClient({ name: "alice-laptop" });
           const { page } = await stack.signIn(client, "alice", "alice-password");
-          assert.match(page.text, /You are connected/);
+          assertMatch(page.text, /You are connected/);
           await client.waitForState("CONNECTED", 20_000);
           const sessions = await Deno.stat(join(STATE_DIR, "sessions.sqlite"));
-          assert.deepEqual([sessions.uid, sessions.mode! & 0o777], [user!.uid, 0o600]);
+          assertEquals([sessions.uid, sessions.mode! & 0o777], [user!.uid, 0o600]);
           // The probe, as the service user, while the service holds the management interface...
           const probeArgs = ["-u", SERVICE_USER, "--", INSTALLED_BINARY, "check-config", "--probe"];
           const busy = await run("runuser", probeArgs, { allowFailure: true });
-          assert.equal(busy.code, 1, busy.stdout + busy.stderr);
-          assert.match(busy.stdout, /^FAIL +management default .*one management client at a time/m);
+          assertEquals(busy.code, 1, busy.stdout + busy.stderr);
+          assertMatch(busy.stdout, /^FAIL +management default .*one management client at a time/m);
           await stack.bridge.stop();
           // ... and with the service stopped: real OpenVPN, the IdP, base_url all pass.
           const probe = await run("runuser", probeArgs, { allowFailure: true });
           console.log(probe.stdout);
-          assert.equal(probe.code, 0, probe.stdout + probe.stderr);
-          assert.match(
+          assertEquals(probe.code, 0, probe.stdout + probe.stderr);
+          assertMatch(
             probe.stdout,
             /^ok +management default .*OpenVPN 2\.\d+\.\d+, management version \d/m,
           );
-          assert.match(probe.stdout, /^ok +base url .*reaches http\.listen/m);
+          assertMatch(probe.stdout, /^ok +base url .*reaches http\.listen/m);
 
           // Anyone outside the group is turned away (root too).
           const intruder = await Deno.connect({
@@ -222,24 +222,24 @@ Deno.test({
           const log = await Deno.readTextFile(trace);
           const used = tracedSyscalls(log);
           for (const call of ["execve", "socket", "connect", "accept4", "openat"]) {
-            assert.ok(used.has(call), `the trace has no ${call}: is it a strace log?`);
+            assert(used.has(call), `the trace has no ${call}: is it a strace log?`);
           }
           const service = parseUnitSection(await Deno.readTextFile(UNIT_PATH), "Service");
           const filter = service.get("SystemCallFilter")![0]!;
           const listing = (await run("systemd-analyze", ["syscall-filter"])).stdout;
           const allowed = expandSyscallGroup(listing, filter);
-          assert.deepEqual([...used].filter((call) => !allowed.has(call)), []);
+          assertEquals([...used].filter((call) => !allowed.has(call)), []);
           const families = service.get("RestrictAddressFamilies")![0]!.split(" ");
-          assert.deepEqual([...socketFamilies(log)].filter((f) => !families.includes(f)), []);
+          assertEquals([...socketFamilies(log)].filter((f) => !families.includes(f)), []);
           // JavaScriptCore asks for its JIT pool writable and executable; under the rule the
           // kernel refuses it and the sign-in above worked without the JIT.
           const writableExecutable = writableExecutableMappings(log);
-          assert.ok(writableExecutable.length > 0, "no W+X request seen: was the rule tested?");
-          assert.deepEqual(
+          assert(writableExecutable.length > 0, "no W+X request seen: was the rule tested?");
+          assertEquals(
             writableExecutable.filter((line) => !/= -1 E(ACCES|PERM)\b/.test(line)),
             [],
           );
-          assert.deepEqual(service.get("MemoryDenyWriteExecute"), ["yes"]);
+          assertEquals(service.get("MemoryDenyWriteExecute"), ["yes"]);
           console.log(
             `${used.size} distinct system calls, all in ${filter} (${allowed.size}); socket ` +
               `families ${[...socketFamilies(log)].join(" ")}; ` +
@@ -254,18 +254,18 @@ Deno.test({
         async () => {
           const edited = await Deno.readTextFile(CONFFILE);
           await run("dpkg", ["--install", deb]);
-          assert.equal(await Deno.readTextFile(CONFFILE), edited);
-          assert.ok(await exists(join(STATE_DIR, "sessions.sqlite")), "sessions lost");
+          assertEquals(await Deno.readTextFile(CONFFILE), edited);
+          assert(await exists(join(STATE_DIR, "sessions.sqlite")), "sessions lost");
           await run("dpkg", ["--remove", PACKAGE]);
-          assert.equal(await exists(INSTALLED_BINARY), false);
-          assert.equal(await exists(UNIT_PATH), false);
-          assert.equal(await Deno.readTextFile(CONFFILE), edited);
+          assertEquals(await exists(INSTALLED_BINARY), false);
+          assertEquals(await exists(UNIT_PATH), false);
+          assertEquals(await Deno.readTextFile(CONFFILE), edited);
           const status = await run("dpkg-query", ["-W", "-f=${Status}", PACKAGE]);
-          assert.equal(status.stdout, "deinstall ok config-files");
+          assertEquals(status.stdout, "deinstall ok config-files");
           await run("dpkg", ["--purge", PACKAGE]);
-          assert.equal(await exists(CONFFILE), false);
-          assert.equal(await exists("/etc/openvpn-auth-oidc"), false);
-          assert.equal(await exists(STATE_DIR), false);
+          assertEquals(await exists(CONFFILE), false);
+          assertEquals(await exists("/etc/openvpn-auth-oidc"), false);
+          assertEquals(await exists(STATE_DIR), false);
         },
       );
     } finally {

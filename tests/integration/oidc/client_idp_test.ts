@@ -1,13 +1,15 @@
 /** The OIDC client against the real (oidc-provider based) Keycloak-like test IdP over HTTP. */
-import assert from "node:assert/strict";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertNotEquals,
+  assertRejects,
+} from "../../support/assert.ts";
 import { Secret } from "../../../src/config/secret.ts";
 import type { ResolvedConfig } from "../../../src/config/types.ts";
 import { createOidcClient, type OidcClient } from "../../../src/oidc/client.ts";
-import {
-  AuthorizationResponseError,
-  IdpRejectedError,
-  type OidcError,
-} from "../../../src/oidc/errors.ts";
+import { AuthorizationResponseError, IdpRejectedError } from "../../../src/oidc/errors.ts";
 import {
   LoginFormError,
   loginOverHttp,
@@ -74,32 +76,19 @@ async function loginAs(client: OidcClient, username: string, password = `${usern
   return await client.finishLogin(callback, start);
 }
 
-async function rejection<T extends OidcError>(
-  promise: Promise<unknown>,
-  type: new (...args: never[]) => T,
-): Promise<T> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof type, `expected ${type.name}, got ${String(error)}`);
-    return error;
-  }
-  throw new assert.AssertionError({ message: `expected ${type.name}` });
-}
-
 Deno.test("alice logs in and gets Keycloak-shaped claims with full group paths and realm roles", async () => {
   await withIdp(async (idp, client) => {
     const result = await loginAs(client, "alice");
-    assert.equal(result.subject, idp.users.get("alice")!.sub);
-    assert.equal(result.claims.preferred_username, "alice");
-    assert.equal(result.claims.email, "alice@example.com");
-    assert.equal(result.claims.email_verified, true);
-    assert.deepEqual(result.claims.groups, ["/vpn-users", "/staff/vpn-admins"]);
-    assert.deepEqual(result.claims.realm_access, { roles: ["vpn-user"] });
-    assert.deepEqual(result.claims.resource_access, { "vpn-bridge": { roles: ["vpn-admin"] } });
-    assert.equal(typeof result.sid, "string");
-    assert.equal(typeof result.refreshToken, "string");
-    assert.ok(client.ready);
+    assertEquals(result.subject, idp.users.get("alice")!.sub);
+    assertEquals(result.claims.preferred_username, "alice");
+    assertEquals(result.claims.email, "alice@example.com");
+    assertEquals(result.claims.email_verified, true);
+    assertEquals(result.claims.groups, ["/vpn-users", "/staff/vpn-admins"]);
+    assertEquals(result.claims.realm_access, { roles: ["vpn-user"] });
+    assertEquals(result.claims.resource_access, { "vpn-bridge": { roles: ["vpn-admin"] } });
+    assertEquals(typeof result.sid, "string");
+    assertEquals(typeof result.refreshToken, "string");
+    assert(client.ready);
   });
 });
 
@@ -111,8 +100,8 @@ Deno.test("a wrong password shows the form again and issues no code", async () =
       password: "wrong",
       redirectUri: REDIRECT_URI,
     }).then(() => undefined, (e: unknown) => e);
-    assert.ok(error instanceof LoginFormError);
-    assert.equal(error.formError, "Invalid username or password.");
+    assert(error instanceof LoginFormError);
+    assertEquals(error.formError, "Invalid username or password.");
   });
 });
 
@@ -120,11 +109,11 @@ Deno.test("refresh() returns a rotated refresh token and the old one stops worki
   await withIdp(async (_idp, client) => {
     const login = await loginAs(client, "alice");
     const refreshed = await client.refresh(login.refreshToken!, login.subject);
-    assert.notEqual(refreshed.refreshToken, login.refreshToken);
-    assert.deepEqual(refreshed.claims?.groups, ["/vpn-users", "/staff/vpn-admins"]);
+    assertNotEquals(refreshed.refreshToken, login.refreshToken);
+    assertEquals(refreshed.claims?.groups, ["/vpn-users", "/staff/vpn-admins"]);
     const again = await client.refresh(refreshed.refreshToken, login.subject);
-    assert.notEqual(again.refreshToken, refreshed.refreshToken);
-    await rejection(client.refresh(login.refreshToken!, login.subject), IdpRejectedError);
+    assertNotEquals(again.refreshToken, refreshed.refreshToken);
+    await assertRejects(() => client.refresh(login.refreshToken!, login.subject), IdpRejectedError);
   });
 });
 
@@ -133,7 +122,7 @@ Deno.test("refresh() sees group changes made at the IdP", async () => {
     const login = await loginAs(client, "alice");
     idp.setGroups("alice", ["/other"]);
     const refreshed = await client.refresh(login.refreshToken!, login.subject);
-    assert.deepEqual(refreshed.claims?.groups, ["/other"]);
+    assertEquals(refreshed.claims?.groups, ["/other"]);
   });
 });
 
@@ -141,18 +130,19 @@ Deno.test("a disabled user's refresh fails with IdpRejectedError and their login
   await withIdp(async (idp, client) => {
     const login = await loginAs(client, "alice");
     idp.setDisabled("alice", true);
-    const error = await rejection(
-      client.refresh(login.refreshToken!, login.subject),
+    const error = await assertRejects(
+      () => client.refresh(login.refreshToken!, login.subject),
       IdpRejectedError,
     );
-    assert.equal(error.code, "invalid_grant");
+    assertEquals(error.code, "invalid_grant");
     const start = await client.startLogin();
-    await assert.rejects(
-      loginOverHttp(start.url, { username: "alice", password: "alice-password" }),
-      (e: unknown) => e instanceof LoginFormError && /disabled/.test(e.formError),
+    const refused = await assertRejects(
+      () => loginOverHttp(start.url, { username: "alice", password: "alice-password" }),
+      LoginFormError,
     );
+    assertMatch(refused.formError, /disabled/);
     idp.setDisabled("alice", false);
-    assert.equal((await loginAs(client, "alice")).claims.preferred_username, "alice");
+    assertEquals((await loginAs(client, "alice")).claims.preferred_username, "alice");
   });
 });
 
@@ -160,7 +150,7 @@ Deno.test("revoke() ends the refresh token at the IdP", async () => {
   await withIdp(async (_idp, client) => {
     const login = await loginAs(client, "alice");
     await client.revoke(login.refreshToken!);
-    await rejection(client.refresh(login.refreshToken!, login.subject), IdpRejectedError);
+    await assertRejects(() => client.refresh(login.refreshToken!, login.subject), IdpRejectedError);
   });
 });
 
@@ -173,9 +163,12 @@ Deno.test("Cancel on the login form ends in access_denied", async () => {
       cancel: true,
       redirectUri: REDIRECT_URI,
     });
-    assert.equal(callback.searchParams.get("error"), "access_denied");
-    const error = await rejection(client.finishLogin(callback, start), AuthorizationResponseError);
-    assert.equal(error.code, "access_denied");
+    assertEquals(callback.searchParams.get("error"), "access_denied");
+    const error = await assertRejects(
+      () => client.finishLogin(callback, start),
+      AuthorizationResponseError,
+    );
+    assertEquals(error.code, "access_denied");
   });
 });
 
@@ -187,16 +180,19 @@ Deno.test("a user denied by IdP policy (erin) ends in access_denied", async () =
       password: "erin-password",
       redirectUri: REDIRECT_URI,
     });
-    const error = await rejection(client.finishLogin(callback, start), AuthorizationResponseError);
-    assert.equal(error.idpError, "access_denied");
+    const error = await assertRejects(
+      () => client.finishLogin(callback, start),
+      AuthorizationResponseError,
+    );
+    assertEquals(error.idpError, "access_denied");
   });
 });
 
 Deno.test("client_secret_post and userinfo work against the IdP", async () => {
   await withIdp(async (_idp, client) => {
     const result = await loginAs(client, "carol");
-    assert.equal(result.claims.email_verified, false);
-    assert.deepEqual(result.claims.groups, ["/vpn-users"]);
+    assertEquals(result.claims.email_verified, false);
+    assertEquals(result.claims.groups, ["/vpn-users"]);
   }, {
     client: { tokenEndpointAuthMethod: "client_secret_post" },
     config: { clientAuthMethod: "client_secret_post", useUserinfo: true },
@@ -224,7 +220,7 @@ Deno.test("private_key_jwt client authentication works against the IdP", async (
   const pem = `-----BEGIN PRIVATE KEY-----\n${btoa(binary)}\n-----END PRIVATE KEY-----`;
   await withIdp(async (_idp, client) => {
     const result = await loginAs(client, "alice");
-    assert.equal(result.claims.preferred_username, "alice");
+    assertEquals(result.claims.preferred_username, "alice");
     await client.refresh(result.refreshToken!, result.subject);
   }, {
     client: {
@@ -268,7 +264,7 @@ async function secondLoginWithWrongPassword(client: OidcClient) {
 Deno.test("prompt=login from authorize_params forces the form despite an SSO session", async () => {
   await withIdp(async (_idp, client) => {
     const { attempt } = await secondLoginWithWrongPassword(client);
-    await assert.rejects(attempt, LoginFormError);
+    await assertRejects(() => attempt, LoginFormError);
   }, { config: { authorizeParams: { prompt: "login" } } });
 });
 
@@ -278,7 +274,7 @@ Deno.test("an existing SSO session logs in again without showing the form", asyn
     const { second, attempt } = await secondLoginWithWrongPassword(client);
     const callback = await attempt;
     const result = await client.finishLogin(callback, second);
-    assert.equal(result.claims.preferred_username, "alice");
+    assertEquals(result.claims.preferred_username, "alice");
   });
 });
 
@@ -288,8 +284,8 @@ Deno.test("the test IdP leaves empty claims out, as Keycloak does", async () => 
     idp.setGroups("alice", []);
     idp.setRealmRoles("alice", []);
     const refreshed = await client.refresh(login.refreshToken!, login.subject);
-    assert.equal(Object.hasOwn(refreshed.claims!, "groups"), false);
-    assert.equal(Object.hasOwn(refreshed.claims!, "realm_access"), false);
+    assertEquals(Object.hasOwn(refreshed.claims!, "groups"), false);
+    assertEquals(Object.hasOwn(refreshed.claims!, "realm_access"), false);
   });
 });
 
@@ -297,15 +293,15 @@ Deno.test("the test IdP can answer refreshes like Glewlwyd: no ID token, refusal
   await withIdp(async (idp, client) => {
     const login = await loginAs(client, "alice");
     const refreshed = await client.refresh(login.refreshToken!, login.subject);
-    assert.equal(refreshed.idToken, undefined);
+    assertEquals(refreshed.idToken, undefined);
     // Read from userinfo with the new access token instead.
-    assert.equal(refreshed.claims?.preferred_username, "alice");
+    assertEquals(refreshed.claims?.preferred_username, "alice");
     idp.setDisabled("alice", true);
-    const refused = await rejection(
-      client.refresh(refreshed.refreshToken, login.subject),
+    const refused = await assertRejects(
+      () => client.refresh(refreshed.refreshToken, login.subject),
       IdpRejectedError,
     );
-    assert.deepEqual(
+    assertEquals(
       [(refused.cause as { status?: number }).status, (refused.cause as { error?: string }).error],
       [400, undefined],
     );

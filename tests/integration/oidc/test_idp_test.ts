@@ -1,5 +1,5 @@
 /** The test IdP itself behaves like the Keycloak setup the bridge documents. */
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertMatch, assertRejects } from "../../support/assert.ts";
 import { loginOverHttp, startTestIdp } from "../../support/idp/mod.ts";
 
 const REDIRECT_URI = "http://127.0.0.1:9/cb";
@@ -7,17 +7,17 @@ const REDIRECT_URI = "http://127.0.0.1:9/cb";
 Deno.test("startTestIdp() serves Keycloak-style discovery under /realms/<realm>", async () => {
   const idp = await startTestIdp({ realm: "corp" });
   try {
-    assert.equal(idp.issuer, `http://127.0.0.1:${idp.port}/realms/corp`);
+    assertEquals(idp.issuer, `http://127.0.0.1:${idp.port}/realms/corp`);
     const response = await fetch(`${idp.issuer}/.well-known/openid-configuration`);
     const metadata = await response.json();
-    assert.equal(metadata.issuer, idp.issuer);
-    assert.deepEqual(metadata.code_challenge_methods_supported, ["S256"]);
-    assert.ok(String(metadata.revocation_endpoint).startsWith(idp.issuer));
-    assert.ok(String(metadata.userinfo_endpoint).startsWith(idp.issuer));
-    assert.ok(metadata.token_endpoint_auth_methods_supported.includes("private_key_jwt"));
+    assertEquals(metadata.issuer, idp.issuer);
+    assertEquals(metadata.code_challenge_methods_supported, ["S256"]);
+    assert(String(metadata.revocation_endpoint).startsWith(idp.issuer));
+    assert(String(metadata.userinfo_endpoint).startsWith(idp.issuer));
+    assert(metadata.token_endpoint_auth_methods_supported.includes("private_key_jwt"));
     const jwks = await (await fetch(metadata.jwks_uri)).json();
-    assert.equal(jwks.keys[0].kid, idp.jwks.keys[0]!.kid);
-    assert.equal(jwks.keys[0].d, undefined);
+    assertEquals(jwks.keys[0].kid, idp.jwks.keys[0]!.kid);
+    assertEquals(jwks.keys[0].d, undefined);
   } finally {
     await idp.stop();
   }
@@ -34,8 +34,8 @@ Deno.test("startTestIdp() requires PKCE even for confidential clients", async ()
     url.searchParams.set("scope", "openid");
     url.searchParams.set("state", "s1");
     const callback = await loginOverHttp(url, { username: "alice", password: "alice-password" });
-    assert.equal(callback.searchParams.get("error"), "invalid_request");
-    assert.match(callback.searchParams.get("error_description") ?? "", /PKCE/);
+    assertEquals(callback.searchParams.get("error"), "invalid_request");
+    assertMatch(callback.searchParams.get("error_description") ?? "", /PKCE/);
   } finally {
     await idp.stop();
   }
@@ -46,5 +46,5 @@ Deno.test("stop() closes kept-alive connections", async () => {
   const response = await fetch(`${idp.issuer}/.well-known/openid-configuration`);
   await response.body?.cancel();
   await idp.stop();
-  await assert.rejects(fetch(`${idp.issuer}/.well-known/openid-configuration`));
+  await assertRejects(() => fetch(`${idp.issuer}/.well-known/openid-configuration`));
 });

@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { assert, assertEquals } from "../../support/assert.ts";
 import { DatabaseSync } from "node:sqlite";
 import { Secret } from "../../../src/config/secret.ts";
 import { SqliteStore } from "../../../src/sessions/sqlite_store.ts";
@@ -36,13 +36,13 @@ Deno.test("SqliteStore keeps every acknowledged session and pending login when i
       }
     }
     const status = await child.status;
-    assert.equal(status.signal, "SIGKILL");
-    assert.ok(acked.length >= KILL_AFTER_ACKS);
-    assert.ok(acked.length < 1_000, `the kill came after the burst (${acked.length} acks)`);
+    assertEquals(status.signal, "SIGKILL");
+    assert(acked.length >= KILL_AFTER_ACKS);
+    assert(acked.length < 1_000, `the kill came after the burst (${acked.length} acks)`);
 
     const raw = new DatabaseSync(path);
     try {
-      assert.equal(raw.prepare("PRAGMA integrity_check").get()?.["integrity_check"], "ok");
+      assertEquals(raw.prepare("PRAGMA integrity_check").get()?.["integrity_check"], "ok");
     } finally {
       raw.close();
     }
@@ -59,14 +59,14 @@ Deno.test("SqliteStore keeps every acknowledged session and pending login when i
           missing.push(sessionId);
         }
       }
-      assert.deepStrictEqual(missing, [], "acknowledged sessions lost or damaged");
-      assert.ok((await store.listSessions()).length >= acked.length);
-      assert.ok(ackedPending.length >= KILL_AFTER_ACKS);
+      assertEquals(missing, [], "acknowledged sessions lost or damaged");
+      assert((await store.listSessions()).length >= acked.length);
+      assert(ackedPending.length >= KILL_AFTER_ACKS);
       const lostLogins: string[] = [];
       for (const id of ackedPending) {
         if ((await store.getPending(id))?.id !== id) lostLogins.push(id);
       }
-      assert.deepStrictEqual(lostLogins, [], "acknowledged pending logins lost");
+      assertEquals(lostLogins, [], "acknowledged pending logins lost");
     } finally {
       await store.close();
     }

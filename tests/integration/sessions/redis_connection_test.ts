@@ -2,7 +2,7 @@
  * Connecting to a real redis-server: ACL users, passwords, TLS with a private CA, and what a
  * store call does while the server is frozen, stopped or restarting.
  */
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertMatch, assertRejects } from "../../support/assert.ts";
 import { Secret } from "../../../src/config/secret.ts";
 import type { RedisSettings } from "../../../src/config/types.ts";
 import { connectRedis } from "../../../src/sessions/redis_connection.ts";
@@ -59,7 +59,7 @@ Deno.test("connectRedis() logs in as an ACL user named in the URL or in sessions
     ) {
       const store = await openStore(config);
       await store.putSession(session());
-      assert.equal((await store.getSession("sess-1"))?.refreshToken, "refresh-token-1");
+      assertEquals((await store.getSession("sess-1"))?.refreshToken, "refresh-token-1");
       await store.close();
     }
   });
@@ -68,13 +68,10 @@ Deno.test("connectRedis() logs in as an ACL user named in the URL or in sessions
 Deno.test("connectRedis() fails the start with a clear message on a wrong password", async () => {
   await withServer({ password: "right-password" }, async (server) => {
     const wrong = settings(server.url, { password: new Secret("wrong-password") });
-    await assert.rejects(openStore(wrong), (error: Error) => {
-      assert.ok(error instanceof StoreUnavailableError);
-      assert.match(error.message, /^Session store unreachable: redis:\/\/127\.0\.0\.1:\d+\/0: /);
-      assert.match(error.message, /WRONGPASS|invalid username-password/);
-      assert.ok(!error.message.includes("wrong-password"));
-      return true;
-    });
+    const error = await assertRejects(() => openStore(wrong), StoreUnavailableError);
+    assertMatch(error.message, /^Session store unreachable: redis:\/\/127\.0\.0\.1:\d+\/0: /);
+    assertMatch(error.message, /WRONGPASS|invalid username-password/);
+    assert(!error.message.includes("wrong-password"));
     const right = await openStore(settings(server.url, { password: new Secret("right-password") }));
     await right.close();
   });
@@ -82,9 +79,10 @@ Deno.test("connectRedis() fails the start with a clear message on a wrong passwo
 
 Deno.test("connectRedis() fails the start when nothing listens", async () => {
   const url = `redis://127.0.0.1:${await freePort()}/0`;
-  await assert.rejects(
-    connectRedis(settings(url), 1_500),
-    /^StoreUnavailableError: Session store unreachable: redis:\/\/127\.0\.0\.1:\d+\/0: .*ECONNREFUSED/,
+  await assertRejects(
+    () => connectRedis(settings(url), 1_500),
+    StoreUnavailableError,
+    /^Session store unreachable: redis:\/\/127\.0\.0\.1:\d+\/0: .*ECONNREFUSED/,
   );
 });
 
@@ -93,13 +91,13 @@ Deno.test("connectRedis() speaks TLS to a rediss:// URL, checking the server aga
   try {
     const tls = await makeCertificates(dir);
     await withServer({ tls }, async (server) => {
-      assert.ok(server.url.startsWith("rediss://localhost:"));
+      assert(server.url.startsWith("rediss://localhost:"));
       const store = await openStore(settings(server.url, { tlsCaFile: tls.caFile }));
       await store.putSession(session());
-      assert.equal((await store.getSession("sess-1"))?.sessionId, "sess-1");
+      assertEquals((await store.getSession("sess-1"))?.sessionId, "sess-1");
       await store.close();
       // Without the CA the server's certificate is not trusted.
-      await assert.rejects(openStore(settings(server.url)), StoreUnavailableError);
+      await assertRejects(() => openStore(settings(server.url)), StoreUnavailableError);
     });
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -112,19 +110,19 @@ Deno.test("RedisStore calls fail with StoreUnavailableError while Redis is froze
     try {
       await store.putSession(session());
       server.pause();
-      await assert.rejects(store.getSession("sess-1"), StoreUnavailableError);
+      await assertRejects(() => store.getSession("sess-1"), StoreUnavailableError);
       // A write that timed out may still be applied once Redis answers again: its outcome
       // is unknown, which callers treat as a failure (the client is denied, never accepted).
-      await assert.rejects(store.putSession(session({ cid: 8 })), StoreUnavailableError);
+      await assertRejects(() => store.putSession(session({ cid: 8 })), StoreUnavailableError);
       server.resume();
-      assert.equal((await eventually(() => store.getSession("sess-1")))?.sessionId, "sess-1");
+      assertEquals((await eventually(() => store.getSession("sess-1")))?.sessionId, "sess-1");
       await store.putSession(session());
 
       await server.stop();
-      await assert.rejects(store.getSession("sess-1"), StoreUnavailableError);
-      await assert.rejects(store.takePending("p-1"), StoreUnavailableError);
+      await assertRejects(() => store.getSession("sess-1"), StoreUnavailableError);
+      await assertRejects(() => store.takePending("p-1"), StoreUnavailableError);
       await server.start();
-      assert.deepStrictEqual(await eventually(() => store.getSession("sess-1")), session());
+      assertEquals(await eventually(() => store.getSession("sess-1")), session());
     } finally {
       await store.close();
     }

@@ -3,7 +3,7 @@
  * (bridges) sharing one server, the key check, secrets encrypted at rest, TTLs, and a server
  * that stops answering.
  */
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertMatch, assertRejects } from "../../support/assert.ts";
 import type { Redis } from "ioredis";
 import type { RedisSettings } from "../../../src/config/types.ts";
 import { connectRedis } from "../../../src/sessions/redis_connection.ts";
@@ -66,8 +66,8 @@ Deno.test("RedisStore: two bridges on one Redis hand a pending login to exactly 
     const takes = await Promise.all(
       Array.from({ length: 10 }, (_, i) => (i % 2 ? one : two).store.takePending("p-1")),
     );
-    assert.equal(takes.filter((taken) => taken !== undefined).length, 1);
-    assert.deepStrictEqual(takes.find((taken) => taken !== undefined), pendingLogin());
+    assertEquals(takes.filter((taken) => taken !== undefined).length, 1);
+    assertEquals(takes.find((taken) => taken !== undefined), pendingLogin());
   } finally {
     await one.store.close();
     await two.store.close();
@@ -84,11 +84,11 @@ Deno.test("RedisStore: max_entries holds across bridges writing at once", async 
         (_, i) => stores[i % 3]!.store.putSession(session({ sessionId: `s${i}` })),
       ),
     );
-    assert.equal(puts.filter((put) => put.status === "fulfilled").length, 10);
+    assertEquals(puts.filter((put) => put.status === "fulfilled").length, 10);
     for (const put of puts) {
-      if (put.status === "rejected") assert.ok(put.reason instanceof StoreFullError);
+      if (put.status === "rejected") assert(put.reason instanceof StoreFullError);
     }
-    assert.equal((await stores[0]!.store.listSessions()).length, 10);
+    assertEquals((await stores[0]!.store.listSessions()).length, 10);
   } finally {
     for (const { store } of stores) await store.close();
   }
@@ -107,10 +107,10 @@ Deno.test("RedisStore: refresh tokens and OAuth secrets are stored encrypted onl
       if (type === "hash") dump += JSON.stringify(await client.hgetall(key));
       if (type === "string") dump += await client.get(key);
     }
-    assert.match(dump, /alice-laptop/, "the dump holds the plain fields");
-    for (const secret of secrets) assert.ok(!dump.includes(secret), `${secret} in plain text`);
-    assert.equal((await store.getSession("sess-1"))?.refreshToken, "refresh-token-1");
-    assert.equal((await store.getPending("p-1"))?.oauth?.codeVerifier, "verifier-1");
+    assertMatch(dump, /alice-laptop/, "the dump holds the plain fields");
+    for (const secret of secrets) assert(!dump.includes(secret), `${secret} in plain text`);
+    assertEquals((await store.getSession("sess-1"))?.refreshToken, "refresh-token-1");
+    assertEquals((await store.getPending("p-1"))?.oauth?.codeVerifier, "verifier-1");
   } finally {
     await store.close();
   }
@@ -126,13 +126,13 @@ Deno.test("RedisStore: every key starts with key_prefix; another prefix sees not
     await a.store.putSession(session());
     await a.store.putPending(pendingLogin());
     const added = (await a.client.keys("*")).filter((key) => !before.has(key));
-    assert.ok(added.length > 0);
-    for (const key of added) assert.ok(key.startsWith(prefixA), key);
-    assert.equal(await b.store.getSession("sess-1"), undefined);
-    assert.equal(await b.store.getPending("p-1"), undefined);
-    assert.deepEqual(await b.store.listSessions(), []);
-    assert.equal(await b.store.deleteSession("sess-1"), false);
-    assert.ok(await a.store.getSession("sess-1"));
+    assert(added.length > 0);
+    for (const key of added) assert(key.startsWith(prefixA), key);
+    assertEquals(await b.store.getSession("sess-1"), undefined);
+    assertEquals(await b.store.getPending("p-1"), undefined);
+    assertEquals(await b.store.listSessions(), []);
+    assertEquals(await b.store.deleteSession("sess-1"), false);
+    assert(await a.store.getSession("sess-1"));
   } finally {
     await a.store.close();
     await b.store.close();
@@ -147,16 +147,24 @@ Deno.test("RedisStore: an entry or its secret copied to another id is refused th
     await store.putSession(session({ sessionId: "b", refreshToken: "token-b" }));
     const stolen = await client.hgetBuffer(`${config.keyPrefix}s:a`, "t");
     await client.hset(`${config.keyPrefix}s:b`, "t", stolen!);
-    await assert.rejects(store.getSession("b"), /Refresh token decryption failed/);
+    await assertRejects(() => store.getSession("b"), Error, /Refresh token decryption failed/);
     // A whole entry copied under another key is refused too.
     const whole = await client.hgetallBuffer(`${config.keyPrefix}s:a`);
     await client.hset(`${config.keyPrefix}s:b`, whole);
-    await assert.rejects(store.getSession("b"), /Session store entry is unreadable: sessions/);
-    assert.equal((await store.getSession("a"))?.refreshToken, "token-a");
+    await assertRejects(
+      () => store.getSession("b"),
+      Error,
+      /Session store entry is unreadable: sessions/,
+    );
+    assertEquals((await store.getSession("a"))?.refreshToken, "token-a");
     await store.putPending(pendingLogin({ id: "x" }));
     const login = await client.hgetallBuffer(`${config.keyPrefix}p:x`);
     await client.hset(`${config.keyPrefix}p:y`, login);
-    await assert.rejects(store.takePending("y"), /Session store entry is unreadable: pending/);
+    await assertRejects(
+      () => store.takePending("y"),
+      Error,
+      /Session store entry is unreadable: pending/,
+    );
   } finally {
     await store.close();
   }
@@ -166,8 +174,9 @@ Deno.test("RedisStore: a store opened with another key fails loudly at open", as
   const config = settings((await sharedServer()).url);
   const first = await openStore(config);
   await first.store.close();
-  await assert.rejects(
-    openStore(config, { key: new Uint8Array(32).fill(9) }),
+  await assertRejects(
+    () => openStore(config, { key: new Uint8Array(32).fill(9) }),
+    Error,
     /Session store key mismatch: redis:\/\/127\.0\.0\.1:\d+\/0 \(key prefix test\d+:\)/,
   );
   const again = await openStore(config);
@@ -183,13 +192,13 @@ Deno.test("RedisStore: entries expire by TTL; a session's key outlives it by the
     await store.putSession(session({ expiresAt: start + 3_600_000 }));
     const pendingTtl = await client.pttl(`${config.keyPrefix}p:p-1`);
     const sessionTtl = await client.pttl(`${config.keyPrefix}s:sess-1`);
-    assert.ok(pendingTtl > 0 && pendingTtl <= 60_000, `pending TTL ${pendingTtl}`);
-    assert.ok(
+    assert(pendingTtl > 0 && pendingTtl <= 60_000, `pending TTL ${pendingTtl}`);
+    assert(
       sessionTtl > 3_600_000 && sessionTtl <= 3_600_000 + SESSION_GRACE_MS,
       `session TTL ${sessionTtl}`,
     );
     for (const key of await client.keys(`${config.keyPrefix}s[ubniv]:*`)) {
-      assert.ok(await client.pttl(key) > 0, `${key} has a TTL`);
+      assert(await client.pttl(key) > 0, `${key} has a TTL`);
     }
   } finally {
     await store.close();
@@ -203,7 +212,7 @@ Deno.test("RedisStore: a session and its indexes change together and leave nothi
   const p = config.keyPrefix;
   try {
     await store.putSession(session({ cid: 7, subject: "u-1", sid: "sso-1", username: "alice" }));
-    assert.deepStrictEqual(await keys(), [
+    assertEquals(await keys(), [
       `${p}key_check`,
       `${p}s:sess-1`,
       `${p}sb:vpn1`,
@@ -214,15 +223,15 @@ Deno.test("RedisStore: a session and its indexes change together and leave nothi
       `${p}sz`,
     ]);
     await store.putSession(session({ cid: 9, subject: "u-2", sid: undefined, username: "bob" }));
-    assert.deepStrictEqual(await client.hgetall(`${p}sb:vpn1`), { "9": "sess-1" });
-    assert.deepStrictEqual(await store.findSessionsBySid("sso-1"), []);
-    assert.deepStrictEqual(await store.findSessionsByUsername("alice"), []);
-    assert.equal((await store.findSessionsBySubject("u-2")).length, 1);
-    assert.equal(await store.findSessionByCid("vpn1", 7), undefined);
+    assertEquals(await client.hgetall(`${p}sb:vpn1`), { "9": "sess-1" });
+    assertEquals(await store.findSessionsBySid("sso-1"), []);
+    assertEquals(await store.findSessionsByUsername("alice"), []);
+    assertEquals((await store.findSessionsBySubject("u-2")).length, 1);
+    assertEquals(await store.findSessionByCid("vpn1", 7), undefined);
     await store.putPending(pendingLogin());
-    assert.ok(await store.takePending("p-1"));
-    assert.ok(await store.deleteSession("sess-1"));
-    assert.deepStrictEqual(await keys(), [`${p}key_check`]);
+    assert(await store.takePending("p-1"));
+    assert(await store.deleteSession("sess-1"));
+    assertEquals(await keys(), [`${p}key_check`]);
   } finally {
     await store.close();
   }
@@ -240,11 +249,11 @@ Deno.test("RedisStore: sweep() reads the expiry index and never scans the key sp
     await store.putPending(pendingLogin({ id: "p-old", expiresAt: T0 + MINUTE }));
     time = T0 + 2 * MINUTE;
     commands.length = 0;
-    assert.deepStrictEqual(await store.sweep(time), { pending: 1, sessions: 1 });
+    assertEquals(await store.sweep(time), { pending: 1, sessions: 1 });
     await client.ping();
-    assert.ok(commands.length > 0, "MONITOR saw the sweep");
+    assert(commands.length > 0, "MONITOR saw the sweep");
     for (const scan of ["keys", "scan", "hscan", "sscan", "zscan"]) {
-      assert.ok(!commands.includes(scan), `sweep sent ${scan}: ${commands.join(" ")}`);
+      assert(!commands.includes(scan), `sweep sent ${scan}: ${commands.join(" ")}`);
     }
   } finally {
     monitor.disconnect();
@@ -262,11 +271,11 @@ Deno.test("RedisStore: sweep() removes expired sessions with their index entries
     }
     await store.putSession(session({ sessionId: "live", cid: 99_999 }));
     time = T0 + 2 * MINUTE;
-    assert.deepStrictEqual(await store.sweep(time), { pending: 0, sessions: 2_500 });
-    assert.deepStrictEqual(await client.hgetall(`${config.keyPrefix}sb:vpn1`), {
+    assertEquals(await store.sweep(time), { pending: 0, sessions: 2_500 });
+    assertEquals(await client.hgetall(`${config.keyPrefix}sb:vpn1`), {
       "99999": "live",
     });
-    assert.deepStrictEqual(await client.smembers(`${config.keyPrefix}sn:alice`), ["live"]);
+    assertEquals(await client.smembers(`${config.keyPrefix}sn:alice`), ["live"]);
   } finally {
     await store.close();
   }

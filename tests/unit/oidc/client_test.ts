@@ -1,4 +1,10 @@
-import assert from "node:assert/strict";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertRejects,
+  assertThrows,
+} from "../../support/assert.ts";
 import { Secret } from "../../../src/config/secret.ts";
 import { type Clock, systemClock } from "../../../src/clock.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
@@ -41,56 +47,57 @@ async function login(client: OidcClient, idp: FakeIdp, tamper?: (callback: URL) 
   return await client.finishLogin(callback, start);
 }
 
+/** Rejects with `type` and `code`, and the reason names no code or token. */
 async function rejectsWith<T extends OidcError>(
   promise: Promise<unknown>,
   type: new (...args: never[]) => T,
   code: OidcError["code"],
 ): Promise<T> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof type, `expected ${type.name}, got ${String(error)}`);
-    assert.equal(error.code, code);
-    assert.ok(!/the-code|refresh-token|access-token|eyJ/.test(error.reason));
-    return error;
-  }
-  throw new assert.AssertionError({ message: `expected ${type.name} (${code})` });
+  const error = await assertRejects(() => promise, type);
+  assertEquals(error.code, code);
+  assert(!/the-code|refresh-token|access-token|eyJ/.test(error.reason));
+  return error;
 }
 
 Deno.test("startLogin() builds a code flow URL with PKCE S256, state, nonce, scopes and extra params", async () => {
   const { client } = await setup({ authorizeParams: { prompt: "login", kc_idp_hint: "corp" } });
   const start = await client.startLogin();
   const params = start.url.searchParams;
-  assert.equal(start.url.origin + start.url.pathname, `${ISSUER}/protocol/openid-connect/auth`);
-  assert.equal(params.get("response_type"), "code");
-  assert.equal(params.get("client_id"), CLIENT_ID);
-  assert.equal(params.get("redirect_uri"), REDIRECT_URI);
-  assert.equal(params.get("scope"), "openid profile email");
-  assert.equal(params.get("state"), start.state);
-  assert.equal(params.get("nonce"), start.nonce);
-  assert.equal(params.get("code_challenge_method"), "S256");
+  assertEquals(
+    start.url.origin + start.url.pathname,
+    `${ISSUER}/protocol/openid-connect/auth`,
+  );
+  assertEquals(params.get("response_type"), "code");
+  assertEquals(params.get("client_id"), CLIENT_ID);
+  assertEquals(params.get("redirect_uri"), REDIRECT_URI);
+  assertEquals(params.get("scope"), "openid profile email");
+  assertEquals(params.get("state"), start.state);
+  assertEquals(params.get("nonce"), start.nonce);
+  assertEquals(params.get("code_challenge_method"), "S256");
   const digest = await crypto.subtle.digest(
     "SHA-256",
     new TextEncoder().encode(start.codeVerifier),
   );
-  assert.deepEqual(decodeBase64url(params.get("code_challenge")!), new Uint8Array(digest));
-  assert.equal(params.get("prompt"), "login");
-  assert.equal(params.get("kc_idp_hint"), "corp");
-  assert.ok(start.state.length >= 43 && start.nonce !== start.state);
-  assert.ok(client.ready);
+  assertEquals(decodeBase64url(params.get("code_challenge")!), new Uint8Array(digest));
+  assertEquals(params.get("prompt"), "login");
+  assertEquals(params.get("kc_idp_hint"), "corp");
+  assert(start.state.length >= 43 && start.nonce !== start.state);
+  assert(client.ready);
 });
 
 Deno.test("createOidcClient() refuses authorize params that would override protocol values", () => {
-  assert.throws(
+  assertThrows(
     () => createOidcClient(oidcConfig({ authorizeParams: { State: "x" } }), REDIRECT_URI),
+    Error,
     /authorize_params\.State/,
   );
-  assert.throws(
+  assertThrows(
     () =>
       createOidcClient(
         oidcConfig({ issuer: new URL("http://idp.example.com/realms/vpn") }),
         REDIRECT_URI,
       ),
+    Error,
     /https/,
   );
 });
@@ -100,18 +107,18 @@ Deno.test("finishLogin() returns validated claims, subject, sid and the refresh 
   const { idp, client } = await setup({}, () => now);
   idp.nowSec = now / 1000;
   const result = await login(client, idp);
-  assert.equal(result.subject, idp.subject);
-  assert.equal(result.sid, "sso-session-1");
-  assert.equal(result.claims.preferred_username, "alice");
-  assert.deepEqual(result.claims.groups, ["/vpn-users"]);
-  assert.equal(result.refreshToken, "refresh-token-1");
-  assert.equal(result.refreshExpiresAt, now + 1800 * 1000);
-  assert.equal(typeof result.idToken, "string");
+  assertEquals(result.subject, idp.subject);
+  assertEquals(result.sid, "sso-session-1");
+  assertEquals(result.claims.preferred_username, "alice");
+  assertEquals(result.claims.groups, ["/vpn-users"]);
+  assertEquals(result.refreshToken, "refresh-token-1");
+  assertEquals(result.refreshExpiresAt, now + 1800 * 1000);
+  assertEquals(typeof result.idToken, "string");
   const token = idp.lastRequest("/protocol/openid-connect/token");
-  assert.equal(token.form.get("grant_type"), "authorization_code");
-  assert.equal(token.form.get("code"), "the-code");
-  assert.equal(token.form.get("redirect_uri"), REDIRECT_URI);
-  assert.ok((token.form.get("code_verifier") ?? "").length >= 43);
+  assertEquals(token.form.get("grant_type"), "authorization_code");
+  assertEquals(token.form.get("code"), "the-code");
+  assertEquals(token.form.get("redirect_uri"), REDIRECT_URI);
+  assert((token.form.get("code_verifier") ?? "").length >= 43);
 });
 
 Deno.test("finishLogin() rejects an ID token with the wrong nonce", async () => {
@@ -139,7 +146,7 @@ Deno.test("finishLogin() rejects an ID token expired by the injected clock beyon
   const { idp, client } = await setup({ clockToleranceSec: 5 }, () => now);
   idp.nowSec = now / 1000 - 400; // exp = now - 100 s
   const error = await rejectsWith(login(client, idp), OidcError, "invalid_id_token");
-  assert.match(error.message, /exp|timestamp/i);
+  assertMatch(error.message, /exp|timestamp/i);
 });
 
 Deno.test("finishLogin() accepts an ID token within the clock tolerance", async () => {
@@ -147,7 +154,7 @@ Deno.test("finishLogin() accepts an ID token within the clock tolerance", async 
   const { idp, client } = await setup({ clockToleranceSec: 30 }, () => now);
   idp.nowSec = now / 1000 - 310; // exp = now - 10 s
   const result = await login(client, idp);
-  assert.equal(result.subject, idp.subject);
+  assertEquals(result.subject, idp.subject);
 });
 
 Deno.test("finishLogin() rejects an ID token with a tampered signature", async () => {
@@ -170,13 +177,17 @@ Deno.test("finishLogin() rejects an ID token with a tampered signature", async (
 Deno.test("finishLogin() fetches the keys again when the ID token's kid is unknown (rotation)", async () => {
   const { idp, client } = await setup();
   await login(client, idp);
-  assert.equal(idp.countRequests("/protocol/openid-connect/certs"), 1);
+  assertEquals(idp.countRequests("/protocol/openid-connect/certs"), 1);
   await idp.rotateKey();
   const result = await login(client, idp);
-  assert.equal(result.subject, idp.subject);
-  assert.equal(idp.countRequests("/protocol/openid-connect/certs"), 2);
+  assertEquals(result.subject, idp.subject);
+  assertEquals(idp.countRequests("/protocol/openid-connect/certs"), 2);
   await login(client, idp);
-  assert.equal(idp.countRequests("/protocol/openid-connect/certs"), 2, "keys are cached again");
+  assertEquals(
+    idp.countRequests("/protocol/openid-connect/certs"),
+    2,
+    "keys are cached again",
+  );
 });
 
 Deno.test("finishLogin() turns error=access_denied into AuthorizationResponseError", async () => {
@@ -191,9 +202,9 @@ Deno.test("finishLogin() turns error=access_denied into AuthorizationResponseErr
     AuthorizationResponseError,
     "access_denied",
   );
-  assert.equal(error.idpError, "access_denied");
-  assert.equal(error.idpErrorDescription, "User cancelled<script>");
-  assert.equal(idp.countRequests("/protocol/openid-connect/token"), 0);
+  assertEquals(error.idpError, "access_denied");
+  assertEquals(error.idpErrorDescription, "User cancelled<script>");
+  assertEquals(idp.countRequests("/protocol/openid-connect/token"), 0);
 });
 
 Deno.test("finishLogin() rejects a callback whose state does not match", async () => {
@@ -203,16 +214,16 @@ Deno.test("finishLogin() rejects a callback whose state does not match", async (
     OidcError,
     "invalid_state",
   );
-  assert.equal(idp.countRequests("/protocol/openid-connect/token"), 0);
+  assertEquals(idp.countRequests("/protocol/openid-connect/token"), 0);
 });
 
 Deno.test("finishLogin() merges userinfo claims and rejects userinfo about another subject", async () => {
   const { idp, client } = await setup({ useUserinfo: true });
   idp.userinfo = { sub: idp.subject, groups: ["/from-userinfo"], iss: "ignored" };
   const result = await login(client, idp);
-  assert.deepEqual(result.claims.groups, ["/from-userinfo"]);
-  assert.equal(result.claims.iss, ISSUER);
-  assert.equal(
+  assertEquals(result.claims.groups, ["/from-userinfo"]);
+  assertEquals(result.claims.iss, ISSUER);
+  assertEquals(
     idp.lastRequest("/protocol/openid-connect/userinfo").headers.get("authorization"),
     "Bearer access-token-1",
   );
@@ -225,11 +236,11 @@ Deno.test("refresh() returns the rotated token and new claims", async () => {
   const { idp, client } = await setup();
   idp.idTokenClaims = { nonce: undefined, groups: ["/new-group"] };
   const result = await client.refresh("refresh-token-0", idp.subject);
-  assert.equal(result.refreshToken, "refresh-token-1");
-  assert.deepEqual(result.claims?.groups, ["/new-group"]);
+  assertEquals(result.refreshToken, "refresh-token-1");
+  assertEquals(result.claims?.groups, ["/new-group"]);
   const request = idp.lastRequest("/protocol/openid-connect/token");
-  assert.equal(request.form.get("grant_type"), "refresh_token");
-  assert.equal(request.form.get("refresh_token"), "refresh-token-0");
+  assertEquals(request.form.get("grant_type"), "refresh_token");
+  assertEquals(request.form.get("refresh_token"), "refresh-token-0");
 });
 
 Deno.test("refresh() without an ID token keeps the presented token and reads userinfo with the new access token", async () => {
@@ -239,10 +250,10 @@ Deno.test("refresh() without an ID token keeps the presented token and reads use
   // Keycloak-like: a user in no group gets no groups claim at all.
   idp.userinfo = { sub: idp.subject, preferred_username: "alice" };
   const result = await client.refresh("refresh-token-0", idp.subject);
-  assert.equal(result.refreshToken, "refresh-token-0");
-  assert.deepEqual(result.claims, { sub: idp.subject, preferred_username: "alice" });
-  assert.equal(result.refreshExpiresAt, undefined);
-  assert.equal(
+  assertEquals(result.refreshToken, "refresh-token-0");
+  assertEquals(result.claims, { sub: idp.subject, preferred_username: "alice" });
+  assertEquals(result.refreshExpiresAt, undefined);
+  assertEquals(
     idp.lastRequest("/protocol/openid-connect/userinfo").headers.get("authorization"),
     "Bearer access-token-2",
   );
@@ -256,8 +267,8 @@ Deno.test("refresh() without an ID token or a userinfo endpoint returns no claim
   idp.onToken = () =>
     Response.json({ access_token: "access-token-2", token_type: "Bearer", expires_in: 300 });
   const result = await client.refresh("refresh-token-0", idp.subject);
-  assert.equal(result.claims, undefined);
-  assert.equal(idp.countRequests("/protocol/openid-connect/userinfo"), 0);
+  assertEquals(result.claims, undefined);
+  assertEquals(idp.countRequests("/protocol/openid-connect/userinfo"), 0);
 });
 
 Deno.test("refresh() refused with a bare HTTP 400 and no body (Glewlwyd) is IdpRejectedError", async () => {
@@ -269,7 +280,7 @@ Deno.test("refresh() refused with a bare HTTP 400 and no body (Glewlwyd) is IdpR
       IdpRejectedError,
       "invalid_grant",
     );
-    assert.equal((error.cause as { status?: number }).status, status);
+    assertEquals((error.cause as { status?: number }).status, status);
   }
 });
 
@@ -278,7 +289,7 @@ Deno.test("OIDC errors keep a code and their evidence as cause, never the secret
   idp.onToken = () =>
     Response.json({ error: "invalid_client", error_description: "Bad secret" }, { status: 401 });
   const refused = await rejectsWith(login(client, idp), OidcError, "invalid_response");
-  assert.deepEqual(refused.cause, {
+  assertEquals(refused.cause, {
     name: "ResponseBodyError",
     code: "OAUTH_RESPONSE_BODY_ERROR",
     message: "server responded with an error in the response body",
@@ -294,8 +305,8 @@ Deno.test("OIDC errors keep a code and their evidence as cause, never the secret
     "invalid_state",
   );
   const cause = mismatch.cause as { code?: string; message?: string };
-  assert.equal(typeof cause.code, "string");
-  assert.ok(!/the-code|forged-state/.test(JSON.stringify(cause)), JSON.stringify(cause));
+  assertEquals(typeof cause.code, "string");
+  assert(!/the-code|forged-state/.test(JSON.stringify(cause)), JSON.stringify(cause));
 });
 
 Deno.test("refresh() rejects a new ID token about another subject", async () => {
@@ -356,10 +367,10 @@ Deno.test("discover() failures leave the client not ready and are retried on the
   const { idp, client } = await setup();
   idp.outage = () => Promise.reject(new TypeError("connection refused"));
   await rejectsWith(client.discover(), IdpUnreachableError, "idp_unreachable");
-  assert.equal(client.ready, false);
+  assertEquals(client.ready, false);
   idp.outage = undefined;
   await client.discover();
-  assert.equal(client.ready, true);
+  assertEquals(client.ready, true);
 });
 
 Deno.test("client_secret_basic sends an Authorization header and no secret in the body", async () => {
@@ -367,20 +378,20 @@ Deno.test("client_secret_basic sends an Authorization header and no secret in th
   await login(client, idp);
   const request = idp.lastRequest("/protocol/openid-connect/token");
   const header = request.headers.get("authorization") ?? "";
-  assert.match(header, /^Basic /);
+  assertMatch(header, /^Basic /);
   const [id, secret] = atob(header.slice(6)).split(":").map(decodeURIComponent);
-  assert.equal(id, CLIENT_ID);
-  assert.equal(secret, "s3cret:with/odd+chars");
-  assert.equal(request.form.get("client_secret"), null);
+  assertEquals(id, CLIENT_ID);
+  assertEquals(secret, "s3cret:with/odd+chars");
+  assertEquals(request.form.get("client_secret"), null);
 });
 
 Deno.test("client_secret_post sends client_id and client_secret in the body", async () => {
   const { idp, client } = await setup({ clientAuthMethod: "client_secret_post" });
   await login(client, idp);
   const request = idp.lastRequest("/protocol/openid-connect/token");
-  assert.equal(request.headers.get("authorization"), null);
-  assert.equal(request.form.get("client_id"), CLIENT_ID);
-  assert.equal(request.form.get("client_secret"), "s3cret:with/odd+chars");
+  assertEquals(request.headers.get("authorization"), null);
+  assertEquals(request.form.get("client_id"), CLIENT_ID);
+  assertEquals(request.form.get("client_secret"), "s3cret:with/odd+chars");
 });
 
 Deno.test("private_key_jwt sends a client assertion signed with the configured key", async () => {
@@ -401,48 +412,48 @@ Deno.test("private_key_jwt sends a client assertion signed with the configured k
   });
   await login(client, idp);
   const request = idp.lastRequest("/protocol/openid-connect/token");
-  assert.equal(request.headers.get("authorization"), null);
-  assert.equal(request.form.get("client_secret"), null);
-  assert.equal(
+  assertEquals(request.headers.get("authorization"), null);
+  assertEquals(request.form.get("client_secret"), null);
+  assertEquals(
     request.form.get("client_assertion_type"),
     "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
   );
   const [head, body, signature] = request.form.get("client_assertion")!.split(".");
-  assert.equal(JSON.parse(new TextDecoder().decode(decodeBase64url(head!))).alg, "ES256");
+  assertEquals(JSON.parse(new TextDecoder().decode(decodeBase64url(head!))).alg, "ES256");
   const claims = JSON.parse(new TextDecoder().decode(decodeBase64url(body!)));
-  assert.equal(claims.iss, CLIENT_ID);
-  assert.equal(claims.sub, CLIENT_ID);
-  assert.ok(claims.aud === ISSUER || (Array.isArray(claims.aud) && claims.aud.includes(ISSUER)));
+  assertEquals(claims.iss, CLIENT_ID);
+  assertEquals(claims.sub, CLIENT_ID);
+  assert(claims.aud === ISSUER || (Array.isArray(claims.aud) && claims.aud.includes(ISSUER)));
   const valid = await crypto.subtle.verify(
     { name: "ECDSA", hash: "SHA-256" },
     pair.publicKey,
     decodeBase64url(signature!),
     new TextEncoder().encode(`${head}.${body}`),
   );
-  assert.ok(valid);
+  assert(valid);
 });
 
 Deno.test("revoke() posts the refresh token with a type hint, and does nothing without an endpoint", async () => {
   const { idp, client } = await setup();
   await client.revoke("refresh-token-9");
   const request = idp.lastRequest("/protocol/openid-connect/revoke");
-  assert.equal(request.form.get("token"), "refresh-token-9");
-  assert.equal(request.form.get("token_type_hint"), "refresh_token");
+  assertEquals(request.form.get("token"), "refresh-token-9");
+  assertEquals(request.form.get("token_type_hint"), "refresh_token");
 
   const other = await setup();
   other.idp.metadataExtras = { revocation_endpoint: undefined };
   await other.client.revoke("refresh-token-9");
-  assert.equal(other.idp.countRequests("/protocol/openid-connect/revoke"), 0);
+  assertEquals(other.idp.countRequests("/protocol/openid-connect/revoke"), 0);
 });
 
 Deno.test("startLogin(tag) begins the state with the tag, and that state completes the login", async () => {
   const { client, idp } = await setup();
   const start = await client.startLogin("AAAAAAAAAAAAAAAAAAAAAA");
-  assert.match(start.state, /^AAAAAAAAAAAAAAAAAAAAAA\.[A-Za-z0-9_-]{43}$/);
-  assert.equal(start.url.searchParams.get("state"), start.state);
+  assertMatch(start.state, /^AAAAAAAAAAAAAAAAAAAAAA\.[A-Za-z0-9_-]{43}$/);
+  assertEquals(start.url.searchParams.get("state"), start.state);
   idp.nonce = start.nonce;
   const callback = new URL(REDIRECT_URI);
   callback.searchParams.set("code", "the-code");
   callback.searchParams.set("state", start.state);
-  assert.equal((await client.finishLogin(callback, start)).subject.length > 0, true);
+  assertEquals((await client.finishLogin(callback, start)).subject.length > 0, true);
 });

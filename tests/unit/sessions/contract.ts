@@ -2,7 +2,7 @@
  * The behaviour every SessionStore backend shares. Each backend's test file calls
  * `registerStoreContract` with a factory; a new backend (e.g. Redis) gets the same suite.
  */
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertRejects, assertThrows } from "../../support/assert.ts";
 import { StoreFullError } from "../../../src/sessions/store_full.ts";
 import type { SessionStore } from "../../../src/sessions/types.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
@@ -45,20 +45,20 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
 
   test("getPending() returns what putPending() stored and undefined for unknown ids", async (store) => {
     await store.putPending(pendingLogin());
-    assert.deepStrictEqual(await store.getPending("p-1"), pendingLogin());
-    assert.equal(await store.getPending("p-2"), undefined);
+    assertEquals(await store.getPending("p-1"), pendingLogin());
+    assertEquals(await store.getPending("p-2"), undefined);
   });
 
   test("getPending() keeps a login without OAuth state as such", async (store) => {
     await store.putPending(pendingLogin({ oauth: undefined }));
-    assert.deepStrictEqual(await store.getPending("p-1"), pendingLogin({ oauth: undefined }));
+    assertEquals(await store.getPending("p-1"), pendingLogin({ oauth: undefined }));
   });
 
   test("takePending() hands a pending login out once and removes it", async (store) => {
     await store.putPending(pendingLogin());
-    assert.deepStrictEqual(await store.takePending("p-1"), pendingLogin());
-    assert.equal(await store.takePending("p-1"), undefined);
-    assert.equal(await store.getPending("p-1"), undefined);
+    assertEquals(await store.takePending("p-1"), pendingLogin());
+    assertEquals(await store.takePending("p-1"), undefined);
+    assertEquals(await store.getPending("p-1"), undefined);
   });
 
   test("takePending() called concurrently gives the login to exactly one caller", async (store) => {
@@ -66,7 +66,7 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
     const results = await Promise.all(
       Array.from({ length: 20 }, () => store.takePending("p-1")),
     );
-    assert.equal(results.filter((result) => result !== undefined).length, 1);
+    assertEquals(results.filter((result) => result !== undefined).length, 1);
   });
 
   test("putPending() again replaces the login with the same id", async (store) => {
@@ -75,16 +75,16 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
       oauth: { state: "s2", nonce: "n2", codeVerifier: "v2", browserBinding: "b2" },
     });
     await store.putPending(continued);
-    assert.deepStrictEqual(await store.getPending("p-1"), continued);
+    assertEquals(await store.getPending("p-1"), continued);
   });
 
   test("getPending() and takePending() treat an expired login as absent", async (store, clock) => {
     await store.putPending(pendingLogin({ expiresAt: T0 + MINUTE }));
     clock.time = T0 + MINUTE;
-    assert.ok(await store.getPending("p-1"), "still valid at its expiry instant");
+    assert(await store.getPending("p-1"), "still valid at its expiry instant");
     clock.time = T0 + MINUTE + 1;
-    assert.equal(await store.getPending("p-1"), undefined);
-    assert.equal(await store.takePending("p-1"), undefined);
+    assertEquals(await store.getPending("p-1"), undefined);
+    assertEquals(await store.takePending("p-1"), undefined);
   });
 
   test(
@@ -92,12 +92,12 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
     async (store, clock) => {
       await store.putPending(pendingLogin({ id: "taken" }));
       await store.putPending(pendingLogin({ id: "expired", expiresAt: T0 + MINUTE }));
-      assert.ok(await store.takePending("taken"));
+      assert(await store.takePending("taken"));
       clock.time = T0 + 2 * MINUTE;
-      assert.equal(await store.deletePending("expired"), true);
-      assert.equal(await store.deletePending("expired"), false);
-      assert.equal(await store.deletePending("taken"), false);
-      assert.equal(await store.deletePending("never"), false);
+      assertEquals(await store.deletePending("expired"), true);
+      assertEquals(await store.deletePending("expired"), false);
+      assertEquals(await store.deletePending("taken"), false);
+      assertEquals(await store.deletePending("never"), false);
     },
   );
 
@@ -106,18 +106,18 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
     await store.putPending(pendingLogin({ id: "b", server: "vpn1", cid: 7, kid: 2 }));
     await store.putPending(pendingLogin({ id: "c", server: "vpn1", cid: 8 }));
     await store.putPending(pendingLogin({ id: "d", server: "vpn2", cid: 7 }));
-    assert.equal(await store.deletePendingByCid("vpn1", 7), 2);
-    assert.equal(await store.getPending("a"), undefined);
-    assert.equal(await store.getPending("b"), undefined);
-    assert.ok(await store.getPending("c"));
-    assert.ok(await store.getPending("d"));
-    assert.equal(await store.deletePendingByCid("vpn1", 7), 0);
+    assertEquals(await store.deletePendingByCid("vpn1", 7), 2);
+    assertEquals(await store.getPending("a"), undefined);
+    assertEquals(await store.getPending("b"), undefined);
+    assert(await store.getPending("c"));
+    assert(await store.getPending("d"));
+    assertEquals(await store.deletePendingByCid("vpn1", 7), 0);
   });
 
   test("getSession() returns what putSession() stored, refresh token included", async (store) => {
     await store.putSession(session());
-    assert.deepStrictEqual(await store.getSession("sess-1"), session());
-    assert.equal(await store.getSession("sess-2"), undefined);
+    assertEquals(await store.getSession("sess-1"), session());
+    assertEquals(await store.getSession("sess-2"), undefined);
   });
 
   test("getSession() keeps undefined optional fields undefined", async (store) => {
@@ -132,7 +132,7 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
       claims: {},
     });
     await store.putSession(bare);
-    assert.deepStrictEqual(await store.getSession("sess-1"), bare);
+    assertEquals(await store.getSession("sess-1"), bare);
   });
 
   test("putSession() again updates the session", async (store) => {
@@ -144,11 +144,11 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
       groups: ["staff"],
     });
     await store.putSession(renewed);
-    assert.deepStrictEqual(await store.getSession("sess-1"), renewed);
+    assertEquals(await store.getSession("sess-1"), renewed);
     const disconnected = session({ cid: undefined, refreshToken: undefined });
     await store.putSession(disconnected);
-    assert.deepStrictEqual(await store.getSession("sess-1"), disconnected);
-    assert.equal((await store.listSessions()).length, 1);
+    assertEquals(await store.getSession("sess-1"), disconnected);
+    assertEquals((await store.listSessions()).length, 1);
   });
 
   test(
@@ -160,20 +160,20 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
       await store.putSession(
         session({ sessionId: "old", server: "vpn1", cid: 8, expiresAt: T0 + MINUTE }),
       );
-      assert.equal((await store.findSessionByCid("vpn1", 7))?.sessionId, "a");
-      assert.equal((await store.findSessionByCid("vpn2", 7))?.sessionId, "b");
-      assert.equal(await store.findSessionByCid("vpn1", 9), undefined);
+      assertEquals((await store.findSessionByCid("vpn1", 7))?.sessionId, "a");
+      assertEquals((await store.findSessionByCid("vpn2", 7))?.sessionId, "b");
+      assertEquals(await store.findSessionByCid("vpn1", 9), undefined);
       clock.time = T0 + 2 * MINUTE;
-      assert.equal(await store.findSessionByCid("vpn1", 8), undefined);
+      assertEquals(await store.findSessionByCid("vpn1", 8), undefined);
     },
   );
 
   test("getSession() keeps a session's client IP, and its absence", async (store) => {
     await store.putSession(session({ sessionId: "with", clientIp: "2001:db8::7" }));
     await store.putSession(session({ sessionId: "without" }));
-    assert.equal((await store.getSession("with"))?.clientIp, "2001:db8::7");
+    assertEquals((await store.getSession("with"))?.clientIp, "2001:db8::7");
     const without = await store.getSession("without");
-    assert.ok(without && !("clientIp" in without), "absent stays absent, not undefined");
+    assert(without && !("clientIp" in without), "absent stays absent, not undefined");
   });
 
   const lookups = [
@@ -204,20 +204,20 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
         );
         clock.time = T0 + 2 * MINUTE;
         const found = sortSessions(await find(store, "k-1"));
-        assert.deepStrictEqual(found.map((s) => s.sessionId), ["a", "b"]);
-        assert.equal(found[0]?.refreshToken, session().refreshToken, "tokens decrypted");
-        assert.ok(found.every((s) => Object.isFrozen(s)));
-        assert.deepStrictEqual(await find(store, "k-3"), []);
-        assert.deepStrictEqual(await find(store, ""), []);
+        assertEquals(found.map((s) => s.sessionId), ["a", "b"]);
+        assertEquals(found[0]?.refreshToken, session().refreshToken, "tokens decrypted");
+        assert(found.every((s) => Object.isFrozen(s)));
+        assertEquals(await find(store, "k-3"), []);
+        assertEquals(await find(store, ""), []);
       },
     );
   }
 
   test("findSessionsBySid() never matches sessions without a sid", async (store) => {
     await store.putSession(session({ sessionId: "no-sid", sid: undefined }));
-    assert.deepStrictEqual(await store.findSessionsBySid(""), []);
-    assert.deepStrictEqual(await store.findSessionsBySid("undefined"), []);
-    assert.deepStrictEqual(await store.findSessionsBySid("null"), []);
+    assertEquals(await store.findSessionsBySid(""), []);
+    assertEquals(await store.findSessionsBySid("undefined"), []);
+    assertEquals(await store.findSessionsBySid("null"), []);
   });
 
   test(
@@ -227,22 +227,22 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
       await store.putPending(pendingLogin({ id: "b", server: "vpn2", cid: 9, oauth: undefined }));
       await store.putPending(pendingLogin({ id: "taken" }));
       await store.putPending(pendingLogin({ id: "old", expiresAt: T0 + MINUTE }));
-      assert.ok(await store.takePending("taken"));
+      assert(await store.takePending("taken"));
       clock.time = T0 + 2 * MINUTE;
       const listed = (await store.listPending()).sort((x, y) => x.id.localeCompare(y.id));
-      assert.deepStrictEqual(listed, [
+      assertEquals(listed, [
         pendingLogin({ id: "a" }),
         pendingLogin({ id: "b", server: "vpn2", cid: 9, oauth: undefined }),
       ]);
-      assert.ok(listed.every((login) => Object.isFrozen(login)));
+      assert(listed.every((login) => Object.isFrozen(login)));
     },
   );
 
   test("deleteSession() removes the session and says whether it did", async (store) => {
     await store.putSession(session());
-    assert.equal(await store.deleteSession("sess-1"), true);
-    assert.equal(await store.getSession("sess-1"), undefined);
-    assert.equal(await store.deleteSession("sess-1"), false);
+    assertEquals(await store.deleteSession("sess-1"), true);
+    assertEquals(await store.getSession("sess-1"), undefined);
+    assertEquals(await store.deleteSession("sess-1"), false);
   });
 
   test("listSessions() returns every live session and no expired one", async (store, clock) => {
@@ -250,11 +250,11 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
     await store.putSession(session({ sessionId: "b", refreshToken: "token-b" }));
     await store.putSession(session({ sessionId: "old", expiresAt: T0 + MINUTE }));
     clock.time = T0 + 2 * MINUTE;
-    assert.deepStrictEqual(sortSessions(await store.listSessions()), [
+    assertEquals(sortSessions(await store.listSessions()), [
       session({ sessionId: "a" }),
       session({ sessionId: "b", refreshToken: "token-b" }),
     ]);
-    assert.equal(await store.getSession("old"), undefined);
+    assertEquals(await store.getSession("old"), undefined);
   });
 
   test("sweep() removes exactly the entries that expired before now", async (store) => {
@@ -262,14 +262,14 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
       await store.putPending(pendingLogin({ id, expiresAt: T0 + MINUTE + offset }));
       await store.putSession(session({ sessionId: id, expiresAt: T0 + MINUTE + offset }));
     }
-    assert.deepStrictEqual(await store.sweep(T0 + MINUTE), { pending: 1, sessions: 1 });
-    assert.deepStrictEqual(await store.sweep(T0 + MINUTE), { pending: 0, sessions: 0 });
+    assertEquals(await store.sweep(T0 + MINUTE), { pending: 1, sessions: 1 });
+    assertEquals(await store.sweep(T0 + MINUTE), { pending: 0, sessions: 0 });
     // The clock still reads T0: only the sweep removed "early".
-    assert.equal(await store.getPending("early"), undefined);
-    assert.ok(await store.getPending("edge"));
-    assert.ok(await store.getPending("late"));
-    assert.equal(await store.getSession("early"), undefined);
-    assert.deepStrictEqual(
+    assertEquals(await store.getPending("early"), undefined);
+    assert(await store.getPending("edge"));
+    assert(await store.getPending("late"));
+    assertEquals(await store.getSession("early"), undefined);
+    assertEquals(
       sortSessions(await store.listSessions()).map((s) => s.sessionId),
       ["edge", "late"],
     );
@@ -279,18 +279,18 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
     "putPending() of a new login into a full store rejects with StoreFullError",
     async (store) => {
       for (const id of ["a", "b", "c"]) await store.putPending(pendingLogin({ id }));
-      await assert.rejects(store.putPending(pendingLogin({ id: "d" })), (error) => {
-        assert.ok(error instanceof StoreFullError);
-        assert.equal(error.table, "pending");
-        assert.equal(error.maxEntries, 3);
-        return true;
-      });
-      assert.equal(await store.getPending("d"), undefined);
+      const full = await assertRejects(
+        () => store.putPending(pendingLogin({ id: "d" })),
+        StoreFullError,
+      );
+      assertEquals(full.table, "pending");
+      assertEquals(full.maxEntries, 3);
+      assertEquals(await store.getPending("d"), undefined);
       // Replacing an existing entry needs no room, and sessions are bounded separately.
       await store.putPending(pendingLogin({ id: "a", kid: 9 }));
-      assert.equal((await store.getPending("a"))?.kid, 9);
+      assertEquals((await store.getPending("a"))?.kid, 9);
       for (const id of ["s1", "s2", "s3"]) await store.putSession(session({ sessionId: id }));
-      await assert.rejects(store.putSession(session({ sessionId: "s4" })), StoreFullError);
+      await assertRejects(() => store.putSession(session({ sessionId: "s4" })), StoreFullError);
       await store.putSession(session({ sessionId: "s1", cid: 99 }));
     },
     3,
@@ -302,16 +302,16 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
       await store.putPending(pendingLogin({ id: "short", expiresAt: T0 + MINUTE }));
       await store.putPending(pendingLogin({ id: "b" }));
       await store.putPending(pendingLogin({ id: "c" }));
-      await assert.rejects(store.putPending(pendingLogin({ id: "d" })), StoreFullError);
+      await assertRejects(() => store.putPending(pendingLogin({ id: "d" })), StoreFullError);
       clock.time = T0 + 2 * MINUTE;
       await store.putPending(pendingLogin({ id: "d" }));
-      assert.ok(await store.getPending("d"));
+      assert(await store.getPending("d"));
       await store.putSession(session({ sessionId: "s1", expiresAt: T0 + 3 * MINUTE }));
       await store.putSession(session({ sessionId: "s2" }));
       await store.putSession(session({ sessionId: "s3" }));
       clock.time = T0 + 4 * MINUTE;
       await store.putSession(session({ sessionId: "s4" }));
-      assert.deepStrictEqual(
+      assertEquals(
         sortSessions(await store.listSessions()).map((s) => s.sessionId),
         ["s2", "s3", "s4"],
       );
@@ -325,27 +325,27 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
     login.username = "mallory";
     login.oauth!.state = "forged";
     const got = await store.getPending("p-1");
-    assert.ok(got?.oauth);
-    assert.ok(Object.isFrozen(got));
-    assert.throws(() => {
+    assert(got?.oauth);
+    assert(Object.isFrozen(got));
+    assertThrows(() => {
       got.cid = 999;
     }, TypeError);
-    assert.deepStrictEqual(await store.getPending("p-1"), pendingLogin());
+    assertEquals(await store.getPending("p-1"), pendingLogin());
 
     const stored = session();
     await store.putSession(stored);
     (stored.groups as string[]).push("admins");
     (stored.claims["nested"] as { list: unknown[] }).list.push("x");
     const read = await store.getSession("sess-1");
-    assert.ok(read);
-    assert.ok(Object.isFrozen(read));
-    assert.throws(() => {
+    assert(read);
+    assert(Object.isFrozen(read));
+    assertThrows(() => {
       read.username = "mallory";
     }, TypeError);
-    assert.deepStrictEqual(await store.getSession("sess-1"), session());
+    assertEquals(await store.getSession("sess-1"), session());
     // A changed entry is built with spread and put back.
     await store.putSession({ ...read, groups: [...read.groups, "staff-2"] });
-    assert.deepStrictEqual((await store.getSession("sess-1"))?.groups, [
+    assertEquals((await store.getSession("sess-1"))?.groups, [
       ...session().groups,
       "staff-2",
     ]);
@@ -363,7 +363,7 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
       );
       clock.time = T0 + 2 * MINUTE;
       const bindings = (await store.listBindings("vpn1")).sort((x, y) => x.cid - y.cid);
-      assert.deepStrictEqual(bindings, [{ sessionId: "a", cid: 7 }, { sessionId: "d", cid: 9 }]);
+      assertEquals(bindings, [{ sessionId: "a", cid: 7 }, { sessionId: "d", cid: 9 }]);
     },
   );
 
@@ -376,8 +376,8 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
       await store.putPending(pendingLogin({ id: "p1", server: "vpn1" }));
       await store.putPending(pendingLogin({ id: "p2", server: "vpn1", expiresAt: T0 + MINUTE }));
       clock.time = T0 + 2 * MINUTE;
-      assert.deepStrictEqual(await store.countLive("vpn1"), { sessions: 1, pending: 1 });
-      assert.deepStrictEqual(await store.countLive("vpn3"), { sessions: 0, pending: 0 });
+      assertEquals(await store.countLive("vpn1"), { sessions: 1, pending: 1 });
+      assertEquals(await store.countLive("vpn3"), { sessions: 0, pending: 0 });
     },
   );
 
@@ -393,7 +393,7 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
         cid: index,
       });
       await store.putPending(login);
-      assert.deepStrictEqual(await store.getPending(login.id), login);
+      assertEquals(await store.getPending(login.id), login);
       const entry = session({
         sessionId: `s ${text}`,
         server: text,
@@ -405,38 +405,42 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
         refreshToken: `token ${text}`,
       });
       await store.putSession(entry);
-      assert.deepStrictEqual(await store.getSession(entry.sessionId), entry);
-      assert.equal(await store.deletePendingByCid(text, index), 1);
-      assert.deepStrictEqual(await store.takePending(login.id), undefined);
+      assertEquals(await store.getSession(entry.sessionId), entry);
+      assertEquals(await store.deletePendingByCid(text, index), 1);
+      assertEquals(await store.takePending(login.id), undefined);
     }
-    assert.equal((await store.listSessions()).length, ODD_STRINGS.length);
+    assertEquals((await store.listSessions()).length, ODD_STRINGS.length);
   });
 
   test("put rejects malformed entries with a TypeError and stores nothing", async (store) => {
-    await assert.rejects(store.putPending(pendingLogin({ cid: -1 })), TypeError);
-    await assert.rejects(store.putPending(pendingLogin({ expiresAt: NaN })), TypeError);
-    await assert.rejects(
-      store.putSession({ ...session(), groups: "admins" } as never),
+    await assertRejects(() => store.putPending(pendingLogin({ cid: -1 })), TypeError);
+    await assertRejects(() => store.putPending(pendingLogin({ expiresAt: NaN })), TypeError);
+    await assertRejects(
+      () => store.putSession({ ...session(), groups: "admins" } as never),
       TypeError,
     );
-    await assert.rejects(store.putSession(session({ claims: [] as never })), TypeError);
-    assert.equal(await store.getPending("p-1"), undefined);
-    assert.equal(await store.getSession("sess-1"), undefined);
+    await assertRejects(() => store.putSession(session({ claims: [] as never })), TypeError);
+    assertEquals(await store.getPending("p-1"), undefined);
+    assertEquals(await store.getSession("sess-1"), undefined);
   });
 
   test("a closed store rejects every call", async (store) => {
     await store.putSession(session());
     await store.close();
-    await assert.rejects(store.getSession("sess-1"), /Session store is closed/);
-    await assert.rejects(store.putSession(session()), /Session store is closed/);
-    await assert.rejects(store.putPending(pendingLogin()), /Session store is closed/);
-    await assert.rejects(store.takePending("p-1"), /Session store is closed/);
-    await assert.rejects(store.listSessions(), /Session store is closed/);
-    await assert.rejects(store.findSessionsBySid("sso-1"), /Session store is closed/);
-    await assert.rejects(store.findSessionsBySubject("u-1"), /Session store is closed/);
-    await assert.rejects(store.findSessionsByUsername("alice"), /Session store is closed/);
-    await assert.rejects(store.listPending(), /Session store is closed/);
-    await assert.rejects(store.sweep(T0), /Session store is closed/);
+    await assertRejects(() => store.getSession("sess-1"), Error, /Session store is closed/);
+    await assertRejects(() => store.putSession(session()), Error, /Session store is closed/);
+    await assertRejects(() => store.putPending(pendingLogin()), Error, /Session store is closed/);
+    await assertRejects(() => store.takePending("p-1"), Error, /Session store is closed/);
+    await assertRejects(() => store.listSessions(), Error, /Session store is closed/);
+    await assertRejects(() => store.findSessionsBySid("sso-1"), Error, /Session store is closed/);
+    await assertRejects(() => store.findSessionsBySubject("u-1"), Error, /Session store is closed/);
+    await assertRejects(
+      () => store.findSessionsByUsername("alice"),
+      Error,
+      /Session store is closed/,
+    );
+    await assertRejects(() => store.listPending(), Error, /Session store is closed/);
+    await assertRejects(() => store.sweep(T0), Error, /Session store is closed/);
     await store.close();
   });
 }

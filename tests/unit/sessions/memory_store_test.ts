@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { assertThrows } from "../../support/assert.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { registerStoreContract } from "./contract.ts";
 
@@ -9,6 +9,6 @@ registerStoreContract("MemoryStore", (options) => {
 
 Deno.test("MemoryStore refuses a size bound that is not a positive integer", () => {
   for (const maxEntries of [0, -1, 1.5, NaN]) {
-    assert.throws(() => new MemoryStore({ maxEntries }), /Invalid session store size bound/);
+    assertThrows(() => new MemoryStore({ maxEntries }), Error, /Invalid session store size bound/);
   }
 });

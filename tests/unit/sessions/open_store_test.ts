@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertRejects, assertThrows } from "../../support/assert.ts";
 import { Secret } from "../../../src/config/secret.ts";
 import type { ResolvedConfig } from "../../../src/config/types.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
@@ -31,9 +31,9 @@ const now = () => T0;
 
 Deno.test("openSessionStore() opens a MemoryStore for backend memory", async () => {
   const store = await openSessionStore(config(), new Secret("http"), now);
-  assert.ok(store instanceof MemoryStore);
+  assert(store instanceof MemoryStore);
   await store.putSession(session());
-  assert.deepStrictEqual(await store.getSession("sess-1"), session());
+  assertEquals(await store.getSession("sess-1"), session());
   await store.close();
 });
 
@@ -42,15 +42,16 @@ Deno.test("openSessionStore() opens a SqliteStore keyed by http.secret when no k
   try {
     const file = config({ backend: "file", path: `${dir}/sessions.db` });
     const store = await openSessionStore(file, new Secret("http one"), now);
-    assert.ok(store instanceof SqliteStore);
+    assert(store instanceof SqliteStore);
     await store.putSession(session());
     await store.close();
-    await assert.rejects(
-      openSessionStore(file, new Secret("http two"), now),
+    await assertRejects(
+      () => openSessionStore(file, new Secret("http two"), now),
+      Error,
       /Session store key mismatch/,
     );
     const again = await openSessionStore(file, new Secret("http one"), now);
-    assert.deepStrictEqual(await again.getSession("sess-1"), session());
+    assertEquals(await again.getSession("sess-1"), session());
     await again.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -68,12 +69,15 @@ Deno.test("openSessionStore() uses sessions.encryption_key instead of http.secre
     await (await openSessionStore(file, new Secret("http one"), now)).close();
     // Another http.secret does not matter while the key stays the same.
     await (await openSessionStore(file, new Secret("http two"), now)).close();
-    await assert.rejects(
-      openSessionStore({ ...file, encryptionKey: undefined }, new Secret("http one"), now),
+    await assertRejects(
+      () => openSessionStore({ ...file, encryptionKey: undefined }, new Secret("http one"), now),
+      Error,
       /Session store key mismatch/,
     );
-    await assert.rejects(
-      openSessionStore({ ...file, encryptionKey: new Secret("too short") }, new Secret("h"), now),
+    await assertRejects(
+      () =>
+        openSessionStore({ ...file, encryptionKey: new Secret("too short") }, new Secret("h"), now),
+      Error,
       /Invalid sessions\.encryption_key/,
     );
   } finally {
@@ -101,15 +105,15 @@ Deno.test("startSweeper() sweeps at the clock's time every interval until stoppe
   const store = new CountingStore();
   const stop = startSweeper(store, 1000, clock);
   clock.advance(999);
-  assert.deepStrictEqual(store.sweeps, []);
+  assertEquals(store.sweeps, []);
   clock.advance(1);
   await settle();
-  assert.deepStrictEqual(store.sweeps, [T0 + 1000], "first sweep (it fails)");
+  assertEquals(store.sweeps, [T0 + 1000], "first sweep (it fails)");
   for (let i = 2; i <= 3; i++) {
     clock.advance(1000);
     await settle();
   }
-  assert.deepStrictEqual(
+  assertEquals(
     store.sweeps,
     [T0 + 1000, T0 + 2000, T0 + 3000],
     "kept going after the failure",
@@ -117,8 +121,8 @@ Deno.test("startSweeper() sweeps at the clock's time every interval until stoppe
   stop();
   clock.advance(10_000);
   await settle();
-  assert.deepStrictEqual(store.sweeps.length, 3, "no sweep after stop");
-  assert.deepStrictEqual(clock.pendingTimers, 0);
+  assertEquals(store.sweeps.length, 3, "no sweep after stop");
+  assertEquals(clock.pendingTimers, 0);
 });
 
 Deno.test("startSweeper() does not overlap a slow sweep with the next one", async () => {
@@ -136,18 +140,19 @@ Deno.test("startSweeper() does not overlap a slow sweep with the next one", asyn
   const stop = startSweeper(store, 1000, clock);
   clock.advance(1000);
   clock.advance(5000); // the first sweep is still running
-  assert.deepStrictEqual(sweeps, 1);
+  assertEquals(sweeps, 1);
   release();
   await settle();
   clock.advance(1000);
-  assert.deepStrictEqual(sweeps, 2);
+  assertEquals(sweeps, 2);
   stop();
   release();
 });
 
 Deno.test("startSweeper() refuses a non-positive interval", () => {
-  assert.throws(
+  assertThrows(
     () => startSweeper(new MemoryStore({ maxEntries: 1 }), 0, new FakeClock()),
+    Error,
     /Invalid session sweep interval/,
   );
 });

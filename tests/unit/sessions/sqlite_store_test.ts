@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertMatch, assertRejects } from "../../support/assert.ts";
 import { DatabaseSync } from "node:sqlite";
 import {
   SCHEMA_VERSION,
@@ -66,9 +66,9 @@ registerStoreContract("SqliteStore", async ({ maxEntries, now }) => {
 Deno.test("SqliteStore creates the database and its WAL files with mode 0600", async () => {
   await withStore(async (store, path) => {
     await store.putSession(session());
-    assert.equal(mode(path), 0o600);
-    assert.equal(mode(`${path}-wal`), 0o600);
-    assert.equal(mode(`${path}-shm`), 0o600);
+    assertEquals(mode(path), 0o600);
+    assertEquals(mode(`${path}-wal`), 0o600);
+    assertEquals(mode(`${path}-shm`), 0o600);
   });
 });
 
@@ -79,7 +79,7 @@ Deno.test("SqliteStore tightens an existing database file to mode 0600", async (
     Deno.chmodSync(path, 0o644);
     const store = await open(path);
     await store.close();
-    assert.equal(mode(path), 0o600);
+    assertEquals(mode(path), 0o600);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -94,8 +94,8 @@ Deno.test("SqliteStore keeps its data across close and reopen", async () => {
     await first.close();
     const second = await open(path);
     try {
-      assert.deepStrictEqual(await second.getSession("sess-1"), session());
-      assert.deepStrictEqual(await second.takePending("p-1"), pendingLogin());
+      assertEquals(await second.getSession("sess-1"), session());
+      assertEquals(await second.takePending("p-1"), pendingLogin());
     } finally {
       await second.close();
     }
@@ -110,10 +110,15 @@ Deno.test("SqliteStore refuses to open with another key: Session store key misma
     const first = await open(path);
     await first.putSession(session());
     await first.close();
-    await assert.rejects(open(path, OTHER_KEY), /^Error: Session store key mismatch: /);
+    const mismatch = await assertRejects(
+      () => open(path, OTHER_KEY),
+      Error,
+      /^Session store key mismatch: /,
+    );
+    assertEquals(mismatch.name, "Error");
     // The refusal changed nothing: the right key still reads the session.
     const again = await open(path);
-    assert.deepStrictEqual(await again.getSession("sess-1"), session());
+    assertEquals(await again.getSession("sess-1"), session());
     await again.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -127,18 +132,18 @@ Deno.test("SqliteStore stores the refresh token encrypted, never in plain text",
     const raw = new DatabaseSync(path, { readOnly: true });
     try {
       const row = raw.prepare("SELECT data, refresh_token FROM sessions").get();
-      assert.ok(row);
-      assert.ok(!String(row["data"]).includes("plain-refresh-token-marker"));
-      assert.ok(row["refresh_token"] instanceof Uint8Array);
-      assert.ok(!new TextDecoder().decode(row["refresh_token"]).includes("plain-refresh"));
+      assert(row);
+      assert(!String(row["data"]).includes("plain-refresh-token-marker"));
+      assert(row["refresh_token"] instanceof Uint8Array);
+      assert(!new TextDecoder().decode(row["refresh_token"]).includes("plain-refresh"));
     } finally {
       raw.close();
     }
     for (const file of [path, `${path}-wal`]) {
       const bytes = new TextDecoder("latin1").decode(Deno.readFileSync(file));
-      assert.ok(!bytes.includes("plain-refresh-token-marker"), `token found in ${file}`);
+      assert(!bytes.includes("plain-refresh-token-marker"), `token found in ${file}`);
     }
-    assert.equal((await store.getSession("sess-1"))?.refreshToken, token);
+    assertEquals((await store.getSession("sess-1"))?.refreshToken, token);
   });
 });
 
@@ -156,8 +161,12 @@ Deno.test("SqliteStore will not decrypt a refresh token moved to another session
     } finally {
       raw.close();
     }
-    await assert.rejects(store.getSession("attacker"), /Refresh token decryption failed/);
-    assert.equal((await store.getSession("victim"))?.refreshToken, "victim-token");
+    await assertRejects(
+      () => store.getSession("attacker"),
+      Error,
+      /Refresh token decryption failed/,
+    );
+    assertEquals((await store.getSession("victim"))?.refreshToken, "victim-token");
   });
 });
 
@@ -167,8 +176,8 @@ Deno.test("SqliteStore sets user_version to the schema version", async () => {
     const raw = new DatabaseSync(path, { readOnly: true });
     try {
       const row = raw.prepare("PRAGMA user_version").get();
-      assert.equal(row?.["user_version"], SCHEMA_VERSION);
-      assert.ok(SCHEMA_VERSION >= 1);
+      assertEquals(row?.["user_version"], SCHEMA_VERSION);
+      assert(SCHEMA_VERSION >= 1);
     } finally {
       raw.close();
     }
@@ -187,17 +196,20 @@ Deno.test("SqliteStore migrates a version 1 file: its sessions are found by sid,
     raw.close();
     const store = await open(path);
     try {
-      assert.deepStrictEqual((await store.findSessionsBySid("sso-9")).map((s) => s.sessionId), [
+      assertEquals((await store.findSessionsBySid("sso-9")).map((s) => s.sessionId), [
         "kept",
       ]);
-      assert.equal((await store.findSessionsBySubject("u-9")).length, 1);
-      assert.equal((await store.findSessionsByUsername("alice")).length, 1);
+      assertEquals((await store.findSessionsBySubject("u-9")).length, 1);
+      assertEquals((await store.findSessionsByUsername("alice")).length, 1);
     } finally {
       await store.close();
     }
     const check = new DatabaseSync(path, { readOnly: true });
     try {
-      assert.equal(check.prepare("PRAGMA user_version").get()?.["user_version"], SCHEMA_VERSION);
+      assertEquals(
+        check.prepare("PRAGMA user_version").get()?.["user_version"],
+        SCHEMA_VERSION,
+      );
     } finally {
       check.close();
     }
@@ -228,7 +240,7 @@ Deno.test("SqliteStore looks sessions up by sid, subject and user name through a
       ] as const
     ) {
       const plan = queryPlan(path, expression);
-      assert.match(plan, new RegExp(`USING INDEX ${index} `), plan);
+      assertMatch(plan, new RegExp(`USING INDEX ${index} `), plan);
     }
     return Promise.resolve();
   });
@@ -241,12 +253,14 @@ Deno.test("SqliteStore refuses a file with a newer schema version", async () => 
     const raw = new DatabaseSync(path);
     raw.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 1}`);
     raw.close();
-    await assert.rejects(
-      open(path),
+    const newer = await assertRejects(
+      () => open(path),
+      Error,
       new RegExp(
-        `^Error: Session store schema is newer than this program: .*version ${SCHEMA_VERSION + 1}`,
+        `^Session store schema is newer than this program: .*version ${SCHEMA_VERSION + 1}`,
       ),
     );
+    assertEquals(newer.name, "Error");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -258,9 +272,9 @@ Deno.test("SqliteStore lets a second connection read while it is open", async ()
     const reader = new DatabaseSync(path, { readOnly: true });
     try {
       const row = reader.prepare("SELECT count(*) AS n FROM sessions").get();
-      assert.equal(row?.["n"], 1);
+      assertEquals(row?.["n"], 1);
       await store.putSession(session({ sessionId: "sess-2" }));
-      assert.equal(reader.prepare("SELECT count(*) AS n FROM sessions").get()?.["n"], 2);
+      assertEquals(reader.prepare("SELECT count(*) AS n FROM sessions").get()?.["n"], 2);
     } finally {
       reader.close();
     }
@@ -278,7 +292,7 @@ Deno.test("SqliteStore hands a pending login to one of two stores on the same fi
         store.takePending("p-1"),
         other.takePending("p-1"),
       ]);
-      assert.equal(results.filter((result) => result !== undefined).length, 1);
+      assertEquals(results.filter((result) => result !== undefined).length, 1);
     } finally {
       await other.close();
     }
@@ -291,7 +305,7 @@ Deno.test("SqliteStore creates a missing parent directory", async () => {
     const store = await open(`${dir}/nested/deeper/sessions.db`);
     await store.putSession(session());
     await store.close();
-    assert.equal(mode(`${dir}/nested/deeper/sessions.db`), 0o600);
+    assertEquals(mode(`${dir}/nested/deeper/sessions.db`), 0o600);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -309,11 +323,11 @@ Deno.test("SqliteStore keeps a pending login's state, nonce, PKCE verifier and b
     for (const file of [path, `${path}-wal`]) {
       const bytes = new TextDecoder("latin1").decode(Deno.readFileSync(file));
       for (const value of Object.values(oauth)) {
-        assert.ok(!bytes.includes(value), `${value} found in ${file}`);
+        assert(!bytes.includes(value), `${value} found in ${file}`);
       }
     }
-    assert.deepStrictEqual((await store.getPending("p-1"))?.oauth, oauth);
-    assert.deepStrictEqual((await store.takePending("p-1"))?.oauth, oauth);
+    assertEquals((await store.getPending("p-1"))?.oauth, oauth);
+    assertEquals((await store.takePending("p-1"))?.oauth, oauth);
   });
 });
 
@@ -331,8 +345,8 @@ Deno.test("SqliteStore will not decrypt a pending login's OAuth state moved to a
     } finally {
       raw.close();
     }
-    await assert.rejects(store.getPending("attacker"), /unreadable/);
-    assert.equal((await store.getPending("victim"))?.oauth?.state, "state-1");
+    await assertRejects(() => store.getPending("attacker"), Error, /unreadable/);
+    assertEquals((await store.getPending("victim"))?.oauth?.state, "state-1");
   });
 });
 
@@ -351,10 +365,10 @@ Deno.test("SqliteStore writes the pending logins of one turn in one transaction,
     );
     // Nothing is committed before the turn ends, and no put has resolved.
     const count = () => Number(watcher.prepare("SELECT count(*) AS n FROM pending").get()?.["n"]);
-    assert.equal(count(), 0);
+    assertEquals(count(), 0);
     const settled = await results;
-    assert.deepStrictEqual(settled.map((r) => r.status), ["fulfilled", "fulfilled", "rejected"]);
-    assert.equal(count(), 2);
+    assertEquals(settled.map((r) => r.status), ["fulfilled", "fulfilled", "rejected"]);
+    assertEquals(count(), 2);
   } finally {
     watcher.close();
     await store.close();
@@ -366,11 +380,11 @@ Deno.test("SqliteStore: a read in the same turn sees a pending login whose put h
   await withStore(async (store, path) => {
     const put = store.putPending(pendingLogin({ id: "p-queued" }));
     const found = await store.getPending("p-queued");
-    assert.equal(found?.id, "p-queued");
+    assertEquals(found?.id, "p-queued");
     await put;
     const raw = new DatabaseSync(path);
     try {
-      assert.ok(raw.prepare("SELECT 1 FROM pending WHERE id = 'p-queued'").get());
+      assert(raw.prepare("SELECT 1 FROM pending WHERE id = 'p-queued'").get());
     } finally {
       raw.close();
     }
@@ -385,7 +399,7 @@ Deno.test("SqliteStore commits queued pending logins when it is closed", async (
     await store.close();
     await put;
     const reopened = await open(path);
-    assert.equal((await reopened.getPending("p-at-close"))?.id, "p-at-close");
+    assertEquals((await reopened.getPending("p-at-close"))?.id, "p-at-close");
     await reopened.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
