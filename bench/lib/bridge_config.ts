@@ -1,5 +1,7 @@
 /** Builds the bridge's TOML config for a bench scenario. */
+import { writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { scratchDir } from "./scratch.ts";
 
 export interface BenchConfigOptions {
   management: string;
@@ -52,4 +54,25 @@ ${options.metricsPort ? `[metrics]\nlisten = "127.0.0.1:${options.metricsPort}"\
 [log]
 level = "error"
 `;
+}
+
+/** A bridge's folder for one bench run: its bench.toml, session file and control socket. */
+export interface BenchBridgeDir {
+  dir: string;
+  configPath: string;
+  storePath: string;
+  toml: string;
+}
+
+/** Writes bench.toml for `options` into a new scratch folder, the session file beside it. */
+export function writeBenchConfig(
+  prefix: string,
+  options: Omit<BenchConfigOptions, "storePath">,
+): BenchBridgeDir {
+  const dir = scratchDir(prefix);
+  const storePath = join(dir, "sessions.sqlite");
+  const toml = benchConfigToml({ ...options, storePath });
+  const configPath = join(dir, "bench.toml");
+  writeFileSync(configPath, toml);
+  return { dir, configPath, storePath, toml };
 }

@@ -10,16 +10,15 @@
  * login over the reference RP's is the figure that matters. With `pbkdf2Iterations` the IdPs
  * check passwords like Keycloak, and the bridge's share of all CPU per login is reported.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { freePort } from "../../tests/support/free_port.ts";
 import { bridgeLoginOverHttp } from "../../tests/support/bridge_browser.ts";
-import { benchConfigToml } from "../lib/bridge_config.ts";
+import { writeBenchConfig } from "../lib/bridge_config.ts";
 import { clientBlock } from "../lib/client_env.ts";
 import { type Answer, LoadServer } from "../lib/load_server.ts";
 import { dirname, fromFileUrl, join } from "../lib/paths.ts";
 import { cpuMs, cpuTimes, DENO, profileFlags, startChild } from "../lib/proc.ts";
 import { printTable, verdict, writeResult } from "../lib/report.ts";
+import { removeDirs } from "../lib/scratch.ts";
 import { median, round } from "../lib/stats.ts";
 import { IDP_CLIENT_SECRET, startIdpProcess } from "./idp_child.ts";
 
@@ -140,19 +139,13 @@ export async function fullLogins(options: FullLoginOptions) {
   const rpReady = rp.waitForOutput((line) => line === "ready", 60_000);
   const server = await LoadServer.start();
   const book = new AnswerBook(server);
-  const dir = mkdtempSync(join(tmpdir(), "bench-b3-"));
-  const configPath = join(dir, "bench.toml");
-  writeFileSync(
-    configPath,
-    benchConfigToml({
-      management: server.address,
-      httpPort,
-      issuer: idp.issuer,
-      clientSecret: IDP_CLIENT_SECRET,
-      backend: options.backend,
-      storePath: join(dir, "sessions.sqlite"),
-    }),
-  );
+  const { dir, configPath } = writeBenchConfig("bench-b3-", {
+    management: server.address,
+    httpPort,
+    issuer: idp.issuer,
+    clientSecret: IDP_CLIENT_SECRET,
+    backend: options.backend,
+  });
   const ready = server.waitForLine((line) => line === "status 3", 60_000);
   const bridge = startChild(DENO, ["run", "-A", ...profileFlags(), MAIN, "--config", configPath]);
   const runs: LevelRun[] = [];
@@ -216,7 +209,7 @@ export async function fullLogins(options: FullLoginOptions) {
     await rp.stop();
     await rpIdp.child.stop();
     await server.stop();
-    rmSync(dir, { recursive: true, force: true });
+    removeDirs(dir);
   }
   const summaries = options.concurrency.map((concurrency) => {
     const level = runs.filter((r) => r.concurrency === concurrency);

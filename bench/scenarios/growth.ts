@@ -7,17 +7,17 @@
  *
  *   make bench (10k, 100k) / make bench-scale (10k, 100k, 1M)
  */
-import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, statSync } from "node:fs";
 import { parseInlineToml } from "../../tests/support/config_toml.ts";
 import { freePort } from "../../tests/support/free_port.ts";
 import { clientListLine } from "../../tests/support/openvpn_side.ts";
-import { benchConfigToml } from "../lib/bridge_config.ts";
+import { writeBenchConfig } from "../lib/bridge_config.ts";
 import { benchCommonName } from "../lib/client_env.ts";
 import { LoadServer } from "../lib/load_server.ts";
 import { join } from "../lib/paths.ts";
 import { cpuMs, rssKb, startChild } from "../lib/proc.ts";
 import { printTable, verdict, writeResult } from "../lib/report.ts";
+import { copySqliteFile, removeDirs, tmpfsDir } from "../lib/scratch.ts";
 import { bulkFill } from "../lib/bulk_fill.ts";
 import { median, round } from "../lib/stats.ts";
 import { BINARY, firstReauthAnswered } from "./memory_startup.ts";
@@ -42,28 +42,22 @@ async function measureSize(sessions: number, bound: number): Promise<GrowthRow> 
     { length: bound },
     (_, i) => clientListLine(i, benchCommonName(i)),
   );
-  const dir = mkdtempSync(join(tmpdir(), "bench-growth-"));
-  const shmDir = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "bench-g-"));
-  const storePath = join(dir, "sessions.sqlite");
-  const toml = benchConfigToml({
+  const { dir, configPath, storePath, toml } = writeBenchConfig("bench-growth-", {
     management: server.address,
     httpPort: await freePort(),
     issuer: "http://127.0.0.1:9/realms/vpn",
     clientSecret: "unused",
     backend: "file",
-    storePath,
     maxEntries: Math.max(400_000, sessions * 2),
   });
-  const configPath = join(dir, "bench.toml");
-  writeFileSync(configPath, toml);
+  // Filled on tmpfs, then copied to the disk.
+  const shmDir = tmpfsDir("bench-g-");
   try {
     const { config } = parseInlineToml(toml, configPath);
     const fillStart = performance.now();
     const shmPath = join(shmDir, "sessions.sqlite");
     await bulkFill({ ...config.sessions, path: shmPath }, config.http.secret, sessions, bound);
-    for (const suffix of ["", "-wal", "-shm"]) {
-      if (existsSync(shmPath + suffix)) copyFileSync(shmPath + suffix, storePath + suffix);
-    }
+    copySqliteFile(shmPath, storePath);
     const fileBytes = ["", "-wal"].reduce(
       (sum, suffix) =>
         sum + (existsSync(storePath + suffix) ? statSync(storePath + suffix).size : 0),
@@ -105,8 +99,7 @@ async function measureSize(sessions: number, bound: number): Promise<GrowthRow> 
     }
   } finally {
     await server.stop();
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(shmDir, { recursive: true, force: true });
+    removeDirs(dir, shmDir);
   }
 }
 

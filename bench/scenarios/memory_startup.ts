@@ -8,20 +8,21 @@
  *   answering, and to the first REAUTH answered.
  * - Size of the binary.
  */
-import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import process from "node:process";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseInlineToml } from "../../tests/support/config_toml.ts";
 import { openSessionStore } from "../../src/sessions/open_store.ts";
 import { freePort } from "../../tests/support/free_port.ts";
-import { benchConfigToml } from "../lib/bridge_config.ts";
+import { writeBenchConfig } from "../lib/bridge_config.ts";
 import { benchCommonName, clientBlock } from "../lib/client_env.ts";
 import { LoadServer } from "../lib/load_server.ts";
 import { clientListLine } from "../../tests/support/openvpn_side.ts";
 import { dirname, fromFileUrl, join } from "../lib/paths.ts";
 import { DENO, rssKb, startChild } from "../lib/proc.ts";
 import { printTable, verdict, writeResult } from "../lib/report.ts";
+import { copySqliteFile, removeDirs, tmpfsDir } from "../lib/scratch.ts";
 import { fillStore } from "../lib/sessions.ts";
 import { median, round } from "../lib/stats.ts";
 import { IDP_CLIENT_SECRET, startIdpProcess } from "./idp_child.ts";
@@ -47,19 +48,13 @@ async function idleRss(options: MemoryStartupOptions) {
     const httpPort = await freePort();
     const idp = await startIdpProcess(`http://127.0.0.1:${httpPort}/oauth2/callback`);
     const server = await LoadServer.start();
-    const dir = mkdtempSync(join(tmpdir(), "bench-b4-idle-"));
-    const configPath = join(dir, "bench.toml");
-    writeFileSync(
-      configPath,
-      benchConfigToml({
-        management: server.address,
-        httpPort,
-        issuer: idp.issuer,
-        clientSecret: IDP_CLIENT_SECRET,
-        backend: "memory",
-        storePath: join(dir, "unused.sqlite"),
-      }),
-    );
+    const { dir, configPath } = writeBenchConfig("bench-b4-idle-", {
+      management: server.address,
+      httpPort,
+      issuer: idp.issuer,
+      clientSecret: IDP_CLIENT_SECRET,
+      backend: "memory",
+    });
     const ready = server.waitForLine((line) => line === "status 3", 30_000);
     const bridge = startChild(command, [...args, "--config", configPath]);
     try {
@@ -71,7 +66,7 @@ async function idleRss(options: MemoryStartupOptions) {
       await bridge.stop();
       await idp.child.stop();
       await server.stop();
-      rmSync(dir, { recursive: true, force: true });
+      removeDirs(dir);
     }
   }
   return results;
@@ -149,29 +144,22 @@ async function startup(options: MemoryStartupOptions) {
     (_, i) => clientListLine(i, benchCommonName(i)),
   );
   const httpPort = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "bench-b4-start-"));
-  // Filled on tmpfs (100,000 fsyncs on disk would take minutes), then copied to the disk.
-  const shmDir = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "bench-b4-"));
-  const storePath = join(dir, "sessions.sqlite");
-  const toml = benchConfigToml({
+  const { dir, configPath, storePath, toml } = writeBenchConfig("bench-b4-start-", {
     management: server.address,
     httpPort,
     // No IdP: start-up must not wait for one (discovery runs in the background).
     issuer: "http://127.0.0.1:9/realms/vpn",
     clientSecret: IDP_CLIENT_SECRET,
     backend: "file",
-    storePath,
   });
-  const configPath = join(dir, "bench.toml");
-  writeFileSync(configPath, toml);
+  // Filled on tmpfs, then copied to the disk before each start.
+  const shmDir = tmpfsDir("bench-b4-");
+  const shmPath = join(shmDir, "sessions.sqlite");
   const runs: Array<{ managementMs: number; healthzMs: number; firstReauthMs: number }> = [];
   try {
     const { config } = parseInlineToml(toml, configPath);
     const fillStart = performance.now();
-    const store = await openSessionStore(
-      { ...config.sessions, path: join(shmDir, "sessions.sqlite") },
-      config.http.secret,
-    );
+    const store = await openSessionStore({ ...config.sessions, path: shmPath }, config.http.secret);
     await fillStore(store, 0, options.sessions, options.boundSessions);
     await store.close();
     console.log(
@@ -180,12 +168,7 @@ async function startup(options: MemoryStartupOptions) {
       } ms`,
     );
     for (let run = 0; run < options.startupRuns; run++) {
-      for (const suffix of ["", "-wal", "-shm"]) {
-        rmSync(storePath + suffix, { force: true });
-        if (existsSync(join(shmDir, "sessions.sqlite" + suffix))) {
-          copyFileSync(join(shmDir, "sessions.sqlite" + suffix), storePath + suffix);
-        }
-      }
+      copySqliteFile(shmPath, storePath);
       const connected = server.waitForLine((line) => line === "version", 30_000)
         .then(() => performance.now());
       const listed = server.waitForLine((line) => line === "status 3", 30_000);
@@ -210,8 +193,7 @@ async function startup(options: MemoryStartupOptions) {
     }
   } finally {
     await server.stop();
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(shmDir, { recursive: true, force: true });
+    removeDirs(dir, shmDir);
   }
   return {
     runs,

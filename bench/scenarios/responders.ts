@@ -3,14 +3,13 @@
  * reference responder, and the bridge with a memory, a file or a Redis store (a redis-server of
  * its own on a free port, stopped by pid with the responder).
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { benchCommonName } from "../lib/client_env.ts";
-import { benchConfigToml } from "../lib/bridge_config.ts";
+import { writeBenchConfig } from "../lib/bridge_config.ts";
 import { LoadServer } from "../lib/load_server.ts";
 import { clientListLine } from "../../tests/support/openvpn_side.ts";
 import { dirname, fromFileUrl, join } from "../lib/paths.ts";
 import { type Child, DENO, profileFlags, startChild } from "../lib/proc.ts";
+import { removeDirs } from "../lib/scratch.ts";
 import { freePort } from "../../tests/support/free_port.ts";
 import { RedisServer } from "../../tests/support/redis_server.ts";
 
@@ -42,28 +41,25 @@ export async function startResponder(kind: ResponderKind, prefill: number): Prom
     { length: prefill },
     (_, i) => clientListLine(i, benchCommonName(i)),
   );
-  // The store file lives on the disk (not tmpfs): its fsyncs are part of the cost.
-  const dir = mkdtempSync(join(tmpdir(), `bench-${kind}-`));
   const ready = server.waitForLine((line) => line === "status 3", 180_000);
   let child: Child;
+  let dir: string | undefined;
   const redis = kind === "bridge-redis" ? await RedisServer.start() : undefined;
   if (kind === "reference") {
     child = startChild(DENO, ["run", "-A", join(LIB, "reference_responder.ts"), server.path]);
   } else {
-    const configPath = join(dir, "bench.toml");
-    writeFileSync(
-      configPath,
-      benchConfigToml({
-        management: server.address,
-        httpPort: await freePort(),
-        issuer: "http://127.0.0.1:9/realms/vpn",
-        clientSecret: "unused",
-        backend: BACKENDS[kind],
-        storePath: join(dir, "sessions.sqlite"),
-        ...(redis ? { redisUrl: redis.url } : {}),
-        metricsPort: await freePort(),
-      }),
-    );
+    // The store file lives on the disk (not tmpfs): its fsyncs are part of the cost.
+    const bridgeDir = writeBenchConfig(`bench-${kind}-`, {
+      management: server.address,
+      httpPort: await freePort(),
+      issuer: "http://127.0.0.1:9/realms/vpn",
+      clientSecret: "unused",
+      backend: BACKENDS[kind],
+      ...(redis ? { redisUrl: redis.url } : {}),
+      metricsPort: await freePort(),
+    });
+    dir = bridgeDir.dir;
+    const configPath = bridgeDir.configPath;
     child = startChild(DENO, [
       "run",
       "-A",
@@ -90,7 +86,7 @@ export async function startResponder(kind: ResponderKind, prefill: number): Prom
       await child.stop();
       await server.stop();
       await redis?.dispose();
-      rmSync(dir, { recursive: true, force: true });
+      if (dir) removeDirs(dir);
     },
   };
 }

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { VERSION } from "../../src/version.ts";
 import {
   BINARY,
+  fileStoreToml,
   killProcess,
   runBinary,
   spawnBinary,
@@ -49,14 +50,7 @@ Deno.test("the compiled binary exits 2 on a bad config", async () => {
 
 Deno.test("the compiled binary serves /healthz and stops cleanly on SIGTERM", async () => {
   const { dir, port, config } = await writeLocalConfig("binary-test-", (dir) => ({
-    rest: `[sessions]
-backend = "file"
-path = "${join(dir, "sessions.sqlite")}"
-[control]
-socket = "${join(dir, "control.sock")}"
-[log]
-level = "error"
-`,
+    rest: fileStoreToml(dir),
   }));
   const child = spawnBinary(config);
   try {

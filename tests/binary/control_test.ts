@@ -12,8 +12,9 @@ import { bridgeLoginOverHttp } from "../support/bridge_browser.ts";
 import { clientEnv } from "../support/bridge_harness.ts";
 import { FakeManagementServer } from "../support/fake_management_server.ts";
 import { freePort } from "../support/free_port.ts";
-import { startTestIdp } from "../support/idp/mod.ts";
+import { startIdpForBridges } from "../support/idp/mod.ts";
 import {
+  fileStoreToml,
   killProcess,
   localConfigToml,
   runBinary,
@@ -27,13 +28,7 @@ const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 Deno.test("admin commands against the running binary: list, revoke (client-kill reaches OpenVPN), permissions, bad arguments, not running", async () => {
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
-  const idp = await startTestIdp({
-    clients: [{
-      clientId: "openvpn",
-      clientSecret: SECRET,
-      redirectUris: [`${baseUrl}/oauth2/callback`],
-    }],
-  });
+  const idp = await startIdpForBridges([baseUrl], SECRET);
   const openvpn = await FakeManagementServer.start({ transport: "tcp" });
   const dir = mkdtempSync(join(tmpdir(), "binary-control-"));
   const socket = join(dir, "run", "control.sock");
@@ -49,14 +44,7 @@ Deno.test("admin commands against the running binary: list, revoke (client-kill 
       clientSecret: SECRET,
       rest: `[authorization]
 allowed_groups = ["/vpn-users"]
-[sessions]
-backend = "file"
-path = "${join(dir, "sessions.sqlite")}"
-[control]
-socket = "${socket}"
-[log]
-level = "error"
-`,
+${fileStoreToml(dir, socket)}`,
     }),
   );
   const child = spawnBinary(config);

@@ -10,33 +10,11 @@ import { parseAuthFailed, parseStateLine } from "./lib/client_management.ts";
 import { type Lab, withLab } from "./lib/lab.ts";
 import { ManagementConnection, parseClientEvents, quoteArg } from "./lib/management_connection.ts";
 import { namespacesOfThisProcess } from "./lib/netns.ts";
+import { announceSkip, browserSkipReason, labSkipReason } from "./lib/requirements.ts";
 import { pollUntil, withTimeout } from "./lib/wait.ts";
 
-function findExecutable(name: string): string | undefined {
-  const dirs = [...(Deno.env.get("PATH") ?? "").split(":"), "/usr/sbin", "/sbin"];
-  for (const dir of dirs) {
-    try {
-      if (Deno.statSync(`${dir}/${name}`).isFile) return `${dir}/${name}`;
-    } catch {
-      // Not in this directory.
-    }
-  }
-  return undefined;
-}
-
-const missing = ["openvpn", "ip", "ping", "openssl"].filter((name) => !findExecutable(name));
-const labSkipReason = Deno.uid() !== 0
-  ? "needs root (network namespaces)"
-  : missing.length > 0
-  ? `missing ${missing.join(", ")} (apt-get install openvpn iproute2 iputils-ping openssl)`
-  : undefined;
-const browserSkipReason = findExecutable("chromium") === undefined
-  ? "missing chromium (apt-get install chromium)"
-  : undefined;
-if (labSkipReason !== undefined) console.warn(`Skipping the e2e lab tests: ${labSkipReason}`);
-if (browserSkipReason !== undefined) {
-  console.warn(`Skipping the browser test: ${browserSkipReason}`);
-}
+const labSkip = announceSkip("the e2e lab tests", labSkipReason());
+const browserSkip = announceSkip("the browser test", browserSkipReason());
 const timings = Deno.env.get("E2E_TIMINGS") === "1";
 
 /** Connects to the server's management socket as the bridge would. */
@@ -60,7 +38,7 @@ async function withBridge<T>(lab: Lab, body: (bridge: ManagementConnection) => P
 
 Deno.test({
   name: "lab: a WEB_AUTH pending login then client-auth connects, pushes a route and carries pings",
-  ignore: labSkipReason !== undefined,
+  ignore: labSkip !== undefined,
   async fn() {
     await withLab({}, async (lab) => {
       const spareRoute = `${lab.network.spareNetwork} 255.255.255.0`;
@@ -118,7 +96,7 @@ Deno.test({
 Deno.test({
   name:
     "lab: a client without IV_SSO is visible in CONNECT and client-deny reaches it as AUTH_FAILED",
-  ignore: labSkipReason !== undefined,
+  ignore: labSkip !== undefined,
   async fn() {
     await withLab({}, async (lab) => {
       await withBridge(lab, async (bridge) => {
@@ -147,7 +125,7 @@ Deno.test({
 
 Deno.test({
   name: "lab: renegotiation brings >CLIENT:REAUTH and client-auth-nt keeps the tunnel up",
-  ignore: labSkipReason !== undefined,
+  ignore: labSkip !== undefined,
   async fn() {
     const server = {
       renegSec: 20,
@@ -183,7 +161,7 @@ Deno.test({
 
 Deno.test({
   name: "browser: login() clicks Continue, fills the IdP form and returns the final page",
-  ignore: browserSkipReason !== undefined,
+  ignore: browserSkip !== undefined,
   async fn() {
     const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
       const url = new URL(req.url);
@@ -254,7 +232,7 @@ Deno.test("parseAuthFailed() and parseStateLine() read the client's notification
 
 Deno.test({
   name: "lab: leaves no namespace and no openvpn process of this run behind",
-  ignore: labSkipReason !== undefined,
+  ignore: labSkip !== undefined,
   async fn() {
     assertEquals(await namespacesOfThisProcess(), []);
     const ours: number[] = [];

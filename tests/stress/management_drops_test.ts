@@ -6,14 +6,15 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseConfig } from "../../src/config_loader/load.ts";
 import { startDaemon } from "../../src/daemon.ts";
 import { openSessionStore } from "../../src/sessions/open_store.ts";
 import { assertEquals } from "../support/assert.ts";
 import { clientEnv } from "../support/bridge_harness.ts";
 import { FakeManagementServer } from "../support/fake_management_server.ts";
+import { parseInlineToml } from "../support/config_toml.ts";
 import { freePort } from "../support/free_port.ts";
-import { startTestIdp } from "../support/idp/mod.ts";
+import { startIdpForBridges } from "../support/idp/mod.ts";
+import { fileStoreToml, localConfigToml } from "../support/service_process.ts";
 import { establishedSession, sessionIdOf, statusWithClients } from "./_fixtures.ts";
 
 const CLIENTS = 50;
@@ -30,47 +31,22 @@ function reauthEnv(client: number): Record<string, string> {
 
 Deno.test("bridge survives 100 management socket drops during REAUTH storms and keeps every session", async () => {
   const port = await freePort();
-  const idp = await startTestIdp({
-    clients: [{
-      clientId: "openvpn",
-      clientSecret: "stress-secret",
-      redirectUris: [`http://127.0.0.1:${port}/oauth2/callback`],
-    }],
-  });
+  const idp = await startIdpForBridges([`http://127.0.0.1:${port}`], "stress-secret");
   const openvpn = await FakeManagementServer.start({ transport: "unix" });
   openvpn.respond = (command) => command === "status 3" ? statusWithClients(CLIENTS) : "default";
   const dir = mkdtempSync(join(tmpdir(), "stress-drops-"));
   const address = openvpn.address.kind === "unix" ? openvpn.address.path : "";
-  const { config } = parseConfig(
-    `
-[openvpn]
-management = "unix://${address}"
-command_timeout = "3s"
-reconnect_max_delay = "100ms"
-
-[http]
-listen = "127.0.0.1:${port}"
-base_url = "http://127.0.0.1:${port}"
-secret = "stress-secret-stress-secret-stress-secret"
-
-[oidc]
-issuer = "${idp.issuer}"
-client_id = "openvpn"
-client_secret = "stress-secret"
-
-[sessions]
-backend = "file"
-path = "${join(dir, "sessions.sqlite")}"
-
-[control]
-socket = "${join(dir, "control.sock")}"
-
-[log]
-level = "error"
-`,
-    "stress.toml",
-    { env: {}, readTextFile: () => "" },
-  );
+  const toml = localConfigToml({
+    dir,
+    port,
+    management: `unix://${address}`,
+    openvpnLines: ['command_timeout = "3s"', 'reconnect_max_delay = "100ms"'],
+    secret: "stress-secret-stress-secret-stress-secret",
+    issuer: idp.issuer,
+    clientSecret: "stress-secret",
+    rest: fileStoreToml(dir),
+  });
+  const { config } = parseInlineToml(toml, "stress.toml");
   const seed = await openSessionStore(config.sessions, config.http.secret);
   for (let client = 0; client < CLIENTS; client++) {
     await seed.putSession(establishedSession(client, Date.now()));

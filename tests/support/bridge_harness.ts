@@ -11,7 +11,7 @@ import { startDaemon } from "../../src/daemon.ts";
 import type { RunningService } from "../../src/cli.ts";
 import { FakeManagementServer } from "./fake_management_server.ts";
 import { freePort } from "./free_port.ts";
-import { startTestIdp, type TestIdp, type TestIdpOptions, type TestUser } from "./idp/mod.ts";
+import { startIdpForBridges, type TestIdp, type TestIdpOptions, type TestUser } from "./idp/mod.ts";
 import { bridgeLoginOverHttp } from "./bridge_browser.ts";
 
 export const CLIENT_SECRET = "bridge-test-secret";
@@ -71,14 +71,9 @@ export class BridgeHarness {
   static async start(options: HarnessOptions = {}): Promise<BridgeHarness> {
     const port = await freePort();
     const baseUrl = `http://127.0.0.1:${port}`;
-    const idp = await startTestIdp({
+    const idp = await startIdpForBridges([baseUrl], CLIENT_SECRET, {
       ...options.idp,
       ...(options.users ? { users: options.users } : {}),
-      clients: [{
-        clientId: "openvpn",
-        clientSecret: CLIENT_SECRET,
-        redirectUris: [`${baseUrl}/oauth2/callback`],
-      }],
     });
     const servers = new Map<string, FakeManagementServer>();
     const serverToml: string[] = [];

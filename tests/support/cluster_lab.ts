@@ -13,7 +13,7 @@ import { BridgeProcess, type BridgeRuntime, type Readiness } from "../e2e/lib/br
 import { pollUntil } from "../e2e/lib/wait.ts";
 import { FakeManagementServer } from "./fake_management_server.ts";
 import { freePort } from "./free_port.ts";
-import { startTestIdp, type TestIdp } from "./idp/mod.ts";
+import { startIdpForBridges, type TestIdp } from "./idp/mod.ts";
 import { RedisServer } from "./redis_server.ts";
 import { bridgeLoginOverHttp } from "./bridge_browser.ts";
 import { clientEnv } from "./bridge_harness.ts";
@@ -117,13 +117,10 @@ export class ClusterLab {
     const ports: number[] = [];
     for (let i = 0; i < instances; i++) ports.push(await freePort());
     const redis = await RedisServer.start();
-    const idp = await startTestIdp({
-      clients: [{
-        clientId: "openvpn",
-        clientSecret: CLIENT_SECRET,
-        redirectUris: ports.map((port) => `http://127.0.0.1:${port}/oauth2/callback`),
-      }],
-    });
+    const idp = await startIdpForBridges(
+      ports.map((port) => `http://127.0.0.1:${port}`),
+      CLIENT_SECRET,
+    );
     const openvpn = await FakeManagementServer.start({ transport: "tcp", secondClient: "queue" });
     const dir = mkdtempSync(join(tmpdir(), "cluster-test-"));
     return new ClusterLab(redis, idp, openvpn, dir, ports, runtime);

@@ -34,6 +34,8 @@ export interface LocalConfigOptions {
   port: number;
   /** `[openvpn] management`; by default a socket nobody listens on. */
   management?: string;
+  /** More `[openvpn]` lines. */
+  openvpnLines?: readonly string[];
   secret?: string;
   /** More `[http]` lines. */
   httpLines?: readonly string[];
@@ -46,18 +48,30 @@ export interface LocalConfigOptions {
 /** A whole config for one service on 127.0.0.1 (one OpenVPN server, one client at the IdP). */
 export function localConfigToml(options: LocalConfigOptions): string {
   const management = options.management ?? `unix://${join(options.dir, "absent.sock")}`;
-  const httpLines = (options.httpLines ?? []).map((line) => `${line}\n`).join("");
+  const lines = (more: readonly string[] = []) => more.map((line) => `${line}\n`).join("");
   return `[openvpn]
 management = "${management}"
-[http]
+${lines(options.openvpnLines)}[http]
 listen = "127.0.0.1:${options.port}"
 base_url = "http://127.0.0.1:${options.port}"
 secret = "${options.secret ?? "binary-test-secret-binary-test-secret"}"
-${httpLines}[oidc]
+${lines(options.httpLines)}[oidc]
 issuer = "${options.issuer ?? NO_IDP}"
 client_id = "openvpn"
 client_secret = "${options.clientSecret ?? "x"}"
 ${options.rest}`;
+}
+
+/** The usual end of `rest`: sessions in a file in `dir`, the control socket, errors-only log. */
+export function fileStoreToml(dir: string, socket = join(dir, "control.sock")): string {
+  return `[sessions]
+backend = "file"
+path = "${join(dir, "sessions.sqlite")}"
+[control]
+socket = "${socket}"
+[log]
+level = "error"
+`;
 }
 
 /**

@@ -28,12 +28,16 @@ export function labSkipReason(): string | undefined {
   return undefined;
 }
 
+/** Why a real browser cannot run here, or undefined when it can. */
+export function browserSkipReason(): string | undefined {
+  return findExecutable("chromium") === undefined
+    ? "missing chromium (apt-get install chromium)"
+    : undefined;
+}
+
 /** Why the lab plus a real browser cannot run here, or undefined when they can. */
 export function browserLabSkipReason(): string | undefined {
-  return labSkipReason() ??
-    (findExecutable("chromium") === undefined
-      ? "missing chromium (apt-get install chromium)"
-      : undefined);
+  return labSkipReason() ?? browserSkipReason();
 }
 
 /** Why the lab, the browser and the compiled bridge binary cannot run here. */

@@ -6,6 +6,7 @@
 import { assert, assertEquals, assertStringIncludes } from "../../support/assert.ts";
 import { BridgeHarness, clientEnv } from "../../support/bridge_harness.ts";
 import { freePort } from "../../support/free_port.ts";
+import { makeServerCertificate } from "../../support/certificates.ts";
 import { captureStderr } from "../../support/stderr_capture.ts";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -158,74 +159,6 @@ Deno.test("SIGHUP reload: a policy change applies to the next login, the link an
   }
 });
 
-async function openssl(dir: string, ...args: string[]): Promise<void> {
-  const result = await new Deno.Command("openssl", {
-    args,
-    cwd: dir,
-    stdout: "null",
-    stderr: "null",
-  })
-    .output();
-  assertEquals(result.code, 0, `openssl ${args[0]} failed`);
-}
-
-/** A CA of its own and a 127.0.0.1 server certificate it signed (rustls refuses a CA as leaf). */
-async function serverCert(
-  dir: string,
-  name: string,
-): Promise<{ ca: string; cert: string; key: string }> {
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
-  await openssl(
-    dir,
-    "req",
-    "-x509",
-    ...ec,
-    "-keyout",
-    `${name}-ca.key`,
-    "-out",
-    `${name}-ca.pem`,
-    "-days",
-    "1",
-    "-subj",
-    `/CN=${name} CA`,
-  );
-  await openssl(
-    dir,
-    "req",
-    ...ec,
-    "-keyout",
-    `${name}.key`,
-    "-out",
-    `${name}.csr`,
-    "-subj",
-    "/CN=127.0.0.1",
-  );
-  writeFileSync(
-    join(dir, `${name}.cnf`),
-    "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
-  );
-  await openssl(
-    dir,
-    "x509",
-    "-req",
-    "-in",
-    `${name}.csr`,
-    "-CA",
-    `${name}-ca.pem`,
-    "-CAkey",
-    `${name}-ca.key`,
-    "-CAcreateserial",
-    "-out",
-    `${name}.pem`,
-    "-days",
-    "1",
-    "-extfile",
-    `${name}.cnf`,
-  );
-  const read = (file: string) => readFileSync(join(dir, file), "utf8");
-  return { ca: read(`${name}-ca.pem`), cert: read(`${name}.pem`), key: read(`${name}.key`) };
-}
-
 async function healthOver(url: string, caCert: string): Promise<string> {
   const client = Deno.createHttpClient({ caCerts: [caCert] });
   try {
@@ -241,8 +174,8 @@ async function healthOver(url: string, caCert: string): Promise<string> {
 Deno.test("reload: the TLS certificate is read again and served without a restart", async () => {
   const h = await BridgeHarness.start();
   try {
-    const a = await serverCert(h.dir, "a");
-    const b = await serverCert(h.dir, "b");
+    const a = await makeServerCertificate(h.dir, "127.0.0.1", "a");
+    const b = await makeServerCertificate(h.dir, "127.0.0.1", "b");
     const certFile = join(h.dir, "tls.pem");
     const keyFile = join(h.dir, "tls.key");
     writeFileSync(certFile, a.cert);

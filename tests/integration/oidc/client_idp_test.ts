@@ -18,28 +18,19 @@ import {
   type TestIdp,
   type TestIdpOptions,
 } from "../../support/idp/mod.ts";
+import { oidcConfig } from "../../unit/oidc/fake_idp.ts";
 
 const REDIRECT_URI = "http://127.0.0.1:9/oauth2/callback";
 const CLIENT_SECRET = "bridge-secret";
 
 function config(idp: TestIdp, overrides: Partial<ResolvedConfig["oidc"]> = {}) {
-  return {
+  return oidcConfig({
     issuer: new URL(idp.issuer),
-    clientId: "vpn-bridge",
     clientSecret: new Secret(CLIENT_SECRET),
-    clientAuthMethod: "client_secret_basic",
-    privateKey: undefined,
-    privateKeyAlg: "RS256",
-    scopes: ["openid", "profile", "email"],
-    usernameClaim: "preferred_username",
-    groupsClaim: "groups",
     rolesClaim: "realm_access.roles",
-    authorizeParams: {},
-    useUserinfo: false,
-    clockToleranceSec: 5,
     httpTimeoutMs: 5000,
     ...overrides,
-  } satisfies ResolvedConfig["oidc"];
+  });
 }
 
 async function withIdp(

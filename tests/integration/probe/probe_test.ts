@@ -8,7 +8,7 @@ import { assertEquals, assertMatch } from "../../support/assert.ts";
 import { type CliIo, EXIT_OK, EXIT_RUNTIME, runCli } from "../../../src/cli.ts";
 import { FakeManagementServer } from "../../support/fake_management_server.ts";
 import { freePort } from "../../support/free_port.ts";
-import { startTestIdp, type TestIdp } from "../../support/idp/mod.ts";
+import { startIdpForBridges, type TestIdp } from "../../support/idp/mod.ts";
 
 const PASSWORD = "mgmt-password";
 
@@ -20,13 +20,7 @@ interface Setup {
 
 async function withSetup(body: (setup: Setup) => Promise<void>): Promise<void> {
   const port = await freePort();
-  const idp = await startTestIdp({
-    clients: [{
-      clientId: "openvpn",
-      clientSecret: "probe-client-secret",
-      redirectUris: [`http://127.0.0.1:${port}/oauth2/callback`],
-    }],
-  });
+  const idp = await startIdpForBridges([`http://127.0.0.1:${port}`], "probe-client-secret");
   const management = await FakeManagementServer.start({ password: PASSWORD });
   try {
     await body({ idp, management, port });

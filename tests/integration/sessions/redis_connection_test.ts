@@ -9,6 +9,7 @@ import { connectRedis } from "../../../src/sessions/redis_connection.ts";
 import { RedisStore } from "../../../src/sessions/redis_store.ts";
 import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
+import { makeServerCertificate } from "../../support/certificates.ts";
 import { freePort } from "../../support/free_port.ts";
 import { RedisServer } from "../../support/redis_server.ts";
 import { session, T0 } from "../../unit/sessions/fixtures.ts";
@@ -89,7 +90,7 @@ Deno.test("connectRedis() fails the start when nothing listens", async () => {
 Deno.test("connectRedis() speaks TLS to a rediss:// URL, checking the server against tls_ca_file", async () => {
   const dir = await Deno.makeTempDir({ prefix: "redis-tls-" });
   try {
-    const tls = await makeCertificates(dir);
+    const tls = await makeServerCertificate(dir, "localhost");
     await withServer({ tls }, async (server) => {
       assert(server.url.startsWith("rediss://localhost:"));
       const store = await openStore(settings(server.url, { tlsCaFile: tls.caFile }));
@@ -139,68 +140,4 @@ async function eventually<T>(call: () => Promise<T>, attempts = 100): Promise<T>
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
-}
-
-/** A private CA and a certificate for `localhost` signed by it. */
-async function makeCertificates(
-  dir: string,
-): Promise<{ certFile: string; keyFile: string; caFile: string }> {
-  const openssl = async (...args: string[]) => {
-    const { success, stderr } = await new Deno.Command("openssl", { args, stdout: "null" })
-      .output();
-    if (!success) throw new Error(`openssl ${args[0]} failed: ${new TextDecoder().decode(stderr)}`);
-  };
-  const caFile = `${dir}/ca.pem`;
-  const certFile = `${dir}/server.pem`;
-  const keyFile = `${dir}/server.key`;
-  await openssl(
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-keyout",
-    `${dir}/ca.key`,
-    "-out",
-    caFile,
-    "-days",
-    "2",
-    "-subj",
-    "/CN=test CA",
-  );
-  await openssl(
-    "req",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-keyout",
-    keyFile,
-    "-out",
-    `${dir}/server.csr`,
-    "-subj",
-    "/CN=localhost",
-  );
-  await Deno.writeTextFile(`${dir}/san.ext`, "subjectAltName=DNS:localhost\n");
-  await openssl(
-    "x509",
-    "-req",
-    "-in",
-    `${dir}/server.csr`,
-    "-CA",
-    caFile,
-    "-CAkey",
-    `${dir}/ca.key`,
-    "-CAcreateserial",
-    "-out",
-    certFile,
-    "-days",
-    "2",
-    "-extfile",
-    `${dir}/san.ext`,
-  );
-  return { certFile, keyFile, caFile };
 }

@@ -10,6 +10,7 @@ export {
   type TestIdp,
   type TestIdpOptions,
 } from "./server.ts";
+export { startIdpForBridges } from "./bridge_client.ts";
 export { DEFAULT_USERS, type ResolvedTestUser, type TestUser } from "./users.ts";
 export {
   CookieJar,
