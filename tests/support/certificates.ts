@@ -1,11 +1,82 @@
 /**
- * A private CA and a server certificate it signed, made with the openssl command, for the TLS
- * tests (Redis over TLS, the https listener, the metrics port), as a real deployment has them.
- * The server's certificate is not a CA: rustls refuses a CA certificate as a server's.
+ * Throw-away certificates made with the plain `openssl` command (3.0 or later): an EC P-256 CA
+ * and certificates it signs. Used by the e2e lab's PKI (OpenVPN) and by the TLS tests (Redis
+ * over TLS, the https listener, the metrics port), as a real deployment has them.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { join } from "node:path";
+
+export interface CertificateFiles {
+  readonly cert: string;
+  readonly key: string;
+}
+
+const EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+
+/** A CA certificate and key in `dir`, as `<file>.crt` and `<file>.key`. */
+export async function createCa(
+  dir: string,
+  file: string,
+  commonName: string,
+  days = 2,
+): Promise<CertificateFiles> {
+  const paths = { cert: join(dir, `${file}.crt`), key: join(dir, `${file}.key`) };
+  await openssl([
+    "req",
+    "-x509",
+    ...EC_KEY,
+    "-keyout",
+    paths.key,
+    "-out",
+    paths.cert,
+    "-days",
+    String(days),
+    "-subj",
+    `/CN=${commonName}`,
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign",
+  ]);
+  return paths;
+}
+
+/**
+ * A certificate with CN `name` signed by `ca`, in `dir` as `<name>.crt` and `<name>.key`. It is
+ * never a CA (rustls refuses a CA certificate as a server's); `extensions` are added as given.
+ */
+export async function issueCertificate(
+  ca: CertificateFiles,
+  dir: string,
+  name: string,
+  extensions: readonly string[],
+  days = 2,
+): Promise<CertificateFiles> {
+  const paths = { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
+  await openssl([
+    "req",
+    "-x509",
+    ...EC_KEY,
+    "-keyout",
+    paths.key,
+    "-out",
+    paths.cert,
+    "-days",
+    String(days),
+    "-subj",
+    `/CN=${name}`,
+    "-CA",
+    ca.cert,
+    "-CAkey",
+    ca.key,
+    // `req -x509` would otherwise copy the CA extensions from openssl.cnf.
+    "-addext",
+    "basicConstraints=critical,CA:FALSE",
+    ...extensions.flatMap((extension) => ["-addext", extension]),
+  ]);
+  return paths;
+}
 
 export interface ServerCertificate {
   caFile: string;
@@ -17,68 +88,36 @@ export interface ServerCertificate {
   key: string;
 }
 
-const EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
-
-/** Writes `<name>-ca.pem`, `<name>.pem` and `<name>.key` (for `host`: an IP or a DNS name). */
+/** A CA of its own (`<name>-ca`) and a server certificate it signed for `host` (IP or DNS name). */
 export async function makeServerCertificate(
   dir: string,
   host: string,
   name = "server",
 ): Promise<ServerCertificate> {
-  const file = (suffix: string) => join(dir, `${name}${suffix}`);
-  const [caFile, caKey, certFile, keyFile, csr, ext] = [
-    file("-ca.pem"),
-    file("-ca.key"),
-    file(".pem"),
-    file(".key"),
-    file(".csr"),
-    file(".cnf"),
-  ];
-  await openssl(
-    "req",
-    "-x509",
-    ...EC_KEY,
-    "-keyout",
-    caKey,
-    "-out",
-    caFile,
-    "-days",
-    "2",
-    "-subj",
-    `/CN=${name} test CA`,
-  );
-  await openssl("req", ...EC_KEY, "-keyout", keyFile, "-out", csr, "-subj", `/CN=${host}`);
-  writeFileSync(
-    ext,
-    `subjectAltName=${isIP(host) ? "IP" : "DNS"}:${host}\nbasicConstraints=CA:FALSE\n`,
-  );
-  await openssl(
-    "x509",
-    "-req",
-    "-in",
-    csr,
-    "-CA",
-    caFile,
-    "-CAkey",
-    caKey,
-    "-CAcreateserial",
-    "-out",
-    certFile,
-    "-days",
-    "2",
-    "-extfile",
-    ext,
-  );
+  const ca = await createCa(dir, `${name}-ca`, `${name} test CA`);
+  const server = await issueCertificate(ca, dir, name, [
+    `subjectAltName=${isIP(host) ? "IP" : "DNS"}:${host}`,
+    "extendedKeyUsage=serverAuth",
+  ]);
   const read = (path: string) => readFileSync(path, "utf8");
-  return { caFile, certFile, keyFile, ca: read(caFile), cert: read(certFile), key: read(keyFile) };
+  return {
+    caFile: ca.cert,
+    certFile: server.cert,
+    keyFile: server.key,
+    ca: read(ca.cert),
+    cert: read(server.cert),
+    key: read(server.key),
+  };
 }
 
-async function openssl(...args: string[]): Promise<void> {
+async function openssl(args: readonly string[]): Promise<void> {
   const { success, stderr } = await new Deno.Command("openssl", {
-    args,
+    args: [...args],
+    stdin: "null",
     stdout: "null",
     stderr: "piped",
-  })
-    .output();
-  if (!success) throw new Error(`openssl ${args[0]} failed: ${new TextDecoder().decode(stderr)}`);
+  }).output();
+  if (!success) {
+    throw new Error(`openssl ${args.join(" ")} failed: ${new TextDecoder().decode(stderr).trim()}`);
+  }
 }

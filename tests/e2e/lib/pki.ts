@@ -4,23 +4,19 @@
  */
 
 import { join } from "node:path";
+import { type CertificateFiles, createCa, issueCertificate } from "../../support/certificates.ts";
 import { run } from "./command.ts";
-
-export interface CertificatePaths {
-  readonly cert: string;
-  readonly key: string;
-}
 
 export interface Pki {
   readonly dir: string;
   /** CA certificate, trusted by both ends. */
   readonly caCert: string;
   /** Certificate with CN "server" and the serverAuth extended key usage. */
-  readonly server: CertificatePaths;
+  readonly server: CertificateFiles;
   /** Static key for `tls-crypt`, or undefined when created with `tlsCrypt: false`. */
   readonly tlsCryptKey: string | undefined;
   /** Certificate with CN `name` and the clientAuth extended key usage; made once per name. */
-  clientCert(name: string): Promise<CertificatePaths>;
+  clientCert(name: string): Promise<CertificateFiles>;
 }
 
 export interface PkiOptions {
@@ -30,61 +26,23 @@ export interface PkiOptions {
   readonly days?: number;
 }
 
-const EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
 // Common names end up in file names and in OpenVPN's common_name: keep them boring.
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** Creates the CA, server certificate and optional tls-crypt key in `dir` (which must exist). */
 export async function createPki(dir: string, options: PkiOptions = {}): Promise<Pki> {
-  const days = String(options.days ?? 2);
-  const caCert = join(dir, "ca.crt");
-  const caKey = join(dir, "ca.key");
-  await run("openssl", [
-    "req",
-    "-x509",
-    ...EC_KEY,
-    "-keyout",
-    caKey,
-    "-out",
-    caCert,
-    "-days",
-    days,
-    "-subj",
-    "/CN=oao-e2e-test-ca",
-    "-addext",
-    "basicConstraints=critical,CA:TRUE",
-    "-addext",
-    "keyUsage=critical,keyCertSign,cRLSign",
-  ]);
+  const days = options.days ?? 2;
+  const ca = await createCa(dir, "ca", "oao-e2e-test-ca", days);
+  const caCert = ca.cert;
 
-  const issue = async (name: string, usage: "serverAuth" | "clientAuth") => {
-    if (!SAFE_NAME.test(name)) throw new Error(`Unsafe certificate name: ${JSON.stringify(name)}`);
-    const paths = { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
-    await run("openssl", [
-      "req",
-      "-x509",
-      ...EC_KEY,
-      "-keyout",
-      paths.key,
-      "-out",
-      paths.cert,
-      "-days",
-      days,
-      "-subj",
-      `/CN=${name}`,
-      "-CA",
-      caCert,
-      "-CAkey",
-      caKey,
-      // `req -x509` would otherwise copy the CA extensions from openssl.cnf.
-      "-addext",
-      "basicConstraints=critical,CA:FALSE",
-      "-addext",
+  const issue = (name: string, usage: "serverAuth" | "clientAuth") => {
+    if (!SAFE_NAME.test(name)) {
+      return Promise.reject(new Error(`Unsafe certificate name: ${JSON.stringify(name)}`));
+    }
+    return issueCertificate(ca, dir, name, [
       "keyUsage=critical,digitalSignature",
-      "-addext",
       `extendedKeyUsage=${usage}`,
-    ]);
-    return paths;
+    ], days);
   };
 
   const server = await issue("server", "serverAuth");
@@ -95,7 +53,7 @@ export async function createPki(dir: string, options: PkiOptions = {}): Promise<
   }
 
   // Promises, not results, are cached so that two concurrent requests for one name share a run.
-  const clients = new Map<string, Promise<CertificatePaths>>();
+  const clients = new Map<string, Promise<CertificateFiles>>();
   return {
     dir,
     caCert,
