@@ -22,21 +22,8 @@ export async function createCa(
   days = 2,
 ): Promise<CertificateFiles> {
   const paths = { cert: join(dir, `${file}.crt`), key: join(dir, `${file}.key`) };
-  await openssl([
-    "req",
-    "-x509",
-    ...EC_KEY,
-    "-keyout",
-    paths.key,
-    "-out",
-    paths.cert,
-    "-days",
-    String(days),
-    "-subj",
-    `/CN=${commonName}`,
-    "-addext",
+  await newCertificate(paths, commonName, days, [], [
     "basicConstraints=critical,CA:TRUE",
-    "-addext",
     "keyUsage=critical,keyCertSign,cRLSign",
   ]);
   return paths;
@@ -54,6 +41,22 @@ export async function issueCertificate(
   days = 2,
 ): Promise<CertificateFiles> {
   const paths = { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
+  // Without extensions of its own, `req -x509` would copy the CA ones from openssl.cnf.
+  await newCertificate(paths, name, days, ["-CA", ca.cert, "-CAkey", ca.key], [
+    "basicConstraints=critical,CA:FALSE",
+    ...extensions,
+  ]);
+  return paths;
+}
+
+/** A new EC key and its certificate: self-signed, or signed by the CA that `signer` names. */
+async function newCertificate(
+  paths: CertificateFiles,
+  commonName: string,
+  days: number,
+  signer: readonly string[],
+  extensions: readonly string[],
+): Promise<void> {
   await openssl([
     "req",
     "-x509",
@@ -65,17 +68,10 @@ export async function issueCertificate(
     "-days",
     String(days),
     "-subj",
-    `/CN=${name}`,
-    "-CA",
-    ca.cert,
-    "-CAkey",
-    ca.key,
-    // `req -x509` would otherwise copy the CA extensions from openssl.cnf.
-    "-addext",
-    "basicConstraints=critical,CA:FALSE",
+    `/CN=${commonName}`,
+    ...signer,
     ...extensions.flatMap((extension) => ["-addext", extension]),
   ]);
-  return paths;
 }
 
 export interface ServerCertificate {
