@@ -14,10 +14,9 @@ import { serveHttp } from "../../src/http/serve.ts";
 import { getLogger } from "../../src/log.ts";
 import { IdpUnreachableError } from "../../src/oidc/errors.ts";
 import { MemoryStore } from "../../src/sessions/memory_store.ts";
-import type { PendingLogin } from "../../src/sessions/types.ts";
 import { assert, assertEquals } from "../support/assert.ts";
 import { RecordingCommander } from "../support/recording_commander.ts";
-import { testAdmission } from "../support/client_events_fixture.ts";
+import { testAdmission, testPendingLogin } from "../support/client_events_fixture.ts";
 import { settledHeap } from "./_fixtures.ts";
 
 const IN_PROCESS = 100_000;
@@ -91,25 +90,16 @@ async function addLogins(store: MemoryStore, count: number): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < count; i++) {
     const id = `Valid${String(i).padStart(17, "0")}`;
-    const login: PendingLogin = {
+    const login = testPendingLogin({
       id,
-      server: "default",
       cid: i,
-      kid: 1,
       commonName: `user${i}`,
-      username: "",
-      clientIp: "198.51.100.7",
-      clientPort: 50000,
-      platform: "linux",
-      clientVersion: "2.6.14",
       sessionId: `s${i}`,
-      createdAt: T0,
-      expiresAt: T0 + 180_000,
       oauth: i % 2 === 0
         // The fuzzer guesses states but never the browser binding: no callback completes.
         ? { state: `state-${i}`, nonce: "n", codeVerifier: "v", browserBinding: `secret-${i}` }
         : undefined,
-    };
+    });
     await store.putPending(login);
     ids.push(id);
   }

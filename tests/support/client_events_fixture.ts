@@ -6,12 +6,13 @@
 import { Admission } from "../../src/bridge/admission.ts";
 import { ClientEvents } from "../../src/bridge/client_events.ts";
 import type { Clock } from "../../src/clock.ts";
+import type { ClientRequest } from "../../src/bridge/decide.ts";
 import type { PolicyConfig } from "../../src/bridge/identity_policy.ts";
 import type { UsernamePolicy } from "../../src/bridge/username_policy.ts";
 import { getLogger } from "../../src/log.ts";
 import type { RefreshResult } from "../../src/oidc/client.ts";
 import type { KnownSessions } from "../../src/sessions/known_sessions.ts";
-import type { Session, SessionStore } from "../../src/sessions/types.ts";
+import type { PendingLogin, Session, SessionStore } from "../../src/sessions/types.ts";
 import { RecordingCommander } from "./recording_commander.ts";
 
 /** The clock of the event tests. */
@@ -36,6 +37,46 @@ export function testSession(overrides: Partial<Session> = {}): Session {
     createdAt: EVENTS_T0,
     lastAuthAt: EVENTS_T0,
     expiresAt: EVENTS_T0 + 3_600_000,
+    ...overrides,
+  };
+}
+
+/**
+ * Alice's sign-in, pending on cid 4 of the default server for three minutes, not yet sent to
+ * the IdP (no OAuth state).
+ */
+export function testPendingLogin(overrides: Partial<PendingLogin> = {}): PendingLogin {
+  return {
+    id: "AAAAAAAAAAAAAAAAAAAAAA",
+    server: "default",
+    cid: 4,
+    kid: 1,
+    commonName: "alice",
+    username: "",
+    clientIp: "198.51.100.7",
+    clientPort: 50000,
+    platform: "linux",
+    clientVersion: "2.6.14",
+    sessionId: "s-1",
+    createdAt: EVENTS_T0,
+    expiresAt: EVENTS_T0 + 180_000,
+    oauth: undefined,
+    ...overrides,
+  };
+}
+
+/** A REAUTH of alice's client on session s-1 (a certificate-only 2.6 client), with overrides. */
+export function testClientRequest(overrides: Partial<ClientRequest> = {}): ClientRequest {
+  return {
+    kind: "reauth",
+    server: "default",
+    cid: 4,
+    kid: 1,
+    commonName: "alice",
+    username: "",
+    sessionId: "s-1",
+    sessionState: "Initial",
+    ivSso: "webauth",
     ...overrides,
   };
 }

@@ -12,6 +12,7 @@ import {
   testAdmission,
   testClientEvents,
   testEnv,
+  testPendingLogin,
   testSession,
 } from "../../support/client_events_fixture.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
@@ -204,23 +205,7 @@ Deno.test("checkUsername() applies openvpn.username_policy", () => {
 });
 
 function pending(overrides: Partial<PendingLogin> = {}): PendingLogin {
-  return {
-    id: "AAAAAAAAAAAAAAAAAAAAAA",
-    server: "default",
-    cid: 4,
-    kid: 1,
-    commonName: "laptop",
-    username: "",
-    clientIp: "198.51.100.7",
-    clientPort: 50000,
-    platform: "linux",
-    clientVersion: "2.6.14",
-    sessionId: "s-1",
-    createdAt: T0,
-    expiresAt: T0 + 180_000,
-    oauth: undefined,
-    ...overrides,
-  };
+  return testPendingLogin({ commonName: "laptop", ...overrides });
 }
 
 /** The admission step's view of a pending login the IdP has just finished with `claims`. */

@@ -1,7 +1,7 @@
 import { assertEquals } from "../../support/assert.ts";
 import { type ClientRequest, decide, type Decision, REASONS } from "../../../src/bridge/decide.ts";
 import type { Session } from "../../../src/sessions/types.ts";
-import { EVENTS_T0, testSession } from "../../support/client_events_fixture.ts";
+import { EVENTS_T0, testClientRequest, testSession } from "../../support/client_events_fixture.ts";
 
 const NOW = EVENTS_T0;
 
@@ -20,18 +20,7 @@ function session(overrides: Partial<Session> = {}): Session {
 }
 
 function request(overrides: Partial<ClientRequest> = {}): ClientRequest {
-  return {
-    kind: "reauth",
-    server: "default",
-    cid: 7,
-    kid: 3,
-    commonName: "alice",
-    username: "",
-    sessionId: "oX2I+yC4LfiB69r8",
-    sessionState: "Initial",
-    ivSso: "webauth",
-    ...overrides,
-  };
+  return testClientRequest({ cid: 7, kid: 3, sessionId: "oX2I+yC4LfiB69r8", ...overrides });
 }
 
 const options = { bypassCommonNames: [/^site-.*$/], reauthCheck: "none" as const, now: NOW };

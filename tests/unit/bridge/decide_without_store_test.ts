@@ -3,7 +3,7 @@ import { type ClientRequest, REASONS } from "../../../src/bridge/decide.ts";
 import { decideWithoutStore } from "../../../src/bridge/decide_without_store.ts";
 import { STORE_UNAVAILABLE } from "../../../src/sessions/store_unavailable.ts";
 import type { Session } from "../../../src/sessions/types.ts";
-import { EVENTS_T0, testSession } from "../../support/client_events_fixture.ts";
+import { EVENTS_T0, testClientRequest, testSession } from "../../support/client_events_fixture.ts";
 
 const NOW = EVENTS_T0;
 const KNOWN: Session = testSession({
@@ -20,18 +20,13 @@ const KNOWN: Session = testSession({
 });
 
 function request(overrides: Partial<ClientRequest> = {}): ClientRequest {
-  return {
-    kind: "reauth",
+  return testClientRequest({
     server: "udp",
     cid: 7,
     kid: 3,
-    commonName: "alice",
-    username: "",
     sessionId: KNOWN.sessionId,
-    sessionState: "Initial",
-    ivSso: "webauth",
     ...overrides,
-  };
+  });
 }
 
 const options = { bypassCommonNames: [/^monitor$/], now: NOW };

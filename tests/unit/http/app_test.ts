@@ -11,7 +11,11 @@ import type { LoginExpectation, LoginResult } from "../../../src/oidc/client.ts"
 import type { PendingLogin } from "../../../src/sessions/types.ts";
 import { RecordingCommander } from "../../support/recording_commander.ts";
 import type { Language } from "../../../src/config/languages.ts";
-import { TEST_POLICY, testAdmission } from "../../support/client_events_fixture.ts";
+import {
+  TEST_POLICY,
+  testAdmission,
+  testPendingLogin,
+} from "../../support/client_events_fixture.ts";
 
 const T0 = 1_800_000_000_000;
 const ID = "AAAAAAAAAAAAAAAAAAAAAA";
@@ -95,23 +99,8 @@ async function setup(options: Options = {}) {
     readiness: () => ({ management: true, servers: { default: true }, idp: false }),
     log,
   });
-  const pending = (overrides: Partial<PendingLogin> = {}): PendingLogin => ({
-    id: ID,
-    server: "default",
-    cid: 4,
-    kid: 1,
-    commonName: "alice-laptop",
-    username: "",
-    clientIp: "198.51.100.7",
-    clientPort: 50000,
-    platform: "linux",
-    clientVersion: "2.6.14",
-    sessionId: "sess-xyz",
-    createdAt: T0,
-    expiresAt: T0 + 180_000,
-    oauth: undefined,
-    ...overrides,
-  });
+  const pending = (overrides: Partial<PendingLogin> = {}): PendingLogin =>
+    testPendingLogin({ id: ID, commonName: "alice-laptop", sessionId: "sess-xyz", ...overrides });
   await store.putPending(pending());
   const request = (path: string, init: RequestInit = {}) => app.request(path, init, PEER);
   return { app, flow, store, commander, clock, request, finishCalls, pending };

@@ -1,21 +1,19 @@
 import type { PendingLogin, Session } from "../../../src/sessions/types.ts";
-import { testSession } from "../../support/client_events_fixture.ts";
+import { testPendingLogin, testSession } from "../../support/client_events_fixture.ts";
 
 export const T0 = 1_700_000_000_000;
 export const MINUTE = 60_000;
 
+/** The bridge tests' pending login (testPendingLogin) with its OAuth secrets set. */
 export function pendingLogin(overrides: Partial<PendingLogin> = {}): PendingLogin {
-  return {
+  return testPendingLogin({
     id: "p-1",
     server: "vpn1",
     cid: 7,
-    kid: 1,
     commonName: "alice-laptop",
     username: "alice",
     clientIp: "192.0.2.10",
     clientPort: 51234,
-    platform: "linux",
-    clientVersion: "2.6.14",
     sessionId: "sess-1",
     createdAt: T0,
     expiresAt: T0 + 5 * MINUTE,
@@ -26,7 +24,7 @@ export function pendingLogin(overrides: Partial<PendingLogin> = {}): PendingLogi
       browserBinding: "binding-1",
     },
     ...overrides,
-  };
+  });
 }
 
 /**
