@@ -2,27 +2,42 @@
  * Runs async work one at a time per key. Events about one session can overlap: OpenVPN may
  * deliver the old cid's DISCONNECT seconds after the same client's new CONNECT, and both read
  * and write the session. Serialising per session makes each see the other's result.
+ *
+ * Nearly every run finds its key free (one REAUTH per session and hour): that case costs a map
+ * entry and no promise of its own; only a key that is busy gets a queue of waiters.
  */
+const FREE_QUEUE: Array<() => void> = [];
+
 export class KeyedLock {
-  readonly #tails = new Map<string, Promise<void>>();
+  /** Keys held, with whoever waits for them in order (`FREE_QUEUE` while nobody does). */
+  readonly #held = new Map<string, Array<() => void>>();
 
   async run<T>(key: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.#tails.get(key) ?? Promise.resolve();
-    let release!: () => void;
-    const done = new Promise<void>((resolve) => (release = resolve));
-    const tail = previous.then(() => done);
-    this.#tails.set(key, tail);
-    await previous;
+    const waiters = this.#held.get(key);
+    if (waiters === undefined) {
+      this.#held.set(key, FREE_QUEUE);
+    } else {
+      const queue = waiters === FREE_QUEUE ? [] : waiters;
+      if (queue !== waiters) this.#held.set(key, queue);
+      await new Promise<void>((resolve) => queue.push(resolve));
+    }
     try {
       return await work();
     } finally {
-      release();
-      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+      this.#release(key);
     }
   }
 
-  /** Keys with work queued or running (for tests). */
+  /** Keys held or waited for (for tests). */
   get size(): number {
-    return this.#tails.size;
+    return this.#held.size;
+  }
+
+  /** Hands the key to the next waiter (still held, in FIFO order), or frees it. */
+  #release(key: string): void {
+    const waiters = this.#held.get(key);
+    const next = waiters?.shift();
+    if (next !== undefined) next();
+    else this.#held.delete(key);
   }
 }

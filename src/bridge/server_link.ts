@@ -24,7 +24,9 @@ export class ServerLink {
   readonly #commander: ClientCommander;
   readonly #log: Logger;
   readonly #clock: Clock;
-  readonly #inFlight = new Set<Promise<void>>();
+  /** Events being handled, and who waits until none is (close). */
+  #inFlight = 0;
+  #idleWaiters: Array<() => void> = [];
   #unsubscribe: (() => void) | undefined;
 
   constructor(
@@ -42,7 +44,10 @@ export class ServerLink {
   }
 
   start(): void {
-    this.#unsubscribe = this.#connection.onEvent((event) => this.#track(this.#handle(event)));
+    this.#unsubscribe = this.#connection.onEvent((event) => {
+      this.#inFlight++;
+      this.#handle(event).then(this.#settled, this.#settled);
+    });
     this.#connection.start();
   }
 
@@ -57,16 +62,22 @@ export class ServerLink {
     const grace = new Promise<void>((
       resolve,
     ) => (timer = this.#clock.setTimeout(resolve, graceMs)));
-    await Promise.race([Promise.allSettled([...this.#inFlight]), grace]);
+    const idle = this.#inFlight === 0
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+    await Promise.race([idle, grace]);
     this.#clock.clearTimeout(timer);
     this.#events.close();
     await this.#connection.close();
   }
 
-  #track(work: Promise<void>): void {
-    this.#inFlight.add(work);
-    work.finally(() => this.#inFlight.delete(work));
-  }
+  /** One function for every event (not a closure each: this runs once per REAUTH). */
+  readonly #settled = () => {
+    if (--this.#inFlight > 0) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  };
 
   async #handle(event: ConnectionEvent): Promise<void> {
     switch (event.type) {

@@ -98,6 +98,8 @@ function assertId(what: string, value: number): string {
 
 function command(name: string, lines: string[], reply: ReplyKind): ManagementCommand {
   for (const line of lines) {
+    // A UTF-16 unit is at most 3 bytes of UTF-8: a short line fits without being encoded.
+    if (line.length * 3 + 1 <= MAX_LINE_BYTES) continue;
     const size = byteLength(line) + 1;
     if (size > MAX_LINE_BYTES) {
       throw new ManagementArgumentError(
