@@ -8,8 +8,10 @@
  *
  * Reads: sessions are cached as frozen snapshots (session_cache.ts), so a REAUTH costs no JSON
  * parsing and no decryption. `PRAGMA data_version` tells when another connection (an admin
- * command) changed the file; the cache is then dropped, so a session revoked there is never
- * served from it.
+ * command) changed the file; the cache is then dropped, so a session revoked there is not
+ * served from it after the event-loop turn in which the change was committed (asked once per
+ * turn: a REAUTH storm reads dozens of sessions per turn, and asking for each was a large part
+ * of a cached read).
  */
 import { setImmediate } from "node:timers";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
@@ -53,6 +55,9 @@ export class SqliteStore implements SessionStore {
   readonly #sql: ReturnType<typeof prepareStatements>;
   readonly #cache = new SessionCache();
   #dataVersion = -1;
+  /** Whether data_version was asked in this event-loop turn. */
+  #versionAsked = false;
+  readonly #forgetVersionAsked = () => (this.#versionAsked = false);
   /** Row counts kept here so that a put need not count the table; refreshed at each sweep. */
   #counts = { pending: 0, sessions: 0 };
   readonly #pendingBatch = new TurnBatch<SealedPending>((items) => this.#writePending(items));
@@ -351,6 +356,9 @@ export class SqliteStore implements SessionStore {
 
   /** Another connection committed since we last looked: our cached sessions may be stale. */
   #checkDataVersion(): void {
+    if (this.#versionAsked) return;
+    this.#versionAsked = true;
+    setImmediate(this.#forgetVersionAsked);
     const version = Number(this.#sql.dataVersion.get()?.["data_version"]);
     if (version !== this.#dataVersion) {
       this.#cache.clear();
