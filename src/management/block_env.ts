@@ -5,6 +5,11 @@
  * Slicing every name and value out and hashing them into a Map per block was the largest
  * single cost of answering a REAUTH (more than the runtime's whole cost of the exchange), most
  * of it garbage. Here a block costs one string, usually a single slice of the chunk it came in.
+ *
+ * A name sent twice reads as its first value, as it did from the Map. It is not looked for
+ * line by line: OpenVPN keeps a client's ENV as a set (a name set again replaces the old
+ * value), so a repeat never comes from OpenVPN, and checking every name of every block for
+ * one cost about a tenth of a REAUTH.
  */
 import type { ClientEnv } from "./events.ts";
 
@@ -20,7 +25,7 @@ export class BlockEnv implements ClientEnv {
   readonly #text: string;
   readonly size: number;
 
-  /** `size`: how many distinct names the lines hold (`EnvNames` counts them). */
+  /** `size`: how many lines `text` holds. */
   constructor(text: string, size: number) {
     this.#text = text;
     this.size = size;
@@ -60,66 +65,4 @@ export function valueAt(text: string, name: string): number {
     }
   }
   return -1;
-}
-
-/**
- * Remembers the names of one block's ENV lines to find a name sent twice, without slicing
- * names out: a hash of each name's characters goes into a table reused from block to block (a
- * stamp per slot tells this block's entries from older ones). A hash seen before is only a
- * suspect: the caller confirms it against the block's text (`valueAt`).
- */
-export class EnvNames {
-  readonly #mask: number;
-  readonly #hashes: Int32Array;
-  readonly #stamps: Uint32Array;
-  #stamp = 1;
-  #count = 0;
-
-  /** `maxLines`: the most lines one block may hold (the table stays at most half full). */
-  constructor(maxLines: number) {
-    let slots = 16;
-    while (slots < maxLines * 2) slots *= 2;
-    this.#mask = slots - 1;
-    this.#hashes = new Int32Array(slots);
-    this.#stamps = new Uint32Array(slots);
-  }
-
-  /** Starts a new block: every name seen before is forgotten. */
-  begin(): void {
-    this.#count = 0;
-    if (++this.#stamp === 0xffff_ffff) {
-      this.#stamps.fill(0);
-      this.#stamp = 1;
-    }
-  }
-
-  /**
-   * Records the name `text.slice(start, end)`; true when a name alike was seen in this block
-   * (the same name, or one of the same length that agrees where this looks).
-   */
-  seen(text: string, start: number, end: number): boolean {
-    // Length and five characters, not all of them: reading every character of every name
-    // cost more than the rest of the block. Names alike there are told apart by the caller.
-    const last = end - 1;
-    const length = end - start;
-    let hash = Math.imul(length, 0x9e3779b1);
-    hash = Math.imul(hash ^ text.charCodeAt(start), 0x85ebca6b);
-    hash = Math.imul(hash ^ text.charCodeAt(last), 0xc2b2ae35);
-    hash = Math.imul(hash ^ text.charCodeAt(start + (length >> 1)), 0x27d4eb2f);
-    if (length > 4) {
-      hash = Math.imul(hash ^ text.charCodeAt(last - 1), 0x165667b1);
-      hash = Math.imul(hash ^ text.charCodeAt(last - 3), 0x9e3779b1);
-    }
-    hash ^= hash >>> 15;
-    let slot = hash & this.#mask;
-    while (this.#stamps[slot] === this.#stamp) {
-      if (this.#hashes[slot] === hash) return true;
-      slot = (slot + 1) & this.#mask;
-    }
-    if (this.#count * 2 >= this.#mask) return true; // full: let the caller check exactly
-    this.#stamps[slot] = this.#stamp;
-    this.#hashes[slot] = hash;
-    this.#count++;
-    return false;
-  }
 }

@@ -1,10 +1,10 @@
 /**
- * One `>CLIENT:` block while its ENV lines arrive: checks each line (shape, count, a name sent
- * twice) and keeps the text for the event's `BlockEnv`. Lines that follow each other in one
+ * One `>CLIENT:` block while its ENV lines arrive: checks each line (shape, count) and keeps the
+ * text for the event's `BlockEnv`. Lines that follow each other in one
  * chunk are kept as a run (where it starts and ends in the chunk) and added to the text in one
  * slice when the run ends, so a block that came in one chunk costs one string.
  */
-import { BlockEnv, ENV_PREFIX, type EnvNames, valueAt } from "./block_env.ts";
+import { BlockEnv, ENV_PREFIX } from "./block_env.ts";
 import type { ProtocolWarningCode } from "./events.ts";
 import type { BlockHeader } from "./parse_client_header.ts";
 
@@ -17,63 +17,52 @@ export class OpenClientBlock {
   chars = 0;
   /** Why the block will be dropped at its END (fail closed: never half a block). */
   drop: { code: ProtocolWarningCode; why: string } | undefined;
-  readonly #envNames: EnvNames;
   readonly #maxLines: number;
-  #names = 0;
+  /** ENV lines kept. */
+  #kept = 0;
   #env = "";
   #runText = "";
   #runStart = 0;
   #runNext = 0;
 
-  /** `envNames`: the table shared by the blocks of one connection (one block at a time). */
-  constructor(header: BlockHeader | undefined, envNames: EnvNames, maxLines: number) {
+  constructor(header: BlockHeader | undefined, maxLines: number) {
     this.header = header;
-    this.#envNames = envNames;
     this.#maxLines = maxLines;
-    envNames.begin();
   }
 
   /**
    * Takes the ENV line `text.slice(start, end)` (not its END); `next`: where the text after its
-   * line end starts, or -1 when `text` holds only the line. Returns the line's name when it
-   * repeats one (kept out: the first value decides), for the caller to warn about.
+   * line end starts, or -1 when `text` holds only the line.
    */
-  add(text: string, start: number, end: number, next: number): string | undefined {
+  add(text: string, start: number, end: number, next: number): void {
     this.lines++;
-    if (this.header === undefined || this.drop !== undefined) return undefined;
+    if (this.header === undefined || this.drop !== undefined) return;
     if (this.lines > this.#maxLines) {
       this.dropAtEnd("env-limit", `more than ${this.#maxLines} ENV lines`);
-      return undefined;
+      return;
     }
     const nameAt = start + ENV_PREFIX.length;
     const eq = text.indexOf("=", nameAt);
     if (eq <= nameAt || eq >= end) {
       this.dropAtEnd("malformed-line", "malformed ENV line (no name=value)");
-      return undefined;
+      return;
     }
-    if (this.#envNames.seen(text, nameAt, eq)) {
-      // Only a suspect: confirm against the text (rare: a real repeat, or names alike).
-      const name = text.slice(nameAt, eq);
-      this.#endRun();
-      if (valueAt(this.#env, name) !== -1) return name;
-    }
-    this.#names++;
+    this.#kept++;
     this.chars += end - nameAt;
     if (next !== -1 && this.#runText === text && this.#runNext === start) {
       this.#runNext = next;
-      return undefined;
+      return;
     }
     this.#endRun();
     if (next === -1) {
       // Put together from several chunks, its line end already gone: any "\r" left is the
       // value's own, which "\r\n" keeps (a reader takes one "\r" off before "\n").
       this.#env += `${text.slice(start, end)}\r\n`;
-      return undefined;
+      return;
     }
     this.#runText = text;
     this.#runStart = start;
     this.#runNext = next;
-    return undefined;
   }
 
   dropAtEnd(code: ProtocolWarningCode, why: string): void {
@@ -86,7 +75,7 @@ export class OpenClientBlock {
   /** The ENV of the finished block. */
   env(): BlockEnv {
     this.#endRun();
-    return new BlockEnv(this.#env, this.#names);
+    return new BlockEnv(this.#env, this.#kept);
   }
 
   #endRun(): void {

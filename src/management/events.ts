@@ -11,7 +11,7 @@ import type { Secret } from "../config/secret.ts";
 export interface ClientEnv {
   get(name: string): string | undefined;
   has(name: string): boolean;
-  /** How many distinct names. */
+  /** How many ENV lines. */
   readonly size: number;
 }
 
@@ -133,7 +133,6 @@ export type ProtocolWarningCode =
   /** An ENV block with more lines than the limit: the whole block is dropped. */
   | "env-limit"
   /** A name seen twice in one ENV block: the first value is kept, the block delivered. */
-  | "duplicate-env"
   /** A `>CLIENT:ENV` line with no block open. */
   | "env-outside-block"
   /** A new `>CLIENT:` header or a reset before the previous block's `ENV,END`. */

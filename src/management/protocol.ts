@@ -18,7 +18,7 @@
  * const { events, replies } = core.push(">INFO:OpenVPN Management Interface Version 5\r\n");
  * ```
  */
-import { ENV_PREFIX, EnvNames } from "./block_env.ts";
+import { ENV_PREFIX } from "./block_env.ts";
 import { OpenClientBlock } from "./client_block.ts";
 import { describeLine } from "./describe_line.ts";
 import type {
@@ -65,7 +65,6 @@ export interface ProtocolStats {
 
 /** OpenVPN sends this without a line end and waits for the password line. */
 const PASSWORD_PROMPT = "ENTER PASSWORD:";
-const ENV_NAME = /^[\w.-]{1,64}$/;
 const ENV_END = `${ENV_PREFIX}END`;
 const CR = 13;
 
@@ -83,7 +82,6 @@ export class ManagementProtocol {
   #tickets: Ticket[] = [];
   #nextTicket = 1;
   #block: OpenClientBlock | undefined;
-  readonly #envNames: EnvNames;
   #strayEnvReported = false;
   #promptSeen = false;
   /** The result `push()` is filling (push runs to its end before anything else). */
@@ -96,7 +94,6 @@ export class ManagementProtocol {
   constructor(limits: Partial<ProtocolLimits> = {}) {
     this.#limits = { ...DEFAULT_LIMITS, ...limits };
     this.#splitter = new LineSplitter(this.#limits.maxLineChars);
-    this.#envNames = new EnvNames(this.#limits.maxEnvLines);
   }
 
   /**
@@ -213,7 +210,6 @@ export class ManagementProtocol {
         }
         this.#block = new OpenClientBlock(
           parsed.type === "block" ? parsed.header : undefined,
-          this.#envNames,
           this.#limits.maxEnvLines,
         );
         return;
@@ -271,17 +267,7 @@ export class ManagementProtocol {
       this.#closeBlock(block, out);
       return;
     }
-    const repeated = block.add(text, start, end, next);
-    if (repeated === undefined) return;
-    // Not dropped: a client may repeat its own peer-info names; the first value decides.
-    const shown = ENV_NAME.test(repeated) ? repeated : "(unprintable name)";
-    this.#warn(
-      out,
-      "duplicate-env",
-      `Duplicate ENV name ${shown} in the >CLIENT block of cid ${
-        block.header!.cid
-      }: first value kept`,
-    );
+    block.add(text, start, end, next);
   }
 
   #closeBlock(block: OpenClientBlock, out: PushResult): void {

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../../support/assert.ts";
-import { BlockEnv, EnvNames, valueAt } from "../../../src/management/block_env.ts";
+import { BlockEnv, valueAt } from "../../../src/management/block_env.ts";
 import { type ManagementEvent, ManagementProtocol } from "../../../src/management/protocol.ts";
 
 const LINES = [
@@ -82,41 +82,16 @@ Deno.test("a line between ENV lines leaves the block whole", () => {
   assertEnv(out.events, "reply inside");
 });
 
-Deno.test("a repeated name is reported once per repeat and its first value kept, in any chunking", () => {
+Deno.test("a name sent twice reads as its first value, in any chunking", () => {
   const text =
     ">CLIENT:CONNECT,1,1\n>CLIENT:ENV,IV_SSO=webauth\n>CLIENT:ENV,a=1\n>CLIENT:ENV,IV_SSO=openurl\n>CLIENT:ENV,a=2\n>CLIENT:ENV,END\n";
   for (const chunks of [[text], [...text]]) {
     const events = blockEvents(chunks);
-    assertEquals(events.map((event) => event.type), ["warning", "warning", "client-connect"]);
-    const connect = events[2];
+    assertEquals(events.length, 1);
+    const [connect] = events;
     assert(connect?.type === "client-connect");
-    assertEquals([connect.env.get("IV_SSO"), connect.env.get("a"), connect.env.size], [
-      "webauth",
-      "1",
-      2,
-    ]);
+    assertEquals([connect.env.get("IV_SSO"), connect.env.get("a")], ["webauth", "1"]);
   }
-});
-
-Deno.test("names alike for the hash are told apart: none is taken for a repeat", () => {
-  const names = new EnvNames(512);
-  // Hundreds of names of equal length differing in one middle character each.
-  const lines = Array.from(
-    { length: 400 },
-    (_, i) => `>CLIENT:ENV,n_${i.toString(36).padStart(3, "0")}_x=${i}`,
-  );
-  const events = blockEvents([`>CLIENT:CONNECT,1,1\n${lines.join("\n")}\n>CLIENT:ENV,END\n`]);
-  assertEquals(events.length, 1);
-  const [connect] = events;
-  assert(connect?.type === "client-connect");
-  assertEquals(connect.env.size, 400);
-  assertEquals(connect.env.get("n_0ab_x"), String(parseInt("0ab", 36)));
-  // The table alone only says "alike": equal names always are.
-  names.begin();
-  assertEquals(names.seen("xname=", 0, 5), false);
-  assertEquals(names.seen("xname=", 0, 5), true);
-  names.begin();
-  assertEquals(names.seen("xname=", 0, 5), false, "a new block forgets the names of the last");
 });
 
 Deno.test("valueAt() finds only whole names at the start of a line", () => {
