@@ -132,7 +132,6 @@ export type ProtocolWarningCode =
   | "malformed-line"
   /** An ENV block with more lines than the limit: the whole block is dropped. */
   | "env-limit"
-  /** A name seen twice in one ENV block: the first value is kept, the block delivered. */
   /** A `>CLIENT:ENV` line with no block open. */
   | "env-outside-block"
   /** A new `>CLIENT:` header or a reset before the previous block's `ENV,END`. */
