@@ -16,6 +16,7 @@ import { type DenialReason, noMetrics, type ServerMetrics } from "../metrics/por
 import type { Admission } from "./admission.ts";
 import type { ClientCommander } from "./commander.ts";
 import { type ClientRequest, decide } from "./decide.ts";
+import { EnvClientRequest } from "./client_request.ts";
 import { decideWithoutStore } from "./decide_without_store.ts";
 import type { Denial } from "./denial.ts";
 import { ExpiryQueue } from "./expiry_queue.ts";
@@ -124,12 +125,12 @@ export class ClientEvents {
     );
   }
 
-  async onConnect(cid: number, kid: number, env: ClientEnv): Promise<void> {
-    await this.#onAuthRequest(request("connect", this.#deps.server, cid, kid, env), env);
+  onConnect(cid: number, kid: number, env: ClientEnv): Promise<void> {
+    return this.#onAuthRequest(new EnvClientRequest("connect", this.#deps.server, cid, kid, env));
   }
 
-  async onReauth(cid: number, kid: number, env: ClientEnv): Promise<void> {
-    await this.#onAuthRequest(request("reauth", this.#deps.server, cid, kid, env), env);
+  onReauth(cid: number, kid: number, env: ClientEnv): Promise<void> {
+    return this.#onAuthRequest(new EnvClientRequest("reauth", this.#deps.server, cid, kid, env));
   }
 
   async onDisconnect(cid: number): Promise<void> {
@@ -179,22 +180,19 @@ export class ClientEvents {
     }
   }
 
-  #onAuthRequest(req: ClientRequest, env: ClientEnv): Promise<void> {
-    if (!req.sessionId) return this.#decideAndAnswer(req, env);
-    return this.#deps.admission.sessionLock.run(
-      req.sessionId,
-      () => this.#decideAndAnswer(req, env),
-    );
+  #onAuthRequest(req: EnvClientRequest): Promise<void> {
+    if (!req.sessionId) return this.#decideAndAnswer(req);
+    return this.#deps.admission.sessionLock.run(req.sessionId, () => this.#decideAndAnswer(req));
   }
 
-  async #decideAndAnswer(req: ClientRequest, env: ClientEnv): Promise<void> {
+  async #decideAndAnswer(req: EnvClientRequest): Promise<void> {
     const { store, commander, config, log, clock } = this.#deps;
     let session: Session | undefined;
     try {
       session = req.sessionId ? await store.getSession(req.sessionId) : undefined;
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
-      return await this.#answerWithoutStore(req, env, error);
+      return await this.#answerWithoutStore(req, error);
     }
     const decision = decide(req, session, {
       bypassCommonNames: config.bypassCommonNames,
@@ -216,14 +214,14 @@ export class ClientEvents {
           reason: decision.reason,
         });
         await commander.deny(req.cid, req.kid, decision.reason, decision.clientReason);
-        this.#countDenial(req, decision.code, session, env);
+        this.#countDenial(req, decision.code, session);
         return;
       case "start_login":
-        await this.#startLogin(req, env);
+        await this.#startLogin(req);
         return;
       case "resume":
         await this.#deps.admission.resume(
-          { ...req, clientIp: clientIpOf(env) },
+          req,
           decision.session.resumable || canResume(req),
           decision.session,
           decision.refresh,
@@ -235,8 +233,7 @@ export class ClientEvents {
 
   /** The store cannot be reached: see decide_without_store.ts. */
   async #answerWithoutStore(
-    req: ClientRequest,
-    env: ClientEnv,
+    req: EnvClientRequest,
     error: StoreUnavailableError,
   ): Promise<void> {
     const { commander, config, log, clock } = this.#deps;
@@ -254,7 +251,7 @@ export class ClientEvents {
         reason: decision.reason,
       });
       await commander.deny(req.cid, req.kid, decision.reason, decision.clientReason);
-      this.#countDenial(req, decision.code, known, env);
+      this.#countDenial(req, decision.code, known);
       return;
     }
     if (decision.action === "accept_known") {
@@ -268,7 +265,8 @@ export class ClientEvents {
     this.#metrics.clientEvent(req.kind, "auth_nt");
   }
 
-  async #startLogin(req: ClientRequest, env: ClientEnv): Promise<void> {
+  async #startLogin(req: EnvClientRequest): Promise<void> {
+    const { env } = req;
     const { store, commander, config, clock, server, log } = this.#deps;
     const createdAt = clock.now();
     const login: PendingLogin = {
@@ -278,7 +276,7 @@ export class ClientEvents {
       kid: req.kid,
       commonName: req.commonName,
       username: req.username,
-      clientIp: clientIpOf(env),
+      clientIp: req.clientIp,
       clientPort: Number(env.get("untrusted_port") ?? 0) || 0,
       platform: env.get("IV_PLAT") ?? "",
       clientVersion: env.get("IV_VER") ?? "",
@@ -309,17 +307,12 @@ export class ClientEvents {
   }
 
   /** Counts and audits a deny answered to a CONNECT or REAUTH. */
-  #countDenial(
-    req: ClientRequest,
-    code: DenialReason,
-    session: Session | undefined,
-    env: ClientEnv,
-  ): void {
+  #countDenial(req: EnvClientRequest, code: DenialReason, session: Session | undefined): void {
     this.#metrics.clientEvent(req.kind, "deny");
     this.#metrics.denial(code);
     audit(
       req.kind === "reauth" ? "reauth_denied" : "denied",
-      auditSubject({ ...req, clientIp: clientIpOf(env) }, session),
+      auditSubject(req, session),
       code,
     );
   }
@@ -338,30 +331,6 @@ export function canResume(req: Pick<ClientRequest, "sessionState" | "username">)
  * What the bypass and deny lines name. Built only there: a REAUTH that resumes (nearly all of
  * them) logs nothing here, and an object per event for nothing showed in the B1 profile.
  */
-function who(req: ClientRequest) {
+function who(req: EnvClientRequest) {
   return { cid: req.cid, kid: req.kid, commonName: req.commonName, kind: req.kind };
-}
-
-function clientIpOf(env: ClientEnv): string {
-  return env.get("untrusted_ip") ?? env.get("untrusted_ip6") ?? "";
-}
-
-function request(
-  kind: "connect" | "reauth",
-  server: string,
-  cid: number,
-  kid: number,
-  env: ClientEnv,
-): ClientRequest {
-  return {
-    kind,
-    server,
-    cid,
-    kid,
-    commonName: env.get("common_name") ?? "",
-    username: env.get("username") ?? "",
-    sessionId: env.get("session_id") ?? "",
-    sessionState: env.get("session_state") ?? "",
-    ivSso: env.get("IV_SSO") ?? "",
-  };
 }

@@ -1,0 +1,51 @@
+/**
+ * What a `>CLIENT:CONNECT` or `REAUTH` block asks, read from its ENV once. A class rather than
+ * an object plus a copy with the client's address: the address is read from the ENV only when
+ * something uses it (a login, a deny, a log line), and a REAUTH never reads `IV_SSO`; every
+ * client renegotiates hourly, and each read of the ENV is a search of its text.
+ */
+import type { ClientEnv } from "../management/events.ts";
+import type { ClientSide } from "./admission_types.ts";
+import type { ClientRequest } from "./decide.ts";
+
+export class EnvClientRequest implements ClientRequest, ClientSide {
+  readonly kind: "connect" | "reauth";
+  readonly server: string;
+  readonly cid: number;
+  readonly kid: number;
+  readonly commonName: string;
+  readonly username: string;
+  readonly sessionId: string;
+  readonly sessionState: string;
+  /** A CONNECT's `IV_SSO` (empty for a REAUTH, which never starts a sign-in). */
+  readonly ivSso: string;
+  readonly #env: ClientEnv;
+
+  constructor(
+    kind: "connect" | "reauth",
+    server: string,
+    cid: number,
+    kid: number,
+    env: ClientEnv,
+  ) {
+    this.kind = kind;
+    this.server = server;
+    this.cid = cid;
+    this.kid = kid;
+    this.commonName = env.get("common_name") ?? "";
+    this.username = env.get("username") ?? "";
+    this.sessionId = env.get("session_id") ?? "";
+    this.sessionState = env.get("session_state") ?? "";
+    this.ivSso = kind === "connect" ? env.get("IV_SSO") ?? "" : "";
+    this.#env = env;
+  }
+
+  /** The client's address as OpenVPN saw it (IPv4 or IPv6), or empty. */
+  get clientIp(): string {
+    return this.#env.get("untrusted_ip") ?? this.#env.get("untrusted_ip6") ?? "";
+  }
+
+  get env(): ClientEnv {
+    return this.#env;
+  }
+}
