@@ -116,3 +116,24 @@ export class CleanupStack {
     return errors;
   }
 }
+
+/** What a test builds in the lab that can tell what went wrong and be torn down. */
+export interface Diagnosable {
+  diagnostics(): Promise<string>;
+  dispose(): Promise<void>;
+}
+
+/** Runs `body` on `made`; prints its diagnostics if `body` throws, and always disposes it. */
+export async function useDiagnosed<R extends Diagnosable, T>(
+  made: R,
+  body: (made: R) => Promise<T>,
+): Promise<T> {
+  try {
+    return await body(made);
+  } catch (error) {
+    console.error(await made.diagnostics().catch((e) => `Diagnostics failed: ${e}`));
+    throw error;
+  } finally {
+    await made.dispose();
+  }
+}

@@ -5,7 +5,7 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { CleanupStack } from "./cleanup.ts";
+import { CleanupStack, useDiagnosed } from "./cleanup.ts";
 import { createNetwork, type LabNetwork } from "./netns.ts";
 import {
   type OpenVpnClient,
@@ -137,15 +137,7 @@ export async function withLab<T>(
   options: LabOptions,
   body: (lab: Lab) => Promise<T>,
 ): Promise<T> {
-  const lab = await createLab(options);
-  try {
-    return await body(lab);
-  } catch (error) {
-    console.error(await lab.diagnostics().catch((e) => `Diagnostics failed: ${e}`));
-    throw error;
-  } finally {
-    await lab.dispose();
-  }
+  return useDiagnosed(await createLab(options), body);
 }
 
 async function makeLabDir(): Promise<string> {

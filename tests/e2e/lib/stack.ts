@@ -17,7 +17,7 @@ import {
   type BridgeRuntime,
   buildBridgeConfig,
 } from "./bridge_process.ts";
-import { CleanupStack } from "./cleanup.ts";
+import { CleanupStack, useDiagnosed } from "./cleanup.ts";
 import { createLab, type Lab, type LabOptions } from "./lab.ts";
 import type { OpenVpnClient } from "./openvpn_client.ts";
 
@@ -256,13 +256,5 @@ export async function withStack<T>(
   options: StackOptions,
   body: (stack: Stack) => Promise<T>,
 ): Promise<T> {
-  const stack = await createStack(options);
-  try {
-    return await body(stack);
-  } catch (error) {
-    console.error(await stack.diagnostics().catch((e) => `Diagnostics failed: ${e}`));
-    throw error;
-  } finally {
-    await stack.dispose();
-  }
+  return useDiagnosed(await createStack(options), body);
 }

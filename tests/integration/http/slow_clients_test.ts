@@ -58,6 +58,18 @@ async function get(port: number, path = "/healthz", from = "127.0.0.2"): Promise
   return held.received().split("\r\n")[0] ?? "";
 }
 
+/** Takes every connection the server allows with a request for `path`, all of them open. */
+async function fillWithRequests(server: HttpServer, path: string): Promise<Held[]> {
+  const held = await Promise.all(
+    Array.from({ length: LIMITS.maxConnections }, () => open(server.port)),
+  );
+  for (const connection of held) connection.socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+  while (server.stats().open < LIMITS.maxConnections) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return held;
+}
+
 /** Resolves with whether `closed` settled before `ms` (a bound for the test, not a timing assert). */
 function closedWithin(held: Held, ms: number): Promise<boolean> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -181,13 +193,7 @@ Deno.test("at the cap with every connection busy, a new connection is refused an
     },
   );
   try {
-    const busy = await Promise.all(
-      Array.from({ length: LIMITS.maxConnections }, () => open(server.port)),
-    );
-    for (const held of busy) held.socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-    while (server.stats().open < LIMITS.maxConnections) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    const busy = await fillWithRequests(server, "/");
     await new Promise((resolve) => setTimeout(resolve, 100));
     const refused = await open(server.port, "127.0.0.3");
     assert(await closedWithin(refused, 5_000), "connection over the cap was not refused");
@@ -213,13 +219,7 @@ Deno.test("at the cap, a request running longer than the header timeout gives wa
     },
   );
   try {
-    const slow = await Promise.all(
-      Array.from({ length: LIMITS.maxConnections }, () => open(server.port)),
-    );
-    for (const held of slow) held.socket.write("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
-    while (server.stats().open < LIMITS.maxConnections) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await fillWithRequests(server, "/slow");
     await new Promise((resolve) => setTimeout(resolve, LIMITS.headerTimeoutMs + 200));
     assertEquals(await get(server.port), "HTTP/1.1 200 OK");
     assertEquals(server.stats().evicted, 1);
