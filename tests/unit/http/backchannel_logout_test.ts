@@ -36,7 +36,10 @@ function setup(outcome: (token: string) => Promise<number>) {
     },
     log: getLogger("test"),
   });
-  return { app, received };
+  /** Posts `logout_token=<token>` as an IdP does. */
+  const postToken = (token: string) =>
+    app.request(PATH, { method: "POST", headers: FORM, body: `logout_token=${token}` });
+  return { app, received, postToken };
 }
 
 async function expectRefusal(response: Response, error = "invalid_request"): Promise<void> {
@@ -49,11 +52,7 @@ async function expectRefusal(response: Response, error = "invalid_request"): Pro
 
 Deno.test("backchannel logout: a valid token gets 200 with Cache-Control no-store", async () => {
   const t = setup(() => Promise.resolve(2));
-  const response = await t.app.request(PATH, {
-    method: "POST",
-    headers: FORM,
-    body: "logout_token=eyJ.payload.sig",
-  });
+  const response = await t.postToken("eyJ.payload.sig");
   assertEquals(response.status, 200);
   assertEquals(response.headers.get("cache-control"), "no-store");
   assertEquals(t.received, ["eyJ.payload.sig"]);
@@ -61,25 +60,21 @@ Deno.test("backchannel logout: a valid token gets 200 with Cache-Control no-stor
 
 Deno.test("backchannel logout: a valid token that ends no session still gets 200", async () => {
   const t = setup(() => Promise.resolve(0));
-  const response = await t.app.request(PATH, {
-    method: "POST",
-    headers: FORM,
-    body: "logout_token=x",
-  });
+  const response = await t.postToken("x");
   assertEquals(response.status, 200);
 });
 
 Deno.test("backchannel logout: an invalid token gets 400 invalid_request in JSON", async () => {
   const t = setup(() => Promise.reject(new LogoutTokenError("Logout token rejected: aud")));
   await expectRefusal(
-    await t.app.request(PATH, { method: "POST", headers: FORM, body: "logout_token=x" }),
+    await t.postToken("x"),
   );
 });
 
 Deno.test("backchannel logout: an internal failure gets 400 server_error in JSON, not a page", async () => {
   const t = setup(() => Promise.reject(new Error("store closed")));
   await expectRefusal(
-    await t.app.request(PATH, { method: "POST", headers: FORM, body: "logout_token=x" }),
+    await t.postToken("x"),
     "server_error",
   );
 });
@@ -113,11 +108,7 @@ Deno.test("backchannel logout: a refusal's body echoes neither the token nor why
   const token = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJzZWNyZXQtc3ViIn0.sig";
   for (const error of [new LogoutTokenError(`Logout token rejected: ${token}`), new Error(token)]) {
     const t = setup(() => Promise.reject(error));
-    const response = await t.app.request(PATH, {
-      method: "POST",
-      headers: FORM,
-      body: `logout_token=${token}`,
-    });
+    const response = await t.postToken(token);
     assertEquals(response.status, 400);
     const body = await response.text();
     assert(!/eyJ|secret-sub|sig|rejected/.test(body), body);
