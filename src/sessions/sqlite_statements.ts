@@ -17,6 +17,9 @@ export function prepareStatements(db: DatabaseSync) {
     putPending: prepare(
       "INSERT OR REPLACE INTO pending (id, server, cid, expires_at, data) VALUES (?, ?, ?, ?, ?)",
     ),
+    insertPending: prepare(
+      "INSERT OR IGNORE INTO pending (id, server, cid, expires_at, data) VALUES (?, ?, ?, ?, ?)",
+    ),
     getPending: prepare("SELECT data FROM pending WHERE id = ? AND expires_at >= ?"),
     takePending: prepare("DELETE FROM pending WHERE id = ? RETURNING data, expires_at"),
     deletePending: prepare("DELETE FROM pending WHERE id = ?"),

@@ -105,21 +105,30 @@ export class SqliteStore implements SessionStore {
   #writePending(items: readonly SealedPending[]): unknown[] {
     this.#assertOpen();
     try {
-      return this.#transaction(() =>
-        items.map(({ login, data }) => {
-          try {
-            const isNew = this.#makeRoom("pending", login.id);
-            this.#sql.putPending.run(login.id, login.server, login.cid, login.expiresAt, data);
-            if (isNew) this.#counts.pending++;
-            return undefined;
-          } catch (error) {
-            return error;
-          }
-        })
-      );
+      return this.#transaction(() => items.map((item) => this.#writeOnePending(item)));
     } catch (error) {
       this.#recount();
       throw error;
+    }
+  }
+
+  /** Writes one login of a batch; returns the error that refused it alone. */
+  #writeOnePending({ login, data }: SealedPending): unknown {
+    try {
+      const row = [login.id, login.server, login.cid, login.expiresAt, data] as const;
+      // Nearly every put is a new login (a fresh random id): with room, one statement writes
+      // it. An existing id, or a full store, takes the way that checks first.
+      const room = this.#counts.pending < this.#maxEntries;
+      if (room && Number(this.#sql.insertPending.run(...row).changes) === 1) {
+        this.#counts.pending++;
+        return undefined;
+      }
+      const isNew = this.#makeRoom("pending", login.id);
+      this.#sql.putPending.run(...row);
+      if (isNew) this.#counts.pending++;
+      return undefined;
+    } catch (error) {
+      return error;
     }
   }
 
