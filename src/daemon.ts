@@ -3,6 +3,7 @@
  * Nothing here is global: each OpenVPN server gets its own connection and event handler, and
  * the store is passed to whoever needs it.
  */
+import { Buffer } from "node:buffer";
 import { Admission } from "./bridge/admission.ts";
 import { refreshCheckBlindSpot } from "./bridge/refresh_blind_spot.ts";
 import { KeyedLock } from "./bridge/keyed_lock.ts";
@@ -45,12 +46,10 @@ const SESSION_END_AUDIT: Record<EndReason, SessionEndReason> = {
 
 const DISCOVERY_RETRY_MS = 5000;
 
+/** `bytes` random bytes in base64url without padding (login ids, cookie values). */
 export function randomToken(bytes: number): string {
-  const buffer = crypto.getRandomValues(new Uint8Array(bytes));
-  return btoa(String.fromCharCode(...buffer)).replace(/\+/g, "-").replace(/\//g, "_").replace(
-    /=+$/,
-    "",
-  );
+  const random = crypto.getRandomValues(new Uint8Array(bytes));
+  return Buffer.from(random.buffer, random.byteOffset, random.byteLength).toString("base64url");
 }
 
 function authorizationOrigin(endpoint: string | undefined): string | undefined {

@@ -72,6 +72,9 @@ export const REASONS = {
   },
 } as const;
 
+/** `webauth` as one item of the comma-separated IV_SSO list (items trimmed). */
+const WEBAUTH = /(?:^|,)\s*webauth\s*(?:,|$)/;
+
 export function decide(
   request: ClientRequest,
   session: Session | undefined,
@@ -93,7 +96,7 @@ export function decide(
   if (TOKEN_STATES.has(request.sessionState) && usable && session.expiresAt > options.now) {
     return { action: "resume", session, refresh };
   }
-  if (!request.ivSso.split(",").map((item) => item.trim()).includes("webauth")) {
+  if (!WEBAUTH.test(request.ivSso)) {
     return deny(REASONS.noWebAuth);
   }
   return { action: "start_login" };

@@ -62,8 +62,12 @@ const encoder = new TextEncoder();
 // deno-lint-ignore no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
+// deno-lint-ignore no-control-regex
+const ASCII = /^[\u0000-\u007f]*$/;
+
+/** UTF-8 length (ASCII, nearly every command, is measured without being encoded). */
 function byteLength(text: string): number {
-  return encoder.encode(text).length;
+  return ASCII.test(text) ? text.length : encoder.encode(text).length;
 }
 
 function assertNoControl(what: string, value: string): void {
@@ -98,8 +102,6 @@ function assertId(what: string, value: number): string {
 
 function command(name: string, lines: string[], reply: ReplyKind): ManagementCommand {
   for (const line of lines) {
-    // A UTF-16 unit is at most 3 bytes of UTF-8: a short line fits without being encoded.
-    if (line.length * 3 + 1 <= MAX_LINE_BYTES) continue;
     const size = byteLength(line) + 1;
     if (size > MAX_LINE_BYTES) {
       throw new ManagementArgumentError(

@@ -147,6 +147,16 @@ const ROWS: Array<{ name: string; request: ClientRequest; session?: Session; exp
       expected: deny(REASONS.noWebAuth),
     },
     {
+      name: "CONNECT with IV_SSO 'xwebauth,openurl' is not webauth",
+      request: request({ kind: "connect", cid: 9, kid: 1, ivSso: "xwebauth,openurl" }),
+      expected: deny(REASONS.noWebAuth),
+    },
+    {
+      name: "CONNECT with IV_SSO ' openurl , webauth ' (items trimmed) -> browser login",
+      request: request({ kind: "connect", cid: 9, kid: 1, ivSso: " openurl , webauth " }),
+      expected: { action: "start_login" },
+    },
+    {
       name: "CONNECT of a bypassed common name -> bypass, even without webauth",
       request: request({ kind: "connect", commonName: "site-berlin", ivSso: "" }),
       expected: { action: "bypass" },
