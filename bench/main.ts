@@ -4,7 +4,7 @@
  * responder measured in the same run, because the machine is shared and noisy.
  *
  *   deno run --allow-all bench/main.ts [--only B1,B3,G] [--runs 3] [--quick]
- *     [--growth-sizes 10000,100000,1000000]
+ *     [--growth-sizes 10000,100000,1000000] [--growth-stores file,redis]
  *
  * `--quick` shrinks every scenario (for a smoke test of the harness; figures not comparable).
  */
@@ -24,6 +24,7 @@ const { values } = parseArgs({
     runs: { type: "string" },
     quick: { type: "boolean" },
     "growth-sizes": { type: "string" },
+    "growth-stores": { type: "string" },
   },
 });
 const KEYCLOAK_PBKDF2_ITERATIONS = 210_000;
@@ -103,7 +104,11 @@ if (only.has("B4")) {
 if (only.has("G")) {
   const sizes = (values["growth-sizes"] ?? "10000,100000").split(",").map(Number)
     .map((n) => Math.max(100, Math.round(n * scale)));
-  const result = await growth(sizes, Math.round(10_000 * scale));
+  const stores = (values["growth-stores"] ?? "file,redis").split(",").map((store) => {
+    if (store !== "file" && store !== "redis") throw new Error(`Unknown growth store: ${store}`);
+    return store;
+  });
+  const result = await growth(sizes, Math.round(10_000 * scale), stores);
   goals.push(...result.goals.map((g) => ({ scenario: "G", ...g })));
   summary["G"] = result.rows;
 }

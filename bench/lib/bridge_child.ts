@@ -11,7 +11,7 @@ import process from "node:process";
 import { parseConfig } from "../../src/config_loader/load.ts";
 import { startDaemon } from "../../src/daemon.ts";
 import { openSessionStore } from "../../src/sessions/open_store.ts";
-import { fillStore } from "./sessions.ts";
+import { fillStore, fillStoreConcurrently } from "./sessions.ts";
 
 const [configPath = "", prefillText = "0", boundText = "0"] = process.argv.slice(2);
 const { config } = parseConfig(readFileSync(configPath, "utf8"), configPath, {
@@ -22,7 +22,9 @@ const prefill = Number(prefillText);
 const bound = Number(boundText);
 
 const store = await openSessionStore(config.sessions, config.http.secret);
-await fillStore(store, 0, prefill, bound);
+// Redis answers each put over the network: many in flight, or the fill outlasts the storm.
+if (config.sessions.backend === "redis") await fillStoreConcurrently(store, prefill, bound);
+else await fillStore(store, 0, prefill, bound);
 if (config.sessions.backend === "file") await store.close();
 const service = await startDaemon(config, config.sessions.backend === "file" ? {} : { store });
 process.on("SIGTERM", () => service.stop().then(() => process.exit(0)));

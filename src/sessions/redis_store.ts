@@ -24,6 +24,7 @@ import {
   type StoredFields,
 } from "./redis_codec.ts";
 import { classifyRedisError } from "./redis_connection.ts";
+import { DecodedSessions } from "./redis_decoded.ts";
 import { type ScriptName, SCRIPTS } from "./redis_scripts.ts";
 import { checkMaxEntries, type StoreBounds, StoreFullReporter } from "./store_full.ts";
 import type { TokenCipher } from "./token_cipher.ts";
@@ -61,6 +62,7 @@ export class RedisStore implements SessionStore {
   readonly #maxEntries: number;
   readonly #now: () => number;
   readonly #full: StoreFullReporter;
+  readonly #decoded = new DecodedSessions();
   #closed = false;
 
   private constructor(options: RedisStoreOptions) {
@@ -142,6 +144,7 @@ export class RedisStore implements SessionStore {
   async putSession(session: Session): Promise<void> {
     this.#assertOpen();
     const copy = checkSession(session);
+    this.#decoded.delete(copy.sessionId);
     const { data, secret } = await encodeSession(copy, this.#cipher);
     const added = await this.#call("putSession", [
       copy.sessionId,
@@ -164,8 +167,13 @@ export class RedisStore implements SessionStore {
   async getSession(sessionId: string): Promise<Session | undefined> {
     this.#assertOpen();
     const key = this.#key("s:", sessionId);
-    const fields = await this.#read(() => this.#client.hmgetBuffer(key, "d", "t"));
-    return this.#live(await decodeSession(fields as StoredFields, this.#cipher, sessionId));
+    const fields = await this.#read(() => this.#client.hmgetBuffer(key, "d", "t")) as StoredFields;
+    const known = this.#decoded.get(sessionId, fields);
+    if (known !== undefined) return this.#live(known);
+    const session = await decodeSession(fields, this.#cipher, sessionId);
+    if (session === undefined) this.#decoded.delete(sessionId);
+    else this.#decoded.remember(sessionId, fields, session);
+    return this.#live(session);
   }
 
   async findSessionByCid(server: string, cid: number): Promise<Session | undefined> {
@@ -189,6 +197,7 @@ export class RedisStore implements SessionStore {
 
   async deleteSession(sessionId: string): Promise<boolean> {
     this.#assertOpen();
+    this.#decoded.delete(sessionId);
     return await this.#call("deleteSession", [sessionId]) === 1;
   }
 
@@ -230,6 +239,7 @@ export class RedisStore implements SessionStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#decoded.clear();
     // quit() waits for Redis's answer; when Redis is away that could take a while.
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([

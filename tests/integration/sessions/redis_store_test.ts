@@ -145,6 +145,8 @@ Deno.test("RedisStore: an entry or its secret copied to another id is refused th
   try {
     await store.putSession(session({ sessionId: "a", refreshToken: "token-a" }));
     await store.putSession(session({ sessionId: "b", refreshToken: "token-b" }));
+    // Read once first: the store keeps what it decoded, and must still check what Redis holds.
+    assert.equal((await store.getSession("b"))?.refreshToken, "token-b");
     const stolen = await client.hgetBuffer(`${config.keyPrefix}s:a`, "t");
     await client.hset(`${config.keyPrefix}s:b`, "t", stolen!);
     await assertRejects(() => store.getSession("b"), Error, /Refresh token decryption failed/);
@@ -167,6 +169,34 @@ Deno.test("RedisStore: an entry or its secret copied to another id is refused th
     );
   } finally {
     await store.close();
+  }
+});
+
+Deno.test("RedisStore: a session read before is read as Redis holds it now, whoever changed it", async () => {
+  const config = settings((await sharedServer()).url);
+  const one = await openStore(config);
+  const two = await openStore(config);
+  try {
+    await one.store.putSession(session({ sessionId: "a", refreshToken: "token-1" }));
+    assert.equal((await one.store.getSession("a"))?.refreshToken, "token-1");
+    // Another bridge rotates the token and moves the client: the next read shows both.
+    await two.store.putSession(session({ sessionId: "a", refreshToken: "token-2", cid: 9 }));
+    const moved = await one.store.getSession("a");
+    assert.equal(moved?.refreshToken, "token-2");
+    assert.equal(moved?.cid, 9);
+    // A plain field changed in Redis itself (not through a store) is seen too.
+    const key = `${config.keyPrefix}s:a`;
+    const data = JSON.parse((await two.client.hget(key, "d"))!);
+    await two.client.hset(key, "d", JSON.stringify({ ...data, username: "mallory" }));
+    assert.equal((await one.store.getSession("a"))?.username, "mallory");
+    // The token removed in Redis: the session reads without one.
+    await two.client.hdel(key, "t");
+    assert.equal((await one.store.getSession("a"))?.refreshToken, undefined);
+    await two.store.deleteSession("a");
+    assert.equal(await one.store.getSession("a"), undefined);
+  } finally {
+    await one.store.close();
+    await two.store.close();
   }
 });
 
