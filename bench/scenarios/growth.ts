@@ -45,6 +45,8 @@ interface GrowthRow {
   storeMiB: number;
   firstReauthMs: number;
   coldEventsPerSec: number;
+  /** The bridge's CPU per event in the first storm. */
+  coldCpuUsPerEvent: number;
   eventsPerSec: number;
   cpuUsPerEvent: number;
   /** redis-server's CPU per warm event (Redis rows only). */
@@ -154,7 +156,9 @@ async function measureSize(
       await listed;
       const firstReauthMs = (await firstReauthAnswered(server)) - start;
       let roundNo = 0;
+      const coldBefore = cpuMs(bridge.pid);
       const cold = await server.run(blocksFor("REAUTH", bound, roundNo++));
+      const coldCpuUs = ((cpuMs(bridge.pid) - coldBefore) * 1000) / cold.answered;
       const warm: Array<{ eventsPerSec: number; cpuUs: number; redisCpuUs: number }> = [];
       const redisPid = filled.redisPid;
       for (let run = 0; run < WARM_RUNS; run++) {
@@ -175,6 +179,7 @@ async function measureSize(
         storeMiB: filled.storeBytes / MIB,
         firstReauthMs,
         coldEventsPerSec: cold.eventsPerSec,
+        coldCpuUsPerEvent: coldCpuUs,
         eventsPerSec: median(warm.map((w) => w.eventsPerSec)),
         cpuUsPerEvent: median(warm.map((w) => w.cpuUs)),
         ...(redisPid === undefined ? {} : {
@@ -213,6 +218,7 @@ export async function growth(
       "first storm events/s": Math.round(r.coldEventsPerSec),
       "warm events/s": Math.round(r.eventsPerSec),
       "first x warm": round(r.coldEventsPerSec / r.eventsPerSec),
+      "first storm CPU µs/event": round(r.coldCpuUsPerEvent),
       "CPU µs/event": round(r.cpuUsPerEvent),
       "redis-server CPU µs/event": r.redisCpuUsPerEvent === undefined
         ? ""

@@ -161,6 +161,16 @@ add(P .. 'sn:' .. ARGV[12])
 return 1
 `;
 
+/** ARGV: P, id... Returns [data, encrypted token] of each id in turn (nil where absent). */
+const GET_SESSIONS = `
+local out = {}
+for i = 2, #ARGV do
+  local v = redis.call('HMGET', P .. 's:' .. ARGV[i], 'd', 't')
+  out[#out + 1] = v[1]; out[#out + 1] = v[2]
+end
+return out
+`;
+
 /** ARGV: P, id. Returns 1 when the session was there. */
 const DELETE_SESSION = `return drop_session(ARGV[2])`;
 
@@ -233,6 +243,7 @@ const BODIES = {
   deletePendingByCid: DELETE_PENDING_BY_CID,
   listPending: LIST_PENDING,
   putSession: PUT_SESSION,
+  getSessions: GET_SESSIONS,
   deleteSession: DELETE_SESSION,
   findSessionByCid: FIND_SESSION_BY_CID,
   findSessionsInIndex: FIND_SESSIONS_IN_INDEX,

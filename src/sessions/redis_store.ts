@@ -9,8 +9,9 @@
  * removes its index entries with it; reads treat it as gone from its `expiresAt` on. The size
  * bound counts the expiry index (ZCARD), checked and added to in the same script.
  *
- * Cost: a REAUTH reads its session with one HMGET (one round trip, one JSON parse, one
- * decryption); every write is one script call.
+ * Cost: a REAUTH reads its session from Redis, in one script call with the other reads of the
+ * same turn (redis_read_batch.ts); a session read again with the same bytes is not decoded
+ * again (redis_decoded.ts). Every write is one script call.
  */
 import { Buffer } from "node:buffer";
 import type { Redis } from "ioredis";
@@ -25,6 +26,7 @@ import {
 } from "./redis_codec.ts";
 import { classifyRedisError } from "./redis_connection.ts";
 import { DecodedSessions } from "./redis_decoded.ts";
+import { ReadBatcher } from "./redis_read_batch.ts";
 import { type ScriptName, SCRIPTS } from "./redis_scripts.ts";
 import { checkMaxEntries, type StoreBounds, StoreFullReporter } from "./store_full.ts";
 import type { TokenCipher } from "./token_cipher.ts";
@@ -63,6 +65,7 @@ export class RedisStore implements SessionStore {
   readonly #now: () => number;
   readonly #full: StoreFullReporter;
   readonly #decoded = new DecodedSessions();
+  readonly #reads = new ReadBatcher((ids) => this.#call("getSessions", ids) as Promise<Flat>);
   #closed = false;
 
   private constructor(options: RedisStoreOptions) {
@@ -166,8 +169,7 @@ export class RedisStore implements SessionStore {
 
   async getSession(sessionId: string): Promise<Session | undefined> {
     this.#assertOpen();
-    const key = this.#key("s:", sessionId);
-    const fields = await this.#read(() => this.#client.hmgetBuffer(key, "d", "t")) as StoredFields;
+    const fields = await this.#reads.read(sessionId);
     const known = this.#decoded.get(sessionId, fields);
     if (known !== undefined) return this.#live(known);
     const session = await decodeSession(fields, this.#cipher, sessionId);

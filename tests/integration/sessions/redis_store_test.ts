@@ -7,6 +7,7 @@ import { assert, assertEquals, assertMatch, assertRejects } from "../../support/
 import type { Redis } from "ioredis";
 import type { RedisSettings } from "../../../src/config/types.ts";
 import { connectRedis } from "../../../src/sessions/redis_connection.ts";
+import { READ_BATCH } from "../../../src/sessions/redis_read_batch.ts";
 import { RedisStore, SESSION_GRACE_MS } from "../../../src/sessions/redis_store.ts";
 import { StoreFullError } from "../../../src/sessions/store_full.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
@@ -197,6 +198,47 @@ Deno.test("RedisStore: a session read before is read as Redis holds it now, whoe
   } finally {
     await one.store.close();
     await two.store.close();
+  }
+});
+
+Deno.test("RedisStore: session reads issued together go as one call per READ_BATCH, each answered with its own entry", async () => {
+  const config = settings((await sharedServer()).url);
+  const { store, client } = await openStore(config, { maxEntries: 2000 });
+  const monitor = await client.duplicate().monitor();
+  const commands: string[] = [];
+  let seenMarker: () => void = () => {};
+  monitor.on("monitor", (_time: string, args: string[]) => {
+    commands.push(args[0]!.toLowerCase());
+    if (args[0]?.toLowerCase() === "echo") seenMarker();
+  });
+  const settled = () => {
+    const seen = new Promise<void>((resolve) => (seenMarker = resolve));
+    return client.echo("marker").then(() => seen);
+  };
+  try {
+    const count = READ_BATCH + 100;
+    const ids = Array.from({ length: count }, (_, i) => `s${i}`);
+    // The last id is never stored: its read answers undefined among the others.
+    await Promise.all(
+      ids.slice(0, -1).map((sessionId, cid) =>
+        store.putSession(session({ sessionId, cid, refreshToken: `token-${cid}` }))
+      ),
+    );
+    await store.getSession("s0");
+    await settled();
+    commands.length = 0;
+    const read = await Promise.all(ids.map((id) => store.getSession(id)));
+    await settled();
+    assert.deepStrictEqual(
+      read.map((found) => found?.refreshToken),
+      [...ids.slice(0, -1).map((_, cid) => `token-${cid}`), undefined],
+    );
+    assert.deepStrictEqual(read.slice(0, -1).map((found) => found?.sessionId), ids.slice(0, -1));
+    const calls = commands.filter((command) => command === "evalsha" || command === "eval");
+    assert.equal(calls.length, Math.ceil(count / READ_BATCH), commands.join(" "));
+  } finally {
+    monitor.disconnect();
+    await store.close();
   }
 });
 
