@@ -147,7 +147,7 @@ Deno.test("RedisStore: an entry or its secret copied to another id is refused th
     await store.putSession(session({ sessionId: "a", refreshToken: "token-a" }));
     await store.putSession(session({ sessionId: "b", refreshToken: "token-b" }));
     // Read once first: the store keeps what it decoded, and must still check what Redis holds.
-    assert.equal((await store.getSession("b"))?.refreshToken, "token-b");
+    assertEquals((await store.getSession("b"))?.refreshToken, "token-b");
     const stolen = await client.hgetBuffer(`${config.keyPrefix}s:a`, "t");
     await client.hset(`${config.keyPrefix}s:b`, "t", stolen!);
     await assertRejects(() => store.getSession("b"), Error, /Refresh token decryption failed/);
@@ -179,22 +179,22 @@ Deno.test("RedisStore: a session read before is read as Redis holds it now, whoe
   const two = await openStore(config);
   try {
     await one.store.putSession(session({ sessionId: "a", refreshToken: "token-1" }));
-    assert.equal((await one.store.getSession("a"))?.refreshToken, "token-1");
+    assertEquals((await one.store.getSession("a"))?.refreshToken, "token-1");
     // Another bridge rotates the token and moves the client: the next read shows both.
     await two.store.putSession(session({ sessionId: "a", refreshToken: "token-2", cid: 9 }));
     const moved = await one.store.getSession("a");
-    assert.equal(moved?.refreshToken, "token-2");
-    assert.equal(moved?.cid, 9);
+    assertEquals(moved?.refreshToken, "token-2");
+    assertEquals(moved?.cid, 9);
     // A plain field changed in Redis itself (not through a store) is seen too.
     const key = `${config.keyPrefix}s:a`;
     const data = JSON.parse((await two.client.hget(key, "d"))!);
     await two.client.hset(key, "d", JSON.stringify({ ...data, username: "mallory" }));
-    assert.equal((await one.store.getSession("a"))?.username, "mallory");
+    assertEquals((await one.store.getSession("a"))?.username, "mallory");
     // The token removed in Redis: the session reads without one.
     await two.client.hdel(key, "t");
-    assert.equal((await one.store.getSession("a"))?.refreshToken, undefined);
+    assertEquals((await one.store.getSession("a"))?.refreshToken, undefined);
     await two.store.deleteSession("a");
-    assert.equal(await one.store.getSession("a"), undefined);
+    assertEquals(await one.store.getSession("a"), undefined);
   } finally {
     await one.store.close();
     await two.store.close();
@@ -229,13 +229,13 @@ Deno.test("RedisStore: session reads issued together go as one call per READ_BAT
     commands.length = 0;
     const read = await Promise.all(ids.map((id) => store.getSession(id)));
     await settled();
-    assert.deepStrictEqual(
+    assertEquals(
       read.map((found) => found?.refreshToken),
       [...ids.slice(0, -1).map((_, cid) => `token-${cid}`), undefined],
     );
-    assert.deepStrictEqual(read.slice(0, -1).map((found) => found?.sessionId), ids.slice(0, -1));
+    assertEquals(read.slice(0, -1).map((found) => found?.sessionId), ids.slice(0, -1));
     const calls = commands.filter((command) => command === "evalsha" || command === "eval");
-    assert.equal(calls.length, Math.ceil(count / READ_BATCH), commands.join(" "));
+    assertEquals(calls.length, Math.ceil(count / READ_BATCH), commands.join(" "));
   } finally {
     monitor.disconnect();
     await store.close();
