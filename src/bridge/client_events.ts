@@ -15,7 +15,7 @@ import { audit, auditSubject } from "../audit.ts";
 import { type DenialReason, noMetrics, type ServerMetrics } from "../metrics/port.ts";
 import type { Admission } from "./admission.ts";
 import type { ClientCommander } from "./commander.ts";
-import { type ClientRequest, decide } from "./decide.ts";
+import { type ClientRequest, decide, readsSession } from "./decide.ts";
 import { EnvClientRequest } from "./client_request.ts";
 import { decideWithoutStore } from "./decide_without_store.ts";
 import type { Denial } from "./denial.ts";
@@ -189,7 +189,9 @@ export class ClientEvents {
     const { store, commander, config, log, clock } = this.#deps;
     let session: Session | undefined;
     try {
-      session = req.sessionId ? await store.getSession(req.sessionId) : undefined;
+      session = req.sessionId && readsSession(req)
+        ? await store.getSession(req.sessionId)
+        : undefined;
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
       return await this.#answerWithoutStore(req, error);
@@ -217,7 +219,14 @@ export class ClientEvents {
         this.#countDenial(req, decision.code, session);
         return;
       case "start_login":
-        await this.#startLogin(req);
+        try {
+          await this.#startLogin(req);
+        } catch (error) {
+          // A new client's CONNECT reads nothing first (readsSession): its first store call,
+          // the pending login's write, is where an unreachable store shows.
+          if (!(error instanceof StoreUnavailableError)) throw error;
+          await this.#answerWithoutStore(req, error);
+        }
         return;
       case "resume":
         await this.#deps.admission.resume(

@@ -75,6 +75,14 @@ export const REASONS = {
 /** `webauth` as one item of the comma-separated IV_SSO list (items trimmed). */
 const WEBAUTH = /(?:^|,)\s*webauth\s*(?:,|$)/;
 
+/**
+ * Whether `decide` looks at the stored session for this request: a REAUTH always, a CONNECT only
+ * when it presents OpenVPN's token. A new client's CONNECT need not read the store at all.
+ */
+export function readsSession(request: Pick<ClientRequest, "kind" | "sessionState">): boolean {
+  return request.kind === "reauth" || TOKEN_STATES.has(request.sessionState);
+}
+
 export function decide(
   request: ClientRequest,
   session: Session | undefined,

@@ -1,5 +1,11 @@
 import { assertEquals } from "../../support/assert.ts";
-import { type ClientRequest, decide, type Decision, REASONS } from "../../../src/bridge/decide.ts";
+import {
+  type ClientRequest,
+  decide,
+  type Decision,
+  readsSession,
+  REASONS,
+} from "../../../src/bridge/decide.ts";
 import type { Session } from "../../../src/sessions/types.ts";
 import { EVENTS_T0, testClientRequest, testSession } from "../../support/client_events_fixture.ts";
 
@@ -185,6 +191,26 @@ for (const row of ROWS) {
     assertEquals(decide(row.request, row.session, options), row.expected);
   });
 }
+
+Deno.test("decide() answers without the stored session wherever readsSession() says it does not read it", () => {
+  let skipped = 0;
+  for (const row of ROWS) {
+    for (const stored of [row.session, session(), session({ commonName: "mallory" }), undefined]) {
+      if (readsSession(row.request)) continue;
+      skipped++;
+      assertEquals(
+        decide(row.request, stored, options),
+        decide(row.request, undefined, options),
+        row.name,
+      );
+    }
+  }
+  // Rows of new clients' CONNECTs exist, so the check above is not empty.
+  assertEquals(skipped > 8, true, `${skipped} checks`);
+  assertEquals(readsSession(request({ kind: "reauth", sessionState: "Initial" })), true);
+  assertEquals(readsSession(request({ kind: "connect", sessionState: "Authenticated" })), true);
+  assertEquals(readsSession(request({ kind: "connect", sessionState: "Initial" })), false);
+});
 
 Deno.test("decide() asks for a refresh check on resume when reauth_check is refresh", () => {
   const decision = decide(request(), session(), { ...options, reauthCheck: "refresh" });
