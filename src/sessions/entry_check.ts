@@ -3,6 +3,7 @@
  * every put through these, so they accept and reject the same values and a row read back from
  * disk is held to the same rules as one handed in by the program.
  */
+import type { SharedValues } from "./shared_values.ts";
 import type { PendingLogin, PendingOAuth, Session } from "./types.ts";
 
 type Fields = Record<string, unknown>;
@@ -51,16 +52,24 @@ function optionalTime(fields: Fields, key: string, what: string): number | undef
   return fields[key] === undefined ? undefined : time(fields, key, what);
 }
 
-function strings(fields: Fields, key: string, what: string): string[] {
+function strings(fields: Fields, key: string, what: string, shared?: SharedValues): string[] {
   const value = fields[key];
-  if (!Array.isArray(value) || !value.every((item) => typeof item === "string")) fail(what, key);
-  return [...value];
+  if (!Array.isArray(value)) fail(what, key);
+  // An index loop, not every(): a hole in a sparse array is not a string either.
+  for (let i = 0; i < value.length; i++) if (typeof value[i] !== "string") fail(what, key);
+  return shared === undefined ? [...value] : shared.list(value);
 }
 
-/** Claims are JSON from the IdP; cloning through JSON gives both stores the same semantics. */
-function claims(fields: Fields, key: string, what: string): Record<string, unknown> {
+/** Claims are JSON from the IdP; cloning through JSON gives every store the same semantics. */
+function claims(
+  fields: Fields,
+  key: string,
+  what: string,
+  shared?: SharedValues,
+): Record<string, unknown> {
   const value = fields[key];
   if (typeof value !== "object" || value === null || Array.isArray(value)) fail(what, key);
+  if (shared !== undefined) return shared.claims(value as Record<string, unknown>);
   return JSON.parse(JSON.stringify(value)) as Record<string, unknown>;
 }
 
@@ -103,8 +112,11 @@ function optionalField<K extends string, V>(key: K, value: V | undefined): { [P 
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
-/** Returns a copy of `value` if it is a valid Session, else throws a TypeError. */
-export function checkSession(value: unknown): Session {
+/**
+ * Returns a copy of `value` if it is a valid Session, else throws a TypeError. With `shared`, its
+ * lists and nested claims are the shared (frozen) copies, and its strings those of `value`.
+ */
+export function checkSession(value: unknown, shared?: SharedValues): Session {
   const what = "session";
   const fields = record(value, what);
   return {
@@ -113,9 +125,9 @@ export function checkSession(value: unknown): Session {
     cid: optionalInt(fields, "cid", what),
     commonName: str(fields, "commonName", what),
     username: str(fields, "username", what),
-    groups: strings(fields, "groups", what),
-    roles: strings(fields, "roles", what),
-    claims: claims(fields, "claims", what),
+    groups: strings(fields, "groups", what, shared),
+    roles: strings(fields, "roles", what, shared),
+    claims: claims(fields, "claims", what, shared),
     subject: str(fields, "subject", what),
     sid: optionalStr(fields, "sid", what),
     ...optionalField("clientIp", optionalStr(fields, "clientIp", what)),

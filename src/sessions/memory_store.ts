@@ -3,6 +3,7 @@
  * ends. Refresh tokens stay unencrypted, as they never leave the process.
  */
 import { checkPendingLogin, checkSession } from "./entry_check.ts";
+import { SharedValues } from "./shared_values.ts";
 import { checkMaxEntries, type StoreBounds, StoreFullReporter } from "./store_full.ts";
 import type { PendingLogin, Session, StoreTable } from "./types.ts";
 import type { ClientBinding, LiveCounts, SessionStore, SweepResult } from "./types.ts";
@@ -20,6 +21,7 @@ interface Expiring {
 export class MemoryStore implements SessionStore {
   readonly #pending = new Map<string, PendingLogin>();
   readonly #sessions = new Map<string, Session>();
+  readonly #shared = new SharedValues();
   readonly #maxEntries: number;
   readonly #now: () => number;
   readonly #full: StoreFullReporter;
@@ -70,7 +72,7 @@ export class MemoryStore implements SessionStore {
 
   putSession(session: Session): Promise<void> {
     return this.#run(() => {
-      const copy = Object.freeze(checkSession(session));
+      const copy = Object.freeze(checkSession(session, this.#shared));
       this.#makeRoom("sessions", this.#sessions, copy.sessionId);
       this.#sessions.set(copy.sessionId, copy);
     });

@@ -420,6 +420,9 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
       TypeError,
     );
     await assertRejects(() => store.putSession(session({ claims: [] as never })), TypeError);
+    // A hole in a sparse list is no string either.
+    // deno-lint-ignore no-sparse-arrays
+    await assertRejects(() => store.putSession(session({ roles: [, "x"] as never })), TypeError);
     assertEquals(await store.getPending("p-1"), undefined);
     assertEquals(await store.getSession("sess-1"), undefined);
   });
