@@ -14,11 +14,15 @@ export function benchCommonName(client: number): string {
   return `user${client}`;
 }
 
+export function benchClientIp(client: number): string {
+  return `10.${(client >> 16) & 255}.${(client >> 8) & 255}.${client & 255}`;
+}
+
 /** The text of one block (lines ended with `\r\n`), ready to write. */
 export function clientBlock(kind: BlockKind, cid: number, kid: number, client = cid): string {
   const cn = benchCommonName(client);
   const port = 1024 + (client % 60000);
-  const ip = `10.${(client >> 16) & 255}.${(client >> 8) & 255}.${client & 255}`;
+  const ip = benchClientIp(client);
   const env: Array<[string, string]> = [
     ["n_clients", "1"],
     ["password", ""],

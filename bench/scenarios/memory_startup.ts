@@ -108,10 +108,15 @@ async function sessionCost(count: number) {
         rssAfter: number;
         heapBefore: number;
         heapAfter: number;
+        youngBefore: number;
+        youngAfter: number;
       };
+      // The young generation's growth is the runtime's, whatever the number of sessions.
+      const youngGrowth = data.youngAfter - data.youngBefore;
       results.push({
         ...data,
-        rssPerSession: (data.rssAfter - data.rssBefore) / data.sessions,
+        youngGrowth,
+        rssPerSession: (data.rssAfter - data.rssBefore - youngGrowth) / data.sessions,
         heapPerSession: (data.heapAfter - data.heapBefore) / data.sessions,
       });
     } catch (error) {
@@ -222,11 +227,13 @@ export async function memoryAndStartup(options: MemoryStartupOptions) {
     idle.map((r) => ({ bridge: r.bridge, "RSS MiB": round(r.rssKb / 1024) })),
   );
   printTable(
-    `B4 ${options.sessions} sessions in a memory store (after full GC)`,
+    `B4 ${options.sessions} sessions in a memory store (after full GC and 1 s of rest)`,
     cost.map((r) => ({
       runtime: r.runtime,
       "RSS before MiB": round(r.rssBefore / 2 ** 20),
       "RSS after MiB": round(r.rssAfter / 2 ** 20),
+      "of which young generation MiB": round(r.youngGrowth / 2 ** 20),
+      "RSS B/session (less young gen.)": Math.round(r.rssPerSession),
       "RSS KiB/session": round(r.rssPerSession / 1024),
       "heap KiB/session": round(r.heapPerSession / 1024),
     })),
