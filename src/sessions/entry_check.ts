@@ -114,17 +114,21 @@ function optionalField<K extends string, V>(key: K, value: V | undefined): { [P 
 
 /**
  * Returns a copy of `value` if it is a valid Session, else throws a TypeError. With `shared`, its
- * lists and nested claims are the shared (frozen) copies, and its strings those of `value`.
+ * lists and nested claims are the shared (frozen) copies, its strings those of `value` (a common
+ * name equal to the user name, that one string).
  */
 export function checkSession(value: unknown, shared?: SharedValues): Session {
   const what = "session";
   const fields = record(value, what);
+  const commonName = str(fields, "commonName", what);
+  const username = str(fields, "username", what);
   return {
     sessionId: str(fields, "sessionId", what),
     server: str(fields, "server", what),
     cid: optionalInt(fields, "cid", what),
-    commonName: str(fields, "commonName", what),
-    username: str(fields, "username", what),
+    // A certificate named after its user (they come from OpenVPN and from the IdP): one string.
+    commonName: shared !== undefined && commonName === username ? username : commonName,
+    username,
     groups: strings(fields, "groups", what, shared),
     roles: strings(fields, "roles", what, shared),
     claims: claims(fields, "claims", what, shared),

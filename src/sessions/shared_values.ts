@@ -16,11 +16,6 @@ export class SharedValues {
     if (this.#byText.get(text)?.deref() === undefined) this.#byText.delete(text);
   });
 
-  /** How many shared values are known (collected ones may linger until finalized). */
-  get size(): number {
-    return this.#byText.size;
-  }
-
   /** The shared copy of a list of strings. */
   list(list: readonly string[]): string[] {
     return this.#shared(JSON.stringify(list)) as string[];

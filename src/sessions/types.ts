@@ -88,8 +88,9 @@ export interface ClientBinding {
 
 /**
  * Entries returned by a store are shared, read-only snapshots (frozen at the top; nested lists
- * and claims are `readonly` to the compiler, not frozen, since freezing them cost Bun ~1.3 KB
- * per session): build a changed entry with spread and put it back.
+ * and claims are not frozen one by one, since freezing them cost Bun ~1.3 KB per session, but
+ * the memory store shares those that many sessions hold alike and freezes that one copy): build
+ * a changed entry with spread and put it back.
  */
 export interface SessionStore {
   putPending(login: PendingLogin): Promise<void>;
