@@ -69,7 +69,8 @@ export function createApp(deps: AppDeps): Hono<Env> {
   const https = deps.baseUrl.protocol === "https:";
   const cookiePrefix = (https ? "__Host-" : "") + COOKIE_PREFIX;
   const isTrusted = trustedProxies(deps.trustedProxies);
-  const csrfKey = deps.secret.reveal();
+  // As bytes: node:crypto would convert a string key again for every HMAC.
+  const csrfKey = new TextEncoder().encode(deps.secret.reveal());
   const csrfFor = (id: string, binding: string) =>
     createHmac("sha256", csrfKey).update(`confirm\0${id}\0${binding}`).digest("base64url");
   const browserIp = (c: { env: HttpEnv; req: { header(name: string): string | undefined } }) =>

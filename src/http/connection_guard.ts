@@ -59,7 +59,11 @@ interface Connection {
   phase: Phase;
   inFlight: number;
   handlingSince: number;
+  /** When the current phase times out (ms since the epoch). */
+  deadline: number;
+  /** The one timer, due at `timerAt` (at or before `deadline`); it re-arms when early. */
   timer: ReturnType<typeof setTimeout> | undefined;
+  timerAt: number;
   closed: boolean;
 }
 
@@ -159,7 +163,9 @@ export class ConnectionGuard {
       phase: "idle",
       inFlight: 0,
       handlingSince: 0,
+      deadline: 0,
       timer: undefined,
+      timerAt: 0,
       closed: false,
     };
     this.#all.add(connection);
@@ -222,9 +228,28 @@ export class ConnectionGuard {
     );
   }
 
+  /**
+   * Moves the connection's deadline. Phases change several times per request, so the timer is
+   * replaced only when the new deadline is earlier than the one it is due at; a timer that
+   * fires before the deadline sets itself again for the rest.
+   */
   #arm(connection: Connection, ms: number): void {
+    const deadline = Date.now() + ms;
+    connection.deadline = deadline;
+    if (connection.timer !== undefined && connection.timerAt <= deadline) return;
     clearTimeout(connection.timer);
+    this.#setTimer(connection, ms);
+  }
+
+  #setTimer(connection: Connection, ms: number): void {
+    connection.timerAt = Date.now() + ms;
     connection.timer = setTimeout(() => {
+      connection.timer = undefined;
+      const left = connection.deadline - Date.now();
+      if (left > 0) {
+        this.#setTimer(connection, left);
+        return;
+      }
       this.#stats.timedOut++;
       this.#close(connection);
     }, ms);

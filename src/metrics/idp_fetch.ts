@@ -11,13 +11,11 @@ const DISCOVERY_SUFFIX = "/.well-known/openid-configuration";
 
 export function idpEndpointOf(url: string, init: RequestInit | undefined): IdpEndpoint {
   if (url.split("?")[0]!.endsWith(DISCOVERY_SUFFIX)) return "discovery";
-  const body = typeof init?.body === "string"
-    ? init.body
-    : init?.body instanceof URLSearchParams
-    ? init.body.toString()
-    : "";
   if ((init?.method ?? "GET").toUpperCase() === "POST") {
-    const form = new URLSearchParams(body);
+    const body = init?.body;
+    const form = body instanceof URLSearchParams
+      ? body
+      : new URLSearchParams(typeof body === "string" ? body : "");
     if (form.has("grant_type")) return "token";
     if (form.has("token")) return "revocation";
     return "userinfo";

@@ -3,6 +3,7 @@
  * optional userinfo, refresh and revocation, over oauth4webapi. Fetch, clock and randomness
  * are injected; nothing here reads globals except the defaults of those three.
  */
+import { createHash } from "node:crypto";
 import * as oauth from "oauth4webapi";
 import { type Clock, systemClock } from "../clock.ts";
 import type { ResolvedConfig } from "../config/types.ts";
@@ -122,6 +123,7 @@ export function createOidcClient(
   } as const;
   const authorizeParams = Object.entries(config.authorizeParams)
     .filter(([name]) => !RESERVED_AUTHORIZE_PARAMS.has(name.toLowerCase()));
+  const scope = config.scopes.join(" ");
 
   let metadata: Promise<oauth.AuthorizationServer> | undefined;
   let ready = false;
@@ -225,15 +227,19 @@ export function createOidcClient(
     const nonce = random();
     const codeVerifier = random();
     const url = new URL(as.authorization_endpoint!);
-    for (const [name, value] of authorizeParams) url.searchParams.set(name, value);
-    url.searchParams.set("client_id", config.clientId);
-    url.searchParams.set("redirect_uri", redirectUri);
-    url.searchParams.set("response_type", "code");
-    url.searchParams.set("scope", config.scopes.join(" "));
-    url.searchParams.set("state", state);
-    url.searchParams.set("nonce", nonce);
-    url.searchParams.set("code_challenge", await oauth.calculatePKCECodeChallenge(codeVerifier));
-    url.searchParams.set("code_challenge_method", "S256");
+    // Set on a detached copy: each `url.searchParams.set` would serialize the URL again. The
+    // endpoint's own query parameters are kept (RFC 6749 3.1).
+    const query = new URLSearchParams(url.search);
+    for (const [name, value] of authorizeParams) query.set(name, value);
+    query.set("client_id", config.clientId);
+    query.set("redirect_uri", redirectUri);
+    query.set("response_type", "code");
+    query.set("scope", scope);
+    query.set("state", state);
+    query.set("nonce", nonce);
+    query.set("code_challenge", pkceChallenge(codeVerifier));
+    query.set("code_challenge_method", "S256");
+    url.search = query.toString();
     return { url, state, nonce, codeVerifier };
   }
 
@@ -364,6 +370,14 @@ export function createOidcClient(
     refresh,
     revoke,
   };
+}
+
+/**
+ * The S256 code challenge (RFC 7636 4.2). Hashed synchronously: WebCrypto's digest hands each
+ * 43-byte verifier to a worker thread and back, which costs more than the hash.
+ */
+function pkceChallenge(codeVerifier: string): string {
+  return createHash("sha256").update(codeVerifier).digest("base64url");
 }
 
 function merge(

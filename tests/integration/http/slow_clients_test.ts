@@ -114,6 +114,28 @@ Deno.test("an idle keep-alive connection is closed after its response", async ()
   });
 });
 
+Deno.test("a keep-alive connection in use outlives its first idle deadline", async () => {
+  // Each request moves the deadline; the guard's timer, set for the first one, must set itself
+  // again rather than close a connection that kept being used.
+  const server = await serveHttp(
+    { host: "127.0.0.1", port: 0, tls: undefined, ...LIMITS, idleTimeoutMs: 2000 },
+    () => new Response("ok"),
+  );
+  try {
+    const busy = await open(server.port);
+    const requests = 10;
+    for (let i = 0; i < requests; i++) {
+      busy.socket.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    assert(!(await closedWithin(busy, 0)), "connection closed while in use");
+    assertEquals(busy.received().split("HTTP/1.1 200").length - 1, requests);
+    assert(await closedWithin(busy, 15_000), "idle keep-alive connection still open");
+  } finally {
+    await server.close();
+  }
+});
+
 Deno.test("at the connection cap, slow clients are evicted and normal requests are served", async () => {
   await withServer(async (server, seen) => {
     const slow = await Promise.all(

@@ -85,6 +85,20 @@ Deno.test("startLogin() builds a code flow URL with PKCE S256, state, nonce, sco
   assert(client.ready);
 });
 
+Deno.test("startLogin() keeps the query the authorization endpoint comes with", async () => {
+  const idp = await FakeIdp.create();
+  idp.metadataExtras = {
+    authorization_endpoint: `${ISSUER}/protocol/openid-connect/auth?tenant=blue&ui=compact`,
+  };
+  const client = createOidcClient(oidcConfig(), REDIRECT_URI, { fetch: idp.fetch });
+  const start = await client.startLogin();
+  const params = start.url.searchParams;
+  assertEquals(params.get("tenant"), "blue");
+  assertEquals(params.get("ui"), "compact");
+  assertEquals(params.get("state"), start.state);
+  assertEquals([...params.keys()].slice(0, 3), ["tenant", "ui", "client_id"]);
+});
+
 Deno.test("createOidcClient() refuses authorize params that would override protocol values", () => {
   assertThrows(
     () => createOidcClient(oidcConfig({ authorizeParams: { State: "x" } }), REDIRECT_URI),
