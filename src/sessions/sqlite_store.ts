@@ -20,7 +20,8 @@ import { openPendingData, sealPendingData } from "./pending_data.ts";
 import { CACHE_LIMIT, SessionCache } from "./session_cache.ts";
 import { openDatabaseFile } from "./sqlite_file.ts";
 import { prepareStatements } from "./sqlite_statements.ts";
-import { checkMaxEntries, type StoreBounds, StoreFullReporter } from "./store_full.ts";
+import { SqliteRoom } from "./sqlite_room.ts";
+import { checkMaxEntries, type StoreBounds } from "./store_full.ts";
 import type { TokenCipher } from "./token_cipher.ts";
 import { TurnBatch } from "./turn_batch.ts";
 import type { PendingLogin, Session, StoreTable } from "./types.ts";
@@ -29,6 +30,8 @@ import type { ClientBinding, LiveCounts, SessionStore, SweepResult } from "./typ
 const KEY_CHECK = "key_check";
 /** Bound sessions read into the cache per turn after opening (see #warmBound). */
 const WARM_CHUNK = 500;
+/** How long opening itself reads bound sessions before the rest goes to the background. */
+const WARM_AT_OPEN_MS = 250;
 
 export interface SqliteStoreOptions extends StoreBounds {
   path: string;
@@ -49,28 +52,23 @@ interface SealedPending {
 export class SqliteStore implements SessionStore {
   readonly #db: DatabaseSync;
   readonly #cipher: TokenCipher;
-  readonly #maxEntries: number;
   readonly #now: () => number;
-  readonly #full: StoreFullReporter;
+  readonly #room: SqliteRoom;
   readonly #sql: ReturnType<typeof prepareStatements>;
   readonly #cache = new SessionCache();
   #dataVersion = -1;
   /** Whether data_version was asked in this event-loop turn. */
   #versionAsked = false;
   readonly #forgetVersionAsked = () => (this.#versionAsked = false);
-  /** Row counts kept here so that a put need not count the table; refreshed at each sweep. */
-  #counts = { pending: 0, sessions: 0 };
   readonly #pendingBatch = new TurnBatch<SealedPending>((items) => this.#writePending(items));
   #closed = false;
 
   private constructor(db: DatabaseSync, options: SqliteStoreOptions) {
     this.#db = db;
     this.#cipher = options.cipher;
-    this.#maxEntries = options.maxEntries;
     this.#now = options.now ?? Date.now;
-    this.#full = new StoreFullReporter(this.#now);
     this.#sql = prepareStatements(db);
-    this.#recount();
+    this.#room = new SqliteRoom(this.#sql, options.maxEntries, this.#now);
   }
 
   /**
@@ -83,7 +81,7 @@ export class SqliteStore implements SessionStore {
     try {
       const store = new SqliteStore(db, options);
       await store.#checkKey(options.path);
-      setImmediate(() => store.#warmBound());
+      store.#warmBound(0, 0, performance.now() + WARM_AT_OPEN_MS);
       return store;
     } catch (error) {
       db.close();
@@ -107,7 +105,7 @@ export class SqliteStore implements SessionStore {
     try {
       return this.#transaction(() => items.map((item) => this.#writeOnePending(item)));
     } catch (error) {
-      this.#recount();
+      this.#room.recount();
       throw error;
     }
   }
@@ -118,14 +116,16 @@ export class SqliteStore implements SessionStore {
       const row = [login.id, login.server, login.cid, login.expiresAt, data] as const;
       // Nearly every put is a new login (a fresh random id): with room, one statement writes
       // it. An existing id, or a full store, takes the way that checks first.
-      const room = this.#counts.pending < this.#maxEntries;
-      if (room && Number(this.#sql.insertPending.run(...row).changes) === 1) {
-        this.#counts.pending++;
+      if (
+        this.#room.hasRoom("pending") &&
+        Number(this.#sql.insertPending.run(...row).changes) === 1
+      ) {
+        this.#room.counts.pending++;
         return undefined;
       }
-      const isNew = this.#makeRoom("pending", login.id);
+      const isNew = this.#room.makeRoom("pending", login.id);
       this.#sql.putPending.run(...row);
-      if (isNew) this.#counts.pending++;
+      if (isNew) this.#room.counts.pending++;
       return undefined;
     } catch (error) {
       return error;
@@ -144,7 +144,7 @@ export class SqliteStore implements SessionStore {
       // One statement: of two concurrent takers (even in two processes) only one gets the row.
       const row = this.#sql.takePending.get(id);
       if (row === undefined) return undefined;
-      this.#counts.pending--;
+      this.#room.counts.pending--;
       if (Number(row["expires_at"]) < this.#now()) return undefined;
       return Object.freeze(this.#decodePending(row));
     });
@@ -153,7 +153,7 @@ export class SqliteStore implements SessionStore {
   deletePending(id: string): Promise<boolean> {
     return this.#run(() => {
       const deleted = Number(this.#sql.deletePending.run(id).changes);
-      this.#counts.pending -= deleted;
+      this.#room.counts.pending -= deleted;
       return deleted > 0;
     });
   }
@@ -161,7 +161,7 @@ export class SqliteStore implements SessionStore {
   deletePendingByCid(server: string, cid: number): Promise<number> {
     return this.#run(() => {
       const deleted = Number(this.#sql.deletePendingByCid.run(server, cid).changes);
-      this.#counts.pending -= deleted;
+      this.#room.counts.pending -= deleted;
       return deleted;
     });
   }
@@ -175,7 +175,7 @@ export class SqliteStore implements SessionStore {
       : await this.#cipher.encryptToken(copy.refreshToken, copy.sessionId);
     this.#assertOpen();
     this.#transaction(() => {
-      if (this.#makeRoom("sessions", copy.sessionId)) this.#counts.sessions++;
+      if (this.#room.makeRoom("sessions", copy.sessionId)) this.#room.counts.sessions++;
       this.#sql.putSession.run(
         copy.sessionId,
         copy.server,
@@ -211,32 +211,40 @@ export class SqliteStore implements SessionStore {
 
   /**
    * After a restart every client renegotiates within the hour, many at once: sessions bound to
-   * a client are read into the cache in the background, WARM_CHUNK per turn, so that the first
-   * REAUTH storm finds them decoded. Stops at the cache limit and at close.
+   * a client are read into the cache so that the first REAUTH storm finds them decoded
+   * (decoding a session costs about as much as answering its REAUTH). Opening reads them until
+   * `until` (a time budget: with tens of thousands bound, start-up must not wait for all),
+   * the rest follow in the background, WARM_CHUNK per turn. Stops at the cache limit and at
+   * close.
    */
-  #warmBound(afterRowid = 0, warmed = 0): void {
-    if (this.#closed || warmed >= CACHE_LIMIT) return;
-    this.#checkDataVersion();
-    const rows = this.#sql.boundSessionsAfter.all(afterRowid, this.#now(), WARM_CHUNK);
-    for (const row of rows) {
-      const sessionId = String(row["session_id"]);
-      if (this.#cache.has(sessionId)) continue;
-      try {
-        this.#cache.remember(this.#decodeSession(row));
-      } catch {
-        // An unreadable row is reported when a client asks for it, not here.
+  #warmBound(afterRowid = 0, warmed = 0, until = 0): void {
+    let after = afterRowid;
+    let count = warmed;
+    do {
+      if (this.#closed || count >= CACHE_LIMIT) return;
+      this.#readDataVersion();
+      const rows = this.#sql.boundSessionsAfter.all(after, this.#now(), WARM_CHUNK);
+      for (const row of rows) {
+        const sessionId = String(row["session_id"]);
+        if (this.#cache.has(sessionId)) continue;
+        try {
+          this.#cache.remember(this.#decodeSession(row));
+        } catch {
+          // An unreadable row is reported when a client asks for it, not here.
+        }
       }
-    }
-    if (rows.length < WARM_CHUNK) return;
-    const last = Number(rows[rows.length - 1]!["rowid"]);
-    setImmediate(() => this.#warmBound(last, warmed + rows.length));
+      if (rows.length < WARM_CHUNK) return;
+      after = Number(rows[rows.length - 1]!["rowid"]);
+      count += rows.length;
+    } while (performance.now() < until);
+    setImmediate(() => this.#warmBound(after, count));
   }
 
   deleteSession(sessionId: string): Promise<boolean> {
     return this.#run(() => {
       this.#cache.delete(sessionId);
       const deleted = Number(this.#sql.deleteSession.run(sessionId).changes);
-      this.#counts.sessions -= deleted;
+      this.#room.counts.sessions -= deleted;
       return deleted > 0;
     });
   }
@@ -296,7 +304,7 @@ export class SqliteStore implements SessionStore {
         sessions: Number(this.#sql.sweepSessions.run(now).changes),
       }));
       this.#cache.dropExpired(now);
-      this.#recount();
+      this.#room.recount();
       this.#sql.checkpoint.get();
       return result;
     });
@@ -343,31 +351,16 @@ export class SqliteStore implements SessionStore {
    * Inside a transaction: a new key needs room, made by sweeping before giving up. Returns
    * whether the key is new.
    */
-  #makeRoom(table: StoreTable, key: string): boolean {
-    const exists = table === "pending" ? this.#sql.pendingExists : this.#sql.sessionExists;
-    if (exists.get(key) !== undefined) return false;
-    if (this.#counts[table] < this.#maxEntries) return true;
-    // The counts may be stale (another process writes too): count for real before refusing.
-    this.#recount();
-    if (this.#counts[table] < this.#maxEntries) return true;
-    (table === "pending" ? this.#sql.sweepPending : this.#sql.sweepSessions).run(this.#now());
-    this.#recount();
-    if (this.#counts[table] >= this.#maxEntries) throw this.#full.reject(table, this.#maxEntries);
-    return true;
-  }
-
-  #recount(): void {
-    this.#counts = {
-      pending: Number(this.#sql.countPending.get()?.["n"]),
-      sessions: Number(this.#sql.countSessions.get()?.["n"]),
-    };
-  }
-
-  /** Another connection committed since we last looked: our cached sessions may be stale. */
+  /** `#readDataVersion` at most once per event-loop turn (see the header). */
   #checkDataVersion(): void {
     if (this.#versionAsked) return;
     this.#versionAsked = true;
     setImmediate(this.#forgetVersionAsked);
+    this.#readDataVersion();
+  }
+
+  /** Another connection committed since we last looked: our cached sessions may be stale. */
+  #readDataVersion(): void {
     const version = Number(this.#sql.dataVersion.get()?.["data_version"]);
     if (version !== this.#dataVersion) {
       this.#cache.clear();
