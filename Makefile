@@ -96,7 +96,8 @@ demo: system-deps deps
 bench: deps build-bun
 	$(DENO) run --allow-all bench/main.ts
 
-# The growth table up to 1,000,000 sessions (filling the store takes minutes).
+# The growth table up to 1,000,000 sessions, file store and Redis (filling each takes minutes;
+# Redis then holds about 3.3 GB).
 bench-scale: deps build-bun
 	$(DENO) run --allow-all bench/main.ts --only G --growth-sizes 10000,100000,1000000
 
