@@ -25,9 +25,6 @@ import { IDP_CLIENT_SECRET, startIdpProcess } from "./idp_child.ts";
 const MAIN = join(dirname(fromFileUrl(import.meta.url)), "..", "..", "src/main.ts");
 const REFERENCE_RP = join(dirname(fromFileUrl(import.meta.url)), "..", "lib", "reference_rp.ts");
 
-/** Logins of each side before anything is measured. */
-const WARM_UP_LOGINS = 200;
-
 export interface FullLoginOptions {
   concurrency: number[];
   /** Logins per concurrency level and run. */
@@ -36,6 +33,8 @@ export interface FullLoginOptions {
   backend: "memory" | "file";
   /** IdPs hash passwords with PBKDF2-SHA512 of this many iterations; 0: plain compare. */
   pbkdf2Iterations?: number;
+  /** Logins of each side before anything is measured (200 by default). */
+  warmUpLogins?: number;
 }
 
 /** Waits for the bridge's answer of a kind to a cid. */
@@ -170,8 +169,9 @@ export async function fullLogins(options: FullLoginOptions) {
     // Warm-up: discovery, keys, and the JIT. The bridge runs far more code per login than the
     // reference RP, which V8 takes a few hundred logins to optimize: with 20 warm-up logins, the
     // first level measured (concurrency 1) paid for it.
-    await inParallel(4, WARM_UP_LOGINS, bridgeLogin);
-    await inParallel(4, WARM_UP_LOGINS, rpLogin);
+    const warmUp = options.warmUpLogins ?? 200;
+    await inParallel(4, warmUp, bridgeLogin);
+    await inParallel(4, warmUp, rpLogin);
     for (let run = 0; run < options.runs; run++) {
       for (const concurrency of options.concurrency) {
         const logins = options.loginsPerLevel(concurrency);
