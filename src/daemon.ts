@@ -86,6 +86,7 @@ export async function startDaemon(
   const metrics = new PrometheusMetrics();
   const opened = overrides.store ??
     await openSessionStore(config.sessions, config.http.secret, now);
+  await opened.warmUp?.(config.servers.map(({ name }) => name));
   const known = config.sessions.storeUnreachable === "allow"
     ? new KnownSessions(config.sessions.maxEntries)
     : undefined;

@@ -26,8 +26,9 @@ import {
 } from "./redis_codec.ts";
 import { classifyRedisError } from "./redis_connection.ts";
 import { DecodedSessions } from "./redis_decoded.ts";
-import { ReadBatcher } from "./redis_read_batch.ts";
+import { READ_BATCH, ReadBatcher } from "./redis_read_batch.ts";
 import { type ScriptName, SCRIPTS } from "./redis_scripts.ts";
+import { CACHE_LIMIT } from "./session_cache.ts";
 import { checkMaxEntries, type StoreBounds, StoreFullReporter } from "./store_full.ts";
 import type { TokenCipher } from "./token_cipher.ts";
 import type { PendingLogin, Session } from "./types.ts";
@@ -38,6 +39,8 @@ export const SESSION_GRACE_MS = 60 * 60_000;
 const SWEEP_BATCH = 1000;
 const KEY_CHECK = "key_check";
 const QUIT_WAIT_MS = 1000;
+/** How long warmUp holds up the start before the rest of its reads go to the background. */
+const WARM_AT_START_MS = 250;
 
 export interface RedisStoreOptions extends StoreBounds {
   /** A connected client (redis_connection.ts); the store closes it. */
@@ -235,6 +238,36 @@ export class RedisStore implements SessionStore {
       result.pending += pending ?? 0;
       result.sessions += sessions ?? 0;
       if ((pending ?? 0) < SWEEP_BATCH && (sessions ?? 0) < SWEEP_BATCH) return result;
+    }
+  }
+
+  /**
+   * After a restart every client renegotiates within the hour, after an OpenVPN restart many at
+   * once: the sessions bound to these servers' clients are read and decoded now, so that their
+   * REAUTHs find them decoded (each REAUTH still reads its entry from Redis). Waits at most
+   * WARM_AT_START_MS, whatever Redis does; the rest is read in the background. Never fails: a
+   * read that fails is left for the client that asks to report.
+   */
+  async warmUp(servers: readonly string[]): Promise<void> {
+    const warmed = this.#warm(servers).catch(() => {});
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      warmed,
+      new Promise((resolve) => (timer = setTimeout(resolve, WARM_AT_START_MS))),
+    ]);
+    clearTimeout(timer);
+  }
+
+  async #warm(servers: readonly string[]): Promise<void> {
+    let read = 0;
+    for (const server of servers) {
+      const ids = (await this.listBindings(server)).map(({ sessionId }) => sessionId);
+      for (let from = 0; from < ids.length && read < CACHE_LIMIT; from += READ_BATCH) {
+        if (this.#closed) return;
+        const chunk = ids.slice(from, from + READ_BATCH);
+        await Promise.all(chunk.map((id) => this.getSession(id).catch(() => undefined)));
+        read += chunk.length;
+      }
     }
   }
 

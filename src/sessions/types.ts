@@ -122,6 +122,12 @@ export interface SessionStore {
   /** How many live sessions and pending logins a server has (metrics, read at scrape time). */
   countLive(server: string): Promise<LiveCounts>;
 
+  /**
+   * Optional, called once at start: read what the REAUTHs of these servers' bound clients will
+   * need, waiting a bounded time (a store that does this when it opens, or keeps nothing, has none).
+   */
+  warmUp?(servers: readonly string[]): Promise<void>;
+
   /** Deletes pending logins and sessions that expired before `now` (ms). */
   sweep(now: number): Promise<SweepResult>;
   close(): Promise<void>;

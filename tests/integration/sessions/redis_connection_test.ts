@@ -141,3 +141,21 @@ async function eventually<T>(call: () => Promise<T>, attempts = 100): Promise<T>
     }
   }
 }
+
+Deno.test("RedisStore: warmUp at start never fails, Redis frozen or not; reads fail as usual and work again after", async () => {
+  await withServer({}, async (server) => {
+    const store = await openStore(settings(server.url));
+    try {
+      await store.putSession(session());
+      server.pause();
+      // Returns (resolves): a frozen Redis does not keep the bridge from starting.
+      await store.warmUp(["vpn1"]);
+      await assertRejects(() => store.getSession("sess-1"), StoreUnavailableError);
+      server.resume();
+      assertEquals((await eventually(() => store.getSession("sess-1")))?.sessionId, "sess-1");
+    } finally {
+      server.resume();
+      await store.close();
+    }
+  });
+});

@@ -53,6 +53,27 @@ async function openStore(
   return { store, client };
 }
 
+/** What Redis runs, seen through MONITOR; `settled()` waits until it has seen all sent so far. */
+async function watchCommands(client: Redis) {
+  const monitor = await client.duplicate().monitor();
+  const commands: string[][] = [];
+  let seenMarker: () => void = () => {};
+  monitor.on("monitor", (_time: string, args: string[]) => {
+    commands.push(args);
+    if (args[0]?.toLowerCase() === "echo" && args[1] === "settled") seenMarker();
+  });
+  return {
+    commands,
+    names: () => commands.map((args) => args[0]!.toLowerCase()),
+    async settled() {
+      const seen = new Promise<void>((resolve) => (seenMarker = resolve));
+      await client.echo("settled");
+      await seen;
+    },
+    stop: () => monitor.disconnect(),
+  };
+}
+
 registerStoreContract("RedisStore", async (options) => {
   const { store } = await openStore(settings((await sharedServer()).url), options);
   return { store, cleanup: () => store.close() };
@@ -204,17 +225,7 @@ Deno.test("RedisStore: a session read before is read as Redis holds it now, whoe
 Deno.test("RedisStore: session reads issued together go as one call per READ_BATCH, each answered with its own entry", async () => {
   const config = settings((await sharedServer()).url);
   const { store, client } = await openStore(config, { maxEntries: 2000 });
-  const monitor = await client.duplicate().monitor();
-  const commands: string[] = [];
-  let seenMarker: () => void = () => {};
-  monitor.on("monitor", (_time: string, args: string[]) => {
-    commands.push(args[0]!.toLowerCase());
-    if (args[0]?.toLowerCase() === "echo") seenMarker();
-  });
-  const settled = () => {
-    const seen = new Promise<void>((resolve) => (seenMarker = resolve));
-    return client.echo("marker").then(() => seen);
-  };
+  const monitor = await watchCommands(client);
   try {
     const count = READ_BATCH + 100;
     const ids = Array.from({ length: count }, (_, i) => `s${i}`);
@@ -225,19 +236,47 @@ Deno.test("RedisStore: session reads issued together go as one call per READ_BAT
       ),
     );
     await store.getSession("s0");
-    await settled();
-    commands.length = 0;
+    await monitor.settled();
+    monitor.commands.length = 0;
     const read = await Promise.all(ids.map((id) => store.getSession(id)));
-    await settled();
+    await monitor.settled();
     assertEquals(
       read.map((found) => found?.refreshToken),
       [...ids.slice(0, -1).map((_, cid) => `token-${cid}`), undefined],
     );
     assertEquals(read.slice(0, -1).map((found) => found?.sessionId), ids.slice(0, -1));
-    const calls = commands.filter((command) => command === "evalsha" || command === "eval");
-    assertEquals(calls.length, Math.ceil(count / READ_BATCH), commands.join(" "));
+    const calls = monitor.names().filter((name) => name === "evalsha" || name === "eval");
+    assertEquals(calls.length, Math.ceil(count / READ_BATCH), monitor.names().join(" "));
   } finally {
-    monitor.disconnect();
+    monitor.stop();
+    await store.close();
+  }
+});
+
+Deno.test("RedisStore: warmUp reads the sessions bound on the servers named, and reads after it still see Redis", async () => {
+  const config = settings((await sharedServer()).url);
+  const { store, client } = await openStore(config);
+  const monitor = await watchCommands(client);
+  try {
+    await store.putSession(session({ sessionId: "bound", cid: 1 }));
+    await store.putSession(session({ sessionId: "unbound", cid: undefined }));
+    await store.putSession(session({ sessionId: "elsewhere", server: "vpn2", cid: 2 }));
+    await monitor.settled();
+    monitor.commands.length = 0;
+    await store.warmUp(["vpn1"]);
+    await monitor.settled();
+    // evalsha, sha, key count, prefix, then the script's arguments.
+    const read = monitor.commands.filter(([name]) => /^eval/i.test(name!)).flatMap((a) =>
+      a.slice(4)
+    );
+    assert(read.includes("bound"), read.join(" "));
+    assert(!read.includes("unbound") && !read.includes("elsewhere"), read.join(" "));
+    const key = `${config.keyPrefix}s:bound`;
+    const data = JSON.parse((await client.hget(key, "d"))!);
+    await client.hset(key, "d", JSON.stringify({ ...data, username: "mallory" }));
+    assertEquals((await store.getSession("bound"))?.username, "mallory");
+  } finally {
+    monitor.stop();
     await store.close();
   }
 });
