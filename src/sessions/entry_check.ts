@@ -24,6 +24,17 @@ function str(fields: Fields, key: string, what: string): string {
   return typeof value === "string" ? value : fail(what, key);
 }
 
+/**
+ * A copy of `text` that keeps no other string alive. A value read out of a management block is a
+ * slice of the chunk the block came in, and both runtimes keep a slice's whole parent: stored as
+ * it came, a session id alone held the ~2.4 KB of its CONNECT block (or a storm's chunk of many
+ * blocks) for as long as the session lived. Only for fields OpenVPN sends: strings parsed out of
+ * the IdP's JSON are copies already.
+ */
+export function ownString(text: string): string {
+  return JSON.parse(JSON.stringify(text)) as string;
+}
+
 function bool(fields: Fields, key: string, what: string): boolean {
   const value = fields[key];
   if (typeof value !== "boolean") fail(what, key);
@@ -85,22 +96,30 @@ function oauth(value: unknown): PendingOAuth | undefined {
   };
 }
 
-/** Returns a copy of `value` if it is a valid PendingLogin, else throws a TypeError. */
-export function checkPendingLogin(value: unknown): PendingLogin {
+/**
+ * Returns a copy of `value` if it is a valid PendingLogin, else throws a TypeError. `ownStrings`
+ * for a store that keeps the copy itself in memory: the fields from OpenVPN are then copied too
+ * (see ownString); a store that writes the login out gains nothing from it on every CONNECT.
+ */
+export function checkPendingLogin(value: unknown, ownStrings = false): PendingLogin {
   const what = "pending login";
   const fields = record(value, what);
+  const sent = (key: string) => {
+    const text = str(fields, key, what);
+    return ownStrings ? ownString(text) : text;
+  };
   return {
     id: str(fields, "id", what),
     server: str(fields, "server", what),
     cid: int(fields, "cid", what),
     kid: int(fields, "kid", what),
-    commonName: str(fields, "commonName", what),
-    username: str(fields, "username", what),
-    clientIp: str(fields, "clientIp", what),
+    commonName: sent("commonName"),
+    username: sent("username"),
+    clientIp: sent("clientIp"),
     clientPort: int(fields, "clientPort", what),
-    platform: str(fields, "platform", what),
-    clientVersion: str(fields, "clientVersion", what),
-    sessionId: str(fields, "sessionId", what),
+    platform: sent("platform"),
+    clientVersion: sent("clientVersion"),
+    sessionId: sent("sessionId"),
     createdAt: time(fields, "createdAt", what),
     expiresAt: time(fields, "expiresAt", what),
     oauth: oauth(fields["oauth"]),
@@ -113,28 +132,30 @@ function optionalField<K extends string, V>(key: K, value: V | undefined): { [P 
 }
 
 /**
- * Returns a copy of `value` if it is a valid Session, else throws a TypeError. With `shared`, its
- * lists and nested claims are the shared (frozen) copies, its strings those of `value` (a common
- * name equal to the user name, that one string).
+ * Returns a copy of `value` if it is a valid Session, else throws a TypeError. Stores keep it (a
+ * cache, the memory store), so the fields from OpenVPN are strings of its own (see ownString).
+ * With `shared`, its lists and nested claims are the shared (frozen) copies, its other strings
+ * those of `value`.
  */
 export function checkSession(value: unknown, shared?: SharedValues): Session {
   const what = "session";
   const fields = record(value, what);
   const commonName = str(fields, "commonName", what);
   const username = str(fields, "username", what);
+  const clientIp = optionalStr(fields, "clientIp", what);
   return {
-    sessionId: str(fields, "sessionId", what),
+    sessionId: ownString(str(fields, "sessionId", what)),
     server: str(fields, "server", what),
     cid: optionalInt(fields, "cid", what),
-    // A certificate named after its user (they come from OpenVPN and from the IdP): one string.
-    commonName: shared !== undefined && commonName === username ? username : commonName,
+    // A certificate named after its user (from OpenVPN and from the IdP): one string, the IdP's.
+    commonName: commonName === username ? username : ownString(commonName),
     username,
     groups: strings(fields, "groups", what, shared),
     roles: strings(fields, "roles", what, shared),
     claims: claims(fields, "claims", what, shared),
     subject: str(fields, "subject", what),
     sid: optionalStr(fields, "sid", what),
-    ...optionalField("clientIp", optionalStr(fields, "clientIp", what)),
+    ...optionalField("clientIp", clientIp === undefined ? undefined : ownString(clientIp)),
     refreshToken: optionalStr(fields, "refreshToken", what),
     refreshExpiresAt: optionalTime(fields, "refreshExpiresAt", what),
     resumable: bool(fields, "resumable", what),

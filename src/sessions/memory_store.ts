@@ -35,7 +35,7 @@ export class MemoryStore implements SessionStore {
 
   putPending(login: PendingLogin): Promise<void> {
     return this.#run(() => {
-      const copy = Object.freeze(checkPendingLogin(login));
+      const copy = Object.freeze(checkPendingLogin(login, true));
       this.#makeRoom("pending", this.#pending, copy.id);
       this.#pending.set(copy.id, copy);
     });
