@@ -1,45 +1,72 @@
 /**
- * Decoded sessions of the file store, kept as frozen snapshots so that a REAUTH costs no JSON
- * parsing and no decryption. Bounded: beyond CACHE_LIMIT the least recently stored is dropped.
- * The store decides when the cache is stale (another connection wrote the file) and clears it.
+ * Decoded entries of the file store, kept as frozen snapshots so that a read costs no JSON
+ * parsing and no decryption: sessions (a REAUTH) and pending logins (the login page, the
+ * confirm step and the callback each read one). Bounded: beyond the limit the least recently
+ * stored is dropped. The store decides when a cache is stale (another connection wrote the
+ * file) and clears it.
  */
-import type { Session } from "./types.ts";
+import type { PendingLogin, Session } from "./types.ts";
 
 /** Decoded sessions kept in memory; beyond this the oldest cached ones are dropped. */
 export const CACHE_LIMIT = 50_000;
+/** Pending logins live minutes; this many covers a CONNECT storm's logins being finished. */
+export const PENDING_CACHE_LIMIT = 10_000;
 
-export class SessionCache {
-  readonly #sessions = new Map<string, Session>();
+export class SnapshotCache<T extends { readonly expiresAt: number }> {
+  readonly #entries = new Map<string, T>();
+  readonly #limit: number;
 
-  get(sessionId: string): Session | undefined {
-    return this.#sessions.get(sessionId);
+  constructor(limit: number) {
+    this.#limit = limit;
   }
 
-  has(sessionId: string): boolean {
-    return this.#sessions.has(sessionId);
+  get(key: string): T | undefined {
+    return this.#entries.get(key);
+  }
+
+  has(key: string): boolean {
+    return this.#entries.has(key);
   }
 
   /** Stores (or refreshes) a snapshot as the newest entry. */
-  remember(session: Session): void {
-    this.#sessions.delete(session.sessionId);
-    this.#sessions.set(session.sessionId, session);
-    if (this.#sessions.size > CACHE_LIMIT) {
-      const oldest = this.#sessions.keys().next().value;
-      if (oldest !== undefined) this.#sessions.delete(oldest);
+  set(key: string, value: T): void {
+    this.#entries.delete(key);
+    this.#entries.set(key, value);
+    if (this.#entries.size > this.#limit) {
+      const oldest = this.#entries.keys().next().value;
+      if (oldest !== undefined) this.#entries.delete(oldest);
     }
   }
 
-  delete(sessionId: string): void {
-    this.#sessions.delete(sessionId);
+  delete(key: string): void {
+    this.#entries.delete(key);
   }
 
   dropExpired(now: number): void {
-    for (const [id, session] of this.#sessions) {
-      if (session.expiresAt < now) this.#sessions.delete(id);
+    for (const [key, value] of this.#entries) {
+      if (value.expiresAt < now) this.#entries.delete(key);
     }
   }
 
   clear(): void {
-    this.#sessions.clear();
+    this.#entries.clear();
   }
+}
+
+export class SessionCache extends SnapshotCache<Session> {
+  constructor() {
+    super(CACHE_LIMIT);
+  }
+
+  remember(session: Session): void {
+    this.set(session.sessionId, session);
+  }
+}
+
+export type PendingCache = SnapshotCache<PendingLogin>;
+
+/** A pending login as the cache hands it out: frozen, its OIDC values too. */
+export function frozenPending(login: PendingLogin): PendingLogin {
+  if (login.oauth) Object.freeze(login.oauth);
+  return Object.freeze(login);
 }

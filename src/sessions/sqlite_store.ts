@@ -6,9 +6,9 @@
  * one transaction; each resolves after its commit, so the durability promise holds for them too.
  * Every other operation commits the open batch first, so reads always see it.
  *
- * Reads: sessions are cached as frozen snapshots (session_cache.ts), so a REAUTH costs no JSON
- * parsing and no decryption. `PRAGMA data_version` tells when another connection (an admin
- * command) changed the file; the cache is then dropped, so a session revoked there is not
+ * Reads: sessions and pending logins are cached as frozen snapshots (session_cache.ts), so a
+ * REAUTH or a login page costs no JSON parsing and no decryption. `PRAGMA data_version` tells when another connection (an admin
+ * command) changed the file; the caches are then dropped, so a session revoked there is not
  * served from it after the event-loop turn in which the change was committed (asked once per
  * turn: a REAUTH storm reads dozens of sessions per turn, and asking for each was a large part
  * of a cached read).
@@ -17,7 +17,13 @@ import { setImmediate } from "node:timers";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { checkPendingLogin, checkSession } from "./entry_check.ts";
 import { openPendingData, sealPendingData } from "./pending_data.ts";
-import { CACHE_LIMIT, SessionCache } from "./session_cache.ts";
+import {
+  CACHE_LIMIT,
+  frozenPending,
+  PENDING_CACHE_LIMIT,
+  SessionCache,
+  SnapshotCache,
+} from "./session_cache.ts";
 import { openDatabaseFile } from "./sqlite_file.ts";
 import { prepareStatements } from "./sqlite_statements.ts";
 import { SqliteRoom } from "./sqlite_room.ts";
@@ -56,6 +62,7 @@ export class SqliteStore implements SessionStore {
   readonly #room: SqliteRoom;
   readonly #sql: ReturnType<typeof prepareStatements>;
   readonly #cache = new SessionCache();
+  readonly #pendingCache = new SnapshotCache<PendingLogin>(PENDING_CACHE_LIMIT);
   #dataVersion = -1;
   /** Whether data_version was asked in this event-loop turn. */
   #versionAsked = false;
@@ -103,7 +110,12 @@ export class SqliteStore implements SessionStore {
   #writePending(items: readonly SealedPending[]): unknown[] {
     this.#assertOpen();
     try {
-      return this.#transaction(() => items.map((item) => this.#writeOnePending(item)));
+      const errors = this.#transaction(() => items.map((item) => this.#writeOnePending(item)));
+      // Only what was committed: a failed commit throws before this.
+      items.forEach(({ login }, i) => {
+        if (errors[i] === undefined) this.#pendingCache.set(login.id, frozenPending(login));
+      });
+      return errors;
     } catch (error) {
       this.#room.recount();
       throw error;
@@ -134,13 +146,20 @@ export class SqliteStore implements SessionStore {
 
   getPending(id: string): Promise<PendingLogin | undefined> {
     return this.#run(() => {
+      this.#checkDataVersion();
+      const cached = this.#pendingCache.get(id);
+      if (cached !== undefined) return cached.expiresAt >= this.#now() ? cached : undefined;
       const row = this.#sql.getPending.get(id, this.#now());
-      return row === undefined ? undefined : Object.freeze(this.#decodePending(row));
+      if (row === undefined) return undefined;
+      const login = frozenPending(this.#decodePending(row));
+      this.#pendingCache.set(id, login);
+      return login;
     });
   }
 
   takePending(id: string): Promise<PendingLogin | undefined> {
     return this.#run(() => {
+      this.#pendingCache.delete(id);
       // One statement: of two concurrent takers (even in two processes) only one gets the row.
       const row = this.#sql.takePending.get(id);
       if (row === undefined) return undefined;
@@ -152,6 +171,7 @@ export class SqliteStore implements SessionStore {
 
   deletePending(id: string): Promise<boolean> {
     return this.#run(() => {
+      this.#pendingCache.delete(id);
       const deleted = Number(this.#sql.deletePending.run(id).changes);
       this.#room.counts.pending -= deleted;
       return deleted > 0;
@@ -160,9 +180,10 @@ export class SqliteStore implements SessionStore {
 
   deletePendingByCid(server: string, cid: number): Promise<number> {
     return this.#run(() => {
-      const deleted = Number(this.#sql.deletePendingByCid.run(server, cid).changes);
-      this.#room.counts.pending -= deleted;
-      return deleted;
+      const deleted = this.#sql.deletePendingByCid.all(server, cid);
+      for (const row of deleted) this.#pendingCache.delete(String(row["id"]));
+      this.#room.counts.pending -= deleted.length;
+      return deleted.length;
     });
   }
 
@@ -304,6 +325,7 @@ export class SqliteStore implements SessionStore {
         sessions: Number(this.#sql.sweepSessions.run(now).changes),
       }));
       this.#cache.dropExpired(now);
+      this.#pendingCache.dropExpired(now);
       this.#room.recount();
       this.#sql.checkpoint.get();
       return result;
@@ -315,6 +337,7 @@ export class SqliteStore implements SessionStore {
       this.#pendingBatch.flush();
       this.#closed = true;
       this.#cache.clear();
+      this.#pendingCache.clear();
       this.#db.close();
     }
     return Promise.resolve();
@@ -364,6 +387,7 @@ export class SqliteStore implements SessionStore {
     const version = Number(this.#sql.dataVersion.get()?.["data_version"]);
     if (version !== this.#dataVersion) {
       this.#cache.clear();
+      this.#pendingCache.clear();
       this.#dataVersion = version;
     }
   }

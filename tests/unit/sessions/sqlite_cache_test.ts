@@ -1,12 +1,13 @@
 /**
- * The file store's cache of decoded sessions against writes by another connection to the same
- * file (an admin command): once the turn that committed them is over, they are seen.
+ * The file store's caches of decoded sessions and pending logins against writes by another
+ * connection to the same file (an admin command): once the turn that committed them is over,
+ * they are seen. And the pending-login cache against this store's own deletes and the clock.
  */
 import { setImmediate } from "node:timers";
 import { assertEquals } from "../../support/assert.ts";
 import { SqliteStore } from "../../../src/sessions/sqlite_store.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
-import { testSession } from "../../support/client_events_fixture.ts";
+import { testPendingLogin, testSession } from "../../support/client_events_fixture.ts";
 
 const KEY = new Uint8Array(32).fill(7);
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
@@ -48,5 +49,71 @@ Deno.test("a session changed through another connection is read anew after that 
     await b.putSession({ ...stored, cid: 9 });
     await nextTurn();
     assertEquals((await a.getSession("s-1"))?.cid, 9);
+  });
+});
+
+/** A live pending login (the store's clock is the real one here). */
+const livePending = (id: string, cid: number) =>
+  testPendingLogin({ id, cid, createdAt: Date.now(), expiresAt: Date.now() + 60_000 });
+
+Deno.test("a pending login taken through another connection is not served from the cache after that turn", async () => {
+  await twoStores(async (a, b) => {
+    await a.putPending(livePending("AAAAAAAAAAAAAAAAAAAAAA", 1));
+    assertEquals((await a.getPending("AAAAAAAAAAAAAAAAAAAAAA"))?.cid, 1); // cached
+    await nextTurn();
+    assertEquals((await b.takePending("AAAAAAAAAAAAAAAAAAAAAA"))?.cid, 1);
+    await nextTurn();
+    assertEquals(await a.getPending("AAAAAAAAAAAAAAAAAAAAAA"), undefined);
+  });
+});
+
+Deno.test("a pending login changed through another connection is read anew after that turn", async () => {
+  await twoStores(async (a, b) => {
+    await a.putPending(livePending("AAAAAAAAAAAAAAAAAAAAAA", 1));
+    assertEquals((await a.getPending("AAAAAAAAAAAAAAAAAAAAAA"))?.oauth, undefined);
+    await nextTurn();
+    const oauth = { state: "s", nonce: "n", codeVerifier: "v", browserBinding: "b" };
+    await b.putPending({ ...livePending("AAAAAAAAAAAAAAAAAAAAAA", 1), oauth });
+    await nextTurn();
+    assertEquals((await a.getPending("AAAAAAAAAAAAAAAAAAAAAA"))?.oauth, oauth);
+  });
+});
+
+Deno.test("cached pending logins go with their client, their take and their deadline", async () => {
+  let now = Date.now();
+  const dir = await Deno.makeTempDir();
+  const store = await SqliteStore.open({
+    path: `${dir}/sessions.db`,
+    cipher: await TokenCipher.fromKeyBytes(KEY),
+    maxEntries: 100,
+    now: () => now,
+  });
+  try {
+    const ids = ["AAAAAAAAAAAAAAAAAAAAAA", "BBBBBBBBBBBBBBBBBBBBBB", "CCCCCCCCCCCCCCCCCCCCCC"];
+    await store.putPending(testPendingLogin({ id: ids[0]!, cid: 5, expiresAt: now + 1000 }));
+    await store.putPending(testPendingLogin({ id: ids[1]!, cid: 5, expiresAt: now + 1000 }));
+    await store.putPending(testPendingLogin({ id: ids[2]!, cid: 6, expiresAt: now + 1000 }));
+    for (const id of ids) assertEquals((await store.getPending(id))?.id, id); // cached
+    assertEquals(await store.deletePendingByCid("default", 5), 2);
+    assertEquals(await store.getPending(ids[0]!), undefined);
+    assertEquals(await store.getPending(ids[1]!), undefined);
+    assertEquals((await store.takePending(ids[2]!))?.id, ids[2]);
+    assertEquals(await store.getPending(ids[2]!), undefined);
+    await store.putPending(testPendingLogin({ id: ids[0]!, cid: 5, expiresAt: now + 1000 }));
+    assertEquals((await store.getPending(ids[0]!))?.id, ids[0]);
+    now += 1001;
+    assertEquals(await store.getPending(ids[0]!), undefined);
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a cached pending login is frozen, its OIDC values too", async () => {
+  await twoStores(async (a) => {
+    const oauth = { state: "s", nonce: "n", codeVerifier: "v", browserBinding: "b" };
+    await a.putPending({ ...livePending("AAAAAAAAAAAAAAAAAAAAAA", 1), oauth });
+    const login = (await a.getPending("AAAAAAAAAAAAAAAAAAAAAA"))!;
+    assertEquals([Object.isFrozen(login), Object.isFrozen(login.oauth)], [true, true]);
   });
 });
