@@ -16,7 +16,8 @@
 import { setImmediate } from "node:timers";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { checkPendingLogin, checkSession } from "./entry_check.ts";
-import { openPendingData, sealPendingData } from "./pending_data.ts";
+import { sealPendingData } from "./pending_data.ts";
+import { checkStoreKey, decodePendingRow, decodeSessionRow, type Row } from "./sqlite_rows.ts";
 import {
   CACHE_LIMIT,
   frozenPending,
@@ -30,10 +31,9 @@ import { SqliteRoom } from "./sqlite_room.ts";
 import { checkMaxEntries, type StoreBounds } from "./store_full.ts";
 import type { TokenCipher } from "./token_cipher.ts";
 import { TurnBatch } from "./turn_batch.ts";
-import type { PendingLogin, Session, StoreTable } from "./types.ts";
+import type { PendingLogin, Session } from "./types.ts";
 import type { ClientBinding, LiveCounts, SessionStore, SweepResult } from "./types.ts";
 
-const KEY_CHECK = "key_check";
 /** Bound sessions read into the cache per turn after opening (see #warmBound). */
 const WARM_CHUNK = 500;
 /** How long opening itself reads bound sessions before the rest goes to the background. */
@@ -43,8 +43,6 @@ export interface SqliteStoreOptions extends StoreBounds {
   path: string;
   cipher: TokenCipher;
 }
-
-type Row = Record<string, unknown>;
 
 interface SealedPending {
   login: PendingLogin;
@@ -87,7 +85,7 @@ export class SqliteStore implements SessionStore {
     const db = openDatabaseFile(options.path);
     try {
       const store = new SqliteStore(db, options);
-      await store.#checkKey(options.path);
+      await checkStoreKey(store.#sql, store.#cipher, options.path);
       store.#warmBound(0, 0, performance.now() + WARM_AT_OPEN_MS);
       return store;
     } catch (error) {
@@ -393,37 +391,10 @@ export class SqliteStore implements SessionStore {
   }
 
   #decodePending(row: Row): PendingLogin {
-    return decode(row, "pending", (data) => openPendingData(data, this.#cipher));
+    return decodePendingRow(row, this.#cipher);
   }
 
   #decodeSession(row: Row): Session {
-    const session = decode(row, "sessions", (data) => checkSession(data));
-    const blob = row["refresh_token"];
-    if (blob instanceof Uint8Array) {
-      session.refreshToken = this.#cipher.openToken(blob, session.sessionId);
-    }
-    return Object.freeze(session);
-  }
-
-  async #checkKey(path: string): Promise<void> {
-    const candidate = await this.#cipher.makeKeyCheck();
-    // OR IGNORE: if another process stored its check first, that one is compared below.
-    this.#sql.insertMeta.run(KEY_CHECK, candidate);
-    const stored = this.#sql.getMeta.get(KEY_CHECK)?.["value"];
-    if (!(stored instanceof Uint8Array) || !(await this.#cipher.matchesKeyCheck(stored))) {
-      throw new Error(
-        `Session store key mismatch: ${path} was written with another sessions.encryption_key ` +
-          `(or, when that is unset, another http.secret); restore the key or remove the file`,
-      );
-    }
-  }
-}
-
-function decode<T>(row: Row, table: StoreTable, check: (data: unknown) => T): T {
-  try {
-    return check(JSON.parse(String(row["data"])));
-  } catch (cause) {
-    // No ids in the message: pending ids are login capabilities and must not reach logs.
-    throw new Error(`Session store row is unreadable: ${table}`, { cause });
+    return decodeSessionRow(row, this.#cipher);
   }
 }
