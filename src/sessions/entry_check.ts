@@ -24,14 +24,24 @@ function str(fields: Fields, key: string, what: string): string {
   return typeof value === "string" ? value : fail(what, key);
 }
 
+const ON_BUN = "Bun" in globalThis;
+const encoder = new TextEncoder();
+// ignoreBOM: a leading U+FEFF is part of the text, not a byte order mark to drop.
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
 /**
  * A copy of `text` that keeps no other string alive. A value read out of a management block is a
  * slice of the chunk the block came in, and both runtimes keep a slice's whole parent: stored as
  * it came, a session id alone held the ~2.4 KB of its CONNECT block (or a storm's chunk of many
  * blocks) for as long as the session lived. Only for fields OpenVPN sends: strings parsed out of
  * the IdP's JSON are copies already.
+ *
+ * Through UTF-8 on Bun (100,000 sessions held ~200 B less RSS each than copied through JSON),
+ * through JSON on Deno (where encoding a short string costs ~2 µs). Text that is not well-formed
+ * UTF-16 (a lone surrogate) goes through JSON everywhere, as UTF-8 cannot carry it.
  */
 export function ownString(text: string): string {
+  if (ON_BUN && text.isWellFormed()) return decoder.decode(encoder.encode(text));
   return JSON.parse(JSON.stringify(text)) as string;
 }
 
