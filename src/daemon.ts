@@ -10,7 +10,7 @@ import { KeyedLock } from "./bridge/keyed_lock.ts";
 import { Revocation } from "./bridge/revocation.ts";
 import { type EndReason, KILL_MESSAGE, SessionEnd } from "./bridge/session_end.ts";
 import { listBound, RecheckScheduler } from "./bridge/recheck_scheduler.ts";
-import { audit, type SessionEndReason } from "./audit.ts";
+import { audit, auditSubject, type SessionEndReason } from "./audit.ts";
 import { LoginFlow } from "./bridge/login_flow.ts";
 import type { ClientCommander } from "./bridge/commander.ts";
 import { type BuiltLink, serverConfig, serverLinkBuilder } from "./bridge/server_link_builder.ts";
@@ -114,9 +114,8 @@ export async function startDaemon(
     metrics,
     config: {
       policy: (server) => policies.get(server),
-      usernamePolicy: (server) =>
-        current.value.servers.find((candidate) => candidate.name === server)?.usernamePolicy ??
-          "match",
+      // Asked only for a server the policy knows (admission refuses others first).
+      usernamePolicy: (server) => serverConfig(current.value, server).usernamePolicy,
       sessionLifetimeMs: config.sessions.lifetimeMs,
       idpUnreachable: config.sessions.idpUnreachable,
     },
@@ -139,14 +138,7 @@ export async function startDaemon(
     log: getLogger("sessions"),
   });
   sessionEnd.onEnded(({ session, reason }) =>
-    audit("session_ended", {
-      server: session.server,
-      cid: session.cid,
-      commonName: session.commonName,
-      clientIp: session.clientIp ?? "",
-      username: session.username,
-      subject: session.subject,
-    }, SESSION_END_AUDIT[reason])
+    audit("session_ended", auditSubject(session, session), SESSION_END_AUDIT[reason])
   );
 
   // One management link per OpenVPN server, each with its own reconnect, event handler and

@@ -246,7 +246,8 @@ export class ClientEvents {
     error: StoreUnavailableError,
   ): Promise<void> {
     const { commander, config, log, clock } = this.#deps;
-    const known = config.sessions.storeUnreachable === "allow"
+    // Only a REAUTH is judged on what this process last saw (decide_without_store.ts).
+    const known = req.kind === "reauth" && config.sessions.storeUnreachable === "allow"
       ? this.#deps.knownSessions?.get(req.sessionId)
       : undefined;
     const decision = decideWithoutStore(req, known, {

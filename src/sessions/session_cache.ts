@@ -5,7 +5,7 @@
  * stored is dropped. The store decides when a cache is stale (another connection wrote the
  * file) and clears it.
  */
-import type { PendingLogin, Session } from "./types.ts";
+import type { PendingLogin } from "./types.ts";
 
 /** Decoded sessions kept in memory; beyond this the oldest cached ones are dropped. */
 export const CACHE_LIMIT = 50_000;
@@ -52,18 +52,6 @@ export class SnapshotCache<T extends { readonly expiresAt: number }> {
     this.#entries.clear();
   }
 }
-
-export class SessionCache extends SnapshotCache<Session> {
-  constructor() {
-    super(CACHE_LIMIT);
-  }
-
-  remember(session: Session): void {
-    this.set(session.sessionId, session);
-  }
-}
-
-export type PendingCache = SnapshotCache<PendingLogin>;
 
 /** A pending login as the cache hands it out: frozen, its OIDC values too. */
 export function frozenPending(login: PendingLogin): PendingLogin {

@@ -4,11 +4,11 @@
  *
  * Pending logins are written in batches (turn_batch.ts): the puts of one event-loop turn share
  * one transaction; each resolves after its commit, so the durability promise holds for them too.
- * Every other operation commits the open batch first, so reads always see it.
+ * Every read commits the open batch first, so reads always see it.
  *
  * Reads: sessions and pending logins are cached as frozen snapshots (session_cache.ts), so a
- * REAUTH or a login page costs no JSON parsing and no decryption. `PRAGMA data_version` tells when another connection (an admin
- * command) changed the file; the caches are then dropped, so a session revoked there is not
+ * REAUTH or a login page costs no JSON parsing and no decryption. `PRAGMA data_version` tells
+ * when another connection (an admin command) changed the file; the caches are then dropped, so a session revoked there is not
  * served from it after the event-loop turn in which the change was committed (asked once per
  * turn: a REAUTH storm reads dozens of sessions per turn, and asking for each was a large part
  * of a cached read).
@@ -18,13 +18,7 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { checkPendingLogin, checkSession } from "./entry_check.ts";
 import { sealPendingData } from "./pending_data.ts";
 import { checkStoreKey, decodePendingRow, decodeSessionRow, type Row } from "./sqlite_rows.ts";
-import {
-  CACHE_LIMIT,
-  frozenPending,
-  PENDING_CACHE_LIMIT,
-  SessionCache,
-  SnapshotCache,
-} from "./session_cache.ts";
+import { CACHE_LIMIT, frozenPending, PENDING_CACHE_LIMIT, SnapshotCache } from "./session_cache.ts";
 import { openDatabaseFile } from "./sqlite_file.ts";
 import { prepareStatements } from "./sqlite_statements.ts";
 import { SqliteRoom } from "./sqlite_room.ts";
@@ -59,7 +53,7 @@ export class SqliteStore implements SessionStore {
   readonly #now: () => number;
   readonly #room: SqliteRoom;
   readonly #sql: ReturnType<typeof prepareStatements>;
-  readonly #cache = new SessionCache();
+  readonly #cache = new SnapshotCache<Session>(CACHE_LIMIT);
   readonly #pendingCache = new SnapshotCache<PendingLogin>(PENDING_CACHE_LIMIT);
   #dataVersion = -1;
   /** Whether data_version was asked in this event-loop turn. */
@@ -204,7 +198,7 @@ export class SqliteStore implements SessionStore {
         token,
       );
     });
-    this.#cache.remember(copy);
+    this.#cache.set(copy.sessionId, copy);
   }
 
   getSession(sessionId: string): Promise<Session | undefined> {
@@ -216,7 +210,7 @@ export class SqliteStore implements SessionStore {
       if (row === undefined) return undefined;
       // Decoded without awaiting, so the row is still current when cached.
       const session = this.#decodeSession(row);
-      this.#cache.remember(session);
+      this.#cache.set(session.sessionId, session);
       return session;
     });
   }
@@ -247,7 +241,7 @@ export class SqliteStore implements SessionStore {
         const sessionId = String(row["session_id"]);
         if (this.#cache.has(sessionId)) continue;
         try {
-          this.#cache.remember(this.#decodeSession(row));
+          this.#cache.set(sessionId, this.#decodeSession(row));
         } catch {
           // An unreadable row is reported when a client asks for it, not here.
         }
@@ -368,10 +362,6 @@ export class SqliteStore implements SessionStore {
     }
   }
 
-  /**
-   * Inside a transaction: a new key needs room, made by sweeping before giving up. Returns
-   * whether the key is new.
-   */
   /** `#readDataVersion` at most once per event-loop turn (see the header). */
   #checkDataVersion(): void {
     if (this.#versionAsked) return;

@@ -58,6 +58,6 @@ Deno.test("a new link holder takes over the deadlines of its server's sign-ins i
   await store.takePending("late");
   clock.advance(40_000);
   await new Promise((resolve) => setTimeout(resolve, 0));
-  assertEquals(commander.commands.length, 1, "nothing for another server's login (cid 9)");
+  assertEquals(commander.commands.length, 1, "nothing for the login a callback took");
   events.close();
 });

@@ -10,7 +10,7 @@ const LINES = [
   "username=",
   "IV_GUI_VER=>CLIENT:ENV,username=mallory", // a value that looks like a line
   "X509_0_CN=alice",
-  "X509_1_CN=Test-CA", // same length and ends as the one before: alike for the hash
+  "X509_1_CN=Test-CA", // same length as the one before, one character apart
   "tls_id_0=CN=alice",
   "carriage=ends with\r", // a value of its own ending in "\r"
   "IV_SSO=webauth",

@@ -1,7 +1,7 @@
 import { assertStrictEquals } from "../../support/assert.ts";
 import { ownString } from "../../../src/sessions/entry_check.ts";
 
-Deno.test("ownString() copies any text exactly: a leading BOM, lone surrogates, NUL, emoji", () => {
+Deno.test("ownString() keeps any text exactly: a leading BOM, lone surrogates, NUL, emoji", () => {
   const texts = [
     "\uFEFFbom",
     "lone \uD800 surrogate",
