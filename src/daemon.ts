@@ -26,7 +26,7 @@ import { loadTemplates } from "./http/pages/mod.ts";
 import { formActionOrigin } from "./http/security_headers.ts";
 import { LOGIN_ID_BYTES } from "./bridge/login_url.ts";
 import { callbackUrl } from "./http/routes.ts";
-import { startListeners } from "./http/listeners.ts";
+import { connectionLimits, startListeners } from "./http/listeners.ts";
 import { configureLogging, getLogger } from "./log.ts";
 import { clusterReadiness, startCluster } from "./cluster/cluster.ts";
 import { createOidcClient } from "./oidc/client.ts";
@@ -228,12 +228,9 @@ export async function startDaemon(
     buildApp,
     renderMetrics: () => metrics.render(),
     limits: {
-      maxConnections: config.http.maxConnections,
-      maxConnectionsPerClient: config.http.maxConnectionsPerClient,
+      ...connectionLimits(config),
       // Live: a reload may change them.
       trustedProxies: () => current.value.http.trustedProxies,
-      headerTimeoutMs: config.http.headerTimeoutMs,
-      idleTimeoutMs: config.http.idleTimeoutMs,
       onProblem: (problem: string) => httpLog.warning("HTTP listener: {problem}", { problem }),
     },
     log,

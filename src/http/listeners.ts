@@ -12,6 +12,12 @@ import { type FetchHandler, type HttpServer, serveHttp, type ServeOptions } from
 
 export type ConnectionLimits = Omit<ServeOptions, "host" | "port" | "tls">;
 
+/** The `[http]` caps every listener of ours is served with (the service's and the probe's). */
+export function connectionLimits(config: ResolvedConfig) {
+  const { maxConnections, maxConnectionsPerClient, headerTimeoutMs, idleTimeoutMs } = config.http;
+  return { maxConnections, maxConnectionsPerClient, headerTimeoutMs, idleTimeoutMs };
+}
+
 export interface ListenerDeps {
   /** The sign-in app for a config (pages, language, confirm step, proxies). */
   buildApp(config: ResolvedConfig): Promise<{ fetch: FetchHandler }>;
@@ -77,9 +83,11 @@ export async function startListeners(
   };
 }
 
-function readTls(config: ResolvedConfig): { cert: string; key: string } | undefined {
+/** The certificate and key PEMs, when `http.tls_cert_file` and `http.tls_key_file` are set. */
+export function readTls(
+  config: ResolvedConfig,
+  read: (path: string) => string = (path) => readFileSync(path, "utf8"),
+): { cert: string; key: string } | undefined {
   const { tlsCertFile, tlsKeyFile } = config.http;
-  return tlsCertFile && tlsKeyFile
-    ? { cert: readFileSync(tlsCertFile, "utf8"), key: readFileSync(tlsKeyFile, "utf8") }
-    : undefined;
+  return tlsCertFile && tlsKeyFile ? { cert: read(tlsCertFile), key: read(tlsKeyFile) } : undefined;
 }

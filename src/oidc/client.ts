@@ -3,13 +3,13 @@
  * optional userinfo, refresh and revocation, over oauth4webapi. Fetch, clock and randomness
  * are injected; nothing here reads globals except the defaults of those three.
  */
-import { createHash } from "node:crypto";
 import * as oauth from "oauth4webapi";
 import { type Clock, systemClock } from "../clock.ts";
 import type { ResolvedConfig } from "../config/types.ts";
 import { getLogger } from "../log.ts";
 import { createClientAuth } from "./client_auth.ts";
-import { checkOidcConfig, RESERVED_AUTHORIZE_PARAMS } from "./config_checks.ts";
+import { authorizationUrl } from "./authorization_url.ts";
+import { checkOidcConfig } from "./config_checks.ts";
 import { isLoopbackHttp } from "../loopback.ts";
 import { IdpRejectedError, OidcError } from "./errors.ts";
 import { evidence, toOidcError } from "./error_mapping.ts";
@@ -121,9 +121,6 @@ export function createOidcClient(
     // Only loopback issuers may use http (checkOidcConfig rejects the rest).
     [oauth.allowInsecureRequests]: isLoopbackHttp(config.issuer),
   } as const;
-  const authorizeParams = Object.entries(config.authorizeParams)
-    .filter(([name]) => !RESERVED_AUTHORIZE_PARAMS.has(name.toLowerCase()));
-  const scope = config.scopes.join(" ");
 
   let metadata: Promise<oauth.AuthorizationServer> | undefined;
   let ready = false;
@@ -226,20 +223,11 @@ export function createOidcClient(
     const state = stateTag === undefined ? random() : `${stateTag}.${random()}`;
     const nonce = random();
     const codeVerifier = random();
-    const url = new URL(as.authorization_endpoint!);
-    // Set on a detached copy: each `url.searchParams.set` would serialize the URL again. The
-    // endpoint's own query parameters are kept (RFC 6749 3.1).
-    const query = new URLSearchParams(url.search);
-    for (const [name, value] of authorizeParams) query.set(name, value);
-    query.set("client_id", config.clientId);
-    query.set("redirect_uri", redirectUri);
-    query.set("response_type", "code");
-    query.set("scope", scope);
-    query.set("state", state);
-    query.set("nonce", nonce);
-    query.set("code_challenge", pkceChallenge(codeVerifier));
-    query.set("code_challenge_method", "S256");
-    url.search = query.toString();
+    const url = authorizationUrl(as.authorization_endpoint!, config, redirectUri, {
+      state,
+      nonce,
+      codeVerifier,
+    });
     return { url, state, nonce, codeVerifier };
   }
 
@@ -370,14 +358,6 @@ export function createOidcClient(
     refresh,
     revoke,
   };
-}
-
-/**
- * The S256 code challenge (RFC 7636 4.2). Hashed synchronously: WebCrypto's digest hands each
- * 43-byte verifier to a worker thread and back, which costs more than the hash.
- */
-function pkceChallenge(codeVerifier: string): string {
-  return createHash("sha256").update(codeVerifier).digest("base64url");
 }
 
 function merge(

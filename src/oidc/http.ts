@@ -9,6 +9,11 @@ import { IdpUnreachableError } from "./errors.ts";
 
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
+/** What timedFetch reads of a request; oauth4webapi's custom fetch options are one. */
+export type TimedRequest =
+  & Pick<CustomFetchOptions<string, unknown>, "method" | "headers" | "redirect">
+  & { body?: unknown };
+
 /** The most an IdP answer may carry; more is refused as the IdP failing. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
@@ -72,7 +77,7 @@ export function timedFetch(
   fetchImpl: FetchLike,
   timeoutMs: number,
   clock: Clock,
-): (url: string, options: CustomFetchOptions<string, unknown>) => Promise<Response> {
+): (url: string, options: TimedRequest) => Promise<Response> {
   return async (url, options) => {
     const controller = new AbortController();
     const timer = clock.setTimeout(() => controller.abort(), timeoutMs);

@@ -6,7 +6,6 @@
  * from base_url (DNS, proxy, TLS) to this host is checked before the service is started.
  * checks.ts judges every answer.
  */
-import { readFileSync } from "node:fs";
 import * as oauth from "oauth4webapi";
 import { systemClock } from "../clock.ts";
 import type { ResolvedConfig } from "../config/types.ts";
@@ -14,8 +13,10 @@ import { isLoopbackHttp } from "../loopback.ts";
 import { formatAddress } from "../management/address.ts";
 import { version } from "../management/commands.ts";
 import { ManagementConnection } from "../management/connection.ts";
+import { connectionLimits, readTls } from "../http/listeners.ts";
 import { callbackUrl, HEALTH_PATH } from "../http/routes.ts";
 import { type HttpServer, serveHttp } from "../http/serve.ts";
+import { authorizationUrl } from "../oidc/authorization_url.ts";
 import { type FetchLike, timedFetch } from "../oidc/http.ts";
 import {
   type AuthorizationAnswer,
@@ -46,14 +47,8 @@ export async function runProbe(
   const fetchImpl = deps.fetch ?? fetch;
   const timeoutMs = config.oidc.httpTimeoutMs;
   const request = timedFetch(fetchImpl, timeoutMs, systemClock);
-  const get = (url: string, headers: Record<string, string> = {}) =>
-    request(url, {
-      method: "GET",
-      headers,
-      redirect: "manual",
-      body: undefined,
-      signal: undefined,
-    } as unknown as oauth.CustomFetchOptions<string, unknown>);
+  const get: Get = (url, headers = {}) =>
+    request(url, { method: "GET", headers, redirect: "manual" });
 
   const listen = `${config.http.listen.host}:${config.http.listen.port}`;
   const health = `${config.http.baseUrl.href.replace(/\/+$/, "")}${HEALTH_PATH}`;
@@ -63,11 +58,8 @@ export async function runProbe(
     listener = await (deps.serve ?? serveHttp)(
       {
         ...config.http.listen,
-        tls: readTls(config, deps),
-        maxConnections: config.http.maxConnections,
-        maxConnectionsPerClient: config.http.maxConnectionsPerClient,
-        headerTimeoutMs: config.http.headerTimeoutMs,
-        idleTimeoutMs: config.http.idleTimeoutMs,
+        tls: readTls(config, deps.readTextFile),
+        ...connectionLimits(config),
       },
       (req) =>
         new URL(req.url).pathname === HEALTH_PATH
@@ -89,7 +81,7 @@ export async function runProbe(
         }, await connectManagement(server, timeoutMs)),
       );
     }
-    results.push(...await probeIdp(config, get, fetchImpl, timeoutMs));
+    results.push(...await probeIdp(config, request, get));
     results.push(baseUrlCheck(health, listen, await askHealth(get, health, listener, token)));
   } finally {
     await listener?.close();
@@ -97,13 +89,7 @@ export async function runProbe(
   return results;
 }
 
-function readTls(config: ResolvedConfig, deps: ProbeDeps) {
-  const { tlsCertFile, tlsKeyFile } = config.http;
-  if (tlsCertFile === undefined || tlsKeyFile === undefined) return undefined;
-  const read = deps.readTextFile ?? ((path: string) => readFileSync(path, "utf8"));
-  return { cert: read(tlsCertFile), key: read(tlsKeyFile) };
-}
-
+type TimedFetch = ReturnType<typeof timedFetch>;
 type Get = (url: string, headers?: Record<string, string>) => Promise<Response>;
 
 async function askHealth(
@@ -174,12 +160,11 @@ async function connectManagement(
 
 async function probeIdp(
   config: ResolvedConfig,
+  request: TimedFetch,
   get: Get,
-  fetchImpl: FetchLike,
-  timeoutMs: number,
 ): Promise<CheckResult[]> {
   const issuer = config.oidc.issuer;
-  const discovered = await discover(issuer, fetchImpl, timeoutMs);
+  const discovered = await discover(issuer, request);
   const results = [discoveryCheck(issuer.href, discovered.outcome)];
   const as = discovered.as;
   if (as === undefined || !results[0]!.ok) return results;
@@ -197,11 +182,10 @@ async function probeIdp(
 
 async function discover(
   issuer: URL,
-  fetchImpl: FetchLike,
-  timeoutMs: number,
+  request: TimedFetch,
 ): Promise<{ outcome: DiscoveryOutcome; as?: oauth.AuthorizationServer }> {
   const options = {
-    [oauth.customFetch]: timedFetch(fetchImpl, timeoutMs, systemClock),
+    [oauth.customFetch]: request,
     [oauth.allowInsecureRequests]: isLoopbackHttp(issuer),
   };
   try {
@@ -259,16 +243,12 @@ async function authorize(
   config: ResolvedConfig,
   redirectUri: string,
 ): Promise<AuthorizationAnswer | { failed: string }> {
-  const url = new URL(endpoint);
-  const verifier = oauth.generateRandomCodeVerifier();
-  url.searchParams.set("response_type", "code");
-  url.searchParams.set("client_id", config.oidc.clientId);
-  url.searchParams.set("redirect_uri", redirectUri);
-  url.searchParams.set("scope", config.oidc.scopes.join(" "));
-  url.searchParams.set("state", oauth.generateRandomState());
-  url.searchParams.set("nonce", oauth.generateRandomNonce());
-  url.searchParams.set("code_challenge", await oauth.calculatePKCECodeChallenge(verifier));
-  url.searchParams.set("code_challenge_method", "S256");
+  // The very request the service sends (authorize_params too), with values of its own.
+  const url = authorizationUrl(endpoint, config.oidc, redirectUri, {
+    state: oauth.generateRandomState(),
+    nonce: oauth.generateRandomNonce(),
+    codeVerifier: oauth.generateRandomCodeVerifier(),
+  });
   try {
     const response = await get(url.href, { accept: "text/html" });
     const body = await response.text();

@@ -1,0 +1,51 @@
+import { assertEquals, assertMatch } from "../../support/assert.ts";
+import { parseInlineToml } from "../../support/config_toml.ts";
+import { createOidcClient } from "../../../src/oidc/client.ts";
+import { callbackUrl } from "../../../src/http/routes.ts";
+import { runProbe } from "../../../src/probe/probe.ts";
+import { CLIENT_ID, FakeIdp, ISSUER } from "../oidc/fake_idp.ts";
+
+const AUTHORIZE_PATH = "/realms/vpn/protocol/openid-connect/auth";
+/** Values each request draws afresh. */
+const PER_REQUEST = new Set(["state", "nonce", "code_challenge"]);
+
+const config = parseInlineToml(`
+[openvpn]
+management = "unix:///nonexistent/probe-test.sock"
+[http]
+base_url = "https://vpn.test"
+secret = "0123456789abcdef0123456789abcdef"
+[oidc]
+issuer = "${ISSUER}"
+client_id = "${CLIENT_ID}"
+client_secret = "s3cret"
+scopes = ["openid", "email"]
+[oidc.authorize_params]
+prompt = "login"
+kc_idp_hint = "corp"
+`).config;
+
+/** Name/value pairs of a request without its per-request values, in the order sent. */
+function fixedParams(url: URL): [string, string][] {
+  return [...url.searchParams].filter(([name]) => !PER_REQUEST.has(name));
+}
+
+Deno.test("runProbe() sends the IdP the service's authorization request, authorize_params too", async () => {
+  const idp = await FakeIdp.create();
+  await runProbe(config, {
+    fetch: idp.fetch,
+    serve: () => Promise.reject(new Error("address taken")),
+  });
+  const probed = idp.lastRequest("/protocol/openid-connect/auth").url;
+  assertEquals(probed.pathname, AUTHORIZE_PATH);
+  assertEquals(probed.searchParams.get("prompt"), "login");
+  assertEquals(probed.searchParams.get("kc_idp_hint"), "corp");
+
+  const service = createOidcClient(config.oidc, callbackUrl(config.http.baseUrl), {
+    fetch: idp.fetch,
+  });
+  const sent = (await service.startLogin()).url;
+  assertEquals(fixedParams(probed), fixedParams(sent));
+  assertEquals(probed.origin + probed.pathname, sent.origin + sent.pathname);
+  for (const name of PER_REQUEST) assertMatch(probed.searchParams.get(name)!, /^[\w-]{43,}$/);
+});
