@@ -260,11 +260,21 @@ export async function fullLogins(options: FullLoginOptions) {
       "bridge / reference RP CPU": round(s.bridgeToRpCpu),
     })),
   );
-  const goals = summaries.map((s) => ({
-    goal: `${label} store, concurrency ${s.concurrency}: bridge CPU <= 1.5 x reference RP's`,
-    measured: round(s.bridgeToRpCpu),
-    result: verdict(s.bridgeToRpCpu <= 1.5),
-  }));
+  // With a Keycloak-like IdP the bridge's share of all CPU per login is the figure asked
+  // for (a few logins only: each costs the IdP ~150 ms), not a ratio to the reference RP.
+  const goals = summaries.map((s) =>
+    iterations
+      ? {
+        goal: `${label} store, concurrency ${s.concurrency}: bridge share of bridge + IdP CPU`,
+        measured: round(s.bridgeShareOfTotal),
+        result: "reported",
+      }
+      : {
+        goal: `${label} store, concurrency ${s.concurrency}: bridge CPU <= 1.5 x reference RP's`,
+        measured: round(s.bridgeToRpCpu),
+        result: verdict(s.bridgeToRpCpu <= 1.5),
+      }
+  );
   printTable("B3 goals", goals);
   return { summaries, goals };
 }
