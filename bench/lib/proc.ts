@@ -79,7 +79,20 @@ export function profileFlags(): string[] {
 
 /** User and system CPU time of a process so far, in ms (from /proc/<pid>/stat). */
 export function cpuTimes(pid: number): { userMs: number; sysMs: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return statTimes(`/proc/${pid}/stat`);
+}
+
+/**
+ * CPU time of a process's main thread alone (the thread with the process's id: JavaScript and
+ * the event loop), without the runtime's worker threads (GC, JIT, I/O pools), in ms.
+ */
+export function mainThreadCpuMs(pid: number): number {
+  const { userMs, sysMs } = statTimes(`/proc/${pid}/task/${pid}/stat`);
+  return userMs + sysMs;
+}
+
+function statTimes(path: string): { userMs: number; sysMs: number } {
+  const stat = readFileSync(path, "utf8");
   // Fields after the command name (which may contain spaces) start after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return {

@@ -16,7 +16,7 @@ import { writeBenchConfig } from "../lib/bridge_config.ts";
 import { clientBlock } from "../lib/client_env.ts";
 import { type Answer, LoadServer } from "../lib/load_server.ts";
 import { dirname, fromFileUrl, join } from "../lib/paths.ts";
-import { cpuMs, cpuTimes, DENO, profileFlags, startChild } from "../lib/proc.ts";
+import { cpuMs, cpuTimes, DENO, mainThreadCpuMs, profileFlags, startChild } from "../lib/proc.ts";
 import { printTable, verdict, writeResult } from "../lib/report.ts";
 import { removeDirs } from "../lib/scratch.ts";
 import { median, round } from "../lib/stats.ts";
@@ -101,6 +101,9 @@ interface LevelRun {
   idpCpuMsPerLogin: number;
   rpCpuMsPerLogin: number;
   rpIdpCpuMsPerLogin: number;
+  /** The main thread alone (JavaScript, the event loop, its system calls). */
+  bridgeMainMsPerLogin: number;
+  rpMainMsPerLogin: number;
 }
 
 /** Logs in `logins` times, `concurrency` at a time. */
@@ -115,11 +118,18 @@ async function inParallel(concurrency: number, logins: number, login: () => Prom
   await Promise.all(Array.from({ length: concurrency }, worker));
 }
 
-/** CPU per login of each process, over one call of `body`. */
+/**
+ * CPU per login of each process over one call of `body`, and of the first process's main
+ * thread alone.
+ */
 async function cpuPerLogin(pids: number[], logins: number, body: () => Promise<void>) {
   const before = pids.map((pid) => cpuMs(pid));
+  const mainBefore = mainThreadCpuMs(pids[0]!);
   await body();
-  return pids.map((pid, i) => (cpuMs(pid) - before[i]!) / logins);
+  return {
+    perProcess: pids.map((pid, i) => (cpuMs(pid) - before[i]!) / logins),
+    mainThread: (mainThreadCpuMs(pids[0]!) - mainBefore) / logins,
+  };
 }
 
 export async function fullLogins(options: FullLoginOptions) {
@@ -177,18 +187,20 @@ export async function fullLogins(options: FullLoginOptions) {
         const logins = options.loginsPerLevel(concurrency);
         const bridgeSysBefore = cpuTimes(bridge.pid).sysMs;
         const start = performance.now();
-        const [bridgeCpu, idpCpu] = await cpuPerLogin(
+        const bridgeSide = await cpuPerLogin(
           [bridge.pid, idp.child.pid],
           logins,
           () => inParallel(concurrency, logins, bridgeLogin),
         );
+        const [bridgeCpu, idpCpu] = bridgeSide.perProcess;
         const elapsedMs = performance.now() - start;
         const bridgeSys = (cpuTimes(bridge.pid).sysMs - bridgeSysBefore) / logins;
-        const [rpCpu, rpIdpCpu] = await cpuPerLogin(
+        const rpSide = await cpuPerLogin(
           [rp.pid, rpIdp.child.pid],
           logins,
           () => inParallel(concurrency, logins, rpLogin),
         );
+        const [rpCpu, rpIdpCpu] = rpSide.perProcess;
         const result: LevelRun = {
           concurrency,
           logins,
@@ -199,6 +211,8 @@ export async function fullLogins(options: FullLoginOptions) {
           idpCpuMsPerLogin: idpCpu!,
           rpCpuMsPerLogin: rpCpu!,
           rpIdpCpuMsPerLogin: rpIdpCpu!,
+          bridgeMainMsPerLogin: bridgeSide.mainThread,
+          rpMainMsPerLogin: rpSide.mainThread,
         };
         runs.push(result);
         console.log(
@@ -228,6 +242,8 @@ export async function fullLogins(options: FullLoginOptions) {
       idpCpuMsPerLogin: idpCpu,
       bridgeToIdpCpu: median(level.map((r) => r.bridgeCpuMsPerLogin / r.idpCpuMsPerLogin)),
       rpCpuMsPerLogin: median(level.map((r) => r.rpCpuMsPerLogin)),
+      bridgeMainMsPerLogin: median(level.map((r) => r.bridgeMainMsPerLogin)),
+      rpMainMsPerLogin: median(level.map((r) => r.rpMainMsPerLogin)),
       bridgeToRpCpu: median(level.map((r) => r.bridgeCpuMsPerLogin / r.rpCpuMsPerLogin)),
       bridgeShareOfTotal: median(
         level.map((r) => r.bridgeCpuMsPerLogin / (r.bridgeCpuMsPerLogin + r.idpCpuMsPerLogin)),
@@ -258,6 +274,9 @@ export async function fullLogins(options: FullLoginOptions) {
       "bridge share of bridge+IdP CPU": round(s.bridgeShareOfTotal),
       "reference RP CPU ms/login": round(s.rpCpuMsPerLogin),
       "bridge / reference RP CPU": round(s.bridgeToRpCpu),
+      "main thread ms/login, bridge / RP": `${round(s.bridgeMainMsPerLogin)} / ${
+        round(s.rpMainMsPerLogin)
+      }`,
     })),
   );
   // With a Keycloak-like IdP the bridge's share of all CPU per login is the figure asked
