@@ -8,9 +8,8 @@ import { Admission } from "./bridge/admission.ts";
 import { refreshCheckBlindSpot } from "./bridge/refresh_blind_spot.ts";
 import { KeyedLock } from "./bridge/keyed_lock.ts";
 import { Revocation } from "./bridge/revocation.ts";
-import { type EndReason, KILL_MESSAGE, SessionEnd } from "./bridge/session_end.ts";
+import { SessionEnd } from "./bridge/session_end.ts";
 import { listBound, RecheckScheduler } from "./bridge/recheck_scheduler.ts";
-import { audit, auditSubject, type SessionEndReason } from "./audit.ts";
 import { LoginFlow } from "./bridge/login_flow.ts";
 import type { ClientCommander } from "./bridge/commander.ts";
 import { type BuiltLink, serverConfig, serverLinkBuilder } from "./bridge/server_link_builder.ts";
@@ -36,13 +35,6 @@ import { type ControlServer, startControlServer } from "./control/server.ts";
 import { KnownSessions } from "./sessions/known_sessions.ts";
 import { openSessionStore, startSweeper } from "./sessions/open_store.ts";
 import type { SessionStore } from "./sessions/types.ts";
-
-const SESSION_END_AUDIT: Record<EndReason, SessionEndReason> = {
-  "backchannel-logout": "logout",
-  "admin-revoke": "revoked",
-  "recheck-denied": "recheck_failed",
-  "max-per-user": "max_per_user",
-};
 
 const DISCOVERY_RETRY_MS = 5000;
 
@@ -110,6 +102,7 @@ export async function startDaemon(
   const admission = new Admission({
     store,
     oidc,
+    sessionEnd,
     sessionLock,
     metrics,
     config: {
@@ -137,9 +130,6 @@ export async function startDaemon(
     verifyLogoutToken: createLogoutVerifier(config.oidc, { discover: oidc.discover, now }),
     log: getLogger("sessions"),
   });
-  sessionEnd.onEnded(({ session, reason }) =>
-    audit("session_ended", auditSubject(session, session), SESSION_END_AUDIT[reason])
-  );
 
   // One management link per OpenVPN server, each with its own reconnect, event handler and
   // policy. Settings are read at each use, so a reload's policy applies to the next decision.
@@ -272,10 +262,7 @@ export async function startDaemon(
     // two instances never refresh (and so rotate) one refresh token at once.
     listBound: () =>
       listBound(store, cluster ? cluster.leases() : config.servers.map(({ name }) => name)),
-    recheck: (sessionId) => admission.recheckSession(sessionId),
-    disconnect: async (session) => {
-      await commanders.get(session.server)?.kill(session.cid!, KILL_MESSAGE);
-    },
+    recheck: ({ sessionId, server }) => admission.recheckSession(sessionId, server),
     log: getLogger("recheck"),
   });
   recheck?.start();

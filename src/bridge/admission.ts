@@ -5,7 +5,7 @@
  * claims kept from sign-in), and a session whose user is no longer admitted ends. Every
  * decision is counted and audited here.
  */
-import { audit, auditSubject, type SessionEndReason } from "../audit.ts";
+import { audit, auditSubject } from "../audit.ts";
 import { noMetrics } from "../metrics/port.ts";
 import { IdpRejectedError, IdpUnreachableError, OidcError } from "../oidc/errors.ts";
 import type { Session } from "../sessions/types.ts";
@@ -19,7 +19,8 @@ import {
 } from "./denial.ts";
 import { judgeClient } from "./judge_client.ts";
 import { policyClaims, type Verdict } from "./identity_policy.ts";
-import { KeyedLock } from "./keyed_lock.ts";
+import type { KeyedLock } from "./keyed_lock.ts";
+import type { EndReason } from "./session_end.ts";
 import { excessSessions } from "./session_limit.ts";
 import { type FinishedLogin, sessionFromLogin } from "./login_session.ts";
 import type { AdmissionDeps, ClientSide, LoginAdmission, Recheck } from "./admission_types.ts";
@@ -35,7 +36,7 @@ export class Admission {
 
   constructor(deps: AdmissionDeps) {
     this.#deps = deps;
-    this.sessionLock = deps.sessionLock ?? new KeyedLock();
+    this.sessionLock = deps.sessionLock;
   }
 
   /** A finished browser login: judge, store the session, send `client-auth` or `client-deny`. */
@@ -112,8 +113,8 @@ export class Admission {
     // moves there, so that server's DISCONNECT and REAUTH find it.
     const rebind = { server: client.server, cid: client.cid, resumable };
     const checked = refresh
-      ? await this.#recheck(stored, client, rebind)
-      : await this.#rejudge(stored, client);
+      ? await this.#recheck(stored, client, { rebind, disconnect: false })
+      : await this.#rejudge(stored, client, false);
     if (!checked.admit) {
       await this.deny(commander, client, checked.denial, stored, refresh);
       return;
@@ -168,17 +169,22 @@ export class Admission {
 
   /**
    * Re-checks a stored session at the IdP with the current policy, without a management
-   * event (the periodic re-check). Undefined when there is no such session (any more).
-   * Admitted: the session is stored with the rotated refresh token and fresh claims. Denied
-   * because the grant is gone or the policy refuses the user: the session has already ended
-   * here (deleted, the newest refresh token revoked), and the caller disconnects the client
-   * (`session.cid` on `session.server`). Denied because the IdP could not be asked: the
-   * session is kept; `idp_unreachable` decides as at REAUTH.
+   * event (the periodic re-check). Undefined when the session is no longer bound to a client
+   * on `server`. Admitted: the session is stored with the rotated refresh token and fresh
+   * claims. Denied because the grant is gone or the policy refuses the user: the session has
+   * ended (deleted, its client killed, the newest refresh token revoked). Denied because the
+   * IdP could not be asked: the session is kept and its client killed; `idp_unreachable`
+   * decides as at REAUTH.
    */
-  recheckSession(sessionId: string): Promise<Recheck | undefined> {
+  recheckSession(sessionId: string, server: string): Promise<Recheck | undefined> {
     return this.sessionLock.run(sessionId, async () => {
       const session = await this.#deps.store.getSession(sessionId);
-      if (!session || session.expiresAt <= this.#deps.now()) return undefined;
+      // Listed at the start of a round: since then the client may have left, or moved to a
+      // server whose re-checks another cluster instance runs.
+      if (
+        !session || session.server !== server || session.cid === undefined ||
+        session.expiresAt <= this.#deps.now()
+      ) return undefined;
       const client: ClientSide = {
         kind: "reauth",
         server: session.server,
@@ -188,7 +194,7 @@ export class Admission {
         clientIp: session.clientIp ?? "",
         username: undefined,
       };
-      return await this.#recheck(session, client, {});
+      return await this.#recheck(session, client, { rebind: {}, disconnect: true });
     });
   }
 
@@ -233,21 +239,12 @@ export class Admission {
     await commander.deny(client.cid, client.kid, denial.logReason, denial.reason);
   }
 
-  /** Ends a session for good: deleted, and its refresh token revoked at the IdP (RFC 7009). */
-  async endSession(
-    session: Session,
-    why: SessionEndReason,
-    refreshToken = session.refreshToken,
-  ): Promise<void> {
-    await this.#deps.store.deleteSession(session.sessionId);
-    audit("session_ended", auditSubject(session, session), why);
-    if (refreshToken === undefined) return;
-    await this.#deps.oidc.revoke(refreshToken).catch((error) =>
-      this.#deps.log.warning("Could not revoke the refresh token of {username}: {error}", {
-        username: session.username,
-        error: String(error),
-      })
-    );
+  /**
+   * Ends a session whose lock the caller holds, without a kill (its client has gone, or is
+   * being denied).
+   */
+  endSession(session: Session, reason: EndReason): Promise<void> {
+    return this.#deps.sessionEnd.endHeld(session, reason, { kill: false });
   }
 
   #metrics(server: string) {
@@ -269,24 +266,33 @@ export class Admission {
    * denial by the policy of the session's own server ends the session; one by another server
    * a client reconnects through (shared token secret) only refuses it there.
    */
-  async #rejudge(session: Session, client: ClientSide): Promise<Recheck> {
+  async #rejudge(session: Session, client: ClientSide, disconnect: boolean): Promise<Recheck> {
     const verdict = this.#judge(session.claims, client);
     if (!verdict.allow) {
-      if (session.server === client.server) await this.endSession(session, "recheck_failed");
+      if (session.server === client.server) {
+        await this.#deps.sessionEnd.endHeld(session, "recheck-denied", { kill: disconnect });
+      }
       return { admit: false, denial: verdict.denial, session };
     }
     return { admit: true, session, lines: verdict.lines, refreshed: false };
   }
 
-  /** sessions.reauth_check = "refresh": ask the IdP whether the user may still connect. */
+  /**
+   * sessions.reauth_check = "refresh" or the periodic re-check: ask the IdP whether the user
+   * may still connect. `disconnect`: no client is asking (the periodic re-check), so a denied
+   * one is killed rather than answered.
+   */
   async #recheck(
     session: Session,
     client: ClientSide,
-    rebind: Partial<Pick<Session, "server" | "cid" | "resumable">>,
+    { rebind, disconnect }: {
+      rebind: Partial<Pick<Session, "server" | "cid" | "resumable">>;
+      disconnect: boolean;
+    },
   ): Promise<Recheck> {
-    const { oidc, config, log, store, now } = this.#deps;
+    const { oidc, config, log, store, now, sessionEnd } = this.#deps;
     if (!session.refreshToken) {
-      await this.endSession(session, "recheck_failed");
+      await sessionEnd.endHeld(session, "recheck-denied", { kill: disconnect });
       return { admit: false, denial: NO_REFRESH_TOKEN, session };
     }
     let result;
@@ -299,14 +305,16 @@ export class Admission {
           "Identity provider unreachable; judging {username} on the session (idp_unreachable = allow)",
           { username: session.username },
         );
-        return await this.#rejudge(session, client);
+        return await this.#rejudge(session, client, disconnect);
       }
-      // The grant is gone: the session cannot be re-checked ever again.
-      if (error instanceof IdpRejectedError) await this.endSession(session, "recheck_failed");
       log.warning("Refresh for {username} failed: {error}", {
         username: session.username,
         error: error.message,
       });
+      // The grant is gone: the session cannot be re-checked ever again.
+      if (error instanceof IdpRejectedError) {
+        await sessionEnd.endHeld(session, "recheck-denied", { kill: disconnect });
+      } else if (disconnect) await sessionEnd.disconnect(session);
       return { admit: false, denial: idpDenial(error, "recheck_failed"), session };
     }
     let claims = result.claims;
@@ -323,7 +331,10 @@ export class Admission {
     const verdict = this.#judge(claims, client, policy);
     if (!verdict.allow) {
       if (session.server === client.server) {
-        await this.endSession(session, "recheck_failed", result.refreshToken);
+        await sessionEnd.endHeld(session, "recheck-denied", {
+          kill: disconnect,
+          refreshToken: result.refreshToken,
+        });
       } else {
         // Refused by another server's policy: the session stays where it was, with the token
         // the IdP rotated (the old one is dead).

@@ -9,6 +9,7 @@ import type { Session, SessionStore } from "../sessions/types.ts";
 import type { Denial } from "./denial.ts";
 import type { PolicyConfig } from "./identity_policy.ts";
 import type { KeyedLock } from "./keyed_lock.ts";
+import type { SessionEnd } from "./session_end.ts";
 import type { SessionLimit } from "./session_limit.ts";
 import type { UsernamePolicy } from "./username_policy.ts";
 
@@ -25,12 +26,14 @@ export interface AdmissionConfig {
 
 export interface AdmissionDeps {
   store: SessionStore;
-  oidc: Pick<OidcClient, "refresh" | "revoke">;
+  oidc: Pick<OidcClient, "refresh">;
+  /** Ends sessions (delete, kill, audit, revoke the refresh token). */
+  sessionEnd: Pick<SessionEnd, "endHeld" | "disconnect">;
   config: AdmissionConfig;
   now: () => number;
   log: Logger;
-  /** Shared with whatever else changes sessions (SessionEnd); a new one by default. */
-  sessionLock?: KeyedLock;
+  /** Shared with whatever else changes sessions (SessionEnd's). */
+  sessionLock: KeyedLock;
   /** Counting; nothing counted when left out. */
   metrics?: Metrics;
   /** `sessions.max_per_user`; `end` ends the sessions named (SessionEnd, reason max-per-user). */

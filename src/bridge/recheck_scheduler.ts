@@ -5,6 +5,8 @@
  *
  * The interval is cut into slices; each session belongs to one slice by a hash of its id, so
  * it is checked at the same phase of every round (once per interval, never twice in a row).
+ * The bound sessions are listed once per round, when it starts (a listing reads every binding
+ * of every server); a session bound later in the round waits for the next one.
  * The sessions of a slice are spread evenly over the slice: the IdP sees a steady trickle of
  * refresh grants, never a burst, whatever the number of sessions.
  */
@@ -24,12 +26,12 @@ export interface BoundSession {
 
 /**
  * The re-check itself (the admission step: refresh grant, current policy on what the IdP says
- * now, session ended when refused). Undefined when the session is gone; `admit: false` when
- * the client must go (its session has ended, or the IdP was unreachable and
- * `idp_unreachable = "deny"`).
+ * now; a refused client is killed and its session ended). Undefined when the session is no
+ * longer bound there; `admit: false` when the client was refused (its session has ended, or
+ * the IdP was unreachable and `idp_unreachable = "deny"`).
  */
 export type RecheckSession = (
-  sessionId: string,
+  bound: BoundSession,
 ) => Promise<{ admit: boolean; session: Session } | undefined>;
 
 export interface RecheckSchedulerDeps {
@@ -37,8 +39,6 @@ export interface RecheckSchedulerDeps {
   clock: Clock;
   listBound: () => Promise<BoundSession[]>;
   recheck: RecheckSession;
-  /** Disconnects the client of a session that was refused (client-kill on its server). */
-  disconnect: (session: Session) => Promise<void>;
   log: Logger;
 }
 
@@ -75,6 +75,8 @@ export class RecheckScheduler {
   readonly #sliceMs: number;
   #startedAt = 0;
   #tick = 0;
+  /** This round's bound sessions by slice; undefined until listed. */
+  #round: BoundSession[][] | undefined;
   #timer: TimerHandle | undefined;
   #running: Promise<void> | undefined;
   #stopped = true;
@@ -91,6 +93,7 @@ export class RecheckScheduler {
     this.#stopped = false;
     this.#startedAt = this.#deps.clock.now();
     this.#tick = 0;
+    this.#round = undefined;
     this.#arm();
   }
 
@@ -118,15 +121,11 @@ export class RecheckScheduler {
   }
 
   async #runSlice(slice: number, startedAt: number): Promise<void> {
-    const { log, clock } = this.#deps;
-    let members: BoundSession[];
-    try {
-      members = (await this.#deps.listBound())
-        .filter(({ sessionId }) => sliceOf(sessionId, this.#slices) === slice);
-    } catch (error) {
-      log.warning("Re-check: cannot list sessions: {error}", { error: String(error) });
-      return;
-    }
+    const { clock } = this.#deps;
+    if (slice === 0) this.#round = undefined;
+    // A failed listing is tried again at the next slice, not a round later.
+    this.#round ??= await this.#listRound();
+    const members = this.#round?.[slice] ?? [];
     const spacing = this.#sliceMs / Math.max(1, members.length);
     for (const [index, member] of members.entries()) {
       if (this.#stopped) return;
@@ -137,16 +136,28 @@ export class RecheckScheduler {
     }
   }
 
+  async #listRound(): Promise<BoundSession[][] | undefined> {
+    let bound: BoundSession[];
+    try {
+      bound = await this.#deps.listBound();
+    } catch (error) {
+      this.#deps.log.warning("Re-check: cannot list sessions: {error}", { error: String(error) });
+      return undefined;
+    }
+    const round: BoundSession[][] = Array.from({ length: this.#slices }, () => []);
+    for (const member of bound) round[sliceOf(member.sessionId, this.#slices)]!.push(member);
+    return round;
+  }
+
   async #checkOne(member: BoundSession): Promise<void> {
     const { log } = this.#deps;
     try {
-      const outcome = await this.#deps.recheck(member.sessionId);
+      const outcome = await this.#deps.recheck(member);
       if (!outcome || outcome.admit) return;
-      log.info("Re-check refused {username} (cid {cid}): disconnecting", {
+      log.info("Re-check refused {username} (cid {cid})", {
         username: outcome.session.username,
         cid: outcome.session.cid ?? "-",
       });
-      if (outcome.session.cid !== undefined) await this.#deps.disconnect(outcome.session);
     } catch (error) {
       log.warning("Re-check of a session on {server} failed: {error}", {
         server: member.server,

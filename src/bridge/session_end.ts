@@ -1,10 +1,12 @@
 /**
  * The one place where a session is ended on purpose (back-channel logout, an admin's revoke, a
- * failed periodic re-check, too many sessions of one user): the session is deleted, its live
- * client is killed on the OpenVPN server it belongs to, and its refresh token is revoked at the
- * IdP. Audit logs and metrics hook in here.
+ * failed re-check, too many sessions of one user, a client without an OpenVPN token leaving):
+ * the session is deleted, its live client is killed on the OpenVPN server it belongs to (unless
+ * the client has gone or is being denied anyway), its refresh token is revoked at the IdP, and
+ * an audit line is written.
  */
 import type { Logger } from "@logtape/logtape";
+import { audit, auditSubject, type SessionEndReason } from "../audit.ts";
 import type { OidcClient } from "../oidc/client.ts";
 import type { Session, SessionStore } from "../sessions/types.ts";
 import type { CommanderLookup } from "./commander.ts";
@@ -14,13 +16,23 @@ export type EndReason =
   | "backchannel-logout"
   | "admin-revoke"
   | "recheck-denied"
-  | "max-per-user";
+  | "max-per-user"
+  | "disconnected";
 
 const REASON_TEXT: Record<EndReason, string> = {
   "backchannel-logout": "the user logged out at the identity provider",
   "admin-revoke": "an administrator revoked it",
-  "recheck-denied": "the identity provider no longer allows the user",
+  "recheck-denied": "a re-check found the user no longer allowed",
   "max-per-user": "the user started a newer session beyond sessions.max_per_user",
+  "disconnected": "its client left and cannot resume it without an OpenVPN token",
+};
+
+const AUDIT_REASON: Record<EndReason, SessionEndReason> = {
+  "backchannel-logout": "logout",
+  "admin-revoke": "revoked",
+  "recheck-denied": "recheck_failed",
+  "max-per-user": "max_per_user",
+  "disconnected": "disconnected",
 };
 
 /**
@@ -38,26 +50,18 @@ export interface SessionEndDeps {
   log: Logger;
 }
 
-export interface EndedSession {
-  session: Session;
-  reason: EndReason;
-  /** Whether a connected client was killed. */
-  killed: boolean;
+export interface HeldEnding {
+  /** Whether to `client-kill` the session's client (false: it has gone, or is denied anyway). */
+  kill: boolean;
+  /** The refresh token to revoke, when newer than the stored one (a re-check rotated it). */
+  refreshToken?: string | undefined;
 }
-
-export type SessionEndListener = (ended: EndedSession) => void;
 
 export class SessionEnd {
   readonly #deps: SessionEndDeps;
-  readonly #listeners: SessionEndListener[] = [];
 
   constructor(deps: SessionEndDeps) {
     this.#deps = deps;
-  }
-
-  /** Called after every ended session (audit log, metrics). */
-  onEnded(listener: SessionEndListener): void {
-    this.#listeners.push(listener);
   }
 
   /** Ends each of the sessions; returns how many were still there to end. */
@@ -75,26 +79,37 @@ export class SessionEnd {
     return sessionLock.run(sessionId, async () => {
       const session = await store.getSession(sessionId);
       if (!session) return false;
-      // Deleted first: whatever happens to the kill, the client cannot resume this session.
-      await store.deleteSession(sessionId);
-      const killed = await this.#kill(session);
-      this.#deps.log.info(
-        "Session of {username} (subject {subject}, cid {cid}) ended, client killed: {killed}; {why}",
-        {
-          username: session.username,
-          subject: session.subject,
-          cid: session.cid ?? "-",
-          why: REASON_TEXT[reason],
-          killed,
-        },
-      );
-      await this.#revoke(session);
-      for (const listener of this.#listeners) listener({ session, reason, killed });
+      await this.endHeld(session, reason, { kill: true });
       return true;
     });
   }
 
-  async #kill(session: Session): Promise<boolean> {
+  /** Ends a session the caller has read under {@link SessionEndDeps.sessionLock} and still holds. */
+  async endHeld(session: Session, reason: EndReason, ending: HeldEnding): Promise<void> {
+    // Deleted first: whatever happens to the kill, the client cannot resume this session.
+    await this.#deps.store.deleteSession(session.sessionId);
+    const killed = ending.kill && await this.disconnect(session);
+    // Without a kill the caller has already told why (a denial, a DISCONNECT); the audit line
+    // below is the record.
+    this.#deps.log[ending.kill ? "info" : "debug"](
+      "Session of {username} (subject {subject}, cid {cid}) ended, client killed: {killed}; {why}",
+      {
+        username: session.username,
+        subject: session.subject,
+        cid: session.cid ?? "-",
+        why: REASON_TEXT[reason],
+        killed,
+      },
+    );
+    audit("session_ended", auditSubject(session, session), AUDIT_REASON[reason]);
+    await this.#revoke(session.username, ending.refreshToken ?? session.refreshToken);
+  }
+
+  /**
+   * `client-kill` of the session's client on its server, leaving the session as it is; false
+   * when there was nothing to kill or the kill failed (logged here).
+   */
+  async disconnect(session: Session): Promise<boolean> {
     if (session.cid === undefined) return false;
     const commander = this.#deps.commanders(session.server);
     if (!commander) {
@@ -117,11 +132,11 @@ export class SessionEnd {
     }
   }
 
-  async #revoke(session: Session): Promise<void> {
-    if (!session.refreshToken) return;
-    await this.#deps.oidc.revoke(session.refreshToken).catch((error) =>
+  async #revoke(username: string, refreshToken: string | undefined): Promise<void> {
+    if (!refreshToken) return;
+    await this.#deps.oidc.revoke(refreshToken).catch((error) =>
       this.#deps.log.warning("Could not revoke the refresh token of {username}: {error}", {
-        username: session.username,
+        username,
         error: String(error),
       })
     );

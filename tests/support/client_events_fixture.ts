@@ -5,6 +5,9 @@
  */
 import { Admission } from "../../src/bridge/admission.ts";
 import { ClientEvents } from "../../src/bridge/client_events.ts";
+import type { CommanderLookup } from "../../src/bridge/commander.ts";
+import { KeyedLock } from "../../src/bridge/keyed_lock.ts";
+import { SessionEnd } from "../../src/bridge/session_end.ts";
 import type { Clock } from "../../src/clock.ts";
 import type { ClientRequest } from "../../src/bridge/decide.ts";
 import type { PolicyConfig } from "../../src/bridge/identity_policy.ts";
@@ -121,7 +124,7 @@ export interface TestClientEventsOptions {
   /** What the events fall back on while the store is unreachable. */
   knownSessions?: KnownSessions;
   /** The IdP's answer to a refresh grant; by default the test fails if one is made. */
-  refresh?: () => Promise<RefreshResult>;
+  refresh?: (refreshToken: string, subject: string) => Promise<RefreshResult>;
   /** Login ids to hand out; by default numbered ids shaped like real ones. */
   newLoginId?: () => string;
 }
@@ -131,22 +134,41 @@ export type TestAdmissionOptions =
     TestClientEventsOptions,
     "store" | "idpUnreachable" | "refresh" | "policy" | "usernamePolicy"
   >
-  & { now: () => number };
+  & {
+    now: () => number;
+    /** Where SessionEnd kills clients; a RecordingCommander for every server unless given. */
+    commanders?: CommanderLookup;
+  };
 
-/** The admission step over a store, with a scripted IdP that records revoked tokens. */
+/**
+ * The admission step over a store, with a scripted IdP that records revoked tokens and a
+ * SessionEnd that kills through `commanders`.
+ */
 export function testAdmission(options: TestAdmissionOptions) {
   const revoked: string[] = [];
   const policy = options.policy ?? TEST_POLICY;
-  const admission = new Admission({
+  const sessionLock = new KeyedLock();
+  const killer = new RecordingCommander();
+  const sessionEnd = new SessionEnd({
     store: options.store,
+    commanders: options.commanders ?? (() => killer),
     oidc: {
-      refresh: options.refresh ??
-        (() => Promise.reject(new Error("No refresh expected in this test"))),
       revoke: (token) => {
         revoked.push(token);
         return Promise.resolve();
       },
     },
+    sessionLock,
+    log: getLogger("test"),
+  });
+  const admission = new Admission({
+    store: options.store,
+    oidc: {
+      refresh: options.refresh ??
+        (() => Promise.reject(new Error("No refresh expected in this test"))),
+    },
+    sessionEnd,
+    sessionLock,
     config: {
       policy: () => policy,
       usernamePolicy: () => options.usernamePolicy ?? "empty_or_match",
@@ -156,12 +178,16 @@ export function testAdmission(options: TestAdmissionOptions) {
     now: options.now,
     log: getLogger("test"),
   });
-  return { admission, revoked };
+  return { admission, revoked, killed: killer.commands };
 }
 
 export function testClientEvents(options: TestClientEventsOptions) {
   const commander = new RecordingCommander();
-  const { admission, revoked } = testAdmission({ ...options, now: () => options.clock.now() });
+  const { admission, revoked } = testAdmission({
+    ...options,
+    now: () => options.clock.now(),
+    commanders: () => commander,
+  });
   let counter = 0;
   const events = new ClientEvents({
     server: options.server ?? "default",

@@ -156,37 +156,64 @@ Deno.test("refresh check: a refresh without claims (no ID token, no userinfo) is
 Deno.test("recheckSession() re-checks a stored session at the IdP without a management event", async () => {
   const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
   let answer = refreshed(ALICE);
-  const { admission, revoked } = testAdmission({ store, now: () => T0, refresh: () => answer() });
+  const { admission, revoked, killed } = testAdmission({
+    store,
+    now: () => T0,
+    refresh: () => answer(),
+  });
   await store.putSession(session());
-  const admitted = await admission.recheckSession("s-1");
+  const admitted = await admission.recheckSession("s-1", "default");
   assertEquals(admitted?.admit, true);
   assertEquals((await store.getSession("s-1"))?.refreshToken, "rt-2");
   assertEquals((await store.getSession("s-1"))?.cid, 4);
+  assertEquals(killed, []);
 
   answer = refreshed({ sub: "u-1", preferred_username: "alice" });
-  const denied = await admission.recheckSession("s-1");
-  assertEquals(denied?.admit, false);
-  assertEquals(denied?.admit === false && denied.denial.code, "group");
-  assertEquals(denied?.session.cid, 4);
+  const logs = await logsOf(async () => {
+    const denied = await admission.recheckSession("s-1", "default");
+    assertEquals(denied?.admit, false);
+    assertEquals(denied?.admit === false && denied.denial.code, "group");
+    assertEquals(denied?.session.cid, 4);
+  });
   assertEquals(await store.getSession("s-1"), undefined);
+  assertEquals(killed, [{ kind: "kill", cid: 4, message: "RESTART" }]);
   assertEquals(revoked, ["rt-2"]);
-  assertEquals(await admission.recheckSession("s-1"), undefined);
+  const ended = logs.filter((l) => l.category === "audit");
+  assertEquals(ended.map((l) => [l.properties.event, l.properties.reason]), [
+    ["session_ended", "recheck_failed"],
+  ]);
+  assertEquals(await admission.recheckSession("s-1", "default"), undefined);
+});
+
+Deno.test("recheckSession() leaves a session no longer bound there alone (client gone, or moved)", async () => {
+  const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
+  // Any refresh fails the test: nothing may be asked of the IdP.
+  const { admission, revoked, killed } = testAdmission({ store, now: () => T0 });
+  await store.putSession(session({ cid: undefined }));
+  assertEquals(await admission.recheckSession("s-1", "default"), undefined);
+  await store.putSession(session({ server: "other" }));
+  assertEquals(await admission.recheckSession("s-1", "default"), undefined);
+  assertEquals((await store.getSession("s-1"))?.refreshToken, "rt-1");
+  assertEquals([revoked, killed], [[], []]);
 });
 
 Deno.test("recheckSession() with the IdP unreachable follows idp_unreachable and keeps the session", async () => {
   for (const idpUnreachable of ["deny", "allow"] as const) {
     const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
-    const { admission, revoked } = testAdmission({
+    const { admission, revoked, killed } = testAdmission({
       store,
       now: () => T0,
       idpUnreachable,
       refresh: () => Promise.reject(new IdpUnreachableError("connect ECONNREFUSED")),
     });
     await store.putSession(session());
-    const result = await admission.recheckSession("s-1");
+    const result = await admission.recheckSession("s-1", "default");
     assertEquals(result?.admit, idpUnreachable === "allow", idpUnreachable);
     assertEquals((await store.getSession("s-1"))?.refreshToken, "rt-1", idpUnreachable);
     assertEquals(revoked, [], idpUnreachable);
+    // "deny" disconnects (as a REAUTH would be denied) but keeps the session to resume later.
+    const kills = idpUnreachable === "deny" ? [{ kind: "kill", cid: 4, message: "RESTART" }] : [];
+    assertEquals(killed, kills, idpUnreachable);
   }
 });
 

@@ -1,53 +1,72 @@
 /**
  * The periodic re-check's scheduler on a fake clock: each bound session once per interval at
- * a stable phase, spread out (no burst), refused clients disconnected, failures contained.
+ * a stable phase, spread out (no burst), one listing per round, failures contained; and with
+ * the real admission step, refused clients killed and their sessions ended through SessionEnd.
  */
 import { assert, assertEquals } from "../../support/assert.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
 import {
   type BoundSession,
+  listBound,
   RecheckScheduler,
+  type RecheckSchedulerDeps,
   sliceCount,
   sliceOf,
 } from "../../../src/bridge/recheck_scheduler.ts";
 import { getLogger } from "../../../src/log.ts";
-import type { Session } from "../../../src/sessions/types.ts";
+import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { session } from "../sessions/fixtures.ts";
+import { EVENTS_T0, testAdmission, testSession } from "../../support/client_events_fixture.ts";
+import { logsOf } from "../../support/log_capture.ts";
+import { RecordingCommander } from "../../support/recording_commander.ts";
 
 const INTERVAL = 60_000;
+
+/** Moves the fake time in small steps, letting the scheduler's promises settle between. */
+async function advance(clock: FakeClock, ms: number): Promise<void> {
+  for (let passed = 0; passed < ms; passed += 250) {
+    clock.advance(250);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+}
 
 function setup(options: {
   bound: BoundSession[];
   verdict?: (id: string) => boolean | "gone" | "throw";
+  /** Fails the listing of the given calls (1-based). */
+  failListing?: (call: number) => boolean;
 }) {
   const clock = new FakeClock();
   const checks: Array<{ id: string; at: number }> = [];
-  const disconnected: Session[] = [];
+  const refused: string[] = [];
+  let listCalls = 0;
   const scheduler = new RecheckScheduler({
     intervalMs: INTERVAL,
     clock,
-    listBound: () => Promise.resolve(options.bound),
-    recheck: (id) => {
+    listBound: () => {
+      listCalls++;
+      return options.failListing?.(listCalls)
+        ? Promise.reject(new Error("store down"))
+        : Promise.resolve(options.bound);
+    },
+    recheck: ({ sessionId: id }) => {
       checks.push({ id, at: clock.now() });
       const verdict = options.verdict?.(id) ?? true;
       if (verdict === "throw") return Promise.reject(new Error("IdP on fire"));
       if (verdict === "gone") return Promise.resolve(undefined);
+      if (!verdict) refused.push(id);
       return Promise.resolve({ admit: verdict, session: session({ sessionId: id, cid: 7 }) });
-    },
-    disconnect: (s) => {
-      disconnected.push(s);
-      return Promise.resolve();
     },
     log: getLogger("test"),
   });
-  /** Moves the fake time in small steps, letting the scheduler's promises settle between. */
-  const run = async (ms: number) => {
-    for (let passed = 0; passed < ms; passed += 250) {
-      clock.advance(250);
-      await new Promise((resolve) => setTimeout(resolve, 0));
-    }
+  return {
+    clock,
+    scheduler,
+    checks,
+    refused,
+    listCalls: () => listCalls,
+    run: (ms: number) => advance(clock, ms),
   };
-  return { clock, scheduler, checks, disconnected, run };
 }
 
 const many = Array.from({ length: 40 }, (_, i) => ({ server: "vpn1", sessionId: `s-${i}` }));
@@ -88,20 +107,27 @@ Deno.test("re-checks are spread: never more than one at an instant, none in a bu
   }
 });
 
-Deno.test("a refused session's client is disconnected; admitted and gone ones are left alone", async () => {
-  const t = setup({
-    bound: [
-      { server: "vpn1", sessionId: "ok" },
-      { server: "vpn1", sessionId: "disabled" },
-      { server: "vpn1", sessionId: "gone" },
-    ],
-    verdict: (id) => (id === "disabled" ? false : id === "gone" ? "gone" : true),
-  });
+Deno.test("the bound sessions are listed once per round, not once per slice", async () => {
+  const t = setup({ bound: many });
+  assertEquals(sliceCount(INTERVAL), 60);
+  t.scheduler.start();
+  await t.run(3 * INTERVAL);
+  await t.scheduler.stop();
+  assertEquals(t.listCalls(), 3);
+  for (const { sessionId } of many) {
+    assertEquals(t.checks.filter((c) => c.id === sessionId).length, 3, sessionId);
+  }
+});
+
+Deno.test("a failed listing is tried again at the next slice, not a round later", async () => {
+  const t = setup({ bound: many, failListing: (call) => call === 1 });
   t.scheduler.start();
   await t.run(INTERVAL);
   await t.scheduler.stop();
-  assertEquals(t.disconnected.map((s) => s.sessionId), ["disabled"]);
-  assertEquals(t.checks.length, 3);
+  assertEquals(t.listCalls(), 2);
+  // Only the first slice's sessions wait for the next round.
+  const expected = many.filter(({ sessionId }) => sliceOf(sessionId, 60) !== 0);
+  assertEquals(t.checks.map((c) => c.id).sort(), expected.map((m) => m.sessionId).sort());
 });
 
 Deno.test("a re-check that throws is contained: the others are still checked", async () => {
@@ -113,7 +139,7 @@ Deno.test("a re-check that throws is contained: the others are still checked", a
   await t.run(INTERVAL);
   await t.scheduler.stop();
   assertEquals(t.checks.length, 10);
-  assertEquals(t.disconnected.length, 9);
+  assertEquals(t.refused.length, 9);
 });
 
 Deno.test("stop() ends the walk: nothing is re-checked afterwards", async () => {
@@ -126,4 +152,70 @@ Deno.test("stop() ends the walk: nothing is re-checked afterwards", async () => 
   await t.run(INTERVAL);
   assertEquals(t.checks.length, seen);
   assertEquals(t.clock.pendingTimers, 0);
+});
+
+/** The scheduler over the real admission step and SessionEnd, as the daemon wires them. */
+async function withAdmission(commander: RecordingCommander) {
+  const clock = new FakeClock(EVENTS_T0);
+  const store = new MemoryStore({ maxEntries: 100, now: () => clock.now() });
+  const disabled = { sub: "u-2", preferred_username: "bob" };
+  const { admission, revoked } = testAdmission({
+    store,
+    now: () => clock.now(),
+    commanders: (server) => (server === "default" ? commander : undefined),
+    // bob's grant now brings no groups: the policy refuses him.
+    refresh: (token) =>
+      Promise.resolve({
+        claims: token === "rt-bob" ? disabled : testSession().claims,
+        refreshToken: `${token}-2`,
+        refreshExpiresAt: undefined,
+        idToken: undefined,
+      }),
+  });
+  await store.putSession(testSession({ sessionId: "alice", cid: 4 }));
+  const bob = { username: "bob", subject: "u-2", commonName: "bob", refreshToken: "rt-bob" };
+  await store.putSession(testSession({ sessionId: "bob", cid: 5, ...bob }));
+  const deps: RecheckSchedulerDeps = {
+    intervalMs: INTERVAL,
+    clock,
+    listBound: () => listBound(store, ["default"]),
+    recheck: ({ sessionId, server }) => admission.recheckSession(sessionId, server),
+    log: getLogger("recheck"),
+  };
+  const scheduler = new RecheckScheduler(deps);
+  const logs = await logsOf(async () => {
+    scheduler.start();
+    await advance(clock, INTERVAL);
+    await scheduler.stop();
+  });
+  return { store, revoked, logs };
+}
+
+Deno.test("a refused user's client is killed and the session ends through SessionEnd; an admitted one is kept", async () => {
+  const commander = new RecordingCommander();
+  const t = await withAdmission(commander);
+  assertEquals(commander.commands, [{ kind: "kill", cid: 5, message: "RESTART" }]);
+  assertEquals(await t.store.getSession("bob"), undefined);
+  assertEquals((await t.store.getSession("alice"))?.refreshToken, "rt-1-2");
+  // The rotated token is the one the IdP must forget.
+  assertEquals(t.revoked, ["rt-bob-2"]);
+  const audit = t.logs.filter((l) => l.category === "audit");
+  assertEquals(audit.map((l) => [l.properties.event, l.properties.username, l.properties.reason]), [
+    ["session_ended", "bob", "recheck_failed"],
+  ]);
+  assert(t.logs.some((l) => l.text.includes("ended, client killed: true")));
+});
+
+Deno.test("a failed client-kill in a re-check is logged as a failed kill, and the session still ends", async () => {
+  const commander = new RecordingCommander();
+  commander.failWith = "ERROR: client-kill command failed";
+  const t = await withAdmission(commander);
+  assertEquals(commander.commands, [{ kind: "kill", cid: 5, message: "RESTART" }]);
+  const warnings = t.logs.filter((l) => l.level === "warning").map((l) => l.text);
+  assertEquals(warnings, ["client-kill of cid 5 failed: Error: ERROR: client-kill command failed"]);
+  assertEquals(await t.store.getSession("bob"), undefined);
+  assertEquals(t.revoked, ["rt-bob-2"]);
+  const audit = t.logs.filter((l) => l.category === "audit").map((l) => l.properties.reason);
+  assertEquals(audit, ["recheck_failed"]);
+  assert(t.logs.some((l) => l.text.includes("ended, client killed: false")));
 });
