@@ -134,7 +134,19 @@ export async function startDaemon(
   // One management link per OpenVPN server, each with its own reconnect, event handler and
   // policy. Settings are read at each use, so a reload's policy applies to the next decision.
   // In a cluster a link is built for each period this instance holds the server's lease.
+  const links: BuiltLink[] = [];
+  // Registered before the cluster starts: a leased link's build reads its server's metrics.
   const linkMetrics = new Map<string, ServerMetrics>();
+  for (const { name } of config.servers) {
+    linkMetrics.set(
+      name,
+      metrics.addServer(name, {
+        counts: () => store.countLive(name),
+        linkUp: () =>
+          cluster ? cluster.linkUp(name) : links.find((l) => l.name === name)!.link.linkUp,
+      }),
+    );
+  }
   const buildLink = serverLinkBuilder({
     current,
     store,
@@ -159,16 +171,7 @@ export async function startDaemon(
     const names = config.servers.map(({ name }) => name);
     metrics.addCluster(cluster.instanceId, names, (name) => cluster.leases().includes(name));
   }
-  const links: BuiltLink[] = [];
   for (const { name } of config.servers) {
-    linkMetrics.set(
-      name,
-      metrics.addServer(name, {
-        counts: () => store.countLive(name),
-        linkUp: () =>
-          cluster ? cluster.linkUp(name) : links.find((l) => l.name === name)!.link.linkUp,
-      }),
-    );
     if (cluster) commanders.set(name, cluster.commander(name));
     else {
       const built = buildLink(name);

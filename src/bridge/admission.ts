@@ -99,14 +99,14 @@ export class Admission {
   /**
    * A CONNECT with the token of a stored session, or a REAUTH: the current policy again (after
    * a refresh at the IdP when `refresh`), then `client-auth`/`client-auth-nt` or `client-deny`.
-   * Call under {@link sessionLock}.
+   * `resumable`: whether the client can come back with a token to this session. Call under
+   * {@link sessionLock}.
    */
   async resume(
     client: ClientSide & { kind: "connect" | "reauth" },
-    resumable: boolean,
     stored: Session,
-    refresh: boolean,
     commander: ClientCommander,
+    { resumable, refresh }: { resumable: boolean; refresh: boolean },
   ): Promise<void> {
     const { store, log, now } = this.#deps;
     // A reconnect may come through another server sharing the token secret: the session
@@ -124,10 +124,10 @@ export class Admission {
     // back: with the file store that durable write (one fsync) was most of a REAUTH's cost,
     // and every client renegotiates hourly. lastAuthAt then records the last login, reconnect
     // or re-check rather than the last renegotiation.
-    const unchanged = checked.refreshed ||
-      (client.kind === "reauth" && session.server === client.server &&
-        session.cid === client.cid && session.resumable === resumable);
-    if (!unchanged) {
+    const plainRenegotiation = client.kind === "reauth" && session.server === client.server &&
+      session.cid === client.cid && session.resumable === resumable;
+    // A refreshed session (rebound too) was stored by #recheck already.
+    if (!checked.refreshed && !plainRenegotiation) {
       session = { ...session, ...rebind, lastAuthAt: now() };
       await store.putSession(session);
     }

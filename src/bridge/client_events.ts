@@ -189,7 +189,7 @@ export class ClientEvents {
     const { store, commander, config, log, clock } = this.#deps;
     let session: Session | undefined;
     try {
-      session = req.sessionId && readsSession(req)
+      session = req.sessionId && readsSession(req, config.bypassCommonNames)
         ? await store.getSession(req.sessionId)
         : undefined;
     } catch (error) {
@@ -229,13 +229,10 @@ export class ClientEvents {
         }
         return;
       case "resume":
-        await this.#deps.admission.resume(
-          req,
-          decision.session.resumable || canResume(req),
-          decision.session,
-          decision.refresh,
-          commander,
-        );
+        await this.#deps.admission.resume(req, decision.session, commander, {
+          resumable: decision.session.resumable || canResume(req),
+          refresh: decision.refresh,
+        });
         return;
     }
   }

@@ -77,10 +77,19 @@ const WEBAUTH = /(?:^|,)\s*webauth\s*(?:,|$)/;
 
 /**
  * Whether `decide` looks at the stored session for this request: a REAUTH always, a CONNECT only
- * when it presents OpenVPN's token. A new client's CONNECT need not read the store at all.
+ * when it presents OpenVPN's token, neither for a bypassed common name. A new client's CONNECT
+ * need not read the store at all.
  */
-export function readsSession(request: Pick<ClientRequest, "kind" | "sessionState">): boolean {
-  return request.kind === "reauth" || TOKEN_STATES.has(request.sessionState);
+export function readsSession(
+  request: Pick<ClientRequest, "kind" | "sessionState" | "commonName">,
+  bypassCommonNames: readonly RegExp[],
+): boolean {
+  return (request.kind === "reauth" || TOKEN_STATES.has(request.sessionState)) &&
+    !isBypassed(request.commonName, bypassCommonNames);
+}
+
+function isBypassed(commonName: string, bypassCommonNames: readonly RegExp[]): boolean {
+  return bypassCommonNames.some((pattern) => pattern.test(commonName));
 }
 
 export function decide(
@@ -88,9 +97,7 @@ export function decide(
   session: Session | undefined,
   options: DecideOptions,
 ): Decision {
-  if (options.bypassCommonNames.some((pattern) => pattern.test(request.commonName))) {
-    return { action: "bypass" };
-  }
+  if (isBypassed(request.commonName, options.bypassCommonNames)) return { action: "bypass" };
   const refresh = options.reauthCheck === "refresh";
   const usable = session !== undefined && session.commonName === request.commonName;
   if (request.kind === "reauth") {

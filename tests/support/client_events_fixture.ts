@@ -118,6 +118,8 @@ export interface TestClientEventsOptions {
   /** Usually a FakeClock: pending-login deadlines fire when the test advances it. */
   clock: Clock;
   authPendingTimeoutMs?: number;
+  /** `openvpn.bypass_common_names`; none unless given. */
+  bypassCommonNames?: RegExp[];
   reauthCheck?: "none" | "refresh";
   idpUnreachable?: "deny" | "allow";
   storeUnreachable?: "deny" | "allow";
@@ -196,7 +198,7 @@ export function testClientEvents(options: TestClientEventsOptions) {
     admission,
     config: {
       baseUrl: new URL("https://vpn.example.com"),
-      bypassCommonNames: [],
+      bypassCommonNames: options.bypassCommonNames ?? [],
       authPendingTimeoutMs: options.authPendingTimeoutMs ?? 60_000,
       sessions: {
         reauthCheck: options.reauthCheck ?? "none",

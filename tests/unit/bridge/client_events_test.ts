@@ -208,3 +208,31 @@ Deno.test("a token reconnect is judged by the new server's policy: denied there,
   assertEquals([kept?.server, kept?.cid], ["udp", 4]);
   admins.events.close();
 });
+
+Deno.test("a REAUTH or token CONNECT of a bypassed common name is answered without reading the store", async () => {
+  const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
+  await store.putSession(session({ commonName: "site-a" }));
+  let reads = 0;
+  const getSession = store.getSession.bind(store);
+  store.getSession = (id) => {
+    reads++;
+    return getSession(id);
+  };
+  const { events, commander } = testClientEvents({
+    store,
+    clock: new FakeClock(T0),
+    bypassCommonNames: [/^site-.*$/],
+  });
+  const env = testEnv({ common_name: "site-a" });
+  await events.onReauth(4, 3, env);
+  await events.onConnect(4, 4, testEnv({ common_name: "site-a", session_state: "Authenticated" }));
+  assertEquals(commander.commands, [
+    { kind: "auth-nt", cid: 4, kid: 3 },
+    { kind: "auth-nt", cid: 4, kid: 4 },
+  ]);
+  assertEquals(reads, 0);
+  // The same REAUTH of a common name not bypassed reads its session.
+  await events.onReauth(4, 5, testEnv({}));
+  assertEquals(reads, 1);
+  events.close();
+});
