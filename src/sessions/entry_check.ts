@@ -142,30 +142,32 @@ function optionalField<K extends string, V>(key: K, value: V | undefined): { [P 
 }
 
 /**
- * Returns a copy of `value` if it is a valid Session, else throws a TypeError. Stores keep it (a
- * cache, the memory store), so the fields from OpenVPN are strings of its own (see ownString).
+ * Returns a copy of `value` if it is a valid Session, else throws a TypeError. `ownStrings` for a
+ * store that keeps the copy itself in memory (a cache, the memory store): the fields from
+ * OpenVPN are then copied too (see ownString); decoded JSON has strings of its own already.
  * With `shared`, its lists and nested claims are the shared (frozen) copies, its other strings
  * those of `value`.
  */
-export function checkSession(value: unknown, shared?: SharedValues): Session {
+export function checkSession(value: unknown, ownStrings = false, shared?: SharedValues): Session {
   const what = "session";
   const fields = record(value, what);
+  const own = (text: string) => ownStrings ? ownString(text) : text;
   const commonName = str(fields, "commonName", what);
   const username = str(fields, "username", what);
   const clientIp = optionalStr(fields, "clientIp", what);
   return {
-    sessionId: ownString(str(fields, "sessionId", what)),
+    sessionId: own(str(fields, "sessionId", what)),
     server: str(fields, "server", what),
     cid: optionalInt(fields, "cid", what),
     // A certificate named after its user (from OpenVPN and from the IdP): one string, the IdP's.
-    commonName: commonName === username ? username : ownString(commonName),
+    commonName: commonName === username ? username : own(commonName),
     username,
     groups: strings(fields, "groups", what, shared),
     roles: strings(fields, "roles", what, shared),
     claims: claims(fields, "claims", what, shared),
     subject: str(fields, "subject", what),
     sid: optionalStr(fields, "sid", what),
-    ...optionalField("clientIp", clientIp === undefined ? undefined : ownString(clientIp)),
+    ...optionalField("clientIp", clientIp === undefined ? undefined : own(clientIp)),
     refreshToken: optionalStr(fields, "refreshToken", what),
     refreshExpiresAt: optionalTime(fields, "refreshExpiresAt", what),
     resumable: bool(fields, "resumable", what),

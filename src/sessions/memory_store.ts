@@ -72,7 +72,7 @@ export class MemoryStore implements SessionStore {
 
   putSession(session: Session): Promise<void> {
     return this.#run(() => {
-      const copy = Object.freeze(checkSession(session, this.#shared));
+      const copy = Object.freeze(checkSession(session, true, this.#shared));
       this.#makeRoom("sessions", this.#sessions, copy.sessionId);
       this.#sessions.set(copy.sessionId, copy);
     });

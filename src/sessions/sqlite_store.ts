@@ -181,7 +181,7 @@ export class SqliteStore implements SessionStore {
 
   async putSession(session: Session): Promise<void> {
     this.#assertOpen();
-    const copy = Object.freeze(checkSession(session));
+    const copy = Object.freeze(checkSession(session, true));
     // Encrypt before the transaction: nothing may await while a transaction is open.
     const token = copy.refreshToken === undefined
       ? null

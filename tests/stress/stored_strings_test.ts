@@ -1,0 +1,86 @@
+/**
+ * What OpenVPN sent (session id, common name, client IP) reaches a store as slices of the
+ * management chunk it was read from. A store that keeps the session in memory (the memory
+ * store; the file store's cache) must keep strings of its own, or each stored session holds its
+ * whole chunk alive. Here each session's strings are slices of a 1 MiB chunk of its own.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Secret } from "../../src/config/secret.ts";
+import { MemoryStore } from "../../src/sessions/memory_store.ts";
+import { SqliteStore } from "../../src/sessions/sqlite_store.ts";
+import { TokenCipher } from "../../src/sessions/token_cipher.ts";
+import type { SessionStore } from "../../src/sessions/types.ts";
+import { assert, assertEquals } from "../support/assert.ts";
+import { testSession } from "../support/client_events_fixture.ts";
+import { settledHeap } from "./_fixtures.ts";
+
+const SESSIONS = 50;
+const CHUNK_CHARS = 1 << 20;
+const T0 = 1_800_000_000_000;
+
+/** Stores SESSIONS sessions read out of chunks nobody else keeps; returns the heap growth. */
+async function heapKeptByChunks(store: SessionStore): Promise<number> {
+  const idle = await settledHeap();
+  for (let i = 0; i < SESSIONS; i++) {
+    // Each value long enough to be a slice, not a copy (V8 copies substrings under 13 chars).
+    const head = `>CLIENT:ENV,session_id=chunk-session-${String(i).padStart(4, "0")}\n` +
+      `>CLIENT:ENV,common_name=cert-user-${i}.vpn.example.com\n` +
+      `>CLIENT:ENV,untrusted_ip=2001:db8:0:${i}::7\n`;
+    const chunk = head + "x".repeat(CHUNK_CHARS) + i;
+    const value = (name: string) => {
+      const start = chunk.indexOf(`${name}=`) + name.length + 1;
+      return chunk.slice(start, chunk.indexOf("\n", start));
+    };
+    await store.putSession(testSession({
+      sessionId: value("session_id"),
+      commonName: value("common_name"),
+      clientIp: value("untrusted_ip"),
+      cid: i,
+      createdAt: T0,
+      lastAuthAt: T0,
+      expiresAt: T0 + 3_600_000,
+    }));
+  }
+  const growth = (await settledHeap()) - idle;
+  const stored = await store.getSession("chunk-session-0007");
+  assertEquals(
+    [stored?.commonName, stored?.clientIp],
+    ["cert-user-7.vpn.example.com", "2001:db8:0:7::7"],
+  );
+  return growth;
+}
+
+function assertChunksFreed(growth: number): void {
+  // Held chunks would be SESSIONS MiB; the sessions themselves are a few KiB.
+  assert(
+    growth < (SESSIONS * CHUNK_CHARS) / 5,
+    `Heap ${Math.round(growth / 1024)} KiB above idle: stored sessions keep their chunks`,
+  );
+}
+
+Deno.test("a session in the memory store does not keep the management chunk it came in", async () => {
+  const store = new MemoryStore({ maxEntries: SESSIONS, now: () => T0 });
+  try {
+    assertChunksFreed(await heapKeptByChunks(store));
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("a session in the file store's cache does not keep the management chunk it came in", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "stress-strings-"));
+  const store = await SqliteStore.open({
+    path: join(dir, "sessions.sqlite"),
+    cipher: await TokenCipher.fromConfig(undefined, new Secret("stress-secret-stress-secret-0123")),
+    maxEntries: SESSIONS,
+    now: () => T0,
+  });
+  try {
+    assertChunksFreed(await heapKeptByChunks(store));
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
