@@ -10,7 +10,7 @@
  */
 import { Buffer } from "node:buffer";
 import type { StoredFields } from "./redis_codec.ts";
-import { CACHE_LIMIT } from "./session_cache.ts";
+import { CACHE_LIMIT, SnapshotCache } from "./session_cache.ts";
 import type { Session } from "./types.ts";
 
 interface Decoded {
@@ -20,7 +20,7 @@ interface Decoded {
 }
 
 export class DecodedSessions {
-  readonly #entries = new Map<string, Decoded>();
+  readonly #entries = new SnapshotCache<Decoded>(CACHE_LIMIT);
 
   /** The snapshot decoded from exactly these bytes under this id, if there is one. */
   get(sessionId: string, [data, secret]: StoredFields): Session | undefined {
@@ -32,18 +32,16 @@ export class DecodedSessions {
 
   /** Keeps `session`, decoded under `sessionId` from `fields`, when it is bound to a client. */
   remember(sessionId: string, [data, secret]: StoredFields, session: Session): void {
-    this.#entries.delete(sessionId);
-    if (data === null || session.cid === undefined) return;
+    if (data === null || session.cid === undefined) {
+      this.#entries.delete(sessionId);
+      return;
+    }
     // Copies: a reply's buffers may be views of a larger read buffer.
     this.#entries.set(sessionId, {
       data: Buffer.from(data),
       secret: secret === null ? null : Buffer.from(secret),
       session,
     });
-    if (this.#entries.size > CACHE_LIMIT) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest !== undefined) this.#entries.delete(oldest);
-    }
   }
 
   delete(sessionId: string): void {

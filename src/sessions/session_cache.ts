@@ -1,9 +1,9 @@
 /**
- * Decoded entries of the file store, kept as frozen snapshots so that a read costs no JSON
- * parsing and no decryption: sessions (a REAUTH) and pending logins (the login page, the
- * confirm step and the callback each read one). Bounded: beyond the limit the least recently
- * stored is dropped. The store decides when a cache is stale (another connection wrote the
- * file) and clears it.
+ * Decoded entries kept as frozen snapshots so that a read costs no JSON parsing and no
+ * decryption: the file store's sessions (a REAUTH) and pending logins (the login page, the
+ * confirm step and the callback each read one), and the Redis store's sessions with the bytes
+ * they came from. Bounded: beyond the limit the least recently stored is dropped. The store
+ * decides when a cache is stale (another connection wrote the file) and clears it.
  */
 import type { PendingLogin } from "./types.ts";
 
@@ -12,7 +12,7 @@ export const CACHE_LIMIT = 50_000;
 /** Pending logins live minutes; this many covers a CONNECT storm's logins being finished. */
 export const PENDING_CACHE_LIMIT = 10_000;
 
-export class SnapshotCache<T extends { readonly expiresAt: number }> {
+export class SnapshotCache<T> {
   readonly #entries = new Map<string, T>();
   readonly #limit: number;
 
@@ -42,7 +42,7 @@ export class SnapshotCache<T extends { readonly expiresAt: number }> {
     this.#entries.delete(key);
   }
 
-  dropExpired(now: number): void {
+  dropExpired(this: SnapshotCache<{ readonly expiresAt: number }>, now: number): void {
     for (const [key, value] of this.#entries) {
       if (value.expiresAt < now) this.#entries.delete(key);
     }
