@@ -202,23 +202,14 @@ export class SqliteStore implements SessionStore {
   }
 
   getSession(sessionId: string): Promise<Session | undefined> {
-    return this.#run(() => {
-      this.#checkDataVersion();
-      const cached = this.#cache.get(sessionId);
-      if (cached !== undefined) return cached.expiresAt >= this.#now() ? cached : undefined;
-      const row = this.#sql.getSession.get(sessionId, this.#now());
-      if (row === undefined) return undefined;
-      // Decoded without awaiting, so the row is still current when cached.
-      const session = this.#decodeSession(row);
-      this.#cache.set(session.sessionId, session);
-      return session;
-    });
+    return this.#run(() => this.#readSession(sessionId));
   }
 
+  /** Only the id is selected: the session itself usually comes decoded from the cache. */
   findSessionByCid(server: string, cid: number): Promise<Session | undefined> {
     return this.#run(() => {
       const row = this.#sql.findSessionByCid.get(server, cid, this.#now());
-      return row === undefined ? undefined : this.#decodeSession(row);
+      return row === undefined ? undefined : this.#readSession(String(row["session_id"]));
     });
   }
 
@@ -382,6 +373,18 @@ export class SqliteStore implements SessionStore {
 
   #decodePending(row: Row): PendingLogin {
     return decodePendingRow(row, this.#cipher);
+  }
+
+  /** Synchronous from the data version check to caching, so a cached row is still current. */
+  #readSession(sessionId: string): Session | undefined {
+    this.#checkDataVersion();
+    const cached = this.#cache.get(sessionId);
+    if (cached !== undefined) return cached.expiresAt >= this.#now() ? cached : undefined;
+    const row = this.#sql.getSession.get(sessionId, this.#now());
+    if (row === undefined) return undefined;
+    const session = this.#decodeSession(row);
+    this.#cache.set(session.sessionId, session);
+    return session;
   }
 
   #decodeSession(row: Row): Session {

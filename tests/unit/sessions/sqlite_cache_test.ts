@@ -4,7 +4,7 @@
  * they are seen. And the pending-login cache against this store's own deletes and the clock.
  */
 import { setImmediate } from "node:timers";
-import { assertEquals } from "../../support/assert.ts";
+import { assertEquals, assertStrictEquals } from "../../support/assert.ts";
 import { SqliteStore } from "../../../src/sessions/sqlite_store.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
 import { testPendingLogin, testSession } from "../../support/client_events_fixture.ts";
@@ -49,6 +49,30 @@ Deno.test("a session changed through another connection is read anew after that 
     await b.putSession({ ...stored, cid: 9 });
     await nextTurn();
     assertEquals((await a.getSession("s-1"))?.cid, 9);
+  });
+});
+
+Deno.test("findSessionByCid() answers from the cache, and as the file says after another connection changed it", async () => {
+  await twoStores(async (a, b) => {
+    await a.putSession(
+      testSession({ sessionId: "s-1", server: "vpn1", username: "alice", cid: 1 }),
+    );
+    const cached = (await a.getSession("s-1"))!;
+    // A DISCONNECT's lookup decodes nothing when the session is cached.
+    assertStrictEquals(await a.findSessionByCid("vpn1", 1), cached);
+    await nextTurn();
+    await b.putSession({ ...cached, username: "bob" });
+    await nextTurn();
+    assertEquals((await a.findSessionByCid("vpn1", 1))?.username, "bob");
+    await nextTurn();
+    await b.putSession({ ...cached, cid: 9 });
+    await nextTurn();
+    assertEquals(await a.findSessionByCid("vpn1", 1), undefined);
+    assertEquals((await a.findSessionByCid("vpn1", 9))?.sessionId, "s-1");
+    await nextTurn();
+    await b.deleteSession("s-1");
+    await nextTurn();
+    assertEquals(await a.findSessionByCid("vpn1", 9), undefined);
   });
 });
 
