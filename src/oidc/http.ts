@@ -81,7 +81,6 @@ export function timedFetch(
   return async (url, options) => {
     const controller = new AbortController();
     const timer = clock.setTimeout(() => controller.abort(), timeoutMs);
-    const endpoint = describeEndpoint(url);
     try {
       const init: RequestInit = {
         method: options.method,
@@ -93,7 +92,9 @@ export function timedFetch(
       const response = await fetchImpl(url, init);
       const body = await readCapped(response);
       if (response.status >= 500 || response.status === 429) {
-        throw new IdpUnreachableError(`IdP answered HTTP ${response.status}: ${endpoint}`);
+        throw new IdpUnreachableError(
+          `IdP answered HTTP ${response.status}: ${describeEndpoint(url)}`,
+        );
       }
       return new Response(NULL_BODY_STATUS.has(response.status) ? null : body as BodyInit, {
         status: response.status,
@@ -107,14 +108,19 @@ export function timedFetch(
         : error instanceof Error
         ? error.message
         : String(error);
-      throw new IdpUnreachableError(`IdP request failed: ${endpoint}: ${why}`, { cause: error });
+      throw new IdpUnreachableError(`IdP request failed: ${describeEndpoint(url)}: ${why}`, {
+        cause: error,
+      });
     } finally {
       clock.clearTimeout(timer);
     }
   };
 }
 
-/** Origin and path only: query strings may carry tokens (never here, but never log them). */
+/**
+ * Origin and path only: query strings may carry tokens (never here, but never log them). Only
+ * built for an error message: parsing the URL of every IdP request for nothing was wasted.
+ */
 function describeEndpoint(url: string): string {
   try {
     const parsed = new URL(url);

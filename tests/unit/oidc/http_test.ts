@@ -88,3 +88,23 @@ Deno.test("an answer of exactly the cap, declared or chunked, is accepted", asyn
     assertEquals((await response.arrayBuffer()).byteLength, MAX_BODY_BYTES);
   }
 });
+
+Deno.test("a failed IdP request names the endpoint's origin and path, never its query", async () => {
+  const request = (fetchImpl: FetchLike) =>
+    timedFetch(fetchImpl, 5000, systemClock)(`${URL_}?code=secret-code&state=s`, {
+      method: "GET",
+      headers: {},
+      redirect: "manual",
+      body: undefined,
+    });
+  const unavailable = await assertRejects(
+    () => request(() => Promise.resolve(new Response("busy", { status: 503 }))),
+    IdpUnreachableError,
+  );
+  assertEquals(unavailable.message, `IdP answered HTTP 503: ${URL_}`);
+  const refused = await assertRejects(
+    () => request(() => Promise.reject(new TypeError("connection refused"))),
+    IdpUnreachableError,
+  );
+  assertEquals(refused.message, `IdP request failed: ${URL_}: connection refused`);
+});
