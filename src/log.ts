@@ -99,8 +99,35 @@ function oneLine(text: string): string {
   return body.replace(/\r/g, "\\r").replace(/\n/g, "\\n") + "\n";
 }
 
+/** Printable ASCII without quotes or backslashes: every runtime's inspect only quotes it. */
+const PLAIN_TEXT = /^[\x20-\x21\x23-\x26\x28-\x5b\x5d-\x5f\x61-\x7e]*$/;
+
+/**
+ * Renders a value of a text record as LogTape's default does (the runtime's inspect), without
+ * calling inspect for the values nearly every line holds (names, ids, addresses, cids): inspect
+ * was most of an audit line's cost, and a reconnect storm writes one audit line per client.
+ * The quote comes from the runtime's own inspect (Deno: double, Node and Bun: single).
+ */
+export function plainValueRenderer(): (
+  value: unknown,
+  inspect: (value: unknown) => string,
+) => string {
+  let quote: string | undefined;
+  return (value, inspect) => {
+    if (typeof value === "string" && PLAIN_TEXT.test(value)) {
+      quote ??= inspect("")[0] ?? "";
+      return quote + value + quote;
+    }
+    if (value === null) return "null";
+    if (Number.isSafeInteger(value) && !Object.is(value, -0)) return String(value);
+    return inspect(value);
+  };
+}
+
 function stderrSink(format: "text" | "json"): Sink {
-  const formatter = format === "json" ? getJsonLinesFormatter() : getTextFormatter();
+  const formatter = format === "json"
+    ? getJsonLinesFormatter()
+    : getTextFormatter({ value: plainValueRenderer() });
   const write = format === "json"
     ? (record: LogRecord) => formatter(record)
     : (record: LogRecord) => oneLine(formatter(record));

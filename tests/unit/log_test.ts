@@ -1,6 +1,7 @@
 import { assertEquals } from "../support/assert.ts";
 import process from "node:process";
-import { configureLogging, getLogger, maskSensitive } from "../../src/log.ts";
+import { getTextFormatter, type LogRecord } from "@logtape/logtape";
+import { configureLogging, getLogger, maskSensitive, plainValueRenderer } from "../../src/log.ts";
 import { Secret } from "../../src/config/secret.ts";
 
 Deno.test("maskSensitive() masks credential-like properties and keeps the rest", () => {
@@ -88,4 +89,64 @@ Deno.test("a value with line breaks stays on one line in text format", () => {
   assertEquals(out.endsWith("\n"), true);
   assertEquals(out.slice(0, -1).includes("\n"), false, out);
   assertEquals(out.includes("\r"), false, out);
+});
+
+Deno.test("text records render values exactly as LogTape's default, quicker for plain ones", () => {
+  const values: unknown[] = [
+    "alice",
+    "",
+    "client-1234",
+    "10.1.2.3",
+    "2001:db8::1",
+    "2b8f1c2e-1111-2222-3333-444455556666",
+    "/vpn-users",
+    "a b~c{d}e|f^g",
+    "x".repeat(500),
+    `it's`,
+    `say "hi"`,
+    "back\\slash",
+    "tick`",
+    `'"\``,
+    "tab\there",
+    "line\nbreak",
+    "ümlaut",
+    "\u001b[31mred",
+    "emoji 🙂",
+    0,
+    12345,
+    -7,
+    -0,
+    1.5,
+    NaN,
+    Infinity,
+    2 ** 60,
+    null,
+    undefined,
+    true,
+    false,
+    12n,
+    ["a", 1],
+    { a: "b" },
+    new Error("boom"),
+  ];
+  const record = (value: unknown): LogRecord => ({
+    category: ["openvpn-auth-oidc"],
+    level: "info",
+    message: ["v ", value, ""],
+    rawMessage: "v {value}",
+    timestamp: 0,
+    properties: { value },
+  });
+  const standard = getTextFormatter();
+  const quick = getTextFormatter({ value: plainValueRenderer() });
+  for (const value of values) {
+    assertEquals(quick(record(value)), standard(record(value)), `value ${String(value)}`);
+  }
+});
+
+Deno.test("plain text takes the runtime's quote (Node and Bun inspect with single quotes)", () => {
+  const render = plainValueRenderer();
+  const nodeLike = (value: unknown) => typeof value === "string" ? `'${value}'` : String(value);
+  assertEquals(render("alice", nodeLike), "'alice'");
+  assertEquals(render(42, nodeLike), "42");
 });
