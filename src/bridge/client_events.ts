@@ -18,7 +18,7 @@ import type { ClientCommander } from "./commander.ts";
 import { type ClientRequest, decide, readsSession } from "./decide.ts";
 import { EnvClientRequest } from "./client_request.ts";
 import { decideWithoutStore } from "./decide_without_store.ts";
-import type { Denial } from "./denial.ts";
+import { SIGN_IN_TIMED_OUT } from "./denial.ts";
 import { ExpiryQueue } from "./expiry_queue.ts";
 
 export interface ClientEventsConfig {
@@ -48,12 +48,6 @@ export interface ClientEventsDeps {
    */
   knownSessions?: Pick<KnownSessions, "get" | "forgetClient">;
 }
-
-export const SIGN_IN_TIMED_OUT: Denial = {
-  code: "timeout",
-  logReason: "sign-in timed out",
-  reason: "Sign-in was not completed in time. Reconnect to try again.",
-};
 
 /**
  * The client is told a few seconds more than our own deadline: a 2.6 client gives up by itself

@@ -189,14 +189,6 @@ export const CLIENT_MESSAGES: ReadonlyMap<string, Translations> = new Map<string
     },
   ],
   [
-    "Sign-in failed; try again",
-    {
-      de: "Die Anmeldung ist fehlgeschlagen; versuchen Sie es erneut",
-      fr: "La connexion a échoué ; réessayez",
-      es: "El inicio de sesión falló; inténtelo de nuevo",
-    },
-  ],
-  [
     "Sign-in failed on the server; try again",
     {
       de: "Die Anmeldung ist auf dem Server fehlgeschlagen; versuchen Sie es erneut",

@@ -1,7 +1,8 @@
 /**
  * Why a client was refused: a short fixed `code` (metrics count it, pages may translate it), a
  * `reason` fit to show the user (deny page, VPN client), and the `logReason` OpenVPN logs as
- * the `client-deny` reason and we log. None of them repeats claim values or tokens.
+ * the `client-deny` reason and we log. None of them repeats claim values or tokens. The fixed
+ * denials are all here (client_messages.ts translates their `reason`).
  */
 import type { DenialReason } from "../metrics/port.ts";
 import type { OidcError } from "../oidc/errors.ts";
@@ -28,10 +29,43 @@ export const NO_REFRESH_TOKEN: Denial = {
   reason: "Your access could not be confirmed; reconnect to sign in again.",
   logReason: "no refresh token to re-check the user with",
 };
-export const UNKNOWN_SERVER: Denial = {
+/** Something failed on our side; the log has the details. */
+export const INTERNAL_ERROR: Denial = {
   code: "internal_error",
-  reason: "Sign-in failed; try again",
+  reason: "Sign-in failed on the server; try again",
+  logReason: "internal error",
+};
+export const UNKNOWN_SERVER: Denial = {
+  ...INTERNAL_ERROR,
   logReason: "no policy for this OpenVPN server",
+};
+export const WRONG_NETWORK: Denial = {
+  code: "wrong_network",
+  reason: "Sign-in must happen from the same network as the VPN connection",
+  logReason: "browser ip mismatch",
+};
+export const UNUSABLE_USERNAME: Denial = {
+  code: "username_unusable",
+  reason: "Your user name cannot be used with this VPN; contact your administrator",
+  logReason: "username unusable for auth-token-user",
+};
+export const SIGN_IN_TIMED_OUT: Denial = {
+  code: "timeout",
+  logReason: "sign-in timed out",
+  reason: "Sign-in was not completed in time. Reconnect to try again.",
+};
+/** By the `openvpn.username_policy` that refused the name. */
+export const USERNAME_MISMATCH: Record<"match" | "empty_or_match", Denial> = {
+  match: {
+    code: "username_mismatch",
+    reason: "Your VPN user name must be the one you sign in with",
+    logReason: "openvpn username differs from the signed-in user",
+  },
+  empty_or_match: {
+    code: "username_mismatch",
+    reason: "Your VPN user name must be empty or the one you sign in with",
+    logReason: "openvpn username differs from the signed-in user",
+  },
 };
 export const TOO_MANY_SESSIONS: Denial = {
   code: "max_sessions",

@@ -5,15 +5,9 @@
  */
 import type { Logger } from "@logtape/logtape";
 import { authTokenUserLine } from "../policy/client_config.ts";
-import type { Denial } from "./denial.ts";
+import { UNUSABLE_USERNAME } from "./denial.ts";
 import { judge, type PolicyConfig, type Verdict } from "./identity_policy.ts";
 import { checkUsername, type UsernamePolicy } from "./username_policy.ts";
-
-const UNUSABLE_USERNAME: Denial = {
-  code: "username_unusable",
-  reason: "Your user name cannot be used with this VPN; contact your administrator",
-  logReason: "username unusable for auth-token-user",
-};
 
 export function judgeClient(
   claims: Record<string, unknown>,

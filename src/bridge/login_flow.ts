@@ -19,7 +19,7 @@ import type { PendingLogin, SessionStore } from "../sessions/types.ts";
 import type { Admission } from "./admission.ts";
 import type { CommanderLookup } from "./commander.ts";
 import type { DenialReason } from "../metrics/port.ts";
-import { type Denial, idpDenial } from "./denial.ts";
+import { type Denial, idpDenial, INTERNAL_ERROR, WRONG_NETWORK } from "./denial.ts";
 
 export interface LoginFlowDeps {
   store: SessionStore;
@@ -57,18 +57,8 @@ export type CallbackOutcome =
   /** The instance holding OpenVPN's link (`[cluster]`) did not confirm client-auth in time. */
   | { kind: "no-answer" };
 
-const WRONG_NETWORK: Denial = {
-  code: "wrong_network",
-  reason: "Sign-in must happen from the same network as the VPN connection",
-  logReason: "browser ip mismatch",
-};
 /** Older pending logins have untagged states: this many cookies are tried for them. */
 const UNTAGGED_STATE_COOKIES = 8;
-const INTERNAL_ERROR: Denial = {
-  code: "internal_error",
-  reason: "Sign-in failed; try again",
-  logReason: "internal error",
-};
 
 /**
  * What the state carries to name its login: a hash of the login id, not the id itself. The id

@@ -11,12 +11,9 @@ import { clientIdsFromStatus } from "../management/client_list.ts";
 import { STORE_UNAVAILABLE, StoreUnavailableError } from "../sessions/store_unavailable.ts";
 import type { ClientCommander } from "./commander.ts";
 import type { ClientEvents } from "./client_events.ts";
+import { INTERNAL_ERROR } from "./denial.ts";
 
-const DROPPED_REQUEST = ["malformed request", "Sign-in failed on the server; try again"] as const;
-const INTERNAL_ERROR = {
-  reason: "internal error",
-  clientReason: "Sign-in failed on the server; try again",
-};
+const DROPPED_REQUEST = ["malformed request", INTERNAL_ERROR.reason] as const;
 
 export class ServerLink {
   readonly #connection: ManagementConnection;
@@ -94,7 +91,9 @@ export class ServerLink {
             "Handling {type} of cid {cid} failed; denying: {error}",
             { type: event.type, cid, error: String(error) },
           );
-          const { reason, clientReason } = unavailable ? STORE_UNAVAILABLE : INTERNAL_ERROR;
+          const [reason, clientReason] = unavailable
+            ? [STORE_UNAVAILABLE.reason, STORE_UNAVAILABLE.clientReason]
+            : [INTERNAL_ERROR.logReason, INTERNAL_ERROR.reason];
           await this.#commander.deny(cid, kid, reason, clientReason).catch(() => {});
         }
         return;

@@ -5,7 +5,7 @@
  */
 import type { OpenvpnServerConfig } from "../config/types.ts";
 import type { Identity } from "../policy/identity.ts";
-import type { Denial } from "./denial.ts";
+import { type Denial, USERNAME_MISMATCH } from "./denial.ts";
 
 export type UsernamePolicy = OpenvpnServerConfig["usernamePolicy"];
 
@@ -28,13 +28,5 @@ export function checkUsername(
   if (clientUsername === undefined || clientUsername === identity.username) return {};
   if (policy === "any") return { warn: true };
   if (policy === "empty_or_match" && clientUsername === "") return {};
-  return {
-    denial: {
-      code: "username_mismatch",
-      reason: policy === "match"
-        ? "Your VPN user name must be the one you sign in with"
-        : "Your VPN user name must be empty or the one you sign in with",
-      logReason: "openvpn username differs from the signed-in user",
-    },
-  };
+  return { denial: USERNAME_MISMATCH[policy] };
 }

@@ -1,5 +1,5 @@
 import { assertEquals } from "../../support/assert.ts";
-import { SIGN_IN_TIMED_OUT } from "../../../src/bridge/client_events.ts";
+import { SIGN_IN_TIMED_OUT } from "../../../src/bridge/denial.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { IdpRejectedError, IdpUnreachableError } from "../../../src/oidc/errors.ts";
 import {

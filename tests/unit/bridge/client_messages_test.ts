@@ -5,7 +5,7 @@ import {
   localizedCommander,
 } from "../../../src/bridge/client_messages.ts";
 import { REASONS } from "../../../src/bridge/decide.ts";
-import { SIGN_IN_TIMED_OUT } from "../../../src/bridge/client_events.ts";
+import * as denials from "../../../src/bridge/denial.ts";
 import { STORE_UNAVAILABLE } from "../../../src/sessions/store_unavailable.ts";
 import { judge } from "../../../src/bridge/identity_policy.ts";
 import { checkUsername } from "../../../src/bridge/username_policy.ts";
@@ -47,7 +47,7 @@ function producedMessages(): string[] {
   ];
   return [
     ...Object.values(REASONS).map((reason) => reason.clientReason),
-    SIGN_IN_TIMED_OUT.reason,
+    ...fixedDenialReasons(),
     ...(["match", "empty_or_match"] as const).map((policy) =>
       checkUsername(policy, "someone-else", { username: "u" }).denial!.reason
     ),
@@ -57,7 +57,21 @@ function producedMessages(): string[] {
   ];
 }
 
+/** The user text of every fixed denial denial.ts exports (alone or in a record). */
+function fixedDenialReasons(): string[] {
+  const reasons: string[] = [];
+  const visit = (value: unknown) => {
+    if (typeof value !== "object" || value === null) return;
+    if ("logReason" in value && "reason" in value) reasons.push(String(value.reason));
+    else Object.values(value).forEach(visit);
+  };
+  Object.values(denials).forEach(visit);
+  return reasons;
+}
+
 Deno.test("every client message the bridge produces has a German, French and Spanish text", () => {
+  // INTERNAL_ERROR, UNKNOWN_SERVER, WRONG_NETWORK, the two USERNAME_MISMATCH ones, ...
+  assert(fixedDenialReasons().length >= 9, `${fixedDenialReasons().length}`);
   for (const english of producedMessages()) {
     assert(CLIENT_MESSAGES.has(english), `no translation of: ${english}`);
   }

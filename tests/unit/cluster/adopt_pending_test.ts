@@ -2,7 +2,7 @@ import { assertEquals } from "../../support/assert.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
 import { testClientEvents } from "../../support/client_events_fixture.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
-import { SIGN_IN_TIMED_OUT } from "../../../src/bridge/client_events.ts";
+import { SIGN_IN_TIMED_OUT } from "../../../src/bridge/denial.ts";
 import { pendingLogin } from "../sessions/fixtures.ts";
 
 Deno.test("a new link holder takes over the deadlines of its server's sign-ins in progress", async () => {
