@@ -169,7 +169,7 @@ export async function startDaemon(
     : undefined;
   if (cluster) {
     const names = config.servers.map(({ name }) => name);
-    metrics.addCluster(cluster.instanceId, names, (name) => cluster.leases().includes(name));
+    metrics.addCluster(cluster.instanceId, names, cluster.holds);
   }
   for (const { name } of config.servers) {
     if (cluster) commanders.set(name, cluster.commander(name));

@@ -35,6 +35,8 @@ export interface Cluster {
   linkUp(server: string): boolean;
   /** The servers whose lease this instance holds. */
   leases(): string[];
+  /** This instance holds the lease on `server`. */
+  holds(server: string): boolean;
   stop(): Promise<void>;
 }
 
@@ -80,6 +82,7 @@ export async function startCluster(deps: ClusterDeps): Promise<Cluster> {
     commander: (server) => remoteCommander(queue, server, waitMs),
     linkUp: (server) => links.get(server)?.linkUp ?? false,
     leases: () => [...links].filter(([, link]) => link.holding).map(([server]) => server),
+    holds: (server) => links.get(server)?.holding ?? false,
     async stop() {
       await Promise.all([...links.values()].map((link) => link.stop()));
       subscriber.disconnect();

@@ -63,22 +63,19 @@ export class Lease {
     return this.#state.kind === "holding" && now < this.#state.validUntil;
   }
 
-  /** Redis granted the lease with this fencing token to a request sent at `sentAt`. */
-  acquired(token: number, sentAt: number): LeaseChange {
-    const validUntil = this.#until(sentAt);
-    if (this.#state.kind === "holding" && this.#state.token === token) {
-      this.#state = { kind: "holding", token, validUntil };
-      return "none";
-    }
-    this.#state = { kind: "holding", token, validUntil };
+  /**
+   * Redis granted the lease with this fencing token to a request sent at `sentAt`. Asked for
+   * only on standby, and every grant has a new token, so this is always a takeover.
+   */
+  acquired(token: number, sentAt: number): "acquired" {
+    this.#state = { kind: "holding", token, validUntil: this.#until(sentAt) };
     return "acquired";
   }
 
   /** A renewal sent at `sentAt` found the lease still ours and extended it. */
-  renewed(token: number, sentAt: number): LeaseChange {
-    if (this.#state.kind !== "holding" || this.#state.token !== token) return "none";
+  renewed(token: number, sentAt: number): void {
+    if (this.#state.kind !== "holding" || this.#state.token !== token) return;
     this.#state = { kind: "holding", token, validUntil: this.#until(sentAt) };
-    return "none";
   }
 
   /** Redis says the lease is someone else's (or gone), or we released it. */

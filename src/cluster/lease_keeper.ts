@@ -40,13 +40,13 @@ export class LeaseKeeper {
   /** Stops renewing and, when holding, releases the lease so a standby takes over at once. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    const { clock, lease, redis, keys, server, instanceId } = this.#deps;
+    const { clock, lease, redis, keys, server } = this.#deps;
     clock.clearTimeout(this.#timer);
     clock.clearTimeout(this.#deadline);
     const token = lease.token;
     if (token === undefined) return;
     this.#change(lease.lost(), token);
-    await redis.eval(RELEASE, 1, keys.lease(server), `${instanceId}#${token}`).catch(() => {});
+    await redis.eval(RELEASE, 1, keys.lease(server), this.#holderValue(token)).catch(() => {});
   }
 
   async #tick(): Promise<void> {
@@ -66,7 +66,7 @@ export class LeaseKeeper {
         );
         if (this.#stopped) {
           if (typeof token === "number") {
-            await redis.eval(RELEASE, 1, keys.lease(server), `${instanceId}#${token}`);
+            await redis.eval(RELEASE, 1, keys.lease(server), this.#holderValue(token));
           }
           return;
         }
@@ -76,7 +76,7 @@ export class LeaseKeeper {
           RENEW,
           1,
           keys.lease(server),
-          `${instanceId}#${held}`,
+          this.#holderValue(held),
           String(lease.timing.leaseMs),
         );
         if (renewed === 1) lease.renewed(held, sentAt);
@@ -101,6 +101,11 @@ export class LeaseKeeper {
     if (this.#stopped) return;
     this.#timer = clock.setTimeout(() => void this.#tick(), lease.nextDelay());
     this.#armDeadline();
+  }
+
+  /** What the lease key holds while this instance has it with `token` (redis_scripts.ts). */
+  #holderValue(token: number): string {
+    return `${this.#deps.instanceId}#${token}`;
   }
 
   /** Gives the lease up at its deadline even if a renewal is stuck. */

@@ -26,7 +26,7 @@ export function remoteCommander(
   return {
     pendingAuth: (cid, kid, url, timeoutSec) =>
       run({ op: "pending-auth", cid, kid, url, timeoutSec }),
-    auth: (cid, kid, lines) => run({ op: "auth", cid, kid, lines: [...lines] }),
+    auth: (cid, kid, lines) => run({ op: "auth", cid, kid, lines }),
     authNt: (cid, kid) => run({ op: "auth-nt", cid, kid }),
     deny: (cid, kid, reason, clientReason) => run({ op: "deny", cid, kid, reason, clientReason }),
     kill: (cid, message) => run({ op: "kill", cid, message }),

@@ -7,7 +7,7 @@
 import type { ClientCommander } from "../bridge/commander.ts";
 
 export type WorkOp =
-  | { op: "auth"; cid: number; kid: number; lines: string[] }
+  | { op: "auth"; cid: number; kid: number; lines: readonly string[] }
   | { op: "auth-nt"; cid: number; kid: number }
   | { op: "deny"; cid: number; kid: number; reason: string; clientReason: string }
   | { op: "pending-auth"; cid: number; kid: number; url: string; timeoutSec: number }
@@ -61,7 +61,7 @@ export function decodeWork(text: string): WorkItem | undefined {
     case "auth": {
       const lines = raw.lines;
       if (!Array.isArray(lines) || !lines.every(isText)) return undefined;
-      return { op, cid, kid, lines: [...lines], expiresAt };
+      return { op, cid, kid, lines, expiresAt };
     }
     case "auth-nt":
       return { op, cid, kid, expiresAt };

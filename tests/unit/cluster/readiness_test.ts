@@ -9,6 +9,7 @@ function cluster(leases: string[], up: Record<string, boolean>): Cluster {
     },
     linkUp: (server) => up[server] ?? false,
     leases: () => leases,
+    holds: (server) => leases.includes(server),
     stop: () => Promise.resolve(),
   };
 }
