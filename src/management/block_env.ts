@@ -23,12 +23,9 @@ const CR = 13;
 export class BlockEnv implements ClientEnv {
   /** Well-formed ENV lines as sent, each ended by `\n` (or `\r\n`). */
   readonly #text: string;
-  readonly size: number;
 
-  /** `size`: how many lines `text` holds. */
-  constructor(text: string, size: number) {
+  constructor(text: string) {
     this.#text = text;
-    this.size = size;
   }
 
   get(name: string): string | undefined {
@@ -40,10 +37,6 @@ export class BlockEnv implements ClientEnv {
     if (end > at && text.charCodeAt(end - 1) === CR) end--;
     return text.slice(at, end);
   }
-
-  has(name: string): boolean {
-    return valueAt(this.#text, name) !== -1;
-  }
 }
 
 /**
@@ -51,7 +44,7 @@ export class BlockEnv implements ClientEnv {
  * line end), or -1. A match must be a whole name at the start of a line: a value that holds
  * `>CLIENT:ENV,name=` cannot pose as a line, since no line end comes before it.
  */
-export function valueAt(text: string, name: string): number {
+function valueAt(text: string, name: string): number {
   // A name never holds "=" (the line is split at its first one).
   if (name === "" || name.includes("=")) return -1;
   for (let at = text.indexOf(name, NAME_AT); at !== -1; at = text.indexOf(name, at + 1)) {

@@ -18,8 +18,6 @@ export class OpenClientBlock {
   /** Why the block will be dropped at its END (fail closed: never half a block). */
   drop: { code: ProtocolWarningCode; why: string } | undefined;
   readonly #maxLines: number;
-  /** ENV lines kept. */
-  #kept = 0;
   #env = "";
   #runText = "";
   #runStart = 0;
@@ -47,7 +45,6 @@ export class OpenClientBlock {
       this.dropAtEnd("malformed-line", "malformed ENV line (no name=value)");
       return;
     }
-    this.#kept++;
     this.chars += end - nameAt;
     if (next !== -1 && this.#runText === text && this.#runNext === start) {
       this.#runNext = next;
@@ -75,7 +72,7 @@ export class OpenClientBlock {
   /** The ENV of the finished block. */
   env(): BlockEnv {
     this.#endRun();
-    return new BlockEnv(this.#env, this.#kept);
+    return new BlockEnv(this.#env);
   }
 
   #endRun(): void {

@@ -10,9 +10,6 @@ import type { Secret } from "../config/secret.ts";
  */
 export interface ClientEnv {
   get(name: string): string | undefined;
-  has(name: string): boolean;
-  /** How many ENV lines. */
-  readonly size: number;
 }
 
 export interface ClientConnectEvent {

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../../support/assert.ts";
-import { BlockEnv, valueAt } from "../../../src/management/block_env.ts";
+import { BlockEnv } from "../../../src/management/block_env.ts";
 import { type ManagementEvent, ManagementProtocol } from "../../../src/management/protocol.ts";
 
 const LINES = [
@@ -52,9 +52,7 @@ function assertEnv(
   assert(event?.type === "client-reauth", how);
   for (const [name, value] of Object.entries(expected)) {
     assertEquals(event.env.get(name), value, `${how}: ${name}`);
-    assertEquals(event.env.has(name), value !== undefined, `${how}: has ${name}`);
   }
-  assertEquals(event.env.size, LINES.length, how);
 }
 
 Deno.test("a block reads the same however it is cut into chunks", () => {
@@ -94,10 +92,10 @@ Deno.test("a name sent twice reads as its first value, in any chunking", () => {
   }
 });
 
-Deno.test("valueAt() finds only whole names at the start of a line", () => {
-  const text = ">CLIENT:ENV,a=>CLIENT:ENV,b=1\n>CLIENT:ENV,ab=2\n>CLIENT:ENV,b=3\n";
-  assertEquals(valueAt(text, "b"), text.indexOf("3"));
-  assertEquals(valueAt(text, "ab"), text.indexOf("2"));
-  assertEquals(new BlockEnv(text, 3).get("a"), ">CLIENT:ENV,b=1");
-  assertEquals(valueAt(text, "x"), -1);
+Deno.test("BlockEnv.get() finds only whole names at the start of a line", () => {
+  const env = new BlockEnv(">CLIENT:ENV,a=>CLIENT:ENV,b=1\n>CLIENT:ENV,ab=2\n>CLIENT:ENV,b=3\n");
+  assertEquals(env.get("b"), "3");
+  assertEquals(env.get("ab"), "2");
+  assertEquals(env.get("a"), ">CLIENT:ENV,b=1");
+  assertEquals(env.get("x"), undefined);
 });
