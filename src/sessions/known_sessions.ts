@@ -11,8 +11,14 @@
  * call then fails; a session revoked by another bridge while the store is down is only learnt
  * of when it is back, which is the risk "allow" accepts.
  */
-import type { PendingLogin, Session } from "./types.ts";
-import type { ClientBinding, LiveCounts, SessionStore, SweepResult } from "./types.ts";
+import type {
+  ClientBinding,
+  LiveCounts,
+  PendingLogin,
+  Session,
+  SessionStore,
+  SweepResult,
+} from "./types.ts";
 
 const NOTHING: readonly string[] = Object.freeze([]);
 const NO_CLAIMS: Readonly<Record<string, unknown>> = Object.freeze({});

@@ -5,8 +5,15 @@
 import { checkPendingLogin, checkSession } from "./entry_check.ts";
 import { SharedValues } from "./shared_values.ts";
 import { checkMaxEntries, type StoreBounds, StoreFullReporter } from "./store_full.ts";
-import type { PendingLogin, Session, StoreTable } from "./types.ts";
-import type { ClientBinding, LiveCounts, SessionStore, SweepResult } from "./types.ts";
+import type {
+  ClientBinding,
+  LiveCounts,
+  PendingLogin,
+  Session,
+  SessionStore,
+  StoreTable,
+  SweepResult,
+} from "./types.ts";
 
 export type MemoryStoreOptions = StoreBounds;
 

@@ -31,8 +31,14 @@ import { type ScriptName, SCRIPTS } from "./redis_scripts.ts";
 import { CACHE_LIMIT } from "./session_cache.ts";
 import { checkMaxEntries, type StoreBounds, StoreFullReporter } from "./store_full.ts";
 import type { TokenCipher } from "./token_cipher.ts";
-import type { PendingLogin, Session } from "./types.ts";
-import type { ClientBinding, LiveCounts, SessionStore, SweepResult } from "./types.ts";
+import type {
+  ClientBinding,
+  LiveCounts,
+  PendingLogin,
+  Session,
+  SessionStore,
+  SweepResult,
+} from "./types.ts";
 
 /** How long a session's key outlives its expiry, for the sweep to remove its index entries. */
 export const SESSION_GRACE_MS = 60 * 60_000;

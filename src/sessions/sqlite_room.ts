@@ -8,8 +8,8 @@ import { StoreFullReporter } from "./store_full.ts";
 import type { StoreTable } from "./types.ts";
 
 export class SqliteRoom {
-  /** Rows per table as far as this store knows; the store adjusts them as it writes. */
-  counts = { pending: 0, sessions: 0 };
+  /** Rows per table as far as this store knows; the store reports its writes. */
+  #counts = { pending: 0, sessions: 0 };
   readonly #sql: ReturnType<typeof prepareStatements>;
   readonly #maxEntries: number;
   readonly #now: () => number;
@@ -25,7 +25,17 @@ export class SqliteRoom {
 
   /** Whether `table` has room for a new row by the counts kept (no query). */
   hasRoom(table: StoreTable): boolean {
-    return this.counts[table] < this.#maxEntries;
+    return this.#counts[table] < this.#maxEntries;
+  }
+
+  /** The store wrote a new row into `table`. */
+  added(table: StoreTable): void {
+    this.#counts[table]++;
+  }
+
+  /** The store deleted `rows` rows from `table`. */
+  removed(table: StoreTable, rows: number): void {
+    this.#counts[table] -= rows;
   }
 
   /**
@@ -46,7 +56,7 @@ export class SqliteRoom {
   }
 
   recount(): void {
-    this.counts = {
+    this.#counts = {
       pending: Number(this.#sql.countPending.get()?.["n"]),
       sessions: Number(this.#sql.countSessions.get()?.["n"]),
     };

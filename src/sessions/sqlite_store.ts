@@ -8,10 +8,10 @@
  *
  * Reads: sessions and pending logins are cached as frozen snapshots (session_cache.ts), so a
  * REAUTH or a login page costs no JSON parsing and no decryption. `PRAGMA data_version` tells
- * when another connection (an admin command) changed the file; the caches are then dropped, so a session revoked there is not
- * served from it after the event-loop turn in which the change was committed (asked once per
- * turn: a REAUTH storm reads dozens of sessions per turn, and asking for each was a large part
- * of a cached read).
+ * when another connection (an admin command) changed the file; the caches are then dropped, so
+ * a session revoked there is not served from them after the event-loop turn in which the change
+ * was committed (asked once per turn: a REAUTH storm reads dozens of sessions per turn, and
+ * asking for each was a large part of a cached read).
  */
 import { setImmediate } from "node:timers";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
@@ -25,8 +25,14 @@ import { SqliteRoom } from "./sqlite_room.ts";
 import { checkMaxEntries, type StoreBounds } from "./store_full.ts";
 import type { TokenCipher } from "./token_cipher.ts";
 import { TurnBatch } from "./turn_batch.ts";
-import type { PendingLogin, Session } from "./types.ts";
-import type { ClientBinding, LiveCounts, SessionStore, SweepResult } from "./types.ts";
+import type {
+  ClientBinding,
+  LiveCounts,
+  PendingLogin,
+  Session,
+  SessionStore,
+  SweepResult,
+} from "./types.ts";
 
 /** Bound sessions read into the cache per turn after opening (see #warmBound). */
 const WARM_CHUNK = 500;
@@ -124,12 +130,12 @@ export class SqliteStore implements SessionStore {
         this.#room.hasRoom("pending") &&
         Number(this.#sql.insertPending.run(...row).changes) === 1
       ) {
-        this.#room.counts.pending++;
+        this.#room.added("pending");
         return undefined;
       }
       const isNew = this.#room.makeRoom("pending", login.id);
       this.#sql.putPending.run(...row);
-      if (isNew) this.#room.counts.pending++;
+      if (isNew) this.#room.added("pending");
       return undefined;
     } catch (error) {
       return error;
@@ -155,7 +161,7 @@ export class SqliteStore implements SessionStore {
       // One statement: of two concurrent takers (even in two processes) only one gets the row.
       const row = this.#sql.takePending.get(id);
       if (row === undefined) return undefined;
-      this.#room.counts.pending--;
+      this.#room.removed("pending", 1);
       if (Number(row["expires_at"]) < this.#now()) return undefined;
       return Object.freeze(this.#decodePending(row));
     });
@@ -165,7 +171,7 @@ export class SqliteStore implements SessionStore {
     return this.#run(() => {
       this.#pendingCache.delete(id);
       const deleted = Number(this.#sql.deletePending.run(id).changes);
-      this.#room.counts.pending -= deleted;
+      this.#room.removed("pending", deleted);
       return deleted > 0;
     });
   }
@@ -174,7 +180,7 @@ export class SqliteStore implements SessionStore {
     return this.#run(() => {
       const deleted = this.#sql.deletePendingByCid.all(server, cid);
       for (const row of deleted) this.#pendingCache.delete(String(row["id"]));
-      this.#room.counts.pending -= deleted.length;
+      this.#room.removed("pending", deleted.length);
       return deleted.length;
     });
   }
@@ -188,7 +194,7 @@ export class SqliteStore implements SessionStore {
       : await this.#cipher.encryptToken(copy.refreshToken, copy.sessionId);
     this.#assertOpen();
     this.#transaction(() => {
-      if (this.#room.makeRoom("sessions", copy.sessionId)) this.#room.counts.sessions++;
+      if (this.#room.makeRoom("sessions", copy.sessionId)) this.#room.added("sessions");
       this.#sql.putSession.run(
         copy.sessionId,
         copy.server,
@@ -248,7 +254,7 @@ export class SqliteStore implements SessionStore {
     return this.#run(() => {
       this.#cache.delete(sessionId);
       const deleted = Number(this.#sql.deleteSession.run(sessionId).changes);
-      this.#room.counts.sessions -= deleted;
+      this.#room.removed("sessions", deleted);
       return deleted > 0;
     });
   }

@@ -91,11 +91,7 @@ export class TokenCipher {
 
   /** Throws when the blob was made with another key, for another session, or was altered. */
   decryptToken(blob: Uint8Array, sessionId: string): Promise<string> {
-    try {
-      return Promise.resolve(this.openToken(blob, sessionId));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return Promise.try(() => this.openToken(blob, sessionId));
   }
 
   /** decryptToken, synchronous: for the file store, which decodes a row without awaiting. */
