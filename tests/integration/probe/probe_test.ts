@@ -18,10 +18,13 @@ interface Setup {
   port: number;
 }
 
-async function withSetup(body: (setup: Setup) => Promise<void>): Promise<void> {
+async function withSetup(
+  body: (setup: Setup) => Promise<void>,
+  options: { hold?: boolean } = {},
+): Promise<void> {
   const port = await freePort();
   const idp = await startIdpForBridges([`http://127.0.0.1:${port}`], "probe-client-secret");
-  const management = await FakeManagementServer.start({ password: PASSWORD });
+  const management = await FakeManagementServer.start({ password: PASSWORD, ...options });
   try {
     await body({ idp, management, port });
   } finally {
@@ -107,6 +110,18 @@ Deno.test("probe: every check passes against a reachable, well-configured setup 
     assertEquals(setup.management.received.slice(0, 2), [PASSWORD, "version"]);
     assertEquals(setup.management.received.filter((text) => text === "version").length >= 2, true);
   });
+});
+
+Deno.test("probe: like the service, it releases a management hold", async () => {
+  await withSetup(async (setup) => {
+    const { code, lines } = await probe(configToml(setup));
+    assertEquals(code, EXIT_OK, lines.join("\n"));
+    assertMatch(line(lines, "management default"), /^ok .*password accepted/);
+    assertEquals(setup.management.holdReleased, true);
+    assertEquals(setup.management.received.filter((text) => text === "hold release"), [
+      "hold release",
+    ]);
+  }, { hold: true });
 });
 
 Deno.test("probe: a wrong management password fails that check with the fix (exit 1)", async () => {
