@@ -148,7 +148,7 @@ export class ClusterLab {
   /** Starts instance number `index` (0, 1, ...), optionally behind its own Redis proxy. */
   async startInstance(
     index: number,
-    options: { proxied?: boolean; extraToml?: string } = {},
+    options: { proxied?: boolean; extraToml?: string; sessionsToml?: string } = {},
   ): Promise<Instance> {
     const id = `bridge-${"abcdefgh"[index]}`;
     const port = this.#ports[index]!;
@@ -181,6 +181,7 @@ allowed_groups = ["/vpn-users"]
 backend = "redis"
 url = "redis://127.0.0.1:${redisPort}/0"
 store_timeout = "500ms"
+${options.sessionsToml ?? ""}
 
 [cluster]
 enabled = true
