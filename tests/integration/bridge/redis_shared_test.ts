@@ -1,7 +1,8 @@
 /**
  * Two bridges, each in front of its own (scripted) OpenVPN server, sharing one redis-server: a
- * client signed in through the first reconnects with its OpenVPN token to the second's server and
- * is resumed there without a browser, and the session moves.
+ * client signed in through the first (server "default") reconnects with its OpenVPN token to the
+ * second's server ("other") and is resumed there without a browser, and the session moves to
+ * that server and cid.
  */
 import { assertEquals } from "../../support/assert.ts";
 import { BridgeHarness, clientEnv } from "../../support/bridge_harness.ts";
@@ -12,7 +13,11 @@ Deno.test("Redis store: a session signed in through one bridge resumes through a
   const redis = await RedisServer.start();
   const sessionsToml = `url = "${redis.url}"`;
   const first = await BridgeHarness.start({ sessions: "redis", sessionsToml });
-  const second = await BridgeHarness.start({ sessions: "redis", sessionsToml });
+  const second = await BridgeHarness.start({
+    sessions: "redis",
+    sessionsToml,
+    servers: [{ name: "other" }],
+  });
   try {
     const env = { session_id: "s-shared", username: "alice" };
     const url = await first.connect(0, env);
@@ -36,7 +41,7 @@ Deno.test("Redis store: a session signed in through one bridge resumes through a
     const store = await openSessionStore(second.config.sessions, second.config.http.secret);
     try {
       const session = await store.getSession("s-shared");
-      assertEquals([session?.cid, session?.username], [5, "alice"]);
+      assertEquals([session?.server, session?.cid, session?.username], ["other", 5, "alice"]);
     } finally {
       await store.close();
     }
