@@ -21,6 +21,12 @@ const SOCKET_MODE = 0o660;
 /** A client that has not sent its request line by then is dropped. */
 const REQUEST_TIMEOUT_MS = 5_000;
 
+type ServeDeps = ControlDeps & {
+  log: Logger;
+  /** Default REQUEST_TIMEOUT_MS; tests shorten it. */
+  requestTimeoutMs?: number;
+};
+
 export interface ControlServer {
   readonly path: string;
   close(): Promise<void>;
@@ -88,7 +94,7 @@ function listen(server: Server, path: string): Promise<void> {
 
 export async function startControlServer(
   path: string,
-  deps: ControlDeps & { log: Logger },
+  deps: ServeDeps,
 ): Promise<ControlServer> {
   await prepare(path);
   const connections = new Set<Socket>();
@@ -110,7 +116,7 @@ export async function startControlServer(
   };
 }
 
-function serve(socket: Socket, deps: ControlDeps & { log: Logger }): void {
+function serve(socket: Socket, deps: ServeDeps): void {
   let buffered = "";
   let done = false;
   const answer = (response: ControlResponse) => {
@@ -120,7 +126,7 @@ function serve(socket: Socket, deps: ControlDeps & { log: Logger }): void {
   };
   const timer = setTimeout(
     () => answer({ ok: false, error: "No request received in time" }),
-    REQUEST_TIMEOUT_MS,
+    deps.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
   );
   socket.setEncoding("utf8");
   socket.on("error", () => clearTimeout(timer));

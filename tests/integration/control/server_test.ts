@@ -19,7 +19,7 @@ import { getLogger } from "../../../src/log.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { pendingLogin, session, T0 } from "../../unit/sessions/fixtures.ts";
 
-async function setup() {
+async function setup(options: { requestTimeoutMs?: number } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "control-test-"));
   const path = join(dir, "run", "control.sock");
   const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
@@ -43,7 +43,7 @@ async function setup() {
     session({ sessionId: "c", cid: 8, username: "bob", subject: "u-2", createdAt: T0 + 2 }),
   );
   await store.putPending(pendingLogin({ id: "secret-login-id", createdAt: T0 - 42_000 }));
-  const deps = { store, revocation, now: () => T0, log: getLogger("test") };
+  const deps = { store, revocation, now: () => T0, log: getLogger("test"), ...options };
   const server = await startControlServer(path, deps);
   const cleanup = async () => {
     await server.close();
@@ -218,7 +218,7 @@ for (const [name, bytes, message] of badRequests) {
 }
 
 Deno.test("control socket: a connection that sends no request is answered with an error and closed", async () => {
-  const t = await setup();
+  const t = await setup({ requestTimeoutMs: 100 });
   try {
     const answer = JSON.parse(await raw(t.path, ""));
     assertEquals(answer, { ok: false, error: "No request received in time" });
