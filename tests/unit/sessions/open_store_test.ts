@@ -6,6 +6,8 @@ import { openSessionStore, startSweeper } from "../../../src/sessions/open_store
 import { SqliteStore } from "../../../src/sessions/sqlite_store.ts";
 import type { SweepResult } from "../../../src/sessions/types.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
+import { captureLogs } from "../../support/log_capture.ts";
+import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.ts";
 import { session, T0 } from "./fixtures.ts";
 
 function config(overrides: Partial<ResolvedConfig["sessions"]> = {}): ResolvedConfig["sessions"] {
@@ -147,6 +149,34 @@ Deno.test("startSweeper() does not overlap a slow sweep with the next one", asyn
   assertEquals(sweeps, 2);
   stop();
   release();
+});
+
+Deno.test("startSweeper() logs an unreachable store as a warning without a stack, other failures as errors", async () => {
+  const clock = new FakeClock(T0);
+  const failures: Error[] = [
+    new StoreUnavailableError("Redis did not answer in 500 ms"),
+    new Error("disk I/O error"),
+  ];
+  const store = { sweep: () => Promise.reject(failures.shift()) };
+  const logs = captureLogs();
+  const stop = startSweeper(store, 1000, clock);
+  try {
+    clock.advance(1000);
+    await settle();
+    clock.advance(1000);
+    await settle();
+  } finally {
+    stop();
+    logs.stop();
+  }
+  const swept = logs.lines.filter((line) => line.category === "sessions");
+  assertEquals(swept.map(({ level, text }) => [level, text]), [
+    ["warning", "Session sweep skipped: Redis did not answer in 500 ms"],
+    ["error", "Session sweep failed: Error: disk I/O error"],
+  ]);
+  // Only the message text: no Error object, so no stack trace in the log.
+  assertEquals(swept[0]!.properties, { error: "Redis did not answer in 500 ms" });
+  assert(swept[1]!.properties.error instanceof Error, "an unexpected failure keeps its stack");
 });
 
 Deno.test("startSweeper() refuses a non-positive interval", () => {
