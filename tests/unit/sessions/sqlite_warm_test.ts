@@ -1,0 +1,100 @@
+/**
+ * Warming at open: the file store reads the sessions bound to a client into its cache while
+ * opening (the REAUTH storm after a restart then finds them decoded). Seen through the
+ * cipher: each decoded session opens its refresh token once.
+ */
+import { setImmediate } from "node:timers";
+import { DatabaseSync } from "node:sqlite";
+import { assertEquals, assertRejects } from "../../support/assert.ts";
+import { SqliteStore } from "../../../src/sessions/sqlite_store.ts";
+import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
+import type { Session } from "../../../src/sessions/types.ts";
+import { session, T0 } from "./fixtures.ts";
+
+const KEY = new Uint8Array(32).fill(7);
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+/** A real cipher that counts the refresh tokens it opens; `onOpen` runs before each. */
+async function countingCipher(onOpen: (count: number) => void = () => {}) {
+  const cipher = await TokenCipher.fromKeyBytes(KEY);
+  const open = cipher.openToken.bind(cipher);
+  const counter = { opened: 0 };
+  cipher.openToken = (blob, sessionId) => {
+    onOpen(++counter.opened);
+    return open(blob, sessionId);
+  };
+  return { cipher, counter };
+}
+
+/** A file holding `sessions`, written and closed; `body` gets its path. */
+async function withFile(sessions: Session[], body: (path: string) => Promise<void>) {
+  const dir = await Deno.makeTempDir({ prefix: "sqlite-warm-" });
+  const path = `${dir}/sessions.db`;
+  try {
+    const cipher = await TokenCipher.fromKeyBytes(KEY);
+    const writer = await SqliteStore.open({ path, cipher, maxEntries: 1000, now: () => T0 });
+    for (const s of sessions) await writer.putSession(s);
+    await writer.close();
+    await body(path);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("opening reads the bound sessions into the cache; an unreadable one does not stop it", async () => {
+  const sessions = [
+    session({ sessionId: "bound-1", cid: 1 }),
+    session({ sessionId: "bound-2", cid: 2 }),
+    session({ sessionId: "away", cid: undefined }),
+  ];
+  await withFile(sessions, async (path) => {
+    // bound-2's refresh token no longer decrypts (a damaged or foreign row).
+    const db = new DatabaseSync(path);
+    db.prepare("UPDATE sessions SET refresh_token = X'00' WHERE session_id = 'bound-2'").run();
+    db.close();
+
+    const { cipher, counter } = await countingCipher();
+    const store = await SqliteStore.open({ path, cipher, maxEntries: 1000, now: () => T0 });
+    try {
+      assertEquals(counter.opened, 2, "both bound sessions were read while opening");
+      assertEquals((await store.getSession("bound-1"))?.cid, 1);
+      assertEquals(counter.opened, 2, "bound-1 came from the cache");
+      assertEquals((await store.getSession("away"))?.cid, undefined);
+      assertEquals(counter.opened, 3, "an unbound session is read when asked for");
+      // The unreadable row is reported to whoever asks for it.
+      await assertRejects(() => store.getSession("bound-2"));
+      assertEquals(counter.opened, 4);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+Deno.test("the rest is read in the background, and a store closed meanwhile reads nothing more", async () => {
+  // More bound sessions than one chunk (500), and a first decode slower than the time opening
+  // may spend (250 ms): the rest is left to the background.
+  const sessions = Array.from({ length: 600 }, (_, i) => session({ sessionId: `s-${i}`, cid: i }));
+  await withFile(sessions, async (path) => {
+    const open = async () => {
+      const { cipher, counter } = await countingCipher((count) => {
+        if (count !== 1) return;
+        const end = performance.now() + 300;
+        while (performance.now() < end) {
+          // Busy on purpose: opening's time budget runs out during the first chunk.
+        }
+      });
+      const store = await SqliteStore.open({ path, cipher, maxEntries: 1000, now: () => T0 });
+      assertEquals(counter.opened, 500, "opening read one chunk, then ran out of time");
+      return { store, counter };
+    };
+    const left = await open();
+    for (let i = 0; i < 3; i++) await nextTurn();
+    assertEquals(left.counter.opened, 600, "the background read the rest");
+    await left.store.close();
+
+    const closed = await open();
+    await closed.store.close();
+    for (let i = 0; i < 3; i++) await nextTurn();
+    assertEquals(closed.counter.opened, 500);
+  });
+});
