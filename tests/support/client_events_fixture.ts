@@ -13,8 +13,10 @@ import type { ClientRequest } from "../../src/bridge/decide.ts";
 import type { PolicyConfig } from "../../src/bridge/identity_policy.ts";
 import type { UsernamePolicy } from "../../src/bridge/username_policy.ts";
 import { getLogger } from "../../src/log.ts";
+import type { Metrics } from "../../src/metrics/port.ts";
 import type { RefreshResult } from "../../src/oidc/client.ts";
 import type { KnownSessions } from "../../src/sessions/known_sessions.ts";
+import { StoreUnavailableError } from "../../src/sessions/store_unavailable.ts";
 import type { PendingLogin, Session, SessionStore } from "../../src/sessions/types.ts";
 import { RecordingCommander } from "./recording_commander.ts";
 
@@ -129,12 +131,14 @@ export interface TestClientEventsOptions {
   refresh?: (refreshToken: string, subject: string) => Promise<RefreshResult>;
   /** Login ids to hand out; by default numbered ids shaped like real ones. */
   newLoginId?: () => string;
+  /** Counting (admission and events), as the daemon wires it; nothing counted unless given. */
+  metrics?: Metrics;
 }
 
 export type TestAdmissionOptions =
   & Pick<
     TestClientEventsOptions,
-    "store" | "idpUnreachable" | "refresh" | "policy" | "usernamePolicy"
+    "store" | "idpUnreachable" | "refresh" | "policy" | "usernamePolicy" | "metrics"
   >
   & {
     now: () => number;
@@ -179,6 +183,7 @@ export function testAdmission(options: TestAdmissionOptions) {
     },
     now: options.now,
     log: getLogger("test"),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   });
   return { admission, revoked, killed: killer.commands };
 }
@@ -191,8 +196,9 @@ export function testClientEvents(options: TestClientEventsOptions) {
     commanders: () => commander,
   });
   let counter = 0;
+  const server = options.server ?? "default";
   const events = new ClientEvents({
-    server: options.server ?? "default",
+    server,
     commander,
     store: options.store,
     admission,
@@ -208,8 +214,28 @@ export function testClientEvents(options: TestClientEventsOptions) {
     clock: options.clock,
     // 22 base64url characters, like the real 16-byte ids.
     newLoginId: options.newLoginId ?? (() => `L${String(++counter).padStart(21, "0")}`),
-    log: getLogger("test"),
+    // As the daemon's link builder: the events' lines name their server.
+    log: getLogger("test").with({ server }),
     ...(options.knownSessions ? { knownSessions: options.knownSessions } : {}),
+    ...(options.metrics ? { metrics: options.metrics.server(server) } : {}),
   });
   return { events, commander, revoked, admission };
+}
+
+/** A store whose every call fails as an unreachable Redis's would while `state.down`. */
+export function switchableStore(
+  store: SessionStore,
+): { store: SessionStore; state: { down: boolean } } {
+  const state = { down: false };
+  const proxy = new Proxy(store, {
+    get(target, name) {
+      const value = Reflect.get(target, name, target);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) =>
+        state.down
+          ? Promise.reject(new StoreUnavailableError("Session store unreachable: test"))
+          : value.apply(target, args);
+    },
+  });
+  return { store: proxy, state };
 }

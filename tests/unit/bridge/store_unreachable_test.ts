@@ -6,13 +6,10 @@
 import { assertEquals } from "../../support/assert.ts";
 import { KnownSessions } from "../../../src/sessions/known_sessions.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
-import {
-  STORE_UNAVAILABLE,
-  StoreUnavailableError,
-} from "../../../src/sessions/store_unavailable.ts";
-import type { SessionStore } from "../../../src/sessions/types.ts";
+import { STORE_UNAVAILABLE } from "../../../src/sessions/store_unavailable.ts";
 import {
   EVENTS_T0 as T0,
+  switchableStore,
   testClientEvents,
   testSession as session,
 } from "../../support/client_events_fixture.ts";
@@ -20,26 +17,10 @@ import { FakeClock } from "../../support/fake_clock.ts";
 
 const HOUR = 3_600_000;
 
-/** A MemoryStore whose every call fails as an unreachable Redis's would while `down`. */
-function switchable(store: SessionStore): { store: SessionStore; state: { down: boolean } } {
-  const state = { down: false };
-  const proxy = new Proxy(store, {
-    get(target, name) {
-      const value = Reflect.get(target, name, target);
-      if (typeof value !== "function") return value;
-      return (...args: unknown[]) =>
-        state.down
-          ? Promise.reject(new StoreUnavailableError("Session store unreachable: test"))
-          : value.apply(target, args);
-    },
-  });
-  return { store: proxy, state };
-}
-
 function setup(storeUnreachable: "deny" | "allow", reauthCheck: "none" | "refresh" = "none") {
   const clock = new FakeClock(T0);
   const memory = new MemoryStore({ maxEntries: 100, now: clock.now });
-  const { store: flaky, state } = switchable(memory);
+  const { store: flaky, state } = switchableStore(memory);
   const known = new KnownSessions(100);
   const store = known.watch(flaky);
   const { events, commander } = testClientEvents({

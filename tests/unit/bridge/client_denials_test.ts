@@ -1,0 +1,260 @@
+/**
+ * Every way a CONNECT or REAUTH is refused before anyone signs in (the decision table, or an
+ * unreachable store): the exact `client-deny` line, log line, audit line and counts of each.
+ */
+import { assertEquals } from "../../support/assert.ts";
+import { clientDeny } from "../../../src/management/commands.ts";
+import type { Metrics, ServerMetrics } from "../../../src/metrics/port.ts";
+import { KnownSessions } from "../../../src/sessions/known_sessions.ts";
+import { MemoryStore } from "../../../src/sessions/memory_store.ts";
+import type { Session } from "../../../src/sessions/types.ts";
+import {
+  EVENTS_T0 as T0,
+  switchableStore,
+  testClientEvents,
+  testEnv,
+  testSession,
+} from "../../support/client_events_fixture.ts";
+import { FakeClock } from "../../support/fake_clock.ts";
+import { logsOf } from "../../support/log_capture.ts";
+
+const HOUR = 3_600_000;
+
+/** Counts as `server event answer` and `denial code` lines. */
+function recordingMetrics(counted: string[]): Metrics {
+  const server = (name: string): ServerMetrics => ({
+    login: (result) => counted.push(`${name} login ${result}`),
+    clientEvent: (event, answer) => counted.push(`${name} ${event} ${answer}`),
+    managementReconnect: () => counted.push(`${name} reconnect`),
+    denial: (code) => counted.push(`denial ${code}`),
+  });
+  return {
+    server,
+    denial: (code) => counted.push(`denial ${code}`),
+    idpRequest: () => {},
+    managementCommand: () => {},
+  };
+}
+
+interface Case {
+  /** Changes to alice's stored session. */
+  session?: Partial<Session>;
+  /** Moves the clock this far after storing alice's session s-1 (bound to cid 4). */
+  advance?: number;
+  /** The store is unreachable when the event comes (store_unreachable = "allow"). */
+  storeDown?: boolean;
+  kind: "connect" | "reauth";
+  cid: number;
+  kid: number;
+  env: Record<string, string>;
+}
+
+/** What one refused event produced. */
+async function denialOf(c: Case) {
+  const clock = new FakeClock(T0);
+  const { store: flaky, state } = switchableStore(
+    new MemoryStore({ maxEntries: 100, now: clock.now }),
+  );
+  const known = new KnownSessions(100);
+  const store = known.watch(flaky);
+  const counted: string[] = [];
+  const { events, commander } = testClientEvents({
+    store,
+    clock,
+    storeUnreachable: "allow",
+    knownSessions: known,
+    metrics: recordingMetrics(counted),
+  });
+  await store.putSession(testSession(c.session));
+  clock.advance(c.advance ?? 0);
+  state.down = c.storeDown ?? false;
+  const env = testEnv({ untrusted_ip: "198.51.100.7", ...c.env });
+  const lines = await logsOf(() =>
+    c.kind === "connect" ? events.onConnect(c.cid, c.kid, env) : events.onReauth(c.cid, c.kid, env)
+  );
+  events.close();
+  const wire = commander.commands.map((command) =>
+    command.kind === "deny"
+      ? clientDeny(command.cid, command.kid, command.reason, command.clientReason).text
+      : command.kind
+  );
+  const log = lines.filter((line) => line.category !== "audit")
+    .map(({ level, text, properties }) => ({ level, text, properties }));
+  const audit = lines.filter((line) => line.category === "audit").map((line) => line.text);
+  return { wire, log, audit, counted };
+}
+
+const NO_WEBAUTH = "client does not support web authentication (IV_SSO lacks webauth)";
+const UNREACHABLE = "session store unreachable";
+const NO_SESSION = "no session for this client";
+const ERROR = "Session store unreachable: test";
+const ALICE = "alice (subject u-1) on default";
+const NOBODY = " (subject ) on default";
+
+/** The info line of a decision-table denial. */
+const tableLine = (kind: string, cid: number, kid: number, reason: string) => ({
+  level: "info",
+  text: `${kind} of alice (cid ${cid}) denied: ${reason}`,
+  properties: { server: "default", cid, kid, commonName: "alice", kind, reason },
+});
+/** The warning of a denial while the store could not be asked. */
+const outageLine = (kind: string, cid: number, reason: string) => ({
+  level: "warning",
+  text: `${kind} of alice (cid ${cid}) denied: ${reason}: ${ERROR}`,
+  properties: { server: "default", cid, commonName: "alice", kind, error: ERROR, reason },
+});
+
+const CASES: Array<[string, Case, Awaited<ReturnType<typeof denialOf>>]> = [
+  [
+    "a new client without webauth",
+    { kind: "connect", cid: 9, kid: 1, env: { session_id: "s-new", IV_SSO: "openurl" } },
+    {
+      wire: [
+        `client-deny 9 1 "${NO_WEBAUTH}" "Your VPN client cannot do browser sign-in. Update it, ` +
+        `or add 'setenv IV_SSO webauth' to its config."`,
+      ],
+      log: [tableLine("connect", 9, 1, NO_WEBAUTH)],
+      audit: [
+        `denied ${NOBODY} cid 9, certificate alice, from 198.51.100.7: no_webauth`,
+      ],
+      counted: ["default connect deny", "denial no_webauth"],
+    },
+  ],
+  [
+    "a REAUTH whose token OpenVPN rejected",
+    { kind: "reauth", cid: 4, kid: 2, env: { session_state: "Expired" } },
+    {
+      wire: [
+        `client-deny 4 2 "session token expired or invalid" ` +
+        `"Your VPN session has expired. Reconnect to sign in again."`,
+      ],
+      log: [tableLine("reauth", 4, 2, "session token expired or invalid")],
+      audit: [
+        `REAUTH denied ${ALICE} cid 4, certificate alice, from 198.51.100.7: session_invalid`,
+      ],
+      counted: ["default reauth deny", "denial session_invalid"],
+    },
+  ],
+  [
+    "a REAUTH on another cid than the session's",
+    { kind: "reauth", cid: 6, kid: 1, env: {} },
+    {
+      wire: [
+        `client-deny 6 1 "${NO_SESSION}" "Your VPN session has ended. Reconnect to sign in again."`,
+      ],
+      log: [tableLine("reauth", 6, 1, NO_SESSION)],
+      audit: [
+        `REAUTH denied ${ALICE} cid 6, certificate alice, from 198.51.100.7: session_invalid`,
+      ],
+      counted: ["default reauth deny", "denial session_invalid"],
+    },
+  ],
+  [
+    "a REAUTH when the session's lifetime is reached",
+    { kind: "reauth", cid: 4, kid: 3, env: {}, advance: HOUR },
+    {
+      wire: [
+        `client-deny 4 3 "session lifetime reached" ` +
+        `"Your VPN session has expired. Reconnect to sign in again."`,
+      ],
+      log: [tableLine("reauth", 4, 3, "session lifetime reached")],
+      audit: [
+        `REAUTH denied ${ALICE} cid 4, certificate alice, from 198.51.100.7: session_expired`,
+      ],
+      counted: ["default reauth deny", "denial session_expired"],
+    },
+  ],
+  [
+    "a new client's CONNECT while the store is down",
+    { kind: "connect", cid: 11, kid: 1, env: { session_id: "s-new" }, storeDown: true },
+    {
+      wire: [
+        `client-deny 11 1 "${UNREACHABLE}" "Sign-in is unavailable right now; try again in a minute."`,
+      ],
+      log: [outageLine("connect", 11, UNREACHABLE)],
+      audit: [
+        `denied ${NOBODY} cid 11, certificate alice, from 198.51.100.7: store_unavailable`,
+      ],
+      counted: ["default connect deny", "denial store_unavailable"],
+    },
+  ],
+  [
+    "a reconnect with a token while the store is down",
+    { kind: "connect", cid: 10, kid: 1, env: { session_state: "Authenticated" }, storeDown: true },
+    {
+      wire: [
+        `client-deny 10 1 "${UNREACHABLE}" "Sign-in is unavailable right now; try again in a minute."`,
+      ],
+      log: [outageLine("connect", 10, UNREACHABLE)],
+      audit: [
+        `denied ${NOBODY} cid 10, certificate alice, from 198.51.100.7: store_unavailable`,
+      ],
+      counted: ["default connect deny", "denial store_unavailable"],
+    },
+  ],
+  [
+    "a REAUTH of a known session on another cid while the store is down",
+    { kind: "reauth", cid: 6, kid: 1, env: {}, storeDown: true },
+    {
+      wire: [
+        `client-deny 6 1 "${NO_SESSION}" "Your VPN session has ended. Reconnect to sign in again."`,
+      ],
+      log: [outageLine("reauth", 6, NO_SESSION)],
+      audit: [
+        `REAUTH denied ${ALICE} cid 6, certificate alice, from 198.51.100.7: session_invalid`,
+      ],
+      counted: ["default reauth deny", "denial session_invalid"],
+    },
+  ],
+  [
+    "a REAUTH of an unknown session while the store is down",
+    { kind: "reauth", cid: 7, kid: 1, env: { session_id: "s-unknown" }, storeDown: true },
+    {
+      wire: [
+        `client-deny 7 1 "${UNREACHABLE}" "Sign-in is unavailable right now; try again in a minute."`,
+      ],
+      log: [outageLine("reauth", 7, UNREACHABLE)],
+      audit: [
+        `REAUTH denied ${NOBODY} cid 7, certificate alice, from 198.51.100.7: store_unavailable`,
+      ],
+      counted: ["default reauth deny", "denial store_unavailable"],
+    },
+  ],
+];
+
+for (const [name, c, expected] of CASES) {
+  Deno.test(`denied before sign-in: ${name}: client-deny, log, audit and counts`, async () => {
+    assertEquals(await denialOf(c), expected);
+  });
+}
+
+Deno.test("a REAUTH the current policy refuses: denied naming the user, the session ended", async () => {
+  const denied = await denialOf({
+    kind: "reauth",
+    cid: 4,
+    kid: 2,
+    env: {},
+    session: { claims: { sub: "u-1", preferred_username: "alice", groups: ["/other"] } },
+  });
+  assertEquals(denied.wire, [
+    `client-deny 4 2 "group" "You are not in a group allowed to use this VPN"`,
+  ]);
+  assertEquals(denied.log.filter((line) => line.level !== "debug"), [{
+    level: "info",
+    text: "reauth of alice (cid 4, certificate alice) denied: group",
+    properties: {
+      kind: "reauth",
+      username: "alice",
+      cid: 4,
+      commonName: "alice",
+      reason: "group",
+      code: "group",
+      hint: undefined,
+    },
+  }]);
+  assertEquals(denied.audit, [
+    `session ended ${ALICE} cid 4, certificate alice, from : recheck_failed`,
+    `REAUTH denied ${ALICE} cid 4, certificate alice, from 198.51.100.7: group`,
+  ]);
+  assertEquals(denied.counted, ["default reauth deny", "denial group"]);
+});
