@@ -17,6 +17,7 @@ import {
   TOO_MANY_SESSIONS,
   UNKNOWN_SERVER,
 } from "./denial.ts";
+import { type DenyContext, logDenial } from "./denial_log.ts";
 import { judgeClient } from "./judge_client.ts";
 import { policyClaims, type Verdict } from "./identity_policy.ts";
 import type { KeyedLock } from "./keyed_lock.ts";
@@ -48,7 +49,7 @@ export class Admission {
     const known = { username: verdict.identity?.username ?? "", subject: result.subject };
     const deny = async (denial: Denial): Promise<LoginAdmission> => {
       // The page still tells the user why when the client has already gone.
-      await this.deny(commander, client, denial, known).catch(() => {});
+      await this.deny(commander, client, denial, { who: known }).catch(() => {});
       return { kind: "denied", denial };
     };
     if (!verdict.allow) return await deny(verdict.denial);
@@ -116,7 +117,7 @@ export class Admission {
       ? await this.#recheck(stored, client, { rebind, disconnect: false })
       : await this.#rejudge(stored, client, false);
     if (!checked.admit) {
-      await this.deny(commander, client, checked.denial, stored, refresh);
+      await this.deny(commander, client, checked.denial, { who: stored, byRefreshCheck: refresh });
       return;
     }
     let session = checked.session;
@@ -199,29 +200,16 @@ export class Admission {
   }
 
   /**
-   * Sends `client-deny`, logs why (naming the IdP identity when it is known), counts and
-   * audits it.
+   * Sends `client-deny`, logs why (denial_log.ts: naming the IdP identity when it is known, the
+   * certificate when the decision table refused the request), counts and audits it.
    */
   async deny(
     commander: ClientCommander,
     client: ClientSide,
     denial: Denial,
-    who?: { username: string; subject: string },
-    byRefreshCheck = false,
+    context: DenyContext = {},
   ): Promise<void> {
-    // Text logs quote every property, so the optional parts are part of the template.
-    const message = "{kind} of {username} (cid {cid}, certificate {commonName}) denied" +
-      (byRefreshCheck ? " by the refresh check" : "") + ": {reason}" +
-      (denial.hint === undefined ? "" : "; {hint}");
-    this.#deps.log.info(message, {
-      kind: client.kind,
-      username: who?.username || "(not signed in)",
-      cid: client.cid,
-      commonName: client.commonName,
-      reason: denial.logReason,
-      code: denial.code,
-      hint: denial.hint,
-    });
+    logDenial(this.#deps.log, client, denial, context);
     const metrics = this.#metrics(client.server);
     if (client.kind === "login") {
       metrics.login(
@@ -233,7 +221,7 @@ export class Admission {
     metrics.denial(denial.code);
     audit(
       client.kind === "reauth" ? "reauth_denied" : "denied",
-      auditSubject(client, who),
+      auditSubject(client, "presented" in context ? context.presented : context.who),
       denial.code,
     );
     await commander.deny(client.cid, client.kid, denial.logReason, denial.reason);

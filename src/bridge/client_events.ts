@@ -11,8 +11,7 @@ import type { ClientEnv } from "../management/events.ts";
 import type { KnownSessions } from "../sessions/known_sessions.ts";
 import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
 import type { PendingLogin, Session, SessionStore } from "../sessions/types.ts";
-import { audit, auditSubject } from "../audit.ts";
-import { type DenialReason, noMetrics, type ServerMetrics } from "../metrics/port.ts";
+import { noMetrics, type ServerMetrics } from "../metrics/port.ts";
 import type { Admission } from "./admission.ts";
 import type { ClientCommander } from "./commander.ts";
 import { type ClientRequest, decide, readsSession } from "./decide.ts";
@@ -205,12 +204,7 @@ export class ClientEvents {
         this.#metrics.clientEvent(req.kind, "auth_nt");
         return;
       case "deny":
-        log.info("{kind} of {commonName} (cid {cid}) denied: {reason}", {
-          ...who(req),
-          reason: decision.reason,
-        });
-        await commander.deny(req.cid, req.kid, decision.reason, decision.clientReason);
-        this.#countDenial(req, decision.code, session);
+        await this.#deps.admission.deny(commander, req, decision.denial, { presented: session });
         return;
       case "start_login":
         try {
@@ -245,21 +239,24 @@ export class ClientEvents {
       bypassCommonNames: config.bypassCommonNames,
       now: clock.now(),
     });
-    const who = { cid: req.cid, commonName: req.commonName, kind: req.kind, error: error.message };
     if (decision.action === "deny") {
-      log.warning("{kind} of {commonName} (cid {cid}) denied: {reason}: {error}", {
-        ...who,
-        reason: decision.reason,
+      await this.#deps.admission.deny(commander, req, decision.denial, {
+        presented: known,
+        storeError: error,
       });
-      await commander.deny(req.cid, req.kid, decision.reason, decision.clientReason);
-      this.#countDenial(req, decision.code, known);
       return;
     }
     if (decision.action === "accept_known") {
       log.warning(
         "{kind} of {username} (cid {cid}) accepted on what this bridge knows: session store " +
           "unreachable (store_unreachable = allow): {error}",
-        { ...who, username: decision.session.username },
+        {
+          cid: req.cid,
+          commonName: req.commonName,
+          kind: req.kind,
+          error: error.message,
+          username: decision.session.username,
+        },
       );
     }
     await commander.authNt(req.cid, req.kid);
@@ -306,17 +303,6 @@ export class ClientEvents {
     );
     this.#metrics.clientEvent(req.kind, "pending");
   }
-
-  /** Counts and audits a deny answered to a CONNECT or REAUTH. */
-  #countDenial(req: EnvClientRequest, code: DenialReason, session: Session | undefined): void {
-    this.#metrics.clientEvent(req.kind, "deny");
-    this.#metrics.denial(code);
-    audit(
-      req.kind === "reauth" ? "reauth_denied" : "denied",
-      auditSubject(req, session),
-      code,
-    );
-  }
 }
 
 /**
@@ -329,7 +315,7 @@ export function canResume(req: Pick<ClientRequest, "sessionState" | "username">)
 }
 
 /**
- * What the bypass and deny lines name. Built only there: a REAUTH that resumes (nearly all of
+ * What the bypass line names. Built only there: a REAUTH that resumes (nearly all of
  * them) logs nothing here, and an object per event for nothing showed in the B1 profile.
  */
 function who(req: EnvClientRequest) {

@@ -16,8 +16,14 @@
  * - `Expired`/`Invalid`/`ExpiredEmptyUser` are never accepted.
  * - REAUTH is never answered with a pending login: a 2.6 server then stalls the tunnel ~15 s.
  */
-import type { DenialReason } from "../metrics/port.ts";
 import type { Session } from "../sessions/types.ts";
+import {
+  type Denial,
+  NO_WEBAUTH,
+  SESSION_EXPIRED,
+  TOKEN_REJECTED,
+  UNKNOWN_SESSION,
+} from "./denial.ts";
 
 export interface ClientRequest {
   kind: "connect" | "reauth";
@@ -35,7 +41,7 @@ export interface ClientRequest {
 
 export type Decision =
   | { action: "bypass" }
-  | { action: "deny"; code: DenialReason; reason: string; clientReason: string }
+  | { action: "deny"; denial: Denial }
   | { action: "start_login" }
   | { action: "resume"; session: Session; refresh: boolean };
 
@@ -47,30 +53,6 @@ export interface DecideOptions {
 
 const TOKEN_STATES = new Set(["Authenticated", "AuthenticatedEmptyUser"]);
 const REAUTH_STATES = new Set(["Initial", ...TOKEN_STATES]);
-
-export const REASONS = {
-  noWebAuth: {
-    code: "no_webauth",
-    reason: "client does not support web authentication (IV_SSO lacks webauth)",
-    clientReason:
-      "Your VPN client cannot do browser sign-in. Update it, or add 'setenv IV_SSO webauth' to its config.",
-  },
-  tokenRejected: {
-    code: "session_invalid",
-    reason: "session token expired or invalid",
-    clientReason: "Your VPN session has expired. Reconnect to sign in again.",
-  },
-  unknownSession: {
-    code: "session_invalid",
-    reason: "no session for this client",
-    clientReason: "Your VPN session has ended. Reconnect to sign in again.",
-  },
-  sessionExpired: {
-    code: "session_expired",
-    reason: "session lifetime reached",
-    clientReason: "Your VPN session has expired. Reconnect to sign in again.",
-  },
-} as const;
 
 /** `webauth` as one item of the comma-separated IV_SSO list (items trimmed). */
 const WEBAUTH = /(?:^|,)\s*webauth\s*(?:,|$)/;
@@ -101,22 +83,22 @@ export function decide(
   const refresh = options.reauthCheck === "refresh";
   const usable = session !== undefined && session.commonName === request.commonName;
   if (request.kind === "reauth") {
-    if (!REAUTH_STATES.has(request.sessionState)) return deny(REASONS.tokenRejected);
+    if (!REAUTH_STATES.has(request.sessionState)) return deny(TOKEN_REJECTED);
     if (!usable || session.server !== request.server || session.cid !== request.cid) {
-      return deny(REASONS.unknownSession);
+      return deny(UNKNOWN_SESSION);
     }
-    if (session.expiresAt <= options.now) return deny(REASONS.sessionExpired);
+    if (session.expiresAt <= options.now) return deny(SESSION_EXPIRED);
     return { action: "resume", session, refresh };
   }
   if (TOKEN_STATES.has(request.sessionState) && usable && session.expiresAt > options.now) {
     return { action: "resume", session, refresh };
   }
   if (!WEBAUTH.test(request.ivSso)) {
-    return deny(REASONS.noWebAuth);
+    return deny(NO_WEBAUTH);
   }
   return { action: "start_login" };
 }
 
-function deny(reason: { code: DenialReason; reason: string; clientReason: string }): Decision {
-  return { action: "deny", ...reason };
+function deny(denial: Denial): Decision {
+  return { action: "deny", denial };
 }

@@ -6,8 +6,8 @@
  * (neither could be stored), or denied for the table's own reasons.
  */
 import type { Session } from "../sessions/types.ts";
-import { STORE_UNAVAILABLE } from "../sessions/store_unavailable.ts";
 import { type ClientRequest, decide, type DecideOptions, type Decision } from "./decide.ts";
+import { STORE_UNAVAILABLE } from "./denial.ts";
 
 export type OutageDecision =
   | { action: "bypass" }
@@ -26,5 +26,5 @@ export function decideWithoutStore(
     return { action: "accept_known", session: usable };
   }
   if (decision.action === "deny" && usable !== undefined) return decision;
-  return { action: "deny", ...STORE_UNAVAILABLE };
+  return { action: "deny", denial: STORE_UNAVAILABLE };
 }

@@ -39,6 +39,8 @@ export const UNKNOWN_SERVER: Denial = {
   ...INTERNAL_ERROR,
   logReason: "no policy for this OpenVPN server",
 };
+/** A request block the management protocol dropped (server_link.ts). */
+export const MALFORMED_REQUEST: Denial = { ...INTERNAL_ERROR, logReason: "malformed request" };
 export const WRONG_NETWORK: Denial = {
   code: "wrong_network",
   reason: "Sign-in must happen from the same network as the VPN connection",
@@ -66,6 +68,34 @@ export const USERNAME_MISMATCH: Record<"match" | "empty_or_match", Denial> = {
     reason: "Your VPN user name must be empty or the one you sign in with",
     logReason: "openvpn username differs from the signed-in user",
   },
+};
+/** The decision table's own (decide.ts): the request alone decides, nobody has signed in. */
+export const NO_WEBAUTH: Denial = {
+  code: "no_webauth",
+  reason:
+    "Your VPN client cannot do browser sign-in. Update it, or add 'setenv IV_SSO webauth' to its config.",
+  logReason: "client does not support web authentication (IV_SSO lacks webauth)",
+};
+export const TOKEN_REJECTED: Denial = {
+  code: "session_invalid",
+  reason: "Your VPN session has expired. Reconnect to sign in again.",
+  logReason: "session token expired or invalid",
+};
+export const UNKNOWN_SESSION: Denial = {
+  code: "session_invalid",
+  reason: "Your VPN session has ended. Reconnect to sign in again.",
+  logReason: "no session for this client",
+};
+export const SESSION_EXPIRED: Denial = {
+  code: "session_expired",
+  reason: "Your VPN session has expired. Reconnect to sign in again.",
+  logReason: "session lifetime reached",
+};
+/** The session store could not be asked (decide_without_store.ts). */
+export const STORE_UNAVAILABLE: Denial = {
+  code: "store_unavailable",
+  reason: "Sign-in is unavailable right now; try again in a minute.",
+  logReason: "session store unreachable",
 };
 export const TOO_MANY_SESSIONS: Denial = {
   code: "max_sessions",

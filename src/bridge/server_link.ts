@@ -8,12 +8,10 @@ import type { Clock, TimerHandle } from "../clock.ts";
 import { status3 } from "../management/commands.ts";
 import type { ConnectionEvent, ManagementConnection } from "../management/connection.ts";
 import { clientIdsFromStatus } from "../management/client_list.ts";
-import { STORE_UNAVAILABLE, StoreUnavailableError } from "../sessions/store_unavailable.ts";
+import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
 import type { ClientCommander } from "./commander.ts";
 import type { ClientEvents } from "./client_events.ts";
-import { INTERNAL_ERROR } from "./denial.ts";
-
-const DROPPED_REQUEST = ["malformed request", INTERNAL_ERROR.reason] as const;
+import { INTERNAL_ERROR, MALFORMED_REQUEST, STORE_UNAVAILABLE } from "./denial.ts";
 
 export class ServerLink {
   readonly #connection: ManagementConnection;
@@ -91,10 +89,8 @@ export class ServerLink {
             "Handling {type} of cid {cid} failed; denying: {error}",
             { type: event.type, cid, error: String(error) },
           );
-          const [reason, clientReason] = unavailable
-            ? [STORE_UNAVAILABLE.reason, STORE_UNAVAILABLE.clientReason]
-            : [INTERNAL_ERROR.logReason, INTERNAL_ERROR.reason];
-          await this.#commander.deny(cid, kid, reason, clientReason).catch(() => {});
+          const denial = unavailable ? STORE_UNAVAILABLE : INTERNAL_ERROR;
+          await this.#commander.deny(cid, kid, denial.logReason, denial.reason).catch(() => {});
         }
         return;
       }
@@ -118,7 +114,8 @@ export class ServerLink {
           return;
         }
         this.#log.warning("Management protocol: {message}; denying cid {cid}", { message, cid });
-        await this.#commander.deny(cid, kid, ...DROPPED_REQUEST).catch(() => {});
+        const { logReason, reason } = MALFORMED_REQUEST;
+        await this.#commander.deny(cid, kid, logReason, reason).catch(() => {});
         return;
       }
       default:

@@ -4,8 +4,14 @@ import {
   decide,
   type Decision,
   readsSession,
-  REASONS,
 } from "../../../src/bridge/decide.ts";
+import {
+  type Denial,
+  NO_WEBAUTH,
+  SESSION_EXPIRED,
+  TOKEN_REJECTED,
+  UNKNOWN_SESSION,
+} from "../../../src/bridge/denial.ts";
 import type { Session } from "../../../src/sessions/types.ts";
 import { EVENTS_T0, testClientRequest, testSession } from "../../support/client_events_fixture.ts";
 
@@ -30,10 +36,7 @@ function request(overrides: Partial<ClientRequest> = {}): ClientRequest {
 }
 
 const options = { bypassCommonNames: [/^site-.*$/], reauthCheck: "none" as const, now: NOW };
-const deny = (reason: (typeof REASONS)[keyof typeof REASONS]): Decision => ({
-  action: "deny",
-  ...reason,
-});
+const deny = (denial: Denial): Decision => ({ action: "deny", denial });
 
 const ROWS: Array<{ name: string; request: ClientRequest; session?: Session; expected: Decision }> =
   [
@@ -59,53 +62,53 @@ const ROWS: Array<{ name: string; request: ClientRequest; session?: Session; exp
       name: "REAUTH Expired -> deny",
       request: request({ sessionState: "Expired" }),
       session: session(),
-      expected: deny(REASONS.tokenRejected),
+      expected: deny(TOKEN_REJECTED),
     },
     {
       name: "REAUTH Invalid -> deny",
       request: request({ sessionState: "Invalid" }),
       session: session(),
-      expected: deny(REASONS.tokenRejected),
+      expected: deny(TOKEN_REJECTED),
     },
     {
       name: "REAUTH ExpiredEmptyUser -> deny",
       request: request({ sessionState: "ExpiredEmptyUser" }),
       session: session(),
-      expected: deny(REASONS.tokenRejected),
+      expected: deny(TOKEN_REJECTED),
     },
     {
       name: "REAUTH with an unrecognised session_state -> deny",
       request: request({ sessionState: "Whatever" }),
       session: session(),
-      expected: deny(REASONS.tokenRejected),
+      expected: deny(TOKEN_REJECTED),
     },
     {
       name: "REAUTH for an unknown session -> deny",
       request: request(),
-      expected: deny(REASONS.unknownSession),
+      expected: deny(UNKNOWN_SESSION),
     },
     {
       name: "REAUTH from another cid than the session's -> deny",
       request: request({ cid: 8 }),
       session: session(),
-      expected: deny(REASONS.unknownSession),
+      expected: deny(UNKNOWN_SESSION),
     },
     {
       name: "REAUTH with another common name than the session's -> deny",
       request: request({ commonName: "mallory" }),
       session: session(),
-      expected: deny(REASONS.unknownSession),
+      expected: deny(UNKNOWN_SESSION),
     },
     {
       name: "REAUTH past the session lifetime -> deny",
       request: request(),
       session: session({ expiresAt: NOW }),
-      expected: deny(REASONS.sessionExpired),
+      expected: deny(SESSION_EXPIRED),
     },
     {
       name: "REAUTH never starts a browser login, even without a session",
       request: request({ sessionState: "Initial", ivSso: "webauth" }),
-      expected: deny(REASONS.unknownSession),
+      expected: deny(UNKNOWN_SESSION),
     },
     {
       name: "CONNECT Authenticated with a valid session (reconnect) -> resume on the new cid",
@@ -140,7 +143,7 @@ const ROWS: Array<{ name: string; request: ClientRequest; session?: Session; exp
     {
       name: "CONNECT from a client without webauth -> deny with an actionable reason",
       request: request({ kind: "connect", cid: 9, kid: 1, ivSso: "openurl,crtext" }),
-      expected: deny(REASONS.noWebAuth),
+      expected: deny(NO_WEBAUTH),
     },
     {
       name: "CONNECT with IV_SSO listing webauth among others -> browser login",
@@ -150,12 +153,12 @@ const ROWS: Array<{ name: string; request: ClientRequest; session?: Session; exp
     {
       name: "CONNECT with IV_SSO 'webauthx' is not webauth",
       request: request({ kind: "connect", cid: 9, kid: 1, ivSso: "webauthx" }),
-      expected: deny(REASONS.noWebAuth),
+      expected: deny(NO_WEBAUTH),
     },
     {
       name: "CONNECT with IV_SSO 'xwebauth,openurl' is not webauth",
       request: request({ kind: "connect", cid: 9, kid: 1, ivSso: "xwebauth,openurl" }),
-      expected: deny(REASONS.noWebAuth),
+      expected: deny(NO_WEBAUTH),
     },
     {
       name: "CONNECT with IV_SSO ' openurl , webauth ' (items trimmed) -> browser login",
@@ -176,7 +179,7 @@ const ROWS: Array<{ name: string; request: ClientRequest; session?: Session; exp
       name: "REAUTH on another server with the same cid as the session -> deny",
       request: request({ server: "tcp", sessionState: "Authenticated" }),
       session: session(),
-      expected: deny(REASONS.unknownSession),
+      expected: deny(UNKNOWN_SESSION),
     },
     {
       name: "CONNECT Authenticated on another server (shared token secret) -> resume",

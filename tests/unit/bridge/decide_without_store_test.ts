@@ -1,7 +1,12 @@
 import { assertEquals } from "../../support/assert.ts";
-import { type ClientRequest, REASONS } from "../../../src/bridge/decide.ts";
+import type { ClientRequest } from "../../../src/bridge/decide.ts";
 import { decideWithoutStore } from "../../../src/bridge/decide_without_store.ts";
-import { STORE_UNAVAILABLE } from "../../../src/sessions/store_unavailable.ts";
+import {
+  SESSION_EXPIRED,
+  STORE_UNAVAILABLE,
+  TOKEN_REJECTED,
+  UNKNOWN_SESSION,
+} from "../../../src/bridge/denial.ts";
 import type { Session } from "../../../src/sessions/types.ts";
 import { EVENTS_T0, testClientRequest, testSession } from "../../support/client_events_fixture.ts";
 
@@ -30,7 +35,7 @@ function request(overrides: Partial<ClientRequest> = {}): ClientRequest {
 }
 
 const options = { bypassCommonNames: [/^monitor$/], now: NOW };
-const unavailable = { action: "deny", ...STORE_UNAVAILABLE };
+const unavailable = { action: "deny", denial: STORE_UNAVAILABLE };
 
 const CASES: Array<[string, ClientRequest, Session | undefined, unknown]> = [
   ["a REAUTH matching the known session is accepted on it", request(), KNOWN, {
@@ -45,7 +50,7 @@ const CASES: Array<[string, ClientRequest, Session | undefined, unknown]> = [
   ],
   ["a REAUTH on another server is denied as unknown", request({ server: "tcp" }), KNOWN, {
     action: "deny",
-    ...REASONS.unknownSession,
+    denial: UNKNOWN_SESSION,
   }],
   [
     "a REAUTH with a rejected token is denied as such",
@@ -53,13 +58,13 @@ const CASES: Array<[string, ClientRequest, Session | undefined, unknown]> = [
     KNOWN,
     {
       action: "deny",
-      ...REASONS.tokenRejected,
+      denial: TOKEN_REJECTED,
     },
   ],
   ["a REAUTH after the session's end is denied as expired", request(), {
     ...KNOWN,
     expiresAt: NOW,
-  }, { action: "deny", ...REASONS.sessionExpired }],
+  }, { action: "deny", denial: SESSION_EXPIRED }],
   [
     "a CONNECT is denied even with a known session and a valid token",
     request({

@@ -6,7 +6,7 @@
 import { assertEquals } from "../../support/assert.ts";
 import { KnownSessions } from "../../../src/sessions/known_sessions.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
-import { STORE_UNAVAILABLE } from "../../../src/sessions/store_unavailable.ts";
+import { STORE_UNAVAILABLE } from "../../../src/bridge/denial.ts";
 import {
   EVENTS_T0 as T0,
   switchableStore,
@@ -46,8 +46,8 @@ const DENIED_UNREACHABLE = (cid: number, kid: number) => ({
   kind: "deny",
   cid,
   kid,
-  reason: STORE_UNAVAILABLE.reason,
-  clientReason: STORE_UNAVAILABLE.clientReason,
+  reason: STORE_UNAVAILABLE.logReason,
+  clientReason: STORE_UNAVAILABLE.reason,
 });
 
 Deno.test("a CONNECT while the store is unreachable is denied saying so, in both modes", async () => {
@@ -97,7 +97,7 @@ Deno.test("store_unreachable = allow: the decision table still applies to what i
     "no session for this client",
     "no session for this client",
     "session token expired or invalid",
-    STORE_UNAVAILABLE.reason,
+    STORE_UNAVAILABLE.logReason,
     "session lifetime reached",
   ]);
   t.events.close();

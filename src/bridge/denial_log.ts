@@ -1,0 +1,68 @@
+/**
+ * The log line of a denial (admission.ts sends, counts and audits it). A request the decision
+ * table refused before anyone signed in is logged by its certificate, on the server's logger;
+ * a client judged by the policy by the identity the IdP named.
+ */
+import type { Logger } from "@logtape/logtape";
+import type { StoreUnavailableError } from "../sessions/store_unavailable.ts";
+import type { Session } from "../sessions/types.ts";
+import type { ClientSide } from "./admission_types.ts";
+import type { Denial } from "./denial.ts";
+
+/** Who a denial's log and audit lines name besides the client. */
+export type DenyContext =
+  /**
+   * Judged by the policy: the identity the IdP named, when known, and whether it was judged
+   * after a refresh at the IdP.
+   */
+  | { who?: { username: string; subject: string } | undefined; byRefreshCheck?: boolean }
+  /**
+   * Refused by the decision table (decide.ts): `presented` is the stored session the request's
+   * session id named, if any (the audit line names its user); `storeError` is why the store
+   * could not be asked, if it could not (decide_without_store.ts).
+   */
+  | { presented: Session | undefined; storeError?: StoreUnavailableError };
+
+export function logDenial(
+  log: Logger,
+  client: ClientSide,
+  denial: Denial,
+  context: DenyContext,
+): void {
+  if ("presented" in context) {
+    const { storeError } = context;
+    const server = log.with({ server: client.server });
+    const { cid, kid, commonName, kind } = client;
+    if (storeError === undefined) {
+      server.info("{kind} of {commonName} (cid {cid}) denied: {reason}", {
+        cid,
+        kid,
+        commonName,
+        kind,
+        reason: denial.logReason,
+      });
+    } else {
+      server.warning("{kind} of {commonName} (cid {cid}) denied: {reason}: {error}", {
+        cid,
+        commonName,
+        kind,
+        error: storeError.message,
+        reason: denial.logReason,
+      });
+    }
+    return;
+  }
+  // Text logs quote every property, so the optional parts are part of the template.
+  const message = "{kind} of {username} (cid {cid}, certificate {commonName}) denied" +
+    (context.byRefreshCheck ? " by the refresh check" : "") + ": {reason}" +
+    (denial.hint === undefined ? "" : "; {hint}");
+  log.info(message, {
+    kind: client.kind,
+    username: context.who?.username || "(not signed in)",
+    cid: client.cid,
+    commonName: client.commonName,
+    reason: denial.logReason,
+    code: denial.code,
+    hint: denial.hint,
+  });
+}
