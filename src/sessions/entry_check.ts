@@ -24,6 +24,25 @@ function str(fields: Fields, key: string, what: string): string {
   return typeof value === "string" ? value : fail(what, key);
 }
 
+/**
+ * The entry's own id, which must be `expectedId` when that is given: the id a read asked for,
+ * which the row or key it found was looked up by. An entry copied under another id (its secrets
+ * still open, as they are sealed to the id inside it) is refused instead of being served there.
+ * Not compared with a stored key: a SQLite TEXT key does not hold every JS string exactly.
+ */
+function entryId(
+  fields: Fields,
+  key: string,
+  what: string,
+  expectedId: string | undefined,
+): string {
+  const value = str(fields, key, what);
+  if (expectedId !== undefined && value !== expectedId) {
+    throw new TypeError(`Invalid ${what}: field "${key}" names another entry than the one read`);
+  }
+  return value;
+}
+
 const ON_BUN = "Bun" in globalThis;
 const encoder = new TextEncoder();
 // ignoreBOM: a leading U+FEFF is part of the text, not a byte order mark to drop.
@@ -106,12 +125,21 @@ function oauth(value: unknown): PendingOAuth | undefined {
   };
 }
 
-/**
- * Returns a copy of `value` if it is a valid PendingLogin, else throws a TypeError. `ownStrings`
- * for a store that keeps the copy itself in memory: the fields from OpenVPN are then copied too
- * (see ownString); a store that writes the login out gains nothing from it on every CONNECT.
- */
-export function checkPendingLogin(value: unknown, ownStrings = false): PendingLogin {
+export interface CheckOptions {
+  /**
+   * For a store that keeps the copy itself in memory: the fields from OpenVPN are then copied
+   * too (see ownString); a store that writes the entry out gains nothing from it on every put.
+   */
+  ownStrings?: boolean;
+  /** For a read: the id asked for, which the entry must carry (see `entryId`). */
+  expectedId?: string | undefined;
+}
+
+/** Returns a copy of `value` if it is a valid PendingLogin, else throws a TypeError. */
+export function checkPendingLogin(
+  value: unknown,
+  { ownStrings = false, expectedId }: CheckOptions = {},
+): PendingLogin {
   const what = "pending login";
   const fields = record(value, what);
   const sent = (key: string) => {
@@ -119,7 +147,7 @@ export function checkPendingLogin(value: unknown, ownStrings = false): PendingLo
     return ownStrings ? ownString(text) : text;
   };
   return {
-    id: str(fields, "id", what),
+    id: entryId(fields, "id", what, expectedId),
     server: str(fields, "server", what),
     cid: int(fields, "cid", what),
     kid: int(fields, "kid", what),
@@ -142,13 +170,14 @@ function optionalField<K extends string, V>(key: K, value: V | undefined): { [P 
 }
 
 /**
- * Returns a copy of `value` if it is a valid Session, else throws a TypeError. `ownStrings` for a
- * store that keeps the copy itself in memory (a cache, the memory store): the fields from
- * OpenVPN are then copied too (see ownString); decoded JSON has strings of its own already.
- * With `shared`, its lists and nested claims are the shared (frozen) copies, its other strings
- * those of `value`.
+ * Returns a copy of `value` if it is a valid Session, else throws a TypeError. Decoded JSON has
+ * strings of its own already (no `ownStrings` needed). With `shared`, its lists and nested claims
+ * are the shared (frozen) copies, its other strings those of `value`.
  */
-export function checkSession(value: unknown, ownStrings = false, shared?: SharedValues): Session {
+export function checkSession(
+  value: unknown,
+  { ownStrings = false, expectedId, shared }: CheckOptions & { shared?: SharedValues } = {},
+): Session {
   const what = "session";
   const fields = record(value, what);
   const own = (text: string) => ownStrings ? ownString(text) : text;
@@ -156,7 +185,7 @@ export function checkSession(value: unknown, ownStrings = false, shared?: Shared
   const username = str(fields, "username", what);
   const clientIp = optionalStr(fields, "clientIp", what);
   return {
-    sessionId: own(str(fields, "sessionId", what)),
+    sessionId: own(entryId(fields, "sessionId", what, expectedId)),
     server: str(fields, "server", what),
     cid: optionalInt(fields, "cid", what),
     // A certificate named after its user (from OpenVPN and from the IdP): one string, the IdP's.

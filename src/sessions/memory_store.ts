@@ -42,7 +42,7 @@ export class MemoryStore implements SessionStore {
 
   putPending(login: PendingLogin): Promise<void> {
     return this.#run(() => {
-      const copy = Object.freeze(checkPendingLogin(login, true));
+      const copy = Object.freeze(checkPendingLogin(login, { ownStrings: true }));
       this.#makeRoom("pending", this.#pending, copy.id);
       this.#pending.set(copy.id, copy);
     });
@@ -79,7 +79,7 @@ export class MemoryStore implements SessionStore {
 
   putSession(session: Session): Promise<void> {
     return this.#run(() => {
-      const copy = Object.freeze(checkSession(session, true, this.#shared));
+      const copy = Object.freeze(checkSession(session, { ownStrings: true, shared: this.#shared }));
       this.#makeRoom("sessions", this.#sessions, copy.sessionId);
       this.#sessions.set(copy.sessionId, copy);
     });

@@ -13,13 +13,20 @@ export function sealPendingData(login: PendingLogin, cipher: TokenCipher): strin
   return JSON.stringify({ ...login, oauth });
 }
 
-/** Checks and opens what `sealPendingData` wrote; throws on altered or misplaced data. */
-export function openPendingData(data: unknown, cipher: TokenCipher): PendingLogin {
+/**
+ * Checks and opens what `sealPendingData` wrote; throws on altered or misplaced data.
+ * `expectedId`: the id the login was read under, which it must carry (not a copied row).
+ */
+export function openPendingData(
+  data: unknown,
+  cipher: TokenCipher,
+  expectedId?: string,
+): PendingLogin {
   if (typeof data === "object" && data !== null) {
     const fields = data as Record<string, unknown>;
     if (typeof fields["oauth"] === "string" && typeof fields["id"] === "string") {
       fields["oauth"] = JSON.parse(cipher.openPending(fields["oauth"], fields["id"]));
     }
   }
-  return checkPendingLogin(data);
+  return checkPendingLogin(data, { expectedId });
 }

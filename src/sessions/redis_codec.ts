@@ -46,8 +46,7 @@ export async function decodePending(
     const id = typeof fields["id"] === "string" ? fields["id"] : "";
     fields["oauth"] = parseSecret(await cipher.decryptPendingSecrets(secret, id), "pending");
   }
-  const login = checkRead(() => checkPendingLogin(fields), "pending");
-  checkId(login.id, expectedId, "pending");
+  const login = checkRead(() => checkPendingLogin(fields, { expectedId }), "pending");
   return Object.freeze(login);
 }
 
@@ -68,15 +67,20 @@ export async function decodeSession(
   expectedId?: string,
 ): Promise<Session | undefined> {
   if (data === null) return undefined;
-  const session = checkRead(() => checkSession(parse(data, "sessions")), "sessions");
-  checkId(session.sessionId, expectedId, "sessions");
+  const session = checkRead(
+    () => checkSession(parse(data, "sessions"), { expectedId }),
+    "sessions",
+  );
   if (secret !== null) {
     session.refreshToken = await cipher.decryptToken(secret, session.sessionId);
   }
   return Object.freeze(session);
 }
 
-/** Decodes a flat [data, secret, data, secret, ...] list as scripts return it. */
+/**
+ * Decodes a flat [data, secret, data, secret, ...] list as scripts return it. No id was asked
+ * for: each entry is served as the id its JSON names (as the file store's lists, sqlite_rows.ts).
+ */
 export async function decodeAll<T>(
   flat: Array<Buffer | null>,
   decode: (fields: StoredFields, cipher: TokenCipher) => Promise<T | undefined>,
@@ -106,14 +110,6 @@ function parse(data: Buffer, table: StoreTable): Record<string, unknown> {
 
 function parseSecret(text: string, table: StoreTable): unknown {
   return checkRead(() => JSON.parse(text), table);
-}
-
-function checkId(id: string, expectedId: string | undefined, table: StoreTable): void {
-  if (expectedId !== undefined && id !== expectedId) {
-    throw new Error(`Session store entry is unreadable: ${table}`, {
-      cause: new Error("the entry names another id than its key"),
-    });
-  }
 }
 
 function checkRead<T>(step: () => T, table: StoreTable): T {

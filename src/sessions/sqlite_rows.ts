@@ -13,13 +13,22 @@ export type Row = Record<string, unknown>;
 
 const KEY_CHECK = "key_check";
 
-export function decodePendingRow(row: Row, cipher: TokenCipher): PendingLogin {
-  return decode(row, "pending", (data) => openPendingData(data, cipher));
+/**
+ * `expectedId` (both decoders): the id the row was read by, which its JSON must carry, so a row
+ * copied under another id is refused (entry_check.ts). Where no id was asked for (the lists,
+ * findSessionByCid) none is passed: each entry is handed out under the id its own JSON names
+ * (its secrets are sealed to that id), so there a copied row is a second copy of its source,
+ * never an entry under the id it was copied to, and it is not cached under that id. The key
+ * column cannot stand in for the id asked for: a TEXT key does not hold every JS string exactly
+ * (Deno's node:sqlite reads it back cut at a NUL; a lone surrogate is stored as U+FFFD).
+ */
+export function decodePendingRow(row: Row, cipher: TokenCipher, expectedId?: string): PendingLogin {
+  return decode(row, "pending", (data) => openPendingData(data, cipher, expectedId));
 }
 
 /** A frozen session, its refresh token decrypted (bound to its session id). */
-export function decodeSessionRow(row: Row, cipher: TokenCipher): Session {
-  const session = decode(row, "sessions", (data) => checkSession(data));
+export function decodeSessionRow(row: Row, cipher: TokenCipher, expectedId?: string): Session {
+  const session = decode(row, "sessions", (data) => checkSession(data, { expectedId }));
   const blob = row["refresh_token"];
   if (blob instanceof Uint8Array) {
     session.refreshToken = cipher.openToken(blob, session.sessionId);

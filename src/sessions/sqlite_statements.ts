@@ -36,7 +36,8 @@ export function prepareStatements(db: DatabaseSync) {
     ),
     listSessions: prepare("SELECT data, refresh_token FROM sessions WHERE expires_at >= ?"),
     findSessionByCid: prepare(
-      "SELECT session_id FROM sessions WHERE server = ? AND cid = ? AND expires_at >= ? LIMIT 1",
+      "SELECT session_id, data, refresh_token FROM sessions " +
+        "WHERE server = ? AND cid = ? AND expires_at >= ? LIMIT 1",
     ),
     listBindings: prepare(
       "SELECT session_id, cid FROM sessions WHERE server = ? AND cid IS NOT NULL AND expires_at >= ?",

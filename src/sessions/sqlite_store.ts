@@ -67,6 +67,8 @@ export class SqliteStore implements SessionStore {
   readonly #forgetVersionAsked = () => (this.#versionAsked = false);
   readonly #pendingBatch = new TurnBatch<SealedPending>((items) => this.#writePending(items));
   #closed = false;
+  readonly #decodePending = (row: Row, id?: string) => decodePendingRow(row, this.#cipher, id);
+  readonly #decodeSession = (row: Row, id?: string) => decodeSessionRow(row, this.#cipher, id);
 
   private constructor(db: DatabaseSync, options: SqliteStoreOptions) {
     this.#db = db;
@@ -149,7 +151,7 @@ export class SqliteStore implements SessionStore {
       if (cached !== undefined) return cached.expiresAt >= this.#now() ? cached : undefined;
       const row = this.#sql.getPending.get(id, this.#now());
       if (row === undefined) return undefined;
-      const login = frozenPending(this.#decodePending(row));
+      const login = frozenPending(this.#decodePending(row, id));
       this.#pendingCache.set(id, login);
       return login;
     });
@@ -163,7 +165,7 @@ export class SqliteStore implements SessionStore {
       if (row === undefined) return undefined;
       this.#room.removed("pending", 1);
       if (Number(row["expires_at"]) < this.#now()) return undefined;
-      return Object.freeze(this.#decodePending(row));
+      return Object.freeze(this.#decodePending(row, id));
     });
   }
 
@@ -187,7 +189,7 @@ export class SqliteStore implements SessionStore {
 
   async putSession(session: Session): Promise<void> {
     this.#assertOpen();
-    const copy = Object.freeze(checkSession(session, true));
+    const copy = Object.freeze(checkSession(session, { ownStrings: true }));
     // Encrypt before the transaction: nothing may await while a transaction is open.
     const token = copy.refreshToken === undefined
       ? null
@@ -211,11 +213,18 @@ export class SqliteStore implements SessionStore {
     return this.#run(() => this.#readSession(sessionId));
   }
 
-  /** Only the id is selected: the session itself usually comes decoded from the cache. */
+  /** Usually cached; else decoded as the lists do (no id was asked for: sqlite_rows.ts). */
   findSessionByCid(server: string, cid: number): Promise<Session | undefined> {
     return this.#run(() => {
+      this.#checkDataVersion();
       const row = this.#sql.findSessionByCid.get(server, cid, this.#now());
-      return row === undefined ? undefined : this.#readSession(String(row["session_id"]));
+      if (row === undefined) return undefined;
+      const sessionId = String(row["session_id"]);
+      const cached = this.#cache.get(sessionId);
+      if (cached?.server === server && cached.cid === cid) return cached;
+      const session = this.#decodeSession(row);
+      if (session.sessionId === sessionId) this.#cache.set(sessionId, session);
+      return session;
     });
   }
 
@@ -238,7 +247,8 @@ export class SqliteStore implements SessionStore {
         const sessionId = String(row["session_id"]);
         if (this.#cache.has(sessionId)) continue;
         try {
-          this.#cache.set(sessionId, this.#decodeSession(row));
+          // Refused, so not cached: a copied row, or an id the key column does not hold exactly.
+          this.#cache.set(sessionId, this.#decodeSession(row, sessionId));
         } catch {
           // An unreadable row is reported when a client asks for it, not here.
         }
@@ -259,6 +269,7 @@ export class SqliteStore implements SessionStore {
     });
   }
 
+  /** The lists check no id (why: sqlite_rows.ts); reads by id do. */
   listSessions(): Promise<Session[]> {
     return this.#run(() =>
       this.#sql.listSessions.all(this.#now()).map((row) => this.#decodeSession(row))
@@ -377,10 +388,6 @@ export class SqliteStore implements SessionStore {
     }
   }
 
-  #decodePending(row: Row): PendingLogin {
-    return decodePendingRow(row, this.#cipher);
-  }
-
   /** Synchronous from the data version check to caching, so a cached row is still current. */
   #readSession(sessionId: string): Session | undefined {
     this.#checkDataVersion();
@@ -388,12 +395,8 @@ export class SqliteStore implements SessionStore {
     if (cached !== undefined) return cached.expiresAt >= this.#now() ? cached : undefined;
     const row = this.#sql.getSession.get(sessionId, this.#now());
     if (row === undefined) return undefined;
-    const session = this.#decodeSession(row);
-    this.#cache.set(session.sessionId, session);
+    const session = this.#decodeSession(row, sessionId);
+    this.#cache.set(sessionId, session);
     return session;
-  }
-
-  #decodeSession(row: Row): Session {
-    return decodeSessionRow(row, this.#cipher);
   }
 }

@@ -406,10 +406,24 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
       });
       await store.putSession(entry);
       assertEquals(await store.getSession(entry.sessionId), entry);
+      assertEquals(await store.findSessionByCid(text, entry.cid!), entry);
       assertEquals(await store.deletePendingByCid(text, index), 1);
       assertEquals(await store.takePending(login.id), undefined);
     }
     assertEquals((await store.listSessions()).length, ODD_STRINGS.length);
+  });
+
+  test("ids a store's keys may not hold exactly (NUL, a lone surrogate) are found by id and by cid", async (store) => {
+    for (const [index, id] of ["nul \u0000 inside", "lone \uD800 surrogate"].entries()) {
+      const entry = session({ sessionId: id, cid: 20 + index });
+      await store.putSession(entry);
+      assertEquals(await store.getSession(id), entry);
+      assertEquals(await store.findSessionByCid(entry.server, 20 + index), entry);
+      const login = pendingLogin({ id, cid: 20 + index });
+      await store.putPending(login);
+      assertEquals(await store.getPending(id), login);
+      assertEquals(await store.takePending(id), login);
+    }
   });
 
   test("put rejects malformed entries with a TypeError and stores nothing", async (store) => {
