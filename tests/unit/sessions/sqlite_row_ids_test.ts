@@ -26,7 +26,7 @@ interface FileStore {
 async function withFileStore(body: (file: FileStore) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "sessions-test-" });
   const path = `${dir}/sessions.db`;
-  const cipher = await TokenCipher.fromKeyBytes(new Uint8Array(32).fill(7));
+  const cipher = await TokenCipher.fromKeyBytes(KEY);
   const open = () => SqliteStore.open({ path, cipher, maxEntries: 1000, now: () => T0 });
   const file: FileStore = {
     path,
