@@ -1,19 +1,27 @@
 /**
  * What the connection guard costs: the same handler served through `serveHttp` (guard + relay
  * to the runtime's server) and by the runtime's server alone, on Deno and Bun, each in its own
- * process, loaded from this one over 127.0.0.1: keep-alive requests (16 connections) and one
- * request per new connection.
+ * process, loaded from this one over 127.0.0.1: keep-alive requests (16 connections) as fast as
+ * they are answered and at a paced `--rate` (requests/s), and one request per new connection. The
+ * server's CPU per request is read from /proc: a saturated server handles many sockets' events in
+ * one event-loop turn, a paced one (a login's three requests among other work) wakes up for each,
+ * so the relay's extra turns cost more per request there.
  *
- *   deno run -A bench/guard_cost.ts [--seconds 5]
+ *   deno run -A bench/guard_cost.ts [--seconds 5] [--rate 900]
  */
 import { parseArgs } from "node:util";
 import process from "node:process";
 import { connect } from "node:net";
 import { serveHttp } from "../src/http/serve.ts";
+import { cpuTimes } from "./lib/proc.ts";
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
-  options: { serve: { type: "string" }, seconds: { type: "string", default: "5" } },
+  options: {
+    serve: { type: "string" },
+    seconds: { type: "string", default: "5" },
+    rate: { type: "string", default: "900" },
+  },
 });
 
 const handler = () => new Response("ok");
@@ -59,13 +67,17 @@ if (values.serve !== undefined) {
       }).spawn();
       const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
       const port = Number((await reader.read()).value?.trim());
-      const keepAlive = await load(port, seconds, true);
-      const fresh = await load(port, seconds, false);
+      const measure = (keepAlive: boolean, rate = 0) =>
+        serverCpu(child.pid, () => load(port, seconds, keepAlive, rate));
+      const keepAlive = await measure(true);
+      const paced = await measure(true, Number(values.rate));
+      const fresh = await measure(false);
       rows.push(
         `${runtime.padEnd(5)} ${mode.padEnd(8)} keep-alive ${
-          keepAlive.toFixed(0).padStart(6)
-        } req/s` +
-          `   new connection each ${fresh.toFixed(0).padStart(6)} req/s`,
+          keepAlive.perSecond.toFixed(0).padStart(6)
+        }` +
+          ` req/s ${keepAlive.cpu}   paced ${paced.perSecond.toFixed(0)} req/s ${paced.cpu}` +
+          `   new connection each ${fresh.perSecond.toFixed(0).padStart(6)} req/s ${fresh.cpu}`,
       );
       child.kill("SIGKILL");
       await child.status;
@@ -76,19 +88,53 @@ if (values.serve !== undefined) {
   console.log(rows.join("\n"));
 }
 
-/** Requests per second from 16 concurrent raw HTTP/1.1 clients. */
-async function load(port: number, seconds: number, keepAlive: boolean): Promise<number> {
+/** The server's CPU (user + system, from /proc) per request answered during `body`. */
+async function serverCpu(
+  pid: number,
+  body: () => Promise<{ perSecond: number; requests: number }>,
+): Promise<{ perSecond: number; cpu: string }> {
+  const before = cpuTimes(pid);
+  const { perSecond, requests } = await body();
+  const after = cpuTimes(pid);
+  const perRequest = (ms: number) => ((ms * 1000) / requests).toFixed(0);
+  const user = after.userMs - before.userMs;
+  const sys = after.sysMs - before.sysMs;
+  return {
+    perSecond,
+    cpu: `(CPU ${perRequest(user + sys)} µs/req, sys ${perRequest(sys)})`,
+  };
+}
+
+/**
+ * Requests from 16 concurrent raw HTTP/1.1 clients, as fast as they are answered or, with
+ * `rate`, that many per second in all.
+ */
+async function load(
+  port: number,
+  seconds: number,
+  keepAlive: boolean,
+  rate = 0,
+): Promise<{ perSecond: number; requests: number }> {
   const deadline = performance.now() + seconds * 1000;
+  const workers = 16;
+  const gapMs = rate > 0 ? (workers * 1000) / rate : 0;
   let done = 0;
   const request = `GET /healthz HTTP/1.1\r\nHost: x\r\n${
     keepAlive ? "" : "Connection: close\r\n"
   }\r\n`;
-  const worker = () =>
+  const worker = (index: number) =>
     new Promise<void>((resolve) => {
+      let next = performance.now() + (gapMs * index) / workers;
+      const send = (socket: ReturnType<typeof connect>) => {
+        const wait = next - performance.now();
+        next += gapMs;
+        if (wait > 0) setTimeout(() => socket.write(request), wait);
+        else socket.write(request);
+      };
       const open = () => {
         const socket = connect({ host: "127.0.0.1", port });
         let text = "";
-        socket.on("connect", () => socket.write(request));
+        socket.on("connect", () => send(socket));
         socket.on("error", () => {});
         socket.on("data", (chunk) => {
           text += chunk.toString();
@@ -98,7 +144,7 @@ async function load(port: number, seconds: number, keepAlive: boolean): Promise<
           if (performance.now() >= deadline) {
             socket.destroy();
             resolve();
-          } else if (keepAlive) socket.write(request);
+          } else if (keepAlive) send(socket);
           else {
             socket.destroy();
             open();
@@ -108,6 +154,6 @@ async function load(port: number, seconds: number, keepAlive: boolean): Promise<
       open();
     });
   const started = performance.now();
-  await Promise.all(Array.from({ length: 16 }, worker));
-  return done / ((performance.now() - started) / 1000);
+  await Promise.all(Array.from({ length: workers }, (_, index) => worker(index)));
+  return { perSecond: done / ((performance.now() - started) / 1000), requests: done };
 }
