@@ -52,7 +52,9 @@ export function logDenial(
     }
     return;
   }
-  // Text logs quote every property, so the optional parts are part of the template.
+  // Text logs quote every property, so the optional parts are part of the template. The code is
+  // not called `code`: the log masks a property of that name (an OAuth authorization code), and
+  // with it every equal value in the message, which hid the reason (`group`) as `***`.
   const message = "{kind} of {username} (cid {cid}, certificate {commonName}) denied" +
     (context.byRefreshCheck ? " by the refresh check" : "") + ": {reason}" +
     (denial.hint === undefined ? "" : "; {hint}");
@@ -62,7 +64,7 @@ export function logDenial(
     cid: client.cid,
     commonName: client.commonName,
     reason: denial.logReason,
-    code: denial.code,
+    denialCode: denial.code,
     hint: denial.hint,
   });
 }

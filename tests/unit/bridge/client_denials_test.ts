@@ -248,7 +248,7 @@ Deno.test("a REAUTH the current policy refuses: denied naming the user, the sess
       cid: 4,
       commonName: "alice",
       reason: "group",
-      code: "group",
+      denialCode: "group",
       hint: undefined,
     },
   }]);
