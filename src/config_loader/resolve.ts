@@ -30,7 +30,6 @@ import { validateRequiredClaim } from "../policy/authorize.ts";
 import { checkRedisSettings } from "../sessions/redis_connection.ts";
 import { parseEncryptionKey } from "../sessions/token_cipher.ts";
 import { controlSocketProblem } from "../control/socket_path.ts";
-import { LEASE_MAX_MS, LEASE_MIN_MS } from "../cluster/lease.ts";
 
 const MIN_SECRET_LENGTH = 32;
 const MIN_HTTP_TIMEOUT_MS = 1000;
@@ -85,9 +84,6 @@ function resolveCluster(
   if (!values.enabled) return undefined;
   if (backend !== "redis") {
     issue("cluster.enabled", 'Needs sessions.backend = "redis": the instances share it');
-  }
-  if (values.lease < LEASE_MIN_MS || values.lease > LEASE_MAX_MS) {
-    issue("cluster.lease", `Expected ${LEASE_MIN_MS / 1000}s to ${LEASE_MAX_MS / 1000}s`);
   }
   const instanceId = values.instance_id ?? defaultInstanceId();
   if (!INSTANCE_ID.test(instanceId)) {

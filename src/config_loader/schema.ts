@@ -6,6 +6,7 @@
  * A `secret` key may instead be given as `<key>_file` (a path whose contents, trimmed of one
  * trailing newline, are the value); giving both is an error.
  */
+import { LEASE_MAX_MS, LEASE_MIN_MS } from "../cluster/lease.ts";
 import { LANGUAGES } from "../config/languages.ts";
 import type { Secret } from "../config/secret.ts";
 
@@ -103,8 +104,7 @@ export const SCHEMA = {
   },
   cluster: {
     enabled: { type: "bool", default: false },
-    // The bounds are the lease module's (LEASE_MIN_MS, LEASE_MAX_MS); resolve checks them.
-    lease: { type: "duration", default: "10s" },
+    lease: { type: "duration", default: "10s", min: LEASE_MIN_MS, max: LEASE_MAX_MS },
     instance_id: { type: "string" },
   },
   control: {

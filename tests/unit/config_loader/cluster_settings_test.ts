@@ -46,14 +46,29 @@ Deno.test("[cluster] needs the Redis store, a lease from 3 s to 2 min and a plai
       message: 'Needs sessions.backend = "redis": the instances share it',
     },
   ]);
+  assertEquals(issuesOf(REDIS + '[cluster]\nenabled = true\ninstance_id = "a#1"\n'), [
+    { path: "cluster.instance_id", message: 'Expected 1 to 64 letters, digits, ".", "_" or "-"' },
+  ]);
+  assertEquals(issuesOf(REDIS + '[cluster]\nenabled = true\nlease = "2s"\n'), [
+    { path: "cluster.lease", message: 'Expected a duration from 3s to 2m, got "2s"' },
+  ]);
+  assertEquals(issuesOf(REDIS + '[cluster]\nenabled = true\nlease = "3m"\n'), [
+    { path: "cluster.lease", message: 'Expected a duration from 3s to 2m, got "3m"' },
+  ]);
   assertEquals(
-    issuesOf(REDIS + '[cluster]\nenabled = true\nlease = "2s"\ninstance_id = "a#1"\n'),
-    [
-      { path: "cluster.lease", message: "Expected 3s to 120s" },
-      { path: "cluster.instance_id", message: 'Expected 1 to 64 letters, digits, ".", "_" or "-"' },
-    ],
+    load(REDIS + '[cluster]\nenabled = true\nlease = "3s"\n').config.cluster?.leaseMs,
+    3_000,
   );
-  assertEquals(issuesOf(REDIS + '[cluster]\nenabled = true\nlease = "3m"\n').length, 1);
+  assertEquals(
+    load(REDIS + '[cluster]\nenabled = true\nlease = "2m"\n').config.cluster?.leaseMs,
+    120_000,
+  );
+});
+
+Deno.test("[cluster] a lease out of bounds is refused even while the cluster is off", () => {
+  assertEquals(issuesOf(REDIS + '[cluster]\nenabled = false\nlease = "1s"\n'), [
+    { path: "cluster.lease", message: 'Expected a duration from 3s to 2m, got "1s"' },
+  ]);
 });
 
 Deno.test("a reload cannot turn [cluster] on or off or change it: the keys are named and kept", () => {
