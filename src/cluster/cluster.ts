@@ -43,9 +43,12 @@ export interface Cluster {
 export async function startCluster(deps: ClusterDeps): Promise<Cluster> {
   const { config, clock, log } = deps;
   const redis = await connectRedis(deps.redis);
-  // Pub/sub needs a connection of its own; a missed message only delays work to the next poll.
+  // Pub/sub needs a connection of its own; a missed message only delays work to the next poll,
+  // which is slow while the subscriber is up and fast while it is down.
   const subscriber: Redis = redis.duplicate();
   subscriber.on("error", () => {});
+  let subscribed = false;
+  const notified = () => subscribed && subscriber.status === "ready";
   const keys = new ClusterKeys(deps.redis.keyPrefix);
   const queue = new WorkQueue(redis, keys, clock);
   const timing = leaseTiming(config.leaseMs);
@@ -61,6 +64,7 @@ export async function startCluster(deps: ClusterDeps): Promise<Cluster> {
       timing,
       clock,
       log: clusterLog.with({ server }),
+      notified,
       build: (mayWrite) => deps.build(server, mayWrite),
     }),
   ]));
@@ -69,10 +73,19 @@ export async function startCluster(deps: ClusterDeps): Promise<Cluster> {
     const server = byChannel.get(channel);
     if (server !== undefined) links.get(server)?.wake();
   });
-  await subscriber.connect().then(() => subscriber.subscribe(...byChannel.keys())).catch((error) =>
-    clusterLog.warning("Work notifications unavailable, polling only: {error}", {
-      error: String(error),
-    })
+  // Losing or regaining the subscriber: drain now (notifications may have been missed) and let
+  // the runners pick the poll interval for the new state.
+  const wakeAll = () => {
+    for (const link of links.values()) link.wake();
+  };
+  subscriber.on("close", wakeAll);
+  subscriber.on("ready", wakeAll);
+  await subscriber.connect().then(() => subscriber.subscribe(...byChannel.keys())).then(
+    () => subscribed = true,
+    (error) =>
+      clusterLog.warning("Work notifications unavailable, polling only: {error}", {
+        error: String(error),
+      }),
   );
   for (const link of links.values()) link.start();
   // A command may wait for a takeover: the old holder's lease running out, plus a margin.

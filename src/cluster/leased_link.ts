@@ -31,6 +31,8 @@ export interface LeasedLinkDeps {
   timing: LeaseTiming;
   clock: Clock;
   log: Logger;
+  /** Work notifications (pub/sub) are arriving now. */
+  notified: () => boolean;
   /** Builds the link for one holding period; `mayWrite` is the fence for every write. */
   build: (mayWrite: () => boolean) => HeldLink;
 }
@@ -94,6 +96,9 @@ export class LeasedLink {
       commander: link.commander,
       clock,
       log,
+      notified: this.#deps.notified,
+      // Polling only catches a lost notification then: once a renewal period is soon enough.
+      notifiedPollMs: this.#deps.timing.renewEveryMs,
     });
     this.#held = { token, link, runner };
     try {

@@ -1,6 +1,6 @@
 /**
  * The holder's side of cross-instance work for one server: woken by a notification (and on a
- * short timer, in case one was missed), it takes running and waiting items, carries out each
+ * timer, in case one was missed: slow while notifications arrive, fast while they cannot), it takes running and waiting items, carries out each
  * on its own fenced link and records the outcome under its fencing token. Items an earlier
  * holder left running are seen again here; one with an outcome already is only cleared.
  */
@@ -12,7 +12,8 @@ import { execute, workDecision, type WorkOutcome } from "./work_item.ts";
 import type { TakenWork, WorkQueue } from "./work_queue.ts";
 
 const BATCH = 64;
-const POLL_MS = 500;
+/** How often to look for work while notifications are down: every wake-up is a poll then. */
+export const UNNOTIFIED_POLL_MS = 500;
 
 export interface WorkRunnerDeps {
   queue: Pick<WorkQueue, "take" | "record">;
@@ -21,6 +22,10 @@ export interface WorkRunnerDeps {
   commander: ClientCommander;
   clock: Clock;
   log: Logger;
+  /** Pub/sub is subscribed and connected now, so a poll only catches a lost notification. */
+  notified: () => boolean;
+  /** How often to poll while notified. */
+  notifiedPollMs: number;
 }
 
 export class WorkRunner {
@@ -61,8 +66,10 @@ export class WorkRunner {
         this.wake();
         return;
       }
-      this.#deps.clock.clearTimeout(this.#timer);
-      this.#timer = this.#deps.clock.setTimeout(() => this.wake(), POLL_MS, { keepAlive: false });
+      const { clock, notified, notifiedPollMs } = this.#deps;
+      clock.clearTimeout(this.#timer);
+      const pollMs = notified() ? notifiedPollMs : UNNOTIFIED_POLL_MS;
+      this.#timer = clock.setTimeout(() => this.wake(), pollMs, { keepAlive: false });
     });
   }
 

@@ -59,7 +59,16 @@ function withQueue(
 }
 
 function runner(queue: WorkQueue, token: number, commander: ClientCommander): WorkRunner {
-  return new WorkRunner({ queue, server: "udp", token, commander, clock: systemClock, log });
+  return new WorkRunner({
+    queue,
+    server: "udp",
+    token,
+    commander,
+    clock: systemClock,
+    log,
+    notified: () => false,
+    notifiedPollMs: 3_000,
+  });
 }
 
 /** A lease keeper for server "udp" with a 3 s lease; changes are told to `onChange`. */

@@ -1,0 +1,108 @@
+import { assertEquals } from "../../support/assert.ts";
+import { FakeClock } from "../../support/fake_clock.ts";
+import { RecordingCommander } from "../../support/recording_commander.ts";
+import { getLogger } from "../../../src/log.ts";
+import { UNNOTIFIED_POLL_MS, WorkRunner } from "../../../src/cluster/work_runner.ts";
+import type { TakenWork } from "../../../src/cluster/work_queue.ts";
+import type { WorkOutcome } from "../../../src/cluster/work_item.ts";
+
+// A 9 s lease renews every 3 s; a multiple of the 100 ms steps `idle` takes.
+const NOTIFIED_POLL_MS = 3_000;
+
+/** A queue that counts its reads (each a Redis eval) and hands out what the test queued. */
+class CountingQueue {
+  takes = 0;
+  waiting: TakenWork[] = [];
+  recorded: { key: string; outcome: WorkOutcome }[] = [];
+
+  take(): Promise<TakenWork[]> {
+    this.takes++;
+    return Promise.resolve(this.waiting.splice(0));
+  }
+
+  record(_server: string, _token: number, key: string, outcome: WorkOutcome): Promise<boolean> {
+    this.recorded.push({ key, outcome });
+    return Promise.resolve(true);
+  }
+}
+
+/** Lets the runner's promise chain (take, then re-arming its timer) run to its end. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+}
+
+function setUp(notified: () => boolean) {
+  const clock = new FakeClock();
+  const queue = new CountingQueue();
+  const commander = new RecordingCommander();
+  const runner = new WorkRunner({
+    queue,
+    server: "default",
+    token: 7,
+    commander,
+    clock,
+    log: getLogger("test"),
+    notified,
+    notifiedPollMs: NOTIFIED_POLL_MS,
+  });
+  /** Moves the clock in small steps, letting each poll finish before the next. */
+  const idle = async (ms: number) => {
+    for (let at = 0; at < ms; at += 100) {
+      clock.advance(100);
+      await settle();
+    }
+  };
+  return { clock, queue, commander, runner, idle };
+}
+
+Deno.test("while notifications arrive the idle holder polls once a renewal period, not every 500 ms", async () => {
+  const up = setUp(() => true);
+  up.runner.start();
+  await settle();
+  await up.idle(60_000);
+  up.runner.stop();
+  const down = setUp(() => false);
+  down.runner.start();
+  await settle();
+  await down.idle(60_000);
+  down.runner.stop();
+  // The first read at start, then one per interval: 20 instead of 120 reads a minute.
+  assertEquals(up.queue.takes, 1 + 60_000 / NOTIFIED_POLL_MS);
+  assertEquals(down.queue.takes, 1 + 60_000 / UNNOTIFIED_POLL_MS);
+});
+
+Deno.test("with notifications down, queued work is still picked up by the fast poll", async () => {
+  const { clock, queue, commander, runner, idle } = setUp(() => false);
+  runner.start();
+  await settle();
+  await idle(1_000);
+  const before = queue.takes;
+  // Queued while nobody could notify this instance: no wake() comes.
+  queue.waiting.push({
+    key: "kill:3",
+    item: { op: "kill", cid: 3, message: "signed out", expiresAt: clock.now() + 10_000 },
+    recorded: undefined,
+  });
+  await idle(UNNOTIFIED_POLL_MS);
+  runner.stop();
+  assertEquals(queue.takes, before + 1);
+  assertEquals(commander.commands, [{ kind: "kill", cid: 3, message: "signed out" }]);
+  assertEquals(queue.recorded, [{ key: "kill:3", outcome: { kind: "ok" } }]);
+});
+
+Deno.test("the interval follows the subscriber: it drops to the fast poll once notifications stop", async () => {
+  let up = true;
+  const { queue, runner, idle } = setUp(() => up);
+  runner.start();
+  await settle();
+  await idle(NOTIFIED_POLL_MS);
+  assertEquals(queue.takes, 2);
+  // The cluster wakes the runner when the subscriber closes; from then on it polls fast.
+  up = false;
+  runner.wake();
+  await settle();
+  assertEquals(queue.takes, 3);
+  await idle(2_000);
+  runner.stop();
+  assertEquals(queue.takes, 3 + 2_000 / UNNOTIFIED_POLL_MS);
+});
