@@ -52,7 +52,7 @@ export type CallbackOutcome =
   | { kind: "invalid-response" }
   /** The browser sent no login cookie: another browser, or cookies off. */
   | { kind: "cookie-missing" }
-  /** OpenVPN no longer knows the client (it left, or its server is unknown). */
+  /** OpenVPN no longer knows the client (it left). */
   | { kind: "client-gone" }
   /** The instance holding OpenVPN's link (`[cluster]`) did not confirm client-auth in time. */
   | { kind: "no-answer" };
@@ -79,10 +79,25 @@ export class LoginFlow {
     this.#deps = deps;
   }
 
-  /** The pending login behind a link, if it is still valid. */
+  /**
+   * The pending login behind a link, if it is still valid: not expired, and for an OpenVPN
+   * server this configuration has. A login recorded under a server since removed from the
+   * configuration (kept in a file store across a restart, or in a store shared with instances
+   * configured otherwise) cannot be answered here: its link is expired, before the user is sent
+   * to the IdP, and nothing downstream (policy, metrics) ever sees that server's name.
+   */
   async view(id: string): Promise<PendingLogin | undefined> {
-    const login = await this.#deps.store.getPending(id);
-    return login && login.expiresAt > this.#deps.now() ? login : undefined;
+    const { store, now, commanders, log } = this.#deps;
+    const login = await store.getPending(id);
+    if (!login || login.expiresAt <= now()) return undefined;
+    if (commanders(login.server) === undefined) {
+      log.warning(
+        "Login link of {commonName} (cid {cid}) is for OpenVPN server {server}, which this configuration does not have",
+        { commonName: login.commonName, cid: login.cid, server: login.server },
+      );
+      return undefined;
+    }
+    return login;
   }
 
   /** Starts the OIDC request for a pending login, bound to the browser's cookie value. */
@@ -162,11 +177,9 @@ export class LoginFlow {
     // A used, expired, forged or foreign state all look the same to the user.
     const login = matched && (await store.takePending(matched.id));
     if (!login?.oauth) return { kind: "expired" };
+    // Matched through view(), so its server is known.
     const commander = this.#deps.commanders(login.server);
-    if (!commander) {
-      log.error("Login for unknown OpenVPN server {server}", { server: login.server });
-      return { kind: "client-gone" };
-    }
+    if (!commander) return { kind: "expired" };
     const client = { ...login, kind: "login" as const };
     const deny = async (denial: Denial): Promise<CallbackOutcome> => {
       await this.#deps.admission.deny(commander, client, denial).catch(() => {});

@@ -25,7 +25,6 @@ import {
   MANAGEMENT_COMMANDS,
   type ManagementCommandName,
   type Metrics,
-  noMetrics,
   type ServerMetrics,
 } from "./port.ts";
 import { registerProcessMetrics } from "./process.ts";
@@ -163,11 +162,14 @@ export class PrometheusMetrics implements Metrics {
   }
 
   /**
-   * A server's counters; a name never added (a pending login recorded under a server the
-   * config no longer has) counts nothing rather than failing the sign-in it belongs to.
+   * A server's counters. A name never added is a bug, not input: logins for a server the
+   * configuration no longer has stop at the login link (LoginFlow.view), so a wrong name here
+   * throws rather than silently counting nothing.
    */
   server(name: string): ServerMetrics {
-    return this.#servers.get(name) ?? noMetrics.server(name);
+    const server = this.#servers.get(name);
+    if (!server) throw new TypeError(`Unknown OpenVPN server: ${name}`);
+    return server;
   }
 
   denial(reason: DenialReason): void {

@@ -650,3 +650,22 @@ Deno.test("the login flow answers in domain outcomes with a denial code; the web
     kind: "expired",
   });
 });
+
+Deno.test("a login recorded for a server this configuration no longer has is expired before the IdP", async () => {
+  const ctx = await setup();
+  const gone = "BBBBBBBBBBBBBBBBBBBBBB";
+  await ctx.store.putPending(ctx.pending({ id: gone, server: "removed" }));
+  const page = await ctx.request(`/login/${gone}`);
+  assertEquals(page.status, 404);
+  assertStringIncludes(await page.text(), "This sign-in link has expired.");
+  assertEquals(await ctx.flow.begin(gone, "binding-9", PEER.remoteAddr), { kind: "expired" });
+  // Begun before a restart that dropped the server: its callback finds nothing to finish.
+  const oauth = { state: "state-9", nonce: "n", codeVerifier: "v", browserBinding: "binding-9" };
+  await ctx.store.putPending(ctx.pending({ id: gone, server: "removed", oauth }));
+  const callback = new URL("http://127.0.0.1:9000/oauth2/callback?code=abc&state=state-9");
+  assertEquals(await ctx.flow.complete(callback, [[gone, "binding-9"]], PEER.remoteAddr), {
+    kind: "expired",
+  });
+  assertEquals(ctx.finishCalls, []);
+  assertEquals(ctx.commander.commands, []);
+});

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertMatch } from "../../support/assert.ts";
+import { assert, assertEquals, assertMatch, assertThrows } from "../../support/assert.ts";
 import { PrometheusMetrics } from "../../../src/metrics/prometheus.ts";
 
 function line(text: string, prefix: string): string | undefined {
@@ -67,11 +67,13 @@ Deno.test("PrometheusMetrics counts calls and reads gauges at scrape time", asyn
   );
 });
 
-Deno.test("PrometheusMetrics counts nothing, and does not fail, for a server never added", async () => {
+Deno.test("PrometheusMetrics refuses a server never added instead of silently counting nothing", () => {
   const metrics = new PrometheusMetrics();
-  metrics.server("gone").login("admitted");
-  const text = await metrics.render();
-  assert(!text.includes('server="gone"'));
+  metrics.addServer("default", {
+    counts: () => Promise.resolve({ sessions: 0, pending: 0 }),
+    linkUp: () => true,
+  });
+  assertThrows(() => metrics.server("gone"), TypeError, "Unknown OpenVPN server: gone");
 });
 
 Deno.test("[cluster]: cluster_lease_held says, at each scrape, which servers this instance holds", async () => {
