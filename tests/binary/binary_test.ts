@@ -14,6 +14,7 @@ import {
   killProcess,
   runBinary,
   spawnBinary,
+  waitForHealthz,
   writeLocalConfig,
 } from "../support/service_process.ts";
 
@@ -54,13 +55,9 @@ Deno.test("the compiled binary serves /healthz and stops cleanly on SIGTERM", as
   }));
   const child = spawnBinary(config);
   try {
-    let health: Response | undefined;
-    for (let i = 0; i < 100 && !health; i++) {
-      health = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
-      if (!health) await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    assertEquals(health?.status, 200);
-    await health?.body?.cancel();
+    const health = await waitForHealthz(port);
+    assertEquals(health.status, 200);
+    await health.body?.cancel();
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     assertEquals(ready.status, 503);
     assertEquals(await ready.json(), {

@@ -8,7 +8,12 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import { assert, assertEquals } from "../support/assert.ts";
 import { RedisServer } from "../support/redis_server.ts";
-import { killProcess, spawnBinary, writeLocalConfig } from "../support/service_process.ts";
+import {
+  killProcess,
+  spawnBinary,
+  waitForHealthz,
+  writeLocalConfig,
+} from "../support/service_process.ts";
 
 Deno.test("the compiled binary keeps its sessions in Redis and runs the store's scripts there", async () => {
   const redis = await RedisServer.start({ aclUsers: [{ name: "bridge", password: "bridge-pw" }] });
@@ -39,7 +44,8 @@ level = "error"
     }
     assert(swept, "the binary ran a store script in Redis");
     assertEquals(await probe.exists("binary:key_check"), 1);
-    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    // The store is opened (and swept) before the HTTP listener is up.
+    const health = await waitForHealthz(port);
     assertEquals(health.status, 200);
     await health.body?.cancel();
     child.kill("SIGTERM");

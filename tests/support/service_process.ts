@@ -99,6 +99,21 @@ export function spawnBinary(config: string, env?: Record<string, string>): Deno.
   }).spawn();
 }
 
+/**
+ * Waits until the service answers `/healthz` and returns that answer. The service opens its
+ * store (and may already work in it) before it listens, so a test that saw the store used
+ * still has to wait for the listener. Bounded only as a safety net for loaded machines.
+ */
+export async function waitForHealthz(port: number, safetyNetMs = 60_000): Promise<Response> {
+  const giveUpAt = Date.now() + safetyNetMs;
+  for (;;) {
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
+    if (health) return health;
+    if (Date.now() > giveUpAt) throw new Error(`Nothing answered on port ${port}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** Kills the process (if still there) and drops its unread stderr: for a test's `finally`. */
 export async function killProcess(child: Deno.ChildProcess): Promise<void> {
   try {
