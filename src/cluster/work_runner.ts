@@ -1,6 +1,7 @@
 /**
  * The holder's side of cross-instance work for one server: woken by a notification (and on a
- * timer, in case one was missed: slow while notifications arrive, fast while they cannot), it takes running and waiting items, carries out each
+ * timer, in case one was missed: slow while notifications arrive, fast while they cannot or while
+ * an item waits for the link), it takes running and waiting items, carries out each
  * on its own fenced link and records the outcome under its fencing token. Items an earlier
  * holder left running are seen again here; one with an outcome already is only cleared.
  */
@@ -36,6 +37,8 @@ export class WorkRunner {
   #draining = false;
   #again = false;
   #stopped = false;
+  /** Work was left for a retry (the link down or still connecting): poll fast until it is done. */
+  #retry = false;
 
   constructor(deps: WorkRunnerDeps) {
     this.#deps = deps;
@@ -66,15 +69,30 @@ export class WorkRunner {
         this.wake();
         return;
       }
-      const { clock, notified, notifiedPollMs } = this.#deps;
-      clock.clearTimeout(this.#timer);
-      const pollMs = notified() ? notifiedPollMs : UNNOTIFIED_POLL_MS;
-      this.#timer = clock.setTimeout(() => this.wake(), pollMs, { keepAlive: false });
+      const { notified, notifiedPollMs } = this.#deps;
+      this.#arm(notified() && !this.#retry ? notifiedPollMs : UNNOTIFIED_POLL_MS);
     });
+  }
+
+  #arm(pollMs: number): void {
+    const { clock } = this.#deps;
+    clock.clearTimeout(this.#timer);
+    this.#timer = clock.setTimeout(() => this.wake(), pollMs, { keepAlive: false });
+  }
+
+  /**
+   * An item is waiting for the link (right after a takeover it is still connecting): no
+   * notification will come for it, and its requester waits only a few seconds, so try again at
+   * the fast interval rather than a renewal period later.
+   */
+  #retrySoon(): void {
+    this.#retry = true;
+    if (!this.#stopped && !this.#draining) this.#arm(UNNOTIFIED_POLL_MS);
   }
 
   async #drain(): Promise<void> {
     const { queue, server, log } = this.#deps;
+    this.#retry = false;
     let taken: TakenWork[];
     try {
       taken = await queue.take(server, BATCH);
@@ -113,6 +131,7 @@ export class WorkRunner {
               error: String(error),
             },
           );
+          this.#retrySoon();
           return;
         }
         outcome = { kind: "refused", message: error.message };

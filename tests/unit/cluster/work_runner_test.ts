@@ -3,6 +3,7 @@ import { FakeClock } from "../../support/fake_clock.ts";
 import { RecordingCommander } from "../../support/recording_commander.ts";
 import { getLogger } from "../../../src/log.ts";
 import { UNNOTIFIED_POLL_MS, WorkRunner } from "../../../src/cluster/work_runner.ts";
+import { ManagementConnectionError } from "../../../src/management/errors.ts";
 import type { TakenWork } from "../../../src/cluster/work_queue.ts";
 import type { WorkOutcome } from "../../../src/cluster/work_item.ts";
 
@@ -105,4 +106,33 @@ Deno.test("the interval follows the subscriber: it drops to the fast poll once n
   await idle(2_000);
   runner.stop();
   assertEquals(queue.takes, 3 + 2_000 / UNNOTIFIED_POLL_MS);
+});
+
+Deno.test("work waiting for the link (a takeover still connecting) is tried again at the fast interval", async () => {
+  const { clock, queue, commander, runner, idle } = setUp(() => true);
+  // Not connected yet at the first attempt, as right after taking the lease.
+  let connected = false;
+  const kill = commander.kill.bind(commander);
+  commander.kill = (cid, message) =>
+    connected
+      ? kill(cid, message)
+      : Promise.reject(new ManagementConnectionError("not-connected", "no link yet"));
+  const item: TakenWork = {
+    key: "kill:5",
+    item: { op: "kill", cid: 5, message: "signed out", expiresAt: clock.now() + 12_000 },
+    recorded: undefined,
+  };
+  // Like Redis's running list: taken again by every drain until its outcome is recorded.
+  queue.take = () => {
+    queue.takes++;
+    return Promise.resolve(queue.recorded.length === 0 ? [item] : []);
+  };
+  runner.start();
+  await settle();
+  assertEquals(queue.recorded, []);
+  connected = true;
+  await idle(UNNOTIFIED_POLL_MS);
+  runner.stop();
+  assertEquals(commander.commands.length, 1, "carried out once the link was up");
+  assertEquals(queue.recorded, [{ key: "kill:5", outcome: { kind: "ok" } }]);
 });
