@@ -1,8 +1,9 @@
 /**
  * Several bridge instances, one service (`[cluster]`): each OpenVPN server's management link is
  * held by one instance at a time under a lease in Redis, and commands decided elsewhere (a
- * callback, a logout, a revoke) reach OpenVPN through that holder as work items. Without
- * `[cluster]` none of this runs: links and commands stay local.
+ * callback, a logout, a revoke on another instance) reach OpenVPN through that holder as work
+ * items; the holder writes its own directly. Without `[cluster]` none of this runs: links and
+ * commands stay local.
  */
 import type { Logger } from "@logtape/logtape";
 import type { Redis } from "ioredis";
@@ -12,6 +13,7 @@ import type { ClusterConfig, RedisSettings } from "../config/types.ts";
 import { connectRedis } from "../sessions/redis_connection.ts";
 import { leaseTiming } from "./lease.ts";
 import { type HeldLink, LeasedLink } from "./leased_link.ts";
+import { heldFirstCommander } from "./held_first_commander.ts";
 import { remoteCommander } from "./remote_commander.ts";
 import { ClusterKeys, WorkQueue } from "./work_queue.ts";
 
@@ -29,7 +31,7 @@ export interface ClusterDeps {
 
 export interface Cluster {
   instanceId: string;
-  /** Sends commands for `server` through whichever instance holds its link. */
+  /** Sends commands for `server`: on its link when held here, else through the holder. */
   commander(server: string): ClientCommander;
   /** This server's link is held here and up. */
   linkUp(server: string): boolean;
@@ -92,7 +94,11 @@ export async function startCluster(deps: ClusterDeps): Promise<Cluster> {
   const waitMs = config.leaseMs + DELIVERY_MARGIN_MS;
   return {
     instanceId: config.instanceId,
-    commander: (server) => remoteCommander(queue, server, waitMs),
+    commander: (server) =>
+      heldFirstCommander(
+        () => links.get(server)?.heldCommander(),
+        remoteCommander(queue, server, waitMs),
+      ),
     linkUp: (server) => links.get(server)?.linkUp ?? false,
     leases: () => [...links].filter(([, link]) => link.holding).map(([server]) => server),
     holds: (server) => links.get(server)?.holding ?? false,

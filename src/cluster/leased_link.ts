@@ -75,6 +75,12 @@ export class LeasedLink {
     return this.#held?.link.link.linkUp ?? false;
   }
 
+  /** The commander of the link held here, once it is connected; undefined otherwise. */
+  heldCommander(): ClientCommander | undefined {
+    const held = this.#held;
+    return held !== undefined && held.link.link.linkUp ? held.link.commander : undefined;
+  }
+
   /** Work was queued for this server. */
   wake(): void {
     this.#held?.runner.wake();

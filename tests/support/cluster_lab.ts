@@ -208,24 +208,24 @@ ${options.extraToml ?? ""}
   }
 
   /**
-   * Alice's VPN client connects (cid 20) through the holder `a`, which answers with her sign-in
-   * link; her browser finishes the sign-in on `b`. Returns the page `b` showed and the
-   * transcript entry of the `client-auth` OpenVPN received.
+   * Alice's VPN client connects (as `cid`, 20 unless told) through the holder `a`, which answers
+   * with her sign-in link; her browser finishes the sign-in on `b`. Returns the page `b` showed
+   * and the transcript entry of the `client-auth` OpenVPN received.
    */
-  async aliceSignsInOn(a: Instance, b: Instance) {
+  async aliceSignsInOn(a: Instance, b: Instance, cid = 20) {
     const openvpn = this.openvpn;
     openvpn.sendClientBlock(
       "CONNECT",
-      20,
+      cid,
       1,
-      clientEnv({ common_name: "alice", session_id: "sess-c1", session_state: "Initial" }),
+      clientEnv({ common_name: "alice", session_id: `sess-c${cid}`, session_state: "Initial" }),
     );
-    const pending = await openvpn.waitForLine((l) => l.startsWith("client-pending-auth 20 1 "));
+    const pending = await openvpn.waitForLine((l) => l.startsWith(`client-pending-auth ${cid} 1 `));
     const url = new URL(/"WEB_AUTH::([^"]+)"/.exec(pending)![1]!);
     if (url.origin !== a.baseUrl) throw new Error(`Sign-in link not from ${a.id}: ${url}`);
     const onB = new URL(url.pathname, b.baseUrl).href;
     const page = await bridgeLoginOverHttp(onB, b.baseUrl, "alice", "alice-password");
-    const auth = openvpn.transcript.find((entry) => entry.line.startsWith("client-auth 20 1"));
+    const auth = openvpn.transcript.find((entry) => entry.line.startsWith(`client-auth ${cid} 1`));
     return { page, auth };
   }
 

@@ -1,0 +1,40 @@
+/**
+ * A cluster's commander for one server: written straight onto the link when this instance holds
+ * it, through Redis (remoteCommander) when another instance does. The holder carries out queued
+ * work on that same fenced link, so the direct path drops only the Redis rounds and the waiting
+ * instance's polling for the outcome: nothing about who may write changes.
+ */
+import type { ClientCommander } from "../bridge/commander.ts";
+import { ManagementConnectionError } from "../management/errors.ts";
+
+/**
+ * `held()` is the commander of the link this instance holds and has connected, or undefined.
+ * A command the held link could not carry out (the link dropped, or the lease was lost before
+ * the write: a ManagementConnectionError) goes through `remote`, where the next holder takes
+ * it, as the holder's own work runner leaves such an item for its next drain. OpenVPN's refusal
+ * (ManagementCommandError) and bad arguments are the answer, as on a single bridge.
+ */
+export function heldFirstCommander(
+  held: () => ClientCommander | undefined,
+  remote: ClientCommander,
+): ClientCommander {
+  const run = async (local: (c: ClientCommander) => Promise<void>) => {
+    const commander = held();
+    if (commander !== undefined) {
+      try {
+        return await local(commander);
+      } catch (error) {
+        if (!(error instanceof ManagementConnectionError)) throw error;
+      }
+    }
+    return await local(remote);
+  };
+  return {
+    pendingAuth: (cid, kid, url, timeoutSec) =>
+      run((c) => c.pendingAuth(cid, kid, url, timeoutSec)),
+    auth: (cid, kid, lines) => run((c) => c.auth(cid, kid, lines)),
+    authNt: (cid, kid) => run((c) => c.authNt(cid, kid)),
+    deny: (cid, kid, reason, clientReason) => run((c) => c.deny(cid, kid, reason, clientReason)),
+    kill: (cid, message) => run((c) => c.kill(cid, message)),
+  };
+}

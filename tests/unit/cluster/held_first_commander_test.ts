@@ -1,0 +1,83 @@
+import { assertEquals, assertRejects } from "../../support/assert.ts";
+import { RecordingCommander } from "../../support/recording_commander.ts";
+import { heldFirstCommander } from "../../../src/cluster/held_first_commander.ts";
+import {
+  ManagementCommandError,
+  ManagementConnectionError,
+} from "../../../src/management/errors.ts";
+
+/** A held link's commander that records and then fails every command with `error`, if set. */
+class FailingLink extends RecordingCommander {
+  error: Error | undefined;
+
+  override auth(cid: number, kid: number, lines: readonly string[]): Promise<void> {
+    return super.auth(cid, kid, lines).then(() => {
+      if (this.error) throw this.error;
+    });
+  }
+
+  override kill(cid: number, message: string): Promise<void> {
+    return super.kill(cid, message).then(() => {
+      if (this.error) throw this.error;
+    });
+  }
+}
+
+function setUp() {
+  const link = new FailingLink();
+  const remote = new RecordingCommander();
+  let holding = true;
+  const commander = heldFirstCommander(() => (holding ? link : undefined), remote);
+  return { link, remote, commander, letGo: () => (holding = false) };
+}
+
+Deno.test("the holder writes its own commands on its link, not through Redis", async () => {
+  const { link, remote, commander } = setUp();
+  await commander.pendingAuth(1, 1, "https://vpn.example/l/x", 180);
+  await commander.auth(1, 1, ['push "route 10.0.0.0 255.0.0.0"']);
+  await commander.authNt(1, 2);
+  await commander.deny(2, 1, "denied", "Not allowed");
+  await commander.kill(3, "revoked");
+  assertEquals(link.commands.map((c) => c.kind), ["pending", "auth", "auth-nt", "deny", "kill"]);
+  assertEquals(link.commands[1], {
+    kind: "auth",
+    cid: 1,
+    kid: 1,
+    lines: ['push "route 10.0.0.0 255.0.0.0"'],
+  });
+  assertEquals(remote.commands, []);
+});
+
+Deno.test("an instance that does not hold the link (or has not connected it) sends through Redis", async () => {
+  const { link, remote, commander, letGo } = setUp();
+  letGo();
+  await commander.auth(1, 1, []);
+  await commander.kill(3, "revoked");
+  assertEquals(link.commands, []);
+  assertEquals(remote.commands.map((c) => c.kind), ["auth", "kill"]);
+});
+
+Deno.test("a command the held link could not carry out (link down, lease lost) goes through Redis", async () => {
+  for (
+    const error of [
+      new ManagementConnectionError("closed", "Not written: this instance lost the lease"),
+      new ManagementConnectionError("disconnected", "link dropped"),
+      new ManagementConnectionError("not-connected", "no link"),
+    ]
+  ) {
+    const { link, remote, commander } = setUp();
+    link.error = error;
+    await commander.auth(4, 2, ["x"]);
+    assertEquals(link.commands.length, 1, error.code);
+    assertEquals(remote.commands, [{ kind: "auth", cid: 4, kid: 2, lines: ["x"] }], error.code);
+  }
+});
+
+Deno.test("OpenVPN's refusal on the held link is the answer: not sent again through Redis", async () => {
+  const { link, remote, commander } = setUp();
+  link.error = new ManagementCommandError("client-kill", "ERROR: client-kill command failed");
+  await assertRejects(() => commander.kill(9, "revoked"), ManagementCommandError);
+  link.error = new RangeError("argument too long");
+  await assertRejects(() => commander.auth(9, 1, []), RangeError);
+  assertEquals(remote.commands, []);
+});
