@@ -8,7 +8,7 @@
  * deleted just before a power loss comes back until it expires; the client it belonged to was
  * denied or killed at OpenVPN all the same, and must present OpenVPN's token to use it again.
  *
- * Checkpoints run at each sweep (see `configure`).
+ * Checkpoints run at each sweep, off the event loop (see `configure`).
  *
  * Sharing: `busy_timeout` lets a second process (an admin command) read and write the file
  * while the service runs. The sqlite calls are synchronous, so a wait for that other process's
@@ -19,7 +19,8 @@ import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { migrate } from "./sqlite_schema.ts";
 
-const BUSY_TIMEOUT_MS = 5_000;
+/** How long a statement waits for another connection's lock (admin command, checkpoint). */
+export const BUSY_TIMEOUT_MS = 5_000;
 const FILE_MODE = 0o600;
 
 /** Opens (creating when missing, mode 0600), configures and migrates the file. */
@@ -42,9 +43,10 @@ function configure(db: DatabaseSync, path: string): void {
   const mode = db.prepare("PRAGMA journal_mode = WAL").get()?.["journal_mode"];
   if (mode !== "wal") throw new Error(`Session store cannot use WAL mode: ${path} (got ${mode})`);
   db.exec("PRAGMA synchronous = NORMAL");
-  // Checkpoints (the only fsyncs with NORMAL) run at each sweep instead of every 1000 pages,
-  // so a burst of CONNECTs is not stalled by one in its middle. The WAL holds one sweep
-  // interval's writes; closing the store checkpoints too.
+  // Checkpoints (the only fsyncs with NORMAL) run at each sweep, on a worker thread
+  // (wal_checkpoint.ts), instead of every 1000 pages inside a commit, so no burst of CONNECTs
+  // is stalled by one. The WAL holds one sweep interval's writes; closing the store
+  // checkpoints too.
   db.exec("PRAGMA wal_autocheckpoint = 0");
 }
 

@@ -19,12 +19,13 @@ import { checkPendingLogin, checkSession } from "./entry_check.ts";
 import { sealPendingData } from "./pending_data.ts";
 import { checkStoreKey, decodePendingRow, decodeSessionRow, type Row } from "./sqlite_rows.ts";
 import { CACHE_LIMIT, frozenPending, PENDING_CACHE_LIMIT, SnapshotCache } from "./session_cache.ts";
-import { openDatabaseFile } from "./sqlite_file.ts";
+import { BUSY_TIMEOUT_MS, openDatabaseFile } from "./sqlite_file.ts";
 import { prepareStatements } from "./sqlite_statements.ts";
 import { SqliteRoom } from "./sqlite_room.ts";
 import { checkMaxEntries, type StoreBounds } from "./store_full.ts";
 import type { TokenCipher } from "./token_cipher.ts";
 import { TurnBatch } from "./turn_batch.ts";
+import { WalCheckpointer } from "./wal_checkpoint.ts";
 import type {
   ClientBinding,
   LiveCounts,
@@ -59,6 +60,7 @@ export class SqliteStore implements SessionStore {
   readonly #now: () => number;
   readonly #room: SqliteRoom;
   readonly #sql: ReturnType<typeof prepareStatements>;
+  readonly #checkpointer: WalCheckpointer;
   readonly #cache = new SnapshotCache<Session>(CACHE_LIMIT);
   readonly #pendingCache = new SnapshotCache<PendingLogin>(PENDING_CACHE_LIMIT);
   #dataVersion = -1;
@@ -76,6 +78,11 @@ export class SqliteStore implements SessionStore {
     this.#now = options.now ?? Date.now;
     this.#sql = prepareStatements(db);
     this.#room = new SqliteRoom(this.#sql, options.maxEntries, this.#now);
+    this.#checkpointer = new WalCheckpointer(
+      options.path,
+      BUSY_TIMEOUT_MS,
+      () => this.#sql.checkpoint.get(),
+    );
   }
 
   /**
@@ -318,8 +325,8 @@ export class SqliteStore implements SessionStore {
     );
   }
 
-  sweep(now: number): Promise<SweepResult> {
-    return this.#run(() => {
+  async sweep(now: number): Promise<SweepResult> {
+    const result = await this.#run(() => {
       const result = this.#transaction(() => ({
         pending: Number(this.#sql.sweepPending.run(now).changes),
         sessions: Number(this.#sql.sweepSessions.run(now).changes),
@@ -327,20 +334,21 @@ export class SqliteStore implements SessionStore {
       this.#cache.dropExpired(now);
       this.#pendingCache.dropExpired(now);
       this.#room.recount();
-      this.#sql.checkpoint.get();
       return result;
     });
+    if (!this.#closed) await this.#checkpointer.checkpoint();
+    return result;
   }
 
-  close(): Promise<void> {
-    if (!this.#closed) {
-      this.#pendingBatch.flush();
-      this.#closed = true;
-      this.#cache.clear();
-      this.#pendingCache.clear();
-      this.#db.close();
-    }
-    return Promise.resolve();
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#pendingBatch.flush();
+    this.#closed = true;
+    this.#cache.clear();
+    this.#pendingCache.clear();
+    // Closing the last connection checkpoints the rest: the worker's must be gone first.
+    await this.#checkpointer.close();
+    this.#db.close();
   }
 
   #assertOpen(): void {

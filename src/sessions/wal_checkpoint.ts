@@ -1,0 +1,120 @@
+/**
+ * Checkpoints the session file's WAL on a worker thread. A checkpoint copies every page written
+ * since the last one into the database file and fsyncs both; run on the event loop at each
+ * sweep it stalled every REAUTH and CONNECT for 25-60 ms after a minute of 10 sign-ins/s and
+ * 95-135 ms after a minute of 50/s (bench/README.md). In WAL mode another connection may
+ * checkpoint while this one reads and writes: PASSIVE waits for no reader or writer, and the
+ * frames it cannot copy yet are copied by the next one. The worker is started at the first
+ * checkpoint and kept (starting one blocked Deno's event loop for about 15 ms).
+ */
+
+/**
+ * The worker's module. The compiled binaries must embed it: `make build-bun` names it as a
+ * second entry point, `make build` includes it. In a Bun binary every module's
+ * `import.meta.url` is the binary's own, and entry points are found by their path under src/.
+ */
+const WORKER = import.meta.url.startsWith("file:///$bunfs/")
+  ? "./sessions/wal_checkpoint_worker.ts"
+  : new URL("./wal_checkpoint_worker.ts", import.meta.url).href;
+
+/** How long close() waits for the worker to close its connection before ending it. */
+const CLOSE_WAIT_MS = 5_000;
+
+type Reply = { done: true } | { closed: true } | { error: string };
+
+export class WalCheckpointer {
+  readonly #path: string;
+  readonly #busyTimeoutMs: number;
+  readonly #checkpointHere: () => void;
+  #worker: Worker | undefined;
+  /** The one request in flight: checkpoints are joined, and close waits for them. */
+  #answer: ((reply: Reply) => void) | undefined;
+  #running: Promise<void> | undefined;
+
+  /** `checkpointHere` is the fallback on this thread, for when the worker fails. */
+  constructor(path: string, busyTimeoutMs: number, checkpointHere: () => void) {
+    this.#path = path;
+    this.#busyTimeoutMs = busyTimeoutMs;
+    this.#checkpointHere = checkpointHere;
+  }
+
+  /**
+   * One checkpoint (a call while one runs joins it). When the worker fails, the checkpoint
+   * runs on this thread after all (the WAL must not grow without bound, and only a checkpoint
+   * makes its transactions survive a power loss) and the call rejects, naming the failure.
+   */
+  checkpoint(): Promise<void> {
+    this.#running ??= this.#inWorker().catch((error: Error) => {
+      this.#checkpointHere();
+      throw new Error(`${error.message}; the checkpoint ran on the event loop instead`);
+    }).finally(() => (this.#running = undefined));
+    return this.#running;
+  }
+
+  /**
+   * Waits for a checkpoint in progress, then has the worker close its connection and ends it.
+   * The store closes its own connection after this.
+   */
+  async close(): Promise<void> {
+    await this.#running?.catch(() => {});
+    const worker = this.#worker;
+    if (worker === undefined) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([
+        this.#ask(worker, { op: "close" }),
+        new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS))),
+      ]).catch(() => {});
+    } finally {
+      clearTimeout(timer);
+      this.#end(worker);
+    }
+  }
+
+  async #inWorker(): Promise<void> {
+    const worker = this.#worker ?? this.#start();
+    const reply = await this.#ask(worker, {
+      op: "checkpoint",
+      path: this.#path,
+      busyTimeoutMs: this.#busyTimeoutMs,
+    });
+    if ("error" in reply) throw new Error(`WAL checkpoint failed: ${reply.error}`);
+  }
+
+  #start(): Worker {
+    let worker: Worker;
+    try {
+      worker = new Worker(WORKER, { type: "module" });
+    } catch (error) {
+      throw new Error(`WAL checkpoint worker did not start: ${String(error)}`);
+    }
+    worker.onmessage = ({ data }: MessageEvent<Reply>) => this.#settle(data);
+    worker.onerror = (event: ErrorEvent) => {
+      event.preventDefault();
+      // A worker that failed (its module missing, say) is not asked again: the next
+      // checkpoint starts a new one.
+      this.#end(worker);
+      this.#settle({ error: `worker failed: ${event.message}` });
+    };
+    this.#worker = worker;
+    return worker;
+  }
+
+  #ask(worker: Worker, request: unknown): Promise<Reply> {
+    return new Promise((resolve) => {
+      this.#answer = resolve;
+      worker.postMessage(request);
+    });
+  }
+
+  #settle(reply: Reply): void {
+    const answer = this.#answer;
+    this.#answer = undefined;
+    answer?.(reply);
+  }
+
+  #end(worker: Worker): void {
+    worker.terminate();
+    if (this.#worker === worker) this.#worker = undefined;
+  }
+}

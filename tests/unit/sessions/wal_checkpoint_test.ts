@@ -1,0 +1,83 @@
+/**
+ * Checkpoints at each sweep run on a worker thread; what a checkpoint does is still done: the
+ * transactions in the WAL reach the database file itself (what survives a power loss).
+ */
+import { assertEquals, assertMatch, assertRejects } from "../../support/assert.ts";
+import { copyFileSync, existsSync, mkdirSync } from "node:fs";
+import { DatabaseSync } from "node:sqlite";
+import { SqliteStore } from "../../../src/sessions/sqlite_store.ts";
+import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
+import { WalCheckpointer } from "../../../src/sessions/wal_checkpoint.ts";
+import { session, T0 } from "./fixtures.ts";
+
+/** The sessions in the database file alone, without its WAL (a copy opened on its own). */
+function sessionsInMainFile(path: string, dir: string): string[] {
+  const copy = `${dir}/main-only.db`;
+  copyFileSync(path, copy);
+  const db = new DatabaseSync(copy, { readOnly: true });
+  try {
+    // Even the tables may still be in the WAL alone.
+    const table = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'sessions'").get();
+    if (table === undefined) return [];
+    return db.prepare("SELECT session_id FROM sessions ORDER BY session_id").all()
+      .map((row) => String(row["session_id"]));
+  } finally {
+    db.close();
+  }
+}
+
+Deno.test("a sweep checkpoints the WAL into the database file, on a worker thread", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "checkpoint-test-" });
+  const path = `${dir}/sessions.db`;
+  const store = await SqliteStore.open({
+    path,
+    cipher: await TokenCipher.fromKeyBytes(new Uint8Array(32).fill(7)),
+    maxEntries: 1000,
+    now: () => T0,
+  });
+  try {
+    await store.putSession(session({ sessionId: "s-1" }));
+    await store.putSession(session({ sessionId: "s-2" }));
+    assertEquals(sessionsInMainFile(path, dir), [], "written to the WAL only, before the sweep");
+    const sweeping = store.sweep(T0);
+    // The old sweep checkpointed on the event loop, before it returned.
+    assertEquals(sessionsInMainFile(path, dir), [], "not checkpointed inside sweep() itself");
+    await sweeping;
+    assertEquals(sessionsInMainFile(path, dir), ["s-1", "s-2"]);
+    assertEquals((await store.getSession("s-2"))?.sessionId, "s-2");
+    // The worker keeps its connection between sweeps.
+    await store.putSession(session({ sessionId: "s-3" }));
+    await store.sweep(T0);
+    assertEquals(sessionsInMainFile(path, dir), ["s-1", "s-2", "s-3"]);
+    await store.putSession(session({ sessionId: "s-4" }));
+  } finally {
+    await store.close();
+  }
+  try {
+    // The worker closed its connection before the store closed its own, the last one: that
+    // close checkpointed the rest and removed the WAL.
+    assertEquals(existsSync(`${path}-wal`), false);
+    assertEquals(sessionsInMainFile(path, dir), ["s-1", "s-2", "s-3", "s-4"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a checkpoint the worker cannot do runs on this thread after all, and says so", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "checkpoint-test-" });
+  // A directory where the database file should be: the worker cannot open it.
+  mkdirSync(`${dir}/not-a-file`);
+  let ranHere = 0;
+  try {
+    const checkpointer = new WalCheckpointer(`${dir}/not-a-file`, 100, () => ranHere++);
+    try {
+      const error = await assertRejects(() => checkpointer.checkpoint());
+      assertMatch(String(error), /WAL checkpoint failed: .*ran on the event loop instead/);
+      assertEquals(ranHere, 1);
+    } finally {
+      await checkpointer.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
