@@ -27,6 +27,10 @@ export function prepareStatements(db: DatabaseSync) {
     pendingExists: prepare("SELECT 1 FROM pending WHERE id = ?"),
     countPending: prepare("SELECT count(*) AS n FROM pending"),
     sweepPending: prepare("DELETE FROM pending WHERE expires_at < ?"),
+    sweepPendingBatch: prepare(
+      "DELETE FROM pending WHERE rowid IN " +
+        "(SELECT rowid FROM pending WHERE expires_at < ? LIMIT ?)",
+    ),
     putSession: prepare(
       "INSERT OR REPLACE INTO sessions (session_id, server, cid, expires_at, data, refresh_token) " +
         "VALUES (?, ?, ?, ?, ?, ?)",
@@ -68,5 +72,9 @@ export function prepareStatements(db: DatabaseSync) {
       "SELECT count(*) AS n FROM pending WHERE server = ? AND expires_at >= ?",
     ),
     sweepSessions: prepare("DELETE FROM sessions WHERE expires_at < ?"),
+    sweepSessionsBatch: prepare(
+      "DELETE FROM sessions WHERE rowid IN " +
+        "(SELECT rowid FROM sessions WHERE expires_at < ? LIMIT ?)",
+    ),
   };
 }

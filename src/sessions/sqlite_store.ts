@@ -22,6 +22,7 @@ import { CACHE_LIMIT, frozenPending, PENDING_CACHE_LIMIT, SnapshotCache } from "
 import { BUSY_TIMEOUT_MS, openDatabaseFile } from "./sqlite_file.ts";
 import { prepareStatements } from "./sqlite_statements.ts";
 import { SqliteRoom } from "./sqlite_room.ts";
+import { deleteInBatches } from "./sqlite_sweep.ts";
 import { checkMaxEntries, type StoreBounds } from "./store_full.ts";
 import type { TokenCipher } from "./token_cipher.ts";
 import { TurnBatch } from "./turn_batch.ts";
@@ -325,16 +326,21 @@ export class SqliteStore implements SessionStore {
     );
   }
 
+  /** Expired rows go in batches (sqlite_sweep.ts); the WAL checkpoint runs on a worker. */
   async sweep(now: number): Promise<SweepResult> {
-    const result = await this.#run(() => {
-      const result = this.#transaction(() => ({
-        pending: Number(this.#sql.sweepPending.run(now).changes),
-        sessions: Number(this.#sql.sweepSessions.run(now).changes),
-      }));
+    const { sweepPendingBatch, sweepSessionsBatch } = this.#sql;
+    const inBatches = (batch: StatementSync) =>
+      deleteInBatches((limit) =>
+        this.#run(() => this.#transaction(() => Number(batch.run(now, limit).changes)))
+      );
+    const result = {
+      pending: await inBatches(sweepPendingBatch),
+      sessions: await inBatches(sweepSessionsBatch),
+    };
+    await this.#run(() => {
       this.#cache.dropExpired(now);
       this.#pendingCache.dropExpired(now);
       this.#room.recount();
-      return result;
     });
     if (!this.#closed) await this.#checkpointer.checkpoint();
     return result;

@@ -1,5 +1,6 @@
 /**
- * Checkpoints at each sweep run on a worker thread; what a checkpoint does is still done: the
+ * The file store's sweep stays off the event loop: expired rows go in batches, one per turn,
+ * and the checkpoint runs on a worker thread. What a checkpoint does is still done: the
  * transactions in the WAL reach the database file itself (what survives a power loss).
  */
 import { assertEquals, assertMatch, assertRejects } from "../../support/assert.ts";
@@ -8,7 +9,8 @@ import { DatabaseSync } from "node:sqlite";
 import { SqliteStore } from "../../../src/sessions/sqlite_store.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
 import { WalCheckpointer } from "../../../src/sessions/wal_checkpoint.ts";
-import { session, T0 } from "./fixtures.ts";
+import { SWEEP_BATCH } from "../../../src/sessions/sqlite_sweep.ts";
+import { pendingLogin, session, T0 } from "./fixtures.ts";
 
 /** The sessions in the database file alone, without its WAL (a copy opened on its own). */
 function sessionsInMainFile(path: string, dir: string): string[] {
@@ -78,6 +80,38 @@ Deno.test("a checkpoint the worker cannot do runs on this thread after all, and 
       await checkpointer.close();
     }
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a sweep removes many expired rows in batches, one transaction per event-loop turn", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sweep-test-" });
+  const path = `${dir}/sessions.db`;
+  const store = await SqliteStore.open({
+    path,
+    cipher: await TokenCipher.fromKeyBytes(new Uint8Array(32).fill(7)),
+    maxEntries: 10_000,
+    now: () => T0,
+  });
+  const other = new DatabaseSync(path, { readOnly: true });
+  const left = () => Number(other.prepare("SELECT count(*) AS n FROM pending").get()?.["n"]);
+  try {
+    const rows = 2 * SWEEP_BATCH + 10;
+    await Promise.all(
+      Array.from(
+        { length: rows },
+        (_, i) => store.putPending(pendingLogin({ id: `p-${i}`, cid: i, expiresAt: T0 + 1000 })),
+      ),
+    );
+    await store.putPending(pendingLogin({ id: "live", cid: 99_999, expiresAt: T0 + 3_600_000 }));
+    const sweeping = store.sweep(T0 + 60_000);
+    // The first batch is committed before sweep() returns; the rest wait for later turns.
+    assertEquals(left(), rows + 1 - SWEEP_BATCH);
+    assertEquals(await sweeping, { pending: rows, sessions: 0 });
+    assertEquals(left(), 1);
+  } finally {
+    other.close();
+    await store.close();
     await Deno.remove(dir, { recursive: true });
   }
 });
