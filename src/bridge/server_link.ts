@@ -50,6 +50,13 @@ export class ServerLink {
     return this.#connection.status().linkUp;
   }
 
+  /** Calls `listener` each time the management link comes up (again); returns the unsubscribe. */
+  onLinkUp(listener: () => void): () => void {
+    return this.#connection.onEvent((event) => {
+      if (event.type === "connected") listener();
+    });
+  }
+
   /** Stops taking events, waits (bounded) for the ones being handled, closes the socket. */
   async stop(graceMs = 3000): Promise<void> {
     this.#unsubscribe?.();

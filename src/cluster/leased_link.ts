@@ -117,6 +117,9 @@ export class LeasedLink {
       });
     }
     if (this.#held?.token !== token) return;
+    // Work that found the link still connecting is carried out as soon as it is up, not at
+    // the runner's next poll: a sign-in waiting through a takeover has only seconds left.
+    link.link.onLinkUp(() => runner.wake());
     link.link.start();
     runner.start();
   }

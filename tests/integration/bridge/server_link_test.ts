@@ -14,6 +14,7 @@ import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { testClientEvents } from "../../support/client_events_fixture.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
 import { FakeManagementServer } from "../../support/fake_management_server.ts";
+import { pollUntil } from "../../e2e/lib/wait.ts";
 
 async function withLink(
   fn: (server: FakeManagementServer, records: LogRecord[]) => Promise<void>,
@@ -99,4 +100,54 @@ Deno.test("a malformed CONNECT header whose ids parse is denied; one without ids
       ">CLIENT block with 1 ENV lines dropped: malformed ENV line (no name=value)",
     ]);
   });
+});
+
+Deno.test("onLinkUp listeners are told each time the management link comes up, again after a drop", async () => {
+  const server = await FakeManagementServer.start();
+  const connection = new ManagementConnection({
+    address: server.address,
+    commandTimeoutMs: 2000,
+    reconnectMaxDelayMs: 100,
+    clock: systemClock,
+  });
+  const { events } = testClientEvents({
+    store: new MemoryStore({ maxEntries: 10 }),
+    clock: new FakeClock(),
+  });
+  const link = new ServerLink(
+    connection,
+    events,
+    managementCommander(connection),
+    getLogger("clients"),
+    systemClock,
+  );
+  let ups = 0;
+  const seenLinkUp: boolean[] = [];
+  const unsubscribe = link.onLinkUp(() => {
+    ups++;
+    seenLinkUp.push(link.linkUp);
+  });
+  link.start();
+  try {
+    await pollUntil("the link to come up", () => Promise.resolve(ups === 1 || undefined), 5000, 10);
+    await server.closeClient();
+    await pollUntil(
+      "the link to come up again",
+      () => Promise.resolve(ups === 2 || undefined),
+      5000,
+      10,
+    );
+    // Told once the link can carry commands.
+    assertEquals(seenLinkUp, [true, true]);
+    unsubscribe();
+    await server.closeClient();
+    await server.waitForConnections(3);
+    await server.waitForLine((line) =>
+      server.received.filter((l) => l === "status 3").length >= 3 && line === "status 3"
+    );
+    assertEquals(ups, 2, "not told after unsubscribing");
+  } finally {
+    await link.stop();
+    await server.stop();
+  }
 });
