@@ -52,22 +52,24 @@ export class WalCheckpointer {
   }
 
   /**
-   * Waits for a checkpoint in progress, then has the worker close its connection and ends it.
-   * The store closes its own connection after this.
+   * Waits for a checkpoint in progress, then has the worker close its connection and ends it;
+   * at most CLOSE_WAIT_MS in all, so a stuck worker cannot hold up a shutdown. The store closes
+   * its own connection after this.
    */
   async close(): Promise<void> {
-    await this.#running?.catch(() => {});
-    const worker = this.#worker;
-    if (worker === undefined) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    const closed = (async () => {
+      await this.#running?.catch(() => {});
+      if (this.#worker !== undefined) await this.#ask(this.#worker, { op: "close" });
+    })();
     try {
       await Promise.race([
-        this.#ask(worker, { op: "close" }),
+        closed,
         new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS))),
-      ]).catch(() => {});
+      ]);
     } finally {
       clearTimeout(timer);
-      this.#end(worker);
+      if (this.#worker !== undefined) this.#end(this.#worker);
     }
   }
 

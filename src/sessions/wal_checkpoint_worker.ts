@@ -13,25 +13,32 @@ declare const self: {
   postMessage(message: unknown): void;
 };
 
-let db: DatabaseSync | undefined;
-let checkpoint: StatementSync | undefined;
+/** This worker's connection and its checkpoint statement, opened at the first request. */
+let open: { db: DatabaseSync; checkpoint: StatementSync } | undefined;
 
 self.onmessage = ({ data: request }) => {
   try {
     if (request.op === "close") {
-      db?.close();
-      db = undefined;
+      open?.db.close();
+      open = undefined;
       self.postMessage({ closed: true });
       return;
     }
-    if (db === undefined) {
-      db = new DatabaseSync(request.path);
-      db.exec(`PRAGMA busy_timeout = ${request.busyTimeoutMs}`);
-      checkpoint = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
-    }
-    checkpoint!.get();
+    open ??= openFile(request.path, request.busyTimeoutMs);
+    open.checkpoint.get();
     self.postMessage({ done: true });
   } catch (error) {
     self.postMessage({ error: error instanceof Error ? error.message : String(error) });
   }
 };
+
+function openFile(path: string, busyTimeoutMs: number) {
+  const db = new DatabaseSync(path);
+  try {
+    db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
+    return { db, checkpoint: db.prepare("PRAGMA wal_checkpoint(PASSIVE)") };
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}

@@ -16,6 +16,27 @@ import { FakeClock } from "../../support/fake_clock.ts";
 import { FakeManagementServer } from "../../support/fake_management_server.ts";
 import { pollUntil } from "../../e2e/lib/wait.ts";
 
+/** A ServerLink over a real management connection to `server` (not started). */
+function linkTo(server: FakeManagementServer): ServerLink {
+  const connection = new ManagementConnection({
+    address: server.address,
+    commandTimeoutMs: 2000,
+    reconnectMaxDelayMs: 100,
+    clock: systemClock,
+  });
+  const { events } = testClientEvents({
+    store: new MemoryStore({ maxEntries: 10 }),
+    clock: new FakeClock(),
+  });
+  return new ServerLink(
+    connection,
+    events,
+    managementCommander(connection),
+    getLogger("clients"),
+    systemClock,
+  );
+}
+
 async function withLink(
   fn: (server: FakeManagementServer, records: LogRecord[]) => Promise<void>,
 ): Promise<void> {
@@ -29,21 +50,7 @@ async function withLink(
     ],
   });
   const server = await FakeManagementServer.start();
-  const connection = new ManagementConnection({
-    address: server.address,
-    commandTimeoutMs: 2000,
-    reconnectMaxDelayMs: 100,
-    clock: systemClock,
-  });
-  const clock = new FakeClock();
-  const { events } = testClientEvents({ store: new MemoryStore({ maxEntries: 10 }), clock });
-  const link = new ServerLink(
-    connection,
-    events,
-    managementCommander(connection),
-    getLogger("clients"),
-    systemClock,
-  );
+  const link = linkTo(server);
   link.start();
   try {
     await server.waitForLine("status 3");
@@ -104,23 +111,7 @@ Deno.test("a malformed CONNECT header whose ids parse is denied; one without ids
 
 Deno.test("onLinkUp listeners are told each time the management link comes up, again after a drop", async () => {
   const server = await FakeManagementServer.start();
-  const connection = new ManagementConnection({
-    address: server.address,
-    commandTimeoutMs: 2000,
-    reconnectMaxDelayMs: 100,
-    clock: systemClock,
-  });
-  const { events } = testClientEvents({
-    store: new MemoryStore({ maxEntries: 10 }),
-    clock: new FakeClock(),
-  });
-  const link = new ServerLink(
-    connection,
-    events,
-    managementCommander(connection),
-    getLogger("clients"),
-    systemClock,
-  );
+  const link = linkTo(server);
   let ups = 0;
   const seenLinkUp: boolean[] = [];
   const unsubscribe = link.onLinkUp(() => {
@@ -129,14 +120,9 @@ Deno.test("onLinkUp listeners are told each time the management link comes up, a
   });
   link.start();
   try {
-    await pollUntil("the link to come up", () => Promise.resolve(ups === 1 || undefined), 5000, 10);
+    await pollUntil("the link to come up", () => ups === 1 || undefined, 5000, 10);
     await server.closeClient();
-    await pollUntil(
-      "the link to come up again",
-      () => Promise.resolve(ups === 2 || undefined),
-      5000,
-      10,
-    );
+    await pollUntil("the link to come up again", () => ups === 2 || undefined, 5000, 10);
     // Told once the link can carry commands.
     assertEquals(seenLinkUp, [true, true]);
     unsubscribe();

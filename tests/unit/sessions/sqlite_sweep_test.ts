@@ -12,6 +12,12 @@ import { WalCheckpointer } from "../../../src/sessions/wal_checkpoint.ts";
 import { SWEEP_BATCH } from "../../../src/sessions/sqlite_sweep.ts";
 import { pendingLogin, session, T0 } from "./fixtures.ts";
 
+function openStore(path: string, maxEntries: number): Promise<SqliteStore> {
+  return TokenCipher.fromKeyBytes(new Uint8Array(32).fill(7)).then((cipher) =>
+    SqliteStore.open({ path, cipher, maxEntries, now: () => T0 })
+  );
+}
+
 /** The sessions in the database file alone, without its WAL (a copy opened on its own). */
 function sessionsInMainFile(path: string, dir: string): string[] {
   const copy = `${dir}/main-only.db`;
@@ -31,12 +37,7 @@ function sessionsInMainFile(path: string, dir: string): string[] {
 Deno.test("a sweep checkpoints the WAL into the database file, on a worker thread", async () => {
   const dir = await Deno.makeTempDir({ prefix: "checkpoint-test-" });
   const path = `${dir}/sessions.db`;
-  const store = await SqliteStore.open({
-    path,
-    cipher: await TokenCipher.fromKeyBytes(new Uint8Array(32).fill(7)),
-    maxEntries: 1000,
-    now: () => T0,
-  });
+  const store = await openStore(path, 1000);
   try {
     await store.putSession(session({ sessionId: "s-1" }));
     await store.putSession(session({ sessionId: "s-2" }));
@@ -87,12 +88,7 @@ Deno.test("a checkpoint the worker cannot do runs on this thread after all, and 
 Deno.test("a sweep removes many expired rows in batches, one transaction per event-loop turn", async () => {
   const dir = await Deno.makeTempDir({ prefix: "sweep-test-" });
   const path = `${dir}/sessions.db`;
-  const store = await SqliteStore.open({
-    path,
-    cipher: await TokenCipher.fromKeyBytes(new Uint8Array(32).fill(7)),
-    maxEntries: 10_000,
-    now: () => T0,
-  });
+  const store = await openStore(path, 10_000);
   const other = new DatabaseSync(path, { readOnly: true });
   const left = () => Number(other.prepare("SELECT count(*) AS n FROM pending").get()?.["n"]);
   try {
