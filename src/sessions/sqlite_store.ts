@@ -33,6 +33,7 @@ import type {
   PendingLogin,
   Session,
   SessionStore,
+  StoreTable,
   SweepResult,
 } from "./types.ts";
 
@@ -329,18 +330,22 @@ export class SqliteStore implements SessionStore {
   /** Expired rows go in batches (sqlite_sweep.ts); the WAL checkpoint runs on a worker. */
   async sweep(now: number): Promise<SweepResult> {
     const { sweepPendingBatch, sweepSessionsBatch } = this.#sql;
-    const inBatches = (batch: StatementSync) =>
+    const inBatches = (table: StoreTable, batch: StatementSync) =>
       deleteInBatches((limit) =>
-        this.#run(() => this.#transaction(() => Number(batch.run(now, limit).changes)))
+        this.#run(() => {
+          const removed = this.#transaction(() => Number(batch.run(now, limit).changes));
+          this.#room.removed(table, removed);
+          return removed;
+        })
       );
     const result = {
-      pending: await inBatches(sweepPendingBatch),
-      sessions: await inBatches(sweepSessionsBatch),
+      pending: await inBatches("pending", sweepPendingBatch),
+      sessions: await inBatches("sessions", sweepSessionsBatch),
     };
     await this.#run(() => {
       this.#cache.dropExpired(now);
       this.#pendingCache.dropExpired(now);
-      this.#room.recount();
+      this.#room.settle();
     });
     if (!this.#closed) await this.#checkpointer.checkpoint();
     return result;
