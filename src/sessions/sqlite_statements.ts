@@ -22,6 +22,7 @@ export function prepareStatements(db: DatabaseSync) {
     ),
     getPending: prepare("SELECT data FROM pending WHERE id = ? AND expires_at >= ?"),
     takePending: prepare("DELETE FROM pending WHERE id = ? RETURNING data, expires_at"),
+    takeCachedPending: prepare("DELETE FROM pending WHERE id = ? RETURNING expires_at"),
     deletePending: prepare("DELETE FROM pending WHERE id = ?"),
     deletePendingByCid: prepare("DELETE FROM pending WHERE server = ? AND cid = ? RETURNING id"),
     pendingExists: prepare("SELECT 1 FROM pending WHERE id = ?"),

@@ -166,15 +166,21 @@ export class SqliteStore implements SessionStore {
     });
   }
 
+  /**
+   * The row decides who takes the login; its data is decoded only when the cache does not
+   * hold it (a callback's view() just read it), as reads are.
+   */
   takePending(id: string): Promise<PendingLogin | undefined> {
     return this.#run(() => {
+      this.#checkDataVersion();
+      const cached = this.#pendingCache.get(id);
       this.#pendingCache.delete(id);
       // One statement: of two concurrent takers (even in two processes) only one gets the row.
-      const row = this.#sql.takePending.get(id);
+      const row = (cached ? this.#sql.takeCachedPending : this.#sql.takePending).get(id);
       if (row === undefined) return undefined;
       this.#room.removed("pending", 1);
       if (Number(row["expires_at"]) < this.#now()) return undefined;
-      return Object.freeze(this.#decodePending(row, id));
+      return cached ?? Object.freeze(this.#decodePending(row, id));
     });
   }
 

@@ -103,6 +103,36 @@ Deno.test("a pending login changed through another connection is read anew after
   });
 });
 
+Deno.test("a take answers with what the file holds once another connection changed the login", async () => {
+  await twoStores(async (a, b) => {
+    const id = "AAAAAAAAAAAAAAAAAAAAAA";
+    await a.putPending(livePending(id, 1));
+    assertEquals((await a.getPending(id))?.oauth, undefined); // cached
+    await nextTurn();
+    const oauth = { state: "s", nonce: "n", codeVerifier: "v", browserBinding: "b" };
+    await b.putPending({ ...livePending(id, 1), oauth });
+    await nextTurn();
+    assertEquals((await a.takePending(id))?.oauth, oauth);
+    assertEquals(await b.takePending(id), undefined, "taken once");
+  });
+});
+
+Deno.test("a take of a cached login answers with the login as written, and only once", async () => {
+  await twoStores(async (a, b) => {
+    const id = "AAAAAAAAAAAAAAAAAAAAAA";
+    const oauth = { state: "s", nonce: "n", codeVerifier: "v", browserBinding: "b" };
+    const login = { ...livePending(id, 1), oauth };
+    await a.putPending(login);
+    const cached = await a.getPending(id);
+    const taken = await a.takePending(id);
+    assertEquals(taken, login);
+    assertStrictEquals(taken, cached, "from the cache, not decoded again");
+    assertEquals(await a.takePending(id), undefined);
+    await nextTurn();
+    assertEquals(await b.takePending(id), undefined, "gone for the other connection too");
+  });
+});
+
 Deno.test("cached pending logins go with their client, their take and their deadline", async () => {
   let now = Date.now();
   const dir = await Deno.makeTempDir();
