@@ -4,6 +4,7 @@
  * connection; events are handled concurrently, each awaiting only its own I/O.
  */
 import type { Logger } from "@logtape/logtape";
+import { audit, auditSubject } from "../audit.ts";
 import type { Clock } from "../clock.ts";
 import type { ResolvedConfig } from "../config/types.ts";
 import { loginUrl } from "./login_url.ts";
@@ -54,11 +55,14 @@ export interface ClientEventsDeps {
  */
 const PENDING_GRACE_SEC = 5;
 
+/** A sign-in's deadline, with what its audit line names if it passes. */
 interface PendingDeadline {
   id: string;
   cid: number;
   kid: number;
   expiresAt: number;
+  commonName: string;
+  clientIp: string;
 }
 
 export class ClientEvents {
@@ -87,8 +91,8 @@ export class ClientEvents {
     const mine = (await store.listPending())
       .filter((login) => login.server === server)
       .sort((a, b) => a.expiresAt - b.expiresAt);
-    for (const { id, cid, kid, expiresAt } of mine) {
-      this.#deadlines.add({ id, cid, kid, expiresAt });
+    for (const { id, cid, kid, expiresAt, commonName, clientIp } of mine) {
+      this.#deadlines.add({ id, cid, kid, expiresAt, commonName, clientIp });
     }
     return mine.length;
   }
@@ -110,6 +114,8 @@ export class ClientEvents {
     this.#deps.log.info("Sign-in for cid {cid} not completed in time: denied", { cid: entry.cid });
     this.#metrics.login("timeout");
     this.#metrics.denial("timeout");
+    // Nobody signed in, so the line names the client alone (no user name or subject).
+    audit("denied", auditSubject({ server: this.#deps.server, ...entry }), SIGN_IN_TIMED_OUT.code);
     await this.#deps.commander.deny(
       entry.cid,
       entry.kid,
@@ -289,6 +295,8 @@ export class ClientEvents {
       cid: login.cid,
       kid: login.kid,
       expiresAt: login.expiresAt,
+      commonName: login.commonName,
+      clientIp: login.clientIp,
     });
     log.info("CONNECT of {commonName} (cid {cid}) from {clientIp}: waiting for browser sign-in", {
       commonName: req.commonName,

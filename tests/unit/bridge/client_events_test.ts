@@ -9,6 +9,7 @@ import {
   testSession,
 } from "../../support/client_events_fixture.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
+import { captureLogs } from "../../support/log_capture.ts";
 import type { RefreshResult } from "../../../src/oidc/client.ts";
 
 const T0 = 1_800_000_000_000;
@@ -51,7 +52,12 @@ Deno.test("a sign-in not finished within auth_pending_timeout is denied once the
   const clock = new FakeClock(T0);
   const store = new MemoryStore({ maxEntries: 10, now: clock.now });
   const { events, commander } = testClientEvents({ store, clock, authPendingTimeoutMs: 60_000 });
-  const env = { common_name: "alice", session_id: "s-1", IV_SSO: "webauth" };
+  const env = {
+    common_name: "alice",
+    session_id: "s-1",
+    IV_SSO: "webauth",
+    untrusted_ip: "192.0.2.10",
+  };
   await events.onConnect(3, 1, new Map(Object.entries(env)));
   const settle = async () => {
     for (let i = 0; i < 10; i++) await Promise.resolve();
@@ -59,8 +65,13 @@ Deno.test("a sign-in not finished within auth_pending_timeout is denied once the
   clock.advance(59_999);
   await settle();
   assertEquals(commander.commands.map((command) => command.kind), ["pending"]);
-  clock.advance(1);
-  await settle();
+  const logs = captureLogs();
+  try {
+    clock.advance(1);
+    await settle();
+  } finally {
+    logs.stop();
+  }
   assertEquals(commander.commands[1], {
     kind: "deny",
     cid: 3,
@@ -68,6 +79,17 @@ Deno.test("a sign-in not finished within auth_pending_timeout is denied once the
     reason: SIGN_IN_TIMED_OUT.logReason,
     clientReason: SIGN_IN_TIMED_OUT.reason,
   });
+  // A denial like any other in the audit log: the client alone, as nobody signed in.
+  assertEquals(logs.lines.filter((line) => line.category === "audit").map((l) => l.properties), [{
+    event: "denied",
+    username: "",
+    subject: "",
+    server: "default",
+    cid: 3,
+    commonName: "alice",
+    clientIp: "192.0.2.10",
+    reason: "timeout",
+  }]);
   events.close();
   assertEquals(clock.pendingTimers, 0);
 });
