@@ -18,7 +18,7 @@ import type { ClientCommander } from "./commander.ts";
 import { type ClientRequest, decide, readsSession } from "./decide.ts";
 import { EnvClientRequest } from "./client_request.ts";
 import { decideWithoutStore } from "./decide_without_store.ts";
-import { SIGN_IN_TIMED_OUT } from "./denial.ts";
+import { type Denial, SIGN_IN_TIMED_OUT } from "./denial.ts";
 import { ExpiryQueue } from "./expiry_queue.ts";
 
 export interface ClientEventsConfig {
@@ -122,6 +122,34 @@ export class ClientEvents {
       SIGN_IN_TIMED_OUT.logReason,
       SIGN_IN_TIMED_OUT.reason,
     );
+  }
+
+  /**
+   * Fails closed: handling a CONNECT or REAUTH went wrong, or its block was malformed and
+   * dropped (`event` and `env` unknown then). The client is denied rather than left waiting,
+   * and the denial is counted and audited like any other.
+   */
+  denyUnhandled(
+    event: { kind: "connect" | "reauth"; env: ClientEnv } | undefined,
+    cid: number,
+    kid: number,
+    denial: Denial,
+  ): Promise<void> {
+    const { server, commander } = this.#deps;
+    const client = event && new EnvClientRequest(event.kind, server, cid, kid, event.env);
+    if (event) this.#metrics.clientEvent(event.kind, "deny");
+    this.#metrics.denial(denial.code);
+    audit(
+      event?.kind === "reauth" ? "reauth_denied" : "denied",
+      auditSubject({
+        server,
+        cid,
+        commonName: client?.commonName ?? "",
+        clientIp: client?.clientIp ?? "",
+      }),
+      denial.code,
+    );
+    return commander.deny(cid, kid, denial.logReason, denial.reason);
   }
 
   onConnect(cid: number, kid: number, env: ClientEnv): Promise<void> {

@@ -9,14 +9,12 @@ import { status3 } from "../management/commands.ts";
 import type { ConnectionEvent, ManagementConnection } from "../management/connection.ts";
 import { clientIdsFromStatus } from "../management/client_list.ts";
 import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
-import type { ClientCommander } from "./commander.ts";
 import type { ClientEvents } from "./client_events.ts";
 import { INTERNAL_ERROR, MALFORMED_REQUEST, STORE_UNAVAILABLE } from "./denial.ts";
 
 export class ServerLink {
   readonly #connection: ManagementConnection;
   readonly #events: ClientEvents;
-  readonly #commander: ClientCommander;
   readonly #log: Logger;
   readonly #clock: Clock;
   /** Events being handled, and who waits until none is (close). */
@@ -27,13 +25,11 @@ export class ServerLink {
   constructor(
     connection: ManagementConnection,
     events: ClientEvents,
-    commander: ClientCommander,
     log: Logger,
     clock: Clock,
   ) {
     this.#connection = connection;
     this.#events = events;
-    this.#commander = commander;
     this.#log = log;
     this.#clock = clock;
   }
@@ -96,8 +92,13 @@ export class ServerLink {
             "Handling {type} of cid {cid} failed; denying: {error}",
             { type: event.type, cid, error: String(error) },
           );
-          const denial = unavailable ? STORE_UNAVAILABLE : INTERNAL_ERROR;
-          await this.#commander.deny(cid, kid, denial.logReason, denial.reason).catch(() => {});
+          const kind = event.type === "client-connect" ? "connect" : "reauth";
+          await this.#events.denyUnhandled(
+            { kind, env },
+            cid,
+            kid,
+            unavailable ? STORE_UNAVAILABLE : INTERNAL_ERROR,
+          ).catch(() => {});
         }
         return;
       }
@@ -121,8 +122,7 @@ export class ServerLink {
           return;
         }
         this.#log.warning("Management protocol: {message}; denying cid {cid}", { message, cid });
-        const { logReason, reason } = MALFORMED_REQUEST;
-        await this.#commander.deny(cid, kid, logReason, reason).catch(() => {});
+        await this.#events.denyUnhandled(undefined, cid, kid, MALFORMED_REQUEST).catch(() => {});
         return;
       }
       default:

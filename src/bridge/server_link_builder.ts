@@ -85,7 +85,7 @@ export function serverLinkBuilder(
       metrics: serverMetrics,
       ...(deps.knownSessions ? { knownSessions: deps.knownSessions } : {}),
     });
-    const link = new ServerLink(connection, events, commander, clientLog, clock);
+    const link = new ServerLink(connection, events, clientLog, clock);
     return { name, link, events, commander };
   };
 }

@@ -5,7 +5,7 @@
  */
 import { Admission } from "../../src/bridge/admission.ts";
 import { ClientEvents } from "../../src/bridge/client_events.ts";
-import type { CommanderLookup } from "../../src/bridge/commander.ts";
+import type { ClientCommander, CommanderLookup } from "../../src/bridge/commander.ts";
 import { KeyedLock } from "../../src/bridge/keyed_lock.ts";
 import { SessionEnd } from "../../src/bridge/session_end.ts";
 import type { Clock } from "../../src/clock.ts";
@@ -111,6 +111,8 @@ export const TEST_POLICY: PolicyConfig = {
 
 export interface TestClientEventsOptions {
   store: SessionStore;
+  /** Where the events' own commands go (a real management link); recorded when left out. */
+  eventsCommander?: ClientCommander;
   /** The OpenVPN server the events come from; `default` unless given. */
   server?: string;
   /** The policy of that server; TEST_POLICY unless given. */
@@ -199,7 +201,7 @@ export function testClientEvents(options: TestClientEventsOptions) {
   const server = options.server ?? "default";
   const events = new ClientEvents({
     server,
-    commander,
+    commander: options.eventsCommander ?? commander,
     store: options.store,
     admission,
     config: {

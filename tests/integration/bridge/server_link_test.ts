@@ -27,14 +27,9 @@ function linkTo(server: FakeManagementServer): ServerLink {
   const { events } = testClientEvents({
     store: new MemoryStore({ maxEntries: 10 }),
     clock: new FakeClock(),
+    eventsCommander: managementCommander(connection),
   });
-  return new ServerLink(
-    connection,
-    events,
-    managementCommander(connection),
-    getLogger("clients"),
-    systemClock,
-  );
+  return new ServerLink(connection, events, getLogger("clients"), systemClock);
 }
 
 async function withLink(

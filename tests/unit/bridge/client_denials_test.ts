@@ -2,7 +2,13 @@
  * Every way a CONNECT or REAUTH is refused before anyone signs in (the decision table, or an
  * unreachable store): the exact `client-deny` line, log line, audit line and counts of each.
  */
-import { assertEquals } from "../../support/assert.ts";
+import { assert, assertEquals } from "../../support/assert.ts";
+import {
+  type Denial,
+  INTERNAL_ERROR,
+  MALFORMED_REQUEST,
+  STORE_UNAVAILABLE,
+} from "../../../src/bridge/denial.ts";
 import { clientDeny } from "../../../src/management/commands.ts";
 import type { Metrics, ServerMetrics } from "../../../src/metrics/port.ts";
 import { KnownSessions } from "../../../src/sessions/known_sessions.ts";
@@ -257,4 +263,59 @@ Deno.test("a REAUTH the current policy refuses: denied naming the user, the sess
     `REAUTH denied ${ALICE} cid 4, certificate alice, from 198.51.100.7: group`,
   ]);
   assertEquals(denied.counted, ["default reauth deny", "denial group"]);
+});
+
+/** What a fail-closed denial (ServerLink: handling failed, or a malformed block) produced. */
+async function unhandledDenialOf(
+  event: { kind: "connect" | "reauth"; env: Record<string, string> } | undefined,
+  denial: Denial,
+) {
+  const counted: string[] = [];
+  const { events, commander } = testClientEvents({
+    store: new MemoryStore({ maxEntries: 10 }),
+    clock: new FakeClock(T0),
+    metrics: recordingMetrics(counted),
+  });
+  const lines = await logsOf(() =>
+    events.denyUnhandled(
+      event && { kind: event.kind, env: testEnv({ untrusted_ip: "198.51.100.7", ...event.env }) },
+      6,
+      2,
+      denial,
+    )
+  );
+  events.close();
+  return {
+    wire: commander.commands.map((command) =>
+      command.kind === "deny"
+        ? clientDeny(command.cid, command.kid, command.reason, command.clientReason).text
+        : command.kind
+    ),
+    audit: lines.filter((line) => line.category === "audit").map((line) => line.text),
+    counted,
+  };
+}
+
+Deno.test("a REAUTH whose handling failed is denied, counted and audited with its client", async () => {
+  assertEquals(await unhandledDenialOf({ kind: "reauth", env: {} }, STORE_UNAVAILABLE), {
+    wire: [
+      `client-deny 6 2 "session store unreachable" "Sign-in is unavailable right now; try again in a minute."`,
+    ],
+    audit: [
+      `REAUTH denied ${NOBODY} cid 6, certificate alice, from 198.51.100.7: store_unavailable`,
+    ],
+    counted: ["default reauth deny", "denial store_unavailable"],
+  });
+  assertEquals(
+    (await unhandledDenialOf({ kind: "connect", env: {} }, INTERNAL_ERROR)).counted,
+    ["default connect deny", "denial internal_error"],
+  );
+});
+
+Deno.test("a malformed block that names its client is denied, counted and audited without names", async () => {
+  const denied = await unhandledDenialOf(undefined, MALFORMED_REQUEST);
+  assertEquals(denied.wire.length, 1);
+  assert(denied.wire[0]!.startsWith(`client-deny 6 2 "malformed request" `), denied.wire[0]);
+  assertEquals(denied.audit, [`denied ${NOBODY} cid 6, certificate , from : internal_error`]);
+  assertEquals(denied.counted, ["denial internal_error"]);
 });

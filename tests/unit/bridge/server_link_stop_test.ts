@@ -1,7 +1,6 @@
 import { assertEquals } from "../../support/assert.ts";
 import { ServerLink } from "../../../src/bridge/server_link.ts";
 import type { ClientEvents } from "../../../src/bridge/client_events.ts";
-import type { ClientCommander } from "../../../src/bridge/commander.ts";
 import type {
   ConnectionEventHandler,
   ManagementConnection,
@@ -27,13 +26,7 @@ function slowLink() {
     close: () => order.push("events closed"),
   } as unknown as ClientEvents;
   const clock = new FakeClock();
-  const link = new ServerLink(
-    connection,
-    events,
-    {} as ClientCommander,
-    getLogger("clients"),
-    clock,
-  );
+  const link = new ServerLink(connection, events, getLogger("clients"), clock);
   link.start();
   const reauth = (cid: number) => handler!({ type: "client-reauth", cid, kid: 1, env: new Map() });
   return { link, order, finish, clock, reauth };
