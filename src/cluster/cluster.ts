@@ -52,7 +52,7 @@ export async function startCluster(deps: ClusterDeps): Promise<Cluster> {
   let subscribed = false;
   const notified = () => subscribed && subscriber.status === "ready";
   const keys = new ClusterKeys(deps.redis.keyPrefix);
-  const queue = new WorkQueue(redis, keys, clock);
+  const queue = new WorkQueue(redis, keys, clock, notified);
   const timing = leaseTiming(config.leaseMs);
   const clusterLog = log.with({ instance: config.instanceId });
   const links = new Map(deps.servers.map((server) => [
@@ -71,18 +71,26 @@ export async function startCluster(deps: ClusterDeps): Promise<Cluster> {
     }),
   ]));
   const byChannel = new Map(deps.servers.map((server) => [keys.channel(server), server]));
-  subscriber.on("message", (channel: string) => {
+  const byOutcomeChannel = new Map(
+    deps.servers.map((server) => [keys.outcomeChannel(server), server]),
+  );
+  subscriber.on("message", (channel: string, message: string) => {
     const server = byChannel.get(channel);
     if (server !== undefined) links.get(server)?.wake();
+    const outcomeOf = byOutcomeChannel.get(channel);
+    if (outcomeOf !== undefined) queue.outcomeRecorded(outcomeOf, message);
   });
-  // Losing or regaining the subscriber: drain now (notifications may have been missed) and let
-  // the runners pick the poll interval for the new state.
+  // Losing or regaining the subscriber: drain now and read outcomes now (notifications may
+  // have been missed), and let the runners and waiters pick the poll interval for the new state.
   const wakeAll = () => {
     for (const link of links.values()) link.wake();
+    queue.wakeAll();
   };
   subscriber.on("close", wakeAll);
   subscriber.on("ready", wakeAll);
-  await subscriber.connect().then(() => subscriber.subscribe(...byChannel.keys())).then(
+  await subscriber.connect().then(() =>
+    subscriber.subscribe(...byChannel.keys(), ...byOutcomeChannel.keys())
+  ).then(
     () => subscribed = true,
     (error) =>
       clusterLog.warning("Work notifications unavailable, polling only: {error}", {

@@ -9,6 +9,7 @@
  *   P w:<s>:<k>   string  the work item (JSON); PX = until it expires
  *   P o:<s>:<k>   string  its outcome; PX = a short while, for the requester to read
  *   channel P n:<s>       "a new item": wakes the holder
+ *   channel P d:<s>       "<k> has an outcome": wakes the instance waiting for it
  */
 
 /** KEYS: lease, fence. ARGV: instance id, lease ms. Returns the new token, or false if held. */
@@ -71,12 +72,13 @@ return out
 /**
  * Records an outcome, only for the holder whose token is still the newest: a holder that lost
  * its lease (paused, cut off) cannot overwrite what its successor did. KEYS: fence, running,
- * outcome, item. ARGV: token, key, outcome, ttl ms. Returns 1 when recorded.
+ * outcome, item. ARGV: token, key, outcome, ttl ms, channel. Returns 1 when recorded.
  */
 export const RECORD = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[4], 'NX')
 redis.call('LREM', KEYS[2], 0, ARGV[2])
 redis.call('DEL', KEYS[4])
+redis.call('PUBLISH', ARGV[5], ARGV[2])
 return 1
 `;

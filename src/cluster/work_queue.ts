@@ -1,11 +1,13 @@
 /**
  * Work items in Redis: the requesting instance queues an item and waits for its outcome; the
  * lease holder takes items and records outcomes under its fencing token (scripts in
- * redis_scripts.ts). Waiting polls the outcome key: a few reads per sign-in or logout, which
- * are rare next to renegotiations (those never leave the holder).
+ * redis_scripts.ts). Recording an outcome publishes its key, and the waiting instance reads the
+ * outcome when told (`outcomeRecorded`). A published message can be missed (the subscriber
+ * reconnecting), so the waiter also reads now and then: every NOTIFIED_POLL_MS while
+ * notifications arrive, every POLL_MS while they do not.
  */
 import type { Redis } from "ioredis";
-import type { Clock } from "../clock.ts";
+import type { Clock, TimerHandle } from "../clock.ts";
 import { classifyRedisError } from "../sessions/redis_connection.ts";
 import { ENQUEUE, RECORD, TAKE } from "./redis_scripts.ts";
 import {
@@ -20,6 +22,7 @@ import {
 } from "./work_item.ts";
 
 const POLL_MS = 50;
+const NOTIFIED_POLL_MS = 500;
 /** Outcomes stay long enough for a requester that polls late, no longer. */
 const OUTCOME_TTL_MS = 60_000;
 /** An item's key outlives its deadline a little, so a late duplicate still joins it. */
@@ -52,6 +55,9 @@ export class ClusterKeys {
   channel(server: string): string {
     return `${this.prefix}n:${server}`;
   }
+  outcomeChannel(server: string): string {
+    return `${this.prefix}d:${server}`;
+  }
 }
 
 /** One running item as the holder sees it; `item` is undefined when its entry expired. */
@@ -62,14 +68,34 @@ export interface TakenWork {
 }
 
 export class WorkQueue {
-  readonly #redis: Redis;
+  readonly #redis: Pick<Redis, "eval" | "get">;
   readonly #keys: ClusterKeys;
   readonly #clock: Clock;
+  readonly #notified: () => boolean;
+  /** Who waits for which outcome (`<server> <key>`): woken to read it. */
+  readonly #waiting = new Map<string, Set<() => void>>();
 
-  constructor(redis: Redis, keys: ClusterKeys, clock: Clock) {
+  /** `notified`: whether outcome notifications arrive now (the subscriber is up). */
+  constructor(
+    redis: Pick<Redis, "eval" | "get">,
+    keys: ClusterKeys,
+    clock: Clock,
+    notified: () => boolean = () => false,
+  ) {
     this.#redis = redis;
     this.#keys = keys;
     this.#clock = clock;
+    this.#notified = notified;
+  }
+
+  /** A message on `server`'s outcome channel: the outcome of `key` is recorded. */
+  outcomeRecorded(server: string, key: string): void {
+    for (const wake of this.#waiting.get(`${server} ${key}`) ?? []) wake();
+  }
+
+  /** Every waiter reads its outcome now (notifications may have been missed). */
+  wakeAll(): void {
+    for (const waiters of this.#waiting.values()) for (const wake of waiters) wake();
   }
 
   /**
@@ -95,12 +121,32 @@ export class WorkQueue {
     );
     // A holder may start an item just before its deadline: give it a moment to finish.
     const giveUpAt = expiresAt + 2 * POLL_MS + 1_000;
-    for (;;) {
-      const text = await this.#call(() => this.#redis.get(this.#keys.outcome(server, key)));
-      const outcome = text === null ? undefined : decodeOutcome(text);
-      if (outcome !== undefined) return outcome;
-      if (this.#clock.now() >= giveUpAt) return { kind: "expired" };
-      await new Promise<void>((resolve) => this.#clock.setTimeout(resolve, POLL_MS));
+    const waiter = `${server} ${key}`;
+    let wake = () => {};
+    const waiters = this.#waiting.get(waiter) ?? new Set();
+    this.#waiting.set(waiter, waiters);
+    const woken = () => wake();
+    waiters.add(woken);
+    try {
+      for (;;) {
+        // Armed before reading: a notification that comes during the read is not lost.
+        const told = new Promise<void>((resolve) => (wake = resolve));
+        const text = await this.#call(() => this.#redis.get(this.#keys.outcome(server, key)));
+        const outcome = text === null ? undefined : decodeOutcome(text);
+        if (outcome !== undefined) return outcome;
+        if (this.#clock.now() >= giveUpAt) return { kind: "expired" };
+        let timer: TimerHandle | undefined;
+        await Promise.race([
+          told,
+          new Promise<void>((resolve) => {
+            timer = this.#clock.setTimeout(resolve, this.#notified() ? NOTIFIED_POLL_MS : POLL_MS);
+          }),
+        ]);
+        this.#clock.clearTimeout(timer);
+      }
+    } finally {
+      waiters.delete(woken);
+      if (waiters.size === 0) this.#waiting.delete(waiter);
     }
   }
 
@@ -147,6 +193,7 @@ export class WorkQueue {
         key,
         encodeOutcome(outcome),
         String(OUTCOME_TTL_MS),
+        this.#keys.outcomeChannel(server),
       )
     );
     return done === 1;

@@ -1,8 +1,8 @@
 /**
  * Leases and work items against a real redis-server: one holder at a time, a takeover bumps
  * the fencing token, a released lease passes at once, work decided anywhere is carried out
- * once by the holder, a stale holder's outcome is ignored, and work a dead holder left running
- * is done by the next one.
+ * once by the holder, a stale holder's outcome is ignored, a recorded outcome is announced to
+ * the instance waiting for it, and work a dead holder left running is done by the next one.
  */
 import { getLogger } from "../../../src/log.ts";
 import { systemClock } from "../../../src/clock.ts";
@@ -209,5 +209,30 @@ Deno.test({
       assertEquals(await redis.llen(keys.running("udp")), 0);
       // No holder at all: the requester is told so, and the item is never carried out later.
       await assertRejects(() => remote.kill(9, "bye"), CommandUndeliveredError);
+    }),
+});
+
+Deno.test({
+  name:
+    "work: a recorded outcome is announced on the server's outcome channel, a refused record is not",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    withQueue(4, async ({ redis, keys, queue }) => {
+      const subscriber = redis.duplicate();
+      const heard: string[] = [];
+      subscriber.on("message", (channel: string, message: string) => {
+        heard.push(`${channel} ${message}`);
+      });
+      try {
+        await subscriber.connect();
+        await subscriber.subscribe(keys.outcomeChannel("udp"));
+        assertEquals(await queue.record("udp", 3, "6:1", { kind: "ok" }), false, "stale token");
+        assertEquals(await queue.record("udp", 4, "7:1", { kind: "ok" }), true);
+        await until(() => heard.length > 0, "the announcement");
+        assertEquals(heard, [`${keys.outcomeChannel("udp")} 7:1`]);
+      } finally {
+        subscriber.disconnect();
+      }
     }),
 });
