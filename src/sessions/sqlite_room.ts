@@ -7,6 +7,7 @@
  */
 import type { prepareStatements } from "./sqlite_statements.ts";
 import { StoreFullReporter } from "./store_full.ts";
+import { SWEEP_BATCH } from "./sqlite_sweep.ts";
 import type { StoreTable } from "./types.ts";
 
 export class SqliteRoom {
@@ -44,7 +45,8 @@ export class SqliteRoom {
 
   /**
    * Before a put of `key`: whether it is a new row (false: it replaces one). A new row into a
-   * full table first sweeps expired rows; still full, it throws `StoreFullError`.
+   * full table first removes up to SWEEP_BATCH expired rows; still full, it throws
+   * `StoreFullError`.
    */
   makeRoom(table: StoreTable, key: string): boolean {
     const exists = table === "pending" ? this.#sql.pendingExists : this.#sql.sessionExists;
@@ -53,8 +55,13 @@ export class SqliteRoom {
     // The counts may be stale (another process writes too): count for real before refusing.
     this.recount();
     if (this.hasRoom(table)) return true;
-    (table === "pending" ? this.#sql.sweepPending : this.#sql.sweepSessions).run(this.#now());
-    this.recount();
+    // Room for one row: one batch of expired rows is enough, and it bounds how long this put
+    // holds the event loop however many have expired since the last sweep. The counts were
+    // just taken, so what the batch removed is all that changed.
+    const sweepBatch = table === "pending"
+      ? this.#sql.sweepPendingBatch
+      : this.#sql.sweepSessionsBatch;
+    this.removed(table, Number(sweepBatch.run(this.#now(), SWEEP_BATCH).changes));
     if (!this.hasRoom(table)) throw this.#full.reject(table, this.#maxEntries);
     return true;
   }

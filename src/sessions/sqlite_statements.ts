@@ -27,7 +27,6 @@ export function prepareStatements(db: DatabaseSync) {
     deletePendingByCid: prepare("DELETE FROM pending WHERE server = ? AND cid = ? RETURNING id"),
     pendingExists: prepare("SELECT 1 FROM pending WHERE id = ?"),
     countPending: prepare("SELECT count(*) AS n FROM pending"),
-    sweepPending: prepare("DELETE FROM pending WHERE expires_at < ?"),
     sweepPendingBatch: prepare(
       "DELETE FROM pending WHERE rowid IN " +
         "(SELECT rowid FROM pending WHERE expires_at < ? LIMIT ?)",
@@ -72,7 +71,6 @@ export function prepareStatements(db: DatabaseSync) {
     countLivePending: prepare(
       "SELECT count(*) AS n FROM pending WHERE server = ? AND expires_at >= ?",
     ),
-    sweepSessions: prepare("DELETE FROM sessions WHERE expires_at < ?"),
     sweepSessionsBatch: prepare(
       "DELETE FROM sessions WHERE rowid IN " +
         "(SELECT rowid FROM sessions WHERE expires_at < ? LIMIT ?)",

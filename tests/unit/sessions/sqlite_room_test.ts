@@ -12,6 +12,7 @@ import { SqliteRoom } from "../../../src/sessions/sqlite_room.ts";
 import { SqliteStore } from "../../../src/sessions/sqlite_store.ts";
 import { StoreFullError } from "../../../src/sessions/store_full.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
+import { SWEEP_BATCH } from "../../../src/sessions/sqlite_sweep.ts";
 import { session, T0 } from "./fixtures.ts";
 
 /** A room over `db` whose table counts are counted. */
@@ -89,6 +90,41 @@ Deno.test("the counts a sweep keeps still refuse the entry over max_entries", as
       () => store.putSession(session({ sessionId: "new-3", expiresAt: T0 + 60_000 })),
       StoreFullError,
     );
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a put into a full store removes one batch of expired rows, the sweep the rest", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "room-test-" });
+  const path = `${dir}/sessions.db`;
+  const cipher = await TokenCipher.fromKeyBytes(new Uint8Array(32).fill(7));
+  let now = T0;
+  const maxEntries = SWEEP_BATCH + 10;
+  const store = await SqliteStore.open({ path, cipher, maxEntries, now: () => now });
+  const rowsInFile = () => {
+    const db = openDatabaseFile(path);
+    try {
+      return Number(db.prepare("SELECT count(*) AS n FROM sessions").get()?.["n"]);
+    } finally {
+      db.close();
+    }
+  };
+  try {
+    for (let i = 0; i < maxEntries; i++) {
+      await store.putSession(session({ sessionId: `old-${i}`, expiresAt: T0 + 1_000 }));
+    }
+    now = T0 + 2_000;
+    await store.putSession(session({ sessionId: "new-1", expiresAt: T0 + 60_000 }));
+    // Not every expired row: a put must not hold the event loop for all of them.
+    assertEquals(rowsInFile(), maxEntries - SWEEP_BATCH + 1);
+    // The batch made room for as many new rows as it removed.
+    for (let i = 2; i <= SWEEP_BATCH; i++) {
+      await store.putSession(session({ sessionId: `new-${i}`, expiresAt: T0 + 60_000 }));
+    }
+    assertEquals(await store.sweep(now), { pending: 0, sessions: 10 });
+    assertEquals(rowsInFile(), SWEEP_BATCH);
   } finally {
     await store.close();
     await Deno.remove(dir, { recursive: true });
