@@ -22,20 +22,35 @@ const CLOSE_WAIT_MS = 5_000;
 
 type Reply = { done: true } | { closed: true } | { error: string };
 
+/** For tests: another worker module (one that never answers), a shorter close wait. */
+export interface WalCheckpointerOptions {
+  workerUrl?: string;
+  closeWaitMs?: number;
+}
+
 export class WalCheckpointer {
   readonly #path: string;
   readonly #busyTimeoutMs: number;
   readonly #checkpointHere: () => void;
+  readonly #workerUrl: string;
+  readonly #closeWaitMs: number;
   #worker: Worker | undefined;
   /** The one request in flight: checkpoints are joined, and close waits for them. */
   #answer: ((reply: Reply) => void) | undefined;
   #running: Promise<void> | undefined;
 
   /** `checkpointHere` is the fallback on this thread, for when the worker fails. */
-  constructor(path: string, busyTimeoutMs: number, checkpointHere: () => void) {
+  constructor(
+    path: string,
+    busyTimeoutMs: number,
+    checkpointHere: () => void,
+    options: WalCheckpointerOptions = {},
+  ) {
     this.#path = path;
     this.#busyTimeoutMs = busyTimeoutMs;
     this.#checkpointHere = checkpointHere;
+    this.#workerUrl = options.workerUrl ?? WORKER;
+    this.#closeWaitMs = options.closeWaitMs ?? CLOSE_WAIT_MS;
   }
 
   /**
@@ -53,8 +68,8 @@ export class WalCheckpointer {
 
   /**
    * Waits for a checkpoint in progress, then has the worker close its connection and ends it;
-   * at most CLOSE_WAIT_MS in all, so a stuck worker cannot hold up a shutdown. The store closes
-   * its own connection after this.
+   * at most CLOSE_WAIT_MS in all, so a stuck worker cannot hold up a shutdown (a checkpoint it
+   * never answers stays unsettled). The store closes its own connection after this.
    */
   async close(): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -65,7 +80,7 @@ export class WalCheckpointer {
     try {
       await Promise.race([
         closed,
-        new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS))),
+        new Promise((resolve) => (timer = setTimeout(resolve, this.#closeWaitMs))),
       ]);
     } finally {
       clearTimeout(timer);
@@ -86,7 +101,7 @@ export class WalCheckpointer {
   #start(): Worker {
     let worker: Worker;
     try {
-      worker = new Worker(WORKER, { type: "module" });
+      worker = new Worker(this.#workerUrl, { type: "module" });
     } catch (error) {
       throw new Error(`WAL checkpoint worker did not start: ${String(error)}`);
     }

@@ -85,6 +85,26 @@ Deno.test("a checkpoint the worker cannot do runs on this thread after all, and 
   }
 });
 
+Deno.test("close() ends a worker that never answers, mid-checkpoint, after its wait", async () => {
+  let ranHere = 0;
+  const checkpointer = new WalCheckpointer("unused.db", 100, () => ranHere++, {
+    workerUrl: new URL("../../support/silent_worker.ts", import.meta.url).href,
+    closeWaitMs: 50,
+  });
+  let settled = false;
+  void checkpointer.checkpoint().then(() => (settled = true), () => (settled = true));
+  // A liveness bound, not a timing check: without the close wait this would never return.
+  let guard: ReturnType<typeof setTimeout> | undefined;
+  const closed = await Promise.race([
+    checkpointer.close().then(() => true),
+    new Promise<false>((resolve) => (guard = setTimeout(() => resolve(false), 10_000))),
+  ]);
+  clearTimeout(guard);
+  assertEquals(closed, true, "close() returned");
+  assertEquals(settled, false, "the unanswered checkpoint is left unsettled");
+  assertEquals(ranHere, 0, "nothing ran on the event loop at close");
+});
+
 Deno.test("a sweep removes many expired rows in batches, one transaction per event-loop turn", async () => {
   const dir = await Deno.makeTempDir({ prefix: "sweep-test-" });
   const path = `${dir}/sessions.db`;
