@@ -2,11 +2,13 @@
  * Leases and work items against a real redis-server: one holder at a time, a takeover bumps
  * the fencing token, a released lease passes at once, work decided anywhere is carried out
  * once by the holder, a stale holder's outcome is ignored, a recorded outcome is announced to
- * the instance waiting for it, and work a dead holder left running is done by the next one.
+ * the instance waiting for it, work a dead holder left running is done by the next one, and an
+ * ACL user with the rights docs/cluster.md names is enough for all of it.
  */
 import { getLogger } from "../../../src/log.ts";
 import { systemClock } from "../../../src/clock.ts";
 import type { RedisSettings } from "../../../src/config/types.ts";
+import { Secret } from "../../../src/config/secret.ts";
 import { connectRedis } from "../../../src/sessions/redis_connection.ts";
 import { Lease, leaseTiming } from "../../../src/cluster/lease.ts";
 import { LeaseKeeper } from "../../../src/cluster/lease_keeper.ts";
@@ -233,6 +235,59 @@ Deno.test({
         assertEquals(heard, [`${keys.outcomeChannel("udp")} 7:1`]);
       } finally {
         subscriber.disconnect();
+      }
+    }),
+});
+
+Deno.test({
+  name:
+    "work: an ACL user limited to the key prefix and its c:* channels can queue, carry out and record work",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    withRedis(async (server) => {
+      // What docs/cluster.md asks for: keys under sessions.key_prefix, channels under
+      // <key_prefix>c: (Redis 7 gives a new ACL user no channels at all).
+      const admin = await connectRedis(settings(server.url));
+      await admin.call(
+        "ACL",
+        "SETUSER",
+        "bridge",
+        "on",
+        ">bridge-password",
+        "~cluster-test:*",
+        "&cluster-test:c:*",
+        "+@all",
+      );
+      admin.disconnect();
+      const redis = await connectRedis({
+        ...settings(server.url),
+        username: "bridge",
+        password: new Secret("bridge-password"),
+      });
+      const keys = new ClusterKeys("cluster-test:");
+      const subscriber = redis.duplicate();
+      const heard: string[] = [];
+      subscriber.on("message", (channel: string) => heard.push(channel));
+      try {
+        await subscriber.connect();
+        await subscriber.subscribe(keys.channel("udp"), keys.outcomeChannel("udp"));
+        await redis.set(keys.fence("udp"), "4");
+        const queue = new WorkQueue(redis, keys, systemClock);
+        const openvpn = new RecordingCommander();
+        const holder = runner(queue, 4, openvpn);
+        holder.start();
+        try {
+          await remoteCommander(queue, "udp", 3_000).auth(7, 1, ["push x"]);
+        } finally {
+          holder.stop();
+        }
+        assertEquals(openvpn.commands, [{ kind: "auth", cid: 7, kid: 1, lines: ["push x"] }]);
+        await until(() => heard.length === 2, "both announcements");
+        assertEquals(heard, [keys.channel("udp"), keys.outcomeChannel("udp")]);
+      } finally {
+        subscriber.disconnect();
+        redis.disconnect();
       }
     }),
 });
