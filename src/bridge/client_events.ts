@@ -126,8 +126,9 @@ export class ClientEvents {
 
   /**
    * Fails closed: handling a CONNECT or REAUTH went wrong, or its block was malformed and
-   * dropped (`event` and `env` unknown then). The client is denied rather than left waiting,
-   * and the denial is counted and audited like any other.
+   * dropped (`event` unknown then). The client is denied rather than left waiting, counted and
+   * audited like any other denial: through Admission when the request is known, here with no
+   * names when only its ids are.
    */
   denyUnhandled(
     event: { kind: "connect" | "reauth"; env: ClientEnv } | undefined,
@@ -135,20 +136,13 @@ export class ClientEvents {
     kid: number,
     denial: Denial,
   ): Promise<void> {
-    const { server, commander } = this.#deps;
-    const client = event && new EnvClientRequest(event.kind, server, cid, kid, event.env);
-    if (event) this.#metrics.clientEvent(event.kind, "deny");
+    const { server, commander, admission } = this.#deps;
+    if (event) {
+      const req = new EnvClientRequest(event.kind, server, cid, kid, event.env);
+      return admission.deny(commander, req, denial, { presented: undefined });
+    }
     this.#metrics.denial(denial.code);
-    audit(
-      event?.kind === "reauth" ? "reauth_denied" : "denied",
-      auditSubject({
-        server,
-        cid,
-        commonName: client?.commonName ?? "",
-        clientIp: client?.clientIp ?? "",
-      }),
-      denial.code,
-    );
+    audit("denied", auditSubject({ server, cid, commonName: "", clientIp: "" }), denial.code);
     return commander.deny(cid, kid, denial.logReason, denial.reason);
   }
 
