@@ -69,8 +69,8 @@ export function startChild(command: string, args: string[], env: Record<string, 
 }
 
 /**
- * `deno run` flags for a bridge child: with BENCH_PROFILE_DIR set, the child writes a V8 CPU
- * profile there (read it with bench/tools/profile_top.ts).
+ * `deno run` flags for a bridge child (and B3's reference RP): with BENCH_PROFILE_DIR set, the
+ * child writes a V8 CPU profile there (read it with bench/tools/profile_top.ts).
  */
 export function profileFlags(): string[] {
   const dir = process.env["BENCH_PROFILE_DIR"];

@@ -143,6 +143,7 @@ export async function fullLogins(options: FullLoginOptions) {
   const rp = startChild(DENO, [
     "run",
     "-A",
+    ...profileFlags(),
     REFERENCE_RP,
     rpIdp.issuer,
     String(rpPort),

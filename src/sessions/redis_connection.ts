@@ -10,7 +10,7 @@
  * background, so a Redis restart costs failed store calls, never a stuck event.
  */
 import { readFileSync } from "node:fs";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import type { RedisSettings } from "../config/types.ts";
 import { getLogger } from "../log.ts";
 import { StoreUnavailableError } from "./store_unavailable.ts";
@@ -123,6 +123,9 @@ export async function connectRedis(
       ...(settings.tlsCaFile === undefined ? {} : { ca: readFileSync(settings.tlsCaFile, "utf8") }),
     }
     : undefined;
+  // Loaded here, not at start-up: only a Redis store or a cluster needs it, and loading it cost
+  // every start 60 ms under `deno run` and 20 ms (and 6 MB) in the Bun binary.
+  const { Redis } = await import("ioredis");
   const client = new Redis({
     host: address.host,
     port: address.port,
