@@ -19,13 +19,20 @@ const WORKER = import.meta.url.startsWith("file:///$bunfs/")
 
 /** How long close() waits for the worker to close its connection before ending it. */
 const CLOSE_WAIT_MS = 5_000;
+/**
+ * How long a caller (the sweep) waits for a checkpoint. The sweeper waits for each sweep before
+ * it sets the next: a checkpoint stuck on a stalled disk must not stop the sweeps, which keep
+ * the store from filling up with expired rows.
+ */
+const CHECKPOINT_WAIT_MS = 30_000;
 
 type Reply = { done: true } | { closed: true } | { error: string };
 
-/** For tests: another worker module (one that never answers), a shorter close wait. */
+/** For tests: another worker module (one that never answers), shorter waits. */
 export interface WalCheckpointerOptions {
   workerUrl?: string;
   closeWaitMs?: number;
+  checkpointWaitMs?: number;
 }
 
 export class WalCheckpointer {
@@ -34,10 +41,13 @@ export class WalCheckpointer {
   readonly #checkpointHere: () => void;
   readonly #workerUrl: string;
   readonly #closeWaitMs: number;
+  readonly #checkpointWaitMs: number;
   #worker: Worker | undefined;
   /** The one request in flight: checkpoints are joined, and close waits for them. */
   #answer: ((reply: Reply) => void) | undefined;
   #running: Promise<void> | undefined;
+  /** Callers waiting for a checkpoint, told at close() when it never finished. */
+  readonly #waiting = new Set<(error: Error) => void>();
 
   /** `checkpointHere` is the fallback on this thread, for when the worker fails. */
   constructor(
@@ -51,25 +61,29 @@ export class WalCheckpointer {
     this.#checkpointHere = checkpointHere;
     this.#workerUrl = options.workerUrl ?? WORKER;
     this.#closeWaitMs = options.closeWaitMs ?? CLOSE_WAIT_MS;
+    this.#checkpointWaitMs = options.checkpointWaitMs ?? CHECKPOINT_WAIT_MS;
   }
 
   /**
    * One checkpoint (a call while one runs joins it). When the worker fails, the checkpoint
    * runs on this thread after all (the WAL must not grow without bound, and only a checkpoint
    * makes its transactions survive a power loss) and the call rejects, naming the failure.
+   * A checkpoint not done within CHECKPOINT_WAIT_MS rejects the call and goes on; later calls
+   * join it (one stuck worker is not given a second checkpoint).
    */
   checkpoint(): Promise<void> {
     this.#running ??= this.#inWorker().catch((error: Error) => {
       this.#checkpointHere();
       throw new Error(`${error.message}; the checkpoint ran on the event loop instead`);
     }).finally(() => (this.#running = undefined));
-    return this.#running;
+    return this.#waitFor(this.#running);
   }
 
   /**
    * Waits for a checkpoint in progress, then has the worker close its connection and ends it;
    * at most CLOSE_WAIT_MS in all, so a stuck worker cannot hold up a shutdown (a checkpoint it
-   * never answers stays unsettled). The store closes its own connection after this.
+   * never answers is abandoned, and whoever still waits for it is told). The store closes its
+   * own connection after this.
    */
   async close(): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -85,7 +99,29 @@ export class WalCheckpointer {
     } finally {
       clearTimeout(timer);
       if (this.#worker !== undefined) this.#end(this.#worker);
+      for (const giveUp of this.#waiting) {
+        giveUp(new Error("Session store closed before the WAL checkpoint finished"));
+      }
     }
+  }
+
+  /** The checkpoint, or a rejection after CHECKPOINT_WAIT_MS or at close(). */
+  #waitFor(running: Promise<void>): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let giveUp: (error: Error) => void = () => {};
+    const overdue = new Promise<never>((_, reject) => {
+      giveUp = reject;
+      const seconds = this.#checkpointWaitMs / 1000;
+      timer = setTimeout(
+        () => reject(new Error(`WAL checkpoint not done after ${seconds} s (a stalled disk?)`)),
+        this.#checkpointWaitMs,
+      );
+    });
+    this.#waiting.add(giveUp);
+    return Promise.race([running, overdue]).finally(() => {
+      clearTimeout(timer);
+      this.#waiting.delete(giveUp);
+    });
   }
 
   async #inWorker(): Promise<void> {

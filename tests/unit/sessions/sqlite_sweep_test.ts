@@ -85,24 +85,56 @@ Deno.test("a checkpoint the worker cannot do runs on this thread after all, and 
   }
 });
 
+/** A liveness bound, not a timing check: `promise`'s outcome, or "hung" after 10 s. */
+async function within10s<T>(promise: Promise<T>): Promise<T | "hung"> {
+  let guard: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<"hung">((resolve) => (guard = setTimeout(() => resolve("hung"), 10_000))),
+    ]);
+  } finally {
+    clearTimeout(guard);
+  }
+}
+
+const silentWorker = new URL("../../support/silent_worker.ts", import.meta.url).href;
+
 Deno.test("close() ends a worker that never answers, mid-checkpoint, after its wait", async () => {
   let ranHere = 0;
   const checkpointer = new WalCheckpointer("unused.db", 100, () => ranHere++, {
-    workerUrl: new URL("../../support/silent_worker.ts", import.meta.url).href,
+    workerUrl: silentWorker,
     closeWaitMs: 50,
   });
-  let settled = false;
-  void checkpointer.checkpoint().then(() => (settled = true), () => (settled = true));
-  // A liveness bound, not a timing check: without the close wait this would never return.
-  let guard: ReturnType<typeof setTimeout> | undefined;
-  const closed = await Promise.race([
-    checkpointer.close().then(() => true),
-    new Promise<false>((resolve) => (guard = setTimeout(() => resolve(false), 10_000))),
-  ]);
-  clearTimeout(guard);
-  assertEquals(closed, true, "close() returned");
-  assertEquals(settled, false, "the unanswered checkpoint is left unsettled");
+  const checkpoint = checkpointer.checkpoint().then(() => "done", (error) => String(error));
+  assertEquals(await within10s(checkpointer.close().then(() => "closed")), "closed");
+  assertMatch(
+    String(await within10s(checkpoint)),
+    /closed before the WAL checkpoint finished/,
+    "the caller still waiting is told",
+  );
   assertEquals(ranHere, 0, "nothing ran on the event loop at close");
+});
+
+Deno.test("a checkpoint stuck in its worker rejects its callers after the wait: sweeps go on", async () => {
+  let ranHere = 0;
+  const checkpointer = new WalCheckpointer("unused.db", 100, () => ranHere++, {
+    workerUrl: silentWorker,
+    checkpointWaitMs: 50,
+    closeWaitMs: 50,
+  });
+  try {
+    // The second call joins the stuck checkpoint and is told after its own wait.
+    for (const call of ["first", "second"]) {
+      const outcome = await within10s(
+        checkpointer.checkpoint().then(() => "done", (error) => String(error)),
+      );
+      assertMatch(String(outcome), /WAL checkpoint not done after 0.05 s/, `${call} call`);
+    }
+    assertEquals(ranHere, 0, "nothing ran on the event loop");
+  } finally {
+    await checkpointer.close();
+  }
 });
 
 Deno.test("a sweep removes many expired rows in batches, one transaction per event-loop turn", async () => {
