@@ -1,0 +1,105 @@
+/**
+ * LeasedLink's holding period, with a fake Redis and clock: the link is built and started when
+ * the lease is acquired, and work that waits for the link still connecting is carried out the
+ * moment it is up, not at the runner's next poll (a sign-in waiting through a takeover has
+ * only seconds left).
+ */
+import type { Redis } from "ioredis";
+import { assertEquals } from "../../support/assert.ts";
+import { FakeClock } from "../../support/fake_clock.ts";
+import { RecordingCommander } from "../../support/recording_commander.ts";
+import { getLogger } from "../../../src/log.ts";
+import { leaseTiming } from "../../../src/cluster/lease.ts";
+import { type HeldLink, LeasedLink } from "../../../src/cluster/leased_link.ts";
+import { ACQUIRE } from "../../../src/cluster/redis_scripts.ts";
+import type { ClusterKeys, TakenWork, WorkQueue } from "../../../src/cluster/work_queue.ts";
+import type { ServerLink } from "../../../src/bridge/server_link.ts";
+import type { ClientEvents } from "../../../src/bridge/client_events.ts";
+
+/** Grants the lease with fence token 5 and accepts every renewal and release. */
+const grantingRedis = {
+  eval: (script: string) => Promise.resolve(script === ACQUIRE ? 5 : 1),
+} as unknown as Redis;
+
+const keys = {
+  lease: (server: string) => `l:${server}`,
+  fence: (server: string) => `f:${server}`,
+} as unknown as ClusterKeys;
+
+/** Counts the runner's reads of the queue; nothing is ever waiting. */
+class CountingQueue {
+  takes = 0;
+  take(): Promise<TakenWork[]> {
+    this.takes++;
+    return Promise.resolve([]);
+  }
+}
+
+/** A server link that comes up when the test says so. */
+class FakeServerLink {
+  started = 0;
+  linkUp = false;
+  readonly #onUp: Array<() => void> = [];
+  onLinkUp(listener: () => void): void {
+    this.#onUp.push(listener);
+  }
+  start(): void {
+    this.started++;
+  }
+  stop(): Promise<void> {
+    return Promise.resolve();
+  }
+  comeUp(): void {
+    this.linkUp = true;
+    for (const listener of this.#onUp) listener();
+  }
+}
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+}
+
+Deno.test("a held link is started at acquisition, and its runner drains the moment the link is up", async () => {
+  const clock = new FakeClock();
+  const queue = new CountingQueue();
+  const serverLink = new FakeServerLink();
+  let mayWrite: (() => boolean) | undefined;
+  const leased = new LeasedLink({
+    server: "default",
+    instanceId: "bridge-a",
+    redis: grantingRedis,
+    keys,
+    queue: queue as unknown as WorkQueue,
+    timing: leaseTiming(9_000),
+    clock,
+    log: getLogger("test"),
+    // Notifications arrive: an idle runner polls only once a renewal period.
+    notified: () => true,
+    build: (fence): HeldLink => {
+      mayWrite = fence;
+      return {
+        link: serverLink as unknown as ServerLink,
+        events: { adoptPendingLogins: () => Promise.resolve(0) } as unknown as ClientEvents,
+        commander: new RecordingCommander(),
+      };
+    },
+  });
+  try {
+    leased.start();
+    await settle();
+    assertEquals(leased.holding, true);
+    assertEquals(serverLink.started, 1, "the link is started when the lease is acquired");
+    assertEquals(mayWrite?.(), true, "writes are fenced by the lease just acquired");
+    assertEquals(queue.takes, 1, "the runner drained once at start");
+    assertEquals(leased.linkUp, false);
+
+    // The link comes up with no time passing: the runner reads the queue again at once.
+    serverLink.comeUp();
+    await settle();
+    assertEquals(leased.linkUp, true);
+    assertEquals(queue.takes, 2, "drained when the link came up, not at its next poll");
+  } finally {
+    await leased.stop();
+  }
+  assertEquals(leased.holding, false, "released at stop");
+});
