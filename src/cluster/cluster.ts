@@ -11,14 +11,11 @@ import type { ClientCommander } from "../bridge/commander.ts";
 import type { Clock } from "../clock.ts";
 import type { ClusterConfig, RedisSettings } from "../config/types.ts";
 import { connectRedis } from "../sessions/redis_connection.ts";
-import { leaseTiming } from "./lease.ts";
+import { deliveryWaitMs, leaseTiming } from "./lease.ts";
 import { type HeldLink, LeasedLink } from "./leased_link.ts";
 import { heldFirstCommander } from "./held_first_commander.ts";
 import { remoteCommander } from "./remote_commander.ts";
 import { ClusterKeys, WorkQueue } from "./work_queue.ts";
-
-/** How much longer than a lease a command waits for its outcome (a takeover fits in). */
-const DELIVERY_MARGIN_MS = 2_000;
 
 export interface ClusterDeps {
   config: ClusterConfig;
@@ -98,8 +95,8 @@ export async function startCluster(deps: ClusterDeps): Promise<Cluster> {
       }),
   );
   for (const link of links.values()) link.start();
-  // A command may wait for a takeover: the old holder's lease running out, plus a margin.
-  const waitMs = config.leaseMs + DELIVERY_MARGIN_MS;
+  // A command may wait for a takeover.
+  const waitMs = deliveryWaitMs(timing);
   return {
     instanceId: config.instanceId,
     commander: (server) =>

@@ -31,6 +31,20 @@ export function leaseTiming(leaseMs: number): LeaseTiming {
   };
 }
 
+/** What a new holder is given to connect to OpenVPN, take over and carry a command out. */
+export const TAKEOVER_WORK_MS = 3_000;
+
+/**
+ * How long a command sent through another instance waits for its outcome. The worst takeover:
+ * the holder renewed its lease, the command was queued, and the holder died at that moment.
+ * Redis keeps the lease for `leaseMs` after the renewal, a standby asks for it every
+ * `retryEveryMs`, and the new holder then connects, adopts the sign-ins in progress and carries
+ * the command out.
+ */
+export function deliveryWaitMs(timing: LeaseTiming): number {
+  return timing.leaseMs + timing.retryEveryMs + TAKEOVER_WORK_MS;
+}
+
 export type LeaseState =
   | { kind: "standby" }
   | { kind: "holding"; token: number; validUntil: number };

@@ -1,6 +1,13 @@
 import { assert, assertEquals } from "../../support/assert.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
-import { Lease, leaseTiming } from "../../../src/cluster/lease.ts";
+import {
+  deliveryWaitMs,
+  Lease,
+  LEASE_MAX_MS,
+  LEASE_MIN_MS,
+  leaseTiming,
+  TAKEOVER_WORK_MS,
+} from "../../../src/cluster/lease.ts";
 
 const timing = leaseTiming(10_000);
 
@@ -76,4 +83,31 @@ Deno.test("lease: a paused holder wakes past its deadline and may not write befo
   clock.time = clock.now() + 30_000;
   assertEquals(lease.mayWrite(clock.now()), false);
   assertEquals(lease.check(clock.now()), "lost");
+});
+
+Deno.test("a command queued just as the holder dies still leaves the new holder its takeover time", () => {
+  for (const leaseMs of [LEASE_MIN_MS, 10_000, LEASE_MAX_MS]) {
+    const timing = leaseTiming(leaseMs);
+    // The holder renews at `renewedAt`, a standby queues a command then, and the holder dies.
+    const renewedAt = 50_000;
+    const queuedAt = renewedAt;
+    const holder = new Lease(timing);
+    holder.acquired(1, renewedAt - timing.renewEveryMs);
+    holder.renewed(1, renewedAt);
+    // Redis lets the lease go `leaseMs` after the renewal; the standby asks every retryEveryMs,
+    // at any phase, and is granted the lease at its first request after that.
+    for (let phase = 0; phase < timing.retryEveryMs; phase += 50) {
+      let askedAt = phase;
+      while (askedAt < renewedAt + leaseMs) askedAt += timing.retryEveryMs;
+      const standby = new Lease(timing);
+      standby.acquired(2, askedAt);
+      assert(!holder.mayWrite(askedAt), "the old holder's fence has closed by then");
+      assert(standby.mayWrite(askedAt));
+      const left = queuedAt + deliveryWaitMs(timing) - askedAt;
+      assert(
+        left >= TAKEOVER_WORK_MS,
+        `lease ${leaseMs} ms, phase ${phase} ms: ${left} ms left to connect and answer`,
+      );
+    }
+  }
 });
