@@ -70,6 +70,8 @@ export class ClientEvents {
   readonly #metrics: ServerMetrics;
   /** A login not finished in time is denied, so the client learns why instead of hanging. */
   readonly #deadlines: ExpiryQueue<PendingDeadline>;
+  /** The latest sign-in started (or adopted) on each cid, until its deadline or DISCONNECT. */
+  readonly #pendingByCid = new Map<number, PendingDeadline>();
 
   constructor(deps: ClientEventsDeps) {
     this.#deps = deps;
@@ -92,7 +94,8 @@ export class ClientEvents {
       .filter((login) => login.server === server)
       .sort((a, b) => a.expiresAt - b.expiresAt);
     for (const { id, cid, kid, expiresAt, commonName, clientIp } of mine) {
-      this.#deadlines.add({ id, cid, kid, expiresAt, commonName, clientIp });
+      await this.#endEarlierSignIn(cid);
+      this.#track({ id, cid, kid, expiresAt, commonName, clientIp });
     }
     return mine.length;
   }
@@ -100,9 +103,32 @@ export class ClientEvents {
   /** Stops the sign-in deadlines (the service is stopping). */
   close(): void {
     this.#deadlines.close();
+    this.#pendingByCid.clear();
+  }
+
+  #track(entry: PendingDeadline): void {
+    this.#deadlines.add(entry);
+    this.#pendingByCid.set(entry.cid, entry);
+  }
+
+  /**
+   * A restarted OpenVPN numbers its clients from 0 again, each new one with key id 1, and sends
+   * no DISCONNECT for the clients it had: a sign-in still pending from before the restart names
+   * a new client's cid and kid. Finished later, its client-auth would let the new client in as
+   * that user, and its deadline would deny the new client. So a sign-in started on a cid ends
+   * the one started earlier on it.
+   */
+  async #endEarlierSignIn(cid: number): Promise<void> {
+    const earlier = this.#pendingByCid.get(cid);
+    if (earlier === undefined) return;
+    this.#pendingByCid.delete(cid);
+    await this.#deps.store.deletePending(earlier.id);
   }
 
   async #expireLogin(entry: PendingDeadline): Promise<void> {
+    // Ended by a newer sign-in on its cid, or its client left: there is nobody to deny.
+    if (this.#pendingByCid.get(entry.cid) !== entry) return;
+    this.#pendingByCid.delete(entry.cid);
     // Gone means the callback took it (and answered) or the client left: nothing to say. A
     // store that cannot say cannot hand the login to a callback either: deny, so the client
     // hears why.
@@ -157,6 +183,7 @@ export class ClientEvents {
   async onDisconnect(cid: number): Promise<void> {
     const { store, server } = this.#deps;
     this.#deps.knownSessions?.forgetClient(server, cid);
+    this.#pendingByCid.delete(cid);
     await store.deletePendingByCid(server, cid);
     await this.#endBinding(cid, Infinity);
   }
@@ -311,8 +338,9 @@ export class ClientEvents {
       expiresAt: createdAt + config.authPendingTimeoutMs,
       oauth: undefined,
     };
+    await this.#endEarlierSignIn(req.cid);
     await store.putPending(login);
-    this.#deadlines.add({
+    this.#track({
       id: login.id,
       cid: login.cid,
       kid: login.kid,

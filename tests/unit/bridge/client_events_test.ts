@@ -151,6 +151,38 @@ Deno.test("DISCONNECT of a resumable client keeps the session, unbound, and revo
   t.events.close();
 });
 
+Deno.test("OpenVPN restarted: a new client on a reused cid ends the sign-in pending there, which can neither let it in nor deny it", async () => {
+  const clock = new FakeClock(T0);
+  const store = new MemoryStore({ maxEntries: 10, now: clock.now });
+  const ids = ["AAAAAAAAAAAAAAAAAAAAAA", "BBBBBBBBBBBBBBBBBBBBBB"];
+  const { events, commander } = testClientEvents({
+    store,
+    clock,
+    authPendingTimeoutMs: 60_000,
+    newLoginId: () => ids.shift()!,
+  });
+  const settle = async () => {
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+  };
+  // Alice's client is signing in as cid 0 (a new client's key id is always 1) when OpenVPN
+  // restarts, which sends no DISCONNECT; the first client after the restart is cid 0 again.
+  await events.onConnect(0, 1, testEnv({ common_name: "alice-laptop", session_id: "s-alice" }));
+  clock.advance(30_000);
+  await events.onConnect(0, 1, testEnv({ common_name: "bob-laptop", session_id: "s-bob" }));
+  // Alice's sign-in is gone: finishing it in her browser finds nothing to send client-auth for.
+  assertEquals(await store.getPending("AAAAAAAAAAAAAAAAAAAAAA"), undefined);
+  assertEquals((await store.getPending("BBBBBBBBBBBBBBBBBBBBBB"))?.commonName, "bob-laptop");
+  // Her deadline passes while Bob signs in: he is not denied for it.
+  clock.advance(30_000);
+  await settle();
+  assertEquals(commander.commands.map((c) => c.kind), ["pending", "pending"]);
+  // His own deadline still holds.
+  clock.advance(30_000);
+  await settle();
+  assertEquals(commander.commands.map((c) => c.kind), ["pending", "pending", "deny"]);
+  events.close();
+});
+
 Deno.test("after a reconnect, stale bindings end but a new client on a reused cid keeps its login", async () => {
   const t = setup();
   await t.store.putSession(session({ sessionId: "old", cid: 0, lastAuthAt: T0 - 60_000 }));

@@ -61,3 +61,34 @@ Deno.test("a new link holder takes over the deadlines of its server's sign-ins i
   assertEquals(commander.commands.length, 1, "nothing for the login a callback took");
   events.close();
 });
+
+Deno.test("a new holder adopting two sign-ins on one cid (OpenVPN restarted in between) ends the earlier", async () => {
+  const clock = new FakeClock();
+  const store = new MemoryStore({ maxEntries: 100, now: clock.now });
+  const t = clock.now();
+  for (const [id, expiresAt] of [["before-restart", t + 10_000], ["after-restart", t + 40_000]]) {
+    await store.putPending(
+      pendingLogin({
+        id: id as string,
+        server: "default",
+        cid: 0,
+        kid: 1,
+        createdAt: t,
+        expiresAt: expiresAt as number,
+      }),
+    );
+  }
+  const { events, commander } = testClientEvents({ store, clock });
+  assertEquals(await events.adoptPendingLogins(), 2);
+  // The earlier one can no longer be finished (its client-auth would reach the new client)...
+  assertEquals(await store.getPending("before-restart"), undefined);
+  assertEquals((await store.getPending("after-restart"))?.cid, 0);
+  // ...and its deadline denies nobody; the new client's own deadline still holds.
+  clock.advance(10_000);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assertEquals(commander.commands.length, 0);
+  clock.advance(30_000);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assertEquals(commander.commands.map((c) => c.kind), ["deny"]);
+  events.close();
+});
