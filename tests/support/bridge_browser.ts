@@ -16,7 +16,12 @@ export async function bridgeLoginOverHttp(
   baseUrl: string,
   username: string,
   password: string,
-  options: { cancel?: boolean; acceptLanguage?: string } = {},
+  options: {
+    cancel?: boolean;
+    acceptLanguage?: string;
+    /** Runs once the IdP has redirected, before the browser follows it back to the bridge. */
+    beforeCallback?: () => Promise<void>;
+  } = {},
 ): Promise<BridgeLoginResult> {
   const bridgeCookies = new CookieJar();
   const language: Record<string, string> = options.acceptLanguage
@@ -44,6 +49,7 @@ export async function bridgeLoginOverHttp(
     redirectUri: `${baseUrl}/oauth2/callback`,
     ...(options.cancel ? { cancel: true } : {}),
   });
+  await options.beforeCallback?.();
   const final = await fetch(callback, {
     headers: { ...language, cookie: bridgeCookies.header() ?? "" },
     redirect: "manual",

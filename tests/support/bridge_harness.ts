@@ -209,7 +209,7 @@ ${options.extraToml ?? ""}
     loginUrl: string,
     username: string,
     password: string,
-    options: { cancel?: boolean } = {},
+    options: { cancel?: boolean; beforeCallback?: () => Promise<void> } = {},
   ) {
     return bridgeLoginOverHttp(loginUrl, this.baseUrl, username, password, options);
   }

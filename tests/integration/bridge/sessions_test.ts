@@ -170,6 +170,41 @@ Deno.test("after OpenVPN restarts, sessions of clients it no longer lists are un
   }
 });
 
+Deno.test("a sign-in finished after OpenVPN restarted cannot let in the new client that has its cid", async () => {
+  const h = await BridgeHarness.start();
+  try {
+    // Alice's client (cid 0, key id 1) is signing in; her browser is at the IdP when OpenVPN
+    // restarts, and the first client after the restart, Bob's, is cid 0 with key id 1 too.
+    const aliceUrl = await h.connect(0, { common_name: "alice-laptop", session_id: "s-alice" });
+    let bobUrl = "";
+    let mark = 0;
+    const alicePage = await h.browserLogin(aliceUrl, "alice", "alice-password", {
+      beforeCallback: async () => {
+        h.openvpn.clients.clear();
+        const restarted = h.openvpn.received.length;
+        await h.openvpn.restart();
+        await h.waitForCommand(restarted, (line) => line === "status 3", 10_000);
+        bobUrl = await h.connect(0, { common_name: "bob-laptop", session_id: "s-bob" });
+        mark = h.openvpn.received.length;
+      },
+    });
+    // Her sign-in ended with Bob's CONNECT: no client-auth for cid 0 on her login.
+    assertEquals(alicePage.status, 404);
+    assertEquals(h.openvpn.received.slice(mark).filter((l) => l.startsWith("client-")), []);
+    // Bob's own sign-in is untouched.
+    const bobPage = await h.browserLogin(bobUrl, "bob", "bob-password");
+    assertNotEquals(bobUrl, aliceUrl);
+    assertEquals(bobPage.status, 403, "bob is not in /vpn-users: his own decision, not alice's");
+    await h.waitForCommand(mark, (line) => line.startsWith("client-deny 0 1 "));
+    assertEquals(
+      h.openvpn.received.slice(mark).filter((l) => l.startsWith("client-auth")),
+      [],
+    );
+  } finally {
+    await h.stop();
+  }
+});
+
 Deno.test("the old cid's DISCONNECT arriving after the reconnect leaves the session on the new cid", async () => {
   const h = await BridgeHarness.start({ sessions: "file" });
   try {
