@@ -205,6 +205,29 @@ Deno.test("a sign-in finished after OpenVPN restarted cannot let in the new clie
   }
 });
 
+Deno.test("file store: a sign-in left by a stopped bridge is ended too when OpenVPN restarted meanwhile", async () => {
+  const h = await BridgeHarness.start({ sessions: "file" });
+  try {
+    const aliceUrl = await h.connect(0, { common_name: "alice-laptop", session_id: "s-alice" });
+    let mark = 0;
+    const alicePage = await h.browserLogin(aliceUrl, "alice", "alice-password", {
+      beforeCallback: async () => {
+        // The bridge and OpenVPN restart while alice is at the IdP; bob's client is cid 0 again.
+        await h.stopBridge();
+        h.openvpn.clients.clear();
+        await h.openvpn.restart();
+        await h.startBridge();
+        await h.connect(0, { common_name: "bob-laptop", session_id: "s-bob" });
+        mark = h.openvpn.received.length;
+      },
+    });
+    assertEquals(alicePage.status, 404);
+    assertEquals(h.openvpn.received.slice(mark).filter((l) => l.startsWith("client-")), []);
+  } finally {
+    await h.stop();
+  }
+});
+
 Deno.test("the old cid's DISCONNECT arriving after the reconnect leaves the session on the new cid", async () => {
   const h = await BridgeHarness.start({ sessions: "file" });
   try {
