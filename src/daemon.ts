@@ -256,17 +256,8 @@ export async function startDaemon(
   };
   discover();
   // Sign-ins a previous run left in the store keep their deadlines, and a new client on one of
-  // their cids ends them (ClientEvents), as when a cluster instance takes a link over.
-  for (const { name, events } of links) {
-    const adopted = await events.adoptPendingLogins().catch((error) => {
-      log.warning("Could not read the sign-ins in progress on {server}: {error}", {
-        server: name,
-        error: String(error),
-      });
-      return 0;
-    });
-    if (adopted > 0) log.info("Took over {count} sign-in(s) in progress", { count: adopted });
-  }
+  // their cids ends them, as when a cluster instance takes a link over.
+  for (const { events } of links) await events.adoptPendingLogins();
   for (const { link } of links) link.start();
   let control: ControlServer | undefined;
   const intervalMs = config.sessions.recheckIntervalMs;

@@ -84,18 +84,34 @@ export class ClientEvents {
   }
 
   /**
-   * Takes over the deadlines of this server's sign-ins that another bridge instance started
-   * (it held the management link and stopped). Call before the link starts, so these, which
-   * expire first, are queued first.
+   * Takes over the deadlines of this server's sign-ins that an earlier holder of the link left
+   * in the store: another cluster instance, or this bridge before a restart. Call before the
+   * link starts, so these, which expire first, are queued first. A store that cannot list them
+   * is logged, not thrown: the link starts all the same.
    */
   async adoptPendingLogins(): Promise<number> {
-    const { store, server } = this.#deps;
-    const mine = (await store.listPending())
-      .filter((login) => login.server === server)
-      .sort((a, b) => a.expiresAt - b.expiresAt);
-    for (const { id, cid, kid, expiresAt, commonName, clientIp } of mine) {
-      await this.#endEarlierSignIn(cid);
-      this.#track({ id, cid, kid, expiresAt, commonName, clientIp });
+    const { store, server, log } = this.#deps;
+    let mine;
+    try {
+      mine = (await store.listPending())
+        .filter((login) => login.server === server)
+        .sort((a, b) => a.expiresAt - b.expiresAt);
+      for (const { id, cid, kid, expiresAt, commonName, clientIp } of mine) {
+        await this.#endEarlierSignIn(cid);
+        this.#track({ id, cid, kid, expiresAt, commonName, clientIp });
+      }
+    } catch (error) {
+      log.warning("Could not read the sign-ins in progress on {server}: {error}", {
+        server,
+        error: String(error),
+      });
+      return 0;
+    }
+    if (mine.length > 0) {
+      log.info("Took over {count} sign-in(s) in progress on {server}", {
+        count: mine.length,
+        server,
+      });
     }
     return mine.length;
   }

@@ -107,15 +107,7 @@ export class LeasedLink {
       notifiedPollMs: this.#deps.timing.renewEveryMs,
     });
     this.#held = { token, link, runner };
-    try {
-      const adopted = await link.events.adoptPendingLogins();
-      if (adopted > 0) log.info("Took over {count} sign-in(s) in progress", { count: adopted });
-    } catch (error) {
-      log.warning("Could not read the sign-ins in progress on {server}: {error}", {
-        server,
-        error: String(error),
-      });
-    }
+    await link.events.adoptPendingLogins();
     if (this.#held?.token !== token) return;
     // Work that found the link still connecting is carried out as soon as it is up, not at
     // the runner's next poll: a sign-in waiting through a takeover has only seconds left.

@@ -170,30 +170,41 @@ Deno.test("after OpenVPN restarts, sessions of clients it no longer lists are un
   }
 });
 
+/**
+ * Alice's client (cid 0, key id 1) is signing in, and her browser is at the IdP when `restart`
+ * runs; then the first client after it, Bob's, connects as cid 0 with key id 1 too, and Alice
+ * finishes. Returns her last page, Bob's login link, and where OpenVPN's transcript stood before
+ * she finished.
+ */
+async function aliceFinishesAfterRestart(h: BridgeHarness, restart: () => Promise<void>) {
+  const aliceUrl = await h.connect(0, { common_name: "alice-laptop", session_id: "s-alice" });
+  let bobUrl = "";
+  let mark = 0;
+  const alicePage = await h.browserLogin(aliceUrl, "alice", "alice-password", {
+    beforeCallback: async () => {
+      h.openvpn.clients.clear();
+      await restart();
+      bobUrl = await h.connect(0, { common_name: "bob-laptop", session_id: "s-bob" });
+      mark = h.openvpn.received.length;
+    },
+  });
+  assertNotEquals(bobUrl, aliceUrl);
+  return { alicePage, bobUrl, mark };
+}
+
 Deno.test("a sign-in finished after OpenVPN restarted cannot let in the new client that has its cid", async () => {
   const h = await BridgeHarness.start();
   try {
-    // Alice's client (cid 0, key id 1) is signing in; her browser is at the IdP when OpenVPN
-    // restarts, and the first client after the restart, Bob's, is cid 0 with key id 1 too.
-    const aliceUrl = await h.connect(0, { common_name: "alice-laptop", session_id: "s-alice" });
-    let bobUrl = "";
-    let mark = 0;
-    const alicePage = await h.browserLogin(aliceUrl, "alice", "alice-password", {
-      beforeCallback: async () => {
-        h.openvpn.clients.clear();
-        const restarted = h.openvpn.received.length;
-        await h.openvpn.restart();
-        await h.waitForCommand(restarted, (line) => line === "status 3", 10_000);
-        bobUrl = await h.connect(0, { common_name: "bob-laptop", session_id: "s-bob" });
-        mark = h.openvpn.received.length;
-      },
+    const { alicePage, bobUrl, mark } = await aliceFinishesAfterRestart(h, async () => {
+      const restarted = h.openvpn.received.length;
+      await h.openvpn.restart();
+      await h.waitForCommand(restarted, (line) => line === "status 3", 10_000);
     });
     // Her sign-in ended with Bob's CONNECT: no client-auth for cid 0 on her login.
     assertEquals(alicePage.status, 404);
     assertEquals(h.openvpn.received.slice(mark).filter((l) => l.startsWith("client-")), []);
     // Bob's own sign-in is untouched.
     const bobPage = await h.browserLogin(bobUrl, "bob", "bob-password");
-    assertNotEquals(bobUrl, aliceUrl);
     assertEquals(bobPage.status, 403, "bob is not in /vpn-users: his own decision, not alice's");
     await h.waitForCommand(mark, (line) => line.startsWith("client-deny 0 1 "));
     assertEquals(
@@ -208,18 +219,10 @@ Deno.test("a sign-in finished after OpenVPN restarted cannot let in the new clie
 Deno.test("file store: a sign-in left by a stopped bridge is ended too when OpenVPN restarted meanwhile", async () => {
   const h = await BridgeHarness.start({ sessions: "file" });
   try {
-    const aliceUrl = await h.connect(0, { common_name: "alice-laptop", session_id: "s-alice" });
-    let mark = 0;
-    const alicePage = await h.browserLogin(aliceUrl, "alice", "alice-password", {
-      beforeCallback: async () => {
-        // The bridge and OpenVPN restart while alice is at the IdP; bob's client is cid 0 again.
-        await h.stopBridge();
-        h.openvpn.clients.clear();
-        await h.openvpn.restart();
-        await h.startBridge();
-        await h.connect(0, { common_name: "bob-laptop", session_id: "s-bob" });
-        mark = h.openvpn.received.length;
-      },
+    const { alicePage, mark } = await aliceFinishesAfterRestart(h, async () => {
+      await h.stopBridge();
+      await h.openvpn.restart();
+      await h.startBridge();
     });
     assertEquals(alicePage.status, 404);
     assertEquals(h.openvpn.received.slice(mark).filter((l) => l.startsWith("client-")), []);

@@ -4,6 +4,7 @@ import { testClientEvents } from "../../support/client_events_fixture.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { SIGN_IN_TIMED_OUT } from "../../../src/bridge/denial.ts";
 import { pendingLogin } from "../sessions/fixtures.ts";
+import { captureLogs } from "../../support/log_capture.ts";
 
 Deno.test("a new link holder takes over the deadlines of its server's sign-ins in progress", async () => {
   const clock = new FakeClock();
@@ -90,5 +91,23 @@ Deno.test("a new holder adopting two sign-ins on one cid (OpenVPN restarted in b
   clock.advance(30_000);
   await new Promise((resolve) => setTimeout(resolve, 0));
   assertEquals(commander.commands.map((c) => c.kind), ["deny"]);
+  events.close();
+});
+
+Deno.test("a store that cannot list the sign-ins in progress is a warning: adopting resolves 0", async () => {
+  const clock = new FakeClock();
+  const store = new MemoryStore({ maxEntries: 100, now: clock.now });
+  store.listPending = () => Promise.reject(new Error("store down"));
+  const { events } = testClientEvents({ store, clock });
+  const logs = captureLogs();
+  try {
+    assertEquals(await events.adoptPendingLogins(), 0);
+  } finally {
+    logs.stop();
+  }
+  assertEquals(
+    logs.lines.filter((line) => line.level === "warning").map((line) => line.text),
+    ["Could not read the sign-ins in progress on default: Error: store down"],
+  );
   events.close();
 });
