@@ -65,7 +65,7 @@ export class Admission {
     // Stored before client-auth, so a REAUTH that races the answer finds it.
     await store.putSession(session);
     try {
-      await commander.auth(client.cid, client.kid, lines);
+      await commander.auth(client.cid, client.kid, lines, client.signIn);
     } catch (error) {
       log.warning("client-auth for {username} (cid {cid}) failed: {error}", {
         username: identity.username,
@@ -224,7 +224,13 @@ export class Admission {
       auditSubject(client, "presented" in context ? context.presented : context.who),
       denial.code,
     );
-    await commander.deny(client.cid, client.kid, denial.logReason, denial.reason);
+    await commander.deny(
+      client.cid,
+      client.kid,
+      denial.logReason,
+      denial.reason,
+      client.signIn,
+    );
   }
 
   /**

@@ -6,6 +6,7 @@ import type { Logger } from "@logtape/logtape";
 import type { Metrics } from "../metrics/port.ts";
 import type { OidcClient } from "../oidc/client.ts";
 import type { Session, SessionStore } from "../sessions/types.ts";
+import type { SignInRef } from "./commander.ts";
 import type { Denial } from "./denial.ts";
 import type { PolicyConfig } from "./identity_policy.ts";
 import type { KeyedLock } from "./keyed_lock.ts";
@@ -53,6 +54,8 @@ export interface ClientSide {
    * client is asking (the periodic re-check: the name was checked when the client connected).
    */
   username: string | undefined;
+  /** For a browser sign-in: which one, so that its answer goes only to its own client. */
+  signIn?: SignInRef;
 }
 
 export type LoginAdmission =

@@ -14,7 +14,7 @@ import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
 import type { PendingLogin, Session, SessionStore } from "../sessions/types.ts";
 import { noMetrics, type ServerMetrics } from "../metrics/port.ts";
 import type { Admission } from "./admission.ts";
-import type { ClientCommander } from "./commander.ts";
+import type { ClientCommander, SignInRef } from "./commander.ts";
 import { type ClientRequest, decide, readsSession } from "./decide.ts";
 import { EnvClientRequest } from "./client_request.ts";
 import { decideWithoutStore } from "./decide_without_store.ts";
@@ -63,6 +63,8 @@ interface PendingDeadline {
   expiresAt: number;
   commonName: string;
   clientIp: string;
+  /** The run of OpenVPN it began in (PendingLogin.openvpnRun). */
+  run: string | undefined;
 }
 
 export class ClientEvents {
@@ -72,6 +74,8 @@ export class ClientEvents {
   readonly #deadlines: ExpiryQueue<PendingDeadline>;
   /** The latest sign-in started (or adopted) on each cid, until its deadline or DISCONNECT. */
   readonly #pendingByCid = new Map<number, PendingDeadline>();
+  /** OpenVPN's run, as the link last told it (openvpnRunIs); undefined before the first. */
+  #run: string | undefined;
 
   constructor(deps: ClientEventsDeps) {
     this.#deps = deps;
@@ -96,9 +100,9 @@ export class ClientEvents {
       mine = (await store.listPending())
         .filter((login) => login.server === server)
         .sort((a, b) => a.expiresAt - b.expiresAt);
-      for (const { id, cid, kid, expiresAt, commonName, clientIp } of mine) {
+      for (const { id, cid, kid, expiresAt, commonName, clientIp, openvpnRun } of mine) {
         await this.#endEarlierSignIn(cid);
-        this.#track({ id, cid, kid, expiresAt, commonName, clientIp });
+        this.#track({ id, cid, kid, expiresAt, commonName, clientIp, run: openvpnRun });
       }
     } catch (error) {
       log.warning("Could not read the sign-ins in progress on {server}: {error}", {
@@ -114,6 +118,52 @@ export class ClientEvents {
       });
     }
     return mine.length;
+  }
+
+  /**
+   * The link told OpenVPN's run: at each link-up, and at each state change it reports (a
+   * restart inside the process). A sign-in begun in another run names a client OpenVPN no
+   * longer has, or, as cids start at 0 again, a new client: it ends here, so its callback shows
+   * the expired page, its deadline denies nobody, and the guard (sign_in_guard.ts) refuses any
+   * answer still on its way. `undefined` (OpenVPN did not tell) is a run of its own, matching
+   * nothing earlier. Resolves how many sign-ins ended.
+   */
+  async openvpnRunIs(run: string | undefined): Promise<number> {
+    const current = run ?? `unknown:${crypto.randomUUID()}`;
+    if (current === this.#run) return 0;
+    this.#run = current;
+    const ended: PendingDeadline[] = [];
+    for (const entry of this.#pendingByCid.values()) {
+      if (entry.run !== current) ended.push(entry);
+    }
+    if (ended.length === 0) return 0;
+    for (const entry of ended) this.#pendingByCid.delete(entry.cid);
+    const { store, server, log } = this.#deps;
+    log.info(
+      "Ended {count} sign-in(s) begun before OpenVPN on {server} restarted: their client numbers " +
+        "now name other clients",
+      { server, count: ended.length },
+    );
+    for (const entry of ended) {
+      // Not deleted (the store is out): the guard still refuses its answer.
+      await store.deletePending(entry.id).catch((error) =>
+        log.warning("Could not delete a sign-in OpenVPN's restart ended: {error}", {
+          error: String(error),
+        })
+      );
+    }
+    return ended.length;
+  }
+
+  /**
+   * Whether a finished sign-in still names the client at `cid`: begun in OpenVPN's current
+   * run, and no other sign-in began on that cid since. A sign-in this link never saw (taken
+   * over mid-callback) passes on its run alone: within one run OpenVPN never reuses a cid.
+   */
+  isCurrentSignIn(cid: number, signIn: SignInRef): boolean {
+    if (signIn.openvpnRun === undefined || signIn.openvpnRun !== this.#run) return false;
+    const latest = this.#pendingByCid.get(cid);
+    return latest === undefined || latest.id === signIn.loginId;
   }
 
   /** Stops the sign-in deadlines (the service is stopping). */
@@ -238,8 +288,9 @@ export class ClientEvents {
   async forgetClientsExcept(liveCids: ReadonlySet<number>, linkUpAt: number): Promise<void> {
     const { store, server } = this.#deps;
     for (const { cid } of await store.listBindings(server)) {
-      // Pending logins are left to expire: a restarted OpenVPN reuses cids, and a login
-      // started since the link came up belongs to a new client.
+      // Pending logins are not touched here: those of an earlier run of OpenVPN were ended
+      // when the link told its run (openvpnRunIs), and a login started since the link came up
+      // belongs to a new client on a reused cid.
       if (!liveCids.has(cid)) await this.#endBinding(cid, linkUpAt);
     }
   }
@@ -353,6 +404,7 @@ export class ClientEvents {
       createdAt,
       expiresAt: createdAt + config.authPendingTimeoutMs,
       oauth: undefined,
+      ...(this.#run === undefined ? {} : { openvpnRun: this.#run }),
     };
     await this.#endEarlierSignIn(req.cid);
     await store.putPending(login);
@@ -363,6 +415,7 @@ export class ClientEvents {
       expiresAt: login.expiresAt,
       commonName: login.commonName,
       clientIp: login.clientIp,
+      run: login.openvpnRun,
     });
     log.info("CONNECT of {commonName} (cid {cid}) from {clientIp}: waiting for browser sign-in", {
       commonName: req.commonName,

@@ -180,7 +180,11 @@ export class LoginFlow {
     // Matched through view(), so its server is known.
     const commander = this.#deps.commanders(login.server);
     if (!commander) return { kind: "expired" };
-    const client = { ...login, kind: "login" as const };
+    const client = {
+      ...login,
+      kind: "login" as const,
+      signIn: { loginId: login.id, openvpnRun: login.openvpnRun },
+    };
     const deny = async (denial: Denial): Promise<CallbackOutcome> => {
       await this.#deps.admission.deny(commander, client, denial).catch(() => {});
       return { kind: "denied", code: denial.code, reason: denial.reason };

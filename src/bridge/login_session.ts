@@ -2,6 +2,7 @@
  * The session a finished browser login creates. Pure: the admission step decides whether there
  * is one, and stores it.
  */
+import type { SignInRef } from "./commander.ts";
 import type { LoginResult } from "../oidc/client.ts";
 import type { Identity } from "../policy/identity.ts";
 import type { Session } from "../sessions/types.ts";
@@ -17,6 +18,8 @@ export interface FinishedLogin {
     clientIp: string;
     /** The username the VPN client sent (empty for certificate-only clients). */
     username: string;
+    /** The sign-in, so that its answer goes only to the client it began with. */
+    signIn: SignInRef;
   };
   sessionId: string;
   result: LoginResult;

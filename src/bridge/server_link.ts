@@ -8,6 +8,7 @@ import type { Clock, TimerHandle } from "../clock.ts";
 import { status3 } from "../management/commands.ts";
 import type { ConnectionEvent, ManagementConnection } from "../management/connection.ts";
 import { clientIdsFromStatus } from "../management/client_list.ts";
+import { openvpnRun, type OpenvpnState } from "../management/openvpn_run.ts";
 import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
 import type { ClientEvents } from "./client_events.ts";
 import { INTERNAL_ERROR, MALFORMED_REQUEST, STORE_UNAVAILABLE } from "./denial.ts";
@@ -21,6 +22,8 @@ export class ServerLink {
   #inFlight = 0;
   #idleWaiters: Array<() => void> = [];
   #unsubscribe: (() => void) | undefined;
+  /** OpenVPN's pid as the link last told it: with a state, it names OpenVPN's run. */
+  #openvpnPid: number | undefined;
 
   constructor(
     connection: ManagementConnection,
@@ -110,8 +113,17 @@ export class ServerLink {
           })
         );
         return;
-      case "connected":
+      case "connected": {
+        this.#openvpnPid = event.openvpnPid;
+        // Before any client event of this link is handled: their sign-ins begin in this run.
+        const ended = this.#runIs(event.openvpnState);
         await this.#reconcile(this.#clock.now());
+        await ended;
+        return;
+      }
+      case "state":
+        // `state on` reports every state change; for a server each one is a (re)start.
+        await this.#runIs(event);
         return;
       case "warning": {
         // The one log line of a protocol warning. A dropped block that names its client gets
@@ -128,6 +140,17 @@ export class ServerLink {
       default:
         return;
     }
+  }
+
+  #runIs(state: OpenvpnState | undefined): Promise<unknown> {
+    const pid = this.#openvpnPid;
+    return this.#events.openvpnRunIs(
+      pid === undefined || state === undefined ? undefined : openvpnRun(pid, state),
+    ).catch((error) =>
+      this.#log.error("Ending the sign-ins of an earlier OpenVPN run failed: {error}", {
+        error: String(error),
+      })
+    );
   }
 
   async #reconcile(linkUpAt: number): Promise<void> {

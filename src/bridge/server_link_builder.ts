@@ -19,6 +19,7 @@ import type { ClientCommander } from "./commander.ts";
 import { managementCommander } from "./management_commander.ts";
 import { meteredCommander } from "./metered_commander.ts";
 import { ServerLink } from "./server_link.ts";
+import { signInGuard } from "./sign_in_guard.ts";
 
 export interface ServerLinkDeps {
   current: CurrentConfig;
@@ -57,7 +58,7 @@ export function serverLinkBuilder(
       clock,
       ...(mayWrite ? { mayWrite } : {}),
     });
-    const commander = localizedCommander(
+    const linkCommander = localizedCommander(
       meteredCommander(managementCommander(connection), deps.metrics),
       () => current.value.http.defaultLanguage,
     );
@@ -66,7 +67,7 @@ export function serverLinkBuilder(
     const clientLog = getLogger("clients").with({ server: name });
     const events = new ClientEvents({
       server: name,
-      commander,
+      commander: linkCommander,
       store: deps.store,
       admission: deps.admission,
       config: {
@@ -86,6 +87,12 @@ export function serverLinkBuilder(
       ...(deps.knownSessions ? { knownSessions: deps.knownSessions } : {}),
     });
     const link = new ServerLink(connection, events, clientLog, clock);
+    // What answers browser sign-ins, here and for other instances (work items): checked
+    // against this link's view of OpenVPN's clients.
+    const commander = signInGuard(
+      linkCommander,
+      (cid, signIn) => events.isCurrentSignIn(cid, signIn),
+    );
     return { name, link, events, commander };
   };
 }

@@ -32,9 +32,10 @@ export function heldFirstCommander(
   return {
     pendingAuth: (cid, kid, url, timeoutSec) =>
       run((c) => c.pendingAuth(cid, kid, url, timeoutSec)),
-    auth: (cid, kid, lines) => run((c) => c.auth(cid, kid, lines)),
+    auth: (cid, kid, lines, signIn) => run((c) => c.auth(cid, kid, lines, signIn)),
     authNt: (cid, kid) => run((c) => c.authNt(cid, kid)),
-    deny: (cid, kid, reason, clientReason) => run((c) => c.deny(cid, kid, reason, clientReason)),
+    deny: (cid, kid, reason, clientReason, signIn) =>
+      run((c) => c.deny(cid, kid, reason, clientReason, signIn)),
     kill: (cid, message) => run((c) => c.kill(cid, message)),
   };
 }

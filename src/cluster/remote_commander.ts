@@ -5,7 +5,7 @@
  */
 import { type ClientCommander, CommandUndeliveredError } from "../bridge/commander.ts";
 import { ManagementCommandError } from "../management/errors.ts";
-import type { WorkOp } from "./work_item.ts";
+import { signInField, type WorkOp } from "./work_item.ts";
 import type { WorkQueue } from "./work_queue.ts";
 
 export function remoteCommander(
@@ -26,9 +26,10 @@ export function remoteCommander(
   return {
     pendingAuth: (cid, kid, url, timeoutSec) =>
       run({ op: "pending-auth", cid, kid, url, timeoutSec }),
-    auth: (cid, kid, lines) => run({ op: "auth", cid, kid, lines }),
+    auth: (cid, kid, lines, signIn) => run({ op: "auth", cid, kid, lines, ...signInField(signIn) }),
     authNt: (cid, kid) => run({ op: "auth-nt", cid, kid }),
-    deny: (cid, kid, reason, clientReason) => run({ op: "deny", cid, kid, reason, clientReason }),
+    deny: (cid, kid, reason, clientReason, signIn) =>
+      run({ op: "deny", cid, kid, reason, clientReason, ...signInField(signIn) }),
     kill: (cid, message) => run({ op: "kill", cid, message }),
   };
 }

@@ -4,12 +4,17 @@
  * outcome the holder records. Pure: encoding, decoding (Redis content is checked like any
  * input) and the holder's decision.
  */
-import type { ClientCommander } from "../bridge/commander.ts";
+import type { ClientCommander, SignInRef } from "../bridge/commander.ts";
+import { MAX_OPENVPN_RUN_CHARS } from "../management/openvpn_run.ts";
+import { LOGIN_ID_LENGTH } from "../bridge/login_url.ts";
+
+/** The sign-in an answer is for (checked by the holder, sign_in_guard.ts); absent otherwise. */
+type ForSignIn = { signIn?: SignInRef };
 
 export type WorkOp =
-  | { op: "auth"; cid: number; kid: number; lines: readonly string[] }
+  | { op: "auth"; cid: number; kid: number; lines: readonly string[] } & ForSignIn
   | { op: "auth-nt"; cid: number; kid: number }
-  | { op: "deny"; cid: number; kid: number; reason: string; clientReason: string }
+  | { op: "deny"; cid: number; kid: number; reason: string; clientReason: string } & ForSignIn
   | { op: "pending-auth"; cid: number; kid: number; url: string; timeoutSec: number }
   | { op: "kill"; cid: number; message: string };
 
@@ -32,6 +37,22 @@ export type WorkOutcome =
  */
 export function workKey(op: WorkOp): string {
   return op.op === "kill" ? `kill:${op.cid}` : `${op.cid}:${op.kid}`;
+}
+
+/** `{ signIn }`, or nothing: an item without a sign-in carries no such field. */
+export function signInField(signIn: SignInRef | undefined): ForSignIn {
+  return signIn === undefined ? {} : { signIn };
+}
+
+/** A sign-in read from Redis; `null` when the field is there but malformed. */
+function decodeSignIn(value: unknown): SignInRef | undefined | null {
+  if (value === undefined) return undefined;
+  if (typeof value !== "object" || value === null) return null;
+  const { loginId, openvpnRun } = value as Record<string, unknown>;
+  if (typeof loginId !== "string" || loginId.length !== LOGIN_ID_LENGTH) return null;
+  if (openvpnRun === undefined) return { loginId, openvpnRun };
+  if (typeof openvpnRun !== "string" || openvpnRun.length > MAX_OPENVPN_RUN_CHARS) return null;
+  return { loginId, openvpnRun };
 }
 
 export function encodeWork(item: WorkItem): string {
@@ -57,17 +78,27 @@ export function decodeWork(text: string): WorkItem | undefined {
     return isText(raw.message) ? { op, cid, message: raw.message, expiresAt } : undefined;
   }
   if (!isId(kid)) return undefined;
+  const signIn = decodeSignIn(raw.signIn);
+  if (signIn === null) return undefined;
   switch (op) {
     case "auth": {
       const lines = raw.lines;
       if (!Array.isArray(lines) || !lines.every(isText)) return undefined;
-      return { op, cid, kid, lines, expiresAt };
+      return { op, cid, kid, lines, expiresAt, ...signInField(signIn) };
     }
     case "auth-nt":
       return { op, cid, kid, expiresAt };
     case "deny":
       return isText(raw.reason) && isText(raw.clientReason)
-        ? { op, cid, kid, reason: raw.reason, clientReason: raw.clientReason, expiresAt }
+        ? {
+          op,
+          cid,
+          kid,
+          reason: raw.reason,
+          clientReason: raw.clientReason,
+          expiresAt,
+          ...signInField(signIn),
+        }
         : undefined;
     case "pending-auth":
       return isText(raw.url) && isId(raw.timeoutSec)
@@ -105,11 +136,11 @@ export function workDecision(
 export function execute(commander: ClientCommander, item: WorkItem): Promise<void> {
   switch (item.op) {
     case "auth":
-      return commander.auth(item.cid, item.kid, item.lines);
+      return commander.auth(item.cid, item.kid, item.lines, item.signIn);
     case "auth-nt":
       return commander.authNt(item.cid, item.kid);
     case "deny":
-      return commander.deny(item.cid, item.kid, item.reason, item.clientReason);
+      return commander.deny(item.cid, item.kid, item.reason, item.clientReason, item.signIn);
     case "pending-auth":
       return commander.pendingAuth(item.cid, item.kid, item.url, item.timeoutSec);
     case "kill":

@@ -265,8 +265,19 @@ export function holdRelease(): ManagementCommand {
   return command("hold release", ["hold release"], "single");
 }
 
+/** `pid`: `SUCCESS: pid=N`, OpenVPN's process id (see openvpn_run.ts). */
 export function pid(): ManagementCommand {
   return command("pid", ["pid"], "single");
+}
+
+/** `state on`: a `>STATE:` line at every state change from now on (restarts among them). */
+export function stateOn(): ManagementCommand {
+  return command("state on", ["state on"], "single");
+}
+
+/** `state`: the current state, `{time},{name},...`, multi-line. */
+export function stateQuery(): ManagementCommand {
+  return command("state", ["state"], "multi");
 }
 
 /** `status 3`: tab-separated client list, multi-line. */

@@ -8,7 +8,9 @@
  *    goes on. OpenVPN 2.6 answers a wrong password only by prompting again (no `ERROR:` line):
  *    a second prompt, or an `ERROR:`, fails the attempt (retrying fast would not help).
  * 2. The greeting `>INFO:OpenVPN Management Interface Version 5 ...`: ask `version`.
- * 3. `Management Version: N` in the reply: ask `hold`.
+ * 3. `Management Version: N` in the reply: ask `pid`, turn on `state` notifications and ask
+ *    the `state`: together they name OpenVPN's run (openvpn_run.ts). An `ERROR:` to any of them
+ *    leaves the run unknown and goes on. Then ask `hold`.
  * 4. `hold=1`, or a `>HOLD:` seen on the way: `hold release`, once per link. A `>HOLD:` that
  *    comes after the link is up is released too.
  * 5. The link is up (`ready`).
@@ -19,24 +21,47 @@ import {
   holdRelease,
   type ManagementCommand,
   parseManagementVersion,
+  pid,
+  stateOn,
+  stateQuery,
   version,
 } from "./commands.ts";
 import { ManagementConnectionError } from "./errors.ts";
 import type { ManagementEvent, Reply } from "./events.ts";
+import { type OpenvpnState, pidFromReply, stateFromReply } from "./openvpn_run.ts";
 
 export type HandshakeStep =
   /** Write this command; hand its reply to `onReply`. */
   | { type: "send"; command: ManagementCommand }
   /** Write the password line; hand its reply to `onReply`. */
   | { type: "send-password" }
-  /** The link is up; `holdNotReleased` says why OpenVPN may still be waiting in its hold. */
-  | { type: "ready"; managementVersion: number; holdNotReleased?: string }
+  /**
+   * The link is up; `holdNotReleased` says why OpenVPN may still be waiting in its hold.
+   * `pid` and `state` are undefined when OpenVPN did not tell them.
+   */
+  | {
+    type: "ready";
+    managementVersion: number;
+    pid: number | undefined;
+    state: OpenvpnState | undefined;
+    holdNotReleased?: string;
+  }
   /** The attempt failed: close the link. */
   | { type: "fail"; error: ManagementConnectionError }
   /** OpenVPN did not release its hold (the link stays up; OpenVPN may still be waiting). */
   | { type: "hold-not-released"; message: string };
 
-type Phase = "greeting" | "password" | "version" | "hold" | "release" | "ready" | "failed";
+type Phase =
+  | "greeting"
+  | "password"
+  | "version"
+  | "pid"
+  | "state-on"
+  | "state"
+  | "hold"
+  | "release"
+  | "ready"
+  | "failed";
 
 export class Handshake {
   readonly #hasPassword: boolean;
@@ -48,6 +73,8 @@ export class Handshake {
   /** Whether the reply to a hold release sent after the link came up is still due. */
   #lateRelease = false;
   #managementVersion = 0;
+  #pid: number | undefined;
+  #state: OpenvpnState | undefined;
 
   /** `now` is when the connection was opened; the greeting is due `timeoutMs` later. */
   constructor(options: { hasPassword: boolean; timeoutMs: number }, now: number) {
@@ -113,9 +140,20 @@ export class Handshake {
           );
         }
         this.#managementVersion = found;
+        this.#phase = "pid";
+        return { type: "send", command: pid() };
+      }
+      case "pid":
+        this.#pid = pidFromReply(reply);
+        this.#phase = "state-on";
+        return { type: "send", command: stateOn() };
+      case "state-on":
+        this.#phase = "state";
+        return { type: "send", command: stateQuery() };
+      case "state":
+        this.#state = stateFromReply(reply);
         this.#phase = "hold";
         return { type: "send", command: holdQuery() };
-      }
       case "hold": {
         const holding = reply.type === "success" && reply.message === "hold=1";
         if (!holding && !this.#holdSeen) return this.#becomeReady();
@@ -155,7 +193,12 @@ export class Handshake {
 
   #becomeReady(): HandshakeStep & { type: "ready" } {
     this.#phase = "ready";
-    return { type: "ready", managementVersion: this.#managementVersion };
+    return {
+      type: "ready",
+      managementVersion: this.#managementVersion,
+      pid: this.#pid,
+      state: this.#state,
+    };
   }
 
   #fail(code: ManagementConnectionError["code"], message: string): HandshakeStep {

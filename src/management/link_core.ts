@@ -15,11 +15,21 @@ import { type ManagementCommand, passwordLine } from "./commands.ts";
 import { asConnectionError, ManagementConnectionError } from "./errors.ts";
 import type { ManagementEvent, Reply, ReplyKind } from "./events.ts";
 import { Handshake, type HandshakeStep } from "./handshake.ts";
+import type { OpenvpnState } from "./openvpn_run.ts";
 import { ManagementProtocol, type ProtocolLimits } from "./protocol.ts";
 
 export type ConnectionEvent =
   | ManagementEvent
-  | { type: "connected"; managementVersion: number }
+  /**
+   * The link is up. `openvpnPid` and `openvpnState` name OpenVPN's run (openvpn_run.ts);
+   * undefined when OpenVPN did not tell them.
+   */
+  | {
+    type: "connected";
+    managementVersion: number;
+    openvpnPid: number | undefined;
+    openvpnState: OpenvpnState | undefined;
+  }
   | { type: "disconnected"; reason: string }
   | { type: "connect-failed"; error: ManagementConnectionError };
 
@@ -275,7 +285,12 @@ export class LinkCore {
       case "ready":
         if (step.holdNotReleased !== undefined) this.#warnHold(step.holdNotReleased);
         this.#managementVersion = step.managementVersion;
-        this.#port.deliver({ type: "connected", managementVersion: step.managementVersion });
+        this.#port.deliver({
+          type: "connected",
+          managementVersion: step.managementVersion,
+          openvpnPid: step.pid,
+          openvpnState: step.state,
+        });
         this.#flushEarly();
         return;
       case "hold-not-released":

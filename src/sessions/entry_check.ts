@@ -3,6 +3,7 @@
  * every put through these, so they accept and reject the same values and a row read back from
  * disk is held to the same rules as one handed in by the program.
  */
+import { MAX_OPENVPN_RUN_CHARS } from "../management/openvpn_run.ts";
 import type { SharedValues } from "./shared_values.ts";
 import type { PendingLogin, PendingOAuth, Session } from "./types.ts";
 
@@ -161,7 +162,16 @@ export function checkPendingLogin(
     createdAt: time(fields, "createdAt", what),
     expiresAt: time(fields, "expiresAt", what),
     oauth: oauth(fields["oauth"]),
+    ...optionalField("openvpnRun", openvpnRun(fields, what)),
   };
+}
+
+/** Built from OpenVPN's replies (openvpn_run.ts): bounded like them. */
+function openvpnRun(fields: Fields, what: string): string | undefined {
+  const value = optionalStr(fields, "openvpnRun", what);
+  return value !== undefined && value.length > MAX_OPENVPN_RUN_CHARS
+    ? fail(what, "openvpnRun")
+    : value;
 }
 
 /** `{ key: value }`, or nothing for undefined: an optional (`?:`) field stays absent. */

@@ -33,6 +33,12 @@ export interface PendingLogin {
   createdAt: number;
   expiresAt: number;
   oauth: PendingOAuth | undefined;
+  /**
+   * The run of OpenVPN the client came through (management/openvpn_run.ts): its cid and kid
+   * name this client only in that run. Absent when OpenVPN did not tell it, and in logins
+   * stored before it was recorded: such a login is ended at the next link-up.
+   */
+  openvpnRun?: string;
 }
 
 export interface Session {

@@ -20,6 +20,14 @@ import { StoreUnavailableError } from "../../src/sessions/store_unavailable.ts";
 import type { PendingLogin, Session, SessionStore } from "../../src/sessions/types.ts";
 import { RecordingCommander } from "./recording_commander.ts";
 
+/**
+ * Lets what a fired deadline started (a store call, then a command) run to its end: ten turns
+ * of the microtask queue, with no timer involved.
+ */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+}
+
 /** The clock of the event tests. */
 export const EVENTS_T0 = 1_800_000_000_000;
 

@@ -30,6 +30,7 @@ import {
   CommandReader,
   greetingLine,
   openVpnReply,
+  STARTED_AT,
   wire,
 } from "./openvpn_side.ts";
 
@@ -70,6 +71,12 @@ export class FakeManagementServer {
   /** Whether a client sent `hold release` since the server (re)started in hold. */
   holdReleased = false;
   respond: Responder | undefined;
+  /**
+   * What `pid` and `state` tell (openvpn_run.ts): set a new pid to play an OpenVPN that
+   * restarted, a new time for a restart inside the process (SIGHUP).
+   */
+  pid = 4242;
+  startedAt = STARTED_AT;
   /** Connected clients (cid -> common name) as `status 3` lists them: CONNECTs sent, minus DISCONNECTs. */
   readonly clients = new Map<number, string>();
 
@@ -301,6 +308,8 @@ export class FakeManagementServer {
         managementVersion: this.#options.managementVersion ?? 5,
         hold: this.#options.hold ?? false,
         clientList: [...this.clients].map(([cid, name]) => clientListLine(cid, name)),
+        pid: this.pid,
+        startedAt: this.startedAt,
       })
       : custom;
     socket.write(wire(lines));

@@ -18,7 +18,16 @@ export interface OpenVpnState {
   hold: boolean;
   /** `CLIENT_LIST` lines of `status 3` (see `clientListLine`). */
   clientList: readonly string[];
+  /**
+   * `pid` and the time of the `CONNECTED` state: a restarted OpenVPN has a new pid, a restart
+   * inside the process (SIGHUP) a new time. Default 4242 and STARTED_AT.
+   */
+  pid?: number;
+  startedAt?: number;
 }
+
+/** When the stand-in says it reached CONNECTED (a recorded transcript's time). */
+export const STARTED_AT = 1795878880;
 
 export function greetingLine(managementVersion = 5): string {
   return `>INFO:OpenVPN Management Interface Version ${managementVersion} -- type 'help' for more info`;
@@ -87,7 +96,7 @@ export function openVpnReply(command: string, state: OpenVpnState): readonly str
         ? []
         : [OPENVPN_VERSION_LINE, `Management Version: ${state.managementVersion}`, "END"];
     case "pid":
-      return ["SUCCESS: pid=4242"];
+      return [`SUCCESS: pid=${state.pid ?? 4242}`];
     case "hold":
       if (args()[0] === "release") return ["SUCCESS: hold release succeeded"];
       return [`SUCCESS: hold=${state.hold ? 1 : 0}`];
@@ -113,8 +122,18 @@ export function openVpnReply(command: string, state: OpenVpnState): readonly str
       return CLIENT_PENDING_AUTH_OK;
     case "bytecount":
       return ["SUCCESS: bytecount interval changed"];
-    case "log":
     case "state":
+      // No argument: the current state, as 2.6 answers it; with one, like `log` and `echo`.
+      if (args().length > 0) {
+        return [
+          `SUCCESS: real-time state notification set to ${args()[0] === "off" ? "OFF" : "ON"}`,
+        ];
+      }
+      return [
+        `${state.startedAt ?? STARTED_AT},CONNECTED,SUCCESS,10.201.0.1,,,10.200.0.1,1194`,
+        "END",
+      ];
+    case "log":
     case "echo":
       return [
         `SUCCESS: real-time ${name} notification set to ${args()[0] === "off" ? "OFF" : "ON"}`,

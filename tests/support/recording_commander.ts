@@ -1,10 +1,13 @@
-import type { ClientCommander } from "../../src/bridge/commander.ts";
+import type { ClientCommander, SignInRef } from "../../src/bridge/commander.ts";
+
+/** The sign-in an answer was for, recorded only when there was one. */
+type ForSignIn = { signIn?: SignInRef };
 
 export type RecordedCommand =
   | { kind: "pending"; cid: number; kid: number; url: string; timeoutSec: number }
-  | { kind: "auth"; cid: number; kid: number; lines: string[] }
+  | { kind: "auth"; cid: number; kid: number; lines: string[] } & ForSignIn
   | { kind: "auth-nt"; cid: number; kid: number }
-  | { kind: "deny"; cid: number; kid: number; reason: string; clientReason: string }
+  | { kind: "deny"; cid: number; kid: number; reason: string; clientReason: string } & ForSignIn
   | { kind: "kill"; cid: number; message: string };
 
 /** A ClientCommander that records what the bridge would have told OpenVPN. */
@@ -21,14 +24,27 @@ export class RecordingCommander implements ClientCommander {
   pendingAuth(cid: number, kid: number, url: string, timeoutSec: number): Promise<void> {
     return this.#record({ kind: "pending", cid, kid, url, timeoutSec });
   }
-  auth(cid: number, kid: number, lines: readonly string[]): Promise<void> {
-    return this.#record({ kind: "auth", cid, kid, lines: [...lines] });
+  auth(cid: number, kid: number, lines: readonly string[], signIn?: SignInRef): Promise<void> {
+    return this.#record({ kind: "auth", cid, kid, lines: [...lines], ...(signIn && { signIn }) });
   }
   authNt(cid: number, kid: number): Promise<void> {
     return this.#record({ kind: "auth-nt", cid, kid });
   }
-  deny(cid: number, kid: number, reason: string, clientReason: string): Promise<void> {
-    return this.#record({ kind: "deny", cid, kid, reason, clientReason });
+  deny(
+    cid: number,
+    kid: number,
+    reason: string,
+    clientReason: string,
+    signIn?: SignInRef,
+  ): Promise<void> {
+    return this.#record({
+      kind: "deny",
+      cid,
+      kid,
+      reason,
+      clientReason,
+      ...(signIn && { signIn }),
+    });
   }
   kill(cid: number, message: string): Promise<void> {
     return this.#record({ kind: "kill", cid, message });

@@ -75,6 +75,11 @@ export interface OpenVpnServer {
    * reconnect at once; `crash: true` uses SIGKILL, so clients only notice by ping timeout.
    */
   restart(options?: StopOptions): Promise<void>;
+  /**
+   * SIGHUP: OpenVPN restarts inside its process, keeping its pid and the management connection;
+   * its clients reconnect and are numbered from 0 again.
+   */
+  hangUp(): void;
   /** Stops openvpn (SIGTERM, SIGKILL after a grace period; `crash: true`: SIGKILL). Idempotent. */
   stop(options?: StopOptions): Promise<void>;
   /** Waits until the log of the current run matches `pattern`. */
@@ -195,6 +200,11 @@ export async function startOpenVpnServer(options: OpenVpnServerOptions): Promise
     },
     get running() {
       return child?.running ?? false;
+    },
+    hangUp() {
+      if (!child?.running) throw new Error(`openvpn ${label} is not running`);
+      // `ip netns exec` execs in place: the pid is openvpn's own.
+      Deno.kill(child.pid, "SIGHUP");
     },
     async restart(stopOptions) {
       await stop(stopOptions);

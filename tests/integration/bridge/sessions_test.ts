@@ -172,11 +172,16 @@ Deno.test("after OpenVPN restarts, sessions of clients it no longer lists are un
 
 /**
  * Alice's client (cid 0, key id 1) is signing in, and her browser is at the IdP when `restart`
- * runs; then the first client after it, Bob's, connects as cid 0 with key id 1 too, and Alice
- * finishes. Returns her last page, Bob's login link, and where OpenVPN's transcript stood before
- * she finished.
+ * runs; then the first client after it, Bob's, connects as cid 0 with key id 1 too (`bobHeard`:
+ * its CONNECT reaches the bridge; otherwise it came while no bridge listened, and OpenVPN
+ * tells nobody), and Alice finishes. Returns her last page, Bob's login link, and where
+ * OpenVPN's transcript stood before she finished.
  */
-async function aliceFinishesAfterRestart(h: BridgeHarness, restart: () => Promise<void>) {
+async function aliceFinishesAfterRestart(
+  h: BridgeHarness,
+  restart: () => Promise<void>,
+  { bobHeard = true } = {},
+) {
   const aliceUrl = await h.connect(0, { common_name: "alice-laptop", session_id: "s-alice" });
   let bobUrl = "";
   let mark = 0;
@@ -184,13 +189,79 @@ async function aliceFinishesAfterRestart(h: BridgeHarness, restart: () => Promis
     beforeCallback: async () => {
       h.openvpn.clients.clear();
       await restart();
-      bobUrl = await h.connect(0, { common_name: "bob-laptop", session_id: "s-bob" });
+      if (bobHeard) {
+        bobUrl = await h.connect(0, { common_name: "bob-laptop", session_id: "s-bob" });
+        assertNotEquals(bobUrl, aliceUrl);
+      }
       mark = h.openvpn.received.length;
     },
   });
-  assertNotEquals(bobUrl, aliceUrl);
   return { alicePage, bobUrl, mark };
 }
+
+/** A restart of the fake OpenVPN as a new process (new pid); resolves once the bridge is back. */
+async function restartAsNewProcess(h: BridgeHarness) {
+  const restarted = h.openvpn.received.length;
+  h.openvpn.pid += 1000;
+  await h.openvpn.restart();
+  await h.waitForCommand(restarted, (line) => line === "status 3", 10_000);
+}
+
+Deno.test("a sign-in begun before OpenVPN restarted ends at the bridge's reconnect, though nobody heard the new client on its cid", async () => {
+  const h = await BridgeHarness.start();
+  try {
+    // Bob's client connected to the new OpenVPN before the bridge was back: its CONNECT went
+    // unheard, and OpenVPN waits for an answer for cid 0 key id 1 until its hand-window ends.
+    const { alicePage, mark } = await aliceFinishesAfterRestart(h, () => restartAsNewProcess(h), {
+      bobHeard: false,
+    });
+    assertEquals(alicePage.status, 404);
+    assertEquals(h.openvpn.received.slice(mark).filter((l) => l.startsWith("client-")), []);
+  } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("a sign-in whose code is being exchanged when OpenVPN restarts sends nothing for the new client on its cid", async () => {
+  const h = await BridgeHarness.start();
+  try {
+    const aliceUrl = await h.connect(0, { common_name: "alice-laptop", session_id: "s-alice" });
+    let mark = 0;
+    // Alice's callback has taken her sign-in and waits for the IdP's tokens when OpenVPN
+    // restarts and Bob's client becomes cid 0 key id 1.
+    h.idp.beforeToken = async () => {
+      h.idp.beforeToken = undefined;
+      h.openvpn.clients.clear();
+      await restartAsNewProcess(h);
+      await h.connect(0, { common_name: "bob-laptop", session_id: "s-bob" });
+      mark = h.openvpn.received.length;
+    };
+    const alicePage = await h.browserLogin(aliceUrl, "alice", "alice-password");
+    assert(mark > 0, "the restart ran during the code exchange");
+    // The link's holder refused her client-auth: the page says her client is gone.
+    assertEquals(alicePage.status, 410);
+    assertEquals(h.openvpn.received.slice(mark).filter((l) => l.startsWith("client-")), []);
+  } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("OpenVPN restarting inside its process (SIGHUP, the link stays up) ends the sign-ins begun before", async () => {
+  const h = await BridgeHarness.start();
+  try {
+    const { alicePage, mark } = await aliceFinishesAfterRestart(h, async () => {
+      // As OpenVPN 2.6.14 tells it with `state on` (measured); then its clients start at 0.
+      h.openvpn.startedAt += 60;
+      h.openvpn.send(`>STATE:${h.openvpn.startedAt},RECONNECTING,SIGHUP,,,,,\r\n`);
+      // Events are handled in order: once a later CONNECT is answered, the state was seen.
+      await h.connect(9, { common_name: "carol-laptop", session_id: "s-carol" });
+    }, { bobHeard: false });
+    assertEquals(alicePage.status, 404);
+    assertEquals(h.openvpn.received.slice(mark).filter((l) => l.startsWith("client-")), []);
+  } finally {
+    await h.stop();
+  }
+});
 
 Deno.test("a sign-in finished after OpenVPN restarted cannot let in the new client that has its cid", async () => {
   const h = await BridgeHarness.start();

@@ -11,7 +11,7 @@ import { ManagementConnectionError } from "../../../src/management/errors.ts";
 import { systemClock } from "../../../src/clock.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
 import { FakeManagementServer } from "../../support/fake_management_server.ts";
-import { clientBlockLines } from "../../support/openvpn_side.ts";
+import { clientBlockLines, STARTED_AT } from "../../support/openvpn_side.ts";
 
 type Options = Partial<ManagementConnectionOptions>;
 
@@ -76,9 +76,15 @@ Deno.test("connects over TCP, learns management version 5 and answers commands",
   const server = await FakeManagementServer.start();
   const { connection, next } = connect(server);
   try {
-    assertEquals(await next(isType("connected")), { type: "connected", managementVersion: 5 });
+    assertEquals(await next(isType("connected")), {
+      type: "connected",
+      managementVersion: 5,
+      // What names OpenVPN's run (openvpn_run.ts), as the stand-in tells it.
+      openvpnPid: 4242,
+      openvpnState: { time: STARTED_AT, state: "CONNECTED" },
+    });
     assertEquals(connection.status(), { linkUp: true, managementVersion: 5, lastError: undefined });
-    assertEquals(server.received.slice(0, 2), ["version", "hold"]);
+    assertEquals(server.received.slice(0, 5), ["version", "pid", "state on", "state", "hold"]);
     const reply = await connection.send(status3());
     assert(reply.type === "lines");
     assert(reply.lines[0]?.startsWith("TITLE\t"));
@@ -94,7 +100,7 @@ Deno.test("connects over a unix socket with a password, sending it before anythi
   const { connection, next } = connect(server, { password: new Secret("s3cret pw") });
   try {
     await next(isType("connected"));
-    assertEquals(server.received.slice(0, 3), ["s3cret pw", "version", "hold"]);
+    assertEquals(server.received.slice(0, 3), ["s3cret pw", "version", "pid"]);
   } finally {
     await connection.close();
     await server.stop();

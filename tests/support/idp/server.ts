@@ -103,6 +103,11 @@ export interface TestIdp {
   addClient(client: TestClient): void;
   /** Back-channel logout deliveries that failed (the provider reports them only as events). */
   readonly backchannelErrors: readonly string[];
+  /**
+   * Awaited before the token endpoint answers a request: a test's moment between a relying
+   * party sending its code (or refresh token) and getting the tokens.
+   */
+  beforeToken: (() => Promise<void>) | undefined;
   stop(): Promise<void>;
 }
 
@@ -319,6 +324,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
   // Keep the proxy-unaware default: the IdP is reached directly on 127.0.0.1.
   provider.proxy = false;
   provider.use(async (ctx: Any, next: () => Promise<void>) => {
+    if (ctx.path === "/token") await idp.beforeToken?.();
     await next();
     if (ctx.path !== "/token" || ctx.oidc?.params?.grant_type !== "refresh_token") return;
     if (ctx.status === 200 && options.idTokenOnRefresh === false) delete ctx.body?.id_token;
@@ -452,13 +458,15 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
     return user;
   }
 
-  return {
+  // Used by the token middleware above, which runs only once requests arrive.
+  const idp: TestIdp = {
     issuer,
     port,
     realm,
     users,
     jwks,
     backchannelErrors,
+    beforeToken: undefined,
     setDisabled(username, disabled) {
       mustUser(username).disabled = disabled;
     },
@@ -485,6 +493,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
       await closed;
     },
   };
+  return idp;
 }
 
 /** Rewrites the discovery document the provider is about to send. */

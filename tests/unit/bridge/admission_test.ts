@@ -238,7 +238,11 @@ function pending(overrides: Partial<PendingLogin> = {}): PendingLogin {
 /** The admission step's view of a pending login the IdP has just finished with `claims`. */
 function finished(login: PendingLogin, claims: Record<string, unknown>) {
   return {
-    client: { ...login, kind: "login" as const },
+    client: {
+      ...login,
+      kind: "login" as const,
+      signIn: { loginId: login.id, openvpnRun: login.openvpnRun },
+    },
     sessionId: login.sessionId,
     result: {
       claims,

@@ -3,6 +3,7 @@ import { SIGN_IN_TIMED_OUT } from "../../../src/bridge/denial.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { IdpRejectedError, IdpUnreachableError } from "../../../src/oidc/errors.ts";
 import {
+  settle,
   TEST_POLICY,
   testClientEvents,
   testEnv,
@@ -59,9 +60,6 @@ Deno.test("a sign-in not finished within auth_pending_timeout is denied once the
     untrusted_ip: "192.0.2.10",
   };
   await events.onConnect(3, 1, new Map(Object.entries(env)));
-  const settle = async () => {
-    for (let i = 0; i < 10; i++) await Promise.resolve();
-  };
   clock.advance(59_999);
   await settle();
   assertEquals(commander.commands.map((command) => command.kind), ["pending"]);
@@ -161,9 +159,6 @@ Deno.test("OpenVPN restarted: a new client on a reused cid ends the sign-in pend
     authPendingTimeoutMs: 60_000,
     newLoginId: () => ids.shift()!,
   });
-  const settle = async () => {
-    for (let i = 0; i < 10; i++) await Promise.resolve();
-  };
   // Alice's client is signing in as cid 0 (a new client's key id is always 1) when OpenVPN
   // restarts, which sends no DISCONNECT; the first client after the restart is cid 0 again.
   await events.onConnect(0, 1, testEnv({ common_name: "alice-laptop", session_id: "s-alice" }));

@@ -1,5 +1,6 @@
 import { assertEquals, assertRejects } from "../../support/assert.ts";
 import { RecordingCommander } from "../../support/recording_commander.ts";
+import type { SignInRef } from "../../../src/bridge/commander.ts";
 import { heldFirstCommander } from "../../../src/cluster/held_first_commander.ts";
 import {
   ManagementCommandError,
@@ -10,8 +11,13 @@ import {
 class FailingLink extends RecordingCommander {
   error: Error | undefined;
 
-  override auth(cid: number, kid: number, lines: readonly string[]): Promise<void> {
-    return super.auth(cid, kid, lines).then(() => {
+  override auth(
+    cid: number,
+    kid: number,
+    lines: readonly string[],
+    signIn?: SignInRef,
+  ): Promise<void> {
+    return super.auth(cid, kid, lines, signIn).then(() => {
       if (this.error) throw this.error;
     });
   }
@@ -80,4 +86,16 @@ Deno.test("OpenVPN's refusal on the held link is the answer: not sent again thro
   link.error = new RangeError("argument too long");
   await assertRejects(() => commander.auth(9, 1, []), RangeError);
   assertEquals(remote.commands, []);
+});
+
+Deno.test("a browser sign-in's answer carries its sign-in on either path, for the holder's guard", async () => {
+  const { link, remote, commander, letGo } = setUp();
+  const signIn = { loginId: "AAAAAAAAAAAAAAAAAAAAAA", openvpnRun: "4242@1795878880:CONNECTED" };
+  await commander.auth(1, 1, [], signIn);
+  await commander.deny(2, 1, "denied", "Not allowed", signIn);
+  letGo();
+  await commander.auth(3, 1, [], signIn);
+  await commander.deny(4, 1, "denied", "Not allowed", signIn);
+  assertEquals(link.commands.map((c) => "signIn" in c && c.signIn), [signIn, signIn]);
+  assertEquals(remote.commands.map((c) => "signIn" in c && c.signIn), [signIn, signIn]);
 });

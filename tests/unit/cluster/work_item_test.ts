@@ -11,6 +11,8 @@ import {
   workKey,
 } from "../../../src/cluster/work_item.ts";
 
+const SIGN_IN_ID = "AAAAAAAAAAAAAAAAAAAAAA";
+
 const auth: WorkItem = {
   op: "auth",
   cid: 4,
@@ -33,6 +35,17 @@ Deno.test("work items round-trip; malformed content from Redis is refused", () =
     { op: "deny", cid: 1, kid: 2, reason: "r", clientReason: "c", expiresAt: 5 },
     { op: "pending-auth", cid: 1, kid: 2, url: "https://x/login/a", timeoutSec: 60, expiresAt: 5 },
     { op: "kill", cid: 3, message: "bye", expiresAt: 5 },
+    // The answers to a browser sign-in carry it, for the holder's guard (sign_in_guard.ts).
+    { ...auth, signIn: { loginId: SIGN_IN_ID, openvpnRun: "4242@1795878880:CONNECTED" } },
+    {
+      op: "deny",
+      cid: 1,
+      kid: 2,
+      reason: "r",
+      clientReason: "c",
+      expiresAt: 5,
+      signIn: { loginId: SIGN_IN_ID, openvpnRun: undefined },
+    },
   ];
   for (const item of items) assertEquals(decodeWork(encodeWork(item)), item);
   for (
@@ -49,6 +62,12 @@ Deno.test("work items round-trip; malformed content from Redis is refused", () =
       '{"op":"kill","cid":1,"expiresAt":1}',
       '{"op":"client-kill","cid":1,"message":"x","expiresAt":1}',
       '{"op":"kill","cid":1,"message":"x"}',
+      '{"op":"auth","cid":1,"kid":1,"lines":[],"expiresAt":1,"signIn":null}',
+      '{"op":"auth","cid":1,"kid":1,"lines":[],"expiresAt":1,"signIn":{"loginId":"short"}}',
+      `{"op":"auth","cid":1,"kid":1,"lines":[],"expiresAt":1,"signIn":{"loginId":"${SIGN_IN_ID}","openvpnRun":7}}`,
+      `{"op":"deny","cid":1,"kid":1,"reason":"r","clientReason":"c","expiresAt":1,"signIn":{"loginId":"${SIGN_IN_ID}","openvpnRun":"${
+        "x".repeat(81)
+      }"}}`,
     ]
   ) {
     assertEquals(decodeWork(text), undefined, text);
@@ -88,9 +107,12 @@ Deno.test("execute sends each item as its one command", async () => {
     clientReason: "c",
     expiresAt: 1,
   });
+  const signIn = { loginId: SIGN_IN_ID, openvpnRun: "4242@1795878880:CONNECTED" };
+  await execute(commander, { ...auth, signIn });
   assertEquals(commander.commands, [
     { kind: "auth", cid: 4, kid: 1, lines: ['push "route 10.0.0.0 255.0.0.0"'] },
     { kind: "kill", cid: 3, message: "bye" },
     { kind: "deny", cid: 1, kid: 2, reason: "r", clientReason: "c" },
+    { kind: "auth", cid: 4, kid: 1, lines: ['push "route 10.0.0.0 255.0.0.0"'], signIn },
   ]);
 });

@@ -19,6 +19,8 @@ import {
 
 const T0 = 1_800_000_000_000;
 const ID = "AAAAAAAAAAAAAAAAAAAAAA";
+/** The test's pending login, stored without a run (as by a link that did not tell one). */
+const SIGN_IN = { loginId: ID, openvpnRun: undefined };
 const PEER = { remoteAddr: "198.51.100.7" };
 
 interface Options {
@@ -221,6 +223,8 @@ Deno.test("the callback of an allowed user sends client-auth with the group's li
     kid: 1,
     // The client sent an empty username: the token user is pushed so renegotiation works.
     lines: ['push "route 10.10.0.0 255.255.0.0"', `push "auth-token-user ${btoa("alice")}"`],
+    // Which sign-in it answers, for the link holder's check (sign_in_guard.ts).
+    signIn: SIGN_IN,
   }]);
   assertEquals(
     ctx.finishCalls[0]?.url.href,
@@ -244,6 +248,7 @@ Deno.test("a client that sent a username gets no auth-token-user line", async ()
     cid: 4,
     kid: 1,
     lines: ['push "route 10.10.0.0 255.255.0.0"'],
+    signIn: SIGN_IN,
   });
 });
 
@@ -315,6 +320,7 @@ Deno.test("a user outside the allowed groups is denied in the browser and in the
     kid: 1,
     reason: "group",
     clientReason: "You are not in a group allowed to use this VPN",
+    signIn: SIGN_IN,
   }]);
   assertEquals(await ctx.store.getSession("sess-xyz"), undefined);
 });
@@ -348,6 +354,7 @@ Deno.test("an unreachable IdP denies the client instead of leaving it hanging", 
     kid: 1,
     reason: "idp_unreachable",
     clientReason: "Identity provider is unreachable; please try again later",
+    signIn: SIGN_IN,
   }]);
 });
 

@@ -4,7 +4,8 @@
  *   bridge's own client, so replaying OpenVPN's side must make the core write exactly what the
  *   bridge wrote, at the same points, whatever the chunking;
  * - the other transcripts were recorded with a different client: their replies answer our
- *   commands (version, hold, hold release) and must bring the link up the same way.
+ *   commands (version, pid, state, hold, hold release; `state on` as measured, below) and must
+ *   bring the link up the same way.
  */
 import { assert, assertEquals } from "../../support/assert.ts";
 import { Secret } from "../../../src/config/secret.ts";
@@ -19,6 +20,8 @@ import {
 import { loadTranscript, replay, transcriptNames, transcriptNotes } from "./transcript_loader.ts";
 
 const T0 = 1_800_000_000_000;
+/** What the bridge asks at every link-up, before a hold release. */
+const HANDSHAKE = ["version", "pid", "state on", "state", "hold"];
 const TIMEOUT_MS = 5000;
 
 /** A LinkCore whose port records what it would write, deliver and fail. */
@@ -77,7 +80,16 @@ for (const [name, password] of RECORDED) {
       const outcome = transcriptNotes(name).at(-1);
       if (outcome === "connected") {
         assertEquals(t.failures, []);
-        assertEquals(t.events[0], { type: "connected", managementVersion: 5 });
+        const connected = t.events[0];
+        assert(connected?.type === "connected");
+        assertEquals(connected.managementVersion, 5);
+        // The run's parts, as OpenVPN told them (openvpn_run.ts).
+        assert(connected.openvpnPid !== undefined && connected.openvpnPid > 0);
+        // Recorded with --dev null: OpenVPN stops at ASSIGN_IP, or waits in its hold.
+        assertEquals(
+          connected.openvpnState?.state,
+          name.includes("hold") ? "CONNECTING" : "ASSIGN_IP",
+        );
         assert(t.core.ready);
       } else {
         assertEquals(t.failures.map((error) => `failed: ${error.message}`), [outcome]);
@@ -115,8 +127,12 @@ Deno.test("handshake comes up on the replies of every other recorded OpenVPN 2.6
     }
     const holding = replies.get("hold") === "SUCCESS: hold=1\r\n" ||
       greeting.some((line) => line.startsWith(">HOLD:"));
+    // Those recordings never turned state notifications on: OpenVPN 2.6.14's answer, measured.
+    if (!replies.has("state on")) {
+      replies.set("state on", "SUCCESS: real-time state notification set to ON\r\n");
+    }
     // A recording client that never asked what we ask cannot answer us.
-    const asked = ["version", "hold", ...(holding ? ["hold release"] : [])];
+    const asked = HANDSHAKE.concat(holding ? ["hold release"] : []);
     if (!asked.every((command) => replies.has(command))) continue;
     used++;
 
@@ -128,9 +144,12 @@ Deno.test("handshake comes up on the replies of every other recorded OpenVPN 2.6
       assert(reply !== undefined, `${name} has no reply to ${command}`);
       t.core.receive(reply, T0);
     }
-    assertEquals(t.written, ["version", "hold", ...(holding ? ["hold release"] : [])], name);
+    assertEquals(t.written, HANDSHAKE.concat(holding ? ["hold release"] : []), name);
     assertEquals(t.failures, [], name);
-    assertEquals(t.events[0], { type: "connected", managementVersion: 5 }, name);
+    const connected = t.events[0];
+    assert(connected?.type === "connected", name);
+    assertEquals(connected.managementVersion, 5, name);
+    assert(connected.openvpnPid !== undefined && connected.openvpnState !== undefined, name);
     // Events of the handshake are held back until `connected`, then delivered in order.
     assertEquals(
       t.events.slice(1).map((event) => event.type),
@@ -138,7 +157,8 @@ Deno.test("handshake comes up on the replies of every other recorded OpenVPN 2.6
       name,
     );
   }
-  assert(used >= 7, `only ${used} of ${others.length} transcripts could answer the handshake`);
+  // The client-side recording (pending.client-mgmt.txt) never asked `pid` or `state`.
+  assert(used >= 6, `only ${used} of ${others.length} transcripts could answer the handshake`);
 });
 
 Deno.test("handshake fails on an ERROR reply to the password, as other OpenVPN versions send it", () => {
@@ -157,6 +177,24 @@ Deno.test("handshake fails at a password prompt when no password is configured, 
   t.core.receive("ENTER PASSWORD:", T0);
   assertEquals(t.written, []);
   assertEquals(t.failures.map((error) => error.code), ["password-required"]);
+});
+
+Deno.test("an ERROR to pid and state leaves OpenVPN's run unknown, and the link comes up", () => {
+  const t = recordingCore();
+  t.core.receive(">INFO:x\r\n", T0);
+  t.core.receive("Management Version: 5\r\nEND\r\n", T0);
+  t.core.receive("ERROR: unknown command [pid], enter 'help' for more options\r\n", T0);
+  t.core.receive("ERROR: unknown command [state], enter 'help' for more options\r\n", T0);
+  t.core.receive("ERROR: unknown command [state], enter 'help' for more options\r\n", T0);
+  t.core.receive("SUCCESS: hold=0\r\n", T0);
+  assertEquals(t.written, HANDSHAKE);
+  assertEquals(t.failures, []);
+  assertEquals(t.events[0], {
+    type: "connected",
+    managementVersion: 5,
+    openvpnPid: undefined,
+    openvpnState: undefined,
+  });
 });
 
 Deno.test("handshake fails when the version reply names no management version", () => {
@@ -192,10 +230,13 @@ Deno.test("a >HOLD after the link is up is released once", () => {
   const t = recordingCore();
   t.core.receive(">INFO:x\r\n", T0);
   t.core.receive("Management Version: 5\r\nEND\r\n", T0);
+  t.core.receive("SUCCESS: pid=7\r\n", T0);
+  t.core.receive("SUCCESS: real-time state notification set to ON\r\n", T0);
+  t.core.receive("1795879225,CONNECTED,SUCCESS,10.201.0.1,,,10.200.0.1,1194\r\nEND\r\n", T0);
   t.core.receive("SUCCESS: hold=0\r\n", T0);
   assert(t.core.ready);
   t.core.receive(">HOLD:Waiting for hold release:0\r\n", T0);
   t.core.receive("SUCCESS: hold release succeeded\r\n>HOLD:Waiting for hold release:0\r\n", T0);
-  assertEquals(t.written, ["version", "hold", "hold release"]);
+  assertEquals(t.written, [...HANDSHAKE, "hold release"]);
   assertEquals(t.events.map((event) => event.type), ["connected", "info", "hold", "hold"]);
 });
