@@ -159,8 +159,11 @@ export class ClientEvents {
    * Whether a finished sign-in still names the client at `cid`: begun in OpenVPN's current
    * run, and no other sign-in began on that cid since. A sign-in this link never saw (taken
    * over mid-callback) passes on its run alone: within one run OpenVPN never reuses a cid.
+   * Undefined until the link first came up (an instance that just took the link over): it
+   * cannot be judged yet.
    */
-  isCurrentSignIn(cid: number, signIn: SignInRef): boolean {
+  isCurrentSignIn(cid: number, signIn: SignInRef): boolean | undefined {
+    if (this.#run === undefined) return undefined;
     if (signIn.openvpnRun === undefined || signIn.openvpnRun !== this.#run) return false;
     const latest = this.#pendingByCid.get(cid);
     return latest === undefined || latest.id === signIn.loginId;

@@ -24,6 +24,7 @@ export class ServerLink {
   #unsubscribe: (() => void) | undefined;
   /** OpenVPN's pid as the link last told it: with a state, it names OpenVPN's run. */
   #openvpnPid: number | undefined;
+  readonly #linkUpListeners = new Set<() => void>();
 
   constructor(
     connection: ManagementConnection,
@@ -49,11 +50,13 @@ export class ServerLink {
     return this.#connection.status().linkUp;
   }
 
-  /** Calls `listener` each time the management link comes up (again); returns the unsubscribe. */
+  /**
+   * Calls `listener` each time the management link comes up (again), once this link has taken
+   * in OpenVPN's run (so a sign-in's answer can be checked); returns the unsubscribe.
+   */
   onLinkUp(listener: () => void): () => void {
-    return this.#connection.onEvent((event) => {
-      if (event.type === "connected") listener();
-    });
+    this.#linkUpListeners.add(listener);
+    return () => this.#linkUpListeners.delete(listener);
   }
 
   /** Stops taking events, waits (bounded) for the ones being handled, closes the socket. */
@@ -117,6 +120,7 @@ export class ServerLink {
         this.#openvpnPid = event.openvpnPid;
         // Before any client event of this link is handled: their sign-ins begin in this run.
         const ended = this.#runIs(event.openvpnState);
+        for (const listener of this.#linkUpListeners) listener();
         await this.#reconcile(this.#clock.now());
         await ended;
         return;

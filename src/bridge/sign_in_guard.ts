@@ -6,7 +6,7 @@
  * user who signed in. Commands that carry no sign-in (answers to events being handled, kills)
  * pass unchanged.
  */
-import { ManagementCommandError } from "../management/errors.ts";
+import { ManagementCommandError, ManagementConnectionError } from "../management/errors.ts";
 import type { ClientCommander, SignInRef } from "./commander.ts";
 
 /** Refused by the bridge: the sign-in no longer names OpenVPN's client. */
@@ -18,13 +18,26 @@ export class SignInEndedError extends ManagementCommandError {
   }
 }
 
-/** `isCurrent(cid, signIn)`: whether the sign-in still names the client at `cid` (ClientEvents). */
+/**
+ * `isCurrent(cid, signIn)`: whether the sign-in still names the client at `cid` (ClientEvents);
+ * undefined while the link has not come up yet. Such a command fails as any command on a link
+ * still connecting does (not-connected), so a cluster's work item waits for the link instead of
+ * being refused for good.
+ */
 export function signInGuard(
   inner: ClientCommander,
-  isCurrent: (cid: number, signIn: SignInRef) => boolean,
+  isCurrent: (cid: number, signIn: SignInRef) => boolean | undefined,
 ): ClientCommander {
   const check = (command: string, cid: number, signIn: SignInRef | undefined) => {
-    if (signIn !== undefined && !isCurrent(cid, signIn)) throw new SignInEndedError(command, cid);
+    if (signIn === undefined) return;
+    const current = isCurrent(cid, signIn);
+    if (current === undefined) {
+      throw new ManagementConnectionError(
+        "not-connected",
+        `Management interface not connected yet: cannot check the sign-in of ${command}`,
+      );
+    }
+    if (!current) throw new SignInEndedError(command, cid);
   };
   return {
     pendingAuth: (cid, kid, url, timeoutSec) => inner.pendingAuth(cid, kid, url, timeoutSec),

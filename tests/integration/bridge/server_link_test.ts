@@ -14,10 +14,15 @@ import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { testClientEvents } from "../../support/client_events_fixture.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
 import { FakeManagementServer } from "../../support/fake_management_server.ts";
+import { STARTED_AT } from "../../support/openvpn_side.ts";
 import { pollUntil } from "../../e2e/lib/wait.ts";
 
 /** A ServerLink over a real management connection to `server` (not started). */
 function linkTo(server: FakeManagementServer): ServerLink {
+  return linkAndEvents(server).link;
+}
+
+function linkAndEvents(server: FakeManagementServer) {
   const connection = new ManagementConnection({
     address: server.address,
     commandTimeoutMs: 2000,
@@ -29,7 +34,7 @@ function linkTo(server: FakeManagementServer): ServerLink {
     clock: new FakeClock(),
     eventsCommander: managementCommander(connection),
   });
-  return new ServerLink(connection, events, getLogger("clients"), systemClock);
+  return { link: new ServerLink(connection, events, getLogger("clients"), systemClock), events };
 }
 
 async function withLink(
@@ -106,12 +111,18 @@ Deno.test("a malformed CONNECT header whose ids parse is denied; one without ids
 
 Deno.test("onLinkUp listeners are told each time the management link comes up, again after a drop", async () => {
   const server = await FakeManagementServer.start();
-  const link = linkTo(server);
+  const { link, events } = linkAndEvents(server);
   let ups = 0;
   const seenLinkUp: boolean[] = [];
+  // A sign-in of the run the stand-in tells: a listener (a cluster's work runner) may already
+  // have it judged.
+  const signIn = { loginId: "L".repeat(22), openvpnRun: `4242@${STARTED_AT}:CONNECTED` };
+  const judged: Array<boolean | undefined> = [];
+  assertEquals(events.isCurrentSignIn(0, signIn), undefined, "not before the link came up");
   const unsubscribe = link.onLinkUp(() => {
     ups++;
     seenLinkUp.push(link.linkUp);
+    judged.push(events.isCurrentSignIn(0, signIn));
   });
   link.start();
   try {
@@ -120,6 +131,7 @@ Deno.test("onLinkUp listeners are told each time the management link comes up, a
     await pollUntil("the link to come up again", () => ups === 2 || undefined, 5000, 10);
     // Told once the link can carry commands.
     assertEquals(seenLinkUp, [true, true]);
+    assertEquals(judged, [true, true]);
     unsubscribe();
     await server.closeClient();
     await server.waitForConnections(3);

@@ -6,6 +6,7 @@
 import { assert, assertEquals, assertRejects } from "../../support/assert.ts";
 import type { SignInRef } from "../../../src/bridge/commander.ts";
 import { SignInEndedError, signInGuard } from "../../../src/bridge/sign_in_guard.ts";
+import { ManagementConnectionError } from "../../../src/management/errors.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import {
   settle,
@@ -109,6 +110,23 @@ Deno.test("a finished sign-in is not current once another began on its cid, or w
   // Taken over mid-callback (this link never saw it): its run alone decides.
   assert(t.events.isCurrentSignIn(7, { loginId: "DDDDDDDDDDDDDDDDDDDDDD", openvpnRun: RUN_1 }));
   assertEquals(t.events.isCurrentSignIn(7, alice(undefined)), false);
+  t.events.close();
+});
+
+Deno.test("before the link first came up a sign-in cannot be judged: the guard fails as on a link still connecting", async () => {
+  const t = setup();
+  assertEquals(t.events.isCurrentSignIn(0, alice(RUN_1)), undefined);
+  const inner = new RecordingCommander();
+  const guarded = signInGuard(inner, (cid, signIn) => t.events.isCurrentSignIn(cid, signIn));
+  // A cluster's work runner leaves such an item for the link (not-connected), not refused.
+  const error = await assertRejects(
+    () => guarded.auth(0, 1, [], alice(RUN_1)),
+    ManagementConnectionError,
+  );
+  assertEquals(error.code, "not-connected");
+  await t.events.openvpnRunIs(RUN_1);
+  await guarded.auth(0, 1, [], alice(RUN_1));
+  assertEquals(inner.commands.map((c) => c.kind), ["auth"]);
   t.events.close();
 });
 
