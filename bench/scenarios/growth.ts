@@ -23,6 +23,7 @@ import { writeBenchConfig } from "../lib/bridge_config.ts";
 import { benchCommonName } from "../lib/client_env.ts";
 import { LoadServer } from "../lib/load_server.ts";
 import { join } from "../lib/paths.ts";
+import { collectOwnGarbage } from "../lib/own_gc.ts";
 import { cpuMs, rssKb, startChild } from "../lib/proc.ts";
 import { printTable, verdict, writeResult } from "../lib/report.ts";
 import { copySqliteFile, removeDirs, tmpfsDir } from "../lib/scratch.ts";
@@ -156,15 +157,19 @@ async function measureSize(
       await listed;
       const firstReauthMs = (await firstReauthAnswered(server)) - start;
       let roundNo = 0;
+      const coldBlocks = blocksFor("REAUTH", bound, roundNo++);
+      collectOwnGarbage();
       const coldBefore = cpuMs(bridge.pid);
-      const cold = await server.run(blocksFor("REAUTH", bound, roundNo++));
+      const cold = await server.run(coldBlocks);
       const coldCpuUs = ((cpuMs(bridge.pid) - coldBefore) * 1000) / cold.answered;
       const warm: Array<{ eventsPerSec: number; cpuUs: number; redisCpuUs: number }> = [];
       const redisPid = filled.redisPid;
       for (let run = 0; run < WARM_RUNS; run++) {
+        const blocks = blocksFor("REAUTH", bound, roundNo++);
+        collectOwnGarbage();
         const before = cpuMs(bridge.pid);
         const redisBefore = redisPid === undefined ? 0 : cpuMs(redisPid);
-        const result = await server.run(blocksFor("REAUTH", bound, roundNo++));
+        const result = await server.run(blocks);
         warm.push({
           eventsPerSec: result.eventsPerSec,
           cpuUs: ((cpuMs(bridge.pid) - before) * 1000) / result.answered,

@@ -6,6 +6,7 @@
 import { type BlockKind, clientBlock } from "../lib/client_env.ts";
 import type { OutgoingBlock, RunResult } from "../lib/load_server.ts";
 import { printTable, type Row, verdict, writeResult } from "../lib/report.ts";
+import { collectOwnGarbage, watchOwnStalls } from "../lib/own_gc.ts";
 import { cpuMs } from "../lib/proc.ts";
 import { median, round, summarize } from "../lib/stats.ts";
 import { type Responder, type ResponderKind, startResponder } from "./responders.ts";
@@ -40,6 +41,11 @@ export interface StormSummary {
   coldEventsPerSec: number;
   pacedP50Ms: number;
   pacedP99Ms: number;
+  /**
+   * The longest stall of the bench's own event loop during this responder's paced runs: a p99
+   * near it is the load generator's, not the responder's (own_gc.ts).
+   */
+  generatorStallMs: number;
   unexpectedAnswers: number;
 }
 
@@ -64,11 +70,13 @@ async function runStorm(spec: StormSpec, options: StormOptions): Promise<StormSu
     const cpuPerEvent = new Map<ResponderKind, number[]>();
     const cold = new Map<ResponderKind, number>();
     const paced = new Map<ResponderKind, RunResult[]>();
+    const generatorStallMs = new Map<ResponderKind, number>();
     let roundNo = 0;
     // The first full-size storm after start-up (JIT, caches, sqlite pages cold): reported
     // on its own as "cold", not in the medians.
     const first = blocksFor(spec.kind, options.events, roundNo++);
     for (const responder of responders) {
+      collectOwnGarbage();
       cold.set(responder.kind, (await responder.server.run(first)).eventsPerSec);
     }
     // Then storms that are not measured, so that the medians are the steady state: the bridge
@@ -81,6 +89,7 @@ async function runStorm(spec: StormSpec, options: StormOptions): Promise<StormSu
     for (let run = 0; run < options.runs; run++) {
       const blocks = blocksFor(spec.kind, options.events, roundNo++);
       for (const responder of responders) {
+        collectOwnGarbage();
         const cpuBefore = cpuMs(responder.child.pid);
         const result = await responder.server.run(blocks);
         const cpuUs = ((cpuMs(responder.child.pid) - cpuBefore) * 1000) / result.answered;
@@ -97,7 +106,14 @@ async function runStorm(spec: StormSpec, options: StormOptions): Promise<StormSu
     for (let run = 0; run < options.runs; run++) {
       const pacedBlocks = blocksFor(spec.kind, options.pacedEvents, roundNo++);
       for (const responder of responders) {
+        collectOwnGarbage();
+        const stalls = watchOwnStalls();
         const result = await responder.server.run(pacedBlocks, { ratePerSec: options.pacedRate });
+        const stallMs = stalls();
+        generatorStallMs.set(
+          responder.kind,
+          Math.max(stallMs, generatorStallMs.get(responder.kind) ?? 0),
+        );
         paced.set(responder.kind, [...(paced.get(responder.kind) ?? []), result]);
       }
     }
@@ -125,6 +141,7 @@ async function runStorm(spec: StormSpec, options: StormOptions): Promise<StormSu
         coldEventsPerSec: cold.get(responder.kind) ?? NaN,
         pacedP50Ms: median(pacedLatency.map((l) => l.p50)),
         pacedP99Ms: median(pacedLatency.map((l) => l.p99)),
+        generatorStallMs: generatorStallMs.get(responder.kind) ?? NaN,
         unexpectedAnswers: unexpected,
       };
     });
@@ -176,6 +193,7 @@ function rows(summaries: StormSummary[]): Row[] {
     "paced p50 ms": round(s.pacedP50Ms),
     "paced p99 ms": round(s.pacedP99Ms),
     "paced p99 x reference": round(s.pacedP99Ms / (reference?.pacedP99Ms ?? NaN)),
+    "generator stall ms": round(s.generatorStallMs),
     "wrong/missing answers": s.unexpectedAnswers,
   }));
 }
