@@ -144,14 +144,17 @@ export class ClientEvents {
         "now name other clients",
       { server, count: ended.length },
     );
-    for (const entry of ended) {
-      // Not deleted (the store is out): the guard still refuses its answer.
-      await store.deletePending(entry.id).catch((error) =>
-        log.warning("Could not delete a sign-in OpenVPN's restart ended: {error}", {
-          error: String(error),
-        })
-      );
-    }
+    // Together, not one store round trip after another. One not deleted (the store is out):
+    // the guard still refuses its answer.
+    await Promise.all(
+      ended.map((entry) =>
+        store.deletePending(entry.id).catch((error) =>
+          log.warning("Could not delete a sign-in OpenVPN's restart ended: {error}", {
+            error: String(error),
+          })
+        )
+      ),
+    );
     return ended.length;
   }
 
