@@ -6,7 +6,7 @@
  * change what a read returns: decoding the same bytes under the same id gives the same session.
  *
  * Only sessions bound to a client are kept (the ones REAUTHs read), at most CACHE_LIMIT; beyond
- * that the least recently stored is dropped.
+ * that the least recently stored go (a batch at a time, session_cache.ts).
  */
 import { Buffer } from "node:buffer";
 import type { StoredFields } from "./redis_codec.ts";

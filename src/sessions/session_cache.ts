@@ -2,8 +2,8 @@
  * Decoded entries kept as frozen snapshots so that a read costs no JSON parsing and no
  * decryption: the file store's sessions (a REAUTH) and pending logins (the login page, the
  * confirm step and the callback each read one), and the Redis store's sessions with the bytes
- * they came from. Bounded: beyond the limit the least recently stored is dropped. The store
- * decides when a cache is stale (another connection wrote the file) and clears it.
+ * they came from. Bounded: beyond the limit the least recently stored go, a small batch at a
+ * time. The store decides when a cache is stale (another connection wrote the file) and clears it.
  */
 import type { PendingLogin } from "./types.ts";
 
@@ -12,21 +12,28 @@ export const CACHE_LIMIT = 50_000;
 /** Pending logins live minutes; this many covers a CONNECT storm's logins being finished. */
 export const PENDING_CACHE_LIMIT = 10_000;
 
+/**
+ * Beyond the limit the oldest entries go this many at a time (a 64th of the limit). Finding the
+ * oldest walks the Map from its start, over the holes that earlier deletes left there until the
+ * Map rehashes; one entry per walk cost 5.5-7.4 µs per store once the cache was full (Deno and
+ * Bun), a B2 CONNECT storm paying it for every pending login. A batch shares one walk.
+ *
+ * Not a live iterator kept between stores: a Map iterator that is not advanced keeps every hash
+ * table the Map has outgrown alive (V8 links them for it), so a cache below its limit, where
+ * nothing advanced it, grew by ~40 B per store for as long as the process ran.
+ */
+export function evictionBatch(limit: number): number {
+  return Math.max(1, Math.floor(limit / 64));
+}
+
 export class SnapshotCache<T> {
   readonly #entries = new Map<string, T>();
   readonly #limit: number;
-  /**
-   * Where the least recently stored entry is. A Map keeps deleted entries as holes until it
-   * rehashes, and a fresh `keys()` walks from the start over all of them: taking the oldest
-   * that way cost 5.5-7.4 µs per store once the cache was full (Deno and Bun; about 1 µs below
-   * the limit), a B2 CONNECT storm paying it on every pending login. A live iterator goes on
-   * from where it stopped, past entries deleted or stored again since.
-   */
-  #oldest: MapIterator<string>;
+  readonly #batch: number;
 
   constructor(limit: number) {
     this.#limit = limit;
-    this.#oldest = this.#entries.keys();
+    this.#batch = evictionBatch(limit);
   }
 
   get(key: string): T | undefined {
@@ -45,13 +52,11 @@ export class SnapshotCache<T> {
   }
 
   #dropOldest(): void {
-    let next = this.#oldest.next();
-    // Done once it caught up with the newest entry (a finished iterator stays finished).
-    if (next.done) {
-      this.#oldest = this.#entries.keys();
-      next = this.#oldest.next();
+    let left = this.#batch;
+    for (const key of this.#entries.keys()) {
+      this.#entries.delete(key);
+      if (--left === 0) return;
     }
-    if (!next.done) this.#entries.delete(next.value);
   }
 
   delete(key: string): void {
@@ -66,7 +71,6 @@ export class SnapshotCache<T> {
 
   clear(): void {
     this.#entries.clear();
-    this.#oldest = this.#entries.keys();
   }
 }
 
