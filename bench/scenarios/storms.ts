@@ -49,11 +49,19 @@ export interface StormSummary {
   unexpectedAnswers: number;
 }
 
-/** Blocks for one run: REAUTH reuses clients 0..n-1 with a fresh kid; CONNECT uses new cids. */
+/** CONNECT cids of one round: rounds of different sizes (storms, paced runs) never overlap. */
+const CIDS_PER_ROUND = 1_000_000;
+
+/**
+ * Blocks for one run: REAUTH reuses clients 0..n-1 with a fresh kid; CONNECT uses cids no
+ * earlier round used, as OpenVPN never gives a cid twice while it runs (a reused cid would
+ * take the bridge's path for a sign-in ended by a restart, an extra store delete per CONNECT).
+ */
 export function blocksFor(kind: BlockKind, count: number, round: number): OutgoingBlock[] {
+  if (count > CIDS_PER_ROUND) throw new Error(`At most ${CIDS_PER_ROUND} blocks per round`);
   const blocks: OutgoingBlock[] = [];
   for (let i = 0; i < count; i++) {
-    const cid = kind === "REAUTH" ? i : 1_000_000 + round * count + i;
+    const cid = kind === "REAUTH" ? i : CIDS_PER_ROUND * (round + 1) + i;
     const kid = kind === "REAUTH" ? 10 + round : 1;
     blocks.push({ cid, kid, text: clientBlock(kind, cid, kid) });
   }
