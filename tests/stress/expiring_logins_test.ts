@@ -17,7 +17,7 @@ import { clientEnv } from "../support/bridge_harness.ts";
 import type { RecordingCommander } from "../support/recording_commander.ts";
 import { testClientEvents } from "../support/client_events_fixture.ts";
 import { FakeClock } from "../support/fake_clock.ts";
-import { settledHeap } from "./_fixtures.ts";
+import { settledHeap } from "../support/settled_heap.ts";
 
 const LOGINS = 10_000;
 const TIMEOUT_MS = 10_000;

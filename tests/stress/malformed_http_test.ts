@@ -17,7 +17,7 @@ import { MemoryStore } from "../../src/sessions/memory_store.ts";
 import { assert, assertEquals } from "../support/assert.ts";
 import { RecordingCommander } from "../support/recording_commander.ts";
 import { testAdmission, testPendingLogin } from "../support/client_events_fixture.ts";
-import { settledHeap } from "./_fixtures.ts";
+import { settledHeap } from "../support/settled_heap.ts";
 
 const IN_PROCESS = 100_000;
 const OVER_SOCKET = 5_000;

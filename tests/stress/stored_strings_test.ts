@@ -14,7 +14,7 @@ import { TokenCipher } from "../../src/sessions/token_cipher.ts";
 import type { SessionStore } from "../../src/sessions/types.ts";
 import { assert, assertEquals } from "../support/assert.ts";
 import { testSession } from "../support/client_events_fixture.ts";
-import { settledHeap } from "./_fixtures.ts";
+import { settledHeap } from "../support/settled_heap.ts";
 
 const SESSIONS = 50;
 const CHUNK_CHARS = 1 << 20;

@@ -1,7 +1,5 @@
-import v8 from "node:v8";
-import vm from "node:vm";
-import process from "node:process";
 import { assert, assertEquals } from "../../support/assert.ts";
+import { settledHeap } from "../../support/settled_heap.ts";
 import { evictionBatch, SnapshotCache } from "../../../src/sessions/session_cache.ts";
 
 /**
@@ -68,19 +66,15 @@ Deno.test("SnapshotCache holds no more than its limit", () => {
  * outgrew while nobody advanced it: 1,000,000 re-stores of 10,000 entries left 40 MB alive on
  * Deno. Memory, not time: the heap after a full collection.
  */
-Deno.test("SnapshotCache below its limit keeps no garbage alive as entries are stored again", () => {
-  v8.setFlagsFromString("--expose-gc");
-  const gc = vm.runInNewContext("gc") as () => void;
+Deno.test("SnapshotCache below its limit keeps no garbage alive as entries are stored again", async () => {
   const cache = new SnapshotCache<{ n: number }>(50_000);
   const keys = Array.from({ length: 10_000 }, (_, i) => `s${i}`);
   for (const key of keys) cache.set(key, { n: 0 });
-  gc();
-  const before = process.memoryUsage().heapUsed;
+  const before = await settledHeap();
   for (let round = 1; round <= 100; round++) {
     for (const key of keys) cache.set(key, cache.get(key)!);
   }
-  gc();
-  const grown = process.memoryUsage().heapUsed - before;
+  const grown = (await settledHeap()) - before;
   assert(grown < 8_000_000, `heap grew by ${(grown / 1e6).toFixed(1)} MB`);
   // Used after the measurement, so that the cache itself is not collected before it.
   assertEquals(cache.get("s5"), { n: 0 });
