@@ -19,7 +19,7 @@ import { type ClientRequest, decide, readsSession } from "./decide.ts";
 import { EnvClientRequest } from "./client_request.ts";
 import { decideWithoutStore } from "./decide_without_store.ts";
 import { type Denial, SIGN_IN_TIMED_OUT } from "./denial.ts";
-import { ExpiryQueue } from "./expiry_queue.ts";
+import { type SignIn, SignIns } from "./sign_ins.ts";
 
 export interface ClientEventsConfig {
   baseUrl: URL;
@@ -55,33 +55,16 @@ export interface ClientEventsDeps {
  */
 const PENDING_GRACE_SEC = 5;
 
-/** A sign-in's deadline, with what its audit line names if it passes. */
-interface PendingDeadline {
-  id: string;
-  cid: number;
-  kid: number;
-  expiresAt: number;
-  commonName: string;
-  clientIp: string;
-  /** The run of OpenVPN it began in (PendingLogin.openvpnRun). */
-  run: string | undefined;
-}
-
 export class ClientEvents {
   readonly #deps: ClientEventsDeps;
   readonly #metrics: ServerMetrics;
-  /** A login not finished in time is denied, so the client learns why instead of hanging. */
-  readonly #deadlines: ExpiryQueue<PendingDeadline>;
-  /** The latest sign-in started (or adopted) on each cid, until its deadline or DISCONNECT. */
-  readonly #pendingByCid = new Map<number, PendingDeadline>();
-  /** OpenVPN's run, as the link last told it (openvpnRunIs); undefined before the first. */
-  #run: string | undefined;
+  readonly #signIns: SignIns;
 
   constructor(deps: ClientEventsDeps) {
     this.#deps = deps;
     this.#metrics = deps.metrics ?? noMetrics.server(deps.server);
-    this.#deadlines = new ExpiryQueue((entry) => {
-      this.#expireLogin(entry).catch((error) =>
+    this.#signIns = new SignIns((signIn) => {
+      this.#expireLogin(signIn).catch((error) =>
         deps.log.warning("Denying an expired sign-in failed: {error}", { error: String(error) })
       );
     }, deps.clock);
@@ -102,7 +85,7 @@ export class ClientEvents {
         .sort((a, b) => a.expiresAt - b.expiresAt);
       for (const { id, cid, kid, expiresAt, commonName, clientIp, openvpnRun } of mine) {
         await this.#endEarlierSignIn(cid);
-        this.#track({ id, cid, kid, expiresAt, commonName, clientIp, run: openvpnRun });
+        this.#signIns.track({ id, cid, kid, expiresAt, commonName, clientIp, run: openvpnRun });
       }
     } catch (error) {
       log.warning("Could not read the sign-ins in progress on {server}: {error}", {
@@ -123,21 +106,13 @@ export class ClientEvents {
   /**
    * The link told OpenVPN's run: at each link-up, and at each state change it reports (a
    * restart inside the process). A sign-in begun in another run names a client OpenVPN no
-   * longer has, or, as cids start at 0 again, a new client: it ends here, so its callback shows
-   * the expired page, its deadline denies nobody, and the guard (sign_in_guard.ts) refuses any
-   * answer still on its way. `undefined` (OpenVPN did not tell) is a run of its own, matching
-   * nothing earlier. Resolves how many sign-ins ended.
+   * longer has, or, as cids start at 0 again, a new client: it ends here (sign_ins.ts), so its
+   * callback shows the expired page, its deadline denies nobody, and the guard
+   * (sign_in_guard.ts) refuses any answer still on its way. Resolves how many sign-ins ended.
    */
   async openvpnRunIs(run: string | undefined): Promise<number> {
-    const current = run ?? `unknown:${crypto.randomUUID()}`;
-    if (current === this.#run) return 0;
-    this.#run = current;
-    const ended: PendingDeadline[] = [];
-    for (const entry of this.#pendingByCid.values()) {
-      if (entry.run !== current) ended.push(entry);
-    }
+    const ended = this.#signIns.runIs(run);
     if (ended.length === 0) return 0;
-    for (const entry of ended) this.#pendingByCid.delete(entry.cid);
     const { store, server, log } = this.#deps;
     log.info(
       "Ended {count} sign-in(s) begun before OpenVPN on {server} restarted: their client numbers " +
@@ -158,29 +133,14 @@ export class ClientEvents {
     return ended.length;
   }
 
-  /**
-   * Whether a finished sign-in still names the client at `cid`: begun in OpenVPN's current
-   * run, and no other sign-in began on that cid since. A sign-in this link never saw (taken
-   * over mid-callback) passes on its run alone: within one run OpenVPN never reuses a cid.
-   * Undefined until the link first came up (an instance that just took the link over): it
-   * cannot be judged yet.
-   */
+  /** Whether a finished sign-in still names the client at `cid` (SignIns.isCurrent). */
   isCurrentSignIn(cid: number, signIn: SignInRef): boolean | undefined {
-    if (this.#run === undefined) return undefined;
-    if (signIn.openvpnRun === undefined || signIn.openvpnRun !== this.#run) return false;
-    const latest = this.#pendingByCid.get(cid);
-    return latest === undefined || latest.id === signIn.loginId;
+    return this.#signIns.isCurrent(cid, signIn);
   }
 
   /** Stops the sign-in deadlines (the service is stopping). */
   close(): void {
-    this.#deadlines.close();
-    this.#pendingByCid.clear();
-  }
-
-  #track(entry: PendingDeadline): void {
-    this.#deadlines.add(entry);
-    this.#pendingByCid.set(entry.cid, entry);
+    this.#signIns.close();
   }
 
   /**
@@ -191,16 +151,12 @@ export class ClientEvents {
    * the one started earlier on it.
    */
   async #endEarlierSignIn(cid: number): Promise<void> {
-    const earlier = this.#pendingByCid.get(cid);
-    if (earlier === undefined) return;
-    this.#pendingByCid.delete(cid);
-    await this.#deps.store.deletePending(earlier.id);
+    const earlier = this.#signIns.endOn(cid);
+    if (earlier !== undefined) await this.#deps.store.deletePending(earlier.id);
   }
 
-  async #expireLogin(entry: PendingDeadline): Promise<void> {
-    // Ended by a newer sign-in on its cid, or its client left: there is nobody to deny.
-    if (this.#pendingByCid.get(entry.cid) !== entry) return;
-    this.#pendingByCid.delete(entry.cid);
+  /** Its deadline passed while it was still the latest sign-in on its cid. */
+  async #expireLogin(entry: SignIn): Promise<void> {
     // Gone means the callback took it (and answered) or the client left: nothing to say. A
     // store that cannot say cannot hand the login to a callback either: deny, so the client
     // hears why.
@@ -255,7 +211,7 @@ export class ClientEvents {
   async onDisconnect(cid: number): Promise<void> {
     const { store, server } = this.#deps;
     this.#deps.knownSessions?.forgetClient(server, cid);
-    this.#pendingByCid.delete(cid);
+    this.#signIns.clientLeft(cid);
     await store.deletePendingByCid(server, cid);
     await this.#endBinding(cid, Infinity);
   }
@@ -410,11 +366,11 @@ export class ClientEvents {
       createdAt,
       expiresAt: createdAt + config.authPendingTimeoutMs,
       oauth: undefined,
-      ...(this.#run === undefined ? {} : { openvpnRun: this.#run }),
+      ...(this.#signIns.run === undefined ? {} : { openvpnRun: this.#signIns.run }),
     };
     await this.#endEarlierSignIn(req.cid);
     await store.putPending(login);
-    this.#track({
+    this.#signIns.track({
       id: login.id,
       cid: login.cid,
       kid: login.kid,

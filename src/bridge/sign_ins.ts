@@ -1,0 +1,108 @@
+/**
+ * The sign-ins in progress on one OpenVPN server, as ClientEvents keeps them: the latest one
+ * begun on each cid, each one's deadline, and the run of OpenVPN they began in. State only: the
+ * store deletes and the denials these decisions call for are ClientEvents' (client_events.ts).
+ *
+ * A cid and kid name a client only within one run of OpenVPN (openvpn_run.ts): a restart
+ * numbers clients from 0 again and tells nobody about the clients it had. So a sign-in ends
+ * when another begins on its cid, when its client leaves, and when OpenVPN's run changes.
+ */
+import type { Clock } from "../clock.ts";
+import type { SignInRef } from "./commander.ts";
+import { ExpiryQueue } from "./expiry_queue.ts";
+
+/** A sign-in's deadline, with what its audit line names if it passes. */
+export interface SignIn {
+  id: string;
+  cid: number;
+  kid: number;
+  expiresAt: number;
+  commonName: string;
+  clientIp: string;
+  /** The run of OpenVPN it began in (PendingLogin.openvpnRun). */
+  run: string | undefined;
+}
+
+export class SignIns {
+  /** A sign-in not finished in time is denied, so the client learns why instead of hanging. */
+  readonly #deadlines: ExpiryQueue<SignIn>;
+  /** The latest sign-in begun (or adopted) on each cid, until its deadline or DISCONNECT. */
+  readonly #byCid = new Map<number, SignIn>();
+  /** OpenVPN's run, as the link last told it; undefined before the first time. */
+  #run: string | undefined;
+
+  /**
+   * `onOverdue` hears of a sign-in whose deadline passed while it was still the latest on its
+   * cid (a sign-in ended earlier has nobody left to deny); it is no longer tracked by then.
+   */
+  constructor(onOverdue: (signIn: SignIn) => void, clock: Clock) {
+    this.#deadlines = new ExpiryQueue((signIn) => {
+      if (this.#byCid.get(signIn.cid) !== signIn) return;
+      this.#byCid.delete(signIn.cid);
+      onOverdue(signIn);
+    }, clock);
+  }
+
+  /** The run new sign-ins begin in; undefined until the link first told one. */
+  get run(): string | undefined {
+    return this.#run;
+  }
+
+  /**
+   * Ends the sign-in begun earlier on `cid`, before another begins there; returns it (its
+   * pending login is to be deleted), or undefined.
+   */
+  endOn(cid: number): SignIn | undefined {
+    const earlier = this.#byCid.get(cid);
+    if (earlier !== undefined) this.#byCid.delete(cid);
+    return earlier;
+  }
+
+  /** Tracks a sign-in begun (or adopted) on its cid; call `endOn` first. */
+  track(signIn: SignIn): void {
+    this.#deadlines.add(signIn);
+    this.#byCid.set(signIn.cid, signIn);
+  }
+
+  /** The client at `cid` left: its sign-in has nobody to answer. */
+  clientLeft(cid: number): void {
+    this.#byCid.delete(cid);
+  }
+
+  /**
+   * The link told OpenVPN's run (`undefined`: OpenVPN did not say, a run of its own that
+   * matches nothing earlier). Returns the sign-ins begun in another run, which end here: their
+   * cids now name other clients, or nobody.
+   */
+  runIs(run: string | undefined): SignIn[] {
+    const current = run ?? `unknown:${crypto.randomUUID()}`;
+    if (current === this.#run) return [];
+    this.#run = current;
+    const ended: SignIn[] = [];
+    for (const signIn of this.#byCid.values()) {
+      if (signIn.run !== current) ended.push(signIn);
+    }
+    for (const signIn of ended) this.#byCid.delete(signIn.cid);
+    return ended;
+  }
+
+  /**
+   * Whether a finished sign-in still names the client at `cid`: begun in OpenVPN's current
+   * run, and no other sign-in began on that cid since. A sign-in this link never saw (taken
+   * over mid-callback) passes on its run alone: within one run OpenVPN never reuses a cid.
+   * Undefined until the link first told a run (an instance that just took the link over): it
+   * cannot be judged yet.
+   */
+  isCurrent(cid: number, signIn: SignInRef): boolean | undefined {
+    if (this.#run === undefined) return undefined;
+    if (signIn.openvpnRun === undefined || signIn.openvpnRun !== this.#run) return false;
+    const latest = this.#byCid.get(cid);
+    return latest === undefined || latest.id === signIn.loginId;
+  }
+
+  /** Stops the deadlines (the service is stopping). */
+  close(): void {
+    this.#deadlines.close();
+    this.#byCid.clear();
+  }
+}
