@@ -18,7 +18,8 @@ import type { ClientCommander, SignInRef } from "./commander.ts";
 import { type ClientRequest, decide, readsSession } from "./decide.ts";
 import { EnvClientRequest } from "./client_request.ts";
 import { decideWithoutStore } from "./decide_without_store.ts";
-import { type Denial, SIGN_IN_TIMED_OUT } from "./denial.ts";
+import { type Denial, INTERNAL_ERROR, SIGN_IN_TIMED_OUT } from "./denial.ts";
+import { type AnswerApart, answersApart } from "./answers_apart.ts";
 import { type SignIn, SignIns } from "./sign_ins.ts";
 
 export interface ClientEventsConfig {
@@ -59,10 +60,16 @@ export class ClientEvents {
   readonly #deps: ClientEventsDeps;
   readonly #metrics: ServerMetrics;
   readonly #signIns: SignIns;
+  /** What events are answered with: see answers_apart.ts. */
+  readonly #answers: ClientCommander;
+  #closed = false;
 
   constructor(deps: ClientEventsDeps) {
     this.#deps = deps;
     this.#metrics = deps.metrics ?? noMetrics.server(deps.server);
+    this.#answers = answersApart(deps.commander, (answer, cid, kid, error) => {
+      this.#answerNotTaken(answer, cid, kid, error);
+    });
     this.#signIns = new SignIns((signIn) => {
       this.#expireLogin(signIn).catch((error) =>
         deps.log.warning("Denying an expired sign-in failed: {error}", { error: String(error) })
@@ -138,8 +145,12 @@ export class ClientEvents {
     return this.#signIns.isCurrent(cid, signIn);
   }
 
-  /** Stops the sign-in deadlines (the service is stopping). */
+  /**
+   * Stops the sign-in deadlines (the service is stopping). Answers still waiting for OpenVPN's
+   * reply were written: their replies are lost with the link we close, not refused.
+   */
   close(): void {
+    this.#closed = true;
     this.#signIns.close();
   }
 
@@ -263,7 +274,8 @@ export class ClientEvents {
   }
 
   async #decideAndAnswer(req: EnvClientRequest): Promise<void> {
-    const { store, commander, config, log, clock } = this.#deps;
+    const { store, config, log, clock } = this.#deps;
+    const commander = this.#answers;
     let session: Session | undefined;
     try {
       session = req.sessionId && readsSession(req, config.bypassCommonNames)
@@ -314,7 +326,8 @@ export class ClientEvents {
     req: EnvClientRequest,
     error: StoreUnavailableError,
   ): Promise<void> {
-    const { commander, config, log, clock } = this.#deps;
+    const { config, log, clock } = this.#deps;
+    const commander = this.#answers;
     // Only a REAUTH is judged on what this process last saw (decide_without_store.ts).
     const known = req.kind === "reauth" && config.sessions.storeUnreachable === "allow"
       ? this.#deps.knownSessions?.get(req.sessionId)
@@ -347,9 +360,24 @@ export class ClientEvents {
     this.#metrics.clientEvent(req.kind, "auth_nt");
   }
 
+  /**
+   * OpenVPN refused an answer sent apart from its event (answers_apart.ts), or the link went
+   * before it replied: the client is denied by its ids, as when handling the event fails.
+   */
+  #answerNotTaken(answer: AnswerApart, cid: number, kid: number, error: unknown): void {
+    if (this.#closed) return;
+    this.#deps.log.warning("OpenVPN did not take {answer} for cid {cid}; denying: {error}", {
+      answer,
+      cid,
+      error: String(error),
+    });
+    this.denyUnhandled(undefined, cid, kid, INTERNAL_ERROR).catch(() => {});
+  }
+
   async #startLogin(req: EnvClientRequest): Promise<void> {
     const { env } = req;
-    const { store, commander, config, clock, server, log } = this.#deps;
+    const { store, config, clock, server, log } = this.#deps;
+    const commander = this.#answers;
     const createdAt = clock.now();
     const login: PendingLogin = {
       id: this.#deps.newLoginId(),
