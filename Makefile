@@ -95,12 +95,12 @@ demo: system-deps deps
 	$(DENO) run --allow-all tests/e2e/demo.ts
 
 bench: deps build-bun
-	$(DENO) run --allow-all --v8-flags=--expose-gc bench/main.ts
+	$(DENO) run --allow-all bench/main.ts
 
 # The growth table up to 1,000,000 sessions, file store and Redis (filling each takes minutes;
 # Redis then holds about 3.3 GB).
 bench-scale: deps build-bun
-	$(DENO) run --allow-all --v8-flags=--expose-gc bench/main.ts --only G --growth-sizes 10000,100000,1000000
+	$(DENO) run --allow-all bench/main.ts --only G --growth-sizes 10000,100000,1000000
 
 clean:
 	rm -rf dist node_modules

@@ -3,7 +3,7 @@
  * under bench/results/). Every throughput figure comes with a ratio against the reference
  * responder measured in the same run, because the machine is shared and noisy.
  *
- *   deno run --allow-all --v8-flags=--expose-gc bench/main.ts [--only B1,B3,G] [--runs 3] [--quick]
+ *   deno run --allow-all bench/main.ts [--only B1,B3,G] [--runs 3] [--quick]
  *     [--growth-sizes 10000,100000,1000000] [--growth-stores file,redis]
  *
  * `--quick` shrinks every scenario (for a smoke test of the harness; figures not comparable).
@@ -16,7 +16,6 @@ import { redisMemoryPerSession } from "./scenarios/redis_memory.ts";
 import { memoryAndStartup } from "./scenarios/memory_startup.ts";
 import { growth } from "./scenarios/growth.ts";
 import { printTable, type Row, writeResult } from "./lib/report.ts";
-import { OWN_GC_EXPOSED } from "./lib/own_gc.ts";
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -28,12 +27,6 @@ const { values } = parseArgs({
     "growth-stores": { type: "string" },
   },
 });
-if (!OWN_GC_EXPOSED) {
-  console.warn(
-    "Warning: run with --v8-flags=--expose-gc (make bench does): without it the load " +
-      "generator's own garbage collections can land in a measured run (bench/lib/own_gc.ts)",
-  );
-}
 const KEYCLOAK_PBKDF2_ITERATIONS = 210_000;
 const only = new Set((values.only ?? "B1,B2,B3,B4,G").toUpperCase().split(","));
 const quick = values.quick === true;

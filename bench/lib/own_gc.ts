@@ -4,14 +4,12 @@
  * in a paced run stalled the generator and showed as the responder's p99. Measured on B2 (file
  * store, paced 500/s): p99 33-106 ms in runs where the generator's own event loop stalled 43-94 ms,
  * 4-8 ms once the bench collected its garbage before each run. So the bench collects its own
- * garbage before every measured run (`--v8-flags=--expose-gc`, which `make bench` passes) and
+ * garbage before every measured run (as the memory tests do, tests/support/settled_heap.ts) and
  * watches its own event loop while a paced run lasts.
  */
+import { forcedGc } from "../../tests/support/settled_heap.ts";
 
-const gc = (globalThis as { gc?: () => void }).gc;
-
-/** Whether the bench can collect its own garbage (run with `--v8-flags=--expose-gc`). */
-export const OWN_GC_EXPOSED = typeof gc === "function";
+const gc = forcedGc();
 
 /** A full collection now, so that none is due during the run that follows. */
 export function collectOwnGarbage(): void {

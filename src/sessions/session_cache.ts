@@ -29,11 +29,9 @@ export function evictionBatch(limit: number): number {
 export class SnapshotCache<T> {
   readonly #entries = new Map<string, T>();
   readonly #limit: number;
-  readonly #batch: number;
 
   constructor(limit: number) {
     this.#limit = limit;
-    this.#batch = evictionBatch(limit);
   }
 
   get(key: string): T | undefined {
@@ -52,7 +50,7 @@ export class SnapshotCache<T> {
   }
 
   #dropOldest(): void {
-    let left = this.#batch;
+    let left = evictionBatch(this.#limit);
     for (const key of this.#entries.keys()) {
       this.#entries.delete(key);
       if (--left === 0) return;

@@ -1,18 +1,26 @@
 /**
- * Heap in use after a full garbage collection. `gc` is exposed at run time through node:v8 and
- * node:vm (works on Deno without `--v8-flags`); without it the figure includes garbage.
+ * Full garbage collections on demand, for the tests and the bench that measure memory or must
+ * not have a collection land in a measured run. `gc` is exposed at run time through node:v8
+ * and node:vm, so no `--v8-flags=--expose-gc` is needed on Deno.
  */
-export async function settledHeap(): Promise<number> {
-  const { default: v8 } = await import("node:v8");
-  const { default: vm } = await import("node:vm");
+import v8 from "node:v8";
+import vm from "node:vm";
+import process from "node:process";
+
+/** A full collection, or undefined on a runtime that cannot be asked for one (Bun). */
+export function forcedGc(): (() => void) | undefined {
   try {
     v8.setFlagsFromString("--expose-gc");
-    const gc = vm.runInNewContext("gc") as () => void;
-    gc();
-    gc();
+    return vm.runInNewContext("gc") as () => void;
   } catch {
-    // no forced GC on this runtime: the bounds below are generous enough
+    return undefined;
   }
-  const { default: process } = await import("node:process");
-  return process.memoryUsage().heapUsed;
+}
+
+/** Heap in use after a full collection; without one (Bun) the figure includes garbage. */
+export function settledHeap(): Promise<number> {
+  const gc = forcedGc();
+  gc?.();
+  gc?.();
+  return Promise.resolve(process.memoryUsage().heapUsed);
 }
