@@ -61,6 +61,7 @@ const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
  * UTF-16 (a lone surrogate) goes through JSON everywhere, as UTF-8 cannot carry it.
  */
 export function ownString(text: string): string {
+  if (text === "") return text;
   if (ON_BUN && text.isWellFormed()) return decoder.decode(encoder.encode(text));
   return JSON.parse(JSON.stringify(text)) as string;
 }

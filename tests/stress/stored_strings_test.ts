@@ -3,6 +3,8 @@
  * management chunk it was read from. A store that keeps the session in memory (the memory
  * store; the file store's cache) must keep strings of its own, or each stored session holds its
  * whole chunk alive. Here each session's strings are slices of a 1 MiB chunk of its own.
+ * So must a sign-in in progress, which the bridge keeps for minutes: its deadline, its pending
+ * login and the file store's cache of it once held the chunk its CONNECT came in.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,12 +14,15 @@ import { MemoryStore } from "../../src/sessions/memory_store.ts";
 import { SqliteStore } from "../../src/sessions/sqlite_store.ts";
 import { TokenCipher } from "../../src/sessions/token_cipher.ts";
 import type { SessionStore } from "../../src/sessions/types.ts";
+import { ManagementProtocol } from "../../src/management/protocol.ts";
 import { assert, assertEquals } from "../support/assert.ts";
-import { testSession } from "../support/client_events_fixture.ts";
+import { testClientEvents, testSession } from "../support/client_events_fixture.ts";
+import { FakeClock } from "../support/fake_clock.ts";
 import { settledHeap } from "../support/settled_heap.ts";
 
 const SESSIONS = 50;
 const CHUNK_CHARS = 1 << 20;
+const FILLER_CHARS = 4096;
 const T0 = 1_800_000_000_000;
 
 /** Stores SESSIONS sessions read out of chunks nobody else keeps; returns the heap growth. */
@@ -52,11 +57,59 @@ async function heapKeptByChunks(store: SessionStore): Promise<number> {
   return growth;
 }
 
-function assertChunksFreed(growth: number): void {
+/**
+ * Begins SIGN_INS sign-ins, each from a CONNECT block read by the management protocol out of a
+ * chunk nobody else keeps; returns the heap growth while they are all still in progress.
+ */
+async function heapKeptBySignIns(store: SessionStore): Promise<number> {
+  const { events, commander } = testClientEvents({
+    store,
+    clock: new FakeClock(T0),
+    authPendingTimeoutMs: 180_000,
+  });
+  const protocol = new ManagementProtocol();
+  const idle = await settledHeap();
+  for (let i = 0; i < SESSIONS; i++) {
+    const env = [
+      `session_id=chunk-session-${String(i).padStart(4, "0")}`,
+      `common_name=cert-user-${i}.vpn.example.com`,
+      `untrusted_ip=2001:db8:0:${i}::7`,
+      "IV_PLAT=linux-with-a-long-name",
+      "IV_VER=2.6.14-built-here-long",
+      "IV_SSO=openurl,webauth,crtext",
+      // The protocol keeps lines of up to 8 KiB: the chunk's 1 MiB comes in many.
+      ...Array.from(
+        { length: CHUNK_CHARS / FILLER_CHARS },
+        (_, n) => `filler_${n}=${"x".repeat(FILLER_CHARS)}`,
+      ),
+    ];
+    const chunk = `>CLIENT:CONNECT,${i},1\r\n` +
+      env.map((line) => `>CLIENT:ENV,${line}\r\n`).join("") + ">CLIENT:ENV,END\r\n";
+    for (const event of protocol.push(chunk).events) {
+      if (event.type === "client-connect") await events.onConnect(event.cid, event.kid, event.env);
+    }
+  }
+  const growth = (await settledHeap()) - idle;
+  assertEquals(commander.commands.filter((c) => c.kind === "pending").length, SESSIONS);
+  const login = (await store.listPending()).find((pending) => pending.cid === 7);
+  assertEquals(
+    [login?.commonName, login?.clientIp, login?.sessionId, login?.platform],
+    [
+      "cert-user-7.vpn.example.com",
+      "2001:db8:0:7::7",
+      "chunk-session-0007",
+      "linux-with-a-long-name",
+    ],
+  );
+  events.close();
+  return growth;
+}
+
+function assertChunksFreed(growth: number, what = "stored sessions"): void {
   // Held chunks would be SESSIONS MiB; the sessions themselves are a few KiB.
   assert(
     growth < (SESSIONS * CHUNK_CHARS) / 5,
-    `Heap ${Math.round(growth / 1024)} KiB above idle: stored sessions keep their chunks`,
+    `Heap ${Math.round(growth / 1024)} KiB above idle: ${what} keep their chunks`,
   );
 }
 
@@ -79,6 +132,31 @@ Deno.test("a session in the file store's cache does not keep the management chun
   });
   try {
     assertChunksFreed(await heapKeptByChunks(store));
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test("a sign-in in progress does not keep the management chunk its CONNECT came in: memory store", async () => {
+  const store = new MemoryStore({ maxEntries: SESSIONS, now: () => T0 });
+  try {
+    assertChunksFreed(await heapKeptBySignIns(store), "sign-ins in progress");
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("a sign-in in progress does not keep the management chunk its CONNECT came in: file store", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "stress-strings-"));
+  const store = await SqliteStore.open({
+    path: join(dir, "sessions.sqlite"),
+    cipher: await TokenCipher.fromConfig(undefined, new Secret("stress-secret-stress-secret-0123")),
+    maxEntries: SESSIONS,
+    now: () => T0,
+  });
+  try {
+    assertChunksFreed(await heapKeptBySignIns(store), "sign-ins in progress");
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
