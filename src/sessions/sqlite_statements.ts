@@ -20,6 +20,10 @@ export function prepareStatements(db: DatabaseSync) {
     insertPending: prepare(
       "INSERT OR IGNORE INTO pending (id, server, cid, expires_at, data) VALUES (?, ?, ?, ?, ?)",
     ),
+    /** Only `data`: SQLite then rewrites the row alone, none of the table's three indexes. */
+    updatePendingData: prepare(
+      "UPDATE pending SET data = ? WHERE id = ? AND server = ? AND cid = ? AND expires_at = ?",
+    ),
     getPending: prepare("SELECT data FROM pending WHERE id = ? AND expires_at >= ?"),
     takePending: prepare("DELETE FROM pending WHERE id = ? RETURNING data, expires_at"),
     takeCachedPending: prepare("DELETE FROM pending WHERE id = ? RETURNING expires_at"),

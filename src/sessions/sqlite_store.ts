@@ -136,12 +136,19 @@ export class SqliteStore implements SessionStore {
     try {
       const row = [login.id, login.server, login.cid, login.expiresAt, data] as const;
       // Nearly every put is a new login (a fresh random id): with room, one statement writes
-      // it. An existing id, or a full store, takes the way that checks first.
+      // it. The other common put is the same login again with its OIDC state (the confirm
+      // step): only its data changed, which an update writes without touching the indexes
+      // (a replace deletes and inserts in all four b-trees). Anything else, or a full store,
+      // takes the way that checks first.
       if (
         this.#room.hasRoom("pending") &&
         Number(this.#sql.insertPending.run(...row).changes) === 1
       ) {
         this.#room.added("pending");
+        return undefined;
+      }
+      const sameKeys = [login.id, login.server, login.cid, login.expiresAt] as const;
+      if (Number(this.#sql.updatePendingData.run(data, ...sameKeys).changes) === 1) {
         return undefined;
       }
       const isNew = this.#room.makeRoom("pending", login.id);

@@ -78,6 +78,20 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
     assertEquals(await store.getPending("p-1"), continued);
   });
 
+  test(
+    "putPending() again with another client and deadline moves the login there",
+    async (store, clock) => {
+      await store.putPending(pendingLogin({ server: "vpn1", cid: 7 }));
+      const moved = pendingLogin({ server: "vpn2", cid: 8, expiresAt: clock.now() + MINUTE });
+      await store.putPending(moved);
+      assertEquals(await store.deletePendingByCid("vpn1", 7), 0);
+      assertEquals(await store.getPending("p-1"), moved);
+      clock.time += 2 * MINUTE;
+      assertEquals(await store.getPending("p-1"), undefined, "the new, earlier deadline holds");
+      assertEquals(await store.deletePendingByCid("vpn2", 8), 1);
+    },
+  );
+
   test("getPending() and takePending() treat an expired login as absent", async (store, clock) => {
     await store.putPending(pendingLogin({ expiresAt: T0 + MINUTE }));
     clock.time = T0 + MINUTE;

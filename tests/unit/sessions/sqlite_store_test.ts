@@ -299,6 +299,21 @@ Deno.test("SqliteStore hands a pending login to one of two stores on the same fi
   });
 });
 
+Deno.test("SqliteStore writes a pending login put again with its OIDC state to the file", async () => {
+  await withStore(async (store, path) => {
+    await store.putPending(pendingLogin({ oauth: undefined }));
+    await store.putPending(pendingLogin());
+    // Another connection has no cache: it reads the row.
+    const other = await open(path);
+    try {
+      assertEquals(await other.getPending("p-1"), pendingLogin());
+      assertEquals(await other.deletePendingByCid("vpn1", 7), 1);
+    } finally {
+      await other.close();
+    }
+  });
+});
+
 Deno.test("SqliteStore creates a missing parent directory", async () => {
   const { dir } = await tempPath();
   try {
