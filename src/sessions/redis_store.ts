@@ -183,7 +183,9 @@ export class RedisStore implements SessionStore {
     if (known !== undefined) return this.#live(known);
     const session = await decodeSession(fields, this.#cipher, sessionId);
     if (session === undefined) this.#decoded.delete(sessionId);
-    else this.#decoded.remember(sessionId, fields, session);
+    // Keyed by the entry's own id (the same text, checked): the one asked with is usually a
+    // slice of the REAUTH block's chunk, which a key would keep alive (entry_check.ts).
+    else this.#decoded.remember(session.sessionId, fields, session);
     return this.#live(session);
   }
 

@@ -168,7 +168,7 @@ export class SqliteStore implements SessionStore {
       const row = this.#sql.getPending.get(id, this.#now());
       if (row === undefined) return undefined;
       const login = frozenPending(this.#decodePending(row, id));
-      this.#pendingCache.set(id, login);
+      this.#pendingCache.set(login.id, login);
       return login;
     });
   }
@@ -428,7 +428,9 @@ export class SqliteStore implements SessionStore {
     const row = this.#sql.getSession.get(sessionId, this.#now());
     if (row === undefined) return undefined;
     const session = this.#decodeSession(row, sessionId);
-    this.#cache.set(sessionId, session);
+    // Keyed by the row's own id (the same text, checked): the one asked with is usually a slice
+    // of the REAUTH block's chunk, which a cache key would keep alive (entry_check.ts, ownString).
+    this.#cache.set(session.sessionId, session);
     return session;
   }
 }

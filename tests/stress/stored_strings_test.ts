@@ -4,7 +4,10 @@
  * store; the file store's cache) must keep strings of its own, or each stored session holds its
  * whole chunk alive. Here each session's strings are slices of a 1 MiB chunk of its own.
  * So must a sign-in in progress, which the bridge keeps for minutes: its deadline, its pending
- * login and the file store's cache of it once held the chunk its CONNECT came in.
+ * login and the file store's cache of it once held the chunk its CONNECT came in. And so must a
+ * store's cache of what it read: a session read for a REAUTH was cached under the id the
+ * REAUTH asked with, a slice of that REAUTH's chunk, which only Bun keeps alive through a Map
+ * key (_kept_reads_child.ts runs there).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,6 +21,7 @@ import { ManagementProtocol } from "../../src/management/protocol.ts";
 import { assert, assertEquals } from "../support/assert.ts";
 import { testClientEvents, testSession } from "../support/client_events_fixture.ts";
 import { FakeClock } from "../support/fake_clock.ts";
+import { RedisServer } from "../support/redis_server.ts";
 import { settledHeap } from "../support/settled_heap.ts";
 
 const SESSIONS = 50;
@@ -159,6 +163,27 @@ Deno.test("a sign-in in progress does not keep the management chunk its CONNECT 
     assertChunksFreed(await heapKeptBySignIns(store), "sign-ins in progress");
   } finally {
     await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test("on Bun, a session read for a REAUTH is not cached under the REAUTH's chunk: file and Redis stores", async () => {
+  const redis = await RedisServer.start();
+  const dir = mkdtempSync(join(tmpdir(), "stress-strings-"));
+  try {
+    const child = new URL("./_kept_reads_child.ts", import.meta.url).pathname;
+    const output = await new Deno.Command(Deno.env.get("BUN") ?? "bun", {
+      args: [child, join(dir, "sessions.sqlite"), redis.url],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(output.stdout);
+    assert(output.success, `Bun child failed: ${new TextDecoder().decode(output.stderr)}`);
+    const kept = JSON.parse(text) as { file: number; redis: number };
+    assertChunksFreed(kept.file, "the file store's cached reads");
+    assertChunksFreed(kept.redis, "the Redis store's remembered reads");
+  } finally {
+    await redis.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
 });
