@@ -97,9 +97,10 @@ Deno.test({
         assertEquals(on2.map((c) => c.split(" ")[0]), ["client-auth"], on2.join("\n"));
         // No browser: a single login URL ever, and the bridge resumed server 1's session.
         assertEquals(alice.lines.filter((l) => l.startsWith(">INFOMSG:WEB_AUTH::")).length, 1);
-        assertMatch(
-          s.bridge.log.slice(bridgeMark),
+        await s.bridge.waitForLog(
           /connect"? of "?alice"? \(cid \d+\) accepted from the session of server "?server-1/,
+          5_000,
+          bridgeMark,
         );
         assertNotMatch(await server2.diagnostics(), /HMAC on token from client failed/);
         const readyAfter = await s.bridge.readiness();
