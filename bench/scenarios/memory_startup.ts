@@ -93,7 +93,7 @@ async function sessionCost(count: number) {
   const script = join(ROOT, "bench/lib/memory_child.ts");
   const variants: Array<[string, string[]]> = [[
     DENO,
-    ["run", "-A", "--v8-flags=--expose-gc", script, String(count)],
+    ["run", "-A", script, String(count)],
   ]];
   const bun = process.env["BUN"] ?? "bun";
   variants.push([bun, [script, String(count)]]);

@@ -10,7 +10,6 @@ import type { ResolvedConfig } from "../config/types.ts";
 import { loginUrl } from "./login_url.ts";
 import type { ClientEnv } from "../management/events.ts";
 import type { KnownSessions } from "../sessions/known_sessions.ts";
-import { ownString } from "../sessions/entry_check.ts";
 import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
 import type { PendingLogin, Session, SessionStore } from "../sessions/types.ts";
 import { noMetrics, type ServerMetrics } from "../metrics/port.ts";
@@ -380,21 +379,19 @@ export class ClientEvents {
     const { store, config, clock, server, log } = this.#deps;
     const commander = this.#answers;
     const createdAt = clock.now();
-    // Kept for minutes (the sign-in's deadline, the store and its cache, then the session), so
-    // copied out of the block: as slices, each sign-in held the chunk its block came in, a 64
-    // KB chunk of many blocks in a storm of CONNECTs (entry_check.ts, ownString).
+    // Slices of the block: what keeps them (the store, its cache, SignIns) keeps copies.
     const login: PendingLogin = {
       id: this.#deps.newLoginId(),
       server,
       cid: req.cid,
       kid: req.kid,
-      commonName: ownString(req.commonName),
-      username: ownString(req.username),
-      clientIp: ownString(req.clientIp),
+      commonName: req.commonName,
+      username: req.username,
+      clientIp: req.clientIp,
       clientPort: Number(env.get("untrusted_port") ?? 0) || 0,
-      platform: ownString(env.get("IV_PLAT") ?? ""),
-      clientVersion: ownString(env.get("IV_VER") ?? ""),
-      sessionId: ownString(req.sessionId),
+      platform: env.get("IV_PLAT") ?? "",
+      clientVersion: env.get("IV_VER") ?? "",
+      sessionId: req.sessionId,
       createdAt,
       expiresAt: createdAt + config.authPendingTimeoutMs,
       oauth: undefined,

@@ -10,6 +10,7 @@
 import type { Clock } from "../clock.ts";
 import type { SignInRef } from "./commander.ts";
 import { ExpiryQueue } from "./expiry_queue.ts";
+import { ownString } from "../sessions/entry_check.ts";
 
 /** A sign-in's deadline, with what its audit line names if it passes. */
 export interface SignIn {
@@ -58,10 +59,19 @@ export class SignIns {
     return earlier;
   }
 
-  /** Tracks a sign-in begun (or adopted) on its cid; call `endOn` first. */
+  /**
+   * Tracks a sign-in begun (or adopted) on its cid; call `endOn` first. Kept for minutes, so its
+   * names are copied: as slices of the CONNECT block, each sign-in held the chunk the block was
+   * read in (entry_check.ts, ownString).
+   */
   track(signIn: SignIn): void {
-    this.#deadlines.add(signIn);
-    this.#byCid.set(signIn.cid, signIn);
+    const kept = {
+      ...signIn,
+      commonName: ownString(signIn.commonName),
+      clientIp: ownString(signIn.clientIp),
+    };
+    this.#deadlines.add(kept);
+    this.#byCid.set(kept.cid, kept);
   }
 
   /** The client at `cid` left: its sign-in has nobody to answer. */

@@ -108,7 +108,8 @@ export class SqliteStore implements SessionStore {
   putPending(login: PendingLogin): Promise<void> {
     try {
       this.#assertOpen();
-      const copy = checkPendingLogin(login);
+      // Its cache keeps the copy: strings of its own (entry_check.ts, ownString).
+      const copy = checkPendingLogin(login, { ownStrings: true });
       return this.#pendingBatch.add({ login: copy, data: sealPendingData(copy, this.#cipher) });
     } catch (error) {
       return Promise.reject(error);

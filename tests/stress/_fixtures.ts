@@ -1,4 +1,13 @@
-/** Shared pieces of the stress tests: established sessions and a `status 3` that lists them. */
+/**
+ * Shared pieces of the stress tests: established sessions, a `status 3` that lists them, and
+ * file stores in folders of their own.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Secret } from "../../src/config/secret.ts";
+import { SqliteStore } from "../../src/sessions/sqlite_store.ts";
+import { TokenCipher } from "../../src/sessions/token_cipher.ts";
 import type { Session } from "../../src/sessions/types.ts";
 import { testSession } from "../support/client_events_fixture.ts";
 
@@ -44,4 +53,36 @@ export function statusWithClients(count: number): string[] {
     "END",
   );
   return lines;
+}
+
+/** A file store on `path`, sealed with the stress tests' secret. */
+export async function openFileStore(
+  path: string,
+  maxEntries: number,
+  now: () => number,
+): Promise<SqliteStore> {
+  const cipher = await TokenCipher.fromConfig(
+    undefined,
+    new Secret("stress-secret-stress-secret-0123"),
+  );
+  return await SqliteStore.open({ path, cipher, maxEntries, now });
+}
+
+/** Runs `body` with a file store in a new folder, then closes the store and removes the folder. */
+export async function withFileStore<T>(
+  maxEntries: number,
+  now: () => number,
+  body: (store: SqliteStore) => Promise<T>,
+): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), "stress-store-"));
+  try {
+    const store = await openFileStore(join(dir, "sessions.sqlite"), maxEntries, now);
+    try {
+      return await body(store);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -9,13 +9,13 @@
  *   bun tests/stress/_kept_reads_child.ts SQLITE_PATH REDIS_URL
  */
 import process from "node:process";
-import { Secret } from "../../src/config/secret.ts";
 import { connectRedis } from "../../src/sessions/redis_connection.ts";
 import { RedisStore } from "../../src/sessions/redis_store.ts";
-import { SqliteStore } from "../../src/sessions/sqlite_store.ts";
 import { TokenCipher } from "../../src/sessions/token_cipher.ts";
 import type { SessionStore } from "../../src/sessions/types.ts";
 import { testSession } from "../support/client_events_fixture.ts";
+import { settledHeap } from "../support/settled_heap.ts";
+import { openFileStore } from "./_fixtures.ts";
 
 const SESSIONS = 50;
 const CHUNK_CHARS = 1 << 20;
@@ -34,11 +34,7 @@ function idInChunk(i: number): string {
 }
 
 /** Heap growth while `reader` (cold) reads what `writer` stored, asked with sliced ids. */
-async function heapKeptByReads(
-  writer: SessionStore,
-  reader: SessionStore,
-  settledHeap: () => Promise<number>,
-): Promise<number> {
+async function heapKeptByReads(writer: SessionStore, reader: SessionStore): Promise<number> {
   for (let i = 0; i < SESSIONS; i++) {
     await writer.putSession(testSession({
       sessionId: sessionIdOf(i),
@@ -58,23 +54,13 @@ async function heapKeptByReads(
 }
 
 async function main(sqlitePath: string, redisUrl: string): Promise<void> {
-  const bun = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun;
-  if (!bun) throw new Error("Run this under Bun");
-  const settledHeap = () => {
-    bun.gc(true);
-    bun.gc(true);
-    return Promise.resolve(process.memoryUsage().heapUsed);
-  };
-  const cipher = await TokenCipher.fromConfig(
-    undefined,
-    new Secret("stress-secret-stress-secret-0123"),
-  );
-  const openFile = () =>
-    SqliteStore.open({ path: sqlitePath, cipher, maxEntries: SESSIONS, now: () => T0 });
+  if (!("Bun" in globalThis)) throw new Error("Run this under Bun: on Deno it cannot fail");
+  const cipher = await TokenCipher.fromKeyBytes(new Uint8Array(32).fill(7));
+  const openFile = () => openFileStore(sqlitePath, SESSIONS, () => T0);
   // The reader opens first, so its warm-up finds nothing to cache.
   const fileReader = await openFile();
   const fileWriter = await openFile();
-  const file = await heapKeptByReads(fileWriter, fileReader, settledHeap);
+  const file = await heapKeptByReads(fileWriter, fileReader);
   await fileWriter.close();
   await fileReader.close();
 
@@ -97,7 +83,7 @@ async function main(sqlitePath: string, redisUrl: string): Promise<void> {
     });
   const redisWriter = await openRedis();
   const redisReader = await openRedis();
-  const redis = await heapKeptByReads(redisWriter, redisReader, settledHeap);
+  const redis = await heapKeptByReads(redisWriter, redisReader);
   await redisWriter.close();
   await redisReader.close();
   process.stdout.write(`${JSON.stringify({ file, redis })}\n`);

@@ -8,15 +8,13 @@
  */
 import process from "node:process";
 import { join } from "node:path";
-import { Secret } from "../../src/config/secret.ts";
 import { type ManagementEvent, ManagementProtocol } from "../../src/management/protocol.ts";
 import { MemoryStore } from "../../src/sessions/memory_store.ts";
-import { SqliteStore } from "../../src/sessions/sqlite_store.ts";
-import { TokenCipher } from "../../src/sessions/token_cipher.ts";
 import type { SessionStore } from "../../src/sessions/types.ts";
 import { testClientEvents } from "../support/client_events_fixture.ts";
 import { FakeClock } from "../support/fake_clock.ts";
-import { establishedSession, sessionIdOf } from "./_fixtures.ts";
+import { settledHeap } from "../support/settled_heap.ts";
+import { establishedSession, openFileStore, sessionIdOf } from "./_fixtures.ts";
 
 const CLIENTS = 2_000;
 const NEWCOMERS_PER_ROUND = 100;
@@ -42,14 +40,6 @@ function block(header: string, env: string[]): string {
     ">CLIENT:ENV,END",
   ];
   return lines.join("\r\n") + "\r\n";
-}
-
-function heapAfterGc(): number {
-  const bun = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun;
-  if (!bun) throw new Error("Run this under Bun");
-  bun.gc(true);
-  bun.gc(true);
-  return process.memoryUsage().heapUsed;
 }
 
 async function steadyHeapGrowth(store: SessionStore, clock: FakeClock): Promise<number> {
@@ -107,9 +97,9 @@ async function steadyHeapGrowth(store: SessionStore, clock: FakeClock): Promise<
   };
   let kid = 2;
   for (let i = 0; i < WARM_UP_ROUNDS; i++) await round(kid++);
-  const warm = heapAfterGc();
+  const warm = await settledHeap();
   for (let i = 0; i < ROUNDS; i++) await round(kid++);
-  const growth = heapAfterGc() - warm;
+  const growth = (await settledHeap()) - warm;
   events.close();
   return growth;
 }
@@ -120,12 +110,7 @@ const memoryStore = new MemoryStore({ maxEntries: 100_000, now: memoryClock.now 
 const memory = await steadyHeapGrowth(memoryStore, memoryClock);
 await memoryStore.close();
 const fileClock = new FakeClock(T0);
-const fileStore = await SqliteStore.open({
-  path: join(dir, "sessions.sqlite"),
-  cipher: await TokenCipher.fromConfig(undefined, new Secret("stress-secret-stress-secret-0123")),
-  maxEntries: 100_000,
-  now: fileClock.now,
-});
+const fileStore = await openFileStore(join(dir, "sessions.sqlite"), 100_000, fileClock.now);
 const file = await steadyHeapGrowth(fileStore, fileClock);
 await fileStore.close();
 process.stdout.write(`${JSON.stringify({ memory, file, rounds: ROUNDS, clients: CLIENTS })}\n`);

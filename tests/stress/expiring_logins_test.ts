@@ -3,14 +3,8 @@
  * (driven) clock, vanish from reads at once, be removed by the sweep, and leave memory near
  * its idle level, for both stores. The clock is injected; nothing waits for real time.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { ClientEvents } from "../../src/bridge/client_events.ts";
-import { Secret } from "../../src/config/secret.ts";
 import { MemoryStore } from "../../src/sessions/memory_store.ts";
-import { SqliteStore } from "../../src/sessions/sqlite_store.ts";
-import { TokenCipher } from "../../src/sessions/token_cipher.ts";
 import type { SessionStore } from "../../src/sessions/types.ts";
 import { assert, assertEquals } from "../support/assert.ts";
 import { clientEnv } from "../support/bridge_harness.ts";
@@ -18,6 +12,7 @@ import type { RecordingCommander } from "../support/recording_commander.ts";
 import { testClientEvents } from "../support/client_events_fixture.ts";
 import { FakeClock } from "../support/fake_clock.ts";
 import { settledHeap } from "../support/settled_heap.ts";
+import { withFileStore } from "./_fixtures.ts";
 
 const LOGINS = 10_000;
 const TIMEOUT_MS = 10_000;
@@ -99,24 +94,13 @@ Deno.test("10,000 abandoned logins expire and are swept from the memory store, m
 });
 
 Deno.test("10,000 abandoned logins expire and are swept from the file store", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "stress-expire-"));
   const clock = new FakeClock(T0);
-  const now = clock.now;
-  const store = await SqliteStore.open({
-    path: join(dir, "sessions.sqlite"),
-    cipher: await TokenCipher.fromConfig(undefined, new Secret("stress-secret-stress-secret-0123")),
-    maxEntries: LOGINS,
-    now,
-  });
-  try {
+  await withFileStore(LOGINS, clock.now, async (store) => {
     const { events, commander } = eventsFor(store, clock);
     for (let round = 0; round < 2; round++) {
       const ids = await abandonLogins(events, commander, round * LOGINS);
       await expireAndSweep(store, clock, ids);
     }
     events.close();
-  } finally {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });

@@ -11,17 +11,15 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Secret } from "../../src/config/secret.ts";
 import { MemoryStore } from "../../src/sessions/memory_store.ts";
-import { SqliteStore } from "../../src/sessions/sqlite_store.ts";
-import { TokenCipher } from "../../src/sessions/token_cipher.ts";
 import type { SessionStore } from "../../src/sessions/types.ts";
 import { assert, assertEquals } from "../support/assert.ts";
 import { clientEnv } from "../support/bridge_harness.ts";
 import { testClientEvents, testEnv } from "../support/client_events_fixture.ts";
 import { FakeClock } from "../support/fake_clock.ts";
+import { runUnderBun } from "../support/bun_child.ts";
 import { settledHeap } from "../support/settled_heap.ts";
-import { establishedSession, sessionIdOf } from "./_fixtures.ts";
+import { establishedSession, sessionIdOf, withFileStore } from "./_fixtures.ts";
 
 const CLIENTS = 2_000;
 const NEWCOMERS_PER_ROUND = 100;
@@ -99,33 +97,19 @@ Deno.test("REAUTHs, CONNECTs and DISCONNECTs leave the heap where it was: memory
 });
 
 Deno.test("REAUTHs, CONNECTs and DISCONNECTs leave the heap where it was: file store", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "stress-steady-"));
   const clock = new FakeClock(T0);
-  const store = await SqliteStore.open({
-    path: join(dir, "sessions.sqlite"),
-    cipher: await TokenCipher.fromConfig(undefined, new Secret("stress-secret-stress-secret-0123")),
-    maxEntries: MAX_ENTRIES,
-    now: clock.now,
-  });
-  try {
+  await withFileStore(MAX_ENTRIES, clock.now, async (store) => {
     assertSteady(await steadyHeapGrowth(store, clock));
-  } finally {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 Deno.test("on Bun, REAUTHs, CONNECTs and DISCONNECTs read from 64 KB chunks leave the heap where it was: memory and file store", async () => {
   const dir = mkdtempSync(join(tmpdir(), "stress-steady-bun-"));
   try {
-    const child = new URL("./_steady_heap_bun_child.ts", import.meta.url).pathname;
-    const output = await new Deno.Command(Deno.env.get("BUN") ?? "bun", {
-      args: [child, dir],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert(output.success, `Bun child failed: ${new TextDecoder().decode(output.stderr)}`);
-    const { memory, file, rounds, clients } = JSON.parse(new TextDecoder().decode(output.stdout));
+    const { memory, file, rounds, clients } = await runUnderBun(
+      new URL("./_steady_heap_bun_child.ts", import.meta.url),
+      [dir],
+    ) as { memory: number; file: number; rounds: number; clients: number };
     for (const [store, growth] of [["memory", memory], ["file", file]] as const) {
       assert(
         growth < GROWTH_BUDGET_BYTES,

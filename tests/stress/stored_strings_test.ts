@@ -12,17 +12,16 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Secret } from "../../src/config/secret.ts";
 import { MemoryStore } from "../../src/sessions/memory_store.ts";
-import { SqliteStore } from "../../src/sessions/sqlite_store.ts";
-import { TokenCipher } from "../../src/sessions/token_cipher.ts";
 import type { SessionStore } from "../../src/sessions/types.ts";
 import { ManagementProtocol } from "../../src/management/protocol.ts";
 import { assert, assertEquals } from "../support/assert.ts";
 import { testClientEvents, testSession } from "../support/client_events_fixture.ts";
 import { FakeClock } from "../support/fake_clock.ts";
 import { RedisServer } from "../support/redis_server.ts";
+import { runUnderBun } from "../support/bun_child.ts";
 import { settledHeap } from "../support/settled_heap.ts";
+import { withFileStore } from "./_fixtures.ts";
 
 const SESSIONS = 50;
 const CHUNK_CHARS = 1 << 20;
@@ -127,19 +126,9 @@ Deno.test("a session in the memory store does not keep the management chunk it c
 });
 
 Deno.test("a session in the file store's cache does not keep the management chunk it came in", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "stress-strings-"));
-  const store = await SqliteStore.open({
-    path: join(dir, "sessions.sqlite"),
-    cipher: await TokenCipher.fromConfig(undefined, new Secret("stress-secret-stress-secret-0123")),
-    maxEntries: SESSIONS,
-    now: () => T0,
-  });
-  try {
+  await withFileStore(SESSIONS, () => T0, async (store) => {
     assertChunksFreed(await heapKeptByChunks(store));
-  } finally {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 Deno.test("a sign-in in progress does not keep the management chunk its CONNECT came in: memory store", async () => {
@@ -152,34 +141,19 @@ Deno.test("a sign-in in progress does not keep the management chunk its CONNECT 
 });
 
 Deno.test("a sign-in in progress does not keep the management chunk its CONNECT came in: file store", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "stress-strings-"));
-  const store = await SqliteStore.open({
-    path: join(dir, "sessions.sqlite"),
-    cipher: await TokenCipher.fromConfig(undefined, new Secret("stress-secret-stress-secret-0123")),
-    maxEntries: SESSIONS,
-    now: () => T0,
-  });
-  try {
+  await withFileStore(SESSIONS, () => T0, async (store) => {
     assertChunksFreed(await heapKeptBySignIns(store), "sign-ins in progress");
-  } finally {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 Deno.test("on Bun, a session read for a REAUTH is not cached under the REAUTH's chunk: file and Redis stores", async () => {
   const redis = await RedisServer.start();
   const dir = mkdtempSync(join(tmpdir(), "stress-strings-"));
   try {
-    const child = new URL("./_kept_reads_child.ts", import.meta.url).pathname;
-    const output = await new Deno.Command(Deno.env.get("BUN") ?? "bun", {
-      args: [child, join(dir, "sessions.sqlite"), redis.url],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(output.stdout);
-    assert(output.success, `Bun child failed: ${new TextDecoder().decode(output.stderr)}`);
-    const kept = JSON.parse(text) as { file: number; redis: number };
+    const kept = await runUnderBun(
+      new URL("./_kept_reads_child.ts", import.meta.url),
+      [join(dir, "sessions.sqlite"), redis.url],
+    ) as { file: number; redis: number };
     assertChunksFreed(kept.file, "the file store's cached reads");
     assertChunksFreed(kept.redis, "the Redis store's remembered reads");
   } finally {
