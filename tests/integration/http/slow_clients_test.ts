@@ -58,13 +58,21 @@ async function get(port: number, path = "/healthz", from = "127.0.0.2"): Promise
   return held.received().split("\r\n")[0] ?? "";
 }
 
-/** Takes every connection the server allows with a request for `path`, all of them open. */
-async function fillWithRequests(server: HttpServer, path: string): Promise<Held[]> {
+/**
+ * Takes every connection the server allows with a request for `path`, and returns once the
+ * handler runs for each of them (`handling()` counts its calls): a connection the guard has
+ * counted open may still be receiving its headers, and would be evicted as a slow one.
+ */
+async function fillWithRequests(
+  server: HttpServer,
+  path: string,
+  handling: () => number,
+): Promise<Held[]> {
   const held = await Promise.all(
     Array.from({ length: LIMITS.maxConnections }, () => open(server.port)),
   );
   for (const connection of held) connection.socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
-  while (server.stats().open < LIMITS.maxConnections) {
+  while (handling() < LIMITS.maxConnections) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return held;
@@ -207,16 +215,17 @@ Deno.test("a trusted proxy is not held to the per-client cap, and the list is re
 Deno.test("at the cap with every connection busy, a new connection is refused and the server lives on", async () => {
   let release!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));
+  let handling = 0;
   const server = await serveHttp(
     { host: "127.0.0.1", port: 0, tls: undefined, ...LIMITS, headerTimeoutMs: 30_000 },
     async () => {
+      handling++;
       await gate;
       return new Response("ok");
     },
   );
   try {
-    const busy = await fillWithRequests(server, "/");
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const busy = await fillWithRequests(server, "/", () => handling);
     const refused = await open(server.port, "127.0.0.3");
     assert(await closedWithin(refused, 5_000), "connection over the cap was not refused");
     assert(server.stats().refused >= 1, JSON.stringify(server.stats()));
@@ -232,16 +241,20 @@ Deno.test("at the cap with every connection busy, a new connection is refused an
 Deno.test("at the cap, a request running longer than the header timeout gives way to a new connection", async () => {
   let release!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));
+  let slow = 0;
   const server = await serveHttp(
     { host: "127.0.0.1", port: 0, tls: undefined, ...LIMITS },
     async (request) => {
       // A slow body or a stuck request: the handler waits.
-      if (new URL(request.url).pathname === "/slow") await gate;
+      if (new URL(request.url).pathname === "/slow") {
+        slow++;
+        await gate;
+      }
       return new Response("ok");
     },
   );
   try {
-    await fillWithRequests(server, "/slow");
+    await fillWithRequests(server, "/slow", () => slow);
     await new Promise((resolve) => setTimeout(resolve, LIMITS.headerTimeoutMs + 200));
     assertEquals(await get(server.port), "HTTP/1.1 200 OK");
     assertEquals(server.stats().evicted, 1);
