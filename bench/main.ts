@@ -4,8 +4,10 @@
  * responder measured in the same run, because the machine is shared and noisy.
  *
  *   deno run --allow-all bench/main.ts [--only B1,B3,G] [--runs 3] [--quick]
- *     [--growth-sizes 10000,100000,1000000] [--growth-stores file,redis]
+ *     [--growth-sizes 10000,100000,1000000] [--growth-stores file,redis] [--b3-runtime binary]
  *
+ * `--b3-runtime binary` runs B3 against the released binary (dist/, built by Bun) and the
+ * reference RP on Bun, instead of `deno run src/main.ts` and the RP on Deno.
  * `--quick` shrinks every scenario (for a smoke test of the harness; figures not comparable).
  */
 import { parseArgs } from "node:util";
@@ -25,6 +27,7 @@ const { values } = parseArgs({
     quick: { type: "boolean" },
     "growth-sizes": { type: "string" },
     "growth-stores": { type: "string" },
+    "b3-runtime": { type: "string" },
   },
 });
 const KEYCLOAK_PBKDF2_ITERATIONS = 210_000;
@@ -32,6 +35,10 @@ const only = new Set((values.only ?? "B1,B2,B3,B4,G").toUpperCase().split(","));
 const quick = values.quick === true;
 const runs = Number(values.runs ?? (quick ? 1 : 3));
 const scale = quick ? 0.1 : 1;
+const b3Runtime = values["b3-runtime"] ?? "deno";
+if (b3Runtime !== "deno" && b3Runtime !== "binary") {
+  throw new Error(`--b3-runtime: "deno" or "binary", not ${JSON.stringify(b3Runtime)}`);
+}
 const started = performance.now();
 const goals: Row[] = [];
 const summary: Record<string, unknown> = {};
@@ -71,6 +78,7 @@ if (only.has("B3")) {
       loginsPerLevel: (concurrency) => Math.round((100 + 30 * concurrency) * (quick ? 0.2 : 1)),
       runs,
       backend,
+      runtime: b3Runtime,
     });
     goals.push(...result.goals.map((g) => ({ scenario: "B3", ...g })));
     summary[`B3-${backend}`] = result.summaries;
@@ -85,6 +93,7 @@ if (only.has("B3")) {
     pbkdf2Iterations: KEYCLOAK_PBKDF2_ITERATIONS,
     // The share of the IdP's hashing is the figure here; 200 warm-up logins would add a minute.
     warmUpLogins: 20,
+    runtime: b3Runtime,
   });
   goals.push(...keycloakLike.goals.map((g) => ({ scenario: "B3", ...g })));
   summary["B3-file-keycloak-like-idp"] = keycloakLike.summaries;

@@ -1,6 +1,6 @@
 /**
  * The reference relying party for B3: the smallest correct program on the same runtime (Deno,
- * oauth4webapi) doing the HTTP exchanges of a bridge login, with nothing else (no management
+ * or Bun for the released binary; oauth4webapi) doing the HTTP exchanges of a bridge login, with nothing else (no management
  * interface, no policy, no store, no templates): a login page with a CSRF token in a cookie-bound
  * form, a redirect to the IdP with state, nonce and PKCE (S256), and a callback that checks the
  * state, exchanges the code (client_secret_basic), checks the ID token's claims and nonce and
@@ -8,6 +8,7 @@
  * as against the bridge (tests/support/bridge_browser.ts).
  *
  *   deno run -A bench/lib/reference_rp.ts ISSUER PORT CLIENT_SECRET
+ *   bun bench/lib/reference_rp.ts ISSUER PORT CLIENT_SECRET
  */
 import * as oauth from "oauth4webapi";
 import { timingSafeEqual } from "node:crypto";
@@ -120,6 +121,16 @@ async function handle(req: Request): Promise<Response> {
   return new Response("not found", { status: 404 });
 }
 
-Deno.serve({ hostname: "127.0.0.1", port, onListen: () => console.log("ready") }, handle);
+interface BunServe {
+  serve(options: { hostname: string; port: number; fetch: typeof handle }): unknown;
+}
+const bun = (globalThis as { Bun?: BunServe }).Bun;
+if (bun) {
+  // B3 of the released binary: the reference on the binary's runtime.
+  bun.serve({ hostname: "127.0.0.1", port, fetch: handle });
+  console.log("ready");
+} else {
+  Deno.serve({ hostname: "127.0.0.1", port, onListen: () => console.log("ready") }, handle);
+}
 // Stopped by the bench with SIGTERM: exiting on it lets `--cpu-prof` write the RP's profile.
-Deno.addSignalListener("SIGTERM", () => Deno.exit(0));
+process.on("SIGTERM", () => process.exit(0));

@@ -10,6 +10,7 @@
  * login over the reference RP's is the figure that matters. With `pbkdf2Iterations` the IdPs
  * check passwords like Keycloak, and the bridge's share of all CPU per login is reported.
  */
+import process from "node:process";
 import { freePort } from "../../tests/support/free_port.ts";
 import { bridgeLoginOverHttp } from "../../tests/support/bridge_browser.ts";
 import { writeBenchConfig } from "../lib/bridge_config.ts";
@@ -21,6 +22,7 @@ import { printTable, verdict, writeResult } from "../lib/report.ts";
 import { removeDirs } from "../lib/scratch.ts";
 import { median, round } from "../lib/stats.ts";
 import { IDP_CLIENT_SECRET, startIdpProcess } from "./idp_child.ts";
+import { BINARY } from "./memory_startup.ts";
 
 const MAIN = join(dirname(fromFileUrl(import.meta.url)), "..", "..", "src/main.ts");
 const REFERENCE_RP = join(dirname(fromFileUrl(import.meta.url)), "..", "lib", "reference_rp.ts");
@@ -35,6 +37,11 @@ export interface FullLoginOptions {
   pbkdf2Iterations?: number;
   /** Logins of each side before anything is measured (200 by default). */
   warmUpLogins?: number;
+  /**
+   * "deno": the bridge is `deno run src/main.ts`, the reference RP runs on Deno. "binary": the
+   * released binary (dist/, built by Bun), the reference RP on Bun.
+   */
+  runtime?: "deno" | "binary";
 }
 
 /** Waits for the bridge's answer of a kind to a cid. */
@@ -140,15 +147,12 @@ export async function fullLogins(options: FullLoginOptions) {
   const rpPort = await freePort();
   const rpBase = `http://127.0.0.1:${rpPort}`;
   const rpIdp = await startIdpProcess(`${rpBase}/oauth2/callback`, iterations);
-  const rp = startChild(DENO, [
-    "run",
-    "-A",
-    ...profileFlags(),
-    REFERENCE_RP,
-    rpIdp.issuer,
-    String(rpPort),
-    IDP_CLIENT_SECRET,
-  ]);
+  const runtime = options.runtime ?? "deno";
+  const rpArgs = [REFERENCE_RP, rpIdp.issuer, String(rpPort), IDP_CLIENT_SECRET];
+  const bun = process.env["BUN"] ?? "bun";
+  const rp = runtime === "binary"
+    ? startChild(bun, [...profileFlags(), ...rpArgs])
+    : startChild(DENO, ["run", "-A", ...profileFlags(), ...rpArgs]);
   const rpReady = rp.waitForOutput((line) => line === "ready", 60_000);
   const server = await LoadServer.start();
   const book = new AnswerBook(server);
@@ -160,7 +164,12 @@ export async function fullLogins(options: FullLoginOptions) {
     backend: options.backend,
   });
   const ready = server.waitForLine((line) => line === "status 3", 60_000);
-  const bridge = startChild(DENO, ["run", "-A", ...profileFlags(), MAIN, "--config", configPath]);
+  // A binary takes no runtime flags: profiled, the Bun side runs the sources on Bun.
+  const bridge = runtime === "binary"
+    ? profileFlags().length > 0
+      ? startChild(bun, [...profileFlags(), MAIN, "--config", configPath])
+      : startChild(BINARY, ["--config", configPath])
+    : startChild(DENO, ["run", "-A", ...profileFlags(), MAIN, "--config", configPath]);
   const runs: LevelRun[] = [];
   try {
     await ready;
@@ -251,16 +260,21 @@ export async function fullLogins(options: FullLoginOptions) {
       ),
     };
   });
-  const label = `${options.backend}${iterations ? `_pbkdf2_${iterations}` : ""}`;
+  const label = `${options.backend}${iterations ? `_pbkdf2_${iterations}` : ""}${
+    runtime === "binary" ? "_binary" : ""
+  }`;
   writeResult(`b3_full_logins_${label}`, {
     scenario: "Full logins",
+    runtime,
     backend: options.backend,
     pbkdf2Iterations: iterations,
     summaries,
     runs,
   });
   printTable(
-    `B3 full logins (bridge: deno run src/main.ts, ${options.backend} store; ` +
+    `B3 full logins (bridge: ${
+      runtime === "binary" ? "the binary, reference RP on Bun" : "deno run src/main.ts"
+    }, ${options.backend} store; ` +
       `IdP: tests/support/idp, in-memory, ${
         iterations ? `PBKDF2-SHA512 ${iterations} iterations` : "plain password compare"
       }; ` +
