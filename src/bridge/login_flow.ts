@@ -133,7 +133,7 @@ export class LoginFlow {
       log.error("Cannot start a login at the identity provider: {error}", { error: String(error) });
       return { kind: "idp-unavailable" };
     }
-    await store.putPending({
+    const begun = await store.updatePending({
       ...login,
       oauth: {
         state: start.state,
@@ -142,6 +142,9 @@ export class LoginFlow {
         browserBinding,
       },
     });
+    // Gone while the request was prepared (the client went away, the link expired): a put
+    // would have brought it back, a sign-in for a client nobody waits for.
+    if (!begun) return { kind: "expired" };
     return { kind: "redirect", url: start.url.href };
   }
 

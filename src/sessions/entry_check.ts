@@ -167,6 +167,14 @@ export function checkPendingLogin(
   };
 }
 
+/**
+ * Whether `b` is the same login as `a`, written again (`updatePending`): same id, server, cid and
+ * deadline. The file and Redis stores ask the same of the stored row in their statements.
+ */
+export function samePendingKeys(a: PendingLogin, b: PendingLogin): boolean {
+  return a.id === b.id && a.server === b.server && a.cid === b.cid && a.expiresAt === b.expiresAt;
+}
+
 /** Built from OpenVPN's replies (openvpn_run.ts): bounded like them. */
 function openvpnRun(fields: Fields, what: string): string | undefined {
   const value = optionalStr(fields, "openvpnRun", what);

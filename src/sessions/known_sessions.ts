@@ -143,6 +143,9 @@ class WatchedStore implements SessionStore {
   putPending(login: PendingLogin): Promise<void> {
     return this.#store.putPending(login);
   }
+  updatePending(login: PendingLogin): Promise<boolean> {
+    return this.#store.updatePending(login);
+  }
   getPending(id: string): Promise<PendingLogin | undefined> {
     return this.#store.getPending(id);
   }

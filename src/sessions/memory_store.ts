@@ -2,7 +2,7 @@
  * A SessionStore in Maps, for tests and throw-away setups: everything is lost when the process
  * ends. Refresh tokens stay unencrypted, as they never leave the process.
  */
-import { checkPendingLogin, checkSession } from "./entry_check.ts";
+import { checkPendingLogin, checkSession, samePendingKeys } from "./entry_check.ts";
 import { SharedValues } from "./shared_values.ts";
 import { checkMaxEntries, type StoreBounds, StoreFullReporter } from "./store_full.ts";
 import type {
@@ -45,6 +45,16 @@ export class MemoryStore implements SessionStore {
       const copy = Object.freeze(checkPendingLogin(login, { ownStrings: true }));
       this.#makeRoom("pending", this.#pending, copy.id);
       this.#pending.set(copy.id, copy);
+    });
+  }
+
+  updatePending(login: PendingLogin): Promise<boolean> {
+    return this.#run(() => {
+      const copy = Object.freeze(checkPendingLogin(login, { ownStrings: true }));
+      const current = this.#live(this.#pending.get(copy.id));
+      if (current === undefined || !samePendingKeys(current, copy)) return false;
+      this.#pending.set(copy.id, copy);
+      return true;
     });
   }
 

@@ -102,6 +102,24 @@ keep(client, ARGV[6])
 return 1
 `;
 
+/**
+ * ARGV: P, id, now, expiresAt, server, cid, data, encrypted OAuth ('' = none). Writes the data
+ * of the same login (server, cid and deadline unchanged) only if it is still there and live;
+ * returns 1 then, else 0 and writes nothing. Its indexes and TTL stay as they are.
+ */
+const UPDATE_PENDING = `
+local key = P .. 'p:' .. ARGV[2]
+local f = redis.call('HMGET', key, 'srv', 'cid')
+local deadline = redis.call('ZSCORE', P .. 'pz', ARGV[2])
+if not f[1] or f[1] ~= ARGV[5] or f[2] ~= ARGV[6] or not deadline then return 0 end
+if tonumber(deadline) ~= tonumber(ARGV[4]) or tonumber(deadline) < tonumber(ARGV[3]) then
+  return 0
+end
+redis.call('HSET', key, 'd', ARGV[7])
+if ARGV[8] ~= '' then redis.call('HSET', key, 'o', ARGV[8]) else redis.call('HDEL', key, 'o') end
+return 1
+`;
+
 /** ARGV: P, id. Returns [data, encrypted OAuth] or nil; the login is gone afterwards. */
 const TAKE_PENDING = `
 local v = redis.call('HMGET', P .. 'p:' .. ARGV[2], 'd', 'o')
@@ -238,6 +256,7 @@ return {
 
 const BODIES = {
   putPending: PUT_PENDING,
+  updatePending: UPDATE_PENDING,
   takePending: TAKE_PENDING,
   deletePending: DELETE_PENDING,
   deletePendingByCid: DELETE_PENDING_BY_CID,

@@ -124,6 +124,22 @@ export class RedisStore implements SessionStore {
     if (added === 0) throw this.#full.reject("pending", this.#maxEntries);
   }
 
+  async updatePending(login: PendingLogin): Promise<boolean> {
+    this.#assertOpen();
+    const copy = checkPendingLogin(login);
+    const { data, secret } = await encodePending(copy, this.#cipher);
+    const updated = await this.#call("updatePending", [
+      copy.id,
+      String(this.#now()),
+      String(copy.expiresAt),
+      copy.server,
+      String(copy.cid),
+      data,
+      secret,
+    ]);
+    return updated === 1;
+  }
+
   async getPending(id: string): Promise<PendingLogin | undefined> {
     this.#assertOpen();
     const fields = await this.#read(() => this.#client.hmgetBuffer(this.#key("p:", id), "d", "o"));

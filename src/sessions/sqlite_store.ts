@@ -137,19 +137,12 @@ export class SqliteStore implements SessionStore {
     try {
       const row = [login.id, login.server, login.cid, login.expiresAt, data] as const;
       // Nearly every put is a new login (a fresh random id): with room, one statement writes
-      // it. The other common put is the same login again with its OIDC state (the confirm
-      // step): only its data changed, which an update writes without touching the indexes
-      // (a replace deletes and inserts in all four b-trees). Anything else, or a full store,
-      // takes the way that checks first.
+      // it. Anything else, or a full store, takes the way that checks first.
       if (
         this.#room.hasRoom("pending") &&
         Number(this.#sql.insertPending.run(...row).changes) === 1
       ) {
         this.#room.added("pending");
-        return undefined;
-      }
-      const sameKeys = [login.id, login.server, login.cid, login.expiresAt] as const;
-      if (Number(this.#sql.updatePendingData.run(data, ...sameKeys).changes) === 1) {
         return undefined;
       }
       const isNew = this.#room.makeRoom("pending", login.id);
@@ -159,6 +152,24 @@ export class SqliteStore implements SessionStore {
     } catch (error) {
       return error;
     }
+  }
+
+  /**
+   * Not batched: each confirm step waits for its answer, and confirms come from browsers, not
+   * in storms. The row decides (another process may have taken or deleted it); only the data
+   * changes, which leaves the indexes alone.
+   */
+  updatePending(login: PendingLogin): Promise<boolean> {
+    return this.#run(() => {
+      const copy = checkPendingLogin(login, { ownStrings: true });
+      this.#pendingCache.delete(copy.id);
+      if (copy.expiresAt < this.#now()) return false;
+      const data = sealPendingData(copy, this.#cipher);
+      const keys = [copy.id, copy.server, copy.cid, copy.expiresAt] as const;
+      if (Number(this.#sql.updatePendingData.run(data, ...keys).changes) !== 1) return false;
+      this.#pendingCache.set(copy.id, frozenPending(copy));
+      return true;
+    });
   }
 
   getPending(id: string): Promise<PendingLogin | undefined> {

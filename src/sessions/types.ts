@@ -100,6 +100,12 @@ export interface ClientBinding {
  */
 export interface SessionStore {
   putPending(login: PendingLogin): Promise<void>;
+  /**
+   * Writes a pending login again (its OIDC state) only if that login is still there: the same
+   * id, server, cid and deadline, live, not taken. Says whether it was; a login deleted
+   * meanwhile (its client went away) is not brought back.
+   */
+  updatePending(login: PendingLogin): Promise<boolean>;
   getPending(id: string): Promise<PendingLogin | undefined>;
   /** Removes and returns the pending login: exactly one caller gets it (single use). */
   takePending(id: string): Promise<PendingLogin | undefined>;

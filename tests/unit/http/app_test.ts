@@ -32,6 +32,8 @@ interface Options {
   defaultLanguage?: Language;
   /** The fake IdP tags states with the login id, as the real OIDC client does. */
   tagStates?: boolean;
+  /** Runs while the login request is prepared (before startLogin answers). */
+  duringStartLogin?: (store: MemoryStore) => Promise<unknown>;
 }
 
 async function setup(options: Options = {}) {
@@ -42,10 +44,11 @@ async function setup(options: Options = {}) {
   let counter = 0;
   const finishCalls: Array<{ url: URL; expected: LoginExpectation }> = [];
   const oidc = {
-    startLogin: (tag?: string) => {
+    startLogin: async (tag?: string) => {
       counter++;
       const state = options.tagStates && tag ? `${tag}.state-${counter}` : `state-${counter}`;
-      return Promise.resolve({
+      await options.duringStartLogin?.(store);
+      return await Promise.resolve({
         url: new URL(`https://idp.example/realms/vpn/auth?state=${state}`),
         state,
         nonce: `nonce-${counter}`,
@@ -179,6 +182,16 @@ Deno.test("POST /login/:id with cookie and CSRF token redirects to the IdP and r
     codeVerifier: "verifier-1",
     browserBinding: "binding-1",
   });
+});
+
+Deno.test("a client that went away while Continue was prepared is not brought back: the link has expired", async () => {
+  // DISCONNECT removes the client's pending login between the flow's read and its write.
+  const ctx = await setup({ duringStartLogin: (store) => store.deletePendingByCid("default", 4) });
+  const { response } = await confirmAndContinue(ctx);
+  assertEquals(response.status, 404);
+  assertStringIncludes(await response.text(), "This sign-in link has expired.");
+  assertEquals(await ctx.store.getPending(ID), undefined);
+  assertEquals(await ctx.store.listPending(), []);
 });
 
 Deno.test("POST /login/:id without the cookie or with a wrong CSRF token is refused", async () => {

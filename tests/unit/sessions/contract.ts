@@ -92,6 +92,53 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
     },
   );
 
+  test("updatePending() writes the OIDC state of a login that is still there", async (store) => {
+    await store.putPending(pendingLogin({ oauth: undefined }));
+    const begun = pendingLogin({
+      oauth: { state: "s2", nonce: "n2", codeVerifier: "v2", browserBinding: "b2" },
+    });
+    assertEquals(await store.updatePending(begun), true);
+    assertEquals(await store.getPending("p-1"), begun);
+    assertEquals(await store.listPending(), [begun]);
+    assertEquals(await store.takePending("p-1"), begun);
+  });
+
+  test("updatePending() brings back no login that is gone, and writes nothing", async (store) => {
+    const begun = pendingLogin({
+      oauth: { state: "s2", nonce: "n2", codeVerifier: "v2", browserBinding: "b2" },
+    });
+    assertEquals(await store.updatePending(begun), false, "never put");
+    await store.putPending(pendingLogin({ oauth: undefined }));
+    assertEquals(await store.deletePendingByCid("vpn1", 7), 1);
+    assertEquals(await store.updatePending(begun), false, "its client went away");
+    await store.putPending(pendingLogin({ oauth: undefined }));
+    assert(await store.takePending("p-1"));
+    assertEquals(await store.updatePending(begun), false, "taken");
+    await store.putPending(pendingLogin({ oauth: undefined }));
+    assertEquals(await store.deletePending("p-1"), true);
+    assertEquals(await store.updatePending(begun), false, "deleted");
+    assertEquals(await store.getPending("p-1"), undefined);
+    assertEquals(await store.listPending(), []);
+    assertEquals((await store.countLive("vpn1")).pending, 0);
+  });
+
+  test(
+    "updatePending() refuses an expired login, or one with another client or deadline",
+    async (store, clock) => {
+      const stored = pendingLogin({ oauth: undefined, expiresAt: T0 + MINUTE });
+      await store.putPending(stored);
+      const begun = { ...stored, oauth: pendingLogin().oauth };
+      assertEquals(await store.updatePending({ ...begun, cid: 8 }), false);
+      assertEquals(await store.updatePending({ ...begun, server: "vpn2" }), false);
+      assertEquals(await store.updatePending({ ...begun, expiresAt: T0 + 2 * MINUTE }), false);
+      assertEquals(await store.getPending("p-1"), stored, "left as it was");
+      clock.time = T0 + MINUTE + 1;
+      assertEquals(await store.updatePending(begun), false, "expired");
+      clock.time = T0;
+      assertEquals(await store.getPending("p-1"), stored);
+    },
+  );
+
   test("getPending() and takePending() treat an expired login as absent", async (store, clock) => {
     await store.putPending(pendingLogin({ expiresAt: T0 + MINUTE }));
     clock.time = T0 + MINUTE;
