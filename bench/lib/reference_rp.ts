@@ -1,10 +1,11 @@
 /**
- * The reference relying party for B3: the smallest correct program on the same runtime (Deno,
- * or Bun for the released binary; oauth4webapi) doing the HTTP exchanges of a bridge login, with nothing else (no management
- * interface, no policy, no store, no templates): a login page with a CSRF token in a cookie-bound
- * form, a redirect to the IdP with state, nonce and PKCE (S256), and a callback that checks the
- * state, exchanges the code (client_secret_basic), checks the ID token's claims and nonce and
- * verifies its signature against the IdP's keys. The driver plays the same browser against it
+ * The reference relying party for B3: the smallest correct program on the bridge's runtime
+ * (Deno, or Bun beside the released binary; oauth4webapi) doing the HTTP exchanges of a bridge
+ * login, with nothing else (no management interface, no policy, no store, no templates): a
+ * login page with a CSRF token in a cookie-bound form, a redirect to the IdP with state, nonce
+ * and PKCE (S256), and a callback that checks the state, exchanges the code
+ * (client_secret_basic), checks the ID token's claims and nonce and verifies its signature
+ * against the IdP's keys. The driver plays the same browser against it
  * as against the bridge (tests/support/bridge_browser.ts).
  *
  *   deno run -A bench/lib/reference_rp.ts ISSUER PORT CLIENT_SECRET

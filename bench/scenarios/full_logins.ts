@@ -44,6 +44,21 @@ export interface FullLoginOptions {
   runtime?: "deno" | "binary";
 }
 
+/**
+ * `deno run src/main.ts`, or the binary; profiled, the sources on Bun instead of the binary,
+ * which takes no runtime flags.
+ */
+function bridgeCommand(
+  runtime: "deno" | "binary",
+  bun: string,
+  configPath: string,
+): [string, string[]] {
+  const config = ["--config", configPath];
+  if (runtime === "deno") return [DENO, ["run", "-A", ...profileFlags(), MAIN, ...config]];
+  if (profileFlags().length > 0) return [bun, [...profileFlags(), MAIN, ...config]];
+  return [BINARY, config];
+}
+
 /** Waits for the bridge's answer of a kind to a cid. */
 class AnswerBook {
   readonly #waiters = new Map<string, (answer: Answer) => void>();
@@ -164,12 +179,7 @@ export async function fullLogins(options: FullLoginOptions) {
     backend: options.backend,
   });
   const ready = server.waitForLine((line) => line === "status 3", 60_000);
-  // A binary takes no runtime flags: profiled, the Bun side runs the sources on Bun.
-  const bridge = runtime === "binary"
-    ? profileFlags().length > 0
-      ? startChild(bun, [...profileFlags(), MAIN, "--config", configPath])
-      : startChild(BINARY, ["--config", configPath])
-    : startChild(DENO, ["run", "-A", ...profileFlags(), MAIN, "--config", configPath]);
+  const bridge = startChild(...bridgeCommand(runtime, bun, configPath));
   const runs: LevelRun[] = [];
   try {
     await ready;

@@ -1,116 +1,27 @@
 /**
  * Run by steady_heap_test.ts under Bun, the runtime the released binary is built with: the same
- * busy day as that test, but read the way OpenVPN sends it, through ManagementProtocol in 64 KB
- * chunks, so every value the bridge sees is a slice of one. For the memory and the file store,
- * prints the heap growth over the measured rounds as JSON.
+ * busy day (_steady_day.ts) for the memory and the file store; prints the heap growth over the
+ * measured rounds as JSON.
  *
  *   bun tests/stress/_steady_heap_bun_child.ts DIR
  */
 import process from "node:process";
 import { join } from "node:path";
-import { type ManagementEvent, ManagementProtocol } from "../../src/management/protocol.ts";
 import { MemoryStore } from "../../src/sessions/memory_store.ts";
-import type { SessionStore } from "../../src/sessions/types.ts";
-import { testClientEvents } from "../support/client_events_fixture.ts";
 import { FakeClock } from "../support/fake_clock.ts";
-import { settledHeap } from "../support/settled_heap.ts";
-import { establishedSession, openFileStore, sessionIdOf } from "./_fixtures.ts";
+import { openFileStore } from "./_fixtures.ts";
+import { CLIENTS, steadyHeapGrowth } from "./_steady_day.ts";
 
-const CLIENTS = 2_000;
-const NEWCOMERS_PER_ROUND = 100;
-const WARM_UP_ROUNDS = 3;
 const ROUNDS = 40;
-const CHUNK_CHARS = 64 * 1024;
 const T0 = 1_800_000_000_000;
-
-/** A `>CLIENT:` block (`header`: `CONNECT,{cid},{kid}` and so on) shaped like a 2.6 server's. */
-function block(header: string, env: string[]): string {
-  const lines = [
-    `>CLIENT:${header}`,
-    ...[
-      ...env,
-      "untrusted_ip=10.1.2.3",
-      "untrusted_port=51234",
-      "IV_VER=2.6.14",
-      "IV_PLAT=linux",
-      "IV_SSO=openurl,webauth,crtext",
-      "IV_CIPHERS=AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305",
-      "tls_digest_sha256_0=7a:08:9c:90:e2:7f:10:be:87:e2:b7:3f:c7:c3:a2:a5:fc:fd:88:d9:9e:a2",
-    ].map((line) => `>CLIENT:ENV,${line}`),
-    ">CLIENT:ENV,END",
-  ];
-  return lines.join("\r\n") + "\r\n";
-}
-
-async function steadyHeapGrowth(store: SessionStore, clock: FakeClock): Promise<number> {
-  for (let client = 0; client < CLIENTS; client++) {
-    await store.putSession(establishedSession(client, T0));
-  }
-  const { events, commander } = testClientEvents({ store, clock, authPendingTimeoutMs: 180_000 });
-  const protocol = new ManagementProtocol();
-  const handle = (event: ManagementEvent): Promise<void> | undefined => {
-    if (event.type === "client-reauth") return events.onReauth(event.cid, event.kid, event.env);
-    if (event.type === "client-connect") return events.onConnect(event.cid, event.kid, event.env);
-    if (event.type === "client-disconnect") return events.onDisconnect(event.cid);
-    return undefined;
-  };
-  /** Feeds `text` in chunks as a socket would, handling each chunk's events together. */
-  const feed = async (text: string) => {
-    const handled: Promise<void>[] = [];
-    for (let at = 0; at < text.length; at += CHUNK_CHARS) {
-      for (const event of protocol.push(text.slice(at, at + CHUNK_CHARS)).events) {
-        const done = handle(event);
-        if (done) handled.push(done);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 0));
-    }
-    await Promise.all(handled);
-  };
-  let nextNewcomer = 1_000_000;
-  const round = async (kid: number) => {
-    clock.time += 60_000;
-    let text = "";
-    for (let client = 0; client < CLIENTS; client++) {
-      text += block(`REAUTH,${client},${kid}`, [
-        `common_name=user${client}`,
-        `session_id=${sessionIdOf(client)}`,
-        "session_state=Authenticated",
-      ]);
-    }
-    await feed(text);
-    const newcomers = Array.from({ length: NEWCOMERS_PER_ROUND }, () => nextNewcomer++);
-    await feed(
-      newcomers.map((cid) =>
-        block(`CONNECT,${cid},1`, [`common_name=new${cid}`, `session_id=new-session-${cid}`])
-      ).join(""),
-    );
-    await feed(
-      newcomers.map((cid) => block(`DISCONNECT,${cid}`, [`common_name=new${cid}`])).join(""),
-    );
-    const kinds = commander.commands.map((command) => command.kind);
-    const answered = kinds.filter((kind) => kind === "auth-nt").length;
-    const pending = kinds.filter((kind) => kind === "pending").length;
-    if (answered !== CLIENTS || pending !== NEWCOMERS_PER_ROUND) {
-      throw new Error(`round ${kid}: ${answered} auth-nt, ${pending} pending`);
-    }
-    commander.commands.length = 0;
-  };
-  let kid = 2;
-  for (let i = 0; i < WARM_UP_ROUNDS; i++) await round(kid++);
-  const warm = await settledHeap();
-  for (let i = 0; i < ROUNDS; i++) await round(kid++);
-  const growth = (await settledHeap()) - warm;
-  events.close();
-  return growth;
-}
 
 const dir = process.argv[2] ?? "";
 const memoryClock = new FakeClock(T0);
 const memoryStore = new MemoryStore({ maxEntries: 100_000, now: memoryClock.now });
-const memory = await steadyHeapGrowth(memoryStore, memoryClock);
+const memory = await steadyHeapGrowth(memoryStore, memoryClock, ROUNDS);
 await memoryStore.close();
 const fileClock = new FakeClock(T0);
 const fileStore = await openFileStore(join(dir, "sessions.sqlite"), 100_000, fileClock.now);
-const file = await steadyHeapGrowth(fileStore, fileClock);
+const file = await steadyHeapGrowth(fileStore, fileClock, ROUNDS);
 await fileStore.close();
 process.stdout.write(`${JSON.stringify({ memory, file, rounds: ROUNDS, clients: CLIENTS })}\n`);
