@@ -21,7 +21,8 @@
  * TLS passes through the guard untouched. Its sockets come from guard_transport.ts.
  */
 import { canonicalIpBytes } from "../ip_address.ts";
-import { type GuardListener, guardTransport, type RelaySocket } from "./guard_transport.ts";
+import { guardTransport } from "./guard_transport.ts";
+import type { GuardListener, RelaySocket } from "./relay_socket.ts";
 
 export interface GuardOptions {
   host: string;

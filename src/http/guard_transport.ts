@@ -1,47 +1,17 @@
 /**
- * TCP for the connection guard, per runtime: Deno's own sockets on Deno, `node:net` on Bun.
- * Deno's `node:net` server stops accepting for good after one failed accept (out of file
- * descriptors), while `Deno.listen` can accept again; Bun's `node:net` recovers by itself.
+ * TCP for the connection guard, per runtime: each runtime's own sockets (Bun's are in
+ * guard_transport_bun.ts). Deno's `node:net` server stops accepting for good after one failed
+ * accept (out of file descriptors), while `Deno.listen` can accept again.
  */
-import { connect as netConnect, createServer, type Socket } from "node:net";
-
-export interface RelaySocket {
-  readonly remoteAddress: string;
-  readonly localPort: number;
-  /**
-   * Hands each chunk read to `onChunk` and waits for it before reading on (back-pressure);
-   * settles at end of stream, on an error, or when the socket is closed.
-   */
-  pump(onChunk: (chunk: Uint8Array) => Promise<void>): Promise<void>;
-  write(chunk: Uint8Array): Promise<void>;
-  /** No more writes (the peer sees end of stream); reading goes on. */
-  end(): void;
-  close(): void;
-}
-
-export interface GuardListener {
-  readonly port: number;
-  close(): void;
-}
-
-export interface GuardTransport {
-  /** `onError` hears of failed accepts (EMFILE); the listener keeps accepting. */
-  listen(
-    host: string,
-    port: number,
-    onSocket: (socket: RelaySocket) => void,
-    onError: (error: unknown) => void,
-  ): Promise<GuardListener>;
-  /** A connection to 127.0.0.1:`port`. */
-  connect(port: number): Promise<RelaySocket>;
-}
+import { bunTransport } from "./guard_transport_bun.ts";
+import type { GuardTransport, RelaySocket } from "./relay_socket.ts";
 
 const READ_BUFFER_BYTES = 16 * 1024;
 /** After a failed accept, wait this long before the next (descriptors are freed meanwhile). */
 const ACCEPT_RETRY_MS = 50;
 
 export function guardTransport(): GuardTransport {
-  return "Bun" in globalThis ? nodeTransport : denoTransport;
+  return "Bun" in globalThis ? bunTransport : denoTransport;
 }
 
 const denoTransport: GuardTransport = {
@@ -107,64 +77,6 @@ function denoSocket(conn: Deno.Conn): RelaySocket {
       try {
         conn.close();
       } catch { /* already closed */ }
-    },
-  };
-}
-
-const nodeTransport: GuardTransport = {
-  listen(host, port, onSocket, onError) {
-    const server = createServer({ noDelay: true }, (socket) => onSocket(nodeSocket(socket)));
-    return new Promise((resolve, reject) => {
-      server.once("error", reject);
-      server.listen({ host, port }, () => {
-        server.off("error", reject);
-        server.on("error", onError);
-        const address = server.address();
-        resolve({
-          port: typeof address === "object" && address ? address.port : port,
-          close: () => server.close(),
-        });
-      });
-    });
-  },
-  connect(port) {
-    return new Promise((resolve, reject) => {
-      const socket = netConnect({ host: "127.0.0.1", port, noDelay: true });
-      socket.once("error", reject);
-      socket.once("connect", () => {
-        socket.off("error", reject);
-        resolve(nodeSocket(socket));
-      });
-    });
-  },
-};
-
-function nodeSocket(socket: Socket): RelaySocket {
-  socket.on("error", () => {});
-  return {
-    remoteAddress: socket.remoteAddress ?? "",
-    localPort: socket.localPort ?? 0,
-    pump(onChunk) {
-      return new Promise((resolve) => {
-        socket.on("data", (chunk: Uint8Array) => {
-          socket.pause();
-          onChunk(chunk).then(() => socket.resume(), () => socket.destroy());
-        });
-        socket.once("end", () => resolve());
-        socket.once("close", () => resolve());
-      });
-    },
-    write(chunk) {
-      return new Promise((resolve) => {
-        if (socket.destroyed) resolve();
-        else socket.write(chunk, () => resolve());
-      });
-    },
-    end() {
-      socket.end();
-    },
-    close() {
-      socket.destroy();
     },
   };
 }
