@@ -5,9 +5,12 @@
  *
  *   deno run --allow-all bench/main.ts [--only B1,B3,G] [--runs 3] [--quick]
  *     [--growth-sizes 10000,100000,1000000] [--growth-stores file,redis] [--b3-runtime binary]
+ *     [--storm-runtime bun]
  *
  * `--b3-runtime binary` runs B3 against the released binary (dist/, built by Bun) and the
- * reference RP on Bun, instead of `deno run src/main.ts` and the RP on Deno.
+ * reference RP on Bun, instead of `deno run src/main.ts` and the RP on Deno. `--storm-runtime bun`
+ * runs B1 and B2 on Bun (the bridge's sources and the reference responder), with the allocator
+ * setting the binary gives itself.
  * `--quick` shrinks every scenario (for a smoke test of the harness; figures not comparable).
  */
 import { parseArgs } from "node:util";
@@ -28,6 +31,7 @@ const { values } = parseArgs({
     "growth-sizes": { type: "string" },
     "growth-stores": { type: "string" },
     "b3-runtime": { type: "string" },
+    "storm-runtime": { type: "string" },
   },
 });
 const KEYCLOAK_PBKDF2_ITERATIONS = 210_000;
@@ -38,6 +42,10 @@ const scale = quick ? 0.1 : 1;
 const b3Runtime = values["b3-runtime"] ?? "deno";
 if (b3Runtime !== "deno" && b3Runtime !== "binary") {
   throw new Error(`--b3-runtime: "deno" or "binary", not ${JSON.stringify(b3Runtime)}`);
+}
+const stormRuntime = values["storm-runtime"] ?? "deno";
+if (stormRuntime !== "deno" && stormRuntime !== "bun") {
+  throw new Error(`--storm-runtime: "deno" or "bun", not ${JSON.stringify(stormRuntime)}`);
 }
 const started = performance.now();
 const goals: Row[] = [];
@@ -51,6 +59,7 @@ console.log(
 
 if (only.has("B1")) {
   const result = await reauthStorm({
+    runtime: stormRuntime,
     events: Math.round(10_000 * scale),
     runs,
     pacedRate: 1000,
@@ -61,6 +70,7 @@ if (only.has("B1")) {
 }
 if (only.has("B2")) {
   const result = await connectStorm({
+    runtime: stormRuntime,
     events: Math.round(10_000 * scale),
     runs,
     pacedRate: 500,

@@ -1,11 +1,22 @@
 /**
  * Entry point: wires the CLI to the real process (stdout, stderr, files, environment, signals)
- * and the real service. Runs unchanged on Deno and Bun.
+ * and the real service. Runs unchanged on Deno and Bun. On Bun it first starts itself again
+ * with the allocator setting of allocator_restart.ts, before the rest of the program is loaded.
  */
 import { readFileSync } from "node:fs";
 import process from "node:process";
-import { EXIT_RUNTIME, runCli } from "./cli.ts";
-import { startDaemon } from "./daemon.ts";
+import { allocatorRestart } from "./allocator_restart.ts";
+
+const restart = allocatorRestart(process, "Bun" in globalThis);
+const execve = (process as { execve?: (file: string, args: string[], env: object) => never })
+  .execve;
+// Without execve (older runtimes) the service runs on, only slower.
+if (restart !== undefined && execve !== undefined) {
+  execve(restart.file, restart.args, restart.env);
+}
+
+const { EXIT_RUNTIME, runCli } = await import("./cli.ts");
+const { startDaemon } = await import("./daemon.ts");
 
 const io = {
   out: (text: string) => process.stdout.write(text),

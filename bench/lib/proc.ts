@@ -2,9 +2,18 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import process from "node:process";
+import { ALLOCATOR_ENV } from "../../src/allocator_restart.ts";
 
 /** The Deno that runs the bench runs the children too. */
 export const DENO = process.execPath;
+/** Bun, for children on the released binary's runtime (BUN from the Makefile, else on PATH). */
+export const BUN = process.env["BUN"] ?? "bun";
+/**
+ * The environment of every Bun child: the allocator setting the binary gives itself at start
+ * (src/allocator_restart.ts), so sources on Bun run as the binary does, bridge and references
+ * alike.
+ */
+export const BUN_ENV: Readonly<Record<string, string>> = ALLOCATOR_ENV;
 
 export interface Child {
   readonly proc: ChildProcess;

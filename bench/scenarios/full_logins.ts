@@ -10,14 +10,22 @@
  * login over the reference RP's is the figure that matters. With `pbkdf2Iterations` the IdPs
  * check passwords like Keycloak, and the bridge's share of all CPU per login is reported.
  */
-import process from "node:process";
 import { freePort } from "../../tests/support/free_port.ts";
 import { bridgeLoginOverHttp } from "../../tests/support/bridge_browser.ts";
 import { writeBenchConfig } from "../lib/bridge_config.ts";
 import { clientBlock } from "../lib/client_env.ts";
 import { type Answer, LoadServer } from "../lib/load_server.ts";
 import { dirname, fromFileUrl, join } from "../lib/paths.ts";
-import { cpuMs, cpuTimes, DENO, mainThreadCpuMs, profileFlags, startChild } from "../lib/proc.ts";
+import {
+  BUN,
+  BUN_ENV,
+  cpuMs,
+  cpuTimes,
+  DENO,
+  mainThreadCpuMs,
+  profileFlags,
+  startChild,
+} from "../lib/proc.ts";
 import { printTable, verdict, writeResult } from "../lib/report.ts";
 import { removeDirs } from "../lib/scratch.ts";
 import { median, round } from "../lib/stats.ts";
@@ -50,13 +58,12 @@ export interface FullLoginOptions {
  */
 function bridgeCommand(
   runtime: "deno" | "binary",
-  bun: string,
   configPath: string,
-): [string, string[]] {
+): [string, string[], Record<string, string>] {
   const config = ["--config", configPath];
-  if (runtime === "deno") return [DENO, ["run", "-A", ...profileFlags(), MAIN, ...config]];
-  if (profileFlags().length > 0) return [bun, [...profileFlags(), MAIN, ...config]];
-  return [BINARY, config];
+  if (runtime === "deno") return [DENO, ["run", "-A", ...profileFlags(), MAIN, ...config], {}];
+  if (profileFlags().length > 0) return [BUN, [...profileFlags(), MAIN, ...config], BUN_ENV];
+  return [BINARY, config, {}];
 }
 
 /** Waits for the bridge's answer of a kind to a cid. */
@@ -164,9 +171,8 @@ export async function fullLogins(options: FullLoginOptions) {
   const rpIdp = await startIdpProcess(`${rpBase}/oauth2/callback`, iterations);
   const runtime = options.runtime ?? "deno";
   const rpArgs = [REFERENCE_RP, rpIdp.issuer, String(rpPort), IDP_CLIENT_SECRET];
-  const bun = process.env["BUN"] ?? "bun";
   const rp = runtime === "binary"
-    ? startChild(bun, [...profileFlags(), ...rpArgs])
+    ? startChild(BUN, [...profileFlags(), ...rpArgs], BUN_ENV)
     : startChild(DENO, ["run", "-A", ...profileFlags(), ...rpArgs]);
   const rpReady = rp.waitForOutput((line) => line === "ready", 60_000);
   const server = await LoadServer.start();
@@ -179,7 +185,7 @@ export async function fullLogins(options: FullLoginOptions) {
     backend: options.backend,
   });
   const ready = server.waitForLine((line) => line === "status 3", 60_000);
-  const bridge = startChild(...bridgeCommand(runtime, bun, configPath));
+  const bridge = startChild(...bridgeCommand(runtime, configPath));
   const runs: LevelRun[] = [];
   try {
     await ready;

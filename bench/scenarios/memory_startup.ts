@@ -10,7 +10,6 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import process from "node:process";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseInlineToml } from "../../tests/support/config_toml.ts";
 import { openSessionStore } from "../../src/sessions/open_store.ts";
@@ -20,7 +19,7 @@ import { benchCommonName, clientBlock } from "../lib/client_env.ts";
 import { LoadServer } from "../lib/load_server.ts";
 import { clientListLine } from "../../tests/support/openvpn_side.ts";
 import { dirname, fromFileUrl, join } from "../lib/paths.ts";
-import { DENO, rssKb, startChild } from "../lib/proc.ts";
+import { BUN, BUN_ENV, DENO, rssKb, startChild } from "../lib/proc.ts";
 import { printTable, verdict, writeResult } from "../lib/report.ts";
 import { copySqliteFile, removeDirs, tmpfsDir } from "../lib/scratch.ts";
 import { fillStore } from "../lib/sessions.ts";
@@ -95,10 +94,12 @@ async function sessionCost(count: number) {
     DENO,
     ["run", "-A", script, String(count)],
   ]];
-  const bun = process.env["BUN"] ?? "bun";
-  variants.push([bun, [script, String(count)]]);
+  variants.push([BUN, [script, String(count)]]);
   for (const [command, args] of variants) {
-    const child = startChild(command, args, { BUN_INSTALL_CACHE_DIR: join(tmpdir(), "bun-cache") });
+    const child = startChild(command, args, {
+      BUN_INSTALL_CACHE_DIR: join(tmpdir(), "bun-cache"),
+      ...(command === BUN ? BUN_ENV : {}),
+    });
     try {
       const line = await child.waitForOutput((l) => l.startsWith("{"), 180_000);
       const data = JSON.parse(line) as {

@@ -8,12 +8,17 @@ import { writeBenchConfig } from "../lib/bridge_config.ts";
 import { LoadServer } from "../lib/load_server.ts";
 import { clientListLine } from "../../tests/support/openvpn_side.ts";
 import { dirname, fromFileUrl, join } from "../lib/paths.ts";
-import { type Child, DENO, profileFlags, startChild } from "../lib/proc.ts";
+import { BUN, BUN_ENV, type Child, DENO, profileFlags, startChild } from "../lib/proc.ts";
 import { removeDirs } from "../lib/scratch.ts";
 import { freePort } from "../../tests/support/free_port.ts";
 import { RedisServer } from "../../tests/support/redis_server.ts";
 
 export type ResponderKind = "reference" | "bridge-memory" | "bridge-file" | "bridge-redis";
+/**
+ * Where the responders run: Deno, or Bun with the environment the released binary gives itself
+ * (BUN_ENV), the bridge as its sources (the binary takes no prefilled store).
+ */
+export type Runtime = "deno" | "bun";
 
 export interface Responder {
   kind: ResponderKind;
@@ -35,7 +40,15 @@ const LIB = join(dirname(fromFileUrl(import.meta.url)), "..", "lib");
  * cids of the same number, all listed by `status 3`) and waits until it has read the client
  * list, i.e. is ready to answer.
  */
-export async function startResponder(kind: ResponderKind, prefill: number): Promise<Responder> {
+export async function startResponder(
+  kind: ResponderKind,
+  prefill: number,
+  runtime: Runtime = "deno",
+): Promise<Responder> {
+  const run = (script: string, args: string[]): Child =>
+    runtime === "bun"
+      ? startChild(BUN, [...profileFlags(), join(LIB, script), ...args], BUN_ENV)
+      : startChild(DENO, ["run", "-A", ...profileFlags(), join(LIB, script), ...args]);
   const server = await LoadServer.start();
   server.clientList = Array.from(
     { length: prefill },
@@ -46,7 +59,7 @@ export async function startResponder(kind: ResponderKind, prefill: number): Prom
   let dir: string | undefined;
   const redis = kind === "bridge-redis" ? await RedisServer.start() : undefined;
   if (kind === "reference") {
-    child = startChild(DENO, ["run", "-A", join(LIB, "reference_responder.ts"), server.path]);
+    child = run("reference_responder.ts", [server.path]);
   } else {
     // The store file lives on the disk (not tmpfs): its fsyncs are part of the cost.
     const bridgeDir = writeBenchConfig(`bench-${kind}-`, {
@@ -60,15 +73,7 @@ export async function startResponder(kind: ResponderKind, prefill: number): Prom
     });
     dir = bridgeDir.dir;
     const configPath = bridgeDir.configPath;
-    child = startChild(DENO, [
-      "run",
-      "-A",
-      ...profileFlags(),
-      join(LIB, "bridge_child.ts"),
-      configPath,
-      String(prefill),
-      String(prefill),
-    ]);
+    child = run("bridge_child.ts", [configPath, String(prefill), String(prefill)]);
   }
   try {
     await ready;

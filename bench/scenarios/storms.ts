@@ -9,12 +9,14 @@ import { printTable, type Row, verdict, writeResult } from "../lib/report.ts";
 import { collectOwnGarbage, watchOwnStalls } from "../lib/own_gc.ts";
 import { cpuMs } from "../lib/proc.ts";
 import { median, round, summarize } from "../lib/stats.ts";
-import { type Responder, type ResponderKind, startResponder } from "./responders.ts";
+import { type Responder, type ResponderKind, type Runtime, startResponder } from "./responders.ts";
 
 /** Storms after the cold one and before the measured runs, for every responder alike. */
 const WARM_UP_STORMS = 2;
 
 export interface StormOptions {
+  /** Deno, or Bun (the sources, as the binary runs them: responders.ts). Default Deno. */
+  runtime?: Runtime;
   events: number;
   runs: number;
   pacedRate: number;
@@ -72,7 +74,9 @@ async function runStorm(spec: StormSpec, options: StormOptions): Promise<StormSu
   const responders: Responder[] = [];
   try {
     for (const kind of spec.responders) {
-      responders.push(await startResponder(kind, spec.prefill ? options.events : 0));
+      responders.push(
+        await startResponder(kind, spec.prefill ? options.events : 0, options.runtime ?? "deno"),
+      );
     }
     const pipelined = new Map<ResponderKind, RunResult[]>();
     const cpuPerEvent = new Map<ResponderKind, number[]>();
@@ -153,7 +157,8 @@ async function runStorm(spec: StormSpec, options: StormOptions): Promise<StormSu
         unexpectedAnswers: unexpected,
       };
     });
-    writeResult(spec.id === "B1" ? "b1_reauth_storm" : "b2_connect_storm", {
+    const onBun = options.runtime === "bun" ? "_bun" : "";
+    writeResult((spec.id === "B1" ? "b1_reauth_storm" : "b2_connect_storm") + onBun, {
       scenario: spec.title,
       options,
       summaries,
@@ -206,6 +211,10 @@ function rows(summaries: StormSummary[]): Row[] {
   }));
 }
 
+function onRuntime(options: StormOptions): string {
+  return options.runtime === "bun" ? " on Bun" : "";
+}
+
 export async function reauthStorm(options: StormOptions) {
   const summaries = await runStorm({
     id: "B1",
@@ -216,7 +225,9 @@ export async function reauthStorm(options: StormOptions) {
     prefill: true,
   }, options);
   printTable(
-    `B1 REAUTH storm: ${options.events} sessions, ${options.events} REAUTH pipelined ` +
+    `B1 REAUTH storm${
+      onRuntime(options)
+    }: ${options.events} sessions, ${options.events} REAUTH pipelined ` +
       `(median of ${options.runs}); paced ${options.pacedEvents} at ${options.pacedRate}/s ` +
       `(median p99 of ${options.runs})`,
     rows(summaries),
@@ -262,7 +273,9 @@ export async function connectStorm(options: StormOptions) {
     prefill: false,
   }, options);
   printTable(
-    `B2 CONNECT storm: ${options.events} new clients pipelined (median of ${options.runs}); ` +
+    `B2 CONNECT storm${
+      onRuntime(options)
+    }: ${options.events} new clients pipelined (median of ${options.runs}); ` +
       `paced ${options.pacedEvents} at ${options.pacedRate}/s (median p99 of ${options.runs})`,
     rows(summaries),
   );

@@ -4,7 +4,7 @@
  * first; run alone, the tests fail when it is missing.
  */
 import { assert, assertEquals, assertStringIncludes } from "../support/assert.ts";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { VERSION } from "../../src/version.ts";
@@ -48,6 +48,46 @@ Deno.test("the compiled binary exits 2 on a bad config", async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** The environment of a running process, from /proc. */
+function environOf(pid: number): Map<string, string> {
+  const entries = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").filter(Boolean);
+  return new Map(entries.map((entry) => {
+    const at = entry.indexOf("=");
+    return [entry.slice(0, at), entry.slice(at + 1)];
+  }));
+}
+
+for (const [given, expected] of [[undefined, "-1"], ["10", "10"]] as const) {
+  Deno.test(`the service runs with MIMALLOC_PURGE_DELAY=${expected} when the environment ${given === undefined ? "leaves it out" : `says ${given}`}, in the process that was started`, async () => {
+    const { dir, port, config } = await writeLocalConfig("binary-test-", (dir) => ({
+      rest: fileStoreToml(dir),
+    }));
+    const env: Record<string, string> = { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" };
+    if (given !== undefined) env["MIMALLOC_PURGE_DELAY"] = given;
+    const child = new Deno.Command(BINARY, {
+      args: ["--config", config],
+      stdout: "null",
+      stderr: "piped",
+      env,
+      clearEnv: true,
+    }).spawn();
+    try {
+      const health = await waitForHealthz(port);
+      assertEquals(health.status, 200);
+      await health.body?.cancel();
+      // The pid we started is the service's (execve), so a service manager's pid stays right.
+      const environ = environOf(child.pid);
+      assertEquals(environ.get("MIMALLOC_PURGE_DELAY"), expected);
+      assertEquals(environ.get("PATH"), env["PATH"]);
+      child.kill("SIGTERM");
+      assertEquals((await child.status).code, 0);
+    } finally {
+      await killProcess(child);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
 
 Deno.test("the compiled binary serves /healthz and stops cleanly on SIGTERM", async () => {
   const { dir, port, config } = await writeLocalConfig("binary-test-", (dir) => ({
