@@ -6,10 +6,16 @@
  * With the number of logins (or events) in the profile, owners are shown in µs per login, which
  * compares a bridge's profile with the reference RP's (both written with BENCH_PROFILE_DIR).
  *
- *   deno run -A bench/tools/profile_top.ts FILE.cpuprofile [N] [LOGINS]
+ *   deno run -A bench/tools/profile_top.ts FILE.cpuprofile [N] [LOGINS] [--max-sample-ms MS]
+ *
+ * `--max-sample-ms` leaves out samples whose time delta is longer (3 is a good value for Bun's
+ * `--cpu-prof`): Bun has no idle frame and gives the time its thread waited to the sample that
+ * follows, in whatever frame that lands (a bridge's REAUTH storm showed 45 s of "self time" in
+ * frames that run for microseconds, 1.9 s of it busy).
  */
 import { readFileSync } from "node:fs";
 import process from "node:process";
+import { parseArgs } from "node:util";
 
 interface ProfileNode {
   id: number;
@@ -22,7 +28,15 @@ interface Profile {
   timeDeltas: number[];
 }
 
-const [file = "", countText = "25", loginsText = ""] = process.argv.slice(2);
+const { values, positionals } = parseArgs({
+  args: process.argv.slice(2),
+  options: { "max-sample-ms": { type: "string" } },
+  allowPositionals: true,
+});
+const [file = "", countText = "25", loginsText = ""] = positionals;
+const maxSampleUs = values["max-sample-ms"] === undefined
+  ? Infinity
+  : Number(values["max-sample-ms"]) * 1000;
 const profile = JSON.parse(readFileSync(file, "utf8")) as Profile;
 const count = Number(countText);
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
@@ -50,8 +64,13 @@ const self = new Map<string, number>();
 const inclusive = new Map<string, number>();
 const byOwner = new Map<string, number>();
 let total = 0;
+let leftOut = 0;
 profile.samples.forEach((id, i) => {
   const dt = profile.timeDeltas[i] ?? 0;
+  if (dt > maxSampleUs) {
+    leftOut += dt;
+    return;
+  }
   total += dt;
   const node = byId.get(id)!;
   self.set(name(node), (self.get(name(node)) ?? 0) + dt);
@@ -78,6 +97,9 @@ const print = (title: string, map: Map<string, number>) => {
     console.log(`${((100 * us) / total).toFixed(1).padStart(5)}%  ${key}`);
   }
 };
+if (leftOut > 0) {
+  console.log(`Left out: ${(leftOut / 1000).toFixed(0)} ms in samples over --max-sample-ms`);
+}
 print("Self time", self);
 print("Inclusive time", inclusive);
 
