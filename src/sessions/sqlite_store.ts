@@ -2,9 +2,10 @@
  * A SessionStore in one SQLite file (`node:sqlite`, available on Deno and Bun). How the file is
  * opened, and what survives a crash, is in sqlite_file.ts.
  *
- * Pending logins are written in batches (turn_batch.ts): the puts of one event-loop turn share
- * one transaction; each resolves after its commit, so the durability promise holds for them too.
- * Every read commits the open batch first, so reads always see it.
+ * Pending logins and sessions are written in batches (turn_batch.ts): the puts of one event-loop
+ * turn share one transaction (a CONNECT storm's logins, a REAUTH storm's renewed sessions); each
+ * resolves after its commit, so the durability promise holds for them too. Every other read or
+ * write commits the open batches first, so it always sees them, in order.
  *
  * Reads: sessions and pending logins are cached as frozen snapshots (session_cache.ts), so a
  * REAUTH or a login page costs no JSON parsing and no decryption. `PRAGMA data_version` tells
@@ -52,6 +53,12 @@ interface SealedPending {
   data: string;
 }
 
+interface SealedSession {
+  session: Session;
+  /** The refresh token, encrypted (null without one). */
+  token: Uint8Array | null;
+}
+
 /**
  * Entries whose `expiresAt` lies before `now()` are absent to every read even before `sweep`
  * removes them; deletes report what they removed, expired or not.
@@ -70,6 +77,7 @@ export class SqliteStore implements SessionStore {
   #versionAsked = false;
   readonly #forgetVersionAsked = () => (this.#versionAsked = false);
   readonly #pendingBatch = new TurnBatch<SealedPending>((items) => this.#writePending(items));
+  readonly #sessionBatch = new TurnBatch<SealedSession>((items) => this.#writeSessions(items));
   #closed = false;
   readonly #decodePending = (row: Row, id?: string) => decodePendingRow(row, this.#cipher, id);
   readonly #decodeSession = (row: Row, id?: string) => decodeSessionRow(row, this.#cipher, id);
@@ -224,23 +232,47 @@ export class SqliteStore implements SessionStore {
   async putSession(session: Session): Promise<void> {
     this.#assertOpen();
     const copy = Object.freeze(checkSession(session, { ownStrings: true }));
-    // Encrypt before the transaction: nothing may await while a transaction is open.
+    // Encrypt before queueing: nothing may await while a transaction is open.
     const token = copy.refreshToken === undefined
       ? null
       : await this.#cipher.encryptToken(copy.refreshToken, copy.sessionId);
     this.#assertOpen();
-    this.#transaction(() => {
-      if (this.#room.makeRoom("sessions", copy.sessionId)) this.#room.added("sessions");
+    return this.#sessionBatch.add({ session: copy, token });
+  }
+
+  /** One transaction; a session that does not fit (store full) is refused alone. */
+  #writeSessions(items: readonly SealedSession[]): unknown[] {
+    this.#assertOpen();
+    try {
+      const errors = this.#transaction(() => items.map((item) => this.#writeOneSession(item)));
+      // Only what was committed: a failed commit throws before this.
+      items.forEach(({ session }, i) => {
+        if (errors[i] === undefined) this.#cache.set(session.sessionId, session);
+      });
+      return errors;
+    } catch (error) {
+      this.#room.recount();
+      throw error;
+    }
+  }
+
+  /** Writes one session of a batch; returns the error that refused it alone. */
+  #writeOneSession({ session, token }: SealedSession): unknown {
+    try {
+      const isNew = this.#room.makeRoom("sessions", session.sessionId);
       this.#sql.putSession.run(
-        copy.sessionId,
-        copy.server,
-        copy.cid ?? null,
-        copy.expiresAt,
-        JSON.stringify({ ...copy, refreshToken: undefined }),
+        session.sessionId,
+        session.server,
+        session.cid ?? null,
+        session.expiresAt,
+        JSON.stringify({ ...session, refreshToken: undefined }),
         token,
       );
-    });
-    this.#cache.set(copy.sessionId, copy);
+      if (isNew) this.#room.added("sessions");
+      return undefined;
+    } catch (error) {
+      return error;
+    }
   }
 
   getSession(sessionId: string): Promise<Session | undefined> {
@@ -379,6 +411,7 @@ export class SqliteStore implements SessionStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#pendingBatch.flush();
+    this.#sessionBatch.flush();
     this.#closed = true;
     this.#cache.clear();
     this.#pendingCache.clear();
@@ -396,6 +429,7 @@ export class SqliteStore implements SessionStore {
     try {
       this.#assertOpen();
       this.#pendingBatch.flush();
+      this.#sessionBatch.flush();
       return Promise.resolve(step());
     } catch (error) {
       return Promise.reject(error);

@@ -391,6 +391,78 @@ Deno.test("SqliteStore writes the pending logins of one turn in one transaction,
   }
 });
 
+Deno.test("SqliteStore writes the sessions of one turn (a REAUTH storm's) in one transaction, refusing only the one that does not fit", async () => {
+  const { dir, path } = await tempPath();
+  const store = await SqliteStore.open({
+    path,
+    cipher: await TokenCipher.fromKeyBytes(KEY),
+    maxEntries: 2,
+    now: () => T0,
+  });
+  const watcher = new DatabaseSync(path);
+  try {
+    // Without refresh tokens nothing is encrypted first: a put that wrote at once would be
+    // committed before the next line.
+    const results = Promise.allSettled(
+      ["s-1", "s-2", "s-3"].map((sessionId) =>
+        store.putSession(session({ sessionId, refreshToken: undefined }))
+      ),
+    );
+    const count = () => Number(watcher.prepare("SELECT count(*) AS n FROM sessions").get()?.["n"]);
+    assertEquals(count(), 0);
+    const settled = await results;
+    assertEquals(settled.map((r) => r.status), ["fulfilled", "fulfilled", "rejected"]);
+    assertEquals(count(), 2);
+    assertEquals((await store.getSession("s-2"))?.sessionId, "s-2");
+    assertEquals(await store.getSession("s-3"), undefined);
+    // With refresh tokens (encrypted first), replacing both: they fit, and the tokens are kept.
+    await Promise.all(
+      ["s-1", "s-2"].map((sessionId) =>
+        store.putSession(session({ sessionId, refreshToken: `token-${sessionId}` }))
+      ),
+    );
+    assertEquals((await store.getSession("s-2"))?.refreshToken, "token-s-2");
+  } finally {
+    watcher.close();
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("SqliteStore: a session put and then changed in one turn ends as the last change", async () => {
+  await withStore(async (store) => {
+    const put = store.putSession(session({ sessionId: "s-turn", cid: 1 }));
+    const again = store.putSession(session({ sessionId: "s-turn", cid: 2 }));
+    await Promise.all([put, again]);
+    assertEquals((await store.getSession("s-turn"))?.cid, 2);
+    const queued = store.putSession(session({ sessionId: "s-gone" }));
+    await queued;
+    const putThenDelete = store.putSession(session({ sessionId: "s-gone", cid: 3 }));
+    // The delete runs after the queued put is committed: the session is gone, not brought back.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assert(await store.deleteSession("s-gone"));
+    await putThenDelete;
+    assertEquals(await store.getSession("s-gone"), undefined);
+  });
+});
+
+Deno.test("SqliteStore commits queued sessions when it is closed", async () => {
+  const { dir, path } = await tempPath();
+  try {
+    const store = await open(path);
+    const put = store.putSession(session({ sessionId: "s-at-close" }));
+    // Past the encryption, queued for the next turn.
+    await Promise.resolve();
+    await store.close();
+    await put;
+    const reopened = await open(path);
+    assertEquals((await reopened.getSession("s-at-close"))?.sessionId, "s-at-close");
+    await reopened.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("SqliteStore: a read in the same turn sees a pending login whose put has not resolved yet", async () => {
   await withStore(async (store, path) => {
     const put = store.putPending(pendingLogin({ id: "p-queued" }));
