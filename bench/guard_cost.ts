@@ -13,7 +13,7 @@ import { parseArgs } from "node:util";
 import process from "node:process";
 import { connect } from "node:net";
 import { serveHttp } from "../src/http/serve.ts";
-import { cpuTimes } from "./lib/proc.ts";
+import { BUN, BUN_ENV, cpuTimes, DENO } from "./lib/proc.ts";
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -55,13 +55,10 @@ if (values.serve !== undefined) {
   const rows: string[] = [];
   for (const runtime of ["deno", "bun"] as const) {
     for (const mode of ["plain", "guarded"] as const) {
-      const child = new Deno.Command("sh", {
-        args: [
-          "-c",
-          runtime === "deno"
-            ? `exec "${Deno.execPath()}" run -A "${self}" --serve ${mode}`
-            : `exec bun "${self}" --serve ${mode}`,
-        ],
+      const child = new Deno.Command(runtime === "deno" ? DENO : BUN, {
+        args: runtime === "deno" ? ["run", "-A", self, "--serve", mode] : [self, "--serve", mode],
+        // Bun as the binary runs (its allocator setting); Deno as `deno run` does.
+        env: runtime === "deno" ? {} : { ...BUN_ENV },
         stdout: "piped",
         stderr: "inherit",
       }).spawn();

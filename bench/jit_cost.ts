@@ -10,9 +10,9 @@
  */
 import { freePort } from "../tests/support/free_port.ts";
 import { MEMORY_DENY_WRITE_EXECUTE } from "../tests/support/memory_deny_write_execute.ts";
+import { BUN, BUN_ENV } from "./lib/proc.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
-const BUN = Deno.env.get("BUN") ?? "bun";
 const MDWE = [...MEMORY_DENY_WRITE_EXECUTE];
 const LOOP = `
 const line = ">CLIENT:ENV,common_name=alice-laptop";
@@ -29,7 +29,7 @@ console.log(((performance.now() - started) / 300).toFixed(2), n);
 
 async function cpuLoop(prefix: string[]): Promise<string> {
   const [cmd, ...args] = [...prefix, BUN, "-e", LOOP];
-  const output = await new Deno.Command(cmd!, { args }).output();
+  const output = await new Deno.Command(cmd!, { args, env: { ...BUN_ENV } }).output();
   return new TextDecoder().decode(output.stdout).split(" ")[0]!;
 }
 

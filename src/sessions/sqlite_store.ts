@@ -3,9 +3,9 @@
  * opened, and what survives a crash, is in sqlite_file.ts.
  *
  * Pending logins and sessions are written in batches (turn_batch.ts): the puts of one event-loop
- * turn share one transaction (a CONNECT storm's logins, a REAUTH storm's renewed sessions); each
- * resolves after its commit, so the durability promise holds for them too. Every other read or
- * write commits the open batches first, so it always sees them, in order.
+ * turn share one transaction (a CONNECT storm's logins; the sessions a wave of reconnects binds
+ * again); each resolves after its commit, so the durability promise holds for them too. Every
+ * other read or write commits the open batch first, so it always sees it.
  *
  * Reads: sessions and pending logins are cached as frozen snapshots (session_cache.ts), so a
  * REAUTH or a login page costs no JSON parsing and no decryption. `PRAGMA data_version` tells
@@ -49,11 +49,13 @@ export interface SqliteStoreOptions extends StoreBounds {
 }
 
 interface SealedPending {
+  kind: "pending";
   login: PendingLogin;
   data: string;
 }
 
 interface SealedSession {
+  kind: "session";
   session: Session;
   /** The refresh token, encrypted (null without one). */
   token: Uint8Array | null;
@@ -76,8 +78,8 @@ export class SqliteStore implements SessionStore {
   /** Whether data_version was asked in this event-loop turn. */
   #versionAsked = false;
   readonly #forgetVersionAsked = () => (this.#versionAsked = false);
-  readonly #pendingBatch = new TurnBatch<SealedPending>((items) => this.#writePending(items));
-  readonly #sessionBatch = new TurnBatch<SealedSession>((items) => this.#writeSessions(items));
+  /** Puts of pending logins and sessions, in the order made: one transaction per turn. */
+  readonly #writes = new TurnBatch<SealedPending | SealedSession>((items) => this.#write(items));
   #closed = false;
   readonly #decodePending = (row: Row, id?: string) => decodePendingRow(row, this.#cipher, id);
   readonly #decodeSession = (row: Row, id?: string) => decodeSessionRow(row, this.#cipher, id);
@@ -118,20 +120,30 @@ export class SqliteStore implements SessionStore {
       this.#assertOpen();
       // Its cache keeps the copy: strings of its own (entry_check.ts, ownString).
       const copy = checkPendingLogin(login, { ownStrings: true });
-      return this.#pendingBatch.add({ login: copy, data: sealPendingData(copy, this.#cipher) });
+      const data = sealPendingData(copy, this.#cipher);
+      return this.#writes.add({ kind: "pending", login: copy, data });
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  /** One transaction; a login that does not fit (store full) is refused alone. */
-  #writePending(items: readonly SealedPending[]): unknown[] {
+  /** One transaction; an entry that does not fit (store full) is refused alone. */
+  #write(items: readonly (SealedPending | SealedSession)[]): unknown[] {
     this.#assertOpen();
     try {
-      const errors = this.#transaction(() => items.map((item) => this.#writeOnePending(item)));
+      const errors = this.#transaction(() =>
+        items.map((item) =>
+          item.kind === "pending" ? this.#writeOnePending(item) : this.#writeOneSession(item)
+        )
+      );
       // Only what was committed: a failed commit throws before this.
-      items.forEach(({ login }, i) => {
-        if (errors[i] === undefined) this.#pendingCache.set(login.id, frozenPending(login));
+      items.forEach((item, i) => {
+        if (errors[i] !== undefined) return;
+        if (item.kind === "pending") {
+          this.#pendingCache.set(item.login.id, frozenPending(item.login));
+        } else {
+          this.#cache.set(item.session.sessionId, item.session);
+        }
       });
       return errors;
     } catch (error) {
@@ -237,23 +249,7 @@ export class SqliteStore implements SessionStore {
       ? null
       : await this.#cipher.encryptToken(copy.refreshToken, copy.sessionId);
     this.#assertOpen();
-    return this.#sessionBatch.add({ session: copy, token });
-  }
-
-  /** One transaction; a session that does not fit (store full) is refused alone. */
-  #writeSessions(items: readonly SealedSession[]): unknown[] {
-    this.#assertOpen();
-    try {
-      const errors = this.#transaction(() => items.map((item) => this.#writeOneSession(item)));
-      // Only what was committed: a failed commit throws before this.
-      items.forEach(({ session }, i) => {
-        if (errors[i] === undefined) this.#cache.set(session.sessionId, session);
-      });
-      return errors;
-    } catch (error) {
-      this.#room.recount();
-      throw error;
-    }
+    return this.#writes.add({ kind: "session", session: copy, token });
   }
 
   /** Writes one session of a batch; returns the error that refused it alone. */
@@ -410,8 +406,7 @@ export class SqliteStore implements SessionStore {
 
   async close(): Promise<void> {
     if (this.#closed) return;
-    this.#pendingBatch.flush();
-    this.#sessionBatch.flush();
+    this.#writes.flush();
     this.#closed = true;
     this.#cache.clear();
     this.#pendingCache.clear();
@@ -428,8 +423,7 @@ export class SqliteStore implements SessionStore {
   #run<T>(step: () => T): Promise<T> {
     try {
       this.#assertOpen();
-      this.#pendingBatch.flush();
-      this.#sessionBatch.flush();
+      this.#writes.flush();
       return Promise.resolve(step());
     } catch (error) {
       return Promise.reject(error);

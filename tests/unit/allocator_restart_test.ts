@@ -1,4 +1,4 @@
-import { assertEquals } from "./../support/assert.ts";
+import { assertEquals } from "../support/assert.ts";
 import { allocatorRestart, PURGE_DELAY_VARIABLE } from "../../src/allocator_restart.ts";
 
 const compiled = {

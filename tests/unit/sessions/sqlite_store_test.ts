@@ -446,23 +446,6 @@ Deno.test("SqliteStore: a session put and then changed in one turn ends as the l
   });
 });
 
-Deno.test("SqliteStore commits queued sessions when it is closed", async () => {
-  const { dir, path } = await tempPath();
-  try {
-    const store = await open(path);
-    const put = store.putSession(session({ sessionId: "s-at-close" }));
-    // Past the encryption, queued for the next turn.
-    await Promise.resolve();
-    await store.close();
-    await put;
-    const reopened = await open(path);
-    assertEquals((await reopened.getSession("s-at-close"))?.sessionId, "s-at-close");
-    await reopened.close();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
 Deno.test("SqliteStore: a read in the same turn sees a pending login whose put has not resolved yet", async () => {
   await withStore(async (store, path) => {
     const put = store.putPending(pendingLogin({ id: "p-queued" }));
@@ -478,15 +461,20 @@ Deno.test("SqliteStore: a read in the same turn sees a pending login whose put h
   });
 });
 
-Deno.test("SqliteStore commits queued pending logins when it is closed", async () => {
+Deno.test("SqliteStore commits queued pending logins and sessions when it is closed", async () => {
   const { dir, path } = await tempPath();
   try {
     const store = await open(path);
-    const put = store.putPending(pendingLogin({ id: "p-at-close" }));
+    const puts = [
+      store.putPending(pendingLogin({ id: "p-at-close" })),
+      // Without a refresh token nothing is encrypted first: the put is queued at once.
+      store.putSession(session({ sessionId: "s-at-close", refreshToken: undefined })),
+    ];
     await store.close();
-    await put;
+    await Promise.all(puts);
     const reopened = await open(path);
     assertEquals((await reopened.getPending("p-at-close"))?.id, "p-at-close");
+    assertEquals((await reopened.getSession("s-at-close"))?.sessionId, "s-at-close");
     await reopened.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
