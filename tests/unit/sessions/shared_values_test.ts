@@ -98,3 +98,35 @@ Deno.test("values are shared only when their JSON is the same", () => {
   assert(one["x"] !== other["x"]);
   assertStrictEquals(one["x"], values.claims({ x: { a: 1, b: 2 } })["x"]);
 });
+
+Deno.test("a value is taken for one shared before only when its JSON is the same", () => {
+  const values = new SharedValues();
+  // Each first shares a value; the second looks like it field by field but has other JSON.
+  const cases: Array<[unknown, unknown]> = [
+    [{ 0: "a", 1: "b" }, new String("ab")],
+    [{ a: 1 }, { a: 1, toJSON: () => "other" }],
+    [["a"], Object.assign(["a"], { toJSON: () => "other" })],
+    [[null], [NaN]],
+    [[null], [undefined]],
+    [["x", null], ["x", () => 1]],
+    [{ a: 1, b: 2 }, { b: 2, a: 1 }],
+    [{ a: 1 }, { a: 1, b: undefined }],
+    [{ a: "1" }, { a: 1 }],
+    [["a"], { 0: "a" }],
+    [{ list: [1, 2] }, { list: [1, 2, 3] }],
+  ];
+  for (const [first, second] of cases) {
+    const shared = values.claims({ value: first });
+    const next = values.claims({ value: second });
+    assertEquals(next, JSON.parse(JSON.stringify({ value: second })));
+    assertEquals(
+      next["value"] === shared["value"],
+      JSON.stringify(first) === JSON.stringify(second),
+      JSON.stringify(second),
+    );
+  }
+  // The same JSON from another object is the shared copy, deep or not.
+  const deep = values.claims({ v: { a: [0, { b: null }], c: true } });
+  assertStrictEquals(values.claims({ v: { a: [0, { b: null }], c: true } })["v"], deep["v"]);
+  assertStrictEquals(values.claims({ v: { a: [-0, { b: null }], c: true } })["v"], deep["v"]);
+});
