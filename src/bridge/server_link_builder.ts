@@ -17,7 +17,6 @@ import { ClientEvents } from "./client_events.ts";
 import { localizedCommander } from "./client_messages.ts";
 import type { ClientCommander } from "./commander.ts";
 import { managementCommander } from "./management_commander.ts";
-import { meteredCommander } from "./metered_commander.ts";
 import { ServerLink } from "./server_link.ts";
 import { signInGuard } from "./sign_in_guard.ts";
 
@@ -59,7 +58,7 @@ export function serverLinkBuilder(
       ...(mayWrite ? { mayWrite } : {}),
     });
     const linkCommander = localizedCommander(
-      meteredCommander(managementCommander(connection), deps.metrics),
+      managementCommander(connection, deps.metrics),
       () => current.value.http.defaultLanguage,
     );
     const serverMetrics = deps.serverMetrics(name);

@@ -1,7 +1,7 @@
 import { assertEquals, assertRejects } from "../../support/assert.ts";
 import { idpEndpointOf, meteredFetch } from "../../../src/metrics/idp_fetch.ts";
-import { meteredCommander } from "../../../src/bridge/metered_commander.ts";
-import type { ClientCommander } from "../../../src/bridge/commander.ts";
+import { managementCommander } from "../../../src/bridge/management_commander.ts";
+import type { Reply } from "../../../src/management/events.ts";
 import { noMetrics } from "../../../src/metrics/port.ts";
 
 Deno.test("idpEndpointOf() tells oauth4webapi's requests apart by their shape", () => {
@@ -29,19 +29,33 @@ Deno.test("idpEndpointOf() tells oauth4webapi's requests apart by their shape", 
   for (const [url, init, expected] of rows) assertEquals(idpEndpointOf(url, init), expected, url);
 });
 
-Deno.test("meteredFetch() and meteredCommander() time failures too, and pass them on", async () => {
+Deno.test("meteredFetch() and the management commander time failures too, and pass them on", async () => {
   const seen: string[] = [];
   const metrics = {
     ...noMetrics,
     idpRequest: (endpoint: string) => seen.push(`idp ${endpoint}`),
-    managementCommand: (command: string) => seen.push(`command ${command}`),
+    managementCommand: (command: string, seconds: number) =>
+      seen.push(`command ${command} ${seconds >= 0 && seconds < 10}`),
   };
   const failing = meteredFetch(() => Promise.reject(new TypeError("refused")), metrics);
   await assertRejects(() => failing("https://idp/x/.well-known/openid-configuration"), TypeError);
-  const refused = Promise.reject(new Error("ERROR: client not found"));
-  refused.catch(() => {});
-  const inner = { deny: () => refused } as unknown as ClientCommander;
-  await assertRejects(() => meteredCommander(inner, metrics).deny(1, 1, "r", "c"), Error);
-  await Promise.resolve();
-  assertEquals(seen, ["idp discovery", "command client-deny"]);
+  // No link, OpenVPN's ERROR:, a success: each timed once, under the command's own name.
+  const replies: Array<() => Promise<Reply>> = [
+    () => Promise.reject(new Error("Management interface not connected")),
+    () => Promise.resolve({ ticket: 1, type: "error", message: "client-deny command failed" }),
+    () => Promise.resolve({ ticket: 2, type: "success", message: "client-auth command succeeded" }),
+  ];
+  const commander = managementCommander({
+    send: () => replies.shift()!(),
+    status: () => ({ linkUp: true, managementVersion: 5, lastError: undefined }),
+  }, metrics);
+  await assertRejects(() => commander.kill(1, "bye"), Error, "not connected");
+  await assertRejects(() => commander.deny(1, 1, "r", "c"), Error, "client-deny command failed");
+  await commander.authNt(1, 2);
+  assertEquals(seen, [
+    "idp discovery",
+    "command client-kill true",
+    "command client-deny true",
+    "command client-auth-nt true",
+  ]);
 });
