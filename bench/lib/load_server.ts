@@ -176,14 +176,14 @@ export class LoadServer {
       // the generator's own heap during the run (scavenges every ~0.8 s, an incremental
       // mark-compact ~3 s in, its marking threads taking the cores the responder runs on)
       // showed as bursts of slow answers in every responder's latencies.
-      const encoded = encodeBlocks(blocks).map((block) => block.bytes!);
+      const encoded = blocks.map((block) => block.bytes ?? encoder.encode(block.text));
       const keys = blocks.map((block) => answerKey(block.cid, block.kid));
       const paceStart = performance.now();
       const interval = 1000 / options.ratePerSec;
       let next = 0;
       while (next < blocks.length) {
-        const now = performance.now();
-        const due = Math.min(blocks.length, Math.floor((now - paceStart) / interval) + 1);
+        const elapsed = performance.now() - paceStart;
+        const due = Math.min(blocks.length, Math.floor(elapsed / interval) + 1);
         while (next < due) {
           this.#sentAt.set(keys[next]!, performance.now());
           client.write(encoded[next++]!);

@@ -7,15 +7,7 @@
  * garbage before every measured run (as the memory tests do, tests/support/settled_heap.ts) and
  * watches its own event loop while a paced run lasts.
  */
-import v8 from "node:v8";
 import { forcedGc } from "../../tests/support/settled_heap.ts";
-
-// V8's memory reducer answers a busy spell (a storm) with a full collection every ~0.5 s for a
-// while; in the generator those can land in the paced runs that follow the storms. The generator
-// is not what is measured, so it keeps its memory instead. (One Bun B1 run before: the
-// reference's three paced p99s 5.4 / 1.5 / 0.7 ms; after: 1.4 / 2.7 / 1.3. On Deno the first
-// paced run of each responder stayed the slowest in two runs of three.)
-v8.setFlagsFromString("--no-memory-reducer");
 
 const gc = forcedGc();
 

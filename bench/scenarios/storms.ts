@@ -73,8 +73,7 @@ export function blocksFor(kind: BlockKind, count: number, round: number): Outgoi
 
 /**
  * Runs `measure` with every other responder stopped (SIGSTOP, then SIGCONT). Idle, they still
- * collect garbage and run timers (V8's memory reducer: a full collection every ~0.5 s for a
- * while after a busy spell), and on 2 cores that took CPU from the one measured: the reference's
+ * collect garbage and run timers, and on 2 cores that took CPU from the one measured: the reference's
  * paced p99 at 1,000/s was 3-5 ms with the bridges beside it and 1-1.3 ms alone.
  */
 async function alone<T>(
@@ -82,12 +81,17 @@ async function alone<T>(
   all: readonly Responder[],
   measure: () => Promise<T>,
 ): Promise<T> {
-  const others = all.filter((responder) => responder !== measured).map((r) => r.child.pid);
-  for (const pid of others) process.kill(pid, "SIGSTOP");
+  const stopped: number[] = [];
   try {
+    for (const { child } of all) {
+      if (child === measured.child) continue;
+      process.kill(child.pid, "SIGSTOP");
+      stopped.push(child.pid);
+    }
     return await measure();
   } finally {
-    for (const pid of others) process.kill(pid, "SIGCONT");
+    // Every one stopped goes on, also when measuring failed: a stopped child ignores SIGTERM.
+    for (const pid of stopped) process.kill(pid, "SIGCONT");
   }
 }
 

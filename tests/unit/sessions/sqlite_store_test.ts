@@ -365,7 +365,13 @@ Deno.test("SqliteStore will not decrypt a pending login's OAuth state moved to a
   });
 });
 
-Deno.test("SqliteStore writes the pending logins of one turn in one transaction, refusing only the one that does not fit", async () => {
+/**
+ * A store with room for two entries per table, and `committed(table)`: the rows another
+ * connection sees, that is what is committed.
+ */
+async function withTwoEntryStore(
+  body: (store: SqliteStore, committed: (table: "pending" | "sessions") => number) => Promise<void>,
+): Promise<void> {
   const { dir, path } = await tempPath();
   const store = await SqliteStore.open({
     path,
@@ -375,32 +381,32 @@ Deno.test("SqliteStore writes the pending logins of one turn in one transaction,
   });
   const watcher = new DatabaseSync(path);
   try {
-    const results = Promise.allSettled(
-      ["p-1", "p-2", "p-3"].map((id) => store.putPending(pendingLogin({ id }))),
+    await body(
+      store,
+      (table) => Number(watcher.prepare(`SELECT count(*) AS n FROM ${table}`).get()?.["n"]),
     );
-    // Nothing is committed before the turn ends, and no put has resolved.
-    const count = () => Number(watcher.prepare("SELECT count(*) AS n FROM pending").get()?.["n"]);
-    assertEquals(count(), 0);
-    const settled = await results;
-    assertEquals(settled.map((r) => r.status), ["fulfilled", "fulfilled", "rejected"]);
-    assertEquals(count(), 2);
   } finally {
     watcher.close();
     await store.close();
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+Deno.test("SqliteStore writes the pending logins of one turn in one transaction, refusing only the one that does not fit", async () => {
+  await withTwoEntryStore(async (store, committed) => {
+    const results = Promise.allSettled(
+      ["p-1", "p-2", "p-3"].map((id) => store.putPending(pendingLogin({ id }))),
+    );
+    // Nothing is committed before the turn ends, and no put has resolved.
+    assertEquals(committed("pending"), 0);
+    const settled = await results;
+    assertEquals(settled.map((r) => r.status), ["fulfilled", "fulfilled", "rejected"]);
+    assertEquals(committed("pending"), 2);
+  });
 });
 
-Deno.test("SqliteStore writes the sessions of one turn (a REAUTH storm's) in one transaction, refusing only the one that does not fit", async () => {
-  const { dir, path } = await tempPath();
-  const store = await SqliteStore.open({
-    path,
-    cipher: await TokenCipher.fromKeyBytes(KEY),
-    maxEntries: 2,
-    now: () => T0,
-  });
-  const watcher = new DatabaseSync(path);
-  try {
+Deno.test("SqliteStore writes the sessions of one turn (a wave of reconnects) in one transaction, refusing only the one that does not fit", async () => {
+  await withTwoEntryStore(async (store, committed) => {
     // Without refresh tokens nothing is encrypted first: a put that wrote at once would be
     // committed before the next line.
     const results = Promise.allSettled(
@@ -408,11 +414,10 @@ Deno.test("SqliteStore writes the sessions of one turn (a REAUTH storm's) in one
         store.putSession(session({ sessionId, refreshToken: undefined }))
       ),
     );
-    const count = () => Number(watcher.prepare("SELECT count(*) AS n FROM sessions").get()?.["n"]);
-    assertEquals(count(), 0);
+    assertEquals(committed("sessions"), 0);
     const settled = await results;
     assertEquals(settled.map((r) => r.status), ["fulfilled", "fulfilled", "rejected"]);
-    assertEquals(count(), 2);
+    assertEquals(committed("sessions"), 2);
     assertEquals((await store.getSession("s-2"))?.sessionId, "s-2");
     assertEquals(await store.getSession("s-3"), undefined);
     // With refresh tokens (encrypted first), replacing both: they fit, and the tokens are kept.
@@ -422,11 +427,7 @@ Deno.test("SqliteStore writes the sessions of one turn (a REAUTH storm's) in one
       ),
     );
     assertEquals((await store.getSession("s-2"))?.refreshToken, "token-s-2");
-  } finally {
-    watcher.close();
-    await store.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("SqliteStore: a session put and then changed in one turn ends as the last change", async () => {
