@@ -1,8 +1,8 @@
 /**
  * One `>CLIENT:` block while its ENV lines arrive: checks each line (shape, count) and keeps the
- * text for the event's `BlockEnv`. Lines that follow each other in one
- * chunk are kept as a run (where it starts and ends in the chunk) and added to the text in one
- * slice when the run ends, so a block that came in one chunk costs one string.
+ * text for the event's `BlockEnv`. Lines that follow each other in one chunk are kept as a run
+ * (where it starts and ends in the chunk). A block that is one run reads the chunk in place;
+ * otherwise each run is added to the text in one slice when it ends.
  */
 import { BlockEnv, ENV_PREFIX } from "./block_env.ts";
 import type { ProtocolWarningCode } from "./events.ts";
@@ -71,6 +71,9 @@ export class OpenClientBlock {
 
   /** The ENV of the finished block. */
   env(): BlockEnv {
+    if (this.#env === "" && this.#runText !== "") {
+      return new BlockEnv(this.#runText, this.#runStart, this.#runNext);
+    }
     this.#endRun();
     return new BlockEnv(this.#env);
   }

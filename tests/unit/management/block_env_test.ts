@@ -99,3 +99,40 @@ Deno.test("BlockEnv.get() finds only whole names at the start of a line", () => 
   assertEquals(env.get("a"), ">CLIENT:ENV,b=1");
   assertEquals(env.get("x"), undefined);
 });
+
+Deno.test("blocks sharing a chunk read only their own lines, however the chunk is cut", () => {
+  const block = (kind: string, cid: number, lines: string[]) =>
+    `>CLIENT:${kind},${cid},1\r\n${
+      lines.map((line) => `>CLIENT:ENV,${line}\r\n`).join("")
+    }>CLIENT:ENV,END\r\n`;
+  const first = block("REAUTH", 1, ["common_name=alice", "only_first=1", "shared=a"]);
+  // The second block's first line follows the first block's END: a name found there, or in
+  // the lines after the first block, is not the first block's.
+  const second = block("CONNECT", 2, ["only_second=2", "shared=b", "common_name=bob"]);
+  const chunk = `${first}SUCCESS: client-auth command succeeded\r\n${second}>INFO:tail\r\n`;
+  const expected = [
+    { common_name: "alice", only_first: "1", shared: "a", only_second: undefined, END: undefined },
+    { common_name: "bob", only_first: undefined, shared: "b", only_second: "2", END: undefined },
+  ];
+  for (let cut = 0; cut < chunk.length; cut += 7) {
+    const events = blockEvents(cut === 0 ? [chunk] : [chunk.slice(0, cut), chunk.slice(cut)]);
+    const blocks = events.filter((e) => e.type === "client-reauth" || e.type === "client-connect");
+    assertEquals(blocks.length, 2, `cut at ${cut}`);
+    blocks.forEach((event, i) => {
+      for (const [name, value] of Object.entries(expected[i]!)) {
+        assertEquals(event.env.get(name), value, `cut at ${cut}, block ${i + 1}: ${name}`);
+      }
+    });
+  }
+});
+
+Deno.test("BlockEnv.get() reads nothing past the end of its window", () => {
+  const text = ">CLIENT:ENV,a=1\n>CLIENT:ENV,b=2\n>CLIENT:ENV,c=3\n";
+  const afterB = text.indexOf(">CLIENT:ENV,c");
+  const window = new BlockEnv(text, text.indexOf(">CLIENT:ENV,b"), afterB);
+  assertEquals([window.get("a"), window.get("b"), window.get("c")], [undefined, "2", undefined]);
+  // A window that ends inside a line holds only what is inside it.
+  const cut = new BlockEnv(text, 0, text.indexOf("2"));
+  assertEquals([cut.get("a"), cut.get("b")], ["1", ""]);
+  assertEquals(new BlockEnv(text, 0, text.indexOf("=2")).get("b"), undefined);
+});
