@@ -136,3 +136,82 @@ Deno.test("BlockEnv.get() reads nothing past the end of its window", () => {
   assertEquals([cut.get("a"), cut.get("b")], ["1", ""]);
   assertEquals(new BlockEnv(text, 0, text.indexOf("=2")).get("b"), undefined);
 });
+
+/** mulberry32: a small seeded PRNG, so a failure can be replayed. */
+function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+Deno.test("random streams of blocks, cut into random chunks: each block reads exactly its own ENV", () => {
+  const random = prng(20261202);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  // Names that are prefixes and suffixes of each other, so a match in the wrong place is likely.
+  const NAMES = [
+    "common_name",
+    "name",
+    "common_name_x",
+    "untrusted_ip",
+    "untrusted_ip6",
+    "ip",
+    "session_id",
+    "session_state",
+    "IV_SSO",
+    "X509_0_CN",
+    "username",
+  ];
+  const VALUES = ["", "alice", "=", "a=b", ">CLIENT:ENV,common_name=mallory", "ü €", "x\r"];
+  let blocksChecked = 0;
+  let readsChecked = 0;
+  for (let stream = 0; stream < 200; stream++) {
+    const expected: Array<Map<string, string>> = [];
+    let text = "";
+    const blocks = 1 + Math.floor(random() * 12);
+    for (let b = 0; b < blocks; b++) {
+      const end = random() < 0.8 ? "\r\n" : "\n";
+      text += `>CLIENT:${pick(["CONNECT", "REAUTH"])},${b},1${end}`;
+      const env = new Map<string, string>();
+      for (let line = Math.floor(random() * 8); line > 0; line--) {
+        const name = pick(NAMES);
+        let value = pick(VALUES);
+        // A value's own "\r" survives only before "\r\n" (one "\r" before "\n" ends the line).
+        if (end === "\n" && value.endsWith("\r")) value = value.slice(0, -1);
+        if (!env.has(name)) env.set(name, value);
+        text += `>CLIENT:ENV,${name}=${value}${end}`;
+        if (random() < 0.1) text += `SUCCESS: between lines${end}`;
+      }
+      text += `>CLIENT:ENV,END${end}`;
+      if (random() < 0.3) text += `>INFO:after the block${end}`;
+      expected.push(env);
+    }
+    const chunks: string[] = [];
+    for (let at = 0; at < text.length;) {
+      const size = 1 + Math.floor(random() * (random() < 0.5 ? 40 : 3000));
+      chunks.push(text.slice(at, at + size));
+      at += size;
+    }
+    const events = blockEvents(chunks).filter((e) =>
+      e.type === "client-connect" || e.type === "client-reauth"
+    );
+    assertEquals(events.length, blocks, `stream ${stream}`);
+    events.forEach((event, b) => {
+      for (const name of [...NAMES, "END", "absent"]) {
+        assertEquals(
+          event.env.get(name),
+          expected[b]!.get(name),
+          `stream ${stream}, block ${b}: ${name}`,
+        );
+        readsChecked++;
+      }
+      blocksChecked++;
+    });
+  }
+  // The streams must have held enough blocks for the check to mean something.
+  assert(blocksChecked > 1000 && readsChecked > 10_000, `${blocksChecked} blocks`);
+});
