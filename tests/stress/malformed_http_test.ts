@@ -18,22 +18,16 @@ import { assert, assertEquals } from "../support/assert.ts";
 import { RecordingCommander } from "../support/recording_commander.ts";
 import { testAdmission, testPendingLogin } from "../support/client_events_fixture.ts";
 import { settledHeap } from "../support/settled_heap.ts";
+import { seededRandom } from "../support/prng.ts";
 
 const IN_PROCESS = 100_000;
 const OVER_SOCKET = 5_000;
 const T0 = 1_800_000_000_000;
 const BASE = "http://127.0.0.1:9000";
 
-/** mulberry32: small, seeded, good enough to pick cases. */
+/** Picks cases from a seeded generator. */
 function seeded(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   const int = (n: number) => Math.floor(next() * n);
   const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
   const chars = (alphabet: string, length: number) =>

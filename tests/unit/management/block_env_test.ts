@@ -1,5 +1,6 @@
 import { assert, assertEquals } from "../../support/assert.ts";
 import { BlockEnv } from "../../../src/management/block_env.ts";
+import { seededRandom } from "../../support/prng.ts";
 import { type ManagementEvent, ManagementProtocol } from "../../../src/management/protocol.ts";
 
 const LINES = [
@@ -137,20 +138,8 @@ Deno.test("BlockEnv.get() reads nothing past the end of its window", () => {
   assertEquals(new BlockEnv(text, 0, text.indexOf("=2")).get("b"), undefined);
 });
 
-/** mulberry32: a small seeded PRNG, so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 Deno.test("random streams of blocks, cut into random chunks: each block reads exactly its own ENV", () => {
-  const random = prng(20261202);
+  const random = seededRandom(20261202);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   // Names that are prefixes and suffixes of each other, so a match in the wrong place is likely.
   const NAMES = [

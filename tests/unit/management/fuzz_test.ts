@@ -4,19 +4,8 @@
  */
 import { assert } from "../../support/assert.ts";
 import { DEFAULT_LIMITS, ManagementProtocol } from "../../../src/management/protocol.ts";
+import { seededRandom } from "../../support/prng.ts";
 import { loadTranscript } from "./transcript_loader.ts";
-
-/** mulberry32: small seeded PRNG. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const REAL_LINES = [
   "reauth.server-mgmt.txt",
@@ -92,7 +81,7 @@ function assertBounded(core: ManagementProtocol): void {
 }
 
 Deno.test("fuzz: 120,000 random and mutated lines never throw and keep buffers bounded", () => {
-  const random = prng(20261128);
+  const random = seededRandom(20261128);
   const core = new ManagementProtocol();
   const seen = new Set<string>();
   let lines = 0;
@@ -137,7 +126,7 @@ Deno.test("fuzz: 120,000 random and mutated lines never throw and keep buffers b
 });
 
 Deno.test("fuzz: huge lines without newline stay below the line limit", () => {
-  const random = prng(7);
+  const random = seededRandom(7);
   const core = new ManagementProtocol();
   for (let i = 0; i < 200; i++) {
     const size = 1 + Math.floor(random() * 50_000);
