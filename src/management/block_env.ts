@@ -29,9 +29,9 @@ export class BlockEnv implements ClientEnv {
 
   /**
    * The ENV lines are `text.slice(start, end)`, but read in place: a block that came in one
-   * chunk is a window on that chunk. On Bun a slice is made lazily, and the first read of it
-   * copied it out (about 2 KB per block, 10-25 µs on a page not touched before), the largest
-   * single cost of a REAUTH there; a window keeps the same chunk alive as the slice did.
+   * chunk is a window on that chunk. On Bun the first read of a slice cost about 10 µs in a
+   * REAUTH storm (1-25 µs per block; little once a collection had run), the largest single
+   * cost of a REAUTH there (bench/README.md). A window keeps the same chunk alive as a slice.
    */
   constructor(text: string, start = 0, end = text.length) {
     this.#text = text;
