@@ -42,7 +42,12 @@ export interface OutgoingBlock {
  * Call it before collecting the bench's garbage (own_gc.ts), as it makes ~12 MB per 5,000 blocks.
  */
 export function encodeBlocks(blocks: readonly OutgoingBlock[]): OutgoingBlock[] {
-  return blocks.map((block) => ({ ...block, bytes: block.bytes ?? encoder.encode(block.text) }));
+  return blocks.map((block) => ({ ...block, bytes: bytesOf(block) }));
+}
+
+/** The block's bytes: made beforehand, or now. */
+function bytesOf(block: OutgoingBlock): Uint8Array {
+  return block.bytes ?? encoder.encode(block.text);
 }
 
 export interface RunResult {
@@ -176,7 +181,7 @@ export class LoadServer {
       // the generator's own heap during the run (scavenges every ~0.8 s, an incremental
       // mark-compact ~3 s in, its marking threads taking the cores the responder runs on)
       // showed as bursts of slow answers in every responder's latencies.
-      const encoded = blocks.map((block) => block.bytes ?? encoder.encode(block.text));
+      const encoded = blocks.map(bytesOf);
       const keys = blocks.map((block) => answerKey(block.cid, block.kid));
       const paceStart = performance.now();
       const interval = 1000 / options.ratePerSec;
