@@ -19,11 +19,12 @@ import { dirname, fromFileUrl, join } from "../lib/paths.ts";
 import {
   BUN,
   BUN_ENV,
-  cpuMs,
+  cpuMsSince,
   cpuTimes,
   DENO,
   mainThreadCpuMs,
   profileFlags,
+  readCpu,
   startChild,
 } from "../lib/proc.ts";
 import { printTable, verdict, writeResult } from "../lib/report.ts";
@@ -152,11 +153,11 @@ async function inParallel(concurrency: number, logins: number, login: () => Prom
  * thread alone.
  */
 async function cpuPerLogin(pids: number[], logins: number, body: () => Promise<void>) {
-  const before = pids.map((pid) => cpuMs(pid));
+  const before = pids.map(readCpu);
   const mainBefore = mainThreadCpuMs(pids[0]!);
   await body();
   return {
-    perProcess: pids.map((pid, i) => (cpuMs(pid) - before[i]!) / logins),
+    perProcess: before.map((reading) => cpuMsSince(reading) / logins),
     mainThread: (mainThreadCpuMs(pids[0]!) - mainBefore) / logins,
   };
 }

@@ -24,7 +24,7 @@ import { benchCommonName } from "../lib/client_env.ts";
 import { LoadServer } from "../lib/load_server.ts";
 import { join } from "../lib/paths.ts";
 import { collectOwnGarbage } from "../lib/own_gc.ts";
-import { cpuMs, rssKb, startChild } from "../lib/proc.ts";
+import { cpuMsSince, readCpu, rssKb, startChild } from "../lib/proc.ts";
 import { printTable, verdict, writeResult } from "../lib/report.ts";
 import { copySqliteFile, removeDirs, tmpfsDir } from "../lib/scratch.ts";
 import { bulkFill } from "../lib/bulk_fill.ts";
@@ -159,23 +159,23 @@ async function measureSize(
       let roundNo = 0;
       const coldBlocks = blocksFor("REAUTH", bound, roundNo++);
       collectOwnGarbage();
-      const coldBefore = cpuMs(bridge.pid);
+      const coldBefore = readCpu(bridge.pid);
       const cold = await server.run(coldBlocks);
-      const coldCpuUs = ((cpuMs(bridge.pid) - coldBefore) * 1000) / cold.answered;
+      const coldCpuUs = (cpuMsSince(coldBefore) * 1000) / cold.answered;
       const warm: Array<{ eventsPerSec: number; cpuUs: number; redisCpuUs: number }> = [];
       const redisPid = filled.redisPid;
       for (let run = 0; run < WARM_RUNS; run++) {
         const blocks = blocksFor("REAUTH", bound, roundNo++);
         collectOwnGarbage();
-        const before = cpuMs(bridge.pid);
-        const redisBefore = redisPid === undefined ? 0 : cpuMs(redisPid);
+        const before = readCpu(bridge.pid);
+        const redisBefore = redisPid === undefined ? undefined : readCpu(redisPid);
         const result = await server.run(blocks);
         warm.push({
           eventsPerSec: result.eventsPerSec,
-          cpuUs: ((cpuMs(bridge.pid) - before) * 1000) / result.answered,
-          redisCpuUs: redisPid === undefined
+          cpuUs: (cpuMsSince(before) * 1000) / result.answered,
+          redisCpuUs: redisBefore === undefined
             ? NaN
-            : ((cpuMs(redisPid) - redisBefore) * 1000) / result.answered,
+            : (cpuMsSince(redisBefore) * 1000) / result.answered,
         });
       }
       const row: GrowthRow = {

@@ -8,7 +8,7 @@ import { type BlockKind, clientBlock } from "../lib/client_env.ts";
 import { encodeBlocks, type OutgoingBlock, type RunResult } from "../lib/load_server.ts";
 import { printTable, type Row, verdict, writeResult } from "../lib/report.ts";
 import { collectOwnGarbage, watchOwnStalls } from "../lib/own_gc.ts";
-import { cpuMs } from "../lib/proc.ts";
+import { cpuMsSince, readCpu } from "../lib/proc.ts";
 import { median, round, summarize } from "../lib/stats.ts";
 import { type Responder, type ResponderKind, type Runtime, startResponder } from "./responders.ts";
 
@@ -128,9 +128,9 @@ async function runStorm(spec: StormSpec, options: StormOptions): Promise<StormSu
       const blocks = blocksFor(spec.kind, options.events, roundNo++);
       for (const responder of responders) {
         collectOwnGarbage();
-        const cpuBefore = cpuMs(responder.child.pid);
+        const cpuBefore = readCpu(responder.child.pid);
         const result = await alone(responder, responders, () => responder.server.run(blocks));
-        const cpuUs = ((cpuMs(responder.child.pid) - cpuBefore) * 1000) / result.answered;
+        const cpuUs = (cpuMsSince(cpuBefore) * 1000) / result.answered;
         cpuPerEvent.set(responder.kind, [...(cpuPerEvent.get(responder.kind) ?? []), cpuUs]);
         pipelined.set(responder.kind, [...(pipelined.get(responder.kind) ?? []), result]);
         console.log(
