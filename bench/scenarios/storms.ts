@@ -8,6 +8,7 @@ import { type BlockKind, clientBlock } from "../lib/client_env.ts";
 import { encodeBlocks, type OutgoingBlock, type RunResult } from "../lib/load_server.ts";
 import { printTable, type Row, verdict, writeResult } from "../lib/report.ts";
 import { collectOwnGarbage, watchOwnStalls } from "../lib/own_gc.ts";
+import { watchKernelNoise } from "../lib/kernel_noise.ts";
 import { cpuMsSince, readCpu } from "../lib/proc.ts";
 import { median, round, summarize } from "../lib/stats.ts";
 import { type Responder, type ResponderKind, type Runtime, startResponder } from "./responders.ts";
@@ -49,6 +50,11 @@ export interface StormSummary {
    * near it is the load generator's, not the responder's (own_gc.ts).
    */
   generatorStallMs: number;
+  /**
+   * CPU the kernel's DAMON thread took during a paced run (median over the runs), in ms: the
+   * machine's periodic work that shows in the paced tails (kernel_noise.ts).
+   */
+  kernelNoiseMs: number;
   unexpectedAnswers: number;
 }
 
@@ -108,6 +114,7 @@ async function runStorm(spec: StormSpec, options: StormOptions): Promise<StormSu
     const cold = new Map<ResponderKind, number>();
     const paced = new Map<ResponderKind, RunResult[]>();
     const generatorStallMs = new Map<ResponderKind, number>();
+    const kernelNoiseMs = new Map<ResponderKind, number[]>();
     let roundNo = 0;
     // The first full-size storm after start-up (JIT, caches, sqlite pages cold): reported
     // on its own as "cold", not in the medians.
@@ -146,12 +153,17 @@ async function runStorm(spec: StormSpec, options: StormOptions): Promise<StormSu
       for (const responder of responders) {
         collectOwnGarbage();
         const stalls = watchOwnStalls();
+        const kernelNoise = watchKernelNoise();
         const result = await alone(
           responder,
           responders,
           () => responder.server.run(pacedBlocks, { ratePerSec: options.pacedRate }),
         );
         const stallMs = stalls();
+        kernelNoiseMs.set(responder.kind, [
+          ...(kernelNoiseMs.get(responder.kind) ?? []),
+          kernelNoise().ms,
+        ]);
         generatorStallMs.set(
           responder.kind,
           Math.max(stallMs, generatorStallMs.get(responder.kind) ?? 0),
@@ -184,6 +196,7 @@ async function runStorm(spec: StormSpec, options: StormOptions): Promise<StormSu
         pacedP50Ms: median(pacedLatency.map((l) => l.p50)),
         pacedP99Ms: median(pacedLatency.map((l) => l.p99)),
         generatorStallMs: generatorStallMs.get(responder.kind) ?? NaN,
+        kernelNoiseMs: median(kernelNoiseMs.get(responder.kind) ?? []),
         unexpectedAnswers: unexpected,
       };
     });
@@ -237,6 +250,7 @@ function rows(summaries: StormSummary[]): Row[] {
     "paced p99 ms": round(s.pacedP99Ms),
     "paced p99 x reference": round(s.pacedP99Ms / (reference?.pacedP99Ms ?? NaN)),
     "generator stall ms": round(s.generatorStallMs),
+    "kdamond ms": round(s.kernelNoiseMs),
     "wrong/missing answers": s.unexpectedAnswers,
   }));
 }
