@@ -5,30 +5,26 @@
  * the bridge beyond the protocol. Each read still sees its entry as Redis holds it when the
  * call runs; a failed call fails every read in it with the same error.
  */
-import type { Buffer } from "node:buffer";
-import type { StoredFields } from "./redis_codec.ts";
 
 /** Ids per script call: bounds how long one call holds Redis. */
 export const READ_BATCH = 500;
 
-type Flat = Array<Buffer | null>;
-
-interface Waiting {
+interface Waiting<R> {
   id: string;
-  resolve: (fields: StoredFields) => void;
+  resolve: (read: R) => void;
   reject: (error: unknown) => void;
 }
 
-export class ReadBatcher {
-  readonly #fetch: (ids: string[]) => Promise<Flat>;
-  #waiting: Waiting[] = [];
+export class ReadBatcher<R> {
+  readonly #fetch: (ids: string[]) => Promise<readonly R[]>;
+  #waiting: Array<Waiting<R>> = [];
 
-  /** `fetch(ids)` returns [data, secret, data, secret, ...] in the order of `ids`. */
-  constructor(fetch: (ids: string[]) => Promise<Flat>) {
+  /** `fetch(ids)` returns what was read for each id, in the order of `ids`. */
+  constructor(fetch: (ids: string[]) => Promise<readonly R[]>) {
     this.#fetch = fetch;
   }
 
-  read(id: string): Promise<StoredFields> {
+  read(id: string): Promise<R> {
     return new Promise((resolve, reject) => {
       if (this.#waiting.length === 0) queueMicrotask(() => this.#flush());
       this.#waiting.push({ id, resolve, reject });
@@ -41,10 +37,8 @@ export class ReadBatcher {
     for (let from = 0; from < waiting.length; from += READ_BATCH) {
       const part = waiting.slice(from, from + READ_BATCH);
       this.#fetch(part.map(({ id }) => id)).then(
-        (flat) => {
-          for (let i = 0; i < part.length; i++) {
-            part[i]!.resolve([flat[2 * i] ?? null, flat[2 * i + 1] ?? null]);
-          }
+        (reads) => {
+          for (let i = 0; i < part.length; i++) part[i]!.resolve(reads[i]!);
         },
         (error) => {
           for (const { reject } of part) reject(error);

@@ -11,8 +11,10 @@
  *   P pc:<cid>:<server> set   pending ids of one client (the cid, digits, comes first so the
  *                             name is unambiguous whatever the server name holds)
  *   P s:<sessionId>     hash  session: d (JSON without refresh token), t (encrypted refresh
- *                             token), srv, cid ('' = unbound), sub, sid (when known), user;
- *                             PX = until it expires plus a grace (see redis_store.ts)
+ *                             token), v (version: random, new at every write of the entry,
+ *                             written with it), srv, cid ('' = unbound), sub, sid (when
+ *                             known), user; PX = until it expires plus a grace (see
+ *                             redis_store.ts)
  *   P sz                zset  session ids by expiresAt
  *   P sv:<server>       zset  session ids of one server by expiresAt (live counts)
  *   P sb:<server>       hash  cid -> session id of the bound sessions of a server
@@ -152,7 +154,9 @@ return out
 
 /**
  * ARGV: P, id, max, now, expiresAt, ttlMs, server, cid ('' = unbound), subject,
- * has sid ('1'/'0'), sid, username, data, encrypted refresh token ('' = none).
+ * has sid ('1'/'0'), sid, username, data, encrypted refresh token ('' = none), version.
+ * The only script that writes a session's d and t: the entry is written whole, with its new
+ * version (a reader holding the old one must see the change, redis_decoded.ts).
  */
 const PUT_SESSION = `
 local id, ttl = ARGV[2], ARGV[6]
@@ -160,8 +164,8 @@ if not has_room(P .. 'sz', id, tonumber(ARGV[3]), drop_session, ARGV[4]) then re
 unindex_session(id)
 local key = P .. 's:' .. id
 redis.call('DEL', key)
-redis.call('HSET', key, 'd', ARGV[13], 'srv', ARGV[7], 'cid', ARGV[8], 'sub', ARGV[9],
-  'user', ARGV[12])
+redis.call('HSET', key, 'd', ARGV[13], 'v', ARGV[15], 'srv', ARGV[7], 'cid', ARGV[8],
+  'sub', ARGV[9], 'user', ARGV[12])
 if ARGV[10] == '1' then redis.call('HSET', key, 'sid', ARGV[11]) end
 if ARGV[14] ~= '' then redis.call('HSET', key, 't', ARGV[14]) end
 redis.call('PEXPIRE', key, ttl)
@@ -179,12 +183,23 @@ add(P .. 'sn:' .. ARGV[12])
 return 1
 `;
 
-/** ARGV: P, id... Returns [data, encrypted token] of each id in turn (nil where absent). */
+/**
+ * ARGV: P, then for each session an id and the version the reader holds ('' = none). Returns
+ * [data, encrypted token, version] of each in turn: data and token nil where the reader holds
+ * that version already, all three nil where the entry is absent.
+ */
 const GET_SESSIONS = `
 local out = {}
-for i = 2, #ARGV do
-  local v = redis.call('HMGET', P .. 's:' .. ARGV[i], 'd', 't')
-  out[#out + 1] = v[1]; out[#out + 1] = v[2]
+for i = 2, #ARGV, 2 do
+  local key = P .. 's:' .. ARGV[i]
+  local v = redis.call('HGET', key, 'v')
+  if v and v == ARGV[i + 1] then
+    out[#out + 1] = false; out[#out + 1] = false
+  else
+    local f = redis.call('HMGET', key, 'd', 't')
+    out[#out + 1] = f[1]; out[#out + 1] = f[2]
+  end
+  out[#out + 1] = v
 end
 return out
 `;

@@ -10,10 +10,12 @@
  * bound counts the expiry index (ZCARD), checked and added to in the same script.
  *
  * Cost: a REAUTH reads its session from Redis, in one script call with the other reads of the
- * same turn (redis_read_batch.ts); a session read again with the same bytes is not decoded
- * again (redis_decoded.ts). Every write is one script call.
+ * same turn (redis_read_batch.ts); a session read again at the version this bridge decoded comes
+ * back without its bytes and is not decoded again (redis_decoded.ts). Every write is one script
+ * call.
  */
 import { Buffer } from "node:buffer";
+import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { checkPendingLogin, checkSession } from "./entry_check.ts";
 import {
@@ -47,6 +49,8 @@ const KEY_CHECK = "key_check";
 const QUIT_WAIT_MS = 1000;
 /** How long warmUp holds up the start before the rest of its reads go to the background. */
 const WARM_AT_START_MS = 250;
+/** A session's version: random, so that no two writes (by any bridge, ever) share one. */
+const VERSION_BYTES = 16;
 
 export interface RedisStoreOptions extends StoreBounds {
   /** A connected client (redis_connection.ts); the store closes it. */
@@ -61,6 +65,13 @@ type ScriptCall = (...args: Array<string | Buffer>) => Promise<unknown>;
 type Scripts = Record<`${ScriptName}Buffer`, ScriptCall>;
 type Flat = Array<Buffer | null>;
 
+/** A session as a read found it: no bytes and a version when it is the version asked with. */
+interface StoredSession {
+  fields: StoredFields;
+  /** Null for an absent entry, or one written without a version (by an older bridge). */
+  version: string | null;
+}
+
 /**
  * Entries whose `expiresAt` lies before `now()` are absent to every read even before `sweep`
  * removes them; deletes report what they removed, expired or not.
@@ -74,7 +85,7 @@ export class RedisStore implements SessionStore {
   readonly #now: () => number;
   readonly #full: StoreFullReporter;
   readonly #decoded = new DecodedSessions();
-  readonly #reads = new ReadBatcher((ids) => this.#call("getSessions", ids) as Promise<Flat>);
+  readonly #reads = new ReadBatcher((ids) => this.#readSessions(ids));
   #closed = false;
 
   private constructor(options: RedisStoreOptions) {
@@ -188,21 +199,51 @@ export class RedisStore implements SessionStore {
       copy.username,
       data,
       secret,
+      randomBytes(VERSION_BYTES).toString("base64url"),
     ]);
     if (added === 0) throw this.#full.reject("sessions", this.#maxEntries);
   }
 
   async getSession(sessionId: string): Promise<Session | undefined> {
     this.#assertOpen();
-    const fields = await this.#reads.read(sessionId);
-    const known = this.#decoded.get(sessionId, fields);
-    if (known !== undefined) return this.#live(known);
+    const stored = await this.#reads.read(sessionId);
+    if (stored.fields[0] !== null || stored.version === null) {
+      return this.#decode(sessionId, stored);
+    }
+    // Redis holds the version this bridge decoded (it sent no bytes back).
+    const held = this.#decoded.get(sessionId, stored.version);
+    if (held !== undefined) return this.#live(held);
+    // Dropped here since the read was sent (a put of this bridge, the cache's limit): whole.
+    const [whole] = await this.#readSessions([sessionId], false);
+    return this.#decode(sessionId, whole!);
+  }
+
+  async #decode(
+    sessionId: string,
+    { fields, version }: StoredSession,
+  ): Promise<Session | undefined> {
     const session = await decodeSession(fields, this.#cipher, sessionId);
-    if (session === undefined) this.#decoded.delete(sessionId);
+    if (session === undefined || version === null) this.#decoded.delete(sessionId);
     // Keyed by the entry's own id (the same text, checked): the one asked with is usually a
     // slice of the REAUTH block's chunk, which a key would keep alive (entry_check.ts).
-    else this.#decoded.remember(session.sessionId, fields, session);
+    else this.#decoded.remember(session.sessionId, version, session);
     return this.#live(session);
+  }
+
+  /** Reads sessions in one script call; `withHeld`: sends the versions decoded here. */
+  async #readSessions(ids: readonly string[], withHeld = true): Promise<StoredSession[]> {
+    const args: string[] = [];
+    for (const id of ids) args.push(id, withHeld ? this.#decoded.versionOf(id) : "");
+    const flat = await this.#call("getSessions", args) as Flat;
+    const read: StoredSession[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      const version = flat[3 * i + 2] ?? null;
+      read.push({
+        fields: [flat[3 * i] ?? null, flat[3 * i + 1] ?? null],
+        version: version === null ? null : version.toString("latin1"),
+      });
+    }
+    return read;
   }
 
   async findSessionByCid(server: string, cid: number): Promise<Session | undefined> {

@@ -8,6 +8,7 @@ import type { Redis } from "ioredis";
 import type { RedisSettings } from "../../../src/config/types.ts";
 import { connectRedis } from "../../../src/sessions/redis_connection.ts";
 import { READ_BATCH } from "../../../src/sessions/redis_read_batch.ts";
+import { SCRIPTS } from "../../../src/sessions/redis_scripts.ts";
 import { RedisStore, SESSION_GRACE_MS } from "../../../src/sessions/redis_store.ts";
 import { StoreFullError } from "../../../src/sessions/store_full.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
@@ -171,6 +172,10 @@ Deno.test("RedisStore: an entry or its secret copied to another id is refused th
     assertEquals((await store.getSession("b"))?.refreshToken, "token-b");
     const stolen = await client.hgetBuffer(`${config.keyPrefix}s:a`, "t");
     await client.hset(`${config.keyPrefix}s:b`, "t", stolen!);
+    // Left at its version, the entry is not read again: the store keeps serving what it checked.
+    assertEquals((await store.getSession("b"))?.refreshToken, "token-b");
+    // With a version of its own, as every write gives an entry, it is read and refused.
+    await client.hset(`${config.keyPrefix}s:b`, "v", "tampered");
     await assertRejects(() => store.getSession("b"), Error, /Refresh token decryption failed/);
     // A whole entry copied under another key is refused too.
     const whole = await client.hgetallBuffer(`${config.keyPrefix}s:a`);
@@ -194,7 +199,7 @@ Deno.test("RedisStore: an entry or its secret copied to another id is refused th
   }
 });
 
-Deno.test("RedisStore: a session read before is read as Redis holds it now, whoever changed it", async () => {
+Deno.test("RedisStore: a session read before is read again once its version changed, whoever wrote it", async () => {
   const config = settings((await sharedServer()).url);
   const one = await openStore(config);
   const two = await openStore(config);
@@ -206,19 +211,61 @@ Deno.test("RedisStore: a session read before is read as Redis holds it now, whoe
     const moved = await one.store.getSession("a");
     assertEquals(moved?.refreshToken, "token-2");
     assertEquals(moved?.cid, 9);
-    // A plain field changed in Redis itself (not through a store) is seen too.
+    // The same entry written again by the same bridge, same fields: a new version all the same.
     const key = `${config.keyPrefix}s:a`;
+    const before = await two.client.hget(key, "v");
+    await two.store.putSession(session({ sessionId: "a", refreshToken: "token-2", cid: 9 }));
+    assert((await two.client.hget(key, "v")) !== before);
+    // Changed in Redis itself with a new version: seen. Changed with the version left alone:
+    // the reader holding the entry keeps the snapshot it checked.
     const data = JSON.parse((await two.client.hget(key, "d"))!);
-    await two.client.hset(key, "d", JSON.stringify({ ...data, username: "mallory" }));
+    await two.client.hset(key, "d", JSON.stringify({ ...data, username: "mallory" }), "v", "x1");
+    assertEquals((await one.store.getSession("a"))?.username, "mallory");
+    await two.client.hset(key, "d", JSON.stringify({ ...data, username: "eve" }));
     assertEquals((await one.store.getSession("a"))?.username, "mallory");
     // The token removed in Redis: the session reads without one.
     await two.client.hdel(key, "t");
+    await two.client.hset(key, "v", "x2");
     assertEquals((await one.store.getSession("a"))?.refreshToken, undefined);
+    // An entry without a version (as an older bridge wrote them) is decoded at every read.
+    await two.client.hdel(key, "v");
+    assertEquals((await one.store.getSession("a"))?.username, "eve");
+    await two.client.hset(key, "d", JSON.stringify({ ...data, username: "trudy" }));
+    assertEquals((await one.store.getSession("a"))?.username, "trudy");
     await two.store.deleteSession("a");
     assertEquals(await one.store.getSession("a"), undefined);
   } finally {
     await one.store.close();
     await two.store.close();
+  }
+});
+
+Deno.test("RedisStore: a session read again at the version it holds comes back without its bytes", async () => {
+  const config = settings((await sharedServer()).url);
+  const { store, client } = await openStore(config);
+  try {
+    await store.putSession(session({ sessionId: "a", refreshToken: "token-1" }));
+    await store.putSession(session({ sessionId: "b", refreshToken: "token-2", cid: 8 }));
+    assertEquals((await store.getSession("a"))?.refreshToken, "token-1");
+    const held = await client.hget(`${config.keyPrefix}s:a`, "v");
+    // The script as the store calls it: [data, token, version] per id asked.
+    const reply = await client.evalsha(
+      await client.script("LOAD", SCRIPTS.getSessions) as string,
+      0,
+      config.keyPrefix,
+      "a",
+      held!,
+      "b",
+      "stale-version",
+      "absent",
+      "",
+    ) as Array<string | null>;
+    assertEquals(reply.length, 9);
+    assertEquals(reply.slice(0, 3), [null, null, held]);
+    assert(reply[3] !== null && reply[4] !== null && reply[5] !== null);
+    assertEquals(reply.slice(6), [null, null, null]);
+  } finally {
+    await store.close();
   }
 });
 
@@ -273,7 +320,7 @@ Deno.test("RedisStore: warmUp reads the sessions bound on the servers named, and
     assert(!read.includes("unbound") && !read.includes("elsewhere"), read.join(" "));
     const key = `${config.keyPrefix}s:bound`;
     const data = JSON.parse((await client.hget(key, "d"))!);
-    await client.hset(key, "d", JSON.stringify({ ...data, username: "mallory" }));
+    await client.hset(key, "d", JSON.stringify({ ...data, username: "mallory" }), "v", "new");
     assertEquals((await store.getSession("bound"))?.username, "mallory");
   } finally {
     monitor.stop();
