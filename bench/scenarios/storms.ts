@@ -46,6 +46,12 @@ export interface StormSummary {
   pacedP50Ms: number;
   pacedP99Ms: number;
   /**
+   * CPU per event in the paced runs (median), in µs: at a steady rate each event comes alone, so
+   * this is what an event costs with its own wake-up, its own reads and writes and the store's
+   * per-turn work, nearer what a server's clients renegotiating over the hour cost than a storm.
+   */
+  pacedCpuUsPerEvent: number;
+  /**
    * The longest stall of the bench's own event loop during this responder's paced runs: a p99
    * near it is the load generator's, not the responder's (own_gc.ts).
    */
@@ -115,6 +121,7 @@ async function runStorm(spec: StormSpec, options: StormOptions): Promise<StormSu
     const paced = new Map<ResponderKind, RunResult[]>();
     const generatorStallMs = new Map<ResponderKind, number>();
     const kernelNoiseMs = new Map<ResponderKind, number[]>();
+    const pacedCpu = new Map<ResponderKind, number[]>();
     let roundNo = 0;
     // The first full-size storm after start-up (JIT, caches, sqlite pages cold): reported
     // on its own as "cold", not in the medians.
@@ -154,11 +161,16 @@ async function runStorm(spec: StormSpec, options: StormOptions): Promise<StormSu
         collectOwnGarbage();
         const stalls = watchOwnStalls();
         const kernelNoise = watchKernelNoise();
+        const cpuBefore = readCpu(responder.child.pid);
         const result = await alone(
           responder,
           responders,
           () => responder.server.run(pacedBlocks, { ratePerSec: options.pacedRate }),
         );
+        pacedCpu.set(responder.kind, [
+          ...(pacedCpu.get(responder.kind) ?? []),
+          (cpuMsSince(cpuBefore) * 1000) / result.answered,
+        ]);
         const stallMs = stalls();
         kernelNoiseMs.set(responder.kind, [
           ...(kernelNoiseMs.get(responder.kind) ?? []),
@@ -195,6 +207,7 @@ async function runStorm(spec: StormSpec, options: StormOptions): Promise<StormSu
         coldEventsPerSec: cold.get(responder.kind) ?? NaN,
         pacedP50Ms: median(pacedLatency.map((l) => l.p50)),
         pacedP99Ms: median(pacedLatency.map((l) => l.p99)),
+        pacedCpuUsPerEvent: median(pacedCpu.get(responder.kind) ?? []),
         generatorStallMs: generatorStallMs.get(responder.kind) ?? NaN,
         kernelNoiseMs: median(kernelNoiseMs.get(responder.kind) ?? []),
         unexpectedAnswers: unexpected,
@@ -249,6 +262,10 @@ function rows(summaries: StormSummary[]): Row[] {
     "paced p50 ms": round(s.pacedP50Ms),
     "paced p99 ms": round(s.pacedP99Ms),
     "paced p99 x reference": round(s.pacedP99Ms / (reference?.pacedP99Ms ?? NaN)),
+    "paced CPU µs/event": round(s.pacedCpuUsPerEvent),
+    "paced CPU x reference": round(
+      s.pacedCpuUsPerEvent / (reference?.pacedCpuUsPerEvent ?? NaN),
+    ),
     "generator stall ms": round(s.generatorStallMs),
     "kdamond ms": round(s.kernelNoiseMs),
     "wrong/missing answers": s.unexpectedAnswers,
