@@ -131,19 +131,23 @@ export function readCpu(pid: number): CpuReading {
 
 /**
  * CPU time of `before`'s process since that reading, in ms. A thread that ended in between took
- * its run time with it: then the figure is the tick count's, coarse but complete.
+ * its run time with it: then the figure is the tick count's, coarse but complete. The process's
+ * tick count is its threads' run time cut to ticks, so a sum that falls more than two ticks short
+ * of it missed a thread that started and ended in between: the ticks then too.
  */
 export function cpuMsSince(before: CpuReading): number {
   const after = readCpu(before.pid);
+  const ticksMs = after.ticksMs - before.ticksMs;
   let ns = 0;
   for (const [tid, then] of before.threads) {
     const now = after.threads.get(tid);
-    if (now === undefined) return after.ticksMs - before.ticksMs;
+    if (now === undefined) return ticksMs;
     ns += now - then;
   }
   // Threads started since: all their run time is in between.
   for (const [tid, now] of after.threads) if (!before.threads.has(tid)) ns += now;
-  return ns / 1e6;
+  const ms = ns / 1e6;
+  return ticksMs - ms > 2 * TICK_MS ? ticksMs : ms;
 }
 
 /**
@@ -170,6 +174,7 @@ function threadRunNs(pid: number, tid: string): number | undefined {
 
 /** Linux's USER_HZ is 100 on every mainstream architecture. */
 const CLOCK_TICKS = 100;
+const TICK_MS = 1000 / CLOCK_TICKS;
 
 /** Resident set size of a process, in KiB (VmRSS). */
 export function rssKb(pid: number): number {
