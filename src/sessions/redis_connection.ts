@@ -137,8 +137,11 @@ export async function connectRedis(
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
-    // Commands issued in one tick go out in one write: a REAUTH storm costs far fewer syscalls.
+    // Commands issued in one tick go out in one write: a CONNECT storm costs far fewer syscalls.
     enableAutoPipelining: true,
+    // Session reads are batched per turn already (redis_read_batch.ts): a pipeline around each
+    // batch is work for nothing, and at a steady rate every REAUTH is a batch of its own.
+    autoPipeliningIgnoredCommands: ["getSessions"],
     commandTimeout: settings.storeTimeoutMs,
     connectTimeout: Math.max(settings.storeTimeoutMs, 1_000),
     retryStrategy: (attempt: number) => Math.min(attempt * 100, RECONNECT_MAX_DELAY_MS),
