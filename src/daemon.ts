@@ -3,7 +3,6 @@
  * Nothing here is global: each OpenVPN server gets its own connection and event handler, and
  * the store is passed to whoever needs it.
  */
-import { Buffer } from "node:buffer";
 import { Admission } from "./bridge/admission.ts";
 import { refreshCheckBlindSpot } from "./bridge/refresh_blind_spot.ts";
 import { KeyedLock } from "./bridge/keyed_lock.ts";
@@ -27,6 +26,7 @@ import { LOGIN_ID_BYTES } from "./bridge/login_url.ts";
 import { callbackUrl } from "./http/routes.ts";
 import { connectionLimits, startListeners } from "./http/listeners.ts";
 import { configureLogging, getLogger } from "./log.ts";
+import { randomToken } from "./random_token.ts";
 import { clusterReadiness, startCluster } from "./cluster/cluster.ts";
 import { createOidcClient } from "./oidc/client.ts";
 import { createLogoutVerifier } from "./oidc/logout_verifier.ts";
@@ -37,12 +37,6 @@ import { openSessionStore, startSweeper } from "./sessions/open_store.ts";
 import type { SessionStore } from "./sessions/types.ts";
 
 const DISCOVERY_RETRY_MS = 5000;
-
-/** `bytes` random bytes in base64url without padding (login ids, cookie values). */
-export function randomToken(bytes: number): string {
-  const random = crypto.getRandomValues(new Uint8Array(bytes));
-  return Buffer.from(random.buffer, random.byteOffset, random.byteLength).toString("base64url");
-}
 
 function authorizationOrigin(endpoint: string | undefined): string | undefined {
   try {

@@ -9,39 +9,26 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 
-export interface KernelNoise {
-  /** CPU the threads took, in ms. */
-  ms: number;
-  /** How many times they were scheduled to run. */
-  runs: number;
-}
-
-/** Starts watching; the returned function says what the DAMON threads took since. */
-export function watchKernelNoise(): () => KernelNoise {
+/** Starts watching; the returned function says how many ms of CPU the DAMON threads took since. */
+export function watchKernelNoise(): () => number {
   const before = readDamonThreads();
   return () => {
-    const after = readDamonThreads();
     let ns = 0;
-    let runs = 0;
-    for (const [pid, now] of after) {
-      const then = before.get(pid) ?? { ns: 0, runs: 0 };
-      ns += now.ns - then.ns;
-      runs += now.runs - then.runs;
-    }
-    return { ms: ns / 1e6, runs };
+    for (const [pid, now] of readDamonThreads()) ns += now - (before.get(pid) ?? 0);
+    return ns / 1e6;
   };
 }
 
-/** Run time (ns) and times scheduled of each kdamond thread, by pid. */
-function readDamonThreads(): Map<string, { ns: number; runs: number }> {
-  const threads = new Map<string, { ns: number; runs: number }>();
+/** Run time (ns) of each kdamond thread, by pid. */
+function readDamonThreads(): Map<string, number> {
+  const threads = new Map<string, number>();
   for (const pid of readdirSync("/proc")) {
     if (!/^\d+$/.test(pid)) continue;
     try {
       if (!readFileSync(`/proc/${pid}/comm`, "utf8").startsWith("kdamond")) continue;
-      // schedstat: time on the CPU (ns), time waiting to run (ns), timeslices run.
-      const [ns = "0", , runs = "0"] = readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ");
-      threads.set(pid, { ns: Number(ns), runs: Number(runs) });
+      // schedstat starts with the time on the CPU, in ns.
+      const schedstat = readFileSync(`/proc/${pid}/schedstat`, "utf8");
+      threads.set(pid, Number(schedstat.slice(0, schedstat.indexOf(" "))));
     } catch {
       // The process ended while we looked: it was not a kernel thread.
     }

@@ -174,7 +174,7 @@ async function runStorm(spec: StormSpec, options: StormOptions): Promise<StormSu
         const stallMs = stalls();
         kernelNoiseMs.set(responder.kind, [
           ...(kernelNoiseMs.get(responder.kind) ?? []),
-          kernelNoise().ms,
+          kernelNoise(),
         ]);
         generatorStallMs.set(
           responder.kind,

@@ -13,6 +13,7 @@ import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import type { RedisSettings } from "../config/types.ts";
 import { getLogger } from "../log.ts";
+import type { ScriptName } from "./redis_scripts.ts";
 import { StoreUnavailableError } from "./store_unavailable.ts";
 
 const STORE_TIMEOUT_MIN_MS = 10;
@@ -141,7 +142,7 @@ export async function connectRedis(
     enableAutoPipelining: true,
     // Session reads are batched per turn already (redis_read_batch.ts): a pipeline around each
     // batch is work for nothing, and at a steady rate every REAUTH is a batch of its own.
-    autoPipeliningIgnoredCommands: ["getSessions"],
+    autoPipeliningIgnoredCommands: ["getSessions" satisfies ScriptName],
     commandTimeout: settings.storeTimeoutMs,
     connectTimeout: Math.max(settings.storeTimeoutMs, 1_000),
     retryStrategy: (attempt: number) => Math.min(attempt * 100, RECONNECT_MAX_DELAY_MS),

@@ -15,7 +15,6 @@
  * call.
  */
 import { Buffer } from "node:buffer";
-import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { checkPendingLogin, checkSession } from "./entry_check.ts";
 import {
@@ -29,6 +28,7 @@ import {
 import { classifyRedisError } from "./redis_connection.ts";
 import { DecodedSessions } from "./redis_decoded.ts";
 import { READ_BATCH, ReadBatcher } from "./redis_read_batch.ts";
+import { randomToken } from "../random_token.ts";
 import { type ScriptName, SCRIPTS } from "./redis_scripts.ts";
 import { CACHE_LIMIT } from "./session_cache.ts";
 import { checkMaxEntries, type StoreBounds, StoreFullReporter } from "./store_full.ts";
@@ -199,7 +199,7 @@ export class RedisStore implements SessionStore {
       copy.username,
       data,
       secret,
-      randomBytes(VERSION_BYTES).toString("base64url"),
+      randomToken(VERSION_BYTES),
     ]);
     if (added === 0) throw this.#full.reject("sessions", this.#maxEntries);
   }

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../support/assert.ts";
-import { randomToken } from "../../src/daemon.ts";
+import { randomToken } from "../../src/random_token.ts";
 
 Deno.test("randomToken() gives base64url without padding, 128 bits in 22 characters, never twice", () => {
   const seen = new Set<string>();
