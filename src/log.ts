@@ -16,6 +16,7 @@ import {
   type Sink,
 } from "@logtape/logtape";
 import process from "node:process";
+import { setImmediate } from "node:timers";
 import type { LogLevel } from "./config/types.ts";
 
 export type { Logger };
@@ -124,6 +125,56 @@ export function plainValueRenderer(): (
   };
 }
 
+/**
+ * Records of one event-loop turn go out in one write. At level info a CONNECT storm logs a line
+ * per client, and on Deno each write to a pipe took ~10 µs of CPU (bench/README.md, "Log lines
+ * written per turn"). Warnings, errors and the audit log are written at once, after what waits,
+ * so a crash can lose at most the info and debug lines of its last turn; exits flush first.
+ */
+class TurnWriter {
+  #waiting = "";
+  #scheduled = false;
+  readonly #flush = () => this.flush();
+
+  write(text: string, atOnce: boolean): void {
+    this.#waiting += text;
+    // Bounded: a turn that logs more than this writes it in parts.
+    if (atOnce || this.#waiting.length >= MAX_WAITING_CHARS) this.flush();
+    else if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(this.#flush);
+    }
+  }
+
+  flush(): void {
+    this.#scheduled = false;
+    if (this.#waiting === "") return;
+    const text = this.#waiting;
+    this.#waiting = "";
+    process.stderr.write(text);
+  }
+}
+
+const MAX_WAITING_CHARS = 64 * 1024;
+const stderrLines = new TurnWriter();
+/** Deno runs no `exit` listener when it stops on an uncaught error or rejection; Bun does. */
+process.on("exit", () => stderrLines.flush());
+globalThis.addEventListener?.("error", () => stderrLines.flush());
+globalThis.addEventListener?.("unhandledrejection", () => stderrLines.flush());
+
+/**
+ * Writes out the log lines still waiting for the end of this turn: before something else
+ * writes to stderr directly, and for tests that read what was logged.
+ */
+export function flushLogs(): void {
+  stderrLines.flush();
+}
+
+function writtenAtOnce(record: LogRecord): boolean {
+  return record.level === "warning" || record.level === "error" || record.level === "fatal" ||
+    (record.category[0] === AUDIT_CATEGORY[0] && record.category[1] === AUDIT_CATEGORY[1]);
+}
+
 function stderrSink(format: "text" | "json"): Sink {
   const formatter = format === "json"
     ? getJsonLinesFormatter()
@@ -132,12 +183,13 @@ function stderrSink(format: "text" | "json"): Sink {
     ? (record: LogRecord) => formatter(record)
     : (record: LogRecord) => oneLine(formatter(record));
   return (record: LogRecord) => {
-    process.stderr.write(write(maskRecord(record)));
+    stderrLines.write(write(maskRecord(record)), writtenAtOnce(record));
   };
 }
 
 /** Sets up logging for the process; call once at start-up (tests may call it again). */
 export function configureLogging(level: LogLevel, format: "text" | "json"): void {
+  stderrLines.flush();
   resetSync();
   configureSync({
     reset: true,

@@ -17,10 +17,15 @@ if (restart !== undefined && execve !== undefined) {
 
 const { EXIT_RUNTIME, runCli } = await import("./cli.ts");
 const { startDaemon } = await import("./daemon.ts");
+// Log lines wait for the end of their turn (log.ts): they go out before anything written here.
+const { flushLogs } = await import("./log.ts");
 
 const io = {
   out: (text: string) => process.stdout.write(text),
-  err: (text: string) => process.stderr.write(text),
+  err: (text: string) => {
+    flushLogs();
+    return process.stderr.write(text);
+  },
   readTextFile: (path: string) => readFileSync(path, "utf8"),
   env: process.env,
   startService: startDaemon,
@@ -37,6 +42,7 @@ const io = {
 try {
   process.exitCode = await runCli(process.argv.slice(2), io);
 } catch (error) {
+  flushLogs();
   process.stderr.write(`openvpn-auth-oidc: unexpected error: ${(error as Error).stack ?? error}\n`);
   process.exitCode = EXIT_RUNTIME;
 }

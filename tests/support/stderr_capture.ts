@@ -1,5 +1,6 @@
 /** Collects what the process writes to stderr (the log sink) until `restore()` is called. */
 import process from "node:process";
+import { flushLogs } from "../../src/log.ts";
 
 export interface StderrCapture {
   /** Everything written so far, split into lines. */
@@ -15,8 +16,13 @@ export function captureStderr(): StderrCapture {
     return true;
   }) as typeof process.stderr.write;
   return {
-    lines: () => chunks.join("").split("\n").filter((line) => line !== ""),
+    lines: () => {
+      // Log lines wait for the end of their turn (src/log.ts).
+      flushLogs();
+      return chunks.join("").split("\n").filter((line) => line !== "");
+    },
     restore: () => {
+      flushLogs();
       process.stderr.write = original;
     },
   };

@@ -1,7 +1,13 @@
 import { assertEquals } from "../support/assert.ts";
 import process from "node:process";
 import { getTextFormatter, type LogRecord } from "@logtape/logtape";
-import { configureLogging, getLogger, maskSensitive, plainValueRenderer } from "../../src/log.ts";
+import {
+  configureLogging,
+  flushLogs,
+  getLogger,
+  maskSensitive,
+  plainValueRenderer,
+} from "../../src/log.ts";
 import { Secret } from "../../src/config/secret.ts";
 
 Deno.test("maskSensitive() masks credential-like properties and keeps the rest", () => {
@@ -49,6 +55,7 @@ function captureStderr(body: () => void): string {
   }) as typeof process.stderr.write;
   try {
     body();
+    flushLogs();
   } finally {
     process.stderr.write = original;
     configureLogging("warning", "text");

@@ -1,0 +1,91 @@
+import { assertEquals } from "../support/assert.ts";
+import process from "node:process";
+import { setImmediate } from "node:timers";
+import { configureLogging, getLogger } from "../../src/log.ts";
+import { AUDIT_CATEGORY } from "../../src/log.ts";
+
+/** Every write to stderr while `body` and the turn after it run, as written. */
+async function writes(body: () => void): Promise<{ during: string[]; after: string[] }> {
+  const original = process.stderr.write;
+  const all: string[] = [];
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    all.push(typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk));
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    configureLogging("debug", "text");
+    body();
+    const during = [...all];
+    await new Promise((resolve) => setImmediate(resolve));
+    return { during, after: all.slice(during.length) };
+  } finally {
+    process.stderr.write = original;
+    configureLogging("warning", "text");
+  }
+}
+
+Deno.test("info and debug lines of one turn go out in one write when the turn ends", async () => {
+  const { during, after } = await writes(() => {
+    const log = getLogger("test");
+    for (let i = 0; i < 5; i++) log.info("line {i}", { i });
+    log.debug("and a debug line");
+  });
+  assertEquals(during, []);
+  assertEquals(after.length, 1);
+  const lines = after[0]!.split("\n").filter((line) => line !== "");
+  assertEquals(lines.length, 6);
+  lines.slice(0, 5).forEach((line, i) => assertEquals(line.endsWith(`line ${i}`), true, line));
+});
+
+Deno.test("a warning or an error goes out at once, after the lines waiting, in order", async () => {
+  for (const level of ["warning", "error", "fatal"] as const) {
+    const { during, after } = await writes(() => {
+      getLogger("test").info("first");
+      getLogger("test")[level]("second");
+    });
+    assertEquals(after, []);
+    const lines = during.join("").split("\n").filter((line) => line !== "");
+    assertEquals(lines.length, 2, level);
+    assertEquals(lines[0]!.endsWith("first"), true, lines[0]);
+    assertEquals(lines[1]!.endsWith("second"), true, lines[1]);
+  }
+});
+
+Deno.test("an audit line goes out at once, whatever its level", async () => {
+  const { during, after } = await writes(() => {
+    getLogger(...AUDIT_CATEGORY.slice(1)).info("Login of {user} accepted", { user: "alice" });
+  });
+  assertEquals(after, []);
+  assertEquals(during.join("").includes("Login of"), true, during.join(""));
+});
+
+Deno.test("a turn that logs more than the buffer holds writes it in parts and loses nothing", async () => {
+  const count = 2_000;
+  const { during, after } = await writes(() => {
+    for (let i = 0; i < count; i++) {
+      getLogger("test").info("line {i} {pad}", { i, pad: "x".repeat(60) });
+    }
+  });
+  // Written in parts during the turn, the rest after it.
+  assertEquals(during.length > 1, true, `${during.length} writes during the turn`);
+  for (const chunk of [...during, ...after]) assertEquals(chunk.endsWith("\n"), true);
+  const lines = [...during, ...after].join("").split("\n").filter((line) => line !== "");
+  assertEquals(lines.length, count);
+  lines.forEach((line, i) => assertEquals(line.includes(`line ${i} `), true, line));
+});
+
+for (const how of ["exit", "throw", "reject"] as const) {
+  Deno.test(`a line waiting for its turn's end is written when the process ends (${how})`, async () => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("../support/log_exit_child.ts", import.meta.url).pathname, how],
+      stdout: "null",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    });
+    const { code, stderr } = await child.output();
+    const text = new TextDecoder().decode(stderr);
+    assertEquals(text.includes("last words") && text.includes("m-4711"), true, text);
+    // Flushing changes nothing about how the process ends.
+    assertEquals(code, how === "exit" ? 3 : 1, text);
+  });
+}
