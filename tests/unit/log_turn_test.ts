@@ -74,18 +74,32 @@ Deno.test("a turn that logs more than the buffer holds writes it in parts and lo
   lines.forEach((line, i) => assertEquals(line.includes(`line ${i} `), true, line));
 });
 
-for (const how of ["exit", "throw", "reject"] as const) {
-  Deno.test(`a line waiting for its turn's end is written when the process ends (${how})`, async () => {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", new URL("../support/log_exit_child.ts", import.meta.url).pathname, how],
-      stdout: "null",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
+// Both runtimes: Deno runs no `exit` listener on an uncaught error, Bun does.
+for (const runtime of ["deno", "bun"] as const) {
+  for (const how of ["exit", "throw", "reject"] as const) {
+    Deno.test(`a line waiting for its turn's end is written when the process ends (${runtime}, ${how})`, async () => {
+      const script = new URL("../support/log_exit_child.ts", import.meta.url).pathname;
+      const child = runtime === "deno"
+        ? new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", script, how],
+          stdout: "null",
+          stderr: "piped",
+          env: { NO_COLOR: "1" },
+        })
+        : new Deno.Command(Deno.env.get("BUN") ?? "bun", {
+          args: [script, how],
+          stdout: "null",
+          stderr: "piped",
+          env: { NO_COLOR: "1" },
+        });
+      const { code, stderr } = await child.output();
+      const text = new TextDecoder().decode(stderr);
+      const logged = text.split("\n").some((line) =>
+        line.includes("[INF]") && line.includes("last words") && line.includes("m-4711")
+      );
+      assertEquals(logged, true, text);
+      // Flushing changes nothing about how the process ends.
+      assertEquals(code, how === "exit" ? 3 : 1, text);
     });
-    const { code, stderr } = await child.output();
-    const text = new TextDecoder().decode(stderr);
-    assertEquals(text.includes("last words") && text.includes("m-4711"), true, text);
-    // Flushing changes nothing about how the process ends.
-    assertEquals(code, how === "exit" ? 3 : 1, text);
-  });
+  }
 }
