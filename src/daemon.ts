@@ -22,7 +22,7 @@ import { PrometheusMetrics } from "./metrics/prometheus.ts";
 import { createApp } from "./http/app.ts";
 import { loadTemplates } from "./http/pages/mod.ts";
 import { formActionOrigin } from "./http/security_headers.ts";
-import { LOGIN_ID_BYTES } from "./bridge/login_url.ts";
+import { newLoginId } from "./bridge/login_url.ts";
 import { callbackUrl } from "./http/routes.ts";
 import { connectionLimits, startListeners } from "./http/listeners.ts";
 import { configureLogging, getLogger } from "./log.ts";
@@ -148,7 +148,7 @@ export async function startDaemon(
     metrics,
     serverMetrics: (name) => linkMetrics.get(name)!,
     clock,
-    newLoginId: () => randomToken(LOGIN_ID_BYTES),
+    newLoginId: () => newLoginId(clock.now()),
     ...(known ? { knownSessions: known } : {}),
   });
   const cluster = config.cluster && config.sessions.redis

@@ -38,7 +38,7 @@ export interface ClientEventsDeps {
   admission: Admission;
   config: ClientEventsConfig;
   clock: Clock;
-  /** A fresh unguessable login id (LOGIN_ID_LENGTH base64url characters). */
+  /** A fresh unguessable login id (login_url.ts, `newLoginId`). */
   newLoginId: () => string;
   log: Logger;
   /** Counting for this server; nothing counted when left out. */

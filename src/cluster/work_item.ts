@@ -6,7 +6,7 @@
  */
 import type { ClientCommander, SignInRef } from "../bridge/commander.ts";
 import { MAX_OPENVPN_RUN_CHARS } from "../management/openvpn_run.ts";
-import { LOGIN_ID_LENGTH } from "../bridge/login_url.ts";
+import { isLoginId } from "../bridge/login_url.ts";
 
 /** The sign-in an answer is for (checked by the holder, sign_in_guard.ts); absent otherwise. */
 type ForSignIn = { signIn?: SignInRef };
@@ -49,7 +49,7 @@ function decodeSignIn(value: unknown): SignInRef | undefined | null {
   if (value === undefined) return undefined;
   if (typeof value !== "object" || value === null) return null;
   const { loginId, openvpnRun } = value as Record<string, unknown>;
-  if (typeof loginId !== "string" || loginId.length !== LOGIN_ID_LENGTH) return null;
+  if (typeof loginId !== "string" || !isLoginId(loginId)) return null;
   if (openvpnRun === undefined) return { loginId, openvpnRun };
   if (typeof openvpnRun !== "string" || openvpnRun.length > MAX_OPENVPN_RUN_CHARS) return null;
   return { loginId, openvpnRun };

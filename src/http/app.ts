@@ -22,7 +22,7 @@ import {
   type PageText,
   pickLanguage,
 } from "./pages/mod.ts";
-import { baseHref, LOGIN_PATH_PREFIX } from "../bridge/login_url.ts";
+import { baseHref, isLoginId, LOGIN_PATH_PREFIX } from "../bridge/login_url.ts";
 import { CALLBACK_PATH, HEALTH_PATH, READY_PATH } from "./routes.ts";
 import type { HttpEnv } from "./serve.ts";
 import { securityHeaders } from "./security_headers.ts";
@@ -57,7 +57,6 @@ export interface AppDeps {
   log: Logger;
 }
 
-const LOGIN_ID = /^[A-Za-z0-9_-]{22}$/;
 /** A cookie value we issued (`randomToken`): anything else is replaced by a fresh one. */
 const BINDING = /^[A-Za-z0-9_-]{8,128}$/;
 const COOKIE_PREFIX = "oao-";
@@ -122,7 +121,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
 
   app.get(`${LOGIN_PATH_PREFIX}:id`, async (c) => {
     const id = c.req.param("id");
-    if (!LOGIN_ID.test(id)) return expired(c);
+    if (!isLoginId(id)) return expired(c);
     const login = await deps.flow.view(id);
     if (!login) return expired(c);
     // A browser that opens its link again keeps its binding: it may still continue the login
@@ -154,7 +153,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
 
   app.post(`${LOGIN_PATH_PREFIX}:id`, async (c) => {
     const id = c.req.param("id");
-    if (!LOGIN_ID.test(id)) return expired(c);
+    if (!isLoginId(id)) return expired(c);
     const binding = getCookie(c, cookiePrefix + id);
     const form = await c.req.parseBody().catch(() => ({} as Record<string, unknown>));
     const csrf = typeof form["csrf"] === "string" ? form["csrf"] : "";
@@ -169,7 +168,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
     const bindings: Array<[string, string]> = [];
     for (const [name, value] of Object.entries(cookies)) {
       const id = name.startsWith(cookiePrefix) ? name.slice(cookiePrefix.length) : "";
-      if (LOGIN_ID.test(id)) bindings.push([id, value]);
+      if (isLoginId(id)) bindings.push([id, value]);
     }
     const query = new URL(c.req.url).search;
     const callback = new URL(`${baseHref(deps.baseUrl)}${CALLBACK_PATH}${query}`);

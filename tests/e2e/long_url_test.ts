@@ -22,8 +22,8 @@ const skip = announceSkip("the e2e long URL test", browserLabSkipReason());
 
 /** What a 2.6 client forwards to its GUI at most (`WEB_AUTH::` plus the URL). */
 const WEB_AUTH_LIMIT = 246;
-/** The longest base URL whose login URLs fit: 246 - "WEB_AUTH::" - "/login/" - 22-char id. */
-const MAX_BASE_URL = WEB_AUTH_LIMIT - "WEB_AUTH::".length - "/login/".length - 22;
+/** The longest base URL whose login URLs fit: 246 - "WEB_AUTH::" - "/login/" - 27-char id. */
+const MAX_BASE_URL = WEB_AUTH_LIMIT - "WEB_AUTH::".length - "/login/".length - 27;
 
 /** A realistic base URL behind a path-routing proxy, padded to exactly `length` characters. */
 function longBaseUrl(origin: string, length: number): string {
@@ -68,7 +68,7 @@ Deno.test({
         const client = await s.lab.startClient({ name: "alice-laptop" });
         const { url, page } = await s.signIn(client, "alice", "alice-password");
         assert(url.startsWith(`${baseUrl}/login/`), url);
-        assertMatch(url.slice(`${baseUrl}/login/`.length), /^[A-Za-z0-9_-]{22}$/);
+        assertMatch(url.slice(`${baseUrl}/login/`.length), /^[A-Za-z0-9_-]{27}$/);
         assertEquals(`WEB_AUTH::${url}`.length, WEB_AUTH_LIMIT);
         // Exactly this line reached the client's GUI side: nothing cut, nothing dropped.
         assert(client.lines.includes(`>INFOMSG:WEB_AUTH::${url}`));

@@ -11,7 +11,9 @@ import {
   workKey,
 } from "../../../src/cluster/work_item.ts";
 
-const SIGN_IN_ID = "AAAAAAAAAAAAAAAAAAAAAA";
+/** A login id of this version (time part and random part); one made before it has 22. */
+const SIGN_IN_ID = "BkZaQ" + "AAAAAAAAAAAAAAAAAAAAAA";
+const OLDER_SIGN_IN_ID = "AAAAAAAAAAAAAAAAAAAAAA";
 
 const auth: WorkItem = {
   op: "auth",
@@ -46,6 +48,8 @@ Deno.test("work items round-trip; malformed content from Redis is refused", () =
       expiresAt: 5,
       signIn: { loginId: SIGN_IN_ID, openvpnRun: undefined },
     },
+    // Sent by an instance of an earlier version, in a cluster being upgraded.
+    { ...auth, signIn: { loginId: OLDER_SIGN_IN_ID, openvpnRun: undefined } },
   ];
   for (const item of items) assertEquals(decodeWork(encodeWork(item)), item);
   for (
@@ -64,6 +68,10 @@ Deno.test("work items round-trip; malformed content from Redis is refused", () =
       '{"op":"kill","cid":1,"message":"x"}',
       '{"op":"auth","cid":1,"kid":1,"lines":[],"expiresAt":1,"signIn":null}',
       '{"op":"auth","cid":1,"kid":1,"lines":[],"expiresAt":1,"signIn":{"loginId":"short"}}',
+      `{"op":"auth","cid":1,"kid":1,"lines":[],"expiresAt":1,"signIn":{"loginId":"${SIGN_IN_ID}A"}}`,
+      `{"op":"auth","cid":1,"kid":1,"lines":[],"expiresAt":1,"signIn":{"loginId":"${
+        SIGN_IN_ID.slice(1)
+      }"}}`,
       `{"op":"auth","cid":1,"kid":1,"lines":[],"expiresAt":1,"signIn":{"loginId":"${SIGN_IN_ID}","openvpnRun":7}}`,
       `{"op":"deny","cid":1,"kid":1,"reason":"r","clientReason":"c","expiresAt":1,"signIn":{"loginId":"${SIGN_IN_ID}","openvpnRun":"${
         "x".repeat(81)

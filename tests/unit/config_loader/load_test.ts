@@ -217,7 +217,7 @@ const ERROR_CASES: Array<{
     expected: {
       path: "http.base_url",
       message:
-        "Too long (224 characters): login URLs must fit OpenVPN's 246-character WEB_AUTH limit, so the base URL may have at most 207",
+        "Too long (224 characters): login URLs must fit OpenVPN's 246-character WEB_AUTH limit, so the base URL may have at most 202",
       line: 6,
     },
   },

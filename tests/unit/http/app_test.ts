@@ -2,6 +2,7 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "../../s
 import { getLogger } from "../../../src/log.ts";
 import { createApp } from "../../../src/http/app.ts";
 import { LoginFlow, stateTag } from "../../../src/bridge/login_flow.ts";
+import { newLoginId } from "../../../src/bridge/login_url.ts";
 import { CommandUndeliveredError } from "../../../src/bridge/commander.ts";
 import { builtinLocalizedPages } from "../../../src/http/pages/mod.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
@@ -119,11 +120,12 @@ function cookieOf(response: Response): string {
 async function confirmAndContinue(
   ctx: Awaited<ReturnType<typeof setup>>,
   headers: Record<string, string> = {},
+  id = ID,
 ) {
-  const page = await ctx.request(`/login/${ID}`, { headers });
+  const page = await ctx.request(`/login/${id}`, { headers });
   const cookie = cookieOf(page);
   const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? "";
-  const response = await ctx.request(`/login/${ID}`, {
+  const response = await ctx.request(`/login/${id}`, {
     method: "POST",
     headers: { ...headers, cookie, "content-type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({ csrf }),
@@ -249,6 +251,25 @@ Deno.test("the callback of an allowed user sends client-auth with the group's li
   assertEquals(session?.refreshToken, "refresh-1");
   assertEquals(session?.expiresAt, T0 + 3_600_000);
   assertMatch(response.headers.getSetCookie().join("\n"), new RegExp(`oao-${ID}=; Max-Age=0`));
+});
+
+Deno.test("a login id of this version (with its time part) works as one made before it does", async () => {
+  const ctx = await setup();
+  const id = newLoginId(T0);
+  assertEquals(id.length, 27);
+  await ctx.store.putPending(ctx.pending({ id, cid: 7, sessionId: "sess-new" }));
+  const { response: redirect, cookie } = await confirmAndContinue(ctx, {}, id);
+  assertEquals(redirect.status, 303);
+  assertEquals(cookie.startsWith(`oao-${id}=`), true, cookie);
+  const response = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
+    headers: { cookie },
+  });
+  assertEquals(response.status, 200);
+  assertStringIncludes(await response.text(), "You are connected. You can close this window.");
+  assertEquals(ctx.commander.commands.map((c) => c.cid), [7]);
+  assertEquals((await ctx.store.getSession("sess-new"))?.cid, 7);
+  // The id made before the time part (ID, 22 characters) is still served.
+  assertEquals((await ctx.request(`/login/${ID}`)).status, 200);
 });
 
 Deno.test("a client that sent a username gets no auth-token-user line", async () => {
