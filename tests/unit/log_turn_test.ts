@@ -1,8 +1,7 @@
 import { assertEquals } from "../support/assert.ts";
 import process from "node:process";
 import { setImmediate } from "node:timers";
-import { configureLogging, getLogger } from "../../src/log.ts";
-import { AUDIT_CATEGORY } from "../../src/log.ts";
+import { AUDIT_CATEGORY, configureLogging, getLogger } from "../../src/log.ts";
 
 /** Every write to stderr while `body` and the turn after it run, as written. */
 async function writes(body: () => void): Promise<{ during: string[]; after: string[] }> {
