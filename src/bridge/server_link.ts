@@ -160,7 +160,17 @@ export class ServerLink {
   async #reconcile(linkUpAt: number): Promise<void> {
     try {
       const reply = await this.#connection.send(status3());
-      const ids = reply.type === "lines" ? clientIdsFromStatus(reply.lines) : undefined;
+      if (reply.type !== "lines") return;
+      // A list cut at the reply limit leaves out clients that are still connected: ending their
+      // sessions would deny each of them at its next renegotiation. Nothing is ended then, and
+      // the sessions of clients that left while the bridge was away stay until they expire.
+      if (reply.truncated) {
+        this.#log.warning(
+          "The client list was cut at the management reply limit: no session is ended for clients missing from it",
+        );
+        return;
+      }
+      const ids = clientIdsFromStatus(reply.lines);
       if (ids) await this.#events.forgetClientsExcept(ids, linkUpAt);
     } catch (error) {
       this.#log.warning("Could not read the client list after connecting: {error}", {

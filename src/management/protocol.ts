@@ -48,7 +48,10 @@ export interface ProtocolLimits {
 export const DEFAULT_LIMITS: Readonly<ProtocolLimits> = Object.freeze({
   maxLineChars: 8 * 1024,
   maxEnvLines: 512,
-  maxReplyChars: 4 * 1024 * 1024,
+  // `status 3` lists every connected client, one line each: ~110 characters as a real 2.6
+  // prints it for a short name, ~200 with a 64-character name and an IPv6 peer, so 64 MiB
+  // holds ~330,000 of the longer ones. A list cut here ends no session (server_link.ts).
+  maxReplyChars: 64 * 1024 * 1024,
 });
 
 export interface PushResult {

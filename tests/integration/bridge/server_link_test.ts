@@ -11,7 +11,8 @@ import { systemClock } from "../../../src/clock.ts";
 import { getLogger } from "../../../src/log.ts";
 import { ManagementConnection } from "../../../src/management/connection.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
-import { testClientEvents } from "../../support/client_events_fixture.ts";
+import type { ProtocolLimits } from "../../../src/management/protocol.ts";
+import { testClientEvents, testSession } from "../../support/client_events_fixture.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
 import { FakeManagementServer } from "../../support/fake_management_server.ts";
 import { STARTED_AT } from "../../support/openvpn_side.ts";
@@ -145,4 +146,87 @@ Deno.test("onLinkUp listeners are told each time the management link comes up, a
     await link.stop();
     await server.stop();
   }
+});
+
+/**
+ * A bridge holding sessions bound to cids 1, 2 and 3 (signed in a minute before the link came
+ * up) links to a server that lists the clients `listed`, with `limits` on its replies; resolves
+ * once `done` holds, with the cids still bound and the warnings logged.
+ */
+async function reconcile(
+  listed: readonly number[],
+  limits: Partial<ProtocolLimits>,
+  done: (bound: number[], warned: string[]) => boolean,
+): Promise<{ bound: number[]; warned: string[] }> {
+  const records: LogRecord[] = [];
+  await configure({
+    reset: true,
+    sinks: { memory: (record) => records.push(record) },
+    loggers: [
+      { category: ["openvpn-auth-oidc"], lowestLevel: "debug", sinks: ["memory"] },
+      { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },
+    ],
+  });
+  const server = await FakeManagementServer.start();
+  for (const cid of listed) server.clients.set(cid, `client-${cid}`);
+  const store = new MemoryStore({ maxEntries: 10 });
+  for (const cid of [1, 2, 3]) {
+    const signedIn = Date.now() - 60_000;
+    await store.putSession(testSession({ sessionId: `s-${cid}`, cid, lastAuthAt: signedIn }));
+  }
+  const connection = new ManagementConnection({
+    address: server.address,
+    commandTimeoutMs: 2000,
+    reconnectMaxDelayMs: 100,
+    clock: systemClock,
+    limits,
+  });
+  const { events } = testClientEvents({
+    store,
+    clock: new FakeClock(),
+    eventsCommander: managementCommander(connection),
+  });
+  const link = new ServerLink(connection, events, getLogger("clients"), systemClock);
+  link.start();
+  try {
+    await server.waitForLine("status 3");
+    const state = async () => ({
+      bound: (await store.listBindings("default")).map(({ cid }) => cid).sort(),
+      warned: warnings(records).map((record) => record.message.join("")),
+    });
+    return await pollUntil(
+      "the client list to be handled",
+      async () => {
+        const now = await state();
+        return done(now.bound, now.warned) ? now : undefined;
+      },
+      5000,
+      10,
+    );
+  } finally {
+    await link.stop();
+    await server.stop();
+    await reset();
+  }
+}
+
+Deno.test("a client missing from OpenVPN's client list after connecting loses its session", async () => {
+  const { bound, warned } = await reconcile([1, 2], {}, (bound) => bound.length < 3);
+  assertEquals(bound, [1, 2]);
+  assertEquals(warned, []);
+});
+
+Deno.test("a client list cut at the reply limit ends no session, and says so", async () => {
+  // Room for the list's title, time and header lines and one client: clients 2 and 3, still
+  // connected, are not in what is kept.
+  const { bound, warned } = await reconcile(
+    [1, 2, 3],
+    { maxReplyChars: 450 },
+    (bound, warned) => bound.length < 3 || warned.length > 1,
+  );
+  assertEquals(bound, [1, 2, 3]);
+  // The protocol's line says what was dropped, the bridge's what it did about it.
+  assertEquals(warned.length, 2, warned.join("\n"));
+  assert(warned[0]!.includes("Reply longer than 450 chars"), warned[0]);
+  assert(warned[1]!.includes("client list was cut"), warned[1]);
 });

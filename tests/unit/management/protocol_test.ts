@@ -361,6 +361,33 @@ Deno.test("push() truncates a multi-line reply beyond the size limit but still e
   ]);
 });
 
+Deno.test("push() keeps the whole client list of a server with 100,000 clients with the default limits", () => {
+  const core = new ManagementProtocol();
+  const ticket = core.expect("multi");
+  // Lines as OpenVPN 2.6 prints them, with a 64-character common name and an IPv6 peer:
+  // ~197 characters each, ~20 MB in all.
+  const name = "c".repeat(64);
+  const lines = Array.from(
+    { length: 100_000 },
+    (_, cid) =>
+      `CLIENT_LIST\t${name}\t[2001:db8::${cid.toString(16)}]:51560\t10.201.${cid >> 8 & 255}.${
+        cid & 255
+      }\t\t1234567890\t987654321\t2026-11-28 15:19:13\t1795879153\tUNDEF\t${cid}\t${cid}\tAES-256-GCM`,
+  );
+  const replies = [];
+  // In 64 KiB chunks, as the socket delivers them.
+  const text = `${lines.join("\n")}\nEND\n`;
+  for (let at = 0; at < text.length; at += 65_536) {
+    replies.push(...core.push(text.slice(at, at + 65_536)).replies);
+  }
+  assert(text.length > 19_000_000, `${text.length}`);
+  assertEquals(replies.length, 1);
+  assertEquals(replies[0]!.ticket, ticket);
+  assert(
+    replies[0]!.type === "lines" && !replies[0]!.truncated && replies[0]!.lines.length === 100_000,
+  );
+});
+
 Deno.test("push() drops a block whose ENV line is too long, once, naming its client, whatever the chunking", () => {
   const text = `>CLIENT:CONNECT,3,7\n>CLIENT:ENV,common_name=alice\n>CLIENT:ENV,IV_SSO=${
     "w".repeat(9000)
