@@ -11,6 +11,7 @@ import { systemClock } from "../../../src/clock.ts";
 import { getLogger } from "../../../src/log.ts";
 import { ManagementConnection } from "../../../src/management/connection.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
+import type { SessionStore } from "../../../src/sessions/types.ts";
 import type { ProtocolLimits } from "../../../src/management/protocol.ts";
 import { testClientEvents, testSession } from "../../support/client_events_fixture.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
@@ -18,28 +19,39 @@ import { FakeManagementServer } from "../../support/fake_management_server.ts";
 import { STARTED_AT } from "../../support/openvpn_side.ts";
 import { pollUntil } from "../../e2e/lib/wait.ts";
 
-/** A ServerLink over a real management connection to `server` (not started). */
-function linkTo(server: FakeManagementServer): ServerLink {
-  return linkAndEvents(server).link;
+interface LinkOptions {
+  /** The bridge's store (an empty memory store when left out). */
+  store?: SessionStore;
+  /** Limits of the link's management protocol (the defaults when left out). */
+  limits?: Partial<ProtocolLimits>;
 }
 
-function linkAndEvents(server: FakeManagementServer) {
+function linkAndEvents(
+  server: FakeManagementServer,
+  { store = new MemoryStore({ maxEntries: 10 }), limits = {} }: LinkOptions = {},
+) {
   const connection = new ManagementConnection({
     address: server.address,
     commandTimeoutMs: 2000,
     reconnectMaxDelayMs: 100,
     clock: systemClock,
+    limits,
   });
   const { events } = testClientEvents({
-    store: new MemoryStore({ maxEntries: 10 }),
+    store,
     clock: new FakeClock(),
     eventsCommander: managementCommander(connection),
   });
   return { link: new ServerLink(connection, events, getLogger("clients"), systemClock), events };
 }
 
+/**
+ * Runs `fn` once a started link has asked for OpenVPN's client list, which lists `clients`
+ * (cids); `records` are the bridge's log records so far.
+ */
 async function withLink(
   fn: (server: FakeManagementServer, records: LogRecord[]) => Promise<void>,
+  { clients = [], ...options }: LinkOptions & { clients?: readonly number[] } = {},
 ): Promise<void> {
   const records: LogRecord[] = [];
   await configure({
@@ -51,7 +63,8 @@ async function withLink(
     ],
   });
   const server = await FakeManagementServer.start();
-  const link = linkTo(server);
+  for (const cid of clients) server.clients.set(cid, `client-${cid}`);
+  const { link } = linkAndEvents(server, options);
   link.start();
   try {
     await server.waitForLine("status 3");
@@ -148,85 +161,51 @@ Deno.test("onLinkUp listeners are told each time the management link comes up, a
   }
 });
 
-/**
- * A bridge holding sessions bound to cids 1, 2 and 3 (signed in a minute before the link came
- * up) links to a server that lists the clients `listed`, with `limits` on its replies; resolves
- * once `done` holds, with the cids still bound and the warnings logged.
- */
-async function reconcile(
-  listed: readonly number[],
-  limits: Partial<ProtocolLimits>,
-  done: (bound: number[], warned: string[]) => boolean,
-): Promise<{ bound: number[]; warned: string[] }> {
-  const records: LogRecord[] = [];
-  await configure({
-    reset: true,
-    sinks: { memory: (record) => records.push(record) },
-    loggers: [
-      { category: ["openvpn-auth-oidc"], lowestLevel: "debug", sinks: ["memory"] },
-      { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },
-    ],
-  });
-  const server = await FakeManagementServer.start();
-  for (const cid of listed) server.clients.set(cid, `client-${cid}`);
+/** A store with sessions bound to cids 1, 2 and 3, signed in a minute before the link came up. */
+async function storeOfThreeClients(): Promise<MemoryStore> {
   const store = new MemoryStore({ maxEntries: 10 });
+  const signedIn = Date.now() - 60_000;
   for (const cid of [1, 2, 3]) {
-    const signedIn = Date.now() - 60_000;
     await store.putSession(testSession({ sessionId: `s-${cid}`, cid, lastAuthAt: signedIn }));
   }
-  const connection = new ManagementConnection({
-    address: server.address,
-    commandTimeoutMs: 2000,
-    reconnectMaxDelayMs: 100,
-    clock: systemClock,
-    limits,
-  });
-  const { events } = testClientEvents({
-    store,
-    clock: new FakeClock(),
-    eventsCommander: managementCommander(connection),
-  });
-  const link = new ServerLink(connection, events, getLogger("clients"), systemClock);
-  link.start();
-  try {
-    await server.waitForLine("status 3");
-    const state = async () => ({
-      bound: (await store.listBindings("default")).map(({ cid }) => cid).sort(),
-      warned: warnings(records).map((record) => record.message.join("")),
-    });
-    return await pollUntil(
-      "the client list to be handled",
-      async () => {
-        const now = await state();
-        return done(now.bound, now.warned) ? now : undefined;
-      },
-      5000,
-      10,
-    );
-  } finally {
-    await link.stop();
-    await server.stop();
-    await reset();
-  }
+  return store;
+}
+
+async function boundCids(store: MemoryStore): Promise<number[]> {
+  return (await store.listBindings("default")).map(({ cid }) => cid).sort();
 }
 
 Deno.test("a client missing from OpenVPN's client list after connecting loses its session", async () => {
-  const { bound, warned } = await reconcile([1, 2], {}, (bound) => bound.length < 3);
-  assertEquals(bound, [1, 2]);
-  assertEquals(warned, []);
+  const store = await storeOfThreeClients();
+  await withLink(async (_server, records) => {
+    await pollUntil(
+      "cid 3 to be unbound",
+      async () => (await boundCids(store)).length < 3 || undefined,
+      5000,
+      10,
+    );
+    assertEquals(await boundCids(store), [1, 2]);
+    assertEquals(warnings(records), []);
+  }, { clients: [1, 2], store });
 });
 
 Deno.test("a client list cut at the reply limit ends no session, and says so", async () => {
+  const store = await storeOfThreeClients();
   // Room for the list's title, time and header lines and one client: clients 2 and 3, still
   // connected, are not in what is kept.
-  const { bound, warned } = await reconcile(
-    [1, 2, 3],
-    { maxReplyChars: 450 },
-    (bound, warned) => bound.length < 3 || warned.length > 1,
-  );
-  assertEquals(bound, [1, 2, 3]);
-  // The protocol's line says what was dropped, the bridge's what it did about it.
-  assertEquals(warned.length, 2, warned.join("\n"));
-  assert(warned[0]!.includes("Reply longer than 450 chars"), warned[0]);
-  assert(warned[1]!.includes("client list was cut"), warned[1]);
+  await withLink(async (_server, records) => {
+    const warned = () => warnings(records).map((record) => record.message.join(""));
+    await pollUntil(
+      "the two warnings",
+      async () => (await boundCids(store)).length < 3 || warned().length > 1 || undefined,
+      5000,
+      10,
+    );
+    assertEquals(await boundCids(store), [1, 2, 3]);
+    // The protocol's line says what was dropped, the bridge's what it did about it.
+    const [dropped, kept, ...more] = warned();
+    assert(dropped?.includes("Reply longer than 450 chars"), dropped);
+    assert(kept?.includes("client list was cut"), kept);
+    assertEquals(more, []);
+  }, { clients: [1, 2, 3], store, limits: { maxReplyChars: 450 } });
 });
