@@ -8,7 +8,8 @@
  * deleted just before a power loss comes back until it expires; the client it belonged to was
  * denied or killed at OpenVPN all the same, and must present OpenVPN's token to use it again.
  *
- * Checkpoints run at each sweep, off the event loop (see `configure`).
+ * Checkpoints run at each sweep and whenever the WAL grows past WAL_LIMIT, off the event loop
+ * (see `configure`).
  *
  * Sharing: `busy_timeout` lets a second process (an admin command) read and write the file
  * while the service runs. The sqlite calls are synchronous, so a wait for that other process's
@@ -18,17 +19,21 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { migrate } from "./sqlite_schema.ts";
+import { checkWalLimit, WAL_LIMIT } from "./wal_size_watch.ts";
 
 /** How long a statement waits for another connection's lock (admin command, checkpoint). */
 export const BUSY_TIMEOUT_MS = 5_000;
 const FILE_MODE = 0o600;
 
-/** Opens (creating when missing, mode 0600), configures and migrates the file. */
-export function openDatabaseFile(path: string): DatabaseSync {
+/**
+ * Opens (creating when missing, mode 0600), configures and migrates the file. `walLimit` is the
+ * size the WAL file is cut back to once a checkpoint has emptied it (wal_size_watch.ts).
+ */
+export function openDatabaseFile(path: string, walLimit = WAL_LIMIT): DatabaseSync {
   createPrivateFile(path);
   const db = new DatabaseSync(path);
   try {
-    configure(db, path);
+    configure(db, path, walLimit);
     migrate(db, path);
     restrictSidecarFiles(path);
     return db;
@@ -38,16 +43,18 @@ export function openDatabaseFile(path: string): DatabaseSync {
   }
 }
 
-function configure(db: DatabaseSync, path: string): void {
+function configure(db: DatabaseSync, path: string, walLimit: number): void {
   db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
   const mode = db.prepare("PRAGMA journal_mode = WAL").get()?.["journal_mode"];
   if (mode !== "wal") throw new Error(`Session store cannot use WAL mode: ${path} (got ${mode})`);
   db.exec("PRAGMA synchronous = NORMAL");
-  // Checkpoints (the only fsyncs with NORMAL) run at each sweep, on a worker thread
-  // (wal_checkpoint.ts), instead of every 1000 pages inside a commit, so no burst of CONNECTs
-  // is stalled by one. The WAL holds one sweep interval's writes; closing the store
+  // Checkpoints (the only fsyncs with NORMAL) run on a worker thread (wal_checkpoint.ts), at
+  // each sweep and when the WAL outgrows WAL_LIMIT (wal_size_watch.ts), instead of every 1000
+  // pages inside a commit, so no burst of CONNECTs is stalled by one. Closing the store
   // checkpoints too.
   db.exec("PRAGMA wal_autocheckpoint = 0");
+  // Without a limit the WAL file keeps its largest size, even once emptied by a checkpoint.
+  db.exec(`PRAGMA journal_size_limit = ${checkWalLimit(walLimit)}`);
 }
 
 /**

@@ -28,6 +28,7 @@ import { checkMaxEntries, type StoreBounds } from "./store_full.ts";
 import type { TokenCipher } from "./token_cipher.ts";
 import { TurnBatch } from "./turn_batch.ts";
 import { WalCheckpointer } from "./wal_checkpoint.ts";
+import { WalSizeWatch, type WalSizeWatchOptions } from "./wal_size_watch.ts";
 import type {
   ClientBinding,
   LiveCounts,
@@ -46,6 +47,8 @@ const WARM_AT_OPEN_MS = 250;
 export interface SqliteStoreOptions extends StoreBounds {
   path: string;
   cipher: TokenCipher;
+  /** For tests: the WAL size that asks for a checkpoint between sweeps. */
+  walWatch?: WalSizeWatchOptions;
 }
 
 interface SealedPending {
@@ -72,6 +75,7 @@ export class SqliteStore implements SessionStore {
   readonly #room: SqliteRoom;
   readonly #sql: ReturnType<typeof prepareStatements>;
   readonly #checkpointer: WalCheckpointer;
+  readonly #walWatch: WalSizeWatch;
   readonly #cache = new SnapshotCache<Session>(CACHE_LIMIT);
   readonly #pendingCache = new SnapshotCache<PendingLogin>(PENDING_CACHE_LIMIT);
   #dataVersion = -1;
@@ -95,6 +99,13 @@ export class SqliteStore implements SessionStore {
       BUSY_TIMEOUT_MS,
       () => this.#sql.checkpoint.get(),
     );
+    this.#walWatch = new WalSizeWatch(options.path, async () => {
+      if (this.#closed) return;
+      await this.#checkpointer.checkpoint();
+      // What was written while the worker copied: usually a few milliseconds (the header of
+      // wal_size_watch.ts says why it is done here).
+      if (!this.#closed) this.#sql.checkpoint.get();
+    }, options.walWatch);
   }
 
   /**
@@ -103,7 +114,7 @@ export class SqliteStore implements SessionStore {
    */
   static async open(options: SqliteStoreOptions): Promise<SqliteStore> {
     checkMaxEntries(options.maxEntries);
-    const db = openDatabaseFile(options.path);
+    const db = openDatabaseFile(options.path, options.walWatch?.limitBytes);
     try {
       const store = new SqliteStore(db, options);
       await checkStoreKey(store.#sql, store.#cipher, options.path);
@@ -145,6 +156,7 @@ export class SqliteStore implements SessionStore {
           this.#cache.set(item.session.sessionId, item.session);
         }
       });
+      this.#walWatch.wrote();
       return errors;
     } catch (error) {
       this.#room.recount();
@@ -180,7 +192,7 @@ export class SqliteStore implements SessionStore {
    * changes, which leaves the indexes alone.
    */
   updatePending(login: PendingLogin): Promise<boolean> {
-    return this.#run(() => {
+    return this.#runWrite(() => {
       const copy = checkPendingLogin(login, { ownStrings: true });
       this.#pendingCache.delete(copy.id);
       if (copy.expiresAt < this.#now()) return false;
@@ -210,7 +222,7 @@ export class SqliteStore implements SessionStore {
    * hold it (a callback's view() just read it), as reads are.
    */
   takePending(id: string): Promise<PendingLogin | undefined> {
-    return this.#run(() => {
+    return this.#runWrite(() => {
       this.#checkDataVersion();
       const cached = this.#pendingCache.get(id);
       this.#pendingCache.delete(id);
@@ -224,7 +236,7 @@ export class SqliteStore implements SessionStore {
   }
 
   deletePending(id: string): Promise<boolean> {
-    return this.#run(() => {
+    return this.#runWrite(() => {
       this.#pendingCache.delete(id);
       const deleted = Number(this.#sql.deletePending.run(id).changes);
       this.#room.removed("pending", deleted);
@@ -233,7 +245,7 @@ export class SqliteStore implements SessionStore {
   }
 
   deletePendingByCid(server: string, cid: number): Promise<number> {
-    return this.#run(() => {
+    return this.#runWrite(() => {
       const deleted = this.#sql.deletePendingByCid.all(server, cid);
       for (const row of deleted) this.#pendingCache.delete(String(row["id"]));
       this.#room.removed("pending", deleted.length);
@@ -323,7 +335,7 @@ export class SqliteStore implements SessionStore {
   }
 
   deleteSession(sessionId: string): Promise<boolean> {
-    return this.#run(() => {
+    return this.#runWrite(() => {
       this.#cache.delete(sessionId);
       const deleted = Number(this.#sql.deleteSession.run(sessionId).changes);
       this.#room.removed("sessions", deleted);
@@ -385,7 +397,7 @@ export class SqliteStore implements SessionStore {
     const { sweepPendingBatch, sweepSessionsBatch } = this.#sql;
     const inBatches = (table: StoreTable, batch: StatementSync) =>
       deleteInBatches((limit) =>
-        this.#run(() => {
+        this.#runWrite(() => {
           const removed = this.#transaction(() => Number(batch.run(now, limit).changes));
           this.#room.removed(table, removed);
           return removed;
@@ -428,6 +440,13 @@ export class SqliteStore implements SessionStore {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** #run for a step that writes: the WAL's size is looked at after it (wal_size_watch.ts). */
+  #runWrite<T>(step: () => T): Promise<T> {
+    const done = this.#run(step);
+    this.#walWatch.wrote();
+    return done;
   }
 
   #transaction<T>(step: () => T): T {

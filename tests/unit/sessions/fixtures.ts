@@ -1,3 +1,5 @@
+import { copyFileSync } from "node:fs";
+import { DatabaseSync } from "node:sqlite";
 import type { PendingLogin, Session } from "../../../src/sessions/types.ts";
 import { testPendingLogin, testSession } from "../../support/client_events_fixture.ts";
 
@@ -56,4 +58,20 @@ function byId(a: Session, b: Session): number {
 
 export function sortSessions(sessions: Session[]): Session[] {
   return [...sessions].sort(byId);
+}
+
+/** The sessions in the database file alone, without its WAL (a copy opened on its own). */
+export function sessionsInMainFile(path: string, dir: string): string[] {
+  const copy = `${dir}/main-only.db`;
+  copyFileSync(path, copy);
+  const db = new DatabaseSync(copy, { readOnly: true });
+  try {
+    // Even the tables may still be in the WAL alone.
+    const table = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'sessions'").get();
+    if (table === undefined) return [];
+    return db.prepare("SELECT session_id FROM sessions ORDER BY session_id").all()
+      .map((row) => String(row["session_id"]));
+  } finally {
+    db.close();
+  }
 }

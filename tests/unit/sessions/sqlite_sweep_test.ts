@@ -4,34 +4,18 @@
  * transactions in the WAL reach the database file itself (what survives a power loss).
  */
 import { assertEquals, assertMatch, assertRejects } from "../../support/assert.ts";
-import { copyFileSync, existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
 import { SqliteStore } from "../../../src/sessions/sqlite_store.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
 import { WalCheckpointer } from "../../../src/sessions/wal_checkpoint.ts";
 import { SWEEP_BATCH } from "../../../src/sessions/sqlite_sweep.ts";
-import { pendingLogin, session, T0 } from "./fixtures.ts";
+import { pendingLogin, session, sessionsInMainFile, T0 } from "./fixtures.ts";
 
 function openStore(path: string, maxEntries: number): Promise<SqliteStore> {
   return TokenCipher.fromKeyBytes(new Uint8Array(32).fill(7)).then((cipher) =>
     SqliteStore.open({ path, cipher, maxEntries, now: () => T0 })
   );
-}
-
-/** The sessions in the database file alone, without its WAL (a copy opened on its own). */
-function sessionsInMainFile(path: string, dir: string): string[] {
-  const copy = `${dir}/main-only.db`;
-  copyFileSync(path, copy);
-  const db = new DatabaseSync(copy, { readOnly: true });
-  try {
-    // Even the tables may still be in the WAL alone.
-    const table = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'sessions'").get();
-    if (table === undefined) return [];
-    return db.prepare("SELECT session_id FROM sessions ORDER BY session_id").all()
-      .map((row) => String(row["session_id"]));
-  } finally {
-    db.close();
-  }
 }
 
 Deno.test("a sweep checkpoints the WAL into the database file, on a worker thread", async () => {

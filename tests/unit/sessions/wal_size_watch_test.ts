@@ -1,0 +1,102 @@
+/**
+ * WalSizeWatch on its own: when it asks for a checkpoint (size, interval, one at a time) and
+ * how it reports one that fails. What the checkpoint does to a real session file is in
+ * sqlite_wal_limit_test.ts.
+ */
+import { assertEquals, assertThrows } from "../../support/assert.ts";
+import { logsOf } from "../../support/log_capture.ts";
+import { writeFileSync } from "node:fs";
+import { WalSizeWatch } from "../../../src/sessions/wal_size_watch.ts";
+
+/** A watch over a WAL file of `dir` that this test sizes, with a checkpoint it settles. */
+function watched(dir: string, checkEveryMs = 0) {
+  const dbPath = `${dir}/sessions.db`;
+  const asked: { resolve: () => void; reject: (error: Error) => void }[] = [];
+  const watch = new WalSizeWatch(
+    dbPath,
+    () => new Promise<void>((resolve, reject) => asked.push({ resolve, reject })),
+    { limitBytes: 1000, checkEveryMs },
+  );
+  const walOf = (bytes: number) => writeFileSync(`${dbPath}-wal`, new Uint8Array(bytes));
+  return { watch, asked, walOf };
+}
+
+/** Lets the watch see a settled checkpoint (its handlers run in microtasks). */
+const settled = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+Deno.test("a WAL past the limit asks for one checkpoint at a time; none at or under it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wal-watch-test-" });
+  try {
+    const { watch, asked, walOf } = watched(dir);
+    watch.wrote();
+    assertEquals(asked.length, 0, "no WAL file yet");
+    walOf(1000);
+    watch.wrote();
+    assertEquals(asked.length, 0, "at the limit");
+    walOf(1001);
+    watch.wrote();
+    watch.wrote();
+    assertEquals(asked.length, 1, "past it, once while that checkpoint runs");
+    asked[0]!.resolve();
+    await settled();
+    watch.wrote();
+    assertEquals(asked.length, 2, "still past it after the checkpoint (not cut back yet)");
+    asked[1]!.resolve();
+    await settled();
+    walOf(1000);
+    watch.wrote();
+    assertEquals(asked.length, 2, "cut back");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the WAL's size is read at most once per interval", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wal-watch-test-" });
+  try {
+    const { watch, asked, walOf } = watched(dir, 60_000);
+    watch.wrote();
+    walOf(5000);
+    watch.wrote();
+    assertEquals(asked.length, 0, "the second write came within the interval of the first");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a failing checkpoint is logged as a warning once, then at debug until one succeeds", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wal-watch-test-" });
+  try {
+    const { watch, asked, walOf } = watched(dir);
+    walOf(5000);
+    const logs = await logsOf(async () => {
+      for (const outcome of ["fails", "fails", "succeeds", "fails"]) {
+        watch.wrote();
+        const checkpoint = asked.at(-1)!;
+        if (outcome === "fails") checkpoint.reject(new Error("disk I/O error"));
+        else checkpoint.resolve();
+        await settled();
+      }
+    });
+    assertEquals(asked.length, 4);
+    assertEquals(
+      logs.map((line) => `${line.level}: ${line.text}`),
+      ["warning", "debug", "warning"].map((level) =>
+        `${level}: Cannot keep the session file's WAL under 1000 bytes: ` +
+        "checkpoint failed: disk I/O error"
+      ),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a WAL limit that is not a whole number of bytes is refused", () => {
+  for (const limitBytes of [-1, 1.5, Number.NaN, Infinity]) {
+    assertThrows(
+      () => new WalSizeWatch("sessions.db", () => Promise.resolve(), { limitBytes }),
+      RangeError,
+      "Invalid WAL size limit",
+    );
+  }
+});
