@@ -99,13 +99,11 @@ export class SqliteStore implements SessionStore {
       BUSY_TIMEOUT_MS,
       () => this.#sql.checkpoint.get(),
     );
-    this.#walWatch = new WalSizeWatch(options.path, async () => {
-      if (this.#closed) return;
-      await this.#checkpointer.checkpoint();
-      // What was written while the worker copied: usually a few milliseconds (the header of
-      // wal_size_watch.ts says why it is done here).
-      if (!this.#closed) this.#sql.checkpoint.get();
-    }, options.walWatch);
+    this.#walWatch = new WalSizeWatch(
+      options.path,
+      () => this.#closed ? Promise.resolve() : this.#checkpointer.checkpoint(),
+      options.walWatch,
+    );
   }
 
   /**

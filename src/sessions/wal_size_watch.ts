@@ -6,13 +6,8 @@
  * until the store closed (bench/README.md).
  *
  * After a write, at most once per CHECK_EVERY_MS, the WAL file's size is read. Past WAL_LIMIT a
- * checkpoint runs: most of it on the worker (wal_checkpoint.ts), then, on this thread, what was
- * committed while the worker copied. Only a WAL whose every frame is in the database file is
- * started over by the next commit, which also cuts the file back to WAL_LIMIT
- * (`journal_size_limit`). Writes that come every turn (a reconnect storm) never leave the
- * worker's copy complete: at 500-2,000 puts/s the WAL reached 104-156 MiB in 8 s with the worker
- * alone, 19-21 MiB with the rest copied here. That rest is the writes of one worker round and
- * cost 2.7-6.5 ms on the event loop, about once a second during those storms.
+ * checkpoint runs (wal_checkpoint.ts: on the worker, then the rest on this thread); the next
+ * commit then starts the WAL over and cuts the file back to WAL_LIMIT (`journal_size_limit`).
  */
 import { statSync } from "node:fs";
 import { getLogger } from "../log.ts";

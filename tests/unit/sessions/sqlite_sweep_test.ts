@@ -50,6 +50,26 @@ Deno.test("a sweep checkpoints the WAL into the database file, on a worker threa
   }
 });
 
+Deno.test("after the worker's checkpoint, this thread copies what was committed meanwhile", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "checkpoint-test-" });
+  const path = `${dir}/sessions.db`;
+  const db = new DatabaseSync(path);
+  let ranHere = 0;
+  try {
+    db.exec("PRAGMA journal_mode = WAL; CREATE TABLE t (x)");
+    const checkpointer = new WalCheckpointer(path, 100, () => ranHere++);
+    try {
+      await checkpointer.checkpoint();
+      assertEquals(ranHere, 1, "once, after the worker");
+    } finally {
+      await checkpointer.close();
+    }
+  } finally {
+    db.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a checkpoint the worker cannot do runs on this thread after all, and says so", async () => {
   const dir = await Deno.makeTempDir({ prefix: "checkpoint-test-" });
   // A directory where the database file should be: the worker cannot open it.

@@ -53,7 +53,7 @@ Deno.test("a WAL past its limit is checkpointed without a sweep, then cut back",
     for (let i = 0; i < 3; i++) await put();
     assert(walSize(path) > LIMIT, `3 sessions wrote ${walSize(path)} bytes`);
     // Writes with pauses between them: the checkpoint catches up and a commit starts the WAL over.
-    while (walSize(path) > LIMIT && written.length < MAX_PUTS / 3) {
+    while (walSize(path) > LIMIT && written.length < MAX_PUTS) {
       await new Promise((resolve) => setTimeout(resolve, 5));
       await put();
     }

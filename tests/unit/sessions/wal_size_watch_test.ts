@@ -8,8 +8,10 @@ import { logsOf } from "../../support/log_capture.ts";
 import { writeFileSync } from "node:fs";
 import { WalSizeWatch } from "../../../src/sessions/wal_size_watch.ts";
 
+type Watched = ReturnType<typeof watched>;
+
 /** A watch over a WAL file of `dir` that this test sizes, with a checkpoint it settles. */
-function watched(dir: string, checkEveryMs = 0) {
+function watched(dir: string, checkEveryMs: number) {
   const dbPath = `${dir}/sessions.db`;
   const asked: { resolve: () => void; reject: (error: Error) => void }[] = [];
   const watch = new WalSizeWatch(
@@ -21,13 +23,21 @@ function watched(dir: string, checkEveryMs = 0) {
   return { watch, asked, walOf };
 }
 
+/** Runs `test` on a watch in a temporary directory of its own. */
+async function withWatch(test: (watched: Watched) => Promise<void> | void, checkEveryMs = 0) {
+  const dir = await Deno.makeTempDir({ prefix: "wal-watch-test-" });
+  try {
+    await test(watched(dir, checkEveryMs));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 /** Lets the watch see a settled checkpoint (its handlers run in microtasks). */
 const settled = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 Deno.test("a WAL past the limit asks for one checkpoint at a time; none at or under it", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "wal-watch-test-" });
-  try {
-    const { watch, asked, walOf } = watched(dir);
+  await withWatch(async ({ watch, asked, walOf }) => {
     watch.wrote();
     assertEquals(asked.length, 0, "no WAL file yet");
     walOf(1000);
@@ -46,28 +56,20 @@ Deno.test("a WAL past the limit asks for one checkpoint at a time; none at or un
     walOf(1000);
     watch.wrote();
     assertEquals(asked.length, 2, "cut back");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("the WAL's size is read at most once per interval", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "wal-watch-test-" });
-  try {
-    const { watch, asked, walOf } = watched(dir, 60_000);
+  await withWatch(({ watch, asked, walOf }) => {
     watch.wrote();
     walOf(5000);
     watch.wrote();
     assertEquals(asked.length, 0, "the second write came within the interval of the first");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  }, 60_000);
 });
 
 Deno.test("a failing checkpoint is logged as a warning once, then at debug until one succeeds", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "wal-watch-test-" });
-  try {
-    const { watch, asked, walOf } = watched(dir);
+  await withWatch(async ({ watch, asked, walOf }) => {
     walOf(5000);
     const logs = await logsOf(async () => {
       for (const outcome of ["fails", "fails", "succeeds", "fails"]) {
@@ -86,9 +88,7 @@ Deno.test("a failing checkpoint is logged as a warning once, then at debug until
         "checkpoint failed: disk I/O error"
       ),
     );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("a WAL limit that is not a whole number of bytes is refused", () => {
