@@ -15,7 +15,7 @@ export class KeyedLock {
   async run<T>(key: string, work: () => Promise<T>): Promise<T> {
     const waiters = this.#held.get(key);
     if (waiters === undefined) {
-      this.#held.set(key, FREE_QUEUE);
+      this.#held.set(detached(key), FREE_QUEUE);
     } else {
       const queue = waiters === FREE_QUEUE ? [] : waiters;
       if (queue !== waiters) this.#held.set(key, queue);
@@ -40,4 +40,15 @@ export class KeyedLock {
     if (next !== undefined) next();
     else this.#held.delete(key);
   }
+}
+
+/**
+ * `key` as a string of its own. A session id is a slice of the socket chunk its event came in,
+ * and holds that whole chunk. V8 gives a Map a new table each time its last entry goes (one per
+ * REAUTH here), and the table it left points to the new one: once one such table had reached
+ * the old generation, every later table, and the keys in it, were kept through two scavenges
+ * and copied into the old generation too, until the next full collection.
+ */
+function detached(key: string): string {
+  return (" " + key).slice(1);
 }

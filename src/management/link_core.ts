@@ -16,6 +16,7 @@ import { asConnectionError, ManagementConnectionError } from "./errors.ts";
 import type { ManagementEvent, Reply, ReplyKind } from "./events.ts";
 import { Handshake, type HandshakeStep } from "./handshake.ts";
 import type { OpenvpnState } from "./openvpn_run.ts";
+import { PendingCommands } from "./pending_commands.ts";
 import { ManagementProtocol, type ProtocolLimits } from "./protocol.ts";
 
 export type ConnectionEvent =
@@ -51,15 +52,6 @@ export interface LinkOptions {
   log: Logger;
 }
 
-interface PendingCommand {
-  resolve(reply: Reply): void;
-  reject(error: ManagementConnectionError): void;
-  name: string;
-  timeoutMs: number;
-  /** When the command times out (ms since the epoch). */
-  deadline: number;
-}
-
 const MAX_EARLY_EVENTS = 4096;
 
 export class LinkCore {
@@ -67,7 +59,7 @@ export class LinkCore {
   readonly #options: LinkOptions;
   readonly #core: ManagementProtocol;
   readonly #handshake: Handshake;
-  readonly #pending = new Map<number, PendingCommand>();
+  readonly #pending = new PendingCommands();
   /** Tickets whose command timed out: their late reply is matched and discarded. */
   readonly #overdue = new Set<number>();
   #early: ConnectionEvent[] = [];
@@ -134,14 +126,9 @@ export class LinkCore {
     if (this.#failed || this.#closed) return;
     this.#now = now;
     this.#step(this.#handshake.onTime(now));
-    let next = Infinity;
-    for (const [ticket, pending] of this.#pending) {
-      if (pending.deadline > now) {
-        if (pending.deadline < next) next = pending.deadline;
-        continue;
-      }
-      this.#pending.delete(ticket);
-      this.#overdue.add(ticket);
+    const { expired, nextDeadline } = this.#pending.takeExpired(now);
+    for (const pending of expired) {
+      this.#overdue.add(pending.ticket);
       pending.reject(
         new ManagementConnectionError(
           "timeout",
@@ -149,7 +136,7 @@ export class LinkCore {
         ),
       );
     }
-    this.#commandWakeAt = next;
+    this.#commandWakeAt = nextDeadline;
     if (this.#overdue.size >= this.#options.maxOverdueReplies) {
       this.#fail(
         new ManagementConnectionError(
@@ -180,7 +167,7 @@ export class LinkCore {
         this.#options.log.warn("Management protocol: {message}", { message: event.message });
       }
     }
-    for (const pending of this.#pending.values()) {
+    for (const pending of this.#pending.takeAll()) {
       pending.reject(
         new ManagementConnectionError(
           code,
@@ -189,7 +176,6 @@ export class LinkCore {
         ),
       );
     }
-    this.#pending.clear();
     this.#overdue.clear();
     return wasReady;
   }
@@ -204,7 +190,7 @@ export class LinkCore {
   ): void {
     const ticket = this.#core.expect(kind);
     const deadline = this.#now + timeoutMs;
-    this.#pending.set(ticket, { name, timeoutMs, deadline, resolve, reject });
+    this.#pending.add({ ticket, name, timeoutMs, deadline, resolve, reject });
     if (deadline < this.#commandWakeAt) this.#commandWakeAt = deadline;
     this.#port.write(line);
   }
@@ -214,10 +200,7 @@ export class LinkCore {
       this.#options.log.debug("Discarded the late reply to a timed-out command");
       return;
     }
-    const pending = this.#pending.get(reply.ticket);
-    if (pending === undefined) return;
-    this.#pending.delete(reply.ticket);
-    pending.resolve(reply);
+    this.#pending.take(reply.ticket)?.resolve(reply);
   }
 
   #onEvent(event: ManagementEvent): void {

@@ -40,3 +40,23 @@ Deno.test("canResume() is true for token and user-name clients, false for certif
   assertEquals(canResume({ sessionState: "AuthenticatedEmptyUser", username: "" }), true);
   assertEquals(canResume({ sessionState: "Expired", username: "" }), false);
 });
+
+Deno.test("KeyedLock holds a key by its text: a slice of a chunk and an equal copy contend", async () => {
+  const lock = new KeyedLock();
+  const chunk = ">CLIENT:REAUTH,1,2\n>CLIENT:ENV,session_id=AAECAwQFBgcICQoLDA0ODw\n";
+  const at = chunk.indexOf("=") + 1;
+  const slice = chunk.slice(at, chunk.indexOf("\n", at));
+  const order: string[] = [];
+  const first = lock.run(slice, async () => {
+    order.push("slice-start");
+    await tick();
+    order.push("slice-end");
+  });
+  const second = lock.run("AAECAwQFBgcICQoLDA0ODw", () => {
+    order.push("copy");
+    return Promise.resolve();
+  });
+  await Promise.all([first, second]);
+  assertEquals(order, ["slice-start", "slice-end", "copy"]);
+  assertEquals(lock.size, 0);
+});
