@@ -44,10 +44,9 @@ export class KeyedLock {
 
 /**
  * `key` as a string of its own. A session id is a slice of the socket chunk its event came in,
- * and holds that whole chunk. V8 gives a Map a new table each time its last entry goes (one per
- * REAUTH here), and the table it left points to the new one: once one such table had reached
- * the old generation, every later table, and the keys in it, were kept through two scavenges
- * and copied into the old generation too, until the next full collection.
+ * and holds that whole chunk. Kept as it came, the chunks of REAUTHs after a storm were copied
+ * into the old generation at scavenges until the next full collection (see pending_commands.ts
+ * for the Map tables behind it); with this copy and that ring together they no longer were.
  */
 function detached(key: string): string {
   return (" " + key).slice(1);

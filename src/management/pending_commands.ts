@@ -3,11 +3,13 @@
  * in the order it was asked, so a reply is nearly always for the oldest command; only one that
  * timed out leaves from elsewhere.
  *
- * A ring of slots rather than a Map: on Deno, after a storm had grown and shrunk a Map that took
- * one entry per command, every later event's data (its block's text, held by the chain awaiting
- * the reply) lived through two scavenges and was copied into the old generation, until the next
- * full collection: 1.3-33 MB copied per 10,000 paced REAUTHs, scavenges of 4-28 ms. The ring
- * allocates nothing per command, and a slot is cleared when its command is taken.
+ * A ring of slots rather than a Map. V8 gives a Map a new table each time its last entry goes (at
+ * a steady rate, once per command), and the table it left points to the new one. After a storm,
+ * that and the session lock's Map (keyed_lock.ts) made V8 copy every later REAUTH's data into the
+ * old generation, until the next full collection: 4.5-33 MB per 10,000 paced REAUTHs, scavenges
+ * of 4-28 ms; with both changed 0.06-0.53 MB and at most 2.8 ms (bench/README.md, the session of
+ * 2026-12-02 20:28 UTC). The ring allocates nothing per command, and a slot is cleared when its
+ * command is taken.
  */
 import type { Reply } from "./events.ts";
 import type { ManagementConnectionError } from "./errors.ts";
