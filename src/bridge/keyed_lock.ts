@@ -6,6 +6,8 @@
  * Nearly every run finds its key free (one REAUTH per session and hour): that case costs a map
  * entry and no promise of its own; only a key that is busy gets a queue of waiters.
  */
+import { ownString } from "../sessions/entry_check.ts";
+
 const FREE_QUEUE: Array<() => void> = [];
 
 export class KeyedLock {
@@ -15,7 +17,10 @@ export class KeyedLock {
   async run<T>(key: string, work: () => Promise<T>): Promise<T> {
     const waiters = this.#held.get(key);
     if (waiters === undefined) {
-      this.#held.set(detached(key), FREE_QUEUE);
+      // A session id is a slice of the socket chunk its event came in: kept as it came, the
+      // chunks of REAUTHs after a storm were copied into the old generation at scavenges until
+      // the next full collection (the Map tables behind it: pending_commands.ts).
+      this.#held.set(ownString(key), FREE_QUEUE);
     } else {
       const queue = waiters === FREE_QUEUE ? [] : waiters;
       if (queue !== waiters) this.#held.set(key, queue);
@@ -40,14 +45,4 @@ export class KeyedLock {
     if (next !== undefined) next();
     else this.#held.delete(key);
   }
-}
-
-/**
- * `key` as a string of its own. A session id is a slice of the socket chunk its event came in,
- * and holds that whole chunk. Kept as it came, the chunks of REAUTHs after a storm were copied
- * into the old generation at scavenges until the next full collection (see pending_commands.ts
- * for the Map tables behind it); with this copy and that ring together they no longer were.
- */
-function detached(key: string): string {
-  return (" " + key).slice(1);
 }

@@ -7,9 +7,9 @@
  * a steady rate, once per command), and the table it left points to the new one. After a storm,
  * that and the session lock's Map (keyed_lock.ts) made V8 copy every later REAUTH's data into the
  * old generation, until the next full collection: 4.5-33 MB per 10,000 paced REAUTHs, scavenges
- * of 4-28 ms; with both changed 0.06-0.53 MB and at most 2.8 ms (bench/README.md, the session of
- * 2026-12-02 20:28 UTC). The ring allocates nothing per command, and a slot is cleared when its
- * command is taken.
+ * of 4-28 ms; with both changed 0.06-0.54 MB in 15 of 17 runs, 3.0-3.5 MB in two, scavenges of at
+ * most 4.8 ms (bench/README.md, the session of 2026-12-02 20:28 UTC). The ring allocates nothing
+ * per command, and a slot is cleared when its command is taken.
  */
 import type { Reply } from "./events.ts";
 import type { ManagementConnectionError } from "./errors.ts";
@@ -33,10 +33,6 @@ export class PendingCommands {
   #slots: Array<PendingCommand | undefined> = emptySlots(INITIAL_SLOTS);
   #head = 0;
   #count = 0;
-
-  get size(): number {
-    return this.#count;
-  }
 
   /** Slots held now (for tests: the ring shrinks back after a storm). */
   get capacity(): number {

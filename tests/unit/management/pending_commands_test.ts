@@ -15,14 +15,14 @@ function command(ticket: number, deadline = 1_000): PendingCommand {
 const tickets = (commands: readonly (PendingCommand | undefined)[]) =>
   commands.map((one) => one?.ticket);
 
-Deno.test("PendingCommands hands out commands oldest first, as OpenVPN replies", () => {
+Deno.test("PendingCommands gives each reply, in order, its own command, and each only once", () => {
   const pending = new PendingCommands();
   for (const ticket of [1, 2, 3]) pending.add(command(ticket));
   assertEquals(tickets([pending.take(1), pending.take(2)]), [1, 2]);
-  assertEquals(pending.size, 1);
+  assertEquals(pending.take(1), undefined);
   assertEquals(pending.take(3)?.ticket, 3);
-  assertEquals(pending.size, 0);
   assertEquals(pending.take(3), undefined);
+  assertEquals(pending.takeAll(), []);
 });
 
 Deno.test("PendingCommands takes a command from the middle and keeps the others in order", () => {
@@ -31,7 +31,7 @@ Deno.test("PendingCommands takes a command from the middle and keeps the others 
   assertEquals(pending.take(3)?.ticket, 3);
   assertEquals(pending.take(9), undefined);
   assertEquals(tickets(pending.takeAll()), [1, 2, 4]);
-  assertEquals(pending.size, 0);
+  assertEquals(pending.takeAll(), []);
 });
 
 Deno.test("PendingCommands keeps its order across the ring's end and while it grows", () => {

@@ -50,7 +50,7 @@ Deno.test("a sweep checkpoints the WAL into the database file, on a worker threa
   }
 });
 
-Deno.test("after the worker's checkpoint, this thread copies what was committed meanwhile", async () => {
+Deno.test("a checkpoint runs once more on this thread after the worker's, for what was committed meanwhile", async () => {
   const dir = await Deno.makeTempDir({ prefix: "checkpoint-test-" });
   const path = `${dir}/sessions.db`;
   const db = new DatabaseSync(path);
