@@ -17,6 +17,7 @@ import { clientBlock } from "../lib/client_env.ts";
 import { type Answer, LoadServer } from "../lib/load_server.ts";
 import { dirname, fromFileUrl, join } from "../lib/paths.ts";
 import {
+  BRIDGE_DENO_FLAGS,
   BUN,
   BUN_ENV,
   cpuMsSince,
@@ -62,7 +63,9 @@ function bridgeCommand(
   configPath: string,
 ): [string, string[], Record<string, string>] {
   const config = ["--config", configPath];
-  if (runtime === "deno") return [DENO, ["run", "-A", ...profileFlags(), MAIN, ...config], {}];
+  if (runtime === "deno") {
+    return [DENO, ["run", "-A", ...BRIDGE_DENO_FLAGS, ...profileFlags(), MAIN, ...config], {}];
+  }
   if (profileFlags().length > 0) return [BUN, [...profileFlags(), MAIN, ...config], BUN_ENV];
   return [BINARY, config, {}];
 }

@@ -8,7 +8,15 @@ import { writeBenchConfig } from "../lib/bridge_config.ts";
 import { LoadServer } from "../lib/load_server.ts";
 import { clientListLine } from "../../tests/support/openvpn_side.ts";
 import { dirname, fromFileUrl, join } from "../lib/paths.ts";
-import { BUN, BUN_ENV, type Child, DENO, profileFlags, startChild } from "../lib/proc.ts";
+import {
+  BRIDGE_DENO_FLAGS,
+  BUN,
+  BUN_ENV,
+  type Child,
+  DENO,
+  profileFlags,
+  startChild,
+} from "../lib/proc.ts";
 import { removeDirs } from "../lib/scratch.ts";
 import { freePort } from "../../tests/support/free_port.ts";
 import { RedisServer } from "../../tests/support/redis_server.ts";
@@ -45,10 +53,18 @@ export async function startResponder(
   prefill: number,
   runtime: Runtime = "deno",
 ): Promise<Responder> {
+  const bridgeFlags = kind === "reference" ? [] : BRIDGE_DENO_FLAGS;
   const run = (script: string, args: string[]): Child =>
     runtime === "bun"
       ? startChild(BUN, [...profileFlags(), join(LIB, script), ...args], BUN_ENV)
-      : startChild(DENO, ["run", "-A", ...profileFlags(), join(LIB, script), ...args]);
+      : startChild(DENO, [
+        "run",
+        "-A",
+        ...bridgeFlags,
+        ...profileFlags(),
+        join(LIB, script),
+        ...args,
+      ]);
   const server = await LoadServer.start();
   server.clientList = Array.from(
     { length: prefill },
