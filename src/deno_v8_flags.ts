@@ -3,11 +3,11 @@
  * takes its flags before the first line runs and ignores node:v8 `setFlagsFromString` for these
  * afterwards. So every way of starting the service on Deno passes them: `make build` bakes them
  * into the `deno compile` binary, `make run` and `deno task start` give them to `deno run`, and
- * the benchmarks start the bridge with them (tests/unit/deno_v8_flags_test.ts holds each of
- * those to this list). Bun (the released binary) runs JavaScriptCore and takes none of them.
+ * the benchmarks start the bridge with them (tests/unit/deno_v8_flags_test.ts holds the
+ * Makefile and the task to this list). Bun (the released binary) runs JavaScriptCore and takes none of them.
  *
  * `--no-allocation-site-pretenuring`: V8 watches where objects are allocated and, when most of
- * a site's objects outlive two young-generation collections, allocates that site's objects in
+ * a site's objects outlive a young-generation collection, allocates that site's objects in
  * the old generation from then on, for good. A REAUTH storm on the Redis store keeps thousands
  * of the Redis client's commands in flight, so V8 learned to create every later command old.
  * An old object keeps what it points to through every young collection until the next full

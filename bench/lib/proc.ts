@@ -3,7 +3,6 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import process from "node:process";
 import { ALLOCATOR_ENV } from "../../src/allocator_restart.ts";
-import { DENO_V8_FLAGS_ARGUMENT } from "../../src/deno_v8_flags.ts";
 
 /** The Deno that runs the bench runs the children too. */
 export const DENO = process.execPath;
@@ -77,13 +76,6 @@ export function startChild(command: string, args: string[], env: Record<string, 
   };
   return child;
 }
-
-/**
- * `deno run` flags for a bridge child: the V8 flags every Deno launch of the service passes
- * (src/deno_v8_flags.ts), so the bench measures the bridge as it is run. The references run
- * without them.
- */
-export const BRIDGE_DENO_FLAGS: readonly string[] = [DENO_V8_FLAGS_ARGUMENT];
 
 /**
  * `deno run` flags for a bridge child (and B3's reference RP): with BENCH_PROFILE_DIR set, the

@@ -17,7 +17,6 @@ import { clientBlock } from "../lib/client_env.ts";
 import { type Answer, LoadServer } from "../lib/load_server.ts";
 import { dirname, fromFileUrl, join } from "../lib/paths.ts";
 import {
-  BRIDGE_DENO_FLAGS,
   BUN,
   BUN_ENV,
   cpuMsSince,
@@ -29,6 +28,7 @@ import {
   startChild,
 } from "../lib/proc.ts";
 import { printTable, verdict, writeResult } from "../lib/report.ts";
+import { DENO_V8_FLAGS_ARGUMENT } from "../../src/deno_v8_flags.ts";
 import { removeDirs } from "../lib/scratch.ts";
 import { median, round } from "../lib/stats.ts";
 import { IDP_CLIENT_SECRET, startIdpProcess } from "./idp_child.ts";
@@ -64,7 +64,7 @@ function bridgeCommand(
 ): [string, string[], Record<string, string>] {
   const config = ["--config", configPath];
   if (runtime === "deno") {
-    return [DENO, ["run", "-A", ...BRIDGE_DENO_FLAGS, ...profileFlags(), MAIN, ...config], {}];
+    return [DENO, ["run", "-A", DENO_V8_FLAGS_ARGUMENT, ...profileFlags(), MAIN, ...config], {}];
   }
   if (profileFlags().length > 0) return [BUN, [...profileFlags(), MAIN, ...config], BUN_ENV];
   return [BINARY, config, {}];

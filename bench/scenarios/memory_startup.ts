@@ -19,8 +19,9 @@ import { benchCommonName, clientBlock } from "../lib/client_env.ts";
 import { LoadServer } from "../lib/load_server.ts";
 import { clientListLine } from "../../tests/support/openvpn_side.ts";
 import { dirname, fromFileUrl, join } from "../lib/paths.ts";
-import { BRIDGE_DENO_FLAGS, BUN, BUN_ENV, DENO, rssKb, startChild } from "../lib/proc.ts";
+import { BUN, BUN_ENV, DENO, rssKb, startChild } from "../lib/proc.ts";
 import { printTable, verdict, writeResult } from "../lib/report.ts";
+import { DENO_V8_FLAGS_ARGUMENT } from "../../src/deno_v8_flags.ts";
 import { copySqliteFile, removeDirs, tmpfsDir } from "../lib/scratch.ts";
 import { fillStore } from "../lib/sessions.ts";
 import { median, round } from "../lib/stats.ts";
@@ -40,7 +41,12 @@ async function idleRss(options: MemoryStartupOptions) {
   const results: Array<{ bridge: string; rssKb: number }> = [];
   const variants: Array<[string, string, string[]]> = [
     ["binary (Bun)", BINARY, []],
-    ["deno run src/main.ts", DENO, ["run", "-A", ...BRIDGE_DENO_FLAGS, join(ROOT, "src/main.ts")]],
+    ["deno run src/main.ts", DENO, [
+      "run",
+      "-A",
+      DENO_V8_FLAGS_ARGUMENT,
+      join(ROOT, "src/main.ts"),
+    ]],
   ];
   for (const [name, command, args] of variants) {
     if (command === BINARY && !existsSync(BINARY)) continue;
@@ -92,7 +98,7 @@ async function sessionCost(count: number) {
   const script = join(ROOT, "bench/lib/memory_child.ts");
   const variants: Array<[string, string[]]> = [[
     DENO,
-    ["run", "-A", ...BRIDGE_DENO_FLAGS, script, String(count)],
+    ["run", "-A", DENO_V8_FLAGS_ARGUMENT, script, String(count)],
   ]];
   variants.push([BUN, [script, String(count)]]);
   for (const [command, args] of variants) {

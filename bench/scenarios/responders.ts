@@ -8,15 +8,8 @@ import { writeBenchConfig } from "../lib/bridge_config.ts";
 import { LoadServer } from "../lib/load_server.ts";
 import { clientListLine } from "../../tests/support/openvpn_side.ts";
 import { dirname, fromFileUrl, join } from "../lib/paths.ts";
-import {
-  BRIDGE_DENO_FLAGS,
-  BUN,
-  BUN_ENV,
-  type Child,
-  DENO,
-  profileFlags,
-  startChild,
-} from "../lib/proc.ts";
+import { BUN, BUN_ENV, type Child, DENO, profileFlags, startChild } from "../lib/proc.ts";
+import { DENO_V8_FLAGS_ARGUMENT } from "../../src/deno_v8_flags.ts";
 import { removeDirs } from "../lib/scratch.ts";
 import { freePort } from "../../tests/support/free_port.ts";
 import { RedisServer } from "../../tests/support/redis_server.ts";
@@ -53,7 +46,9 @@ export async function startResponder(
   prefill: number,
   runtime: Runtime = "deno",
 ): Promise<Responder> {
-  const bridgeFlags = kind === "reference" ? [] : BRIDGE_DENO_FLAGS;
+  // A bridge runs with the service's V8 flags, as every Deno launch of it does; the reference
+  // responder without them.
+  const bridgeFlags = kind === "reference" ? [] : [DENO_V8_FLAGS_ARGUMENT];
   const run = (script: string, args: string[]): Child =>
     runtime === "bun"
       ? startChild(BUN, [...profileFlags(), join(LIB, script), ...args], BUN_ENV)

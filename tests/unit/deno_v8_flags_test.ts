@@ -3,7 +3,6 @@ import { spawnSync } from "node:child_process";
 import process from "node:process";
 import { assert, assertEquals } from "../support/assert.ts";
 import { DENO_V8_FLAGS, DENO_V8_FLAGS_ARGUMENT } from "../../src/deno_v8_flags.ts";
-import { BRIDGE_DENO_FLAGS } from "../../bench/lib/proc.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, ROOT), "utf8");
@@ -39,10 +38,6 @@ Deno.test("deno task start passes the flags to the service", () => {
     tasks["start"]?.includes(`${DENO_V8_FLAGS_ARGUMENT} src/main.ts`),
     `deno task start: ${tasks["start"]}`,
   );
-});
-
-Deno.test("the benchmarks start the bridge with the same flags", () => {
-  assertEquals(BRIDGE_DENO_FLAGS, [DENO_V8_FLAGS_ARGUMENT]);
 });
 
 Deno.test("this Deno knows every flag (an unknown one stops deno run before the program starts)", () => {
