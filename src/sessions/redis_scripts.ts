@@ -87,21 +87,33 @@ local function live_fields(zset, prefix, id, now, a, b)
 end
 `;
 
-/** ARGV: P, id, max, now, expiresAt, ttlMs, server, cid, data, encrypted OAuth ('' = none). */
-const PUT_PENDING = `
-local id = ARGV[2]
-if not has_room(P .. 'pz', id, tonumber(ARGV[3]), drop_pending, ARGV[4]) then return 0 end
-drop_pending(id)
-local key = P .. 'p:' .. id
-redis.call('HSET', key, 'd', ARGV[9], 'srv', ARGV[7], 'cid', ARGV[8])
-if ARGV[10] ~= '' then redis.call('HSET', key, 'o', ARGV[10]) end
-redis.call('PEXPIRE', key, ARGV[6])
-redis.call('ZADD', P .. 'pz', ARGV[5], id)
-add_by_server(P .. 'pv:' .. ARGV[7], ARGV[5], id, ARGV[6], ARGV[4])
-local client = P .. 'pc:' .. ARGV[8] .. ':' .. ARGV[7]
-redis.call('SADD', client, id)
-keep(client, ARGV[6])
-return 1
+/**
+ * ARGV: P, max, now, then for each pending login: id, expiresAt, ttlMs, server, cid, data,
+ * encrypted OAuth ('' = none). Adds them in order, each as if alone; returns 1 for each one
+ * added, 0 for each one refused because the store is full.
+ */
+const PUT_PENDINGS = `
+local max, now = tonumber(ARGV[2]), ARGV[3]
+local added = {}
+for i = 4, #ARGV, 7 do
+  local id, expires, ttl, server, cid = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+  if has_room(P .. 'pz', id, max, drop_pending, now) then
+    drop_pending(id)
+    local key = P .. 'p:' .. id
+    redis.call('HSET', key, 'd', ARGV[i + 5], 'srv', server, 'cid', cid)
+    if ARGV[i + 6] ~= '' then redis.call('HSET', key, 'o', ARGV[i + 6]) end
+    redis.call('PEXPIRE', key, ttl)
+    redis.call('ZADD', P .. 'pz', expires, id)
+    add_by_server(P .. 'pv:' .. server, expires, id, ttl, now)
+    local client = P .. 'pc:' .. cid .. ':' .. server
+    redis.call('SADD', client, id)
+    keep(client, ttl)
+    added[#added + 1] = 1
+  else
+    added[#added + 1] = 0
+  end
+end
+return added
 `;
 
 /**
@@ -270,7 +282,7 @@ return {
 `;
 
 const BODIES = {
-  putPending: PUT_PENDING,
+  putPendings: PUT_PENDINGS,
   updatePending: UPDATE_PENDING,
   takePending: TAKE_PENDING,
   deletePending: DELETE_PENDING,

@@ -10,8 +10,9 @@
  * bound counts the expiry index (ZCARD), checked and added to in the same script.
  *
  * Cost: a REAUTH reads its session from Redis, in one script call with the other reads of the
- * same turn (redis_read_batch.ts); a session read again at the version this bridge decoded comes
- * back without its bytes and is not decoded again (redis_decoded.ts). Every write is one script
+ * same turn (redis_call_batch.ts); a session read again at the version this bridge decoded comes
+ * back without its bytes and is not decoded again (redis_decoded.ts). A CONNECT's new pending
+ * login goes in one script call with the others of its turn; every other write is one script
  * call.
  */
 import { Buffer } from "node:buffer";
@@ -27,7 +28,7 @@ import {
 } from "./redis_codec.ts";
 import { classifyRedisError } from "./redis_connection.ts";
 import { DecodedSessions } from "./redis_decoded.ts";
-import { READ_BATCH, ReadBatcher } from "./redis_read_batch.ts";
+import { CALL_BATCH, CallBatcher } from "./redis_call_batch.ts";
 import { randomToken } from "../random_token.ts";
 import { type ScriptName, SCRIPTS } from "./redis_scripts.ts";
 import { CACHE_LIMIT } from "./session_cache.ts";
@@ -64,6 +65,8 @@ export interface RedisStoreOptions extends StoreBounds {
 type ScriptCall = (...args: Array<string | Buffer>) => Promise<unknown>;
 type Scripts = Record<`${ScriptName}Buffer`, ScriptCall>;
 type Flat = Array<Buffer | null>;
+/** One pending login as `putPendings` takes it: id, expiresAt, TTL, server, cid, data, secret. */
+type PendingArgs = [string, string, string, string, string, string, string | Buffer];
 
 /** A session as a read found it: no bytes and a version when it is the version asked with. */
 interface StoredSession {
@@ -85,7 +88,8 @@ export class RedisStore implements SessionStore {
   readonly #now: () => number;
   readonly #full: StoreFullReporter;
   readonly #decoded = new DecodedSessions();
-  readonly #reads = new ReadBatcher((ids) => this.#readSessions(ids));
+  readonly #reads = new CallBatcher((ids: string[]) => this.#readSessions(ids));
+  readonly #pendingPuts = new CallBatcher((puts: PendingArgs[]) => this.#putPendings(puts));
   #closed = false;
 
   private constructor(options: RedisStoreOptions) {
@@ -121,10 +125,8 @@ export class RedisStore implements SessionStore {
     this.#assertOpen();
     const copy = checkPendingLogin(login);
     const { data, secret } = await encodePending(copy, this.#cipher);
-    const added = await this.#call("putPending", [
+    const added = await this.#pendingPuts.submit([
       copy.id,
-      String(this.#maxEntries),
-      String(this.#now()),
       String(copy.expiresAt),
       String(this.#ttl(copy.expiresAt, 0)),
       copy.server,
@@ -133,6 +135,13 @@ export class RedisStore implements SessionStore {
       secret,
     ]);
     if (added === 0) throw this.#full.reject("pending", this.#maxEntries);
+  }
+
+  /** Puts pending logins in one script call; 1 for each one added, 0 for one refused (full). */
+  async #putPendings(puts: readonly PendingArgs[]): Promise<number[]> {
+    const args: Array<string | Buffer> = [String(this.#maxEntries), String(this.#now())];
+    for (const put of puts) args.push(...put);
+    return await this.#call("putPendings", args) as number[];
   }
 
   async updatePending(login: PendingLogin): Promise<boolean> {
@@ -206,7 +215,7 @@ export class RedisStore implements SessionStore {
 
   async getSession(sessionId: string): Promise<Session | undefined> {
     this.#assertOpen();
-    const stored = await this.#reads.read(sessionId);
+    const stored = await this.#reads.submit(sessionId);
     if (stored.fields[0] !== null || stored.version === null) {
       return this.#decode(sessionId, stored);
     }
@@ -327,9 +336,9 @@ export class RedisStore implements SessionStore {
     let read = 0;
     for (const server of servers) {
       const ids = (await this.listBindings(server)).map(({ sessionId }) => sessionId);
-      for (let from = 0; from < ids.length && read < CACHE_LIMIT; from += READ_BATCH) {
+      for (let from = 0; from < ids.length && read < CACHE_LIMIT; from += CALL_BATCH) {
         if (this.#closed) return;
-        const chunk = ids.slice(from, from + READ_BATCH);
+        const chunk = ids.slice(from, from + CALL_BATCH);
         await Promise.all(chunk.map((id) => this.getSession(id).catch(() => undefined)));
         read += chunk.length;
       }

@@ -7,7 +7,7 @@ import { assert, assertEquals, assertMatch, assertRejects } from "../../support/
 import type { Redis } from "ioredis";
 import type { RedisSettings } from "../../../src/config/types.ts";
 import { connectRedis } from "../../../src/sessions/redis_connection.ts";
-import { READ_BATCH } from "../../../src/sessions/redis_read_batch.ts";
+import { CALL_BATCH } from "../../../src/sessions/redis_call_batch.ts";
 import { SCRIPTS } from "../../../src/sessions/redis_scripts.ts";
 import { RedisStore, SESSION_GRACE_MS } from "../../../src/sessions/redis_store.ts";
 import { StoreFullError } from "../../../src/sessions/store_full.ts";
@@ -299,12 +299,12 @@ Deno.test("RedisStore: a session read again at the version it holds comes back w
   }
 });
 
-Deno.test("RedisStore: session reads issued together go as one call per READ_BATCH, each answered with its own entry", async () => {
+Deno.test("RedisStore: session reads issued together go as one call per CALL_BATCH, each answered with its own entry", async () => {
   const config = settings((await sharedServer()).url);
   const { store, client } = await openStore(config, { maxEntries: 2000 });
   const monitor = await watchCommands(client);
   try {
-    const count = READ_BATCH + 100;
+    const count = CALL_BATCH + 100;
     const ids = Array.from({ length: count }, (_, i) => `s${i}`);
     // The last id is never stored: its read answers undefined among the others.
     await Promise.all(
@@ -323,9 +323,91 @@ Deno.test("RedisStore: session reads issued together go as one call per READ_BAT
     );
     assertEquals(read.slice(0, -1).map((found) => found?.sessionId), ids.slice(0, -1));
     const calls = monitor.names().filter((name) => name === "evalsha" || name === "eval");
-    assertEquals(calls.length, Math.ceil(count / READ_BATCH), monitor.names().join(" "));
+    assertEquals(calls.length, Math.ceil(count / CALL_BATCH), monitor.names().join(" "));
   } finally {
     monitor.stop();
+    await store.close();
+  }
+});
+
+Deno.test("RedisStore: new pending logins put together go as one call per CALL_BATCH, each stored or refused on its own", async () => {
+  const config = settings((await sharedServer()).url);
+  const room = CALL_BATCH + 50;
+  const { store, client } = await openStore(config, { maxEntries: room });
+  const monitor = await watchCommands(client);
+  try {
+    await monitor.settled();
+    monitor.commands.length = 0;
+    const count = CALL_BATCH + 100;
+    const logins = Array.from(
+      { length: count },
+      (_, i) => pendingLogin({ id: `p${i}`, cid: i, expiresAt: T0 + MINUTE + i, oauth: undefined }),
+    );
+    const puts = await Promise.allSettled(logins.map((login) => store.putPending(login)));
+    await monitor.settled();
+    const calls = monitor.names().filter((name) => name === "evalsha" || name === "eval");
+    assertEquals(calls.length, Math.ceil(count / CALL_BATCH), monitor.names().join(" "));
+    // In the order they were put: the store fills up at the first one over its bound.
+    assertEquals(
+      puts.map((put) => put.status),
+      logins.map((_, i) => i < room ? "fulfilled" : "rejected"),
+    );
+    for (const put of puts.slice(room)) {
+      assert(put.status === "rejected" && put.reason instanceof StoreFullError);
+    }
+    for (const i of [0, 1, CALL_BATCH - 1, CALL_BATCH, room - 1]) {
+      assertEquals(await store.getPending(`p${i}`), logins[i], `p${i}`);
+    }
+    assertEquals(await store.getPending(`p${room}`), undefined);
+    assertEquals((await store.countLive("vpn1")).pending, room);
+    // Each one is indexed by its client, as a put alone indexes it.
+    assertEquals(await store.deletePendingByCid("vpn1", CALL_BATCH), 1);
+    assertEquals(await store.getPending(`p${CALL_BATCH}`), undefined);
+    // With their OAuth state (encrypted apart): again one call, each read back whole.
+    await store.sweep(T0 + 2 * MINUTE);
+    await monitor.settled();
+    monitor.commands.length = 0;
+    const withState = [0, 1, 2].map((i) => pendingLogin({ id: `o${i}`, cid: 1000 + i }));
+    await Promise.all(withState.map((login) => store.putPending(login)));
+    await monitor.settled();
+    assertEquals(monitor.names().filter((name) => name === "evalsha" || name === "eval").length, 1);
+    for (const login of withState) assertEquals(await store.getPending(login.id), login);
+  } finally {
+    monitor.stop();
+    await store.close();
+  }
+});
+
+Deno.test("RedisStore: a failed call fails every pending login put with it, and the next put is a call of its own", async () => {
+  const config = settings((await sharedServer()).url);
+  const { store, client } = await openStore(config);
+  const other = client.duplicate();
+  const watcher = client.duplicate();
+  await Promise.all([other.connect(), watcher.connect()]);
+  try {
+    // A script that runs until it is killed: past the threshold Redis answers every other
+    // command BUSY, so the one script call of the puts below fails as a whole.
+    await client.config("SET", "busy-reply-threshold", "20");
+    const busy = other.eval("while true do redis.call('TIME') end", 0).catch(() => undefined);
+    while (await watcher.ping().then(() => true, () => false)) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const puts = await Promise.allSettled(
+      [0, 1, 2].map((i) => store.putPending(pendingLogin({ id: `b${i}`, cid: i }))),
+    );
+    await watcher.script("KILL");
+    await busy;
+    assertEquals(puts.map((put) => put.status), ["rejected", "rejected", "rejected"]);
+    const reasons = puts.map((put) => put.status === "rejected" ? String(put.reason) : "");
+    assertEquals(new Set(reasons).size, 1, reasons.join(" | "));
+    assertMatch(reasons[0]!, /BUSY/);
+    assertEquals(await store.getPending("b0"), undefined);
+    await store.putPending(pendingLogin({ id: "b3", cid: 3 }));
+    assertEquals((await store.getPending("b3"))?.cid, 3);
+  } finally {
+    await client.config("SET", "busy-reply-threshold", "5000");
+    other.disconnect();
+    watcher.disconnect();
     await store.close();
   }
 });
