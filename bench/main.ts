@@ -15,7 +15,7 @@
  */
 import { parseArgs } from "node:util";
 import process from "node:process";
-import { connectStorm, reauthStorm } from "./scenarios/storms.ts";
+import { connectStorm, reauthStorm, reconnectStorm } from "./scenarios/storms.ts";
 import { fullLogins } from "./scenarios/full_logins.ts";
 import { redisMemoryPerSession } from "./scenarios/redis_memory.ts";
 import { memoryAndStartup } from "./scenarios/memory_startup.ts";
@@ -35,7 +35,7 @@ const { values } = parseArgs({
   },
 });
 const KEYCLOAK_PBKDF2_ITERATIONS = 210_000;
-const only = new Set((values.only ?? "B1,B2,B3,B4,G").toUpperCase().split(","));
+const only = new Set((values.only ?? "B1,B2,B3,B4,B5,G").toUpperCase().split(","));
 const quick = values.quick === true;
 const runs = Number(values.runs ?? (quick ? 1 : 3));
 const scale = quick ? 0.1 : 1;
@@ -79,6 +79,17 @@ if (only.has("B2")) {
   });
   goals.push(...result.goals.map((g) => ({ scenario: "B2", ...g })));
   summary["B2"] = result.summaries;
+}
+if (only.has("B5")) {
+  const result = await reconnectStorm({
+    runtime: stormRuntime,
+    events: Math.round(10_000 * scale),
+    runs,
+    pacedRate: 0,
+    pacedEvents: 0,
+  });
+  goals.push(...result.goals.map((g) => ({ scenario: "B5", ...g })));
+  summary["B5"] = result.summaries;
 }
 if (only.has("B3")) {
   for (const backend of ["file", "memory"] as const) {

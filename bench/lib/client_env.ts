@@ -19,7 +19,17 @@ export function benchClientIp(client: number): string {
 }
 
 /** The text of one block (lines ended with `\r\n`), ready to write. */
-export function clientBlock(kind: BlockKind, cid: number, kid: number, client = cid): string {
+/**
+ * `sessionState` "Authenticated": the client presents the auth token OpenVPN gave it (a
+ * reconnect), which the bridge answers from the stored session of `client`.
+ */
+export function clientBlock(
+  kind: BlockKind,
+  cid: number,
+  kid: number,
+  client = cid,
+  sessionState = "Initial",
+): string {
   const cn = benchCommonName(client);
   const port = 1024 + (client % 60000);
   const ip = benchClientIp(client);
@@ -27,7 +37,7 @@ export function clientBlock(kind: BlockKind, cid: number, kid: number, client = 
     ["n_clients", "1"],
     ["password", ""],
     ["session_id", benchSessionId(client)],
-    ["session_state", "Initial"],
+    ["session_state", sessionState],
     ["untrusted_port", String(port)],
     ["untrusted_ip", ip],
     ["common_name", cn],

@@ -1,5 +1,6 @@
 /**
- * B1 (REAUTH storm) and B2 (CONNECT storm): blocks pipelined as fast as answered, then paced,
+ * B1 (REAUTH storm), B2 (CONNECT storm) and B5 (reconnect storm: CONNECTs with an auth token):
+ * blocks pipelined as fast as answered, then paced (B1, B2),
  * against the reference responder and the bridge (memory, file and Redis store), each in its own
  * process. Runs alternate between responders so that machine noise hits all of them alike.
  */
@@ -26,7 +27,9 @@ export interface StormOptions {
 }
 
 interface StormSpec {
-  id: "B1" | "B2";
+  id: "B1" | "B2" | "B5";
+  /** CONNECTs present an auth token for the prefilled session of their client (reconnects). */
+  token?: boolean;
   title: string;
   kind: BlockKind;
   expected: string;
@@ -71,14 +74,24 @@ const CIDS_PER_ROUND = 1_000_000;
  * Blocks for one run: REAUTH reuses clients 0..n-1 with a fresh kid; CONNECT uses cids no
  * earlier round used, as OpenVPN never gives a cid twice while it runs (a reused cid would
  * take the bridge's path for a sign-in ended by a restart, an extra store delete per CONNECT).
+ * With `token`, CONNECT i is client i coming back with its auth token (session_state
+ * Authenticated), as after an OpenVPN restart: the bridge resumes its stored session.
  */
-export function blocksFor(kind: BlockKind, count: number, round: number): OutgoingBlock[] {
+export function blocksFor(
+  kind: BlockKind,
+  count: number,
+  round: number,
+  token = false,
+): OutgoingBlock[] {
   if (count > CIDS_PER_ROUND) throw new Error(`At most ${CIDS_PER_ROUND} blocks per round`);
   const blocks: OutgoingBlock[] = [];
   for (let i = 0; i < count; i++) {
     const cid = kind === "REAUTH" ? i : CIDS_PER_ROUND * (round + 1) + i;
     const kid = kind === "REAUTH" ? 10 + round : 1;
-    blocks.push({ cid, kid, text: clientBlock(kind, cid, kid) });
+    const text = token
+      ? clientBlock(kind, cid, kid, i, "Authenticated")
+      : clientBlock(kind, cid, kid);
+    blocks.push({ cid, kid, text });
   }
   return blocks;
 }
@@ -125,7 +138,7 @@ async function runStorm(spec: StormSpec, options: StormOptions): Promise<StormSu
     let roundNo = 0;
     // The first full-size storm after start-up (JIT, caches, sqlite pages cold): reported
     // on its own as "cold", not in the medians.
-    const first = blocksFor(spec.kind, options.events, roundNo++);
+    const first = blocksFor(spec.kind, options.events, roundNo++, spec.token);
     for (const responder of responders) {
       collectOwnGarbage();
       const result = await alone(responder, responders, () => responder.server.run(first));
@@ -135,11 +148,11 @@ async function runStorm(spec: StormSpec, options: StormOptions): Promise<StormSu
     // runs far more code per event than the reference, which V8 takes a few storms to optimise
     // (the first measured run after the cold storm was 1.3-1.6 x the later ones' CPU per event).
     for (let warmUp = 0; warmUp < WARM_UP_STORMS; warmUp++) {
-      const blocks = blocksFor(spec.kind, options.events, roundNo++);
+      const blocks = blocksFor(spec.kind, options.events, roundNo++, spec.token);
       for (const responder of responders) await responder.server.run(blocks);
     }
     for (let run = 0; run < options.runs; run++) {
-      const blocks = blocksFor(spec.kind, options.events, roundNo++);
+      const blocks = blocksFor(spec.kind, options.events, roundNo++, spec.token);
       for (const responder of responders) {
         collectOwnGarbage();
         const cpuBefore = readCpu(responder.child.pid);
@@ -155,8 +168,11 @@ async function runStorm(spec: StormSpec, options: StormOptions): Promise<StormSu
         );
       }
     }
-    for (let run = 0; run < options.runs; run++) {
-      const pacedBlocks = encodeBlocks(blocksFor(spec.kind, options.pacedEvents, roundNo++));
+    // Paced runs only where a rate is given (B5 has none: reconnects come all at once).
+    for (let run = 0; options.pacedEvents > 0 && run < options.runs; run++) {
+      const pacedBlocks = encodeBlocks(
+        blocksFor(spec.kind, options.pacedEvents, roundNo++, spec.token),
+      );
       for (const responder of responders) {
         collectOwnGarbage();
         const stalls = watchOwnStalls();
@@ -214,7 +230,8 @@ async function runStorm(spec: StormSpec, options: StormOptions): Promise<StormSu
       };
     });
     const onBun = options.runtime === "bun" ? "_bun" : "";
-    writeResult((spec.id === "B1" ? "b1_reauth_storm" : "b2_connect_storm") + onBun, {
+    const names = { B1: "b1_reauth_storm", B2: "b2_connect_storm", B5: "b5_reconnect_storm" };
+    writeResult(names[spec.id] + onBun, {
       scenario: spec.title,
       options,
       summaries,
@@ -359,5 +376,43 @@ export async function connectStorm(options: StormOptions) {
     })),
   ];
   printTable("B2 goals", goals);
+  return { summaries, goals };
+}
+
+/**
+ * B5: every client of the store comes back at once with its auth token, as after an OpenVPN
+ * restart (auth-gen-token): CONNECTs on new cids that the bridge answers from the stored
+ * session (policy again, the session moved to the new cid and written back, `client-auth`).
+ * Reported, no goal of its own; no paced runs.
+ */
+export async function reconnectStorm(options: StormOptions) {
+  const summaries = await runStorm({
+    id: "B5",
+    title: "reconnect storm",
+    kind: "CONNECT",
+    token: true,
+    expected: "client-auth",
+    responders: ["reference", "bridge-memory", "bridge-file", "bridge-redis"],
+    prefill: true,
+  }, { ...options, pacedEvents: 0 });
+  printTable(
+    `B5 reconnect storm${onRuntime(options)}: ${options.events} sessions, each client back ` +
+      `with its auth token on a new cid, pipelined (median of ${options.runs})`,
+    rows(summaries).map((row) => {
+      const pipelinedOnly: Row = {};
+      for (const [name, value] of Object.entries(row)) {
+        if (!name.startsWith("paced") && name !== "generator stall ms" && name !== "kdamond ms") {
+          pipelinedOnly[name] = value;
+        }
+      }
+      return pipelinedOnly;
+    }),
+  );
+  const goals = summaries.filter((s) => s.responder !== "reference").map((s) => ({
+    goal: `${s.responder}: every reconnect answered client-auth`,
+    measured: s.unexpectedAnswers,
+    result: verdict(s.unexpectedAnswers === 0),
+  }));
+  printTable("B5 goals", goals);
   return { summaries, goals };
 }
