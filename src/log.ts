@@ -125,29 +125,49 @@ export function plainValueRenderer(): (
   };
 }
 
+/** When a record is written: at once, before the next I/O, or when the turn ends. */
+type Timing = "at-once" | "before-io" | "turn-end";
+
 /**
  * Records of one event-loop turn go out in one write. At level info a CONNECT storm logs a line
  * per client, and on Deno each write to a pipe took ~10 µs of CPU (bench/README.md, "Log lines
- * written per turn"). Warnings, errors and the audit log are written at once, after what waits,
- * so a crash can lose at most the info and debug lines of its last turn; exits flush first.
+ * written per turn"). Warnings, errors and fatals are written at once, after what waits, so the
+ * order holds. Audit lines wait only for the microtasks running now: in a reconnect storm the
+ * SUCCESS replies of many clients resolve in one go, and a write per admitted client was the
+ * largest part of a reconnect's cost; still nothing else (no socket read or write, no timer)
+ * runs before they are written. A crash can lose at most the info and debug lines of its last
+ * turn; exits flush first.
  */
 class TurnWriter {
   #waiting = "";
-  #scheduled = false;
-  readonly #flush = () => this.flush();
+  #turnEndScheduled = false;
+  #beforeIoScheduled = false;
+  readonly #turnEnd = () => {
+    this.#turnEndScheduled = false;
+    this.flush();
+  };
+  readonly #beforeIo = () => {
+    this.#beforeIoScheduled = false;
+    this.flush();
+  };
 
-  write(text: string, atOnce: boolean): void {
+  write(text: string, timing: Timing): void {
     this.#waiting += text;
     // Bounded: a turn that logs more than this writes it in parts.
-    if (atOnce || this.#waiting.length >= MAX_WAITING_CHARS) this.flush();
-    else if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(this.#flush);
+    if (timing === "at-once" || this.#waiting.length >= MAX_WAITING_CHARS) {
+      this.flush();
+    } else if (timing === "before-io") {
+      if (!this.#beforeIoScheduled) {
+        this.#beforeIoScheduled = true;
+        queueMicrotask(this.#beforeIo);
+      }
+    } else if (!this.#turnEndScheduled) {
+      this.#turnEndScheduled = true;
+      setImmediate(this.#turnEnd);
     }
   }
 
   flush(): void {
-    this.#scheduled = false;
     if (this.#waiting === "") return;
     const text = this.#waiting;
     this.#waiting = "";
@@ -170,9 +190,13 @@ export function flushLogs(): void {
   stderrLines.flush();
 }
 
-function writtenAtOnce(record: LogRecord): boolean {
-  return record.level === "warning" || record.level === "error" || record.level === "fatal" ||
-    (record.category[0] === AUDIT_CATEGORY[0] && record.category[1] === AUDIT_CATEGORY[1]);
+function timingOf(record: LogRecord): Timing {
+  if (record.level === "warning" || record.level === "error" || record.level === "fatal") {
+    return "at-once";
+  }
+  return record.category[0] === AUDIT_CATEGORY[0] && record.category[1] === AUDIT_CATEGORY[1]
+    ? "before-io"
+    : "turn-end";
 }
 
 function stderrSink(format: "text" | "json"): Sink {
@@ -183,7 +207,7 @@ function stderrSink(format: "text" | "json"): Sink {
     ? (record: LogRecord) => formatter(record)
     : (record: LogRecord) => oneLine(formatter(record));
   return (record: LogRecord) => {
-    stderrLines.write(write(maskRecord(record)), writtenAtOnce(record));
+    stderrLines.write(write(maskRecord(record)), timingOf(record));
   };
 }
 

@@ -50,12 +50,38 @@ Deno.test("a warning or an error goes out at once, after the lines waiting, in o
   }
 });
 
-Deno.test("an audit line goes out at once, whatever its level", async () => {
-  const { during, after } = await writes(() => {
-    getLogger(...AUDIT_CATEGORY.slice(1)).info("Login of {user} accepted", { user: "alice" });
-  });
-  assertEquals(after, []);
-  assertEquals(during.join("").includes("Login of"), true, during.join(""));
+Deno.test("audit lines go out in one write once the running microtasks are done, before any timer or I/O", async () => {
+  const original = process.stderr.write;
+  const all: string[] = [];
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    all.push(typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk));
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    configureLogging("debug", "text");
+    // Queued before the lines: the first thing to run after the microtasks.
+    const atNextTask = new Promise<string[]>((resolve) => setImmediate(() => resolve([...all])));
+    const audit = getLogger(...AUDIT_CATEGORY.slice(1));
+    getLogger("test").info("first");
+    // As the SUCCESS replies read in one chunk resolve together: each continuation logs.
+    const replies = ["alice", "bob"].map((user) => ({ user, ...Promise.withResolvers<void>() }));
+    for (const { user, promise } of replies) {
+      promise.then(() => audit.info("Login of {user} accepted", { user }));
+    }
+    for (const reply of replies) reply.resolve();
+    const during = [...all];
+    const atTask = await atNextTask;
+    assertEquals(during, []);
+    assertEquals(atTask.length, 1, atTask.join(""));
+    const lines = atTask[0]!.split("\n").filter((line) => line !== "");
+    assertEquals(lines.length, 3, atTask[0]);
+    assertEquals(lines[0]!.endsWith("first"), true, lines[0]);
+    assertEquals(lines[1]!.includes("alice"), true, lines[1]);
+    assertEquals(lines[2]!.includes("bob"), true, lines[2]);
+  } finally {
+    process.stderr.write = original;
+    configureLogging("warning", "text");
+  }
 });
 
 Deno.test("a turn that logs more than the buffer holds writes it in parts and loses nothing", async () => {
