@@ -1,10 +1,10 @@
 /**
- * Sessions the Redis store decoded, each kept with the version it was read at. Every write of a
- * session gives it a new random version (`v`, redis_scripts.ts), in the same script that writes
- * its bytes. A read sends the version it holds and gets the bytes back only when Redis holds
- * another one, so a change made by any bridge is seen at once, and a session read again
- * unchanged costs neither its bytes on the wire nor a decode (JSON parse, entry checks, the
- * refresh token's decryption).
+ * Sessions the Redis store decoded or wrote, each kept with the version it was read or written
+ * at. Every write of a session gives it a new random version (`v`, redis_scripts.ts), in the
+ * same script that writes its bytes. A read sends the version it holds and gets the bytes back
+ * only when Redis holds another one, so a change made by any bridge is seen at once, and a
+ * session read again unchanged costs neither its bytes on the wire nor a decode (JSON parse,
+ * entry checks, the refresh token's decryption).
  *
  * Only sessions bound to a client are kept (the ones REAUTHs read), at most CACHE_LIMIT; beyond
  * that the least recently stored go (a batch at a time, session_cache.ts).

@@ -10,8 +10,8 @@
  * bound counts the expiry index (ZCARD), checked and added to in the same script.
  *
  * Cost: a REAUTH reads its session from Redis, in one script call with the other reads of the
- * same turn (redis_call_batch.ts); a session read again at the version this bridge decoded comes
- * back without its bytes and is not decoded again (redis_decoded.ts). A CONNECT's new pending
+ * same turn (redis_call_batch.ts); a session read again at the version this bridge decoded or
+ * wrote comes back without its bytes and is not decoded again (redis_decoded.ts). A CONNECT's new pending
  * login goes in one script call with the others of its turn; every other write is one script
  * call.
  */
@@ -194,6 +194,7 @@ export class RedisStore implements SessionStore {
     const copy = checkSession(session);
     this.#decoded.delete(copy.sessionId);
     const { data, secret } = await encodeSession(copy, this.#cipher);
+    const version = randomToken(VERSION_BYTES);
     const added = await this.#call("putSession", [
       copy.sessionId,
       String(this.#maxEntries),
@@ -208,9 +209,17 @@ export class RedisStore implements SessionStore {
       copy.username,
       data,
       secret,
-      randomToken(VERSION_BYTES),
+      version,
     ]);
     if (added === 0) throw this.#full.reject("sessions", this.#maxEntries);
+    // Redis holds this session at `version` now, unless a later write came after (which gives
+    // it another): the next read (the reconnected client's REAUTH) then costs no decode. Its
+    // own strings, as a decoded one has: a field from OpenVPN may be a slice of a whole block.
+    this.#decoded.remember(
+      copy.sessionId,
+      version,
+      Object.freeze(checkSession(copy, { ownStrings: true })),
+    );
   }
 
   async getSession(sessionId: string): Promise<Session | undefined> {

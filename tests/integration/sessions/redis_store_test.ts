@@ -240,6 +240,38 @@ Deno.test("RedisStore: a session read before is read again once its version chan
   }
 });
 
+Deno.test("RedisStore: a session this bridge wrote is read back at the version it wrote, without its bytes", async () => {
+  const config = settings((await sharedServer()).url);
+  const one = await openStore(config);
+  const two = await openStore(config);
+  try {
+    const written = session({ sessionId: "a", refreshToken: "token-1", cid: 3 });
+    await one.store.putSession(written);
+    // Changed in Redis with the version left alone: the bridge that wrote it holds what it
+    // wrote (no bytes came back); a bridge that holds nothing reads Redis's bytes.
+    const key = `${config.keyPrefix}s:a`;
+    const data = JSON.parse((await one.client.hget(key, "d"))!);
+    await one.client.hset(key, "d", JSON.stringify({ ...data, username: "eve" }));
+    const held = await one.store.getSession("a");
+    assertEquals(held, written);
+    assert(Object.isFrozen(held));
+    assertEquals((await two.store.getSession("a"))?.username, "eve");
+    // Another bridge's write gives it a new version: seen at once, token and cid included.
+    await two.store.putSession(session({ sessionId: "a", refreshToken: "token-2", cid: 4 }));
+    const moved = await one.store.getSession("a");
+    assertEquals([moved?.refreshToken, moved?.cid], ["token-2", 4]);
+    // Written unbound (a resumable client gone): not held, as a decoded unbound one is not.
+    await one.store.putSession(
+      session({ sessionId: "a", refreshToken: "token-3", cid: undefined }),
+    );
+    await one.client.hset(key, "d", JSON.stringify({ ...data, cid: undefined, username: "eve" }));
+    assertEquals((await one.store.getSession("a"))?.username, "eve");
+  } finally {
+    await one.store.close();
+    await two.store.close();
+  }
+});
+
 Deno.test("RedisStore: a read whose snapshot is dropped while Redis answers it still returns the session", async () => {
   const config = settings((await sharedServer()).url);
   const { store, client } = await openStore(config);
