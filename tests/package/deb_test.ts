@@ -87,6 +87,8 @@ Deno.test({
       Restart: "on-failure",
       StateDirectory: PACKAGE,
       RuntimeDirectory: PACKAGE,
+      // The audit trail of a reconnect storm is more than journald's default burst.
+      LogRateLimitIntervalSec: "0",
       NoNewPrivileges: "yes",
       ProtectSystem: "strict",
       ProtectHome: "yes",
