@@ -1,6 +1,8 @@
 /** Child processes for the bench: spawn, read CPU time and RSS from /proc, stop by pid. */
 import { type ChildProcess, spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import process from "node:process";
 import { ALLOCATOR_ENV } from "../../src/allocator_restart.ts";
 
@@ -26,36 +28,49 @@ export interface Child {
 }
 
 export function startChild(command: string, args: string[], env: Record<string, string> = {}) {
+  // stderr goes to a file, not a pipe: a bridge in a storm logs a line per client (audit), and
+  // a pipe that this busy process drains late blocked the child's synchronous writes, so the
+  // bench measured its own reading. The file is read only for error messages.
+  const stderrDir = mkdtempSync(join(tmpdir(), "bench-child-"));
+  const stderrPath = join(stderrDir, "stderr");
+  const stderrFd = openSync(stderrPath, "w");
   const proc = spawn(command, args, {
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["ignore", "pipe", stderrFd],
     env: { ...process.env, NO_COLOR: "1", ...env },
   });
+  closeSync(stderrFd);
   if (proc.pid === undefined) throw new Error(`Could not start ${command}`);
   let text = "";
   const listeners = new Set<(line: string) => void>();
   let partial = "";
   proc.stdout?.setEncoding("utf8");
-  proc.stderr?.setEncoding("utf8");
   proc.stdout?.on("data", (chunk: string) => {
-    text += chunk;
+    text = (text + chunk).slice(-20_000);
     partial += chunk;
     const lines = partial.split("\n");
     partial = lines.pop() ?? "";
     for (const line of lines) for (const listener of listeners) listener(line);
   });
-  proc.stderr?.on("data", (chunk: string) => {
-    text = (text + chunk).slice(-20_000);
-  });
+  /** The end of stdout and of stderr, for error messages. */
+  const output = () => {
+    let stderr = "";
+    try {
+      stderr = readFileSync(stderrPath, "utf8").slice(-20_000);
+    } catch {
+      // Removed after the child ended.
+    }
+    return `${text}${stderr}`;
+  };
   const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
   const child: Child = {
     proc,
     pid: proc.pid,
-    output: () => text,
+    output,
     waitForOutput(test, timeoutMs = 30_000) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           listeners.delete(listener);
-          reject(new Error(`Child ${command} printed no expected line: ${text.slice(-2000)}`));
+          reject(new Error(`Child ${command} printed no expected line: ${output().slice(-2000)}`));
         }, timeoutMs);
         const listener = (line: string) => {
           if (!test(line)) return;
@@ -67,11 +82,14 @@ export function startChild(command: string, args: string[], env: Record<string, 
       });
     },
     async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      // Kept until then: a child that ended on its own is explained by what it wrote.
+      const removeStderr = () => rmSync(stderrDir, { recursive: true, force: true });
+      if (proc.exitCode !== null || proc.signalCode !== null) return removeStderr();
       proc.kill("SIGTERM");
       const timer = setTimeout(() => proc.kill("SIGKILL"), 5000);
       await exited;
       clearTimeout(timer);
+      removeStderr();
     },
   };
   return child;
