@@ -35,9 +35,14 @@ export function prepareStatements(db: DatabaseSync) {
       "DELETE FROM pending WHERE rowid IN " +
         "(SELECT rowid FROM pending WHERE expires_at < ? LIMIT ?)",
     ),
+    // An upsert, not INSERT OR REPLACE: a session written again (a reconnect moving it to a new
+    // cid, a re-check) is updated in place, and the primary key's index is left alone, where a
+    // replace deleted the row from the table and all six indexes and inserted it again.
     putSession: prepare(
-      "INSERT OR REPLACE INTO sessions (session_id, server, cid, expires_at, data, refresh_token) " +
-        "VALUES (?, ?, ?, ?, ?, ?)",
+      "INSERT INTO sessions (session_id, server, cid, expires_at, data, refresh_token) " +
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET server = excluded.server, " +
+        "cid = excluded.cid, expires_at = excluded.expires_at, data = excluded.data, " +
+        "refresh_token = excluded.refresh_token",
     ),
     getSession: prepare(
       "SELECT data, refresh_token FROM sessions WHERE session_id = ? AND expires_at >= ?",
