@@ -140,10 +140,14 @@ export async function connectRedis(
     autoResendUnfulfilledCommands: false,
     // Commands issued in one tick go out in one write: a CONNECT storm costs far fewer syscalls.
     enableAutoPipelining: true,
-    // Session reads and new pending logins are batched per turn already (redis_call_batch.ts):
-    // a pipeline around each batch is work for nothing, and at a steady rate every REAUTH or
-    // CONNECT is a batch of its own.
-    autoPipeliningIgnoredCommands: ["getSessions", "putPendings"] satisfies ScriptName[],
+    // Session reads and writes and new pending logins are batched per turn already
+    // (redis_call_batch.ts): a pipeline around each batch is work for nothing, and at a steady
+    // rate every REAUTH or CONNECT is a batch of its own.
+    autoPipeliningIgnoredCommands: [
+      "getSessions",
+      "putSessions",
+      "putPendings",
+    ] satisfies ScriptName[],
     commandTimeout: settings.storeTimeoutMs,
     connectTimeout: Math.max(settings.storeTimeoutMs, 1_000),
     retryStrategy: (attempt: number) => Math.min(attempt * 100, RECONNECT_MAX_DELAY_MS),

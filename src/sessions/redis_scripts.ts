@@ -165,34 +165,45 @@ return out
 `;
 
 /**
- * ARGV: P, id, max, now, expiresAt, ttlMs, server, cid ('' = unbound), subject,
- * has sid ('1'/'0'), sid, username, data, encrypted refresh token ('' = none), version.
- * The only script that writes a session's d and t: the entry is written whole, with its new
- * version (a reader holding the old one must see the change, redis_decoded.ts).
+ * ARGV: P, max, now, then for each session: id, expiresAt, ttlMs, server, cid ('' = unbound),
+ * subject, has sid ('1'/'0'), sid, username, data, encrypted refresh token ('' = none),
+ * version. Writes them in order, each as if alone; returns 1 for each one written, 0 for each
+ * one refused because the store is full. The only script that writes a session's d and t: the
+ * entry is written whole, with its new version (a reader holding the old one must see the
+ * change, redis_decoded.ts).
  */
-const PUT_SESSION = `
-local id, ttl = ARGV[2], ARGV[6]
-if not has_room(P .. 'sz', id, tonumber(ARGV[3]), drop_session, ARGV[4]) then return 0 end
-unindex_session(id)
-local key = P .. 's:' .. id
-redis.call('DEL', key)
-redis.call('HSET', key, 'd', ARGV[13], 'v', ARGV[15], 'srv', ARGV[7], 'cid', ARGV[8],
-  'sub', ARGV[9], 'user', ARGV[12])
-if ARGV[10] == '1' then redis.call('HSET', key, 'sid', ARGV[11]) end
-if ARGV[14] ~= '' then redis.call('HSET', key, 't', ARGV[14]) end
-redis.call('PEXPIRE', key, ttl)
-redis.call('ZADD', P .. 'sz', ARGV[5], id)
-add_by_server(P .. 'sv:' .. ARGV[7], ARGV[5], id, ttl, ARGV[4])
-if ARGV[8] ~= '' then
-  local bound = P .. 'sb:' .. ARGV[7]
-  redis.call('HSET', bound, ARGV[8], id)
-  keep(bound, ttl)
+const PUT_SESSIONS = `
+local max, now = tonumber(ARGV[2]), ARGV[3]
+local function add(set, id, ttl) redis.call('SADD', set, id); keep(set, ttl) end
+local written = {}
+for i = 4, #ARGV, 12 do
+  local id, expires, ttl, server, cid = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+  local sub, has_sid, sid, user = ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8]
+  if has_room(P .. 'sz', id, max, drop_session, now) then
+    unindex_session(id)
+    local key = P .. 's:' .. id
+    redis.call('DEL', key)
+    redis.call('HSET', key, 'd', ARGV[i + 9], 'v', ARGV[i + 11], 'srv', server, 'cid', cid,
+      'sub', sub, 'user', user)
+    if has_sid == '1' then redis.call('HSET', key, 'sid', sid) end
+    if ARGV[i + 10] ~= '' then redis.call('HSET', key, 't', ARGV[i + 10]) end
+    redis.call('PEXPIRE', key, ttl)
+    redis.call('ZADD', P .. 'sz', expires, id)
+    add_by_server(P .. 'sv:' .. server, expires, id, ttl, now)
+    if cid ~= '' then
+      local bound = P .. 'sb:' .. server
+      redis.call('HSET', bound, cid, id)
+      keep(bound, ttl)
+    end
+    add(P .. 'su:' .. sub, id, ttl)
+    if has_sid == '1' then add(P .. 'si:' .. sid, id, ttl) end
+    add(P .. 'sn:' .. user, id, ttl)
+    written[#written + 1] = 1
+  else
+    written[#written + 1] = 0
+  end
 end
-local function add(set) redis.call('SADD', set, id); keep(set, ttl) end
-add(P .. 'su:' .. ARGV[9])
-if ARGV[10] == '1' then add(P .. 'si:' .. ARGV[11]) end
-add(P .. 'sn:' .. ARGV[12])
-return 1
+return written
 `;
 
 /**
@@ -288,7 +299,7 @@ const BODIES = {
   deletePending: DELETE_PENDING,
   deletePendingByCid: DELETE_PENDING_BY_CID,
   listPending: LIST_PENDING,
-  putSession: PUT_SESSION,
+  putSessions: PUT_SESSIONS,
   getSessions: GET_SESSIONS,
   deleteSession: DELETE_SESSION,
   findSessionByCid: FIND_SESSION_BY_CID,

@@ -11,9 +11,9 @@
  *
  * Cost: a REAUTH reads its session from Redis, in one script call with the other reads of the
  * same turn (redis_call_batch.ts); a session read again at the version this bridge decoded or
- * wrote comes back without its bytes and is not decoded again (redis_decoded.ts). A CONNECT's new pending
- * login goes in one script call with the others of its turn; every other write is one script
- * call.
+ * wrote comes back without its bytes and is not decoded again (redis_decoded.ts). New pending logins and
+ * session writes go in one script call with the others of their turn (a CONNECT storm, a
+ * reconnect storm); every other write is one script call.
  */
 import { Buffer } from "node:buffer";
 import type { Redis } from "ioredis";
@@ -67,6 +67,15 @@ type Scripts = Record<`${ScriptName}Buffer`, ScriptCall>;
 type Flat = Array<Buffer | null>;
 /** One pending login as `putPendings` takes it: id, expiresAt, TTL, server, cid, data, secret. */
 type PendingArgs = [string, string, string, string, string, string, string | Buffer];
+/**
+ * One session as `putSessions` takes it: id, expiresAt, TTL, server, cid, subject, has sid,
+ * sid, username, data, secret, version.
+ */
+type SessionArgs = [
+  ...[string, string, string, string, string, string, string, string, string, string],
+  string | Buffer,
+  string,
+];
 
 /** A session as a read found it: no bytes and a version when it is the version asked with. */
 interface StoredSession {
@@ -90,6 +99,7 @@ export class RedisStore implements SessionStore {
   readonly #decoded = new DecodedSessions();
   readonly #reads = new CallBatcher((ids: string[]) => this.#readSessions(ids));
   readonly #pendingPuts = new CallBatcher((puts: PendingArgs[]) => this.#putPendings(puts));
+  readonly #sessionPuts = new CallBatcher((puts: SessionArgs[]) => this.#putSessions(puts));
   #closed = false;
 
   private constructor(options: RedisStoreOptions) {
@@ -195,10 +205,8 @@ export class RedisStore implements SessionStore {
     this.#decoded.delete(copy.sessionId);
     const { data, secret } = await encodeSession(copy, this.#cipher);
     const version = randomToken(VERSION_BYTES);
-    const added = await this.#call("putSession", [
+    const written = await this.#sessionPuts.submit([
       copy.sessionId,
-      String(this.#maxEntries),
-      String(this.#now()),
       String(copy.expiresAt),
       String(this.#ttl(copy.expiresAt, SESSION_GRACE_MS)),
       copy.server,
@@ -211,7 +219,7 @@ export class RedisStore implements SessionStore {
       secret,
       version,
     ]);
-    if (added === 0) throw this.#full.reject("sessions", this.#maxEntries);
+    if (written === 0) throw this.#full.reject("sessions", this.#maxEntries);
     // Redis holds this session at `version` now, unless a later write came after (which gives
     // it another): the next read (the reconnected client's REAUTH) then costs no decode. Its
     // own strings, as a decoded one has: a field from OpenVPN may be a slice of a whole block.
@@ -220,6 +228,13 @@ export class RedisStore implements SessionStore {
       version,
       Object.freeze(checkSession(copy, { ownStrings: true })),
     );
+  }
+
+  /** Writes sessions in one script call; 1 for each one written, 0 for one refused (full). */
+  async #putSessions(puts: readonly SessionArgs[]): Promise<number[]> {
+    const args: Array<string | Buffer> = [String(this.#maxEntries), String(this.#now())];
+    for (const put of puts) args.push(...put);
+    return await this.#call("putSessions", args) as number[];
   }
 
   async getSession(sessionId: string): Promise<Session | undefined> {

@@ -410,6 +410,61 @@ Deno.test("RedisStore: new pending logins put together go as one call per CALL_B
   }
 });
 
+Deno.test("RedisStore: sessions written together go as one call per CALL_BATCH, each written or refused on its own", async () => {
+  const config = settings((await sharedServer()).url);
+  const room = CALL_BATCH + 50;
+  const { store, client } = await openStore(config, { maxEntries: room });
+  const monitor = await watchCommands(client);
+  try {
+    await monitor.settled();
+    monitor.commands.length = 0;
+    const count = CALL_BATCH + 100;
+    // As a reconnect storm writes them: each moved to its new cid; every other one with a sid.
+    const sessions = Array.from({ length: count }, (_, i) =>
+      session({
+        sessionId: `s${i}`,
+        cid: 10_000 + i,
+        username: `user${i % 7}`,
+        refreshToken: `token-${i}`,
+        ...(i % 2 === 0 ? { sid: `sid-${i}` } : { sid: undefined }),
+      }));
+    const puts = await Promise.allSettled(sessions.map((entry) => store.putSession(entry)));
+    await monitor.settled();
+    const calls = monitor.names().filter((name) => name === "evalsha" || name === "eval");
+    assertEquals(calls.length, Math.ceil(count / CALL_BATCH), monitor.names().join(" "));
+    assertEquals(
+      puts.map((put) => put.status),
+      sessions.map((_, i) => i < room ? "fulfilled" : "rejected"),
+    );
+    for (const put of puts.slice(room)) {
+      assert(put.status === "rejected" && put.reason instanceof StoreFullError);
+    }
+    // Each one read back whole (from Redis: another store holds no snapshot) and indexed.
+    const other = await openStore(config, { maxEntries: room });
+    try {
+      for (const i of [0, 1, CALL_BATCH - 1, CALL_BATCH, room - 1]) {
+        assertEquals(await other.store.getSession(`s${i}`), sessions[i], `s${i}`);
+        assertEquals((await other.store.findSessionByCid("vpn1", 10_000 + i))?.sessionId, `s${i}`);
+      }
+      assertEquals(await other.store.getSession(`s${room}`), undefined);
+      assertEquals(
+        (await other.store.findSessionsBySid(`sid-${CALL_BATCH}`)).map((s) => s.sessionId),
+        [`s${CALL_BATCH}`],
+      );
+      assertEquals(
+        (await other.store.findSessionsByUsername("user3")).length,
+        sessions.slice(0, room).filter((s) => s.username === "user3").length,
+      );
+      assertEquals((await other.store.countLive("vpn1")).sessions, room);
+    } finally {
+      await other.store.close();
+    }
+  } finally {
+    monitor.stop();
+    await store.close();
+  }
+});
+
 Deno.test("RedisStore: a failed call fails every pending login put with it, and the next put is a call of its own", async () => {
   const config = settings((await sharedServer()).url);
   const { store, client } = await openStore(config);
