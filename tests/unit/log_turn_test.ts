@@ -3,8 +3,8 @@ import process from "node:process";
 import { setImmediate } from "node:timers";
 import { AUDIT_CATEGORY, configureLogging, getLogger } from "../../src/log.ts";
 
-/** Every write to stderr while `body` and the turn after it run, as written. */
-async function writes(body: () => void): Promise<{ during: string[]; after: string[] }> {
+/** Runs `body` with logging at debug and every write to stderr kept in `all`, as written. */
+async function capturingStderr<T>(body: (all: string[]) => Promise<T>): Promise<T> {
   const original = process.stderr.write;
   const all: string[] = [];
   process.stderr.write = ((chunk: string | Uint8Array) => {
@@ -13,14 +13,21 @@ async function writes(body: () => void): Promise<{ during: string[]; after: stri
   }) as typeof process.stderr.write;
   try {
     configureLogging("debug", "text");
-    body();
-    const during = [...all];
-    await new Promise((resolve) => setImmediate(resolve));
-    return { during, after: all.slice(during.length) };
+    return await body(all);
   } finally {
     process.stderr.write = original;
     configureLogging("warning", "text");
   }
+}
+
+/** Every write to stderr while `body` and the turn after it run, as written. */
+function writes(body: () => void): Promise<{ during: string[]; after: string[] }> {
+  return capturingStderr(async (all) => {
+    body();
+    const during = [...all];
+    await new Promise((resolve) => setImmediate(resolve));
+    return { during, after: all.slice(during.length) };
+  });
 }
 
 Deno.test("info and debug lines of one turn go out in one write when the turn ends", async () => {
@@ -51,14 +58,7 @@ Deno.test("a warning or an error goes out at once, after the lines waiting, in o
 });
 
 Deno.test("audit lines go out in one write once the running microtasks are done, before any timer or I/O", async () => {
-  const original = process.stderr.write;
-  const all: string[] = [];
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    all.push(typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk));
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    configureLogging("debug", "text");
+  await capturingStderr(async (all) => {
     // Queued before the lines: the first thing to run after the microtasks.
     const atNextTask = new Promise<string[]>((resolve) => setImmediate(() => resolve([...all])));
     const audit = getLogger(...AUDIT_CATEGORY.slice(1));
@@ -78,10 +78,7 @@ Deno.test("audit lines go out in one write once the running microtasks are done,
     assertEquals(lines[0]!.endsWith("first"), true, lines[0]);
     assertEquals(lines[1]!.includes("alice"), true, lines[1]);
     assertEquals(lines[2]!.includes("bob"), true, lines[2]);
-  } finally {
-    process.stderr.write = original;
-    configureLogging("warning", "text");
-  }
+  });
 });
 
 Deno.test("a turn that logs more than the buffer holds writes it in parts and loses nothing", async () => {

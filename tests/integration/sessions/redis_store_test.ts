@@ -66,6 +66,9 @@ async function watchCommands(client: Redis) {
   return {
     commands,
     names: () => commands.map((args) => args[0]!.toLowerCase()),
+    /** How many script calls Redis ran. */
+    scriptCalls: () =>
+      commands.filter((args) => ["evalsha", "eval"].includes(args[0]!.toLowerCase())).length,
     async settled() {
       const seen = new Promise<void>((resolve) => (seenMarker = resolve));
       await client.echo("settled");
@@ -73,6 +76,44 @@ async function watchCommands(client: Redis) {
     },
     stop: () => monitor.disconnect(),
   };
+}
+
+/**
+ * A store with room for CALL_BATCH + 50 entries per table, Redis's commands watched from now
+ * on, and how many puts to make together: CALL_BATCH + 100, so that two calls are needed and
+ * the last 50 puts find the store full.
+ */
+async function storeForPutsTogether() {
+  const config = settings((await sharedServer()).url);
+  const room = CALL_BATCH + 50;
+  const { store, client } = await openStore(config, { maxEntries: room });
+  const monitor = await watchCommands(client);
+  await monitor.settled();
+  monitor.commands.length = 0;
+  return { config, store, monitor, room, count: CALL_BATCH + 100 };
+}
+
+/**
+ * Puts made together: one script call per CALL_BATCH, and, in the order made, every one past
+ * `room` refused as the store being full.
+ */
+function assertPutTogether(
+  monitor: Awaited<ReturnType<typeof watchCommands>>,
+  puts: PromiseSettledResult<void>[],
+  room: number,
+) {
+  assertEquals(
+    monitor.scriptCalls(),
+    Math.ceil(puts.length / CALL_BATCH),
+    monitor.names().join(" "),
+  );
+  assertEquals(
+    puts.map((put) => put.status),
+    puts.map((_, i) => i < room ? "fulfilled" : "rejected"),
+  );
+  for (const put of puts.slice(room)) {
+    assert(put.status === "rejected" && put.reason instanceof StoreFullError);
+  }
 }
 
 registerStoreContract("RedisStore", async (options) => {
@@ -363,30 +404,15 @@ Deno.test("RedisStore: session reads issued together go as one call per CALL_BAT
 });
 
 Deno.test("RedisStore: new pending logins put together go as one call per CALL_BATCH, each stored or refused on its own", async () => {
-  const config = settings((await sharedServer()).url);
-  const room = CALL_BATCH + 50;
-  const { store, client } = await openStore(config, { maxEntries: room });
-  const monitor = await watchCommands(client);
+  const { store, monitor, room, count } = await storeForPutsTogether();
   try {
-    await monitor.settled();
-    monitor.commands.length = 0;
-    const count = CALL_BATCH + 100;
     const logins = Array.from(
       { length: count },
       (_, i) => pendingLogin({ id: `p${i}`, cid: i, expiresAt: T0 + MINUTE + i, oauth: undefined }),
     );
     const puts = await Promise.allSettled(logins.map((login) => store.putPending(login)));
     await monitor.settled();
-    const calls = monitor.names().filter((name) => name === "evalsha" || name === "eval");
-    assertEquals(calls.length, Math.ceil(count / CALL_BATCH), monitor.names().join(" "));
-    // In the order they were put: the store fills up at the first one over its bound.
-    assertEquals(
-      puts.map((put) => put.status),
-      logins.map((_, i) => i < room ? "fulfilled" : "rejected"),
-    );
-    for (const put of puts.slice(room)) {
-      assert(put.status === "rejected" && put.reason instanceof StoreFullError);
-    }
+    assertPutTogether(monitor, puts, room);
     for (const i of [0, 1, CALL_BATCH - 1, CALL_BATCH, room - 1]) {
       assertEquals(await store.getPending(`p${i}`), logins[i], `p${i}`);
     }
@@ -402,7 +428,7 @@ Deno.test("RedisStore: new pending logins put together go as one call per CALL_B
     const withState = [0, 1, 2].map((i) => pendingLogin({ id: `o${i}`, cid: 1000 + i }));
     await Promise.all(withState.map((login) => store.putPending(login)));
     await monitor.settled();
-    assertEquals(monitor.names().filter((name) => name === "evalsha" || name === "eval").length, 1);
+    assertEquals(monitor.scriptCalls(), 1);
     for (const login of withState) assertEquals(await store.getPending(login.id), login);
   } finally {
     monitor.stop();
@@ -411,14 +437,8 @@ Deno.test("RedisStore: new pending logins put together go as one call per CALL_B
 });
 
 Deno.test("RedisStore: sessions written together go as one call per CALL_BATCH, each written or refused on its own", async () => {
-  const config = settings((await sharedServer()).url);
-  const room = CALL_BATCH + 50;
-  const { store, client } = await openStore(config, { maxEntries: room });
-  const monitor = await watchCommands(client);
+  const { config, store, monitor, room, count } = await storeForPutsTogether();
   try {
-    await monitor.settled();
-    monitor.commands.length = 0;
-    const count = CALL_BATCH + 100;
     // As a reconnect storm writes them: each moved to its new cid; every other one with a sid.
     const sessions = Array.from({ length: count }, (_, i) =>
       session({
@@ -430,15 +450,7 @@ Deno.test("RedisStore: sessions written together go as one call per CALL_BATCH, 
       }));
     const puts = await Promise.allSettled(sessions.map((entry) => store.putSession(entry)));
     await monitor.settled();
-    const calls = monitor.names().filter((name) => name === "evalsha" || name === "eval");
-    assertEquals(calls.length, Math.ceil(count / CALL_BATCH), monitor.names().join(" "));
-    assertEquals(
-      puts.map((put) => put.status),
-      sessions.map((_, i) => i < room ? "fulfilled" : "rejected"),
-    );
-    for (const put of puts.slice(room)) {
-      assert(put.status === "rejected" && put.reason instanceof StoreFullError);
-    }
+    assertPutTogether(monitor, puts, room);
     // Each one read back whole (from Redis: another store holds no snapshot) and indexed.
     const other = await openStore(config, { maxEntries: room });
     try {
