@@ -125,8 +125,8 @@ export function plainValueRenderer(): (
   };
 }
 
-/** When a record is written: at once, before the next I/O, or when the turn ends. */
-type Timing = "at-once" | "before-io" | "turn-end";
+/** When a record is written: at once, once the microtasks running now are done, at turn end. */
+type Timing = "at-once" | "after-microtasks" | "turn-end";
 
 /**
  * Records of one event-loop turn go out in one write. At level info a CONNECT storm logs a line
@@ -134,20 +134,20 @@ type Timing = "at-once" | "before-io" | "turn-end";
  * written per turn"). Warnings, errors and fatals are written at once, after what waits, so the
  * order holds. Audit lines wait only for the microtasks running now: in a reconnect storm the
  * SUCCESS replies of many clients resolve in one go, and a write per admitted client was the
- * largest part of a reconnect's cost; still nothing else (no socket read or write, no timer)
- * runs before they are written. A crash can lose at most the info and debug lines of its last
- * turn; exits flush first.
+ * largest part of a reconnect's cost; still the event loop reads no socket and runs no timer
+ * before they are written (only work already queued in the same run comes first). A crash can
+ * lose at most the info and debug lines of its last turn; exits flush first.
  */
 class TurnWriter {
   #waiting = "";
   #turnEndScheduled = false;
-  #beforeIoScheduled = false;
+  #afterMicrotasksScheduled = false;
   readonly #turnEnd = () => {
     this.#turnEndScheduled = false;
     this.flush();
   };
-  readonly #beforeIo = () => {
-    this.#beforeIoScheduled = false;
+  readonly #afterMicrotasks = () => {
+    this.#afterMicrotasksScheduled = false;
     this.flush();
   };
 
@@ -156,10 +156,10 @@ class TurnWriter {
     // Bounded: a turn that logs more than this writes it in parts.
     if (timing === "at-once" || this.#waiting.length >= MAX_WAITING_CHARS) {
       this.flush();
-    } else if (timing === "before-io") {
-      if (!this.#beforeIoScheduled) {
-        this.#beforeIoScheduled = true;
-        queueMicrotask(this.#beforeIo);
+    } else if (timing === "after-microtasks") {
+      if (!this.#afterMicrotasksScheduled) {
+        this.#afterMicrotasksScheduled = true;
+        queueMicrotask(this.#afterMicrotasks);
       }
     } else if (!this.#turnEndScheduled) {
       this.#turnEndScheduled = true;
@@ -195,7 +195,7 @@ function timingOf(record: LogRecord): Timing {
     return "at-once";
   }
   return record.category[0] === AUDIT_CATEGORY[0] && record.category[1] === AUDIT_CATEGORY[1]
-    ? "before-io"
+    ? "after-microtasks"
     : "turn-end";
 }
 

@@ -57,7 +57,7 @@ Deno.test("a warning or an error goes out at once, after the lines waiting, in o
   }
 });
 
-Deno.test("audit lines go out in one write once the running microtasks are done, before any timer or I/O", async () => {
+Deno.test("audit lines go out in one write once the running microtasks are done, before the next task", async () => {
   await capturingStderr(async (all) => {
     // Queued before the lines: the first thing to run after the microtasks.
     const atNextTask = new Promise<string[]>((resolve) => setImmediate(() => resolve([...all])));
