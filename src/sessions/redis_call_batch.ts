@@ -37,7 +37,7 @@ export class CallBatcher<I, R> {
     this.#waiting = [];
     for (let from = 0; from < waiting.length; from += CALL_BATCH) {
       const part = waiting.slice(from, from + CALL_BATCH);
-      this.#call(part.map(({ item }) => item)).then(
+      this.#start(part.map(({ item }) => item)).then(
         (results) => {
           for (let i = 0; i < part.length; i++) part[i]!.resolve(results[i]!);
         },
@@ -45,6 +45,15 @@ export class CallBatcher<I, R> {
           for (const { reject } of part) reject(error);
         },
       );
+    }
+  }
+
+  /** The call as a promise, also when it throws at once: its items fail, none waits forever. */
+  #start(items: I[]): Promise<readonly R[]> {
+    try {
+      return this.#call(items);
+    } catch (error) {
+      return Promise.reject(error);
     }
   }
 }
