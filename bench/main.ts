@@ -85,8 +85,6 @@ if (only.has("B5")) {
     runtime: stormRuntime,
     events: Math.round(10_000 * scale),
     runs,
-    pacedRate: 0,
-    pacedEvents: 0,
   });
   goals.push(...result.goals.map((g) => ({ scenario: "B5", ...g })));
   summary["B5"] = result.summaries;

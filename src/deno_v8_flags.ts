@@ -4,7 +4,8 @@
  * afterwards. So every way of starting the service on Deno passes them: `make build` bakes them
  * into the `deno compile` binary, `make run` and `deno task start` give them to `deno run`, and
  * the benchmarks start the bridge with them (tests/unit/deno_v8_flags_test.ts holds the
- * Makefile and the task to this list). Bun (the released binary) runs JavaScriptCore and takes none of them.
+ * Makefile and the task to this list). Bun (the released binary) runs JavaScriptCore and takes
+ * none of them.
  *
  * `--no-allocation-site-pretenuring`: V8 watches where objects are allocated and, when most of
  * a site's objects outlive a young-generation collection, allocates that site's objects in

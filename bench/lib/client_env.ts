@@ -18,10 +18,10 @@ export function benchClientIp(client: number): string {
   return `10.${(client >> 16) & 255}.${(client >> 8) & 255}.${client & 255}`;
 }
 
-/** The text of one block (lines ended with `\r\n`), ready to write. */
 /**
- * `sessionState` "Authenticated": the client presents the auth token OpenVPN gave it (a
- * reconnect), which the bridge answers from the stored session of `client`.
+ * The text of one block (lines ended with `\r\n`), ready to write. `sessionState`
+ * "Authenticated": the client presents the auth token OpenVPN gave it (a reconnect), which the
+ * bridge answers from the stored session of `client`.
  */
 export function clientBlock(
   kind: BlockKind,

@@ -289,7 +289,7 @@ function rows(summaries: StormSummary[]): Row[] {
   }));
 }
 
-function onRuntime(options: StormOptions): string {
+function onRuntime(options: Pick<StormOptions, "runtime">): string {
   return options.runtime === "bun" ? " on Bun" : "";
 }
 
@@ -385,7 +385,7 @@ export async function connectStorm(options: StormOptions) {
  * session (policy again, the session moved to the new cid and written back, `client-auth`).
  * Reported, no goal of its own; no paced runs.
  */
-export async function reconnectStorm(options: StormOptions) {
+export async function reconnectStorm(options: Omit<StormOptions, "pacedRate" | "pacedEvents">) {
   const summaries = await runStorm({
     id: "B5",
     title: "reconnect storm",
@@ -394,7 +394,7 @@ export async function reconnectStorm(options: StormOptions) {
     expected: "client-auth",
     responders: ["reference", "bridge-memory", "bridge-file", "bridge-redis"],
     prefill: true,
-  }, { ...options, pacedEvents: 0 });
+  }, { ...options, pacedRate: 0, pacedEvents: 0 });
   printTable(
     `B5 reconnect storm${onRuntime(options)}: ${options.events} sessions, each client back ` +
       `with its auth token on a new cid, pipelined (median of ${options.runs})`,

@@ -11,9 +11,9 @@
  *
  * Cost: a REAUTH reads its session from Redis, in one script call with the other reads of the
  * same turn (redis_call_batch.ts); a session read again at the version this bridge decoded or
- * wrote comes back without its bytes and is not decoded again (redis_decoded.ts). New pending logins and
- * session writes go in one script call with the others of their turn (a CONNECT storm, a
- * reconnect storm); every other write is one script call.
+ * wrote comes back without its bytes and is not decoded again (redis_decoded.ts). New pending
+ * logins and session writes go in one script call with the others of their turn (a CONNECT
+ * storm, a reconnect storm); every other write is one script call.
  */
 import { Buffer } from "node:buffer";
 import type { Redis } from "ioredis";
@@ -72,7 +72,16 @@ type PendingArgs = [string, string, string, string, string, string, string | Buf
  * sid, username, data, secret, version.
  */
 type SessionArgs = [
-  ...[string, string, string, string, string, string, string, string, string, string],
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
   string | Buffer,
   string,
 ];
@@ -98,8 +107,12 @@ export class RedisStore implements SessionStore {
   readonly #full: StoreFullReporter;
   readonly #decoded = new DecodedSessions();
   readonly #reads = new CallBatcher((ids: string[]) => this.#readSessions(ids));
-  readonly #pendingPuts = new CallBatcher((puts: PendingArgs[]) => this.#putPendings(puts));
-  readonly #sessionPuts = new CallBatcher((puts: SessionArgs[]) => this.#putSessions(puts));
+  readonly #pendingPuts = new CallBatcher((puts: PendingArgs[]) =>
+    this.#putTogether("putPendings", puts)
+  );
+  readonly #sessionPuts = new CallBatcher((puts: SessionArgs[]) =>
+    this.#putTogether("putSessions", puts)
+  );
   #closed = false;
 
   private constructor(options: RedisStoreOptions) {
@@ -145,13 +158,6 @@ export class RedisStore implements SessionStore {
       secret,
     ]);
     if (added === 0) throw this.#full.reject("pending", this.#maxEntries);
-  }
-
-  /** Puts pending logins in one script call; 1 for each one added, 0 for one refused (full). */
-  async #putPendings(puts: readonly PendingArgs[]): Promise<number[]> {
-    const args: Array<string | Buffer> = [String(this.#maxEntries), String(this.#now())];
-    for (const put of puts) args.push(...put);
-    return await this.#call("putPendings", args) as number[];
   }
 
   async updatePending(login: PendingLogin): Promise<boolean> {
@@ -201,7 +207,9 @@ export class RedisStore implements SessionStore {
 
   async putSession(session: Session): Promise<void> {
     this.#assertOpen();
-    const copy = checkSession(session);
+    // Own strings, as a decoded session has: a field from OpenVPN may be a slice of a whole
+    // block, and this copy is kept once written (below).
+    const copy = Object.freeze(checkSession(session, { ownStrings: true }));
     this.#decoded.delete(copy.sessionId);
     const { data, secret } = await encodeSession(copy, this.#cipher);
     const version = randomToken(VERSION_BYTES);
@@ -221,20 +229,21 @@ export class RedisStore implements SessionStore {
     ]);
     if (written === 0) throw this.#full.reject("sessions", this.#maxEntries);
     // Redis holds this session at `version` now, unless a later write came after (which gives
-    // it another): the next read (the reconnected client's REAUTH) then costs no decode. Its
-    // own strings, as a decoded one has: a field from OpenVPN may be a slice of a whole block.
-    this.#decoded.remember(
-      copy.sessionId,
-      version,
-      Object.freeze(checkSession(copy, { ownStrings: true })),
-    );
+    // it another): the next read (the reconnected client's REAUTH) then costs no decode.
+    this.#decoded.remember(copy.sessionId, version, copy);
   }
 
-  /** Writes sessions in one script call; 1 for each one written, 0 for one refused (full). */
-  async #putSessions(puts: readonly SessionArgs[]): Promise<number[]> {
+  /**
+   * Writes entries in one call of a batch script (`putPendings`, `putSessions`): 1 for each one
+   * written, 0 for each one refused because the store is full.
+   */
+  async #putTogether(
+    script: "putPendings" | "putSessions",
+    puts: readonly (PendingArgs | SessionArgs)[],
+  ): Promise<number[]> {
     const args: Array<string | Buffer> = [String(this.#maxEntries), String(this.#now())];
     for (const put of puts) args.push(...put);
-    return await this.#call("putSessions", args) as number[];
+    return await this.#call(script, args) as number[];
   }
 
   async getSession(sessionId: string): Promise<Session | undefined> {

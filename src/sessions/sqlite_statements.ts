@@ -40,9 +40,9 @@ export function prepareStatements(db: DatabaseSync) {
     // replace deleted the row from the table and all six indexes and inserted it again.
     putSession: prepare(
       "INSERT INTO sessions (session_id, server, cid, expires_at, data, refresh_token) " +
-        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET server = excluded.server, " +
-        "cid = excluded.cid, expires_at = excluded.expires_at, data = excluded.data, " +
-        "refresh_token = excluded.refresh_token",
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET " +
+        "server = excluded.server, cid = excluded.cid, expires_at = excluded.expires_at, " +
+        "data = excluded.data, refresh_token = excluded.refresh_token",
     ),
     getSession: prepare(
       "SELECT data, refresh_token FROM sessions WHERE session_id = ? AND expires_at >= ?",
