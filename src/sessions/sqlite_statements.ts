@@ -44,6 +44,13 @@ export function prepareStatements(db: DatabaseSync) {
         "server = excluded.server, cid = excluded.cid, expires_at = excluded.expires_at, " +
         "data = excluded.data, refresh_token = excluded.refresh_token",
     ),
+    /**
+     * The same session written again with the refresh token its row holds (sqlite_store.ts,
+     * #rowHoldsToken): the sealed token stays, so it is not sealed anew for every write.
+     */
+    updateSessionKeepToken: prepare(
+      "UPDATE sessions SET server = ?, cid = ?, expires_at = ?, data = ? WHERE session_id = ?",
+    ),
     getSession: prepare(
       "SELECT data, refresh_token FROM sessions WHERE session_id = ? AND expires_at >= ?",
     ),

@@ -57,11 +57,10 @@ interface SealedPending {
   data: string;
 }
 
-interface SealedSession {
+/** Sealed in the transaction that writes it, and only when its row does not hold it already. */
+interface SessionPut {
   kind: "session";
   session: Session;
-  /** The refresh token, encrypted (null without one). */
-  token: Uint8Array | null;
 }
 
 /**
@@ -83,7 +82,7 @@ export class SqliteStore implements SessionStore {
   #versionAsked = false;
   readonly #forgetVersionAsked = () => (this.#versionAsked = false);
   /** Puts of pending logins and sessions, in the order made: one transaction per turn. */
-  readonly #writes = new TurnBatch<SealedPending | SealedSession>((items) => this.#write(items));
+  readonly #writes = new TurnBatch<SealedPending | SessionPut>((items) => this.#write(items));
   #closed = false;
   readonly #decodePending = (row: Row, id?: string) => decodePendingRow(row, this.#cipher, id);
   readonly #decodeSession = (row: Row, id?: string) => decodeSessionRow(row, this.#cipher, id);
@@ -137,14 +136,20 @@ export class SqliteStore implements SessionStore {
   }
 
   /** One transaction; an entry that does not fit (store full) is refused alone. */
-  #write(items: readonly (SealedPending | SealedSession)[]): unknown[] {
+  #write(items: readonly (SealedPending | SessionPut)[]): unknown[] {
     this.#assertOpen();
     try {
-      const errors = this.#transaction(() =>
-        items.map((item) =>
-          item.kind === "pending" ? this.#writeOnePending(item) : this.#writeOneSession(item)
-        )
-      );
+      const errors = this.#transaction(() => {
+        // Under the write lock: a commit of another connection since the cache was filled
+        // clears it here, so a cached session still has the refresh token its row holds.
+        this.#readDataVersion();
+        const written = new Set<string>();
+        return items.map((item) =>
+          item.kind === "pending"
+            ? this.#writeOnePending(item)
+            : this.#writeOneSession(item.session, written)
+        );
+      });
       // Only what was committed: a failed commit throws before this.
       items.forEach((item, i) => {
         if (errors[i] !== undefined) return;
@@ -251,34 +256,59 @@ export class SqliteStore implements SessionStore {
     });
   }
 
-  async putSession(session: Session): Promise<void> {
-    this.#assertOpen();
-    const copy = Object.freeze(checkSession(session, { ownStrings: true }));
-    // Encrypt before queueing: nothing may await while a transaction is open.
-    const token = copy.refreshToken === undefined
-      ? null
-      : await this.#cipher.encryptToken(copy.refreshToken, copy.sessionId);
-    this.#assertOpen();
-    return this.#writes.add({ kind: "session", session: copy, token });
+  putSession(session: Session): Promise<void> {
+    try {
+      this.#assertOpen();
+      const copy = Object.freeze(checkSession(session, { ownStrings: true }));
+      return this.#writes.add({ kind: "session", session: copy });
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
-  /** Writes one session of a batch; returns the error that refused it alone. */
-  #writeOneSession({ session, token }: SealedSession): unknown {
+  /**
+   * Writes one session of a batch; returns the error that refused it alone. `written`: the
+   * sessions this batch wrote before it. A session written again with the refresh token its row
+   * holds (a reconnect moving it to a new cid, a disconnect) keeps the sealed token: sealing
+   * was about a fifth of such a write's CPU (bench/README.md, B5).
+   */
+  #writeOneSession(session: Session, written: Set<string>): unknown {
     try {
-      const isNew = this.#room.makeRoom("sessions", session.sessionId);
-      this.#sql.putSession.run(
-        session.sessionId,
-        session.server,
-        session.cid ?? null,
-        session.expiresAt,
-        JSON.stringify({ ...session, refreshToken: undefined }),
-        token,
-      );
+      const id = session.sessionId;
+      const data = JSON.stringify({ ...session, refreshToken: undefined });
+      const cid = session.cid ?? null;
+      if (
+        this.#rowHoldsToken(session, written) &&
+        Number(
+            this.#sql.updateSessionKeepToken.run(session.server, cid, session.expiresAt, data, id)
+              .changes,
+          ) === 1
+      ) {
+        return undefined;
+      }
+      const token = session.refreshToken === undefined
+        ? null
+        : this.#cipher.sealToken(session.refreshToken, id);
+      const isNew = this.#room.makeRoom("sessions", id);
+      this.#sql.putSession.run(id, session.server, cid, session.expiresAt, data, token);
       if (isNew) this.#room.added("sessions");
       return undefined;
     } catch (error) {
       return error;
     }
+  }
+
+  /**
+   * Whether the row of `session` holds its refresh token sealed already: the cache has the
+   * session as the row holds it (read from it, or written to it, since the data version last
+   * changed) with the same token, and no earlier put of this batch has written the row.
+   */
+  #rowHoldsToken(session: Session, written: Set<string>): boolean {
+    const id = session.sessionId;
+    const first = !written.has(id);
+    written.add(id);
+    return first && session.refreshToken !== undefined &&
+      this.#cache.get(id)?.refreshToken === session.refreshToken;
   }
 
   getSession(sessionId: string): Promise<Session | undefined> {

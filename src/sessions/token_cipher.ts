@@ -89,6 +89,11 @@ export class TokenCipher {
     return this.#encrypt(token, sessionAad(sessionId));
   }
 
+  /** encryptToken, synchronous: for the file store, inside its transaction. */
+  sealToken(token: string, sessionId: string): Uint8Array<ArrayBuffer> {
+    return this.#seal(token, sessionAad(sessionId));
+  }
+
   /** Throws when the blob was made with another key, for another session, or was altered. */
   decryptToken(blob: Uint8Array, sessionId: string): Promise<string> {
     return Promise.try(() => this.openToken(blob, sessionId));
