@@ -50,11 +50,16 @@ export async function decodePending(
   return Object.freeze(login);
 }
 
+/** A session's plain fields as stored: everything but its refresh token. */
+export function sessionData(session: Session): string {
+  return JSON.stringify({ ...session, refreshToken: undefined });
+}
+
 export async function encodeSession(
   session: Session,
   cipher: TokenCipher,
 ): Promise<EncodedSession> {
-  const data = JSON.stringify({ ...session, refreshToken: undefined });
+  const data = sessionData(session);
   if (session.refreshToken === undefined) return { data, secret: "" };
   const blob = await cipher.encryptToken(session.refreshToken, session.sessionId);
   return { data, secret: toBuffer(blob) };

@@ -25,6 +25,17 @@ export class DecodedSessions {
     return this.#entries.get(sessionId)?.version ?? "";
   }
 
+  /**
+   * The version at which this id is held with this refresh token ("" when it is not): Redis
+   * still holding that version holds this token, so a put of it need not send it again.
+   */
+  versionWithToken(sessionId: string, refreshToken: string | undefined): string {
+    const entry = this.#entries.get(sessionId);
+    return refreshToken !== undefined && entry?.session.refreshToken === refreshToken
+      ? entry.version
+      : "";
+  }
+
   /** The snapshot decoded at exactly this version under this id, if there is one. */
   get(sessionId: string, version: string): Session | undefined {
     const entry = this.#entries.get(sessionId);

@@ -167,26 +167,34 @@ return out
 /**
  * ARGV: P, max, now, then for each session: id, expiresAt, ttlMs, server, cid ('' = unbound),
  * subject, has sid ('1'/'0'), sid, username, data, encrypted refresh token ('' = none),
- * version. Writes them in order, each as if alone; returns 1 for each one written, 0 for each
- * one refused because the store is full. The only script that writes a session's d and t: the
- * entry is written whole, with its new version (a reader holding the old one must see the
- * change, redis_decoded.ts).
+ * version, and the version whose token to keep ('' = none). Writes them in order, each as if
+ * alone; returns 1 for each one written, 0 for each one refused because the store is full, 2
+ * for each one that asked to keep the token of a version the entry no longer has (or that has
+ * none): nothing is written, and the bridge sends it again with its token. The only script that
+ * writes a session's d and t: the entry is written whole, with its new version (a reader
+ * holding the old one must see the change, redis_decoded.ts).
  */
 const PUT_SESSIONS = `
 local max, now = tonumber(ARGV[2]), ARGV[3]
 local function add(set, id, ttl) redis.call('SADD', set, id); keep(set, ttl) end
 local written = {}
-for i = 4, #ARGV, 12 do
+for i = 4, #ARGV, 13 do
   local id, expires, ttl, server, cid = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local sub, has_sid, sid, user = ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8]
-  if has_room(P .. 'sz', id, max, drop_session, now) then
+  local key, token, held = P .. 's:' .. id, ARGV[i + 10], ARGV[i + 12]
+  if held ~= '' then
+    local stored = redis.call('HMGET', key, 'v', 't')
+    if stored[1] == held and stored[2] then token = stored[2] else token = false end
+  end
+  if not token then
+    written[#written + 1] = 2
+  elseif has_room(P .. 'sz', id, max, drop_session, now) then
     unindex_session(id)
-    local key = P .. 's:' .. id
     redis.call('DEL', key)
     redis.call('HSET', key, 'd', ARGV[i + 9], 'v', ARGV[i + 11], 'srv', server, 'cid', cid,
       'sub', sub, 'user', user)
     if has_sid == '1' then redis.call('HSET', key, 'sid', sid) end
-    if ARGV[i + 10] ~= '' then redis.call('HSET', key, 't', ARGV[i + 10]) end
+    if token ~= '' then redis.call('HSET', key, 't', token) end
     redis.call('PEXPIRE', key, ttl)
     redis.call('ZADD', P .. 'sz', expires, id)
     add_by_server(P .. 'sv:' .. server, expires, id, ttl, now)

@@ -24,6 +24,7 @@ import {
   decodeSession,
   encodePending,
   encodeSession,
+  sessionData,
   type StoredFields,
 } from "./redis_codec.ts";
 import { classifyRedisError } from "./redis_connection.ts";
@@ -52,6 +53,8 @@ const QUIT_WAIT_MS = 1000;
 const WARM_AT_START_MS = 250;
 /** A session's version: random, so that no two writes (by any bridge, ever) share one. */
 const VERSION_BYTES = 16;
+/** `putSessions` of a session whose token was to be kept: Redis holds another version now. */
+const TOKEN_NOT_HELD = 2;
 
 export interface RedisStoreOptions extends StoreBounds {
   /** A connected client (redis_connection.ts); the store closes it. */
@@ -69,7 +72,7 @@ type Flat = Array<Buffer | null>;
 type PendingArgs = [string, string, string, string, string, string, string | Buffer];
 /**
  * One session as `putSessions` takes it: id, expiresAt, TTL, server, cid, subject, has sid,
- * sid, username, data, secret, version.
+ * sid, username, data, secret, version, version whose secret to keep.
  */
 type SessionArgs = [
   string,
@@ -83,6 +86,7 @@ type SessionArgs = [
   string,
   string,
   string | Buffer,
+  string,
   string,
 ];
 
@@ -210,10 +214,12 @@ export class RedisStore implements SessionStore {
     // Own strings, as a decoded session has: a field from OpenVPN may be a slice of a whole
     // block, and this copy is kept once written (below).
     const copy = Object.freeze(checkSession(session, { ownStrings: true }));
+    // Held here with the same refresh token (a reconnect, a disconnect): Redis keeps the
+    // encrypted token it has if it still holds that version, so it is not sealed and sent again.
+    const keepFrom = this.#decoded.versionWithToken(copy.sessionId, copy.refreshToken);
     this.#decoded.delete(copy.sessionId);
-    const { data, secret } = await encodeSession(copy, this.#cipher);
     const version = randomToken(VERSION_BYTES);
-    const written = await this.#sessionPuts.submit([
+    const args = (data: string, secret: string | Buffer, keep: string): SessionArgs => [
       copy.sessionId,
       String(copy.expiresAt),
       String(this.#ttl(copy.expiresAt, SESSION_GRACE_MS)),
@@ -226,7 +232,15 @@ export class RedisStore implements SessionStore {
       data,
       secret,
       version,
-    ]);
+      keep,
+    ];
+    let written = keepFrom === ""
+      ? TOKEN_NOT_HELD
+      : await this.#sessionPuts.submit(args(sessionData(copy), "", keepFrom));
+    if (written === TOKEN_NOT_HELD) {
+      const { data, secret } = await encodeSession(copy, this.#cipher);
+      written = await this.#sessionPuts.submit(args(data, secret, ""));
+    }
     if (written === 0) throw this.#full.reject("sessions", this.#maxEntries);
     // Redis holds this session at `version` now, unless a later write came after (which gives
     // it another): the next read (the reconnected client's REAUTH) then costs no decode.

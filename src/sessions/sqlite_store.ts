@@ -142,7 +142,7 @@ export class SqliteStore implements SessionStore {
       const errors = this.#transaction(() => {
         // Under the write lock: a commit of another connection since the cache was filled
         // clears it here, so a cached session still has the refresh token its row holds.
-        this.#readDataVersion();
+        if (items.some((item) => item.kind === "session")) this.#readDataVersion();
         const written = new Set<string>();
         return items.map((item) =>
           item.kind === "pending"

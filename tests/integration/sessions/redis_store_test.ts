@@ -313,6 +313,65 @@ Deno.test("RedisStore: a session this bridge wrote is read back at the version i
   }
 });
 
+Deno.test("RedisStore: a session written again with the token it holds keeps the encrypted token; any other change seals it anew", async () => {
+  const config = settings((await sharedServer()).url);
+  const one = await openStore(config);
+  const two = await openStore(config);
+  const monitor = await watchCommands(one.client);
+  const key = `${config.keyPrefix}s:a`;
+  const storedToken = () => one.client.hgetBuffer(key, "t");
+  const tokenInRedis = async () => {
+    const fresh = await openStore(config);
+    try {
+      return (await fresh.store.getSession("a"))?.refreshToken;
+    } finally {
+      await fresh.store.close();
+    }
+  };
+  try {
+    await one.store.putSession(session({ sessionId: "a", refreshToken: "token-1", cid: 3 }));
+    const sealed = await storedToken();
+    // A reconnect (new cid) and a disconnect: one call each, the token neither sent nor changed.
+    const held = (await one.store.getSession("a"))!;
+    await monitor.settled();
+    const callsBefore = monitor.scriptCalls();
+    await one.store.putSession({ ...held, cid: 4 });
+    await one.store.putSession({ ...held, cid: undefined, resumable: true });
+    await monitor.settled();
+    assertEquals(monitor.scriptCalls() - callsBefore, 2);
+    assertEquals(await storedToken(), sealed);
+    const gone = await one.store.getSession("a");
+    assertEquals([await tokenInRedis(), gone?.cid, gone?.resumable], ["token-1", undefined, true]);
+    // A new token is sealed anew.
+    await one.store.putSession(session({ sessionId: "a", refreshToken: "token-2", cid: 5 }));
+    assert(!(await storedToken())!.equals(sealed!));
+    assertEquals(await tokenInRedis(), "token-2");
+    // Another bridge wrote another token meanwhile: the put finds another version, seals its
+    // own token and writes again.
+    const mine = (await one.store.getSession("a"))!;
+    await two.store.putSession(session({ sessionId: "a", refreshToken: "token-b", cid: 5 }));
+    await one.store.putSession({ ...mine, cid: 6 });
+    assertEquals([await tokenInRedis(), (await two.store.getSession("a"))?.cid], ["token-2", 6]);
+    // Two puts of one session in one call: the second asked to keep the token of the version
+    // the first replaced, so it is sent again, and the last put's token stands.
+    const last = (await one.store.getSession("a"))!;
+    await Promise.all([
+      one.store.putSession({ ...last, refreshToken: "token-3" }),
+      one.store.putSession({ ...last, cid: 7 }),
+    ]);
+    assertEquals([await tokenInRedis(), (await two.store.getSession("a"))?.cid], ["token-2", 7]);
+    // The token removed in Redis under the version held: not kept as "none", sealed again.
+    const again = (await one.store.getSession("a"))!;
+    await one.client.hdel(key, "t");
+    await one.store.putSession({ ...again, cid: 8 });
+    assertEquals(await tokenInRedis(), "token-2");
+  } finally {
+    monitor.stop();
+    await one.store.close();
+    await two.store.close();
+  }
+});
+
 Deno.test("RedisStore: a read whose snapshot is dropped while Redis answers it still returns the session", async () => {
   const config = settings((await sharedServer()).url);
   const { store, client } = await openStore(config);
