@@ -28,8 +28,8 @@ export async function bulkFill(
   const db = new DatabaseSync(config.path);
   try {
     const insert = db.prepare(
-      "INSERT INTO sessions (session_id, server, cid, expires_at, data, refresh_token) " +
-        "VALUES (?, ?, ?, ?, ?, ?)",
+      "INSERT INTO sessions (session_id, server, cid, expires_at, data, refresh_token, sid, " +
+        "subject, username) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     );
     for (let from = 1; from < count; from += ROWS_PER_TRANSACTION) {
       db.exec("BEGIN");
@@ -42,6 +42,9 @@ export async function bulkFill(
           session.expiresAt,
           JSON.stringify({ ...session, refreshToken: undefined }),
           await cipher.encryptToken(session.refreshToken!, session.sessionId),
+          session.sid ?? null,
+          session.subject,
+          session.username,
         );
       }
       db.exec("COMMIT");

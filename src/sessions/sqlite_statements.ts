@@ -1,10 +1,9 @@
 /**
- * The SQL of the session file, prepared once per connection. Lookups by `sid`, subject and
- * user name use the expression indexes of sqlite_schema.ts: the expressions must match them
- * exactly, or SQLite scans the table.
+ * The SQL of the session file, prepared once per connection. A session's `sid`, subject and
+ * user name are columns beside its `data` (sqlite_schema.ts), indexed for revocation; every
+ * write that can change them sets them from the same session.
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { SESSION_SID, SESSION_SUBJECT, SESSION_USERNAME } from "./sqlite_schema.ts";
 
 export function prepareStatements(db: DatabaseSync) {
   const prepare = (sql: string): StatementSync => db.prepare(sql);
@@ -39,18 +38,19 @@ export function prepareStatements(db: DatabaseSync) {
     // cid, a re-check) is updated in place, and the primary key's index is left alone, where a
     // replace deleted the row from the table and all six indexes and inserted it again.
     putSession: prepare(
-      "INSERT INTO sessions (session_id, server, cid, expires_at, data, refresh_token) " +
-        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET " +
+      "INSERT INTO sessions (session_id, server, cid, expires_at, data, refresh_token, sid, " +
+        "subject, username) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) " +
+        "ON CONFLICT (session_id) DO UPDATE SET " +
         "server = excluded.server, cid = excluded.cid, expires_at = excluded.expires_at, " +
-        "data = excluded.data, refresh_token = excluded.refresh_token",
+        "data = excluded.data, refresh_token = excluded.refresh_token, sid = excluded.sid, " +
+        "subject = excluded.subject, username = excluded.username",
     ),
     /**
-     * The same session written again with the refresh token its row holds (sqlite_store.ts,
-     * #rowHoldsToken): the sealed token stays, so it is not sealed anew for every write.
+     * A session written again with only its cid and unindexed fields changed (a reconnect, a
+     * disconnect; sqlite_store.ts, #writeOneSession): SQLite then rewrites the row and the
+     * client index alone, and the sealed refresh token stays as stored.
      */
-    updateSessionKeepToken: prepare(
-      "UPDATE sessions SET server = ?, cid = ?, expires_at = ?, data = ? WHERE session_id = ?",
-    ),
+    moveSession: prepare("UPDATE sessions SET cid = ?, data = ? WHERE session_id = ?"),
     getSession: prepare(
       "SELECT data, refresh_token FROM sessions WHERE session_id = ? AND expires_at >= ?",
     ),
@@ -69,13 +69,13 @@ export function prepareStatements(db: DatabaseSync) {
     dataVersion: prepare("PRAGMA data_version"),
     checkpoint: prepare("PRAGMA wal_checkpoint(PASSIVE)"),
     findSessionsBySid: prepare(
-      `SELECT data, refresh_token FROM sessions WHERE ${SESSION_SID} = ? AND expires_at >= ?`,
+      "SELECT data, refresh_token FROM sessions WHERE sid = ? AND expires_at >= ?",
     ),
     findSessionsBySubject: prepare(
-      `SELECT data, refresh_token FROM sessions WHERE ${SESSION_SUBJECT} = ? AND expires_at >= ?`,
+      "SELECT data, refresh_token FROM sessions WHERE subject = ? AND expires_at >= ?",
     ),
     findSessionsByUsername: prepare(
-      `SELECT data, refresh_token FROM sessions WHERE ${SESSION_USERNAME} = ? AND expires_at >= ?`,
+      "SELECT data, refresh_token FROM sessions WHERE username = ? AND expires_at >= ?",
     ),
     listPending: prepare("SELECT data FROM pending WHERE expires_at >= ?"),
     deleteSession: prepare("DELETE FROM sessions WHERE session_id = ?"),

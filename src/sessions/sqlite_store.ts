@@ -268,9 +268,10 @@ export class SqliteStore implements SessionStore {
 
   /**
    * Writes one session of a batch; returns the error that refused it alone. `written`: the
-   * sessions this batch wrote before it. A session written again with the refresh token its row
-   * holds (a reconnect moving it to a new cid, a disconnect) keeps the sealed token: sealing
-   * was about a fifth of such a write's CPU (bench/README.md, B5).
+   * sessions this batch wrote before it. A session written again with only its cid and
+   * unindexed fields changed (a reconnect, a disconnect) updates just those, and keeps its
+   * sealed refresh token: sealing it anew and the index entries were most of such a write's
+   * CPU (bench/README.md, B5).
    */
   #writeOneSession(session: Session, written: Set<string>): unknown {
     try {
@@ -278,11 +279,8 @@ export class SqliteStore implements SessionStore {
       const data = JSON.stringify({ ...session, refreshToken: undefined });
       const cid = session.cid ?? null;
       if (
-        this.#rowHoldsToken(session, written) &&
-        Number(
-            this.#sql.updateSessionKeepToken.run(session.server, cid, session.expiresAt, data, id)
-              .changes,
-          ) === 1
+        this.#onlyMoved(session, written) &&
+        Number(this.#sql.moveSession.run(cid, data, id).changes) === 1
       ) {
         return undefined;
       }
@@ -290,7 +288,17 @@ export class SqliteStore implements SessionStore {
         ? null
         : this.#cipher.sealToken(session.refreshToken, id);
       const isNew = this.#room.makeRoom("sessions", id);
-      this.#sql.putSession.run(id, session.server, cid, session.expiresAt, data, token);
+      this.#sql.putSession.run(
+        id,
+        session.server,
+        cid,
+        session.expiresAt,
+        data,
+        token,
+        session.sid ?? null,
+        session.subject,
+        session.username,
+      );
       if (isNew) this.#room.added("sessions");
       return undefined;
     } catch (error) {
@@ -299,16 +307,20 @@ export class SqliteStore implements SessionStore {
   }
 
   /**
-   * Whether the row of `session` holds its refresh token sealed already: the cache has the
-   * session as the row holds it (read from it, or written to it, since the data version last
-   * changed) with the same token, and no earlier put of this batch has written the row.
+   * Whether the row of `session` differs from it in cid and unindexed fields only: the cache
+   * has the session as the row holds it (read from it, or written to it, since the data version
+   * last changed) with the same refresh token, server, deadline, sid, subject and user name,
+   * and no earlier put of this batch has written the row.
    */
-  #rowHoldsToken(session: Session, written: Set<string>): boolean {
+  #onlyMoved(session: Session, written: Set<string>): boolean {
     const id = session.sessionId;
-    const first = !written.has(id);
+    if (written.has(id)) return false;
     written.add(id);
-    return first && session.refreshToken !== undefined &&
-      this.#cache.get(id)?.refreshToken === session.refreshToken;
+    const row = this.#cache.get(id);
+    return row !== undefined && row.refreshToken === session.refreshToken &&
+      row.server === session.server && row.expiresAt === session.expiresAt &&
+      row.sid === session.sid && row.subject === session.subject &&
+      row.username === session.username;
   }
 
   getSession(sessionId: string): Promise<Session | undefined> {

@@ -1,11 +1,6 @@
 import { assert, assertEquals, assertMatch, assertRejects } from "../../support/assert.ts";
 import { DatabaseSync } from "node:sqlite";
-import {
-  SCHEMA_VERSION,
-  SESSION_SID,
-  SESSION_SUBJECT,
-  SESSION_USERNAME,
-} from "../../../src/sessions/sqlite_schema.ts";
+import { migrate, SCHEMA_VERSION } from "../../../src/sessions/sqlite_schema.ts";
 import { SqliteStore } from "../../../src/sessions/sqlite_store.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
 import { registerStoreContract } from "./contract.ts";
@@ -184,39 +179,67 @@ Deno.test("SqliteStore sets user_version to the schema version", async () => {
   });
 });
 
-Deno.test("SqliteStore migrates a version 1 file: its sessions are found by sid, subject and user name", async () => {
-  const { dir, path } = await tempPath();
+/**
+ * A file as a program of schema `version` left it: its rows written the way that program
+ * wrote them (no sid, subject and user name columns before version 3).
+ */
+async function olderFile(path: string, version: number): Promise<void> {
+  const cipher = await TokenCipher.fromKeyBytes(KEY);
+  const raw = new DatabaseSync(path);
   try {
-    const first = await open(path);
-    await first.putSession(session({ sessionId: "kept", sid: "sso-9", subject: "u-9" }));
-    await first.close();
-    const raw = new DatabaseSync(path);
-    raw.exec(`DROP INDEX sessions_by_sid; DROP INDEX sessions_by_subject;
-      DROP INDEX sessions_by_username; PRAGMA user_version = 1`);
-    raw.close();
-    const store = await open(path);
-    try {
-      assertEquals((await store.findSessionsBySid("sso-9")).map((s) => s.sessionId), [
-        "kept",
-      ]);
-      assertEquals((await store.findSessionsBySubject("u-9")).length, 1);
-      assertEquals((await store.findSessionsByUsername("alice")).length, 1);
-    } finally {
-      await store.close();
-    }
-    const check = new DatabaseSync(path, { readOnly: true });
-    try {
-      assertEquals(
-        check.prepare("PRAGMA user_version").get()?.["user_version"],
-        SCHEMA_VERSION,
-      );
-    } finally {
-      check.close();
-    }
+    raw.exec("PRAGMA journal_mode = WAL");
+    migrate(raw, path, version);
+    const insert = raw.prepare(
+      "INSERT INTO sessions (session_id, server, cid, expires_at, data, refresh_token) " +
+        "VALUES (?, ?, ?, ?, ?, ?)",
+    );
+    const kept = session({ sessionId: "kept", sid: "sso-9", subject: "u-9" });
+    const data = JSON.stringify({ ...kept, refreshToken: undefined });
+    const token = cipher.sealToken(kept.refreshToken!, kept.sessionId);
+    insert.run(kept.sessionId, kept.server, kept.cid ?? null, kept.expiresAt, data, token);
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    raw.close();
   }
-});
+}
+
+for (const version of [1, 2]) {
+  Deno.test(`SqliteStore migrates a version ${version} file: its sessions are found by sid, subject and user name`, async () => {
+    const { dir, path } = await tempPath();
+    try {
+      await olderFile(path, version);
+      const store = await open(path);
+      try {
+        assertEquals((await store.findSessionsBySid("sso-9")).map((s) => s.sessionId), [
+          "kept",
+        ]);
+        assertEquals((await store.findSessionsBySubject("u-9")).length, 1);
+        assertEquals((await store.findSessionsByUsername("alice")).length, 1);
+        const kept = (await store.getSession("kept"))!;
+        assertEquals(kept.refreshToken, session().refreshToken);
+        // Moved to another cid (the update that leaves the new columns alone): still found.
+        await store.putSession({ ...kept, cid: 12 });
+        assertEquals((await store.findSessionsBySid("sso-9")).map((s) => s.cid), [12]);
+      } finally {
+        await store.close();
+      }
+      const check = new DatabaseSync(path, { readOnly: true });
+      try {
+        assertEquals(
+          check.prepare("PRAGMA user_version").get()?.["user_version"],
+          SCHEMA_VERSION,
+        );
+        const columns = check.prepare(
+          "SELECT sid, subject, username FROM sessions WHERE session_id = 'kept'",
+        ).get();
+        assertEquals({ ...columns }, { sid: "sso-9", subject: "u-9", username: "alice" });
+      } finally {
+        check.close();
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
 
 function queryPlan(path: string, expression: string): string {
   const raw = new DatabaseSync(path, { readOnly: true });
@@ -234,9 +257,9 @@ Deno.test("SqliteStore looks sessions up by sid, subject and user name through a
   await withStore((_store, path) => {
     for (
       const [expression, index] of [
-        [SESSION_SID, "sessions_by_sid"],
-        [SESSION_SUBJECT, "sessions_by_subject"],
-        [SESSION_USERNAME, "sessions_by_username"],
+        ["sid", "sessions_by_sid"],
+        ["subject", "sessions_by_subject"],
+        ["username", "sessions_by_username"],
       ] as const
     ) {
       const plan = queryPlan(path, expression);

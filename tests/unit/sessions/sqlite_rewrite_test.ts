@@ -1,14 +1,16 @@
 /**
- * The file store writes a session again without sealing its refresh token anew when the row
- * holds that token already (a reconnect, a disconnect), and seals it whenever the row may hold
- * another: a new token, another connection's commit, an earlier put of the same batch.
+ * The file store writes a session again by its cid and `data` alone, its sealed refresh token
+ * and index entries left as stored, when only those changed since the row it holds (a
+ * reconnect, a disconnect); and whole, the token sealed anew, whenever the row may differ
+ * otherwise: a new token or indexed field, another connection's commit, an earlier put of the
+ * same batch.
  */
 import { DatabaseSync } from "node:sqlite";
 import { setImmediate } from "node:timers";
 import { assertEquals, assertNotEquals } from "../../support/assert.ts";
 import { SqliteStore } from "../../../src/sessions/sqlite_store.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
-import { testSession } from "../../support/client_events_fixture.ts";
+import { EVENTS_T0 as T0, testSession } from "../../support/client_events_fixture.ts";
 
 const KEY = new Uint8Array(32).fill(7);
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
@@ -86,6 +88,36 @@ Deno.test("a session written with a new token, or without one, has it sealed ane
     assertEquals(files.storedToken("s-1"), null);
     await store.putSession(testSession({ sessionId: "s-1", refreshToken: "rt-2" }));
     assertEquals(await tokenInFile(files, "s-1"), "rt-2");
+  });
+});
+
+Deno.test("a session written again with another sid, subject, user name, deadline or server is found by the new one only", async () => {
+  await withFile(async (files) => {
+    const store = await files.open();
+    const before = { sid: "sso-1", subject: "u-1", username: "alice", expiresAt: T0 + 60_000 };
+    const changes = [
+      { sid: "sso-2" },
+      { subject: "u-2" },
+      { username: "alice2" },
+      { expiresAt: T0 + 120_000 },
+      { server: "vpn2" },
+    ];
+    for (const [i, change] of changes.entries()) {
+      await store.putSession(testSession({ sessionId: `s-${i}`, cid: i, ...before }));
+      const read = (await store.getSession(`s-${i}`))!;
+      await store.putSession({ ...read, ...change, cid: 100 + i });
+    }
+    const fresh = await files.open();
+    const found = async (query: Promise<{ sessionId: string }[]>) =>
+      (await query).map((s) => s.sessionId).sort();
+    assertEquals(await found(fresh.findSessionsBySid("sso-2")), ["s-0"]);
+    assertEquals(await found(fresh.findSessionsBySid("sso-1")), ["s-1", "s-2", "s-3", "s-4"]);
+    assertEquals(await found(fresh.findSessionsBySubject("u-2")), ["s-1"]);
+    assertEquals(await found(fresh.findSessionsByUsername("alice2")), ["s-2"]);
+    // The deadline decides what a sweep removes: the later one is the one that counts.
+    assertEquals((await fresh.findSessionByCid("vpn2", 104))?.sessionId, "s-4");
+    await fresh.sweep(T0 + 90_000);
+    assertEquals(await found(fresh.findSessionsBySid("sso-1")), ["s-3"]);
   });
 });
 
