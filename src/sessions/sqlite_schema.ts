@@ -73,8 +73,13 @@ function userVersion(db: DatabaseSync): number {
  * Brings the file to SCHEMA_VERSION (`target`: an older version, for tests that make the file
  * of an earlier program). Runs under an immediate (write) transaction and re-reads
  * the version inside it, so two processes opening a new file at once migrate it only once.
+ * Returns the version the file had when this call migrated it (0: a new file), else undefined.
  */
-export function migrate(db: DatabaseSync, path: string, target = SCHEMA_VERSION): void {
+export function migrate(
+  db: DatabaseSync,
+  path: string,
+  target = SCHEMA_VERSION,
+): number | undefined {
   const refuseNewer = (version: number) => {
     if (version > SCHEMA_VERSION) {
       throw new Error(
@@ -84,7 +89,7 @@ export function migrate(db: DatabaseSync, path: string, target = SCHEMA_VERSION)
     }
   };
   refuseNewer(userVersion(db));
-  if (userVersion(db) >= target) return;
+  if (userVersion(db) >= target) return undefined;
   db.exec("BEGIN IMMEDIATE");
   try {
     const found = userVersion(db);
@@ -94,6 +99,7 @@ export function migrate(db: DatabaseSync, path: string, target = SCHEMA_VERSION)
     }
     db.exec(`PRAGMA user_version = ${Math.max(found, target)}`);
     db.exec("COMMIT");
+    return found < target ? found : undefined;
   } catch (error) {
     db.exec("ROLLBACK");
     throw error;

@@ -1,5 +1,7 @@
 import { assert, assertEquals, assertMatch, assertRejects } from "../../support/assert.ts";
 import { DatabaseSync } from "node:sqlite";
+import { statSync } from "node:fs";
+import { captureLogs } from "../../support/log_capture.ts";
 import { migrate, SCHEMA_VERSION } from "../../../src/sessions/sqlite_schema.ts";
 import { SqliteStore } from "../../../src/sessions/sqlite_store.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
@@ -197,6 +199,19 @@ async function olderFile(path: string, version: number): Promise<void> {
     const data = JSON.stringify({ ...kept, refreshToken: undefined });
     const token = cipher.sealToken(kept.refreshToken!, kept.sessionId);
     insert.run(kept.sessionId, kept.server, kept.cid ?? null, kept.expiresAt, data, token);
+    // Others, so that the rows the migration rewrites fill many pages.
+    for (let i = 0; i < 200; i++) {
+      const other = session({
+        sessionId: `other-${i}`,
+        sid: `sso-o${i}`,
+        subject: `u-o${i}`,
+        username: `user-${i}`,
+        cid: 100 + i,
+      });
+      const otherData = JSON.stringify({ ...other, refreshToken: undefined });
+      const sealed = cipher.sealToken(other.refreshToken!, other.sessionId);
+      insert.run(other.sessionId, other.server, other.cid!, other.expiresAt, otherData, sealed);
+    }
   } finally {
     raw.close();
   }
@@ -207,7 +222,20 @@ for (const version of [1, 2]) {
     const { dir, path } = await tempPath();
     try {
       await olderFile(path, version);
-      const store = await open(path);
+      const logs = captureLogs();
+      let store: SqliteStore;
+      try {
+        store = await open(path);
+      } finally {
+        logs.stop();
+      }
+      // Logged once, and what the migration wrote is folded back into the file at once.
+      const migrated = logs.lines.filter((line) => line.text.includes("migrated"));
+      assertEquals(migrated.map((line) => [line.level, line.properties["from"]]), [
+        ["info", version],
+      ]);
+      // (200 rows rewritten: ~500 KB in the WAL without; the key check's insert follows it.)
+      assert(statSync(`${path}-wal`).size < 64 * 1024, `WAL ${statSync(`${path}-wal`).size} B`);
       try {
         assertEquals((await store.findSessionsBySid("sso-9")).map((s) => s.sessionId), [
           "kept",
