@@ -63,6 +63,12 @@ interface SessionPut {
   session: Session;
 }
 
+/** The sessions one transaction has written so far, and whether it read the data version. */
+interface SessionBatch {
+  written: Set<string>;
+  versionRead: boolean;
+}
+
 /**
  * Entries whose `expiresAt` lies before `now()` are absent to every read even before `sweep`
  * removes them; deletes report what they removed, expired or not.
@@ -140,14 +146,11 @@ export class SqliteStore implements SessionStore {
     this.#assertOpen();
     try {
       const errors = this.#transaction(() => {
-        // Under the write lock: a commit of another connection since the cache was filled
-        // clears it here, so a cached session still has the refresh token its row holds.
-        if (items.some((item) => item.kind === "session")) this.#readDataVersion();
-        const written = new Set<string>();
+        const batch: SessionBatch = { written: new Set(), versionRead: false };
         return items.map((item) =>
           item.kind === "pending"
             ? this.#writeOnePending(item)
-            : this.#writeOneSession(item.session, written)
+            : this.#writeOneSession(item.session, batch)
         );
       });
       // Only what was committed: a failed commit throws before this.
@@ -267,19 +270,18 @@ export class SqliteStore implements SessionStore {
   }
 
   /**
-   * Writes one session of a batch; returns the error that refused it alone. `written`: the
-   * sessions this batch wrote before it. A session written again with only its cid and
+   * Writes one session of a batch; returns the error that refused it alone. A session written again with only its cid and
    * unindexed fields changed (a reconnect, a disconnect) updates just those, and keeps its
    * sealed refresh token: sealing it anew and the index entries were most of such a write's
    * CPU (bench/README.md, B5).
    */
-  #writeOneSession(session: Session, written: Set<string>): unknown {
+  #writeOneSession(session: Session, batch: SessionBatch): unknown {
     try {
       const id = session.sessionId;
       const data = JSON.stringify({ ...session, refreshToken: undefined });
       const cid = session.cid ?? null;
       if (
-        this.#onlyMoved(session, written) &&
+        this.#onlyMoved(session, batch) &&
         Number(this.#sql.moveSession.run(cid, data, id).changes) === 1
       ) {
         return undefined;
@@ -312,10 +314,17 @@ export class SqliteStore implements SessionStore {
    * last changed) with the same refresh token, server, deadline, sid, subject and user name,
    * and no earlier put of this batch has written the row.
    */
-  #onlyMoved(session: Session, written: Set<string>): boolean {
+  #onlyMoved(session: Session, batch: SessionBatch): boolean {
     const id = session.sessionId;
-    if (written.has(id)) return false;
-    written.add(id);
+    if (batch.written.has(id)) return false;
+    batch.written.add(id);
+    if (!this.#cache.has(id)) return false;
+    // Under the write lock, once per batch: a commit of another connection since the cache was
+    // filled clears it here, so a session still cached is still what its row holds.
+    if (!batch.versionRead) {
+      batch.versionRead = true;
+      this.#readDataVersion();
+    }
     const row = this.#cache.get(id);
     return row !== undefined && row.refreshToken === session.refreshToken &&
       row.server === session.server && row.expiresAt === session.expiresAt &&
