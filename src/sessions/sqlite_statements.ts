@@ -54,7 +54,10 @@ export function prepareStatements(db: DatabaseSync) {
     getSession: prepare(
       "SELECT data, refresh_token FROM sessions WHERE session_id = ? AND expires_at >= ?",
     ),
-    listSessions: prepare("SELECT data, refresh_token FROM sessions WHERE expires_at >= ?"),
+    listSessionsAfter: prepare(
+      "SELECT rowid, data, refresh_token FROM sessions WHERE rowid > ? AND expires_at >= ? " +
+        "ORDER BY rowid LIMIT ?",
+    ),
     findSessionByCid: prepare(
       "SELECT session_id, data, refresh_token FROM sessions " +
         "WHERE server = ? AND cid = ? AND expires_at >= ? LIMIT 1",
@@ -77,7 +80,9 @@ export function prepareStatements(db: DatabaseSync) {
     findSessionsByUsername: prepare(
       "SELECT data, refresh_token FROM sessions WHERE username = ? AND expires_at >= ?",
     ),
-    listPending: prepare("SELECT data FROM pending WHERE expires_at >= ?"),
+    listPendingAfter: prepare(
+      "SELECT rowid, data FROM pending WHERE rowid > ? AND expires_at >= ? ORDER BY rowid LIMIT ?",
+    ),
     deleteSession: prepare("DELETE FROM sessions WHERE session_id = ?"),
     sessionExists: prepare("SELECT 1 FROM sessions WHERE session_id = ?"),
     countSessions: prepare("SELECT count(*) AS n FROM sessions"),
