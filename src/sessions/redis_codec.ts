@@ -6,6 +6,7 @@
  */
 import { Buffer } from "node:buffer";
 import { checkPendingLogin, checkSession } from "./entry_check.ts";
+import { LIST_CHUNK, nextTurn } from "./list_chunk.ts";
 import type { TokenCipher } from "./token_cipher.ts";
 import type { PendingLogin, Session, StoreTable } from "./types.ts";
 
@@ -93,6 +94,8 @@ export async function decodeAll<T>(
 ): Promise<T[]> {
   const entries: T[] = [];
   for (let i = 0; i + 1 < flat.length; i += 2) {
+    // A listing of the whole store: a turn of its own every LIST_CHUNK entries (list_chunk.ts).
+    if (i > 0 && i % (2 * LIST_CHUNK) === 0) await nextTurn();
     const entry = await decode([flat[i] ?? null, flat[i + 1] ?? null], cipher);
     if (entry !== undefined) entries.push(entry);
   }

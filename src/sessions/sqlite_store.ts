@@ -17,6 +17,7 @@
 import { setImmediate } from "node:timers";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { checkPendingLogin, checkSession } from "./entry_check.ts";
+import { LIST_CHUNK, nextTurn } from "./list_chunk.ts";
 import { sealPendingData } from "./pending_data.ts";
 import { checkStoreKey, decodePendingRow, decodeSessionRow, type Row } from "./sqlite_rows.ts";
 import { CACHE_LIMIT, frozenPending, PENDING_CACHE_LIMIT, SnapshotCache } from "./session_cache.ts";
@@ -43,12 +44,6 @@ import type {
 const WARM_CHUNK = 500;
 /** How long opening itself reads bound sessions before the rest goes to the background. */
 const WARM_AT_OPEN_MS = 250;
-/**
- * Rows a listing decodes per event-loop turn. Decoded in one turn, an admin listing of 100,000
- * sessions held up every REAUTH for 4.4 s on Deno (JSON, entry checks and the token's
- * decryption: 43 µs a session); a turn of these takes about 10 ms.
- */
-const LIST_CHUNK = 250;
 
 export interface SqliteStoreOptions extends StoreBounds {
   path: string;
@@ -457,7 +452,7 @@ export class SqliteStore implements SessionStore {
       for (const row of rows) entries.push(decode(row));
       if (rows.length < LIST_CHUNK) return entries;
       after = Number(rows[rows.length - 1]!["rowid"]);
-      await new Promise((resolve) => setImmediate(resolve));
+      await nextTurn();
     }
   }
 

@@ -3,11 +3,11 @@
  * listing of a large store does not hold up the REAUTHs arriving meanwhile; the list is still
  * every live entry, oldest row first.
  */
-import { setImmediate } from "node:timers";
 import { assert, assertEquals } from "../../support/assert.ts";
 import { SqliteStore } from "../../../src/sessions/sqlite_store.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
 import { pendingLogin, session, T0 } from "./fixtures.ts";
+import { turnsDuring } from "../../support/turns.ts";
 
 const COUNT = 1_100;
 
@@ -25,21 +25,6 @@ async function withStore(body: (store: SqliteStore) => Promise<void>) {
     await store.close();
     await Deno.remove(dir, { recursive: true });
   }
-}
-
-/** Runs `list` while counting the event-loop turns that pass before it resolves. */
-async function turnsDuring<T>(list: () => Promise<T>): Promise<{ result: T; turns: number }> {
-  let turns = 0;
-  let listing = true;
-  const tick = () => {
-    if (!listing) return;
-    turns++;
-    setImmediate(tick);
-  };
-  setImmediate(tick);
-  const result = await list();
-  listing = false;
-  return { result, turns };
 }
 
 Deno.test("listSessions() returns every live session, oldest first, over several event-loop turns", async () => {
