@@ -61,9 +61,9 @@ function configure(db: DatabaseSync, path: string, walLimit: number): void {
 }
 
 /**
- * Brings an existing file to this program's schema. A migration may rewrite every row (versions 2 to
- * 4 took 3.1 s for 100,000 sessions and 45 s for 1,000,000 on the bench machine), all of it into
- * the WAL: that is folded back into the file at once, not left to the first sweep.
+ * Brings an existing file to this program's schema. A migration may rewrite every row (versions
+ * 2 to 4 took 3.1 s for 100,000 sessions and 45 s for 1,000,000 on the bench machine), all of it
+ * into the WAL: that is folded back into the file at once, not left to the first sweep.
  */
 function migrateFile(db: DatabaseSync, path: string): void {
   const started = performance.now();

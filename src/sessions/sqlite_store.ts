@@ -271,10 +271,10 @@ export class SqliteStore implements SessionStore {
   }
 
   /**
-   * Writes one session of a batch; returns the error that refused it alone. A session written again with only its cid and
-   * unindexed fields changed (a reconnect, a disconnect) updates just those, and keeps its
-   * sealed refresh token: sealing it anew and the index entries were most of such a write's
-   * CPU (bench/README.md, B5).
+   * Writes one session of a batch; returns the error that refused it alone. A session written
+   * again with only its cid and unindexed fields changed (a reconnect, a disconnect) updates
+   * just those and keeps its sealed refresh token: sealing it anew and the index entries were
+   * most of such a write's CPU (bench/README.md, B5).
    */
   #writeOneSession(session: Session, batch: SessionBatch): unknown {
     try {
@@ -393,8 +393,10 @@ export class SqliteStore implements SessionStore {
     });
   }
 
-  /** The lists check no id (why: sqlite_rows.ts); reads by id do. */
-  /** In chunks, a turn each: not one snapshot; entries written meanwhile may or may not show. */
+  /**
+   * The lists check no id (why: sqlite_rows.ts); reads by id do. In chunks, a turn each: not one
+   * snapshot, so an entry written meanwhile may or may not show.
+   */
   listSessions(): Promise<Session[]> {
     return this.#listInChunks(this.#sql.listSessionsAfter, (row) => this.#decodeSession(row));
   }
