@@ -9,6 +9,7 @@ import { DatabaseSync } from "node:sqlite";
 import type { SessionsConfig } from "../../src/config/types.ts";
 import type { Secret } from "../../src/config/secret.ts";
 import { openSessionStore } from "../../src/sessions/open_store.ts";
+import { sessionData } from "../../src/sessions/session_data.ts";
 import { TokenCipher } from "../../src/sessions/token_cipher.ts";
 import { benchSession } from "./sessions.ts";
 
@@ -40,7 +41,7 @@ export async function bulkFill(
           session.server,
           session.cid ?? null,
           session.expiresAt,
-          JSON.stringify({ ...session, refreshToken: undefined }),
+          sessionData(session),
           await cipher.encryptToken(session.refreshToken!, session.sessionId),
           session.sid ?? null,
           session.subject,

@@ -7,6 +7,7 @@
 import { Buffer } from "node:buffer";
 import { checkPendingLogin, checkSession } from "./entry_check.ts";
 import { LIST_CHUNK, nextTurn } from "./list_chunk.ts";
+import { sessionData } from "./session_data.ts";
 import type { TokenCipher } from "./token_cipher.ts";
 import type { PendingLogin, Session, StoreTable } from "./types.ts";
 
@@ -49,11 +50,6 @@ export async function decodePending(
   }
   const login = checkRead(() => checkPendingLogin(fields, { expectedId }), "pending");
   return Object.freeze(login);
-}
-
-/** A session's plain fields as stored: everything but its refresh token. */
-export function sessionData(session: Session): string {
-  return JSON.stringify({ ...session, refreshToken: undefined });
 }
 
 export async function encodeSession(

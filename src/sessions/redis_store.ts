@@ -24,9 +24,9 @@ import {
   decodeSession,
   encodePending,
   encodeSession,
-  sessionData,
   type StoredFields,
 } from "./redis_codec.ts";
+import { sessionData } from "./session_data.ts";
 import { classifyRedisError } from "./redis_connection.ts";
 import { DecodedSessions } from "./redis_decoded.ts";
 import { CALL_BATCH, CallBatcher } from "./redis_call_batch.ts";
@@ -75,16 +75,7 @@ type PendingArgs = [string, string, string, string, string, string, string | Buf
  * sid, username, data, secret, version, version whose secret to keep.
  */
 type SessionArgs = [
-  string,
-  string,
-  string,
-  string,
-  string,
-  string,
-  string,
-  string,
-  string,
-  string,
+  ...[string, string, string, string, string, string, string, string, string, string],
   string | Buffer,
   string,
   string,

@@ -81,9 +81,9 @@ function userVersion(db: DatabaseSync): number {
 
 /**
  * Brings the file to SCHEMA_VERSION (`target`: an older version, for tests that make the file
- * of an earlier program). Runs under an immediate (write) transaction and re-reads
- * the version inside it, so two processes opening a new file at once migrate it only once.
- * Returns the version the file had when this call migrated it (0: a new file), else undefined.
+ * of an earlier program). Runs under an immediate (write) transaction and re-reads the version
+ * inside it, so two processes opening a new file at once migrate it only once. Returns the
+ * version the file had when this call migrated it (0: a new file), else undefined.
  */
 export function migrate(
   db: DatabaseSync,
@@ -104,12 +104,15 @@ export function migrate(
   try {
     const found = userVersion(db);
     refuseNewer(found);
-    for (let version = found; version < target; version++) {
-      db.exec(MIGRATIONS[version] ?? "");
+    const migrating = found < target;
+    if (migrating) {
+      for (let version = found; version < target; version++) {
+        db.exec(MIGRATIONS[version] ?? "");
+      }
+      db.exec(`PRAGMA user_version = ${target}`);
     }
-    db.exec(`PRAGMA user_version = ${Math.max(found, target)}`);
     db.exec("COMMIT");
-    return found < target ? found : undefined;
+    return migrating ? found : undefined;
   } catch (error) {
     db.exec("ROLLBACK");
     throw error;

@@ -19,6 +19,7 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { checkPendingLogin, checkSession } from "./entry_check.ts";
 import { LIST_CHUNK, nextTurn } from "./list_chunk.ts";
 import { sealPendingData } from "./pending_data.ts";
+import { sessionData } from "./session_data.ts";
 import { checkStoreKey, decodePendingRow, decodeSessionRow, type Row } from "./sqlite_rows.ts";
 import { CACHE_LIMIT, frozenPending, PENDING_CACHE_LIMIT, SnapshotCache } from "./session_cache.ts";
 import { BUSY_TIMEOUT_MS, openDatabaseFile } from "./sqlite_file.ts";
@@ -279,7 +280,7 @@ export class SqliteStore implements SessionStore {
   #writeOneSession(session: Session, batch: SessionBatch): unknown {
     try {
       const id = session.sessionId;
-      const data = JSON.stringify({ ...session, refreshToken: undefined });
+      const data = sessionData(session);
       const cid = session.cid ?? null;
       if (
         this.#onlyMoved(session, batch) &&
