@@ -33,6 +33,7 @@ import { CALL_BATCH, CallBatcher } from "./redis_call_batch.ts";
 import { randomToken } from "../random_token.ts";
 import { type ScriptName, SCRIPTS } from "./redis_scripts.ts";
 import { CACHE_LIMIT } from "./session_cache.ts";
+import { LIST_CHUNK } from "./list_chunk.ts";
 import { checkMaxEntries, type StoreBounds, StoreFullReporter } from "./store_full.ts";
 import type { TokenCipher } from "./token_cipher.ts";
 import type {
@@ -194,10 +195,8 @@ export class RedisStore implements SessionStore {
     return Number(await this.#call("deletePendingByCid", [server, String(cid)]));
   }
 
-  async listPending(): Promise<PendingLogin[]> {
-    this.#assertOpen();
-    const flat = await this.#call("listPending", [String(this.#now())]) as Flat;
-    return await decodeAll(flat, decodePending, this.#cipher);
+  listPending(): Promise<PendingLogin[]> {
+    return this.#listInPages("listPending", decodePending, (login) => login.id);
   }
 
   async putSession(session: Session): Promise<void> {
@@ -318,10 +317,8 @@ export class RedisStore implements SessionStore {
     return await this.#call("deleteSession", [sessionId]) === 1;
   }
 
-  async listSessions(): Promise<Session[]> {
-    this.#assertOpen();
-    const flat = await this.#call("listSessions", [String(this.#now())]) as Flat;
-    return await decodeAll(flat, decodeSession, this.#cipher);
+  listSessions(): Promise<Session[]> {
+    return this.#listInPages("listSessions", decodeSession, (session) => session.sessionId);
   }
 
   async listBindings(server: string): Promise<ClientBinding[]> {
@@ -395,6 +392,34 @@ export class RedisStore implements SessionStore {
     ]);
     clearTimeout(timer);
     this.#client.disconnect();
+  }
+
+  /**
+   * The whole store in pages of LIST_CHUNK, one script call each (redis_scripts.ts, list_page),
+   * so no call holds Redis for long. An entry written again meanwhile may come twice: the
+   * later copy is kept.
+   */
+  async #listInPages<T>(
+    script: "listPending" | "listSessions",
+    decode: (fields: StoredFields, cipher: TokenCipher) => Promise<T | undefined>,
+    idOf: (entry: T) => string,
+  ): Promise<T[]> {
+    this.#assertOpen();
+    const entries = new Map<string, T>();
+    let cursor: [Buffer | string, Buffer | string] = ["", ""];
+    do {
+      const page = await this.#call(script, [
+        String(this.#now()),
+        ...cursor,
+        String(LIST_CHUNK),
+      ]) as Flat;
+      for (const entry of await decodeAll(page.slice(2), decode, this.#cipher)) {
+        entries.delete(idOf(entry));
+        entries.set(idOf(entry), entry);
+      }
+      cursor = [page[0] ?? "", page[1] ?? ""];
+    } while (cursor[1].length > 0);
+    return [...entries.values()];
   }
 
   async #findInIndex(index: string): Promise<Session[]> {

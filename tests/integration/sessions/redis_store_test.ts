@@ -8,6 +8,7 @@ import type { Redis } from "ioredis";
 import type { RedisSettings } from "../../../src/config/types.ts";
 import { connectRedis } from "../../../src/sessions/redis_connection.ts";
 import { CALL_BATCH } from "../../../src/sessions/redis_call_batch.ts";
+import { LIST_CHUNK } from "../../../src/sessions/list_chunk.ts";
 import { SCRIPTS } from "../../../src/sessions/redis_scripts.ts";
 import { RedisStore, SESSION_GRACE_MS } from "../../../src/sessions/redis_store.ts";
 import { StoreFullError } from "../../../src/sessions/store_full.ts";
@@ -17,6 +18,7 @@ import { MINUTE, pendingLogin, session, T0 } from "../../unit/sessions/fixtures.
 import { RedisServer } from "../../support/redis_server.ts";
 
 const KEY = new Uint8Array(32).fill(7);
+type ListCall = (this: unknown, ...args: unknown[]) => Promise<Array<Buffer | null>>;
 let server: RedisServer | undefined;
 let prefixes = 0;
 
@@ -706,6 +708,117 @@ Deno.test("RedisStore: sweep() removes expired sessions with their index entries
     assertEquals(await client.smembers(`${config.keyPrefix}sn:alice`), ["live"]);
   } finally {
     await store.close();
+  }
+});
+
+Deno.test("RedisStore: listings go one page of LIST_CHUNK per script call, each live entry once", async () => {
+  const config = settings((await sharedServer()).url);
+  let time = T0;
+  const { store, client } = await openStore(config, { now: () => time, maxEntries: 2_000 });
+  const monitor = await watchCommands(client);
+  try {
+    const count = 2 * LIST_CHUNK + 10;
+    // Two expiries, so that pages cross from one score to the next; a few expired ones.
+    const expiry = (i: number) => T0 + (i % 2 === 0 ? 8 : 9) * 60 * MINUTE;
+    await Promise.all([
+      ...Array.from(
+        { length: count },
+        (_, i) => store.putSession(session({ sessionId: `s${i}`, cid: i, expiresAt: expiry(i) })),
+      ),
+      ...Array.from(
+        { length: count },
+        (_, i) => store.putPending(pendingLogin({ id: `p${i}`, cid: i, expiresAt: expiry(i) })),
+      ),
+      ...["gone-1", "gone-2"].map((id, i) =>
+        store.putSession(session({ sessionId: id, cid: 9_000 + i, expiresAt: T0 + MINUTE }))
+      ),
+      store.putPending(pendingLogin({ id: "gone-p", cid: 9_100, expiresAt: T0 + MINUTE })),
+    ]);
+    time = T0 + 2 * MINUTE;
+    await monitor.settled();
+    monitor.commands.length = 0;
+    const sessions = await store.listSessions();
+    await monitor.settled();
+    assertEquals(monitor.scriptCalls(), 3, monitor.names().join(" "));
+    assertEquals(
+      sessions.map((s) => s.sessionId).sort(),
+      Array.from({ length: count }, (_, i) => `s${i}`).sort(),
+    );
+    assertEquals(
+      sessions.find((s) => s.sessionId === "s7"),
+      session({
+        sessionId: "s7",
+        cid: 7,
+        expiresAt: expiry(7),
+      }),
+    );
+    monitor.commands.length = 0;
+    const logins = await store.listPending();
+    await monitor.settled();
+    assertEquals(monitor.scriptCalls(), 3, monitor.names().join(" "));
+    assertEquals(
+      logins.map((l) => l.id).sort(),
+      Array.from({ length: count }, (_, i) => `p${i}`).sort(),
+    );
+  } finally {
+    monitor.stop();
+    await store.close();
+  }
+});
+
+Deno.test("RedisStore: an entry written again or removed between a listing's pages leaves none out and none twice", async () => {
+  const config = settings((await sharedServer()).url);
+  const count = 2 * LIST_CHUNK + 10;
+  const later = T0 + 10 * 60 * MINUTE;
+  // What another bridge does once the first page is read; `cursor` is that page's last id.
+  const changes: Record<string, (other: RedisStore, cursor: string) => Promise<unknown>> = {
+    "the page's last entry removed": (other, cursor) => other.deleteSession(cursor),
+    "the page's last entry moved to a later expiry": (other, cursor) =>
+      other.putSession(session({ sessionId: cursor, cid: 9_999, expiresAt: later })),
+    "an entry of the page moved to a later expiry": (other) =>
+      other.putSession(session({ sessionId: "s0", cid: 9_999, expiresAt: later })),
+  };
+  for (const [name, change] of Object.entries(changes)) {
+    const one = await openStore(config, { maxEntries: 2_000 });
+    const two = await openStore(config, { maxEntries: 2_000 });
+    try {
+      const expiry = (i: number) => T0 + (i % 2 === 0 ? 8 : 9) * 60 * MINUTE;
+      await Promise.all(
+        Array.from(
+          { length: count },
+          (_, i) =>
+            one.store.putSession(session({ sessionId: `s${i}`, cid: i, expiresAt: expiry(i) })),
+        ),
+      );
+      const scripts = one.client as unknown as Record<string, ListCall>;
+      const list = scripts["listSessionsBuffer"]!;
+      let pages = 0;
+      let changed = "";
+      // ioredis calls the command again on its auto-pipeline, which copies it: only the
+      // client's own call is a page.
+      scripts["listSessionsBuffer"] = async function (this: unknown, ...args) {
+        const page = await list.apply(this, args);
+        if (this === one.client && ++pages === 1) {
+          changed = String(page[1]);
+          await change(two.store, changed);
+        }
+        return page;
+      };
+      const listed = (await one.store.listSessions()).map((s) => s.sessionId);
+      const stored = await two.client.zrange(`${config.keyPrefix}sz`, "0", "-1");
+      // Listed before it was removed, the removed entry stays in the listing.
+      if (name.includes("removed")) stored.push(changed);
+      assertEquals(listed.slice().sort(), stored.sort(), name);
+      assertEquals(new Set(listed).size, listed.length, `${name}: listed twice`);
+      if (name.includes(" moved ")) {
+        const moved = name.startsWith("an entry") ? "s0" : changed;
+        const entry = (await one.store.listSessions()).find((s) => s.sessionId === moved);
+        assertEquals(entry?.expiresAt, later, name);
+      }
+    } finally {
+      await one.store.close();
+      await two.store.close();
+    }
   }
 });
 
