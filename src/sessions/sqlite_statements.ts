@@ -65,10 +65,15 @@ export function prepareStatements(db: DatabaseSync) {
     listBindings: prepare(
       "SELECT session_id, cid FROM sessions WHERE server = ? AND cid IS NOT NULL AND expires_at >= ?",
     ),
+    // One server's bound sessions after a cursor, in the client index's order, so that the
+    // index's range skips the unbound ones. Walked by rowid instead, the warm-up read every row
+    // of the table: 1.6 s of blocked start-up with 1,000,000 sessions, 10,000 of them bound.
     boundSessionsAfter: prepare(
-      "SELECT rowid, session_id, data, refresh_token FROM sessions " +
-        "WHERE rowid > ? AND cid IS NOT NULL AND expires_at >= ? ORDER BY rowid LIMIT ?",
+      "SELECT rowid, cid, expires_at, session_id, data, refresh_token FROM sessions " +
+        "WHERE server = ? AND (cid, expires_at, rowid) > (?, ?, ?) AND expires_at >= ? " +
+        "ORDER BY cid, expires_at, rowid LIMIT ?",
     ),
+    serverAfter: prepare("SELECT server FROM sessions WHERE server > ? ORDER BY server LIMIT 1"),
     dataVersion: prepare("PRAGMA data_version"),
     checkpoint: prepare("PRAGMA wal_checkpoint(PASSIVE)"),
     findSessionsBySid: prepare(

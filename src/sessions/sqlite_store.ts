@@ -46,6 +46,19 @@ const WARM_CHUNK = 500;
 /** How long opening itself reads bound sessions before the rest goes to the background. */
 const WARM_AT_OPEN_MS = 250;
 
+/** The last bound session warmed: its place in the client index `(server, cid, expires_at)`. */
+interface BoundCursor {
+  server: string;
+  cid: number;
+  expiresAt: number;
+  rowid: number;
+}
+/**
+ * Before every bound session of the first server (no server is named ""): a cid is never
+ * negative, and an unbound session's NULL cid fails the comparison.
+ */
+const FIRST_BOUND: BoundCursor = { server: "", cid: -1, expiresAt: 0, rowid: 0 };
+
 export interface SqliteStoreOptions extends StoreBounds {
   path: string;
   cipher: TokenCipher;
@@ -123,7 +136,7 @@ export class SqliteStore implements SessionStore {
     try {
       const store = new SqliteStore(db, options);
       await checkStoreKey(store.#sql, store.#cipher, options.path);
-      store.#warmBound(0, 0, performance.now() + WARM_AT_OPEN_MS);
+      store.#warmBound(FIRST_BOUND, 0, performance.now() + WARM_AT_OPEN_MS);
       return store;
     } catch (error) {
       db.close();
@@ -361,13 +374,21 @@ export class SqliteStore implements SessionStore {
    * the rest follow in the background, WARM_CHUNK per turn. Stops at the cache limit and at
    * close.
    */
-  #warmBound(afterRowid = 0, warmed = 0, until = 0): void {
-    let after = afterRowid;
+  #warmBound(after: BoundCursor = FIRST_BOUND, warmed = 0, until = 0): void {
+    let cursor: BoundCursor | undefined = after;
     let count = warmed;
     do {
       if (this.#closed || count >= CACHE_LIMIT) return;
       this.#readDataVersion();
-      const rows = this.#sql.boundSessionsAfter.all(after, this.#now(), WARM_CHUNK);
+      const { server, cid, expiresAt, rowid } = cursor;
+      const rows = this.#sql.boundSessionsAfter.all(
+        server,
+        cid,
+        expiresAt,
+        rowid,
+        this.#now(),
+        WARM_CHUNK,
+      );
       for (const row of rows) {
         const sessionId = String(row["session_id"]);
         if (this.#cache.has(sessionId)) continue;
@@ -378,11 +399,21 @@ export class SqliteStore implements SessionStore {
           // An unreadable row is reported when a client asks for it, not here.
         }
       }
-      if (rows.length < WARM_CHUNK) return;
-      after = Number(rows[rows.length - 1]!["rowid"]);
       count += rows.length;
-    } while (performance.now() < until);
-    setImmediate(() => this.#warmBound(after, count));
+      cursor = this.#nextBound(server, rows);
+    } while (cursor !== undefined && performance.now() < until);
+    if (cursor !== undefined) setImmediate(() => this.#warmBound(cursor, count));
+  }
+
+  /** Where the warm-up goes on after a chunk of `server`: the next row, or the next server. */
+  #nextBound(server: string, rows: Row[]): BoundCursor | undefined {
+    const last = rows.at(-1);
+    if (rows.length === WARM_CHUNK && last !== undefined) {
+      const [cid, expiresAt, rowid] = [last["cid"], last["expires_at"], last["rowid"]].map(Number);
+      return { server, cid: cid!, expiresAt: expiresAt!, rowid: rowid! };
+    }
+    const next = this.#sql.serverAfter.get(server)?.["server"];
+    return typeof next === "string" ? { ...FIRST_BOUND, server: next } : undefined;
   }
 
   deleteSession(sessionId: string): Promise<boolean> {
