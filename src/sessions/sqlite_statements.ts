@@ -62,8 +62,11 @@ export function prepareStatements(db: DatabaseSync) {
       "SELECT session_id, data, refresh_token FROM sessions " +
         "WHERE server = ? AND cid = ? AND expires_at >= ? LIMIT 1",
     ),
-    listBindings: prepare(
-      "SELECT session_id, cid FROM sessions WHERE server = ? AND cid IS NOT NULL AND expires_at >= ?",
+    // As boundSessionsAfter, without the entries: a chunk of a server's bindings per turn.
+    bindingsAfter: prepare(
+      "SELECT rowid, cid, expires_at, session_id FROM sessions " +
+        "WHERE server = ? AND (cid, expires_at, rowid) > (?, ?, ?) AND expires_at >= ? " +
+        "ORDER BY cid, expires_at, rowid LIMIT ?",
     ),
     // One server's bound sessions after a cursor, in the client index's order, so that the
     // index's range skips the unbound ones. Walked by rowid instead, the warm-up read every row

@@ -4,7 +4,7 @@
  * every live entry, oldest row first.
  */
 import { assert, assertEquals } from "../../support/assert.ts";
-import { SqliteStore } from "../../../src/sessions/sqlite_store.ts";
+import { BINDINGS_CHUNK, SqliteStore } from "../../../src/sessions/sqlite_store.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
 import { pendingLogin, session, T0 } from "./fixtures.ts";
 import { turnsDuring } from "../../support/turns.ts";
@@ -50,6 +50,28 @@ Deno.test("listPending() returns every live login, oldest first, over several ev
     assertEquals(result.length, COUNT);
     assertEquals(result.at(-1)?.id, `login-${COUNT - 1}`);
     assert(Object.isFrozen(result[0]));
+    assert(turns >= 3, `${turns} turns passed during the listing`);
+  });
+});
+
+Deno.test("listBindings() returns every live binding of the server, each once, over several event-loop turns", async () => {
+  await withStore(async (store) => {
+    const count = 3 * BINDINGS_CHUNK + 10;
+    const expected: Array<{ sessionId: string; cid: number }> = [];
+    for (let i = 0; i < count; i++) {
+      // Two sessions per cid after the first (a cid of an earlier OpenVPN run), so that a pair
+      // straddles the end of each chunk.
+      const cid = Math.floor((i + 1) / 2);
+      await store.putSession(session({ sessionId: `b-${i}`, cid, expiresAt: T0 + 60_000 + i }));
+      expected.push({ sessionId: `b-${i}`, cid });
+    }
+    await store.putSession(session({ sessionId: "away", cid: undefined }));
+    await store.putSession(session({ sessionId: "gone", cid: 5, expiresAt: T0 - 1 }));
+    await store.putSession(session({ sessionId: "elsewhere", server: "vpn2", cid: 5 }));
+    const { result, turns } = await turnsDuring(() => store.listBindings("vpn1"));
+    const byId = (a: { sessionId: string }, b: { sessionId: string }) =>
+      a.sessionId < b.sessionId ? -1 : 1;
+    assertEquals(result.slice().sort(byId), expected.sort(byId));
     assert(turns >= 3, `${turns} turns passed during the listing`);
   });
 });

@@ -6,7 +6,7 @@
 import { setImmediate } from "node:timers";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { assertEquals, assertMatch, assertRejects } from "../../support/assert.ts";
-import { SqliteStore } from "../../../src/sessions/sqlite_store.ts";
+import { SqliteStore, WARM_CHUNK } from "../../../src/sessions/sqlite_store.ts";
 import { prepareStatements } from "../../../src/sessions/sqlite_statements.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
 import type { Session } from "../../../src/sessions/types.ts";
@@ -72,9 +72,13 @@ Deno.test("opening reads the bound sessions into the cache; an unreadable one do
 });
 
 Deno.test("the rest is read in the background, and a store closed meanwhile reads nothing more", async () => {
-  // More bound sessions than one chunk (500), and a first decode slower than the time opening
-  // may spend (250 ms): the rest is left to the background.
-  const sessions = Array.from({ length: 600 }, (_, i) => session({ sessionId: `s-${i}`, cid: i }));
+  // More bound sessions than one chunk, and a first decode slower than the time opening may
+  // spend (250 ms): the rest is left to the background.
+  const count = WARM_CHUNK + 100;
+  const sessions = Array.from(
+    { length: count },
+    (_, i) => session({ sessionId: `s-${i}`, cid: i }),
+  );
   await withFile(sessions, async (path) => {
     const open = async () => {
       const { cipher, counter } = await countingCipher((count) => {
@@ -85,23 +89,23 @@ Deno.test("the rest is read in the background, and a store closed meanwhile read
         }
       });
       const store = await SqliteStore.open({ path, cipher, maxEntries: 1000, now: () => T0 });
-      assertEquals(counter.opened, 500, "opening read one chunk, then ran out of time");
+      assertEquals(counter.opened, WARM_CHUNK, "opening read one chunk, then ran out of time");
       return { store, counter };
     };
     const left = await open();
     for (let i = 0; i < 3; i++) await nextTurn();
-    assertEquals(left.counter.opened, 600, "the background read the rest");
+    assertEquals(left.counter.opened, count, "the background read the rest");
     await left.store.close();
 
     const closed = await open();
     await closed.store.close();
     for (let i = 0; i < 3; i++) await nextTurn();
-    assertEquals(closed.counter.opened, 500);
+    assertEquals(closed.counter.opened, WARM_CHUNK);
   });
 });
 
 Deno.test("opening warms the bound sessions of every server, chunk after chunk, each once", async () => {
-  // Three servers, the middle one with more than two chunks (500 each) and some cids bound to
+  // Three servers, the middle one with more than two chunks and some cids bound to
   // two sessions (a client id of an earlier OpenVPN run), plus unbound and expired sessions.
   const sessions: Session[] = [];
   const bound = (server: string, count: number) => {
@@ -114,7 +118,7 @@ Deno.test("opening warms the bound sessions of every server, chunk after chunk, 
     }
   };
   bound("a", 3);
-  bound("vpn1", 1_100);
+  bound("vpn1", 2 * WARM_CHUNK + 100);
   bound("z", 1);
   for (let i = 0; i < 20; i++) {
     sessions.push(session({ sessionId: `away-${i}`, server: "vpn1", cid: undefined }));
