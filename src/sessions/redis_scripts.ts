@@ -284,10 +284,15 @@ return out
 /** ARGV: P, now, cursor score, cursor id, limit: one page of live sessions (list_page). */
 const LIST_SESSIONS = `return list_page('sz', 's:', 'd', 't')`;
 
-/** ARGV: P, server, now. Returns [sessionId, cid, ...] of the live bound sessions. */
+/**
+ * ARGV: P, server, now, cursor ('0' for the first page), page size. One page of the live bound
+ * sessions of a server, through HSCAN of its bindings (in one call, 100,000 of them held
+ * Redis for 360-780 ms): [next cursor ('0' after the last page), sessionId, cid, ...]. A
+ * binding may come in two pages; one present throughout comes in at least one.
+ */
 const LIST_BINDINGS = `
-local bound = redis.call('HGETALL', P .. 'sb:' .. ARGV[2])
-local out = {}
+local page = redis.call('HSCAN', P .. 'sb:' .. ARGV[2], ARGV[4], 'COUNT', ARGV[5])
+local bound, out = page[2], { page[1] }
 for i = 1, #bound, 2 do
   local score = redis.call('ZSCORE', P .. 'sz', bound[i + 1])
   if score and tonumber(score) >= tonumber(ARGV[3]) then

@@ -33,7 +33,7 @@ import { CALL_BATCH, CallBatcher } from "./redis_call_batch.ts";
 import { randomToken } from "../random_token.ts";
 import { type ScriptName, SCRIPTS } from "./redis_scripts.ts";
 import { CACHE_LIMIT } from "./session_cache.ts";
-import { LIST_CHUNK } from "./list_chunk.ts";
+import { BINDINGS_CHUNK, LIST_CHUNK } from "./list_chunk.ts";
 import { checkMaxEntries, type StoreBounds, StoreFullReporter } from "./store_full.ts";
 import type { TokenCipher } from "./token_cipher.ts";
 import type {
@@ -321,14 +321,25 @@ export class RedisStore implements SessionStore {
     return this.#listInPages("listSessions", decodeSession, (session) => session.sessionId);
   }
 
+  /** A page of BINDINGS_CHUNK per script call (redis_scripts.ts); one per cid. */
   async listBindings(server: string): Promise<ClientBinding[]> {
     this.#assertOpen();
-    const flat = await this.#call("listBindings", [server, String(this.#now())]) as Flat;
-    const bindings: ClientBinding[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) {
-      bindings.push({ sessionId: String(flat[i]), cid: Number(String(flat[i + 1])) });
-    }
-    return bindings;
+    const byCid = new Map<number, ClientBinding>();
+    let cursor = "0";
+    do {
+      const page = await this.#call("listBindings", [
+        server,
+        String(this.#now()),
+        cursor,
+        String(BINDINGS_CHUNK),
+      ]) as Flat;
+      cursor = String(page[0]);
+      for (let i = 1; i + 1 < page.length; i += 2) {
+        const cid = Number(String(page[i + 1]));
+        byCid.set(cid, { sessionId: String(page[i]), cid });
+      }
+    } while (cursor !== "0");
+    return [...byCid.values()];
   }
 
   async countLive(server: string): Promise<LiveCounts> {

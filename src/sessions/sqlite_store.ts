@@ -17,7 +17,7 @@
 import { setImmediate } from "node:timers";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { checkPendingLogin, checkSession } from "./entry_check.ts";
-import { LIST_CHUNK, nextTurn } from "./list_chunk.ts";
+import { BINDINGS_CHUNK, LIST_CHUNK, nextTurn } from "./list_chunk.ts";
 import { sealPendingData } from "./pending_data.ts";
 import { sessionData } from "./session_data.ts";
 import { checkStoreKey, decodePendingRow, decodeSessionRow, type Row } from "./sqlite_rows.ts";
@@ -61,8 +61,6 @@ interface BoundCursor {
  * negative, and an unbound session's NULL cid fails the comparison.
  */
 const FIRST_BOUND: BoundCursor = { server: "", cid: -1, expiresAt: 0, rowid: 0 };
-/** A server's bindings read per event-loop turn (2-3 ms; see listBindings). */
-export const BINDINGS_CHUNK = 500;
 
 /** The cursor after the last of `rows` (bound sessions of `server`, in client index order). */
 function boundCursorAfter(server: string, rows: Row[]): BoundCursor {
@@ -460,10 +458,7 @@ export class SqliteStore implements SessionStore {
     });
   }
 
-  /**
-   * BINDINGS_CHUNK per event-loop turn: read at once, 100,000 bindings (a reconnect to
-   * OpenVPN, a re-check pass) held up every REAUTH for 350-470 ms.
-   */
+  /** BINDINGS_CHUNK per event-loop turn (list_chunk.ts), through the client index. */
   async listBindings(server: string): Promise<ClientBinding[]> {
     const bindings: ClientBinding[] = [];
     let after: BoundCursor | undefined = { ...FIRST_BOUND, server };

@@ -120,7 +120,10 @@ export interface SessionStore {
   findSessionByCid(server: string, cid: number): Promise<Session | undefined>;
   deleteSession(sessionId: string): Promise<boolean>;
   listSessions(): Promise<Session[]>;
-  /** The live sessions of a server that are bound to a cid (cheap: no tokens decrypted). */
+  /**
+   * The live sessions of a server that are bound to a cid (cheap: no tokens decrypted). Read in
+   * chunks (list_chunk.ts), so a binding made or moved meanwhile may or may not show.
+   */
   listBindings(server: string): Promise<ClientBinding[]>;
   /** The live sessions of one IdP SSO session (back-channel logout by `sid`). */
   findSessionsBySid(sid: string): Promise<Session[]>;

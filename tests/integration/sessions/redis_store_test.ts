@@ -8,7 +8,7 @@ import type { Redis } from "ioredis";
 import type { RedisSettings } from "../../../src/config/types.ts";
 import { connectRedis } from "../../../src/sessions/redis_connection.ts";
 import { CALL_BATCH } from "../../../src/sessions/redis_call_batch.ts";
-import { LIST_CHUNK } from "../../../src/sessions/list_chunk.ts";
+import { BINDINGS_CHUNK, LIST_CHUNK } from "../../../src/sessions/list_chunk.ts";
 import { SCRIPTS } from "../../../src/sessions/redis_scripts.ts";
 import { RedisStore, SESSION_GRACE_MS } from "../../../src/sessions/redis_store.ts";
 import { StoreFullError } from "../../../src/sessions/store_full.ts";
@@ -819,6 +819,38 @@ Deno.test("RedisStore: an entry written again or removed between a listing's pag
       await one.store.close();
       await two.store.close();
     }
+  }
+});
+
+Deno.test("RedisStore: listBindings() reads a server's bindings a page per script call, each live one once", async () => {
+  const config = settings((await sharedServer()).url);
+  let time = T0;
+  const { store, client } = await openStore(config, { now: () => time, maxEntries: 4_000 });
+  const monitor = await watchCommands(client);
+  try {
+    const count = 3 * BINDINGS_CHUNK + 10;
+    await Promise.all([
+      ...Array.from(
+        { length: count },
+        (_, i) => store.putSession(session({ sessionId: `b${i}`, cid: i })),
+      ),
+      store.putSession(session({ sessionId: "away", cid: undefined })),
+      store.putSession(session({ sessionId: "gone", cid: count, expiresAt: T0 + MINUTE })),
+      store.putSession(session({ sessionId: "elsewhere", server: "vpn2", cid: 1 })),
+    ]);
+    time = T0 + 2 * MINUTE;
+    await monitor.settled();
+    monitor.commands.length = 0;
+    const bindings = await store.listBindings("vpn1");
+    await monitor.settled();
+    assert(monitor.scriptCalls() >= 3, monitor.names().join(" "));
+    assertEquals(
+      bindings.sort((a, b) => a.cid - b.cid),
+      Array.from({ length: count }, (_, i) => ({ sessionId: `b${i}`, cid: i })),
+    );
+  } finally {
+    monitor.stop();
+    await store.close();
   }
 });
 

@@ -4,7 +4,8 @@
  * every live entry, oldest row first.
  */
 import { assert, assertEquals } from "../../support/assert.ts";
-import { BINDINGS_CHUNK, SqliteStore } from "../../../src/sessions/sqlite_store.ts";
+import { SqliteStore } from "../../../src/sessions/sqlite_store.ts";
+import { BINDINGS_CHUNK } from "../../../src/sessions/list_chunk.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
 import { pendingLogin, session, T0 } from "./fixtures.ts";
 import { turnsDuring } from "../../support/turns.ts";
