@@ -4,7 +4,7 @@
  * leave through here.
  */
 import type { Revocation } from "../bridge/revocation.ts";
-import type { PendingLogin, Session, SessionStore } from "../sessions/types.ts";
+import type { ListedSession, PendingLogin, SessionStore } from "../sessions/types.ts";
 import type { ControlRequest, ControlResponse, LoginRow, SessionRow } from "./protocol.ts";
 
 export interface ControlDeps {
@@ -15,7 +15,7 @@ export interface ControlDeps {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-function sessionRow(session: Session): SessionRow {
+function sessionRow(session: ListedSession): SessionRow {
   return {
     sessionId: session.sessionId,
     username: session.username,

@@ -13,6 +13,7 @@
  */
 import type {
   ClientBinding,
+  ListedSession,
   LiveCounts,
   PendingLogin,
   Session,
@@ -173,7 +174,7 @@ class WatchedStore implements SessionStore {
   findSessionsByUsername(username: string): Promise<Session[]> {
     return this.#store.findSessionsByUsername(username);
   }
-  listSessions(): Promise<Session[]> {
+  listSessions(): Promise<ListedSession[]> {
     return this.#store.listSessions();
   }
   listBindings(server: string): Promise<ClientBinding[]> {

@@ -3,10 +3,12 @@
  * ends. Refresh tokens stay unencrypted, as they never leave the process.
  */
 import { checkPendingLogin, checkSession, samePendingKeys } from "./entry_check.ts";
+import { listedSession } from "./session_data.ts";
 import { SharedValues } from "./shared_values.ts";
 import { checkMaxEntries, type StoreBounds, StoreFullReporter } from "./store_full.ts";
 import type {
   ClientBinding,
+  ListedSession,
   LiveCounts,
   PendingLogin,
   Session,
@@ -113,8 +115,8 @@ export class MemoryStore implements SessionStore {
     return this.#run(() => this.#sessions.delete(sessionId));
   }
 
-  listSessions(): Promise<Session[]> {
-    return this.#liveSessions(() => true);
+  async listSessions(): Promise<ListedSession[]> {
+    return (await this.#liveSessions(() => true)).map(listedSession);
   }
 
   countLive(server: string): Promise<LiveCounts> {

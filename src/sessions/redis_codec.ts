@@ -80,19 +80,23 @@ export async function decodeSession(
 }
 
 /**
- * Decodes a flat [data, secret, data, secret, ...] list as scripts return it. No id was asked
- * for: each entry is served as the id its JSON names (as the file store's lists, sqlite_rows.ts).
+ * Decodes a flat [data, secret, data, secret, ...] list as scripts return it, or [data, data,
+ * ...] with `withSecrets` false (a session listing, no tokens). No id was asked for: each entry
+ * is served as the id its JSON names (as the file store's lists, sqlite_rows.ts).
  */
 export async function decodeAll<T>(
   flat: Array<Buffer | null>,
   decode: (fields: StoredFields, cipher: TokenCipher) => Promise<T | undefined>,
   cipher: TokenCipher,
+  withSecrets = true,
 ): Promise<T[]> {
+  const stride = withSecrets ? 2 : 1;
   const entries: T[] = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) {
+  for (let i = 0; i + stride - 1 < flat.length; i += stride) {
     // A listing of the whole store: a turn of its own every LIST_CHUNK entries (list_chunk.ts).
-    if (i > 0 && i % (2 * LIST_CHUNK) === 0) await nextTurn();
-    const entry = await decode([flat[i] ?? null, flat[i + 1] ?? null], cipher);
+    if (i > 0 && i % (stride * LIST_CHUNK) === 0) await nextTurn();
+    const secret = withSecrets ? flat[i + 1] ?? null : null;
+    const entry = await decode([flat[i] ?? null, secret], cipher);
     if (entry !== undefined) entries.push(entry);
   }
   return entries;

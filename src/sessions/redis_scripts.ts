@@ -82,10 +82,10 @@ end
 -- runs (one that read 100,000 sessions held it for 1.4-2 s and timed out). ARGV: P, now, the
 -- cursor (score and id of the last entry of the page before; '' for the first page), the page
 -- size. Pages run in expiry order, then by id (a zset's order). Returns the cursor of the next
--- page ('' '' after the last one), then fields a and b of each live entry of this page. A
+-- page ('' '' after the last one), then the fields named of each live entry of this page. A
 -- cursor entry gone or moved meanwhile restarts the page at its score: entries of that score
 -- come again (the caller drops repeats), none is skipped.
-local function list_page(zset_name, prefix, a, b)
+local function list_page(zset_name, prefix, fields)
   local zset, now, after_score, after_id = P .. zset_name, ARGV[2], ARGV[3], ARGV[4]
   local limit = tonumber(ARGV[5])
   local start = redis.call('ZCOUNT', zset, '-inf', '(' .. now)
@@ -101,8 +101,10 @@ local function list_page(zset_name, prefix, a, b)
   local out = { '', '' }
   if #ids == 2 * limit then out[1] = ids[#ids]; out[2] = ids[#ids - 1] end
   for i = 1, #ids, 2 do
-    local v = redis.call('HMGET', P .. prefix .. ids[i], a, b)
-    if v[1] then out[#out + 1] = v[1]; out[#out + 1] = v[2] end
+    local v = redis.call('HMGET', P .. prefix .. ids[i], unpack(fields))
+    if v[1] then
+      for f = 1, #fields do out[#out + 1] = v[f] end
+    end
   end
   return out
 end
@@ -183,7 +185,7 @@ return removed
 `;
 
 /** ARGV: P, now, cursor score, cursor id, limit: one page of live logins (list_page). */
-const LIST_PENDING = `return list_page('pz', 'p:', 'd', 'o')`;
+const LIST_PENDING = `return list_page('pz', 'p:', { 'd', 'o' })`;
 
 /**
  * ARGV: P, max, now, then for each session: id, expiresAt, ttlMs, server, cid ('' = unbound),
@@ -281,8 +283,11 @@ end
 return out
 `;
 
-/** ARGV: P, now, cursor score, cursor id, limit: one page of live sessions (list_page). */
-const LIST_SESSIONS = `return list_page('sz', 's:', 'd', 't')`;
+/**
+ * ARGV: P, now, cursor score, cursor id, limit: one page of live sessions (list_page), their
+ * data only: a listing has no use for the encrypted refresh tokens (types.ts, ListedSession).
+ */
+const LIST_SESSIONS = `return list_page('sz', 's:', { 'd' })`;
 
 /**
  * ARGV: P, server, now, cursor ('0' for the first page), page size. One page of the live bound

@@ -26,7 +26,7 @@ import {
   encodeSession,
   type StoredFields,
 } from "./redis_codec.ts";
-import { sessionData } from "./session_data.ts";
+import { listedSession, sessionData } from "./session_data.ts";
 import { classifyRedisError } from "./redis_connection.ts";
 import { DecodedSessions } from "./redis_decoded.ts";
 import { CALL_BATCH, CallBatcher } from "./redis_call_batch.ts";
@@ -38,6 +38,7 @@ import { checkMaxEntries, type StoreBounds, StoreFullReporter } from "./store_fu
 import type { TokenCipher } from "./token_cipher.ts";
 import type {
   ClientBinding,
+  ListedSession,
   LiveCounts,
   PendingLogin,
   Session,
@@ -196,7 +197,7 @@ export class RedisStore implements SessionStore {
   }
 
   listPending(): Promise<PendingLogin[]> {
-    return this.#listInPages("listPending", decodePending, (login) => login.id);
+    return this.#listInPages("listPending", decodePending, (login) => login.id, true);
   }
 
   async putSession(session: Session): Promise<void> {
@@ -317,8 +318,13 @@ export class RedisStore implements SessionStore {
     return await this.#call("deleteSession", [sessionId]) === 1;
   }
 
-  listSessions(): Promise<Session[]> {
-    return this.#listInPages("listSessions", decodeSession, (session) => session.sessionId);
+  listSessions(): Promise<ListedSession[]> {
+    // Data only, no refresh tokens (redis_scripts.ts, LIST_SESSIONS).
+    const decode = async (fields: StoredFields, cipher: TokenCipher) => {
+      const session = await decodeSession(fields, cipher);
+      return session && listedSession(session);
+    };
+    return this.#listInPages("listSessions", decode, (session) => session.sessionId, false);
   }
 
   /** A page of BINDINGS_CHUNK per script call (redis_scripts.ts); one per cid. */
@@ -414,6 +420,7 @@ export class RedisStore implements SessionStore {
     script: "listPending" | "listSessions",
     decode: (fields: StoredFields, cipher: TokenCipher) => Promise<T | undefined>,
     idOf: (entry: T) => string,
+    withSecrets: boolean,
   ): Promise<T[]> {
     this.#assertOpen();
     const entries = new Map<string, T>();
@@ -424,7 +431,7 @@ export class RedisStore implements SessionStore {
         ...cursor,
         String(LIST_CHUNK),
       ]) as Flat;
-      for (const entry of await decodeAll(page.slice(2), decode, this.#cipher)) {
+      for (const entry of await decodeAll(page.slice(2), decode, this.#cipher, withSecrets)) {
         entries.delete(idOf(entry));
         entries.set(idOf(entry), entry);
       }

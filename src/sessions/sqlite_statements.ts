@@ -55,7 +55,7 @@ export function prepareStatements(db: DatabaseSync) {
       "SELECT data, refresh_token FROM sessions WHERE session_id = ? AND expires_at >= ?",
     ),
     listSessionsAfter: prepare(
-      "SELECT rowid, data, refresh_token FROM sessions WHERE rowid > ? AND expires_at >= ? " +
+      "SELECT rowid, data FROM sessions WHERE rowid > ? AND expires_at >= ? " +
         "ORDER BY rowid LIMIT ?",
     ),
     findSessionByCid: prepare(

@@ -19,7 +19,7 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { checkPendingLogin, checkSession } from "./entry_check.ts";
 import { BINDINGS_CHUNK, LIST_CHUNK, nextTurn } from "./list_chunk.ts";
 import { sealPendingData } from "./pending_data.ts";
-import { sessionData } from "./session_data.ts";
+import { listedSession, sessionData } from "./session_data.ts";
 import { checkStoreKey, decodePendingRow, decodeSessionRow, type Row } from "./sqlite_rows.ts";
 import { CACHE_LIMIT, frozenPending, PENDING_CACHE_LIMIT, SnapshotCache } from "./session_cache.ts";
 import { BUSY_TIMEOUT_MS, openDatabaseFile } from "./sqlite_file.ts";
@@ -33,6 +33,7 @@ import { WalCheckpointer } from "./wal_checkpoint.ts";
 import { WalSizeWatch, type WalSizeWatchOptions } from "./wal_size_watch.ts";
 import type {
   ClientBinding,
+  ListedSession,
   LiveCounts,
   PendingLogin,
   Session,
@@ -439,8 +440,12 @@ export class SqliteStore implements SessionStore {
    * The lists check no id (why: sqlite_rows.ts); reads by id do. In chunks, a turn each: not one
    * snapshot, so an entry written meanwhile may or may not show.
    */
-  listSessions(): Promise<Session[]> {
-    return this.#listInChunks(this.#sql.listSessionsAfter, (row) => this.#decodeSession(row));
+  listSessions(): Promise<ListedSession[]> {
+    // No refresh_token column read: nothing to decrypt (types.ts, ListedSession).
+    return this.#listInChunks(
+      this.#sql.listSessionsAfter,
+      (row) => listedSession(this.#decodeSession(row)),
+    );
   }
 
   /** Live sessions a `(key, now)` query selects. */

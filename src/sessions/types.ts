@@ -41,6 +41,13 @@ export interface PendingLogin {
   openvpnRun?: string;
 }
 
+/**
+ * A session as listings return it: without its refresh token, which a listing never decrypts
+ * (an admin's list shows none, and decrypting them was 70% of a listing's CPU). Not a Session:
+ * it cannot be written back by mistake without its token.
+ */
+export type ListedSession = Omit<Session, "refreshToken">;
+
 export interface Session {
   /** OpenVPN's `session_id` (stable across renegotiations of one client session). */
   sessionId: string;
@@ -119,7 +126,8 @@ export interface SessionStore {
   /** The live session bound to a client id of a server, if any (at DISCONNECT). */
   findSessionByCid(server: string, cid: number): Promise<Session | undefined>;
   deleteSession(sessionId: string): Promise<boolean>;
-  listSessions(): Promise<Session[]>;
+  /** Every live session, without its refresh token; in chunks (list_chunk.ts). */
+  listSessions(): Promise<ListedSession[]>;
   /**
    * The live sessions of a server that are bound to a cid (cheap: no tokens decrypted). Read in
    * chunks (list_chunk.ts), so a binding made or moved meanwhile may or may not show.

@@ -14,7 +14,7 @@ import { RedisStore, SESSION_GRACE_MS } from "../../../src/sessions/redis_store.
 import { StoreFullError } from "../../../src/sessions/store_full.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
 import { registerStoreContract } from "../../unit/sessions/contract.ts";
-import { MINUTE, pendingLogin, session, T0 } from "../../unit/sessions/fixtures.ts";
+import { listed, MINUTE, pendingLogin, session, T0 } from "../../unit/sessions/fixtures.ts";
 import { RedisServer } from "../../support/redis_server.ts";
 
 const KEY = new Uint8Array(32).fill(7);
@@ -42,13 +42,18 @@ function settings(url: string, overrides: Partial<RedisSettings> = {}): RedisSet
 
 async function openStore(
   config: RedisSettings,
-  options: { maxEntries?: number; now?: () => number; key?: Uint8Array<ArrayBuffer> } = {},
+  options: {
+    maxEntries?: number;
+    now?: () => number;
+    key?: Uint8Array<ArrayBuffer>;
+    cipher?: TokenCipher;
+  } = {},
 ): Promise<{ store: RedisStore; client: Redis }> {
   const client = await connectRedis(config);
   const store = await RedisStore.open({
     client,
     keyPrefix: config.keyPrefix,
-    cipher: await TokenCipher.fromKeyBytes(options.key ?? KEY),
+    cipher: options.cipher ?? await TokenCipher.fromKeyBytes(options.key ?? KEY),
     maxEntries: options.maxEntries ?? 1000,
     now: options.now ?? (() => T0),
     description: config.url,
@@ -746,11 +751,7 @@ Deno.test("RedisStore: listings go one page of LIST_CHUNK per script call, each 
     );
     assertEquals(
       sessions.find((s) => s.sessionId === "s7"),
-      session({
-        sessionId: "s7",
-        cid: 7,
-        expiresAt: expiry(7),
-      }),
+      listed({ sessionId: "s7", cid: 7, expiresAt: expiry(7) }),
     );
     monitor.commands.length = 0;
     const logins = await store.listPending();
@@ -762,6 +763,20 @@ Deno.test("RedisStore: listings go one page of LIST_CHUNK per script call, each 
     );
   } finally {
     monitor.stop();
+    await store.close();
+  }
+});
+
+Deno.test("RedisStore: listSessions() reads no refresh token: none is sent or decrypted", async () => {
+  const cipher = await TokenCipher.fromKeyBytes(KEY);
+  const { store } = await openStore(settings((await sharedServer()).url), { cipher });
+  try {
+    for (let i = 0; i < 3; i++) {
+      await store.putSession(session({ sessionId: `s${i}`, cid: i, refreshToken: `t-${i}` }));
+    }
+    cipher.decryptToken = () => Promise.reject(new Error("a listing decrypted a refresh token"));
+    assertEquals((await store.listSessions()).map((s) => s.sessionId).sort(), ["s0", "s1", "s2"]);
+  } finally {
     await store.close();
   }
 });

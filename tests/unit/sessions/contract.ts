@@ -6,7 +6,7 @@ import { assert, assertEquals, assertRejects, assertThrows } from "../../support
 import { StoreFullError } from "../../../src/sessions/store_full.ts";
 import type { SessionStore } from "../../../src/sessions/types.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
-import { MINUTE, pendingLogin, session, sortSessions, T0 } from "./fixtures.ts";
+import { listed, MINUTE, pendingLogin, session, sortSessions, T0 } from "./fixtures.ts";
 
 export interface StoreUnderTest {
   store: SessionStore;
@@ -306,17 +306,24 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
     assertEquals(await store.deleteSession("sess-1"), false);
   });
 
-  test("listSessions() returns every live session and no expired one", async (store, clock) => {
-    await store.putSession(session({ sessionId: "a" }));
-    await store.putSession(session({ sessionId: "b", refreshToken: "token-b" }));
-    await store.putSession(session({ sessionId: "old", expiresAt: T0 + MINUTE }));
-    clock.time = T0 + 2 * MINUTE;
-    assertEquals(sortSessions(await store.listSessions()), [
-      session({ sessionId: "a" }),
-      session({ sessionId: "b", refreshToken: "token-b" }),
-    ]);
-    assertEquals(await store.getSession("old"), undefined);
-  });
+  test(
+    "listSessions() returns every live session, frozen, without its refresh token, and no expired one",
+    async (store, clock) => {
+      await store.putSession(session({ sessionId: "a" }));
+      await store.putSession(session({ sessionId: "b", refreshToken: "token-b" }));
+      await store.putSession(session({ sessionId: "old", expiresAt: T0 + MINUTE }));
+      clock.time = T0 + 2 * MINUTE;
+      const sessions = sortSessions(await store.listSessions());
+      assertEquals(sessions, [listed({ sessionId: "a" }), listed({ sessionId: "b" })]);
+      for (const entry of sessions) {
+        assert(!("refreshToken" in entry), "a listing hands out no refresh token");
+        assert(Object.isFrozen(entry));
+      }
+      assertEquals(await store.getSession("old"), undefined);
+      // The token is still there for whoever reads the session itself.
+      assertEquals((await store.getSession("b"))?.refreshToken, "token-b");
+    },
+  );
 
   test("sweep() removes exactly the entries that expired before now", async (store) => {
     for (const [id, offset] of [["early", -1], ["edge", 0], ["late", 1]] as const) {

@@ -1,6 +1,6 @@
 import { copyFileSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
-import type { PendingLogin, Session } from "../../../src/sessions/types.ts";
+import type { ListedSession, PendingLogin, Session } from "../../../src/sessions/types.ts";
 import { testPendingLogin, testSession } from "../../support/client_events_fixture.ts";
 
 export const T0 = 1_700_000_000_000;
@@ -52,11 +52,17 @@ export function session(overrides: Partial<Session> = {}): Session {
   });
 }
 
-function byId(a: Session, b: Session): number {
+/** session(overrides) as a listing returns it: without the refresh token (ListedSession). */
+export function listed(overrides: Partial<Session> = {}): ListedSession {
+  const { refreshToken: _, ...rest } = session(overrides);
+  return rest;
+}
+
+function byId(a: { sessionId: string }, b: { sessionId: string }): number {
   return a.sessionId < b.sessionId ? -1 : a.sessionId > b.sessionId ? 1 : 0;
 }
 
-export function sortSessions(sessions: Session[]): Session[] {
+export function sortSessions<T extends { sessionId: string }>(sessions: T[]): T[] {
   return [...sessions].sort(byId);
 }
 
