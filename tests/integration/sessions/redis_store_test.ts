@@ -123,6 +123,28 @@ function assertPutTogether(
   }
 }
 
+/** A store with room for `maxEntries`, its time `clock.time`, Redis's commands watched. */
+async function watchedStore(maxEntries: number) {
+  const clock = { time: T0 };
+  const { store, client } = await openStore(settings((await sharedServer()).url), {
+    now: () => clock.time,
+    maxEntries,
+  });
+  return { clock, store, monitor: await watchCommands(client) };
+}
+
+/** What `read` returns, and the script calls Redis ran for it alone. */
+async function alone<T>(
+  monitor: Awaited<ReturnType<typeof watchCommands>>,
+  read: () => Promise<T>,
+) {
+  await monitor.settled();
+  monitor.commands.length = 0;
+  const result = await read();
+  await monitor.settled();
+  return { result, calls: monitor.scriptCalls(), names: monitor.names().join(" ") };
+}
+
 registerStoreContract("RedisStore", async (options) => {
   const { store } = await openStore(settings((await sharedServer()).url), options);
   return { store, cleanup: () => store.close() };
@@ -717,10 +739,7 @@ Deno.test("RedisStore: sweep() removes expired sessions with their index entries
 });
 
 Deno.test("RedisStore: listings go one page of LIST_CHUNK per script call, each live entry once", async () => {
-  const config = settings((await sharedServer()).url);
-  let time = T0;
-  const { store, client } = await openStore(config, { now: () => time, maxEntries: 2_000 });
-  const monitor = await watchCommands(client);
+  const { clock, store, monitor } = await watchedStore(2_000);
   try {
     const count = 2 * LIST_CHUNK + 10;
     // Two expiries, so that pages cross from one score to the next; a few expired ones.
@@ -739,12 +758,9 @@ Deno.test("RedisStore: listings go one page of LIST_CHUNK per script call, each 
       ),
       store.putPending(pendingLogin({ id: "gone-p", cid: 9_100, expiresAt: T0 + MINUTE })),
     ]);
-    time = T0 + 2 * MINUTE;
-    await monitor.settled();
-    monitor.commands.length = 0;
-    const sessions = await store.listSessions();
-    await monitor.settled();
-    assertEquals(monitor.scriptCalls(), 3, monitor.names().join(" "));
+    clock.time = T0 + 2 * MINUTE;
+    const { result: sessions, calls, names } = await alone(monitor, () => store.listSessions());
+    assertEquals(calls, 3, names);
     assertEquals(
       sessions.map((s) => s.sessionId).sort(),
       Array.from({ length: count }, (_, i) => `s${i}`).sort(),
@@ -753,12 +769,10 @@ Deno.test("RedisStore: listings go one page of LIST_CHUNK per script call, each 
       sessions.find((s) => s.sessionId === "s7"),
       listed({ sessionId: "s7", cid: 7, expiresAt: expiry(7) }),
     );
-    monitor.commands.length = 0;
-    const logins = await store.listPending();
-    await monitor.settled();
-    assertEquals(monitor.scriptCalls(), 3, monitor.names().join(" "));
+    const logins = await alone(monitor, () => store.listPending());
+    assertEquals(logins.calls, 3, logins.names);
     assertEquals(
-      logins.map((l) => l.id).sort(),
+      logins.result.map((l) => l.id).sort(),
       Array.from({ length: count }, (_, i) => `p${i}`).sort(),
     );
   } finally {
@@ -838,10 +852,7 @@ Deno.test("RedisStore: an entry written again or removed between a listing's pag
 });
 
 Deno.test("RedisStore: listBindings() reads a server's bindings a page per script call, each live one once", async () => {
-  const config = settings((await sharedServer()).url);
-  let time = T0;
-  const { store, client } = await openStore(config, { now: () => time, maxEntries: 4_000 });
-  const monitor = await watchCommands(client);
+  const { clock, store, monitor } = await watchedStore(4_000);
   try {
     const count = 3 * BINDINGS_CHUNK + 10;
     await Promise.all([
@@ -853,12 +864,12 @@ Deno.test("RedisStore: listBindings() reads a server's bindings a page per scrip
       store.putSession(session({ sessionId: "gone", cid: count, expiresAt: T0 + MINUTE })),
       store.putSession(session({ sessionId: "elsewhere", server: "vpn2", cid: 1 })),
     ]);
-    time = T0 + 2 * MINUTE;
-    await monitor.settled();
-    monitor.commands.length = 0;
-    const bindings = await store.listBindings("vpn1");
-    await monitor.settled();
-    assert(monitor.scriptCalls() >= 3, monitor.names().join(" "));
+    clock.time = T0 + 2 * MINUTE;
+    const { result: bindings, calls, names } = await alone(
+      monitor,
+      () => store.listBindings("vpn1"),
+    );
+    assert(calls >= 3, names);
     assertEquals(
       bindings.sort((a, b) => a.cid - b.cid),
       Array.from({ length: count }, (_, i) => ({ sessionId: `b${i}`, cid: i })),
