@@ -197,7 +197,7 @@ export class RedisStore implements SessionStore {
   }
 
   listPending(): Promise<PendingLogin[]> {
-    return this.#listInPages("listPending", decodePending, (login) => login.id, true);
+    return this.#listInPages("listPending", decodePending, (login) => login.id);
   }
 
   async putSession(session: Session): Promise<void> {
@@ -324,7 +324,7 @@ export class RedisStore implements SessionStore {
       const session = await decodeSession(fields, cipher);
       return session && listedSession(session);
     };
-    return this.#listInPages("listSessions", decode, (session) => session.sessionId, false);
+    return this.#listInPages("listSessions", decode, (session) => session.sessionId);
   }
 
   /** A page of BINDINGS_CHUNK per script call (redis_scripts.ts); one per cid. */
@@ -414,15 +414,15 @@ export class RedisStore implements SessionStore {
   /**
    * The whole store in pages of LIST_CHUNK, one script call each (redis_scripts.ts, list_page),
    * so no call holds Redis for long. An entry written again meanwhile may come twice: the
-   * later copy is kept.
+   * later copy is kept. Logins come with their encrypted OAuth state, sessions without tokens.
    */
   async #listInPages<T>(
     script: "listPending" | "listSessions",
     decode: (fields: StoredFields, cipher: TokenCipher) => Promise<T | undefined>,
     idOf: (entry: T) => string,
-    withSecrets: boolean,
   ): Promise<T[]> {
     this.#assertOpen();
+    const withSecrets = script === "listPending";
     const entries = new Map<string, T>();
     let cursor: [Buffer | string, Buffer | string] = ["", ""];
     do {
@@ -432,7 +432,6 @@ export class RedisStore implements SessionStore {
         String(LIST_CHUNK),
       ]) as Flat;
       for (const entry of await decodeAll(page.slice(2), decode, this.#cipher, withSecrets)) {
-        entries.delete(idOf(entry));
         entries.set(idOf(entry), entry);
       }
       cursor = [page[0] ?? "", page[1] ?? ""];

@@ -5,6 +5,16 @@
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 
+/**
+ * One server's bound sessions after a cursor (server = ?; cid, deadline and rowid > ?, ?, ?;
+ * live at ?; LIMIT ?), in the client index's order, so that the index's range skips the unbound
+ * ones. Walked by rowid instead, the warm-up read every row of the table: 1.6 s of blocked
+ * start-up with 1,000,000 sessions, 10,000 of them bound.
+ */
+const BOUND_AFTER = "FROM sessions " +
+  "WHERE server = ? AND (cid, expires_at, rowid) > (?, ?, ?) AND expires_at >= ? " +
+  "ORDER BY cid, expires_at, rowid LIMIT ?";
+
 export function prepareStatements(db: DatabaseSync) {
   const prepare = (sql: string): StatementSync => db.prepare(sql);
   return {
@@ -63,18 +73,9 @@ export function prepareStatements(db: DatabaseSync) {
         "WHERE server = ? AND cid = ? AND expires_at >= ? LIMIT 1",
     ),
     // As boundSessionsAfter, without the entries: a chunk of a server's bindings per turn.
-    bindingsAfter: prepare(
-      "SELECT rowid, cid, expires_at, session_id FROM sessions " +
-        "WHERE server = ? AND (cid, expires_at, rowid) > (?, ?, ?) AND expires_at >= ? " +
-        "ORDER BY cid, expires_at, rowid LIMIT ?",
-    ),
-    // One server's bound sessions after a cursor, in the client index's order, so that the
-    // index's range skips the unbound ones. Walked by rowid instead, the warm-up read every row
-    // of the table: 1.6 s of blocked start-up with 1,000,000 sessions, 10,000 of them bound.
+    bindingsAfter: prepare(`SELECT rowid, cid, expires_at, session_id ${BOUND_AFTER}`),
     boundSessionsAfter: prepare(
-      "SELECT rowid, cid, expires_at, session_id, data, refresh_token FROM sessions " +
-        "WHERE server = ? AND (cid, expires_at, rowid) > (?, ?, ?) AND expires_at >= ? " +
-        "ORDER BY cid, expires_at, rowid LIMIT ?",
+      `SELECT rowid, cid, expires_at, session_id, data, refresh_token ${BOUND_AFTER}`,
     ),
     serverAfter: prepare("SELECT server FROM sessions WHERE server > ? ORDER BY server LIMIT 1"),
     dataVersion: prepare("PRAGMA data_version"),

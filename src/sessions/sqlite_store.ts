@@ -63,9 +63,8 @@ interface BoundCursor {
  */
 const FIRST_BOUND: BoundCursor = { server: "", cid: -1, expiresAt: 0, rowid: 0 };
 
-/** The cursor after the last of `rows` (bound sessions of `server`, in client index order). */
-function boundCursorAfter(server: string, rows: Row[]): BoundCursor {
-  const last = rows[rows.length - 1]!;
+/** The cursor after `last`, a bound session of `server` (client index order). */
+function boundCursorAfter(server: string, last: Row): BoundCursor {
   return {
     server,
     cid: Number(last["cid"]),
@@ -389,7 +388,7 @@ export class SqliteStore implements SessionStore {
    * the rest follow in the background, WARM_CHUNK per turn. Stops at the cache limit and at
    * close.
    */
-  #warmBound(after: BoundCursor = FIRST_BOUND, warmed = 0, until = 0): void {
+  #warmBound(after: BoundCursor, warmed = 0, until = 0): void {
     let cursor: BoundCursor | undefined = after;
     let count = warmed;
     do {
@@ -422,7 +421,7 @@ export class SqliteStore implements SessionStore {
 
   /** Where the warm-up goes on after a chunk of `server`: the next row, or the next server. */
   #nextBound(server: string, rows: Row[]): BoundCursor | undefined {
-    if (rows.length === WARM_CHUNK) return boundCursorAfter(server, rows);
+    if (rows.length === WARM_CHUNK) return boundCursorAfter(server, rows[rows.length - 1]!);
     const next = this.#sql.serverAfter.get(server)?.["server"];
     return typeof next === "string" ? { ...FIRST_BOUND, server: next } : undefined;
   }
@@ -442,7 +441,7 @@ export class SqliteStore implements SessionStore {
    */
   listSessions(): Promise<ListedSession[]> {
     // No refresh_token column read: nothing to decrypt (types.ts, ListedSession).
-    return this.#listInChunks(
+    return this.#listByRowid(
       this.#sql.listSessionsAfter,
       (row) => listedSession(this.#decodeSession(row)),
     );
@@ -464,21 +463,15 @@ export class SqliteStore implements SessionStore {
   }
 
   /** BINDINGS_CHUNK per event-loop turn (list_chunk.ts), through the client index. */
-  async listBindings(server: string): Promise<ClientBinding[]> {
-    const bindings: ClientBinding[] = [];
-    let after: BoundCursor | undefined = { ...FIRST_BOUND, server };
-    while (after !== undefined) {
-      const { cid, expiresAt, rowid }: BoundCursor = after;
-      const rows: Row[] = await this.#run(() =>
-        this.#sql.bindingsAfter.all(server, cid, expiresAt, rowid, this.#now(), BINDINGS_CHUNK)
-      );
-      for (const row of rows) {
-        bindings.push({ sessionId: String(row["session_id"]), cid: Number(row["cid"]) });
-      }
-      after = rows.length === BINDINGS_CHUNK ? boundCursorAfter(server, rows) : undefined;
-      if (after !== undefined) await nextTurn();
-    }
-    return bindings;
+  listBindings(server: string): Promise<ClientBinding[]> {
+    return this.#listInChunks(
+      BINDINGS_CHUNK,
+      { ...FIRST_BOUND, server },
+      ({ cid, expiresAt, rowid }, now) =>
+        this.#sql.bindingsAfter.all(server, cid, expiresAt, rowid, now, BINDINGS_CHUNK),
+      (last) => boundCursorAfter(server, last),
+      (row) => ({ sessionId: String(row["session_id"]), cid: Number(row["cid"]) }),
+    );
   }
 
   findSessionsBySid(sid: string): Promise<Session[]> {
@@ -495,21 +488,42 @@ export class SqliteStore implements SessionStore {
 
   /** In chunks, as listSessions. */
   listPending(): Promise<PendingLogin[]> {
-    return this.#listInChunks(
+    return this.#listByRowid(
       this.#sql.listPendingAfter,
       (row) => Object.freeze(this.#decodePending(row)),
     );
   }
 
-  /** Live entries in rowid order, LIST_CHUNK per event-loop turn. */
-  async #listInChunks<T>(query: StatementSync, decode: (row: Row) => T): Promise<T[]> {
+  /** Live entries of a `(after rowid, now, limit)` query in rowid order, LIST_CHUNK per turn. */
+  #listByRowid<T>(query: StatementSync, decode: (row: Row) => T): Promise<T[]> {
+    return this.#listInChunks(
+      LIST_CHUNK,
+      0,
+      (after, now) => query.all(after, now, LIST_CHUNK),
+      (last) => Number(last["rowid"]),
+      decode,
+    );
+  }
+
+  /**
+   * Every row `read` returns, a chunk of `size` per event-loop turn (list_chunk.ts):
+   * `read(after, now)` reads the chunk after the cursor `after`, and `cursorAfter` makes the next
+   * cursor from a full chunk's last row.
+   */
+  async #listInChunks<C, T>(
+    size: number,
+    first: C,
+    read: (after: C, now: number) => Row[],
+    cursorAfter: (last: Row) => C,
+    decode: (row: Row) => T,
+  ): Promise<T[]> {
     const entries: T[] = [];
-    let after = 0;
+    let after = first;
     for (;;) {
-      const rows = await this.#run(() => query.all(after, this.#now(), LIST_CHUNK));
+      const rows = await this.#run(() => read(after, this.#now()));
       for (const row of rows) entries.push(decode(row));
-      if (rows.length < LIST_CHUNK) return entries;
-      after = Number(rows[rows.length - 1]!["rowid"]);
+      if (rows.length < size) return entries;
+      after = cursorAfter(rows[rows.length - 1]!);
       await nextTurn();
     }
   }
