@@ -3,6 +3,7 @@
  * listing of a large store does not hold up the REAUTHs arriving meanwhile; the list is still
  * every live entry, oldest row first.
  */
+import { setImmediate } from "node:timers";
 import { assert, assertEquals } from "../../support/assert.ts";
 import { SqliteStore } from "../../../src/sessions/sqlite_store.ts";
 import { BINDINGS_CHUNK } from "../../../src/sessions/list_chunk.ts";
@@ -87,5 +88,22 @@ Deno.test("listSessions() reads no refresh token: none is decrypted", async () =
       throw new Error("a listing decrypted a refresh token");
     };
     assertEquals((await store.listSessions()).map((s) => s.sessionId), ["s-0", "s-1", "s-2"]);
+  });
+});
+
+Deno.test("listSessions() lists a session written again while it is listed once, as it was or as it is", async () => {
+  await withStore(async (store) => {
+    for (let i = 0; i < COUNT; i++) {
+      await store.putSession(session({ sessionId: `s-${i}`, cid: i }));
+    }
+    const listing = store.listSessions();
+    // The first chunk is read; before the next, s-0 (in the first) is written again whole.
+    await new Promise((resolve) => setImmediate(resolve));
+    const put = store.putSession(session({ sessionId: "s-0", cid: 0, username: "renamed" }));
+    const listed = await listing;
+    await put;
+    assertEquals(listed.length, COUNT);
+    assertEquals(new Set(listed.map((s) => s.sessionId)).size, COUNT, "a session listed twice");
+    assertEquals((await store.getSession("s-0"))?.username, "renamed");
   });
 });
