@@ -77,14 +77,14 @@ test:
 
 build: deps
 	@mkdir -p dist
-	$(DENO) compile --allow-all $(DENO_V8_FLAGS) --include src/sessions/wal_checkpoint_worker.ts --output $(BIN) src/main.ts || { \
+	$(DENO) compile --allow-all $(DENO_V8_FLAGS) --include src/sessions/sqlite_worker.ts --output $(BIN) src/main.ts || { \
 	  echo "deno compile needs internet once to download Deno's runtime (denort)." >&2; \
 	  echo "On an offline host use 'make build-bun', or compile on a connected host and copy dist/." >&2; exit 1; }
 
 build-bun: deps
 	@mkdir -p dist
 	$(BUN) build --compile --minify --sourcemap=none --outfile $(BIN) src/main.ts \
-	  src/sessions/wal_checkpoint_worker.ts
+	  src/sessions/sqlite_worker.ts
 
 # dist/openvpn-auth-oidc_<version>_<arch>.deb, offline, with dpkg-deb.
 deb: build-bun

@@ -21,7 +21,7 @@ import { RedisServer } from "../../tests/support/redis_server.ts";
 import { openSessionStore } from "../../src/sessions/open_store.ts";
 import { writeBenchConfig } from "../lib/bridge_config.ts";
 import { benchCommonName } from "../lib/client_env.ts";
-import { LoadServer } from "../lib/load_server.ts";
+import { encodeBlocks, LoadServer } from "../lib/load_server.ts";
 import { join } from "../lib/paths.ts";
 import { collectOwnGarbage } from "../lib/own_gc.ts";
 import { cpuMsSince, readCpu, rssKb, startChild } from "../lib/proc.ts";
@@ -53,31 +53,39 @@ interface GrowthRow {
   /** redis-server's CPU per warm event (Redis rows only). */
   redisCpuUsPerEvent?: number;
   rssMiB: number;
+  /** Paced REAUTHs with metrics scrapes among them: the longest wait for an answer. */
+  scrapeMaxWaitMs: number;
+  /** The same run's scrapes: the longest one, ms. */
+  scrapeMs: number;
 }
 
 /** A filled store and the config to start the binary on it, and how to take both away. */
 interface FilledStore {
   configPath: string;
+  metricsPort: number;
   storeBytes: number;
   /** The redis-server's pid, when there is one. */
   redisPid?: number;
   dispose(): Promise<void>;
 }
 
-function benchConfig(server: LoadServer, httpPort: number, sessions: number, redisUrl?: string) {
-  return writeBenchConfig("bench-growth-", {
+async function benchConfig(server: LoadServer, sessions: number, redisUrl?: string) {
+  const metricsPort = await freePort();
+  const written = writeBenchConfig("bench-growth-", {
     management: server.address,
-    httpPort,
     issuer: "http://127.0.0.1:9/realms/vpn",
     clientSecret: "unused",
     backend: redisUrl === undefined ? "file" : "redis",
     ...(redisUrl === undefined ? {} : { redisUrl }),
     maxEntries: Math.max(400_000, sessions * 2),
+    httpPort: await freePort(),
+    metricsPort,
   });
+  return { ...written, metricsPort };
 }
 
 async function fillFile(server: LoadServer, sessions: number, bound: number): Promise<FilledStore> {
-  const { dir, configPath, storePath, toml } = benchConfig(server, await freePort(), sessions);
+  const { dir, configPath, storePath, toml, metricsPort } = await benchConfig(server, sessions);
   // Filled on tmpfs, then copied to the disk.
   const shmDir = tmpfsDir("bench-g-");
   try {
@@ -95,7 +103,12 @@ async function fillFile(server: LoadServer, sessions: number, bound: number): Pr
     (sum, suffix) => sum + (existsSync(storePath + suffix) ? statSync(storePath + suffix).size : 0),
     0,
   );
-  return { configPath, storeBytes, dispose: () => Promise.resolve(removeDirs(dir)) };
+  return {
+    configPath,
+    metricsPort,
+    storeBytes,
+    dispose: () => Promise.resolve(removeDirs(dir)),
+  };
 }
 
 async function fillRedis(
@@ -104,7 +117,7 @@ async function fillRedis(
   bound: number,
 ): Promise<FilledStore> {
   const redis = await RedisServer.start();
-  const { dir, configPath, toml } = benchConfig(server, await freePort(), sessions, redis.url);
+  const { dir, configPath, toml, metricsPort } = await benchConfig(server, sessions, redis.url);
   const dispose = async () => {
     await redis.dispose();
     removeDirs(dir);
@@ -121,7 +134,7 @@ async function fillRedis(
     try {
       await client.connect();
       const storeBytes = Number(/used_memory:(\d+)/.exec(await client.info("memory"))?.[1]);
-      return { configPath, storeBytes, redisPid: redis.pid!, dispose };
+      return { configPath, metricsPort, storeBytes, redisPid: redis.pid!, dispose };
     } finally {
       client.disconnect();
     }
@@ -178,6 +191,7 @@ async function measureSize(
             : (cpuMsSince(redisBefore) * 1000) / result.answered,
         });
       }
+      const scrapes = await pacedWithScrapes(server, filled.metricsPort, roundNo++);
       const row: GrowthRow = {
         store: backend,
         sessions,
@@ -191,6 +205,7 @@ async function measureSize(
           redisCpuUsPerEvent: median(warm.map((w) => w.redisCpuUs)),
         }),
         rssMiB: rssKb(bridge.pid) / 1024,
+        ...scrapes,
       };
       console.log(`  G ${backend} ${sessions} sessions: ${JSON.stringify(row)}`);
       return row;
@@ -201,6 +216,38 @@ async function measureSize(
     await filled?.dispose();
     await server.stop();
   }
+}
+
+const SCRAPE_PACED = 1_000;
+const SCRAPES_AT_MS = [150, 450, 750];
+
+/**
+ * 1,000 REAUTHs at 1,000/s with a metrics scrape at 150, 450 and 750 ms: each scrape counts the
+ * server's live sessions and pending logins. The longest wait for an answer in that run shows
+ * whether a scrape holds up REAUTHs (the file store counted on the event loop until 2026-12-03).
+ */
+async function pacedWithScrapes(server: LoadServer, metricsPort: number, round: number) {
+  const blocks = encodeBlocks(blocksFor("REAUTH", SCRAPE_PACED, round));
+  collectOwnGarbage();
+  const start = performance.now();
+  const run = server.run(blocks, { ratePerSec: 1000 });
+  const scrapeMs: number[] = [];
+  for (const at of SCRAPES_AT_MS) {
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.max(0, start + at - performance.now()))
+    );
+    const asked = performance.now();
+    const answer = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    if (!(await answer.text()).includes("openvpn_auth_oidc_sessions{")) {
+      throw new Error("G: a metrics scrape without the sessions gauge");
+    }
+    scrapeMs.push(performance.now() - asked);
+  }
+  const result = await run;
+  if (result.answered !== SCRAPE_PACED) {
+    throw new Error(`G: ${result.answered} of ${SCRAPE_PACED} paced REAUTHs answered`);
+  }
+  return { scrapeMaxWaitMs: Math.max(...result.latenciesMs), scrapeMs: Math.max(...scrapeMs) };
 }
 
 export async function growth(
@@ -229,6 +276,8 @@ export async function growth(
         ? ""
         : round(r.redisCpuUsPerEvent),
       "RSS MiB": round(r.rssMiB),
+      "scrape ms": round(r.scrapeMs),
+      "paced wait with scrapes, max ms": round(r.scrapeMaxWaitMs),
     })),
   );
   const goals = stores.flatMap((store) => {

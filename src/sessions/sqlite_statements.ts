@@ -4,6 +4,7 @@
  * write that can change them sets them from the same session.
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type { LiveCounts } from "./types.ts";
 
 /**
  * One server's bound sessions after a cursor (server = ?; cid, deadline and rowid > ?, ?, ?;
@@ -14,6 +15,27 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 const BOUND_AFTER = "FROM sessions " +
   "WHERE server = ? AND (cid, expires_at, rowid) > (?, ?, ?) AND expires_at >= ? " +
   "ORDER BY cid, expires_at, rowid LIMIT ?";
+
+/**
+ * One server's live sessions and pending logins (server = ?, live at ?), from the client indexes
+ * alone. Run on the store's count worker (sqlite_worker.ts), and here when that fails.
+ */
+export const LIVE_COUNT_SQL = {
+  sessions: "SELECT count(*) AS n FROM sessions WHERE server = ? AND expires_at >= ?",
+  pending: "SELECT count(*) AS n FROM pending WHERE server = ? AND expires_at >= ?",
+} as const;
+
+export function readLiveCounts(
+  countSessions: StatementSync,
+  countPending: StatementSync,
+  server: string,
+  now: number,
+): LiveCounts {
+  return {
+    sessions: Number(countSessions.get(server, now)?.["n"]),
+    pending: Number(countPending.get(server, now)?.["n"]),
+  };
+}
 
 export function prepareStatements(db: DatabaseSync) {
   const prepare = (sql: string): StatementSync => db.prepare(sql);
@@ -95,12 +117,8 @@ export function prepareStatements(db: DatabaseSync) {
     deleteSession: prepare("DELETE FROM sessions WHERE session_id = ?"),
     sessionExists: prepare("SELECT 1 FROM sessions WHERE session_id = ?"),
     countSessions: prepare("SELECT count(*) AS n FROM sessions"),
-    countLiveSessions: prepare(
-      "SELECT count(*) AS n FROM sessions WHERE server = ? AND expires_at >= ?",
-    ),
-    countLivePending: prepare(
-      "SELECT count(*) AS n FROM pending WHERE server = ? AND expires_at >= ?",
-    ),
+    countLiveSessions: prepare(LIVE_COUNT_SQL.sessions),
+    countLivePending: prepare(LIVE_COUNT_SQL.pending),
     sweepSessionsBatch: prepare(
       "DELETE FROM sessions WHERE rowid IN " +
         "(SELECT rowid FROM sessions WHERE expires_at < ? LIMIT ?)",

@@ -23,12 +23,13 @@ import { listedSession, sessionData } from "./session_data.ts";
 import { checkStoreKey, decodePendingRow, decodeSessionRow, type Row } from "./sqlite_rows.ts";
 import { CACHE_LIMIT, frozenPending, PENDING_CACHE_LIMIT, SnapshotCache } from "./session_cache.ts";
 import { BUSY_TIMEOUT_MS, openDatabaseFile } from "./sqlite_file.ts";
-import { prepareStatements } from "./sqlite_statements.ts";
+import { prepareStatements, readLiveCounts } from "./sqlite_statements.ts";
 import { SqliteRoom } from "./sqlite_room.ts";
 import { deleteInBatches } from "./sqlite_sweep.ts";
 import { checkMaxEntries, type StoreBounds } from "./store_full.ts";
 import type { TokenCipher } from "./token_cipher.ts";
 import { TurnBatch } from "./turn_batch.ts";
+import { LiveCounter } from "./live_counter.ts";
 import { WalCheckpointer } from "./wal_checkpoint.ts";
 import { WalSizeWatch, type WalSizeWatchOptions } from "./wal_size_watch.ts";
 import type {
@@ -109,6 +110,7 @@ export class SqliteStore implements SessionStore {
   readonly #room: SqliteRoom;
   readonly #sql: ReturnType<typeof prepareStatements>;
   readonly #checkpointer: WalCheckpointer;
+  readonly #counter: LiveCounter;
   readonly #walWatch: WalSizeWatch;
   readonly #cache = new SnapshotCache<Session>(CACHE_LIMIT);
   readonly #pendingCache = new SnapshotCache<PendingLogin>(PENDING_CACHE_LIMIT);
@@ -132,6 +134,11 @@ export class SqliteStore implements SessionStore {
       options.path,
       BUSY_TIMEOUT_MS,
       () => this.#sql.checkpoint.get(),
+    );
+    this.#counter = new LiveCounter(
+      { path: options.path, busyTimeoutMs: BUSY_TIMEOUT_MS },
+      (server, now) =>
+        readLiveCounts(this.#sql.countLiveSessions, this.#sql.countLivePending, server, now),
     );
     this.#walWatch = new WalSizeWatch(
       options.path,
@@ -452,14 +459,9 @@ export class SqliteStore implements SessionStore {
     return this.#run(() => query.all(key, this.#now()).map((row) => this.#decodeSession(row)));
   }
 
+  /** On a worker thread (live_counter.ts): a count walks all of a server's index entries. */
   countLive(server: string): Promise<LiveCounts> {
-    return this.#run(() => {
-      const now = this.#now();
-      return {
-        sessions: Number(this.#sql.countLiveSessions.get(server, now)?.["n"]),
-        pending: Number(this.#sql.countLivePending.get(server, now)?.["n"]),
-      };
-    });
+    return this.#run(() => this.#now()).then((now) => this.#counter.count(server, now));
   }
 
   /** BINDINGS_CHUNK per event-loop turn (list_chunk.ts), through the client index. */
@@ -558,8 +560,8 @@ export class SqliteStore implements SessionStore {
     this.#closed = true;
     this.#cache.clear();
     this.#pendingCache.clear();
-    // Closing the last connection checkpoints the rest: the worker's must be gone first.
-    await this.#checkpointer.close();
+    // Closing the last connection checkpoints the rest: the workers' must be gone first.
+    await Promise.all([this.#checkpointer.close(), this.#counter.close()]);
     this.#db.close();
   }
 

@@ -15,25 +15,19 @@
  * (bench/README.md). With nothing committed meanwhile it takes ~0.05 ms.
  */
 
-/**
- * The worker's module. The compiled binaries must embed it: `make build-bun` names it as a
- * second entry point, `make build` includes it. In a Bun binary every module's
- * `import.meta.url` is the binary's own, and entry points are found by their path under src/.
- */
-const WORKER = import.meta.url.startsWith("file:///$bunfs/")
-  ? "./sessions/wal_checkpoint_worker.ts"
-  : new URL("./wal_checkpoint_worker.ts", import.meta.url).href;
+import {
+  settleWithin,
+  type SqliteFile,
+  SqliteThread,
+  WORKER_CLOSE_WAIT_MS,
+} from "./sqlite_thread.ts";
 
-/** How long close() waits for the worker to close its connection before ending it. */
-const CLOSE_WAIT_MS = 5_000;
 /**
  * How long a caller (the sweep) waits for a checkpoint. The sweeper waits for each sweep before
  * it sets the next: a checkpoint stuck on a stalled disk must not stop the sweeps, which keep
  * the store from filling up with expired rows.
  */
 const CHECKPOINT_WAIT_MS = 30_000;
-
-type Reply = { done: true } | { closed: true } | { error: string };
 
 /** For tests: another worker module (one that never answers), shorter waits. */
 export interface WalCheckpointerOptions {
@@ -43,15 +37,12 @@ export interface WalCheckpointerOptions {
 }
 
 export class WalCheckpointer {
-  readonly #path: string;
-  readonly #busyTimeoutMs: number;
+  readonly #file: SqliteFile;
   readonly #checkpointHere: () => void;
-  readonly #workerUrl: string;
+  readonly #thread: SqliteThread;
   readonly #closeWaitMs: number;
   readonly #checkpointWaitMs: number;
-  #worker: Worker | undefined;
-  /** The one request in flight: checkpoints are joined, and close waits for them. */
-  #answer: ((reply: Reply) => void) | undefined;
+  /** The one checkpoint in flight: checkpoints are joined, and close waits for them. */
   #running: Promise<void> | undefined;
   /** Callers waiting for a checkpoint, told at close() when it never finished. */
   readonly #waiting = new Set<(error: Error) => void>();
@@ -63,11 +54,10 @@ export class WalCheckpointer {
     checkpointHere: () => void,
     options: WalCheckpointerOptions = {},
   ) {
-    this.#path = path;
-    this.#busyTimeoutMs = busyTimeoutMs;
+    this.#file = { path, busyTimeoutMs };
     this.#checkpointHere = checkpointHere;
-    this.#workerUrl = options.workerUrl ?? WORKER;
-    this.#closeWaitMs = options.closeWaitMs ?? CLOSE_WAIT_MS;
+    this.#thread = new SqliteThread("WAL checkpoint worker", options.workerUrl);
+    this.#closeWaitMs = options.closeWaitMs ?? WORKER_CLOSE_WAIT_MS;
     this.#checkpointWaitMs = options.checkpointWaitMs ?? CHECKPOINT_WAIT_MS;
   }
 
@@ -84,98 +74,32 @@ export class WalCheckpointer {
       this.#checkpointHere();
       throw new Error(`${error.message}; the checkpoint ran on the event loop instead`);
     }).finally(() => (this.#running = undefined));
-    return this.#waitFor(this.#running);
+    return settleWithin(
+      this.#running,
+      this.#checkpointWaitMs,
+      () =>
+        new Error(
+          `WAL checkpoint not done after ${this.#checkpointWaitMs / 1000} s (a stalled disk?)`,
+        ),
+      this.#waiting,
+    );
   }
 
   /**
    * Waits for a checkpoint in progress, then has the worker close its connection and ends it;
-   * at most CLOSE_WAIT_MS in all, so a stuck worker cannot hold up a shutdown (a checkpoint it
-   * never answers is abandoned, and whoever still waits for it is told). The store closes its
-   * own connection after this.
+   * at most WORKER_CLOSE_WAIT_MS in all, so a stuck worker cannot hold up a shutdown (a
+   * checkpoint it never answers is abandoned, and whoever still waits for it is told). The
+   * store closes its own connection after this.
    */
   async close(): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const closed = (async () => {
-      await this.#running?.catch(() => {});
-      if (this.#worker !== undefined) await this.#ask(this.#worker, { op: "close" });
-    })();
-    try {
-      await Promise.race([
-        closed,
-        new Promise((resolve) => (timer = setTimeout(resolve, this.#closeWaitMs))),
-      ]);
-    } finally {
-      clearTimeout(timer);
-      if (this.#worker !== undefined) this.#end(this.#worker);
-      for (const giveUp of this.#waiting) {
-        giveUp(new Error("Session store closed before the WAL checkpoint finished"));
-      }
+    await this.#thread.close(this.#closeWaitMs, this.#running);
+    for (const giveUp of this.#waiting) {
+      giveUp(new Error("Session store closed before the WAL checkpoint finished"));
     }
-  }
-
-  /** The checkpoint, or a rejection after CHECKPOINT_WAIT_MS or at close(). */
-  #waitFor(running: Promise<void>): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let giveUp: (error: Error) => void = () => {};
-    const overdue = new Promise<never>((_, reject) => {
-      giveUp = reject;
-      const seconds = this.#checkpointWaitMs / 1000;
-      timer = setTimeout(
-        () => reject(new Error(`WAL checkpoint not done after ${seconds} s (a stalled disk?)`)),
-        this.#checkpointWaitMs,
-      );
-    });
-    this.#waiting.add(giveUp);
-    return Promise.race([running, overdue]).finally(() => {
-      clearTimeout(timer);
-      this.#waiting.delete(giveUp);
-    });
   }
 
   async #inWorker(): Promise<void> {
-    const worker = this.#worker ?? this.#start();
-    const reply = await this.#ask(worker, {
-      op: "checkpoint",
-      path: this.#path,
-      busyTimeoutMs: this.#busyTimeoutMs,
-    });
-    if ("error" in reply) throw new Error(`WAL checkpoint failed: ${reply.error}`);
-  }
-
-  #start(): Worker {
-    let worker: Worker;
-    try {
-      worker = new Worker(this.#workerUrl, { type: "module" });
-    } catch (error) {
-      throw new Error(`WAL checkpoint worker did not start: ${String(error)}`);
-    }
-    worker.onmessage = ({ data }: MessageEvent<Reply>) => this.#settle(data);
-    worker.onerror = (event: ErrorEvent) => {
-      event.preventDefault();
-      // A worker that failed (its module missing, say) is not asked again: the next
-      // checkpoint starts a new one.
-      this.#end(worker);
-      this.#settle({ error: `worker failed: ${event.message}` });
-    };
-    this.#worker = worker;
-    return worker;
-  }
-
-  #ask(worker: Worker, request: unknown): Promise<Reply> {
-    return new Promise((resolve) => {
-      this.#answer = resolve;
-      worker.postMessage(request);
-    });
-  }
-
-  #settle(reply: Reply): void {
-    const answer = this.#answer;
-    this.#answer = undefined;
-    answer?.(reply);
-  }
-
-  #end(worker: Worker): void {
-    worker.terminate();
-    if (this.#worker === worker) this.#worker = undefined;
+    const answer = await this.#thread.ask({ op: "checkpoint", ...this.#file });
+    if ("error" in answer) throw new Error(`WAL checkpoint failed: ${answer.error}`);
   }
 }

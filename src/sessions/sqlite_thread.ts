@@ -1,0 +1,142 @@
+/**
+ * The event loop's side of a file-store worker (sqlite_worker.ts): the worker is started at the
+ * first request and kept; each request carries an id, and the worker's reply settles it.
+ */
+import type { LiveCounts } from "./types.ts";
+
+/**
+ * The worker's module. The compiled binaries must embed it: `make build-bun` names it as a
+ * second entry point, `make build` includes it. In a Bun binary every module's
+ * `import.meta.url` is the binary's own, and entry points are found by their path under src/.
+ */
+const WORKER = import.meta.url.startsWith("file:///$bunfs/")
+  ? "./sessions/sqlite_worker.ts"
+  : new URL("./sqlite_worker.ts", import.meta.url).href;
+
+/** How long a store's close() waits for a worker to close its connection before ending it. */
+export const WORKER_CLOSE_WAIT_MS = 5_000;
+
+/** Where the worker's connection goes: the session file, and how long it waits for a lock. */
+export interface SqliteFile {
+  path: string;
+  busyTimeoutMs: number;
+}
+
+export type SqliteWorkerRequest =
+  & { id: number }
+  & (
+    | ({ op: "checkpoint" } & SqliteFile)
+    | ({ op: "count"; server: string; now: number } & SqliteFile)
+    | { op: "close" }
+  );
+
+export type SqliteWorkerAnswer =
+  | { done: true }
+  | { counts: LiveCounts }
+  | { closed: true }
+  | { error: string };
+
+export type SqliteWorkerReply = { id: number } & SqliteWorkerAnswer;
+
+/** A request as its sender writes it: the thread numbers it. */
+type Unnumbered<T> = T extends unknown ? Omit<T, "id"> : never;
+
+export class SqliteThread {
+  readonly #what: string;
+  readonly #url: string;
+  #worker: Worker | undefined;
+  readonly #waiting = new Map<number, (answer: SqliteWorkerAnswer) => void>();
+  #lastId = 0;
+
+  /** `what` names the worker in errors ("WAL checkpoint worker"); `url`: another module, for tests. */
+  constructor(what: string, url = WORKER) {
+    this.#what = what;
+    this.#url = url;
+  }
+
+  /**
+   * Sends `request`, starting the worker first when none runs. A worker that fails to start, or
+   * fails later (its module missing, say), answers every request waiting with `{ error }` and is
+   * ended; the next request starts another.
+   */
+  ask(request: Unnumbered<SqliteWorkerRequest>): Promise<SqliteWorkerAnswer> {
+    let worker: Worker;
+    try {
+      worker = this.#worker ?? this.#start();
+    } catch (error) {
+      return Promise.resolve({ error: `${this.#what} did not start: ${String(error)}` });
+    }
+    return new Promise((resolve) => {
+      const id = ++this.#lastId;
+      this.#waiting.set(id, resolve);
+      worker.postMessage({ id, ...request });
+    });
+  }
+
+  /**
+   * Has the worker close its connection once `after` (work in progress) has settled, waiting at
+   * most `waitMs` in all (a worker stuck in a request cannot hold up a shutdown), then ends it.
+   * Requests still waiting are never answered: their senders give up on their own (see
+   * settleWithin).
+   */
+  async close(waitMs: number, after?: Promise<unknown>): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const closed = (async () => {
+      await after?.catch(() => {});
+      if (this.#worker !== undefined) await this.ask({ op: "close" });
+    })();
+    try {
+      await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+    } finally {
+      clearTimeout(timer);
+      this.#end();
+    }
+  }
+
+  #start(): Worker {
+    const worker = new Worker(this.#url, { type: "module" });
+    worker.onmessage = ({ data }: MessageEvent<SqliteWorkerReply>) => {
+      const answer = this.#waiting.get(data.id);
+      this.#waiting.delete(data.id);
+      answer?.(data);
+    };
+    worker.onerror = (event: ErrorEvent) => {
+      event.preventDefault();
+      const waiting = [...this.#waiting.values()];
+      this.#end();
+      for (const answer of waiting) answer({ error: `${this.#what} failed: ${event.message}` });
+    };
+    this.#worker = worker;
+    return worker;
+  }
+
+  #end(): void {
+    this.#worker?.terminate();
+    this.#worker = undefined;
+    this.#waiting.clear();
+  }
+}
+
+/**
+ * `running`, or a rejection with `overdue()` after `waitMs`, or with the error a caller of one
+ * of `giveUps` passes (a store closing tells everyone still waiting). For work on a worker that
+ * may never answer (a stalled disk): its callers go on.
+ */
+export function settleWithin<T>(
+  running: Promise<T>,
+  waitMs: number,
+  overdue: () => Error,
+  giveUps: Set<(error: Error) => void>,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let giveUp: (error: Error) => void = () => {};
+  const late = new Promise<never>((_, reject) => {
+    giveUp = reject;
+    timer = setTimeout(() => reject(overdue()), waitMs);
+  });
+  giveUps.add(giveUp);
+  return Promise.race([running, late]).finally(() => {
+    clearTimeout(timer);
+    giveUps.delete(giveUp);
+  });
+}

@@ -1,0 +1,146 @@
+/**
+ * The file store's live counts run on a worker thread (a count walks all of a server's index
+ * entries: ~110 ms of blocked event loop per metrics scrape with 1,000,000 sessions). When the
+ * worker fails or stays silent, the count runs here after all and says so; once the store
+ * closes, nothing is counted anywhere.
+ */
+import { assertEquals, assertMatch, assertRejects } from "../../support/assert.ts";
+import { logsOf } from "../../support/log_capture.ts";
+import { LiveCounter } from "../../../src/sessions/live_counter.ts";
+import { SqliteStore } from "../../../src/sessions/sqlite_store.ts";
+import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
+import type { LiveCounts } from "../../../src/sessions/types.ts";
+import { MINUTE, pendingLogin, session, T0 } from "./fixtures.ts";
+
+const silentWorker = new URL("../../support/silent_worker.ts", import.meta.url).href;
+const missingWorker = new URL("../../support/no_such_worker.ts", import.meta.url).href;
+
+/** A session file with, for server vpn1 at T0: 2 live sessions, 1 expired, 1 live pending login. */
+async function filledFile(): Promise<{ path: string; dir: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "live-count-test-" });
+  const path = `${dir}/sessions.db`;
+  const cipher = await TokenCipher.fromKeyBytes(new Uint8Array(32).fill(7));
+  const store = await SqliteStore.open({ path, cipher, maxEntries: 100, now: () => T0 - MINUTE });
+  try {
+    await store.putSession(session({ sessionId: "a", cid: 1 }));
+    await store.putSession(session({ sessionId: "b", cid: undefined }));
+    await store.putSession(session({ sessionId: "old", cid: 2, expiresAt: T0 - 1 }));
+    await store.putSession(session({ sessionId: "other", server: "vpn2" }));
+    await store.putPending(pendingLogin({ id: "p1" }));
+  } finally {
+    await store.close();
+  }
+  return { path, dir };
+}
+
+const EXPECTED: LiveCounts = { sessions: 2, pending: 1 };
+
+/** The counts this thread would give, counted: tells whether the fallback ran. */
+function countedHere() {
+  const calls: string[] = [];
+  return { calls, countHere: (server: string) => (calls.push(server), EXPECTED) };
+}
+
+Deno.test("live counts come from the worker thread, with the store's rule for live", async () => {
+  const { path, dir } = await filledFile();
+  const here = countedHere();
+  const counter = new LiveCounter({ path, busyTimeoutMs: 100 }, here.countHere);
+  try {
+    const logs = await logsOf(async () => {
+      assertEquals(await counter.count("vpn1", T0), EXPECTED);
+      assertEquals(await counter.count("vpn2", T0), { sessions: 1, pending: 0 });
+      assertEquals(await counter.count("vpn1", T0 + 9 * 60 * MINUTE), { sessions: 0, pending: 0 });
+    });
+    assertEquals(here.calls, [], "nothing counted on the event loop");
+    assertEquals(logs.filter((line) => line.level !== "debug"), []);
+  } finally {
+    await counter.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("counts asked together are each answered with their own server's counts", async () => {
+  const { path, dir } = await filledFile();
+  const counter = new LiveCounter({ path, busyTimeoutMs: 100 }, () => {
+    throw new Error("counted here");
+  });
+  try {
+    const counts = await Promise.all(
+      ["vpn1", "vpn2", "vpn1", "vpn3"].map((s) => counter.count(s, T0)),
+    );
+    assertEquals(counts, [EXPECTED, { sessions: 1, pending: 0 }, EXPECTED, {
+      sessions: 0,
+      pending: 0,
+    }]);
+  } finally {
+    await counter.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a worker that fails: the count runs here after all, and a warning names why", async () => {
+  const here = countedHere();
+  const counter = new LiveCounter({ path: "unused.db", busyTimeoutMs: 100 }, here.countHere, {
+    workerUrl: missingWorker,
+  });
+  try {
+    const logs = await logsOf(async () => assertEquals(await counter.count("vpn1", T0), EXPECTED));
+    assertEquals(here.calls, ["vpn1"]);
+    const warnings = logs.filter((line) => line.level === "warning");
+    assertEquals(warnings.length, 1);
+    assertMatch(
+      warnings[0]!.text,
+      /^Live count not done on its worker \(live count worker failed: [^]+\); counted on the event loop instead$/,
+    );
+  } finally {
+    await counter.close();
+  }
+});
+
+Deno.test("a worker that never answers: the count runs here after the wait", async () => {
+  const here = countedHere();
+  const counter = new LiveCounter({ path: "unused.db", busyTimeoutMs: 100 }, here.countHere, {
+    workerUrl: silentWorker,
+    countWaitMs: 50,
+    closeWaitMs: 50,
+  });
+  try {
+    const logs = await logsOf(async () => assertEquals(await counter.count("vpn1", T0), EXPECTED));
+    assertEquals(here.calls, ["vpn1"]);
+    assertMatch(logs.map((line) => line.text).join("\n"), /no answer within 0.05 s/);
+  } finally {
+    await counter.close();
+  }
+});
+
+Deno.test("close() rejects a count still waiting for the worker and every later one, counting nothing", async () => {
+  const here = countedHere();
+  const counter = new LiveCounter({ path: "unused.db", busyTimeoutMs: 100 }, here.countHere, {
+    workerUrl: silentWorker,
+    countWaitMs: 60_000,
+    closeWaitMs: 50,
+  });
+  const waiting = counter.count("vpn1", T0).then(() => "counted", (error) => String(error));
+  await counter.close();
+  assertMatch(await waiting, /Session store is closed/);
+  await assertRejects(() => counter.count("vpn1", T0), Error, "Session store is closed");
+  assertEquals(here.calls, []);
+});
+
+Deno.test("a count asked while one of the same server is on the worker joins it", async () => {
+  const counter = new LiveCounter({ path: "unused.db", busyTimeoutMs: 100 }, () => {
+    throw new Error("counted here");
+  }, { workerUrl: new URL("../../support/counting_worker.ts", import.meta.url).href });
+  try {
+    const together = await Promise.all([
+      counter.count("vpn1", T0),
+      counter.count("vpn1", T0),
+      counter.count("vpn2", T0),
+    ]);
+    // The worker answers with how many requests it had: vpn1's two callers sent one.
+    assertEquals(together.map((counts) => counts.sessions), [1, 1, 2]);
+    assertEquals((await counter.count("vpn1", T0)).sessions, 3, "asked again once answered");
+  } finally {
+    await counter.close();
+  }
+});
