@@ -125,12 +125,20 @@ export async function runAdminCommand(argv: readonly string[], deps: AdminDeps):
 
 function render(response: ControlResponse & { ok: true }, json: boolean): string {
   if ("ended" in response) return `${response.ended} session(s) ended\n`;
+  // The service lists in its store's order (it does not sort, to stay responsive); oldest first.
   if ("sessions" in response) {
-    return json
-      ? JSON.stringify(response.sessions, null, 2) + "\n"
-      : sessionTable(response.sessions);
+    const rows = oldestFirst(response.sessions);
+    return json ? JSON.stringify(rows, null, 2) + "\n" : sessionTable(rows);
   }
-  return json ? JSON.stringify(response.logins, null, 2) + "\n" : loginTable(response.logins);
+  const rows = oldestFirst(response.logins);
+  return json ? JSON.stringify(rows, null, 2) + "\n" : loginTable(rows);
+}
+
+/** By `createdAt` (ISO 8601 in UTC, so text order is time order), ties in the order given. */
+function oldestFirst<T extends { createdAt: string }>(rows: readonly T[]): T[] {
+  return rows.toSorted((a, b) =>
+    a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0
+  );
 }
 
 function sessionTable(rows: readonly SessionRow[]): string {
@@ -177,9 +185,9 @@ function loginTable(rows: readonly LoginRow[]): string {
  */
 function table(header: readonly string[], rows: readonly string[][]): string {
   const safe = rows.map((row) => row.map(printable));
-  const widths = header.map((title, i) =>
-    Math.max(title.length, ...safe.map((row) => row[i]!.length))
-  );
+  // A loop, not Math.max(...column): spreading 200,000 rows into one call overflowed the stack.
+  const widths = header.map((title) => title.length);
+  for (const row of safe) row.forEach((cell, i) => (widths[i] = Math.max(widths[i]!, cell.length)));
   const line = (cells: readonly string[]) =>
     cells.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd() + "\n";
   return line(header) + safe.map(line).join("");

@@ -6,9 +6,16 @@ import { createConnection } from "node:net";
 import type { ControlRequest, ControlResponse } from "./protocol.ts";
 import { encodeRequest } from "./protocol.ts";
 
+/**
+ * How long the answer may pause: until its first piece the service lists the whole store
+ * (1,000,000 sessions took 14-24 s of CPU), then a list comes in pieces.
+ */
 const ANSWER_TIMEOUT_MS = 30_000;
-/** Session lists of a large site run to megabytes; anything far beyond is not our service. */
-const MAX_ANSWER_BYTES = 256 * 1024 * 1024;
+/**
+ * A listed session takes about 330 bytes: 1 GiB is some 3,000,000 of them. Anything beyond is
+ * not our service.
+ */
+const MAX_ANSWER_BYTES = 1024 * 1024 * 1024;
 
 /** The service is not running (or not listening where the config says). */
 export class ServiceNotRunningError extends Error {
@@ -23,15 +30,19 @@ export function sendControlRequest(
     const socket = createConnection(path);
     const chunks: string[] = [];
     let size = 0;
-    const timer = setTimeout(() => {
+    const giveUp = () => {
       socket.destroy();
-      reject(new Error(`No answer on ${path} within ${ANSWER_TIMEOUT_MS / 1000} s`));
-    }, ANSWER_TIMEOUT_MS);
+      reject(new Error(`Nothing more came on ${path} for ${ANSWER_TIMEOUT_MS / 1000} s`));
+    };
+    let timer = setTimeout(giveUp, ANSWER_TIMEOUT_MS);
     socket.setEncoding("utf8");
     socket.once("connect", () => socket.write(encodeRequest(request)));
     socket.on("data", (chunk: string) => {
+      clearTimeout(timer);
+      timer = setTimeout(giveUp, ANSWER_TIMEOUT_MS);
       size += chunk.length;
       if (size > MAX_ANSWER_BYTES) {
+        clearTimeout(timer);
         socket.destroy();
         reject(new Error(`Answer on ${path} is too large`));
         return;

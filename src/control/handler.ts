@@ -4,8 +4,15 @@
  * leave through here.
  */
 import type { Revocation } from "../bridge/revocation.ts";
+import { setImmediate } from "node:timers";
 import type { ListedSession, PendingLogin, SessionStore } from "../sessions/types.ts";
-import type { ControlRequest, ControlResponse, LoginRow, SessionRow } from "./protocol.ts";
+import {
+  type ControlRequest,
+  type ControlResponse,
+  type LoginRow,
+  ROWS_PER_PIECE,
+  type SessionRow,
+} from "./protocol.ts";
 
 export interface ControlDeps {
   store: Pick<SessionStore, "listSessions" | "listPending">;
@@ -46,18 +53,26 @@ export async function handleControlRequest(
   deps: ControlDeps,
 ): Promise<ControlResponse> {
   switch (request.command) {
-    case "sessions.list": {
-      const sessions = await deps.store.listSessions();
-      sessions.sort((a, b) => a.createdAt - b.createdAt);
-      return { ok: true, sessions: sessions.map(sessionRow) };
-    }
+    // Not sorted here: sorting 100,000 rows held the event loop up to 88 ms. The admin
+    // command sorts what it prints.
+    case "sessions.list":
+      return { ok: true, sessions: await rowsInTurns(await deps.store.listSessions(), sessionRow) };
     case "logins.list": {
       const now = deps.now();
       const logins = await deps.store.listPending();
-      logins.sort((a, b) => a.createdAt - b.createdAt);
-      return { ok: true, logins: logins.map((login) => loginRow(login, now)) };
+      return { ok: true, logins: await rowsInTurns(logins, (login) => loginRow(login, now)) };
     }
     case "sessions.revoke":
       return { ok: true, ended: await deps.revocation.revoke(request.target) };
   }
+}
+
+/** `items.map(row)`, ROWS_PER_PIECE per event-loop turn (see ROWS_PER_PIECE). */
+async function rowsInTurns<T, R>(items: readonly T[], row: (item: T) => R): Promise<R[]> {
+  const rows: R[] = [];
+  for (let from = 0; from < items.length; from += ROWS_PER_PIECE) {
+    if (from > 0) await new Promise((resolve) => setImmediate(resolve));
+    for (const item of items.slice(from, from + ROWS_PER_PIECE)) rows.push(row(item));
+  }
+  return rows;
 }

@@ -1,7 +1,8 @@
 /**
  * The control socket: a unix socket only root and the service's group can use (mode 0660), in
  * a directory nobody else can write to. One request line per connection, bounded in size and
- * time; the answer is one line, then the connection closes.
+ * time; the answer is one line, then the connection closes. A long list's line is written a
+ * piece per event-loop turn, each after the socket took the last (protocol.ts, answerPieces).
  */
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { chmodSync, lstatSync, mkdirSync, statSync, unlinkSync } from "node:fs";
@@ -10,7 +11,9 @@ import process from "node:process";
 import { Buffer } from "node:buffer";
 import type { Logger } from "@logtape/logtape";
 import { type ControlDeps, handleControlRequest } from "./handler.ts";
+import { setImmediate } from "node:timers";
 import {
+  answerPieces,
   ControlRequestError,
   type ControlResponse,
   MAX_REQUEST_BYTES,
@@ -122,7 +125,9 @@ function serve(socket: Socket, deps: ServeDeps): void {
   const answer = (response: ControlResponse) => {
     done = true;
     clearTimeout(timer);
-    socket.end(JSON.stringify(response) + "\n");
+    writeAnswer(socket, response).catch((error) =>
+      deps.log.warning("Control answer not written: {error}", { error: String(error) })
+    );
   };
   const timer = setTimeout(
     () => answer({ ok: false, error: "No request received in time" }),
@@ -149,6 +154,38 @@ function serve(socket: Socket, deps: ServeDeps): void {
     done = true;
     clearTimeout(timer);
     respond(line, deps).then(answer);
+  });
+}
+
+/**
+ * Writes the answer's pieces, each in an event-loop turn of its own and only once the socket
+ * took the one before (a slow reader does not make the socket buffer all of a long answer),
+ * then ends the connection. Stops when the admin command went away.
+ */
+export async function writeAnswer(socket: AnswerSocket, response: ControlResponse): Promise<void> {
+  let first = true;
+  for (const piece of answerPieces(response)) {
+    if (socket.destroyed) return;
+    if (!first) await new Promise((resolve) => setImmediate(resolve));
+    first = false;
+    if (!socket.write(piece)) await drained(socket);
+  }
+  if (!socket.destroyed) socket.end();
+}
+
+/** What writeAnswer uses of the connection's socket. */
+export type AnswerSocket = Pick<Socket, "destroyed" | "write" | "end" | "on" | "off">;
+
+/** Resolves when `socket` can take more, or is gone. */
+function drained(socket: AnswerSocket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off("drain", done);
+      socket.off("close", done);
+      resolve();
+    };
+    socket.on("drain", done);
+    socket.on("close", done);
   });
 }
 

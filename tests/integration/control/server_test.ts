@@ -13,16 +13,16 @@ import { KeyedLock } from "../../../src/bridge/keyed_lock.ts";
 import { Revocation } from "../../../src/bridge/revocation.ts";
 import { SessionEnd } from "../../../src/bridge/session_end.ts";
 import { sendControlRequest } from "../../../src/control/client.ts";
-import { MAX_REQUEST_BYTES } from "../../../src/control/protocol.ts";
+import { MAX_REQUEST_BYTES, ROWS_PER_PIECE } from "../../../src/control/protocol.ts";
 import { startControlServer } from "../../../src/control/server.ts";
 import { getLogger } from "../../../src/log.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { pendingLogin, session, T0 } from "../../unit/sessions/fixtures.ts";
 
-async function setup(options: { requestTimeoutMs?: number } = {}) {
+async function setup(options: { requestTimeoutMs?: number; maxEntries?: number } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "control-test-"));
   const path = join(dir, "run", "control.sock");
-  const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
+  const store = new MemoryStore({ maxEntries: options.maxEntries ?? 100, now: () => T0 });
   const commander = new RecordingCommander();
   const end = new SessionEnd({
     store,
@@ -43,7 +43,15 @@ async function setup(options: { requestTimeoutMs?: number } = {}) {
     session({ sessionId: "c", cid: 8, username: "bob", subject: "u-2", createdAt: T0 + 2 }),
   );
   await store.putPending(pendingLogin({ id: "secret-login-id", createdAt: T0 - 42_000 }));
-  const deps = { store, revocation, now: () => T0, log: getLogger("test"), ...options };
+  const deps = {
+    store,
+    revocation,
+    now: () => T0,
+    log: getLogger("test"),
+    ...(options.requestTimeoutMs === undefined
+      ? {}
+      : { requestTimeoutMs: options.requestTimeoutMs }),
+  };
   const server = await startControlServer(path, deps);
   const cleanup = async () => {
     await server.close();
@@ -103,6 +111,23 @@ Deno.test("control socket: sessions.list answers every live session without toke
     assertEquals(answer.sessions[1]?.cid, null);
     assertEquals(answer.sessions[1]?.clientIp, null);
     assertEquals(JSON.stringify(answer).includes("refresh-token"), false);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("control socket: a list longer than a piece of its answer arrives whole", async () => {
+  const count = 2 * ROWS_PER_PIECE + 300;
+  const t = await setup({ maxEntries: count + 10 });
+  try {
+    for (let i = 0; i < count; i++) {
+      await t.store.putSession(session({ sessionId: `many-${i}`, createdAt: T0 - i }));
+    }
+    const answer = await sendControlRequest(t.path, { command: "sessions.list" });
+    assert(answer.ok && "sessions" in answer);
+    const many = answer.sessions.map((s) => s.sessionId).filter((id) => id.startsWith("many-"));
+    assertEquals(many, Array.from({ length: count }, (_, i) => `many-${i}`));
+    assertEquals(answer.sessions.length, count + 3);
   } finally {
     await t.cleanup();
   }

@@ -159,3 +159,39 @@ Deno.test("a refused request exits 1 with the service's error", async () => {
   assertEquals(await runCli(["logins", "list"], t.io), EXIT_RUNTIME);
   assertStringIncludes(t.err(), "refused the request: Unknown command");
 });
+
+Deno.test("sessions list prints the oldest session first, whatever order the service sent", async () => {
+  const at = (hour: number) => `2026-11-30T${String(hour).padStart(2, "0")}:00:00.000Z`;
+  const sent = [12, 9, 23, 9, 10].map((hour, i) => ({
+    ...SESSION,
+    sessionId: `s-${i}`,
+    createdAt: at(hour),
+  }));
+  const json = setup({ ok: true, sessions: sent });
+  assertEquals(await runCli(["sessions", "list", "--json"], json.io), EXIT_OK);
+  assertEquals(
+    (JSON.parse(json.out()) as Array<{ sessionId: string }>).map((row) => row.sessionId),
+    ["s-1", "s-3", "s-4", "s-0", "s-2"],
+  );
+  const table = setup({ ok: true, sessions: sent });
+  assertEquals(await runCli(["sessions", "list"], table.io), EXIT_OK);
+  const ids = table.out().trimEnd().split("\n").slice(1).map((line) => line.split(/\s+/).at(-1));
+  assertEquals(ids, ["s-1", "s-3", "s-4", "s-0", "s-2"]);
+});
+
+Deno.test("logins list prints the oldest sign-in first", async () => {
+  const login = (cid: number, createdAt: string) => ({
+    server: "default",
+    cid,
+    commonName: "alice-laptop",
+    clientIp: "198.51.100.7",
+    ageSec: 1,
+    createdAt,
+  });
+  const t = setup({
+    ok: true,
+    logins: [login(1, "2026-11-30T10:00:02.000Z"), login(2, "2026-11-30T10:00:01.000Z")],
+  });
+  assertEquals(await runCli(["logins", "list", "--json"], t.io), EXIT_OK);
+  assertEquals((JSON.parse(t.out()) as Array<{ cid: number }>).map((row) => row.cid), [2, 1]);
+});

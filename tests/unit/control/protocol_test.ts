@@ -1,6 +1,12 @@
 import { assertEquals, assertThrows } from "../../support/assert.ts";
-import { ControlRequestError, encodeRequest, parseRequest } from "../../../src/control/protocol.ts";
-import type { ControlRequest } from "../../../src/control/protocol.ts";
+import {
+  answerPieces,
+  ControlRequestError,
+  encodeRequest,
+  parseRequest,
+  ROWS_PER_PIECE,
+} from "../../../src/control/protocol.ts";
+import type { ControlRequest, ControlResponse, SessionRow } from "../../../src/control/protocol.ts";
 
 const valid: Array<[string, ControlRequest]> = [
   ['{"command":"sessions.list"}', { command: "sessions.list" }],
@@ -51,3 +57,60 @@ for (const [line, message] of invalid) {
     assertEquals(error.message.includes(message), true, error.message);
   });
 }
+
+function sessionRow(i: number): SessionRow {
+  return {
+    sessionId: `s-${i}`,
+    username: i % 2 === 0 ? `user ${i}` : 'quote " and \\ and \u0001',
+    subject: `u-${i}`,
+    server: "vpn1",
+    cid: i % 3 === 0 ? null : i,
+    commonName: `cn-${i}`,
+    clientIp: i % 5 === 0 ? null : `192.0.2.${i % 256}`,
+    createdAt: new Date(1_700_000_000_000 + i).toISOString(),
+    lastAuthAt: new Date(1_700_000_000_000 + i).toISOString(),
+    expiresAt: new Date(1_700_000_100_000 + i).toISOString(),
+  };
+}
+
+const answers: Array<[string, ControlResponse]> = [
+  ...[0, 1, ROWS_PER_PIECE, ROWS_PER_PIECE + 1, 2 * ROWS_PER_PIECE + 234].map((
+    n,
+  ): [string, ControlResponse] => [
+    `${n} sessions`,
+    { ok: true, sessions: Array.from({ length: n }, (_, i) => sessionRow(i)) },
+  ]),
+  ["3 logins", {
+    ok: true,
+    logins: [0, 1, 2].map((i) => ({
+      server: "vpn1",
+      cid: i,
+      commonName: `cn-${i}`,
+      clientIp: "192.0.2.1",
+      ageSec: i,
+      createdAt: new Date(1_700_000_000_000 + i).toISOString(),
+    })),
+  }],
+  ["a revoke", { ok: true, ended: 2 }],
+  ["an error", { ok: false, error: 'Unknown command: "x"' }],
+];
+
+for (const [name, response] of answers) {
+  Deno.test(`answerPieces(): the pieces of ${name} join to the answer's one JSON line`, () => {
+    const pieces = [...answerPieces(response)];
+    assertEquals(pieces.join(""), JSON.stringify(response) + "\n");
+    assertEquals(pieces.slice(0, -1).some((piece) => piece.includes("\n")), false);
+  });
+}
+
+Deno.test("answerPieces(): a long list comes ROWS_PER_PIECE rows a piece", () => {
+  const rows = 2 * ROWS_PER_PIECE + 234;
+  const pieces = [...answerPieces({
+    ok: true,
+    sessions: Array.from({ length: rows }, (_, i) => sessionRow(i)),
+  })];
+  // The opening, three pieces of rows, the end.
+  assertEquals(pieces.length, 5);
+  const rowsIn = pieces.slice(1, -1).map((piece) => piece.split('"sessionId"').length - 1);
+  assertEquals(rowsIn, [ROWS_PER_PIECE, ROWS_PER_PIECE, 234]);
+});
