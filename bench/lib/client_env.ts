@@ -3,7 +3,7 @@
  * lines for a certificate-only client, with per-client common name, address and session id.
  */
 
-export type BlockKind = "CONNECT" | "REAUTH";
+export type BlockKind = "CONNECT" | "REAUTH" | "DISCONNECT";
 
 /** OpenVPN's session_id is 16 base64 characters; ours encode the client number. */
 export function benchSessionId(client: number): string {
@@ -96,7 +96,11 @@ export function clientBlock(
     ["dev_type", "tun"],
     ["redirect_gateway", "0"],
   ];
-  let text = `>CLIENT:${kind},${cid},${kid}\r\n`;
+  // A DISCONNECT has no key id and opens with the connection's duration and traffic (2.6).
+  let text = kind === "DISCONNECT"
+    ? `>CLIENT:DISCONNECT,${cid}\r\n>CLIENT:ENV,time_duration=3600\r\n` +
+      `>CLIENT:ENV,bytes_sent=17108\r\n>CLIENT:ENV,bytes_received=17677\r\n`
+    : `>CLIENT:${kind},${cid},${kid}\r\n`;
   for (const [name, value] of env) text += `>CLIENT:ENV,${name}=${value}\r\n`;
   return text + ">CLIENT:ENV,END\r\n";
 }

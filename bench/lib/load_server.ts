@@ -134,6 +134,20 @@ export class LoadServer {
     return () => this.#answerListeners.delete(listener);
   }
 
+  /**
+   * Writes blocks OpenVPN expects no answer to (DISCONNECT), pipelined in batches as `run`
+   * writes them; resolves when the socket took the last.
+   */
+  async sendUnanswered(blocks: readonly OutgoingBlock[]): Promise<void> {
+    const client = this.#client;
+    if (client === undefined) throw new Error("No management client connected");
+    const batch = 32;
+    for (let i = 0; i < blocks.length; i += batch) {
+      const text = blocks.slice(i, i + batch).map((block) => block.text).join("");
+      if (!client.write(text)) await new Promise((resolve) => client.once("drain", resolve));
+    }
+  }
+
   /** Writes one block now (no bookkeeping beyond its send time). */
   send(block: OutgoingBlock): void {
     this.#sentAt.set(answerKey(block.cid, block.kid), performance.now());

@@ -1,6 +1,6 @@
 /**
- * B1 (REAUTH storm), B2 (CONNECT storm) and B5 (reconnect storm: CONNECTs with an auth token):
- * blocks pipelined as fast as answered, then paced (B1, B2),
+ * B1 (REAUTH storm), B2 (CONNECT storm) and B5 (reconnect storm: CONNECTs with an auth token,
+ * then every client leaves): blocks pipelined as fast as answered, then paced (B1, B2),
  * against the reference responder and the bridge (memory, file and Redis store), each in its own
  * process. Runs alternate between responders so that machine noise hits all of them alike.
  */
@@ -35,6 +35,18 @@ interface StormSpec {
   expected: string;
   responders: ResponderKind[];
   prefill: boolean;
+  /** Afterwards every client of the last run leaves at once (DISCONNECT storm). */
+  leave?: boolean;
+}
+
+/** A DISCONNECT storm: nothing is answered, so it is measured until the responder is idle. */
+export interface LeaveSummary {
+  /** CPU per DISCONNECT, µs: from the first write until the responder was idle. */
+  cpuUsPerEvent: number;
+  /** From the first write until the responder's CPU stopped growing, ms. */
+  busyMs: number;
+  /** Answers the responder sent meanwhile (there must be none). */
+  answers: number;
 }
 
 export interface StormSummary {
@@ -65,6 +77,7 @@ export interface StormSummary {
    */
   kernelNoiseMs: number;
   unexpectedAnswers: number;
+  leave?: LeaveSummary;
 }
 
 /** CONNECT cids of one round: rounds of different sizes (storms, paced runs) never overlap. */
@@ -199,6 +212,22 @@ async function runStorm(spec: StormSpec, options: StormOptions): Promise<StormSu
         paced.set(responder.kind, [...(paced.get(responder.kind) ?? []), result]);
       }
     }
+    const leaves = new Map<ResponderKind, LeaveSummary>();
+    if (spec.leave) {
+      // The clients of the last run are the ones bound now; each leaves (OpenVPN stopping).
+      const last = blocksFor(spec.kind, options.events, roundNo - 1, spec.token);
+      const blocks = last.map((block, i) => ({
+        cid: block.cid,
+        kid: 0,
+        text: clientBlock("DISCONNECT", block.cid, 0, i),
+      }));
+      for (const responder of responders) {
+        leaves.set(
+          responder.kind,
+          await alone(responder, responders, () => leaveStorm(responder, blocks)),
+        );
+      }
+    }
     const reference = median((pipelined.get("reference") ?? []).map((r) => r.eventsPerSec));
     const summaries = responders.map((responder): StormSummary => {
       const runs = pipelined.get(responder.kind) ?? [];
@@ -227,6 +256,7 @@ async function runStorm(spec: StormSpec, options: StormOptions): Promise<StormSu
         generatorStallMs: generatorStallMs.get(responder.kind) ?? NaN,
         kernelNoiseMs: median(kernelNoiseMs.get(responder.kind) ?? []),
         unexpectedAnswers: unexpected,
+        ...(leaves.has(responder.kind) ? { leave: leaves.get(responder.kind)! } : {}),
       };
     });
     const onBun = options.runtime === "bun" ? "_bun" : "";
@@ -262,6 +292,45 @@ async function runStorm(spec: StormSpec, options: StormOptions): Promise<StormSu
     return summaries;
   } finally {
     for (const responder of responders) await responder.stop();
+  }
+}
+
+/** Below this much CPU in IDLE_WINDOW_MS a responder counts as idle (its timers run on). */
+const IDLE_CPU_MS = 2;
+const IDLE_WINDOW_MS = 300;
+
+/** Sends `blocks` (DISCONNECTs) and measures until the responder has done with them. */
+async function leaveStorm(
+  responder: Responder,
+  blocks: readonly OutgoingBlock[],
+): Promise<LeaveSummary> {
+  let answers = 0;
+  const unsubscribe = responder.server.onAnswer(() => answers++);
+  try {
+    collectOwnGarbage();
+    const before = readCpu(responder.child.pid);
+    const start = performance.now();
+    await responder.server.sendUnanswered(blocks);
+    let windowStart = performance.now();
+    let windowCpu = cpuMsSince(before);
+    let busyUntil = windowStart;
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const cpu = cpuMsSince(before);
+      if (cpu - windowCpu >= IDLE_CPU_MS) {
+        windowStart = performance.now();
+        windowCpu = cpu;
+        busyUntil = windowStart;
+      } else if (performance.now() - windowStart >= IDLE_WINDOW_MS) {
+        return {
+          cpuUsPerEvent: (windowCpu * 1000) / blocks.length,
+          busyMs: busyUntil - start,
+          answers,
+        };
+      }
+    }
+  } finally {
+    unsubscribe();
   }
 }
 
@@ -383,7 +452,8 @@ export async function connectStorm(options: StormOptions) {
  * B5: every client of the store comes back at once with its auth token, as after an OpenVPN
  * restart (auth-gen-token): CONNECTs on new cids that the bridge answers from the stored
  * session (policy again, the session moved to the new cid and written back, `client-auth`).
- * Reported, no goal of its own; no paced runs.
+ * Then every client leaves at once, as when OpenVPN stops (a DISCONNECT each: the session is
+ * unbound, as it is resumable). Reported, no goal of its own; no paced runs.
  */
 export async function reconnectStorm(options: Omit<StormOptions, "pacedRate" | "pacedEvents">) {
   const summaries = await runStorm({
@@ -394,6 +464,7 @@ export async function reconnectStorm(options: Omit<StormOptions, "pacedRate" | "
     expected: "client-auth",
     responders: ["reference", "bridge-memory", "bridge-file", "bridge-redis"],
     prefill: true,
+    leave: true,
   }, { ...options, pacedRate: 0, pacedEvents: 0 });
   printTable(
     `B5 reconnect storm${onRuntime(options)}: ${options.events} sessions, each client back ` +
@@ -408,11 +479,28 @@ export async function reconnectStorm(options: Omit<StormOptions, "pacedRate" | "
       return pipelinedOnly;
     }),
   );
-  const goals = summaries.filter((s) => s.responder !== "reference").map((s) => ({
-    goal: `${s.responder}: every reconnect answered client-auth`,
-    measured: s.unexpectedAnswers,
-    result: verdict(s.unexpectedAnswers === 0),
-  }));
+  printTable(
+    `B5 then every client leaves: ${options.events} DISCONNECTs pipelined, measured until the ` +
+      `responder is idle (its CPU under ${IDLE_CPU_MS} ms in ${IDLE_WINDOW_MS} ms)`,
+    summaries.map((s) => ({
+      responder: s.responder,
+      "CPU µs/DISCONNECT": round(s.leave?.cpuUsPerEvent ?? NaN),
+      "busy ms": Math.round(s.leave?.busyMs ?? NaN),
+      answers: s.leave?.answers ?? NaN,
+    })),
+  );
+  const goals = summaries.filter((s) => s.responder !== "reference").flatMap((s) => [
+    {
+      goal: `${s.responder}: every reconnect answered client-auth`,
+      measured: s.unexpectedAnswers,
+      result: verdict(s.unexpectedAnswers === 0),
+    },
+    {
+      goal: `${s.responder}: no answer to a DISCONNECT`,
+      measured: s.leave?.answers ?? NaN,
+      result: verdict(s.leave?.answers === 0),
+    },
+  ]);
   printTable("B5 goals", goals);
   return { summaries, goals };
 }
