@@ -298,6 +298,8 @@ async function runStorm(spec: StormSpec, options: StormOptions): Promise<StormSu
 /** Below this much CPU in IDLE_WINDOW_MS a responder counts as idle (its timers run on). */
 const IDLE_CPU_MS = 2;
 const IDLE_WINDOW_MS = 300;
+/** A responder still busy after this long fails the scenario rather than hang it. */
+const LEAVE_MAX_MS = 120_000;
 
 /** Sends `blocks` (DISCONNECTs) and measures until the responder has done with them. */
 async function leaveStorm(
@@ -316,6 +318,11 @@ async function leaveStorm(
     let busyUntil = windowStart;
     for (;;) {
       await new Promise((resolve) => setTimeout(resolve, 20));
+      if (performance.now() - start > LEAVE_MAX_MS) {
+        throw new Error(
+          `${responder.kind} still busy ${LEAVE_MAX_MS / 1000} s after the DISCONNECTs`,
+        );
+      }
       const cpu = cpuMsSince(before);
       if (cpu - windowCpu >= IDLE_CPU_MS) {
         windowStart = performance.now();

@@ -12,10 +12,11 @@ import { encodeRequest } from "./protocol.ts";
  */
 const ANSWER_TIMEOUT_MS = 30_000;
 /**
- * A listed session takes about 330 bytes: 1 GiB is some 3,000,000 of them. Anything beyond is
- * not our service.
+ * Characters of an answer: a listed session takes about 330, so this is some 1,500,000 of them.
+ * The answer is joined into one string, and V8's strings end at 2^29 - 24 characters (on Deno;
+ * Bun's go further). Anything beyond is not our service.
  */
-const MAX_ANSWER_BYTES = 1024 * 1024 * 1024;
+const MAX_ANSWER_CHARS = 512 * 1024 * 1024 - 1024;
 
 /** The service is not running (or not listening where the config says). */
 export class ServiceNotRunningError extends Error {
@@ -41,10 +42,10 @@ export function sendControlRequest(
       clearTimeout(timer);
       timer = setTimeout(giveUp, ANSWER_TIMEOUT_MS);
       size += chunk.length;
-      if (size > MAX_ANSWER_BYTES) {
+      if (size > MAX_ANSWER_CHARS) {
         clearTimeout(timer);
         socket.destroy();
-        reject(new Error(`Answer on ${path} is too large`));
+        reject(new Error(`Answer on ${path} is too large (over ${MAX_ANSWER_CHARS} characters)`));
         return;
       }
       chunks.push(chunk);

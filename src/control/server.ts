@@ -23,6 +23,8 @@ import {
 const SOCKET_MODE = 0o660;
 /** A client that has not sent its request line by then is dropped. */
 const REQUEST_TIMEOUT_MS = 5_000;
+/** A client that takes none of its answer for this long is dropped. */
+const ANSWER_STALL_MS = 30_000;
 
 type ServeDeps = ControlDeps & {
   log: Logger;
@@ -162,30 +164,45 @@ function serve(socket: Socket, deps: ServeDeps): void {
  * took the one before (a slow reader does not make the socket buffer all of a long answer),
  * then ends the connection. Stops when the admin command went away.
  */
-export async function writeAnswer(socket: AnswerSocket, response: ControlResponse): Promise<void> {
+export async function writeAnswer(
+  socket: AnswerSocket,
+  response: ControlResponse,
+  stallMs = ANSWER_STALL_MS,
+): Promise<void> {
   let first = true;
   for (const piece of answerPieces(response)) {
-    if (socket.destroyed) return;
     if (!first) await new Promise((resolve) => setImmediate(resolve));
     first = false;
-    if (!socket.write(piece)) await drained(socket);
+    if (socket.destroyed) return;
+    if (!socket.write(piece) && !(await drained(socket, stallMs))) {
+      socket.destroy();
+      return;
+    }
   }
   if (!socket.destroyed) socket.end();
 }
 
 /** What writeAnswer uses of the connection's socket. */
-export type AnswerSocket = Pick<Socket, "destroyed" | "write" | "end" | "on" | "off">;
+export type AnswerSocket = Pick<Socket, "destroyed" | "write" | "end" | "destroy" | "on" | "off">;
 
-/** Resolves when `socket` can take more, or is gone. */
-function drained(socket: AnswerSocket): Promise<void> {
+/**
+ * Whether `socket` can take more: true at its `drain`, false when it is gone or took nothing for
+ * `stallMs` (an admin command that stopped reading does not hold the answer for ever).
+ */
+function drained(socket: AnswerSocket, stallMs: number): Promise<boolean> {
+  if (socket.destroyed) return Promise.resolve(false);
   return new Promise((resolve) => {
-    const done = () => {
-      socket.off("drain", done);
-      socket.off("close", done);
-      resolve();
+    const done = (drainedNow: boolean) => {
+      clearTimeout(timer);
+      socket.off("drain", onDrain);
+      socket.off("close", onClose);
+      resolve(drainedNow);
     };
-    socket.on("drain", done);
-    socket.on("close", done);
+    const onDrain = () => done(true);
+    const onClose = () => done(false);
+    const timer = setTimeout(onClose, stallMs);
+    socket.on("drain", onDrain);
+    socket.on("close", onClose);
   });
 }
 

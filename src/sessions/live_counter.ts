@@ -7,8 +7,9 @@
  *
  * When the worker fails or does not answer within COUNT_WAIT_MS, the count runs on this thread
  * after all (the gauges stay right) and a warning names the failure. A count asked while one of
- * the same server is on the worker joins it: overlapping scrapes count once, and a worker stuck
- * on a stalled disk is sent one request per server, not one per scrape.
+ * the same server is on the worker joins it: overlapping scrapes count once. Once that count is
+ * overdue, later ones are done on the event loop at once: a worker stuck on a stalled disk is
+ * sent one request per server, and a scrape does not wait COUNT_WAIT_MS again each time.
  */
 import { getLogger } from "../log.ts";
 import {
@@ -32,14 +33,20 @@ export interface LiveCounterOptions {
   closeWaitMs?: number;
 }
 
+/** A count on the worker, and when (performance.now()) it is overdue. */
+interface AskedCount {
+  answer: Promise<SqliteWorkerAnswer>;
+  overdueAt: number;
+}
+
 export class LiveCounter {
   readonly #file: SqliteFile;
   readonly #countHere: (server: string, now: number) => LiveCounts;
   readonly #thread: SqliteThread;
   readonly #countWaitMs: number;
   readonly #closeWaitMs: number;
-  /** The count of each server on the worker now (see the header). */
-  readonly #asked = new Map<string, Promise<SqliteWorkerAnswer>>();
+  /** The count of each server on the worker now, and when it is overdue (see the header). */
+  readonly #asked = new Map<string, AskedCount>();
   /** Callers waiting for a count, told at close(). */
   readonly #waiting = new Set<(error: Error) => void>();
   #closed = false;
@@ -60,10 +67,17 @@ export class LiveCounter {
   /** `server`'s sessions and pending logins live at `now`. Rejects once the store is closed. */
   async count(server: string, now: number): Promise<LiveCounts> {
     if (this.#closed) throw closedError();
+    const asked = this.#askWorker(server, now);
+    const waitMs = asked.overdueAt - performance.now();
+    if (waitMs <= 0) {
+      log.warn("Live count worker still busy with an earlier count; counted on the event loop");
+      return this.#countHere(server, now);
+    }
     try {
+      // A count joined to an earlier one waits only as long as that one has left.
       const answer = await settleWithin(
-        this.#askWorker(server, now),
-        this.#countWaitMs,
+        asked.answer,
+        waitMs,
         () => new Error(`no answer within ${this.#countWaitMs / 1000} s`),
         this.#waiting,
       );
@@ -78,11 +92,15 @@ export class LiveCounter {
     }
   }
 
-  #askWorker(server: string, now: number): Promise<SqliteWorkerAnswer> {
+  /** `server`'s count on the worker: the one asked already, or a new one. */
+  #askWorker(server: string, now: number): AskedCount {
     let asked = this.#asked.get(server);
     if (asked === undefined) {
-      asked = this.#thread.ask({ op: "count", ...this.#file, server, now })
-        .finally(() => this.#asked.delete(server));
+      asked = {
+        answer: this.#thread.ask({ op: "count", ...this.#file, server, now })
+          .finally(() => this.#asked.delete(server)),
+        overdueAt: performance.now() + this.#countWaitMs,
+      };
       this.#asked.set(server, asked);
     }
     return asked;

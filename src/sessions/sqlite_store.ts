@@ -560,7 +560,8 @@ export class SqliteStore implements SessionStore {
     this.#closed = true;
     this.#cache.clear();
     this.#pendingCache.clear();
-    // Closing the last connection checkpoints the rest: the workers' must be gone first.
+    // Closing the last connection checkpoints the rest: the workers' close first (unless one is
+    // stuck past its wait: then its connection outlives this one, and so does the rest of the WAL).
     await Promise.all([this.#checkpointer.close(), this.#counter.close()]);
     this.#db.close();
   }

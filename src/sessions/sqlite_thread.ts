@@ -66,11 +66,14 @@ export class SqliteThread {
     } catch (error) {
       return Promise.resolve({ error: `${this.#what} did not start: ${String(error)}` });
     }
-    return new Promise((resolve) => {
-      const id = ++this.#lastId;
-      this.#waiting.set(id, resolve);
+    const id = ++this.#lastId;
+    try {
       worker.postMessage({ id, ...request });
-    });
+    } catch (error) {
+      return Promise.resolve({ error: `${this.#what} took no request: ${String(error)}` });
+    }
+    // The reply comes in a later turn, so it finds this.
+    return new Promise((resolve) => this.#waiting.set(id, resolve));
   }
 
   /**

@@ -43,6 +43,12 @@ class RecordingSocket extends EventEmitter {
     return this;
   }
 
+  destroy(): this {
+    this.destroyed = true;
+    this.#counting = false;
+    return this;
+  }
+
   stop(): void {
     this.#counting = false;
   }
@@ -100,6 +106,19 @@ Deno.test("an admin command that went away mid-answer gets nothing more written"
   await writing;
   socket.stop();
   assertEquals(socket.writes.length, 2);
+  assertEquals(socket.ended, false);
+});
+
+Deno.test("an admin command that stops reading is dropped after the stall, not waited for", async () => {
+  const socket = new RecordingSocket();
+  socket.full.add(2);
+  await writeAnswer(
+    socket as unknown as AnswerSocket,
+    { ok: true, sessions: sessions(3 * ROWS_PER_PIECE) },
+    50,
+  );
+  assertEquals(socket.writes.length, 2, "nothing after the piece it did not take");
+  assertEquals(socket.destroyed, true);
   assertEquals(socket.ended, false);
 });
 

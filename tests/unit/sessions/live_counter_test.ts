@@ -6,6 +6,7 @@
  */
 import { assertEquals, assertMatch, assertRejects } from "../../support/assert.ts";
 import { logsOf } from "../../support/log_capture.ts";
+import { turnsDuring } from "../../support/turns.ts";
 import { LiveCounter } from "../../../src/sessions/live_counter.ts";
 import { SqliteStore } from "../../../src/sessions/sqlite_store.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
@@ -108,6 +109,27 @@ Deno.test("a worker that never answers: the count runs here after the wait", asy
     const logs = await logsOf(async () => assertEquals(await counter.count("vpn1", T0), EXPECTED));
     assertEquals(here.calls, ["vpn1"]);
     assertMatch(logs.map((line) => line.text).join("\n"), /no answer within 0.05 s/);
+  } finally {
+    await counter.close();
+  }
+});
+
+Deno.test("once a count is overdue, later ones are done on the event loop without waiting", async () => {
+  const here = countedHere();
+  const counter = new LiveCounter({ path: "unused.db", busyTimeoutMs: 100 }, here.countHere, {
+    workerUrl: silentWorker,
+    countWaitMs: 50,
+    closeWaitMs: 50,
+  });
+  try {
+    const logs = await logsOf(async () => {
+      assertEquals(await counter.count("vpn1", T0), EXPECTED);
+      const { result, turns } = await turnsDuring(() => counter.count("vpn1", T0));
+      assertEquals(result, EXPECTED);
+      assertEquals(turns, 0, "no wait for the stuck worker again");
+    });
+    assertEquals(here.calls, ["vpn1", "vpn1"]);
+    assertMatch(logs.map((line) => line.text).join("\n"), /still busy with an earlier count/);
   } finally {
     await counter.close();
   }
