@@ -16,6 +16,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { parseInlineToml } from "../tests/support/config_toml.ts";
 import { freePort } from "../tests/support/free_port.ts";
+import { waitForHealthz } from "../tests/support/service_process.ts";
 import { benchConfigToml } from "./lib/bridge_config.ts";
 import { bulkFill } from "./lib/bulk_fill.ts";
 import { BINARY } from "./scenarios/memory_startup.ts";
@@ -56,7 +57,7 @@ if (filled !== storePath) copySqliteFile(filled, storePath);
 
 const service = spawn(binary, ["--config", configPath], { stdio: "ignore" });
 try {
-  await healthz(60_000);
+  (await waitForHealthz(port)).body?.cancel();
   for (let run = 0; run < Number(values.runs); run++) {
     let longest = 0;
     let listing = true;
@@ -64,7 +65,8 @@ try {
       while (listing) {
         const asked = performance.now();
         // A /healthz that fails counts as an endless wait; the run still ends cleanly.
-        const answered = await healthz(0).then(() => true, () => false);
+        const answered = await fetch(`http://127.0.0.1:${port}/healthz`)
+          .then((answer) => answer.body?.cancel()).then(() => true, () => false);
         longest = answered ? Math.max(longest, performance.now() - asked) : Infinity;
         await new Promise((resolve) => setTimeout(resolve, 2));
       }
@@ -91,18 +93,4 @@ try {
     await new Promise((resolve) => service.once("exit", resolve));
   }
   removeDirs(dir);
-}
-
-/** Asks /healthz until it answers (for at most `waitMs`; 0: once). */
-async function healthz(waitMs: number): Promise<void> {
-  const giveUpAt = Date.now() + waitMs;
-  for (;;) {
-    try {
-      await (await fetch(`http://127.0.0.1:${port}/healthz`)).body?.cancel();
-      return;
-    } catch (error) {
-      if (Date.now() >= giveUpAt) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
 }

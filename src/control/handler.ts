@@ -4,7 +4,7 @@
  * leave through here.
  */
 import type { Revocation } from "../bridge/revocation.ts";
-import { setImmediate } from "node:timers";
+import { nextTurn } from "../sessions/list_chunk.ts";
 import type { ListedSession, PendingLogin, SessionStore } from "../sessions/types.ts";
 import {
   type ControlRequest,
@@ -71,7 +71,7 @@ export async function handleControlRequest(
 async function rowsInTurns<T, R>(items: readonly T[], row: (item: T) => R): Promise<R[]> {
   const rows: R[] = [];
   for (let from = 0; from < items.length; from += ROWS_PER_PIECE) {
-    if (from > 0) await new Promise((resolve) => setImmediate(resolve));
+    if (from > 0) await nextTurn();
     for (const item of items.slice(from, from + ROWS_PER_PIECE)) rows.push(row(item));
   }
   return rows;

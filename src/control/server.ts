@@ -11,7 +11,7 @@ import process from "node:process";
 import { Buffer } from "node:buffer";
 import type { Logger } from "@logtape/logtape";
 import { type ControlDeps, handleControlRequest } from "./handler.ts";
-import { setImmediate } from "node:timers";
+import { nextTurn } from "../sessions/list_chunk.ts";
 import {
   answerPieces,
   ControlRequestError,
@@ -171,7 +171,7 @@ export async function writeAnswer(
 ): Promise<void> {
   let first = true;
   for (const piece of answerPieces(response)) {
-    if (!first) await new Promise((resolve) => setImmediate(resolve));
+    if (!first) await nextTurn();
     first = false;
     if (socket.destroyed) return;
     if (!socket.write(piece) && !(await drained(socket, stallMs))) {

@@ -309,12 +309,19 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
   test(
     "listSessions() returns every live session, frozen, without its refresh token, and no expired one",
     async (store, clock) => {
+      // "c" as Keycloak can leave one: no sid (left out of the ID token), no refresh token.
+      const bare = { sessionId: "c", cid: undefined, sid: undefined, refreshToken: undefined };
       await store.putSession(session({ sessionId: "a" }));
       await store.putSession(session({ sessionId: "b", refreshToken: "token-b" }));
+      await store.putSession(session(bare));
       await store.putSession(session({ sessionId: "old", expiresAt: T0 + MINUTE }));
       clock.time = T0 + 2 * MINUTE;
       const sessions = sortSessions(await store.listSessions());
-      assertEquals(sessions, [listed({ sessionId: "a" }), listed({ sessionId: "b" })]);
+      assertEquals(sessions, [
+        listed({ sessionId: "a" }),
+        listed({ sessionId: "b" }),
+        listed(bare),
+      ]);
       for (const entry of sessions) {
         assert(!("refreshToken" in entry), "a listing hands out no refresh token");
         assert(Object.isFrozen(entry));

@@ -14,6 +14,7 @@ import type { LiveCounts } from "../../../src/sessions/types.ts";
 import { MINUTE, pendingLogin, session, T0 } from "./fixtures.ts";
 
 const silentWorker = new URL("../../support/silent_worker.ts", import.meta.url).href;
+const countingWorker = new URL("../../support/counting_worker.ts", import.meta.url).href;
 const failingWorker = new URL("../../support/failing_worker.ts", import.meta.url).href;
 
 /** A session file with, for server vpn1 at T0: 2 live sessions, 1 expired, 1 live pending login. */
@@ -40,6 +41,19 @@ const EXPECTED: LiveCounts = { sessions: 2, pending: 1 };
 function countedHere() {
   const calls: string[] = [];
   return { calls, countHere: (server: string) => (calls.push(server), EXPECTED) };
+}
+
+/** A counter over no file, on the test worker `workerUrl`; closing waits 50 ms at most. */
+function counterOn(
+  workerUrl: string,
+  countHere: (server: string) => LiveCounts,
+  countWaitMs?: number,
+): LiveCounter {
+  return new LiveCounter({ path: "unused.db", busyTimeoutMs: 100 }, countHere, {
+    workerUrl,
+    closeWaitMs: 50,
+    ...(countWaitMs === undefined ? {} : { countWaitMs }),
+  });
 }
 
 Deno.test("live counts come from the worker thread, with the store's rule for live", async () => {
@@ -81,9 +95,7 @@ Deno.test("counts asked together are each answered with their own server's count
 
 Deno.test("a worker that fails: the count runs here after all, and a warning names why", async () => {
   const here = countedHere();
-  const counter = new LiveCounter({ path: "unused.db", busyTimeoutMs: 100 }, here.countHere, {
-    workerUrl: failingWorker,
-  });
+  const counter = counterOn(failingWorker, here.countHere);
   try {
     const logs = await logsOf(async () => assertEquals(await counter.count("vpn1", T0), EXPECTED));
     assertEquals(here.calls, ["vpn1"]);
@@ -100,11 +112,7 @@ Deno.test("a worker that fails: the count runs here after all, and a warning nam
 
 Deno.test("a worker that never answers: the count runs here after the wait", async () => {
   const here = countedHere();
-  const counter = new LiveCounter({ path: "unused.db", busyTimeoutMs: 100 }, here.countHere, {
-    workerUrl: silentWorker,
-    countWaitMs: 50,
-    closeWaitMs: 50,
-  });
+  const counter = counterOn(silentWorker, here.countHere, 50);
   try {
     const logs = await logsOf(async () => assertEquals(await counter.count("vpn1", T0), EXPECTED));
     assertEquals(here.calls, ["vpn1"]);
@@ -116,11 +124,7 @@ Deno.test("a worker that never answers: the count runs here after the wait", asy
 
 Deno.test("once a count is overdue, later ones are done on the event loop without waiting", async () => {
   const here = countedHere();
-  const counter = new LiveCounter({ path: "unused.db", busyTimeoutMs: 100 }, here.countHere, {
-    workerUrl: silentWorker,
-    countWaitMs: 50,
-    closeWaitMs: 50,
-  });
+  const counter = counterOn(silentWorker, here.countHere, 50);
   try {
     const logs = await logsOf(async () => {
       assertEquals(await counter.count("vpn1", T0), EXPECTED);
@@ -137,11 +141,7 @@ Deno.test("once a count is overdue, later ones are done on the event loop withou
 
 Deno.test("close() rejects a count still waiting for the worker and every later one, counting nothing", async () => {
   const here = countedHere();
-  const counter = new LiveCounter({ path: "unused.db", busyTimeoutMs: 100 }, here.countHere, {
-    workerUrl: silentWorker,
-    countWaitMs: 60_000,
-    closeWaitMs: 50,
-  });
+  const counter = counterOn(silentWorker, here.countHere, 60_000);
   const waiting = counter.count("vpn1", T0).then(() => "counted", (error) => String(error));
   await counter.close();
   assertMatch(await waiting, /Session store is closed/);
@@ -150,9 +150,9 @@ Deno.test("close() rejects a count still waiting for the worker and every later 
 });
 
 Deno.test("a count asked while one of the same server is on the worker joins it", async () => {
-  const counter = new LiveCounter({ path: "unused.db", busyTimeoutMs: 100 }, () => {
+  const counter = counterOn(countingWorker, () => {
     throw new Error("counted here");
-  }, { workerUrl: new URL("../../support/counting_worker.ts", import.meta.url).href });
+  });
   try {
     const together = await Promise.all([
       counter.count("vpn1", T0),
