@@ -14,6 +14,7 @@ import { isLoopbackHttp } from "../loopback.ts";
 import { IdpRejectedError, OidcError } from "./errors.ts";
 import { evidence, toOidcError } from "./error_mapping.ts";
 import { type FetchLike, timedFetch } from "./http.ts";
+import { type GateLane, RequestGate, type RequestGateLimits } from "./request_gate.ts";
 
 const log = getLogger("oidc");
 
@@ -23,6 +24,8 @@ export interface OidcClientDeps {
   clock?: Clock;
   /** A fresh random base64url string of at least 32 bytes (state, nonce, PKCE verifier). */
   random?: () => string;
+  /** How many requests may be open at the IdP at once (default IDP_REQUEST_LIMITS). */
+  requestLimits?: RequestGateLimits;
 }
 
 /** What the callback must be checked against: the values startLogin() produced. */
@@ -77,7 +80,11 @@ export interface OidcClient {
    * @throws {IdpRejectedError} on any 4xx answer, JSON error body or not: the grant is gone
    */
   refresh(refreshToken: string, expectedSubject: string): Promise<RefreshResult>;
-  /** RFC 7009 revocation of a refresh token; does nothing when the IdP has no endpoint. */
+  /**
+   * RFC 7009 revocation of a refresh token; does nothing when the IdP has no endpoint. Waits in
+   * the background lane for a slot at the IdP (request_gate.ts): a storm of them drains a few
+   * at a time behind the requests someone waits for.
+   */
   revoke(refreshToken: string): Promise<void>;
 }
 
@@ -116,11 +123,18 @@ export function createOidcClient(
   const clock = deps.clock ?? systemClock;
   const now = clock.now;
   const random = deps.random ?? oauth.generateRandomState;
-  const httpOptions = {
-    [oauth.customFetch]: timedFetch(deps.fetch ?? fetch, config.httpTimeoutMs, clock),
+  const gate = new RequestGate(deps.requestLimits);
+  const options = (lane: GateLane) => ({
+    [oauth.customFetch]: timedFetch(deps.fetch ?? fetch, config.httpTimeoutMs, clock, {
+      gate,
+      lane,
+    }),
     // Only loopback issuers may use http (checkOidcConfig rejects the rest).
     [oauth.allowInsecureRequests]: isLoopbackHttp(config.issuer),
-  } as const;
+  } as const);
+  const httpOptions = options("waited");
+  /** Revocations: nobody waits for them (request_gate.ts). */
+  const backgroundHttpOptions = options("background");
 
   let metadata: Promise<oauth.AuthorizationServer> | undefined;
   let ready = false;
@@ -340,7 +354,7 @@ export function createOidcClient(
         client(),
         authentication,
         refreshToken,
-        { ...httpOptions, additionalParameters: { token_type_hint: "refresh_token" } },
+        { ...backgroundHttpOptions, additionalParameters: { token_type_hint: "refresh_token" } },
       );
       await oauth.processRevocationResponse(response);
     } catch (error) {

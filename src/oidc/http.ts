@@ -6,6 +6,7 @@
 import type { CustomFetchOptions } from "oauth4webapi";
 import type { Clock } from "../clock.ts";
 import { IdpUnreachableError } from "./errors.ts";
+import type { GateLane, RequestGate } from "./request_gate.ts";
 
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
@@ -69,24 +70,30 @@ function declaredLength(headers: Headers): number | undefined {
   return length !== null && /^\d{1,15}$/.test(length) ? Number(length) : undefined;
 }
 
+/** Where a timed request queues for a slot at the IdP (request_gate.ts), and in which lane. */
+export interface GatePlace {
+  gate: RequestGate;
+  lane: GateLane;
+}
+
 /**
  * Wraps `fetch` with a timeout. The returned Response is fully buffered, so the deadline covers
- * the body too and no timer outlives the call.
+ * the body too and no timer outlives the call. With a gate, a waited request's deadline also
+ * covers its wait for a slot; a background request's starts when it is sent.
  */
 export function timedFetch(
   fetchImpl: FetchLike,
   timeoutMs: number,
   clock: Clock,
+  place?: GatePlace,
 ): (url: string, options: TimedRequest) => Promise<Response> {
-  return async (url, options) => {
-    const controller = new AbortController();
-    const timer = clock.setTimeout(() => controller.abort(), timeoutMs);
+  const exchange = async (url: string, options: TimedRequest, deadline: Deadline) => {
     try {
       const init: RequestInit = {
         method: options.method,
         headers: options.headers,
         redirect: options.redirect,
-        signal: controller.signal,
+        signal: deadline.signal,
       };
       if (options.body !== undefined) init.body = options.body as BodyInit;
       const response = await fetchImpl(url, init);
@@ -103,7 +110,7 @@ export function timedFetch(
       });
     } catch (error) {
       if (error instanceof IdpUnreachableError) throw error;
-      const why = controller.signal.aborted
+      const why = deadline.signal.aborted
         ? `no answer within ${timeoutMs} ms`
         : error instanceof Error
         ? error.message
@@ -111,10 +118,41 @@ export function timedFetch(
       throw new IdpUnreachableError(`IdP request failed: ${describeEndpoint(url)}: ${why}`, {
         cause: error,
       });
-    } finally {
-      clock.clearTimeout(timer);
     }
   };
+  const timed = async (url: string, options: TimedRequest, deadline: Deadline) => {
+    try {
+      return await exchange(url, options, deadline);
+    } finally {
+      deadline.clear();
+    }
+  };
+  return (url, options) => {
+    if (place === undefined) return timed(url, options, startDeadline(timeoutMs, clock));
+    const { gate, lane } = place;
+    if (lane === "background") {
+      return gate.run(lane, () => timed(url, options, startDeadline(timeoutMs, clock)));
+    }
+    const deadline = startDeadline(timeoutMs, clock);
+    const queued = gate.run(
+      lane,
+      () => exchange(url, options, deadline),
+      deadline.signal,
+      () => `IdP request failed: ${describeEndpoint(url)}: no answer within ${timeoutMs} ms`,
+    );
+    return queued.finally(deadline.clear);
+  };
+}
+
+interface Deadline {
+  signal: AbortSignal;
+  clear: () => void;
+}
+
+function startDeadline(timeoutMs: number, clock: Clock): Deadline {
+  const controller = new AbortController();
+  const timer = clock.setTimeout(() => controller.abort(), timeoutMs);
+  return { signal: controller.signal, clear: () => clock.clearTimeout(timer) };
 }
 
 /**

@@ -471,3 +471,96 @@ Deno.test("startLogin(tag) begins the state with the tag, and that state complet
   callback.searchParams.set("state", start.state);
   assertEquals((await client.finishLogin(callback, start)).subject.length > 0, true);
 });
+
+Deno.test("revoke() requests take a few slots at the IdP at a time, and a refresh meanwhile is not held up", async () => {
+  const idp = await FakeIdp.create();
+  const held: Array<() => void> = [];
+  let open = 0;
+  let mostOpen = 0;
+  const fetch = (input: string | URL | Request, init?: RequestInit) => {
+    if (!String(input).endsWith("/revoke")) return idp.fetch(input, init);
+    open++;
+    mostOpen = Math.max(mostOpen, open);
+    return new Promise<Response>((resolve) => {
+      held.push(() => {
+        open--;
+        resolve(idp.fetch(input, init));
+      });
+    });
+  };
+  const client = createOidcClient(oidcConfig(), REDIRECT_URI, {
+    fetch,
+    requestLimits: { limit: 4, backgroundLimit: 2, maxQueuedBackground: 100 },
+  });
+  await client.discover();
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+  const revocations = Array.from({ length: 20 }, (_, i) => client.revoke(`refresh-token-${i}`));
+  await settle();
+  assertEquals(held.length, 2);
+  // Two of the four slots are free for requests someone waits for.
+  const refreshed = await client.refresh("refresh-token-x", idp.subject);
+  assertEquals(refreshed.refreshToken, "refresh-token-1");
+  while (held.length > 0) {
+    held.shift()!();
+    await settle();
+  }
+  await Promise.all(revocations);
+  assertEquals(mostOpen, 2);
+  assertEquals(idp.countRequests("/protocol/openid-connect/revoke"), 20);
+});
+
+Deno.test("a request that waits for a slot past oidc.http_timeout fails as the IdP unreachable", async () => {
+  const clock = new FakeClock();
+  const idp = await FakeIdp.create();
+  const client = createOidcClient(oidcConfig({ httpTimeoutMs: 50 }), REDIRECT_URI, {
+    fetch: idp.fetch,
+    clock,
+    requestLimits: { limit: 1, backgroundLimit: 1, maxQueuedBackground: 100 },
+  });
+  await client.discover();
+  // The token endpoint never answers: only the deadline ends a request.
+  idp.outage = (request) =>
+    new Promise<Response>((_, reject) => {
+      request.signal?.addEventListener("abort", () => reject(request.signal?.reason));
+    });
+  const first = client.refresh("refresh-token-0", idp.subject);
+  const second = client.refresh("refresh-token-1", idp.subject);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assertEquals(idp.countRequests("/protocol/openid-connect/token"), 1);
+  clock.advance(50);
+  await rejectsWith(first, IdpUnreachableError, "idp_unreachable");
+  const queued = await rejectsWith(second, IdpUnreachableError, "idp_unreachable");
+  assertMatch(queued.message, /no answer within 50 ms \(waited for one of 1 slots/);
+  // It never reached the IdP.
+  assertEquals(idp.countRequests("/protocol/openid-connect/token"), 1);
+});
+
+Deno.test("by default at most 32 requests are open at the IdP at once, at most 4 of them revocations (README)", async () => {
+  const idp = await FakeIdp.create();
+  const held: Array<() => void> = [];
+  const open = { token: 0, revoke: 0 };
+  const fetch = (input: string | URL | Request, init?: RequestInit) => {
+    const kind = String(input).endsWith("/revoke")
+      ? "revoke"
+      : String(input).endsWith("/token")
+      ? "token"
+      : undefined;
+    if (kind === undefined) return idp.fetch(input, init);
+    open[kind]++;
+    return new Promise<Response>((resolve) => held.push(() => resolve(idp.fetch(input, init))));
+  };
+  const client = createOidcClient(oidcConfig(), REDIRECT_URI, { fetch });
+  await client.discover();
+  const calls = [
+    ...Array.from({ length: 10 }, (_, i) => client.revoke(`refresh-token-${i}`)),
+    ...Array.from({ length: 40 }, (_, i) => client.refresh(`refresh-token-${i}`, idp.subject)),
+  ];
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assertEquals(open, { revoke: 4, token: 28 });
+  while (held.length > 0) {
+    held.shift()!();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  await Promise.all(calls);
+  assertEquals(open, { revoke: 10, token: 40 });
+});

@@ -1,0 +1,189 @@
+/**
+ * How many requests the bridge has open at the IdP at once. Without a bound, every event that
+ * asks the IdP started its request at once: when OpenVPN stopped with 10,000 clients whose
+ * sessions end as they leave, 10,000 revocations went out together (bench/revocation_storm.ts,
+ * a stub IdP answering in 200 ms: 1,918 requests open at once over 7,458 new connections, far
+ * past a default open-file limit of 1,024), and a reconnect storm with
+ * `sessions.reauth_check = "refresh"` sent a refresh grant per client at once.
+ *
+ * Two lanes share the slots:
+ * - waited: someone is waiting for the answer (a login's code exchange, a REAUTH's refresh,
+ *   discovery, keys, userinfo). These take any free slot, first in first out, and their
+ *   deadline (`oidc.http_timeout`) runs while they queue, so a REAUTH waits no longer than it
+ *   did before.
+ * - background: nobody waits (revoking the refresh token of a session that ended). These hold
+ *   at most `backgroundLimit` slots, start only when no waited request queues, and have no
+ *   deadline in the queue (theirs starts when they are sent): a storm of them drains at the
+ *   IdP's pace and never delays a login.
+ */
+import { IdpUnreachableError } from "./errors.ts";
+
+export type GateLane = "waited" | "background";
+
+export interface RequestGateLimits {
+  /** Requests open at the IdP at once, both lanes together. */
+  limit: number;
+  /** Of those, background requests. */
+  backgroundLimit: number;
+  /** Background requests waiting for a slot; beyond this, a new one is refused at once. */
+  maxQueuedBackground: number;
+}
+
+/** The defaults: a Keycloak answers a refresh grant in a few ms, so 32 open is ~1,000+/s. */
+export const IDP_REQUEST_LIMITS: RequestGateLimits = {
+  limit: 32,
+  backgroundLimit: 4,
+  maxQueuedBackground: 100_000,
+};
+
+interface Waiter {
+  start: () => void;
+  /** Set once started or given up: such an entry is skipped when its turn comes. */
+  done: boolean;
+}
+
+/** A first-in first-out queue that drops given-up entries when they reach the front. */
+class WaiterQueue {
+  #items: Waiter[] = [];
+  #head = 0;
+  #live = 0;
+
+  get size(): number {
+    return this.#live;
+  }
+
+  push(waiter: Waiter): void {
+    this.#items.push(waiter);
+    this.#live++;
+  }
+
+  /** A waiter given up while queued: no longer counted, skipped by `shift`. */
+  forget(): void {
+    this.#live--;
+  }
+
+  shift(): Waiter | undefined {
+    while (this.#head < this.#items.length) {
+      const waiter = this.#items[this.#head++]!;
+      if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+        this.#items = this.#items.slice(this.#head);
+        this.#head = 0;
+      }
+      if (waiter.done) continue;
+      this.#live--;
+      return waiter;
+    }
+    return undefined;
+  }
+}
+
+export class RequestGate {
+  readonly #limits: RequestGateLimits;
+  #open = 0;
+  #openBackground = 0;
+  readonly #waited = new WaiterQueue();
+  readonly #background = new WaiterQueue();
+
+  constructor(limits: RequestGateLimits = IDP_REQUEST_LIMITS) {
+    const { limit, backgroundLimit, maxQueuedBackground } = limits;
+    for (const [name, value] of Object.entries(limits)) {
+      if (!Number.isSafeInteger(value) || value < 1) {
+        throw new RangeError(`Invalid IdP request limit ${name}: ${value}`);
+      }
+    }
+    if (backgroundLimit > limit) {
+      throw new RangeError(`IdP background limit ${backgroundLimit} exceeds the limit ${limit}`);
+    }
+    this.#limits = { limit, backgroundLimit, maxQueuedBackground };
+  }
+
+  /** Requests open now and waiting now, per lane (tests, metrics). */
+  get stats(): { open: number; openBackground: number; waited: number; background: number } {
+    return {
+      open: this.#open,
+      openBackground: this.#openBackground,
+      waited: this.#waited.size,
+      background: this.#background.size,
+    };
+  }
+
+  /**
+   * Runs `task` once a slot of `lane` is free. A waited call whose `signal` aborts while it
+   * queues rejects with an IdpUnreachableError (`describe()` says which deadline); a task that
+   * has started is the caller's to cut short.
+   */
+  run<T>(
+    lane: GateLane,
+    task: () => Promise<T>,
+    signal?: AbortSignal,
+    describe?: () => string,
+  ): Promise<T> {
+    if (this.#mayStart(lane)) return this.#start(lane, task);
+    if (lane === "background" && this.#background.size >= this.#limits.maxQueuedBackground) {
+      return Promise.reject(
+        new IdpUnreachableError(
+          `IdP request refused: ${this.#background.size} background requests already wait ` +
+            `for one of ${this.#limits.backgroundLimit} slots`,
+        ),
+      );
+    }
+    return new Promise<T>((resolve, reject) => {
+      const queue = lane === "waited" ? this.#waited : this.#background;
+      const onAbort = () => {
+        if (waiter.done) return;
+        waiter.done = true;
+        queue.forget();
+        reject(
+          new IdpUnreachableError(
+            `${describe?.() ?? "IdP request: deadline passed"} (waited for one of ` +
+              `${this.#limits.limit} slots; ${this.#open} requests open at the IdP)`,
+          ),
+        );
+      };
+      const waiter: Waiter = {
+        done: false,
+        start: () => {
+          waiter.done = true;
+          signal?.removeEventListener("abort", onAbort);
+          this.#start(lane, task).then(resolve, reject);
+        },
+      };
+      if (signal?.aborted) {
+        onAbort();
+        return;
+      }
+      signal?.addEventListener("abort", onAbort, { once: true });
+      queue.push(waiter);
+    });
+  }
+
+  #mayStart(lane: GateLane): boolean {
+    if (this.#open >= this.#limits.limit) return false;
+    if (lane === "waited") return true;
+    return this.#waited.size === 0 && this.#openBackground < this.#limits.backgroundLimit;
+  }
+
+  async #start<T>(lane: GateLane, task: () => Promise<T>): Promise<T> {
+    this.#open++;
+    if (lane === "background") this.#openBackground++;
+    try {
+      return await task();
+    } finally {
+      this.#open--;
+      if (lane === "background") this.#openBackground--;
+      this.#next();
+    }
+  }
+
+  /** Gives freed slots to the waiting: waited calls first. */
+  #next(): void {
+    while (this.#open < this.#limits.limit) {
+      const waiter = this.#waited.shift() ??
+        (this.#openBackground < this.#limits.backgroundLimit
+          ? this.#background.shift()
+          : undefined);
+      if (waiter === undefined) return;
+      waiter.start();
+    }
+  }
+}

@@ -1,0 +1,134 @@
+import { assert, assertEquals, assertRejects, assertThrows } from "../../support/assert.ts";
+import { IdpUnreachableError } from "../../../src/oidc/errors.ts";
+import { type GateLane, RequestGate } from "../../../src/oidc/request_gate.ts";
+
+/** Tasks that finish only when the test says so, in the order they started. */
+function heldTasks() {
+  const started: string[] = [];
+  const release = new Map<string, () => void>();
+  const task = (name: string) => () =>
+    new Promise<string>((resolve) => {
+      started.push(name);
+      release.set(name, () => resolve(name));
+    });
+  const finish = async (name: string) => {
+    release.get(name)!();
+    // The slot is given on in the task's settlement: let it run.
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+  };
+  return { started, task, finish };
+}
+
+const limits = { limit: 3, backgroundLimit: 1, maxQueuedBackground: 2 };
+
+Deno.test("RequestGate: at most `limit` tasks run at once; the others start in order as slots free", async () => {
+  const gate = new RequestGate(limits);
+  const { started, task, finish } = heldTasks();
+  const done = ["a", "b", "c", "d", "e"].map((name) => gate.run("waited", task(name)));
+  assertEquals(started, ["a", "b", "c"]);
+  assertEquals(gate.stats, { open: 3, openBackground: 0, waited: 2, background: 0 });
+  await finish("b");
+  assertEquals(started, ["a", "b", "c", "d"]);
+  await finish("a");
+  await finish("c");
+  await finish("d");
+  await finish("e");
+  assertEquals(await Promise.all(done), ["a", "b", "c", "d", "e"]);
+  assertEquals(gate.stats, { open: 0, openBackground: 0, waited: 0, background: 0 });
+});
+
+Deno.test("RequestGate: background tasks hold at most their share and start only when no waited task queues", async () => {
+  const gate = new RequestGate(limits);
+  const { started, task, finish } = heldTasks();
+  const run = (lane: GateLane, name: string) => gate.run(lane, task(name));
+  const background = [run("background", "r1"), run("background", "r2")];
+  // One background slot of three: the second revocation waits though two slots are free.
+  assertEquals(started, ["r1"]);
+  const waited = [run("waited", "w1"), run("waited", "w2"), run("waited", "w3")];
+  assertEquals(started, ["r1", "w1", "w2"]);
+  // r1's slot goes to the waiting w3, not to r2, which came first.
+  await finish("r1");
+  assertEquals(started, ["r1", "w1", "w2", "w3"]);
+  await finish("w1");
+  assertEquals(started, ["r1", "w1", "w2", "w3", "r2"]);
+  for (const name of ["w2", "w3", "r2"]) await finish(name);
+  assertEquals(await Promise.all([...background, ...waited]), ["r1", "r2", "w1", "w2", "w3"]);
+});
+
+Deno.test("RequestGate: a waited task whose deadline passes in the queue fails as the IdP unreachable and takes no slot", async () => {
+  const gate = new RequestGate({ ...limits, limit: 1 });
+  const { started, task, finish } = heldTasks();
+  const first = gate.run("waited", task("first"));
+  const deadline = new AbortController();
+  const late = gate.run("waited", task("late"), deadline.signal, () => "token request");
+  const next = gate.run("waited", task("next"));
+  deadline.abort();
+  const error = await assertRejects(() => late, IdpUnreachableError);
+  assertEquals(
+    error.message,
+    "token request (waited for one of 1 slots; 1 requests open at the IdP)",
+  );
+  assertEquals(gate.stats.waited, 1);
+  await finish("first");
+  assertEquals(started, ["first", "next"]);
+  await finish("next");
+  assertEquals(await Promise.all([first, next]), ["first", "next"]);
+
+  const aborted = new AbortController();
+  aborted.abort();
+  const blocker = gate.run("waited", task("blocker"));
+  await assertRejects(() => gate.run("waited", task("never"), aborted.signal), IdpUnreachableError);
+  await finish("blocker");
+  await blocker;
+  assertEquals(started, ["first", "next", "blocker"]);
+});
+
+Deno.test("RequestGate: background tasks beyond the queue's bound are refused at once", async () => {
+  const gate = new RequestGate(limits);
+  const { task, finish } = heldTasks();
+  const kept = ["r1", "r2", "r3"].map((name) => gate.run("background", task(name)));
+  const error = await assertRejects(
+    () => gate.run("background", task("r4")),
+    IdpUnreachableError,
+  );
+  assert(error.message.includes("2 background requests already wait"), error.message);
+  for (const name of ["r1", "r2", "r3"]) await finish(name);
+  assertEquals(await Promise.all(kept), ["r1", "r2", "r3"]);
+});
+
+Deno.test("RequestGate: a task that fails frees its slot", async () => {
+  const gate = new RequestGate({ ...limits, limit: 1 });
+  const failing = gate.run("waited", () => Promise.reject(new Error("boom")));
+  const after = gate.run("waited", () => Promise.resolve("after"));
+  await assertRejects(() => failing, Error, "boom");
+  assertEquals(await after, "after");
+  assertEquals(gate.stats.open, 0);
+});
+
+Deno.test("RequestGate: limits must be whole numbers from 1, the background share within the limit", () => {
+  assertThrows(() => new RequestGate({ ...limits, limit: 0 }), RangeError, "limit: 0");
+  assertThrows(() => new RequestGate({ ...limits, backgroundLimit: 1.5 }), RangeError);
+  assertThrows(() => new RequestGate({ ...limits, maxQueuedBackground: NaN }), RangeError);
+  assertThrows(() => new RequestGate({ ...limits, backgroundLimit: 4 }), RangeError, "exceeds");
+});
+
+Deno.test("RequestGate: a long queue keeps its order as it is worked off and compacted", async () => {
+  const gate = new RequestGate({ limit: 2, backgroundLimit: 1, maxQueuedBackground: 5_000 });
+  const started: number[] = [];
+  const all = Array.from(
+    { length: 3_000 },
+    (_, i) =>
+      gate.run(i % 3 === 0 ? "background" : "waited", () => {
+        started.push(i);
+        return Promise.resolve(i);
+      }),
+  );
+  await Promise.all(all);
+  assertEquals(started.length, 3_000);
+  // Waited tasks in their order, background ones in theirs.
+  const waited = started.filter((i) => i % 3 !== 0);
+  const background = started.filter((i) => i % 3 === 0);
+  assertEquals(waited, [...waited].sort((a, b) => a - b));
+  assertEquals(background, [...background].sort((a, b) => a - b));
+  assertEquals(gate.stats, { open: 0, openBackground: 0, waited: 0, background: 0 });
+});
