@@ -233,12 +233,12 @@ export class ClientEvents {
    */
   async #endBinding(cid: number, before: number): Promise<void> {
     const { store, server } = this.#deps;
-    const found = await store.findSessionByCid(server, cid);
-    if (!found) return;
-    await this.#deps.admission.sessionLock.run(found.sessionId, async () => {
+    const sessionId = await store.findSessionIdByCid(server, cid);
+    if (sessionId === undefined) return;
+    await this.#deps.admission.sessionLock.run(sessionId, async () => {
       // Read again under the lock: a reconnect may have moved the session to a new cid or to
       // another server.
-      const session = await store.getSession(found.sessionId);
+      const session = await store.getSession(sessionId);
       if (
         !session || session.server !== server || session.cid !== cid ||
         session.lastAuthAt >= before

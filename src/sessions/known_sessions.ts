@@ -162,8 +162,8 @@ class WatchedStore implements SessionStore {
   listPending(): Promise<PendingLogin[]> {
     return this.#store.listPending();
   }
-  findSessionByCid(server: string, cid: number): Promise<Session | undefined> {
-    return this.#store.findSessionByCid(server, cid);
+  findSessionIdByCid(server: string, cid: number): Promise<string | undefined> {
+    return this.#store.findSessionIdByCid(server, cid);
   }
   findSessionsBySid(sid: string): Promise<Session[]> {
     return this.#store.findSessionsBySid(sid);

@@ -2,6 +2,7 @@
  * A SessionStore in Maps, for tests and throw-away setups: everything is lost when the process
  * ends. Refresh tokens stay unencrypted, as they never leave the process.
  */
+import { ClientIndex } from "./client_index.ts";
 import { checkPendingLogin, checkSession, samePendingKeys } from "./entry_check.ts";
 import { listedSession } from "./session_data.ts";
 import { SharedValues } from "./shared_values.ts";
@@ -23,6 +24,12 @@ interface Expiring {
   expiresAt: number;
 }
 
+/** An entry the client index knows: its key, and the client it is bound to (if any). */
+interface Indexed extends Expiring {
+  server: string;
+  cid?: number | undefined;
+}
+
 /**
  * Entries whose `expiresAt` lies before `now()` are absent to every read even before `sweep`
  * removes them; deletes report what they removed, expired or not.
@@ -30,6 +37,9 @@ interface Expiring {
 export class MemoryStore implements SessionStore {
   readonly #pending = new Map<string, PendingLogin>();
   readonly #sessions = new Map<string, Session>();
+  /** Pending logins and bound sessions by client: a DISCONNECT reads these, not every entry. */
+  readonly #pendingByClient = new ClientIndex();
+  readonly #sessionsByClient = new ClientIndex();
   readonly #shared = new SharedValues();
   readonly #maxEntries: number;
   readonly #now: () => number;
@@ -46,7 +56,7 @@ export class MemoryStore implements SessionStore {
     return this.#run(() => {
       const copy = Object.freeze(checkPendingLogin(login, { ownStrings: true }));
       this.#makeRoom("pending", this.#pending, copy.id);
-      this.#pending.set(copy.id, copy);
+      this.#setPending(copy);
     });
   }
 
@@ -55,7 +65,7 @@ export class MemoryStore implements SessionStore {
       const copy = Object.freeze(checkPendingLogin(login, { ownStrings: true }));
       const current = this.#live(this.#pending.get(copy.id));
       if (current === undefined || !samePendingKeys(current, copy)) return false;
-      this.#pending.set(copy.id, copy);
+      this.#setPending(copy);
       return true;
     });
   }
@@ -67,23 +77,20 @@ export class MemoryStore implements SessionStore {
   takePending(id: string): Promise<PendingLogin | undefined> {
     return this.#run(() => {
       const login = this.#pending.get(id);
-      this.#pending.delete(id);
+      this.#deletePending(id);
       return this.#live(login);
     });
   }
 
   deletePending(id: string): Promise<boolean> {
-    return this.#run(() => this.#pending.delete(id));
+    return this.#run(() => this.#deletePending(id));
   }
 
   deletePendingByCid(server: string, cid: number): Promise<number> {
     return this.#run(() => {
       let deleted = 0;
-      for (const [id, login] of this.#pending) {
-        if (login.server === server && login.cid === cid) {
-          this.#pending.delete(id);
-          deleted++;
-        }
+      for (const id of this.#pendingByClient.ids(server, cid)) {
+        if (this.#deletePending(id)) deleted++;
       }
       return deleted;
     });
@@ -93,7 +100,9 @@ export class MemoryStore implements SessionStore {
     return this.#run(() => {
       const copy = Object.freeze(checkSession(session, { ownStrings: true, shared: this.#shared }));
       this.#makeRoom("sessions", this.#sessions, copy.sessionId);
+      this.#unindex(this.#sessionsByClient, copy.sessionId, this.#sessions.get(copy.sessionId));
       this.#sessions.set(copy.sessionId, copy);
+      this.#index(this.#sessionsByClient, copy.sessionId, copy);
     });
   }
 
@@ -101,18 +110,20 @@ export class MemoryStore implements SessionStore {
     return this.#run(() => this.#live(this.#sessions.get(sessionId)));
   }
 
-  // A scan: DISCONNECTs are rare next to REAUTHs, and this store is for tests and small setups.
-  findSessionByCid(server: string, cid: number): Promise<Session | undefined> {
-    return this.#run(() => {
-      for (const session of this.#sessions.values()) {
-        if (session.server === server && session.cid === cid) return this.#live(session);
-      }
-      return undefined;
-    });
+  /** The first live one bound there (after an OpenVPN restart a cid may name two). */
+  findSessionIdByCid(server: string, cid: number): Promise<string | undefined> {
+    return this.#run(() =>
+      this.#sessionsByClient.ids(server, cid).find((id) =>
+        this.#live(this.#sessions.get(id)) !== undefined
+      )
+    );
   }
 
   deleteSession(sessionId: string): Promise<boolean> {
-    return this.#run(() => this.#sessions.delete(sessionId));
+    return this.#run(() => {
+      this.#unindex(this.#sessionsByClient, sessionId, this.#sessions.get(sessionId));
+      return this.#sessions.delete(sessionId);
+    });
   }
 
   async listSessions(): Promise<ListedSession[]> {
@@ -167,8 +178,8 @@ export class MemoryStore implements SessionStore {
 
   sweep(now: number): Promise<SweepResult> {
     return this.#run(() => ({
-      pending: sweepMap(this.#pending, now),
-      sessions: sweepMap(this.#sessions, now),
+      pending: this.#sweep(this.#pending, this.#pendingByClient, now),
+      sessions: this.#sweep(this.#sessions, this.#sessionsByClient, now),
     }));
   }
 
@@ -176,6 +187,8 @@ export class MemoryStore implements SessionStore {
     this.#closed = true;
     this.#pending.clear();
     this.#sessions.clear();
+    this.#pendingByClient.clear();
+    this.#sessionsByClient.clear();
     return Promise.resolve();
   }
 
@@ -204,20 +217,41 @@ export class MemoryStore implements SessionStore {
     return entry;
   }
 
-  #makeRoom(table: StoreTable, map: Map<string, Expiring>, key: string): void {
+  #makeRoom(table: StoreTable, map: Map<string, Indexed>, key: string): void {
     if (map.has(key) || map.size < this.#maxEntries) return;
-    sweepMap(map, this.#now());
+    const index = table === "pending" ? this.#pendingByClient : this.#sessionsByClient;
+    this.#sweep(map, index, this.#now());
     if (map.size >= this.#maxEntries) throw this.#full.reject(table, this.#maxEntries);
   }
-}
 
-function sweepMap(map: Map<string, Expiring>, now: number): number {
-  let removed = 0;
-  for (const [key, entry] of map) {
-    if (entry.expiresAt < now) {
-      map.delete(key);
-      removed++;
-    }
+  #setPending(login: PendingLogin): void {
+    this.#unindex(this.#pendingByClient, login.id, this.#pending.get(login.id));
+    this.#pending.set(login.id, login);
+    this.#index(this.#pendingByClient, login.id, login);
   }
-  return removed;
+
+  #deletePending(id: string): boolean {
+    this.#unindex(this.#pendingByClient, id, this.#pending.get(id));
+    return this.#pending.delete(id);
+  }
+
+  #index(index: ClientIndex, id: string, entry: Indexed): void {
+    if (entry.cid !== undefined) index.add(entry.server, entry.cid, id);
+  }
+
+  #unindex(index: ClientIndex, id: string, entry: Indexed | undefined): void {
+    if (entry?.cid !== undefined) index.remove(entry.server, entry.cid, id);
+  }
+
+  #sweep(map: Map<string, Indexed>, index: ClientIndex, now: number): number {
+    let removed = 0;
+    for (const [id, entry] of map) {
+      if (entry.expiresAt < now) {
+        this.#unindex(index, id, entry);
+        map.delete(id);
+        removed++;
+      }
+    }
+    return removed;
+  }
 }

@@ -261,11 +261,17 @@ return out
 /** ARGV: P, id. Returns 1 when the session was there. */
 const DELETE_SESSION = `return drop_session(ARGV[2])`;
 
-/** ARGV: P, server, cid, now. Returns [data, encrypted token] or nil. */
-const FIND_SESSION_BY_CID = `
+/**
+ * ARGV: P, server, cid, now, what ('id' or 'data'). Returns the id of the live session bound
+ * there (or its data, which names the id exactly: redis_store.ts), or nil.
+ */
+const FIND_SESSION_ID_BY_CID = `
 local id = redis.call('HGET', P .. 'sb:' .. ARGV[2], ARGV[3])
 if not id then return false end
-return live_fields(P .. 'sz', 's:', id, ARGV[4], 'd', 't') or false
+local v = live_fields(P .. 'sz', 's:', id, ARGV[4], 'd', 'd')
+if not v then return false end
+if ARGV[5] == 'data' then return v[1] end
+return id
 `;
 
 /** ARGV: P, index key without prefix (e.g. 'su:<subject>'), now. Returns [data, token, ...]. */
@@ -334,7 +340,7 @@ const BODIES = {
   putSessions: PUT_SESSIONS,
   getSessions: GET_SESSIONS,
   deleteSession: DELETE_SESSION,
-  findSessionByCid: FIND_SESSION_BY_CID,
+  findSessionIdByCid: FIND_SESSION_ID_BY_CID,
   findSessionsInIndex: FIND_SESSIONS_IN_INDEX,
   listSessions: LIST_SESSIONS,
   listBindings: LIST_BINDINGS,

@@ -293,11 +293,20 @@ export class RedisStore implements SessionStore {
     return read;
   }
 
-  async findSessionByCid(server: string, cid: number): Promise<Session | undefined> {
+  /**
+   * The id alone, from the client's binding: no data sent back, nothing decrypted. An id that
+   * UTF-8 cannot carry (a lone surrogate, stored as U+FFFD) comes back changed: then the
+   * session's data is read, whose JSON names it exactly.
+   */
+  async findSessionIdByCid(server: string, cid: number): Promise<string | undefined> {
     this.#assertOpen();
     const args = [server, String(cid), String(this.#now())];
-    const fields = await this.#call("findSessionByCid", args) as StoredFields | null;
-    return fields === null ? undefined : this.#live(await decodeSession(fields, this.#cipher));
+    const id = await this.#call("findSessionIdByCid", [...args, "id"]) as Buffer | null;
+    if (id === null) return undefined;
+    const text = id.toString("utf8");
+    if (!text.includes("\uFFFD")) return text;
+    const data = await this.#call("findSessionIdByCid", [...args, "data"]) as Buffer | null;
+    return data === null ? undefined : (await decodeSession([data, null], this.#cipher))?.sessionId;
   }
 
   findSessionsBySid(sid: string): Promise<Session[]> {

@@ -16,7 +16,7 @@ const KEY_CHECK = "key_check";
 /**
  * `expectedId` (both decoders): the id the row was read by, which its JSON must carry, so a row
  * copied under another id is refused (entry_check.ts). Where no id was asked for (the lists,
- * findSessionByCid) none is passed: each entry is handed out under the id its own JSON names
+ * findSessionIdByCid) none is passed: each entry is handed out under the id its own JSON names
  * (its secrets are sealed to that id), so there a copied row is a second copy of its source,
  * never an entry under the id it was copied to, and it is not cached under that id. The key
  * column cannot stand in for the id asked for: a TEXT key does not hold every JS string exactly

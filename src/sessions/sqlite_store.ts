@@ -372,18 +372,21 @@ export class SqliteStore implements SessionStore {
     return this.#run(() => this.#readSession(sessionId));
   }
 
-  /** Usually cached; else decoded as the lists do (no id was asked for: sqlite_rows.ts). */
-  findSessionByCid(server: string, cid: number): Promise<Session | undefined> {
+  /**
+   * The id as the session's own JSON names it: the key column does not hold every id exactly
+   * (sqlite_rows.ts). Usually from the cache; else the row is decoded as the lists do.
+   */
+  findSessionIdByCid(server: string, cid: number): Promise<string | undefined> {
     return this.#run(() => {
       this.#checkDataVersion();
       const row = this.#sql.findSessionByCid.get(server, cid, this.#now());
       if (row === undefined) return undefined;
       const sessionId = String(row["session_id"]);
       const cached = this.#cache.get(sessionId);
-      if (cached?.server === server && cached.cid === cid) return cached;
+      if (cached?.server === server && cached.cid === cid) return cached.sessionId;
       const session = this.#decodeSession(row);
       if (session.sessionId === sessionId) this.#cache.set(sessionId, session);
-      return session;
+      return session.sessionId;
     });
   }
 

@@ -123,8 +123,12 @@ export interface SessionStore {
 
   putSession(session: Session): Promise<void>;
   getSession(sessionId: string): Promise<Session | undefined>;
-  /** The live session bound to a client id of a server, if any (at DISCONNECT). */
-  findSessionByCid(server: string, cid: number): Promise<Session | undefined>;
+  /**
+   * The id of the live session bound to a client id of a server, if any (at DISCONNECT; the
+   * caller reads the session by it under its lock). An id, not the session: Redis then sends
+   * and decrypts nothing.
+   */
+  findSessionIdByCid(server: string, cid: number): Promise<string | undefined>;
   deleteSession(sessionId: string): Promise<boolean>;
   /** Every live session, without its refresh token; in chunks (list_chunk.ts). */
   listSessions(): Promise<ListedSession[]>;

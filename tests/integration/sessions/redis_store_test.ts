@@ -544,7 +544,7 @@ Deno.test("RedisStore: sessions written together go as one call per CALL_BATCH, 
     try {
       for (const i of [0, 1, CALL_BATCH - 1, CALL_BATCH, room - 1]) {
         assertEquals(await other.store.getSession(`s${i}`), sessions[i], `s${i}`);
-        assertEquals((await other.store.findSessionByCid("vpn1", 10_000 + i))?.sessionId, `s${i}`);
+        assertEquals(await other.store.findSessionIdByCid("vpn1", 10_000 + i), `s${i}`);
       }
       assertEquals(await other.store.getSession(`s${room}`), undefined);
       assertEquals(
@@ -684,7 +684,7 @@ Deno.test("RedisStore: a session and its indexes change together and leave nothi
     assertEquals(await store.findSessionsBySid("sso-1"), []);
     assertEquals(await store.findSessionsByUsername("alice"), []);
     assertEquals((await store.findSessionsBySubject("u-2")).length, 1);
-    assertEquals(await store.findSessionByCid("vpn1", 7), undefined);
+    assertEquals(await store.findSessionIdByCid("vpn1", 7), undefined);
     await store.putPending(pendingLogin());
     assert(await store.takePending("p-1"));
     assert(await store.deleteSession("sess-1"));

@@ -222,8 +222,7 @@ Deno.test("a token reconnect through another server resumes there and moves the 
   await udp.events.onReauth(4, 1, env("Authenticated"));
   assertEquals(tcp.commander.commands[1], { kind: "auth-nt", cid: 9, kid: 1 });
   assertEquals(udp.commander.commands.map((command) => command.kind), ["deny"]);
-  const found = await store.findSessionByCid("tcp", 9);
-  assertEquals(found?.sessionId, "s-1");
+  assertEquals(await store.findSessionIdByCid("tcp", 9), "s-1");
   udp.events.close();
   tcp.events.close();
 });

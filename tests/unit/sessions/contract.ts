@@ -213,7 +213,7 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
   });
 
   test(
-    "findSessionByCid() finds the live session bound to that server's client id",
+    "findSessionIdByCid() finds the live session bound to that server's client id",
     async (store, clock) => {
       await store.putSession(session({ sessionId: "a", server: "vpn1", cid: 7 }));
       await store.putSession(session({ sessionId: "b", server: "vpn2", cid: 7 }));
@@ -221,11 +221,54 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
       await store.putSession(
         session({ sessionId: "old", server: "vpn1", cid: 8, expiresAt: T0 + MINUTE }),
       );
-      assertEquals((await store.findSessionByCid("vpn1", 7))?.sessionId, "a");
-      assertEquals((await store.findSessionByCid("vpn2", 7))?.sessionId, "b");
-      assertEquals(await store.findSessionByCid("vpn1", 9), undefined);
+      assertEquals(await store.findSessionIdByCid("vpn1", 7), "a");
+      assertEquals(await store.findSessionIdByCid("vpn2", 7), "b");
+      assertEquals(await store.findSessionIdByCid("vpn1", 9), undefined);
       clock.time = T0 + 2 * MINUTE;
-      assertEquals(await store.findSessionByCid("vpn1", 8), undefined);
+      assertEquals(await store.findSessionIdByCid("vpn1", 8), undefined);
+    },
+  );
+
+  test(
+    "findSessionIdByCid() follows moves, unbinds, deletes and sweeps",
+    async (store, clock) => {
+      await store.putSession(session({ sessionId: "a", server: "vpn1", cid: 7 }));
+      await store.putSession(session({ sessionId: "a", server: "vpn1", cid: 9 }));
+      assertEquals(await store.findSessionIdByCid("vpn1", 7), undefined);
+      assertEquals(await store.findSessionIdByCid("vpn1", 9), "a");
+      await store.putSession(session({ sessionId: "a", server: "vpn2", cid: 9 }));
+      assertEquals(await store.findSessionIdByCid("vpn1", 9), undefined);
+      assertEquals(await store.findSessionIdByCid("vpn2", 9), "a");
+      await store.putSession(session({ sessionId: "a", server: "vpn2", cid: undefined }));
+      assertEquals(await store.findSessionIdByCid("vpn2", 9), undefined);
+
+      await store.putSession(session({ sessionId: "b", cid: 3, expiresAt: T0 + MINUTE }));
+      assertEquals(await store.findSessionIdByCid("vpn1", 3), "b");
+      await store.deleteSession("b");
+      assertEquals(await store.findSessionIdByCid("vpn1", 3), undefined);
+      await store.putSession(session({ sessionId: "c", cid: 4, expiresAt: T0 + MINUTE }));
+      clock.time = T0 + 2 * MINUTE;
+      await store.sweep(clock.time);
+      assertEquals(await store.findSessionIdByCid("vpn1", 4), undefined);
+      await store.putSession(session({ sessionId: "d", cid: 4 }));
+      assertEquals(await store.findSessionIdByCid("vpn1", 4), "d");
+    },
+  );
+
+  test(
+    "deletePendingByCid() follows a login put again for another client, and forgets taken and swept ones",
+    async (store, clock) => {
+      await store.putPending(pendingLogin({ id: "p1", cid: 7 }));
+      await store.putPending(pendingLogin({ id: "p1", cid: 8 }));
+      assertEquals(await store.deletePendingByCid("vpn1", 7), 0);
+      assertEquals((await store.getPending("p1"))?.cid, 8);
+      await store.putPending(pendingLogin({ id: "p2", cid: 8 }));
+      await store.takePending("p2");
+      await store.putPending(pendingLogin({ id: "p3", cid: 8, expiresAt: T0 + MINUTE }));
+      clock.time = T0 + 2 * MINUTE;
+      await store.sweep(clock.time);
+      assertEquals(await store.deletePendingByCid("vpn1", 8), 1);
+      assertEquals(await store.getPending("p1"), undefined);
     },
   );
 
@@ -481,7 +524,7 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
       });
       await store.putSession(entry);
       assertEquals(await store.getSession(entry.sessionId), entry);
-      assertEquals(await store.findSessionByCid(text, entry.cid!), entry);
+      assertEquals(await store.findSessionIdByCid(text, entry.cid!), entry.sessionId);
       assertEquals(await store.deletePendingByCid(text, index), 1);
       assertEquals(await store.takePending(login.id), undefined);
     }
@@ -493,7 +536,7 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
       const entry = session({ sessionId: id, cid: 20 + index });
       await store.putSession(entry);
       assertEquals(await store.getSession(id), entry);
-      assertEquals(await store.findSessionByCid(entry.server, 20 + index), entry);
+      assertEquals(await store.findSessionIdByCid(entry.server, 20 + index), id);
       const login = pendingLogin({ id, cid: 20 + index });
       await store.putPending(login);
       assertEquals(await store.getPending(id), login);

@@ -1,6 +1,7 @@
-import { assertThrows } from "../../support/assert.ts";
+import { assertEquals, assertThrows } from "../../support/assert.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { registerStoreContract } from "./contract.ts";
+import { pendingLogin, session, T0 } from "./fixtures.ts";
 
 registerStoreContract("MemoryStore", (options) => {
   const store = new MemoryStore(options);
@@ -11,4 +12,23 @@ Deno.test("MemoryStore refuses a size bound that is not a positive integer", () 
   for (const maxEntries of [0, -1, 1.5, NaN]) {
     assertThrows(() => new MemoryStore({ maxEntries }), Error, /Invalid session store size bound/);
   }
+});
+
+Deno.test("MemoryStore: a cid two sessions are bound to (OpenVPN restarted) finds the other once one goes", async () => {
+  const store = new MemoryStore({ maxEntries: 10, now: () => T0 });
+  await store.putSession(session({ sessionId: "old", cid: 3 }));
+  await store.putSession(session({ sessionId: "new", cid: 3 }));
+  await store.putSession(session({ sessionId: "third", cid: 3 }));
+  assertEquals(await store.findSessionIdByCid("vpn1", 3), "old");
+  await store.deleteSession("old");
+  assertEquals(await store.findSessionIdByCid("vpn1", 3), "new");
+  await store.putSession(session({ sessionId: "new", cid: 5 }));
+  assertEquals(await store.findSessionIdByCid("vpn1", 3), "third");
+  assertEquals(await store.findSessionIdByCid("vpn1", 5), "new");
+  await store.deleteSession("third");
+  assertEquals(await store.findSessionIdByCid("vpn1", 3), undefined);
+  await store.putPending(pendingLogin({ id: "p1", cid: 3 }));
+  await store.putPending(pendingLogin({ id: "p2", cid: 3 }));
+  assertEquals(await store.deletePendingByCid("vpn1", 3), 2);
+  assertEquals(await store.deletePendingByCid("vpn1", 3), 0);
 });

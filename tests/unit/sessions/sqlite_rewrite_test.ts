@@ -115,7 +115,7 @@ Deno.test("a session written again with another sid, subject, user name, deadlin
     assertEquals(await found(fresh.findSessionsBySubject("u-2")), ["s-1"]);
     assertEquals(await found(fresh.findSessionsByUsername("alice2")), ["s-2"]);
     // The deadline decides what a sweep removes: the later one is the one that counts.
-    assertEquals((await fresh.findSessionByCid("vpn2", 104))?.sessionId, "s-4");
+    assertEquals(await fresh.findSessionIdByCid("vpn2", 104), "s-4");
     await fresh.sweep(T0 + 90_000);
     assertEquals(await found(fresh.findSessionsBySid("sso-1")), ["s-3"]);
   });

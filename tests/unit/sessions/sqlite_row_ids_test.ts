@@ -89,7 +89,7 @@ Deno.test("SqliteStore refuses a session row copied under another id: by id, aft
     assertEquals((await store.getSession("victim"))?.refreshToken, "victim-token");
     // Found by something else than its id, the row is what its own JSON names, as in Redis: a
     // second "victim" (the caller reads that id again before acting), never "copy".
-    assertEquals((await store.findSessionByCid("vpn1", 8))?.sessionId, "victim");
+    assertEquals(await store.findSessionIdByCid("vpn1", 8), "victim");
     assertEquals((await store.listSessions()).map((s) => s.sessionId), ["victim", "victim"]);
     await assertCopyRefused(() => store.getSession("copy"), "sessions");
 
@@ -125,9 +125,9 @@ Deno.test("SqliteStore: a session whose id the key column does not hold exactly 
     await file.store.putSession(cut);
     await file.store.putSession(short);
     const check = async (store: SqliteStore) => {
-      assertEquals(await store.findSessionByCid("vpn1", 5), cut);
+      assertEquals(await store.findSessionIdByCid("vpn1", 5), cut.sessionId);
       assertEquals(await store.getSession("s"), short);
-      assertEquals(await store.findSessionByCid("vpn1", 6), short);
+      assertEquals(await store.findSessionIdByCid("vpn1", 6), short.sessionId);
       assertEquals(await store.getSession("s\u0000tail"), cut);
     };
     await check(file.store);
