@@ -57,6 +57,7 @@ const client = createOidcClient({
   useUserinfo: false,
   clockToleranceSec: 30,
   httpTimeoutMs: 10_000,
+  maxOpenRequests: 32,
 }, "http://127.0.0.1:1/oauth2/callback");
 await client.discover();
 

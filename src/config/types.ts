@@ -80,6 +80,8 @@ export interface OidcConfig {
   useUserinfo: boolean;
   clockToleranceSec: number;
   httpTimeoutMs: number;
+  /** Requests open at the IdP at once (src/oidc/request_gate.ts). */
+  maxOpenRequests: number;
 }
 
 /** `[authorization]`: who may connect. */

@@ -254,6 +254,7 @@ function resolveOidc(values: Values["oidc"], issue: Issue): OidcConfig | undefin
     useUserinfo: values.use_userinfo,
     clockToleranceSec: Math.round(values.clock_tolerance / 1000),
     httpTimeoutMs: values.http_timeout,
+    maxOpenRequests: values.max_open_requests,
   };
   for (const problem of checkOidcConfig(config)) issue(`oidc.${problem.key}`, problem.message);
   return config;

@@ -70,6 +70,7 @@ export const SCHEMA = {
     use_userinfo: { type: "bool", default: false },
     clock_tolerance: { type: "duration", default: "30s" },
     http_timeout: { type: "duration", default: "10s" },
+    max_open_requests: { type: "int", default: 32, min: 1, max: 1024 },
   },
   authorization: {
     allowed_groups: { type: "strings", default: [] },

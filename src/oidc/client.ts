@@ -14,7 +14,12 @@ import { isLoopbackHttp } from "../loopback.ts";
 import { IdpRejectedError, OidcError } from "./errors.ts";
 import { evidence, toOidcError } from "./error_mapping.ts";
 import { type FetchLike, timedFetch } from "./http.ts";
-import { type GateLane, RequestGate, type RequestGateLimits } from "./request_gate.ts";
+import {
+  type GateLane,
+  idpRequestLimits,
+  RequestGate,
+  type RequestGateLimits,
+} from "./request_gate.ts";
 
 const log = getLogger("oidc");
 
@@ -24,7 +29,7 @@ export interface OidcClientDeps {
   clock?: Clock;
   /** A fresh random base64url string of at least 32 bytes (state, nonce, PKCE verifier). */
   random?: () => string;
-  /** How many requests may be open at the IdP at once (default IDP_REQUEST_LIMITS). */
+  /** For tests: the gate's limits (default: from `oidc.max_open_requests`). */
   requestLimits?: RequestGateLimits;
 }
 
@@ -123,7 +128,7 @@ export function createOidcClient(
   const clock = deps.clock ?? systemClock;
   const now = clock.now;
   const random = deps.random ?? oauth.generateRandomState;
-  const gate = new RequestGate(deps.requestLimits);
+  const gate = new RequestGate(deps.requestLimits ?? idpRequestLimits(config.maxOpenRequests));
   const options = (lane: GateLane) => ({
     [oauth.customFetch]: timedFetch(deps.fetch ?? fetch, config.httpTimeoutMs, clock, {
       gate,

@@ -29,12 +29,22 @@ export interface RequestGateLimits {
   maxQueuedBackground: number;
 }
 
-/** The defaults: a Keycloak answers a refresh grant in a few ms, so 32 open is ~1,000+/s. */
-export const IDP_REQUEST_LIMITS: RequestGateLimits = {
-  limit: 32,
-  backgroundLimit: 4,
-  maxQueuedBackground: 100_000,
-};
+/** Revocations hold at most this many of the slots. */
+const BACKGROUND_SLOTS = 4;
+const MAX_QUEUED_BACKGROUND = 100_000;
+
+/**
+ * The limits for `oidc.max_open_requests` (default 32: a Keycloak near the bridge answers a
+ * refresh grant in a few ms, so 32 open carry well over 1,000 a second; an IdP far away, at
+ * 100 ms a round trip, about 320).
+ */
+export function idpRequestLimits(maxOpenRequests: number): RequestGateLimits {
+  return {
+    limit: maxOpenRequests,
+    backgroundLimit: Math.min(BACKGROUND_SLOTS, maxOpenRequests),
+    maxQueuedBackground: MAX_QUEUED_BACKGROUND,
+  };
+}
 
 interface Waiter {
   start: () => void;
@@ -84,7 +94,7 @@ export class RequestGate {
   readonly #waited = new WaiterQueue();
   readonly #background = new WaiterQueue();
 
-  constructor(limits: RequestGateLimits = IDP_REQUEST_LIMITS) {
+  constructor(limits: RequestGateLimits) {
     const { limit, backgroundLimit, maxQueuedBackground } = limits;
     for (const [name, value] of Object.entries(limits)) {
       if (!Number.isSafeInteger(value) || value < 1) {

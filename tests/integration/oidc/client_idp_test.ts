@@ -29,6 +29,7 @@ function config(idp: TestIdp, overrides: Partial<ResolvedConfig["oidc"]> = {}) {
     clientSecret: new Secret(CLIENT_SECRET),
     rolesClaim: "realm_access.roles",
     httpTimeoutMs: 5000,
+    maxOpenRequests: 32,
     ...overrides,
   });
 }

@@ -218,6 +218,7 @@ export function oidcConfig(
     useUserinfo: false,
     clockToleranceSec: 5,
     httpTimeoutMs: 2000,
+    maxOpenRequests: 32,
     ...overrides,
   };
 }
