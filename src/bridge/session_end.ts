@@ -102,7 +102,7 @@ export class SessionEnd {
       },
     );
     audit("session_ended", auditSubject(session, session), AUDIT_REASON[reason]);
-    await this.#revoke(session.username, ending.refreshToken ?? session.refreshToken);
+    this.#revoke(session.username, ending.refreshToken ?? session.refreshToken);
   }
 
   /**
@@ -132,9 +132,14 @@ export class SessionEnd {
     }
   }
 
-  async #revoke(username: string, refreshToken: string | undefined): Promise<void> {
+  /**
+   * Not awaited: the session is over whatever the IdP says, and a revocation may wait its turn
+   * behind thousands (src/oidc/request_gate.ts) while the caller holds the session's lock and
+   * has a client to deny or an admin to answer.
+   */
+  #revoke(username: string, refreshToken: string | undefined): void {
     if (!refreshToken) return;
-    await this.#deps.oidc.revoke(refreshToken).catch((error) =>
+    void this.#deps.oidc.revoke(refreshToken).catch((error) =>
       this.#deps.log.warning("Could not revoke the refresh token of {username}: {error}", {
         username,
         error: String(error),

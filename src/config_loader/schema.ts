@@ -8,6 +8,7 @@
  */
 import { LEASE_MAX_MS, LEASE_MIN_MS } from "../cluster/lease.ts";
 import { LANGUAGES } from "../config/languages.ts";
+import { MIN_OPEN_REQUESTS } from "../oidc/request_gate.ts";
 import type { Secret } from "../config/secret.ts";
 
 export type KeyType =
@@ -70,7 +71,7 @@ export const SCHEMA = {
     use_userinfo: { type: "bool", default: false },
     clock_tolerance: { type: "duration", default: "30s" },
     http_timeout: { type: "duration", default: "10s" },
-    max_open_requests: { type: "int", default: 32, min: 1, max: 1024 },
+    max_open_requests: { type: "int", default: 32, min: MIN_OPEN_REQUESTS, max: 1024 },
   },
   authorization: {
     allowed_groups: { type: "strings", default: [] },

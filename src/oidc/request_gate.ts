@@ -29,8 +29,10 @@ export interface RequestGateLimits {
   maxQueuedBackground: number;
 }
 
-/** Revocations hold at most this many of the slots. */
+/** Revocations hold at most this many of the slots, and always leave one to the rest. */
 const BACKGROUND_SLOTS = 4;
+/** The fewest `oidc.max_open_requests`: one slot for revocations, one always free of them. */
+export const MIN_OPEN_REQUESTS = 2;
 const MAX_QUEUED_BACKGROUND = 100_000;
 
 /**
@@ -39,9 +41,14 @@ const MAX_QUEUED_BACKGROUND = 100_000;
  * 100 ms a round trip, about 320).
  */
 export function idpRequestLimits(maxOpenRequests: number): RequestGateLimits {
+  if (!Number.isSafeInteger(maxOpenRequests) || maxOpenRequests < MIN_OPEN_REQUESTS) {
+    throw new RangeError(
+      `Invalid oidc.max_open_requests: ${maxOpenRequests} (at least ${MIN_OPEN_REQUESTS})`,
+    );
+  }
   return {
     limit: maxOpenRequests,
-    backgroundLimit: Math.min(BACKGROUND_SLOTS, maxOpenRequests),
+    backgroundLimit: Math.min(BACKGROUND_SLOTS, maxOpenRequests - 1),
     maxQueuedBackground: MAX_QUEUED_BACKGROUND,
   };
 }

@@ -139,6 +139,8 @@ export interface TestClientEventsOptions {
   knownSessions?: KnownSessions;
   /** The IdP's answer to a refresh grant; by default the test fails if one is made. */
   refresh?: (refreshToken: string, subject: string) => Promise<RefreshResult>;
+  /** The IdP's answer to a revocation (the token is recorded either way); by default at once. */
+  revoke?: (refreshToken: string) => Promise<void>;
   /** Login ids to hand out; by default numbered ids shaped like real ones. */
   newLoginId?: () => string;
   /** Counting (admission and events), as the daemon wires it; nothing counted unless given. */
@@ -148,7 +150,13 @@ export interface TestClientEventsOptions {
 export type TestAdmissionOptions =
   & Pick<
     TestClientEventsOptions,
-    "store" | "idpUnreachable" | "refresh" | "policy" | "usernamePolicy" | "metrics"
+    | "store"
+    | "idpUnreachable"
+    | "refresh"
+    | "revoke"
+    | "policy"
+    | "usernamePolicy"
+    | "metrics"
   >
   & {
     now: () => number;
@@ -171,7 +179,7 @@ export function testAdmission(options: TestAdmissionOptions) {
     oidc: {
       revoke: (token) => {
         revoked.push(token);
-        return Promise.resolve();
+        return options.revoke?.(token) ?? Promise.resolve();
       },
     },
     sessionLock,

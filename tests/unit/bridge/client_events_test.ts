@@ -22,6 +22,7 @@ function setup(
     reauthCheck?: "none" | "refresh";
     idpUnreachable?: "deny" | "allow";
     refresh?: () => Promise<RefreshResult>;
+    revoke?: () => Promise<void>;
   } = {},
 ) {
   const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
@@ -137,6 +138,25 @@ Deno.test("DISCONNECT of a certificate-only client ends its session and revokes 
   await t.events.onDisconnect(4);
   assertEquals(await t.store.getSession("s-1"), undefined);
   assertEquals(t.revoked, ["rt-1"]);
+  t.events.close();
+});
+
+Deno.test("a denial at REAUTH and a DISCONNECT are answered at once while the IdP has not yet taken the revocation", async () => {
+  // The revocation waits its turn (src/oidc/request_gate.ts): it never answers in this test.
+  const t = setup({
+    reauthCheck: "refresh",
+    refresh: () => Promise.reject(new IdpRejectedError("invalid_grant")),
+    revoke: () => new Promise<void>(() => {}),
+  });
+  await t.store.putSession(session());
+  await t.events.onReauth(4, 3, t.env({}));
+  assertEquals(t.commander.commands[0]?.kind, "deny");
+  assertEquals(t.revoked, ["rt-1"]);
+
+  await t.store.putSession(session({ sessionId: "s-2", cid: 5, refreshToken: "rt-2" }));
+  await t.events.onDisconnect(5);
+  assertEquals(await t.store.getSession("s-2"), undefined);
+  assertEquals(t.revoked, ["rt-1", "rt-2"]);
   t.events.close();
 });
 

@@ -40,7 +40,7 @@ function session(overrides: Partial<Session>): Session {
   });
 }
 
-async function setup(advertisedAlgorithms?: string[]) {
+async function setup(advertisedAlgorithms?: string[], revokeAnswer?: () => Promise<void>) {
   const store = new MemoryStore({ maxEntries: 100, now: () => NOW });
   const servers = { vpn1: new RecordingCommander(), vpn2: new RecordingCommander() };
   const revoked: string[] = [];
@@ -51,7 +51,7 @@ async function setup(advertisedAlgorithms?: string[]) {
     oidc: {
       revoke: (token) => {
         revoked.push(token);
-        return Promise.resolve();
+        return revokeAnswer?.() ?? Promise.resolve();
       },
     },
     sessionLock: new KeyedLock(),
@@ -105,6 +105,18 @@ async function setup(advertisedAlgorithms?: string[]) {
   const remaining = async () => (await store.listSessions()).map((s) => s.sessionId).sort();
   return { store, servers, revoked, revocation, kills, remaining, jwksFetches };
 }
+
+Deno.test("back-channel logout kills every session of the SSO session while the IdP has taken none of their revocations", async () => {
+  // The revocations wait their turn (src/oidc/request_gate.ts): here they never end.
+  const t = await setup(undefined, () => new Promise<void>(() => {}));
+  const token = await sign(logoutClaims({ sid: "sso-a1", sub: "u-alice" }));
+  assertEquals(await t.revocation.logout(token), 2);
+  assertEquals(t.kills(), {
+    vpn1: [{ kind: "kill", cid: 4, message: KILL_MESSAGE }],
+    vpn2: [{ kind: "kill", cid: 9, message: KILL_MESSAGE }],
+  });
+  assertEquals(t.revoked.sort(), ["rt-1", "rt-2"]);
+});
 
 Deno.test("back-channel logout by sid ends that SSO session's sessions on every server", async () => {
   const t = await setup();

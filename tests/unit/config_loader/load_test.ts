@@ -464,13 +464,13 @@ Deno.test("mergeReload() of an unchanged config keeps nothing", () => {
   assertEquals(mergeReload(load(MINIMAL).config, load(MINIMAL).config).kept, []);
 });
 
-Deno.test("parseConfig() keeps oidc.max_open_requests within 1 to 1024, 32 by default (README)", () => {
+Deno.test("parseConfig() keeps oidc.max_open_requests within 2 to 1024, 32 by default (README)", () => {
   assertEquals(load(MINIMAL).config.oidc.maxOpenRequests, 32);
   const withLimit = (value: string) =>
     MINIMAL.replace("[oidc]", `[oidc]\nmax_open_requests = ${value}`);
-  assertEquals(load(withLimit("1")).config.oidc.maxOpenRequests, 1);
+  assertEquals(load(withLimit("2")).config.oidc.maxOpenRequests, 2);
   assertEquals(load(withLimit("1024")).config.oidc.maxOpenRequests, 1024);
-  for (const refused of ["0", "1025", "2.5"]) {
+  for (const refused of ["1", "1025", "2.5"]) {
     const issues = issuesOf(withLimit(refused));
     assertEquals(issues.map((issue) => issue.path), ["oidc.max_open_requests"], refused);
   }

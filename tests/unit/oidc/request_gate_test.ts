@@ -1,6 +1,11 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "../../support/assert.ts";
 import { IdpUnreachableError } from "../../../src/oidc/errors.ts";
-import { type GateLane, RequestGate } from "../../../src/oidc/request_gate.ts";
+import {
+  type GateLane,
+  idpRequestLimits,
+  MIN_OPEN_REQUESTS,
+  RequestGate,
+} from "../../../src/oidc/request_gate.ts";
 
 /** Tasks that finish only when the test says so, in the order they started. */
 function heldTasks() {
@@ -131,4 +136,19 @@ Deno.test("RequestGate: a long queue keeps its order as it is worked off and com
   assertEquals(waited, [...waited].sort((a, b) => a - b));
   assertEquals(background, [...background].sort((a, b) => a - b));
   assertEquals(gate.stats, { open: 0, openBackground: 0, waited: 0, background: 0 });
+});
+
+Deno.test("idpRequestLimits(): revocations take at most 4 slots and always leave one to the rest", () => {
+  assertEquals(idpRequestLimits(32), {
+    limit: 32,
+    backgroundLimit: 4,
+    maxQueuedBackground: 100_000,
+  });
+  assertEquals(idpRequestLimits(4).backgroundLimit, 3);
+  assertEquals(idpRequestLimits(MIN_OPEN_REQUESTS), {
+    limit: 2,
+    backgroundLimit: 1,
+    maxQueuedBackground: 100_000,
+  });
+  assertThrows(() => idpRequestLimits(1), RangeError, "at least 2");
 });
