@@ -42,17 +42,27 @@ export interface RecheckSchedulerDeps {
   log: Logger;
 }
 
-/** The sessions bound to a client on any of `servers`. */
+/**
+ * The sessions bound to a client on any of `servers`, each once: a listing is read in chunks, and
+ * a session that moved to a higher cid between two of them is listed at both (it would be
+ * re-checked twice in a round).
+ */
 export async function listBound(
   store: Pick<SessionStore, "listBindings">,
   servers: readonly string[],
 ): Promise<BoundSession[]> {
-  const lists = await Promise.all(
-    servers.map(async (server) =>
-      (await store.listBindings(server)).map(({ sessionId }) => ({ server, sessionId }))
-    ),
-  );
-  return lists.flat();
+  const lists = await Promise.all(servers.map((server) => store.listBindings(server)));
+  const bound: BoundSession[] = [];
+  lists.forEach((bindings, i) => {
+    const server = servers[i]!;
+    const seen = new Set<string>();
+    for (const { sessionId } of bindings) {
+      if (seen.has(sessionId)) continue;
+      seen.add(sessionId);
+      bound.push({ server, sessionId });
+    }
+  });
+  return bound;
 }
 
 /** The slice (0 .. slices-1) a session id belongs to: FNV-1a, stable across restarts. */

@@ -219,3 +219,16 @@ Deno.test("a failed client-kill in a re-check is logged as a failed kill, and th
   assertEquals(audit, ["recheck_failed"]);
   assert(t.logs.some((l) => l.text.includes("ended, client killed: false")));
 });
+
+Deno.test("listBound() lists a session once per server though a chunked listing named it twice (it moved meanwhile)", async () => {
+  const listings: Record<string, Array<{ sessionId: string; cid: number }>> = {
+    vpn1: [{ sessionId: "a", cid: 1 }, { sessionId: "b", cid: 2 }, { sessionId: "a", cid: 9 }],
+    vpn2: [{ sessionId: "a", cid: 3 }],
+  };
+  const store = { listBindings: (server: string) => Promise.resolve(listings[server] ?? []) };
+  assertEquals(await listBound(store, ["vpn1", "vpn2"]), [
+    { server: "vpn1", sessionId: "a" },
+    { server: "vpn1", sessionId: "b" },
+    { server: "vpn2", sessionId: "a" },
+  ]);
+});
