@@ -139,11 +139,15 @@ export class SessionEnd {
    */
   #revoke(username: string, refreshToken: string | undefined): void {
     if (!refreshToken) return;
-    void this.#deps.oidc.revoke(refreshToken).catch((error) =>
+    const failed = (error: unknown) =>
       this.#deps.log.warning("Could not revoke the refresh token of {username}: {error}", {
         username,
         error: String(error),
-      })
-    );
+      });
+    try {
+      void this.#deps.oidc.revoke(refreshToken).catch(failed);
+    } catch (error) {
+      failed(error);
+    }
   }
 }

@@ -128,7 +128,10 @@ export function createOidcClient(
   const clock = deps.clock ?? systemClock;
   const now = clock.now;
   const random = deps.random ?? oauth.generateRandomState;
-  const gate = new RequestGate(deps.requestLimits ?? idpRequestLimits(config.maxOpenRequests));
+  const gate = new RequestGate(
+    deps.requestLimits ?? idpRequestLimits(config.maxOpenRequests),
+    clock.now,
+  );
   const options = (lane: GateLane) => ({
     [oauth.customFetch]: timedFetch(deps.fetch ?? fetch, config.httpTimeoutMs, clock, {
       gate,

@@ -27,6 +27,8 @@ export interface RequestGateLimits {
   backgroundLimit: number;
   /** Background requests waiting for a slot; beyond this, a new one is refused at once. */
   maxQueuedBackground: number;
+  /** A background request that waited longer for a slot is dropped when its turn comes. */
+  maxBackgroundWaitMs: number;
 }
 
 /** Revocations hold at most this many of the slots, and always leave one to the rest. */
@@ -34,6 +36,13 @@ const BACKGROUND_SLOTS = 4;
 /** The fewest `oidc.max_open_requests`: one slot for revocations, one always free of them. */
 export const MIN_OPEN_REQUESTS = 2;
 const MAX_QUEUED_BACKGROUND = 100_000;
+/**
+ * A revocation sent long after its session ended could reach the IdP after the same user signed
+ * in again, and an IdP that keeps one grant per user session and client (Keycloak's client
+ * session) may end the new sign-in's grant with it. Before the gate, a revocation went out at
+ * once (within `oidc.http_timeout`); a minute's wait keeps that window small.
+ */
+const MAX_BACKGROUND_WAIT_MS = 60_000;
 
 /**
  * The limits for `oidc.max_open_requests` (default 32: a Keycloak near the bridge answers a
@@ -50,11 +59,15 @@ export function idpRequestLimits(maxOpenRequests: number): RequestGateLimits {
     limit: maxOpenRequests,
     backgroundLimit: Math.min(BACKGROUND_SLOTS, maxOpenRequests - 1),
     maxQueuedBackground: MAX_QUEUED_BACKGROUND,
+    maxBackgroundWaitMs: MAX_BACKGROUND_WAIT_MS,
   };
 }
 
 interface Waiter {
   start: () => void;
+  /** Background only: when it is too late to start, and what to do then. */
+  staleAt?: number;
+  drop?: () => void;
   /** Set once started or given up: such an entry is skipped when its turn comes. */
   done: boolean;
 }
@@ -101,8 +114,12 @@ export class RequestGate {
   readonly #waited = new WaiterQueue();
   readonly #background = new WaiterQueue();
 
-  constructor(limits: RequestGateLimits) {
-    const { limit, backgroundLimit, maxQueuedBackground } = limits;
+  readonly #now: () => number;
+
+  /** `now`: milliseconds on any steady scale (the OIDC client's clock). */
+  constructor(limits: RequestGateLimits, now: () => number = () => performance.now()) {
+    this.#now = now;
+    const { limit, backgroundLimit, maxQueuedBackground, maxBackgroundWaitMs } = limits;
     for (const [name, value] of Object.entries(limits)) {
       if (!Number.isSafeInteger(value) || value < 1) {
         throw new RangeError(`Invalid IdP request limit ${name}: ${value}`);
@@ -111,7 +128,7 @@ export class RequestGate {
     if (backgroundLimit > limit) {
       throw new RangeError(`IdP background limit ${backgroundLimit} exceeds the limit ${limit}`);
     }
-    this.#limits = { limit, backgroundLimit, maxQueuedBackground };
+    this.#limits = { limit, backgroundLimit, maxQueuedBackground, maxBackgroundWaitMs };
   }
 
   /** Requests open now and waiting now, per lane (tests, metrics). */
@@ -165,6 +182,19 @@ export class RequestGate {
           this.#start(lane, task).then(resolve, reject);
         },
       };
+      if (lane === "background") {
+        const queuedAt = this.#now();
+        waiter.staleAt = queuedAt + this.#limits.maxBackgroundWaitMs;
+        waiter.drop = () => {
+          waiter.done = true;
+          reject(
+            new IdpUnreachableError(
+              `IdP request not sent: no slot of ${this.#limits.backgroundLimit} for background ` +
+                `requests freed within ${this.#limits.maxBackgroundWaitMs} ms`,
+            ),
+          );
+        };
+      }
       if (signal?.aborted) {
         onAbort();
         return;
@@ -200,7 +230,8 @@ export class RequestGate {
           ? this.#background.shift()
           : undefined);
       if (waiter === undefined) return;
-      waiter.start();
+      if (waiter.staleAt !== undefined && this.#now() > waiter.staleAt) waiter.drop!();
+      else waiter.start();
     }
   }
 }

@@ -10,7 +10,7 @@ import {
   testSession,
 } from "../../support/client_events_fixture.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
-import { captureLogs } from "../../support/log_capture.ts";
+import { captureLogs, logsOf } from "../../support/log_capture.ts";
 import type { RefreshResult } from "../../../src/oidc/client.ts";
 
 const T0 = 1_800_000_000_000;
@@ -157,6 +157,22 @@ Deno.test("a denial at REAUTH and a DISCONNECT are answered at once while the Id
   await t.events.onDisconnect(5);
   assertEquals(await t.store.getSession("s-2"), undefined);
   assertEquals(t.revoked, ["rt-1", "rt-2"]);
+  t.events.close();
+});
+
+Deno.test("a revocation the IdP refuses is logged, and the DISCONNECT that ended the session is done all the same", async () => {
+  const t = setup({ revoke: () => Promise.reject(new Error("IdP answered HTTP 503")) });
+  await t.store.putSession(session());
+  const logs = await logsOf(async () => {
+    await t.events.onDisconnect(4);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  });
+  assertEquals(await t.store.getSession("s-1"), undefined);
+  assertEquals(t.revoked, ["rt-1"]);
+  const warned = logs.filter((line) => line.text.startsWith("Could not revoke the refresh token"));
+  assertEquals(warned.map((line) => [line.level, line.text.endsWith("HTTP 503")]), [
+    ["warning", true],
+  ]);
   t.events.close();
 });
 

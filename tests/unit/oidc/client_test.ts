@@ -490,7 +490,12 @@ Deno.test("revoke() requests take a few slots at the IdP at a time, and a refres
   };
   const client = createOidcClient(oidcConfig(), REDIRECT_URI, {
     fetch,
-    requestLimits: { limit: 4, backgroundLimit: 2, maxQueuedBackground: 100 },
+    requestLimits: {
+      limit: 4,
+      backgroundLimit: 2,
+      maxQueuedBackground: 100,
+      maxBackgroundWaitMs: 60_000,
+    },
   });
   await client.discover();
   const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
@@ -515,7 +520,12 @@ Deno.test("a request that waits for a slot past oidc.http_timeout fails as the I
   const client = createOidcClient(oidcConfig({ httpTimeoutMs: 50 }), REDIRECT_URI, {
     fetch: idp.fetch,
     clock,
-    requestLimits: { limit: 1, backgroundLimit: 1, maxQueuedBackground: 100 },
+    requestLimits: {
+      limit: 1,
+      backgroundLimit: 1,
+      maxQueuedBackground: 100,
+      maxBackgroundWaitMs: 60_000,
+    },
   });
   await client.discover();
   // The token endpoint never answers: only the deadline ends a request.

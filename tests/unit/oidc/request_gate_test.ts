@@ -24,7 +24,12 @@ function heldTasks() {
   return { started, task, finish };
 }
 
-const limits = { limit: 3, backgroundLimit: 1, maxQueuedBackground: 2 };
+const limits = {
+  limit: 3,
+  backgroundLimit: 1,
+  maxQueuedBackground: 2,
+  maxBackgroundWaitMs: 60_000,
+};
 
 Deno.test("RequestGate: at most `limit` tasks run at once; the others start in order as slots free", async () => {
   const gate = new RequestGate(limits);
@@ -118,7 +123,7 @@ Deno.test("RequestGate: limits must be whole numbers from 1, the background shar
 });
 
 Deno.test("RequestGate: a long queue keeps its order as it is worked off and compacted", async () => {
-  const gate = new RequestGate({ limit: 2, backgroundLimit: 1, maxQueuedBackground: 5_000 });
+  const gate = new RequestGate({ ...limits, limit: 2, maxQueuedBackground: 5_000 });
   const started: number[] = [];
   const all = Array.from(
     { length: 3_000 },
@@ -143,12 +148,36 @@ Deno.test("idpRequestLimits(): revocations take at most 4 slots and always leave
     limit: 32,
     backgroundLimit: 4,
     maxQueuedBackground: 100_000,
+    maxBackgroundWaitMs: 60_000,
   });
   assertEquals(idpRequestLimits(4).backgroundLimit, 3);
   assertEquals(idpRequestLimits(MIN_OPEN_REQUESTS), {
     limit: 2,
     backgroundLimit: 1,
     maxQueuedBackground: 100_000,
+    maxBackgroundWaitMs: 60_000,
   });
   assertThrows(() => idpRequestLimits(1), RangeError, "at least 2");
+});
+
+Deno.test("RequestGate: a background task that waited longer than maxBackgroundWaitMs is dropped when its turn comes", async () => {
+  let now = 0;
+  const gate = new RequestGate({ ...limits, maxQueuedBackground: 10 }, () => now);
+  const { started, task, finish } = heldTasks();
+  const first = gate.run("background", task("r1"));
+  const late = gate.run("background", task("r2"));
+  now = 30_000;
+  const inTime = gate.run("background", task("r3"));
+  now = 60_001;
+  await finish("r1");
+  const error = await assertRejects(() => late, IdpUnreachableError);
+  assertEquals(
+    error.message,
+    "IdP request not sent: no slot of 1 for background requests freed within 60000 ms",
+  );
+  // r3 waited 30,001 ms: it goes.
+  assertEquals(started, ["r1", "r3"]);
+  await finish("r3");
+  assertEquals(await Promise.all([first, inTime]), ["r1", "r3"]);
+  assertEquals(gate.stats, { open: 0, openBackground: 0, waited: 0, background: 0 });
 });
