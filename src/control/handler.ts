@@ -7,15 +7,15 @@ import type { Revocation } from "../bridge/revocation.ts";
 import { nextTurn } from "../sessions/list_chunk.ts";
 import type { ListedSession, PendingLogin, SessionStore } from "../sessions/types.ts";
 import {
+  type ControlAnswer,
   type ControlRequest,
-  type ControlResponse,
   type LoginRow,
   ROWS_PER_PIECE,
   type SessionRow,
 } from "./protocol.ts";
 
 export interface ControlDeps {
-  store: Pick<SessionStore, "listSessions" | "listPending">;
+  store: Pick<SessionStore, "sessionPages" | "listPending">;
   revocation: Pick<Revocation, "revoke">;
   now: () => number;
 }
@@ -51,12 +51,12 @@ function loginRow(login: PendingLogin, now: number): LoginRow {
 export async function handleControlRequest(
   request: ControlRequest,
   deps: ControlDeps,
-): Promise<ControlResponse> {
+): Promise<ControlAnswer> {
   switch (request.command) {
     // Not sorted here: sorting 100,000 rows held the event loop up to 88 ms. The admin
-    // command sorts what it prints.
+    // command sorts what it prints. Nor held whole: each page is written as it is read.
     case "sessions.list":
-      return { ok: true, sessions: await rowsInTurns(await deps.store.listSessions(), sessionRow) };
+      return { ok: true, sessionPages: await rowPages(deps.store.sessionPages(), sessionRow) };
     case "logins.list": {
       const now = deps.now();
       const logins = await deps.store.listPending();
@@ -65,6 +65,22 @@ export async function handleControlRequest(
     case "sessions.revoke":
       return { ok: true, ended: await deps.revocation.revoke(request.target) };
   }
+}
+
+/**
+ * The rows of `pages`, a page at a time. The first page is read here, so that a store that
+ * cannot be read is answered with an error; one that fails later cuts the answer short.
+ */
+async function rowPages<T, R>(
+  pages: AsyncGenerator<T[]>,
+  row: (item: T) => R,
+): Promise<AsyncIterable<R[]>> {
+  const first = await pages.next();
+  return (async function* () {
+    if (first.done) return;
+    yield first.value.map(row);
+    for await (const page of pages) yield page.map(row);
+  })();
 }
 
 /** `items.map(row)`, ROWS_PER_PIECE per event-loop turn (see ROWS_PER_PIECE). */

@@ -121,25 +121,42 @@ export function encodeRequest(request: ControlRequest): string {
 }
 
 /**
+ * `sessions list` as the service answers it: the rows page by page, as the store reads them, so
+ * that a listing of 1,000,000 sessions is never held whole (the line is the same JSON).
+ */
+export interface StreamedSessions {
+  ok: true;
+  sessionPages: AsyncIterable<readonly SessionRow[]>;
+}
+
+/** What the service writes: an answer, or the sessions it lists as they come. */
+export type ControlAnswer = ControlResponse | StreamedSessions;
+
+/**
  * The answer's line in pieces, each small enough to write in one event-loop turn: a list's
  * opening, its rows ROWS_PER_PIECE at a time, its end. Joined, they are exactly
- * `JSON.stringify(response) + "\n"`.
+ * `JSON.stringify(response) + "\n"` (for streamed sessions, of the answer with all their rows).
  */
-export function* answerPieces(response: ControlResponse): Generator<string> {
-  const rows = response.ok && "sessions" in response
-    ? { key: "sessions", list: response.sessions }
-    : response.ok && "logins" in response
-    ? { key: "logins", list: response.logins }
+export async function* answerPieces(answer: ControlAnswer): AsyncGenerator<string> {
+  const rows = "sessionPages" in answer
+    ? { key: "sessions", pages: answer.sessionPages }
+    : answer.ok && "sessions" in answer
+    ? { key: "sessions", pages: [answer.sessions] }
+    : answer.ok && "logins" in answer
+    ? { key: "logins", pages: [answer.logins] }
     : undefined;
   if (rows === undefined) {
-    yield JSON.stringify(response) + "\n";
+    yield JSON.stringify(answer) + "\n";
     return;
   }
   yield `{"ok":true,${JSON.stringify(rows.key)}:[`;
-  const list: readonly unknown[] = rows.list;
-  for (let from = 0; from < list.length; from += ROWS_PER_PIECE) {
-    const piece = list.slice(from, from + ROWS_PER_PIECE).map((row) => JSON.stringify(row));
-    yield (from === 0 ? "" : ",") + piece.join(",");
+  let first = true;
+  for await (const page of rows.pages) {
+    for (let from = 0; from < page.length; from += ROWS_PER_PIECE) {
+      const piece = page.slice(from, from + ROWS_PER_PIECE).map((row) => JSON.stringify(row));
+      yield (first ? "" : ",") + piece.join(",");
+      first = false;
+    }
   }
   yield "]}\n";
 }

@@ -14,8 +14,8 @@ import { type ControlDeps, handleControlRequest } from "./handler.ts";
 import { nextTurn } from "../sessions/list_chunk.ts";
 import {
   answerPieces,
+  type ControlAnswer,
   ControlRequestError,
-  type ControlResponse,
   MAX_REQUEST_BYTES,
   parseRequest,
 } from "./protocol.ts";
@@ -124,7 +124,7 @@ export async function startControlServer(
 function serve(socket: Socket, deps: ServeDeps): void {
   let buffered = "";
   let done = false;
-  const answer = (response: ControlResponse) => {
+  const answer = (response: ControlAnswer) => {
     done = true;
     clearTimeout(timer);
     writeAnswer(socket, response).catch((error) =>
@@ -166,18 +166,25 @@ function serve(socket: Socket, deps: ServeDeps): void {
  */
 export async function writeAnswer(
   socket: AnswerSocket,
-  response: ControlResponse,
+  response: ControlAnswer,
   stallMs = ANSWER_STALL_MS,
 ): Promise<void> {
   let first = true;
-  for (const piece of answerPieces(response)) {
-    if (!first) await nextTurn();
-    first = false;
-    if (socket.destroyed) return;
-    if (!socket.write(piece) && !(await drained(socket, stallMs))) {
-      socket.destroy();
-      return;
+  try {
+    for await (const piece of answerPieces(response)) {
+      if (!first) await nextTurn();
+      first = false;
+      if (socket.destroyed) return;
+      if (!socket.write(piece) && !(await drained(socket, stallMs))) {
+        socket.destroy();
+        return;
+      }
     }
+  } catch (error) {
+    // A listing that failed halfway (the store went away): the admin command sees the answer
+    // cut short instead of waiting for the rest.
+    socket.destroy();
+    throw error;
   }
   if (!socket.destroyed) socket.end();
 }
@@ -209,7 +216,7 @@ function drained(socket: AnswerSocket, stallMs: number): Promise<boolean> {
 async function respond(
   line: string,
   deps: ControlDeps & { log: Logger },
-): Promise<ControlResponse> {
+): Promise<ControlAnswer> {
   try {
     const request = parseRequest(line);
     if (request.command === "sessions.revoke") {

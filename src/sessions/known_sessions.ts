@@ -174,6 +174,9 @@ class WatchedStore implements SessionStore {
   findSessionsByUsername(username: string): Promise<Session[]> {
     return this.#store.findSessionsByUsername(username);
   }
+  sessionPages(): AsyncGenerator<ListedSession[]> {
+    return this.#store.sessionPages();
+  }
   listSessions(): Promise<ListedSession[]> {
     return this.#store.listSessions();
   }

@@ -16,6 +16,13 @@ export const LIST_CHUNK = 250;
  */
 export const BINDINGS_CHUNK = 500;
 
+/** Every entry of `pages`, in order. */
+export async function collectPages<T>(pages: AsyncIterable<readonly T[]>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const page of pages) all.push(...page);
+  return all;
+}
+
 /** Resolves in a later event-loop turn, after the I/O and timers already due. */
 export function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));

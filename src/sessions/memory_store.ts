@@ -4,6 +4,7 @@
  */
 import { ClientIndex } from "./client_index.ts";
 import { checkPendingLogin, checkSession, samePendingKeys } from "./entry_check.ts";
+import { LIST_CHUNK, nextTurn } from "./list_chunk.ts";
 import { listedSession } from "./session_data.ts";
 import { SharedValues } from "./shared_values.ts";
 import { checkMaxEntries, type StoreBounds, StoreFullReporter } from "./store_full.ts";
@@ -128,6 +129,32 @@ export class MemoryStore implements SessionStore {
 
   async listSessions(): Promise<ListedSession[]> {
     return (await this.#liveSessions(() => true)).map(listedSession);
+  }
+
+  /**
+   * LIST_CHUNK a turn: a Map's iterator goes on past entries added or deleted meanwhile (one
+   * deleted and added again comes again: listed once).
+   */
+  async *sessionPages(): AsyncGenerator<ListedSession[]> {
+    const sessions = this.#sessions.values();
+    const seen = new Set<string>();
+    for (;;) {
+      const page = await this.#run(() => {
+        const now = this.#now();
+        const listed: ListedSession[] = [];
+        for (let next = sessions.next(); !next.done; next = sessions.next()) {
+          const session = next.value;
+          if (session.expiresAt < now || seen.has(session.sessionId)) continue;
+          seen.add(session.sessionId);
+          listed.push(listedSession(session));
+          if (listed.length === LIST_CHUNK) break;
+        }
+        return listed;
+      });
+      if (page.length > 0) yield page;
+      if (page.length < LIST_CHUNK) return;
+      await nextTurn();
+    }
   }
 
   countLive(server: string): Promise<LiveCounts> {

@@ -33,7 +33,7 @@ import { CALL_BATCH, CallBatcher } from "./redis_call_batch.ts";
 import { randomToken } from "../random_token.ts";
 import { type ScriptName, SCRIPTS } from "./redis_scripts.ts";
 import { CACHE_LIMIT } from "./session_cache.ts";
-import { BINDINGS_CHUNK, LIST_CHUNK } from "./list_chunk.ts";
+import { BINDINGS_CHUNK, collectPages, LIST_CHUNK } from "./list_chunk.ts";
 import { checkMaxEntries, type StoreBounds, StoreFullReporter } from "./store_full.ts";
 import type { TokenCipher } from "./token_cipher.ts";
 import type {
@@ -328,12 +328,16 @@ export class RedisStore implements SessionStore {
   }
 
   listSessions(): Promise<ListedSession[]> {
+    return collectPages(this.sessionPages());
+  }
+
+  sessionPages(): AsyncGenerator<ListedSession[]> {
     // Data only, no refresh tokens (redis_scripts.ts, LIST_SESSIONS).
     const decode = async (fields: StoredFields, cipher: TokenCipher) => {
       const session = await decodeSession(fields, cipher);
       return session && listedSession(session);
     };
-    return this.#listInPages("listSessions", decode, (session) => session.sessionId);
+    return this.#pages("listSessions", decode, (session) => session.sessionId);
   }
 
   /** A page of BINDINGS_CHUNK per script call (redis_scripts.ts); one per cid. */
@@ -425,14 +429,26 @@ export class RedisStore implements SessionStore {
    * so no call holds Redis for long. An entry written again meanwhile may come twice: the
    * later copy is kept. Logins come with their encrypted OAuth state, sessions without tokens.
    */
-  async #listInPages<T>(
+  #listInPages<T>(
     script: "listPending" | "listSessions",
     decode: (fields: StoredFields, cipher: TokenCipher) => Promise<T | undefined>,
     idOf: (entry: T) => string,
   ): Promise<T[]> {
+    return collectPages(this.#pages(script, decode, idOf));
+  }
+
+  /**
+   * A page of LIST_CHUNK per script call, the next read once the caller took this one. An entry
+   * whose deadline moved between two pages comes in both: listed once.
+   */
+  async *#pages<T>(
+    script: "listPending" | "listSessions",
+    decode: (fields: StoredFields, cipher: TokenCipher) => Promise<T | undefined>,
+    idOf: (entry: T) => string,
+  ): AsyncGenerator<T[]> {
     this.#assertOpen();
     const withSecrets = script === "listPending";
-    const entries = new Map<string, T>();
+    const seen = new Set<string>();
     let cursor: [Buffer | string, Buffer | string] = ["", ""];
     do {
       const page = await this.#call(script, [
@@ -440,12 +456,15 @@ export class RedisStore implements SessionStore {
         ...cursor,
         String(LIST_CHUNK),
       ]) as Flat;
+      const entries: T[] = [];
       for (const entry of await decodeAll(page.slice(2), decode, this.#cipher, withSecrets)) {
-        entries.set(idOf(entry), entry);
+        if (seen.has(idOf(entry))) continue;
+        seen.add(idOf(entry));
+        entries.push(entry);
       }
+      if (entries.length > 0) yield entries;
       cursor = [page[0] ?? "", page[1] ?? ""];
     } while (cursor[1].length > 0);
-    return [...entries.values()];
   }
 
   async #findInIndex(index: string): Promise<Session[]> {

@@ -17,7 +17,7 @@
 import { setImmediate } from "node:timers";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { checkPendingLogin, checkSession } from "./entry_check.ts";
-import { BINDINGS_CHUNK, LIST_CHUNK, nextTurn } from "./list_chunk.ts";
+import { BINDINGS_CHUNK, collectPages, LIST_CHUNK, nextTurn } from "./list_chunk.ts";
 import { sealPendingData } from "./pending_data.ts";
 import { listedSession, sessionData } from "./session_data.ts";
 import { checkStoreKey, decodePendingRow, decodeSessionRow, type Row } from "./sqlite_rows.ts";
@@ -450,9 +450,16 @@ export class SqliteStore implements SessionStore {
    * snapshot, so an entry written meanwhile may or may not show.
    */
   listSessions(): Promise<ListedSession[]> {
+    return collectPages(this.sessionPages());
+  }
+
+  sessionPages(): AsyncGenerator<ListedSession[]> {
     // No refresh_token column read: nothing to decrypt (types.ts, ListedSession).
-    return this.#listByRowid(
-      this.#sql.listSessionsAfter,
+    return this.#pages(
+      LIST_CHUNK,
+      0,
+      (after, now) => this.#sql.listSessionsAfter.all(after, now, LIST_CHUNK),
+      (last) => Number(last["rowid"]),
       (row) => listedSession(this.#decodeSession(row)),
     );
   }
@@ -515,19 +522,29 @@ export class SqliteStore implements SessionStore {
    * `read(after, now)` reads the chunk after the cursor `after`, and `cursorAfter` makes the next
    * cursor from a full chunk's last row.
    */
-  async #listInChunks<C, T>(
+  #listInChunks<C, T>(
     size: number,
     first: C,
     read: (after: C, now: number) => Row[],
     cursorAfter: (last: Row) => C,
     decode: (row: Row) => T,
   ): Promise<T[]> {
-    const entries: T[] = [];
+    return collectPages(this.#pages(size, first, read, cursorAfter, decode));
+  }
+
+  /** #listInChunks page by page: the next chunk is read once the caller took this one. */
+  async *#pages<C, T>(
+    size: number,
+    first: C,
+    read: (after: C, now: number) => Row[],
+    cursorAfter: (last: Row) => C,
+    decode: (row: Row) => T,
+  ): AsyncGenerator<T[]> {
     let after = first;
     for (;;) {
       const rows = await this.#run(() => read(after, this.#now()));
-      for (const row of rows) entries.push(decode(row));
-      if (rows.length < size) return entries;
+      if (rows.length > 0) yield rows.map(decode);
+      if (rows.length < size) return;
       after = cursorAfter(rows[rows.length - 1]!);
       await nextTurn();
     }

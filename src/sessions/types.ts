@@ -133,6 +133,12 @@ export interface SessionStore {
   /** Every live session, without its refresh token; in chunks (list_chunk.ts). */
   listSessions(): Promise<ListedSession[]>;
   /**
+   * The same, page by page as the store reads them (each session once), for a caller that
+   * hands each page on before the next is read: a listing of 1,000,000 sessions then never
+   * holds them all (the control socket's `sessions list`).
+   */
+  sessionPages(): AsyncGenerator<ListedSession[]>;
+  /**
    * The live sessions of a server that are bound to a cid (cheap: no tokens decrypted). Read in
    * chunks (list_chunk.ts), so a binding made or moved meanwhile may or may not show.
    */

@@ -122,20 +122,75 @@ Deno.test("an admin command that stops reading is dropped after the stall, not w
   assertEquals(socket.ended, false);
 });
 
-Deno.test("the rows of a long list are made over several event-loop turns", async () => {
-  const count = 3 * ROWS_PER_PIECE;
+/** A store whose session pages are counted as they are read, and may fail at page `failAt`. */
+function pagedStore(pages: number, failAt?: number) {
+  const read = { pages: 0 };
   const store = {
-    listSessions: () =>
-      Promise.resolve(Array.from({ length: count }, (_, i) => listed({ sessionId: `s-${i}` }))),
+    async *sessionPages() {
+      for (let page = 0; page < pages; page++) {
+        if (page === failAt) throw new Error("store went away");
+        read.pages++;
+        yield Array.from(
+          { length: ROWS_PER_PIECE },
+          (_, i) => listed({ sessionId: `s-${page}-${i}` }),
+        );
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    },
     listPending: () => Promise.resolve([]),
   };
-  const { result, turns } = await turnsDuring(() =>
-    handleControlRequest({ command: "sessions.list" }, {
-      store,
-      revocation: { revoke: () => Promise.resolve(0) },
-      now: () => 0,
-    })
+  return { store, read };
+}
+
+const controlDeps = (store: ReturnType<typeof pagedStore>["store"]) => ({
+  store,
+  revocation: { revoke: () => Promise.resolve(0) },
+  now: () => 0,
+});
+
+Deno.test("sessions list: each page of the store is written before the next is read, over several turns", async () => {
+  const { store, read } = pagedStore(3);
+  const socket = new RecordingSocket();
+  socket.full.add(2);
+  const { turns } = await turnsDuring(async () => {
+    const answer = await handleControlRequest({ command: "sessions.list" }, controlDeps(store));
+    const writing = writeAnswer(socket as unknown as AnswerSocket, answer);
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    // The socket took the opening and the first page, and said it was full: the store has
+    // not been asked for the third page.
+    assertEquals(socket.writes.length, 2);
+    assertEquals(read.pages <= 2, true, `${read.pages} pages read`);
+    socket.emit("drain");
+    await writing;
+  });
+  assertEquals(read.pages, 3);
+  const line = socket.writes.map((w) => w.text).join("");
+  const parsed = JSON.parse(line) as { ok: boolean; sessions: Array<{ sessionId: string }> };
+  assertEquals(parsed.ok, true);
+  assertEquals(parsed.sessions.length, 3 * ROWS_PER_PIECE);
+  assertEquals(parsed.sessions[ROWS_PER_PIECE]?.sessionId, "s-1-0");
+  assertEquals(line.endsWith("]}\n"), true);
+  assertEquals(turns >= 3, true, `${turns} turns`);
+  assertEquals(socket.ended, true);
+});
+
+Deno.test("sessions list: a store that cannot be read is an error answer; one that fails halfway cuts the answer short", async () => {
+  const unreadable = pagedStore(3, 0);
+  let refused: unknown;
+  await handleControlRequest({ command: "sessions.list" }, controlDeps(unreadable.store)).catch(
+    (error) => (refused = error),
   );
-  assertEquals(result.ok && "sessions" in result ? result.sessions.length : -1, count);
-  assertEquals(turns >= 2, true, `${turns} turns`);
+  assertEquals(String(refused), "Error: store went away");
+
+  const failing = pagedStore(3, 1);
+  const socket = new RecordingSocket();
+  const answer = await handleControlRequest(
+    { command: "sessions.list" },
+    controlDeps(failing.store),
+  );
+  let cut: unknown;
+  await writeAnswer(socket as unknown as AnswerSocket, answer).catch((error) => (cut = error));
+  assertEquals(String(cut), "Error: store went away");
+  assertEquals(socket.destroyed, true);
+  assertEquals(socket.ended, false);
 });

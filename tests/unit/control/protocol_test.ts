@@ -96,21 +96,35 @@ const answers: Array<[string, ControlResponse]> = [
 ];
 
 for (const [name, response] of answers) {
-  Deno.test(`answerPieces(): the pieces of ${name} join to the answer's one JSON line`, () => {
-    const pieces = [...answerPieces(response)];
+  Deno.test(`answerPieces(): the pieces of ${name} join to the answer's one JSON line`, async () => {
+    const pieces = await Array.fromAsync(answerPieces(response));
     assertEquals(pieces.join(""), JSON.stringify(response) + "\n");
     assertEquals(pieces.slice(0, -1).some((piece) => piece.includes("\n")), false);
   });
 }
 
-Deno.test("answerPieces(): a long list comes ROWS_PER_PIECE rows a piece", () => {
+Deno.test("answerPieces(): a long list comes ROWS_PER_PIECE rows a piece", async () => {
   const rows = 2 * ROWS_PER_PIECE + 234;
-  const pieces = [...answerPieces({
+  const pieces = await Array.fromAsync(answerPieces({
     ok: true,
     sessions: Array.from({ length: rows }, (_, i) => sessionRow(i)),
-  })];
+  }));
   // The opening, three pieces of rows, the end.
   assertEquals(pieces.length, 5);
   const rowsIn = pieces.slice(1, -1).map((piece) => piece.split('"sessionId"').length - 1);
   assertEquals(rowsIn, [ROWS_PER_PIECE, ROWS_PER_PIECE, 234]);
+});
+
+Deno.test("answerPieces(): streamed session pages join to the line of the answer with all their rows, empty pages and none included", async () => {
+  const rows = Array.from({ length: ROWS_PER_PIECE + 3 }, (_, i) => sessionRow(i));
+  async function* pages() {
+    yield rows.slice(0, 2);
+    yield [];
+    yield rows.slice(2);
+  }
+  const pieces = await Array.fromAsync(answerPieces({ ok: true, sessionPages: pages() }));
+  assertEquals(pieces.join(""), JSON.stringify({ ok: true, sessions: rows }) + "\n");
+  async function* none() {}
+  const empty = await Array.fromAsync(answerPieces({ ok: true, sessionPages: none() }));
+  assertEquals(empty.join(""), JSON.stringify({ ok: true, sessions: [] }) + "\n");
 });

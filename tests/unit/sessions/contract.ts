@@ -7,6 +7,7 @@ import { StoreFullError } from "../../../src/sessions/store_full.ts";
 import type { SessionStore } from "../../../src/sessions/types.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
 import { listed, MINUTE, pendingLogin, session, sortSessions, T0 } from "./fixtures.ts";
+import { LIST_CHUNK } from "../../../src/sessions/list_chunk.ts";
 
 export interface StoreUnderTest {
   store: SessionStore;
@@ -348,6 +349,33 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
     assertEquals(await store.getSession("sess-1"), undefined);
     assertEquals(await store.deleteSession("sess-1"), false);
   });
+
+  test(
+    "sessionPages() hands out every live session once, LIST_CHUNK at most a page; a caller may stop after any page",
+    async (store, clock) => {
+      const count = 2 * LIST_CHUNK + 7;
+      for (let i = 0; i < count; i++) {
+        await store.putSession(session({ sessionId: `s-${i}`, cid: i }));
+      }
+      await store.putSession(session({ sessionId: "old", expiresAt: T0 + MINUTE }));
+      clock.time = T0 + 2 * MINUTE;
+      const pages = await Array.fromAsync(store.sessionPages());
+      assertEquals(pages.length, 3);
+      assert(pages.every((page) => page.length > 0 && page.length <= LIST_CHUNK));
+      const ids = pages.flat().map((entry) => entry.sessionId);
+      assertEquals(new Set(ids).size, count);
+      assertEquals(ids.includes("old"), false);
+      assertEquals(
+        sortSessions(pages.flat()),
+        sortSessions(await store.listSessions()),
+      );
+      // A caller that stops after the first page ends the listing there.
+      for await (const page of store.sessionPages()) {
+        assertEquals(page.length <= LIST_CHUNK, true);
+        break;
+      }
+    },
+  );
 
   test(
     "listSessions() returns every live session, frozen, without its refresh token, and no expired one",
