@@ -157,9 +157,9 @@ Deno.test("sessions list: each page of the store is written before the next is r
     const writing = writeAnswer(socket as unknown as AnswerSocket, answer);
     for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
     // The socket took the opening and the first page, and said it was full: the store has
-    // not been asked for the third page.
+    // not been asked for the second page.
     assertEquals(socket.writes.length, 2);
-    assertEquals(read.pages <= 2, true, `${read.pages} pages read`);
+    assertEquals(read.pages, 1);
     socket.emit("drain");
     await writing;
   });
