@@ -48,7 +48,17 @@ export interface SessionEndDeps {
   /** Shared with ClientEvents, so an ending never interleaves with a REAUTH or reconnect. */
   sessionLock: KeyedLock;
   log: Logger;
+  /** For the failed revocations' warnings; Date.now unless given. */
+  now?: () => number;
 }
+
+/**
+ * Failed revocations are warned about at most once this often, with how many failed since; the
+ * rest go to debug. When OpenVPN stops with thousands of certificate-only clients and the IdP
+ * cannot take their revocations in time (request_gate.ts drops them after a minute), one
+ * warning each flooded the log.
+ */
+const REVOKE_WARNING_INTERVAL_MS = 60_000;
 
 export interface HeldEnding {
   /** Whether to `client-kill` the session's client (false: it has gone, or is denied anyway). */
@@ -59,6 +69,8 @@ export interface HeldEnding {
 
 export class SessionEnd {
   readonly #deps: SessionEndDeps;
+  #revokeWarnedAt = -Infinity;
+  #revokeFailedSince = 0;
 
   constructor(deps: SessionEndDeps) {
     this.#deps = deps;
@@ -132,6 +144,22 @@ export class SessionEnd {
     }
   }
 
+  #revokeFailed(username: string, error: unknown): void {
+    const now = (this.#deps.now ?? Date.now)();
+    const fields = { username, error: String(error), more: this.#revokeFailedSince };
+    if (now - this.#revokeWarnedAt < REVOKE_WARNING_INTERVAL_MS) {
+      this.#revokeFailedSince++;
+      this.#deps.log.debug("Could not revoke the refresh token of {username}: {error}", fields);
+      return;
+    }
+    this.#revokeWarnedAt = now;
+    this.#revokeFailedSince = 0;
+    this.#deps.log.warning(
+      "Could not revoke the refresh token of {username}: {error} ({more} more failed since the last warning)",
+      fields,
+    );
+  }
+
   /**
    * Not awaited: the session is over whatever the IdP says, and a revocation may wait its turn
    * behind thousands (src/oidc/request_gate.ts) while the caller holds the session's lock and
@@ -139,11 +167,7 @@ export class SessionEnd {
    */
   #revoke(username: string, refreshToken: string | undefined): void {
     if (!refreshToken) return;
-    const failed = (error: unknown) =>
-      this.#deps.log.warning("Could not revoke the refresh token of {username}: {error}", {
-        username,
-        error: String(error),
-      });
+    const failed = (error: unknown) => this.#revokeFailed(username, error);
     try {
       void this.#deps.oidc.revoke(refreshToken).catch(failed);
     } catch (error) {

@@ -184,6 +184,7 @@ export function testAdmission(options: TestAdmissionOptions) {
     },
     sessionLock,
     log: getLogger("test"),
+    now: options.now,
   });
   const admission = new Admission({
     store: options.store,

@@ -160,19 +160,33 @@ Deno.test("a denial at REAUTH and a DISCONNECT are answered at once while the Id
   t.events.close();
 });
 
-Deno.test("a revocation the IdP refuses is logged, and the DISCONNECT that ended the session is done all the same", async () => {
-  const t = setup({ revoke: () => Promise.reject(new Error("IdP answered HTTP 503")) });
-  await t.store.putSession(session());
+Deno.test("refused revocations are warned about once a minute with how many failed since; the DISCONNECTs are done all the same", async () => {
+  const clock = new FakeClock(T0);
+  const store = new MemoryStore({ maxEntries: 100, now: () => clock.now() });
+  const t = testClientEvents({
+    store,
+    clock,
+    revoke: () => Promise.reject(new Error("IdP answered HTTP 503")),
+  });
+  for (const [i, cid] of [4, 5, 6].entries()) {
+    await store.putSession(session({ sessionId: `s-${i}`, cid, refreshToken: `rt-${i}` }));
+  }
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
   const logs = await logsOf(async () => {
     await t.events.onDisconnect(4);
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    await settle();
+    await t.events.onDisconnect(5);
+    await settle();
+    clock.advance(60_000);
+    await t.events.onDisconnect(6);
+    await settle();
   });
-  assertEquals(await t.store.getSession("s-1"), undefined);
-  assertEquals(t.revoked, ["rt-1"]);
-  const warned = logs.filter((line) => line.text.startsWith("Could not revoke the refresh token"));
-  assertEquals(warned.map((line) => [line.level, line.text.endsWith("HTTP 503")]), [
-    ["warning", true],
-  ]);
+  assertEquals(await store.listSessions(), []);
+  assertEquals(t.revoked, ["rt-0", "rt-1", "rt-2"]);
+  const failures = logs.filter((line) => line.text.startsWith("Could not revoke"));
+  assertEquals(failures.map((line) => line.level), ["warning", "debug", "warning"]);
+  assertEquals(failures.map((line) => line.properties["more"]), [0, 0, 1]);
+  assertEquals(failures.every((line) => line.text.includes("HTTP 503")), true);
   t.events.close();
 });
 
