@@ -455,11 +455,8 @@ export class SqliteStore implements SessionStore {
 
   sessionPages(): AsyncGenerator<ListedSession[]> {
     // No refresh_token column read: nothing to decrypt (types.ts, ListedSession).
-    return this.#pages(
-      LIST_CHUNK,
-      0,
-      (after, now) => this.#sql.listSessionsAfter.all(after, now, LIST_CHUNK),
-      (last) => Number(last["rowid"]),
+    return this.#pagesByRowid(
+      this.#sql.listSessionsAfter,
       (row) => listedSession(this.#decodeSession(row)),
     );
   }
@@ -476,14 +473,14 @@ export class SqliteStore implements SessionStore {
 
   /** BINDINGS_CHUNK per event-loop turn (list_chunk.ts), through the client index. */
   listBindings(server: string): Promise<ClientBinding[]> {
-    return this.#listInChunks(
+    return collectPages(this.#pages(
       BINDINGS_CHUNK,
       { ...FIRST_BOUND, server },
       ({ cid, expiresAt, rowid }, now) =>
         this.#sql.bindingsAfter.all(server, cid, expiresAt, rowid, now, BINDINGS_CHUNK),
       (last) => boundCursorAfter(server, last),
       (row) => ({ sessionId: String(row["session_id"]), cid: Number(row["cid"]) }),
-    );
+    ));
   }
 
   findSessionsBySid(sid: string): Promise<Session[]> {
@@ -500,15 +497,15 @@ export class SqliteStore implements SessionStore {
 
   /** In chunks, as listSessions. */
   listPending(): Promise<PendingLogin[]> {
-    return this.#listByRowid(
+    return collectPages(this.#pagesByRowid(
       this.#sql.listPendingAfter,
       (row) => Object.freeze(this.#decodePending(row)),
-    );
+    ));
   }
 
   /** Live entries of a `(after rowid, now, limit)` query in rowid order, LIST_CHUNK per turn. */
-  #listByRowid<T>(query: StatementSync, decode: (row: Row) => T): Promise<T[]> {
-    return this.#listInChunks(
+  #pagesByRowid<T>(query: StatementSync, decode: (row: Row) => T): AsyncGenerator<T[]> {
+    return this.#pages(
       LIST_CHUNK,
       0,
       (after, now) => query.all(after, now, LIST_CHUNK),
@@ -518,21 +515,11 @@ export class SqliteStore implements SessionStore {
   }
 
   /**
-   * Every row `read` returns, a chunk of `size` per event-loop turn (list_chunk.ts):
-   * `read(after, now)` reads the chunk after the cursor `after`, and `cursorAfter` makes the next
-   * cursor from a full chunk's last row.
+   * Every row `read` returns, a chunk of `size` per event-loop turn (list_chunk.ts), a page per
+   * chunk; the next chunk is read once the caller took this one. `read(after, now)` reads the
+   * chunk after the cursor `after`, and `cursorAfter` makes the next cursor from a full chunk's
+   * last row.
    */
-  #listInChunks<C, T>(
-    size: number,
-    first: C,
-    read: (after: C, now: number) => Row[],
-    cursorAfter: (last: Row) => C,
-    decode: (row: Row) => T,
-  ): Promise<T[]> {
-    return collectPages(this.#pages(size, first, read, cursorAfter, decode));
-  }
-
-  /** #listInChunks page by page: the next chunk is read once the caller took this one. */
   async *#pages<C, T>(
     size: number,
     first: C,
