@@ -12,9 +12,10 @@
  *   deadline (`oidc.http_timeout`) runs while they queue, so a REAUTH waits no longer than it
  *   did before.
  * - background: nobody waits (revoking the refresh token of a session that ended). These hold
- *   at most `backgroundLimit` slots, start only when no waited request queues, and have no
- *   deadline in the queue (theirs starts when they are sent): a storm of them drains at the
- *   IdP's pace and never delays a login.
+ *   at most `backgroundLimit` slots, start only when no waited request queues, and their
+ *   deadline starts when they are sent; one that found no slot within `maxBackgroundWaitMs` is
+ *   dropped when its turn comes. A storm of them drains at the IdP's pace and never delays a
+ *   login.
  */
 import { IdpUnreachableError } from "./errors.ts";
 
