@@ -18,6 +18,7 @@ import v8 from "node:v8";
 import { MemoryStore } from "../../src/sessions/memory_store.ts";
 import { forcedGc } from "../../tests/support/settled_heap.ts";
 import { fillStore } from "./sessions.ts";
+import { collectPages } from "../../src/sessions/list_chunk.ts";
 
 const count = Number(process.argv[2] ?? "100000");
 const ON_BUN = "Bun" in globalThis;
@@ -50,7 +51,7 @@ const live = new MemoryStore({ maxEntries: count + 1 });
 const before = await sample();
 await fillStore(live, 0, count, Math.floor(count / 10));
 const after = await sample();
-const sessions = (await live.listSessions()).length;
+const sessions = (await collectPages(live.sessionPages())).length;
 console.log(JSON.stringify({
   runtime: ON_BUN ? "bun" : "deno",
   sessions,

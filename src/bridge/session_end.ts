@@ -11,6 +11,7 @@ import type { OidcClient } from "../oidc/client.ts";
 import type { Session, SessionStore } from "../sessions/types.ts";
 import type { CommanderLookup } from "./commander.ts";
 import type { KeyedLock } from "./keyed_lock.ts";
+import { WarningInterval } from "../warning_interval.ts";
 
 export type EndReason =
   | "backchannel-logout"
@@ -69,11 +70,11 @@ export interface HeldEnding {
 
 export class SessionEnd {
   readonly #deps: SessionEndDeps;
-  #revokeWarnedAt = -Infinity;
-  #revokeFailedSince = 0;
+  readonly #revokeWarning: WarningInterval;
 
   constructor(deps: SessionEndDeps) {
     this.#deps = deps;
+    this.#revokeWarning = new WarningInterval(REVOKE_WARNING_INTERVAL_MS, deps.now ?? Date.now);
   }
 
   /** Ends each of the sessions; returns how many were still there to end. */
@@ -145,18 +146,17 @@ export class SessionEnd {
   }
 
   #revokeFailed(username: string, error: unknown): void {
-    const now = (this.#deps.now ?? Date.now)();
-    const fields = { username, error: String(error), more: this.#revokeFailedSince };
-    if (now - this.#revokeWarnedAt < REVOKE_WARNING_INTERVAL_MS) {
-      this.#revokeFailedSince++;
-      this.#deps.log.debug("Could not revoke the refresh token of {username}: {error}", fields);
+    const more = this.#revokeWarning.due();
+    if (more === undefined) {
+      this.#deps.log.debug("Could not revoke the refresh token of {username}: {error}", {
+        username,
+        error: String(error),
+      });
       return;
     }
-    this.#revokeWarnedAt = now;
-    this.#revokeFailedSince = 0;
     this.#deps.log.warning(
       "Could not revoke the refresh token of {username}: {error} ({more} more failed since the last warning)",
-      fields,
+      { username, error: String(error), more },
     );
   }
 
@@ -167,11 +167,9 @@ export class SessionEnd {
    */
   #revoke(username: string, refreshToken: string | undefined): void {
     if (!refreshToken) return;
-    const failed = (error: unknown) => this.#revokeFailed(username, error);
-    try {
-      void this.#deps.oidc.revoke(refreshToken).catch(failed);
-    } catch (error) {
-      failed(error);
-    }
+    // Promise.try: a revoke that throws at once is logged like one that rejects.
+    void Promise.try(() => this.#deps.oidc.revoke(refreshToken)).catch((error) =>
+      this.#revokeFailed(username, error)
+    );
   }
 }

@@ -7,8 +7,8 @@ import type { ControlRequest, ControlResponse } from "./protocol.ts";
 import { encodeRequest } from "./protocol.ts";
 
 /**
- * How long the answer may pause: until its first piece the service lists the whole store
- * (1,000,000 sessions took 14-24 s of CPU), then a list comes in pieces.
+ * How long the answer may pause between two pieces (a list comes a page at a time; the service
+ * reads the next page once the last was taken).
  */
 const ANSWER_TIMEOUT_MS = 30_000;
 /**

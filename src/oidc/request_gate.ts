@@ -132,7 +132,7 @@ export class RequestGate {
     this.#limits = { limit, backgroundLimit, maxQueuedBackground, maxBackgroundWaitMs };
   }
 
-  /** Requests open now and waiting now, per lane (tests, metrics). */
+  /** Requests open now and waiting now, per lane (for tests). */
   get stats(): { open: number; openBackground: number; waited: number; background: number } {
     return {
       open: this.#open,

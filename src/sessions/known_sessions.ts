@@ -177,9 +177,6 @@ class WatchedStore implements SessionStore {
   sessionPages(): AsyncGenerator<ListedSession[]> {
     return this.#store.sessionPages();
   }
-  listSessions(): Promise<ListedSession[]> {
-    return this.#store.listSessions();
-  }
   listBindings(server: string): Promise<ClientBinding[]> {
     return this.#store.listBindings(server);
   }

@@ -20,6 +20,10 @@ import {
   WORKER_CLOSE_WAIT_MS,
 } from "./sqlite_thread.ts";
 import type { LiveCounts } from "./types.ts";
+import { WarningInterval } from "../warning_interval.ts";
+
+/** Counts done on the event loop after all are warned about at most this often. */
+const FALLBACK_WARNING_INTERVAL_MS = 60_000;
 
 const log = getLogger("sessions");
 
@@ -43,6 +47,7 @@ export class LiveCounter {
   readonly #file: SqliteFile;
   readonly #countHere: (server: string, now: number) => LiveCounts;
   readonly #thread: SqliteThread;
+  readonly #warning = new WarningInterval(FALLBACK_WARNING_INTERVAL_MS, () => performance.now());
   readonly #countWaitMs: number;
   readonly #closeWaitMs: number;
   /** The count of each server on the worker now, and when it is overdue (see the header). */
@@ -70,7 +75,9 @@ export class LiveCounter {
     const asked = this.#askWorker(server, now);
     const waitMs = asked.overdueAt - performance.now();
     if (waitMs <= 0) {
-      log.warn("Live count worker still busy with an earlier count; counted on the event loop");
+      this.#fellBack(
+        "Live count worker still busy with an earlier count; counted on the event loop",
+      );
       return this.#countHere(server, now);
     }
     try {
@@ -85,11 +92,22 @@ export class LiveCounter {
       throw new Error("error" in answer ? answer.error : "an answer without counts");
     } catch (error) {
       if (this.#closed) throw closedError();
-      log.warn("Live count not done on its worker ({error}); counted on the event loop instead", {
-        error: error instanceof Error ? error.message : String(error),
-      });
+      this.#fellBack(
+        "Live count not done on its worker ({error}); counted on the event loop instead",
+        { error: error instanceof Error ? error.message : String(error) },
+      );
       return this.#countHere(server, now);
     }
+  }
+
+  /**
+   * A count done here after all: warned about once a minute (every scrape counts every server,
+   * so a broken worker would warn at each), at debug in between.
+   */
+  #fellBack(message: string, fields: Record<string, unknown> = {}): void {
+    const more = this.#warning.due();
+    if (more === undefined) log.debug(message, fields);
+    else log.warn(`${message} ({more} more since the last warning)`, { ...fields, more });
   }
 
   /** `server`'s count on the worker: the one asked already, or a new one. */

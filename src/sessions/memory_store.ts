@@ -127,10 +127,6 @@ export class MemoryStore implements SessionStore {
     });
   }
 
-  async listSessions(): Promise<ListedSession[]> {
-    return (await this.#liveSessions(() => true)).map(listedSession);
-  }
-
   /**
    * LIST_CHUNK a turn: a Map's iterator goes on past entries added or deleted meanwhile (one
    * deleted and added again comes again: listed once).

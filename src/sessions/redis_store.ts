@@ -197,7 +197,7 @@ export class RedisStore implements SessionStore {
   }
 
   listPending(): Promise<PendingLogin[]> {
-    return this.#listInPages("listPending", decodePending, (login) => login.id);
+    return collectPages(this.#pages("listPending", decodePending, (login) => login.id));
   }
 
   async putSession(session: Session): Promise<void> {
@@ -327,10 +327,6 @@ export class RedisStore implements SessionStore {
     return await this.#call("deleteSession", [sessionId]) === 1;
   }
 
-  listSessions(): Promise<ListedSession[]> {
-    return collectPages(this.sessionPages());
-  }
-
   sessionPages(): AsyncGenerator<ListedSession[]> {
     // Data only, no refresh tokens (redis_scripts.ts, LIST_SESSIONS).
     const decode = async (fields: StoredFields, cipher: TokenCipher) => {
@@ -429,14 +425,6 @@ export class RedisStore implements SessionStore {
    * so no call holds Redis for long. An entry written again meanwhile may come twice: the
    * later copy is kept. Logins come with their encrypted OAuth state, sessions without tokens.
    */
-  #listInPages<T>(
-    script: "listPending" | "listSessions",
-    decode: (fields: StoredFields, cipher: TokenCipher) => Promise<T | undefined>,
-    idOf: (entry: T) => string,
-  ): Promise<T[]> {
-    return collectPages(this.#pages(script, decode, idOf));
-  }
-
   /**
    * A page of LIST_CHUNK per script call, the next read once the caller took this one. An entry
    * whose deadline moved between two pages comes in both: listed once.

@@ -449,10 +449,6 @@ export class SqliteStore implements SessionStore {
    * The lists check no id (why: sqlite_rows.ts); reads by id do. In chunks, a turn each: not one
    * snapshot, so an entry written meanwhile may or may not show.
    */
-  listSessions(): Promise<ListedSession[]> {
-    return collectPages(this.sessionPages());
-  }
-
   sessionPages(): AsyncGenerator<ListedSession[]> {
     // No refresh_token column read: nothing to decrypt (types.ts, ListedSession).
     return this.#pagesByRowid(

@@ -1,4 +1,5 @@
 import { getLogger } from "../log.ts";
+import { WarningInterval } from "../warning_interval.ts";
 import type { StoreTable } from "./types.ts";
 
 const log = getLogger("sessions");
@@ -25,17 +26,14 @@ export class StoreFullError extends Error {
  * connection attempts cannot flood the log as well.
  */
 export class StoreFullReporter {
-  readonly #now: () => number;
-  #lastWarningAt = -Infinity;
+  readonly #warning: WarningInterval;
 
   constructor(now: () => number) {
-    this.#now = now;
+    this.#warning = new WarningInterval(WARNING_INTERVAL_MS, now);
   }
 
   reject(table: StoreTable, maxEntries: number): StoreFullError {
-    const now = this.#now();
-    if (now - this.#lastWarningAt >= WARNING_INTERVAL_MS) {
-      this.#lastWarningAt = now;
+    if (this.#warning.due() !== undefined) {
       log.warn("Session store full: rejecting new {table} entries at {maxEntries}", {
         table,
         maxEntries,

@@ -130,12 +130,11 @@ export interface SessionStore {
    */
   findSessionIdByCid(server: string, cid: number): Promise<string | undefined>;
   deleteSession(sessionId: string): Promise<boolean>;
-  /** Every live session, without its refresh token; in chunks (list_chunk.ts). */
-  listSessions(): Promise<ListedSession[]>;
   /**
-   * The same, page by page as the store reads them (each session once), for a caller that
-   * hands each page on before the next is read: a listing of 1,000,000 sessions then never
-   * holds them all (the control socket's `sessions list`).
+   * Every live session, without its refresh token, page by page as the store reads them (each
+   * session once; list_chunk.ts): the caller hands each page on before the next is read, so a
+   * listing of 1,000,000 sessions never holds them all (the control socket's `sessions list`).
+   * `collectPages` gathers them for a caller that wants them all.
    */
   sessionPages(): AsyncGenerator<ListedSession[]>;
   /**

@@ -6,6 +6,7 @@
 import { assert, assertEquals } from "../../support/assert.ts";
 import { BridgeHarness, clientEnv } from "../../support/bridge_harness.ts";
 import { openSessionStore } from "../../../src/sessions/open_store.ts";
+import { collectPages } from "../../../src/sessions/list_chunk.ts";
 
 async function signIn(h: BridgeHarness, cid: number, sessionId: string, user = "alice") {
   const url = await h.connect(cid, { session_id: sessionId, common_name: `${user}-${cid}` });
@@ -17,7 +18,7 @@ async function signIn(h: BridgeHarness, cid: number, sessionId: string, user = "
 async function sessionIds(h: BridgeHarness): Promise<string[]> {
   const store = await openSessionStore(h.config.sessions, h.config.http.secret);
   try {
-    return (await store.listSessions()).map((s) => s.sessionId).sort();
+    return (await collectPages(store.sessionPages())).map((s) => s.sessionId).sort();
   } finally {
     await store.close();
   }

@@ -7,11 +7,12 @@ import { assert, assertEquals } from "../../support/assert.ts";
 import { BridgeHarness, clientEnv } from "../../support/bridge_harness.ts";
 import { openSessionStore } from "../../../src/sessions/open_store.ts";
 import { sendControlRequest } from "../../../src/control/client.ts";
+import { collectPages } from "../../../src/sessions/list_chunk.ts";
 
 async function sessions(h: BridgeHarness) {
   const store = await openSessionStore(h.config.sessions, h.config.http.secret);
   try {
-    return await store.listSessions();
+    return await collectPages(store.sessionPages());
   } finally {
     await store.close();
   }

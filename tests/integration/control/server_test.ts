@@ -18,6 +18,7 @@ import { startControlServer } from "../../../src/control/server.ts";
 import { getLogger } from "../../../src/log.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { pendingLogin, session, T0 } from "../../unit/sessions/fixtures.ts";
+import { collectPages } from "../../../src/sessions/list_chunk.ts";
 
 async function setup(options: { requestTimeoutMs?: number; maxEntries?: number } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "control-test-"));
@@ -74,7 +75,7 @@ function raw(path: string, bytes: string): Promise<string> {
 }
 
 async function ids(store: MemoryStore): Promise<string[]> {
-  return (await store.listSessions()).map((s) => s.sessionId).sort();
+  return (await collectPages(store.sessionPages())).map((s) => s.sessionId).sort();
 }
 
 Deno.test("control socket: a unix socket with mode 0660 in a directory it created", async () => {
@@ -128,6 +129,17 @@ Deno.test("control socket: a list longer than a piece of its answer arrives whol
     const many = answer.sessions.map((s) => s.sessionId).filter((id) => id.startsWith("many-"));
     assertEquals(many, Array.from({ length: count }, (_, i) => `many-${i}`));
     assertEquals(answer.sessions.length, count + 3);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("control socket: sessions.list of a store that cannot be read is an error answer", async () => {
+  const t = await setup();
+  try {
+    await t.store.close();
+    const answer = await sendControlRequest(t.path, { command: "sessions.list" });
+    assertEquals(answer, { ok: false, error: "Internal error; see the service log" });
   } finally {
     await t.cleanup();
   }

@@ -16,6 +16,7 @@ import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
 import { registerStoreContract } from "../../unit/sessions/contract.ts";
 import { listed, MINUTE, pendingLogin, session, T0 } from "../../unit/sessions/fixtures.ts";
 import { RedisServer } from "../../support/redis_server.ts";
+import { collectPages } from "../../../src/sessions/list_chunk.ts";
 
 const KEY = new Uint8Array(32).fill(7);
 type ListCall = (this: unknown, ...args: unknown[]) => Promise<Array<Buffer | null>>;
@@ -181,7 +182,7 @@ Deno.test("RedisStore: max_entries holds across bridges writing at once", async 
     for (const put of puts) {
       if (put.status === "rejected") assert(put.reason instanceof StoreFullError);
     }
-    assertEquals((await stores[0]!.store.listSessions()).length, 10);
+    assertEquals((await collectPages(stores[0]!.store.sessionPages())).length, 10);
   } finally {
     for (const { store } of stores) await store.close();
   }
@@ -223,7 +224,7 @@ Deno.test("RedisStore: every key starts with key_prefix; another prefix sees not
     for (const key of added) assert(key.startsWith(prefixA), key);
     assertEquals(await b.store.getSession("sess-1"), undefined);
     assertEquals(await b.store.getPending("p-1"), undefined);
-    assertEquals(await b.store.listSessions(), []);
+    assertEquals(await collectPages(b.store.sessionPages()), []);
     assertEquals(await b.store.deleteSession("sess-1"), false);
     assert(await a.store.getSession("sess-1"));
   } finally {
@@ -759,7 +760,10 @@ Deno.test("RedisStore: listings go one page of LIST_CHUNK per script call, each 
       store.putPending(pendingLogin({ id: "gone-p", cid: 9_100, expiresAt: T0 + MINUTE })),
     ]);
     clock.time = T0 + 2 * MINUTE;
-    const { result: sessions, calls, names } = await alone(monitor, () => store.listSessions());
+    const { result: sessions, calls, names } = await alone(
+      monitor,
+      () => collectPages(store.sessionPages()),
+    );
     assertEquals(calls, 3, names);
     assertEquals(
       sessions.map((s) => s.sessionId).sort(),
@@ -781,7 +785,7 @@ Deno.test("RedisStore: listings go one page of LIST_CHUNK per script call, each 
   }
 });
 
-Deno.test("RedisStore: listSessions() reads no refresh token: none is sent or decrypted", async () => {
+Deno.test("RedisStore: sessionPages() reads no refresh token: none is sent or decrypted", async () => {
   const cipher = await TokenCipher.fromKeyBytes(KEY);
   const { store } = await openStore(settings((await sharedServer()).url), { cipher });
   try {
@@ -789,7 +793,11 @@ Deno.test("RedisStore: listSessions() reads no refresh token: none is sent or de
       await store.putSession(session({ sessionId: `s${i}`, cid: i, refreshToken: `t-${i}` }));
     }
     cipher.decryptToken = () => Promise.reject(new Error("a listing decrypted a refresh token"));
-    assertEquals((await store.listSessions()).map((s) => s.sessionId).sort(), ["s0", "s1", "s2"]);
+    assertEquals((await collectPages(store.sessionPages())).map((s) => s.sessionId).sort(), [
+      "s0",
+      "s1",
+      "s2",
+    ]);
   } finally {
     await store.close();
   }
@@ -833,7 +841,7 @@ Deno.test("RedisStore: an entry written again or removed between a listing's pag
         }
         return page;
       };
-      const listed = (await one.store.listSessions()).map((s) => s.sessionId);
+      const listed = (await collectPages(one.store.sessionPages())).map((s) => s.sessionId);
       const stored = await two.client.zrange(`${config.keyPrefix}sz`, "0", "-1");
       // Listed before it was removed, the removed entry stays in the listing.
       if (name.includes("removed")) stored.push(changed);
@@ -841,7 +849,9 @@ Deno.test("RedisStore: an entry written again or removed between a listing's pag
       assertEquals(new Set(listed).size, listed.length, `${name}: listed twice`);
       if (name.includes(" moved ")) {
         const moved = name.startsWith("an entry") ? "s0" : changed;
-        const entry = (await one.store.listSessions()).find((s) => s.sessionId === moved);
+        const entry = (await collectPages(one.store.sessionPages())).find((s) =>
+          s.sessionId === moved
+        );
         assertEquals(entry?.expiresAt, later, name);
       }
     } finally {

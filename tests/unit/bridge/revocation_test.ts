@@ -24,6 +24,7 @@ import {
   TOLERANCE,
 } from "../oidc/logout_fixtures.ts";
 import { testSession } from "../../support/client_events_fixture.ts";
+import { collectPages } from "../../../src/sessions/list_chunk.ts";
 
 function session(overrides: Partial<Session>): Session {
   return testSession({
@@ -102,7 +103,8 @@ async function setup(advertisedAlgorithms?: string[], revokeAnswer?: () => Promi
     }),
   );
   const kills = () => ({ vpn1: servers.vpn1.commands, vpn2: servers.vpn2.commands });
-  const remaining = async () => (await store.listSessions()).map((s) => s.sessionId).sort();
+  const remaining = async () =>
+    (await collectPages(store.sessionPages())).map((s) => s.sessionId).sort();
   return { store, servers, revoked, revocation, kills, remaining, jwksFetches };
 }
 

@@ -10,6 +10,7 @@ import { turnsDuring } from "../../support/turns.ts";
 import { handleControlRequest } from "../../../src/control/handler.ts";
 import { type AnswerSocket, writeAnswer } from "../../../src/control/server.ts";
 import { ROWS_PER_PIECE, type SessionRow } from "../../../src/control/protocol.ts";
+import { nextTurn } from "../../../src/sessions/list_chunk.ts";
 import { listed } from "../sessions/fixtures.ts";
 
 /** A socket that records each write with the event-loop turn it came in. */
@@ -85,7 +86,7 @@ Deno.test("the next piece waits until the socket drained the last", async () => 
   socket.full.add(2);
   const response = { ok: true as const, sessions: sessions(2 * ROWS_PER_PIECE) };
   const writing = writeAnswer(socket as unknown as AnswerSocket, response);
-  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+  for (let i = 0; i < 20; i++) await nextTurn();
   assertEquals(socket.writes.length, 2, "nothing more before 'drain'");
   socket.emit("drain");
   await writing;
@@ -100,7 +101,7 @@ Deno.test("an admin command that went away mid-answer gets nothing more written"
     ok: true,
     sessions: sessions(3 * ROWS_PER_PIECE),
   });
-  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+  for (let i = 0; i < 5; i++) await nextTurn();
   socket.destroyed = true;
   socket.emit("close");
   await writing;
@@ -134,7 +135,7 @@ function pagedStore(pages: number, failAt?: number) {
           { length: ROWS_PER_PIECE },
           (_, i) => listed({ sessionId: `s-${page}-${i}` }),
         );
-        await new Promise((resolve) => setImmediate(resolve));
+        await nextTurn();
       }
     },
     listPending: () => Promise.resolve([]),
@@ -155,7 +156,7 @@ Deno.test("sessions list: each page of the store is written before the next is r
   const { turns } = await turnsDuring(async () => {
     const answer = await handleControlRequest({ command: "sessions.list" }, controlDeps(store));
     const writing = writeAnswer(socket as unknown as AnswerSocket, answer);
-    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    for (let i = 0; i < 20; i++) await nextTurn();
     // The socket took the opening and the first page, and said it was full: the store has
     // not been asked for the second page.
     assertEquals(socket.writes.length, 2);
@@ -174,7 +175,7 @@ Deno.test("sessions list: each page of the store is written before the next is r
   assertEquals(socket.ended, true);
 });
 
-Deno.test("sessions list: a store that cannot be read is an error answer; one that fails halfway cuts the answer short", async () => {
+Deno.test("sessions list: a store that cannot be read fails before anything is written (server_test.ts: an error answer); one that fails halfway cuts the answer short", async () => {
   const unreadable = pagedStore(3, 0);
   let refused: unknown;
   await handleControlRequest({ command: "sessions.list" }, controlDeps(unreadable.store)).catch(

@@ -56,6 +56,21 @@ function counterOn(
   });
 }
 
+/** Runs `body` with counterOn(`workerUrl`) over countedHere(), and closes the counter after. */
+async function withCounter(
+  workerUrl: string,
+  countWaitMs: number | undefined,
+  body: (counter: LiveCounter, here: ReturnType<typeof countedHere>) => Promise<void>,
+): Promise<void> {
+  const here = countedHere();
+  const counter = counterOn(workerUrl, here.countHere, countWaitMs);
+  try {
+    await body(counter, here);
+  } finally {
+    await counter.close();
+  }
+}
+
 Deno.test("live counts come from the worker thread, with the store's rule for live", async () => {
   const { path, dir } = await filledFile();
   const here = countedHere();
@@ -94,38 +109,28 @@ Deno.test("counts asked together are each answered with their own server's count
 });
 
 Deno.test("a worker that fails: the count runs here after all, and a warning names why", async () => {
-  const here = countedHere();
-  const counter = counterOn(failingWorker, here.countHere);
-  try {
+  await withCounter(failingWorker, undefined, async (counter, here) => {
     const logs = await logsOf(async () => assertEquals(await counter.count("vpn1", T0), EXPECTED));
     assertEquals(here.calls, ["vpn1"]);
     const warnings = logs.filter((line) => line.level === "warning");
     assertEquals(warnings.length, 1);
     assertMatch(
       warnings[0]!.text,
-      /^Live count not done on its worker \(live count worker failed: .*this worker fails as it loads.*\); counted on the event loop instead$/s,
+      /^Live count not done on its worker \(live count worker failed: .*this worker fails as it loads.*\); counted on the event loop instead \(0 more since the last warning\)$/s,
     );
-  } finally {
-    await counter.close();
-  }
+  });
 });
 
 Deno.test("a worker that never answers: the count runs here after the wait", async () => {
-  const here = countedHere();
-  const counter = counterOn(silentWorker, here.countHere, 50);
-  try {
+  await withCounter(silentWorker, 50, async (counter, here) => {
     const logs = await logsOf(async () => assertEquals(await counter.count("vpn1", T0), EXPECTED));
     assertEquals(here.calls, ["vpn1"]);
     assertMatch(logs.map((line) => line.text).join("\n"), /no answer within 0.05 s/);
-  } finally {
-    await counter.close();
-  }
+  });
 });
 
 Deno.test("once a count is overdue, later ones are done on the event loop without waiting", async () => {
-  const here = countedHere();
-  const counter = counterOn(silentWorker, here.countHere, 50);
-  try {
+  await withCounter(silentWorker, 50, async (counter, here) => {
     const logs = await logsOf(async () => {
       assertEquals(await counter.count("vpn1", T0), EXPECTED);
       const { result, turns } = await turnsDuring(() => counter.count("vpn1", T0));
@@ -134,9 +139,7 @@ Deno.test("once a count is overdue, later ones are done on the event loop withou
     });
     assertEquals(here.calls, ["vpn1", "vpn1"]);
     assertMatch(logs.map((line) => line.text).join("\n"), /still busy with an earlier count/);
-  } finally {
-    await counter.close();
-  }
+  });
 });
 
 Deno.test("close() rejects a count still waiting for the worker and every later one, counting nothing", async () => {
@@ -165,4 +168,15 @@ Deno.test("a count asked while one of the same server is on the worker joins it"
   } finally {
     await counter.close();
   }
+});
+
+Deno.test("a worker that keeps failing is warned about once a minute, the counts in between at debug", async () => {
+  await withCounter(failingWorker, 5_000, async (counter, here) => {
+    const logs = await logsOf(async () => {
+      for (let i = 0; i < 3; i++) assertEquals(await counter.count("vpn1", T0), EXPECTED);
+    });
+    assertEquals(here.calls, ["vpn1", "vpn1", "vpn1"]);
+    const fallbacks = logs.filter((line) => line.text.startsWith("Live count not done"));
+    assertEquals(fallbacks.map((line) => line.level), ["warning", "debug", "debug"]);
+  });
 });

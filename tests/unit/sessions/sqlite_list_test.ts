@@ -10,6 +10,7 @@ import { BINDINGS_CHUNK } from "../../../src/sessions/list_chunk.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
 import { pendingLogin, session, T0 } from "./fixtures.ts";
 import { turnsDuring } from "../../support/turns.ts";
+import { collectPages } from "../../../src/sessions/list_chunk.ts";
 
 const COUNT = 1_100;
 
@@ -30,13 +31,13 @@ async function withStore(body: (store: SqliteStore, cipher: TokenCipher) => Prom
   }
 }
 
-Deno.test("listSessions() returns every live session, oldest first, over several event-loop turns", async () => {
+Deno.test("sessionPages() returns every live session, oldest first, over several event-loop turns", async () => {
   await withStore(async (store) => {
     for (let i = 0; i < COUNT; i++) {
       const expiresAt = i % 10 === 9 ? T0 - 1 : T0 + 60_000;
       await store.putSession(session({ sessionId: `s-${i}`, cid: i, expiresAt }));
     }
-    const { result, turns } = await turnsDuring(() => store.listSessions());
+    const { result, turns } = await turnsDuring(() => collectPages(store.sessionPages()));
     const live = Array.from({ length: COUNT }, (_, i) => i).filter((i) => i % 10 !== 9);
     assertEquals(result.map((s) => s.sessionId), live.map((i) => `s-${i}`));
     assert(result[0] !== undefined && !("refreshToken" in result[0]));
@@ -79,7 +80,7 @@ Deno.test("listBindings() returns every live binding of the server, each once, o
   });
 });
 
-Deno.test("listSessions() reads no refresh token: none is decrypted", async () => {
+Deno.test("sessionPages() reads no refresh token: none is decrypted", async () => {
   await withStore(async (store, cipher) => {
     for (let i = 0; i < 3; i++) {
       await store.putSession(session({ sessionId: `s-${i}`, cid: i, refreshToken: `t-${i}` }));
@@ -87,16 +88,20 @@ Deno.test("listSessions() reads no refresh token: none is decrypted", async () =
     cipher.openToken = () => {
       throw new Error("a listing decrypted a refresh token");
     };
-    assertEquals((await store.listSessions()).map((s) => s.sessionId), ["s-0", "s-1", "s-2"]);
+    assertEquals((await collectPages(store.sessionPages())).map((s) => s.sessionId), [
+      "s-0",
+      "s-1",
+      "s-2",
+    ]);
   });
 });
 
-Deno.test("listSessions() lists a session written again while it is listed once, as it was or as it is", async () => {
+Deno.test("sessionPages() lists a session written again while it is listed once, as it was or as it is", async () => {
   await withStore(async (store) => {
     for (let i = 0; i < COUNT; i++) {
       await store.putSession(session({ sessionId: `s-${i}`, cid: i }));
     }
-    const listing = store.listSessions();
+    const listing = collectPages(store.sessionPages());
     // The first chunk is read; before the next, s-0 (in the first) is written again whole.
     await new Promise((resolve) => setImmediate(resolve));
     const put = store.putSession(session({ sessionId: "s-0", cid: 0, username: "renamed" }));

@@ -12,6 +12,7 @@ import { setImmediate } from "node:timers";
 import { SqliteStore } from "../../../src/sessions/sqlite_store.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
 import { pendingLogin, session, T0 } from "./fixtures.ts";
+import { collectPages } from "../../../src/sessions/list_chunk.ts";
 
 const KEY = new Uint8Array(32).fill(7);
 
@@ -90,7 +91,10 @@ Deno.test("SqliteStore refuses a session row copied under another id: by id, aft
     // Found by something else than its id, the row is what its own JSON names, as in Redis: a
     // second "victim" (the caller reads that id again before acting), never "copy".
     assertEquals(await store.findSessionIdByCid("vpn1", 8), "victim");
-    assertEquals((await store.listSessions()).map((s) => s.sessionId), ["victim", "victim"]);
+    assertEquals((await collectPages(store.sessionPages())).map((s) => s.sessionId), [
+      "victim",
+      "victim",
+    ]);
     await assertCopyRefused(() => store.getSession("copy"), "sessions");
 
     // Opening reads bound rows into the cache; the copied one must not land there as "copy".
