@@ -28,6 +28,11 @@ export interface Child {
 }
 
 export function startChild(command: string, args: string[], env: Record<string, string> = {}) {
+  const perfDir = process.env["BENCH_PERF_DIR"];
+  if (perfDir && command === DENO && args[0] === "run") {
+    // Names the JIT's frames for perf (a map file in /tmp per process).
+    args = ["run", "--v8-flags=--perf-basic-prof", ...args.slice(1)];
+  }
   // stderr goes to a file, not a pipe: a bridge in a storm logs a line per client (audit), and
   // a pipe that this busy process drains late blocked the child's synchronous writes, so the
   // bench measured its own reading. The file is read only for error messages.
@@ -62,6 +67,7 @@ export function startChild(command: string, args: string[], env: Record<string, 
     return `${text}${stderr}`;
   };
   const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
+  const perf = perfDir ? recordCpu(perfDir, command, args, proc.pid) : undefined;
   const child: Child = {
     proc,
     pid: proc.pid,
@@ -89,6 +95,8 @@ export function startChild(command: string, args: string[], env: Record<string, 
       const timer = setTimeout(() => proc.kill("SIGKILL"), 5000);
       await exited;
       clearTimeout(timer);
+      // perf ends with the process it follows; its file is whole once it has.
+      await perf;
       removeStderr();
     },
   };
@@ -96,8 +104,37 @@ export function startChild(command: string, args: string[], env: Record<string, 
 }
 
 /**
+ * With BENCH_PERF_DIR set, `perf record` follows every child on the CPU clock (999 samples a
+ * second of CPU, with call chains) into `DIR/<folder>_<script>-<pid>.data`; read it with
+ * bench/tools/perf_owners.ts. Resolves when perf has written its file.
+ */
+function recordCpu(dir: string, command: string, args: string[], pid: number): Promise<void> {
+  const script = args.find((arg) => /\.(ts|js)$/.test(arg)) ?? command;
+  // "src_main", "idp_main", "lib_reference_rp": the script and its folder.
+  const name = script.split("/").slice(-2).join("_").replace(/\.(ts|js)$/, "");
+  const perf = spawn("perf", [
+    "record",
+    "--quiet",
+    "-e",
+    "cpu-clock",
+    "-F",
+    "999",
+    "-g",
+    "-p",
+    String(pid),
+    "-o",
+    join(dir, `${name}-${pid}.data`),
+  ], { stdio: "ignore" });
+  return new Promise((resolve) => {
+    perf.once("exit", () => resolve());
+    perf.once("error", () => resolve());
+  });
+}
+
+/**
  * `deno run` flags for a bridge child (and B3's reference RP): with BENCH_PROFILE_DIR set, the
- * child writes a V8 CPU profile there (read it with bench/tools/profile_top.ts).
+ * child writes a V8 CPU profile there (read it with bench/tools/profile_top.ts). It samples
+ * wall time; for CPU time see BENCH_PERF_DIR (`recordCpu`).
  */
 export function profileFlags(): string[] {
   const dir = process.env["BENCH_PROFILE_DIR"];
