@@ -6,7 +6,8 @@
  * the answer. The worker is started at the first count, so a bridge without metrics has none.
  *
  * When the worker fails or does not answer within COUNT_WAIT_MS, the count runs on this thread
- * after all (the gauges stay right) and a warning names the failure. A count asked while one of
+ * after all (the gauges stay right) and a warning names the failure; a worker that failed is not
+ * started again for a minute (WORKER_RESTART_DELAY_MS). A count asked while one of
  * the same server is on the worker joins it: overlapping scrapes count once. Once that count is
  * overdue, later ones are done on the event loop at once: a worker stuck on a stalled disk is
  * sent one request per server, and a scrape does not wait COUNT_WAIT_MS again each time.
@@ -35,6 +36,7 @@ export interface LiveCounterOptions {
   workerUrl?: string;
   countWaitMs?: number;
   closeWaitMs?: number;
+  restartDelayMs?: number;
 }
 
 /** A count on the worker, and when (performance.now()) it is overdue. */
@@ -64,7 +66,10 @@ export class LiveCounter {
   ) {
     this.#file = file;
     this.#countHere = countHere;
-    this.#thread = new SqliteThread("live count worker", options.workerUrl);
+    this.#thread = new SqliteThread("live count worker", {
+      url: options.workerUrl,
+      restartDelayMs: options.restartDelayMs,
+    });
     this.#countWaitMs = options.countWaitMs ?? COUNT_WAIT_MS;
     this.#closeWaitMs = options.closeWaitMs ?? WORKER_CLOSE_WAIT_MS;
   }

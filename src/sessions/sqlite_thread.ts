@@ -16,6 +16,13 @@ const WORKER = import.meta.url.startsWith("file:///$bunfs/")
 /** How long a store's close() waits for a worker to close its connection before ending it. */
 export const WORKER_CLOSE_WAIT_MS = 5_000;
 
+/**
+ * After a worker failed, no other is started for this long. Starting one takes 2-17 ms of the
+ * event loop, and a module that cannot load (missing from a binary, say) fails every time: the
+ * live counts would have started a worker per server at every scrape.
+ */
+export const WORKER_RESTART_DELAY_MS = 60_000;
+
 /** Where the worker's connection goes: the session file, and how long it waits for a lock. */
 export interface SqliteFile {
   path: string;
@@ -41,30 +48,51 @@ export type SqliteWorkerReply = { id: number } & SqliteWorkerAnswer;
 /** A request as its sender writes it: the thread numbers it. */
 type Unnumbered<T> = T extends unknown ? Omit<T, "id"> : never;
 
+/** For tests: another worker module, a shorter restart delay. */
+export interface SqliteThreadOptions {
+  url?: string | undefined;
+  restartDelayMs?: number | undefined;
+}
+
 export class SqliteThread {
   readonly #what: string;
   readonly #url: string;
+  readonly #restartDelayMs: number;
   #worker: Worker | undefined;
   readonly #waiting = new Map<number, (answer: SqliteWorkerAnswer) => void>();
   #lastId = 0;
+  /** The last worker's failure and when (performance.now()), until another one starts. */
+  #failure: { reason: string; at: number } | undefined;
 
-  /** `what` names the worker in errors ("WAL checkpoint worker"); `url`: another module, for tests. */
-  constructor(what: string, url = WORKER) {
+  /** `what` names the worker in errors ("WAL checkpoint worker"). */
+  constructor(what: string, options: SqliteThreadOptions = {}) {
     this.#what = what;
-    this.#url = url;
+    this.#url = options.url ?? WORKER;
+    this.#restartDelayMs = options.restartDelayMs ?? WORKER_RESTART_DELAY_MS;
   }
 
   /**
    * Sends `request`, starting the worker first when none runs. A worker that fails to start, or
    * fails later (its module missing, say), answers every request waiting with `{ error }` and is
-   * ended; the next request starts another.
+   * ended; requests within WORKER_RESTART_DELAY_MS of that are answered with the same error at
+   * once, and the first one after starts another.
    */
   ask(request: Unnumbered<SqliteWorkerRequest>): Promise<SqliteWorkerAnswer> {
+    if (this.#worker === undefined && this.#failure !== undefined) {
+      const waitMs = this.#failure.at + this.#restartDelayMs - performance.now();
+      if (waitMs > 0) {
+        return Promise.resolve({
+          error: `${this.#failure.reason} (not started again for ${Math.ceil(waitMs / 1000)} s)`,
+        });
+      }
+    }
     let worker: Worker;
     try {
       worker = this.#worker ?? this.#start();
     } catch (error) {
-      return Promise.resolve({ error: `${this.#what} did not start: ${String(error)}` });
+      return Promise.resolve({
+        error: this.#failed(`${this.#what} did not start: ${String(error)}`),
+      });
     }
     const id = ++this.#lastId;
     try {
@@ -96,8 +124,15 @@ export class SqliteThread {
     }
   }
 
+  /** Notes a failure (see `ask`) and returns its reason. */
+  #failed(reason: string): string {
+    this.#failure = { reason, at: performance.now() };
+    return reason;
+  }
+
   #start(): Worker {
     const worker = new Worker(this.#url, { type: "module" });
+    this.#failure = undefined;
     worker.onmessage = ({ data }: MessageEvent<SqliteWorkerReply>) => {
       const answer = this.#waiting.get(data.id);
       this.#waiting.delete(data.id);
@@ -107,7 +142,8 @@ export class SqliteThread {
       event.preventDefault();
       const waiting = [...this.#waiting.values()];
       this.#end();
-      for (const answer of waiting) answer({ error: `${this.#what} failed: ${event.message}` });
+      const error = this.#failed(`${this.#what} failed: ${event.message}`);
+      for (const answer of waiting) answer({ error });
     };
     this.#worker = worker;
     return worker;

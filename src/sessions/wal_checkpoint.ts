@@ -56,7 +56,7 @@ export class WalCheckpointer {
   ) {
     this.#file = { path, busyTimeoutMs };
     this.#checkpointHere = checkpointHere;
-    this.#thread = new SqliteThread("WAL checkpoint worker", options.workerUrl);
+    this.#thread = new SqliteThread("WAL checkpoint worker", { url: options.workerUrl });
     this.#closeWaitMs = options.closeWaitMs ?? WORKER_CLOSE_WAIT_MS;
     this.#checkpointWaitMs = options.checkpointWaitMs ?? CHECKPOINT_WAIT_MS;
   }

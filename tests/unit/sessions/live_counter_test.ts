@@ -170,6 +170,39 @@ Deno.test("a count asked while one of the same server is on the worker joins it"
   }
 });
 
+Deno.test("a worker that failed is not started again before the restart delay has passed", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "live-count-starts-" });
+  const starts = `${dir}/starts`;
+  const workerUrl = new URL(failingWorker);
+  workerUrl.searchParams.set("starts", starts);
+  const here = countedHere();
+  const counter = new LiveCounter({ path: "unused.db", busyTimeoutMs: 100 }, here.countHere, {
+    workerUrl: workerUrl.href,
+    closeWaitMs: 50,
+    restartDelayMs: 300,
+  });
+  const started = () => Deno.readTextFileSync(starts).split("\n").filter(Boolean).length;
+  try {
+    const logs = await logsOf(async () => {
+      for (let i = 0; i < 3; i++) assertEquals(await counter.count("vpn1", T0), EXPECTED);
+      assertEquals(started(), 1, "one worker started for three counts");
+      await new Promise((resolve) => setTimeout(resolve, 350));
+      assertEquals(await counter.count("vpn1", T0), EXPECTED);
+      assertEquals(started(), 2, "another one once the delay has passed");
+    });
+    assertEquals(here.calls, ["vpn1", "vpn1", "vpn1", "vpn1"]);
+    const reasons = logs.filter((line) => line.text.startsWith("Live count not done"))
+      .map((line) => line.text);
+    assertMatch(
+      reasons[1]!,
+      /live count worker failed: .*this worker fails as it loads.*\(not started again for 1 s\)/s,
+    );
+  } finally {
+    await counter.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a worker that keeps failing is warned about once a minute, the counts in between at debug", async () => {
   await withCounter(failingWorker, 5_000, async (counter, here) => {
     const logs = await logsOf(async () => {
