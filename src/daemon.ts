@@ -279,6 +279,8 @@ export async function startDaemon(
       await recheck?.stop();
       await Promise.all(links.map(({ link }) => link.stop()));
       await cluster?.stop();
+      // Revocations still waiting for a slot are not sent after the stop.
+      oidc.close();
       stopSweeper();
       await store.close();
       log.info("Stopped");

@@ -91,6 +91,11 @@ export interface OidcClient {
    * at a time behind the requests someone waits for.
    */
   revoke(refreshToken: string): Promise<void>;
+  /**
+   * Sends nothing more: requests waiting for a slot at the IdP, and any asked later, are
+   * refused (IdpUnreachableError); those already sent finish within `oidc.http_timeout`.
+   */
+  close(): void;
 }
 
 /** Claims that describe the token rather than the user; userinfo never overrides them. */
@@ -379,6 +384,7 @@ export function createOidcClient(
     finishLogin,
     refresh,
     revoke,
+    close: () => gate.close(),
   };
 }
 

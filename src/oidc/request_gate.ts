@@ -16,6 +16,7 @@
  *   deadline starts when they are sent; one that found no slot within `maxBackgroundWaitMs` is
  *   dropped when its turn comes. A storm of them drains at the IdP's pace and never delays a
  *   login.
+ * When the bridge stops, `close()` refuses whatever still waits for a slot.
  */
 import { IdpUnreachableError } from "./errors.ts";
 
@@ -66,9 +67,10 @@ export function idpRequestLimits(maxOpenRequests: number): RequestGateLimits {
 
 interface Waiter {
   start: () => void;
-  /** Background only: when it is too late to start, and what to do then. */
+  /** Rejects the caller without starting (the gate closed). */
+  refuse: (error: Error) => void;
+  /** Background only: when it is too late to start. */
   staleAt?: number;
-  drop?: () => void;
   /** Set once started or given up: such an entry is skipped when its turn comes. */
   done: boolean;
 }
@@ -91,6 +93,15 @@ class WaiterQueue {
   /** A waiter given up while queued: no longer counted, skipped by `shift`. */
   forget(): void {
     this.#live--;
+  }
+
+  /** Every live waiter, the queue left empty. */
+  drain(): Waiter[] {
+    const live = this.#items.slice(this.#head).filter((waiter) => !waiter.done);
+    this.#items = [];
+    this.#head = 0;
+    this.#live = 0;
+    return live;
   }
 
   shift(): Waiter | undefined {
@@ -116,6 +127,7 @@ export class RequestGate {
   readonly #background = new WaiterQueue();
 
   readonly #now: () => number;
+  #closed = false;
 
   /** `now`: milliseconds on any steady scale (the OIDC client's clock). */
   constructor(limits: RequestGateLimits, now: () => number = () => performance.now()) {
@@ -153,6 +165,7 @@ export class RequestGate {
     signal?: AbortSignal,
     describe?: () => string,
   ): Promise<T> {
+    if (this.#closed) return Promise.reject(closedError());
     if (this.#mayStart(lane)) return this.#start(lane, task);
     if (lane === "background" && this.#background.size >= this.#limits.maxQueuedBackground) {
       return Promise.reject(
@@ -177,25 +190,18 @@ export class RequestGate {
       };
       const waiter: Waiter = {
         done: false,
+        refuse: (error) => {
+          waiter.done = true;
+          signal?.removeEventListener("abort", onAbort);
+          reject(error);
+        },
         start: () => {
           waiter.done = true;
           signal?.removeEventListener("abort", onAbort);
           this.#start(lane, task).then(resolve, reject);
         },
       };
-      if (lane === "background") {
-        const queuedAt = this.#now();
-        waiter.staleAt = queuedAt + this.#limits.maxBackgroundWaitMs;
-        waiter.drop = () => {
-          waiter.done = true;
-          reject(
-            new IdpUnreachableError(
-              `IdP request not sent: no slot of ${this.#limits.backgroundLimit} for background ` +
-                `requests freed within ${this.#limits.maxBackgroundWaitMs} ms`,
-            ),
-          );
-        };
-      }
+      if (lane === "background") waiter.staleAt = this.#now() + this.#limits.maxBackgroundWaitMs;
       if (signal?.aborted) {
         onAbort();
         return;
@@ -203,6 +209,18 @@ export class RequestGate {
       signal?.addEventListener("abort", onAbort, { once: true });
       queue.push(waiter);
     });
+  }
+
+  /**
+   * Refuses every request still waiting for a slot, and every later one: a bridge that stops
+   * sends nothing more (revocations would otherwise drain for up to a minute after a stop that
+   * does not end the process). Requests already sent run to their own deadlines.
+   */
+  close(): void {
+    this.#closed = true;
+    for (const waiter of [...this.#waited.drain(), ...this.#background.drain()]) {
+      waiter.refuse(closedError());
+    }
   }
 
   #mayStart(lane: GateLane): boolean {
@@ -225,14 +243,27 @@ export class RequestGate {
 
   /** Gives freed slots to the waiting: waited calls first. */
   #next(): void {
+    if (this.#closed) return;
     while (this.#open < this.#limits.limit) {
       const waiter = this.#waited.shift() ??
         (this.#openBackground < this.#limits.backgroundLimit
           ? this.#background.shift()
           : undefined);
       if (waiter === undefined) return;
-      if (waiter.staleAt !== undefined && this.#now() > waiter.staleAt) waiter.drop!();
-      else waiter.start();
+      if (waiter.staleAt !== undefined && this.#now() > waiter.staleAt) {
+        waiter.refuse(
+          new IdpUnreachableError(
+            `IdP request not sent: no slot of ${this.#limits.backgroundLimit} for background ` +
+              `requests freed within ${this.#limits.maxBackgroundWaitMs} ms`,
+          ),
+        );
+      } else {
+        waiter.start();
+      }
     }
   }
+}
+
+function closedError(): IdpUnreachableError {
+  return new IdpUnreachableError("IdP request not sent: the bridge is stopping");
 }

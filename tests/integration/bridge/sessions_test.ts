@@ -325,3 +325,48 @@ Deno.test("the old cid's DISCONNECT arriving after the reconnect leaves the sess
     await h.stop();
   }
 });
+
+Deno.test("revocations still waiting for a slot at the IdP when the bridge stops are never sent", async () => {
+  // The bridge takes the global fetch as it starts: this one holds every revocation until the
+  // test lets it go, so that four are open at the IdP and the rest wait for a slot.
+  const realFetch = globalThis.fetch;
+  let revocationEndpoint = "";
+  const sent: string[] = [];
+  const held: Array<() => void> = [];
+  globalThis.fetch = (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    if (revocationEndpoint === "" || url !== revocationEndpoint) return realFetch(input, init);
+    sent.push(String(init?.body));
+    return new Promise((resolve, reject) =>
+      held.push(() => realFetch(input, init).then(resolve, reject))
+    );
+  };
+  const h = await BridgeHarness.start({ sessions: "memory" });
+  try {
+    const discovery = await realFetch(`${h.idp.issuer}/.well-known/openid-configuration`);
+    revocationEndpoint = (await discovery.json()).revocation_endpoint;
+    assert(revocationEndpoint);
+    // Certificate-only clients: each DISCONNECT ends the session and revokes its token.
+    for (let cid = 0; cid < 6; cid++) await signIn(h, cid, { session_id: `s-${cid}` });
+    for (let cid = 0; cid < 6; cid++) {
+      h.openvpn.sendClientBlock(
+        "DISCONNECT",
+        cid,
+        undefined,
+        clientEnv({ session_id: `s-${cid}` }),
+      );
+    }
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline && sent.length < 4) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assertEquals(sent.length, 4, "four revocations open at the IdP (oidc.max_open_requests 32)");
+    await h.stopBridge();
+    for (const release of held) release();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assertEquals(sent.length, 4, "the two waiting were dropped by the stop");
+  } finally {
+    globalThis.fetch = realFetch;
+    await h.stop();
+  }
+});

@@ -514,6 +514,35 @@ Deno.test("revoke() requests take a few slots at the IdP at a time, and a refres
   assertEquals(idp.countRequests("/protocol/openid-connect/revoke"), 20);
 });
 
+Deno.test("close(): revocations still waiting for a slot are never sent, nor is anything asked later", async () => {
+  const idp = await FakeIdp.create();
+  const held: Array<() => void> = [];
+  const fetch = (input: string | URL | Request, init?: RequestInit) => {
+    if (!String(input).endsWith("/revoke")) return idp.fetch(input, init);
+    return new Promise<Response>((resolve) => held.push(() => resolve(idp.fetch(input, init))));
+  };
+  const client = createOidcClient(oidcConfig(), REDIRECT_URI, { fetch });
+  await client.discover();
+  const revocations = Array.from(
+    { length: 10 },
+    (_, i) => client.revoke(`refresh-token-${i}`).then(() => "sent", (error) => String(error)),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assertEquals(held.length, 4, "4 revocations at the IdP, 6 waiting");
+  client.close();
+  for (const release of held) release();
+  const outcomes = await Promise.all(revocations);
+  assertEquals(outcomes.filter((outcome) => outcome === "sent").length, 4);
+  assertEquals(
+    outcomes.filter((outcome) => /IdP request not sent: the bridge is stopping/.test(outcome))
+      .length,
+    6,
+  );
+  await assertRejects(() => client.refresh("refresh-token-x", idp.subject), IdpUnreachableError);
+  assertEquals(idp.countRequests("/protocol/openid-connect/revoke"), 4);
+  assertEquals(idp.countRequests("/protocol/openid-connect/token"), 0);
+});
+
 Deno.test("a request that waits for a slot past oidc.http_timeout fails as the IdP unreachable", async () => {
   const clock = new FakeClock();
   const idp = await FakeIdp.create();

@@ -181,3 +181,41 @@ Deno.test("RequestGate: a background task that waited longer than maxBackgroundW
   assertEquals(await Promise.all([first, inTime]), ["r1", "r3"]);
   assertEquals(gate.stats, { open: 0, openBackground: 0, waited: 0, background: 0 });
 });
+
+Deno.test("RequestGate: close() refuses what waits and what comes later; what runs finishes and starts nothing", async () => {
+  const gate = new RequestGate(limits);
+  const { started, task, finish } = heldTasks();
+  const running = [gate.run("waited", task("w1")), gate.run("background", task("r1"))];
+  const queued = [
+    gate.run("waited", task("w2")),
+    gate.run("waited", task("w3")),
+    gate.run("background", task("r2")),
+  ];
+  assertEquals(started, ["w1", "r1", "w2"]);
+  gate.close();
+  for (const request of queued.slice(1)) {
+    const error = await assertRejects(() => request, IdpUnreachableError);
+    assertEquals(error.message, "IdP request not sent: the bridge is stopping");
+  }
+  await assertRejects(() => gate.run("waited", task("w4")), IdpUnreachableError, "stopping");
+  await finish("w1");
+  await finish("r1");
+  await finish("w2");
+  assertEquals(await Promise.all([...running, queued[0]]), ["w1", "r1", "w2"]);
+  assertEquals(started, ["w1", "r1", "w2"], "nothing started after close()");
+  assertEquals(gate.stats, { open: 0, openBackground: 0, waited: 0, background: 0 });
+});
+
+Deno.test("RequestGate: a waited request refused by close() is not refused again when its deadline passes", async () => {
+  const gate = new RequestGate({ ...limits, limit: 1, backgroundLimit: 1 });
+  const { task, finish } = heldTasks();
+  const first = gate.run("waited", task("w1"));
+  const deadline = new AbortController();
+  const second = gate.run("waited", task("w2"), deadline.signal, () => "deadline");
+  gate.close();
+  await assertRejects(() => second, IdpUnreachableError, "stopping");
+  deadline.abort();
+  await finish("w1");
+  assertEquals(await first, "w1");
+  assertEquals(gate.stats, { open: 0, openBackground: 0, waited: 0, background: 0 });
+});
