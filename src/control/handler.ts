@@ -4,7 +4,7 @@
  * leave through here.
  */
 import type { Revocation } from "../bridge/revocation.ts";
-import { nextTurn } from "../sessions/list_chunk.ts";
+import { nextTurn } from "../next_turn.ts";
 import type { ListedSession, PendingLogin, SessionStore } from "../sessions/types.ts";
 import {
   type ControlAnswer,

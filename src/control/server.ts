@@ -11,7 +11,7 @@ import process from "node:process";
 import { Buffer } from "node:buffer";
 import type { Logger } from "@logtape/logtape";
 import { type ControlDeps, handleControlRequest } from "./handler.ts";
-import { nextTurn } from "../sessions/list_chunk.ts";
+import { nextTurn } from "../next_turn.ts";
 import {
   answerPieces,
   type ControlAnswer,

@@ -5,8 +5,6 @@
  * turn, about 10 ms. Redis also reads them a page of LIST_CHUNK per script call: one call for
  * the whole store held every bridge's Redis for 1.4-2 s at 100,000 sessions.
  */
-import { setImmediate } from "node:timers";
-
 export const LIST_CHUNK = 250;
 
 /**
@@ -21,9 +19,4 @@ export async function collectPages<T>(pages: AsyncIterable<readonly T[]>): Promi
   const all: T[] = [];
   for await (const page of pages) all.push(...page);
   return all;
-}
-
-/** Resolves in a later event-loop turn, after the I/O and timers already due. */
-export function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }

@@ -22,6 +22,7 @@ import {
 } from "./sqlite_thread.ts";
 import type { LiveCounts } from "./types.ts";
 import { WarningInterval } from "../warning_interval.ts";
+import { storeClosedError } from "./store_closed.ts";
 
 /** Counts done on the event loop after all are warned about at most this often. */
 const FALLBACK_WARNING_INTERVAL_MS = 60_000;
@@ -76,7 +77,7 @@ export class LiveCounter {
 
   /** `server`'s sessions and pending logins live at `now`. Rejects once the store is closed. */
   async count(server: string, now: number): Promise<LiveCounts> {
-    if (this.#closed) throw closedError();
+    if (this.#closed) throw storeClosedError("sqlite");
     const asked = this.#askWorker(server, now);
     const waitMs = asked.overdueAt - performance.now();
     if (waitMs <= 0) {
@@ -96,7 +97,7 @@ export class LiveCounter {
       if ("counts" in answer) return answer.counts;
       throw new Error("error" in answer ? answer.error : "an answer without counts");
     } catch (error) {
-      if (this.#closed) throw closedError();
+      if (this.#closed) throw storeClosedError("sqlite");
       this.#fellBack(
         "Live count not done on its worker ({error}); counted on the event loop instead",
         { error: error instanceof Error ? error.message : String(error) },
@@ -132,11 +133,7 @@ export class LiveCounter {
   /** Ends the worker (waiting at most WORKER_CLOSE_WAIT_MS); counts still waiting are rejected. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const giveUp of this.#waiting) giveUp(closedError());
+    for (const giveUp of this.#waiting) giveUp(storeClosedError("sqlite"));
     await this.#thread.close(this.#closeWaitMs);
   }
-}
-
-function closedError(): Error {
-  return new Error("Session store is closed: sqlite");
 }

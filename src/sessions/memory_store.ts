@@ -4,7 +4,8 @@
  */
 import { ClientIndex } from "./client_index.ts";
 import { checkPendingLogin, checkSession, samePendingKeys } from "./entry_check.ts";
-import { LIST_CHUNK, nextTurn } from "./list_chunk.ts";
+import { LIST_CHUNK } from "./list_chunk.ts";
+import { nextTurn } from "../next_turn.ts";
 import { listedSession } from "./session_data.ts";
 import { SharedValues } from "./shared_values.ts";
 import { checkMaxEntries, type StoreBounds, StoreFullReporter } from "./store_full.ts";
@@ -18,6 +19,7 @@ import type {
   StoreTable,
   SweepResult,
 } from "./types.ts";
+import { storeClosedError } from "./store_closed.ts";
 
 export type MemoryStoreOptions = StoreBounds;
 
@@ -218,7 +220,7 @@ export class MemoryStore implements SessionStore {
   /** Runs a synchronous step as a promise, so that errors become rejections as with SQLite. */
   #run<T>(step: () => T): Promise<T> {
     try {
-      if (this.#closed) throw new Error("Session store is closed: memory");
+      if (this.#closed) throw storeClosedError("memory");
       return Promise.resolve(step());
     } catch (error) {
       return Promise.reject(error);

@@ -6,7 +6,8 @@
  */
 import { Buffer } from "node:buffer";
 import { checkPendingLogin, checkSession } from "./entry_check.ts";
-import { LIST_CHUNK, nextTurn } from "./list_chunk.ts";
+import { LIST_CHUNK } from "./list_chunk.ts";
+import { nextTurn } from "../next_turn.ts";
 import { sessionData } from "./session_data.ts";
 import type { TokenCipher } from "./token_cipher.ts";
 import type { PendingLogin, Session, StoreTable } from "./types.ts";

@@ -45,6 +45,7 @@ import type {
   SessionStore,
   SweepResult,
 } from "./types.ts";
+import { storeClosedError } from "./store_closed.ts";
 
 /** How long a session's key outlives its expiry, for the sweep to remove its index entries. */
 export const SESSION_GRACE_MS = 60 * 60_000;
@@ -462,7 +463,7 @@ export class RedisStore implements SessionStore {
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new Error("Session store is closed: redis");
+    if (this.#closed) throw storeClosedError("redis");
   }
 
   #key(kind: string, id: string): string {

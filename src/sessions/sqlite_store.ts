@@ -17,7 +17,8 @@
 import { setImmediate } from "node:timers";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { checkPendingLogin, checkSession } from "./entry_check.ts";
-import { BINDINGS_CHUNK, collectPages, LIST_CHUNK, nextTurn } from "./list_chunk.ts";
+import { BINDINGS_CHUNK, collectPages, LIST_CHUNK } from "./list_chunk.ts";
+import { nextTurn } from "../next_turn.ts";
 import { sealPendingData } from "./pending_data.ts";
 import { listedSession, sessionData } from "./session_data.ts";
 import { checkStoreKey, decodePendingRow, decodeSessionRow, type Row } from "./sqlite_rows.ts";
@@ -42,6 +43,7 @@ import type {
   StoreTable,
   SweepResult,
 } from "./types.ts";
+import { storeClosedError } from "./store_closed.ts";
 
 /**
  * Bound sessions read into the cache per turn after opening (see #warmBound): about 10 ms on
@@ -570,7 +572,7 @@ export class SqliteStore implements SessionStore {
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new Error("Session store is closed: sqlite");
+    if (this.#closed) throw storeClosedError("sqlite");
   }
 
   /** Runs a synchronous step as a promise, so that errors become rejections. */

@@ -3,7 +3,7 @@
  * own event-loop turn: rows created together expire together, and one DELETE of 100,000
  * sessions held the loop for half a second (bench/README.md).
  */
-import { setImmediate } from "node:timers";
+import { nextTurn } from "../next_turn.ts";
 
 /** Expired rows removed per transaction and event-loop turn: about 1-2 ms each. */
 export const SWEEP_BATCH = 256;
@@ -17,6 +17,6 @@ export async function deleteInBatches(
     const removed = await deleteBatch(SWEEP_BATCH);
     total += removed;
     if (removed < SWEEP_BATCH) return total;
-    await new Promise((resolve) => setImmediate(resolve));
+    await nextTurn();
   }
 }

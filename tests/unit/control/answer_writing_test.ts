@@ -10,7 +10,7 @@ import { turnsDuring } from "../../support/turns.ts";
 import { handleControlRequest } from "../../../src/control/handler.ts";
 import { type AnswerSocket, writeAnswer } from "../../../src/control/server.ts";
 import { ROWS_PER_PIECE, type SessionRow } from "../../../src/control/protocol.ts";
-import { nextTurn } from "../../../src/sessions/list_chunk.ts";
+import { nextTurn } from "../../../src/next_turn.ts";
 import { listed } from "../sessions/fixtures.ts";
 
 /** A socket that records each write with the event-loop turn it came in. */

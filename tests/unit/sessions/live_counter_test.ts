@@ -16,6 +16,7 @@ import { MINUTE, pendingLogin, session, T0 } from "./fixtures.ts";
 const silentWorker = new URL("../../support/silent_worker.ts", import.meta.url).href;
 const countingWorker = new URL("../../support/counting_worker.ts", import.meta.url).href;
 const failingWorker = new URL("../../support/failing_worker.ts", import.meta.url).href;
+const reversingWorker = new URL("../../support/reversing_worker.ts", import.meta.url).href;
 
 /** A session file with, for server vpn1 at T0: 2 live sessions, 1 expired, 1 live pending login. */
 async function filledFile(): Promise<{ path: string; dir: string }> {
@@ -106,6 +107,14 @@ Deno.test("counts asked together are each answered with their own server's count
     await counter.close();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("answers that come back in another order still go to the count that asked", async () => {
+  await withCounter(reversingWorker, undefined, async (counter, here) => {
+    const counts = await Promise.all(["vpn1", "vpn2", "vpn3"].map((s) => counter.count(s, T0)));
+    assertEquals(counts.map((c) => c.sessions), [1, 2, 3]);
+    assertEquals(here.calls, []);
+  });
 });
 
 Deno.test("a worker that fails: the count runs here after all, and a warning names why", async () => {
