@@ -13,13 +13,7 @@
  * sent one request per server, and a scrape does not wait COUNT_WAIT_MS again each time.
  */
 import { getLogger } from "../log.ts";
-import {
-  settleWithin,
-  type SqliteFile,
-  SqliteThread,
-  type SqliteWorkerAnswer,
-  WORKER_CLOSE_WAIT_MS,
-} from "./sqlite_thread.ts";
+import { type SqliteFile, SqliteThread, type SqliteWorkerAnswer } from "./sqlite_thread.ts";
 import type { LiveCounts } from "./types.ts";
 import { WarningInterval } from "../warning_interval.ts";
 import { storeClosedError } from "./store_closed.ts";
@@ -52,11 +46,8 @@ export class LiveCounter {
   readonly #thread: SqliteThread;
   readonly #warning = new WarningInterval(FALLBACK_WARNING_INTERVAL_MS, () => performance.now());
   readonly #countWaitMs: number;
-  readonly #closeWaitMs: number;
   /** The count of each server on the worker now, and when it is overdue (see the header). */
   readonly #asked = new Map<string, AskedCount>();
-  /** Callers waiting for a count, told at close(). */
-  readonly #waiting = new Set<(error: Error) => void>();
   #closed = false;
 
   /** `countHere` counts on this thread, for when the worker cannot. */
@@ -70,9 +61,9 @@ export class LiveCounter {
     this.#thread = new SqliteThread("live count worker", {
       url: options.workerUrl,
       restartDelayMs: options.restartDelayMs,
+      closeWaitMs: options.closeWaitMs,
     });
     this.#countWaitMs = options.countWaitMs ?? COUNT_WAIT_MS;
-    this.#closeWaitMs = options.closeWaitMs ?? WORKER_CLOSE_WAIT_MS;
   }
 
   /** `server`'s sessions and pending logins live at `now`. Rejects once the store is closed. */
@@ -88,11 +79,10 @@ export class LiveCounter {
     }
     try {
       // A count joined to an earlier one waits only as long as that one has left.
-      const answer = await settleWithin(
+      const answer = await this.#thread.within(
         asked.answer,
         waitMs,
         () => new Error(`no answer within ${this.#countWaitMs / 1000} s`),
-        this.#waiting,
       );
       if ("counts" in answer) return answer.counts;
       throw new Error("error" in answer ? answer.error : "an answer without counts");
@@ -133,7 +123,7 @@ export class LiveCounter {
   /** Ends the worker (waiting at most WORKER_CLOSE_WAIT_MS); counts still waiting are rejected. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const giveUp of this.#waiting) giveUp(storeClosedError("sqlite"));
-    await this.#thread.close(this.#closeWaitMs);
+    this.#thread.refuseWaiting(storeClosedError("sqlite"));
+    await this.#thread.close();
   }
 }

@@ -48,18 +48,22 @@ export type SqliteWorkerReply = { id: number } & SqliteWorkerAnswer;
 /** A request as its sender writes it: the thread numbers it. */
 type Unnumbered<T> = T extends unknown ? Omit<T, "id"> : never;
 
-/** For tests: another worker module, a shorter restart delay. */
+/** For tests: another worker module, shorter waits. */
 export interface SqliteThreadOptions {
   url?: string | undefined;
   restartDelayMs?: number | undefined;
+  closeWaitMs?: number | undefined;
 }
 
 export class SqliteThread {
   readonly #what: string;
   readonly #url: string;
   readonly #restartDelayMs: number;
+  readonly #closeWaitMs: number;
   #worker: Worker | undefined;
   readonly #waiting = new Map<number, (answer: SqliteWorkerAnswer) => void>();
+  /** Callers waiting through `within`, told by `refuseWaiting`. */
+  readonly #giveUps = new Set<(error: Error) => void>();
   #lastId = 0;
   /** The last worker's failure and when (performance.now()), until another one starts. */
   #failure: { reason: string; at: number } | undefined;
@@ -69,6 +73,7 @@ export class SqliteThread {
     this.#what = what;
     this.#url = options.url ?? WORKER;
     this.#restartDelayMs = options.restartDelayMs ?? WORKER_RESTART_DELAY_MS;
+    this.#closeWaitMs = options.closeWaitMs ?? WORKER_CLOSE_WAIT_MS;
   }
 
   /**
@@ -105,19 +110,46 @@ export class SqliteThread {
   }
 
   /**
-   * Has the worker close its connection once `after` (work in progress) has settled, waiting at
-   * most `waitMs` in all (a worker stuck in a request cannot hold up a shutdown), then ends it.
-   * Requests still waiting are never answered: their senders give up on their own (see
-   * settleWithin).
+   * `running` (work on this worker), or a rejection with `overdue()` after `waitMs`, or with the
+   * error `refuseWaiting` is given (the store closing). For work on a worker that may never
+   * answer (a stalled disk): its callers go on.
    */
-  async close(waitMs: number, after?: Promise<unknown>): Promise<void> {
+  within<T>(running: Promise<T>, waitMs: number, overdue: () => Error): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let giveUp: (error: Error) => void = () => {};
+    const late = new Promise<never>((_, reject) => {
+      giveUp = reject;
+      timer = setTimeout(() => reject(overdue()), waitMs);
+    });
+    this.#giveUps.add(giveUp);
+    return Promise.race([running, late]).finally(() => {
+      clearTimeout(timer);
+      this.#giveUps.delete(giveUp);
+    });
+  }
+
+  /** Rejects every call still waiting in `within` with `error`. */
+  refuseWaiting(error: Error): void {
+    for (const giveUp of this.#giveUps) giveUp(error);
+  }
+
+  /**
+   * Has the worker close its connection once `after` (work in progress) has settled, waiting at
+   * most WORKER_CLOSE_WAIT_MS in all (a worker stuck in a request cannot hold up a shutdown),
+   * then ends it. Requests still waiting are never answered: their callers give up through
+   * `within`.
+   */
+  async close(after?: Promise<unknown>): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const closed = (async () => {
       await after?.catch(() => {});
       if (this.#worker !== undefined) await this.ask({ op: "close" });
     })();
     try {
-      await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+      await Promise.race([
+        closed,
+        new Promise((resolve) => (timer = setTimeout(resolve, this.#closeWaitMs))),
+      ]);
     } finally {
       clearTimeout(timer);
       this.#end();
@@ -154,28 +186,4 @@ export class SqliteThread {
     this.#worker = undefined;
     this.#waiting.clear();
   }
-}
-
-/**
- * `running`, or a rejection with `overdue()` after `waitMs`, or with the error a caller of one
- * of `giveUps` passes (a store closing tells everyone still waiting). For work on a worker that
- * may never answer (a stalled disk): its callers go on.
- */
-export function settleWithin<T>(
-  running: Promise<T>,
-  waitMs: number,
-  overdue: () => Error,
-  giveUps: Set<(error: Error) => void>,
-): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let giveUp: (error: Error) => void = () => {};
-  const late = new Promise<never>((_, reject) => {
-    giveUp = reject;
-    timer = setTimeout(() => reject(overdue()), waitMs);
-  });
-  giveUps.add(giveUp);
-  return Promise.race([running, late]).finally(() => {
-    clearTimeout(timer);
-    giveUps.delete(giveUp);
-  });
 }

@@ -15,12 +15,7 @@
  * (bench/README.md). With nothing committed meanwhile it takes ~0.05 ms.
  */
 
-import {
-  settleWithin,
-  type SqliteFile,
-  SqliteThread,
-  WORKER_CLOSE_WAIT_MS,
-} from "./sqlite_thread.ts";
+import { type SqliteFile, SqliteThread } from "./sqlite_thread.ts";
 
 /**
  * How long a caller (the sweep) waits for a checkpoint. The sweeper waits for each sweep before
@@ -40,12 +35,9 @@ export class WalCheckpointer {
   readonly #file: SqliteFile;
   readonly #checkpointHere: () => void;
   readonly #thread: SqliteThread;
-  readonly #closeWaitMs: number;
   readonly #checkpointWaitMs: number;
   /** The one checkpoint in flight: checkpoints are joined, and close waits for them. */
   #running: Promise<void> | undefined;
-  /** Callers waiting for a checkpoint, told at close() when it never finished. */
-  readonly #waiting = new Set<(error: Error) => void>();
 
   /** `checkpointHere` checkpoints on this thread: the rest after the worker, or all of it. */
   constructor(
@@ -56,8 +48,10 @@ export class WalCheckpointer {
   ) {
     this.#file = { path, busyTimeoutMs };
     this.#checkpointHere = checkpointHere;
-    this.#thread = new SqliteThread("WAL checkpoint worker", { url: options.workerUrl });
-    this.#closeWaitMs = options.closeWaitMs ?? WORKER_CLOSE_WAIT_MS;
+    this.#thread = new SqliteThread("WAL checkpoint worker", {
+      url: options.workerUrl,
+      closeWaitMs: options.closeWaitMs,
+    });
     this.#checkpointWaitMs = options.checkpointWaitMs ?? CHECKPOINT_WAIT_MS;
   }
 
@@ -74,14 +68,13 @@ export class WalCheckpointer {
       this.#checkpointHere();
       throw new Error(`${error.message}; the checkpoint ran on the event loop instead`);
     }).finally(() => (this.#running = undefined));
-    return settleWithin(
+    return this.#thread.within(
       this.#running,
       this.#checkpointWaitMs,
       () =>
         new Error(
           `WAL checkpoint not done after ${this.#checkpointWaitMs / 1000} s (a stalled disk?)`,
         ),
-      this.#waiting,
     );
   }
 
@@ -92,10 +85,10 @@ export class WalCheckpointer {
    * store closes its own connection after this.
    */
   async close(): Promise<void> {
-    await this.#thread.close(this.#closeWaitMs, this.#running);
-    for (const giveUp of this.#waiting) {
-      giveUp(new Error("Session store closed before the WAL checkpoint finished"));
-    }
+    await this.#thread.close(this.#running);
+    this.#thread.refuseWaiting(
+      new Error("Session store closed before the WAL checkpoint finished"),
+    );
   }
 
   async #inWorker(): Promise<void> {
