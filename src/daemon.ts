@@ -232,6 +232,7 @@ export async function startDaemon(
   // Discovery in the background: the service is up (and /readyz says why not ready) while the
   // IdP is down; logins retry discovery themselves.
   let discoveryTimer: TimerHandle | undefined;
+  let discoveryStopped = false;
   const discover = () => {
     oidc.discover().then((as) => {
       const endpoint = authorizationOrigin(as.authorization_endpoint);
@@ -241,6 +242,8 @@ export async function startDaemon(
       const blindSpot = refreshCheckBlindSpot(as, config.sessions.reauthCheck);
       if (blindSpot !== undefined) log.warning(blindSpot);
     }).catch((error) => {
+      // A discovery that was under way when the bridge stopped retries no more.
+      if (discoveryStopped) return;
       log.warning("OIDC discovery at {issuer} failed, retrying: {error}", {
         issuer: config.oidc.issuer.href,
         error: String(error),
@@ -273,6 +276,7 @@ export async function startDaemon(
   const stop = () => {
     stopping ??= (async () => {
       log.info("Shutting down");
+      discoveryStopped = true;
       clock.clearTimeout(discoveryTimer);
       await listeners.close();
       await control?.close();

@@ -90,7 +90,10 @@ export function startChild(command: string, args: string[], env: Record<string, 
     async stop() {
       // Kept until then: a child that ended on its own is explained by what it wrote.
       const removeStderr = () => rmSync(stderrDir, { recursive: true, force: true });
-      if (proc.exitCode !== null || proc.signalCode !== null) return removeStderr();
+      if (proc.exitCode !== null || proc.signalCode !== null) {
+        await perf;
+        return removeStderr();
+      }
       proc.kill("SIGTERM");
       const timer = setTimeout(() => proc.kill("SIGKILL"), 5000);
       await exited;
@@ -124,10 +127,13 @@ function recordCpu(dir: string, command: string, args: string[], pid: number): P
     String(pid),
     "-o",
     join(dir, `${name}-${pid}.data`),
-  ], { stdio: "ignore" });
+  ], { stdio: ["ignore", "ignore", "inherit"] });
   return new Promise((resolve) => {
     perf.once("exit", () => resolve());
-    perf.once("error", () => resolve());
+    perf.once("error", (error) => {
+      console.error(`BENCH_PERF_DIR: perf did not start (${error.message})`);
+      resolve();
+    });
   });
 }
 

@@ -116,11 +116,12 @@ for (const line of script.stdout.split("\n")) {
     if (header) add(header[0]!, Number(header[1]), frames);
     header = undefined;
     frames = [];
-  } else if (!/^\s/.test(line)) {
+  } else if (line.startsWith("\t")) {
+    frames.push(line.trim());
+  } else {
+    // perf pads the pid to 7 places: only frames begin with a tab.
     header = line.trim().split(/\s+/);
     frames = [];
-  } else {
-    frames.push(line.trim());
   }
 }
 if (header) add(header[0]!, Number(header[1]), frames);

@@ -67,7 +67,7 @@ export function idpRequestLimits(maxOpenRequests: number): RequestGateLimits {
 
 interface Waiter {
   start: () => void;
-  /** Rejects the caller without starting (the gate closed). */
+  /** Rejects the caller without starting (the gate closed, or it waited too long). */
   refuse: (error: Error) => void;
   /** Background only: when it is too late to start. */
   staleAt?: number;
@@ -243,7 +243,6 @@ export class RequestGate {
 
   /** Gives freed slots to the waiting: waited calls first. */
   #next(): void {
-    if (this.#closed) return;
     while (this.#open < this.#limits.limit) {
       const waiter = this.#waited.shift() ??
         (this.#openBackground < this.#limits.backgroundLimit

@@ -7,7 +7,7 @@
  *
  * When the worker fails or does not answer within COUNT_WAIT_MS, the count runs on this thread
  * after all (the gauges stay right) and a warning names the failure; a worker that failed is not
- * started again for a minute (WORKER_RESTART_DELAY_MS). A count asked while one of
+ * started again for a minute (sqlite_thread.ts). A count asked while one of
  * the same server is on the worker joins it: overlapping scrapes count once. Once that count is
  * overdue, later ones are done on the event loop at once: a worker stuck on a stalled disk is
  * sent one request per server, and a scrape does not wait COUNT_WAIT_MS again each time.
@@ -120,7 +120,7 @@ export class LiveCounter {
     return asked;
   }
 
-  /** Ends the worker (waiting at most WORKER_CLOSE_WAIT_MS); counts still waiting are rejected. */
+  /** Ends the worker (see SqliteThread.close); counts still waiting are rejected. */
   async close(): Promise<void> {
     this.#closed = true;
     this.#thread.refuseWaiting(storeClosedError("sqlite"));

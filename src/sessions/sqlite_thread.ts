@@ -14,14 +14,14 @@ const WORKER = import.meta.url.startsWith("file:///$bunfs/")
   : new URL("./sqlite_worker.ts", import.meta.url).href;
 
 /** How long a store's close() waits for a worker to close its connection before ending it. */
-export const WORKER_CLOSE_WAIT_MS = 5_000;
+const WORKER_CLOSE_WAIT_MS = 5_000;
 
 /**
  * After a worker failed, no other is started for this long. Starting one takes 2-17 ms of the
  * event loop, and a module that cannot load (missing from a binary, say) fails every time: the
  * live counts would have started a worker per server at every scrape.
  */
-export const WORKER_RESTART_DELAY_MS = 60_000;
+const WORKER_RESTART_DELAY_MS = 60_000;
 
 /** Where the worker's connection goes: the session file, and how long it waits for a lock. */
 export interface SqliteFile {

@@ -5,7 +5,9 @@
  * 95-135 ms after a minute of 50/s (bench/README.md). In WAL mode another connection may
  * checkpoint while this one reads and writes: PASSIVE waits for no reader or writer, and the
  * frames it cannot copy yet are copied by the next one. The worker is started at the first
- * checkpoint and kept (starting one blocked Deno's event loop for about 15 ms).
+ * checkpoint and kept (starting one blocked Deno's event loop for about 15 ms); one that failed
+ * is not started again for a minute (sqlite_thread.ts), and checkpoints run on this thread
+ * meanwhile.
  *
  * What was committed while the worker copied is then copied on this thread. Only a WAL whose
  * every frame is in the database file is started over by the next commit (and cut back by
@@ -80,7 +82,7 @@ export class WalCheckpointer {
 
   /**
    * Waits for a checkpoint in progress, then has the worker close its connection and ends it;
-   * at most WORKER_CLOSE_WAIT_MS in all, so a stuck worker cannot hold up a shutdown (a
+   * at most WORKER_CLOSE_WAIT_MS (sqlite_thread.ts) in all, so a stuck worker cannot hold up a shutdown (a
    * checkpoint it never answers is abandoned, and whoever still waits for it is told). The
    * store closes its own connection after this.
    */

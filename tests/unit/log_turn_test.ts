@@ -1,6 +1,7 @@
 import { assertEquals } from "../support/assert.ts";
 import process from "node:process";
 import { setImmediate } from "node:timers";
+import { nextTurn } from "../../src/next_turn.ts";
 import { AUDIT_CATEGORY, configureLogging, getLogger } from "../../src/log.ts";
 
 /** Runs `body` with logging at debug and every write to stderr kept in `all`, as written. */
@@ -25,7 +26,7 @@ function writes(body: () => void): Promise<{ during: string[]; after: string[] }
   return capturingStderr(async (all) => {
     body();
     const during = [...all];
-    await new Promise((resolve) => setImmediate(resolve));
+    await nextTurn();
     return { during, after: all.slice(during.length) };
   });
 }

@@ -5,6 +5,7 @@
 import { assert, assertEquals, assertNotEquals } from "../../support/assert.ts";
 import { BridgeHarness, clientEnv } from "../../support/bridge_harness.ts";
 import { openSessionStore } from "../../../src/sessions/open_store.ts";
+import { captureLogs } from "../../support/log_capture.ts";
 
 async function signIn(h: BridgeHarness, cid: number, env: Record<string, string>, user = "alice") {
   const url = await h.connect(cid, env);
@@ -342,6 +343,8 @@ Deno.test("revocations still waiting for a slot at the IdP when the bridge stops
     );
   };
   const h = await BridgeHarness.start({ sessions: "memory" });
+  // After the start, which sets up the bridge's own logging.
+  const logs = captureLogs();
   try {
     const discovery = await realFetch(`${h.idp.issuer}/.well-known/openid-configuration`);
     revocationEndpoint = (await discovery.json()).revocation_endpoint;
@@ -365,7 +368,13 @@ Deno.test("revocations still waiting for a slot at the IdP when the bridge stops
     for (const release of held) release();
     await new Promise((resolve) => setTimeout(resolve, 300));
     assertEquals(sent.length, 4, "the two waiting were dropped by the stop");
+    const refused = logs.lines.filter((line) =>
+      line.text.startsWith("Could not revoke the refresh token of alice: ") &&
+      line.text.includes("IdP request not sent: the bridge is stopping")
+    );
+    assertEquals(refused.length, 2, "the two waiting were refused, not lost");
   } finally {
+    logs.stop();
     globalThis.fetch = realFetch;
     await h.stop();
   }

@@ -3,14 +3,13 @@
  * connection to the same file (an admin command): once the turn that committed them is over,
  * they are seen. And the pending-login cache against this store's own deletes and the clock.
  */
-import { setImmediate } from "node:timers";
+import { nextTurn } from "../../../src/next_turn.ts";
 import { assertEquals, assertStrictEquals } from "../../support/assert.ts";
 import { SqliteStore } from "../../../src/sessions/sqlite_store.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
 import { testPendingLogin, testSession } from "../../support/client_events_fixture.ts";
 
 const KEY = new Uint8Array(32).fill(7);
-const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 async function twoStores(body: (a: SqliteStore, b: SqliteStore) => Promise<void>) {
   const dir = await Deno.makeTempDir();

@@ -3,7 +3,7 @@
  * listing of a large store does not hold up the REAUTHs arriving meanwhile; the list is still
  * every live entry, oldest row first.
  */
-import { setImmediate } from "node:timers";
+import { nextTurn } from "../../../src/next_turn.ts";
 import { assert, assertEquals } from "../../support/assert.ts";
 import { SqliteStore } from "../../../src/sessions/sqlite_store.ts";
 import { BINDINGS_CHUNK } from "../../../src/sessions/list_chunk.ts";
@@ -103,7 +103,7 @@ Deno.test("sessionPages() lists a session written again while it is listed once,
     }
     const listing = collectPages(store.sessionPages());
     // The first chunk is read; before the next, s-0 (in the first) is written again whole.
-    await new Promise((resolve) => setImmediate(resolve));
+    await nextTurn();
     const put = store.putSession(session({ sessionId: "s-0", cid: 0, username: "renamed" }));
     const listed = await listing;
     await put;

@@ -6,14 +6,13 @@
  * same batch.
  */
 import { DatabaseSync } from "node:sqlite";
-import { setImmediate } from "node:timers";
+import { nextTurn } from "../../../src/next_turn.ts";
 import { assertEquals, assertNotEquals } from "../../support/assert.ts";
 import { SqliteStore } from "../../../src/sessions/sqlite_store.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
 import { EVENTS_T0 as T0, testSession } from "../../support/client_events_fixture.ts";
 
 const KEY = new Uint8Array(32).fill(7);
-const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 interface Files {
   open(): Promise<SqliteStore>;

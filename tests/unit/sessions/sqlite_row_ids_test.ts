@@ -8,7 +8,7 @@
  */
 import { assert, assertEquals, assertMatch, assertRejects } from "../../support/assert.ts";
 import { DatabaseSync } from "node:sqlite";
-import { setImmediate } from "node:timers";
+import { nextTurn } from "../../../src/next_turn.ts";
 import { SqliteStore } from "../../../src/sessions/sqlite_store.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
 import { pendingLogin, session, T0 } from "./fixtures.ts";
@@ -56,7 +56,7 @@ async function rawRun(path: string, sql: string): Promise<void> {
   } finally {
     raw.close();
   }
-  await new Promise((resolve) => setImmediate(resolve));
+  await nextTurn();
 }
 
 /** A clear refusal that names neither id (pending ids are login capabilities). */

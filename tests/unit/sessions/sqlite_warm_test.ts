@@ -3,7 +3,7 @@
  * opening (the REAUTH storm after a restart then finds them decoded). Seen through the
  * cipher: each decoded session opens its refresh token once.
  */
-import { setImmediate } from "node:timers";
+import { nextTurn } from "../../../src/next_turn.ts";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { assertEquals, assertMatch, assertRejects } from "../../support/assert.ts";
 import { SqliteStore, WARM_CHUNK } from "../../../src/sessions/sqlite_store.ts";
@@ -13,7 +13,6 @@ import type { Session } from "../../../src/sessions/types.ts";
 import { session, T0 } from "./fixtures.ts";
 
 const KEY = new Uint8Array(32).fill(7);
-const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 /** A real cipher that counts the refresh tokens it opens; `onOpen` runs before each. */
 async function countingCipher(onOpen: (count: number) => void = () => {}) {
