@@ -85,11 +85,12 @@ export class ClientEvents {
    */
   async adoptPendingLogins(): Promise<number> {
     const { store, server, log } = this.#deps;
-    let mine;
+    const mine: PendingLogin[] = [];
     try {
-      mine = (await store.listPending())
-        .filter((login) => login.server === server)
-        .sort((a, b) => a.expiresAt - b.expiresAt);
+      for await (const page of store.pendingPages()) {
+        for (const login of page) if (login.server === server) mine.push(login);
+      }
+      mine.sort((a, b) => a.expiresAt - b.expiresAt);
       for (const { id, cid, kid, expiresAt, commonName, clientIp, openvpnRun } of mine) {
         await this.#endEarlierSignIn(cid);
         this.#signIns.track({ id, cid, kid, expiresAt, commonName, clientIp, run: openvpnRun });

@@ -4,18 +4,11 @@
  * leave through here.
  */
 import type { Revocation } from "../bridge/revocation.ts";
-import { nextTurn } from "../next_turn.ts";
 import type { ListedSession, PendingLogin, SessionStore } from "../sessions/types.ts";
-import {
-  type ControlAnswer,
-  type ControlRequest,
-  type LoginRow,
-  ROWS_PER_PIECE,
-  type SessionRow,
-} from "./protocol.ts";
+import type { ControlAnswer, ControlRequest, LoginRow, SessionRow } from "./protocol.ts";
 
 export interface ControlDeps {
-  store: Pick<SessionStore, "sessionPages" | "listPending">;
+  store: Pick<SessionStore, "sessionPages" | "pendingPages">;
   revocation: Pick<Revocation, "revoke">;
   now: () => number;
 }
@@ -56,11 +49,18 @@ export async function handleControlRequest(
     // Not sorted here: sorting 100,000 rows held the event loop up to 88 ms. The admin
     // command sorts what it prints. Nor held whole: each page is written as it is read.
     case "sessions.list":
-      return { ok: true, sessionPages: await rowPages(deps.store.sessionPages(), sessionRow) };
+      return {
+        ok: true,
+        list: "sessions",
+        pages: await rowPages(deps.store.sessionPages(), sessionRow),
+      };
     case "logins.list": {
       const now = deps.now();
-      const logins = await deps.store.listPending();
-      return { ok: true, logins: await rowsInTurns(logins, (login) => loginRow(login, now)) };
+      return {
+        ok: true,
+        list: "logins",
+        pages: await rowPages(deps.store.pendingPages(), (login) => loginRow(login, now)),
+      };
     }
     case "sessions.revoke":
       return { ok: true, ended: await deps.revocation.revoke(request.target) };
@@ -81,14 +81,4 @@ async function rowPages<T, R>(
     yield first.value.map(row);
     for await (const page of pages) yield page.map(row);
   })();
-}
-
-/** `items.map(row)`, ROWS_PER_PIECE per event-loop turn (see ROWS_PER_PIECE). */
-async function rowsInTurns<T, R>(items: readonly T[], row: (item: T) => R): Promise<R[]> {
-  const rows: R[] = [];
-  for (let from = 0; from < items.length; from += ROWS_PER_PIECE) {
-    if (from > 0) await nextTurn();
-    for (const item of items.slice(from, from + ROWS_PER_PIECE)) rows.push(row(item));
-  }
-  return rows;
 }

@@ -121,37 +121,32 @@ export function encodeRequest(request: ControlRequest): string {
 }
 
 /**
- * `sessions list` as the service answers it: the rows page by page, as the store reads them, so
- * that a listing of 1,000,000 sessions is never held whole (the line is the same JSON).
+ * A list as the service answers it: the rows page by page, as the store reads them, so that a
+ * listing of 1,000,000 sessions is never held whole. On the wire it is the ControlResponse
+ * `{ ok: true, <list>: [rows] }`.
  */
-export interface StreamedSessions {
-  ok: true;
-  sessionPages: AsyncIterable<readonly SessionRow[]>;
-}
+export type StreamedList =
+  | { ok: true; list: "sessions"; pages: AsyncIterable<readonly SessionRow[]> }
+  | { ok: true; list: "logins"; pages: AsyncIterable<readonly LoginRow[]> };
 
-/** What the service writes: an answer, or the sessions it lists as they come. */
-export type ControlAnswer = ControlResponse | StreamedSessions;
+/** What the service writes: a list as it comes, or any other answer. */
+export type ControlAnswer =
+  | StreamedList
+  | Exclude<ControlResponse, { sessions: unknown } | { logins: unknown }>;
 
 /**
  * The answer's line in pieces, each small enough to write in one event-loop turn: a list's
- * opening, its rows ROWS_PER_PIECE at a time, its end. Joined, they are exactly
- * `JSON.stringify(response) + "\n"` (for streamed sessions, of the answer with all their rows).
+ * opening, its rows ROWS_PER_PIECE at a time, its end. Joined, they are exactly the JSON line of
+ * the ControlResponse with all the rows.
  */
 export async function* answerPieces(answer: ControlAnswer): AsyncGenerator<string> {
-  const rows = "sessionPages" in answer
-    ? { key: "sessions", pages: answer.sessionPages }
-    : answer.ok && "sessions" in answer
-    ? { key: "sessions", pages: [answer.sessions] }
-    : answer.ok && "logins" in answer
-    ? { key: "logins", pages: [answer.logins] }
-    : undefined;
-  if (rows === undefined) {
+  if (!("list" in answer)) {
     yield JSON.stringify(answer) + "\n";
     return;
   }
-  yield `{"ok":true,${JSON.stringify(rows.key)}:[`;
+  yield `{"ok":true,${JSON.stringify(answer.list)}:[`;
   let first = true;
-  for await (const page of rows.pages) {
+  for await (const page of answer.pages) {
     for (let from = 0; from < page.length; from += ROWS_PER_PIECE) {
       const piece = page.slice(from, from + ROWS_PER_PIECE).map((row) => JSON.stringify(row));
       yield (first ? "" : ",") + piece.join(",");

@@ -159,8 +159,8 @@ class WatchedStore implements SessionStore {
   deletePendingByCid(server: string, cid: number): Promise<number> {
     return this.#store.deletePendingByCid(server, cid);
   }
-  listPending(): Promise<PendingLogin[]> {
-    return this.#store.listPending();
+  pendingPages(): AsyncGenerator<PendingLogin[]> {
+    return this.#store.pendingPages();
   }
   findSessionIdByCid(server: string, cid: number): Promise<string | undefined> {
     return this.#store.findSessionIdByCid(server, cid);

@@ -129,25 +129,36 @@ export class MemoryStore implements SessionStore {
     });
   }
 
+  sessionPages(): AsyncGenerator<ListedSession[]> {
+    return this.#pages(this.#sessions, listedSession);
+  }
+
+  pendingPages(): AsyncGenerator<PendingLogin[]> {
+    return this.#pages(this.#pending, (login) => login);
+  }
+
   /**
-   * LIST_CHUNK a turn: a Map's iterator goes on past entries added or deleted meanwhile (one
-   * deleted and added again comes again: listed once).
+   * The live entries of `entries`, LIST_CHUNK a turn: a Map's iterator goes on past entries
+   * added or deleted meanwhile (one deleted and added again comes again: listed once).
    */
-  async *sessionPages(): AsyncGenerator<ListedSession[]> {
-    const sessions = this.#sessions.values();
+  async *#pages<V extends { expiresAt: number }, T>(
+    entries: Map<string, V>,
+    listed: (entry: V) => T,
+  ): AsyncGenerator<T[]> {
+    const iterator = entries.entries();
     const seen = new Set<string>();
     for (;;) {
       const page = await this.#run(() => {
         const now = this.#now();
-        const listed: ListedSession[] = [];
-        for (let next = sessions.next(); !next.done; next = sessions.next()) {
-          const session = next.value;
-          if (session.expiresAt < now || seen.has(session.sessionId)) continue;
-          seen.add(session.sessionId);
-          listed.push(listedSession(session));
-          if (listed.length === LIST_CHUNK) break;
+        const items: T[] = [];
+        for (let next = iterator.next(); !next.done; next = iterator.next()) {
+          const [id, entry] = next.value;
+          if (entry.expiresAt < now || seen.has(id)) continue;
+          seen.add(id);
+          items.push(listed(entry));
+          if (items.length === LIST_CHUNK) break;
         }
-        return listed;
+        return items;
       });
       if (page.length > 0) yield page;
       if (page.length < LIST_CHUNK) return;
@@ -192,13 +203,6 @@ export class MemoryStore implements SessionStore {
 
   findSessionsByUsername(username: string): Promise<Session[]> {
     return this.#liveSessions((session) => session.username === username);
-  }
-
-  listPending(): Promise<PendingLogin[]> {
-    return this.#run(() => {
-      const now = this.#now();
-      return [...this.#pending.values()].filter((login) => login.expiresAt >= now);
-    });
   }
 
   sweep(now: number): Promise<SweepResult> {

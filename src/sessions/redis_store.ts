@@ -33,7 +33,7 @@ import { CALL_BATCH, CallBatcher } from "./redis_call_batch.ts";
 import { randomToken } from "../random_token.ts";
 import { type ScriptName, SCRIPTS } from "./redis_scripts.ts";
 import { CACHE_LIMIT } from "./session_cache.ts";
-import { BINDINGS_CHUNK, collectPages, LIST_CHUNK } from "./list_chunk.ts";
+import { BINDINGS_CHUNK, LIST_CHUNK } from "./list_chunk.ts";
 import { checkMaxEntries, type StoreBounds, StoreFullReporter } from "./store_full.ts";
 import type { TokenCipher } from "./token_cipher.ts";
 import type {
@@ -197,8 +197,8 @@ export class RedisStore implements SessionStore {
     return Number(await this.#call("deletePendingByCid", [server, String(cid)]));
   }
 
-  listPending(): Promise<PendingLogin[]> {
-    return collectPages(this.#pages("listPending", decodePending, (login) => login.id));
+  pendingPages(): AsyncGenerator<PendingLogin[]> {
+    return this.#pages("listPending", decodePending, (login) => login.id);
   }
 
   async putSession(session: Session): Promise<void> {

@@ -493,12 +493,11 @@ export class SqliteStore implements SessionStore {
     return this.#decodeAll(this.#sql.findSessionsByUsername, username);
   }
 
-  /** In chunks, as listSessions. */
-  listPending(): Promise<PendingLogin[]> {
-    return collectPages(this.#pagesByRowid(
+  pendingPages(): AsyncGenerator<PendingLogin[]> {
+    return this.#pagesByRowid(
       this.#sql.listPendingAfter,
       (row) => Object.freeze(this.#decodePending(row)),
-    ));
+    );
   }
 
   /** Live entries of a `(after rowid, now, limit)` query in rowid order, LIST_CHUNK per turn. */

@@ -148,8 +148,11 @@ export interface SessionStore {
   findSessionsBySubject(subject: string): Promise<Session[]>;
   /** The live sessions whose user name is exactly `username`. */
   findSessionsByUsername(username: string): Promise<Session[]>;
-  /** Every live pending login (an admin's view of sign-ins in progress). */
-  listPending(): Promise<PendingLogin[]>;
+  /**
+   * Every live pending login, page by page as sessionPages (each once): the control socket's
+   * `logins list`, and the sign-ins a new holder of a server's link takes over.
+   */
+  pendingPages(): AsyncGenerator<PendingLogin[]>;
 
   /** How many live sessions and pending logins a server has (metrics, read at scrape time). */
   countLive(server: string): Promise<LiveCounts>;

@@ -22,6 +22,7 @@ import { RedisServer } from "../support/redis_server.ts";
 import { runUnderBun } from "../support/bun_child.ts";
 import { settledHeap } from "../support/settled_heap.ts";
 import { withFileStore } from "./_fixtures.ts";
+import { collectPages } from "../../src/sessions/list_chunk.ts";
 
 const SESSIONS = 50;
 const CHUNK_CHARS = 1 << 20;
@@ -94,7 +95,7 @@ async function heapKeptBySignIns(store: SessionStore): Promise<number> {
   }
   const growth = (await settledHeap()) - idle;
   assertEquals(commander.commands.filter((c) => c.kind === "pending").length, SESSIONS);
-  const login = (await store.listPending()).find((pending) => pending.cid === 7);
+  const login = (await collectPages(store.pendingPages())).find((pending) => pending.cid === 7);
   assertEquals(
     [login?.commonName, login?.clientIp, login?.sessionId, login?.platform],
     [

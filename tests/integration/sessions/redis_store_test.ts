@@ -773,7 +773,7 @@ Deno.test("RedisStore: listings go one page of LIST_CHUNK per script call, each 
       sessions.find((s) => s.sessionId === "s7"),
       listed({ sessionId: "s7", cid: 7, expiresAt: expiry(7) }),
     );
-    const logins = await alone(monitor, () => store.listPending());
+    const logins = await alone(monitor, () => collectPages(store.pendingPages()));
     assertEquals(logins.calls, 3, logins.names);
     assertEquals(
       logins.result.map((l) => l.id).sort(),

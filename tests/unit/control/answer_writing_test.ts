@@ -9,9 +9,13 @@ import { assertEquals } from "../../support/assert.ts";
 import { turnsDuring } from "../../support/turns.ts";
 import { handleControlRequest } from "../../../src/control/handler.ts";
 import { type AnswerSocket, writeAnswer } from "../../../src/control/server.ts";
-import { ROWS_PER_PIECE, type SessionRow } from "../../../src/control/protocol.ts";
+import {
+  type ControlAnswer,
+  ROWS_PER_PIECE,
+  type SessionRow,
+} from "../../../src/control/protocol.ts";
 import { nextTurn } from "../../../src/next_turn.ts";
-import { listed } from "../sessions/fixtures.ts";
+import { listed, pendingLogin } from "../sessions/fixtures.ts";
 
 /** A socket that records each write with the event-loop turn it came in. */
 class RecordingSocket extends EventEmitter {
@@ -70,11 +74,25 @@ function sessions(count: number): SessionRow[] {
   }));
 }
 
+/** The service's answer listing `rows`, in one page of the store. */
+function listing(rows: SessionRow[]): ControlAnswer {
+  return {
+    ok: true,
+    list: "sessions",
+    pages: (async function* () {
+      yield rows;
+    })(),
+  };
+}
+
+/** The line that answer is on the wire. */
+const lineOf = (rows: SessionRow[]) => JSON.stringify({ ok: true, sessions: rows }) + "\n";
+
 Deno.test("a list's answer is written a piece per event-loop turn, then the connection ends", async () => {
   const socket = new RecordingSocket();
-  const response = { ok: true as const, sessions: sessions(2 * ROWS_PER_PIECE + 1) };
-  await writeAnswer(socket as unknown as AnswerSocket, response);
-  assertEquals(socket.writes.map((w) => w.text).join(""), JSON.stringify(response) + "\n");
+  const rows = sessions(2 * ROWS_PER_PIECE + 1);
+  await writeAnswer(socket as unknown as AnswerSocket, listing(rows));
+  assertEquals(socket.writes.map((w) => w.text).join(""), lineOf(rows));
   assertEquals(socket.writes.length, 5, "the opening, three pieces of rows, the end");
   const turns = socket.writes.map((w) => w.turn);
   assertEquals(turns.every((turn, i) => i === 0 || turn > turns[i - 1]!), true, String(turns));
@@ -84,23 +102,23 @@ Deno.test("a list's answer is written a piece per event-loop turn, then the conn
 Deno.test("the next piece waits until the socket drained the last", async () => {
   const socket = new RecordingSocket();
   socket.full.add(2);
-  const response = { ok: true as const, sessions: sessions(2 * ROWS_PER_PIECE) };
-  const writing = writeAnswer(socket as unknown as AnswerSocket, response);
+  const rows = sessions(2 * ROWS_PER_PIECE);
+  const writing = writeAnswer(socket as unknown as AnswerSocket, listing(rows));
   for (let i = 0; i < 20; i++) await nextTurn();
   assertEquals(socket.writes.length, 2, "nothing more before 'drain'");
   socket.emit("drain");
   await writing;
-  assertEquals(socket.writes.map((w) => w.text).join(""), JSON.stringify(response) + "\n");
+  assertEquals(socket.writes.map((w) => w.text).join(""), lineOf(rows));
   assertEquals(socket.ended, true);
 });
 
 Deno.test("an admin command that went away mid-answer gets nothing more written", async () => {
   const socket = new RecordingSocket();
   socket.full.add(2);
-  const writing = writeAnswer(socket as unknown as AnswerSocket, {
-    ok: true,
-    sessions: sessions(3 * ROWS_PER_PIECE),
-  });
+  const writing = writeAnswer(
+    socket as unknown as AnswerSocket,
+    listing(sessions(3 * ROWS_PER_PIECE)),
+  );
   for (let i = 0; i < 5; i++) await nextTurn();
   socket.destroyed = true;
   socket.emit("close");
@@ -115,7 +133,7 @@ Deno.test("an admin command that stops reading is dropped after the stall, not w
   socket.full.add(2);
   await writeAnswer(
     socket as unknown as AnswerSocket,
-    { ok: true, sessions: sessions(3 * ROWS_PER_PIECE) },
+    listing(sessions(3 * ROWS_PER_PIECE)),
     50,
   );
   assertEquals(socket.writes.length, 2, "nothing after the piece it did not take");
@@ -123,9 +141,12 @@ Deno.test("an admin command that stops reading is dropped after the stall, not w
   assertEquals(socket.ended, false);
 });
 
-/** A store whose session pages are counted as they are read, and may fail at page `failAt`. */
+/**
+ * A store whose session pages are counted as they are read, and may fail at page `failAt`; its
+ * pending logins come in `pages` pages too, counted apart.
+ */
 function pagedStore(pages: number, failAt?: number) {
-  const read = { pages: 0 };
+  const read = { pages: 0, loginPages: 0 };
   const store = {
     async *sessionPages() {
       for (let page = 0; page < pages; page++) {
@@ -138,7 +159,16 @@ function pagedStore(pages: number, failAt?: number) {
         await nextTurn();
       }
     },
-    listPending: () => Promise.resolve([]),
+    async *pendingPages() {
+      for (let page = 0; page < pages; page++) {
+        read.loginPages++;
+        yield Array.from(
+          { length: ROWS_PER_PIECE },
+          (_, i) => pendingLogin({ id: `p-${page}-${i}`, cid: page * ROWS_PER_PIECE + i }),
+        );
+        await nextTurn();
+      }
+    },
   };
   return { store, read };
 }
@@ -149,31 +179,42 @@ const controlDeps = (store: ReturnType<typeof pagedStore>["store"]) => ({
   now: () => 0,
 });
 
-Deno.test("sessions list: each page of the store is written before the next is read, over several turns", async () => {
-  const { store, read } = pagedStore(3);
-  const socket = new RecordingSocket();
-  socket.full.add(2);
-  const { turns } = await turnsDuring(async () => {
-    const answer = await handleControlRequest({ command: "sessions.list" }, controlDeps(store));
-    const writing = writeAnswer(socket as unknown as AnswerSocket, answer);
-    for (let i = 0; i < 20; i++) await nextTurn();
-    // The socket took the opening and the first page, and said it was full: the store has
-    // not been asked for the second page.
-    assertEquals(socket.writes.length, 2);
-    assertEquals(read.pages, 1);
-    socket.emit("drain");
-    await writing;
+const LISTS = [
+  { command: "sessions.list", list: "sessions", pagesRead: "pages", firstOfPage2: "s-1-0" },
+  { command: "logins.list", list: "logins", pagesRead: "loginPages", firstOfPage2: ROWS_PER_PIECE },
+] as const;
+
+for (const { command, list, pagesRead, firstOfPage2 } of LISTS) {
+  Deno.test(`${list} list: each page of the store is written before the next is read, over several turns`, async () => {
+    const { store, read } = pagedStore(3);
+    const socket = new RecordingSocket();
+    socket.full.add(2);
+    const { turns } = await turnsDuring(async () => {
+      const answer = await handleControlRequest({ command }, controlDeps(store));
+      const writing = writeAnswer(socket as unknown as AnswerSocket, answer);
+      for (let i = 0; i < 20; i++) await nextTurn();
+      // The socket took the opening and the first page, and said it was full: the store has
+      // not been asked for the second page.
+      assertEquals(socket.writes.length, 2);
+      assertEquals(read[pagesRead], 1);
+      socket.emit("drain");
+      await writing;
+    });
+    assertEquals(read[pagesRead], 3);
+    const line = socket.writes.map((w) => w.text).join("");
+    const parsed = JSON.parse(line) as
+      & { ok: boolean }
+      & Record<string, Array<Record<string, unknown>>>;
+    assertEquals(parsed.ok, true);
+    assertEquals(parsed[list]!.length, 3 * ROWS_PER_PIECE);
+    // A session row is known by its id; a login row has none (it is a capability): its cid.
+    const row = parsed[list]![ROWS_PER_PIECE]!;
+    assertEquals(list === "sessions" ? row["sessionId"] : row["cid"], firstOfPage2);
+    assertEquals(line.endsWith("]}\n"), true);
+    assertEquals(turns >= 3, true, `${turns} turns`);
+    assertEquals(socket.ended, true);
   });
-  assertEquals(read.pages, 3);
-  const line = socket.writes.map((w) => w.text).join("");
-  const parsed = JSON.parse(line) as { ok: boolean; sessions: Array<{ sessionId: string }> };
-  assertEquals(parsed.ok, true);
-  assertEquals(parsed.sessions.length, 3 * ROWS_PER_PIECE);
-  assertEquals(parsed.sessions[ROWS_PER_PIECE]?.sessionId, "s-1-0");
-  assertEquals(line.endsWith("]}\n"), true);
-  assertEquals(turns >= 3, true, `${turns} turns`);
-  assertEquals(socket.ended, true);
-});
+}
 
 Deno.test("sessions list: a store that cannot be read fails before anything is written (server_test.ts: an error answer); one that fails halfway cuts the answer short", async () => {
   const unreadable = pagedStore(3, 0);

@@ -6,7 +6,12 @@ import {
   parseRequest,
   ROWS_PER_PIECE,
 } from "../../../src/control/protocol.ts";
-import type { ControlRequest, ControlResponse, SessionRow } from "../../../src/control/protocol.ts";
+import type {
+  ControlAnswer,
+  ControlRequest,
+  ControlResponse,
+  SessionRow,
+} from "../../../src/control/protocol.ts";
 
 const valid: Array<[string, ControlRequest]> = [
   ['{"command":"sessions.list"}', { command: "sessions.list" }],
@@ -95,9 +100,24 @@ const answers: Array<[string, ControlResponse]> = [
   ["an error", { ok: false, error: 'Unknown command: "x"' }],
 ];
 
+async function* onePage<T>(rows: T[]) {
+  yield rows;
+}
+
+/** The answer the service writes for `response`: its list, if it has one, as one page. */
+function streamed(response: ControlResponse): ControlAnswer {
+  if (response.ok && "sessions" in response) {
+    return { ok: true, list: "sessions", pages: onePage(response.sessions) };
+  }
+  if (response.ok && "logins" in response) {
+    return { ok: true, list: "logins", pages: onePage(response.logins) };
+  }
+  return response as ControlAnswer;
+}
+
 for (const [name, response] of answers) {
   Deno.test(`answerPieces(): the pieces of ${name} join to the answer's one JSON line`, async () => {
-    const pieces = await Array.fromAsync(answerPieces(response));
+    const pieces = await Array.fromAsync(answerPieces(streamed(response)));
     assertEquals(pieces.join(""), JSON.stringify(response) + "\n");
     assertEquals(pieces.slice(0, -1).some((piece) => piece.includes("\n")), false);
   });
@@ -105,10 +125,10 @@ for (const [name, response] of answers) {
 
 Deno.test("answerPieces(): a long list comes ROWS_PER_PIECE rows a piece", async () => {
   const rows = 2 * ROWS_PER_PIECE + 234;
-  const pieces = await Array.fromAsync(answerPieces({
+  const pieces = await Array.fromAsync(answerPieces(streamed({
     ok: true,
     sessions: Array.from({ length: rows }, (_, i) => sessionRow(i)),
-  }));
+  })));
   // The opening, three pieces of rows, the end.
   assertEquals(pieces.length, 5);
   const rowsIn = pieces.slice(1, -1).map((piece) => piece.split('"sessionId"').length - 1);
@@ -122,9 +142,11 @@ Deno.test("answerPieces(): streamed session pages join to the line of the answer
     yield [];
     yield rows.slice(2);
   }
-  const pieces = await Array.fromAsync(answerPieces({ ok: true, sessionPages: pages() }));
+  const pieces = await Array.fromAsync(
+    answerPieces({ ok: true, list: "sessions", pages: pages() }),
+  );
   assertEquals(pieces.join(""), JSON.stringify({ ok: true, sessions: rows }) + "\n");
   async function* none() {}
-  const empty = await Array.fromAsync(answerPieces({ ok: true, sessionPages: none() }));
+  const empty = await Array.fromAsync(answerPieces({ ok: true, list: "sessions", pages: none() }));
   assertEquals(empty.join(""), JSON.stringify({ ok: true, sessions: [] }) + "\n");
 });

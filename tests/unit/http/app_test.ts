@@ -17,6 +17,7 @@ import {
   testAdmission,
   testPendingLogin,
 } from "../../support/client_events_fixture.ts";
+import { collectPages } from "../../../src/sessions/list_chunk.ts";
 
 const T0 = 1_800_000_000_000;
 const ID = "AAAAAAAAAAAAAAAAAAAAAA";
@@ -193,7 +194,7 @@ Deno.test("a client that went away while Continue was prepared is not brought ba
   assertEquals(response.status, 404);
   assertStringIncludes(await response.text(), "This sign-in link has expired.");
   assertEquals(await ctx.store.getPending(ID), undefined);
-  assertEquals(await ctx.store.listPending(), []);
+  assertEquals(await collectPages(ctx.store.pendingPages()), []);
 });
 
 Deno.test("POST /login/:id without the cookie or with a wrong CSRF token is refused", async () => {

@@ -101,7 +101,7 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
     });
     assertEquals(await store.updatePending(begun), true);
     assertEquals(await store.getPending("p-1"), begun);
-    assertEquals(await store.listPending(), [begun]);
+    assertEquals(await collectPages(store.pendingPages()), [begun]);
     assertEquals(await store.takePending("p-1"), begun);
   });
 
@@ -120,7 +120,7 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
     assertEquals(await store.deletePending("p-1"), true);
     assertEquals(await store.updatePending(begun), false, "deleted");
     assertEquals(await store.getPending("p-1"), undefined);
-    assertEquals(await store.listPending(), []);
+    assertEquals(await collectPages(store.pendingPages()), []);
     assertEquals((await store.countLive("vpn1")).pending, 0);
   });
 
@@ -327,7 +327,7 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
   });
 
   test(
-    "listPending() returns every live pending login and no expired or taken one",
+    "pendingPages() returns every live pending login and no expired or taken one",
     async (store, clock) => {
       await store.putPending(pendingLogin({ id: "a" }));
       await store.putPending(pendingLogin({ id: "b", server: "vpn2", cid: 9, oauth: undefined }));
@@ -335,7 +335,9 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
       await store.putPending(pendingLogin({ id: "old", expiresAt: T0 + MINUTE }));
       assert(await store.takePending("taken"));
       clock.time = T0 + 2 * MINUTE;
-      const listed = (await store.listPending()).sort((x, y) => x.id.localeCompare(y.id));
+      const listed = (await collectPages(store.pendingPages())).sort((x, y) =>
+        x.id.localeCompare(y.id)
+      );
       assertEquals(listed, [
         pendingLogin({ id: "a" }),
         pendingLogin({ id: "b", server: "vpn2", cid: 9, oauth: undefined }),
@@ -350,6 +352,24 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
     assertEquals(await store.getSession("sess-1"), undefined);
     assertEquals(await store.deleteSession("sess-1"), false);
   });
+
+  test(
+    "pendingPages() hands out every live pending login once, LIST_CHUNK at most a page",
+    async (store, clock) => {
+      const count = LIST_CHUNK + 3;
+      for (let i = 0; i < count; i++) {
+        await store.putPending(pendingLogin({ id: `p-${i}`, cid: i }));
+      }
+      await store.putPending(pendingLogin({ id: "old", cid: count, expiresAt: T0 + MINUTE }));
+      clock.time = T0 + 2 * MINUTE;
+      const pages = await Array.fromAsync(store.pendingPages());
+      assertEquals(pages.length, 2);
+      assert(pages.every((page) => page.length > 0 && page.length <= LIST_CHUNK));
+      const ids = pages.flat().map((login) => login.id);
+      assertEquals([ids.length, new Set(ids).size], [count, count]);
+      assertEquals(ids.includes("old"), false);
+    },
+  );
 
   test(
     "sessionPages() hands out every live session once, LIST_CHUNK at most a page; a caller may stop after any page",
@@ -604,7 +624,7 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
       Error,
       /Session store is closed/,
     );
-    await assertRejects(() => store.listPending(), Error, /Session store is closed/);
+    await assertRejects(() => collectPages(store.pendingPages()), Error, /Session store is closed/);
     await assertRejects(() => store.sweep(T0), Error, /Session store is closed/);
     await store.close();
   });

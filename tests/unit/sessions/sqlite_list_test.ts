@@ -45,12 +45,12 @@ Deno.test("sessionPages() returns every live session, oldest first, over several
   });
 });
 
-Deno.test("listPending() returns every live login, oldest first, over several event-loop turns", async () => {
+Deno.test("pendingPages() hands out every live login, oldest first, over several event-loop turns", async () => {
   await withStore(async (store) => {
     for (let i = 0; i < COUNT; i++) {
       await store.putPending(pendingLogin({ id: `login-${i}`, cid: i }));
     }
-    const { result, turns } = await turnsDuring(() => store.listPending());
+    const { result, turns } = await turnsDuring(() => collectPages(store.pendingPages()));
     assertEquals(result.length, COUNT);
     assertEquals(result.at(-1)?.id, `login-${COUNT - 1}`);
     assert(Object.isFrozen(result[0]));
