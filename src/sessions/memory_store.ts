@@ -141,7 +141,7 @@ export class MemoryStore implements SessionStore {
    * The live entries of `entries`, LIST_CHUNK a turn: a Map's iterator goes on past entries
    * added or deleted meanwhile (one deleted and added again comes again: listed once).
    */
-  async *#pages<V extends { expiresAt: number }, T>(
+  async *#pages<V extends Expiring, T>(
     entries: Map<string, V>,
     listed: (entry: V) => T,
   ): AsyncGenerator<T[]> {

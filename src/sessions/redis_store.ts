@@ -423,12 +423,9 @@ export class RedisStore implements SessionStore {
 
   /**
    * The whole store in pages of LIST_CHUNK, one script call each (redis_scripts.ts, list_page),
-   * so no call holds Redis for long. An entry written again meanwhile may come twice: the
-   * later copy is kept. Logins come with their encrypted OAuth state, sessions without tokens.
-   */
-  /**
-   * A page of LIST_CHUNK per script call, the next read once the caller took this one. An entry
-   * whose deadline moved between two pages comes in both: listed once.
+   * so no call holds Redis for long; the next page is read once the caller took this one. An
+   * entry whose deadline moved between two pages comes in both: listed once, as first read.
+   * Logins come with their encrypted OAuth state, sessions without tokens.
    */
   async *#pages<T>(
     script: "listPending" | "listSessions",

@@ -94,14 +94,18 @@ Deno.test("a new holder adopting two sign-ins on one cid (OpenVPN restarted in b
   events.close();
 });
 
-Deno.test("a store that cannot list the sign-ins in progress is a warning: adopting resolves 0", async () => {
+Deno.test("a store that cannot list the sign-ins in progress is a warning: adopting resolves 0 and tracks none", async () => {
   const clock = new FakeClock();
   const store = new MemoryStore({ maxEntries: 100, now: clock.now });
-  // deno-lint-ignore require-yield
+  const t = clock.now();
+  const first = pendingLogin({ server: "default", cid: 1, createdAt: t, expiresAt: t + 10_000 });
+  await store.putPending(first);
+  // The first page comes, the second does not.
   store.pendingPages = async function* () {
+    yield [first];
     throw new Error("store down");
   };
-  const { events } = testClientEvents({ store, clock });
+  const { events, commander } = testClientEvents({ store, clock });
   const logs = captureLogs();
   try {
     assertEquals(await events.adoptPendingLogins(), 0);
@@ -112,5 +116,10 @@ Deno.test("a store that cannot list the sign-ins in progress is a warning: adopt
     logs.lines.filter((line) => line.level === "warning").map((line) => line.text),
     ["Could not read the sign-ins in progress on default: Error: store down"],
   );
+  // Nothing was taken over: the first page's login is left to its own deadline elsewhere.
+  clock.advance(10_000);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assertEquals(commander.commands, []);
+  assertEquals((await store.getPending(first.id))?.cid, 1);
   events.close();
 });

@@ -161,6 +161,7 @@ function pagedStore(pages: number, failAt?: number) {
     },
     async *pendingPages() {
       for (let page = 0; page < pages; page++) {
+        if (page === failAt) throw new Error("store went away");
         read.loginPages++;
         yield Array.from(
           { length: ROWS_PER_PIECE },
@@ -216,23 +217,22 @@ for (const { command, list, pagesRead, firstOfPage2 } of LISTS) {
   });
 }
 
-Deno.test("sessions list: a store that cannot be read fails before anything is written (server_test.ts: an error answer); one that fails halfway cuts the answer short", async () => {
-  const unreadable = pagedStore(3, 0);
-  let refused: unknown;
-  await handleControlRequest({ command: "sessions.list" }, controlDeps(unreadable.store)).catch(
-    (error) => (refused = error),
-  );
-  assertEquals(String(refused), "Error: store went away");
+for (const { command, list } of LISTS) {
+  Deno.test(`${list} list: a store that cannot be read fails before anything is written (server_test.ts: an error answer); one that fails halfway cuts the answer short`, async () => {
+    const unreadable = pagedStore(3, 0);
+    let refused: unknown;
+    await handleControlRequest({ command }, controlDeps(unreadable.store)).catch(
+      (error) => (refused = error),
+    );
+    assertEquals(String(refused), "Error: store went away");
 
-  const failing = pagedStore(3, 1);
-  const socket = new RecordingSocket();
-  const answer = await handleControlRequest(
-    { command: "sessions.list" },
-    controlDeps(failing.store),
-  );
-  let cut: unknown;
-  await writeAnswer(socket as unknown as AnswerSocket, answer).catch((error) => (cut = error));
-  assertEquals(String(cut), "Error: store went away");
-  assertEquals(socket.destroyed, true);
-  assertEquals(socket.ended, false);
-});
+    const failing = pagedStore(3, 1);
+    const socket = new RecordingSocket();
+    const answer = await handleControlRequest({ command }, controlDeps(failing.store));
+    let cut: unknown;
+    await writeAnswer(socket as unknown as AnswerSocket, answer).catch((error) => (cut = error));
+    assertEquals(String(cut), "Error: store went away");
+    assertEquals(socket.destroyed, true);
+    assertEquals(socket.ended, false);
+  });
+}

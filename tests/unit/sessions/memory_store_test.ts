@@ -1,6 +1,7 @@
 import { assertEquals, assertThrows } from "../../support/assert.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { registerStoreContract } from "./contract.ts";
+import { collectPages, LIST_CHUNK } from "../../../src/sessions/list_chunk.ts";
 import { pendingLogin, session, T0 } from "./fixtures.ts";
 
 registerStoreContract("MemoryStore", (options) => {
@@ -31,4 +32,24 @@ Deno.test("MemoryStore: a cid two sessions are bound to (OpenVPN restarted) find
   await store.putPending(pendingLogin({ id: "p2", cid: 3 }));
   assertEquals(await store.deletePendingByCid("vpn1", 3), 2);
   assertEquals(await store.deletePendingByCid("vpn1", 3), 0);
+});
+
+Deno.test("MemoryStore: a listing goes on past logins added, deleted and put again meanwhile, each listed once", async () => {
+  const store = new MemoryStore({ maxEntries: 10_000, now: () => T0 });
+  const count = LIST_CHUNK + 10;
+  for (let i = 0; i < count; i++) await store.putPending(pendingLogin({ id: `p-${i}`, cid: i }));
+  const pages = store.pendingPages();
+  const first = await pages.next();
+  assertEquals(first.value?.length, LIST_CHUNK);
+  // Listed already, deleted and put again: it moves to the end of the Map's order.
+  await store.deletePending("p-0");
+  await store.putPending(pendingLogin({ id: "p-0", cid: 0 }));
+  // Not reached yet: gone before its page.
+  await store.deletePending(`p-${count - 1}`);
+  await store.putPending(pendingLogin({ id: "new", cid: count }));
+  const ids = [...(first.value ?? []), ...await collectPages(pages)].map((login) => login.id);
+  assertEquals(ids.length, new Set(ids).size, "each once");
+  assertEquals(ids.includes("new"), true);
+  assertEquals(ids.includes(`p-${count - 1}`), false);
+  assertEquals(ids.length, count);
 });
