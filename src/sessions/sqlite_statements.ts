@@ -45,8 +45,12 @@ export function prepareStatements(db: DatabaseSync) {
     rollback: prepare("ROLLBACK"),
     insertMeta: prepare("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)"),
     getMeta: prepare("SELECT value FROM meta WHERE key = ?"),
+    // An upsert, not INSERT OR REPLACE, as for sessions: a login written again keeps its rowid,
+    // so a listing by rowid (pendingPages) that began before still comes to it once.
     putPending: prepare(
-      "INSERT OR REPLACE INTO pending (id, server, cid, expires_at, data) VALUES (?, ?, ?, ?, ?)",
+      "INSERT INTO pending (id, server, cid, expires_at, data) VALUES (?, ?, ?, ?, ?) " +
+        "ON CONFLICT (id) DO UPDATE SET server = excluded.server, cid = excluded.cid, " +
+        "expires_at = excluded.expires_at, data = excluded.data",
     ),
     insertPending: prepare(
       "INSERT OR IGNORE INTO pending (id, server, cid, expires_at, data) VALUES (?, ?, ?, ?, ?)",

@@ -371,6 +371,22 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
     },
   );
 
+  test("pendingPages(): a login written again during the listing is listed once", async (store) => {
+    const count = LIST_CHUNK + 10;
+    for (let i = 0; i < count; i++) {
+      await store.putPending(pendingLogin({ id: `p-${i}`, cid: i }));
+    }
+    const pages = store.pendingPages();
+    const first = await pages.next();
+    const listedFirst = (first.done ? [] : first.value).map((login) => login.id);
+    assert(listedFirst.includes("p-0"));
+    // Written again (its OAuth state, say) after its page was handed out.
+    await store.putPending(pendingLogin({ id: "p-0", cid: 0, oauth: undefined }));
+    const ids = [...listedFirst, ...(await collectPages(pages)).map((login) => login.id)];
+    assertEquals(ids.filter((id) => id === "p-0").length, 1);
+    assertEquals(ids.length, count);
+  });
+
   test(
     "sessionPages() hands out every live session once, LIST_CHUNK at most a page; a caller may stop after any page",
     async (store, clock) => {
