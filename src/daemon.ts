@@ -232,7 +232,8 @@ export async function startDaemon(
   // Discovery in the background: the service is up (and /readyz says why not ready) while the
   // IdP is down; logins retry discovery themselves.
   let discoveryTimer: TimerHandle | undefined;
-  let discoveryStopped = false;
+  /** Set once stop() begins. */
+  let stopping: Promise<void> | undefined;
   const discover = () => {
     oidc.discover().then((as) => {
       const endpoint = authorizationOrigin(as.authorization_endpoint);
@@ -243,7 +244,7 @@ export async function startDaemon(
       if (blindSpot !== undefined) log.warning(blindSpot);
     }).catch((error) => {
       // A discovery that was under way when the bridge stopped retries no more.
-      if (discoveryStopped) return;
+      if (stopping !== undefined) return;
       log.warning("OIDC discovery at {issuer} failed, retrying: {error}", {
         issuer: config.oidc.issuer.href,
         error: String(error),
@@ -272,11 +273,9 @@ export async function startDaemon(
 
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
-  let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
       log.info("Shutting down");
-      discoveryStopped = true;
       clock.clearTimeout(discoveryTimer);
       await listeners.close();
       await control?.close();

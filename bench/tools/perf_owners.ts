@@ -93,19 +93,15 @@ function add(pidTid: string, periodNs: number, frames: string[]) {
   // Frames are "ADDRESS SYMBOL (DSO)"; the symbol and DSO are what tell owners apart.
   const symbols = frames.map((frame) => frame.replace(/^[0-9a-f]+ /, ""));
   const kernel = symbols[0]!.endsWith("([kernel.kallsyms])");
+  group.ns += periodNs;
+  if (kernel) group.kernelNs += periodNs;
+  // Owners are listed for the main thread only: the other threads run no code of ours.
+  if (!key.endsWith("main thread")) return;
   const owner = ownerOf(symbols);
-  if (detail !== undefined && !owner.includes(detail) && key.endsWith("main thread")) {
-    group.ns += periodNs;
-    if (kernel) group.kernelNs += periodNs;
-    return;
-  }
+  if (detail !== undefined && !owner.includes(detail)) return;
   const share = group.owners.get(owner) ?? { ns: 0, kernelNs: 0 };
   share.ns += periodNs;
-  group.ns += periodNs;
-  if (kernel) {
-    share.kernelNs += periodNs;
-    group.kernelNs += periodNs;
-  }
+  if (kernel) share.kernelNs += periodNs;
   group.owners.set(owner, share);
 }
 

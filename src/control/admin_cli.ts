@@ -21,7 +21,8 @@ export const ADMIN_HELP: Record<string, string> = {
 list: one row per session (user name, IdP subject, OpenVPN server, cid or "-", common name,
 client IP, created, last authenticated, expires); --json prints a JSON array.
 revoke: ends the sessions (the client is disconnected, the session deleted, the refresh token
-queued for revocation at the IdP) and prints how many. Talks to the running service over [control] socket.`,
+queued for revocation at the IdP) and prints how many. Talks to the running service over
+[control] socket.`,
   logins: `Usage: ${NAME} logins list [--config FILE] [--json]
 
 Sign-ins in progress: OpenVPN server, cid, common name, client IP, age.`,

@@ -136,8 +136,8 @@ export type ControlAnswer =
 
 /**
  * The answer's line in pieces, each small enough to write in one event-loop turn: a list's
- * opening, its rows (a page at a time, at most ROWS_PER_PIECE a piece), its end. Joined, they are exactly the JSON line of
- * the ControlResponse with all the rows.
+ * opening, its rows (a page at a time, at most ROWS_PER_PIECE a piece), its end. Joined, they
+ * are exactly the JSON line of the ControlResponse with all the rows.
  */
 export async function* answerPieces(answer: ControlAnswer): AsyncGenerator<string> {
   if (!("list" in answer)) {

@@ -7,10 +7,10 @@
  *
  * When the worker fails or does not answer within COUNT_WAIT_MS, the count runs on this thread
  * after all (the gauges stay right) and a warning names the failure; a worker that failed is not
- * started again for a minute (sqlite_thread.ts). A count asked while one of
- * the same server is on the worker joins it: overlapping scrapes count once. Once that count is
- * overdue, later ones are done on the event loop at once: a worker stuck on a stalled disk is
- * sent one request per server, and a scrape does not wait COUNT_WAIT_MS again each time.
+ * started again for a minute (sqlite_thread.ts). A count asked while one of the same server is
+ * on the worker joins it: overlapping scrapes count once. Once that count is overdue, later ones
+ * are done on the event loop at once: a worker stuck on a stalled disk is sent one request per
+ * server, and a scrape does not wait COUNT_WAIT_MS again each time.
  */
 import { getLogger } from "../log.ts";
 import { type SqliteFile, SqliteThread, type SqliteWorkerAnswer } from "./sqlite_thread.ts";

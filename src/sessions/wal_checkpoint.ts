@@ -82,9 +82,9 @@ export class WalCheckpointer {
 
   /**
    * Waits for a checkpoint in progress, then has the worker close its connection and ends it;
-   * at most WORKER_CLOSE_WAIT_MS (sqlite_thread.ts) in all, so a stuck worker cannot hold up a shutdown (a
-   * checkpoint it never answers is abandoned, and whoever still waits for it is told). The
-   * store closes its own connection after this.
+   * at most WORKER_CLOSE_WAIT_MS (sqlite_thread.ts) in all, so a stuck worker cannot hold up a
+   * shutdown (a checkpoint it never answers is abandoned, and whoever still waits for it is
+   * told). The store closes its own connection after this.
    */
   async close(): Promise<void> {
     await this.#thread.close(this.#running);

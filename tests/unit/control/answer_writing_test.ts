@@ -142,34 +142,27 @@ Deno.test("an admin command that stops reading is dropped after the stall, not w
 });
 
 /**
- * A store whose session pages are counted as they are read, and may fail at page `failAt`; its
- * pending logins come in `pages` pages too, counted apart.
+ * A store whose session pages and pending-login pages (`pages` of each) are counted apart as
+ * they are read, and which fails at page `failAt`.
  */
 function pagedStore(pages: number, failAt?: number) {
   const read = { pages: 0, loginPages: 0 };
+  async function* counted<T>(count: () => void, rowOf: (page: number, i: number) => T) {
+    for (let page = 0; page < pages; page++) {
+      if (page === failAt) throw new Error("store went away");
+      count();
+      yield Array.from({ length: ROWS_PER_PIECE }, (_, i) => rowOf(page, i));
+      await nextTurn();
+    }
+  }
   const store = {
-    async *sessionPages() {
-      for (let page = 0; page < pages; page++) {
-        if (page === failAt) throw new Error("store went away");
-        read.pages++;
-        yield Array.from(
-          { length: ROWS_PER_PIECE },
-          (_, i) => listed({ sessionId: `s-${page}-${i}` }),
-        );
-        await nextTurn();
-      }
-    },
-    async *pendingPages() {
-      for (let page = 0; page < pages; page++) {
-        if (page === failAt) throw new Error("store went away");
-        read.loginPages++;
-        yield Array.from(
-          { length: ROWS_PER_PIECE },
-          (_, i) => pendingLogin({ id: `p-${page}-${i}`, cid: page * ROWS_PER_PIECE + i }),
-        );
-        await nextTurn();
-      }
-    },
+    sessionPages: () =>
+      counted(() => read.pages++, (page, i) => listed({ sessionId: `s-${page}-${i}` })),
+    pendingPages: () =>
+      counted(
+        () => read.loginPages++,
+        (page, i) => pendingLogin({ id: `p-${page}-${i}`, cid: page * ROWS_PER_PIECE + i }),
+      ),
   };
   return { store, read };
 }
