@@ -121,7 +121,11 @@ export async function startDaemon(
   const revocation = new Revocation({
     store,
     end: sessionEnd,
-    verifyLogoutToken: createLogoutVerifier(config.oidc, { discover: oidc.discover, now }),
+    verifyLogoutToken: createLogoutVerifier(config.oidc, {
+      discover: oidc.discover,
+      get: oidc.get,
+      now,
+    }),
     log: getLogger("sessions"),
   });
 

@@ -92,6 +92,12 @@ export interface OidcClient {
    */
   revoke(refreshToken: string): Promise<void>;
   /**
+   * A GET at the IdP on the client's own path: the `oidc.http_timeout` deadline, the body cap,
+   * a waited slot at the request gate, the metrics, and refused after close(). For what other
+   * parts read from the IdP (the back-channel logout's keys).
+   */
+  get(url: string, headers: HeadersInit): Promise<Response>;
+  /**
    * Sends nothing more: requests waiting for a slot at the IdP, and any asked later, are
    * refused (IdpUnreachableError); those already sent finish within `oidc.http_timeout`.
    */
@@ -375,6 +381,8 @@ export function createOidcClient(
     }
   }
 
+  const waitedFetch = httpOptions[oauth.customFetch];
+
   return {
     get ready() {
       return ready;
@@ -384,6 +392,19 @@ export function createOidcClient(
     finishLogin,
     refresh,
     revoke,
+    get: (url, headers) => {
+      // oauth4webapi refuses plain http for its own requests, loopback issuers aside.
+      if (!url.startsWith("https://") && !httpOptions[oauth.allowInsecureRequests]) {
+        return Promise.reject(
+          new OidcError("invalid_response", `Not fetched: the IdP named a plain http URL (${url})`),
+        );
+      }
+      return waitedFetch(url, {
+        method: "GET",
+        headers: Object.fromEntries(new Headers(headers)),
+        redirect: "manual",
+      });
+    },
     close: () => gate.close(),
   };
 }

@@ -5,7 +5,6 @@
 import { createRemoteJWKSet, customFetch, type JWTVerifyGetKey } from "jose";
 import type { AuthorizationServer } from "oauth4webapi";
 import type { ResolvedConfig } from "../config/types.ts";
-import type { FetchLike } from "./http.ts";
 import {
   LOGOUT_TOKEN_ALGORITHMS,
   type LogoutRequest,
@@ -52,7 +51,11 @@ export class ReplayCache {
 
 export interface LogoutVerifierDeps {
   discover: () => Promise<AuthorizationServer>;
-  fetch?: FetchLike;
+  /**
+   * Reads the keys: the OIDC client's `get`, so that the fetch has the same deadline, body cap,
+   * slot at the IdP and metrics as every other IdP request, and none is sent once it stopped.
+   */
+  get: (url: string, headers: Headers) => Promise<Response>;
   now: () => number;
 }
 
@@ -66,7 +69,6 @@ export function createLogoutVerifier(
   deps: LogoutVerifierDeps,
 ): LogoutVerifier {
   const replays = new ReplayCache();
-  const fetchImpl = deps.fetch ?? fetch;
   let keys: { uri: string; set: JWTVerifyGetKey } | undefined;
 
   const keySet = (uri: string): JWTVerifyGetKey => {
@@ -75,7 +77,7 @@ export function createLogoutVerifier(
         uri,
         set: createRemoteJWKSet(new URL(uri), {
           timeoutDuration: config.httpTimeoutMs,
-          [customFetch]: (url, init) => fetchImpl(url, init),
+          [customFetch]: (url, init) => deps.get(url, init.headers),
         }),
       };
     }

@@ -12,6 +12,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCli } from "../../../src/cli.ts";
 import { startDaemon } from "../../../src/daemon.ts";
+import { BACKCHANNEL_LOGOUT_PATH } from "../../../src/http/routes.ts";
+import { generateKeyPair, SignJWT } from "jose";
 
 async function signIn(h: BridgeHarness, cid: number, user: string): Promise<string> {
   const url = await h.connect(cid, { common_name: user, session_id: `s-${user}-${cid}` });
@@ -95,6 +97,38 @@ Deno.test("/metrics counts a login, a denial, a REAUTH and a management drop exa
     assertStringIncludes(audit[0]!, 'certificate "alice", from "127.0.0.1"');
     assertStringIncludes(audit[1]!, "denied");
     assertStringIncludes(audit[1]!, 'cid 1, certificate "bob", from "127.0.0.1": "group"');
+  } finally {
+    log.restore();
+    await h.stop();
+  }
+});
+
+Deno.test("a back-channel logout token signed with an unknown key: the keys are read on the IdP client's path (counted, like its own reads)", async () => {
+  const port = await freePort();
+  const h = await BridgeHarness.start({ extraToml: `[metrics]\nlisten = "127.0.0.1:${port}"\n` });
+  const log = captureStderr();
+  try {
+    const jwks = `openvpn_auth_oidc_idp_request_duration_seconds_count{endpoint="jwks"}`;
+    assertEquals((await scrape(port)).get(jwks), "0");
+    const forger = await generateKeyPair("RS256");
+    const token = await new SignJWT({
+      sid: "sso-1",
+      jti: crypto.randomUUID(),
+      events: { "http://schemas.openid.net/event/backchannel-logout": {} },
+    })
+      .setProtectedHeader({ alg: "RS256", typ: "logout+jwt", kid: "not-the-idps" })
+      .setIssuer(h.idp.issuer)
+      .setAudience("openvpn")
+      .setIssuedAt()
+      .sign(forger.privateKey);
+    const response = await fetch(`${h.baseUrl}${BACKCHANNEL_LOGOUT_PATH}`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ logout_token: token }),
+    });
+    assertEquals(response.status, 400);
+    assertEquals((await response.json()).error, "invalid_request");
+    assertEquals((await scrape(port)).get(jwks), "1");
   } finally {
     log.restore();
     await h.stop();

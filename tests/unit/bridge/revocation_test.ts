@@ -74,7 +74,7 @@ async function setup(advertisedAlgorithms?: string[], revokeAnswer?: () => Promi
             ? {}
             : { id_token_signing_alg_values_supported: advertisedAlgorithms }),
         }),
-      fetch: (url) => {
+      get: (url) => {
         jwksFetches.push(String(url));
         return Promise.resolve(Response.json(keys.jwks));
       },

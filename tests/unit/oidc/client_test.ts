@@ -23,6 +23,7 @@ import {
   oidcConfig,
   REDIRECT_URI,
 } from "./fake_idp.ts";
+import { MAX_BODY_BYTES } from "../../../src/oidc/http.ts";
 
 async function setup(
   overrides: Parameters<typeof oidcConfig>[0] = {},
@@ -602,4 +603,66 @@ Deno.test("by default at most 32 requests are open at the IdP at once, at most 4
   }
   await Promise.all(calls);
   assertEquals(open, { revoke: 10, token: 40 });
+});
+
+Deno.test("get(): a GET at the IdP on the client's path: the body cap, plain http refused, a slot at the IdP, nothing after close()", async () => {
+  const idp = await FakeIdp.create();
+  const certs = `${ISSUER}/protocol/openid-connect/certs`;
+  const held: Array<() => void> = [];
+  let hold = false;
+  let oversized = false;
+  const fetch = (input: string | URL | Request, init?: RequestInit) => {
+    if (oversized) {
+      return Promise.resolve(new Response(new Uint8Array(MAX_BODY_BYTES + 1), { status: 200 }));
+    }
+    if (!hold) return idp.fetch(input, init);
+    return new Promise<Response>((resolve) => held.push(() => resolve(idp.fetch(input, init))));
+  };
+  const client = createOidcClient(oidcConfig(), REDIRECT_URI, {
+    fetch,
+    requestLimits: {
+      limit: 2,
+      backgroundLimit: 1,
+      maxQueuedBackground: 10,
+      maxBackgroundWaitMs: 1000,
+    },
+  });
+
+  const keys = await client.get(certs, { accept: "application/json" });
+  assertEquals(keys.status, 200);
+  assertEquals((await keys.json()).keys.length, 1);
+  assertEquals(
+    idp.lastRequest("/protocol/openid-connect/certs").headers.get("accept"),
+    "application/json",
+  );
+
+  oversized = true;
+  await assertRejects(() => client.get(certs, {}), IdpUnreachableError, "exceeds");
+  oversized = false;
+
+  await assertRejects(
+    () => client.get("http://idp.example.com/certs", {}),
+    OidcError,
+    "plain http",
+  );
+
+  // Two slots: two GETs held at the IdP, the third waits for a slot and is never sent.
+  hold = true;
+  const outcomes = [0, 1, 2].map(() =>
+    client.get(certs, {}).then((response) => String(response.status), (error) => String(error))
+  );
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assertEquals(held.length, 2);
+  client.close();
+  for (const release of held) release();
+  assertEquals(
+    (await Promise.all(outcomes)).map((o) => o.includes("the bridge is stopping") ? "refused" : o),
+    [
+      "200",
+      "200",
+      "refused",
+    ],
+  );
+  await assertRejects(() => client.get(certs, {}), IdpUnreachableError, "the bridge is stopping");
+  assertEquals(idp.countRequests("/protocol/openid-connect/certs"), 3);
 });
