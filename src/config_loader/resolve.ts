@@ -32,7 +32,6 @@ import { parseEncryptionKey } from "../sessions/token_cipher.ts";
 import { controlSocketProblem } from "../control/socket_path.ts";
 
 const MIN_SECRET_LENGTH = 32;
-const MIN_HTTP_TIMEOUT_MS = 1000;
 
 type Issue = (path: string, message: string) => void;
 
@@ -207,9 +206,6 @@ function resolveHttp(values: Values["http"], issue: Issue): HttpConfig | undefin
       issue(`http.form_action_origins[${index}]`, `Expected an http(s) URL, got "${entry}"`);
     }
   });
-  for (const key of ["header_timeout", "idle_timeout"] as const) {
-    if (values[key] < MIN_HTTP_TIMEOUT_MS) issue(`http.${key}`, "Must be at least 1s");
-  }
   if (typeof listen === "string" || typeof baseUrl === "string") return undefined;
   return {
     listen,

@@ -9,6 +9,12 @@
 import { LEASE_MAX_MS, LEASE_MIN_MS } from "../cluster/lease.ts";
 import { LANGUAGES } from "../config/languages.ts";
 import { MIN_OPEN_REQUESTS } from "../oidc/request_gate.ts";
+import { HTTP_TIMEOUT_LIMITS_MS } from "../http/connection_guard.ts";
+import {
+  COMMAND_TIMEOUT_LIMITS_MS,
+  RECONNECT_MAX_DELAY_LIMITS_MS,
+} from "../management/connection.ts";
+import { SWEEP_INTERVAL_LIMITS_MS } from "../sessions/open_store.ts";
 import type { Secret } from "../config/secret.ts";
 
 export type KeyType =
@@ -49,8 +55,8 @@ export const SCHEMA = {
     form_action_origins: { type: "strings", default: [] },
     max_connections: { type: "int", default: 256, min: 1, max: 100_000 },
     max_connections_per_client: { type: "int", default: 32, min: 1, max: 100_000 },
-    header_timeout: { type: "duration", default: "10s" },
-    idle_timeout: { type: "duration", default: "10s" },
+    header_timeout: { type: "duration", default: "10s", ...HTTP_TIMEOUT_LIMITS_MS },
+    idle_timeout: { type: "duration", default: "10s", ...HTTP_TIMEOUT_LIMITS_MS },
   },
   oidc: {
     issuer: { type: "string", required: true },
@@ -82,12 +88,12 @@ export const SCHEMA = {
   sessions: {
     backend: { type: "string", default: "file", oneOf: ["memory", "file", "redis"] },
     path: { type: "string", default: "/var/lib/openvpn-auth-oidc/sessions.sqlite" },
-    lifetime: { type: "duration", default: "12h" },
+    lifetime: { type: "duration", default: "12h", min: 60_000, max: 366 * 24 * 3_600_000 },
     encryption_key: { type: "secret" },
     reauth_check: { type: "string", default: "none", oneOf: ["none", "refresh"] },
     idp_unreachable: { type: "string", default: "deny", oneOf: ["deny", "allow"] },
     max_entries: { type: "int", default: 200_000, min: 1, max: 10_000_000 },
-    sweep_interval: { type: "duration", default: "1m" },
+    sweep_interval: { type: "duration", default: "1m", ...SWEEP_INTERVAL_LIMITS_MS },
     // Unset: no periodic re-check. At least 10 s, so the IdP is never polled in a loop.
     recheck_interval: { type: "duration", min: 10_000, max: 7 * 24 * 3_600_000 },
     max_per_user: { type: "int", default: 0, min: 0, max: 1000 },
@@ -132,8 +138,8 @@ export const SERVER_SPEC = {
   password: { type: "secret" },
   auth_pending_timeout: { type: "duration", default: "3m", min: 10_000, max: 3_600_000 },
   bypass_common_names: { type: "strings", default: [] },
-  command_timeout: { type: "duration", default: "10s" },
-  reconnect_max_delay: { type: "duration", default: "30s" },
+  command_timeout: { type: "duration", default: "10s", ...COMMAND_TIMEOUT_LIMITS_MS },
+  reconnect_max_delay: { type: "duration", default: "30s", ...RECONNECT_MAX_DELAY_LIMITS_MS },
   username_policy: {
     type: "string",
     default: "empty_or_match",

@@ -24,6 +24,12 @@ import { canonicalIpBytes } from "../ip_address.ts";
 import { guardTransport } from "./guard_transport.ts";
 import type { GuardListener, RelaySocket } from "./relay_socket.ts";
 
+/**
+ * `http.header_timeout` and `http.idle_timeout`: a browser needs a moment, and past ~24.8 days
+ * a timer fires at once (every connection would be closed as soon as it opened).
+ */
+export const HTTP_TIMEOUT_LIMITS_MS = { min: 1_000, max: 3_600_000 } as const;
+
 export interface GuardOptions {
   host: string;
   port: number;
@@ -89,6 +95,11 @@ export class ConnectionGuard {
   }
 
   static async start(options: GuardOptions): Promise<ConnectionGuard> {
+    for (const ms of [options.headerTimeoutMs, options.idleTimeoutMs]) {
+      if (!(ms >= HTTP_TIMEOUT_LIMITS_MS.min && ms <= HTTP_TIMEOUT_LIMITS_MS.max)) {
+        throw new RangeError(`Invalid connection timeout: ${ms} ms`);
+      }
+    }
     const guard = new ConnectionGuard(options);
     guard.#listener = await guard.#transport.listen(
       options.host,

@@ -37,6 +37,14 @@ export interface ConnectionStatus {
   lastError: string | undefined;
 }
 
+/**
+ * `command_timeout`: at 0 every command (the greeting too) times out; past ~24.8 days a timer
+ * fires at once.
+ */
+export const COMMAND_TIMEOUT_LIMITS_MS = { min: 100, max: 600_000 } as const;
+/** `reconnect_max_delay`: at 0 a server that is down is reconnected to in a loop. */
+export const RECONNECT_MAX_DELAY_LIMITS_MS = { min: 100, max: 3_600_000 } as const;
+
 export interface ManagementConnectionOptions {
   address: ManagementAddress;
   password?: Secret | undefined;
@@ -108,6 +116,8 @@ export class ManagementConnection {
   #closeWaiters: Array<() => void> = [];
 
   constructor(options: ManagementConnectionOptions) {
+    checkWithin("command timeout", options.commandTimeoutMs, COMMAND_TIMEOUT_LIMITS_MS);
+    checkWithin("reconnect delay", options.reconnectMaxDelayMs, RECONNECT_MAX_DELAY_LIMITS_MS);
     this.#options = options;
     this.#clock = options.clock;
     this.#random = options.random ?? Math.random;
@@ -368,5 +378,11 @@ export class ManagementConnection {
       this.#reconnectTimer = undefined;
       if (!this.#closed) this.#connect();
     }, delay);
+  }
+}
+
+function checkWithin(what: string, ms: number, limits: { min: number; max: number }): void {
+  if (!(ms >= limits.min && ms <= limits.max)) {
+    throw new RangeError(`Invalid ${what}: ${ms} ms (${limits.min} to ${limits.max})`);
   }
 }

@@ -78,8 +78,14 @@ export function checkOidcConfig(config: OidcConfig): OidcConfigProblem[] {
   if (method === "private_key_jwt" && signingAlgorithm(config.privateKeyAlg) === undefined) {
     problem("private_key_alg", `Unsupported private key algorithm: ${config.privateKeyAlg}`);
   }
-  if (!(config.httpTimeoutMs > 0)) problem("http_timeout", "Must be positive");
-  if (!(config.clockToleranceSec >= 0)) problem("clock_tolerance", "Must not be negative");
+  // Past ~24.8 days a timer fires at once: every IdP request would be cut off as it started.
+  if (!(config.httpTimeoutMs > 0 && config.httpTimeoutMs <= 600_000)) {
+    problem("http_timeout", "Expected more than 0s, at most 10m");
+  }
+  // More would accept ID and logout tokens long expired.
+  if (!(config.clockToleranceSec >= 0 && config.clockToleranceSec <= 600)) {
+    problem("clock_tolerance", "Expected 0s to 10m");
+  }
   return problems;
 }
 

@@ -63,12 +63,20 @@ export async function openSessionStore(
  * The timer does not keep the process alive; the next sweep is timed from the end of the last,
  * so sweeps never overlap; a failed sweep is logged and the next one tried as usual.
  */
+/**
+ * `sessions.sweep_interval`: not 0 (a sweep in a loop), and within what a timer can wait
+ * (beyond ~24.8 days both runtimes fire it at once, in a loop).
+ */
+export const SWEEP_INTERVAL_LIMITS_MS = { min: 100, max: 86_400_000 } as const;
+
 export function startSweeper(
   store: Pick<SessionStore, "sweep">,
   intervalMs: number,
   clock: Clock,
 ): () => void {
-  if (!Number.isFinite(intervalMs) || intervalMs <= 0) {
+  if (
+    !(intervalMs >= SWEEP_INTERVAL_LIMITS_MS.min && intervalMs <= SWEEP_INTERVAL_LIMITS_MS.max)
+  ) {
     throw new RangeError(`Invalid session sweep interval: ${intervalMs} ms`);
   }
   let timer: TimerHandle | undefined;

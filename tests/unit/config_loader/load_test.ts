@@ -327,7 +327,35 @@ const ERROR_CASES: Array<{
     name: "an HTTP header timeout under a second",
     source: MINIMAL,
     env: { OPENVPN_AUTH_OIDC_HTTP_HEADER_TIMEOUT: "500ms" },
-    expected: { path: "http.header_timeout", message: "Must be at least 1s" },
+    expected: {
+      path: "http.header_timeout",
+      message: 'Expected a duration from 1s to 1h, got "500ms"',
+    },
+  },
+  ...([
+    ["SESSIONS_SWEEP_INTERVAL", "0s", "sessions.sweep_interval", "100ms to 1d"],
+    ["SESSIONS_SWEEP_INTERVAL", "30d", "sessions.sweep_interval", "100ms to 1d"],
+    ["OPENVPN_COMMAND_TIMEOUT", "0s", "openvpn.command_timeout", "100ms to 10m"],
+    ["OPENVPN_RECONNECT_MAX_DELAY", "0s", "openvpn.reconnect_max_delay", "100ms to 1h"],
+    ["HTTP_IDLE_TIMEOUT", "25d", "http.idle_timeout", "1s to 1h"],
+    ["SESSIONS_LIFETIME", "0s", "sessions.lifetime", "1m to 366d"],
+  ] as const).map(([variable, value, path, range]) => ({
+    name: `${path} = "${value}", which no timer can honour`,
+    source: MINIMAL,
+    env: { [`OPENVPN_AUTH_OIDC_${variable}`]: value },
+    expected: { path, message: `Expected a duration from ${range}, got "${value}"` },
+  })),
+  {
+    name: "an IdP timeout past what a timer can wait",
+    source: MINIMAL,
+    env: { OPENVPN_AUTH_OIDC_OIDC_HTTP_TIMEOUT: "30d" },
+    expected: { path: "oidc.http_timeout", message: "Expected more than 0s, at most 10m" },
+  },
+  {
+    name: "a clock tolerance that would accept tokens long expired",
+    source: MINIMAL,
+    env: { OPENVPN_AUTH_OIDC_OIDC_CLOCK_TOLERANCE: "1h" },
+    expected: { path: "oidc.clock_tolerance", message: "Expected 0s to 10m" },
   },
 ];
 
