@@ -11,8 +11,9 @@
  * 3. `Management Version: N` in the reply: ask `pid`, turn on `state` notifications and ask
  *    the `state`: together they name OpenVPN's run (openvpn_run.ts). An `ERROR:` to any of them
  *    leaves the run unknown and goes on. Then ask `hold`.
- * 4. `hold=1`, or a `>HOLD:` seen on the way: `hold release`, once per link. A `>HOLD:` that
- *    comes after the link is up is released too.
+ * 4. `hold=1`, or a `>HOLD:` seen on the way: `hold release`. OpenVPN holds again after every
+ *    restart (SIGHUP, SIGUSR1, a reset pushed by the server) while the link stays open: each
+ *    `>HOLD:` that comes after the link is up is released too, one release in flight at a time.
  * 5. The link is up (`ready`).
  * Nothing may wait for ever: without a greeting within the deadline the attempt fails.
  */
@@ -69,7 +70,6 @@ export class Handshake {
   readonly #timeoutMs: number;
   #phase: Phase = "greeting";
   #holdSeen = false;
-  #holdReleased = false;
   /** Whether the reply to a hold release sent after the link came up is still due. */
   #lateRelease = false;
   #managementVersion = 0;
@@ -116,8 +116,7 @@ export class Handshake {
         return this.#askVersion();
       case "hold":
         this.#holdSeen = true;
-        if (this.#phase !== "ready" || this.#holdReleased) return undefined;
-        this.#holdReleased = true;
+        if (this.#phase !== "ready" || this.#lateRelease) return undefined;
         this.#lateRelease = true;
         return { type: "send", command: holdRelease() };
       default:
@@ -158,7 +157,6 @@ export class Handshake {
         const holding = reply.type === "success" && reply.message === "hold=1";
         if (!holding && !this.#holdSeen) return this.#becomeReady();
         this.#phase = "release";
-        this.#holdReleased = true;
         return { type: "send", command: holdRelease() };
       }
       case "release": {
