@@ -45,17 +45,27 @@ export type BeginOutcome =
   | { kind: "idp-unavailable" };
 
 export type CallbackOutcome =
-  | { kind: "admitted"; username: string }
-  | { kind: "denied"; code: DenialReason; reason: string }
-  | { kind: "expired" }
-  /** The IdP's redirect carries no `state`. */
-  | { kind: "invalid-response" }
-  /** The browser sent no login cookie: another browser, or cookies off. */
-  | { kind: "cookie-missing" }
-  /** OpenVPN no longer knows the client (it left). */
-  | { kind: "client-gone" }
-  /** The instance holding OpenVPN's link (`[cluster]`) did not confirm client-auth in time. */
-  | { kind: "no-answer" };
+  & (
+    | { kind: "admitted"; username: string }
+    | { kind: "denied"; code: DenialReason; reason: string }
+    | { kind: "expired" }
+    /** The IdP's redirect carries no `state`. */
+    | { kind: "invalid-response" }
+    /** The browser sent no login cookie: another browser, or cookies off. */
+    | { kind: "cookie-missing" }
+    /** OpenVPN no longer knows the client (it left). */
+    | { kind: "client-gone" }
+    /** The instance holding OpenVPN's link (`[cluster]`) did not confirm client-auth in time. */
+    | { kind: "no-answer" }
+  )
+  & {
+    /**
+     * The login this callback took out of the store, whatever came of it: only its cookie is
+     * done with. A callback that matched none (used, forged, another login's) leaves every
+     * cookie alone, or one followed by any site would end the sign-ins in progress.
+     */
+    loginId?: string;
+  };
 
 /** Older pending logins have untagged states: this many cookies are tried for them. */
 const UNTAGGED_STATE_COOKIES = 8;
@@ -158,7 +168,7 @@ export class LoginFlow {
     bindings: ReadonlyArray<readonly [string, string]>,
     browserIp: string,
   ): Promise<CallbackOutcome> {
-    const { store, log } = this.#deps;
+    const { store } = this.#deps;
     const state = callbackUrl.searchParams.get("state");
     if (!state) return { kind: "invalid-response" };
     if (bindings.length === 0) return { kind: "cookie-missing" };
@@ -180,6 +190,16 @@ export class LoginFlow {
     // A used, expired, forged or foreign state all look the same to the user.
     const login = matched && (await store.takePending(matched.id));
     if (!login?.oauth) return { kind: "expired" };
+    return { ...await this.#finish(login, login.oauth, callbackUrl, browserIp), loginId: login.id };
+  }
+
+  async #finish(
+    login: PendingLogin,
+    oauth: NonNullable<PendingLogin["oauth"]>,
+    callbackUrl: URL,
+    browserIp: string,
+  ): Promise<CallbackOutcome> {
+    const { log } = this.#deps;
     // Matched through view(), so its server is known.
     const commander = this.#deps.commanders(login.server);
     if (!commander) return { kind: "expired" };
@@ -198,7 +218,7 @@ export class LoginFlow {
 
     let result;
     try {
-      result = await this.#deps.oidc.finishLogin(callbackUrl, login.oauth);
+      result = await this.#deps.oidc.finishLogin(callbackUrl, oauth);
     } catch (error) {
       if (error instanceof OidcError) {
         log.warning("Login of {commonName} (cid {cid}) failed at the identity provider: {error}", {

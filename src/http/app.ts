@@ -173,13 +173,9 @@ export function createApp(deps: AppDeps): Hono<Env> {
     const query = new URL(c.req.url).search;
     const callback = new URL(`${baseHref(deps.baseUrl)}${CALLBACK_PATH}${query}`);
     const outcome = await deps.flow.complete(callback, bindings, browserIp(c));
-    // Without a usable cookie or state the login may still be finished from the right browser.
-    const done = outcome.kind !== "cookie-missing" && outcome.kind !== "invalid-response";
-    const cleared = done
-      ? bindings.map(([id]) =>
-        generateCookie(cookiePrefix + id, "", { path: "/", secure: https, maxAge: 0 })
-      )
-      : [];
+    const cleared = outcome.loginId === undefined ? [] : [
+      generateCookie(cookiePrefix + outcome.loginId, "", { path: "/", secure: https, maxAge: 0 }),
+    ];
     return withCookies(answerCallback(c, outcome), cleared);
   });
 

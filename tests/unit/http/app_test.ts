@@ -325,6 +325,12 @@ Deno.test("a forged state or a foreign cookie value finds no login and consumes 
   assertEquals(foreign.status, 404);
   assertEquals(ctx.finishCalls.length, 0);
   assert((await ctx.store.getPending(ID)) !== undefined);
+  // Any site can send the browser to the callback: its cookie stays, and the sign-in goes on.
+  assertEquals(forged.headers.getSetCookie(), []);
+  const real = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
+    headers: { cookie },
+  });
+  assertEquals(real.status, 200);
 });
 
 Deno.test("a callback after the pending login expired shows the expired page", async () => {
@@ -561,6 +567,8 @@ Deno.test("confirm_login = false sets the binding cookie on the redirect, and th
   });
   assertEquals(callback.status, 200);
   assertEquals(ctx.commander.commands[0]?.kind, "auth");
+  // Only the finished login's cookie is cleared: the others may be sign-ins still under way.
+  assertEquals(callback.headers.getSetCookie().map((line) => line.split(";")[0]), [`oao-${ID}=`]);
 });
 
 async function continueAs(ctx: Awaited<ReturnType<typeof setup>>, cookie?: string) {
@@ -625,6 +633,8 @@ Deno.test("a browser holding many login cookies still completes the login it sig
   });
   assertEquals(callback.status, 200);
   assertEquals(ctx.commander.commands[0]?.kind, "auth");
+  // Only the finished login's cookie is cleared: the others may be sign-ins still under way.
+  assertEquals(callback.headers.getSetCookie().map((line) => line.split(";")[0]), [`oao-${ID}=`]);
 });
 
 for (
@@ -687,6 +697,7 @@ Deno.test("the login flow answers in domain outcomes with a denial code; the web
     kind: "denied",
     code: "group",
     reason: "You are not in a group allowed to use this VPN",
+    loginId: ID,
   });
   assertEquals(await ctx.flow.complete(callback, [[ID, binding]], PEER.remoteAddr), {
     kind: "expired",
