@@ -6,7 +6,7 @@
 import type { ResolvedConfig } from "../config/types.ts";
 import { safeText } from "../oidc/errors.ts";
 import { authorize } from "../policy/authorize.ts";
-import { claimAt, ClaimError } from "../policy/claims.ts";
+import { claimAt, ClaimError, claimsReadFor } from "../policy/claims.ts";
 import { linesForGroups } from "../policy/client_config.ts";
 import { extractIdentity, type Identity } from "../policy/identity.ts";
 import type { Denial } from "./denial.ts";
@@ -97,7 +97,8 @@ function missingClaimHint(
 
 /**
  * The claims a session keeps: only those the policy reads (so it can be re-applied without the
- * IdP), not everything the IdP sent. Dotted paths keep their top-level claim.
+ * IdP), not everything the IdP sent. Dotted paths keep the top-level claims they may lead
+ * through (claimsReadFor).
  */
 export function policyClaims(
   claims: Record<string, unknown>,
@@ -106,8 +107,15 @@ export function policyClaims(
   const paths = [...policyClaimPaths(config), ...(config.alsoKeep ?? [])];
   const kept: Record<string, unknown> = {};
   for (const path of paths) {
-    const top = Object.hasOwn(claims, path) ? path : path.split(".")[0]!;
-    if (Object.hasOwn(claims, top)) kept[top] = claims[top];
+    for (const top of claimsReadFor(claims, path)) {
+      // Defined, not assigned: an own "__proto__" claim must stay a claim.
+      Object.defineProperty(kept, top, {
+        value: claims[top],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
   }
   return kept;
 }

@@ -32,6 +32,23 @@ export function claimAt(claims: Record<string, unknown>, path: string): unknown 
 }
 
 /**
+ * The top-level claims `claimAt(claims, path)` may read: the path itself and each of its
+ * dotted prefixes that `claims` has. Kept whole, they give claimAt the same answer later (a
+ * session keeps only these); `https://example.com/claims.groups` keeps
+ * `https://example.com/claims`, not `https://example`.
+ */
+export function claimsReadFor(claims: Record<string, unknown>, path: string): string[] {
+  const keys: string[] = [];
+  if (path === "") return keys;
+  if (Object.hasOwn(claims, path)) keys.push(path);
+  for (let dot = path.lastIndexOf("."); dot >= 0; dot = previousDot(path, dot)) {
+    const key = path.slice(0, dot);
+    if (Object.hasOwn(claims, key)) keys.push(key);
+  }
+  return keys;
+}
+
+/**
  * Walks the dots of `path` from the last one back, so the key tried is the longest prefix
  * first. Works on the string itself: every REAUTH judges the session's claims again, and a
  * split, slice and join per level were allocations per event for the same answer.
