@@ -3,7 +3,7 @@
  * logout), or those an administrator names. The ending itself is SessionEnd's.
  */
 import type { Logger } from "@logtape/logtape";
-import type { LogoutRequest } from "../oidc/logout_token.ts";
+import type { VerifiedLogout } from "../oidc/logout_verifier.ts";
 import type { Session, SessionStore } from "../sessions/types.ts";
 import type { EndReason, SessionEnd } from "./session_end.ts";
 
@@ -16,7 +16,7 @@ export interface RevocationDeps {
   store: SessionStore;
   end: Pick<SessionEnd, "endAll">;
   /** Validates a logout token (signature, claims, replay); throws LogoutTokenError. */
-  verifyLogoutToken: (token: string) => Promise<LogoutRequest>;
+  verifyLogoutToken: (token: string) => Promise<VerifiedLogout>;
   log: Logger;
 }
 
@@ -33,6 +33,16 @@ export class Revocation {
    */
   async logout(token: string): Promise<number> {
     const request = await this.#deps.verifyLogoutToken(token);
+    try {
+      return await this.#logout(request);
+    } catch (error) {
+      // Not carried out (the store failed): the IdP may send the same token again.
+      request.forget();
+      throw error;
+    }
+  }
+
+  async #logout(request: VerifiedLogout): Promise<number> {
     const { store } = this.#deps;
     let sessions: Session[];
     if (request.sid !== undefined) {

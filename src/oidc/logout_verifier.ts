@@ -44,6 +44,11 @@ export class ReplayCache {
     return true;
   }
 
+  /** Forgets `id`: a token whose logout could not be carried out may be presented again. */
+  forget(id: string): void {
+    this.#seen.delete(id);
+  }
+
   get size(): number {
     return this.#seen.size;
   }
@@ -59,7 +64,16 @@ export interface LogoutVerifierDeps {
   now: () => number;
 }
 
-export type LogoutVerifier = (token: string) => Promise<LogoutRequest>;
+/** A valid logout token, its `jti` now refused to any other presentation. */
+export interface VerifiedLogout extends LogoutRequest {
+  /**
+   * Lets the token in again: call it when its logout could not be carried out (the store was
+   * unreachable), so that the IdP's retry of the same token is not refused as a replay.
+   */
+  forget(): void;
+}
+
+export type LogoutVerifier = (token: string) => Promise<VerifiedLogout>;
 
 export function createLogoutVerifier(
   config: Pick<
@@ -102,6 +116,6 @@ export function createLogoutVerifier(
     if (!replays.remember(request.jti, request.replayUntil, now)) {
       throw new LogoutTokenError(`Logout token rejected: "jti" was already used`);
     }
-    return request;
+    return { ...request, forget: () => replays.forget(request.jti) };
   };
 }

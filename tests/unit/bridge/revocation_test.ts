@@ -12,6 +12,7 @@ import { getLogger } from "../../../src/log.ts";
 import { createLogoutVerifier } from "../../../src/oidc/logout_verifier.ts";
 import { LogoutTokenError } from "../../../src/oidc/logout_token.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
+import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.ts";
 import type { Session } from "../../../src/sessions/types.ts";
 import {
   CLIENT_ID,
@@ -143,6 +144,20 @@ Deno.test("back-channel logout with only sub ends every session of the subject; 
   assertEquals(t.kills().vpn2.map((c) => c.kind === "kill" && c.cid), [9]);
   assertEquals(t.revoked.length, 3);
   assertEquals(await t.remaining(), ["b1"]);
+});
+
+Deno.test("a logout token whose logout failed (store unreachable) is taken again when the IdP retries it", async () => {
+  const t = await setup();
+  const token = await sign(logoutClaims({ sid: "sso-a1", sub: "u-alice" }));
+  const find = t.store.findSessionsBySid.bind(t.store);
+  t.store.findSessionsBySid = () => Promise.reject(new StoreUnavailableError("store down"));
+  await assertRejects(() => t.revocation.logout(token), StoreUnavailableError);
+  assertEquals(t.kills(), { vpn1: [], vpn2: [] });
+  t.store.findSessionsBySid = find;
+  assertEquals(await t.revocation.logout(token), 2);
+  assertEquals(await t.remaining(), ["a3", "b1"]);
+  // Carried out, it is a replay from now on.
+  await assertRejects(() => t.revocation.logout(token), LogoutTokenError, "already used");
 });
 
 Deno.test("a replayed logout token is refused and ends nothing, not even a newer session", async () => {
