@@ -19,7 +19,8 @@ export type TimedRequest =
 export const MAX_BODY_BYTES = 1024 * 1024;
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 
-const tooLarge = () => new Error(`Response body exceeds ${MAX_BODY_BYTES} bytes`);
+class BodyTooLargeError extends Error {}
+const tooLarge = () => new BodyTooLargeError(`Response body exceeds ${MAX_BODY_BYTES} bytes`);
 
 async function readCapped(response: Response): Promise<Uint8Array> {
   if (response.body === null) return new Uint8Array();
@@ -97,7 +98,14 @@ export function timedFetch(
       };
       if (options.body !== undefined) init.body = options.body as BodyInit;
       const response = await fetchImpl(url, init);
-      const body = await readCapped(response);
+      const body = await readCapped(response).catch((error) => {
+        // A refusal stays a refusal whatever its body (a proxy's page over the cap): read as
+        // the IdP unreachable, a revoked grant could be let through (`idp_unreachable = "allow"`).
+        if (error instanceof BodyTooLargeError && isRefusal(response.status)) {
+          return new Uint8Array();
+        }
+        throw error;
+      });
       if (response.status >= 500 || response.status === 429) {
         throw new IdpUnreachableError(
           `IdP answered HTTP ${response.status}: ${describeEndpoint(url)}`,
@@ -166,4 +174,9 @@ function describeEndpoint(url: string): string {
   } catch {
     return "(invalid URL)";
   }
+}
+
+/** 4xx but 429 (a rate limit says nothing about the grant). */
+function isRefusal(status: number): boolean {
+  return status >= 400 && status < 500 && status !== 429;
 }

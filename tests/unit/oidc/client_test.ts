@@ -334,6 +334,26 @@ Deno.test("refresh() rejects a new ID token about another subject", async () => 
   );
 });
 
+Deno.test("refresh() refused with an HTML page over the body cap (a proxy's) is still IdpRejectedError; a 5xx or 429 so large is unreachable", async () => {
+  const { idp, client } = await setup();
+  const page = () => "<html>" + "x".repeat(MAX_BODY_BYTES) + "</html>";
+  idp.onToken = () =>
+    new Response(page(), { status: 400, headers: { "content-type": "text/html" } });
+  const error = await rejectsWith(
+    client.refresh("refresh-token-0", idp.subject),
+    IdpRejectedError,
+    "invalid_grant",
+  );
+  assertEquals((error.cause as { status?: number }).status, 400);
+  for (const status of [429, 502]) {
+    idp.onToken = () => new Response(page(), { status });
+    await assertRejects(
+      () => client.refresh("refresh-token-0", idp.subject),
+      IdpUnreachableError,
+    );
+  }
+});
+
 Deno.test("refresh() turns invalid_grant into IdpRejectedError", async () => {
   const { idp, client } = await setup();
   idp.onToken = () =>

@@ -1,7 +1,8 @@
 /**
  * The IdP fetch's body cap, on both of its ways: a body whose length the headers declare is read
  * in one go, any other (chunked, compressed) chunk by chunk; either way more than
- * MAX_BODY_BYTES is refused as the IdP failing, and what fits arrives intact.
+ * MAX_BODY_BYTES is refused as the IdP failing (a 4xx refusal excepted: client_test), and what
+ * fits arrives intact.
  */
 import { assertEquals, assertRejects } from "../../support/assert.ts";
 import { systemClock } from "../../../src/clock.ts";
