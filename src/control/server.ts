@@ -39,18 +39,29 @@ export interface ControlServer {
 
 /**
  * Why the socket's directory is unsafe, if it is: anyone who can write to it could replace the
- * socket with their own and answer the admin's commands.
+ * socket with their own and answer the admin's commands (a revoke reported done when nothing
+ * ended). Its owner can always write to it, so it must be root or this service's user.
  */
-function unsafeDirectoryProblem(mode: number): string | undefined {
-  if ((mode & 0o002) !== 0) return "it is writable by every user";
+export function unsafeDirectoryProblem(
+  directory: { mode: number; uid: number },
+  serviceUid: number | undefined,
+): string | undefined {
+  if ((directory.mode & 0o002) !== 0) return "it is writable by every user";
+  if ((directory.mode & 0o020) !== 0) return "it is writable by its group";
+  if (serviceUid !== undefined && directory.uid !== 0 && directory.uid !== serviceUid) {
+    return `it belongs to uid ${directory.uid}, neither root nor this service's user (${serviceUid})`;
+  }
   return undefined;
 }
 
-/** Refuses a world-writable directory, creates a missing one (0750), and clears a stale socket. */
+/**
+ * Refuses a directory others could write to, creates a missing one (0750), and clears a stale
+ * socket.
+ */
 async function prepare(path: string): Promise<void> {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true, mode: 0o750 });
-  const problem = unsafeDirectoryProblem(statSync(dir).mode);
+  const problem = unsafeDirectoryProblem(statSync(dir), process.geteuid?.());
   if (problem) throw new Error(`Control socket directory ${dir} is unsafe: ${problem}`);
   let existing;
   try {

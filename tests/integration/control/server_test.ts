@@ -14,7 +14,7 @@ import { Revocation } from "../../../src/bridge/revocation.ts";
 import { SessionEnd } from "../../../src/bridge/session_end.ts";
 import { sendControlRequest } from "../../../src/control/client.ts";
 import { MAX_REQUEST_BYTES, ROWS_PER_PIECE } from "../../../src/control/protocol.ts";
-import { startControlServer } from "../../../src/control/server.ts";
+import { startControlServer, unsafeDirectoryProblem } from "../../../src/control/server.ts";
 import { getLogger } from "../../../src/log.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { pendingLogin, session, T0 } from "../../unit/sessions/fixtures.ts";
@@ -280,6 +280,44 @@ Deno.test("control socket: refuses a world-writable directory", async () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+Deno.test("control socket: refuses a group-writable directory", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "control-test-"));
+  try {
+    chmodSync(dir, 0o770);
+    const t = await setup();
+    await t.cleanup();
+    await assertRejects(
+      () => startControlServer(join(dir, "control.sock"), t.deps),
+      Error,
+      "writable by its group",
+    );
+    assertEquals(existsSync(join(dir, "control.sock")), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test("control socket directory: only root or the service's user may own it, nobody else write to it", () => {
+  const problems = [
+    [{ mode: 0o40750, uid: 1000 }, 1000],
+    [{ mode: 0o40750, uid: 0 }, 1000],
+    [{ mode: 0o40700, uid: 0 }, 0],
+    [{ mode: 0o40750, uid: 1001 }, 1000],
+    [{ mode: 0o40770, uid: 1000 }, 1000],
+    [{ mode: 0o41777, uid: 0 }, 1000],
+  ].map(([directory, uid]) =>
+    unsafeDirectoryProblem(directory as { mode: number; uid: number }, uid as number)
+  );
+  assertEquals(problems, [
+    undefined,
+    undefined,
+    undefined,
+    "it belongs to uid 1001, neither root nor this service's user (1000)",
+    "it is writable by its group",
+    "it is writable by every user",
+  ]);
 });
 
 Deno.test("control socket: refuses a path that is a regular file, and leaves the file", async () => {
