@@ -9,7 +9,7 @@ import { audit, auditSubject } from "../audit.ts";
 import { noMetrics } from "../metrics/port.ts";
 import { IdpRejectedError, IdpUnreachableError, OidcError } from "../oidc/errors.ts";
 import type { Session } from "../sessions/types.ts";
-import { type ClientCommander, CommandUndeliveredError } from "./commander.ts";
+import { type ClientCommander, outcomeUnknown } from "./commander.ts";
 import {
   type Denial,
   idpDenial,
@@ -67,14 +67,23 @@ export class Admission {
     try {
       await commander.auth(client.cid, client.kid, lines, client.signIn);
     } catch (error) {
+      metrics.login("error");
+      if (outcomeUnknown(error)) {
+        // OpenVPN may still admit the client: its session must be there to be re-checked,
+        // revoked and ended at DISCONNECT (or by the client list at the next link-up).
+        log.warning(
+          "client-auth for {username} (cid {cid}) not confirmed; the session is kept, OpenVPN may still take it: {error}",
+          { username: identity.username, cid: client.cid, error: String(error) },
+        );
+        return { kind: "no-answer" };
+      }
       log.warning("client-auth for {username} (cid {cid}) failed: {error}", {
         username: identity.username,
         cid: client.cid,
         error: String(error),
       });
       await store.deleteSession(session.sessionId);
-      metrics.login("error");
-      return { kind: error instanceof CommandUndeliveredError ? "no-answer" : "client-gone" };
+      return { kind: "client-gone" };
     }
     metrics.login("admitted");
     audit("admitted", auditSubject(client, session));

@@ -10,9 +10,10 @@
  * 10,000. Apart, the handling ends once the answer is written, and what waits for the reply
  * holds the cid and kid alone.
  *
- * Nothing is admitted that was not before: OpenVPN refusing the answer (`ERROR:`, the link
- * gone) is reported to `notTaken`, which denies the client by its ids, as a failed handling
- * did. The other answers are awaited as before: a sign-in's answer is reported to the browser,
+ * Nothing is admitted that was not before: OpenVPN refusing the answer (`ERROR:`) is reported
+ * to `notTaken`, which denies the client by its ids, as a failed handling did. An answer that
+ * was not confirmed (no reply in time, the link dropped) is not denied: OpenVPN may still run
+ * it (commander.ts, `outcomeUnknown`). The other answers are awaited as before: a sign-in's answer is reported to the browser,
  * and the admissions and denials that are audited are audited once OpenVPN took them.
  */
 import type { ClientCommander } from "./commander.ts";

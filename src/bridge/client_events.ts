@@ -14,7 +14,7 @@ import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
 import type { PendingLogin, Session, SessionStore } from "../sessions/types.ts";
 import { noMetrics, type ServerMetrics } from "../metrics/port.ts";
 import type { Admission } from "./admission.ts";
-import type { ClientCommander, SignInRef } from "./commander.ts";
+import { type ClientCommander, outcomeUnknown, type SignInRef } from "./commander.ts";
 import { type ClientRequest, decide, readsSession } from "./decide.ts";
 import { EnvClientRequest } from "./client_request.ts";
 import { decideWithoutStore } from "./decide_without_store.ts";
@@ -367,6 +367,13 @@ export class ClientEvents {
    */
   #answerNotTaken(answer: AnswerApart, cid: number, kid: number, error: unknown): void {
     if (this.#closed) return;
+    if (outcomeUnknown(error)) {
+      this.#deps.log.warning(
+        "OpenVPN did not confirm {answer} for cid {cid}; not denying, it may still take it: {error}",
+        { answer, cid, error: String(error) },
+      );
+      return;
+    }
     this.#deps.log.warning("OpenVPN did not take {answer} for cid {cid}; denying: {error}", {
       answer,
       cid,

@@ -4,6 +4,8 @@
  * src/management/commands.ts); tests implement it with a recorder. Every method rejects when
  * OpenVPN answers `ERROR:` (for example because the client has gone away).
  */
+import { ManagementConnectionError } from "../management/errors.ts";
+
 export interface ClientCommander {
   pendingAuth(cid: number, kid: number, url: string, timeoutSec: number): Promise<void>;
   /**
@@ -42,4 +44,19 @@ export type CommanderLookup = (server: string) => ClientCommander | undefined;
  */
 export class CommandUndeliveredError extends Error {
   override readonly name = "CommandUndeliveredError";
+}
+
+/**
+ * Whether OpenVPN may still act on a command that failed with `error`: it was written, and no
+ * answer came (a timeout, the link dropped, the holder of the link did not report). Such a
+ * command is not a refusal: OpenVPN may run it late, so nothing that contradicts it may follow
+ * (a `client-deny` after a `client-auth-nt` drops a client OpenVPN accepted; a session deleted
+ * after a `client-auth` leaves a client connected that no revocation can reach). If OpenVPN
+ * never runs it, it ends the client's key itself (`hand-window`), and the client list read at
+ * the next link-up ends what the bridge kept for it.
+ */
+export function outcomeUnknown(error: unknown): boolean {
+  if (error instanceof CommandUndeliveredError) return true;
+  if (!(error instanceof ManagementConnectionError)) return false;
+  return error.code === "timeout" || error.code === "disconnected";
 }

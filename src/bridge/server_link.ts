@@ -11,6 +11,7 @@ import { clientIdsFromStatus } from "../management/client_list.ts";
 import { openvpnRun, type OpenvpnState } from "../management/openvpn_run.ts";
 import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
 import type { ClientEvents } from "./client_events.ts";
+import { outcomeUnknown } from "./commander.ts";
 import { INTERNAL_ERROR, MALFORMED_REQUEST, STORE_UNAVAILABLE } from "./denial.ts";
 
 export class ServerLink {
@@ -92,6 +93,14 @@ export class ServerLink {
           if (event.type === "client-connect") await this.#events.onConnect(cid, kid, env);
           else await this.#events.onReauth(cid, kid, env);
         } catch (error) {
+          if (outcomeUnknown(error)) {
+            // An answer written and not confirmed: OpenVPN may still run it (commander.ts).
+            this.#log.warning(
+              "Handling {type} of cid {cid}: OpenVPN did not confirm the answer; not denying: {error}",
+              { type: event.type, cid, error: String(error) },
+            );
+            return;
+          }
           // A store that cannot be reached is an outage, not a bug: say so to the client.
           const unavailable = error instanceof StoreUnavailableError;
           this.#log[unavailable ? "warning" : "error"](

@@ -13,10 +13,10 @@ import { ManagementConnection } from "../../../src/management/connection.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import type { SessionStore } from "../../../src/sessions/types.ts";
 import type { ProtocolLimits } from "../../../src/management/protocol.ts";
-import { testClientEvents, testSession } from "../../support/client_events_fixture.ts";
+import { testClientEvents, testEnv, testSession } from "../../support/client_events_fixture.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
 import { FakeManagementServer } from "../../support/fake_management_server.ts";
-import { STARTED_AT } from "../../support/openvpn_side.ts";
+import { clientBlockLines, STARTED_AT } from "../../support/openvpn_side.ts";
 import { pollUntil } from "../../e2e/lib/wait.ts";
 
 interface LinkOptions {
@@ -24,15 +24,18 @@ interface LinkOptions {
   store?: SessionStore;
   /** Limits of the link's management protocol (the defaults when left out). */
   limits?: Partial<ProtocolLimits>;
+  /** How long a command may go unanswered (2 s when left out). */
+  commandTimeoutMs?: number;
 }
 
 function linkAndEvents(
   server: FakeManagementServer,
-  { store = new MemoryStore({ maxEntries: 10 }), limits = {} }: LinkOptions = {},
+  { store = new MemoryStore({ maxEntries: 10 }), limits = {}, commandTimeoutMs = 2000 }:
+    LinkOptions = {},
 ) {
   const connection = new ManagementConnection({
     address: server.address,
-    commandTimeoutMs: 2000,
+    commandTimeoutMs,
     reconnectMaxDelayMs: 100,
     clock: systemClock,
     limits,
@@ -174,6 +177,36 @@ async function storeOfThreeClients(): Promise<MemoryStore> {
 async function boundCids(store: MemoryStore): Promise<number[]> {
   return (await store.listBindings("default")).map(({ cid }) => cid).sort();
 }
+
+Deno.test("a token reconnect whose client-auth OpenVPN does not confirm in time gets no client-deny after it, and keeps its session", async () => {
+  const store = new MemoryStore({ maxEntries: 10 });
+  await store.putSession(testSession({ sessionId: "s-alice", cid: undefined, resumable: true }));
+  await withLink(async (server, records) => {
+    // OpenVPN stalls (a slow learn-address script): the client-auth waits past its deadline.
+    server.respond = (command) => command.startsWith("client-auth ") ? "none" : "default";
+    server.sendLines(clientBlockLines(
+      "CONNECT",
+      7,
+      1,
+      testEnv({
+        session_id: "s-alice",
+        session_state: "Authenticated",
+      }),
+    ));
+    await server.waitForLine((line) => line.startsWith("client-auth 7 1"));
+    await pollUntil(
+      "the unconfirmed answer to be reported",
+      () => warnings(records).find((r) => String(r.rawMessage).includes("did not confirm")),
+      5000,
+      10,
+    );
+    // A marker: a later client's denial comes after anything the first one caused.
+    server.sendLines([">CLIENT:CONNECT,8,1", ">CLIENT:ENV,=x", ">CLIENT:ENV,END"]);
+    await server.waitForLine((line) => line.startsWith("client-deny 8 1 "));
+    assertEquals(server.received.filter((line) => line.startsWith("client-deny 7 ")), []);
+    assertEquals((await store.getSession("s-alice"))?.cid, 7);
+  }, { store, commandTimeoutMs: 200 });
+});
 
 Deno.test("a client missing from OpenVPN's client list after connecting loses its session", async () => {
   const store = await storeOfThreeClients();

@@ -1,6 +1,9 @@
 import { assert, assertEquals } from "../../support/assert.ts";
 import { INTERNAL_ERROR } from "../../../src/bridge/denial.ts";
-import { ManagementCommandError } from "../../../src/management/errors.ts";
+import {
+  ManagementCommandError,
+  ManagementConnectionError,
+} from "../../../src/management/errors.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import type { SignInRef } from "../../../src/bridge/commander.ts";
 import {
@@ -121,6 +124,26 @@ for (
       const warning = logs.lines.find((line) => line.text.includes("did not take"));
       assertEquals(warning?.level, "warning");
       assert(warning?.text.includes(`${what} command failed`), warning?.text);
+    } finally {
+      logs.stop();
+      t.events.close();
+    }
+  });
+}
+
+for (const code of ["timeout", "disconnected"] as const) {
+  Deno.test(`a client-auth-nt sent apart and not confirmed (${code}) is not followed by a client-deny: OpenVPN may still take it`, async () => {
+    const t = await eventsWithHeldReplies();
+    const logs = captureLogs();
+    try {
+      await t.events.onReauth(4, 3, reauthEnv());
+      t.commander.replies[0]!.reject(
+        new ManagementConnectionError(code, "Management command timed out: client-auth-nt"),
+      );
+      await settle();
+      assertEquals(t.commander.commands.map((c) => c.kind), ["auth-nt"]);
+      const warning = logs.lines.find((line) => line.text.includes("did not confirm"));
+      assertEquals(warning?.level, "warning");
     } finally {
       logs.stop();
       t.events.close();

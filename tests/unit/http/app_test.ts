@@ -4,6 +4,7 @@ import { createApp } from "../../../src/http/app.ts";
 import { LoginFlow, stateTag } from "../../../src/bridge/login_flow.ts";
 import { newLoginId } from "../../../src/bridge/login_url.ts";
 import { CommandUndeliveredError } from "../../../src/bridge/commander.ts";
+import { ManagementConnectionError } from "../../../src/management/errors.ts";
 import { builtinLocalizedPages } from "../../../src/http/pages/mod.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { Secret } from "../../../src/config/secret.ts";
@@ -411,22 +412,29 @@ Deno.test("client-auth failing (client gone) shows a reconnect page and keeps no
   assertEquals(await ctx.store.getSession("sess-xyz"), undefined);
 });
 
-Deno.test("client-auth not confirmed in time by the link holder ([cluster]) says so, in the browser's language", async () => {
+Deno.test("client-auth not confirmed (no reply in time, the link dropped, the holder silent) says so in the browser's language and keeps the session: OpenVPN may still admit the client", async () => {
+  const unconfirmed = [
+    new CommandUndeliveredError("no holder"),
+    new ManagementConnectionError("timeout", "Management command timed out after 10000 ms"),
+    new ManagementConnectionError("disconnected", "Management connection lost before the reply"),
+  ];
   for (
     const [language, text] of [
       ["en", "The VPN server did not confirm your connection in time"],
       ["de", "Der VPN-Server hat Ihre Verbindung nicht rechtzeitig bestätigt"],
     ]
   ) {
-    const ctx = await setup();
-    const { cookie } = await confirmAndContinue(ctx);
-    ctx.commander.auth = () => Promise.reject(new CommandUndeliveredError("no holder"));
-    const response = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
-      headers: { cookie, "accept-language": language! },
-    });
-    assertEquals(response.status, 503);
-    assertStringIncludes(await response.text(), text!);
-    assertEquals(await ctx.store.getSession("sess-xyz"), undefined);
+    for (const error of unconfirmed) {
+      const ctx = await setup();
+      const { cookie } = await confirmAndContinue(ctx);
+      ctx.commander.auth = () => Promise.reject(error);
+      const response = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
+        headers: { cookie, "accept-language": language! },
+      });
+      assertEquals(response.status, 503);
+      assertStringIncludes(await response.text(), text!);
+      assertEquals((await ctx.store.getSession("sess-xyz"))?.cid, 4, error.message);
+    }
   }
 });
 
