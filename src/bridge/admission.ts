@@ -16,6 +16,7 @@ import {
   NO_REFRESH_TOKEN,
   TOO_MANY_SESSIONS,
   UNKNOWN_SERVER,
+  UNKNOWN_SESSION,
 } from "./denial.ts";
 import { type DenyContext, logDenial } from "./denial_log.ts";
 import { judgeClient } from "./judge_client.ts";
@@ -139,7 +140,14 @@ export class Admission {
     // A refreshed session (rebound too) was stored by #recheck already.
     if (!checked.refreshed && !plainRenegotiation) {
       session = { ...session, ...rebind, lastAuthAt: now() };
-      await store.putSession(session);
+      // Ended meanwhile by another bridge instance (revoked, logged out): not brought back.
+      if (!await store.updateSession(session)) {
+        await this.deny(commander, client, UNKNOWN_SESSION, {
+          who: stored,
+          byRefreshCheck: refresh,
+        });
+        return;
+      }
     }
     // Every client renegotiates hourly: the routine REAUTH is logged at debug level, and its
     // line's properties are only built when debug is on (an object per REAUTH for a line the
@@ -340,12 +348,13 @@ export class Admission {
         });
       } else {
         // Refused by another server's policy: the session stays where it was, with the token
-        // the IdP rotated (the old one is dead).
-        await store.putSession({
+        // the IdP rotated (the old one is dead), unless it was ended meanwhile.
+        const kept = await store.updateSession({
           ...session,
           refreshToken: result.refreshToken,
           refreshExpiresAt: result.refreshExpiresAt,
         });
+        if (!kept) sessionEnd.revokeToken(session.username, result.refreshToken);
       }
       return { admit: false, denial: verdict.denial, session };
     }
@@ -360,8 +369,13 @@ export class Admission {
       refreshExpiresAt: result.refreshExpiresAt,
       lastAuthAt: now(),
     };
-    // Stored at once: the IdP may have rotated the refresh token, and the old one is dead.
-    await store.putSession(updated);
+    // Stored at once: the IdP may have rotated the refresh token, and the old one is dead. A
+    // session ended meanwhile (another bridge instance revoked it while the IdP answered) is
+    // not brought back: the client is refused, and the token the IdP just issued revoked.
+    if (!await store.updateSession(updated)) {
+      sessionEnd.revokeToken(session.username, result.refreshToken);
+      return { admit: false, denial: UNKNOWN_SESSION, session };
+    }
     return { admit: true, session: updated, lines: verdict.lines, refreshed: true };
   }
 }

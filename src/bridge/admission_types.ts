@@ -29,7 +29,7 @@ export interface AdmissionDeps {
   store: SessionStore;
   oidc: Pick<OidcClient, "refresh">;
   /** Ends sessions (delete, kill, audit, revoke the refresh token). */
-  sessionEnd: Pick<SessionEnd, "endHeld" | "disconnect">;
+  sessionEnd: Pick<SessionEnd, "endHeld" | "disconnect" | "revokeToken">;
   config: AdmissionConfig;
   now: () => number;
   log: Logger;

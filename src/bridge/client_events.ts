@@ -245,7 +245,8 @@ export class ClientEvents {
         session.lastAuthAt >= before
       ) return;
       if (session.resumable) {
-        await store.putSession({ ...session, cid: undefined });
+        // Ended meanwhile elsewhere: nothing to unbind.
+        await store.updateSession({ ...session, cid: undefined });
         return;
       }
       // The client cannot present an OpenVPN token, so it cannot come back without a browser:

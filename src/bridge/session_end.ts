@@ -119,6 +119,14 @@ export class SessionEnd {
   }
 
   /**
+   * Revokes a refresh token that no session holds any more: one the IdP rotated for a session
+   * that was ended meanwhile (by another bridge instance, while this one refreshed it).
+   */
+  revokeToken(username: string, refreshToken: string): void {
+    this.#revoke(username, refreshToken);
+  }
+
+  /**
    * `client-kill` of the session's client on its server, leaving the session as it is; false
    * when there was nothing to kill or the kill failed (logged here).
    */

@@ -129,6 +129,14 @@ class WatchedStore implements SessionStore {
     this.#known.seen(session);
   }
 
+  async updateSession(session: Session): Promise<boolean> {
+    if (session.cid === undefined) this.#known.gone(session.sessionId);
+    const updated = await this.#store.updateSession(session);
+    if (updated) this.#known.seen(session);
+    else this.#known.gone(session.sessionId);
+    return updated;
+  }
+
   async getSession(sessionId: string): Promise<Session | undefined> {
     const session = await this.#store.getSession(sessionId);
     if (session === undefined) this.#known.gone(sessionId);

@@ -100,13 +100,24 @@ export class MemoryStore implements SessionStore {
   }
 
   putSession(session: Session): Promise<void> {
+    return this.#run(() => this.#setSession(session));
+  }
+
+  updateSession(session: Session): Promise<boolean> {
     return this.#run(() => {
-      const copy = Object.freeze(checkSession(session, { ownStrings: true, shared: this.#shared }));
-      this.#makeRoom("sessions", this.#sessions, copy.sessionId);
-      this.#unindex(this.#sessionsByClient, copy.sessionId, this.#sessions.get(copy.sessionId));
-      this.#sessions.set(copy.sessionId, copy);
-      this.#index(this.#sessionsByClient, copy.sessionId, copy);
+      const current = this.#live(this.#sessions.get(session.sessionId));
+      if (current === undefined || current.createdAt !== session.createdAt) return false;
+      this.#setSession(session);
+      return true;
     });
+  }
+
+  #setSession(session: Session): void {
+    const copy = Object.freeze(checkSession(session, { ownStrings: true, shared: this.#shared }));
+    this.#makeRoom("sessions", this.#sessions, copy.sessionId);
+    this.#unindex(this.#sessionsByClient, copy.sessionId, this.#sessions.get(copy.sessionId));
+    this.#sessions.set(copy.sessionId, copy);
+    this.#index(this.#sessionsByClient, copy.sessionId, copy);
   }
 
   getSession(sessionId: string): Promise<Session | undefined> {

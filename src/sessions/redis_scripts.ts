@@ -190,10 +190,12 @@ const LIST_PENDING = `return list_page('pz', 'p:', { 'd', 'o' })`;
 /**
  * ARGV: P, max, now, then for each session: id, expiresAt, ttlMs, server, cid ('' = unbound),
  * subject, has sid ('1'/'0'), sid, username, data, encrypted refresh token ('' = none),
- * version, and the version whose token to keep ('' = none). Writes them in order, each as if
- * alone; returns 1 for each one written, 0 for each one refused because the store is full, 2
- * for each one that asked to keep the token of a version the entry no longer has (or that has
- * none): nothing is written, and the bridge sends it again with its token. The only script that
+ * version, the version whose token to keep ('' = none), and the createdAt the entry must have
+ * ('' = none: a put, not an update). Writes them in order, each as if alone; returns 1 for
+ * each one written, 0 for each one refused because the store is full, 2 for each one that
+ * asked to keep the token of a version the entry no longer has (or that has none): nothing is
+ * written, and the bridge sends it again with its token; 3 for each update whose entry is not
+ * there, not live, or another sign-in's (SessionStore.updateSession): nothing is written. The only script that
  * writes a session's d and t: the entry is written whole, with its new version (a reader
  * holding the old one must see the change, redis_decoded.ts).
  */
@@ -201,15 +203,24 @@ const PUT_SESSIONS = `
 local max, now = tonumber(ARGV[2]), ARGV[3]
 local function add(set, id, ttl) redis.call('SADD', set, id); keep(set, ttl) end
 local written = {}
-for i = 4, #ARGV, 13 do
+for i = 4, #ARGV, 14 do
   local id, expires, ttl, server, cid = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local sub, has_sid, sid, user = ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8]
-  local key, token, held = P .. 's:' .. id, ARGV[i + 10], ARGV[i + 12]
-  if held ~= '' then
+  local key, token, held, created = P .. 's:' .. id, ARGV[i + 10], ARGV[i + 12], ARGV[i + 13]
+  local gone = false
+  if created ~= '' then
+    local data = redis.call('HGET', key, 'd')
+    local deadline = redis.call('ZSCORE', P .. 'sz', id)
+    gone = not data or not deadline or tonumber(deadline) < tonumber(now) or
+      cjson.decode(data).createdAt ~= tonumber(created)
+  end
+  if held ~= '' and not gone then
     local stored = redis.call('HMGET', key, 'v', 't')
     if stored[1] == held and stored[2] then token = stored[2] else token = false end
   end
-  if not token then
+  if gone then
+    written[#written + 1] = 3
+  elseif not token then
     written[#written + 1] = 2
   elseif has_room(P .. 'sz', id, max, drop_session, now) then
     unindex_session(id)

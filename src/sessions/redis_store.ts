@@ -75,14 +75,17 @@ type Flat = Array<Buffer | null>;
 type PendingArgs = [string, string, string, string, string, string, string | Buffer];
 /**
  * One session as `putSessions` takes it: id, expiresAt, TTL, server, cid, subject, has sid,
- * sid, username, data, secret, version, version whose secret to keep.
+ * sid, username, data, secret, version, version whose secret to keep, createdAt to find.
  */
 type SessionArgs = [
   ...[string, string, string, string, string, string, string, string, string, string],
   string | Buffer,
   string,
   string,
+  string,
 ];
+/** `putSessions` of an update whose entry is gone (or another sign-in's). */
+const SESSION_GONE = 3;
 
 /** A session as a read found it: no bytes and a version when it is the version asked with. */
 interface StoredSession {
@@ -202,6 +205,15 @@ export class RedisStore implements SessionStore {
   }
 
   async putSession(session: Session): Promise<void> {
+    await this.#writeSession(session, false);
+  }
+
+  async updateSession(session: Session): Promise<boolean> {
+    return await this.#writeSession(session, true) !== SESSION_GONE;
+  }
+
+  /** Writes a session, as an update (the entry must still be the one read) or a put. */
+  async #writeSession(session: Session, update: boolean): Promise<number> {
     this.#assertOpen();
     // Own strings, as a decoded session has: a field from OpenVPN may be a slice of a whole
     // block, and this copy is kept once written (below).
@@ -225,6 +237,7 @@ export class RedisStore implements SessionStore {
       secret,
       version,
       keep,
+      update ? String(copy.createdAt) : "",
     ];
     let written = keepFrom === ""
       ? TOKEN_NOT_HELD
@@ -234,9 +247,11 @@ export class RedisStore implements SessionStore {
       written = await this.#sessionPuts.submit(args(data, secret, ""));
     }
     if (written === 0) throw this.#full.reject("sessions", this.#maxEntries);
+    if (written === SESSION_GONE) return written;
     // Redis holds this session at `version` now, unless a later write came after (which gives
     // it another): the next read (the reconnected client's REAUTH) then costs no decode.
     this.#decoded.remember(copy.sessionId, version, copy);
+    return written;
   }
 
   /**

@@ -87,6 +87,11 @@ export function prepareStatements(db: DatabaseSync) {
      * client index alone, and the sealed refresh token stays as stored.
      */
     moveSession: prepare("UPDATE sessions SET cid = ?, data = ? WHERE session_id = ?"),
+    /** Whether a session is still the one a caller read (SessionStore.updateSession). */
+    sessionCreatedAt: prepare(
+      "SELECT json_extract(data, '$.createdAt') AS created_at FROM sessions " +
+        "WHERE session_id = ? AND expires_at >= ?",
+    ),
     getSession: prepare(
       "SELECT data, refresh_token FROM sessions WHERE session_id = ? AND expires_at >= ?",
     ),

@@ -93,7 +93,12 @@ interface SealedPending {
 interface SessionPut {
   kind: "session";
   session: Session;
+  /** Written only over a live row with the same `createdAt` (updateSession). */
+  update?: boolean;
 }
+
+/** An update whose session is no longer there: it answers false, not an error. */
+class SessionGone extends Error {}
 
 /** The sessions one transaction has written so far, and whether it read the data version. */
 interface SessionBatch {
@@ -186,13 +191,14 @@ export class SqliteStore implements SessionStore {
       const errors = this.#transaction(() => {
         const batch: SessionBatch = { written: new Set(), versionRead: false };
         return items.map((item) =>
-          item.kind === "pending"
-            ? this.#writeOnePending(item)
-            : this.#writeOneSession(item.session, batch)
+          item.kind === "pending" ? this.#writeOnePending(item) : this.#writeOneSession(item, batch)
         );
       });
       // Only what was committed: a failed commit throws before this.
       items.forEach((item, i) => {
+        if (errors[i] instanceof SessionGone && item.kind === "session") {
+          this.#cache.delete(item.session.sessionId);
+        }
         if (errors[i] !== undefined) return;
         if (item.kind === "pending") {
           this.#pendingCache.set(item.login.id, frozenPending(item.login));
@@ -307,15 +313,38 @@ export class SqliteStore implements SessionStore {
     }
   }
 
+  /** Batched as puts are; the row is checked in the transaction that writes it. */
+  updateSession(session: Session): Promise<boolean> {
+    try {
+      this.#assertOpen();
+      const copy = Object.freeze(checkSession(session, { ownStrings: true }));
+      return this.#writes.add({ kind: "session", session: copy, update: true }).then(
+        () => true,
+        (error) => {
+          if (error instanceof SessionGone) return false;
+          throw error;
+        },
+      );
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   /**
    * Writes one session of a batch; returns the error that refused it alone. A session written
    * again with only its cid and unindexed fields changed (a reconnect, a disconnect) updates
    * just those and keeps its sealed refresh token: sealing it anew and the index entries were
    * most of such a write's CPU (bench/README.md, B5).
    */
-  #writeOneSession(session: Session, batch: SessionBatch): unknown {
+  #writeOneSession({ session, update }: SessionPut, batch: SessionBatch): unknown {
     try {
       const id = session.sessionId;
+      if (update) {
+        const row = this.#sql.sessionCreatedAt.get(id, this.#now());
+        if (row === undefined || Number(row["created_at"]) !== session.createdAt) {
+          return new SessionGone(`Session ${id} is no longer there`);
+        }
+      }
       const data = sessionData(session);
       const cid = session.cid ?? null;
       if (

@@ -122,6 +122,13 @@ export interface SessionStore {
   deletePendingByCid(server: string, cid: number): Promise<number>;
 
   putSession(session: Session): Promise<void>;
+  /**
+   * Writes a session read from the store again (rebound, refreshed, unbound) only if it is
+   * still there: a live entry with its id and `createdAt`. Says whether it was. One ended
+   * meanwhile (revoked, logged out, ended by another bridge instance sharing the store) is not
+   * brought back, nor is a newer sign-in under the same id overwritten.
+   */
+  updateSession(session: Session): Promise<boolean>;
   getSession(sessionId: string): Promise<Session | undefined>;
   /**
    * The id of the live session bound to a client id of a server, if any (at DISCONNECT; the

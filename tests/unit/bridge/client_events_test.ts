@@ -133,6 +133,46 @@ Deno.test("refresh check: a rejected refresh token (user disabled) denies and en
   t.events.close();
 });
 
+Deno.test("refresh check: a session ended elsewhere while the IdP answered (another bridge instance revoked it) is not brought back", async () => {
+  let answer!: (result: RefreshResult) => void;
+  const t = setup({
+    reauthCheck: "refresh",
+    refresh: () => new Promise((resolve) => (answer = resolve)),
+  });
+  await t.store.putSession(session());
+  const handling = t.events.onReauth(4, 3, t.env({}));
+  await settle();
+  // The other instance's revoke: straight to the shared store, outside this process's locks.
+  await t.store.deleteSession("s-1");
+  answer({
+    claims: { sub: "u-1", preferred_username: "alice", groups: ["/vpn-users"] },
+    refreshToken: "rt-2",
+    refreshExpiresAt: undefined,
+    idToken: undefined,
+  });
+  await handling;
+  assertEquals(t.commander.commands.map((c) => c.kind), ["deny"]);
+  assertEquals(await t.store.getSession("s-1"), undefined);
+  // The token the IdP issued meanwhile is nobody's: revoked.
+  assertEquals(t.revoked, ["rt-2"]);
+  t.events.close();
+});
+
+Deno.test("a token reconnect of a session ended elsewhere meanwhile is denied and not brought back", async () => {
+  const t = setup();
+  await t.store.putSession(session({ cid: undefined, resumable: true }));
+  const update = t.store.updateSession.bind(t.store);
+  // The other instance ends it between this one's read and its write.
+  t.store.updateSession = async (changed) => {
+    await t.store.deleteSession(changed.sessionId);
+    return await update(changed);
+  };
+  await t.events.onConnect(8, 1, t.env({ session_id: "s-1", session_state: "Authenticated" }));
+  assertEquals(t.commander.commands.map((c) => c.kind), ["deny"]);
+  assertEquals(await t.store.getSession("s-1"), undefined);
+  t.events.close();
+});
+
 Deno.test("DISCONNECT of a certificate-only client ends its session and revokes its refresh token", async () => {
   const t = setup();
   await t.store.putSession(session());

@@ -198,6 +198,51 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
     assertEquals(await store.getSession("sess-1"), bare);
   });
 
+  test(
+    "updateSession() writes a session that is still there, and brings back none that ended meanwhile",
+    async (store, clock) => {
+      await store.putSession(session());
+      const rebound = session({ cid: 9, refreshToken: "refresh-token-2", lastAuthAt: T0 + MINUTE });
+      assertEquals(await store.updateSession(rebound), true);
+      assertEquals(await store.getSession("sess-1"), rebound);
+      assertEquals(await store.findSessionIdByCid("vpn1", 9), "sess-1");
+
+      // Revoked (by another bridge instance) while this one refreshed it: not written back.
+      await store.deleteSession("sess-1");
+      assertEquals(await store.updateSession(session({ refreshToken: "refresh-token-3" })), false);
+      assertEquals(await store.getSession("sess-1"), undefined);
+      assertEquals(await store.findSessionIdByCid("vpn1", 7), undefined);
+
+      // A newer sign-in under the same id is not overwritten by the old one's update.
+      const newer = session({ createdAt: T0 + 2 * MINUTE, refreshToken: "refresh-token-new" });
+      await store.putSession(newer);
+      assertEquals(await store.updateSession(session({ cid: undefined })), false);
+      assertEquals(await store.getSession("sess-1"), newer);
+
+      // Nor is an expired one revived.
+      await store.putSession(session({ sessionId: "sess-2", expiresAt: T0 + 3 * MINUTE }));
+      clock.time = T0 + 4 * MINUTE;
+      assertEquals(
+        await store.updateSession(session({ sessionId: "sess-2", expiresAt: T0 + 60 * MINUTE })),
+        false,
+      );
+      assertEquals(await store.getSession("sess-2"), undefined);
+    },
+  );
+
+  test("updateSession() in one batch with other writes: each decides on its own", async (store) => {
+    await store.putSession(session({ sessionId: "a" }));
+    const results = await Promise.all([
+      store.updateSession(session({ sessionId: "a", cid: 1 })),
+      store.updateSession(session({ sessionId: "gone", cid: 2 })),
+      store.putSession(session({ sessionId: "b", cid: 3 })).then(() => "put"),
+    ]);
+    assertEquals(results, [true, false, "put"]);
+    assertEquals((await store.getSession("a"))?.cid, 1);
+    assertEquals(await store.getSession("gone"), undefined);
+    assertEquals((await store.getSession("b"))?.cid, 3);
+  });
+
   test("putSession() again updates the session", async (store) => {
     await store.putSession(session());
     const renewed = session({
