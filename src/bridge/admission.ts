@@ -21,7 +21,7 @@ import {
 import { type DenyContext, logDenial } from "./denial_log.ts";
 import { judgeClient } from "./judge_client.ts";
 import { policyClaims, type Verdict } from "./identity_policy.ts";
-import type { KeyedLock } from "./keyed_lock.ts";
+import { KeyedLock } from "./keyed_lock.ts";
 import type { EndReason } from "./session_end.ts";
 import { excessSessions } from "./session_limit.ts";
 import { type FinishedLogin, sessionFromLogin } from "./login_session.ts";
@@ -35,6 +35,12 @@ export class Admission {
    * would make the IdP revoke the whole token family.
    */
   readonly sessionLock: KeyedLock;
+  /**
+   * One sign-in per user (IdP subject) at a time counts their sessions and stores the new one
+   * (`sessions.max_per_user`). Within this process: instances sharing a store can still both
+   * get in at the same moment.
+   */
+  readonly #userLock = new KeyedLock();
 
   constructor(deps: AdmissionDeps) {
     this.#deps = deps;
@@ -60,11 +66,21 @@ export class Admission {
       lifetimeMs: config.sessionLifetimeMs,
     });
     const limit = this.#deps.sessionLimit;
-    const excess = await excessSessions(store, limit, session);
-    if (excess.length > 0 && limit?.action === "deny_new") return await deny(TOO_MANY_SESSIONS);
+    // Stored before client-auth, so a REAUTH that races the answer finds it. With a limit, one
+    // sign-in of a user at a time counts and stores: two callbacks at once each found the
+    // other's session not yet stored, and both got in past max_per_user (deny_new too).
+    const countAndStore = async () => {
+      const excess = await excessSessions(store, limit, session);
+      if (excess.length > 0 && limit?.action === "deny_new") return undefined;
+      await store.putSession(session);
+      return excess;
+    };
+    const counted = limit
+      ? await this.#userLock.run(session.subject, countAndStore)
+      : await countAndStore();
+    if (counted === undefined) return await deny(TOO_MANY_SESSIONS);
+    const excess = counted;
     const metrics = this.#metrics(client.server);
-    // Stored before client-auth, so a REAUTH that races the answer finds it.
-    await store.putSession(session);
     try {
       await commander.auth(client.cid, client.kid, lines, client.signIn);
     } catch (error) {

@@ -4,6 +4,7 @@
  * given store with a recording commander.
  */
 import { Admission } from "../../src/bridge/admission.ts";
+import type { AdmissionDeps } from "../../src/bridge/admission_types.ts";
 import { ClientEvents } from "../../src/bridge/client_events.ts";
 import type { ClientCommander, CommanderLookup } from "../../src/bridge/commander.ts";
 import { KeyedLock } from "../../src/bridge/keyed_lock.ts";
@@ -162,6 +163,8 @@ export type TestAdmissionOptions =
     now: () => number;
     /** Where SessionEnd kills clients; a RecordingCommander for every server unless given. */
     commanders?: CommanderLookup;
+    /** `sessions.max_per_user`; none unless given. */
+    sessionLimit?: AdmissionDeps["sessionLimit"];
   };
 
 /**
@@ -203,6 +206,7 @@ export function testAdmission(options: TestAdmissionOptions) {
     now: options.now,
     log: getLogger("test"),
     ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.sessionLimit ? { sessionLimit: options.sessionLimit } : {}),
   });
   return { admission, revoked, killed: killer.commands };
 }

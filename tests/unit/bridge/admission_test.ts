@@ -284,6 +284,51 @@ Deno.test("a login whose OpenVPN user name differs from the identity is denied (
   );
 });
 
+Deno.test("max_per_user: two sign-ins of one user at the same moment are counted one after the other", async () => {
+  for (const action of ["deny_new", "kill_oldest"] as const) {
+    const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
+    // The store's answer arrives a moment after it read, as a file or Redis store's does.
+    const find = store.findSessionsBySubject.bind(store);
+    store.findSessionsBySubject = async (subject) => {
+      const found = await find(subject);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      return found;
+    };
+    const ended: string[][] = [];
+    const { admission } = testAdmission({
+      store,
+      now: () => T0,
+      sessionLimit: {
+        maxPerUser: 1,
+        action,
+        end: (ids) => {
+          ended.push(ids);
+          return Promise.all(ids.map((id) => store.deleteSession(id))).then(() => ids.length);
+        },
+      },
+    });
+    const outcomes = await Promise.all([
+      admission.admitLogin(
+        finished(pending({ sessionId: "s-a", cid: 4 }), ALICE),
+        new RecordingCommander(),
+      ),
+      admission.admitLogin(
+        finished(pending({ id: "L2", sessionId: "s-b", cid: 5 }), ALICE),
+        new RecordingCommander(),
+      ),
+    ]);
+    const sessions = (await find("u-1")).map((s) => s.sessionId);
+    if (action === "deny_new") {
+      assertEquals(outcomes.map((o) => o.kind), ["admitted", "denied"], action);
+      assertEquals(sessions, ["s-a"], action);
+    } else {
+      assertEquals(outcomes.map((o) => o.kind), ["admitted", "admitted"], action);
+      assertEquals(ended, [["s-a"]], action);
+      assertEquals(sessions, ["s-b"], action);
+    }
+  }
+});
+
 Deno.test("a denial because the groups claim is absent entirely says so, names the claims present, and suggests the fix", async () => {
   const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
   const { admission } = testAdmission({ store, now: () => T0 });
