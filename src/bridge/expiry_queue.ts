@@ -1,7 +1,8 @@
 /**
  * Calls back when pending logins expire, with one timer for the whole queue: every login gets
  * the same timeout, so they expire in the order they were created, and a CONNECT storm costs
- * no timer per client.
+ * no timer per client. A reload that shortens `auth_pending_timeout` breaks that order for a
+ * while: such an entry is put in its place, so it is not kept waiting behind the longer ones.
  */
 import type { Clock, TimerHandle } from "../clock.ts";
 
@@ -22,10 +23,17 @@ export class ExpiryQueue<T extends Expiring> {
     this.#clock = clock;
   }
 
-  /** Entries must be added in expiry order (same timeout, added as created). */
+  /** Appended when it expires last, as nearly every entry does; else put in its place. */
   add(entry: T): void {
     if (this.#closed) return;
-    this.#queue.push(entry);
+    const last = this.#queue[this.#queue.length - 1];
+    if (
+      last === undefined || this.#queue.length === this.#head || last.expiresAt <= entry.expiresAt
+    ) {
+      this.#queue.push(entry);
+    } else {
+      this.#insert(entry);
+    }
     // Timers can be late (a busy loop, a suspended host): what is already due goes now, so the
     // queue never holds more than one timeout's worth of logins.
     const head = this.#queue[this.#head]!;
@@ -34,6 +42,23 @@ export class ExpiryQueue<T extends Expiring> {
       this.#fire();
     } else if (this.#timer === undefined) {
       this.#arm();
+    }
+  }
+
+  /** Into its place among the entries still queued (after those expiring at the same time). */
+  #insert(entry: T): void {
+    let low = this.#head;
+    let high = this.#queue.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.#queue[middle]!.expiresAt <= entry.expiresAt) low = middle + 1;
+      else high = middle;
+    }
+    this.#queue.splice(low, 0, entry);
+    // The new head: the timer armed for the old one would fire too late.
+    if (low === this.#head && this.#timer !== undefined) {
+      this.#clock.clearTimeout(this.#timer);
+      this.#timer = undefined;
     }
   }
 

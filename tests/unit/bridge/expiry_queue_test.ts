@@ -64,3 +64,24 @@ Deno.test("ExpiryQueue hands out what is already due when the next entry is adde
   assertEquals(queue.size, 1);
   queue.close();
 });
+
+Deno.test("ExpiryQueue: an entry that expires before those queued (auth_pending_timeout shortened by a reload) goes at its own time", () => {
+  const clock = new FakeClock(0);
+  const { queue, expired } = queueOn(clock);
+  queue.add({ n: 1, expiresAt: 1_800_000 }); // 30 min
+  queue.add({ n: 2, expiresAt: 1_800_500 });
+  clock.advance(1000);
+  queue.add({ n: 3, expiresAt: 61_000 }); // after the reload: 1 min
+  queue.add({ n: 4, expiresAt: 61_000 });
+  queue.add({ n: 5, expiresAt: 900_000 });
+  assertEquals(clock.pendingTimers, 1);
+  clock.advance(60_000);
+  assertEquals(expired, [3, 4]);
+  clock.advance(839_000);
+  assertEquals(expired, [3, 4, 5]);
+  clock.advance(900_000);
+  assertEquals(expired, [3, 4, 5, 1]);
+  clock.advance(500);
+  assertEquals(expired, [3, 4, 5, 1, 2]);
+  assertEquals(clock.pendingTimers, 0);
+});
