@@ -133,7 +133,12 @@ export class Admission {
     client: ClientSide & { kind: "connect" | "reauth" },
     stored: Session,
     commander: ClientCommander,
-    { resumable, refresh }: { resumable: boolean; refresh: boolean },
+    { resumable, refresh, sameRun }: {
+      resumable: boolean;
+      refresh: boolean;
+      /** Whether OpenVPN still runs as when the event came (its cid and kid name the client). */
+      sameRun?: () => boolean;
+    },
   ): Promise<void> {
     const { store, log, now } = this.#deps;
     // A reconnect may come through another server sharing the token secret: the session
@@ -142,6 +147,14 @@ export class Admission {
     const checked = refresh
       ? await this.#recheck(stored, client, { rebind, disconnect: false })
       : await this.#rejudge(stored, client, false);
+    if (sameRun !== undefined && !sameRun()) {
+      log.warning(
+        "{kind} of cid {cid}: OpenVPN restarted while the identity provider was asked; no answer " +
+          "sent (that cid and kid now name another client)",
+        { kind: client.kind, cid: client.cid },
+      );
+      return;
+    }
     if (!checked.admit) {
       await this.deny(commander, client, checked.denial, { who: stored, byRefreshCheck: refresh });
       return;

@@ -271,11 +271,16 @@ export class ClientEvents {
   }
 
   #onAuthRequest(req: EnvClientRequest): Promise<void> {
-    if (!req.sessionId) return this.#decideAndAnswer(req);
-    return this.#deps.admission.sessionLock.run(req.sessionId, () => this.#decideAndAnswer(req));
+    // The run the event came in: a cid and kid name this client only within it.
+    const run = this.#signIns.run;
+    if (!req.sessionId) return this.#decideAndAnswer(req, run);
+    return this.#deps.admission.sessionLock.run(
+      req.sessionId,
+      () => this.#decideAndAnswer(req, run),
+    );
   }
 
-  async #decideAndAnswer(req: EnvClientRequest): Promise<void> {
+  async #decideAndAnswer(req: EnvClientRequest, run: string | undefined): Promise<void> {
     const { store, config, log, clock } = this.#deps;
     const commander = this.#answers;
     let session: Session | undefined;
@@ -318,6 +323,9 @@ export class ClientEvents {
         await this.#deps.admission.resume(req, decision.session, commander, {
           resumable: decision.session.resumable || canResume(req),
           refresh: decision.refresh,
+          // A refresh may take seconds: OpenVPN may restart meanwhile and give the cid and kid
+          // to a new client, which the answer must not reach.
+          ...(decision.refresh ? { sameRun: () => this.#signIns.run === run } : {}),
         });
         return;
     }

@@ -158,6 +158,34 @@ Deno.test("refresh check: a session ended elsewhere while the IdP answered (anot
   t.events.close();
 });
 
+Deno.test("refresh check: no answer goes out when OpenVPN restarted while the IdP was asked (the cid and kid name another client now)", async () => {
+  for (const restarted of [false, true]) {
+    let answer!: (result: RefreshResult) => void;
+    const t = setup({
+      reauthCheck: "refresh",
+      refresh: () => new Promise((resolve) => (answer = resolve)),
+    });
+    await t.events.openvpnRunIs("run-1");
+    await t.store.putSession(session());
+    const handling = t.events.onReauth(4, 3, t.env({}));
+    await settle();
+    if (restarted) await t.events.openvpnRunIs("run-2");
+    answer({
+      claims: { sub: "u-1", preferred_username: "alice", groups: ["/vpn-users"] },
+      refreshToken: "rt-2",
+      refreshExpiresAt: undefined,
+      idToken: undefined,
+    });
+    await handling;
+    assertEquals(
+      t.commander.commands.map((c) => c.kind),
+      restarted ? [] : ["auth-nt"],
+      restarted ? "restarted" : "same run",
+    );
+    t.events.close();
+  }
+});
+
 Deno.test("a token reconnect of a session ended elsewhere meanwhile is denied and not brought back", async () => {
   const t = setup();
   await t.store.putSession(session({ cid: undefined, resumable: true }));
