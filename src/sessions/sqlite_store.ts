@@ -339,11 +339,8 @@ export class SqliteStore implements SessionStore {
   #writeOneSession({ session, update }: SessionPut, batch: SessionBatch): unknown {
     try {
       const id = session.sessionId;
-      if (update) {
-        const row = this.#sql.sessionCreatedAt.get(id, this.#now());
-        if (row === undefined || Number(row["created_at"]) !== session.createdAt) {
-          return new SessionGone(`Session ${id} is no longer there`);
-        }
+      if (update && !this.#stillThere(session, batch)) {
+        return new SessionGone(`Session ${id} is no longer there`);
       }
       const data = sessionData(session);
       const cid = session.cid ?? null;
@@ -373,6 +370,30 @@ export class SqliteStore implements SessionStore {
     } catch (error) {
       return error;
     }
+  }
+
+  /**
+   * Whether the row `session` was read from is still there (live, the same sign-in). The cache
+   * answers when it holds the row as committed: it is cleared when another connection commits
+   * (the data version, read once per batch) and follows this one's writes, except one made
+   * earlier in this batch, which only the row shows. Nearly every update (a DISCONNECT's unbind,
+   * a reconnect's rebind) is of a cached session.
+   */
+  #stillThere(session: Session, batch: SessionBatch): boolean {
+    const id = session.sessionId;
+    const now = this.#now();
+    if (!batch.written.has(id)) {
+      if (!batch.versionRead) {
+        batch.versionRead = true;
+        this.#readDataVersion();
+      }
+      const cached = this.#cache.get(id);
+      if (cached !== undefined) {
+        return cached.createdAt === session.createdAt && cached.expiresAt >= now;
+      }
+    }
+    const row = this.#sql.sessionCreatedAt.get(id, now);
+    return row !== undefined && Number(row["created_at"]) === session.createdAt;
   }
 
   /**

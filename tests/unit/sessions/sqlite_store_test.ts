@@ -374,6 +374,25 @@ Deno.test("SqliteStore hands a pending login to one of two stores on the same fi
   });
 });
 
+Deno.test("SqliteStore: an update of a session it has cached is refused once another store on the file ended it", async () => {
+  await withStore(async (store, path) => {
+    const other = await open(path);
+    try {
+      await store.putSession(session());
+      assertEquals((await store.getSession("sess-1"))?.cid, 7, "cached here");
+      assertEquals(await other.deleteSession("sess-1"), true);
+      assertEquals(await store.updateSession(session({ cid: undefined })), false);
+      assertEquals(await other.getSession("sess-1"), undefined);
+      // A sign-in the other store made under the same id is not overwritten either.
+      await other.putSession(session({ createdAt: T0 + 1, cid: 3 }));
+      assertEquals(await store.updateSession(session({ cid: undefined })), false);
+      assertEquals((await other.getSession("sess-1"))?.cid, 3);
+    } finally {
+      await other.close();
+    }
+  });
+});
+
 Deno.test("SqliteStore writes a pending login put again with its OIDC state to the file", async () => {
   await withStore(async (store, path) => {
     await store.putPending(pendingLogin({ oauth: undefined }));
