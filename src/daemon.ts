@@ -263,13 +263,14 @@ export async function startDaemon(
   for (const { link } of links) link.start();
   let control: ControlServer | undefined;
   const intervalMs = config.sessions.recheckIntervalMs;
+  const serverNames = config.servers.map(({ name }) => name);
   const recheck = intervalMs === undefined ? undefined : new RecheckScheduler({
     intervalMs,
     clock,
     // In a cluster each server's sessions are re-checked by the instance holding its link, so
     // two instances never refresh (and so rotate) one refresh token at once.
-    listBound: () =>
-      listBound(store, cluster ? cluster.leases() : config.servers.map(({ name }) => name)),
+    servers: cluster ? () => cluster.leases() : () => serverNames,
+    listBound: (servers) => listBound(store, servers),
     recheck: ({ sessionId, server }) => admission.recheckSession(sessionId, server),
     log: getLogger("recheck"),
   });

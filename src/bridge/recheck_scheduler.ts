@@ -6,7 +6,10 @@
  * The interval is cut into slices; each session belongs to one slice by a hash of its id, so
  * it is checked at the same phase of every round (once per interval, never twice in a row).
  * The bound sessions are listed once per round, when it starts (a listing reads every binding
- * of every server); a session bound later in the round waits for the next one.
+ * of every server); a session bound later in the round waits for the next one. In a cluster an
+ * instance re-checks only the servers whose link it holds (`servers`): when that set changes
+ * the round is listed again, and a session of a server it no longer holds is skipped, so two
+ * instances never refresh one token at once, and a server taken over is not left unchecked.
  * The sessions of a slice are spread evenly over the slice: the IdP sees a steady trickle of
  * refresh grants, never a burst, whatever the number of sessions.
  */
@@ -37,7 +40,9 @@ export type RecheckSession = (
 export interface RecheckSchedulerDeps {
   intervalMs: number;
   clock: Clock;
-  listBound: () => Promise<BoundSession[]>;
+  /** The servers whose sessions are re-checked here now (in a cluster: whose link it holds). */
+  servers: () => readonly string[];
+  listBound: (servers: readonly string[]) => Promise<BoundSession[]>;
   recheck: RecheckSession;
   log: Logger;
 }
@@ -87,6 +92,8 @@ export class RecheckScheduler {
   #tick = 0;
   /** This round's bound sessions by slice; undefined until listed. */
   #round: BoundSession[][] | undefined;
+  /** The servers the round was listed for, joined. */
+  #roundServers = "";
   #timer: TimerHandle | undefined;
   #running: Promise<void> | undefined;
   #stopped = true;
@@ -132,9 +139,15 @@ export class RecheckScheduler {
 
   async #runSlice(slice: number, startedAt: number): Promise<void> {
     const { clock } = this.#deps;
-    if (slice === 0) this.#round = undefined;
+    const servers = this.#deps.servers();
+    const serversKey = servers.join("\u0000");
+    // A lease taken or lost since the listing: the round is listed again for the servers now.
+    if (slice === 0 || serversKey !== this.#roundServers) this.#round = undefined;
     // A failed listing is tried again at the next slice, not a round later.
-    this.#round ??= await this.#listRound();
+    if (this.#round === undefined) {
+      this.#round = await this.#listRound(servers);
+      this.#roundServers = serversKey;
+    }
     const members = this.#round?.[slice] ?? [];
     const spacing = this.#sliceMs / Math.max(1, members.length);
     for (const [index, member] of members.entries()) {
@@ -142,14 +155,16 @@ export class RecheckScheduler {
       const at = startedAt + index * spacing;
       if (at > clock.now()) await this.#sleep(at - clock.now());
       if (this.#stopped) return;
+      // Its link went to another instance since the listing: that one re-checks it now.
+      if (!this.#deps.servers().includes(member.server)) continue;
       await this.#checkOne(member);
     }
   }
 
-  async #listRound(): Promise<BoundSession[][] | undefined> {
+  async #listRound(servers: readonly string[]): Promise<BoundSession[][] | undefined> {
     let bound: BoundSession[];
     try {
-      bound = await this.#deps.listBound();
+      bound = await this.#deps.listBound(servers);
     } catch (error) {
       this.#deps.log.warning("Re-check: cannot list sessions: {error}", { error: String(error) });
       return undefined;

@@ -35,6 +35,8 @@ function setup(options: {
   verdict?: (id: string) => boolean | "gone" | "throw";
   /** Fails the listing of the given calls (1-based). */
   failListing?: (call: number) => boolean;
+  /** The servers re-checked here (vpn1 unless given): a cluster's leases. */
+  servers?: () => readonly string[];
 }) {
   const clock = new FakeClock();
   const checks: Array<{ id: string; at: number }> = [];
@@ -43,11 +45,12 @@ function setup(options: {
   const scheduler = new RecheckScheduler({
     intervalMs: INTERVAL,
     clock,
-    listBound: () => {
+    servers: options.servers ?? (() => ["vpn1"]),
+    listBound: (servers) => {
       listCalls++;
       return options.failListing?.(listCalls)
         ? Promise.reject(new Error("store down"))
-        : Promise.resolve(options.bound);
+        : Promise.resolve(options.bound.filter((b) => servers.includes(b.server)));
     },
     recheck: ({ sessionId: id }) => {
       checks.push({ id, at: clock.now() });
@@ -119,6 +122,26 @@ Deno.test("the bound sessions are listed once per round, not once per slice", as
   }
 });
 
+Deno.test("a lease lost or taken mid-round: the server lost is no longer re-checked here, the one taken is at once", async () => {
+  const two = [
+    ...many.map(({ sessionId }) => ({ server: "vpn1", sessionId })),
+    ...many.map(({ sessionId }) => ({ server: "vpn2", sessionId: `${sessionId}-2` })),
+  ];
+  let held = ["vpn1"];
+  const t = setup({ bound: two, servers: () => held });
+  t.scheduler.start();
+  await t.run(INTERVAL / 2);
+  const before = t.checks.length;
+  assert(before > 0 && t.checks.every((c) => !c.id.endsWith("-2")), "vpn1's only");
+  held = ["vpn2"];
+  await t.run(INTERVAL / 2);
+  await t.scheduler.stop();
+  const after = t.checks.slice(before).map((c) => c.id);
+  assert(after.length > 0, "vpn2's sessions re-checked within the round it was taken in");
+  assert(after.every((id) => id.endsWith("-2")), `a vpn1 session re-checked after: ${after}`);
+  assertEquals(t.listCalls(), 2);
+});
+
 Deno.test("a failed listing is tried again at the next slice, not a round later", async () => {
   const t = setup({ bound: many, failListing: (call) => call === 1 });
   t.scheduler.start();
@@ -178,7 +201,8 @@ async function withAdmission(commander: RecordingCommander) {
   const deps: RecheckSchedulerDeps = {
     intervalMs: INTERVAL,
     clock,
-    listBound: () => listBound(store, ["default"]),
+    servers: () => ["default"],
+    listBound: (servers) => listBound(store, servers),
     recheck: ({ sessionId, server }) => admission.recheckSession(sessionId, server),
     log: getLogger("recheck"),
   };
