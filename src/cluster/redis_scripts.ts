@@ -35,9 +35,10 @@ return 1
 `;
 
 /**
- * Queues an item once per key: a second request for the same cid+kid while the first is
- * queued, running or answered joins it instead. KEYS: item, outcome, queue. ARGV: key, item
- * JSON, ttl ms, channel. Returns 1 when queued, 0 when joined.
+ * Queues an item once per key: a request with the key of one queued, running or answered
+ * joins it instead (keys are fresh per request, work_item.ts: a retry of the same request).
+ * KEYS: item, outcome, queue. ARGV: key, item JSON, ttl ms, channel. Returns 1 when queued, 0
+ * when joined.
  */
 export const ENQUEUE = `
 if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end

@@ -10,6 +10,7 @@ import type { Redis } from "ioredis";
 import type { Clock, TimerHandle } from "../clock.ts";
 import { classifyRedisError } from "../sessions/redis_connection.ts";
 import { ENQUEUE, RECORD, TAKE } from "./redis_scripts.ts";
+import { randomToken } from "../random_token.ts";
 import {
   decodeOutcome,
   decodeWork,
@@ -20,6 +21,9 @@ import {
   type WorkOp,
   type WorkOutcome,
 } from "./work_item.ts";
+
+/** The random part of a work item's key (work_item.ts, workKey): 96 bits. */
+const WORK_NONCE_BYTES = 12;
 
 const POLL_MS = 50;
 const NOTIFIED_POLL_MS = 500;
@@ -103,7 +107,7 @@ export class WorkQueue {
    * `waitMs` passed (then `expired`: the holder does not start an item past its deadline).
    */
   async submit(server: string, op: WorkOp, waitMs: number): Promise<WorkOutcome> {
-    const key = workKey(op);
+    const key = workKey(op, randomToken(WORK_NONCE_BYTES));
     const expiresAt = this.#clock.now() + waitMs;
     const item: WorkItem = { ...op, expiresAt };
     await this.#call(() =>

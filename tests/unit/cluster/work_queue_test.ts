@@ -8,8 +8,15 @@ import { FakeClock } from "../../support/fake_clock.ts";
 import { ClusterKeys, WorkQueue } from "../../../src/cluster/work_queue.ts";
 import type { WorkOutcome } from "../../../src/cluster/work_item.ts";
 
-const OP = { op: "auth-nt", cid: 7, kid: 1 } as const;
-const KEY = "7:1";
+/** A sign-in's answer: its key is known ahead (work_item.ts, workKey). */
+const OP = {
+  op: "auth",
+  cid: 7,
+  kid: 1,
+  lines: [],
+  signIn: { loginId: "AAAAAAAAAAAAAAAAAAAAAA", openvpnRun: "28115@1795879225:CONNECTED" },
+} as const;
+const KEY = "7:1:run=28115@1795879225:CONNECTED";
 
 function setup(notified: boolean) {
   const clock = new FakeClock();
