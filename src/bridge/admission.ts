@@ -92,6 +92,8 @@ export class Admission {
           "client-auth for {username} (cid {cid}) not confirmed; the session is kept, OpenVPN may still take it: {error}",
           { username: identity.username, cid: client.cid, error: String(error) },
         );
+        // Counted as admitted for the limit: if OpenVPN takes it, the user is not over it.
+        await this.#endExcess(identity.username, excess);
         return { kind: "no-answer" };
       }
       log.warning("client-auth for {username} (cid {cid}) failed: {error}", {
@@ -109,18 +111,19 @@ export class Admission {
       cid: client.cid,
       commonName: client.commonName,
     });
-    if (excess.length > 0) {
-      log.info(
-        "{username} is over sessions.max_per_user ({max}): ending {count} oldest session(s)",
-        {
-          username: identity.username,
-          max: limit!.maxPerUser,
-          count: excess.length,
-        },
-      );
-      await limit!.end(excess.map((old) => old.sessionId));
-    }
+    await this.#endExcess(identity.username, excess);
     return { kind: "admitted", username: identity.username };
+  }
+
+  /** `sessions.max_per_user = kill_oldest`: ends the sessions a new one put over the limit. */
+  async #endExcess(username: string, excess: readonly Session[]): Promise<void> {
+    const limit = this.#deps.sessionLimit;
+    if (excess.length === 0 || !limit) return;
+    this.#deps.log.info(
+      "{username} is over sessions.max_per_user ({max}): ending {count} oldest session(s)",
+      { username, max: limit.maxPerUser, count: excess.length },
+    );
+    await limit.end(excess.map((old) => old.sessionId));
   }
 
   /**
@@ -153,6 +156,12 @@ export class Admission {
           "sent (that cid and kid now name another client)",
         { kind: client.kind, cid: client.cid },
       );
+      // The refresh stored it bound to that cid: unbound, so that nothing meant for this
+      // session (a kill, the new client's DISCONNECT) reaches the client that has it now.
+      const kept = checked.session;
+      if (checked.admit && kept.server === client.server && kept.cid === client.cid) {
+        await store.updateSession({ ...kept, cid: undefined });
+      }
       return;
     }
     if (!checked.admit) {

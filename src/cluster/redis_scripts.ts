@@ -36,7 +36,8 @@ return 1
 
 /**
  * Queues an item once per key: a request with the key of one queued, running or answered
- * joins it instead (keys are fresh per request, work_item.ts: a retry of the same request).
+ * joins it instead (work_item.ts, workKey: the same sign-in's answer; other keys are fresh
+ * per request).
  * KEYS: item, outcome, queue. ARGV: key, item JSON, ttl ms, channel. Returns 1 when queued, 0
  * when joined.
  */

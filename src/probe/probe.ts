@@ -12,7 +12,7 @@ import type { ResolvedConfig } from "../config/types.ts";
 import { isLoopbackHttp } from "../loopback.ts";
 import { formatAddress } from "../management/address.ts";
 import { version } from "../management/commands.ts";
-import { ManagementConnection } from "../management/connection.ts";
+import { COMMAND_TIMEOUT_LIMITS_MS, ManagementConnection } from "../management/connection.ts";
 import { connectionLimits, readTls } from "../http/listeners.ts";
 import { callbackUrl, HEALTH_PATH } from "../http/routes.ts";
 import { type HttpServer, serveHttp } from "../http/serve.ts";
@@ -120,7 +120,11 @@ async function connectManagement(
   const connection = new ManagementConnection({
     address: server.management,
     password: server.password,
-    commandTimeoutMs: Math.min(server.commandTimeoutMs, timeoutMs),
+    // oidc.http_timeout may be shorter than a management command may be.
+    commandTimeoutMs: Math.max(
+      COMMAND_TIMEOUT_LIMITS_MS.min,
+      Math.min(server.commandTimeoutMs, timeoutMs),
+    ),
     // The first failure is the answer: no reconnect happens before close().
     reconnectMinDelayMs: 3_600_000,
     reconnectMaxDelayMs: 3_600_000,

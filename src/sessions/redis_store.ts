@@ -75,11 +75,13 @@ type Flat = Array<Buffer | null>;
 type PendingArgs = [string, string, string, string, string, string, string | Buffer];
 /**
  * One session as `putSessions` takes it: id, expiresAt, TTL, server, cid, subject, has sid,
- * sid, username, data, secret, version, version whose secret to keep, createdAt to find.
+ * sid, username, data, secret, version, version whose secret to keep, createdAt, update ('1')
+ * or put ('0').
  */
 type SessionArgs = [
   ...[string, string, string, string, string, string, string, string, string, string],
   string | Buffer,
+  string,
   string,
   string,
   string,
@@ -237,7 +239,8 @@ export class RedisStore implements SessionStore {
       secret,
       version,
       keep,
-      update ? String(copy.createdAt) : "",
+      String(copy.createdAt),
+      update ? "1" : "0",
     ];
     let written = keepFrom === ""
       ? TOKEN_NOT_HELD

@@ -112,6 +112,15 @@ Deno.test("probe: every check passes against a reachable, well-configured setup 
   });
 });
 
+Deno.test("probe: an oidc.http_timeout shorter than a management command may wait still probes the management interface", async () => {
+  await withSetup(async (setup) => {
+    const { lines } = await probe(
+      configToml(setup).replace('http_timeout = "3s"', 'http_timeout = "50ms"'),
+    );
+    assertMatch(line(lines, "management default"), /management version 5, password accepted/);
+  });
+});
+
 Deno.test("probe: like the service, it releases a management hold", async () => {
   await withSetup(async (setup) => {
     const { code, lines } = await probe(configToml(setup));

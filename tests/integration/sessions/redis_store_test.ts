@@ -270,6 +270,31 @@ Deno.test("RedisStore: an entry or its secret copied to another id is refused th
   }
 });
 
+Deno.test("RedisStore: updateSession compares createdAt kept apart: claims with a lone surrogate, and entries of an older bridge (no such field), are updated", async () => {
+  const config = settings((await sharedServer()).url);
+  const { store, client } = await openStore(config);
+  try {
+    // JSON.stringify writes the lone surrogate as an escape that lua-cjson refuses to decode.
+    const odd = session({ sessionId: "odd", claims: { sub: "u-1", note: "x\ud800y" } });
+    await store.putSession(odd);
+    assertEquals(await store.updateSession({ ...odd, cid: undefined }), true);
+    assertEquals((await store.getSession("odd"))?.cid, undefined);
+    // Written before createdAt had a field of its own: the data decides.
+    await store.putSession(session({ sessionId: "old" }));
+    await client.hdel(`${config.keyPrefix}s:old`, "c");
+    assertEquals(await store.updateSession(session({ sessionId: "old", cid: 11 })), true);
+    assertEquals((await store.getSession("old"))?.cid, 11);
+    await client.hdel(`${config.keyPrefix}s:old`, "c");
+    assertEquals(
+      await store.updateSession(session({ sessionId: "old", createdAt: T0 + 1, cid: 12 })),
+      false,
+    );
+    assertEquals((await store.getSession("old"))?.cid, 11);
+  } finally {
+    await store.close();
+  }
+});
+
 Deno.test("RedisStore: a session read before is read again once its version changed, whoever wrote it", async () => {
   const config = settings((await sharedServer()).url);
   const one = await openStore(config);

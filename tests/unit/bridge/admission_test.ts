@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertStringIncludes } from "../../support/assert.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
+import { ManagementConnectionError } from "../../../src/management/errors.ts";
 import type { RefreshResult } from "../../../src/oidc/client.ts";
 import { IdpUnreachableError } from "../../../src/oidc/errors.ts";
 import type { PolicyConfig } from "../../../src/bridge/identity_policy.ts";
@@ -327,6 +328,34 @@ Deno.test("max_per_user: two sign-ins of one user at the same moment are counted
       assertEquals(sessions, ["s-b"], action);
     }
   }
+});
+
+Deno.test("max_per_user = kill_oldest: a sign-in whose client-auth OpenVPN did not confirm still ends the oldest session (OpenVPN may yet admit it)", async () => {
+  const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
+  await store.putSession(session({ sessionId: "s-old", subject: "u-1", createdAt: T0 - 1000 }));
+  const ended: string[][] = [];
+  const { admission } = testAdmission({
+    store,
+    now: () => T0,
+    sessionLimit: {
+      maxPerUser: 1,
+      action: "kill_oldest",
+      end: (ids) => {
+        ended.push(ids);
+        return Promise.all(ids.map((id) => store.deleteSession(id))).then(() => ids.length);
+      },
+    },
+  });
+  const silent = Object.assign(new RecordingCommander(), {
+    auth: () => Promise.reject(new ManagementConnectionError("timeout", "no reply in time")),
+  });
+  const outcome = await admission.admitLogin(
+    finished(pending({ sessionId: "s-new", cid: 5 }), ALICE),
+    silent,
+  );
+  assertEquals(outcome.kind, "no-answer");
+  assertEquals(ended, [["s-old"]]);
+  assertEquals((await store.getSession("s-new"))?.cid, 5);
 });
 
 Deno.test("a denial because the groups claim is absent entirely says so, names the claims present, and suggests the fix", async () => {

@@ -182,6 +182,10 @@ Deno.test("refresh check: no answer goes out when OpenVPN restarted while the Id
       restarted ? [] : ["auth-nt"],
       restarted ? "restarted" : "same run",
     );
+    // Refreshed either way (the IdP rotated the token); after a restart no longer bound to
+    // cid 4, which names another client in the new run.
+    const stored = await t.store.getSession("s-1");
+    assertEquals([stored?.refreshToken, stored?.cid], ["rt-2", restarted ? undefined : 4]);
     t.events.close();
   }
 });
