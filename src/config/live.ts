@@ -103,12 +103,22 @@ function flatten(config: ResolvedConfig): Map<string, string> {
   return out;
 }
 
+/**
+ * Text that differs when the value does, secrets included wherever they sit (the Redis
+ * password inside `sessions.redis`): a secret's own JSON is "***", so it is read from the
+ * holder before its toJSON runs. Compared only, never shown.
+ */
 function comparable(value: unknown): string {
-  if (value instanceof URL) return value.href;
-  if (value !== null && typeof value === "object" && "reveal" in value) {
-    return `secret:${(value as { reveal(): string }).reveal()}`;
-  }
-  return JSON.stringify(value, (_key, v) => v instanceof RegExp ? v.source : v) ?? "undefined";
+  const text = JSON.stringify({ value }, function (this: Record<string, unknown>, key, v) {
+    const original = this[key];
+    if (original instanceof URL) return original.href;
+    if (original instanceof RegExp) return original.source;
+    if (original !== null && typeof original === "object" && "reveal" in original) {
+      return `secret:${(original as { reveal(): string }).reveal()}`;
+    }
+    return v;
+  });
+  return text ?? "undefined";
 }
 
 /** `authPendingTimeoutMs` -> `auth_pending_timeout` (units are not part of TOML names). */

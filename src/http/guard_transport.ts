@@ -4,7 +4,7 @@
  * accept (out of file descriptors), while `Deno.listen` can accept again.
  */
 import { bunTransport } from "./guard_transport_bun.ts";
-import type { GuardTransport, RelaySocket } from "./relay_socket.ts";
+import { type GuardTransport, RELAY_HOST, type RelaySocket } from "./relay_socket.ts";
 
 const READ_BUFFER_BYTES = 16 * 1024;
 /** After a failed accept, wait this long before the next (descriptors are freed meanwhile). */
@@ -38,7 +38,7 @@ const denoTransport: GuardTransport = {
     });
   },
   async connect(port) {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    const conn = await Deno.connect({ hostname: RELAY_HOST, port });
     conn.setNoDelay(true);
     return denoSocket(conn);
   },

@@ -11,7 +11,12 @@
  * - `end()` releases the descriptor at once, whether or not the peer ever closes its side;
  *   `terminate()` would reset the connection and could drop a response the peer has not read.
  */
-import type { GuardListener, GuardTransport, RelaySocket } from "./relay_socket.ts";
+import {
+  type GuardListener,
+  type GuardTransport,
+  RELAY_HOST,
+  type RelaySocket,
+} from "./relay_socket.ts";
 
 interface BunSocket {
   readonly remoteAddress: string;
@@ -91,7 +96,7 @@ export const bunTransport: GuardTransport = {
   },
   async connect(port) {
     const socket = await bun.connect({
-      hostname: "127.0.0.1",
+      hostname: RELAY_HOST,
       port,
       allowHalfOpen: true,
       socket: handlers,

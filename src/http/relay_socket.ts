@@ -2,6 +2,12 @@
  * The sockets the connection guard relays between, as each runtime's transport provides them
  * (guard_transport.ts for Deno, guard_transport_bun.ts for Bun).
  */
+
+/**
+ * The address the relay sockets connect from, and the private HTTP server listens on: the
+ * server serves no other peer (serve.ts).
+ */
+export const RELAY_HOST = "127.0.0.1";
 export interface RelaySocket {
   readonly remoteAddress: string;
   readonly localPort: number;

@@ -10,6 +10,7 @@
 import { readFileSync } from "node:fs";
 import { trustedProxies } from "./client_ip.ts";
 import { ConnectionGuard, type GuardStats } from "./connection_guard.ts";
+import { RELAY_HOST } from "./relay_socket.ts";
 
 export interface HttpEnv {
   remoteAddr: string;
@@ -73,8 +74,11 @@ const RESERVED_DESCRIPTORS = 64;
 const DESCRIPTORS_PER_CONNECTION = 3;
 const RESTART_DELAY_MS = 100;
 
-/** The HTTP server behind the guard, on a private port; `peerPort` names the relay socket. */
-type PeerHandler = (request: Request, peerPort: number) => Promise<Response>;
+/**
+ * The HTTP server behind the guard, on a private port; `peer` is the connection's far end, the
+ * relay socket's address and port.
+ */
+type PeerHandler = (request: Request, peer: { host: string; port: number }) => Promise<Response>;
 interface InnerServer {
   readonly port: number;
   close(): Promise<void>;
@@ -86,10 +90,11 @@ export async function serveHttp(
 ): Promise<HttpServer> {
   const onProblem = options.onProblem ?? (() => {});
   let guard: ConnectionGuard | undefined;
-  const relayed: PeerHandler = async (request, peerPort) => {
-    const remoteAddr = guard?.remoteAddrOf(peerPort);
+  const relayed: PeerHandler = async (request, { host, port: peerPort }) => {
     // Only the guard's relay sockets are served: a local process that found the private port
-    // must not bypass the limits.
+    // must not bypass the limits. Their port alone does not name them: another loopback
+    // address (127.0.0.2) can bind the same port number.
+    const remoteAddr = host === RELAY_HOST ? guard?.remoteAddrOf(peerPort) : undefined;
     if (remoteAddr === undefined) return new Response("Forbidden", { status: 403 });
     guard!.requestStarted(peerPort);
     try {
@@ -186,7 +191,7 @@ async function serveDeno(
       try {
         const server = Deno.serve(
           {
-            hostname: "127.0.0.1",
+            hostname: RELAY_HOST,
             port: 0,
             ...(tls ?? {}),
             onListen: (address) => {
@@ -195,7 +200,10 @@ async function serveDeno(
             },
             onError: () => new Response("Internal Server Error", { status: 500 }),
           },
-          (request, info) => handler(request, (info.remoteAddr as Deno.NetAddr).port),
+          (request, info) => {
+            const { hostname, port } = info.remoteAddr as Deno.NetAddr;
+            return handler(request, { host: hostname, port });
+          },
         );
         current = server;
         server.finished.catch((error) => {
@@ -230,13 +238,16 @@ function serveBun(
   handler: PeerHandler,
 ): InnerServer {
   const server = bun.serve({
-    hostname: "127.0.0.1",
+    hostname: RELAY_HOST,
     port: 0,
     ...(tls ? { tls } : {}),
     // The guard times connections out; Bun's own idle timeout would also cut a request that
     // waits longer than 10 s for the IdP.
     idleTimeout: 0,
-    fetch: (request, bunServer) => handler(request, bunServer.requestIP(request)?.port ?? 0),
+    fetch: (request, bunServer) => {
+      const peer = bunServer.requestIP(request);
+      return handler(request, { host: peer?.address ?? "", port: peer?.port ?? 0 });
+    },
     error: () => new Response("Internal Server Error", { status: 500 }),
   });
   return {

@@ -488,6 +488,18 @@ Deno.test("mergeReload() names a changed secret without showing it", () => {
   assertEquals(kept, ["oidc.client_secret"]);
 });
 
+Deno.test("mergeReload() names a changed secret nested in a section (the Redis password), without showing it", () => {
+  const redis = (password: string) =>
+    MINIMAL +
+    `\n[sessions]\nbackend = "redis"\nurl = "redis://127.0.0.1:6379/0"\npassword = "${password}"\n`;
+  const { kept } = mergeReload(load(redis("first-password")).config, load(redis("rotated")).config);
+  assertEquals(kept, ["sessions.redis"]);
+  assertEquals(
+    mergeReload(load(redis("same")).config, load(redis("same")).config).kept,
+    [],
+  );
+});
+
 Deno.test("mergeReload() of an unchanged config keeps nothing", () => {
   assertEquals(mergeReload(load(MINIMAL).config, load(MINIMAL).config).kept, []);
 });
