@@ -322,12 +322,13 @@ export async function startDaemon(
       );
     }
     const apply = await listeners.prepare(merged);
+    // The listeners first: the one step that can still fail leaves everything as it was.
+    await apply();
     const old = current.value;
     if (merged.log.level !== old.log.level || merged.log.format !== old.log.format) {
       configureLogging(merged.log.level, merged.log.format);
     }
     current.replace(merged);
-    await apply();
     log.info("Reloaded the configuration");
     return { kept };
   };

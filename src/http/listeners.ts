@@ -2,7 +2,10 @@
  * The two listeners and what a reload changes in them: the sign-in pages (the app is rebuilt
  * and swapped; the TLS certificate is read again and the listener restarted only when it
  * changed) and the metrics endpoint (started, moved or stopped). A reload is two steps, so
- * that everything that can fail (templates, certificate files) fails before anything changes.
+ * that everything that can fail (templates, certificate files, a certificate the runtime
+ * refuses, a metrics address that cannot be bound) fails before anything changes; the one
+ * thing left to fail in force, restarting the sign-in listener on its own address, puts the
+ * old listener back.
  */
 import { readFileSync } from "node:fs";
 import type { Logger } from "@logtape/logtape";
@@ -48,14 +51,14 @@ export async function startListeners(
   const handler: FetchHandler = (request, env) => app.fetch(request, env);
   let server = await serveHttp({ ...listen, tls, ...deps.limits }, handler);
   let metricsListen = config.metrics.listen;
-  let metrics: HttpServer | undefined;
-  const serveMetricsAt = async (at: ResolvedConfig["metrics"]["listen"]) => {
-    await metrics?.close();
-    metrics = at ? await serveMetrics({ ...at, ...deps.limits }, deps.renderMetrics) : undefined;
-    metricsListen = at;
-    if (at) deps.log.info("Serving metrics on {host}:{port}", { ...at, port: metrics!.port });
+  const startMetrics = async (at: ResolvedConfig["metrics"]["listen"]) => {
+    const started = at
+      ? await serveMetrics({ ...at, ...deps.limits }, deps.renderMetrics)
+      : undefined;
+    if (at) deps.log.info("Serving metrics on {host}:{port}", { ...at, port: started!.port });
+    return started;
   };
-  await serveMetricsAt(metricsListen);
+  let metrics: HttpServer | undefined = await startMetrics(metricsListen);
 
   return {
     get port() {
@@ -64,16 +67,50 @@ export async function startListeners(
     async prepare(next) {
       const nextApp = await deps.buildApp(next);
       const nextTls = readTls(next);
+      const tlsChanged = JSON.stringify(nextTls ?? null) !== JSON.stringify(tls ?? null);
+      // A certificate or key the runtime refuses (a file caught mid-copy, an encrypted key) is
+      // refused here, on a private port, before the listener in use is touched.
+      if (tlsChanged && nextTls) {
+        await (await serveHttp(
+          { host: "127.0.0.1", port: 0, tls: nextTls, ...deps.limits },
+          handler,
+        ))
+          .close();
+      }
+      const metricsChanged = JSON.stringify(next.metrics.listen) !== JSON.stringify(metricsListen);
+      // Bound now: an address in use or not on this host fails the reload, not the endpoint.
+      // Only a move to another host on the port in use here (127.0.0.1:9100 to 0.0.0.0:9100)
+      // must free it first: that one is bound in force, and the old one is put back if it fails.
+      const samePort = next.metrics.listen !== undefined &&
+        next.metrics.listen.port === metricsListen?.port;
+      const nextMetrics = metricsChanged && !samePort
+        ? await startMetrics(next.metrics.listen)
+        : undefined;
       return async () => {
-        app = nextApp;
-        if (JSON.stringify(nextTls ?? null) !== JSON.stringify(tls ?? null)) {
+        if (tlsChanged) {
           await server.close();
-          server = await serveHttp({ ...listen, tls: nextTls, ...deps.limits }, handler);
+          try {
+            server = await serveHttp({ ...listen, tls: nextTls, ...deps.limits }, handler);
+          } catch (error) {
+            server = await serveHttp({ ...listen, tls, ...deps.limits }, handler);
+            await nextMetrics?.close();
+            throw error;
+          }
           tls = nextTls;
         }
-        if (JSON.stringify(next.metrics.listen) !== JSON.stringify(metricsListen)) {
-          await serveMetricsAt(next.metrics.listen);
+        if (metricsChanged) {
+          await metrics?.close();
+          if (samePort) {
+            try {
+              metrics = await startMetrics(next.metrics.listen);
+            } catch (error) {
+              metrics = await startMetrics(metricsListen);
+              throw error;
+            }
+          } else metrics = nextMetrics;
+          metricsListen = next.metrics.listen;
         }
+        app = nextApp;
       };
     },
     async close() {

@@ -3,7 +3,8 @@
  * /metrics shows exactly what happened; a reload changes the policy without touching the
  * management link or any session, and a broken config is refused.
  */
-import { assert, assertEquals, assertStringIncludes } from "../../support/assert.ts";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "../../support/assert.ts";
+import { createServer } from "node:net";
 import { BridgeHarness, clientEnv } from "../../support/bridge_harness.ts";
 import { freePort } from "../../support/free_port.ts";
 import { makeServerCertificate } from "../../support/certificates.ts";
@@ -135,6 +136,36 @@ Deno.test("a back-channel logout token signed with an unknown key: the keys are 
   }
 });
 
+Deno.test("reload to a metrics address that cannot be bound is refused whole: the old endpoint, policy and log settings stay", async () => {
+  const port = await freePort();
+  const h = await BridgeHarness.start({ extraToml: `[metrics]\nlisten = "127.0.0.1:${port}"\n` });
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+  const busy = (taken.address() as { port: number }).port;
+  try {
+    const next = h.toml
+      .replace(`listen = "127.0.0.1:${port}"`, `listen = "127.0.0.1:${busy}"`)
+      .replace('allowed_groups = ["/vpn-users"]', 'allowed_groups = ["/other"]');
+    await assertRejects(() => h.reload(next));
+    // Still served where it was, and the old policy still admits alice.
+    assertEquals(
+      (await scrape(port)).get(`openvpn_auth_oidc_management_up{server="default"}`),
+      "1",
+    );
+    assertEquals(await signIn(h, 0, "alice"), "client-auth 0 1");
+    // A reload that can be carried out afterwards is.
+    const moved = await freePort();
+    await h.reload(h.toml.replace(`listen = "127.0.0.1:${port}"`, `listen = "127.0.0.1:${moved}"`));
+    assertEquals(
+      (await scrape(moved)).get(`openvpn_auth_oidc_management_up{server="default"}`),
+      "1",
+    );
+  } finally {
+    taken.close();
+    await h.stop();
+  }
+});
+
 Deno.test("SIGHUP reload: a policy change applies to the next login, the link and sessions stay; a broken file is refused", async () => {
   const h = await BridgeHarness.start();
   const path = join(h.dir, "server.toml");
@@ -230,6 +261,13 @@ Deno.test("reload: the TLS certificate is read again and served without a restar
     assertEquals(await healthOver(https, b.ca), "200 ok");
     assertStringIncludes(await healthOver(https, a.ca), "failed");
     assertEquals(h.openvpn.connections, connections);
+
+    // A key caught mid-copy (a PEM cut short) is refused by the reload; the listener in use
+    // goes on with the certificate it has.
+    writeFileSync(certFile, a.cert);
+    writeFileSync(keyFile, a.key.slice(0, 100));
+    await assertRejects(() => h.reload(withTls));
+    assertEquals(await healthOver(https, b.ca), "200 ok");
   } finally {
     await h.stop();
   }
