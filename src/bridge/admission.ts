@@ -292,8 +292,8 @@ export class Admission {
    * Ends a session whose lock the caller holds, without a kill (its client has gone, or is
    * being denied).
    */
-  endSession(session: Session, reason: EndReason): Promise<void> {
-    return this.#deps.sessionEnd.endHeld(session, reason, { kill: false });
+  async endSession(session: Session, reason: EndReason): Promise<void> {
+    await this.#deps.sessionEnd.endHeld(session, reason, { kill: false });
   }
 
   #metrics(server: string) {

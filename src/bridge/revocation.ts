@@ -5,7 +5,7 @@
 import type { Logger } from "@logtape/logtape";
 import type { VerifiedLogout } from "../oidc/logout_verifier.ts";
 import type { Session, SessionStore } from "../sessions/types.ts";
-import type { EndReason, SessionEnd } from "./session_end.ts";
+import type { EndReason, EndReport, SessionEnd } from "./session_end.ts";
 
 export type RevocationTarget =
   | { kind: "user"; username: string }
@@ -14,7 +14,7 @@ export type RevocationTarget =
 
 export interface RevocationDeps {
   store: SessionStore;
-  end: Pick<SessionEnd, "endAll">;
+  end: Pick<SessionEnd, "endAllReporting">;
   /** Validates a logout token (signature, claims, replay); throws LogoutTokenError. */
   verifyLogoutToken: (token: string) => Promise<VerifiedLogout>;
   log: Logger;
@@ -64,9 +64,10 @@ export class Revocation {
     return ended;
   }
 
-  /** An administrator's revoke; returns how many sessions ended. */
-  async revoke(target: RevocationTarget): Promise<number> {
-    return await this.#endAll(await this.#find(target), "admin-revoke");
+  /** An administrator's revoke: how many sessions ended, and whose clients are still connected. */
+  async revoke(target: RevocationTarget): Promise<EndReport> {
+    const sessions = await this.#find(target);
+    return await this.#deps.end.endAllReporting(sessions.map((s) => s.sessionId), "admin-revoke");
   }
 
   async #find(target: RevocationTarget): Promise<Session[]> {
@@ -83,7 +84,11 @@ export class Revocation {
     }
   }
 
-  #endAll(sessions: readonly Session[], reason: EndReason): Promise<number> {
-    return this.#deps.end.endAll(sessions.map((session) => session.sessionId), reason);
+  async #endAll(sessions: readonly Session[], reason: EndReason): Promise<number> {
+    const report = await this.#deps.end.endAllReporting(
+      sessions.map((session) => session.sessionId),
+      reason,
+    );
+    return report.ended;
   }
 }

@@ -9,6 +9,7 @@ import type { Logger } from "@logtape/logtape";
 import { audit, auditSubject, type SessionEndReason } from "../audit.ts";
 import type { OidcClient } from "../oidc/client.ts";
 import type { Session, SessionStore } from "../sessions/types.ts";
+import { ManagementCommandError } from "../management/errors.ts";
 import type { CommanderLookup } from "./commander.ts";
 import type { KeyedLock } from "./keyed_lock.ts";
 import { WarningInterval } from "../warning_interval.ts";
@@ -68,6 +69,22 @@ export interface HeldEnding {
   refreshToken?: string | undefined;
 }
 
+/** What became of a kill: none asked, done, nobody to kill, or not carried out. */
+export type KillOutcome = "none" | "killed" | "gone" | "unsent";
+
+/** A client whose `client-kill` could not be carried out: it is still connected. */
+export interface StillConnected {
+  server: string;
+  cid: number;
+  username: string;
+}
+
+/** What ending sessions did: how many ended, and whose clients could not be disconnected. */
+export interface EndReport {
+  ended: number;
+  stillConnected: StillConnected[];
+}
+
 export class SessionEnd {
   readonly #deps: SessionEndDeps;
   readonly #revokeWarning: WarningInterval;
@@ -79,29 +96,45 @@ export class SessionEnd {
 
   /** Ends each of the sessions; returns how many were still there to end. */
   async endAll(sessionIds: Iterable<string>, reason: EndReason): Promise<number> {
-    let ended = 0;
+    return (await this.endAllReporting(sessionIds, reason)).ended;
+  }
+
+  /**
+   * Ends each of the sessions, and tells whose clients are still connected: their kill could
+   * not be sent or was not confirmed (the management link down or not answering). A kill
+   * OpenVPN refused is not among them: the client had left.
+   */
+  async endAllReporting(sessionIds: Iterable<string>, reason: EndReason): Promise<EndReport> {
+    const report: EndReport = { ended: 0, stillConnected: [] };
     for (const id of new Set(sessionIds)) {
-      if (await this.end(id, reason)) ended++;
+      await this.#deps.sessionLock.run(id, async () => {
+        const session = await this.#deps.store.getSession(id);
+        if (!session) return;
+        report.ended++;
+        const kill = await this.endHeld(session, reason, { kill: true });
+        if (kill === "unsent" && session.cid !== undefined) {
+          report.stillConnected.push({
+            server: session.server,
+            cid: session.cid,
+            username: session.username,
+          });
+        }
+      });
     }
-    return ended;
+    return report;
   }
 
   /** Ends one session; false when it was already gone. */
-  end(sessionId: string, reason: EndReason): Promise<boolean> {
-    const { store, sessionLock } = this.#deps;
-    return sessionLock.run(sessionId, async () => {
-      const session = await store.getSession(sessionId);
-      if (!session) return false;
-      await this.endHeld(session, reason, { kill: true });
-      return true;
-    });
+  async end(sessionId: string, reason: EndReason): Promise<boolean> {
+    return (await this.endAllReporting([sessionId], reason)).ended === 1;
   }
 
   /** Ends a session the caller has read under {@link SessionEndDeps.sessionLock} and still holds. */
-  async endHeld(session: Session, reason: EndReason, ending: HeldEnding): Promise<void> {
+  async endHeld(session: Session, reason: EndReason, ending: HeldEnding): Promise<KillOutcome> {
     // Deleted first: whatever happens to the kill, the client cannot resume this session.
     await this.#deps.store.deleteSession(session.sessionId);
-    const killed = ending.kill && await this.disconnect(session);
+    const kill = ending.kill ? await this.#kill(session) : "none";
+    const killed = kill === "killed";
     // Without a kill the caller has already told why (a denial, a DISCONNECT); the audit line
     // below is the record.
     this.#deps.log[ending.kill ? "info" : "debug"](
@@ -116,6 +149,7 @@ export class SessionEnd {
     );
     audit("session_ended", auditSubject(session, session), AUDIT_REASON[reason]);
     this.#revoke(session.username, ending.refreshToken ?? session.refreshToken);
+    return kill;
   }
 
   /**
@@ -131,25 +165,34 @@ export class SessionEnd {
    * when there was nothing to kill or the kill failed (logged here).
    */
   async disconnect(session: Session): Promise<boolean> {
-    if (session.cid === undefined) return false;
+    return await this.#kill(session) === "killed";
+  }
+
+  /**
+   * `client-kill` of the session's client: "killed"; "gone" when there was no client or
+   * OpenVPN refused (the client had left); "unsent" when it could not be sent or was not
+   * confirmed (no link, no answer, an unknown server): the client may still be connected.
+   */
+  async #kill(session: Session): Promise<Exclude<KillOutcome, "none">> {
+    if (session.cid === undefined) return "gone";
     const commander = this.#deps.commanders(session.server);
     if (!commander) {
       this.#deps.log.error("Cannot disconnect cid {cid}: unknown OpenVPN server {server}", {
         cid: session.cid,
         server: session.server,
       });
-      return false;
+      return "unsent";
     }
     try {
       await commander.kill(session.cid, KILL_MESSAGE);
-      return true;
+      return "killed";
     } catch (error) {
-      // Usually the client left a moment ago; its session is gone all the same.
+      // Refused: usually the client left a moment ago; its session is gone all the same.
       this.#deps.log.warning("client-kill of cid {cid} failed: {error}", {
         cid: session.cid,
         error: String(error),
       });
-      return false;
+      return error instanceof ManagementCommandError ? "gone" : "unsent";
     }
   }
 

@@ -21,7 +21,8 @@ export const ADMIN_HELP: Record<string, string> = {
 list: one row per session (user name, IdP subject, OpenVPN server, cid or "-", common name,
 client IP, created, last authenticated, expires); --json prints a JSON array.
 revoke: ends the sessions (the client is disconnected, the session deleted, the refresh token
-queued for revocation at the IdP) and prints how many. Talks to the running service over
+queued for revocation at the IdP) and prints how many; a client that could not be disconnected
+(management link down) is named, and the exit code is 1. Talks to the running service over
 [control] socket.`,
   logins: `Usage: ${NAME} logins list [--config FILE] [--json]
 
@@ -121,6 +122,16 @@ export async function runAdminCommand(argv: readonly string[], deps: AdminDeps):
     return EXIT_RUNTIME;
   }
   deps.out(render(response, command.json));
+  if ("stillConnected" in response && response.stillConnected.length > 0) {
+    const clients = response.stillConnected
+      .map(({ server, cid, username }) => `${username} (server ${server}, cid ${cid})`)
+      .join(", ");
+    deps.err(
+      `${NAME}: could not disconnect ${clients}: the management link is down or not answering; ` +
+        "they stay connected until they renegotiate (client-kill them on the OpenVPN server)\n",
+    );
+    return EXIT_RUNTIME;
+  }
   return EXIT_OK;
 }
 

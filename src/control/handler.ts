@@ -62,8 +62,10 @@ export async function handleControlRequest(
         pages: await rowPages(deps.store.pendingPages(), (login) => loginRow(login, now)),
       };
     }
-    case "sessions.revoke":
-      return { ok: true, ended: await deps.revocation.revoke(request.target) };
+    case "sessions.revoke": {
+      const { ended, stillConnected } = await deps.revocation.revoke(request.target);
+      return { ok: true, ended, stillConnected };
+    }
   }
 }
 

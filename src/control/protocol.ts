@@ -52,7 +52,15 @@ export interface LoginRow {
 /** Lists come in the store's order; the admin command sorts them (oldest first). */
 export type ControlResponse =
   | { ok: true; sessions: SessionRow[] }
-  | { ok: true; ended: number }
+  /**
+   * `stillConnected`: clients whose kill could not be carried out (the management link down or
+   * not answering): their sessions ended, but they stay on the VPN until they renegotiate.
+   */
+  | {
+    ok: true;
+    ended: number;
+    stillConnected: Array<{ server: string; cid: number; username: string }>;
+  }
   | { ok: true; logins: LoginRow[] }
   | { ok: false; error: string };
 

@@ -1,4 +1,5 @@
 import type { ClientCommander, SignInRef } from "../../src/bridge/commander.ts";
+import { ManagementCommandError } from "../../src/management/errors.ts";
 
 /** The sign-in an answer was for, recorded only when there was one. */
 type ForSignIn = { signIn?: SignInRef };
@@ -18,7 +19,10 @@ export class RecordingCommander implements ClientCommander {
 
   #record(command: RecordedCommand): Promise<void> {
     this.commands.push(command);
-    return this.failWith ? Promise.reject(new Error(this.failWith)) : Promise.resolve();
+    // As OpenVPN's ERROR reply reaches the bridge (management_commander.ts).
+    return this.failWith
+      ? Promise.reject(new ManagementCommandError(command.kind, this.failWith))
+      : Promise.resolve();
   }
 
   pendingAuth(cid: number, kid: number, url: string, timeoutSec: number): Promise<void> {

@@ -172,7 +172,7 @@ Deno.test("control socket: sessions.revoke ends the user's sessions and kills th
       command: "sessions.revoke",
       target: { kind: "user", username: "alice" },
     });
-    assertEquals(answer, { ok: true, ended: 2 });
+    assertEquals(answer, { ok: true, ended: 2, stillConnected: [] });
     assertEquals(await ids(t.store), ["c"]);
     assertEquals(t.commander.commands, [{ kind: "kill", cid: 7, message: "RESTART" }]);
   } finally {

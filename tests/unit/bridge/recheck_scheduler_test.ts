@@ -236,7 +236,9 @@ Deno.test("a failed client-kill in a re-check is logged as a failed kill, and th
   const t = await withAdmission(commander);
   assertEquals(commander.commands, [{ kind: "kill", cid: 5, message: "RESTART" }]);
   const warnings = t.logs.filter((l) => l.level === "warning").map((l) => l.text);
-  assertEquals(warnings, ["client-kill of cid 5 failed: Error: ERROR: client-kill command failed"]);
+  assertEquals(warnings, [
+    "client-kill of cid 5 failed: ManagementCommandError: OpenVPN refused kill: ERROR: client-kill command failed",
+  ]);
   assertEquals(await t.store.getSession("bob"), undefined);
   assertEquals(t.revoked, ["rt-bob-2"]);
   const audit = t.logs.filter((l) => l.category === "audit").map((l) => l.properties.reason);

@@ -6,7 +6,8 @@
 import { assertEquals, assertRejects } from "../../support/assert.ts";
 import { RecordingCommander } from "../../support/recording_commander.ts";
 import { KeyedLock } from "../../../src/bridge/keyed_lock.ts";
-import { Revocation } from "../../../src/bridge/revocation.ts";
+import { Revocation, type RevocationTarget } from "../../../src/bridge/revocation.ts";
+import { ManagementConnectionError } from "../../../src/management/errors.ts";
 import { KILL_MESSAGE, SessionEnd } from "../../../src/bridge/session_end.ts";
 import { getLogger } from "../../../src/log.ts";
 import { createLogoutVerifier } from "../../../src/oidc/logout_verifier.ts";
@@ -192,11 +193,12 @@ Deno.test("an IdP advertising only HS256 gets no logout token accepted, not even
 
 Deno.test("admin revoke by user, subject or session id ends exactly those sessions", async () => {
   const t = await setup();
-  assertEquals(await t.revocation.revoke({ kind: "session", sessionId: "b1" }), 1);
-  assertEquals(await t.revocation.revoke({ kind: "session", sessionId: "b1" }), 0);
-  assertEquals(await t.revocation.revoke({ kind: "user", username: "nobody" }), 0);
+  const ended = async (target: RevocationTarget) => (await t.revocation.revoke(target)).ended;
+  assertEquals(await ended({ kind: "session", sessionId: "b1" }), 1);
+  assertEquals(await ended({ kind: "session", sessionId: "b1" }), 0);
+  assertEquals(await ended({ kind: "user", username: "nobody" }), 0);
   assertEquals(await t.remaining(), ["a1", "a2", "a3"]);
-  assertEquals(await t.revocation.revoke({ kind: "subject", subject: "u-alice" }), 3);
+  assertEquals(await ended({ kind: "subject", subject: "u-alice" }), 3);
   assertEquals(await t.remaining(), []);
   assertEquals(t.kills().vpn1.map((c) => c.kind === "kill" && c.cid).sort(), [4, 5]);
   assertEquals(t.revoked.sort(), ["rt-1", "rt-1", "rt-2", "rt-bob"]);
@@ -205,7 +207,23 @@ Deno.test("admin revoke by user, subject or session id ends exactly those sessio
 Deno.test("a session ends even when its client is already gone (client-kill refused)", async () => {
   const t = await setup();
   t.servers.vpn1.failWith = "ERROR: client-kill command failed";
-  assertEquals(await t.revocation.revoke({ kind: "user", username: "bob" }), 1);
+  assertEquals(await t.revocation.revoke({ kind: "user", username: "bob" }), {
+    ended: 1,
+    stillConnected: [],
+  });
   assertEquals(await t.remaining(), ["a1", "a2", "a3"]);
   assertEquals(t.revoked, ["rt-bob"]);
+});
+
+Deno.test("an admin revoke whose client-kill could not be sent (the management link down) says which client is still connected", async () => {
+  const t = await setup();
+  t.servers.vpn1.kill = () =>
+    Promise.reject(
+      new ManagementConnectionError("not-connected", "Management interface not connected"),
+    );
+  assertEquals(await t.revocation.revoke({ kind: "user", username: "bob" }), {
+    ended: 1,
+    stillConnected: [{ server: "vpn1", cid: 5, username: "bob" }],
+  });
+  assertEquals(await t.remaining(), ["a1", "a2", "a3"]);
 });

@@ -82,12 +82,23 @@ for (
   ] as const
 ) {
   Deno.test(`sessions revoke ${args.join(" ")} asks the service and prints how many ended`, async () => {
-    const t = setup({ ok: true, ended: 2 });
+    const t = setup({ ok: true, ended: 2, stillConnected: [] });
     assertEquals(await runCli(["sessions", "revoke", ...args], t.io), EXIT_OK);
     assertEquals(t.sent[0]?.[1], { command: "sessions.revoke", target });
     assertEquals(t.out(), "2 session(s) ended\n");
   });
 }
+
+Deno.test("sessions revoke says which clients could not be disconnected, and exits 1", async () => {
+  const t = setup({
+    ok: true,
+    ended: 2,
+    stillConnected: [{ server: "vpn1", cid: 7, username: "alice" }],
+  });
+  assertEquals(await runCli(["sessions", "revoke", "--user", "alice"], t.io), EXIT_RUNTIME);
+  assertEquals(t.out(), "2 session(s) ended\n");
+  assertStringIncludes(t.err(), "could not disconnect alice (server vpn1, cid 7)");
+});
 
 Deno.test("logins list prints server, cid, common name, IP and age", async () => {
   const t = setup({

@@ -169,7 +169,7 @@ function pagedStore(pages: number, failAt?: number) {
 
 const controlDeps = (store: ReturnType<typeof pagedStore>["store"]) => ({
   store,
-  revocation: { revoke: () => Promise.resolve(0) },
+  revocation: { revoke: () => Promise.resolve({ ended: 0, stillConnected: [] }) },
   now: () => 0,
 });
 

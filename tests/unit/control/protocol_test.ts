@@ -96,7 +96,7 @@ const answers: Array<[string, ControlResponse]> = [
       createdAt: new Date(1_700_000_000_000 + i).toISOString(),
     })),
   }],
-  ["a revoke", { ok: true, ended: 2 }],
+  ["a revoke", { ok: true, ended: 2, stillConnected: [{ server: "vpn1", cid: 3, username: "u" }] }],
   ["an error", { ok: false, error: 'Unknown command: "x"' }],
 ];
 
