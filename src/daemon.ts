@@ -16,7 +16,7 @@ import type { RunningService } from "./cli.ts";
 import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
 import { CurrentConfig, mergeReload } from "./config/live.ts";
 import type { ResolvedConfig } from "./config/types.ts";
-import { policyClaimPaths, type PolicyConfig } from "./bridge/identity_policy.ts";
+import { claimPathsAdded, policyClaimPaths, type PolicyConfig } from "./bridge/identity_policy.ts";
 import { meteredFetch } from "./metrics/idp_fetch.ts";
 import { PrometheusMetrics } from "./metrics/prometheus.ts";
 import { createApp } from "./http/app.ts";
@@ -329,6 +329,16 @@ export async function startDaemon(
       configureLogging(merged.log.level, merged.log.format);
     }
     current.replace(merged);
+    const added = claimPathsAdded(policiesOf(old), policiesOf(merged));
+    if (added.length > 0 && merged.sessions.reauthCheck === "none") {
+      log.warning(
+        "Reload: the policy now reads {claims}, which sessions signed in before did not keep: " +
+          "judged at their next renegotiation without them, they are denied where a rule " +
+          'requires one, and those users sign in again (sessions.reauth_check = "refresh" ' +
+          "would ask the identity provider instead)",
+        { claims: added.join(", ") },
+      );
+    }
     log.info("Reloaded the configuration");
     return { kept };
   };
@@ -356,4 +366,9 @@ function serverPolicy(current: CurrentConfig, name: string): PolicyConfig {
       );
     },
   };
+}
+
+/** Every server's policy as a config has it (for what a reload changes). */
+function policiesOf(config: ResolvedConfig): PolicyConfig[] {
+  return config.servers.map((server) => ({ oidc: config.oidc, ...server }));
 }

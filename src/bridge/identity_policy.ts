@@ -120,6 +120,19 @@ export function policyClaims(
   return kept;
 }
 
+/**
+ * Claim paths the `next` policies read that the `old` ones did not. Sessions keep only the
+ * claims the policies read when they signed in: judged without the IdP (reauth_check = "none"),
+ * such a session lacks these claims, and a rule that requires one denies it.
+ */
+export function claimPathsAdded(
+  old: readonly PolicyConfig[],
+  next: readonly PolicyConfig[],
+): string[] {
+  const before = new Set(old.flatMap(policyClaimPaths));
+  return [...new Set(next.flatMap(policyClaimPaths))].filter((path) => !before.has(path));
+}
+
 /** The claim paths a policy reads. */
 export function policyClaimPaths(config: PolicyConfig): string[] {
   const paths = [

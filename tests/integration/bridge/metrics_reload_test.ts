@@ -136,6 +136,26 @@ Deno.test("a back-channel logout token signed with an unknown key: the keys are 
   }
 });
 
+Deno.test("reload that makes the policy read a claim sessions did not keep warns that they will be denied at their next renegotiation", async () => {
+  const h = await BridgeHarness.start();
+  const log = captureStderr();
+  try {
+    const next = h.toml
+      .replace('level = "error"', 'level = "warning"')
+      .replace(
+        "[authorization]\n",
+        "[authorization]\nrequired_claims = { email_verified = true }\n",
+      );
+    await h.reload(next);
+    const warning = log.lines().find((line) => line.includes('now reads "email_verified"'));
+    assert(warning, log.lines().join("\n"));
+    assertStringIncludes(warning, 'sessions.reauth_check = "refresh"');
+  } finally {
+    log.restore();
+    await h.stop();
+  }
+});
+
 Deno.test("reload to a metrics address that cannot be bound is refused whole: the old endpoint, policy and log settings stay", async () => {
   const port = await freePort();
   const h = await BridgeHarness.start({ extraToml: `[metrics]\nlisten = "127.0.0.1:${port}"\n` });

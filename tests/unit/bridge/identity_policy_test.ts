@@ -3,7 +3,12 @@
  * the default `reauth_check = "none"` every REAUTH judges the kept claims alone.
  */
 import { assert, assertEquals } from "../../support/assert.ts";
-import { judge, policyClaims, type PolicyConfig } from "../../../src/bridge/identity_policy.ts";
+import {
+  claimPathsAdded,
+  judge,
+  policyClaims,
+  type PolicyConfig,
+} from "../../../src/bridge/identity_policy.ts";
 import { TEST_POLICY } from "../../support/client_events_fixture.ts";
 
 const NAMESPACED: PolicyConfig = {
@@ -53,4 +58,16 @@ Deno.test("a claim named __proto__ is kept as a claim, not as the kept object's 
   assert(Object.hasOwn(kept, "__proto__"));
   assertEquals(Object.getPrototypeOf(kept), Object.prototype);
   assertEquals((kept as Record<string, unknown>)["groups"], undefined);
+});
+
+Deno.test("claimPathsAdded() names the claims a changed policy reads that sessions signed in before did not keep", () => {
+  const stricter: PolicyConfig = {
+    ...TEST_POLICY,
+    authorization: { ...TEST_POLICY.authorization, requiredClaims: { email_verified: true } },
+  };
+  assertEquals(claimPathsAdded([TEST_POLICY], [stricter]), ["email_verified"]);
+  assertEquals(claimPathsAdded([stricter], [TEST_POLICY]), []);
+  assertEquals(claimPathsAdded([TEST_POLICY], [TEST_POLICY]), []);
+  // Read by another server's policy already: sessions kept it (alsoKeep).
+  assertEquals(claimPathsAdded([TEST_POLICY, stricter], [stricter, stricter]), []);
 });
