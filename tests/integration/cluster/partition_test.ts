@@ -32,7 +32,7 @@ Deno.test({
         command: "sessions.revoke",
         target: { kind: "user", username: "alice" },
       });
-      assertEquals(revoked, { ok: true, ended: 1 });
+      assertEquals(revoked, { ok: true, ended: 1, stillConnected: [] });
       const kill = openvpn.transcript.find((entry) => entry.line.startsWith("client-kill 20 "));
       assertEquals(kill?.connection, 1, "A, the holder, sent client-kill");
 
