@@ -90,6 +90,12 @@ export async function startDaemon(
     oidc,
     sessionLock,
     log: getLogger("sessions"),
+    // One instance holds every link: a kill the link could not take waits for it. In a
+    // cluster the holder may be another instance, whose link this one cannot watch.
+    ...(config.cluster ? {} : {
+      killLater: (server: string, cid: number) =>
+        links.find((built) => built.name === server)?.events.killWhenLinked(cid),
+    }),
   });
   // Each server's policy, read at each decision, so a reload applies to the next one.
   const policies = new Map(config.servers.map(({ name }) => [name, serverPolicy(current, name)]));

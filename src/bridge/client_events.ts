@@ -15,12 +15,16 @@ import type { PendingLogin, Session, SessionStore } from "../sessions/types.ts";
 import { noMetrics, type ServerMetrics } from "../metrics/port.ts";
 import type { Admission } from "./admission.ts";
 import { type ClientCommander, outcomeUnknown, type SignInRef } from "./commander.ts";
+import { KILL_MESSAGE } from "./session_end.ts";
 import { type ClientRequest, decide, readsSession } from "./decide.ts";
 import { EnvClientRequest } from "./client_request.ts";
 import { decideWithoutStore } from "./decide_without_store.ts";
 import { type Denial, INTERNAL_ERROR, SIGN_IN_TIMED_OUT } from "./denial.ts";
 import { type AnswerApart, answersApart } from "./answers_apart.ts";
 import { type SignIn, SignIns } from "./sign_ins.ts";
+
+/** Kills held for a link that is down, at most (the oldest dropped first). */
+const MAX_DEFERRED_KILLS = 10_000;
 
 export interface ClientEventsConfig {
   baseUrl: URL;
@@ -60,6 +64,8 @@ export class ClientEvents {
   readonly #deps: ClientEventsDeps;
   readonly #metrics: ServerMetrics;
   readonly #signIns: SignIns;
+  /** Kills to send when the link is back (killWhenLinked). */
+  #deferredKills: Array<{ cid: number; run: string }> = [];
   /** What events are answered with: see answers_apart.ts. */
   readonly #answers: ClientCommander;
   #closed = false;
@@ -120,6 +126,7 @@ export class ClientEvents {
    */
   async openvpnRunIs(run: string | undefined): Promise<number> {
     const ended = this.#signIns.runIs(run);
+    this.#sendDeferredKills();
     if (ended.length === 0) return 0;
     const { store, server, log } = this.#deps;
     log.info(
@@ -139,6 +146,32 @@ export class ClientEvents {
       ),
     );
     return ended.length;
+  }
+
+  /**
+   * A client whose session ended while its kill could not be sent (the link down): killed when
+   * the link tells OpenVPN's run again, if that is the run the cid was seen in (within a run a
+   * cid names one client; after a restart the client is gone and the cid may name another).
+   */
+  killWhenLinked(cid: number): void {
+    const run = this.#signIns.run;
+    if (run === undefined || this.#closed) return;
+    if (this.#deferredKills.length >= MAX_DEFERRED_KILLS) this.#deferredKills.shift();
+    this.#deferredKills.push({ cid, run });
+  }
+
+  #sendDeferredKills(): void {
+    if (this.#deferredKills.length === 0) return;
+    const due = this.#deferredKills.filter((kill) => kill.run === this.#signIns.run);
+    this.#deferredKills = [];
+    const { log, commander } = this.#deps;
+    for (const { cid } of due) {
+      commander.kill(cid, KILL_MESSAGE).then(
+        () => log.info("Killed cid {cid}: its session ended while the link was down", { cid }),
+        (error) =>
+          log.warning("client-kill of cid {cid} failed: {error}", { cid, error: String(error) }),
+      );
+    }
   }
 
   /** Whether a finished sign-in still names the client at `cid` (SignIns.isCurrent). */

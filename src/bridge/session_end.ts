@@ -52,6 +52,11 @@ export interface SessionEndDeps {
   log: Logger;
   /** For the failed revocations' warnings; Date.now unless given. */
   now?: () => number;
+  /**
+   * A kill that could not be sent (the link down, no answer): handed on to be sent when the
+   * server's link is back (ClientEvents.killWhenLinked). Not given in a cluster.
+   */
+  killLater?: (server: string, cid: number) => void;
 }
 
 /**
@@ -192,7 +197,9 @@ export class SessionEnd {
         cid: session.cid,
         error: String(error),
       });
-      return error instanceof ManagementCommandError ? "gone" : "unsent";
+      if (error instanceof ManagementCommandError) return "gone";
+      this.#deps.killLater?.(session.server, session.cid);
+      return "unsent";
     }
   }
 

@@ -127,8 +127,10 @@ export async function runAdminCommand(argv: readonly string[], deps: AdminDeps):
       .map(({ server, cid, username }) => `${username} (server ${server}, cid ${cid})`)
       .join(", ");
     deps.err(
-      `${NAME}: could not disconnect ${clients}: the management link is down or not answering; ` +
-        "they stay connected until they renegotiate (client-kill them on the OpenVPN server)\n",
+      `${NAME}: could not disconnect ${clients} now: the management link is down or not ` +
+        "answering. Without [cluster] the service kills them when the link is back, if OpenVPN " +
+        "did not restart meanwhile; otherwise they stay connected until they renegotiate " +
+        "(client-kill them on the OpenVPN server)\n",
     );
     return EXIT_RUNTIME;
   }

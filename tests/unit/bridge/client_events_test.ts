@@ -205,6 +205,26 @@ Deno.test("a token reconnect of a session ended elsewhere meanwhile is denied an
   t.events.close();
 });
 
+Deno.test("a kill the link could not take is sent when the link is back in the same OpenVPN run, and dropped after a restart", async () => {
+  const t = setup();
+  await t.events.openvpnRunIs("run-1");
+  t.events.killWhenLinked(7);
+  // The link comes back; OpenVPN tells the same run: cid 7 is still that client.
+  await t.events.openvpnRunIs("run-1");
+  await settle();
+  assertEquals(t.commander.commands, [{ kind: "kill", cid: 7, message: "RESTART" }]);
+  // Sent once.
+  await t.events.openvpnRunIs("run-1");
+  await settle();
+  assertEquals(t.commander.commands.length, 1);
+  // OpenVPN restarted meanwhile: cid 8 may name another client now.
+  t.events.killWhenLinked(8);
+  await t.events.openvpnRunIs("run-2");
+  await settle();
+  assertEquals(t.commander.commands.length, 1);
+  t.events.close();
+});
+
 Deno.test("DISCONNECT of a certificate-only client ends its session and revokes its refresh token", async () => {
   const t = setup();
   await t.store.putSession(session());

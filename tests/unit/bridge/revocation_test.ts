@@ -43,7 +43,11 @@ function session(overrides: Partial<Session>): Session {
   });
 }
 
-async function setup(advertisedAlgorithms?: string[], revokeAnswer?: () => Promise<void>) {
+async function setup(
+  advertisedAlgorithms?: string[],
+  revokeAnswer?: () => Promise<void>,
+  killLater?: (server: string, cid: number) => void,
+) {
   const store = new MemoryStore({ maxEntries: 100, now: () => NOW });
   const servers = { vpn1: new RecordingCommander(), vpn2: new RecordingCommander() };
   const revoked: string[] = [];
@@ -59,6 +63,7 @@ async function setup(advertisedAlgorithms?: string[], revokeAnswer?: () => Promi
     },
     sessionLock: new KeyedLock(),
     log: getLogger("test"),
+    ...(killLater ? { killLater } : {}),
   });
   const verify = createLogoutVerifier(
     {
@@ -215,8 +220,9 @@ Deno.test("a session ends even when its client is already gone (client-kill refu
   assertEquals(t.revoked, ["rt-bob"]);
 });
 
-Deno.test("an admin revoke whose client-kill could not be sent (the management link down) says which client is still connected", async () => {
-  const t = await setup();
+Deno.test("an admin revoke whose client-kill could not be sent (the management link down) says which client is still connected, and hands the kill on for when the link is back", async () => {
+  const later: Array<[string, number]> = [];
+  const t = await setup(undefined, undefined, (server, cid) => later.push([server, cid]));
   t.servers.vpn1.kill = () =>
     Promise.reject(
       new ManagementConnectionError("not-connected", "Management interface not connected"),
@@ -226,4 +232,5 @@ Deno.test("an admin revoke whose client-kill could not be sent (the management l
     stillConnected: [{ server: "vpn1", cid: 5, username: "bob" }],
   });
   assertEquals(await t.remaining(), ["a1", "a2", "a3"]);
+  assertEquals(later, [["vpn1", 5]]);
 });
