@@ -38,7 +38,7 @@ export interface AdmissionDeps {
   /** Counting; nothing counted when left out. */
   metrics?: Metrics;
   /** `sessions.max_per_user`; `end` ends the sessions named (SessionEnd, reason max-per-user). */
-  sessionLimit?: SessionLimit & { end: (sessionIds: string[]) => Promise<number> };
+  sessionLimit?: SessionLimit & { end: (sessionIds: string[]) => Promise<unknown> };
 }
 
 /** The OpenVPN side of an admission: who asks, from where, and what they sent. */

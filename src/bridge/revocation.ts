@@ -14,7 +14,7 @@ export type RevocationTarget =
 
 export interface RevocationDeps {
   store: SessionStore;
-  end: Pick<SessionEnd, "endAllReporting">;
+  end: Pick<SessionEnd, "endAll">;
   /** Validates a logout token (signature, claims, replay); throws LogoutTokenError. */
   verifyLogoutToken: (token: string) => Promise<VerifiedLogout>;
   log: Logger;
@@ -56,7 +56,7 @@ export class Revocation {
       sub: request.sub ?? "-",
       found: sessions.length,
     });
-    const ended = await this.#endAll(sessions, "backchannel-logout");
+    const { ended } = await this.#endAll(sessions, "backchannel-logout");
     this.#deps.log.info("Back-channel logout ({by}): {ended} session(s) ended", {
       by: request.sid !== undefined ? "sid" : "sub",
       ended,
@@ -66,8 +66,7 @@ export class Revocation {
 
   /** An administrator's revoke: how many sessions ended, and whose clients are still connected. */
   async revoke(target: RevocationTarget): Promise<EndReport> {
-    const sessions = await this.#find(target);
-    return await this.#deps.end.endAllReporting(sessions.map((s) => s.sessionId), "admin-revoke");
+    return await this.#endAll(await this.#find(target), "admin-revoke");
   }
 
   async #find(target: RevocationTarget): Promise<Session[]> {
@@ -84,11 +83,7 @@ export class Revocation {
     }
   }
 
-  async #endAll(sessions: readonly Session[], reason: EndReason): Promise<number> {
-    const report = await this.#deps.end.endAllReporting(
-      sessions.map((session) => session.sessionId),
-      reason,
-    );
-    return report.ended;
+  #endAll(sessions: readonly Session[], reason: EndReason): Promise<EndReport> {
+    return this.#deps.end.endAll(sessions.map((session) => session.sessionId), reason);
   }
 }

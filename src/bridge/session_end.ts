@@ -99,17 +99,13 @@ export class SessionEnd {
     this.#revokeWarning = new WarningInterval(REVOKE_WARNING_INTERVAL_MS, deps.now ?? Date.now);
   }
 
-  /** Ends each of the sessions; returns how many were still there to end. */
-  async endAll(sessionIds: Iterable<string>, reason: EndReason): Promise<number> {
-    return (await this.endAllReporting(sessionIds, reason)).ended;
-  }
-
   /**
-   * Ends each of the sessions, and tells whose clients are still connected: their kill could
+   * Ends each of the sessions: how many were still there to end, and whose clients are still
+   * connected: their kill could
    * not be sent or was not confirmed (the management link down or not answering). A kill
    * OpenVPN refused is not among them: the client had left.
    */
-  async endAllReporting(sessionIds: Iterable<string>, reason: EndReason): Promise<EndReport> {
+  async endAll(sessionIds: Iterable<string>, reason: EndReason): Promise<EndReport> {
     const report: EndReport = { ended: 0, stillConnected: [] };
     for (const id of new Set(sessionIds)) {
       await this.#deps.sessionLock.run(id, async () => {
@@ -127,11 +123,6 @@ export class SessionEnd {
       });
     }
     return report;
-  }
-
-  /** Ends one session; false when it was already gone. */
-  async end(sessionId: string, reason: EndReason): Promise<boolean> {
-    return (await this.endAllReporting([sessionId], reason)).ended === 1;
   }
 
   /** Ends a session the caller has read under {@link SessionEndDeps.sessionLock} and still holds. */

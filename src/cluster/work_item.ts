@@ -38,13 +38,13 @@ export type WorkOutcome =
  * 0 again) joined the outcome, kept a minute, of an earlier one with the same numbers, and was
  * reported done without being sent. So an answer to a sign-in is keyed by cid, kid and the run
  * it began in; anything else, whose run the requester does not know (a kill, an answer to an
- * event), by `nonce`, fresh per request: it joins nothing (a second kill of a client that left
+ * event), by `nonce()`, fresh per request: it joins nothing (a second kill of a client that left
  * is only refused).
  */
-export function workKey(op: WorkOp, nonce: string): string {
-  if (op.op === "kill") return `kill:${op.cid}:${nonce}`;
+export function workKey(op: WorkOp, nonce: () => string): string {
+  if (op.op === "kill") return `kill:${op.cid}:${nonce()}`;
   const run = op.op === "auth" || op.op === "deny" ? op.signIn?.openvpnRun : undefined;
-  return `${op.cid}:${op.kid}:${run === undefined ? nonce : `run=${run}`}`;
+  return `${op.cid}:${op.kid}:${run === undefined ? nonce() : `run=${run}`}`;
 }
 
 /** `{ signIn }`, or nothing: an item without a sign-in carries no such field. */

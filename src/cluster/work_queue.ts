@@ -107,7 +107,7 @@ export class WorkQueue {
    * `waitMs` passed (then `expired`: the holder does not start an item past its deadline).
    */
   async submit(server: string, op: WorkOp, waitMs: number): Promise<WorkOutcome> {
-    const key = workKey(op, randomToken(WORK_NONCE_BYTES));
+    const key = workKey(op, () => randomToken(WORK_NONCE_BYTES));
     const expiresAt = this.#clock.now() + waitMs;
     const item: WorkItem = { ...op, expiresAt };
     await this.#call(() =>

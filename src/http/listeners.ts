@@ -86,17 +86,20 @@ export async function startListeners(
       const nextMetrics = metricsChanged && !samePort
         ? await startMetrics(next.metrics.listen)
         : undefined;
+      /** Serves the sign-in pages with `pem` on their own address, in place of the listener. */
+      const restartWith = async (pem: typeof tls) => {
+        await server.close();
+        server = await serveHttp({ ...listen, tls: pem, ...deps.limits }, handler);
+      };
       return async () => {
         if (tlsChanged) {
-          await server.close();
           try {
-            server = await serveHttp({ ...listen, tls: nextTls, ...deps.limits }, handler);
+            await restartWith(nextTls);
           } catch (error) {
-            server = await serveHttp({ ...listen, tls, ...deps.limits }, handler);
+            await restartWith(tls);
             await nextMetrics?.close();
             throw error;
           }
-          tls = nextTls;
         }
         if (metricsChanged) {
           await metrics?.close();
@@ -104,12 +107,15 @@ export async function startListeners(
             try {
               metrics = await startMetrics(next.metrics.listen);
             } catch (error) {
+              // Refused whole: the old endpoint and the old certificate back.
               metrics = await startMetrics(metricsListen);
+              if (tlsChanged) await restartWith(tls);
               throw error;
             }
           } else metrics = nextMetrics;
           metricsListen = next.metrics.listen;
         }
+        if (tlsChanged) tls = nextTls;
         app = nextApp;
       };
     },

@@ -380,20 +380,28 @@ export class SqliteStore implements SessionStore {
    * a reconnect's rebind) is of a cached session.
    */
   #stillThere(session: Session, batch: SessionBatch): boolean {
-    const id = session.sessionId;
     const now = this.#now();
-    if (!batch.written.has(id)) {
-      if (!batch.versionRead) {
-        batch.versionRead = true;
-        this.#readDataVersion();
-      }
-      const cached = this.#cache.get(id);
-      if (cached !== undefined) {
-        return cached.createdAt === session.createdAt && cached.expiresAt >= now;
-      }
+    const cached = this.#committedCopy(session.sessionId, batch);
+    if (cached !== undefined) {
+      return cached.createdAt === session.createdAt && cached.expiresAt >= now;
     }
-    const row = this.#sql.sessionCreatedAt.get(id, now);
+    const row = this.#sql.sessionCreatedAt.get(session.sessionId, now);
     return row !== undefined && Number(row["created_at"]) === session.createdAt;
+  }
+
+  /**
+   * The session as its row holds it, from the cache; undefined when not cached or when a put
+   * earlier in this batch wrote the row. Under the write lock the data version is read once per
+   * batch: a commit of another connection since the cache was filled clears it here, so a
+   * session still cached is still what its row holds.
+   */
+  #committedCopy(id: string, batch: SessionBatch): Session | undefined {
+    if (batch.written.has(id) || !this.#cache.has(id)) return undefined;
+    if (!batch.versionRead) {
+      batch.versionRead = true;
+      this.#readDataVersion();
+    }
+    return this.#cache.get(id);
   }
 
   /**
@@ -403,17 +411,8 @@ export class SqliteStore implements SessionStore {
    * and no earlier put of this batch has written the row.
    */
   #onlyMoved(session: Session, batch: SessionBatch): boolean {
-    const id = session.sessionId;
-    if (batch.written.has(id)) return false;
-    batch.written.add(id);
-    if (!this.#cache.has(id)) return false;
-    // Under the write lock, once per batch: a commit of another connection since the cache was
-    // filled clears it here, so a session still cached is still what its row holds.
-    if (!batch.versionRead) {
-      batch.versionRead = true;
-      this.#readDataVersion();
-    }
-    const row = this.#cache.get(id);
+    const row = this.#committedCopy(session.sessionId, batch);
+    batch.written.add(session.sessionId);
     return row !== undefined && row.refreshToken === session.refreshToken &&
       row.server === session.server && row.expiresAt === session.expiresAt &&
       row.sid === session.sid && row.subject === session.subject &&

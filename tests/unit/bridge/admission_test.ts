@@ -285,6 +285,24 @@ Deno.test("a login whose OpenVPN user name differs from the identity is denied (
   );
 });
 
+/** Admission with `max_per_user = 1`; `ended` records what the limit ended, as SessionEnd would. */
+function limitedToOne(store: MemoryStore, action: "deny_new" | "kill_oldest") {
+  const ended: string[][] = [];
+  const { admission } = testAdmission({
+    store,
+    now: () => T0,
+    sessionLimit: {
+      maxPerUser: 1,
+      action,
+      end: (ids) => {
+        ended.push(ids);
+        return Promise.all(ids.map((id) => store.deleteSession(id))).then(() => ids.length);
+      },
+    },
+  });
+  return { admission, ended };
+}
+
 Deno.test("max_per_user: two sign-ins of one user at the same moment are counted one after the other", async () => {
   for (const action of ["deny_new", "kill_oldest"] as const) {
     const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
@@ -295,19 +313,7 @@ Deno.test("max_per_user: two sign-ins of one user at the same moment are counted
       await new Promise((resolve) => setTimeout(resolve, 1));
       return found;
     };
-    const ended: string[][] = [];
-    const { admission } = testAdmission({
-      store,
-      now: () => T0,
-      sessionLimit: {
-        maxPerUser: 1,
-        action,
-        end: (ids) => {
-          ended.push(ids);
-          return Promise.all(ids.map((id) => store.deleteSession(id))).then(() => ids.length);
-        },
-      },
-    });
+    const { admission, ended } = limitedToOne(store, action);
     const outcomes = await Promise.all([
       admission.admitLogin(
         finished(pending({ sessionId: "s-a", cid: 4 }), ALICE),
@@ -333,19 +339,7 @@ Deno.test("max_per_user: two sign-ins of one user at the same moment are counted
 Deno.test("max_per_user = kill_oldest: a sign-in whose client-auth OpenVPN did not confirm still ends the oldest session (OpenVPN may yet admit it)", async () => {
   const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
   await store.putSession(session({ sessionId: "s-old", subject: "u-1", createdAt: T0 - 1000 }));
-  const ended: string[][] = [];
-  const { admission } = testAdmission({
-    store,
-    now: () => T0,
-    sessionLimit: {
-      maxPerUser: 1,
-      action: "kill_oldest",
-      end: (ids) => {
-        ended.push(ids);
-        return Promise.all(ids.map((id) => store.deleteSession(id))).then(() => ids.length);
-      },
-    },
-  });
+  const { admission, ended } = limitedToOne(store, "kill_oldest");
   const silent = Object.assign(new RecordingCommander(), {
     auth: () => Promise.reject(new ManagementConnectionError("timeout", "no reply in time")),
   });

@@ -18,6 +18,14 @@ const T0 = 1_800_000_000_000;
 
 const session = testSession;
 
+/** The IdP's answer to a refresh: alice still in her group, the token rotated to rt-2. */
+const STILL_ALLOWED: RefreshResult = {
+  claims: { sub: "u-1", preferred_username: "alice", groups: ["/vpn-users"] },
+  refreshToken: "rt-2",
+  refreshExpiresAt: undefined,
+  idToken: undefined,
+};
+
 function setup(
   options: {
     reauthCheck?: "none" | "refresh";
@@ -144,12 +152,7 @@ Deno.test("refresh check: a session ended elsewhere while the IdP answered (anot
   await settle();
   // The other instance's revoke: straight to the shared store, outside this process's locks.
   await t.store.deleteSession("s-1");
-  answer({
-    claims: { sub: "u-1", preferred_username: "alice", groups: ["/vpn-users"] },
-    refreshToken: "rt-2",
-    refreshExpiresAt: undefined,
-    idToken: undefined,
-  });
+  answer(STILL_ALLOWED);
   await handling;
   assertEquals(t.commander.commands.map((c) => c.kind), ["deny"]);
   assertEquals(await t.store.getSession("s-1"), undefined);
@@ -170,12 +173,7 @@ Deno.test("refresh check: no answer goes out when OpenVPN restarted while the Id
     const handling = t.events.onReauth(4, 3, t.env({}));
     await settle();
     if (restarted) await t.events.openvpnRunIs("run-2");
-    answer({
-      claims: { sub: "u-1", preferred_username: "alice", groups: ["/vpn-users"] },
-      refreshToken: "rt-2",
-      refreshExpiresAt: undefined,
-      idToken: undefined,
-    });
+    answer(STILL_ALLOWED);
     await handling;
     assertEquals(
       t.commander.commands.map((c) => c.kind),

@@ -26,13 +26,19 @@ const auth: WorkItem = {
 Deno.test("work key: a sign-in's answer by cid, kid and OpenVPN's run; anything else by its own nonce (a cid and kid recur after a restart)", () => {
   const signIn = { loginId: SIGN_IN_ID, openvpnRun: "28115@1795879225:CONNECTED" };
   const deny = { op: "deny", cid: 4, kid: 1, reason: "r", clientReason: "c" } as const;
-  assertEquals(workKey({ ...auth, signIn }, "n1"), "4:1:run=28115@1795879225:CONNECTED");
-  assertEquals(workKey({ ...deny, signIn }, "n2"), workKey({ ...auth, signIn }, "n1"));
+  assertEquals(workKey({ ...auth, signIn }, () => "n1"), "4:1:run=28115@1795879225:CONNECTED");
+  assertEquals(workKey({ ...deny, signIn }, () => "n2"), workKey({ ...auth, signIn }, () => "n1"));
   const restarted = { ...signIn, openvpnRun: "28302@1795879301:CONNECTED" };
-  assert(workKey({ ...auth, signIn: restarted }, "n1") !== workKey({ ...auth, signIn }, "n1"));
-  assertEquals(workKey(auth, "n3"), "4:1:n3");
-  assertEquals(workKey({ ...auth, signIn: { ...signIn, openvpnRun: undefined } }, "n4"), "4:1:n4");
-  assertEquals(workKey({ op: "kill", cid: 4, message: "bye" }, "n5"), "kill:4:n5");
+  assert(
+    workKey({ ...auth, signIn: restarted }, () => "n1") !==
+      workKey({ ...auth, signIn }, () => "n1"),
+  );
+  assertEquals(workKey(auth, () => "n3"), "4:1:n3");
+  assertEquals(
+    workKey({ ...auth, signIn: { ...signIn, openvpnRun: undefined } }, () => "n4"),
+    "4:1:n4",
+  );
+  assertEquals(workKey({ op: "kill", cid: 4, message: "bye" }, () => "n5"), "kill:4:n5");
 });
 
 Deno.test("work items round-trip; malformed content from Redis is refused", () => {
