@@ -3,6 +3,8 @@
 # with dpkg-deb only: offline, no debhelper. Files are owned by root in the archive; the
 # postinst gives the service group its access.
 set -euo pipefail
+# Directories install -D makes get their mode from the umask: 0755, whatever the builder's is.
+umask 022
 cd "$(dirname "$0")/.."
 NAME=openvpn-auth-oidc
 BIN=dist/$NAME

@@ -9,8 +9,12 @@ stage=$1; shift
 summary=${SUMMARY:-.tools/test-summary.txt}
 mkdir -p "$(dirname "$summary")"
 out=$(mktemp)
-NO_COLOR=1 "$@" 2>&1 | tee "$out"
+# A stage that hangs (a stuck browser, a lock) is stopped, so that the summary still comes.
+timeout -k 30 "${STAGE_TIMEOUT:-1800}" env NO_COLOR=1 "$@" 2>&1 | tee "$out"
 status=${PIPESTATUS[0]}
+if [ "$status" -eq 124 ]; then
+  echo "stage $stage: stopped after ${STAGE_TIMEOUT:-1800} s" >&2
+fi
 line=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$out" | tail -n 1)
 skipped=0
 if [ -n "$line" ]; then

@@ -186,23 +186,37 @@ async function runService(
   io: CliIo,
   reloadConfig: () => ResolvedConfig,
 ): Promise<number> {
-  let service: RunningService;
+  // Listened for before the start, which can take seconds (store, cluster, IdP): unheard, a
+  // SIGHUP would end the process, and systemd counts that as a clean exit (not restarted).
+  // One that comes meanwhile reloads once the service is up: the file may have changed since
+  // it was read.
+  let service: RunningService | undefined;
+  let reloadAfterStart = false;
+  let stopping: Promise<void> | undefined;
+  let reloading = Promise.resolve();
+  const reload = (running: RunningService) => {
+    if (stopping || !running.reload) return Promise.resolve();
+    reloading = reloading.then(() => reloadService(running, reloadConfig));
+    return reloading;
+  };
+  io.onReloadSignal?.(() => {
+    if (service === undefined) {
+      reloadAfterStart = true;
+      return Promise.resolve();
+    }
+    return reload(service);
+  });
   try {
     service = await io.startService(config);
   } catch (error) {
     io.err(`${NAME}: cannot start: ${(error as Error).message}\n`);
     return EXIT_RUNTIME;
   }
-  let stopping: Promise<void> | undefined;
-  let reloading = Promise.resolve();
+  const running = service;
   io.onShutdownSignal(() => {
-    stopping ??= service.stop();
+    stopping ??= running.stop();
   });
-  io.onReloadSignal?.(() => {
-    if (stopping || !service.reload) return Promise.resolve();
-    reloading = reloading.then(() => reloadService(service, reloadConfig));
-    return reloading;
-  });
+  if (reloadAfterStart) void reload(running);
   try {
     await service.done;
     await stopping;

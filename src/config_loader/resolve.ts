@@ -32,6 +32,7 @@ import { parseEncryptionKey } from "../sessions/token_cipher.ts";
 import { controlSocketProblem } from "../control/socket_path.ts";
 
 const MIN_SECRET_LENGTH = 32;
+const PLACEHOLDER_SECRET = /change-?me/i;
 
 type Issue = (path: string, message: string) => void;
 
@@ -176,10 +177,17 @@ function resolveHttp(values: Values["http"], issue: Issue): HttpConfig | undefin
   const baseUrl = parseUrl(values.base_url);
   if (typeof baseUrl === "string") issue("http.base_url", baseUrl);
   else for (const problem of baseUrlProblems(baseUrl)) issue("http.base_url", problem);
-  if (values.secret.reveal().length < MIN_SECRET_LENGTH) {
+  const secret = values.secret.reveal();
+  if (secret.length < MIN_SECRET_LENGTH) {
     issue(
       "http.secret",
-      `Too short: use at least ${MIN_SECRET_LENGTH} random characters (e.g. openssl rand -base64 32)`,
+      `Too short: use at least ${MIN_SECRET_LENGTH} random characters (e.g. openssl rand -base64 48)`,
+    );
+  } else if (PLACEHOLDER_SECRET.test(secret)) {
+    // Earlier examples shipped "change-me-change-me-...": long enough, and public.
+    issue(
+      "http.secret",
+      "A placeholder, not a secret: use random characters (e.g. openssl rand -base64 48)",
     );
   }
   const tlsCert = values.tls_cert_file;

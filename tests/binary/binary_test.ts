@@ -31,10 +31,19 @@ Deno.test("the compiled binary answers --version", async () => {
 });
 
 Deno.test("the compiled binary validates server.toml.example with check-config", async () => {
-  const result = await runBinary(["check-config", "--config", EXAMPLE]);
-  assertEquals(result.code, 0, result.stderr);
-  assertStringIncludes(result.stdout, "valid");
-  assertStringIncludes(result.stdout, 'client_secret = "***"');
+  // The example reads http.secret from the file the package makes; here from one of the test's.
+  const dir = mkdtempSync(join(tmpdir(), "binary-test-"));
+  try {
+    writeFileSync(join(dir, "http-secret"), "k".repeat(64));
+    const result = await runBinary(["check-config", "--config", EXAMPLE], {
+      OPENVPN_AUTH_OIDC_HTTP_SECRET_FILE: join(dir, "http-secret"),
+    });
+    assertEquals(result.code, 0, result.stderr);
+    assertStringIncludes(result.stdout, "valid");
+    assertStringIncludes(result.stdout, 'client_secret = "***"');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 Deno.test("the compiled binary exits 2 on a bad config", async () => {

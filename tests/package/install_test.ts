@@ -47,6 +47,9 @@ async function skipReason(): Promise<string | undefined> {
 
 const skip = announceSkip("the package install test", await skipReason());
 const LOCK_FILE = "/run/lock/openvpn-auth-oidc-package-test.lock";
+const HTTP_SECRET = "/etc/openvpn-auth-oidc/http-secret";
+/** What enabling the unit makes (WantedBy=multi-user.target). */
+const WANTS_LINK = `/etc/systemd/system/multi-user.target.wants/${PACKAGE}.service`;
 
 interface Account {
   readonly uid: number;
@@ -119,6 +122,21 @@ Deno.test({
             user.gid,
           ]);
           assert((await Deno.stat(INSTALLED_BINARY)).mode! & 0o111, "binary not executable");
+          // Enabled whether or not systemd runs here (an image built in a chroot boots with it).
+          assertEquals(await Deno.readLink(WANTS_LINK), UNIT_PATH);
+          // The HTTP secret is this host's own, readable by the service's group only...
+          const secret = await Deno.stat(HTTP_SECRET);
+          assertEquals([secret.mode! & 0o777, secret.uid, secret.gid], [0o640, 0, user.gid]);
+          assertMatch(await Deno.readTextFile(HTTP_SECRET), /^[A-Za-z0-9+/]{64}$/);
+          // ... and the config as installed passes check-config as the service user.
+          const checked = await run("runuser", [
+            "-u",
+            SERVICE_USER,
+            "--",
+            INSTALLED_BINARY,
+            "check-config",
+          ], { allowFailure: true });
+          assertEquals(checked.code, 0, checked.stdout + checked.stderr);
         },
       );
 
@@ -253,19 +271,24 @@ Deno.test({
           "the config, dpkg -P removes it and the state",
         async () => {
           const edited = await Deno.readTextFile(CONFFILE);
+          const secret = await Deno.readTextFile(HTTP_SECRET);
           await run("dpkg", ["--install", deb]);
           assertEquals(await Deno.readTextFile(CONFFILE), edited);
+          assertEquals(await Deno.readTextFile(HTTP_SECRET), secret);
           assert(await exists(join(STATE_DIR, "sessions.sqlite")), "sessions lost");
           await run("dpkg", ["--remove", PACKAGE]);
           assertEquals(await exists(INSTALLED_BINARY), false);
           assertEquals(await exists(UNIT_PATH), false);
           assertEquals(await Deno.readTextFile(CONFFILE), edited);
+          assertEquals(await Deno.readTextFile(HTTP_SECRET), secret);
           const status = await run("dpkg-query", ["-W", "-f=${Status}", PACKAGE]);
           assertEquals(status.stdout, "deinstall ok config-files");
           await run("dpkg", ["--purge", PACKAGE]);
           assertEquals(await exists(CONFFILE), false);
           assertEquals(await exists("/etc/openvpn-auth-oidc"), false);
           assertEquals(await exists(STATE_DIR), false);
+          assertEquals(await exists(WANTS_LINK), false);
+          assertEquals(await exists(HTTP_SECRET), false);
         },
       );
     } finally {

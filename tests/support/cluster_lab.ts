@@ -274,10 +274,15 @@ ${options.extraToml ?? ""}
   async dispose(): Promise<void> {
     for (const instance of this.instances) {
       if (!instance) continue;
-      try {
-        Deno.kill(instance.bridge.pid, "SIGCONT");
-      } catch {
-        // Not running.
+      // A paused instance is resumed, so that it can stop; one that has exited has no pid
+      // (and -1 would signal every process).
+      const pid = instance.bridge.bridgePid;
+      if (pid !== undefined) {
+        try {
+          Deno.kill(pid, "SIGCONT");
+        } catch {
+          // Exited meanwhile.
+        }
       }
       await instance.bridge.kill();
       await instance.proxy?.close();

@@ -16,12 +16,12 @@ export const BINARY = new URL("../../dist/openvpn-auth-oidc", import.meta.url).p
 export const NO_IDP = "http://127.0.0.1:9/realms/none";
 
 /** Runs the binary to its end and returns its exit code and output. */
-export async function runBinary(args: string[]) {
+export async function runBinary(args: string[], env: Record<string, string> = {}) {
   const output = await new Deno.Command(BINARY, {
     args,
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
   }).output();
   const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
   return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };

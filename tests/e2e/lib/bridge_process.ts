@@ -262,8 +262,11 @@ export class BridgeProcess {
     return bridge;
   }
 
+  /** The child's pid; throws when none was started (a pid of -1 would signal every process). */
   get pid(): number {
-    return this.#child?.pid ?? -1;
+    const pid = this.#child?.pid;
+    if (pid === undefined) throw new Error("the bridge has no process");
+    return pid;
   }
 
   /**

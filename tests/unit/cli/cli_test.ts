@@ -137,3 +137,48 @@ Deno.test("a service that cannot start exits 1 with the reason", async () => {
   assertEquals(await runCli(["--config", "/x.toml"], t.cli), EXIT_RUNTIME);
   assertStringIncludes(t.err(), "cannot start: address in use");
 });
+
+Deno.test("a SIGHUP while the service starts is heard, and reloads once it is up", async () => {
+  let up!: () => void;
+  const starting = new Promise<void>((resolve) => (up = resolve));
+  let reloadHandler: (() => Promise<void>) | undefined;
+  const reloaded: string[] = [];
+  let finish!: () => void;
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  const files = { "/x.toml": VALID };
+  const t = io(files, {
+    onReloadSignal: (handler) => (reloadHandler = handler),
+    startService: async () => {
+      await starting;
+      return {
+        done,
+        stop: () => {
+          finish();
+          return Promise.resolve();
+        },
+        reload: (config) => {
+          reloaded.push(config.oidc.clientId);
+          return Promise.resolve({ kept: [] });
+        },
+      };
+    },
+  });
+  const exit = runCli(["--config", "/x.toml"], t.cli);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  // Heard before the start has finished (unheard, the signal would end the process).
+  assert(reloadHandler !== undefined, "no SIGHUP listener while the service starts");
+  files["/x.toml"] = VALID.replace('client_id = "openvpn"', 'client_id = "edited"');
+  await reloadHandler();
+  assertEquals(reloaded, []);
+  up();
+  await pollReloads(() => reloaded.length > 0);
+  assertEquals(reloaded, ["edited"]);
+  t.signals[0]!("SIGTERM");
+  assertEquals(await exit, EXIT_OK);
+});
+
+async function pollReloads(ready: () => boolean): Promise<void> {
+  for (let turn = 0; turn < 100 && !ready(); turn++) {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+}

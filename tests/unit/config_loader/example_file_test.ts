@@ -12,6 +12,8 @@ import {
   SERVER_SPEC,
 } from "../../../src/config_loader/schema.ts";
 
+/** The file the package makes (packaging/deb/postinst): no key is shipped. */
+const HTTP_SECRET_FILE = "/etc/openvpn-auth-oidc/http-secret";
 const EXAMPLE = Deno.readTextFileSync(new URL("../../../server.toml.example", import.meta.url));
 
 /** The example's lines by section (`[name]`, `[[name]]`, also when commented out). */
@@ -62,12 +64,17 @@ for (const [section, spec] of SPECS) {
   });
 }
 
-Deno.test("server.toml.example loads as it is", () => {
+Deno.test("server.toml.example loads as it is, reading only the HTTP secret's file", () => {
+  const read: string[] = [];
   const { config } = parseConfig(EXAMPLE, "server.toml.example", {
     env: {},
     readTextFile: (path) => {
-      throw new Error(`server.toml.example reads no file, yet asked for ${path}`);
+      read.push(path);
+      if (path === HTTP_SECRET_FILE) return "k".repeat(64);
+      throw new Error(`server.toml.example reads no other file, yet asked for ${path}`);
     },
   });
   assertEquals(config.servers.length, 1);
+  assertEquals(read, [HTTP_SECRET_FILE]);
+  assertEquals(config.http.secret.reveal(), "k".repeat(64));
 });

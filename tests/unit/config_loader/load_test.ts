@@ -226,7 +226,19 @@ const ERROR_CASES: Array<{
     source: MINIMAL.replace("0123456789abcdef0123456789abcdef", "short"),
     expected: {
       path: "http.secret",
-      message: "Too short: use at least 32 random characters (e.g. openssl rand -base64 32)",
+      message: "Too short: use at least 32 random characters (e.g. openssl rand -base64 48)",
+      line: 7,
+    },
+  },
+  {
+    name: "the placeholder earlier examples shipped as http secret",
+    source: MINIMAL.replace(
+      "0123456789abcdef0123456789abcdef",
+      "change-me-change-me-change-me-change-me",
+    ),
+    expected: {
+      path: "http.secret",
+      message: "A placeholder, not a secret: use random characters (e.g. openssl rand -base64 48)",
       line: 7,
     },
   },
