@@ -32,13 +32,17 @@ export function getLogger(...category: string[]): Logger {
 }
 
 const MASK = "***";
-/** Nested values deeper than this are not looked into (log properties are shallow). */
-const MAX_DEPTH = 4;
+/**
+ * Nested objects and arrays are looked into this deep (log properties are shallow); a value
+ * nested deeper is not written at all, since it was not checked.
+ */
+const MAX_DEPTH = 8;
+const TOO_DEEP = "[nested too deep]";
 
 /**
- * A copy of `properties` with sensitive values replaced by `***`, at any depth up to
- * MAX_DEPTH; the same object when nothing is sensitive. Sensitive values found are added to
- * `found` (the message LogTape rendered holds them too).
+ * A copy of `properties` with sensitive values replaced by `***`, at any depth (in objects and
+ * arrays; past MAX_DEPTH the value is left out); the same object when nothing is sensitive.
+ * Sensitive values found are added to `found` (the message LogTape rendered holds them too).
  */
 export function maskSensitive(
   properties: Record<string, unknown>,
@@ -56,12 +60,12 @@ function maskObject(
   for (const key of Object.keys(properties)) {
     const value = properties[key];
     if (value === undefined) continue;
-    let replacement = value;
+    let replacement: unknown;
     if (SENSITIVE.test(key)) {
       found.add(value);
       replacement = MASK;
-    } else if (isPlainObject(value) && depth < MAX_DEPTH) {
-      replacement = maskObject(value, found, depth + 1);
+    } else {
+      replacement = maskValue(value, found, depth);
     }
     if (replacement !== value) {
       masked ??= { ...properties };
@@ -69,6 +73,27 @@ function maskObject(
     }
   }
   return masked ?? properties;
+}
+
+/** `value` with the sensitive properties of any object in it masked (the same when none). */
+function maskValue(value: unknown, found: Set<unknown>, depth: number): unknown {
+  if (Array.isArray(value)) {
+    if (depth >= MAX_DEPTH) return TOO_DEEP;
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      const replacement = maskValue(item, found, depth + 1);
+      if (replacement !== item) {
+        copy ??= [...value];
+        copy[i] = replacement;
+      }
+    }
+    return copy ?? value;
+  }
+  if (isPlainObject(value)) {
+    return depth >= MAX_DEPTH ? TOO_DEEP : maskObject(value, found, depth + 1);
+  }
+  return value;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -89,7 +114,7 @@ function maskRecord(record: LogRecord): LogRecord {
   const message = record.message.map((part, i) => {
     if (i % 2 === 0) return part;
     if (found.has(part)) return MASK;
-    return isPlainObject(part) ? maskObject(part, new Set(), 0) : part;
+    return maskValue(part, new Set(), 0);
   });
   return { ...record, properties, message };
 }

@@ -10,6 +10,11 @@ function isLoopbackHost(hostname: string): boolean {
   return octets !== null && octets.slice(1).every((octet) => Number(octet) <= 255);
 }
 
+/** Whether a peer's IP address (normalized: no brackets, no IPv4-mapped form) is loopback. */
+export function isLoopbackAddress(ip: string): boolean {
+  return ip !== "localhost" && isLoopbackHost(ip);
+}
+
 /** Whether `url` is plain HTTP to a loopback host. */
 export function isLoopbackHttp(url: URL): boolean {
   return url.protocol === "http:" && isLoopbackHost(url.hostname);

@@ -22,6 +22,7 @@ import { decideWithoutStore } from "./decide_without_store.ts";
 import { type Denial, INTERNAL_ERROR, SIGN_IN_TIMED_OUT } from "./denial.ts";
 import { type AnswerApart, answersApart } from "./answers_apart.ts";
 import { type SignIn, SignIns } from "./sign_ins.ts";
+import { shownClientVersion, shownPlatform } from "./peer_info.ts";
 
 /** Kills held for a link that is down, at most (the oldest dropped first). */
 const MAX_DEFERRED_KILLS = 10_000;
@@ -439,8 +440,8 @@ export class ClientEvents {
       username: req.username,
       clientIp: req.clientIp,
       clientPort: Number(env.get("untrusted_port") ?? 0) || 0,
-      platform: env.get("IV_PLAT") ?? "",
-      clientVersion: env.get("IV_VER") ?? "",
+      platform: shownPlatform(env.get("IV_PLAT")),
+      clientVersion: shownClientVersion(env.get("IV_VER")),
       sessionId: req.sessionId,
       createdAt,
       expiresAt: createdAt + config.authPendingTimeoutMs,

@@ -8,6 +8,7 @@ import { bodyLimit } from "hono/body-limit";
 import { generateCookie, getCookie } from "hono/cookie";
 import { createHmac } from "node:crypto";
 import { secureEqual } from "../secure_compare.ts";
+import { isLoopbackAddress } from "../loopback.ts";
 import type { Logger } from "@logtape/logtape";
 import type { BeginOutcome, CallbackOutcome, LoginFlow } from "../bridge/login_flow.ts";
 import type { Secret } from "../config/secret.ts";
@@ -116,7 +117,11 @@ export function createApp(deps: AppDeps): Hono<Env> {
   app.get(READY_PATH, (c) => {
     const state = deps.readiness();
     const ready = state.management && state.idp;
-    return c.json({ ready, ...state }, ready ? 200 : 503);
+    // The servers' names and links, the instance and its leases are for this host and the
+    // trusted proxies' health checks; a browser (forwarded or not) learns only the verdict.
+    const asker = browserIp(c);
+    const detailed = isLoopbackAddress(asker) || isTrusted(asker);
+    return c.json(detailed ? { ready, ...state } : { ready }, ready ? 200 : 503);
   });
 
   app.get(`${LOGIN_PATH_PREFIX}:id`, async (c) => {
@@ -136,6 +141,9 @@ export function createApp(deps: AppDeps): Hono<Env> {
       maxAge: Math.max(1, Math.ceil((login.expiresAt - deps.now()) / 1000)),
     });
     if (!deps.confirmLogin) {
+      // Hono answers HEAD with the GET handler: a link checker's HEAD must not begin the login
+      // (it would bind it to the checker, and the user would find it taken).
+      if (c.req.method === "HEAD") return c.body(null, 200);
       const outcome = await deps.flow.begin(id, binding, browserIp(c));
       return withCookies(answerBegin(c, outcome), [bindingCookie]);
     }
@@ -164,6 +172,8 @@ export function createApp(deps: AppDeps): Hono<Env> {
   });
 
   app.get(CALLBACK_PATH, async (c) => {
+    // Taking the login is for the browser's GET only (a HEAD would spend the code unseen).
+    if (c.req.method === "HEAD") return c.body(null, 405, { allow: "GET" });
     const cookies = getCookie(c);
     const bindings: Array<[string, string]> = [];
     for (const [name, value] of Object.entries(cookies)) {

@@ -329,11 +329,16 @@ export function createOidcClient(
     try {
       tokens = await oauth.processRefreshTokenResponse(as, client(), response);
     } catch (error) {
-      // Refused, with an RFC 6749 body or (Glewlwyd) a bare 400: either way the grant is gone.
       if (response.status >= 400 && response.status < 500) {
         const cause = evidence(error);
-        throw new IdpRejectedError(
-          `IdP refused the refresh: HTTP ${response.status} ${cause.error ?? "(no error body)"}`,
+        const refused = `HTTP ${response.status} ${cause.error ?? "(no error body)"}`;
+        if (grantGone(response.status, cause.error)) {
+          throw new IdpRejectedError(`IdP refused the refresh: ${refused}`, { cause });
+        }
+        throw new OidcError(
+          "idp_error",
+          `IdP refused the refresh request itself (${refused}): check the client's credentials ` +
+            `and settings at the IdP and the token endpoint; the sessions are kept`,
           { cause },
         );
       }
@@ -418,4 +423,17 @@ function merge(
     if (!PROTOCOL_CLAIMS.has(name)) merged[name] = value;
   }
   return merged;
+}
+
+/**
+ * Whether a refused refresh means the user's grant is gone, so that the session ends:
+ * `invalid_grant`, or a refusal without an OAuth error (Glewlwyd answers a revoked refresh token
+ * with a bare 400). Another OAuth error (`invalid_client` after the client secret was rotated,
+ * `unauthorized_client`) or a 404/405 refuses our request, not the grant: ending every session
+ * re-checked meanwhile would log everybody out for a configuration mistake, so the client is
+ * denied and its session kept.
+ */
+function grantGone(status: number, oauthError: string | undefined): boolean {
+  if (oauthError !== undefined) return oauthError === "invalid_grant";
+  return status === 400 || status === 401 || status === 403;
 }

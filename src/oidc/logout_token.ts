@@ -98,10 +98,7 @@ export async function validateLogoutToken(
   };
   if (!acceptedType(protectedHeader.typ)) fail(`header "typ" is not logout+jwt or JWT`);
   const events = payload["events"];
-  if (
-    typeof events !== "object" || events === null || Array.isArray(events) ||
-    typeof (events as Record<string, unknown>)[BACKCHANNEL_LOGOUT_EVENT] !== "object"
-  ) {
+  if (!isJsonObject(events) || !isJsonObject(events[BACKCHANNEL_LOGOUT_EVENT])) {
     fail(`claim "events" does not name ${BACKCHANNEL_LOGOUT_EVENT}`);
   }
   // A nonce marks an ID token: refusing it keeps an ID token from being used as a logout token.
@@ -128,4 +125,9 @@ export async function validateLogoutToken(
 function describeJoseError(error: unknown): string {
   if (error instanceof errors.JOSEError) return `${error.code}: ${error.message}`;
   return error instanceof Error ? error.message : String(error);
+}
+
+/** A JSON object: not null, not an array (typeof says "object" for both). */
+function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -37,6 +37,40 @@ Deno.test("maskSensitive() returns the same object when nothing is sensitive", (
   assertEquals(maskSensitive(properties) === properties, true);
 });
 
+Deno.test("maskSensitive() looks into arrays and deep objects, and leaves out what is nested too deep to check", () => {
+  let deep: Record<string, unknown> = { token: "deep-token" };
+  for (let level = 0; level < 6; level++) deep = { level: deep };
+  const properties = {
+    items: [{ token: "t-1", name: "a" }, "plain", [{ password: "pw" }]],
+    deep,
+  };
+  const masked = maskSensitive(properties);
+  assertEquals(masked["items"], [{ token: "***", name: "a" }, "plain", [{ password: "***" }]]);
+  assertEquals(JSON.stringify(masked).includes("deep-token"), false);
+  assertEquals(JSON.stringify(masked).includes('"token":"***"'), true);
+  let tooDeep: unknown = { token: "hidden" };
+  for (let level = 0; level < 20; level++) tooDeep = [tooDeep];
+  const cut = JSON.stringify(maskSensitive({ tooDeep }));
+  assertEquals(cut.includes("hidden"), false, cut);
+  assertEquals(cut.includes("[nested too deep]"), true, cut);
+  // Nothing sensitive anywhere: the same object, arrays and all.
+  const clean = { list: [{ cid: 1 }, [2, 3]] };
+  assertEquals(maskSensitive(clean) === clean, true);
+});
+
+for (const format of ["text", "json"] as const) {
+  Deno.test(`a sensitive value in an array is masked in the ${format} output, message included`, () => {
+    const out = captureStderr(() => {
+      configureLogging("info", format);
+      getLogger("test").info("Tokens {list}", {
+        list: [{ refreshToken: "rt-in-array-789", user: "bob" }],
+      });
+    });
+    assertEquals(out.includes("rt-in-array-789"), false, out);
+    assertEquals(out.includes("bob"), true, out);
+  });
+}
+
 Deno.test("a Secret prints as *** through every conversion", () => {
   const secret = new Secret("hunter2");
   assertEquals(String(secret), "***");

@@ -1,7 +1,7 @@
-import { assertEquals } from "../../support/assert.ts";
+import { assert, assertEquals } from "../../support/assert.ts";
 import { SIGN_IN_TIMED_OUT } from "../../../src/bridge/denial.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
-import { IdpRejectedError, IdpUnreachableError } from "../../../src/oidc/errors.ts";
+import { IdpRejectedError, IdpUnreachableError, OidcError } from "../../../src/oidc/errors.ts";
 import {
   settle,
   TEST_POLICY,
@@ -57,6 +57,22 @@ Deno.test("CONNECT announces the login URL with the deadline plus grace", async 
   }]);
   assertEquals((await t.store.getPending("AAAAAAAAAAAAAAAAAAAAAA"))?.cid, 9);
   t.events.close();
+});
+
+Deno.test("the sign-in keeps the client's platform and version only when they look like one (the confirm page repeats them)", async () => {
+  const cases: Array<[Record<string, string>, string, string]> = [
+    [{ IV_PLAT: "linux", IV_VER: "2.6.14" }, "linux", "2.6.14"],
+    [{ IV_PLAT: "ios", IV_VER: "3.git::d3f8b18b" }, "ios", "3.git::d3f8b18b"],
+    [{ IV_PLAT: "Verified_by_IT:_this_is_your_own_laptop", IV_VER: "safe_to_continue" }, "", ""],
+    [{ IV_VER: "2".repeat(41) }, "", ""],
+  ];
+  for (const [reported, platform, version] of cases) {
+    const t = setup();
+    await t.events.onConnect(9, 1, t.env({ session_id: "s-new", ...reported }));
+    const login = await t.store.getPending("AAAAAAAAAAAAAAAAAAAAAA");
+    assertEquals([login?.platform, login?.clientVersion], [platform, version]);
+    t.events.close();
+  }
 });
 
 Deno.test("a sign-in not finished within auth_pending_timeout is denied once the clock passes it", async () => {
@@ -138,6 +154,27 @@ Deno.test("refresh check: a rejected refresh token (user disabled) denies and en
   assertEquals(await t.store.getSession("s-1"), undefined);
   // The session ended because of the refresh: the IdP is told to forget the token too.
   assertEquals(t.revoked, ["rt-1"]);
+  t.events.close();
+});
+
+Deno.test("refresh check: a refresh the IdP refused for the client, not the grant (rotated secret), denies and keeps the session, even with idp_unreachable = allow", async () => {
+  const t = setup({
+    reauthCheck: "refresh",
+    idpUnreachable: "allow",
+    refresh: () =>
+      Promise.reject(
+        new OidcError(
+          "idp_error",
+          "IdP refused the refresh request itself (HTTP 401 invalid_client)",
+        ),
+      ),
+  });
+  await t.store.putSession(session());
+  await t.events.onReauth(4, 3, t.env({}));
+  assertEquals(t.commander.commands.map((c) => c.kind), ["deny"]);
+  // Kept, with its token, for when the client's settings are mended: no browser needed then.
+  assertEquals((await t.store.getSession("s-1"))?.refreshToken, "rt-1");
+  assertEquals(t.revoked, []);
   t.events.close();
 });
 
@@ -285,7 +322,9 @@ Deno.test("DISCONNECT of a resumable client keeps the session, unbound, and revo
   const t = setup();
   await t.store.putSession(session({ resumable: true }));
   await t.events.onDisconnect(4);
-  assertEquals((await t.store.getSession("s-1"))?.cid, undefined);
+  const kept = await t.store.getSession("s-1");
+  assert(kept !== undefined, "the session of a resumable client was removed");
+  assertEquals(kept.cid, undefined);
   assertEquals(t.revoked, []);
   t.events.close();
 });

@@ -213,7 +213,19 @@ Deno.test("POST /login/:id without the cookie or with a wrong CSRF token is refu
     body: new URLSearchParams({ csrf: "forged" }),
   });
   assertEquals(wrongCsrf.status, 403);
-  assertEquals((await ctx.store.getPending(ID))?.oauth, undefined);
+  const kept = await ctx.store.getPending(ID);
+  assert(kept !== undefined, "a refused POST removed the pending login");
+  assertEquals(kept.oauth, undefined);
+  // Still usable: the page's own cookie and CSRF token go on to the IdP.
+  const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())?.[1];
+  assert(csrf !== undefined, "no CSRF token on the page");
+  const accepted = await ctx.request(`/login/${ID}`, {
+    method: "POST",
+    headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ csrf }),
+  });
+  assertEquals(accepted.status, 303);
+  assertEquals((await ctx.store.getPending(ID))?.oauth?.state, "state-1");
 });
 
 Deno.test("confirm_login = false redirects to the IdP at once", async () => {
@@ -465,7 +477,8 @@ Deno.test("over https the cookie is __Host- prefixed and Secure, and HSTS is sen
 Deno.test("/healthz answers while /readyz reports what is not ready", async () => {
   const ctx = await setup();
   assertEquals((await ctx.request("/healthz")).status, 200);
-  const ready = await ctx.request("/readyz");
+  // Asked from this host (or by a trusted proxy itself): every link named.
+  const ready = await ctx.app.request("/readyz", {}, { remoteAddr: "127.0.0.1" });
   assertEquals(ready.status, 503);
   assertEquals(await ready.json(), {
     ready: false,
@@ -473,6 +486,18 @@ Deno.test("/healthz answers while /readyz reports what is not ready", async () =
     servers: { default: true },
     idp: false,
   });
+});
+
+Deno.test("/readyz tells a browser only the verdict: server names, links and leases are for this host and trusted proxies", async () => {
+  const ctx = await setup();
+  const fromBrowser = await ctx.request("/readyz");
+  assertEquals(fromBrowser.status, 503);
+  assertEquals(await fromBrowser.json(), { ready: false });
+  // A forwarded header from an untrusted peer changes nothing.
+  const spoofed = await ctx.request("/readyz", { headers: { "x-forwarded-for": "127.0.0.1" } });
+  assertEquals(await spoofed.json(), { ready: false });
+  const mapped = await ctx.app.request("/readyz", {}, { remoteAddr: "::ffff:127.0.0.1" });
+  assertEquals((await mapped.json()).servers, { default: true });
 });
 
 Deno.test("unknown paths and methods get a plain error page, never a stack trace", async () => {
@@ -729,4 +754,29 @@ Deno.test("a login recorded for a server this configuration no longer has is exp
   });
   assertEquals(ctx.finishCalls, []);
   assertEquals(ctx.commander.commands, []);
+});
+
+Deno.test("a HEAD request changes nothing: it neither begins a login (confirm_login = false) nor takes one at the callback", async () => {
+  const ctx = await setup({ confirmLogin: false });
+  const head = await ctx.request(`/login/${ID}`, { method: "HEAD" });
+  assertEquals(head.status, 200);
+  assertEquals(head.headers.getSetCookie(), []);
+  assertEquals((await ctx.store.getPending(ID))?.oauth, undefined);
+  // The user's own GET then begins it as usual.
+  const response = await ctx.request(`/login/${ID}`);
+  assertEquals(response.status, 303);
+  const cookie = cookieOf(response);
+  const state = new URL(response.headers.get("location") ?? "").searchParams.get("state") ?? "";
+  const callbackHead = await ctx.request(`/oauth2/callback?code=abc&state=${state}`, {
+    method: "HEAD",
+    headers: { cookie },
+  });
+  assertEquals(callbackHead.status, 405);
+  assertEquals(ctx.finishCalls.length, 0);
+  assert((await ctx.store.getPending(ID))?.oauth !== undefined, "the login was taken");
+  const callback = await ctx.request(`/oauth2/callback?code=abc&state=${state}`, {
+    headers: { cookie },
+  });
+  assertEquals(callback.status, 200);
+  assertEquals(ctx.commander.commands[0]?.kind, "auth");
 });

@@ -3,6 +3,7 @@ import {
   assertEquals,
   assertMatch,
   assertRejects,
+  assertStringIncludes,
   assertThrows,
 } from "../../support/assert.ts";
 import { Secret } from "../../../src/config/secret.ts";
@@ -351,6 +352,27 @@ Deno.test("refresh() refused with an HTML page over the body cap (a proxy's) is 
       () => client.refresh("refresh-token-0", idp.subject),
       IdpUnreachableError,
     );
+  }
+});
+
+Deno.test("refresh() refused for the client, not the grant (a rotated secret, a moved endpoint), is an idp_error, not IdpRejectedError", async () => {
+  const { idp, client } = await setup();
+  const refusals = [
+    () =>
+      Response.json({ error: "invalid_client", error_description: "Bad secret" }, { status: 401 }),
+    () => Response.json({ error: "unauthorized_client" }, { status: 400 }),
+    () => new Response("Not Found", { status: 404 }),
+    () => new Response(null, { status: 405 }),
+  ];
+  for (const refusal of refusals) {
+    idp.onToken = refusal;
+    const error = await rejectsWith(
+      client.refresh("refresh-token-0", idp.subject),
+      OidcError,
+      "idp_error",
+    );
+    assert(!(error instanceof IdpRejectedError), error.message);
+    assertStringIncludes(error.message, "the sessions are kept");
   }
 });
 

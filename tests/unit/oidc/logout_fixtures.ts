@@ -86,6 +86,16 @@ export const refusedCases: Array<[string, () => Promise<string>, RegExp]> = [
     /"events"/,
   ],
   [
+    "events naming it with null (a JSON object is required)",
+    () => sign(logoutClaims({ events: { [BACKCHANNEL_LOGOUT_EVENT]: null } })),
+    /"events"/,
+  ],
+  [
+    "events naming it with an array",
+    () => sign(logoutClaims({ events: { [BACKCHANNEL_LOGOUT_EVENT]: [] } })),
+    /"events"/,
+  ],
+  [
     "neither sid nor sub",
     () => sign(logoutClaims({ sid: undefined, sub: undefined })),
     /neither "sid" nor "sub"/,
