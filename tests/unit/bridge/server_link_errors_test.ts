@@ -1,0 +1,154 @@
+/**
+ * README, Security notes: the bridge "fails closed: IdP errors, unexpected management replies,
+ * malformed or dropped `>CLIENT:` requests and internal errors deny the client."
+ *
+ * An error thrown while a CONNECT or REAUTH is handled reaches ServerLink's catch, which answers
+ * the client with `client-deny`: "internal error" for a bug, "session store unreachable" for a
+ * store that cannot be reached. The link here runs over a stand-in connection that records the
+ * management commands written (built by the real command module, through the real
+ * managementCommander) and a real ClientEvents.
+ */
+import { assertEquals } from "../../support/assert.ts";
+import { ServerLink } from "../../../src/bridge/server_link.ts";
+import { managementCommander } from "../../../src/bridge/management_commander.ts";
+import type { ClientEvents } from "../../../src/bridge/client_events.ts";
+import type {
+  ConnectionEventHandler,
+  ManagementConnection,
+} from "../../../src/management/connection.ts";
+import type { ManagementCommand } from "../../../src/management/commands.ts";
+import type { Reply } from "../../../src/management/events.ts";
+import { getLogger } from "../../../src/log.ts";
+import { MemoryStore } from "../../../src/sessions/memory_store.ts";
+import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.ts";
+import type { SessionStore } from "../../../src/sessions/types.ts";
+import { testClientEvents, testEnv } from "../../support/client_events_fixture.ts";
+import { FakeClock } from "../../support/fake_clock.ts";
+import { captureLogs } from "../../support/log_capture.ts";
+import { withTimeout } from "../../e2e/lib/wait.ts";
+
+const INTERNAL_DENY = (cid: number, kid: number) =>
+  `client-deny ${cid} ${kid} "internal error" "Sign-in failed on the server; try again"`;
+const STORE_DENY = (cid: number, kid: number) =>
+  `client-deny ${cid} ${kid} "session store unreachable" "Sign-in is unavailable right now; try again in a minute."`;
+
+/** A bound on waiting for the answer, so a link that never answers fails instead of hanging. */
+const ANSWER_BOUND_MS = 5000;
+
+/**
+ * A started ServerLink whose connection records each command's text and answers SUCCESS;
+ * `events` may be changed before an event is sent (to make a handler throw).
+ */
+function linkOver(store: SessionStore = new MemoryStore({ maxEntries: 10 })) {
+  const sent: string[] = [];
+  let firstSent: (() => void) | undefined;
+  const answered = new Promise<void>((resolve) => (firstSent = resolve));
+  let handler: ConnectionEventHandler | undefined;
+  const connection = {
+    onEvent: (h: ConnectionEventHandler) => ((handler = h), () => (handler = undefined)),
+    start: () => {},
+    close: () => Promise.resolve(),
+    status: () => ({ linkUp: true, managementVersion: 5, lastError: undefined }),
+    send: (command: ManagementCommand): Promise<Reply> => {
+      sent.push(command.text);
+      firstSent?.();
+      return Promise.resolve({ ticket: sent.length, type: "success", message: "ok" });
+    },
+  } as unknown as ManagementConnection;
+  const clock = new FakeClock();
+  const { events } = testClientEvents({
+    store,
+    clock,
+    eventsCommander: managementCommander(connection),
+  });
+  const link = new ServerLink(connection, events, getLogger("clients"), clock);
+  link.start();
+  const deliver = (type: "client-connect" | "client-reauth", cid: number, kid: number) =>
+    handler!({
+      type,
+      cid,
+      kid,
+      // A 2.6 client that can sign in in a browser, starting a new session.
+      env: testEnv({ untrusted_ip: "198.51.100.7", untrusted_port: "50000" }),
+    });
+  /** The commands written once the first one was. */
+  const commands = async () => {
+    await withTimeout("the link's answer to the client", answered, ANSWER_BOUND_MS);
+    return sent;
+  };
+  return { link, events, deliver, commands };
+}
+
+/** Makes both of the link's auth handlers reject with `error`. */
+function throwing(events: ClientEvents, error: Error): void {
+  events.onConnect = () => Promise.reject(error);
+  events.onReauth = () => Promise.reject(error);
+}
+
+for (const type of ["client-connect", "client-reauth"] as const) {
+  Deno.test(`a ${type} whose handling throws a plain Error gets client-deny "internal error"`, async () => {
+    const logs = captureLogs();
+    const { link, events, deliver, commands } = linkOver();
+    try {
+      throwing(events, new Error("a bug"));
+      deliver(type, 5, 1);
+      assertEquals(await commands(), [INTERNAL_DENY(5, 1)]);
+      const logged = logs.lines.filter((line) => line.text.includes("denying"));
+      assertEquals(logged.map((line) => line.level), ["error"]);
+    } finally {
+      await link.stop();
+      logs.stop();
+    }
+  });
+
+  Deno.test(`a ${type} whose handling finds the store unreachable gets client-deny "session store unreachable"`, async () => {
+    const logs = captureLogs();
+    const { link, events, deliver, commands } = linkOver();
+    try {
+      throwing(events, new StoreUnavailableError("Session store unreachable: test"));
+      deliver(type, 7, 3);
+      assertEquals(await commands(), [STORE_DENY(7, 3)]);
+      const logged = logs.lines.filter((line) => line.text.includes("denying"));
+      assertEquals(logged.map((line) => line.level), ["warning"]);
+    } finally {
+      await link.stop();
+      logs.stop();
+    }
+  });
+}
+
+/** A memory store whose `putPending` (a new sign-in's first write) rejects with `error`. */
+function storeFailingPut(error: Error): SessionStore {
+  const store = new MemoryStore({ maxEntries: 10 });
+  return new Proxy(store, {
+    get(target, name) {
+      if (name === "putPending") return () => Promise.reject(error);
+      const value = Reflect.get(target, name, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+Deno.test("a new sign-in the real ClientEvents cannot store (a plain Error) is denied as an internal error", async () => {
+  const { link, deliver, commands } = linkOver(storeFailingPut(new Error("disk on fire")));
+  try {
+    deliver("client-connect", 9, 0);
+    assertEquals(await commands(), [INTERNAL_DENY(9, 0)]);
+  } finally {
+    await link.stop();
+  }
+});
+
+// ClientEvents answers this one itself (#answerWithoutStore), before ServerLink's catch: the
+// client hears the same either way.
+Deno.test("a new sign-in the real ClientEvents cannot store (store unreachable) is denied as such", async () => {
+  const { link, deliver, commands } = linkOver(
+    storeFailingPut(new StoreUnavailableError("Session store unreachable: test")),
+  );
+  try {
+    deliver("client-connect", 9, 2);
+    assertEquals(await commands(), [STORE_DENY(9, 2)]);
+  } finally {
+    await link.stop();
+  }
+});
