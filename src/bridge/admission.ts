@@ -37,8 +37,8 @@ export class Admission {
   readonly sessionLock: KeyedLock;
   /**
    * One sign-in per user (IdP subject) at a time counts their sessions and stores the new one
-   * (`sessions.max_per_user`). Within this process: instances sharing a store can still both
-   * get in at the same moment.
+   * (`sessions.max_per_user`): in this process here, across instances sharing a store by the
+   * store's lock (SessionStore.exclusive).
    */
   readonly #userLock = new KeyedLock();
 
@@ -67,8 +67,9 @@ export class Admission {
     });
     const limit = this.#deps.sessionLimit;
     // Stored before client-auth, so a REAUTH that races the answer finds it. With a limit, one
-    // sign-in of a user at a time counts and stores: two callbacks at once each found the
-    // other's session not yet stored, and both got in past max_per_user (deny_new too).
+    // sign-in of a user at a time counts and stores, on every instance sharing the store: two
+    // callbacks at once each found the other's session not yet stored, and both got in past
+    // max_per_user (deny_new too).
     const countAndStore = async () => {
       const excess = await excessSessions(store, limit, session);
       if (excess.length > 0 && limit?.action === "deny_new") return undefined;
@@ -76,7 +77,10 @@ export class Admission {
       return excess;
     };
     const counted = limit
-      ? await this.#userLock.run(session.subject, countAndStore)
+      ? await this.#userLock.run(
+        session.subject,
+        () => store.exclusive(`max_per_user\0${session.subject}`, countAndStore),
+      )
       : await countAndStore();
     if (counted === undefined) return await deny(TOO_MANY_SESSIONS);
     const excess = counted;

@@ -129,13 +129,7 @@ export class LoginFlow {
     if (this.#deps.checkClientIp && !sameIpAddress(browserIp, login.clientIp)) {
       return { kind: "wrong-network" };
     }
-    if (login.oauth && !secureEqual(login.oauth.browserBinding, browserBinding)) {
-      log.warning("Login of {commonName} (cid {cid}) refused: begun in another browser", {
-        commonName: login.commonName,
-        cid: login.cid,
-      });
-      return { kind: "begun-elsewhere" };
-    }
+    if (this.#begunElsewhere(login, browserBinding)) return { kind: "begun-elsewhere" };
     let start;
     try {
       start = await oidc.startLogin(stateTag(id));
@@ -152,10 +146,27 @@ export class LoginFlow {
         browserBinding,
       },
     });
-    // Gone while the request was prepared (the client went away, the link expired): a put
-    // would have brought it back, a sign-in for a client nobody waits for.
-    if (!begun) return { kind: "expired" };
+    if (!begun) {
+      // Begun meanwhile by another browser (on another instance sharing the store: this
+      // process's per-login queue does not see it), or gone while the request was prepared (the
+      // client went away, the link expired: a put would have brought it back, a sign-in for a
+      // client nobody waits for).
+      const now = await this.view(id);
+      if (now !== undefined && this.#begunElsewhere(now, browserBinding)) {
+        return { kind: "begun-elsewhere" };
+      }
+      return { kind: "expired" };
+    }
     return { kind: "redirect", url: start.url.href };
+  }
+
+  #begunElsewhere(login: PendingLogin, browserBinding: string): boolean {
+    if (!login.oauth || secureEqual(login.oauth.browserBinding, browserBinding)) return false;
+    this.#deps.log.warning("Login of {commonName} (cid {cid}) refused: begun in another browser", {
+      commonName: login.commonName,
+      cid: login.cid,
+    });
+    return true;
   }
 
   /**

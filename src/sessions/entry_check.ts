@@ -175,6 +175,15 @@ export function samePendingKeys(a: PendingLogin, b: PendingLogin): boolean {
   return a.id === b.id && a.server === b.server && a.cid === b.cid && a.expiresAt === b.expiresAt;
 }
 
+/**
+ * Whether `next` may be written over `stored` (`updatePending`): a login begun in one browser
+ * is not taken over by another; the same browser may begin again.
+ */
+export function sameBrowserOrUnbound(stored: PendingLogin, next: PendingLogin): boolean {
+  return stored.oauth === undefined ||
+    stored.oauth.browserBinding === next.oauth?.browserBinding;
+}
+
 /** Built from OpenVPN's replies (openvpn_run.ts): bounded like them. */
 function openvpnRun(fields: Fields, what: string): string | undefined {
   const value = optionalStr(fields, "openvpnRun", what);

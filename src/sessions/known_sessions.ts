@@ -123,6 +123,10 @@ class WatchedStore implements SessionStore {
     this.#known = known;
   }
 
+  exclusive<T>(name: string, work: () => Promise<T>): Promise<T> {
+    return this.#store.exclusive(name, work);
+  }
+
   async putSession(session: Session): Promise<void> {
     if (session.cid === undefined) this.#known.gone(session.sessionId);
     await this.#store.putSession(session);

@@ -3,7 +3,12 @@
  * ends. Refresh tokens stay unencrypted, as they never leave the process.
  */
 import { ClientIndex } from "./client_index.ts";
-import { checkPendingLogin, checkSession, samePendingKeys } from "./entry_check.ts";
+import {
+  checkPendingLogin,
+  checkSession,
+  sameBrowserOrUnbound,
+  samePendingKeys,
+} from "./entry_check.ts";
 import { LIST_CHUNK } from "./list_chunk.ts";
 import { nextTurn } from "../next_turn.ts";
 import { listedSession } from "./session_data.ts";
@@ -68,6 +73,7 @@ export class MemoryStore implements SessionStore {
       const copy = Object.freeze(checkPendingLogin(login, { ownStrings: true }));
       const current = this.#live(this.#pending.get(copy.id));
       if (current === undefined || !samePendingKeys(current, copy)) return false;
+      if (!sameBrowserOrUnbound(current, copy)) return false;
       this.#setPending(copy);
       return true;
     });
@@ -97,6 +103,11 @@ export class MemoryStore implements SessionStore {
       }
       return deleted;
     });
+  }
+
+  /** This process's own: nobody else runs work on it. */
+  exclusive<T>(_name: string, work: () => Promise<T>): Promise<T> {
+    return work();
   }
 
   putSession(session: Session): Promise<void> {

@@ -147,20 +147,24 @@ return added
 `;
 
 /**
- * ARGV: P, id, now, expiresAt, server, cid, data, encrypted OAuth ('' = none). Writes the data
- * of the same login (server, cid and deadline unchanged) only if it is still there and live;
- * returns 1 then, else 0 and writes nothing. Its indexes and TTL stay as they are.
+ * ARGV: P, id, now, expiresAt, server, cid, data, encrypted OAuth ('' = none), the browser
+ * binding's hash ('' = none). Writes the data of the same login (server, cid and deadline
+ * unchanged) only if it is still there and live, and not begun in another browser (a stored
+ * binding hash that differs); returns 1 then, else 0 and writes nothing. Its indexes and TTL
+ * stay as they are.
  */
 const UPDATE_PENDING = `
 local key = P .. 'p:' .. ARGV[2]
-local f = redis.call('HMGET', key, 'srv', 'cid')
+local f = redis.call('HMGET', key, 'srv', 'cid', 'b')
 local deadline = redis.call('ZSCORE', P .. 'pz', ARGV[2])
 if not f[1] or f[1] ~= ARGV[5] or f[2] ~= ARGV[6] or not deadline then return 0 end
 if tonumber(deadline) ~= tonumber(ARGV[4]) or tonumber(deadline) < tonumber(ARGV[3]) then
   return 0
 end
+if f[3] and f[3] ~= ARGV[9] then return 0 end
 redis.call('HSET', key, 'd', ARGV[7])
 if ARGV[8] ~= '' then redis.call('HSET', key, 'o', ARGV[8]) else redis.call('HDEL', key, 'o') end
+if ARGV[9] ~= '' then redis.call('HSET', key, 'b', ARGV[9]) else redis.call('HDEL', key, 'b') end
 return 1
 `;
 
@@ -350,6 +354,22 @@ return {
 }
 `;
 
+/**
+ * ARGV: P, lock name, token, ttlMs. Takes the lock if nobody holds it: 1, else 0. It runs out
+ * after ttlMs, so a holder that died frees it.
+ */
+const LOCK = `
+if redis.call('SET', P .. 'lk:' .. ARGV[2], ARGV[3], 'NX', 'PX', ARGV[4]) then return 1 end
+return 0
+`;
+
+/** ARGV: P, lock name, token. Frees the lock if this token still holds it. */
+const UNLOCK = `
+local key = P .. 'lk:' .. ARGV[2]
+if redis.call('GET', key) == ARGV[3] then return redis.call('DEL', key) end
+return 0
+`;
+
 const BODIES = {
   putPendings: PUT_PENDINGS,
   updatePending: UPDATE_PENDING,
@@ -366,6 +386,8 @@ const BODIES = {
   listBindings: LIST_BINDINGS,
   countLive: COUNT_LIVE,
   sweep: SWEEP,
+  lock: LOCK,
+  unlock: UNLOCK,
 };
 
 export type ScriptName = keyof typeof BODIES;

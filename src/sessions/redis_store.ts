@@ -16,6 +16,7 @@
  * storm, a reconnect storm); every other write is one script call.
  */
 import { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import { checkPendingLogin, checkSession } from "./entry_check.ts";
 import {
@@ -46,6 +47,7 @@ import type {
   SweepResult,
 } from "./types.ts";
 import { storeClosedError } from "./store_closed.ts";
+import { StoreUnavailableError } from "./store_unavailable.ts";
 
 /** How long a session's key outlives its expiry, for the sweep to remove its index entries. */
 export const SESSION_GRACE_MS = 60 * 60_000;
@@ -86,6 +88,12 @@ type SessionArgs = [
   string,
   string,
 ];
+/** A lock (`exclusive`) runs out after this long if its holder does not free it. */
+const LOCK_TTL = String(10_000);
+const LOCK_RETRY_MS = 20;
+/** Waited for this long at most (the holder counts a user's sessions and stores one). */
+const LOCK_ATTEMPTS = 500;
+const LOCK_TOKEN_BYTES = 16;
 /** `putSessions` of an update whose entry is gone (or another sign-in's). */
 const SESSION_GONE = 3;
 
@@ -175,6 +183,8 @@ export class RedisStore implements SessionStore {
       String(copy.cid),
       data,
       secret,
+      // The OAuth state is sealed: the script compares the browser binding by its hash.
+      copy.oauth === undefined ? "" : bindingHash(copy.oauth.browserBinding),
     ]);
     return updated === 1;
   }
@@ -204,6 +214,31 @@ export class RedisStore implements SessionStore {
 
   pendingPages(): AsyncGenerator<PendingLogin[]> {
     return this.#pages("listPending", decodePending, (login) => login.id);
+  }
+
+  /**
+   * A lock in Redis, so that bridges sharing it run `work` under `name` one at a time: taken
+   * with a set-if-absent that runs out after LOCK_TTL_MS (a bridge that died holding it),
+   * asked for again every LOCK_RETRY_MS, freed by a compare-and-delete.
+   */
+  async exclusive<T>(name: string, work: () => Promise<T>): Promise<T> {
+    this.#assertOpen();
+    const lock = createHash("sha256").update(name).digest("base64url");
+    const token = randomToken(LOCK_TOKEN_BYTES);
+    for (let attempt = 0; await this.#call("lock", [lock, token, LOCK_TTL]) !== 1; attempt++) {
+      if (attempt >= LOCK_ATTEMPTS) {
+        throw new StoreUnavailableError(
+          `Session store lock busy for ${(LOCK_ATTEMPTS * LOCK_RETRY_MS) / 1000} s`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS));
+    }
+    try {
+      return await work();
+    } finally {
+      // Not freed (Redis gone meanwhile): it runs out by itself.
+      await this.#call("unlock", [lock, token]).catch(() => {});
+    }
   }
 
   async putSession(session: Session): Promise<void> {
@@ -519,4 +554,9 @@ export class RedisStore implements SessionStore {
       );
     }
   }
+}
+
+/** What Redis keeps of a login's browser binding (a cookie value): enough to compare it. */
+function bindingHash(binding: string): string {
+  return createHash("sha256").update(binding).digest("base64url");
 }

@@ -16,7 +16,7 @@
  */
 import { setImmediate } from "node:timers";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { checkPendingLogin, checkSession } from "./entry_check.ts";
+import { checkPendingLogin, checkSession, sameBrowserOrUnbound } from "./entry_check.ts";
 import { BINDINGS_CHUNK, collectPages, LIST_CHUNK } from "./list_chunk.ts";
 import { nextTurn } from "../next_turn.ts";
 import { sealPendingData } from "./pending_data.ts";
@@ -244,8 +244,14 @@ export class SqliteStore implements SessionStore {
   updatePending(login: PendingLogin): Promise<boolean> {
     return this.#runWrite(() => {
       const copy = checkPendingLogin(login, { ownStrings: true });
+      this.#checkDataVersion();
+      const cached = this.#pendingCache.get(copy.id);
       this.#pendingCache.delete(copy.id);
       if (copy.expiresAt < this.#now()) return false;
+      // Read in the write's transaction: another process's begin cannot come in between.
+      const row = cached === undefined ? this.#sql.getPending.get(copy.id, this.#now()) : undefined;
+      const current = cached ?? (row === undefined ? undefined : this.#decodePending(row, copy.id));
+      if (current !== undefined && !sameBrowserOrUnbound(current, copy)) return false;
       const data = sealPendingData(copy, this.#cipher);
       const keys = [copy.id, copy.server, copy.cid, copy.expiresAt] as const;
       if (Number(this.#sql.updatePendingData.run(data, ...keys).changes) !== 1) return false;
@@ -301,6 +307,11 @@ export class SqliteStore implements SessionStore {
       this.#room.removed("pending", deleted.length);
       return deleted.length;
     });
+  }
+
+  /** One bridge's file (several bridges share sessions through Redis): nobody else runs work. */
+  exclusive<T>(_name: string, work: () => Promise<T>): Promise<T> {
+    return work();
   }
 
   putSession(session: Session): Promise<void> {

@@ -109,8 +109,10 @@ export interface SessionStore {
   putPending(login: PendingLogin): Promise<void>;
   /**
    * Writes a pending login again (its OIDC state) only if that login is still there: the same
-   * id, server, cid and deadline, live, not taken. Says whether it was; a login deleted
-   * meanwhile (its client went away) is not brought back.
+   * id, server, cid and deadline, live, not taken, and not begun in another browser (a stored
+   * OIDC state with another `browserBinding`; the same browser may begin again). Says whether
+   * it was written; a login deleted meanwhile (its client went away) is not brought back, and of
+   * two browsers pressing Continue at once, even on two instances sharing the store, one wins.
    */
   updatePending(login: PendingLogin): Promise<boolean>;
   getPending(id: string): Promise<PendingLogin | undefined>;
@@ -120,6 +122,14 @@ export interface SessionStore {
   deletePending(id: string): Promise<boolean>;
   /** Removes every pending login of a client id (the client went away). */
   deletePendingByCid(server: string, cid: number): Promise<number>;
+
+  /**
+   * Runs `work` while no other process sharing this store runs work under the same `name`
+   * (`sessions.max_per_user`: one sign-in of a user at a time counts and stores, on every
+   * bridge instance). A store only one process uses runs it at once; the caller serialises
+   * within the process.
+   */
+  exclusive<T>(name: string, work: () => Promise<T>): Promise<T>;
 
   putSession(session: Session): Promise<void>;
   /**

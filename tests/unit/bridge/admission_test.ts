@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertStringIncludes } from "../../support/assert.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
+import { KeyedLock } from "../../../src/bridge/keyed_lock.ts";
 import { ManagementConnectionError } from "../../../src/management/errors.ts";
 import type { RefreshResult } from "../../../src/oidc/client.ts";
 import { IdpUnreachableError } from "../../../src/oidc/errors.ts";
@@ -331,6 +332,48 @@ Deno.test("max_per_user: two sign-ins of one user at the same moment are counted
     } else {
       assertEquals(outcomes.map((o) => o.kind), ["admitted", "admitted"], action);
       assertEquals(ended, [["s-a"]], action);
+      assertEquals(sessions, ["s-b"], action);
+    }
+  }
+});
+
+Deno.test("max_per_user: two instances sharing a store count one sign-in of a user at a time, by the store's lock", async () => {
+  for (const action of ["deny_new", "kill_oldest"] as const) {
+    const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
+    const find = store.findSessionsBySubject.bind(store);
+    store.findSessionsBySubject = async (subject) => {
+      const found = await find(subject);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      return found;
+    };
+    // The lock a shared store (Redis) holds for every instance: one name, one holder.
+    const held = new KeyedLock();
+    const names: string[] = [];
+    store.exclusive = (name, work) => {
+      names.push(name);
+      return held.run(name, work);
+    };
+    // Two instances: each its own Admission (and its own in-process lock).
+    const one = limitedToOne(store, action);
+    const two = limitedToOne(store, action);
+    const outcomes = await Promise.all([
+      one.admission.admitLogin(
+        finished(pending({ sessionId: "s-a", cid: 4 }), ALICE),
+        new RecordingCommander(),
+      ),
+      two.admission.admitLogin(
+        finished(pending({ id: "L2", sessionId: "s-b", cid: 5 }), ALICE),
+        new RecordingCommander(),
+      ),
+    ]);
+    assertEquals(names, ["max_per_user\0u-1", "max_per_user\0u-1"], action);
+    const sessions = (await find("u-1")).map((s) => s.sessionId);
+    if (action === "deny_new") {
+      assertEquals(outcomes.map((o) => o.kind), ["admitted", "denied"], action);
+      assertEquals(sessions, ["s-a"], action);
+    } else {
+      assertEquals(outcomes.map((o) => o.kind), ["admitted", "admitted"], action);
+      assertEquals([...one.ended, ...two.ended], [["s-a"]], action);
       assertEquals(sessions, ["s-b"], action);
     }
   }

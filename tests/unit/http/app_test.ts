@@ -633,6 +633,24 @@ Deno.test("once a browser has begun the sign-in, another browser's Continue is r
   assertEquals(ctx.commander.commands.map((command) => command.kind), ["auth"]);
 });
 
+Deno.test("two browsers pressing Continue at the same moment on two instances sharing the store: one wins, the other is told the sign-in is under way", async () => {
+  // The other instance's begin lands in the shared store while this one prepares its request
+  // (this process's per-login queue does not see it).
+  const other = { state: "state-other", nonce: "n", codeVerifier: "v", browserBinding: "b-other" };
+  const ctx = await setup({
+    duringStartLogin: async (store) => {
+      const login = await store.getPending(ID);
+      if (login !== undefined && login.oauth === undefined) {
+        await store.updatePending({ ...login, oauth: other });
+      }
+    },
+  });
+  const { response } = await confirmAndContinue(ctx);
+  assertEquals(response.status, 409);
+  assertStringIncludes(await response.text(), "already being signed in");
+  assertEquals((await ctx.store.getPending(ID))?.oauth, other);
+});
+
 Deno.test("the same browser may press Continue again: it keeps its binding and gets a new state", async () => {
   const ctx = await setup();
   const first = await continueAs(ctx);

@@ -105,6 +105,22 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
     assertEquals(await store.takePending("p-1"), begun);
   });
 
+  test(
+    "updatePending() does not let a second browser take over a login begun in another; the same browser may begin again",
+    async (store) => {
+      await store.putPending(pendingLogin({ oauth: undefined }));
+      const oauth = { state: "s2", nonce: "n2", codeVerifier: "v2", browserBinding: "b-first" };
+      const first = pendingLogin({ oauth });
+      assertEquals(await store.updatePending(first), true);
+      const other = pendingLogin({ oauth: { ...oauth, state: "s3", browserBinding: "b-other" } });
+      assertEquals(await store.updatePending(other), false, "another browser");
+      assertEquals(await store.getPending("p-1"), first, "left as the first browser began it");
+      const again = pendingLogin({ oauth: { ...oauth, state: "s4", nonce: "n4" } });
+      assertEquals(await store.updatePending(again), true, "the same browser again");
+      assertEquals(await store.takePending("p-1"), again);
+    },
+  );
+
   test("updatePending() brings back no login that is gone, and writes nothing", async (store) => {
     const begun = pendingLogin({
       oauth: { state: "s2", nonce: "n2", codeVerifier: "v2", browserBinding: "b2" },

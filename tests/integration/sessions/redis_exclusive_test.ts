@@ -1,0 +1,108 @@
+/**
+ * RedisStore.exclusive: the lock bridges sharing one Redis take so that one sign-in of a user
+ * at a time counts and stores (`sessions.max_per_user`), whichever instance it reaches.
+ */
+import { assert, assertEquals } from "../../support/assert.ts";
+import type { Redis } from "ioredis";
+import { createHash } from "node:crypto";
+import { connectRedis } from "../../../src/sessions/redis_connection.ts";
+import { RedisStore } from "../../../src/sessions/redis_store.ts";
+import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
+import { RedisServer } from "../../support/redis_server.ts";
+
+const PREFIX = "exclusive:";
+
+async function openStore(url: string): Promise<{ store: RedisStore; client: Redis }> {
+  const client = await connectRedis({
+    url,
+    username: undefined,
+    password: undefined,
+    keyPrefix: PREFIX,
+    tlsCaFile: undefined,
+    storeTimeoutMs: 2_000,
+  });
+  const store = await RedisStore.open({
+    client,
+    keyPrefix: PREFIX,
+    cipher: await TokenCipher.fromKeyBytes(new Uint8Array(32).fill(7)),
+    maxEntries: 100,
+    description: url,
+  });
+  return { store, client };
+}
+
+Deno.test("exclusive(): two bridges sharing Redis run work under one name one at a time, and other names at once", async () => {
+  const server = await RedisServer.start();
+  const opened: Array<{ store: RedisStore; client: Redis }> = [];
+  try {
+    const a = await openStore(server.url);
+    opened.push(a);
+    const b = await openStore(server.url);
+    opened.push(b);
+    const events: string[] = [];
+    let releaseFirst!: () => void;
+    const firstHolds = new Promise<void>((resolve) => (releaseFirst = resolve));
+    let firstIn!: () => void;
+    const firstEntered = new Promise<void>((resolve) => (firstIn = resolve));
+    const first = a.store.exclusive("max_per_user\0u-1", async () => {
+      events.push("a in");
+      firstIn();
+      await firstHolds;
+      events.push("a out");
+    });
+    await firstEntered;
+    const second = b.store.exclusive("max_per_user\0u-1", () => {
+      events.push("b in");
+      return Promise.resolve();
+    });
+    // Another user's sign-in is not held up by alice's.
+    await b.store.exclusive("max_per_user\0u-2", () => {
+      events.push("other user");
+      return Promise.resolve();
+    });
+    assertEquals(events, ["a in", "other user"]);
+    releaseFirst();
+    await Promise.all([first, second]);
+    assertEquals(events, ["a in", "other user", "a out", "b in"]);
+    // Freed after each: no lock left behind.
+    assertEquals(await a.client.keys(`${PREFIX}lk:*`), []);
+  } finally {
+    for (const { store, client } of opened) {
+      await store.close().catch(() => {});
+      client.disconnect();
+    }
+    await server.dispose();
+  }
+});
+
+Deno.test("exclusive(): work that throws frees the lock; a lock whose holder died runs out by itself", async () => {
+  const server = await RedisServer.start();
+  const opened: Array<{ store: RedisStore; client: Redis }> = [];
+  try {
+    const a = await openStore(server.url);
+    opened.push(a);
+    const failed = await a.store.exclusive("n", () => Promise.reject(new Error("boom")))
+      .then(() => "no error", (error: Error) => error.message);
+    assertEquals(failed, "boom");
+    assertEquals(await a.store.exclusive("n", () => Promise.resolve("free again")), "free again");
+    // Every lock has an expiry, so that one whose holder died does not stay.
+    const ttlSeen = await a.store.exclusive("n", async () => {
+      const keys = await a.client.keys(`${PREFIX}lk:*`);
+      assertEquals(keys.length, 1);
+      return await a.client.pttl(keys[0]!);
+    });
+    assert(ttlSeen > 0 && ttlSeen <= 10_000, `lock expiry ${ttlSeen} ms`);
+    // A bridge that died holding the lock (its key, with a short expiry here): the next sign-in
+    // waits for it to run out, then goes on.
+    const deadKey = `${PREFIX}lk:${createHash("sha256").update("n").digest("base64url")}`;
+    await a.client.set(deadKey, "token-of-a-dead-bridge", "PX", 300);
+    const after = await a.store.exclusive("n", async () => await a.client.get(deadKey));
+    assert(after !== "token-of-a-dead-bridge", "ran while the dead bridge's lock was held");
+  } finally {
+    for (const { store, client } of opened) {
+      await store.close().catch(() => {});
+      client.disconnect();
+    }
+    await server.dispose();
+  }
+});
