@@ -13,16 +13,17 @@
  * - handling: the HTTP server runs a request (the handler reports it via `requestStarted` /
  *   `requestEnded`, found by the relay socket's port); closed only after `requestTimeoutMs`.
  * A client address (an IPv6 /64) may hold `maxConnectionsPerClient` connections; more are
- * refused at once, so one attacker cannot take the slots of everyone else. At `maxConnections`, a new connection evicts the connection that has been idle or receiving
- * longest (or one handling a request for longer than `headerTimeoutMs`); if there is none, the
- * new connection is refused. So slow clients cannot hold all the slots, and normal requests,
- * whose headers arrive in milliseconds, keep being served during such an attack.
+ * refused at once, so one attacker cannot take the slots of everyone else. At `maxConnections`,
+ * a new connection evicts the connection that has been idle or receiving longest (or one
+ * handling a request for longer than `headerTimeoutMs`); if there is none, the new connection
+ * is refused. So slow clients cannot hold all the slots, and normal requests, whose headers
+ * arrive in milliseconds, keep being served during such an attack.
  *
  * TLS passes through the guard untouched. Its sockets come from guard_transport.ts.
  */
 import { canonicalIpBytes } from "../ip_address.ts";
 import { guardTransport } from "./guard_transport.ts";
-import type { GuardListener, RelaySocket } from "./relay_socket.ts";
+import type { GuardListener, GuardTransport, RelaySocket } from "./relay_socket.ts";
 
 /**
  * `http.header_timeout` and `http.idle_timeout`: a browser needs a moment, and past ~24.8 days
@@ -45,6 +46,8 @@ export interface GuardOptions {
   requestTimeoutMs: number;
   /** Told about refusals and accept errors (e.g. out of file descriptors); never throws. */
   onProblem: (problem: string) => void;
+  /** The sockets (default: the runtime's, guard_transport.ts). */
+  transport?: GuardTransport;
 }
 
 export interface GuardStats {
@@ -76,7 +79,7 @@ interface Connection {
 
 export class ConnectionGuard {
   readonly #options: GuardOptions;
-  readonly #transport = guardTransport();
+  readonly #transport: GuardTransport;
   #listener: GuardListener | undefined;
   /** Connections by the local port of their relay socket (the HTTP server's peer port). */
   readonly #byRelayPort = new Map<number, Connection>();
@@ -92,6 +95,7 @@ export class ConnectionGuard {
 
   private constructor(options: GuardOptions) {
     this.#options = options;
+    this.#transport = options.transport ?? guardTransport();
   }
 
   static async start(options: GuardOptions): Promise<ConnectionGuard> {

@@ -48,6 +48,7 @@ function denoSocket(conn: Deno.Conn): RelaySocket {
   let closed = false;
   return {
     remoteAddress: (conn.remoteAddr as Deno.NetAddr).hostname,
+    remotePort: (conn.remoteAddr as Deno.NetAddr).port,
     localPort: (conn.localAddr as Deno.NetAddr).port,
     async pump(onChunk) {
       const buffer = new Uint8Array(READ_BUFFER_BYTES);

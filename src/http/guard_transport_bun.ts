@@ -20,6 +20,7 @@ import {
 
 interface BunSocket {
   readonly remoteAddress: string;
+  readonly remotePort?: number;
   readonly localPort: number;
   data: BunRelaySocket | undefined;
   /** Bytes taken by the kernel; -1 once closed. */
@@ -107,6 +108,7 @@ export const bunTransport: GuardTransport = {
 
 class BunRelaySocket implements RelaySocket {
   readonly remoteAddress: string;
+  readonly remotePort: number;
   readonly localPort: number;
   readonly #socket: BunSocket;
   #onChunk: ((chunk: Uint8Array) => Promise<void>) | undefined;
@@ -123,6 +125,7 @@ class BunRelaySocket implements RelaySocket {
   constructor(socket: BunSocket) {
     this.#socket = socket;
     this.remoteAddress = socket.remoteAddress ?? "";
+    this.remotePort = socket.remotePort ?? 0;
     this.localPort = socket.localPort ?? 0;
   }
 

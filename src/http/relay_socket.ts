@@ -10,6 +10,7 @@
 export const RELAY_HOST = "127.0.0.1";
 export interface RelaySocket {
   readonly remoteAddress: string;
+  readonly remotePort: number;
   readonly localPort: number;
   /**
    * Hands each chunk read to `onChunk` and waits for it before reading on (back-pressure);

@@ -10,7 +10,7 @@
 import { readFileSync } from "node:fs";
 import { trustedProxies } from "./client_ip.ts";
 import { ConnectionGuard, type GuardStats } from "./connection_guard.ts";
-import { RELAY_HOST } from "./relay_socket.ts";
+import { type GuardTransport, RELAY_HOST } from "./relay_socket.ts";
 
 export interface HttpEnv {
   remoteAddr: string;
@@ -35,6 +35,11 @@ export interface ServeOptions {
   idleTimeoutMs: number;
   /** Told about the listener's troubles (out of file descriptors, a lowered cap). */
   onProblem?: (problem: string) => void;
+  /**
+   * The guard's sockets (default: the runtime's). Tests give one whose connections report
+   * other client addresses, so that several clients are seen without binding other addresses.
+   */
+  transport?: GuardTransport;
 }
 
 export interface HttpServer {
@@ -118,6 +123,7 @@ export async function serveHttp(
       idleTimeoutMs: options.idleTimeoutMs,
       requestTimeoutMs: REQUEST_TIMEOUT_MS,
       onProblem,
+      ...(options.transport ? { transport: options.transport } : {}),
     });
   } catch (error) {
     await inner.close();

@@ -16,6 +16,11 @@ export interface TargetOptions {
   httpLines?: string[];
   /** Another checkout to run (e.g. an older version, for before/after figures). */
   root?: string;
+  /**
+   * A network namespace to run in (the caller's; only its loopback). Its /healthz is not waited
+   * for from here, where that loopback cannot be reached: the caller waits inside.
+   */
+  netns?: string;
 }
 
 export interface Target {
@@ -43,8 +48,13 @@ level = "warning"
   const command = options.runtime === "binary"
     ? `exec "${binary}" --config "${config}"`
     : `exec "${deno}" run --allow-all "${main}" --config "${config}"`;
-  const child = new Deno.Command("sh", {
-    args: ["-c", `ulimit -n ${options.openFiles} && ${command}`],
+  const shell = ["sh", "-c", `ulimit -n ${options.openFiles} && ${command}`];
+  // `ip netns exec` and sh both exec in place: the child's pid is the service's own.
+  const [program, ...args] = options.netns
+    ? ["ip", "netns", "exec", options.netns, ...shell]
+    : shell;
+  const child = new Deno.Command(program!, {
+    args,
     stdout: "null",
     stderr: "piped",
     env: { NO_COLOR: "1" },
@@ -78,6 +88,7 @@ level = "warning"
       return result;
     },
   };
+  if (options.netns !== undefined) return target;
   for (let i = 0; i < 200; i++) {
     if (status !== undefined) break;
     const health = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);

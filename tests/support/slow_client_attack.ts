@@ -21,6 +21,12 @@ export interface AttackPlan {
   drainMs: number;
   /** Pause between normal requests. */
   normalIntervalMs?: number;
+  /**
+   * The normal client's own address, not the attacker's 127.0.0.1, as a real user would have.
+   * Tests run the attack in a network namespace of their own (slow_client_attack_child.ts),
+   * where all of 127.0.0.0/8 is theirs.
+   */
+  normalFrom: string;
 }
 
 export interface AttackFigures {
@@ -93,7 +99,7 @@ export async function slowClientAttack(plan: AttackPlan): Promise<AttackFigures>
     attacking() || (!allClosed() && Date.now() - started < plan.durationMs + plan.drainMs)
   ) {
     if (attacking()) {
-      if (await normalRequest(plan.port)) normalOk++;
+      if (await normalRequest(plan.port, plan.normalFrom)) normalOk++;
       else normalFailed++;
     }
     await sleep(plan.normalIntervalMs ?? 100);
@@ -117,10 +123,9 @@ export async function slowClientAttack(plan: AttackPlan): Promise<AttackFigures>
   };
 }
 /** One GET /healthz over its own connection; true for a 200 within 5 s. */
-function normalRequest(port: number): Promise<boolean> {
+function normalRequest(port: number, from: string): Promise<boolean> {
   return new Promise((resolve) => {
-    // Another client address than the attacker's (127.0.0.1), as a real user would have.
-    const socket = connect({ host: "127.0.0.1", port, localAddress: "127.0.0.2" });
+    const socket = connect({ host: "127.0.0.1", port, localAddress: from });
     let text = "";
     const timer = setTimeout(() => socket.destroy(), 5000);
     socket.on(

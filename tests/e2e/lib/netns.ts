@@ -83,6 +83,24 @@ export async function createNetwork(): Promise<LabNetwork> {
   }
 }
 
+/**
+ * A fresh network namespace of this process with only its loopback up: there the whole of
+ * 127.0.0.0/8 is the test's own (several client addresses without touching the host's).
+ */
+export async function createLoopbackNamespace(
+  tag: string,
+): Promise<{ name: string; destroy(): Promise<void> }> {
+  const name = `oao-${Deno.pid}-${tag}`;
+  await run("ip", ["netns", "add", name]);
+  try {
+    await ip(name, "link", "set", "lo", "up");
+  } catch (error) {
+    await deleteNamespace(name);
+    throw error;
+  }
+  return { name, destroy: () => deleteNamespace(name) };
+}
+
 /** Runs `ip -n <ns> ...` and returns stdout. */
 export async function ip(ns: string, ...args: string[]): Promise<string> {
   return (await run("ip", ["-n", ns, ...args])).stdout;

@@ -8,6 +8,15 @@
 import { connect, type Socket } from "node:net";
 import { assert, assertEquals } from "../../support/assert.ts";
 import { type HttpServer, serveHttp } from "../../../src/http/serve.ts";
+import { aliasedTransport } from "../../support/aliased_transport.ts";
+import { freePort } from "../../support/free_port.ts";
+
+/**
+ * Every socket binds 127.0.0.1; a connection opened `as` another client is reported to the
+ * guard with that (documentation) address.
+ */
+const clients = aliasedTransport();
+const OTHER_CLIENT = "198.51.100.2";
 
 const LIMITS = {
   maxConnections: 20,
@@ -19,7 +28,7 @@ const LIMITS = {
 async function withServer(body: (server: HttpServer, seen: string[]) => Promise<void>) {
   const seen: string[] = [];
   const server = await serveHttp(
-    { host: "127.0.0.1", port: 0, tls: undefined, ...LIMITS },
+    { host: "127.0.0.1", port: 0, tls: undefined, transport: clients.transport, ...LIMITS },
     (_request, env) => {
       seen.push(env.remoteAddr);
       return new Response("ok");
@@ -38,9 +47,12 @@ interface Held {
   received: () => string;
 }
 
-function open(port: number, localAddress = "127.0.0.1"): Promise<Held> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: "127.0.0.1", port, localAddress });
+/** A connection from 127.0.0.1, seen by the guard as from `as` when given. */
+async function open(port: number, as?: string): Promise<Held> {
+  const localPort = as === undefined ? undefined : await freePort();
+  if (localPort !== undefined) clients.alias(localPort, as!);
+  return await new Promise((resolve, reject) => {
+    const socket = connect({ host: "127.0.0.1", port, localAddress: "127.0.0.1", localPort });
     let text = "";
     socket.on("data", (chunk) => (text += chunk.toString()));
     const closed = new Promise<void>((done) => socket.on("close", () => done()));
@@ -50,8 +62,8 @@ function open(port: number, localAddress = "127.0.0.1"): Promise<Held> {
   });
 }
 
-/** A normal request, from another address than the slow clients' 127.0.0.1. */
-async function get(port: number, path = "/healthz", from = "127.0.0.2"): Promise<string> {
+/** A normal request, from another client address than the slow clients'. */
+async function get(port: number, path = "/healthz", from = OTHER_CLIENT): Promise<string> {
   const held = await open(port, from);
   held.socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
   await held.closed;
@@ -126,7 +138,14 @@ Deno.test("a keep-alive connection in use outlives its first idle deadline", asy
   // Each request moves the deadline; the guard's timer, set for the first one, must set itself
   // again rather than close a connection that kept being used.
   const server = await serveHttp(
-    { host: "127.0.0.1", port: 0, tls: undefined, ...LIMITS, idleTimeoutMs: 2000 },
+    {
+      host: "127.0.0.1",
+      port: 0,
+      tls: undefined,
+      transport: clients.transport,
+      ...LIMITS,
+      idleTimeoutMs: 2000,
+    },
     () => new Response("ok"),
   );
   try {
@@ -155,14 +174,21 @@ Deno.test("at the connection cap, slow clients are evicted and normal requests a
     assertEquals(statuses, Array(10).fill("HTTP/1.1 200 OK"));
     assert(server.stats().evicted >= 1, JSON.stringify(server.stats()));
     assert(server.stats().open <= LIMITS.maxConnections, JSON.stringify(server.stats()));
-    assertEquals(seen, Array(10).fill("127.0.0.2"));
+    assertEquals(seen, Array(10).fill(OTHER_CLIENT));
     for (const held of slow) held.socket.destroy();
   });
 });
 
 Deno.test("one client address over its cap is refused while other addresses are served", async () => {
   const server = await serveHttp(
-    { host: "127.0.0.1", port: 0, tls: undefined, ...LIMITS, maxConnectionsPerClient: 5 },
+    {
+      host: "127.0.0.1",
+      port: 0,
+      tls: undefined,
+      transport: clients.transport,
+      ...LIMITS,
+      maxConnectionsPerClient: 5,
+    },
     () => new Response("ok"),
   );
   try {
@@ -217,7 +243,14 @@ Deno.test("at the cap with every connection busy, a new connection is refused an
   const gate = new Promise<void>((resolve) => (release = resolve));
   let handling = 0;
   const server = await serveHttp(
-    { host: "127.0.0.1", port: 0, tls: undefined, ...LIMITS, headerTimeoutMs: 30_000 },
+    {
+      host: "127.0.0.1",
+      port: 0,
+      tls: undefined,
+      transport: clients.transport,
+      ...LIMITS,
+      headerTimeoutMs: 30_000,
+    },
     async () => {
       handling++;
       await gate;
@@ -226,11 +259,17 @@ Deno.test("at the cap with every connection busy, a new connection is refused an
   );
   try {
     const busy = await fillWithRequests(server, "/", () => handling);
-    const refused = await open(server.port, "127.0.0.3");
+    const refused = await open(server.port, "198.51.100.3");
     assert(await closedWithin(refused, 5_000), "connection over the cap was not refused");
     assert(server.stats().refused >= 1, JSON.stringify(server.stats()));
     release();
-    await Promise.all(busy.map((held) => closedWithin(held, 15_000)));
+    // Each busy connection gets its answer, then is closed once idle.
+    const closed = await Promise.all(busy.map((held) => closedWithin(held, 15_000)));
+    assertEquals(closed, busy.map(() => true), "a busy connection was still open");
+    assertEquals(
+      busy.map((held) => held.received().split("\r\n")[0]),
+      busy.map(() => "HTTP/1.1 200 OK"),
+    );
     assertEquals(await get(server.port), "HTTP/1.1 200 OK");
   } finally {
     release();
@@ -243,7 +282,7 @@ Deno.test("at the cap, a request running longer than the header timeout gives wa
   const gate = new Promise<void>((resolve) => (release = resolve));
   let slow = 0;
   const server = await serveHttp(
-    { host: "127.0.0.1", port: 0, tls: undefined, ...LIMITS },
+    { host: "127.0.0.1", port: 0, tls: undefined, transport: clients.transport, ...LIMITS },
     async (request) => {
       // A slow body or a stuck request: the handler waits.
       if (new URL(request.url).pathname === "/slow") {
