@@ -98,6 +98,24 @@ for (const [given, expected] of [[undefined, "-1"], ["10", "10"]] as const) {
   });
 }
 
+Deno.test("the compiled binary stops cleanly on SIGINT (Ctrl-C) too", async () => {
+  const { dir, port, config } = await writeLocalConfig("binary-test-", (dir) => ({
+    rest: fileStoreToml(dir),
+  }));
+  const child = spawnBinary(config);
+  try {
+    const health = await waitForHealthz(port);
+    await health.body?.cancel();
+    child.kill("SIGINT");
+    const status = await child.status;
+    // Stopped by its own hand (exit 0), not ended by the signal.
+    assertEquals([status.code, status.signal], [0, null]);
+  } finally {
+    await killProcess(child);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 Deno.test("the compiled binary serves /healthz and stops cleanly on SIGTERM", async () => {
   const { dir, port, config } = await writeLocalConfig("binary-test-", (dir) => ({
     rest: fileStoreToml(dir),

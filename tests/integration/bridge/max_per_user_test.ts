@@ -56,6 +56,18 @@ Deno.test("max_per_user = 1: a second login of the same user kills the first cli
     await h.waitForCommand(reauth, (line) => line === "client-auth-nt 1 2");
     assertEquals(h.commandsSince(reauth).some((line) => line.startsWith("client-kill")), false);
     assertEquals(await sessionIds(h), ["s-second"]);
+
+    // Nor is a reconnect with the session's token (a new cid, as after a network change).
+    const reconnect = h.openvpn.received.length;
+    h.openvpn.sendClientBlock(
+      "CONNECT",
+      7,
+      1,
+      clientEnv({ session_id: "s-second", session_state: "Authenticated", common_name: "alice-1" }),
+    );
+    await h.waitForCommand(reconnect, (line) => line === "client-auth 7 1");
+    assertEquals(h.commandsSince(reconnect).some((line) => line.startsWith("client-kill")), false);
+    assertEquals(await sessionIds(h), ["s-second"]);
   } finally {
     await h.stop();
   }

@@ -206,3 +206,18 @@ Deno.test("logins list prints the oldest sign-in first", async () => {
   assertEquals(await runCli(["logins", "list", "--json"], t.io), EXIT_OK);
   assertEquals((JSON.parse(t.out()) as Array<{ cid: number }>).map((row) => row.cid), [2, 1]);
 });
+
+Deno.test('with [control] socket = "" the admin commands say the socket is turned off, exit 1 and send nothing', async () => {
+  const t = setup();
+  const off = CONFIG.replace('socket = "/tmp/admin-cli-test-nowhere/control.sock"', 'socket = ""');
+  t.io.readTextFile = () => off;
+  for (const args of [["sessions", "list"], ["logins", "list"], ["sessions", "revoke", "s-1"]]) {
+    assertEquals(
+      await runCli([...args, "--config", "/x.toml"], t.io),
+      EXIT_RUNTIME,
+      args.join(" "),
+    );
+  }
+  assertEquals(t.sent, []);
+  assertStringIncludes(t.err(), 'the control socket is turned off ([control] socket = "")');
+});
