@@ -25,7 +25,8 @@ async function serverCommandLines(lab: Lab): Promise<string[]> {
 }
 
 Deno.test({
-  name: "alice logs out at the IdP: back-channel logout kills her VPN client within 2 s, and " +
+  name:
+    "alice logs out at the IdP: back-channel logout kills her VPN client before the IdP says signed out, and " +
     "it cannot reconnect without signing in",
   ignore: skip !== undefined,
   async fn() {
@@ -58,7 +59,8 @@ Deno.test({
         // bridge has verified the token and told OpenVPN to kill her client.
         const commands = await serverCommandLines(stack.lab);
         assert(commands.includes(`client-kill ${cid} "RESTART"`), commands.join("\n"));
-        const dropped = await client.waitForState("RECONNECTING", 2000, since);
+        // A bound for the wait, not a timing promise: the figure is printed (bench/ for timing).
+        const dropped = await client.waitForState("RECONNECTING", 20_000, since);
         const latencyMs = performance.now() - clickedAt;
         console.log(`IdP logout confirmed -> client RECONNECTING after ${latencyMs.toFixed(0)} ms`);
         assert(dropped.lineIndex > connected.lineIndex);

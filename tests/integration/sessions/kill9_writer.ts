@@ -1,15 +1,17 @@
 /**
- * Child process of kill9_test.ts: opens the SqliteStore at Deno.args[0] and writes COUNT
- * sessions as fast as it can, printing `ack <sessionId>` only after each put has resolved.
+ * Child process of kill9_test.ts: opens the SqliteStore at Deno.args[0] and writes sessions as
+ * fast as it can, printing `ack <sessionId>` only after each put has resolved.
  * With each session it puts PENDING_PER_SESSION pending logins at once (written in one batch
  * transaction), printing `ack-pending <id>` as each of those puts resolves.
- * After the burst it waits to be killed, so the parent's kill -9 always lands on a live process.
+ * COUNT is far more than the parent waits for (it kills after a few hundred acks), so the kill
+ * lands in the middle of the writes however slowly the parent reads; should the writer ever get
+ * to the end, it says `done` and waits to be killed.
  */
 import { Secret } from "../../../src/config/secret.ts";
 import { SqliteStore } from "../../../src/sessions/sqlite_store.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
 
-const COUNT = 1_000;
+const COUNT = 100_000;
 const PENDING_PER_SESSION = 3;
 const [path, httpSecret] = Deno.args;
 if (path === undefined || httpSecret === undefined) {
@@ -19,7 +21,7 @@ if (path === undefined || httpSecret === undefined) {
 const store = await SqliteStore.open({
   path,
   cipher: await TokenCipher.deriveFrom(new Secret(httpSecret)),
-  maxEntries: 10_000,
+  maxEntries: (PENDING_PER_SESSION + 1) * COUNT,
 });
 const encoder = new TextEncoder();
 const now = Date.now();
