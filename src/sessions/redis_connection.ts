@@ -10,6 +10,7 @@
  * background, so a Redis restart costs failed store calls, never a stuck event.
  */
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import type { Redis } from "ioredis";
 import type { RedisSettings } from "../config/types.ts";
 import { getLogger } from "../log.ts";
@@ -120,7 +121,10 @@ export async function connectRedis(
   const address = parseRedisUrl(settings.url) as RedisAddress;
   const tls = address.tls
     ? {
-      servername: address.host,
+      // A name is sent as SNI and checked against the certificate's DNS names; an address may
+      // not be a server name (Node's tls refuses `rediss://10.0.0.5`), and the certificate's IP
+      // entries are checked against it without one.
+      ...(isIP(address.host) === 0 ? { servername: address.host } : {}),
       ...(settings.tlsCaFile === undefined ? {} : { ca: readFileSync(settings.tlsCaFile, "utf8") }),
     }
     : undefined;

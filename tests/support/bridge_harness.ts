@@ -76,14 +76,17 @@ export class BridgeHarness {
       ...(options.users ? { users: options.users } : {}),
     });
     const servers = new Map<string, FakeManagementServer>();
-    const serverToml: string[] = [];
-    for (const server of options.servers ?? [{ name: "default" }]) {
-      const openvpn = await FakeManagementServer.start({ transport: "tcp" });
-      servers.set(server.name, openvpn);
-      const management = openvpn.address.kind === "tcp"
-        ? `tcp://127.0.0.1:${openvpn.address.port}`
-        : "";
-      serverToml.push(`
+    let dir: string | undefined;
+    let harness: BridgeHarness | undefined;
+    try {
+      const serverToml: string[] = [];
+      for (const server of options.servers ?? [{ name: "default" }]) {
+        const openvpn = await FakeManagementServer.start({ transport: "tcp" });
+        servers.set(server.name, openvpn);
+        const management = openvpn.address.kind === "tcp"
+          ? `tcp://127.0.0.1:${openvpn.address.port}`
+          : "";
+        serverToml.push(`
 ${options.servers ? `[[openvpn]]\nname = "${server.name}"` : "[openvpn]"}
 management = "${management}"
 command_timeout = "3s"
@@ -91,9 +94,9 @@ auth_pending_timeout = "${options.authPendingTimeout ?? "3m"}"
 reconnect_max_delay = "1s"
 ${server.toml ?? ""}
 `);
-    }
-    const dir = mkdtempSync(join(tmpdir(), "bridge-test-"));
-    const toml = `${serverToml.join("")}
+      }
+      dir = mkdtempSync(join(tmpdir(), "bridge-test-"));
+      const toml = `${serverToml.join("")}
 [http]
 listen = "127.0.0.1:${port}"
 base_url = "${baseUrl}"
@@ -125,9 +128,18 @@ groups = ["/staff/vpn-admins"]
 lines = ['push "route 10.10.0.0 255.255.0.0"']
 ${options.extraToml ?? ""}
 `;
-    const harness = new BridgeHarness(idp, servers, baseUrl, dir, parseHarnessToml(toml), toml);
-    await harness.startBridge();
-    return harness;
+      harness = new BridgeHarness(idp, servers, baseUrl, dir, parseHarnessToml(toml), toml);
+      await harness.startBridge();
+      return harness;
+    } catch (error) {
+      // The caller gets no harness to stop: what was started before the failing step is
+      // stopped here. A failure while cleaning up must not hide the one that got us here.
+      await harness?.stopBridge().catch(() => {});
+      for (const server of servers.values()) await server.stop().catch(() => {});
+      await idp.stop().catch(() => {});
+      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
   }
 
   /** Starts the bridge (again) and waits until it is connected to the management interface. */

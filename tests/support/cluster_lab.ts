@@ -117,13 +117,24 @@ export class ClusterLab {
     const ports: number[] = [];
     for (let i = 0; i < instances; i++) ports.push(await freePort());
     const redis = await RedisServer.start();
-    const idp = await startIdpForBridges(
-      ports.map((port) => `http://127.0.0.1:${port}`),
-      CLIENT_SECRET,
-    );
-    const openvpn = await FakeManagementServer.start({ transport: "tcp", secondClient: "queue" });
-    const dir = mkdtempSync(join(tmpdir(), "cluster-test-"));
-    return new ClusterLab(redis, idp, openvpn, dir, ports, runtime);
+    let idp: TestIdp | undefined;
+    let openvpn: FakeManagementServer | undefined;
+    try {
+      idp = await startIdpForBridges(
+        ports.map((port) => `http://127.0.0.1:${port}`),
+        CLIENT_SECRET,
+      );
+      openvpn = await FakeManagementServer.start({ transport: "tcp", secondClient: "queue" });
+      const dir = mkdtempSync(join(tmpdir(), "cluster-test-"));
+      return new ClusterLab(redis, idp, openvpn, dir, ports, runtime);
+    } catch (error) {
+      // The caller gets no lab to dispose of: what was started before the failing step is
+      // stopped here. A failure while cleaning up must not hide the one that got us here.
+      await openvpn?.stop().catch(() => {});
+      await idp?.stop().catch(() => {});
+      await redis.dispose().catch(() => {});
+      throw error;
+    }
   }
 
   /**
@@ -152,10 +163,10 @@ export class ClusterLab {
   ): Promise<Instance> {
     const id = `bridge-${"abcdefgh"[index]}`;
     const port = this.#ports[index]!;
-    const proxy = options.proxied ? await RedisProxy.start(this.redis.port) : undefined;
-    const redisPort = proxy?.port ?? this.redis.port;
     const address = this.openvpn.address;
     if (address.kind !== "tcp") throw new Error("tcp management expected");
+    const proxy = options.proxied ? await RedisProxy.start(this.redis.port) : undefined;
+    const redisPort = proxy?.port ?? this.redis.port;
     const baseUrl = `http://127.0.0.1:${port}`;
     const toml = `[openvpn]
 management = "tcp://127.0.0.1:${address.port}"
@@ -196,12 +207,20 @@ level = "info"
 ${options.extraToml ?? ""}
 `;
     const configPath = join(this.dir, `${id}.toml`);
-    writeFileSync(configPath, toml);
-    const bridge = await BridgeProcess.start({
-      runtime: this.#runtime,
-      configPath,
-      listenUrl: baseUrl,
-    });
+    let bridge: BridgeProcess;
+    try {
+      writeFileSync(configPath, toml);
+      // Kills its process itself when the bridge does not become ready.
+      bridge = await BridgeProcess.start({
+        runtime: this.#runtime,
+        configPath,
+        listenUrl: baseUrl,
+      });
+    } catch (error) {
+      // Not an instance yet, so dispose() would not close its proxy.
+      await proxy?.close().catch(() => {});
+      throw error;
+    }
     const instance = { id, controlSocket: join(this.dir, `${id}.sock`), bridge, baseUrl, proxy };
     this.instances[index] = instance;
     return instance;

@@ -34,16 +34,20 @@ export class RedisServer {
 
   static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
     const dir = await Deno.makeTempDir({ prefix: "redis-test-" });
-    const server = new RedisServer(await freePort(), dir, options);
-    await server.start();
-    return server;
+    try {
+      const server = new RedisServer(await freePort(), dir, options);
+      await server.start();
+      return server;
+    } catch (error) {
+      // start() killed whatever it spawned; the caller gets no server to dispose of.
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      throw error;
+    }
   }
 
-  /** `redis://127.0.0.1:<port>/0` (or `rediss://localhost:...` with TLS). */
+  /** `redis://127.0.0.1:<port>/0`, or `rediss://...` with TLS (its certificate names 127.0.0.1). */
   get url(): string {
-    return this.#options.tls
-      ? `rediss://localhost:${this.port}/0`
-      : `redis://127.0.0.1:${this.port}/0`;
+    return `${this.#options.tls ? "rediss" : "redis"}://127.0.0.1:${this.port}/0`;
   }
 
   get pid(): number | undefined {
@@ -93,13 +97,21 @@ export class RedisServer {
     for (const user of options.aclUsers ?? []) {
       args.push("--user", user.name, "on", `>${user.password}`, "~*", "&*", "+@all");
     }
-    this.#process = new Deno.Command("redis-server", {
+    const child = new Deno.Command("redis-server", {
       args,
       stdin: "null",
       stdout: "null",
       stderr: "inherit",
     }).spawn();
-    await this.#waitForLog(/Ready to accept connections/);
+    this.#process = child;
+    try {
+      await this.#waitForLog(/Ready to accept connections/);
+    } catch (error) {
+      // Not serving (timed out, or exited): no failed start leaves a redis-server behind.
+      this.#killNow();
+      await child.status;
+      throw error;
+    }
   }
 
   /** SIGTERM by pid and wait for the exit (with `persist`, after the snapshot is written). */
@@ -129,6 +141,35 @@ export class RedisServer {
     this.resume();
     await this.stop();
     await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+  }
+
+  /**
+   * Kills the server (SIGKILL, even when paused) and removes its directory, awaiting
+   * nothing: for an `unload` handler, which cannot wait for a promise. A killed server writes
+   * nothing more to its directory.
+   */
+  disposeNow(): void {
+    this.#killNow();
+    try {
+      Deno.removeSync(this.dir, { recursive: true });
+    } catch {
+      // Already removed.
+    }
+  }
+
+  /**
+   * SIGKILL to this child, without waiting for the exit. ChildProcess.kill() signals nothing
+   * once the child has been reaped, so a reused pid is never hit.
+   */
+  #killNow(): void {
+    const child = this.#process;
+    if (!child) return;
+    this.#process = undefined;
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already exited.
+    }
   }
 
   /** Waits for the line the server logs once it serves, written since this start. */

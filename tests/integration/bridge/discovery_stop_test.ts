@@ -6,28 +6,40 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { assertEquals } from "../../support/assert.ts";
+import { assert, assertEquals } from "../../support/assert.ts";
 import { parseHarnessToml } from "../../support/bridge_harness.ts";
+import { FakeClock } from "../../support/fake_clock.ts";
 import { FakeManagementServer } from "../../support/fake_management_server.ts";
 import { freePort } from "../../support/free_port.ts";
 import { captureLogs } from "../../support/log_capture.ts";
+import { pollUntil } from "../../e2e/lib/wait.ts";
+import type { RunningService } from "../../../src/cli.ts";
 import { startDaemon } from "../../../src/daemon.ts";
 
 Deno.test("a discovery that fails after the bridge stopped is not retried", async () => {
   let discoveries = 0;
   let release!: () => void;
   const stopped = new Promise<void>((resolve) => (release = resolve));
-  // An IdP that is down: its discovery answers 503, once the bridge has stopped.
-  const idp = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async () => {
-    discoveries++;
-    await stopped;
-    return new Response("unavailable", { status: 503 });
-  });
-  const openvpn = await FakeManagementServer.start({ transport: "tcp" });
-  const dir = mkdtempSync(join(tmpdir(), "discovery-stop-test-"));
-  const port = await freePort();
-  const management = openvpn.address.kind === "tcp" ? openvpn.address.port : 0;
-  const config = parseHarnessToml(`
+  // Every timer of the bridge, the IdP request's deadline and a retry included, is armed on this
+  // clock, which never fires one: the test sees them without waiting for any.
+  const clock = new FakeClock();
+  let idp: Deno.HttpServer<Deno.NetAddr> | undefined;
+  let openvpn: FakeManagementServer | undefined;
+  let dir: string | undefined;
+  let service: RunningService | undefined;
+  let logs: ReturnType<typeof captureLogs> | undefined;
+  try {
+    // An IdP that is down: its discovery answers 503, once the bridge has stopped.
+    idp = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async () => {
+      discoveries++;
+      await stopped;
+      return new Response("unavailable", { status: 503 });
+    });
+    openvpn = await FakeManagementServer.start({ transport: "tcp" });
+    dir = mkdtempSync(join(tmpdir(), "discovery-stop-test-"));
+    const port = await freePort();
+    const management = openvpn.address.kind === "tcp" ? openvpn.address.port : 0;
+    const config = parseHarnessToml(`
 [openvpn]
 management = "tcp://127.0.0.1:${management}"
 
@@ -53,21 +65,36 @@ socket = "${join(dir, "control.sock")}"
 [log]
 level = "error"
 `);
-  const service = await startDaemon(config);
-  // After the start, which sets up the bridge's own logging.
-  const logs = captureLogs();
-  try {
+    service = await startDaemon(config, { clock });
+    // After the start, which sets up the bridge's own logging.
+    logs = captureLogs();
+    const lines = logs.lines;
+    await pollUntil("the discovery request at the IdP", () => discoveries > 0 || undefined, 5_000);
     await service.stop();
+    // Left armed: the deadline of the discovery under way (and whatever the stop forgot).
+    const armed = clock.delays.length;
+    const pending = clock.pendingTimers;
+    assert(pending >= 1, "the discovery under way has no deadline armed");
     release();
-    // The bridge reads the 503 in a few ms; a retry would be warned about at once.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The bridge clears the request's deadline once it has read the 503, and handles the
+    // failure in the same turn: a retry would by then be warned about and armed.
+    await pollUntil(
+      "the bridge to read the 503",
+      () =>
+        clock.pendingTimers < pending ||
+        lines.some((line) => line.text.startsWith("OIDC discovery")) ||
+        undefined,
+      5_000,
+    );
+    assertEquals(lines.filter((line) => line.text.startsWith("OIDC discovery")), []);
+    assertEquals(clock.delays.slice(armed), [], "a timer was armed after the stop");
     assertEquals(discoveries, 1);
-    assertEquals(logs.lines.filter((line) => line.text.startsWith("OIDC discovery")), []);
   } finally {
     release();
-    logs.stop();
-    await idp.shutdown();
-    await openvpn.stop();
-    rmSync(dir, { recursive: true, force: true });
+    logs?.stop();
+    await service?.stop();
+    await idp?.shutdown();
+    await openvpn?.stop();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   }
 });

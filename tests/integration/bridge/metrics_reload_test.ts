@@ -192,6 +192,7 @@ Deno.test("SIGHUP reload: a policy change applies to the next login, the link an
   let reload: (() => Promise<void>) | undefined;
   let shutdown: ((signal: string) => void) | undefined;
   let running: Promise<number> | undefined;
+  let exit: unknown;
   try {
     await h.stopBridge();
     writeFileSync(path, h.toml);
@@ -239,9 +240,12 @@ Deno.test("SIGHUP reload: a policy change applies to the next login, the link an
     assertEquals(h.openvpn.connections, connections);
   } finally {
     shutdown?.("SIGTERM");
-    assertEquals(await running, 0);
+    // Checked once everything is stopped, and only when the test body passed: a failed check
+    // here would leak the harness and hide the body's error.
+    exit = await running?.catch((error: unknown) => error);
     await h.stop();
   }
+  assertEquals(exit, 0, "the exit code of the CLI after SIGTERM");
 });
 
 async function healthOver(url: string, caCert: string): Promise<string> {

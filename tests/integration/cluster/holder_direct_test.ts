@@ -21,8 +21,6 @@ async function queuedItems(lab: ClusterLab): Promise<number> {
 
 Deno.test({
   name: "cluster: the holder sends its own client-auth on its link, a standby's goes through Redis",
-  sanitizeOps: false,
-  sanitizeResources: false,
   fn: () =>
     ClusterLab.withHolderAndStandby({}, async (lab, a, b) => {
       const before = await queuedItems(lab);

@@ -15,8 +15,6 @@ import { sendControlRequest } from "../../../src/control/client.ts";
 Deno.test({
   name:
     "cluster: a sign-in finished and a revoke made on the standby are carried out by the holder; a holder cut off from Redis stops writing and the standby takes over",
-  sanitizeOps: false,
-  sanitizeResources: false,
   fn: () =>
     ClusterLab.withHolderAndStandby({ proxied: true }, async (lab, a, b) => {
       const openvpn = lab.openvpn;
@@ -52,23 +50,27 @@ Deno.test({
           await delay(100);
         }
       })();
-      await a.bridge.waitForLog(/no longer holds the lease/, LEASE_MS + 3_000);
-      await openvpn.waitForConnections(2, LEASE_MS + 5_000);
-      await lab.waitHolding(b);
-      const takenOverKid = kid;
-      await pollUntil(
-        "B to answer a renegotiation",
-        () =>
-          openvpn.transcript.some((e) =>
-              e.connection === 2 && e.line.startsWith("client-auth-nt 30 ") &&
-              Number(e.line.split(" ")[2]) > takenOverKid
-            )
-            ? true
-            : undefined,
-        5_000,
-      );
-      answering = false;
-      await reauths;
+      try {
+        await a.bridge.waitForLog(/no longer holds the lease/, LEASE_MS + 3_000);
+        await openvpn.waitForConnections(2, LEASE_MS + 5_000);
+        await lab.waitHolding(b);
+        const takenOverKid = kid;
+        await pollUntil(
+          "B to answer a renegotiation",
+          () =>
+            openvpn.transcript.some((e) =>
+                e.connection === 2 && e.line.startsWith("client-auth-nt 30 ") &&
+                Number(e.line.split(" ")[2]) > takenOverKid
+              )
+              ? true
+              : undefined,
+          5_000,
+        );
+      } finally {
+        // Stopped however the wait ended, before the lab is disposed of.
+        answering = false;
+        await reauths;
+      }
 
       const fromA = openvpn.transcript.filter((entry) => entry.connection === 1);
       assert(fromA.some((e) => e.line.startsWith("client-auth-nt 30 ")), "A answered at first");

@@ -33,8 +33,6 @@ async function newHolderAnswers(lab: ClusterLab): Promise<void> {
 
 Deno.test({
   name: "a holder paused past its lease writes nothing to OpenVPN after waking",
-  sanitizeOps: false,
-  sanitizeResources: false,
   fn: () =>
     ClusterLab.withHolderAndStandby({}, async (lab, a, b) => {
       assertEquals(await lab.leases(b), []);
@@ -66,8 +64,6 @@ Deno.test({
 
 Deno.test({
   name: "a holder paused in the middle of answering a client is fenced: its answer is not written",
-  sanitizeOps: false,
-  sanitizeResources: false,
   fn: () =>
     ClusterLab.withHolderAndStandby({ proxied: true }, async (lab, a, b) => {
       const openvpn = lab.openvpn;

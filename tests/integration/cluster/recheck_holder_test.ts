@@ -29,8 +29,6 @@ async function startWithMetrics(lab: ClusterLab, index: number) {
 
 Deno.test({
   name: "cluster: only the instance holding the management link re-checks its sessions",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const lab = await ClusterLab.start(2);
     try {

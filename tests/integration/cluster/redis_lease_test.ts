@@ -105,8 +105,6 @@ async function withRedis(run: (server: RedisServer) => Promise<void>): Promise<v
 
 Deno.test({
   name: "lease: one holder; a released lease passes to the standby with a newer token",
-  sanitizeOps: false,
-  sanitizeResources: false,
   fn: () =>
     withQueue(0, async ({ redis, keys }) => {
       const events: string[] = [];
@@ -118,72 +116,57 @@ Deno.test({
           (change, token) => events.push(`${name} ${change} ${token}`),
         );
       const a = keeper("a");
-      a.keeper.start();
-      await until(() => a.lease.token !== undefined, "a to hold the lease");
       const b = keeper("b");
-      b.keeper.start();
-      // b retries every 600 ms and keeps finding the lease held.
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
-      assertEquals(b.lease.token, undefined);
-      assertEquals(await redis.get(keys.lease("udp")), `a#${a.lease.token}`);
-      const first = a.lease.token!;
-      await a.keeper.stop();
-      await until(() => b.lease.token !== undefined, "b to take over");
-      assert(b.lease.token! > first, "the fencing token grows at each takeover");
-      assertEquals(events, [`a acquired ${first}`, `a lost ${first}`, `b acquired ${first + 1}`]);
-      await b.keeper.stop();
-      assertEquals(await redis.get(keys.lease("udp")), null, "released on a clean stop");
+      try {
+        a.keeper.start();
+        await until(() => a.lease.token !== undefined, "a to hold the lease");
+        b.keeper.start();
+        // b retries every 600 ms and keeps finding the lease held.
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        assertEquals(b.lease.token, undefined);
+        assertEquals(await redis.get(keys.lease("udp")), `a#${a.lease.token}`);
+        const first = a.lease.token!;
+        await a.keeper.stop();
+        await until(() => b.lease.token !== undefined, "b to take over");
+        assert(b.lease.token! > first, "the fencing token grows at each takeover");
+        assertEquals(events, [
+          `a acquired ${first}`,
+          `a lost ${first}`,
+          `b acquired ${first + 1}`,
+        ]);
+        await b.keeper.stop();
+        assertEquals(await redis.get(keys.lease("udp")), null, "released on a clean stop");
+      } finally {
+        // Stopping again is a no-op.
+        await a.keeper.stop();
+        await b.keeper.stop();
+      }
     }),
 });
 
 Deno.test({
   name: "lease: a holder that stops renewing is replaced once the lease runs out",
-  sanitizeOps: false,
-  sanitizeResources: false,
   fn: () =>
     withQueue(1, async ({ redis, keys }) => {
       // A dead holder: its lease was written and is never renewed.
       await redis.set(keys.lease("udp"), "dead#1", "PX", 1_500);
       const { lease, keeper } = leaseKeeper(redis, keys, "b");
-      keeper.start();
-      await until(() => lease.token !== undefined, "the standby to take over");
-      assertEquals(lease.token, 2);
-      await keeper.stop();
+      try {
+        keeper.start();
+        await until(() => lease.token !== undefined, "the standby to take over");
+        assertEquals(lease.token, 2);
+      } finally {
+        await keeper.stop();
+      }
     }),
 });
 
 Deno.test({
   name: "work: carried out once by the holder, answered to every requester, stale outcomes ignored",
-  sanitizeOps: false,
-  sanitizeResources: false,
   fn: () =>
     withQueue(4, async ({ redis, keys, queue }) => {
       const openvpn = new RecordingCommander();
       const holder = runner(queue, 4, openvpn);
-      holder.start();
-      const remote = remoteCommander(queue, "udp", 3_000);
-      // The same sign-in answered from two instances at once: one client-auth.
-      const signIn = {
-        loginId: "AAAAAAAAAAAAAAAAAAAAAA",
-        openvpnRun: "28115@1795879225:CONNECTED",
-      };
-      await Promise.all([
-        remote.auth(7, 1, ["push x"], signIn),
-        remote.auth(7, 1, ["push x"], signIn),
-      ]);
-      await remote.kill(3, "bye");
-      // OpenVPN restarted (cids start again): a kill of cid 3 within the minute the first
-      // one's outcome is kept, and a sign-in on 7/1 in the new run, are carried out too.
-      await remote.kill(3, "bye");
-      const restarted = { ...signIn, openvpnRun: "28302@1795879301:CONNECTED" };
-      await remote.auth(7, 1, ["push y"], restarted);
-      assertEquals(openvpn.commands, [
-        { kind: "auth", cid: 7, kid: 1, lines: ["push x"], signIn },
-        { kind: "kill", cid: 3, message: "bye" },
-        { kind: "kill", cid: 3, message: "bye" },
-        { kind: "auth", cid: 7, kid: 1, lines: ["push y"], signIn: restarted },
-      ]);
-      // OpenVPN's ERROR reaches the requester as a refused command.
       const refusing = runner(
         queue,
         4,
@@ -191,36 +174,72 @@ Deno.test({
           deny: () => Promise.reject(new ManagementCommandError("client-deny", "ERROR: no client")),
         }),
       );
-      holder.stop();
-      refusing.start();
-      await assertRejects(() => remote.deny(8, 1, "r", "c"), ManagementCommandError);
-      refusing.stop();
-      // A holder whose token is no longer the newest cannot record anything.
-      await redis.set(keys.fence("udp"), "5");
-      assertEquals(await queue.record("udp", 4, "9:9", { kind: "ok" }), false);
-      assertEquals(await redis.get(keys.outcome("udp", "9:9")), null);
+      try {
+        holder.start();
+        const remote = remoteCommander(queue, "udp", 3_000);
+        // The same sign-in answered from two instances at once: one client-auth.
+        const signIn = {
+          loginId: "AAAAAAAAAAAAAAAAAAAAAA",
+          openvpnRun: "28115@1795879225:CONNECTED",
+        };
+        await Promise.all([
+          remote.auth(7, 1, ["push x"], signIn),
+          remote.auth(7, 1, ["push x"], signIn),
+        ]);
+        await remote.kill(3, "bye");
+        // OpenVPN restarted (cids start again): a kill of cid 3 within the minute the first
+        // one's outcome is kept, and a sign-in on 7/1 in the new run, are carried out too.
+        await remote.kill(3, "bye");
+        const restarted = { ...signIn, openvpnRun: "28302@1795879301:CONNECTED" };
+        await remote.auth(7, 1, ["push y"], restarted);
+        assertEquals(openvpn.commands, [
+          { kind: "auth", cid: 7, kid: 1, lines: ["push x"], signIn },
+          { kind: "kill", cid: 3, message: "bye" },
+          { kind: "kill", cid: 3, message: "bye" },
+          { kind: "auth", cid: 7, kid: 1, lines: ["push y"], signIn: restarted },
+        ]);
+        // OpenVPN's ERROR reaches the requester as a refused command.
+        holder.stop();
+        refusing.start();
+        await assertRejects(() => remote.deny(8, 1, "r", "c"), ManagementCommandError);
+        refusing.stop();
+        // A holder whose token is no longer the newest cannot record anything.
+        await redis.set(keys.fence("udp"), "5");
+        assertEquals(await queue.record("udp", 4, "9:9", { kind: "ok" }), false);
+        assertEquals(await redis.get(keys.outcome("udp", "9:9")), null);
+      } finally {
+        holder.stop();
+        refusing.stop();
+      }
     }),
 });
 
 Deno.test({
   name: "work: an item a dead holder left running is done by the next holder; none: a clear error",
-  sanitizeOps: false,
-  sanitizeResources: false,
   fn: () =>
     withQueue(1, async ({ redis, keys, queue }) => {
       const remote = remoteCommander(queue, "udp", 4_000);
       const answered = remote.auth(5, 2, []);
-      // Holder 1 takes it and dies before OpenVPN answered.
-      let taken: Awaited<ReturnType<WorkQueue["take"]>> = [];
-      while (taken.length === 0) taken = await queue.take("udp", 10);
-      assertEquals(taken.map((work) => /^5:2:/.test(work.key)), [true]);
-      // Holder 2 takes over (token 2) and finds it running.
-      await redis.set(keys.fence("udp"), "2");
       const openvpn = new RecordingCommander();
       const next = runner(queue, 2, openvpn);
-      next.start();
-      await answered;
-      next.stop();
+      try {
+        // Holder 1 takes it and dies before OpenVPN answered.
+        let taken: Awaited<ReturnType<WorkQueue["take"]>> = [];
+        const deadline = Date.now() + 10_000;
+        while (taken.length === 0) {
+          if (Date.now() > deadline) throw new Error("Timed out waiting for the queued item");
+          taken = await queue.take("udp", 10);
+        }
+        assertEquals(taken.map((work) => /^5:2:/.test(work.key)), [true]);
+        // Holder 2 takes over (token 2) and finds it running.
+        await redis.set(keys.fence("udp"), "2");
+        next.start();
+        await answered;
+      } finally {
+        next.stop();
+        // Settled either way (at the latest at its 4 s timeout): nothing left for later tests.
+        await answered.catch(() => {});
+      }
       assertEquals(openvpn.commands, [{ kind: "auth", cid: 5, kid: 2, lines: [] }]);
       assertEquals(await redis.llen(keys.running("udp")), 0);
       // No holder at all: the requester is told so, and the item is never carried out later.
@@ -231,8 +250,6 @@ Deno.test({
 Deno.test({
   name:
     "work: a recorded outcome is announced on the server's outcome channel, a refused record is not",
-  sanitizeOps: false,
-  sanitizeResources: false,
   fn: () =>
     withQueue(4, async ({ redis, keys, queue }) => {
       const subscriber = redis.duplicate();
@@ -256,8 +273,6 @@ Deno.test({
 Deno.test({
   name:
     "work: an ACL user limited to the key prefix and its c:* channels can queue, carry out and record work",
-  sanitizeOps: false,
-  sanitizeResources: false,
   fn: () =>
     withRedis(async (server) => {
       // What docs/cluster.md asks for: keys under sessions.key_prefix, channels under

@@ -11,8 +11,6 @@ import { ClusterLab } from "../../support/cluster_lab.ts";
 Deno.test({
   name:
     "cluster: a standby's answer to a sign-in begun before OpenVPN restarted is refused by the holder",
-  sanitizeOps: false,
-  sanitizeResources: false,
   fn: () =>
     ClusterLab.withHolderAndStandby({}, async (lab, a, b) => {
       const openvpn = lab.openvpn;

@@ -20,14 +20,15 @@ import { collectPages } from "../../../src/sessions/list_chunk.ts";
 
 const KEY = new Uint8Array(32).fill(7);
 type ListCall = (this: unknown, ...args: unknown[]) => Promise<Array<Buffer | null>>;
-let server: RedisServer | undefined;
 let prefixes = 0;
 
-/** One server for the whole file (started on first use); each store gets its own key prefix. */
-async function sharedServer(): Promise<RedisServer> {
-  server ??= await RedisServer.start();
-  return server;
-}
+/**
+ * One server for the whole file; each store gets its own key prefix. Started as the module
+ * loads, before any test, so that the sanitizers count it against none; killed when the
+ * file's tests are done, whichever ran (--filter) and however they ended.
+ */
+const server = await RedisServer.start();
+addEventListener("unload", () => server.disposeNow());
 
 function settings(url: string, overrides: Partial<RedisSettings> = {}): RedisSettings {
   return {
@@ -92,7 +93,7 @@ async function watchCommands(client: Redis) {
  * the last 50 puts find the store full.
  */
 async function storeForPutsTogether() {
-  const config = settings((await sharedServer()).url);
+  const config = settings(server.url);
   const room = CALL_BATCH + 50;
   const { store, client } = await openStore(config, { maxEntries: room });
   const monitor = await watchCommands(client);
@@ -127,7 +128,7 @@ function assertPutTogether(
 /** A store with room for `maxEntries`, its time `clock.time`, Redis's commands watched. */
 async function watchedStore(maxEntries: number) {
   const clock = { time: T0 };
-  const { store, client } = await openStore(settings((await sharedServer()).url), {
+  const { store, client } = await openStore(settings(server.url), {
     now: () => clock.time,
     maxEntries,
   });
@@ -147,12 +148,12 @@ async function alone<T>(
 }
 
 registerStoreContract("RedisStore", async (options) => {
-  const { store } = await openStore(settings((await sharedServer()).url), options);
+  const { store } = await openStore(settings(server.url), options);
   return { store, cleanup: () => store.close() };
 });
 
 Deno.test("RedisStore: two bridges on one Redis hand a pending login to exactly one taker", async () => {
-  const config = settings((await sharedServer()).url);
+  const config = settings(server.url);
   const one = await openStore(config);
   const two = await openStore(config);
   try {
@@ -169,7 +170,7 @@ Deno.test("RedisStore: two bridges on one Redis hand a pending login to exactly 
 });
 
 Deno.test("RedisStore: max_entries holds across bridges writing at once", async () => {
-  const config = settings((await sharedServer()).url);
+  const config = settings(server.url);
   const stores = await Promise.all([1, 2, 3].map(() => openStore(config, { maxEntries: 10 })));
   try {
     const puts = await Promise.allSettled(
@@ -189,7 +190,7 @@ Deno.test("RedisStore: max_entries holds across bridges writing at once", async 
 });
 
 Deno.test("RedisStore: refresh tokens and OAuth secrets are stored encrypted only", async () => {
-  const config = settings((await sharedServer()).url);
+  const config = settings(server.url);
   const { store, client } = await openStore(config);
   try {
     const secrets = ["refresh-token-1", "state-1", "nonce-1", "verifier-1", "binding-1"];
@@ -211,7 +212,7 @@ Deno.test("RedisStore: refresh tokens and OAuth secrets are stored encrypted onl
 });
 
 Deno.test("RedisStore: every key starts with key_prefix; another prefix sees nothing of it", async () => {
-  const url = (await sharedServer()).url;
+  const url = server.url;
   const prefixA = settings(url).keyPrefix;
   const a = await openStore(settings(url, { keyPrefix: prefixA }));
   const b = await openStore(settings(url));
@@ -234,7 +235,7 @@ Deno.test("RedisStore: every key starts with key_prefix; another prefix sees not
 });
 
 Deno.test("RedisStore: an entry or its secret copied to another id is refused there", async () => {
-  const config = settings((await sharedServer()).url);
+  const config = settings(server.url);
   const { store, client } = await openStore(config);
   try {
     await store.putSession(session({ sessionId: "a", refreshToken: "token-a" }));
@@ -271,14 +272,16 @@ Deno.test("RedisStore: an entry or its secret copied to another id is refused th
 });
 
 Deno.test("RedisStore: updateSession compares createdAt kept apart: claims with a lone surrogate, and entries of an older bridge (no such field), are updated", async () => {
-  const config = settings((await sharedServer()).url);
+  const config = settings(server.url);
   const { store, client } = await openStore(config);
   try {
     // JSON.stringify writes the lone surrogate as an escape that lua-cjson refuses to decode.
     const odd = session({ sessionId: "odd", claims: { sub: "u-1", note: "x\ud800y" } });
     await store.putSession(odd);
     assertEquals(await store.updateSession({ ...odd, cid: undefined }), true);
-    assertEquals((await store.getSession("odd"))?.cid, undefined);
+    const unbound = await store.getSession("odd");
+    assert(unbound !== undefined, "the updated session is gone");
+    assertEquals(unbound.cid, undefined);
     // Written before createdAt had a field of its own: the data decides.
     await store.putSession(session({ sessionId: "old" }));
     await client.hdel(`${config.keyPrefix}s:old`, "c");
@@ -296,7 +299,7 @@ Deno.test("RedisStore: updateSession compares createdAt kept apart: claims with 
 });
 
 Deno.test("RedisStore: a session read before is read again once its version changed, whoever wrote it", async () => {
-  const config = settings((await sharedServer()).url);
+  const config = settings(server.url);
   const one = await openStore(config);
   const two = await openStore(config);
   try {
@@ -322,7 +325,9 @@ Deno.test("RedisStore: a session read before is read again once its version chan
     // The token removed in Redis: the session reads without one.
     await two.client.hdel(key, "t");
     await two.client.hset(key, "v", "x2");
-    assertEquals((await one.store.getSession("a"))?.refreshToken, undefined);
+    const tokenless = await one.store.getSession("a");
+    assert(tokenless !== undefined, "the session without a token is gone");
+    assertEquals(tokenless.refreshToken, undefined);
     // An entry without a version (as an older bridge wrote them) is decoded at every read.
     await two.client.hdel(key, "v");
     assertEquals((await one.store.getSession("a"))?.username, "eve");
@@ -337,7 +342,7 @@ Deno.test("RedisStore: a session read before is read again once its version chan
 });
 
 Deno.test("RedisStore: a session this bridge wrote is read back at the version it wrote, without its bytes", async () => {
-  const config = settings((await sharedServer()).url);
+  const config = settings(server.url);
   const one = await openStore(config);
   const two = await openStore(config);
   try {
@@ -369,7 +374,7 @@ Deno.test("RedisStore: a session this bridge wrote is read back at the version i
 });
 
 Deno.test("RedisStore: a session written again with the token it holds keeps the encrypted token; any other change seals it anew", async () => {
-  const config = settings((await sharedServer()).url);
+  const config = settings(server.url);
   const one = await openStore(config);
   const two = await openStore(config);
   const monitor = await watchCommands(one.client);
@@ -428,7 +433,7 @@ Deno.test("RedisStore: a session written again with the token it holds keeps the
 });
 
 Deno.test("RedisStore: a read whose snapshot is dropped while Redis answers it still returns the session", async () => {
-  const config = settings((await sharedServer()).url);
+  const config = settings(server.url);
   const { store, client } = await openStore(config);
   const monitor = await watchCommands(client);
   try {
@@ -458,7 +463,7 @@ Deno.test("RedisStore: a read whose snapshot is dropped while Redis answers it s
 });
 
 Deno.test("RedisStore: a session read again at the version it holds comes back without its bytes", async () => {
-  const config = settings((await sharedServer()).url);
+  const config = settings(server.url);
   const { store, client } = await openStore(config);
   try {
     await store.putSession(session({ sessionId: "a", refreshToken: "token-1" }));
@@ -487,7 +492,7 @@ Deno.test("RedisStore: a session read again at the version it holds comes back w
 });
 
 Deno.test("RedisStore: session reads issued together go as one call per CALL_BATCH, each answered with its own entry", async () => {
-  const config = settings((await sharedServer()).url);
+  const config = settings(server.url);
   const { store, client } = await openStore(config, { maxEntries: 2000 });
   const monitor = await watchCommands(client);
   try {
@@ -592,7 +597,7 @@ Deno.test("RedisStore: sessions written together go as one call per CALL_BATCH, 
 });
 
 Deno.test("RedisStore: a failed call fails every pending login put with it, and the next put is a call of its own", async () => {
-  const config = settings((await sharedServer()).url);
+  const config = settings(server.url);
   const { store, client } = await openStore(config);
   const other = client.duplicate();
   const watcher = client.duplicate();
@@ -626,7 +631,7 @@ Deno.test("RedisStore: a failed call fails every pending login put with it, and 
 });
 
 Deno.test("RedisStore: warmUp reads the sessions bound on the servers named, and reads after it still see Redis", async () => {
-  const config = settings((await sharedServer()).url);
+  const config = settings(server.url);
   const { store, client } = await openStore(config);
   const monitor = await watchCommands(client);
   try {
@@ -654,7 +659,7 @@ Deno.test("RedisStore: warmUp reads the sessions bound on the servers named, and
 });
 
 Deno.test("RedisStore: a store opened with another key fails loudly at open", async () => {
-  const config = settings((await sharedServer()).url);
+  const config = settings(server.url);
   const first = await openStore(config);
   await first.store.close();
   await assertRejects(
@@ -667,7 +672,7 @@ Deno.test("RedisStore: a store opened with another key fails loudly at open", as
 });
 
 Deno.test("RedisStore: entries expire by TTL; a session's key outlives it by the grace", async () => {
-  const config = settings((await sharedServer()).url);
+  const config = settings(server.url);
   const start = Date.now();
   const { store, client } = await openStore(config, { now: () => start });
   try {
@@ -689,7 +694,7 @@ Deno.test("RedisStore: entries expire by TTL; a session's key outlives it by the
 });
 
 Deno.test("RedisStore: a session and its indexes change together and leave nothing behind", async () => {
-  const config = settings((await sharedServer()).url);
+  const config = settings(server.url);
   const { store, client } = await openStore(config);
   const keys = async () => (await client.keys(`${config.keyPrefix}*`)).sort();
   const p = config.keyPrefix;
@@ -721,7 +726,7 @@ Deno.test("RedisStore: a session and its indexes change together and leave nothi
 });
 
 Deno.test("RedisStore: sweep() reads the expiry index and never scans the key space", async () => {
-  const config = settings((await sharedServer()).url);
+  const config = settings(server.url);
   let time = T0;
   const { store, client } = await openStore(config, { now: () => time });
   const monitor = await client.duplicate().monitor();
@@ -745,7 +750,7 @@ Deno.test("RedisStore: sweep() reads the expiry index and never scans the key sp
 });
 
 Deno.test("RedisStore: sweep() removes expired sessions with their index entries", async () => {
-  const config = settings((await sharedServer()).url);
+  const config = settings(server.url);
   let time = T0;
   const { store, client } = await openStore(config, { now: () => time, maxEntries: 10_000 });
   try {
@@ -812,7 +817,7 @@ Deno.test("RedisStore: listings go one page of LIST_CHUNK per script call, each 
 
 Deno.test("RedisStore: sessionPages() reads no refresh token: none is sent or decrypted", async () => {
   const cipher = await TokenCipher.fromKeyBytes(KEY);
-  const { store } = await openStore(settings((await sharedServer()).url), { cipher });
+  const { store } = await openStore(settings(server.url), { cipher });
   try {
     for (let i = 0; i < 3; i++) {
       await store.putSession(session({ sessionId: `s${i}`, cid: i, refreshToken: `t-${i}` }));
@@ -829,7 +834,7 @@ Deno.test("RedisStore: sessionPages() reads no refresh token: none is sent or de
 });
 
 Deno.test("RedisStore: an entry written again or removed between a listing's pages leaves none out and none twice", async () => {
-  const config = settings((await sharedServer()).url);
+  const config = settings(server.url);
   const count = 2 * LIST_CHUNK + 10;
   const later = T0 + 10 * 60 * MINUTE;
   // What another bridge does once the first page is read; `cursor` is that page's last id.
@@ -913,13 +918,4 @@ Deno.test("RedisStore: listBindings() reads a server's bindings a page per scrip
     monitor.stop();
     await store.close();
   }
-});
-
-Deno.test({
-  name: "RedisStore tests stop their redis-server",
-  // Registered last, so it runs after every test above.
-  fn: async () => {
-    await server?.dispose();
-    server = undefined;
-  },
 });
