@@ -32,6 +32,8 @@ if [ "${CI:-}" = true ] && [ "$skipped" -gt 0 ]; then
   echo "CI=true: stage $stage skipped $skipped test(s); on CI that is a failure (see the" \
     "'Skipping ...' lines above for what is missing)" >&2
   status=1
+  # Counted as failed, so that the total says so too.
+  failed=$((failed + skipped))
 fi
 echo "$stage $passed $failed $skipped" >>"$summary"
 rm -f "$out"

@@ -9,11 +9,13 @@ import { audit, auditSubject } from "../audit.ts";
 import { noMetrics } from "../metrics/port.ts";
 import { IdpRejectedError, IdpUnreachableError, OidcError } from "../oidc/errors.ts";
 import type { Session } from "../sessions/types.ts";
+import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
 import { type ClientCommander, outcomeUnknown } from "./commander.ts";
 import {
   type Denial,
   idpDenial,
   NO_REFRESH_TOKEN,
+  STORE_UNAVAILABLE,
   TOO_MANY_SESSIONS,
   UNKNOWN_SERVER,
   UNKNOWN_SESSION,
@@ -76,12 +78,25 @@ export class Admission {
       await store.putSession(session);
       return excess;
     };
-    const counted = limit
-      ? await this.#userLock.run(
-        session.subject,
-        () => store.exclusive(`max_per_user\0${session.subject}`, countAndStore),
-      )
-      : await countAndStore();
+    let counted;
+    try {
+      counted = limit
+        ? await this.#userLock.run(
+          session.subject,
+          () => store.exclusive(`max_per_user\0${session.subject}`, countAndStore),
+        )
+        : await countAndStore();
+    } catch (error) {
+      // The store (or its per-user lock) did not answer: the sign-in was taken already, so
+      // nothing else would ever answer this client.
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      log.warning("Login of {username} (cid {cid}) not stored: {error}", {
+        username: identity.username,
+        cid: client.cid,
+        error: error.message,
+      });
+      return await deny(STORE_UNAVAILABLE);
+    }
     if (counted === undefined) return await deny(TOO_MANY_SESSIONS);
     const excess = counted;
     const metrics = this.#metrics(client.server);

@@ -6,27 +6,36 @@
  * known platform and a version-shaped text are shown; anything else is left out.
  */
 
-/** The platforms OpenVPN 2 and OpenVPN 3 clients (Connect included) report. */
-const PLATFORMS = new Set([
-  "linux",
-  "win",
-  "mac",
-  "ios",
-  "android",
-  "chromeos",
-  "freebsd",
-  "openbsd",
-  "netbsd",
-  "dragonfly",
-  "solaris",
-  "aix",
-]);
+/**
+ * The platforms OpenVPN 2 and OpenVPN 3 clients (Connect included) report, each mapped to its
+ * own literal: what is kept is never a slice of the management chunk the CONNECT came in.
+ */
+const PLATFORMS = new Map(
+  [
+    "linux",
+    "win",
+    "mac",
+    "ios",
+    "android",
+    "chromeos",
+    "freebsd",
+    "openbsd",
+    "netbsd",
+    "dragonfly",
+    "solaris",
+    "aix",
+  ].map((platform) => [platform, platform]),
+);
 
-/** "2.6.14", "3.git::d3f8b18b", "3.10": starts with a digit, no words of a sentence. */
-const VERSION = /^[0-9][0-9A-Za-z.:+_-]{0,39}$/;
+/**
+ * A version number, with at most one build or release tag: "2.6.14", "2.7_rc1", "3.git::d3f8b18b",
+ * "2.6.14-deadbeef". No words: "2_Verified_by_IT" is not one.
+ */
+const VERSION =
+  /^\d{1,4}(\.\d{1,4}){0,3}(([._-]|\.git::)(rc|beta|alpha|dev|git|[0-9a-f]{6,40})\d{0,4})?$/;
 
 export function shownPlatform(reported: string | undefined): string {
-  return reported !== undefined && PLATFORMS.has(reported) ? reported : "";
+  return (reported === undefined ? undefined : PLATFORMS.get(reported)) ?? "";
 }
 
 export function shownClientVersion(reported: string | undefined): string {

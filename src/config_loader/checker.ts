@@ -193,17 +193,25 @@ export class Checker {
       const line = (name = key) => locate(name);
       let value = raw[key];
       let fileValue = keySpec.type === "secret" ? raw[`${key}_file`] : undefined;
+      let valueFromEnv = false;
+      let fileFromEnv = false;
       if (at.envSection !== undefined) {
         const fromEnv = this.#fromEnv(at.envSection, key, keySpec);
-        if (fromEnv !== undefined) value = fromEnv;
-        const fileFromEnv = keySpec.type === "secret"
+        if (fromEnv !== undefined) [value, valueFromEnv] = [fromEnv, true];
+        const fileInEnv = keySpec.type === "secret"
           ? this.#deps.env[envName(at.envSection, `${key}_file`)]
           : undefined;
-        if (fileFromEnv !== undefined) fileValue = fileFromEnv;
+        if (fileInEnv !== undefined) [fileValue, fileFromEnv] = [fileInEnv, true];
       }
       if (keySpec.type === "secret" && value !== undefined && fileValue !== undefined) {
-        this.#issue(path, `Conflicting keys: set either ${key} or ${key}_file, not both`, line());
-        continue;
+        // The environment overrides the file, a secret there its `_file` here too (the example
+        // config names http.secret_file); both in one place is a conflict.
+        if (valueFromEnv && !fileFromEnv) fileValue = undefined;
+        else if (fileFromEnv && !valueFromEnv) value = undefined;
+        else {
+          this.#issue(path, `Conflicting keys: set either ${key} or ${key}_file, not both`, line());
+          continue;
+        }
       }
       if (fileValue !== undefined) {
         const secret = this.#readSecretFile(`${path}_file`, fileValue, line(`${key}_file`));

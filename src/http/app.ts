@@ -61,6 +61,8 @@ export interface AppDeps {
 /** A cookie value we issued (`randomToken`): anything else is replaced by a fresh one. */
 const BINDING = /^[A-Za-z0-9_-]{8,128}$/;
 const COOKIE_PREFIX = "oao-";
+/** Headers a reverse proxy adds to what it forwards. */
+const FORWARDING_HEADERS = ["x-forwarded-for", "forwarded", "x-real-ip"];
 
 type Env = { Bindings: HttpEnv };
 type RequestHeaders = { req: { header(name: string): string | undefined } };
@@ -118,9 +120,11 @@ export function createApp(deps: AppDeps): Hono<Env> {
     const state = deps.readiness();
     const ready = state.management && state.idp;
     // The servers' names and links, the instance and its leases are for this host and the
-    // trusted proxies' health checks; a browser (forwarded or not) learns only the verdict.
+    // trusted proxies' own health checks; a browser learns only the verdict. A request a proxy
+    // forwarded is a browser's, even from a proxy on this host that is not in trusted_proxies.
     const asker = browserIp(c);
-    const detailed = isLoopbackAddress(asker) || isTrusted(asker);
+    const forwarded = FORWARDING_HEADERS.some((name) => c.req.header(name) !== undefined);
+    const detailed = !forwarded && (isLoopbackAddress(asker) || isTrusted(asker));
     return c.json(detailed ? { ready, ...state } : { ready }, ready ? 200 : 503);
   });
 

@@ -427,13 +427,14 @@ function merge(
 
 /**
  * Whether a refused refresh means the user's grant is gone, so that the session ends:
- * `invalid_grant`, or a refusal without an OAuth error (Glewlwyd answers a revoked refresh token
- * with a bare 400). Another OAuth error (`invalid_client` after the client secret was rotated,
- * `unauthorized_client`) or a 404/405 refuses our request, not the grant: ending every session
- * re-checked meanwhile would log everybody out for a configuration mistake, so the client is
- * denied and its session kept.
+ * `invalid_grant`, or a bare 400 without an OAuth error (Glewlwyd answers a revoked refresh
+ * token so). Another OAuth error (`invalid_client` after the client secret was rotated, also as
+ * a `WWW-Authenticate` challenge; `unauthorized_client`), a bare 401 or 403 (the usual answer to
+ * a client that did not authenticate, or a proxy's) or a 404/405 refuses our request, not the
+ * grant: ending every session re-checked meanwhile would log everybody out for a configuration
+ * mistake, so the client is denied and its session kept.
  */
 function grantGone(status: number, oauthError: string | undefined): boolean {
   if (oauthError !== undefined) return oauthError === "invalid_grant";
-  return status === 400 || status === 401 || status === 403;
+  return status === 400;
 }

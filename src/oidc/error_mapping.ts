@@ -95,6 +95,11 @@ export function evidence(error: unknown): OidcErrorEvidence {
     found.error = safeCode(error.error);
   } else if (error instanceof oauth.WWWAuthenticateChallengeError) {
     found.status = error.status;
+    // The token endpoint's challenge to our client authentication (RFC 6749 5.2: invalid_client
+    // with HTTP Basic); its `error`, when it names one, is the IdP's word.
+    const challenged = error.cause.find((challenge) => challenge.parameters.error)?.parameters
+      .error;
+    found.error = safeCode(challenged ?? "invalid_client");
   } else if ((error as { cause?: unknown }).cause instanceof Response) {
     found.status = ((error as { cause?: unknown }).cause as Response).status;
   }

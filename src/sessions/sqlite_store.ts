@@ -248,7 +248,8 @@ export class SqliteStore implements SessionStore {
       const cached = this.#pendingCache.get(copy.id);
       this.#pendingCache.delete(copy.id);
       if (copy.expiresAt < this.#now()) return false;
-      // Read in the write's transaction: another process's begin cannot come in between.
+      // One process per file (several bridges share Redis), and LoginFlow runs the begins of a
+      // login one after another: nothing comes in between this read and the write below.
       const row = cached === undefined ? this.#sql.getPending.get(copy.id, this.#now()) : undefined;
       const current = cached ?? (row === undefined ? undefined : this.#decodePending(row, copy.id));
       if (current !== undefined && !sameBrowserOrUnbound(current, copy)) return false;

@@ -78,8 +78,8 @@ async function heapKeptBySignIns(store: SessionStore): Promise<number> {
       `session_id=chunk-session-${String(i).padStart(4, "0")}`,
       `common_name=cert-user-${i}.vpn.example.com`,
       `untrusted_ip=2001:db8:0:${i}::7`,
-      "IV_PLAT=linux-with-a-long-name",
-      "IV_VER=2.6.14-built-here-long",
+      "IV_PLAT=android",
+      "IV_VER=2.6.14-0123456789abcdef",
       "IV_SSO=openurl,webauth,crtext",
       // The protocol keeps lines of up to 8 KiB: the chunk's 1 MiB comes in many.
       ...Array.from(
@@ -97,12 +97,13 @@ async function heapKeptBySignIns(store: SessionStore): Promise<number> {
   assertEquals(commander.commands.filter((c) => c.kind === "pending").length, SESSIONS);
   const login = (await collectPages(store.pendingPages())).find((pending) => pending.cid === 7);
   assertEquals(
-    [login?.commonName, login?.clientIp, login?.sessionId, login?.platform],
+    [login?.commonName, login?.clientIp, login?.sessionId, login?.platform, login?.clientVersion],
     [
       "cert-user-7.vpn.example.com",
       "2001:db8:0:7::7",
       "chunk-session-0007",
-      "linux-with-a-long-name",
+      "android",
+      "2.6.14-0123456789abcdef",
     ],
   );
   events.close();

@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertStringIncludes } from "../../support/assert.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { KeyedLock } from "../../../src/bridge/keyed_lock.ts";
+import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.ts";
 import { ManagementConnectionError } from "../../../src/management/errors.ts";
 import type { RefreshResult } from "../../../src/oidc/client.ts";
 import { IdpUnreachableError } from "../../../src/oidc/errors.ts";
@@ -376,6 +377,25 @@ Deno.test("max_per_user: two instances sharing a store count one sign-in of a us
       assertEquals([...one.ended, ...two.ended], [["s-a"]], action);
       assertEquals(sessions, ["s-b"], action);
     }
+  }
+});
+
+Deno.test("a sign-in whose session cannot be stored (store or its per-user lock unreachable) is denied, not left waiting", async () => {
+  for (const limited of [false, true]) {
+    const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
+    const unreachable = () => Promise.reject(new StoreUnavailableError("Redis down"));
+    store.putSession = unreachable;
+    store.exclusive = unreachable;
+    const admission = limited
+      ? limitedToOne(store, "kill_oldest").admission
+      : testAdmission({ store, now: () => T0 }).admission;
+    const commander = new RecordingCommander();
+    const outcome = await admission.admitLogin(
+      finished(pending({ sessionId: "s-a", cid: 4 }), ALICE),
+      commander,
+    );
+    assertEquals(outcome.kind, "denied", String(limited));
+    assertEquals(commander.commands.map((c) => c.kind), ["deny"], String(limited));
   }
 });
 

@@ -64,6 +64,9 @@ Deno.test("the sign-in keeps the client's platform and version only when they lo
     [{ IV_PLAT: "linux", IV_VER: "2.6.14" }, "linux", "2.6.14"],
     [{ IV_PLAT: "ios", IV_VER: "3.git::d3f8b18b" }, "ios", "3.git::d3f8b18b"],
     [{ IV_PLAT: "Verified_by_IT:_this_is_your_own_laptop", IV_VER: "safe_to_continue" }, "", ""],
+    [{ IV_PLAT: "win", IV_VER: "2.7_rc1" }, "win", "2.7_rc1"],
+    [{ IV_VER: "2_Verified_by_IT:_your_own_laptop" }, "", ""],
+    [{ IV_VER: "2.6.14-built-here-long" }, "", ""],
     [{ IV_VER: "2".repeat(41) }, "", ""],
   ];
   for (const [reported, platform, version] of cases) {

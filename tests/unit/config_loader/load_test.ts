@@ -86,6 +86,35 @@ Deno.test("parseConfig() reads secrets from *_file keys, without the trailing ne
   assertEquals((printable["oidc"] as Record<string, unknown>)["client_secret"], "***");
 });
 
+Deno.test("parseConfig(): an environment variable overrides the file's secret or its _file, either way", () => {
+  const fromFile = MINIMAL.replace(
+    'client_secret = "s3cret"',
+    'client_secret_file = "/run/secret"',
+  );
+  const files = { "/run/secret": "from-file\n", "/run/env-secret": "from-env-file\n" };
+  // The example config names http.secret_file: OPENVPN_AUTH_OIDC_HTTP_SECRET still overrides it.
+  const secretOverFile = load(
+    fromFile,
+    { OPENVPN_AUTH_OIDC_OIDC_CLIENT_SECRET: "from-env" },
+    files,
+  );
+  assertEquals(secretOverFile.config.oidc.clientSecret?.reveal(), "from-env");
+  const fileOverSecret = load(MINIMAL, {
+    OPENVPN_AUTH_OIDC_OIDC_CLIENT_SECRET_FILE: "/run/env-secret",
+  }, files);
+  assertEquals(fileOverSecret.config.oidc.clientSecret?.reveal(), "from-env-file");
+  // Both in the environment: as in the file, a conflict.
+  assertThrows(
+    () =>
+      load(MINIMAL, {
+        OPENVPN_AUTH_OIDC_OIDC_CLIENT_SECRET: "a",
+        OPENVPN_AUTH_OIDC_OIDC_CLIENT_SECRET_FILE: "/run/env-secret",
+      }, files),
+    ConfigError,
+    "Conflicting keys",
+  );
+});
+
 Deno.test("parseConfig() prints durations and hides every secret in the printable copy", () => {
   const { printable } = load(MINIMAL);
   const text = JSON.stringify(printable);

@@ -498,6 +498,13 @@ Deno.test("/readyz tells a browser only the verdict: server names, links and lea
   assertEquals(await spoofed.json(), { ready: false });
   const mapped = await ctx.app.request("/readyz", {}, { remoteAddr: "::ffff:127.0.0.1" });
   assertEquals((await mapped.json()).servers, { default: true });
+  // A reverse proxy on this host (not in trusted_proxies) forwarding a browser's request.
+  for (const header of ["x-forwarded-for", "forwarded", "x-real-ip"]) {
+    const proxied = await ctx.app.request("/readyz", { headers: { [header]: "203.0.113.9" } }, {
+      remoteAddr: "127.0.0.1",
+    });
+    assertEquals(await proxied.json(), { ready: false }, header);
+  }
 });
 
 Deno.test("unknown paths and methods get a plain error page, never a stack trace", async () => {

@@ -62,6 +62,51 @@ Deno.test("stage.sh under CI=true: a skipped test fails the stage; without CI it
     assertEquals(ci.code, 1);
     assertMatch(ci.out, /CI=true: stage e2e skipped 2 test\(s\)/);
     assertEquals((await stage(summary, "unit", "ok | 5 passed | 0 failed (1s)", 0, true)).code, 0);
+    // On CI the skipped tests count as failed in the total too, not only in the exit status.
+    assertEquals(await Deno.readTextFile(summary), "e2e 5 0 2\ne2e 5 2 2\nunit 5 0 0\n");
+    const plain = await sh([`${SCRIPTS}summary.sh`, "--plain", "1"], { SUMMARY: summary });
+    assertEquals(plain.code, 1);
+    assertEquals(plain.out, "15 passed, 2 failed\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("stage.sh stops a stage that hangs and counts it failed, so the summary still comes", async () => {
+  const dir = await Deno.makeTempDir();
+  const summary = `${dir}/summary.txt`;
+  try {
+    const hung = await sh([`${SCRIPTS}stage.sh`, "e2e", "sleep", "30"], {
+      SUMMARY: summary,
+      STAGE_TIMEOUT: "1",
+    });
+    assertEquals(hung.code, 124);
+    assertMatch(hung.out, /stage e2e: stopped after 1 s/);
+    assertEquals(await Deno.readTextFile(summary), "e2e 0 1 0\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("summary.sh --plain prints only the plain total, exactly 'N passed, M failed', and fails when anything did", async () => {
+  const dir = await Deno.makeTempDir();
+  const summary = `${dir}/summary.txt`;
+  try {
+    await Deno.writeTextFile(summary, "unit 10 0 0\nintegration 4 0 0\n");
+    assertEquals(await sh([`${SCRIPTS}summary.sh`, "--plain", "0"], { SUMMARY: summary }), {
+      code: 0,
+      out: "14 passed, 0 failed\n",
+    });
+    // A failed target (make's status) with no failed test recorded still fails the total.
+    assertEquals(await sh([`${SCRIPTS}summary.sh`, "--plain", "2"], { SUMMARY: summary }), {
+      code: 1,
+      out: "14 passed, 1 failed\n",
+    });
+    // No stage ran at all (a build broke first): no pass is claimed.
+    assertEquals(await sh([`${SCRIPTS}summary.sh`, "--plain", "2"], { SUMMARY: `${dir}/none` }), {
+      code: 1,
+      out: "0 passed, 1 failed\n",
+    });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
