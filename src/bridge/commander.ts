@@ -58,5 +58,7 @@ export class CommandUndeliveredError extends Error {
 export function outcomeUnknown(error: unknown): boolean {
   if (error instanceof CommandUndeliveredError) return true;
   if (!(error instanceof ManagementConnectionError)) return false;
-  return error.code === "timeout" || error.code === "disconnected";
+  // `closed`: the link was closed with the command written and unanswered (a stop, a lease
+  // lost after the write); one never written is refused as `not-connected` or `not-written`.
+  return error.code === "timeout" || error.code === "disconnected" || error.code === "closed";
 }

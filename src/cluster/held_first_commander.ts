@@ -9,10 +9,13 @@ import { ManagementConnectionError } from "../management/errors.ts";
 
 /**
  * `held()` is the commander of the link this instance holds and has connected, or undefined.
- * A command the held link could not carry out (the link dropped, or the lease was lost before
- * the write: a ManagementConnectionError) goes through `remote`, where the next holder takes
- * it, as the holder's own work runner leaves such an item for its next drain. OpenVPN's refusal
- * (ManagementCommandError) and bad arguments are the answer, as on a single bridge.
+ * A command the held link did not write (the link was down, or the lease may have run out:
+ * `not-connected`, `not-written`) goes through `remote`, where the next holder takes it, as the
+ * holder's own work runner leaves such an item for its next drain. One written and not answered
+ * (a timeout, the link dropped or closed after the write) is not sent again: OpenVPN may have
+ * run it, and would answer a second `client-auth` with ERROR, read as a refusal; its caller
+ * treats it as unconfirmed (outcomeUnknown). OpenVPN's refusal (ManagementCommandError) and
+ * bad arguments are the answer, as on a single bridge.
  */
 export function heldFirstCommander(
   held: () => ClientCommander | undefined,
@@ -24,7 +27,7 @@ export function heldFirstCommander(
       try {
         return await local(commander);
       } catch (error) {
-        if (!(error instanceof ManagementConnectionError)) throw error;
+        if (!notWritten(error)) throw error;
       }
     }
     return await local(remote);
@@ -38,4 +41,10 @@ export function heldFirstCommander(
       run((c) => c.deny(cid, kid, reason, clientReason, signIn)),
     kill: (cid, message) => run((c) => c.kill(cid, message)),
   };
+}
+
+/** A command the link refused before writing it: safe to hand to another holder. */
+export function notWritten(error: unknown): boolean {
+  return error instanceof ManagementConnectionError &&
+    (error.code === "not-connected" || error.code === "not-written");
 }

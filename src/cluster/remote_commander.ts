@@ -16,6 +16,11 @@ export function remoteCommander(
   const run = async (op: WorkOp) => {
     const outcome = await queue.submit(server, op, waitMs);
     if (outcome.kind === "refused") throw new ManagementCommandError(op.op, outcome.message);
+    if (outcome.kind === "unknown") {
+      throw new CommandUndeliveredError(
+        `OpenVPN server ${server} did not answer the command: it may have been carried out`,
+      );
+    }
     if (outcome.kind === "expired") {
       throw new CommandUndeliveredError(
         `OpenVPN server ${server} did not answer within ${waitMs} ms: no bridge instance ` +

@@ -29,7 +29,9 @@ export type WorkOutcome =
   /** OpenVPN answered ERROR (the client left, the request was already answered). */
   | { kind: "refused"; message: string }
   /** Nobody carried it out before it expired. */
-  | { kind: "expired" };
+  | { kind: "expired" }
+  /** Written to OpenVPN, no answer (a timeout, the link dropped): it may have been carried out. */
+  | { kind: "unknown" };
 
 /**
  * One item per client request, whoever asks and however often: OpenVPN takes one answer per
@@ -122,7 +124,7 @@ export function encodeOutcome(outcome: WorkOutcome): string {
 }
 
 export function decodeOutcome(text: string): WorkOutcome | undefined {
-  if (text === "ok" || text === "expired") return { kind: text };
+  if (text === "ok" || text === "expired" || text === "unknown") return { kind: text };
   if (text.startsWith("refused:")) return { kind: "refused", message: text.slice(8) };
   return undefined;
 }

@@ -11,6 +11,7 @@ import type { Clock, TimerHandle } from "../clock.ts";
 import { classifyRedisError } from "../sessions/redis_connection.ts";
 import { ENQUEUE, RECORD, TAKE } from "./redis_scripts.ts";
 import { randomToken } from "../random_token.ts";
+import { CommandUndeliveredError } from "../bridge/commander.ts";
 import {
   decodeOutcome,
   decodeWork,
@@ -110,6 +111,8 @@ export class WorkQueue {
     const key = workKey(op, () => randomToken(WORK_NONCE_BYTES));
     const expiresAt = this.#clock.now() + waitMs;
     const item: WorkItem = { ...op, expiresAt };
+    // From here on, a Redis error does not say the command was not carried out: the script may
+    // have run (a reply lost, a timeout of ours), and a holder may carry the item out.
     await this.#call(() =>
       this.#redis.eval(
         ENQUEUE,
@@ -122,7 +125,11 @@ export class WorkQueue {
         String(waitMs + ITEM_GRACE_MS),
         this.#keys.channel(server),
       )
-    );
+    ).catch((error) => {
+      throw new CommandUndeliveredError(
+        `OpenVPN server ${server}: the command may or may not have been queued: ${String(error)}`,
+      );
+    });
     // A holder may start an item just before its deadline: give it a moment to finish.
     const giveUpAt = expiresAt + 2 * POLL_MS + 1_000;
     const waiter = `${server} ${key}`;
@@ -135,7 +142,9 @@ export class WorkQueue {
       for (;;) {
         // Armed before reading: a notification that comes during the read is not lost.
         const told = new Promise<void>((resolve) => (wake = resolve));
-        const text = await this.#call(() => this.#redis.get(this.#keys.outcome(server, key)));
+        // A read that fails (Redis restarting) is tried again at the next poll, until giveUpAt.
+        const text = await this.#call(() => this.#redis.get(this.#keys.outcome(server, key)))
+          .catch(() => null);
         const outcome = text === null ? undefined : decodeOutcome(text);
         if (outcome !== undefined) return outcome;
         if (this.#clock.now() >= giveUpAt) return { kind: "expired" };

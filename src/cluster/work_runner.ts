@@ -10,6 +10,7 @@ import type { ClientCommander } from "../bridge/commander.ts";
 import type { Clock, TimerHandle } from "../clock.ts";
 import { ManagementCommandError, ManagementConnectionError } from "../management/errors.ts";
 import { execute, workDecision, type WorkOutcome } from "./work_item.ts";
+import { notWritten } from "./held_first_commander.ts";
 import type { TakenWork, WorkQueue } from "./work_queue.ts";
 
 const BATCH = 64;
@@ -118,7 +119,7 @@ export class WorkRunner {
         await execute(commander, item!);
         outcome = { kind: "ok" };
       } catch (error) {
-        if (!(error instanceof ManagementCommandError)) {
+        if (notWritten(error)) {
           // Link down or fenced: left running for this holder's next drain or the next holder.
           // Right after a takeover the link is still connecting: that is expected.
           const connecting = error instanceof ManagementConnectionError &&
@@ -134,7 +135,20 @@ export class WorkRunner {
           this.#retrySoon();
           return;
         }
-        outcome = { kind: "refused", message: error.message };
+        if (error instanceof ManagementCommandError) {
+          outcome = { kind: "refused", message: error.message };
+        } else if (error instanceof ManagementConnectionError) {
+          // Written, no answer: sent again, OpenVPN would refuse a request it already took.
+          log.warning("Work {key} for {server} not confirmed by OpenVPN: {error}", {
+            key,
+            server,
+            error: String(error),
+          });
+          outcome = { kind: "unknown" };
+        } else {
+          // Not a command OpenVPN can take (bad arguments): it never will be.
+          outcome = { kind: "refused", message: String(error) };
+        }
       }
     }
     try {

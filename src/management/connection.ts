@@ -164,6 +164,19 @@ export class ManagementConnection {
         ),
       );
     }
+    // Refused here, before it is queued, the command is known not to have been written: a
+    // cluster may hand it to the next holder. (A refusal at the flush fails the whole link.)
+    if (this.#options.mayWrite !== undefined && !this.#options.mayWrite()) {
+      this.#log.warning("Not written: this instance lost the lease ({command})", {
+        command: command.name,
+      });
+      return Promise.reject(
+        new ManagementConnectionError(
+          "not-written",
+          `Not written: this instance lost the lease: ${command.name}`,
+        ),
+      );
+    }
     return new Promise<Reply>((resolve, reject) => {
       const timeoutMs = options.timeoutMs ?? this.#options.commandTimeoutMs;
       link.core.request(command, timeoutMs, this.#clock.now(), resolve, reject);

@@ -6,6 +6,8 @@
 export type ManagementConnectionErrorCode =
   /** `send()` while no link is up. */
   | "not-connected"
+  /** `send()` while this instance may not write (a cluster holder whose lease may have run out). */
+  | "not-written"
   /** A command got no reply within its timeout. */
   | "timeout"
   /** The link dropped before the reply (OpenVPN closed it or it failed). */

@@ -337,6 +337,26 @@ Deno.test("send() rejects while the link is down and after close()", async () =>
   await server.stop();
 });
 
+Deno.test("send() while this instance may not write (a holder's lease may have run out) rejects as not written, before anything goes out", async () => {
+  const server = await FakeManagementServer.start();
+  let allowed = true;
+  const { connection, next } = connect(server, { mayWrite: () => allowed });
+  try {
+    await next(isType("connected"));
+    const before = server.received.length;
+    allowed = false;
+    const error = await assertRejects(() => connection.send(status3()), ManagementConnectionError);
+    // Known not written: a cluster hands it to the next holder (not-connected is the other).
+    assertEquals(error.code, "not-written");
+    assertEquals(server.received.length, before);
+    allowed = true;
+    assert((await connection.send(status3())).type === "lines");
+  } finally {
+    await connection.close();
+    await server.stop();
+  }
+});
+
 Deno.test("an unreachable address is retried with backoff and reported per attempt", async () => {
   const server = await FakeManagementServer.start({ transport: "unix" });
   const address = server.address;

@@ -1,6 +1,6 @@
-import { assertEquals, assertRejects } from "../../support/assert.ts";
+import { assert, assertEquals, assertRejects } from "../../support/assert.ts";
 import { RecordingCommander } from "../../support/recording_commander.ts";
-import type { SignInRef } from "../../../src/bridge/commander.ts";
+import { outcomeUnknown, type SignInRef } from "../../../src/bridge/commander.ts";
 import { heldFirstCommander } from "../../../src/cluster/held_first_commander.ts";
 import {
   ManagementCommandError,
@@ -63,11 +63,10 @@ Deno.test("an instance that does not hold the link (or has not connected it) sen
   assertEquals(remote.commands.map((c) => c.kind), ["auth", "kill"]);
 });
 
-Deno.test("a command the held link could not carry out (link down, lease lost) goes through Redis", async () => {
+Deno.test("a command the held link did not write (link down, lease may have run out) goes through Redis", async () => {
   for (
     const error of [
-      new ManagementConnectionError("closed", "Not written: this instance lost the lease"),
-      new ManagementConnectionError("disconnected", "link dropped"),
+      new ManagementConnectionError("not-written", "Not written: lease"),
       new ManagementConnectionError("not-connected", "no link"),
     ]
   ) {
@@ -76,6 +75,26 @@ Deno.test("a command the held link could not carry out (link down, lease lost) g
     await commander.auth(4, 2, ["x"]);
     assertEquals(link.commands.length, 1, error.code);
     assertEquals(remote.commands, [{ kind: "auth", cid: 4, kid: 2, lines: ["x"] }], error.code);
+  }
+});
+
+Deno.test("a command written and not answered is not sent again (OpenVPN may have run it, and would refuse the second): the caller hears it was not confirmed", async () => {
+  for (
+    const error of [
+      new ManagementConnectionError("timeout", "no reply in time"),
+      new ManagementConnectionError("disconnected", "link dropped"),
+      new ManagementConnectionError("closed", "Management connection closed"),
+    ]
+  ) {
+    const { link, remote, commander } = setUp();
+    link.error = error;
+    const thrown = await assertRejects(
+      () => commander.auth(4, 2, ["x"]),
+      ManagementConnectionError,
+    );
+    assertEquals(thrown.code, error.code);
+    assert(outcomeUnknown(thrown), error.code);
+    assertEquals(remote.commands, [], error.code);
   }
 });
 

@@ -98,6 +98,7 @@ Deno.test("outcomes round-trip; unknown text is no outcome", () => {
     const outcome of [
       { kind: "ok" as const },
       { kind: "expired" as const },
+      { kind: "unknown" as const },
       { kind: "refused" as const, message: "ERROR: client-auth command failed" },
     ]
   ) {

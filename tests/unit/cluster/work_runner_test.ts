@@ -136,3 +136,27 @@ Deno.test("work waiting for the link (a takeover still connecting) is tried agai
   assertEquals(commander.commands.length, 1, "carried out once the link was up");
   assertEquals(queue.recorded, [{ key: "kill:5", outcome: { kind: "ok" } }]);
 });
+
+Deno.test("work written to OpenVPN and not answered is recorded unconfirmed, not sent again (a second client-auth would be refused)", async () => {
+  const { clock, queue, commander, runner, idle } = setUp(() => true);
+  let sent = 0;
+  commander.auth = () => {
+    sent++;
+    return Promise.reject(new ManagementConnectionError("timeout", "no reply in time"));
+  };
+  const item: TakenWork = {
+    key: "auth:5:1:run-1",
+    item: { op: "auth", cid: 5, kid: 1, lines: [], expiresAt: clock.now() + 12_000 },
+    recorded: undefined,
+  };
+  queue.take = () => {
+    queue.takes++;
+    return Promise.resolve(queue.recorded.length === 0 ? [item] : []);
+  };
+  runner.start();
+  await settle();
+  await idle(3 * UNNOTIFIED_POLL_MS);
+  runner.stop();
+  assertEquals(sent, 1);
+  assertEquals(queue.recorded, [{ key: "auth:5:1:run-1", outcome: { kind: "unknown" } }]);
+});

@@ -1,0 +1,30 @@
+/**
+ * What the requesting instance makes of the outcome the holder recorded: SUCCESS, OpenVPN's
+ * refusal, nobody carrying it out, or a command written and not answered.
+ */
+import { assert, assertRejects } from "../../support/assert.ts";
+import { CommandUndeliveredError, outcomeUnknown } from "../../../src/bridge/commander.ts";
+import { remoteCommander } from "../../../src/cluster/remote_commander.ts";
+import type { WorkOutcome } from "../../../src/cluster/work_item.ts";
+import { ManagementCommandError } from "../../../src/management/errors.ts";
+
+function commanderAnswering(outcome: WorkOutcome) {
+  return remoteCommander({ submit: () => Promise.resolve(outcome) }, "udp", 3_000);
+}
+
+Deno.test("a remote command resolves on ok, rejects as OpenVPN's refusal, and as unconfirmed when nobody ran it or no answer came", async () => {
+  await commanderAnswering({ kind: "ok" }).auth(1, 1, []);
+  const refused = await assertRejects(
+    () => commanderAnswering({ kind: "refused", message: "ERROR: no such client" }).auth(1, 1, []),
+    ManagementCommandError,
+  );
+  assert(!outcomeUnknown(refused));
+  for (const kind of ["expired", "unknown"] as const) {
+    const error = await assertRejects(
+      () => commanderAnswering({ kind }).auth(1, 1, []),
+      CommandUndeliveredError,
+    );
+    // Unconfirmed, not refused: the sign-in keeps its session (OpenVPN may have admitted it).
+    assert(outcomeUnknown(error), kind);
+  }
+});
