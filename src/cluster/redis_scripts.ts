@@ -50,17 +50,19 @@ return 1
 `;
 
 /**
- * Moves up to ARGV[3] waiting keys into the running list and returns every running item (at
- * most ARGV[3]) as key, item, outcome triples ('' when absent). Items still running when a
- * holder dies are thus seen again by the next holder. KEYS: queue, running. ARGV: P, server,
- * batch size.
+ * Moves waiting keys, oldest first, into the running list while it holds fewer than ARGV[3],
+ * and returns every running item as key, item, outcome triples ('' when absent). Items still
+ * running when a holder dies are thus seen again by the next holder; the running list never
+ * outgrows one batch, so none of them is hidden behind newer work (read from its head, a longer
+ * list showed the newest, and the oldest waited while new work kept coming). KEYS: queue,
+ * running. ARGV: P, server, batch size.
  */
 export const TAKE = `
 local limit = tonumber(ARGV[3])
-for i = 1, limit do
+for i = 1, limit - redis.call('LLEN', KEYS[2]) do
   if not redis.call('RPOPLPUSH', KEYS[1], KEYS[2]) then break end
 end
-local keys = redis.call('LRANGE', KEYS[2], 0, limit - 1)
+local keys = redis.call('LRANGE', KEYS[2], -limit, -1)
 local out = {}
 for _, key in ipairs(keys) do
   local suffix = ':' .. ARGV[2] .. ':' .. key

@@ -249,6 +249,23 @@ Deno.test({
 
 Deno.test({
   name:
+    "work: the holder takes the oldest work first, and work still running is never hidden behind newer work",
+  fn: () =>
+    withQueue(4, async ({ redis, keys, queue }) => {
+      // Queued as ENQUEUE does (LPUSH): k1 first, the oldest.
+      for (const key of ["k1", "k2", "k3"]) await redis.lpush(keys.queue("udp"), key);
+      const takenKeys = async () => (await queue.take("udp", 2)).map((w) => w.key).sort();
+      assertEquals(await takenKeys(), ["k1", "k2"]);
+      // Not finished yet (the link still connecting): taken again, k3 waits its turn.
+      assertEquals(await takenKeys(), ["k1", "k2"]);
+      assertEquals(await redis.llen(keys.running("udp")), 2);
+      assertEquals(await queue.record("udp", 4, "k1", { kind: "ok" }), true);
+      assertEquals(await takenKeys(), ["k2", "k3"]);
+    }),
+});
+
+Deno.test({
+  name:
     "work: a recorded outcome is announced on the server's outcome channel, a refused record is not",
   fn: () =>
     withQueue(4, async ({ redis, keys, queue }) => {
