@@ -94,7 +94,11 @@ export class LeasedLink {
   async #hold(token: number): Promise<void> {
     const { clock, log, server } = this.#deps;
     await this.#letGo();
-    const link = this.#deps.build(() => this.#lease.mayWrite(clock.now()));
+    // Fenced by this holding period's token, not only by the lease: a link still in its stop
+    // grace after a loss must not write again once the lease is taken anew (another token).
+    const link = this.#deps.build(() =>
+      this.#lease.token === token && this.#lease.mayWrite(clock.now())
+    );
     const runner = new WorkRunner({
       queue: this.#deps.queue,
       server,

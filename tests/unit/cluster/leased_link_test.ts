@@ -103,3 +103,47 @@ Deno.test("a held link is started at acquisition, and its runner drains the mome
   }
   assertEquals(leased.holding, false, "released at stop");
 });
+
+Deno.test("a link's write fence belongs to its holding period: once the lease is lost and taken anew, the old link may not write", async () => {
+  const clock = new FakeClock();
+  let tokens = 4;
+  let renewing = true;
+  const redis = {
+    eval: (script: string) => Promise.resolve(script === ACQUIRE ? ++tokens : renewing ? 1 : 0),
+  } as unknown as Redis;
+  const fences: Array<() => boolean> = [];
+  const leased = new LeasedLink({
+    server: "default",
+    instanceId: "bridge-a",
+    redis,
+    keys,
+    queue: new CountingQueue() as unknown as WorkQueue,
+    timing: leaseTiming(9_000),
+    clock,
+    log: getLogger("test"),
+    notified: () => true,
+    build: (fence): HeldLink => {
+      fences.push(fence);
+      return {
+        link: new FakeServerLink() as unknown as ServerLink,
+        events: { adoptPendingLogins: () => Promise.resolve(0) } as unknown as ClientEvents,
+        commander: new RecordingCommander(),
+      };
+    },
+  });
+  try {
+    leased.start();
+    await settle();
+    assertEquals(fences.map((fence) => fence()), [true]);
+    // Renewals refused (another holder, a Redis failover): lost, then granted again (token 6).
+    renewing = false;
+    for (let step = 0; step < 200 && fences.length < 2; step++) {
+      clock.advance(250);
+      await settle();
+    }
+    assertEquals(fences.length, 2, "the lease was taken anew");
+    assertEquals(fences.map((fence) => fence()), [false, true]);
+  } finally {
+    await leased.stop();
+  }
+});
