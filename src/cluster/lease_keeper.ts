@@ -135,6 +135,13 @@ export class LeaseKeeper {
         instance: instanceId,
         server,
       });
+      // Given up by our own clock (renewals unanswered): Redis may still hold our key, and keep
+      // it a whole lease with nobody acting on it. Deleted if it is still ours (compare-and-
+      // delete), so that a standby takes over at once; stop() releases on its own.
+      if (token !== undefined && !this.#stopped) {
+        const { redis, keys } = this.#deps;
+        void redis.eval(RELEASE, 1, keys.lease(server), this.#holderValue(token)).catch(() => {});
+      }
     }
     this.#deps.onChange(change, token);
   }
