@@ -62,3 +62,13 @@ export function outcomeUnknown(error: unknown): boolean {
   // lost after the write); one never written is refused as `not-connected` or `not-written`.
   return error.code === "timeout" || error.code === "disconnected" || error.code === "closed";
 }
+
+/**
+ * Whether the link refused a command before writing it (no link up, or a cluster holder whose
+ * lease may have run out): OpenVPN never saw it, so another holder may carry it out. The
+ * counterpart of {@link outcomeUnknown}.
+ */
+export function notWritten(error: unknown): boolean {
+  return error instanceof ManagementConnectionError &&
+    (error.code === "not-connected" || error.code === "not-written");
+}

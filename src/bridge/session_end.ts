@@ -100,10 +100,9 @@ export class SessionEnd {
   }
 
   /**
-   * Ends each of the sessions: how many were still there to end, and whose clients are still
-   * connected: their kill could
-   * not be sent or was not confirmed (the management link down or not answering). A kill
-   * OpenVPN refused is not among them: the client had left.
+   * Ends each of the sessions. Reports how many were still there to end, and whose clients are
+   * still connected: their kill could not be sent or was not confirmed (the management link down
+   * or not answering). A kill OpenVPN refused is not among them: the client had left.
    */
   async endAll(sessionIds: Iterable<string>, reason: EndReason): Promise<EndReport> {
     const report: EndReport = { ended: 0, stillConnected: [] };

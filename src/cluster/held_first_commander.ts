@@ -4,8 +4,7 @@
  * work on that same fenced link, so the direct path drops only the Redis rounds and the waiting
  * instance's polling for the outcome: nothing about who may write changes.
  */
-import type { ClientCommander } from "../bridge/commander.ts";
-import { ManagementConnectionError } from "../management/errors.ts";
+import { type ClientCommander, notWritten } from "../bridge/commander.ts";
 
 /**
  * `held()` is the commander of the link this instance holds and has connected, or undefined.
@@ -41,10 +40,4 @@ export function heldFirstCommander(
       run((c) => c.deny(cid, kid, reason, clientReason, signIn)),
     kill: (cid, message) => run((c) => c.kill(cid, message)),
   };
-}
-
-/** A command the link refused before writing it: safe to hand to another holder. */
-export function notWritten(error: unknown): boolean {
-  return error instanceof ManagementConnectionError &&
-    (error.code === "not-connected" || error.code === "not-written");
 }

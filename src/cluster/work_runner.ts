@@ -6,11 +6,10 @@
  * holder left running are seen again here; one with an outcome already is only cleared.
  */
 import type { Logger } from "@logtape/logtape";
-import type { ClientCommander } from "../bridge/commander.ts";
+import { type ClientCommander, notWritten } from "../bridge/commander.ts";
 import type { Clock, TimerHandle } from "../clock.ts";
 import { ManagementCommandError, ManagementConnectionError } from "../management/errors.ts";
 import { execute, workDecision, type WorkOutcome } from "./work_item.ts";
-import { notWritten } from "./held_first_commander.ts";
 import type { TakenWork, WorkQueue } from "./work_queue.ts";
 
 const BATCH = 64;

@@ -3,6 +3,7 @@
  * every put through these, so they accept and reject the same values and a row read back from
  * disk is held to the same rules as one handed in by the program.
  */
+import { secureEqual } from "../secure_compare.ts";
 import { MAX_OPENVPN_RUN_CHARS } from "../management/openvpn_run.ts";
 import type { SharedValues } from "./shared_values.ts";
 import type { PendingLogin, PendingOAuth, Session } from "./types.ts";
@@ -180,8 +181,10 @@ export function samePendingKeys(a: PendingLogin, b: PendingLogin): boolean {
  * is not taken over by another; the same browser may begin again.
  */
 export function sameBrowserOrUnbound(stored: PendingLogin, next: PendingLogin): boolean {
-  return stored.oauth === undefined ||
-    stored.oauth.browserBinding === next.oauth?.browserBinding;
+  if (stored.oauth === undefined) return true;
+  // The binding is a cookie value: compared in constant time, as LoginFlow compares it.
+  return next.oauth !== undefined &&
+    secureEqual(stored.oauth.browserBinding, next.oauth.browserBinding);
 }
 
 /** Built from OpenVPN's replies (openvpn_run.ts): bounded like them. */

@@ -89,7 +89,7 @@ type SessionArgs = [
   string,
 ];
 /** A lock (`exclusive`) runs out after this long if its holder does not free it. */
-const LOCK_TTL = String(10_000);
+const LOCK_TTL_MS = 10_000;
 const LOCK_RETRY_MS = 20;
 /** Waited for this long at most (the holder counts a user's sessions and stores one). */
 const LOCK_ATTEMPTS = 500;
@@ -184,7 +184,7 @@ export class RedisStore implements SessionStore {
       data,
       secret,
       // The OAuth state is sealed: the script compares the browser binding by its hash.
-      copy.oauth === undefined ? "" : bindingHash(copy.oauth.browserBinding),
+      copy.oauth === undefined ? "" : hashed(copy.oauth.browserBinding),
     ]);
     return updated === 1;
   }
@@ -219,13 +219,18 @@ export class RedisStore implements SessionStore {
   /**
    * A lock in Redis, so that bridges sharing it run `work` under `name` one at a time: taken
    * with a set-if-absent that runs out after LOCK_TTL_MS (a bridge that died holding it),
-   * asked for again every LOCK_RETRY_MS, freed by a compare-and-delete.
+   * asked for again every LOCK_RETRY_MS, freed by a compare-and-delete. Its key is the name's
+   * hash (a user's IdP subject is any text).
    */
   async exclusive<T>(name: string, work: () => Promise<T>): Promise<T> {
     this.#assertOpen();
-    const lock = createHash("sha256").update(name).digest("base64url");
+    const lock = hashed(name);
     const token = randomToken(LOCK_TOKEN_BYTES);
-    for (let attempt = 0; await this.#call("lock", [lock, token, LOCK_TTL]) !== 1; attempt++) {
+    for (
+      let attempt = 0;
+      await this.#call("lock", [lock, token, String(LOCK_TTL_MS)]) !== 1;
+      attempt++
+    ) {
       if (attempt >= LOCK_ATTEMPTS) {
         throw new StoreUnavailableError(
           `Session store lock busy for ${(LOCK_ATTEMPTS * LOCK_RETRY_MS) / 1000} s`,
@@ -556,7 +561,10 @@ export class RedisStore implements SessionStore {
   }
 }
 
-/** What Redis keeps of a login's browser binding (a cookie value): enough to compare it. */
-function bindingHash(binding: string): string {
-  return createHash("sha256").update(binding).digest("base64url");
+/**
+ * What Redis keeps of a value it only compares: a login's browser binding (a cookie value), a
+ * lock's name (a user's subject).
+ */
+function hashed(text: string): string {
+  return createHash("sha256").update(text).digest("base64url");
 }

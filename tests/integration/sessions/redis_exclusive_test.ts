@@ -31,14 +31,29 @@ async function openStore(url: string): Promise<{ store: RedisStore; client: Redi
   return { store, client };
 }
 
-Deno.test("exclusive(): two bridges sharing Redis run work under one name one at a time, and other names at once", async () => {
+type Opened = { store: RedisStore; client: Redis };
+
+/** A redis-server and two stores (bridges) on it, closed and stopped whatever happens. */
+async function withStores(run: (a: Opened, b: Opened) => Promise<void>) {
   const server = await RedisServer.start();
-  const opened: Array<{ store: RedisStore; client: Redis }> = [];
+  const opened: Opened[] = [];
   try {
     const a = await openStore(server.url);
     opened.push(a);
     const b = await openStore(server.url);
     opened.push(b);
+    await run(a, b);
+  } finally {
+    for (const { store, client } of opened) {
+      await store.close().catch(() => {});
+      client.disconnect();
+    }
+    await server.dispose();
+  }
+}
+
+Deno.test("exclusive(): two bridges sharing Redis run work under one name one at a time, and other names at once", async () => {
+  await withStores(async (a, b) => {
     const events: string[] = [];
     let releaseFirst!: () => void;
     const firstHolds = new Promise<void>((resolve) => (releaseFirst = resolve));
@@ -66,21 +81,11 @@ Deno.test("exclusive(): two bridges sharing Redis run work under one name one at
     assertEquals(events, ["a in", "other user", "a out", "b in"]);
     // Freed after each: no lock left behind.
     assertEquals(await a.client.keys(`${PREFIX}lk:*`), []);
-  } finally {
-    for (const { store, client } of opened) {
-      await store.close().catch(() => {});
-      client.disconnect();
-    }
-    await server.dispose();
-  }
+  });
 });
 
 Deno.test("exclusive(): work that throws frees the lock; a lock whose holder died runs out by itself", async () => {
-  const server = await RedisServer.start();
-  const opened: Array<{ store: RedisStore; client: Redis }> = [];
-  try {
-    const a = await openStore(server.url);
-    opened.push(a);
+  await withStores(async (a) => {
     const failed = await a.store.exclusive("n", () => Promise.reject(new Error("boom")))
       .then(() => "no error", (error: Error) => error.message);
     assertEquals(failed, "boom");
@@ -98,11 +103,5 @@ Deno.test("exclusive(): work that throws frees the lock; a lock whose holder die
     await a.client.set(deadKey, "token-of-a-dead-bridge", "PX", 300);
     const after = await a.store.exclusive("n", async () => await a.client.get(deadKey));
     assert(after !== "token-of-a-dead-bridge", "ran while the dead bridge's lock was held");
-  } finally {
-    for (const { store, client } of opened) {
-      await store.close().catch(() => {});
-      client.disconnect();
-    }
-    await server.dispose();
-  }
+  });
 });

@@ -305,48 +305,64 @@ function limitedToOne(store: MemoryStore, action: "deny_new" | "kill_oldest") {
   return { admission, ended };
 }
 
+/**
+ * A memory store whose subject lookups answer a moment after they read, as a file or Redis
+ * store's do: two sign-ins at once both read before either stores, unless something orders them.
+ */
+function slowLookupStore(): MemoryStore {
+  const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
+  const find = store.findSessionsBySubject.bind(store);
+  store.findSessionsBySubject = async (subject) => {
+    const found = await find(subject);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    return found;
+  };
+  return store;
+}
+
+/**
+ * Alice signs in twice at the same moment, through `first` and `second` (one Admission, or two
+ * instances' each), under max_per_user = 1: exactly one of the two counts the other.
+ */
+async function assertCountedOneAfterTheOther(
+  store: MemoryStore,
+  action: "deny_new" | "kill_oldest",
+  first: ReturnType<typeof limitedToOne>,
+  second: ReturnType<typeof limitedToOne>,
+): Promise<void> {
+  const outcomes = await Promise.all([
+    first.admission.admitLogin(
+      finished(pending({ sessionId: "s-a", cid: 4 }), ALICE),
+      new RecordingCommander(),
+    ),
+    second.admission.admitLogin(
+      finished(pending({ id: "L2", sessionId: "s-b", cid: 5 }), ALICE),
+      new RecordingCommander(),
+    ),
+  ]);
+  const sessions = (await store.findSessionsBySubject("u-1")).map((s) => s.sessionId);
+  if (action === "deny_new") {
+    assertEquals(outcomes.map((o) => o.kind), ["admitted", "denied"], action);
+    assertEquals(sessions, ["s-a"], action);
+  } else {
+    assertEquals(outcomes.map((o) => o.kind), ["admitted", "admitted"], action);
+    const ended = first === second ? first.ended : [...first.ended, ...second.ended];
+    assertEquals(ended, [["s-a"]], action);
+    assertEquals(sessions, ["s-b"], action);
+  }
+}
+
 Deno.test("max_per_user: two sign-ins of one user at the same moment are counted one after the other", async () => {
   for (const action of ["deny_new", "kill_oldest"] as const) {
-    const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
-    // The store's answer arrives a moment after it read, as a file or Redis store's does.
-    const find = store.findSessionsBySubject.bind(store);
-    store.findSessionsBySubject = async (subject) => {
-      const found = await find(subject);
-      await new Promise((resolve) => setTimeout(resolve, 1));
-      return found;
-    };
-    const { admission, ended } = limitedToOne(store, action);
-    const outcomes = await Promise.all([
-      admission.admitLogin(
-        finished(pending({ sessionId: "s-a", cid: 4 }), ALICE),
-        new RecordingCommander(),
-      ),
-      admission.admitLogin(
-        finished(pending({ id: "L2", sessionId: "s-b", cid: 5 }), ALICE),
-        new RecordingCommander(),
-      ),
-    ]);
-    const sessions = (await find("u-1")).map((s) => s.sessionId);
-    if (action === "deny_new") {
-      assertEquals(outcomes.map((o) => o.kind), ["admitted", "denied"], action);
-      assertEquals(sessions, ["s-a"], action);
-    } else {
-      assertEquals(outcomes.map((o) => o.kind), ["admitted", "admitted"], action);
-      assertEquals(ended, [["s-a"]], action);
-      assertEquals(sessions, ["s-b"], action);
-    }
+    const store = slowLookupStore();
+    const one = limitedToOne(store, action);
+    await assertCountedOneAfterTheOther(store, action, one, one);
   }
 });
 
 Deno.test("max_per_user: two instances sharing a store count one sign-in of a user at a time, by the store's lock", async () => {
   for (const action of ["deny_new", "kill_oldest"] as const) {
-    const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
-    const find = store.findSessionsBySubject.bind(store);
-    store.findSessionsBySubject = async (subject) => {
-      const found = await find(subject);
-      await new Promise((resolve) => setTimeout(resolve, 1));
-      return found;
-    };
+    const store = slowLookupStore();
     // The lock a shared store (Redis) holds for every instance: one name, one holder.
     const held = new KeyedLock();
     const names: string[] = [];
@@ -355,28 +371,13 @@ Deno.test("max_per_user: two instances sharing a store count one sign-in of a us
       return held.run(name, work);
     };
     // Two instances: each its own Admission (and its own in-process lock).
-    const one = limitedToOne(store, action);
-    const two = limitedToOne(store, action);
-    const outcomes = await Promise.all([
-      one.admission.admitLogin(
-        finished(pending({ sessionId: "s-a", cid: 4 }), ALICE),
-        new RecordingCommander(),
-      ),
-      two.admission.admitLogin(
-        finished(pending({ id: "L2", sessionId: "s-b", cid: 5 }), ALICE),
-        new RecordingCommander(),
-      ),
-    ]);
+    await assertCountedOneAfterTheOther(
+      store,
+      action,
+      limitedToOne(store, action),
+      limitedToOne(store, action),
+    );
     assertEquals(names, ["max_per_user\0u-1", "max_per_user\0u-1"], action);
-    const sessions = (await find("u-1")).map((s) => s.sessionId);
-    if (action === "deny_new") {
-      assertEquals(outcomes.map((o) => o.kind), ["admitted", "denied"], action);
-      assertEquals(sessions, ["s-a"], action);
-    } else {
-      assertEquals(outcomes.map((o) => o.kind), ["admitted", "admitted"], action);
-      assertEquals([...one.ended, ...two.ended], [["s-a"]], action);
-      assertEquals(sessions, ["s-b"], action);
-    }
   }
 });
 

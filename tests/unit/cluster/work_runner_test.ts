@@ -27,6 +27,14 @@ class CountingQueue {
   }
 }
 
+/** Like Redis's running list: `item` is taken again by every drain until its outcome is recorded. */
+function runningUntilRecorded(queue: CountingQueue, item: TakenWork): void {
+  queue.take = () => {
+    queue.takes++;
+    return Promise.resolve(queue.recorded.length === 0 ? [item] : []);
+  };
+}
+
 /** Lets the runner's promise chain (take, then re-arming its timer) run to its end. */
 async function settle(): Promise<void> {
   for (let i = 0; i < 10; i++) await Promise.resolve();
@@ -117,16 +125,11 @@ Deno.test("work waiting for the link (a takeover still connecting) is tried agai
     connected
       ? kill(cid, message)
       : Promise.reject(new ManagementConnectionError("not-connected", "no link yet"));
-  const item: TakenWork = {
+  runningUntilRecorded(queue, {
     key: "kill:5",
     item: { op: "kill", cid: 5, message: "signed out", expiresAt: clock.now() + 12_000 },
     recorded: undefined,
-  };
-  // Like Redis's running list: taken again by every drain until its outcome is recorded.
-  queue.take = () => {
-    queue.takes++;
-    return Promise.resolve(queue.recorded.length === 0 ? [item] : []);
-  };
+  });
   runner.start();
   await settle();
   assertEquals(queue.recorded, []);
@@ -144,15 +147,11 @@ Deno.test("work written to OpenVPN and not answered is recorded unconfirmed, not
     sent++;
     return Promise.reject(new ManagementConnectionError("timeout", "no reply in time"));
   };
-  const item: TakenWork = {
+  runningUntilRecorded(queue, {
     key: "auth:5:1:run-1",
     item: { op: "auth", cid: 5, kid: 1, lines: [], expiresAt: clock.now() + 12_000 },
     recorded: undefined,
-  };
-  queue.take = () => {
-    queue.takes++;
-    return Promise.resolve(queue.recorded.length === 0 ? [item] : []);
-  };
+  });
   runner.start();
   await settle();
   await idle(3 * UNNOTIFIED_POLL_MS);

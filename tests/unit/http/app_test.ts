@@ -1,126 +1,14 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../../support/assert.ts";
-import { getLogger } from "../../../src/log.ts";
-import { createApp } from "../../../src/http/app.ts";
-import { LoginFlow, stateTag } from "../../../src/bridge/login_flow.ts";
+import { stateTag } from "../../../src/bridge/login_flow.ts";
 import { newLoginId } from "../../../src/bridge/login_url.ts";
 import { CommandUndeliveredError } from "../../../src/bridge/commander.ts";
 import { ManagementConnectionError } from "../../../src/management/errors.ts";
-import { builtinLocalizedPages } from "../../../src/http/pages/mod.ts";
-import { MemoryStore } from "../../../src/sessions/memory_store.ts";
-import { Secret } from "../../../src/config/secret.ts";
 import { AuthorizationResponseError, IdpUnreachableError } from "../../../src/oidc/errors.ts";
-import type { LoginExpectation, LoginResult } from "../../../src/oidc/client.ts";
-import type { PendingLogin } from "../../../src/sessions/types.ts";
-import { RecordingCommander } from "../../support/recording_commander.ts";
-import type { Language } from "../../../src/config/languages.ts";
-import {
-  TEST_POLICY,
-  testAdmission,
-  testPendingLogin,
-} from "../../support/client_events_fixture.ts";
 import { collectPages } from "../../../src/sessions/list_chunk.ts";
-
-const T0 = 1_800_000_000_000;
-const ID = "AAAAAAAAAAAAAAAAAAAAAA";
-/** The test's pending login, stored without a run (as by a link that did not tell one). */
-const SIGN_IN = { loginId: ID, openvpnRun: undefined };
-const PEER = { remoteAddr: "198.51.100.7" };
-
-interface Options {
-  baseUrl?: string;
-  confirmLogin?: boolean;
-  checkClientIp?: boolean;
-  claims?: Record<string, unknown>;
-  finishError?: Error;
-  defaultLanguage?: Language;
-  /** The fake IdP tags states with the login id, as the real OIDC client does. */
-  tagStates?: boolean;
-  /** Runs while the login request is prepared (before startLogin answers). */
-  duringStartLogin?: (store: MemoryStore) => Promise<unknown>;
-}
-
-async function setup(options: Options = {}) {
-  const clock = { time: T0 };
-  const now = () => clock.time;
-  const store = new MemoryStore({ maxEntries: 100, now });
-  const commander = new RecordingCommander();
-  let counter = 0;
-  const finishCalls: Array<{ url: URL; expected: LoginExpectation }> = [];
-  const oidc = {
-    startLogin: async (tag?: string) => {
-      counter++;
-      const state = options.tagStates && tag ? `${tag}.state-${counter}` : `state-${counter}`;
-      await options.duringStartLogin?.(store);
-      return await Promise.resolve({
-        url: new URL(`https://idp.example/realms/vpn/auth?state=${state}`),
-        state,
-        nonce: `nonce-${counter}`,
-        codeVerifier: `verifier-${counter}`,
-      });
-    },
-    finishLogin: (url: URL, expected: LoginExpectation): Promise<LoginResult> => {
-      finishCalls.push({ url, expected });
-      if (options.finishError) return Promise.reject(options.finishError);
-      return Promise.resolve({
-        claims: options.claims ??
-          {
-            sub: "u-alice",
-            preferred_username: "alice",
-            groups: ["/vpn-users"],
-            email: "a@example.com",
-          },
-        subject: "u-alice",
-        sid: "sso-1",
-        refreshToken: "refresh-1",
-        refreshExpiresAt: undefined,
-        idToken: "id-token",
-      });
-    },
-  };
-  const policy = {
-    ...TEST_POLICY,
-    clientConfig: [{ groups: ["/vpn-users"], lines: ['push "route 10.10.0.0 255.255.0.0"'] }],
-  };
-  const log = getLogger("test");
-  const { admission } = testAdmission({ store, now, policy });
-  const flow = new LoginFlow({
-    store,
-    oidc,
-    commanders: (server) => (server === "default" ? commander : undefined),
-    admission,
-    checkClientIp: options.checkClientIp ?? false,
-    now,
-    log,
-  });
-  let tokens = 0;
-  const app = createApp({
-    flow,
-    pages: builtinLocalizedPages,
-    defaultLanguage: options.defaultLanguage ?? "en",
-    baseUrl: new URL(options.baseUrl ?? "http://127.0.0.1:9000"),
-    secret: new Secret("0123456789abcdef0123456789abcdef"),
-    confirmLogin: options.confirmLogin ?? true,
-    trustedProxies: [],
-    formActionOrigins: ["https://idp.example"],
-    now,
-    randomToken: () => `binding-${++tokens}`,
-    readiness: () => ({ management: true, servers: { default: true }, idp: false }),
-    log,
-  });
-  const pending = (overrides: Partial<PendingLogin> = {}): PendingLogin =>
-    testPendingLogin({ id: ID, commonName: "alice-laptop", sessionId: "sess-xyz", ...overrides });
-  await store.putPending(pending());
-  const request = (path: string, init: RequestInit = {}) => app.request(path, init, PEER);
-  return { app, flow, store, commander, clock, request, finishCalls, pending };
-}
-
-function cookieOf(response: Response): string {
-  const header = response.headers.getSetCookie()[0] ?? "";
-  return header.split(";")[0]!;
-}
+import { appSetup, cookieOf, ID, PEER, SIGN_IN, T0 } from "../../support/app_fixture.ts";
 
 async function confirmAndContinue(
-  ctx: Awaited<ReturnType<typeof setup>>,
+  ctx: Awaited<ReturnType<typeof appSetup>>,
   headers: Record<string, string> = {},
   id = ID,
 ) {
@@ -136,7 +24,7 @@ async function confirmAndContinue(
 }
 
 Deno.test("GET /login/:id shows what is being authorized and sets an HttpOnly binding cookie", async () => {
-  const ctx = await setup();
+  const ctx = await appSetup();
   const response = await ctx.request(`/login/${ID}`);
   assertEquals(response.status, 200);
   const text = await response.text();
@@ -158,7 +46,7 @@ Deno.test("GET /login/:id shows what is being authorized and sets an HttpOnly bi
 });
 
 Deno.test("GET /login/:id with an unknown, malformed or expired id shows the expired page", async () => {
-  const ctx = await setup();
+  const ctx = await appSetup();
   for (const path of ["/login/BBBBBBBBBBBBBBBBBBBBBB", "/login/short", "/login/%3Cscript%3E"]) {
     const response = await ctx.request(path);
     assertEquals(response.status, 404, path);
@@ -172,7 +60,7 @@ Deno.test("GET /login/:id with an unknown, malformed or expired id shows the exp
 });
 
 Deno.test("POST /login/:id with cookie and CSRF token redirects to the IdP and records the OIDC state", async () => {
-  const ctx = await setup();
+  const ctx = await appSetup();
   const { response } = await confirmAndContinue(ctx);
   assertEquals(response.status, 303);
   assertEquals(
@@ -190,7 +78,9 @@ Deno.test("POST /login/:id with cookie and CSRF token redirects to the IdP and r
 
 Deno.test("a client that went away while Continue was prepared is not brought back: the link has expired", async () => {
   // DISCONNECT removes the client's pending login between the flow's read and its write.
-  const ctx = await setup({ duringStartLogin: (store) => store.deletePendingByCid("default", 4) });
+  const ctx = await appSetup({
+    duringStartLogin: (store) => store.deletePendingByCid("default", 4),
+  });
   const { response } = await confirmAndContinue(ctx);
   assertEquals(response.status, 404);
   assertStringIncludes(await response.text(), "This sign-in link has expired.");
@@ -199,7 +89,7 @@ Deno.test("a client that went away while Continue was prepared is not brought ba
 });
 
 Deno.test("POST /login/:id without the cookie or with a wrong CSRF token is refused", async () => {
-  const ctx = await setup();
+  const ctx = await appSetup();
   const page = await ctx.request(`/login/${ID}`);
   const cookie = cookieOf(page);
   const noCookie = await ctx.request(`/login/${ID}`, {
@@ -229,7 +119,7 @@ Deno.test("POST /login/:id without the cookie or with a wrong CSRF token is refu
 });
 
 Deno.test("confirm_login = false redirects to the IdP at once", async () => {
-  const ctx = await setup({ confirmLogin: false });
+  const ctx = await appSetup({ confirmLogin: false });
   const response = await ctx.request(`/login/${ID}`);
   assertEquals(response.status, 303);
   assertEquals(
@@ -239,7 +129,7 @@ Deno.test("confirm_login = false redirects to the IdP at once", async () => {
 });
 
 Deno.test("the callback of an allowed user sends client-auth with the group's lines and stores the session", async () => {
-  const ctx = await setup();
+  const ctx = await appSetup();
   const { cookie } = await confirmAndContinue(ctx);
   const response = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
     headers: { cookie },
@@ -268,7 +158,7 @@ Deno.test("the callback of an allowed user sends client-auth with the group's li
 });
 
 Deno.test("a login id of this version (with its time part) works as one made before it does", async () => {
-  const ctx = await setup();
+  const ctx = await appSetup();
   const id = newLoginId(T0);
   assertEquals(id.length, 27);
   await ctx.store.putPending(ctx.pending({ id, cid: 7, sessionId: "sess-new" }));
@@ -287,7 +177,7 @@ Deno.test("a login id of this version (with its time part) works as one made bef
 });
 
 Deno.test("a client that sent a username gets no auth-token-user line", async () => {
-  const ctx = await setup();
+  const ctx = await appSetup();
   await ctx.store.putPending(ctx.pending({ username: "alice" }));
   const { cookie } = await confirmAndContinue(ctx);
   await ctx.request("/oauth2/callback?code=abc&state=state-1", { headers: { cookie } });
@@ -301,7 +191,7 @@ Deno.test("a client that sent a username gets no auth-token-user line", async ()
 });
 
 Deno.test("a replayed callback is rejected and sends nothing twice", async () => {
-  const ctx = await setup();
+  const ctx = await appSetup();
   const { cookie } = await confirmAndContinue(ctx);
   await ctx.request("/oauth2/callback?code=abc&state=state-1", { headers: { cookie } });
   const replay = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
@@ -313,7 +203,7 @@ Deno.test("a replayed callback is rejected and sends nothing twice", async () =>
 });
 
 Deno.test("a callback without the browser cookie is refused and the login stays usable", async () => {
-  const ctx = await setup();
+  const ctx = await appSetup();
   await confirmAndContinue(ctx);
   const response = await ctx.request("/oauth2/callback?code=abc&state=state-1");
   assertEquals(response.status, 400);
@@ -326,7 +216,7 @@ Deno.test("a callback without the browser cookie is refused and the login stays 
 });
 
 Deno.test("a forged state or a foreign cookie value finds no login and consumes nothing", async () => {
-  const ctx = await setup();
+  const ctx = await appSetup();
   const { cookie } = await confirmAndContinue(ctx);
   const forged = await ctx.request("/oauth2/callback?code=abc&state=state-999", {
     headers: { cookie },
@@ -347,7 +237,7 @@ Deno.test("a forged state or a foreign cookie value finds no login and consumes 
 });
 
 Deno.test("a callback after the pending login expired shows the expired page", async () => {
-  const ctx = await setup();
+  const ctx = await appSetup();
   const { cookie } = await confirmAndContinue(ctx);
   ctx.clock.time = T0 + 181_000;
   const response = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
@@ -358,7 +248,7 @@ Deno.test("a callback after the pending login expired shows the expired page", a
 });
 
 Deno.test("a user outside the allowed groups is denied in the browser and in the VPN client", async () => {
-  const ctx = await setup({
+  const ctx = await appSetup({
     claims: { sub: "u-bob", preferred_username: "bob", groups: ["/other"] },
   });
   const { cookie } = await confirmAndContinue(ctx);
@@ -380,7 +270,7 @@ Deno.test("a user outside the allowed groups is denied in the browser and in the
 });
 
 Deno.test("an IdP error (access_denied) denies the client at once with a clear reason", async () => {
-  const ctx = await setup({
+  const ctx = await appSetup({
     finishError: new AuthorizationResponseError("access_denied", "User cancelled"),
   });
   const { cookie } = await confirmAndContinue(ctx);
@@ -396,7 +286,7 @@ Deno.test("an IdP error (access_denied) denies the client at once with a clear r
 });
 
 Deno.test("an unreachable IdP denies the client instead of leaving it hanging", async () => {
-  const ctx = await setup({ finishError: new IdpUnreachableError("connect ECONNREFUSED") });
+  const ctx = await appSetup({ finishError: new IdpUnreachableError("connect ECONNREFUSED") });
   const { cookie } = await confirmAndContinue(ctx);
   const response = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
     headers: { cookie },
@@ -413,7 +303,7 @@ Deno.test("an unreachable IdP denies the client instead of leaving it hanging", 
 });
 
 Deno.test("client-auth failing (client gone) shows a reconnect page and keeps no session", async () => {
-  const ctx = await setup();
+  const ctx = await appSetup();
   const { cookie } = await confirmAndContinue(ctx);
   ctx.commander.failWith = "ERROR: client-auth command failed";
   const response = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
@@ -437,7 +327,7 @@ Deno.test("client-auth not confirmed (no reply in time, the link dropped, the ho
     ]
   ) {
     for (const error of unconfirmed) {
-      const ctx = await setup();
+      const ctx = await appSetup();
       const { cookie } = await confirmAndContinue(ctx);
       ctx.commander.auth = () => Promise.reject(error);
       const response = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
@@ -451,7 +341,7 @@ Deno.test("client-auth not confirmed (no reply in time, the link dropped, the ho
 });
 
 Deno.test("check_client_ip refuses a browser on another network", async () => {
-  const ctx = await setup({ checkClientIp: true });
+  const ctx = await appSetup({ checkClientIp: true });
   await ctx.store.putPending(ctx.pending({ clientIp: "203.0.113.9" }));
   const page = await ctx.request(`/login/${ID}`);
   const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? "";
@@ -465,7 +355,7 @@ Deno.test("check_client_ip refuses a browser on another network", async () => {
 });
 
 Deno.test("over https the cookie is __Host- prefixed and Secure, and HSTS is sent", async () => {
-  const ctx = await setup({ baseUrl: "https://vpn.example.com" });
+  const ctx = await appSetup({ baseUrl: "https://vpn.example.com" });
   const response = await ctx.request(`/login/${ID}`);
   assertMatch(
     response.headers.getSetCookie()[0] ?? "",
@@ -475,7 +365,7 @@ Deno.test("over https the cookie is __Host- prefixed and Secure, and HSTS is sen
 });
 
 Deno.test("/healthz answers while /readyz reports what is not ready", async () => {
-  const ctx = await setup();
+  const ctx = await appSetup();
   assertEquals((await ctx.request("/healthz")).status, 200);
   // Asked from this host (or by a trusted proxy itself): every link named.
   const ready = await ctx.app.request("/readyz", {}, { remoteAddr: "127.0.0.1" });
@@ -489,7 +379,7 @@ Deno.test("/healthz answers while /readyz reports what is not ready", async () =
 });
 
 Deno.test("/readyz tells a browser only the verdict: server names, links and leases are for this host and trusted proxies", async () => {
-  const ctx = await setup();
+  const ctx = await appSetup();
   const fromBrowser = await ctx.request("/readyz");
   assertEquals(fromBrowser.status, 503);
   assertEquals(await fromBrowser.json(), { ready: false });
@@ -508,7 +398,7 @@ Deno.test("/readyz tells a browser only the verdict: server names, links and lea
 });
 
 Deno.test("unknown paths and methods get a plain error page, never a stack trace", async () => {
-  const ctx = await setup();
+  const ctx = await appSetup();
   const response = await ctx.request("/../../etc/passwd");
   assertEquals(response.status, 404);
   const text = await response.text();
@@ -518,7 +408,7 @@ Deno.test("unknown paths and methods get a plain error page, never a stack trace
 });
 
 Deno.test("a request body over 4 KiB is refused", async () => {
-  const ctx = await setup();
+  const ctx = await appSetup();
   const response = await ctx.request(`/login/${ID}`, { method: "POST", body: "x".repeat(10_000) });
   assertEquals(response.status, 413);
 });
@@ -531,7 +421,7 @@ Deno.test("pages follow Accept-Language: German, French, Spanish confirm pages",
     ["en-GB,de;q=0.5", "en", "Sign in to the VPN", "Continue to sign-in"],
   ];
   for (const [header, tag, title, button] of cases) {
-    const ctx = await setup();
+    const ctx = await appSetup();
     const response = await ctx.request(`/login/${ID}`, { headers: { "accept-language": header } });
     assertEquals(response.status, 200);
     assertEquals(response.headers.get("content-language"), tag);
@@ -546,7 +436,7 @@ Deno.test("pages follow Accept-Language: German, French, Spanish confirm pages",
 });
 
 Deno.test("pages fall back to http.default_language when Accept-Language matches nothing", async () => {
-  const ctx = await setup({ defaultLanguage: "fr" });
+  const ctx = await appSetup({ defaultLanguage: "fr" });
   for (const header of [undefined, "ja,zh;q=0.8", "*", "de;q=0"]) {
     const response = await ctx.request(
       "/login/BBBBBBBBBBBBBBBBBBBBBB",
@@ -559,7 +449,7 @@ Deno.test("pages fall back to http.default_language when Accept-Language matches
 });
 
 Deno.test("the denial reason is translated by its code; the VPN client's message is not", async () => {
-  const ctx = await setup({
+  const ctx = await appSetup({
     claims: { sub: "u-bob", preferred_username: "bob", groups: ["/other"] },
   });
   const german = { "accept-language": "de" };
@@ -579,7 +469,7 @@ Deno.test("the denial reason is translated by its code; the VPN client's message
 });
 
 Deno.test("error pages are translated: Spanish 'opened elsewhere', French not found", async () => {
-  const ctx = await setup();
+  const ctx = await appSetup();
   const forged = await ctx.request(`/login/${ID}`, {
     method: "POST",
     headers: { "accept-language": "es-MX" },
@@ -595,7 +485,7 @@ Deno.test("error pages are translated: Spanish 'opened elsewhere', French not fo
 });
 
 Deno.test("confirm_login = false sets the binding cookie on the redirect, and the callback completes", async () => {
-  const ctx = await setup({ confirmLogin: false });
+  const ctx = await appSetup({ confirmLogin: false });
   const response = await ctx.request(`/login/${ID}`);
   assertEquals(response.status, 303);
   const cookie = cookieOf(response);
@@ -611,7 +501,7 @@ Deno.test("confirm_login = false sets the binding cookie on the redirect, and th
   assertEquals(callback.headers.getSetCookie().map((line) => line.split(";")[0]), [`oao-${ID}=`]);
 });
 
-async function continueAs(ctx: Awaited<ReturnType<typeof setup>>, cookie?: string) {
+async function continueAs(ctx: Awaited<ReturnType<typeof appSetup>>, cookie?: string) {
   const page = await ctx.request(`/login/${ID}`, cookie ? { headers: { cookie } } : {});
   const browserCookie = cookie ?? cookieOf(page);
   const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? "";
@@ -624,7 +514,7 @@ async function continueAs(ctx: Awaited<ReturnType<typeof setup>>, cookie?: strin
 }
 
 Deno.test("once a browser has begun the sign-in, another browser's Continue is refused and the first completes", async () => {
-  const ctx = await setup();
+  const ctx = await appSetup();
   const first = await continueAs(ctx);
   const firstState = new URL(first.response.headers.get("location") ?? "").searchParams.get(
     "state",
@@ -644,7 +534,7 @@ Deno.test("two browsers pressing Continue at the same moment on two instances sh
   // The other instance's begin lands in the shared store while this one prepares its request
   // (this process's per-login queue does not see it).
   const other = { state: "state-other", nonce: "n", codeVerifier: "v", browserBinding: "b-other" };
-  const ctx = await setup({
+  const ctx = await appSetup({
     duringStartLogin: async (store) => {
       const login = await store.getPending(ID);
       if (login !== undefined && login.oauth === undefined) {
@@ -659,7 +549,7 @@ Deno.test("two browsers pressing Continue at the same moment on two instances sh
 });
 
 Deno.test("the same browser may press Continue again: it keeps its binding and gets a new state", async () => {
-  const ctx = await setup();
+  const ctx = await appSetup();
   const first = await continueAs(ctx);
   const again = await continueAs(ctx, first.cookie);
   assertEquals(again.response.status, 303);
@@ -674,7 +564,7 @@ Deno.test("the same browser may press Continue again: it keeps its binding and g
 });
 
 Deno.test("a browser holding many login cookies still completes the login it signed in for", async () => {
-  const ctx = await setup({ tagStates: true });
+  const ctx = await appSetup({ tagStates: true });
   const others: string[] = [];
   for (let i = 0; i < 12; i++) {
     const id = `X${String(i).padStart(2, "0")}${"A".repeat(19)}`;
@@ -708,7 +598,7 @@ for (
   ] as const
 ) {
   Deno.test(`check_client_ip: VPN client ${vpnAddress}, browser ${browserAddress}: ${allowed ? "same" : "different"} address`, async () => {
-    const ctx = await setup({ checkClientIp: true });
+    const ctx = await appSetup({ checkClientIp: true });
     await ctx.store.putPending(ctx.pending({ clientIp: vpnAddress }));
     const page = await ctx.app.request(`/login/${ID}`, {}, { remoteAddr: browserAddress });
     const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? "";
@@ -722,7 +612,7 @@ for (
 }
 
 Deno.test("the second browser's refusal is shown in its language", async () => {
-  const ctx = await setup();
+  const ctx = await appSetup();
   await continueAs(ctx);
   const page = await ctx.request(`/login/${ID}`);
   const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? "";
@@ -740,7 +630,7 @@ Deno.test("the second browser's refusal is shown in its language", async () => {
 });
 
 Deno.test("the login flow answers in domain outcomes with a denial code; the web layer picks the page", async () => {
-  const ctx = await setup({
+  const ctx = await appSetup({
     claims: { sub: "u-bob", preferred_username: "bob", groups: ["/other"] },
   });
   const { cookie } = await confirmAndContinue(ctx);
@@ -763,7 +653,7 @@ Deno.test("the login flow answers in domain outcomes with a denial code; the web
 });
 
 Deno.test("a login recorded for a server this configuration no longer has is expired before the IdP", async () => {
-  const ctx = await setup();
+  const ctx = await appSetup();
   const gone = "BBBBBBBBBBBBBBBBBBBBBB";
   await ctx.store.putPending(ctx.pending({ id: gone, server: "removed" }));
   const page = await ctx.request(`/login/${gone}`);
@@ -782,7 +672,7 @@ Deno.test("a login recorded for a server this configuration no longer has is exp
 });
 
 Deno.test("a HEAD request changes nothing: it neither begins a login (confirm_login = false) nor takes one at the callback", async () => {
-  const ctx = await setup({ confirmLogin: false });
+  const ctx = await appSetup({ confirmLogin: false });
   const head = await ctx.request(`/login/${ID}`, { method: "HEAD" });
   assertEquals(head.status, 200);
   assertEquals(head.headers.getSetCookie(), []);

@@ -3,102 +3,28 @@
  * `X-Forwarded-For` only when the peer is in `http.trusted_proxies`. `http.check_client_ip =
  * true` requires the browser to come from the VPN client's public address."
  *
- * The app is built as in app_test.ts, with check_client_ip on and 10.0.0.0/8 trusted; the
+ * The app is built as in app_test.ts (tests/support/app_fixture.ts), with check_client_ip on and 10.0.0.0/8 trusted; the
  * browser confirms its sign-in (GET the page, POST the form) and the answer shows which
  * address the bridge took for the browser's: 303 to the IdP when it is the VPN client's, 403
  * (the "same network" page) when it is not.
  */
 import { assertEquals, assertStringIncludes } from "../../support/assert.ts";
-import { getLogger } from "../../../src/log.ts";
-import { createApp } from "../../../src/http/app.ts";
-import { LoginFlow } from "../../../src/bridge/login_flow.ts";
-import { builtinLocalizedPages } from "../../../src/http/pages/mod.ts";
-import { MemoryStore } from "../../../src/sessions/memory_store.ts";
-import { Secret } from "../../../src/config/secret.ts";
-import type { LoginExpectation, LoginResult } from "../../../src/oidc/client.ts";
-import { type RecordedCommand, RecordingCommander } from "../../support/recording_commander.ts";
-import {
-  TEST_POLICY,
-  testAdmission,
-  testPendingLogin,
-} from "../../support/client_events_fixture.ts";
+import type { RecordedCommand } from "../../support/recording_commander.ts";
+import { appSetup, cookieOf, ID } from "../../support/app_fixture.ts";
 
-const T0 = 1_800_000_000_000;
-const ID = "AAAAAAAAAAAAAAAAAAAAAA";
 /** The VPN client's public address, as OpenVPN told it in the CONNECT. */
 const VPN_CLIENT_IP = "203.0.113.9";
 /** Somewhere else on the internet. */
 const OTHER_IP = "198.51.100.77";
 /** A reverse proxy inside `http.trusted_proxies`. */
 const PROXY_IP = "10.1.2.3";
-const TRUSTED_PROXIES = ["10.0.0.0/8"];
 
-async function setup() {
-  const now = () => T0;
-  const store = new MemoryStore({ maxEntries: 100, now });
-  const commander = new RecordingCommander();
-  let counter = 0;
-  const oidc = {
-    startLogin: (_tag?: string) => {
-      counter++;
-      return Promise.resolve({
-        url: new URL(`https://idp.example/realms/vpn/auth?state=state-${counter}`),
-        state: `state-${counter}`,
-        nonce: `nonce-${counter}`,
-        codeVerifier: `verifier-${counter}`,
-      });
-    },
-    finishLogin: (_url: URL, _expected: LoginExpectation): Promise<LoginResult> =>
-      Promise.resolve({
-        claims: { sub: "u-alice", preferred_username: "alice", groups: ["/vpn-users"] },
-        subject: "u-alice",
-        sid: "sso-1",
-        refreshToken: "refresh-1",
-        refreshExpiresAt: undefined,
-        idToken: "id-token",
-      }),
-  };
-  const log = getLogger("test");
-  const { admission } = testAdmission({ store, now, policy: TEST_POLICY });
-  const flow = new LoginFlow({
-    store,
-    oidc,
-    commanders: (server) => (server === "default" ? commander : undefined),
-    admission,
+function setup() {
+  return appSetup({
     checkClientIp: true,
-    now,
-    log,
+    trustedProxies: ["10.0.0.0/8"],
+    stored: { clientIp: VPN_CLIENT_IP },
   });
-  let tokens = 0;
-  const app = createApp({
-    flow,
-    pages: builtinLocalizedPages,
-    defaultLanguage: "en",
-    baseUrl: new URL("http://127.0.0.1:9000"),
-    secret: new Secret("0123456789abcdef0123456789abcdef"),
-    confirmLogin: true,
-    trustedProxies: TRUSTED_PROXIES,
-    formActionOrigins: ["https://idp.example"],
-    now,
-    randomToken: () => `binding-${++tokens}`,
-    readiness: () => ({ management: true, servers: { default: true }, idp: true }),
-    log,
-  });
-  await store.putPending(
-    testPendingLogin({
-      id: ID,
-      commonName: "alice-laptop",
-      sessionId: "sess-xyz",
-      clientIp: VPN_CLIENT_IP,
-      createdAt: T0,
-      expiresAt: T0 + 180_000,
-    }),
-  );
-  return { app, commander };
-}
-
-function cookieOf(response: Response): string {
-  return (response.headers.getSetCookie()[0] ?? "").split(";")[0]!;
 }
 
 /**
