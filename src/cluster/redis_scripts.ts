@@ -6,7 +6,7 @@
  *   P fence:<s>   counter the fencing token, bumped at each takeover
  *   P q:<s>       list    work keys waiting for the holder (LPUSH, taken from the right)
  *   P run:<s>     list    work keys taken by a holder and not finished
- *   P w:<s>:<k>   string  the work item (JSON); PX = until it expires
+ *   P w:<s>:<k>   string  the work item (JSON); PX = its deadline plus a grace (work_queue.ts)
  *   P o:<s>:<k>   string  its outcome; PX = a short while, for the requester to read
  *   channel P n:<s>       "a new item": wakes the holder
  *   channel P d:<s>       "<k> has an outcome": wakes the instance waiting for it
@@ -51,7 +51,9 @@ return 1
 
 /**
  * Moves waiting keys, oldest first, into the running list while it holds fewer than ARGV[3],
- * and returns every running item as key, item, outcome triples ('' when absent). Items still
+ * and returns every running item as key, item, outcome ('' when absent) and the item's PTTL
+ * (negative when absent): its deadline is measured by Redis's clock, the one clock every
+ * instance shares, not by the requester's or the holder's wall clock. Items still
  * running when a holder dies are thus seen again by the next holder; the running list never
  * outgrows one batch, so none of them is hidden behind newer work (read from its head, a longer
  * list showed the newest, and the oldest waited while new work kept coming). KEYS: queue,
@@ -69,6 +71,7 @@ for _, key in ipairs(keys) do
   out[#out + 1] = key
   out[#out + 1] = redis.call('GET', ARGV[1] .. 'w' .. suffix) or ''
   out[#out + 1] = redis.call('GET', ARGV[1] .. 'o' .. suffix) or ''
+  out[#out + 1] = redis.call('PTTL', ARGV[1] .. 'w' .. suffix)
 end
 return out
 `;

@@ -18,11 +18,6 @@ export type WorkOp =
   | { op: "pending-auth"; cid: number; kid: number; url: string; timeoutSec: number }
   | { op: "kill"; cid: number; message: string };
 
-export type WorkItem = WorkOp & {
-  /** After this (ms since the epoch) the item is not carried out: the requester gave up. */
-  expiresAt: number;
-};
-
 /** What the holder records; the requester turns it into its answer. */
 export type WorkOutcome =
   | { kind: "ok" }
@@ -65,7 +60,7 @@ function decodeSignIn(value: unknown): SignInRef | undefined | null {
   return { loginId, openvpnRun };
 }
 
-export function encodeWork(item: WorkItem): string {
+export function encodeWork(item: WorkOp): string {
   return JSON.stringify(item);
 }
 
@@ -74,7 +69,7 @@ const isId = (value: unknown): value is number =>
 const isText = (value: unknown): value is string => typeof value === "string";
 
 /** The item, or undefined when the text is not a well-formed item. */
-export function decodeWork(text: string): WorkItem | undefined {
+export function decodeWork(text: string): WorkOp | undefined {
   let raw: Record<string, unknown>;
   try {
     raw = JSON.parse(text);
@@ -82,10 +77,10 @@ export function decodeWork(text: string): WorkItem | undefined {
     return undefined;
   }
   if (typeof raw !== "object" || raw === null) return undefined;
-  const { op, cid, kid, expiresAt } = raw;
-  if (!isId(cid) || !isId(expiresAt)) return undefined;
+  const { op, cid, kid } = raw;
+  if (!isId(cid)) return undefined;
   if (op === "kill") {
-    return isText(raw.message) ? { op, cid, message: raw.message, expiresAt } : undefined;
+    return isText(raw.message) ? { op, cid, message: raw.message } : undefined;
   }
   if (!isId(kid)) return undefined;
   const signIn = decodeSignIn(raw.signIn);
@@ -94,10 +89,10 @@ export function decodeWork(text: string): WorkItem | undefined {
     case "auth": {
       const lines = raw.lines;
       if (!Array.isArray(lines) || !lines.every(isText)) return undefined;
-      return { op, cid, kid, lines, expiresAt, ...signInField(signIn) };
+      return { op, cid, kid, lines, ...signInField(signIn) };
     }
     case "auth-nt":
-      return { op, cid, kid, expiresAt };
+      return { op, cid, kid };
     case "deny":
       return isText(raw.reason) && isText(raw.clientReason)
         ? {
@@ -106,13 +101,12 @@ export function decodeWork(text: string): WorkItem | undefined {
           kid,
           reason: raw.reason,
           clientReason: raw.clientReason,
-          expiresAt,
           ...signInField(signIn),
         }
         : undefined;
     case "pending-auth":
       return isText(raw.url) && isId(raw.timeoutSec)
-        ? { op, cid, kid, url: raw.url, timeoutSec: raw.timeoutSec, expiresAt }
+        ? { op, cid, kid, url: raw.url, timeoutSec: raw.timeoutSec }
         : undefined;
     default:
       return undefined;
@@ -131,19 +125,19 @@ export function decodeOutcome(text: string): WorkOutcome | undefined {
 
 /**
  * What the holder does with an item it took: carry it out, unless it already has an outcome
- * (an earlier holder finished it and died before removing it) or it expired.
+ * (an earlier holder finished it and died before removing it) or its requester's deadline passed
+ * (`msLeft`, measured by Redis: work_queue.ts, TakenWork).
  */
 export function workDecision(
-  item: WorkItem,
   recorded: WorkOutcome | undefined,
-  now: number,
+  msLeft: number,
 ): "execute" | "done" | "expire" {
   if (recorded !== undefined) return "done";
-  return now >= item.expiresAt ? "expire" : "execute";
+  return msLeft <= 0 ? "expire" : "execute";
 }
 
 /** Carries an item out over a commander (the holder's fenced link). */
-export function execute(commander: ClientCommander, item: WorkItem): Promise<void> {
+export function execute(commander: ClientCommander, item: WorkOp): Promise<void> {
   switch (item.op) {
     case "auth":
       return commander.auth(item.cid, item.kid, item.lines, item.signIn);

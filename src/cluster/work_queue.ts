@@ -17,7 +17,6 @@ import {
   decodeWork,
   encodeOutcome,
   encodeWork,
-  type WorkItem,
   workKey,
   type WorkOp,
   type WorkOutcome,
@@ -30,7 +29,11 @@ const POLL_MS = 50;
 const NOTIFIED_POLL_MS = 500;
 /** Outcomes stay long enough for a requester that polls late, no longer. */
 const OUTCOME_TTL_MS = 60_000;
-/** An item's key outlives its deadline a little, so a late duplicate still joins it. */
+/**
+ * An item's key outlives its deadline a little, so a late duplicate still joins it. The key's
+ * TTL is thus the deadline: the holder reads it (TAKE) and takes the grace off, so that no two
+ * hosts' wall clocks are compared (a holder whose clock ran ahead expired every item).
+ */
 const ITEM_GRACE_MS = 5_000;
 
 /** Every key of the cluster, under `sessions.key_prefix` + "c:". */
@@ -68,8 +71,10 @@ export class ClusterKeys {
 /** One running item as the holder sees it; `item` is undefined when its entry expired. */
 export interface TakenWork {
   key: string;
-  item: WorkItem | undefined;
+  item: WorkOp | undefined;
   recorded: WorkOutcome | undefined;
+  /** Until the requester's deadline, by Redis's clock; 0 or less once it passed. */
+  msLeft: number;
 }
 
 export class WorkQueue {
@@ -110,7 +115,6 @@ export class WorkQueue {
   async submit(server: string, op: WorkOp, waitMs: number): Promise<WorkOutcome> {
     const key = workKey(op, () => randomToken(WORK_NONCE_BYTES));
     const expiresAt = this.#clock.now() + waitMs;
-    const item: WorkItem = { ...op, expiresAt };
     // From here on, a Redis error does not say the command was not carried out: the script may
     // have run (a reply lost, a timeout of ours), and a holder may carry the item out.
     await this.#call(() =>
@@ -121,7 +125,7 @@ export class WorkQueue {
         this.#keys.outcome(server, key),
         this.#keys.queue(server),
         key,
-        encodeWork(item),
+        encodeWork(op),
         String(waitMs + ITEM_GRACE_MS),
         this.#keys.channel(server),
       )
@@ -175,13 +179,16 @@ export class WorkQueue {
         server,
         String(batch),
       )
-    ) as string[];
+    ) as (string | number)[];
     const taken: TakenWork[] = [];
-    for (let i = 0; i + 2 < reply.length; i += 3) {
+    for (let i = 0; i + 3 < reply.length; i += 4) {
+      const [key, item, recorded, ttl] = reply.slice(i, i + 4);
       taken.push({
-        key: reply[i]!,
-        item: reply[i + 1] === "" ? undefined : decodeWork(reply[i + 1]!),
-        recorded: reply[i + 2] === "" ? undefined : decodeOutcome(reply[i + 2]!),
+        key: String(key),
+        item: item === "" ? undefined : decodeWork(String(item)),
+        recorded: recorded === "" ? undefined : decodeOutcome(String(recorded)),
+        // PTTL: -2 for a key gone, -1 for one without a TTL (not one ENQUEUE wrote).
+        msLeft: typeof ttl === "number" && ttl > 0 ? ttl - ITEM_GRACE_MS : 0,
       });
     }
     return taken;

@@ -107,10 +107,10 @@ export class WorkRunner {
     }
   }
 
-  async #run({ key, item, recorded }: TakenWork): Promise<void> {
-    const { queue, server, token, commander, clock, log } = this.#deps;
+  async #run({ key, item, recorded, msLeft }: TakenWork): Promise<void> {
+    const { queue, server, token, commander, log } = this.#deps;
     let outcome: WorkOutcome;
-    const decision = item === undefined ? "expire" : workDecision(item, recorded, clock.now());
+    const decision = item === undefined ? "expire" : workDecision(recorded, msLeft);
     if (decision === "done") outcome = recorded!;
     else if (decision === "expire") outcome = { kind: "expired" };
     else {

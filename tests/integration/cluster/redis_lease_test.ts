@@ -6,7 +6,7 @@
  * ACL user with the rights docs/cluster.md names is enough for all of it.
  */
 import { getLogger } from "../../../src/log.ts";
-import { systemClock } from "../../../src/clock.ts";
+import { type Clock, systemClock } from "../../../src/clock.ts";
 import type { RedisSettings } from "../../../src/config/types.ts";
 import { Secret } from "../../../src/config/secret.ts";
 import { connectRedis } from "../../../src/sessions/redis_connection.ts";
@@ -211,6 +211,45 @@ Deno.test({
         holder.stop();
         refusing.stop();
       }
+    }),
+});
+
+Deno.test({
+  name: "work: the deadline is Redis's, not a wall clock: a requester an hour behind the holder " +
+    "is answered; an item past its deadline is recorded expired and not carried out",
+  fn: () =>
+    withQueue(4, async ({ redis, keys, queue }) => {
+      const hourBehind: Clock = { ...systemClock, now: () => Date.now() - 3_600_000 };
+      const requester = new WorkQueue(redis, keys, hourBehind);
+      const openvpn = new RecordingCommander();
+      const holder = runner(queue, 4, openvpn);
+      holder.start();
+      try {
+        await remoteCommander(requester, "udp", 3_000).kill(3, "bye");
+      } finally {
+        holder.stop();
+      }
+      assertEquals(openvpn.commands, [{ kind: "kill", cid: 3, message: "bye" }]);
+      // Nobody holds the link while this one waits; the next holder finds it past its deadline.
+      await assertRejects(
+        () => remoteCommander(requester, "udp", 200).kill(4, "bye"),
+        CommandUndeliveredError,
+      );
+      const next = runner(queue, 4, openvpn);
+      next.start();
+      try {
+        const deadline = Date.now() + 10_000;
+        while (await redis.llen(keys.queue("udp")) + await redis.llen(keys.running("udp")) > 0) {
+          if (Date.now() > deadline) throw new Error("Timed out waiting for the item's outcome");
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      } finally {
+        next.stop();
+      }
+      assertEquals(openvpn.commands.length, 1, "the late item was not carried out");
+      const outcomes = await redis.keys(`${keys.prefix}o:udp:kill:4:*`);
+      assertEquals(outcomes.length, 1);
+      assertEquals(await redis.get(outcomes[0]!), "expired");
     }),
 });
 

@@ -7,20 +7,19 @@ import {
   encodeWork,
   execute,
   workDecision,
-  type WorkItem,
   workKey,
+  type WorkOp,
 } from "../../../src/cluster/work_item.ts";
 
 /** A login id of this version (time part and random part); one made before it has 22. */
 const SIGN_IN_ID = "BkZaQ" + "AAAAAAAAAAAAAAAAAAAAAA";
 const OLDER_SIGN_IN_ID = "AAAAAAAAAAAAAAAAAAAAAA";
 
-const auth: WorkItem = {
+const auth: WorkOp = {
   op: "auth",
   cid: 4,
   kid: 1,
   lines: ['push "route 10.0.0.0 255.0.0.0"'],
-  expiresAt: 1000,
 };
 
 Deno.test("work key: a sign-in's answer by cid, kid and OpenVPN's run; anything else by its own nonce (a cid and kid recur after a restart)", () => {
@@ -42,12 +41,12 @@ Deno.test("work key: a sign-in's answer by cid, kid and OpenVPN's run; anything 
 });
 
 Deno.test("work items round-trip; malformed content from Redis is refused", () => {
-  const items: WorkItem[] = [
+  const items: WorkOp[] = [
     auth,
-    { op: "auth-nt", cid: 0, kid: 0, expiresAt: 5 },
-    { op: "deny", cid: 1, kid: 2, reason: "r", clientReason: "c", expiresAt: 5 },
-    { op: "pending-auth", cid: 1, kid: 2, url: "https://x/login/a", timeoutSec: 60, expiresAt: 5 },
-    { op: "kill", cid: 3, message: "bye", expiresAt: 5 },
+    { op: "auth-nt", cid: 0, kid: 0 },
+    { op: "deny", cid: 1, kid: 2, reason: "r", clientReason: "c" },
+    { op: "pending-auth", cid: 1, kid: 2, url: "https://x/login/a", timeoutSec: 60 },
+    { op: "kill", cid: 3, message: "bye" },
     // The answers to a browser sign-in carry it, for the holder's guard (sign_in_guard.ts).
     { ...auth, signIn: { loginId: SIGN_IN_ID, openvpnRun: "4242@1795878880:CONNECTED" } },
     {
@@ -56,35 +55,37 @@ Deno.test("work items round-trip; malformed content from Redis is refused", () =
       kid: 2,
       reason: "r",
       clientReason: "c",
-      expiresAt: 5,
       signIn: { loginId: SIGN_IN_ID, openvpnRun: undefined },
     },
     // Sent by an instance of an earlier version, in a cluster being upgraded.
     { ...auth, signIn: { loginId: OLDER_SIGN_IN_ID, openvpnRun: undefined } },
   ];
   for (const item of items) assertEquals(decodeWork(encodeWork(item)), item);
+  // An earlier version wrote its deadline into the item; what is read now is the key's TTL.
+  assertEquals(decodeWork('{"op":"kill","cid":3,"message":"bye","expiresAt":5}'), {
+    op: "kill",
+    cid: 3,
+    message: "bye",
+  });
   for (
     const text of [
       "",
       "null",
       "[]",
-      '{"op":"auth","cid":-1,"kid":1,"lines":[],"expiresAt":1}',
-      '{"op":"auth","cid":1.5,"kid":1,"lines":[],"expiresAt":1}',
-      '{"op":"auth","cid":1,"kid":1,"lines":[1],"expiresAt":1}',
-      '{"op":"auth","cid":1,"kid":1,"lines":"x","expiresAt":1}',
-      '{"op":"auth","cid":1,"lines":[],"expiresAt":1}',
-      '{"op":"deny","cid":1,"kid":1,"reason":"r","expiresAt":1}',
-      '{"op":"kill","cid":1,"expiresAt":1}',
-      '{"op":"client-kill","cid":1,"message":"x","expiresAt":1}',
-      '{"op":"kill","cid":1,"message":"x"}',
-      '{"op":"auth","cid":1,"kid":1,"lines":[],"expiresAt":1,"signIn":null}',
-      '{"op":"auth","cid":1,"kid":1,"lines":[],"expiresAt":1,"signIn":{"loginId":"short"}}',
-      `{"op":"auth","cid":1,"kid":1,"lines":[],"expiresAt":1,"signIn":{"loginId":"${SIGN_IN_ID}A"}}`,
-      `{"op":"auth","cid":1,"kid":1,"lines":[],"expiresAt":1,"signIn":{"loginId":"${
-        SIGN_IN_ID.slice(1)
-      }"}}`,
-      `{"op":"auth","cid":1,"kid":1,"lines":[],"expiresAt":1,"signIn":{"loginId":"${SIGN_IN_ID}","openvpnRun":7}}`,
-      `{"op":"deny","cid":1,"kid":1,"reason":"r","clientReason":"c","expiresAt":1,"signIn":{"loginId":"${SIGN_IN_ID}","openvpnRun":"${
+      '{"op":"auth","cid":-1,"kid":1,"lines":[]}',
+      '{"op":"auth","cid":1.5,"kid":1,"lines":[]}',
+      '{"op":"auth","cid":1,"kid":1,"lines":[1]}',
+      '{"op":"auth","cid":1,"kid":1,"lines":"x"}',
+      '{"op":"auth","cid":1,"lines":[]}',
+      '{"op":"deny","cid":1,"kid":1,"reason":"r"}',
+      '{"op":"kill","cid":1}',
+      '{"op":"client-kill","cid":1,"message":"x"}',
+      '{"op":"auth","cid":1,"kid":1,"lines":[],"signIn":null}',
+      '{"op":"auth","cid":1,"kid":1,"lines":[],"signIn":{"loginId":"short"}}',
+      `{"op":"auth","cid":1,"kid":1,"lines":[],"signIn":{"loginId":"${SIGN_IN_ID}A"}}`,
+      `{"op":"auth","cid":1,"kid":1,"lines":[],"signIn":{"loginId":"${SIGN_IN_ID.slice(1)}"}}`,
+      `{"op":"auth","cid":1,"kid":1,"lines":[],"signIn":{"loginId":"${SIGN_IN_ID}","openvpnRun":7}}`,
+      `{"op":"deny","cid":1,"kid":1,"reason":"r","clientReason":"c","signIn":{"loginId":"${SIGN_IN_ID}","openvpnRun":"${
         "x".repeat(81)
       }"}}`,
     ]
@@ -108,24 +109,24 @@ Deno.test("outcomes round-trip; unknown text is no outcome", () => {
 });
 
 Deno.test("work decision: done once (an outcome already recorded is not redone), expired not started", () => {
-  assertEquals(workDecision(auth, undefined, 999), "execute");
-  assertEquals(workDecision(auth, { kind: "ok" }, 999), "done");
-  assertEquals(workDecision(auth, { kind: "refused", message: "x" }, 999), "done");
-  assertEquals(workDecision(auth, undefined, 1000), "expire");
-  assertEquals(workDecision(auth, { kind: "ok" }, 5000), "done", "a recorded outcome stands");
+  assertEquals(workDecision(undefined, 1), "execute");
+  assertEquals(workDecision({ kind: "ok" }, 1), "done");
+  assertEquals(workDecision({ kind: "refused", message: "x" }, 1), "done");
+  assertEquals(workDecision(undefined, 0), "expire");
+  assertEquals(workDecision(undefined, -4_000), "expire");
+  assertEquals(workDecision({ kind: "ok" }, -4_000), "done", "a recorded outcome stands");
 });
 
 Deno.test("execute sends each item as its one command", async () => {
   const commander = new RecordingCommander();
   await execute(commander, auth);
-  await execute(commander, { op: "kill", cid: 3, message: "bye", expiresAt: 1 });
+  await execute(commander, { op: "kill", cid: 3, message: "bye" });
   await execute(commander, {
     op: "deny",
     cid: 1,
     kid: 2,
     reason: "r",
     clientReason: "c",
-    expiresAt: 1,
   });
   const signIn = { loginId: SIGN_IN_ID, openvpnRun: "4242@1795878880:CONNECTED" };
   await execute(commander, { ...auth, signIn });

@@ -81,7 +81,7 @@ Deno.test("while notifications arrive the idle holder polls once a renewal perio
 });
 
 Deno.test("with notifications down, queued work is still picked up by the fast poll", async () => {
-  const { clock, queue, commander, runner, idle } = setUp(() => false);
+  const { queue, commander, runner, idle } = setUp(() => false);
   runner.start();
   await settle();
   await idle(1_000);
@@ -89,8 +89,9 @@ Deno.test("with notifications down, queued work is still picked up by the fast p
   // Queued while nobody could notify this instance: no wake() comes.
   queue.waiting.push({
     key: "kill:3",
-    item: { op: "kill", cid: 3, message: "signed out", expiresAt: clock.now() + 10_000 },
+    item: { op: "kill", cid: 3, message: "signed out" },
     recorded: undefined,
+    msLeft: 10_000,
   });
   await idle(UNNOTIFIED_POLL_MS);
   runner.stop();
@@ -117,7 +118,7 @@ Deno.test("the interval follows the subscriber: it drops to the fast poll once n
 });
 
 Deno.test("work waiting for the link (a takeover still connecting) is tried again at the fast interval", async () => {
-  const { clock, queue, commander, runner, idle } = setUp(() => true);
+  const { queue, commander, runner, idle } = setUp(() => true);
   // Not connected yet at the first attempt, as right after taking the lease.
   let connected = false;
   const kill = commander.kill.bind(commander);
@@ -127,8 +128,9 @@ Deno.test("work waiting for the link (a takeover still connecting) is tried agai
       : Promise.reject(new ManagementConnectionError("not-connected", "no link yet"));
   runningUntilRecorded(queue, {
     key: "kill:5",
-    item: { op: "kill", cid: 5, message: "signed out", expiresAt: clock.now() + 12_000 },
+    item: { op: "kill", cid: 5, message: "signed out" },
     recorded: undefined,
+    msLeft: 12_000,
   });
   runner.start();
   await settle();
@@ -141,7 +143,7 @@ Deno.test("work waiting for the link (a takeover still connecting) is tried agai
 });
 
 Deno.test("work written to OpenVPN and not answered is recorded unconfirmed, not sent again (a second client-auth would be refused)", async () => {
-  const { clock, queue, commander, runner, idle } = setUp(() => true);
+  const { queue, commander, runner, idle } = setUp(() => true);
   let sent = 0;
   commander.auth = () => {
     sent++;
@@ -149,8 +151,9 @@ Deno.test("work written to OpenVPN and not answered is recorded unconfirmed, not
   };
   runningUntilRecorded(queue, {
     key: "auth:5:1:run-1",
-    item: { op: "auth", cid: 5, kid: 1, lines: [], expiresAt: clock.now() + 12_000 },
+    item: { op: "auth", cid: 5, kid: 1, lines: [] },
     recorded: undefined,
+    msLeft: 12_000,
   });
   runner.start();
   await settle();
