@@ -17,6 +17,13 @@ export interface LeaseTiming {
    * differences between this host and Redis.
    */
   marginMs: number;
+  /**
+   * A holder whose management link has not been up for this long gives the lease up (it may be
+   * cut off from OpenVPN while another instance is not), and asks for it again only after
+   * `yieldPauseMs`, long enough for a standby's next request to come first.
+   */
+  yieldAfterMs: number;
+  yieldPauseMs: number;
 }
 
 export const LEASE_MIN_MS = 3_000;
@@ -28,6 +35,8 @@ export function leaseTiming(leaseMs: number): LeaseTiming {
     renewEveryMs: Math.floor(leaseMs / 3),
     retryEveryMs: Math.min(1_000, Math.floor(leaseMs / 5)),
     marginMs: Math.min(500, Math.floor(leaseMs / 20)),
+    yieldAfterMs: 3 * leaseMs,
+    yieldPauseMs: 3 * Math.min(1_000, Math.floor(leaseMs / 5)),
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * Keeps (or waits for) the lease on one OpenVPN server in Redis: acquires it when free,
  * renews it well before it runs out, gives it up on its own clock when renewals do not get
- * through, and releases it on a clean stop. Decisions are in lease.ts; this is the I/O.
+ * through, gives it up when told to (`yieldFor`), and releases it on a clean stop. Decisions are
+ * in lease.ts; this is the I/O.
  */
 import type { Logger } from "@logtape/logtape";
 import type { Redis } from "ioredis";
@@ -28,6 +29,8 @@ export class LeaseKeeper {
   #deadline: TimerHandle | undefined;
   #stopped = false;
   #failing = false;
+  /** Not asking for the lease before this (ms since the epoch): see `yieldFor`. */
+  #pausedUntil = 0;
 
   constructor(deps: LeaseKeeperDeps) {
     this.#deps = deps;
@@ -49,13 +52,28 @@ export class LeaseKeeper {
     await redis.eval(RELEASE, 1, keys.lease(server), this.#holderValue(token)).catch(() => {});
   }
 
+  /**
+   * Gives the lease up now (deleting the key if it is still ours) and does not ask for it again
+   * for `pauseMs`, so that another instance takes it first.
+   */
+  yieldFor(pauseMs: number): void {
+    const { clock, lease } = this.#deps;
+    const token = lease.token;
+    if (token === undefined || this.#stopped) return;
+    this.#pausedUntil = clock.now() + pauseMs;
+    clock.clearTimeout(this.#deadline);
+    this.#change(lease.lost(), token);
+  }
+
   async #tick(): Promise<void> {
     const { clock, lease, redis, keys, server, instanceId, log } = this.#deps;
     this.#change(lease.check(clock.now()), lease.token);
     const sentAt = clock.now();
     const held = lease.token;
     try {
-      if (held === undefined) {
+      // Yielded a moment ago: asked again at a later tick (a standby's retry interval).
+      const paused = sentAt < this.#pausedUntil;
+      if (held === undefined && !paused) {
         const token = await redis.eval(
           ACQUIRE,
           2,
@@ -71,7 +89,7 @@ export class LeaseKeeper {
           return;
         }
         if (typeof token === "number") this.#change(lease.acquired(token, sentAt), token);
-      } else {
+      } else if (held !== undefined) {
         const renewed = await redis.eval(
           RENEW,
           1,
@@ -80,7 +98,8 @@ export class LeaseKeeper {
           String(lease.timing.leaseMs),
         );
         if (renewed === 1) lease.renewed(held, sentAt);
-        else {
+        else if (lease.token === held) {
+          // (Not when given up meanwhile by yieldFor: its own release is why the key is gone.)
           log.warning("Lease on OpenVPN server {server} was taken over by another instance", {
             server,
           });

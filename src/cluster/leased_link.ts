@@ -1,14 +1,16 @@
 /**
  * One OpenVPN server's management link in a cluster: this instance connects only while it
  * holds the server's lease, and every write is fenced by that lease. While holding, it also
- * carries out the work other instances queued for the server.
+ * carries out the work other instances queued for the server. A holder that cannot get its link
+ * up gives the lease up for a moment (`LeaseTiming.yieldAfterMs`): this host may be cut off from
+ * OpenVPN while another instance is not; when none can connect, the instances take turns.
  */
 import type { Logger } from "@logtape/logtape";
 import type { Redis } from "ioredis";
 import type { ClientCommander } from "../bridge/commander.ts";
 import type { ClientEvents } from "../bridge/client_events.ts";
 import type { ServerLink } from "../bridge/server_link.ts";
-import type { Clock } from "../clock.ts";
+import type { Clock, TimerHandle } from "../clock.ts";
 import { Lease, type LeaseTiming } from "./lease.ts";
 import { LeaseKeeper } from "./lease_keeper.ts";
 import { WorkRunner } from "./work_runner.ts";
@@ -44,6 +46,8 @@ export class LeasedLink {
   readonly #lease: Lease;
   readonly #keeper: LeaseKeeper;
   #held: { token: number; link: HeldLink; runner: WorkRunner } | undefined;
+  /** The next look at the held link (`#watchLink`). */
+  #watch: TimerHandle | undefined;
 
   constructor(deps: LeasedLinkDeps) {
     this.#deps = deps;
@@ -118,12 +122,41 @@ export class LeasedLink {
     link.link.onLinkUp(() => runner.wake());
     link.link.start();
     runner.start();
+    this.#watchLink(token);
+  }
+
+  /** Gives the lease up once this holding period's link has not been up for `yieldAfterMs`. */
+  #watchLink(token: number): void {
+    const { clock, timing, log, server } = this.#deps;
+    let lastUp = clock.now();
+    const look = () => {
+      const held = this.#held;
+      if (held?.token !== token) return;
+      const now = clock.now();
+      if (held.link.link.linkUp) lastUp = now;
+      else if (now - lastUp >= timing.yieldAfterMs) {
+        log.warning(
+          "No management connection to OpenVPN server {server} for {seconds} s while holding " +
+            "its lease: giving the lease up for {pause} s so that another instance can try",
+          {
+            server,
+            seconds: Math.round((now - lastUp) / 1000),
+            pause: timing.yieldPauseMs / 1000,
+          },
+        );
+        this.#keeper.yieldFor(timing.yieldPauseMs);
+        return;
+      }
+      this.#watch = clock.setTimeout(look, timing.retryEveryMs, { keepAlive: false });
+    };
+    this.#watch = clock.setTimeout(look, timing.retryEveryMs, { keepAlive: false });
   }
 
   async #letGo(): Promise<void> {
     const held = this.#held;
     if (held === undefined) return;
     this.#held = undefined;
+    this.#deps.clock.clearTimeout(this.#watch);
     held.runner.stop();
     await held.link.link.stop(STOP_GRACE_MS);
   }

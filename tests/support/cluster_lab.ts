@@ -156,10 +156,18 @@ export class ClusterLab {
     }
   }
 
-  /** Starts instance number `index` (0, 1, ...), optionally behind its own Redis proxy. */
+  /**
+   * Starts instance number `index` (0, 1, ...), optionally behind its own Redis proxy, or with
+   * `managementPort` in place of OpenVPN's (a host cut off from it).
+   */
   async startInstance(
     index: number,
-    options: { proxied?: boolean; extraToml?: string; sessionsToml?: string } = {},
+    options: {
+      proxied?: boolean;
+      extraToml?: string;
+      sessionsToml?: string;
+      managementPort?: number;
+    } = {},
   ): Promise<Instance> {
     const id = `bridge-${"abcdefgh"[index]}`;
     const port = this.#ports[index]!;
@@ -169,7 +177,7 @@ export class ClusterLab {
     const redisPort = proxy?.port ?? this.redis.port;
     const baseUrl = `http://127.0.0.1:${port}`;
     const toml = `[openvpn]
-management = "tcp://127.0.0.1:${address.port}"
+management = "tcp://127.0.0.1:${options.managementPort ?? address.port}"
 command_timeout = "2s"
 reconnect_max_delay = "500ms"
 auth_pending_timeout = "60s"

@@ -11,7 +11,7 @@ import { RecordingCommander } from "../../support/recording_commander.ts";
 import { getLogger } from "../../../src/log.ts";
 import { leaseTiming } from "../../../src/cluster/lease.ts";
 import { type HeldLink, LeasedLink } from "../../../src/cluster/leased_link.ts";
-import { ACQUIRE } from "../../../src/cluster/redis_scripts.ts";
+import { ACQUIRE, RELEASE } from "../../../src/cluster/redis_scripts.ts";
 import type { ClusterKeys, TakenWork, WorkQueue } from "../../../src/cluster/work_queue.ts";
 import type { ServerLink } from "../../../src/bridge/server_link.ts";
 import type { ClientEvents } from "../../../src/bridge/client_events.ts";
@@ -143,6 +143,97 @@ Deno.test("a link's write fence belongs to its holding period: once the lease is
     }
     assertEquals(fences.length, 2, "the lease was taken anew");
     assertEquals(fences.map((fence) => fence()), [false, true]);
+  } finally {
+    await leased.stop();
+  }
+});
+
+/**
+ * A LeasedLink over a Redis that grants every ACQUIRE a new token (5, 6, ...) and every renewal;
+ * each holding period's link is a FakeServerLink the test brings up or not.
+ */
+function yieldingSetUp() {
+  const clock = new FakeClock();
+  const calls: string[] = [];
+  let tokens = 4;
+  const redis = {
+    eval: (script: string) => {
+      calls.push(script === ACQUIRE ? "acquire" : script === RELEASE ? "release" : "renew");
+      return Promise.resolve(script === ACQUIRE ? ++tokens : 1);
+    },
+  } as unknown as Redis;
+  const links: FakeServerLink[] = [];
+  const leased = new LeasedLink({
+    server: "default",
+    instanceId: "bridge-a",
+    redis,
+    keys,
+    queue: new CountingQueue() as unknown as WorkQueue,
+    timing: leaseTiming(9_000),
+    clock,
+    log: getLogger("test"),
+    notified: () => true,
+    build: (): HeldLink => {
+      links.push(new FakeServerLink());
+      return {
+        link: links.at(-1) as unknown as ServerLink,
+        events: { adoptPendingLogins: () => Promise.resolve(0) } as unknown as ClientEvents,
+        commander: new RecordingCommander(),
+      };
+    },
+  });
+  /** Moves the clock to `ms` after the start, in steps that let every timer's work finish. */
+  const t0 = clock.now();
+  const at = async (ms: number) => {
+    while (clock.now() < t0 + ms) {
+      clock.advance(250);
+      await settle();
+    }
+  };
+  const count = (call: string) => calls.filter((c) => c === call).length;
+  return { clock, leased, links, at, count };
+}
+
+Deno.test("a holder whose link stays down for 3 leases gives the lease up, and asks again only after a pause that lets a standby take it first", async () => {
+  const { leased, links, at, count } = yieldingSetUp();
+  const timing = leaseTiming(9_000);
+  assertEquals([timing.yieldAfterMs, timing.yieldPauseMs], [27_000, 3_000]);
+  try {
+    leased.start();
+    await settle();
+    assertEquals([leased.holding, links.length], [true, 1]);
+    // OpenVPN cannot be reached from here (a network cut, a wrong password on this host).
+    await at(26_500);
+    assertEquals([leased.holding, count("release")], [true, 0], "kept while it may still connect");
+    await at(27_500);
+    assertEquals([leased.holding, count("release")], [false, 1], "given up and its key deleted");
+    // No ACQUIRE during the pause: a standby asking every second gets the lease first.
+    await at(29_750);
+    assertEquals([leased.holding, count("acquire")], [false, 1]);
+    // Nobody took it: asked again after the pause, with a fresh link.
+    await at(32_000);
+    assertEquals([leased.holding, count("acquire"), links.length], [true, 2, 2]);
+  } finally {
+    await leased.stop();
+  }
+});
+
+Deno.test("a holder keeps the lease while its link comes up in time, and counts a later outage from when the link was last up", async () => {
+  const { leased, links, at, count } = yieldingSetUp();
+  try {
+    leased.start();
+    await settle();
+    // Connecting takes a while (OpenVPN restarting), then works for a long time.
+    await at(20_000);
+    links[0]!.comeUp();
+    await at(90_000);
+    assertEquals([leased.holding, count("release")], [true, 0]);
+    // The link drops (OpenVPN restarts) and stays down: given up 27 s later, not at once.
+    links[0]!.linkUp = false;
+    await at(116_000);
+    assertEquals(leased.holding, true);
+    await at(118_000);
+    assertEquals([leased.holding, count("release")], [false, 1]);
   } finally {
     await leased.stop();
   }
