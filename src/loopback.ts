@@ -3,7 +3,7 @@
  * 127.0.0.0/8 (the whole block is loopback, not only 127.0.0.1). Plain `http://` is acceptable
  * only for such hosts, where no network sees the traffic. Every such rule asks this one function.
  */
-function isLoopbackHost(hostname: string): boolean {
+export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.toLowerCase();
   if (host === "localhost" || host === "[::1]" || host === "::1") return true;
   const octets = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);

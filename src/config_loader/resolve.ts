@@ -23,6 +23,7 @@ import type {
 import { baseUrlProblems } from "../bridge/login_url.ts";
 import { formActionOrigin } from "../http/security_headers.ts";
 import { ManagementArgumentError, passwordLine } from "../management/commands.ts";
+import { isLoopbackHost } from "../loopback.ts";
 import { checkOidcConfig } from "../oidc/config_checks.ts";
 import { validateClientConfigLine } from "../policy/client_config.ts";
 import { validateGroupName } from "../policy/groups.ts";
@@ -140,6 +141,18 @@ function resolveServers(
         );
       }
     });
+    if (
+      typeof management !== "string" && management.kind === "tcp" &&
+      !isLoopbackHost(management.host) && values.password === undefined
+    ) {
+      // OpenVPN lets whoever holds its management slot answer for every client.
+      issue(
+        `${at}.password`,
+        `Required (password_file) for a management interface on another host ` +
+          `(${values.management}): without one, anyone who can reach that port can let any ` +
+          "client in",
+      );
+    }
     if (values.password !== undefined) {
       try {
         passwordLine(values.password);

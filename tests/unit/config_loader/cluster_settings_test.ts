@@ -6,6 +6,7 @@ import { mergeReload } from "../../../src/config/live.ts";
 const SERVER = `
 [openvpn]
 management = "tcp://10.0.0.5:7505"
+password = "management-password"
 `;
 const REDIS = `
 [sessions]

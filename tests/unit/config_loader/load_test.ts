@@ -494,6 +494,26 @@ Deno.test("parseConfig() refuses a management password the login line could not 
   assert(!issues[0]!.message.includes("xxxx"));
 });
 
+Deno.test("parseConfig() wants a password for a management interface on another host, not for loopback", () => {
+  const tcp = (address: string, password = "") =>
+    MINIMAL.replace("unix:///run/openvpn/mgmt.sock", `tcp://${address}`)
+      .replace("[http]", `${password}\n[http]`);
+  assertEquals(issuesOf(tcp("10.0.0.5:7505")).map(({ path, message }) => ({ path, message })), [{
+    path: "openvpn.password",
+    message: "Required (password_file) for a management interface on another host " +
+      "(tcp://10.0.0.5:7505): without one, anyone who can reach that port can let any client in",
+  }]);
+  assertEquals(issuesOf(tcp("vpn.internal:7505")).map((issue) => issue.path), ["openvpn.password"]);
+  assertEquals(issuesOf(tcp("[fd00::5]:7505")).map((issue) => issue.path), ["openvpn.password"]);
+  const withPassword = load(tcp("10.0.0.5:7505", 'password_file = "/etc/m"'), {}, {
+    "/etc/m": "pw",
+  });
+  assertEquals(withPassword.config.servers[0]!.password?.reveal(), "pw");
+  for (const loopback of ["127.0.0.1:7505", "127.3.2.1:7505", "localhost:7505", "[::1]:7505"]) {
+    assertEquals(load(tcp(loopback)).config.servers[0]!.password, undefined, loopback);
+  }
+});
+
 Deno.test("mergeReload() takes live keys from the new config and names the rest", () => {
   const old = load(MINIMAL + `[authorization]\nallowed_groups = ["a"]\n`).config;
   const { config: next } = load(
