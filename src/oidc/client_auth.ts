@@ -1,19 +1,14 @@
 /** Client authentication at the token and revocation endpoints, built from the configuration. */
 import * as oauth from "oauth4webapi";
 import type { ResolvedConfig } from "../config/types.ts";
-import { signingAlgorithm } from "./config_checks.ts";
+import { pkcs8Der, signingAlgorithm } from "./private_key.ts";
 
 /** Reads a PKCS#8 PEM ("BEGIN PRIVATE KEY") into a non-extractable WebCrypto signing key. */
 async function importPrivateKeyPem(pem: string, alg: string): Promise<CryptoKey> {
   const algorithm = signingAlgorithm(alg);
   if (algorithm === undefined) throw new Error(`Unsupported private key algorithm: ${alg}`);
-  const match = pem.match(
-    /-----BEGIN PRIVATE KEY-----([A-Za-z0-9+/=\s]+)-----END PRIVATE KEY-----/,
-  );
-  if (match === null || match[1] === undefined) {
-    throw new Error("Private key is not a PKCS#8 PEM (BEGIN PRIVATE KEY)");
-  }
-  const der = Uint8Array.from(atob(match[1].replace(/\s+/g, "")), (c) => c.charCodeAt(0));
+  const der = pkcs8Der(pem);
+  if (der === undefined) throw new Error("Private key is not a PKCS#8 PEM (BEGIN PRIVATE KEY)");
   try {
     return await crypto.subtle.importKey("pkcs8", der, algorithm, false, ["sign"]);
   } catch (error) {

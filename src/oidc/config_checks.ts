@@ -5,6 +5,7 @@
  */
 import type { OidcConfig } from "../config/types.ts";
 import { isLoopbackHttp } from "../loopback.ts";
+import { privateKeyProblem, signingAlgorithm } from "./private_key.ts";
 
 /**
  * Authorization request parameters the bridge sets itself. Letting configuration override them
@@ -77,6 +78,9 @@ export function checkOidcConfig(config: OidcConfig): OidcConfigProblem[] {
   }
   if (method === "private_key_jwt" && signingAlgorithm(config.privateKeyAlg) === undefined) {
     problem("private_key_alg", `Unsupported private key algorithm: ${config.privateKeyAlg}`);
+  } else if (method === "private_key_jwt" && config.privateKey !== undefined) {
+    const keyProblem = privateKeyProblem(config.privateKey.reveal(), config.privateKeyAlg);
+    if (keyProblem !== undefined) problem("private_key", keyProblem);
   }
   // Past ~24.8 days a timer fires at once: every IdP request would be cut off as it started.
   if (!(config.httpTimeoutMs > 0 && config.httpTimeoutMs <= 600_000)) {
@@ -87,31 +91,4 @@ export function checkOidcConfig(config: OidcConfig): OidcConfigProblem[] {
     problem("clock_tolerance", "Expected 0s to 10m");
   }
   return problems;
-}
-
-type SigningAlgorithm = RsaHashedImportParams | EcKeyImportParams | RsaPssParams | Algorithm;
-
-/** WebCrypto import parameters for a JWS algorithm name, or undefined when unsupported. */
-export function signingAlgorithm(alg: string): SigningAlgorithm | undefined {
-  switch (alg) {
-    case "RS256":
-    case "RS384":
-    case "RS512":
-      return { name: "RSASSA-PKCS1-v1_5", hash: `SHA-${alg.slice(2)}` };
-    case "PS256":
-    case "PS384":
-    case "PS512":
-      return { name: "RSA-PSS", hash: `SHA-${alg.slice(2)}` };
-    case "ES256":
-      return { name: "ECDSA", namedCurve: "P-256" };
-    case "ES384":
-      return { name: "ECDSA", namedCurve: "P-384" };
-    case "ES512":
-      return { name: "ECDSA", namedCurve: "P-521" };
-    case "EdDSA":
-    case "Ed25519":
-      return { name: "Ed25519" };
-    default:
-      return undefined;
-  }
 }
