@@ -70,8 +70,10 @@ export class SignIns {
       commonName: ownString(signIn.commonName),
       clientIp: ownString(signIn.clientIp),
     };
-    this.#deadlines.add(kept);
+    // Tracked before its deadline is queued: one already due fires inside add(), and must find
+    // itself the latest on its cid to be denied.
     this.#byCid.set(kept.cid, kept);
+    this.#deadlines.add(kept);
   }
 
   /** The client at `cid` left: its sign-in has nobody to answer. */

@@ -42,6 +42,24 @@ Deno.test("SignIns: a sign-in still the latest on its cid at its deadline is ove
   assertEquals(overdue, [first.id]);
 });
 
+Deno.test("SignIns: a sign-in already past its deadline when tracked (adopted late) is overdue at once", () => {
+  const clock = new FakeClock(T0);
+  const { signIns, overdue } = signInsOn(clock);
+  signIns.runIs("run-1");
+  const late: SignIn = {
+    id: "adopted",
+    cid: 5,
+    kid: 1,
+    expiresAt: clock.now(),
+    commonName: "user5",
+    clientIp: "192.0.2.7",
+    run: signIns.run,
+  };
+  signIns.track(late);
+  assertEquals(overdue, ["adopted"]);
+  assertEquals(signIns.endOn(5), undefined, "no longer tracked");
+});
+
 // Runs, a newer sign-in on the same cid and adopted sign-ins are shown through ClientEvents in
 // openvpn_run_test.ts and client_events_test.ts; these are what only SignIns itself shows.
 
