@@ -170,18 +170,7 @@ export class Admission {
       ? await this.#recheck(stored, client, { rebind, disconnect: false })
       : await this.#rejudge(stored, client, false);
     if (sameRun !== undefined && !sameRun()) {
-      log.warning(
-        "{kind} of cid {cid}: OpenVPN restarted while the identity provider was asked; no answer " +
-          "sent (that cid and kid now name another client)",
-        { kind: client.kind, cid: client.cid },
-      );
-      // The refresh stored it bound to that cid: unbound, so that nothing meant for this
-      // session (a kill, the new client's DISCONNECT) reaches the client that has it now.
-      const kept = checked.session;
-      if (checked.admit && kept.server === client.server && kept.cid === client.cid) {
-        await store.updateSession({ ...kept, cid: undefined });
-      }
-      return;
+      return await this.#restartedMeanwhile(client, checked.admit ? checked.session : undefined);
     }
     if (!checked.admit) {
       await this.deny(commander, client, checked.denial, { who: stored, byRefreshCheck: refresh });
@@ -204,6 +193,10 @@ export class Admission {
           byRefreshCheck: refresh,
         });
         return;
+      }
+      // The write may take a while too.
+      if (sameRun !== undefined && !sameRun()) {
+        return await this.#restartedMeanwhile(client, session);
       }
     }
     // Every client renegotiates hourly: the routine REAUTH is logged at debug level, and its
@@ -240,6 +233,23 @@ export class Admission {
     await commander.auth(client.cid, client.kid, checked.lines);
     metrics.clientEvent(client.kind, "auth");
     audit("admitted", auditSubject(client, session));
+  }
+
+  /**
+   * OpenVPN restarted while a CONNECT or REAUTH was being judged: no answer is sent (its cid and
+   * kid now name another client, or nobody). `session`, when stored bound to that cid, is
+   * unbound, so that nothing meant for it (a kill, the new client's DISCONNECT) reaches the
+   * client that has the cid now.
+   */
+  async #restartedMeanwhile(client: ClientSide, session: Session | undefined): Promise<void> {
+    this.#deps.log.warning(
+      "{kind} of cid {cid}: OpenVPN restarted while it was judged; no answer sent (that cid " +
+        "and kid now name another client)",
+      { kind: client.kind, cid: client.cid },
+    );
+    if (session !== undefined && session.server === client.server && session.cid === client.cid) {
+      await this.#deps.store.updateSession({ ...session, cid: undefined });
+    }
   }
 
   /**

@@ -21,6 +21,7 @@ import { EnvClientRequest } from "./client_request.ts";
 import { decideWithoutStore } from "./decide_without_store.ts";
 import { type Denial, INTERNAL_ERROR, SIGN_IN_TIMED_OUT } from "./denial.ts";
 import { type AnswerApart, answersApart } from "./answers_apart.ts";
+import { AnswersInRun, OpenvpnRestartedError } from "./answers_in_run.ts";
 import { type SignIn, SignIns } from "./sign_ins.ts";
 import { shownClientVersion, shownPlatform } from "./peer_info.ts";
 
@@ -304,19 +305,34 @@ export class ClientEvents {
     }
   }
 
-  #onAuthRequest(req: EnvClientRequest): Promise<void> {
+  async #onAuthRequest(req: EnvClientRequest): Promise<void> {
     // The run the event came in: a cid and kid name this client only within it.
     const run = this.#signIns.run;
-    if (!req.sessionId) return this.#decideAndAnswer(req, run);
-    return this.#deps.admission.sessionLock.run(
-      req.sessionId,
-      () => this.#decideAndAnswer(req, run),
-    );
+    const sameRun = () => this.#signIns.run === run;
+    const answers = new AnswersInRun(this.#answers, sameRun);
+    try {
+      if (!req.sessionId) return await this.#decideAndAnswer(req, answers, sameRun);
+      return await this.#deps.admission.sessionLock.run(
+        req.sessionId,
+        () => this.#decideAndAnswer(req, answers, sameRun),
+      );
+    } catch (error) {
+      if (!(error instanceof OpenvpnRestartedError)) throw error;
+      // Not denied either: a deny would reach the client that has the cid and kid now.
+      this.#deps.log.warning(
+        "{kind} of {commonName} (cid {cid}): OpenVPN restarted before it was answered; no " +
+          "answer sent (that cid and kid now name another client, or nobody)",
+        who(req),
+      );
+    }
   }
 
-  async #decideAndAnswer(req: EnvClientRequest, run: string | undefined): Promise<void> {
+  async #decideAndAnswer(
+    req: EnvClientRequest,
+    commander: AnswersInRun,
+    sameRun: () => boolean,
+  ): Promise<void> {
     const { store, config, log, clock } = this.#deps;
-    const commander = this.#answers;
     let session: Session | undefined;
     try {
       session = req.sessionId && readsSession(req, config.bypassCommonNames)
@@ -324,7 +340,7 @@ export class ClientEvents {
         : undefined;
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
-      return await this.#answerWithoutStore(req, error);
+      return await this.#answerWithoutStore(req, error, commander);
     }
     const decision = decide(req, session, {
       bypassCommonNames: config.bypassCommonNames,
@@ -345,21 +361,21 @@ export class ClientEvents {
         return;
       case "start_login":
         try {
-          await this.#startLogin(req);
+          await this.#startLogin(req, commander, sameRun);
         } catch (error) {
           // A new client's CONNECT reads nothing first (readsSession): its first store call,
           // the pending login's write, is where an unreachable store shows.
           if (!(error instanceof StoreUnavailableError)) throw error;
-          await this.#answerWithoutStore(req, error);
+          await this.#answerWithoutStore(req, error, commander);
         }
         return;
       case "resume":
         await this.#deps.admission.resume(req, decision.session, commander, {
           resumable: decision.session.resumable || canResume(req),
           refresh: decision.refresh,
-          // A refresh may take seconds: OpenVPN may restart meanwhile and give the cid and kid
-          // to a new client, which the answer must not reach.
-          ...(decision.refresh ? { sameRun: () => this.#signIns.run === run } : {}),
+          // A refresh or a store call may take seconds: OpenVPN may restart meanwhile and give
+          // the cid and kid to a new client, to which the session must not be bound.
+          sameRun,
         });
         return;
     }
@@ -369,9 +385,9 @@ export class ClientEvents {
   async #answerWithoutStore(
     req: EnvClientRequest,
     error: StoreUnavailableError,
+    commander: ClientCommander,
   ): Promise<void> {
     const { config, log, clock } = this.#deps;
-    const commander = this.#answers;
     // Only a REAUTH is judged on what this process last saw (decide_without_store.ts).
     const known = req.kind === "reauth" && config.sessions.storeUnreachable === "allow"
       ? this.#deps.knownSessions?.get(req.sessionId)
@@ -425,10 +441,15 @@ export class ClientEvents {
     this.denyUnhandled(undefined, cid, kid, INTERNAL_ERROR).catch(() => {});
   }
 
-  async #startLogin(req: EnvClientRequest): Promise<void> {
+  async #startLogin(
+    req: EnvClientRequest,
+    commander: ClientCommander,
+    sameRun: () => boolean,
+  ): Promise<void> {
     const { env } = req;
     const { store, config, clock, server, log } = this.#deps;
-    const commander = this.#answers;
+    // Begun in the run the event came in, or not at all.
+    if (!sameRun()) throw new OpenvpnRestartedError();
     const createdAt = clock.now();
     // Slices of the block: what keeps them (the store, its cache, SignIns) keeps copies.
     const login: PendingLogin = {
@@ -450,6 +471,12 @@ export class ClientEvents {
     };
     await this.#endEarlierSignIn(req.cid);
     await store.putPending(login);
+    if (!sameRun()) {
+      // The new run ended this run's sign-ins before this one was tracked: not tracked, so its
+      // deadline does not deny the client that has the cid now.
+      await store.deletePending(login.id);
+      throw new OpenvpnRestartedError();
+    }
     this.#signIns.track({
       id: login.id,
       cid: login.cid,

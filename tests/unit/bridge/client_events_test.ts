@@ -35,14 +35,14 @@ function setup(
   } = {},
 ) {
   const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
-  const { events, commander, revoked } = testClientEvents({
+  const { events, commander, revoked, admission } = testClientEvents({
     store,
     clock: new FakeClock(T0),
     newLoginId: () => "AAAAAAAAAAAAAAAAAAAAAA",
     ...options,
   });
   const env = testEnv;
-  return { store, commander, events, revoked, env };
+  return { store, commander, events, revoked, env, admission };
 }
 
 Deno.test("CONNECT announces the login URL with the deadline plus grace", async () => {
@@ -226,6 +226,100 @@ Deno.test("refresh check: no answer goes out when OpenVPN restarted while the Id
     assertEquals([stored?.refreshToken, stored?.cid], ["rt-2", restarted ? undefined : 4]);
     t.events.close();
   }
+});
+
+/**
+ * OpenVPN restarts in place (SIGHUP: the link stays up, cids start from 0 again) while an event
+ * waits for its session's lock (a periodic re-check holds it across an IdP request), or for the
+ * store: its cid and kid may name a stranger by the time it is judged. Nothing is sent to them,
+ * and no session is left bound to their cid.
+ */
+function sessionHeld(t: ReturnType<typeof setup>) {
+  let release!: () => void;
+  const held = t.admission.sessionLock.run("s-1", () => new Promise<void>((r) => (release = r)));
+  /** Releases the lock once the event waits for it, OpenVPN having restarted or not. */
+  return async (restart: boolean) => {
+    await settle();
+    if (restart) await t.events.openvpnRunIs("run-2");
+    release();
+    await held;
+  };
+}
+
+Deno.test("no answer goes out when OpenVPN restarted while a token reconnect waited for its session (the cid and kid name another client now)", async () => {
+  for (const restarted of [false, true]) {
+    const t = setup();
+    await t.events.openvpnRunIs("run-1");
+    await t.store.putSession(session({ cid: undefined, resumable: true }));
+    const release = sessionHeld(t);
+    const handling = t.events.onConnect(
+      2,
+      1,
+      t.env({ session_id: "s-1", session_state: "Authenticated" }),
+    );
+    await release(restarted);
+    await handling;
+    // Without a restart it is the same client: admitted without a browser.
+    assertEquals(t.commander.commands.map((c) => c.kind), restarted ? [] : ["auth"]);
+    assertEquals((await t.store.getSession("s-1"))?.cid, restarted ? undefined : 2);
+    t.events.close();
+  }
+});
+
+Deno.test("no answer goes out when OpenVPN restarted while a REAUTH waited for its session; the session is unbound from the old cid", async () => {
+  const t = setup();
+  await t.events.openvpnRunIs("run-1");
+  await t.store.putSession(session());
+  const release = sessionHeld(t);
+  const handling = t.events.onReauth(4, 3, t.env({}));
+  await release(true);
+  await handling;
+  assertEquals(t.commander.commands, []);
+  assertEquals((await t.store.getSession("s-1"))?.cid, undefined);
+  t.events.close();
+});
+
+Deno.test("no answer goes out when OpenVPN restarted while a token reconnect's session was written; it is unbound again", async () => {
+  const t = setup();
+  await t.events.openvpnRunIs("run-1");
+  await t.store.putSession(session({ cid: undefined, resumable: true }));
+  const update = t.store.updateSession.bind(t.store);
+  t.store.updateSession = async (changed) => {
+    const written = await update(changed);
+    // The store's answer comes after OpenVPN restarted.
+    if (changed.cid === 2) await t.events.openvpnRunIs("run-2");
+    return written;
+  };
+  await t.events.onConnect(2, 1, t.env({ session_id: "s-1", session_state: "Authenticated" }));
+  assertEquals(t.commander.commands, []);
+  assertEquals((await t.store.getSession("s-1"))?.cid, undefined);
+  t.events.close();
+});
+
+Deno.test("no sign-in begins and nothing is denied later when OpenVPN restarted while a CONNECT waited for its session", async () => {
+  const clock = new FakeClock(T0);
+  const store = new MemoryStore({ maxEntries: 100, now: clock.now });
+  const { events, commander, admission } = testClientEvents({
+    store,
+    clock,
+    newLoginId: () => "AAAAAAAAAAAAAAAAAAAAAA",
+  });
+  await events.openvpnRunIs("run-1");
+  let release!: () => void;
+  const held = admission.sessionLock.run("s-9", () => new Promise<void>((r) => (release = r)));
+  // A first connection with a session id nobody knows: a browser sign-in.
+  const handling = events.onConnect(2, 1, testEnv({ session_id: "s-9" }));
+  await settle();
+  await events.openvpnRunIs("run-2");
+  release();
+  await held;
+  await handling;
+  assertEquals(commander.commands, [], "no sign-in link for the stranger on cid 2");
+  assertEquals(await store.getPending("AAAAAAAAAAAAAAAAAAAAAA"), undefined);
+  clock.advance(10 * 60_000);
+  await settle();
+  assertEquals(commander.commands, [], "and no 'not completed in time' for them either");
+  events.close();
 });
 
 Deno.test("a token reconnect of a session ended elsewhere meanwhile is denied and not brought back", async () => {
