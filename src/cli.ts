@@ -1,7 +1,9 @@
 /**
  * Command-line interface: argument parsing, help, and mapping outcomes to exit codes
  * (0 success, 2 usage or configuration error, 1 runtime failure). Everything the commands
- * touch comes in through `CliIo`, so tests drive the CLI in process.
+ * touch comes in through `CliIo`, so tests drive the CLI in process, except the files the
+ * service reads at start: check-config reads those from the file system with the service's own
+ * loaders (probe/start_files.ts).
  */
 import { parseArgs } from "node:util";
 import { stringify } from "smol-toml";
@@ -15,6 +17,7 @@ import { sendControlRequest } from "./control/client.ts";
 import type { ControlRequest, ControlResponse } from "./control/protocol.ts";
 import { type CheckResult, formatResults } from "./probe/checks.ts";
 import { runProbe } from "./probe/probe.ts";
+import { checkStartFiles } from "./probe/start_files.ts";
 
 export const EXIT_OK = 0;
 export const EXIT_RUNTIME = 1;
@@ -74,9 +77,10 @@ Runs the service: connects to the OpenVPN management interface, serves the login
 and answers client connections. Stops cleanly on SIGTERM or SIGINT.`,
   "check-config": `Usage: ${NAME} check-config [--config FILE] [--probe]
 
-Loads and validates the configuration without contacting OpenVPN or the identity provider,
-then prints the resolved configuration (defaults applied) with every secret shown as ***.
-Exits 0 when valid, 2 with a list of problems otherwise.
+Loads and validates the configuration and reads the files the service reads at start (page
+templates, TLS certificate and key, the Redis CA), without contacting OpenVPN, the identity
+provider or Redis, then prints the resolved configuration (defaults applied) with every secret
+shown as ***. Exits 0 when valid, 2 with a list of problems otherwise.
 
 With --probe it also contacts everything the service needs and prints one line per check,
 with a fix for each failure: each OpenVPN management interface (password, version), the
@@ -149,6 +153,15 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const load = () => loadConfigFile(configPath, { readTextFile: io.readTextFile, env: io.env });
   const loaded = loadConfig(configPath, io);
   if (typeof loaded === "number") return loaded;
+  if (command === "check-config") {
+    // A config whose files the service cannot use at start passes the package's upgrade gate
+    // otherwise, and the restart after it fails in a loop.
+    const problems = await checkStartFiles(loaded.config);
+    if (problems.length > 0) {
+      io.err(new ConfigError(configPath, problems).message + "\n");
+      return EXIT_USAGE;
+    }
+  }
   if (command === "check-config" && values.probe) {
     const results = [
       { check: "config", ok: true, detail: `${configPath} is valid` },

@@ -234,6 +234,16 @@ export function redirectCheck(
   return fail(check, `${why} (HTTP ${answer.status})`, register);
 }
 
+/** A file the service reads at start that cannot be read: the service would not start. */
+export function startFileCheck(problem: { path: string; message: string }): CheckResult {
+  return fail(
+    problem.path,
+    problem.message,
+    "The service reads this file at start and does not start without it: make it readable by " +
+      "the service user.",
+  );
+}
+
 /** How GET <base_url>/healthz went. */
 export type BaseUrlOutcome =
   /** Nothing listened on http.listen: the probe served /healthz there itself. */

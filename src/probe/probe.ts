@@ -13,7 +13,7 @@ import { isLoopbackHttp } from "../loopback.ts";
 import { formatAddress } from "../management/address.ts";
 import { version } from "../management/commands.ts";
 import { COMMAND_TIMEOUT_LIMITS_MS, ManagementConnection } from "../management/connection.ts";
-import { connectionLimits, readTls } from "../http/listeners.ts";
+import { connectionLimits } from "../http/listeners.ts";
 import { callbackUrl, HEALTH_PATH } from "../http/routes.ts";
 import { type HttpServer, serveHttp } from "../http/serve.ts";
 import { authorizationUrl } from "../oidc/authorization_url.ts";
@@ -29,7 +29,9 @@ import {
   managementCheck,
   type ManagementOutcome,
   redirectCheck,
+  startFileCheck,
 } from "./checks.ts";
+import { readStartTls } from "./start_files.ts";
 
 export interface ProbeDeps {
   fetch?: FetchLike;
@@ -53,21 +55,24 @@ export async function runProbe(
   const listen = `${config.http.listen.host}:${config.http.listen.port}`;
   const health = `${config.http.baseUrl.href.replace(/\/+$/, "")}${HEALTH_PATH}`;
   const token = crypto.randomUUID();
+  // Read apart from serving: a file that cannot be read is the admin's to fix, not a sign that
+  // something listens on http.listen. Without it nothing is served and base_url is not asked.
+  const { tls, problems } = readStartTls(config, deps.readTextFile);
   let listener: HttpServer | undefined;
-  try {
-    listener = await (deps.serve ?? serveHttp)(
-      {
-        ...config.http.listen,
-        tls: readTls(config, deps.readTextFile),
-        ...connectionLimits(config),
-      },
-      (req) =>
-        new URL(req.url).pathname === HEALTH_PATH
-          ? new Response(token, { headers: { "cache-control": "no-store" } })
-          : new Response("probe", { status: 404 }),
-    );
-  } catch {
-    // Taken: the service (or something else) listens there.
+  let taken = false;
+  if (problems.length === 0) {
+    try {
+      listener = await (deps.serve ?? serveHttp)(
+        { ...config.http.listen, tls, ...connectionLimits(config) },
+        (req) =>
+          new URL(req.url).pathname === HEALTH_PATH
+            ? new Response(token, { headers: { "cache-control": "no-store" } })
+            : new Response("probe", { status: 404 }),
+      );
+    } catch {
+      // Taken: the service (or something else) listens there.
+      taken = true;
+    }
   }
   const results: CheckResult[] = [];
   try {
@@ -77,12 +82,13 @@ export async function runProbe(
           server: server.name,
           address: formatAddress(server.management),
           hasPassword: server.password !== undefined,
-          serviceRunning: listener === undefined,
+          serviceRunning: taken,
         }, await connectManagement(server, timeoutMs)),
       );
     }
     results.push(...await probeIdp(config, request, get));
-    results.push(baseUrlCheck(health, listen, await askHealth(get, health, listener, token)));
+    if (problems.length > 0) results.push(...problems.map(startFileCheck));
+    else results.push(baseUrlCheck(health, listen, await askHealth(get, health, listener, token)));
   } finally {
     await listener?.close();
   }

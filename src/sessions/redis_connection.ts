@@ -108,6 +108,14 @@ export function checkRedisSettings(settings: RedisSettings): SettingsProblem[] {
   return problems;
 }
 
+/** The PEM of `sessions.tls_ca_file`, when set; check-config reads it with this too. */
+export function readRedisCa(
+  settings: RedisSettings,
+  read: (path: string) => string = (path) => readFileSync(path, "utf8"),
+): string | undefined {
+  return settings.tlsCaFile === undefined ? undefined : read(settings.tlsCaFile);
+}
+
 /**
  * Connects and waits until Redis answers (at most `connectTimeoutMs`), so that a wrong address,
  * password or CA fails the start with a clear message instead of denying every client later.
@@ -119,13 +127,14 @@ export async function connectRedis(
   const problem = checkRedisSettings(settings)[0];
   if (problem) throw new Error(`Invalid ${problem.path}: ${problem.message}`);
   const address = parseRedisUrl(settings.url) as RedisAddress;
+  const ca = address.tls ? readRedisCa(settings) : undefined;
   const tls = address.tls
     ? {
       // A name is sent as SNI and checked against the certificate's DNS names; an address may
       // not be a server name (Node's tls refuses `rediss://10.0.0.5`), and the certificate's IP
       // entries are checked against it without one.
       ...(isIP(address.host) === 0 ? { servername: address.host } : {}),
-      ...(settings.tlsCaFile === undefined ? {} : { ca: readFileSync(settings.tlsCaFile, "utf8") }),
+      ...(ca === undefined ? {} : { ca }),
     }
     : undefined;
   // Loaded here, not at start-up: only a Redis store or a cluster needs it, and loading it cost

@@ -182,3 +182,128 @@ async function pollReloads(ready: () => boolean): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 0));
   }
 }
+
+/** A temp directory with `files` (relative paths) written into it, removed after `body`. */
+async function withFiles(
+  files: Record<string, string>,
+  body: (dir: string) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "cli-start-files-" });
+  try {
+    for (const [name, text] of Object.entries(files)) {
+      await Deno.mkdir(`${dir}/${name}`.replace(/\/[^/]*$/, ""), { recursive: true });
+      await Deno.writeTextFile(`${dir}/${name}`, text);
+    }
+    await body(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** VALID with `lines` added to its [http] section and `tail` appended. */
+function validWith(httpLines: string[], tail = ""): string {
+  return VALID.replace("[http]\n", `[http]\n${httpLines.join("\n")}\n`) + tail;
+}
+
+const CONFIRM_OK = '<form method="post" action="{{actionUrl}}">' +
+  '<input type="hidden" name="csrf" value="{{csrf}}"></form>';
+const KEY_PEM =
+  "-----BEGIN PRIVATE KEY-----\nkey-material-never-shown\n-----END PRIVATE KEY-----\n";
+
+Deno.test("check-config exits 2 naming a template that lacks a required placeholder", async () => {
+  await withFiles(
+    { "tpl/de/confirm.html": '<form method="post" action="{{actionUrl}}"></form>' },
+    async (dir) => {
+      const t = io({ "/x.toml": validWith([`templates_dir = "${dir}/tpl"`]) });
+      assertEquals(await runCli(["check-config", "-c", "/x.toml"], t.cli), EXIT_USAGE);
+      assertStringIncludes(t.err(), "Invalid configuration in /x.toml:\n");
+      assertStringIncludes(
+        t.err(),
+        `  - http.templates_dir: Missing placeholder {{csrf}} in template: ${dir}/tpl/de/confirm.html`,
+      );
+      assertEquals(t.out(), "");
+    },
+  );
+});
+
+Deno.test("check-config exits 2 naming a template with an unknown placeholder", async () => {
+  await withFiles({ "tpl/denied.html": "<p>{{reason}} {{rawHtml}}</p>" }, async (dir) => {
+    const t = io({ "/x.toml": validWith([`templates_dir = "${dir}/tpl"`]) });
+    assertEquals(await runCli(["check-config", "-c", "/x.toml"], t.cli), EXIT_USAGE);
+    assertStringIncludes(t.err(), "http.templates_dir: Unknown placeholder {{rawHtml}}");
+    assertStringIncludes(t.err(), `${dir}/tpl/denied.html`);
+  });
+});
+
+Deno.test("check-config exits 2 naming the key and path of a TLS file that cannot be read", async () => {
+  await withFiles({ "key.pem": KEY_PEM }, async (dir) => {
+    const t = io({
+      "/x.toml": validWith([
+        `tls_cert_file = "${dir}/missing-cert.pem"`,
+        `tls_key_file = "${dir}/key.pem"`,
+      ]),
+    });
+    assertEquals(await runCli(["check-config", "-c", "/x.toml"], t.cli), EXIT_USAGE);
+    assertStringIncludes(
+      t.err(),
+      `  - http.tls_cert_file: Cannot read ${dir}/missing-cert.pem: ENOENT`,
+    );
+    assert(!t.err().includes("http.tls_key_file"), t.err());
+    assert(!t.err().includes("key-material"), t.err());
+  });
+});
+
+Deno.test("check-config names both TLS files when neither can be read", async () => {
+  const t = io({
+    "/x.toml": validWith([
+      'tls_cert_file = "/nonexistent/c.pem"',
+      'tls_key_file = "/nonexistent/k.pem"',
+    ]),
+  });
+  assertEquals(await runCli(["check-config", "-c", "/x.toml"], t.cli), EXIT_USAGE);
+  assertStringIncludes(t.err(), "http.tls_cert_file: Cannot read /nonexistent/c.pem");
+  assertStringIncludes(t.err(), "http.tls_key_file: Cannot read /nonexistent/k.pem");
+});
+
+Deno.test("check-config exits 2 naming sessions.tls_ca_file when the Redis CA cannot be read", async () => {
+  const redis = (ca: string) =>
+    `[sessions]\nbackend = "redis"\nurl = "rediss://redis.example.com:6380/0"\n` +
+    `tls_ca_file = "${ca}"\n`;
+  const t = io({ "/x.toml": VALID + redis("/nonexistent/redis-ca.pem") });
+  assertEquals(await runCli(["check-config", "-c", "/x.toml"], t.cli), EXIT_USAGE);
+  assertStringIncludes(
+    t.err(),
+    "  - sessions.tls_ca_file: Cannot read /nonexistent/redis-ca.pem: ENOENT",
+  );
+  // --probe refuses it the same way, before contacting anything.
+  const probed = io({ "/x.toml": VALID + redis("/nonexistent/redis-ca.pem") }, {
+    probe: () => Promise.reject(new Error("not expected")),
+  });
+  assertEquals(
+    await runCli(["check-config", "--probe", "-c", "/x.toml"], probed.cli),
+    EXIT_USAGE,
+  );
+  assertStringIncludes(probed.err(), "sessions.tls_ca_file: Cannot read /nonexistent/redis-ca.pem");
+});
+
+Deno.test("check-config reads templates, TLS files and the Redis CA that are fine, and exits 0", async () => {
+  await withFiles(
+    { "tpl/confirm.html": CONFIRM_OK, "cert.pem": "cert", "key.pem": KEY_PEM, "ca.pem": "ca" },
+    async (dir) => {
+      const t = io({
+        "/x.toml": validWith(
+          [
+            `templates_dir = "${dir}/tpl"`,
+            `tls_cert_file = "${dir}/cert.pem"`,
+            `tls_key_file = "${dir}/key.pem"`,
+          ],
+          `[sessions]\nbackend = "redis"\nurl = "rediss://redis.example.com:6380/0"\n` +
+            `tls_ca_file = "${dir}/ca.pem"\n`,
+        ),
+      });
+      assertEquals(await runCli(["check-config", "-c", "/x.toml"], t.cli), EXIT_OK, t.err());
+      assertStringIncludes(t.out(), "# /x.toml: valid");
+      assert(!t.out().includes("key-material"));
+    },
+  );
+});

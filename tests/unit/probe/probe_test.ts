@@ -1,4 +1,5 @@
-import { assertEquals, assertMatch } from "../../support/assert.ts";
+import { assert, assertEquals, assertMatch } from "../../support/assert.ts";
+import { freePort } from "../../support/free_port.ts";
 import { parseInlineToml } from "../../support/config_toml.ts";
 import { createOidcClient } from "../../../src/oidc/client.ts";
 import { callbackUrl } from "../../../src/http/routes.ts";
@@ -48,4 +49,40 @@ Deno.test("runProbe() sends the IdP the service's authorization request, authori
   assertEquals(fixedParams(probed), fixedParams(sent));
   assertEquals(probed.origin + probed.pathname, sent.origin + sent.pathname);
   for (const name of PER_REQUEST) assertMatch(probed.searchParams.get(name)!, /^[\w-]{43,}$/);
+});
+
+Deno.test("runProbe() reports a TLS file it cannot read as such, not as a running service", async () => {
+  const closed = await freePort();
+  const withTls = parseInlineToml(`
+[openvpn]
+management = "tcp://127.0.0.1:${closed}"
+[http]
+base_url = "https://vpn.test"
+secret = "0123456789abcdef0123456789abcdef"
+tls_cert_file = "/nonexistent/probe-cert.pem"
+tls_key_file = "/nonexistent/probe-key.pem"
+[oidc]
+issuer = "${ISSUER}"
+client_id = "${CLIENT_ID}"
+client_secret = "s3cret"
+http_timeout = "1s"
+`).config;
+  let served = false;
+  const results = await runProbe(withTls, {
+    fetch: () => Promise.reject(new TypeError("offline")),
+    serve: () => {
+      served = true;
+      return Promise.reject(new Error("address taken"));
+    },
+  });
+  const file = results.find((result) => result.check === "http.tls_cert_file");
+  assert(file !== undefined, JSON.stringify(results));
+  assertEquals(file.ok, false);
+  assertMatch(file.detail, /^Cannot read \/nonexistent\/probe-cert\.pem: ENOENT/);
+  assert(results.some((result) => result.check === "http.tls_key_file"));
+  assertEquals(served, false);
+  for (const result of results) {
+    assert(!`${result.fix}`.includes("stop it while probing"), JSON.stringify(result));
+  }
+  assert(!results.some((result) => result.check === "base url"), JSON.stringify(results));
 });

@@ -1,0 +1,81 @@
+/**
+ * The files the service reads when it starts, read by check-config with the service's own
+ * loaders: the page templates (`http.templates_dir`), the sign-in pages' certificate and key
+ * (`http.tls_cert_file`, `http.tls_key_file`) and the CA of a `rediss://` store
+ * (`sessions.tls_ca_file`). Without this a config passed check-config (and the package's
+ * upgrade gate on it) and then failed every start. Nothing is connected to: that is the probe's.
+ * Problems carry the config key and the file, never a file's content.
+ */
+import { readFileSync } from "node:fs";
+import type { ResolvedConfig } from "../config/types.ts";
+import { readTls } from "../http/listeners.ts";
+import { loadTemplates, TemplateError } from "../http/pages/mod.ts";
+import { readRedisCa } from "../sessions/redis_connection.ts";
+
+/** A file the service could not use, like a config error: its key and what is wrong. */
+export interface StartFileProblem {
+  /** The config key naming the file, e.g. `http.tls_cert_file`. */
+  path: string;
+  message: string;
+}
+
+type ReadFile = (path: string) => string;
+
+const readUtf8: ReadFile = (path) => readFileSync(path, "utf8");
+
+/** Every problem with the files the service would read at start with `config`; none: it can. */
+export async function checkStartFiles(
+  config: ResolvedConfig,
+  read: ReadFile = readUtf8,
+): Promise<StartFileProblem[]> {
+  const issues = [...await checkTemplates(config), ...readStartTls(config, read).problems];
+  const redis = config.sessions.redis;
+  if (redis !== undefined) {
+    readRedisCa(redis, recording(read, () => "sessions.tls_ca_file", issues));
+  }
+  return issues;
+}
+
+/**
+ * The sign-in pages' certificate and key as the listener reads them, or a problem for each
+ * file that cannot be read (both are read, so one run names both).
+ */
+export function readStartTls(
+  config: ResolvedConfig,
+  read: ReadFile = readUtf8,
+): { tls: ReturnType<typeof readTls>; problems: StartFileProblem[] } {
+  const problems: StartFileProblem[] = [];
+  const keyOf = (path: string) =>
+    path === config.http.tlsCertFile ? "http.tls_cert_file" : "http.tls_key_file";
+  const tls = readTls(config, recording(read, keyOf, problems));
+  return { tls: problems.length === 0 ? tls : undefined, problems };
+}
+
+async function checkTemplates(config: ResolvedConfig): Promise<StartFileProblem[]> {
+  try {
+    await loadTemplates(config.http.templatesDir);
+    return [];
+  } catch (error) {
+    // A TemplateError names the file; an unreadable one is named by the runtime's message.
+    const message = error instanceof TemplateError
+      ? error.message
+      : `Cannot read a template: ${reason(error)}`;
+    return [{ path: "http.templates_dir", message }];
+  }
+}
+
+function reason(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** `read`, except that a file it cannot read is recorded under its key and reads as "". */
+function recording(read: ReadFile, keyOf: (path: string) => string, issues: StartFileProblem[]) {
+  return (path: string) => {
+    try {
+      return read(path);
+    } catch (error) {
+      issues.push({ path: keyOf(path), message: `Cannot read ${path}: ${reason(error)}` });
+      return "";
+    }
+  };
+}
