@@ -92,7 +92,8 @@ service, the probe releases a management hold. Exits 0 when every check passes, 
 };
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
-  if (argv[0] !== undefined && argv[0] in ADMIN_HELP) {
+  // Object.hasOwn, not `in`: "constructor" or "valueOf" are no commands.
+  if (argv[0] !== undefined && Object.hasOwn(ADMIN_HELP, argv[0])) {
     return await runAdminCommand(argv, {
       out: io.out,
       err: io.err,
@@ -130,7 +131,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const [command = "run", ...rest] = positionals;
   if (values.help || command === "help") {
     const topic = command === "help" ? rest[0] ?? "main" : command;
-    const text = HELP[topic] ?? ADMIN_HELP[topic];
+    const text = Object.hasOwn(HELP, topic)
+      ? HELP[topic]
+      : Object.hasOwn(ADMIN_HELP, topic)
+      ? ADMIN_HELP[topic]
+      : undefined;
     if (!text) {
       io.err(`Unknown command: "${topic}"\nRun '${NAME} --help' for usage.\n`);
       return EXIT_USAGE;
@@ -138,7 +143,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.out(text + "\n");
     return EXIT_OK;
   }
-  if (!(command in HELP) || command === "main" || rest.length > 0) {
+  if (!Object.hasOwn(HELP, command) || command === "main" || rest.length > 0) {
     const what = rest.length > 0
       ? `Unexpected argument: "${rest[0]}"`
       : `Unknown command: "${command}"`;

@@ -54,7 +54,18 @@ Deno.test("--help and help COMMAND print usage and exit 0", async () => {
 });
 
 Deno.test("unknown commands, options and help topics exit 2 with a pointer to --help", async () => {
-  for (const args of [["frobnicate"], ["--bogus"], ["help", "nope"], ["check-config", "extra"]]) {
+  for (
+    const args of [
+      ["frobnicate"],
+      ["--bogus"],
+      ["help", "nope"],
+      ["check-config", "extra"],
+      // Names every object has: not commands either.
+      ["help", "constructor"],
+      ["-c", "/etc/x.toml", "valueOf"],
+      ["toString"],
+    ]
+  ) {
     const t = io();
     assertEquals(await runCli(args, t.cli), EXIT_USAGE, args.join(" "));
     assertStringIncludes(t.err(), "--help");
