@@ -5,10 +5,13 @@
  */
 import { type HttpServer, serveHttp, type ServeOptions } from "./serve.ts";
 import { EXPOSITION_CONTENT_TYPE } from "../metrics/exposition.ts";
+import { getLogger } from "../log.ts";
 
 const METRICS_PATH = "/metrics";
+const log = getLogger("metrics");
 
-function metricsHandler(
+/** The handler alone, for tests that drive it in process. */
+export function metricsHandler(
   render: () => Promise<string>,
 ): (request: Request) => Promise<Response> {
   return async (request) => {
@@ -17,7 +20,17 @@ function metricsHandler(
     if (request.method !== "GET" && request.method !== "HEAD") {
       return new Response("Method not allowed\n", { status: 405, headers: { allow: "GET, HEAD" } });
     }
-    const body = await render();
+    let body: string;
+    try {
+      body = await render();
+    } catch (error) {
+      // A failing source is left out by the registry, so this is a bug in rendering itself:
+      // the server's own 500 would not say so anywhere.
+      log.error("Metrics scrape failed: {error}", {
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return new Response("Internal Server Error\n", { status: 500 });
+    }
     return new Response(request.method === "HEAD" ? null : body, {
       headers: { "content-type": EXPOSITION_CONTENT_TYPE, "cache-control": "no-store" },
     });

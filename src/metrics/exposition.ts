@@ -37,6 +37,8 @@ export interface CounterChild {
 
 export interface GaugeChild {
   set(value: number): void;
+  /** Leaves the sample out until the next `set`: its source could not be read this scrape. */
+  clear(): void;
   readonly value: number;
 }
 
@@ -106,8 +108,13 @@ class Counter implements CounterChild {
 
 class Gauge implements GaugeChild {
   value = 0;
+  shown = true;
   set(value: number): void {
     this.value = value;
+    this.shown = true;
+  }
+  clear(): void {
+    this.shown = false;
   }
 }
 
@@ -156,6 +163,7 @@ export class GaugeFamily extends LabelledFamily<GaugeChild> {
     return new Gauge();
   }
   protected renderChild(out: string[], labels: string, child: GaugeChild): void {
+    if (!(child as Gauge).shown) return;
     out.push(`${this.name}${labels} ${formatValue(child.value)}`);
   }
 }
@@ -196,11 +204,33 @@ export class HistogramFamily extends LabelledFamily<HistogramChild> {
 /** The content type of the text exposition format. */
 export const EXPOSITION_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
+/**
+ * Told how each collector did at every scrape (collector_errors.ts counts and logs failures).
+ * Collector names are label values: fixed strings, never user data.
+ */
+export interface CollectorOutcomes {
+  added(name: string): void;
+  worked(name: string): void;
+  failed(name: string, error: unknown): void;
+}
+
+interface Collector {
+  name: string;
+  collect: () => void | Promise<void>;
+  /** Left out of a scrape in which `collect` fails, rather than shown with a stale value. */
+  gauges: readonly GaugeChild[];
+}
+
 /** Metric families in the order they are rendered; `collect` hooks run first at each scrape. */
 export class Registry {
   readonly #families: Family[] = [];
   readonly #names = new Set<string>();
-  readonly #collectors: Array<() => void | Promise<void>> = [];
+  readonly #collectors: Collector[] = [];
+  readonly #outcomes: CollectorOutcomes | undefined;
+
+  constructor(outcomes?: CollectorOutcomes) {
+    this.#outcomes = outcomes;
+  }
 
   register<F extends Family & { name: string }>(family: F): F {
     if (this.#names.has(family.name)) {
@@ -211,15 +241,40 @@ export class Registry {
     return family;
   }
 
-  /** Runs before every render: for gauges read at scrape time (counts, process state). */
-  onCollect(collector: () => void | Promise<void>): void {
-    this.#collectors.push(collector);
+  /**
+   * Runs before every render: for gauges read at scrape time (counts, process state). When it
+   * throws or rejects, `gauges` (the ones it sets) are left out of that scrape and the rest is
+   * served all the same: a session store that is down must not take `management_up` with it.
+   */
+  onCollect(
+    name: string,
+    collect: () => void | Promise<void>,
+    gauges: readonly GaugeChild[] = [],
+  ): void {
+    if (this.#collectors.some((collector) => collector.name === name)) {
+      throw new TypeError(`Collector added twice: ${name}`);
+    }
+    this.#collectors.push({ name, collect, gauges });
+    this.#outcomes?.added(name);
   }
 
   async render(): Promise<string> {
-    for (const collect of this.#collectors) await collect();
+    // All at once: a store that answers slowly delays the scrape by its timeout once, not once
+    // per server. Each collector sets gauges of its own, so none waits for another.
+    await Promise.all(this.#collectors.map((collector) => this.#collect(collector)));
     const out: string[] = [];
     for (const family of this.#families) family.render(out);
     return out.join("\n") + "\n";
+  }
+
+  async #collect({ name, collect, gauges }: Collector): Promise<void> {
+    try {
+      await collect();
+    } catch (error) {
+      for (const gauge of gauges) gauge.clear();
+      this.#outcomes?.failed(name, error);
+      return;
+    }
+    this.#outcomes?.worked(name);
   }
 }

@@ -33,7 +33,9 @@ export function registerProcessMetrics(registry: Registry): void {
     : undefined;
 
   let lastCpuSeconds = 0;
-  registry.onCollect(() => {
+  // Not the CPU counter: it only ever adds what was read, so its value is never made up.
+  const gauges = [rss, openFds, maxFds].filter((gauge) => gauge !== undefined);
+  registry.onCollect("process", () => {
     const usage = process.cpuUsage();
     const seconds = (usage.user + usage.system) / 1e6;
     cpu.inc(seconds - lastCpuSeconds);
@@ -43,7 +45,7 @@ export function registerProcessMetrics(registry: Registry): void {
     if (open !== undefined) openFds?.set(open);
     const max = readMaxFds();
     if (max !== undefined) maxFds?.set(max);
-  });
+  }, gauges);
 }
 
 function readOpenFds(): number | undefined {

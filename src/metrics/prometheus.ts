@@ -1,7 +1,8 @@
 /**
  * The Metrics port over the Prometheus registry: every counter child is created when a server
  * is added, so a count is a property read and an increment. Session, pending-login and link
- * gauges are read from their sources at scrape time instead of being tracked.
+ * gauges are read from their sources at scrape time instead of being tracked; a source that
+ * fails is left out of that scrape and counted (collector_errors.ts).
  */
 import {
   type CounterChild,
@@ -28,6 +29,7 @@ import {
   type ServerMetrics,
 } from "./port.ts";
 import { registerProcessMetrics } from "./process.ts";
+import { CollectorErrors } from "./collector_errors.ts";
 
 const PREFIX = "openvpn_auth_oidc_";
 /** Seconds; IdP round trips take tens of milliseconds to seconds. */
@@ -50,7 +52,14 @@ function byKey<K extends string, C>(keys: readonly K[], make: (key: K) => C): Ch
 }
 
 export class PrometheusMetrics implements Metrics {
-  readonly registry = new Registry();
+  readonly #collectorErrors = new CounterFamily(
+    `${PREFIX}metrics_collector_errors_total`,
+    "Scrapes that left out a collector's samples because it failed, by collector.",
+    ["collector"],
+  );
+  readonly registry = new Registry(
+    new CollectorErrors(this.#collectorErrors, () => performance.now()),
+  );
   readonly #servers = new Map<string, ServerMetrics>();
   readonly #logins = this.registry.register(
     new CounterFamily(`${PREFIX}logins_total`, "Browser sign-ins finished, by result.", [
@@ -112,6 +121,7 @@ export class PrometheusMetrics implements Metrics {
       new CounterFamily(`${PREFIX}denials_total`, "Clients denied, by reason code.", ["reason"]),
     );
     this.#denials = byKey(DENIAL_REASONS, (reason) => denials.labels(reason));
+    this.registry.register(this.#collectorErrors);
     registerProcessMetrics(this.registry);
   }
 
@@ -127,12 +137,13 @@ export class PrometheusMetrics implements Metrics {
     const sessions = this.#sessions.labels(name);
     const pending = this.#pending.labels(name);
     const up = this.#up.labels(name);
-    this.registry.onCollect(async () => {
+    // Two collectors: the link's state is worth most exactly when the store cannot be read.
+    this.registry.onCollect(`management:${name}`, () => up.set(sources.linkUp() ? 1 : 0), [up]);
+    this.registry.onCollect(`sessions:${name}`, async () => {
       const counts = await sources.counts();
       sessions.set(counts.sessions);
       pending.set(counts.pending);
-      up.set(sources.linkUp() ? 1 : 0);
-    });
+    }, [sessions, pending]);
     const server: ServerMetrics = {
       login: (result: LoginResult) => logins[result].inc(),
       clientEvent: (event: ClientEventKind, answer: ClientAnswer) => events[event][answer].inc(),
@@ -156,9 +167,9 @@ export class PrometheusMetrics implements Metrics {
       ),
     );
     const children = servers.map((server) => [server, family.labels(server, instance)] as const);
-    this.registry.onCollect(() => {
+    this.registry.onCollect("cluster", () => {
       for (const [server, child] of children) child.set(holds(server) ? 1 : 0);
-    });
+    }, children.map(([, child]) => child));
   }
 
   /**

@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "../../support/assert.ts";
+import { assert, assertEquals, assertThrows } from "../../support/assert.ts";
 import {
   CounterFamily,
   escapeLabelValue,
@@ -71,12 +71,79 @@ Deno.test("Registry runs collectors before rendering", async () => {
   const registry = new Registry();
   const gauge = registry.register(new GaugeFamily("g", "G.")).labels();
   let calls = 0;
-  registry.onCollect(() => {
+  registry.onCollect("g", () => {
     calls++;
     gauge.set(calls * 10);
   });
   assertEquals((await registry.render()).split("\n")[2], "g 10");
   assertEquals((await registry.render()).split("\n")[2], "g 20");
+});
+
+Deno.test("Registry leaves out the gauges of a collector that fails and renders the rest", async () => {
+  const registry = new Registry();
+  const up = registry.register(new GaugeFamily("up", "Up.")).labels();
+  const counts = registry.register(new GaugeFamily("count", "Count.", ["kind"]));
+  const sessions = counts.labels("sessions");
+  const pending = counts.labels("pending");
+  const cpu = registry.register(new GaugeFamily("cpu", "CPU.")).labels();
+  let storeDown = false;
+  registry.onCollect("up", () => up.set(1), [up]);
+  registry.onCollect("counts", async () => {
+    if (storeDown) throw new Error("Redis down");
+    sessions.set(await Promise.resolve(3));
+    pending.set(1);
+  }, [sessions, pending]);
+  registry.onCollect("cpu", () => {
+    if (storeDown) throw new TypeError("not a rejection: a synchronous throw");
+  }, [cpu]);
+  assertEquals(
+    await registry.render(),
+    [
+      "# HELP up Up.",
+      "# TYPE up gauge",
+      "up 1",
+      "# HELP count Count.",
+      "# TYPE count gauge",
+      'count{kind="sessions"} 3',
+      'count{kind="pending"} 1',
+      "# HELP cpu CPU.",
+      "# TYPE cpu gauge",
+      "cpu 0",
+      "",
+    ].join("\n"),
+  );
+  storeDown = true;
+  assertEquals(
+    await registry.render(),
+    [
+      "# HELP up Up.",
+      "# TYPE up gauge",
+      "up 1",
+      "# HELP count Count.",
+      "# TYPE count gauge",
+      "# HELP cpu CPU.",
+      "# TYPE cpu gauge",
+      "",
+    ].join("\n"),
+  );
+  storeDown = false;
+  assert((await registry.render()).includes('count{kind="pending"} 1\n'));
+});
+
+Deno.test("Registry runs the collectors at once, not one after another", async () => {
+  const registry = new Registry();
+  const started: string[] = [];
+  let startedWhenFirstEnded = 0;
+  registry.onCollect("slow", async () => {
+    started.push("slow");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    startedWhenFirstEnded = started.length;
+  });
+  registry.onCollect("other", () => {
+    started.push("other");
+  });
+  await registry.render();
+  assertEquals(startedWhenFirstEnded, 2);
 });
 
 Deno.test("metric families refuse bad names, labels, buckets and duplicates", () => {
@@ -90,4 +157,6 @@ Deno.test("metric families refuse bad names, labels, buckets and duplicates", ()
   const registry = new Registry();
   registry.register(new CounterFamily("x", "h"));
   assertThrows(() => registry.register(new GaugeFamily("x", "h")), TypeError);
+  registry.onCollect("c", () => {});
+  assertThrows(() => registry.onCollect("c", () => {}), TypeError, "Collector added twice: c");
 });

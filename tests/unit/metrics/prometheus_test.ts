@@ -1,4 +1,10 @@
-import { assert, assertEquals, assertMatch, assertThrows } from "../../support/assert.ts";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertNotMatch,
+  assertThrows,
+} from "../../support/assert.ts";
 import { PrometheusMetrics } from "../../../src/metrics/prometheus.ts";
 
 function line(text: string, prefix: string): string | undefined {
@@ -65,6 +71,49 @@ Deno.test("PrometheusMetrics counts calls and reads gauges at scrape time", asyn
     'openvpn_auth_oidc_management_command_duration_seconds_count{command="client-deny"}',
     "1",
   );
+});
+
+Deno.test("PrometheusMetrics serves the other gauges while the session store is down, and counts each failed read", async () => {
+  const metrics = new PrometheusMetrics();
+  metrics.addServer("udp", {
+    counts: () => Promise.reject(new Error("Redis down")),
+    linkUp: () => true,
+  });
+  metrics.addServer("tcp", {
+    counts: () => Promise.resolve({ sessions: 2, pending: 0 }),
+    linkUp: () => false,
+  });
+  metrics.denial("store_unavailable");
+  const errors = (collector: string) =>
+    line(text, `openvpn_auth_oidc_metrics_collector_errors_total{collector="${collector}"}`);
+  let text = await metrics.render();
+  assertEquals(
+    line(text, 'openvpn_auth_oidc_management_up{server="udp"}'),
+    'openvpn_auth_oidc_management_up{server="udp"} 1',
+  );
+  assertEquals(
+    line(text, 'openvpn_auth_oidc_management_up{server="tcp"}'),
+    'openvpn_auth_oidc_management_up{server="tcp"} 0',
+  );
+  assertEquals(
+    line(text, 'openvpn_auth_oidc_sessions{server="tcp"}'),
+    'openvpn_auth_oidc_sessions{server="tcp"} 2',
+  );
+  assertEquals(
+    line(text, 'openvpn_auth_oidc_denials_total{reason="store_unavailable"}')?.endsWith(" 1"),
+    true,
+  );
+  assertMatch(text, /\nprocess_resident_memory_bytes [1-9]\d*\n/);
+  assertNotMatch(text, /openvpn_auth_oidc_(sessions|pending_logins)\{server="udp"\}/);
+  assertEquals(
+    errors("sessions:udp"),
+    'openvpn_auth_oidc_metrics_collector_errors_total{collector="sessions:udp"} 1',
+  );
+  assertEquals(errors("sessions:tcp")?.endsWith(" 0"), true);
+  assertEquals(errors("process")?.endsWith(" 0"), true);
+  text = await metrics.render();
+  assertEquals(errors("sessions:udp")?.endsWith(" 2"), true);
+  assertNotMatch(text, /openvpn_auth_oidc_(sessions|pending_logins)\{server="udp"\}/);
 });
 
 Deno.test("PrometheusMetrics refuses a server never added instead of silently counting nothing", () => {
