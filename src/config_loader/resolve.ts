@@ -57,6 +57,12 @@ export function resolveConfig(
     ? undefined
     : parseHostPort(values.metrics.listen);
   if (typeof metricsListen === "string") issue("metrics.listen", metricsListen);
+  else if (http && metricsListen && sameSocket(http.listen, metricsListen)) {
+    issue(
+      "metrics.listen",
+      `Same address as http.listen (${values.metrics.listen}): use another port`,
+    );
+  }
   if (
     issues.length > 0 || typeof metricsListen === "string" || !resolvedServers || !http || !oidc
   ) {
@@ -370,6 +376,12 @@ function parseManagement(text: string): ManagementAddress | string {
     return { kind: "tcp", ...hostPort };
   }
   return `Expected "unix:///path/to/socket" or "tcp://host:port", got "${text}"`;
+}
+
+/** Whether two listen addresses would be one socket: the same port on one host or a wildcard. */
+function sameSocket(a: { host: string; port: number }, b: { host: string; port: number }) {
+  const wildcard = (host: string) => host === "0.0.0.0" || host === "::";
+  return a.port === b.port && (a.host === b.host || wildcard(a.host) || wildcard(b.host));
 }
 
 function parseHostPort(text: string): { host: string; port: number } | string {

@@ -514,6 +514,25 @@ Deno.test("parseConfig() wants a password for a management interface on another 
   }
 });
 
+Deno.test("parseConfig() refuses metrics.listen on http.listen's socket (the start would fail with EADDRINUSE)", () => {
+  const metrics = (listen: string, http = "") =>
+    MINIMAL.replace("[http]", `[http]\n${http}`) + `[metrics]\nlisten = "${listen}"\n`;
+  assertEquals(
+    issuesOf(metrics("127.0.0.1:9000")).map(({ path, message }) => ({ path, message })),
+    [{
+      path: "metrics.listen",
+      message: "Same address as http.listen (127.0.0.1:9000): use another port",
+    }],
+  );
+  assertEquals(
+    issuesOf(metrics("127.0.0.1:9443", 'listen = "0.0.0.0:9443"')).map((i) => i.path),
+    ["metrics.listen"],
+  );
+  assertEquals(issuesOf(metrics("[::]:9000")).map((i) => i.path), ["metrics.listen"]);
+  assertEquals(load(metrics("127.0.0.1:9101")).config.metrics.listen?.port, 9101);
+  assertEquals(load(metrics("127.0.0.2:9000")).config.metrics.listen?.host, "127.0.0.2");
+});
+
 Deno.test("mergeReload() takes live keys from the new config and names the rest", () => {
   const old = load(MINIMAL + `[authorization]\nallowed_groups = ["a"]\n`).config;
   const { config: next } = load(
