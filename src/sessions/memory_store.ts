@@ -52,6 +52,14 @@ export class MemoryStore implements SessionStore {
   readonly #maxEntries: number;
   readonly #now: () => number;
   readonly #full: StoreFullReporter;
+  /**
+   * Per table, no entry expires before this: exact after a sweep, lowered by every write (an
+   * entry whose expiry moved later leaves it a lower bound). -Infinity: not known yet.
+   */
+  readonly #noneExpireBefore: Record<StoreTable, number> = {
+    pending: -Infinity,
+    sessions: -Infinity,
+  };
   #closed = false;
 
   constructor(options: MemoryStoreOptions) {
@@ -128,6 +136,7 @@ export class MemoryStore implements SessionStore {
     this.#makeRoom("sessions", this.#sessions, copy.sessionId);
     this.#unindex(this.#sessionsByClient, copy.sessionId, this.#sessions.get(copy.sessionId));
     this.#sessions.set(copy.sessionId, copy);
+    this.#wrote("sessions", copy);
     this.#index(this.#sessionsByClient, copy.sessionId, copy);
   }
 
@@ -229,8 +238,8 @@ export class MemoryStore implements SessionStore {
 
   sweep(now: number): Promise<SweepResult> {
     return this.#run(() => ({
-      pending: this.#sweep(this.#pending, this.#pendingByClient, now),
-      sessions: this.#sweep(this.#sessions, this.#sessionsByClient, now),
+      pending: this.#sweep("pending", this.#pending, this.#pendingByClient, now),
+      sessions: this.#sweep("sessions", this.#sessions, this.#sessionsByClient, now),
     }));
   }
 
@@ -268,16 +277,32 @@ export class MemoryStore implements SessionStore {
     return entry;
   }
 
+  /**
+   * A new entry into a full table first sweeps it, unless nothing in it can have expired since
+   * the last sweep: a flood of CONNECTs into a full table swept the whole table once per
+   * refused put.
+   */
   #makeRoom(table: StoreTable, map: Map<string, Indexed>, key: string): void {
     if (map.has(key) || map.size < this.#maxEntries) return;
-    const index = table === "pending" ? this.#pendingByClient : this.#sessionsByClient;
-    this.#sweep(map, index, this.#now());
+    const now = this.#now();
+    if (now > this.#noneExpireBefore[table]) {
+      const index = table === "pending" ? this.#pendingByClient : this.#sessionsByClient;
+      this.#sweep(table, map, index, now);
+    }
     if (map.size >= this.#maxEntries) throw this.#full.reject(table, this.#maxEntries);
+  }
+
+  /** Every entry written: the bound `#noneExpireBefore` stays one. */
+  #wrote(table: StoreTable, entry: Expiring): void {
+    if (entry.expiresAt < this.#noneExpireBefore[table]) {
+      this.#noneExpireBefore[table] = entry.expiresAt;
+    }
   }
 
   #setPending(login: PendingLogin): void {
     this.#unindex(this.#pendingByClient, login.id, this.#pending.get(login.id));
     this.#pending.set(login.id, login);
+    this.#wrote("pending", login);
     this.#index(this.#pendingByClient, login.id, login);
   }
 
@@ -294,15 +319,17 @@ export class MemoryStore implements SessionStore {
     if (entry?.cid !== undefined) index.remove(entry.server, entry.cid, id);
   }
 
-  #sweep(map: Map<string, Indexed>, index: ClientIndex, now: number): number {
+  #sweep(table: StoreTable, map: Map<string, Indexed>, index: ClientIndex, now: number): number {
     let removed = 0;
+    let earliest = Infinity;
     for (const [id, entry] of map) {
       if (entry.expiresAt < now) {
         this.#unindex(index, id, entry);
         map.delete(id);
         removed++;
-      }
+      } else if (entry.expiresAt < earliest) earliest = entry.expiresAt;
     }
+    this.#noneExpireBefore[table] = earliest;
     return removed;
   }
 }

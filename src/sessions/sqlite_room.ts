@@ -52,8 +52,10 @@ export class SqliteRoom {
     const exists = table === "pending" ? this.#sql.pendingExists : this.#sql.sessionExists;
     if (exists.get(key) !== undefined) return false;
     if (this.hasRoom(table)) return true;
-    // The counts may be stale (another process writes too): count for real before refusing.
-    this.recount();
+    // The counts may be stale if another process wrote (an admin command): count for real
+    // before refusing, but only then: a flood of CONNECTs into a full table counted both
+    // tables once per refused put.
+    this.settle();
     if (this.hasRoom(table)) return true;
     // Room for one row: one batch of expired rows is enough, and it bounds how long this put
     // holds the event loop however many have expired since the last sweep. The counts were

@@ -1,5 +1,6 @@
-import { assertEquals, assertThrows } from "../../support/assert.ts";
+import { assertEquals, assertRejects, assertThrows } from "../../support/assert.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
+import { StoreFullError } from "../../../src/sessions/store_full.ts";
 import { registerStoreContract } from "./contract.ts";
 import { collectPages, LIST_CHUNK } from "../../../src/sessions/list_chunk.ts";
 import { pendingLogin, session, T0 } from "./fixtures.ts";
@@ -52,4 +53,23 @@ Deno.test("MemoryStore: a listing goes on past logins added, deleted and put aga
   assertEquals(ids.includes("new"), true);
   assertEquals(ids.includes(`p-${count - 1}`), false);
   assertEquals(ids.length, count);
+});
+
+Deno.test("MemoryStore: a full store sweeps for a new entry once something in it can have expired, also after an update moved an expiry earlier", async () => {
+  let now = T0;
+  const store = new MemoryStore({ maxEntries: 2, now: () => now });
+  await store.putSession(session({ sessionId: "a", expiresAt: T0 + 10_000 }));
+  await store.putSession(session({ sessionId: "b", expiresAt: T0 + 20_000 }));
+  await assertRejects(() => store.putSession(session({ sessionId: "c" })), StoreFullError);
+  // Refused puts do not sweep the table each time; once "a" expired, the next put finds room.
+  now = T0 + 10_001;
+  await store.putSession(session({ sessionId: "c", expiresAt: T0 + 30_000 }));
+  // The bound kept since that sweep (b: 20 s) is lowered by an update to 15 s.
+  await store.updateSession(session({ sessionId: "c", expiresAt: T0 + 15_000 }));
+  await assertRejects(() => store.putSession(session({ sessionId: "d" })), StoreFullError);
+  now = T0 + 15_001;
+  await store.putSession(session({ sessionId: "d", expiresAt: T0 + 60_000 }));
+  assertEquals(await store.getSession("c"), undefined);
+  assertEquals((await store.getSession("b"))?.sessionId, "b");
+  await store.close();
 });

@@ -130,3 +130,35 @@ Deno.test("a put into a full store removes one batch of expired rows, the sweep 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("puts refused by a full table of live rows count the tables only when another connection wrote", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "room-test-" });
+  const path = `${dir}/sessions.db`;
+  const db = openDatabaseFile(path);
+  const other = openDatabaseFile(path);
+  try {
+    const { room, counted } = countedRoom(db, 3);
+    for (const id of ["live-1", "live-2", "live-3"]) {
+      insertSession(db, id);
+      room.added("sessions");
+    }
+    // A flood of new clients into the full table: each refused, none counting the table.
+    for (let i = 0; i < 100; i++) {
+      try {
+        room.makeRoom("sessions", `new-${i}`);
+        throw new Error("not refused");
+      } catch (error) {
+        if (!(error instanceof StoreFullError)) throw error;
+      }
+    }
+    assertEquals(counted.times, 1, "counted once when opened, not once per refused put");
+    // An admin command elsewhere deleted one: counted again, and there is room.
+    other.prepare("DELETE FROM sessions WHERE session_id = 'live-1'").run();
+    assertEquals(room.makeRoom("sessions", "new-x"), true);
+    assertEquals(counted.times, 2);
+  } finally {
+    other.close();
+    db.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
