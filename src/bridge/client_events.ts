@@ -24,6 +24,7 @@ import { type AnswerApart, answersApart } from "./answers_apart.ts";
 import { AnswersInRun, OpenvpnRestartedError } from "./answers_in_run.ts";
 import { type SignIn, SignIns } from "./sign_ins.ts";
 import { shownClientVersion, shownPlatform } from "./peer_info.ts";
+import { type Departure, DisconnectRetries } from "./disconnect_retries.ts";
 
 /** Kills held for a link that is down, at most (the oldest dropped first). */
 const MAX_DEFERRED_KILLS = 10_000;
@@ -70,6 +71,8 @@ export class ClientEvents {
   #deferredKills: Array<{ cid: number; run: string }> = [];
   /** What events are answered with: see answers_apart.ts. */
   readonly #answers: ClientCommander;
+  /** DISCONNECTs whose session could not be ended yet. */
+  readonly #disconnectRetries: DisconnectRetries;
   #closed = false;
 
   constructor(deps: ClientEventsDeps) {
@@ -78,6 +81,15 @@ export class ClientEvents {
     this.#answers = answersApart(deps.commander, (answer, cid, kid, error) => {
       this.#answerNotTaken(answer, cid, kid, error);
     });
+    this.#disconnectRetries = new DisconnectRetries(
+      ({ cid, at }) => this.#endBinding(cid, at),
+      deps.clock,
+      ({ cid }, why) =>
+        deps.log.warning(
+          "DISCONNECT of cid {cid}: gave up ending its session ({why}); it ends when it expires",
+          { cid, why },
+        ),
+    );
     this.#signIns = new SignIns((signIn) => {
       this.#expireLogin(signIn).catch((error) =>
         deps.log.warning("Denying an expired sign-in failed: {error}", { error: String(error) })
@@ -188,6 +200,7 @@ export class ClientEvents {
   close(): void {
     this.#closed = true;
     this.#signIns.close();
+    this.#disconnectRetries.close();
   }
 
   /**
@@ -256,11 +269,22 @@ export class ClientEvents {
   }
 
   async onDisconnect(cid: number): Promise<void> {
-    const { store, server } = this.#deps;
+    const { store, server, clock, log } = this.#deps;
     this.#deps.knownSessions?.forgetClient(server, cid);
     this.#signIns.clientLeft(cid);
-    await store.deletePendingByCid(server, cid);
-    await this.#endBinding(cid, Infinity);
+    const departure: Departure = { cid, at: clock.now() };
+    try {
+      await store.deletePendingByCid(server, cid);
+      await this.#endBinding(cid, Infinity);
+    } catch (error) {
+      // Its session stays bound to a cid OpenVPN will give to someone else: tried again. (Its
+      // sign-in, if any, is forgotten above; the pending login expires in the store.)
+      log.warning("DISCONNECT of cid {cid}: could not end its session, trying again: {error}", {
+        cid,
+        error: String(error),
+      });
+      this.#disconnectRetries.add(departure);
+    }
   }
 
   /**

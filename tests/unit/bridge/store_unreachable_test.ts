@@ -9,6 +9,7 @@ import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { STORE_UNAVAILABLE } from "../../../src/bridge/denial.ts";
 import {
   EVENTS_T0 as T0,
+  settle,
   switchableStore,
   testClientEvents,
   testSession as session,
@@ -23,7 +24,7 @@ function setup(storeUnreachable: "deny" | "allow", reauthCheck: "none" | "refres
   const { store: flaky, state } = switchableStore(memory);
   const known = new KnownSessions(100);
   const store = known.watch(flaky);
-  const { events, commander } = testClientEvents({
+  const { events, commander, revoked } = testClientEvents({
     store,
     clock,
     storeUnreachable,
@@ -39,7 +40,7 @@ function setup(storeUnreachable: "deny" | "allow", reauthCheck: "none" | "refres
       IV_SSO: "webauth",
       ...values,
     }));
-  return { clock, memory, store, state, known, events, commander, env };
+  return { clock, memory, store, state, known, events, commander, env, revoked };
 }
 
 const DENIED_UNREACHABLE = (cid: number, kid: number) => ({
@@ -111,6 +112,35 @@ Deno.test("store_unreachable = allow: a client that disconnected while the store
   assertEquals(t.known.get("s-1"), undefined);
   await t.events.onReauth(4, 2, t.env());
   assertEquals(t.commander.commands, [DENIED_UNREACHABLE(4, 2)]);
+  t.events.close();
+});
+
+Deno.test("a DISCONNECT while the store is down ends its session once the store is back: not left bound to a cid OpenVPN gives to someone else", async () => {
+  const t = setup("deny");
+  // A certificate-only client: its session cannot be resumed, so it ends at DISCONNECT.
+  await t.store.putSession(session());
+  // And one whose client left as a new client took its cid after the DISCONNECT: kept.
+  await t.store.putSession(session({ sessionId: "s-2", username: "bob", cid: 6 }));
+  t.clock.advance(60_000);
+  t.state.down = true;
+  await t.events.onDisconnect(4);
+  await t.events.onDisconnect(6);
+  t.clock.advance(500);
+  await t.memory.updateSession({
+    ...(await t.memory.getSession("s-2"))!,
+    resumable: true,
+    lastAuthAt: t.clock.now(),
+  });
+  // Still down at the first retry.
+  t.clock.advance(1_000);
+  await settle();
+  assertEquals((await t.memory.getSession("s-1"))?.cid, 4);
+  t.state.down = false;
+  t.clock.advance(2_000);
+  await settle();
+  assertEquals(await t.memory.getSession("s-1"), undefined, "ended");
+  assertEquals(t.revoked, ["rt-1"], "and its refresh token revoked");
+  assertEquals((await t.memory.getSession("s-2"))?.cid, 6, "the new binding of cid 6 kept");
   t.events.close();
 });
 

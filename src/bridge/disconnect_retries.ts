@@ -1,0 +1,96 @@
+/**
+ * DISCONNECTs whose session could not be ended (the store failed: Redis restarting, a busy
+ * file), tried again until they work. Lost, such a session stayed bound to a cid that OpenVPN
+ * gives to another client later, kept its refresh token (re-checked and refreshed on), and
+ * counted against max_per_user until it expired. Bounded: past MAX_HELD the oldest is dropped,
+ * and one older than MAX_AGE_MS is given up (it is left to expire, as before).
+ */
+import type { Clock, TimerHandle } from "../clock.ts";
+
+export const MAX_HELD = 10_000;
+export const MAX_AGE_MS = 3_600_000;
+export const FIRST_DELAY_MS = 1_000;
+export const MAX_DELAY_MS = 60_000;
+
+/** A client's DISCONNECT: its cid, and when it came (a later binding of the cid is not its). */
+export interface Departure {
+  cid: number;
+  at: number;
+}
+
+export class DisconnectRetries {
+  readonly #end: (departure: Departure) => Promise<void>;
+  readonly #clock: Clock;
+  readonly #onGiveUp: (departure: Departure, why: "too old" | "too many") => void;
+  #held: Departure[] = [];
+  #timer: TimerHandle | undefined;
+  #delayMs = FIRST_DELAY_MS;
+  #running = false;
+  #closed = false;
+
+  /** `end` ends the departed client's session; rejecting, it is tried again later. */
+  constructor(
+    end: (departure: Departure) => Promise<void>,
+    clock: Clock,
+    onGiveUp: (departure: Departure, why: "too old" | "too many") => void,
+  ) {
+    this.#end = end;
+    this.#clock = clock;
+    this.#onGiveUp = onGiveUp;
+  }
+
+  get size(): number {
+    return this.#held.length;
+  }
+
+  add(departure: Departure): void {
+    if (this.#closed) return;
+    this.#held.push(departure);
+    if (this.#held.length > MAX_HELD) this.#onGiveUp(this.#held.shift()!, "too many");
+    this.#arm();
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#clock.clearTimeout(this.#timer);
+    this.#held = [];
+  }
+
+  #arm(): void {
+    if (this.#timer !== undefined || this.#running || this.#closed) return;
+    this.#timer = this.#clock.setTimeout(
+      () => {
+        this.#timer = undefined;
+        void this.#retry();
+      },
+      this.#delayMs,
+      { keepAlive: false },
+    );
+  }
+
+  /** One pass, oldest first; what fails again waits for a longer delay, up to MAX_DELAY_MS. */
+  async #retry(): Promise<void> {
+    this.#running = true;
+    const due = this.#held;
+    this.#held = [];
+    const failed: Departure[] = [];
+    for (const departure of due) {
+      if (this.#closed) return;
+      if (this.#clock.now() - departure.at > MAX_AGE_MS) {
+        this.#onGiveUp(departure, "too old");
+        continue;
+      }
+      try {
+        await this.#end(departure);
+      } catch {
+        failed.push(departure);
+      }
+    }
+    this.#running = false;
+    if (this.#closed) return;
+    // Added during the pass: after the ones that failed again, which are older.
+    this.#held = [...failed, ...this.#held];
+    this.#delayMs = failed.length > 0 ? Math.min(MAX_DELAY_MS, this.#delayMs * 2) : FIRST_DELAY_MS;
+    if (this.#held.length > 0) this.#arm();
+  }
+}
