@@ -71,7 +71,7 @@ export async function startDaemon(
   // turns on shows totals since start.
   const metrics = new PrometheusMetrics();
   const opened = overrides.store ??
-    await openSessionStore(config.sessions, config.http.secret, now);
+    await openSessionStore(config.sessions, config.http.secret, now, { owner: true });
   await opened.warmUp?.(config.servers.map(({ name }) => name));
   const known = config.sessions.storeUnreachable === "allow"
     ? new KnownSessions(config.sessions.maxEntries)

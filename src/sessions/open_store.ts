@@ -27,6 +27,8 @@ export async function openSessionStore(
   config: ResolvedConfig["sessions"],
   httpSecret: Secret,
   now: () => number = Date.now,
+  /** The service's own store: a session file no other service may use meanwhile. */
+  { owner = false }: { owner?: boolean } = {},
 ): Promise<SessionStore> {
   switch (config.backend) {
     case "memory":
@@ -38,6 +40,7 @@ export async function openSessionStore(
         cipher,
         maxEntries: config.maxEntries,
         now,
+        owner,
       });
     }
     case "redis": {

@@ -14,6 +14,7 @@
  * was committed (asked once per turn: a REAUTH storm reads dozens of sessions per turn, and
  * asking for each was a large part of a cached read).
  */
+import { lockSessionFile, type OwnerLock } from "./sqlite_owner.ts";
 import { setImmediate } from "node:timers";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { checkPendingLogin, checkSession, sameBrowserOrUnbound } from "./entry_check.ts";
@@ -81,6 +82,8 @@ export interface SqliteStoreOptions extends StoreBounds {
   cipher: TokenCipher;
   /** For tests: the WAL size that asks for a checkpoint between sweeps. */
   walWatch?: WalSizeWatchOptions;
+  /** The service's own store: no other service may use the file meanwhile (sqlite_owner.ts). */
+  owner?: boolean;
 }
 
 interface SealedPending {
@@ -128,6 +131,7 @@ export class SqliteStore implements SessionStore {
   /** Puts of pending logins and sessions, in the order made: one transaction per turn. */
   readonly #writes = new TurnBatch<SealedPending | SessionPut>((items) => this.#write(items));
   #closed = false;
+  #ownerLock: OwnerLock | undefined;
   readonly #decodePending = (row: Row, id?: string) => decodePendingRow(row, this.#cipher, id);
   readonly #decodeSession = (row: Row, id?: string) => decodeSessionRow(row, this.#cipher, id);
 
@@ -160,14 +164,19 @@ export class SqliteStore implements SessionStore {
    */
   static async open(options: SqliteStoreOptions): Promise<SqliteStore> {
     checkMaxEntries(options.maxEntries);
-    const db = openDatabaseFile(options.path, options.walWatch?.limitBytes);
+    // Before anything is read or migrated: a second service stops here.
+    const lock = options.owner ? lockSessionFile(options.path) : undefined;
+    let db: DatabaseSync | undefined;
     try {
+      db = openDatabaseFile(options.path, options.walWatch?.limitBytes);
       const store = new SqliteStore(db, options);
+      store.#ownerLock = lock;
       await checkStoreKey(store.#sql, store.#cipher, options.path);
       store.#warmBound(FIRST_BOUND, 0, performance.now() + WARM_AT_OPEN_MS);
       return store;
     } catch (error) {
-      db.close();
+      db?.close();
+      lock?.release();
       throw error;
     }
   }
@@ -629,6 +638,7 @@ export class SqliteStore implements SessionStore {
     // stuck past its wait: then its connection outlives this one, and so does the rest of the WAL).
     await Promise.all([this.#checkpointer.close(), this.#counter.close()]);
     this.#db.close();
+    this.#ownerLock?.release();
   }
 
   #assertOpen(): void {

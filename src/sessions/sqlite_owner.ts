@@ -1,0 +1,42 @@
+/**
+ * One service per session file. Two services on one file (say two units copied from one config
+ * for two OpenVPN servers, both named "default") undo each other: each one's start ends the
+ * sign-ins and bindings its own OpenVPN does not list, which are the other's, and neither
+ * counts the other's sessions for max_per_user. So the service holds an exclusive SQLite lock
+ * on `<path>.lock` while it runs. It is an OS file lock: it goes with the process, kill -9
+ * included, so there is never a stale lock to clean up. Other programs (admin commands, the
+ * store's worker threads) open the session file itself, not this one.
+ */
+import { chmodSync, closeSync, openSync } from "node:fs";
+import { DatabaseSync } from "node:sqlite";
+
+export interface OwnerLock {
+  release(): void;
+}
+
+export function lockSessionFile(path: string): OwnerLock {
+  const lockPath = `${path}.lock`;
+  closeSync(openSync(lockPath, "a", 0o600));
+  chmodSync(lockPath, 0o600);
+  const db = new DatabaseSync(lockPath);
+  try {
+    // No busy wait: a lock held by a running service is not let go in a few seconds.
+    db.exec("PRAGMA busy_timeout = 0");
+    // In rollback-journal mode (this file's) EXCLUSIVE takes the lock at BEGIN, write or not.
+    db.exec("BEGIN EXCLUSIVE");
+  } catch (error) {
+    db.close();
+    throw new Error(
+      `Session file ${path} is in use by another openvpn-auth-oidc process (it holds ` +
+        `${lockPath}): give each service its own sessions.path`,
+      { cause: error },
+    );
+  }
+  return {
+    release() {
+      if (!db.isOpen) return;
+      db.exec("ROLLBACK");
+      db.close();
+    },
+  };
+}
