@@ -37,18 +37,30 @@ export function mergeReload(
     ...old,
     // Servers cannot be added or removed while running; each keeps its link settings and
     // takes its live keys from the server of the same name, when the new file still has it.
+    // One the new file no longer has runs on until a restart: under the new [authorization]
+    // and [[client_config]] where it followed them (a tightened policy reaches it too), under
+    // its own where it had one (the new top-level policy may be looser than that).
     servers: old.servers.map((server) => {
       const same = next.servers.find((candidate) => candidate.name === server.name);
-      return same
-        ? {
+      if (same === undefined) {
+        return {
           ...server,
-          bypassCommonNames: same.bypassCommonNames,
-          authPendingTimeoutMs: same.authPendingTimeoutMs,
-          usernamePolicy: same.usernamePolicy,
-          authorization: same.authorization,
-          clientConfig: same.clientConfig,
-        }
-        : server;
+          authorization: server.authorization === old.authorization
+            ? next.authorization
+            : server.authorization,
+          clientConfig: server.clientConfig === old.clientConfig
+            ? next.clientConfig
+            : server.clientConfig,
+        };
+      }
+      return {
+        ...server,
+        bypassCommonNames: same.bypassCommonNames,
+        authPendingTimeoutMs: same.authPendingTimeoutMs,
+        usernamePolicy: same.usernamePolicy,
+        authorization: same.authorization,
+        clientConfig: same.clientConfig,
+      };
     }),
     http: {
       ...old.http,
@@ -70,8 +82,11 @@ export function mergeReload(
     metrics: next.metrics,
     log: next.log,
   };
-  const wanted = flatten(next);
-  const merged = flatten(config);
+  // Keyed by server name unless both files have the one server: going from two servers to
+  // one named every key of the one left as kept.
+  const single = old.servers.length === 1 && next.servers.length === 1;
+  const wanted = flatten(next, single);
+  const merged = flatten(config, single);
   const kept = [...merged]
     .filter(([path, value]) => wanted.get(path) !== value)
     .map(([path]) => path);
@@ -81,9 +96,8 @@ export function mergeReload(
 }
 
 /** Leaf values as comparable text, keyed by TOML-style path (`openvpn.management`). */
-function flatten(config: ResolvedConfig): Map<string, string> {
+function flatten(config: ResolvedConfig, single: boolean): Map<string, string> {
   const out = new Map<string, string>();
-  const single = config.servers.length === 1;
   for (const server of config.servers) {
     const prefix = single ? "openvpn" : `openvpn[${server.name}]`;
     for (const [key, value] of Object.entries(server)) {

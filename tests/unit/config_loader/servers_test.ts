@@ -139,3 +139,27 @@ Deno.test("a reload takes each server's policy and names server keys that need a
   assertEquals(config.servers[1]!.authorization.allowedGroups, ["/ops"]);
   assertEquals(config.servers[0]!.management, old.servers[0]!.management);
 });
+
+Deno.test("a reload that drops a server from the file: it runs on under the new [authorization] it followed, or its own policy, and only its keys are named", () => {
+  const old = load(TWO_SERVERS).config;
+  // udp-1194 (following [authorization]) is dropped, and [authorization] tightened.
+  const withoutUdp = TWO_SERVERS.replace(
+    '[[openvpn]]\nname = "udp-1194"\nmanagement = "unix:///run/openvpn/udp.sock"\n',
+    "",
+  ).replace('allowed_groups = ["/vpn-users"]', 'allowed_groups = ["/vpn-users/staff"]');
+  const dropUdp = mergeReload(old, load(withoutUdp).config);
+  assertEquals(dropUdp.config.servers.map((s) => s.name), ["udp-1194", "tcp-443"]);
+  assertEquals(dropUdp.config.servers[0]!.authorization.allowedGroups, ["/vpn-users/staff"]);
+  assertEquals(dropUdp.config.servers[1]!.authorization.allowedGroups, ["/vpn-admins"]);
+  assertEquals(
+    dropUdp.kept.filter((key) => !key.startsWith("openvpn[udp-1194].")),
+    [],
+    "the server left in the file is not named as kept",
+  );
+  // tcp-443 (with a policy of its own) is dropped, and [authorization] loosened: it keeps its own.
+  const withoutTcp = TWO_SERVERS.slice(0, TWO_SERVERS.indexOf('[[openvpn]]\nname = "tcp-443"')) +
+    REST.replace('allowed_groups = ["/vpn-users"]', "allowed_groups = []");
+  const dropTcp = mergeReload(old, load(withoutTcp).config);
+  assertEquals(dropTcp.config.servers[1]!.authorization.allowedGroups, ["/vpn-admins"]);
+  assertEquals(dropTcp.config.servers[0]!.authorization.allowedGroups, []);
+});
