@@ -29,6 +29,7 @@ import { validateClientConfigLine } from "../policy/client_config.ts";
 import { validateGroupName } from "../policy/groups.ts";
 import { validateRequiredClaim } from "../policy/authorize.ts";
 import { checkRedisSettings } from "../sessions/redis_connection.ts";
+import { checkRedisSweepInterval } from "../sessions/redis_grace.ts";
 import { parseEncryptionKey } from "../sessions/token_cipher.ts";
 import { controlSocketProblem } from "../control/socket_path.ts";
 
@@ -348,6 +349,9 @@ function resolveSessions(values: Values["sessions"], issue: Issue): SessionsConf
 }
 
 function resolveRedis(values: Values["sessions"], issue: Issue): RedisSettings | undefined {
+  for (const problem of checkRedisSweepInterval(values.sweep_interval)) {
+    issue(problem.path, problem.message);
+  }
   if (values.url === undefined) {
     issue("sessions.url", 'Required when sessions.backend = "redis"');
     return undefined;

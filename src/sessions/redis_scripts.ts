@@ -17,7 +17,12 @@
  *                             redis_store.ts)
  *   P sz                zset  session ids by expiresAt
  *   P sv:<server>       zset  session ids of one server by expiresAt (live counts)
- *   P sb:<server>       hash  cid -> session id of the bound sessions of a server
+ *   P sc:<server>       zset  ids of the bound sessions of a server, scored by cid: every one
+ *                             bound to a cid is kept (after an OpenVPN restart a reused cid
+ *                             names an old session not yet unbound beside a new one)
+ *   P sb:<server>       hash  cid -> session id: what bridges wrote before sc: existed (one
+ *                             session per cid); read and cleaned up, never written, so that
+ *                             sessions bound before an upgrade are still found
  *   P su:<subject>, P si:<sid>, P sn:<username>   sets of session ids
  * Index sets and hashes get a TTL at least as long as their newest member's, so nothing
  * outlives its entries when no bridge sweeps; readers skip members whose entry is gone, and a
@@ -25,6 +30,12 @@
  *
  * Redis Cluster is not supported: the scripts touch keys they build themselves.
  */
+
+/**
+ * Expired entries removed per script call, by `sweep` (redis_store.ts) and by a put into a full
+ * table (has_room), so that no call holds Redis for long.
+ */
+export const SWEEP_BATCH = 1000;
 
 const HELPERS = `
 local P = ARGV[1]
@@ -36,8 +47,9 @@ local function unindex_session(id)
   if not f[1] then return end
   redis.call('ZREM', P .. 'sv:' .. f[1], id)
   if f[2] ~= '' then
-    local bound = P .. 'sb:' .. f[1]
-    if redis.call('HGET', bound, f[2]) == id then redis.call('HDEL', bound, f[2]) end
+    redis.call('ZREM', P .. 'sc:' .. f[1], id)
+    local legacy = P .. 'sb:' .. f[1]
+    if redis.call('HGET', legacy, f[2]) == id then redis.call('HDEL', legacy, f[2]) end
   end
   if f[3] then redis.call('SREM', P .. 'su:' .. f[3], id) end
   if f[4] then redis.call('SREM', P .. 'si:' .. f[4], id) end
@@ -73,9 +85,12 @@ local function add_by_server(zset, score, id, ttl, now)
   redis.call('ZADD', zset, score, id)
   keep(zset, ttl)
 end
+-- A full table loses one batch of its expired entries, not all of them: room for one entry
+-- is all a put needs, and a script that removed every entry expired since the last sweep held
+-- every bridge's Redis for as long as that took.
 local function has_room(zset, id, max, drop, now)
   if redis.call('ZSCORE', zset, id) or redis.call('ZCARD', zset) < max then return true end
-  sweep(zset, drop, now)
+  sweep(zset, drop, now, ${SWEEP_BATCH})
   return redis.call('ZCARD', zset) < max
 end
 -- A listing of a whole store, one page per call: a script holds every bridge's Redis while it
@@ -194,23 +209,27 @@ const LIST_PENDING = `return list_page('pz', 'p:', { 'd', 'o' })`;
 /**
  * ARGV: P, max, now, then for each session: id, expiresAt, ttlMs, server, cid ('' = unbound),
  * subject, has sid ('1'/'0'), sid, username, data, encrypted refresh token ('' = none),
- * version, the version whose token to keep ('' = none), createdAt, and '1' for an update (the
- * entry must be there, live, with that createdAt) or '0' for a put. createdAt has a field of
- * its own ('c'), compared as text: decoding the data in Redis cost a whole JSON parse per
- * update, and lua-cjson refuses a lone surrogate that JSON.stringify writes as an escape.
- * Entries written before 'c' existed are decoded, protected, once. Writes them in order, each as if alone; returns 1 for
- * each one written, 0 for each one refused because the store is full, 2 for each one that
- * asked to keep the token of a version the entry no longer has (or that has none): nothing is
- * written, and the bridge sends it again with its token; 3 for each update whose entry is not
- * there, not live, or another sign-in's (SessionStore.updateSession): nothing is written. The only script that
- * writes a session's d and t: the entry is written whole, with its new version (a reader
- * holding the old one must see the change, redis_decoded.ts).
+ * version, the version whose token to keep ('' = none), createdAt, '1' for an update (the
+ * entry must be there, live, with that createdAt) or '0' for a put, and for an update the
+ * version the caller read ('' = not known): the entry must still be at it. Bridges sharing
+ * the store lock a session only within their own process: one that wrote back what it read
+ * before another bridge's write (a rebind, a rotated refresh token) would undo that write.
+ * createdAt has a field of its own ('c'), compared as text: decoding the data in Redis cost a
+ * whole JSON parse per update, and lua-cjson refuses a lone surrogate that JSON.stringify
+ * writes as an escape. Entries written before 'c' existed are decoded, protected, once.
+ * Writes them in order, each as if alone; returns 1 for each one written, 0 for each one
+ * refused because the store is full, 2 for each one that asked to keep the token of a version
+ * the entry no longer has (or that has none): nothing is written, and the bridge sends it
+ * again with its token; 3 for each update whose entry is not there, not live, another
+ * sign-in's (SessionStore.updateSession), or written since the version read: nothing is
+ * written. The only script that writes a session's d and t: the entry is written whole, with
+ * its new version (a reader holding the old one must see the change, redis_decoded.ts).
  */
 const PUT_SESSIONS = `
 local max, now = tonumber(ARGV[2]), ARGV[3]
 local function add(set, id, ttl) redis.call('SADD', set, id); keep(set, ttl) end
 local written = {}
-for i = 4, #ARGV, 15 do
+for i = 4, #ARGV, 16 do
   local id, expires, ttl, server, cid = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local sub, has_sid, sid, user = ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8]
   local key, token, held, created = P .. 's:' .. id, ARGV[i + 10], ARGV[i + 12], ARGV[i + 13]
@@ -226,6 +245,8 @@ for i = 4, #ARGV, 15 do
       same = ok and type(decoded) == 'table' and decoded.createdAt == tonumber(created)
     end
     gone = not same or not deadline or tonumber(deadline) < tonumber(now)
+    local read = ARGV[i + 15]
+    if not gone and read ~= '' then gone = redis.call('HGET', key, 'v') ~= read end
   end
   if held ~= '' and not gone then
     local stored = redis.call('HMGET', key, 'v', 't')
@@ -246,8 +267,8 @@ for i = 4, #ARGV, 15 do
     redis.call('ZADD', P .. 'sz', expires, id)
     add_by_server(P .. 'sv:' .. server, expires, id, ttl, now)
     if cid ~= '' then
-      local bound = P .. 'sb:' .. server
-      redis.call('HSET', bound, cid, id)
+      local bound = P .. 'sc:' .. server
+      redis.call('ZADD', bound, cid, id)
       keep(bound, ttl)
     end
     add(P .. 'su:' .. sub, id, ttl)
@@ -287,15 +308,34 @@ const DELETE_SESSION = `return drop_session(ARGV[2])`;
 
 /**
  * ARGV: P, server, cid, now, what ('id' or 'data'). Returns the id of the live session bound
- * there (or its data, which names the id exactly: redis_store.ts), or nil.
+ * there that expires first, the oldest sign-in (ties by id), or its data, which names the id
+ * exactly (redis_store.ts); or nil. A member whose entry is gone, or bound elsewhere now (by a
+ * bridge that wrote only sb:), is dropped from sc:.
  */
 const FIND_SESSION_ID_BY_CID = `
-local id = redis.call('HGET', P .. 'sb:' .. ARGV[2], ARGV[3])
-if not id then return false end
-local v = live_fields(P .. 'sz', 's:', id, ARGV[4], 'd', 'd')
-if not v then return false end
-if ARGV[5] == 'data' then return v[1] end
-return id
+local server, cid, now = ARGV[2], ARGV[3], tonumber(ARGV[4])
+local bound = P .. 'sc:' .. server
+local ids = redis.call('ZRANGEBYSCORE', bound, cid, cid)
+local legacy = redis.call('HGET', P .. 'sb:' .. server, cid)
+if legacy then ids[#ids + 1] = legacy end
+local found, found_expiry
+for _, id in ipairs(ids) do
+  local expiry = redis.call('ZSCORE', P .. 'sz', id)
+  local at = redis.call('HMGET', P .. 's:' .. id, 'srv', 'cid')
+  if not expiry or at[1] ~= server or at[2] ~= cid then
+    redis.call('ZREM', bound, id)
+    if id == legacy then redis.call('HDEL', P .. 'sb:' .. server, cid) end
+  else
+    expiry = tonumber(expiry)
+    if expiry >= now and (not found or expiry < found_expiry
+      or (expiry == found_expiry and id < found)) then
+      found, found_expiry = id, expiry
+    end
+  end
+end
+if not found then return false end
+if ARGV[5] == 'data' then return redis.call('HGET', P .. 's:' .. found, 'd') end
+return found
 `;
 
 /** ARGV: P, index key without prefix (e.g. 'su:<subject>'), now. Returns [data, token, ...]. */
@@ -320,18 +360,27 @@ return out
 const LIST_SESSIONS = `return list_page('sz', 's:', { 'd' })`;
 
 /**
- * ARGV: P, server, now, cursor ('0' for the first page), page size. One page of the live bound
- * sessions of a server, through HSCAN of its bindings (in one call, 100,000 of them held
- * Redis for 360-780 ms): [next cursor ('0' after the last page), sessionId, cid, ...]. A
- * binding may come in two pages; one present throughout comes in at least one.
+ * ARGV: P, server, now, cursor ('0' for the first page), page size, index ('sc' or the legacy
+ * 'sb'). One page of the live bound sessions of a server, through ZSCAN (HSCAN) of that index
+ * (in one call, 100,000 of them held Redis for 360-780 ms): [next cursor ('0' after the last
+ * page), sessionId, cid, ...]. A binding may come in two pages; one present throughout comes
+ * in at least one.
  */
 const LIST_BINDINGS = `
-local page = redis.call('HSCAN', P .. 'sb:' .. ARGV[2], ARGV[4], 'COUNT', ARGV[5])
+local index, page = ARGV[6], nil
+if index == 'sc' then
+  page = redis.call('ZSCAN', P .. 'sc:' .. ARGV[2], ARGV[4], 'COUNT', ARGV[5])
+else
+  page = redis.call('HSCAN', P .. 'sb:' .. ARGV[2], ARGV[4], 'COUNT', ARGV[5])
+end
 local bound, out = page[2], { page[1] }
 for i = 1, #bound, 2 do
-  local score = redis.call('ZSCORE', P .. 'sz', bound[i + 1])
+  -- ZSCAN gives member, score (id, cid); HSCAN field, value (cid, id).
+  local id, cid = bound[i], bound[i + 1]
+  if index ~= 'sc' then id, cid = cid, id end
+  local score = redis.call('ZSCORE', P .. 'sz', id)
   if score and tonumber(score) >= tonumber(ARGV[3]) then
-    out[#out + 1] = bound[i + 1]; out[#out + 1] = bound[i]
+    out[#out + 1] = id; out[#out + 1] = cid
   end
 end
 return out

@@ -6,8 +6,9 @@
  * Expiry: every entry carries a TTL (PX), so Redis drops what nobody removes. A pending login
  * lives exactly until it expires. A session lives SESSION_GRACE_MS longer than that, so that
  * `sweep` (a range read of the expiry index, never a scan of the key space) still finds it and
- * removes its index entries with it; reads treat it as gone from its `expiresAt` on. The size
- * bound counts the expiry index (ZCARD), checked and added to in the same script.
+ * removes its index entries with it (redis_grace.ts: what that asks of the sweep interval);
+ * reads treat it as gone from its `expiresAt` on. The size bound counts the expiry index
+ * (ZCARD), checked and added to in the same script.
  *
  * Cost: a REAUTH reads its session from Redis, in one script call with the other reads of the
  * same turn (redis_call_batch.ts); a session read again at the version this bridge decoded or
@@ -32,7 +33,8 @@ import { classifyRedisError } from "./redis_connection.ts";
 import { DecodedSessions } from "./redis_decoded.ts";
 import { CALL_BATCH, CallBatcher } from "./redis_call_batch.ts";
 import { randomToken } from "../random_token.ts";
-import { type ScriptName, SCRIPTS } from "./redis_scripts.ts";
+import { type ScriptName, SCRIPTS, SWEEP_BATCH } from "./redis_scripts.ts";
+import { SESSION_GRACE_MS } from "./redis_grace.ts";
 import { CACHE_LIMIT } from "./session_cache.ts";
 import { BINDINGS_CHUNK, LIST_CHUNK } from "./list_chunk.ts";
 import { checkMaxEntries, type StoreBounds, StoreFullReporter } from "./store_full.ts";
@@ -49,9 +51,6 @@ import type {
 import { storeClosedError } from "./store_closed.ts";
 import { StoreUnavailableError } from "./store_unavailable.ts";
 
-/** How long a session's key outlives its expiry, for the sweep to remove its index entries. */
-export const SESSION_GRACE_MS = 60 * 60_000;
-const SWEEP_BATCH = 1000;
 const KEY_CHECK = "key_check";
 const QUIT_WAIT_MS = 1000;
 /** How long warmUp holds up the start before the rest of its reads go to the background. */
@@ -78,7 +77,7 @@ type PendingArgs = [string, string, string, string, string, string, string | Buf
 /**
  * One session as `putSessions` takes it: id, expiresAt, TTL, server, cid, subject, has sid,
  * sid, username, data, secret, version, version whose secret to keep, createdAt, update ('1')
- * or put ('0').
+ * or put ('0'), version read ('' = not known).
  */
 type SessionArgs = [
   ...[string, string, string, string, string, string, string, string, string, string],
@@ -87,9 +86,17 @@ type SessionArgs = [
   string,
   string,
   string,
+  string,
 ];
-/** A lock (`exclusive`) runs out after this long if its holder does not free it. */
-const LOCK_TTL_MS = 10_000;
+/**
+ * Store calls a lock (`exclusive`) must outlive, each given up to the client's command timeout
+ * (`sessions.store_timeout`): Redis starts the lock when it runs the call that takes it, whose
+ * answer may take that long to come back, and the work under it (a user's sessions counted,
+ * one stored) is two more.
+ */
+const LOCK_STORE_CALLS = 3;
+/** Beyond those calls: the work's own time (decoding, sealing a token), a pause of the process. */
+const LOCK_MARGIN_MS = 10_000;
 const LOCK_RETRY_MS = 20;
 /** Waited for this long at most (the holder counts a user's sessions and stores one). */
 const LOCK_ATTEMPTS = 500;
@@ -116,6 +123,7 @@ export class RedisStore implements SessionStore {
   readonly #maxEntries: number;
   readonly #now: () => number;
   readonly #full: StoreFullReporter;
+  readonly #lockTtlMs: number;
   readonly #decoded = new DecodedSessions();
   readonly #reads = new CallBatcher((ids: string[]) => this.#readSessions(ids));
   readonly #pendingPuts = new CallBatcher((puts: PendingArgs[]) =>
@@ -133,6 +141,7 @@ export class RedisStore implements SessionStore {
     this.#maxEntries = options.maxEntries;
     this.#now = options.now ?? Date.now;
     this.#full = new StoreFullReporter(this.#now);
+    this.#lockTtlMs = lockTtlMs(options.client.options.commandTimeout);
     for (const [name, lua] of Object.entries(SCRIPTS)) {
       this.#client.defineCommand(name, { numberOfKeys: 0, lua });
     }
@@ -218,7 +227,7 @@ export class RedisStore implements SessionStore {
 
   /**
    * A lock in Redis, so that bridges sharing it run `work` under `name` one at a time: taken
-   * with a set-if-absent that runs out after LOCK_TTL_MS (a bridge that died holding it),
+   * with a set-if-absent that runs out after lockTtlMs (a bridge that died holding it),
    * asked for again every LOCK_RETRY_MS, freed by a compare-and-delete. Its key is the name's
    * hash (a user's IdP subject is any text).
    */
@@ -228,7 +237,7 @@ export class RedisStore implements SessionStore {
     const token = randomToken(LOCK_TOKEN_BYTES);
     for (
       let attempt = 0;
-      await this.#call("lock", [lock, token, String(LOCK_TTL_MS)]) !== 1;
+      await this.#call("lock", [lock, token, String(this.#lockTtlMs)]) !== 1;
       attempt++
     ) {
       if (attempt >= LOCK_ATTEMPTS) {
@@ -254,12 +263,20 @@ export class RedisStore implements SessionStore {
     return await this.#writeSession(session, true) !== SESSION_GONE;
   }
 
-  /** Writes a session, as an update (the entry must still be the one read) or a put. */
+  /**
+   * Writes a session, as an update (the entry must still be the one read) or a put. An update
+   * sends the version this bridge last read or wrote of it (the caller holds the session's
+   * lock, so that is the one it read): written by another bridge since, the entry is not
+   * overwritten with what was read before. Not held (an unbound session, one the cache
+   * dropped), only its createdAt is compared.
+   */
   async #writeSession(session: Session, update: boolean): Promise<number> {
     this.#assertOpen();
     // Own strings, as a decoded session has: a field from OpenVPN may be a slice of a whole
     // block, and this copy is kept once written (below).
     const copy = Object.freeze(checkSession(session, { ownStrings: true }));
+    const read = update ? this.#decoded.versionOf(copy.sessionId) : "";
+    const readSession = this.#decoded.get(copy.sessionId, read);
     // Held here with the same refresh token (a reconnect, a disconnect): Redis keeps the
     // encrypted token it has if it still holds that version, so it is not sealed and sent again.
     const keepFrom = this.#decoded.versionWithToken(copy.sessionId, copy.refreshToken);
@@ -281,6 +298,7 @@ export class RedisStore implements SessionStore {
       keep,
       String(copy.createdAt),
       update ? "1" : "0",
+      read,
     ];
     let written = keepFrom === ""
       ? TOKEN_NOT_HELD
@@ -290,7 +308,13 @@ export class RedisStore implements SessionStore {
       written = await this.#sessionPuts.submit(args(data, secret, ""));
     }
     if (written === 0) throw this.#full.reject("sessions", this.#maxEntries);
-    if (written === SESSION_GONE) return written;
+    if (written === SESSION_GONE) {
+      // Held again (unless read anew meanwhile), so that the same stale copy is refused again.
+      if (readSession !== undefined && this.#decoded.versionOf(copy.sessionId) === "") {
+        this.#decoded.remember(copy.sessionId, read, readSession);
+      }
+      return written;
+    }
     // Redis holds this session at `version` now, unless a later write came after (which gives
     // it another): the next read (the reconnected client's REAUTH) then costs no decode.
     this.#decoded.remember(copy.sessionId, version, copy);
@@ -395,25 +419,31 @@ export class RedisStore implements SessionStore {
     return this.#pages("listSessions", decode, (session) => session.sessionId);
   }
 
-  /** A page of BINDINGS_CHUNK per script call (redis_scripts.ts); one per cid. */
+  /**
+   * A page of BINDINGS_CHUNK per script call (redis_scripts.ts), through the bindings index,
+   * then through the one bridges wrote before it; each session once.
+   */
   async listBindings(server: string): Promise<ClientBinding[]> {
     this.#assertOpen();
-    const byCid = new Map<number, ClientBinding>();
-    let cursor = "0";
-    do {
-      const page = await this.#call("listBindings", [
-        server,
-        String(this.#now()),
-        cursor,
-        String(BINDINGS_CHUNK),
-      ]) as Flat;
-      cursor = String(page[0]);
-      for (let i = 1; i + 1 < page.length; i += 2) {
-        const cid = Number(String(page[i + 1]));
-        byCid.set(cid, { sessionId: String(page[i]), cid });
-      }
-    } while (cursor !== "0");
-    return [...byCid.values()];
+    const bySession = new Map<string, ClientBinding>();
+    for (const index of ["sc", "sb"]) {
+      let cursor = "0";
+      do {
+        const page = await this.#call("listBindings", [
+          server,
+          String(this.#now()),
+          cursor,
+          String(BINDINGS_CHUNK),
+          index,
+        ]) as Flat;
+        cursor = String(page[0]);
+        for (let i = 1; i + 1 < page.length; i += 2) {
+          const sessionId = String(page[i]);
+          bySession.set(sessionId, { sessionId, cid: Number(String(page[i + 1])) });
+        }
+      } while (cursor !== "0");
+    }
+    return [...bySession.values()];
   }
 
   async countLive(server: string): Promise<LiveCounts> {
@@ -559,6 +589,15 @@ export class RedisStore implements SessionStore {
       );
     }
   }
+}
+
+/**
+ * How long a lock (`exclusive`) lives unless freed: past every call its holder may still be
+ * waiting for, given the client's command timeout (none: as if 0). Not renewed: a renewal
+ * would be one more call to a Redis that is slow to answer.
+ */
+export function lockTtlMs(commandTimeoutMs: number | undefined): number {
+  return LOCK_STORE_CALLS * (commandTimeoutMs ?? 0) + LOCK_MARGIN_MS;
 }
 
 /**

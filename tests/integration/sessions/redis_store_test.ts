@@ -9,8 +9,9 @@ import type { RedisSettings } from "../../../src/config/types.ts";
 import { connectRedis } from "../../../src/sessions/redis_connection.ts";
 import { CALL_BATCH } from "../../../src/sessions/redis_call_batch.ts";
 import { BINDINGS_CHUNK, LIST_CHUNK } from "../../../src/sessions/list_chunk.ts";
-import { SCRIPTS } from "../../../src/sessions/redis_scripts.ts";
-import { RedisStore, SESSION_GRACE_MS } from "../../../src/sessions/redis_store.ts";
+import { SCRIPTS, SWEEP_BATCH } from "../../../src/sessions/redis_scripts.ts";
+import { RedisStore } from "../../../src/sessions/redis_store.ts";
+import { SESSION_GRACE_MS } from "../../../src/sessions/redis_grace.ts";
 import { StoreFullError } from "../../../src/sessions/store_full.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
 import { registerStoreContract } from "../../unit/sessions/contract.ts";
@@ -295,6 +296,37 @@ Deno.test("RedisStore: updateSession compares createdAt kept apart: claims with 
     assertEquals((await store.getSession("old"))?.cid, 11);
   } finally {
     await store.close();
+  }
+});
+
+Deno.test("RedisStore: an update from a copy read before another bridge wrote the session is refused, and leaves that write", async () => {
+  const config = settings(server.url);
+  const one = await openStore(config);
+  const two = await openStore(config);
+  const fresh = await openStore(config);
+  try {
+    await one.store.putSession(session({ sessionId: "a", cid: 3, refreshToken: "token-1" }));
+    const readByOne = (await one.store.getSession("a"))!;
+    const readByTwo = (await two.store.getSession("a"))!;
+    // Bridge one refreshes the session (the IdP rotated its token) and moves it to cid 4.
+    const refreshed = { ...readByOne, cid: 4, refreshToken: "token-2", lastAuthAt: T0 + MINUTE };
+    assertEquals(await one.store.updateSession(refreshed), true);
+    // Bridge two writes back what it read before: neither the binding nor the token go back.
+    assertEquals(await two.store.updateSession({ ...readByTwo, cid: undefined }), false);
+    assertEquals(
+      await two.store.updateSession({ ...readByTwo, refreshToken: "token-elsewhere" }),
+      false,
+    );
+    assertEquals(await fresh.store.getSession("a"), refreshed);
+    // Read again, it writes.
+    const again = (await two.store.getSession("a"))!;
+    assertEquals(again, refreshed);
+    assertEquals(await two.store.updateSession({ ...again, cid: undefined }), true);
+    assertEquals((await fresh.store.getSession("a"))?.cid, undefined);
+  } finally {
+    await one.store.close();
+    await two.store.close();
+    await fresh.store.close();
   }
 });
 
@@ -685,7 +717,7 @@ Deno.test("RedisStore: entries expire by TTL; a session's key outlives it by the
       sessionTtl > 3_600_000 && sessionTtl <= 3_600_000 + SESSION_GRACE_MS,
       `session TTL ${sessionTtl}`,
     );
-    for (const key of await client.keys(`${config.keyPrefix}s[ubniv]:*`)) {
+    for (const key of await client.keys(`${config.keyPrefix}s[cuniv]:*`)) {
       assert(await client.pttl(key) > 0, `${key} has a TTL`);
     }
   } finally {
@@ -703,7 +735,7 @@ Deno.test("RedisStore: a session and its indexes change together and leave nothi
     assertEquals(await keys(), [
       `${p}key_check`,
       `${p}s:sess-1`,
-      `${p}sb:vpn1`,
+      `${p}sc:vpn1`,
       `${p}si:sso-1`,
       `${p}sn:alice`,
       `${p}su:u-1`,
@@ -711,7 +743,7 @@ Deno.test("RedisStore: a session and its indexes change together and leave nothi
       `${p}sz`,
     ]);
     await store.putSession(session({ cid: 9, subject: "u-2", sid: undefined, username: "bob" }));
-    assertEquals(await client.hgetall(`${p}sb:vpn1`), { "9": "sess-1" });
+    assertEquals(await client.zrange(`${p}sc:vpn1`, "0", "-1", "WITHSCORES"), ["sess-1", "9"]);
     assertEquals(await store.findSessionsBySid("sso-1"), []);
     assertEquals(await store.findSessionsByUsername("alice"), []);
     assertEquals((await store.findSessionsBySubject("u-2")).length, 1);
@@ -760,10 +792,64 @@ Deno.test("RedisStore: sweep() removes expired sessions with their index entries
     await store.putSession(session({ sessionId: "live", cid: 99_999 }));
     time = T0 + 2 * MINUTE;
     assertEquals(await store.sweep(time), { pending: 0, sessions: 2_500 });
-    assertEquals(await client.hgetall(`${config.keyPrefix}sb:vpn1`), {
-      "99999": "live",
-    });
+    assertEquals(await client.zrange(`${config.keyPrefix}sc:vpn1`, "0", "-1", "WITHSCORES"), [
+      "live",
+      "99999",
+    ]);
     assertEquals(await client.smembers(`${config.keyPrefix}sn:alice`), ["live"]);
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("RedisStore: a put into a full store removes one batch of expired entries, the sweep the rest", async () => {
+  const config = settings(server.url);
+  const clock = { time: T0 };
+  const maxEntries = SWEEP_BATCH + 10;
+  const { store, client } = await openStore(config, { now: () => clock.time, maxEntries });
+  const stored = () => client.zcard(`${config.keyPrefix}sz`);
+  const put = (id: string, expiresAt: number) =>
+    store.putSession(session({ sessionId: id, expiresAt }));
+  try {
+    await Promise.all(Array.from({ length: maxEntries }, (_, i) => put(`old-${i}`, T0 + 1_000)));
+    clock.time = T0 + 2_000;
+    await put("new-1", T0 + 60_000);
+    // Not every expired entry: one script must not hold Redis for all of them.
+    assertEquals(await stored(), maxEntries - SWEEP_BATCH + 1);
+    // The batch made room for as many new entries as it removed.
+    await Promise.all(
+      Array.from({ length: SWEEP_BATCH - 1 }, (_, i) => put(`new-${i + 2}`, T0 + 60_000)),
+    );
+    assertEquals(await store.sweep(clock.time), { pending: 0, sessions: 10 });
+    assertEquals(await stored(), SWEEP_BATCH);
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("RedisStore: bindings an older bridge wrote (sb:, one per cid) are found, listed and cleaned up", async () => {
+  const config = settings(server.url);
+  const { store, client } = await openStore(config);
+  const p = config.keyPrefix;
+  try {
+    // As a bridge from before sc: left it: the binding in the server's hash only.
+    await store.putSession(session({ sessionId: "before", cid: 3, expiresAt: T0 + 60 * MINUTE }));
+    await client.zrem(`${p}sc:vpn1`, "before");
+    await client.hset(`${p}sb:vpn1`, "3", "before");
+    assertEquals(await store.findSessionIdByCid("vpn1", 3), "before");
+    await store.putSession(session({ sessionId: "after", cid: 3 }));
+    assertEquals(await store.findSessionIdByCid("vpn1", 3), "before");
+    assertEquals(
+      (await store.listBindings("vpn1")).sort((x, y) => x.sessionId < y.sessionId ? -1 : 1),
+      [{ sessionId: "after", cid: 3 }, { sessionId: "before", cid: 3 }],
+    );
+    assert(await store.deleteSession("before"));
+    assertEquals(await client.hgetall(`${p}sb:vpn1`), {});
+    assertEquals(await store.findSessionIdByCid("vpn1", 3), "after");
+    // Moved by an older bridge, which leaves sc: alone: no longer found there, and dropped.
+    await client.hset(`${p}s:after`, "cid", "9");
+    assertEquals(await store.findSessionIdByCid("vpn1", 3), undefined);
+    assertEquals(await client.zscore(`${p}sc:vpn1`, "after"), null);
   } finally {
     await store.close();
   }

@@ -92,6 +92,12 @@ const CASES: Array<[string, string, { path: string; message: string }]> = [
     path: "sessions.store_timeout",
     message: "Expected 10ms to 30s",
   }],
+  // Expired sessions' keys would run out before a sweep removed their index entries with them.
+  ["a sweep interval too long for the grace", 'url = "redis://redis"\nsweep_interval = "31m"\n', {
+    path: "sessions.sweep_interval",
+    message: "Expected at most 30m with the redis backend: an expired session's key is kept " +
+      "60m for a sweep to remove its index entries",
+  }],
 ];
 
 for (const [name, sessions, expected] of CASES) {
@@ -99,6 +105,16 @@ for (const [name, sessions, expected] of CASES) {
     assertEquals(issuesOf(sessions), [expected]);
   });
 }
+
+Deno.test("parseConfig() takes a sweep interval of half the Redis grace, and any with another backend", () => {
+  const { config } = load('url = "redis://redis"\nsweep_interval = "30m"\n');
+  assertEquals(config.sessions.sweepIntervalMs, 30 * 60_000);
+  const file = parseConfig(`${MINIMAL_TOML}\n[sessions]\nsweep_interval = "2h"\n`, "test.toml", {
+    env: {},
+    readTextFile: () => "",
+  });
+  assertEquals(file.config.sessions.sweepIntervalMs, 2 * 60 * 60_000);
+});
 
 Deno.test("parseConfig() never repeats a Redis password from the URL in its messages", () => {
   const issues = issuesOf('url = "redis://:topsecret@redis/x"\n');

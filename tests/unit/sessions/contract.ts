@@ -319,6 +319,36 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
   );
 
   test(
+    "findSessionIdByCid() and listBindings() keep every session bound to a reused cid, the oldest found first",
+    async (store, clock) => {
+      // OpenVPN restarted and gave cid 3 to a new client before the old one's session ended.
+      const old = session({ sessionId: "old", cid: 3, expiresAt: T0 + 60 * MINUTE });
+      const fresh = session({ sessionId: "new", cid: 3, expiresAt: T0 + 120 * MINUTE });
+      const bindings = async () =>
+        (await store.listBindings("vpn1")).sort((x, y) => x.sessionId < y.sessionId ? -1 : 1);
+      await store.putSession(old);
+      await store.putSession(fresh);
+      assertEquals(await store.findSessionIdByCid("vpn1", 3), "old");
+      assertEquals(await bindings(), [{ sessionId: "new", cid: 3 }, { sessionId: "old", cid: 3 }]);
+      // The new one ended first: the old one is still found, to be ended in turn.
+      await store.deleteSession("new");
+      assertEquals(await store.findSessionIdByCid("vpn1", 3), "old");
+      assertEquals(await bindings(), [{ sessionId: "old", cid: 3 }]);
+      await store.putSession(fresh);
+      await store.putSession({ ...old, cid: undefined });
+      assertEquals(await store.findSessionIdByCid("vpn1", 3), "new");
+      assertEquals(await bindings(), [{ sessionId: "new", cid: 3 }]);
+      await store.putSession(old);
+      clock.time = T0 + 90 * MINUTE;
+      assertEquals(await store.findSessionIdByCid("vpn1", 3), "new", "the old one expired");
+      assertEquals(await bindings(), [{ sessionId: "new", cid: 3 }]);
+      await store.sweep(clock.time);
+      assertEquals(await store.findSessionIdByCid("vpn1", 3), "new", "the old one swept");
+      assertEquals(await bindings(), [{ sessionId: "new", cid: 3 }]);
+    },
+  );
+
+  test(
     "deletePendingByCid() follows a login put again for another client, and forgets taken and swept ones",
     async (store, clock) => {
       await store.putPending(pendingLogin({ id: "p1", cid: 7 }));
