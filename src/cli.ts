@@ -7,8 +7,8 @@
  */
 import { parseArgs } from "node:util";
 import { stringify } from "smol-toml";
-import { ConfigError } from "./config_loader/errors.ts";
-import { loadConfigFile, type LoadedConfig } from "./config_loader/load.ts";
+import { ConfigError, type ConfigIssue } from "./config_loader/errors.ts";
+import { loadConfigFile, type LoadDeps, type LoadedConfig } from "./config_loader/load.ts";
 import type { ResolvedConfig } from "./config/types.ts";
 import { getLogger } from "./log.ts";
 import { VERSION } from "./version.ts";
@@ -38,6 +38,8 @@ export interface CliIo {
   out(text: string): void;
   err(text: string): void;
   readTextFile(path: string): string;
+  /** A file's mode (`stat`), to warn about secrets other users can read; unset: no check. */
+  fileMode?: (path: string) => number;
   env: Record<string, string | undefined>;
   startService(config: ResolvedConfig): Promise<RunningService>;
   /** Calls `handler` once on SIGTERM or SIGINT. */
@@ -155,10 +157,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return EXIT_USAGE;
   }
   const configPath = values.config ?? configPathOf(io);
-  const load = () => loadConfigFile(configPath, { readTextFile: io.readTextFile, env: io.env });
   const loaded = loadConfig(configPath, io);
   if (typeof loaded === "number") return loaded;
   if (command === "check-config") {
+    for (const warning of loaded.warnings) io.err(`warning: ${warningText(configPath, warning)}\n`);
     // A config whose files the service cannot use at start passes the package's upgrade gate
     // otherwise, and the restart after it fails in a loop.
     const problems = await checkStartFiles(loaded.config);
@@ -179,7 +181,18 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.out(`# ${configPath}: valid\n${stringify(loaded.printable)}\n`);
     return EXIT_OK;
   }
-  return await runService(loaded.config, io, () => load().config);
+  const logWarnings = (warnings: readonly ConfigIssue[]) => {
+    const log = getLogger("config");
+    for (const warning of warnings) {
+      log.warning("{warning}", { warning: warningText(configPath, warning) });
+    }
+  };
+  const reloadConfig = () => {
+    const next = loadConfigFile(configPath, loadDeps(io));
+    logWarnings(next.warnings);
+    return next.config;
+  };
+  return await runService(loaded.config, io, reloadConfig, () => logWarnings(loaded.warnings));
 }
 
 function configPathOf(io: CliIo): string {
@@ -189,7 +202,7 @@ function configPathOf(io: CliIo): string {
 /** The loaded config, or the exit code after saying what is wrong with it. */
 function loadConfig(configPath: string, io: CliIo): LoadedConfig | number {
   try {
-    return loadConfigFile(configPath, { readTextFile: io.readTextFile, env: io.env });
+    return loadConfigFile(configPath, loadDeps(io));
   } catch (error) {
     if (error instanceof ConfigError) {
       io.err(error.message + "\n");
@@ -199,10 +212,24 @@ function loadConfig(configPath: string, io: CliIo): LoadedConfig | number {
   }
 }
 
+function loadDeps(io: CliIo): LoadDeps {
+  return { readTextFile: io.readTextFile, env: io.env, fileMode: io.fileMode };
+}
+
+/** E.g. `/etc/x.toml: http.secret_file (line 4): File ... can be read by other users ...`. */
+function warningText(configPath: string, warning: ConfigIssue): string {
+  const where = warning.line === undefined
+    ? warning.path
+    : `${warning.path} (line ${warning.line})`;
+  return `${configPath}: ${where}: ${warning.message}`;
+}
+
+/** `started` runs once the service is up (its logging is configured by then). */
 async function runService(
   config: ResolvedConfig,
   io: CliIo,
   reloadConfig: () => ResolvedConfig,
+  started: () => void,
 ): Promise<number> {
   // Listened for before the start, which can take seconds (store, cluster, IdP): unheard, a
   // SIGHUP would end the process, and systemd counts that as a clean exit (not restarted).
@@ -230,6 +257,7 @@ async function runService(
     io.err(`${NAME}: cannot start: ${(error as Error).message}\n`);
     return EXIT_RUNTIME;
   }
+  started();
   const running = service;
   io.onShutdownSignal(() => {
     stopping ??= running.stop();

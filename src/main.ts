@@ -3,7 +3,7 @@
  * and the real service. Runs unchanged on Deno and Bun. On Bun it first starts itself again
  * with the allocator setting of allocator_restart.ts, before the rest of the program is loaded.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import process from "node:process";
 import { allocatorRestart } from "./allocator_restart.ts";
 
@@ -27,6 +27,7 @@ const io = {
     return process.stderr.write(text);
   },
   readTextFile: (path: string) => readFileSync(path, "utf8"),
+  fileMode: (path: string) => statSync(path).mode,
   env: process.env,
   startService: startDaemon,
   onShutdownSignal(handler: (signal: string) => void) {

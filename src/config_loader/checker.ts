@@ -1,7 +1,9 @@
 /**
  * Type checks of the parsed TOML against SCHEMA: unknown keys (with a suggestion), required
  * keys, defaults, `*_file` secrets and environment overrides. Problems are collected, not
- * thrown, so one run reports all of them.
+ * thrown, so one run reports all of them. Secrets other local users can read are warnings, not
+ * problems: installs made before the check (and files written with the default umask) would
+ * otherwise stop at an upgrade.
  */
 import { parse } from "smol-toml";
 import type { ConfigIssue } from "./errors.ts";
@@ -26,6 +28,11 @@ import { formatDuration, parseDuration } from "../config/duration.ts";
 export interface LoadDeps {
   readTextFile(path: string): string;
   env: Record<string, string | undefined>;
+  /**
+   * A file's mode as `stat` gives it, to warn about secrets other users can read. Unset: no
+   * permission checks (configs and secret files held in memory).
+   */
+  fileMode?: ((path: string) => number) | undefined;
 }
 
 /** A checked value: what the schema type says, durations already in milliseconds. */
@@ -56,6 +63,10 @@ interface TableAt {
 
 export class Checker {
   readonly issues: ConfigIssue[] = [];
+  /** Secrets other local users can read: the service still starts (see the file comment). */
+  readonly warnings: ConfigIssue[] = [];
+  /** Key paths of secrets written into the config file itself, e.g. `http.secret`. */
+  readonly #inlineSecrets: string[] = [];
   readonly #source: string;
   readonly #deps: LoadDeps;
 
@@ -89,6 +100,20 @@ export class Checker {
       });
     }
     return values as unknown as Values;
+  }
+
+  /** Warns when `file`, the config, holds a secret inline and other users can read it. */
+  checkConfigFileMode(file: string): void {
+    if (this.#inlineSecrets.length === 0) return;
+    const mode = this.#modeReadableByOthers(file);
+    if (mode === undefined) return;
+    const keys = this.#inlineSecrets;
+    this.warnings.push({
+      path: "(file)",
+      message: `Holds ${keys.join(", ")} and can be read by other users (mode ${mode}): ` +
+        `run chmod o-r ${file}, or move ${keys.length === 1 ? "it" : "each"} to ` +
+        keys.map((key) => `${key}_file`).join(", "),
+    });
   }
 
   /** `[[client_config]]` at the top level, or inside a server (`path` then says which). */
@@ -192,6 +217,8 @@ export class Checker {
       const path = `${at.path}.${key}`;
       const line = (name = key) => locate(name);
       let value = raw[key];
+      // Counted even when the environment overrides it: the file still holds it.
+      if (keySpec.type === "secret" && value !== undefined) this.#inlineSecrets.push(path);
       let fileValue = keySpec.type === "secret" ? raw[`${key}_file`] : undefined;
       let valueFromEnv = false;
       let fileFromEnv = false;
@@ -279,11 +306,32 @@ export class Checker {
         this.#issue(path, `File ${file} is empty`, line);
         return undefined;
       }
+      const mode = this.#modeReadableByOthers(file);
+      if (mode !== undefined) {
+        this.#warn(
+          path,
+          `File ${file} can be read by other users (mode ${mode}): run chmod o-r ${file}`,
+          line,
+        );
+      }
       return new Secret(text);
     } catch (error) {
       this.#issue(path, `Cannot read ${file}: ${reason(error)}`, line);
       return undefined;
     }
+  }
+
+  /** The permission bits in octal (`0644`) when users outside the owner and group can read. */
+  #modeReadableByOthers(file: string): string | undefined {
+    if (this.#deps.fileMode === undefined) return undefined;
+    let mode: number;
+    try {
+      mode = this.#deps.fileMode(file);
+    } catch {
+      // Read a moment ago: a file gone now is a race, and a warning is no place to report it.
+      return undefined;
+    }
+    return (mode & 0o004) === 0 ? undefined : (mode & 0o777).toString(8).padStart(4, "0");
   }
 
   #checkValue(
@@ -380,6 +428,10 @@ export class Checker {
 
   #issue(path: string, message: string, line?: number): void {
     this.issues.push(line === undefined ? { path, message } : { path, message, line });
+  }
+
+  #warn(path: string, message: string, line: number | undefined): void {
+    this.warnings.push(line === undefined ? { path, message } : { path, message, line });
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { parse, TomlError } from "smol-toml";
 import { Checker, type LoadDeps, reason } from "./checker.ts";
-import { ConfigError } from "./errors.ts";
+import { ConfigError, type ConfigIssue } from "./errors.ts";
 import { locateKey } from "./locate.ts";
 import { resolveConfig } from "./resolve.ts";
 import {
@@ -27,6 +27,8 @@ export type { LoadDeps };
 export interface LoadedConfig {
   config: ResolvedConfig;
   printable: Record<string, unknown>;
+  /** Problems that do not stop the service: secrets other users can read. */
+  warnings: ConfigIssue[];
 }
 
 export function loadConfigFile(path: string, deps: LoadDeps): LoadedConfig {
@@ -64,7 +66,12 @@ export function parseConfig(source: string, file: string, deps: LoadDeps): Loade
     return line === undefined ? issue : { ...issue, line };
   });
   if (issues.length > 0) throw new ConfigError(file, issues);
-  return { config: resolved.config!, printable: printable(values, servers, clientConfig) };
+  checker.checkConfigFileMode(file);
+  return {
+    config: resolved.config!,
+    printable: printable(values, servers, clientConfig),
+    warnings: checker.warnings,
+  };
 }
 
 function printable(

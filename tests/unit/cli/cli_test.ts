@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertStringIncludes } from "../../support/assert.ts";
 import { type CliIo, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, runCli } from "../../../src/cli.ts";
 import { VERSION } from "../../../src/version.ts";
+import { logsOf } from "../../support/log_capture.ts";
 
 const VALID = `
 [openvpn]
@@ -317,4 +318,47 @@ Deno.test("check-config reads templates, TLS files and the Redis CA that are fin
       assert(!t.out().includes("key-material"));
     },
   );
+});
+
+Deno.test("check-config warns about inline secrets in a config others can read, and exits 0", async () => {
+  const t = io({ "/etc/x.toml": VALID }, { fileMode: () => 0o100644 });
+  assertEquals(await runCli(["check-config", "--config", "/etc/x.toml"], t.cli), EXIT_OK);
+  assertStringIncludes(t.out(), "# /etc/x.toml: valid");
+  assertStringIncludes(
+    t.err(),
+    "warning: /etc/x.toml: (file): Holds http.secret, oidc.client_secret and can be read by " +
+      "other users (mode 0644): run chmod o-r /etc/x.toml",
+  );
+  assert(!t.err().includes("very-secret-value") && !t.err().includes("0123456789abcdef"));
+});
+
+Deno.test("the service logs the config's warnings at start and after a reload", async () => {
+  let reloadHandler: (() => Promise<void>) | undefined;
+  let finish!: () => void;
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  const t = io({ "/x.toml": VALID }, {
+    fileMode: () => 0o100644,
+    onReloadSignal: (handler) => (reloadHandler = handler),
+    startService: () =>
+      Promise.resolve({
+        done,
+        stop: () => {
+          finish();
+          return Promise.resolve();
+        },
+        reload: () => Promise.resolve({ kept: [] }),
+      }),
+  });
+  const lines = await logsOf(async () => {
+    const exit = runCli(["--config", "/x.toml"], t.cli);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    await reloadHandler!();
+    t.signals[0]!("SIGTERM");
+    assertEquals(await exit, EXIT_OK);
+  });
+  const warnings = lines.filter((line) => line.category === "config");
+  assertEquals(warnings.map((line) => line.level), ["warning", "warning"]);
+  for (const { text } of warnings) {
+    assertStringIncludes(text, "/x.toml: (file): Holds http.secret, oidc.client_secret");
+  }
 });

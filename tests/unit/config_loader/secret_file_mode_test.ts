@@ -1,0 +1,114 @@
+/**
+ * Secrets other local users can read, in `*_file` files or inline in a config file they can
+ * read, are warnings (the service still starts), each naming the key, the file, its mode and
+ * the fix, never the secret.
+ */
+import { assert, assertEquals, assertStringIncludes } from "../../support/assert.ts";
+import { parseConfig } from "../../../src/config_loader/load.ts";
+import { MINIMAL_TOML } from "../../support/config_toml.ts";
+
+const HTTP_SECRET = "http-secret-0123456789abcdef0123456789";
+const CLIENT_SECRET = "client-secret-never-shown";
+const FILES: Record<string, string> = {
+  "/etc/oa/http-secret": `${HTTP_SECRET}\n`,
+  "/etc/oa/client-secret": CLIENT_SECRET,
+};
+
+/** MINIMAL_TOML with the secrets above inline. */
+const INLINE_SECRETS = MINIMAL_TOML
+  .replace(/^secret = .*$/m, `secret = "${HTTP_SECRET}"`)
+  .replace(/^client_secret = .*$/m, `client_secret = "${CLIENT_SECRET}"`);
+
+/** MINIMAL_TOML with both of its inline secrets moved to `*_file` keys. */
+const NO_INLINE_SECRETS = MINIMAL_TOML
+  .replace(/^secret = .*$/m, 'secret_file = "/etc/oa/http-secret"')
+  .replace(/^client_secret = .*$/m, 'client_secret_file = "/etc/oa/client-secret"');
+
+/** Loads `source` as /etc/oa/server.toml, each file having the mode in `modes` (a stat mode). */
+function warningsOf(source: string, modes: Record<string, number>) {
+  return parseConfig(source, "/etc/oa/server.toml", {
+    env: {},
+    readTextFile: (path) => {
+      const text = FILES[path];
+      if (text === undefined) throw new Error(`ENOENT: no such file "${path}"`);
+      return text;
+    },
+    fileMode: (path) => {
+      const mode = modes[path];
+      if (mode === undefined) throw new Error(`ENOENT: no such file "${path}"`);
+      return mode;
+    },
+  }).warnings;
+}
+
+function assertNoSecretIn(text: string): void {
+  assert(!text.includes(HTTP_SECRET) && !text.includes(CLIENT_SECRET), text);
+}
+
+Deno.test("parseConfig() warns at http.secret_file when other users can read the file", () => {
+  const warnings = warningsOf(NO_INLINE_SECRETS, {
+    "/etc/oa/server.toml": 0o100644,
+    "/etc/oa/http-secret": 0o100644,
+    "/etc/oa/client-secret": 0o100600,
+  });
+  assertEquals(warnings.length, 1, JSON.stringify(warnings));
+  const [warning] = warnings;
+  assertEquals(warning!.path, "http.secret_file");
+  assertEquals(typeof warning!.line, "number");
+  assertStringIncludes(warning!.message, "/etc/oa/http-secret");
+  assertStringIncludes(warning!.message, "(mode 0644)");
+  assertStringIncludes(warning!.message, "chmod o-r /etc/oa/http-secret");
+  assertNoSecretIn(warning!.message);
+});
+
+Deno.test("parseConfig() does not warn about secret files at 0640 or 0600", () => {
+  for (const mode of [0o100640, 0o100600]) {
+    const warnings = warningsOf(NO_INLINE_SECRETS, {
+      "/etc/oa/server.toml": 0o100640,
+      "/etc/oa/http-secret": mode,
+      "/etc/oa/client-secret": mode,
+    });
+    assertEquals(warnings, [], mode.toString(8));
+  }
+});
+
+Deno.test("parseConfig() warns at the file when other users can read inline secrets", () => {
+  const warnings = warningsOf(INLINE_SECRETS, { "/etc/oa/server.toml": 0o100644 });
+  assertEquals(warnings.length, 1, JSON.stringify(warnings));
+  const [warning] = warnings;
+  assertEquals(warning!.path, "(file)");
+  for (
+    const part of [
+      "http.secret, oidc.client_secret",
+      "(mode 0644)",
+      "chmod o-r /etc/oa/server.toml",
+      "http.secret_file, oidc.client_secret_file",
+    ]
+  ) {
+    assertStringIncludes(warning!.message, part);
+  }
+  assertNoSecretIn(warning!.message);
+});
+
+Deno.test("parseConfig() does not warn about inline secrets in a config file at 0640", () => {
+  assertEquals(warningsOf(INLINE_SECRETS, { "/etc/oa/server.toml": 0o100640 }), []);
+});
+
+Deno.test("parseConfig() does not warn about a config file at 0644 without inline secrets", () => {
+  const warnings = warningsOf(NO_INLINE_SECRETS, {
+    "/etc/oa/server.toml": 0o100644,
+    "/etc/oa/http-secret": 0o100600,
+    "/etc/oa/client-secret": 0o100640,
+  });
+  assertEquals(warnings, []);
+});
+
+Deno.test("parseConfig() checks no permissions without a way to read modes", () => {
+  const { warnings } = parseConfig(MINIMAL_TOML, "test.toml", {
+    env: {},
+    readTextFile: () => {
+      throw new Error("no files");
+    },
+  });
+  assertEquals(warnings, []);
+});
