@@ -5,6 +5,7 @@
  * claims kept from sign-in), and a session whose user is no longer admitted ends. Every
  * decision is counted and audited here.
  */
+import { AnswersInRun } from "./answers_in_run.ts";
 import { audit, auditSubject } from "../audit.ts";
 import { noMetrics } from "../metrics/port.ts";
 import { IdpRejectedError, IdpUnreachableError, OidcError } from "../oidc/errors.ts";
@@ -293,6 +294,8 @@ export class Admission {
     denial: Denial,
     context: DenyContext = {},
   ): Promise<void> {
+    // Not logged, counted or audited as a denial when it will not be sent.
+    if (commander instanceof AnswersInRun) commander.checkRun();
     logDenial(this.#deps.log, client, denial, context);
     const metrics = this.#metrics(client.server);
     if (client.kind === "login") {

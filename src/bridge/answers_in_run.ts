@@ -24,23 +24,27 @@ export class AnswersInRun implements ClientCommander {
     this.#sameRun = sameRun;
   }
 
-  /** Checked right before each write: nothing awaits between the check and the command. */
-  #fence(): void {
+  /**
+   * Throws OpenvpnRestartedError when the run changed. Checked right before each write (nothing
+   * awaits between the check and the command), and by whoever records an answer before
+   * sending it (Admission.deny's audit line).
+   */
+  checkRun(): void {
     if (!this.#sameRun()) throw new OpenvpnRestartedError();
   }
 
   async pendingAuth(cid: number, kid: number, url: string, timeoutSec: number): Promise<void> {
-    this.#fence();
+    this.checkRun();
     await this.#inner.pendingAuth(cid, kid, url, timeoutSec);
   }
 
   async auth(cid: number, kid: number, lines: readonly string[], signIn?: SignInRef) {
-    this.#fence();
+    this.checkRun();
     await this.#inner.auth(cid, kid, lines, signIn);
   }
 
   async authNt(cid: number, kid: number): Promise<void> {
-    this.#fence();
+    this.checkRun();
     await this.#inner.authNt(cid, kid);
   }
 
@@ -51,12 +55,12 @@ export class AnswersInRun implements ClientCommander {
     clientReason: string,
     signIn?: SignInRef,
   ): Promise<void> {
-    this.#fence();
+    this.checkRun();
     await this.#inner.deny(cid, kid, reason, clientReason, signIn);
   }
 
   async kill(cid: number, message: string): Promise<void> {
-    this.#fence();
+    this.checkRun();
     await this.#inner.kill(cid, message);
   }
 }

@@ -28,6 +28,8 @@ import { type Departure, DisconnectRetries } from "./disconnect_retries.ts";
 
 /** Kills held for a link that is down, at most (the oldest dropped first). */
 const MAX_DEFERRED_KILLS = 10_000;
+/** Sessions one DISCONNECT ends at most (client_events.ts, #endBinding). */
+const MAX_BOUND_PER_CID = 8;
 
 export interface ClientEventsConfig {
   baseUrl: URL;
@@ -138,6 +140,11 @@ export class ClientEvents {
    * callback shows the expired page, its deadline denies nobody, and the guard
    * (sign_in_guard.ts) refuses any answer still on its way. Resolves how many sign-ins ended.
    */
+  /** The run of OpenVPN the link last told; undefined before the first time. */
+  get openvpnRun(): string | undefined {
+    return this.#signIns.run;
+  }
+
   async openvpnRunIs(run: string | undefined): Promise<number> {
     const ended = this.#signIns.runIs(run);
     this.#sendDeferredKills();
@@ -288,29 +295,38 @@ export class ClientEvents {
   }
 
   /**
-   * Ends the session bound to `cid` (unbinds a resumable one) if it was last authenticated
-   * before `before`: a session a newer event rebound to a reused cid is left alone.
+   * Ends the sessions bound to `cid` (unbinds resumable ones), oldest first, while they were
+   * last authenticated before `before`: a session a newer event rebound to a reused cid is left
+   * alone. Mostly one; more when a restart's bindings outlived it (the client list could not
+   * be read then), which are ended as well, up to MAX_BOUND_PER_CID.
    */
   async #endBinding(cid: number, before: number): Promise<void> {
+    for (let round = 0; round < MAX_BOUND_PER_CID; round++) {
+      if (!await this.#endOldestBinding(cid, before)) return;
+    }
+  }
+
+  /** Whether it ended (or unbound) one: a later one may be bound to the cid too. */
+  async #endOldestBinding(cid: number, before: number): Promise<boolean> {
     const { store, server } = this.#deps;
     const sessionId = await store.findSessionIdByCid(server, cid);
-    if (sessionId === undefined) return;
-    await this.#deps.admission.sessionLock.run(sessionId, async () => {
+    if (sessionId === undefined) return false;
+    return await this.#deps.admission.sessionLock.run(sessionId, async () => {
       // Read again under the lock: a reconnect may have moved the session to a new cid or to
       // another server.
       const session = await store.getSession(sessionId);
       if (
         !session || session.server !== server || session.cid !== cid ||
         session.lastAuthAt >= before
-      ) return;
+      ) return false;
       if (session.resumable) {
         // Ended meanwhile elsewhere: nothing to unbind.
-        await store.updateSession({ ...session, cid: undefined });
-        return;
+        return await store.updateSession({ ...session, cid: undefined });
       }
       // The client cannot present an OpenVPN token, so it cannot come back without a browser:
       // the session is over, and so is our right to its refresh token.
       await this.#deps.admission.endSession(session, "disconnected");
+      return true;
     });
   }
 
@@ -341,12 +357,13 @@ export class ClientEvents {
         () => this.#decideAndAnswer(req, answers, sameRun),
       );
     } catch (error) {
-      if (!(error instanceof OpenvpnRestartedError)) throw error;
-      // Not denied either: a deny would reach the client that has the cid and kid now.
+      // Any failure after a restart, too: thrown on, it is answered with a deny by its ids
+      // (server_link.ts), which would reach the client that has the cid and kid now.
+      if (!(error instanceof OpenvpnRestartedError) && sameRun()) throw error;
       this.#deps.log.warning(
         "{kind} of {commonName} (cid {cid}): OpenVPN restarted before it was answered; no " +
-          "answer sent (that cid and kid now name another client, or nobody)",
-        who(req),
+          "answer sent (that cid and kid now name another client, or nobody): {error}",
+        { ...who(req), error: String(error) },
       );
     }
   }

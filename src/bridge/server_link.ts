@@ -134,10 +134,18 @@ export class ServerLink {
         await ended;
         return;
       }
-      case "state":
+      case "state": {
         // `state on` reports every state change; for a server each one is a (re)start.
+        const before = this.#events.openvpnRun;
         await this.#runIs(event);
+        // A restart in place (SIGHUP) keeps the link up, and OpenVPN sends no DISCONNECT for
+        // the clients it had, whose cids it hands out again: their sessions end as after a
+        // link-up, against the client list OpenVPN has now.
+        if (before !== undefined && this.#events.openvpnRun !== before) {
+          await this.#reconcile(this.#clock.now());
+        }
         return;
+      }
       case "warning": {
         // The one log line of a protocol warning. A dropped block that names its client gets
         // a deny: that client is waiting for an answer to a request we will never see.

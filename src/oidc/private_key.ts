@@ -49,7 +49,9 @@ function expectedKey(algorithm: SigningAlgorithm): { types: string[]; curve?: st
     case "RSASSA-PKCS1-v1_5":
       return { types: ["rsa"] };
     case "RSA-PSS":
-      return { types: ["rsa", "rsa-pss"] };
+      // An rsaEncryption key signs PS*; WebCrypto refuses id-RSASSA-PSS keys (Deno without
+      // parameters or with another hash, Bun at all), though node:crypto reads them.
+      return { types: ["rsa"] };
     case "ECDSA": {
       const curve = (algorithm as EcKeyImportParams).namedCurve;
       return {
@@ -93,5 +95,9 @@ export function privateKeyProblem(pem: string, alg: string): string | undefined 
     (expected.curve === undefined || curve === expected.curve);
   if (fits) return undefined;
   const what = curve === undefined ? type : `${type} (${curve})`;
+  if (type === "rsa-pss") {
+    return "An RSA-PSS key (id-RSASSA-PSS) cannot be used: give an rsaEncryption PKCS#8 key, " +
+      "which signs PS256-PS512 (`openssl genpkey -algorithm RSA`)";
+  }
   return `A key of type ${what} cannot sign ${alg} (private_key_alg)`;
 }

@@ -242,3 +242,25 @@ Deno.test("a client list cut at the reply limit ends no session, and says so", a
     assertEquals(more, []);
   }, { clients: [1, 2, 3], store, limits: { maxReplyChars: 450 } });
 });
+
+Deno.test("OpenVPN restarting in place (SIGHUP: the link stays up, no DISCONNECTs) ends the sessions of the clients it had", async () => {
+  const store = await storeOfThreeClients();
+  await withLink(async (server) => {
+    // Connected to the run that has clients 1-3: nothing ended.
+    await server.waitForLine("status 3");
+    assertEquals(await boundCids(store), [1, 2, 3]);
+    // SIGHUP: every client is gone, the state line comes with the new start time.
+    server.clients.clear();
+    const asked = server.received.filter((line) => line === "status 3").length;
+    server.sendLines([`>STATE:${STARTED_AT + 60},CONNECTED,SUCCESS,10.201.0.1,,,10.200.0.1,1194`]);
+    await pollUntil(
+      "the client list to be asked again and every session ended",
+      async () =>
+        server.received.filter((line) => line === "status 3").length > asked &&
+          (await boundCids(store)).length === 0 || undefined,
+      5000,
+      10,
+    );
+    assertEquals(await store.getSession("s-1"), undefined);
+  }, { clients: [1, 2, 3], store });
+});

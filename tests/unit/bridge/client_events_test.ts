@@ -322,6 +322,58 @@ Deno.test("no sign-in begins and nothing is denied later when OpenVPN restarted 
   events.close();
 });
 
+Deno.test("a failure after OpenVPN restarted is not thrown on (the link would deny the cid and kid, another client's now)", async () => {
+  let answer!: (result: RefreshResult) => void;
+  const t = setup({
+    reauthCheck: "refresh",
+    refresh: () => new Promise((resolve) => (answer = resolve)),
+  });
+  await t.events.openvpnRunIs("run-1");
+  await t.store.putSession(session());
+  const handling = t.events.onReauth(4, 3, t.env({}));
+  await settle();
+  await t.events.openvpnRunIs("run-2");
+  // The store fails as the refreshed session is written.
+  t.store.updateSession = () => Promise.reject(new Error("store blip"));
+  answer(STILL_ALLOWED);
+  await handling;
+  assertEquals(t.commander.commands, []);
+  t.events.close();
+});
+
+Deno.test("a deny that OpenVPN's restart kept from being sent is neither logged nor audited as one", async () => {
+  const t = setup();
+  await t.events.openvpnRunIs("run-1");
+  // No such session: a REAUTH presenting it is denied, once it has its lock.
+  const release = sessionHeld(t);
+  const lines = await logsOf(async () => {
+    const handling = t.events.onReauth(4, 3, t.env({}));
+    await release(true);
+    await handling;
+  });
+  assertEquals(t.commander.commands, []);
+  assertEquals(lines.filter((line) => line.category === "audit"), []);
+  assert(lines.some((line) => line.text.includes("OpenVPN restarted before it was answered")));
+  t.events.close();
+});
+
+Deno.test("a DISCONNECT ends every session bound to its cid before it (an earlier run's left beside the client's own), not one", async () => {
+  const clock = new FakeClock(T0);
+  const store = new MemoryStore({ maxEntries: 100, now: clock.now });
+  const { events } = testClientEvents({ store, clock });
+  // Left bound to cid 3 by a run whose client list could not be read, and the client's own.
+  await store.putSession(session({ sessionId: "s-old", cid: 3, lastAuthAt: T0 }));
+  clock.advance(60_000);
+  await store.putSession(session({ sessionId: "s-new", cid: 3, lastAuthAt: clock.now() }));
+  clock.advance(60_000);
+  await events.onDisconnect(3);
+  assertEquals([await store.getSession("s-old"), await store.getSession("s-new")], [
+    undefined,
+    undefined,
+  ]);
+  events.close();
+});
+
 Deno.test("a token reconnect of a session ended elsewhere meanwhile is denied and not brought back", async () => {
   const t = setup();
   await t.store.putSession(session({ cid: undefined, resumable: true }));
