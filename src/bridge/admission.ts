@@ -30,6 +30,9 @@ import { excessSessions } from "./session_limit.ts";
 import { type FinishedLogin, sessionFromLogin } from "./login_session.ts";
 import type { AdmissionDeps, ClientSide, LoginAdmission, Recheck } from "./admission_types.ts";
 
+/** Writes of one session tried (Admission, #updateWith) while other instances keep writing it. */
+const UPDATE_ATTEMPTS = 3;
+
 export class Admission {
   readonly #deps: AdmissionDeps;
   /**
@@ -186,15 +189,20 @@ export class Admission {
       session.cid === client.cid && session.resumable === resumable;
     // A refreshed session (rebound too) was stored by #recheck already.
     if (!checked.refreshed && !plainRenegotiation) {
-      session = { ...session, ...rebind, lastAuthAt: now() };
+      const written = await this.#updateWith(session, (current) => ({
+        ...current,
+        ...rebind,
+        lastAuthAt: now(),
+      }));
       // Ended meanwhile by another bridge instance (revoked, logged out): not brought back.
-      if (!await store.updateSession(session)) {
+      if (written === undefined) {
         await this.deny(commander, client, UNKNOWN_SESSION, {
           who: stored,
           byRefreshCheck: refresh,
         });
         return;
       }
+      session = written;
       // The write may take a while too.
       if (sameRun !== undefined && !sameRun()) {
         return await this.#restartedMeanwhile(client, session);
@@ -419,17 +427,16 @@ export class Admission {
       } else {
         // Refused by another server's policy: the session stays where it was, with the token
         // the IdP rotated (the old one is dead), unless it was ended meanwhile.
-        const kept = await store.updateSession({
-          ...session,
+        const kept = await this.#updateWith(session, (current) => ({
+          ...current,
           refreshToken: result.refreshToken,
           refreshExpiresAt: result.refreshExpiresAt,
-        });
-        if (!kept) sessionEnd.revokeToken(session.username, result.refreshToken);
+        }));
+        if (kept === undefined) sessionEnd.revokeToken(session.username, result.refreshToken);
       }
       return { admit: false, denial: verdict.denial, session };
     }
-    const updated: Session = {
-      ...session,
+    const learned = {
       ...rebind,
       username: verdict.identity.username,
       claims: policyClaims(claims, policy!),
@@ -442,10 +449,34 @@ export class Admission {
     // Stored at once: the IdP may have rotated the refresh token, and the old one is dead. A
     // session ended meanwhile (another bridge instance revoked it while the IdP answered) is
     // not brought back: the client is refused, and the token the IdP just issued revoked.
-    if (!await store.updateSession(updated)) {
+    const updated = await this.#updateWith(session, (current) => ({ ...current, ...learned }));
+    if (updated === undefined) {
       sessionEnd.revokeToken(session.username, result.refreshToken);
       return { admit: false, denial: UNKNOWN_SESSION, session };
     }
     return { admit: true, session: updated, lines: verdict.lines, refreshed: true };
+  }
+
+  /**
+   * Writes `change(read)`. Another bridge instance may have written the session since it was
+   * read (it moved through another OpenVPN server): the store then refuses the write (Redis
+   * compares the version read), and the same change is applied to what is there now, so that
+   * neither write undoes the other. Undefined when the session is gone or another sign-in's:
+   * ended meanwhile.
+   */
+  async #updateWith(
+    read: Session,
+    change: (current: Session) => Session,
+  ): Promise<Session | undefined> {
+    const { store } = this.#deps;
+    let current = read;
+    for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
+      const next = change(current);
+      if (await store.updateSession(next)) return next;
+      const again = await store.getSession(read.sessionId);
+      if (again === undefined || again.createdAt !== read.createdAt) return undefined;
+      current = again;
+    }
+    return undefined;
   }
 }

@@ -357,6 +357,29 @@ Deno.test("a deny that OpenVPN's restart kept from being sent is neither logged 
   t.events.close();
 });
 
+Deno.test("a re-check whose write another instance's came before (the store refuses the stale copy) keeps both: that binding and this refresh token", async () => {
+  const t = setup({ refresh: () => Promise.resolve(STILL_ALLOWED) });
+  await t.store.putSession(session());
+  const update = t.store.updateSession.bind(t.store);
+  let raced = false;
+  t.store.updateSession = async (changed) => {
+    if (!raced) {
+      raced = true;
+      // The client moved to cid 9 through another instance meanwhile: Redis refuses a write
+      // from the copy read before that (the version read, redis_store.ts).
+      await update({ ...(await t.store.getSession("s-1"))!, cid: 9, lastAuthAt: T0 + 1 });
+      return false;
+    }
+    return await update(changed);
+  };
+  const recheck = await t.admission.recheckSession("s-1", "default");
+  assertEquals(recheck?.admit, true);
+  const stored = await t.store.getSession("s-1");
+  assertEquals([stored?.cid, stored?.refreshToken], [9, "rt-2"]);
+  assertEquals(t.revoked, [], "the token the IdP just issued is kept, not revoked");
+  t.events.close();
+});
+
 Deno.test("a DISCONNECT ends every session bound to its cid before it (an earlier run's left beside the client's own), not one", async () => {
   const clock = new FakeClock(T0);
   const store = new MemoryStore({ maxEntries: 100, now: clock.now });
