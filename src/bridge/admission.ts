@@ -166,7 +166,7 @@ export class Admission {
       sameRun?: () => boolean;
     },
   ): Promise<void> {
-    const { store, log, now } = this.#deps;
+    const { log, now } = this.#deps;
     // A reconnect may come through another server sharing the token secret: the session
     // moves there, so that server's DISCONNECT and REAUTH find it.
     const rebind = { server: client.server, cid: client.cid, resumable };
@@ -379,7 +379,7 @@ export class Admission {
       disconnect: boolean;
     },
   ): Promise<Recheck> {
-    const { oidc, config, log, store, now, sessionEnd } = this.#deps;
+    const { oidc, config, log, now, sessionEnd } = this.#deps;
     if (!session.refreshToken) {
       await sessionEnd.endHeld(session, "recheck-denied", { kill: disconnect });
       return { admit: false, denial: NO_REFRESH_TOKEN, session };
