@@ -116,6 +116,17 @@ export class Checker {
     });
   }
 
+  /** Warns when other users can read `file`, a private key named by `path`. */
+  checkPrivateFileMode(path: string, file: string): void {
+    const mode = this.#modeReadableByOthers(file);
+    if (mode === undefined) return;
+    this.#warn(
+      path,
+      `File ${file} can be read by other users (mode ${mode}): run chmod o-r ${file}`,
+      undefined,
+    );
+  }
+
   /** `[[client_config]]` at the top level, or inside a server (`path` then says which). */
   checkClientConfig(raw: unknown, path = "client_config"): ClientConfigValues[] {
     if (raw === undefined) return [];

@@ -67,6 +67,10 @@ export function parseConfig(source: string, file: string, deps: LoadDeps): Loade
   });
   if (issues.length > 0) throw new ConfigError(file, issues);
   checker.checkConfigFileMode(file);
+  // Not a secret key of the schema (the listener reads it), but a private key all the same.
+  if (values.http.tls_key_file !== undefined) {
+    checker.checkPrivateFileMode("http.tls_key_file", values.http.tls_key_file);
+  }
   return {
     config: resolved.config!,
     printable: printable(values, servers, clientConfig),

@@ -112,3 +112,24 @@ Deno.test("parseConfig() checks no permissions without a way to read modes", () 
   });
   assertEquals(warnings, []);
 });
+
+Deno.test("parseConfig() warns at http.tls_key_file when other users can read the TLS private key", () => {
+  const withTls = NO_INLINE_SECRETS.replace(
+    "[http]",
+    '[http]\ntls_cert_file = "/etc/oa/cert.pem"\ntls_key_file = "/etc/oa/key.pem"',
+  );
+  const modes = {
+    "/etc/oa/server.toml": 0o100644,
+    "/etc/oa/http-secret": 0o100640,
+    "/etc/oa/client-secret": 0o100600,
+    // A certificate is public; its key is not.
+    "/etc/oa/cert.pem": 0o100644,
+    "/etc/oa/key.pem": 0o100644,
+  };
+  assertEquals(warningsOf(withTls, modes).map(({ path, message }) => ({ path, message })), [{
+    path: "http.tls_key_file",
+    message: "File /etc/oa/key.pem can be read by other users (mode 0644): run chmod o-r " +
+      "/etc/oa/key.pem",
+  }]);
+  assertEquals(warningsOf(withTls, { ...modes, "/etc/oa/key.pem": 0o100640 }), []);
+});
