@@ -6,6 +6,7 @@
  * upgrade gate on it) and then failed every start. Nothing is connected to: that is the probe's.
  * Problems carry the config key and the file, never a file's content.
  */
+import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { ResolvedConfig } from "../config/types.ts";
 import { readTls } from "../http/listeners.ts";
@@ -38,7 +39,8 @@ export async function checkStartFiles(
 
 /**
  * The sign-in pages' certificate and key as the listener reads them, or a problem for each
- * file that cannot be read (both are read, so one run names both).
+ * file that cannot be read (both are read, so one run names both), is not PEM, or when the key
+ * is not the certificate's (a renewal that replaced one file and not the other).
  */
 export function readStartTls(
   config: ResolvedConfig,
@@ -48,7 +50,39 @@ export function readStartTls(
   const keyOf = (path: string) =>
     path === config.http.tlsCertFile ? "http.tls_cert_file" : "http.tls_key_file";
   const tls = readTls(config, recording(read, keyOf, problems));
+  if (tls !== undefined && problems.length === 0) problems.push(...tlsPairProblems(config, tls));
   return { tls: problems.length === 0 ? tls : undefined, problems };
+}
+
+/** node:crypto reads both as the listener will; never quotes a file's content. */
+function tlsPairProblems(
+  config: ResolvedConfig,
+  tls: { cert: string; key: string },
+): StartFileProblem[] {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(tls.cert);
+  } catch (error) {
+    return [{
+      path: "http.tls_cert_file",
+      message: `${config.http.tlsCertFile} is not a PEM certificate: ${reason(error)}`,
+    }];
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(tls.key);
+  } catch (error) {
+    return [{
+      path: "http.tls_key_file",
+      message: `${config.http.tlsKeyFile} is not a PEM private key: ${reason(error)}`,
+    }];
+  }
+  if (cert.checkPrivateKey(key)) return [];
+  return [{
+    path: "http.tls_key_file",
+    message: `${config.http.tlsKeyFile} is not the key of the certificate in ` +
+      `${config.http.tlsCertFile}`,
+  }];
 }
 
 async function checkTemplates(config: ResolvedConfig): Promise<StartFileProblem[]> {

@@ -1,3 +1,4 @@
+import { createCa } from "../../support/certificates.ts";
 import { assert, assertEquals, assertStringIncludes } from "../../support/assert.ts";
 import { type CliIo, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, runCli } from "../../../src/cli.ts";
 import { VERSION } from "../../../src/version.ts";
@@ -300,14 +301,15 @@ Deno.test("check-config exits 2 naming sessions.tls_ca_file when the Redis CA ca
 
 Deno.test("check-config reads templates, TLS files and the Redis CA that are fine, and exits 0", async () => {
   await withFiles(
-    { "tpl/confirm.html": CONFIRM_OK, "cert.pem": "cert", "key.pem": KEY_PEM, "ca.pem": "ca" },
+    { "tpl/confirm.html": CONFIRM_OK, "ca.pem": "ca" },
     async (dir) => {
+      const tls = await createCa(dir, "server", "vpn.example.com");
       const t = io({
         "/x.toml": validWith(
           [
             `templates_dir = "${dir}/tpl"`,
-            `tls_cert_file = "${dir}/cert.pem"`,
-            `tls_key_file = "${dir}/key.pem"`,
+            `tls_cert_file = "${tls.cert}"`,
+            `tls_key_file = "${tls.key}"`,
           ],
           `[sessions]\nbackend = "redis"\nurl = "rediss://redis.example.com:6380/0"\n` +
             `tls_ca_file = "${dir}/ca.pem"\n`,
@@ -315,9 +317,35 @@ Deno.test("check-config reads templates, TLS files and the Redis CA that are fin
       });
       assertEquals(await runCli(["check-config", "-c", "/x.toml"], t.cli), EXIT_OK, t.err());
       assertStringIncludes(t.out(), "# /x.toml: valid");
-      assert(!t.out().includes("key-material"));
     },
   );
+});
+
+Deno.test("check-config exits 2 when the TLS key is not the certificate's (one file renewed, not the other), or a file is not PEM", async () => {
+  await withFiles({ "garbage.pem": KEY_PEM }, async (dir) => {
+    const renewed = await createCa(dir, "renewed", "vpn.example.com");
+    const old = await createCa(dir, "old", "vpn.example.com");
+    const check = async (cert: string, key: string) => {
+      const t = io({
+        "/x.toml": validWith([`tls_cert_file = "${cert}"`, `tls_key_file = "${key}"`]),
+      });
+      assertEquals(await runCli(["check-config", "-c", "/x.toml"], t.cli), EXIT_USAGE);
+      assert(!t.err().includes("key-material"), t.err());
+      return t.err();
+    };
+    assertStringIncludes(
+      await check(renewed.cert, old.key),
+      `  - http.tls_key_file: ${old.key} is not the key of the certificate in ${renewed.cert}`,
+    );
+    assertStringIncludes(
+      await check(`${dir}/garbage.pem`, old.key),
+      `  - http.tls_cert_file: ${dir}/garbage.pem is not a PEM certificate`,
+    );
+    assertStringIncludes(
+      await check(old.cert, `${dir}/garbage.pem`),
+      `  - http.tls_key_file: ${dir}/garbage.pem is not a PEM private key`,
+    );
+  });
 });
 
 Deno.test("check-config warns about inline secrets in a config others can read, and exits 0", async () => {
