@@ -77,10 +77,10 @@ export class Admission {
     // callbacks at once each found the other's session not yet stored, and both got in past
     // max_per_user (deny_new too).
     const countAndStore = async () => {
-      const excess = await excessSessions(store, limit, session);
-      if (excess.length > 0 && limit?.action === "deny_new") return undefined;
+      const outcome = await excessSessions(store, limit, session);
+      if (outcome.refused) return undefined;
       await store.putSession(session);
-      return excess;
+      return outcome.end;
     };
     let counted;
     try {
@@ -138,7 +138,10 @@ export class Admission {
     return { kind: "admitted", username: identity.username };
   }
 
-  /** `sessions.max_per_user = kill_oldest`: ends the sessions a new one put over the limit. */
+  /**
+   * `sessions.max_per_user`: ends the sessions a new one put over the limit (kill_oldest), or
+   * those whose client left (deny_new: session_limit.ts).
+   */
   async #endExcess(username: string, excess: readonly Session[]): Promise<void> {
     const limit = this.#deps.sessionLimit;
     if (excess.length === 0 || !limit) return;

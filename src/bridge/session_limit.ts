@@ -26,14 +26,34 @@ export function sessionsOverLimit(others: readonly Session[], maxPerUser: number
     .slice(0, excess);
 }
 
-/** The user's other sessions that must end for `session` to fit; none without a limit. */
+/**
+ * What one more session does to a user's `others` under `limit`: the sessions to end for it to
+ * fit, or refused (deny_new). Only sessions a client holds now refuse it: one whose client left
+ * (kept so that a client with OpenVPN's token could come back) ends instead, or a user who quit
+ * the client and signed in again was refused until that session expired, 12 hours by default.
+ */
+export function limitOutcome(
+  others: readonly Session[],
+  limit: SessionLimit,
+): { refused: true } | { refused: false; end: Session[] } {
+  if (limit.action === "kill_oldest") {
+    return { refused: false, end: sessionsOverLimit(others, limit.maxPerUser) };
+  }
+  if (limit.maxPerUser <= 0) return { refused: false, end: [] };
+  const held = others.filter((other) => other.cid !== undefined);
+  if (held.length + 1 > limit.maxPerUser) return { refused: true };
+  const idle = others.filter((other) => other.cid === undefined);
+  return { refused: false, end: sessionsOverLimit(idle, limit.maxPerUser - held.length) };
+}
+
+/** What the limit does to `session`, given the user's other sessions in `store`. */
 export async function excessSessions(
   store: Pick<SessionStore, "findSessionsBySubject">,
   limit: SessionLimit | undefined,
   session: Session,
-): Promise<Session[]> {
-  if (!limit) return [];
+): Promise<{ refused: true } | { refused: false; end: Session[] }> {
+  if (!limit) return { refused: false, end: [] };
   const others = (await store.findSessionsBySubject(session.subject))
     .filter((other) => other.sessionId !== session.sessionId);
-  return sessionsOverLimit(others, limit.maxPerUser);
+  return limitOutcome(others, limit);
 }

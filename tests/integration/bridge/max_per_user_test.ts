@@ -7,6 +7,7 @@ import { assert, assertEquals } from "../../support/assert.ts";
 import { BridgeHarness, clientEnv } from "../../support/bridge_harness.ts";
 import { openSessionStore } from "../../../src/sessions/open_store.ts";
 import { collectPages } from "../../../src/sessions/list_chunk.ts";
+import { pollUntil } from "../../e2e/lib/wait.ts";
 
 async function signIn(h: BridgeHarness, cid: number, sessionId: string, user = "alice") {
   const url = await h.connect(cid, { session_id: sessionId, common_name: `${user}-${cid}` });
@@ -90,6 +91,49 @@ Deno.test("max_per_user = 2 with deny_new: the third login is refused and the fi
     const deny = await h.waitForCommand(third.mark, (line) => line.startsWith("client-deny 2 1"));
     assert(/max_per_user/.test(deny), deny);
     assertEquals(h.commandsSince(third.mark).some((line) => line.startsWith("client-kill")), false);
+  } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("max_per_user = 1 with deny_new: a user who quit the client signs in again; the session her client left ends, it does not refuse her", async () => {
+  const h = await BridgeHarness.start({
+    sessions: "file",
+    sessionsToml: 'max_per_user = 1\nmax_per_user_action = "deny_new"',
+  });
+  try {
+    // A client that sends a user name: its session is kept at DISCONNECT, for OpenVPN's token.
+    const url = await h.connect(0, {
+      session_id: "s-first",
+      common_name: "alice-0",
+      username: "alice",
+    });
+    const first = await h.browserLogin(url, "alice", "alice-password");
+    assertEquals(first.status, 200);
+    h.openvpn.sendClientBlock("DISCONNECT", 0, undefined, clientEnv({ common_name: "alice-0" }));
+    await pollUntil(
+      "the session to be unbound",
+      async () => {
+        const store = await openSessionStore(h.config.sessions, h.config.http.secret);
+        try {
+          const kept = await store.getSession("s-first");
+          return kept !== undefined && kept.cid === undefined || undefined;
+        } finally {
+          await store.close();
+        }
+      },
+      5000,
+      20,
+    );
+    // Quit, so the token is gone: a new browser sign-in.
+    const second = await signIn(h, 1, "s-second");
+    assertEquals(second.page.status, 200, second.page.text);
+    await h.waitForCommand(second.mark, (line) => line === "client-auth 1 1");
+    assertEquals(
+      h.commandsSince(second.mark).some((line) => line.startsWith("client-kill")),
+      false,
+    );
+    assertEquals(await sessionIds(h), ["s-second"]);
   } finally {
     await h.stop();
   }
