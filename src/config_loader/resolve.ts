@@ -52,6 +52,26 @@ export function resolveConfig(
   const resolvedServers = resolveServers(servers, { authorization, clientConfig: rules }, issue);
   const sessions = resolveSessions(values.sessions, issue);
   const cluster = resolveCluster(values.cluster, sessions.backend, issue);
+  if (oidc && oidc.rolesClaim === undefined) {
+    // Without it every user has no roles, and allowed_roles refuses all of them.
+    const needsRoles = (at: string) =>
+      issue(
+        `${at}.allowed_roles`,
+        'Needs oidc.roles_claim, the claim roles are read from (Keycloak: "realm_access.roles")',
+      );
+    if (authorization.allowedRoles.length > 0) needsRoles("authorization");
+    for (const server of resolvedServers ?? []) {
+      if (
+        server.authorization === authorization || server.authorization.allowedRoles.length === 0
+      ) {
+        continue;
+      }
+      const index = servers.findIndex((values) => (values.name ?? DEFAULT_SERVER) === server.name);
+      needsRoles(
+        servers[index]?.inArray ? `openvpn[${index}].authorization` : "openvpn.authorization",
+      );
+    }
+  }
   const socketProblem = controlSocketProblem(values.control.socket);
   if (socketProblem) issue("control.socket", socketProblem);
   const metricsListen = values.metrics.listen === undefined
@@ -297,6 +317,9 @@ function resolveAuthorization(
     const problem = validateGroupName(group);
     if (problem) issue(`${at}.allowed_groups[${index}]`, problem);
   });
+  values.allowed_roles.forEach((role, index) => {
+    if (role === "") issue(`${at}.allowed_roles[${index}]`, "Must not be empty");
+  });
   return {
     allowedGroups: [...values.allowed_groups],
     allowedRoles: [...values.allowed_roles],
@@ -314,6 +337,11 @@ function resolveClientConfig(
     if (entry.groups.length === 0) {
       issue(`${at}[${index}].groups`, "Must name at least one group");
     }
+    // As allowed_groups: a group written so that it never matches dropped its lines silently.
+    entry.groups.forEach((group, groupIndex) => {
+      const problem = validateGroupName(group);
+      if (problem) issue(`${at}[${index}].groups[${groupIndex}]`, problem);
+    });
     entry.lines.forEach((line, lineIndex) => {
       const problem = validateClientConfigLine(line);
       if (problem) issue(`${at}[${index}].lines[${lineIndex}]`, problem);

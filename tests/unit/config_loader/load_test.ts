@@ -595,3 +595,40 @@ Deno.test("parseConfig() keeps oidc.max_open_requests within 2 to 1024, 32 by de
     assertEquals(issues.map((issue) => issue.path), ["oidc.max_open_requests"], refused);
   }
 });
+
+Deno.test("parseConfig() refuses allowed_roles without oidc.roles_claim (every user would be refused), an empty role, and a client_config group that can never match", () => {
+  const withAuthorization = (lines: string) => MINIMAL + `[authorization]\n${lines}\n`;
+  assertEquals(
+    issuesOf(withAuthorization('allowed_roles = ["vpn"]')).map(({ path, message }) => ({
+      path,
+      message,
+    })),
+    [{
+      path: "authorization.allowed_roles",
+      message:
+        'Needs oidc.roles_claim, the claim roles are read from (Keycloak: "realm_access.roles")',
+    }],
+  );
+  const withRolesClaim = (lines: string) =>
+    withAuthorization(lines).replace("[oidc]", '[oidc]\nroles_claim = "realm_access.roles"');
+  assertEquals(
+    load(withRolesClaim('allowed_roles = ["vpn"]')).config.authorization.allowedRoles,
+    ["vpn"],
+  );
+  assertEquals(
+    issuesOf(withRolesClaim('allowed_roles = ["vpn", ""]')).map((i) => i.path),
+    ["authorization.allowed_roles[1]"],
+  );
+  const rule = (group: string) =>
+    MINIMAL +
+    `[[client_config]]\ngroups = ["/staff", ${
+      JSON.stringify(group)
+    }]\nlines = ['push "route 10.9.0.0 255.255.0.0"']\n`;
+  assertEquals(load(rule("/contractors")).config.clientConfig[0]!.groups, [
+    "/staff",
+    "/contractors",
+  ]);
+  for (const group of ["/contractors/", " /contractors"]) {
+    assertEquals(issuesOf(rule(group)).map((i) => i.path), ["client_config[0].groups[1]"], group);
+  }
+});
