@@ -392,6 +392,14 @@ export class Admission {
       result = await oidc.refresh(session.refreshToken, session.subject);
     } catch (error) {
       if (!(error instanceof OidcError)) throw error;
+      if (error.rotated !== undefined) {
+        // Granted, then its follow-up failed: the token it replaced is dead; kept, whatever
+        // is decided below (or revoked, when the session was ended meanwhile).
+        const rotated = error.rotated;
+        const kept = await this.#updateWith(session, (current) => ({ ...current, ...rotated }));
+        if (kept === undefined) sessionEnd.revokeToken(session.username, rotated.refreshToken);
+        else session = kept;
+      }
       if (error instanceof IdpUnreachableError && config.idpUnreachable === "allow") {
         log.warning(
           "Identity provider unreachable; judging {username} on the session (idp_unreachable = allow)",

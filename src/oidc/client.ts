@@ -345,20 +345,18 @@ export function createOidcClient(
       throw toOidcError(error, "refresh");
     }
 
-    const idClaims = oauth.getValidatedIdTokenClaims(tokens);
     let claims: Record<string, unknown> | undefined;
-    if (idClaims !== undefined) {
-      await verifySignature(as, response);
-      if (idClaims.sub !== expectedSubject) {
-        throw new OidcError("invalid_id_token", "Refreshed ID token is about another subject");
+    try {
+      claims = await refreshedClaims(as, response, tokens, expectedSubject);
+    } catch (error) {
+      const failure = error instanceof OidcError ? error : toOidcError(error, "refresh");
+      if (tokens.refresh_token !== undefined) {
+        failure.rotated = {
+          refreshToken: tokens.refresh_token,
+          refreshExpiresAt: refreshExpiry(tokens),
+        };
       }
-      claims = { ...idClaims };
-      if (config.useUserinfo) {
-        claims = merge(claims, await userinfo(as, tokens.access_token, expectedSubject));
-      }
-    } else if (as.userinfo_endpoint !== undefined) {
-      // No ID token (OIDC Core 12.2 allows it): userinfo is the only word on the user now.
-      claims = await userinfo(as, tokens.access_token, expectedSubject);
+      throw failure;
     }
     return {
       claims,
@@ -366,6 +364,30 @@ export function createOidcClient(
       refreshExpiresAt: refreshExpiry(tokens),
       idToken: tokens.id_token,
     };
+  }
+
+  /** What a granted refresh says about the user now: its ID token, userinfo, or nothing. */
+  async function refreshedClaims(
+    as: oauth.AuthorizationServer,
+    response: Response,
+    tokens: oauth.TokenEndpointResponse,
+    expectedSubject: string,
+  ): Promise<Record<string, unknown> | undefined> {
+    const idClaims = oauth.getValidatedIdTokenClaims(tokens);
+    if (idClaims !== undefined) {
+      await verifySignature(as, response);
+      if (idClaims.sub !== expectedSubject) {
+        throw new OidcError("invalid_id_token", "Refreshed ID token is about another subject");
+      }
+      const claims = { ...idClaims };
+      if (!config.useUserinfo) return claims;
+      return merge(claims, await userinfo(as, tokens.access_token, expectedSubject));
+    }
+    // No ID token (OIDC Core 12.2 allows it): userinfo is the only word on the user now.
+    if (as.userinfo_endpoint !== undefined) {
+      return await userinfo(as, tokens.access_token, expectedSubject);
+    }
+    return undefined;
   }
 
   async function revoke(refreshToken: string): Promise<void> {

@@ -39,6 +39,12 @@ export class OidcError extends Error {
   readonly code: OidcErrorCode;
   /** Short text safe to show to the user (browser page, VPN client deny reason). */
   readonly reason: string;
+  /**
+   * A refresh the IdP granted, with a new refresh token, whose next step failed (the new ID
+   * token's check, userinfo): the token it rotated out is dead at IdPs that rotate, so the
+   * session must keep this one whatever is decided.
+   */
+  rotated?: { refreshToken: string; refreshExpiresAt: number | undefined };
 
   constructor(code: OidcErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);

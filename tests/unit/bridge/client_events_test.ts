@@ -380,6 +380,19 @@ Deno.test("a re-check whose write another instance's came before (the store refu
   t.events.close();
 });
 
+Deno.test("a re-check whose refresh was granted with a new token, then failed (userinfo down), keeps the new token: the old one is dead", async () => {
+  const failed = new IdpUnreachableError("userinfo: HTTP 503");
+  failed.rotated = { refreshToken: "rt-rotated", refreshExpiresAt: undefined };
+  const t = setup({ refresh: () => Promise.reject(failed), idpUnreachable: "allow" });
+  await t.store.putSession(session());
+  const recheck = await t.admission.recheckSession("s-1", "default");
+  // idp_unreachable = allow: judged on the session, which now holds the rotated token.
+  assertEquals(recheck?.admit, true);
+  assertEquals((await t.store.getSession("s-1"))?.refreshToken, "rt-rotated");
+  assertEquals(t.revoked, []);
+  t.events.close();
+});
+
 Deno.test("a DISCONNECT ends every session bound to its cid before it (an earlier run's left beside the client's own), not one", async () => {
   const clock = new FakeClock(T0);
   const store = new MemoryStore({ maxEntries: 100, now: clock.now });

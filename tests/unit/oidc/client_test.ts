@@ -277,6 +277,29 @@ Deno.test("refresh() without an ID token keeps the presented token and reads use
   await rejectsWith(client.refresh("refresh-token-0", idp.subject), OidcError, "invalid_response");
 });
 
+Deno.test("refresh() whose userinfo fails after the IdP rotated the token says which token the session holds now", async () => {
+  const { idp, client } = await setup();
+  // Glewlwyd-like: no ID token on refresh, one-use refresh tokens; then userinfo is down.
+  idp.onToken = () =>
+    Response.json({
+      access_token: "access-token-2",
+      token_type: "Bearer",
+      expires_in: 300,
+      refresh_token: "refresh-token-rotated",
+    });
+  idp.onUserinfo = () => new Response("Service Unavailable", { status: 503 });
+  const error = await assertRejects(
+    () => client.refresh("refresh-token-0", idp.subject),
+    OidcError,
+  );
+  assertEquals(error.rotated?.refreshToken, "refresh-token-rotated");
+  // Without a new refresh token the presented one is still good: nothing to carry.
+  idp.onToken = () =>
+    Response.json({ access_token: "access-token-3", token_type: "Bearer", expires_in: 300 });
+  const kept = await assertRejects(() => client.refresh("refresh-token-0", idp.subject), OidcError);
+  assertEquals(kept.rotated, undefined);
+});
+
 Deno.test("refresh() without an ID token or a userinfo endpoint returns no claims", async () => {
   const { idp, client } = await setup();
   idp.metadataExtras = { userinfo_endpoint: undefined };

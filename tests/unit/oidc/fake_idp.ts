@@ -94,6 +94,8 @@ export class FakeIdp {
   tokenExtras: Record<string, unknown> = { refresh_expires_in: 1800 };
   /** Replaces the token endpoint's answer when it returns a Response. */
   onToken: TokenResponder | undefined;
+  /** Answers userinfo instead of `userinfo` when set (an outage, an error page). */
+  onUserinfo: (() => Response) | undefined;
   /** Replaces every answer when set (outages). */
   outage: ((request: RecordedRequest) => Promise<Response>) | undefined;
   metadataExtras: Record<string, unknown> = {};
@@ -191,7 +193,7 @@ export class FakeIdp {
         });
       }
       case "/realms/vpn/protocol/openid-connect/userinfo":
-        return json(this.userinfo ?? { sub: this.subject });
+        return this.onUserinfo?.() ?? json(this.userinfo ?? { sub: this.subject });
       case "/realms/vpn/protocol/openid-connect/revoke":
         return new Response(null, { status: 200 });
       default:
