@@ -74,7 +74,7 @@ export function parseConfig(source: string, file: string, deps: LoadDeps): Loade
   return {
     config: resolved.config!,
     printable: printable(values, servers, clientConfig),
-    warnings: checker.warnings,
+    warnings: [...checker.warnings, ...resolved.warnings ?? []],
   };
 }
 

@@ -42,7 +42,7 @@ export function resolveConfig(
   values: Values,
   servers: readonly ServerValues[],
   clientConfig: readonly ClientConfigValues[],
-): { config?: ResolvedConfig; issues: ConfigIssue[] } {
+): { config?: ResolvedConfig; issues: ConfigIssue[]; warnings?: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
   const issue: Issue = (path, message) => issues.push({ path, message });
   const http = resolveHttp(values.http, issue);
@@ -101,7 +101,38 @@ export function resolveConfig(
     log: { ...values.log },
     ...(cluster ? { cluster } : {}),
   };
-  return { config, issues };
+  return { config, issues, warnings: openPolicyWarnings(config, servers) };
+}
+
+/** Whether a policy lets in anyone the IdP signs in: no group, role or claim required. */
+function admitsEveryone(policy: AuthorizationConfig): boolean {
+  return policy.allowedGroups.length === 0 && policy.allowedRoles.length === 0 &&
+    Object.keys(policy.requiredClaims).length === 0;
+}
+
+/**
+ * A server's own [openvpn.authorization] replaces the top-level one whole: one written for
+ * another key alone (a common_name_claim) lets every IdP user onto that server, while the
+ * top-level policy restricts the others. Allowed, as it may be meant; said.
+ */
+function openPolicyWarnings(
+  config: ResolvedConfig,
+  servers: readonly ServerValues[],
+): ConfigIssue[] {
+  if (admitsEveryone(config.authorization)) return [];
+  return config.servers.flatMap((server) => {
+    if (server.authorization === config.authorization || !admitsEveryone(server.authorization)) {
+      return [];
+    }
+    const index = servers.findIndex((values) => (values.name ?? DEFAULT_SERVER) === server.name);
+    const at = servers[index]?.inArray ? `openvpn[${index}]` : "openvpn";
+    return [{
+      path: `${at}.authorization`,
+      message: `Server ${server.name}'s own policy requires no group, role or claim: every ` +
+        "user the IdP signs in may connect to it ([authorization] does not apply to a server " +
+        "with a policy of its own)",
+    }];
+  });
 }
 
 function resolveCluster(

@@ -163,3 +163,23 @@ Deno.test("a reload that drops a server from the file: it runs on under the new 
   assertEquals(dropTcp.config.servers[1]!.authorization.allowedGroups, ["/vpn-admins"]);
   assertEquals(dropTcp.config.servers[0]!.authorization.allowedGroups, []);
 });
+
+Deno.test("a server whose own policy requires nothing, while [authorization] does, is warned about (every IdP user may connect to it)", () => {
+  assertEquals(load(TWO_SERVERS).warnings, []);
+  const open = load(
+    TWO_SERVERS.replace('allowed_groups = ["/vpn-admins"]', 'common_name_claim = "email"'),
+  );
+  assertEquals(open.warnings.map(({ path }) => path), ["openvpn[1].authorization"]);
+  assertEquals(
+    open.warnings[0]!.message,
+    "Server tcp-443's own policy requires no group, role or claim: every user the IdP signs in " +
+      "may connect to it ([authorization] does not apply to a server with a policy of its own)",
+  );
+  // With no top-level rule either, nothing is narrowed for that server: nothing to say.
+  const noRules = TWO_SERVERS.replace(
+    'allowed_groups = ["/vpn-admins"]',
+    'common_name_claim = "email"',
+  )
+    .replace('allowed_groups = ["/vpn-users"]', "allowed_groups = []");
+  assertEquals(load(noRules).warnings, []);
+});
