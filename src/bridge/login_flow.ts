@@ -229,7 +229,7 @@ export class LoginFlow {
 
     let result;
     try {
-      result = await this.#deps.oidc.finishLogin(callbackUrl, oauth);
+      result = await this.#deps.oidc.finishLogin(callbackUrl, { ...oauth, since: login.createdAt });
     } catch (error) {
       if (error instanceof OidcError) {
         log.warning("Login of {commonName} (cid {cid}) failed at the identity provider: {error}", {

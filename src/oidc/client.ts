@@ -38,6 +38,12 @@ export interface LoginExpectation {
   state: string;
   nonce: string;
   codeVerifier: string;
+  /**
+   * When the sign-in began (ms since the epoch). With `prompt=login` configured the user must
+   * have authenticated since (the ID token's auth_time): the parameter travels through the
+   * browser, which can drop it and sign in on an IdP session.
+   */
+  since?: number;
 }
 
 export interface LoginStart extends LoginExpectation {
@@ -286,9 +292,12 @@ export function createOidcClient(
         expected.codeVerifier,
         httpOptions,
       );
+      const maxAge = maxAgeOf(config.authorizeParams);
       tokens = await oauth.processAuthorizationCodeResponse(as, client(), response, {
         expectedNonce: expected.nonce,
         requireIdToken: true,
+        // max_age also travels through the browser: its auth_time is checked here.
+        ...(maxAge === undefined ? {} : { maxAge }),
       });
     } catch (error) {
       throw toOidcError(error, "id_token");
@@ -296,6 +305,20 @@ export function createOidcClient(
     await verifySignature(as, response);
 
     const idClaims = oauth.getValidatedIdTokenClaims(tokens)!;
+    if (promptsLogin(config.authorizeParams) && expected.since !== undefined) {
+      const authTime = idClaims.auth_time;
+      if (
+        typeof authTime !== "number" ||
+        authTime < Math.floor(expected.since / 1000) - config.clockToleranceSec
+      ) {
+        throw new OidcError(
+          "invalid_id_token",
+          "authorize_params has prompt=login, but the ID token's auth_time says the user did not " +
+            "sign in at the identity provider for this login (the parameter was dropped on the " +
+            "way, or the IdP sends no auth_time)",
+        );
+      }
+    }
     let claims: Record<string, unknown> = { ...idClaims };
     if (config.useUserinfo) {
       claims = merge(claims, await userinfo(as, tokens.access_token, idClaims.sub));
@@ -459,4 +482,15 @@ function merge(
 function grantGone(status: number, oauthError: string | undefined): boolean {
   if (oauthError !== undefined) return oauthError === "invalid_grant";
   return status === 400;
+}
+
+/** Whether `authorize_params.prompt` asks the IdP to authenticate the user again. */
+export function promptsLogin(params: Readonly<Record<string, string>>): boolean {
+  return (params["prompt"] ?? "").split(" ").includes("login");
+}
+
+/** `authorize_params.max_age` in seconds (checked by checkOidcConfig), or undefined. */
+export function maxAgeOf(params: Readonly<Record<string, string>>): number | undefined {
+  const value = params["max_age"];
+  return value === undefined ? undefined : Number(value);
 }

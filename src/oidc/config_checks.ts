@@ -82,6 +82,10 @@ export function checkOidcConfig(config: OidcConfig): OidcConfigProblem[] {
     const keyProblem = privateKeyProblem(config.privateKey.reveal(), config.privateKeyAlg);
     if (keyProblem !== undefined) problem("private_key", keyProblem);
   }
+  const maxAge = config.authorizeParams["max_age"];
+  if (maxAge !== undefined && !/^\d{1,9}$/.test(maxAge)) {
+    problem("authorize_params.max_age", `Expected whole seconds, e.g. "3600", got "${maxAge}"`);
+  }
   // Past ~24.8 days a timer fires at once: every IdP request would be cut off as it started.
   if (!(config.httpTimeoutMs > 0 && config.httpTimeoutMs <= 600_000)) {
     problem("http_timeout", "Expected more than 0s, at most 10m");

@@ -9,7 +9,11 @@ import {
 import { Secret } from "../../../src/config/secret.ts";
 import type { ResolvedConfig } from "../../../src/config/types.ts";
 import { createOidcClient, type OidcClient } from "../../../src/oidc/client.ts";
-import { AuthorizationResponseError, IdpRejectedError } from "../../../src/oidc/errors.ts";
+import {
+  AuthorizationResponseError,
+  IdpRejectedError,
+  OidcError,
+} from "../../../src/oidc/errors.ts";
 import {
   LoginFormError,
   loginOverHttp,
@@ -257,6 +261,40 @@ Deno.test("prompt=login from authorize_params forces the form despite an SSO ses
   await withIdp(async (_idp, client) => {
     const { attempt } = await secondLoginWithWrongPassword(client);
     await assertRejects(() => attempt, LoginFormError);
+  }, { config: { authorizeParams: { prompt: "login" } } });
+});
+
+Deno.test("prompt=login dropped from the URL on the way (an IdP session signs the user in silently) is refused at the callback; the form signed in is accepted", async () => {
+  await withIdp(async (_idp, client) => {
+    await loginAs(client, "alice");
+    const { CookieJar } = await import("../../support/idp/mod.ts");
+    const cookies = new CookieJar();
+    const since = Date.now();
+    const first = await client.startLogin();
+    const signedIn = await loginOverHttp(first.url, {
+      username: "alice",
+      password: "alice-password",
+      redirectUri: REDIRECT_URI,
+      cookies,
+    });
+    assertEquals(
+      (await client.finishLogin(signedIn, { ...first, since })).claims.preferred_username,
+      "alice",
+    );
+    // Someone at the same browser removes prompt=login before following the link.
+    const second = await client.startLogin();
+    second.url.searchParams.delete("prompt");
+    const silent = await loginOverHttp(second.url, {
+      username: "alice",
+      password: "wrong",
+      redirectUri: REDIRECT_URI,
+      cookies,
+    });
+    await assertRejects(
+      () => client.finishLogin(silent, { ...second, since: Date.now() }),
+      OidcError,
+      "prompt=login",
+    );
   }, { config: { authorizeParams: { prompt: "login" } } });
 });
 

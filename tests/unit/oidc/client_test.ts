@@ -248,6 +248,17 @@ Deno.test("finishLogin() merges userinfo claims and rejects userinfo about anoth
   await rejectsWith(login(client, idp), OidcError, "invalid_response");
 });
 
+Deno.test("authorize_params.max_age is checked against the ID token's auth_time (the parameter travels through the browser)", async () => {
+  const { idp, client } = await setup({ authorizeParams: { max_age: "600" } });
+  const now = Math.floor(Date.now() / 1000);
+  idp.idTokenClaims = { auth_time: now - 60 };
+  assertEquals((await login(client, idp)).subject, idp.subject);
+  idp.idTokenClaims = { auth_time: now - 3_600 };
+  await assertRejects(() => login(client, idp), OidcError);
+  idp.idTokenClaims = { auth_time: undefined };
+  await assertRejects(() => login(client, idp), OidcError);
+});
+
 Deno.test("refresh() returns the rotated token and new claims", async () => {
   const { idp, client } = await setup();
   idp.idTokenClaims = { nonce: undefined, groups: ["/new-group"] };

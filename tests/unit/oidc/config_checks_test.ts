@@ -32,6 +32,11 @@ const cases: Array<[string, Parameters<typeof oidcConfig>[0], string]> = [
   }, "client_secret"],
   ["client_secret_basic with an empty secret", { clientSecret: new Secret("") }, "client_secret"],
   ["private_key_jwt without a key", { clientAuthMethod: "private_key_jwt" }, "private_key"],
+  [
+    "a max_age that is not whole seconds",
+    { authorizeParams: { max_age: "1h" } },
+    "authorize_params.max_age",
+  ],
   ["an unknown key algorithm", {
     clientAuthMethod: "private_key_jwt",
     privateKey: new Secret("pem"),
