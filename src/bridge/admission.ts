@@ -11,11 +11,14 @@ import { noMetrics } from "../metrics/port.ts";
 import { IdpRejectedError, IdpUnreachableError, OidcError } from "../oidc/errors.ts";
 import type { Session } from "../sessions/types.ts";
 import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
+import { StoreFullError } from "../sessions/store_full.ts";
 import { type ClientCommander, outcomeUnknown } from "./commander.ts";
 import {
   type Denial,
   idpDenial,
+  INTERNAL_ERROR,
   NO_REFRESH_TOKEN,
+  STORE_FULL,
   STORE_UNAVAILABLE,
   TOO_MANY_SESSIONS,
   UNKNOWN_SERVER,
@@ -91,15 +94,18 @@ export class Admission {
         )
         : await countAndStore();
     } catch (error) {
-      // The store (or its per-user lock) did not answer: the sign-in was taken already, so
-      // nothing else would ever answer this client.
-      if (!(error instanceof StoreUnavailableError)) throw error;
-      log.warning("Login of {username} (cid {cid}) not stored: {error}", {
-        username: identity.username,
-        cid: client.cid,
-        error: error.message,
-      });
-      return await deny(STORE_UNAVAILABLE);
+      // Not stored, so not admitted. The sign-in was taken already: nothing else would ever
+      // answer this client, so it is denied here, whatever failed (a full store too).
+      const denial = error instanceof StoreUnavailableError
+        ? STORE_UNAVAILABLE
+        : error instanceof StoreFullError
+        ? STORE_FULL
+        : INTERNAL_ERROR;
+      log[denial === INTERNAL_ERROR ? "error" : "warning"](
+        "Login of {username} (cid {cid}) not stored: {error}",
+        { username: identity.username, cid: client.cid, error: String(error) },
+      );
+      return await deny(denial);
     }
     if (counted === undefined) return await deny(TOO_MANY_SESSIONS);
     const excess = counted;

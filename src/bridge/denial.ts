@@ -97,6 +97,11 @@ export const STORE_UNAVAILABLE: Denial = {
   reason: "Sign-in is unavailable right now; try again in a minute.",
   logReason: "session store unreachable",
 };
+/** The store refused one more session (sessions.max_entries): as unavailable to the user. */
+export const STORE_FULL: Denial = {
+  ...STORE_UNAVAILABLE,
+  logReason: "session store full (sessions.max_entries)",
+};
 export const TOO_MANY_SESSIONS: Denial = {
   code: "max_sessions",
   reason: "You already have the maximum number of VPN sessions; disconnect one and try again",

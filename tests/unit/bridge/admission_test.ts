@@ -2,6 +2,8 @@ import { assert, assertEquals, assertStringIncludes } from "../../support/assert
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { KeyedLock } from "../../../src/bridge/keyed_lock.ts";
 import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.ts";
+import { StoreFullError } from "../../../src/sessions/store_full.ts";
+import { INTERNAL_ERROR, STORE_UNAVAILABLE } from "../../../src/bridge/denial.ts";
 import { ManagementConnectionError } from "../../../src/management/errors.ts";
 import type { RefreshResult } from "../../../src/oidc/client.ts";
 import { IdpUnreachableError } from "../../../src/oidc/errors.ts";
@@ -378,6 +380,28 @@ Deno.test("max_per_user: two instances sharing a store count one sign-in of a us
       limitedToOne(store, action),
     );
     assertEquals(names, ["max_per_user\0u-1", "max_per_user\0u-1"], action);
+  }
+});
+
+Deno.test("a sign-in whose session the store refuses for another reason (full, a bug) is denied too, with the reason it can say", async () => {
+  for (
+    const [failure, reason] of [
+      [new StoreFullError("sessions", 1), STORE_UNAVAILABLE.reason],
+      [new Error("a bug"), INTERNAL_ERROR.reason],
+    ] as const
+  ) {
+    const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
+    store.putSession = () => Promise.reject(failure);
+    const commander = new RecordingCommander();
+    const outcome = await testAdmission({ store, now: () => T0 }).admission.admitLogin(
+      finished(pending({ sessionId: "s-a", cid: 4 }), ALICE),
+      commander,
+    );
+    assertEquals(outcome.kind, "denied", failure.message);
+    assertEquals(
+      commander.commands.map((c) => c.kind === "deny" ? c.clientReason : c.kind),
+      [reason],
+    );
   }
 });
 
