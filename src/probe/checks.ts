@@ -244,6 +244,16 @@ export function startFileCheck(problem: { path: string; message: string }): Chec
   );
 }
 
+/** http.listen cannot be served (not taken: refused). The service would not start either. */
+export function listenCheck(listen: string, why: string): CheckResult {
+  return fail(
+    "http listen",
+    `Cannot listen on ${listen}: ${why}`,
+    "The service cannot either: use an address of this host, and a port above 1023 or give the " +
+      "service CAP_NET_BIND_SERVICE.",
+  );
+}
+
 /** How GET <base_url>/healthz went. */
 export type BaseUrlOutcome =
   /** Nothing listened on http.listen: the probe served /healthz there itself. */

@@ -26,6 +26,7 @@ import {
   type DiscoveryOutcome,
   jwksCheck,
   type JwksOutcome,
+  listenCheck,
   managementCheck,
   type ManagementOutcome,
   redirectCheck,
@@ -60,6 +61,8 @@ export async function runProbe(
   const { tls, problems } = readStartTls(config, deps.readTextFile);
   let listener: HttpServer | undefined;
   let taken = false;
+  /** Why http.listen cannot be served at all (not: something serves it already). */
+  let unservable: string | undefined;
   if (problems.length === 0) {
     try {
       listener = await (deps.serve ?? serveHttp)(
@@ -69,9 +72,12 @@ export async function runProbe(
             ? new Response(token, { headers: { "cache-control": "no-store" } })
             : new Response("probe", { status: 404 }),
       );
-    } catch {
-      // Taken: the service (or something else) listens there.
-      taken = true;
+    } catch (error) {
+      // Taken: the service (or something else) listens there. Anything else (an address not
+      // of this host, a port below 1024 without the capability) stops the service too.
+      const code = (error as { code?: unknown }).code;
+      if (code === "EADDRINUSE") taken = true;
+      else unservable = `${typeof code === "string" ? `${code}: ` : ""}${(error as Error).message}`;
     }
   }
   const results: CheckResult[] = [];
@@ -88,6 +94,7 @@ export async function runProbe(
     }
     results.push(...await probeIdp(config, request, get));
     if (problems.length > 0) results.push(...problems.map(startFileCheck));
+    else if (unservable !== undefined) results.push(listenCheck(listen, unservable));
     else results.push(baseUrlCheck(health, listen, await askHealth(get, health, listener, token)));
   } finally {
     await listener?.close();

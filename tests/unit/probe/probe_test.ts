@@ -86,3 +86,36 @@ http_timeout = "1s"
   }
   assert(!results.some((result) => result.check === "base url"), JSON.stringify(results));
 });
+
+Deno.test("runProbe() tells an http.listen it cannot serve (not this host's address) from one the running service holds", async () => {
+  const closed = await freePort();
+  const probeConfig = parseInlineToml(`
+[openvpn]
+management = "tcp://127.0.0.1:${closed}"
+[http]
+listen = "10.9.9.9:8443"
+base_url = "https://vpn.test"
+secret = "0123456789abcdef0123456789abcdef"
+[oidc]
+issuer = "${ISSUER}"
+client_id = "${CLIENT_ID}"
+client_secret = "s3cret"
+http_timeout = "1s"
+`).config;
+  const refusing = (code: string) => () =>
+    Promise.reject(Object.assign(new Error(`Failed to listen at 10.9.9.9`), { code }));
+  const offline = () => Promise.reject(new TypeError("offline"));
+  const notHere = await runProbe(probeConfig, { fetch: offline, serve: refusing("EADDRNOTAVAIL") });
+  const listen = notHere.find((result) => result.check === "http listen");
+  assert(listen !== undefined, JSON.stringify(notHere));
+  assertEquals(listen.ok, false);
+  assertMatch(listen.detail, /^Cannot listen on 10\.9\.9\.9:8443: EADDRNOTAVAIL/);
+  assert(!notHere.some((result) => result.check === "base url"), JSON.stringify(notHere));
+  for (const result of notHere) {
+    assert(!`${result.fix}`.includes("stop it while probing"), JSON.stringify(result));
+  }
+  // In use: the service runs there, which is why the management interface may be busy.
+  const inUse = await runProbe(probeConfig, { fetch: offline, serve: refusing("EADDRINUSE") });
+  assert(!inUse.some((result) => result.check === "http listen"), JSON.stringify(inUse));
+  assert(inUse.some((result) => `${result.fix}`.includes("stop it while probing")));
+});
