@@ -147,9 +147,11 @@ export async function loadTemplates(
 ): Promise<LocalizedPages> {
   if (dir === undefined) return builtinLocalizedPages;
   const styleSources = new Set(builtinPages.styleSources);
+  let found = 0;
   const load = async (file: string, name: PageName) => {
     const text = await read(file);
     if (text === undefined) return undefined;
+    found++;
     const template = checkTemplate(text, file, PLACEHOLDERS[name], REQUIRED[name] ?? []);
     for (const source of template.styleSources) styleSources.add(source);
     return template.text;
@@ -175,6 +177,15 @@ export async function loadTemplates(
         error: pick("error"),
       },
       PAGE_TEXT[language],
+    );
+  }
+  if (found === 0) {
+    // A directory that does not exist, or names no page: a typo, not a wish for the built-ins.
+    throw new TemplateError(
+      `No page template in ${dir} (nor in its language folders): expected confirm.html, ` +
+        "expired.html, success.html, denied.html or error.html; leave http.templates_dir out " +
+        "for the built-in pages",
+      dir,
     );
   }
   const sources = [...styleSources];

@@ -239,6 +239,15 @@ Deno.test("check-config exits 2 naming a template that lacks a required placehol
   );
 });
 
+Deno.test("check-config exits 2 for a templates_dir with no page template in it (a typo)", async () => {
+  const t = io({ "/x.toml": validWith(['templates_dir = "/nonexistent/templtes"']) });
+  assertEquals(await runCli(["check-config", "-c", "/x.toml"], t.cli), EXIT_USAGE);
+  assertStringIncludes(
+    t.err(),
+    "  - http.templates_dir: No page template in /nonexistent/templtes",
+  );
+});
+
 Deno.test("check-config exits 2 naming a template with an unknown placeholder", async () => {
   await withFiles({ "tpl/denied.html": "<p>{{reason}} {{rawHtml}}</p>" }, async (dir) => {
     const t = io({ "/x.toml": validWith([`templates_dir = "${dir}/tpl"`]) });

@@ -182,6 +182,21 @@ Deno.test("loadTemplates() uses present templates, escapes placeholders, keeps b
   assertEquals(pages.styleSources, [PAGE_STYLE_SOURCE]);
 });
 
+Deno.test("loadTemplates() refuses a directory with no page template (missing, or a typo): the built-ins are what leaving it out gives", async () => {
+  await assertRejects(
+    () => loadTemplates("/etc/openvpn-auth-oidc/templtes", reader({})),
+    TemplateError,
+    "No page template in /etc/openvpn-auth-oidc/templtes",
+  );
+  // One page in one language folder is enough.
+  const pages = await loadTemplates(
+    "/tpl",
+    reader({ "/tpl/de/expired.html": "<p>Abgelaufen</p>" }),
+  );
+  assertEquals(pages.byLanguage.de.expired(), "<p>Abgelaufen</p>");
+  assertEquals(pages.byLanguage.en.expired(), builtinPages.expired());
+});
+
 Deno.test("loadTemplates() refuses an unknown placeholder, naming file and placeholder", async () => {
   const error = await assertRejects(
     () => loadTemplates("/tpl", reader({ "/tpl/denied.html": "<p>{{reason}} {{rawHtml}}</p>" })),
