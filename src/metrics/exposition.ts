@@ -221,15 +221,24 @@ interface Collector {
   gauges: readonly GaugeChild[];
 }
 
+/** How long a scrape waits for one collector (Registry). */
+export const COLLECT_TIMEOUT_MS = 5_000;
+
 /** Metric families in the order they are rendered; `collect` hooks run first at each scrape. */
 export class Registry {
   readonly #families: Family[] = [];
   readonly #names = new Set<string>();
   readonly #collectors: Collector[] = [];
   readonly #outcomes: CollectorOutcomes | undefined;
+  readonly #collectTimeoutMs: number;
 
-  constructor(outcomes?: CollectorOutcomes) {
+  /**
+   * `collectTimeoutMs`: a collector that has not settled by then counts as failed for that
+   * scrape, so that one stuck source cannot hold every scrape (Prometheus gives up after 10 s).
+   */
+  constructor(outcomes?: CollectorOutcomes, collectTimeoutMs = COLLECT_TIMEOUT_MS) {
     this.#outcomes = outcomes;
+    this.#collectTimeoutMs = collectTimeoutMs;
   }
 
   register<F extends Family & { name: string }>(family: F): F {
@@ -268,12 +277,23 @@ export class Registry {
   }
 
   async #collect({ name, collect, gauges }: Collector): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      await collect();
+      await Promise.race([
+        collect(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no answer within ${this.#collectTimeoutMs} ms`)),
+            this.#collectTimeoutMs,
+          );
+        }),
+      ]);
     } catch (error) {
       for (const gauge of gauges) gauge.clear();
       this.#outcomes?.failed(name, error);
       return;
+    } finally {
+      clearTimeout(timer);
     }
     this.#outcomes?.worked(name);
   }

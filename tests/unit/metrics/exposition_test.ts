@@ -130,6 +130,22 @@ Deno.test("Registry leaves out the gauges of a collector that fails and renders 
   assert((await registry.render()).includes('count{kind="pending"} 1\n'));
 });
 
+Deno.test("Registry gives up on a collector that does not settle in time: the scrape answers without its gauges", async () => {
+  const failed: string[] = [];
+  const registry = new Registry(
+    { added: () => {}, worked: () => {}, failed: (name) => failed.push(name) },
+    20,
+  );
+  const up = registry.register(new GaugeFamily("up", "Up.")).labels();
+  const stuck = registry.register(new GaugeFamily("stuck", "Stuck.")).labels();
+  registry.onCollect("up", () => up.set(1), [up]);
+  registry.onCollect("stuck", () => new Promise<void>(() => {}), [stuck]);
+  const text = await registry.render();
+  assert(text.includes("up 1\n"), text);
+  assert(!text.includes("stuck 0"), text);
+  assertEquals(failed, ["stuck"]);
+});
+
 Deno.test("Registry runs the collectors at once, not one after another", async () => {
   const registry = new Registry();
   const started: string[] = [];
