@@ -136,7 +136,9 @@ export interface SessionStore {
    * Writes a session read from the store again (rebound, refreshed, unbound) only if it is
    * still there: a live entry with its id and `createdAt`. Says whether it was. One ended
    * meanwhile (revoked, logged out, ended by another bridge instance sharing the store) is not
-   * brought back, nor is a newer sign-in under the same id overwritten.
+   * brought back, nor is a newer sign-in under the same id overwritten. A store shared by
+   * several processes (Redis) also answers false when another one wrote the session since this
+   * one read it; the caller reads it again and applies its change to that (Admission).
    */
   updateSession(session: Session): Promise<boolean>;
   getSession(sessionId: string): Promise<Session | undefined>;
