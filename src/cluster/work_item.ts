@@ -60,8 +60,13 @@ function decodeSignIn(value: unknown): SignInRef | undefined | null {
   return { loginId, openvpnRun };
 }
 
-export function encodeWork(item: WorkOp): string {
-  return JSON.stringify(item);
+/**
+ * The item as Redis keeps it. `expiresAt` (the requester's deadline by its clock) is read only by
+ * holders of versions before its key's TTL became the deadline (work_queue.ts), which refuse an
+ * item without it: written so that a cluster in a rolling upgrade keeps working.
+ */
+export function encodeWork(item: WorkOp, expiresAt: number): string {
+  return JSON.stringify({ ...item, expiresAt });
 }
 
 const isId = (value: unknown): value is number =>

@@ -125,7 +125,7 @@ export class WorkQueue {
         this.#keys.outcome(server, key),
         this.#keys.queue(server),
         key,
-        encodeWork(op),
+        encodeWork(op, expiresAt),
         String(waitMs + ITEM_GRACE_MS),
         this.#keys.channel(server),
       )

@@ -60,7 +60,9 @@ Deno.test("work items round-trip; malformed content from Redis is refused", () =
     // Sent by an instance of an earlier version, in a cluster being upgraded.
     { ...auth, signIn: { loginId: OLDER_SIGN_IN_ID, openvpnRun: undefined } },
   ];
-  for (const item of items) assertEquals(decodeWork(encodeWork(item)), item);
+  for (const item of items) assertEquals(decodeWork(encodeWork(item, 5)), item);
+  // Holders of earlier versions refuse an item without the requester's deadline.
+  assertEquals(JSON.parse(encodeWork(auth, 1_800_000_000_000)).expiresAt, 1_800_000_000_000);
   // An earlier version wrote its deadline into the item; what is read now is the key's TTL.
   assertEquals(decodeWork('{"op":"kill","cid":3,"message":"bye","expiresAt":5}'), {
     op: "kill",
