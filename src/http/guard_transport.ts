@@ -32,6 +32,7 @@ const denoTransport: GuardTransport = {
     return Promise.resolve({
       port: (listener.addr as Deno.NetAddr).port,
       close: () => {
+        if (closed) return;
         closed = true;
         listener.close();
       },

@@ -130,14 +130,18 @@ export async function serveHttp(
     throw error;
   }
   const running = guard;
+  // Once: a reload's rollback and a later stop may both close it, and a Deno listener closed
+  // twice throws (BadResource), which stopped the rollback and then the whole stop.
+  let closed: Promise<void> | undefined;
   return {
     port: running.port ?? options.port,
     stats: () => running.stats,
-    close: async () => {
-      running.stopAccepting();
-      await inner.close();
-      running.closeAll();
-    },
+    close: () =>
+      closed ??= (async () => {
+        running.stopAccepting();
+        await inner.close();
+        running.closeAll();
+      })(),
   };
 }
 

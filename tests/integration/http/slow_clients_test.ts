@@ -303,3 +303,13 @@ Deno.test("at the cap, a request running longer than the header timeout gives wa
     await server.close();
   }
 });
+
+Deno.test("closing a server twice is fine (a reload's rollback, then the stop): the second close resolves", async () => {
+  const server = await serveHttp(
+    { host: "127.0.0.1", port: 0, tls: undefined, ...LIMITS },
+    () => new Response("ok"),
+  );
+  await server.close();
+  await server.close();
+  await Promise.all([server.close(), server.close()]);
+});
