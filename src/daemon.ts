@@ -72,16 +72,27 @@ export async function startDaemon(
   const metrics = new PrometheusMetrics();
   const opened = overrides.store ??
     await openSessionStore(config.sessions, config.http.secret, now, { owner: true });
-  await opened.warmUp?.(config.servers.map(({ name }) => name));
+  /**
+   * A start that fails part-way closes what it started, in reverse: the store kept its file
+   * lock (a second start in this process was refused) and a cluster its leases and links.
+   */
+  const started: Array<() => unknown> = [() => opened.close()];
+  const abandon = async (error: unknown): Promise<never> => {
+    for (const close of started.reverse()) await Promise.resolve().then(close).catch(() => {});
+    throw error;
+  };
+  await Promise.resolve(opened.warmUp?.(config.servers.map(({ name }) => name))).catch(abandon);
   const known = config.sessions.storeUnreachable === "allow"
     ? new KnownSessions(config.sessions.maxEntries)
     : undefined;
   const store = known?.watch(opened) ?? opened;
   const stopSweeper = startSweeper(store, config.sessions.sweepIntervalMs, clock);
+  started.push(stopSweeper);
   const oidc = createOidcClient(config.oidc, callbackUrl(config.http.baseUrl), {
     clock,
     fetch: meteredFetch(fetch, metrics),
   });
+  started.push(() => oidc.close());
   const sessionLock = new KeyedLock();
   const commanders = new Map<string, ClientCommander>();
   const sessionEnd = new SessionEnd({
@@ -169,8 +180,9 @@ export async function startDaemon(
       clock,
       log: getLogger("cluster"),
       build: buildLink,
-    })
+    }).catch(abandon)
     : undefined;
+  if (cluster) started.push(() => cluster.stop());
   if (cluster) {
     const names = config.servers.map(({ name }) => name);
     metrics.addCluster(cluster.instanceId, names, cluster.holds);
@@ -231,7 +243,7 @@ export async function startDaemon(
       onProblem: (problem: string) => httpLog.warning("HTTP listener: {problem}", { problem }),
     },
     log,
-  });
+  }).catch(abandon);
   log.info("Serving sign-in pages on {host}:{port} for {baseUrl}{instance}", {
     instance: cluster ? ` as cluster instance ${cluster.instanceId}` : "",
     host: config.http.listen.host,
@@ -244,6 +256,8 @@ export async function startDaemon(
   let discoveryTimer: TimerHandle | undefined;
   /** Set once stop() begins. */
   let stopping: Promise<void> | undefined;
+  /** The reload under way (settled either way), for stop() to wait for. */
+  let reloadInFlight: Promise<unknown> = Promise.resolve();
   const discover = () => {
     oidc.discover().then((as) => {
       const endpoint = authorizationOrigin(as.authorization_endpoint);
@@ -288,15 +302,27 @@ export async function startDaemon(
     stopping ??= (async () => {
       log.info("Shutting down");
       clock.clearTimeout(discoveryTimer);
-      await listeners.close();
-      await control?.close();
-      await recheck?.stop();
-      await Promise.all(links.map(({ link }) => link.stop()));
-      await cluster?.stop();
+      // Each step on its own: one that fails must not leave the store open (its file lock),
+      // the links connected or the service waiting for a stop that never ends.
+      // A reload under way finishes first: it binds listeners (a moved metrics port, a new
+      // certificate), which closed before it would be left open.
+      await reloadInFlight;
+      const step = async (what: string, close: () => unknown) => {
+        try {
+          await close();
+        } catch (error) {
+          log.error("Stopping {what} failed: {error}", { what, error: String(error) });
+        }
+      };
+      await step("the HTTP listeners", () => listeners.close());
+      await step("the control socket", () => control?.close());
+      await step("the periodic re-check", () => recheck?.stop());
+      await step("the management links", () => Promise.all(links.map(({ link }) => link.stop())));
+      await step("the cluster", () => cluster?.stop());
       // Revocations still waiting for a slot are not sent after the stop.
       oidc.close();
       stopSweeper();
-      await store.close();
+      await step("the session store", () => store.close());
       log.info("Stopped");
       resolveDone();
     })();
@@ -317,7 +343,15 @@ export async function startDaemon(
   }
 
   /** Puts a validated config in force; keys that cannot change live keep their old value. */
-  const reload = async (next: ResolvedConfig) => {
+  const reload = (next: ResolvedConfig) => {
+    if (stopping !== undefined) {
+      return Promise.reject(new Error("The service is stopping: not reloaded"));
+    }
+    const run = reloadNow(next);
+    reloadInFlight = run.catch(() => {});
+    return run;
+  };
+  const reloadNow = async (next: ResolvedConfig) => {
     const { config: merged, kept } = mergeReload(current.value, next);
     if (kept.length > 0) {
       log.warning(

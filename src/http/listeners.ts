@@ -58,7 +58,14 @@ export async function startListeners(
     if (at) deps.log.info("Serving metrics on {host}:{port}", { ...at, port: started!.port });
     return started;
   };
-  let metrics: HttpServer | undefined = await startMetrics(metricsListen);
+  let metrics: HttpServer | undefined;
+  try {
+    metrics = await startMetrics(metricsListen);
+  } catch (error) {
+    // Not started as a whole: the sign-in listener is not left bound.
+    await server.close();
+    throw error;
+  }
 
   return {
     get port() {
