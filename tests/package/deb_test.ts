@@ -90,6 +90,8 @@ Deno.test({
       ExecStart: `/usr/bin/${PACKAGE} --config ${CONFFILE}`,
       ExecReload: "/bin/kill -HUP $MAINPID",
       Restart: "on-failure",
+      // Killed by a SIGHUP that came before it listens for reloads: restarted, not left down.
+      RestartForceExitStatus: "SIGHUP",
       StateDirectory: PACKAGE,
       RuntimeDirectory: PACKAGE,
       // The audit trail of a reconnect storm is more than journald's default burst.
