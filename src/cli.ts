@@ -133,11 +133,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const [command = "run", ...rest] = positionals;
   if (values.help || command === "help") {
     const topic = command === "help" ? rest[0] ?? "main" : command;
-    const text = Object.hasOwn(HELP, topic)
-      ? HELP[topic]
-      : Object.hasOwn(ADMIN_HELP, topic)
-      ? ADMIN_HELP[topic]
-      : undefined;
+    const text = [HELP, ADMIN_HELP].find((table) => Object.hasOwn(table, topic))?.[topic];
     if (!text) {
       io.err(`Unknown command: "${topic}"\nRun '${NAME} --help' for usage.\n`);
       return EXIT_USAGE;

@@ -302,11 +302,11 @@ export async function startDaemon(
     stopping ??= (async () => {
       log.info("Shutting down");
       clock.clearTimeout(discoveryTimer);
-      // Each step on its own: one that fails must not leave the store open (its file lock),
-      // the links connected or the service waiting for a stop that never ends.
       // A reload under way finishes first: it binds listeners (a moved metrics port, a new
       // certificate), which closed before it would be left open.
       await reloadInFlight;
+      // Each step on its own: one that fails must not leave the store open (its file lock),
+      // the links connected or the service waiting for a stop that never ends.
       const step = async (what: string, close: () => unknown) => {
         try {
           await close();

@@ -133,6 +133,11 @@ export class ClientEvents {
     return mine.length;
   }
 
+  /** The run of OpenVPN the link last told; undefined before the first time. */
+  get openvpnRun(): string | undefined {
+    return this.#signIns.run;
+  }
+
   /**
    * The link told OpenVPN's run: at each link-up, and at each state change it reports (a
    * restart inside the process). A sign-in begun in another run names a client OpenVPN no
@@ -140,11 +145,6 @@ export class ClientEvents {
    * callback shows the expired page, its deadline denies nobody, and the guard
    * (sign_in_guard.ts) refuses any answer still on its way. Resolves how many sign-ins ended.
    */
-  /** The run of OpenVPN the link last told; undefined before the first time. */
-  get openvpnRun(): string | undefined {
-    return this.#signIns.run;
-  }
-
   async openvpnRunIs(run: string | undefined): Promise<number> {
     const ended = this.#signIns.runIs(run);
     this.#sendDeferredKills();

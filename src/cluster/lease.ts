@@ -30,13 +30,15 @@ export const LEASE_MIN_MS = 3_000;
 export const LEASE_MAX_MS = 120_000;
 
 export function leaseTiming(leaseMs: number): LeaseTiming {
+  const retryEveryMs = Math.min(1_000, Math.floor(leaseMs / 5));
   return {
     leaseMs,
     renewEveryMs: Math.floor(leaseMs / 3),
-    retryEveryMs: Math.min(1_000, Math.floor(leaseMs / 5)),
+    retryEveryMs,
     marginMs: Math.min(500, Math.floor(leaseMs / 20)),
     yieldAfterMs: 3 * leaseMs,
-    yieldPauseMs: 3 * Math.min(1_000, Math.floor(leaseMs / 5)),
+    // Three of a standby's requests come first.
+    yieldPauseMs: 3 * retryEveryMs,
   };
 }
 

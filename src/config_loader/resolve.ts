@@ -66,10 +66,7 @@ export function resolveConfig(
       ) {
         continue;
       }
-      const index = servers.findIndex((values) => (values.name ?? DEFAULT_SERVER) === server.name);
-      needsRoles(
-        servers[index]?.inArray ? `openvpn[${index}].authorization` : "openvpn.authorization",
-      );
+      needsRoles(`${serverPath(servers, server.name)}.authorization`);
     }
   }
   const socketProblem = controlSocketProblem(values.control.socket);
@@ -124,10 +121,8 @@ function openPolicyWarnings(
     if (server.authorization === config.authorization || !admitsEveryone(server.authorization)) {
       return [];
     }
-    const index = servers.findIndex((values) => (values.name ?? DEFAULT_SERVER) === server.name);
-    const at = servers[index]?.inArray ? `openvpn[${index}]` : "openvpn";
     return [{
-      path: `${at}.authorization`,
+      path: `${serverPath(servers, server.name)}.authorization`,
       message: `Server ${server.name}'s own policy requires no group, role or claim: every ` +
         "user the IdP signs in may connect to it ([authorization] does not apply to a server " +
         "with a policy of its own)",
@@ -162,6 +157,17 @@ function defaultInstanceId(): string {
 const SERVER_NAME = /^[A-Za-z0-9-]{1,32}$/;
 const DEFAULT_SERVER = "default";
 
+/** Where a server's table is, as issues name it: `openvpn` or `openvpn[1]`. */
+function tablePath(values: ServerValues, index: number): string {
+  return values.inArray ? `openvpn[${index}]` : "openvpn";
+}
+
+/** The table of the server named `name`. */
+function serverPath(servers: readonly ServerValues[], name: string): string {
+  const index = servers.findIndex((values) => (values.name ?? DEFAULT_SERVER) === name);
+  return tablePath(servers[index]!, index);
+}
+
 function resolveServers(
   servers: readonly ServerValues[],
   defaults: { authorization: AuthorizationConfig; clientConfig: ClientConfigRule[] },
@@ -171,7 +177,7 @@ function resolveServers(
   const names = new Map<string, number>();
   const addresses = new Map<string, number>();
   servers.forEach((values, index) => {
-    const at = values.inArray ? `openvpn[${index}]` : "openvpn";
+    const at = tablePath(values, index);
     const name = values.name ?? DEFAULT_SERVER;
     if (!SERVER_NAME.test(name)) {
       issue(`${at}.name`, `Expected 1 to 32 letters, digits or "-", got "${name}"`);

@@ -9,7 +9,7 @@ import type { ResolvedConfig } from "../config/types.ts";
 import { getLogger } from "../log.ts";
 import { createClientAuth } from "./client_auth.ts";
 import { authorizationUrl } from "./authorization_url.ts";
-import { checkOidcConfig } from "./config_checks.ts";
+import { checkOidcConfig, maxAgeOf } from "./config_checks.ts";
 import { isLoopbackHttp } from "../loopback.ts";
 import { IdpRejectedError, OidcError } from "./errors.ts";
 import { evidence, toOidcError } from "./error_mapping.ts";
@@ -485,12 +485,6 @@ function grantGone(status: number, oauthError: string | undefined): boolean {
 }
 
 /** Whether `authorize_params.prompt` asks the IdP to authenticate the user again. */
-export function promptsLogin(params: Readonly<Record<string, string>>): boolean {
+function promptsLogin(params: Readonly<Record<string, string>>): boolean {
   return (params["prompt"] ?? "").split(" ").includes("login");
-}
-
-/** `authorize_params.max_age` in seconds (checked by checkOidcConfig), or undefined. */
-export function maxAgeOf(params: Readonly<Record<string, string>>): number | undefined {
-  const value = params["max_age"];
-  return value === undefined ? undefined : Number(value);
 }

@@ -82,9 +82,11 @@ export function checkOidcConfig(config: OidcConfig): OidcConfigProblem[] {
     const keyProblem = privateKeyProblem(config.privateKey.reveal(), config.privateKeyAlg);
     if (keyProblem !== undefined) problem("private_key", keyProblem);
   }
-  const maxAge = config.authorizeParams["max_age"];
-  if (maxAge !== undefined && !/^\d{1,9}$/.test(maxAge)) {
-    problem("authorize_params.max_age", `Expected whole seconds, e.g. "3600", got "${maxAge}"`);
+  if (Number.isNaN(maxAgeOf(config.authorizeParams))) {
+    problem(
+      "authorize_params.max_age",
+      `Expected whole seconds, e.g. "3600", got "${config.authorizeParams["max_age"]}"`,
+    );
   }
   // Past ~24.8 days a timer fires at once: every IdP request would be cut off as it started.
   if (!(config.httpTimeoutMs > 0 && config.httpTimeoutMs <= 600_000)) {
@@ -95,4 +97,14 @@ export function checkOidcConfig(config: OidcConfig): OidcConfigProblem[] {
     problem("clock_tolerance", "Expected 0s to 10m");
   }
   return problems;
+}
+
+/**
+ * `authorize_params.max_age` in seconds (the ID token's auth_time is checked against it);
+ * undefined when unset, NaN when not whole seconds (which checkOidcConfig refuses).
+ */
+export function maxAgeOf(params: Readonly<Record<string, string>>): number | undefined {
+  const value = params["max_age"];
+  if (value === undefined) return undefined;
+  return /^\d{1,9}$/.test(value) ? Number(value) : NaN;
 }

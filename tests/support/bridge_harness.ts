@@ -232,6 +232,38 @@ export function parseHarnessToml(toml: string): ResolvedConfig {
   return parseInlineToml(toml, "harness.toml").config;
 }
 
+/**
+ * The config of a service started in process without the harness: OpenVPN's management
+ * interface on `management` (a TCP port), the pages on `listen`, the IdP at `issuer` (by
+ * default one nobody answers at), a memory store unless `sections` say otherwise; `sections`
+ * (TOML tables) are appended.
+ */
+export function serviceConfig(
+  { management, listen, issuer = "http://127.0.0.1:9", sections = "" }: {
+    management: number;
+    listen: number;
+    issuer?: string;
+    sections?: string;
+  },
+): ResolvedConfig {
+  const memory = /^\[sessions\]/m.test(sections) ? "" : '[sessions]\nbackend = "memory"\n';
+  return parseHarnessToml(`
+[openvpn]
+management = "tcp://127.0.0.1:${management}"
+
+[http]
+listen = "127.0.0.1:${listen}"
+base_url = "http://127.0.0.1:${listen}"
+secret = "test-secret-test-secret-test-secret-0123"
+
+[oidc]
+issuer = "${issuer}"
+client_id = "openvpn"
+client_secret = "bridge-test-secret"
+
+${memory}${sections}`);
+}
+
 /** The ENV a 2.6 client sends, with overrides. */
 export function clientEnv(overrides: Record<string, string>): Record<string, string> {
   return {

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assert, assertEquals } from "../../support/assert.ts";
-import { parseHarnessToml } from "../../support/bridge_harness.ts";
+import { serviceConfig } from "../../support/bridge_harness.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
 import { FakeManagementServer } from "../../support/fake_management_server.ts";
 import { freePort } from "../../support/free_port.ts";
@@ -39,32 +39,21 @@ Deno.test("a discovery that fails after the bridge stopped is not retried", asyn
     dir = mkdtempSync(join(tmpdir(), "discovery-stop-test-"));
     const port = await freePort();
     const management = openvpn.address.kind === "tcp" ? openvpn.address.port : 0;
-    const config = parseHarnessToml(`
-[openvpn]
-management = "tcp://127.0.0.1:${management}"
-
-[http]
-listen = "127.0.0.1:${port}"
-base_url = "http://127.0.0.1:${port}"
-secret = "test-secret-test-secret-test-secret-0123"
-
-[oidc]
-issuer = "http://127.0.0.1:${idp.addr.port}"
-client_id = "openvpn"
-client_secret = "bridge-test-secret"
-
+    const config = serviceConfig({
+      management,
+      listen: port,
+      issuer: `http://127.0.0.1:${idp.addr.port}`,
+      sections: `
 [authorization]
 allowed_groups = ["/vpn-users"]
-
-[sessions]
-backend = "memory"
 
 [control]
 socket = "${join(dir, "control.sock")}"
 
 [log]
 level = "error"
-`);
+`,
+    });
     service = await startDaemon(config, { clock });
     // After the start, which sets up the bridge's own logging.
     logs = captureLogs();

@@ -6,7 +6,7 @@
  */
 import { connect } from "node:net";
 import { assertEquals, assertRejects } from "../../support/assert.ts";
-import { parseHarnessToml } from "../../support/bridge_harness.ts";
+import { serviceConfig } from "../../support/bridge_harness.ts";
 import { FakeManagementServer } from "../../support/fake_management_server.ts";
 import { freePort } from "../../support/free_port.ts";
 import { startDaemon } from "../../../src/daemon.ts";
@@ -31,33 +31,22 @@ Deno.test("a reload under way when the service stops is closed with it; one aske
       await freePort(),
     ];
     const management = openvpn.address.kind === "tcp" ? openvpn.address.port : 0;
-    const toml = (metricsPort: number) => `
-[openvpn]
-management = "tcp://127.0.0.1:${management}"
-
-[http]
-listen = "127.0.0.1:${port}"
-base_url = "http://127.0.0.1:${port}"
-secret = "test-secret-test-secret-test-secret-0123"
-
-[oidc]
-issuer = "http://127.0.0.1:9"
-client_id = "openvpn"
-client_secret = "bridge-test-secret"
-
-[sessions]
-backend = "memory"
-
+    const config = (metricsPort: number) =>
+      serviceConfig({
+        management,
+        listen: port,
+        sections: `
 [control]
 socket = ""
 
 [metrics]
 listen = "127.0.0.1:${metricsPort}"
-`;
-    const service = await startDaemon(parseHarnessToml(toml(metricsBefore)));
-    const reloading = service.reload!(parseHarnessToml(toml(metricsAfter)));
+`,
+      });
+    const service = await startDaemon(config(metricsBefore));
+    const reloading = service.reload!(config(metricsAfter));
     const stopped = service.stop();
-    await assertRejects(() => service.reload!(parseHarnessToml(toml(metricsAfter))));
+    await assertRejects(() => service.reload!(config(metricsAfter)));
     await reloading.catch(() => {});
     await stopped;
     assertEquals([await accepts(metricsBefore), await accepts(metricsAfter)], [false, false]);

@@ -9,7 +9,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assertRejects } from "../../support/assert.ts";
-import { parseHarnessToml } from "../../support/bridge_harness.ts";
+import { serviceConfig } from "../../support/bridge_harness.ts";
 import { FakeManagementServer } from "../../support/fake_management_server.ts";
 import { freePort } from "../../support/free_port.ts";
 import { startDaemon } from "../../../src/daemon.ts";
@@ -22,27 +22,18 @@ Deno.test("a start that fails at the HTTP listener releases the session file, an
   await new Promise<void>((resolve) => taken.listen(port, "127.0.0.1", resolve));
   try {
     const management = openvpn.address.kind === "tcp" ? openvpn.address.port : 0;
-    const config = parseHarnessToml(`
-[openvpn]
-management = "tcp://127.0.0.1:${management}"
-
-[http]
-listen = "127.0.0.1:${port}"
-base_url = "http://127.0.0.1:${port}"
-secret = "test-secret-test-secret-test-secret-0123"
-
-[oidc]
-issuer = "http://127.0.0.1:9"
-client_id = "openvpn"
-client_secret = "bridge-test-secret"
-
+    const config = serviceConfig({
+      management,
+      listen: port,
+      sections: `
 [sessions]
 backend = "file"
 path = "${join(dir, "sessions.sqlite")}"
 
 [control]
 socket = ""
-`);
+`,
+    });
     await assertRejects(() => startDaemon(config));
     await new Promise<void>((resolve) => taken.close(() => resolve()));
     const service = await startDaemon(config);

@@ -181,15 +181,25 @@ Deno.test("refresh check: a refresh the IdP refused for the client, not the gran
   t.events.close();
 });
 
-Deno.test("refresh check: a session ended elsewhere while the IdP answered (another bridge instance revoked it) is not brought back", async () => {
+/**
+ * Session s-1 bound to cid 4 (in run-1), and its REAUTH waiting for the refresh at the IdP
+ * (reauth_check = "refresh"), which `answer` gives.
+ */
+async function reauthAwaitingRefresh() {
   let answer!: (result: RefreshResult) => void;
   const t = setup({
     reauthCheck: "refresh",
     refresh: () => new Promise((resolve) => (answer = resolve)),
   });
+  await t.events.openvpnRunIs("run-1");
   await t.store.putSession(session());
   const handling = t.events.onReauth(4, 3, t.env({}));
   await settle();
+  return { t, handling, answer: (result: RefreshResult) => answer(result) };
+}
+
+Deno.test("refresh check: a session ended elsewhere while the IdP answered (another bridge instance revoked it) is not brought back", async () => {
+  const { t, handling, answer } = await reauthAwaitingRefresh();
   // The other instance's revoke: straight to the shared store, outside this process's locks.
   await t.store.deleteSession("s-1");
   answer(STILL_ALLOWED);
@@ -203,15 +213,7 @@ Deno.test("refresh check: a session ended elsewhere while the IdP answered (anot
 
 Deno.test("refresh check: no answer goes out when OpenVPN restarted while the IdP was asked (the cid and kid name another client now)", async () => {
   for (const restarted of [false, true]) {
-    let answer!: (result: RefreshResult) => void;
-    const t = setup({
-      reauthCheck: "refresh",
-      refresh: () => new Promise((resolve) => (answer = resolve)),
-    });
-    await t.events.openvpnRunIs("run-1");
-    await t.store.putSession(session());
-    const handling = t.events.onReauth(4, 3, t.env({}));
-    await settle();
+    const { t, handling, answer } = await reauthAwaitingRefresh();
     if (restarted) await t.events.openvpnRunIs("run-2");
     answer(STILL_ALLOWED);
     await handling;
@@ -323,15 +325,7 @@ Deno.test("no sign-in begins and nothing is denied later when OpenVPN restarted 
 });
 
 Deno.test("a failure after OpenVPN restarted is not thrown on (the link would deny the cid and kid, another client's now)", async () => {
-  let answer!: (result: RefreshResult) => void;
-  const t = setup({
-    reauthCheck: "refresh",
-    refresh: () => new Promise((resolve) => (answer = resolve)),
-  });
-  await t.events.openvpnRunIs("run-1");
-  await t.store.putSession(session());
-  const handling = t.events.onReauth(4, 3, t.env({}));
-  await settle();
+  const { t, handling, answer } = await reauthAwaitingRefresh();
   await t.events.openvpnRunIs("run-2");
   // The store fails as the refreshed session is written.
   t.store.updateSession = () => Promise.reject(new Error("store blip"));

@@ -105,38 +105,13 @@ Deno.test("a held link is started at acquisition, and its runner drains the mome
 });
 
 Deno.test("a link's write fence belongs to its holding period: once the lease is lost and taken anew, the old link may not write", async () => {
-  const clock = new FakeClock();
-  let tokens = 4;
-  let renewing = true;
-  const redis = {
-    eval: (script: string) => Promise.resolve(script === ACQUIRE ? ++tokens : renewing ? 1 : 0),
-  } as unknown as Redis;
-  const fences: Array<() => boolean> = [];
-  const leased = new LeasedLink({
-    server: "default",
-    instanceId: "bridge-a",
-    redis,
-    keys,
-    queue: new CountingQueue() as unknown as WorkQueue,
-    timing: leaseTiming(9_000),
-    clock,
-    log: getLogger("test"),
-    notified: () => true,
-    build: (fence): HeldLink => {
-      fences.push(fence);
-      return {
-        link: new FakeServerLink() as unknown as ServerLink,
-        events: { adoptPendingLogins: () => Promise.resolve(0) } as unknown as ClientEvents,
-        commander: new RecordingCommander(),
-      };
-    },
-  });
+  const { clock, leased, fences, redis } = leasedLinkSetUp();
   try {
     leased.start();
     await settle();
     assertEquals(fences.map((fence) => fence()), [true]);
     // Renewals refused (another holder, a Redis failover): lost, then granted again (token 6).
-    renewing = false;
+    redis.renewing = false;
     for (let step = 0; step < 200 && fences.length < 2; step++) {
       clock.advance(250);
       await settle();
@@ -149,31 +124,36 @@ Deno.test("a link's write fence belongs to its holding period: once the lease is
 });
 
 /**
- * A LeasedLink over a Redis that grants every ACQUIRE a new token (5, 6, ...) and every renewal;
- * each holding period's link is a FakeServerLink the test brings up or not.
+ * A LeasedLink over a Redis that grants every ACQUIRE a new token (5, 6, ...) and every renewal
+ * while `redis.renewing`; each holding period's link is a FakeServerLink the test brings up or
+ * not, and its write fence is kept in `fences`.
  */
-function yieldingSetUp() {
+function leasedLinkSetUp() {
   const clock = new FakeClock();
   const calls: string[] = [];
   let tokens = 4;
   const redis = {
+    renewing: true,
     eval: (script: string) => {
       calls.push(script === ACQUIRE ? "acquire" : script === RELEASE ? "release" : "renew");
-      return Promise.resolve(script === ACQUIRE ? ++tokens : 1);
+      if (script === ACQUIRE) return Promise.resolve(++tokens);
+      return Promise.resolve(script === RELEASE || redis.renewing ? 1 : 0);
     },
-  } as unknown as Redis;
+  };
   const links: FakeServerLink[] = [];
+  const fences: Array<() => boolean> = [];
   const leased = new LeasedLink({
     server: "default",
     instanceId: "bridge-a",
-    redis,
+    redis: redis as unknown as Redis,
     keys,
     queue: new CountingQueue() as unknown as WorkQueue,
     timing: leaseTiming(9_000),
     clock,
     log: getLogger("test"),
     notified: () => true,
-    build: (): HeldLink => {
+    build: (fence): HeldLink => {
+      fences.push(fence);
       links.push(new FakeServerLink());
       return {
         link: links.at(-1) as unknown as ServerLink,
@@ -182,8 +162,8 @@ function yieldingSetUp() {
       };
     },
   });
-  /** Moves the clock to `ms` after the start, in steps that let every timer's work finish. */
   const t0 = clock.now();
+  /** Moves the clock to `ms` after the start, in steps that let every timer's work finish. */
   const at = async (ms: number) => {
     while (clock.now() < t0 + ms) {
       clock.advance(250);
@@ -191,11 +171,11 @@ function yieldingSetUp() {
     }
   };
   const count = (call: string) => calls.filter((c) => c === call).length;
-  return { clock, leased, links, at, count };
+  return { clock, leased, links, fences, redis, at, count };
 }
 
 Deno.test("a holder whose link stays down for 3 leases gives the lease up, and asks again only after a pause that lets a standby take it first", async () => {
-  const { leased, links, at, count } = yieldingSetUp();
+  const { leased, links, at, count } = leasedLinkSetUp();
   const timing = leaseTiming(9_000);
   assertEquals([timing.yieldAfterMs, timing.yieldPauseMs], [27_000, 3_000]);
   try {
@@ -219,7 +199,7 @@ Deno.test("a holder whose link stays down for 3 leases gives the lease up, and a
 });
 
 Deno.test("a holder keeps the lease while its link comes up in time, and counts a later outage from when the link was last up", async () => {
-  const { leased, links, at, count } = yieldingSetUp();
+  const { leased, links, at, count } = leasedLinkSetUp();
   try {
     leased.start();
     await settle();

@@ -10,6 +10,27 @@ const AUTHORIZE_PATH = "/realms/vpn/protocol/openid-connect/auth";
 /** Values each request draws afresh. */
 const PER_REQUEST = new Set(["state", "nonce", "code_challenge"]);
 
+/**
+ * A probed config: OpenVPN's management on a closed port, `http` lines added to [http], an IdP
+ * request that times out after a second.
+ */
+async function closedManagementConfig(http: string) {
+  const closed = await freePort();
+  return parseInlineToml(`
+[openvpn]
+management = "tcp://127.0.0.1:${closed}"
+[http]
+${http}
+base_url = "https://vpn.test"
+secret = "0123456789abcdef0123456789abcdef"
+[oidc]
+issuer = "${ISSUER}"
+client_id = "${CLIENT_ID}"
+client_secret = "s3cret"
+http_timeout = "1s"
+`).config;
+}
+
 const config = parseInlineToml(`
 [openvpn]
 management = "unix:///nonexistent/probe-test.sock"
@@ -52,21 +73,9 @@ Deno.test("runProbe() sends the IdP the service's authorization request, authori
 });
 
 Deno.test("runProbe() reports a TLS file it cannot read as such, not as a running service", async () => {
-  const closed = await freePort();
-  const withTls = parseInlineToml(`
-[openvpn]
-management = "tcp://127.0.0.1:${closed}"
-[http]
-base_url = "https://vpn.test"
-secret = "0123456789abcdef0123456789abcdef"
-tls_cert_file = "/nonexistent/probe-cert.pem"
-tls_key_file = "/nonexistent/probe-key.pem"
-[oidc]
-issuer = "${ISSUER}"
-client_id = "${CLIENT_ID}"
-client_secret = "s3cret"
-http_timeout = "1s"
-`).config;
+  const withTls = await closedManagementConfig(
+    'tls_cert_file = "/nonexistent/probe-cert.pem"\ntls_key_file = "/nonexistent/probe-key.pem"',
+  );
   let served = false;
   const results = await runProbe(withTls, {
     fetch: () => Promise.reject(new TypeError("offline")),
@@ -88,20 +97,7 @@ http_timeout = "1s"
 });
 
 Deno.test("runProbe() tells an http.listen it cannot serve (not this host's address) from one the running service holds", async () => {
-  const closed = await freePort();
-  const probeConfig = parseInlineToml(`
-[openvpn]
-management = "tcp://127.0.0.1:${closed}"
-[http]
-listen = "10.9.9.9:8443"
-base_url = "https://vpn.test"
-secret = "0123456789abcdef0123456789abcdef"
-[oidc]
-issuer = "${ISSUER}"
-client_id = "${CLIENT_ID}"
-client_secret = "s3cret"
-http_timeout = "1s"
-`).config;
+  const probeConfig = await closedManagementConfig('listen = "10.9.9.9:8443"');
   const refusing = (code: string) => () =>
     Promise.reject(Object.assign(new Error(`Failed to listen at 10.9.9.9`), { code }));
   const offline = () => Promise.reject(new TypeError("offline"));
