@@ -83,7 +83,8 @@ build: deps
 
 build-bun: deps
 	@mkdir -p dist
-	$(BUN) build --compile --minify --sourcemap=none --outfile $(BIN) src/main.ts \
+	$(BUN) build --compile --minify --sourcemap=none \
+	  --no-compile-autoload-dotenv --no-compile-autoload-bunfig --outfile $(BIN) src/main.ts \
 	  src/sessions/sqlite_worker.ts
 
 # dist/openvpn-auth-oidc_<version>_<arch>.deb, offline, with dpkg-deb.

@@ -46,6 +46,27 @@ Deno.test("the compiled binary validates server.toml.example with check-config",
   }
 });
 
+Deno.test("the compiled binary reads no .env or bunfig.toml from its working directory", async () => {
+  // Bun's executables load both from the directory they run in unless built not to. Every
+  // setting, the config path among them, can come from the environment, so a .env in a
+  // directory others can write (an admin running `sessions revoke` from /tmp) would choose the
+  // config, or the control socket the command talks to.
+  const dir = mkdtempSync(join(tmpdir(), "binary-test-"));
+  try {
+    const planted = join(dir, "planted.toml");
+    writeFileSync(join(dir, ".env"), `OPENVPN_AUTH_OIDC_CONFIG=${planted}\n`);
+    writeFileSync(join(dir, "bunfig.toml"), `preload = ["./preload.ts"]\n`);
+    writeFileSync(join(dir, "preload.ts"), `console.log("preloaded");\n`);
+    const result = await runBinary(["check-config"], {}, dir);
+    const output = result.stdout + result.stderr;
+    assert(!output.includes(planted), output);
+    assert(!output.includes("preloaded"), output);
+    assertStringIncludes(output, "/etc/openvpn-auth-oidc/server.toml");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 Deno.test("the compiled binary exits 2 on a bad config", async () => {
   const dir = mkdtempSync(join(tmpdir(), "binary-test-"));
   try {

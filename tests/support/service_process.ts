@@ -16,9 +16,14 @@ export const BINARY = new URL("../../dist/openvpn-auth-oidc", import.meta.url).p
 export const NO_IDP = "http://127.0.0.1:9/realms/none";
 
 /** Runs the binary to its end and returns its exit code and output. */
-export async function runBinary(args: string[], env: Record<string, string> = {}) {
+export async function runBinary(
+  args: string[],
+  env: Record<string, string> = {},
+  cwd?: string,
+) {
   const output = await new Deno.Command(BINARY, {
     args,
+    ...(cwd === undefined ? {} : { cwd }),
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1", ...env },
