@@ -250,11 +250,22 @@ export function createOidcClient(
     }
   }
 
-  function refreshExpiry(tokens: oauth.TokenEndpointResponse): number | undefined {
+  function refreshExpiry(tokens: Readonly<Record<string, unknown>>): number | undefined {
     const seconds = tokens.refresh_expires_in;
     return typeof seconds === "number" && Number.isFinite(seconds) && seconds > 0
       ? now() + seconds * 1000
       : undefined;
+  }
+
+  /**
+   * The refresh token a granted refresh answered with, for an error to carry (OidcError.rotated).
+   * Also read from a body oauth4webapi refused, so it trusts no shape: a non-empty string only.
+   */
+  function rotation(body: unknown): OidcError["rotated"] {
+    if (typeof body !== "object" || body === null) return undefined;
+    const granted = body as Record<string, unknown>;
+    if (typeof granted.refresh_token !== "string" || granted.refresh_token === "") return undefined;
+    return { refreshToken: granted.refresh_token, refreshExpiresAt: refreshExpiry(granted) };
   }
 
   async function startLogin(stateTag?: string): Promise<LoginStart> {
@@ -348,6 +359,10 @@ export function createOidcClient(
     } catch (error) {
       throw toOidcError(error, "refresh");
     }
+    // A grant oauth4webapi refuses (the new ID token's iss, aud, exp; the token_type) may still
+    // carry a new refresh token, and the IdP has then rotated the presented one out: its body is
+    // read again below. The response is buffered (timedFetch), so the copy costs no request.
+    const granted = response.ok ? response.clone() : undefined;
     let tokens: oauth.TokenEndpointResponse;
     try {
       tokens = await oauth.processRefreshTokenResponse(as, client(), response);
@@ -365,7 +380,11 @@ export function createOidcClient(
           { cause },
         );
       }
-      throw toOidcError(error, "refresh");
+      const failure = toOidcError(error, "refresh");
+      // Only a granted (2xx) answer rotates; a refusal's refresh_token field means nothing.
+      const rotated = rotation(await granted?.json().catch(() => undefined));
+      if (rotated !== undefined) failure.rotated = rotated;
+      throw failure;
     }
 
     let claims: Record<string, unknown> | undefined;
@@ -373,12 +392,8 @@ export function createOidcClient(
       claims = await refreshedClaims(as, response, tokens, expectedSubject);
     } catch (error) {
       const failure = error instanceof OidcError ? error : toOidcError(error, "refresh");
-      if (tokens.refresh_token !== undefined) {
-        failure.rotated = {
-          refreshToken: tokens.refresh_token,
-          refreshExpiresAt: refreshExpiry(tokens),
-        };
-      }
+      const rotated = rotation(tokens);
+      if (rotated !== undefined) failure.rotated = rotated;
       throw failure;
     }
     return {

@@ -311,6 +311,62 @@ Deno.test("refresh() whose userinfo fails after the IdP rotated the token says w
   assertEquals(kept.rotated, undefined);
 });
 
+Deno.test("refresh() whose new ID token oauth4webapi refuses (aud) keeps the rotated token", async () => {
+  const { idp, client } = await setup();
+  idp.idTokenClaims = { nonce: undefined, aud: "another-client" };
+  const error = await rejectsWith(
+    client.refresh("refresh-token-0", idp.subject),
+    OidcError,
+    "invalid_id_token",
+  );
+  assertEquals(error.rotated?.refreshToken, "refresh-token-1");
+  // refresh_expires_in (1800 s from the fake IdP) read by the same rule as a good refresh.
+  assert(error.rotated?.refreshExpiresAt !== undefined);
+  assert(Math.abs(error.rotated.refreshExpiresAt - (Date.now() + 1_800_000)) < 60_000);
+});
+
+Deno.test("refresh() granted with a token_type oauth4webapi refuses keeps the rotated token; a shape not a token carries nothing", async () => {
+  const { idp, client } = await setup();
+  const granted = (extras: Record<string, unknown>) => () =>
+    Response.json({
+      access_token: "access-token-2",
+      token_type: "N_A",
+      expires_in: 300,
+      ...extras,
+    });
+  idp.onToken = granted({ refresh_token: "refresh-token-rotated", refresh_expires_in: "soon" });
+  const error = await assertRejects(
+    () => client.refresh("refresh-token-0", idp.subject),
+    OidcError,
+  );
+  assertEquals(error.rotated, {
+    refreshToken: "refresh-token-rotated",
+    refreshExpiresAt: undefined,
+  });
+  for (const refresh_token of [undefined, "", 42, { token: "x" }]) {
+    idp.onToken = granted({ refresh_token });
+    const kept = await assertRejects(
+      () => client.refresh("refresh-token-0", idp.subject),
+      OidcError,
+    );
+    assertEquals(kept.rotated, undefined);
+  }
+});
+
+Deno.test("refresh() refused (400 invalid_grant) carries no rotated token, whatever its body says", async () => {
+  const { idp, client } = await setup();
+  idp.onToken = () =>
+    Response.json({ error: "invalid_grant", refresh_token: "refresh-token-bogus" }, {
+      status: 400,
+    });
+  const error = await rejectsWith(
+    client.refresh("refresh-token-0", idp.subject),
+    IdpRejectedError,
+    "invalid_grant",
+  );
+  assertEquals(error.rotated, undefined);
+});
+
 Deno.test("refresh() without an ID token or a userinfo endpoint returns no claims", async () => {
   const { idp, client } = await setup();
   idp.metadataExtras = { userinfo_endpoint: undefined };
