@@ -112,6 +112,66 @@ Deno.test("connectRedis() speaks TLS to a rediss:// URL, checking the server aga
   }
 });
 
+Deno.test("connectRedis() refuses a certificate from the trusted CA that does not name the URL's host", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "redis-tls-name-" });
+  try {
+    // Each certificate is signed by a CA given as tls_ca_file, so the chain is trusted: only the
+    // name check can refuse it. The server is always at 127.0.0.1, and an address is checked
+    // against the certificate's IP entries only, never its DNS names or CN.
+    const cases = [
+      { host: "redis.example", reason: /IP: 127\.0\.0\.1 is not in the cert's list: $/ },
+      { host: "127.0.0.2", reason: /IP: 127\.0\.0\.1 is not in the cert's list: 127\.0\.0\.2$/ },
+    ];
+    for (const [index, { host, reason }] of cases.entries()) {
+      const tls = await makeServerCertificate(dir, host, `server-${index}`);
+      await withServer({ tls }, async (server) => {
+        const error = await assertRejects(
+          () => openStore(settings(server.url, { tlsCaFile: tls.caFile })),
+          StoreUnavailableError,
+        );
+        assertMatch(
+          error.message,
+          /^Session store unreachable: rediss:\/\/127\.0\.0\.1:\d+\/0: Hostname\/IP does not match certificate's altnames: /,
+        );
+        assertMatch(error.message, reason);
+        assertEquals((error.cause as { code?: string }).code, "ERR_TLS_CERT_ALTNAME_INVALID");
+      });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("connectRedis() checks a host name in a rediss:// URL against the certificate's DNS names", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "redis-tls-dns-" });
+  try {
+    // The test server listens on 127.0.0.1 only, which "localhost" names in /etc/hosts.
+    const named = await makeServerCertificate(dir, "localhost", "named");
+    await withServer({ tls: named }, async (server) => {
+      const url = server.url.replace("127.0.0.1", "localhost");
+      const store = await openStore(settings(url, { tlsCaFile: named.caFile }));
+      await store.putSession(session());
+      assertEquals((await store.getSession("sess-1"))?.sessionId, "sess-1");
+      await store.close();
+    });
+    const other = await makeServerCertificate(dir, "redis.example", "other");
+    await withServer({ tls: other }, async (server) => {
+      const url = server.url.replace("127.0.0.1", "localhost");
+      const error = await assertRejects(
+        () => openStore(settings(url, { tlsCaFile: other.caFile })),
+        StoreUnavailableError,
+      );
+      assertMatch(
+        error.message,
+        /^Session store unreachable: rediss:\/\/localhost:\d+\/0: Hostname\/IP does not match certificate's altnames: Host: localhost\. is not in the cert's altnames: DNS:redis\.example$/,
+      );
+      assertEquals((error.cause as { code?: string }).code, "ERR_TLS_CERT_ALTNAME_INVALID");
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("RedisStore calls fail with StoreUnavailableError while Redis is frozen or down, and work again after", async () => {
   await withServer({ persist: true }, async (server) => {
     const store = await openStore(settings(server.url));
