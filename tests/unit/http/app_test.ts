@@ -118,6 +118,39 @@ Deno.test("POST /login/:id without the cookie or with a wrong CSRF token is refu
   assertEquals((await ctx.store.getPending(ID))?.oauth?.state, "state-1");
 });
 
+Deno.test("the CSRF token is tied to the browser's binding cookie: another browser's token is refused", async () => {
+  const ctx = await appSetup();
+  const pageA = await ctx.request(`/login/${ID}`);
+  const cookieA = cookieOf(pageA);
+  const csrfA = /name="csrf" value="([^"]+)"/.exec(await pageA.text())?.[1];
+  assert(csrfA !== undefined, "no CSRF token on browser A's page");
+  // Browser B opens the same link without A's cookie and gets a binding of its own.
+  const pageB = await ctx.request(`/login/${ID}`);
+  const cookieB = cookieOf(pageB);
+  assertEquals(cookieA, `oao-${ID}=binding-1`);
+  assertEquals(cookieB, `oao-${ID}=binding-2`);
+  const form = { "content-type": "application/x-www-form-urlencoded" };
+  const crossed = await ctx.request(`/login/${ID}`, {
+    method: "POST",
+    headers: { ...form, cookie: cookieB },
+    body: new URLSearchParams({ csrf: csrfA }),
+  });
+  assertEquals(crossed.status, 403);
+  const kept = await ctx.store.getPending(ID);
+  assert(kept !== undefined, "a refused POST removed the pending login");
+  assertEquals(kept.oauth, undefined);
+  // The control: A's cookie with A's token goes on to the IdP, bound to A.
+  const own = await ctx.request(`/login/${ID}`, {
+    method: "POST",
+    headers: { ...form, cookie: cookieA },
+    body: new URLSearchParams({ csrf: csrfA }),
+  });
+  assertEquals(own.status, 303);
+  const begun = (await ctx.store.getPending(ID))?.oauth;
+  assertEquals(begun?.state, "state-1");
+  assertEquals(begun?.browserBinding, "binding-1");
+});
+
 Deno.test("confirm_login = false redirects to the IdP at once", async () => {
   const ctx = await appSetup({ confirmLogin: false });
   const response = await ctx.request(`/login/${ID}`);
