@@ -77,6 +77,75 @@ function processIds(pid: number): { uid: number; gid: number } {
   return { uid: field("Uid"), gid: field("Gid") };
 }
 
+/**
+ * Runs the installed postinst as an upgrade does (`configure OLD`) on a host where systemd runs,
+ * in a mount namespace of its own (a fresh /run with /run/systemd/system), with systemctl and
+ * deb-systemd-* replaced by stubs that log their calls. The stub systemctl names, as the
+ * service's MainPID, a stand-in process started with `env` and `args` as systemd would start
+ * the service from its unit.
+ */
+async function upgradeWithRunningService(
+  work: string,
+  service: { env: Record<string, string>; args: string[] },
+): Promise<{ stderr: string; calls: string[] }> {
+  const stubs = join(work, "stubs");
+  const log = join(work, "stub-calls.log");
+  await Deno.mkdir(stubs, { recursive: true });
+  await Deno.writeTextFile(log, "");
+  const stub = (answer: string) =>
+    `#!/bin/sh\necho "$(basename "$0") $*" >>${log}\n${answer}\nexit 0\n`;
+  await Deno.writeTextFile(
+    join(stubs, "systemctl"),
+    stub('case "$*" in *MainPID*) echo "$STUB_MAIN_PID" ;; esac'),
+  );
+  await Deno.writeTextFile(join(stubs, "deb-systemd-invoke"), stub(""));
+  await Deno.writeTextFile(join(stubs, "deb-systemd-helper"), stub(""));
+  for (const name of ["systemctl", "deb-systemd-invoke", "deb-systemd-helper"]) {
+    await Deno.chmod(join(stubs, name), 0o755);
+  }
+  const sleeper = join(work, "service_stand_in.py");
+  await Deno.writeTextFile(sleeper, "import time\ntime.sleep(600)\n");
+  const standIn = new Deno.Command("python3", {
+    args: [sleeper, ...service.args],
+    env: { PATH: "/usr/bin:/bin", ...service.env },
+    clearEnv: true,
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    const postinst = `/var/lib/dpkg/info/${PACKAGE}.postinst`;
+    const result = await new Deno.Command("unshare", {
+      args: [
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        'mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/system && exec "$@"',
+        "sh",
+        postinst,
+        "configure",
+        "0.0.1",
+      ],
+      env: {
+        PATH: `${stubs}:/usr/sbin:/usr/bin:/sbin:/bin`,
+        STUB_MAIN_PID: String(standIn.pid),
+      },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(result.stderr);
+    assertEquals(result.code, 0, stderr);
+    const calls = (await Deno.readTextFile(log)).split("\n").filter((line) => line !== "");
+    return { stderr, calls };
+  } finally {
+    standIn.kill("SIGKILL");
+    await standIn.status;
+  }
+}
+
 Deno.test({
   name: "the package installs, its unit verifies, the installed binary signs a client in as the " +
     "service user within the unit's filters, remove keeps the config and purge removes it",
@@ -263,6 +332,44 @@ Deno.test({
               `families ${[...socketFamilies(log)].join(" ")}; ` +
               `${writableExecutable.length} W+X mapping(s), all refused`,
           );
+        },
+      );
+
+      await t.step(
+        "an upgrade checks the config the running service was started with (its environment, " +
+          "its --config), not dpkg's",
+        async () => {
+          assert(user !== undefined);
+          const outcome = await upgradeWithRunningService(work, {
+            // A placeholder secret given only in the unit's environment (a drop-in): the
+            // restarted service would refuse it, so the upgrade must not restart it.
+            env: { OPENVPN_AUTH_OIDC_HTTP_SECRET: "change-me-change-me-change-me-change-me" },
+            args: [],
+          });
+          assertMatch(outcome.stderr, /not restarted/);
+          assertEquals(outcome.calls.filter((call) => call.includes("try-restart")), []);
+
+          // The service runs another config than the default path, which is broken: restarted.
+          const running = join(work, "running.toml");
+          await Deno.copyFile(CONFFILE, running);
+          await Deno.chown(running, 0, user.gid);
+          await Deno.chmod(running, 0o640);
+          const good = await Deno.readTextFile(CONFFILE);
+          await Deno.writeTextFile(CONFFILE, '[openvpn]\nmanagment = "x"\n');
+          try {
+            const restarted = await upgradeWithRunningService(work, {
+              env: {},
+              args: ["--config", running],
+            });
+            assertEquals(
+              restarted.calls.filter((call) => call.includes("try-restart")).length,
+              1,
+              restarted.stderr,
+            );
+            assert(!restarted.stderr.includes("not restarted"), restarted.stderr);
+          } finally {
+            await Deno.writeTextFile(CONFFILE, good);
+          }
         },
       );
 
