@@ -40,7 +40,24 @@ export interface ServeOptions {
    * other client addresses, so that several clients are seen without binding other addresses.
    */
   transport?: GuardTransport;
+  /**
+   * How long a request may run before its connection is closed (default REQUEST_TIMEOUT_MS;
+   * tests shorten it, to at least HTTP_TIMEOUT_LIMITS_MS.min like the other timeouts).
+   */
+  requestTimeoutMs?: number;
+  /**
+   * Starts the HTTP server behind the guard on Deno (default: `Deno.serve`; unused on Bun).
+   * Tests give one whose server they stop as a failed accept stops it (out of file descriptors,
+   * which they cannot cause on demand), to see it started again.
+   */
+  denoServe?: DenoServe;
 }
+
+/** The part of `Deno.serve` that serveHttp uses. */
+export type DenoServe = (
+  options: Deno.ServeTcpOptions & Partial<Deno.TlsCertifiedKeyPem>,
+  handler: Deno.ServeHandler<Deno.NetAddr>,
+) => Pick<Deno.HttpServer, "finished" | "shutdown">;
 
 export interface HttpServer {
   readonly port: number;
@@ -110,7 +127,7 @@ export async function serveHttp(
   };
   const inner = runtime.Bun
     ? serveBun(runtime.Bun, options.tls, relayed)
-    : await serveDeno(options.tls, relayed, onProblem);
+    : await serveDeno(options.tls, relayed, onProblem, options.denoServe ?? Deno.serve);
   try {
     guard = await ConnectionGuard.start({
       host: options.host,
@@ -121,7 +138,7 @@ export async function serveHttp(
       isExempt: exemptProxies(options.trustedProxies ?? []),
       headerTimeoutMs: options.headerTimeoutMs,
       idleTimeoutMs: options.idleTimeoutMs,
-      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+      requestTimeoutMs: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
       onProblem,
       ...(options.transport ? { transport: options.transport } : {}),
     });
@@ -192,14 +209,15 @@ async function serveDeno(
   tls: ServeOptions["tls"],
   handler: PeerHandler,
   onProblem: (problem: string) => void,
+  denoServe: DenoServe,
 ): Promise<InnerServer> {
-  let current: Deno.HttpServer | undefined;
+  let current: ReturnType<DenoServe> | undefined;
   let port = 0;
   let closing = false;
   const start = () =>
     new Promise<void>((resolve, reject) => {
       try {
-        const server = Deno.serve(
+        const server = denoServe(
           {
             hostname: RELAY_HOST,
             port: 0,

@@ -163,6 +163,56 @@ Deno.test("a keep-alive connection in use outlives its first idle deadline", asy
   }
 });
 
+Deno.test("a request running past the request timeout has its connection closed; others are served", async () => {
+  // README: "a request may run 60 s". Shortened here, but longer than the header and idle
+  // timeouts, so that only the request timeout can account for when the connection closes.
+  const requestTimeoutMs = 2500;
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let running!: () => void;
+  const started = new Promise<void>((resolve) => (running = resolve));
+  const server = await serveHttp(
+    {
+      host: "127.0.0.1",
+      port: 0,
+      tls: undefined,
+      transport: clients.transport,
+      ...LIMITS,
+      requestTimeoutMs,
+    },
+    async (request) => {
+      if (new URL(request.url).pathname === "/stuck") {
+        running();
+        await gate; // never, until the test ends
+      }
+      return new Response("ok");
+    },
+  );
+  try {
+    const stuck = await open(server.port);
+    stuck.socket.write("GET /stuck HTTP/1.1\r\nHost: x\r\n\r\n");
+    await started;
+    const since = Date.now();
+    assert(
+      !(await closedWithin(stuck, requestTimeoutMs - 700)),
+      "a running request's connection was closed before the request timeout",
+    );
+    assertEquals(await get(server.port), "HTTP/1.1 200 OK");
+    assert(
+      await closedWithin(stuck, 3_000),
+      "a request past its timeout still held its connection",
+    );
+    const closedAfter = Date.now() - since;
+    assert(closedAfter >= requestTimeoutMs - 100, `closed after ${closedAfter} ms`);
+    assertEquals(stuck.received(), "");
+    assertEquals(server.stats().timedOut, 1);
+    assertEquals(await get(server.port), "HTTP/1.1 200 OK");
+  } finally {
+    release();
+    await server.close();
+  }
+});
+
 Deno.test("at the connection cap, slow clients are evicted and normal requests are served", async () => {
   await withServer(async (server, seen) => {
     const slow = await Promise.all(
@@ -203,6 +253,69 @@ Deno.test("one client address over its cap is refused while other addresses are 
   } finally {
     await server.close();
   }
+});
+
+/** A server with a per-client cap of `cap`; headers may take long, so held connections stay. */
+async function withClientCap(cap: number, body: (server: HttpServer) => Promise<void>) {
+  const server = await serveHttp(
+    {
+      host: "127.0.0.1",
+      port: 0,
+      tls: undefined,
+      transport: clients.transport,
+      ...LIMITS,
+      headerTimeoutMs: 30_000,
+      maxConnectionsPerClient: cap,
+    },
+    () => new Response("ok"),
+  );
+  try {
+    await body(server);
+  } finally {
+    await server.close();
+  }
+}
+
+/** Opens one connection from each address and waits until the guard counts them all. */
+async function holdFrom(server: HttpServer, addresses: string[]): Promise<Held[]> {
+  const held: Held[] = [];
+  for (const address of addresses) held.push(await open(server.port, address));
+  while (server.stats().open < addresses.length) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return held;
+}
+
+Deno.test("the per-client cap counts an IPv6 /64 as one client; the next /64 is another", async () => {
+  await withClientCap(3, async (server) => {
+    const held = await holdFrom(server, [
+      "2001:db8::1",
+      "2001:db8::2:3",
+      "2001:db8::ffff:ffff:ffff:ffff",
+    ]);
+    const fourth = await open(server.port, "2001:db8::4");
+    assert(await closedWithin(fourth, 5_000), "a fourth connection from one /64 was kept");
+    assertEquals(fourth.received(), "");
+    assertEquals(server.stats().refused, 1);
+    assertEquals(await get(server.port, "/healthz", "2001:db8:0:1::1"), "HTTP/1.1 200 OK");
+    assertEquals(server.stats().refused, 1);
+    for (const connection of held) connection.socket.destroy();
+  });
+});
+
+Deno.test("the per-client cap counts an IPv4-mapped IPv6 address as its IPv4 address", async () => {
+  await withClientCap(2, async (server) => {
+    const held = await holdFrom(server, ["198.51.100.9", "::ffff:198.51.100.9"]);
+    // 198.51.100.9 again, in hex.
+    const third = await open(server.port, "::ffff:c633:6409");
+    assert(await closedWithin(third, 5_000), "a third connection from one IPv4 address was kept");
+    assertEquals(third.received(), "");
+    assertEquals(server.stats().refused, 1);
+    // Mapped addresses are not one /64 (::/64): another IPv4 address is another client.
+    assertEquals(await get(server.port, "/healthz", "::ffff:198.51.100.10"), "HTTP/1.1 200 OK");
+    assertEquals(server.stats().refused, 1);
+    for (const connection of held) connection.socket.destroy();
+  });
 });
 
 Deno.test("a trusted proxy is not held to the per-client cap, and the list is read again when it changes", async () => {
