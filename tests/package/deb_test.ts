@@ -100,6 +100,7 @@ Deno.test({
       ProtectSystem: "strict",
       ProtectHome: "yes",
       PrivateTmp: "yes",
+      PrivateDevices: "yes",
       CapabilityBoundingSet: "",
       RestrictAddressFamilies: "AF_UNIX AF_INET AF_INET6",
       SystemCallFilter: "@system-service",
