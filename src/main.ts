@@ -6,6 +6,7 @@
 import { readFileSync, statSync } from "node:fs";
 import process from "node:process";
 import { allocatorRestart } from "./allocator_restart.ts";
+import { writeAllSync } from "./write_all_sync.ts";
 
 const restart = allocatorRestart(process, "Bun" in globalThis);
 const execve = (process as { execve?: (file: string, args: string[], env: object) => never })
@@ -21,7 +22,7 @@ const { startDaemon } = await import("./daemon.ts");
 const { flushLogs } = await import("./log.ts");
 
 const io = {
-  out: (text: string) => process.stdout.write(text),
+  out: (text: string) => writeAllSync(1, text),
   err: (text: string) => {
     flushLogs();
     return process.stderr.write(text);
