@@ -113,6 +113,12 @@ export class LeasedLink {
       notified: this.#deps.notified,
       // Polling only catches a lost notification then: once a renewal period is soon enough.
       notifiedPollMs: this.#deps.timing.renewEveryMs,
+      // Only while the link is down: then the run killWhenLinked ties the cid to is the one it
+      // was last up in. Up already, it may have told a new run (OpenVPN restarted in the outage,
+      // the client gone, its cid free for a stranger): such a kill is dropped, as before.
+      deferKill: (cid) => {
+        if (!link.link.linkUp) link.events.killWhenLinked(cid);
+      },
     });
     this.#held = { token, link, runner };
     await link.events.adoptPendingLogins();

@@ -27,6 +27,11 @@ export interface WorkRunnerDeps {
   notified: () => boolean;
   /** How often to poll while notified. */
   notifiedPollMs: number;
+  /**
+   * A kill to `cid` that expired waiting for the link: sent once this holder's link is back in
+   * the OpenVPN run it was last up in (ClientEvents.killWhenLinked of this holding period's link).
+   */
+  deferKill?: (cid: number) => void;
 }
 
 export class WorkRunner {
@@ -112,8 +117,18 @@ export class WorkRunner {
     let outcome: WorkOutcome;
     const decision = item === undefined ? "expire" : workDecision(recorded, msLeft);
     if (decision === "done") outcome = recorded!;
-    else if (decision === "expire") outcome = { kind: "expired" };
-    else {
+    else if (decision === "expire") {
+      outcome = { kind: "expired" };
+      // The session behind a kill is deleted already: dropped here, nothing would kill the client
+      // when the link is back, and a revoked user stays connected until the next REAUTH (never,
+      // with reneg-sec 0). So it is sent when this holder's link is back in the same OpenVPN run,
+      // as on a single bridge; still recorded expired, as its requester reported the client still
+      // connected. A holder that never had the link up in this holding period knows no run to tie
+      // the cid to: killWhenLinked drops it then (a cid from another run may name a stranger), and
+      // a kill left to the next holder after a takeover is not covered. Answers to a sign-in are
+      // never deferred: a late client-auth or client-deny must not be sent.
+      if (item?.op === "kill") this.#deps.deferKill?.(item.cid);
+    } else {
       try {
         await execute(commander, item!);
         outcome = { kind: "ok" };

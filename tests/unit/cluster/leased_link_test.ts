@@ -218,3 +218,58 @@ Deno.test("a holder keeps the lease while its link comes up in time, and counts 
     await leased.stop();
   }
 });
+
+Deno.test("a kill that expired while the held link was down is handed to that link's events, to be sent when it is back; not while it is up", async () => {
+  const clock = new FakeClock();
+  const serverLink = new FakeServerLink();
+  const deferred: number[] = [];
+  const waiting: TakenWork[] = [];
+  const expiredKill = (cid: number): TakenWork => ({
+    key: `kill:${cid}:n`,
+    item: { op: "kill", cid, message: "signed out" },
+    recorded: undefined,
+    msLeft: 0,
+  });
+  const queue = {
+    take: () => Promise.resolve(waiting.splice(0)),
+    record: () => Promise.resolve(true),
+  };
+  const leased = new LeasedLink({
+    server: "default",
+    instanceId: "bridge-a",
+    redis: grantingRedis,
+    keys,
+    queue: queue as unknown as WorkQueue,
+    timing: leaseTiming(9_000),
+    clock,
+    log: getLogger("test"),
+    notified: () => true,
+    build: (): HeldLink => ({
+      link: serverLink as unknown as ServerLink,
+      events: {
+        adoptPendingLogins: () => Promise.resolve(0),
+        killWhenLinked: (cid: number) => deferred.push(cid),
+      } as unknown as ClientEvents,
+      commander: new RecordingCommander(),
+    }),
+  });
+  try {
+    leased.start();
+    await settle();
+    serverLink.comeUp();
+    await settle();
+    // Up: it may have told a new OpenVPN run already, in which the cid is not the client's.
+    waiting.push(expiredKill(3));
+    leased.wake();
+    await settle();
+    assertEquals(deferred, []);
+    // Down (as while its requester waited): kept for the run the link was last up in.
+    serverLink.linkUp = false;
+    waiting.push(expiredKill(4));
+    leased.wake();
+    await settle();
+    assertEquals(deferred, [4]);
+  } finally {
+    await leased.stop();
+  }
+});

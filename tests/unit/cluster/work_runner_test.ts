@@ -44,6 +44,7 @@ function setUp(notified: () => boolean) {
   const clock = new FakeClock();
   const queue = new CountingQueue();
   const commander = new RecordingCommander();
+  const deferred: number[] = [];
   const runner = new WorkRunner({
     queue,
     server: "default",
@@ -53,6 +54,7 @@ function setUp(notified: () => boolean) {
     log: getLogger("test"),
     notified,
     notifiedPollMs: NOTIFIED_POLL_MS,
+    deferKill: (cid) => deferred.push(cid),
   });
   /** Moves the clock in small steps, letting each poll finish before the next. */
   const idle = async (ms: number) => {
@@ -61,7 +63,7 @@ function setUp(notified: () => boolean) {
       await settle();
     }
   };
-  return { clock, queue, commander, runner, idle };
+  return { clock, queue, commander, runner, idle, deferred };
 }
 
 Deno.test("while notifications arrive the idle holder polls once a renewal period, not every 500 ms", async () => {
@@ -161,4 +163,63 @@ Deno.test("work written to OpenVPN and not answered is recorded unconfirmed, not
   runner.stop();
   assertEquals(sent, 1);
   assertEquals(queue.recorded, [{ key: "auth:5:1:run-1", outcome: { kind: "unknown" } }]);
+});
+
+Deno.test("a kill that expired waiting for the link is left to be sent when this holder's link is back, and is still recorded expired", async () => {
+  const { queue, commander, runner, deferred } = setUp(() => true);
+  queue.waiting.push({
+    key: "kill:9:n",
+    item: { op: "kill", cid: 9, message: "signed out" },
+    recorded: undefined,
+    msLeft: 0,
+  });
+  runner.start();
+  await settle();
+  runner.stop();
+  assertEquals(commander.commands, [], "not sent now: its requester's deadline passed");
+  assertEquals(deferred, [9]);
+  assertEquals(queue.recorded, [{ key: "kill:9:n", outcome: { kind: "expired" } }]);
+});
+
+Deno.test("an expired answer to a sign-in is never deferred (a late client-auth or client-deny must not be sent)", async () => {
+  const { queue, commander, runner, deferred } = setUp(() => true);
+  queue.waiting.push(
+    {
+      key: "5:1:run=r",
+      item: { op: "auth", cid: 5, kid: 1, lines: [] },
+      recorded: undefined,
+      msLeft: 0,
+    },
+    {
+      key: "6:1:run=r",
+      item: { op: "deny", cid: 6, kid: 1, reason: "no", clientReason: "no" },
+      recorded: undefined,
+      msLeft: 0,
+    },
+  );
+  runner.start();
+  await settle();
+  runner.stop();
+  assertEquals(commander.commands, []);
+  assertEquals(deferred, []);
+  assertEquals(queue.recorded, [
+    { key: "5:1:run=r", outcome: { kind: "expired" } },
+    { key: "6:1:run=r", outcome: { kind: "expired" } },
+  ]);
+});
+
+Deno.test("a kill carried out in time is not deferred as well", async () => {
+  const { queue, commander, runner, deferred } = setUp(() => true);
+  queue.waiting.push({
+    key: "kill:4:n",
+    item: { op: "kill", cid: 4, message: "signed out" },
+    recorded: undefined,
+    msLeft: 5_000,
+  });
+  runner.start();
+  await settle();
+  runner.stop();
+  assertEquals(commander.commands, [{ kind: "kill", cid: 4, message: "signed out" }]);
+  assertEquals(deferred, []);
+  assertEquals(queue.recorded, [{ key: "kill:4:n", outcome: { kind: "ok" } }]);
 });
