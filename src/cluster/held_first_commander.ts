@@ -12,8 +12,9 @@ import { type ClientCommander, notWritten } from "../bridge/commander.ts";
  * `not-connected`, `not-written`) goes through `remote`, where the next holder takes it, as the
  * holder's own work runner leaves such an item for its next drain. One written and not answered
  * (a timeout, the link dropped or closed after the write) is not sent again: OpenVPN may have
- * run it, and would answer a second `client-auth` with ERROR, read as a refusal; its caller
- * treats it as unconfirmed (outcomeUnknown). OpenVPN's refusal (ManagementCommandError) and
+ * run it, and it takes a command for a key it knows again (measured with 2.6.14: a second
+ * `client-auth` answers SUCCESS, and a `client-deny` after a `client-auth` still turns the client
+ * away); its caller treats it as unconfirmed (outcomeUnknown). OpenVPN's refusal (ManagementCommandError) and
  * bad arguments are the answer, as on a single bridge.
  */
 export function heldFirstCommander(

@@ -152,7 +152,8 @@ export class WorkRunner {
         if (error instanceof ManagementCommandError) {
           outcome = { kind: "refused", message: error.message };
         } else if (error instanceof ManagementConnectionError) {
-          // Written, no answer: sent again, OpenVPN would refuse a request it already took.
+          // Written, no answer: not sent again. OpenVPN may have run it, and it runs a command
+          // for a key again (held_first_commander.ts), so a repeat is not harmless.
           log.warning("Work {key} for {server} not confirmed by OpenVPN: {error}", {
             key,
             server,
