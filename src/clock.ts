@@ -11,8 +11,14 @@ declare const timerBrand: unique symbol;
 export type TimerHandle = { readonly [timerBrand]: true };
 
 export interface Clock {
-  /** Milliseconds since the epoch. */
+  /** Milliseconds since the epoch: for times that are stored or shared with other instances. */
   now(): number;
+  /**
+   * Milliseconds from an arbitrary origin, never stepped (NTP, chrony or an admin setting the
+   * wall clock moves `now()`, not this). For durations measured on this host only, such as the
+   * lease fence; never stored, nor compared with `now()` or another instance's reading.
+   */
+  monotonic(): number;
   /**
    * Calls back once, `ms` from now. `keepAlive: false` lets the process exit while the timer is
    * pending (background housekeeping); by default a timer keeps it alive, like any timer.
@@ -26,6 +32,7 @@ type NodeTimer = ReturnType<typeof setNodeTimeout>;
 
 export const systemClock: Clock = {
   now: () => Date.now(),
+  monotonic: () => performance.now(),
   setTimeout(callback, ms, options) {
     const timer = setNodeTimeout(callback, ms);
     if (options?.keepAlive === false) timer.unref();

@@ -3,6 +3,8 @@
  * state machine fed with what Redis answered and when each request was sent. Redis counts a
  * lease's expiry from when it received the request, which is never before we sent it, so
  * `sentAt + lease` is a bound this instance can check on its own clock, paused or cut off.
+ * Every time here (`sentAt`, `now`, `validUntil`) is lease time (lease_time.ts), never the wall
+ * clock alone: stepped back, it would let a holder cut off from Redis write on past the expiry.
  */
 
 export interface LeaseTiming {

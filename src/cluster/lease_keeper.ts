@@ -18,6 +18,8 @@ export interface LeaseKeeperDeps {
   instanceId: string;
   lease: Lease;
   clock: Clock;
+  /** The time the lease runs on (lease_time.ts), shared with the write fence. */
+  leaseTime: () => number;
   log: Logger;
   /** Told when the lease is acquired or lost; runs the link. */
   onChange: (change: Exclude<LeaseChange, "none">, token: number | undefined) => void;
@@ -29,7 +31,7 @@ export class LeaseKeeper {
   #deadline: TimerHandle | undefined;
   #stopped = false;
   #failing = false;
-  /** Not asking for the lease before this (ms since the epoch): see `yieldFor`. */
+  /** Not asking for the lease before this (`leaseTime()`): see `yieldFor`. */
   #pausedUntil = 0;
 
   constructor(deps: LeaseKeeperDeps) {
@@ -57,18 +59,18 @@ export class LeaseKeeper {
    * for `pauseMs`, so that another instance takes it first.
    */
   yieldFor(pauseMs: number): void {
-    const { clock, lease } = this.#deps;
+    const { clock, lease, leaseTime } = this.#deps;
     const token = lease.token;
     if (token === undefined || this.#stopped) return;
-    this.#pausedUntil = clock.now() + pauseMs;
+    this.#pausedUntil = leaseTime() + pauseMs;
     clock.clearTimeout(this.#deadline);
     this.#change(lease.lost(), token);
   }
 
   async #tick(): Promise<void> {
-    const { clock, lease, redis, keys, server, instanceId, log } = this.#deps;
-    this.#change(lease.check(clock.now()), lease.token);
-    const sentAt = clock.now();
+    const { clock, lease, leaseTime, redis, keys, server, instanceId, log } = this.#deps;
+    this.#change(lease.check(leaseTime()), lease.token);
+    const sentAt = leaseTime();
     const held = lease.token;
     try {
       // Yielded a moment ago: asked again at a later tick (a standby's retry interval).
@@ -129,13 +131,13 @@ export class LeaseKeeper {
 
   /** Gives the lease up at its deadline even if a renewal is stuck. */
   #armDeadline(): void {
-    const { clock, lease } = this.#deps;
+    const { clock, lease, leaseTime } = this.#deps;
     clock.clearTimeout(this.#deadline);
     const state = lease.state;
     if (state.kind !== "holding") return;
     this.#deadline = clock.setTimeout(
-      () => this.#change(lease.check(clock.now()), state.token),
-      Math.max(0, state.validUntil - clock.now()),
+      () => this.#change(lease.check(leaseTime()), state.token),
+      Math.max(0, state.validUntil - leaseTime()),
     );
   }
 

@@ -13,6 +13,7 @@ import type { ServerLink } from "../bridge/server_link.ts";
 import type { Clock, TimerHandle } from "../clock.ts";
 import { Lease, type LeaseTiming } from "./lease.ts";
 import { LeaseKeeper } from "./lease_keeper.ts";
+import { leaseTime } from "./lease_time.ts";
 import { WorkRunner } from "./work_runner.ts";
 import type { ClusterKeys, WorkQueue } from "./work_queue.ts";
 
@@ -44,6 +45,8 @@ const STOP_GRACE_MS = 500;
 export class LeasedLink {
   readonly #deps: LeasedLinkDeps;
   readonly #lease: Lease;
+  /** What the lease and its write fence are timed on (lease_time.ts). */
+  readonly #leaseTime: () => number;
   readonly #keeper: LeaseKeeper;
   #held: { token: number; link: HeldLink; runner: WorkRunner } | undefined;
   /** The next look at the held link (`#watchLink`). */
@@ -52,6 +55,7 @@ export class LeasedLink {
   constructor(deps: LeasedLinkDeps) {
     this.#deps = deps;
     this.#lease = new Lease(deps.timing);
+    this.#leaseTime = leaseTime(deps.clock);
     this.#keeper = new LeaseKeeper({
       redis: deps.redis,
       keys: deps.keys,
@@ -59,6 +63,7 @@ export class LeasedLink {
       instanceId: deps.instanceId,
       lease: this.#lease,
       clock: deps.clock,
+      leaseTime: this.#leaseTime,
       log: deps.log,
       onChange: (change, token) => {
         if (change === "acquired") void this.#hold(token!);
@@ -101,7 +106,7 @@ export class LeasedLink {
     // Fenced by this holding period's token, not only by the lease: a link still in its stop
     // grace after a loss must not write again once the lease is taken anew (another token).
     const link = this.#deps.build(() =>
-      this.#lease.token === token && this.#lease.mayWrite(clock.now())
+      this.#lease.token === token && this.#lease.mayWrite(this.#leaseTime())
     );
     const runner = new WorkRunner({
       queue: this.#deps.queue,
@@ -134,11 +139,11 @@ export class LeasedLink {
   /** Gives the lease up once this holding period's link has not been up for `yieldAfterMs`. */
   #watchLink(token: number): void {
     const { clock, timing, log, server } = this.#deps;
-    let lastUp = clock.now();
+    let lastUp = this.#leaseTime();
     const look = () => {
       const held = this.#held;
       if (held?.token !== token) return;
-      const now = clock.now();
+      const now = this.#leaseTime();
       if (held.link.link.linkUp) lastUp = now;
       else if (now - lastUp >= timing.yieldAfterMs) {
         log.warning(

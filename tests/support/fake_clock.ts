@@ -1,6 +1,7 @@
 /**
  * A Clock for tests: time stands still until the test moves it, and timers fire (in due order,
- * synchronously) only inside `advance()`/`set()`. Nothing waits for wall time.
+ * synchronously) only inside `advance()`/`set()`. Nothing waits for wall time. `monotonic()`
+ * follows the timers from 0; `stepWall()` moves `now()` alone, as chrony stepping the clock does.
  *
  * @example
  * ```ts
@@ -18,21 +19,25 @@ interface FakeTimer {
 }
 
 export class FakeClock implements Clock {
+  /** Where the timers are: the wall time, but for any `stepWall`. */
   #time: number;
+  readonly #start: number;
+  #wallStep = 0;
   #nextId = 1;
   #timers = new Map<number, FakeTimer>();
 
   constructor(start = 1_800_000_000_000) {
     this.#time = start;
+    this.#start = start;
   }
 
-  /** The current time; assign to jump there without firing timers (a suspended host). */
+  /** The wall time; assign to jump there without firing timers (a paused process). */
   get time(): number {
-    return this.#time;
+    return this.now();
   }
 
   set time(value: number) {
-    this.#time = value;
+    this.#time = value - this.#wallStep;
   }
 
   /** How many timers are armed and not yet fired or cleared. */
@@ -43,7 +48,14 @@ export class FakeClock implements Clock {
   /** The delays of the timers armed so far, in the order they were set. */
   readonly delays: number[] = [];
 
-  now = (): number => this.#time;
+  now = (): number => this.#time + this.#wallStep;
+
+  monotonic = (): number => this.#time - this.#start;
+
+  /** Steps the wall clock by `ms` (back if negative); timers and `monotonic()` do not move. */
+  stepWall(ms: number): void {
+    this.#wallStep += ms;
+  }
 
   setTimeout = (callback: () => void, ms: number): TimerHandle => {
     const id = this.#nextId++;
@@ -58,11 +70,12 @@ export class FakeClock implements Clock {
 
   /** Moves time forward by `ms`, firing every timer that falls due on the way, in order. */
   advance(ms: number): void {
-    this.advanceTo(this.#time + ms);
+    this.advanceTo(this.now() + ms);
   }
 
-  /** Moves time to `target`, firing due timers in order (timers they set fire too if due). */
-  advanceTo(target: number): void {
+  /** Moves the wall time to `wallTarget`, firing due timers in order (and those they set, if due). */
+  advanceTo(wallTarget: number): void {
+    const target = wallTarget - this.#wallStep;
     for (;;) {
       let next: FakeTimer | undefined;
       for (const timer of this.#timers.values()) {

@@ -11,6 +11,7 @@ import type { RedisSettings } from "../../../src/config/types.ts";
 import { Secret } from "../../../src/config/secret.ts";
 import { connectRedis } from "../../../src/sessions/redis_connection.ts";
 import { Lease, leaseTiming } from "../../../src/cluster/lease.ts";
+import { leaseTime } from "../../../src/cluster/lease_time.ts";
 import { LeaseKeeper } from "../../../src/cluster/lease_keeper.ts";
 import { remoteCommander } from "../../../src/cluster/remote_commander.ts";
 import { WorkRunner } from "../../../src/cluster/work_runner.ts";
@@ -88,6 +89,7 @@ function leaseKeeper(
     instanceId: name,
     lease,
     clock: systemClock,
+    leaseTime: leaseTime(systemClock),
     log,
     onChange,
   });

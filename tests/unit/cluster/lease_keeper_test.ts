@@ -8,6 +8,7 @@ import { assertEquals } from "../../support/assert.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
 import { getLogger } from "../../../src/log.ts";
 import { Lease, leaseTiming } from "../../../src/cluster/lease.ts";
+import { leaseTime } from "../../../src/cluster/lease_time.ts";
 import { LeaseKeeper } from "../../../src/cluster/lease_keeper.ts";
 import { ACQUIRE, RELEASE, RENEW } from "../../../src/cluster/redis_scripts.ts";
 import { ClusterKeys } from "../../../src/cluster/work_queue.ts";
@@ -37,6 +38,7 @@ Deno.test("a holder whose renewals go unanswered gives the lease up by its clock
     instanceId: "bridge-a",
     lease,
     clock,
+    leaseTime: leaseTime(clock),
     log: getLogger("test"),
     onChange: (change) => changes.push(change),
   });

@@ -125,7 +125,8 @@ Deno.test("a link's write fence belongs to its holding period: once the lease is
 
 /**
  * A LeasedLink over a Redis that grants every ACQUIRE a new token (5, 6, ...) and every renewal
- * while `redis.renewing`; each holding period's link is a FakeServerLink the test brings up or
+ * while `redis.renewing`, and answers nothing but errors while not `redis.reachable`; each
+ * holding period's link is a FakeServerLink the test brings up or
  * not, and its write fence is kept in `fences`.
  */
 function leasedLinkSetUp() {
@@ -134,7 +135,9 @@ function leasedLinkSetUp() {
   let tokens = 4;
   const redis = {
     renewing: true,
+    reachable: true,
     eval: (script: string) => {
+      if (!redis.reachable) return Promise.reject(new Error("connection lost"));
       calls.push(script === ACQUIRE ? "acquire" : script === RELEASE ? "release" : "renew");
       if (script === ACQUIRE) return Promise.resolve(++tokens);
       return Promise.resolve(script === RELEASE || redis.renewing ? 1 : 0);
@@ -162,10 +165,12 @@ function leasedLinkSetUp() {
       };
     },
   });
-  const t0 = clock.now();
-  /** Moves the clock to `ms` after the start, in steps that let every timer's work finish. */
+  /**
+   * Moves the clock to `ms` after the start (on the monotonic clock: the wall clock may be
+   * stepped), in steps that let every timer's work finish.
+   */
   const at = async (ms: number) => {
-    while (clock.now() < t0 + ms) {
+    while (clock.monotonic() < ms) {
       clock.advance(250);
       await settle();
     }
@@ -269,6 +274,43 @@ Deno.test("a kill that expired while the held link was down is handed to that li
     leased.wake();
     await settle();
     assertEquals(deferred, [4]);
+  } finally {
+    await leased.stop();
+  }
+});
+
+Deno.test("a wall clock stepped back does not extend the lease: a holder cut off from Redis stops writing when the lease runs out", async () => {
+  const { clock, leased, fences, redis, at } = leasedLinkSetUp();
+  try {
+    leased.start();
+    await settle();
+    assertEquals(fences.map((fence) => fence()), [true]);
+    // chrony steps this host's clock back while Redis is out of reach: Redis still expires the
+    // lease 9 s after the last renewal got through, and another instance may take it then.
+    clock.stepWall(-30_000);
+    redis.reachable = false;
+    await at(10_000);
+    assertEquals(fences.map((fence) => fence()), [false], "no write past the lease");
+    assertEquals(leased.holding, false, "reported lost");
+  } finally {
+    await leased.stop();
+  }
+});
+
+Deno.test("a host suspended past the lease (the wall clock moved, the monotonic clock stood still) writes nothing once it wakes", async () => {
+  const { clock, leased, links, fences, redis, at, count } = leasedLinkSetUp();
+  try {
+    leased.start();
+    await settle();
+    links[0]!.comeUp();
+    // Asleep for two leases: Redis expired the lease meanwhile, another instance may hold it.
+    clock.stepWall(2 * 9_000);
+    assertEquals(fences.map((fence) => fence()), [false], "no write after waking");
+    // A lease given up early costs a takeover, not two writers: it is simply taken again.
+    redis.reachable = true;
+    await at(6_000);
+    assertEquals([leased.holding, count("acquire")], [true, 2]);
+    assertEquals(fences.map((fence) => fence()), [false, true]);
   } finally {
     await leased.stop();
   }
