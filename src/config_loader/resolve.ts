@@ -4,7 +4,6 @@
  * (OIDC settings, client config lines, group names, required claims, the encryption key, the
  * base URL), so the config accepts exactly what the service can use.
  */
-import { isIP } from "node:net";
 import { hostname } from "node:os";
 import type { ConfigIssue } from "./errors.ts";
 import type { ClientConfigValues, ServerValues, Values } from "./schema.ts";
@@ -21,6 +20,7 @@ import type {
   SessionsConfig,
 } from "../config/types.ts";
 import { baseUrlProblems } from "../bridge/login_url.ts";
+import { proxyRange } from "../http/client_ip.ts";
 import { formActionOrigin } from "../http/security_headers.ts";
 import { ManagementArgumentError, passwordLine } from "../management/commands.ts";
 import { isLoopbackHost } from "../loopback.ts";
@@ -276,10 +276,10 @@ function resolveHttp(values: Values["http"], issue: Issue): HttpConfig | undefin
     );
   }
   values.trusted_proxies.forEach((entry, index) => {
-    if (!isIpOrCidr(entry)) {
+    if (proxyRange(entry) === undefined) {
       issue(
         `http.trusted_proxies[${index}]`,
-        `Expected an IP address or CIDR range, got "${entry}"`,
+        `Expected an IP address or CIDR range (an IPv4-mapped range needs /96 or more), got "${entry}"`,
       );
     }
   });
@@ -473,14 +473,4 @@ function parseUrl(text: string): URL | string {
     return `Expected an http(s) URL, got "${text}"`;
   }
   return url;
-}
-
-function isIpOrCidr(text: string): boolean {
-  const [address, prefix, extra] = text.split("/");
-  if (extra !== undefined || address === undefined) return false;
-  const version = isIP(address);
-  if (version === 0) return false;
-  if (prefix === undefined) return true;
-  const bits = Number(prefix);
-  return /^\d+$/.test(prefix) && bits <= (version === 4 ? 32 : 128);
 }

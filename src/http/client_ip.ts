@@ -4,7 +4,7 @@
  * whatever the client chose to send, so they are never believed.
  */
 import { isIP } from "node:net";
-import { ipBytes, normalizeIp } from "../ip_address.ts";
+import { canonicalIpBytes, normalizeIp } from "../ip_address.ts";
 
 interface Range {
   bytes: Uint8Array;
@@ -14,11 +14,11 @@ interface Range {
 export type TrustedProxies = (ip: string) => boolean;
 
 export function trustedProxies(entries: readonly string[]): TrustedProxies {
-  const ranges = entries.map(parseRange).filter((range): range is Range => range !== undefined);
+  const ranges = entries.map(proxyRange).filter((range): range is Range => range !== undefined);
   // No proxies (the usual set-up): nothing to parse the address for, on every request.
   if (ranges.length === 0) return () => false;
   return (ip) => {
-    const bytes = ipBytes(ip);
+    const bytes = canonicalIpBytes(ip);
     return bytes !== undefined && ranges.some((range) => inRange(bytes, range));
   };
 }
@@ -40,12 +40,23 @@ export function clientIp(
   return ip;
 }
 
-function parseRange(entry: string): Range | undefined {
-  const [address = "", prefixText] = entry.split("/");
-  const bytes = ipBytes(address);
-  if (!bytes) return undefined;
-  const prefix = prefixText === undefined ? bytes.length * 8 : Number(prefixText);
-  return { bytes, prefix };
+/**
+ * A `trusted_proxies` entry: an address or a CIDR range; undefined when it is neither (the config
+ * check refuses those). IPv4 counts however it is written, as peers do: `::ffff:192.0.2.0/120` is
+ * 192.0.2.0/24. An IPv4-mapped range shorter than /96 reaches beyond IPv4 and is refused.
+ */
+export function proxyRange(entry: string): Range | undefined {
+  const [address = "", prefixText, extra] = entry.split("/");
+  const bytes = canonicalIpBytes(address);
+  if (bytes === undefined || extra !== undefined) return undefined;
+  if (prefixText === undefined) return { bytes, prefix: bytes.length * 8 };
+  if (!/^\d{1,3}$/.test(prefixText)) return undefined;
+  const writtenBits = isIP(address.replace(/^\[|\]$/g, "")) === 6 ? 128 : 32;
+  // 96 for an IPv4-mapped IPv6 range, whose bytes are its IPv4 part; 0 otherwise.
+  const mappedBits = writtenBits - bytes.length * 8;
+  const prefix = Number(prefixText);
+  if (prefix > writtenBits || prefix < mappedBits) return undefined;
+  return { bytes, prefix: prefix - mappedBits };
 }
 
 function inRange(bytes: Uint8Array, range: Range): boolean {

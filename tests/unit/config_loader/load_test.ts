@@ -365,6 +365,18 @@ const ERROR_CASES: Array<{
     },
   },
   {
+    name: "a trusted proxy range that is no range (an IPv4-mapped prefix reaching past IPv4)",
+    source: MINIMAL,
+    env: {
+      OPENVPN_AUTH_OIDC_HTTP_TRUSTED_PROXIES: '["::ffff:192.0.2.0/120", "::ffff:192.0.2.0/64"]',
+    },
+    expected: {
+      path: "http.trusted_proxies[1]",
+      message:
+        'Expected an IP address or CIDR range (an IPv4-mapped range needs /96 or more), got "::ffff:192.0.2.0/64"',
+    },
+  },
+  {
     name: "an HTTP header timeout under a second",
     source: MINIMAL,
     env: { OPENVPN_AUTH_OIDC_HTTP_HEADER_TIMEOUT: "500ms" },

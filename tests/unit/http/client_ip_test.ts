@@ -1,5 +1,5 @@
 import { assertEquals } from "../../support/assert.ts";
-import { clientIp, trustedProxies } from "../../../src/http/client_ip.ts";
+import { clientIp, proxyRange, trustedProxies } from "../../../src/http/client_ip.ts";
 
 const none = trustedProxies([]);
 const proxies = trustedProxies(["10.0.0.0/8", "192.0.2.10", "fd00::/8"]);
@@ -31,4 +31,33 @@ Deno.test("trustedProxies() matches CIDR ranges exactly at their edges", () => {
   assertEquals(trusted("2001:db8:ffff::1"), true);
   assertEquals(trusted("2001:db9::1"), false);
   assertEquals(trusted("garbage"), false);
+});
+
+Deno.test("trustedProxies() takes an IPv4-mapped range as the IPv4 range it names, in any spelling", () => {
+  const mapped = trustedProxies(["::ffff:192.0.2.0/120"]);
+  assertEquals(
+    ["192.0.2.10", "::ffff:192.0.2.200", "::ffff:c000:20a", "192.0.3.1"].map(mapped),
+    [true, true, true, false],
+  );
+  const hex = trustedProxies(["::ffff:c000:200/120"]);
+  assertEquals(["192.0.2.10", "192.0.3.1"].map(hex), [true, false]);
+  // A peer written in the hex mapped spelling matches a plain IPv4 range too.
+  assertEquals(trustedProxies(["192.0.2.0/24"])("::ffff:c000:20a"), true);
+});
+
+Deno.test("proxyRange() refuses what names no range: a mapped prefix under /96, too long a prefix, junk", () => {
+  for (
+    const entry of [
+      "::ffff:192.0.2.0/95",
+      "192.0.2.0/33",
+      "2001:db8::/129",
+      "10.0.0.0/8/8",
+      "10.0.0.0/x",
+      "host",
+    ]
+  ) {
+    assertEquals(proxyRange(entry), undefined, entry);
+  }
+  assertEquals(proxyRange("::ffff:192.0.2.0/96")?.prefix, 0);
+  assertEquals(proxyRange("2001:db8::/32")?.prefix, 32);
 });
