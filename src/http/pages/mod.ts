@@ -14,6 +14,7 @@ export {
 export {
   builtinLocalizedPages,
   builtinPages,
+  confirmFormProblem,
   loadTemplates,
   type LocalizedPages,
   type Pages,

@@ -122,6 +122,30 @@ const REQUIRED: Partial<Record<PageName, readonly string[]>> = {
 };
 
 const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
+const FORM_TAG = /<form\b[^>]*>/gi;
+const INPUT_TAG = /<input\b[^>]*>/gi;
+const POST_METHOD = /\smethod\s*=\s*(["']?)post\1(?=[\s/>])/i;
+const ACTION_URL = /\saction\s*=\s*(["'])\{\{\s*actionUrl\s*\}\}\1/;
+const CSRF_NAME = /\sname\s*=\s*(["']?)csrf\1(?=[\s/>])/;
+const CSRF_VALUE = /\svalue\s*=\s*(["'])\{\{\s*csrf\s*\}\}\1/;
+
+/**
+ * Why a confirm page cannot continue a sign-in, or undefined. Both placeholders appearing
+ * somewhere is not enough: without the token in the form's `csrf` field every Continue is
+ * refused (403), and elsewhere `{{actionUrl}}` posts nothing to the bridge. Values are quoted:
+ * escaping is for quoted attributes.
+ */
+export function confirmFormProblem(html: string): string | undefined {
+  const forms = [...html.matchAll(FORM_TAG)].map((match) => match[0]);
+  if (!forms.some((tag) => POST_METHOD.test(tag) && ACTION_URL.test(tag))) {
+    return `The confirm page needs <form method="post" action="{{actionUrl}}">`;
+  }
+  const inputs = [...html.matchAll(INPUT_TAG)].map((match) => match[0]);
+  if (!inputs.some((tag) => CSRF_NAME.test(tag) && CSRF_VALUE.test(tag))) {
+    return `The confirm page's form needs <input type="hidden" name="csrf" value="{{csrf}}">`;
+  }
+  return undefined;
+}
 const STYLE_ELEMENT = /<style(?:\s[^>]*)?>([\s\S]*?)<\/style\s*>/gi;
 
 /** Reads a file as UTF-8 with `node:fs`; a missing file is `undefined`, other errors throw. */
@@ -153,6 +177,8 @@ export async function loadTemplates(
     if (text === undefined) return undefined;
     found++;
     const template = checkTemplate(text, file, PLACEHOLDERS[name], REQUIRED[name] ?? []);
+    const formProblem = name === "confirm" ? confirmFormProblem(text) : undefined;
+    if (formProblem !== undefined) throw new TemplateError(`${formProblem}: ${file}`, file);
     for (const source of template.styleSources) styleSources.add(source);
     return template.text;
   };

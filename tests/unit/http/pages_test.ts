@@ -1,6 +1,8 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../../support/assert.ts";
 import {
+  builtinLocalizedPages,
   builtinPages,
+  confirmFormProblem,
   confirmPage,
   deniedPage,
   errorPage,
@@ -161,7 +163,7 @@ Deno.test("loadTemplates() uses present templates, escapes placeholders, keeps b
     reader({
       "/tpl/success.html": "<p>Welcome {{ username }}! {{username}}</p>",
       "/tpl/confirm.html":
-        `<form action="{{actionUrl}}"><input name="csrf" value="{{csrf}}">{{commonName}} {{platform}}{{clientVersion}} {{expiresInMinutes}}</form>`,
+        `<form method="post" action="{{actionUrl}}"><input name="csrf" value="{{csrf}}">{{commonName}} {{platform}}{{clientVersion}} {{expiresInMinutes}}</form>`,
       "/tpl/error.html": "<h1>{{title}}</h1><p>{{message}} ({{status}})</p>",
     }),
   );
@@ -171,7 +173,7 @@ Deno.test("loadTemplates() uses present templates, escapes placeholders, keeps b
   );
   assertEquals(
     pages.confirm({ ...CONFIRM, platform: undefined, clientVersion: undefined, csrf: undefined }),
-    `<form action="https://vpn.example.com/login/abc"><input name="csrf" value="">alice-laptop  5</form>`,
+    `<form method="post" action="https://vpn.example.com/login/abc"><input name="csrf" value="">alice-laptop  5</form>`,
   );
   assertEquals(
     pages.error({ title: "T", message: "M", status: 502 }),
@@ -227,6 +229,60 @@ Deno.test("loadTemplates() refuses raw placeholders and a confirm form without a
     TemplateError,
     "Missing placeholder {{csrf}}",
   );
+});
+
+Deno.test("loadTemplates() refuses a confirm page whose placeholders are there but not in a form that can continue", async () => {
+  const cases: Array<[string, string]> = [
+    // The token outside the form's csrf field: every Continue would be refused (403).
+    [
+      '<form method="post" action="{{actionUrl}}"><p>{{csrf}}</p><button>Go</button></form>',
+      'needs <input type="hidden" name="csrf" value="{{csrf}}">',
+    ],
+    [
+      '<form method="post" action="{{actionUrl}}"><input name="token" value="{{csrf}}"></form>',
+      'name="csrf"',
+    ],
+    // A GET form, an action elsewhere, an unquoted action.
+    [
+      '<form action="{{actionUrl}}"><input name="csrf" value="{{csrf}}"></form>',
+      '<form method="post" action="{{actionUrl}}">',
+    ],
+    [
+      '<a href="{{actionUrl}}">go</a><form method="post" action="/x"><input name="csrf" value="{{csrf}}"></form>',
+      '<form method="post" action="{{actionUrl}}">',
+    ],
+    [
+      '<form method="post" action={{actionUrl}}><input name="csrf" value="{{csrf}}"></form>',
+      '<form method="post" action="{{actionUrl}}">',
+    ],
+  ];
+  for (const [html, message] of cases) {
+    await assertRejects(
+      () => loadTemplates("/tpl", reader({ "/tpl/confirm.html": html })),
+      TemplateError,
+      message,
+    );
+  }
+  // Spellings a browser posts alike are accepted.
+  const pages = await loadTemplates(
+    "/tpl",
+    reader({
+      "/tpl/confirm.html":
+        "<FORM class='c' METHOD=POST action='{{ actionUrl }}'>\n<input value=\"{{csrf}}\" type=hidden name=csrf/></FORM>",
+    }),
+  );
+  assertStringIncludes(
+    pages.byLanguage.en.confirm({ ...CONFIRM, csrf: "tok" }),
+    'value="tok"',
+  );
+});
+
+Deno.test("the built-in confirm page passes the rule custom confirm pages must pass", () => {
+  for (const [language, pages] of Object.entries(builtinLocalizedPages.byLanguage)) {
+    // Rendered with the placeholders as values, it is what a template of it would read.
+    const html = pages.confirm({ ...CONFIRM, actionUrl: "{{actionUrl}}", csrf: "{{csrf}}" });
+    assertEquals(confirmFormProblem(html), undefined, language);
+  }
 });
 
 Deno.test("loadTemplates() hashes template styles and refuses placeholders in them", async () => {
