@@ -18,7 +18,8 @@ export type SessionEndReason =
   | "revoked"
   | "recheck_failed"
   | "disconnected"
-  | "max_per_user";
+  | "max_per_user"
+  | "idp_session_expired";
 
 export interface AuditSubject {
   server: string;

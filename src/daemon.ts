@@ -122,6 +122,7 @@ export async function startDaemon(
       usernamePolicy: (server) => serverConfig(current.value, server).usernamePolicy,
       sessionLifetimeMs: config.sessions.lifetimeMs,
       idpUnreachable: config.sessions.idpUnreachable,
+      recheckIntervalMs: config.sessions.recheckIntervalMs,
     },
     ...(config.sessions.maxPerUser > 0
       ? {

@@ -18,6 +18,7 @@ import {
   idpDenial,
   INTERNAL_ERROR,
   NO_REFRESH_TOKEN,
+  REFRESH_TOKEN_EXPIRED,
   STORE_FULL,
   STORE_UNAVAILABLE,
   TOO_MANY_SESSIONS,
@@ -31,7 +32,14 @@ import { KeyedLock } from "./keyed_lock.ts";
 import type { EndReason } from "./session_end.ts";
 import { excessSessions } from "./session_limit.ts";
 import { type FinishedLogin, sessionFromLogin } from "./login_session.ts";
-import type { AdmissionDeps, ClientSide, LoginAdmission, Recheck } from "./admission_types.ts";
+import { IDP_SESSION_HINT, refreshTokenExpired, ShortRefreshTokens } from "./refresh_expiry.ts";
+import type {
+  AdmissionDeps,
+  ClientSide,
+  LoginAdmission,
+  Recheck,
+  Resumption,
+} from "./admission_types.ts";
 
 /** Writes of one session tried (Admission, #updateWith) while other instances keep writing it. */
 const UPDATE_ATTEMPTS = 3;
@@ -50,10 +58,13 @@ export class Admission {
    * store's lock (SessionStore.exclusive).
    */
   readonly #userLock = new KeyedLock();
+  /** Sign-ins whose refresh token would not outlast recheck_interval (refresh_expiry.ts). */
+  readonly #shortRefreshTokens: ShortRefreshTokens;
 
   constructor(deps: AdmissionDeps) {
     this.#deps = deps;
     this.sessionLock = deps.sessionLock;
+    this.#shortRefreshTokens = new ShortRefreshTokens(deps.log, deps.now);
   }
 
   /** A finished browser login: judge, store the session, send `client-auth` or `client-deny`. */
@@ -141,6 +152,10 @@ export class Admission {
       commonName: client.commonName,
     });
     await this.#endExcess(identity.username, excess);
+    this.#shortRefreshTokens.check(identity.username, session.refreshExpiresAt, {
+      now: now(),
+      recheckIntervalMs: config.recheckIntervalMs,
+    });
     return { kind: "admitted", username: identity.username };
   }
 
@@ -161,7 +176,9 @@ export class Admission {
   /**
    * A CONNECT with the token of a stored session, or a REAUTH: the current policy again (after
    * a refresh at the IdP when `refresh`), then `client-auth`/`client-auth-nt` or `client-deny`.
-   * `resumable`: whether the client can come back with a token to this session. Call under
+   * `resumable`: whether the client can come back with a token to this session. Where
+   * sessions are re-checked at the IdP, one whose refresh token has expired there is ended
+   * instead: "ended", and a CONNECT is then a new client's (a REAUTH is denied here). Call under
    * {@link sessionLock}.
    */
   async resume(
@@ -174,8 +191,14 @@ export class Admission {
       /** Whether OpenVPN still runs as when the event came (its cid and kid name the client). */
       sameRun?: () => boolean;
     },
-  ): Promise<void> {
-    const { log, now } = this.#deps;
+  ): Promise<Resumption> {
+    const { log, now, config } = this.#deps;
+    // Its next re-check at the IdP would fail (invalid_grant) and end it, the tunnel dropping
+    // mid-work: better ended now, at a (re)connect, than resumed on the stored claims.
+    const rechecked = refresh || config.recheckIntervalMs !== undefined;
+    if (rechecked && refreshTokenExpired(stored, now())) {
+      return await this.#refreshTokenExpired(client, stored, commander);
+    }
     // A reconnect may come through another server sharing the token secret: the session
     // moves there, so that server's DISCONNECT and REAUTH find it.
     const rebind = { server: client.server, cid: client.cid, resumable };
@@ -183,11 +206,12 @@ export class Admission {
       ? await this.#recheck(stored, client, { rebind, disconnect: false })
       : await this.#rejudge(stored, client, false);
     if (sameRun !== undefined && !sameRun()) {
-      return await this.#restartedMeanwhile(client, checked.admit ? checked.session : undefined);
+      await this.#restartedMeanwhile(client, checked.admit ? checked.session : undefined);
+      return "answered";
     }
     if (!checked.admit) {
       await this.deny(commander, client, checked.denial, { who: stored, byRefreshCheck: refresh });
-      return;
+      return "answered";
     }
     let session = checked.session;
     // A plain renegotiation (same cid, nothing re-checked, nothing learned) is not written
@@ -209,12 +233,13 @@ export class Admission {
           who: stored,
           byRefreshCheck: refresh,
         });
-        return;
+        return "answered";
       }
       session = written;
       // The write may take a while too.
       if (sameRun !== undefined && !sameRun()) {
-        return await this.#restartedMeanwhile(client, session);
+        await this.#restartedMeanwhile(client, session);
+        return "answered";
       }
     }
     // Every client renegotiates hourly: the routine REAUTH is logged at debug level, and its
@@ -245,12 +270,43 @@ export class Admission {
     if (client.kind === "reauth") {
       await commander.authNt(client.cid, client.kid);
       metrics.clientEvent(client.kind, "auth_nt");
-      return;
+      return "answered";
     }
     // A reconnect is a new client instance: it needs its config lines again.
     await commander.auth(client.cid, client.kid, checked.lines);
     metrics.clientEvent(client.kind, "auth");
     audit("admitted", auditSubject(client, session));
+    return "answered";
+  }
+
+  /**
+   * A session whose refresh token has expired at the IdP (Keycloak: SSO Session Idle or Max),
+   * where sessions are re-checked there: it cannot be resumed, so it ends, as after a failed
+   * re-check but with nothing to revoke. A REAUTH is denied (never answered with a pending
+   * login: decide.ts); a CONNECT is left to be answered as a new client's ("ended").
+   */
+  async #refreshTokenExpired(
+    client: ClientSide & { kind: "connect" | "reauth" },
+    session: Session,
+    commander: ClientCommander,
+  ): Promise<Resumption> {
+    await this.#deps.sessionEnd.endHeld(session, "idp-session-expired", { kill: false });
+    if (client.kind === "reauth") {
+      // The denial's line says why (REFRESH_TOKEN_EXPIRED's hint).
+      await this.deny(commander, client, REFRESH_TOKEN_EXPIRED, { who: session });
+      return "answered";
+    }
+    this.#deps.log.info(
+      "CONNECT of {username} (cid {cid}) not resumed: the refresh token expired at the " +
+        "identity provider at {expiredAt}; session ended, the client signs in again ({hint})",
+      {
+        username: session.username,
+        cid: client.cid,
+        expiredAt: new Date(session.refreshExpiresAt!).toISOString(),
+        hint: IDP_SESSION_HINT,
+      },
+    );
+    return "ended";
   }
 
   /**
@@ -413,13 +469,31 @@ export class Admission {
         );
         return await this.#rejudge(session, client, disconnect);
       }
-      log.warning("Refresh for {username} failed: {error}", {
-        username: session.username,
-        error: error.message,
-      });
+      // Refused once the refresh token had run out: the IdP session ended by its timeouts, not
+      // (as far as anyone can tell) because the user was disabled.
+      const expired = error instanceof IdpRejectedError && refreshTokenExpired(session, now());
+      if (expired) {
+        log.warning(
+          "Refresh for {username} failed: {error}; the refresh token had expired at {expiredAt} " +
+            "({hint})",
+          {
+            username: session.username,
+            error: error.message,
+            expiredAt: new Date(session.refreshExpiresAt!).toISOString(),
+            hint: IDP_SESSION_HINT,
+          },
+        );
+      } else {
+        log.warning("Refresh for {username} failed: {error}", {
+          username: session.username,
+          error: error.message,
+        });
+      }
       // The grant is gone: the session cannot be re-checked ever again.
       if (error instanceof IdpRejectedError) {
-        await sessionEnd.endHeld(session, "recheck-denied", { kill: disconnect });
+        await sessionEnd.endHeld(session, expired ? "idp-session-expired" : "recheck-denied", {
+          kill: disconnect,
+        });
       } else if (disconnect) await sessionEnd.disconnect(session);
       return { admit: false, denial: idpDenial(error, "recheck_failed"), session };
     }

@@ -23,6 +23,11 @@ export interface AdmissionConfig {
   usernamePolicy: (server: string) => UsernamePolicy;
   sessionLifetimeMs: number;
   idpUnreachable: "deny" | "allow";
+  /**
+   * `sessions.recheck_interval`, when set: sessions are re-checked at the IdP, so one whose
+   * refresh token has expired there is not resumed on its stored claims (refresh_expiry.ts).
+   */
+  recheckIntervalMs: number | undefined;
 }
 
 export interface AdmissionDeps {
@@ -57,6 +62,13 @@ export interface ClientSide {
   /** For a browser sign-in: which one, so that its answer goes only to its own client. */
   signIn?: SignInRef;
 }
+
+/**
+ * What `Admission.resume` did: answered the client (or, after OpenVPN restarted, rightly
+ * nothing), or ended the session instead of resuming it (its refresh token had expired at the
+ * IdP), leaving a CONNECT to be answered as a new client's.
+ */
+export type Resumption = "answered" | "ended";
 
 export type LoginAdmission =
   | { kind: "admitted"; username: string }

@@ -16,7 +16,13 @@ import { noMetrics, type ServerMetrics } from "../metrics/port.ts";
 import type { Admission } from "./admission.ts";
 import { type ClientCommander, outcomeUnknown, type SignInRef } from "./commander.ts";
 import { KILL_MESSAGE } from "./session_end.ts";
-import { type ClientRequest, decide, readsSession } from "./decide.ts";
+import {
+  type ClientRequest,
+  decide,
+  decideNewClient,
+  type Decision,
+  readsSession,
+} from "./decide.ts";
 import { EnvClientRequest } from "./client_request.ts";
 import { decideWithoutStore } from "./decide_without_store.ts";
 import { type Denial, INTERNAL_ERROR, SIGN_IN_TIMED_OUT } from "./denial.ts";
@@ -373,7 +379,7 @@ export class ClientEvents {
     commander: AnswersInRun,
     sameRun: () => boolean,
   ): Promise<void> {
-    const { store, config, log, clock } = this.#deps;
+    const { store, config, clock } = this.#deps;
     let session: Session | undefined;
     try {
       session = req.sessionId && readsSession(req, config.bypassCommonNames)
@@ -388,6 +394,18 @@ export class ClientEvents {
       reauthCheck: config.sessions.reauthCheck,
       now: clock.now(),
     });
+    await this.#answer(req, decision, session, commander, sameRun);
+  }
+
+  /** Carries out the decision table's answer to a CONNECT or REAUTH. */
+  async #answer(
+    req: EnvClientRequest,
+    decision: Decision,
+    session: Session | undefined,
+    commander: AnswersInRun,
+    sameRun: () => boolean,
+  ): Promise<void> {
+    const { log } = this.#deps;
     switch (decision.action) {
       case "bypass":
         log.info(
@@ -410,15 +428,21 @@ export class ClientEvents {
           await this.#answerWithoutStore(req, error, commander);
         }
         return;
-      case "resume":
-        await this.#deps.admission.resume(req, decision.session, commander, {
+      case "resume": {
+        const resumed = await this.#deps.admission.resume(req, decision.session, commander, {
           resumable: decision.session.resumable || canResume(req),
           refresh: decision.refresh,
           // A refresh or a store call may take seconds: OpenVPN may restart meanwhile and give
           // the cid and kid to a new client, to which the session must not be bound.
           sameRun,
         });
+        // Ended rather than resumed (its refresh token had expired at the IdP): the reconnect
+        // is answered as a new client's.
+        if (resumed === "ended") {
+          await this.#answer(req, decideNewClient(req), session, commander, sameRun);
+        }
         return;
+      }
     }
   }
 

@@ -93,9 +93,15 @@ export function decide(
   if (TOKEN_STATES.has(request.sessionState) && usable && session.expiresAt > options.now) {
     return { action: "resume", session, refresh };
   }
-  if (!WEBAUTH.test(request.ivSso)) {
-    return deny(NO_WEBAUTH);
-  }
+  return decideNewClient(request);
+}
+
+/**
+ * A CONNECT with no session to resume: a browser sign-in, when the client can do one. Also a
+ * reconnect whose session the admission step ended rather than resume (admission.ts).
+ */
+export function decideNewClient(request: Pick<ClientRequest, "ivSso">): Decision {
+  if (!WEBAUTH.test(request.ivSso)) return deny(NO_WEBAUTH);
   return { action: "start_login" };
 }
 

@@ -6,6 +6,7 @@
  */
 import type { DenialReason } from "../metrics/port.ts";
 import type { OidcError } from "../oidc/errors.ts";
+import { IDP_SESSION_HINT } from "./refresh_expiry.ts";
 
 export interface Denial {
   /** One of the fixed codes in metrics/port.ts (DENIAL_REASONS). */
@@ -90,6 +91,15 @@ export const SESSION_EXPIRED: Denial = {
   code: "session_expired",
   reason: "Your VPN session has expired. Reconnect to sign in again.",
   logReason: "session lifetime reached",
+};
+/**
+ * A REAUTH of a session whose refresh token has expired at the IdP, where sessions are re-checked
+ * there (admission.ts): the session has ended, and the client signs in again when it reconnects.
+ */
+export const REFRESH_TOKEN_EXPIRED: Denial = {
+  ...SESSION_EXPIRED,
+  logReason: "refresh token expired at the identity provider",
+  hint: IDP_SESSION_HINT,
 };
 /** The session store could not be asked (decide_without_store.ts). */
 export const STORE_UNAVAILABLE: Denial = {

@@ -19,7 +19,8 @@ export type EndReason =
   | "admin-revoke"
   | "recheck-denied"
   | "max-per-user"
-  | "disconnected";
+  | "disconnected"
+  | "idp-session-expired";
 
 const REASON_TEXT: Record<EndReason, string> = {
   "backchannel-logout": "the user logged out at the identity provider",
@@ -27,6 +28,7 @@ const REASON_TEXT: Record<EndReason, string> = {
   "recheck-denied": "a re-check found the user no longer allowed",
   "max-per-user": "the user started a newer session beyond sessions.max_per_user",
   "disconnected": "its client left and cannot resume it without an OpenVPN token",
+  "idp-session-expired": "its refresh token had expired at the identity provider",
 };
 
 const AUDIT_REASON: Record<EndReason, SessionEndReason> = {
@@ -35,6 +37,7 @@ const AUDIT_REASON: Record<EndReason, SessionEndReason> = {
   "recheck-denied": "recheck_failed",
   "max-per-user": "max_per_user",
   "disconnected": "disconnected",
+  "idp-session-expired": "idp_session_expired",
 };
 
 /**
@@ -143,7 +146,10 @@ export class SessionEnd {
       },
     );
     audit("session_ended", auditSubject(session, session), AUDIT_REASON[reason]);
-    this.#revoke(session.username, ending.refreshToken ?? session.refreshToken);
+    // An expired refresh token is dead at the IdP already: nothing to revoke.
+    if (reason !== "idp-session-expired") {
+      this.#revoke(session.username, ending.refreshToken ?? session.refreshToken);
+    }
     return kill;
   }
 

@@ -134,6 +134,8 @@ export interface TestClientEventsOptions {
   /** `openvpn.bypass_common_names`; none unless given. */
   bypassCommonNames?: RegExp[];
   reauthCheck?: "none" | "refresh";
+  /** `sessions.recheck_interval`; none unless given. */
+  recheckIntervalMs?: number;
   idpUnreachable?: "deny" | "allow";
   storeUnreachable?: "deny" | "allow";
   /** What the events fall back on while the store is unreachable. */
@@ -153,6 +155,7 @@ export type TestAdmissionOptions =
     TestClientEventsOptions,
     | "store"
     | "idpUnreachable"
+    | "recheckIntervalMs"
     | "refresh"
     | "revoke"
     | "policy"
@@ -202,6 +205,7 @@ export function testAdmission(options: TestAdmissionOptions) {
       usernamePolicy: () => options.usernamePolicy ?? "empty_or_match",
       sessionLifetimeMs: 3_600_000,
       idpUnreachable: options.idpUnreachable ?? "deny",
+      recheckIntervalMs: options.recheckIntervalMs,
     },
     now: options.now,
     log: getLogger("test"),
