@@ -79,20 +79,47 @@ const MAX_LISTED_CLAIMS = 40;
 
 /**
  * The first problem of every new Keycloak setup: the IdP sends no groups (or roles) claim at
- * all. Says so, with the claim names that did arrive (names only: values are user data).
+ * all. But Keycloak also leaves the claim out for a user who has none (no `groups` for a user in
+ * no group, no `resource_access.<client>` for one without roles of that client), so: when part
+ * of the path arrived (`resource_access`), the mapper works and the user has none; when nothing
+ * did, the hint allows for both. Names only (configured paths, claim names): values are user data.
  */
 function missingClaimHint(
   kind: "groups" | "roles",
   path: string,
   claims: Record<string, unknown>,
 ): string {
+  const arrived = presentPrefix(claims, path);
+  if (arrived !== undefined) {
+    const client = arrived === "resource_access" && path.endsWith(".roles")
+      ? path.slice(arrived.length + 1, -".roles".length)
+      : "";
+    return client !== ""
+      ? `the user has no roles of client "${client}" ("${arrived}" arrived without it; the mapper works)`
+      : `the ${kind} claim "${path}" is absent though "${arrived}" arrived: the user has no ${kind} (the mapper works)`;
+  }
   const names = Object.keys(claims).slice(0, MAX_LISTED_CLAIMS).map((name) => safeText(name, 64));
-  const fix = kind === "groups"
-    ? 'add a group membership mapper at the IdP with "Add to ID token" on (or "Add to userinfo" with oidc.use_userinfo = true)'
-    : 'turn on "Add to ID token" in the IdP\'s roles mapper (or "Add to userinfo" with oidc.use_userinfo = true)';
-  return `the ${kind} claim "${path}" is missing from the token entirely (claims present: ${
+  const [none, fix] = kind === "groups"
+    ? [
+      "a user in no group",
+      'add a group membership mapper at the IdP with "Add to ID token" on (or "Add to userinfo" with oidc.use_userinfo = true)',
+    ]
+    : [
+      "a user without such roles",
+      'turn on "Add to ID token" in the IdP\'s roles mapper (or "Add to userinfo" with oidc.use_userinfo = true)',
+    ];
+  return `the ${kind} claim "${path}" is missing from the token (claims present: ${
     names.join(", ") || "none"
-  }); likely fix: ${fix}, or request the scope that carries it in oidc.scopes`;
+  }); Keycloak leaves it out for ${none}, but if every user is denied this way, likely fix: ${fix}, or request the scope that carries it in oidc.scopes`;
+}
+
+/** The longest dotted prefix of `path` that `claims` has (as claimAt reads it), if any. */
+function presentPrefix(claims: Record<string, unknown>, path: string): string | undefined {
+  for (let dot = path.lastIndexOf("."); dot > 0; dot = path.lastIndexOf(".", dot - 1)) {
+    const prefix = path.slice(0, dot);
+    if (claimAt(claims, prefix) !== undefined) return prefix;
+  }
+  return undefined;
 }
 
 /**

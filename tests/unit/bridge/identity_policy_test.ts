@@ -71,3 +71,65 @@ Deno.test("claimPathsAdded() names the claims a changed policy reads that sessio
   // Read by another server's policy already: sessions kept it (alsoKeep).
   assertEquals(claimPathsAdded([TEST_POLICY, stricter], [stricter, stricter]), []);
 });
+
+const BY_CLIENT_ROLE: PolicyConfig = {
+  ...TEST_POLICY,
+  oidc: { ...TEST_POLICY.oidc, rolesClaim: "resource_access.openvpn.roles" },
+  authorization: { ...TEST_POLICY.authorization, allowedGroups: [], allowedRoles: ["vpn-user"] },
+};
+
+/** The hint of a denial, "" when it has none. */
+function deniedHint(claims: Record<string, unknown>, config: PolicyConfig): string {
+  const verdict = judge(claims, "alice", config);
+  assert(!verdict.allow, JSON.stringify(verdict));
+  return verdict.denial.hint ?? "";
+}
+
+Deno.test("a user without roles of the client (resource_access present, the client's entry left out, as Keycloak does) gets no mapper hint", () => {
+  const hint = deniedHint({
+    sub: "u-1",
+    preferred_username: "alice",
+    resource_access: { account: { roles: ["manage-account"] } },
+  }, BY_CLIENT_ROLE);
+  assert(hint.includes('no roles of client "openvpn"'), hint);
+  assert(!/likely fix|Add to|missing from the token/.test(hint), hint);
+  assert(!hint.includes("manage-account") && !hint.includes("account"), hint);
+  // The same with a client id that has dots, and for any other path whose first part arrived.
+  const dotted = deniedHint({ sub: "u-1", preferred_username: "alice", resource_access: {} }, {
+    ...BY_CLIENT_ROLE,
+    oidc: { ...BY_CLIENT_ROLE.oidc, rolesClaim: "resource_access.vpn.example.com.roles" },
+  });
+  assert(dotted.includes('no roles of client "vpn.example.com"'), dotted);
+  const nested = deniedHint({ sub: "u-1", preferred_username: "alice", org: { name: "x" } }, {
+    ...TEST_POLICY,
+    oidc: { ...TEST_POLICY.oidc, groupsClaim: "org.groups" },
+  });
+  assert(nested !== "" && !/likely fix|Add to|missing from the token/.test(nested), nested);
+  assert(nested.includes('"org.groups"') && nested.includes('"org"'), nested);
+});
+
+Deno.test("a roles claim absent from the token entirely gets the mapper hint, with the claim names present only", () => {
+  const hint = deniedHint(
+    { sub: "u-1", preferred_username: "alice", email: "secret@example.com" },
+    BY_CLIENT_ROLE,
+  );
+  assert(hint.includes('the roles claim "resource_access.openvpn.roles" is missing'), hint);
+  assert(hint.includes("(claims present: sub, preferred_username, email)"), hint);
+  assert(hint.includes('"Add to ID token"') && hint.includes("roles mapper"), hint);
+  assert(!hint.includes("secret@example.com"), hint);
+  // Present and lacking the role: no hint at all.
+  const lacking = judge(
+    { sub: "u-1", preferred_username: "alice", resource_access: { openvpn: { roles: ["x"] } } },
+    "alice",
+    BY_CLIENT_ROLE,
+  );
+  assert(!lacking.allow && lacking.denial.hint === undefined, JSON.stringify(lacking));
+});
+
+Deno.test("a groups claim absent entirely: the hint allows for a user in no group (Keycloak leaves the claim out) and names the mapper fix", () => {
+  const hint = deniedHint({ sub: "u-1", preferred_username: "alice" }, TEST_POLICY);
+  assert(hint.includes('the groups claim "groups" is missing'), hint);
+  assert(hint.includes("user in no group"), hint);
+  assert(hint.includes("if every user is denied this way"), hint);
+  assert(hint.includes("group membership mapper"), hint);
+});
