@@ -5,6 +5,7 @@ import { CommandUndeliveredError } from "../../../src/bridge/commander.ts";
 import { ManagementConnectionError } from "../../../src/management/errors.ts";
 import { AuthorizationResponseError, IdpUnreachableError } from "../../../src/oidc/errors.ts";
 import { collectPages } from "../../../src/sessions/list_chunk.ts";
+import { logsOf } from "../../support/log_capture.ts";
 import { appSetup, cookieOf, ID, PEER, SIGN_IN, T0 } from "../../support/app_fixture.ts";
 
 async function confirmAndContinue(
@@ -438,6 +439,26 @@ Deno.test("unknown paths and methods get a plain error page, never a stack trace
   assertStringIncludes(text, "Not found");
   assert(!text.includes(" at "));
   assertEquals((await ctx.request("/oauth2/callback", { method: "DELETE" })).status, 404);
+});
+
+Deno.test("a route that throws gets a plain 500 page, never a stack trace or the error's text, and the error is logged", async () => {
+  const ctx = await appSetup();
+  ctx.flow.view = () => Promise.reject(new Error("secret detail"));
+  let response: Response | undefined;
+  let text = "";
+  const lines = await logsOf(async () => {
+    response = await ctx.request(`/login/${ID}`);
+    text = await response.text();
+  });
+  assertEquals(response?.status, 500);
+  assertStringIncludes(text, "Something went wrong");
+  assert(!text.includes(" at "), "the page shows a stack trace");
+  assert(!text.includes("secret detail"), "the page shows the error's text");
+  assert(!text.includes("Error:"), "the page shows the error");
+  const failed = lines.filter((line) => line.level === "error");
+  assertEquals(failed.length, 1, JSON.stringify(lines));
+  assertStringIncludes(failed[0]!.text, "HTTP request failed");
+  assertStringIncludes(failed[0]!.text, "secret detail");
 });
 
 Deno.test("a request body over 4 KiB is refused", async () => {

@@ -342,15 +342,69 @@ Deno.test("loadTemplates() takes a language's own template first, then the share
   assertStringIncludes(pages.byLanguage.es.expired(), '<html lang="es">');
 });
 
+/**
+ * Texts a language legitimately words as English does, by language and field. `tag` is no
+ * text (each language's own BCP 47 tag, checked apart).
+ */
+const SAME_AS_ENGLISH: Readonly<Record<string, readonly string[]>> = {
+  // "Error 500": Spanish for "error" is "error".
+  es: ["errorStatus"],
+};
+
+/** Sample arguments for each of PageText's functions (what the pages pass them). */
+const SAMPLE_ARGUMENTS: Readonly<Record<string, ReadonlyArray<readonly unknown[]>>> = {
+  confirmIntro: [["<strong>alice-laptop</strong>", "203.0.113.7", " (linux, OpenVPN 2.6.14)"]],
+  expiresIn: [[1], [5]],
+  signedInAs: [["<strong>alice</strong>"]],
+  errorStatus: [["500"]],
+};
+
 Deno.test("every language translates every text the English pages have", () => {
   const english = PAGE_TEXT.en;
+  const fields = Object.keys(english).sort();
   for (const [language, text] of Object.entries(PAGE_TEXT)) {
+    assertEquals(Object.keys(text).sort(), fields, language);
+    assertEquals(text.tag, language);
     assertEquals(Object.keys(text.errors).sort(), Object.keys(english.errors).sort(), language);
-    if (language !== "en") {
-      assertEquals(Object.keys(text.reasons).sort(), Object.keys(PAGE_TEXT.de.reasons).sort());
-      for (const [kind, { title, message }] of Object.entries(text.errors)) {
-        const en = english.errors[kind as keyof typeof english.errors];
-        assert(title !== en.title && message !== en.message, `${language} ${kind} untranslated`);
+    if (language === "en") continue;
+    assertEquals(Object.keys(text.reasons).sort(), Object.keys(PAGE_TEXT.de.reasons).sort());
+    for (const [kind, { title, message }] of Object.entries(text.errors)) {
+      const en = english.errors[kind as keyof typeof english.errors];
+      assert(title !== en.title, `${language} ${kind} title untranslated`);
+      assert(message !== en.message, `${language} ${kind} message untranslated`);
+    }
+    const same = SAME_AS_ENGLISH[language] ?? [];
+    for (const field of fields) {
+      if (field === "tag" || field === "reasons" || field === "errors") continue;
+      const mine = (text as unknown as Record<string, unknown>)[field];
+      const theirs = (english as unknown as Record<string, unknown>)[field];
+      const outputs = (value: unknown): unknown[] => {
+        if (typeof value === "string") return [value];
+        assert(typeof value === "function", `${language}.${field}: neither text nor function`);
+        const samples = SAMPLE_ARGUMENTS[field];
+        assert(samples !== undefined, `no sample arguments for ${field}`);
+        return samples.map((args) => (value as (...args: unknown[]) => unknown)(...args));
+      };
+      const [ours, inEnglish] = [outputs(mine), outputs(theirs)];
+      for (const [i, output] of ours.entries()) {
+        assertEquals(typeof output, "string", `${language}.${field}`);
+        if (same.includes(field)) {
+          assertEquals(
+            output,
+            inEnglish[i],
+            `${language}.${field} is listed as the same as English`,
+          );
+        } else {
+          assert(output !== inEnglish[i], `${language}.${field} untranslated: ${output}`);
+        }
+      }
+      // The arguments reach the text: none is dropped in translation.
+      for (const args of SAMPLE_ARGUMENTS[field] ?? []) {
+        const output = String((mine as (...args: unknown[]) => unknown)(...args));
+        for (const arg of args) {
+          const shown = String(arg).trim();
+          assert(output.includes(shown), `${language}.${field} drops ${shown}: ${output}`);
+        }
       }
     }
   }

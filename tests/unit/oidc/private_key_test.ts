@@ -1,21 +1,22 @@
 /**
  * The private_key_jwt key is judged when the config is loaded, by what can sign with it: a key
  * in another format or of another type than private_key_alg names is a config issue, not a
- * failure of every sign-in. Every key the check accepts is one the token requests can import.
+ * failure of every sign-in. Every key the check accepts is one the token requests sign with: the
+ * client assertion names the configured algorithm and verifies with the key's public half.
  */
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { assert, assertEquals } from "../../support/assert.ts";
 import { Secret } from "../../../src/config/secret.ts";
 import { checkOidcConfig } from "../../../src/oidc/config_checks.ts";
-import { createClientAuth } from "../../../src/oidc/client_auth.ts";
+import { createOidcClient } from "../../../src/oidc/client.ts";
 import { privateKeyProblem } from "../../../src/oidc/private_key.ts";
-import { oidcConfig } from "./fake_idp.ts";
+import { CLIENT_ID, decodeBase64url, FakeIdp, oidcConfig, REDIRECT_URI } from "./fake_idp.ts";
 
 const pkcs8 = { format: "pem", type: "pkcs8" } as const;
-const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
+const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 });
 const keys = {
-  rsa: rsa.export(pkcs8) as string,
-  rsaPkcs1: rsa.export({ format: "pem", type: "pkcs1" }) as string,
+  rsa: rsa.privateKey.export(pkcs8) as string,
+  rsaPkcs1: rsa.privateKey.export({ format: "pem", type: "pkcs1" }) as string,
   p256: generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export(pkcs8) as string,
   p384: generateKeyPairSync("ec", { namedCurve: "P-384" }).privateKey.export(pkcs8) as string,
   ed25519: generateKeyPairSync("ed25519").privateKey.export(pkcs8) as string,
@@ -40,24 +41,127 @@ const keys = {
   ].join("\n"),
 };
 
+/**
+ * How a relying party checks each JWS algorithm's signature, written out here rather than taken
+ * from src: the public key's import parameters and the verify parameters (RFC 7518 §3).
+ */
+const verifiers: Record<
+  string,
+  {
+    key: RsaHashedImportParams | EcKeyImportParams | Algorithm;
+    verify: RsaPssParams | EcdsaParams | Algorithm;
+  }
+> = {
+  RS256: {
+    key: { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
+    verify: { name: "RSASSA-PKCS1-v1_5" },
+  },
+  RS384: {
+    key: { name: "RSASSA-PKCS1-v1_5", hash: "SHA-384" },
+    verify: { name: "RSASSA-PKCS1-v1_5" },
+  },
+  RS512: {
+    key: { name: "RSASSA-PKCS1-v1_5", hash: "SHA-512" },
+    verify: { name: "RSASSA-PKCS1-v1_5" },
+  },
+  PS256: { key: { name: "RSA-PSS", hash: "SHA-256" }, verify: { name: "RSA-PSS", saltLength: 32 } },
+  PS384: { key: { name: "RSA-PSS", hash: "SHA-384" }, verify: { name: "RSA-PSS", saltLength: 48 } },
+  PS512: { key: { name: "RSA-PSS", hash: "SHA-512" }, verify: { name: "RSA-PSS", saltLength: 64 } },
+  ES256: {
+    key: { name: "ECDSA", namedCurve: "P-256" },
+    verify: { name: "ECDSA", hash: "SHA-256" },
+  },
+  ES384: {
+    key: { name: "ECDSA", namedCurve: "P-384" },
+    verify: { name: "ECDSA", hash: "SHA-384" },
+  },
+  ES512: {
+    key: { name: "ECDSA", namedCurve: "P-521" },
+    verify: { name: "ECDSA", hash: "SHA-512" },
+  },
+  EdDSA: { key: { name: "Ed25519" }, verify: { name: "Ed25519" } },
+  Ed25519: { key: { name: "Ed25519" }, verify: { name: "Ed25519" } },
+};
+
+/** The client assertion a login's token request carried, signed with `pem` for `alg`. */
+async function clientAssertion(pem: string, alg: string): Promise<string> {
+  const idp = await FakeIdp.create();
+  const client = createOidcClient(
+    oidcConfig({
+      clientAuthMethod: "private_key_jwt",
+      clientSecret: undefined,
+      privateKey: new Secret(pem),
+      privateKeyAlg: alg,
+    }),
+    REDIRECT_URI,
+    { fetch: idp.fetch },
+  );
+  const start = await client.startLogin();
+  idp.nonce = start.nonce;
+  const callback = new URL(REDIRECT_URI);
+  callback.searchParams.set("code", "the-code");
+  callback.searchParams.set("state", start.state);
+  await client.finishLogin(callback, start);
+  const request = idp.lastRequest("/protocol/openid-connect/token");
+  assertEquals(
+    request.form.get("client_assertion_type"),
+    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+    alg,
+  );
+  const assertion = request.form.get("client_assertion");
+  assert(assertion !== null, `${alg}: no client assertion`);
+  return assertion;
+}
+
 Deno.test("a key that fits its algorithm passes, and the token requests can sign with it", async () => {
-  for (
-    const [key, alg] of [
-      [keys.rsa, "RS256"],
-      [keys.rsa, "PS384"],
-      [keys.p256, "ES256"],
-      [keys.p384, "ES384"],
-      [keys.ed25519, "EdDSA"],
-    ] as const
-  ) {
-    assertEquals(privateKeyProblem(key, alg), undefined, alg);
+  const rsaPublic = rsa.publicKey;
+  const pairs = {
+    p256: generateKeyPairSync("ec", { namedCurve: "P-256" }),
+    p384: generateKeyPairSync("ec", { namedCurve: "P-384" }),
+    p521: generateKeyPairSync("ec", { namedCurve: "P-521" }),
+    ed25519: generateKeyPairSync("ed25519"),
+  };
+  const cases: Array<[string, KeyObject, KeyObject]> = [
+    // The algorithms oidc.private_key_alg accepts (src/config_loader/schema.ts) ...
+    ["RS256", rsa.privateKey, rsaPublic],
+    ["PS256", rsa.privateKey, rsaPublic],
+    ["ES256", pairs.p256.privateKey, pairs.p256.publicKey],
+    // ... and the others the key check knows.
+    ["RS384", rsa.privateKey, rsaPublic],
+    ["RS512", rsa.privateKey, rsaPublic],
+    ["PS384", rsa.privateKey, rsaPublic],
+    ["PS512", rsa.privateKey, rsaPublic],
+    ["ES384", pairs.p384.privateKey, pairs.p384.publicKey],
+    ["ES512", pairs.p521.privateKey, pairs.p521.publicKey],
+    ["EdDSA", pairs.ed25519.privateKey, pairs.ed25519.publicKey],
+    ["Ed25519", pairs.ed25519.privateKey, pairs.ed25519.publicKey],
+  ];
+  for (const [alg, privateKey, publicKey] of cases) {
+    const pem = privateKey.export(pkcs8) as string;
+    assertEquals(privateKeyProblem(pem, alg), undefined, alg);
     const config = oidcConfig({
       clientAuthMethod: "private_key_jwt",
-      privateKey: new Secret(key),
+      privateKey: new Secret(pem),
       privateKeyAlg: alg,
     });
     assertEquals(checkOidcConfig(config), [], alg);
-    await createClientAuth(config);
+    const [head, body, signature] = (await clientAssertion(pem, alg)).split(".");
+    const header = JSON.parse(new TextDecoder().decode(decodeBase64url(head!)));
+    // oauth4webapi names an Ed25519 key by its fully-specified algorithm (RFC 9864), whichever
+    // of the two names the config used.
+    assertEquals(header.alg, alg === "EdDSA" ? "Ed25519" : alg, alg);
+    const claims = JSON.parse(new TextDecoder().decode(decodeBase64url(body!)));
+    assertEquals([claims.iss, claims.sub], [CLIENT_ID, CLIENT_ID], alg);
+    const verifier = verifiers[alg]!;
+    const spki = new Uint8Array(publicKey.export({ format: "der", type: "spki" }));
+    const key = await crypto.subtle.importKey("spki", spki, verifier.key, false, ["verify"]);
+    const valid = await crypto.subtle.verify(
+      verifier.verify,
+      key,
+      decodeBase64url(signature!),
+      new TextEncoder().encode(`${head}.${body}`),
+    );
+    assert(valid, `${alg}: the signature does not verify with the public key`);
   }
 });
 
