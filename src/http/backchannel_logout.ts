@@ -10,14 +10,23 @@ import type { Logger } from "@logtape/logtape";
 import { LogoutTokenError } from "../oidc/logout_token.ts";
 import { BACKCHANNEL_LOGOUT_PATH } from "./routes.ts";
 import type { HttpEnv } from "./serve.ts";
+import { WarningInterval } from "../warning_interval.ts";
 
 /** A logout token is a JWT of a few hundred bytes to about 2 KiB. */
 const MAX_BODY_BYTES = 16 * 1024;
+
+/**
+ * The endpoint is public and unauthenticated: anyone can post invalid tokens, so their refusals
+ * are warned about once a minute (with how many came in between) and otherwise logged at debug.
+ */
+const REFUSAL_WARNING_INTERVAL_MS = 60_000;
 
 export interface BackchannelLogoutDeps {
   /** Validates the logout token and ends its sessions; throws LogoutTokenError when invalid. */
   logout: (token: string) => Promise<number>;
   log: Logger;
+  /** Milliseconds, for the refusal warnings' interval; Date.now unless told. */
+  now?: () => number;
 }
 
 function answer(status: 200 | 400, body: Record<string, string> | null): Response {
@@ -38,6 +47,7 @@ export function registerBackchannelLogout(
   app: Hono<{ Bindings: HttpEnv }>,
   deps: BackchannelLogoutDeps,
 ): void {
+  const refusalWarning = new WarningInterval(REFUSAL_WARNING_INTERVAL_MS, deps.now ?? Date.now);
   app.post(
     BACKCHANNEL_LOGOUT_PATH,
     bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => invalid("request too large") }),
@@ -60,7 +70,15 @@ export function registerBackchannelLogout(
         return answer(200, null);
       } catch (error) {
         if (error instanceof LogoutTokenError) {
-          deps.log.warning("Back-channel logout refused: {error}", { error: error.message });
+          const more = refusalWarning.due();
+          if (more === undefined) {
+            deps.log.debug("Back-channel logout refused: {error}", { error: error.message });
+          } else {
+            deps.log.warning(
+              "Back-channel logout refused: {error} ({more} more refused since the last warning)",
+              { error: error.message, more },
+            );
+          }
           return invalid("invalid logout_token");
         }
         deps.log.error("Back-channel logout failed: {error}", { error: String(error) });

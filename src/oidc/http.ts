@@ -22,7 +22,8 @@ const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 class BodyTooLargeError extends Error {}
 const tooLarge = () => new BodyTooLargeError(`Response body exceeds ${MAX_BODY_BYTES} bytes`);
 
-async function readCapped(response: Response): Promise<Uint8Array> {
+/** The body, refused (BodyTooLargeError) past MAX_BODY_BYTES, declared or not. */
+export async function readCapped(response: Response): Promise<Uint8Array> {
   if (response.body === null) return new Uint8Array();
   const declared = declaredLength(response.headers);
   if (declared !== undefined) {

@@ -17,7 +17,7 @@ import { connectionLimits } from "../http/listeners.ts";
 import { callbackUrl, HEALTH_PATH } from "../http/routes.ts";
 import { type HttpServer, serveHttp } from "../http/serve.ts";
 import { authorizationUrl } from "../oidc/authorization_url.ts";
-import { type FetchLike, timedFetch } from "../oidc/http.ts";
+import { type FetchLike, readCapped, timedFetch } from "../oidc/http.ts";
 import {
   type AuthorizationAnswer,
   baseUrlCheck,
@@ -95,7 +95,10 @@ export async function runProbe(
     results.push(...await probeIdp(config, request, get));
     if (problems.length > 0) results.push(...problems.map(startFileCheck));
     else if (unservable !== undefined) results.push(listenCheck(listen, unservable));
-    else results.push(baseUrlCheck(health, listen, await askHealth(get, health, listener, token)));
+    else {
+      const outcome = await askHealth(fetchImpl, timeoutMs, health, listener, token);
+      results.push(baseUrlCheck(health, listen, outcome));
+    }
   } finally {
     await listener?.close();
   }
@@ -105,24 +108,48 @@ export async function runProbe(
 type TimedFetch = ReturnType<typeof timedFetch>;
 type Get = (url: string, headers?: Record<string, string>) => Promise<Response>;
 
+/**
+ * `<base_url>/healthz` is this host behind DNS, a proxy and TLS, not the IdP: it is asked with a
+ * plain fetch and a deadline of its own, not through the IdP's (whose failures read "IdP ..."
+ * and would send the admin to the IdP for a reverse proxy without its backend). A status is
+ * kept as such; a transport failure keeps the error fetch gave.
+ */
 async function askHealth(
-  get: Get,
+  fetchImpl: FetchLike,
+  timeoutMs: number,
   url: string,
   listener: HttpServer | undefined,
   token: string,
 ) {
+  // The signal covers the body too: reading it fails once the deadline passes.
+  const signal = AbortSignal.timeout(timeoutMs);
   try {
-    const response = await get(url);
-    const body = await response.text();
+    const response = await fetchImpl(url, { method: "GET", redirect: "manual", signal });
+    // Capped like every answer the service reads: base_url may lead anywhere.
+    const body = new TextDecoder().decode(await readCapped(response));
     return listener === undefined
       ? { kind: "service" as const, status: response.status }
       : { kind: "probe-listener" as const, reached: body === token, status: response.status };
   } catch (error) {
-    const message = (error as Error).message;
+    const message = signal.aborted ? `no answer within ${timeoutMs} ms` : fetchFailure(error);
     return listener === undefined
       ? { kind: "service" as const, message }
       : { kind: "probe-listener" as const, reached: false, message };
   }
+}
+
+/**
+ * A fetch error with its causes: Deno says only "fetch failed" and puts the refused connection,
+ * the DNS or the certificate error in `cause`.
+ */
+function fetchFailure(error: unknown): string {
+  const parts: string[] = [];
+  for (let at = error, depth = 0; at !== undefined && at !== null && depth < 4; depth++) {
+    const text = at instanceof Error ? at.message : String(at);
+    if (text !== "" && !parts.some((part) => part.includes(text))) parts.push(text);
+    at = at instanceof Error ? at.cause : undefined;
+  }
+  return parts.join(": ") || "fetch failed";
 }
 
 /** One connection attempt: handshake (password, version), then `version`; never retried. */
@@ -268,7 +295,8 @@ async function authorize(
   });
   try {
     const response = await get(url.href, { accept: "text/html" });
-    const body = await response.text();
+    // Capped like every answer the service reads: base_url may lead anywhere.
+    const body = new TextDecoder().decode(await readCapped(response));
     return {
       status: response.status,
       location: response.headers.get("location") ?? undefined,

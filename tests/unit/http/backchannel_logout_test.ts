@@ -8,6 +8,10 @@ import { createApp } from "../../../src/http/app.ts";
 import { builtinLocalizedPages } from "../../../src/http/pages/mod.ts";
 import { Secret } from "../../../src/config/secret.ts";
 import { LogoutTokenError } from "../../../src/oidc/logout_token.ts";
+import { registerBackchannelLogout } from "../../../src/http/backchannel_logout.ts";
+import type { HttpEnv } from "../../../src/http/serve.ts";
+import { Hono } from "hono";
+import { type CapturedLine, captureLogs } from "../../support/log_capture.ts";
 
 const PATH = "/oauth2/backchannel-logout";
 const FORM = { "content-type": "application/x-www-form-urlencoded" };
@@ -112,5 +116,59 @@ Deno.test("backchannel logout: a refusal's body echoes neither the token nor why
     assertEquals(response.status, 400);
     const body = await response.text();
     assert(!/eyJ|secret-sub|sig|rejected/.test(body), body);
+  }
+});
+
+/** The log records of the refused logout tokens, by level. */
+function refusals(lines: CapturedLine[], level: string): CapturedLine[] {
+  return lines.filter((line) => line.level === level && line.text.includes("logout refused"));
+}
+
+Deno.test("backchannel logout: a flood of invalid tokens logs one warning, the rest at debug, and a valid logout still works", async () => {
+  let valid = false;
+  const t = setup(() =>
+    valid ? Promise.resolve(1) : Promise.reject(new LogoutTokenError("Logout token rejected: aud"))
+  );
+  const capture = captureLogs();
+  try {
+    for (let i = 0; i < 100; i++) await expectRefusal(await t.postToken(`forged${i}`));
+    const warnings = refusals(capture.lines, "warning");
+    assert(warnings.length <= 1, `${warnings.length} warnings`);
+    assertEquals(refusals(capture.lines, "debug").length, 99);
+    valid = true;
+    const response = await t.postToken("eyJ.payload.sig");
+    assertEquals(response.status, 200);
+    assertEquals(response.headers.get("cache-control"), "no-store");
+    assertEquals(t.received.length, 101);
+  } finally {
+    capture.stop();
+  }
+});
+
+Deno.test("backchannel logout: the next warning after the interval counts the refusals logged at debug", async () => {
+  let now = 0;
+  const app = new Hono<{ Bindings: HttpEnv }>();
+  registerBackchannelLogout(app, {
+    logout: () => Promise.reject(new LogoutTokenError("Logout token rejected: aud")),
+    log: getLogger("test"),
+    now: () => now,
+  });
+  const post = () =>
+    app.request(PATH, { method: "POST", headers: FORM, body: "logout_token=forged" });
+  const capture = captureLogs();
+  try {
+    for (let i = 0; i < 5; i++) await expectRefusal(await post());
+    now += 59_999;
+    await expectRefusal(await post());
+    assertEquals(refusals(capture.lines, "warning").length, 1);
+    now += 1;
+    await expectRefusal(await post());
+    const warnings = refusals(capture.lines, "warning");
+    assertEquals(warnings.length, 2);
+    assertEquals(warnings[1]!.properties.more, 5);
+    assertMatch(warnings[1]!.text, /\b5 more\b/);
+    assertEquals(refusals(capture.lines, "debug").length, 5);
+  } finally {
+    capture.stop();
   }
 });

@@ -4,6 +4,8 @@ import { parseInlineToml } from "../../support/config_toml.ts";
 import { createOidcClient } from "../../../src/oidc/client.ts";
 import { callbackUrl } from "../../../src/http/routes.ts";
 import { runProbe } from "../../../src/probe/probe.ts";
+import type { CheckResult } from "../../../src/probe/checks.ts";
+import type { HttpServer } from "../../../src/http/serve.ts";
 import { CLIENT_ID, FakeIdp, ISSUER } from "../oidc/fake_idp.ts";
 
 const AUTHORIZE_PATH = "/realms/vpn/protocol/openid-connect/auth";
@@ -14,14 +16,14 @@ const PER_REQUEST = new Set(["state", "nonce", "code_challenge"]);
  * A probed config: OpenVPN's management on a closed port, `http` lines added to [http], an IdP
  * request that times out after a second.
  */
-async function closedManagementConfig(http: string) {
+async function closedManagementConfig(http: string, baseUrl = "https://vpn.test") {
   const closed = await freePort();
   return parseInlineToml(`
 [openvpn]
 management = "tcp://127.0.0.1:${closed}"
 [http]
 ${http}
-base_url = "https://vpn.test"
+base_url = "${baseUrl}"
 secret = "0123456789abcdef0123456789abcdef"
 [oidc]
 issuer = "${ISSUER}"
@@ -114,4 +116,77 @@ Deno.test("runProbe() tells an http.listen it cannot serve (not this host's addr
   const inUse = await runProbe(probeConfig, { fetch: offline, serve: refusing("EADDRINUSE") });
   assert(!inUse.some((result) => result.check === "http listen"), JSON.stringify(inUse));
   assert(inUse.some((result) => `${result.fix}`.includes("stop it while probing")));
+});
+
+/** The IdP answers as the fake one does; `<base_url>/healthz` as `health` says. */
+function withHealth(
+  idp: FakeIdp,
+  health: (url: string, init?: RequestInit) => Promise<Response>,
+) {
+  return (input: string | URL | Request, init?: RequestInit) => {
+    const url = input instanceof Request ? input.url : String(input);
+    return new URL(url).pathname === "/healthz" ? health(url, init) : idp.fetch(input, init);
+  };
+}
+
+/** http.listen taken: the running service is asked through base_url. */
+const serviceRuns = () =>
+  Promise.reject(Object.assign(new Error("Address in use"), { code: "EADDRINUSE" }));
+/** http.listen free: the probe serves it (here: pretends to). */
+const probeServes = () =>
+  Promise.resolve(
+    { port: 0, stats: () => ({}), close: () => Promise.resolve() } as unknown as HttpServer,
+  );
+
+function baseUrlResult(results: CheckResult[]): CheckResult {
+  const result = results.find((candidate) => candidate.check === "base url");
+  assert(result !== undefined, JSON.stringify(results));
+  return result;
+}
+
+Deno.test("runProbe() reports a base_url answering HTTP 502 (a proxy without its backend) as such, not as the IdP failing", async () => {
+  const idp = await FakeIdp.create();
+  const probeConfig = await closedManagementConfig("");
+  for (const serve of [serviceRuns, probeServes]) {
+    const results = await runProbe(probeConfig, {
+      fetch: withHealth(idp, () => Promise.resolve(new Response("Bad Gateway", { status: 502 }))),
+      serve,
+    });
+    assert(results.find((result) => result.check === "idp discovery")?.ok, JSON.stringify(results));
+    const base = baseUrlResult(results);
+    assertEquals(base.ok, false);
+    assertMatch(base.detail, /^https:\/\/vpn\.test\/healthz: HTTP 502\b/);
+    assert(!/IdP/.test(base.detail), base.detail);
+  }
+});
+
+Deno.test("runProbe() reports a refused connection to base_url with the connection's error, not as the IdP failing", async () => {
+  const idp = await FakeIdp.create();
+  const closed = await freePort();
+  const probeConfig = await closedManagementConfig("", `http://127.0.0.1:${closed}`);
+  const results = await runProbe(probeConfig, {
+    fetch: withHealth(idp, (url, init) => fetch(url, init)),
+    serve: serviceRuns,
+  });
+  const base = baseUrlResult(results);
+  assertEquals(base.ok, false);
+  assertMatch(base.detail, new RegExp(`^http://127\\.0\\.0\\.1:${closed}/healthz: .*refused`, "i"));
+  assert(!/IdP/.test(base.detail), base.detail);
+});
+
+Deno.test("runProbe() gives up on a base_url that does not answer after oidc.http_timeout", async () => {
+  const idp = await FakeIdp.create();
+  const probeConfig = await closedManagementConfig("");
+  const results = await runProbe(probeConfig, {
+    fetch: withHealth(
+      idp,
+      (_url, init) =>
+        new Promise((_resolve, reject) =>
+          init?.signal?.addEventListener("abort", () => reject(init.signal!.reason))
+        ),
+    ),
+    serve: serviceRuns,
+  });
+  const base = baseUrlResult(results);
+  assertEquals(base.detail, "https://vpn.test/healthz: no answer within 1000 ms");
 });
