@@ -315,8 +315,13 @@ export async function startDaemon(
           log.error("Stopping {what} failed: {error}", { what, error: String(error) });
         }
       };
-      await step("the HTTP listeners", () => listeners.close());
-      await step("the control socket", () => control?.close());
+      // Both stop taking requests at once and finish the answers under way (each for a bounded
+      // time: a revoke's kills, a back-channel logout) before the links and the store they use
+      // are closed below.
+      await Promise.all([
+        step("the HTTP listeners", () => listeners.close()),
+        step("the control socket", () => control?.close()),
+      ]);
       await step("the periodic re-check", () => recheck?.stop());
       await step("the management links", () => Promise.all(links.map(({ link }) => link.stop())));
       await step("the cluster", () => cluster?.stop());

@@ -4,13 +4,8 @@
  */
 import { createConnection } from "node:net";
 import type { ControlRequest, ControlResponse } from "./protocol.ts";
-import { encodeRequest } from "./protocol.ts";
+import { ANSWER_TIMEOUT_MS, encodeRequest } from "./protocol.ts";
 
-/**
- * How long the answer may pause between two pieces (a list comes a page at a time; the service
- * reads the next page once the last was taken).
- */
-const ANSWER_TIMEOUT_MS = 30_000;
 /**
  * Characters of an answer: a listed session takes about 330, so this is some 1,500,000 of them.
  * The answer is joined into one string, and V8's strings end at 2^29 - 24 characters (on Deno;
@@ -26,21 +21,29 @@ export class ServiceNotRunningError extends Error {
 export function sendControlRequest(
   path: string,
   request: ControlRequest,
+  options: {
+    /**
+     * Gives up when nothing came for this long (default ANSWER_TIMEOUT_MS). Any byte counts: the
+     * service's keepalive spaces while a slow revoke runs, or a piece of the answer.
+     */
+    idleTimeoutMs?: number;
+  } = {},
 ): Promise<ControlResponse> {
+  const idleTimeoutMs = options.idleTimeoutMs ?? ANSWER_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     const socket = createConnection(path);
     const chunks: string[] = [];
     let size = 0;
     const giveUp = () => {
       socket.destroy();
-      reject(new Error(`Nothing more came on ${path} for ${ANSWER_TIMEOUT_MS / 1000} s`));
+      reject(new Error(`Nothing more came on ${path} for ${idleTimeoutMs / 1000} s`));
     };
-    let timer = setTimeout(giveUp, ANSWER_TIMEOUT_MS);
+    let timer = setTimeout(giveUp, idleTimeoutMs);
     socket.setEncoding("utf8");
     socket.once("connect", () => socket.write(encodeRequest(request)));
     socket.on("data", (chunk: string) => {
       clearTimeout(timer);
-      timer = setTimeout(giveUp, ANSWER_TIMEOUT_MS);
+      timer = setTimeout(giveUp, idleTimeoutMs);
       size += chunk.length;
       if (size > MAX_ANSWER_CHARS) {
         clearTimeout(timer);

@@ -2,7 +2,10 @@
  * The control socket's protocol: one JSON object per line, one request and one answer per
  * connection. Pure: parsing and checking requests, shaping answers. A request that is not
  * exactly one of the shapes below is refused with an error and changes nothing. A list's
- * answer is written in pieces (answerPieces), but its line is the same JSON.
+ * answer is written in pieces (answerPieces), but its line is the same JSON. While the service
+ * carries the request out it writes a space every KEEPALIVE_MS (JSON ignores whitespace before
+ * the answer; nothing is written once the answer began), so that a slow revoke is not mistaken
+ * for a service that no longer answers.
  */
 
 import type { RevocationTarget } from "../bridge/revocation.ts";
@@ -12,6 +15,17 @@ import type { RevocationTarget } from "../bridge/revocation.ts";
  * JSON text of 30 MB in one go: 68-149 ms in which the bridge answered no REAUTH (bench/README.md).
  */
 export const ROWS_PER_PIECE = 500;
+
+/**
+ * While a request is carried out (a revoke whose kills each wait up to openvpn.command_timeout
+ * on a hung OpenVPN), the service writes a single space this often, before the answer.
+ */
+export const KEEPALIVE_MS = 10_000;
+/**
+ * The admin command gives up when nothing at all came for this long: three keepalives missed, or
+ * a list's answer that paused (the service reads the next page once the last was taken).
+ */
+export const ANSWER_TIMEOUT_MS = 3 * KEEPALIVE_MS;
 
 /** A request line longer than this is refused unread (the largest valid one is far smaller). */
 export const MAX_REQUEST_BYTES = 4096;

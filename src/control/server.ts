@@ -3,6 +3,9 @@
  * a directory nobody else can write to. One request line per connection, bounded in size and
  * time; the answer is one line, then the connection closes. A long list's line is written a
  * piece per event-loop turn, each after the socket took the last (protocol.ts, answerPieces).
+ * Until the answer begins, a space every KEEPALIVE_MS tells the admin command the request is
+ * still being carried out. Closing stops accepting and lets answers under way finish (for at most
+ * CLOSE_GRACE_MS) before the service closes what they use.
  */
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { chmodSync, lstatSync, mkdirSync, statSync, unlinkSync } from "node:fs";
@@ -16,6 +19,7 @@ import {
   answerPieces,
   type ControlAnswer,
   ControlRequestError,
+  KEEPALIVE_MS,
   MAX_REQUEST_BYTES,
   parseRequest,
 } from "./protocol.ts";
@@ -25,11 +29,22 @@ const SOCKET_MODE = 0o660;
 const REQUEST_TIMEOUT_MS = 5_000;
 /** A client that takes none of its answer for this long is dropped. */
 const ANSWER_STALL_MS = 30_000;
+/**
+ * How long close() waits for the requests under way (a revoke, an answer being written) before
+ * it cuts their connections: the service's stop then closes the management links and the store
+ * they use. A revoke still waiting on a hung OpenVPN by then has ended the sessions it reached;
+ * the admin command reports the connection cut.
+ */
+export const CLOSE_GRACE_MS = 5_000;
 
 type ServeDeps = ControlDeps & {
   log: Logger;
   /** Default REQUEST_TIMEOUT_MS; tests shorten it. */
   requestTimeoutMs?: number;
+  /** Default KEEPALIVE_MS; tests shorten it. */
+  keepaliveMs?: number;
+  /** Default CLOSE_GRACE_MS; tests shorten it. */
+  closeGraceMs?: number;
 };
 
 export interface ControlServer {
@@ -113,34 +128,72 @@ export async function startControlServer(
   deps: ServeDeps,
 ): Promise<ControlServer> {
   await prepare(path);
-  const connections = new Set<Socket>();
+  const connections = new Map<Socket, Connection>();
+  /** Requests under way, each settled once its answer is written (or given up). */
+  const inFlight = new Set<Promise<void>>();
   const server = createServer((socket) => {
-    connections.add(socket);
+    const connection = serve(socket, deps, (work) => {
+      inFlight.add(work);
+      work.finally(() => inFlight.delete(work));
+    });
+    connections.set(socket, connection);
     socket.once("close", () => connections.delete(socket));
-    serve(socket, deps);
   });
   await listen(server, path);
   chmodSync(path, SOCKET_MODE);
   deps.log.info("Control socket listening on {path}", { path });
+  let closing: Promise<void> | undefined;
   return {
     path,
     close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of connections) socket.destroy();
-        server.close(() => resolve());
-      }),
+      closing ??= (async () => {
+        // No new connections; `closed` settles once the last one is gone.
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        // One that has not sent its request yet is told so, not left to wait.
+        for (const connection of connections.values()) connection.refuseIfWaiting();
+        if (inFlight.size > 0) {
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const grace = deps.closeGraceMs ?? CLOSE_GRACE_MS;
+          const cutOff = await Promise.race([
+            Promise.allSettled([...inFlight]).then(() => false),
+            new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), grace))),
+          ]);
+          clearTimeout(timer);
+          if (cutOff) {
+            deps.log.warning(
+              "Control: {count} request(s) still under way after {seconds} s; cutting them off",
+              { count: inFlight.size, seconds: grace / 1000 },
+            );
+          }
+        }
+        // What is left: answers cut off after the grace, and refusals not yet taken.
+        for (const socket of connections.keys()) socket.destroy();
+        await closed;
+      })(),
   };
 }
 
-function serve(socket: Socket, deps: ServeDeps): void {
+/** A connection as close() sees it. */
+interface Connection {
+  /** Answers "The service is stopping" if the request has not come yet. */
+  refuseIfWaiting(): void;
+}
+
+function serve(
+  socket: Socket,
+  deps: ServeDeps,
+  track: (work: Promise<void>) => void,
+): Connection {
   let buffered = "";
   let done = false;
-  const answer = (response: ControlAnswer) => {
+  const answer = (response: ControlAnswer): Promise<void> => {
     done = true;
     clearTimeout(timer);
-    writeAnswer(socket, response).catch((error) =>
+    const written = writeAnswer(socket, response).catch((error) =>
       deps.log.warning("Control answer not written: {error}", { error: String(error) })
     );
+    track(written);
+    return written;
   };
   const timer = setTimeout(
     () => answer({ ok: false, error: "No request received in time" }),
@@ -166,8 +219,29 @@ function serve(socket: Socket, deps: ServeDeps): void {
     }
     done = true;
     clearTimeout(timer);
-    respond(line, deps).then(answer);
+    track(keptAlive(socket, respond(line, deps), deps.keepaliveMs ?? KEEPALIVE_MS).then(answer));
   });
+  return {
+    refuseIfWaiting: () => {
+      if (!done) answer({ ok: false, error: "The service is stopping" });
+    },
+  };
+}
+
+/**
+ * `work`, with a space written to `socket` every `intervalMs` until it settles: the admin command
+ * sees the service is still at it (a revoke waiting on a hung OpenVPN) instead of timing out.
+ * JSON.parse ignores whitespace before the answer, and none is written once the answer began.
+ */
+async function keptAlive<T>(socket: Socket, work: Promise<T>, intervalMs: number): Promise<T> {
+  const keepalive = setInterval(() => {
+    if (!socket.destroyed) socket.write(" ");
+  }, intervalMs);
+  try {
+    return await work;
+  } finally {
+    clearInterval(keepalive);
+  }
 }
 
 /**
