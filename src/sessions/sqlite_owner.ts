@@ -7,7 +7,8 @@
  * included, so there is never a stale lock to clean up. Other programs (admin commands, the
  * store's worker threads) open the session file itself, not this one.
  */
-import { chmodSync, closeSync, openSync } from "node:fs";
+import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
+import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 
 export interface OwnerLock {
@@ -16,6 +17,9 @@ export interface OwnerLock {
 
 export function lockSessionFile(path: string): OwnerLock {
   const lockPath = `${path}.lock`;
+  // Taken before the session file is opened (which creates a missing directory the same way):
+  // a fresh sessions.path in a directory not made yet must start, not fail on the lock file.
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   closeSync(openSync(lockPath, "a", 0o600));
   chmodSync(lockPath, 0o600);
   const db = new DatabaseSync(lockPath);

@@ -42,6 +42,19 @@ Deno.test("a second service's store on the same file is refused, until the first
     await next.close();
   }));
 
+Deno.test("a service's store creates a missing parent directory, as a tool's does", () =>
+  withDir(async (path) => {
+    const nested = path.replace("sessions.sqlite", "state/deeper/sessions.sqlite");
+    const store = await open(nested, true);
+    await store.putSession(session());
+    await store.close();
+    assertEquals((await Deno.stat(nested)).mode! & 0o777, 0o600);
+    assertEquals(
+      (await Deno.stat(nested.replace("/deeper/sessions.sqlite", ""))).mode! & 0o777,
+      0o700,
+    );
+  }));
+
 Deno.test("another process (on Bun) is refused the lock while the store holds it, and gets it after", () =>
   withDir(async (path) => {
     const child = new URL("./_owner_lock_child.ts", import.meta.url);
