@@ -64,7 +64,9 @@ export function baseUrlProblems(baseUrl: URL): string[] {
   if (baseUrl.username !== "" || baseUrl.password !== "") {
     problems.push("The base URL must not contain credentials");
   }
-  if (baseUrl.search !== "" || baseUrl.hash !== "") {
+  // Not search and hash: they are "" for a bare "?" or "#", which the href (and so every login
+  // link, ".../#/login/<id>") keeps.
+  if (/[?#]/.test(baseUrl.href)) {
     problems.push("Must not contain a query or fragment");
   }
   const length = baseHref(baseUrl).length;

@@ -28,7 +28,7 @@ import { checkOidcConfig } from "../oidc/config_checks.ts";
 import { validateClientConfigLine } from "../policy/client_config.ts";
 import { validateGroupName } from "../policy/groups.ts";
 import { validateRequiredClaim } from "../policy/authorize.ts";
-import { checkRedisSettings } from "../sessions/redis_connection.ts";
+import { checkRedisSettings, redisUrlPasswordProblem } from "../sessions/redis_connection.ts";
 import { checkRedisSweepInterval } from "../sessions/redis_grace.ts";
 import { parseEncryptionKey } from "../sessions/token_cipher.ts";
 import { controlSocketProblem } from "../control/socket_path.ts";
@@ -408,9 +408,16 @@ function resolveSessions(values: Values["sessions"], issue: Issue): SessionsConf
     recheckIntervalMs: values.recheck_interval,
     maxPerUser: values.max_per_user,
     maxPerUserAction: values.max_per_user_action,
-    redis: values.backend === "redis" ? resolveRedis(values, issue) : undefined,
+    redis: values.backend === "redis" ? resolveRedis(values, issue) : unusedRedisUrl(values, issue),
     storeUnreachable: values.store_unreachable,
   };
+}
+
+/** With another backend the URL is unused, but check-config prints it: no password in it. */
+function unusedRedisUrl(values: Values["sessions"], issue: Issue): undefined {
+  const problem = values.url === undefined ? undefined : redisUrlPasswordProblem(values.url);
+  if (problem !== undefined) issue("sessions.url", problem);
+  return undefined;
 }
 
 function resolveRedis(values: Values["sessions"], issue: Issue): RedisSettings | undefined {

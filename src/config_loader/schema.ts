@@ -8,6 +8,7 @@
  */
 import { LEASE_MAX_MS, LEASE_MIN_MS } from "../cluster/lease.ts";
 import { LANGUAGES } from "../config/languages.ts";
+import { PRIVATE_KEY_ALGORITHMS } from "../oidc/private_key.ts";
 import { MIN_OPEN_REQUESTS } from "../oidc/request_gate.ts";
 import { HTTP_TIMEOUT_LIMITS_MS } from "../http/connection_guard.ts";
 import {
@@ -68,7 +69,7 @@ export const SCHEMA = {
       oneOf: ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
     },
     private_key: { type: "secret" },
-    private_key_alg: { type: "string", default: "RS256", oneOf: ["RS256", "PS256", "ES256"] },
+    private_key_alg: { type: "string", default: "RS256", oneOf: PRIVATE_KEY_ALGORITHMS },
     scopes: { type: "strings", default: ["openid", "profile", "email"] },
     username_claim: { type: "string", default: "preferred_username" },
     groups_claim: { type: "string", default: "groups" },

@@ -50,7 +50,9 @@ export function checkOidcConfig(config: OidcConfig): OidcConfigProblem[] {
   if (issuer.username !== "" || issuer.password !== "") {
     problem("issuer", "The issuer must not contain credentials");
   }
-  if (issuer.search !== "" || issuer.hash !== "") {
+  // Not search and hash: they are "" for a bare "?" or "#", which the href keeps, and discovery
+  // compares the issuer it is given with the href, so it would fail on every sign-in.
+  if (/[?#]/.test(issuer.href)) {
     problem("issuer", "The issuer must not contain a query or fragment");
   }
   if (!config.scopes.includes("openid")) problem("scopes", 'Must include "openid"');

@@ -7,11 +7,28 @@
 import { createPrivateKey } from "node:crypto";
 import { Buffer } from "node:buffer";
 
-type SigningAlgorithm = RsaHashedImportParams | EcKeyImportParams | RsaPssParams | Algorithm;
+type SigningAlgorithm = RsaHashedImportParams | EcKeyImportParams;
+
+/**
+ * The JWS algorithms `oidc.private_key_alg` takes; the schema's list is this one. EdDSA is left
+ * out although WebCrypto could sign with an Ed25519 key: oauth4webapi writes "Ed25519" (RFC 9864)
+ * in the assertion's header, and identity providers (Keycloak included) expect "EdDSA".
+ */
+export const PRIVATE_KEY_ALGORITHMS = [
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+] as const;
 
 /** WebCrypto import parameters for a JWS algorithm name, or undefined when unsupported. */
 export function signingAlgorithm(alg: string): SigningAlgorithm | undefined {
-  switch (alg) {
+  switch (alg as (typeof PRIVATE_KEY_ALGORITHMS)[number]) {
     case "RS256":
     case "RS384":
     case "RS512":
@@ -26,9 +43,6 @@ export function signingAlgorithm(alg: string): SigningAlgorithm | undefined {
       return { name: "ECDSA", namedCurve: "P-384" };
     case "ES512":
       return { name: "ECDSA", namedCurve: "P-521" };
-    case "EdDSA":
-    case "Ed25519":
-      return { name: "Ed25519" };
     default:
       return undefined;
   }
@@ -52,15 +66,13 @@ function expectedKey(algorithm: SigningAlgorithm): { types: string[]; curve?: st
       // An rsaEncryption key signs PS*; WebCrypto refuses id-RSASSA-PSS keys (Deno without
       // parameters or with another hash, Bun at all), though node:crypto reads them.
       return { types: ["rsa"] };
-    case "ECDSA": {
+    default: {
       const curve = (algorithm as EcKeyImportParams).namedCurve;
       return {
         types: ["ec"],
         curve: { "P-256": "prime256v1", "P-384": "secp384r1", "P-521": "secp521r1" }[curve],
       };
     }
-    default:
-      return { types: ["ed25519"] };
   }
 }
 

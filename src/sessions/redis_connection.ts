@@ -31,11 +31,12 @@ export interface RedisAddress {
   port: number;
   db: number;
   username: string | undefined;
-  /** Only to refuse it: a password in the URL would be printed and logged with it. */
-  password: string | undefined;
 }
 
-/** Parses `sessions.url`, or says what is wrong (never repeating a password). */
+/**
+ * Parses `sessions.url`, or says what is wrong (never repeating a user or password). A password
+ * in it is left to redisUrlPasswordProblem, which refuses it.
+ */
 export function parseRedisUrl(text: string): RedisAddress | string {
   let url: URL;
   try {
@@ -47,17 +48,44 @@ export function parseRedisUrl(text: string): RedisAddress | string {
     return `Expected the scheme redis: or rediss:, got ${url.protocol}`;
   }
   if (url.hostname === "") return "Expected a host";
-  if (url.search !== "" || url.hash !== "") return "Query and fragment are not supported";
+  // The href keeps a bare "?" or "#" that search and hash show as "".
+  if (/[?#]/.test(url.href)) return "Query and fragment are not supported";
   const path = url.pathname.replace(/^\//, "");
   if (!/^\d{0,2}$/.test(path)) return `Expected a database number as the path, got /${path}`;
+  let username: string | undefined;
+  try {
+    username = url.username === "" ? undefined : decodeURIComponent(url.username);
+  } catch {
+    // URIError: a "%" not followed by two hex digits, or bytes that are not UTF-8.
+    return "Malformed percent-encoding in the URL's user name";
+  }
   return {
     tls: url.protocol === "rediss:",
     host: url.hostname.replace(/^\[(.*)\]$/, "$1"),
     port: url.port === "" ? 6379 : Number(url.port),
     db: path === "" ? 0 : Number(path),
-    username: url.username === "" ? undefined : decodeURIComponent(url.username),
-    password: url.password === "" ? undefined : decodeURIComponent(url.password),
+    username,
   };
+}
+
+/** Text up to "@" after the scheme's "//", with a ":" in it: a user and a password. */
+const PASSWORD_IN_TEXT = /^[^:/?#]*:\/\/[^/?#@]*:[^/?#]*@/;
+
+/**
+ * The rule on a password in `sessions.url`, whatever the backend (one that does not use the URL
+ * included): check-config prints the URL as it is and the service logs it, so a password belongs
+ * in a secret key. Also for text that is no valid URL, which would be printed just the same.
+ */
+export function redisUrlPasswordProblem(text: string): string | undefined {
+  let hasPassword: boolean;
+  try {
+    hasPassword = new URL(text).password !== "";
+  } catch {
+    hasPassword = PASSWORD_IN_TEXT.test(text);
+  }
+  return hasPassword
+    ? "Put the password in sessions.password or sessions.password_file, not in the URL"
+    : undefined;
 }
 
 /** The URL without credentials, for logs and error messages. */
@@ -77,17 +105,12 @@ export function checkRedisSettings(settings: RedisSettings): SettingsProblem[] {
   const problems: SettingsProblem[] = [];
   const problem = (key: string, message: string) =>
     problems.push({ path: `sessions.${key}`, message });
+  const passwordProblem = redisUrlPasswordProblem(settings.url);
+  if (passwordProblem !== undefined) problem("url", passwordProblem);
   const address = parseRedisUrl(settings.url);
   if (typeof address === "string") {
     problem("url", address);
   } else {
-    // The URL is printed (check-config) and logged; a password belongs in a secret key.
-    if (address.password !== undefined) {
-      problem(
-        "url",
-        "Put the password in sessions.password or sessions.password_file, not in the URL",
-      );
-    }
     if (address.username !== undefined && settings.username !== undefined) {
       problem("url", "Give the user in the URL or in sessions.username, not both");
     }

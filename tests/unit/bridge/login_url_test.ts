@@ -53,3 +53,16 @@ Deno.test("the longest base URL allowed makes a login URL of exactly 246 charact
   assertEquals(`WEB_AUTH::${longest.href}/login/${newLoginId(T)}`.length, 246);
   assertEquals(baseUrlProblems(new URL(longest.href + "p")).length, 1);
 });
+
+Deno.test("baseUrlProblems() refuses a base URL ending in a bare ? or #, which links would keep", () => {
+  for (
+    const text of [
+      "https://vpn.example.com/?",
+      "https://vpn.example.com/#",
+      "https://vpn.example.com/a?#",
+    ]
+  ) {
+    assertEquals(baseUrlProblems(new URL(text)), ["Must not contain a query or fragment"], text);
+  }
+  assertEquals(baseUrlProblems(new URL("https://vpn.example.com/a%3Fb%23c")), []);
+});

@@ -120,3 +120,73 @@ Deno.test("parseConfig() never repeats a Redis password from the URL in its mess
   const issues = issuesOf('url = "redis://:topsecret@redis/x"\n');
   assertEquals(issues.some((issue) => issue.message.includes("topsecret")), false);
 });
+
+// check-config prints sessions.url whatever the backend: a password in it is refused even when
+// the backend does not use the URL.
+for (const backend of ["file", "memory"]) {
+  Deno.test(`parseConfig() refuses a password in sessions.url with backend = "${backend}"`, () => {
+    const error = assertThrows(
+      () =>
+        parseConfig(
+          `${MINIMAL_TOML}\n[sessions]\nbackend = "${backend}"\n` +
+            'url = "redis://:hunter2@redis:6379/0"\n',
+          "test.toml",
+          { env: {}, readTextFile: () => "" },
+        ),
+      ConfigError,
+    );
+    assertEquals(error.issues.map(({ path, message }) => ({ path, message })), [{
+      path: "sessions.url",
+      message: "Put the password in sessions.password or sessions.password_file, not in the URL",
+    }]);
+    assertEquals(error.message.includes("hunter2"), false);
+  });
+}
+
+Deno.test("parseConfig() refuses a password in an unused sessions.url that is no valid URL", () => {
+  // A port out of range: new URL() throws, and the text would be printed as it is.
+  const error = assertThrows(
+    () =>
+      parseConfig(
+        `${MINIMAL_TOML}\n[sessions]\nurl = "redis://:hunter2@redis:99999/0"\n`,
+        "test.toml",
+        { env: {}, readTextFile: () => "" },
+      ),
+    ConfigError,
+  );
+  assertEquals(error.issues.map((issue) => issue.path), ["sessions.url"]);
+  assertEquals(error.message.includes("hunter2"), false);
+});
+
+// decodeURIComponent throws URIError on a "%" not followed by two hex digits.
+Deno.test("parseConfig() reports malformed percent-encoding in the URL's user name", () => {
+  for (const url of ["redis://ops%team@localhost:6379/0", "redis://ops%E9@localhost:6379/0"]) {
+    assertEquals(issuesOf(`url = "${url}"\n`), [{
+      path: "sessions.url",
+      message: "Malformed percent-encoding in the URL's user name",
+    }], url);
+  }
+});
+
+Deno.test("parseConfig() refuses a password with a stray % in the URL, without quoting it", () => {
+  const issues = issuesOf('url = "redis://ops%team:100%@localhost:6379/0"\n');
+  assertEquals(issues.map((issue) => issue.path), ["sessions.url", "sessions.url"]);
+  assertEquals(
+    issues[0]!.message,
+    "Put the password in sessions.password or sessions.password_file, not in the URL",
+  );
+  assertEquals(issues.some((issue) => /100%|ops%team/.test(issue.message)), false);
+  assertEquals(issuesOf('url = "redis://:100%@localhost:6379/0"\n'), [{
+    path: "sessions.url",
+    message: "Put the password in sessions.password or sessions.password_file, not in the URL",
+  }]);
+});
+
+Deno.test("parseConfig() refuses a Redis URL ending in a bare ? or #", () => {
+  for (const tail of ["?", "#"]) {
+    assertEquals(issuesOf(`url = "redis://redis:6379/0${tail}"\n`), [{
+      path: "sessions.url",
+      message: "Query and fragment are not supported",
+    }], tail);
+  }
+});

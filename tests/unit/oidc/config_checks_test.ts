@@ -20,6 +20,17 @@ const cases: Array<[string, Parameters<typeof oidcConfig>[0], string]> = [
     { issuer: new URL("http://idp.example.com/realms/vpn") },
     "issuer",
   ],
+  // search and hash are "" for these; the href, which discovery compares, keeps the "?" or "#".
+  [
+    "an issuer ending in a bare ?",
+    { issuer: new URL("https://idp.example.com/realms/vpn?") },
+    "issuer",
+  ],
+  [
+    "an issuer ending in a bare #",
+    { issuer: new URL("https://idp.example.com/realms/vpn#") },
+    "issuer",
+  ],
   ["scopes without openid", { scopes: ["profile"] }, "scopes"],
   [
     "a reserved authorize param",

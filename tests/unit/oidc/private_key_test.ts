@@ -9,7 +9,7 @@ import { assert, assertEquals } from "../../support/assert.ts";
 import { Secret } from "../../../src/config/secret.ts";
 import { checkOidcConfig } from "../../../src/oidc/config_checks.ts";
 import { createOidcClient } from "../../../src/oidc/client.ts";
-import { privateKeyProblem } from "../../../src/oidc/private_key.ts";
+import { PRIVATE_KEY_ALGORITHMS, privateKeyProblem } from "../../../src/oidc/private_key.ts";
 import { CLIENT_ID, decodeBase64url, FakeIdp, oidcConfig, REDIRECT_URI } from "./fake_idp.ts";
 
 const pkcs8 = { format: "pem", type: "pkcs8" } as const;
@@ -79,8 +79,6 @@ const verifiers: Record<
     key: { name: "ECDSA", namedCurve: "P-521" },
     verify: { name: "ECDSA", hash: "SHA-512" },
   },
-  EdDSA: { key: { name: "Ed25519" }, verify: { name: "Ed25519" } },
-  Ed25519: { key: { name: "Ed25519" }, verify: { name: "Ed25519" } },
 };
 
 /** The client assertion a login's token request carried, signed with `pem` for `alg`. */
@@ -119,23 +117,20 @@ Deno.test("a key that fits its algorithm passes, and the token requests can sign
     p256: generateKeyPairSync("ec", { namedCurve: "P-256" }),
     p384: generateKeyPairSync("ec", { namedCurve: "P-384" }),
     p521: generateKeyPairSync("ec", { namedCurve: "P-521" }),
-    ed25519: generateKeyPairSync("ed25519"),
   };
   const cases: Array<[string, KeyObject, KeyObject]> = [
-    // The algorithms oidc.private_key_alg accepts (src/config_loader/schema.ts) ...
     ["RS256", rsa.privateKey, rsaPublic],
-    ["PS256", rsa.privateKey, rsaPublic],
-    ["ES256", pairs.p256.privateKey, pairs.p256.publicKey],
-    // ... and the others the key check knows.
     ["RS384", rsa.privateKey, rsaPublic],
     ["RS512", rsa.privateKey, rsaPublic],
+    ["PS256", rsa.privateKey, rsaPublic],
     ["PS384", rsa.privateKey, rsaPublic],
     ["PS512", rsa.privateKey, rsaPublic],
+    ["ES256", pairs.p256.privateKey, pairs.p256.publicKey],
     ["ES384", pairs.p384.privateKey, pairs.p384.publicKey],
     ["ES512", pairs.p521.privateKey, pairs.p521.publicKey],
-    ["EdDSA", pairs.ed25519.privateKey, pairs.ed25519.publicKey],
-    ["Ed25519", pairs.ed25519.privateKey, pairs.ed25519.publicKey],
   ];
+  // Every algorithm oidc.private_key_alg takes (the schema's list is this one).
+  assertEquals(cases.map(([alg]) => alg), [...PRIVATE_KEY_ALGORITHMS]);
   for (const [alg, privateKey, publicKey] of cases) {
     const pem = privateKey.export(pkcs8) as string;
     assertEquals(privateKeyProblem(pem, alg), undefined, alg);
@@ -147,9 +142,7 @@ Deno.test("a key that fits its algorithm passes, and the token requests can sign
     assertEquals(checkOidcConfig(config), [], alg);
     const [head, body, signature] = (await clientAssertion(pem, alg)).split(".");
     const header = JSON.parse(new TextDecoder().decode(decodeBase64url(head!)));
-    // oauth4webapi names an Ed25519 key by its fully-specified algorithm (RFC 9864), whichever
-    // of the two names the config used.
-    assertEquals(header.alg, alg === "EdDSA" ? "Ed25519" : alg, alg);
+    assertEquals(header.alg, alg, alg);
     const claims = JSON.parse(new TextDecoder().decode(decodeBase64url(body!)));
     assertEquals([claims.iss, claims.sub], [CLIENT_ID, CLIENT_ID], alg);
     const verifier = verifiers[alg]!;
@@ -162,6 +155,23 @@ Deno.test("a key that fits its algorithm passes, and the token requests can sign
       new TextEncoder().encode(`${head}.${body}`),
     );
     assert(valid, `${alg}: the signature does not verify with the public key`);
+  }
+});
+
+// oauth4webapi would name an Ed25519 key "Ed25519" (RFC 9864) in the header, where identity
+// providers expect "EdDSA": neither name is taken.
+Deno.test("EdDSA and Ed25519 are refused at oidc.private_key_alg, the key unread", () => {
+  for (const alg of ["EdDSA", "Ed25519"]) {
+    const problems = checkOidcConfig(oidcConfig({
+      clientAuthMethod: "private_key_jwt",
+      privateKey: new Secret(keys.ed25519),
+      privateKeyAlg: alg,
+    }));
+    assertEquals(problems, [{
+      key: "private_key_alg",
+      message: `Unsupported private key algorithm: ${alg}`,
+    }]);
+    assertEquals(privateKeyProblem(keys.ed25519, alg), `Unsupported private key algorithm: ${alg}`);
   }
 });
 

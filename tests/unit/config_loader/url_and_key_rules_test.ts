@@ -1,0 +1,93 @@
+/**
+ * URLs whose text keeps an empty query or fragment ("https://idp/realms/vpn?"), and the
+ * private_key_alg list: config loading refuses what the service could not use, naming the key.
+ */
+import { assertEquals, assertStringIncludes, assertThrows } from "../../support/assert.ts";
+import { generateKeyPairSync, type KeyObject } from "node:crypto";
+import { parseConfig } from "../../../src/config_loader/load.ts";
+import { ConfigError } from "../../../src/config_loader/errors.ts";
+import { MINIMAL_TOML } from "../../support/config_toml.ts";
+
+function load(source: string, files: Record<string, string> = {}) {
+  return parseConfig(source, "test.toml", {
+    env: {},
+    readTextFile: (path) => {
+      const text = files[path];
+      if (text === undefined) throw new Error(`ENOENT: no such file "${path}"`);
+      return text;
+    },
+  });
+}
+
+function issuesOf(source: string, files: Record<string, string> = {}) {
+  const error = assertThrows(() => load(source, files), ConfigError);
+  return error.issues.map(({ path, message }) => ({ path, message }));
+}
+
+const ISSUER = "https://sso.example.com/realms/vpn";
+const BASE_URL = "https://vpn.example.com";
+
+// oauth4webapi compares the discovered issuer with the href, which keeps a bare "?" or "#":
+// discovery would fail on every sign-in. Login links would read ".../#/login/<id>".
+for (const tail of ["?", "#", "?a=b", "#top", "?#"]) {
+  Deno.test(`parseConfig() refuses an issuer ending in "${tail}" at oidc.issuer`, () => {
+    assertEquals(issuesOf(MINIMAL_TOML.replace(ISSUER, ISSUER + tail)), [{
+      path: "oidc.issuer",
+      message: "The issuer must not contain a query or fragment",
+    }]);
+  });
+
+  Deno.test(`parseConfig() refuses a base URL ending in "${tail}" at http.base_url`, () => {
+    for (const base of [BASE_URL + tail, `${BASE_URL}/${tail}`]) {
+      assertEquals(issuesOf(MINIMAL_TOML.replace(`"${BASE_URL}"`, `"${base}"`)), [{
+        path: "http.base_url",
+        message: "Must not contain a query or fragment",
+      }], base);
+    }
+  });
+}
+
+function privateKeyJwt(alg: string, key: string) {
+  return load(
+    MINIMAL_TOML.replace(
+      'client_secret = "s3cret"',
+      [
+        'client_auth_method = "private_key_jwt"',
+        'private_key_file = "/etc/key.pem"',
+        `private_key_alg = "${alg}"`,
+      ].join("\n"),
+    ),
+    { "/etc/key.pem": key },
+  );
+}
+
+const pem = (key: KeyObject) => key.export({ format: "pem", type: "pkcs8" }) as string;
+
+Deno.test("parseConfig() takes every RS, PS and ES algorithm as private_key_alg", () => {
+  const rsa = pem(generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey);
+  const ec = (namedCurve: string) => pem(generateKeyPairSync("ec", { namedCurve }).privateKey);
+  const keys: Record<string, string> = {
+    ES256: ec("P-256"),
+    ES384: ec("P-384"),
+    ES512: ec("P-521"),
+  };
+  for (const size of [256, 384, 512]) {
+    for (const alg of [`RS${size}`, `PS${size}`, `ES${size}`]) {
+      const { config } = privateKeyJwt(alg, keys[alg] ?? rsa);
+      assertEquals(config.oidc.privateKeyAlg, alg);
+    }
+  }
+});
+
+Deno.test("parseConfig() refuses EdDSA as private_key_alg, naming the algorithms it takes", () => {
+  const issues = issuesOf(
+    MINIMAL_TOML.replace(
+      'client_secret = "s3cret"',
+      'client_auth_method = "private_key_jwt"\nprivate_key_file = "/etc/key.pem"\nprivate_key_alg = "EdDSA"',
+    ),
+    { "/etc/key.pem": pem(generateKeyPairSync("ed25519").privateKey) },
+  );
+  assertEquals(issues.map((issue) => issue.path), ["oidc.private_key_alg"]);
+  assertStringIncludes(issues[0]!.message, '"RS512"');
+  assertStringIncludes(issues[0]!.message, 'got "EdDSA"');
+});
