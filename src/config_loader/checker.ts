@@ -47,6 +47,32 @@ type Value =
 /** One table's checked values by key, after type checks and defaults. */
 type Checked = Record<string, Value>;
 
+/**
+ * Where a value came from: a line of the file, or an environment variable. A value from the
+ * environment has no line (the file's line of that key holds another value, or none).
+ */
+interface Origin {
+  line?: number | undefined;
+  variable?: string | undefined;
+}
+
+/** What every variable of ours starts with: `envName` (schema.ts) builds the key ones. */
+const ENV_PREFIX = "OPENVPN_AUTH_OIDC_";
+
+/**
+ * Variables with our prefix that name no config key, and are therefore not refused as unknown.
+ * Every such variable the code reads must be listed here, or a service given it would not start.
+ */
+const NON_KEY_VARIABLES: readonly string[] = [
+  // The config file's path (cli.ts): read before any config exists.
+  "OPENVPN_AUTH_OIDC_CONFIG",
+];
+
+/** An issue's message naming the environment variable its value came from. */
+export function fromVariable(message: string, variable: string): string {
+  return `${message} (from ${variable})`;
+}
+
 /** Where a table sits, for key paths, line numbers and environment overrides. */
 interface TableAt {
   /** Key path prefix, e.g. `oidc`, `client_config[1]` or `openvpn[0].authorization`. */
@@ -67,6 +93,11 @@ export class Checker {
   readonly warnings: ConfigIssue[] = [];
   /** Key paths of secrets written into the config file itself, e.g. `http.secret`. */
   readonly #inlineSecrets: string[] = [];
+  /**
+   * Key paths whose checked value came from an environment variable (the value's or, for a
+   * secret, its `_file`'s), with the variable: the resolver's issues about them name it too.
+   */
+  readonly fromEnv = new Map<string, string>();
   readonly #source: string;
   readonly #deps: LoadDeps;
 
@@ -80,6 +111,7 @@ export class Checker {
    * checked against its spec, which is what the `Values` type states.
    */
   check(document: Record<string, unknown>): Values {
+    this.#checkEnvNames(Array.isArray(document["openvpn"]));
     const known = [...Object.keys(SCHEMA), "openvpn", "client_config"];
     for (const name of Object.keys(document)) {
       if (!known.includes(name)) {
@@ -143,7 +175,8 @@ export class Checker {
       }
       const checked = this.#checkTable(CLIENT_CONFIG_SPEC, entry, {
         path: at,
-        header: topLevel ? "client_config" : undefined,
+        // The blocks of a single [openvpn] table are [[openvpn.client_config]]: locatable.
+        header: topLevel || path === "openvpn.client_config" ? path : undefined,
         arrayIndex: index,
       });
       return checked as unknown as ClientConfigValues;
@@ -173,6 +206,45 @@ export class Checker {
       }
       return [this.#checkServer(entry, { path, arrayIndex: index })];
     });
+  }
+
+  /**
+   * Variables with our prefix that set no key: a misspelt one would otherwise be ignored
+   * silently, and so would the `[openvpn]` ones beside `[[openvpn]]` tables (`servers`).
+   */
+  #checkEnvNames(servers: boolean): void {
+    const keyNames = new Set<string>();
+    for (const [section, spec] of Object.entries(SCHEMA)) {
+      for (const key of acceptedKeys(spec)) keyNames.add(envName(section, key));
+    }
+    const serverNames = new Set(acceptedKeys(SERVER_SPEC).map((key) => envName("openvpn", key)));
+    const known = [...keyNames, ...serverNames];
+    for (const name of Object.keys(this.#deps.env).sort()) {
+      if (!name.startsWith(ENV_PREFIX) || this.#deps.env[name] === undefined) continue;
+      if (keyNames.has(name) || NON_KEY_VARIABLES.includes(name)) continue;
+      if (serverNames.has(name)) {
+        if (servers) {
+          this.#issue(
+            name,
+            "Does not apply to [[openvpn]] tables (only to a single [openvpn] table): set " +
+              `${name.slice(envName("openvpn", "").length).toLowerCase()} in each [[openvpn]] ` +
+              "table instead",
+          );
+        }
+        continue;
+      }
+      // suggest() compares lower case: the names' tails, as keys are compared.
+      const close = suggest(
+        name.slice(ENV_PREFIX.length),
+        known.map((candidate) => candidate.slice(ENV_PREFIX.length).toLowerCase()),
+      );
+      this.#issue(
+        name,
+        close
+          ? `Unknown environment variable (did you mean "${ENV_PREFIX}${close.toUpperCase()}"?)`
+          : "Unknown environment variable: it sets no key",
+      );
+    }
   }
 
   #checkServer(
@@ -241,18 +313,29 @@ export class Checker {
           : undefined;
         if (fileInEnv !== undefined) [fileValue, fileFromEnv] = [fileInEnv, true];
       }
+      const variable = (name = key) => envName(at.envSection!, name);
       if (keySpec.type === "secret" && value !== undefined && fileValue !== undefined) {
         // The environment overrides the file, a secret there its `_file` here too (the example
         // config names http.secret_file); both in one place is a conflict.
         if (valueFromEnv && !fileFromEnv) fileValue = undefined;
         else if (fileFromEnv && !valueFromEnv) value = undefined;
-        else {
+        else if (valueFromEnv) {
+          this.#issue(
+            path,
+            `Conflicting keys: set either ${variable()} or ${variable(`${key}_file`)}, not both`,
+          );
+          continue;
+        } else {
           this.#issue(path, `Conflicting keys: set either ${key} or ${key}_file, not both`, line());
           continue;
         }
       }
       if (fileValue !== undefined) {
-        const secret = this.#readSecretFile(`${path}_file`, fileValue, line(`${key}_file`));
+        const origin: Origin = fileFromEnv
+          ? { variable: variable(`${key}_file`) }
+          : { line: line(`${key}_file`) };
+        if (origin.variable !== undefined) this.fromEnv.set(path, origin.variable);
+        const secret = this.#readSecretFile(`${path}_file`, fileValue, origin);
         if (secret !== undefined) out[key] = secret;
         continue;
       }
@@ -264,12 +347,14 @@ export class Checker {
             at.arrayIndex === undefined ? undefined : locate(undefined),
           );
         } else if (keySpec.default !== undefined) {
-          const checked = this.#checkValue(path, keySpec, keySpec.default, undefined);
+          const checked = this.#checkValue(path, keySpec, keySpec.default, {});
           if (checked !== undefined) out[key] = checked;
         }
         continue;
       }
-      const checked = this.#checkValue(path, keySpec, value, line());
+      const origin: Origin = valueFromEnv ? { variable: variable() } : { line: line() };
+      if (origin.variable !== undefined) this.fromEnv.set(path, origin.variable);
+      const checked = this.#checkValue(path, keySpec, value, origin);
       if (checked !== undefined) out[key] = checked;
     }
     return out;
@@ -306,7 +391,7 @@ export class Checker {
     }
   }
 
-  #readSecretFile(path: string, file: unknown, line: number | undefined): Secret | undefined {
+  #readSecretFile(path: string, file: unknown, line: Origin): Secret | undefined {
     if (typeof file !== "string" || file === "") {
       this.#issue(path, `Expected a file path, got ${typeName(file)}`, line);
       return undefined;
@@ -349,7 +434,7 @@ export class Checker {
     path: string,
     spec: KeySpec,
     value: unknown,
-    line: number | undefined,
+    line: Origin,
   ): Value | undefined {
     const wrong = (expected: string) => {
       this.#issue(path, `Expected ${expected}, got ${typeName(value)}`, line);
@@ -437,13 +522,22 @@ export class Checker {
     this.#issue(path, close ? `Unknown key (did you mean "${close}"?)` : "Unknown key", line);
   }
 
-  #issue(path: string, message: string, line?: number): void {
-    this.issues.push(line === undefined ? { path, message } : { path, message, line });
+  #issue(path: string, message: string, where?: number | Origin): void {
+    this.issues.push(issueAt(path, message, where));
   }
 
-  #warn(path: string, message: string, line: number | undefined): void {
-    this.warnings.push(line === undefined ? { path, message } : { path, message, line });
+  #warn(path: string, message: string, where: number | Origin | undefined): void {
+    this.warnings.push(issueAt(path, message, where));
   }
+}
+
+/** An issue located by a line, or naming the environment variable its value came from. */
+function issueAt(path: string, message: string, where: number | Origin | undefined): ConfigIssue {
+  const origin: Origin = typeof where === "number" ? { line: where } : where ?? {};
+  if (origin.variable !== undefined) {
+    return { path, message: fromVariable(message, origin.variable) };
+  }
+  return origin.line === undefined ? { path, message } : { path, message, line: origin.line };
 }
 
 function isTable(value: unknown): value is Record<string, unknown> {

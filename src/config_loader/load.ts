@@ -4,7 +4,7 @@
  * lists all of them, each with its key path and line.
  */
 import { parse, TomlError } from "smol-toml";
-import { Checker, type LoadDeps, reason } from "./checker.ts";
+import { Checker, fromVariable, type LoadDeps, reason } from "./checker.ts";
 import { ConfigError, type ConfigIssue } from "./errors.ts";
 import { locateKey } from "./locate.ts";
 import { resolveConfig } from "./resolve.ts";
@@ -62,6 +62,11 @@ export function parseConfig(source: string, file: string, deps: LoadDeps): Loade
   if (checker.issues.length > 0) throw new ConfigError(file, checker.issues);
   const resolved = resolveConfig(values, servers, clientConfig);
   const issues = resolved.issues.map((issue) => {
+    // A value from the environment: the file's line of its key holds another value, or none.
+    const variable = envSource(checker.fromEnv, issue.path);
+    if (variable !== undefined) {
+      return { path: issue.path, message: fromVariable(issue.message, variable) };
+    }
     const line = issue.line ?? lineOf(source, issue.path);
     return line === undefined ? issue : { ...issue, line };
   });
@@ -118,10 +123,24 @@ function show(section: SectionSpec, checked: object): Record<string, unknown> {
   return out;
 }
 
+/**
+ * The environment variable that set the key of `path` (`http.listen`, or a part of one:
+ * `oidc.authorize_params.prompt`, `http.trusted_proxies[1]`), if one did.
+ */
+function envSource(fromEnv: ReadonlyMap<string, string>, path: string): string | undefined {
+  for (const [key, variable] of fromEnv) {
+    if (path === key || path.startsWith(`${key}.`) || path.startsWith(`${key}[`)) return variable;
+  }
+  return undefined;
+}
+
 /** The line of a resolved-config issue path such as `oidc.authorize_params.prompt`. */
 function lineOf(source: string, path: string): number | undefined {
+  // The n-th block of an array of tables: [[client_config]], [[openvpn]] and the
+  // [[openvpn.client_config]] of a single [openvpn] table (without the index, every block's
+  // issue would point at the first one).
   const array = /^(client_config|openvpn)\[(\d+)\]\.([a-z_]+)$/.exec(path) ??
-    /^(client_config)\[(\d+)\]\.([a-z_]+)/.exec(path);
+    /^((?:openvpn\.)?client_config)\[(\d+)\]\.([a-z_]+)/.exec(path);
   if (array) return locateKey(source, array[1]!, array[3], Number(array[2]));
   if (/^openvpn\[\d+\]\./.test(path)) return undefined;
   const parts = path.replace(/\[\d+\]/g, "").split(".");

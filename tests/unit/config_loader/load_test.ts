@@ -352,7 +352,8 @@ const ERROR_CASES: Array<{
     env: { OPENVPN_AUTH_OIDC_HTTP_CONFIRM_LOGIN: "yes" },
     expected: {
       path: "http.confirm_login",
-      message: 'Expected true or false, got a string ("yes")',
+      message:
+        'Expected true or false, got a string ("yes") (from OPENVPN_AUTH_OIDC_HTTP_CONFIRM_LOGIN)',
     },
   },
   {
@@ -361,7 +362,8 @@ const ERROR_CASES: Array<{
     env: { OPENVPN_AUTH_OIDC_HTTP_FORM_ACTION_ORIGINS: '["https://ok.example", "javascript:x"]' },
     expected: {
       path: "http.form_action_origins[1]",
-      message: 'Expected an http(s) URL, got "javascript:x"',
+      message:
+        'Expected an http(s) URL, got "javascript:x" (from OPENVPN_AUTH_OIDC_HTTP_FORM_ACTION_ORIGINS)',
     },
   },
   {
@@ -373,7 +375,7 @@ const ERROR_CASES: Array<{
     expected: {
       path: "http.trusted_proxies[1]",
       message:
-        'Expected an IP address or CIDR range (an IPv4-mapped range needs /96 or more), got "::ffff:192.0.2.0/64"',
+        'Expected an IP address or CIDR range (an IPv4-mapped range needs /96 or more), got "::ffff:192.0.2.0/64" (from OPENVPN_AUTH_OIDC_HTTP_TRUSTED_PROXIES)',
     },
   },
   {
@@ -382,7 +384,8 @@ const ERROR_CASES: Array<{
     env: { OPENVPN_AUTH_OIDC_HTTP_HEADER_TIMEOUT: "500ms" },
     expected: {
       path: "http.header_timeout",
-      message: 'Expected a duration from 1s to 1h, got "500ms"',
+      message:
+        'Expected a duration from 1s to 1h, got "500ms" (from OPENVPN_AUTH_OIDC_HTTP_HEADER_TIMEOUT)',
     },
   },
   ...([
@@ -396,19 +399,29 @@ const ERROR_CASES: Array<{
     name: `${path} = "${value}", which no timer can honour`,
     source: MINIMAL,
     env: { [`OPENVPN_AUTH_OIDC_${variable}`]: value },
-    expected: { path, message: `Expected a duration from ${range}, got "${value}"` },
+    expected: {
+      path,
+      message:
+        `Expected a duration from ${range}, got "${value}" (from OPENVPN_AUTH_OIDC_${variable})`,
+    },
   })),
   {
     name: "an IdP timeout past what a timer can wait",
     source: MINIMAL,
     env: { OPENVPN_AUTH_OIDC_OIDC_HTTP_TIMEOUT: "30d" },
-    expected: { path: "oidc.http_timeout", message: "Expected more than 0s, at most 10m" },
+    expected: {
+      path: "oidc.http_timeout",
+      message: "Expected more than 0s, at most 10m (from OPENVPN_AUTH_OIDC_OIDC_HTTP_TIMEOUT)",
+    },
   },
   {
     name: "a clock tolerance that would accept tokens long expired",
     source: MINIMAL,
     env: { OPENVPN_AUTH_OIDC_OIDC_CLOCK_TOLERANCE: "1h" },
-    expected: { path: "oidc.clock_tolerance", message: "Expected 0s to 10m" },
+    expected: {
+      path: "oidc.clock_tolerance",
+      message: "Expected 0s to 10m (from OPENVPN_AUTH_OIDC_OIDC_CLOCK_TOLERANCE)",
+    },
   },
 ];
 

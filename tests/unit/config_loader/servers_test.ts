@@ -1,4 +1,4 @@
-import { assertEquals } from "../../support/assert.ts";
+import { assertEquals, assertThrows } from "../../support/assert.ts";
 import { ConfigError } from "../../../src/config_loader/errors.ts";
 import { HTTP_OIDC_TOML, parseInlineToml } from "../../support/config_toml.ts";
 import { mergeReload } from "../../../src/config/live.ts";
@@ -82,9 +82,21 @@ Deno.test("a single [openvpn] table is the server named default, with env overri
   assertEquals(named.config.servers[0]!.name, "site-a");
 });
 
-Deno.test("OPENVPN_AUTH_OIDC_OPENVPN_* does not apply to [[openvpn]] tables", () => {
-  const { config } = load(TWO_SERVERS, { OPENVPN_AUTH_OIDC_OPENVPN_AUTH_PENDING_TIMEOUT: "2m" });
+Deno.test("OPENVPN_AUTH_OIDC_OPENVPN_* beside [[openvpn]] tables is refused: it applies to none", () => {
+  // It used to be dropped silently, leaving the person who set it believing it applied.
+  const error = assertThrows(
+    () => load(TWO_SERVERS, { OPENVPN_AUTH_OIDC_OPENVPN_AUTH_PENDING_TIMEOUT: "2m" }),
+    ConfigError,
+  );
+  assertEquals(error.issues.map(({ path, message }) => [path, message]), [[
+    "OPENVPN_AUTH_OIDC_OPENVPN_AUTH_PENDING_TIMEOUT",
+    "Does not apply to [[openvpn]] tables (only to a single [openvpn] table): set " +
+    "auth_pending_timeout in each [[openvpn]] table instead",
+  ]]);
+  // Variables of the other sections still apply.
+  const { config } = load(TWO_SERVERS, { OPENVPN_AUTH_OIDC_HTTP_LISTEN: "127.0.0.1:9100" });
   assertEquals(config.servers.map((server) => server.authPendingTimeoutMs), [180_000, 60_000]);
+  assertEquals(config.http.listen.port, 9100);
 });
 
 Deno.test("server config errors name the server's path", () => {
