@@ -13,17 +13,27 @@ export class ConfigError extends Error {
   readonly file: string;
 
   constructor(file: string, issues: ConfigIssue[]) {
+    const shown = issues.map((issue) => ({ ...issue, message: withoutUserinfo(issue.message) }));
     super(
       `Invalid configuration in ${file}:\n` +
-        issues.map((issue) => `  - ${formatIssue(issue)}`).join("\n"),
+        shown.map((issue) => `  - ${formatIssue(issue)}`).join("\n"),
     );
     this.name = "ConfigError";
     this.file = file;
-    this.issues = issues;
+    this.issues = shown;
   }
 }
 
 function formatIssue(issue: ConfigIssue): string {
   const where = issue.line === undefined ? issue.path : `${issue.path} (line ${issue.line})`;
   return `${where}: ${issue.message}`;
+}
+
+/**
+ * Messages quote the value they refuse, and a URL's user name and password (`https://u:pw@idp`,
+ * a Redis URL) are secrets there: printed by check-config, logged by a refused reload. Every
+ * `scheme://userinfo@` in a message reads `scheme://***@`, whichever check wrote it.
+ */
+export function withoutUserinfo(message: string): string {
+  return message.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@"]*@/gi, "$1***@");
 }

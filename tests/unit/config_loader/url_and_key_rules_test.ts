@@ -2,10 +2,10 @@
  * URLs whose text keeps an empty query or fragment ("https://idp/realms/vpn?"), and the
  * private_key_alg list: config loading refuses what the service could not use, naming the key.
  */
-import { assertEquals, assertStringIncludes, assertThrows } from "../../support/assert.ts";
+import { assert, assertEquals, assertStringIncludes, assertThrows } from "../../support/assert.ts";
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { parseConfig } from "../../../src/config_loader/load.ts";
-import { ConfigError } from "../../../src/config_loader/errors.ts";
+import { ConfigError, withoutUserinfo } from "../../../src/config_loader/errors.ts";
 import { MINIMAL_TOML } from "../../support/config_toml.ts";
 
 function load(source: string, files: Record<string, string> = {}) {
@@ -90,4 +90,28 @@ Deno.test("parseConfig() refuses EdDSA as private_key_alg, naming the algorithms
   assertEquals(issues.map((issue) => issue.path), ["oidc.private_key_alg"]);
   assertStringIncludes(issues[0]!.message, '"RS512"');
   assertStringIncludes(issues[0]!.message, 'got "EdDSA"');
+});
+
+Deno.test("no config issue quotes a URL's user name or password, whichever check refused it", () => {
+  for (
+    const [variable, value] of <Array<[string, string]>> [
+      ["OPENVPN_AUTH_OIDC_OIDC_ISSUER", "http://admin:s3cret-pw@idp.example.com/realms/vpn"],
+      ["OPENVPN_AUTH_OIDC_HTTP_BASE_URL", "ftp://admin:s3cret-pw@vpn.example.com"],
+      ["OPENVPN_AUTH_OIDC_HTTP_BASE_URL", "https://admin:s3cret-pw@vpn example.com"],
+    ]
+  ) {
+    const error = assertThrows(
+      () =>
+        parseConfig(MINIMAL_TOML, "test.toml", {
+          env: { [variable]: value },
+          readTextFile: () => {
+            throw new Error("ENOENT");
+          },
+        }),
+      ConfigError,
+    );
+    assert(!error.message.includes("s3cret-pw"), error.message);
+    assert(!error.issues.some((issue) => issue.message.includes("s3cret-pw")), variable);
+  }
+  assertEquals(withoutUserinfo('got "https://u:p@idp/x"'), 'got "https://***@idp/x"');
 });
