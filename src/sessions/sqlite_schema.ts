@@ -114,7 +114,28 @@ export function migrate(
     db.exec("COMMIT");
     return migrating ? found : undefined;
   } catch (error) {
-    db.exec("ROLLBACK");
-    throw error;
+    throw rolledBack(db, error);
   }
+}
+
+/**
+ * Ends the transaction in which `error` was thrown and returns `error`, to be thrown as it is.
+ * SQLite has already rolled the whole transaction back itself after an I/O error, after a disk
+ * full (SQLITE_FULL) and when COMMIT failed: a ROLLBACK then fails with "cannot rollback - no
+ * transaction is active", which would hide the error that says what went wrong (a disk full
+ * during a migration). So it runs only while the transaction is still open; should it fail
+ * anyway, its error becomes the cause of `error`, which stays the one reported.
+ */
+export function rolledBack(
+  db: DatabaseSync,
+  error: unknown,
+  rollback: () => void = () => db.exec("ROLLBACK"),
+): unknown {
+  if (!db.isTransaction) return error;
+  try {
+    rollback();
+  } catch (failure) {
+    if (error instanceof Error && error.cause === undefined) error.cause = failure;
+  }
+  return error;
 }

@@ -27,8 +27,9 @@ import { CACHE_LIMIT, frozenPending, PENDING_CACHE_LIMIT, SnapshotCache } from "
 import { BUSY_TIMEOUT_MS, openDatabaseFile } from "./sqlite_file.ts";
 import { prepareStatements, readLiveCounts } from "./sqlite_statements.ts";
 import { SqliteRoom } from "./sqlite_room.ts";
+import { rolledBack } from "./sqlite_schema.ts";
 import { deleteInBatches } from "./sqlite_sweep.ts";
-import { checkMaxEntries, type StoreBounds } from "./store_full.ts";
+import { checkMaxEntries, type StoreBounds, StoreFullError } from "./store_full.ts";
 import type { TokenCipher } from "./token_cipher.ts";
 import { TurnBatch } from "./turn_batch.ts";
 import { LiveCounter } from "./live_counter.ts";
@@ -102,6 +103,19 @@ interface SessionPut {
 
 /** An update whose session is no longer there: it answers false, not an error. */
 class SessionGone extends Error {}
+
+/**
+ * The error a put of a batch failed with, returned when it refuses that put alone: the store's
+ * own refusal (its table full), before the put wrote anything, so the transaction goes on
+ * without it. Anything else (a SQLite error) is thrown and fails the whole batch: after an I/O
+ * error or a disk full SQLite has already rolled back the puts before it, and the puts after
+ * it would run outside any transaction, each committed at once, while the batch reported them
+ * all refused (a login denied whose session is in the file).
+ */
+function refusedAlone(error: unknown): StoreFullError {
+  if (error instanceof StoreFullError) return error;
+  throw error;
+}
 
 /** The sessions one transaction has written so far, and whether it read the data version. */
 interface SessionBatch {
@@ -193,7 +207,10 @@ export class SqliteStore implements SessionStore {
     }
   }
 
-  /** One transaction; an entry that does not fit (store full) is refused alone. */
+  /**
+   * One transaction; an entry that does not fit (store full) is refused alone, any other error
+   * refuses them all, none of them written (refusedAlone).
+   */
   #write(items: readonly (SealedPending | SessionPut)[]): unknown[] {
     this.#assertOpen();
     try {
@@ -241,7 +258,7 @@ export class SqliteStore implements SessionStore {
       if (isNew) this.#room.added("pending");
       return undefined;
     } catch (error) {
-      return error;
+      return refusedAlone(error);
     }
   }
 
@@ -389,7 +406,7 @@ export class SqliteStore implements SessionStore {
       if (isNew) this.#room.added("sessions");
       return undefined;
     } catch (error) {
-      return error;
+      return refusedAlone(error);
     }
   }
 
@@ -670,8 +687,8 @@ export class SqliteStore implements SessionStore {
       this.#sql.commit.run();
       return result;
     } catch (error) {
-      this.#sql.rollback.run();
-      throw error;
+      // The error that made it fail, not a failed ROLLBACK (rolledBack, sqlite_schema.ts).
+      throw rolledBack(this.#db, error, () => this.#sql.rollback.run());
     }
   }
 
