@@ -185,11 +185,16 @@ export class Admission {
     client: ClientSide & { kind: "connect" | "reauth" },
     stored: Session,
     commander: ClientCommander,
-    { resumable, refresh, sameRun }: {
+    { resumable, refresh, sameRun, openvpnRun }: {
       resumable: boolean;
       refresh: boolean;
       /** Whether OpenVPN still runs as when the event came (its cid and kid name the client). */
       sameRun?: () => boolean;
+      /**
+       * The run of OpenVPN the event came in, when OpenVPN told it (isKnownRun): the cid the
+       * session is bound to belongs to it (Session.openvpnRun). Undefined: none recorded.
+       */
+      openvpnRun?: string | undefined;
     },
   ): Promise<Resumption> {
     const { log, now, config } = this.#deps;
@@ -201,7 +206,7 @@ export class Admission {
     }
     // A reconnect may come through another server sharing the token secret: the session
     // moves there, so that server's DISCONNECT and REAUTH find it.
-    const rebind = { server: client.server, cid: client.cid, resumable };
+    const rebind = { server: client.server, cid: client.cid, resumable, openvpnRun };
     const checked = refresh
       ? await this.#recheck(stored, client, { rebind, disconnect: false })
       : await this.#rejudge(stored, client, false);
@@ -217,9 +222,13 @@ export class Admission {
     // A plain renegotiation (same cid, nothing re-checked, nothing learned) is not written
     // back: with the file store that durable write (one fsync) was most of a REAUTH's cost,
     // and every client renegotiates hourly. lastAuthAt then records the last login, reconnect
-    // or re-check rather than the last renegotiation.
+    // or re-check rather than the last renegotiation. A run recorded with the cid must be this
+    // event's (else written, with this run or none); a session stored without one (by an older
+    // version) is not written for it: its binding keeps being judged by the cid alone until a
+    // reconnect or a re-check writes it.
     const plainRenegotiation = client.kind === "reauth" && session.server === client.server &&
-      session.cid === client.cid && session.resumable === resumable;
+      session.cid === client.cid && session.resumable === resumable &&
+      (session.openvpnRun === undefined || session.openvpnRun === openvpnRun);
     // A refreshed session (rebound too) was stored by #recheck already.
     if (!checked.refreshed && !plainRenegotiation) {
       const written = await this.#updateWith(session, (current) => ({
@@ -322,7 +331,7 @@ export class Admission {
       { kind: client.kind, cid: client.cid },
     );
     if (session !== undefined && session.server === client.server && session.cid === client.cid) {
-      await this.#deps.store.updateSession({ ...session, cid: undefined });
+      await this.#deps.store.updateSession({ ...session, cid: undefined, openvpnRun: undefined });
     }
   }
 
@@ -440,7 +449,7 @@ export class Admission {
     session: Session,
     client: ClientSide,
     { rebind, disconnect }: {
-      rebind: Partial<Pick<Session, "server" | "cid" | "resumable">>;
+      rebind: Partial<Pick<Session, "server" | "cid" | "resumable" | "openvpnRun">>;
       disconnect: boolean;
     },
   ): Promise<Recheck> {

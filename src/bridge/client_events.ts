@@ -31,6 +31,7 @@ import { AnswersInRun, OpenvpnRestartedError } from "./answers_in_run.ts";
 import { type SignIn, SignIns } from "./sign_ins.ts";
 import { shownClientVersion, shownPlatform } from "./peer_info.ts";
 import { type Departure, DisconnectRetries } from "./disconnect_retries.ts";
+import { isKnownRun } from "../management/openvpn_run.ts";
 
 /** Kills held for a link that is down, at most (the oldest dropped first). */
 const MAX_DEFERRED_KILLS = 10_000;
@@ -325,29 +326,87 @@ export class ClientEvents {
         !session || session.server !== server || session.cid !== cid ||
         session.lastAuthAt >= before
       ) return false;
-      if (session.resumable) {
-        // Ended meanwhile elsewhere: nothing to unbind.
-        return await store.updateSession({ ...session, cid: undefined });
-      }
-      // The client cannot present an OpenVPN token, so it cannot come back without a browser:
-      // the session is over, and so is our right to its refresh token.
-      await this.#deps.admission.endSession(session, "disconnected");
-      return true;
+      return await this.#clientGone(session);
     });
   }
 
   /**
-   * After (re)connecting to the management interface: cids not in OpenVPN's client list are
-   * gone (OpenVPN restarted, or they left while we were away), so their sessions end as at a
-   * DISCONNECT, unless an event since `linkUpAt` bound them anew.
+   * The client of a session read under its lock has gone: a resumable session is unbound (its
+   * client may come back with its token), any other ends. Whether it was unbound or ended.
    */
-  async forgetClientsExcept(liveCids: ReadonlySet<number>, linkUpAt: number): Promise<void> {
+  async #clientGone(session: Session): Promise<boolean> {
+    if (session.resumable) {
+      // Ended meanwhile elsewhere: nothing to unbind.
+      return await this.#deps.store.updateSession({
+        ...session,
+        cid: undefined,
+        openvpnRun: undefined,
+      });
+    }
+    // The client cannot present an OpenVPN token, so it cannot come back without a browser:
+    // the session is over, and so is our right to its refresh token.
+    await this.#deps.admission.endSession(session, "disconnected");
+    return true;
+  }
+
+  /**
+   * Ends (unbinds) one session bound to `cid` in an earlier run of OpenVPN, `run`: its client
+   * went with that run, and the cid names another client now, or nobody. Left alone when an
+   * event since `before` bound it anew.
+   */
+  async #endEarlierRunBinding(
+    sessionId: string,
+    cid: number,
+    run: string,
+    before: number,
+  ): Promise<boolean> {
     const { store, server } = this.#deps;
-    for (const { cid } of await store.listBindings(server)) {
+    return await this.#deps.admission.sessionLock.run(sessionId, async () => {
+      const session = await store.getSession(sessionId);
+      if (
+        !session || session.server !== server || session.cid !== cid ||
+        session.openvpnRun !== run || session.lastAuthAt >= before
+      ) return false;
+      return await this.#clientGone(session);
+    });
+  }
+
+  /**
+   * After (re)connecting to the management interface, and after OpenVPN restarted in place:
+   * sessions whose client is gone end as at a DISCONNECT (resumable ones are unbound), unless an
+   * event since `linkUpAt` bound them anew. Gone is a client bound in another run of OpenVPN
+   * than the one the link told (Session.openvpnRun), whatever cid the list holds: a restarted
+   * OpenVPN numbers its clients from 0 again, so that cid may name another client now. A
+   * binding without a run (stored by an older version, or while OpenVPN did not tell its run)
+   * is gone when its cid is not in OpenVPN's client list, `liveCids`; undefined when the list
+   * could not be read whole: such bindings are left as they are.
+   */
+  async forgetClientsExcept(
+    liveCids: ReadonlySet<number> | undefined,
+    linkUpAt: number,
+  ): Promise<void> {
+    const { store, server, log } = this.#deps;
+    const run = this.#signIns.run;
+    const current = isKnownRun(run) ? run : undefined;
+    let earlierRuns = 0;
+    for (const binding of await store.listBindings(server)) {
       // Pending logins are not touched here: those of an earlier run of OpenVPN were ended
       // when the link told its run (openvpnRunIs), and a login started since the link came up
       // belongs to a new client on a reused cid.
-      if (!liveCids.has(cid)) await this.#endBinding(cid, linkUpAt);
+      const { sessionId, cid, openvpnRun } = binding;
+      if (current !== undefined && openvpnRun !== undefined && openvpnRun !== current) {
+        // That session alone: another one may be bound to the same cid in this run.
+        if (await this.#endEarlierRunBinding(sessionId, cid, openvpnRun, linkUpAt)) earlierRuns++;
+      } else if (liveCids !== undefined && !liveCids.has(cid)) {
+        await this.#endBinding(cid, linkUpAt);
+      }
+    }
+    if (earlierRuns > 0) {
+      log.info(
+        "Ended or unbound {count} session(s) bound to clients of an earlier run of OpenVPN on " +
+          "{server}: their client numbers now name other clients, or none",
+        { server, count: earlierRuns },
+      );
     }
   }
 
@@ -357,10 +416,10 @@ export class ClientEvents {
     const sameRun = () => this.#signIns.run === run;
     const answers = new AnswersInRun(this.#answers, sameRun);
     try {
-      if (!req.sessionId) return await this.#decideAndAnswer(req, answers, sameRun);
+      if (!req.sessionId) return await this.#decideAndAnswer(req, answers, sameRun, run);
       return await this.#deps.admission.sessionLock.run(
         req.sessionId,
-        () => this.#decideAndAnswer(req, answers, sameRun),
+        () => this.#decideAndAnswer(req, answers, sameRun, run),
       );
     } catch (error) {
       // Any failure after a restart, too: thrown on, it is answered with a deny by its ids
@@ -374,10 +433,12 @@ export class ClientEvents {
     }
   }
 
+  /** `run`: the run of OpenVPN the event came in (SignIns.run then). */
   async #decideAndAnswer(
     req: EnvClientRequest,
     commander: AnswersInRun,
     sameRun: () => boolean,
+    run: string | undefined,
   ): Promise<void> {
     const { store, config, clock } = this.#deps;
     let session: Session | undefined;
@@ -394,7 +455,7 @@ export class ClientEvents {
       reauthCheck: config.sessions.reauthCheck,
       now: clock.now(),
     });
-    await this.#answer(req, decision, session, commander, sameRun);
+    await this.#answer(req, decision, session, commander, sameRun, run);
   }
 
   /** Carries out the decision table's answer to a CONNECT or REAUTH. */
@@ -404,6 +465,7 @@ export class ClientEvents {
     session: Session | undefined,
     commander: AnswersInRun,
     sameRun: () => boolean,
+    run: string | undefined,
   ): Promise<void> {
     const { log } = this.#deps;
     switch (decision.action) {
@@ -435,11 +497,13 @@ export class ClientEvents {
           // A refresh or a store call may take seconds: OpenVPN may restart meanwhile and give
           // the cid and kid to a new client, to which the session must not be bound.
           sameRun,
+          // The cid is bound in this run (the link's own string: no copy per session).
+          openvpnRun: isKnownRun(run) ? run : undefined,
         });
         // Ended rather than resumed (its refresh token had expired at the IdP): the reconnect
         // is answered as a new client's.
         if (resumed === "ended") {
-          await this.#answer(req, decideNewClient(req), session, commander, sameRun);
+          await this.#answer(req, decideNewClient(req), session, commander, sameRun, run);
         }
         return;
       }

@@ -6,6 +6,7 @@ import type { SignInRef } from "./commander.ts";
 import type { LoginResult } from "../oidc/client.ts";
 import type { Identity } from "../policy/identity.ts";
 import type { Session } from "../sessions/types.ts";
+import { isKnownRun } from "../management/openvpn_run.ts";
 
 /** A finished browser login, as the OIDC client returned it, for this pending login. */
 export interface FinishedLogin {
@@ -37,6 +38,8 @@ export function sessionFromLogin(
   // one): the session is kept under an id of its own, bound to this client until it leaves,
   // so back-channel logout, the periodic re-check and the admin command still reach it.
   const ownId = login.sessionId === "";
+  // The run the sign-in began in, the cid's: its answer goes to the client only in that run.
+  const run = client.signIn.openvpnRun;
   return {
     sessionId: ownId ? clientBoundSessionId(client.server, client.cid, at.now) : login.sessionId,
     server: client.server,
@@ -56,6 +59,7 @@ export function sessionFromLogin(
     createdAt: at.now,
     lastAuthAt: at.now,
     expiresAt: at.now + at.lifetimeMs,
+    ...(isKnownRun(run) ? { openvpnRun: run } : {}),
   };
 }
 

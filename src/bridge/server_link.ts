@@ -174,25 +174,43 @@ export class ServerLink {
     );
   }
 
+  /**
+   * Ends the sessions whose client is gone (ClientEvents.forgetClientsExcept): those bound in
+   * another run of OpenVPN whatever the client list says, those missing from the list when it
+   * could be read whole.
+   */
   async #reconcile(linkUpAt: number): Promise<void> {
+    const ids = await this.#clientIds();
+    try {
+      await this.#events.forgetClientsExcept(ids, linkUpAt);
+    } catch (error) {
+      this.#log.warning("Could not end the sessions of clients that are gone: {error}", {
+        error: String(error),
+      });
+    }
+  }
+
+  /** The cids in OpenVPN's client list; undefined when it could not be read whole. */
+  async #clientIds(): Promise<Set<number> | undefined> {
     try {
       const reply = await this.#connection.send(status3());
-      if (reply.type !== "lines") return;
+      if (reply.type !== "lines") return undefined;
       // A list cut at the reply limit leaves out clients that are still connected: ending their
-      // sessions would deny each of them at its next renegotiation. Nothing is ended then, and
-      // the sessions of clients that left while the bridge was away stay until they expire.
+      // sessions would deny each of them at its next renegotiation. None is ended for missing
+      // from it then, and the sessions of clients that left while the bridge was away stay until
+      // they expire (those of another run of OpenVPN end all the same).
       if (reply.truncated) {
         this.#log.warning(
           "The client list was cut at the management reply limit: no session is ended for clients missing from it",
         );
-        return;
+        return undefined;
       }
-      const ids = clientIdsFromStatus(reply.lines);
-      if (ids) await this.#events.forgetClientsExcept(ids, linkUpAt);
+      return clientIdsFromStatus(reply.lines);
     } catch (error) {
       this.#log.warning("Could not read the client list after connecting: {error}", {
         error: String(error),
       });
+      return undefined;
     }
   }
 }

@@ -11,6 +11,7 @@ import type { Clock } from "../clock.ts";
 import type { SignInRef } from "./commander.ts";
 import { ExpiryQueue } from "./expiry_queue.ts";
 import { ownString } from "../sessions/entry_check.ts";
+import { unknownRun } from "../management/openvpn_run.ts";
 
 /** A sign-in's deadline, with what its audit line names if it passes. */
 export interface SignIn {
@@ -87,8 +88,10 @@ export class SignIns {
    * cids now name other clients, or nobody.
    */
   runIs(run: string | undefined): SignIn[] {
-    const current = run ?? `unknown:${crypto.randomUUID()}`;
-    if (current === this.#run) return [];
+    if (run !== undefined && run === this.#run) return [];
+    // One copy of its own, kept for the run: every session bound in it refers to this string
+    // (Session.openvpnRun), which must not hold the reply it was read from.
+    const current = run === undefined ? unknownRun() : ownString(run);
     this.#run = current;
     const ended: SignIn[] = [];
     for (const signIn of this.#byCid.values()) {

@@ -22,6 +22,24 @@ export function openvpnRun(pid: number, state: OpenvpnState): string {
   return `${pid}@${state.time}:${state.state}`;
 }
 
+const UNKNOWN_RUN = "unknown:";
+
+/**
+ * A run of its own for a link on which OpenVPN did not tell its run: it matches no earlier
+ * one, so what began before (a sign-in) is not taken for this run's.
+ */
+export function unknownRun(): string {
+  return `${UNKNOWN_RUN}${crypto.randomUUID()}`;
+}
+
+/**
+ * Whether `run` is one OpenVPN told (not `unknownRun`'s): only such a run can say that a cid
+ * recorded with it names no client of another run (a session's binding, Session.openvpnRun).
+ */
+export function isKnownRun(run: string | undefined): run is string {
+  return run !== undefined && !run.startsWith(UNKNOWN_RUN);
+}
+
 /** `SUCCESS: pid=28115` -> 28115; undefined for anything else (an ERROR, another text). */
 export function pidFromReply(reply: Reply): number | undefined {
   if (reply.type !== "success") return undefined;

@@ -195,6 +195,23 @@ function openvpnRun(fields: Fields, what: string): string | undefined {
     : value;
 }
 
+/** The runs sessions were last checked with (see `sharedRun`). */
+const recentRuns: string[] = [];
+const RECENT_RUNS = 4;
+
+/**
+ * One string for one run of OpenVPN, whichever session names it: every session bound in a run
+ * names the same few, and a session decoded from the file or Redis (kept in their caches) would
+ * otherwise hold a copy of its own. A memory store is handed the link's own string already.
+ */
+function sharedRun(run: string | undefined): string | undefined {
+  if (run === undefined) return undefined;
+  for (const known of recentRuns) if (known === run) return known;
+  recentRuns.unshift(run);
+  if (recentRuns.length > RECENT_RUNS) recentRuns.pop();
+  return run;
+}
+
 /** `{ key: value }`, or nothing for undefined: an optional (`?:`) field stays absent. */
 function optionalField<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
@@ -215,10 +232,13 @@ export function checkSession(
   const commonName = str(fields, "commonName", what);
   const username = str(fields, "username", what);
   const clientIp = optionalStr(fields, "clientIp", what);
+  const cid = optionalInt(fields, "cid", what);
+  // Checked either way; kept only with the cid it is the run of.
+  const run = sharedRun(openvpnRun(fields, what));
   return {
     sessionId: own(entryId(fields, "sessionId", what, expectedId)),
     server: str(fields, "server", what),
-    cid: optionalInt(fields, "cid", what),
+    cid,
     // A certificate named after its user (from OpenVPN and from the IdP): one string, the IdP's.
     commonName: commonName === username ? username : own(commonName),
     username,
@@ -234,5 +254,6 @@ export function checkSession(
     createdAt: time(fields, "createdAt", what),
     lastAuthAt: time(fields, "lastAuthAt", what),
     expiresAt: time(fields, "expiresAt", what),
+    ...optionalField("openvpnRun", cid === undefined ? undefined : run),
   };
 }

@@ -217,7 +217,10 @@ export class MemoryStore implements SessionStore {
       const bindings: ClientBinding[] = [];
       for (const session of this.#sessions.values()) {
         if (session.server === server && session.cid !== undefined && session.expiresAt >= now) {
-          bindings.push({ sessionId: session.sessionId, cid: session.cid });
+          const { sessionId, cid, openvpnRun } = session;
+          bindings.push(
+            openvpnRun === undefined ? { sessionId, cid } : { sessionId, cid, openvpnRun },
+          );
         }
       }
       return bindings;

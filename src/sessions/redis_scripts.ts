@@ -12,7 +12,8 @@
  *                             name is unambiguous whatever the server name holds)
  *   P s:<sessionId>     hash  session: d (JSON without refresh token), t (encrypted refresh
  *                             token), v (version: random, new at every write of the entry,
- *                             written with it), srv, cid ('' = unbound), sub, sid (when
+ *                             written with it), srv, cid ('' = unbound), r (the run of
+ *                             OpenVPN the cid belongs to, when known), sub, sid (when
  *                             known), user; PX = until it expires plus a grace (see
  *                             redis_store.ts)
  *   P sz                zset  session ids by expiresAt
@@ -211,7 +212,8 @@ const LIST_PENDING = `return list_page('pz', 'p:', { 'd', 'o' })`;
  * subject, has sid ('1'/'0'), sid, username, data, encrypted refresh token ('' = none),
  * version, the version whose token to keep ('' = none), createdAt, '1' for an update (the
  * entry must be there, live, with that createdAt) or '0' for a put, and for an update the
- * version the caller read ('' = not known): the entry must still be at it. Bridges sharing
+ * version the caller read ('' = not known): the entry must still be at it, and the run of
+ * OpenVPN its cid belongs to ('' = none: Session.openvpnRun, listed with its binding). Bridges sharing
  * the store lock a session only within their own process: one that wrote back what it read
  * before another bridge's write (a rebind, a rotated refresh token) would undo that write.
  * createdAt has a field of its own ('c'), compared as text: decoding the data in Redis cost a
@@ -229,7 +231,7 @@ const PUT_SESSIONS = `
 local max, now = tonumber(ARGV[2]), ARGV[3]
 local function add(set, id, ttl) redis.call('SADD', set, id); keep(set, ttl) end
 local written = {}
-for i = 4, #ARGV, 16 do
+for i = 4, #ARGV, 17 do
   local id, expires, ttl, server, cid = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local sub, has_sid, sid, user = ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8]
   local key, token, held, created = P .. 's:' .. id, ARGV[i + 10], ARGV[i + 12], ARGV[i + 13]
@@ -262,6 +264,7 @@ for i = 4, #ARGV, 16 do
     redis.call('HSET', key, 'd', ARGV[i + 9], 'v', ARGV[i + 11], 'srv', server, 'cid', cid,
       'sub', sub, 'user', user, 'c', created)
     if has_sid == '1' then redis.call('HSET', key, 'sid', sid) end
+    if ARGV[i + 16] ~= '' then redis.call('HSET', key, 'r', ARGV[i + 16]) end
     if token ~= '' then redis.call('HSET', key, 't', token) end
     redis.call('PEXPIRE', key, ttl)
     redis.call('ZADD', P .. 'sz', expires, id)
@@ -363,8 +366,8 @@ const LIST_SESSIONS = `return list_page('sz', 's:', { 'd' })`;
  * ARGV: P, server, now, cursor ('0' for the first page), page size, index ('sc' or the legacy
  * 'sb'). One page of the live bound sessions of a server, through ZSCAN (HSCAN) of that index
  * (in one call, 100,000 of them held Redis for 360-780 ms): [next cursor ('0' after the last
- * page), sessionId, cid, ...]. A binding may come in two pages; one present throughout comes
- * in at least one.
+ * page), sessionId, cid, run of OpenVPN ('' = none), ...]. A binding may come in two pages; one
+ * present throughout comes in at least one.
  */
 const LIST_BINDINGS = `
 local index, page = ARGV[6], nil
@@ -381,6 +384,7 @@ for i = 1, #bound, 2 do
   local score = redis.call('ZSCORE', P .. 'sz', id)
   if score and tonumber(score) >= tonumber(ARGV[3]) then
     out[#out + 1] = id; out[#out + 1] = cid
+    out[#out + 1] = redis.call('HGET', P .. 's:' .. id, 'r') or ''
   end
 end
 return out

@@ -77,11 +77,12 @@ type PendingArgs = [string, string, string, string, string, string, string | Buf
 /**
  * One session as `putSessions` takes it: id, expiresAt, TTL, server, cid, subject, has sid,
  * sid, username, data, secret, version, version whose secret to keep, createdAt, update ('1')
- * or put ('0'), version read ('' = not known).
+ * or put ('0'), version read ('' = not known), run of OpenVPN of the cid ('' = none).
  */
 type SessionArgs = [
   ...[string, string, string, string, string, string, string, string, string, string],
   string | Buffer,
+  string,
   string,
   string,
   string,
@@ -299,6 +300,7 @@ export class RedisStore implements SessionStore {
       String(copy.createdAt),
       update ? "1" : "0",
       read,
+      copy.openvpnRun ?? "",
     ];
     let written = keepFrom === ""
       ? TOKEN_NOT_HELD
@@ -437,9 +439,14 @@ export class RedisStore implements SessionStore {
           index,
         ]) as Flat;
         cursor = String(page[0]);
-        for (let i = 1; i + 1 < page.length; i += 2) {
+        for (let i = 1; i + 2 < page.length; i += 3) {
           const sessionId = String(page[i]);
-          bySession.set(sessionId, { sessionId, cid: Number(String(page[i + 1])) });
+          const cid = Number(String(page[i + 1]));
+          const openvpnRun = String(page[i + 2] ?? "");
+          bySession.set(
+            sessionId,
+            openvpnRun === "" ? { sessionId, cid } : { sessionId, cid, openvpnRun },
+          );
         }
       } while (cursor !== "0");
     }

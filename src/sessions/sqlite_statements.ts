@@ -103,8 +103,13 @@ export function prepareStatements(db: DatabaseSync) {
       "SELECT session_id, data, refresh_token FROM sessions " +
         "WHERE server = ? AND cid = ? AND expires_at >= ? LIMIT 1",
     ),
-    // As boundSessionsAfter, without the entries: a chunk of a server's bindings per turn.
-    bindingsAfter: prepare(`SELECT rowid, cid, expires_at, session_id ${BOUND_AFTER}`),
+    // As boundSessionsAfter, without the entries: a chunk of a server's bindings per turn,
+    // with the run of OpenVPN each cid belongs to (Session.openvpnRun; NULL when absent, and for
+    // a row whose data is not JSON, which a read of it refuses: not the whole listing).
+    bindingsAfter: prepare(
+      "SELECT rowid, cid, expires_at, session_id, CASE WHEN json_valid(data) THEN " +
+        `json_extract(data, '$.openvpnRun') END AS openvpn_run ${BOUND_AFTER}`,
+    ),
     boundSessionsAfter: prepare(
       `SELECT rowid, cid, expires_at, session_id, data, refresh_token ${BOUND_AFTER}`,
     ),

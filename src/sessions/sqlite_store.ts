@@ -68,6 +68,14 @@ interface BoundCursor {
  */
 const FIRST_BOUND: BoundCursor = { server: "", cid: -1, expiresAt: 0, rowid: 0 };
 
+/** A `bindingsAfter` row: its run only when the session records one (Session.openvpnRun). */
+function bindingFromRow(row: Row): ClientBinding {
+  const sessionId = String(row["session_id"]);
+  const cid = Number(row["cid"]);
+  const openvpnRun = row["openvpn_run"];
+  return typeof openvpnRun === "string" ? { sessionId, cid, openvpnRun } : { sessionId, cid };
+}
+
 /** The cursor after `last`, a bound session of `server` (client index order). */
 function boundCursorAfter(server: string, last: Row): BoundCursor {
   return {
@@ -564,7 +572,7 @@ export class SqliteStore implements SessionStore {
       ({ cid, expiresAt, rowid }, now) =>
         this.#sql.bindingsAfter.all(server, cid, expiresAt, rowid, now, BINDINGS_CHUNK),
       (last) => boundCursorAfter(server, last),
-      (row) => ({ sessionId: String(row["session_id"]), cid: Number(row["cid"]) }),
+      bindingFromRow,
     ));
   }
 

@@ -54,6 +54,14 @@ export interface Session {
   server: string;
   /** The client id the session is bound to now; undefined while the client is disconnected. */
   cid: number | undefined;
+  /**
+   * The run of OpenVPN `cid` belongs to (management/openvpn_run.ts): a restarted OpenVPN
+   * numbers its clients from 0 again, so the cid names this session's client only in that run.
+   * Set with the cid when OpenVPN told its run, absent with it. Absent in sessions stored by
+   * older versions: their binding is judged by the cid alone. (Undefined clears it: stores
+   * keep no undefined field.)
+   */
+  openvpnRun?: string | undefined;
   commonName: string;
   username: string;
   groups: string[];
@@ -97,6 +105,8 @@ export interface SweepResult {
 export interface ClientBinding {
   sessionId: string;
   cid: number;
+  /** The run of OpenVPN the cid belongs to (Session.openvpnRun); absent when not recorded. */
+  openvpnRun?: string;
 }
 
 /**

@@ -6,6 +6,7 @@
 import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { assert, assertEquals } from "../../support/assert.ts";
 import { ServerLink } from "../../../src/bridge/server_link.ts";
+import { SessionEnd } from "../../../src/bridge/session_end.ts";
 import { managementCommander } from "../../../src/bridge/management_commander.ts";
 import { systemClock } from "../../../src/clock.ts";
 import { getLogger } from "../../../src/log.ts";
@@ -40,12 +41,24 @@ function linkAndEvents(
     clock: systemClock,
     limits,
   });
-  const { events } = testClientEvents({
+  const { events, admission } = testClientEvents({
     store,
     clock: new FakeClock(),
     eventsCommander: managementCommander(connection),
   });
-  return { link: new ServerLink(connection, events, getLogger("clients"), systemClock), events };
+  // Ends sessions as the service does: a kill goes out on this link.
+  const sessionEnd = new SessionEnd({
+    store,
+    commanders: () => managementCommander(connection),
+    oidc: { revoke: () => Promise.resolve() },
+    sessionLock: admission.sessionLock,
+    log: getLogger("test"),
+  });
+  return {
+    link: new ServerLink(connection, events, getLogger("clients"), systemClock),
+    events,
+    sessionEnd,
+  };
 }
 
 /**
@@ -53,8 +66,16 @@ function linkAndEvents(
  * (cids); `records` are the bridge's log records so far.
  */
 async function withLink(
-  fn: (server: FakeManagementServer, records: LogRecord[]) => Promise<void>,
-  { clients = [], ...options }: LinkOptions & { clients?: readonly number[] } = {},
+  fn: (
+    server: FakeManagementServer,
+    records: LogRecord[],
+    wired: { sessionEnd: SessionEnd },
+  ) => Promise<void>,
+  { clients = [], pid, ...options }: LinkOptions & {
+    clients?: readonly number[] | ReadonlyMap<number, string>;
+    /** OpenVPN's pid as the stand-in tells it (4242 when left out). */
+    pid?: number;
+  } = {},
 ): Promise<void> {
   const records: LogRecord[] = [];
   await configure({
@@ -66,12 +87,19 @@ async function withLink(
     ],
   });
   const server = await FakeManagementServer.start();
-  for (const cid of clients) server.clients.set(cid, `client-${cid}`);
-  const { link } = linkAndEvents(server, options);
+  if (pid !== undefined) server.pid = pid;
+  if (Array.isArray(clients)) {
+    for (const cid of clients) {
+      server.clients.set(cid, `client-${cid}`);
+    }
+  } else {for (const [cid, name] of clients as ReadonlyMap<number, string>) {
+      server.clients.set(cid, name);
+    }}
+  const { link, sessionEnd } = linkAndEvents(server, options);
   link.start();
   try {
     await server.waitForLine("status 3");
-    await fn(server, records);
+    await fn(server, records, { sessionEnd });
   } finally {
     await link.stop();
     await server.stop();
@@ -263,4 +291,125 @@ Deno.test("OpenVPN restarting in place (SIGHUP: the link stays up, no DISCONNECT
     );
     assertEquals(await store.getSession("s-1"), undefined);
   }, { clients: [1, 2, 3], store });
+});
+
+/** OpenVPN's run as the stand-in tells it with `pid` (openvpn_run.ts). */
+const runOf = (pid: number, startedAt = STARTED_AT) => `${pid}@${startedAt}:CONNECTED`;
+
+/**
+ * A store with alice's session bound to cid 1 (recorded in `run`, or none) and, as a marker,
+ * one bound to cid 9, which OpenVPN's list will not have: once it is ended, the link-up's
+ * reconcile has gone past alice's (bindings are handled in the order stored).
+ */
+async function storeOfAlice(
+  run: string | undefined,
+  resumable: boolean,
+): Promise<MemoryStore> {
+  const store = new MemoryStore({ maxEntries: 10 });
+  const signedIn = Date.now() - 60_000;
+  await store.putSession(testSession({
+    sessionId: "s-alice",
+    cid: 1,
+    lastAuthAt: signedIn,
+    resumable,
+    ...(run === undefined ? {} : { openvpnRun: run }),
+  }));
+  await store.putSession(testSession({ sessionId: "s-gone", cid: 9, lastAuthAt: signedIn }));
+  return store;
+}
+
+async function reconciled(store: MemoryStore): Promise<void> {
+  await pollUntil(
+    "the link-up's reconcile to end the marker",
+    async () => (await store.getSession("s-gone")) === undefined || undefined,
+    5000,
+    10,
+  );
+}
+
+const kills = (server: FakeManagementServer) =>
+  server.received.filter((line) => line.startsWith("client-kill "));
+
+for (const resumable of [false, true]) {
+  Deno.test(`OpenVPN restarted as a new process while the link was down: a ${resumable ? "resumable" : "certificate-only"} session bound to cid 1 of the old run is not taken for Bob's cid 1, and ending it kills nobody`, async () => {
+    // Alice signed in under pid 100; OpenVPN restarted (pid 200) and gave cid 1 to Bob before
+    // the bridge linked again.
+    const store = await storeOfAlice(runOf(100), resumable);
+    await withLink(async (server, _records, { sessionEnd }) => {
+      await reconciled(store);
+      const alice = await store.getSession("s-alice");
+      if (resumable) {
+        // Unbound, kept for her client to come back with its token.
+        assertEquals(alice?.cid, undefined);
+        assert(alice && !("openvpnRun" in alice));
+      } else {
+        assertEquals(alice, undefined);
+      }
+      assertEquals(await boundCids(store), []);
+      // A back-channel logout (an admin's revoke, ...) of alice afterwards reaches nobody.
+      // (A kill would have been answered before endAll returns.)
+      await sessionEnd.endAll(["s-alice"], "backchannel-logout");
+      assertEquals(kills(server), []);
+      assertEquals(await store.getSession("s-alice"), undefined);
+    }, { store, pid: 200, clients: new Map([[1, "bob"]]) });
+  });
+}
+
+Deno.test("a session bound in the run OpenVPN still runs keeps its cid at link-up, and ending it kills its client", async () => {
+  const store = await storeOfAlice(runOf(200), false);
+  await withLink(async (server, _records, { sessionEnd }) => {
+    await reconciled(store);
+    assertEquals((await store.getSession("s-alice"))?.cid, 1);
+    assertEquals((await store.getSession("s-alice"))?.openvpnRun, runOf(200));
+    await sessionEnd.endAll(["s-alice"], "admin-revoke");
+    assertEquals(kills(server), ['client-kill 1 "RESTART"']);
+  }, { store, pid: 200, clients: new Map([[1, "alice"]]) });
+});
+
+Deno.test("a session stored without its OpenVPN run (by an older version) is judged by its cid alone at link-up", async () => {
+  const store = await storeOfAlice(undefined, false);
+  await withLink(async () => {
+    await reconciled(store);
+    // Cid 1 is in the list: kept, as before runs were recorded.
+    assertEquals((await store.getSession("s-alice"))?.cid, 1);
+  }, { store, pid: 200, clients: new Map([[1, "bob"]]) });
+});
+
+Deno.test("a client list cut at the reply limit still ends the bindings of an earlier OpenVPN run", async () => {
+  const store = await storeOfAlice(runOf(100), false);
+  await withLink(async (_server, records) => {
+    await pollUntil(
+      "alice's binding of the old run to end",
+      async () => (await store.getSession("s-alice")) === undefined || undefined,
+      5000,
+      10,
+    );
+    // The marker has no run: left alone, as the list could not say whether cid 9 is there.
+    assertEquals((await store.getSession("s-gone"))?.cid, 9);
+    assert(
+      warnings(records).some((record) => record.message.join("").includes("client list was cut")),
+    );
+  }, {
+    store,
+    pid: 200,
+    clients: new Map([[1, "bob"], [2, "carol"], [3, "dave"]]),
+    limits: { maxReplyChars: 450 },
+  });
+});
+
+Deno.test("OpenVPN restarting in place (SIGHUP) ends the bindings of the run before, though the list has their cids again", async () => {
+  const store = await storeOfAlice(runOf(4242), false);
+  await withLink(async (server) => {
+    await reconciled(store);
+    assertEquals((await store.getSession("s-alice"))?.cid, 1);
+    // SIGHUP: a new client got cid 1 before the bridge read the list again.
+    server.clients.set(1, "bob");
+    server.sendLines([`>STATE:${STARTED_AT + 60},CONNECTED,SUCCESS,10.201.0.1,,,10.200.0.1,1194`]);
+    await pollUntil(
+      "alice's binding of the run before to end",
+      async () => (await store.getSession("s-alice")) === undefined || undefined,
+      5000,
+      10,
+    );
+  }, { store, clients: new Map([[1, "alice"]]) });
 });

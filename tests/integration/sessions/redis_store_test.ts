@@ -170,6 +170,28 @@ Deno.test("RedisStore: two bridges on one Redis hand a pending login to exactly 
   }
 });
 
+Deno.test("RedisStore: another bridge reads a session's OpenVPN run and lists it with its binding", async () => {
+  const config = settings(server.url);
+  const one = await openStore(config);
+  const two = await openStore(config);
+  try {
+    const withRun = session({
+      sessionId: "run-1",
+      cid: 5,
+      openvpnRun: "4242@1795878880:CONNECTED",
+    });
+    await one.store.putSession(withRun);
+    assertEquals(await two.store.getSession("run-1"), withRun);
+    assertEquals(await two.store.listBindings("vpn1"), [
+      { sessionId: "run-1", cid: 5, openvpnRun: "4242@1795878880:CONNECTED" },
+    ]);
+  } finally {
+    await one.store.deleteSession("run-1");
+    await one.store.close();
+    await two.store.close();
+  }
+});
+
 Deno.test("RedisStore: max_entries holds across bridges writing at once", async () => {
   const config = settings(server.url);
   const stores = await Promise.all([1, 2, 3].map(() => openStore(config, { maxEntries: 10 })));

@@ -476,3 +476,26 @@ Deno.test("refreshCheckBlindSpot() warns when the refresh check may get neither 
   );
   assertEquals(refreshCheckBlindSpot({}, "none"), undefined);
 });
+
+Deno.test("a sign-in binds its session to the cid in the OpenVPN run the sign-in began in; a run OpenVPN did not tell is not recorded", async () => {
+  const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
+  const { admission } = testAdmission({ store, now: () => T0 });
+  const run = "4242@1795878880:CONNECTED";
+  await admission.admitLogin(
+    finished(pending({ sessionId: "s-run", cid: 5, openvpnRun: run }), ALICE),
+    new RecordingCommander(),
+  );
+  const bound = await store.getSession("s-run");
+  assertEquals([bound?.cid, bound?.openvpnRun], [5, run]);
+  // OpenVPN did not tell its run (SignIns gives the link one of its own): the binding is judged
+  // by its cid alone, as one stored by an older version.
+  for (const [id, openvpnRun] of [["s-unknown", "unknown:0b1f"], ["s-none", undefined]] as const) {
+    await admission.admitLogin(
+      finished(pending({ sessionId: id, cid: 6, ...(openvpnRun ? { openvpnRun } : {}) }), ALICE),
+      new RecordingCommander(),
+    );
+    const session = await store.getSession(id);
+    assertEquals(session?.cid, 6);
+    assert(session && !("openvpnRun" in session), id);
+  }
+});

@@ -643,3 +643,96 @@ Deno.test("a REAUTH or token CONNECT of a bypassed common name is answered witho
   assertEquals(reads, 1);
   events.close();
 });
+
+Deno.test("a token reconnect binds the session to the new cid in the OpenVPN run the CONNECT came in, a restart's run replacing the one before", async () => {
+  const t = setup();
+  await t.events.openvpnRunIs("run-1");
+  await t.store.putSession(session({ cid: undefined, resumable: true }));
+  const reconnect = (cid: number) =>
+    t.events.onConnect(cid, 1, t.env({ session_id: "s-1", session_state: "Authenticated" }));
+  await reconnect(2);
+  let stored = await t.store.getSession("s-1");
+  assertEquals([stored?.cid, stored?.openvpnRun], [2, "run-1"]);
+  // OpenVPN restarted (no DISCONNECT); the client comes back as cid 0 of the new run.
+  await t.events.openvpnRunIs("run-2");
+  await reconnect(0);
+  stored = await t.store.getSession("s-1");
+  assertEquals([stored?.cid, stored?.openvpnRun], [0, "run-2"]);
+  // A run OpenVPN did not tell: none recorded (the cid alone then), the earlier one cleared.
+  await t.events.openvpnRunIs(undefined);
+  await reconnect(3);
+  stored = await t.store.getSession("s-1");
+  assertEquals(stored?.cid, 3);
+  assert(stored && !("openvpnRun" in stored));
+  // The client leaves: the run goes with the cid.
+  await t.events.openvpnRunIs("run-3");
+  await reconnect(4);
+  assertEquals((await t.store.getSession("s-1"))?.openvpnRun, "run-3");
+  await t.events.onDisconnect(4);
+  stored = await t.store.getSession("s-1");
+  assertEquals(stored?.cid, undefined);
+  assert(stored && !("openvpnRun" in stored));
+  t.events.close();
+});
+
+Deno.test("a REAUTH writes the session only when the run recorded with its cid is not the event's; a session stored without one is not written for it", async () => {
+  const t = setup();
+  await t.events.openvpnRunIs("run-2");
+  const writes: Array<string | undefined> = [];
+  const update = t.store.updateSession.bind(t.store);
+  t.store.updateSession = (changed) => {
+    writes.push(changed.openvpnRun);
+    return update(changed);
+  };
+  // Bound in this run: a plain renegotiation, not written.
+  await t.store.putSession(session({ openvpnRun: "run-2" }));
+  await t.events.onReauth(4, 2, t.env({}));
+  // Stored by an older version: not written either (judged by its cid until it is).
+  await t.store.putSession(session({ sessionId: "s-2", cid: 5, openvpnRun: undefined }));
+  await t.events.onReauth(5, 2, t.env({ session_id: "s-2" }));
+  assertEquals(writes, []);
+  // Recorded in another run: written with this one.
+  await t.store.putSession(session({ sessionId: "s-3", cid: 6, openvpnRun: "run-1" }));
+  await t.events.onReauth(6, 2, t.env({ session_id: "s-3" }));
+  assertEquals(writes, ["run-2"]);
+  assertEquals((await t.store.getSession("s-3"))?.openvpnRun, "run-2");
+  assertEquals(t.commander.commands.map((c) => c.kind), ["auth-nt", "auth-nt", "auth-nt"]);
+  t.events.close();
+});
+
+Deno.test("reconciling after a link-up ends the bindings of another OpenVPN run whatever cids the list holds, and only those", async () => {
+  const t = setup();
+  await t.events.openvpnRunIs("run-2");
+  await t.store.putSession(
+    session({ sessionId: "old-run", cid: 1, openvpnRun: "run-1", lastAuthAt: T0 - 1 }),
+  );
+  await t.store.putSession(
+    session({ sessionId: "this-run", cid: 1, openvpnRun: "run-2", lastAuthAt: T0 - 1 }),
+  );
+  await t.store.putSession(session({ sessionId: "no-run", cid: 2, lastAuthAt: T0 - 1 }));
+  // Bound anew since the link came up (another instance, a race): left alone.
+  await t.store.putSession(
+    session({ sessionId: "since", cid: 3, openvpnRun: "run-1", lastAuthAt: T0 }),
+  );
+  await t.events.forgetClientsExcept(new Set([1, 2, 3]), T0);
+  assertEquals(await t.store.getSession("old-run"), undefined);
+  assertEquals((await t.store.getSession("this-run"))?.cid, 1);
+  assertEquals((await t.store.getSession("no-run"))?.cid, 2);
+  assertEquals((await t.store.getSession("since"))?.cid, 3);
+  // The list could not be read whole: the runs still decide, the cids do not.
+  await t.store.putSession(
+    session({ sessionId: "old-run", cid: 1, openvpnRun: "run-1", lastAuthAt: T0 - 1 }),
+  );
+  await t.events.forgetClientsExcept(undefined, T0);
+  assertEquals(await t.store.getSession("old-run"), undefined);
+  assertEquals((await t.store.getSession("no-run"))?.cid, 2);
+  // A run OpenVPN did not tell says nothing about the runs recorded: the cids decide.
+  await t.store.putSession(
+    session({ sessionId: "old-run", cid: 1, openvpnRun: "run-1", lastAuthAt: T0 - 1 }),
+  );
+  await t.events.openvpnRunIs(undefined);
+  await t.events.forgetClientsExcept(new Set([1]), T0);
+  assertEquals((await t.store.getSession("old-run"))?.cid, 1);
+  assertEquals(await t.store.getSession("no-run"), undefined);
+  t.events.close();
+});

@@ -373,6 +373,43 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
     assert(without && !("clientIp" in without), "absent stays absent, not undefined");
   });
 
+  test(
+    "a session's OpenVPN run round-trips with its cid, is listed with its binding, and goes with the cid",
+    async (store) => {
+      const runA = "4242@1795878880:CONNECTED";
+      const runB = "4343@1795879000:CONNECTED";
+      await store.putSession(session({ sessionId: "with", cid: 7, openvpnRun: runA }));
+      await store.putSession(session({ sessionId: "without", cid: 8 }));
+      const read = await store.getSession("with");
+      assertEquals(read?.openvpnRun, runA);
+      const without = await store.getSession("without");
+      assert(without && !("openvpnRun" in without), "absent stays absent, not undefined");
+      const bindings = async () => (await store.listBindings("vpn1")).sort((x, y) => x.cid - y.cid);
+      assertEquals(await bindings(), [
+        { sessionId: "with", cid: 7, openvpnRun: runA },
+        { sessionId: "without", cid: 8 },
+      ]);
+      // Rebound in another run, then unbound: the run follows the cid.
+      assert(await store.updateSession({ ...read!, cid: 3, openvpnRun: runB }));
+      assertEquals((await store.getSession("with"))?.openvpnRun, runB);
+      assertEquals((await bindings())[0], { sessionId: "with", cid: 3, openvpnRun: runB });
+      assert(await store.updateSession({ ...read!, cid: 3, openvpnRun: undefined }));
+      const noRun = await store.getSession("with");
+      assert(noRun && !("openvpnRun" in noRun), "cleared");
+      assertEquals((await bindings())[0], { sessionId: "with", cid: 3 });
+      assert(await store.updateSession({ ...read!, cid: undefined }));
+      const unbound = await store.getSession("with");
+      assert(unbound && !("openvpnRun" in unbound), "no run without a cid");
+      assertEquals(await bindings(), [{ sessionId: "without", cid: 8 }]);
+      const listedRuns = (await collectPages(store.sessionPages())).map((s) => s.openvpnRun);
+      assertEquals(listedRuns, [undefined, undefined]);
+      // Bounded like a pending login's run.
+      await assertRejects(() =>
+        store.putSession(session({ sessionId: "long", openvpnRun: "1".repeat(81) }))
+      );
+    },
+  );
+
   const lookups = [
     ["findSessionsBySid", "sid", (s: SessionStore, key: string) => s.findSessionsBySid(key)],
     [

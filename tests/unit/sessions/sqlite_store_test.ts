@@ -88,11 +88,14 @@ Deno.test("SqliteStore keeps its data across close and reopen", async () => {
   try {
     const first = await open(path);
     await first.putSession(session());
+    const withRun = session({ sessionId: "sess-2", openvpnRun: "4242@1795878880:CONNECTED" });
+    await first.putSession(withRun);
     await first.putPending(pendingLogin());
     await first.close();
     const second = await open(path);
     try {
       assertEquals(await second.getSession("sess-1"), session());
+      assertEquals(await second.getSession("sess-2"), withRun);
       assertEquals(await second.takePending("p-1"), pendingLogin());
     } finally {
       await second.close();
