@@ -140,12 +140,20 @@ Deno.test("a worker that never answers: the count runs here after the wait", asy
 
 Deno.test("once a count is overdue, later ones are done on the event loop without waiting", async () => {
   await withCounter(silentWorker, 50, async (counter, here) => {
+    let turnsAgain = 0;
     const logs = await logsOf(async () => {
       assertEquals(await counter.count("vpn1", T0), EXPECTED);
       const { result, turns } = await turnsDuring(() => counter.count("vpn1", T0));
       assertEquals(result, EXPECTED);
-      assertEquals(turns, 0, "no wait for the stuck worker again");
+      turnsAgain = turns;
     });
+    // Checked outside logsOf, so that a failure shows what the counter logged (once in CI the
+    // second count waited 245 turns; not reproduced since, under load either).
+    assertEquals(
+      turnsAgain,
+      0,
+      `no wait for the stuck worker again; logged:\n${logs.map((l) => l.text).join("\n")}`,
+    );
     assertEquals(here.calls, ["vpn1", "vpn1"]);
     assertMatch(logs.map((line) => line.text).join("\n"), /still busy with an earlier count/);
   });
