@@ -88,6 +88,10 @@ export class LiveCounter {
       throw new Error("error" in answer ? answer.error : "an answer without counts");
     } catch (error) {
       if (this.#closed) throw storeClosedError("sqlite");
+      // Overdue from now on, whatever the clocks say: a timer may fire a fraction of a
+      // millisecond before overdueAt by performance.now(), and a later count would then wait
+      // out that fraction (a whole timer, late on a busy machine) for the stuck worker again.
+      asked.overdueAt = Math.min(asked.overdueAt, performance.now());
       this.#fellBack(
         "Live count not done on its worker ({error}); counted on the event loop instead",
         { error: error instanceof Error ? error.message : String(error) },

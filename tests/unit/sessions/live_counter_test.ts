@@ -147,8 +147,7 @@ Deno.test("once a count is overdue, later ones are done on the event loop withou
       assertEquals(result, EXPECTED);
       turnsAgain = turns;
     });
-    // Checked outside logsOf, so that a failure shows what the counter logged (once in CI the
-    // second count waited 245 turns; not reproduced since, under load either).
+    // Checked outside logsOf, so that a failure shows what the counter logged.
     assertEquals(
       turnsAgain,
       0,
