@@ -1,4 +1,6 @@
 import { parseConfig } from "../../src/config_loader/load.ts";
+import { ConfigError, type ConfigIssue } from "../../src/config_loader/errors.ts";
+import { assertThrows } from "./assert.ts";
 import type { LoadedConfig } from "../../src/config_loader/load.ts";
 
 /** The smallest valid `[http]` and `[oidc]` sections, for config tests to build on. */
@@ -36,4 +38,33 @@ export function parseInlineToml(
       throw new Error("no files");
     },
   });
+}
+
+/**
+ * parseConfig() of `source` as "test.toml" with this environment, reading only `files` (any
+ * other path: ENOENT).
+ */
+export function parseTestConfig(
+  source: string,
+  env: Record<string, string | undefined> = {},
+  files: Record<string, string> = {},
+): LoadedConfig {
+  return parseConfig(source, "test.toml", {
+    env,
+    readTextFile: (path) => {
+      const text = files[path];
+      if (text === undefined) throw new Error(`ENOENT: no such file "${path}"`);
+      return text;
+    },
+  });
+}
+
+/** The issues parseTestConfig() refuses `source` with; fails when it is accepted. */
+export function configIssuesOf(
+  source: string,
+  env: Record<string, string | undefined> = {},
+  files: Record<string, string> = {},
+): ConfigIssue[] {
+  const error = assertThrows(() => parseTestConfig(source, env, files), ConfigError);
+  return error.issues.map((issue) => ({ ...issue }));
 }

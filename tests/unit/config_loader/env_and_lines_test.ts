@@ -4,34 +4,13 @@
  * prefix that set no key are refused, not ignored; issues in the n-th [[openvpn.client_config]]
  * block point at that block.
  */
-import { assertEquals, assertThrows } from "../../support/assert.ts";
-import { parseConfig } from "../../../src/config_loader/load.ts";
-import { ConfigError, type ConfigIssue } from "../../../src/config_loader/errors.ts";
-import { HTTP_OIDC_TOML, MINIMAL_TOML } from "../../support/config_toml.ts";
-
-function load(
-  source: string,
-  env: Record<string, string | undefined> = {},
-  files: Record<string, string> = {},
-) {
-  return parseConfig(source, "test.toml", {
-    env,
-    readTextFile: (path) => {
-      const text = files[path];
-      if (text === undefined) throw new Error(`ENOENT: no such file "${path}"`);
-      return text;
-    },
-  });
-}
-
-function issuesOf(
-  source: string,
-  env: Record<string, string | undefined> = {},
-  files: Record<string, string> = {},
-): ConfigIssue[] {
-  const error = assertThrows(() => load(source, env, files), ConfigError);
-  return error.issues.map((issue) => ({ ...issue }));
-}
+import { assertEquals } from "../../support/assert.ts";
+import {
+  configIssuesOf as issuesOf,
+  HTTP_OIDC_TOML,
+  MINIMAL_TOML,
+  parseTestConfig as load,
+} from "../../support/config_toml.ts";
 
 /** `[http]` with `listen` on line 2, then the rest of a valid config. */
 const LISTEN_ON_LINE_2 = `[http]

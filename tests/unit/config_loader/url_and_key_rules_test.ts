@@ -4,24 +4,12 @@
  */
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "../../support/assert.ts";
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
-import { parseConfig } from "../../../src/config_loader/load.ts";
 import { ConfigError, withoutUserinfo } from "../../../src/config_loader/errors.ts";
-import { MINIMAL_TOML } from "../../support/config_toml.ts";
+import { configIssuesOf, MINIMAL_TOML, parseTestConfig } from "../../support/config_toml.ts";
 
-function load(source: string, files: Record<string, string> = {}) {
-  return parseConfig(source, "test.toml", {
-    env: {},
-    readTextFile: (path) => {
-      const text = files[path];
-      if (text === undefined) throw new Error(`ENOENT: no such file "${path}"`);
-      return text;
-    },
-  });
-}
-
+/** Path and message of each issue (no lines: the sources here are built by replacing). */
 function issuesOf(source: string, files: Record<string, string> = {}) {
-  const error = assertThrows(() => load(source, files), ConfigError);
-  return error.issues.map(({ path, message }) => ({ path, message }));
+  return configIssuesOf(source, {}, files).map(({ path, message }) => ({ path, message }));
 }
 
 const ISSUER = "https://sso.example.com/realms/vpn";
@@ -48,7 +36,7 @@ for (const tail of ["?", "#", "?a=b", "#top", "?#"]) {
 }
 
 function privateKeyJwt(alg: string, key: string) {
-  return load(
+  return parseTestConfig(
     MINIMAL_TOML.replace(
       'client_secret = "s3cret"',
       [
@@ -57,6 +45,7 @@ function privateKeyJwt(alg: string, key: string) {
         `private_key_alg = "${alg}"`,
       ].join("\n"),
     ),
+    {},
     { "/etc/key.pem": key },
   );
 }
@@ -101,13 +90,7 @@ Deno.test("no config issue quotes a URL's user name or password, whichever check
     ]
   ) {
     const error = assertThrows(
-      () =>
-        parseConfig(MINIMAL_TOML, "test.toml", {
-          env: { [variable]: value },
-          readTextFile: () => {
-            throw new Error("ENOENT");
-          },
-        }),
+      () => parseTestConfig(MINIMAL_TOML, { [variable]: value }),
       ConfigError,
     );
     assert(!error.message.includes("s3cret-pw"), error.message);
