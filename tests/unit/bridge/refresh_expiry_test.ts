@@ -26,7 +26,7 @@ const ALICE = { sub: "u-1", preferred_username: "alice", groups: ["/vpn-users"] 
 const LOGIN_ID = "AAAAAAAAAAAAAAAAAAAAAA";
 
 /** Alice's sign-in on `login`, finished at the IdP with a refresh token lasting until then. */
-function finished(login: PendingLogin, refreshExpiresAt: number): FinishedLogin {
+function finished(login: PendingLogin, refreshExpiresAt: number | undefined): FinishedLogin {
   return {
     client: {
       ...login,
@@ -47,11 +47,12 @@ function finished(login: PendingLogin, refreshExpiresAt: number): FinishedLogin 
 
 /**
  * Alice signs in on cid 4 (a client with a user name, so resumable) with a refresh token the
- * IdP says lasts `refreshSec` (Keycloak's SSO Session Idle: 1800 s by default).
+ * IdP says lasts `refreshSec` (Keycloak's SSO Session Idle: 1800 s by default; null: the IdP
+ * sends no refresh_expires_in, as most besides Keycloak).
  */
 async function signedIn(
   options: {
-    refreshSec?: number;
+    refreshSec?: number | null;
     recheckIntervalMs?: number;
     reauthCheck?: "none" | "refresh";
   } = {},
@@ -70,7 +71,10 @@ async function signedIn(
   const login = testPendingLogin({ username: "alice" });
   const logs = await logsOf(() =>
     t.admission.admitLogin(
-      finished(login, T0 + (options.refreshSec ?? 1800) * 1000),
+      finished(
+        login,
+        options.refreshSec === null ? undefined : T0 + (options.refreshSec ?? 1800) * 1000,
+      ),
       new RecordingCommander(),
     )
   );
@@ -130,6 +134,16 @@ Deno.test("a token reconnect after the refresh token expired at the IdP (recheck
 Deno.test("a token reconnect while the refresh token is still valid is admitted from the session as before", async () => {
   const t = await signedIn({ recheckIntervalMs: 15 * MINUTE });
   await reconnectAfter(t, 20 * MINUTE);
+  assertEquals(t.commander.commands, [{ kind: "auth", cid: 9, kid: 1, lines: [] }]);
+  assertEquals((await t.store.getSession("s-1"))?.cid, 9);
+  t.events.close();
+});
+
+Deno.test("an IdP that says nothing of its refresh token's lifetime: a token reconnect 45 minutes later is admitted as before, and nothing is warned", async () => {
+  const t = await signedIn({ refreshSec: null, recheckIntervalMs: 15 * MINUTE });
+  assertEquals((await t.store.getSession("s-1"))?.refreshExpiresAt, undefined);
+  assertEquals(t.signInLogs.filter((l) => l.level === "warning"), []);
+  await reconnectAfter(t, 45 * MINUTE);
   assertEquals(t.commander.commands, [{ kind: "auth", cid: 9, kid: 1, lines: [] }]);
   assertEquals((await t.store.getSession("s-1"))?.cid, 9);
   t.events.close();
