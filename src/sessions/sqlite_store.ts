@@ -33,7 +33,7 @@ import { checkMaxEntries, type StoreBounds, StoreFullError } from "./store_full.
 import type { TokenCipher } from "./token_cipher.ts";
 import { TurnBatch } from "./turn_batch.ts";
 import { LiveCounter } from "./live_counter.ts";
-import { WalCheckpointer } from "./wal_checkpoint.ts";
+import { WalCheckpointer, walProgressOf } from "./wal_checkpoint.ts";
 import { WalSizeWatch, type WalSizeWatchOptions } from "./wal_size_watch.ts";
 import type {
   ClientBinding,
@@ -166,7 +166,7 @@ export class SqliteStore implements SessionStore {
     this.#checkpointer = new WalCheckpointer(
       options.path,
       BUSY_TIMEOUT_MS,
-      () => this.#sql.checkpoint.get(),
+      () => walProgressOf(this.#sql.checkpoint.get()),
     );
     this.#counter = new LiveCounter(
       { path: options.path, busyTimeoutMs: BUSY_TIMEOUT_MS },

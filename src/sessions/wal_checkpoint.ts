@@ -19,6 +19,23 @@
 
 import { type SqliteFile, SqliteThread } from "./sqlite_thread.ts";
 
+/** What a checkpoint on this thread left: the WAL's frames, and how many are in the file now. */
+export interface WalProgress {
+  walFrames: number;
+  copiedFrames: number;
+}
+
+/**
+ * Reads `PRAGMA wal_checkpoint`'s row (busy, log, checkpointed). A connection reading an older
+ * snapshot (another process's open read transaction: an sqlite3 shell, a backup tool) keeps
+ * the frames after it from being copied, and a WAL not wholly copied is never started over.
+ */
+export function walProgressOf(row: unknown): WalProgress | undefined {
+  const { log, checkpointed } = (row ?? {}) as Record<string, unknown>;
+  if (typeof log !== "number" || typeof checkpointed !== "number" || log < 0) return undefined;
+  return { walFrames: log, copiedFrames: checkpointed };
+}
+
 /**
  * How long a caller (the sweep) waits for a checkpoint. The sweeper waits for each sweep before
  * it sets the next: a checkpoint stuck on a stalled disk must not stop the sweeps, which keep
@@ -35,17 +52,20 @@ export interface WalCheckpointerOptions {
 
 export class WalCheckpointer {
   readonly #file: SqliteFile;
-  readonly #checkpointHere: () => void;
+  readonly #checkpointHere: () => WalProgress | void;
   readonly #thread: SqliteThread;
   readonly #checkpointWaitMs: number;
   /** The one checkpoint in flight: checkpoints are joined, and close waits for them. */
-  #running: Promise<void> | undefined;
+  #running: Promise<WalProgress | void> | undefined;
 
-  /** `checkpointHere` checkpoints on this thread: the rest after the worker, or all of it. */
+  /**
+   * `checkpointHere` checkpoints on this thread: the rest after the worker, or all of it; what
+   * it tells of the WAL is what the checkpoint resolves to.
+   */
   constructor(
     path: string,
     busyTimeoutMs: number,
-    checkpointHere: () => void,
+    checkpointHere: () => WalProgress | void,
     options: WalCheckpointerOptions = {},
   ) {
     this.#file = { path, busyTimeoutMs };
@@ -65,7 +85,7 @@ export class WalCheckpointer {
    * CHECKPOINT_WAIT_MS rejects the call and goes on; later calls join it (one stuck worker is
    * not given a second checkpoint).
    */
-  checkpoint(): Promise<void> {
+  checkpoint(): Promise<WalProgress | void> {
     this.#running ??= this.#inWorker().then(() => this.#checkpointHere(), (error: Error) => {
       this.#checkpointHere();
       throw new Error(`${error.message}; the checkpoint ran on the event loop instead`);

@@ -5,6 +5,8 @@
  */
 import { assert, assertEquals } from "../../support/assert.ts";
 import { statSync } from "node:fs";
+import { DatabaseSync } from "node:sqlite";
+import { logsOf } from "../../support/log_capture.ts";
 import { SqliteStore } from "../../../src/sessions/sqlite_store.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
 import type { WalSizeWatchOptions } from "../../../src/sessions/wal_size_watch.ts";
@@ -99,4 +101,43 @@ Deno.test("by default the WAL is cut back to 16 MiB (README)", async () => {
     }
     assertEquals(walSize(path), limit, `after ${puts} puts`);
   }, {});
+});
+
+Deno.test("a reader elsewhere that holds the WAL is warned, and once it ends the WAL is cut back", async () => {
+  await withStore(async (store, path) => {
+    await store.putSession(session({ sessionId: "before", cid: 0 }));
+    // An sqlite3 shell left at its prompt inside a transaction, after a SELECT.
+    const reader = new DatabaseSync(path);
+    reader.exec("BEGIN");
+    reader.prepare("SELECT count(*) FROM sessions").get();
+    let puts = 0;
+    const putWithPause = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await store.putSession(session({ sessionId: `s-${puts}`, cid: ++puts }));
+    };
+    try {
+      const held = await logsOf(async () => {
+        while (walSize(path) <= 4 * LIMIT && puts < MAX_PUTS) await putWithPause();
+      });
+      assert(walSize(path) > 4 * LIMIT, `the WAL is ${walSize(path)} bytes after ${puts} puts`);
+      const warnings = held.filter((line) => line.level === "warning").map((line) => line.text);
+      assertEquals(warnings.length, 1, JSON.stringify(warnings));
+      assert(
+        warnings[0]!.includes("another connection keeps a read transaction open"),
+        warnings[0],
+      );
+    } finally {
+      reader.exec("COMMIT");
+      reader.close();
+    }
+    const ended = await logsOf(async () => {
+      const stop = puts + MAX_PUTS;
+      while (walSize(path) > LIMIT && puts < stop) await putWithPause();
+    });
+    assert(walSize(path) <= LIMIT, `the WAL is ${walSize(path)} bytes after the reader ended`);
+    assert(
+      ended.some((line) => line.text === "The session file's WAL is checkpointed again"),
+      JSON.stringify(ended),
+    );
+  }, { limitBytes: LIMIT, checkEveryMs: 0, heldWarnMs: 0 });
 });

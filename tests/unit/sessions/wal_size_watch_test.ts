@@ -7,27 +7,35 @@ import { assertEquals, assertThrows } from "../../support/assert.ts";
 import { logsOf } from "../../support/log_capture.ts";
 import { writeFileSync } from "node:fs";
 import { WalSizeWatch } from "../../../src/sessions/wal_size_watch.ts";
+import type { WalProgress } from "../../../src/sessions/wal_checkpoint.ts";
 
 type Watched = ReturnType<typeof watched>;
 
 /** A watch over a WAL file of `dir` that this test sizes, with a checkpoint it settles. */
-function watched(dir: string, checkEveryMs: number) {
+function watched(dir: string, checkEveryMs: number, heldWarnMs: number) {
   const dbPath = `${dir}/sessions.db`;
-  const asked: { resolve: () => void; reject: (error: Error) => void }[] = [];
+  const asked: {
+    resolve: (progress?: WalProgress) => void;
+    reject: (error: Error) => void;
+  }[] = [];
   const watch = new WalSizeWatch(
     dbPath,
-    () => new Promise<void>((resolve, reject) => asked.push({ resolve, reject })),
-    { limitBytes: 1000, checkEveryMs },
+    () => new Promise<WalProgress | void>((resolve, reject) => asked.push({ resolve, reject })),
+    { limitBytes: 1000, checkEveryMs, heldWarnMs },
   );
   const walOf = (bytes: number) => writeFileSync(`${dbPath}-wal`, new Uint8Array(bytes));
   return { watch, asked, walOf };
 }
 
 /** Runs `test` on a watch in a temporary directory of its own. */
-async function withWatch(test: (watched: Watched) => Promise<void> | void, checkEveryMs = 0) {
+async function withWatch(
+  test: (watched: Watched) => Promise<void> | void,
+  checkEveryMs = 0,
+  heldWarnMs = 0,
+) {
   const dir = await Deno.makeTempDir({ prefix: "wal-watch-test-" });
   try {
-    await test(watched(dir, checkEveryMs));
+    await test(watched(dir, checkEveryMs, heldWarnMs));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -81,14 +89,61 @@ Deno.test("a failing checkpoint is logged as a warning once, then at debug until
       }
     });
     assertEquals(asked.length, 4);
+    const failed = (level: string) =>
+      `${level}: Cannot keep the session file's WAL under 1000 bytes: ` +
+      "checkpoint failed: disk I/O error";
     assertEquals(
       logs.map((line) => `${line.level}: ${line.text}`),
-      ["warning", "debug", "warning"].map((level) =>
-        `${level}: Cannot keep the session file's WAL under 1000 bytes: ` +
-        "checkpoint failed: disk I/O error"
-      ),
+      [
+        failed("warning"),
+        failed("debug"),
+        "info: The session file's WAL is checkpointed again",
+        failed("warning"),
+      ],
     );
   });
+});
+
+Deno.test("checkpoints that leave frames behind (a reader elsewhere) are warned, once, then its end", async () => {
+  await withWatch(async ({ watch, asked, walOf }) => {
+    walOf(5000);
+    const logs = await logsOf(async () => {
+      for (const copiedFrames of [3, 3, 10]) {
+        watch.wrote();
+        asked.at(-1)!.resolve({ walFrames: 10, copiedFrames });
+        await settled();
+      }
+    });
+    assertEquals(asked.length, 3);
+    const held = (level: string) =>
+      `${level}: Cannot keep the session file's WAL under 1000 bytes: checkpoints copied 3 of ` +
+      "its 10 frames (5000 bytes) for 0 s: another connection keeps a read transaction open on " +
+      "the session file (an sqlite3 shell, a backup tool?); the WAL grows until it ends";
+    assertEquals(logs.map((line) => `${line.level}: ${line.text}`), [
+      held("warning"),
+      held("debug"),
+      "info: The session file's WAL is checkpointed again",
+    ]);
+  });
+});
+
+Deno.test("frames left behind for less than the warning's wait (our own reads) log nothing", async () => {
+  await withWatch(
+    async ({ watch, asked, walOf }) => {
+      walOf(5000);
+      const logs = await logsOf(async () => {
+        for (const progress of [{ walFrames: 10, copiedFrames: 3 }, undefined]) {
+          watch.wrote();
+          asked.at(-1)!.resolve(progress);
+          await settled();
+        }
+      });
+      assertEquals(asked.length, 2);
+      assertEquals(logs.map((line) => `${line.level}: ${line.text}`), []);
+    },
+    0,
+    60_000,
+  );
 });
 
 Deno.test("a WAL limit that is not a whole number of bytes is refused", () => {
