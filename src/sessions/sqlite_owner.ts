@@ -20,7 +20,7 @@ export function lockSessionFile(path: string): OwnerLock {
   // Taken before the session file is opened (which creates a missing directory the same way):
   // a fresh sessions.path in a directory not made yet must start, not fail on the lock file.
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  closeSync(openSync(lockPath, "a", 0o600));
+  createLockFile(lockPath);
   chmodSync(lockPath, 0o600);
   const db = new DatabaseSync(lockPath);
   try {
@@ -43,4 +43,22 @@ export function lockSessionFile(path: string): OwnerLock {
       db.close();
     },
   };
+}
+
+/**
+ * Creates the lock file, mode 0600, when it is missing, and opens nothing when it is there:
+ * closing any descriptor of a file drops every POSIX lock this process holds on it, so an
+ * open and close of a lock file this process already holds (a second store opened on the same
+ * path in one process) let another process take it too. SQLite's own connections keep such
+ * descriptors open until the lock is gone; this one would not.
+ */
+function createLockFile(lockPath: string): void {
+  let fd: number;
+  try {
+    fd = openSync(lockPath, "wx", 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return;
+    throw error;
+  }
+  closeSync(fd);
 }

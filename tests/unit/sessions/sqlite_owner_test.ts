@@ -65,3 +65,14 @@ Deno.test("another process (on Bun) is refused the lock while the store holds it
     await store.close();
     assertEquals(await runUnderBun(child, [path]), { locked: true });
   }));
+
+Deno.test("a second store refused in this process leaves the lock held against other processes", () =>
+  withDir(async (path) => {
+    const child = new URL("./_owner_lock_child.ts", import.meta.url);
+    const store = await open(path, true);
+    await assertRejects(() => open(path, true), Error, "in use by another openvpn-auth-oidc");
+    // Closing any descriptor of the lock file drops this process's POSIX lock on it.
+    const other = await runUnderBun(child, [path]) as { locked: boolean };
+    assertEquals(other.locked, false, "another process took the lock the store still holds");
+    await store.close();
+  }));
