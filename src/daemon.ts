@@ -104,8 +104,8 @@ export async function startDaemon(
     // One instance holds every link: a kill the link could not take waits for it. In a
     // cluster the holder may be another instance, whose link this one cannot watch.
     ...(config.cluster ? {} : {
-      killLater: (server: string, cid: number) =>
-        links.find((built) => built.name === server)?.events.killWhenLinked(cid),
+      killLater: (server: string, cid: number, run: string | undefined) =>
+        links.find((built) => built.name === server)?.events.killWhenLinked(cid, run),
     }),
   });
   // Each server's policy, read at each decision, so a reload applies to the next one.

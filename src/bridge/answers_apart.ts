@@ -38,6 +38,6 @@ export function answersApart(
     auth: (cid, kid, lines, signIn) => commander.auth(cid, kid, lines, signIn),
     deny: (cid, kid, reason, clientReason, signIn) =>
       commander.deny(cid, kid, reason, clientReason, signIn),
-    kill: (cid, message) => commander.kill(cid, message),
+    kill: (cid, message, openvpnRun) => commander.kill(cid, message, openvpnRun),
   };
 }

@@ -59,8 +59,8 @@ export class AnswersInRun implements ClientCommander {
     await this.#inner.deny(cid, kid, reason, clientReason, signIn);
   }
 
-  async kill(cid: number, message: string): Promise<void> {
+  async kill(cid: number, message: string, openvpnRun?: string): Promise<void> {
     this.checkRun();
-    await this.#inner.kill(cid, message);
+    await this.#inner.kill(cid, message, openvpnRun);
   }
 }

@@ -180,9 +180,9 @@ export class ClientEvents {
    * A client whose session ended while its kill could not be sent (the link down): killed when
    * the link tells OpenVPN's run again, if that is the run the cid was seen in (within a run a
    * cid names one client; after a restart the client is gone and the cid may name another).
+   * That run is the session's (`run`), or else the one this link was last up in.
    */
-  killWhenLinked(cid: number): void {
-    const run = this.#signIns.run;
+  killWhenLinked(cid: number, run = this.#signIns.run): void {
     if (run === undefined || this.#closed) return;
     if (this.#deferredKills.length >= MAX_DEFERRED_KILLS) this.#deferredKills.shift();
     this.#deferredKills.push({ cid, run });

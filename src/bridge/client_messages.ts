@@ -242,6 +242,6 @@ export function localizedCommander(
     authNt: (cid, kid) => inner.authNt(cid, kid),
     deny: (cid, kid, reason, clientReason) =>
       inner.deny(cid, kid, reason, clientMessage(clientReason, language())),
-    kill: (cid, message) => inner.kill(cid, message),
+    kill: (cid, message, openvpnRun) => inner.kill(cid, message, openvpnRun),
   };
 }

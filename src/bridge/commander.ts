@@ -21,7 +21,12 @@ export interface ClientCommander {
     clientReason: string,
     signIn?: SignInRef,
   ): Promise<void>;
-  kill(cid: number, message: string): Promise<void>;
+  /**
+   * `client-kill`. `openvpnRun`: the run of OpenVPN the client was seen in (Session.openvpnRun);
+   * given, the holder of the link sends it only in that run, as after a restart the cid may
+   * name another client (sign_in_guard.ts).
+   */
+  kill(cid: number, message: string, openvpnRun?: string): Promise<void>;
 }
 
 /**

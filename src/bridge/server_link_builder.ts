@@ -91,6 +91,7 @@ export function serverLinkBuilder(
     const commander = signInGuard(
       linkCommander,
       (cid, signIn) => events.isCurrentSignIn(cid, signIn),
+      () => events.openvpnRun,
     );
     return { name, link, events, commander };
   };

@@ -57,9 +57,9 @@ export interface SessionEndDeps {
   now?: () => number;
   /**
    * A kill that could not be sent (the link down, no answer): handed on to be sent when the
-   * server's link is back (ClientEvents.killWhenLinked). Not given in a cluster.
+   * server's link is back in `run` (ClientEvents.killWhenLinked). Not given in a cluster.
    */
-  killLater?: (server: string, cid: number) => void;
+  killLater?: (server: string, cid: number, run: string | undefined) => void;
 }
 
 /**
@@ -185,7 +185,7 @@ export class SessionEnd {
       return "unsent";
     }
     try {
-      await commander.kill(session.cid, KILL_MESSAGE);
+      await commander.kill(session.cid, KILL_MESSAGE, session.openvpnRun);
       return "killed";
     } catch (error) {
       // Refused: usually the client left a moment ago; its session is gone all the same.
@@ -194,7 +194,7 @@ export class SessionEnd {
         error: String(error),
       });
       if (error instanceof ManagementCommandError) return "gone";
-      this.#deps.killLater?.(session.server, session.cid);
+      this.#deps.killLater?.(session.server, session.cid, session.openvpnRun);
       return "unsent";
     }
   }

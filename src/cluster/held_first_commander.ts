@@ -39,6 +39,6 @@ export function heldFirstCommander(
     authNt: (cid, kid) => run((c) => c.authNt(cid, kid)),
     deny: (cid, kid, reason, clientReason, signIn) =>
       run((c) => c.deny(cid, kid, reason, clientReason, signIn)),
-    kill: (cid, message) => run((c) => c.kill(cid, message)),
+    kill: (cid, message, openvpnRun) => run((c) => c.kill(cid, message, openvpnRun)),
   };
 }

@@ -9,6 +9,7 @@ import type { Logger } from "@logtape/logtape";
 import type { Redis } from "ioredis";
 import type { ClientCommander } from "../bridge/commander.ts";
 import type { ClientEvents } from "../bridge/client_events.ts";
+import { KILL_MESSAGE } from "../bridge/session_end.ts";
 import type { ServerLink } from "../bridge/server_link.ts";
 import type { Clock, TimerHandle } from "../clock.ts";
 import { Lease, type LeaseTiming } from "./lease.ts";
@@ -118,11 +119,21 @@ export class LeasedLink {
       notified: this.#deps.notified,
       // Polling only catches a lost notification then: once a renewal period is soon enough.
       notifiedPollMs: this.#deps.timing.renewEveryMs,
-      // Only while the link is down: then the run killWhenLinked ties the cid to is the one it
-      // was last up in. Up already, it may have told a new run (OpenVPN restarted in the outage,
-      // the client gone, its cid free for a stranger): such a kill is dropped, as before.
-      deferKill: (cid) => {
-        if (!link.link.linkUp) link.events.killWhenLinked(cid);
+      // Down: sent when the link is up in the client's run (or, not known, the one it was last
+      // up in). Up already, it may have told a new run (OpenVPN restarted in the outage, the
+      // client gone, its cid free for a stranger): sent now only when the client's run is known,
+      // through the guard that refuses it in another run; else dropped.
+      deferKill: (cid, run) => {
+        if (!link.link.linkUp) link.events.killWhenLinked(cid, run);
+        else if (run !== undefined) {
+          link.commander.kill(cid, KILL_MESSAGE, run).catch((error) =>
+            log.info("Kill of cid {cid} on {server} left: {error}", {
+              cid,
+              server,
+              error: String(error),
+            })
+          );
+        }
       },
     });
     this.#held = { token, link, runner };

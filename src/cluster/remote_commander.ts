@@ -35,6 +35,7 @@ export function remoteCommander(
     authNt: (cid, kid) => run({ op: "auth-nt", cid, kid }),
     deny: (cid, kid, reason, clientReason, signIn) =>
       run({ op: "deny", cid, kid, reason, clientReason, ...signInField(signIn) }),
-    kill: (cid, message) => run({ op: "kill", cid, message }),
+    kill: (cid, message, openvpnRun) =>
+      run({ op: "kill", cid, message, ...(openvpnRun === undefined ? {} : { openvpnRun }) }),
   };
 }

@@ -16,7 +16,7 @@ export type WorkOp =
   | { op: "auth-nt"; cid: number; kid: number }
   | { op: "deny"; cid: number; kid: number; reason: string; clientReason: string } & ForSignIn
   | { op: "pending-auth"; cid: number; kid: number; url: string; timeoutSec: number }
-  | { op: "kill"; cid: number; message: string };
+  | { op: "kill"; cid: number; message: string; openvpnRun?: string };
 
 /** What the holder records; the requester turns it into its answer. */
 export type WorkOutcome =
@@ -85,7 +85,12 @@ export function decodeWork(text: string): WorkOp | undefined {
   const { op, cid, kid } = raw;
   if (!isId(cid)) return undefined;
   if (op === "kill") {
-    return isText(raw.message) ? { op, cid, message: raw.message } : undefined;
+    const { message, openvpnRun } = raw;
+    if (!isText(message)) return undefined;
+    if (openvpnRun === undefined) return { op, cid, message };
+    return isText(openvpnRun) && openvpnRun.length <= MAX_OPENVPN_RUN_CHARS
+      ? { op, cid, message, openvpnRun }
+      : undefined;
   }
   if (!isId(kid)) return undefined;
   const signIn = decodeSignIn(raw.signIn);
@@ -153,6 +158,6 @@ export function execute(commander: ClientCommander, item: WorkOp): Promise<void>
     case "pending-auth":
       return commander.pendingAuth(item.cid, item.kid, item.url, item.timeoutSec);
     case "kill":
-      return commander.kill(item.cid, item.message);
+      return commander.kill(item.cid, item.message, item.openvpnRun);
   }
 }

@@ -28,10 +28,11 @@ export interface WorkRunnerDeps {
   /** How often to poll while notified. */
   notifiedPollMs: number;
   /**
-   * A kill to `cid` that expired waiting for the link: sent once this holder's link is back in
-   * the OpenVPN run it was last up in (ClientEvents.killWhenLinked of this holding period's link).
+   * A kill to `cid` that expired waiting for the link: sent once this holder's link is in the
+   * OpenVPN run its client was seen in (`run`, from the requester), or else the run the link was
+   * last up in (ClientEvents.killWhenLinked of this holding period's link).
    */
-  deferKill?: (cid: number) => void;
+  deferKill?: (cid: number, run: string | undefined) => void;
 }
 
 export class WorkRunner {
@@ -123,11 +124,12 @@ export class WorkRunner {
       // when the link is back, and a revoked user stays connected until the next REAUTH (never,
       // with reneg-sec 0). So it is sent when this holder's link is back in the same OpenVPN run,
       // as on a single bridge; still recorded expired, as its requester reported the client still
-      // connected. A holder that never had the link up in this holding period knows no run to tie
-      // the cid to: killWhenLinked drops it then (a cid from another run may name a stranger), and
-      // a kill left to the next holder after a takeover is not covered. Answers to a sign-in are
-      // never deferred: a late client-auth or client-deny must not be sent.
-      if (item?.op === "kill") this.#deps.deferKill?.(item.cid);
+      // connected. The item names that run when the requester knew it (the session's), so a
+      // kill left to the next holder after a takeover is sent too; without it, a holder that
+      // never had the link up in this holding period knows no run to tie the cid to, and
+      // killWhenLinked drops it (a cid from another run may name a stranger). Answers to a
+      // sign-in are never deferred: a late client-auth or client-deny must not be sent.
+      if (item?.op === "kill") this.#deps.deferKill?.(item.cid, item.openvpnRun);
     } else {
       try {
         await execute(commander, item!);

@@ -9,7 +9,7 @@ export type RecordedCommand =
   | { kind: "auth"; cid: number; kid: number; lines: string[] } & ForSignIn
   | { kind: "auth-nt"; cid: number; kid: number }
   | { kind: "deny"; cid: number; kid: number; reason: string; clientReason: string } & ForSignIn
-  | { kind: "kill"; cid: number; message: string };
+  | { kind: "kill"; cid: number; message: string; openvpnRun?: string };
 
 /** A ClientCommander that records what the bridge would have told OpenVPN. */
 export class RecordingCommander implements ClientCommander {
@@ -50,7 +50,7 @@ export class RecordingCommander implements ClientCommander {
       ...(signIn && { signIn }),
     });
   }
-  kill(cid: number, message: string): Promise<void> {
-    return this.#record({ kind: "kill", cid, message });
+  kill(cid: number, message: string, openvpnRun?: string): Promise<void> {
+    return this.#record({ kind: "kill", cid, message, ...(openvpnRun && { openvpnRun }) });
   }
 }

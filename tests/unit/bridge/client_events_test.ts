@@ -439,6 +439,18 @@ Deno.test("a kill the link could not take is sent when the link is back in the s
   t.events.close();
 });
 
+Deno.test("a kill tied to its client's run waits for a link that was never up (a new cluster holder) and is sent only in that run", async () => {
+  const t = setup();
+  // No run told yet: a kill without one has nothing to be tied to and is dropped.
+  t.events.killWhenLinked(6);
+  t.events.killWhenLinked(7, "run-1");
+  t.events.killWhenLinked(8, "run-0");
+  await t.events.openvpnRunIs("run-1");
+  await settle();
+  assertEquals(t.commander.commands, [{ kind: "kill", cid: 7, message: "RESTART" }]);
+  t.events.close();
+});
+
 Deno.test("DISCONNECT of a certificate-only client ends its session and revokes its refresh token", async () => {
   const t = setup();
   await t.store.putSession(session());

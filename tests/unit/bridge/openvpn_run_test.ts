@@ -5,7 +5,11 @@
  */
 import { assert, assertEquals, assertRejects } from "../../support/assert.ts";
 import type { SignInRef } from "../../../src/bridge/commander.ts";
-import { SignInEndedError, signInGuard } from "../../../src/bridge/sign_in_guard.ts";
+import {
+  ClientRunEndedError,
+  SignInEndedError,
+  signInGuard,
+} from "../../../src/bridge/sign_in_guard.ts";
 import { ManagementConnectionError } from "../../../src/management/errors.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import {
@@ -117,7 +121,11 @@ Deno.test("before the link first came up a sign-in cannot be judged: the guard f
   const t = setup();
   assertEquals(t.events.isCurrentSignIn(0, alice(RUN_1)), undefined);
   const inner = new RecordingCommander();
-  const guarded = signInGuard(inner, (cid, signIn) => t.events.isCurrentSignIn(cid, signIn));
+  const guarded = signInGuard(
+    inner,
+    (cid, signIn) => t.events.isCurrentSignIn(cid, signIn),
+    () => t.events.openvpnRun,
+  );
   // A cluster's work runner leaves such an item for the link (not-connected), not refused.
   const error = await assertRejects(
     () => guarded.auth(0, 1, [], alice(RUN_1)),
@@ -133,7 +141,7 @@ Deno.test("before the link first came up a sign-in cannot be judged: the guard f
 Deno.test("the guard refuses client-auth and client-deny of a sign-in that is not current, and writes nothing", async () => {
   const inner = new RecordingCommander();
   const current = new Set([ALICE]);
-  const guarded = signInGuard(inner, (_cid, signIn) => current.has(signIn.loginId));
+  const guarded = signInGuard(inner, (_cid, signIn) => current.has(signIn.loginId), () => "run-1");
   await guarded.auth(0, 1, ["push x"], alice(RUN_1));
   await guarded.deny(0, 1, "r", "c", alice(RUN_1));
   current.clear();
@@ -154,4 +162,28 @@ Deno.test("the guard refuses client-auth and client-deny of a sign-in that is no
     "pending 3",
     "kill 3",
   ]);
+});
+
+Deno.test("the guard sends a kill that names its client's run only in that run; before the link was up it waits", async () => {
+  const inner = new RecordingCommander();
+  let run: string | undefined;
+  const guarded = signInGuard(inner, () => true, () => run);
+  // A cluster's work item waits for the link (not-connected) instead of being refused.
+  const waiting = await assertRejects(
+    () => guarded.kill(4, "RESTART", RUN_1),
+    ManagementConnectionError,
+  );
+  assertEquals(waiting.code, "not-connected");
+  run = RUN_1;
+  await guarded.kill(4, "RESTART", RUN_1);
+  // OpenVPN restarted: cid 5 of the earlier run is gone, and may be a stranger's now.
+  run = "pid=2:started=2";
+  const refused = await assertRejects(
+    () => guarded.kill(5, "RESTART", RUN_1),
+    ClientRunEndedError,
+  );
+  assert(refused.message.includes("OpenVPN restarted since its client was seen"), refused.message);
+  // A kill whose run is not known passes as before.
+  await guarded.kill(6, "RESTART");
+  assertEquals(inner.commands.map((c) => `${c.kind} ${c.cid}`), ["kill 4", "kill 6"]);
 });

@@ -46,7 +46,7 @@ function session(overrides: Partial<Session>): Session {
 async function setup(
   advertisedAlgorithms?: string[],
   revokeAnswer?: () => Promise<void>,
-  killLater?: (server: string, cid: number) => void,
+  killLater?: (server: string, cid: number, run: string | undefined) => void,
 ) {
   const store = new MemoryStore({ maxEntries: 100, now: () => NOW });
   const servers = { vpn1: new RecordingCommander(), vpn2: new RecordingCommander() };
@@ -233,4 +233,32 @@ Deno.test("an admin revoke whose client-kill could not be sent (the management l
   });
   assertEquals(await t.remaining(), ["a1", "a2", "a3"]);
   assertEquals(later, [["vpn1", 5]]);
+});
+
+Deno.test("a kill names the run of OpenVPN its client was seen in, sent now or handed on for later", async () => {
+  const later: Array<[string, number, string | undefined]> = [];
+  const t = await setup(undefined, undefined, (server, cid, run) => later.push([server, cid, run]));
+  const run = "4242@1795878880:CONNECTED";
+  await t.store.putSession(session({ sessionId: "a1", cid: 4, openvpnRun: run }));
+  await t.store.putSession(
+    session({
+      sessionId: "b1",
+      cid: 5,
+      username: "bob",
+      subject: "u-bob",
+      sid: "sso-b1",
+      refreshToken: "rt-bob",
+      openvpnRun: run,
+    }),
+  );
+  // The holder of the link (sign_in_guard.ts) sends it only in that run: after an OpenVPN
+  // restart cid 4 may be a stranger's.
+  await t.revocation.revoke({ kind: "user", username: "alice" });
+  assertEquals(t.kills().vpn1, [{ kind: "kill", cid: 4, message: KILL_MESSAGE, openvpnRun: run }]);
+  t.servers.vpn1.kill = () =>
+    Promise.reject(
+      new ManagementConnectionError("not-connected", "Management interface not connected"),
+    );
+  await t.revocation.revoke({ kind: "user", username: "bob" });
+  assertEquals(later, [["vpn1", 5, run]]);
 });

@@ -22,8 +22,8 @@ class FailingLink extends RecordingCommander {
     });
   }
 
-  override kill(cid: number, message: string): Promise<void> {
-    return super.kill(cid, message).then(() => {
+  override kill(cid: number, message: string, openvpnRun?: string): Promise<void> {
+    return super.kill(cid, message, openvpnRun).then(() => {
       if (this.error) throw this.error;
     });
   }
@@ -58,9 +58,16 @@ Deno.test("an instance that does not hold the link (or has not connected it) sen
   const { link, remote, commander, letGo } = setUp();
   letGo();
   await commander.auth(1, 1, []);
-  await commander.kill(3, "revoked");
+  await commander.kill(3, "revoked", "run-1");
   assertEquals(link.commands, []);
   assertEquals(remote.commands.map((c) => c.kind), ["auth", "kill"]);
+  // The kill keeps the run its client was seen in, for the holder's guard.
+  assertEquals(remote.commands[1], {
+    kind: "kill",
+    cid: 3,
+    message: "revoked",
+    openvpnRun: "run-1",
+  });
 });
 
 Deno.test("a command the held link did not write (link down, lease may have run out) goes through Redis", async () => {

@@ -279,6 +279,65 @@ Deno.test("a kill that expired while the held link was down is handed to that li
   }
 });
 
+Deno.test("a kill that names its client's run is kept for that run by a holder whose link was never up, and sent at once through the link's guard while it is up", async () => {
+  const clock = new FakeClock();
+  const serverLink = new FakeServerLink();
+  const deferred: string[] = [];
+  const waiting: TakenWork[] = [];
+  const commander = new RecordingCommander();
+  const expiredKill = (cid: number, openvpnRun: string): TakenWork => ({
+    key: `kill:${cid}:n`,
+    item: { op: "kill", cid, message: "RESTART", openvpnRun },
+    recorded: undefined,
+    msLeft: 0,
+  });
+  const queue = {
+    take: () => Promise.resolve(waiting.splice(0)),
+    record: () => Promise.resolve(true),
+  };
+  const leased = new LeasedLink({
+    server: "default",
+    instanceId: "bridge-b",
+    redis: grantingRedis,
+    keys,
+    queue: queue as unknown as WorkQueue,
+    timing: leaseTiming(9_000),
+    clock,
+    log: getLogger("test"),
+    notified: () => true,
+    build: (): HeldLink => ({
+      link: serverLink as unknown as ServerLink,
+      events: {
+        adoptPendingLogins: () => Promise.resolve(0),
+        killWhenLinked: (cid: number, run?: string) => deferred.push(`${cid} in ${run}`),
+      } as unknown as ClientEvents,
+      commander,
+    }),
+  });
+  try {
+    // Just taken over: the link is still connecting, and has told no run.
+    leased.start();
+    await settle();
+    waiting.push(expiredKill(4, "run-1"));
+    leased.wake();
+    await settle();
+    assertEquals(deferred, ["4 in run-1"]);
+    assertEquals(commander.commands, []);
+    // Up: the guard (sign_in_guard.ts) sends it only if the link is in that run.
+    serverLink.comeUp();
+    await settle();
+    waiting.push(expiredKill(5, "run-1"));
+    leased.wake();
+    await settle();
+    assertEquals(commander.commands, [
+      { kind: "kill", cid: 5, message: "RESTART", openvpnRun: "run-1" },
+    ]);
+    assertEquals(deferred, ["4 in run-1"]);
+  } finally {
+    await leased.stop();
+  }
+});
+
 Deno.test("a wall clock stepped back does not extend the lease: a holder cut off from Redis stops writing when the lease runs out", async () => {
   const { clock, leased, fences, redis, at } = leasedLinkSetUp();
   try {

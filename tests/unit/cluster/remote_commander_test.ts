@@ -2,10 +2,10 @@
  * What the requesting instance makes of the outcome the holder recorded: SUCCESS, OpenVPN's
  * refusal, nobody carrying it out, or a command written and not answered.
  */
-import { assert, assertRejects } from "../../support/assert.ts";
+import { assert, assertEquals, assertRejects } from "../../support/assert.ts";
 import { CommandUndeliveredError, outcomeUnknown } from "../../../src/bridge/commander.ts";
 import { remoteCommander } from "../../../src/cluster/remote_commander.ts";
-import type { WorkOutcome } from "../../../src/cluster/work_item.ts";
+import type { WorkOp, WorkOutcome } from "../../../src/cluster/work_item.ts";
 import { ManagementCommandError } from "../../../src/management/errors.ts";
 
 function commanderAnswering(outcome: WorkOutcome) {
@@ -27,4 +27,24 @@ Deno.test("a remote command resolves on ok, rejects as OpenVPN's refusal, and as
     // Unconfirmed, not refused: the sign-in keeps its session (OpenVPN may have admitted it).
     assert(outcomeUnknown(error), kind);
   }
+});
+
+Deno.test("a kill is queued with the run its client was seen in, when known", async () => {
+  const submitted: WorkOp[] = [];
+  const commander = remoteCommander(
+    {
+      submit: (_server, item) => {
+        submitted.push(item);
+        return Promise.resolve({ kind: "ok" });
+      },
+    },
+    "udp",
+    3_000,
+  );
+  await commander.kill(3, "RESTART", "run-1");
+  await commander.kill(4, "RESTART");
+  assertEquals(submitted, [
+    { op: "kill", cid: 3, message: "RESTART", openvpnRun: "run-1" },
+    { op: "kill", cid: 4, message: "RESTART" },
+  ]);
 });

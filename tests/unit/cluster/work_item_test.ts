@@ -47,6 +47,8 @@ Deno.test("work items round-trip; malformed content from Redis is refused", () =
     { op: "deny", cid: 1, kid: 2, reason: "r", clientReason: "c" },
     { op: "pending-auth", cid: 1, kid: 2, url: "https://x/login/a", timeoutSec: 60 },
     { op: "kill", cid: 3, message: "bye" },
+    // A kill names its client's run when the requester knows it (sign_in_guard.ts).
+    { op: "kill", cid: 3, message: "bye", openvpnRun: "4242@1795878880:CONNECTED" },
     // The answers to a browser sign-in carry it, for the holder's guard (sign_in_guard.ts).
     { ...auth, signIn: { loginId: SIGN_IN_ID, openvpnRun: "4242@1795878880:CONNECTED" } },
     {
@@ -81,6 +83,8 @@ Deno.test("work items round-trip; malformed content from Redis is refused", () =
       '{"op":"auth","cid":1,"lines":[]}',
       '{"op":"deny","cid":1,"kid":1,"reason":"r"}',
       '{"op":"kill","cid":1}',
+      '{"op":"kill","cid":1,"message":"x","openvpnRun":7}',
+      `{"op":"kill","cid":1,"message":"x","openvpnRun":"${"x".repeat(81)}"}`,
       '{"op":"client-kill","cid":1,"message":"x"}',
       '{"op":"auth","cid":1,"kid":1,"lines":[],"signIn":null}',
       '{"op":"auth","cid":1,"kid":1,"lines":[],"signIn":{"loginId":"short"}}',
@@ -123,6 +127,7 @@ Deno.test("execute sends each item as its one command", async () => {
   const commander = new RecordingCommander();
   await execute(commander, auth);
   await execute(commander, { op: "kill", cid: 3, message: "bye" });
+  await execute(commander, { op: "kill", cid: 5, message: "bye", openvpnRun: "r" });
   await execute(commander, {
     op: "deny",
     cid: 1,
@@ -135,6 +140,7 @@ Deno.test("execute sends each item as its one command", async () => {
   assertEquals(commander.commands, [
     { kind: "auth", cid: 4, kid: 1, lines: ['push "route 10.0.0.0 255.0.0.0"'] },
     { kind: "kill", cid: 3, message: "bye" },
+    { kind: "kill", cid: 5, message: "bye", openvpnRun: "r" },
     { kind: "deny", cid: 1, kid: 2, reason: "r", clientReason: "c" },
     { kind: "auth", cid: 4, kid: 1, lines: ['push "route 10.0.0.0 255.0.0.0"'], signIn },
   ]);

@@ -44,7 +44,7 @@ function setUp(notified: () => boolean) {
   const clock = new FakeClock();
   const queue = new CountingQueue();
   const commander = new RecordingCommander();
-  const deferred: number[] = [];
+  const deferred: Array<number | string> = [];
   const runner = new WorkRunner({
     queue,
     server: "default",
@@ -54,7 +54,7 @@ function setUp(notified: () => boolean) {
     log: getLogger("test"),
     notified,
     notifiedPollMs: NOTIFIED_POLL_MS,
-    deferKill: (cid) => deferred.push(cid),
+    deferKill: (cid, run) => deferred.push(run === undefined ? cid : `${cid} in ${run}`),
   });
   /** Moves the clock in small steps, letting each poll finish before the next. */
   const idle = async (ms: number) => {
@@ -179,6 +179,21 @@ Deno.test("a kill that expired waiting for the link is left to be sent when this
   assertEquals(commander.commands, [], "not sent now: its requester's deadline passed");
   assertEquals(deferred, [9]);
   assertEquals(queue.recorded, [{ key: "kill:9:n", outcome: { kind: "expired" } }]);
+});
+
+Deno.test("an expired kill that names its client's run is deferred to that run (a new holder after a takeover knows no other)", async () => {
+  const { queue, commander, runner, deferred } = setUp(() => true);
+  queue.waiting.push({
+    key: "kill:9:n",
+    item: { op: "kill", cid: 9, message: "RESTART", openvpnRun: "run-1" },
+    recorded: undefined,
+    msLeft: 0,
+  });
+  runner.start();
+  await settle();
+  runner.stop();
+  assertEquals(commander.commands, []);
+  assertEquals(deferred, ["9 in run-1"]);
 });
 
 Deno.test("an expired answer to a sign-in is never deferred (a late client-auth or client-deny must not be sent)", async () => {
