@@ -80,6 +80,17 @@ export function sliceOf(sessionId: string, slices: number): number {
   return (hash >>> 0) % slices;
 }
 
+/**
+ * The longest a bound session can go without a re-check. Rounds are listed when they start, so
+ * a session bound just after a listing is first checked at its slice of the next round: up to
+ * two intervals after it was bound, though one interval apart from then on. A restart or a
+ * cluster takeover starts rounds anew, with the same gap. A refresh token must outlive this
+ * (refresh_expiry.ts warns when it does not).
+ */
+export function longestRecheckGapMs(intervalMs: number): number {
+  return 2 * intervalMs;
+}
+
 export function sliceCount(intervalMs: number): number {
   return Math.max(1, Math.min(MAX_SLICES, Math.floor(intervalMs / MIN_SLICE_MS)));
 }

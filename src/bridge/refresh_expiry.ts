@@ -8,6 +8,7 @@
 import type { Logger } from "@logtape/logtape";
 import type { Session } from "../sessions/types.ts";
 import { WarningInterval } from "../warning_interval.ts";
+import { longestRecheckGapMs } from "./recheck_scheduler.ts";
 
 /** For the log: why a refresh token expires at the IdP, and how an administrator avoids it. */
 export const IDP_SESSION_HINT = "the IdP session idled out or reached its maximum (Keycloak: " +
@@ -39,9 +40,10 @@ export class ShortRefreshTokens {
   }
 
   /**
-   * `refreshExpiresAt` of a sign-in at `now`, against `recheck_interval` (none: nothing to say).
-   * A lifetime equal to the interval counts too: a session's re-checks come about one interval
-   * apart, some a little more.
+   * `refreshExpiresAt` of a sign-in at `now`, against the longest a session may wait for its
+   * re-check under `recheck_interval` (none: nothing to say): two intervals for its first one
+   * (recheck_scheduler.ts). A lifetime equal to that counts too: a re-check comes a little after
+   * its slot (the refresh's own time, a slice that overran).
    */
   check(
     username: string,
@@ -51,15 +53,16 @@ export class ShortRefreshTokens {
     const { now, recheckIntervalMs } = at;
     if (recheckIntervalMs === undefined || refreshExpiresAt === undefined) return;
     const lifetimeMs = refreshExpiresAt - now;
-    if (lifetimeMs > recheckIntervalMs) return;
+    if (lifetimeMs > longestRecheckGapMs(recheckIntervalMs)) return;
     const more = this.#warning.due();
     if (more === undefined) return;
     this.#log.warning(
       "The identity provider gave {username} a refresh token lasting {lifetimeSec} s, no longer " +
-        "than sessions.recheck_interval ({intervalSec} s): such sessions end at a periodic " +
-        "re-check (invalid_grant) and their clients are disconnected. Raise Keycloak's SSO " +
-        "Session Idle above the interval, request offline_access, or shorten recheck_interval " +
-        "({more} more such sign-ins since the last warning)",
+        "than twice sessions.recheck_interval ({intervalSec} s; a session's first re-check can " +
+        "come two intervals after its sign-in): such sessions can end at a periodic re-check " +
+        "(invalid_grant) and their clients be disconnected. Keep recheck_interval under half of " +
+        "Keycloak's SSO Session Idle, raise that, or request offline_access ({more} more such " +
+        "sign-ins since the last warning)",
       {
         username,
         lifetimeSec: Math.round(lifetimeMs / 1000),

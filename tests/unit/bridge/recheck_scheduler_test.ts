@@ -8,6 +8,7 @@ import { FakeClock } from "../../support/fake_clock.ts";
 import {
   type BoundSession,
   listBound,
+  longestRecheckGapMs,
   RecheckScheduler,
   type RecheckSchedulerDeps,
   sliceCount,
@@ -120,6 +121,24 @@ Deno.test("the bound sessions are listed once per round, not once per slice", as
   for (const { sessionId } of many) {
     assertEquals(t.checks.filter((c) => c.id === sessionId).length, 3, sessionId);
   }
+});
+
+Deno.test("a session bound just after its round was listed is first re-checked in the next round: more than one interval later, within the longest gap", async () => {
+  const bound: BoundSession[] = [];
+  const t = setup({ bound });
+  // In the last slice, so that its slot in the next round is as late as it gets.
+  const late = Array.from({ length: 500 }, (_, i) => `late-${i}`)
+    .find((id) => sliceOf(id, sliceCount(INTERVAL)) === sliceCount(INTERVAL) - 1)!;
+  t.scheduler.start();
+  await t.run(INTERVAL / 60 + 250);
+  assertEquals(t.listCalls(), 1);
+  const boundAt = t.clock.now();
+  bound.push({ server: "vpn1", sessionId: late });
+  await t.run(2 * INTERVAL);
+  await t.scheduler.stop();
+  const first = t.checks.find((c) => c.id === late)!.at - boundAt;
+  assert(first > INTERVAL, `first re-check ${first} ms after binding`);
+  assert(first < longestRecheckGapMs(INTERVAL), `first re-check ${first} ms after binding`);
 });
 
 Deno.test("a lease lost or taken mid-round: the server lost is no longer re-checked here, the one taken is at once", async () => {
