@@ -5,6 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import type { RevocationTarget } from "../bridge/revocation.ts";
+import { printable, printableJson } from "../printable_text.ts";
 import { ServiceNotRunningError } from "./client.ts";
 import type { ControlRequest, ControlResponse, LoginRow, SessionRow } from "./protocol.ts";
 
@@ -142,10 +143,10 @@ function render(response: ControlResponse & { ok: true }, json: boolean): string
   // The service lists in its store's order (it does not sort, to stay responsive); oldest first.
   if ("sessions" in response) {
     const rows = oldestFirst(response.sessions);
-    return json ? JSON.stringify(rows, null, 2) + "\n" : sessionTable(rows);
+    return json ? printableJson(rows) + "\n" : sessionTable(rows);
   }
   const rows = oldestFirst(response.logins);
-  return json ? JSON.stringify(rows, null, 2) + "\n" : loginTable(rows);
+  return json ? printableJson(rows) + "\n" : loginTable(rows);
 }
 
 /** By `createdAt` (ISO 8601 in UTC, so text order is time order), ties in the order given. */
@@ -205,14 +206,4 @@ function table(header: readonly string[], rows: readonly string[][]): string {
   const line = (cells: readonly string[]) =>
     cells.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd() + "\n";
   return line(header) + safe.map(line).join("");
-}
-
-// deno-lint-ignore no-control-regex
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
-
-function printable(text: string): string {
-  return text.replace(
-    CONTROL_CHARACTERS,
-    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
-  );
 }

@@ -2,14 +2,15 @@
  * `check-config --probe`: what each answer from OpenVPN, the IdP and base_url means, and what
  * the admin should do about a failure. Pure: probe.ts does the I/O and hands the outcomes here.
  */
+import { printable } from "../printable_text.ts";
 
 export interface CheckResult {
   /** Short name of what was checked, e.g. `management default`, `discovery`. */
   readonly check: string;
   readonly ok: boolean;
-  /** What was found (ok) or what went wrong (failure). No secrets. */
+  /** What was found (ok) or what went wrong (failure). No secrets; raw (formatResults escapes). */
   readonly detail: string;
-  /** What to change, for failures. */
+  /** What to change, for failures. Raw, like `detail`. */
   readonly fix?: string;
 }
 
@@ -284,10 +285,21 @@ export function baseUrlCheck(
   );
 }
 
-/** One line per check: `ok  ` or `FAIL`, the check, the detail and, for failures, the fix. */
+/**
+ * One line per check: `ok  ` or `FAIL`, the check, the detail and, for failures, the fix. Details
+ * and fixes quote what the IdP, OpenVPN and the network sent (an issuer, a key's `alg`, a
+ * redirect's URL-decoded `error`), so every part is made printable: a hostile answer must not
+ * drive the admin's terminal or forge an `ok` line.
+ */
 export function formatResults(results: readonly CheckResult[]): string {
-  const width = Math.max(...results.map((result) => result.check.length));
-  return results.map((result) => {
+  const shown = results.map((result) => ({
+    ...result,
+    check: printable(result.check),
+    detail: printable(result.detail),
+    fix: result.fix === undefined ? undefined : printable(result.fix),
+  }));
+  const width = Math.max(...shown.map((result) => result.check.length));
+  return shown.map((result) => {
     const head = `${result.ok ? "ok  " : "FAIL"}  ${result.check.padEnd(width)}  ${result.detail}`;
     return result.fix === undefined ? head : `${head}. Fix: ${result.fix}`;
   }).join("\n") + "\n";

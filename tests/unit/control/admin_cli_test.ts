@@ -2,7 +2,7 @@
  * The admin commands in process: arguments and exit codes, what is asked of the service, how
  * answers print, and what happens when the service is not running.
  */
-import { assertEquals, assertStringIncludes } from "../../support/assert.ts";
+import { assertEquals, assertNotMatch, assertStringIncludes } from "../../support/assert.ts";
 import { type CliIo, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, runCli } from "../../../src/cli.ts";
 import { MINIMAL_TOML } from "../../support/config_toml.ts";
 import type { ControlRequest, ControlResponse } from "../../../src/control/protocol.ts";
@@ -72,6 +72,22 @@ Deno.test("sessions list shows control characters from the IdP escaped, never ra
   assertEquals(await runCli(["sessions", "list"], t.io), EXIT_OK);
   assertStringIncludes(t.out(), "eve\\x1b[2J\\x0aroot");
   assertEquals(t.out().trimEnd().split("\n").length, 2);
+});
+
+Deno.test("sessions and logins list --json escape DEL and C1 characters, and parse back to the same text", async () => {
+  const commonName = "laptop\u009b2J\u009b31mEVIL\u007f";
+  const login = { server: "default", cid: 9, commonName, clientIp: "203.0.113.5", ageSec: 1 };
+  const answers: Array<[string, ControlResponse]> = [
+    ["sessions", { ok: true, sessions: [{ ...SESSION, commonName }] }],
+    ["logins", { ok: true, logins: [{ ...login, createdAt: SESSION.createdAt }] }],
+  ];
+  for (const [group, answer] of answers) {
+    const t = setup(answer);
+    assertEquals(await runCli([group, "list", "--json"], t.io), EXIT_OK);
+    assertNotMatch(t.out(), /[\u007f-\u009f]/);
+    assertStringIncludes(t.out(), "laptop\\u009b2J\\u009b31mEVIL\\u007f");
+    assertEquals((JSON.parse(t.out()) as Array<{ commonName: string }>)[0]!.commonName, commonName);
+  }
 });
 
 for (

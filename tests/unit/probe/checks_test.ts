@@ -1,5 +1,17 @@
-import { assert, assertEquals, assertMatch } from "../../support/assert.ts";
-import { formatResults, managementCheck, redirectCheck } from "../../../src/probe/checks.ts";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertNotMatch,
+  assertStringIncludes,
+} from "../../support/assert.ts";
+import {
+  discoveryCheck,
+  formatResults,
+  jwksCheck,
+  managementCheck,
+  redirectCheck,
+} from "../../../src/probe/checks.ts";
 
 const REDIRECT = "https://vpn.example.com/oauth2/callback";
 const page = (text: string) => `<!DOCTYPE html><html><body><h1>We are sorry...</h1><p>${text}</p>`;
@@ -87,4 +99,34 @@ Deno.test("formatResults: one line per check, failures with their fix on the sam
     { check: "base url", ok: false, detail: "no answer", fix: "Open the firewall." },
   ]);
   assertEquals(text, "ok    config    valid\nFAIL  base url  no answer. Fix: Open the firewall.\n");
+});
+
+Deno.test("formatResults: what a hostile IdP sends prints escaped, one line per result", () => {
+  const forged = "\nok    idp keys  all fine";
+  const results = [
+    discoveryCheck("https://idp.example.com", {
+      kind: "issuer-mismatch",
+      actual: `https://evil.example\u001b]0;owned\u0007${forged}`,
+    }),
+    jwksCheck("https://idp.example.com/jwks", {
+      kind: "ok",
+      keys: [{ kty: "RSA", alg: "RS256\u009b2J\u001b[31m\u007f" }],
+    }),
+    redirectCheck(REDIRECT, "openvpn", {
+      status: 302,
+      location: `${REDIRECT}?error=denied%0Aok%20%20forged%1b%5B2J%C2%9B1m&state=x`,
+      bodyStart: "",
+    }),
+  ];
+  const text = formatResults(results);
+  const lines = text.split("\n");
+  assertEquals(lines.pop(), "");
+  assertEquals(lines.length, 3);
+  assertEquals(lines.map((line) => line.slice(0, 4)), ["FAIL", "ok  ", "FAIL"]);
+  // deno-lint-ignore no-control-regex
+  assertNotMatch(lines.join(""), /[\u0000-\u001f\u007f-\u009f]/);
+  assertStringIncludes(lines[0]!, "names the issuer https://evil.example\\x1b]0;owned\\x07\\x0aok");
+  assertStringIncludes(lines[0]!, 'Fix: Set oidc.issuer = "https://evil.example\\x1b]0;owned');
+  assertStringIncludes(lines[1]!, "(RS256\\x9b2J\\x1b[31m\\x7f)");
+  assertStringIncludes(lines[2]!, "refused the request: denied\\x0aok  forged\\x1b[2J\\x9b1m");
 });
