@@ -114,11 +114,11 @@ export class SessionEnd {
         const session = await this.#deps.store.getSession(id);
         if (!session) return;
         report.ended++;
-        const kill = await this.endHeld(session, reason, { kill: true });
-        if (kill === "unsent" && session.cid !== undefined) {
+        const { kill, client } = await this.#endHeld(session, reason, { kill: true });
+        if (kill === "unsent" && client.cid !== undefined) {
           report.stillConnected.push({
-            server: session.server,
-            cid: session.cid,
+            server: client.server,
+            cid: client.cid,
             username: session.username,
           });
         }
@@ -129,9 +129,26 @@ export class SessionEnd {
 
   /** Ends a session the caller has read under {@link SessionEndDeps.sessionLock} and still holds. */
   async endHeld(session: Session, reason: EndReason, ending: HeldEnding): Promise<KillOutcome> {
+    return (await this.#endHeld(session, reason, ending)).kill;
+  }
+
+  /** As endHeld, with the client it was about: where the session was bound as it went. */
+  async #endHeld(
+    session: Session,
+    reason: EndReason,
+    ending: HeldEnding,
+  ): Promise<{ kill: KillOutcome; client: Session }> {
     // Deleted first: whatever happens to the kill, the client cannot resume this session.
-    await this.#deps.store.deleteSession(session.sessionId);
-    const kill = ending.kill ? await this.#kill(session) : "none";
+    const removed = await this.#deps.store.deleteSession(session.sessionId);
+    // The lock is this process's: another bridge sharing the store (Redis) may have admitted a
+    // reconnect on a new cid since the session was read here. That client holds the session
+    // now, so it is the one disconnected, whether or not the caller meant to kill its own.
+    const moved = removed !== undefined && removed.cid !== undefined &&
+      (removed.cid !== session.cid || removed.server !== session.server);
+    const client: Session = moved
+      ? { ...session, server: removed.server, cid: removed.cid, openvpnRun: removed.openvpnRun }
+      : session;
+    const kill = ending.kill || moved ? await this.#kill(client) : "none";
     const killed = kill === "killed";
     // Without a kill the caller has already told why (a denial, a DISCONNECT); the audit line
     // below is the record.
@@ -140,7 +157,7 @@ export class SessionEnd {
       {
         username: session.username,
         subject: session.subject,
-        cid: session.cid ?? "-",
+        cid: client.cid ?? "-",
         why: REASON_TEXT[reason],
         killed,
       },
@@ -150,7 +167,7 @@ export class SessionEnd {
     if (reason !== "idp-session-expired") {
       this.#revoke(session.username, ending.refreshToken ?? session.refreshToken);
     }
-    return kill;
+    return { kill, client };
   }
 
   /**

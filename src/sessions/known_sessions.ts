@@ -16,6 +16,7 @@ import type {
   ListedSession,
   LiveCounts,
   PendingLogin,
+  RemovedSession,
   Session,
   SessionStore,
   SweepResult,
@@ -148,7 +149,7 @@ class WatchedStore implements SessionStore {
     return session;
   }
 
-  deleteSession(sessionId: string): Promise<boolean> {
+  deleteSession(sessionId: string): Promise<RemovedSession | undefined> {
     this.#known.gone(sessionId);
     return this.#store.deleteSession(sessionId);
   }

@@ -19,6 +19,7 @@ import type {
   ListedSession,
   LiveCounts,
   PendingLogin,
+  RemovedSession,
   Session,
   SessionStore,
   StoreTable,
@@ -153,10 +154,14 @@ export class MemoryStore implements SessionStore {
     );
   }
 
-  deleteSession(sessionId: string): Promise<boolean> {
+  deleteSession(sessionId: string): Promise<RemovedSession | undefined> {
     return this.#run(() => {
-      this.#unindex(this.#sessionsByClient, sessionId, this.#sessions.get(sessionId));
-      return this.#sessions.delete(sessionId);
+      const session = this.#sessions.get(sessionId);
+      if (session === undefined) return undefined;
+      this.#unindex(this.#sessionsByClient, sessionId, session);
+      this.#sessions.delete(sessionId);
+      const { server, cid, openvpnRun } = session;
+      return { server, cid, ...(openvpnRun === undefined ? {} : { openvpnRun }) };
     });
   }
 

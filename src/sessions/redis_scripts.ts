@@ -307,7 +307,16 @@ return out
 `;
 
 /** ARGV: P, id. Returns 1 when the session was there. */
-const DELETE_SESSION = `return drop_session(ARGV[2])`;
+/**
+ * ARGV: P, id. Returns where the session's client was bound as it went (server, cid, run;
+ * '' for none), or nil when it was not there: another bridge may have rebound it since the
+ * caller read it (SessionStore.deleteSession).
+ */
+const DELETE_SESSION = `
+local at = redis.call('HMGET', P .. 's:' .. ARGV[2], 'srv', 'cid', 'r')
+if drop_session(ARGV[2]) == 0 then return false end
+return {at[1] or '', at[2] or '', at[3] or ''}
+`;
 
 /**
  * ARGV: P, server, cid, now, what ('id' or 'data'). Returns the id of the live session bound

@@ -44,6 +44,7 @@ import type {
   ListedSession,
   LiveCounts,
   PendingLogin,
+  RemovedSession,
   Session,
   SessionStore,
   SweepResult,
@@ -406,10 +407,19 @@ export class RedisStore implements SessionStore {
     return this.#findInIndex(`sn:${username}`);
   }
 
-  async deleteSession(sessionId: string): Promise<boolean> {
+  async deleteSession(sessionId: string): Promise<RemovedSession | undefined> {
     this.#assertOpen();
     this.#decoded.delete(sessionId);
-    return await this.#call("deleteSession", [sessionId]) === 1;
+    const at = await this.#call("deleteSession", [sessionId]) as Flat | null;
+    if (at === null) return undefined;
+    const [server, cid, openvpnRun] = at.map((field) => String(field ?? ""));
+    // A cid that is not a client id (content is checked like any input) names no client.
+    const bound = cid === "" ? undefined : Number(cid);
+    return {
+      server: server!,
+      cid: bound !== undefined && Number.isSafeInteger(bound) && bound >= 0 ? bound : undefined,
+      ...(openvpnRun ? { openvpnRun } : {}),
+    };
   }
 
   sessionPages(): AsyncGenerator<ListedSession[]> {

@@ -128,7 +128,11 @@ export function prepareStatements(db: DatabaseSync) {
     listPendingAfter: prepare(
       "SELECT rowid, data FROM pending WHERE rowid > ? AND expires_at >= ? ORDER BY rowid LIMIT ?",
     ),
-    deleteSession: prepare("DELETE FROM sessions WHERE session_id = ?"),
+    // Where its client was bound as it went (SessionStore.deleteSession; the run as bindingsAfter).
+    deleteSession: prepare(
+      "DELETE FROM sessions WHERE session_id = ? RETURNING server, cid, CASE WHEN " +
+        "json_valid(data) THEN json_extract(data, '$.openvpnRun') END AS openvpn_run",
+    ),
     sessionExists: prepare("SELECT 1 FROM sessions WHERE session_id = ?"),
     countSessions: prepare("SELECT count(*) AS n FROM sessions"),
     countLiveSessions: prepare(LIVE_COUNT_SQL.sessions),

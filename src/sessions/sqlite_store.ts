@@ -40,6 +40,7 @@ import type {
   ListedSession,
   LiveCounts,
   PendingLogin,
+  RemovedSession,
   Session,
   SessionStore,
   StoreTable,
@@ -74,6 +75,14 @@ function bindingFromRow(row: Row): ClientBinding {
   const cid = Number(row["cid"]);
   const openvpnRun = row["openvpn_run"];
   return typeof openvpnRun === "string" ? { sessionId, cid, openvpnRun } : { sessionId, cid };
+}
+
+/** A `deleteSession` row: where the removed session's client was bound. */
+function removedFromRow(row: Row): RemovedSession {
+  const server = String(row["server"]);
+  const cid = row["cid"] === null ? undefined : Number(row["cid"]);
+  const openvpnRun = row["openvpn_run"];
+  return typeof openvpnRun === "string" ? { server, cid, openvpnRun } : { server, cid };
 }
 
 /** The cursor after `last`, a bound session of `server` (client index order). */
@@ -533,12 +542,13 @@ export class SqliteStore implements SessionStore {
     return typeof next === "string" ? { ...FIRST_BOUND, server: next } : undefined;
   }
 
-  deleteSession(sessionId: string): Promise<boolean> {
+  deleteSession(sessionId: string): Promise<RemovedSession | undefined> {
     return this.#runWrite(() => {
       this.#cache.delete(sessionId);
-      const deleted = Number(this.#sql.deleteSession.run(sessionId).changes);
-      this.#room.removed("sessions", deleted);
-      return deleted > 0;
+      const row = this.#sql.deleteSession.get(sessionId);
+      if (row === undefined) return undefined;
+      this.#room.removed("sessions", 1);
+      return removedFromRow(row);
     });
   }
 

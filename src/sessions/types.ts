@@ -102,6 +102,9 @@ export interface SweepResult {
 }
 
 /** A session's binding to a connected client, for reconciling with OpenVPN's client list. */
+/** Where a removed session's client was bound when it was removed (SessionStore.deleteSession). */
+export type RemovedSession = Pick<Session, "server" | "cid" | "openvpnRun">;
+
 export interface ClientBinding {
   sessionId: string;
   cid: number;
@@ -158,7 +161,13 @@ export interface SessionStore {
    * and decrypts nothing.
    */
   findSessionIdByCid(server: string, cid: number): Promise<string | undefined>;
-  deleteSession(sessionId: string): Promise<boolean>;
+  /**
+   * Removes a session; undefined when it was not there. Says where its client was bound when it
+   * was removed: in a store several bridges share (Redis), another one may have rebound it to
+   * a new cid (a reconnect it admitted) after the caller read it, and that client is the one
+   * to disconnect (session_end.ts).
+   */
+  deleteSession(sessionId: string): Promise<RemovedSession | undefined>;
   /**
    * Every live session, without its refresh token, page by page as the store reads them (each
    * session once; list_chunk.ts): the caller hands each page on before the next is read, so a

@@ -262,3 +262,38 @@ Deno.test("a kill names the run of OpenVPN its client was seen in, sent now or h
   await t.revocation.revoke({ kind: "user", username: "bob" });
   assertEquals(later, [["vpn1", 5, run]]);
 });
+
+/**
+ * Bob's client reconnects through another bridge instance sharing the store (Redis) after this
+ * one read his session (cid 5) and before it deleted it: that instance's session lock is not
+ * this one's, and it rebinds the session to cid 8 and admits the client.
+ */
+function rebindBobBeforeDelete(store: MemoryStore): void {
+  const deleteSession = store.deleteSession.bind(store);
+  store.deleteSession = async (sessionId) => {
+    const read = await store.getSession(sessionId);
+    if (read?.username === "bob") await store.updateSession({ ...read, cid: 8 });
+    return await deleteSession(sessionId);
+  };
+}
+
+Deno.test("a revoke that races another bridge's reconnect of the session kills the client it was rebound to", async () => {
+  const t = await setup();
+  rebindBobBeforeDelete(t.store);
+  assertEquals(await t.revocation.revoke({ kind: "user", username: "bob" }), {
+    ended: 1,
+    stillConnected: [],
+  });
+  assertEquals(t.kills().vpn1, [{ kind: "kill", cid: 8, message: KILL_MESSAGE }]);
+  // Its kill could not be sent: the client it was rebound to is the one reported.
+  const down = await setup();
+  rebindBobBeforeDelete(down.store);
+  down.servers.vpn1.kill = () =>
+    Promise.reject(
+      new ManagementConnectionError("not-connected", "Management interface not connected"),
+    );
+  assertEquals(await down.revocation.revoke({ kind: "user", username: "bob" }), {
+    ended: 1,
+    stillConnected: [{ server: "vpn1", cid: 8, username: "bob" }],
+  });
+});

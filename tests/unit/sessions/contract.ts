@@ -474,11 +474,20 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
     },
   );
 
-  test("deleteSession() removes the session and says whether it did", async (store) => {
+  test("deleteSession() removes the session and says where its client was bound as it went", async (store) => {
     await store.putSession(session());
-    assertEquals(await store.deleteSession("sess-1"), true);
+    assertEquals(await store.deleteSession("sess-1"), { server: "vpn1", cid: 7 });
     assertEquals(await store.getSession("sess-1"), undefined);
-    assertEquals(await store.deleteSession("sess-1"), false);
+    assertEquals(await store.deleteSession("sess-1"), undefined);
+    // With the run of OpenVPN the cid belongs to; unbound, no cid.
+    await store.putSession(session({ sessionId: "s-run", cid: 3, openvpnRun: "run-1" }));
+    assertEquals(await store.deleteSession("s-run"), {
+      server: "vpn1",
+      cid: 3,
+      openvpnRun: "run-1",
+    });
+    await store.putSession(session({ sessionId: "s-away", server: "vpn2", cid: undefined }));
+    assertEquals(await store.deleteSession("s-away"), { server: "vpn2", cid: undefined });
   });
 
   test(
