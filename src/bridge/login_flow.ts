@@ -201,6 +201,19 @@ export class LoginFlow {
     // A used, expired, forged or foreign state all look the same to the user.
     const login = matched && (await store.takePending(matched.id));
     if (!login?.oauth) return { kind: "expired" };
+    if (!secureEqual(login.oauth.state, state)) {
+      // The same browser pressed Continue again (another tab) between the match and the take:
+      // the login now waits for that newer attempt's callback, and this older one is over.
+      // Finished with the newer state, it would fail at the IdP's check and deny the client.
+      await store.putPending(login).catch((error) =>
+        this.#deps.log.warning("Could not keep the login of {commonName} (cid {cid}): {error}", {
+          commonName: login.commonName,
+          cid: login.cid,
+          error: String(error),
+        })
+      );
+      return { kind: "expired" };
+    }
     return { ...await this.#finish(login, login.oauth, callbackUrl, browserIp), loginId: login.id };
   }
 

@@ -10,6 +10,7 @@ import { builtinLocalizedPages } from "../../src/http/pages/mod.ts";
 import { MemoryStore } from "../../src/sessions/memory_store.ts";
 import { Secret } from "../../src/config/secret.ts";
 import type { LoginExpectation, LoginResult } from "../../src/oidc/client.ts";
+import { OidcError } from "../../src/oidc/errors.ts";
 import type { PendingLogin } from "../../src/sessions/types.ts";
 import { RecordingCommander } from "./recording_commander.ts";
 import type { Language } from "../../src/config/languages.ts";
@@ -60,6 +61,10 @@ export async function appSetup(options: AppOptions = {}) {
     finishLogin: (url: URL, expected: LoginExpectation): Promise<LoginResult> => {
       finishCalls.push({ url, expected });
       if (options.finishError) return Promise.reject(options.finishError);
+      // As oauth4webapi checks it.
+      if (url.searchParams.get("state") !== expected.state) {
+        return Promise.reject(new OidcError("invalid_state", "state does not match"));
+      }
       return Promise.resolve({
         claims: options.claims ??
           {

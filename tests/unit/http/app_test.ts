@@ -617,6 +617,34 @@ Deno.test("the same browser may press Continue again: it keeps its binding and g
   assertEquals(callback.status, 200);
 });
 
+Deno.test("Continue pressed again in another tab while the first tab's callback is handled: the first is over, the second completes, nobody is denied", async () => {
+  const ctx = await appSetup();
+  const first = await continueAs(ctx);
+  const firstState = new URL(first.response.headers.get("location") ?? "").searchParams.get(
+    "state",
+  );
+  // The second tab's Continue lands between the first callback's match and its take.
+  let secondState: string | null = null;
+  const takePending = ctx.store.takePending.bind(ctx.store);
+  ctx.store.takePending = async (id) => {
+    ctx.store.takePending = takePending;
+    const again = await continueAs(ctx, first.cookie);
+    secondState = new URL(again.response.headers.get("location") ?? "").searchParams.get("state");
+    return await takePending(id);
+  };
+  const older = await ctx.request(`/oauth2/callback?code=abc&state=${firstState}`, {
+    headers: { cookie: first.cookie },
+  });
+  assertEquals(older.status, 404);
+  assertEquals(ctx.commander.commands.length, 0, "the VPN client was answered");
+  assertEquals((await ctx.store.getPending(ID))?.oauth?.state, secondState);
+  const newer = await ctx.request(`/oauth2/callback?code=abc&state=${secondState}`, {
+    headers: { cookie: first.cookie },
+  });
+  assertEquals(newer.status, 200);
+  assertEquals(ctx.commander.commands.map((c) => c.kind), ["auth"]);
+});
+
 Deno.test("a browser holding many login cookies still completes the login it signed in for", async () => {
   const ctx = await appSetup({ tagStates: true });
   const others: string[] = [];
