@@ -162,6 +162,8 @@ export function createOidcClient(
   const backgroundHttpOptions = options("background");
 
   let metadata: Promise<oauth.AuthorizationServer> | undefined;
+  /** What `metadata` last resolved to: a request holding another began before a re-fetch. */
+  let discovered: oauth.AuthorizationServer | undefined;
   let ready = false;
   let lastForcedRefetch = -Infinity;
   let clientAuth: Promise<oauth.ClientAuth> | undefined;
@@ -202,7 +204,10 @@ export function createOidcClient(
       }
     })();
     metadata = attempt;
-    attempt.then(() => (ready = true), () => {
+    attempt.then((as) => {
+      if (metadata === attempt) discovered = as;
+      ready = true;
+    }, () => {
       // Forget the failure so that the next call tries again.
       if (metadata === attempt) metadata = undefined;
       ready = false;
@@ -211,29 +216,38 @@ export function createOidcClient(
   }
 
   /**
-   * Verifies the ID token signature. An unknown `kid` usually means the IdP rotated its keys:
-   * discovery and the JWKS are then fetched again (oauth4webapi caches the JWKS per metadata
-   * object) and the check repeated once.
+   * Verifies the ID token signature. An unknown `kid` usually means the IdP rotated its keys;
+   * oauth4webapi caches the JWKS per metadata object, so the check is repeated against the
+   * current metadata. If `as` is still that, it is dropped first so that discovery and the JWKS
+   * are fetched again, at most every ROTATION_REFETCH_INTERVAL_MS (a kid the IdP never had must
+   * not make us hammer it). If not, another request has fetched them again since `as` was taken,
+   * or is doing so (joined): the limit throttles fetching only, never that second check.
    */
   async function verifySignature(as: oauth.AuthorizationServer, response: Response) {
+    let failure = await signatureFailure(as, response);
+    if (isKeyMissing(failure)) {
+      // No await from the check to the drop: requests failing at once force a single fetch.
+      if (as === discovered && now() - lastForcedRefetch >= ROTATION_REFETCH_INTERVAL_MS) {
+        lastForcedRefetch = now();
+        log.info("ID token signed with an unknown key: fetching the IdP keys again");
+        metadata = undefined;
+      }
+      const current = await discover();
+      if (current !== as) failure = await signatureFailure(current, response);
+    }
+    if (failure !== undefined) throw toOidcError(failure, "id_token");
+  }
+
+  /** What checking the ID token signature against `as` throws; undefined when it holds. */
+  async function signatureFailure(
+    as: oauth.AuthorizationServer,
+    response: Response,
+  ): Promise<unknown> {
     try {
       await oauth.validateApplicationLevelSignature(as, response, httpOptions);
-      return;
+      return undefined;
     } catch (error) {
-      const keyMissing = error instanceof oauth.OperationProcessingError &&
-        error.code === oauth.KEY_SELECTION;
-      if (!keyMissing || now() - lastForcedRefetch < ROTATION_REFETCH_INTERVAL_MS) {
-        throw toOidcError(error, "id_token");
-      }
-    }
-    lastForcedRefetch = now();
-    log.info("ID token signed with an unknown key: fetching the IdP keys again");
-    if (metadata !== undefined) metadata = undefined;
-    const fresh = await discover();
-    try {
-      await oauth.validateApplicationLevelSignature(fresh, response, httpOptions);
-    } catch (error) {
-      throw toOidcError(error, "id_token");
+      return error;
     }
   }
 
@@ -497,6 +511,11 @@ function merge(
 function grantGone(status: number, oauthError: string | undefined): boolean {
   if (oauthError !== undefined) return oauthError === "invalid_grant";
   return status === 400;
+}
+
+/** Whether oauth4webapi found no key for the ID token in the JWKS it holds for the metadata. */
+function isKeyMissing(error: unknown): boolean {
+  return error instanceof oauth.OperationProcessingError && error.code === oauth.KEY_SELECTION;
 }
 
 /** Whether `authorize_params.prompt` asks the IdP to authenticate the user again. */

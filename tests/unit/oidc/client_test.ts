@@ -20,6 +20,7 @@ import {
   CLIENT_ID,
   decodeBase64url,
   FakeIdp,
+  generateSigningKey,
   ISSUER,
   oidcConfig,
   REDIRECT_URI,
@@ -204,6 +205,103 @@ Deno.test("finishLogin() fetches the keys again when the ID token's kid is unkno
     2,
     "keys are cached again",
   );
+});
+
+/** Begins a sign-in whose code is `code`; the IdP answers that code with the sign-in's nonce. */
+async function beginLogin(client: OidcClient, idp: FakeIdp, code: string) {
+  const start = await client.startLogin();
+  idp.nonces.set(code, start.nonce);
+  const callback = new URL(REDIRECT_URI);
+  callback.searchParams.set("code", code);
+  callback.searchParams.set("state", start.state);
+  return () => client.finishLogin(callback, start);
+}
+
+/** Each outcome as "ok" or its message, so that a failing assertion shows why. */
+async function outcomes(attempts: Promise<unknown>[]): Promise<string[]> {
+  const settled = await Promise.allSettled(attempts);
+  return settled.map((s) => s.status === "fulfilled" ? "ok" : String(s.reason?.message));
+}
+
+/** Requests of each kind since `before`: [discovery, JWKS]. */
+function keyFetches(idp: FakeIdp, before: readonly number[] = [0, 0]): number[] {
+  return [
+    idp.countRequests("/.well-known/openid-configuration") - before[0]!,
+    idp.countRequests("/protocol/openid-connect/certs") - before[1]!,
+  ];
+}
+
+Deno.test("finishLogin() calls finishing at once after a key rotation all pass, on one fetch of the keys", async () => {
+  const { idp, client } = await setup();
+  await login(client, idp);
+  await idp.rotateKey();
+  const finishers = await Promise.all(
+    [1, 2, 3, 4, 5, 6].map((n) => beginLogin(client, idp, `c${n}`)),
+  );
+  const before = keyFetches(idp);
+  assertEquals(await outcomes(finishers.map((finish) => finish())), Array(6).fill("ok"));
+  assertEquals(keyFetches(idp, before), [1, 1]);
+});
+
+Deno.test("refresh() calls in flight at a key rotation all pass, on one fetch of the keys", async () => {
+  const { idp, client } = await setup();
+  idp.idTokenClaims = { nonce: undefined };
+  await client.refresh("refresh-token-0", idp.subject);
+  await idp.rotateKey();
+  const before = keyFetches(idp);
+  const refreshes = [1, 2, 3, 4, 5, 6].map((n) =>
+    client.refresh(`refresh-token-${n}`, idp.subject)
+  );
+  assertEquals(await outcomes(refreshes), Array(6).fill("ok"));
+  assertEquals(keyFetches(idp, before), [1, 1]);
+});
+
+Deno.test("refresh() that began before another request fetched the rotated keys uses those, however long ago", async () => {
+  let now = Date.now();
+  const { idp, client } = await setup({}, () => now);
+  idp.nowSec = Math.floor(now / 1000);
+  idp.idTokenClaims = { nonce: undefined };
+  await client.refresh("refresh-token-0", idp.subject);
+  let answer!: () => void;
+  const answered = new Promise<void>((resolve) => (answer = resolve));
+  idp.onToken = async (request) => {
+    if (request.form.get("refresh_token") === "refresh-token-slow") await answered;
+    return undefined;
+  };
+  const slow = client.refresh("refresh-token-slow", idp.subject); // holds the old metadata
+  await idp.rotateKey();
+  const before = keyFetches(idp);
+  await client.refresh("refresh-token-1", idp.subject); // fetches the keys again
+  now += 60_000;
+  idp.nowSec = Math.floor(now / 1000);
+  answer();
+  assertEquals(await outcomes([slow]), ["ok"]);
+  assertEquals(keyFetches(idp, before), [1, 1], "no second fetch for the same rotation");
+});
+
+Deno.test("finishLogin() refuses an ID token signed by a key the IdP does not publish, fetching the keys again at most once per 10 s", async () => {
+  let now = Date.now();
+  const { idp, client } = await setup({}, () => now);
+  idp.nowSec = Math.floor(now / 1000);
+  await login(client, idp);
+  idp.signing = await generateSigningKey(); // an unknown kid, unpublished
+  const forged = async () => {
+    const attempts = await Promise.all([1, 2, 3].map((n) => beginLogin(client, idp, `code-${n}`)));
+    for (const outcome of await outcomes(attempts.map((finish) => finish()))) {
+      assertMatch(outcome, /Invalid ID token: .*no applicable keys found/);
+    }
+  };
+  await forged();
+  assertEquals(keyFetches(idp), [2, 2], "one forced fetch");
+  now += 9_999;
+  idp.nowSec = Math.floor(now / 1000);
+  await forged();
+  await forged();
+  assertEquals(keyFetches(idp), [2, 2], "none more within the interval");
+  now += 1;
+  idp.nowSec = Math.floor(now / 1000);
+  await forged();
+  assertEquals(keyFetches(idp), [3, 3], "one more after it");
 });
 
 Deno.test("finishLogin() turns error=access_denied into AuthorizationResponseError", async () => {

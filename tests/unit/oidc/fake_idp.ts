@@ -101,6 +101,8 @@ export class FakeIdp {
   metadataExtras: Record<string, unknown> = {};
   /** The nonce the next ID token carries (set from the authorization URL by tests). */
   nonce: string | undefined;
+  /** Nonces by authorization code, over `nonce`: for sign-ins that finish at once. */
+  nonces = new Map<string, string>();
   issuedRefreshTokens = 0;
 
   static async create(alg: "ES256" | "RS256" = "ES256"): Promise<FakeIdp> {
@@ -126,14 +128,14 @@ export class FakeIdp {
     return found;
   }
 
-  async idToken(): Promise<string> {
+  async idToken(nonce = this.nonce): Promise<string> {
     const claims: Record<string, unknown> = {
       iss: ISSUER,
       sub: this.subject,
       aud: CLIENT_ID,
       iat: this.nowSec,
       exp: this.nowSec + 300,
-      nonce: this.nonce,
+      nonce,
       sid: "sso-session-1",
       preferred_username: "alice",
       groups: ["/vpn-users"],
@@ -187,7 +189,7 @@ export class FakeIdp {
           access_token: "access-token-1",
           token_type: "Bearer",
           expires_in: 300,
-          id_token: await this.idToken(),
+          id_token: await this.idToken(this.nonces.get(request.form.get("code") ?? "")),
           refresh_token: `refresh-token-${this.issuedRefreshTokens}`,
           ...this.tokenExtras,
         });
