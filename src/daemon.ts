@@ -123,6 +123,7 @@ export async function startDaemon(
       sessionLifetimeMs: config.sessions.lifetimeMs,
       idpUnreachable: config.sessions.idpUnreachable,
       recheckIntervalMs: config.sessions.recheckIntervalMs,
+      reauthCheck: config.sessions.reauthCheck,
     },
     ...(config.sessions.maxPerUser > 0
       ? {

@@ -33,6 +33,7 @@ import type { EndReason } from "./session_end.ts";
 import { excessSessions } from "./session_limit.ts";
 import { type FinishedLogin, sessionFromLogin } from "./login_session.ts";
 import { IDP_SESSION_HINT, refreshTokenExpired, ShortRefreshTokens } from "./refresh_expiry.ts";
+import { WarningInterval } from "../warning_interval.ts";
 import type {
   AdmissionDeps,
   ClientSide,
@@ -43,6 +44,9 @@ import type {
 
 /** Writes of one session tried (Admission, #updateWith) while other instances keep writing it. */
 const UPDATE_ATTEMPTS = 3;
+
+/** Sign-ins without a refresh token to re-check with are warned about at most this often. */
+const NO_REFRESH_TOKEN_WARNING_INTERVAL_MS = 10 * 60_000;
 
 export class Admission {
   readonly #deps: AdmissionDeps;
@@ -60,11 +64,17 @@ export class Admission {
   readonly #userLock = new KeyedLock();
   /** Sign-ins whose refresh token would not outlast recheck_interval (refresh_expiry.ts). */
   readonly #shortRefreshTokens: ShortRefreshTokens;
+  /** Sign-ins with no refresh token while sessions are re-checked at the IdP. */
+  readonly #noRefreshTokenWarning: WarningInterval;
 
   constructor(deps: AdmissionDeps) {
     this.#deps = deps;
     this.sessionLock = deps.sessionLock;
     this.#shortRefreshTokens = new ShortRefreshTokens(deps.log, deps.now);
+    this.#noRefreshTokenWarning = new WarningInterval(
+      NO_REFRESH_TOKEN_WARNING_INTERVAL_MS,
+      deps.now,
+    );
   }
 
   /** A finished browser login: judge, store the session, send `client-auth` or `client-deny`. */
@@ -74,9 +84,12 @@ export class Admission {
     const policy = config.policy(client.server);
     const verdict = this.#judge(result.claims, client, policy);
     const known = { username: verdict.identity?.username ?? "", subject: result.subject };
+    // Named by its subject in a failed revocation's warning when the claims named no user.
+    const giveBackGrant = () => this.#giveBackGrant(known.username || result.subject, result);
     const deny = async (denial: Denial): Promise<LoginAdmission> => {
       // The page still tells the user why when the client has already gone.
       await this.deny(commander, client, denial, { who: known }).catch(() => {});
+      await giveBackGrant();
       return { kind: "denied", denial };
     };
     if (!verdict.allow) return await deny(verdict.denial);
@@ -142,6 +155,7 @@ export class Admission {
         error: String(error),
       });
       await store.deleteSession(session.sessionId);
+      await giveBackGrant();
       return { kind: "client-gone" };
     }
     metrics.login("admitted");
@@ -156,7 +170,47 @@ export class Admission {
       now: now(),
       recheckIntervalMs: config.recheckIntervalMs,
     });
+    if (session.refreshToken === undefined) this.#noRefreshTokenToRecheck(identity.username);
     return { kind: "admitted", username: identity.username };
+  }
+
+  /**
+   * A sign-in whose session is not kept (refused, or its client gone): the grant the IdP issued
+   * for it is revoked, else it lives on there for every refused attempt (a Keycloak offline
+   * session idles for 30 days); not while a session of the same IdP session holds it too
+   * (SessionEnd.revokeToken).
+   */
+  async #giveBackGrant(
+    username: string,
+    { refreshToken, sid }: Pick<FinishedLogin["result"], "refreshToken" | "sid">,
+  ): Promise<void> {
+    await this.#deps.sessionEnd.revokeToken(username, refreshToken, sid);
+  }
+
+  /**
+   * A sign-in admitted without a refresh token (Okta, Entra ID, Authentik issue one only for
+   * `offline_access`, Google only for `access_type=offline`) where sessions are re-checked at
+   * the IdP: its first re-check cannot be made, and ends the session (NO_REFRESH_TOKEN). A
+   * setting, so said once in a while, not at every sign-in.
+   */
+  #noRefreshTokenToRecheck(username: string): void {
+    const { config, log } = this.#deps;
+    const rechecks = [
+      ...(config.reauthCheck === "refresh" ? ['reauth_check = "refresh"'] : []),
+      ...(config.recheckIntervalMs === undefined ? [] : ["recheck_interval"]),
+    ];
+    if (rechecks.length === 0) return;
+    const more = this.#noRefreshTokenWarning.due();
+    if (more === undefined) return;
+    log.warning(
+      "The identity provider gave {username} no refresh token, but sessions are re-checked " +
+        "there ({rechecks}): such sessions end at their first re-check (a renegotiation, a " +
+        "reconnect or the periodic one) and their clients are refused or disconnected. Add " +
+        "offline_access to oidc.scopes (Okta, Entra ID, Authentik issue a refresh token only " +
+        'then; Google: oidc.authorize_params access_type = "offline") ({more} more such ' +
+        "sign-ins since the last warning)",
+      { username, rechecks: rechecks.join(", "), more },
+    );
   }
 
   /**
@@ -468,8 +522,9 @@ export class Admission {
         // is decided below (or revoked, when the session was ended meanwhile).
         const rotated = error.rotated;
         const kept = await this.#updateWith(session, (current) => ({ ...current, ...rotated }));
-        if (kept === undefined) sessionEnd.revokeToken(session.username, rotated.refreshToken);
-        else session = kept;
+        if (kept === undefined) {
+          await sessionEnd.revokeToken(session.username, rotated.refreshToken, session.sid);
+        } else session = kept;
       }
       if (error instanceof IdpUnreachableError && config.idpUnreachable === "allow") {
         log.warning(
@@ -532,7 +587,9 @@ export class Admission {
           refreshToken: result.refreshToken,
           refreshExpiresAt: result.refreshExpiresAt,
         }));
-        if (kept === undefined) sessionEnd.revokeToken(session.username, result.refreshToken);
+        if (kept === undefined) {
+          await sessionEnd.revokeToken(session.username, result.refreshToken, session.sid);
+        }
       }
       return { admit: false, denial: verdict.denial, session };
     }
@@ -551,7 +608,7 @@ export class Admission {
     // not brought back: the client is refused, and the token the IdP just issued revoked.
     const updated = await this.#updateWith(session, (current) => ({ ...current, ...learned }));
     if (updated === undefined) {
-      sessionEnd.revokeToken(session.username, result.refreshToken);
+      await sessionEnd.revokeToken(session.username, result.refreshToken, session.sid);
       return { admit: false, denial: UNKNOWN_SESSION, session };
     }
     return { admit: true, session: updated, lines: verdict.lines, refreshed: true };

@@ -28,6 +28,11 @@ export interface AdmissionConfig {
    * refresh token has expired there is not resumed on its stored claims (refresh_expiry.ts).
    */
   recheckIntervalMs: number | undefined;
+  /**
+   * `sessions.reauth_check`. Read only to warn about sign-ins that bring no refresh token to
+   * re-check with: whether a REAUTH or CONNECT refreshes is the caller's (`resume`'s `refresh`).
+   */
+  reauthCheck: "none" | "refresh";
 }
 
 export interface AdmissionDeps {

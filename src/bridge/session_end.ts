@@ -165,16 +165,44 @@ export class SessionEnd {
     audit("session_ended", auditSubject(session, session), AUDIT_REASON[reason]);
     // An expired refresh token is dead at the IdP already: nothing to revoke.
     if (reason !== "idp-session-expired") {
-      this.#revoke(session.username, ending.refreshToken ?? session.refreshToken);
+      await this.revokeToken(
+        session.username,
+        ending.refreshToken ?? session.refreshToken,
+        session.sid,
+      );
     }
     return { kill, client };
   }
 
   /**
-   * Revokes a refresh token that no session holds any more: one the IdP rotated for a session
-   * that was ended meanwhile (by another bridge instance, while this one refreshed it).
+   * Revokes, in the background, a refresh token no session holds any more (a session ended, a
+   * sign-in refused, a token the IdP rotated for a session ended meanwhile); not while a live
+   * session of the same IdP session (`sid`) remains. Keycloak keeps one client session per SSO
+   * session and client, and revoking a refresh token ends that client session: the grant of the
+   * user's other sign-in from the same browser (max_per_user's kill_oldest, deny_new, a second
+   * VPN profile) would end with it, and that session at its next re-check. When the store cannot
+   * say, the token is left to expire at the IdP. Resolves once that is decided.
    */
-  revokeToken(username: string, refreshToken: string): void {
+  async revokeToken(
+    username: string,
+    refreshToken: string | undefined,
+    sid: string | undefined,
+  ): Promise<void> {
+    if (!refreshToken) return;
+    if (sid !== undefined) {
+      let sharing;
+      try {
+        sharing = await this.#deps.store.findSessionsBySid(sid);
+      } catch (error) {
+        this.#deps.log.debug(
+          "Refresh token of {username} not revoked: cannot tell whether another session shares " +
+            "its grant ({error})",
+          { username, error: String(error) },
+        );
+        return;
+      }
+      if (sharing.length > 0) return;
+    }
     this.#revoke(username, refreshToken);
   }
 
@@ -236,8 +264,7 @@ export class SessionEnd {
    * behind thousands (src/oidc/request_gate.ts) while the caller holds the session's lock and
    * has a client to deny or an admin to answer.
    */
-  #revoke(username: string, refreshToken: string | undefined): void {
-    if (!refreshToken) return;
+  #revoke(username: string, refreshToken: string): void {
     // Promise.try: a revoke that throws at once is logged like one that rejects.
     void Promise.try(() => this.#deps.oidc.revoke(refreshToken)).catch((error) =>
       this.#revokeFailed(username, error)

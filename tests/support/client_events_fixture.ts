@@ -156,6 +156,7 @@ export type TestAdmissionOptions =
     | "store"
     | "idpUnreachable"
     | "recheckIntervalMs"
+    | "reauthCheck"
     | "refresh"
     | "revoke"
     | "policy"
@@ -206,6 +207,7 @@ export function testAdmission(options: TestAdmissionOptions) {
       sessionLifetimeMs: 3_600_000,
       idpUnreachable: options.idpUnreachable ?? "deny",
       recheckIntervalMs: options.recheckIntervalMs,
+      reauthCheck: options.reauthCheck ?? "none",
     },
     now: options.now,
     log: getLogger("test"),
