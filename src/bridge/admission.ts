@@ -336,10 +336,38 @@ export class Admission {
       return "answered";
     }
     // A reconnect is a new client instance: it needs its config lines again.
-    await commander.auth(client.cid, client.kid, checked.lines);
+    try {
+      await commander.auth(client.cid, client.kid, checked.lines);
+    } catch (error) {
+      // Refused: the client left while it was resumed, and its DISCONNECT, coming before the
+      // session was bound to its cid, found nothing to unbind. No other DISCONNECT will come
+      // for that cid, so the binding just written is undone here. (Not confirmed: OpenVPN may
+      // still admit it, and the binding stays for its DISCONNECT.)
+      if (!outcomeUnknown(error)) await this.#unbindLeft(session, client);
+      throw error;
+    }
     metrics.clientEvent(client.kind, "auth");
     audit("admitted", auditSubject(client, session));
     return "answered";
+  }
+
+  /** Unbinds a session from a client that has gone, if it is still bound to that client. */
+  async #unbindLeft(session: Session, client: ClientSide): Promise<void> {
+    try {
+      await this.#updateWith(
+        session,
+        (current) =>
+          current.server === client.server && current.cid === client.cid
+            ? { ...current, cid: undefined, openvpnRun: undefined }
+            : current,
+      );
+    } catch (error) {
+      this.#deps.log.warning("Could not unbind the session of {username} from cid {cid}: {error}", {
+        username: session.username,
+        cid: client.cid,
+        error: String(error),
+      });
+    }
   }
 
   /**

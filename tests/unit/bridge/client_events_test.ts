@@ -268,6 +268,27 @@ Deno.test("no answer goes out when OpenVPN restarted while a token reconnect wai
   }
 });
 
+Deno.test("a token reconnect whose client left while it was resumed (client-auth refused) leaves the session unbound: no DISCONNECT will come for that cid", async () => {
+  const t = setup();
+  await t.events.openvpnRunIs("run-1");
+  await t.store.putSession(session({ cid: undefined, resumable: true }));
+  const release = sessionHeld(t);
+  const handling = t.events.onConnect(
+    2,
+    1,
+    t.env({ session_id: "s-1", session_state: "Authenticated" }),
+  );
+  await settle();
+  // Its DISCONNECT comes while the session is not bound to cid 2 yet: nothing to do for it.
+  await t.events.onDisconnect(2);
+  t.commander.failWith = "ERROR: client-auth command failed";
+  await release(false);
+  await handling.catch(() => {});
+  assertEquals(t.commander.commands.map((c) => c.kind), ["auth"]);
+  assertEquals((await t.store.getSession("s-1"))?.cid, undefined);
+  t.events.close();
+});
+
 Deno.test("no answer goes out when OpenVPN restarted while a REAUTH waited for its session; the session is unbound from the old cid", async () => {
   const t = setup();
   await t.events.openvpnRunIs("run-1");
