@@ -379,7 +379,9 @@ export class ClientEvents {
    * OpenVPN numbers its clients from 0 again, so that cid may name another client now. A
    * binding without a run (stored by an older version, or while OpenVPN did not tell its run)
    * is gone when its cid is not in OpenVPN's client list, `liveCids`; undefined when the list
-   * could not be read whole: such bindings are left as they are.
+   * could not be read whole: such bindings are left as they are. A binding that fails does not
+   * keep the others from ending: rejects at the end with an AggregateError of every failure,
+   * and the caller tries the whole again (those ended are no longer listed).
    */
   async forgetClientsExcept(
     liveCids: ReadonlySet<number> | undefined,
@@ -389,16 +391,26 @@ export class ClientEvents {
     const run = this.#signIns.run;
     const current = isKnownRun(run) ? run : undefined;
     let earlierRuns = 0;
+    let gone = 0;
+    const failures: unknown[] = [];
     for (const binding of await store.listBindings(server)) {
       // Pending logins are not touched here: those of an earlier run of OpenVPN were ended
       // when the link told its run (openvpnRunIs), and a login started since the link came up
       // belongs to a new client on a reused cid.
       const { sessionId, cid, openvpnRun } = binding;
-      if (current !== undefined && openvpnRun !== undefined && openvpnRun !== current) {
-        // That session alone: another one may be bound to the same cid in this run.
-        if (await this.#endEarlierRunBinding(sessionId, cid, openvpnRun, linkUpAt)) earlierRuns++;
-      } else if (liveCids !== undefined && !liveCids.has(cid)) {
-        await this.#endBinding(cid, linkUpAt);
+      try {
+        if (current !== undefined && openvpnRun !== undefined && openvpnRun !== current) {
+          gone++;
+          // That session alone: another one may be bound to the same cid in this run.
+          if (await this.#endEarlierRunBinding(sessionId, cid, openvpnRun, linkUpAt)) {
+            earlierRuns++;
+          }
+        } else if (liveCids !== undefined && !liveCids.has(cid)) {
+          gone++;
+          await this.#endBinding(cid, linkUpAt);
+        }
+      } catch (error) {
+        failures.push(error);
       }
     }
     if (earlierRuns > 0) {
@@ -406,6 +418,13 @@ export class ClientEvents {
         "Ended or unbound {count} session(s) bound to clients of an earlier run of OpenVPN on " +
           "{server}: their client numbers now name other clients, or none",
         { server, count: earlierRuns },
+      );
+    }
+    if (failures.length > 0) {
+      throw new AggregateError(
+        failures,
+        `Could not end ${failures.length} of ${gone} binding(s) of clients that are gone: ` +
+          String(failures[0]),
       );
     }
   }

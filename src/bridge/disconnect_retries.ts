@@ -6,11 +6,10 @@
  * and one older than MAX_AGE_MS is given up (it is left to expire, as before).
  */
 import type { Clock, TimerHandle } from "../clock.ts";
+import { retryDelayMs } from "./retry_delay.ts";
 
 export const MAX_HELD = 10_000;
 export const MAX_AGE_MS = 3_600_000;
-export const FIRST_DELAY_MS = 1_000;
-export const MAX_DELAY_MS = 60_000;
 
 /** A client's DISCONNECT: its cid, and when it came (a later binding of the cid is not its). */
 export interface Departure {
@@ -24,7 +23,8 @@ export class DisconnectRetries {
   readonly #onGiveUp: (departure: Departure, why: "too old" | "too many") => void;
   #held: Departure[] = [];
   #timer: TimerHandle | undefined;
-  #delayMs = FIRST_DELAY_MS;
+  /** Passes in a row in which something failed again (retry_delay.ts). */
+  #failedPasses = 0;
   #running = false;
   #closed = false;
 
@@ -63,12 +63,12 @@ export class DisconnectRetries {
         this.#timer = undefined;
         void this.#retry();
       },
-      this.#delayMs,
+      retryDelayMs(this.#failedPasses + 1),
       { keepAlive: false },
     );
   }
 
-  /** One pass, oldest first; what fails again waits for a longer delay, up to MAX_DELAY_MS. */
+  /** One pass, oldest first; what fails again waits for a longer delay (retry_delay.ts). */
   async #retry(): Promise<void> {
     this.#running = true;
     const due = this.#held;
@@ -90,7 +90,7 @@ export class DisconnectRetries {
     if (this.#closed) return;
     // Added during the pass: after the ones that failed again, which are older.
     this.#held = [...failed, ...this.#held];
-    this.#delayMs = failed.length > 0 ? Math.min(MAX_DELAY_MS, this.#delayMs * 2) : FIRST_DELAY_MS;
+    this.#failedPasses = failed.length > 0 ? this.#failedPasses + 1 : 0;
     if (this.#held.length > 0) this.#arm();
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Ties one OpenVPN server's management connection to its ClientEvents: routes events, checks
- * which clients still exist after each (re)connect, and fails closed when handling an auth
- * request goes wrong (the client is denied rather than left waiting).
+ * which clients still exist after each (re)connect (again, until the store lets it finish), and
+ * fails closed when handling an auth request goes wrong (the client is denied rather than left
+ * waiting).
  */
 import type { Logger } from "@logtape/logtape";
 import type { Clock, TimerHandle } from "../clock.ts";
@@ -13,6 +14,26 @@ import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
 import type { ClientEvents } from "./client_events.ts";
 import { outcomeUnknown } from "./commander.ts";
 import { INTERNAL_ERROR, MALFORMED_REQUEST, STORE_UNAVAILABLE } from "./denial.ts";
+import { retryDelayMs } from "./retry_delay.ts";
+
+/**
+ * One check of which clients are gone (ServerLink#reconcile). It is the only thing that ends
+ * the sessions of clients that left while the link was down, or that an OpenVPN restart took
+ * (no DISCONNECT comes for them): one the store failed (Redis restarting with the bridge) is
+ * tried again until it works, else those sessions stayed bound to dead cids until they expired,
+ * counting against max_per_user and re-checked at the IdP.
+ */
+interface Reconcile {
+  /** When the link came up: a binding made since (by an event of this link) is left alone. */
+  readonly linkUpAt: number;
+  /** The run of OpenVPN it was begun in; another run reconciles anew. */
+  readonly run: string | undefined;
+  /** OpenVPN's client list as read at the start (ClientEvents.forgetClientsExcept). */
+  liveCids: ReadonlySet<number> | undefined;
+  /** Tries that failed in a row. */
+  failures: number;
+  timer: TimerHandle | undefined;
+}
 
 export class ServerLink {
   readonly #connection: ManagementConnection;
@@ -26,6 +47,12 @@ export class ServerLink {
   /** OpenVPN's pid as the link last told it: with a state, it names OpenVPN's run. */
   #openvpnPid: number | undefined;
   readonly #linkUpListeners = new Set<() => void>();
+  /**
+   * The latest reconcile until it works; dropped (never tried again) when the link goes down,
+   * OpenVPN's run changes or the link stops, as the next link-up or run reconciles anew.
+   */
+  #unfinished: Reconcile | undefined;
+  #stopped = false;
 
   constructor(
     connection: ManagementConnection,
@@ -63,6 +90,9 @@ export class ServerLink {
   /** Stops taking events, waits (bounded) for the ones being handled, closes the socket. */
   async stop(graceMs = 3000): Promise<void> {
     this.#unsubscribe?.();
+    // Set first: a reconcile still running when the events close must not arm a timer.
+    this.#stopped = true;
+    this.#dropReconcile("the link stopped");
     let timer: TimerHandle | undefined;
     const grace = new Promise<void>((
       resolve,
@@ -134,6 +164,10 @@ export class ServerLink {
         await ended;
         return;
       }
+      case "disconnected":
+        // Synchronous, before any later event: no try of the old link's check runs after it.
+        this.#dropReconcile("the management link went down");
+        return;
       case "state": {
         // `state on` reports every state change; for a server each one is a (re)start.
         const before = this.#events.openvpnRun;
@@ -177,15 +211,76 @@ export class ServerLink {
   /**
    * Ends the sessions whose client is gone (ClientEvents.forgetClientsExcept): those bound in
    * another run of OpenVPN whatever the client list says, those missing from the list when it
-   * could be read whole.
+   * could be read whole. Replaces the one still to be tried again, with the list as it is now.
    */
   async #reconcile(linkUpAt: number): Promise<void> {
-    const ids = await this.#clientIds();
+    this.#dropReconcile("a newer check replaces it");
+    const reconcile: Reconcile = {
+      linkUpAt,
+      run: this.#events.openvpnRun,
+      liveCids: undefined,
+      failures: 0,
+      timer: undefined,
+    };
+    this.#unfinished = reconcile;
+    reconcile.liveCids = await this.#clientIds();
+    await this.#tryReconcile(reconcile);
+  }
+
+  /**
+   * One try; failed, the next is armed (retry_delay.ts) unless it was dropped meanwhile. The
+   * client list is not read again: within a run a cid names one client, and one that left
+   * since the link came up was ended by its DISCONNECT.
+   */
+  async #tryReconcile(reconcile: Reconcile): Promise<void> {
     try {
-      await this.#events.forgetClientsExcept(ids, linkUpAt);
+      await this.#events.forgetClientsExcept(reconcile.liveCids, reconcile.linkUpAt);
     } catch (error) {
-      this.#log.warning("Could not end the sessions of clients that are gone: {error}", {
-        error: String(error),
+      if (this.#unfinished !== reconcile || this.#stopped) return;
+      const delayMs = retryDelayMs(++reconcile.failures);
+      // Warned once: the tries after it fail alike while the store is out.
+      this.#log[reconcile.failures === 1 ? "warning" : "debug"](
+        "Could not end the sessions of clients that are gone; trying again in {seconds} s: {error}",
+        { seconds: delayMs / 1000, error: String(error) },
+      );
+      reconcile.timer = this.#clock.setTimeout(
+        () => this.#retryReconcile(reconcile),
+        delayMs,
+        { keepAlive: false },
+      );
+      return;
+    }
+    if (this.#unfinished === reconcile) this.#unfinished = undefined;
+    if (reconcile.failures > 0) {
+      this.#log.info(
+        "Ended the sessions of clients that are gone, after {failures} failed tries",
+        { failures: reconcile.failures },
+      );
+    }
+  }
+
+  #retryReconcile(reconcile: Reconcile): void {
+    reconcile.timer = undefined;
+    if (this.#unfinished !== reconcile) return;
+    // OpenVPN restarted and its state event's reconcile has not begun yet: that one reads the
+    // new run's list, where this one's cids name the old run's clients.
+    if (this.#events.openvpnRun !== reconcile.run) {
+      this.#dropReconcile("OpenVPN restarted");
+      return;
+    }
+    // As an event: stop() waits for it.
+    this.#inFlight++;
+    this.#tryReconcile(reconcile).then(this.#settled, this.#settled);
+  }
+
+  #dropReconcile(why: string): void {
+    const reconcile = this.#unfinished;
+    if (reconcile === undefined) return;
+    this.#unfinished = undefined;
+    this.#clock.clearTimeout(reconcile.timer);
+    if (reconcile.failures > 0) {
+      this.#log.debug("Not trying again to end the sessions of clients that are gone: {why}", {
+        why,
       });
     }
   }

@@ -8,10 +8,11 @@ import { assert, assertEquals } from "../../support/assert.ts";
 import { ServerLink } from "../../../src/bridge/server_link.ts";
 import { SessionEnd } from "../../../src/bridge/session_end.ts";
 import { managementCommander } from "../../../src/bridge/management_commander.ts";
-import { systemClock } from "../../../src/clock.ts";
+import { type Clock, systemClock } from "../../../src/clock.ts";
 import { getLogger } from "../../../src/log.ts";
 import { ManagementConnection } from "../../../src/management/connection.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
+import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.ts";
 import type { SessionStore } from "../../../src/sessions/types.ts";
 import type { ProtocolLimits } from "../../../src/management/protocol.ts";
 import { testClientEvents, testEnv, testSession } from "../../support/client_events_fixture.ts";
@@ -27,12 +28,18 @@ interface LinkOptions {
   limits?: Partial<ProtocolLimits>;
   /** How long a command may go unanswered (2 s when left out). */
   commandTimeoutMs?: number;
+  /** The ServerLink's own clock (the system's when left out); the connection's is the system's. */
+  linkClock?: Clock;
 }
 
 function linkAndEvents(
   server: FakeManagementServer,
-  { store = new MemoryStore({ maxEntries: 10 }), limits = {}, commandTimeoutMs = 2000 }:
-    LinkOptions = {},
+  {
+    store = new MemoryStore({ maxEntries: 10 }),
+    limits = {},
+    commandTimeoutMs = 2000,
+    linkClock = systemClock,
+  }: LinkOptions = {},
 ) {
   const connection = new ManagementConnection({
     address: server.address,
@@ -55,7 +62,7 @@ function linkAndEvents(
     log: getLogger("test"),
   });
   return {
-    link: new ServerLink(connection, events, getLogger("clients"), systemClock),
+    link: new ServerLink(connection, events, getLogger("clients"), linkClock),
     events,
     sessionEnd,
   };
@@ -248,6 +255,53 @@ Deno.test("a client missing from OpenVPN's client list after connecting loses it
     assertEquals(await boundCids(store), [1, 2]);
     assertEquals(warnings(records), []);
   }, { clients: [1, 2], store });
+});
+
+/** `store` whose first listBindings fails as a Redis restarting with the bridge does. */
+function failingFirstListing(store: MemoryStore): SessionStore {
+  let listings = 0;
+  return new Proxy(store, {
+    get(target, name) {
+      if (name === "listBindings" && listings++ === 0) {
+        return () => Promise.reject(new StoreUnavailableError("Session store unreachable: test"));
+      }
+      const value = Reflect.get(target, name, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+Deno.test("a client missing from OpenVPN's client list loses its session once a store that failed at link-up is back", async () => {
+  const store = await storeOfThreeClients();
+  const clock = new FakeClock();
+  await withLink(async (_server, records) => {
+    await pollUntil(
+      "a try again to be armed",
+      () => clock.pendingTimers === 1 || undefined,
+      5000,
+      10,
+    );
+    assertEquals(await boundCids(store), [1, 2, 3]);
+    assertEquals(warnings(records).map((record) => record.message.join("")), [
+      "Could not end the sessions of clients that are gone; trying again in 1 s: " +
+      "StoreUnavailableError: Session store unreachable: test",
+    ]);
+    clock.advance(1_000);
+    await pollUntil(
+      "cid 3 to be unbound",
+      async () => (await boundCids(store)).length < 3 || undefined,
+      5000,
+      10,
+    );
+    assertEquals(await boundCids(store), [1, 2]);
+    await pollUntil(
+      "the line that says it worked",
+      () => records.find((record) => record.message.join("").startsWith("Ended the sessions")),
+      5000,
+      10,
+    );
+    assertEquals(clock.pendingTimers, 0);
+  }, { clients: [1, 2], store: failingFirstListing(store), linkClock: clock });
 });
 
 Deno.test("a client list cut at the reply limit ends no session, and says so", async () => {

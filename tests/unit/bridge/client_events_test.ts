@@ -1,6 +1,7 @@
-import { assert, assertEquals } from "../../support/assert.ts";
+import { assert, assertEquals, assertRejects } from "../../support/assert.ts";
 import { SIGN_IN_TIMED_OUT } from "../../../src/bridge/denial.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
+import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.ts";
 import { IdpRejectedError, IdpUnreachableError, OidcError } from "../../../src/oidc/errors.ts";
 import {
   settle,
@@ -768,4 +769,36 @@ Deno.test("reconciling after a link-up ends the bindings of another OpenVPN run 
   assertEquals((await t.store.getSession("old-run"))?.cid, 1);
   assertEquals(await t.store.getSession("no-run"), undefined);
   t.events.close();
+});
+
+Deno.test("reconciling goes on past a binding that fails, and reports the failure at the end", async () => {
+  const memory = new MemoryStore({ maxEntries: 100, now: () => T0 });
+  for (const cid of [1, 2, 3]) {
+    await memory.putSession(session({ sessionId: `s-${cid}`, cid, lastAuthAt: T0 - 60_000 }));
+  }
+  // The middle one cannot be read (a blip, or one bad entry).
+  const store = new Proxy(memory, {
+    get(target, name) {
+      if (name !== "getSession") {
+        const value = Reflect.get(target, name, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      }
+      return (sessionId: string) =>
+        sessionId === "s-2"
+          ? Promise.reject(new StoreUnavailableError("Session store unreachable: test"))
+          : target.getSession(sessionId);
+    },
+  });
+  const { events } = testClientEvents({ store, clock: new FakeClock(T0) });
+  const error = await assertRejects(
+    () => events.forgetClientsExcept(new Set(), T0),
+    AggregateError,
+    "Could not end 1 of 3 binding(s) of clients that are gone: StoreUnavailableError",
+  );
+  assertEquals(error.errors.length, 1);
+  assert(error.errors[0] instanceof StoreUnavailableError);
+  assertEquals(await memory.getSession("s-1"), undefined);
+  assertEquals((await memory.getSession("s-2"))?.cid, 2, "left for the caller to try again");
+  assertEquals(await memory.getSession("s-3"), undefined, "not shielded by the one before it");
+  events.close();
 });
