@@ -131,7 +131,10 @@ export async function startControlServer(
   const connections = new Map<Socket, Connection>();
   /** Requests under way, each settled once its answer is written (or given up). */
   const inFlight = new Set<Promise<void>>();
-  const server = createServer((socket) => {
+  // Half-open: a client may end its side after the request (socat, `nc -N`, a script calling
+  // shutdown): closing ours with it dropped an answer not ready in that turn (a revoke's, whose
+  // sessions were ended all the same).
+  const server = createServer({ allowHalfOpen: true }, (socket) => {
     const connection = serve(socket, deps, (work) => {
       inFlight.add(work);
       work.finally(() => inFlight.delete(work));
@@ -202,17 +205,7 @@ function serve(
   socket.setEncoding("utf8");
   socket.on("error", () => clearTimeout(timer));
   socket.on("close", () => clearTimeout(timer));
-  socket.on("data", (chunk: string) => {
-    if (done) return;
-    buffered += chunk;
-    const end = buffered.indexOf("\n");
-    if (end < 0) {
-      if (Buffer.byteLength(buffered) > MAX_REQUEST_BYTES) {
-        answer({ ok: false, error: `Request longer than ${MAX_REQUEST_BYTES} bytes` });
-      }
-      return;
-    }
-    const line = buffered.slice(0, end);
+  const take = (line: string) => {
     if (Buffer.byteLength(line) > MAX_REQUEST_BYTES) {
       answer({ ok: false, error: `Request longer than ${MAX_REQUEST_BYTES} bytes` });
       return;
@@ -220,6 +213,22 @@ function serve(
     done = true;
     clearTimeout(timer);
     track(keptAlive(socket, respond(line, deps), deps.keepaliveMs ?? KEEPALIVE_MS).then(answer));
+  };
+  socket.on("data", (chunk: string) => {
+    if (done) return;
+    buffered += chunk;
+    const end = buffered.indexOf("\n");
+    if (end >= 0) take(buffered.slice(0, end));
+    else if (Buffer.byteLength(buffered) > MAX_REQUEST_BYTES) {
+      answer({ ok: false, error: `Request longer than ${MAX_REQUEST_BYTES} bytes` });
+    }
+  });
+  // The client's side ended: what it sent is its request, newline or not (`printf '...' |
+  // socat`); nothing at all is told so now, not after the request timeout.
+  socket.on("end", () => {
+    if (done) return;
+    if (buffered.trim() === "") answer({ ok: false, error: "No request received" });
+    else take(buffered);
   });
   return {
     refuseIfWaiting: () => {

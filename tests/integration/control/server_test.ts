@@ -74,6 +74,19 @@ function raw(path: string, bytes: string): Promise<string> {
   });
 }
 
+/** Sends raw bytes, ends its side of the connection (as socat does), returns the raw answer. */
+function halfClosed(path: string, bytes: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection(path);
+    let answer = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => (answer += chunk));
+    socket.on("end", () => resolve(answer));
+    socket.on("error", reject);
+    socket.end(bytes);
+  });
+}
+
 async function ids(store: MemoryStore): Promise<string[]> {
   return (await collectPages(store.sessionPages())).map((s) => s.sessionId).sort();
 }
@@ -175,6 +188,34 @@ Deno.test("control socket: sessions.revoke ends the user's sessions and kills th
     assertEquals(answer, { ok: true, ended: 2, stillConnected: [] });
     assertEquals(await ids(t.store), ["c"]);
     assertEquals(t.commander.commands, [{ kind: "kill", cid: 7, message: "RESTART" }]);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("control socket: a client that ends its side after the request still gets the answer (socat, nc -N)", async () => {
+  const t = await setup({ requestTimeoutMs: 60_000 });
+  try {
+    // The kill takes a while: the answer is not ready in the turn the client's end arrives.
+    const kill = t.commander.kill.bind(t.commander);
+    t.commander.kill = async (cid, message, run) => {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return await kill(cid, message, run);
+    };
+    const revoke = '{"command":"sessions.revoke","user":"alice"}';
+    assertEquals(JSON.parse(await halfClosed(t.path, `${revoke}\n`)), {
+      ok: true,
+      ended: 2,
+      stillConnected: [],
+    });
+    // Without the newline, the end of what it sent ends the request.
+    const list = JSON.parse(await halfClosed(t.path, '{"command":"sessions.list"}'));
+    assertEquals(list.ok, true);
+    // Nothing sent: told at once, not after the request timeout (a minute here).
+    assertEquals(JSON.parse(await halfClosed(t.path, "")), {
+      ok: false,
+      error: "No request received",
+    });
   } finally {
     await t.cleanup();
   }
