@@ -92,6 +92,8 @@ Deno.test({
       Restart: "on-failure",
       // Killed by a SIGHUP that came before it listens for reloads: restarted, not left down.
       RestartForceExitStatus: "SIGHUP",
+      // A configuration error (exit 2) is not retried for ever.
+      RestartPreventExitStatus: "2",
       StateDirectory: PACKAGE,
       RuntimeDirectory: PACKAGE,
       // The audit trail of a reconnect storm is more than journald's default burst.
