@@ -141,7 +141,8 @@ export function readRedisCa(
 
 /**
  * Connects and waits until Redis answers (at most `connectTimeoutMs`), so that a wrong address,
- * password or CA fails the start with a clear message instead of denying every client later.
+ * password, CA or database fails the start with a clear message instead of denying every client
+ * later, or of sharing another database's keys.
  */
 export async function connectRedis(
   settings: RedisSettings,
@@ -199,8 +200,6 @@ export async function connectRedis(
         timer = setTimeout(() => reject(new Error("no answer in time")), connectTimeoutMs);
       }),
     ]);
-    reportConnectionChanges(client, describeRedisUrl(address));
-    return client;
   } catch (error) {
     client.disconnect();
     const cause = lastError ?? error;
@@ -210,6 +209,36 @@ export async function connectRedis(
     );
   } finally {
     clearTimeout(timer);
+  }
+  try {
+    await selectDatabase(client, address.db);
+  } catch (error) {
+    client.disconnect();
+    throw error;
+  }
+  reportConnectionChanges(client, describeRedisUrl(address));
+  return client;
+}
+
+/**
+ * ioredis sends the URL's SELECT as it connects but takes a refusal (a database the server does
+ * not have, an ACL user without `select`) for a mere error event and goes on in database 0, where
+ * the bridge would share keys with whatever lives there. So it is sent again here, where a refusal
+ * stops the start: an OK from Redis on this connection is its word that the connection is in `db`
+ * now. Not a look at CLIENT INFO's `db=`: that needs Redis 6.2 and the `client|info` permission,
+ * which a least-privilege ACL user may well lack, while `select` it needs anyway. A connection
+ * begins in database 0: for it there is nothing to send (nor a `select` permission to ask for).
+ */
+async function selectDatabase(client: Redis, db: number): Promise<void> {
+  if (db === 0) return;
+  try {
+    await client.select(db);
+  } catch (error) {
+    const failure = classifyRedisError(error);
+    if (failure instanceof StoreUnavailableError) throw failure;
+    throw new Error(`Invalid sessions.url: database ${db} refused: ${errorText(error)}`, {
+      cause: error,
+    });
   }
 }
 

@@ -5,7 +5,7 @@
  *
  * Keys (P = sessions.key_prefix), all built here from ARGV[1]:
  *   P p:<id>            hash  pending login: d (JSON without OAuth state), o (encrypted OAuth
- *                             state), srv, cid; PX = until it expires
+ *                             state), srv, cid; PX = until it expires plus a grace (redis_grace.ts)
  *   P pz                zset  pending ids by expiresAt (size bound, sweep, listing)
  *   P pv:<server>       zset  pending ids of one server by expiresAt (live counts)
  *   P pc:<cid>:<server> set   pending ids of one client (the cid, digits, comes first so the
@@ -71,12 +71,14 @@ local function drop_pending(id)
   redis.call('ZREM', P .. 'pz', id)
   return redis.call('DEL', key)
 end
-local function sweep(zset, drop, now, limit)
+-- Removes entries that expired before the time given: now for sessions, the grace before now for
+-- pending logins (redis_grace.ts, PENDING_GRACE_MS).
+local function sweep(zset, drop, before, limit)
   local ids
   if limit then
-    ids = redis.call('ZRANGEBYSCORE', zset, '-inf', '(' .. now, 'LIMIT', 0, limit)
+    ids = redis.call('ZRANGEBYSCORE', zset, '-inf', '(' .. before, 'LIMIT', 0, limit)
   else
-    ids = redis.call('ZRANGEBYSCORE', zset, '-inf', '(' .. now)
+    ids = redis.call('ZRANGEBYSCORE', zset, '-inf', '(' .. before)
   end
   for _, id in ipairs(ids) do drop(id) end
   return #ids
@@ -89,9 +91,9 @@ end
 -- A full table loses one batch of its expired entries, not all of them: room for one entry
 -- is all a put needs, and a script that removed every entry expired since the last sweep held
 -- every bridge's Redis for as long as that took.
-local function has_room(zset, id, max, drop, now)
+local function has_room(zset, id, max, drop, before)
   if redis.call('ZSCORE', zset, id) or redis.call('ZCARD', zset) < max then return true end
-  sweep(zset, drop, now, ${SWEEP_BATCH})
+  sweep(zset, drop, before, ${SWEEP_BATCH})
   return redis.call('ZCARD', zset) < max
 end
 -- A listing of a whole store, one page per call: a script holds every bridge's Redis while it
@@ -134,16 +136,17 @@ end
 `;
 
 /**
- * ARGV: P, max, now, then for each pending login: id, expiresAt, ttlMs, server, cid, data,
+ * ARGV: P, max, now, the expiry before which a full store may remove logins (now less the
+ * grace, redis_grace.ts), then for each pending login: id, expiresAt, ttlMs, server, cid, data,
  * encrypted OAuth ('' = none). Adds them in order, each as if alone; returns 1 for each one
  * added, 0 for each one refused because the store is full.
  */
 const PUT_PENDINGS = `
-local max, now = tonumber(ARGV[2]), ARGV[3]
+local max, now, before = tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local added = {}
-for i = 4, #ARGV, 7 do
+for i = 5, #ARGV, 7 do
   local id, expires, ttl, server, cid = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
-  if has_room(P .. 'pz', id, max, drop_pending, now) then
+  if has_room(P .. 'pz', id, max, drop_pending, before) then
     drop_pending(id)
     local key = P .. 'p:' .. id
     redis.call('HSET', key, 'd', ARGV[i + 5], 'srv', server, 'cid', cid)
@@ -184,10 +187,14 @@ if ARGV[9] ~= '' then redis.call('HSET', key, 'b', ARGV[9]) else redis.call('HDE
 return 1
 `;
 
-/** ARGV: P, id. Returns [data, encrypted OAuth] or nil; the login is gone afterwards. */
+/**
+ * ARGV: P, id, now. Returns [data, encrypted OAuth] of a live login, which is gone afterwards,
+ * or nil. One past its deadline is refused and left where it is (its key outlives the deadline,
+ * redis_grace.ts): the deadline's delete must find it to deny the client.
+ */
 const TAKE_PENDING = `
-local v = redis.call('HMGET', P .. 'p:' .. ARGV[2], 'd', 'o')
-if not v[1] then return false end
+local v = live_fields(P .. 'pz', 'p:', ARGV[2], ARGV[3], 'd', 'o')
+if not v then return false end
 drop_pending(ARGV[2])
 return v
 `;
@@ -407,11 +414,14 @@ return {
 }
 `;
 
-/** ARGV: P, now, limit. Removes up to `limit` expired logins and sessions: [pending, sessions]. */
+/**
+ * ARGV: P, now, the expiry before which logins go (now less the grace, redis_grace.ts), limit.
+ * Removes up to `limit` expired logins and sessions: [pending, sessions].
+ */
 const SWEEP = `
-local limit = tonumber(ARGV[3])
+local limit = tonumber(ARGV[4])
 return {
-  sweep(P .. 'pz', drop_pending, ARGV[2], limit),
+  sweep(P .. 'pz', drop_pending, ARGV[3], limit),
   sweep(P .. 'sz', drop_session, ARGV[2], limit),
 }
 `;

@@ -4,11 +4,12 @@
  * model: redis_connection.ts.
  *
  * Expiry: every entry carries a TTL (PX), so Redis drops what nobody removes. A pending login
- * lives exactly until it expires. A session lives SESSION_GRACE_MS longer than that, so that
- * `sweep` (a range read of the expiry index, never a scan of the key space) still finds it and
- * removes its index entries with it (redis_grace.ts: what that asks of the sweep interval);
- * reads treat it as gone from its `expiresAt` on. The size bound counts the expiry index
- * (ZCARD), checked and added to in the same script.
+ * lives PENDING_GRACE_MS past its deadline, so that the deadline's delete still finds it (sweeps
+ * and a full store remove it only after that). A session lives SESSION_GRACE_MS longer than its
+ * expiry, so that `sweep` (a range read of the expiry index, never a scan of the key space) still
+ * finds it and removes its index entries with it (redis_grace.ts: why each, and what that asks of
+ * the sweep interval). Reads treat both as gone from their `expiresAt` on. The size bound counts
+ * the expiry index (ZCARD), checked and added to in the same script.
  *
  * Cost: a REAUTH reads its session from Redis, in one script call with the other reads of the
  * same turn (redis_call_batch.ts); a session read again at the version this bridge decoded or
@@ -34,7 +35,7 @@ import { DecodedSessions } from "./redis_decoded.ts";
 import { CALL_BATCH, CallBatcher } from "./redis_call_batch.ts";
 import { randomToken } from "../random_token.ts";
 import { type ScriptName, SCRIPTS, SWEEP_BATCH } from "./redis_scripts.ts";
-import { SESSION_GRACE_MS } from "./redis_grace.ts";
+import { PENDING_GRACE_MS, SESSION_GRACE_MS } from "./redis_grace.ts";
 import { CACHE_LIMIT } from "./session_cache.ts";
 import { BINDINGS_CHUNK, LIST_CHUNK } from "./list_chunk.ts";
 import { checkMaxEntries, type StoreBounds, StoreFullReporter } from "./store_full.ts";
@@ -173,7 +174,7 @@ export class RedisStore implements SessionStore {
     const added = await this.#pendingPuts.submit([
       copy.id,
       String(copy.expiresAt),
-      String(this.#ttl(copy.expiresAt, 0)),
+      String(this.#ttl(copy.expiresAt, PENDING_GRACE_MS)),
       copy.server,
       String(copy.cid),
       data,
@@ -206,11 +207,16 @@ export class RedisStore implements SessionStore {
     return this.#live(await decodePending(fields as StoredFields, this.#cipher, id));
   }
 
+  /**
+   * Redis decides whether the login is live, at one reading of the clock: a login it hands out
+   * is removed, so refusing it here after all (a later reading) would leave its deadline's
+   * delete nothing to deny.
+   */
   async takePending(id: string): Promise<PendingLogin | undefined> {
     this.#assertOpen();
-    const fields = await this.#call("takePending", [id]) as StoredFields | null;
+    const fields = await this.#call("takePending", [id, String(this.#now())]);
     if (fields === null) return undefined;
-    return this.#live(await decodePending(fields, this.#cipher, id));
+    return await decodePending(fields as StoredFields, this.#cipher, id);
   }
 
   async deletePending(id: string): Promise<boolean> {
@@ -332,7 +338,9 @@ export class RedisStore implements SessionStore {
     script: "putPendings" | "putSessions",
     puts: readonly (PendingArgs | SessionArgs)[],
   ): Promise<number[]> {
-    const args: Array<string | Buffer> = [String(this.#maxEntries), String(this.#now())];
+    const now = this.#now();
+    const args: Array<string | Buffer> = [String(this.#maxEntries), String(now)];
+    if (script === "putPendings") args.push(String(pendingSweptBefore(now)));
     for (const put of puts) args.push(...put);
     return await this.#call(script, args) as number[];
   }
@@ -469,12 +477,15 @@ export class RedisStore implements SessionStore {
     return { sessions: Number(counts[0]), pending: Number(counts[1]) };
   }
 
-  /** Removes expired entries in batches, so that one call never holds Redis for long. */
+  /**
+   * Removes expired entries in batches, so that one call never holds Redis for long: sessions
+   * that expired before `now`, pending logins that expired PENDING_GRACE_MS before it.
+   */
   async sweep(now: number): Promise<SweepResult> {
     this.#assertOpen();
     const result = { pending: 0, sessions: 0 };
     for (;;) {
-      const args = [String(now), String(SWEEP_BATCH)];
+      const args = [String(now), String(pendingSweptBefore(now)), String(SWEEP_BATCH)];
       const [pending, sessions] = (await this.#call("sweep", args) as number[]).map(Number);
       result.pending += pending ?? 0;
       result.sessions += sessions ?? 0;
@@ -615,6 +626,14 @@ export class RedisStore implements SessionStore {
  */
 export function lockTtlMs(commandTimeoutMs: number | undefined): number {
   return LOCK_STORE_CALLS * (commandTimeoutMs ?? 0) + LOCK_MARGIN_MS;
+}
+
+/**
+ * The expiry before which a sweep or a full store may remove pending logins: those expired
+ * within the grace are still there for their deadline's delete (redis_grace.ts).
+ */
+function pendingSweptBefore(now: number): number {
+  return now - PENDING_GRACE_MS;
 }
 
 /**

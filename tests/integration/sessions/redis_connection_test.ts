@@ -78,6 +78,53 @@ Deno.test("connectRedis() fails the start with a clear message on a wrong passwo
   });
 });
 
+Deno.test("connectRedis() refuses a database Redis will not select instead of going on in database 0", async () => {
+  await withServer({ aclUsers: [{ name: "bridge", password: "bridge-pw" }] }, async (server) => {
+    const url = (db: number) => server.url.replace(/\/0$/, `/${db}`);
+    // The server has 16 databases (0-15).
+    const error = await assertRejects(() => openStore(settings(url(20))), Error);
+    assert(!(error instanceof StoreUnavailableError), "a setting to fix, not an outage");
+    assertEquals(
+      error.message,
+      "Invalid sessions.url: database 20 refused: ERR DB index is out of range",
+    );
+    // An ACL user that may not select: refused by Redis, not silently left in database 0.
+    const admin = await connectRedis(settings(server.url));
+    try {
+      await admin.call("ACL", "SETUSER", "bridge", "-select");
+      const user = { username: "bridge", password: new Secret("bridge-pw") };
+      await assertRejects(
+        () => openStore(settings(url(3), user)),
+        Error,
+        "Invalid sessions.url: database 3 refused: NOPERM",
+      );
+      // Database 0 needs no select: every connection begins there.
+      const store = await openStore(settings(server.url, user));
+      await store.close();
+      assertEquals(await admin.dbsize(), 1, "only database 0's key check, written just now");
+    } finally {
+      admin.disconnect();
+    }
+  });
+});
+
+Deno.test("connectRedis() uses the URL's database: a store on /3 writes there and nowhere else", async () => {
+  await withServer({}, async (server) => {
+    const store = await openStore(settings(server.url.replace(/\/0$/, "/3")));
+    const zero = await connectRedis(settings(server.url));
+    try {
+      await store.putSession(session());
+      assertEquals((await store.getSession("sess-1"))?.sessionId, "sess-1");
+      assertEquals(await zero.dbsize(), 0, "nothing in database 0");
+      await zero.select(3);
+      assert(await zero.exists("conn-test:s:sess-1"), "the session is in database 3");
+    } finally {
+      zero.disconnect();
+      await store.close();
+    }
+  });
+});
+
 Deno.test("connectRedis() fails the start when nothing listens", async () => {
   const url = `redis://127.0.0.1:${await freePort()}/0`;
   await assertRejects(

@@ -11,7 +11,7 @@ import { CALL_BATCH } from "../../../src/sessions/redis_call_batch.ts";
 import { BINDINGS_CHUNK, LIST_CHUNK } from "../../../src/sessions/list_chunk.ts";
 import { SCRIPTS, SWEEP_BATCH } from "../../../src/sessions/redis_scripts.ts";
 import { RedisStore } from "../../../src/sessions/redis_store.ts";
-import { SESSION_GRACE_MS } from "../../../src/sessions/redis_grace.ts";
+import { PENDING_GRACE_MS, SESSION_GRACE_MS } from "../../../src/sessions/redis_grace.ts";
 import { StoreFullError } from "../../../src/sessions/store_full.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
 import { registerStoreContract } from "../../unit/sessions/contract.ts";
@@ -151,7 +151,7 @@ async function alone<T>(
 registerStoreContract("RedisStore", async (options) => {
   const { store } = await openStore(settings(server.url), options);
   return { store, cleanup: () => store.close() };
-});
+}, { pendingGraceMs: PENDING_GRACE_MS });
 
 Deno.test("RedisStore: two bridges on one Redis hand a pending login to exactly one taker", async () => {
   const config = settings(server.url);
@@ -284,6 +284,9 @@ Deno.test("RedisStore: an entry or its secret copied to another id is refused th
     await store.putPending(pendingLogin({ id: "x" }));
     const login = await client.hgetallBuffer(`${config.keyPrefix}p:x`);
     await client.hset(`${config.keyPrefix}p:y`, login);
+    // With its deadline in the expiry index too, which a take reads first.
+    const deadline = await client.zscore(`${config.keyPrefix}pz`, "x");
+    await client.zadd(`${config.keyPrefix}pz`, deadline!, "y");
     await assertRejects(
       () => store.takePending("y"),
       Error,
@@ -595,7 +598,7 @@ Deno.test("RedisStore: new pending logins put together go as one call per CALL_B
     assertEquals(await store.deletePendingByCid("vpn1", CALL_BATCH), 1);
     assertEquals(await store.getPending(`p${CALL_BATCH}`), undefined);
     // With their OAuth state (encrypted apart): again one call, each read back whole.
-    await store.sweep(T0 + 2 * MINUTE);
+    await store.sweep(T0 + 2 * MINUTE + PENDING_GRACE_MS);
     await monitor.settled();
     monitor.commands.length = 0;
     const withState = [0, 1, 2].map((i) => pendingLogin({ id: `o${i}`, cid: 1000 + i }));
@@ -725,7 +728,7 @@ Deno.test("RedisStore: a store opened with another key fails loudly at open", as
   await again.store.close();
 });
 
-Deno.test("RedisStore: entries expire by TTL; a session's key outlives it by the grace", async () => {
+Deno.test("RedisStore: entries expire by TTL; a login's and a session's key outlive them by their grace", async () => {
   const config = settings(server.url);
   const start = Date.now();
   const { store, client } = await openStore(config, { now: () => start });
@@ -734,7 +737,10 @@ Deno.test("RedisStore: entries expire by TTL; a session's key outlives it by the
     await store.putSession(session({ expiresAt: start + 3_600_000 }));
     const pendingTtl = await client.pttl(`${config.keyPrefix}p:p-1`);
     const sessionTtl = await client.pttl(`${config.keyPrefix}s:sess-1`);
-    assert(pendingTtl > 0 && pendingTtl <= 60_000, `pending TTL ${pendingTtl}`);
+    assert(
+      pendingTtl > 60_000 && pendingTtl <= 60_000 + PENDING_GRACE_MS,
+      `pending TTL ${pendingTtl}`,
+    );
     assert(
       sessionTtl > 3_600_000 && sessionTtl <= 3_600_000 + SESSION_GRACE_MS,
       `session TTL ${sessionTtl}`,
@@ -760,6 +766,29 @@ Deno.test("RedisStore: entries expire by TTL; a session's key outlives it by the
         assert(ttl > 0 && ttl >= entryTtl - 1_000, `${index}: TTL ${ttl}, its entry's ${entryTtl}`);
       }
     }
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("RedisStore: a sign-in past its deadline is kept for the deadline's delete: a callback's take is refused, a sweep from a clock ahead leaves it", async () => {
+  // Redis counts a TTL down in real time, so the store reads the real clock too.
+  const { store } = await openStore(settings(server.url), { now: Date.now });
+  try {
+    const expiresAt = Date.now() + 200;
+    await store.putPending(pendingLogin({ expiresAt }));
+    await new Promise((resolve) => setTimeout(resolve, expiresAt + 100 - Date.now()));
+    assertEquals(await store.getPending("p-1"), undefined);
+    assertEquals(await store.takePending("p-1"), undefined, "too late for a callback");
+    // Another bridge sweeps, its clock 5 s ahead of this one's.
+    assertEquals(await store.sweep(Date.now() + 5_000), { pending: 0, sessions: 0 });
+    // The deadline's delete finds it: the client is told the sign-in was not completed in time.
+    assertEquals(await store.deletePending("p-1"), true);
+    assertEquals(await store.deletePending("p-1"), false);
+    // Past the grace, nobody's deadline needs it: a sweep removes it.
+    await store.putPending(pendingLogin({ id: "p-2", expiresAt }));
+    assertEquals(await store.sweep(expiresAt + PENDING_GRACE_MS), { pending: 0, sessions: 0 });
+    assertEquals(await store.sweep(expiresAt + PENDING_GRACE_MS + 1), { pending: 1, sessions: 0 });
   } finally {
     await store.close();
   }
@@ -807,7 +836,7 @@ Deno.test("RedisStore: sweep() reads the expiry index and never scans the key sp
   try {
     await store.putSession(session({ sessionId: "old", expiresAt: T0 + MINUTE }));
     await store.putPending(pendingLogin({ id: "p-old", expiresAt: T0 + MINUTE }));
-    time = T0 + 2 * MINUTE;
+    time = T0 + 2 * MINUTE + PENDING_GRACE_MS;
     commands.length = 0;
     assertEquals(await store.sweep(time), { pending: 1, sessions: 1 });
     await client.ping();
