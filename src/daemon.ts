@@ -6,7 +6,7 @@
 import { Admission } from "./bridge/admission.ts";
 import { refreshCheckBlindSpot } from "./bridge/refresh_blind_spot.ts";
 import { KeyedLock } from "./bridge/keyed_lock.ts";
-import { Revocation } from "./bridge/revocation.ts";
+import { Revocation, RevokeDeferredError } from "./bridge/revocation.ts";
 import { SessionEnd } from "./bridge/session_end.ts";
 import { listBound, RecheckScheduler } from "./bridge/recheck_scheduler.ts";
 import { LoginFlow } from "./bridge/login_flow.ts";
@@ -31,6 +31,7 @@ import { clusterReadiness, startCluster } from "./cluster/cluster.ts";
 import { createOidcClient } from "./oidc/client.ts";
 import { createLogoutVerifier } from "./oidc/logout_verifier.ts";
 import type { ServerMetrics } from "./metrics/port.ts";
+import { ControlRequestError } from "./control/protocol.ts";
 import { type ControlServer, startControlServer } from "./control/server.ts";
 import { KnownSessions } from "./sessions/known_sessions.ts";
 import { openSessionStore, startSweeper } from "./sessions/open_store.ts";
@@ -146,6 +147,9 @@ export async function startDaemon(
       now,
     }),
     log: getLogger("sessions"),
+    ...(known ? { knownSessions: known } : {}),
+    clock,
+    keepForMs: config.sessions.lifetimeMs,
   });
 
   // One management link per OpenVPN server, each with its own reconnect, event handler and
@@ -323,6 +327,7 @@ export async function startDaemon(
         step("the HTTP listeners", () => listeners.close()),
         step("the control socket", () => control?.close()),
       ]);
+      await step("the kept revocations", () => revocation.close());
       await step("the periodic re-check", () => recheck?.stop());
       await step("the management links", () => Promise.all(links.map(({ link }) => link.stop())));
       await step("the cluster", () => cluster?.stop());
@@ -339,7 +344,15 @@ export async function startDaemon(
     try {
       control = await startControlServer(config.control.socket, {
         store,
-        revocation,
+        revocation: {
+          // Its message, not "Internal error", tells the admin what becomes of the revoke.
+          revoke: (target) =>
+            revocation.revoke(target).catch((error) => {
+              throw error instanceof RevokeDeferredError
+                ? new ControlRequestError(error.message)
+                : error;
+            }),
+        },
         now,
         log: getLogger("control"),
       });

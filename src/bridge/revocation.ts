@@ -1,10 +1,19 @@
 /**
  * Which sessions a revocation ends: those of an IdP SSO session or subject (back-channel
  * logout), or those an administrator names. The ending itself is SessionEnd's.
+ *
+ * A revocation the store cannot carry out (Redis restarting) is not lost: the sessions it names
+ * that this process knows of are dropped from that record at once, so that
+ * store_unreachable = "allow" admits none of them, and it is kept and carried out once the
+ * store answers (revocation_retries.ts). Keycloak does not send a logout again.
  */
 import type { Logger } from "@logtape/logtape";
+import { type Clock, systemClock } from "../clock.ts";
 import type { VerifiedLogout } from "../oidc/logout_verifier.ts";
+import type { KnownSessions } from "../sessions/known_sessions.ts";
+import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
 import type { Session, SessionStore } from "../sessions/types.ts";
+import { type HeldRevocation, MAX_HELD, RevocationRetries } from "./revocation_retries.ts";
 import type { EndReason, EndReport, SessionEnd } from "./session_end.ts";
 
 export type RevocationTarget =
@@ -12,78 +21,319 @@ export type RevocationTarget =
   | { kind: "subject"; subject: string }
   | { kind: "session"; sessionId: string };
 
+/** A verified back-channel logout: `sid` (of `sub`, when both), or every session of `sub`. */
+interface LogoutTarget {
+  kind: "logout";
+  sid: string | undefined;
+  sub: string | undefined;
+  jti: string;
+  /** Until when the IdP could send the token again and have it pass validation. */
+  replayUntil: number;
+}
+
+type Target = RevocationTarget | LogoutTarget;
+
+/** sessions.lifetime's default: how long a revocation is kept when the deps do not say. */
+const DEFAULT_KEEP_FOR_MS = 12 * 3_600_000;
+
+/** How many kept revocations a stop names in its log line (the count says the rest). */
+const NAMED_AT_STOP = 10;
+
 export interface RevocationDeps {
   store: SessionStore;
   end: Pick<SessionEnd, "endAll">;
   /** Validates a logout token (signature, claims, replay); throws LogoutTokenError. */
   verifyLogoutToken: (token: string) => Promise<VerifiedLogout>;
   log: Logger;
+  /**
+   * What this process knows of its clients' sessions (store_unreachable = "allow"): a
+   * revocation the store cannot carry out drops the sessions it names from it at once.
+   */
+  knownSessions?: Pick<KnownSessions, "forgetWhere">;
+  /** Times the retries of revocations the store could not take; the system clock unless given. */
+  clock?: Clock;
+  /** How long such a revocation is tried: sessions.lifetime (12 h unless given). */
+  keepForMs?: number;
+}
+
+/**
+ * An administrator's revoke that the store could not carry out (nothing, or only part of it,
+ * was): its message, for the administrator, says whether it is kept for when the store answers.
+ */
+export class RevokeDeferredError extends Error {
+  override readonly name = "RevokeDeferredError";
 }
 
 export class Revocation {
   readonly #deps: RevocationDeps;
+  readonly #clock: Clock;
+  readonly #retries: RevocationRetries<Target>;
+  /**
+   * Logout tokens a retry carried out, `jti` -> until when the token is valid: the IdP was
+   * answered 503 and may send it again, which then ends nothing (sessions begun since are not
+   * its). The verifier had let the `jti` in again for that resend.
+   */
+  readonly #carriedOut = new Map<string, number>();
 
   constructor(deps: RevocationDeps) {
     this.#deps = deps;
+    this.#clock = deps.clock ?? systemClock;
+    this.#retries = new RevocationRetries<Target>(
+      (held) => this.#carryOut(held),
+      this.#clock,
+      deps.keepForMs ?? DEFAULT_KEEP_FOR_MS,
+      (held, why) =>
+        deps.log.error(
+          "Gave up the {what} kept while the session store was unreachable ({why}): its " +
+            "sessions stay until they expire; end them with 'sessions revoke'",
+          { what: describe(held.what), why },
+        ),
+    );
+  }
+
+  /** Revocations kept until the store answers. */
+  get held(): number {
+    return this.#retries.size;
   }
 
   /**
    * Back-channel logout: with `sid`, the sessions of that IdP session (of that subject, when
    * `sub` is present too); with only `sub`, every session of the subject. Returns how many ended.
+   * Throws StoreUnavailableError when the store could not carry it out: the logout is then kept
+   * and carried out once the store answers, and the IdP may send the token again meanwhile.
    */
   async logout(token: string): Promise<number> {
     const request = await this.#deps.verifyLogoutToken(token);
+    if (this.#wasCarriedOut(request.jti)) {
+      this.#deps.log.debug("Back-channel logout sent again after it was carried out: ignored");
+      return 0;
+    }
+    const target: LogoutTarget = {
+      kind: "logout",
+      sid: request.sid,
+      sub: request.sub,
+      jti: request.jti,
+      replayUntil: request.replayUntil,
+    };
+    const key = keyOf(target);
+    // Sent again while kept: as of its first coming (sessions begun since are not its).
+    const kept = this.#retries.get(key);
     try {
-      return await this.#logout(request);
+      const ended = await this.#logout(target, kept?.at);
+      this.#retries.delete(key);
+      return ended;
     } catch (error) {
-      // Not carried out (the store failed): the IdP may send the same token again.
+      // Not carried out: the IdP may send the same token again.
       request.forget();
+      if (error instanceof StoreUnavailableError) {
+        this.#hold(key, target, kept?.at ?? this.#clock.now(), error);
+      }
       throw error;
     }
   }
 
-  async #logout(request: VerifiedLogout): Promise<number> {
+  /**
+   * An administrator's revoke: how many sessions ended, and whose clients are still connected.
+   * Throws RevokeDeferredError when the store could not carry it out (it is kept for when the
+   * store answers).
+   */
+  async revoke(target: RevocationTarget): Promise<EndReport> {
+    const key = keyOf(target);
+    const kept = this.#retries.get(key);
+    try {
+      const report = await this.#endAll(await this.#find(target, undefined), "admin-revoke");
+      this.#retries.delete(key);
+      return report;
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      const held = this.#hold(key, target, kept?.at ?? this.#clock.now(), error);
+      throw new RevokeDeferredError(
+        held
+          ? "Session store unreachable: the revoke is kept and carried out once the store " +
+            "answers (the service log says when); until then this service admits none of " +
+            "those sessions at renegotiation"
+          : "Session store unreachable: the revoke is not done, and the service is stopping " +
+            "and does not keep it: run it again once the store answers",
+        { cause: error },
+      );
+    }
+  }
+
+  /** Stops the retries; revocations still kept are dropped, and the log names them. */
+  close(): void {
+    const left = this.#retries.close();
+    if (left.length === 0) return;
+    const named = left.slice(0, NAMED_AT_STOP).map((held) => describe(held.what)).join(", ");
+    this.#deps.log.error(
+      "Stopping with {count} revocation(s) the session store never took, not carried out: " +
+        "{named}{more}; end those sessions with 'sessions revoke' once the store answers",
+      {
+        count: left.length,
+        named,
+        more: left.length > NAMED_AT_STOP ? ` and ${left.length - NAMED_AT_STOP} more` : "",
+      },
+    );
+  }
+
+  /**
+   * The store failed `target`: the sessions this process knows it names are dropped first (so
+   * "allow" stops admitting them now), then it is kept. False when it could not be kept (the
+   * retries are closed: the service is stopping).
+   */
+  #hold(key: string, target: Target, at: number, error: StoreUnavailableError): boolean {
+    const dropped = this.#deps.knownSessions?.forgetWhere(picks(target)) ?? 0;
+    const added = this.#retries.add({ key, at, what: target });
+    const held = added || this.#retries.get(key) !== undefined;
+    this.#deps.log.warning(
+      "The {what} could not be carried out, the session store is unreachable: {fate}; " +
+        "{dropped} session(s) this bridge knew of dropped ({error})",
+      {
+        what: describe(target),
+        fate: !held
+          ? "not kept, the service is stopping"
+          : added
+          ? "kept and carried out once the store answers"
+          : "already kept",
+        dropped,
+        error: error.message,
+      },
+    );
+    return held;
+  }
+
+  /** A kept revocation, once more (revocation_retries.ts); rejects while the store fails. */
+  async #carryOut({ what, at }: HeldRevocation<Target>): Promise<void> {
+    if (what.kind === "logout") {
+      const ended = await this.#logout(what, at);
+      this.#rememberCarriedOut(what.jti, what.replayUntil);
+      this.#deps.log.info(
+        "The {what}, kept while the session store was unreachable, is carried out: " +
+          "{ended} session(s) ended",
+        { what: describe(what), ended },
+      );
+      return;
+    }
+    const { ended, stillConnected } = await this.#endAll(
+      await this.#find(what, at),
+      "admin-revoke",
+    );
+    this.#deps.log.info(
+      "The {what}, kept while the session store was unreachable, is carried out: " +
+        "{ended} session(s) ended, {still} client(s) still connected",
+      { what: describe(what), ended, still: stillConnected.length },
+    );
+  }
+
+  /** `begunBy`: a kept logout by `sub` ends only sessions begun by then (see sessionsBegunBy). */
+  async #logout(target: LogoutTarget, begunBy: number | undefined): Promise<number> {
     const { store } = this.#deps;
     let sessions: Session[];
-    if (request.sid !== undefined) {
-      sessions = (await store.findSessionsBySid(request.sid))
-        .filter((session) => request.sub === undefined || session.subject === request.sub);
+    if (target.sid !== undefined) {
+      // Every session of a `sid` began before its logout: the IdP gives a new sign-in a new one.
+      sessions = (await store.findSessionsBySid(target.sid))
+        .filter((session) => target.sub === undefined || session.subject === target.sub);
     } else {
-      sessions = await store.findSessionsBySubject(request.sub!);
+      sessions = sessionsBegunBy(await store.findSessionsBySubject(target.sub!), begunBy);
     }
     this.#deps.log.debug("Back-channel logout for sid {sid}, subject {sub}: {found} session(s)", {
-      sid: request.sid ?? "-",
-      sub: request.sub ?? "-",
+      sid: target.sid ?? "-",
+      sub: target.sub ?? "-",
       found: sessions.length,
     });
     const { ended } = await this.#endAll(sessions, "backchannel-logout");
     this.#deps.log.info("Back-channel logout ({by}): {ended} session(s) ended", {
-      by: request.sid !== undefined ? "sid" : "sub",
+      by: target.sid !== undefined ? "sid" : "sub",
       ended,
     });
     return ended;
   }
 
-  /** An administrator's revoke: how many sessions ended, and whose clients are still connected. */
-  async revoke(target: RevocationTarget): Promise<EndReport> {
-    return await this.#endAll(await this.#find(target), "admin-revoke");
-  }
-
-  async #find(target: RevocationTarget): Promise<Session[]> {
+  async #find(target: RevocationTarget, begunBy: number | undefined): Promise<Session[]> {
     const { store } = this.#deps;
     switch (target.kind) {
       case "user":
-        return await store.findSessionsByUsername(target.username);
+        return sessionsBegunBy(await store.findSessionsByUsername(target.username), begunBy);
       case "subject":
-        return await store.findSessionsBySubject(target.subject);
+        return sessionsBegunBy(await store.findSessionsBySubject(target.subject), begunBy);
       case "session": {
         const session = await store.getSession(target.sessionId);
-        return session ? [session] : [];
+        return sessionsBegunBy(session ? [session] : [], begunBy);
       }
     }
   }
 
   #endAll(sessions: readonly Session[], reason: EndReason): Promise<EndReport> {
     return this.#deps.end.endAll(sessions.map((session) => session.sessionId), reason);
+  }
+
+  #wasCarriedOut(jti: string): boolean {
+    const until = this.#carriedOut.get(jti);
+    return until !== undefined && until >= this.#clock.now();
+  }
+
+  #rememberCarriedOut(jti: string, until: number): void {
+    const now = this.#clock.now();
+    if (until < now) return;
+    for (const [seen, expiry] of this.#carriedOut) {
+      if (expiry >= now) break;
+      this.#carriedOut.delete(seen);
+    }
+    this.#carriedOut.set(jti, until);
+    if (this.#carriedOut.size > MAX_HELD) {
+      this.#carriedOut.delete(this.#carriedOut.keys().next().value!);
+    }
+  }
+}
+
+/**
+ * A revocation carried out later ends only the sessions begun by the time it came: the user
+ * may have signed in again once the store was back, and that session is not the one revoked.
+ */
+function sessionsBegunBy(sessions: Session[], at: number | undefined): Session[] {
+  return at === undefined ? sessions : sessions.filter((session) => session.createdAt <= at);
+}
+
+/** One kept revocation per key: the same logout token, or the same revoke asked again. */
+function keyOf(target: Target): string {
+  switch (target.kind) {
+    case "logout":
+      return `logout\u0000${target.jti}`;
+    case "user":
+      return `user\u0000${target.username}`;
+    case "subject":
+      return `subject\u0000${target.subject}`;
+    case "session":
+      return `session\u0000${target.sessionId}`;
+  }
+}
+
+/** Which of the sessions this process knows `target` names, as the store lookups pick them. */
+function picks(target: Target): (session: Session) => boolean {
+  switch (target.kind) {
+    case "logout": {
+      const { sid, sub } = target;
+      return sid !== undefined
+        ? (session) => session.sid === sid && (sub === undefined || session.subject === sub)
+        : (session) => session.subject === sub;
+    }
+    case "user":
+      return (session) => session.username === target.username;
+    case "subject":
+      return (session) => session.subject === target.subject;
+    case "session":
+      return (session) => session.sessionId === target.sessionId;
+  }
+}
+
+function describe(target: Target): string {
+  switch (target.kind) {
+    case "logout":
+      return `back-channel logout (sid ${target.sid ?? "-"}, subject ${target.sub ?? "-"})`;
+    case "user":
+      return `revoke of user ${JSON.stringify(target.username)}`;
+    case "subject":
+      return `revoke of subject ${JSON.stringify(target.subject)}`;
+    case "session":
+      return `revoke of session ${JSON.stringify(target.sessionId)}`;
   }
 }

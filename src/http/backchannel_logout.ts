@@ -1,13 +1,16 @@
 /**
  * `POST <base_url>/oauth2/backchannel-logout`: the IdP tells us a user logged out (OpenID
  * Connect Back-Channel Logout 1.0, section 2.8). The answer is for a machine: 200 with
- * `no-store` when the token was valid, 400 with a JSON error otherwise; never a page or a
+ * `no-store` when the token was valid, 503 when the session store is unreachable (the logout is
+ * kept and carried out once it answers: bridge/revocation.ts; an IdP that retries sends it again
+ * rather than take the token for bad), 400 with a JSON error otherwise; never a page or a
  * redirect, and no detail beyond the error code (the log has it).
  */
 import type { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { Logger } from "@logtape/logtape";
 import { LogoutTokenError } from "../oidc/logout_token.ts";
+import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
 import { BACKCHANNEL_LOGOUT_PATH } from "./routes.ts";
 import type { HttpEnv } from "./serve.ts";
 import { WarningInterval } from "../warning_interval.ts";
@@ -22,14 +25,17 @@ const MAX_BODY_BYTES = 16 * 1024;
 const REFUSAL_WARNING_INTERVAL_MS = 60_000;
 
 export interface BackchannelLogoutDeps {
-  /** Validates the logout token and ends its sessions; throws LogoutTokenError when invalid. */
+  /**
+   * Validates the logout token and ends its sessions; throws LogoutTokenError when invalid,
+   * StoreUnavailableError when the store could not carry it out (it is kept for later).
+   */
   logout: (token: string) => Promise<number>;
   log: Logger;
   /** Milliseconds, for the refusal warnings' interval; Date.now unless told. */
   now?: () => number;
 }
 
-function answer(status: 200 | 400, body: Record<string, string> | null): Response {
+function answer(status: 200 | 400 | 503, body: Record<string, string> | null): Response {
   return new Response(body === null ? null : JSON.stringify(body), {
     status,
     headers: {
@@ -80,6 +86,14 @@ export function registerBackchannelLogout(
             );
           }
           return invalid("invalid logout_token");
+        }
+        if (error instanceof StoreUnavailableError) {
+          // Revocation logged it, and what it kept.
+          deps.log.debug("Back-channel logout deferred: {error}", { error: error.message });
+          return answer(503, {
+            error: "temporarily_unavailable",
+            error_description: "session store unreachable; the logout is carried out later",
+          });
         }
         deps.log.error("Back-channel logout failed: {error}", { error: String(error) });
         return answer(400, { error: "server_error", error_description: "logout failed" });

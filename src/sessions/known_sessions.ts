@@ -8,8 +8,9 @@
  * a REAUTH is judged on (session id, server, cid, common name, user name, expiry), not the
  * claims or the refresh token, and at most `limit` entries (the least recently seen go first).
  * A session deleted or unbound through this process is forgotten at once, even when the store
- * call then fails; a session revoked by another bridge while the store is down is only learnt
- * of when it is back, which is the risk "allow" accepts.
+ * call then fails, and so is one that a logout or revoke arriving here while the store is down
+ * names (forgetWhere); a session revoked by another bridge while the store is down is only
+ * learnt of when it is back, which is the risk "allow" accepts.
  */
 import type {
   ClientBinding,
@@ -52,6 +53,17 @@ export class KnownSessions {
     const key = clientKey(server, cid);
     const sessionId = this.#byClient.get(key);
     if (sessionId !== undefined) this.#forget(sessionId);
+  }
+
+  /**
+   * Drops every session `revoked` picks: those of a back-channel logout or an admin's revoke
+   * that the store could not carry out (bridge/revocation.ts), so that none of them is admitted
+   * on this record; it learns of one again only from the store. Returns how many were dropped.
+   */
+  forgetWhere(revoked: (session: Session) => boolean): number {
+    const ids = [...this.#byId.values()].filter(revoked).map((session) => session.sessionId);
+    for (const id of ids) this.#forget(id);
+    return ids.length;
   }
 
   /** A store that keeps this record up to date as sessions pass through it. */

@@ -1,12 +1,17 @@
 /**
  * Back-channel logout and admin revokes through the real verifier, Revocation and SessionEnd,
  * with a memory store and recording commanders: what ends, what is killed where, what is
- * revoked, and that a refused or replayed token ends nothing.
+ * revoked, and that a refused or replayed token ends nothing; and a logout or revoke that comes
+ * while the store is down, kept and carried out once it is back.
  */
 import { assertEquals, assertRejects } from "../../support/assert.ts";
 import { RecordingCommander } from "../../support/recording_commander.ts";
 import { KeyedLock } from "../../../src/bridge/keyed_lock.ts";
-import { Revocation, type RevocationTarget } from "../../../src/bridge/revocation.ts";
+import {
+  Revocation,
+  type RevocationTarget,
+  RevokeDeferredError,
+} from "../../../src/bridge/revocation.ts";
 import { ManagementConnectionError } from "../../../src/management/errors.ts";
 import { KILL_MESSAGE, SessionEnd } from "../../../src/bridge/session_end.ts";
 import { getLogger } from "../../../src/log.ts";
@@ -25,7 +30,8 @@ import {
   sign,
   TOLERANCE,
 } from "../oidc/logout_fixtures.ts";
-import { testSession } from "../../support/client_events_fixture.ts";
+import { switchableStore, testSession } from "../../support/client_events_fixture.ts";
+import { FakeClock } from "../../support/fake_clock.ts";
 import { collectPages } from "../../../src/sessions/list_chunk.ts";
 
 function session(overrides: Partial<Session>): Session {
@@ -48,12 +54,15 @@ async function setup(
   revokeAnswer?: () => Promise<void>,
   killLater?: (server: string, cid: number, run: string | undefined) => void,
 ) {
-  const store = new MemoryStore({ maxEntries: 100, now: () => NOW });
+  const clock = new FakeClock(NOW);
+  const store = new MemoryStore({ maxEntries: 100, now: clock.now });
+  // What the bridge uses: fails as an unreachable Redis while `outage.down`.
+  const { store: flaky, state: outage } = switchableStore(store);
   const servers = { vpn1: new RecordingCommander(), vpn2: new RecordingCommander() };
   const revoked: string[] = [];
   const jwksFetches: string[] = [];
   const end = new SessionEnd({
-    store,
+    store: flaky,
     commanders: (name) => servers[name as keyof typeof servers],
     oidc: {
       revoke: (token) => {
@@ -85,14 +94,15 @@ async function setup(
         jwksFetches.push(String(url));
         return Promise.resolve(Response.json(keys.jwks));
       },
-      now: () => NOW,
+      now: clock.now,
     },
   );
   const revocation = new Revocation({
-    store,
+    store: flaky,
     end,
     verifyLogoutToken: verify,
     log: getLogger("test"),
+    clock,
   });
   await store.putSession(session({ sessionId: "a1", cid: 4 }));
   await store.putSession(
@@ -112,7 +122,7 @@ async function setup(
   const kills = () => ({ vpn1: servers.vpn1.commands, vpn2: servers.vpn2.commands });
   const remaining = async () =>
     (await collectPages(store.sessionPages())).map((s) => s.sessionId).sort();
-  return { store, servers, revoked, revocation, kills, remaining, jwksFetches };
+  return { store, servers, revoked, revocation, kills, remaining, jwksFetches, clock, outage };
 }
 
 Deno.test("back-channel logout by sid ends that SSO session's sessions on every server, also while the IdP has taken none of their revocations", async () => {
@@ -165,8 +175,118 @@ Deno.test("a logout token whose logout failed (store unreachable) is taken again
   t.store.findSessionsBySid = find;
   assertEquals(await t.revocation.logout(token), 2);
   assertEquals(await t.remaining(), ["a3", "b1"]);
-  // Carried out, it is a replay from now on.
+  // Carried out, it is a replay from now on, and what was kept for the retry is dropped.
   await assertRejects(() => t.revocation.logout(token), LogoutTokenError, "already used");
+  assertEquals(t.revocation.held, 0);
+  t.clock.advance(60_000);
+  await drain();
+  assertEquals(t.kills().vpn1.length + t.kills().vpn2.length, 2, "no second kill");
+});
+
+/** Lets a retry that a timer started run to its end (store calls, kills, revocations). */
+async function drain(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+Deno.test("a logout kept while the store is down: the IdP's resend during the outage is taken (not 'already used') and kept once; once the store is back its sessions end once, and a resend after that ends nothing", async () => {
+  const t = await setup();
+  const token = await sign(logoutClaims({ sid: "sso-a1", sub: "u-alice" }));
+  t.outage.down = true;
+  await assertRejects(() => t.revocation.logout(token), StoreUnavailableError);
+  await assertRejects(() => t.revocation.logout(token), StoreUnavailableError);
+  assertEquals(t.revocation.held, 1);
+  t.clock.advance(1_000);
+  await drain();
+  assertEquals([t.kills(), await t.remaining()], [{ vpn1: [], vpn2: [] }, [
+    "a1",
+    "a2",
+    "a3",
+    "b1",
+  ]]);
+  t.outage.down = false;
+  t.clock.advance(2_000);
+  await drain();
+  assertEquals(t.revocation.held, 0);
+  assertEquals(await t.remaining(), ["a3", "b1"]);
+  assertEquals(t.kills(), {
+    vpn1: [{ kind: "kill", cid: 4, message: KILL_MESSAGE }],
+    vpn2: [{ kind: "kill", cid: 9, message: KILL_MESSAGE }],
+  });
+  assertEquals(t.revoked, ["rt-2"]);
+  // The IdP, told 503, sends it again: nothing more ends, not even a session begun since.
+  await t.store.putSession(session({ sessionId: "a4", cid: 12, sid: "sso-a1" }));
+  assertEquals(await t.revocation.logout(token), 0);
+  assertEquals(await t.remaining(), ["a3", "a4", "b1"]);
+  assertEquals(t.kills().vpn1.length, 1);
+  await assertRejects(() => t.revocation.logout(token), LogoutTokenError, "already used");
+});
+
+Deno.test("a logout kept while the store is down and sent again once it is back is carried out by the resend, and not again by the retry", async () => {
+  const t = await setup();
+  const token = await sign(logoutClaims({ sid: "sso-a1", sub: "u-alice" }));
+  t.outage.down = true;
+  await assertRejects(() => t.revocation.logout(token), StoreUnavailableError);
+  t.outage.down = false;
+  assertEquals(await t.revocation.logout(token), 2);
+  assertEquals(t.revocation.held, 0);
+  await t.store.putSession(session({ sessionId: "a4", cid: 12, sid: "sso-a1" }));
+  t.clock.advance(60_000);
+  await drain();
+  assertEquals(await t.remaining(), ["a3", "a4", "b1"]);
+  assertEquals(t.kills().vpn1.length, 1);
+  await assertRejects(() => t.revocation.logout(token), LogoutTokenError, "already used");
+});
+
+Deno.test("a logout by sub kept while the store is down ends only the sessions begun before it came, not the user's sign-in after the store was back", async () => {
+  const t = await setup();
+  t.outage.down = true;
+  await assertRejects(
+    async () => t.revocation.logout(await sign(logoutClaims({ sid: undefined, sub: "u-alice" }))),
+    StoreUnavailableError,
+  );
+  t.clock.advance(500);
+  t.outage.down = false;
+  await t.store.putSession(
+    session({ sessionId: "a5", cid: 13, sid: "sso-a3", createdAt: t.clock.now() }),
+  );
+  t.clock.advance(500);
+  await drain();
+  assertEquals(await t.remaining(), ["a5", "b1"]);
+  assertEquals(t.kills().vpn1.map((c) => c.kind === "kill" && c.cid), [4]);
+});
+
+Deno.test("an admin revoke while the store is down says it is kept, is kept once, and is carried out once the store is back", async () => {
+  const t = await setup();
+  t.outage.down = true;
+  for (let i = 0; i < 2; i++) {
+    await assertRejects(
+      () => t.revocation.revoke({ kind: "user", username: "bob" }),
+      RevokeDeferredError,
+      "Session store unreachable: the revoke is kept and carried out once the store answers",
+    );
+  }
+  assertEquals(t.revocation.held, 1);
+  t.outage.down = false;
+  t.clock.advance(1_000);
+  await drain();
+  assertEquals(await t.remaining(), ["a1", "a2", "a3"]);
+  assertEquals(t.kills().vpn1, [{ kind: "kill", cid: 5, message: KILL_MESSAGE }]);
+  assertEquals(t.revoked, ["rt-bob"]);
+  assertEquals(t.revocation.held, 0);
+});
+
+Deno.test("a revocation the store could not take while the service stops is not kept, and the admin is told to run it again", async () => {
+  const t = await setup();
+  t.outage.down = true;
+  await assertRejects(() => t.revocation.revoke({ kind: "subject", subject: "u-bob" }));
+  t.revocation.close();
+  assertEquals([t.revocation.held, t.clock.pendingTimers], [0, 0]);
+  await assertRejects(
+    () => t.revocation.revoke({ kind: "session", sessionId: "b1" }),
+    RevokeDeferredError,
+    "the revoke is not done, and the service is stopping and does not keep it: run it again",
+  );
+  assertEquals(t.revocation.held, 0);
 });
 
 Deno.test("a replayed logout token is refused and ends nothing, not even a newer session", async () => {

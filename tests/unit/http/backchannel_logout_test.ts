@@ -1,6 +1,7 @@
 /**
- * The back-channel logout route as the IdP sees it: 200 + no-store on success, 400 + JSON
- * for everything else, never a page or a redirect.
+ * The back-channel logout route as the IdP sees it: 200 + no-store on success, 503 + JSON
+ * while the session store is unreachable (the logout is kept), 400 + JSON for everything else,
+ * never a page or a redirect.
  */
 import { assert, assertEquals, assertMatch } from "../../support/assert.ts";
 import { getLogger } from "../../../src/log.ts";
@@ -8,6 +9,7 @@ import { createApp } from "../../../src/http/app.ts";
 import { builtinLocalizedPages } from "../../../src/http/pages/mod.ts";
 import { Secret } from "../../../src/config/secret.ts";
 import { LogoutTokenError } from "../../../src/oidc/logout_token.ts";
+import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.ts";
 import { registerBackchannelLogout } from "../../../src/http/backchannel_logout.ts";
 import type { HttpEnv } from "../../../src/http/serve.ts";
 import { Hono } from "hono";
@@ -81,6 +83,20 @@ Deno.test("backchannel logout: an internal failure gets 400 server_error in JSON
     await t.postToken("x"),
     "server_error",
   );
+});
+
+Deno.test("backchannel logout: a store that cannot be reached gets 503 temporarily_unavailable in JSON with no-store, not 400 (the token was good)", async () => {
+  const t = setup(() =>
+    Promise.reject(new StoreUnavailableError("Session store unreachable: connection refused"))
+  );
+  const response = await t.postToken("eyJ.payload.sig");
+  assertEquals(response.status, 503);
+  assertEquals(response.headers.get("cache-control"), "no-store");
+  assertMatch(response.headers.get("content-type") ?? "", /^application\/json/);
+  assertEquals(response.headers.get("location"), null);
+  const body = await response.json();
+  assertEquals(body.error, "temporarily_unavailable");
+  assert(!/eyJ|refused/.test(body.error_description), body.error_description);
 });
 
 const malformed: Array<[string, RequestInit]> = [
