@@ -28,6 +28,7 @@ import { connectionLimits, startListeners } from "./http/listeners.ts";
 import { configureLogging, getLogger } from "./log.ts";
 import { randomToken } from "./random_token.ts";
 import { clusterReadiness, startCluster } from "./cluster/cluster.ts";
+import { startServerNameClaims } from "./cluster/server_name_claims.ts";
 import { createOidcClient } from "./oidc/client.ts";
 import { createLogoutVerifier } from "./oidc/logout_verifier.ts";
 import type { ServerMetrics } from "./metrics/port.ts";
@@ -83,6 +84,20 @@ export async function startDaemon(
     throw error;
   };
   await Promise.resolve(opened.warmUp?.(config.servers.map(({ name }) => name))).catch(abandon);
+  // Outside a cluster, this bridge's server names are its own among the bridges sharing the
+  // Redis store: the store finds clients by server name and cid, so two bridges with a server
+  // of the same name would end, unbind and kill each other's clients. Claimed before anything
+  // acts on a server's sessions (links, adopted sign-ins, re-checks, pages); a name a live
+  // bridge holds refuses the start. The instances of a cluster share their names by design.
+  const nameClaims = config.sessions.redis && !config.cluster
+    ? await startServerNameClaims({
+      redis: config.sessions.redis,
+      servers: config.servers.map(({ name }) => name),
+      clock,
+      log: getLogger("sessions"),
+    }).catch(abandon)
+    : undefined;
+  if (nameClaims) started.push(() => nameClaims.stop());
   const known = config.sessions.storeUnreachable === "allow"
     ? new KnownSessions(config.sessions.maxEntries)
     : undefined;
@@ -331,6 +346,8 @@ export async function startDaemon(
       await step("the periodic re-check", () => recheck?.stop());
       await step("the management links", () => Promise.all(links.map(({ link }) => link.stop())));
       await step("the cluster", () => cluster?.stop());
+      // Released once nothing acts on this bridge's servers any more.
+      await step("the server name claims", () => nameClaims?.stop());
       // Revocations still waiting for a slot are not sent after the stop.
       oidc.close();
       stopSweeper();
