@@ -11,7 +11,7 @@
  * - receiving: bytes arrived while idle (a TLS handshake, request headers); the HTTP server must
  *   start handling a request within `headerTimeoutMs`, however the bytes trickle in;
  * - handling: the HTTP server runs a request (the handler reports it via `requestStarted` /
- *   `requestEnded`, found by the relay socket's port); closed only after `requestTimeoutMs`.
+ *   `requestEnded`, found by the relay socket's two ports); closed only after `requestTimeoutMs`.
  * A client address (an IPv6 /64) may hold `maxConnectionsPerClient` connections; more are
  * refused at once, so one attacker cannot take the slots of everyone else. At `maxConnections`,
  * a new connection evicts the connection that has been idle or receiving longest (or one
@@ -34,7 +34,10 @@ export const HTTP_TIMEOUT_LIMITS_MS = { min: 1_000, max: 3_600_000 } as const;
 export interface GuardOptions {
   host: string;
   port: number;
-  /** The HTTP server's private loopback port (it changes when that server is restarted). */
+  /**
+   * The HTTP server's private loopback port, asked for each new connection: it changes when that
+   * server is replaced (a restart, a certificate reload) while connections to the old one finish.
+   */
   targetPort: () => number;
   maxConnections: number;
   /** Per client address (an IPv6 /64 counts as one); a client over it is refused at once. */
@@ -64,8 +67,12 @@ type Phase = "idle" | "receiving" | "handling";
 interface Connection {
   client: RelaySocket;
   clientKey: string | undefined;
+  /** The HTTP server's port this connection is relayed to. */
+  serverPort: number;
   relay: RelaySocket | undefined;
-  relayPort: number | undefined;
+  relayKey: number | undefined;
+  /** A request has started on it (an HTTP server closed before would drop the first one). */
+  served: boolean;
   phase: Phase;
   inFlight: number;
   handlingSince: number;
@@ -81,8 +88,11 @@ export class ConnectionGuard {
   readonly #options: GuardOptions;
   readonly #transport: GuardTransport;
   #listener: GuardListener | undefined;
-  /** Connections by the local port of their relay socket (the HTTP server's peer port). */
-  readonly #byRelayPort = new Map<number, Connection>();
+  /**
+   * Connections by their relay socket's two ports (relayKey): the local one is the HTTP server's
+   * peer port, and a port connected to one HTTP server may be in use towards another as well.
+   */
+  readonly #byRelay = new Map<number, Connection>();
   readonly #all = new Set<Connection>();
   readonly #perClient = new Map<string, number>();
   /** Idle or receiving connections, oldest phase change first: eviction candidates. */
@@ -92,6 +102,8 @@ export class ConnectionGuard {
   readonly #stats: GuardStats = { open: 0, refused: 0, timedOut: 0, evicted: 0 };
   #lastReport = 0;
   #unreported = 0;
+  /** What callers wait for; checked again whenever a connection ends or starts a request. */
+  readonly #awaited = new Set<{ holds: () => boolean; resolve: () => void }>();
 
   private constructor(options: GuardOptions) {
     this.#options = options;
@@ -122,14 +134,21 @@ export class ConnectionGuard {
     return { ...this.#stats, open: this.#all.size };
   }
 
-  /** The browser's address behind a relayed connection; undefined for any other peer. */
-  remoteAddrOf(relayPort: number): string | undefined {
-    return this.#byRelayPort.get(relayPort)?.client.remoteAddress;
+  /**
+   * The browser's address behind a relayed connection, which the HTTP server on `serverPort`
+   * sees coming from `relayPort`; undefined for any other peer.
+   */
+  remoteAddrOf(relayPort: number, serverPort: number): string | undefined {
+    return this.#byRelay.get(relayKey(relayPort, serverPort))?.client.remoteAddress;
   }
 
-  requestStarted(relayPort: number): void {
-    const connection = this.#byRelayPort.get(relayPort);
+  requestStarted(relayPort: number, serverPort: number): void {
+    const connection = this.#byRelay.get(relayKey(relayPort, serverPort));
     if (!connection || connection.closed) return;
+    if (!connection.served) {
+      connection.served = true;
+      this.#recheck();
+    }
     connection.inFlight++;
     if (connection.phase !== "handling") {
       connection.phase = "handling";
@@ -140,8 +159,8 @@ export class ConnectionGuard {
     }
   }
 
-  requestEnded(relayPort: number): void {
-    const connection = this.#byRelayPort.get(relayPort);
+  requestEnded(relayPort: number, serverPort: number): void {
+    const connection = this.#byRelay.get(relayKey(relayPort, serverPort));
     if (!connection || connection.closed || connection.inFlight === 0) return;
     connection.inFlight--;
     if (connection.inFlight === 0) this.#enter(connection, "idle");
@@ -155,6 +174,41 @@ export class ConnectionGuard {
   /** Closes every relayed connection at once. */
   closeAll(): void {
     for (const connection of [...this.#all]) this.#close(connection);
+  }
+
+  /**
+   * Settles once no connection is open. A connection ends on its own once the HTTP server has
+   * closed its side, everything it wrote has been relayed, and the browser has closed too.
+   */
+  allEnded(): Promise<void> {
+    return this.#when(() => this.#all.size === 0);
+  }
+
+  /**
+   * Settles once every connection relayed to the HTTP server on `serverPort` has started a
+   * request or ended: that server may then close, as it closes only connections between requests
+   * (a browser retries a request that a reused connection lost, not one on a new connection).
+   */
+  firstRequestsStarted(serverPort: number): Promise<void> {
+    return this.#when(() => {
+      for (const connection of this.#all) {
+        if (connection.serverPort === serverPort && !connection.served) return false;
+      }
+      return true;
+    });
+  }
+
+  #when(holds: () => boolean): Promise<void> {
+    if (holds()) return Promise.resolve();
+    return new Promise((resolve) => this.#awaited.add({ holds, resolve }));
+  }
+
+  #recheck(): void {
+    for (const waiter of this.#awaited) {
+      if (!waiter.holds()) continue;
+      this.#awaited.delete(waiter);
+      waiter.resolve();
+    }
   }
 
   #accept(client: RelaySocket): void {
@@ -171,11 +225,14 @@ export class ConnectionGuard {
       return;
     }
     if (clientKey !== undefined) this.#perClient.set(clientKey, held + 1);
+    const serverPort = this.#options.targetPort();
     const connection: Connection = {
       client,
       clientKey,
+      serverPort,
       relay: undefined,
-      relayPort: undefined,
+      relayKey: undefined,
+      served: false,
       phase: "idle",
       inFlight: 0,
       handlingSince: 0,
@@ -186,7 +243,7 @@ export class ConnectionGuard {
     };
     this.#all.add(connection);
     this.#enter(connection, "idle");
-    this.#transport.connect(this.#options.targetPort()).then(
+    this.#transport.connect(serverPort).then(
       (relay) => this.#relay(connection, relay),
       (error) => {
         this.#report(`relay connection failed: ${String(error)}`);
@@ -201,8 +258,8 @@ export class ConnectionGuard {
       return;
     }
     connection.relay = relay;
-    connection.relayPort = relay.localPort;
-    this.#byRelayPort.set(relay.localPort, connection);
+    connection.relayKey = relayKey(relay.localPort, connection.serverPort);
+    this.#byRelay.set(connection.relayKey, connection);
     const { client } = connection;
     // Each direction ends with a half-close of the other; the connection closes when both
     // have ended.
@@ -297,13 +354,17 @@ export class ConnectionGuard {
       if (held > 0) this.#perClient.set(connection.clientKey, held);
       else this.#perClient.delete(connection.clientKey);
     }
-    const port = connection.relayPort;
-    if (port !== undefined && this.#byRelayPort.get(port) === connection) {
-      this.#byRelayPort.delete(port);
-    }
+    const key = connection.relayKey;
+    if (key !== undefined && this.#byRelay.get(key) === connection) this.#byRelay.delete(key);
     connection.client.close();
     connection.relay?.close();
+    this.#recheck();
   }
+}
+
+/** One number for a relay socket's local port and the HTTP server's port it is connected to. */
+function relayKey(relayPort: number, serverPort: number): number {
+  return relayPort * 0x10000 + serverPort;
 }
 
 /** An IPv4 address, or the /64 of an IPv6 address (one subscriber's usual allocation). */

@@ -1,11 +1,12 @@
 /**
  * The two listeners and what a reload changes in them: the sign-in pages (the app is rebuilt
- * and swapped; the TLS certificate is read again and the listener restarted only when it
- * changed) and the metrics endpoint (started, moved or stopped). A reload is two steps, so
- * that everything that can fail (templates, certificate files, a certificate the runtime
- * refuses, a metrics address that cannot be bound) fails before anything changes; the one
- * thing left to fail in force, restarting the sign-in listener on its own address, puts the
- * old listener back.
+ * and swapped; the TLS certificate is read again and, only when it changed, served to new
+ * connections while the listener stays bound and the requests under way finish) and the
+ * metrics endpoint (started, moved or stopped). A reload is two steps, so that everything that
+ * can fail (templates, certificate files, a certificate the runtime refuses, a metrics address
+ * that cannot be bound) fails before anything changes; what is left to fail in force (serving
+ * the certificate, moving the metrics endpoint to another host on its port) puts the old
+ * certificate and endpoint back.
  */
 import { readFileSync } from "node:fs";
 import type { Logger } from "@logtape/logtape";
@@ -49,7 +50,7 @@ export async function startListeners(
   let app = await deps.buildApp(config);
   let tls = readTls(config);
   const handler: FetchHandler = (request, env) => app.fetch(request, env);
-  let server = await serveHttp({ ...listen, tls, ...deps.limits }, handler);
+  const server = await serveHttp({ ...listen, tls, ...deps.limits }, handler);
   let metricsListen = config.metrics.listen;
   const startMetrics = async (at: ResolvedConfig["metrics"]["listen"]) => {
     const started = at
@@ -93,17 +94,13 @@ export async function startListeners(
       const nextMetrics = metricsChanged && !samePort
         ? await startMetrics(next.metrics.listen)
         : undefined;
-      /** Serves the sign-in pages with `pem` on their own address, in place of the listener. */
-      const restartWith = async (pem: typeof tls) => {
-        await server.close();
-        server = await serveHttp({ ...listen, tls: pem, ...deps.limits }, handler);
-      };
       return async () => {
         if (tlsChanged) {
           try {
-            await restartWith(nextTls);
+            // The listener stays bound: a certificate renewal (certbot, then a reload) must
+            // neither refuse connections nor drop the requests under way.
+            await server.reloadTls(nextTls);
           } catch (error) {
-            await restartWith(tls);
             await nextMetrics?.close();
             throw error;
           }
@@ -116,7 +113,7 @@ export async function startListeners(
             } catch (error) {
               // Refused whole: the old endpoint and the old certificate back.
               metrics = await startMetrics(metricsListen);
-              if (tlsChanged) await restartWith(tls);
+              if (tlsChanged) await server.reloadTls(tls);
               throw error;
             }
           } else metrics = nextMetrics;

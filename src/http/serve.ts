@@ -5,7 +5,8 @@
  *
  * Browsers connect to a ConnectionGuard (connection cap and timeouts, which neither runtime's
  * server offers completely), which relays to the runtime's HTTP server on a private loopback
- * port; the handler learns from the guard which browser a relayed connection belongs to.
+ * port; the handler learns from the guard which browser a relayed connection belongs to. TLS
+ * ends at that HTTP server, so a new certificate is a new HTTP server behind the same guard.
  */
 import { readFileSync } from "node:fs";
 import { trustedProxies } from "./client_ip.ts";
@@ -63,7 +64,17 @@ export interface HttpServer {
   readonly port: number;
   /** Connection counters of the guard (open, refused, timed out, evicted). */
   readonly stats: () => Readonly<GuardStats>;
-  /** Stops accepting connections and waits for in-flight requests. */
+  /**
+   * Serves new connections with `tls` (PEM contents; undefined: plain HTTP), from an HTTP server
+   * started for it, while the one it replaces finishes the requests under way in the background
+   * (a browser's next connection gets the new certificate). The port stays bound throughout.
+   * Throws, changing nothing, when the runtime refuses the certificate.
+   */
+  reloadTls(tls: ServeOptions["tls"]): Promise<void>;
+  /**
+   * Stops accepting connections, finishes the answers under way (the requests, then relaying
+   * what they answered), and closes the connections left.
+   */
   close(): Promise<void>;
 }
 
@@ -85,8 +96,12 @@ interface BunRuntime {
 }
 
 const runtime = globalThis as unknown as { Bun?: BunRuntime };
-/** How long Bun's graceful stop may wait for in-flight requests before connections are closed. */
-const BUN_CLOSE_GRACE_MS = 2000;
+/**
+ * How long a stop waits, at each of its two steps, for the answers under way: Bun's HTTP server
+ * for its requests (Deno's waits for them all), then the guard for relaying what was answered
+ * to the browsers and for them to close; whatever is left is closed then.
+ */
+const CLOSE_GRACE_MS = 2000;
 
 /** A request may run this long (slow IdP calls included) before its connection is closed. */
 const REQUEST_TIMEOUT_MS = 60_000;
@@ -98,11 +113,17 @@ const RESTART_DELAY_MS = 100;
 
 /**
  * The HTTP server behind the guard, on a private port; `peer` is the connection's far end, the
- * relay socket's address and port.
+ * relay socket's address and port, and `serverPort` the port of the server that took it.
  */
-type PeerHandler = (request: Request, peer: { host: string; port: number }) => Promise<Response>;
+type PeerHandler = (
+  request: Request,
+  peer: { host: string; port: number; serverPort: number },
+) => Promise<Response>;
 interface InnerServer {
   readonly port: number;
+  /** Takes no new connections, closes those between requests, and finishes the rest. */
+  retire(): Promise<void>;
+  /** retire(), bounded by CLOSE_GRACE_MS on Bun, then every connection closed. */
   close(): Promise<void>;
 }
 
@@ -112,22 +133,26 @@ export async function serveHttp(
 ): Promise<HttpServer> {
   const onProblem = options.onProblem ?? (() => {});
   let guard: ConnectionGuard | undefined;
-  const relayed: PeerHandler = async (request, { host, port: peerPort }) => {
+  const relayed: PeerHandler = async (request, { host, port: peerPort, serverPort }) => {
     // Only the guard's relay sockets are served: a local process that found the private port
     // must not bypass the limits. Their port alone does not name them: another loopback
     // address (127.0.0.2) can bind the same port number.
-    const remoteAddr = host === RELAY_HOST ? guard?.remoteAddrOf(peerPort) : undefined;
+    const remoteAddr = host === RELAY_HOST ? guard?.remoteAddrOf(peerPort, serverPort) : undefined;
     if (remoteAddr === undefined) return new Response("Forbidden", { status: 403 });
-    guard!.requestStarted(peerPort);
+    guard!.requestStarted(peerPort, serverPort);
     try {
       return await handler(request, { remoteAddr });
     } finally {
-      guard!.requestEnded(peerPort);
+      guard!.requestEnded(peerPort, serverPort);
     }
   };
-  const inner = runtime.Bun
-    ? serveBun(runtime.Bun, options.tls, relayed)
-    : await serveDeno(options.tls, relayed, onProblem, options.denoServe ?? Deno.serve);
+  const startInner = async (tls: ServeOptions["tls"]) =>
+    runtime.Bun
+      ? serveBun(runtime.Bun, tls, relayed)
+      : await serveDeno(tls, relayed, onProblem, options.denoServe ?? Deno.serve);
+  let inner = await startInner(options.tls);
+  /** Servers replaced by a certificate reload, finishing their requests. */
+  const retiring = new Set<InnerServer>();
   try {
     guard = await ConnectionGuard.start({
       host: options.host,
@@ -153,13 +178,47 @@ export async function serveHttp(
   return {
     port: running.port ?? options.port,
     stats: () => running.stats,
+    async reloadTls(tls) {
+      if (closed) throw new Error("The HTTP listener is closed: its certificate cannot change");
+      const next = await startInner(tls);
+      if (closed) {
+        await next.close();
+        throw new Error("The HTTP listener was closed during a certificate reload");
+      }
+      const old = inner;
+      const oldPort = old.port;
+      inner = next;
+      retiring.add(old);
+      // Connections the old server took but has no request on yet would be dropped by its
+      // close (a browser's request on a new connection, with the old certificate or on its way).
+      void running.firstRequestsStarted(oldPort)
+        .then(() => old.retire())
+        .catch((error) => onProblem(`closing the replaced HTTP server failed: ${String(error)}`))
+        .finally(() => retiring.delete(old));
+    },
     close: () =>
       closed ??= (async () => {
         running.stopAccepting();
-        await inner.close();
+        await Promise.all([inner, ...retiring].map((server) => server.close()));
+        // The HTTP servers have written their answers to the relay sockets; the guard passes
+        // them on, and each connection ends once its browser has read to the end and closed.
+        // Browsers that do not (a slow reader, one that keeps its side open) are closed after
+        // a while.
+        await settledWithin(CLOSE_GRACE_MS, running.allEnded());
         running.closeAll();
       })(),
   };
+}
+
+/** Waits for `promise`, for at most `ms`. */
+async function settledWithin(ms: number, promise: Promise<void>): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  try {
+    await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The trusted-proxy check, compiled again only when the list itself changes. */
@@ -213,24 +272,25 @@ async function serveDeno(
 ): Promise<InnerServer> {
   let current: ReturnType<DenoServe> | undefined;
   let port = 0;
-  let closing = false;
+  let closing: Promise<void> | undefined;
   const start = () =>
     new Promise<void>((resolve, reject) => {
       try {
+        let serverPort = 0;
         const server = denoServe(
           {
             hostname: RELAY_HOST,
             port: 0,
             ...(tls ?? {}),
             onListen: (address) => {
-              port = (address as Deno.NetAddr).port;
+              serverPort = port = (address as Deno.NetAddr).port;
               resolve();
             },
             onError: () => new Response("Internal Server Error", { status: 500 }),
           },
           (request, info) => {
             const { hostname, port } = info.remoteAddr as Deno.NetAddr;
-            return handler(request, { host: hostname, port });
+            return handler(request, { host: hostname, port, serverPort });
           },
         );
         current = server;
@@ -249,14 +309,14 @@ async function serveDeno(
     }, RESTART_DELAY_MS);
   };
   await start();
+  // Deno's shutdown closes idle connections at once and waits for every request under way.
+  const retire = () => closing ??= current?.shutdown().catch(() => {}) ?? Promise.resolve();
   return {
     get port() {
       return port;
     },
-    close: async () => {
-      closing = true;
-      await current?.shutdown().catch(() => {});
-    },
+    retire,
+    close: retire,
   };
 }
 
@@ -265,6 +325,8 @@ function serveBun(
   tls: ServeOptions["tls"],
   handler: PeerHandler,
 ): InnerServer {
+  // Its own port, kept: a stopping server no longer reports it.
+  let serverPort = 0;
   const server = bun.serve({
     hostname: RELAY_HOST,
     port: 0,
@@ -274,22 +336,20 @@ function serveBun(
     idleTimeout: 0,
     fetch: (request, bunServer) => {
       const peer = bunServer.requestIP(request);
-      return handler(request, { host: peer?.address ?? "", port: peer?.port ?? 0 });
+      return handler(request, { host: peer?.address ?? "", port: peer?.port ?? 0, serverPort });
     },
     error: () => new Response("Internal Server Error", { status: 500 }),
   });
+  serverPort = server.port;
+  // Bun's graceful stop closes idle connections at once but also waits for those whose request
+  // has not arrived (the guard times those out) and for the requests under way.
+  let stopping: Promise<void> | undefined;
+  const retire = () => stopping ??= Promise.resolve(server.stop(false));
   return {
-    port: server.port,
+    port: serverPort,
+    retire,
     close: async () => {
-      // Bun's graceful stop also waits for idle keep-alive connections to time out (about 10 s
-      // after a browser's last request); Deno's shutdown closes those at once. Give in-flight
-      // requests a moment, then close whatever is left.
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const grace = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, BUN_CLOSE_GRACE_MS);
-      });
-      await Promise.race([Promise.resolve(server.stop(false)), grace]);
-      clearTimeout(timer);
+      await settledWithin(CLOSE_GRACE_MS, retire());
       await server.stop(true);
     },
   };
