@@ -92,11 +92,12 @@ export class MemoryStore implements SessionStore {
     return this.#run(() => this.#live(this.#pending.get(id)));
   }
 
+  /** A login past its deadline is left for the deadline's delete (it denies the client). */
   takePending(id: string): Promise<PendingLogin | undefined> {
     return this.#run(() => {
-      const login = this.#pending.get(id);
-      this.#deletePending(id);
-      return this.#live(login);
+      const login = this.#live(this.#pending.get(id));
+      if (login !== undefined) this.#deletePending(id);
+      return login;
     });
   }
 

@@ -60,8 +60,14 @@ export function prepareStatements(db: DatabaseSync) {
       "UPDATE pending SET data = ? WHERE id = ? AND server = ? AND cid = ? AND expires_at = ?",
     ),
     getPending: prepare("SELECT data FROM pending WHERE id = ? AND expires_at >= ?"),
-    takePending: prepare("DELETE FROM pending WHERE id = ? RETURNING data, expires_at"),
-    takeCachedPending: prepare("DELETE FROM pending WHERE id = ? RETURNING expires_at"),
+    // A login past its deadline is not taken: it is left for the deadline's delete, which denies
+    // its client (finding it gone means a callback took it).
+    takePending: prepare(
+      "DELETE FROM pending WHERE id = ? AND expires_at >= ? RETURNING data, expires_at",
+    ),
+    takeCachedPending: prepare(
+      "DELETE FROM pending WHERE id = ? AND expires_at >= ? RETURNING expires_at",
+    ),
     deletePending: prepare("DELETE FROM pending WHERE id = ?"),
     deletePendingByCid: prepare("DELETE FROM pending WHERE server = ? AND cid = ? RETURNING id"),
     pendingExists: prepare("SELECT 1 FROM pending WHERE id = ?"),

@@ -326,11 +326,12 @@ export class SqliteStore implements SessionStore {
       this.#checkDataVersion();
       const cached = this.#pendingCache.get(id);
       this.#pendingCache.delete(id);
-      // One statement: of two concurrent takers (even in two processes) only one gets the row.
-      const row = (cached ? this.#sql.takeCachedPending : this.#sql.takePending).get(id);
+      // One statement: of two concurrent takers (even in two processes) only one gets the row,
+      // and only while it is live.
+      const take = cached ? this.#sql.takeCachedPending : this.#sql.takePending;
+      const row = take.get(id, this.#now());
       if (row === undefined) return undefined;
       this.#room.removed("pending", 1);
-      if (Number(row["expires_at"]) < this.#now()) return undefined;
       return cached ?? Object.freeze(this.#decodePending(row, id));
     });
   }

@@ -129,7 +129,10 @@ export interface SessionStore {
    */
   updatePending(login: PendingLogin): Promise<boolean>;
   getPending(id: string): Promise<PendingLogin | undefined>;
-  /** Removes and returns the pending login: exactly one caller gets it (single use). */
+  /**
+   * Removes and returns the pending login: exactly one caller gets it (single use). One past its
+   * deadline is neither returned nor removed: its deadline's deletePending denies the client.
+   */
   takePending(id: string): Promise<PendingLogin | undefined>;
   /** Removes a pending login, expired or not; says whether it was there (not yet taken). */
   deletePending(id: string): Promise<boolean>;
@@ -201,7 +204,11 @@ export interface SessionStore {
    */
   warmUp?(servers: readonly string[]): Promise<void>;
 
-  /** Deletes pending logins and sessions that expired before `now` (ms). */
+  /**
+   * Deletes sessions that expired before `now` (ms), and pending logins that did (Redis: a
+   * minute before, so that a late deadline, or another bridge's clock running ahead, still finds
+   * its login: redis_grace.ts).
+   */
   sweep(now: number): Promise<SweepResult>;
   close(): Promise<void>;
 }

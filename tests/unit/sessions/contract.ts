@@ -178,6 +178,9 @@ export function registerStoreContract(
     clock.time = T0 + MINUTE + 1;
     assertEquals(await store.getPending("p-1"), undefined);
     assertEquals(await store.takePending("p-1"), undefined);
+    // Not taken either: left for its deadline's delete, which denies the client (a callback
+    // that came too late must not take that away).
+    assertEquals(await store.deletePending("p-1"), true);
   });
 
   test(
