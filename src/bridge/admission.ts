@@ -84,8 +84,16 @@ export class Admission {
     const policy = config.policy(client.server);
     const verdict = this.#judge(result.claims, client, policy);
     const known = { username: verdict.identity?.username ?? "", subject: result.subject };
-    // Named by its subject in a failed revocation's warning when the claims named no user.
-    const giveBackGrant = () => this.#giveBackGrant(known.username || result.subject, result);
+    // A sign-in whose session is not kept (refused, or its client gone) gives its grant back,
+    // else it lives on at the IdP for every refused attempt (a Keycloak offline session idles
+    // for 30 days); not while another session of its IdP session holds it (SessionEnd). Named
+    // by its subject in a failed revocation's warning when the claims named no user.
+    const giveBackGrant = () =>
+      this.#deps.sessionEnd.revokeToken(
+        known.username || result.subject,
+        result.refreshToken,
+        result.sid,
+      );
     const deny = async (denial: Denial): Promise<LoginAdmission> => {
       // The page still tells the user why when the client has already gone.
       await this.deny(commander, client, denial, { who: known }).catch(() => {});
@@ -172,19 +180,6 @@ export class Admission {
     });
     if (session.refreshToken === undefined) this.#noRefreshTokenToRecheck(identity.username);
     return { kind: "admitted", username: identity.username };
-  }
-
-  /**
-   * A sign-in whose session is not kept (refused, or its client gone): the grant the IdP issued
-   * for it is revoked, else it lives on there for every refused attempt (a Keycloak offline
-   * session idles for 30 days); not while a session of the same IdP session holds it too
-   * (SessionEnd.revokeToken).
-   */
-  async #giveBackGrant(
-    username: string,
-    { refreshToken, sid }: Pick<FinishedLogin["result"], "refreshToken" | "sid">,
-  ): Promise<void> {
-    await this.#deps.sessionEnd.revokeToken(username, refreshToken, sid);
   }
 
   /**

@@ -5,8 +5,8 @@
  * counted against max_per_user until it expired. Bounded: past MAX_HELD the oldest is dropped,
  * and one older than MAX_AGE_MS is given up (it is left to expire, as before).
  */
-import type { Clock, TimerHandle } from "../clock.ts";
-import { retryDelayMs } from "./retry_delay.ts";
+import type { Clock } from "../clock.ts";
+import { type PassOutcome, RetryPasses } from "./retry_delay.ts";
 
 export const MAX_HELD = 10_000;
 export const MAX_AGE_MS = 3_600_000;
@@ -22,11 +22,7 @@ export class DisconnectRetries {
   readonly #clock: Clock;
   readonly #onGiveUp: (departure: Departure, why: "too old" | "too many") => void;
   #held: Departure[] = [];
-  #timer: TimerHandle | undefined;
-  /** Passes in a row in which something failed again (retry_delay.ts). */
-  #failedPasses = 0;
-  #running = false;
-  #closed = false;
+  readonly #passes: RetryPasses;
 
   /** `end` ends the departed client's session; rejecting, it is tried again later. */
   constructor(
@@ -37,6 +33,7 @@ export class DisconnectRetries {
     this.#end = end;
     this.#clock = clock;
     this.#onGiveUp = onGiveUp;
+    this.#passes = new RetryPasses(() => this.#retry(), clock);
   }
 
   get size(): number {
@@ -44,38 +41,24 @@ export class DisconnectRetries {
   }
 
   add(departure: Departure): void {
-    if (this.#closed) return;
+    if (this.#passes.closed) return;
     this.#held.push(departure);
     if (this.#held.length > MAX_HELD) this.#onGiveUp(this.#held.shift()!, "too many");
-    this.#arm();
+    this.#passes.arm();
   }
 
   close(): void {
-    this.#closed = true;
-    this.#clock.clearTimeout(this.#timer);
+    this.#passes.close();
     this.#held = [];
   }
 
-  #arm(): void {
-    if (this.#timer !== undefined || this.#running || this.#closed) return;
-    this.#timer = this.#clock.setTimeout(
-      () => {
-        this.#timer = undefined;
-        void this.#retry();
-      },
-      retryDelayMs(this.#failedPasses + 1),
-      { keepAlive: false },
-    );
-  }
-
   /** One pass, oldest first; what fails again waits for a longer delay (retry_delay.ts). */
-  async #retry(): Promise<void> {
-    this.#running = true;
+  async #retry(): Promise<PassOutcome> {
     const due = this.#held;
     this.#held = [];
     const failed: Departure[] = [];
     for (const departure of due) {
-      if (this.#closed) return;
+      if (this.#passes.closed) return { failed: false, left: false };
       if (this.#clock.now() - departure.at > MAX_AGE_MS) {
         this.#onGiveUp(departure, "too old");
         continue;
@@ -86,11 +69,9 @@ export class DisconnectRetries {
         failed.push(departure);
       }
     }
-    this.#running = false;
-    if (this.#closed) return;
+    if (this.#passes.closed) return { failed: false, left: false };
     // Added during the pass: after the ones that failed again, which are older.
     this.#held = [...failed, ...this.#held];
-    this.#failedPasses = failed.length > 0 ? this.#failedPasses + 1 : 0;
-    if (this.#held.length > 0) this.#arm();
+    return { failed: failed.length > 0, left: this.#held.length > 0 };
   }
 }

@@ -6,9 +6,9 @@
  * `keepForMs` (sessions.lifetime: by then every session it could end has expired). One per key:
  * the same logout token sent again, or the same revoke asked again, is not kept twice.
  */
-import type { Clock, TimerHandle } from "../clock.ts";
+import type { Clock } from "../clock.ts";
 import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
-import { retryDelayMs } from "./retry_delay.ts";
+import { type PassOutcome, RetryPasses } from "./retry_delay.ts";
 
 export const MAX_HELD = 10_000;
 
@@ -28,11 +28,7 @@ export class RevocationRetries<T> {
   readonly #onGiveUp: (held: HeldRevocation<T>, why: GiveUpReason) => void;
   /** By key, oldest first (a Map keeps insertion order). */
   readonly #held = new Map<string, HeldRevocation<T>>();
-  #timer: TimerHandle | undefined;
-  /** Passes in a row in which something failed again (retry_delay.ts). */
-  #failedPasses = 0;
-  #running = false;
-  #closed = false;
+  readonly #passes: RetryPasses;
 
   /** `carryOut` ends the revocation's sessions; rejecting, it is tried again later. */
   constructor(
@@ -48,6 +44,7 @@ export class RevocationRetries<T> {
     this.#clock = clock;
     this.#keepForMs = keepForMs;
     this.#onGiveUp = onGiveUp;
+    this.#passes = new RetryPasses(() => this.#retry(), clock);
   }
 
   get size(): number {
@@ -64,14 +61,14 @@ export class RevocationRetries<T> {
    * one stays, with its time) or the retries are closed.
    */
   add(held: HeldRevocation<T>): boolean {
-    if (this.#closed || this.#held.has(held.key)) return false;
+    if (this.#passes.closed || this.#held.has(held.key)) return false;
     this.#held.set(held.key, held);
     if (this.#held.size > MAX_HELD) {
       const oldest = this.#held.values().next().value!;
       this.#held.delete(oldest.key);
       this.#onGiveUp(oldest, "too many");
     }
-    this.#arm();
+    this.#passes.arm();
     return true;
   }
 
@@ -82,31 +79,17 @@ export class RevocationRetries<T> {
 
   /** No more retries: returns what was still kept, now dropped. */
   close(): HeldRevocation<T>[] {
-    this.#closed = true;
-    this.#clock.clearTimeout(this.#timer);
+    this.#passes.close();
     const left = [...this.#held.values()];
     this.#held.clear();
     return left;
-  }
-
-  #arm(): void {
-    if (this.#timer !== undefined || this.#running || this.#closed) return;
-    this.#timer = this.#clock.setTimeout(
-      () => {
-        this.#timer = undefined;
-        void this.#retry();
-      },
-      retryDelayMs(this.#failedPasses + 1),
-      { keepAlive: false },
-    );
   }
 
   /**
    * One pass, oldest first. A store still unreachable ends the pass (the rest would only wait
    * for it too, each up to store_timeout); what fails waits for a longer delay (retry_delay.ts).
    */
-  async #retry(): Promise<void> {
-    this.#running = true;
+  async #retry(): Promise<PassOutcome> {
     const now = this.#clock.now();
     for (const held of [...this.#held.values()]) {
       if (now - held.at <= this.#keepForMs) continue;
@@ -115,7 +98,7 @@ export class RevocationRetries<T> {
     }
     let failed = false;
     for (const held of [...this.#held.values()]) {
-      if (this.#closed) break;
+      if (this.#passes.closed) break;
       // Carried out otherwise (the IdP sent the token again) since the pass began.
       if (this.#held.get(held.key) !== held) continue;
       try {
@@ -126,9 +109,6 @@ export class RevocationRetries<T> {
         if (error instanceof StoreUnavailableError) break;
       }
     }
-    this.#running = false;
-    if (this.#closed) return;
-    this.#failedPasses = failed ? this.#failedPasses + 1 : 0;
-    if (this.#held.size > 0) this.#arm();
+    return { failed, left: this.#held.size > 0 };
   }
 }

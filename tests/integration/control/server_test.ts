@@ -4,11 +4,11 @@
  * OpenVPN server's commander.
  */
 import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../../support/assert.ts";
 import { RecordingCommander } from "../../support/recording_commander.ts";
+import { rawControlRequest } from "../../support/control_socket.ts";
 import { KeyedLock } from "../../../src/bridge/keyed_lock.ts";
 import { Revocation } from "../../../src/bridge/revocation.ts";
 import { SessionEnd } from "../../../src/bridge/session_end.ts";
@@ -59,32 +59,6 @@ async function setup(options: { requestTimeoutMs?: number; maxEntries?: number }
     rmSync(dir, { recursive: true, force: true });
   };
   return { dir, path, store, commander, server, deps, cleanup };
-}
-
-/** Sends raw bytes and returns the raw answer line. */
-function raw(path: string, bytes: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = createConnection(path);
-    let answer = "";
-    socket.setEncoding("utf8");
-    socket.on("data", (chunk: string) => (answer += chunk));
-    socket.on("end", () => resolve(answer));
-    socket.on("error", reject);
-    socket.write(bytes);
-  });
-}
-
-/** Sends raw bytes, ends its side of the connection (as socat does), returns the raw answer. */
-function halfClosed(path: string, bytes: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = createConnection(path);
-    let answer = "";
-    socket.setEncoding("utf8");
-    socket.on("data", (chunk: string) => (answer += chunk));
-    socket.on("end", () => resolve(answer));
-    socket.on("error", reject);
-    socket.end(bytes);
-  });
 }
 
 async function ids(store: MemoryStore): Promise<string[]> {
@@ -203,16 +177,18 @@ Deno.test("control socket: a client that ends its side after the request still g
       return await kill(cid, message, run);
     };
     const revoke = '{"command":"sessions.revoke","user":"alice"}';
-    assertEquals(JSON.parse(await halfClosed(t.path, `${revoke}\n`)), {
+    assertEquals(JSON.parse(await rawControlRequest(t.path, `${revoke}\n`, { halfClose: true })), {
       ok: true,
       ended: 2,
       stillConnected: [],
     });
     // Without the newline, the end of what it sent ends the request.
-    const list = JSON.parse(await halfClosed(t.path, '{"command":"sessions.list"}'));
+    const list = JSON.parse(
+      await rawControlRequest(t.path, '{"command":"sessions.list"}', { halfClose: true }),
+    );
     assertEquals(list.ok, true);
     // Nothing sent: told at once, not after the request timeout (a minute here).
-    assertEquals(JSON.parse(await halfClosed(t.path, "")), {
+    assertEquals(JSON.parse(await rawControlRequest(t.path, "", { halfClose: true })), {
       ok: false,
       error: "No request received",
     });
@@ -284,7 +260,7 @@ for (const [name, bytes, message] of badRequests) {
   Deno.test(`control socket: ${name} gets an error and changes nothing`, async () => {
     const t = await setup();
     try {
-      const answer = JSON.parse(await raw(t.path, bytes));
+      const answer = JSON.parse(await rawControlRequest(t.path, bytes));
       assertEquals(answer.ok, false);
       assertStringIncludes(answer.error, message);
       assertEquals(await ids(t.store), ["a", "b", "c"]);
@@ -298,7 +274,7 @@ for (const [name, bytes, message] of badRequests) {
 Deno.test("control socket: a connection that sends no request is answered with an error and closed", async () => {
   const t = await setup({ requestTimeoutMs: 100 });
   try {
-    const answer = JSON.parse(await raw(t.path, ""));
+    const answer = JSON.parse(await rawControlRequest(t.path, ""));
     assertEquals(answer, { ok: false, error: "No request received in time" });
     assertEquals(await ids(t.store), ["a", "b", "c"]);
   } finally {

@@ -5,10 +5,11 @@
  * finish before the connection closes.
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { createConnection, createServer } from "node:net";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assert, assertEquals, assertRejects } from "../../support/assert.ts";
+import { idleControlConnection, rawControlRequest } from "../../support/control_socket.ts";
 import type { RevocationTarget } from "../../../src/bridge/revocation.ts";
 import { sendControlRequest } from "../../../src/control/client.ts";
 import { startControlServer } from "../../../src/control/server.ts";
@@ -20,19 +21,6 @@ const STILL_CONNECTED = [
   { server: "vpn1", cid: 7, username: "alice" },
   { server: "vpn1", cid: 8, username: "alice" },
 ];
-
-/** Sends raw bytes and returns everything the service wrote back. */
-function raw(path: string, bytes: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = createConnection(path);
-    let answer = "";
-    socket.setEncoding("utf8");
-    socket.on("data", (chunk: string) => (answer += chunk));
-    socket.on("end", () => resolve(answer));
-    socket.on("error", reject);
-    socket.write(bytes);
-  });
-}
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -92,7 +80,7 @@ Deno.test("control socket: keepalives before a list's answer leave the list as i
     yield rows;
   };
   try {
-    const bytes = await raw(t.path, '{"command":"sessions.list"}\n');
+    const bytes = await rawControlRequest(t.path, '{"command":"sessions.list"}\n');
     assert(bytes.startsWith("  "), `keepalives came first: ${JSON.stringify(bytes.slice(0, 20))}`);
     assertEquals(bytes.trimStart().indexOf(" "), -1, "none inside the answer");
     assertEquals(bytes.endsWith("]}\n"), true);
@@ -145,15 +133,10 @@ Deno.test("control socket: once stopping, a connection that has not sent its req
     // Caught at once: an answer cut short must fail this test, not the whole module.
     const answering = sendControlRequest(t.path, revokeAlice).catch((error: Error) => error);
     while (t.revokes.length === 0) await delay(10);
-    const idle = createConnection(t.path);
-    let idleAnswer = "";
-    idle.setEncoding("utf8");
-    idle.on("data", (chunk: string) => (idleAnswer += chunk));
-    const idleEnded = new Promise((resolve) => idle.once("close", resolve));
-    await new Promise((resolve) => idle.once("connect", resolve));
+    const idle = await idleControlConnection(t.path);
     await t.server.close();
-    await idleEnded;
-    assertEquals(JSON.parse(idleAnswer), { ok: false, error: "The service is stopping" });
+    await idle.closed;
+    assertEquals(JSON.parse(idle.answer()), { ok: false, error: "The service is stopping" });
     assertEquals(await answering, { ok: true, ended: 2, stillConnected: STILL_CONNECTED });
   } finally {
     await t.cleanup();
@@ -163,16 +146,11 @@ Deno.test("control socket: once stopping, a connection that has not sent its req
 Deno.test("control socket: stopping with only a waiting connection still delivers its refusal", async () => {
   const t = await slowServer(0);
   try {
-    const idle = createConnection(t.path);
-    let idleAnswer = "";
-    idle.setEncoding("utf8");
-    idle.on("data", (chunk: string) => (idleAnswer += chunk));
-    const idleEnded = new Promise((resolve) => idle.once("close", resolve));
-    await new Promise((resolve) => idle.once("connect", resolve));
+    const idle = await idleControlConnection(t.path);
     await delay(20);
     await t.server.close();
-    await idleEnded;
-    assertEquals(JSON.parse(idleAnswer), { ok: false, error: "The service is stopping" });
+    await idle.closed;
+    assertEquals(JSON.parse(idle.answer()), { ok: false, error: "The service is stopping" });
   } finally {
     await t.cleanup();
   }

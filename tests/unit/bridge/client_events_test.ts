@@ -249,17 +249,26 @@ function sessionHeld(t: ReturnType<typeof setup>) {
   };
 }
 
+/**
+ * In run-1, s-1's client comes back on cid 2 with its token while s-1's lock is held: the
+ * reconnect waits for it until `release`.
+ */
+async function heldTokenReconnect(t: ReturnType<typeof setup>) {
+  await t.events.openvpnRunIs("run-1");
+  await t.store.putSession(session({ cid: undefined, resumable: true }));
+  const release = sessionHeld(t);
+  const handling = t.events.onConnect(
+    2,
+    1,
+    t.env({ session_id: "s-1", session_state: "Authenticated" }),
+  );
+  return { release, handling };
+}
+
 Deno.test("no answer goes out when OpenVPN restarted while a token reconnect waited for its session (the cid and kid name another client now)", async () => {
   for (const restarted of [false, true]) {
     const t = setup();
-    await t.events.openvpnRunIs("run-1");
-    await t.store.putSession(session({ cid: undefined, resumable: true }));
-    const release = sessionHeld(t);
-    const handling = t.events.onConnect(
-      2,
-      1,
-      t.env({ session_id: "s-1", session_state: "Authenticated" }),
-    );
+    const { release, handling } = await heldTokenReconnect(t);
     await release(restarted);
     await handling;
     // Without a restart it is the same client: admitted without a browser.
@@ -271,14 +280,7 @@ Deno.test("no answer goes out when OpenVPN restarted while a token reconnect wai
 
 Deno.test("a token reconnect whose client left while it was resumed (client-auth refused) leaves the session unbound: no DISCONNECT will come for that cid", async () => {
   const t = setup();
-  await t.events.openvpnRunIs("run-1");
-  await t.store.putSession(session({ cid: undefined, resumable: true }));
-  const release = sessionHeld(t);
-  const handling = t.events.onConnect(
-    2,
-    1,
-    t.env({ session_id: "s-1", session_state: "Authenticated" }),
-  );
+  const { release, handling } = await heldTokenReconnect(t);
   await settle();
   // Its DISCONNECT comes while the session is not bound to cid 2 yet: nothing to do for it.
   await t.events.onDisconnect(2);

@@ -375,18 +375,10 @@ Deno.test("a kill names the run of OpenVPN its client was seen in, sent now or h
   const later: Array<[string, number, string | undefined]> = [];
   const t = await setup(undefined, undefined, (server, cid, run) => later.push([server, cid, run]));
   const run = "4242@1795878880:CONNECTED";
-  await t.store.putSession(session({ sessionId: "a1", cid: 4, openvpnRun: run }));
-  await t.store.putSession(
-    session({
-      sessionId: "b1",
-      cid: 5,
-      username: "bob",
-      subject: "u-bob",
-      sid: "sso-b1",
-      refreshToken: "rt-bob",
-      openvpnRun: run,
-    }),
-  );
+  // Alice's a1 on cid 4 and Bob's b1 on cid 5 (setup), bound in that run.
+  for (const id of ["a1", "b1"]) {
+    await t.store.putSession({ ...(await t.store.getSession(id))!, openvpnRun: run });
+  }
   // The holder of the link (sign_in_guard.ts) sends it only in that run: after an OpenVPN
   // restart cid 4 may be a stranger's.
   await t.revocation.revoke({ kind: "user", username: "alice" });

@@ -224,17 +224,15 @@ Deno.test("a holder keeps the lease while its link comes up in time, and counts 
   }
 });
 
-Deno.test("a kill that expired while the held link was down is handed to that link's events, to be sent when it is back; not while it is up", async () => {
-  const clock = new FakeClock();
+/**
+ * A held link whose runner finds the kills a test queues already expired; the link's events
+ * record what is deferred to them ("cid in run"), its commander what is sent.
+ */
+function expiredKillSetUp() {
   const serverLink = new FakeServerLink();
-  const deferred: number[] = [];
+  const deferred: string[] = [];
   const waiting: TakenWork[] = [];
-  const expiredKill = (cid: number): TakenWork => ({
-    key: `kill:${cid}:n`,
-    item: { op: "kill", cid, message: "signed out" },
-    recorded: undefined,
-    msLeft: 0,
-  });
+  const commander = new RecordingCommander();
   const queue = {
     take: () => Promise.resolve(waiting.splice(0)),
     record: () => Promise.resolve(true),
@@ -246,63 +244,7 @@ Deno.test("a kill that expired while the held link was down is handed to that li
     keys,
     queue: queue as unknown as WorkQueue,
     timing: leaseTiming(9_000),
-    clock,
-    log: getLogger("test"),
-    notified: () => true,
-    build: (): HeldLink => ({
-      link: serverLink as unknown as ServerLink,
-      events: {
-        adoptPendingLogins: () => Promise.resolve(0),
-        killWhenLinked: (cid: number) => deferred.push(cid),
-      } as unknown as ClientEvents,
-      commander: new RecordingCommander(),
-    }),
-  });
-  try {
-    leased.start();
-    await settle();
-    serverLink.comeUp();
-    await settle();
-    // Up: it may have told a new OpenVPN run already, in which the cid is not the client's.
-    waiting.push(expiredKill(3));
-    leased.wake();
-    await settle();
-    assertEquals(deferred, []);
-    // Down (as while its requester waited): kept for the run the link was last up in.
-    serverLink.linkUp = false;
-    waiting.push(expiredKill(4));
-    leased.wake();
-    await settle();
-    assertEquals(deferred, [4]);
-  } finally {
-    await leased.stop();
-  }
-});
-
-Deno.test("a kill that names its client's run is kept for that run by a holder whose link was never up, and sent at once through the link's guard while it is up", async () => {
-  const clock = new FakeClock();
-  const serverLink = new FakeServerLink();
-  const deferred: string[] = [];
-  const waiting: TakenWork[] = [];
-  const commander = new RecordingCommander();
-  const expiredKill = (cid: number, openvpnRun: string): TakenWork => ({
-    key: `kill:${cid}:n`,
-    item: { op: "kill", cid, message: "RESTART", openvpnRun },
-    recorded: undefined,
-    msLeft: 0,
-  });
-  const queue = {
-    take: () => Promise.resolve(waiting.splice(0)),
-    record: () => Promise.resolve(true),
-  };
-  const leased = new LeasedLink({
-    server: "default",
-    instanceId: "bridge-b",
-    redis: grantingRedis,
-    keys,
-    queue: queue as unknown as WorkQueue,
-    timing: leaseTiming(9_000),
-    clock,
+    clock: new FakeClock(),
     log: getLogger("test"),
     notified: () => true,
     build: (): HeldLink => ({
@@ -314,21 +256,53 @@ Deno.test("a kill that names its client's run is kept for that run by a holder w
       commander,
     }),
   });
+  /** Queues a kill whose requester's deadline has passed, and wakes the runner. */
+  const expiredKill = async (cid: number, openvpnRun?: string) => {
+    waiting.push({
+      key: `kill:${cid}:n`,
+      item: { op: "kill", cid, message: "RESTART", ...(openvpnRun ? { openvpnRun } : {}) },
+      recorded: undefined,
+      msLeft: 0,
+    });
+    leased.wake();
+    await settle();
+  };
+  return { serverLink, deferred, commander, leased, expiredKill };
+}
+
+Deno.test("a kill that expired while the held link was down is handed to that link's events, to be sent when it is back; not while it is up", async () => {
+  const { serverLink, deferred, commander, leased, expiredKill } = expiredKillSetUp();
+  try {
+    leased.start();
+    await settle();
+    serverLink.comeUp();
+    await settle();
+    // Up: it may have told a new OpenVPN run already, in which the cid is not the client's.
+    await expiredKill(3);
+    assertEquals(deferred, []);
+    assertEquals(commander.commands, []);
+    // Down (as while its requester waited): kept for the run the link was last up in.
+    serverLink.linkUp = false;
+    await expiredKill(4);
+    assertEquals(deferred, ["4 in undefined"]);
+  } finally {
+    await leased.stop();
+  }
+});
+
+Deno.test("a kill that names its client's run is kept for that run by a holder whose link was never up, and sent at once through the link's guard while it is up", async () => {
+  const { serverLink, deferred, commander, leased, expiredKill } = expiredKillSetUp();
   try {
     // Just taken over: the link is still connecting, and has told no run.
     leased.start();
     await settle();
-    waiting.push(expiredKill(4, "run-1"));
-    leased.wake();
-    await settle();
+    await expiredKill(4, "run-1");
     assertEquals(deferred, ["4 in run-1"]);
     assertEquals(commander.commands, []);
     // Up: the guard (sign_in_guard.ts) sends it only if the link is in that run.
     serverLink.comeUp();
     await settle();
-    waiting.push(expiredKill(5, "run-1"));
-    leased.wake();
-    await settle();
+    await expiredKill(5, "run-1");
     assertEquals(commander.commands, [
       { kind: "kill", cid: 5, message: "RESTART", openvpnRun: "run-1" },
     ]);

@@ -1,7 +1,6 @@
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "../../support/assert.ts";
-import { parseConfig } from "../../../src/config_loader/load.ts";
 import { mergeReload } from "../../../src/config/live.ts";
-import { MINIMAL_TOML } from "../../support/config_toml.ts";
+import { configIssuesOf, MINIMAL_TOML, parseTestConfig } from "../../support/config_toml.ts";
 import { ConfigError } from "../../../src/config_loader/errors.ts";
 import { Secret } from "../../../src/config/secret.ts";
 import { parseDuration } from "../../../src/config/duration.ts";
@@ -10,29 +9,9 @@ import { checkOidcConfig } from "../../../src/oidc/config_checks.ts";
 
 const MINIMAL = MINIMAL_TOML;
 
-function load(
-  source: string,
-  env: Record<string, string> = {},
-  files: Record<string, string> = {},
-) {
-  return parseConfig(source, "test.toml", {
-    env,
-    readTextFile: (path) => {
-      const text = files[path];
-      if (text === undefined) throw new Error(`ENOENT: no such file "${path}"`);
-      return text;
-    },
-  });
-}
-
-function issuesOf(
-  source: string,
-  env: Record<string, string> = {},
-  files: Record<string, string> = {},
-) {
-  const error = assertThrows(() => load(source, env, files), ConfigError);
-  return error.issues.map((issue) => ({ ...issue }));
-}
+// The shared loaders (tests/support/config_toml.ts), under this file's short names.
+const load = parseTestConfig;
+const issuesOf = configIssuesOf;
 
 Deno.test("parseConfig() applies defaults to a minimal config", () => {
   const { config } = load(MINIMAL);
