@@ -216,7 +216,9 @@ export async function connectRedis(
     client.disconnect();
     throw error;
   }
-  reportConnectionChanges(client, describeRedisUrl(address));
+  const where = describeRedisUrl(address);
+  reportConnectionChanges(client, where);
+  stayInDatabase(client, address.db, where);
   return client;
 }
 
@@ -240,6 +242,35 @@ async function selectDatabase(client: Redis, db: number): Promise<void> {
       cause: error,
     });
   }
+}
+
+/**
+ * At each reconnect ioredis sends the URL's SELECT again, and again takes a refusal (Redis
+ * restarted with fewer `databases`, the ACL user lost `select`) for a mere error event and goes
+ * on in database 0: sessions would be missed there and written beside whatever lives in it. A
+ * refused SELECT closes the connection instead, before it is ready for a store call, and ioredis
+ * tries again on its usual schedule; meanwhile store calls fail as unavailable (clients denied,
+ * never admitted from the wrong database). The handshake's refusal is the only error event that
+ * names `select`: the start's own SELECT (selectDatabase) rejects its call instead.
+ */
+function stayInDatabase(client: Redis, db: number, where: string): void {
+  let refused = false;
+  client.on("error", (error) => {
+    if ((error as { command?: { name?: unknown } })?.command?.name !== "select") return;
+    if (!refused) {
+      log.error(
+        "Session store refused database {db} at a reconnect; not going on in database 0, trying again: {where}: {error}",
+        { db, where, error: errorText(error) },
+      );
+    }
+    refused = true;
+    client.disconnect(true);
+  });
+  client.on("ready", () => {
+    if (!refused) return;
+    refused = false;
+    log.info("Session store database {db} selected again: {where}", { db, where });
+  });
 }
 
 /** One warning when the connection is lost and one line when it is back, not one per retry. */

@@ -11,6 +11,7 @@ import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.t
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
 import { makeServerCertificate } from "../../support/certificates.ts";
 import { freePort } from "../../support/free_port.ts";
+import { captureLogs } from "../../support/log_capture.ts";
 import { RedisServer } from "../../support/redis_server.ts";
 import { session, T0 } from "../../unit/sessions/fixtures.ts";
 
@@ -107,6 +108,53 @@ Deno.test("connectRedis() refuses a database Redis will not select instead of go
     }
   });
 });
+
+Deno.test("a store on /3 whose SELECT is refused at a reconnect fails its calls instead of going on in database 0", async () => {
+  await withServer({ aclUsers: [{ name: "bridge", password: "bridge-pw" }] }, async (server) => {
+    const user = { username: "bridge", password: new Secret("bridge-pw") };
+    const logs = captureLogs();
+    const store = await openStore(settings(server.url.replace(/\/0$/, "/3"), user));
+    const admin = await connectRedis(settings(server.url));
+    try {
+      await store.putSession(session());
+      // The user loses `select` (as with Redis restarted with fewer databases), then the
+      // connection drops: ioredis reconnects and its SELECT is refused.
+      await admin.call("ACL", "SETUSER", "bridge", "-select");
+      await admin.call("CLIENT", "KILL", "USER", "bridge");
+      // Until the reconnect: ioredis's error line, or (before the fix) a call that is answered.
+      const refusedLine = () => logs.lines.some((line) => line.text.includes("refused database 3"));
+      await waitFor(async () =>
+        refusedLine() || await store.getSession("sess-1").then(() => true, () => false)
+      );
+      for (let round = 0; round < 5; round++) {
+        await assertRejects(() => store.getSession("sess-1"), StoreUnavailableError);
+        await assertRejects(() => store.putSession(session({ cid: 8 })), StoreUnavailableError);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assertEquals(await admin.dbsize(), 0, "nothing read or written in database 0");
+      assertEquals(
+        logs.lines.filter((line) => line.text.includes("refused database 3")).length,
+        1,
+        "one error line, not one per retry",
+      );
+      // Allowed again: the next reconnect selects database 3 and finds the session there.
+      await admin.call("ACL", "SETUSER", "bridge", "+select");
+      assertEquals((await eventually(() => store.getSession("sess-1")))?.cid, session().cid);
+      assert(logs.lines.some((line) => line.text.includes("database 3 selected again")));
+    } finally {
+      logs.stop();
+      admin.disconnect();
+      await store.close();
+    }
+  });
+});
+
+async function waitFor(condition: () => boolean | Promise<boolean>): Promise<void> {
+  for (let attempt = 0; !(await condition()); attempt++) {
+    if (attempt > 200) throw new Error("condition not met in 10 s");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 Deno.test("connectRedis() uses the URL's database: a store on /3 writes there and nowhere else", async () => {
   await withServer({}, async (server) => {
