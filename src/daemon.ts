@@ -285,7 +285,7 @@ export async function startDaemon(
       if (endpoint !== undefined) {
         formActionOrigins = [...new Set([...formActionOrigins, endpoint])];
       }
-      const blindSpot = refreshCheckBlindSpot(as, config.sessions.reauthCheck);
+      const blindSpot = refreshCheckBlindSpot(as, config.sessions);
       if (blindSpot !== undefined) log.warning(blindSpot);
     }).catch((error) => {
       // A discovery that was under way when the bridge stopped retries no more.

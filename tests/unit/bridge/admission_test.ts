@@ -467,14 +467,26 @@ Deno.test("a denial because the groups claim is absent entirely says so, names t
   );
 });
 
-Deno.test("refreshCheckBlindSpot() warns when the refresh check may get neither ID token nor userinfo", () => {
-  const warning = refreshCheckBlindSpot({}, "refresh");
-  assertStringIncludes(warning ?? "", "no userinfo endpoint");
+Deno.test("refreshCheckBlindSpot() warns when a refresh check, at REAUTH or periodic, may get neither ID token nor userinfo", () => {
+  const none = { reauthCheck: "none", recheckIntervalMs: undefined } as const;
+  const atReauth = refreshCheckBlindSpot({}, { ...none, reauthCheck: "refresh" });
+  assertStringIncludes(atReauth ?? "", 'sessions.reauth_check = "refresh" but');
+  assertStringIncludes(atReauth ?? "", "no userinfo endpoint");
+  const periodic = refreshCheckBlindSpot({}, { ...none, recheckIntervalMs: 600_000 });
+  assertStringIncludes(periodic ?? "", "sessions.recheck_interval but");
+  assertStringIncludes(periodic ?? "", "no userinfo endpoint");
+  assertStringIncludes(
+    refreshCheckBlindSpot({}, { reauthCheck: "refresh", recheckIntervalMs: 600_000 }) ?? "",
+    'sessions.reauth_check = "refresh" and sessions.recheck_interval but',
+  );
   assertEquals(
-    refreshCheckBlindSpot({ userinfo_endpoint: "https://idp/userinfo" }, "refresh"),
+    refreshCheckBlindSpot({ userinfo_endpoint: "https://idp/userinfo" }, {
+      reauthCheck: "refresh",
+      recheckIntervalMs: 600_000,
+    }),
     undefined,
   );
-  assertEquals(refreshCheckBlindSpot({}, "none"), undefined);
+  assertEquals(refreshCheckBlindSpot({}, none), undefined);
 });
 
 Deno.test("a sign-in binds its session to the cid in the OpenVPN run the sign-in began in; a run OpenVPN did not tell is not recorded", async () => {
