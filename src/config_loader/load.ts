@@ -60,7 +60,7 @@ export function parseConfig(source: string, file: string, deps: LoadDeps): Loade
   const servers = checker.checkServers(document["openvpn"]);
   const clientConfig = checker.checkClientConfig(document["client_config"]);
   if (checker.issues.length > 0) throw new ConfigError(file, checker.issues);
-  const resolved = resolveConfig(values, servers, clientConfig);
+  const resolved = resolveConfig(values, servers, clientConfig, checker.fromEnv);
   const issues = resolved.issues.map((issue) => {
     // A value from the environment: the file's line of its key holds another value, or none.
     const variable = envSource(checker.fromEnv, issue.path);

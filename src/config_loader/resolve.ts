@@ -38,10 +38,15 @@ const PLACEHOLDER_SECRET = /change-?me/i;
 
 type Issue = (path: string, message: string) => void;
 
+/**
+ * `fromEnv`: key paths whose value an environment variable set, with the variable
+ * (Checker.fromEnv), for the warnings about overrides that miss a server.
+ */
 export function resolveConfig(
   values: Values,
   servers: readonly ServerValues[],
   clientConfig: readonly ClientConfigValues[],
+  fromEnv: ReadonlyMap<string, string> = new Map(),
 ): { config?: ResolvedConfig; issues: ConfigIssue[]; warnings?: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
   const issue: Issue = (path, message) => issues.push({ path, message });
@@ -98,7 +103,11 @@ export function resolveConfig(
     log: { ...values.log },
     ...(cluster ? { cluster } : {}),
   };
-  return { config, issues, warnings: openPolicyWarnings(config, servers) };
+  const warnings = [
+    ...openPolicyWarnings(config, servers),
+    ...unreachedPolicyWarnings(config, servers, fromEnv),
+  ];
+  return { config, issues, warnings };
 }
 
 /** Whether a policy lets in anyone the IdP signs in: no group, role or claim required. */
@@ -126,6 +135,33 @@ function openPolicyWarnings(
       message: `Server ${server.name}'s own policy requires no group, role or claim: every ` +
         "user the IdP signs in may connect to it ([authorization] does not apply to a server " +
         "with a policy of its own)",
+    }];
+  });
+}
+
+/**
+ * Variables set only the top-level [authorization] (no variable names a server's own table), so
+ * an operator tightening access from the environment (a container, a systemd drop-in) would
+ * leave a server with a policy of its own as open as before, unaware. Said, per such server.
+ * [[client_config]] has no such gap: no variable sets it (one is refused as unknown).
+ */
+function unreachedPolicyWarnings(
+  config: ResolvedConfig,
+  servers: readonly ServerValues[],
+  fromEnv: ReadonlyMap<string, string>,
+): ConfigIssue[] {
+  const variables = [...fromEnv]
+    .filter(([path]) => path.startsWith("authorization."))
+    .map(([, variable]) => variable)
+    .sort();
+  if (variables.length === 0) return [];
+  return config.servers.flatMap((server) => {
+    if (server.authorization === config.authorization) return [];
+    return [{
+      path: `${serverPath(servers, server.name)}.authorization`,
+      message: `Server ${server.name} has a policy of its own: [authorization], which ` +
+        `${variables.join(", ")} ${variables.length === 1 ? "sets" : "set"}, does not apply ` +
+        "to it, and no variable changes a server's own policy (edit this table in the file)",
     }];
   });
 }
