@@ -187,6 +187,82 @@ const ROWS: Array<{ name: string; request: ClientRequest; session?: Session; exp
       session: session(),
       expected: { action: "resume", session: session(), refresh: false },
     },
+    // OpenVPN's token is not bound to the certificate: a token reconnect resumes a session only
+    // for the common name it was signed in with; any other certificate signs in afresh.
+    {
+      name: "CONNECT Authenticated with another common name than the session's -> browser login",
+      request: request({
+        kind: "connect",
+        cid: 9,
+        kid: 1,
+        sessionState: "Authenticated",
+        commonName: "mallory",
+      }),
+      session: session(),
+      expected: { action: "start_login" },
+    },
+    {
+      name: "CONNECT AuthenticatedEmptyUser with another common name -> browser login",
+      request: request({
+        kind: "connect",
+        cid: 9,
+        kid: 1,
+        sessionState: "AuthenticatedEmptyUser",
+        commonName: "mallory",
+      }),
+      session: session(),
+      expected: { action: "start_login" },
+    },
+    {
+      name: "CONNECT Authenticated with a common name differing only in case -> browser login",
+      request: request({
+        kind: "connect",
+        cid: 9,
+        kid: 1,
+        sessionState: "Authenticated",
+        commonName: "Alice",
+      }),
+      session: session(),
+      expected: { action: "start_login" },
+    },
+    {
+      name: "CONNECT Authenticated with another common name, without webauth -> deny, not resume",
+      request: request({
+        kind: "connect",
+        cid: 9,
+        kid: 1,
+        sessionState: "Authenticated",
+        commonName: "mallory",
+        ivSso: "openurl",
+      }),
+      session: session(),
+      expected: deny(NO_WEBAUTH),
+    },
+    {
+      name:
+        "CONNECT Authenticated with an empty common name, the session having one -> browser login",
+      request: request({
+        kind: "connect",
+        cid: 9,
+        kid: 1,
+        sessionState: "Authenticated",
+        commonName: "",
+      }),
+      session: session(),
+      expected: { action: "start_login" },
+    },
+    {
+      name: "CONNECT Authenticated with a common name, the session having none -> browser login",
+      request: request({ kind: "connect", cid: 9, kid: 1, sessionState: "Authenticated" }),
+      session: session({ commonName: "" }),
+      expected: { action: "start_login" },
+    },
+    {
+      name: "REAUTH with an empty common name, the session having one -> deny",
+      request: request({ commonName: "" }),
+      session: session(),
+      expected: deny(UNKNOWN_SESSION),
+    },
   ];
 
 for (const row of ROWS) {
