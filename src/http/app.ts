@@ -27,6 +27,8 @@ import { baseHref, isLoginId, LOGIN_PATH_PREFIX } from "../bridge/login_url.ts";
 import { CALLBACK_PATH, HEALTH_PATH, READY_PATH } from "./routes.ts";
 import type { HttpEnv } from "./serve.ts";
 import { securityHeaders } from "./security_headers.ts";
+import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
+import { WarningInterval } from "../warning_interval.ts";
 
 export interface Readiness {
   /** Every OpenVPN server's management link is up. */
@@ -64,6 +66,17 @@ const COOKIE_PREFIX = "oao-";
 /** Headers a reverse proxy adds to what it forwards. */
 const FORWARDING_HEADERS = ["x-forwarded-for", "forwarded", "x-real-ip"];
 
+/**
+ * The session store down or slow (StoreUnavailableError from a sign-in page's read, update or
+ * take) is a 503 asking for a reload in a minute, not a 500 asking to reconnect: a failed call
+ * changed nothing (one that timed out but was applied after all shows on the reload), so the
+ * login still waits and the IdP's code is unspent, while reconnecting would throw the login
+ * away. Any well-formed login id reaches the store, so the outage is warned about once a minute
+ * (with how many came in between), not once a request.
+ */
+const STORE_RETRY_AFTER_SEC = 60;
+const STORE_WARNING_INTERVAL_MS = 60_000;
+
 type Env = { Bindings: HttpEnv };
 type RequestHeaders = { req: { header(name: string): string | undefined } };
 
@@ -97,6 +110,21 @@ export function createApp(deps: AppDeps): Hono<Env> {
   const expired = (c: RequestHeaders) => html(c, (pages) => pages.expired(), 404);
   const errorPage = (c: RequestHeaders, status: number, kind: ErrorKind) =>
     html(c, (pages, t) => pages.error({ status, ...t.errors[kind] }), status);
+  const storeWarning = new WarningInterval(STORE_WARNING_INTERVAL_MS, deps.now);
+  const storeUnavailable = (c: RequestHeaders, error: StoreUnavailableError) => {
+    const more = storeWarning.due();
+    if (more === undefined) {
+      deps.log.debug("Sign-in page not served: {error}", { error: error.message });
+    } else {
+      deps.log.warning(
+        "Sign-in page not served: {error} ({more} more since the last warning)",
+        { error: error.message, more },
+      );
+    }
+    const response = errorPage(c, 503, "store-unavailable");
+    response.headers.set("retry-after", String(STORE_RETRY_AFTER_SEC));
+    return response;
+  };
 
   const app = new Hono<Env>();
   app.use(securityHeaders({
@@ -195,6 +223,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
 
   app.notFound((c) => errorPage(c, 404, "not-found"));
   app.onError((error, c) => {
+    if (error instanceof StoreUnavailableError) return storeUnavailable(c, error);
     deps.log.error("HTTP request failed: {error}", { error: String(error) });
     return errorPage(c, 500, "internal");
   });

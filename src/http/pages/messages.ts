@@ -19,6 +19,8 @@ export type ErrorKind =
   | "begun-elsewhere"
   | "too-large"
   | "not-found"
+  /** The session store did not answer: the login still waits, a reload goes on with it. */
+  | "store-unavailable"
   | "internal";
 
 export interface PageText {
@@ -100,6 +102,11 @@ const en: PageText = {
     },
     "too-large": { title: "Request too large", message: "The request is too large." },
     "not-found": { title: "Not found", message: "There is nothing here." },
+    "store-unavailable": {
+      title: "Sign-in briefly unavailable",
+      message:
+        "The sign-in service is briefly unavailable. Try again in a minute (reload this page).",
+    },
     internal: {
       title: "Something went wrong",
       message: "Sign-in failed. Reconnect your VPN to try again.",
@@ -187,6 +194,11 @@ const de: PageText = {
     },
     "too-large": { title: "Anfrage zu groß", message: "Die Anfrage ist zu groß." },
     "not-found": { title: "Nicht gefunden", message: "Hier gibt es nichts." },
+    "store-unavailable": {
+      title: "Anmeldung kurz nicht möglich",
+      message:
+        "Der Anmeldedienst ist kurzzeitig nicht verfügbar. Versuchen Sie es in einer Minute erneut (laden Sie diese Seite neu).",
+    },
     internal: {
       title: "Etwas ist schiefgegangen",
       message:
@@ -275,6 +287,11 @@ const fr: PageText = {
     },
     "too-large": { title: "Requête trop volumineuse", message: "La requête est trop volumineuse." },
     "not-found": { title: "Introuvable", message: "Il n’y a rien ici." },
+    "store-unavailable": {
+      title: "Connexion momentanément indisponible",
+      message:
+        "Le service de connexion est momentanément indisponible. Réessayez dans une minute (rechargez cette page).",
+    },
     internal: {
       title: "Une erreur s’est produite",
       message: "La connexion a échoué. Reconnectez votre VPN pour réessayer.",
@@ -365,6 +382,11 @@ const es: PageText = {
       message: "La solicitud es demasiado grande.",
     },
     "not-found": { title: "No encontrado", message: "Aquí no hay nada." },
+    "store-unavailable": {
+      title: "Inicio de sesión no disponible por un momento",
+      message:
+        "El servicio de inicio de sesión no está disponible por un momento. Inténtelo de nuevo en un minuto (recargue esta página).",
+    },
     internal: {
       title: "Algo salió mal",
       message: "El inicio de sesión falló. Vuelva a conectar su VPN para intentarlo de nuevo.",
