@@ -53,7 +53,10 @@ export interface LogoutRequest {
   sid: string | undefined;
   sub: string | undefined;
   jti: string;
-  /** Until when (ms) this token would still pass validation: how long to remember its `jti`. */
+  /**
+   * How long to remember its `jti` (ms): the first millisecond at which this token no longer
+   * passes validation, so every moment it would still pass is covered.
+   */
   replayUntil: number;
 }
 
@@ -109,10 +112,15 @@ export async function validateLogoutToken(
   if (sid !== undefined && !nonEmptyString(sid)) fail(`claim "sid" is not a non-empty string`);
   if (sub !== undefined && !nonEmptyString(sub)) fail(`claim "sub" is not a non-empty string`);
   if (sid === undefined && sub === undefined) fail(`neither "sid" nor "sub" is present`);
-  const ageLimit = (payload.iat! + LOGOUT_TOKEN_MAX_AGE_SEC + expected.clockToleranceSec) * 1000;
+  // jose compares whole seconds (the current time rounded down), so a token stays valid to the
+  // end of the second its limit falls in: remembered one second less, a replay in that last
+  // second would pass (and, naming only `sub`, end sessions begun since the real logout).
+  const ageLimit =
+    (Math.floor(payload.iat! + LOGOUT_TOKEN_MAX_AGE_SEC + expected.clockToleranceSec) + 1) * 1000;
+  // Refused once the current second reaches exp + tolerance.
   const expiry = payload.exp === undefined
     ? ageLimit
-    : (payload.exp + expected.clockToleranceSec) * 1000;
+    : Math.ceil(payload.exp + expected.clockToleranceSec) * 1000;
   return {
     sid: sid as string | undefined,
     sub,

@@ -72,3 +72,41 @@ for (const [name, make, pattern] of refusedCases) {
     assertMatch(error.message, pattern);
   });
 }
+
+/** Whether validateLogoutToken takes `token` at `now` (ms). */
+async function acceptsAt(token: string, now: number): Promise<boolean> {
+  try {
+    await validateLogoutToken(token, localKeys, { ...expectation, now });
+    return true;
+  } catch (error) {
+    if (error instanceof LogoutTokenError) return false;
+    throw error;
+  }
+}
+
+const replayWindows: Array<[string, Record<string, unknown>]> = [
+  ["limited by its iat", {}],
+  ["limited by an iat 90 s old", { iat: NOW_SEC - 90 }],
+  ["limited by an iat inside a second", { iat: NOW_SEC - 10.4 }],
+  ["limited by an exp", { exp: NOW_SEC + 60 }],
+  ["limited by an exp inside a second", { exp: NOW_SEC + 60.5 }],
+  ["with an exp beyond its age limit", { exp: NOW_SEC + 600 }],
+];
+
+for (const [name, claims] of replayWindows) {
+  Deno.test(`validateLogoutToken() has a token ${name} remembered as long as it accepts it, to the last millisecond`, async () => {
+    const token = await sign(logoutClaims({ sid: undefined, ...claims }));
+    const { replayUntil } = await validateLogoutToken(token, localKeys, expectation);
+    // Time only runs forward and a token, once refused for its age, stays refused.
+    assertEquals(await acceptsAt(token, replayUntil + 1), false, "accepted after it is forgotten");
+    assertEquals(await acceptsAt(token, replayUntil - 1), true, "remembered longer than accepted");
+  });
+}
+
+Deno.test("validateLogoutToken() takes an iat at most 120 s old beyond oidc.clock_tolerance, as the README says", async () => {
+  const aged = async (seconds: number) =>
+    await acceptsAt(await sign(logoutClaims({ iat: NOW_SEC - seconds - TOLERANCE })), NOW);
+  assertEquals(await aged(119), true, "119 s");
+  assertEquals(await aged(120), true, "120 s");
+  assertEquals(await aged(121), false, "121 s");
+});
