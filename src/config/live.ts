@@ -88,14 +88,26 @@ export function mergeReload(
   const wanted = flatten(next, single);
   const merged = flatten(config, single);
   const kept = [...merged]
-    .filter(([path, value]) => wanted.get(path) !== value)
+    .filter(([path, value]) => (wanted.get(path) ?? UNSET) !== value)
     .map(([path]) => path);
-  // Keys only the new file has (a [cluster] turned on) cannot start live either.
-  for (const path of wanted.keys()) if (!merged.has(path)) kept.push(path);
+  // Keys only the new file sets (a [cluster] turned on) cannot start live either.
+  for (const [path, value] of wanted) if (!merged.has(path) && value !== UNSET) kept.push(path);
   return { config, kept };
 }
 
-/** Leaf values as comparable text, keyed by TOML-style path (`openvpn.management`). */
+/**
+ * Settings objects whose fields are keys of the section itself in TOML: `sessions.password`,
+ * not `sessions.redis.password`. A warning must name keys the admin can find in the file.
+ */
+const INLINED: ReadonlySet<string> = new Set(["sessions.redis"]);
+
+/** How a key one config has and the other lacks (a Redis setting, a [cluster] key) compares. */
+const UNSET = comparable(undefined);
+
+/**
+ * Leaf values as comparable text, keyed by TOML path (`openvpn.management`). A settings object
+ * the config lacks (no Redis, no [cluster]) contributes no keys: they count as unset.
+ */
 function flatten(config: ResolvedConfig, single: boolean): Map<string, string> {
   const out = new Map<string, string>();
   for (const server of config.servers) {
@@ -104,23 +116,32 @@ function flatten(config: ResolvedConfig, single: boolean): Map<string, string> {
       out.set(`${prefix}.${tomlName(key)}`, comparable(value));
     }
   }
+  // [cluster] is on by its presence, which `cluster.enabled` says in the file.
+  out.set("cluster.enabled", comparable(config.cluster !== undefined));
   for (const [section, values] of Object.entries(config)) {
-    if (section === "servers") continue;
+    if (section === "servers" || values === undefined) continue;
     if (Array.isArray(values)) {
       out.set(tomlName(section), JSON.stringify(values));
       continue;
     }
     for (const [key, value] of Object.entries(values as Record<string, unknown>)) {
-      out.set(`${tomlName(section)}.${tomlName(key)}`, comparable(value));
+      const path = `${tomlName(section)}.${tomlName(key)}`;
+      if (!INLINED.has(path)) {
+        out.set(path, comparable(value));
+        continue;
+      }
+      for (const [field, fieldValue] of Object.entries(value ?? {})) {
+        out.set(`${tomlName(section)}.${tomlName(field)}`, comparable(fieldValue));
+      }
     }
   }
   return out;
 }
 
 /**
- * Text that differs when the value does, secrets included wherever they sit (the Redis
- * password inside `sessions.redis`): a secret's own JSON is "***", so it is read from the
- * holder before its toJSON runs. Compared only, never shown.
+ * Text that differs when the value does, secrets included (a rotated Redis or management
+ * password): a secret's own JSON is "***", so it is read from the holder before its toJSON
+ * runs. Compared only, never shown: the warning names keys, never values.
  */
 function comparable(value: unknown): string {
   const text = JSON.stringify({ value }, function (this: Record<string, unknown>, key, v) {

@@ -30,6 +30,41 @@ export function reservedAuthorizeParams(params: Record<string, string>): string[
   return Object.keys(params).filter((name) => RESERVED_AUTHORIZE_PARAMS.has(name.toLowerCase()));
 }
 
+/**
+ * Standard authorization request parameters `authorize_params` may set (OIDC Core 3.1.2.1, 5.2,
+ * 5.5, 7.2.1; RFC 8707, RFC 9396, RFC 9449). Parameter names are case-sensitive: the IdP ignores
+ * `Prompt = "login"`, and the bridge checks auth_time only for `prompt` and `max_age` as spelt
+ * here, so a miscased name would look in force while nothing enforces it.
+ */
+export const STANDARD_AUTHORIZE_PARAMS: ReadonlySet<string> = new Set([
+  "prompt",
+  "max_age",
+  "login_hint",
+  "acr_values",
+  "ui_locales",
+  "claims_locales",
+  "display",
+  "id_token_hint",
+  "claims",
+  "registration",
+  "resource",
+  "authorization_details",
+  "dpop_jkt",
+]);
+
+/**
+ * Names in `params` that differ from a standard parameter only in case, each with the spelling
+ * meant. Reserved names are left to `reservedAuthorizeParams`, which refuses them in any case.
+ */
+export function miscasedAuthorizeParams(
+  params: Record<string, string>,
+): Array<{ name: string; meant: string }> {
+  return Object.keys(params).flatMap((name) => {
+    const meant = name.toLowerCase();
+    return meant !== name && STANDARD_AUTHORIZE_PARAMS.has(meant) ? [{ name, meant }] : [];
+  });
+}
+
 export interface OidcConfigProblem {
   /** Key path below `oidc`, e.g. `authorize_params.state`. */
   key: string;
@@ -58,6 +93,12 @@ export function checkOidcConfig(config: OidcConfig): OidcConfigProblem[] {
   if (!config.scopes.includes("openid")) problem("scopes", 'Must include "openid"');
   for (const name of reservedAuthorizeParams(config.authorizeParams)) {
     problem(`authorize_params.${name}`, "Set by the bridge itself; it cannot be overridden");
+  }
+  for (const { name, meant } of miscasedAuthorizeParams(config.authorizeParams)) {
+    problem(
+      `authorize_params.${name}`,
+      `Parameter names are case-sensitive: write "${meant}" (the IdP ignores "${name}")`,
+    );
   }
   const method = config.clientAuthMethod;
   if (

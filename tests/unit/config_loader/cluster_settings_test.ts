@@ -75,9 +75,10 @@ Deno.test("[cluster] a lease out of bounds is refused even while the cluster is 
 Deno.test("a reload cannot turn [cluster] on or off or change it: the keys are named and kept", () => {
   const off = load(REDIS).config;
   const on = load(REDIS + '[cluster]\nenabled = true\ninstance_id = "b1"\n').config;
-  assertEquals(mergeReload(off, on).kept, ["cluster.instance_id", "cluster.lease"]);
+  const named = ["cluster.enabled", "cluster.instance_id", "cluster.lease"];
+  assertEquals(mergeReload(off, on).kept, named);
   assertEquals(mergeReload(off, on).config.cluster, undefined);
-  assertEquals(mergeReload(on, off).kept, ["cluster.instance_id", "cluster.lease"]);
+  assertEquals(mergeReload(on, off).kept, named);
   const longer = load(REDIS + '[cluster]\nenabled = true\ninstance_id = "b1"\nlease = "20s"\n');
   assertEquals(mergeReload(on, longer.config).kept, ["cluster.lease"]);
   assertEquals(mergeReload(on, longer.config).config.cluster?.leaseMs, 10_000);

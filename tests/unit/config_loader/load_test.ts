@@ -288,6 +288,16 @@ const ERROR_CASES: Array<{
     },
   },
   {
+    // Sent as Prompt=login, which the IdP ignores: no forced re-login, and no auth_time check.
+    name: "an authorize parameter that is a standard one in another case",
+    source: MINIMAL + '\n[oidc.authorize_params]\nPrompt = "login"\n',
+    expected: {
+      path: "oidc.authorize_params.Prompt",
+      message: 'Parameter names are case-sensitive: write "prompt" (the IdP ignores "Prompt")',
+      line: 15,
+    },
+  },
+  {
     name: "a client_config line with a newline",
     source: MINIMAL +
       '\n[[client_config]]\ngroups = ["/a"]\nlines = ["push \\"route 10.0.0.0 255.0.0.0\\"\\nEND"]\n',
@@ -577,7 +587,7 @@ Deno.test("mergeReload() names a changed secret nested in a section (the Redis p
     MINIMAL +
     `\n[sessions]\nbackend = "redis"\nurl = "redis://127.0.0.1:6379/0"\npassword = "${password}"\n`;
   const { kept } = mergeReload(load(redis("first-password")).config, load(redis("rotated")).config);
-  assertEquals(kept, ["sessions.redis"]);
+  assertEquals(kept, ["sessions.password"]);
   assertEquals(
     mergeReload(load(redis("same")).config, load(redis("same")).config).kept,
     [],

@@ -15,7 +15,15 @@
 import { assert, assertEquals, assertNotEquals } from "../../support/assert.ts";
 import { parseInlineToml } from "../../support/config_toml.ts";
 import { mergeReload } from "../../../src/config/live.ts";
+import { Secret } from "../../../src/config/secret.ts";
 import type { ResolvedConfig } from "../../../src/config/types.ts";
+import {
+  acceptedKeys,
+  SCHEMA,
+  type SectionSpec,
+  SERVER_SPEC,
+  SERVER_TABLES,
+} from "../../../src/config_loader/schema.ts";
 
 const BASE = `
 [openvpn]
@@ -425,4 +433,117 @@ Deno.test("reload: with several servers, each server's own policy, lines and liv
   }], TWO_SERVERS);
   assertEquals(config.servers[1]!.management, old.servers[1]!.management);
   assertEquals(kept, ["openvpn[tcp].management"]);
+});
+
+/** BASE on the Redis store with every Redis key set; they sit in [sessions] in the file. */
+const REDIS_BASE = BASE.replace(
+  'backend = "memory"',
+  `backend = "redis"
+url = "rediss://redis.internal:6380/0"
+username = "bridge"
+password = "redis-pw-1"
+key_prefix = "vpn-a:"
+tls_ca_file = "/etc/openvpn-auth-oidc/redis-ca-a.pem"
+store_timeout = "2s"`,
+);
+
+const REDIS_RESTART_ONLY: Change[] = [
+  {
+    key: "sessions.url",
+    from: 'url = "rediss://redis.internal:6380/0"',
+    to: 'url = "rediss://redis.internal:6380/1"',
+    read: (c) => c.sessions.redis?.url,
+  },
+  {
+    key: "sessions.username",
+    from: 'username = "bridge"',
+    to: 'username = "bridge-2"',
+    read: (c) => c.sessions.redis?.username,
+  },
+  {
+    key: "sessions.password",
+    from: 'password = "redis-pw-1"',
+    to: 'password = "redis-pw-2"',
+    read: (c) => c.sessions.redis?.password?.reveal(),
+  },
+  {
+    key: "sessions.key_prefix",
+    from: 'key_prefix = "vpn-a:"',
+    to: 'key_prefix = "vpn-b:"',
+    read: (c) => c.sessions.redis?.keyPrefix,
+  },
+  {
+    key: "sessions.tls_ca_file",
+    from: 'tls_ca_file = "/etc/openvpn-auth-oidc/redis-ca-a.pem"',
+    to: 'tls_ca_file = "/etc/openvpn-auth-oidc/redis-ca-b.pem"',
+    read: (c) => c.sessions.redis?.tlsCaFile,
+  },
+  {
+    key: "sessions.store_timeout",
+    from: 'store_timeout = "2s"',
+    to: 'store_timeout = "5s"',
+    read: (c) => c.sessions.redis?.storeTimeoutMs,
+  },
+];
+
+for (const change of REDIS_RESTART_ONLY) {
+  Deno.test(`reload: ${change.key} keeps its old value until a restart and is named by its key in the file`, () => {
+    const { old, next, config, kept } = reload([change], REDIS_BASE);
+    assertNotEquals(change.read(next), change.read(old), "the test changes the value");
+    assertEquals(change.read(config), change.read(old));
+    assertEquals(kept, [change.key]);
+  });
+}
+
+Deno.test("reload: sessions.store_timeout and sessions.password changed together are both named, the password's value nowhere", () => {
+  const [password, storeTimeout] = ["sessions.password", "sessions.store_timeout"].map((key) =>
+    REDIS_RESTART_ONLY.find((change) => change.key === key)!
+  );
+  const { kept } = reload([storeTimeout!, password!], REDIS_BASE);
+  assertEquals(kept.toSorted(), ["sessions.password", "sessions.store_timeout"]);
+  assert(!kept.some((key) => key.includes("redis-pw")), "names only");
+});
+
+/** `value` with every leaf changed: the next config of a reload that changes every key. */
+function everyLeafChanged(value: unknown): unknown {
+  if (value instanceof Secret) return new Secret(`${value.reveal()}-changed`);
+  if (value instanceof URL) return new URL(`${value.href}changed`);
+  if (value instanceof RegExp) return new RegExp(`${value.source}-changed`);
+  if (Array.isArray(value)) return [...value.map(everyLeafChanged), "changed"];
+  if (value === undefined) return "changed";
+  if (typeof value === "string") return `${value}-changed`;
+  if (typeof value === "number") return value + 1;
+  if (typeof value === "boolean") return !value;
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, leaf]) => [key, everyLeafChanged(leaf)]),
+    );
+  }
+  return value;
+}
+
+Deno.test("reload: every key the warning can name is a key of the file (README: named in a warning)", () => {
+  const old = parseInlineToml(
+    REDIS_BASE + '\n[cluster]\nenabled = true\ninstance_id = "bridge-1"\n',
+  ).config;
+  const next = {
+    ...everyLeafChanged(old) as ResolvedConfig,
+    // The same one server, so that its keys are named as in the file: `openvpn.management`.
+    servers: old.servers.map((server) => ({
+      ...everyLeafChanged(server) as ResolvedConfig["servers"][number],
+      name: server.name,
+    })),
+  };
+  const { kept } = mergeReload(old, next);
+  const sections: Record<string, SectionSpec> = SCHEMA;
+  const keysOfTheFile = new Set([
+    ...Object.entries(sections).flatMap(([section, spec]) =>
+      acceptedKeys(spec).map((key) => `${section}.${key}`)
+    ),
+    ...[...acceptedKeys(SERVER_SPEC), ...SERVER_TABLES].map((key) => `openvpn.${key}`),
+  ]);
+  assertEquals(kept.filter((key) => !keysOfTheFile.has(key)), [], "names not in the file");
+  for (const key of REDIS_RESTART_ONLY.map((change) => change.key)) {
+    assert(kept.includes(key), `${key} is named`);
+  }
 });

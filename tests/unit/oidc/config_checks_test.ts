@@ -1,6 +1,11 @@
-import { assertEquals } from "../../support/assert.ts";
+import { assert, assertEquals } from "../../support/assert.ts";
 import { Secret } from "../../../src/config/secret.ts";
-import { checkOidcConfig, reservedAuthorizeParams } from "../../../src/oidc/config_checks.ts";
+import {
+  checkOidcConfig,
+  miscasedAuthorizeParams,
+  reservedAuthorizeParams,
+  STANDARD_AUTHORIZE_PARAMS,
+} from "../../../src/oidc/config_checks.ts";
 import { oidcConfig } from "./fake_idp.ts";
 
 Deno.test("reservedAuthorizeParams() names protocol parameters regardless of case", () => {
@@ -37,6 +42,17 @@ const cases: Array<[string, Parameters<typeof oidcConfig>[0], string]> = [
     { authorizeParams: { redirect_uri: "x" } },
     "authorize_params.redirect_uri",
   ],
+  // The IdP would ignore these, and the bridge would skip its auth_time check for prompt=login.
+  [
+    "a prompt spelt with a capital letter",
+    { authorizeParams: { Prompt: "login" } },
+    "authorize_params.Prompt",
+  ],
+  [
+    "a max_age in another case (not checked as whole seconds either)",
+    { authorizeParams: { Max_Age: "abc" } },
+    "authorize_params.Max_Age",
+  ],
   ["client_secret_post without a secret", {
     clientAuthMethod: "client_secret_post",
     clientSecret: undefined,
@@ -65,5 +81,58 @@ Deno.test("checkOidcConfig() allows plain http on loopback for local IdPs", () =
   assertEquals(
     checkOidcConfig(oidcConfig({ issuer: new URL("http://127.0.0.1:8180/realms/vpn") })),
     [],
+  );
+});
+
+Deno.test("checkOidcConfig() refuses a standard parameter name in another case and says which spelling is meant", () => {
+  assertEquals(
+    checkOidcConfig(oidcConfig({ authorizeParams: { Prompt: "login", LOGIN_HINT: "a@b" } })),
+    [
+      {
+        key: "authorize_params.Prompt",
+        message: 'Parameter names are case-sensitive: write "prompt" (the IdP ignores "Prompt")',
+      },
+      {
+        key: "authorize_params.LOGIN_HINT",
+        message:
+          'Parameter names are case-sensitive: write "login_hint" (the IdP ignores "LOGIN_HINT")',
+      },
+    ],
+  );
+});
+
+Deno.test("miscasedAuthorizeParams() names every standard parameter in another case, and nothing spelt right", () => {
+  for (
+    const meant of [
+      "prompt",
+      "max_age",
+      "login_hint",
+      "acr_values",
+      "ui_locales",
+      "display",
+      "id_token_hint",
+      "claims",
+    ]
+  ) {
+    assert(STANDARD_AUTHORIZE_PARAMS.has(meant), meant);
+  }
+  for (const meant of STANDARD_AUTHORIZE_PARAMS) {
+    const upper = meant.toUpperCase();
+    const first = meant[0]!.toUpperCase() + meant.slice(1);
+    assertEquals(miscasedAuthorizeParams({ [upper]: "x", [first]: "x" }), [
+      { name: upper, meant },
+      { name: first, meant },
+    ]);
+  }
+  const rightOnes = Object.fromEntries([...STANDARD_AUTHORIZE_PARAMS].map((name) => [name, "1"]));
+  assertEquals(
+    miscasedAuthorizeParams({ ...rightOnes, kc_idp_hint: "corp", Access_Type: "x" }),
+    [],
+  );
+  assertEquals(checkOidcConfig(oidcConfig({ authorizeParams: rightOnes })), []);
+  // A reserved name in another case is refused as reserved, once.
+  assertEquals(
+    checkOidcConfig(oidcConfig({ authorizeParams: { State: "x" } })).map((p) => p.key),
+    ["authorize_params.State"],
   );
 });
