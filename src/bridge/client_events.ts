@@ -30,7 +30,8 @@ import { type AnswerApart, answersApart } from "./answers_apart.ts";
 import { AnswersInRun, OpenvpnRestartedError } from "./answers_in_run.ts";
 import { type SignIn, SignIns } from "./sign_ins.ts";
 import { shownClientVersion, shownPlatform } from "./peer_info.ts";
-import { type Departure, DisconnectRetries } from "./disconnect_retries.ts";
+import { DisconnectRetries } from "./disconnect_retries.ts";
+import { boundBefore, type RunDeparture, RunTold } from "./runs_told.ts";
 import { isKnownRun } from "../management/openvpn_run.ts";
 
 /** Kills held for a link that is down, at most (the oldest dropped first). */
@@ -81,7 +82,9 @@ export class ClientEvents {
   /** What events are answered with: see answers_apart.ts. */
   readonly #answers: ClientCommander;
   /** DISCONNECTs whose session could not be ended yet. */
-  readonly #disconnectRetries: DisconnectRetries;
+  readonly #disconnectRetries: DisconnectRetries<RunDeparture>;
+  /** The run the link told last, to which the runs it tells next are linked (runs_told.ts). */
+  #runTold = new RunTold(undefined);
   #closed = false;
 
   constructor(deps: ClientEventsDeps) {
@@ -91,7 +94,7 @@ export class ClientEvents {
       this.#answerNotTaken(answer, cid, kid, error);
     });
     this.#disconnectRetries = new DisconnectRetries(
-      ({ cid, at }) => this.#endBinding(cid, at),
+      (departure) => this.#endBinding(departure.cid, (bound) => boundBefore(departure, bound)),
       deps.clock,
       ({ cid }, why) =>
         deps.log.warning(
@@ -153,7 +156,9 @@ export class ClientEvents {
    * (sign_in_guard.ts) refuses any answer still on its way. Resolves how many sign-ins ended.
    */
   async openvpnRunIs(run: string | undefined): Promise<number> {
+    const before = this.#signIns.run;
     const ended = this.#signIns.runIs(run);
+    if (this.#signIns.run !== before) this.#runTold = this.#runTold.followedBy(this.#signIns.run);
     this.#sendDeferredKills();
     if (ended.length === 0) return 0;
     const { store, server, log } = this.#deps;
@@ -282,14 +287,20 @@ export class ClientEvents {
     return this.#onAuthRequest(new EnvClientRequest("reauth", this.#deps.server, cid, kid, env));
   }
 
+  /**
+   * Ends (unbinds) the sessions bound to the cid by events that came before this DISCONNECT,
+   * and no other: its store calls and session locks may wait while OpenVPN restarts in place
+   * and a client of the new run, reconnecting with its token, is bound to the same cid
+   * (runs_told.ts).
+   */
   async onDisconnect(cid: number): Promise<void> {
     const { store, server, clock, log } = this.#deps;
     this.#deps.knownSessions?.forgetClient(server, cid);
     this.#signIns.clientLeft(cid);
-    const departure: Departure = { cid, at: clock.now() };
+    const departure: RunDeparture = { cid, at: clock.now(), run: this.#runTold };
     try {
       await store.deletePendingByCid(server, cid);
-      await this.#endBinding(cid, Infinity);
+      await this.#endBinding(cid, (bound) => boundBefore(departure, bound));
     } catch (error) {
       // Its session stays bound to a cid OpenVPN will give to someone else: tried again. (Its
       // sign-in, if any, is forgotten above; the pending login expires in the store.)
@@ -302,19 +313,20 @@ export class ClientEvents {
   }
 
   /**
-   * Ends the sessions bound to `cid` (unbinds resumable ones), oldest first, while they were
-   * last authenticated before `before`: a session a newer event rebound to a reused cid is left
-   * alone. Mostly one; more when a restart's bindings outlived it (the client list could not
-   * be read then), which are ended as well, up to MAX_BOUND_PER_CID.
+   * Ends the sessions bound to `cid` (unbinds resumable ones) one by one, as the store finds
+   * them, while the binding read under the session's lock is one `toEnd` says is the gone
+   * client's, or older: a session a newer event rebound to a reused cid is left alone, and so
+   * is any found after it. Mostly one; more when a restart's bindings outlived it (the client
+   * list could not be read then), which are ended as well, up to MAX_BOUND_PER_CID.
    */
-  async #endBinding(cid: number, before: number): Promise<void> {
+  async #endBinding(cid: number, toEnd: (bound: Session) => boolean): Promise<void> {
     for (let round = 0; round < MAX_BOUND_PER_CID; round++) {
-      if (!await this.#endOldestBinding(cid, before)) return;
+      if (!await this.#endOldestBinding(cid, toEnd)) return;
     }
   }
 
   /** Whether it ended (or unbound) one: a later one may be bound to the cid too. */
-  async #endOldestBinding(cid: number, before: number): Promise<boolean> {
+  async #endOldestBinding(cid: number, toEnd: (bound: Session) => boolean): Promise<boolean> {
     const { store, server } = this.#deps;
     const sessionId = await store.findSessionIdByCid(server, cid);
     if (sessionId === undefined) return false;
@@ -323,8 +335,7 @@ export class ClientEvents {
       // another server.
       const session = await store.getSession(sessionId);
       if (
-        !session || session.server !== server || session.cid !== cid ||
-        session.lastAuthAt >= before
+        !session || session.server !== server || session.cid !== cid || !toEnd(session)
       ) return false;
       return await this.#clientGone(session);
     });
@@ -407,7 +418,7 @@ export class ClientEvents {
           }
         } else if (liveCids !== undefined && !liveCids.has(cid)) {
           gone++;
-          await this.#endBinding(cid, linkUpAt);
+          await this.#endBinding(cid, (bound) => bound.lastAuthAt < linkUpAt);
         }
       } catch (error) {
         failures.push(error);

@@ -17,18 +17,19 @@ export interface Departure {
   at: number;
 }
 
-export class DisconnectRetries {
-  readonly #end: (departure: Departure) => Promise<void>;
+/** `D`: what the caller keeps with each departure (client_events.ts: the run it came in). */
+export class DisconnectRetries<D extends Departure = Departure> {
+  readonly #end: (departure: D) => Promise<void>;
   readonly #clock: Clock;
-  readonly #onGiveUp: (departure: Departure, why: "too old" | "too many") => void;
-  #held: Departure[] = [];
+  readonly #onGiveUp: (departure: D, why: "too old" | "too many") => void;
+  #held: D[] = [];
   readonly #passes: RetryPasses;
 
   /** `end` ends the departed client's session; rejecting, it is tried again later. */
   constructor(
-    end: (departure: Departure) => Promise<void>,
+    end: (departure: D) => Promise<void>,
     clock: Clock,
-    onGiveUp: (departure: Departure, why: "too old" | "too many") => void,
+    onGiveUp: (departure: D, why: "too old" | "too many") => void,
   ) {
     this.#end = end;
     this.#clock = clock;
@@ -40,7 +41,7 @@ export class DisconnectRetries {
     return this.#held.length;
   }
 
-  add(departure: Departure): void {
+  add(departure: D): void {
     if (this.#passes.closed) return;
     this.#held.push(departure);
     if (this.#held.length > MAX_HELD) this.#onGiveUp(this.#held.shift()!, "too many");
@@ -56,7 +57,7 @@ export class DisconnectRetries {
   async #retry(): Promise<PassOutcome> {
     const due = this.#held;
     this.#held = [];
-    const failed: Departure[] = [];
+    const failed: D[] = [];
     for (const departure of due) {
       if (this.#passes.closed) return { failed: false, left: false };
       if (this.#clock.now() - departure.at > MAX_AGE_MS) {

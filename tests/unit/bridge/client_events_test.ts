@@ -428,6 +428,83 @@ Deno.test("a DISCONNECT ends every session bound to its cid before it (an earlie
   events.close();
 });
 
+/**
+ * OpenVPN restarts in place (SIGHUP) while the DISCONNECT of cid 3, sent for s-a's client of the
+ * run before, waits for s-a's lock (a REAUTH's refresh at the IdP holds it), and a client of the
+ * new run reconnects with s-b's token as cid 3. The clock stands still unless s-a is bound
+ * earlier (`boundAt`): the wall clock cannot tell the two bindings apart.
+ */
+async function disconnectHeldOverRestart(
+  t: ReturnType<typeof setup>,
+  runs: {
+    bound: string | undefined;
+    disconnect: string | undefined;
+    reconnect: string | undefined;
+  },
+  boundAt = T0,
+) {
+  await t.events.openvpnRunIs(runs.bound);
+  await t.store.putSession(
+    session({ sessionId: "s-a", cid: 3, openvpnRun: runs.bound, lastAuthAt: boundAt }),
+  );
+  await t.store.putSession(session({ sessionId: "s-b", cid: undefined, resumable: true }));
+  let release!: () => void;
+  const held = t.admission.sessionLock.run("s-a", () => new Promise<void>((r) => (release = r)));
+  await t.events.openvpnRunIs(runs.disconnect);
+  const disconnect = t.events.onDisconnect(3);
+  await settle();
+  await t.events.openvpnRunIs(runs.reconnect);
+  await t.events.onConnect(3, 1, t.env({ session_id: "s-b", session_state: "Authenticated" }));
+  assertEquals(t.commander.commands.map((c) => [c.kind, c.cid]), [["auth", 3]]);
+  release();
+  await held;
+  await disconnect;
+}
+
+Deno.test("a DISCONNECT held up while OpenVPN restarted in place leaves bound the session a client of the new run reconnected to its cid with, and ends the one bound before it", async () => {
+  const t = setup();
+  await disconnectHeldOverRestart(t, { bound: "run-1", disconnect: "run-2", reconnect: "run-3" });
+  const reconnected = await t.store.getSession("s-b");
+  assertEquals([reconnected?.cid, reconnected?.openvpnRun], [3, "run-3"]);
+  // Bound before the DISCONNECT, in the same millisecond: its client is gone.
+  assertEquals(await t.store.getSession("s-a"), undefined);
+  assertEquals(t.revoked, ["rt-1"]);
+  t.events.close();
+});
+
+Deno.test("a DISCONNECT held up while OpenVPN restarted in runs it did not tell goes by the clock: a session bound in its millisecond or later is left bound", async () => {
+  const t = setup();
+  const unknown = { bound: undefined, disconnect: undefined, reconnect: undefined };
+  await disconnectHeldOverRestart(t, unknown, T0 - 1);
+  assertEquals((await t.store.getSession("s-b"))?.cid, 3);
+  assertEquals(await t.store.getSession("s-a"), undefined);
+  t.events.close();
+});
+
+Deno.test("a DISCONNECT tried again after the store failed ends what was bound before it and leaves what a restart's client bound since", async () => {
+  const clock = new FakeClock(T0);
+  const store = new MemoryStore({ maxEntries: 100, now: clock.now });
+  const { events, admission } = testClientEvents({ store, clock });
+  await events.openvpnRunIs("run-1");
+  await store.putSession(session({ sessionId: "s-a", cid: 3, openvpnRun: "run-1" }));
+  await store.putSession(session({ sessionId: "s-b", cid: undefined, resumable: true }));
+  const deletePendingByCid = store.deletePendingByCid.bind(store);
+  store.deletePendingByCid = () => Promise.reject(new StoreUnavailableError("test"));
+  await logsOf(() => events.onDisconnect(3));
+  store.deletePendingByCid = deletePendingByCid;
+  // In the same millisecond, OpenVPN restarts and s-b's client reconnects as cid 3.
+  await events.openvpnRunIs("run-2");
+  await admission.sessionLock.run("s-b", async () => {
+    const reconnected = await store.getSession("s-b");
+    await store.updateSession({ ...reconnected!, cid: 3, openvpnRun: "run-2", lastAuthAt: T0 });
+  });
+  clock.advance(1_000);
+  await settle();
+  assertEquals(await store.getSession("s-a"), undefined);
+  assertEquals((await store.getSession("s-b"))?.cid, 3);
+  events.close();
+});
+
 Deno.test("a token reconnect of a session ended elsewhere meanwhile is denied and not brought back", async () => {
   const t = setup();
   await t.store.putSession(session({ cid: undefined, resumable: true }));
