@@ -56,7 +56,8 @@ const encoder = new TextEncoder();
  * `undefined` when the line may be sent. Refused: whatever the `client-auth` command builder
  * refuses (control characters, `END`, lines too long for OpenVPN's buffer), lines OpenVPN's
  * lexer would reject, comments and blank lines, any directive not in
- * {@link CLIENT_CONFIG_DIRECTIVES}, and pushes of `auth-token`/`auth-token-user`.
+ * {@link CLIENT_CONFIG_DIRECTIVES}, pushes of `auth-token`/`auth-token-user`, and pushed
+ * options with a comma (OpenVPN drops them).
  */
 export function validateClientConfigLine(line: string): string | undefined {
   try {
@@ -86,7 +87,15 @@ export function validateClientConfigLine(line: string): string | undefined {
   return undefined;
 }
 
+/**
+ * OpenVPN 2.6 sends its pushed options as one comma-separated PUSH_REPLY, so it drops a pushed
+ * option holding a comma at every connect, logging only "PUSH OPTION FAILED (illegal comma)":
+ * the client would be admitted without it (a route, a DNS server) and nobody told.
+ */
 function validatePushedOption(option: string): string | undefined {
+  if (option.includes(",")) {
+    return "OpenVPN refuses commas in pushed options: use one push line per option";
+  }
   const split = splitOptionWords(option);
   if ("error" in split) return `Pushed option cannot be parsed: ${split.error}`;
   const [name] = split.words;

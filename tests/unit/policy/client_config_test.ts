@@ -70,6 +70,21 @@ Deno.test("validateClientConfigLine() refuses dangerous or malformed lines", () 
     assertStringIncludes(error ?? "", message, JSON.stringify(line));
   }
 });
+Deno.test("validateClientConfigLine() refuses a pushed option with a comma, which OpenVPN drops at every connect", () => {
+  const lines = [
+    'push "route 10.1.0.0 255.255.0.0,route 10.2.0.0 255.255.0.0"',
+    'push "dhcp-option DOMAIN-SEARCH corp.example.com,example.com"',
+    "push 'route 10.1.0.0 255.255.0.0,'",
+    'push ","',
+  ];
+  for (const line of lines) {
+    assertEquals(
+      validateClientConfigLine(line),
+      "OpenVPN refuses commas in pushed options: use one push line per option",
+      line,
+    );
+  }
+});
 
 Deno.test("splitOptionWords() splits like OpenVPN's config lexer", () => {
   const cases: Array<[string, string[]]> = [
