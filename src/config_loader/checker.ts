@@ -1,9 +1,9 @@
 /**
  * Type checks of the parsed TOML against SCHEMA: unknown keys (with a suggestion), required
  * keys, defaults, `*_file` secrets and environment overrides. Problems are collected, not
- * thrown, so one run reports all of them. Secrets other local users can read are warnings, not
- * problems: installs made before the check (and files written with the default umask) would
- * otherwise stop at an upgrade.
+ * thrown, so one run reports all of them. Secrets other local users can read, and files they
+ * can change, are warnings, not problems: installs made before the check (and files written
+ * with the default umask) would otherwise stop at an upgrade.
  */
 import { parse } from "smol-toml";
 import type { ConfigIssue } from "./errors.ts";
@@ -89,7 +89,10 @@ interface TableAt {
 
 export class Checker {
   readonly issues: ConfigIssue[] = [];
-  /** Secrets other local users can read: the service still starts (see the file comment). */
+  /**
+   * Secrets other local users can read, files they can change: the service still starts (see
+   * the file comment).
+   */
   readonly warnings: ConfigIssue[] = [];
   /** Key paths of secrets written into the config file itself, e.g. `http.secret`. */
   readonly #inlineSecrets: string[] = [];
@@ -100,6 +103,8 @@ export class Checker {
   readonly fromEnv = new Map<string, string>();
   readonly #source: string;
   readonly #deps: LoadDeps;
+  /** Whether an issue left a key without a checked value (see valuesChecked). */
+  #valueMissing = false;
 
   constructor(source: string, deps: LoadDeps) {
     this.#source = source;
@@ -107,9 +112,15 @@ export class Checker {
   }
 
   /**
-   * The sections' values. Only meaningful when no issue was recorded: every key then has been
-   * checked against its spec, which is what the `Values` type states.
+   * Whether every key has its checked value, as the `Values` type states: no issue was
+   * recorded, or only issues about names (unknown keys and variables), which leave the values
+   * whole. The resolver's rules need that to run.
    */
+  get valuesChecked(): boolean {
+    return !this.#valueMissing;
+  }
+
+  /** The sections' values. Only meaningful while valuesChecked. */
   check(document: Record<string, unknown>): Values {
     this.#checkEnvNames(Array.isArray(document["openvpn"]));
     const known = [...Object.keys(SCHEMA), "openvpn", "client_config"];
@@ -134,29 +145,43 @@ export class Checker {
     return values as unknown as Values;
   }
 
-  /** Warns when `file`, the config, holds a secret inline and other users can read it. */
+  /**
+   * Warns when other users can change `file`, the config (whoever can would empty
+   * [authorization], add bypass_common_names or point a `*_file` at a file of theirs), and
+   * when they can read it while it holds a secret inline.
+   */
   checkConfigFileMode(file: string): void {
-    if (this.#inlineSecrets.length === 0) return;
-    const mode = this.#modeReadableByOthers(file);
-    if (mode === undefined) return;
+    const access = this.#openToOthers(file);
+    if (access === undefined) return;
     const keys = this.#inlineSecrets;
-    this.warnings.push({
-      path: "(file)",
-      message: `Holds ${keys.join(", ")} and can be read by other users (mode ${mode}): ` +
-        `run chmod o-r ${file}, or move ${keys.length === 1 ? "it" : "each"} to ` +
-        keys.map((key) => `${key}_file`).join(", "),
-    });
+    if (access.read && keys.length > 0) {
+      this.warnings.push({
+        path: "(file)",
+        message: `Holds ${keys.join(", ")} and can be read by other users (mode ${access.mode}): ` +
+          `run chmod o-r ${file}, or move ${keys.length === 1 ? "it" : "each"} to ` +
+          keys.map((key) => `${key}_file`).join(", "),
+      });
+    }
+    if (access.write) {
+      this.warnings.push({
+        path: "(file)",
+        message: `Can be changed by other users (mode ${access.mode}), who could rewrite the ` +
+          `access rules: run chmod o-w ${file}`,
+      });
+    }
   }
 
-  /** Warns when other users can read `file`, a private key named by `path`. */
+  /** Warns when other users can read or change `file`, a private key named by `path`. */
   checkPrivateFileMode(path: string, file: string): void {
-    const mode = this.#modeReadableByOthers(file);
-    if (mode === undefined) return;
-    this.#warn(
-      path,
-      `File ${file} can be read by other users (mode ${mode}): run chmod o-r ${file}`,
-      undefined,
-    );
+    this.#checkFileMode(path, file, { secret: true, where: undefined });
+  }
+
+  /**
+   * Warns when other users can change `file`, named by `path`: public, but trusted for what it
+   * says (a certificate, a CA).
+   */
+  checkTrustedFileMode(path: string, file: string): void {
+    this.#checkFileMode(path, file, { secret: false, where: undefined });
   }
 
   /** `[[client_config]]` at the top level, or inside a server (`path` then says which). */
@@ -224,7 +249,7 @@ export class Checker {
       if (keyNames.has(name) || NON_KEY_VARIABLES.includes(name)) continue;
       if (serverNames.has(name)) {
         if (servers) {
-          this.#issue(
+          this.#nameIssue(
             name,
             "Does not apply to [[openvpn]] tables (only to a single [openvpn] table): set " +
               `${name.slice(envName("openvpn", "").length).toLowerCase()} in each [[openvpn]] ` +
@@ -238,7 +263,7 @@ export class Checker {
         name.slice(ENV_PREFIX.length),
         known.map((candidate) => candidate.slice(ENV_PREFIX.length).toLowerCase()),
       );
-      this.#issue(
+      this.#nameIssue(
         name,
         close
           ? `Unknown environment variable (did you mean "${ENV_PREFIX}${close.toUpperCase()}"?)`
@@ -392,8 +417,13 @@ export class Checker {
   }
 
   #readSecretFile(path: string, file: unknown, line: Origin): Secret | undefined {
-    if (typeof file !== "string" || file === "") {
+    if (typeof file !== "string") {
       this.#issue(path, `Expected a file path, got ${typeName(file)}`, line);
+      return undefined;
+    }
+    const problem = pathProblem(file);
+    if (problem !== undefined) {
+      this.#issue(path, problem, line);
       return undefined;
     }
     try {
@@ -402,14 +432,7 @@ export class Checker {
         this.#issue(path, `File ${file} is empty`, line);
         return undefined;
       }
-      const mode = this.#modeReadableByOthers(file);
-      if (mode !== undefined) {
-        this.#warn(
-          path,
-          `File ${file} can be read by other users (mode ${mode}): run chmod o-r ${file}`,
-          line,
-        );
-      }
+      this.#checkFileMode(path, file, { secret: true, where: line });
       return new Secret(text);
     } catch (error) {
       this.#issue(path, `Cannot read ${file}: ${reason(error)}`, line);
@@ -417,8 +440,34 @@ export class Checker {
     }
   }
 
-  /** The permission bits in octal (`0644`) when users outside the owner and group can read. */
-  #modeReadableByOthers(file: string): string | undefined {
+  /**
+   * Warns at `path` when users outside the owner and group can change `file` or, for a
+   * `secret` one, read it. The group is left alone: the package gives it read access (root,
+   * group openvpn-auth-oidc, 0640), and a group of its own writing is a choice, not a slip.
+   */
+  #checkFileMode(
+    path: string,
+    file: string,
+    { secret, where }: { secret: boolean; where: Origin | undefined },
+  ): void {
+    const access = this.#openToOthers(file);
+    if (access === undefined) return;
+    const read = secret && access.read;
+    if (!read && !access.write) return;
+    const can = read && access.write ? "read and changed" : read ? "read" : "changed";
+    const bits = `${read ? "r" : ""}${access.write ? "w" : ""}`;
+    this.#warn(
+      path,
+      `File ${file} can be ${can} by other users (mode ${access.mode}): run chmod o-${bits} ${file}`,
+      where,
+    );
+  }
+
+  /**
+   * What users outside the owner and group may do with `file`, when anything, and its
+   * permission bits in octal (`0644`).
+   */
+  #openToOthers(file: string): { mode: string; read: boolean; write: boolean } | undefined {
     if (this.#deps.fileMode === undefined) return undefined;
     let mode: number;
     try {
@@ -427,7 +476,10 @@ export class Checker {
       // Read a moment ago: a file gone now is a race, and a warning is no place to report it.
       return undefined;
     }
-    return (mode & 0o004) === 0 ? undefined : (mode & 0o777).toString(8).padStart(4, "0");
+    const read = (mode & 0o004) !== 0;
+    const write = (mode & 0o002) !== 0;
+    if (!read && !write) return undefined;
+    return { mode: (mode & 0o777).toString(8).padStart(4, "0"), read, write };
   }
 
   #checkValue(
@@ -450,6 +502,13 @@ export class Checker {
             line,
           );
           return undefined;
+        }
+        if (spec.path) {
+          const problem = pathProblem(value);
+          if (problem !== undefined) {
+            this.#issue(path, problem, line);
+            return undefined;
+          }
         }
         return value;
       case "secret":
@@ -519,10 +578,17 @@ export class Checker {
 
   #unknown(path: string, key: string, known: readonly string[], line: number | undefined): void {
     const close = suggest(key, known);
-    this.#issue(path, close ? `Unknown key (did you mean "${close}"?)` : "Unknown key", line);
+    this.#nameIssue(path, close ? `Unknown key (did you mean "${close}"?)` : "Unknown key", line);
   }
 
+  /** A problem with a value: its key is left without one (valuesChecked). */
   #issue(path: string, message: string, where?: number | Origin): void {
+    this.#valueMissing = true;
+    this.issues.push(issueAt(path, message, where));
+  }
+
+  /** A problem with a name (a key, a variable) that sets no value: the values stay whole. */
+  #nameIssue(path: string, message: string, where?: number | Origin): void {
     this.issues.push(issueAt(path, message, where));
   }
 
@@ -538,6 +604,11 @@ function issueAt(path: string, message: string, where: number | Origin | undefin
     return { path, message: fromVariable(message, origin.variable) };
   }
   return origin.line === undefined ? { path, message } : { path, message, line: origin.line };
+}
+
+/** Why `value`, a path key's (KeySpec.path) or a `*_file` secret's, is no usable path. */
+function pathProblem(value: string): string | undefined {
+  return value === "" ? "Must not be empty" : undefined;
 }
 
 function isTable(value: unknown): value is Record<string, unknown> {

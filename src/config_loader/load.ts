@@ -27,7 +27,7 @@ export type { LoadDeps };
 export interface LoadedConfig {
   config: ResolvedConfig;
   printable: Record<string, unknown>;
-  /** Problems that do not stop the service: secrets other users can read. */
+  /** Problems that do not stop the service: secrets other users can read, files they can change. */
   warnings: ConfigIssue[];
 }
 
@@ -59,7 +59,9 @@ export function parseConfig(source: string, file: string, deps: LoadDeps): Loade
   const values = checker.check(document);
   const servers = checker.checkServers(document["openvpn"]);
   const clientConfig = checker.checkClientConfig(document["client_config"]);
-  if (checker.issues.length > 0) throw new ConfigError(file, checker.issues);
+  // The rules between values need every value: after a misspelt key alone they can run, and
+  // one run still lists every problem; after a value of the wrong type (or none) they wait.
+  if (!checker.valuesChecked) throw new ConfigError(file, checker.issues);
   const resolved = resolveConfig(values, servers, clientConfig, checker.fromEnv);
   const issues = resolved.issues.map((issue) => {
     // A value from the environment: the file's line of its key holds another value, or none.
@@ -70,12 +72,23 @@ export function parseConfig(source: string, file: string, deps: LoadDeps): Loade
     const line = issue.line ?? lineOf(source, issue.path);
     return line === undefined ? issue : { ...issue, line };
   });
-  if (issues.length > 0) throw new ConfigError(file, issues);
+  if (checker.issues.length > 0 || issues.length > 0) {
+    throw new ConfigError(file, [...checker.issues, ...issues]);
+  }
   checker.checkConfigFileMode(file);
   // Not a secret key of the schema (the listener reads it), but a private key all the same.
   if (values.http.tls_key_file !== undefined) {
     checker.checkPrivateFileMode("http.tls_key_file", values.http.tls_key_file);
   }
+  // Public, so readable; but whoever can change the certificate can make it one that does not
+  // match the key, and the next start fails (a reload keeps the old one): any local user
+  // could take the sign-in pages down. Whoever can change the Redis CA can make the service
+  // trust a Redis server of theirs.
+  if (values.http.tls_cert_file !== undefined) {
+    checker.checkTrustedFileMode("http.tls_cert_file", values.http.tls_cert_file);
+  }
+  const redisCa = resolved.config?.sessions.redis?.tlsCaFile;
+  if (redisCa !== undefined) checker.checkTrustedFileMode("sessions.tls_ca_file", redisCa);
   return {
     config: resolved.config!,
     printable: printable(values, servers, clientConfig),

@@ -478,16 +478,24 @@ function resolveRedis(values: Values["sessions"], issue: Issue): RedisSettings |
 
 function parseManagement(text: string): ManagementAddress | string {
   if (text.startsWith("unix://")) {
+    // A socket's path may hold an "@" (server@udp.sock); withoutUserinfo masks a user in it.
     const path = text.slice("unix://".length);
     if (!path.startsWith("/")) return `Expected "unix:///absolute/path", got "${text}"`;
     return { kind: "unix", path };
   }
   if (text.startsWith("tcp://")) {
+    if (hasUserinfo(text)) {
+      return 'Expected "tcp://host:port" with no user name or password in it: give the ' +
+        "management password with openvpn.password_file";
+    }
     const hostPort = parseHostPort(text.slice("tcp://".length));
     if (typeof hostPort === "string") return hostPort;
     return { kind: "tcp", ...hostPort };
   }
-  return `Expected "unix:///path/to/socket" or "tcp://host:port", got "${text}"`;
+  const expected = 'Expected "unix:///path/to/socket" or "tcp://host:port"';
+  // "admin:pw@host:7505", the scheme left out: not quoted.
+  if (hasUserinfo(text)) return `${expected}, with no user name or password in it`;
+  return `${expected}, got "${text}"`;
 }
 
 /** Whether two listen addresses would be one socket: the same port on one host or a wildcard. */
@@ -496,7 +504,20 @@ function sameSocket(a: { host: string; port: number }, b: { host: string; port: 
   return a.port === b.port && (a.host === b.host || wildcard(a.host) || wildcard(b.host));
 }
 
+/**
+ * Whether an address holds `user:password@`. Its messages must not quote it: check-config, the
+ * package's upgrade check and a refused reload's log would print the password, and
+ * withoutUserinfo masks only what follows a `scheme://`, which parseManagement cuts off.
+ */
+function hasUserinfo(text: string): boolean {
+  return text.includes("@");
+}
+
+/** For every address key (http.listen, metrics.listen, openvpn.management's tcp://). */
 function parseHostPort(text: string): { host: string; port: number } | string {
+  if (hasUserinfo(text)) {
+    return 'Expected "host:port" (IPv6 as "[::1]:port") with no user name or password in it';
+  }
   const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
   const port = Number(match?.[3]);
   if (!match || port < 1 || port > 65535) {

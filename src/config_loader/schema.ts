@@ -34,6 +34,14 @@ export interface KeySpec {
   required?: boolean;
   /** For `string`: the allowed values. */
   oneOf?: readonly string[];
+  /**
+   * For `string`: a file or directory path, refused when empty. "" (say an `EnvironmentFile=`
+   * line `..._HTTP_TLS_KEY_FILE=`) reads as no path to the code using it, or as another one:
+   * the listener took it for "no TLS" and served plain HTTP, SQLite makes a temporary
+   * database, and template files would be looked for in the working directory. A `*_file`
+   * secret's path is refused the same way (checker.ts).
+   */
+  path?: true;
   /** For `int` and `duration`: inclusive bounds (milliseconds for a duration). */
   min?: number;
   max?: number;
@@ -46,12 +54,12 @@ export const SCHEMA = {
     listen: { type: "string", default: "127.0.0.1:9000" },
     base_url: { type: "string", required: true },
     secret: { type: "secret", required: true },
-    tls_cert_file: { type: "string" },
-    tls_key_file: { type: "string" },
+    tls_cert_file: { type: "string", path: true },
+    tls_key_file: { type: "string", path: true },
     trusted_proxies: { type: "strings", default: [] },
     confirm_login: { type: "bool", default: true },
     check_client_ip: { type: "bool", default: false },
-    templates_dir: { type: "string" },
+    templates_dir: { type: "string", path: true },
     default_language: { type: "string", default: "en", oneOf: LANGUAGES },
     form_action_origins: { type: "strings", default: [] },
     max_connections: { type: "int", default: 256, min: 1, max: 100_000 },
@@ -88,7 +96,7 @@ export const SCHEMA = {
   },
   sessions: {
     backend: { type: "string", default: "file", oneOf: ["memory", "file", "redis"] },
-    path: { type: "string", default: "/var/lib/openvpn-auth-oidc/sessions.sqlite" },
+    path: { type: "string", default: "/var/lib/openvpn-auth-oidc/sessions.sqlite", path: true },
     lifetime: { type: "duration", default: "12h", min: 60_000, max: 366 * 24 * 3_600_000 },
     encryption_key: { type: "secret" },
     reauth_check: { type: "string", default: "none", oneOf: ["none", "refresh"] },
@@ -107,7 +115,7 @@ export const SCHEMA = {
     username: { type: "string" },
     password: { type: "secret" },
     key_prefix: { type: "string", default: "openvpn-auth-oidc:" },
-    tls_ca_file: { type: "string" },
+    tls_ca_file: { type: "string", path: true },
     store_timeout: { type: "duration", default: "2s" },
     store_unreachable: { type: "string", default: "deny", oneOf: ["deny", "allow"] },
   },
@@ -117,6 +125,7 @@ export const SCHEMA = {
     instance_id: { type: "string" },
   },
   control: {
+    // Not a `path` key: "" turns the control socket off (README).
     socket: { type: "string", default: "/run/openvpn-auth-oidc/control.sock" },
   },
   metrics: {

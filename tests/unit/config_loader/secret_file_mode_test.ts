@@ -1,7 +1,8 @@
 /**
  * Secrets other local users can read, in `*_file` files or inline in a config file they can
- * read, are warnings (the service still starts), each naming the key, the file, its mode and
- * the fix, never the secret.
+ * read, and files they can change (the config, secrets, the TLS files, the Redis CA) are
+ * warnings (the service still starts), each naming the key, the file, its mode and the fix,
+ * never the secret.
  */
 import { assert, assertEquals, assertStringIncludes } from "../../support/assert.ts";
 import { parseConfig } from "../../../src/config_loader/load.ts";
@@ -132,4 +133,105 @@ Deno.test("parseConfig() warns at http.tls_key_file when other users can read th
       "/etc/oa/key.pem",
   }]);
   assertEquals(warningsOf(withTls, { ...modes, "/etc/oa/key.pem": 0o100640 }), []);
+});
+
+/** NO_INLINE_SECRETS with built-in TLS, its certificate and key in /etc/oa. */
+const WITH_TLS = NO_INLINE_SECRETS.replace(
+  "[http]",
+  '[http]\ntls_cert_file = "/etc/oa/cert.pem"\ntls_key_file = "/etc/oa/key.pem"',
+);
+
+/** The modes the package gives (postinst: root, group openvpn-auth-oidc, 0640), TLS 0644/0640. */
+const PACKAGE_MODES: Record<string, number> = {
+  "/etc/oa/server.toml": 0o100640,
+  "/etc/oa/http-secret": 0o100640,
+  "/etc/oa/client-secret": 0o100640,
+  "/etc/oa/cert.pem": 0o100644,
+  "/etc/oa/key.pem": 0o100640,
+};
+
+Deno.test("parseConfig() warns about every file other users can change, naming the fix", () => {
+  for (
+    const [file, mode, path, message] of <Array<[string, number, string, string]>> [
+      [
+        "/etc/oa/server.toml",
+        0o100666,
+        "(file)",
+        "Can be changed by other users (mode 0666), who could rewrite the access rules: run " +
+        "chmod o-w /etc/oa/server.toml",
+      ],
+      [
+        "/etc/oa/http-secret",
+        0o100622,
+        "http.secret_file",
+        "File /etc/oa/http-secret can be changed by other users (mode 0622): run chmod o-w " +
+        "/etc/oa/http-secret",
+      ],
+      [
+        "/etc/oa/client-secret",
+        0o100662,
+        "oidc.client_secret_file",
+        "File /etc/oa/client-secret can be changed by other users (mode 0662): run chmod o-w " +
+        "/etc/oa/client-secret",
+      ],
+      [
+        "/etc/oa/client-secret",
+        0o100666,
+        "oidc.client_secret_file",
+        "File /etc/oa/client-secret can be read and changed by other users (mode 0666): run " +
+        "chmod o-rw /etc/oa/client-secret",
+      ],
+      [
+        "/etc/oa/key.pem",
+        0o100602,
+        "http.tls_key_file",
+        "File /etc/oa/key.pem can be changed by other users (mode 0602): run chmod o-w " +
+        "/etc/oa/key.pem",
+      ],
+      [
+        "/etc/oa/cert.pem",
+        0o100666,
+        "http.tls_cert_file",
+        "File /etc/oa/cert.pem can be changed by other users (mode 0666): run chmod o-w " +
+        "/etc/oa/cert.pem",
+      ],
+    ]
+  ) {
+    const warnings = warningsOf(WITH_TLS, { ...PACKAGE_MODES, [file]: mode });
+    assertEquals(
+      warnings.map(({ path, message }) => ({ path, message })),
+      [{ path, message }],
+      `${file} at ${mode.toString(8)}`,
+    );
+  }
+});
+
+Deno.test("parseConfig() warns about a config file others can change and read, holding secrets", () => {
+  const warnings = warningsOf(INLINE_SECRETS, { "/etc/oa/server.toml": 0o100666 });
+  assertEquals(warnings.map(({ path }) => path), ["(file)", "(file)"]);
+  assertStringIncludes(warnings[0]!.message, "chmod o-r /etc/oa/server.toml");
+  assertStringIncludes(warnings[1]!.message, "chmod o-w /etc/oa/server.toml");
+  for (const warning of warnings) assertNoSecretIn(warning.message);
+});
+
+Deno.test("parseConfig() warns when other users can change the Redis CA file", () => {
+  const redis = NO_INLINE_SECRETS.replace(
+    /\n\[oidc\]/,
+    '\n[sessions]\nbackend = "redis"\nurl = "rediss://redis.example.com:6380/0"\n' +
+      'tls_ca_file = "/etc/oa/redis-ca.pem"\n\n[oidc]',
+  );
+  const modes = { ...PACKAGE_MODES, "/etc/oa/redis-ca.pem": 0o100644 };
+  assertEquals(warningsOf(redis, modes), []);
+  assertEquals(
+    warningsOf(redis, { ...modes, "/etc/oa/redis-ca.pem": 0o100646 }).map(({ path }) => path),
+    ["sessions.tls_ca_file"],
+  );
+});
+
+Deno.test("parseConfig() does not warn about the package's modes, nor a group that can write", () => {
+  assertEquals(warningsOf(WITH_TLS, PACKAGE_MODES), []);
+  const groupWritable = Object.fromEntries(
+    Object.entries(PACKAGE_MODES).map(([file, mode]) => [file, mode | 0o020]),
+  );
+  assertEquals(warningsOf(WITH_TLS, groupWritable), []);
 });

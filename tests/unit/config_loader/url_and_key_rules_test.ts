@@ -1,6 +1,7 @@
 /**
  * URLs whose text keeps an empty query or fragment ("https://idp/realms/vpn?"), and the
  * private_key_alg list: config loading refuses what the service could not use, naming the key.
+ * A user name or password in a URL or an address is never quoted back.
  */
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "../../support/assert.ts";
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
@@ -97,4 +98,49 @@ Deno.test("no config issue quotes a URL's user name or password, whichever check
     assert(!error.issues.some((issue) => issue.message.includes("s3cret-pw")), variable);
   }
   assertEquals(withoutUserinfo('got "https://u:p@idp/x"'), 'got "https://***@idp/x"');
+});
+
+// A password written into an address: withoutUserinfo masks only "scheme://user@", and
+// parseManagement used to quote a tcp:// address without its scheme.
+const ADDRESSES_WITH_PASSWORDS: ReadonlyArray<[string, string, string]> = [
+  [
+    "openvpn.management",
+    "OPENVPN_AUTH_OIDC_OPENVPN_MANAGEMENT",
+    "tcp://admin:S3cretPw@10.0.0.5:7505",
+  ],
+  ["openvpn.management", "OPENVPN_AUTH_OIDC_OPENVPN_MANAGEMENT", "tcp://:S3cretPw@10.0.0.5:7505"],
+  ["openvpn.management", "OPENVPN_AUTH_OIDC_OPENVPN_MANAGEMENT", "admin:S3cretPw@10.0.0.5:7505"],
+  ["http.listen", "OPENVPN_AUTH_OIDC_HTTP_LISTEN", "user:S3cretPw@127.0.0.1:9000"],
+  ["metrics.listen", "OPENVPN_AUTH_OIDC_METRICS_LISTEN", "user:S3cretPw@127.0.0.1:9101"],
+];
+
+Deno.test("parseConfig() refuses a password in an address without quoting it", () => {
+  for (const [key, variable, value] of ADDRESSES_WITH_PASSWORDS) {
+    const error = assertThrows(
+      () => parseTestConfig(MINIMAL_TOML, { [variable]: value }),
+      ConfigError,
+    );
+    assert(!error.message.includes("S3cretPw"), error.message);
+    assertEquals(error.issues.map((issue) => issue.path), [key], value);
+    assertStringIncludes(error.issues[0]!.message, "no user name or password", value);
+  }
+  // As the review found it: in the file, the tcp:// form.
+  const error = assertThrows(
+    () =>
+      parseTestConfig(
+        MINIMAL_TOML.replace("unix:///run/openvpn/mgmt.sock", ADDRESSES_WITH_PASSWORDS[0]![2]),
+      ),
+    ConfigError,
+  );
+  assert(!error.message.includes("S3cretPw"), error.message);
+  assertStringIncludes(error.message, "openvpn.password_file");
+});
+
+Deno.test("parseConfig() takes a unix socket path with an @ in it", () => {
+  const socket = "unix:///run/openvpn/server@udp.sock";
+  const { config } = parseTestConfig(MINIMAL_TOML.replace("unix:///run/openvpn/mgmt.sock", socket));
+  assertEquals(config.servers[0]!.management, {
+    kind: "unix",
+    path: "/run/openvpn/server@udp.sock",
+  });
 });
