@@ -11,6 +11,7 @@ import {
 } from "./entry_check.ts";
 import { LIST_CHUNK } from "./list_chunk.ts";
 import { nextTurn } from "../next_turn.ts";
+import { removableBefore } from "./pending_grace.ts";
 import { listedSession } from "./session_data.ts";
 import { SharedValues } from "./shared_values.ts";
 import { checkMaxEntries, type StoreBounds, StoreFullReporter } from "./store_full.ts";
@@ -287,14 +288,14 @@ export class MemoryStore implements SessionStore {
   }
 
   /**
-   * A new entry into a full table first sweeps it, unless nothing in it can have expired since
-   * the last sweep: a flood of CONNECTs into a full table swept the whole table once per
-   * refused put.
+   * A new entry into a full table first sweeps it, unless nothing in it can be removed yet
+   * (pending_grace.ts) since the last sweep: a flood of CONNECTs into a full table swept the
+   * whole table once per refused put.
    */
   #makeRoom(table: StoreTable, map: Map<string, Indexed>, key: string): void {
     if (map.has(key) || map.size < this.#maxEntries) return;
     const now = this.#now();
-    if (now > this.#noneExpireBefore[table]) {
+    if (removableBefore(table, now) > this.#noneExpireBefore[table]) {
       const index = table === "pending" ? this.#pendingByClient : this.#sessionsByClient;
       this.#sweep(table, map, index, now);
     }
@@ -328,11 +329,13 @@ export class MemoryStore implements SessionStore {
     if (entry?.cid !== undefined) index.remove(entry.server, entry.cid, id);
   }
 
+  /** Removes what expired before `now`; pending logins only once their grace is over too. */
   #sweep(table: StoreTable, map: Map<string, Indexed>, index: ClientIndex, now: number): number {
+    const before = removableBefore(table, now);
     let removed = 0;
     let earliest = Infinity;
     for (const [id, entry] of map) {
-      if (entry.expiresAt < now) {
+      if (entry.expiresAt < before) {
         this.#unindex(index, id, entry);
         map.delete(id);
         removed++;

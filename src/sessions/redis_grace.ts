@@ -1,21 +1,12 @@
 /**
- * How long a pending login's and a session's key outlive their expiry in Redis (redis_store.ts),
- * and what that asks of `sessions.sweep_interval`. A sweep removes an expired session's index
- * entries (its client's binding, its subject, sid and user name) with it, reading them from its
- * key: a key that Redis dropped by its TTL first leaves them behind for good, and a server's
- * bindings index, written at every sign-in, never runs out.
+ * How long a session's key outlives its expiry in Redis (redis_store.ts), and what that asks of
+ * `sessions.sweep_interval`. A sweep removes an expired session's index entries (its client's
+ * binding, its subject, sid and user name) with it, reading them from its key: a key that Redis
+ * dropped by its TTL first leaves them behind for good, and a server's bindings index, written
+ * at every sign-in, never runs out. A pending login's key outlives its deadline by the grace
+ * every store keeps (PENDING_GRACE_MS, pending_grace.ts).
  */
 import type { SettingsProblem } from "./redis_connection.ts";
-
-/**
- * How long a pending login outlives its deadline: the deadline's own delete of it is what denies
- * the client with "Sign-in was not completed in time" (client_events.ts), and finding it gone
- * means a callback took it. That delete comes a little after the deadline (a timer, a busy event
- * loop), and a sweep may come from a bridge whose clock runs seconds ahead: neither may take the
- * login away first. Reads, takes and updates treat it as gone from its deadline on; it counts
- * towards max_entries until a sweep, or a put into a full store, removes it after the grace.
- */
-export const PENDING_GRACE_MS = 60_000;
 
 /** How long a session's key outlives its expiry, for the sweep to remove its index entries. */
 export const SESSION_GRACE_MS = 60 * 60_000;

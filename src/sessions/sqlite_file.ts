@@ -27,6 +27,8 @@ const log = getLogger("sessions");
 /** How long a statement waits for another connection's lock (admin command, checkpoint). */
 export const BUSY_TIMEOUT_MS = 5_000;
 const FILE_MODE = 0o600;
+/** The `code` of node:sqlite's errors (Deno and Bun alike). */
+const SQLITE_ERROR = "ERR_SQLITE_ERROR";
 
 /**
  * Opens (creating when missing, mode 0600), configures and migrates the file. `walLimit` is the
@@ -34,16 +36,30 @@ const FILE_MODE = 0o600;
  */
 export function openDatabaseFile(path: string, walLimit = WAL_LIMIT): DatabaseSync {
   createPrivateFile(path);
-  const db = new DatabaseSync(path);
+  let db: DatabaseSync | undefined;
   try {
+    db = new DatabaseSync(path);
     configure(db, path, walLimit);
     migrateFile(db, path);
     restrictSidecarFiles(path);
     return db;
   } catch (error) {
-    db.close();
-    throw error;
+    db?.close();
+    throw namingFile(path, error);
   }
+}
+
+/**
+ * An error of SQLite's own ("file is not a database", "database disk image is malformed", "disk
+ * I/O error") as one naming the file, the SQLite error its cause: a start refused with SQLite's
+ * words alone did not say which file to look at. Other errors are returned as they are (the
+ * store's own refusals name the file already). Plain errors both: nobody tells them apart by class.
+ */
+export function namingFile(path: string, error: unknown): unknown {
+  if (!(error instanceof Error) || (error as { code?: unknown }).code !== SQLITE_ERROR) {
+    return error;
+  }
+  return new Error(`Session file ${path}: ${error.message}`, { cause: error });
 }
 
 function configure(db: DatabaseSync, path: string, walLimit: number): void {

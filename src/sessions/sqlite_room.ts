@@ -5,6 +5,7 @@
  * another connection committed since the last count (`PRAGMA data_version`): counting a table
  * of a million sessions held the event loop for 11-15 ms.
  */
+import { removableBefore } from "./pending_grace.ts";
 import type { prepareStatements } from "./sqlite_statements.ts";
 import { StoreFullReporter } from "./store_full.ts";
 import { SWEEP_BATCH } from "./sqlite_sweep.ts";
@@ -45,8 +46,8 @@ export class SqliteRoom {
 
   /**
    * Before a put of `key`: whether it is a new row (false: it replaces one). A new row into a
-   * full table first removes up to SWEEP_BATCH expired rows; still full, it throws
-   * `StoreFullError`.
+   * full table first removes up to SWEEP_BATCH expired rows (pending logins only once their
+   * grace is over too: pending_grace.ts); still full, it throws `StoreFullError`.
    */
   makeRoom(table: StoreTable, key: string): boolean {
     const exists = table === "pending" ? this.#sql.pendingExists : this.#sql.sessionExists;
@@ -63,7 +64,8 @@ export class SqliteRoom {
     const sweepBatch = table === "pending"
       ? this.#sql.sweepPendingBatch
       : this.#sql.sweepSessionsBatch;
-    this.removed(table, Number(sweepBatch.run(this.#now(), SWEEP_BATCH).changes));
+    const before = removableBefore(table, this.#now());
+    this.removed(table, Number(sweepBatch.run(before, SWEEP_BATCH).changes));
     if (!this.hasRoom(table)) throw this.#full.reject(table, this.#maxEntries);
     return true;
   }

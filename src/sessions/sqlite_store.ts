@@ -24,10 +24,11 @@ import { sealPendingData } from "./pending_data.ts";
 import { listedSession, sessionData } from "./session_data.ts";
 import { checkStoreKey, decodePendingRow, decodeSessionRow, type Row } from "./sqlite_rows.ts";
 import { CACHE_LIMIT, frozenPending, PENDING_CACHE_LIMIT, SnapshotCache } from "./session_cache.ts";
-import { BUSY_TIMEOUT_MS, openDatabaseFile } from "./sqlite_file.ts";
+import { BUSY_TIMEOUT_MS, namingFile, openDatabaseFile } from "./sqlite_file.ts";
 import { prepareStatements, readLiveCounts } from "./sqlite_statements.ts";
 import { SqliteRoom } from "./sqlite_room.ts";
 import { rolledBack } from "./sqlite_schema.ts";
+import { removableBefore } from "./pending_grace.ts";
 import { deleteInBatches } from "./sqlite_sweep.ts";
 import { checkMaxEntries, type StoreBounds, StoreFullError } from "./store_full.ts";
 import type { TokenCipher } from "./token_cipher.ts";
@@ -47,6 +48,9 @@ import type {
   SweepResult,
 } from "./types.ts";
 import { storeClosedError } from "./store_closed.ts";
+import { getLogger } from "../log.ts";
+
+const log = getLogger("sessions");
 
 /**
  * Bound sessions read into the cache per turn after opening (see #warmBound): about 10 ms on
@@ -208,7 +212,8 @@ export class SqliteStore implements SessionStore {
     } catch (error) {
       db?.close();
       lock?.release();
-      throw error;
+      // A read of the key check or of the warm-up failing in SQLite (a damaged file).
+      throw namingFile(options.path, error);
     }
   }
 
@@ -502,8 +507,8 @@ export class SqliteStore implements SessionStore {
    * a client are read into the cache so that the first REAUTH storm finds them decoded
    * (decoding a session costs about as much as answering its REAUTH). Opening reads them until
    * `until` (a time budget: with tens of thousands bound, start-up must not wait for all),
-   * the rest follow in the background, WARM_CHUNK per turn. Stops at the cache limit and at
-   * close.
+   * the rest follow in the background, WARM_CHUNK per turn. Stops at the cache limit, at close
+   * and at a read that fails in the background (#warmInBackground).
    */
   #warmBound(after: BoundCursor, warmed = 0, until = 0): void {
     let cursor: BoundCursor | undefined = after;
@@ -533,7 +538,23 @@ export class SqliteStore implements SessionStore {
       count += rows.length;
       cursor = this.#nextBound(server, rows);
     } while (cursor !== undefined && performance.now() < until);
-    if (cursor !== undefined) setImmediate(() => this.#warmBound(cursor, count));
+    if (cursor !== undefined) setImmediate(() => this.#warmInBackground(cursor, count));
+  }
+
+  /**
+   * A chunk of the warm-up after opening: no caller gets its error, and one thrown from an
+   * immediate would end the service. A read failing in SQLite there (a damaged page, a disk
+   * error) ends only the warm-up: the cache fills as clients ask, and each asking read reports
+   * the error to its caller.
+   */
+  #warmInBackground(after: BoundCursor, warmed: number): void {
+    try {
+      this.#warmBound(after, warmed);
+    } catch (error) {
+      log.warning("Session cache warm-up stopped, sessions are read when asked for: {error}", {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
   }
 
   /** Where the warm-up goes on after a chunk of `server`: the next row, or the next server. */
@@ -640,13 +661,17 @@ export class SqliteStore implements SessionStore {
     }
   }
 
-  /** Expired rows go in batches (sqlite_sweep.ts); the WAL checkpoint runs on a worker. */
+  /**
+   * Expired rows go in batches (sqlite_sweep.ts), pending logins only once their grace is over
+   * too (pending_grace.ts); the WAL checkpoint runs on a worker.
+   */
   async sweep(now: number): Promise<SweepResult> {
     const { sweepPendingBatch, sweepSessionsBatch } = this.#sql;
     const inBatches = (table: StoreTable, batch: StatementSync) =>
       deleteInBatches((limit) =>
         this.#runWrite(() => {
-          const removed = this.#transaction(() => Number(batch.run(now, limit).changes));
+          const before = removableBefore(table, now);
+          const removed = this.#transaction(() => Number(batch.run(before, limit).changes));
           this.#room.removed(table, removed);
           return removed;
         })

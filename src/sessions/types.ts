@@ -134,7 +134,11 @@ export interface SessionStore {
    * deadline is neither returned nor removed: its deadline's deletePending denies the client.
    */
   takePending(id: string): Promise<PendingLogin | undefined>;
-  /** Removes a pending login, expired or not; says whether it was there (not yet taken). */
+  /**
+   * Removes a pending login, expired or not; says whether it was there (not yet taken). Nothing
+   * else removes one within PENDING_GRACE_MS of its deadline, neither a sweep nor a put into a
+   * full table (pending_grace.ts), so that its deadline's delete, coming late, still finds it.
+   */
   deletePending(id: string): Promise<boolean>;
   /** Removes every pending login of a client id (the client went away). */
   deletePendingByCid(server: string, cid: number): Promise<number>;
@@ -205,9 +209,9 @@ export interface SessionStore {
   warmUp?(servers: readonly string[]): Promise<void>;
 
   /**
-   * Deletes sessions that expired before `now` (ms), and pending logins that did (Redis: a
-   * minute before, so that a late deadline, or another bridge's clock running ahead, still finds
-   * its login: redis_grace.ts).
+   * Deletes sessions that expired before `now` (ms), and pending logins that expired
+   * PENDING_GRACE_MS (a minute) before it, so that a late deadline, or another bridge's clock
+   * running ahead, still finds its login (pending_grace.ts).
    */
   sweep(now: number): Promise<SweepResult>;
   close(): Promise<void>;

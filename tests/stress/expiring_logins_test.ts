@@ -5,6 +5,7 @@
  */
 import type { ClientEvents } from "../../src/bridge/client_events.ts";
 import { MemoryStore } from "../../src/sessions/memory_store.ts";
+import { PENDING_GRACE_MS } from "../../src/sessions/pending_grace.ts";
 import type { SessionStore } from "../../src/sessions/types.ts";
 import { assert, assertEquals } from "../support/assert.ts";
 import { clientEnv } from "../support/bridge_harness.ts";
@@ -62,6 +63,9 @@ async function expireAndSweep(
       throw new Error(`Pending login outlived its timeout: #${ids.indexOf(id)}`);
     }
   }
+  // Kept a grace past their deadline (for the deadline's own delete), then swept.
+  assertEquals(await store.sweep(clock.time), { pending: 0, sessions: 0 });
+  clock.time += PENDING_GRACE_MS;
   assertEquals(await store.sweep(clock.time), { pending: LOGINS, sessions: 0 });
   assertEquals(await store.sweep(clock.time), { pending: 0, sessions: 0 });
 }

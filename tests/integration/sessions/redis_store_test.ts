@@ -11,7 +11,8 @@ import { CALL_BATCH } from "../../../src/sessions/redis_call_batch.ts";
 import { BINDINGS_CHUNK, LIST_CHUNK } from "../../../src/sessions/list_chunk.ts";
 import { SCRIPTS, SWEEP_BATCH } from "../../../src/sessions/redis_scripts.ts";
 import { RedisStore } from "../../../src/sessions/redis_store.ts";
-import { PENDING_GRACE_MS, SESSION_GRACE_MS } from "../../../src/sessions/redis_grace.ts";
+import { PENDING_GRACE_MS } from "../../../src/sessions/pending_grace.ts";
+import { SESSION_GRACE_MS } from "../../../src/sessions/redis_grace.ts";
 import { StoreFullError } from "../../../src/sessions/store_full.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
 import { registerStoreContract } from "../../unit/sessions/contract.ts";
@@ -151,7 +152,7 @@ async function alone<T>(
 registerStoreContract("RedisStore", async (options) => {
   const { store } = await openStore(settings(server.url), options);
   return { store, cleanup: () => store.close() };
-}, { pendingGraceMs: PENDING_GRACE_MS });
+});
 
 Deno.test("RedisStore: two bridges on one Redis hand a pending login to exactly one taker", async () => {
   const config = settings(server.url);

@@ -73,7 +73,10 @@ for (const runtime of ["deno", "bun"] as const) {
     withPath(async (path) => {
       const large = fileOfVersion1(path);
       // Before: "cannot rollback - no transaction is active". (Deno's exec() gives no errcode.)
-      assertEquals((await runChild(runtime, "open", path)).message, DISK_ERROR.message);
+      assertEquals(
+        (await runChild(runtime, "open", path)).message,
+        `Session file ${path}: ${DISK_ERROR.message}`,
+      );
       assertEquals(userVersion(path), 1);
       // Migrated once the disk takes writes again.
       const store = await SqliteStore.open({ path, cipher, maxEntries: 100, now: () => T0 });

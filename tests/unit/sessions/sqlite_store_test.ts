@@ -344,6 +344,31 @@ Deno.test("SqliteStore refuses a file with a newer schema version", async () => 
   }
 });
 
+Deno.test("SqliteStore names the file when SQLite refuses it: not a database, or damaged past its first page", async () => {
+  const { dir, path } = await tempPath();
+  const refused = (message: string) =>
+    assertRejects(() => open(path), Error, `Session file ${path}: ${message}`);
+  try {
+    // A text file at sessions.path: SQLite's words alone did not say which file.
+    await Deno.writeTextFile(path, "not a session file, but long enough to have a header\n");
+    const notDatabase = await refused("file is not a database");
+    assertEquals((notDatabase.cause as Error).message, "file is not a database");
+    await Deno.remove(path);
+    // Damage found only when the tables are read, after the file itself was opened.
+    const store = await open(path);
+    for (let cid = 0; cid < 50; cid++) {
+      await store.putSession(session({ sessionId: `s-${cid}`, cid }));
+    }
+    await store.close();
+    const bytes = await Deno.readFile(path);
+    bytes.fill(0xff, 4096);
+    await Deno.writeFile(path, bytes);
+    await refused("database disk image is malformed");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("SqliteStore lets a second connection read while it is open", async () => {
   await withStore(async (store, path) => {
     await store.putSession(session());

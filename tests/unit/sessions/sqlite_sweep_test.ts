@@ -10,6 +10,7 @@ import { SqliteStore } from "../../../src/sessions/sqlite_store.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
 import { WalCheckpointer } from "../../../src/sessions/wal_checkpoint.ts";
 import { SWEEP_BATCH } from "../../../src/sessions/sqlite_sweep.ts";
+import { PENDING_GRACE_MS } from "../../../src/sessions/pending_grace.ts";
 import { pendingLogin, session, sessionsInMainFile, T0 } from "./fixtures.ts";
 
 function openStore(path: string, maxEntries: number): Promise<SqliteStore> {
@@ -156,7 +157,8 @@ Deno.test("a sweep removes many expired rows in batches, one transaction per eve
       ),
     );
     await store.putPending(pendingLogin({ id: "live", cid: 99_999, expiresAt: T0 + 3_600_000 }));
-    const sweeping = store.sweep(T0 + 60_000);
+    // Past the logins' grace too (pending_grace.ts).
+    const sweeping = store.sweep(T0 + 60_000 + PENDING_GRACE_MS);
     // The first batch is committed before sweep() returns; the rest wait for later turns.
     assertEquals(left(), rows + 1 - SWEEP_BATCH);
     assertEquals(await sweeping, { pending: rows, sessions: 0 });

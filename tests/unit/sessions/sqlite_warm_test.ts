@@ -4,8 +4,10 @@
  * cipher: each decoded session opens its refresh token once.
  */
 import { nextTurn } from "../../../src/next_turn.ts";
+import { closeSync, fstatSync, openSync, writeSync } from "node:fs";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { assertEquals, assertMatch, assertRejects } from "../../support/assert.ts";
+import { captureLogs } from "../../support/log_capture.ts";
 import { SqliteStore, WARM_CHUNK } from "../../../src/sessions/sqlite_store.ts";
 import { prepareStatements } from "../../../src/sessions/sqlite_statements.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
@@ -24,6 +26,15 @@ async function countingCipher(onOpen: (count: number) => void = () => {}) {
     return open(blob, sessionId);
   };
   return { cipher, counter };
+}
+
+/** A first decode slower than opening may spend (250 ms): the rest is left to the background. */
+function slowFirstOpen(count: number): void {
+  if (count !== 1) return;
+  const end = performance.now() + 300;
+  while (performance.now() < end) {
+    // Busy on purpose: opening's time budget runs out during the first chunk.
+  }
 }
 
 /** A file holding `sessions`, written and closed; `body` gets its path. */
@@ -71,8 +82,8 @@ Deno.test("opening reads the bound sessions into the cache; an unreadable one do
 });
 
 Deno.test("the rest is read in the background, and a store closed meanwhile reads nothing more", async () => {
-  // More bound sessions than one chunk, and a first decode slower than the time opening may
-  // spend (250 ms): the rest is left to the background.
+  // More bound sessions than one chunk, and a slow first decode: the rest is left to the
+  // background.
   const count = WARM_CHUNK + 100;
   const sessions = Array.from(
     { length: count },
@@ -80,13 +91,7 @@ Deno.test("the rest is read in the background, and a store closed meanwhile read
   );
   await withFile(sessions, async (path) => {
     const open = async () => {
-      const { cipher, counter } = await countingCipher((count) => {
-        if (count !== 1) return;
-        const end = performance.now() + 300;
-        while (performance.now() < end) {
-          // Busy on purpose: opening's time budget runs out during the first chunk.
-        }
-      });
+      const { cipher, counter } = await countingCipher(slowFirstOpen);
       const store = await SqliteStore.open({ path, cipher, maxEntries: 1000, now: () => T0 });
       assertEquals(counter.opened, WARM_CHUNK, "opening read one chunk, then ran out of time");
       return { store, counter };
@@ -100,6 +105,58 @@ Deno.test("the rest is read in the background, and a store closed meanwhile read
     await closed.store.close();
     for (let i = 0; i < 3; i++) await nextTurn();
     assertEquals(closed.counter.opened, WARM_CHUNK);
+  });
+});
+
+/** Overwrites every page of the file but the first (4 KiB: the schema), in place. */
+function damagePastFirstPage(path: string): void {
+  const fd = openSync(path, "r+");
+  try {
+    const damage = new Uint8Array(fstatSync(fd).size - 4096).fill(0xff);
+    assertEquals(writeSync(fd, damage, 0, damage.length, 4096), damage.length);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+Deno.test("a read failing in the background warm-up ends the warm-up with a warning, not the process", async () => {
+  const count = WARM_CHUNK + 100;
+  const sessions = Array.from(
+    { length: count },
+    (_, i) => session({ sessionId: `s-${i}`, cid: i }),
+  );
+  await withFile(sessions, async (path) => {
+    const logs = captureLogs();
+    try {
+      const { cipher, counter } = await countingCipher(slowFirstOpen);
+      const store = await SqliteStore.open({ path, cipher, maxEntries: 1000, now: () => T0 });
+      try {
+        assertEquals(counter.opened, WARM_CHUNK, "opening read one chunk, then ran out of time");
+        // The file damaged behind the store's back past its first page, before the background
+        // goes on (synchronously): the pages it reads next are not in SQLite's cache, and read
+        // as malformed.
+        damagePastFirstPage(path);
+        // Before: the background's error was uncaught, and failed this test (the service died).
+        for (let i = 0; i < 3; i++) await nextTurn();
+        assertEquals(counter.opened, WARM_CHUNK, "the warm-up stopped at the failed read");
+        const warnings = logs.lines.filter((line) => line.level === "warning");
+        assertEquals(warnings.map((line) => line.text), [
+          "Session cache warm-up stopped, sessions are read when asked for: " +
+          "database disk image is malformed",
+        ]);
+        // Still answering: what was warmed from the cache, the rest with the read's error.
+        assertEquals((await store.getSession("s-0"))?.cid, 0);
+        await assertRejects(
+          () => store.getSession(`s-${count - 1}`),
+          Error,
+          "database disk image is malformed",
+        );
+      } finally {
+        await store.close();
+      }
+    } finally {
+      logs.stop();
+    }
   });
 });
 
