@@ -12,7 +12,7 @@ import { loadConfigFile, type LoadDeps, type LoadedConfig } from "./config_loade
 import type { ResolvedConfig } from "./config/types.ts";
 import { getLogger } from "./log.ts";
 import { VERSION } from "./version.ts";
-import { ADMIN_HELP, runAdminCommand } from "./control/admin_cli.ts";
+import { ADMIN_HELP, CONFIG_OPTION, runAdminCommand } from "./control/admin_cli.ts";
 import { sendControlRequest } from "./control/client.ts";
 import type { ControlRequest, ControlResponse } from "./control/protocol.ts";
 import { type CheckResult, formatResults } from "./probe/checks.ts";
@@ -51,6 +51,13 @@ export interface CliIo {
   /** `check-config --probe` (default: the real probe of OpenVPN, the IdP and base_url). */
   probe?: (config: ResolvedConfig) => Promise<CheckResult[]>;
 }
+
+/** The options that may come before any command (the main help's "Options"). */
+const GENERAL_OPTIONS = {
+  config: CONFIG_OPTION,
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "V" },
+} as const;
 
 const HELP: Record<string, string> = {
   main: `${NAME} ${VERSION}: log OpenVPN users in through an OpenID Connect provider
@@ -94,9 +101,11 @@ service, the probe releases a management hold. Exits 0 when every check passes, 
 };
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
-  // Object.hasOwn, not `in`: "constructor" or "valueOf" are no commands.
-  if (argv[0] !== undefined && Object.hasOwn(ADMIN_HELP, argv[0])) {
-    return await runAdminCommand(argv, {
+  const { command: first, version } = commandOf(argv);
+  // Object.hasOwn, not `in`: "constructor" or "valueOf" are no commands. --version anywhere
+  // prints the version, as it does with every other command.
+  if (first !== undefined && Object.hasOwn(ADMIN_HELP, first) && !version) {
+    return await runAdminCommand(first, argv, {
       out: io.out,
       err: io.err,
       socketPath: (path) => {
@@ -114,12 +123,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       args: argv,
       allowPositionals: true,
       strict: true,
-      options: {
-        config: { type: "string", short: "c" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean", short: "V" },
-        probe: { type: "boolean" },
-      },
+      options: { ...GENERAL_OPTIONS, probe: { type: "boolean" } },
     });
   } catch (error) {
     io.err(`${(error as Error).message}\nRun '${NAME} --help' for usage.\n`);
@@ -189,6 +193,23 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return next.config;
   };
   return await runService(loaded.config, io, reloadConfig, () => logWarnings(loaded.warnings));
+}
+
+/**
+ * The command: the first positional argument, past the general options before it (-c FILE,
+ * --config=FILE), read by the same rules as the command's own parser. Lenient: the command's
+ * parser reports unknown options.
+ */
+function commandOf(argv: string[]): { command: string | undefined; version: boolean } {
+  const { values, tokens } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: false,
+    tokens: true,
+    options: GENERAL_OPTIONS,
+  });
+  const command = tokens.find((token) => token.kind === "positional")?.value;
+  return { command, version: values.version === true };
 }
 
 function configPathOf(io: CliIo): string {

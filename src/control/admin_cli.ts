@@ -14,6 +14,13 @@ const EXIT_OK = 0;
 const EXIT_RUNTIME = 1;
 const EXIT_USAGE = 2;
 
+/**
+ * -c/--config FILE, which names the config whose [control] socket the commands use. One
+ * definition for both places it may stand: before the command (cli.ts finds the command past
+ * it) and after it (parsed here).
+ */
+export const CONFIG_OPTION = { type: "string", short: "c" } as const;
+
 export const ADMIN_HELP: Record<string, string> = {
   sessions: `Usage:
   ${NAME} sessions list [--config FILE] [--json]
@@ -52,7 +59,7 @@ function parse(argv: readonly string[]): AdminCommand | "help" {
     allowPositionals: true,
     strict: true,
     options: {
-      config: { type: "string", short: "c" },
+      config: CONFIG_OPTION,
       json: { type: "boolean" },
       user: { type: "string" },
       subject: { type: "string" },
@@ -91,17 +98,24 @@ function target(values: { user?: string; subject?: string }, rest: string[]): Re
   return { kind: "session", sessionId: rest[0]! };
 }
 
-/** Runs `sessions ...` or `logins ...` (argv starts with the group); returns the exit code. */
-export async function runAdminCommand(argv: readonly string[], deps: AdminDeps): Promise<number> {
+/**
+ * Runs `sessions ...` or `logins ...`: `group` is argv's first positional argument (--config
+ * may come before it, as before any command); returns the exit code.
+ */
+export async function runAdminCommand(
+  group: string,
+  argv: readonly string[],
+  deps: AdminDeps,
+): Promise<number> {
   let command;
   try {
     command = parse(argv);
   } catch (error) {
-    deps.err(`${(error as Error).message}\n${ADMIN_HELP[argv[0]!] ?? ""}\n`);
+    deps.err(`${(error as Error).message}\n${ADMIN_HELP[group] ?? ""}\n`);
     return EXIT_USAGE;
   }
   if (command === "help") {
-    deps.out(`${ADMIN_HELP[argv[0]!]}\n`);
+    deps.out(`${ADMIN_HELP[group]}\n`);
     return EXIT_OK;
   }
   const socket = deps.socketPath(command.configPath);

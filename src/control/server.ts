@@ -9,7 +9,7 @@
  */
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { chmodSync, lstatSync, mkdirSync, statSync, unlinkSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 import process from "node:process";
 import { Buffer } from "node:buffer";
 import type { Logger } from "@logtape/logtape";
@@ -25,6 +25,8 @@ import {
 } from "./protocol.ts";
 
 const SOCKET_MODE = 0o660;
+/** Lets the service's group reach the socket; nobody but its owner may change what is in it. */
+const DIRECTORY_MODE = 0o750;
 /** A client that has not sent its request line by then is dropped. */
 const REQUEST_TIMEOUT_MS = 5_000;
 /** A client that takes none of its answer for this long is dropped. */
@@ -70,12 +72,35 @@ export function unsafeDirectoryProblem(
 }
 
 /**
+ * Creates the missing directories down to `dir`, each DIRECTORY_MODE whatever the umask: mkdir's
+ * mode is reduced by it, and the systemd unit's UMask=0077 would leave them 0700, shutting out the
+ * service's group. A directory that already existed keeps its mode.
+ */
+function createMissingDirectories(dir: string): void {
+  // Resolved, so the first directory mkdir reports created is a plain ancestor of `target`.
+  const target = resolve(dir);
+  const first = mkdirSync(target, { recursive: true, mode: DIRECTORY_MODE });
+  if (first === undefined) return;
+  const top = resolve(first);
+  const created = [target];
+  for (let current = target; current !== top;) {
+    const parent = dirname(current);
+    if (parent === current) {
+      throw new Error(`Control socket directory ${dir}: created ${first}, which is not above it`);
+    }
+    created.push(parent);
+    current = parent;
+  }
+  for (const directory of created) chmodSync(directory, DIRECTORY_MODE);
+}
+
+/**
  * Refuses a directory others could write to, creates a missing one (0750), and clears a stale
  * socket.
  */
 async function prepare(path: string): Promise<void> {
   const dir = dirname(path);
-  mkdirSync(dir, { recursive: true, mode: 0o750 });
+  createMissingDirectories(dir);
   const problem = unsafeDirectoryProblem(statSync(dir), process.geteuid?.());
   if (problem) throw new Error(`Control socket directory ${dir} is unsafe: ${problem}`);
   let existing;

@@ -3,9 +3,18 @@
  * (answered with an error, nothing changed), and list/revoke reaching the sessions and the
  * OpenVPN server's commander.
  */
-import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import process from "node:process";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../../support/assert.ts";
 import { RecordingCommander } from "../../support/recording_commander.ts";
 import { rawControlRequest } from "../../support/control_socket.ts";
@@ -76,6 +85,32 @@ Deno.test("control socket: a unix socket with mode 0660 in a directory it create
     await t.cleanup();
   }
   assertEquals(existsSync(t.path), false, "close() removes the socket");
+});
+
+Deno.test("control socket: under the unit's UMask=0077 it still creates missing directories 0750, and changes no existing one", async () => {
+  const t = await setup();
+  const parent = mkdtempSync(join(tmpdir(), "control-test-"));
+  const existing = join(parent, "existing");
+  const previous = process.umask(0o077);
+  try {
+    chmodSync(parent, 0o711);
+    const created = await startControlServer(join(parent, "ctl", "sub", "control.sock"), t.deps);
+    await created.close();
+    mkdirSync(existing, { mode: 0o700 });
+    const inExisting = await startControlServer(join(existing, "control.sock"), t.deps);
+    await inExisting.close();
+  } finally {
+    process.umask(previous);
+    await t.cleanup();
+  }
+  try {
+    assertEquals(statSync(join(parent, "ctl")).mode & 0o777, 0o750, "first created directory");
+    assertEquals(statSync(join(parent, "ctl", "sub")).mode & 0o777, 0o750, "socket's directory");
+    assertEquals(statSync(parent).mode & 0o777, 0o711, "the parent that existed");
+    assertEquals(statSync(existing).mode & 0o777, 0o700, "a socket directory that existed");
+  } finally {
+    rmSync(parent, { recursive: true, force: true });
+  }
 });
 
 Deno.test("control socket: sessions.list answers every live session without tokens", async () => {

@@ -74,6 +74,47 @@ Deno.test("unknown commands, options and help topics exit 2 with a pointer to --
   }
 });
 
+Deno.test("the admin commands take -c/--config before the command too, and use that config's socket", async () => {
+  const path = "/etc/openvpn-auth-oidc/custom.toml";
+  const config = `${VALID}[control]\nsocket = "/tmp/cli-test-custom/control.sock"\n`;
+  for (
+    const [args, command] of [
+      [["--config", path, "sessions", "list"], "sessions.list"],
+      [["-c", path, "logins", "list"], "logins.list"],
+      [["--config=" + path, "sessions", "list"], "sessions.list"],
+      [["-c", path, "sessions", "revoke", "--user", "alice"], "sessions.revoke"],
+    ] as const
+  ) {
+    const sent: Array<[string, string]> = [];
+    const t = io({ [path]: config }, {
+      sendControl: (socket, request) => {
+        sent.push([socket, request.command]);
+        return Promise.resolve(
+          request.command === "sessions.revoke"
+            ? { ok: true, ended: 0, stillConnected: [] }
+            : request.command === "logins.list"
+            ? { ok: true, logins: [] }
+            : { ok: true, sessions: [] },
+        );
+      },
+    });
+    assertEquals(await runCli([...args], t.cli), EXIT_OK, `${args.join(" ")}: ${t.err()}`);
+    assertEquals(sent, [["/tmp/cli-test-custom/control.sock", command]], args.join(" "));
+  }
+});
+
+Deno.test("general options before an admin command: --help shows its usage, --version the version", async () => {
+  const help = io();
+  assertEquals(await runCli(["-c", "/etc/x.toml", "--help", "sessions"], help.cli), EXIT_OK);
+  assertStringIncludes(help.out(), "sessions revoke");
+  const version = io();
+  assertEquals(await runCli(["--version", "logins", "list"], version.cli), EXIT_OK);
+  assertEquals(version.out(), `openvpn-auth-oidc ${VERSION}\n`);
+  const usage = io();
+  assertEquals(await runCli(["--config", "/etc/x.toml", "sessions"], usage.cli), EXIT_USAGE);
+  assertStringIncludes(usage.err(), "'sessions' needs a command\nUsage:");
+});
+
 Deno.test("check-config prints the resolved config with secrets as *** and exits 0", async () => {
   const t = io({ "/etc/x.toml": VALID });
   assertEquals(await runCli(["check-config", "--config", "/etc/x.toml"], t.cli), EXIT_OK);
