@@ -117,12 +117,16 @@ export class ConnectionGuard {
       }
     }
     const guard = new ConnectionGuard(options);
-    guard.#listener = await guard.#transport.listen(
-      options.host,
-      options.port,
-      (socket) => guard.#accept(socket),
-      (error) => guard.#report(`accept failed: ${String(error)}`),
-    );
+    try {
+      guard.#listener = await guard.#transport.listen(
+        options.host,
+        options.port,
+        (socket) => guard.#accept(socket),
+        (error) => guard.#report(`accept failed: ${String(error)}`),
+      );
+    } catch (error) {
+      throw new Error(listenFailure(options.host, options.port, error), { cause: error });
+    }
     return guard;
   }
 
@@ -372,4 +376,22 @@ function clientKeyOf(ip: string): string {
   const bytes = canonicalIpBytes(ip);
   if (bytes === undefined) return ip;
   return (bytes.length === 4 ? bytes : bytes.subarray(0, 8)).join(".");
+}
+
+/**
+ * What a failed listen says at start-up: the address and why, on either runtime. Bun's own
+ * words name neither port nor reason ("Failed to listen at 0.0.0.0", the reason only in
+ * `code`), Deno's no address ("Permission denied (os error 13)").
+ */
+export function listenFailure(host: string, port: number, error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown })?.code;
+  const why = typeof code === "string" && !message.includes(code)
+    ? `${message} (${code})`
+    : message;
+  const address = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+  const hint = code === "EACCES" && port < 1024
+    ? ": a port below 1024 needs CAP_NET_BIND_SERVICE, or a reverse proxy in front"
+    : "";
+  return `Cannot listen on ${address}: ${why}${hint}`;
 }

@@ -3,7 +3,7 @@
  * process: while one HTTP server replaces another, both take relayed connections, and the
  * kernel may give a relay socket towards the new one the local port of a relay to the old one.
  */
-import { assert, assertEquals } from "../../support/assert.ts";
+import { assert, assertEquals, assertRejects } from "../../support/assert.ts";
 import { ConnectionGuard } from "../../../src/http/connection_guard.ts";
 import type { GuardTransport, RelaySocket } from "../../../src/http/relay_socket.ts";
 
@@ -142,4 +142,56 @@ Deno.test("ConnectionGuard.allEnded() settles when the last connection ends", as
   } finally {
     guard.closeAll();
   }
+});
+
+Deno.test("ConnectionGuard.start() that cannot listen names the address and why, as Deno and Bun say it", async () => {
+  const options = {
+    targetPort: () => 1,
+    maxConnections: 10,
+    maxConnectionsPerClient: 10,
+    isExempt: () => false,
+    headerTimeoutMs: 30_000,
+    idleTimeoutMs: 30_000,
+    requestTimeoutMs: 60_000,
+    onProblem: () => {},
+  };
+  // Deno's sockets, on a port in use: its words name no address.
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const port = taken.addr.port;
+    const error = await assertRejects(() =>
+      ConnectionGuard.start({ ...options, host: "127.0.0.1", port })
+    );
+    assertEquals(
+      (error as Error).message,
+      `Cannot listen on 127.0.0.1:${port}: Address already in use (os error 98) (EADDRINUSE)`,
+    );
+  } finally {
+    taken.close();
+  }
+  // Bun's: the reason only in `code`.
+  const refusing = (code: string): GuardTransport => ({
+    listen: () => Promise.reject(Object.assign(new Error("Failed to listen at 0.0.0.0"), { code })),
+    connect: () => Promise.reject(new Error("unused")),
+  });
+  const denied = await assertRejects(() =>
+    ConnectionGuard.start({ ...options, host: "0.0.0.0", port: 443, transport: refusing("EACCES") })
+  );
+  assertEquals(
+    (denied as Error).message,
+    "Cannot listen on 0.0.0.0:443: Failed to listen at 0.0.0.0 (EACCES): a port below 1024 needs " +
+      "CAP_NET_BIND_SERVICE, or a reverse proxy in front",
+  );
+  const v6 = await assertRejects(() =>
+    ConnectionGuard.start({
+      ...options,
+      host: "::1",
+      port: 8443,
+      transport: refusing("EADDRINUSE"),
+    })
+  );
+  assertEquals(
+    (v6 as Error).message,
+    "Cannot listen on [::1]:8443: Failed to listen at 0.0.0.0 (EADDRINUSE)",
+  );
 });
