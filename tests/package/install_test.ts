@@ -30,6 +30,7 @@ import {
   tracedSyscalls,
   writableExecutableMappings,
 } from "./_syscalls.ts";
+import { upgradeWithRunningService } from "./_upgrade.ts";
 
 async function skipReason(): Promise<string | undefined> {
   const missing = [
@@ -37,6 +38,7 @@ async function skipReason(): Promise<string | undefined> {
     "systemd-sysusers",
     "strace",
     "runuser",
+    "setpriv",
     "adduser",
     "python3",
   ]
@@ -75,75 +77,6 @@ function processIds(pid: number): { uid: number; gid: number } {
   const field = (name: string) =>
     Number(new RegExp(`^${name}:\\s+\\d+\\s+(\\d+)`, "m").exec(status)![1]);
   return { uid: field("Uid"), gid: field("Gid") };
-}
-
-/**
- * Runs the installed postinst as an upgrade does (`configure OLD`) on a host where systemd runs,
- * in a mount namespace of its own (a fresh /run with /run/systemd/system), with systemctl and
- * deb-systemd-* replaced by stubs that log their calls. The stub systemctl names, as the
- * service's MainPID, a stand-in process started with `env` and `args` as systemd would start
- * the service from its unit.
- */
-async function upgradeWithRunningService(
-  work: string,
-  service: { env: Record<string, string>; args: string[] },
-): Promise<{ stderr: string; calls: string[] }> {
-  const stubs = join(work, "stubs");
-  const log = join(work, "stub-calls.log");
-  await Deno.mkdir(stubs, { recursive: true });
-  await Deno.writeTextFile(log, "");
-  const stub = (answer: string) =>
-    `#!/bin/sh\necho "$(basename "$0") $*" >>${log}\n${answer}\nexit 0\n`;
-  await Deno.writeTextFile(
-    join(stubs, "systemctl"),
-    stub('case "$*" in *MainPID*) echo "$STUB_MAIN_PID" ;; esac'),
-  );
-  await Deno.writeTextFile(join(stubs, "deb-systemd-invoke"), stub(""));
-  await Deno.writeTextFile(join(stubs, "deb-systemd-helper"), stub(""));
-  for (const name of ["systemctl", "deb-systemd-invoke", "deb-systemd-helper"]) {
-    await Deno.chmod(join(stubs, name), 0o755);
-  }
-  const sleeper = join(work, "service_stand_in.py");
-  await Deno.writeTextFile(sleeper, "import time\ntime.sleep(600)\n");
-  const standIn = new Deno.Command("python3", {
-    args: [sleeper, ...service.args],
-    env: { PATH: "/usr/bin:/bin", ...service.env },
-    clearEnv: true,
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  try {
-    const postinst = `/var/lib/dpkg/info/${PACKAGE}.postinst`;
-    const result = await new Deno.Command("unshare", {
-      args: [
-        "--mount",
-        "--propagation",
-        "private",
-        "sh",
-        "-c",
-        'mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/system && exec "$@"',
-        "sh",
-        postinst,
-        "configure",
-        "0.0.1",
-      ],
-      env: {
-        PATH: `${stubs}:/usr/sbin:/usr/bin:/sbin:/bin`,
-        STUB_MAIN_PID: String(standIn.pid),
-      },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stderr = new TextDecoder().decode(result.stderr);
-    assertEquals(result.code, 0, stderr);
-    const calls = (await Deno.readTextFile(log)).split("\n").filter((line) => line !== "");
-    return { stderr, calls };
-  } finally {
-    standIn.kill("SIGKILL");
-    await standIn.status;
-  }
 }
 
 Deno.test({
@@ -342,6 +275,8 @@ Deno.test({
         async () => {
           assert(user !== undefined);
           const outcome = await upgradeWithRunningService(work, {
+            uid: user.uid,
+            gid: user.gid,
             // A placeholder secret given only in the unit's environment (a drop-in): the
             // restarted service would refuse it, so the upgrade must not restart it.
             env: { OPENVPN_AUTH_OIDC_HTTP_SECRET: "change-me-change-me-change-me-change-me" },
@@ -359,6 +294,8 @@ Deno.test({
           await Deno.writeTextFile(CONFFILE, '[openvpn]\nmanagment = "x"\n');
           try {
             const restarted = await upgradeWithRunningService(work, {
+              uid: user.uid,
+              gid: user.gid,
               env: {},
               args: ["--config", running],
             });
@@ -371,6 +308,70 @@ Deno.test({
           } finally {
             await Deno.writeTextFile(CONFFILE, good);
           }
+        },
+      );
+
+      await t.step(
+        "an upgrade's check gets the service's environment whole and without dpkg's, and no " +
+          "process shows a value of it in its command line (every local user reads those)",
+        async () => {
+          assert(user !== undefined);
+          const env = {
+            OPENVPN_AUTH_OIDC_OIDC_CLIENT_SECRET: `client-secret-${crypto.randomUUID()}`,
+            OPENVPN_AUTH_OIDC_HTTP_SECRET: `http-${crypto.randomUUID()}-${crypto.randomUUID()}`,
+            // Not a shell identifier: passed on all the same.
+            "odd-name.x": `odd-value-${crypto.randomUUID()}`,
+          };
+          const outcome = await upgradeWithRunningService(work, {
+            uid: user.uid,
+            gid: user.gid,
+            env,
+            args: [],
+          });
+          assertEquals(outcome.leaks, []);
+          assert(outcome.check !== undefined, `the check did not run: ${outcome.stderr}`);
+          assertEquals(outcome.check.envNames, ["PATH", ...Object.keys(env)].sort());
+          assertEquals(outcome.check.uid, user.uid);
+          assertEquals(
+            outcome.calls.filter((call) => call.includes("try-restart")).length,
+            1,
+            outcome.stderr,
+          );
+        },
+      );
+
+      await t.step(
+        "an upgrade checks the config as the running service's user with its supplementary " +
+          "groups (SupplementaryGroups=), not only those of /etc/group",
+        async () => {
+          assert(user !== undefined);
+          // A gid no group has, like ssl-cert for the TLS key: the service user is no member.
+          let groupOnly = 64_000;
+          while (
+            (await run("getent", ["group", String(groupOnly)], { allowFailure: true })).code === 0
+          ) {
+            groupOnly++;
+          }
+          const secretFile = join(work, "group-only-secret");
+          await Deno.writeTextFile(secretFile, `${crypto.randomUUID()}${crypto.randomUUID()}\n`);
+          await Deno.chown(secretFile, 0, groupOnly);
+          await Deno.chmod(secretFile, 0o640);
+          const outcome = await upgradeWithRunningService(work, {
+            uid: user.uid,
+            gid: user.gid,
+            extraGroups: [groupOnly],
+            env: { OPENVPN_AUTH_OIDC_HTTP_SECRET_FILE: secretFile },
+            args: [],
+          });
+          assert(!outcome.stderr.includes("not restarted"), outcome.stderr);
+          assertEquals(
+            outcome.calls.filter((call) => call.includes("try-restart")).length,
+            1,
+            outcome.stderr,
+          );
+          assert(outcome.check !== undefined, `the check did not run: ${outcome.stderr}`);
+          assertEquals(outcome.check.uid, user.uid);
+          assert(outcome.check.groups.includes(groupOnly), `groups ${outcome.check.groups}`);
         },
       );
 
