@@ -18,6 +18,7 @@ import {
 import process from "node:process";
 import { setImmediate } from "node:timers";
 import type { LogLevel } from "./config/types.ts";
+import { writeAllSync } from "./write_all_sync.ts";
 
 export type { Logger };
 
@@ -196,11 +197,33 @@ class TurnWriter {
     if (this.#waiting === "") return;
     const text = this.#waiting;
     this.#waiting = "";
-    process.stderr.write(text);
+    output(text);
   }
 }
 
 const MAX_WAITING_CHARS = 64 * 1024;
+const STDERR_FD = 2;
+
+/**
+ * Not process.stderr.write: on Bun it hands a pipe what fits and keeps the rest in memory,
+ * without bound while journald reads late, and process.exit drops it (the last audit lines,
+ * the stop). Written whole, as Deno's write does.
+ */
+function writeStderr(text: string): void {
+  writeAllSync(STDERR_FD, text);
+}
+
+let output: (text: string) => void = writeStderr;
+
+/**
+ * For tests that read what is logged: the lines go to `collect` instead of stderr, until this
+ * is called again without one. What waits for the end of its turn goes out first, where it
+ * was headed.
+ */
+export function redirectLogOutput(collect?: (text: string) => void): void {
+  stderrLines.flush();
+  output = collect ?? writeStderr;
+}
 const stderrLines = new TurnWriter();
 /** Deno runs no `exit` listener when it stops on an uncaught error or rejection; Bun does. */
 process.on("exit", () => stderrLines.flush());

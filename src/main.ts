@@ -25,7 +25,7 @@ const io = {
   out: (text: string) => writeAllSync(1, text),
   err: (text: string) => {
     flushLogs();
-    return process.stderr.write(text);
+    writeAllSync(2, text);
   },
   readTextFile: (path: string) => readFileSync(path, "utf8"),
   fileMode: (path: string) => statSync(path).mode,
@@ -45,7 +45,7 @@ try {
   process.exitCode = await runCli(process.argv.slice(2), io);
 } catch (error) {
   flushLogs();
-  process.stderr.write(`openvpn-auth-oidc: unexpected error: ${(error as Error).stack ?? error}\n`);
+  writeAllSync(2, `openvpn-auth-oidc: unexpected error: ${(error as Error).stack ?? error}\n`);
   process.exitCode = EXIT_RUNTIME;
 }
 // Some libraries keep timers or sockets alive; the service has already closed its own.

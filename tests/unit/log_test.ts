@@ -1,5 +1,4 @@
 import { assertEquals } from "../support/assert.ts";
-import process from "node:process";
 import { getTextFormatter, type LogRecord } from "@logtape/logtape";
 import {
   configureLogging,
@@ -7,6 +6,7 @@ import {
   getLogger,
   maskSensitive,
   plainValueRenderer,
+  redirectLogOutput,
 } from "../../src/log.ts";
 import { Secret } from "../../src/config/secret.ts";
 
@@ -81,17 +81,13 @@ Deno.test("a Secret prints as *** through every conversion", () => {
 });
 
 function captureStderr(body: () => void): string {
-  const original = process.stderr.write;
   let out = "";
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    out += typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk);
-    return true;
-  }) as typeof process.stderr.write;
+  redirectLogOutput((text) => (out += text));
   try {
     body();
     flushLogs();
   } finally {
-    process.stderr.write = original;
+    redirectLogOutput();
     configureLogging("warning", "text");
   }
   return out;

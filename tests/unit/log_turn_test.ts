@@ -1,22 +1,17 @@
 import { assertEquals } from "../support/assert.ts";
-import process from "node:process";
 import { setImmediate } from "node:timers";
 import { nextTurn } from "../../src/next_turn.ts";
-import { AUDIT_CATEGORY, configureLogging, getLogger } from "../../src/log.ts";
+import { AUDIT_CATEGORY, configureLogging, getLogger, redirectLogOutput } from "../../src/log.ts";
 
-/** Runs `body` with logging at debug and every write to stderr kept in `all`, as written. */
+/** Runs `body` with logging at debug and every write of log lines kept in `all`, as written. */
 async function capturingStderr<T>(body: (all: string[]) => Promise<T>): Promise<T> {
-  const original = process.stderr.write;
   const all: string[] = [];
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    all.push(typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk));
-    return true;
-  }) as typeof process.stderr.write;
+  redirectLogOutput((text) => all.push(text));
   try {
     configureLogging("debug", "text");
     return await body(all);
   } finally {
-    process.stderr.write = original;
+    redirectLogOutput();
     configureLogging("warning", "text");
   }
 }
@@ -125,4 +120,36 @@ for (const runtime of ["deno", "bun"] as const) {
       assertEquals(code, how === "exit" ? 3 : 1, text);
     });
   }
+}
+
+// Bun's process.stderr.write to a pipe hands the kernel what fits and keeps the rest in memory,
+// which process.exit drops: the last lines of a busy service (audit lines, its stop) were lost
+// when journald read late. Deno's write waits for the reader.
+for (const runtime of ["deno", "bun"] as const) {
+  Deno.test(`300 KB of log lines, then process.exit, all reach a reader that starts late (${runtime})`, async () => {
+    const script = new URL("../support/log_exit_child.ts", import.meta.url).pathname;
+    const child = (runtime === "deno"
+      ? new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", script, "flood"],
+        stdout: "null",
+        stderr: "piped",
+        env: { NO_COLOR: "1" },
+      })
+      : new Deno.Command(Deno.env.get("BUN") ?? "bun", {
+        args: [script, "flood"],
+        stdout: "null",
+        stderr: "piped",
+        env: { NO_COLOR: "1" },
+      })).spawn();
+    // The child fills the pipe and must wait, as for a busy journald.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const text = new TextDecoder().decode((await child.output()).stderr);
+    const lines = text.split("\n");
+    assertEquals(lines.filter((line) => line.includes("flood ")).length, 3_000);
+    assertEquals(
+      lines.some((line) => line.includes("last words") && line.includes("m-4711")),
+      true,
+    );
+    assertEquals((await child.status).code, 3);
+  });
 }
