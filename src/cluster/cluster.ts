@@ -15,6 +15,7 @@ import { deliveryWaitMs, leaseTiming } from "./lease.ts";
 import { type HeldLink, LeasedLink } from "./leased_link.ts";
 import { heldFirstCommander } from "./held_first_commander.ts";
 import { remoteCommander } from "./remote_commander.ts";
+import { refuseClaimedNames } from "./server_name_claims.ts";
 import { ClusterKeys, WorkQueue } from "./work_queue.ts";
 
 export interface ClusterDeps {
@@ -24,6 +25,8 @@ export interface ClusterDeps {
   clock: Clock;
   log: Logger;
   build: (server: string, mayWrite: () => boolean) => HeldLink;
+  /** How long bridges outside the cluster claim their names (SERVER_NAME_CLAIM_MS); for tests. */
+  serverNameClaimMs?: number;
 }
 
 export interface Cluster {
@@ -42,6 +45,21 @@ export interface Cluster {
 export async function startCluster(deps: ClusterDeps): Promise<Cluster> {
   const { config, clock, log } = deps;
   const redis = await connectRedis(deps.redis);
+  const clusterLog = log.with({ instance: config.instanceId });
+  // A live bridge outside the cluster claiming one of our names refuses the start, as it would
+  // refuse that bridge's second. Later, no such bridge starts on a name leased here (CLAIM), and
+  // no lease is taken on a name one claims (ACQUIRE).
+  await refuseClaimedNames({
+    redis,
+    keyPrefix: deps.redis.keyPrefix,
+    servers: deps.servers,
+    clock,
+    log: clusterLog,
+    ...(deps.serverNameClaimMs === undefined ? {} : { claimMs: deps.serverNameClaimMs }),
+  }).catch((error) => {
+    redis.disconnect();
+    throw error;
+  });
   // Pub/sub needs a connection of its own; a missed message only delays work to the next poll,
   // which is slow while the subscriber is up and fast while it is down.
   const subscriber: Redis = redis.duplicate();
@@ -51,7 +69,6 @@ export async function startCluster(deps: ClusterDeps): Promise<Cluster> {
   const keys = new ClusterKeys(deps.redis.keyPrefix);
   const queue = new WorkQueue(redis, keys, clock, notified);
   const timing = leaseTiming(config.leaseMs);
-  const clusterLog = log.with({ instance: config.instanceId });
   const links = new Map(deps.servers.map((server) => [
     server,
     new LeasedLink({

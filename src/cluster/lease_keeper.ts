@@ -2,13 +2,16 @@
  * Keeps (or waits for) the lease on one OpenVPN server in Redis: acquires it when free,
  * renews it well before it runs out, gives it up on its own clock when renewals do not get
  * through, gives it up when told to (`yieldFor`), and releases it on a clean stop. Decisions are
- * in lease.ts; this is the I/O.
+ * in lease.ts; this is the I/O. A lease is not acquired while a bridge outside the cluster
+ * claims the server's name (server_name_claims.ts): asked for all the same, it is taken once
+ * that bridge stops.
  */
 import type { Logger } from "@logtape/logtape";
 import type { Redis } from "ioredis";
 import type { Clock, TimerHandle } from "../clock.ts";
 import { type Lease, type LeaseChange } from "./lease.ts";
 import { ACQUIRE, RELEASE, RENEW } from "./redis_scripts.ts";
+import { describeClaimHolder, serverNameClaimKey } from "./server_name_claims.ts";
 import type { ClusterKeys } from "./work_queue.ts";
 
 export interface LeaseKeeperDeps {
@@ -33,6 +36,8 @@ export class LeaseKeeper {
   #failing = false;
   /** Not asking for the lease before this (`leaseTime()`): see `yieldFor`. */
   #pausedUntil = 0;
+  /** The claim of a bridge outside the cluster that kept the lease from us, as last logged. */
+  #claimedBy: string | undefined;
 
   constructor(deps: LeaseKeeperDeps) {
     this.#deps = deps;
@@ -78,12 +83,14 @@ export class LeaseKeeper {
       if (held === undefined && !paused) {
         const token = await redis.eval(
           ACQUIRE,
-          2,
+          3,
           keys.lease(server),
           keys.fence(server),
+          serverNameClaimKey(keys.keyPrefix, server),
           instanceId,
           String(lease.timing.leaseMs),
         );
+        this.#nameClaimedBy(typeof token === "string" ? token : undefined);
         if (this.#stopped) {
           if (typeof token === "number") {
             await redis.eval(RELEASE, 1, keys.lease(server), this.#holderValue(token));
@@ -122,6 +129,30 @@ export class LeaseKeeper {
     if (this.#stopped) return;
     this.#timer = clock.setTimeout(() => void this.#tick(), lease.nextDelay());
     this.#armDeadline();
+  }
+
+  /**
+   * A bridge outside the cluster claims the server's name (`holder`, its claim), or none does:
+   * told once per holder, not at each request for the lease.
+   */
+  #nameClaimedBy(holder: string | undefined): void {
+    if (holder === this.#claimedBy) return;
+    const { log, server, keys } = this.#deps;
+    if (holder !== undefined) {
+      log.error(
+        "OpenVPN server name {server} is claimed by {holder}, a bridge sharing this Redis " +
+          "(sessions.key_prefix {prefix}) outside this cluster: the two would end, unbind and " +
+          "kill each other's clients, so no instance takes the lease on {server} while that " +
+          "claim is held. Give each bridge's [[openvpn]] servers names of their own, or run " +
+          "them in this [cluster]; the lease is taken once that bridge stops",
+        { server, holder: describeClaimHolder(holder), prefix: keys.keyPrefix },
+      );
+    } else if (this.#claimedBy !== undefined) {
+      log.info("OpenVPN server name {server} is no longer claimed outside this cluster", {
+        server,
+      });
+    }
+    this.#claimedBy = holder;
   }
 
   /** What the lease key holds while this instance has it with `token` (redis_scripts.ts). */

@@ -77,8 +77,13 @@ export class LeasedLink {
     this.#keeper.start();
   }
 
+  /**
+   * Holding by this instance's clock: not after the lease's deadline, even before the timer
+   * that gives it up has fired (a host waking from a pause runs its overdue work first). What
+   * acts on a server's sessions only while holding (re-checks) must not run past the lease.
+   */
   get holding(): boolean {
-    return this.#lease.token !== undefined;
+    return this.#lease.mayWrite(this.#leaseTime());
   }
 
   get linkUp(): boolean {

@@ -10,10 +10,19 @@
  *   P o:<s>:<k>   string  its outcome; PX = a short while, for the requester to read
  *   channel P n:<s>       "a new item": wakes the holder
  *   channel P d:<s>       "<k> has an outcome": wakes the instance waiting for it
+ * Read, never written, by ACQUIRE: a bridge's claim on a server name outside any cluster
+ * (server_name_claims.ts, serverNameClaimKey; not under P).
  */
 
-/** KEYS: lease, fence. ARGV: instance id, lease ms. Returns the new token, or false if held. */
+/**
+ * KEYS: lease, fence, the server name's claim by a bridge outside the cluster
+ * (server_name_claims.ts). ARGV: instance id, lease ms. Returns the new token; false when another
+ * instance holds the lease; the claim's holder when a bridge outside the cluster claims the name,
+ * which is not leased then: the two would end, unbind and kill each other's clients.
+ */
 export const ACQUIRE = `
+local claimed = redis.call('GET', KEYS[3])
+if claimed then return claimed end
 if redis.call('EXISTS', KEYS[1]) == 1 then return false end
 local token = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], ARGV[1] .. '#' .. token, 'PX', ARGV[2])

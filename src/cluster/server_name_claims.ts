@@ -5,7 +5,10 @@
  * server: two bridges whose servers are both named "default" would end, unbind and kill each
  * other's clients. So each bridge claims its names in Redis for as long as it runs, and one that
  * starts with a name a live bridge holds is refused at start. The instances of a cluster share
- * their names by design: there this does not run.
+ * their names by design and claim none: a cluster's lease on a name counts as held here (CLAIM),
+ * a name claimed here is not leased (redis_scripts.ts, ACQUIRE), and a cluster instance starting
+ * while a live bridge claims one of its names is refused as that bridge's second would be
+ * (`refuseClaimedNames`).
  *
  * Key (P = sessions.key_prefix; no other key starts with "o:"):
  *   P o:<server>   string  "<host>/<pid>/<random>" of the bridge holding the name; PX = the
@@ -59,13 +62,29 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return {'taken'}
 `;
 
+/**
+ * Only looks: the claim's holder and its time left, or {'free'} (a cluster's start). KEYS:
+ * claim. Returns {'free'} or {'bridge', holder, PTTL}.
+ */
+const LOOK = `
+local held = redis.call('GET', KEYS[1])
+if held then return {'bridge', held, redis.call('PTTL', KEYS[1])} end
+return {'free'}
+`;
+
+/** The key claiming the OpenVPN server name `server` in Redis; the one place it is built. */
+export function serverNameClaimKey(keyPrefix: string, server: string): string {
+  return `${keyPrefix}o:${server}`;
+}
+
 interface Holder {
   value: string;
   cluster: boolean;
 }
 
+/** What one look at a name's claim found: ours now (`renewed`, `taken`), free, or held. */
 type Answer =
-  | { kind: "renewed" | "taken" }
+  | { kind: "renewed" | "taken" | "free" }
   | { kind: "held"; holder: Holder; pttl: number };
 
 /** A bridge refused at start: another one sharing the Redis key prefix holds these names. */
@@ -128,7 +147,7 @@ export class ServerNameClaims {
 
   /** The key claiming `server` in Redis. */
   key(server: string): string {
-    return `${this.#deps.keyPrefix}o:${server}`;
+    return serverNameClaimKey(this.#deps.keyPrefix, server);
   }
 
   /** The names this bridge holds now. */
@@ -153,17 +172,10 @@ export class ServerNameClaims {
       }));
       const failed = settled.find((result) => result.status === "rejected");
       if (failed !== undefined) throw failed.reason;
-      const refused = settled.flatMap((result) =>
-        result.status === "fulfilled" ? result.value : []
+      refuseIfHeld(
+        settled.flatMap((result) => result.status === "fulfilled" ? result.value : []),
+        this.#deps.keyPrefix,
       );
-      if (refused.length > 0) {
-        const holders = [...new Set(refused.map(({ holder }) => describe(holder)))];
-        throw new ServerNameInUseError(
-          refused.map(({ server }) => server),
-          holders,
-          this.#deps.keyPrefix,
-        );
-      }
     } catch (error) {
       await this.stop();
       throw error;
@@ -197,49 +209,24 @@ export class ServerNameClaims {
   /** Takes `server`, waiting for a dead bridge's claim to run out; the live holder if refused. */
   async #claimAtStart(server: string): Promise<Holder | undefined> {
     const { log, keyPrefix } = this.#deps;
-    const { marginMs, retryEveryMs, leaseMs } = this.timing;
-    let first: { at: number; pttl: number; value: string } | undefined;
-    for (;;) {
-      const sentAt = this.#time();
-      const answer = await this.#ask(server);
-      if (answer.kind !== "held") {
-        this.#kept.set(server, {
-          heldUntil: this.#until(sentAt),
-          conflict: new WarningInterval(CONFLICT_REPEAT_MS, this.#time),
-        });
-        if (first !== undefined) {
-          log.info("Claimed OpenVPN server name {server}: the old claim ran out", { server });
-        }
-        return undefined;
-      }
-      const now = this.#time();
-      const { holder, pttl } = answer;
-      // Set by hand without an expiry: it never runs out.
-      if (pttl < 0) return holder;
-      if (first === undefined) {
-        first = { at: now, pttl, value: holder.value };
-        log.warning(
-          "OpenVPN server name {server} is claimed in Redis (sessions.key_prefix {prefix}) by " +
-            "{holder}: waiting up to {seconds} s for the claim to run out, as it does when " +
-            "that bridge was killed or crashed without releasing it; if it is alive it renews " +
-            "the claim, and this bridge is refused",
-          {
-            server,
-            prefix: keyPrefix,
-            holder: describe(holder),
-            seconds: Math.ceil((pttl + retryEveryMs) / 1000),
-          },
-        );
-      } else {
-        const elapsed = now - first.at;
-        const renewed = pttl > first.pttl - elapsed + marginMs;
-        // The last test only bounds the wait: Redis has deleted an unrenewed claim by then.
-        if (holder.value !== first.value || renewed || elapsed > first.pttl + leaseMs) {
-          return holder;
-        }
-      }
-      await this.#sleep(Math.min(retryEveryMs, pttl + 1));
+    const result = await waitForName({
+      server,
+      keyPrefix,
+      timing: this.timing,
+      time: this.#time,
+      log,
+      sleep: (ms) => this.#sleep(ms),
+      ask: () => this.#ask(server),
+    });
+    if (result.kind === "refused") return result.holder;
+    this.#kept.set(server, {
+      heldUntil: this.#until(result.sentAt),
+      conflict: new WarningInterval(CONFLICT_REPEAT_MS, this.#time),
+    });
+    if (result.waited) {
+      log.info("Claimed OpenVPN server name {server}: the old claim ran out", { server });
     }
+    return undefined;
   }
 
   #schedule(): void {
@@ -369,13 +356,127 @@ export class ServerNameClaims {
   }
 
   #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => this.#deps.clock.setTimeout(resolve, ms));
+    return sleep(this.#deps.clock, ms);
   }
+}
+
+function sleep(clock: Clock, ms: number): Promise<void> {
+  return new Promise((resolve) => clock.setTimeout(resolve, ms));
+}
+
+/** What waiting for one name at start needs: how to look at its claim, and on what timing. */
+interface NameWait {
+  server: string;
+  keyPrefix: string;
+  /** The claims' timing (a live holder renews on it). */
+  timing: LeaseTiming;
+  time: () => number;
+  log: Logger;
+  sleep: (ms: number) => Promise<void>;
+  ask: () => Promise<Answer>;
+}
+
+type NameWaitResult =
+  | { kind: "refused"; holder: Holder }
+  /** `sentAt`: when the ask that found it ours or free was sent; `waited`: not the first. */
+  | { kind: "free"; sentAt: number; waited: boolean };
+
+/**
+ * Asks until the name is not held, waiting for a claim a dead bridge left to run out; refused
+ * as soon as the holder shows it is alive (see the top of this file).
+ */
+async function waitForName(wait: NameWait): Promise<NameWaitResult> {
+  const { server, keyPrefix, log, time } = wait;
+  const { marginMs, retryEveryMs, leaseMs } = wait.timing;
+  let first: { at: number; pttl: number; value: string } | undefined;
+  for (;;) {
+    const sentAt = time();
+    const answer = await wait.ask();
+    if (answer.kind !== "held") return { kind: "free", sentAt, waited: first !== undefined };
+    const now = time();
+    const { holder, pttl } = answer;
+    // Set by hand without an expiry: it never runs out.
+    if (pttl < 0) return { kind: "refused", holder };
+    if (first === undefined) {
+      first = { at: now, pttl, value: holder.value };
+      log.warning(
+        "OpenVPN server name {server} is claimed in Redis (sessions.key_prefix {prefix}) by " +
+          "{holder}: waiting up to {seconds} s for the claim to run out, as it does when " +
+          "that bridge was killed or crashed without releasing it; if it is alive it renews " +
+          "the claim, and this bridge is refused",
+        {
+          server,
+          prefix: keyPrefix,
+          holder: describe(holder),
+          seconds: Math.ceil((pttl + retryEveryMs) / 1000),
+        },
+      );
+    } else {
+      const elapsed = now - first.at;
+      const renewed = pttl > first.pttl - elapsed + marginMs;
+      // The last test only bounds the wait: Redis has deleted an unrenewed claim by then.
+      if (holder.value !== first.value || renewed || elapsed > first.pttl + leaseMs) {
+        return { kind: "refused", holder };
+      }
+    }
+    await wait.sleep(Math.min(retryEveryMs, pttl + 1));
+  }
+}
+
+/** Throws ServerNameInUseError naming the names `refused` lists and their holders, if any. */
+function refuseIfHeld(
+  refused: ReadonlyArray<{ server: string; holder: Holder }>,
+  keyPrefix: string,
+): void {
+  if (refused.length === 0) return;
+  const holders = [...new Set(refused.map(({ holder }) => describe(holder)))];
+  throw new ServerNameInUseError(refused.map(({ server }) => server), holders, keyPrefix);
+}
+
+export interface RefuseClaimedNamesDeps {
+  redis: Redis;
+  keyPrefix: string;
+  servers: readonly string[];
+  clock: Clock;
+  log: Logger;
+  /** The claims' time (default SERVER_NAME_CLAIM_MS), as the bridges claiming them use it. */
+  claimMs?: number;
+}
+
+/**
+ * What a `[cluster]` instance checks at start: throws ServerNameInUseError when a live bridge
+ * outside the cluster, sharing its Redis, claims one of `servers`, after waiting for claims a
+ * dead bridge left to run out, exactly as that bridge's second would be checked. It claims
+ * nothing: a cluster's names are held by its leases, which no bridge may claim (CLAIM) and
+ * which are not taken while claimed (ACQUIRE), so a bridge started later is kept off the same
+ * way at runtime.
+ */
+export async function refuseClaimedNames(deps: RefuseClaimedNamesDeps): Promise<void> {
+  const { redis, keyPrefix, clock, log } = deps;
+  const timing = leaseTiming(deps.claimMs ?? SERVER_NAME_CLAIM_MS);
+  const time = leaseTime(clock);
+  const refused = await Promise.all(deps.servers.map(async (server) => {
+    const result = await waitForName({
+      server,
+      keyPrefix,
+      timing,
+      time,
+      log,
+      sleep: (ms) => sleep(clock, ms),
+      ask: async () => readAnswer(await redis.eval(LOOK, 1, serverNameClaimKey(keyPrefix, server))),
+    });
+    if (result.kind === "refused") return [{ server, holder: result.holder }];
+    if (result.waited) {
+      log.info("OpenVPN server name {server} is free: the old claim ran out", { server });
+    }
+    return [];
+  }));
+  refuseIfHeld(refused.flat(), keyPrefix);
 }
 
 function readAnswer(reply: unknown): Answer {
   const [kind, value, pttl] = Array.isArray(reply) ? reply : [];
-  if (kind === "renewed" || kind === "taken") return { kind };
+  if (kind === "renewed" || kind === "taken" || kind === "free") return { kind };
   if (
     (kind === "bridge" || kind === "cluster") && typeof value === "string" &&
     typeof pttl === "number"
@@ -383,6 +484,11 @@ function readAnswer(reply: unknown): Answer {
     return { kind: "held", holder: { value, cluster: kind === "cluster" }, pttl };
   }
   throw new Error(`Unexpected answer to a server name claim: ${printable(JSON.stringify(reply))}`);
+}
+
+/** The holder of a claim (its key's value) as an operator can find it: see `describe`. */
+export function describeClaimHolder(value: string): string {
+  return describe({ value, cluster: false });
 }
 
 /** The holder as an operator can find it: a bridge's host and pid, or a cluster instance. */

@@ -38,8 +38,11 @@ const ITEM_GRACE_MS = 5_000;
 
 /** Every key of the cluster, under `sessions.key_prefix` + "c:". */
 export class ClusterKeys {
+  /** sessions.key_prefix, under which bridges outside a cluster claim their server names. */
+  readonly keyPrefix: string;
   readonly prefix: string;
   constructor(keyPrefix: string) {
+    this.keyPrefix = keyPrefix;
     this.prefix = `${keyPrefix}c:`;
   }
   lease(server: string): string {

@@ -3,14 +3,19 @@
  * sharing one Redis without being a cluster each claim their OpenVPN server names, a bridge
  * starting with a name a live bridge (or a cluster instance) holds is refused with the reason, a
  * released claim passes at once, one a bridge killed with -9 left runs out and is waited for,
- * and a claim lost while running is logged and taken back.
+ * and a claim lost while running is logged and taken back. A cluster on the same key prefix is
+ * kept off a name a live bridge claims: refused at start, and not taking the lease meanwhile.
  */
 import { hostname } from "node:os";
 import type { Redis } from "ioredis";
 import { systemClock } from "../../../src/clock.ts";
 import type { RedisSettings } from "../../../src/config/types.ts";
 import { getLogger } from "../../../src/log.ts";
+import type { ServerLink } from "../../../src/bridge/server_link.ts";
+import type { ClientEvents } from "../../../src/bridge/client_events.ts";
+import { startCluster } from "../../../src/cluster/cluster.ts";
 import { Lease, leaseTiming } from "../../../src/cluster/lease.ts";
+import type { HeldLink } from "../../../src/cluster/leased_link.ts";
 import { LeaseKeeper } from "../../../src/cluster/lease_keeper.ts";
 import { leaseTime } from "../../../src/cluster/lease_time.ts";
 import {
@@ -22,6 +27,7 @@ import { ClusterKeys } from "../../../src/cluster/work_queue.ts";
 import { connectRedis } from "../../../src/sessions/redis_connection.ts";
 import { assert, assertEquals, assertRejects } from "../../support/assert.ts";
 import { type CapturedLine, captureLogs } from "../../support/log_capture.ts";
+import { RecordingCommander } from "../../support/recording_commander.ts";
 import { RedisServer } from "../../support/redis_server.ts";
 
 const PREFIX = "claims-test:";
@@ -327,18 +333,7 @@ Deno.test("server name claims: Redis frozen for longer than the claim: the loss 
 
 Deno.test("server name claims: a name a cluster instance on the same key prefix holds the lease on is refused", async () => {
   await withRedis(async ({ server, redis, started }) => {
-    const lease = new Lease(leaseTiming(3_000));
-    const keeper = new LeaseKeeper({
-      redis,
-      keys: new ClusterKeys(PREFIX),
-      server: "udp",
-      instanceId: "vpn-a",
-      lease,
-      clock: systemClock,
-      leaseTime: leaseTime(systemClock),
-      log: getLogger("cluster"),
-      onChange: () => {},
-    });
+    const { lease, keeper } = leaseKeeper(redis, "vpn-a");
     keeper.start();
     try {
       await until(() => lease.token !== undefined, "the instance to hold the lease");
@@ -347,6 +342,111 @@ Deno.test("server name claims: a name a cluster instance on the same key prefix 
       started.push(await claim(server, ["tcp"]));
     } finally {
       await keeper.stop();
+    }
+  });
+});
+
+/** A cluster instance's link for one holding period that never connects: only held or not. */
+function idleLink(): HeldLink {
+  return {
+    link: {
+      linkUp: false,
+      onLinkUp: () => {},
+      start: () => {},
+      stop: () => Promise.resolve(),
+    } as unknown as ServerLink,
+    events: { adoptPendingLogins: () => Promise.resolve(0) } as unknown as ClientEvents,
+    commander: new RecordingCommander(),
+  };
+}
+
+/** A LeaseKeeper for "udp" on PREFIX, as a cluster instance runs one for each server. */
+function leaseKeeper(redis: Redis, instanceId: string) {
+  const lease = new Lease(leaseTiming(3_000));
+  const keeper = new LeaseKeeper({
+    redis,
+    keys: new ClusterKeys(PREFIX),
+    server: "udp",
+    instanceId,
+    lease,
+    clock: systemClock,
+    leaseTime: leaseTime(systemClock),
+    log: getLogger("cluster"),
+    onChange: () => {},
+  });
+  return { lease, keeper };
+}
+
+Deno.test("server name claims: a cluster instance starting on a name a live bridge on the same key prefix claims is refused, naming the bridge, and takes no lease", async () => {
+  await withRedis(async ({ server, redis, logs, started }) => {
+    started.push(await claim(server, ["udp"]));
+    const error = await assertRejects(
+      () =>
+        startCluster({
+          config: { instanceId: "vpn-a", leaseMs: 3_000 },
+          redis: settings(server.url),
+          servers: ["tcp", "udp"],
+          clock: systemClock,
+          log: getLogger("cluster"),
+          build: () => idleLink(),
+          serverNameClaimMs: CLAIM_MS,
+        }),
+      ServerNameInUseError,
+    );
+    assertEquals(error.message, refusal("udp", THIS_BRIDGE));
+    // It waited for a sign of life, as a bridge's second would.
+    assert(logged(logs, "warning", "waiting up to"), "no line about waiting");
+    assertEquals(await redis.keys(`${PREFIX}c:lease:*`), []);
+  });
+});
+
+Deno.test("server name claims: a name a bridge claimed first is not leased by a cluster instance, which says so once and takes the lease when the bridge stops", async () => {
+  await withRedis(async ({ server, redis, logs }) => {
+    const bridge = await claim(server, ["udp"]);
+    const { lease, keeper } = leaseKeeper(redis, "vpn-a");
+    keeper.start();
+    try {
+      // A standby asks every 600 ms: a few requests, none granted.
+      await sleep(2_000);
+      assertEquals(lease.token, undefined);
+      assertEquals(await redis.exists(`${PREFIX}c:lease:udp`), 0);
+      const said = logs.filter(({ text }) => text.includes("is claimed by"));
+      assertEquals(said.map(({ level, text }) => [level, text]), [[
+        "error",
+        `OpenVPN server name udp is claimed by ${THIS_BRIDGE}, a bridge sharing this Redis ` +
+        `(sessions.key_prefix ${PREFIX}) outside this cluster: the two would end, unbind and ` +
+        "kill each other's clients, so no instance takes the lease on udp while that claim is " +
+        "held. Give each bridge's [[openvpn]] servers names of their own, or run them in this " +
+        "[cluster]; the lease is taken once that bridge stops",
+      ]]);
+      await bridge.stop();
+      await until(() => lease.token !== undefined, "the instance to take the lease");
+      assert(logged(logs, "info", "OpenVPN server name udp is no longer claimed outside"));
+    } finally {
+      await keeper.stop();
+    }
+  });
+});
+
+Deno.test("server name claims: a cluster instance starting on a name a dead bridge's claim holds waits for it to run out, then starts", async () => {
+  await withRedis(async ({ server, redis, logs }) => {
+    await redis.set(`${PREFIX}o:udp`, "vpn2.example.com/4242/a1b2c3", "PX", 600);
+    const cluster = await startCluster({
+      config: { instanceId: "vpn-a", leaseMs: 3_000 },
+      redis: settings(server.url),
+      servers: ["udp"],
+      clock: systemClock,
+      log: getLogger("cluster"),
+      build: () => idleLink(),
+      serverNameClaimMs: CLAIM_MS,
+    });
+    try {
+      assert(logged(logs, "warning", "waiting up to"), "no line about waiting");
+      assert(logged(logs, "info", "OpenVPN server name udp is free: the old claim ran out"));
+      await until(() => cluster.holds("udp"), "the instance to take the lease");
+      assert(!logged(logs, "error", "is claimed by"), "the dead claim was reported as live");
+    } finally {
+      await cluster.stop();
     }
   });
 });

@@ -5,6 +5,10 @@ import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { SIGN_IN_TIMED_OUT } from "../../../src/bridge/denial.ts";
 import { pendingLogin } from "../sessions/fixtures.ts";
 import { captureLogs } from "../../support/log_capture.ts";
+import { RecordingCommander } from "../../support/recording_commander.ts";
+import type { ClientCommander } from "../../../src/bridge/commander.ts";
+import { ManagementConnectionError } from "../../../src/management/errors.ts";
+import type { Metrics } from "../../../src/metrics/port.ts";
 
 Deno.test("a new link holder takes over the deadlines of its server's sign-ins in progress", async () => {
   const clock = new FakeClock();
@@ -122,4 +126,133 @@ Deno.test("a store that cannot list the sign-ins in progress is a warning: adopt
   assertEquals(commander.commands, []);
   assertEquals((await store.getPending(first.id))?.cid, 1);
   events.close();
+});
+
+/**
+ * A new holder's link: commands are refused before they are written ("not-connected") until
+ * `link.up`, then recorded.
+ */
+function linkComingUp() {
+  const recorded = new RecordingCommander();
+  const link = { up: false };
+  const notYet = () =>
+    Promise.reject(
+      new ManagementConnectionError("not-connected", "Management interface not connected"),
+    );
+  const commander: ClientCommander = {
+    pendingAuth: (...args) => link.up ? recorded.pendingAuth(...args) : notYet(),
+    auth: (...args) => link.up ? recorded.auth(...args) : notYet(),
+    authNt: (...args) => link.up ? recorded.authNt(...args) : notYet(),
+    deny: (...args) => link.up ? recorded.deny(...args) : notYet(),
+    kill: (...args) => link.up ? recorded.kill(...args) : notYet(),
+  };
+  return { commander, commands: recorded.commands, link };
+}
+
+/** Counts sign-in outcomes and denials as `login <result>` and `denial <code>`. */
+function countingMetrics(counted: string[]): Metrics {
+  return {
+    server: () => ({
+      login: (result) => counted.push(`login ${result}`),
+      clientEvent: () => {},
+      managementReconnect: () => {},
+      denial: (code) => counted.push(`denial ${code}`),
+    }),
+    denial: (code) => counted.push(`denial ${code}`),
+    idpRequest: () => {},
+    managementCommand: () => {},
+  };
+}
+
+/**
+ * A new holder adopting two sign-ins of OpenVPN's run "run-1" before its link is up; their
+ * deadlines pass 1 ms and 2 s later, while the link is still connecting. Then the link comes up
+ * and tells `run`.
+ */
+async function timedOutWhileConnecting(run: string) {
+  const clock = new FakeClock();
+  const store = new MemoryStore({ maxEntries: 100, now: clock.now });
+  const t = clock.now();
+  for (const [cid, expiresAt] of [[1, t + 1], [2, t + 2_000]] as const) {
+    await store.putPending(
+      pendingLogin({
+        id: `login-${cid}`,
+        server: "default",
+        cid,
+        kid: 1,
+        createdAt: t - 60_000,
+        expiresAt,
+        openvpnRun: "run-1",
+      }),
+    );
+  }
+  const { commander, commands, link } = linkComingUp();
+  const counted: string[] = [];
+  const { events } = testClientEvents({
+    store,
+    clock,
+    eventsCommander: commander,
+    metrics: countingMetrics(counted),
+  });
+  const logs = captureLogs();
+  try {
+    assertEquals(await events.adoptPendingLogins(), 2);
+    clock.advance(2_000);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const before = {
+      commands: [...commands],
+      counted: [...counted],
+      audit: logs.lines.filter((line) => line.category === "audit").length,
+    };
+    link.up = true;
+    await events.openvpnRunIs(run);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    // Sent once: the link telling its run again sends nothing more.
+    await events.openvpnRunIs(run);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    return {
+      before,
+      commands,
+      counted,
+      audit: logs.lines.filter((line) => line.category === "audit").map((line) => line.properties),
+      warnings: logs.lines.filter((line) => line.level === "warning").map((line) => line.text),
+    };
+  } finally {
+    logs.stop();
+    events.close();
+  }
+}
+
+Deno.test("a sign-in whose deadline passes before a new holder's link is up is denied with the reason once the link is up in its run, and counted then", async () => {
+  const result = await timedOutWhileConnecting("run-1");
+  assertEquals(
+    result.commands,
+    [1, 2].map((cid) => ({
+      kind: "deny",
+      cid,
+      kid: 1,
+      reason: SIGN_IN_TIMED_OUT.logReason,
+      clientReason: SIGN_IN_TIMED_OUT.reason,
+    })),
+  );
+  // Nothing written, nothing claimed, while the link was connecting.
+  assertEquals(result.before, { commands: [], counted: [], audit: 0 });
+  assertEquals(result.counted, [
+    "login timeout",
+    "denial timeout",
+    "login timeout",
+    "denial timeout",
+  ]);
+  assertEquals(result.audit.map(({ event, cid, reason }) => ({ event, cid, reason })), [
+    { event: "denied", cid: 1, reason: "timeout" },
+    { event: "denied", cid: 2, reason: "timeout" },
+  ]);
+  assertEquals(result.warnings, []);
+});
+
+Deno.test("a sign-in whose deadline passed before a new holder's link was up is not denied when the link tells another run: its client went with it", async () => {
+  const result = await timedOutWhileConnecting("run-2");
+  assertEquals(result.commands, []);
+  assertEquals(result.counted, []);
+  assertEquals(result.audit, []);
 });

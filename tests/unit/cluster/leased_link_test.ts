@@ -348,3 +348,20 @@ Deno.test("a host suspended past the lease (the wall clock moved, the monotonic 
     await leased.stop();
   }
 });
+
+Deno.test("a host woken past its lease does not report holding it, before its deadline timer has fired", async () => {
+  const { clock, leased, links, redis } = leasedLinkSetUp();
+  try {
+    leased.start();
+    await settle();
+    links[0]!.comeUp();
+    assertEquals(leased.holding, true);
+    // Suspended for two leases; Redis is not reached, and no timer has run yet on waking: what
+    // runs first (an overdue re-check) asks whether the lease is held.
+    redis.reachable = false;
+    clock.stepWall(2 * 9_000);
+    assertEquals(leased.holding, false);
+  } finally {
+    await leased.stop();
+  }
+});
