@@ -14,7 +14,7 @@ import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
 import type { PendingLogin, Session, SessionStore } from "../sessions/types.ts";
 import { noMetrics, type ServerMetrics } from "../metrics/port.ts";
 import type { Admission } from "./admission.ts";
-import { type ClientCommander, outcomeUnknown, type SignInRef } from "./commander.ts";
+import { type ClientCommander, notWritten, outcomeUnknown, type SignInRef } from "./commander.ts";
 import { KILL_MESSAGE } from "./session_end.ts";
 import {
   type ClientRequest,
@@ -34,8 +34,8 @@ import { DisconnectRetries } from "./disconnect_retries.ts";
 import { boundBefore, type RunDeparture, RunTold } from "./runs_told.ts";
 import { isKnownRun } from "../management/openvpn_run.ts";
 
-/** Kills held for a link that is down, at most (the oldest dropped first). */
-const MAX_DEFERRED_KILLS = 10_000;
+/** Commands held for a link that is down (kills, denies), at most (the oldest dropped first). */
+const MAX_HELD_FOR_LINK = 10_000;
 /** Sessions one DISCONNECT ends at most (client_events.ts, #endBinding). */
 const MAX_BOUND_PER_CID = 8;
 
@@ -77,8 +77,12 @@ export class ClientEvents {
   readonly #deps: ClientEventsDeps;
   readonly #metrics: ServerMetrics;
   readonly #signIns: SignIns;
-  /** Kills to send when the link is back (killWhenLinked). */
-  #deferredKills: Array<{ cid: number; run: string }> = [];
+  /**
+   * Commands to send when the link tells the run of OpenVPN they are for again: kills
+   * (killWhenLinked), and denies of sign-ins whose deadline passed while it was down
+   * (#denyTimedOut).
+   */
+  #heldForLink: HeldForLink[] = [];
   /** What events are answered with: see answers_apart.ts. */
   readonly #answers: ClientCommander;
   /** DISCONNECTs whose session could not be ended yet. */
@@ -159,7 +163,7 @@ export class ClientEvents {
     const before = this.#signIns.run;
     const ended = this.#signIns.runIs(run);
     if (this.#signIns.run !== before) this.#runTold = this.#runTold.followedBy(this.#signIns.run);
-    this.#sendDeferredKills();
+    this.#sendHeldForLink();
     if (ended.length === 0) return 0;
     const { store, server, log } = this.#deps;
     log.info(
@@ -188,21 +192,46 @@ export class ClientEvents {
    * That run is the session's (`run`), or else the one this link was last up in.
    */
   killWhenLinked(cid: number, run = this.#signIns.run): void {
-    if (run === undefined || this.#closed) return;
-    if (this.#deferredKills.length >= MAX_DEFERRED_KILLS) this.#deferredKills.shift();
-    this.#deferredKills.push({ cid, run });
+    if (run !== undefined) this.#holdForLink({ kill: cid, run });
   }
 
-  #sendDeferredKills(): void {
-    if (this.#deferredKills.length === 0) return;
-    const due = this.#deferredKills.filter((kill) => kill.run === this.#signIns.run);
-    this.#deferredKills = [];
+  #holdForLink(held: HeldForLink): void {
+    if (this.#closed) return;
+    if (this.#heldForLink.length >= MAX_HELD_FOR_LINK) this.#heldForLink.shift();
+    this.#heldForLink.push(held);
+  }
+
+  /**
+   * Sends what was held for the run the link told now; the rest is dropped: its client went
+   * with its run, and its cid may name another client now.
+   */
+  #sendHeldForLink(): void {
+    if (this.#heldForLink.length === 0) return;
+    const held = this.#heldForLink;
+    this.#heldForLink = [];
     const { log, commander } = this.#deps;
-    for (const { cid } of due) {
-      commander.kill(cid, KILL_MESSAGE).then(
-        () => log.info("Killed cid {cid}: its session ended while the link was down", { cid }),
-        (error) =>
-          log.warning("client-kill of cid {cid} failed: {error}", { cid, error: String(error) }),
+    let dropped = 0;
+    for (const command of held) {
+      if (command.run !== this.#signIns.run) {
+        if ("deny" in command) dropped++;
+      } else if ("deny" in command) {
+        this.#denyTimedOut(command.deny).catch((error) =>
+          log.warning("Denying an expired sign-in failed: {error}", { error: String(error) })
+        );
+      } else {
+        const cid = command.kill;
+        commander.kill(cid, KILL_MESSAGE).then(
+          () => log.info("Killed cid {cid}: its session ended while the link was down", { cid }),
+          (error) =>
+            log.warning("client-kill of cid {cid} failed: {error}", { cid, error: String(error) }),
+        );
+      }
+    }
+    if (dropped > 0) {
+      log.info(
+        "Did not deny {count} sign-in(s) that timed out while the link was down: OpenVPN " +
+          "restarted meanwhile, and their clients went with it",
+        { count: dropped },
       );
     }
   }
@@ -244,17 +273,49 @@ export class ClientEvents {
       throw error;
     });
     if (!deleted) return;
+    await this.#denyTimedOut(entry);
+  }
+
+  /**
+   * Denies a sign-in whose deadline passed. One the link could not write (down, or a new
+   * holder's link not up yet: its deadline may pass at once when taken over) is held for the
+   * link, and sent when it tells the sign-in's run again: the client is still waiting then, and
+   * would otherwise get OpenVPN's bare timeout instead of the reason. Logged, counted and
+   * audited as a denial when written, so the record never claims a deny that was not sent.
+   */
+  async #denyTimedOut(entry: SignIn): Promise<void> {
+    const { commander, log } = this.#deps;
+    try {
+      await commander.deny(
+        entry.cid,
+        entry.kid,
+        SIGN_IN_TIMED_OUT.logReason,
+        SIGN_IN_TIMED_OUT.reason,
+      );
+    } catch (error) {
+      if (!notWritten(error)) {
+        this.#timedOut(entry);
+        throw error;
+      }
+      const run = entry.run;
+      if (run === undefined || this.#closed) throw error;
+      log.info(
+        "Sign-in for cid {cid} not completed in time: to be denied once the link is up ({error})",
+        { cid: entry.cid, error: String(error) },
+      );
+      this.#holdForLink({ deny: entry, run });
+      return;
+    }
+    this.#timedOut(entry);
+  }
+
+  /** A sign-in's timeout was sent: logged, counted and audited as a denial. */
+  #timedOut(entry: SignIn): void {
     this.#deps.log.info("Sign-in for cid {cid} not completed in time: denied", { cid: entry.cid });
     this.#metrics.login("timeout");
     this.#metrics.denial("timeout");
     // Nobody signed in, so the line names the client alone (no user name or subject).
     audit("denied", auditSubject({ server: this.#deps.server, ...entry }), SIGN_IN_TIMED_OUT.code);
-    await this.#deps.commander.deny(
-      entry.cid,
-      entry.kid,
-      SIGN_IN_TIMED_OUT.logReason,
-      SIGN_IN_TIMED_OUT.reason,
-    );
   }
 
   /**
@@ -659,6 +720,12 @@ export class ClientEvents {
     this.#metrics.clientEvent(req.kind, "pending");
   }
 }
+
+/**
+ * A command held for the link (ClientEvents.#heldForLink), with the run of OpenVPN it is for:
+ * a kill of a cid, or the deny of a sign-in whose deadline passed.
+ */
+type HeldForLink = { run: string } & ({ kill: number } | { deny: SignIn });
 
 /**
  * Whether the client can come back without a browser: it presented OpenVPN's token, or it
