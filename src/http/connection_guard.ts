@@ -125,7 +125,7 @@ export class ConnectionGuard {
         (error) => guard.#report(`accept failed: ${String(error)}`),
       );
     } catch (error) {
-      throw new Error(listenFailure(options.host, options.port, error), { cause: error });
+      throw new ListenError(options.host, options.port, error);
     }
     return guard;
   }
@@ -379,19 +379,25 @@ function clientKeyOf(ip: string): string {
 }
 
 /**
- * What a failed listen says at start-up: the address and why, on either runtime. Bun's own
- * words name neither port nor reason ("Failed to listen at 0.0.0.0", the reason only in
- * `code`), Deno's no address ("Permission denied (os error 13)").
+ * A listen that failed, saying the address and why on either runtime: Bun's own words name
+ * neither port nor reason ("Failed to listen at 0.0.0.0", the reason only in `code`), Deno's no
+ * address ("Permission denied (os error 13)"). `code` stays the runtime's (EADDRINUSE: the
+ * probe takes it for the running service).
  */
-export function listenFailure(host: string, port: number, error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const code = (error as { code?: unknown })?.code;
-  const why = typeof code === "string" && !message.includes(code)
-    ? `${message} (${code})`
-    : message;
-  const address = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-  const hint = code === "EACCES" && port < 1024
-    ? ": a port below 1024 needs CAP_NET_BIND_SERVICE, or a reverse proxy in front"
-    : "";
-  return `Cannot listen on ${address}: ${why}${hint}`;
+export class ListenError extends Error {
+  readonly code: string | undefined;
+
+  constructor(host: string, port: number, error: unknown) {
+    const message = error instanceof Error ? error.message : String(error);
+    const raw = (error as { code?: unknown })?.code;
+    const code = typeof raw === "string" ? raw : undefined;
+    const why = code !== undefined && !message.includes(code) ? `${message} (${code})` : message;
+    const address = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+    const hint = code === "EACCES" && port < 1024
+      ? ": a port below 1024 needs CAP_NET_BIND_SERVICE, or a reverse proxy in front"
+      : "";
+    super(`Cannot listen on ${address}: ${why}${hint}`, { cause: error });
+    this.name = "ListenError";
+    this.code = code;
+  }
 }

@@ -245,11 +245,14 @@ export function startFileCheck(problem: { path: string; message: string }): Chec
   );
 }
 
-/** http.listen cannot be served (not taken: refused). The service would not start either. */
-export function listenCheck(listen: string, why: string): CheckResult {
+/**
+ * http.listen cannot be served (not taken: refused); `detail` says where and why. The service
+ * would not start either.
+ */
+export function listenCheck(detail: string): CheckResult {
   return fail(
     "http listen",
-    `Cannot listen on ${listen}: ${why}`,
+    detail,
     "The service cannot either: use an address of this host, and a port above 1023 or give the " +
       "service CAP_NET_BIND_SERVICE.",
   );

@@ -13,6 +13,7 @@ import { isLoopbackHttp } from "../loopback.ts";
 import { formatAddress } from "../management/address.ts";
 import { version } from "../management/commands.ts";
 import { COMMAND_TIMEOUT_LIMITS_MS, ManagementConnection } from "../management/connection.ts";
+import { ListenError } from "../http/connection_guard.ts";
 import { connectionLimits } from "../http/listeners.ts";
 import { callbackUrl, HEALTH_PATH } from "../http/routes.ts";
 import { type HttpServer, serveHttp } from "../http/serve.ts";
@@ -77,7 +78,11 @@ export async function runProbe(
       // of this host, a port below 1024 without the capability) stops the service too.
       const code = (error as { code?: unknown }).code;
       if (code === "EADDRINUSE") taken = true;
-      else unservable = `${typeof code === "string" ? `${code}: ` : ""}${(error as Error).message}`;
+      else if (error instanceof ListenError) unservable = error.message;
+      else {
+        unservable = `Cannot listen on ${listen}: ` +
+          `${typeof code === "string" ? `${code}: ` : ""}${(error as Error).message}`;
+      }
     }
   }
   const results: CheckResult[] = [];
@@ -94,7 +99,7 @@ export async function runProbe(
     }
     results.push(...await probeIdp(config, request, get));
     if (problems.length > 0) results.push(...problems.map(startFileCheck));
-    else if (unservable !== undefined) results.push(listenCheck(listen, unservable));
+    else if (unservable !== undefined) results.push(listenCheck(unservable));
     else {
       const outcome = await askHealth(fetchImpl, timeoutMs, health, listener, token);
       results.push(baseUrlCheck(health, listen, outcome));

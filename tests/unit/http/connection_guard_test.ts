@@ -166,6 +166,8 @@ Deno.test("ConnectionGuard.start() that cannot listen names the address and why,
       (error as Error).message,
       `Cannot listen on 127.0.0.1:${port}: Address already in use (os error 98) (EADDRINUSE)`,
     );
+    // The probe tells the running service by it.
+    assertEquals((error as { code?: string }).code, "EADDRINUSE");
   } finally {
     taken.close();
   }

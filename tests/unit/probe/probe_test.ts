@@ -118,6 +118,21 @@ Deno.test("runProbe() tells an http.listen it cannot serve (not this host's addr
   assert(inUse.some((result) => `${result.fix}`.includes("stop it while probing")));
 });
 
+Deno.test("runProbe() with http.listen held by a real listener (the running service) takes it for the service, through the real server", async () => {
+  // The stubs above reject as the runtimes do; here the probe's own server fails to bind, as
+  // when the service runs (its error kept EADDRINUSE through the connection guard).
+  const held = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const probeConfig = await closedManagementConfig(`listen = "127.0.0.1:${held.addr.port}"`);
+    const offline = () => Promise.reject(new TypeError("offline"));
+    const results = await runProbe(probeConfig, { fetch: offline });
+    assert(!results.some((result) => result.check === "http listen"), JSON.stringify(results));
+    assert(results.some((result) => `${result.fix}`.includes("stop it while probing")));
+  } finally {
+    held.close();
+  }
+});
+
 /** The IdP answers as the fake one does; `<base_url>/healthz` as `health` says. */
 function withHealth(
   idp: FakeIdp,
