@@ -34,7 +34,7 @@ import { DisconnectRetries } from "./disconnect_retries.ts";
 import { boundBefore, type RunDeparture, RunTold } from "./runs_told.ts";
 import { isKnownRun } from "../management/openvpn_run.ts";
 
-/** Commands held for a link that is down (kills, denies), at most (the oldest dropped first). */
+/** Kills, and denies, held for a link that is down, at most each (the oldest dropped first). */
 const MAX_HELD_FOR_LINK = 10_000;
 /** Sessions one DISCONNECT ends at most (client_events.ts, #endBinding). */
 const MAX_BOUND_PER_CID = 8;
@@ -77,12 +77,13 @@ export class ClientEvents {
   readonly #deps: ClientEventsDeps;
   readonly #metrics: ServerMetrics;
   readonly #signIns: SignIns;
+  /** Kills to send when the link tells the run of OpenVPN they are for again (killWhenLinked). */
+  #heldKills: Array<{ cid: number; run: string }> = [];
   /**
-   * Commands to send when the link tells the run of OpenVPN they are for again: kills
-   * (killWhenLinked), and denies of sign-ins whose deadline passed while it was down
-   * (#denyTimedOut).
+   * Denies of sign-ins whose deadline passed while the link was down (#denyTimedOut), sent as
+   * the kills are. A list of its own: a storm of them must never push out a revoked user's kill.
    */
-  #heldForLink: HeldForLink[] = [];
+  #heldDenies: Array<{ signIn: SignIn; run: string }> = [];
   /** What events are answered with: see answers_apart.ts. */
   readonly #answers: ClientCommander;
   /** DISCONNECTs whose session could not be ended yet. */
@@ -192,13 +193,7 @@ export class ClientEvents {
    * That run is the session's (`run`), or else the one this link was last up in.
    */
   killWhenLinked(cid: number, run = this.#signIns.run): void {
-    if (run !== undefined) this.#holdForLink({ kill: cid, run });
-  }
-
-  #holdForLink(held: HeldForLink): void {
-    if (this.#closed) return;
-    if (this.#heldForLink.length >= MAX_HELD_FOR_LINK) this.#heldForLink.shift();
-    this.#heldForLink.push(held);
+    if (run !== undefined && !this.#closed) holdBounded(this.#heldKills, { cid, run });
   }
 
   /**
@@ -206,26 +201,29 @@ export class ClientEvents {
    * with its run, and its cid may name another client now.
    */
   #sendHeldForLink(): void {
-    if (this.#heldForLink.length === 0) return;
-    const held = this.#heldForLink;
-    this.#heldForLink = [];
+    if (this.#heldKills.length === 0 && this.#heldDenies.length === 0) return;
+    const kills = this.#heldKills;
+    const denies = this.#heldDenies;
+    this.#heldKills = [];
+    this.#heldDenies = [];
+    const run = this.#signIns.run;
     const { log, commander } = this.#deps;
+    for (const { cid } of kills.filter((kill) => kill.run === run)) {
+      commander.kill(cid, KILL_MESSAGE).then(
+        () => log.info("Killed cid {cid}: its session ended while the link was down", { cid }),
+        (error) =>
+          log.warning("client-kill of cid {cid} failed: {error}", { cid, error: String(error) }),
+      );
+    }
     let dropped = 0;
-    for (const command of held) {
-      if (command.run !== this.#signIns.run) {
-        if ("deny" in command) dropped++;
-      } else if ("deny" in command) {
-        this.#denyTimedOut(command.deny).catch((error) =>
-          log.warning("Denying an expired sign-in failed: {error}", { error: String(error) })
-        );
-      } else {
-        const cid = command.kill;
-        commander.kill(cid, KILL_MESSAGE).then(
-          () => log.info("Killed cid {cid}: its session ended while the link was down", { cid }),
-          (error) =>
-            log.warning("client-kill of cid {cid} failed: {error}", { cid, error: String(error) }),
-        );
+    for (const held of denies) {
+      if (held.run !== run) {
+        dropped++;
+        continue;
       }
+      this.#denyTimedOut(held.signIn).catch((error) =>
+        log.warning("Denying an expired sign-in failed: {error}", { error: String(error) })
+      );
     }
     if (dropped > 0) {
       log.info(
@@ -297,13 +295,14 @@ export class ClientEvents {
         this.#timedOut(entry);
         throw error;
       }
+      // Only a run OpenVPN told can be told again (a link-up makes a new unknown one).
       const run = entry.run;
-      if (run === undefined || this.#closed) throw error;
+      if (!isKnownRun(run) || this.#closed) throw error;
       log.info(
         "Sign-in for cid {cid} not completed in time: to be denied once the link is up ({error})",
         { cid: entry.cid, error: String(error) },
       );
-      this.#holdForLink({ deny: entry, run });
+      holdBounded(this.#heldDenies, { signIn: entry, run });
       return;
     }
     this.#timedOut(entry);
@@ -721,11 +720,11 @@ export class ClientEvents {
   }
 }
 
-/**
- * A command held for the link (ClientEvents.#heldForLink), with the run of OpenVPN it is for:
- * a kill of a cid, or the deny of a sign-in whose deadline passed.
- */
-type HeldForLink = { run: string } & ({ kill: number } | { deny: SignIn });
+/** Appends to a list held for the link, dropping its oldest when it is full. */
+function holdBounded<T>(list: T[], item: T): void {
+  if (list.length >= MAX_HELD_FOR_LINK) list.shift();
+  list.push(item);
+}
 
 /**
  * Whether the client can come back without a browser: it presented OpenVPN's token, or it

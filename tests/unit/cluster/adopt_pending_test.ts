@@ -8,6 +8,7 @@ import { captureLogs } from "../../support/log_capture.ts";
 import { RecordingCommander } from "../../support/recording_commander.ts";
 import type { ClientCommander } from "../../../src/bridge/commander.ts";
 import { ManagementConnectionError } from "../../../src/management/errors.ts";
+import { unknownRun } from "../../../src/management/openvpn_run.ts";
 import type { Metrics } from "../../../src/metrics/port.ts";
 
 Deno.test("a new link holder takes over the deadlines of its server's sign-ins in progress", async () => {
@@ -255,4 +256,76 @@ Deno.test("a sign-in whose deadline passed before a new holder's link was up is 
   assertEquals(result.commands, []);
   assertEquals(result.counted, []);
   assertEquals(result.audit, []);
+});
+
+/** Sign-ins of `run`, on cids 1..count, whose deadlines all pass 1 s from now. */
+async function signInsEndingSoon(store: MemoryStore, clock: FakeClock, count: number, run: string) {
+  const t = clock.now();
+  for (let cid = 1; cid <= count; cid++) {
+    await store.putPending(
+      pendingLogin({
+        id: `login-${cid}`,
+        server: "default",
+        cid,
+        kid: 1,
+        createdAt: t - 60_000,
+        expiresAt: t + 1_000,
+        openvpnRun: run,
+      }),
+    );
+  }
+}
+
+Deno.test("sign-ins timing out while the link is down never push out a revoked user's held kill", async () => {
+  // One more than the held denies are kept: the oldest deny goes, never the kill.
+  const LOGINS = 10_001;
+  const clock = new FakeClock();
+  const store = new MemoryStore({ maxEntries: LOGINS + 1, now: clock.now });
+  await signInsEndingSoon(store, clock, LOGINS, "run-1");
+  const { commander, commands, link } = linkComingUp();
+  const { events } = testClientEvents({ store, clock, eventsCommander: commander });
+  try {
+    // Revoked while the link was down: killed once it is back in that run.
+    events.killWhenLinked(100_000, "run-1");
+    assertEquals(await events.adoptPendingLogins(), LOGINS);
+    clock.advance(1_000);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    link.up = true;
+    await events.openvpnRunIs("run-1");
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assertEquals(commands.filter((command) => command.kind === "kill").map(({ cid }) => cid), [
+      100_000,
+    ]);
+    assertEquals(commands.filter((command) => command.kind === "deny").length, LOGINS - 1);
+  } finally {
+    events.close();
+  }
+});
+
+Deno.test("a sign-in of a run OpenVPN did not tell is not held for the link: no later link-up tells that run", async () => {
+  const clock = new FakeClock();
+  const store = new MemoryStore({ maxEntries: 10, now: clock.now });
+  await signInsEndingSoon(store, clock, 1, unknownRun());
+  const { commander, commands, link } = linkComingUp();
+  const { events } = testClientEvents({ store, clock, eventsCommander: commander });
+  const logs = captureLogs();
+  try {
+    assertEquals(await events.adoptPendingLogins(), 1);
+    clock.advance(1_000);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    link.up = true;
+    await events.openvpnRunIs(undefined);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assertEquals(commands, []);
+    const texts = logs.lines.map((line) => line.text);
+    // Said as before: the deny failed; not "OpenVPN restarted meanwhile".
+    assertEquals(
+      texts.filter((text) => text.startsWith("Denying an expired sign-in failed")).length,
+      1,
+    );
+    assertEquals(texts.filter((text) => text.startsWith("Did not deny")), []);
+  } finally {
+    logs.stop();
+    events.close();
+  }
 });
