@@ -433,15 +433,8 @@ function refuseIfHeld(
   throw new ServerNameInUseError(refused.map(({ server }) => server), holders, keyPrefix);
 }
 
-export interface RefuseClaimedNamesDeps {
-  redis: Redis;
-  keyPrefix: string;
-  servers: readonly string[];
-  clock: Clock;
-  log: Logger;
-  /** The claims' time (default SERVER_NAME_CLAIM_MS), as the bridges claiming them use it. */
-  claimMs?: number;
-}
+/** As for claiming: `claimMs` is the claims' time, as the bridges claiming them use it. */
+export type RefuseClaimedNamesDeps = ServerNameClaimsDeps;
 
 /**
  * What a `[cluster]` instance checks at start: throws ServerNameInUseError when a live bridge
