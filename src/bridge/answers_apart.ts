@@ -11,7 +11,8 @@
  * holds the cid and kid alone.
  *
  * Nothing is admitted that was not before: OpenVPN refusing the answer (`ERROR:`) is reported
- * to `notTaken`, which denies the client by its ids, as a failed handling did. An answer that
+ * to `notTaken`, which denies the client by its ids, as a failed handling did (not after a
+ * refused `client-auth-nt`: that was the answer, and the key is gone; commander.ts). An answer that
  * was not confirmed (no reply in time, the link dropped) is not denied: OpenVPN may still run
  * it (commander.ts, `outcomeUnknown`). The other answers are awaited as before: a sign-in's answer is reported to the browser,
  * and the admissions and denials that are audited are audited once OpenVPN took them.

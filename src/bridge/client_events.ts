@@ -14,7 +14,13 @@ import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
 import type { PendingLogin, Session, SessionStore } from "../sessions/types.ts";
 import { noMetrics, type ServerMetrics } from "../metrics/port.ts";
 import type { Admission } from "./admission.ts";
-import { type ClientCommander, notWritten, outcomeUnknown, type SignInRef } from "./commander.ts";
+import {
+  answerRefusal,
+  type ClientCommander,
+  notWritten,
+  outcomeUnknown,
+  type SignInRef,
+} from "./commander.ts";
 import { KILL_MESSAGE } from "./session_end.ts";
 import {
   type ClientRequest,
@@ -641,7 +647,8 @@ export class ClientEvents {
 
   /**
    * OpenVPN refused an answer sent apart from its event (answers_apart.ts), or the link went
-   * before it replied: the client is denied by its ids, as when handling the event fails.
+   * before it replied: the client is denied by its ids, as when handling the event fails. Not
+   * after a `client-auth-nt` OpenVPN refused (commander.ts, answerRefusal): that was the answer.
    */
   #answerNotTaken(answer: AnswerApart, cid: number, kid: number, error: unknown): void {
     if (this.#closed) return;
@@ -650,6 +657,21 @@ export class ClientEvents {
         "OpenVPN did not confirm {answer} for cid {cid}; not denying, it may still take it: {error}",
         { answer, cid, error: String(error) },
       );
+      return;
+    }
+    const refusal = answer === "client-auth-nt" ? answerRefusal(error) : undefined;
+    if (refusal !== undefined) {
+      if (refusal === "gone") {
+        this.#deps.log.info(
+          "OpenVPN refused {answer} for cid {cid}: {error}; the client (or that key) has gone",
+          { answer, cid, error: String(error) },
+        );
+      } else {
+        this.#deps.log.error(
+          "OpenVPN refused {answer} for cid {cid}: {error}; not answered again",
+          { answer, cid, error: String(error) },
+        );
+      }
       return;
     }
     this.#deps.log.warning("OpenVPN did not take {answer} for cid {cid}; denying: {error}", {

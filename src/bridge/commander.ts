@@ -4,7 +4,7 @@
  * src/management/commands.ts); tests implement it with a recorder. Every method rejects when
  * OpenVPN answers `ERROR:` (for example because the client has gone away).
  */
-import { ManagementConnectionError } from "../management/errors.ts";
+import { ManagementCommandError, ManagementConnectionError } from "../management/errors.ts";
 
 export interface ClientCommander {
   pendingAuth(cid: number, kid: number, url: string, timeoutSec: number): Promise<void>;
@@ -76,4 +76,26 @@ export function outcomeUnknown(error: unknown): boolean {
 export function notWritten(error: unknown): boolean {
   return error instanceof ManagementConnectionError &&
     (error.code === "not-connected" || error.code === "not-written");
+}
+
+/**
+ * How OpenVPN refused an answer to a client (`client-auth`, `client-auth-nt`, `client-deny`) with
+ * `ERROR:`, from its reply; undefined when `error` is no such refusal. `gone`: OpenVPN looked the
+ * cid and kid up and found no such client or key (`client-deny command failed`, and `client-auth
+ * command failed` for both auth commands: manage.c, multi.c): the client left, or that key ended,
+ * while it was judged. `not-understood`: any other `ERROR:` (`cannot parse KID`, a parameter
+ * missing): a bug of ours, worth an error. A reply that was no `SUCCESS:` or `ERROR:` at all
+ * (protocol.ts) is no refusal: the link is out of step, and the client is denied as after any
+ * failure (README, Security notes).
+ *
+ * Either way the client is not denied after it: nothing was admitted, a deny of the same cid and
+ * kid is looked up the same way, and the answer already counted and audited would be counted and
+ * audited a second time, for one request. (`client-pending-auth` is no answer: the client still
+ * waits for one, and OpenVPN also refuses it for a key whose handshake window has passed: push.c.)
+ */
+export function answerRefusal(error: unknown): "gone" | "not-understood" | undefined {
+  if (!(error instanceof ManagementCommandError)) return undefined;
+  if (error.message.includes("Unexpected reply line:")) return undefined;
+  // Matched anywhere: a cluster's holder reports OpenVPN's reply inside its own message.
+  return /\bclient-(?:auth|deny) command failed\b/.test(error.message) ? "gone" : "not-understood";
 }

@@ -2,7 +2,7 @@
  * Ties one OpenVPN server's management connection to its ClientEvents: routes events, checks
  * which clients still exist after each (re)connect (again, until the store lets it finish), and
  * fails closed when handling an auth request goes wrong (the client is denied rather than left
- * waiting).
+ * waiting; not when OpenVPN refused the answer it was given).
  */
 import type { Logger } from "@logtape/logtape";
 import type { Clock, TimerHandle } from "../clock.ts";
@@ -12,7 +12,7 @@ import { clientIdsFromStatus } from "../management/client_list.ts";
 import { openvpnRun, type OpenvpnState } from "../management/openvpn_run.ts";
 import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
 import type { ClientEvents } from "./client_events.ts";
-import { outcomeUnknown } from "./commander.ts";
+import { answerRefusal, outcomeUnknown } from "./commander.ts";
 import { INTERNAL_ERROR, MALFORMED_REQUEST, STORE_UNAVAILABLE } from "./denial.ts";
 import { retryDelayMs } from "./retry_delay.ts";
 
@@ -129,6 +129,22 @@ export class ServerLink {
               "Handling {type} of cid {cid}: OpenVPN did not confirm the answer; not denying: {error}",
               { type: event.type, cid, error: String(error) },
             );
+            return;
+          }
+          const refusal = answerRefusal(error);
+          if (refusal !== undefined) {
+            // Answered, and OpenVPN refused it: not answered again (commander.ts).
+            if (refusal === "gone") {
+              this.#log.info(
+                "OpenVPN refused the answer to {type} of cid {cid}: {error}; the client (or that key) has gone",
+                { type: event.type, cid, error: String(error) },
+              );
+            } else {
+              this.#log.error(
+                "OpenVPN refused the answer to {type} of cid {cid}: {error}; not answered again",
+                { type: event.type, cid, error: String(error) },
+              );
+            }
             return;
           }
           // A store that cannot be reached is an outage, not a bug: say so to the client.
