@@ -221,7 +221,10 @@ interface Collector {
   gauges: readonly GaugeChild[];
 }
 
-/** How long a scrape waits for one collector (Registry). */
+/**
+ * How long a scrape waits for one collector (Registry). The file store's live count waits less
+ * for its worker (live_counter.ts), so that its count on the event loop still makes the scrape.
+ */
 export const COLLECT_TIMEOUT_MS = 5_000;
 
 /** Metric families in the order they are rendered; `collect` hooks run first at each scrape. */

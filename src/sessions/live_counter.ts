@@ -13,6 +13,7 @@
  * server, and a scrape does not wait COUNT_WAIT_MS again each time.
  */
 import { getLogger } from "../log.ts";
+import { COLLECT_TIMEOUT_MS } from "../metrics/exposition.ts";
 import { type SqliteFile, SqliteThread, type SqliteWorkerAnswer } from "./sqlite_thread.ts";
 import type { LiveCounts } from "./types.ts";
 import { WarningInterval } from "../warning_interval.ts";
@@ -23,8 +24,12 @@ const FALLBACK_WARNING_INTERVAL_MS = 60_000;
 
 const log = getLogger("sessions");
 
-/** Longer than a count of 10,000,000 sessions takes (~1.2 s), shorter than a scrape's timeout. */
-const COUNT_WAIT_MS = 5_000;
+/**
+ * Longer than a count of 10,000,000 sessions takes (~1.2 s), and a second shorter than a scrape
+ * waits for this count (COLLECT_TIMEOUT_MS, whose timer starts first): as long, the scrape gave
+ * up on the gauges just as the count done here after all began, and threw it away.
+ */
+const COUNT_WAIT_MS = COLLECT_TIMEOUT_MS - 1_000;
 
 /** For tests: another worker module (one that never answers, one that fails), shorter waits. */
 export interface LiveCounterOptions {
