@@ -94,8 +94,10 @@ shown as ***. Exits 0 when valid, 2 with a list of problems otherwise.
 With --probe it also contacts everything the service needs and prints one line per check,
 with a fix for each failure: each OpenVPN management interface (password, version), the
 IdP's discovery document and signing keys, whether the IdP accepts the redirect URI
-<base_url>/oauth2/callback, and whether <base_url>/healthz reaches http.listen (when the
-service is not running, the probe answers there itself for a moment). OpenVPN serves one
+<base_url>/oauth2/callback, whether its token endpoint accepts the client's credentials (one
+grant with a made-up code), whether <base_url>/healthz reaches http.listen (when the service
+is not running, the probe answers there itself for a moment), and whether [metrics] listen
+can be bound. OpenVPN serves one
 management client at a time: probe before starting the service, or stop it. Like the
 service, the probe releases a management hold. Exits 0 when every check passes, 1 otherwise.`,
 };

@@ -2,6 +2,7 @@
  * `check-config --probe`: what each answer from OpenVPN, the IdP and base_url means, and what
  * the admin should do about a failure. Pure: probe.ts does the I/O and hands the outcomes here.
  */
+import { isLoopbackHttp } from "../loopback.ts";
 import { printable } from "../printable_text.ts";
 
 export interface CheckResult {
@@ -102,26 +103,95 @@ export function managementCheck(target: ManagementTarget, outcome: ManagementOut
   }
 }
 
+/** Discovery document members the service reads (URLs as the IdP wrote them). */
+export type EndpointName =
+  | "authorization_endpoint"
+  | "token_endpoint"
+  | "jwks_uri"
+  | "userinfo_endpoint"
+  | "revocation_endpoint";
+
+/**
+ * The endpoints the service itself calls, through oauth4webapi: it refuses any that is not https
+ * ("only requests to HTTPS are allowed") unless oidc.issuer is loopback http. The authorization
+ * endpoint is the browser's to open, so it is not among them.
+ */
+const BACK_CHANNEL: readonly EndpointName[] = [
+  "token_endpoint",
+  "jwks_uri",
+  "userinfo_endpoint",
+  "revocation_endpoint",
+];
+
 /** How fetching the discovery document ended. */
 export type DiscoveryOutcome =
-  | { kind: "ok"; issuer: string; authorizationEndpoint: string | undefined; jwksUri?: string }
+  | { kind: "ok"; issuer: string; endpoints: Readonly<Partial<Record<EndpointName, string>>> }
   | { kind: "http-status"; status: number }
   | { kind: "issuer-mismatch"; actual: string | undefined }
   | { kind: "unreachable" | "invalid"; message: string };
 
-export function discoveryCheck(issuer: string, outcome: DiscoveryOutcome): CheckResult {
+/** What the configuration asks of the discovery document besides the always needed endpoints. */
+export interface DiscoveryNeeds {
+  /** oidc.use_userinfo: every sign-in reads userinfo_endpoint. */
+  readonly useUserinfo: boolean;
+}
+
+/**
+ * Whether the service would call `url`: oauth4webapi allows https, and plain http only with
+ * allowInsecureRequests, which the service sets for a loopback http issuer (isLoopbackHttp).
+ */
+function callable(url: string, issuer: URL): boolean {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return false;
+  }
+  return parsed.protocol === "https:" || (parsed.protocol === "http:" && isLoopbackHttp(issuer));
+}
+
+export function discoveryCheck(
+  issuer: string,
+  outcome: DiscoveryOutcome,
+  needs: DiscoveryNeeds,
+): CheckResult {
   const check = "idp discovery";
   const where = `${issuer.replace(/\/+$/, "")}/.well-known/openid-configuration`;
   switch (outcome.kind) {
-    case "ok":
-      if (outcome.authorizationEndpoint === undefined || outcome.jwksUri === undefined) {
+    case "ok": {
+      // The service refuses a document without the first three ("Discovery document lacks
+      // endpoints", or no ID token can be checked), and every sign-in without userinfo when
+      // use_userinfo is on.
+      const required: EndpointName[] = ["authorization_endpoint", "token_endpoint", "jwks_uri"];
+      if (needs.useUserinfo) required.push("userinfo_endpoint");
+      const missing = required.filter((name) => outcome.endpoints[name] === undefined);
+      if (missing.length > 0) {
         return fail(
           check,
-          `${where} lacks authorization_endpoint or jwks_uri`,
-          "oidc.issuer must name an OpenID Connect provider (Keycloak: https://<host>/realms/<realm>).",
+          `${where} lacks ${missing.join(", ")}`,
+          missing.every((name) => name === "userinfo_endpoint")
+            ? "The IdP has no userinfo endpoint: set oidc.use_userinfo = false (the ID token's " +
+              "claims are used)."
+            : "oidc.issuer must name an OpenID Connect provider (Keycloak: " +
+              "https://<host>/realms/<realm>).",
+        );
+      }
+      const refused = BACK_CHANNEL.flatMap((name) => {
+        const url = outcome.endpoints[name];
+        return url === undefined || callable(url, new URL(issuer)) ? [] : [`${name} ${url}`];
+      });
+      if (refused.length > 0) {
+        return fail(
+          check,
+          `${where} names endpoints the service refuses to call (not https): ${refused.join(", ")}`,
+          "Make the IdP publish its https address in its discovery document (Keycloak behind a " +
+            "TLS proxy: set KC_HOSTNAME to the https URL and KC_PROXY_HEADERS=xforwarded, older " +
+            "versions KC_PROXY=edge, with the proxy sending X-Forwarded-Proto: https; other " +
+            "IdPs: their frontend or issuer URL setting).",
         );
       }
       return pass(check, `${where}: issuer ${outcome.issuer}`);
+    }
     case "http-status":
       return fail(
         check,
@@ -235,6 +305,99 @@ export function redirectCheck(
   return fail(check, `${why} (HTTP ${answer.status})`, register);
 }
 
+/**
+ * How the probe's token request went: an authorization_code grant with a made-up code, the
+ * real redirect URI and the client authentication the service sends (probe/token_request.ts).
+ */
+export type ClientAuthOutcome =
+  /** The IdP lists token_endpoint_auth_methods_supported, without oidc.client_auth_method. */
+  | { kind: "unsupported"; supported: readonly string[] }
+  /** The client authentication could not be built (the service would fail the same way). */
+  | { kind: "not-built"; message: string }
+  /** The token endpoint's answer: its status and OAuth error, never its tokens. */
+  | { kind: "answered"; status: number; error: string | undefined; description: string | undefined }
+  /** Unreachable, a deadline passed, 5xx or 429 (timedFetch's IdpUnreachableError). */
+  | { kind: "failed"; message: string };
+
+/**
+ * Whether the IdP's list allows `method`. Without a list, RFC 8414 says client_secret_basic,
+ * but IdPs omit it freely, so nothing is concluded. "none" is never refused here: Keycloak
+ * serves public clients without listing it; a client that must authenticate is told by the
+ * grant's answer instead.
+ */
+export function authMethodListed(method: string, supported: unknown): boolean {
+  return method === "none" || !Array.isArray(supported) || supported.includes(method);
+}
+
+/**
+ * An IdP authenticates the client before it looks the code up (RFC 6749 3.2.1, 5.2), so
+ * `invalid_grant` for a made-up code means the credentials passed; `invalid_client`,
+ * `unauthorized_client` (Keycloak: "Invalid client or Invalid client credentials") or a bare
+ * 401 mean the first real sign-in fails at the code exchange.
+ */
+export function clientAuthCheck(method: string, outcome: ClientAuthOutcome): CheckResult {
+  const check = "client auth";
+  const credentials = "Set oidc.client_secret (oidc.private_key for private_key_jwt) to the " +
+    "client's credentials and oidc.client_auth_method to its authenticator at the IdP " +
+    "(Keycloak: Clients, the client, Credentials tab: Client Authenticator, Client secret); " +
+    "unauthorized_client may also mean the client may not use the code flow (Keycloak: " +
+    "Standard flow).";
+  switch (outcome.kind) {
+    case "unsupported":
+      return fail(
+        check,
+        `oidc.client_auth_method ${method} is not among the IdP's ` +
+          `token_endpoint_auth_methods_supported (${outcome.supported.join(", ")})`,
+        "Set oidc.client_auth_method to a method the IdP supports, the one the client is set " +
+          "up for (Keycloak: Clients, the client, Credentials tab, Client Authenticator).",
+      );
+    case "not-built":
+      return fail(
+        check,
+        outcome.message,
+        "The service cannot authenticate at the token endpoint either: check " +
+          "oidc.client_auth_method and its client secret or private key.",
+      );
+    case "failed":
+      return fail(check, `token endpoint: ${outcome.message}`, "Check that the IdP is up.");
+    case "answered": {
+      const said = `HTTP ${outcome.status}` +
+        (outcome.error === undefined ? "" : ` ${outcome.error}`) +
+        (outcome.description === undefined ? "" : ` (${outcome.description})`);
+      if (outcome.error === "invalid_grant") {
+        return pass(
+          check,
+          `client credentials accepted (${method}; the made-up code was refused: invalid_grant)`,
+        );
+      }
+      if (
+        outcome.error === "invalid_client" || outcome.error === "unauthorized_client" ||
+        outcome.status === 401
+      ) {
+        return fail(
+          check,
+          `the token endpoint refused the client (${method}): ${said}`,
+          credentials,
+        );
+      }
+      if (outcome.status >= 200 && outcome.status < 300) {
+        return fail(
+          check,
+          `the token endpoint granted a made-up authorization code (${said})`,
+          "The IdP must refuse codes it never issued: check which server answers at its " +
+            "token_endpoint.",
+        );
+      }
+      return fail(
+        check,
+        `the token endpoint refused the authorization code request: ${said}`,
+        "Check the client's settings at the IdP (standard flow enabled, PKCE S256 allowed) and " +
+          "oidc.client_auth_method.",
+      );
+    }
+  }
+}
+
 /** A file the service reads at start that cannot be read: the service would not start. */
 export function startFileCheck(problem: { path: string; message: string }): CheckResult {
   return fail(
@@ -246,16 +409,46 @@ export function startFileCheck(problem: { path: string; message: string }): Chec
 }
 
 /**
- * http.listen cannot be served (not taken: refused); `detail` says where and why. The service
- * would not start either.
+ * A listener the service binds at start cannot be bound; `detail` says where and why. The
+ * service would not start either. EADDRINUSE here is not the running service (it would hold
+ * http.listen too): another program holds the port.
  */
-export function listenCheck(detail: string): CheckResult {
+export function listenCheck(
+  detail: string,
+  key: "http.listen" | "metrics.listen" = "http.listen",
+  code?: string,
+): CheckResult {
   return fail(
-    "http listen",
+    key.replace(".", " "),
     detail,
-    "The service cannot either: use an address of this host, and a port above 1023 or give the " +
-      "service CAP_NET_BIND_SERVICE.",
+    code === "EADDRINUSE"
+      ? "The service cannot either: another program listens there (9101 is also " +
+        `haproxy_exporter's default): stop it, or set ${key} to a free port.`
+      : "The service cannot either: use an address of this host, and a port above 1023 or give " +
+        "the service CAP_NET_BIND_SERVICE.",
   );
+}
+
+/** How binding [metrics] listen went; `code` is the bind error's (EADDRINUSE: taken). */
+export type MetricsListenOutcome =
+  | { kind: "bound" }
+  | { kind: "failed"; code: string | undefined; message: string };
+
+/**
+ * The service binds metrics.listen right after http.listen and does not start when it cannot.
+ * Taken while http.listen is taken too: the running service holds both.
+ */
+export function metricsListenCheck(
+  address: string,
+  outcome: MetricsListenOutcome,
+  serviceRunning: boolean,
+): CheckResult {
+  const check = "metrics listen";
+  if (outcome.kind === "bound") return pass(check, `${address} can be bound`);
+  if (outcome.code === "EADDRINUSE" && serviceRunning) {
+    return pass(check, `${address} is in use, as http.listen is: by the running service`);
+  }
+  return listenCheck(outcome.message, "metrics.listen", outcome.code);
 }
 
 /** How GET <base_url>/healthz went. */

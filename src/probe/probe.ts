@@ -1,10 +1,11 @@
 /**
  * `check-config --probe`, the I/O half: connects to each OpenVPN management interface (password,
  * `version`), reads the IdP's discovery document and keys, sends one authorization request to
- * see whether the IdP accepts the redirect URI, and asks `<base_url>/healthz`. When nothing
+ * see whether the IdP accepts the redirect URI, sends one token request with a made-up code to
+ * see whether it accepts the client's credentials, and asks `<base_url>/healthz`. When nothing
  * listens on http.listen yet, the probe serves /healthz there itself for a moment, so the path
- * from base_url (DNS, proxy, TLS) to this host is checked before the service is started.
- * checks.ts judges every answer.
+ * from base_url (DNS, proxy, TLS) to this host is checked before the service is started. It
+ * binds metrics.listen too, as the service does at start. checks.ts judges every answer.
  */
 import * as oauth from "oauth4webapi";
 import { systemClock } from "../clock.ts";
@@ -23,32 +24,44 @@ import {
   type AuthorizationAnswer,
   baseUrlCheck,
   type CheckResult,
+  clientAuthCheck,
   discoveryCheck,
   type DiscoveryOutcome,
+  type EndpointName,
   jwksCheck,
   type JwksOutcome,
   listenCheck,
   managementCheck,
   type ManagementOutcome,
+  metricsListenCheck,
   redirectCheck,
   startFileCheck,
 } from "./checks.ts";
 import { readStartTls } from "./start_files.ts";
+import { requestToken } from "./token_request.ts";
 
 export interface ProbeDeps {
   fetch?: FetchLike;
-  /** Serves /healthz on http.listen; rejects when the address is taken. */
+  /** Serves /healthz on http.listen, and binds metrics.listen; rejects when an address is taken. */
   serve?: typeof serveHttp;
   readTextFile?: (path: string) => string;
 }
 
 const BODY_START_CHARS = 2000;
+const ENDPOINTS: readonly EndpointName[] = [
+  "authorization_endpoint",
+  "token_endpoint",
+  "jwks_uri",
+  "userinfo_endpoint",
+  "revocation_endpoint",
+];
 
 export async function runProbe(
   config: ResolvedConfig,
   deps: ProbeDeps = {},
 ): Promise<CheckResult[]> {
   const fetchImpl = deps.fetch ?? fetch;
+  const serve = deps.serve ?? serveHttp;
   const timeoutMs = config.oidc.httpTimeoutMs;
   const request = timedFetch(fetchImpl, timeoutMs, systemClock);
   const get: Get = (url, headers = {}) =>
@@ -66,7 +79,7 @@ export async function runProbe(
   let unservable: string | undefined;
   if (problems.length === 0) {
     try {
-      listener = await (deps.serve ?? serveHttp)(
+      listener = await serve(
         { ...config.http.listen, tls, ...connectionLimits(config) },
         (req) =>
           new URL(req.url).pathname === HEALTH_PATH
@@ -76,17 +89,15 @@ export async function runProbe(
     } catch (error) {
       // Taken: the service (or something else) listens there. Anything else (an address not
       // of this host, a port below 1024 without the capability) stops the service too.
-      const code = (error as { code?: unknown }).code;
-      if (code === "EADDRINUSE") taken = true;
-      else if (error instanceof ListenError) unservable = error.message;
-      else {
-        unservable = `Cannot listen on ${listen}: ` +
-          `${typeof code === "string" ? `${code}: ` : ""}${(error as Error).message}`;
-      }
+      const failure = listenFailure(error, listen);
+      if (failure.code === "EADDRINUSE") taken = true;
+      else unservable = failure.message;
     }
   }
   const results: CheckResult[] = [];
+  let metrics: Awaited<ReturnType<typeof bindMetrics>>;
   try {
+    metrics = await bindMetrics(config, serve, taken);
     for (const server of config.servers) {
       results.push(
         managementCheck({
@@ -104,10 +115,54 @@ export async function runProbe(
       const outcome = await askHealth(fetchImpl, timeoutMs, health, listener, token);
       results.push(baseUrlCheck(health, listen, outcome));
     }
+    if (metrics !== undefined) results.push(metrics.result);
   } finally {
     await listener?.close();
+    await metrics?.listener?.close();
   }
   return results;
+}
+
+/**
+ * Binds metrics.listen (when set) after http.listen, as the service does at start: it does not
+ * start when it cannot. Closed by the caller, like the http.listen listener.
+ */
+async function bindMetrics(
+  config: ResolvedConfig,
+  serve: typeof serveHttp,
+  serviceRunning: boolean,
+): Promise<{ listener: HttpServer | undefined; result: CheckResult } | undefined> {
+  const at = config.metrics.listen;
+  if (at === undefined) return undefined;
+  const address = `${at.host}:${at.port}`;
+  try {
+    const listener = await serve(
+      { ...at, ...connectionLimits(config) },
+      () => new Response("probe", { status: 404 }),
+    );
+    return { listener, result: metricsListenCheck(address, { kind: "bound" }, serviceRunning) };
+  } catch (error) {
+    const outcome = { kind: "failed" as const, ...listenFailure(error, address) };
+    return { listener: undefined, result: metricsListenCheck(address, outcome, serviceRunning) };
+  }
+}
+
+/**
+ * Why binding `address` failed, and the error's code (EADDRINUSE: taken). The connection
+ * guard's ListenError keeps the code and already names the address.
+ */
+function listenFailure(
+  error: unknown,
+  address: string,
+): { code: string | undefined; message: string } {
+  const raw = (error as { code?: unknown }).code;
+  const code = typeof raw === "string" ? raw : undefined;
+  if (error instanceof ListenError) return { code, message: error.message };
+  return {
+    code,
+    message: `Cannot listen on ${address}: ${code === undefined ? "" : `${code}: `}` +
+      (error as Error).message,
+  };
 }
 
 type TimedFetch = ReturnType<typeof timedFetch>;
@@ -214,8 +269,12 @@ async function probeIdp(
 ): Promise<CheckResult[]> {
   const issuer = config.oidc.issuer;
   const discovered = await discover(issuer, request);
-  const results = [discoveryCheck(issuer.href, discovered.outcome)];
+  const results = [
+    discoveryCheck(issuer.href, discovered.outcome, { useUserinfo: config.oidc.useUserinfo }),
+  ];
   const as = discovered.as;
+  // A failed discovery check includes endpoints the service would not call (plain http): the
+  // probe does not call them either.
   if (as === undefined || !results[0]!.ok) return results;
   results.push(jwksCheck(as.jwks_uri!, await readKeys(get, as.jwks_uri!)));
   const redirectUri = callbackUrl(config.http.baseUrl);
@@ -224,6 +283,12 @@ async function probeIdp(
       redirectUri,
       config.oidc.clientId,
       await authorize(get, as.authorization_endpoint!, config, redirectUri),
+    ),
+  );
+  results.push(
+    clientAuthCheck(
+      config.oidc.clientAuthMethod,
+      await requestToken(as, config.oidc, redirectUri, request),
     ),
   );
   return results;
@@ -240,15 +305,12 @@ async function discover(
   try {
     const response = await oauth.discoveryRequest(issuer, options);
     const as = await oauth.processDiscoveryResponse(issuer, response);
-    return {
-      outcome: {
-        kind: "ok",
-        issuer: as.issuer,
-        authorizationEndpoint: as.authorization_endpoint,
-        ...(as.jwks_uri === undefined ? {} : { jwksUri: as.jwks_uri }),
-      },
-      as,
-    };
+    const endpoints: Partial<Record<EndpointName, string>> = {};
+    for (const name of ENDPOINTS) {
+      // Not a string: oauth4webapi refuses it as no valid URL, and so does the check.
+      if (as[name] !== undefined) endpoints[name] = String(as[name]);
+    }
+    return { outcome: { kind: "ok", issuer: as.issuer, endpoints }, as };
   } catch (error) {
     return { outcome: discoveryFailure(error) };
   }

@@ -100,11 +100,14 @@ Deno.test("probe: every check passes against a reachable, well-configured setup 
       "ok  ",
       "ok  ",
       "ok  ",
+      "ok  ",
     ]);
     assertMatch(line(lines, "management default"), /management version 5, password accepted/);
     assertMatch(line(lines, "idp discovery"), new RegExp(`issuer ${setup.idp.issuer}`));
     assertMatch(line(lines, "idp keys"), /1 signing key\(s\) \(RS256\)/);
     assertMatch(line(lines, "redirect uri"), /accepted by the IdP/);
+    // The test IdP (oidc-provider) checks the client before the code, as Keycloak does.
+    assertMatch(line(lines, "client auth"), /client credentials accepted/);
     assertMatch(line(lines, "base url"), /\/healthz reaches http\.listen/);
     // The probe sent the password and `version`, and let go of the interface again.
     assertEquals(setup.management.received.slice(0, 2), [PASSWORD, "version"]);

@@ -6,6 +6,8 @@ import {
   assertStringIncludes,
 } from "../../support/assert.ts";
 import {
+  authMethodListed,
+  clientAuthCheck,
   discoveryCheck,
   formatResults,
   jwksCheck,
@@ -107,7 +109,7 @@ Deno.test("formatResults: what a hostile IdP sends prints escaped, one line per 
     discoveryCheck("https://idp.example.com", {
       kind: "issuer-mismatch",
       actual: `https://evil.example\u001b]0;owned\u0007${forged}`,
-    }),
+    }, { useUserinfo: false }),
     jwksCheck("https://idp.example.com/jwks", {
       kind: "ok",
       keys: [{ kty: "RSA", alg: "RS256\u009b2J\u001b[31m\u007f" }],
@@ -129,4 +131,68 @@ Deno.test("formatResults: what a hostile IdP sends prints escaped, one line per 
   assertStringIncludes(lines[0]!, 'Fix: Set oidc.issuer = "https://evil.example\\x1b]0;owned');
   assertStringIncludes(lines[1]!, "(RS256\\x9b2J\\x1b[31m\\x7f)");
   assertStringIncludes(lines[2]!, "refused the request: denied\\x0aok  forged\\x1b[2J\\x9b1m");
+});
+
+Deno.test("clientAuthCheck: invalid_grant for the made-up code passes; refused credentials, other refusals and outages fail", () => {
+  const answered = (status: number, error?: string, description?: string) =>
+    clientAuthCheck("client_secret_basic", { kind: "answered", status, error, description });
+  const accepted = answered(400, "invalid_grant", "Code not valid");
+  assertEquals(accepted.ok, true);
+  assertMatch(accepted.detail, /^client credentials accepted \(client_secret_basic/);
+  for (
+    const refused of [
+      answered(401, "unauthorized_client", "Invalid client or Invalid client credentials"),
+      answered(400, "invalid_client"),
+      answered(401),
+    ]
+  ) {
+    assertEquals(refused.ok, false);
+    assertMatch(refused.detail, /^the token endpoint refused the client \(client_secret_basic\)/);
+    assertMatch(refused.fix!, /oidc\.client_secret .*oidc\.client_auth_method .*Credentials tab/);
+  }
+  assertEquals(answered(400, "invalid_request").ok, false);
+  assertEquals(answered(200).ok, false);
+  const down = clientAuthCheck("client_secret_basic", {
+    kind: "failed",
+    message: "IdP answered HTTP 503",
+  });
+  assertEquals([down.ok, down.fix], [false, "Check that the IdP is up."]);
+});
+
+Deno.test("discoveryCheck: any back-channel endpoint the service would refuse (plain http, not a URL) fails, unless the issuer is loopback http", () => {
+  const endpoints = (base: string) => ({
+    authorization_endpoint: `${base}/auth`,
+    token_endpoint: `${base}/token`,
+    jwks_uri: `${base}/certs`,
+  });
+  const check = (issuer: string, extra: Record<string, string>) =>
+    discoveryCheck(issuer, {
+      kind: "ok",
+      issuer,
+      endpoints: { ...endpoints(issuer), ...extra },
+    }, { useUserinfo: false });
+  const https = "https://sso.example.com/realms/vpn";
+  assertEquals(check(https, {}).ok, true);
+  // The authorization endpoint is the browser's: plain http there is not the service's to refuse.
+  assertEquals(check(https, { authorization_endpoint: "http://sso.example.com/auth" }).ok, true);
+  for (
+    const [name, url] of [
+      ["revocation_endpoint", "http://sso.example.com/revoke"],
+      ["userinfo_endpoint", "http://sso.example.com/userinfo"],
+      ["token_endpoint", "not a url"],
+    ]
+  ) {
+    const refused = check(https, { [name!]: url! });
+    assertEquals(refused.ok, false);
+    assertStringIncludes(refused.detail, `${name} ${url}`);
+  }
+  const loopback = "http://127.0.0.1:8080/realms/vpn";
+  assertEquals(check(loopback, { revocation_endpoint: "http://127.0.0.1:8080/revoke" }).ok, true);
+});
+
+Deno.test("authMethodListed: a listed method, an IdP without a list and none (Keycloak does not list it) pass", () => {
+  assertEquals(authMethodListed("client_secret_basic", ["client_secret_basic"]), true);
+  assertEquals(authMethodListed("client_secret_post", ["client_secret_basic"]), false);
+  assertEquals(authMethodListed("private_key_jwt", undefined), true);
+  assertEquals(authMethodListed("none", ["client_secret_basic", "private_key_jwt"]), true);
 });

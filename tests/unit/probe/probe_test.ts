@@ -6,7 +6,8 @@ import { callbackUrl } from "../../../src/http/routes.ts";
 import { runProbe } from "../../../src/probe/probe.ts";
 import type { CheckResult } from "../../../src/probe/checks.ts";
 import type { HttpServer } from "../../../src/http/serve.ts";
-import { CLIENT_ID, FakeIdp, ISSUER } from "../oidc/fake_idp.ts";
+import { CLIENT_ID, FakeIdp, ISSUER, type TokenResponder } from "../oidc/fake_idp.ts";
+import { formatResults } from "../../../src/probe/checks.ts";
 
 const AUTHORIZE_PATH = "/realms/vpn/protocol/openid-connect/auth";
 /** Values each request draws afresh. */
@@ -14,9 +15,9 @@ const PER_REQUEST = new Set(["state", "nonce", "code_challenge"]);
 
 /**
  * A probed config: OpenVPN's management on a closed port, `http` lines added to [http], an IdP
- * request that times out after a second.
+ * request that times out after a second, `more` (sections) at the end.
  */
-async function closedManagementConfig(http: string, baseUrl = "https://vpn.test") {
+async function closedManagementConfig(http: string, baseUrl = "https://vpn.test", more = "") {
   const closed = await freePort();
   return parseInlineToml(`
 [openvpn]
@@ -30,6 +31,7 @@ issuer = "${ISSUER}"
 client_id = "${CLIENT_ID}"
 client_secret = "s3cret"
 http_timeout = "1s"
+${more}
 `).config;
 }
 
@@ -204,4 +206,249 @@ Deno.test("runProbe() gives up on a base_url that does not answer after oidc.htt
   });
   const base = baseUrlResult(results);
   assertEquals(base.detail, "https://vpn.test/healthz: no answer within 1000 ms");
+});
+
+function resultOf(results: CheckResult[], check: string): CheckResult {
+  const result = results.find((candidate) => candidate.check === check);
+  assert(result !== undefined, JSON.stringify(results));
+  return result;
+}
+
+Deno.test("runProbe() fails a metrics.listen another program holds while http.listen is free, and takes it for the service when both are held", async () => {
+  const offline = () => Promise.reject(new TypeError("offline"));
+  const heldMetrics = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const metricsPort = heldMetrics.addr.port;
+  const metrics = `[metrics]\nlisten = "127.0.0.1:${metricsPort}"`;
+  try {
+    const httpFree = await closedManagementConfig(
+      `listen = "127.0.0.1:${await freePort()}"`,
+      undefined,
+      metrics,
+    );
+    const taken = resultOf(await runProbe(httpFree, { fetch: offline }), "metrics listen");
+    assertEquals(taken.ok, false);
+    assertMatch(taken.detail, new RegExp(`^Cannot listen on 127\\.0\\.0\\.1:${metricsPort}: `));
+    assertMatch(taken.fix!, /another program listens there.*set metrics\.listen to a free port/);
+
+    // The running service holds both: nothing to fix on either.
+    const heldHttp = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    try {
+      const both = await closedManagementConfig(
+        `listen = "127.0.0.1:${heldHttp.addr.port}"`,
+        undefined,
+        metrics,
+      );
+      const results = await runProbe(both, { fetch: offline });
+      for (const check of ["http listen", "metrics listen"]) {
+        assert(!results.some((r) => r.check === check && !r.ok), JSON.stringify(results));
+      }
+      assertMatch(resultOf(results, "metrics listen").detail, /by the running service$/);
+    } finally {
+      heldHttp.close();
+    }
+  } finally {
+    heldMetrics.close();
+  }
+});
+
+Deno.test("runProbe() binds a free metrics.listen and lets it go again; one not of this host fails", async () => {
+  const offline = () => Promise.reject(new TypeError("offline"));
+  const port = await freePort();
+  const free = await closedManagementConfig(
+    `listen = "127.0.0.1:${await freePort()}"`,
+    undefined,
+    `[metrics]\nlisten = "127.0.0.1:${port}"`,
+  );
+  const bound = resultOf(await runProbe(free, { fetch: offline }), "metrics listen");
+  assertEquals([bound.ok, bound.detail], [true, `127.0.0.1:${port} can be bound`]);
+  Deno.listen({ hostname: "127.0.0.1", port }).close();
+
+  const elsewhere = await closedManagementConfig(
+    "",
+    undefined,
+    `[metrics]\nlisten = "10.9.9.9:${port}"`,
+  );
+  const notHere = resultOf(
+    await runProbe(elsewhere, {
+      fetch: offline,
+      serve: (options) =>
+        options.host === "10.9.9.9"
+          ? Promise.reject(Object.assign(new Error("Failed to listen"), { code: "EADDRNOTAVAIL" }))
+          : probeServes(),
+    }),
+    "metrics listen",
+  );
+  assertEquals(notHere.ok, false);
+  assertMatch(
+    notHere.detail,
+    new RegExp(`^Cannot listen on 10\\.9\\.9\\.9:${port}: EADDRNOTAVAIL`),
+  );
+  assertMatch(notHere.fix!, /use an address of this host/);
+});
+
+/** A config probing the fake IdP at `issuer`, `oidc` lines added to [oidc]. */
+function idpConfig(oidc = 'client_secret = "s3cret"', issuer = ISSUER) {
+  return parseInlineToml(`
+[openvpn]
+management = "unix:///nonexistent/probe-test.sock"
+[http]
+base_url = "https://vpn.test"
+secret = "0123456789abcdef0123456789abcdef"
+[oidc]
+issuer = "${issuer}"
+client_id = "${CLIENT_ID}"
+${oidc}
+`).config;
+}
+
+const TOKEN_PATH = "/protocol/openid-connect/token";
+
+/**
+ * The token endpoint as Keycloak answers a made-up code: the client's credentials first (401
+ * unauthorized_client), then the code (400 invalid_grant).
+ */
+function keycloakToken(secret: string): TokenResponder {
+  return (request) => {
+    // client_secret_basic sends both form-encoded (RFC 6749 2.3.1), client_secret_post as fields.
+    const basic = /^Basic (.*)$/.exec(request.headers.get("authorization") ?? "");
+    const [id, sent] = basic === null
+      ? [request.form.get("client_id"), request.form.get("client_secret")]
+      : atob(basic[1]!).split(":").map(decodeURIComponent);
+    const json = (status: number, error: string, description: string) =>
+      new Response(JSON.stringify({ error, error_description: description }), {
+        status,
+        headers: { "content-type": "application/json" },
+      });
+    return id === CLIENT_ID && sent === secret
+      ? json(400, "invalid_grant", "Code not valid")
+      : json(401, "unauthorized_client", "Invalid client or Invalid client credentials");
+  };
+}
+
+async function probeIdp(idp: FakeIdp, probed = idpConfig()): Promise<CheckResult[]> {
+  return await runProbe(probed, { fetch: idp.fetch, serve: serviceRuns });
+}
+
+Deno.test("runProbe() fails discovery naming http:// back-channel endpoints of an https issuer, and fetches none of them", async () => {
+  const idp = await FakeIdp.create();
+  const plain = ISSUER.replace("https:", "http:");
+  idp.metadataExtras = {
+    token_endpoint: `${plain}/protocol/openid-connect/token`,
+    jwks_uri: `${plain}/protocol/openid-connect/certs`,
+  };
+  idp.onToken = keycloakToken("s3cret");
+  const results = await probeIdp(idp);
+  const discovery = resultOf(results, "idp discovery");
+  assertEquals(discovery.ok, false);
+  assertMatch(
+    discovery.detail,
+    /refuses to call \(not https\): token_endpoint http:\/\/idp\.test\/.*, jwks_uri http:\/\//,
+  );
+  assertMatch(discovery.fix!, /KC_HOSTNAME/);
+  assertEquals(idp.countRequests("/protocol/openid-connect/certs"), 0);
+  assertEquals(idp.countRequests(TOKEN_PATH), 0);
+});
+
+Deno.test("runProbe() fails discovery without token_endpoint, or without userinfo_endpoint when use_userinfo is on", async () => {
+  const idp = await FakeIdp.create();
+  idp.metadataExtras = { token_endpoint: undefined };
+  const noToken = resultOf(await probeIdp(idp), "idp discovery");
+  assertEquals(noToken.ok, false);
+  assertMatch(noToken.detail, /lacks token_endpoint$/);
+
+  idp.metadataExtras = { userinfo_endpoint: undefined };
+  assertEquals(resultOf(await probeIdp(idp), "idp discovery").ok, true);
+  const userinfo = resultOf(
+    await probeIdp(idp, idpConfig('client_secret = "s3cret"\nuse_userinfo = true')),
+    "idp discovery",
+  );
+  assertEquals(userinfo.ok, false);
+  assertMatch(userinfo.detail, /lacks userinfo_endpoint$/);
+  assertMatch(userinfo.fix!, /set oidc\.use_userinfo = false/);
+});
+
+Deno.test("runProbe() accepts http endpoints of a loopback http issuer, as the service does, and calls them", async () => {
+  const idp = await FakeIdp.create();
+  const issuer = "http://127.0.0.1:8080/realms/vpn";
+  idp.metadataExtras = {
+    issuer,
+    authorization_endpoint: `${issuer}/protocol/openid-connect/auth`,
+    token_endpoint: `${issuer}/protocol/openid-connect/token`,
+    userinfo_endpoint: `${issuer}/protocol/openid-connect/userinfo`,
+    revocation_endpoint: `${issuer}/protocol/openid-connect/revoke`,
+    jwks_uri: `${issuer}/protocol/openid-connect/certs`,
+  };
+  idp.onToken = keycloakToken("s3cret");
+  const results = await probeIdp(idp, idpConfig('client_secret = "s3cret"', issuer));
+  for (const check of ["idp discovery", "idp keys", "client auth"]) {
+    assertEquals(resultOf(results, check).ok, true, JSON.stringify(results));
+  }
+  assertEquals(idp.lastRequest(TOKEN_PATH).url.origin, "http://127.0.0.1:8080");
+});
+
+Deno.test("runProbe() sends one code grant with a made-up code and the service's client authentication: invalid_grant passes", async () => {
+  const idp = await FakeIdp.create();
+  idp.onToken = keycloakToken("s3cret");
+  for (const method of ["client_secret_basic", "client_secret_post"]) {
+    const results = await probeIdp(
+      idp,
+      idpConfig(`client_secret = "s3cret"\nclient_auth_method = "${method}"`),
+    );
+    const auth = resultOf(results, "client auth");
+    assertEquals(auth.ok, true, JSON.stringify(results));
+    assertMatch(auth.detail, new RegExp(`^client credentials accepted \\(${method};`));
+  }
+  assertEquals(idp.countRequests(TOKEN_PATH), 2);
+  const sent = idp.lastRequest(TOKEN_PATH);
+  assertEquals(sent.method, "POST");
+  assertEquals(sent.form.get("grant_type"), "authorization_code");
+  assertEquals(sent.form.get("redirect_uri"), callbackUrl(config.http.baseUrl));
+  assertMatch(sent.form.get("code")!, /^[\w-]{43,}$/);
+  assertMatch(sent.form.get("code_verifier")!, /^[\w-]{43,}$/);
+});
+
+Deno.test("runProbe() fails a client secret the IdP refuses with the fix, and prints no secret", async () => {
+  const idp = await FakeIdp.create();
+  idp.onToken = keycloakToken("the-right-secret");
+  for (const method of ["client_secret_basic", "client_secret_post"]) {
+    const results = await probeIdp(
+      idp,
+      idpConfig(`client_secret = "s3cret"\nclient_auth_method = "${method}"`),
+    );
+    const auth = resultOf(results, "client auth");
+    assertEquals(auth.ok, false);
+    assertMatch(
+      auth.detail,
+      new RegExp(
+        `^the token endpoint refused the client \\(${method}\\): HTTP 401 unauthorized_client`,
+      ),
+    );
+    assertMatch(auth.fix!, /oidc\.client_secret .*Credentials tab/);
+    assert(!formatResults(results).includes("s3cret"), formatResults(results));
+  }
+});
+
+Deno.test("runProbe() fails a client_auth_method the IdP does not list, without sending it", async () => {
+  const idp = await FakeIdp.create();
+  idp.onToken = keycloakToken("s3cret");
+  idp.metadataExtras = { token_endpoint_auth_methods_supported: ["private_key_jwt"] };
+  const auth = resultOf(await probeIdp(idp), "client auth");
+  assertEquals(auth.ok, false);
+  assertMatch(auth.detail, /client_secret_basic is not among .*\(private_key_jwt\)$/);
+  assertEquals(idp.countRequests(TOKEN_PATH), 0);
+});
+
+Deno.test("runProbe() scrubs the secret and any assertion an IdP echoes from its error_description", async () => {
+  const idp = await FakeIdp.create();
+  idp.onToken = () =>
+    new Response(
+      JSON.stringify({
+        error: "invalid_client",
+        error_description: "bad secret s3cret in eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln",
+      }),
+      { status: 400, headers: { "content-type": "application/json" } },
+    );
+  const auth = resultOf(await probeIdp(idp), "client auth");
+  assertEquals(auth.ok, false);
+  assertMatch(auth.detail, /HTTP 400 invalid_client \(bad secret \*\*\* in \*\*\*\)$/);
 });
