@@ -12,7 +12,7 @@ import type { ClientEvents } from "../bridge/client_events.ts";
 import { KILL_MESSAGE } from "../bridge/session_end.ts";
 import type { ServerLink } from "../bridge/server_link.ts";
 import type { Clock, TimerHandle } from "../clock.ts";
-import { Lease, type LeaseTiming } from "./lease.ts";
+import { deliveryWaitMs, Lease, type LeaseTiming } from "./lease.ts";
 import { LeaseKeeper } from "./lease_keeper.ts";
 import { leaseTime } from "./lease_time.ts";
 import { WorkRunner } from "./work_runner.ts";
@@ -186,5 +186,39 @@ export class LeasedLink {
     this.#deps.clock.clearTimeout(this.#watch);
     held.runner.stop();
     await held.link.link.stop(STOP_GRACE_MS);
+    await this.#requeueKills(held.link.events.takeHeldKills());
+  }
+
+  /**
+   * Kills a holding period kept for its link's return (deferKill) when the period ends first (the
+   * link down too long, the lease lost, a stop): its sessions are deleted already, and the next
+   * holder's link-up kills no client without one, so dropped here a revoked user stayed
+   * connected until the next REAUTH (never, with reneg-sec 0). Queued again for whoever holds
+   * the link next, with a fresh deadline and the run their client was seen in: the guard
+   * (sign_in_guard.ts) sends none in another run. Redis out of reach: the admin is told.
+   */
+  async #requeueKills(kills: ReadonlyArray<{ cid: number; run: string }>): Promise<void> {
+    if (kills.length === 0) return;
+    const { queue, server, timing, log } = this.#deps;
+    const waitMs = deliveryWaitMs(timing);
+    const lost: number[] = [];
+    let why = "";
+    await Promise.all(
+      kills.map(({ cid, run }) =>
+        queue.enqueue(server, { op: "kill", cid, message: KILL_MESSAGE, openvpnRun: run }, waitMs)
+          .catch((error) => {
+            lost.push(cid);
+            why = String(error);
+          })
+      ),
+    );
+    if (lost.length === 0) return;
+    log.error(
+      "Could not queue the kills of cid(s) {cids} on {server} for the next holder of its link " +
+        "(their sessions ended while the link was down): those clients stay connected until " +
+        "their next REAUTH: disconnect them on OpenVPN (client-kill on its management interface; " +
+        "their sessions are gone, so a revoke finds nothing to end): {error}",
+      { cids: lost.sort((a, b) => a - b).join(", "), server, error: why },
+    );
   }
 }

@@ -116,23 +116,9 @@ export class WorkQueue {
    * `waitMs` passed (then `expired`: the holder does not start an item past its deadline).
    */
   async submit(server: string, op: WorkOp, waitMs: number): Promise<WorkOutcome> {
-    const key = workKey(op, () => randomToken(WORK_NONCE_BYTES));
-    const expiresAt = this.#clock.now() + waitMs;
     // From here on, a Redis error does not say the command was not carried out: the script may
     // have run (a reply lost, a timeout of ours), and a holder may carry the item out.
-    await this.#call(() =>
-      this.#redis.eval(
-        ENQUEUE,
-        3,
-        this.#keys.item(server, key),
-        this.#keys.outcome(server, key),
-        this.#keys.queue(server),
-        key,
-        encodeWork(op, expiresAt),
-        String(waitMs + ITEM_GRACE_MS),
-        this.#keys.channel(server),
-      )
-    ).catch((error) => {
+    const { key, expiresAt } = await this.#enqueue(server, op, waitMs).catch((error) => {
       throw new CommandUndeliveredError(
         `OpenVPN server ${server}: the command may or may not have been queued: ${String(error)}`,
       );
@@ -168,6 +154,37 @@ export class WorkQueue {
       waiters.delete(woken);
       if (waiters.size === 0) this.#waiting.delete(waiter);
     }
+  }
+
+  /**
+   * Queues `op` for the holder of `server`'s link, to be carried out within `waitMs`, without
+   * waiting for its outcome. A Redis error (classified) may still mean it was queued.
+   */
+  async enqueue(server: string, op: WorkOp, waitMs: number): Promise<void> {
+    await this.#enqueue(server, op, waitMs);
+  }
+
+  async #enqueue(
+    server: string,
+    op: WorkOp,
+    waitMs: number,
+  ): Promise<{ key: string; expiresAt: number }> {
+    const key = workKey(op, () => randomToken(WORK_NONCE_BYTES));
+    const expiresAt = this.#clock.now() + waitMs;
+    await this.#call(() =>
+      this.#redis.eval(
+        ENQUEUE,
+        3,
+        this.#keys.item(server, key),
+        this.#keys.outcome(server, key),
+        this.#keys.queue(server),
+        key,
+        encodeWork(op, expiresAt),
+        String(waitMs + ITEM_GRACE_MS),
+        this.#keys.channel(server),
+      )
+    );
+    return { key, expiresAt };
   }
 
   /** Moves waiting items to the running list and returns up to `batch` running items. */

@@ -123,7 +123,8 @@ export class WorkRunner {
       // The session behind a kill is deleted already: dropped here, nothing would kill the client
       // when the link is back, and a revoked user stays connected until the next REAUTH (never,
       // with reneg-sec 0). So it is sent when this holder's link is back in the same OpenVPN run,
-      // as on a single bridge; still recorded expired, as its requester reported the client still
+      // as on a single bridge (or queued again for the next holder if this one lets the link go
+      // first: leased_link.ts); still recorded expired, as its requester reported the client still
       // connected. The item names that run when the requester knew it (the session's), so a
       // kill left to the next holder after a takeover is sent too; without it, a holder that
       // never had the link up in this holding period knows no run to tie the cid to, and

@@ -355,7 +355,10 @@ function idleLink(): HeldLink {
       start: () => {},
       stop: () => Promise.resolve(),
     } as unknown as ServerLink,
-    events: { adoptPendingLogins: () => Promise.resolve(0) } as unknown as ClientEvents,
+    events: {
+      adoptPendingLogins: () => Promise.resolve(0),
+      takeHeldKills: () => [],
+    } as unknown as ClientEvents,
     commander: new RecordingCommander(),
   };
 }

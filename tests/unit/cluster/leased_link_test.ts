@@ -15,6 +15,14 @@ import { ACQUIRE, RELEASE } from "../../../src/cluster/redis_scripts.ts";
 import type { ClusterKeys, TakenWork, WorkQueue } from "../../../src/cluster/work_queue.ts";
 import type { ServerLink } from "../../../src/bridge/server_link.ts";
 import type { ClientEvents } from "../../../src/bridge/client_events.ts";
+import type { ClientCommander } from "../../../src/bridge/commander.ts";
+import { KILL_MESSAGE } from "../../../src/bridge/session_end.ts";
+import { signInGuard } from "../../../src/bridge/sign_in_guard.ts";
+import type { WorkOp, WorkOutcome } from "../../../src/cluster/work_item.ts";
+import { ManagementConnectionError } from "../../../src/management/errors.ts";
+import { MemoryStore } from "../../../src/sessions/memory_store.ts";
+import { testClientEvents } from "../../support/client_events_fixture.ts";
+import { captureLogs } from "../../support/log_capture.ts";
 
 /** Grants the lease with fence token 5 and accepts every renewal and release. */
 const grantingRedis = {
@@ -40,6 +48,11 @@ class FakeServerLink {
   started = 0;
   linkUp = false;
   readonly #onUp: Array<() => void> = [];
+  /** What stopping the link also stops (the real one closes its events). */
+  readonly #onStop: () => void;
+  constructor(onStop = () => {}) {
+    this.#onStop = onStop;
+  }
   onLinkUp(listener: () => void): void {
     this.#onUp.push(listener);
   }
@@ -47,6 +60,8 @@ class FakeServerLink {
     this.started++;
   }
   stop(): Promise<void> {
+    this.linkUp = false;
+    this.#onStop();
     return Promise.resolve();
   }
   comeUp(): void {
@@ -54,6 +69,12 @@ class FakeServerLink {
     for (const listener of this.#onUp) listener();
   }
 }
+
+/** A holding period's events with no sign-in to adopt and no kill held. */
+const IDLE_EVENTS = {
+  adoptPendingLogins: () => Promise.resolve(0),
+  takeHeldKills: () => [],
+} as unknown as ClientEvents;
 
 async function settle(): Promise<void> {
   for (let i = 0; i < 20; i++) await Promise.resolve();
@@ -79,7 +100,7 @@ Deno.test("a held link is started at acquisition, and its runner drains the mome
       mayWrite = fence;
       return {
         link: serverLink as unknown as ServerLink,
-        events: { adoptPendingLogins: () => Promise.resolve(0) } as unknown as ClientEvents,
+        events: IDLE_EVENTS,
         commander: new RecordingCommander(),
       };
     },
@@ -129,8 +150,18 @@ Deno.test("a link's write fence belongs to its holding period: once the lease is
  * holding period's link is a FakeServerLink the test brings up or
  * not, and its write fence is kept in `fences`.
  */
-function leasedLinkSetUp() {
+function leasedLinkSetUp<Q = CountingQueue>(options: {
+  /** The work queue (default: one never holding work). */
+  queue?: (clock: FakeClock) => Q;
+  /** A holding period's events and commander over its link (default: idle). */
+  period?: (link: FakeServerLink, clock: FakeClock) => {
+    events: ClientEvents;
+    commander: ClientCommander;
+    onStop: () => void;
+  };
+} = {}) {
   const clock = new FakeClock();
+  const queue = options.queue?.(clock) ?? new CountingQueue();
   const calls: string[] = [];
   let tokens = 4;
   const redis = {
@@ -150,19 +181,26 @@ function leasedLinkSetUp() {
     instanceId: "bridge-a",
     redis: redis as unknown as Redis,
     keys,
-    queue: new CountingQueue() as unknown as WorkQueue,
+    queue: queue as unknown as WorkQueue,
     timing: leaseTiming(9_000),
     clock,
     log: getLogger("test"),
     notified: () => true,
     build: (fence): HeldLink => {
       fences.push(fence);
-      links.push(new FakeServerLink());
-      return {
-        link: links.at(-1) as unknown as ServerLink,
-        events: { adoptPendingLogins: () => Promise.resolve(0) } as unknown as ClientEvents,
-        commander: new RecordingCommander(),
-      };
+      let stopped = () => {};
+      const link = new FakeServerLink(() => stopped());
+      links.push(link);
+      if (options.period === undefined) {
+        return {
+          link: link as unknown as ServerLink,
+          events: IDLE_EVENTS,
+          commander: new RecordingCommander(),
+        };
+      }
+      const { events, commander, onStop } = options.period(link, clock);
+      stopped = onStop;
+      return { link: link as unknown as ServerLink, events, commander };
     },
   });
   /**
@@ -176,7 +214,7 @@ function leasedLinkSetUp() {
     }
   };
   const count = (call: string) => calls.filter((c) => c === call).length;
-  return { clock, leased, links, fences, redis, at, count };
+  return { clock, leased, links, fences, redis, at, count, queue: queue as Q };
 }
 
 Deno.test("a holder whose link stays down for 3 leases gives the lease up, and asks again only after a pause that lets a standby take it first", async () => {
@@ -251,6 +289,7 @@ function expiredKillSetUp() {
       link: serverLink as unknown as ServerLink,
       events: {
         adoptPendingLogins: () => Promise.resolve(0),
+        takeHeldKills: () => [],
         killWhenLinked: (cid: number, run?: string) => deferred.push(`${cid} in ${run}`),
       } as unknown as ClientEvents,
       commander,
@@ -364,4 +403,166 @@ Deno.test("a host woken past its lease does not report holding it, before its de
   } finally {
     await leased.stop();
   }
+});
+
+/** Work items in memory, each due `waitMs` after it was queued (by the test's monotonic clock). */
+class MemoryWorkQueue {
+  /** Enqueue fails as with Redis out of reach. */
+  unreachable = false;
+  /** The outcome recorded for each item, by key. */
+  readonly outcomes = new Map<string, WorkOutcome["kind"]>();
+  readonly items = new Map<string, { item: WorkOp; dueAt: number }>();
+  readonly #clock: FakeClock;
+  #queued = 0;
+  constructor(clock: FakeClock) {
+    this.#clock = clock;
+  }
+  enqueue(_server: string, item: WorkOp, waitMs: number): Promise<void> {
+    if (this.unreachable) return Promise.reject(new Error("connection lost"));
+    this.items.set(`${item.op}:${++this.#queued}`, {
+      item,
+      dueAt: this.#clock.monotonic() + waitMs,
+    });
+    return Promise.resolve();
+  }
+  take(): Promise<TakenWork[]> {
+    const now = this.#clock.monotonic();
+    return Promise.resolve(
+      [...this.items].map(([key, { item, dueAt }]) => ({
+        key,
+        item,
+        recorded: undefined,
+        msLeft: dueAt - now,
+      })),
+    );
+  }
+  record(_server: string, _token: number, key: string, outcome: WorkOutcome): Promise<boolean> {
+    this.items.delete(key);
+    this.outcomes.set(key, outcome.kind);
+    return Promise.resolve(true);
+  }
+}
+
+/**
+ * Holding periods as the daemon builds them, over one work queue: a real ClientEvents, and the
+ * guard (sign_in_guard.ts) before a management commander that fails while its link is down;
+ * `sent` records what reached OpenVPN in any period. `upIn(period, run)` brings a period's link
+ * up in an OpenVPN run.
+ */
+function heldKillSetUp() {
+  const sent = new RecordingCommander();
+  const periods: ClientEvents[] = [];
+  const { clock, leased, links, at, queue } = leasedLinkSetUp({
+    queue: (clock) => new MemoryWorkQueue(clock),
+    period: (link, clock) => {
+      const management = managementOver(link, sent);
+      const { events } = testClientEvents({
+        store: new MemoryStore({ maxEntries: 10, now: clock.now }),
+        clock,
+        eventsCommander: management,
+      });
+      periods.push(events);
+      const commander = signInGuard(
+        management,
+        (cid, signIn) => events.isCurrentSignIn(cid, signIn),
+        () => events.openvpnRun,
+      );
+      return { events, commander, onStop: () => events.close() };
+    },
+  });
+  const upIn = async (period: number, run: string) => {
+    links[period]!.comeUp();
+    await periods[period]!.openvpnRunIs(run);
+    await settle();
+  };
+  /** A revocation's kill of `cid` in `run` that expired waiting: the runner defers it. */
+  const expiredKill = async (cid: number, run: string) => {
+    await queue.enqueue("default", { op: "kill", cid, message: KILL_MESSAGE, openvpnRun: run }, 0);
+    leased.wake();
+    await settle();
+  };
+  return { clock, leased, links, at, sent, periods, queue, upIn, expiredKill };
+}
+
+/** A commander that fails as the management connection does while `link` is down. */
+function managementOver(link: FakeServerLink, inner: ClientCommander): ClientCommander {
+  return new Proxy(inner, {
+    get: (target, name) => (...args: unknown[]) =>
+      link.linkUp
+        ? (target[name as keyof ClientCommander] as (...a: unknown[]) => Promise<void>).apply(
+          target,
+          args,
+        )
+        : Promise.reject(new ManagementConnectionError("not-connected", "Not connected")),
+  });
+}
+
+/**
+ * The first holding period: its link up in run-1, then down (OpenVPN out of reach from this
+ * host), when a revocation's kill of cid 4 expires waiting: held for the link's return.
+ */
+async function killHeldByALinkThatStaysDown(t: ReturnType<typeof heldKillSetUp>) {
+  t.leased.start();
+  await settle();
+  await t.upIn(0, "run-1");
+  t.links[0]!.linkUp = false;
+  await t.expiredKill(4, "run-1");
+  assertEquals(t.sent.commands, [], "held, not sent, while the link is down");
+}
+
+Deno.test("a kill held for a link that stays down is sent by the next holder once its link is up in the kill's run", async () => {
+  const t = heldKillSetUp();
+  try {
+    await killHeldByALinkThatStaysDown(t);
+    // Down for 3 leases: the lease is given up (27 s) and, nobody else asking, taken again
+    // after the pause: a new holding period, with a new link and new events.
+    await t.at(31_000);
+    assertEquals([t.leased.holding, t.links.length], [true, 2]);
+    await t.upIn(1, "run-1");
+    await t.at(32_000);
+    assertEquals(t.sent.commands, [{ kind: "kill", cid: 4, message: KILL_MESSAGE }]);
+  } finally {
+    await t.leased.stop();
+  }
+});
+
+Deno.test("a kill held for a link that stays down is not sent by the next holder whose link is up in another run: its client went with that run", async () => {
+  const t = heldKillSetUp();
+  try {
+    await killHeldByALinkThatStaysDown(t);
+    await t.at(31_000);
+    assertEquals(t.links.length, 2);
+    // OpenVPN restarted meanwhile: cid 4 may name a stranger now.
+    await t.upIn(1, "run-2");
+    await t.at(60_000);
+    assertEquals(t.sent.commands, []);
+    assertEquals([...t.queue.outcomes.values()], ["expired", "refused"]);
+  } finally {
+    await t.leased.stop();
+  }
+});
+
+Deno.test("a kill held for a link that stays down, that cannot be queued again (Redis out of reach), is logged as an error naming its cid", async () => {
+  const t = heldKillSetUp();
+  const logs = captureLogs();
+  try {
+    await killHeldByALinkThatStaysDown(t);
+    t.queue.unreachable = true;
+    await t.at(28_000);
+    assertEquals(t.leased.holding, false);
+    const errors = logs.lines.filter((line) => line.level === "error");
+    assertEquals(errors.map((line) => line.properties.cids), ["4"]);
+  } finally {
+    logs.stop();
+    await t.leased.stop();
+  }
+});
+
+Deno.test("a stopping holder queues the kills it held for its link again, with their run", async () => {
+  const t = heldKillSetUp();
+  await killHeldByALinkThatStaysDown(t);
+  await t.leased.stop();
+  assertEquals([...t.queue.items.values()].map(({ item }) => item), [
+    { op: "kill", cid: 4, message: KILL_MESSAGE, openvpnRun: "run-1" },
+  ]);
 });
