@@ -33,6 +33,7 @@ import type { EndReason } from "./session_end.ts";
 import { excessSessions } from "./session_limit.ts";
 import { type FinishedLogin, sessionFromLogin } from "./login_session.ts";
 import { IDP_SESSION_HINT, refreshTokenExpired, ShortRefreshTokens } from "./refresh_expiry.ts";
+import { UnstoredRefreshTokens } from "./unstored_refresh_tokens.ts";
 import { WarningInterval } from "../warning_interval.ts";
 import type {
   AdmissionDeps,
@@ -66,11 +67,14 @@ export class Admission {
   readonly #shortRefreshTokens: ShortRefreshTokens;
   /** Sign-ins with no refresh token while sessions are re-checked at the IdP. */
   readonly #noRefreshTokenWarning: WarningInterval;
+  /** Rotated refresh tokens the store could not take, presented and written in its stead. */
+  readonly #unstored: UnstoredRefreshTokens;
 
   constructor(deps: AdmissionDeps) {
     this.#deps = deps;
     this.sessionLock = deps.sessionLock;
     this.#shortRefreshTokens = new ShortRefreshTokens(deps.log, deps.now);
+    this.#unstored = new UnstoredRefreshTokens(deps.log);
     this.#noRefreshTokenWarning = new WarningInterval(
       NO_REFRESH_TOKEN_WARNING_INTERVAL_MS,
       deps.now,
@@ -247,6 +251,7 @@ export class Admission {
     },
   ): Promise<Resumption> {
     const { log, now, config } = this.#deps;
+    stored = this.#unstored.apply(stored);
     // Its next re-check at the IdP would fail (invalid_grant) and end it, the tunnel dropping
     // mid-work: better ended now, at a (re)connect, than resumed on the stored claims.
     const rechecked = refresh || config.recheckIntervalMs !== undefined;
@@ -257,7 +262,7 @@ export class Admission {
     // moves there, so that server's DISCONNECT and REAUTH find it.
     const rebind = { server: client.server, cid: client.cid, resumable, openvpnRun };
     const checked = refresh
-      ? await this.#recheck(stored, client, { rebind, disconnect: false })
+      ? await this.#recheckResumed(stored, client, rebind)
       : await this.#rejudge(stored, client, false);
     if (sameRun !== undefined && !sameRun()) {
       await this.#restartedMeanwhile(client, checked.admit ? checked.session : undefined);
@@ -423,7 +428,7 @@ export class Admission {
    */
   recheckSession(sessionId: string, server: string): Promise<Recheck | undefined> {
     return this.sessionLock.run(sessionId, async () => {
-      const session = await this.#deps.store.getSession(sessionId);
+      const session = this.#unstored.apply(await this.#deps.store.getSession(sessionId));
       // Listed at the start of a round: since then the client may have left, or moved to a
       // server whose re-checks another cluster instance runs.
       if (
@@ -439,7 +444,15 @@ export class Admission {
         clientIp: session.clientIp ?? "",
         username: undefined,
       };
-      return await this.#recheck(session, client, { rebind: {}, disconnect: true });
+      const checked = await this.#recheck(session, client, { rebind: {}, disconnect: true });
+      if (!("rotatedElsewhere" in checked)) return checked;
+      // Just re-checked there: this round has nothing to add.
+      this.#deps.log.info(
+        "Re-check of {username} (cid {cid}) skipped this round: another bridge instance " +
+          "refreshed the session at the same time",
+        { username: session.username, cid: session.cid ?? "-" },
+      );
+      return undefined;
     });
   }
 
@@ -518,33 +531,87 @@ export class Admission {
   }
 
   /**
+   * The refresh check of a CONNECT or REAUTH. Refused because another bridge instance rotated
+   * the token meanwhile: asked once more with the token it stored, so that the user is judged
+   * on what the IdP answers that refresh (never admitted on a refusal).
+   */
+  async #recheckResumed(
+    session: Session,
+    client: ClientSide,
+    rebind: Partial<Pick<Session, "server" | "cid" | "resumable" | "openvpnRun">>,
+  ): Promise<Recheck> {
+    const checked = await this.#recheck(session, client, { rebind, disconnect: false });
+    if (!("rotatedElsewhere" in checked)) return checked;
+    this.#deps.log.info(
+      "Refresh for {username} refused: another bridge instance had just rotated the refresh " +
+        "token; asking again with the one it stored",
+      { username: session.username },
+    );
+    const again = await this.#recheck(checked.rotatedElsewhere, client, {
+      rebind,
+      disconnect: false,
+      retried: true,
+    });
+    // Not when retried (#recheck); fail closed all the same.
+    if ("rotatedElsewhere" in again) throw new Error("Refresh token rotated twice meanwhile");
+    return again;
+  }
+
+  /**
+   * The session as stored now when a refresh the IdP refused was of a token another bridge
+   * instance sharing the store (the lock is this process's) had just used and replaced: same
+   * sign-in, another token. An IdP that rotates refresh tokens refuses a reused one
+   * (invalid_grant), and that refusal says nothing about the grant, which lives on with the
+   * token stored.
+   */
+  async #rotatedMeanwhile(read: Session, presented: string): Promise<Session | undefined> {
+    const current = this.#unstored.apply(await this.#deps.store.getSession(read.sessionId));
+    const rotated = current !== undefined && current.createdAt === read.createdAt &&
+      current.refreshToken !== undefined && current.refreshToken !== presented;
+    return rotated ? current : undefined;
+  }
+
+  /**
    * sessions.reauth_check = "refresh" or the periodic re-check: ask the IdP whether the user
    * may still connect. `disconnect`: no client is asking (the periodic re-check), so a denied
-   * one is killed rather than answered.
+   * one is killed rather than answered. `rotatedElsewhere`: the IdP refused a token another
+   * bridge instance had just rotated (#rotatedMeanwhile), and nothing was ended; never when
+   * `retried`.
    */
   async #recheck(
     session: Session,
     client: ClientSide,
-    { rebind, disconnect }: {
+    { rebind, disconnect, retried = false }: {
       rebind: Partial<Pick<Session, "server" | "cid" | "resumable" | "openvpnRun">>;
       disconnect: boolean;
+      retried?: boolean;
     },
-  ): Promise<Recheck> {
+  ): Promise<Recheck | { rotatedElsewhere: Session }> {
     const { oidc, config, log, now, sessionEnd } = this.#deps;
     if (!session.refreshToken) {
       await sessionEnd.endHeld(session, "recheck-denied", { kill: disconnect });
       return { admit: false, denial: NO_REFRESH_TOKEN, session };
     }
+    const presented = session.refreshToken;
     let result;
     try {
-      result = await oidc.refresh(session.refreshToken, session.subject);
+      result = await oidc.refresh(presented, session.subject);
     } catch (error) {
       if (!(error instanceof OidcError)) throw error;
+      if (error instanceof IdpRejectedError && error.rotated === undefined && !retried) {
+        const current = await this.#rotatedMeanwhile(session, presented);
+        if (current !== undefined) return { rotatedElsewhere: current };
+      }
       if (error.rotated !== undefined) {
         // Granted, then its follow-up failed: the token it replaced is dead; kept, whatever
         // is decided below (or revoked, when the session was ended meanwhile).
         const rotated = error.rotated;
-        const kept = await this.#updateWith(session, (current) => ({ ...current, ...rotated }));
+        const kept = await this.#writeRotated(
+          session,
+          presented,
+          rotated,
+          (current) => ({ ...current, ...rotated }),
+        );
         if (kept === undefined) {
           await sessionEnd.revokeToken(session.username, rotated.refreshToken, session.sid);
         } else session = kept;
@@ -605,7 +672,7 @@ export class Admission {
       } else {
         // Refused by another server's policy: the session stays where it was, with the token
         // the IdP rotated (the old one is dead), unless it was ended meanwhile.
-        const kept = await this.#updateWith(session, (current) => ({
+        const kept = await this.#writeRotated(session, presented, result, (current) => ({
           ...current,
           refreshToken: result.refreshToken,
           refreshExpiresAt: result.refreshExpiresAt,
@@ -629,12 +696,41 @@ export class Admission {
     // Stored at once: the IdP may have rotated the refresh token, and the old one is dead. A
     // session ended meanwhile (another bridge instance revoked it while the IdP answered) is
     // not brought back: the client is refused, and the token the IdP just issued revoked.
-    const updated = await this.#updateWith(session, (current) => ({ ...current, ...learned }));
+    const updated = await this.#writeRotated(
+      session,
+      presented,
+      result,
+      (current) => ({ ...current, ...learned }),
+    );
     if (updated === undefined) {
       await sessionEnd.revokeToken(session.username, result.refreshToken, session.sid);
       return { admit: false, denial: UNKNOWN_SESSION, session };
     }
     return { admit: true, session: updated, lines: verdict.lines, refreshed: true };
+  }
+
+  /**
+   * #updateWith of a change carrying the token the IdP rotated `presented` into: if the store
+   * fails, that token is kept in memory (the stored one is dead), to be presented and written
+   * instead.
+   */
+  async #writeRotated(
+    read: Session,
+    presented: string,
+    rotated: Pick<Session, "refreshToken" | "refreshExpiresAt">,
+    change: (current: Session) => Session,
+  ): Promise<Session | undefined> {
+    try {
+      return await this.#updateWith(read, change);
+    } catch (error) {
+      if (!this.#unstored.keep(read.sessionId, presented, rotated)) throw error;
+      this.#deps.log.warning(
+        "The refresh token the identity provider rotated for {username} could not be stored " +
+          "({error}): kept in this process until a write of the session succeeds",
+        { username: read.username, error: String(error) },
+      );
+      throw error;
+    }
   }
 
   /**
@@ -651,8 +747,12 @@ export class Admission {
     const { store } = this.#deps;
     let current = read;
     for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
-      const next = change(current);
-      if (await store.updateSession(next)) return next;
+      // A rotated token the store did not take is written now in place of the dead one.
+      const next = this.#unstored.apply(change(current));
+      if (await store.updateSession(next)) {
+        this.#unstored.written(read.sessionId);
+        return next;
+      }
       const again = await store.getSession(read.sessionId);
       if (again === undefined || again.createdAt !== read.createdAt) return undefined;
       current = again;
