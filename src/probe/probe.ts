@@ -89,7 +89,7 @@ export async function runProbe(
     } catch (error) {
       // Taken: the service (or something else) listens there. Anything else (an address not
       // of this host, a port below 1024 without the capability) stops the service too.
-      const failure = listenFailure(error, listen);
+      const failure = listenFailure(error, config.http.listen);
       if (failure.code === "EADDRINUSE") taken = true;
       else unservable = failure.message;
     }
@@ -142,27 +142,19 @@ async function bindMetrics(
     );
     return { listener, result: metricsListenCheck(address, { kind: "bound" }, serviceRunning) };
   } catch (error) {
-    const outcome = { kind: "failed" as const, ...listenFailure(error, address) };
+    const { code, message } = listenFailure(error, at);
+    const outcome = { kind: "failed" as const, code, message };
     return { listener: undefined, result: metricsListenCheck(address, outcome, serviceRunning) };
   }
 }
 
 /**
- * Why binding `address` failed, and the error's code (EADDRINUSE: taken). The connection
- * guard's ListenError keeps the code and already names the address.
+ * Why binding `at` failed, as the service would say it (ListenError: the address, the reason and
+ * the runtime's code; EADDRINUSE: taken). The connection guard throws one already; a server
+ * given to the probe (tests) may throw the runtime's own error.
  */
-function listenFailure(
-  error: unknown,
-  address: string,
-): { code: string | undefined; message: string } {
-  const raw = (error as { code?: unknown }).code;
-  const code = typeof raw === "string" ? raw : undefined;
-  if (error instanceof ListenError) return { code, message: error.message };
-  return {
-    code,
-    message: `Cannot listen on ${address}: ${code === undefined ? "" : `${code}: `}` +
-      (error as Error).message,
-  };
+function listenFailure(error: unknown, at: { host: string; port: number }): ListenError {
+  return error instanceof ListenError ? error : new ListenError(at.host, at.port, error);
 }
 
 type TimedFetch = ReturnType<typeof timedFetch>;
