@@ -9,15 +9,10 @@
  * managementCommander) and a real ClientEvents.
  */
 import { assertEquals } from "../../support/assert.ts";
+import { scriptedConnection } from "../../support/scripted_connection.ts";
 import { ServerLink } from "../../../src/bridge/server_link.ts";
 import { managementCommander } from "../../../src/bridge/management_commander.ts";
 import type { ClientEvents } from "../../../src/bridge/client_events.ts";
-import type {
-  ConnectionEventHandler,
-  ManagementConnection,
-} from "../../../src/management/connection.ts";
-import type { ManagementCommand } from "../../../src/management/commands.ts";
-import type { Reply } from "../../../src/management/events.ts";
 import { getLogger } from "../../../src/log.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.ts";
@@ -40,21 +35,12 @@ const ANSWER_BOUND_MS = 5000;
  * `events` may be changed before an event is sent (to make a handler throw).
  */
 function linkOver(store: SessionStore = new MemoryStore({ maxEntries: 10 })) {
-  const sent: string[] = [];
   let firstSent: (() => void) | undefined;
   const answered = new Promise<void>((resolve) => (firstSent = resolve));
-  let handler: ConnectionEventHandler | undefined;
-  const connection = {
-    onEvent: (h: ConnectionEventHandler) => ((handler = h), () => (handler = undefined)),
-    start: () => {},
-    close: () => Promise.resolve(),
-    status: () => ({ linkUp: true, managementVersion: 5, lastError: undefined }),
-    send: (command: ManagementCommand): Promise<Reply> => {
-      sent.push(command.text);
-      firstSent?.();
-      return Promise.resolve({ ticket: sent.length, type: "success", message: "ok" });
-    },
-  } as unknown as ManagementConnection;
+  const { connection, sent, emit } = scriptedConnection((_command, count) => {
+    firstSent?.();
+    return { ticket: count, type: "success", message: "ok" };
+  });
   const clock = new FakeClock();
   const { events } = testClientEvents({
     store,
@@ -64,7 +50,7 @@ function linkOver(store: SessionStore = new MemoryStore({ maxEntries: 10 })) {
   const link = new ServerLink(connection, events, getLogger("clients"), clock);
   link.start();
   const deliver = (type: "client-connect" | "client-reauth", cid: number, kid: number) =>
-    handler!({
+    emit({
       type,
       cid,
       kid,

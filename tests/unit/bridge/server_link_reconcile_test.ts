@@ -6,13 +6,10 @@
  * connection whose `status 3` lists cids 1 and 2, a real ClientEvents, and one fake clock.
  */
 import { assert, assertEquals } from "../../support/assert.ts";
+import { scriptedConnection } from "../../support/scripted_connection.ts";
 import { ServerLink } from "../../../src/bridge/server_link.ts";
 import { DisconnectRetries } from "../../../src/bridge/disconnect_retries.ts";
-import type {
-  ConnectionEventHandler,
-  ManagementConnection,
-} from "../../../src/management/connection.ts";
-import type { ManagementCommand } from "../../../src/management/commands.ts";
+import type { ConnectionEventHandler } from "../../../src/management/connection.ts";
 import type { Reply } from "../../../src/management/events.ts";
 import { getLogger } from "../../../src/log.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
@@ -76,19 +73,9 @@ async function setUp() {
       return Reflect.get(target, name, target);
     },
   });
-  let handler: ConnectionEventHandler | undefined;
-  const connection = {
-    onEvent: (h: ConnectionEventHandler) => ((handler = h), () => (handler = undefined)),
-    start: () => {},
-    close: () => Promise.resolve(),
-    status: () => ({ linkUp: true, managementVersion: 5, lastError: undefined }),
-    send: (command: ManagementCommand): Promise<Reply> =>
-      Promise.resolve(
-        command.text === "status 3"
-          ? STATUS_3
-          : { ticket: 2, type: "success", message: "ok" } as const,
-      ),
-  } as unknown as ManagementConnection;
+  const { connection, emit } = scriptedConnection((command) =>
+    command.text === "status 3" ? STATUS_3 : { ticket: 2, type: "success", message: "ok" }
+  );
   const clock = new FakeClock(T0);
   const { events } = testClientEvents({ store: counted, clock });
   const link = new ServerLink(connection, events, getLogger("clients"), clock);
@@ -96,7 +83,7 @@ async function setUp() {
   const boundCids = async () => (await memory.listBindings("default")).map(({ cid }) => cid).sort();
   /** Lets the link-up's check (and each try) run to its end. */
   const linkUp = async () => {
-    handler!({
+    emit({
       type: "connected",
       managementVersion: 5,
       openvpnPid: 4242,
@@ -112,7 +99,7 @@ async function setUp() {
     linkUp,
     boundCids,
     listings: () => listings,
-    deliver: (event: Parameters<ConnectionEventHandler>[0]) => handler!(event),
+    deliver: (event: Parameters<ConnectionEventHandler>[0]) => emit(event),
   };
 }
 

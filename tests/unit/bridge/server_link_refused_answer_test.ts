@@ -8,14 +8,9 @@
  * connection that records each command's text and answers it as OpenVPN would.
  */
 import { assert, assertEquals } from "../../support/assert.ts";
+import { scriptedConnection } from "../../support/scripted_connection.ts";
 import { ServerLink } from "../../../src/bridge/server_link.ts";
 import { managementCommander } from "../../../src/bridge/management_commander.ts";
-import type {
-  ConnectionEventHandler,
-  ManagementConnection,
-} from "../../../src/management/connection.ts";
-import type { ManagementCommand } from "../../../src/management/commands.ts";
-import type { Reply } from "../../../src/management/events.ts";
 import { getLogger } from "../../../src/log.ts";
 import { PrometheusMetrics } from "../../../src/metrics/prometheus.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
@@ -40,23 +35,12 @@ async function linkAnswering(reply: (command: string) => string | undefined) {
   const store = new MemoryStore({ maxEntries: 10, now: () => EVENTS_T0 });
   // Alice's session, resumable and bound to no client: a token reconnect resumes it.
   await store.putSession(testSession({ cid: undefined, resumable: true }));
-  const sent: string[] = [];
-  let handler: ConnectionEventHandler | undefined;
-  const connection = {
-    onEvent: (h: ConnectionEventHandler) => ((handler = h), () => (handler = undefined)),
-    start: () => {},
-    close: () => Promise.resolve(),
-    status: () => ({ linkUp: true, managementVersion: 5, lastError: undefined }),
-    send: (command: ManagementCommand): Promise<Reply> => {
-      sent.push(command.text);
-      const error = reply(command.name);
-      return Promise.resolve(
-        error === undefined
-          ? { ticket: sent.length, type: "success", message: "ok" }
-          : { ticket: sent.length, type: "error", message: error },
-      );
-    },
-  } as unknown as ManagementConnection;
+  const { connection, sent, emit } = scriptedConnection((command, count) => {
+    const error = reply(command.name);
+    return error === undefined
+      ? { ticket: count, type: "success", message: "ok" }
+      : { ticket: count, type: "error", message: error };
+  });
   const metrics = new PrometheusMetrics();
   metrics.addServer("default", {
     counts: () => Promise.resolve({ sessions: 0, pending: 0 }),
@@ -73,7 +57,7 @@ async function linkAnswering(reply: (command: string) => string | undefined) {
   link.start();
   /** Delivers a CONNECT and waits until the link has handled it (stop waits for that). */
   const connect = async (cid: number, kid: number, env: Record<string, string>) => {
-    handler!({ type: "client-connect", cid, kid, env: testEnv(env) });
+    emit({ type: "client-connect", cid, kid, env: testEnv(env) });
     await withTimeout("the link's handling of the CONNECT", link.stop(), HANDLED_BOUND_MS);
   };
   /** The value of one series in a scrape. */
