@@ -72,7 +72,7 @@ local function drop_pending(id)
   return redis.call('DEL', key)
 end
 -- Removes entries that expired before the time given: now for sessions, the grace before now for
--- pending logins (redis_grace.ts, PENDING_GRACE_MS).
+-- pending logins (pending_grace.ts, PENDING_GRACE_MS).
 local function sweep(zset, drop, before, limit)
   local ids
   if limit then
@@ -137,7 +137,7 @@ end
 
 /**
  * ARGV: P, max, now, the expiry before which a full store may remove logins (now less the
- * grace, redis_grace.ts), then for each pending login: id, expiresAt, ttlMs, server, cid, data,
+ * grace, pending_grace.ts), then for each pending login: id, expiresAt, ttlMs, server, cid, data,
  * encrypted OAuth ('' = none). Adds them in order, each as if alone; returns 1 for each one
  * added, 0 for each one refused because the store is full.
  */
@@ -190,7 +190,7 @@ return 1
 /**
  * ARGV: P, id, now. Returns [data, encrypted OAuth] of a live login, which is gone afterwards,
  * or nil. One past its deadline is refused and left where it is (its key outlives the deadline,
- * redis_grace.ts): the deadline's delete must find it to deny the client.
+ * pending_grace.ts): the deadline's delete must find it to deny the client.
  */
 const TAKE_PENDING = `
 local v = live_fields(P .. 'pz', 'p:', ARGV[2], ARGV[3], 'd', 'o')
@@ -415,7 +415,7 @@ return {
 `;
 
 /**
- * ARGV: P, now, the expiry before which logins go (now less the grace, redis_grace.ts), limit.
+ * ARGV: P, now, the expiry before which logins go (now less the grace, pending_grace.ts), limit.
  * Removes up to `limit` expired logins and sessions: [pending, sessions].
  */
 const SWEEP = `

@@ -35,7 +35,7 @@ import { DecodedSessions } from "./redis_decoded.ts";
 import { CALL_BATCH, CallBatcher } from "./redis_call_batch.ts";
 import { randomToken } from "../random_token.ts";
 import { type ScriptName, SCRIPTS, SWEEP_BATCH } from "./redis_scripts.ts";
-import { PENDING_GRACE_MS } from "./pending_grace.ts";
+import { PENDING_GRACE_MS, removableBefore } from "./pending_grace.ts";
 import { SESSION_GRACE_MS } from "./redis_grace.ts";
 import { CACHE_LIMIT } from "./session_cache.ts";
 import { BINDINGS_CHUNK, LIST_CHUNK } from "./list_chunk.ts";
@@ -341,7 +341,7 @@ export class RedisStore implements SessionStore {
   ): Promise<number[]> {
     const now = this.#now();
     const args: Array<string | Buffer> = [String(this.#maxEntries), String(now)];
-    if (script === "putPendings") args.push(String(pendingSweptBefore(now)));
+    if (script === "putPendings") args.push(String(removableBefore("pending", now)));
     for (const put of puts) args.push(...put);
     return await this.#call(script, args) as number[];
   }
@@ -486,7 +486,7 @@ export class RedisStore implements SessionStore {
     this.#assertOpen();
     const result = { pending: 0, sessions: 0 };
     for (;;) {
-      const args = [String(now), String(pendingSweptBefore(now)), String(SWEEP_BATCH)];
+      const args = [String(now), String(removableBefore("pending", now)), String(SWEEP_BATCH)];
       const [pending, sessions] = (await this.#call("sweep", args) as number[]).map(Number);
       result.pending += pending ?? 0;
       result.sessions += sessions ?? 0;
@@ -627,14 +627,6 @@ export class RedisStore implements SessionStore {
  */
 export function lockTtlMs(commandTimeoutMs: number | undefined): number {
   return LOCK_STORE_CALLS * (commandTimeoutMs ?? 0) + LOCK_MARGIN_MS;
-}
-
-/**
- * The expiry before which a sweep or a full store may remove pending logins: those expired
- * within the grace are still there for their deadline's delete (redis_grace.ts).
- */
-function pendingSweptBefore(now: number): number {
-  return now - PENDING_GRACE_MS;
 }
 
 /**
