@@ -3,18 +3,11 @@
  * while a discovery is under way must not retry when that discovery fails afterwards: the retry
  * timer would keep a process that embeds the bridge (or a test) alive, warning every 5 s.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { assert, assertEquals } from "../../support/assert.ts";
-import { serviceConfig } from "../../support/bridge_harness.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
-import { FakeManagementServer } from "../../support/fake_management_server.ts";
-import { freePort } from "../../support/free_port.ts";
 import { captureLogs } from "../../support/log_capture.ts";
+import { withDaemonAgainstIdp } from "../../support/daemon_against_idp.ts";
 import { pollUntil } from "../../e2e/lib/wait.ts";
-import type { RunningService } from "../../../src/cli.ts";
-import { startDaemon } from "../../../src/daemon.ts";
 
 Deno.test("a discovery that fails after the bridge stopped is not retried", async () => {
   let discoveries = 0;
@@ -23,38 +16,27 @@ Deno.test("a discovery that fails after the bridge stopped is not retried", asyn
   // Every timer of the bridge, the IdP request's deadline and a retry included, is armed on this
   // clock, which never fires one: the test sees them without waiting for any.
   const clock = new FakeClock();
-  let idp: Deno.HttpServer<Deno.NetAddr> | undefined;
-  let openvpn: FakeManagementServer | undefined;
-  let dir: string | undefined;
-  let service: RunningService | undefined;
   let logs: ReturnType<typeof captureLogs> | undefined;
-  try {
+  await withDaemonAgainstIdp({
     // An IdP that is down: its discovery answers 503, once the bridge has stopped.
-    idp = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async () => {
+    idp: async () => {
       discoveries++;
       await stopped;
       return new Response("unavailable", { status: 503 });
-    });
-    openvpn = await FakeManagementServer.start({ transport: "tcp" });
-    dir = mkdtempSync(join(tmpdir(), "discovery-stop-test-"));
-    const port = await freePort();
-    const management = openvpn.address.kind === "tcp" ? openvpn.address.port : 0;
-    const config = serviceConfig({
-      management,
-      listen: port,
-      issuer: `http://127.0.0.1:${idp.addr.port}`,
-      sections: `
+    },
+    sections: `
 [authorization]
 allowed_groups = ["/vpn-users"]
-
-[control]
-socket = "${join(dir, "control.sock")}"
 
 [log]
 level = "error"
 `,
-    });
-    service = await startDaemon(config, { clock });
+    clock,
+    beforeCleanup: () => {
+      release();
+      logs?.stop();
+    },
+  }, async (service) => {
     // After the start, which sets up the bridge's own logging.
     logs = captureLogs();
     const lines = logs.lines;
@@ -78,12 +60,5 @@ level = "error"
     assertEquals(lines.filter((line) => line.text.startsWith("OIDC discovery")), []);
     assertEquals(clock.delays.slice(armed), [], "a timer was armed after the stop");
     assertEquals(discoveries, 1);
-  } finally {
-    release();
-    logs?.stop();
-    await service?.stop();
-    await idp?.shutdown();
-    await openvpn?.stop();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
