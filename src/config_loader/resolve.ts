@@ -315,7 +315,8 @@ function resolveHttp(values: Values["http"], issue: Issue): HttpConfig | undefin
     if (proxyRange(entry) === undefined) {
       issue(
         `http.trusted_proxies[${index}]`,
-        `Expected an IP address or CIDR range (an IPv4-mapped range needs /96 or more), got "${entry}"`,
+        "Expected an IP address or CIDR range (an IPv4-mapped range needs /96 or more), " +
+          quotedUnlessUserinfo(entry),
       );
     }
   });
@@ -324,7 +325,10 @@ function resolveHttp(values: Values["http"], issue: Issue): HttpConfig | undefin
     try {
       formActionOrigins.push(formActionOrigin(entry));
     } catch {
-      issue(`http.form_action_origins[${index}]`, `Expected an http(s) URL, got "${entry}"`);
+      issue(
+        `http.form_action_origins[${index}]`,
+        `Expected an http(s) URL, ${quotedUnlessUserinfo(entry)}`,
+      );
     }
   });
   if (typeof listen === "string" || typeof baseUrl === "string") return undefined;
@@ -511,6 +515,11 @@ function sameSocket(a: { host: string; port: number }, b: { host: string; port: 
  */
 function hasUserinfo(text: string): boolean {
   return text.includes("@");
+}
+
+/** `got "entry"`, unless the entry may hold a user name or password (hasUserinfo). */
+function quotedUnlessUserinfo(entry: string): string {
+  return hasUserinfo(entry) ? "with no user name or password in it" : `got "${entry}"`;
 }
 
 /** For every address key (http.listen, metrics.listen, openvpn.management's tcp://). */

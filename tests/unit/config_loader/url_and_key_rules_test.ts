@@ -112,6 +112,17 @@ const ADDRESSES_WITH_PASSWORDS: ReadonlyArray<[string, string, string]> = [
   ["openvpn.management", "OPENVPN_AUTH_OIDC_OPENVPN_MANAGEMENT", "admin:S3cretPw@10.0.0.5:7505"],
   ["http.listen", "OPENVPN_AUTH_OIDC_HTTP_LISTEN", "user:S3cretPw@127.0.0.1:9000"],
   ["metrics.listen", "OPENVPN_AUTH_OIDC_METRICS_LISTEN", "user:S3cretPw@127.0.0.1:9101"],
+  // Lists: the entry is refused whole, so its message must not quote it either.
+  [
+    "http.trusted_proxies[0]",
+    "OPENVPN_AUTH_OIDC_HTTP_TRUSTED_PROXIES",
+    '["admin:S3cretPw@10.0.0.1"]',
+  ],
+  [
+    "http.form_action_origins[0]",
+    "OPENVPN_AUTH_OIDC_HTTP_FORM_ACTION_ORIGINS",
+    '["admin:S3cretPw@login.example.com"]',
+  ],
 ];
 
 Deno.test("parseConfig() refuses a password in an address without quoting it", () => {
