@@ -35,5 +35,6 @@ function formatIssue(issue: ConfigIssue): string {
  * `scheme://userinfo@` in a message reads `scheme://***@`, whichever check wrote it.
  */
 export function withoutUserinfo(message: string): string {
-  return message.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@"]*@/gi, "$1***@");
+  // Up to the last "@" of the word: a password may hold "/" (base64) or another "@".
+  return message.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s"]*@/gi, "$1***@");
 }

@@ -540,10 +540,10 @@ function parseUrl(text: string): URL | string {
   try {
     url = new URL(text);
   } catch {
-    return `Expected an absolute URL, got "${text}"`;
+    return `Expected an absolute URL, ${quotedUnlessUserinfo(text)}`;
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") {
-    return `Expected an http(s) URL, got "${text}"`;
+    return `Expected an http(s) URL, ${quotedUnlessUserinfo(text)}`;
   }
   return url;
 }

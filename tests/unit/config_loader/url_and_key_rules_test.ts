@@ -88,6 +88,10 @@ Deno.test("no config issue quotes a URL's user name or password, whichever check
       ["OPENVPN_AUTH_OIDC_OIDC_ISSUER", "http://admin:s3cret-pw@idp.example.com/realms/vpn"],
       ["OPENVPN_AUTH_OIDC_HTTP_BASE_URL", "ftp://admin:s3cret-pw@vpn.example.com"],
       ["OPENVPN_AUTH_OIDC_HTTP_BASE_URL", "https://admin:s3cret-pw@vpn example.com"],
+      // Base64 passwords hold "/": no URL then, and the mask stopped at the slash.
+      ["OPENVPN_AUTH_OIDC_OIDC_ISSUER", "https://svc:Zm9v/s3cret-pw@idp.example.com/realms/vpn"],
+      ["OPENVPN_AUTH_OIDC_HTTP_BASE_URL", "https://svc:Zm9v/s3cret-pw@vpn.example.com"],
+      ["OPENVPN_AUTH_OIDC_HTTP_BASE_URL", 'https://svc:a"b s3cret-pw@vpn.example.com'],
     ]
   ) {
     const error = assertThrows(
@@ -98,6 +102,7 @@ Deno.test("no config issue quotes a URL's user name or password, whichever check
     assert(!error.issues.some((issue) => issue.message.includes("s3cret-pw")), variable);
   }
   assertEquals(withoutUserinfo('got "https://u:p@idp/x"'), 'got "https://***@idp/x"');
+  assertEquals(withoutUserinfo('got "https://u:a/b@c@idp/x"'), 'got "https://***@idp/x"');
 });
 
 // A password written into an address: withoutUserinfo masks only "scheme://user@", and
