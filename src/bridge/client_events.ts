@@ -211,6 +211,14 @@ export class ClientEvents {
   }
 
   /**
+   * Hands out the denies still held, and holds them no longer: a cluster's holding period that
+   * ends before its link is back queues them again for the next holder (leased_link.ts).
+   */
+  takeHeldDenies(): Array<{ signIn: SignIn; run: string }> {
+    return this.#heldDenies.splice(0);
+  }
+
+  /**
    * Sends what was held for the run the link told now; the rest is dropped: its client went
    * with its run, and its cid may name another client now.
    */

@@ -9,13 +9,16 @@ import type { Logger } from "@logtape/logtape";
 import type { Redis } from "ioredis";
 import type { ClientCommander } from "../bridge/commander.ts";
 import type { ClientEvents } from "../bridge/client_events.ts";
+import { SIGN_IN_TIMED_OUT } from "../bridge/denial.ts";
 import { KILL_MESSAGE } from "../bridge/session_end.ts";
 import type { ServerLink } from "../bridge/server_link.ts";
+import type { SignIn } from "../bridge/sign_ins.ts";
 import type { Clock, TimerHandle } from "../clock.ts";
 import { deliveryWaitMs, Lease, type LeaseTiming } from "./lease.ts";
 import { LeaseKeeper } from "./lease_keeper.ts";
 import { leaseTime } from "./lease_time.ts";
 import { WorkRunner } from "./work_runner.ts";
+import type { WorkOp } from "./work_item.ts";
 import type { ClusterKeys, WorkQueue } from "./work_queue.ts";
 
 /** What the daemon builds for a holding period: a fresh connection, its events and link. */
@@ -42,6 +45,15 @@ export interface LeasedLinkDeps {
 }
 
 const STOP_GRACE_MS = 500;
+
+/** A sign-in's deny held for the link (ClientEvents), with the OpenVPN run it is for. */
+type HeldDeny = { signIn: Pick<SignIn, "id" | "cid" | "kid">; run: string };
+
+/** What a holding period's events (ClientEvents) hand on when the period ends. */
+interface HandedOn {
+  takeHeldKills(): ReadonlyArray<{ cid: number; run: string }>;
+  takeHeldDenies(): ReadonlyArray<HeldDeny>;
+}
 
 export class LeasedLink {
   readonly #deps: LeasedLinkDeps;
@@ -186,7 +198,11 @@ export class LeasedLink {
     this.#deps.clock.clearTimeout(this.#watch);
     held.runner.stop();
     await held.link.link.stop(STOP_GRACE_MS);
-    await this.#requeueKills(held.link.events.takeHeldKills());
+    const events: HandedOn = held.link.events;
+    await Promise.all([
+      this.#requeueKills(events.takeHeldKills()),
+      this.#requeueDenies(events.takeHeldDenies()),
+    ]);
   }
 
   /**
@@ -198,27 +214,66 @@ export class LeasedLink {
    * (sign_in_guard.ts) sends none in another run. Redis out of reach: the admin is told.
    */
   async #requeueKills(kills: ReadonlyArray<{ cid: number; run: string }>): Promise<void> {
-    if (kills.length === 0) return;
-    const { queue, server, timing, log } = this.#deps;
-    const waitMs = deliveryWaitMs(timing);
-    const lost: number[] = [];
-    let why = "";
-    await Promise.all(
-      kills.map(({ cid, run }) =>
-        queue.enqueue(server, { op: "kill", cid, message: KILL_MESSAGE, openvpnRun: run }, waitMs)
-          .catch((error) => {
-            lost.push(cid);
-            why = String(error);
-          })
-      ),
+    const { lost, why } = await this.#queueForNextHolder(
+      kills.map(({ cid, run }) => ({ op: "kill", cid, message: KILL_MESSAGE, openvpnRun: run })),
     );
     if (lost.length === 0) return;
-    log.error(
+    this.#deps.log.error(
       "Could not queue the kills of cid(s) {cids} on {server} for the next holder of its link " +
         "(their sessions ended while the link was down): those clients stay connected until " +
         "their next REAUTH: disconnect them on OpenVPN (client-kill on its management interface; " +
         "their sessions are gone, so a revoke finds nothing to end): {error}",
-      { cids: lost.sort((a, b) => a - b).join(", "), server, error: why },
+      { cids: lost.join(", "), server: this.#deps.server, error: why },
     );
+  }
+
+  /**
+   * Denies of sign-ins whose deadline passed while the link was down, held for its return
+   * (ClientEvents), when the holding period ends first: their pending logins are deleted
+   * already, so the next holder adopts nothing to deny, and dropped here their clients got
+   * OpenVPN's bare timeout instead of the reason. Queued again as the kills are, each with its
+   * sign-in and run: the guard (sign_in_guard.ts) sends none in another run (a restarted
+   * OpenVPN's new client on the cid) or after a newer sign-in on the cid, and OpenVPN refuses
+   * one its own timeout has already ended (harmless). Counted and audited by nobody: the
+   * holder that held it never wrote it.
+   */
+  async #requeueDenies(denies: ReadonlyArray<HeldDeny>): Promise<void> {
+    const { lost, why } = await this.#queueForNextHolder(
+      denies.map(({ signIn: { id, cid, kid }, run }) => ({
+        op: "deny",
+        cid,
+        kid,
+        reason: SIGN_IN_TIMED_OUT.logReason,
+        clientReason: SIGN_IN_TIMED_OUT.reason,
+        signIn: { loginId: id, openvpnRun: run },
+      })),
+    );
+    if (lost.length === 0) return;
+    this.#deps.log.warning(
+      "Could not queue the denies of cid(s) {cids} on {server} for the next holder of its link " +
+        "(their sign-ins timed out while the link was down): those clients get OpenVPN's " +
+        "timeout, without the reason: {error}",
+      { cids: lost.join(", "), server: this.#deps.server, error: why },
+    );
+  }
+
+  /**
+   * Queues each op for whoever holds the link next, with a fresh deadline; resolves the cids of
+   * those Redis did not take (sorted), and the last error.
+   */
+  async #queueForNextHolder(ops: readonly WorkOp[]): Promise<{ lost: number[]; why: string }> {
+    const { queue, server, timing } = this.#deps;
+    const waitMs = deliveryWaitMs(timing);
+    const lost: number[] = [];
+    let why = "";
+    await Promise.all(
+      ops.map((op) =>
+        queue.enqueue(server, op, waitMs).catch((error) => {
+          lost.push(op.cid);
+          why = String(error);
+        })
+      ),
+    );
+    return { lost: lost.sort((a, b) => a - b), why };
   }
 }

@@ -35,6 +35,30 @@ const OUTCOME_TTL_MS = 60_000;
  * hosts' wall clocks are compared (a holder whose clock ran ahead expired every item).
  */
 const ITEM_GRACE_MS = 5_000;
+/**
+ * How long a kill that names its client's run outlives its deadline instead. Its requester stops
+ * waiting at the deadline, but a holder that takes it later still sends it in that run (expired:
+ * work_runner.ts, deferKill; the guard, sign_in_guard.ts, refuses it in another run), so it must
+ * not vanish merely because no instance held the link for a while (every instance restarting or
+ * cut off from OpenVPN, a bridge outside the cluster claiming the name): its session is deleted
+ * already, and nothing else disconnects a revoked user before the next REAUTH (never, with
+ * reneg-sec 0). 12 hours: sessions.lifetime's default, as long as a revocation the store could
+ * not take is retried (revocation_retries.ts). Bounded in number too: one item per ended session
+ * at a time (a holder that defers it records the item first). A kill without a run is not kept:
+ * late, the holder cannot tell its client from a stranger that OpenVPN, restarted meanwhile, gave
+ * the same cid.
+ */
+const KILL_KEPT_MS = 12 * 3_600_000;
+
+/**
+ * How long `op`'s key outlives its deadline: added to its TTL at ENQUEUE, taken off at TAKE to
+ * find the deadline again. In a rolling upgrade, an earlier version's holder reads a kept kill's
+ * deadline as 12 hours later and carries it out (through the guard); this version's holder reads
+ * an earlier version's kill with a run as expired at once and defers it (sent in its run).
+ */
+function keptPastDeadlineMs(op: WorkOp): number {
+  return op.op === "kill" && op.openvpnRun !== undefined ? KILL_KEPT_MS : ITEM_GRACE_MS;
+}
 
 /** Every key of the cluster, under `sessions.key_prefix` + "c:". */
 export class ClusterKeys {
@@ -180,7 +204,7 @@ export class WorkQueue {
         this.#keys.queue(server),
         key,
         encodeWork(op, expiresAt),
-        String(waitMs + ITEM_GRACE_MS),
+        String(waitMs + keptPastDeadlineMs(op)),
         this.#keys.channel(server),
       )
     );
@@ -202,13 +226,16 @@ export class WorkQueue {
     ) as (string | number)[];
     const taken: TakenWork[] = [];
     for (let i = 0; i + 3 < reply.length; i += 4) {
-      const [key, item, recorded, ttl] = reply.slice(i, i + 4);
+      const [key, text, recorded, ttl] = reply.slice(i, i + 4);
+      const item = text === "" ? undefined : decodeWork(String(text));
       taken.push({
         key: String(key),
-        item: item === "" ? undefined : decodeWork(String(item)),
+        item,
         recorded: recorded === "" ? undefined : decodeOutcome(String(recorded)),
         // PTTL: -2 for a key gone, -1 for one without a TTL (not one ENQUEUE wrote).
-        msLeft: typeof ttl === "number" && ttl > 0 ? ttl - ITEM_GRACE_MS : 0,
+        msLeft: item !== undefined && typeof ttl === "number" && ttl > 0
+          ? ttl - keptPastDeadlineMs(item)
+          : 0,
       });
     }
     return taken;

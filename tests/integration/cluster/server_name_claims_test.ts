@@ -358,6 +358,7 @@ function idleLink(): HeldLink {
     events: {
       adoptPendingLogins: () => Promise.resolve(0),
       takeHeldKills: () => [],
+      takeHeldDenies: () => [],
     } as unknown as ClientEvents,
     commander: new RecordingCommander(),
   };

@@ -16,12 +16,13 @@ import type { ClusterKeys, TakenWork, WorkQueue } from "../../../src/cluster/wor
 import type { ServerLink } from "../../../src/bridge/server_link.ts";
 import type { ClientEvents } from "../../../src/bridge/client_events.ts";
 import type { ClientCommander } from "../../../src/bridge/commander.ts";
+import { SIGN_IN_TIMED_OUT } from "../../../src/bridge/denial.ts";
 import { KILL_MESSAGE } from "../../../src/bridge/session_end.ts";
 import { signInGuard } from "../../../src/bridge/sign_in_guard.ts";
 import type { WorkOp, WorkOutcome } from "../../../src/cluster/work_item.ts";
 import { ManagementConnectionError } from "../../../src/management/errors.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
-import { testClientEvents } from "../../support/client_events_fixture.ts";
+import { testClientEvents, testPendingLogin } from "../../support/client_events_fixture.ts";
 import { captureLogs } from "../../support/log_capture.ts";
 
 /** Grants the lease with fence token 5 and accepts every renewal and release. */
@@ -70,10 +71,11 @@ class FakeServerLink {
   }
 }
 
-/** A holding period's events with no sign-in to adopt and no kill held. */
+/** A holding period's events with no sign-in to adopt and no kill or deny held. */
 const IDLE_EVENTS = {
   adoptPendingLogins: () => Promise.resolve(0),
   takeHeldKills: () => [],
+  takeHeldDenies: () => [],
 } as unknown as ClientEvents;
 
 async function settle(): Promise<void> {
@@ -290,6 +292,7 @@ function expiredKillSetUp() {
       events: {
         adoptPendingLogins: () => Promise.resolve(0),
         takeHeldKills: () => [],
+        takeHeldDenies: () => [],
         killWhenLinked: (cid: number, run?: string) => deferred.push(`${cid} in ${run}`),
       } as unknown as ClientEvents,
       commander,
@@ -449,7 +452,16 @@ class MemoryWorkQueue {
  * `sent` records what reached OpenVPN in any period. `upIn(period, run)` brings a period's link
  * up in an OpenVPN run.
  */
-function heldKillSetUp() {
+function heldKillSetUp(options: {
+  /**
+   * Denies of sign-ins that timed out while the first period's link was down, which its events
+   * hand on (takeHeldDenies) when the period ends.
+   */
+  firstHeldDenies?: Array<{ signIn: { id: string; cid: number; kid: number }; run: string }>;
+  /** One store for every period (default: one each). */
+  store?: (clock: FakeClock) => MemoryStore;
+} = {}) {
+  let shared: MemoryStore | undefined;
   const sent = new RecordingCommander();
   const periods: ClientEvents[] = [];
   const { clock, leased, links, at, queue } = leasedLinkSetUp({
@@ -457,10 +469,14 @@ function heldKillSetUp() {
     period: (link, clock) => {
       const management = managementOver(link, sent);
       const { events } = testClientEvents({
-        store: new MemoryStore({ maxEntries: 10, now: clock.now }),
+        store: options.store
+          ? (shared ??= options.store(clock))
+          : new MemoryStore({ maxEntries: 10, now: clock.now }),
         clock,
         eventsCommander: management,
       });
+      const held = options.firstHeldDenies;
+      if (periods.length === 0 && held) Object.assign(events, { takeHeldDenies: () => held });
       periods.push(events);
       const commander = signInGuard(
         management,
@@ -565,4 +581,114 @@ Deno.test("a stopping holder queues the kills it held for its link again, with t
   assertEquals([...t.queue.items.values()].map(({ item }) => item), [
     { op: "kill", cid: 4, message: KILL_MESSAGE, openvpnRun: "run-1" },
   ]);
+});
+
+/** Alice's sign-in on cid 4, begun in run-1, that timed out while the first link was down. */
+const TIMED_OUT = { signIn: { id: "AAAAAAAAAAAAAAAAAAAAAA", cid: 4, kid: 1 }, run: "run-1" };
+
+/** The first holding period: its link never up in its lease (OpenVPN out of reach from here). */
+async function denyHeldByALinkThatStaysDown() {
+  const t = heldKillSetUp({ firstHeldDenies: [TIMED_OUT] });
+  t.leased.start();
+  await settle();
+  return t;
+}
+
+Deno.test("a deny held for a link that stays down is sent by the next holder once its link is up in the sign-in's run, with the reason", async () => {
+  const t = await denyHeldByALinkThatStaysDown();
+  try {
+    // Down for 3 leases: given up (27 s) and taken again after the pause, by a new period.
+    await t.at(31_000);
+    assertEquals([t.leased.holding, t.links.length], [true, 2]);
+    await t.upIn(1, "run-1");
+    await t.at(32_000);
+    assertEquals(t.sent.commands, [{
+      kind: "deny",
+      cid: 4,
+      kid: 1,
+      reason: SIGN_IN_TIMED_OUT.logReason,
+      clientReason: SIGN_IN_TIMED_OUT.reason,
+    }]);
+  } finally {
+    await t.leased.stop();
+  }
+});
+
+Deno.test("a deny held for a link that stays down is not sent by the next holder whose link is up in another run: a restarted OpenVPN's new client on that cid is not denied", async () => {
+  const t = await denyHeldByALinkThatStaysDown();
+  try {
+    await t.at(31_000);
+    await t.upIn(1, "run-2");
+    await t.at(32_000);
+    assertEquals(t.sent.commands, []);
+    assertEquals([...t.queue.outcomes.values()], ["refused"]);
+  } finally {
+    await t.leased.stop();
+  }
+});
+
+Deno.test("a stopping holder queues the denies it held for its link again, with their sign-in and run", async () => {
+  const t = await denyHeldByALinkThatStaysDown();
+  await t.leased.stop();
+  assertEquals([...t.queue.items.values()].map(({ item }) => item), [{
+    op: "deny",
+    cid: 4,
+    kid: 1,
+    reason: SIGN_IN_TIMED_OUT.logReason,
+    clientReason: SIGN_IN_TIMED_OUT.reason,
+    signIn: { loginId: TIMED_OUT.signIn.id, openvpnRun: "run-1" },
+  }]);
+});
+
+Deno.test("a deny held for a link that stays down, that cannot be queued again (Redis out of reach), is a warning naming its cid", async () => {
+  const t = await denyHeldByALinkThatStaysDown();
+  const logs = captureLogs();
+  try {
+    t.queue.unreachable = true;
+    await t.at(28_000);
+    assertEquals(t.leased.holding, false);
+    const warnings = logs.lines.filter((line) =>
+      line.level === "warning" && line.properties.cids !== undefined
+    );
+    assertEquals(warnings.map((line) => line.properties.cids), ["4"]);
+  } finally {
+    logs.stop();
+    await t.leased.stop();
+  }
+});
+
+Deno.test("FULL: a sign-in that times out while the holder's link is down is denied with the reason by the next holder, in its run", async () => {
+  let store: MemoryStore | undefined;
+  const t = heldKillSetUp({
+    store: (clock) => {
+      store = new MemoryStore({ maxEntries: 10, now: clock.now });
+      void store.putPending(testPendingLogin({
+        createdAt: clock.now() - 60_000,
+        expiresAt: clock.now() + 5_000,
+        openvpnRun: "run-1",
+      }));
+      return store;
+    },
+  });
+  try {
+    t.leased.start();
+    await settle();
+    await t.upIn(0, "run-1");
+    t.links[0]!.linkUp = false;
+    await t.at(6_000);
+    assertEquals(t.sent.commands, [], "held while the link is down");
+    await t.at(31_000);
+    assertEquals([t.leased.holding, t.links.length], [true, 2]);
+    await t.upIn(1, "run-1");
+    await t.at(32_000);
+    assertEquals(t.sent.commands, [{
+      kind: "deny",
+      cid: 4,
+      kid: 1,
+      reason: SIGN_IN_TIMED_OUT.logReason,
+      clientReason: SIGN_IN_TIMED_OUT.reason,
+    }]);
+  } finally {
+    await t.leased.stop();
+  }
 });
