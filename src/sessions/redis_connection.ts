@@ -7,7 +7,8 @@
  * after a drop (a re-sent take of a pending login could run twice); each command gets at most
  * `sessions.store_timeout`. A command that cannot be answered rejects with
  * StoreUnavailableError at once or at that deadline, and the client keeps reconnecting in the
- * background, so a Redis restart costs failed store calls, never a stuck event.
+ * background, so a Redis restart costs failed store calls, never a stuck event. A connection
+ * that stays open but on which nothing comes back for a store timeout counts as lost too.
  */
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
@@ -186,6 +187,14 @@ export async function connectRedis(
       "putPendings",
     ] satisfies ScriptName[],
     commandTimeout: settings.storeTimeoutMs,
+    // A timed-out command stays in ioredis's queue, with its arguments, until the socket closes,
+    // and a peer that keeps the connection open but never answers (frozen, its host gone without
+    // a reset: TCP gives up after some 15 minutes) would fail every call for that long while the
+    // queue grew. So a connection on which nothing at all has come back for a store timeout while
+    // a command waits is closed: those commands have failed already, the queue is let go, and
+    // the usual reconnect starts. A slow Redis still answers something within a store timeout
+    // (one reply is enough) and keeps its connection; no command sent here blocks on the server.
+    socketTimeout: settings.storeTimeoutMs,
     connectTimeout: Math.max(settings.storeTimeoutMs, 1_000),
     retryStrategy: (attempt: number) => Math.min(attempt * 100, RECONNECT_MAX_DELAY_MS),
   });

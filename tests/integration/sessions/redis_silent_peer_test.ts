@@ -1,0 +1,194 @@
+/**
+ * A Redis whose connection stays open but that stops answering (a frozen process, a host gone
+ * without a reset, a managed endpoint failed over by DNS) must cost a reconnect, not minutes of
+ * timed-out calls whose commands pile up in the client; one that answers slowly must keep its
+ * connection. Fake servers, so the peer's timing is exact: a real redis-server cannot be made to
+ * answer the handshake and then nothing.
+ */
+import type { Redis } from "ioredis";
+import { assert, assertEquals } from "../../support/assert.ts";
+import type { RedisSettings } from "../../../src/config/types.ts";
+import { connectRedis } from "../../../src/sessions/redis_connection.ts";
+
+const STORE_TIMEOUT_MS = 200;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Commands ioredis sends on every new connection before it is ready. */
+const HANDSHAKE = new Set(["INFO", "SELECT", "CLIENT", "AUTH", "HELLO"]);
+const INFO_REPLY = "# Server\r\nredis_version:7.0.0\r\nloading:0\r\n";
+
+interface FakeRedis {
+  url: string;
+  /** Connections accepted so far. */
+  connections: number;
+  /** Commands after the handshake that were answered. */
+  answered: number;
+  close(): Promise<void>;
+}
+
+/**
+ * A server speaking just enough RESP for ioredis: it answers the handshake at once, and every
+ * other command with "+OK" `processMs` after the previous one (one at a time and in order, as
+ * Redis does), or never when `processMs` is undefined.
+ */
+function startFakeRedis(processMs: number | undefined): FakeRedis {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const open = new Set<Deno.Conn>();
+  const served: Promise<void>[] = [];
+  const fake: FakeRedis = {
+    url: `redis://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/0`,
+    connections: 0,
+    answered: 0,
+    async close() {
+      listener.close();
+      for (const conn of open) conn.close();
+      await Promise.allSettled(served);
+    },
+  };
+  const accepting = (async () => {
+    for await (const conn of listener) {
+      fake.connections++;
+      open.add(conn);
+      served.push(serve(conn).finally(() => open.delete(conn)));
+    }
+  })();
+  served.push(accepting.catch(() => {}));
+
+  async function serve(conn: Deno.Conn): Promise<void> {
+    let pending = "";
+    let replies = Promise.resolve();
+    const write = (text: string) => conn.write(encoder.encode(text)).then(() => {}, () => {});
+    const buffer = new Uint8Array(65_536);
+    try {
+      for (;;) {
+        const count = await conn.read(buffer);
+        if (count === null) break;
+        pending += decoder.decode(buffer.subarray(0, count), { stream: true });
+        let parsed;
+        while ((parsed = parseCommand(pending)) !== undefined) {
+          pending = pending.slice(parsed.length);
+          const name = (parsed.args[0] ?? "").toUpperCase();
+          if (HANDSHAKE.has(name)) {
+            const reply = name === "INFO"
+              ? `$${INFO_REPLY.length}\r\n${INFO_REPLY}\r\n`
+              : "+OK\r\n";
+            replies = replies.then(() => write(reply));
+          } else if (processMs !== undefined) {
+            replies = replies
+              .then(() => new Promise((resolve) => setTimeout(resolve, processMs)))
+              .then(() => write("+OK\r\n"))
+              .then(() => void fake.answered++);
+          }
+        }
+      }
+    } catch {
+      // Closed by the test or by the client.
+    }
+    await replies;
+  }
+  return fake;
+}
+
+/** One RESP array of bulk strings from the start of `text`, or undefined if incomplete. */
+function parseCommand(text: string): { args: string[]; length: number } | undefined {
+  const header = /^\*(\d+)\r\n/.exec(text);
+  if (!header) return undefined;
+  let offset = header[0].length;
+  const args: string[] = [];
+  for (let index = 0; index < Number(header[1]); index++) {
+    const bulk = /^\$(\d+)\r\n/.exec(text.slice(offset));
+    if (!bulk) return undefined;
+    const start = offset + bulk[0].length;
+    const end = start + Number(bulk[1]);
+    if (text.length < end + 2) return undefined;
+    args.push(text.slice(start, end));
+    offset = end + 2;
+  }
+  return { args, length: offset };
+}
+
+function settings(url: string): RedisSettings {
+  return {
+    url,
+    username: undefined,
+    password: undefined,
+    keyPrefix: "silent-test:",
+    tlsCaFile: undefined,
+    storeTimeoutMs: STORE_TIMEOUT_MS,
+  };
+}
+
+/** ioredis's queue of commands written and not yet answered (not public API). */
+function commandQueueLength(client: Redis): number {
+  return (client as unknown as { commandQueue: { length: number } }).commandQueue.length;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+Deno.test("connectRedis() drops a connection that stops answering: it reconnects and its queue stays short", async () => {
+  const fake = startFakeRedis(undefined);
+  const client = await connectRedis(settings(fake.url), 3_000);
+  try {
+    const failures: string[] = [];
+    let longestQueue = 0;
+    // A call every 10 ms for 2 s, as session writes and cluster polls would keep coming.
+    const calls: Promise<unknown>[] = [];
+    for (let tick = 0; tick < 200; tick++) {
+      calls.push(
+        client.set("k", "v").then(
+          () => assert(false, "the peer never answers a SET"),
+          (error) => failures.push(String(error)),
+        ),
+      );
+      longestQueue = Math.max(longestQueue, commandQueueLength(client));
+      await sleep(10);
+    }
+    await Promise.all(calls);
+    assertEquals(failures.length, 200);
+    assert(
+      fake.connections >= 2,
+      `a new connection after the timeouts, got ${fake.connections} connection(s) and ` +
+        `${commandQueueLength(client)} commands still queued`,
+    );
+    // Two store timeouts' worth of calls at most (a SET every 10 ms), never all 200.
+    assert(longestQueue <= 2 * STORE_TIMEOUT_MS / 10 + 5, `queue grew to ${longestQueue}`);
+    // While it reconnects, a call fails at once instead of waiting for its store timeout.
+    assert(failures.some((text) => text.includes("enableOfflineQueue")), failures.join("\n"));
+  } finally {
+    client.disconnect();
+    await fake.close();
+  }
+});
+
+Deno.test("connectRedis() keeps a connection that answers slowly, even when queued calls time out", async () => {
+  // Each command takes 60% of the store timeout: a reply comes in well within it, but calls
+  // sent faster than that wait behind each other and the later ones time out.
+  const fake = startFakeRedis(STORE_TIMEOUT_MS * 0.6);
+  const client = await connectRedis(settings(fake.url), 3_000);
+  try {
+    const outcomes: string[] = [];
+    const calls: Promise<unknown>[] = [];
+    for (let tick = 0; tick < 20; tick++) {
+      calls.push(
+        client.set("k", "v").then(
+          () => outcomes.push("ok"),
+          (error) => outcomes.push(String(error)),
+        ),
+      );
+      await sleep(STORE_TIMEOUT_MS / 4);
+    }
+    await Promise.all(calls);
+    assert(outcomes.includes("ok"), outcomes.join("\n"));
+    assert(outcomes.some((text) => text.includes("timed out")), outcomes.join("\n"));
+    assertEquals(fake.connections, 1, outcomes.join("\n"));
+    assertEquals(client.status, "ready");
+    // The replies to the calls that timed out still come, on the same connection.
+    await sleep(20 * STORE_TIMEOUT_MS * 0.6);
+    assertEquals(fake.answered, 20);
+    assertEquals(commandQueueLength(client), 0);
+  } finally {
+    client.disconnect();
+    await fake.close();
+  }
+});
