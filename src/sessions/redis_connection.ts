@@ -52,7 +52,11 @@ export function parseRedisUrl(text: string): RedisAddress | string {
   // The href keeps a bare "?" or "#" that search and hash show as "".
   if (/[?#]/.test(url.href)) return "Query and fragment are not supported";
   const path = url.pathname.replace(/^\//, "");
-  if (!/^\d{0,2}$/.test(path)) return `Expected a database number as the path, got /${path}`;
+  if (!/^\d{0,2}$/.test(path)) {
+    // "redis://user:ab/cd@host": the path holds the rest of a password.
+    const got = text.includes("@") ? "" : `, got /${path}`;
+    return `Expected a database number as the path${got}`;
+  }
   let username: string | undefined;
   try {
     username = url.username === "" ? undefined : decodeURIComponent(url.username);
@@ -69,8 +73,12 @@ export function parseRedisUrl(text: string): RedisAddress | string {
   };
 }
 
-/** Text up to "@" after the scheme's "//", with a ":" in it: a user and a password. */
-const PASSWORD_IN_TEXT = /^[^:/?#]*:\/\/[^/?#@]*:[^/?#]*@/;
+/**
+ * A ":" before the last "@" after the scheme's "//": a user and a password. Not cut at "/", "?"
+ * or "#": a password may hold them (base64), and the URL then parses with the rest of the
+ * password as its path, or not at all.
+ */
+const PASSWORD_IN_TEXT = /^[^:/?#]*:\/\/[^@]*:[^@]*@/;
 
 /**
  * The rule on a password in `sessions.url`, whatever the backend (one that does not use the URL
@@ -78,11 +86,11 @@ const PASSWORD_IN_TEXT = /^[^:/?#]*:\/\/[^/?#@]*:[^/?#]*@/;
  * in a secret key. Also for text that is no valid URL, which would be printed just the same.
  */
 export function redisUrlPasswordProblem(text: string): string | undefined {
-  let hasPassword: boolean;
+  let hasPassword = PASSWORD_IN_TEXT.test(text);
   try {
-    hasPassword = new URL(text).password !== "";
+    hasPassword ||= new URL(text).password !== "";
   } catch {
-    hasPassword = PASSWORD_IN_TEXT.test(text);
+    // No URL: the text is judged by PASSWORD_IN_TEXT alone.
   }
   return hasPassword
     ? "Put the password in sessions.password or sessions.password_file, not in the URL"

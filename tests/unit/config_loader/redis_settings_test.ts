@@ -158,6 +158,37 @@ Deno.test("parseConfig() refuses a password in an unused sessions.url that is no
   assertEquals(error.message.includes("hunter2"), false);
 });
 
+// Base64 passwords hold "/": the URL then does not parse, or parses with the rest of the password
+// as its path; either way a password is there, and no message may quote it.
+Deno.test("parseConfig() refuses a password holding a slash in sessions.url, without quoting it", () => {
+  for (
+    const [backend, url] of [
+      ["file", "redis://:Zm9v/YmFyS3CR3T+x@redis.internal:6379/0"],
+      ["file", "redis://bridge:7/YmFyS3CR3T@redis.internal:6379/0"],
+      ["redis", "redis://bridge:7/YmFyS3CR3T@redis.internal:6379/0"],
+      ["redis", "redis://:Zm9v/YmFyS3CR3T+x@redis.internal:6379/0"],
+    ]
+  ) {
+    const error = assertThrows(
+      () =>
+        parseConfig(
+          `${MINIMAL_TOML}\n[sessions]\nbackend = "${backend}"\nurl = "${url}"\n`,
+          "test.toml",
+          { env: {}, readTextFile: () => "" },
+        ),
+      ConfigError,
+    );
+    assertEquals(
+      error.issues.some(({ path, message }) =>
+        path === "sessions.url" && message.startsWith("Put the password in sessions.password")
+      ),
+      true,
+      error.message,
+    );
+    assertEquals(error.message.includes("S3CR3T"), false, error.message);
+  }
+});
+
 // decodeURIComponent throws URIError on a "%" not followed by two hex digits.
 Deno.test("parseConfig() reports malformed percent-encoding in the URL's user name", () => {
   for (const url of ["redis://ops%team@localhost:6379/0", "redis://ops%E9@localhost:6379/0"]) {
