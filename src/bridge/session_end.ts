@@ -8,7 +8,7 @@
 import type { Logger } from "@logtape/logtape";
 import { audit, auditSubject, type SessionEndReason } from "../audit.ts";
 import type { OidcClient } from "../oidc/client.ts";
-import type { Session, SessionStore } from "../sessions/types.ts";
+import type { RemovedSession, Session, SessionStore } from "../sessions/types.ts";
 import { ManagementCommandError } from "../management/errors.ts";
 import type { CommanderLookup } from "./commander.ts";
 import type { KeyedLock } from "./keyed_lock.ts";
@@ -93,6 +93,27 @@ export interface EndReport {
   stillConnected: StillConnected[];
 }
 
+/**
+ * The refresh tokens of an ended session to revoke, each once: the one its entry held as it was
+ * removed, and the caller's (`ending.refreshToken`, or the copy it read) when that differs.
+ * Either can be the live one at an IdP that rotates refresh tokens: the entry's when another
+ * refresh (another bridge instance sharing the store) stored a new token after the caller read
+ * it, the caller's when its refresh got one the store never took (unstored_refresh_tokens.ts,
+ * a re-check's rotation). Which, only the IdP knows; it answers the revocation of the dead one
+ * as of any invalid token, with success (RFC 7009, 2.2). The caller's alone when the entry was
+ * gone or held none, or still held the copy the caller read.
+ */
+export function tokensToRevoke(
+  session: Session,
+  ending: HeldEnding,
+  removed: RemovedSession | undefined,
+): [string | undefined, string | undefined] {
+  const held = ending.refreshToken ?? session.refreshToken;
+  const stored = removed?.refreshToken;
+  if (stored === undefined || stored === session.refreshToken) return [held, undefined];
+  return [stored, held === stored ? undefined : held];
+}
+
 export class SessionEnd {
   readonly #deps: SessionEndDeps;
   readonly #revokeWarning: WarningInterval;
@@ -165,11 +186,8 @@ export class SessionEnd {
     audit("session_ended", auditSubject(session, session), AUDIT_REASON[reason]);
     // An expired refresh token is dead at the IdP already: nothing to revoke.
     if (reason !== "idp-session-expired") {
-      await this.revokeToken(
-        session.username,
-        ending.refreshToken ?? session.refreshToken,
-        session.sid,
-      );
+      const [token, alsoToken] = tokensToRevoke(session, ending, removed);
+      await this.#revokeUnshared(session.username, session.sid, token, alsoToken);
     }
     return { kill, client };
   }
@@ -183,10 +201,20 @@ export class SessionEnd {
    * VPN profile) would end with it, and that session at its next re-check. When the store cannot
    * say, the token is left to expire at the IdP. Resolves once that is decided.
    */
-  async revokeToken(
+  revokeToken(
     username: string,
     refreshToken: string | undefined,
     sid: string | undefined,
+  ): Promise<void> {
+    return this.#revokeUnshared(username, sid, refreshToken, undefined);
+  }
+
+  /** revokeToken of one grant's tokens (tokensToRevoke): one look for a session sharing it. */
+  async #revokeUnshared(
+    username: string,
+    sid: string | undefined,
+    refreshToken: string | undefined,
+    alsoToken: string | undefined,
   ): Promise<void> {
     if (!refreshToken) return;
     if (sid !== undefined) {
@@ -204,6 +232,7 @@ export class SessionEnd {
       if (sharing.length > 0) return;
     }
     this.#revoke(username, refreshToken);
+    if (alsoToken) this.#revoke(username, alsoToken);
   }
 
   /**

@@ -162,8 +162,11 @@ export class MemoryStore implements SessionStore {
       if (session === undefined) return undefined;
       this.#unindex(this.#sessionsByClient, sessionId, session);
       this.#sessions.delete(sessionId);
-      const { server, cid, openvpnRun } = session;
-      return { server, cid, ...(openvpnRun === undefined ? {} : { openvpnRun }) };
+      const { server, cid, openvpnRun, refreshToken } = session;
+      const removed: RemovedSession = { server, cid };
+      if (openvpnRun !== undefined) removed.openvpnRun = openvpnRun;
+      if (refreshToken !== undefined) removed.refreshToken = refreshToken;
+      return removed;
     });
   }
 

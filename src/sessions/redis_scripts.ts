@@ -313,16 +313,15 @@ end
 return out
 `;
 
-/** ARGV: P, id. Returns 1 when the session was there. */
 /**
- * ARGV: P, id. Returns where the session's client was bound as it went (server, cid, run;
- * '' for none), or nil when it was not there: another bridge may have rebound it since the
- * caller read it (SessionStore.deleteSession).
+ * ARGV: P, id. Returns where the session's client was bound as it went (server, cid, run) and
+ * its encrypted refresh token ('' for none), or nil when it was not there: another bridge may
+ * have rebound it, or rotated its token, since the caller read it (SessionStore.deleteSession).
  */
 const DELETE_SESSION = `
-local at = redis.call('HMGET', P .. 's:' .. ARGV[2], 'srv', 'cid', 'r')
+local at = redis.call('HMGET', P .. 's:' .. ARGV[2], 'srv', 'cid', 'r', 't')
 if drop_session(ARGV[2]) == 0 then return false end
-return {at[1] or '', at[2] or '', at[3] or ''}
+return {at[1] or '', at[2] or '', at[3] or '', at[4] or ''}
 `;
 
 /**

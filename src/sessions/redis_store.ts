@@ -53,6 +53,9 @@ import type {
 } from "./types.ts";
 import { storeClosedError } from "./store_closed.ts";
 import { StoreUnavailableError } from "./store_unavailable.ts";
+import { getLogger } from "../log.ts";
+
+const log = getLogger("sessions");
 
 const KEY_CHECK = "key_check";
 const QUIT_WAIT_MS = 1000;
@@ -421,14 +424,28 @@ export class RedisStore implements SessionStore {
     this.#decoded.delete(sessionId);
     const at = await this.#call("deleteSession", [sessionId]) as Flat | null;
     if (at === null) return undefined;
-    const [server, cid, openvpnRun] = at.map((field) => String(field ?? ""));
+    const [server, cid, openvpnRun] = at.slice(0, 3).map((field) => String(field ?? ""));
     // A cid that is not a client id (content is checked like any input) names no client.
     const bound = cid === "" ? undefined : Number(cid);
-    return {
+    const removed: RemovedSession = {
       server: server!,
       cid: bound !== undefined && Number.isSafeInteger(bound) && bound >= 0 ? bound : undefined,
-      ...(openvpnRun ? { openvpnRun } : {}),
     };
+    if (openvpnRun) removed.openvpnRun = openvpnRun;
+    const token = at[3];
+    if (token && token.length > 0) {
+      // Opened as a read opens it, but bound to the id removed: an entry copied from another
+      // session does not open, so that session's grant is not revoked with this one.
+      try {
+        removed.refreshToken = this.#cipher.openToken(token, sessionId);
+      } catch (error) {
+        // The session is gone all the same; the caller revokes the token it holds, if any.
+        log.warning("Refresh token of a removed session not read: {error}", {
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }
+    return removed;
   }
 
   sessionPages(): AsyncGenerator<ListedSession[]> {

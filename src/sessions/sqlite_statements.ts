@@ -134,10 +134,11 @@ export function prepareStatements(db: DatabaseSync) {
     listPendingAfter: prepare(
       "SELECT rowid, data FROM pending WHERE rowid > ? AND expires_at >= ? ORDER BY rowid LIMIT ?",
     ),
-    // Where its client was bound as it went (SessionStore.deleteSession; the run as bindingsAfter).
+    // Where its client was bound as it went, and the token it held then
+    // (SessionStore.deleteSession; the run as bindingsAfter).
     deleteSession: prepare(
       "DELETE FROM sessions WHERE session_id = ? RETURNING server, cid, CASE WHEN " +
-        "json_valid(data) THEN json_extract(data, '$.openvpnRun') END AS openvpn_run",
+        "json_valid(data) THEN json_extract(data, '$.openvpnRun') END AS openvpn_run, refresh_token",
     ),
     sessionExists: prepare("SELECT 1 FROM sessions WHERE session_id = ?"),
     countSessions: prepare("SELECT count(*) AS n FROM sessions"),

@@ -81,12 +81,30 @@ function bindingFromRow(row: Row): ClientBinding {
   return typeof openvpnRun === "string" ? { sessionId, cid, openvpnRun } : { sessionId, cid };
 }
 
-/** A `deleteSession` row: where the removed session's client was bound. */
-function removedFromRow(row: Row): RemovedSession {
+/**
+ * A `deleteSession` row: where the removed session's client was bound, and its refresh token,
+ * opened as a read opens it (sqlite_rows.ts) but bound to the id removed: a row copied from
+ * another session does not open, so that session's grant is not revoked with this one.
+ */
+function removedFromRow(row: Row, sessionId: string, cipher: TokenCipher): RemovedSession {
   const server = String(row["server"]);
   const cid = row["cid"] === null ? undefined : Number(row["cid"]);
   const openvpnRun = row["openvpn_run"];
-  return typeof openvpnRun === "string" ? { server, cid, openvpnRun } : { server, cid };
+  const removed: RemovedSession = typeof openvpnRun === "string"
+    ? { server, cid, openvpnRun }
+    : { server, cid };
+  const blob = row["refresh_token"];
+  if (blob instanceof Uint8Array) {
+    try {
+      removed.refreshToken = cipher.openToken(blob, sessionId);
+    } catch (error) {
+      // The session is gone all the same; the caller revokes the token it holds, if any.
+      log.warning("Refresh token of a removed session not read: {error}", {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+  return removed;
 }
 
 /** The cursor after `last`, a bound session of `server` (client index order). */
@@ -570,7 +588,7 @@ export class SqliteStore implements SessionStore {
       const row = this.#sql.deleteSession.get(sessionId);
       if (row === undefined) return undefined;
       this.#room.removed("sessions", 1);
-      return removedFromRow(row);
+      return removedFromRow(row, sessionId, this.#cipher);
     });
   }
 

@@ -101,10 +101,18 @@ export interface SweepResult {
   sessions: number;
 }
 
-/** A session's binding to a connected client, for reconciling with OpenVPN's client list. */
-/** Where a removed session's client was bound when it was removed (SessionStore.deleteSession). */
-export type RemovedSession = Pick<Session, "server" | "cid" | "openvpnRun">;
+/**
+ * What a removed session held as it was removed (SessionStore.deleteSession): where its client
+ * was bound, and its refresh token, decrypted. An IdP that rotates refresh tokens has made the
+ * caller's copy dead once another refresh (another bridge instance, the re-check) stored a new
+ * one, and the token to revoke is the new one. No `refreshToken` when the entry held none, or
+ * its token could not be decrypted (a row copied from another session's: not this one's).
+ */
+export type RemovedSession = Pick<Session, "server" | "cid" | "openvpnRun"> & {
+  refreshToken?: string;
+};
 
+/** A session's binding to a connected client, for reconciling with OpenVPN's client list. */
 export interface ClientBinding {
   sessionId: string;
   cid: number;
@@ -170,9 +178,10 @@ export interface SessionStore {
   findSessionIdByCid(server: string, cid: number): Promise<string | undefined>;
   /**
    * Removes a session; undefined when it was not there. Says where its client was bound when it
-   * was removed: in a store several bridges share (Redis), another one may have rebound it to
-   * a new cid (a reconnect it admitted) after the caller read it, and that client is the one
-   * to disconnect (session_end.ts).
+   * was removed, and the refresh token it held then: in a store several bridges share (Redis),
+   * another one may have rebound it to a new cid (a reconnect it admitted), or rotated its
+   * token, after the caller read it; that client is the one to disconnect and that token the
+   * one to revoke (session_end.ts).
    */
   deleteSession(sessionId: string): Promise<RemovedSession | undefined>;
   /**

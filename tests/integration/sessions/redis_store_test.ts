@@ -18,6 +18,7 @@ import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
 import { registerStoreContract } from "../../unit/sessions/contract.ts";
 import { listed, MINUTE, pendingLogin, session, T0 } from "../../unit/sessions/fixtures.ts";
 import { RedisServer } from "../../support/redis_server.ts";
+import { logsOf } from "../../support/log_capture.ts";
 import { collectPages } from "../../../src/sessions/list_chunk.ts";
 
 const KEY = new Uint8Array(32).fill(7);
@@ -353,6 +354,39 @@ Deno.test("RedisStore: an update from a copy read before another bridge wrote th
     await one.store.close();
     await two.store.close();
     await fresh.store.close();
+  }
+});
+
+Deno.test("RedisStore: a session removed after another bridge rotated its token hands back that token; one copied from another session, none", async () => {
+  const config = settings(server.url);
+  const one = await openStore(config);
+  const two = await openStore(config);
+  try {
+    await one.store.putSession(session({ sessionId: "a", cid: 3, refreshToken: "token-1" }));
+    const readByOne = (await one.store.getSession("a"))!;
+    // Two's session end read token-1; one's refresh then stored the token the IdP rotated to.
+    assertEquals((await two.store.getSession("a"))?.refreshToken, "token-1");
+    assertEquals(await one.store.updateSession({ ...readByOne, refreshToken: "token-2" }), true);
+    assertEquals(await two.store.deleteSession("a"), {
+      server: "vpn1",
+      cid: 3,
+      refreshToken: "token-2",
+    });
+    // Session a's token copied into b's entry: not b's (sealed to a), so not handed back; b is
+    // removed all the same, and nothing secret reaches the log.
+    await one.store.putSession(session({ sessionId: "a", refreshToken: "token-a" }));
+    await one.store.putSession(session({ sessionId: "b", refreshToken: "token-b" }));
+    const stolen = await one.client.hgetBuffer(`${config.keyPrefix}s:a`, "t");
+    await one.client.hset(`${config.keyPrefix}s:b`, "t", stolen!);
+    const logs = await logsOf(async () => {
+      assertEquals(await two.store.deleteSession("b"), { server: "vpn1", cid: 7 });
+    });
+    assertEquals(await one.store.getSession("b"), undefined);
+    assertEquals(logs.map((line) => line.level), ["warning"]);
+    assert(!JSON.stringify(logs).includes("token-"), JSON.stringify(logs));
+  } finally {
+    await one.store.close();
+    await two.store.close();
   }
 });
 

@@ -479,8 +479,9 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
   );
 
   test("deleteSession() removes the session and says where its client was bound as it went", async (store) => {
+    const refreshToken = "refresh-token-1";
     await store.putSession(session());
-    assertEquals(await store.deleteSession("sess-1"), { server: "vpn1", cid: 7 });
+    assertEquals(await store.deleteSession("sess-1"), { server: "vpn1", cid: 7, refreshToken });
     assertEquals(await store.getSession("sess-1"), undefined);
     assertEquals(await store.deleteSession("sess-1"), undefined);
     // With the run of OpenVPN the cid belongs to; unbound, no cid.
@@ -489,9 +490,25 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
       server: "vpn1",
       cid: 3,
       openvpnRun: "run-1",
+      refreshToken,
     });
     await store.putSession(session({ sessionId: "s-away", server: "vpn2", cid: undefined }));
-    assertEquals(await store.deleteSession("s-away"), { server: "vpn2", cid: undefined });
+    assertEquals(await store.deleteSession("s-away"), {
+      server: "vpn2",
+      cid: undefined,
+      refreshToken,
+    });
+  });
+
+  test("deleteSession() hands back the refresh token the session held as it went, not one read before", async (store) => {
+    await store.putSession(session());
+    const read = await store.getSession("sess-1");
+    // A refresh rotated the token after `read` (session_end.ts revokes the stored one).
+    assert(await store.updateSession({ ...read!, refreshToken: "refresh-token-2" }));
+    assertEquals((await store.deleteSession("sess-1"))?.refreshToken, "refresh-token-2");
+    // None held: none handed back.
+    await store.putSession(session({ refreshToken: undefined }));
+    assertEquals(await store.deleteSession("sess-1"), { server: "vpn1", cid: 7 });
   });
 
   test(

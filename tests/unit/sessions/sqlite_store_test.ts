@@ -168,6 +168,31 @@ Deno.test("SqliteStore will not decrypt a refresh token moved to another session
       /Refresh token decryption failed/,
     );
     assertEquals((await store.getSession("victim"))?.refreshToken, "victim-token");
+    // Nor hand it back when removing that session (it would be revoked): removed all the same.
+    const capture = captureLogs();
+    try {
+      assertEquals(await store.deleteSession("attacker"), { server: "vpn1", cid: 7 });
+    } finally {
+      capture.stop();
+    }
+    assertEquals(await store.getSession("attacker"), undefined);
+    assertEquals(capture.lines.map((line) => line.level), ["warning"]);
+    assert(!JSON.stringify(capture.lines).includes("-token"), JSON.stringify(capture.lines));
+  });
+});
+
+Deno.test("SqliteStore: a session removed after another store on the file rotated its token hands back that token, not the one cached", async () => {
+  await withStore(async (store, path) => {
+    const other = await open(path);
+    try {
+      await store.putSession(session({ refreshToken: "token-1" }));
+      assertEquals((await store.getSession("sess-1"))?.refreshToken, "token-1", "cached here");
+      const read = (await other.getSession("sess-1"))!;
+      assert(await other.updateSession({ ...read, refreshToken: "token-2" }));
+      assertEquals((await store.deleteSession("sess-1"))?.refreshToken, "token-2");
+    } finally {
+      await other.close();
+    }
   });
 });
 
