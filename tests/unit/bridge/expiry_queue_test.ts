@@ -85,3 +85,64 @@ Deno.test("ExpiryQueue: an entry that expires before those queued (auth_pending_
   assertEquals(expired, [3, 4, 5, 1, 2]);
   assertEquals(clock.pendingTimers, 0);
 });
+
+/** A small seeded generator (mulberry32), so a failing run can be replayed by its seed. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+Deno.test("ExpiryQueue hands out every entry at its time, soonest first and in the order added among equals, under random adds out of order and expiries (against a naive model)", () => {
+  for (let seed = 1; seed <= 60; seed++) {
+    const random = seeded(seed);
+    const clock = new FakeClock(0);
+    const { queue, expired } = queueOn(clock);
+    // The model: what waits, in the order added, and what must have been handed out so far.
+    let waiting: Entry[] = [];
+    const handedOut: number[] = [];
+    const expireDue = () => {
+      const now = clock.now();
+      const due = waiting.filter((entry) => entry.expiresAt <= now)
+        .sort((a, b) => a.expiresAt - b.expiresAt || a.n - b.n);
+      waiting = waiting.filter((entry) => entry.expiresAt > now);
+      handedOut.push(...due.map((entry) => entry.n));
+    };
+    let timeout = 1000;
+    let added = 0;
+    for (let step = 0; step < 400; step++) {
+      const roll = random();
+      if (roll < 0.05) {
+        // A reload: the timeout is shortened (or lengthened); multiples of 50 make ties.
+        timeout = 50 * Math.floor(random() * 40);
+      } else if (roll < 0.55) {
+        // A sign-in; now and then one adopted with its deadline already past.
+        const late = random() < 0.1 ? -10 * Math.floor(random() * 20) : 0;
+        const entry = { n: ++added, expiresAt: clock.now() + (late || timeout) };
+        waiting.push(entry);
+        queue.add(entry);
+        expireDue();
+      } else if (roll < 0.9) {
+        clock.advance(10 * Math.floor(random() * 30));
+        expireDue();
+      } else {
+        // A suspended host: time jumps and no timer fires until the next add or advance.
+        clock.time = clock.now() + 10 * Math.floor(random() * 60);
+      }
+      const where = `seed ${seed}, step ${step}`;
+      assertEquals(expired, handedOut, where);
+      assertEquals(queue.size, waiting.length, where);
+      assertEquals(clock.pendingTimers, waiting.length > 0 ? 1 : 0, where);
+    }
+    clock.advance(100_000);
+    expireDue();
+    assertEquals(expired, handedOut, `seed ${seed}, at the end`);
+    assertEquals([queue.size, clock.pendingTimers], [0, 0], `seed ${seed}, at the end`);
+    queue.close();
+  }
+});
