@@ -12,7 +12,8 @@
  *
  * Nothing is admitted that was not before: OpenVPN refusing the answer (`ERROR:`) is reported
  * to `notTaken`, which denies the client by its ids, as a failed handling did (not after a
- * refused `client-auth-nt`: that was the answer, and the key is gone; commander.ts). An answer that
+ * refused `client-auth-nt`: that was the answer, and the key is gone; nor after a refused
+ * `client-pending-auth` whose client had left; commander.ts). An answer that
  * was not confirmed (no reply in time, the link dropped) is not denied: OpenVPN may still run
  * it (commander.ts, `outcomeUnknown`). The other answers are awaited as before: a sign-in's answer is reported to the browser,
  * and the admissions and denials that are audited are audited once OpenVPN took them.

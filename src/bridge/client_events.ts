@@ -665,12 +665,26 @@ export class ClientEvents {
    * OpenVPN refused an answer sent apart from its event (answers_apart.ts), or the link went
    * before it replied: the client is denied by its ids, as when handling the event fails. Not
    * after a `client-auth-nt` OpenVPN refused (commander.ts, answerRefusal): that was the answer.
+   * Nor after a `client-pending-auth` OpenVPN refused once its sign-in no longer waits: OpenVPN
+   * words every refusal of it alike, and one for a client that left comes after that client's
+   * DISCONNECT, which ended the sign-in (commander.ts).
    */
   #answerNotTaken(answer: AnswerApart, cid: number, kid: number, error: unknown): void {
     if (this.#closed) return;
     if (outcomeUnknown(error)) {
       this.#deps.log.warning(
         "OpenVPN did not confirm {answer} for cid {cid}; not denying, it may still take it: {error}",
+        { answer, cid, error: String(error) },
+      );
+      return;
+    }
+    if (
+      answer === "client-pending-auth" && answerRefusal(error) !== undefined &&
+      !this.#signIns.waits(cid, kid)
+    ) {
+      // Nobody to deny: counted as any client that leaves mid sign-in, by its DISCONNECT.
+      this.#deps.log.info(
+        "OpenVPN refused {answer} for cid {cid}: {error}; the client had left, not denied",
         { answer, cid, error: String(error) },
       );
       return;

@@ -91,7 +91,11 @@ export function notWritten(error: unknown): boolean {
  * Either way the client is not denied after it: nothing was admitted, a deny of the same cid and
  * kid is looked up the same way, and the answer already counted and audited would be counted and
  * audited a second time, for one request. (`client-pending-auth` is no answer: the client still
- * waits for one, and OpenVPN also refuses it for a key whose handshake window has passed: push.c.)
+ * waits for one, and OpenVPN also refuses it for a key whose handshake window has passed: push.c.
+ * OpenVPN words every refusal of it alike, `client-pending-auth command failed. Extra parameter
+ * might be too long` (manage.c), the client gone included; what tells a client that left is its
+ * `>CLIENT:DISCONNECT`, which OpenVPN writes before that reply: client_events.ts denies after
+ * the refusal only while the sign-in still waits.)
  */
 export function answerRefusal(error: unknown): "gone" | "not-understood" | undefined {
   if (!(error instanceof ManagementCommandError)) return undefined;

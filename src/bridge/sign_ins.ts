@@ -83,6 +83,15 @@ export class SignIns {
   }
 
   /**
+   * Whether the sign-in begun on `cid` with key `kid` still waits for its answer: its client has
+   * not left, its deadline has not passed, no other began on the cid, and OpenVPN's run is the
+   * one it began in.
+   */
+  waits(cid: number, kid: number): boolean {
+    return this.#byCid.get(cid)?.kid === kid;
+  }
+
+  /**
    * The link told OpenVPN's run (`undefined`: OpenVPN did not say, a run of its own that
    * matches nothing earlier). Returns the sign-ins begun in another run, which end here: their
    * cids now name other clients, or nobody.

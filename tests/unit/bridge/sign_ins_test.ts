@@ -84,3 +84,26 @@ Deno.test("SignIns: close stops every deadline", () => {
   clock.advance(2 * TIMEOUT_MS);
   assertEquals([overdue, clock.pendingTimers], [[], 0]);
 });
+
+Deno.test("SignIns.waits(): a sign-in waits for its answer until its client leaves, its deadline passes, another begins on its cid or OpenVPN's run changes", () => {
+  const clock = new FakeClock(T0);
+  const { signIns, begin } = signInsOn(clock);
+  signIns.runIs("run-1");
+  begin(3);
+  assertEquals([signIns.waits(3, 1), signIns.waits(3, 2), signIns.waits(4, 1)], [
+    true,
+    false,
+    false,
+  ]);
+  signIns.clientLeft(3);
+  assertEquals(signIns.waits(3, 1), false, "its client left");
+  begin(4);
+  clock.advance(TIMEOUT_MS);
+  assertEquals(signIns.waits(4, 1), false, "overdue");
+  begin(5);
+  signIns.endOn(5);
+  assertEquals(signIns.waits(5, 1), false, "another begins on its cid");
+  begin(6);
+  signIns.runIs("run-2");
+  assertEquals(signIns.waits(6, 1), false, "OpenVPN restarted");
+});
