@@ -22,19 +22,25 @@ export const CLIENT_MESSAGES: ReadonlyMap<string, Translations> = new Map<string
     },
   ],
   [
-    "Your VPN user name must be the one you sign in with",
+    "Your VPN user name must be the one you sign in with, including case",
     {
-      de: "Ihr VPN-Benutzername muss der sein, mit dem Sie sich anmelden",
-      fr: "Votre nom d'utilisateur VPN doit être celui avec lequel vous vous connectez",
-      es: "Su nombre de usuario de VPN debe ser el mismo con el que inicia sesión",
+      de:
+        "Ihr VPN-Benutzername muss genau der sein, mit dem Sie sich anmelden, auch in Groß- und Kleinschreibung",
+      fr:
+        "Votre nom d'utilisateur VPN doit être celui avec lequel vous vous connectez, majuscules et minuscules comprises",
+      es:
+        "Su nombre de usuario de VPN debe ser el mismo con el que inicia sesión, incluidas mayúsculas y minúsculas",
     },
   ],
   [
-    "Your VPN user name must be empty or the one you sign in with",
+    "Your VPN user name must be empty or the one you sign in with, including case",
     {
-      de: "Ihr VPN-Benutzername muss leer sein oder der, mit dem Sie sich anmelden",
-      fr: "Votre nom d'utilisateur VPN doit être vide ou celui avec lequel vous vous connectez",
-      es: "Su nombre de usuario de VPN debe estar vacío o ser el mismo con el que inicia sesión",
+      de:
+        "Ihr VPN-Benutzername muss leer sein oder genau der, mit dem Sie sich anmelden, auch in Groß- und Kleinschreibung",
+      fr:
+        "Votre nom d'utilisateur VPN doit être vide ou celui avec lequel vous vous connectez, majuscules et minuscules comprises",
+      es:
+        "Su nombre de usuario de VPN debe estar vacío o ser el mismo con el que inicia sesión, incluidas mayúsculas y minúsculas",
     },
   ],
   [

@@ -57,16 +57,19 @@ export const SIGN_IN_TIMED_OUT: Denial = {
   logReason: "sign-in timed out",
   reason: "Sign-in was not completed in time. Reconnect to try again.",
 };
-/** By the `openvpn.username_policy` that refused the name. */
+/**
+ * By the `openvpn.username_policy` that refused the name. Compared exactly, so the text says case
+ * counts: Keycloak signs `Alice` in as `alice`, and the VPN user name `Alice` is refused.
+ */
 export const USERNAME_MISMATCH: Record<"match" | "empty_or_match", Denial> = {
   match: {
     code: "username_mismatch",
-    reason: "Your VPN user name must be the one you sign in with",
+    reason: "Your VPN user name must be the one you sign in with, including case",
     logReason: "openvpn username differs from the signed-in user",
   },
   empty_or_match: {
     code: "username_mismatch",
-    reason: "Your VPN user name must be empty or the one you sign in with",
+    reason: "Your VPN user name must be empty or the one you sign in with, including case",
     logReason: "openvpn username differs from the signed-in user",
   },
 };

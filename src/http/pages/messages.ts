@@ -144,7 +144,8 @@ const de: PageText = {
       "Ihr Benutzername kann mit diesem VPN nicht verwendet werden; wenden Sie sich an Ihren Administrator",
     idp_error: "Die Anmeldung wurde beim Identitätsanbieter abgelehnt oder ist dort fehlgeschlagen",
     max_sessions: "Sie haben bereits so viele VPN-Sitzungen wie erlaubt",
-    username_mismatch: "Ihr VPN-Benutzername muss der sein, mit dem Sie sich anmelden",
+    username_mismatch:
+      "Ihr VPN-Benutzername muss genau der sein, mit dem Sie sich anmelden, auch in Groß- und Kleinschreibung",
     timeout: "Die Anmeldung wurde nicht rechtzeitig abgeschlossen",
     no_webauth: "Ihr VPN-Client kann keine Anmeldung im Browser",
     session_invalid: "Ihre VPN-Sitzung ist nicht mehr gültig",
@@ -237,7 +238,7 @@ const fr: PageText = {
     idp_error: "La connexion a été refusée ou a échoué auprès du fournisseur d’identité",
     max_sessions: "Vous avez déjà le nombre maximal de sessions VPN autorisé",
     username_mismatch:
-      "Votre nom d’utilisateur VPN doit être celui avec lequel vous vous connectez",
+      "Votre nom d’utilisateur VPN doit être celui avec lequel vous vous connectez, majuscules et minuscules comprises",
     timeout: "La connexion n’a pas été terminée à temps",
     no_webauth: "Votre client VPN ne sait pas se connecter via le navigateur",
     session_invalid: "Votre session VPN n’est plus valide",
@@ -329,7 +330,8 @@ const es: PageText = {
       "Su nombre de usuario no se puede usar con esta VPN; póngase en contacto con su administrador",
     idp_error: "El proveedor de identidad rechazó el inicio de sesión o este falló",
     max_sessions: "Ya tiene el número máximo de sesiones VPN permitido",
-    username_mismatch: "Su nombre de usuario VPN debe ser el mismo con el que inicia sesión",
+    username_mismatch:
+      "Su nombre de usuario VPN debe ser el mismo con el que inicia sesión, incluidas mayúsculas y minúsculas",
     timeout: "El inicio de sesión no se completó a tiempo",
     no_webauth: "Su cliente VPN no puede iniciar sesión en el navegador",
     session_invalid: "Su sesión VPN ya no es válida",

@@ -5,8 +5,9 @@
 import { assertEquals, assertStringIncludes } from "../../support/assert.ts";
 import { BridgeHarness } from "../../support/bridge_harness.ts";
 
-const MUST_MATCH = '"Your VPN user name must be the one you sign in with"';
-const EMPTY_OR_MATCH = '"Your VPN user name must be empty or the one you sign in with"';
+const MUST_MATCH = '"Your VPN user name must be the one you sign in with, including case"';
+const EMPTY_OR_MATCH =
+  '"Your VPN user name must be empty or the one you sign in with, including case"';
 
 /** A CONNECT from alice's certificate naming itself `username`, signed in as alice. */
 async function signIn(h: BridgeHarness, cid: number, username: string): Promise<string> {
