@@ -11,12 +11,9 @@ import { bodyLimit } from "hono/body-limit";
 import type { Logger } from "@logtape/logtape";
 import { LogoutTokenError } from "../oidc/logout_token.ts";
 import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
-import { BACKCHANNEL_LOGOUT_PATH } from "./routes.ts";
+import { BACKCHANNEL_LOGOUT_PATH, MAX_REQUEST_BODY_BYTES } from "./routes.ts";
 import type { HttpEnv } from "./serve.ts";
 import { WarningInterval } from "../warning_interval.ts";
-
-/** A logout token is a JWT of a few hundred bytes to about 2 KiB. */
-const MAX_BODY_BYTES = 16 * 1024;
 
 /**
  * The endpoint is public and unauthenticated: anyone can post invalid tokens, so their refusals
@@ -56,7 +53,7 @@ export function registerBackchannelLogout(
   const refusalWarning = new WarningInterval(REFUSAL_WARNING_INTERVAL_MS, deps.now ?? Date.now);
   app.post(
     BACKCHANNEL_LOGOUT_PATH,
-    bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => invalid("request too large") }),
+    bodyLimit({ maxSize: MAX_REQUEST_BODY_BYTES, onError: () => invalid("request too large") }),
     async (c) => {
       const type = c.req.header("content-type") ?? "";
       if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(type)) {

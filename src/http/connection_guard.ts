@@ -8,10 +8,12 @@
  *
  * Every connection is in one of three phases:
  * - idle: nothing in flight; closed after `idleTimeoutMs` without traffic;
- * - receiving: bytes arrived while idle (a TLS handshake, request headers); the HTTP server must
- *   start handling a request within `headerTimeoutMs`, however the bytes trickle in;
- * - handling: the HTTP server runs a request (the handler reports it via `requestStarted` /
- *   `requestEnded`, found by the relay socket's two ports); closed only after `requestTimeoutMs`.
+ * - receiving: bytes arrived while idle (a TLS handshake, request headers, a request body); the
+ *   HTTP server must start handling a request within `headerTimeoutMs`, however the bytes
+ *   trickle in;
+ * - handling: the HTTP server runs a request whose body has arrived (the handler reports it via
+ *   `requestStarted` / `requestEnded`, found by the relay socket's two ports; serve.ts reads the
+ *   body first); closed only after `requestTimeoutMs`.
  * A client address (an IPv6 /64) may hold `maxConnectionsPerClient` connections; more are
  * refused at once, so one attacker cannot take the slots of everyone else. At `maxConnections`,
  * a new connection evicts the connection that has been idle or receiving longest (or one

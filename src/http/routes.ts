@@ -10,3 +10,10 @@ export const READY_PATH = "/readyz";
 export function callbackUrl(baseUrl: URL): string {
   return `${baseHref(baseUrl)}${CALLBACK_PATH}`;
 }
+
+/**
+ * The largest request body any route takes: a back-channel logout token (a JWT of up to about
+ * 2 KiB, with room to spare); the pages' forms take far less. The listener reads no more of a
+ * body than this before the request counts as started (serve.ts), and answers 413 beyond it.
+ */
+export const MAX_REQUEST_BODY_BYTES = 16 * 1024;

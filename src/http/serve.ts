@@ -12,6 +12,7 @@ import { readFileSync } from "node:fs";
 import { trustedProxies } from "./client_ip.ts";
 import { ConnectionGuard, type GuardStats } from "./connection_guard.ts";
 import { type GuardTransport, RELAY_HOST } from "./relay_socket.ts";
+import { MAX_REQUEST_BODY_BYTES } from "./routes.ts";
 
 export interface HttpEnv {
   remoteAddr: string;
@@ -139,9 +140,15 @@ export async function serveHttp(
     // address (127.0.0.2) can bind the same port number.
     const remoteAddr = host === RELAY_HOST ? guard?.remoteAddrOf(peerPort, serverPort) : undefined;
     if (remoteAddr === undefined) return new Response("Forbidden", { status: 403 });
+    // The body arrives before the request counts as started: until then the guard holds the
+    // connection to the header timeout and evicts it first, as it does a slow request header.
+    // Started at its headers, a connection that drips a body was kept for the request timeout,
+    // and rotating such connections took every slot.
+    const whole = await withWholeBody(request, MAX_REQUEST_BODY_BYTES);
     guard!.requestStarted(peerPort, serverPort);
     try {
-      return await handler(request, { remoteAddr });
+      if (whole === undefined) return payloadTooLarge();
+      return await handler(whole, { remoteAddr });
     } finally {
       guard!.requestEnded(peerPort, serverPort);
     }
@@ -208,6 +215,43 @@ export async function serveHttp(
         running.closeAll();
       })(),
   };
+}
+
+/**
+ * The request with its body read to the end, or undefined when that body is larger than
+ * `maxBytes` (declared so, or seen while reading). A request without a body (every GET and HEAD)
+ * is handed on as it is.
+ */
+async function withWholeBody(request: Request, maxBytes: number): Promise<Request | undefined> {
+  if (request.body === null) return request;
+  if (Number(request.headers.get("content-length")) > maxBytes) return undefined;
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      reader.cancel().catch(() => {});
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  // Not `new Request(request, ...)`: that follows the request's signal, and Deno then prints a
+  // warning that the signal aborts after every response. No route uses the signal.
+  return new Request(request.url, { method: request.method, headers: request.headers, body });
+}
+
+/** The rest of the body is never read: the connection cannot carry another request. */
+function payloadTooLarge(): Response {
+  return new Response("Payload Too Large", { status: 413, headers: { connection: "close" } });
 }
 
 /** Waits for `promise`, for at most `ms`. */

@@ -1,36 +1,36 @@
 /**
  * The listener against slow and idle clients (both runtimes share this code path; the binary
  * test and bench/tools/slow_clients.ts run it on Bun): connections whose request does not
- * arrive, that drip it in, or that sit idle after a response are closed; the connection cap
- * evicts those rather than refusing normal requests; every request still sees the browser's
- * address.
+ * arrive, that drip it in (its headers or its body), or that sit idle after a response are
+ * closed; the connection cap evicts those rather than refusing normal requests; every request
+ * still sees the browser's address.
  */
-import { connect, type Socket } from "node:net";
 import { assert, assertEquals } from "../../support/assert.ts";
+import { runUnderBun } from "../../support/bun_child.ts";
 import { type HttpServer, serveHttp } from "../../../src/http/serve.ts";
-import { aliasedTransport } from "../../support/aliased_transport.ts";
-import { freePort } from "../../support/free_port.ts";
+import {
+  type BodiesRelayed,
+  bodiesRelayed,
+  clients,
+  get,
+  type Held,
+  LIMITS,
+  open,
+  OTHER_CLIENT,
+  type SlowBodiesRotating,
+  slowBodiesRotating,
+} from "./_slow_clients_scenarios.ts";
 
-/**
- * Every socket binds 127.0.0.1; a connection opened `as` another client is reported to the
- * guard with that (documentation) address.
- */
-const clients = aliasedTransport();
-const OTHER_CLIENT = "198.51.100.2";
-
-const LIMITS = {
-  maxConnections: 20,
-  maxConnectionsPerClient: 20,
-  headerTimeoutMs: 1000,
-  idleTimeoutMs: 1000,
-};
+const BUN_CHILD = new URL("./_slow_clients_bun_child.ts", import.meta.url);
 
 async function withServer(body: (server: HttpServer, seen: string[]) => Promise<void>) {
   const seen: string[] = [];
   const server = await serveHttp(
     { host: "127.0.0.1", port: 0, tls: undefined, transport: clients.transport, ...LIMITS },
-    (_request, env) => {
+    async (request, env) => {
       seen.push(env.remoteAddr);
+      // As the routes that take a body do.
+      if (request.body !== null) await request.arrayBuffer();
       return new Response("ok");
     },
   );
@@ -39,35 +39,6 @@ async function withServer(body: (server: HttpServer, seen: string[]) => Promise<
   } finally {
     await server.close();
   }
-}
-
-interface Held {
-  socket: Socket;
-  closed: Promise<void>;
-  received: () => string;
-}
-
-/** A connection from 127.0.0.1, seen by the guard as from `as` when given. */
-async function open(port: number, as?: string): Promise<Held> {
-  const localPort = as === undefined ? undefined : await freePort();
-  if (localPort !== undefined) clients.alias(localPort, as!);
-  return await new Promise((resolve, reject) => {
-    const socket = connect({ host: "127.0.0.1", port, localAddress: "127.0.0.1", localPort });
-    let text = "";
-    socket.on("data", (chunk) => (text += chunk.toString()));
-    const closed = new Promise<void>((done) => socket.on("close", () => done()));
-    socket.on("error", () => {});
-    socket.once("connect", () => resolve({ socket, closed, received: () => text }));
-    socket.once("error", reject);
-  });
-}
-
-/** A normal request, from another client address than the slow clients'. */
-async function get(port: number, path = "/healthz", from = OTHER_CLIENT): Promise<string> {
-  const held = await open(port, from);
-  held.socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
-  await held.closed;
-  return held.received().split("\r\n")[0] ?? "";
 }
 
 /**
@@ -119,6 +90,29 @@ Deno.test("a connection that drips its request headers in is closed, though it k
       assert(await closedWithin(drip, 15_000), "dripping connection still open");
       assert(sent < request.length, "the whole request was sent before the close");
       assertEquals(drip.received(), "");
+    } finally {
+      clearInterval(timer);
+    }
+  });
+});
+
+Deno.test("a connection that drips its request body in is closed, though it keeps sending", async () => {
+  await withServer(async (server, seen) => {
+    const drip = await open(server.port);
+    const body = "a".repeat(200);
+    drip.socket.write(
+      `POST /login/x HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`,
+    );
+    let sent = 0;
+    const timer = setInterval(() => {
+      if (sent < body.length) drip.socket.write(body[sent++]!);
+    }, 100);
+    try {
+      // Well before the request timeout (60 s): the body counts as part of the request.
+      assert(await closedWithin(drip, 15_000), "connection dripping its body still open");
+      assert(sent < body.length, "the whole body was sent before the close");
+      assertEquals(drip.received(), "");
+      assertEquals(seen, [], "the handler ran before the body had arrived");
     } finally {
       clearInterval(timer);
     }
@@ -227,6 +221,50 @@ Deno.test("at the connection cap, slow clients are evicted and normal requests a
     assertEquals(seen, Array(10).fill(OTHER_CLIENT));
     for (const held of slow) held.socket.destroy();
   });
+});
+
+function assertSlowBodiesRotating(runtime: string, seen: SlowBodiesRotating): void {
+  // A connection that has sent its headers but not yet its body must count as receiving its
+  // request: counted as handling one, it was kept for the request timeout and evicted only after
+  // the normal client's newer connections (3 of 30 answered on Deno before).
+  assertEquals(
+    seen.statuses,
+    Array(30).fill("HTTP/1.1 200 OK"),
+    `${runtime}: ${seen.attackers} attackers`,
+  );
+}
+
+Deno.test("Deno: at the cap, normal requests are served while slow request bodies rotate through the slots", async () => {
+  assertSlowBodiesRotating("Deno", await slowBodiesRotating());
+});
+
+Deno.test("Bun: at the cap, normal requests are served while slow request bodies rotate through the slots", async () => {
+  assertSlowBodiesRotating(
+    "Bun",
+    await runUnderBun(BUN_CHILD, ["slow-bodies-rotating"]) as SlowBodiesRotating,
+  );
+});
+
+function assertBodiesRelayed(runtime: string, seen: BodiesRelayed): void {
+  const report = `${runtime}: ${JSON.stringify(seen)}`;
+  const largest = `POST ${16 * 1024} ${"b".repeat(16)}`;
+  assertEquals(seen.answers, {
+    get: "HTTP/1.1 200 OK | GET 0 ",
+    emptyPost: "HTTP/1.1 200 OK | POST 0 ",
+    sized: `HTTP/1.1 200 OK | ${largest}`,
+    chunked: `HTTP/1.1 200 OK | ${largest}`,
+    sizedTooLarge: "HTTP/1.1 413 Payload Too Large | Payload Too Large",
+    chunkedTooLarge: "HTTP/1.1 413 Payload Too Large | Payload Too Large",
+  }, report);
+  assertEquals(seen.handled, 4, report);
+}
+
+Deno.test("Deno: request bodies reach the handler whole up to the largest a route takes; larger ones get 413", async () => {
+  assertBodiesRelayed("Deno", await bodiesRelayed());
+});
+
+Deno.test("Bun: request bodies reach the handler whole up to the largest a route takes; larger ones get 413", async () => {
+  assertBodiesRelayed("Bun", await runUnderBun(BUN_CHILD, ["bodies-relayed"]) as BodiesRelayed);
 });
 
 Deno.test("one client address over its cap is refused while other addresses are served", async () => {
@@ -397,7 +435,7 @@ Deno.test("at the cap, a request running longer than the header timeout gives wa
   const server = await serveHttp(
     { host: "127.0.0.1", port: 0, tls: undefined, transport: clients.transport, ...LIMITS },
     async (request) => {
-      // A slow body or a stuck request: the handler waits.
+      // A stuck request (an IdP that does not answer): the handler waits.
       if (new URL(request.url).pathname === "/slow") {
         slow++;
         await gate;
