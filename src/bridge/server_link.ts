@@ -9,12 +9,21 @@ import type { Clock, TimerHandle } from "../clock.ts";
 import { status3 } from "../management/commands.ts";
 import type { ConnectionEvent, ManagementConnection } from "../management/connection.ts";
 import { clientIdsFromStatus } from "../management/client_list.ts";
+import type { ProtocolWarningCode } from "../management/events.ts";
 import { openvpnRun, type OpenvpnState } from "../management/openvpn_run.ts";
 import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
+import { WarningInterval } from "../warning_interval.ts";
 import type { ClientEvents } from "./client_events.ts";
 import { answerRefusal, outcomeUnknown } from "./commander.ts";
 import { INTERNAL_ERROR, MALFORMED_REQUEST, STORE_UNAVAILABLE } from "./denial.ts";
 import { retryDelayMs } from "./retry_delay.ts";
+
+/**
+ * A protocol warning that names no client is logged at most once this often per code: the peer
+ * causes one a line (stray reply lines, malformed `>` lines), and that peer may be a broken
+ * OpenVPN or a local user who bound the management port first.
+ */
+const PROTOCOL_WARNING_INTERVAL_MS = 60_000;
 
 /**
  * One check of which clients are gone (ServerLink#reconcile). It is the only thing that ends
@@ -53,6 +62,8 @@ export class ServerLink {
    */
   #unfinished: Reconcile | undefined;
   #stopped = false;
+  /** Per code, made when first needed (the codes are a closed set). */
+  readonly #protocolWarnings = new Map<ProtocolWarningCode, WarningInterval>();
 
   constructor(
     connection: ManagementConnection,
@@ -197,11 +208,12 @@ export class ServerLink {
         return;
       }
       case "warning": {
-        // The one log line of a protocol warning. A dropped block that names its client gets
-        // a deny: that client is waiting for an answer to a request we will never see.
+        // The one log line of a protocol warning (or none, in a flood). A dropped block that
+        // names its client gets a deny: that client is waiting for an answer to a request we
+        // will never see.
         const { cid, kid, message } = event;
         if (cid === undefined || kid === undefined) {
-          this.#log.warning("Management protocol: {message}", { message });
+          this.#protocolWarning(event.code, message);
           return;
         }
         this.#log.warning("Management protocol: {message}; denying cid {cid}", { message, cid });
@@ -210,6 +222,28 @@ export class ServerLink {
       }
       default:
         return;
+    }
+  }
+
+  /**
+   * Logs a protocol warning that names no client (PROTOCOL_WARNING_INTERVAL_MS). One that names
+   * a client is not held back: it comes with that client's deny.
+   */
+  #protocolWarning(code: ProtocolWarningCode, message: string): void {
+    let interval = this.#protocolWarnings.get(code);
+    if (interval === undefined) {
+      interval = new WarningInterval(PROTOCOL_WARNING_INTERVAL_MS, () => this.#clock.monotonic());
+      this.#protocolWarnings.set(code, interval);
+    }
+    const more = interval.due();
+    if (more === undefined) return;
+    if (more === 0) {
+      this.#log.warning("Management protocol: {message}", { message });
+    } else {
+      this.#log.warning(
+        "Management protocol: {message} ({more} more like it since the last warning)",
+        { message, more },
+      );
     }
   }
 

@@ -41,16 +41,30 @@ export interface ProtocolLimits {
   maxLineChars: number;
   /** Most ENV lines in one `>CLIENT:` block; a longer block is dropped whole. */
   maxEnvLines: number;
-  /** Most characters kept of one multi-line reply; later lines are dropped. */
+  /**
+   * Most characters kept of one multi-line reply, each line counted with
+   * `REPLY_LINE_OVERHEAD_CHARS` more; later lines are dropped.
+   */
   maxReplyChars: number;
 }
+
+/**
+ * What keeping a reply line costs besides its characters, counted as characters: its array
+ * slot and string header take ~36-44 bytes whatever it holds. Counted as 0, an empty line was
+ * free, and a peer answering `status` with endless line ends grew one reply without limit
+ * (13 million empty lines, 285 MB, reported as 0 chars); short lines took ~8 bytes a counted
+ * char. With it, `maxReplyChars` bounds a reply's memory whatever its lines: 64 MiB of
+ * two-character lines is ~2 million lines in ~71 MB.
+ */
+export const REPLY_LINE_OVERHEAD_CHARS = 32;
 
 export const DEFAULT_LIMITS: Readonly<ProtocolLimits> = Object.freeze({
   maxLineChars: 8 * 1024,
   maxEnvLines: 512,
   // `status 3` lists every connected client, one line each: ~110 characters as a real 2.6
   // prints it for a short name, ~200 with a 64-character name and an IPv6 peer, so 64 MiB
-  // holds ~330,000 of the longer ones. A list cut here ends no session (server_link.ts).
+  // holds ~290,000 of the longer ones (with REPLY_LINE_OVERHEAD_CHARS each). A list cut here
+  // ends no session (server_link.ts).
   maxReplyChars: 64 * 1024 * 1024,
 });
 
@@ -60,7 +74,10 @@ export interface PushResult {
 }
 
 export interface ProtocolStats {
-  /** Characters held: the unfinished line, the open ENV block and unfinished replies. */
+  /**
+   * Characters held: the unfinished line, the open ENV block and unfinished replies (each of
+   * their lines with `REPLY_LINE_OVERHEAD_CHARS`).
+   */
   bufferedChars: number;
   pendingTickets: number;
   openBlockEnvLines: number;
@@ -75,6 +92,7 @@ interface Ticket {
   id: number;
   kind: ReplyKind;
   lines: string[];
+  /** Of `lines`, each with REPLY_LINE_OVERHEAD_CHARS: what `maxReplyChars` bounds. */
   chars: number;
   truncated: boolean;
 }
@@ -339,17 +357,19 @@ export class ManagementProtocol {
       return;
     }
     if (ticket.truncated) return;
-    if (ticket.chars + line.length > this.#limits.maxReplyChars) {
+    const chars = ticket.chars + line.length + REPLY_LINE_OVERHEAD_CHARS;
+    if (chars > this.#limits.maxReplyChars) {
       ticket.truncated = true;
       this.#warn(
         out,
         "reply-too-long",
-        `Reply longer than ${this.#limits.maxReplyChars} chars: rest dropped`,
+        `Reply longer than ${this.#limits.maxReplyChars} chars ` +
+          `(each line counted ${REPLY_LINE_OVERHEAD_CHARS} more): rest dropped`,
       );
       return;
     }
     ticket.lines.push(line);
-    ticket.chars += line.length;
+    ticket.chars = chars;
   }
 
   #warn(

@@ -1,5 +1,9 @@
 import { assert, assertEquals } from "../../support/assert.ts";
-import { type ManagementEvent, ManagementProtocol } from "../../../src/management/protocol.ts";
+import {
+  type ManagementEvent,
+  ManagementProtocol,
+  REPLY_LINE_OVERHEAD_CHARS,
+} from "../../../src/management/protocol.ts";
 
 function eventsOf(text: string, core = new ManagementProtocol()): ManagementEvent[] {
   return core.push(text).events;
@@ -347,7 +351,8 @@ Deno.test("reset() drops a half block without emitting it and returns the open t
 });
 
 Deno.test("push() truncates a multi-line reply beyond the size limit but still ends it at END", () => {
-  const core = new ManagementProtocol({ maxReplyChars: 20 });
+  // Room for two of the ten-character lines.
+  const core = new ManagementProtocol({ maxReplyChars: 2 * (10 + REPLY_LINE_OVERHEAD_CHARS) });
   const ticket = core.expect("multi");
   const out = core.push("0123456789\n0123456789\n0123456789\nEND\n");
   assertEquals(out.replies, [{

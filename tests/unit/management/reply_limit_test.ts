@@ -1,0 +1,55 @@
+/**
+ * `maxReplyChars` bounds what one multi-line reply holds in memory, whatever its lines: each
+ * kept line counts REPLY_LINE_OVERHEAD_CHARS besides its characters, so lines without text
+ * (a peer answering `status` with endless line ends) are not free.
+ */
+import { assert, assertEquals } from "../../support/assert.ts";
+import {
+  DEFAULT_LIMITS,
+  ManagementProtocol,
+  REPLY_LINE_OVERHEAD_CHARS,
+} from "../../../src/management/protocol.ts";
+
+/** What the socket hands over at a time. */
+const CHUNK = 65_536;
+
+Deno.test("push() ends a reply of endless empty lines truncated, with a bounded number of lines", () => {
+  const core = new ManagementProtocol();
+  const ticket = core.expect("multi");
+  const most = Math.floor(DEFAULT_LIMITS.maxReplyChars / REPLY_LINE_OVERHEAD_CHARS);
+  const flood = "\n".repeat(CHUNK);
+  // More empty lines than the limit allows: 2,621,440.
+  const warnings = [];
+  for (let i = 0; i < 40; i++) {
+    warnings.push(...core.push(flood).events);
+    const held = core.stats().bufferedChars;
+    assert(held <= DEFAULT_LIMITS.maxReplyChars, `${held} chars held`);
+  }
+  assert(40 * CHUNK > most);
+  const held = core.stats().bufferedChars;
+  const out = core.push("END\n");
+  assertEquals(out.replies.length, 1);
+  const reply = out.replies[0]!;
+  assert(reply.ticket === ticket && reply.type === "lines", JSON.stringify(reply).slice(0, 200));
+  assertEquals([reply.lines.length, reply.truncated], [most, true]);
+  // The lines held are counted: what a peer makes the bridge hold shows in the stats.
+  assertEquals(held, most * REPLY_LINE_OVERHEAD_CHARS);
+  assertEquals(
+    warnings.map((event) => event.type === "warning" ? event.code : event.type),
+    ["reply-too-long"],
+  );
+  assertEquals(core.stats().bufferedChars, 0);
+});
+
+Deno.test("push() counts each kept reply line with REPLY_LINE_OVERHEAD_CHARS besides its characters", () => {
+  const core = new ManagementProtocol({ maxReplyChars: 3 * (2 + REPLY_LINE_OVERHEAD_CHARS) });
+  const ticket = core.expect("multi");
+  core.push("ab\n\n");
+  assertEquals(core.stats().bufferedChars, 2 + 2 * REPLY_LINE_OVERHEAD_CHARS);
+  // A third two-character line still fits exactly; the fourth, even empty, does not.
+  const out = core.push("cd\n\nEND\n");
+  assertEquals(out.replies, [{ ticket, type: "lines", lines: ["ab", "", "cd"], truncated: true }]);
+  assertEquals(out.events.map((event) => event.type === "warning" ? event.code : event.type), [
+    "reply-too-long",
+  ]);
+});
