@@ -6,12 +6,18 @@
 import { REPO_ROOT } from "../e2e/lib/bridge_process.ts";
 import { run } from "../e2e/lib/command.ts";
 import { findExecutable } from "../e2e/lib/requirements.ts";
+import { assert } from "../support/assert.ts";
 import { VERSION } from "../../src/version.ts";
 
 export const PACKAGE = "openvpn-auth-oidc";
 export const UNIT_PATH = "/lib/systemd/system/openvpn-auth-oidc.service";
 export const CONFFILE = "/etc/openvpn-auth-oidc/server.toml";
 export const STATE_DIR = "/var/lib/openvpn-auth-oidc";
+/**
+ * Held by every test that installs the package: it is machine-wide, so runs from other checkouts
+ * on this host wait their turn.
+ */
+export const INSTALL_LOCK_FILE = "/run/lock/openvpn-auth-oidc-package-test.lock";
 
 export async function architecture(): Promise<string> {
   return (await run("dpkg", ["--print-architecture"])).stdout.trim();
@@ -31,6 +37,33 @@ export async function debSkipReason(): Promise<string | undefined> {
     // Reported below.
   }
   return `missing ${path} (run make deb)`;
+}
+
+/** Fails unless the package is absent: a test that installs it purges it at the end. */
+export async function assertNotInstalled(): Promise<void> {
+  const status = await run("dpkg-query", ["-W", "-f=${Status}", PACKAGE], {
+    allowFailure: true,
+  });
+  assert(
+    status.stdout === "" || status.stdout.endsWith("not-installed"),
+    `${PACKAGE} is on this machine (${status.stdout}); the test installs and purges it, ` +
+      `so remove it first: dpkg --purge ${PACKAGE}`,
+  );
+}
+
+export interface Account {
+  readonly uid: number;
+  readonly gid: number;
+  readonly home: string;
+  readonly shell: string;
+}
+
+/** The passwd entry of `name`, or undefined when there is none. */
+export async function account(name: string): Promise<Account | undefined> {
+  const result = await run("getent", ["passwd", name], { allowFailure: true });
+  if (result.code !== 0) return undefined;
+  const [, , uid, gid, , home, shell] = result.stdout.trim().split(":");
+  return { uid: Number(uid), gid: Number(gid), home: home!, shell: shell! };
 }
 
 export interface ArchiveEntry {

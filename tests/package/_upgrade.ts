@@ -6,6 +6,7 @@
 
 import { join } from "node:path";
 import { INSTALLED_BINARY } from "../e2e/lib/bridge_process.ts";
+import { pollUntil } from "../e2e/lib/wait.ts";
 import { assertEquals } from "../support/assert.ts";
 import { PACKAGE } from "./_deb.ts";
 
@@ -20,6 +21,12 @@ export interface StandIn {
    * show, so each must be distinctive (a value such as "1" is in many command lines).
    */
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * What its command line shows as the program (argv[0]): the unit's ExecStart= binary unless
+   * given, or a wrapper such as /bin/sh. The stand-in script's path comes next (a positional
+   * argument, as `run` is), then `args`.
+   */
+  readonly program?: string;
   readonly args: readonly string[];
 }
 
@@ -102,17 +109,23 @@ exec '${realBinary}' "$@"
   );
   await Deno.chmod(wrapper, 0o755);
 
-  // A script, not `python3 -c`: postinst takes a -c in the service's command line for --config.
+  // A script, not `python3 -c`: its -c would be one more option in the command line postinst
+  // reads. Perl's exec names the program: python3 runs, `program` shows.
   const sleeper = join(dir, "service_stand_in.py");
   await Deno.writeTextFile(sleeper, "import time\ntime.sleep(600)\n");
   const groups = [service.gid, ...service.extraGroups ?? []];
+  const program = service.program ?? INSTALLED_BINARY;
   const standIn = new Deno.Command("setpriv", {
     args: [
       `--reuid=${service.uid}`,
       `--regid=${service.gid}`,
       `--groups=${groups.join(",")}`,
       "--",
+      "/usr/bin/perl",
+      "-e",
+      'exec { shift @ARGV } @ARGV or die "cannot run python3: $!\\n"',
       "/usr/bin/python3",
+      program,
       sleeper,
       ...service.args,
     ],
@@ -123,6 +136,12 @@ exec '${realBinary}' "$@"
     stderr: "null",
   }).spawn();
   try {
+    // Until then postinst would read setpriv's or perl's command line and credentials.
+    const shown = [program, sleeper, ...service.args].map((arg) => `${arg}\0`).join("");
+    await pollUntil("the stand-in to show its command line", async () => {
+      const cmdline = await Deno.readTextFile(`/proc/${standIn.pid}/cmdline`).catch(() => "");
+      return cmdline === shown ? true : undefined;
+    }, 10_000);
     const postinst = `/var/lib/dpkg/info/${PACKAGE}.postinst`;
     const running = new Deno.Command("unshare", {
       args: [

@@ -16,9 +16,13 @@ import { withStack } from "../e2e/lib/stack.ts";
 import { pollUntil } from "../e2e/lib/wait.ts";
 import { MEMORY_DENY_WRITE_EXECUTE } from "../support/memory_deny_write_execute.ts";
 import {
+  type Account,
+  account,
+  assertNotInstalled,
   CONFFILE,
   debPath,
   debSkipReason,
+  INSTALL_LOCK_FILE,
   PACKAGE,
   parseUnitSection,
   STATE_DIR,
@@ -48,24 +52,9 @@ async function skipReason(): Promise<string | undefined> {
 }
 
 const skip = announceSkip("the package install test", await skipReason());
-const LOCK_FILE = "/run/lock/openvpn-auth-oidc-package-test.lock";
 const HTTP_SECRET = "/etc/openvpn-auth-oidc/http-secret";
 /** What enabling the unit makes (WantedBy=multi-user.target). */
 const WANTS_LINK = `/etc/systemd/system/multi-user.target.wants/${PACKAGE}.service`;
-
-interface Account {
-  readonly uid: number;
-  readonly gid: number;
-  readonly home: string;
-  readonly shell: string;
-}
-
-async function account(name: string): Promise<Account | undefined> {
-  const result = await run("getent", ["passwd", name], { allowFailure: true });
-  if (result.code !== 0) return undefined;
-  const [, , uid, gid, , home, shell] = result.stdout.trim().split(":");
-  return { uid: Number(uid), gid: Number(gid), home: home!, shell: shell! };
-}
 
 async function exists(path: string): Promise<boolean> {
   return await Deno.lstat(path).then(() => true, () => false);
@@ -84,17 +73,9 @@ Deno.test({
     "service user within the unit's filters, remove keeps the config and purge removes it",
   ignore: skip !== undefined,
   async fn(t) {
-    // The package is machine-wide: runs from other checkouts on this host wait their turn.
-    using lock = await Deno.open(LOCK_FILE, { create: true, write: true });
+    using lock = await Deno.open(INSTALL_LOCK_FILE, { create: true, write: true });
     await lock.lock(true);
-    const status = await run("dpkg-query", ["-W", "-f=${Status}", PACKAGE], {
-      allowFailure: true,
-    });
-    assert(
-      status.stdout === "" || status.stdout.endsWith("not-installed"),
-      `${PACKAGE} is on this machine (${status.stdout}); the test installs and purges it, ` +
-        `so remove it first: dpkg --purge ${PACKAGE}`,
-    );
+    await assertNotInstalled();
     const deb = await debPath();
     const userExisted = (await account(SERVICE_USER)) !== undefined;
     const work = await Deno.makeTempDir({ prefix: "oao-package-" });
