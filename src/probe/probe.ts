@@ -204,19 +204,21 @@ function fetchFailure(error: unknown): string {
   return parts.join(": ") || "fetch failed";
 }
 
+/** The least the management check waits for its answers, whatever oidc.http_timeout is. */
+const MANAGEMENT_MIN_WAIT_MS = 1_000;
+
 /** One connection attempt: handshake (password, version), then `version`; never retried. */
 async function connectManagement(
   server: ResolvedConfig["servers"][number],
   timeoutMs: number,
 ): Promise<ManagementOutcome> {
+  // oidc.http_timeout bounds the wait, as for the IdP, but a short one (set for a fast IdP) is no
+  // time for a management interface: the check waited 50 ms in all, and a busy host failed it.
+  const waitMs = Math.min(server.commandTimeoutMs, Math.max(timeoutMs, MANAGEMENT_MIN_WAIT_MS));
   const connection = new ManagementConnection({
     address: server.management,
     password: server.password,
-    // oidc.http_timeout may be shorter than a management command may be.
-    commandTimeoutMs: Math.max(
-      COMMAND_TIMEOUT_LIMITS_MS.min,
-      Math.min(server.commandTimeoutMs, timeoutMs),
-    ),
+    commandTimeoutMs: Math.max(COMMAND_TIMEOUT_LIMITS_MS.min, waitMs),
     // The first failure is the answer: no reconnect happens before close().
     reconnectMinDelayMs: 3_600_000,
     reconnectMaxDelayMs: 3_600_000,
@@ -226,8 +228,8 @@ async function connectManagement(
   let timer: ReturnType<typeof setTimeout> | undefined;
   const outcome = await new Promise<ManagementOutcome>((resolve) => {
     timer = setTimeout(
-      () => resolve({ kind: "failed", code: "timeout", message: `no answer in ${timeoutMs} ms` }),
-      timeoutMs,
+      () => resolve({ kind: "failed", code: "timeout", message: `no answer in ${waitMs} ms` }),
+      waitMs,
     );
     connection.onEvent(async (event) => {
       if (event.type === "connect-failed") {

@@ -7,6 +7,7 @@
 import { assertEquals, assertMatch } from "../../support/assert.ts";
 import { type CliIo, EXIT_OK, EXIT_RUNTIME, runCli } from "../../../src/cli.ts";
 import { FakeManagementServer } from "../../support/fake_management_server.ts";
+import { OPENVPN_VERSION_LINE } from "../../support/openvpn_side.ts";
 import { freePort } from "../../support/free_port.ts";
 import { startIdpForBridges, type TestIdp } from "../../support/idp/mod.ts";
 
@@ -117,6 +118,21 @@ Deno.test("probe: every check passes against a reachable, well-configured setup 
 
 Deno.test("probe: an oidc.http_timeout shorter than a management command may wait still probes the management interface", async () => {
   await withSetup(async (setup) => {
+    // Answers `version` 200 ms late, as a busy host may: a 50 ms http_timeout is for the IdP.
+    let versions = 0;
+    setup.management.respond = (command) => {
+      if (command !== "version" || ++versions > 1) return "default";
+      setTimeout(
+        () =>
+          setup.management.sendLines([
+            OPENVPN_VERSION_LINE,
+            "Management Version: 5",
+            "END",
+          ]),
+        200,
+      );
+      return "none";
+    };
     const { lines } = await probe(
       configToml(setup).replace('http_timeout = "3s"', 'http_timeout = "50ms"'),
     );
