@@ -28,6 +28,12 @@ export interface Clock {
   clearTimeout(handle: TimerHandle | undefined): void;
 }
 
+/**
+ * The longest delay a timer takes (2^31 - 1 ms, about 24.8 days): Deno, Bun and Node fire a
+ * longer one after 1 ms instead, with a warning. Every delay that can grow past it is cut to it.
+ */
+export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
 type NodeTimer = ReturnType<typeof setNodeTimeout>;
 
 export const systemClock: Clock = {

@@ -2,6 +2,9 @@
  * A warning given at most once per interval: what happens in between is counted and told with
  * the next one. A flood (connection attempts at a full store, revocations the IdP cannot take)
  * then costs the log a line a minute instead of a line each.
+ *
+ * `now` may be the wall clock: a time before the last warning (the clock was stepped back) makes
+ * the next one due, or a step back of an hour would hide a flood for that hour.
  */
 export class WarningInterval {
   readonly #intervalMs: number;
@@ -20,7 +23,8 @@ export class WarningInterval {
    */
   due(): number | undefined {
     const now = this.#now();
-    if (now - this.#lastAt < this.#intervalMs) {
+    const elapsed = now - this.#lastAt;
+    if (elapsed >= 0 && elapsed < this.#intervalMs) {
       this.#skipped++;
       return undefined;
     }

@@ -11,7 +11,7 @@
  * about a second (over ten on a cold Deno); the heap takes tens of milliseconds. Taking the
  * soonest out costs O(log n) as well, about 0.15 µs per expired login.
  */
-import type { Clock, TimerHandle } from "../clock.ts";
+import { type Clock, MAX_TIMER_DELAY_MS, type TimerHandle } from "../clock.ts";
 
 export interface Expiring {
   expiresAt: number;
@@ -55,7 +55,12 @@ export class ExpiryQueue<T extends Expiring> {
     this.#order = [];
   }
 
-  /** Arms the one timer for the soonest entry, in place of any armed before. */
+  /**
+   * Arms the one timer for the soonest entry, in place of any armed before. Expiry is on the
+   * wall clock (`expiresAt` is stored and shared), so an entry made while the clock was a month
+   * ahead is a month out once it is set right: the timer is then cut to the limit, fires with
+   * nothing due and is armed again, once every 24.8 days, instead of every millisecond.
+   */
   #arm(): void {
     this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -63,7 +68,7 @@ export class ExpiryQueue<T extends Expiring> {
     if (next === undefined) return;
     this.#timer = this.#clock.setTimeout(
       () => this.#fire(),
-      Math.max(0, next.expiresAt - this.#clock.now()),
+      Math.min(MAX_TIMER_DELAY_MS, Math.max(0, next.expiresAt - this.#clock.now())),
     );
   }
 

@@ -12,9 +12,13 @@
  * instances never refresh one token at once, and a server taken over is not left unchecked.
  * The sessions of a slice are spread evenly over the slice: the IdP sees a steady trickle of
  * refresh grants, never a burst, whatever the number of sessions.
+ *
+ * Rounds and slices run on `clock.monotonic()`: the schedule is this instance's own, never stored
+ * nor shared, and a wall clock stepped back an hour would otherwise check nobody for that hour
+ * (a month back: every delay past the timer limit, every slice at once, an IdP refresh storm).
  */
 import type { Logger } from "@logtape/logtape";
-import type { Clock, TimerHandle } from "../clock.ts";
+import { type Clock, MAX_TIMER_DELAY_MS, type TimerHandle } from "../clock.ts";
 import type { Session, SessionStore } from "../sessions/types.ts";
 
 /** Slices are at least this long, so a short interval does not wake the loop needlessly. */
@@ -99,6 +103,7 @@ export class RecheckScheduler {
   readonly #deps: RecheckSchedulerDeps;
   readonly #slices: number;
   readonly #sliceMs: number;
+  /** When the first round started, on the monotonic clock. */
   #startedAt = 0;
   #tick = 0;
   /** This round's bound sessions by slice; undefined until listed. */
@@ -119,7 +124,7 @@ export class RecheckScheduler {
 
   start(): void {
     this.#stopped = false;
-    this.#startedAt = this.#deps.clock.now();
+    this.#startedAt = this.#deps.clock.monotonic();
     this.#tick = 0;
     this.#round = undefined;
     this.#arm();
@@ -133,7 +138,11 @@ export class RecheckScheduler {
     await this.#running;
   }
 
-  /** Next slice at its due time; a slice that overran starts the next one at once. */
+  /**
+   * Next slice at its due time; a slice that overran starts the next one at once. On the
+   * monotonic clock no delay exceeds a slice (2.8 hours for the longest interval allowed, 7 days):
+   * the cut to the timer limit only keeps a longer interval from firing every slice at once.
+   */
   #arm(): void {
     if (this.#stopped) return;
     const due = this.#startedAt + (this.#tick + 1) * this.#sliceMs;
@@ -143,11 +152,12 @@ export class RecheckScheduler {
         this.#tick++;
         this.#running = this.#runSlice(slice, due).finally(() => this.#arm());
       },
-      Math.max(0, due - this.#deps.clock.now()),
+      Math.min(MAX_TIMER_DELAY_MS, Math.max(0, due - this.#deps.clock.monotonic())),
       { keepAlive: false },
     );
   }
 
+  /** `startedAt`: when the slice was due, on the monotonic clock. */
   async #runSlice(slice: number, startedAt: number): Promise<void> {
     const { clock } = this.#deps;
     const servers = this.#deps.servers();
@@ -164,7 +174,8 @@ export class RecheckScheduler {
     for (const [index, member] of members.entries()) {
       if (this.#stopped) return;
       const at = startedAt + index * spacing;
-      if (at > clock.now()) await this.#sleep(at - clock.now());
+      const wait = at - clock.monotonic();
+      if (wait > 0) await this.#sleep(Math.min(MAX_TIMER_DELAY_MS, wait));
       if (this.#stopped) return;
       // Its link went to another instance since the listing: that one re-checks it now.
       if (!this.#deps.servers().includes(member.server)) continue;

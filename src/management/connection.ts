@@ -61,7 +61,11 @@ export interface ManagementConnectionOptions {
   /** Names this server in logs. */
   name?: string;
   limits?: Partial<ProtocolLimits>;
-  /** Command deadlines, the greeting deadline and reconnect delays run on it. */
+  /**
+   * Command deadlines, the greeting deadline and reconnect delays run on it: deadlines on its
+   * `monotonic()`, so that stepping the wall clock neither fails the commands in flight nor lets
+   * one OpenVPN never answers wait for the length of the step.
+   */
   clock: Clock;
   /** Returns [0, 1); used for backoff jitter. */
   random?: () => number;
@@ -179,7 +183,7 @@ export class ManagementConnection {
     }
     return new Promise<Reply>((resolve, reject) => {
       const timeoutMs = options.timeoutMs ?? this.#options.commandTimeoutMs;
-      link.core.request(command, timeoutMs, this.#clock.now(), resolve, reject);
+      link.core.request(command, timeoutMs, this.#clock.monotonic(), resolve, reject);
       this.#rearm(link);
     });
   }
@@ -246,14 +250,14 @@ export class ManagementConnection {
         limits: this.#options.limits,
         log: this.#log,
       },
-      this.#clock.now(),
+      this.#clock.monotonic(),
     );
     this.#link = link;
     this.#rearm(link);
     socket.on("connect", () => (link.opened = true));
     socket.on("data", (chunk: string) => {
       if (link.closed) return;
-      link.core.receive(chunk, this.#clock.now());
+      link.core.receive(chunk, this.#clock.monotonic());
       this.#rearm(link);
     });
     socket.on("error", (error: Error) => {
@@ -320,7 +324,11 @@ export class ManagementConnection {
     link.outbox += text;
   }
 
-  /** Arms the wake-up timer when the core now needs waking earlier than it is armed for. */
+  /**
+   * Arms the wake-up timer when the core now needs waking earlier than it is armed for. It is
+   * armed at most a longest command timeout ahead: a longer `send()` timeout wakes the core early,
+   * which expires nothing and arms again, where a delay past the timer limit would fire at once.
+   */
   #rearm(link: Link): void {
     const at = link.core.wakeAt;
     if (at >= link.wakeAt || link.closed) return;
@@ -329,9 +337,9 @@ export class ManagementConnection {
     link.wakeTimer = this.#clock.setTimeout(() => {
       link.wakeTimer = undefined;
       link.wakeAt = Infinity;
-      link.core.expire(this.#clock.now());
+      link.core.expire(this.#clock.monotonic());
       this.#rearm(link);
-    }, Math.max(0, at - this.#clock.now()));
+    }, Math.min(COMMAND_TIMEOUT_LIMITS_MS.max, Math.max(0, at - this.#clock.monotonic())));
   }
 
   #onClose(link: Link): void {

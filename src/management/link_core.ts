@@ -3,7 +3,9 @@
  * with their deadlines, and the events held back until the link is up. The socket adapter
  * (`connection.ts`) feeds it the text it reads and the time; the core answers through a port,
  * synchronously and in order: text to write, events to deliver, "drop this link". No sockets,
- * no timers: tests drive it with recorded transcripts and plain numbers for time.
+ * no timers: tests drive it with recorded transcripts and plain numbers for time. Every `now` is
+ * read from one clock that is never stepped (the adapter's `clock.monotonic()`): deadlines are
+ * durations on this host, and a wall clock stepped forward would time out every command at once.
  *
  * Events: `connected` (with the management version) comes before any other event of the link;
  * events that arrive during the handshake are held back until then (bounded). After `close()`
@@ -70,7 +72,10 @@ export class LinkCore {
   #closed = false;
   #managementVersion: number | undefined;
 
-  /** `now`: when the connection was opened (the greeting is due a command timeout later). */
+  /**
+   * `now`: when the connection was opened (the greeting is due a command timeout later), on the
+   * monotonic clock every later `now` is read from.
+   */
   constructor(port: LinkPort, options: LinkOptions, now: number) {
     this.#port = port;
     this.#options = options;

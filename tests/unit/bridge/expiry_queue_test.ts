@@ -1,8 +1,11 @@
-import { assertEquals } from "../../support/assert.ts";
+import { assert, assertEquals } from "../../support/assert.ts";
 import { ExpiryQueue } from "../../../src/bridge/expiry_queue.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
 
 type Entry = { n: number; expiresAt: number };
+
+/** The longest delay Deno, Bun and Node take: a longer one fires after 1 ms, with a warning. */
+const TIMER_LIMIT_MS = 2 ** 31 - 1;
 
 function queueOn(clock: FakeClock) {
   const expired: number[] = [];
@@ -145,4 +148,24 @@ Deno.test("ExpiryQueue hands out every entry at its time, soonest first and in t
     assertEquals([queue.size, clock.pendingTimers], [0, 0], `seed ${seed}, at the end`);
     queue.close();
   }
+});
+
+Deno.test("ExpiryQueue after the wall clock was stepped back a month: its timer stays within the limit, and the entry expires on time", () => {
+  const clock = new FakeClock(1_800_000_000_000);
+  const { queue, expired } = queueOn(clock);
+  // Made while the clock ran a month ahead; the clock is then set right before it expires.
+  const expiresAt = clock.now() + 180_000;
+  queue.add({ n: 1, expiresAt });
+  clock.stepWall(-30 * 24 * 3_600_000);
+  clock.advance(180_000);
+  assertEquals(expired, []);
+  const longest = Math.max(...clock.delays);
+  assert(longest <= TIMER_LIMIT_MS, `a timer armed ${longest} ms ahead`);
+  assertEquals(clock.pendingTimers, 1);
+  clock.advanceTo(expiresAt - 1);
+  assertEquals(expired, []);
+  clock.advanceTo(expiresAt);
+  assertEquals(expired, [1]);
+  assertEquals(clock.delays.length, 3, `timer delays: ${clock.delays.join(", ")}`);
+  assertEquals(clock.pendingTimers, 0);
 });

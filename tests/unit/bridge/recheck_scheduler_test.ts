@@ -22,6 +22,8 @@ import { logsOf } from "../../support/log_capture.ts";
 import { RecordingCommander } from "../../support/recording_commander.ts";
 
 const INTERVAL = 60_000;
+/** The longest delay Deno, Bun and Node take: a longer one fires after 1 ms, with a warning. */
+const TIMER_LIMIT_MS = 2 ** 31 - 1;
 
 /** Moves the fake time in small steps, letting the scheduler's promises settle between. */
 async function advance(clock: FakeClock, ms: number): Promise<void> {
@@ -277,3 +279,30 @@ Deno.test("listBound() lists a session once per server though a chunked listing 
     { server: "vpn2", sessionId: "a" },
   ]);
 });
+
+for (
+  const [step, ms] of [
+    ["back an hour", -3_600_000],
+    ["forward an hour", 3_600_000],
+    ["back a month (past the timer limit)", -30 * 24 * 3_600_000],
+  ] as const
+) {
+  Deno.test(`a wall clock stepped ${step} neither pauses nor bunches the re-checks`, async () => {
+    const t = setup({ bound: many });
+    t.scheduler.start();
+    await t.run(2 * INTERVAL);
+    t.clock.stepWall(ms);
+    const before = t.checks.length;
+    await t.run(3 * INTERVAL);
+    await t.scheduler.stop();
+    const after = t.checks.slice(before);
+    for (const { sessionId } of many) {
+      const times = after.filter((c) => c.id === sessionId).length;
+      assertEquals(times, 3, `${sessionId}: ${times} re-checks in the 3 intervals after the step`);
+    }
+    const instants = after.map((c) => c.at);
+    assertEquals(new Set(instants).size, instants.length, "two re-checks at the same instant");
+    const longest = Math.max(...t.clock.delays);
+    assert(longest <= TIMER_LIMIT_MS, `a timer armed ${longest} ms ahead`);
+  });
+}
