@@ -54,6 +54,11 @@ export interface RevocationDeps {
   clock?: Clock;
   /** How long such a revocation is tried: sessions.lifetime (12 h unless given). */
   keepForMs?: number;
+  /**
+   * oidc.clock_tolerance: how far another instance's clock may be from this one's. A kept
+   * revocation also ends the sessions stamped within it of the store's failure (0 unless given).
+   */
+  clockToleranceSec?: number;
 }
 
 /**
@@ -74,10 +79,22 @@ export class Revocation {
    * its). The verifier had let the `jti` in again for that resend.
    */
   readonly #carriedOut = new Map<string, number>();
+  readonly #toleranceMs: number;
+  /** The wall clock less the monotonic one, at the last reading (#read). */
+  #wallAhead: number;
+  /** The latest wall time the clock can have read so far, so the newest stamp made here (#read). */
+  #newestStamp: number;
+  /** #newestStamp when the store last failed this process (see sessionsToEnd). */
+  #storeFailedAt: number | undefined;
 
   constructor(deps: RevocationDeps) {
+    const toleranceSec = deps.clockToleranceSec ?? 0;
+    if (!(toleranceSec >= 0)) throw new RangeError(`Invalid clock tolerance: ${toleranceSec}`);
     this.#deps = deps;
     this.#clock = deps.clock ?? systemClock;
+    this.#toleranceMs = toleranceSec * 1000;
+    this.#newestStamp = this.#clock.now();
+    this.#wallAhead = this.#newestStamp - this.#clock.monotonic();
     this.#retries = new RevocationRetries<Target>(
       (held) => this.#carryOut(held),
       this.#clock,
@@ -116,16 +133,17 @@ export class Revocation {
       replayUntil: request.replayUntil,
     };
     const key = keyOf(target);
-    // Sent again while kept: as of its first coming (sessions begun since are not its).
+    // Sent again while kept: carried out as the retry would (sessions begun since are not its).
     const kept = this.#retries.get(key);
     try {
-      const ended = await this.#logout(target, kept?.at);
+      const ended = await this.#logout(target, kept !== undefined);
       this.#retries.delete(key);
       return ended;
     } catch (error) {
       // Not carried out: the IdP may send the same token again.
       request.forget();
       if (error instanceof StoreUnavailableError) {
+        this.#storeFailed();
         this.#hold(key, target, kept?.at ?? this.#clock.now(), error);
       }
       throw error;
@@ -141,11 +159,12 @@ export class Revocation {
     const key = keyOf(target);
     const kept = this.#retries.get(key);
     try {
-      const report = await this.#endAll(await this.#find(target, undefined), "admin-revoke");
+      const report = await this.#endAll(await this.#find(target, false), "admin-revoke");
       this.#retries.delete(key);
       return report;
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
+      this.#storeFailed();
       const held = this.#hold(key, target, kept?.at ?? this.#clock.now(), error);
       throw new RevokeDeferredError(
         held
@@ -202,9 +221,18 @@ export class Revocation {
   }
 
   /** A kept revocation, once more (revocation_retries.ts); rejects while the store fails. */
-  async #carryOut({ what, at }: HeldRevocation<Target>): Promise<void> {
+  async #carryOut(held: HeldRevocation<Target>): Promise<void> {
+    try {
+      await this.#carryOutNow(held.what);
+    } catch (error) {
+      if (error instanceof StoreUnavailableError) this.#storeFailed();
+      throw error;
+    }
+  }
+
+  async #carryOutNow(what: Target): Promise<void> {
     if (what.kind === "logout") {
-      const ended = await this.#logout(what, at);
+      const ended = await this.#logout(what, true);
       this.#rememberCarriedOut(what.jti, what.replayUntil);
       this.#deps.log.info(
         "The {what}, kept while the session store was unreachable, is carried out: " +
@@ -214,7 +242,7 @@ export class Revocation {
       return;
     }
     const { ended, stillConnected } = await this.#endAll(
-      await this.#find(what, at),
+      await this.#find(what, true),
       "admin-revoke",
     );
     this.#deps.log.info(
@@ -224,8 +252,8 @@ export class Revocation {
     );
   }
 
-  /** `begunBy`: a kept logout by `sub` ends only sessions begun by then (see sessionsBegunBy). */
-  async #logout(target: LogoutTarget, begunBy: number | undefined): Promise<number> {
+  /** `kept`: a kept logout by `sub` spares the sessions begun since (see sessionsToEnd). */
+  async #logout(target: LogoutTarget, kept: boolean): Promise<number> {
     const { store } = this.#deps;
     let sessions: Session[];
     if (target.sid !== undefined) {
@@ -233,7 +261,7 @@ export class Revocation {
       sessions = (await store.findSessionsBySid(target.sid))
         .filter((session) => target.sub === undefined || session.subject === target.sub);
     } else {
-      sessions = sessionsBegunBy(await store.findSessionsBySubject(target.sub!), begunBy);
+      sessions = this.#ofRevocation(await store.findSessionsBySubject(target.sub!), kept);
     }
     this.#deps.log.debug("Back-channel logout for sid {sid}, subject {sub}: {found} session(s)", {
       sid: target.sid ?? "-",
@@ -248,18 +276,48 @@ export class Revocation {
     return ended;
   }
 
-  async #find(target: RevocationTarget, begunBy: number | undefined): Promise<Session[]> {
+  async #find(target: RevocationTarget, kept: boolean): Promise<Session[]> {
     const { store } = this.#deps;
     switch (target.kind) {
       case "user":
-        return sessionsBegunBy(await store.findSessionsByUsername(target.username), begunBy);
+        return this.#ofRevocation(await store.findSessionsByUsername(target.username), kept);
       case "subject":
-        return sessionsBegunBy(await store.findSessionsBySubject(target.subject), begunBy);
+        return this.#ofRevocation(await store.findSessionsBySubject(target.subject), kept);
       case "session": {
         const session = await store.getSession(target.sessionId);
-        return sessionsBegunBy(session ? [session] : [], begunBy);
+        return this.#ofRevocation(session ? [session] : [], kept);
       }
     }
+  }
+
+  /** All of `found` for a revocation carried out as it comes; for a kept one, sessionsToEnd. */
+  #ofRevocation(found: Session[], kept: boolean): Session[] {
+    if (!kept) return found;
+    // Kept with no failure seen cannot happen (#hold follows one); were it to, all would end.
+    return sessionsToEnd(found, this.#storeFailedAt, this.#read(), this.#toleranceMs);
+  }
+
+  /** The store failed this process: a kept revocation spares only sessions stamped later. */
+  #storeFailed(): void {
+    this.#read();
+    this.#storeFailedAt = this.#newestStamp;
+  }
+
+  /**
+   * The wall time, and #newestStamp brought up to it: the clock may have read as far ahead as at
+   * the last reading until just before this one, and a wall clock stepped back since left the
+   * stamps made before the step that much later than its time now.
+   */
+  #read(): number {
+    const wall = this.#clock.now();
+    const monotonic = this.#clock.monotonic();
+    const wallAhead = wall - monotonic;
+    this.#newestStamp = Math.max(
+      this.#newestStamp,
+      monotonic + Math.max(this.#wallAhead, wallAhead),
+    );
+    this.#wallAhead = wallAhead;
+    return wall;
   }
 
   #endAll(sessions: readonly Session[], reason: EndReason): Promise<EndReport> {
@@ -286,11 +344,33 @@ export class Revocation {
 }
 
 /**
- * A revocation carried out later ends only the sessions begun by the time it came: the user
- * may have signed in again once the store was back, and that session is not the one revoked.
+ * Which of the sessions a kept revocation names it ends once the store answers: all but those
+ * begun after the store came back (the user may have signed in again, and that session is not
+ * the one revoked). When it came back is known only as after the store's last failure; a
+ * session's createdAt is the wall clock of whichever instance stamped it.
+ *
+ * Fails closed. Compared with the wall time of the revocation, a session stamped before chrony
+ * stepped the clock back (or by an instance whose clock runs ahead) looked begun after it and
+ * was skipped: its client never killed, its REAUTHs resumed it. So a session is spared only if
+ * stamped later than `failedAt`, the latest time any stamp of this process could carry when the
+ * store last failed (the wall time then, or the time it read before a step back), and no later
+ * than `now`, both by more than the clock tolerance (another instance's clock). Anything else may
+ * have existed at the revocation and ends; so does a sign-in within the tolerance of the failure,
+ * or made before the wall clock caught up with a step back (the user signs in again). Left: a
+ * stamp made ahead by a clock this process did not see ahead (stepped forward and back between
+ * its readings, a previous run's, another instance's beyond the tolerance) that lands in that
+ * span, at most a retry delay wide: no reading of these clocks tells it apart.
  */
-function sessionsBegunBy(sessions: Session[], at: number | undefined): Session[] {
-  return at === undefined ? sessions : sessions.filter((session) => session.createdAt <= at);
+function sessionsToEnd(
+  sessions: Session[],
+  failedAt: number | undefined,
+  now: number,
+  toleranceMs: number,
+): Session[] {
+  if (failedAt === undefined) return sessions;
+  return sessions.filter((session) =>
+    session.createdAt <= failedAt + toleranceMs || session.createdAt > now + toleranceMs
+  );
 }
 
 /** One kept revocation per key: the same logout token, or the same revoke asked again. */

@@ -12,7 +12,7 @@ import { type PassOutcome, RetryPasses } from "./retry_delay.ts";
 
 export const MAX_HELD = 10_000;
 
-/** A kept revocation: what to carry out, and when it came (sessions begun later are not its). */
+/** A kept revocation: what to carry out, and when it came (it is given up `keepForMs` after). */
 export interface HeldRevocation<T> {
   key: string;
   at: number;
