@@ -436,8 +436,8 @@ export class ClientEvents {
         openvpnRun: undefined,
       });
     }
-    // The client cannot present an OpenVPN token, so it cannot come back without a browser:
-    // the session is over, and so is our right to its refresh token.
+    // The client is not known to present an OpenVPN token (login_session.ts), so it cannot come
+    // back without a browser: the session is over, and so is our right to its refresh token.
     await this.#deps.admission.endSession(session, "disconnected");
     return true;
   }
@@ -738,6 +738,9 @@ export class ClientEvents {
       createdAt,
       expiresAt: createdAt + config.authPendingTimeoutMs,
       oauth: undefined,
+      // Its session had ended (revoked, logged out, expired): the one this sign-in creates is
+      // resumable all the same, as the client uses tokens (login_session.ts).
+      ...(presentsToken(req) ? { presentedToken: true } : {}),
       ...(this.#signIns.run === undefined ? {} : { openvpnRun: this.#signIns.run }),
     };
     await this.#endEarlierSignIn(req.cid);
@@ -781,10 +784,19 @@ function holdBounded<T>(list: T[], item: T): void {
 /**
  * Whether the client can come back without a browser: it presented OpenVPN's token, or it
  * authenticates with a user name (and so will present the token that auth-gen-token gives it).
- * A certificate-only 2.6 client does neither.
+ * A certificate-only client does neither before it presents its first token; a 2.6 or OpenVPN 3
+ * one is resumable from sign-in on all the same (login_session.ts), as it will present it.
  */
 export function canResume(req: Pick<ClientRequest, "sessionState" | "username">): boolean {
-  return req.sessionState.startsWith("Authenticated") || req.username !== "";
+  return presentsToken(req) || req.username !== "";
+}
+
+/**
+ * Whether the request presented OpenVPN's token: `Authenticated` or `AuthenticatedEmptyUser`,
+ * whose HMAC OpenVPN checked (decide.ts).
+ */
+function presentsToken(req: Pick<ClientRequest, "sessionState">): boolean {
+  return req.sessionState.startsWith("Authenticated");
 }
 
 /**

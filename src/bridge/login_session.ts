@@ -19,6 +19,10 @@ export interface FinishedLogin {
     clientIp: string;
     /** The username the VPN client sent (empty for certificate-only clients). */
     username: string;
+    /** The client's `IV_VER`, as the sign-in kept it (peer_info.ts); empty when unknown. */
+    clientVersion: string;
+    /** Whether the CONNECT that began the sign-in presented OpenVPN's token (PendingLogin). */
+    presentedToken?: boolean;
     /** The sign-in, so that its answer goes only to the client it began with. */
     signIn: SignInRef;
   };
@@ -54,13 +58,39 @@ export function sessionFromLogin(
     clientIp: client.clientIp,
     refreshToken: result.refreshToken,
     refreshExpiresAt: result.refreshExpiresAt,
-    // A client that sent a user name will present OpenVPN's token when it reconnects.
-    resumable: !ownId && client.username !== "",
+    // Kept past a disconnect for a client that will present OpenVPN's token when it reconnects:
+    // one that sent a user name, one whose CONNECT presented a token already, and a
+    // certificate-only client known to present the token it is issued.
+    resumable: !ownId &&
+      (client.username !== "" || client.presentedToken === true ||
+        presentsIssuedToken(client.clientVersion)),
     createdAt: at.now,
     lastAuthAt: at.now,
     expiresAt: at.now + at.lifetimeMs,
     ...(isKnownRun(run) ? { openvpnRun: run } : {}),
   };
+}
+
+/**
+ * Whether a certificate-only client of this `IV_VER` presents the token OpenVPN issues it. This
+ * bridge has OpenVPN issue it with a user name (`auth-token-user`, judge_client.ts), and OpenVPN
+ * 2.6 then presents it, at renegotiations and at reconnects. Measured with 2.6.14 (no
+ * auth-user-pass, `setenv IV_SSO webauth`), the bridge answering `client-auth` with that push:
+ *   CONNECT,0,1  session_state=Initial                 password empty
+ *   REAUTH,0,3   session_state=AuthenticatedEmptyUser  password = the token, same session_id
+ *   (SIGUSR1) CONNECT,1,1  session_state=AuthenticatedEmptyUser, same session_id
+ * OpenVPN 3 clients present it too. So their session is resumable from sign-in on: a DISCONNECT
+ * before the first renegotiation (a laptop asleep past keepalive) must not end it, as the
+ * reconnect presents the token and is owed no browser. 2.4 and 2.5 are not known to present
+ * it: a session kept for a client that cannot come back would linger until sessions.lifetime and
+ * count against max_per_user. The client names its version itself; one that lies gains only that
+ * lingering session of its own user, as resuming still takes a token whose HMAC OpenVPN checked.
+ */
+function presentsIssuedToken(clientVersion: string): boolean {
+  const version = /^(\d+)(?:\.(\d+))?/.exec(clientVersion);
+  if (version === null) return false;
+  const major = Number(version[1]);
+  return major > 2 || (major === 2 && Number(version[2] ?? 0) >= 6);
 }
 
 /**

@@ -73,6 +73,10 @@ function bool(fields: Fields, key: string, what: string): boolean {
   return value;
 }
 
+function optionalBool(fields: Fields, key: string, what: string): boolean | undefined {
+  return fields[key] === undefined ? undefined : bool(fields, key, what);
+}
+
 function optionalStr(fields: Fields, key: string, what: string): string | undefined {
   return fields[key] === undefined ? undefined : str(fields, key, what);
 }
@@ -164,6 +168,7 @@ export function checkPendingLogin(
     createdAt: time(fields, "createdAt", what),
     expiresAt: time(fields, "expiresAt", what),
     oauth: oauth(fields["oauth"]),
+    ...optionalField("presentedToken", optionalBool(fields, "presentedToken", what)),
     ...optionalField("openvpnRun", openvpnRun(fields, what)),
   };
 }

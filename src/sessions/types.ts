@@ -34,6 +34,13 @@ export interface PendingLogin {
   expiresAt: number;
   oauth: PendingOAuth | undefined;
   /**
+   * True when the CONNECT that began this sign-in presented OpenVPN's token (its session had
+   * ended: revoked, logged out, expired at the IdP): the client uses tokens, so the session
+   * this login creates outlives a disconnect (login_session.ts). Absent otherwise, and in logins
+   * stored before it was recorded.
+   */
+  presentedToken?: boolean;
+  /**
    * The run of OpenVPN the client came through (management/openvpn_run.ts): its cid and kid
    * name this client only in that run. Absent when OpenVPN did not tell it, and in logins
    * stored before it was recorded: such a login is ended at the next link-up.
@@ -78,9 +85,10 @@ export interface Session {
   /** When the refresh token expires, when the IdP said so (`refresh_expires_in`). */
   refreshExpiresAt: number | undefined;
   /**
-   * True once the client presented an OpenVPN auth token (`auth-gen-token`): such a client can
-   * reconnect without a browser, so its session outlives a disconnect. A session that was never
-   * resumable ends (and its refresh token is revoked) when the client disconnects.
+   * True when the client can reconnect with an OpenVPN auth token (`auth-gen-token`): it has
+   * presented one, or it will (login_session.ts says which clients do from sign-in on). Such a
+   * session outlives a disconnect; one that was never resumable ends (and its refresh token is
+   * revoked) when the client disconnects.
    */
   resumable: boolean;
   createdAt: number;

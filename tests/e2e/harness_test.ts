@@ -148,7 +148,8 @@ Deno.test({
         assertEquals(reauth.cid, connect.cid);
         assertNotEquals(reauth.kid, connect.kid);
         assertEquals(reauth.env.get("session_id"), connect.env.get("session_id"));
-        // A certificate-only 2.6 client presents no auth token.
+        // Answered without a pushed auth-token-user, a certificate-only 2.6 client presents no
+        // auth token (the bridge pushes one: login_session.ts).
         assertEquals(reauth.env.get("session_state"), "Initial");
         await bridge.command(`client-auth-nt ${reauth.cid} ${reauth.kid}`);
 

@@ -98,11 +98,13 @@ Deno.test("expired or invalid tokens and unknown sessions are denied at REAUTH",
   }
 });
 
-Deno.test("a session of a certificate-only client ends at DISCONNECT; a token client's survives", async () => {
+Deno.test("a session of a certificate-only client before 2.6 ends at DISCONNECT; a token client's and a certificate-only 2.6 client's survive", async () => {
   const h = await BridgeHarness.start({ sessions: "file" });
   try {
-    await signIn(h, 0, { session_id: "s-cert" });
+    await signIn(h, 0, { session_id: "s-cert", IV_VER: "2.5.11" });
     await signIn(h, 1, { session_id: "s-token", common_name: "alice" });
+    // 2.6 presents the token it is issued (auth-token-user), from the first reconnect on.
+    await signIn(h, 2, { session_id: "s-cert26", common_name: "bob", IV_VER: "2.6.14" });
     // The token client presented its token at a renegotiation, so it can come back later.
     assertEquals(
       await reauth(h, 1, 3, { session_id: "s-token", session_state: "Authenticated" }),
@@ -110,14 +112,21 @@ Deno.test("a session of a certificate-only client ends at DISCONNECT; a token cl
     );
     h.openvpn.sendClientBlock("DISCONNECT", 0, undefined, clientEnv({ session_id: "s-cert" }));
     h.openvpn.sendClientBlock("DISCONNECT", 1, undefined, clientEnv({ session_id: "s-token" }));
+    h.openvpn.sendClientBlock("DISCONNECT", 2, undefined, clientEnv({ session_id: "s-cert26" }));
     const deadline = Date.now() + 5000;
-    while (Date.now() < deadline && (await readSession(h, "s-cert")) !== undefined) {
+    while (
+      Date.now() < deadline &&
+      ((await readSession(h, "s-cert")) !== undefined ||
+        (await readSession(h, "s-cert26"))?.cid !== undefined)
+    ) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     assertEquals(await readSession(h, "s-cert"), undefined);
-    const kept = await readSession(h, "s-token");
-    assertEquals(kept?.cid, undefined);
-    assertEquals(kept?.resumable, true);
+    for (const id of ["s-token", "s-cert26"]) {
+      const kept = await readSession(h, id);
+      assertEquals(kept?.cid, undefined, id);
+      assertEquals(kept?.resumable, true, id);
+    }
   } finally {
     await h.stop();
   }
@@ -152,7 +161,7 @@ Deno.test("refresh check: the rotated refresh token is stored and reused; a disa
 Deno.test("after OpenVPN restarts, sessions of clients it no longer lists are unbound", async () => {
   const h = await BridgeHarness.start({ sessions: "file" });
   try {
-    await signIn(h, 0, { session_id: "s-gone" });
+    await signIn(h, 0, { session_id: "s-gone", IV_VER: "2.5.11" });
     // OpenVPN restarts: its clients are gone and cids start again from 0.
     h.openvpn.clients.clear();
     const mark = h.openvpn.received.length;
@@ -162,7 +171,7 @@ Deno.test("after OpenVPN restarts, sessions of clients it no longer lists are un
     while (Date.now() < deadline && (await readSession(h, "s-gone")) !== undefined) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    // A certificate-only client cannot resume, so its session ended with the old cid.
+    // A certificate-only 2.5 client cannot resume, so its session ended with the old cid.
     assertEquals(await readSession(h, "s-gone"), undefined);
     const answer = await reauth(h, 0, 3, { session_id: "s-gone" });
     assert(answer.startsWith('client-deny 0 3 "no session for this client"'), answer);
@@ -349,8 +358,10 @@ Deno.test("revocations still waiting for a slot at the IdP when the bridge stops
     const discovery = await realFetch(`${h.idp.issuer}/.well-known/openid-configuration`);
     revocationEndpoint = (await discovery.json()).revocation_endpoint;
     assert(revocationEndpoint);
-    // Certificate-only clients: each DISCONNECT ends the session and revokes its token.
-    for (let cid = 0; cid < 6; cid++) await signIn(h, cid, { session_id: `s-${cid}` });
+    // Certificate-only 2.5 clients: each DISCONNECT ends the session and revokes its token.
+    for (let cid = 0; cid < 6; cid++) {
+      await signIn(h, cid, { session_id: `s-${cid}`, IV_VER: "2.5.11" });
+    }
     for (let cid = 0; cid < 6; cid++) {
       h.openvpn.sendClientBlock(
         "DISCONNECT",
