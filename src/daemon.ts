@@ -8,6 +8,7 @@ import { refreshCheckBlindSpot } from "./bridge/refresh_blind_spot.ts";
 import { KeyedLock } from "./bridge/keyed_lock.ts";
 import { Revocation, RevokeDeferredError } from "./bridge/revocation.ts";
 import { SessionEnd } from "./bridge/session_end.ts";
+import { UnstoredRefreshTokens } from "./bridge/unstored_refresh_tokens.ts";
 import { listBound, RecheckScheduler } from "./bridge/recheck_scheduler.ts";
 import { LoginFlow } from "./bridge/login_flow.ts";
 import type { ClientCommander } from "./bridge/commander.ts";
@@ -110,12 +111,15 @@ export async function startDaemon(
   });
   started.push(() => oidc.close());
   const sessionLock = new KeyedLock();
+  // One for Admission, which keeps them, and SessionEnd, which revokes them with their session.
+  const unstoredRefreshTokens = new UnstoredRefreshTokens(getLogger("clients"));
   const commanders = new Map<string, ClientCommander>();
   const sessionEnd = new SessionEnd({
     store,
     commanders: (name) => commanders.get(name),
     oidc,
     sessionLock,
+    unstoredRefreshTokens,
     log: getLogger("sessions"),
     // One instance holds every link: a kill the link could not take waits for it. In a
     // cluster the holder may be another instance, whose link this one cannot watch.
@@ -131,6 +135,7 @@ export async function startDaemon(
     oidc,
     sessionEnd,
     sessionLock,
+    unstoredRefreshTokens,
     metrics,
     config: {
       policy: (server) => policies.get(server),
@@ -165,6 +170,7 @@ export async function startDaemon(
     ...(known ? { knownSessions: known } : {}),
     clock,
     keepForMs: config.sessions.lifetimeMs,
+    clockToleranceSec: config.oidc.clockToleranceSec,
   });
 
   // One management link per OpenVPN server, each with its own reconnect, event handler and

@@ -33,7 +33,7 @@ import type { EndReason } from "./session_end.ts";
 import { excessSessions } from "./session_limit.ts";
 import { type FinishedLogin, sessionFromLogin } from "./login_session.ts";
 import { IDP_SESSION_HINT, refreshTokenExpired, ShortRefreshTokens } from "./refresh_expiry.ts";
-import { UnstoredRefreshTokens } from "./unstored_refresh_tokens.ts";
+import type { UnstoredRefreshTokens } from "./unstored_refresh_tokens.ts";
 import { WarningInterval } from "../warning_interval.ts";
 import type {
   AdmissionDeps,
@@ -67,14 +67,17 @@ export class Admission {
   readonly #shortRefreshTokens: ShortRefreshTokens;
   /** Sign-ins with no refresh token while sessions are re-checked at the IdP. */
   readonly #noRefreshTokenWarning: WarningInterval;
-  /** Rotated refresh tokens the store could not take, presented and written in its stead. */
+  /**
+   * Rotated refresh tokens the store could not take, presented and written in its stead;
+   * shared with SessionEnd (AdmissionDeps.unstoredRefreshTokens).
+   */
   readonly #unstored: UnstoredRefreshTokens;
 
   constructor(deps: AdmissionDeps) {
     this.#deps = deps;
     this.sessionLock = deps.sessionLock;
     this.#shortRefreshTokens = new ShortRefreshTokens(deps.log, deps.now);
-    this.#unstored = new UnstoredRefreshTokens(deps.log);
+    this.#unstored = deps.unstoredRefreshTokens;
     this.#noRefreshTokenWarning = new WarningInterval(
       NO_REFRESH_TOKEN_WARNING_INTERVAL_MS,
       deps.now,

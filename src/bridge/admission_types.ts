@@ -12,6 +12,7 @@ import type { PolicyConfig } from "./identity_policy.ts";
 import type { KeyedLock } from "./keyed_lock.ts";
 import type { SessionEnd } from "./session_end.ts";
 import type { SessionLimit } from "./session_limit.ts";
+import type { UnstoredRefreshTokens } from "./unstored_refresh_tokens.ts";
 import type { UsernamePolicy } from "./username_policy.ts";
 
 export interface AdmissionConfig {
@@ -45,6 +46,12 @@ export interface AdmissionDeps {
   log: Logger;
   /** Shared with whatever else changes sessions (SessionEnd's). */
   sessionLock: KeyedLock;
+  /**
+   * Rotated refresh tokens the store could not take. The same object as SessionEnd's
+   * (SessionEndDeps.unstoredRefreshTokens), so that a session ended there, read from the store
+   * with the dead token, has the live one revoked.
+   */
+  unstoredRefreshTokens: UnstoredRefreshTokens;
   /** Counting; nothing counted when left out. */
   metrics?: Metrics;
   /** `sessions.max_per_user`; `end` ends the sessions named (SessionEnd, reason max-per-user). */

@@ -12,6 +12,7 @@ import type { RemovedSession, Session, SessionStore } from "../sessions/types.ts
 import { ManagementCommandError } from "../management/errors.ts";
 import type { CommanderLookup } from "./commander.ts";
 import type { KeyedLock } from "./keyed_lock.ts";
+import type { UnstoredRefreshTokens } from "./unstored_refresh_tokens.ts";
 import { WarningInterval } from "../warning_interval.ts";
 
 export type EndReason =
@@ -60,6 +61,14 @@ export interface SessionEndDeps {
    * server's link is back in `run` (ClientEvents.killWhenLinked). Not given in a cluster.
    */
   killLater?: (server: string, cid: number, run: string | undefined) => void;
+  /**
+   * Admission's (the same object): a session read from the store may hold a refresh token the
+   * IdP has replaced by one only this process keeps; that one is revoked too, and forgotten
+   * with the session. Without it the live token of a session ended by an admin, a logout,
+   * max_per_user or a DISCONNECT stayed valid at the IdP. Left out only where no Admission
+   * keeps tokens (tests of SessionEnd alone).
+   */
+  unstoredRefreshTokens?: UnstoredRefreshTokens;
 }
 
 /**
@@ -159,8 +168,13 @@ export class SessionEnd {
     reason: EndReason,
     ending: HeldEnding,
   ): Promise<{ kill: KillOutcome; client: Session }> {
+    const unstored = this.#deps.unstoredRefreshTokens;
     // Deleted first: whatever happens to the kill, the client cannot resume this session.
     const removed = await this.#deps.store.deleteSession(session.sessionId);
+    // Read before it is forgotten: the live token when the store holds the dead one it replaced
+    // (apply() leaves a caller's copy with a newer token as it is).
+    const live = unstored?.apply(session) ?? session;
+    unstored?.forget(session.sessionId);
     // The lock is this process's: another bridge sharing the store (Redis) may have admitted a
     // reconnect on a new cid since the session was read here. That client holds the session
     // now, so it is the one disconnected, whether or not the caller meant to kill its own.
@@ -186,7 +200,7 @@ export class SessionEnd {
     audit("session_ended", auditSubject(session, session), AUDIT_REASON[reason]);
     // An expired refresh token is dead at the IdP already: nothing to revoke.
     if (reason !== "idp-session-expired") {
-      const [token, alsoToken] = tokensToRevoke(session, ending, removed);
+      const [token, alsoToken] = tokensToRevoke(live, ending, removed);
       await this.#revokeUnshared(session.username, session.sid, token, alsoToken);
     }
     return { kill, client };

@@ -4,7 +4,9 @@
  * tokens, and presenting it again would be refused (invalid_grant) and end a session whose
  * grant is alive: so the new token is kept here, in this process, and presented and written in
  * its place until a write of the session succeeds. Another bridge instance sharing the store
- * cannot see it.
+ * cannot see it. One object is shared by Admission, which keeps and presents the tokens, and
+ * SessionEnd, which revokes a kept token with its session however the session ends (an admin's
+ * revoke, a logout, max_per_user, a DISCONNECT read straight from the store) and forgets it.
  */
 import type { Logger } from "@logtape/logtape";
 import type { Session } from "../sessions/types.ts";
@@ -62,6 +64,11 @@ export class UnstoredRefreshTokens {
 
   /** A write of the session succeeded (with the kept token, or a newer one). */
   written(sessionId: string): void {
+    this.#kept.delete(sessionId);
+  }
+
+  /** The session is deleted: no write will ever take its kept token. */
+  forget(sessionId: string): void {
     this.#kept.delete(sessionId);
   }
 }

@@ -9,6 +9,7 @@ import { ClientEvents } from "../../src/bridge/client_events.ts";
 import type { ClientCommander, CommanderLookup } from "../../src/bridge/commander.ts";
 import { KeyedLock } from "../../src/bridge/keyed_lock.ts";
 import { SessionEnd } from "../../src/bridge/session_end.ts";
+import { UnstoredRefreshTokens } from "../../src/bridge/unstored_refresh_tokens.ts";
 import type { Clock } from "../../src/clock.ts";
 import type { ClientRequest } from "../../src/bridge/decide.ts";
 import type { PolicyConfig } from "../../src/bridge/identity_policy.ts";
@@ -180,6 +181,8 @@ export function testAdmission(options: TestAdmissionOptions) {
   const policy = options.policy ?? TEST_POLICY;
   const sessionLock = new KeyedLock();
   const killer = new RecordingCommander();
+  // Shared as the daemon shares it.
+  const unstoredRefreshTokens = new UnstoredRefreshTokens(getLogger("test"));
   const sessionEnd = new SessionEnd({
     store: options.store,
     commanders: options.commanders ?? (() => killer),
@@ -190,6 +193,7 @@ export function testAdmission(options: TestAdmissionOptions) {
       },
     },
     sessionLock,
+    unstoredRefreshTokens,
     log: getLogger("test"),
     now: options.now,
   });
@@ -201,6 +205,7 @@ export function testAdmission(options: TestAdmissionOptions) {
     },
     sessionEnd,
     sessionLock,
+    unstoredRefreshTokens,
     config: {
       policy: () => policy,
       usernamePolicy: () => options.usernamePolicy ?? "empty_or_match",
@@ -214,12 +219,12 @@ export function testAdmission(options: TestAdmissionOptions) {
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.sessionLimit ? { sessionLimit: options.sessionLimit } : {}),
   });
-  return { admission, revoked, killed: killer.commands };
+  return { admission, sessionEnd, unstoredRefreshTokens, revoked, killed: killer.commands };
 }
 
 export function testClientEvents(options: TestClientEventsOptions) {
   const commander = new RecordingCommander();
-  const { admission, revoked } = testAdmission({
+  const { admission, sessionEnd, unstoredRefreshTokens, revoked } = testAdmission({
     ...options,
     now: () => options.clock.now(),
     commanders: () => commander,
@@ -248,7 +253,7 @@ export function testClientEvents(options: TestClientEventsOptions) {
     ...(options.knownSessions ? { knownSessions: options.knownSessions } : {}),
     ...(options.metrics ? { metrics: options.metrics.server(server) } : {}),
   });
-  return { events, commander, revoked, admission };
+  return { events, commander, revoked, admission, sessionEnd, unstoredRefreshTokens };
 }
 
 /** A store whose every call fails as an unreachable Redis's would while `state.down`. */
