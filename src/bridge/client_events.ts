@@ -744,13 +744,9 @@ export class ClientEvents {
       ...(this.#signIns.run === undefined ? {} : { openvpnRun: this.#signIns.run }),
     };
     await this.#endEarlierSignIn(req.cid);
-    await store.putPending(login);
-    if (!sameRun()) {
-      // The new run ended this run's sign-ins before this one was tracked: not tracked, so its
-      // deadline does not deny the client that has the cid now.
-      await store.deletePending(login.id);
-      throw new OpenvpnRestartedError();
-    }
+    // Tracked before it is stored: the client's DISCONNECT, or a new run, handled while the
+    // store answers (a Redis round trip) then ends it, as it ends any sign-in. Tracked after, a
+    // client that had left was sent client-pending-auth and, refused, denied as an internal error.
     this.#signIns.track({
       id: login.id,
       cid: login.cid,
@@ -760,6 +756,24 @@ export class ClientEvents {
       clientIp: login.clientIp,
       run: login.openvpnRun,
     });
+    try {
+      await store.putPending(login);
+    } catch (error) {
+      if (this.#signIns.waits(login.cid, login.kid)) this.#signIns.endOn(login.cid);
+      throw error;
+    }
+    if (!sameRun() || !this.#signIns.waits(login.cid, login.kid)) {
+      // Ended while it was stored: its client left, or OpenVPN restarted (so its deadline does
+      // not deny the client that has the cid now). Nobody to send the login link to.
+      if (this.#signIns.waits(login.cid, login.kid)) this.#signIns.endOn(login.cid);
+      await store.deletePending(login.id);
+      if (!sameRun()) throw new OpenvpnRestartedError();
+      log.info("CONNECT of {commonName} (cid {cid}): the client left before its sign-in began", {
+        commonName: req.commonName,
+        cid: req.cid,
+      });
+      return;
+    }
     log.info("CONNECT of {commonName} (cid {cid}) from {clientIp}: waiting for browser sign-in", {
       commonName: req.commonName,
       cid: req.cid,

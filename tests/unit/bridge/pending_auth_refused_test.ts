@@ -20,6 +20,7 @@ import type { Reply } from "../../../src/management/events.ts";
 import { getLogger } from "../../../src/log.ts";
 import { PrometheusMetrics } from "../../../src/metrics/prometheus.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
+import type { PendingLogin } from "../../../src/sessions/types.ts";
 import {
   EVENTS_T0,
   settle,
@@ -116,6 +117,46 @@ Deno.test("a client-pending-auth OpenVPN refuses while its client is still there
     assertEquals(audited.map((line) => line.properties.reason), ["internal_error"]);
   } finally {
     await t.stop();
+    logs.stop();
+  }
+});
+
+Deno.test("a client that leaves while its sign-in is being stored is sent no client-pending-auth, nor denied", async () => {
+  const memory = new MemoryStore({ maxEntries: 10, now: () => EVENTS_T0 });
+  let release = () => {};
+  const stored = new Promise<void>((resolve) => (release = resolve));
+  // putPending writes at once, but its answer comes only when the test lets it (a Redis round
+  // trip), and the client's DISCONNECT is handled meanwhile.
+  const store = new Proxy(memory, {
+    get(target, name) {
+      const value = Reflect.get(target, name, target);
+      if (name === "putPending") {
+        return async (login: PendingLogin) => {
+          await target.putPending(login);
+          await stored;
+        };
+      }
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const logs = captureLogs();
+  try {
+    const { events, commander } = testClientEvents({ store, clock: new FakeClock(EVENTS_T0) });
+    const connecting = events.onConnect(4, 1, testEnv({ session_id: "s-new" }));
+    await settle();
+    await events.onDisconnect(4);
+    // What OpenVPN answers a client-pending-auth for a client it no longer has.
+    commander.failWith = REFUSED;
+    release();
+    await connecting.catch(() => {});
+    for (let turn = 0; turn < 10; turn++) await settle();
+    assertEquals(commander.commands.map((command) => `${command.kind} ${command.cid}`), []);
+    assertEquals(await memory.getPending(`L${"1".padStart(21, "0")}`), undefined);
+    assertEquals(
+      logs.lines.filter((line) => line.text.includes("internal_error") || line.level === "warning"),
+      [],
+    );
+  } finally {
     logs.stop();
   }
 });
