@@ -65,6 +65,8 @@ export class LinkCore {
   /** Tickets whose command timed out: their late reply is matched and discarded. */
   readonly #overdue = new Set<number>();
   #early: ConnectionEvent[] = [];
+  /** Events dropped since the handshake began, past MAX_EARLY_EVENTS: logged once, counted. */
+  #droppedEarly = 0;
   /** No command deadline before this (a lower bound: answers do not raise it). */
   #commandWakeAt = Infinity;
   #now: number;
@@ -166,6 +168,7 @@ export class LinkCore {
     // Events of a link that never came up reach nobody: their warnings are logged here.
     const undelivered = wasReady ? [] : this.#early;
     this.#early = [];
+    this.#reportDroppedEarly();
     for (const event of [...undelivered, ...events]) {
       if (wasReady) this.#port.deliver(event);
       else if (event.type === "warning") {
@@ -226,9 +229,12 @@ export class LinkCore {
       this.#port.deliver(event);
     } else if (this.#early.length < MAX_EARLY_EVENTS) {
       this.#early.push(event);
-    } else {
+    } else if (this.#droppedEarly++ === 0) {
+      // Once, not per event: a peer that floods the link before it is up would flood the log.
       this.#options.log.error(
-        "Dropped a management event received during the handshake: too many queued",
+        "Dropping management events received during the handshake: more than {max} queued " +
+          "(the count follows once the handshake ends)",
+        { max: MAX_EARLY_EVENTS },
       );
     }
   }
@@ -291,12 +297,21 @@ export class LinkCore {
   }
 
   #flushEarly(): void {
+    this.#reportDroppedEarly();
     const early = this.#early;
     this.#early = [];
     for (const event of early) {
       if (!this.ready) break;
       this.#port.deliver(event);
     }
+  }
+
+  #reportDroppedEarly(): void {
+    if (this.#droppedEarly === 0) return;
+    this.#options.log.error("Dropped {count} management event(s) received during the handshake", {
+      count: this.#droppedEarly,
+    });
+    this.#droppedEarly = 0;
   }
 
   #warnHold(message: string): void {

@@ -3,11 +3,10 @@
  * they are durations on this host, so a step either way changes nothing. A scripted socket
  * plays OpenVPN (replies as recorded, tests/support/openvpn_side.ts); no real socket.
  */
-import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import { assert, assertEquals } from "../../support/assert.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
-import { greetingLine, openVpnReply, wire } from "../../support/openvpn_side.ts";
+import { ScriptedSocket } from "../../support/scripted_socket.ts";
 import { clientDeny } from "../../../src/management/commands.ts";
 import {
   COMMAND_TIMEOUT_LIMITS_MS,
@@ -17,50 +16,6 @@ import type { ManagementConnectionError } from "../../../src/management/errors.t
 
 const TIMEOUT_MS = 2000;
 const HOUR = 3_600_000;
-
-/** Answers each command line as OpenVPN 2.6 does, but for those `silent` picks. */
-class ScriptedSocket extends EventEmitter {
-  readonly written: string[] = [];
-  #destroyed = false;
-
-  constructor(readonly silent: (line: string) => boolean) {
-    super();
-  }
-
-  setEncoding(): this {
-    return this;
-  }
-
-  write(text: string): boolean {
-    for (const line of text.split("\n").slice(0, -1)) {
-      this.written.push(line);
-      if (this.silent(line)) continue;
-      const reply = wire(openVpnReply(line, { managementVersion: 5, hold: false, clientList: [] }));
-      queueMicrotask(() => this.emit("data", reply));
-    }
-    return true;
-  }
-
-  end(callback?: () => void): this {
-    this.destroy();
-    callback?.();
-    return this;
-  }
-
-  destroy(): this {
-    if (!this.#destroyed) {
-      this.#destroyed = true;
-      queueMicrotask(() => this.emit("close"));
-    }
-    return this;
-  }
-
-  /** The connection is open and OpenVPN greets. */
-  open(): void {
-    this.emit("connect");
-    this.emit("data", wire([greetingLine(5)]));
-  }
-}
 
 /** Lets the scripted replies (microtasks) and what they start run. */
 async function settle(): Promise<void> {
