@@ -13,6 +13,7 @@ import { trustedProxies } from "./client_ip.ts";
 import { ConnectionGuard, type GuardStats } from "./connection_guard.ts";
 import { type GuardTransport, RELAY_HOST } from "./relay_socket.ts";
 import { MAX_REQUEST_BODY_BYTES } from "./routes.ts";
+import { readStreamWithin } from "../read_stream_within.ts";
 
 export interface HttpEnv {
   remoteAddr: string;
@@ -225,25 +226,8 @@ export async function serveHttp(
 async function withWholeBody(request: Request, maxBytes: number): Promise<Request | undefined> {
   if (request.body === null) return request;
   if (Number(request.headers.get("content-length")) > maxBytes) return undefined;
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      reader.cancel().catch(() => {});
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  const body = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, at);
-    at += chunk.byteLength;
-  }
+  const body = await readStreamWithin(request.body, maxBytes);
+  if (body === undefined) return undefined;
   // Not `new Request(request, ...)`: that follows the request's signal, and Deno then prints a
   // warning that the signal aborts after every response. No route uses the signal.
   return new Request(request.url, { method: request.method, headers: request.headers, body });

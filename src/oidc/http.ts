@@ -5,6 +5,7 @@
  */
 import type { CustomFetchOptions } from "oauth4webapi";
 import type { Clock } from "../clock.ts";
+import { readStreamWithin } from "../read_stream_within.ts";
 import { IdpUnreachableError } from "./errors.ts";
 import type { GateLane, RequestGate } from "./request_gate.ts";
 
@@ -39,25 +40,8 @@ export async function readCapped(response: Response): Promise<Uint8Array> {
     }
     return body;
   }
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  while (true) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_BODY_BYTES) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
+  const body = await readStreamWithin(response.body, MAX_BODY_BYTES);
+  if (body === undefined) throw tooLarge();
   return body;
 }
 
