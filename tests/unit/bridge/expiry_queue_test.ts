@@ -1,11 +1,12 @@
 import { assert, assertEquals } from "../../support/assert.ts";
 import { ExpiryQueue } from "../../../src/bridge/expiry_queue.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
+import { seededRandom } from "../../support/prng.ts";
+import { MAX_TIMER_DELAY_MS } from "../../../src/clock.ts";
 
 type Entry = { n: number; expiresAt: number };
 
-/** The longest delay Deno, Bun and Node take: a longer one fires after 1 ms, with a warning. */
-const TIMER_LIMIT_MS = 2 ** 31 - 1;
+const TIMER_LIMIT_MS = MAX_TIMER_DELAY_MS;
 
 function queueOn(clock: FakeClock) {
   const expired: number[] = [];
@@ -89,21 +90,9 @@ Deno.test("ExpiryQueue: an entry that expires before those queued (auth_pending_
   assertEquals(clock.pendingTimers, 0);
 });
 
-/** A small seeded generator (mulberry32), so a failing run can be replayed by its seed. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 Deno.test("ExpiryQueue hands out every entry at its time, soonest first and in the order added among equals, under random adds out of order and expiries (against a naive model)", () => {
   for (let seed = 1; seed <= 60; seed++) {
-    const random = seeded(seed);
+    const random = seededRandom(seed);
     const clock = new FakeClock(0);
     const { queue, expired } = queueOn(clock);
     // The model: what waits, in the order added, and what must have been handed out so far.

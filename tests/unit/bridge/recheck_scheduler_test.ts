@@ -20,10 +20,10 @@ import { session } from "../sessions/fixtures.ts";
 import { EVENTS_T0, testAdmission, testSession } from "../../support/client_events_fixture.ts";
 import { logsOf } from "../../support/log_capture.ts";
 import { RecordingCommander } from "../../support/recording_commander.ts";
+import { MAX_TIMER_DELAY_MS } from "../../../src/clock.ts";
 
 const INTERVAL = 60_000;
-/** The longest delay Deno, Bun and Node take: a longer one fires after 1 ms, with a warning. */
-const TIMER_LIMIT_MS = 2 ** 31 - 1;
+const TIMER_LIMIT_MS = MAX_TIMER_DELAY_MS;
 
 /** Moves the fake time in small steps, letting the scheduler's promises settle between. */
 async function advance(clock: FakeClock, ms: number): Promise<void> {
