@@ -15,6 +15,7 @@ import type { Lab } from "./lib/lab.ts";
 import type { OpenVpnClient } from "./lib/openvpn_client.ts";
 import { announceSkip, browserLabSkipReason } from "./lib/requirements.ts";
 import { type StackOptions, withStack } from "./lib/stack.ts";
+import { assertTunnelCarriesPings } from "./lib/tunnel_pings.ts";
 import { pollUntil } from "./lib/wait.ts";
 
 const skip = announceSkip("the e2e certificate-only reconnect test", browserLabSkipReason());
@@ -79,23 +80,6 @@ async function reconnectOutcome(client: OpenVpnClient, since: number): Promise<s
     },
     60_000,
   );
-}
-
-/** A round of 3 pings answered in full (the first after a reconnect may be lost). */
-async function assertTunnelCarriesPings(lab: Lab): Promise<void> {
-  let last = "";
-  await pollUntil(
-    "3 of 3 pings through the tunnel",
-    async () => {
-      const ping = await lab.pingServer(3);
-      last = ping.output;
-      return ping.allReplied ? true : undefined;
-    },
-    15_000,
-    200,
-  ).catch((error) => {
-    throw new Error(`${(error as Error).message}\n${last}`);
-  });
 }
 
 Deno.test({

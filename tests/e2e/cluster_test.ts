@@ -19,6 +19,7 @@ import type { Lab } from "./lib/lab.ts";
 import type { OpenVpnClient } from "./lib/openvpn_client.ts";
 import { announceSkip, browserLabSkipReason, findExecutable } from "./lib/requirements.ts";
 import { withStack } from "./lib/stack.ts";
+import { assertTunnelCarriesPings } from "./lib/tunnel_pings.ts";
 import { pollUntil } from "./lib/wait.ts";
 
 const skip = announceSkip(
@@ -64,15 +65,6 @@ async function waitForReauthAnswer(lab: Lab, cid: number, after: number): Promis
     `a REAUTH of cid ${cid} answered`,
     async () => (await reauthAnswersFor(lab, cid)) > after ? true : undefined,
     (RENEG_SEC + 25) * 1000,
-    200,
-  );
-}
-
-async function assertTunnelCarriesPings(lab: Lab): Promise<void> {
-  await pollUntil(
-    "3 of 3 pings through the tunnel",
-    async () => (await lab.pingServer(3)).allReplied ? true : undefined,
-    15_000,
     200,
   );
 }

@@ -11,6 +11,7 @@ import type { Lab } from "./lib/lab.ts";
 import type { OpenVpnClient } from "./lib/openvpn_client.ts";
 import { announceSkip, browserLabSkipReason } from "./lib/requirements.ts";
 import { type StackOptions, withStack } from "./lib/stack.ts";
+import { assertTunnelCarriesPings } from "./lib/tunnel_pings.ts";
 import { pollUntil } from "./lib/wait.ts";
 
 const skip = announceSkip("the e2e renegotiation tests", browserLabSkipReason());
@@ -65,26 +66,6 @@ async function waitForReauthAnswers(lab: Lab, count: number): Promise<ServerComm
     REAUTH_WAIT_MS,
     200,
   );
-}
-
-/**
- * Waits until a round of 3 pings is answered in full: a renegotiation may cost a ping or two
- * while the new key settles, which says nothing about whether the tunnel stayed up.
- */
-async function assertTunnelCarriesPings(lab: Lab): Promise<void> {
-  let last = "";
-  await pollUntil(
-    "3 of 3 pings through the tunnel",
-    async () => {
-      const ping = await lab.pingServer(3);
-      last = ping.output;
-      return ping.allReplied ? true : undefined;
-    },
-    15_000,
-    200,
-  ).catch((error) => {
-    throw new Error(`${(error as Error).message}\n${last}`);
-  });
 }
 
 function webAuthUrls(client: OpenVpnClient): string[] {
