@@ -11,11 +11,6 @@
 import { assert, assertEquals } from "../../support/assert.ts";
 import { ServerLink } from "../../../src/bridge/server_link.ts";
 import { managementCommander } from "../../../src/bridge/management_commander.ts";
-import type {
-  ConnectionEventHandler,
-  ManagementConnection,
-} from "../../../src/management/connection.ts";
-import type { ManagementCommand } from "../../../src/management/commands.ts";
 import type { Reply } from "../../../src/management/events.ts";
 import { getLogger } from "../../../src/log.ts";
 import { PrometheusMetrics } from "../../../src/metrics/prometheus.ts";
@@ -29,6 +24,7 @@ import {
 } from "../../support/client_events_fixture.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
 import { captureLogs } from "../../support/log_capture.ts";
+import { scriptedConnection } from "../../support/scripted_connection.ts";
 
 /** OpenVPN 2.6's one refusal of `client-pending-auth` (manage.c). */
 const REFUSED = "client-pending-auth command failed. Extra parameter might be too long";
@@ -39,23 +35,14 @@ const REFUSED = "client-pending-auth command failed. Extra parameter might be to
  */
 function linkRefusingPendingAuth(clientLeft: boolean) {
   const store = new MemoryStore({ maxEntries: 10, now: () => EVENTS_T0 });
-  const sent: string[] = [];
-  let handler: ConnectionEventHandler | undefined;
-  const connection = {
-    onEvent: (h: ConnectionEventHandler) => ((handler = h), () => (handler = undefined)),
-    start: () => {},
-    close: () => Promise.resolve(),
-    status: () => ({ linkUp: true, managementVersion: 5, lastError: undefined }),
-    send: (command: ManagementCommand): Promise<Reply> => {
-      sent.push(command.text);
-      if (command.name !== "client-pending-auth") {
-        return Promise.resolve({ ticket: sent.length, type: "success", message: "ok" });
-      }
-      // OpenVPN ran its DISCONNECT before the command, so the block comes before the reply.
-      if (clientLeft) handler!({ type: "client-disconnect", cid: 5, env: testEnv({}) });
-      return Promise.resolve({ ticket: sent.length, type: "error", message: REFUSED });
-    },
-  } as unknown as ManagementConnection;
+  const { connection, sent, emit } = scriptedConnection((command, count): Reply => {
+    if (command.name !== "client-pending-auth") {
+      return { ticket: count, type: "success", message: "ok" };
+    }
+    // OpenVPN ran its DISCONNECT before the command, so the block comes before the reply.
+    if (clientLeft) emit({ type: "client-disconnect", cid: 5, env: testEnv({}) });
+    return { ticket: count, type: "error", message: REFUSED };
+  });
   const metrics = new PrometheusMetrics();
   metrics.addServer("default", {
     counts: () => Promise.resolve({ sessions: 0, pending: 0 }),
@@ -72,7 +59,7 @@ function linkRefusingPendingAuth(clientLeft: boolean) {
   link.start();
   /** Delivers a CONNECT of a client that signs in in a browser, and lets every reply come. */
   const connect = async () => {
-    handler!({ type: "client-connect", cid: 5, kid: 1, env: testEnv({ session_id: "s-new" }) });
+    emit({ type: "client-connect", cid: 5, kid: 1, env: testEnv({ session_id: "s-new" }) });
     for (let turn = 0; turn < 10; turn++) await settle();
   };
   /** The value of one series in a scrape. */
