@@ -234,7 +234,7 @@ export async function connectRedis(
     throw error;
   }
   const where = describeRedisUrl(address);
-  reportConnectionChanges(client, where);
+  reportConnectionChanges(client, where, settings.storeTimeoutMs);
   stayInDatabase(client, address.db, where);
   return client;
 }
@@ -291,9 +291,21 @@ function stayInDatabase(client: Redis, db: number, where: string): void {
 }
 
 /** One warning when the connection is lost and one line when it is back, not one per retry. */
-function reportConnectionChanges(client: Redis, where: string): void {
+/**
+ * Logs a lost connection once, and its return once it has held for two store timeouts: a peer
+ * that answers the handshake and then nothing (a frozen Redis behind a proxy) has each connection
+ * dropped by socketTimeout within a store timeout of the first command sent on it, and would
+ * otherwise log a loss and a return every few hundred milliseconds.
+ */
+function reportConnectionChanges(client: Redis, where: string, storeTimeoutMs: number): void {
   let lost = false;
+  let restoring: ReturnType<typeof setTimeout> | undefined;
+  let lastErrorText = "connection closed";
+  client.on("error", (error) => (lastErrorText = errorText(error)));
   client.on("reconnecting", () => {
+    // Lost again before it held: the same outage, told already.
+    clearTimeout(restoring);
+    restoring = undefined;
     if (lost) return;
     lost = true;
     log.warning("Session store connection lost, reconnecting: {where}: {error}", {
@@ -301,13 +313,17 @@ function reportConnectionChanges(client: Redis, where: string): void {
       error: lastErrorText,
     });
   });
-  let lastErrorText = "connection closed";
-  client.on("error", (error) => (lastErrorText = errorText(error)));
   client.on("ready", () => {
     if (!lost) return;
-    lost = false;
-    log.info("Session store connection restored: {where}", { where });
+    clearTimeout(restoring);
+    restoring = setTimeout(() => {
+      restoring = undefined;
+      lost = false;
+      log.info("Session store connection restored: {where}", { where });
+    }, 2 * storeTimeoutMs);
+    restoring.unref?.();
   });
+  client.on("end", () => clearTimeout(restoring));
 }
 
 /**

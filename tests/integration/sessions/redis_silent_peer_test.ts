@@ -8,6 +8,7 @@
 import type { Redis } from "ioredis";
 import { assert, assertEquals } from "../../support/assert.ts";
 import type { RedisSettings } from "../../../src/config/types.ts";
+import { captureLogs } from "../../support/log_capture.ts";
 import { connectRedis } from "../../../src/sessions/redis_connection.ts";
 
 const STORE_TIMEOUT_MS = 200;
@@ -128,6 +129,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 Deno.test("connectRedis() drops a connection that stops answering: it reconnects and its queue stays short", async () => {
   const fake = startFakeRedis(undefined);
+  const logs = captureLogs();
   const client = await connectRedis(settings(fake.url), 3_000);
   try {
     const failures: string[] = [];
@@ -155,8 +157,16 @@ Deno.test("connectRedis() drops a connection that stops answering: it reconnects
     assert(longestQueue <= 2 * STORE_TIMEOUT_MS / 10 + 5, `queue grew to ${longestQueue}`);
     // While it reconnects, a call fails at once instead of waiting for its store timeout.
     assert(failures.some((text) => text.includes("enableOfflineQueue")), failures.join("\n"));
+    // Each reconnect answers the handshake, then nothing: one loss told, not one per cycle.
+    const told = logs.lines.filter((line) => line.text.startsWith("Session store connection"));
+    assertEquals(
+      told.map((line) => line.text.split(":")[0]),
+      ["Session store connection lost, reconnecting"],
+      `${fake.connections} connections`,
+    );
   } finally {
     client.disconnect();
+    logs.stop();
     await fake.close();
   }
 });
