@@ -53,9 +53,6 @@ import type {
 } from "./types.ts";
 import { storeClosedError } from "./store_closed.ts";
 import { StoreUnavailableError } from "./store_unavailable.ts";
-import { getLogger } from "../log.ts";
-
-const log = getLogger("sessions");
 
 const KEY_CHECK = "key_check";
 const QUIT_WAIT_MS = 1000;
@@ -432,19 +429,12 @@ export class RedisStore implements SessionStore {
       cid: bound !== undefined && Number.isSafeInteger(bound) && bound >= 0 ? bound : undefined,
     };
     if (openvpnRun) removed.openvpnRun = openvpnRun;
-    const token = at[3];
-    if (token && token.length > 0) {
-      // Opened as a read opens it, but bound to the id removed: an entry copied from another
-      // session does not open, so that session's grant is not revoked with this one.
-      try {
-        removed.refreshToken = this.#cipher.openToken(token, sessionId);
-      } catch (error) {
-        // The session is gone all the same; the caller revokes the token it holds, if any.
-        log.warning("Refresh token of a removed session not read: {error}", {
-          error: error instanceof Error ? error.message : String(error),
-        });
-      }
-    }
+    const blob = at[3];
+    // Bound to the id removed: an entry copied from another session does not open.
+    const token = blob && blob.length > 0
+      ? this.#cipher.openRemovedToken(blob, sessionId)
+      : undefined;
+    if (token !== undefined) removed.refreshToken = token;
     return removed;
   }
 

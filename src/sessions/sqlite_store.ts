@@ -94,16 +94,8 @@ function removedFromRow(row: Row, sessionId: string, cipher: TokenCipher): Remov
     ? { server, cid, openvpnRun }
     : { server, cid };
   const blob = row["refresh_token"];
-  if (blob instanceof Uint8Array) {
-    try {
-      removed.refreshToken = cipher.openToken(blob, sessionId);
-    } catch (error) {
-      // The session is gone all the same; the caller revokes the token it holds, if any.
-      log.warning("Refresh token of a removed session not read: {error}", {
-        error: error instanceof Error ? error.message : String(error),
-      });
-    }
-  }
+  const token = blob instanceof Uint8Array ? cipher.openRemovedToken(blob, sessionId) : undefined;
+  if (token !== undefined) removed.refreshToken = token;
   return removed;
 }
 

@@ -18,6 +18,9 @@ import {
   randomBytes,
 } from "node:crypto";
 import type { Secret } from "../config/secret.ts";
+import { getLogger } from "../log.ts";
+
+const log = getLogger("sessions");
 
 const FORMAT_VERSION = 1;
 const IV_BYTES = 12;
@@ -107,6 +110,22 @@ export class TokenCipher {
       throw new Error("Refresh token decryption failed: wrong key, wrong session or altered data", {
         cause,
       });
+    }
+  }
+
+  /**
+   * The token of a session row just removed (SessionStore.deleteSession), or undefined when it
+   * does not open: a row copied from another session's is not this one's, and the session is
+   * gone all the same (the caller revokes the token it holds, if any).
+   */
+  openRemovedToken(blob: Uint8Array, sessionId: string): string | undefined {
+    try {
+      return this.openToken(blob, sessionId);
+    } catch {
+      log.warning("Refresh token of a removed session not read: {error}", {
+        error: "decryption failed: wrong key, wrong session or altered data",
+      });
+      return undefined;
     }
   }
 
