@@ -271,12 +271,22 @@ export async function startDaemon(
     },
     log,
   }).catch(abandon);
-  log.info("Serving sign-in pages on {host}:{port} for {baseUrl}{instance}", {
-    instance: cluster ? ` as cluster instance ${cluster.instanceId}` : "",
+  // Two messages, not an optional part: every string property is quoted in the line, so an
+  // empty one printed as "".
+  const serving = {
     host: config.http.listen.host,
     port: listeners.port,
     baseUrl: config.http.baseUrl.href,
-  });
+  };
+  if (cluster) {
+    log.info(
+      "Serving sign-in pages on {host}:{port} for {baseUrl} as cluster instance {instance}",
+      {
+        ...serving,
+        instance: cluster.instanceId,
+      },
+    );
+  } else log.info("Serving sign-in pages on {host}:{port} for {baseUrl}", serving);
 
   // Discovery in the background: the service is up (and /readyz says why not ready) while the
   // IdP is down; logins retry discovery themselves.

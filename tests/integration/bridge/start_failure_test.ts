@@ -8,10 +8,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { assertRejects } from "../../support/assert.ts";
+import { assert, assertRejects } from "../../support/assert.ts";
 import { serviceConfig } from "../../support/bridge_harness.ts";
 import { FakeManagementServer } from "../../support/fake_management_server.ts";
 import { freePort } from "../../support/free_port.ts";
+import { captureStderr } from "../../support/stderr_capture.ts";
 import { startDaemon } from "../../../src/daemon.ts";
 
 Deno.test("a start that fails at the HTTP listener releases the session file, and the next start works", async () => {
@@ -42,5 +43,28 @@ socket = ""
     if (taken.listening) taken.close();
     await openvpn.stop();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test("the start-up line names where the pages are served, with no empty quoted part", async () => {
+  const openvpn = await FakeManagementServer.start({ transport: "tcp" });
+  const log = captureStderr();
+  try {
+    const management = openvpn.address.kind === "tcp" ? openvpn.address.port : 0;
+    const port = await freePort();
+    const config = serviceConfig({
+      management,
+      listen: port,
+      sections: `[control]\nsocket = ""\n`,
+    });
+    const service = await startDaemon(config);
+    await service.stop();
+    const line = log.lines().find((text) => text.includes("Serving sign-in pages"));
+    assert(line, log.lines().join("\n"));
+    // Before, the optional cluster part printed as "" after the URL.
+    assert(line.endsWith(`:${port} for "${config.http.baseUrl.href}"`), line);
+  } finally {
+    log.restore();
+    await openvpn.stop();
   }
 });
