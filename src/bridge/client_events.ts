@@ -73,6 +73,9 @@ export interface ClientEventsDeps {
   knownSessions?: Pick<KnownSessions, "get" | "forgetClient">;
 }
 
+/** The client a sign-in's timeout deny went to, as its audit line names it. */
+export type TimedOutClient = Pick<SignIn, "cid" | "commonName" | "clientIp">;
+
 /**
  * The client is told a few seconds more than our own deadline: a 2.6 client gives up by itself
  * about a second after the timeout it was told, and our deny, which says why, must come first.
@@ -314,7 +317,7 @@ export class ClientEvents {
       );
     } catch (error) {
       if (!notWritten(error)) {
-        this.#timedOut(entry);
+        this.signInTimedOut(entry);
         throw error;
       }
       // Only a run OpenVPN told can be told again (a link-up makes a new unknown one).
@@ -327,16 +330,20 @@ export class ClientEvents {
       holdBounded(this.#heldDenies, { signIn: entry, run });
       return;
     }
-    this.#timedOut(entry);
+    this.signInTimedOut(entry);
   }
 
-  /** A sign-in's timeout was sent: logged, counted and audited as a denial. */
-  #timedOut(entry: SignIn): void {
-    this.#deps.log.info("Sign-in for cid {cid} not completed in time: denied", { cid: entry.cid });
+  /**
+   * A sign-in's timeout was sent: logged, counted and audited as a denial. Here, or by a
+   * cluster's next holder of the link, which carries out a deny this link held and never wrote
+   * (leased_link.ts, work_runner.ts): one record, by whoever wrote it.
+   */
+  signInTimedOut(client: TimedOutClient): void {
+    this.#deps.log.info("Sign-in for cid {cid} not completed in time: denied", { cid: client.cid });
     this.#metrics.login("timeout");
     this.#metrics.denial("timeout");
     // Nobody signed in, so the line names the client alone (no user name or subject).
-    audit("denied", auditSubject({ server: this.#deps.server, ...entry }), SIGN_IN_TIMED_OUT.code);
+    audit("denied", auditSubject({ server: this.#deps.server, ...client }), SIGN_IN_TIMED_OUT.code);
   }
 
   /**

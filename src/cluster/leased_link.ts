@@ -47,7 +47,10 @@ export interface LeasedLinkDeps {
 const STOP_GRACE_MS = 500;
 
 /** A sign-in's deny held for the link (ClientEvents), with the OpenVPN run it is for. */
-type HeldDeny = { signIn: Pick<SignIn, "id" | "cid" | "kid">; run: string };
+type HeldDeny = {
+  signIn: Pick<SignIn, "id" | "cid" | "kid" | "commonName" | "clientIp">;
+  run: string;
+};
 
 /** What a holding period's events (ClientEvents) hand on when the period ends. */
 interface HandedOn {
@@ -152,6 +155,7 @@ export class LeasedLink {
           );
         }
       },
+      signInTimedOut: (client) => link.events.signInTimedOut(client),
     });
     this.#held = { token, link, runner };
     await link.events.adoptPendingLogins();
@@ -234,18 +238,19 @@ export class LeasedLink {
    * OpenVPN's bare timeout instead of the reason. Queued again as the kills are, each with its
    * sign-in and run: the guard (sign_in_guard.ts) sends none in another run (a restarted
    * OpenVPN's new client on the cid) or after a newer sign-in on the cid, and OpenVPN refuses
-   * one its own timeout has already ended (harmless). Counted and audited by nobody: the
-   * holder that held it never wrote it.
+   * one its own timeout has already ended (harmless). Logged, counted and audited by the holder
+   * that writes it (`timedOut`, work_runner.ts), as the holder that held it never wrote it.
    */
   async #requeueDenies(denies: ReadonlyArray<HeldDeny>): Promise<void> {
     const { lost, why } = await this.#queueForNextHolder(
-      denies.map(({ signIn: { id, cid, kid }, run }) => ({
+      denies.map(({ signIn: { id, cid, kid, commonName, clientIp }, run }) => ({
         op: "deny",
         cid,
         kid,
         reason: SIGN_IN_TIMED_OUT.logReason,
         clientReason: SIGN_IN_TIMED_OUT.reason,
         signIn: { loginId: id, openvpnRun: run },
+        timedOut: { commonName, clientIp },
       })),
     );
     if (lost.length === 0) return;

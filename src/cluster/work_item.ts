@@ -5,16 +5,34 @@
  * input) and the holder's decision.
  */
 import type { ClientCommander, SignInRef } from "../bridge/commander.ts";
+import type { TimedOutClient } from "../bridge/client_events.ts";
 import { MAX_OPENVPN_RUN_CHARS } from "../management/openvpn_run.ts";
 import { isLoginId } from "../bridge/login_url.ts";
 
 /** The sign-in an answer is for (checked by the holder, sign_in_guard.ts); absent otherwise. */
 type ForSignIn = { signIn?: SignInRef };
 
+/**
+ * A deny of a sign-in whose deadline passed, that the holder which held it for its link never
+ * wrote (leased_link.ts): the holder that writes it logs, counts and audits it as a timeout, as a
+ * single bridge does (ClientEvents.signInTimedOut), naming this client. Absent from every other
+ * deny, whose requester recorded it before asking (Admission.deny), and from one queued by an
+ * earlier version: carried out all the same, recorded by nobody, as then. A holder of an earlier
+ * version ignores it likewise.
+ */
+export type OwedTimeout = Omit<TimedOutClient, "cid">;
+
 export type WorkOp =
   | { op: "auth"; cid: number; kid: number; lines: readonly string[] } & ForSignIn
   | { op: "auth-nt"; cid: number; kid: number }
-  | { op: "deny"; cid: number; kid: number; reason: string; clientReason: string } & ForSignIn
+  | {
+    op: "deny";
+    cid: number;
+    kid: number;
+    reason: string;
+    clientReason: string;
+    timedOut?: OwedTimeout;
+  } & ForSignIn
   | { op: "pending-auth"; cid: number; kid: number; url: string; timeoutSec: number }
   | { op: "kill"; cid: number; message: string; openvpnRun?: string };
 
@@ -73,6 +91,14 @@ const isId = (value: unknown): value is number =>
   typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 const isText = (value: unknown): value is string => typeof value === "string";
 
+/** A deny's owed timeout record read from Redis; `null` when the field is there but malformed. */
+function decodeOwedTimeout(value: unknown): OwedTimeout | undefined | null {
+  if (value === undefined) return undefined;
+  if (typeof value !== "object" || value === null) return null;
+  const { commonName, clientIp } = value as Record<string, unknown>;
+  return isText(commonName) && isText(clientIp) ? { commonName, clientIp } : null;
+}
+
 /** The item, or undefined when the text is not a well-formed item. */
 export function decodeWork(text: string): WorkOp | undefined {
   let raw: Record<string, unknown>;
@@ -103,8 +129,9 @@ export function decodeWork(text: string): WorkOp | undefined {
     }
     case "auth-nt":
       return { op, cid, kid };
-    case "deny":
-      return isText(raw.reason) && isText(raw.clientReason)
+    case "deny": {
+      const timedOut = decodeOwedTimeout(raw.timedOut);
+      return isText(raw.reason) && isText(raw.clientReason) && timedOut !== null
         ? {
           op,
           cid,
@@ -112,8 +139,10 @@ export function decodeWork(text: string): WorkOp | undefined {
           reason: raw.reason,
           clientReason: raw.clientReason,
           ...signInField(signIn),
+          ...(timedOut === undefined ? {} : { timedOut }),
         }
         : undefined;
+    }
     case "pending-auth":
       return isText(raw.url) && isId(raw.timeoutSec)
         ? { op, cid, kid, url: raw.url, timeoutSec: raw.timeoutSec }

@@ -7,9 +7,10 @@
  */
 import type { Logger } from "@logtape/logtape";
 import { type ClientCommander, notWritten } from "../bridge/commander.ts";
+import type { TimedOutClient } from "../bridge/client_events.ts";
 import type { Clock, TimerHandle } from "../clock.ts";
 import { ManagementCommandError, ManagementConnectionError } from "../management/errors.ts";
-import { execute, workDecision, type WorkOutcome } from "./work_item.ts";
+import { execute, workDecision, type WorkOp, type WorkOutcome } from "./work_item.ts";
 import type { TakenWork, WorkQueue } from "./work_queue.ts";
 
 const BATCH = 64;
@@ -33,6 +34,12 @@ export interface WorkRunnerDeps {
    * last up in (ClientEvents.killWhenLinked of this holding period's link).
    */
   deferKill?: (cid: number, run: string | undefined) => void;
+  /**
+   * A sign-in's timeout deny an earlier holding period held and never wrote was written here
+   * (OwedTimeout, work_item.ts): logged, counted and audited as on a single bridge
+   * (ClientEvents.signInTimedOut of this holding period's link).
+   */
+  signInTimedOut?: (client: TimedOutClient) => void;
 }
 
 export class WorkRunner {
@@ -168,6 +175,7 @@ export class WorkRunner {
           outcome = { kind: "refused", message: String(error) };
         }
       }
+      this.#recordOwedTimeout(item!, outcome);
     }
     try {
       const done = await queue.record(server, token, key, outcome);
@@ -184,5 +192,18 @@ export class WorkRunner {
         error: String(error),
       });
     }
+  }
+
+  /**
+   * A timeout deny whose record is owed (OwedTimeout) is recorded once it was written: answered,
+   * or written with no answer (OpenVPN may have carried it out, and it is not sent again), as a
+   * single bridge records one. Not when it was not written (the guard refused it: another run,
+   * or a newer sign-in on the cid) or OpenVPN refused it (the client gone): nobody was denied.
+   * Only the holder that carried it out records it: an item taken again with its outcome
+   * recorded is only cleared ("done").
+   */
+  #recordOwedTimeout(item: WorkOp, outcome: WorkOutcome): void {
+    if (item.op !== "deny" || item.timedOut === undefined || outcome.kind === "refused") return;
+    this.#deps.signInTimedOut?.({ cid: item.cid, ...item.timedOut });
   }
 }

@@ -22,6 +22,8 @@ import { signInGuard } from "../../../src/bridge/sign_in_guard.ts";
 import type { WorkOp, WorkOutcome } from "../../../src/cluster/work_item.ts";
 import { ManagementConnectionError } from "../../../src/management/errors.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
+import type { Metrics, ServerMetrics } from "../../../src/metrics/port.ts";
+import type { SignIn } from "../../../src/bridge/sign_ins.ts";
 import { testClientEvents, testPendingLogin } from "../../support/client_events_fixture.ts";
 import { captureLogs } from "../../support/log_capture.ts";
 
@@ -457,9 +459,11 @@ function heldKillSetUp(options: {
    * Denies of sign-ins that timed out while the first period's link was down, which its events
    * hand on (takeHeldDenies) when the period ends.
    */
-  firstHeldDenies?: Array<{ signIn: { id: string; cid: number; kid: number }; run: string }>;
+  firstHeldDenies?: Array<{ signIn: TimedOutSignIn; run: string }>;
   /** One store for every period (default: one each). */
   store?: (clock: FakeClock) => MemoryStore;
+  /** What every period's events count (default: nothing). */
+  metrics?: Metrics;
 } = {}) {
   let shared: MemoryStore | undefined;
   const sent = new RecordingCommander();
@@ -474,6 +478,7 @@ function heldKillSetUp(options: {
           : new MemoryStore({ maxEntries: 10, now: clock.now }),
         clock,
         eventsCommander: management,
+        ...(options.metrics ? { metrics: options.metrics } : {}),
       });
       const held = options.firstHeldDenies;
       if (periods.length === 0 && held) Object.assign(events, { takeHeldDenies: () => held });
@@ -583,12 +588,24 @@ Deno.test("a stopping holder queues the kills it held for its link again, with t
   ]);
 });
 
+/** What a held deny's sign-in names (ClientEvents.takeHeldDenies). */
+type TimedOutSignIn = Pick<SignIn, "id" | "cid" | "kid" | "commonName" | "clientIp">;
+
 /** Alice's sign-in on cid 4, begun in run-1, that timed out while the first link was down. */
-const TIMED_OUT = { signIn: { id: "AAAAAAAAAAAAAAAAAAAAAA", cid: 4, kid: 1 }, run: "run-1" };
+const TIMED_OUT = {
+  signIn: {
+    id: "AAAAAAAAAAAAAAAAAAAAAA",
+    cid: 4,
+    kid: 1,
+    commonName: "alice",
+    clientIp: "198.51.100.7",
+  },
+  run: "run-1",
+};
 
 /** The first holding period: its link never up in its lease (OpenVPN out of reach from here). */
-async function denyHeldByALinkThatStaysDown() {
-  const t = heldKillSetUp({ firstHeldDenies: [TIMED_OUT] });
+async function denyHeldByALinkThatStaysDown(options: { metrics?: Metrics } = {}) {
+  const t = heldKillSetUp({ firstHeldDenies: [TIMED_OUT], ...options });
   t.leased.start();
   await settle();
   return t;
@@ -637,7 +654,104 @@ Deno.test("a stopping holder queues the denies it held for its link again, with 
     reason: SIGN_IN_TIMED_OUT.logReason,
     clientReason: SIGN_IN_TIMED_OUT.reason,
     signIn: { loginId: TIMED_OUT.signIn.id, openvpnRun: "run-1" },
+    // Recorded by the holder that writes it: this one never did.
+    timedOut: { commonName: "alice", clientIp: "198.51.100.7" },
   }]);
+});
+
+/** Counts sign-in outcomes and denials as `login <result>` and `denial <code>`. */
+function countingMetrics(counted: string[]): Metrics {
+  const server: ServerMetrics = {
+    login: (result) => counted.push(`login ${result}`),
+    clientEvent: () => {},
+    managementReconnect: () => {},
+    denial: (code) => counted.push(`denial ${code}`),
+  };
+  return {
+    server: () => server,
+    denial: (code) => counted.push(`denial ${code}`),
+    idpRequest: () => {},
+    managementCommand: () => {},
+  };
+}
+
+/** The audit lines logged, by what they name. */
+function auditLines(logs: ReturnType<typeof captureLogs>) {
+  return logs.lines.filter((line) => line.category === "audit").map(({ properties: p }) => ({
+    event: p.event,
+    server: p.server,
+    cid: p.cid,
+    commonName: p.commonName,
+    clientIp: p.clientIp,
+    username: p.username,
+    reason: p.reason,
+  }));
+}
+
+/** The audit line of alice's sign-in on cid 4 that timed out, as a single bridge writes it. */
+const TIMED_OUT_AUDIT = {
+  event: "denied",
+  server: "default",
+  cid: 4,
+  commonName: "alice",
+  clientIp: "198.51.100.7",
+  username: "",
+  reason: SIGN_IN_TIMED_OUT.code,
+};
+
+Deno.test("a deny held for a link that stays down is counted and audited once, as a timeout, by the next holder that writes it", async () => {
+  const counted: string[] = [];
+  const logs = captureLogs();
+  const t = await denyHeldByALinkThatStaysDown({ metrics: countingMetrics(counted) });
+  try {
+    await t.at(31_000);
+    assertEquals([t.leased.holding, t.links.length], [true, 2]);
+    assertEquals([counted, auditLines(logs)], [[], []], "not written yet: nothing recorded");
+    await t.upIn(1, "run-1");
+    await t.at(40_000);
+    assertEquals(t.sent.commands.map(({ kind, cid }) => `${kind} ${cid}`), ["deny 4"]);
+    assertEquals(counted, ["login timeout", "denial timeout"]);
+    assertEquals(auditLines(logs), [TIMED_OUT_AUDIT]);
+  } finally {
+    logs.stop();
+    await t.leased.stop();
+  }
+});
+
+Deno.test("a deny held for a link that stays down, that the next holder's guard refuses (OpenVPN restarted), is neither counted nor audited", async () => {
+  const counted: string[] = [];
+  const logs = captureLogs();
+  const t = await denyHeldByALinkThatStaysDown({ metrics: countingMetrics(counted) });
+  try {
+    await t.at(31_000);
+    await t.upIn(1, "run-2");
+    await t.at(40_000);
+    assertEquals([...t.queue.outcomes.values()], ["refused"]);
+    assertEquals(t.sent.commands, []);
+    assertEquals(counted, []);
+    assertEquals(auditLines(logs), []);
+  } finally {
+    logs.stop();
+    await t.leased.stop();
+  }
+});
+
+Deno.test("a deny held for a link that stays down, that OpenVPN refuses from the next holder (the client has gone), is neither counted nor audited", async () => {
+  const counted: string[] = [];
+  const logs = captureLogs();
+  const t = await denyHeldByALinkThatStaysDown({ metrics: countingMetrics(counted) });
+  try {
+    await t.at(31_000);
+    t.sent.failWith = "ERROR: client-deny command failed";
+    await t.upIn(1, "run-1");
+    await t.at(40_000);
+    assertEquals([...t.queue.outcomes.values()], ["refused"]);
+    assertEquals(counted, []);
+    assertEquals(auditLines(logs), []);
+  } finally {
+    logs.stop();
+    await t.leased.stop();
+  }
 });
 
 Deno.test("a deny held for a link that stays down, that cannot be queued again (Redis out of reach), is a warning naming its cid", async () => {
@@ -657,9 +771,12 @@ Deno.test("a deny held for a link that stays down, that cannot be queued again (
   }
 });
 
-Deno.test("FULL: a sign-in that times out while the holder's link is down is denied with the reason by the next holder, in its run", async () => {
+Deno.test("FULL: a sign-in that times out while the holder's link is down is denied with the reason by the next holder, in its run, and counted and audited once", async () => {
   let store: MemoryStore | undefined;
+  const counted: string[] = [];
+  const logs = captureLogs();
   const t = heldKillSetUp({
+    metrics: countingMetrics(counted),
     store: (clock) => {
       store = new MemoryStore({ maxEntries: 10, now: clock.now });
       void store.putPending(testPendingLogin({
@@ -688,7 +805,10 @@ Deno.test("FULL: a sign-in that times out while the holder's link is down is den
       reason: SIGN_IN_TIMED_OUT.logReason,
       clientReason: SIGN_IN_TIMED_OUT.reason,
     }]);
+    assertEquals(counted, ["login timeout", "denial timeout"]);
+    assertEquals(auditLines(logs), [TIMED_OUT_AUDIT]);
   } finally {
+    logs.stop();
     await t.leased.stop();
   }
 });

@@ -100,6 +100,35 @@ Deno.test("work items round-trip; malformed content from Redis is refused", () =
   }
 });
 
+Deno.test("a held timeout deny carries the client its record is owed to; one queued by an earlier version, without it, is still a deny to carry out; a malformed one is refused", () => {
+  const timedOut: WorkOp = {
+    op: "deny",
+    cid: 4,
+    kid: 1,
+    reason: "sign-in timed out",
+    clientReason: "Sign-in was not completed in time. Reconnect to try again.",
+    signIn: { loginId: SIGN_IN_ID, openvpnRun: "4242@1795878880:CONNECTED" },
+    timedOut: { commonName: "alice", clientIp: "198.51.100.7" },
+  };
+  assertEquals(decodeWork(encodeWork(timedOut, 5)), timedOut);
+  // A holder of an earlier version reads the fields it knows: the deny, without the record.
+  const { timedOut: _owed, ...older } = timedOut;
+  assertEquals(decodeWork(JSON.stringify({ ...older, expiresAt: 5 })), older);
+  for (
+    const owed of [
+      "null",
+      '"alice"',
+      "[]",
+      '{"commonName":"alice"}',
+      '{"clientIp":"x"}',
+      '{"commonName":1,"clientIp":"x"}',
+    ]
+  ) {
+    const text = encodeWork(older, 5).replace(/}$/, `,"timedOut":${owed}}`);
+    assertEquals(decodeWork(text), undefined, text);
+  }
+});
+
 Deno.test("outcomes round-trip; unknown text is no outcome", () => {
   for (
     const outcome of [

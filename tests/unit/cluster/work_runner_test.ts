@@ -3,9 +3,14 @@ import { FakeClock } from "../../support/fake_clock.ts";
 import { RecordingCommander } from "../../support/recording_commander.ts";
 import { getLogger } from "../../../src/log.ts";
 import { UNNOTIFIED_POLL_MS, WorkRunner } from "../../../src/cluster/work_runner.ts";
-import { ManagementConnectionError } from "../../../src/management/errors.ts";
+import {
+  ManagementCommandError,
+  ManagementConnectionError,
+} from "../../../src/management/errors.ts";
 import type { TakenWork } from "../../../src/cluster/work_queue.ts";
-import type { WorkOutcome } from "../../../src/cluster/work_item.ts";
+import type { WorkOp, WorkOutcome } from "../../../src/cluster/work_item.ts";
+import type { TimedOutClient } from "../../../src/bridge/client_events.ts";
+import { SignInEndedError } from "../../../src/bridge/sign_in_guard.ts";
 
 // A 9 s lease renews every 3 s; a multiple of the 100 ms steps `idle` takes.
 const NOTIFIED_POLL_MS = 3_000;
@@ -231,4 +236,93 @@ Deno.test("a kill carried out in time is not deferred as well", async () => {
   assertEquals(commander.commands, [{ kind: "kill", cid: 4, message: "signed out" }]);
   assertEquals(deferred, []);
   assertEquals(queue.recorded, [{ key: "kill:4:n", outcome: { kind: "ok" } }]);
+});
+
+/**
+ * A runner whose holding period's events record the timeouts it is told were written, and
+ * whose commander fails each deny as `denyFails` says (or records it).
+ */
+function timeoutSetUp(denyFails?: () => Error) {
+  const clock = new FakeClock();
+  const queue = new CountingQueue();
+  const commander = new RecordingCommander();
+  if (denyFails) commander.deny = () => Promise.reject(denyFails());
+  const recordedTimeouts: TimedOutClient[] = [];
+  const runner = new WorkRunner({
+    queue,
+    server: "default",
+    token: 7,
+    commander,
+    clock,
+    log: getLogger("test"),
+    notified: () => true,
+    notifiedPollMs: NOTIFIED_POLL_MS,
+    signInTimedOut: (client) => recordedTimeouts.push(client),
+  });
+  /** Carries `items` out in one drain. */
+  const drain = async (...items: TakenWork[]) => {
+    queue.waiting.push(...items);
+    runner.start();
+    await settle();
+    runner.stop();
+  };
+  return { queue, commander, recordedTimeouts, drain };
+}
+
+/** A sign-in's timeout deny held by an earlier holding period, its record owed. */
+const OWED_TIMEOUT: TakenWork = {
+  key: "4:1:run=run-1",
+  item: {
+    op: "deny",
+    cid: 4,
+    kid: 1,
+    reason: "sign-in timed out",
+    clientReason: "Sign-in was not completed in time. Reconnect to try again.",
+    signIn: { loginId: "AAAAAAAAAAAAAAAAAAAAAA", openvpnRun: "run-1" },
+    timedOut: { commonName: "alice", clientIp: "198.51.100.7" },
+  },
+  recorded: undefined,
+  msLeft: 5_000,
+};
+
+Deno.test("a held timeout deny carried out here is recorded as a timeout once, naming its client; any other deny is not (its requester recorded it)", async () => {
+  const { commander, recordedTimeouts, drain } = timeoutSetUp();
+  const { timedOut: _owed, ...byRequester } = OWED_TIMEOUT.item as WorkOp & { op: "deny" };
+  await drain(OWED_TIMEOUT, {
+    // A callback's deny (Admission.deny recorded it), or a held deny queued by an earlier version.
+    ...OWED_TIMEOUT,
+    key: "5:1:run=run-1",
+    item: { ...byRequester, cid: 5 },
+  });
+  assertEquals(commander.commands.map(({ cid }) => cid), [4, 5]);
+  assertEquals(recordedTimeouts, [{ cid: 4, commonName: "alice", clientIp: "198.51.100.7" }]);
+});
+
+Deno.test("a held timeout deny written with no answer is recorded (OpenVPN may have carried it out); one not written, refused or expired is not; one already done is not again", async () => {
+  const unanswered = timeoutSetUp(() => new ManagementConnectionError("timeout", "no reply"));
+  await unanswered.drain(OWED_TIMEOUT);
+  assertEquals(unanswered.recordedTimeouts.map(({ cid }) => cid), [4]);
+  assertEquals(unanswered.queue.recorded.map(({ outcome }) => outcome.kind), ["unknown"]);
+  for (
+    const error of [
+      // The link down: left for the next drain or holder, which records it if it writes it.
+      new ManagementConnectionError("not-connected", "no link"),
+      // The guard: OpenVPN restarted, or a newer sign-in began on the cid.
+      new SignInEndedError("client-deny", 4),
+      // OpenVPN: the client has gone.
+      new ManagementCommandError("client-deny", "ERROR: client-deny command failed"),
+    ]
+  ) {
+    const { recordedTimeouts, drain } = timeoutSetUp(() => error);
+    await drain(OWED_TIMEOUT);
+    assertEquals(recordedTimeouts, [], error.message);
+  }
+  // An earlier holder carried it out and recorded it, then died before clearing it.
+  const done = timeoutSetUp();
+  await done.drain({ ...OWED_TIMEOUT, recorded: { kind: "ok" } });
+  assertEquals([done.commander.commands, done.recordedTimeouts], [[], []]);
+  // Its deadline passed before a holder took it: not sent, so not recorded.
+  const expired = timeoutSetUp();
+  await expired.drain({ ...OWED_TIMEOUT, msLeft: 0 });
+  assertEquals([expired.commander.commands, expired.recordedTimeouts], [[], []]);
 });
