@@ -1,11 +1,18 @@
 /**
  * An upgrade's config check (the installed postinst run as `configure OLD` next to a stand-in
  * for the running service): which config it judges, read from the program's own options as its
- * parser reads them, or, behind a wrapper it cannot read, the default with a notice; and as
- * whom, when the service runs as root. Needs root; installs and purges the package.
+ * parser reads them, or, behind a wrapper it cannot read, the default with a notice; as whom,
+ * when the service runs as root; and what the admin sees of its verdict: the warnings of a pass
+ * too, as written. Needs root; installs and purges the package.
  */
 
-import { assert, assertEquals, assertMatch } from "../support/assert.ts";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertNotMatch,
+  assertStringIncludes,
+} from "../support/assert.ts";
 import { join } from "node:path";
 import { INSTALLED_BINARY, SERVICE_USER } from "../e2e/lib/bridge_process.ts";
 import { run } from "../e2e/lib/command.ts";
@@ -34,6 +41,16 @@ const skip = announceSkip("the package upgrade test", await skipReason());
 /** A config the new version refuses (a misspelt key). */
 const BROKEN_CONFIG = '[openvpn]\nmanagment = "x"\n';
 
+/** What postinst prints before the warnings of a check that passed. */
+const WARNINGS_HEADER = `${PACKAGE}: this version accepts the service's config, with warnings:`;
+
+/** Writes `text` to `path` as the service's group may read it, with `mode`'s other bits. */
+async function writeConfig(path: string, text: string, gid: number, mode: number) {
+  await Deno.writeTextFile(path, text);
+  await Deno.chown(path, 0, gid);
+  await Deno.chmod(path, mode);
+}
+
 function restarts(outcome: UpgradeOutcome): number {
   return outcome.calls.filter((call) => call.includes("try-restart")).length;
 }
@@ -56,9 +73,7 @@ Deno.test({
       const good = await Deno.readTextFile(CONFFILE);
       // The config the service runs with, where the default path holds one it refuses.
       const running = join(work, "running.toml");
-      await Deno.writeTextFile(running, good);
-      await Deno.chown(running, 0, user.gid);
-      await Deno.chmod(running, 0o640);
+      await writeConfig(running, good, user.gid, 0o640);
       const upgrade = (args: string[], program = INSTALLED_BINARY) =>
         upgradeWithRunningService(work, { uid: user.uid, gid: user.gid, env: {}, program, args });
 
@@ -83,6 +98,44 @@ Deno.test({
           } finally {
             await Deno.writeTextFile(CONFFILE, good);
           }
+        },
+      );
+
+      await t.step(
+        "a config the new version accepts with warnings: they are shown under the package's " +
+          "name, and the service is restarted; a clean pass shows nothing",
+        async () => {
+          const clean = await upgrade(["--config", running]);
+          assertEquals(restarts(clean), 1, clean.stderr);
+          assertEquals(clean.stderr, "");
+          // Other users can change it: check-config passes it, with a warning.
+          const warned = join(work, "warned.toml");
+          await writeConfig(warned, good, user.gid, 0o642);
+          const outcome = await upgrade(["--config", warned]);
+          assertEquals(restarts(outcome), 1, outcome.stderr);
+          assertStringIncludes(
+            outcome.stderr,
+            `${WARNINGS_HEADER}\nwarning: ${warned}: (file): Can be changed by other users ` +
+              `(mode 0642), who could rewrite the access rules: run chmod o-w ${warned}\n`,
+          );
+          assertNotMatch(outcome.stderr, /not restarted/);
+        },
+      );
+
+      await t.step(
+        "the check's output is shown as written: a backslash in a path (\\c, an escape to " +
+          "dash's echo) cuts nothing, in warnings or in a refusal",
+        async () => {
+          const odd = join(work, "odd\\c.toml");
+          await writeConfig(odd, good, user.gid, 0o642);
+          const warned = await upgrade([`--config=${odd}`]);
+          assertEquals(restarts(warned), 1, warned.stderr);
+          assertStringIncludes(warned.stderr, `run chmod o-w ${odd}\n`);
+          await writeConfig(odd, BROKEN_CONFIG, user.gid, 0o640);
+          const refused = await upgrade([`--config=${odd}`]);
+          assertEquals(restarts(refused), 0, refused.stderr);
+          assertStringIncludes(refused.stderr, `Invalid configuration in ${odd}:\n  - `);
+          assertStringIncludes(refused.stderr, "openvpn.managment (line 2): Unknown key");
         },
       );
 
