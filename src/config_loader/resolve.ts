@@ -27,7 +27,11 @@ import { isLoopbackHost } from "../loopback.ts";
 import { checkOidcConfig } from "../oidc/config_checks.ts";
 import { validateClientConfigLine } from "../policy/client_config.ts";
 import { validateGroupName } from "../policy/groups.ts";
-import { validateRequiredClaim } from "../policy/authorize.ts";
+import {
+  validateClaimPaths,
+  validateRequiredClaim,
+  validateRequiredClaimName,
+} from "../policy/authorize.ts";
 import { checkRedisSettings, redisUrlPasswordProblem } from "../sessions/redis_connection.ts";
 import { checkRedisSweepInterval } from "../sessions/redis_grace.ts";
 import { parseEncryptionKey } from "../sessions/token_cipher.ts";
@@ -351,6 +355,13 @@ function resolveHttp(values: Values["http"], issue: Issue): HttpConfig | undefin
   };
 }
 
+/** The [oidc] options validateClaimPaths judges, by their TOML names. */
+const CLAIM_PATH_OPTIONS = [
+  ["usernameClaim", "username_claim"],
+  ["groupsClaim", "groups_claim"],
+  ["rolesClaim", "roles_claim"],
+] as const;
+
 function resolveOidc(values: Values["oidc"], issue: Issue): OidcConfig | undefined {
   const issuer = parseUrl(values.issuer);
   if (typeof issuer === "string") issue("oidc.issuer", issuer);
@@ -378,6 +389,11 @@ function resolveOidc(values: Values["oidc"], issue: Issue): OidcConfig | undefin
     maxOpenRequests: values.max_open_requests,
   };
   for (const problem of checkOidcConfig(config)) issue(`oidc.${problem.key}`, problem.message);
+  const pathProblems = validateClaimPaths(config);
+  for (const [key, option] of CLAIM_PATH_OPTIONS) {
+    const problem = pathProblems[key];
+    if (problem !== undefined) issue(`oidc.${option}`, problem);
+  }
   return config;
 }
 
@@ -387,6 +403,12 @@ function resolveAuthorization(
   issue: Issue,
 ): AuthorizationConfig {
   for (const [name, value] of Object.entries(values.required_claims)) {
+    // The table is named, not the name in it: the message shows that shortened and escaped.
+    const nameProblem = validateRequiredClaimName(name);
+    if (nameProblem) {
+      issue(`${at}.required_claims`, nameProblem);
+      continue;
+    }
     const problem = validateRequiredClaim(name, value);
     if (problem) issue(`${at}.required_claims.${name}`, problem);
   }

@@ -1,8 +1,13 @@
-/** The authorization decision: may this authenticated user use the VPN with this certificate? */
+/**
+ * The authorization decision: may this authenticated user use the VPN with this certificate?
+ * And the config-load checks of the names the deny reasons carry (required claims, claim paths).
+ */
 import type { ResolvedConfig } from "../config/types.ts";
-import { claimAt } from "./claims.ts";
+import { clientDeny, ManagementArgumentError } from "../management/commands.ts";
+import { printable } from "../printable_text.ts";
+import { claimAt, ClaimError } from "./claims.ts";
 import { inAnyGroup } from "./groups.ts";
-import type { Identity } from "./identity.ts";
+import { extractIdentity, type Identity, type IdentityClaimOptions } from "./identity.ts";
 
 export type DenyCode = "group" | "role" | "claim" | "common_name";
 
@@ -88,10 +93,12 @@ function isScalar(value: unknown): value is string | number | boolean {
 
 /**
  * Checks one `requiredClaims` entry at config load. Returns an error message, or `undefined`
- * when the value is usable (a string, finite number or boolean, or a non-empty array of them).
+ * when the entry is usable: its name passes {@link validateRequiredClaimName}, its value is a
+ * string, finite number or boolean, or a non-empty array of them.
  */
 export function validateRequiredClaim(name: string, value: unknown): string | undefined {
-  if (name === "") return "Required claim name is empty";
+  const nameProblem = validateRequiredClaimName(name);
+  if (nameProblem !== undefined) return nameProblem;
   if (Array.isArray(value)) {
     if (value.length === 0) return `Required claim "${name}" lists no values`;
     if (!value.every(isScalar)) {
@@ -103,4 +110,113 @@ export function validateRequiredClaim(name: string, value: unknown): string | un
     return `Required claim "${name}" must be a string, number, boolean or an array of them`;
   }
   return undefined;
+}
+
+/**
+ * Checks a `requiredClaims` name at config load: not empty, and the deny reason naming it
+ * (authorize's, sent as `client-deny` reason) can be sent. A name that makes it too long, or
+ * holds a control character, would otherwise leave every user it denies without an answer
+ * until OpenVPN's timeout. Returns an error message (the name shortened and escaped), or
+ * `undefined`.
+ */
+export function validateRequiredClaimName(name: string): string | undefined {
+  if (name === "") return "Required claim name is empty";
+  return unsendableReason("Required claim name", name, [claimReason(name)]);
+}
+
+/**
+ * Checks the claim paths of `opts` at config load: extractIdentity names them in the reason it
+ * refuses a claim with, which is sent as `client-deny` reason (a path too long for it, or with
+ * a control character, would leave the user without an answer until OpenVPN's timeout). Every
+ * such reason is built by extractIdentity itself, from claims that provoke each refusal.
+ * Returns an error message per unusable option.
+ */
+export function validateClaimPaths(
+  opts: IdentityClaimOptions,
+): Partial<Record<keyof IdentityClaimOptions, string>> {
+  const problems: Partial<Record<keyof IdentityClaimOptions, string>> = {};
+  for (const key of ["usernameClaim", "groupsClaim", "rolesClaim"] as const) {
+    const path = opts[key];
+    if (path === undefined) continue;
+    const problem = unsendableReason("Claim path", path, identityRefusals(opts, path));
+    if (problem !== undefined) problems[key] = problem;
+  }
+  return problems;
+}
+
+/**
+ * Absent, and a claim value of each JSON type, the strings a username may not be among them:
+ * between them they provoke every refusal of extractIdentity (missing, each wrong type,
+ * control characters), whose message names the path.
+ */
+const PROVOKING_VALUES: readonly unknown[] = [
+  undefined,
+  null,
+  "",
+  "\u0001",
+  0,
+  true,
+  {},
+  [0],
+];
+
+/** The messages extractIdentity refuses claims with when the claim at `path` is provoking. */
+function identityRefusals(opts: IdentityClaimOptions, path: string): string[] {
+  const reasons = new Set<string>();
+  for (const value of PROVOKING_VALUES) {
+    const claims: Record<string, unknown> = {};
+    defineClaim(claims, "sub", "subject");
+    defineClaim(claims, opts.usernameClaim, "user");
+    if (value === undefined) delete claims[path];
+    else defineClaim(claims, path, value);
+    try {
+      extractIdentity(claims, opts);
+    } catch (error) {
+      if (!(error instanceof ClaimError)) throw error;
+      reasons.add(error.message);
+    }
+  }
+  return [...reasons];
+}
+
+/** Defined, not assigned: a path `__proto__` must stay a claim. */
+function defineClaim(claims: Record<string, unknown>, path: string, value: unknown): void {
+  Object.defineProperty(claims, path, {
+    value,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
+}
+
+/**
+ * Why one of `reasons`, built from the configured `name`, could not be sent, or `undefined`.
+ * Each is built into the `client-deny` command that sends it, in both places a reason goes
+ * (OpenVPN's log and the client's), so the limits are exactly the command's.
+ */
+function unsendableReason(
+  what: string,
+  name: string,
+  reasons: readonly string[],
+): string | undefined {
+  for (const reason of reasons) {
+    try {
+      clientDeny(0, 0, reason, reason);
+    } catch (error) {
+      if (!(error instanceof ManagementArgumentError)) throw error;
+      return `${what} ${shortened(name)} cannot be sent in the deny reason naming it ` +
+        `(${shortened(reason)}): ${error.message}`;
+    }
+  }
+  return undefined;
+}
+
+const SHOWN_CHARS = 40;
+
+/** Quoted and escaped as JSON, then printable; only its start when long (with its length). */
+function shortened(text: string): string {
+  const chars = [...text];
+  if (chars.length <= SHOWN_CHARS) return printable(JSON.stringify(text));
+  const start = printable(JSON.stringify(chars.slice(0, SHOWN_CHARS).join("")));
+  return `${start.slice(0, -1)}..." (${chars.length} characters)`;
 }
