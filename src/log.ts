@@ -3,7 +3,8 @@
  * to stderr, as text for people or JSON lines for collectors. Properties whose names look like
  * credentials (at any depth) are masked in the properties and in the message LogTape already
  * rendered from them, as a second line of defence: code must not log secrets in the first
- * place. A text record is always one line: a logged value cannot forge another record.
+ * place. A record is always one line, in either format: a logged value cannot forge another
+ * record, nor break or reorder the line in a log viewer (printable_text.ts).
  */
 import {
   configureSync,
@@ -18,6 +19,7 @@ import {
 import process from "node:process";
 import { setImmediate } from "node:timers";
 import type { LogLevel } from "./config/types.ts";
+import { escapeLeftRawByJson } from "./printable_text.ts";
 import { writeAllSync } from "./write_all_sync.ts";
 
 export type { Logger };
@@ -120,10 +122,13 @@ function maskRecord(record: LogRecord): LogRecord {
   return { ...record, properties, message };
 }
 
-/** Line breaks inside one text record are written as `\n` (and `\r`). */
+/**
+ * Line breaks inside one text record are written as `\n` (and `\r`), line separators and bidi
+ * controls, which inspect leaves raw, as `\uXXXX` (escapeLeftRawByJson).
+ */
 function oneLine(text: string): string {
   const body = text.endsWith("\n") ? text.slice(0, -1) : text;
-  return body.replace(/\r/g, "\\r").replace(/\n/g, "\\n") + "\n";
+  return escapeLeftRawByJson(body.replace(/\r/g, "\\r").replace(/\n/g, "\\n")) + "\n";
 }
 
 /** Printable ASCII without quotes or backslashes: every runtime's inspect only quotes it. */
@@ -251,8 +256,9 @@ function stderrSink(format: "text" | "json"): Sink {
   const formatter = format === "json"
     ? getJsonLinesFormatter()
     : getTextFormatter({ value: plainValueRenderer() });
+  // JSON.stringify leaves DEL, C1, the line separators and the bidi controls raw.
   const write = format === "json"
-    ? (record: LogRecord) => formatter(record)
+    ? (record: LogRecord) => escapeLeftRawByJson(formatter(record))
     : (record: LogRecord) => oneLine(formatter(record));
   return (record: LogRecord) => {
     stderrLines.write(write(maskRecord(record)), timingOf(record));

@@ -1,32 +1,54 @@
 /**
- * Text for the admin's terminal that came from outside (VPN clients, the IdP, the network).
- * A terminal acts on C0 controls (newline, ESC), DEL and C1 (U+009B alone is a CSI), so one such
- * character could move the cursor, retitle the window or fake another line of output: the
- * admin commands and check-config show them escaped, by the one rule below.
+ * Text for the admin's terminal and the logs that came from outside (VPN clients, the IdP, the
+ * network). A terminal acts on C0 controls (newline, ESC), DEL and C1 (U+009B alone is a CSI),
+ * so one such character could move the cursor, retitle the window or fake another line of
+ * output; web log viewers end a line at U+2028 and U+2029 too, and bidi-aware ones reorder the
+ * text after a bidi control. The admin commands, check-config and log lines (log.ts) show them
+ * all escaped, by the one rule below.
  */
 
 const C0 = "\\u0000-\\u001f";
 const DEL_AND_C1 = "\\u007f-\\u009f";
-const TERMINAL_CONTROLS = new RegExp(`[${C0}${DEL_AND_C1}]`, "g");
+/**
+ * U+2028 and U+2029 (a user name holding one shows as two lines, the second looking like a
+ * record of its own), and the bidi controls U+202A-U+202E and U+2066-U+2069 (after U+202E a
+ * name reads backwards, and the rest of the line with it). U+2028-U+202E is one run.
+ */
+const LINE_AND_BIDI = "\\u2028-\\u202e\\u2066-\\u2069";
+const NOT_PRINTABLE = new RegExp(`[${C0}${DEL_AND_C1}${LINE_AND_BIDI}]`, "g");
 /** JSON.stringify escapes C0 in strings itself (and its layout's newlines must stay). */
-const LEFT_RAW_BY_JSON = new RegExp(`[${DEL_AND_C1}]`, "g");
+const LEFT_RAW_BY_JSON = new RegExp(`[${DEL_AND_C1}${LINE_AND_BIDI}]`, "g");
 
-/** `text` with every terminal control as `\xNN`: one line, readable, inert. */
+/**
+ * `text` with every terminal control as `\xNN`, every line separator and bidi control as
+ * `\uXXXX`: one line, readable, inert, in the order it was written.
+ */
 export function printable(text: string): string {
-  return text.replace(
-    TERMINAL_CONTROLS,
-    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
-  );
+  return text.replace(NOT_PRINTABLE, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : unicodeEscape(c);
+  });
 }
 
 /**
- * `JSON.stringify(value, null, 2)` with no terminal control left raw. DEL and C1 can stand only
- * inside strings there, where their `\u00XX` escape parses back to the same character, so the
- * output stays valid JSON of the same value.
+ * `JSON.stringify(value, null, 2)` with no terminal control, line separator or bidi control
+ * left raw (escapeLeftRawByJson).
  */
 export function printableJson(value: unknown): string {
-  return JSON.stringify(value, null, 2).replace(
-    LEFT_RAW_BY_JSON,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
+  return escapeLeftRawByJson(JSON.stringify(value, null, 2));
+}
+
+/**
+ * JSON text (or a text log line, where inspect has escaped the other controls) with DEL, C1,
+ * the line separators and the bidi controls as `\uXXXX`. In JSON they can stand only inside
+ * strings, where the escape parses back to the same character: still valid JSON of the same
+ * value.
+ */
+export function escapeLeftRawByJson(text: string): string {
+  return text.replace(LEFT_RAW_BY_JSON, unicodeEscape);
+}
+
+/** `\uXXXX`, as JavaScript and JSON write a character of the Basic Multilingual Plane. */
+function unicodeEscape(c: string): string {
+  return `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
 }

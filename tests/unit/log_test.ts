@@ -187,3 +187,76 @@ Deno.test("plain text takes the runtime's quote (Node and Bun inspect with singl
   assertEquals(render("alice", nodeLike), "'alice'");
   assertEquals(render(42, nodeLike), "42");
 });
+
+/**
+ * Each character a web log viewer ends a line at (U+2028, U+2029) or a bidi-aware one reorders
+ * text at (U+202A-U+202E, U+2066-U+2069), between letters, with the escape a line shows it as.
+ */
+const LINE_AND_BIDI = [
+  0x2028,
+  0x2029,
+  0x202a,
+  0x202b,
+  0x202c,
+  0x202d,
+  0x202e,
+  0x2066,
+  0x2067,
+  0x2068,
+  0x2069,
+].map((code) => ({
+  char: String.fromCharCode(code),
+  escaped: `\\u${code.toString(16)}`,
+}));
+/** With a C1 control (NEL, a line break to some viewers) that JSON.stringify leaves raw too. */
+const LINE_AND_BIDI_VALUE = `alice${LINE_AND_BIDI.map(({ char }) => `${char}x`).join("")}\u0085`;
+
+/** A failing line as the test report shows it: raw, a bidi control would reorder the report. */
+function shown(line: string): string {
+  return JSON.stringify(line).replace(
+    /[\u0085\u2028-\u202e\u2066-\u2069]/g,
+    (c) => `<U+${c.charCodeAt(0).toString(16)}>`,
+  );
+}
+
+/** What a log line must show: each character escaped, none raw; JSON lines parse back to it. */
+function assertLineAndBidiEscaped(out: string, format: "text" | "json"): void {
+  const lines = out.split("\n").filter((line) => line.includes("Login of"));
+  assertEquals(lines.length, 1, shown(out));
+  const line = lines[0]!;
+  for (const { char, escaped } of LINE_AND_BIDI) {
+    assertEquals(line.includes(char), false, `raw ${escaped} in ${shown(line)}`);
+    assertEquals(line.includes(escaped), true, `no ${escaped} in ${shown(line)}`);
+  }
+  assertEquals(line.includes("\u0085"), false, `raw U+0085 in ${shown(line)}`);
+  if (format === "json") {
+    const record = JSON.parse(line) as { properties: { user: string } };
+    assertEquals(record.properties.user, LINE_AND_BIDI_VALUE);
+  }
+}
+
+for (const format of ["text", "json"] as const) {
+  Deno.test(`line separators and bidi controls in a value are escaped in the ${format} output`, () => {
+    const out = captureStderr(() => {
+      configureLogging("info", format);
+      getLogger("test").info("Login of {user}", { user: LINE_AND_BIDI_VALUE });
+    });
+    assertLineAndBidiEscaped(out, format);
+  });
+}
+
+// Bun's inspect and JSON formatter, which the released binary uses, leave them raw as Deno's do.
+for (const format of ["text", "json"] as const) {
+  Deno.test(`line separators and bidi controls in a value are escaped in the ${format} output (bun)`, async () => {
+    const script = new URL("./_log_escape_child.ts", import.meta.url).pathname;
+    const { success, stderr } = await new Deno.Command(Deno.env.get("BUN") ?? "bun", {
+      args: [script, format, LINE_AND_BIDI_VALUE],
+      stdout: "null",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    const out = new TextDecoder().decode(stderr);
+    assertEquals(success, true, out);
+    assertLineAndBidiEscaped(out, format);
+  });
+}
