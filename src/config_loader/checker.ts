@@ -7,6 +7,7 @@
  */
 import { parse } from "smol-toml";
 import type { ConfigIssue } from "./errors.ts";
+import { readEnvList } from "./env_list.ts";
 import { locateKey } from "./locate.ts";
 import {
   acceptedKeys,
@@ -393,27 +394,37 @@ export class Checker {
         return text === "true" ? true : text === "false" ? false : text;
       case "int":
         return /^-?\d+$/.test(text) ? Number(text) : text;
-      case "strings":
-        return text.trimStart().startsWith("[") ? this.#parseEnvToml(section, key, text) : [text];
+      case "strings": {
+        const list = readEnvList(section, key, envName(section, key), text);
+        if ("toml" in list) return this.#parseEnvToml(section, key, list.toml, true);
+        if ("items" in list) return list.items;
+        this.#issue(`${section}.${key}`, list.problem);
+        return undefined;
+      }
       case "table":
-        return this.#parseEnvToml(section, key, text);
+        return this.#parseEnvToml(section, key, text, false);
       default:
         return text;
     }
   }
 
-  #parseEnvToml(section: string, key: string, text: string): unknown {
+  /** A list or table variable's TOML value; one that is not exactly one value is refused. */
+  #parseEnvToml(section: string, key: string, text: string, list: boolean): unknown {
     try {
-      return parse(`value = ${text}`)["value"];
+      const document = parse(`value = ${text}`);
+      // A newline in the variable would let it set keys beside "value", which would be lost.
+      if (Object.keys(document).length === 1) return document["value"];
     } catch {
-      this.#issue(
-        `${section}.${key}`,
-        `Environment variable ${
-          envName(section, key)
-        } is not a TOML value: expected e.g. ["a", "b"] or { name = "value" }`,
-      );
-      return undefined;
+      // Not TOML: refused below, as is a value followed by other keys.
     }
+    const example = list
+      ? 'a TOML array, e.g. ["a", "b"]'
+      : 'a TOML table, e.g. { name = "value" }';
+    this.#issue(
+      `${section}.${key}`,
+      `Environment variable ${envName(section, key)} is not ${example}`,
+    );
+    return undefined;
   }
 
   #readSecretFile(path: string, file: unknown, line: Origin): Secret | undefined {

@@ -65,6 +65,21 @@ export function miscasedAuthorizeParams(
   });
 }
 
+/**
+ * Why `scope` cannot be one item of `scopes`, if it cannot. The request sends them joined by
+ * spaces (RFC 6749, 3.3), so "openid profile" would go out as two scopes while the checks here
+ * (openid included) saw one, and an empty one as a stray space.
+ */
+function scopeTokenProblem(scope: string): string | undefined {
+  if (scope === "") return "Must not be empty";
+  if (/\s/.test(scope)) {
+    const items = scope.split(/\s+/).filter((item) => item !== "");
+    return `Holds whitespace, but scopes are sent space-separated: write each as its own item, ` +
+      `${items.map((item) => JSON.stringify(item)).join(", ")}`;
+  }
+  return undefined;
+}
+
 export interface OidcConfigProblem {
   /** Key path below `oidc`, e.g. `authorize_params.state`. */
   key: string;
@@ -91,6 +106,10 @@ export function checkOidcConfig(config: OidcConfig): OidcConfigProblem[] {
     problem("issuer", "The issuer must not contain a query or fragment");
   }
   if (!config.scopes.includes("openid")) problem("scopes", 'Must include "openid"');
+  config.scopes.forEach((scope, index) => {
+    const scopeProblem = scopeTokenProblem(scope);
+    if (scopeProblem !== undefined) problem(`scopes[${index}]`, scopeProblem);
+  });
   for (const name of reservedAuthorizeParams(config.authorizeParams)) {
     problem(`authorize_params.${name}`, "Set by the bridge itself; it cannot be overridden");
   }

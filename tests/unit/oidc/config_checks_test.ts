@@ -37,6 +37,10 @@ const cases: Array<[string, Parameters<typeof oidcConfig>[0], string]> = [
     "issuer",
   ],
   ["scopes without openid", { scopes: ["profile"] }, "scopes"],
+  // Sent space-separated: the IdP would see two scopes where the checks saw one.
+  ["a scope holding a space", { scopes: ["openid", "profile email"] }, "scopes[1]"],
+  ["a scope holding a tab", { scopes: ["openid", "profile\temail"] }, "scopes[1]"],
+  ["an empty scope", { scopes: ["openid", ""] }, "scopes[1]"],
   [
     "a reserved authorize param",
     { authorizeParams: { redirect_uri: "x" } },
