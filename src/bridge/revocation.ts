@@ -2,15 +2,19 @@
  * Which sessions a revocation ends: those of an IdP SSO session or subject (back-channel
  * logout), or those an administrator names. The ending itself is SessionEnd's.
  *
- * A revocation the store cannot carry out (Redis restarting) is not lost: the sessions it names
- * that this process knows of are dropped from that record at once, so that
- * store_unreachable = "allow" admits none of them, and it is kept and carried out once the
- * store answers (revocation_retries.ts). Keycloak does not send a logout again.
+ * A revocation the store cannot carry out is not lost, whatever the store failed with (Redis
+ * restarting, a node a failover made a replica, a session file locked by another process, a full
+ * disk): the sessions it names that this process knows of are dropped from that record at once,
+ * so that store_unreachable = "allow" admits none of them, and it is kept and carried out once
+ * the store takes it (revocation_retries.ts). Keycloak does not send a logout again: a failure
+ * taken for a lasting one and dropped left the sessions, and their clients connected, until they
+ * expired. Only a closed store's refusal is not kept: the service is stopping.
  */
 import type { Logger } from "@logtape/logtape";
 import { type Clock, systemClock } from "../clock.ts";
 import type { VerifiedLogout } from "../oidc/logout_verifier.ts";
 import type { KnownSessions } from "../sessions/known_sessions.ts";
+import { StoreClosedError } from "../sessions/store_closed.ts";
 import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
 import type { Session, SessionStore } from "../sessions/types.ts";
 import { type HeldRevocation, MAX_HELD, RevocationRetries } from "./revocation_retries.ts";
@@ -69,6 +73,14 @@ export class RevokeDeferredError extends Error {
   override readonly name = "RevokeDeferredError";
 }
 
+/**
+ * A back-channel logout the store failed other than by being unreachable (a StoreUnavailableError
+ * is thrown as it is): kept all the same, so the IdP is answered as for that one, 503.
+ */
+export class LogoutDeferredError extends Error {
+  override readonly name = "LogoutDeferredError";
+}
+
 export class Revocation {
   readonly #deps: RevocationDeps;
   readonly #clock: Clock;
@@ -101,8 +113,8 @@ export class Revocation {
       deps.keepForMs ?? DEFAULT_KEEP_FOR_MS,
       (held, why) =>
         deps.log.error(
-          "Gave up the {what} kept while the session store was unreachable ({why}): its " +
-            "sessions stay until they expire; end them with 'sessions revoke'",
+          "Gave up the {what} kept since the session store could not carry it out ({why}): " +
+            "its sessions stay until they expire; end them with 'sessions revoke'",
           { what: describe(held.what), why },
         ),
     );
@@ -116,8 +128,9 @@ export class Revocation {
   /**
    * Back-channel logout: with `sid`, the sessions of that IdP session (of that subject, when
    * `sub` is present too); with only `sub`, every session of the subject. Returns how many ended.
-   * Throws StoreUnavailableError when the store could not carry it out: the logout is then kept
-   * and carried out once the store answers, and the IdP may send the token again meanwhile.
+   * Throws StoreUnavailableError when the store could not be reached, LogoutDeferredError when it
+   * failed otherwise: the logout is then kept and carried out once the store takes it, and the
+   * IdP may send the token again meanwhile. A closed store's error is thrown as it is, not kept.
    */
   async logout(token: string): Promise<number> {
     const request = await this.#deps.verifyLogoutToken(token);
@@ -142,18 +155,21 @@ export class Revocation {
     } catch (error) {
       // Not carried out: the IdP may send the same token again.
       request.forget();
-      if (error instanceof StoreUnavailableError) {
-        this.#storeFailed();
-        this.#hold(key, target, kept?.at ?? this.#clock.now(), error);
-      }
-      throw error;
+      if (error instanceof StoreClosedError) throw error;
+      this.#storeFailed();
+      const held = this.#hold(key, target, kept?.at ?? this.#clock.now(), error);
+      if (error instanceof StoreUnavailableError) throw error;
+      throw new LogoutDeferredError(
+        `Back-channel logout not carried out, ${held ? "kept" : "not kept"}: ${errorText(error)}`,
+        { cause: error },
+      );
     }
   }
 
   /**
    * An administrator's revoke: how many sessions ended, and whose clients are still connected.
    * Throws RevokeDeferredError when the store could not carry it out (it is kept for when the
-   * store answers).
+   * store answers), but for a closed store's error, thrown as it is.
    */
   async revoke(target: RevocationTarget): Promise<EndReport> {
     const key = keyOf(target);
@@ -163,16 +179,19 @@ export class Revocation {
       this.#retries.delete(key);
       return report;
     } catch (error) {
-      if (!(error instanceof StoreUnavailableError)) throw error;
+      if (error instanceof StoreClosedError) throw error;
       this.#storeFailed();
       const held = this.#hold(key, target, kept?.at ?? this.#clock.now(), error);
+      const fault = error instanceof StoreUnavailableError
+        ? "Session store unreachable"
+        : "Session store failed";
       throw new RevokeDeferredError(
         held
-          ? "Session store unreachable: the revoke is kept and carried out once the store " +
-            "answers (the service log says when); until then this service admits none of " +
-            "those sessions at renegotiation"
-          : "Session store unreachable: the revoke is not done, and the service is stopping " +
-            "and does not keep it: run it again once the store answers",
+          ? `${fault}: the revoke is kept and carried out once the store answers (the service ` +
+            "log says when); until then this service admits none of those sessions at " +
+            "renegotiation"
+          : `${fault}: the revoke is not done, and the service is stopping and does not keep ` +
+            "it: run it again once the store answers",
         { cause: error },
       );
     }
@@ -199,22 +218,23 @@ export class Revocation {
    * "allow" stops admitting them now), then it is kept. False when it could not be kept (the
    * retries are closed: the service is stopping).
    */
-  #hold(key: string, target: Target, at: number, error: StoreUnavailableError): boolean {
+  #hold(key: string, target: Target, at: number, error: unknown): boolean {
     const dropped = this.#deps.knownSessions?.forgetWhere(picks(target)) ?? 0;
     const added = this.#retries.add({ key, at, what: target });
     const held = added || this.#retries.get(key) !== undefined;
     this.#deps.log.warning(
-      "The {what} could not be carried out, the session store is unreachable: {fate}; " +
+      "The {what} could not be carried out, the session store {failed}: {fate}; " +
         "{dropped} session(s) this bridge knew of dropped ({error})",
       {
         what: describe(target),
+        failed: error instanceof StoreUnavailableError ? "is unreachable" : "failed",
         fate: !held
           ? "not kept, the service is stopping"
           : added
           ? "kept and carried out once the store answers"
           : "already kept",
         dropped,
-        error: error.message,
+        error: errorText(error),
       },
     );
     return held;
@@ -225,7 +245,7 @@ export class Revocation {
     try {
       await this.#carryOutNow(held.what);
     } catch (error) {
-      if (error instanceof StoreUnavailableError) this.#storeFailed();
+      if (!(error instanceof StoreClosedError)) this.#storeFailed();
       throw error;
     }
   }
@@ -235,7 +255,7 @@ export class Revocation {
       const ended = await this.#logout(what, true);
       this.#rememberCarriedOut(what.jti, what.replayUntil);
       this.#deps.log.info(
-        "The {what}, kept while the session store was unreachable, is carried out: " +
+        "The {what}, kept since the session store could not carry it out, is carried out: " +
           "{ended} session(s) ended",
         { what: describe(what), ended },
       );
@@ -246,7 +266,7 @@ export class Revocation {
       "admin-revoke",
     );
     this.#deps.log.info(
-      "The {what}, kept while the session store was unreachable, is carried out: " +
+      "The {what}, kept since the session store could not carry it out, is carried out: " +
         "{ended} session(s) ended, {still} client(s) still connected",
       { what: describe(what), ended, still: stillConnected.length },
     );
@@ -403,6 +423,10 @@ function picks(target: Target): (session: Session) => boolean {
     case "session":
       return (session) => session.sessionId === target.sessionId;
   }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function describe(target: Target): string {

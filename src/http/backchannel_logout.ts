@@ -1,14 +1,16 @@
 /**
  * `POST <base_url>/oauth2/backchannel-logout`: the IdP tells us a user logged out (OpenID
  * Connect Back-Channel Logout 1.0, section 2.8). The answer is for a machine: 200 with
- * `no-store` when the token was valid, 503 when the session store is unreachable (the logout is
- * kept and carried out once it answers: bridge/revocation.ts; an IdP that retries sends it again
- * rather than take the token for bad), 400 with a JSON error otherwise; never a page or a
- * redirect, and no detail beyond the error code (the log has it).
+ * `no-store` when the token was valid, 503 when the session store could not carry the logout out
+ * (unreachable, or failing otherwise: the logout is kept and carried out once the store takes it,
+ * bridge/revocation.ts; an IdP that retries sends it again rather than take the token for bad),
+ * 400 with a JSON error otherwise; never a page or a redirect, and no detail beyond the error
+ * code (the log has it).
  */
 import type { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { Logger } from "@logtape/logtape";
+import { LogoutDeferredError } from "../bridge/revocation.ts";
 import { LogoutTokenError } from "../oidc/logout_token.ts";
 import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
 import { BACKCHANNEL_LOGOUT_PATH, MAX_REQUEST_BODY_BYTES } from "./routes.ts";
@@ -24,7 +26,8 @@ const REFUSAL_WARNING_INTERVAL_MS = 60_000;
 export interface BackchannelLogoutDeps {
   /**
    * Validates the logout token and ends its sessions; throws LogoutTokenError when invalid,
-   * StoreUnavailableError when the store could not carry it out (it is kept for later).
+   * StoreUnavailableError or LogoutDeferredError when the store could not carry it out (it is
+   * kept for later).
    */
   logout: (token: string) => Promise<number>;
   log: Logger;
@@ -84,12 +87,12 @@ export function registerBackchannelLogout(
           }
           return invalid("invalid logout_token");
         }
-        if (error instanceof StoreUnavailableError) {
+        if (error instanceof StoreUnavailableError || error instanceof LogoutDeferredError) {
           // Revocation logged it, and what it kept.
           deps.log.debug("Back-channel logout deferred: {error}", { error: error.message });
           return answer(503, {
             error: "temporarily_unavailable",
-            error_description: "session store unreachable; the logout is carried out later",
+            error_description: "session store unavailable; the logout is carried out later",
           });
         }
         deps.log.error("Back-channel logout failed: {error}", { error: String(error) });

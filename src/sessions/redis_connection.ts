@@ -8,7 +8,8 @@
  * `sessions.store_timeout`. A command that cannot be answered rejects with
  * StoreUnavailableError at once or at that deadline, and the client keeps reconnecting in the
  * background, so a Redis restart costs failed store calls, never a stuck event. A connection
- * that stays open but on which nothing comes back for a store timeout counts as lost too.
+ * that stays open but on which nothing comes back for a store timeout counts as lost too, and
+ * one on a node a failover made a replica is dropped at its first READONLY reply.
  */
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
@@ -23,8 +24,28 @@ const STORE_TIMEOUT_MAX_MS = 30_000;
 const log = getLogger("sessions");
 const RECONNECT_MAX_DELAY_MS = 2_000;
 const KEY_PREFIX_PATTERN = /^[A-Za-z0-9:_.{}-]{1,64}$/;
-/** Replies Redis gives while it cannot serve (starting, busy script, replica cut off). */
-const UNAVAILABLE_REPLY = /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/;
+/**
+ * Reply codes of a Redis that cannot serve a command for the moment: starting, busy with a
+ * script, a replica cut off from its primary or one that takes no writes (READONLY: a failover
+ * demoted the node this connection is on), out of memory for a write, or short of replicas for
+ * one (min-replicas-to-write).
+ */
+const UNAVAILABLE_CODES = new Set([
+  "LOADING",
+  "BUSY",
+  "MASTERDOWN",
+  "TRYAGAIN",
+  "CLUSTERDOWN",
+  "READONLY",
+  "OOM",
+  "NOREPLICAS",
+]);
+/**
+ * A reply's code: its first word, or, from Redis before 7, the code of the call that failed a
+ * script, which it wraps as "ERR Error running script (call to f_<sha>): @user_script:9:
+ * @user_script: 9: -READONLY You can't write ...". Redis 7 passes that code on as the reply's.
+ */
+const REPLY_CODE = /^(?:ERR Error running script .*?: -)?([A-Z]+)\b/;
 
 export interface RedisAddress {
   tls: boolean;
@@ -173,6 +194,7 @@ export async function connectRedis(
   // Loaded here, not at start-up: only a Redis store or a cluster needs it, and loading it cost
   // every start 60 ms under `deno run` and 20 ms (and 6 MB) in the Bun binary.
   const { Redis } = await import("ioredis");
+  const lost: LossReason = { text: "connection closed" };
   const client = new Redis({
     host: address.host,
     port: address.port,
@@ -205,6 +227,12 @@ export async function connectRedis(
     socketTimeout: settings.storeTimeoutMs,
     connectTimeout: Math.max(settings.storeTimeoutMs, 1_000),
     retryStrategy: (attempt: number) => Math.min(attempt * 100, RECONNECT_MAX_DELAY_MS),
+    reconnectOnError: (error: Error) => {
+      const reconnect = reconnectOnReadOnly(error);
+      // A reply is no error event: the loss's warning would give a stale reason.
+      if (reconnect) lost.text = errorText(error);
+      return reconnect;
+    },
   });
   let lastError: unknown;
   // Without a listener ioredis prints every reconnect failure itself.
@@ -234,7 +262,7 @@ export async function connectRedis(
     throw error;
   }
   const where = describeRedisUrl(address);
-  reportConnectionChanges(client, where, settings.storeTimeoutMs);
+  reportConnectionChanges(client, where, settings.storeTimeoutMs, lost);
   stayInDatabase(client, address.db, where);
   return client;
 }
@@ -290,18 +318,26 @@ function stayInDatabase(client: Redis, db: number, where: string): void {
   });
 }
 
-/** One warning when the connection is lost and one line when it is back, not one per retry. */
+/** Why the connection was last lost: an error event's text, or a reply that dropped it. */
+interface LossReason {
+  text: string;
+}
+
 /**
  * Logs a lost connection once, and its return once it has held for two store timeouts: a peer
  * that answers the handshake and then nothing (a frozen Redis behind a proxy) has each connection
  * dropped by socketTimeout within a store timeout of the first command sent on it, and would
  * otherwise log a loss and a return every few hundred milliseconds.
  */
-function reportConnectionChanges(client: Redis, where: string, storeTimeoutMs: number): void {
+function reportConnectionChanges(
+  client: Redis,
+  where: string,
+  storeTimeoutMs: number,
+  reason: LossReason,
+): void {
   let lost = false;
   let restoring: ReturnType<typeof setTimeout> | undefined;
-  let lastErrorText = "connection closed";
-  client.on("error", (error) => (lastErrorText = errorText(error)));
+  client.on("error", (error) => (reason.text = errorText(error)));
   client.on("reconnecting", () => {
     // Lost again before it held: the same outage, told already.
     clearTimeout(restoring);
@@ -310,7 +346,7 @@ function reportConnectionChanges(client: Redis, where: string, storeTimeoutMs: n
     lost = true;
     log.warning("Session store connection lost, reconnecting: {where}: {error}", {
       where,
-      error: lastErrorText,
+      error: reason.text,
     });
   });
   client.on("ready", () => {
@@ -327,17 +363,37 @@ function reportConnectionChanges(client: Redis, where: string, storeTimeoutMs: n
 }
 
 /**
- * Turns a failed command into StoreUnavailableError when Redis could not be asked or could not
- * answer (down, slow, starting); other errors (a refused script, wrong key type) pass unchanged.
+ * Turns a failed command into StoreUnavailableError when Redis could not be asked, could not
+ * answer (down, slow, starting) or refused it for the moment (UNAVAILABLE_CODES: a replica's
+ * READONLY after a failover, OOM); other errors (a refused script, wrong key type) pass
+ * unchanged. The one place the store's and the cluster's Redis errors are told apart.
  */
 export function classifyRedisError(error: unknown): unknown {
   if (error instanceof StoreUnavailableError) return error;
   const name = (error as { name?: unknown })?.name;
   const message = errorText(error);
-  if (name === "ReplyError" && !UNAVAILABLE_REPLY.test(message)) return error;
+  if (name === "ReplyError" && !UNAVAILABLE_CODES.has(replyCode(message) ?? "")) return error;
   return new StoreUnavailableError(`Session store unreachable: redis: ${message}`, {
     cause: error,
   });
+}
+
+function replyCode(message: string): string | undefined {
+  return REPLY_CODE.exec(message)?.[1];
+}
+
+/**
+ * ioredis's `reconnectOnError`: a READONLY reply means the node this connection reached is a
+ * replica now. Behind one address that a failover moves (a Sentinel-managed VIP, a managed Redis
+ * whose DNS name changes) the open connection would stay on it, reads working and every write
+ * failing, until it happened to drop; a new connection reaches the primary. Returns true
+ * (reconnect; the command fails with that reply, an unavailable store to its caller), not 2
+ * (reconnect and send it again): with the offline queue off ioredis refuses that resend at once,
+ * with "Stream isn't writeable" in place of the reply that says what happened, and nothing is
+ * sent again after a drop here (see the header). Every other reply: no reconnect.
+ */
+export function reconnectOnReadOnly(error: Error): boolean {
+  return replyCode(error.message) === "READONLY";
 }
 
 function errorText(error: unknown): string {

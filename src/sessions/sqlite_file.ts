@@ -20,6 +20,7 @@ import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { getLogger } from "../log.ts";
 import { migrate, SCHEMA_VERSION } from "./sqlite_schema.ts";
+import { StoreUnavailableError } from "./store_unavailable.ts";
 import { checkWalLimit, WAL_LIMIT } from "./wal_size_watch.ts";
 
 const log = getLogger("sessions");
@@ -29,6 +30,20 @@ export const BUSY_TIMEOUT_MS = 5_000;
 const FILE_MODE = 0o600;
 /** The `code` of node:sqlite's errors (Deno and Bun alike). */
 const SQLITE_ERROR = "ERR_SQLITE_ERROR";
+/**
+ * SQLite's primary result codes (the low byte of `errcode`, which may carry an extended one) for
+ * a file it cannot use for the moment: locked by another connection past busy_timeout (BUSY,
+ * LOCKED), a full disk (FULL), a file or file system gone read-only (READONLY), a failing or
+ * vanished disk (IOERR, CANTOPEN). Not a damaged file (CORRUPT, NOTADB): that stays an error.
+ */
+const UNAVAILABLE_CODES = new Map([
+  [5, "SQLITE_BUSY"],
+  [6, "SQLITE_LOCKED"],
+  [8, "SQLITE_READONLY"],
+  [10, "SQLITE_IOERR"],
+  [13, "SQLITE_FULL"],
+  [14, "SQLITE_CANTOPEN"],
+]);
 
 /**
  * Opens (creating when missing, mode 0600), configures and migrates the file. `walLimit` is the
@@ -60,6 +75,25 @@ export function namingFile(path: string, error: unknown): unknown {
     return error;
   }
   return new Error(`Session file ${path}: ${error.message}`, { cause: error });
+}
+
+/**
+ * A statement's error as StoreUnavailableError when SQLite could not use the file for the moment
+ * (UNAVAILABLE_CODES), the SQLite error its cause; anything else is returned as it is. Told by
+ * `errcode`, which node:sqlite sets on a prepared statement's errors on Deno and Bun alike (the
+ * store runs nothing else after opening); not by the message. The file store's one place for it.
+ */
+export function classifySqliteError(path: string, error: unknown): unknown {
+  const { code, errcode } = (error ?? {}) as { code?: unknown; errcode?: unknown };
+  if (!(error instanceof Error) || code !== SQLITE_ERROR || typeof errcode !== "number") {
+    return error;
+  }
+  const name = UNAVAILABLE_CODES.get(errcode & 0xff);
+  if (name === undefined) return error;
+  return new StoreUnavailableError(
+    `Session store unavailable: ${path}: ${error.message} (${name})`,
+    { cause: error },
+  );
 }
 
 function configure(db: DatabaseSync, path: string, walLimit: number): void {

@@ -24,7 +24,12 @@ import { sealPendingData } from "./pending_data.ts";
 import { listedSession, sessionData } from "./session_data.ts";
 import { checkStoreKey, decodePendingRow, decodeSessionRow, type Row } from "./sqlite_rows.ts";
 import { CACHE_LIMIT, frozenPending, PENDING_CACHE_LIMIT, SnapshotCache } from "./session_cache.ts";
-import { BUSY_TIMEOUT_MS, namingFile, openDatabaseFile } from "./sqlite_file.ts";
+import {
+  BUSY_TIMEOUT_MS,
+  classifySqliteError,
+  namingFile,
+  openDatabaseFile,
+} from "./sqlite_file.ts";
 import { prepareStatements, readLiveCounts } from "./sqlite_statements.ts";
 import { SqliteRoom } from "./sqlite_room.ts";
 import { rolledBack } from "./sqlite_schema.ts";
@@ -160,6 +165,7 @@ interface SessionBatch {
  */
 export class SqliteStore implements SessionStore {
   readonly #db: DatabaseSync;
+  readonly #path: string;
   readonly #cipher: TokenCipher;
   readonly #now: () => number;
   readonly #room: SqliteRoom;
@@ -182,6 +188,7 @@ export class SqliteStore implements SessionStore {
 
   private constructor(db: DatabaseSync, options: SqliteStoreOptions) {
     this.#db = db;
+    this.#path = options.path;
     this.#cipher = options.cipher;
     this.#now = options.now ?? Date.now;
     this.#sql = prepareStatements(db);
@@ -241,7 +248,7 @@ export class SqliteStore implements SessionStore {
 
   /**
    * One transaction; an entry that does not fit (store full) is refused alone, any other error
-   * refuses them all, none of them written (refusedAlone).
+   * refuses them all, none of them written (refusedAlone), classified as #run's.
    */
   #write(items: readonly (SealedPending | SessionPut)[]): unknown[] {
     this.#assertOpen();
@@ -268,7 +275,7 @@ export class SqliteStore implements SessionStore {
       return errors;
     } catch (error) {
       this.#room.recount();
-      throw error;
+      throw classifySqliteError(this.#path, error);
     }
   }
 
@@ -716,14 +723,17 @@ export class SqliteStore implements SessionStore {
     if (this.#closed) throw storeClosedError("sqlite");
   }
 
-  /** Runs a synchronous step as a promise, so that errors become rejections. */
+  /**
+   * Runs a synchronous step as a promise, so that errors become rejections: a file SQLite cannot
+   * use for the moment (locked, full, read-only) as StoreUnavailableError, as #write's.
+   */
   #run<T>(step: () => T): Promise<T> {
     try {
       this.#assertOpen();
       this.#writes.flush();
       return Promise.resolve(step());
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(classifySqliteError(this.#path, error));
     }
   }
 

@@ -1,4 +1,12 @@
-/** What a store throws once closed: one text for all three (the contract tests match it). */
-export function storeClosedError(store: "memory" | "sqlite" | "redis"): Error {
-  return new Error(`Session store is closed: ${store}`);
+/**
+ * What every store throws once closed: the service is stopping, so a caller that keeps work for
+ * when the store answers again (a revocation) does not keep this. One text for all three (the
+ * contract tests match it).
+ */
+export class StoreClosedError extends Error {
+  override readonly name = "StoreClosedError";
+}
+
+export function storeClosedError(store: "memory" | "sqlite" | "redis"): StoreClosedError {
+  return new StoreClosedError(`Session store is closed: ${store}`);
 }

@@ -1,7 +1,7 @@
 /**
  * The back-channel logout route as the IdP sees it: 200 + no-store on success, 503 + JSON
- * while the session store is unreachable (the logout is kept), 400 + JSON for everything else,
- * never a page or a redirect.
+ * while the session store is unreachable or failing (the logout is kept), 400 + JSON for
+ * everything else, never a page or a redirect.
  */
 import { assert, assertEquals, assertMatch } from "../../support/assert.ts";
 import { getLogger } from "../../../src/log.ts";
@@ -9,6 +9,7 @@ import { createApp } from "../../../src/http/app.ts";
 import { builtinLocalizedPages } from "../../../src/http/pages/mod.ts";
 import { Secret } from "../../../src/config/secret.ts";
 import { LogoutTokenError } from "../../../src/oidc/logout_token.ts";
+import { LogoutDeferredError } from "../../../src/bridge/revocation.ts";
 import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.ts";
 import { registerBackchannelLogout } from "../../../src/http/backchannel_logout.ts";
 import type { HttpEnv } from "../../../src/http/serve.ts";
@@ -97,6 +98,20 @@ Deno.test("backchannel logout: a store that cannot be reached gets 503 temporari
   const body = await response.json();
   assertEquals(body.error, "temporarily_unavailable");
   assert(!/eyJ|refused/.test(body.error_description), body.error_description);
+});
+
+Deno.test("backchannel logout: a logout the store failed otherwise, and kept (LogoutDeferredError), gets 503 temporarily_unavailable too, not 400 server_error", async () => {
+  const t = setup(() =>
+    Promise.reject(
+      new LogoutDeferredError("Back-channel logout not carried out, kept: database is locked"),
+    )
+  );
+  const response = await t.postToken("eyJ.payload.sig");
+  assertEquals(response.status, 503);
+  assertEquals(response.headers.get("cache-control"), "no-store");
+  const body = await response.json();
+  assertEquals(body.error, "temporarily_unavailable");
+  assert(!/eyJ|locked/.test(body.error_description), body.error_description);
 });
 
 const malformed: Array<[string, RequestInit]> = [

@@ -12,6 +12,7 @@ import { execFileSync } from "node:child_process";
 import { statSync } from "node:fs";
 import process from "node:process";
 import { SqliteStore } from "../../../src/sessions/sqlite_store.ts";
+import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
 import { pendingLogin, session, T0 } from "./fixtures.ts";
 
@@ -33,11 +34,17 @@ function uncap(): void {
   execFileSync("prlimit", ["--pid", String(process.pid), "--fsize=unlimited:"]);
 }
 
-/** What a promise ended with: "ok", or its error's message and SQLite error code. */
+/**
+ * What a promise ended with: "ok", or its error's class and SQLite's message and error code (a
+ * disk error is a StoreUnavailableError whose cause is SQLite's).
+ */
 function outcome(result: PromiseSettledResult<unknown>): unknown {
   if (result.status === "fulfilled") return "ok";
-  const error = result.reason as Error & { errcode?: number };
-  return { message: error.message, errcode: error.errcode };
+  const error = result.reason as Error;
+  const sqlite = (error instanceof StoreUnavailableError ? error.cause : error) as Error & {
+    errcode?: number;
+  };
+  return { name: error.name, message: sqlite.message, errcode: sqlite.errcode };
 }
 
 let answer: unknown;

@@ -16,7 +16,12 @@ import { session, T0 } from "./fixtures.ts";
 const CHILD = new URL("./_io_error_child.ts", import.meta.url).pathname;
 /** SQLITE_IOERR_WRITE: the extended code of a write(2) that failed. */
 const IOERR_WRITE = 778;
-const DISK_ERROR = { message: "disk I/O error", errcode: IOERR_WRITE };
+/** As the store reports it: unavailable for the moment, SQLite's error its cause. */
+const DISK_ERROR = {
+  name: "StoreUnavailableError",
+  message: "disk I/O error",
+  errcode: IOERR_WRITE,
+};
 /** About SQLite's page cache (2 MiB). */
 const LARGE = "x".repeat(2 * 1024 * 1024);
 const cipher = await TokenCipher.fromKeyBytes(new Uint8Array(32).fill(7));

@@ -1,0 +1,220 @@
+/**
+ * A real redis-server demoted to a replica (`REPLICAOF`, as a failover does to the old primary):
+ * reads go on, every write is refused with READONLY. That is the store unavailable for the
+ * moment, not an error: a back-channel logout is kept (the IdP told 503) and carried out once the
+ * node takes writes again. And behind one address that a failover moves (a Sentinel-managed VIP,
+ * a managed Redis whose DNS name changes; here a TCP proxy switched to the new primary) the
+ * connection left on the demoted node is dropped at its first READONLY, so writes reach the new
+ * primary within a moment instead of failing until the socket happens to close.
+ */
+import { Hono } from "hono";
+import { assert, assertEquals, assertMatch, assertRejects } from "../../support/assert.ts";
+import { RecordingCommander } from "../../support/recording_commander.ts";
+import { RedisServer } from "../../support/redis_server.ts";
+import { session, T0 } from "../../unit/sessions/fixtures.ts";
+import type { RedisSettings } from "../../../src/config/types.ts";
+import { KeyedLock } from "../../../src/bridge/keyed_lock.ts";
+import { Revocation } from "../../../src/bridge/revocation.ts";
+import { KILL_MESSAGE, SessionEnd } from "../../../src/bridge/session_end.ts";
+import { registerBackchannelLogout } from "../../../src/http/backchannel_logout.ts";
+import type { HttpEnv } from "../../../src/http/serve.ts";
+import { getLogger } from "../../../src/log.ts";
+import { connectRedis } from "../../../src/sessions/redis_connection.ts";
+import { RedisStore } from "../../../src/sessions/redis_store.ts";
+import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.ts";
+import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
+
+const KEY_PREFIX = "readonly-test:";
+
+function settings(url: string): RedisSettings {
+  return {
+    url,
+    username: undefined,
+    password: undefined,
+    keyPrefix: KEY_PREFIX,
+    tlsCaFile: undefined,
+    storeTimeoutMs: 500,
+  };
+}
+
+async function openStore(url: string): Promise<RedisStore> {
+  return await RedisStore.open({
+    client: await connectRedis(settings(url), 3_000),
+    keyPrefix: KEY_PREFIX,
+    cipher: await TokenCipher.fromKeyBytes(new Uint8Array(32).fill(3)),
+    maxEntries: 100,
+    now: () => T0,
+    description: url,
+  });
+}
+
+/**
+ * Polls `check` every 50 ms until it holds or `ms` have passed; whether it held. A check the
+ * store fails as unavailable (reconnecting after a READONLY) has not held yet.
+ */
+async function within(ms: number, check: () => Promise<boolean>): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await check().catch(notYet)) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function notYet(error: unknown): false {
+  if (error instanceof StoreUnavailableError) return false;
+  throw error;
+}
+
+const ALICE = session({ sessionId: "s1", cid: 4, sid: "sso-1", username: "alice" });
+const BOB = session({ sessionId: "s2", cid: 5, sid: "sso-2", username: "bob", subject: "u-2" });
+
+Deno.test("a Redis demoted to a replica: writes fail as the store unavailable, a back-channel logout gets 503 and is kept, and is carried out once the node takes writes again", async () => {
+  const server = await RedisServer.start();
+  const admin = await connectRedis(settings(server.url), 3_000);
+  const store = await openStore(server.url);
+  const vpn1 = new RecordingCommander();
+  const revocation = new Revocation({
+    store,
+    end: new SessionEnd({
+      store,
+      commanders: (name) => (name === "vpn1" ? vpn1 : undefined),
+      oidc: { revoke: () => Promise.resolve() },
+      sessionLock: new KeyedLock(),
+      log: getLogger("test"),
+    }),
+    verifyLogoutToken: () =>
+      Promise.resolve({
+        sid: "sso-1",
+        sub: undefined,
+        jti: "jti-1",
+        replayUntil: Date.now() + 60_000,
+        forget: () => {},
+      }),
+    log: getLogger("test"),
+  });
+  const app = new Hono<{ Bindings: HttpEnv }>();
+  registerBackchannelLogout(app, {
+    logout: (token) => revocation.logout(token),
+    log: getLogger("test"),
+  });
+  try {
+    await store.putSession(ALICE);
+    await store.putSession(BOB);
+    // A primary at port 1: there is none, so the node stays a replica serving its data.
+    await admin.call("REPLICAOF", "127.0.0.1", "1");
+
+    const refused = await assertRejects(
+      () => store.putSession(session({ sessionId: "s3", cid: 6 })),
+      StoreUnavailableError,
+    );
+    assertMatch(refused.message, /READONLY/);
+    const response = await app.request("/oauth2/backchannel-logout", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "logout_token=eyJ.payload.sig",
+    });
+    assertEquals(response.status, 503);
+    assertEquals((await response.json()).error, "temporarily_unavailable");
+    assertEquals(revocation.held, 1);
+    assertEquals(vpn1.commands, []);
+    assert(await within(3_000, async () => (await store.getSession("s1")) !== undefined));
+
+    await admin.call("REPLICAOF", "NO", "ONE");
+    // The retries' schedule: 1 s after the failure, then 2 s, 4 s.
+    assert(await within(8_000, () => Promise.resolve(revocation.held === 0)), "carried out");
+    assertEquals(await store.getSession("s1"), undefined);
+    assertEquals(vpn1.commands, [{ kind: "kill", cid: 4, message: KILL_MESSAGE }]);
+    assertEquals((await store.getSession("s2"))?.sessionId, "s2");
+    assert(
+      await within(3_000, async () => {
+        await store.putSession(session({ sessionId: "s3", cid: 6 }));
+        return true;
+      }),
+    );
+  } finally {
+    revocation.close();
+    await store.close();
+    admin.disconnect();
+    await server.dispose();
+  }
+});
+
+/**
+ * A TCP proxy to one of two ports, switchable: the address a failover moves. Connections made
+ * before a switch stay with the old target, as they do behind a VIP or a DNS name.
+ */
+function startProxy(target: number) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const open = new Set<Deno.Conn>();
+  const piping: Promise<unknown>[] = [];
+  const proxy = {
+    target,
+    url: `redis://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/0`,
+    async close() {
+      listener.close();
+      for (const conn of open) {
+        try {
+          conn.close();
+        } catch {
+          // Closed by its pipe already.
+        }
+      }
+      await Promise.allSettled(piping);
+    },
+  };
+  const accepting = (async () => {
+    for await (const client of listener) {
+      const upstream = await Deno.connect({ hostname: "127.0.0.1", port: proxy.target });
+      open.add(client);
+      open.add(upstream);
+      piping.push(
+        client.readable.pipeTo(upstream.writable).catch(() => {}),
+        upstream.readable.pipeTo(client.writable).catch(() => {}),
+      );
+    }
+  })();
+  piping.push(accepting.catch(() => {}));
+  return proxy;
+}
+
+Deno.test("a failover behind one address: the connection left on the demoted node is dropped at its first READONLY, and writes reach the new primary within seconds", async () => {
+  const first = await RedisServer.start();
+  const second = await RedisServer.start();
+  const firstAdmin = await connectRedis(settings(first.url), 3_000);
+  const secondAdmin = await connectRedis(settings(second.url), 3_000);
+  const proxy = startProxy(first.port);
+  let store: RedisStore | undefined;
+  try {
+    // Without the wait of 5 s for more replicas that a primary makes before a full sync.
+    await firstAdmin.call("CONFIG", "SET", "repl-diskless-sync-delay", "0");
+    await secondAdmin.call("REPLICAOF", "127.0.0.1", String(first.port));
+    store = await openStore(proxy.url);
+    await store.putSession(ALICE);
+    assert(
+      await within(5_000, async () => (await secondAdmin.exists(`${KEY_PREFIX}s:s1`)) === 1),
+      "the replica has the session",
+    );
+
+    // The failover: the replica becomes the primary, the old primary its replica, and the
+    // address leads to the new one.
+    await secondAdmin.call("REPLICAOF", "NO", "ONE");
+    await firstAdmin.call("REPLICAOF", "127.0.0.1", String(second.port));
+    proxy.target = second.port;
+
+    const written = await within(3_000, async () => {
+      await store!.putSession(session({ sessionId: "s3", cid: 6 }));
+      return true;
+    });
+    assert(written, "a write reached the new primary");
+    assertEquals((await store.getSession("s3"))?.sessionId, "s3");
+    assertEquals((await store.getSession("s1"))?.sessionId, "s1");
+  } finally {
+    await store?.close();
+    firstAdmin.disconnect();
+    secondAdmin.disconnect();
+    await proxy.close();
+    await first.dispose();
+    await second.dispose();
+  }
+});
