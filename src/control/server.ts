@@ -100,7 +100,11 @@ function createMissingDirectories(dir: string): void {
  */
 async function prepare(path: string): Promise<void> {
   const dir = dirname(path);
-  createMissingDirectories(dir);
+  try {
+    createMissingDirectories(dir);
+  } catch (error) {
+    throw placeError(`Control socket directory ${dir} cannot be created`, path, error);
+  }
   const problem = unsafeDirectoryProblem(statSync(dir), process.geteuid?.());
   if (problem) throw new Error(`Control socket directory ${dir} is unsafe: ${problem}`);
   let existing;
@@ -116,6 +120,21 @@ async function prepare(path: string): Promise<void> {
     throw new Error(`Control socket ${path} is in use: is another instance running?`);
   }
   unlinkSync(path);
+}
+
+/**
+ * The runtime's "EACCES: permission denied, mkdir '/run/x'" named no config key, and came only
+ * after the service had connected to OpenVPN (the socket starts last): a restart loop with
+ * nothing to say which setting to change.
+ */
+function placeError(what: string, path: string, error: unknown): Error {
+  return new Error(
+    `${what} (control.socket = "${path}"): ` +
+      `${error instanceof Error ? error.message : String(error)}: make its directory one the ` +
+      `service user can write (systemd: RuntimeDirectory=), or set control.socket to a path in ` +
+      `one ("" turns the socket off)`,
+    { cause: error },
+  );
 }
 
 function answers(path: string): Promise<boolean> {
@@ -167,7 +186,11 @@ export async function startControlServer(
     connections.set(socket, connection);
     socket.once("close", () => connections.delete(socket));
   });
-  await listen(server, path);
+  try {
+    await listen(server, path);
+  } catch (error) {
+    throw placeError(`Control socket ${path} cannot be created`, path, error);
+  }
   chmodSync(path, SOCKET_MODE);
   deps.log.info("Control socket listening on {path}", { path });
   let closing: Promise<void> | undefined;

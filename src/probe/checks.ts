@@ -1,8 +1,10 @@
 /**
  * `check-config --probe`: what each answer from OpenVPN, the IdP and base_url means, and what
  * the admin should do about a failure. Pure: probe.ts does the I/O and hands the outcomes here.
+ * The session store's and the control socket's checks are in local_checks.ts.
  */
-import { isLoopbackHttp } from "../loopback.ts";
+import { HEALTH_PATH } from "../http/routes.ts";
+import { isLoopbackHost, isLoopbackHttp } from "../loopback.ts";
 import { printable } from "../printable_text.ts";
 
 export interface CheckResult {
@@ -11,16 +13,25 @@ export interface CheckResult {
   readonly ok: boolean;
   /** What was found (ok) or what went wrong (failure). No secrets; raw (formatResults escapes). */
   readonly detail: string;
-  /** What to change, for failures. Raw, like `detail`. */
+  /** What to change, for failures and warnings. Raw, like `detail`. */
   readonly fix?: string;
+  /**
+   * Passed, but the admin should look (printed `warn`): a set-up that works only in part, such
+   * as a loopback base_url that no other host's browser reaches. Does not fail the probe.
+   */
+  readonly warning?: boolean;
 }
 
-function pass(check: string, detail: string): CheckResult {
+export function pass(check: string, detail: string): CheckResult {
   return { check, ok: true, detail };
 }
 
-function fail(check: string, detail: string, fix: string): CheckResult {
+export function fail(check: string, detail: string, fix: string): CheckResult {
   return { check, ok: false, detail, fix };
+}
+
+export function warn(check: string, detail: string, fix: string): CheckResult {
+  return { check, ok: true, detail, fix, warning: true };
 }
 
 /** How a management connection attempt ended. */
@@ -34,7 +45,7 @@ export interface ManagementTarget {
   /** `unix:///path` or `tcp://host:port`. */
   readonly address: string;
   readonly hasPassword: boolean;
-  /** Something already listens on http.listen (the service is probably running). */
+  /** The running service holds http.listen (its /healthz answered there). */
   readonly serviceRunning: boolean;
 }
 
@@ -429,6 +440,44 @@ export function listenCheck(
   );
 }
 
+/** GET /healthz asked of http.listen itself (not through base_url) when the probe found it taken. */
+export type ListenAnswer =
+  /** No connection (refused, unreachable, nothing in time): who holds the port is unknown. */
+  | { kind: "not-connected"; message: string }
+  /** Connected, but no HTTP answer came back (closed, not HTTP, nothing in time). */
+  | { kind: "no-answer"; message: string }
+  | { kind: "answered"; status: number; body: string };
+
+/** The body of the service's /healthz (http/app.ts), with status 200. */
+const SERVICE_HEALTH_BODY = "ok";
+
+/**
+ * Whether the program holding http.listen is the service: it answers /healthz with 200 "ok".
+ * Undefined when it could not be asked (nothing connected): then it is taken for the service,
+ * as before it was asked at all.
+ */
+export function listenHeldByService(answer: ListenAnswer): boolean | undefined {
+  if (answer.kind === "not-connected") return undefined;
+  return answer.kind === "answered" && answer.status === 200 &&
+    answer.body === SERVICE_HEALTH_BODY;
+}
+
+/**
+ * http.listen is taken by something that does not answer /healthz as the service does: the
+ * service cannot start there, and base_url (which leads there) cannot be judged.
+ */
+export function listenHolderCheck(listen: string, answer: ListenAnswer): CheckResult {
+  const said = answer.kind === "answered"
+    ? `its /healthz answered HTTP ${answer.status}`
+    : `it gave no HTTP answer to /healthz (${answer.message})`;
+  return fail(
+    "http listen",
+    `http.listen ${listen} is in use by another program: ${said}, not as openvpn-auth-oidc does`,
+    "The service cannot listen there while that program does: stop it, or set http.listen to " +
+      "a free port (and have base_url's reverse proxy forward to that).",
+  );
+}
+
 /** How binding [metrics] listen went; `code` is the bind error's (EADDRINUSE: taken). */
 export type MetricsListenOutcome =
   | { kind: "bound" }
@@ -453,8 +502,11 @@ export function metricsListenCheck(
 
 /** How GET <base_url>/healthz went. */
 export type BaseUrlOutcome =
-  /** Nothing listened on http.listen: the probe served /healthz there itself. */
-  | { kind: "probe-listener"; reached: boolean; status?: number; message?: string }
+  /**
+   * Nothing listened on http.listen: the probe served it itself. `reached`: its /healthz answer
+   * came back; `path`: its answer to another path came back, the path it was asked for.
+   */
+  | { kind: "probe-listener"; reached: boolean; path?: string; status?: number; message?: string }
   /** http.listen was taken (the service runs): its /healthz was asked through base_url. */
   | { kind: "service"; status?: number; message?: string };
 
@@ -470,22 +522,60 @@ export function baseUrlCheck(
   if (outcome.kind === "service" && outcome.status === 200) {
     return pass(check, `${healthUrl} answers (the running service on ${listen})`);
   }
+  const basePath = new URL(healthUrl).pathname.slice(0, -HEALTH_PATH.length);
+  // The service serves every page at the root of http.listen (/login/<id>, /oauth2/callback),
+  // and login links and the redirect URI carry base_url's path: a proxy must take it off.
+  const atRoot = `The service serves its pages at the root of http.listen (${listen}): a path in ` +
+    "http.base_url works only behind a reverse proxy that takes it off before forwarding";
+  if (outcome.kind === "probe-listener" && outcome.path !== undefined) {
+    const unchanged = basePath !== "" && outcome.path === new URL(healthUrl).pathname;
+    return fail(
+      check,
+      unchanged
+        ? `${healthUrl} reached http.listen ${listen} with base_url's path ${basePath} still ` +
+          `on it (as ${outcome.path}, HTTP ${outcome.status})`
+        : `${healthUrl} reached http.listen ${listen} as ${outcome.path}, not ${HEALTH_PATH} ` +
+          `(HTTP ${outcome.status})`,
+      unchanged
+        ? `${atRoot}: have the proxy strip ${basePath}, or set http.base_url without the path ` +
+          "(and register the redirect URI without it)."
+        : "Forward the paths below http.base_url to http.listen unchanged, at its root.",
+    );
+  }
   const got = outcome.status !== undefined
     ? `HTTP ${outcome.status}${outcome.kind === "probe-listener" ? " from something else" : ""}`
     : outcome.message ?? "no answer";
+  const pathHint = basePath !== "" && outcome.kind === "service" && outcome.status === 404
+    ? ` ${atRoot}: ${basePath} must be taken off.`
+    : "";
   return fail(
     check,
     `${healthUrl}: ${got}`,
     `Browsers must reach http.listen (${listen}) at http.base_url: check DNS, the firewall and ` +
-      "the reverse proxy's forwarding (and its TLS certificate).",
+      "the reverse proxy's forwarding (and its TLS certificate)." + pathHint,
   );
 }
 
 /**
- * One line per check: `ok  ` or `FAIL`, the check, the detail and, for failures, the fix. Details
- * and fixes quote what the IdP, OpenVPN and the network sent (an issuer, a key's `alg`, a
- * redirect's URL-decoded `error`), so every part is made printable: a hostile answer must not
- * drive the admin's terminal or forge an `ok` line.
+ * base_url on a loopback host passes every check from this host, and a VPN user's browser opens
+ * its own machine: fine for a demo or a test on one host, so a warning, not a failure.
+ */
+export function baseUrlReachCheck(baseUrl: URL): CheckResult | undefined {
+  if (!isLoopbackHost(baseUrl.hostname)) return undefined;
+  return warn(
+    "base url host",
+    `${baseUrl.hostname} is a loopback address: only browsers on this host can reach ` +
+      "http.base_url, and a VPN user's browser would open its own machine",
+    "Set http.base_url to the address users' browsers reach (https://vpn.example.com), served " +
+      "by a TLS reverse proxy forwarding to http.listen, or by the built-in TLS.",
+  );
+}
+
+/**
+ * One line per check: `ok  `, `warn` or `FAIL`, the check, the detail and, for failures and
+ * warnings, the fix. Details and fixes quote what the IdP, OpenVPN and the network sent (an
+ * issuer, a key's `alg`, a redirect's URL-decoded `error`), so every part is made printable: a
+ * hostile answer must not drive the admin's terminal or forge an `ok` line.
  */
 export function formatResults(results: readonly CheckResult[]): string {
   const shown = results.map((result) => ({
@@ -496,7 +586,8 @@ export function formatResults(results: readonly CheckResult[]): string {
   }));
   const width = Math.max(...shown.map((result) => result.check.length));
   return shown.map((result) => {
-    const head = `${result.ok ? "ok  " : "FAIL"}  ${result.check.padEnd(width)}  ${result.detail}`;
+    const status = !result.ok ? "FAIL" : result.warning ? "warn" : "ok  ";
+    const head = `${status}  ${result.check.padEnd(width)}  ${result.detail}`;
     return result.fix === undefined ? head : `${head}. Fix: ${result.fix}`;
   }).join("\n") + "\n";
 }

@@ -3,9 +3,11 @@
  * `version`), reads the IdP's discovery document and keys, sends one authorization request to
  * see whether the IdP accepts the redirect URI, sends one token request with a made-up code to
  * see whether it accepts the client's credentials, and asks `<base_url>/healthz`. When nothing
- * listens on http.listen yet, the probe serves /healthz there itself for a moment, so the path
- * from base_url (DNS, proxy, TLS) to this host is checked before the service is started. It
- * binds metrics.listen too, as the service does at start. checks.ts judges every answer.
+ * listens on http.listen yet, the probe serves it itself for a moment, so the path from base_url
+ * (DNS, proxy, TLS) to this host is checked before the service is started; when something does,
+ * its own /healthz tells the running service from another program. It binds metrics.listen too,
+ * as the service does at start, and looks at the session store and the control socket's
+ * directory (local_probe.ts). checks.ts and local_checks.ts judge every answer.
  */
 import * as oauth from "oauth4webapi";
 import { systemClock } from "../clock.ts";
@@ -23,6 +25,7 @@ import { type FetchLike, readCapped, timedFetch } from "../oidc/http.ts";
 import {
   type AuthorizationAnswer,
   baseUrlCheck,
+  baseUrlReachCheck,
   type CheckResult,
   clientAuthCheck,
   discoveryCheck,
@@ -31,12 +34,16 @@ import {
   jwksCheck,
   type JwksOutcome,
   listenCheck,
+  listenHeldByService,
+  listenHolderCheck,
   managementCheck,
   type ManagementOutcome,
   metricsListenCheck,
   redirectCheck,
   startFileCheck,
 } from "./checks.ts";
+import { askListen } from "./listen_ask.ts";
+import { localChecks } from "./local_probe.ts";
 import { readStartTls } from "./start_files.ts";
 import { requestToken } from "./token_request.ts";
 
@@ -45,6 +52,8 @@ export interface ProbeDeps {
   /** Serves /healthz on http.listen, and binds metrics.listen; rejects when an address is taken. */
   serve?: typeof serveHttp;
   readTextFile?: (path: string) => string;
+  /** Asks http.listen itself for /healthz when it is taken (default: over the network). */
+  askListen?: typeof askListen;
 }
 
 const BODY_START_CHARS = 2000;
@@ -81,10 +90,15 @@ export async function runProbe(
     try {
       listener = await serve(
         { ...config.http.listen, tls, ...connectionLimits(config) },
-        (req) =>
-          new URL(req.url).pathname === HEALTH_PATH
-            ? new Response(token, { headers: { "cache-control": "no-store" } })
-            : new Response("probe", { status: 404 }),
+        (req) => {
+          // Any other path is answered with the token and the path, so that an answer that
+          // comes back through base_url from another path is known for the probe's own.
+          const path = new URL(req.url).pathname;
+          const headers = { "cache-control": "no-store" };
+          return path === HEALTH_PATH
+            ? new Response(token, { headers })
+            : new Response(`${token} ${path}`, { status: 404, headers });
+        },
       );
     } catch (error) {
       // Taken: the service (or something else) listens there. Anything else (an address not
@@ -94,28 +108,43 @@ export async function runProbe(
       else unservable = failure.message;
     }
   }
+  // Taken: by the running service, or by another program, which its /healthz tells apart. One
+  // that could not be asked is taken for the service, as before it was asked.
+  const holder = taken
+    ? await (deps.askListen ?? askListen)(
+      config.http.listen,
+      config.http.tlsCertFile !== undefined,
+      timeoutMs,
+    )
+    : undefined;
+  const otherProgram = holder !== undefined && listenHeldByService(holder) === false;
+  const serviceRunning = taken && !otherProgram;
   const results: CheckResult[] = [];
   let metrics: Awaited<ReturnType<typeof bindMetrics>>;
   try {
-    metrics = await bindMetrics(config, serve, taken);
+    metrics = await bindMetrics(config, serve, serviceRunning);
     for (const server of config.servers) {
       results.push(
         managementCheck({
           server: server.name,
           address: formatAddress(server.management),
           hasPassword: server.password !== undefined,
-          serviceRunning: taken,
+          serviceRunning,
         }, await connectManagement(server, timeoutMs)),
       );
     }
     results.push(...await probeIdp(config, request, get));
     if (problems.length > 0) results.push(...problems.map(startFileCheck));
     else if (unservable !== undefined) results.push(listenCheck(unservable));
+    else if (otherProgram) results.push(listenHolderCheck(listen, holder));
     else {
       const outcome = await askHealth(fetchImpl, timeoutMs, health, listener, token);
       results.push(baseUrlCheck(health, listen, outcome));
     }
+    const reach = baseUrlReachCheck(config.http.baseUrl);
+    if (reach !== undefined) results.push(reach);
     if (metrics !== undefined) results.push(metrics.result);
+    results.push(...await localChecks(config, serviceRunning));
   } finally {
     await listener?.close();
     await metrics?.listener?.close();
@@ -179,9 +208,15 @@ async function askHealth(
     const response = await fetchImpl(url, { method: "GET", redirect: "manual", signal });
     // Capped like every answer the service reads: base_url may lead anywhere.
     const body = new TextDecoder().decode(await readCapped(response));
-    return listener === undefined
-      ? { kind: "service" as const, status: response.status }
-      : { kind: "probe-listener" as const, reached: body === token, status: response.status };
+    if (listener === undefined) return { kind: "service" as const, status: response.status };
+    // The probe's answer to another path than /healthz: "<token> <path>".
+    const path = body.startsWith(`${token} `) ? body.slice(token.length + 1) : undefined;
+    return {
+      kind: "probe-listener" as const,
+      reached: body === token,
+      ...(path === undefined ? {} : { path }),
+      status: response.status,
+    };
   } catch (error) {
     const message = signal.aborted ? `no answer within ${timeoutMs} ms` : fetchFailure(error);
     return listener === undefined

@@ -63,6 +63,8 @@ client_secret = "probe-client-secret"
 http_timeout = "3s"
 [sessions]
 backend = "memory"
+[control]
+socket = ""
 `;
 }
 
@@ -85,7 +87,7 @@ async function probe(toml: string): Promise<{ code: number; lines: string[] }> {
 
 /** The line of one check, e.g. "redirect uri". */
 function line(lines: string[], check: string): string {
-  const found = lines.find((text) => new RegExp(`^(ok  |FAIL)  ${check}\\b`).test(text));
+  const found = lines.find((text) => new RegExp(`^(ok  |warn|FAIL)  ${check}\\b`).test(text));
   if (found === undefined) throw new Error(`No "${check}" line in:\n${lines.join("\n")}`);
   return found;
 }
@@ -102,6 +104,7 @@ Deno.test("probe: every check passes against a reachable, well-configured setup 
       "ok  ",
       "ok  ",
       "ok  ",
+      "warn",
     ]);
     assertMatch(line(lines, "management default"), /management version 5, password accepted/);
     assertMatch(line(lines, "idp discovery"), new RegExp(`issuer ${setup.idp.issuer}`));
@@ -110,6 +113,11 @@ Deno.test("probe: every check passes against a reachable, well-configured setup 
     // The test IdP (oidc-provider) checks the client before the code, as Keycloak does.
     assertMatch(line(lines, "client auth"), /client credentials accepted/);
     assertMatch(line(lines, "base url"), /\/healthz reaches http\.listen/);
+    // Loopback, as here, passes from this host only: a warning, not a failure.
+    assertMatch(
+      line(lines, "base url host"),
+      /^warn .*127\.0\.0\.1 is a loopback address: only browsers on this host .*Fix: Set http\.base_url/,
+    );
     // The probe sent the password and `version`, and let go of the interface again.
     assertEquals(setup.management.received.slice(0, 2), [PASSWORD, "version"]);
     assertEquals(setup.management.received.filter((text) => text === "version").length >= 2, true);
@@ -210,5 +218,50 @@ Deno.test("probe: a base_url that does not lead to http.listen fails with the fi
       line(lines, "base url"),
       /^FAIL .*\/healthz: .*Fix: Browsers must reach http\.listen/,
     );
+  });
+});
+
+Deno.test("probe: a base_url whose path reaches http.listen unchanged fails saying so, not as something else answering", async () => {
+  await withSetup(async (setup) => {
+    const baseUrl = `http://127.0.0.1:${setup.port}/vpn`;
+    const { code, lines } = await probe(configToml(setup, { baseUrl }));
+    assertEquals(code, EXIT_RUNTIME);
+    const base = line(lines, "base url");
+    assertMatch(
+      base,
+      new RegExp(
+        `^FAIL .*${baseUrl}/healthz reached http\\.listen 127\\.0\\.0\\.1:${setup.port} with ` +
+          "base_url's path /vpn still on it \\(as /vpn/healthz, HTTP 404\\)\\. Fix: The service " +
+          "serves its pages at the root of http\\.listen .*strip /vpn, or set http\\.base_url " +
+          "without the path",
+      ),
+    );
+    assertEquals(base.includes("something else"), false, base);
+  });
+});
+
+Deno.test("probe: http.listen held by another program fails naming it, not DNS, the firewall or the proxy", async () => {
+  await withSetup(async (setup) => {
+    // Another web server on the port, as when http.listen collides with an existing service.
+    const other = Deno.serve(
+      { hostname: "127.0.0.1", port: setup.port, onListen() {} },
+      () => new Response("Not Found", { status: 404 }),
+    );
+    try {
+      const { code, lines } = await probe(configToml(setup));
+      assertEquals(code, EXIT_RUNTIME);
+      assertMatch(
+        line(lines, "http listen"),
+        new RegExp(
+          `^FAIL .*http\\.listen 127\\.0\\.0\\.1:${setup.port} is in use by another program: ` +
+            "its /healthz answered HTTP 404.*Fix: .*set http\\.listen to a free port",
+        ),
+      );
+      // base_url leads to that program: nothing to learn there.
+      assertEquals(lines.some((text) => /^FAIL +base url /.test(text)), false, lines.join("\n"));
+      assertEquals(lines.some((text) => /DNS/.test(text)), false, lines.join("\n"));
+    } finally {
+      await other.shutdown();
+    }
   });
 });

@@ -117,16 +117,32 @@ Deno.test("runProbe() tells an http.listen it cannot serve (not this host's addr
   for (const result of notHere) {
     assert(!`${result.fix}`.includes("stop it while probing"), JSON.stringify(result));
   }
-  // In use: the service runs there, which is why the management interface may be busy.
-  const inUse = await runProbe(probeConfig, { fetch: offline, serve: refusing("EADDRINUSE") });
+  // In use: the service runs there (its /healthz answers as the service's), which is why the
+  // management interface may be busy.
+  const inUse = await runProbe(probeConfig, {
+    fetch: offline,
+    serve: refusing("EADDRINUSE"),
+    askListen: () => Promise.resolve({ kind: "answered", status: 200, body: "ok" }),
+  });
   assert(!inUse.some((result) => result.check === "http listen"), JSON.stringify(inUse));
   assert(inUse.some((result) => `${result.fix}`.includes("stop it while probing")));
 });
 
+/** A stand-in for the running service on http.listen: its /healthz answers "ok", as the app's. */
+function serviceLike(): Deno.HttpServer<Deno.NetAddr> {
+  return Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (request) =>
+      new URL(request.url).pathname === "/healthz"
+        ? new Response("ok")
+        : new Response("Not Found", { status: 404 }),
+  );
+}
+
 Deno.test("runProbe() with http.listen held by a real listener (the running service) takes it for the service, through the real server", async () => {
   // The stubs above reject as the runtimes do; here the probe's own server fails to bind, as
   // when the service runs (its error kept EADDRINUSE through the connection guard).
-  const held = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held = serviceLike();
   try {
     const probeConfig = await closedManagementConfig(`listen = "127.0.0.1:${held.addr.port}"`);
     const offline = () => Promise.reject(new TypeError("offline"));
@@ -134,7 +150,7 @@ Deno.test("runProbe() with http.listen held by a real listener (the running serv
     assert(!results.some((result) => result.check === "http listen"), JSON.stringify(results));
     assert(results.some((result) => `${result.fix}`.includes("stop it while probing")));
   } finally {
-    held.close();
+    await held.shutdown();
   }
 });
 
@@ -234,7 +250,7 @@ Deno.test("runProbe() fails a metrics.listen another program holds while http.li
     assertMatch(taken.fix!, /another program listens there.*set metrics\.listen to a free port/);
 
     // The running service holds both: nothing to fix on either.
-    const heldHttp = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const heldHttp = serviceLike();
     try {
       const both = await closedManagementConfig(
         `listen = "127.0.0.1:${heldHttp.addr.port}"`,
@@ -247,7 +263,7 @@ Deno.test("runProbe() fails a metrics.listen another program holds while http.li
       }
       assertMatch(resultOf(results, "metrics listen").detail, /by the running service$/);
     } finally {
-      heldHttp.close();
+      await heldHttp.shutdown();
     }
   } finally {
     heldMetrics.close();
@@ -454,4 +470,63 @@ Deno.test("runProbe() scrubs the secret and any assertion an IdP echoes from its
   const auth = resultOf(await probeIdp(idp), "client auth");
   assertEquals(auth.ok, false);
   assertMatch(auth.detail, /HTTP 400 invalid_client \(bad secret \*\*\* in \*\*\*\)$/);
+});
+
+Deno.test("runProbe() names another program on http.listen (not this service's /healthz), and does not say to stop the service", async () => {
+  // A web server that is not the service, and a listener that answers no HTTP at all.
+  const web = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () => new Response("Not Found", { status: 404 }),
+  );
+  const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    for (
+      const [port, said] of [
+        [web.addr.port, "its /healthz answered HTTP 404"],
+        [silent.addr.port, "it gave no HTTP answer to /healthz (no answer within 1000 ms)"],
+      ] as const
+    ) {
+      const probeConfig = await closedManagementConfig(`listen = "127.0.0.1:${port}"`);
+      let healthAsked = false;
+      const results = await runProbe(probeConfig, {
+        fetch: (input) => {
+          if (String(input).endsWith("/healthz")) healthAsked = true;
+          return Promise.reject(new TypeError("offline"));
+        },
+      });
+      const listen = resultOf(results, "http listen");
+      assertEquals(listen.ok, false);
+      assertEquals(
+        listen.detail,
+        `http.listen 127.0.0.1:${port} is in use by another program: ${said}, not as ` +
+          "openvpn-auth-oidc does",
+      );
+      assertMatch(listen.fix!, /stop it, or set http\.listen to a free port/);
+      assert(!results.some((result) => result.check === "base url"), formatResults(results));
+      assertEquals(healthAsked, false, "base_url asked, though it leads to the other program");
+      for (const result of results) {
+        assert(!`${result.fix}`.includes("stop it while probing"), JSON.stringify(result));
+      }
+    }
+  } finally {
+    silent.close();
+    await web.shutdown();
+  }
+});
+
+Deno.test("runProbe() warns about a loopback base_url only", async () => {
+  const offline = () => Promise.reject(new TypeError("offline"));
+  for (const [baseUrl, warned] of [["http://127.0.0.1:9000", true], ["https://vpn.test", false]]) {
+    const results = await runProbe(await closedManagementConfig("", baseUrl as string), {
+      fetch: offline,
+      serve: probeServes,
+    });
+    const host = results.find((result) => result.check === "base url host");
+    assertEquals(host !== undefined, warned, formatResults(results));
+    if (host === undefined) continue;
+    assertEquals([host.ok, host.warning], [true, true]);
+    assert(
+      formatResults([host]).startsWith("warn  base url host  127.0.0.1 is a loopback address"),
+    );
+  }
 });

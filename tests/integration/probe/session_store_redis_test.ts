@@ -1,0 +1,113 @@
+/**
+ * `check-config --probe` against a real redis-server with a password: the probe connects,
+ * authenticates, selects the database and sends PING with the store's own connection code, and
+ * tells a refused password from an unreachable server, naming the keys to change. The service
+ * stops at start on each of these (before, the probe passed them all).
+ */
+import { assert, assertEquals, assertMatch } from "../../support/assert.ts";
+import { freePort } from "../../support/free_port.ts";
+import { parseInlineToml } from "../../support/config_toml.ts";
+import { RedisServer } from "../../support/redis_server.ts";
+import { type CheckResult, formatResults } from "../../../src/probe/checks.ts";
+import { runProbe } from "../../../src/probe/probe.ts";
+import type { HttpServer } from "../../../src/http/serve.ts";
+
+const PASSWORD = "redis-probe-password";
+
+/** OpenVPN on a closed port and the IdP offline: only the session store is of interest. */
+async function redisConfig(sessions: string) {
+  const closed = await freePort();
+  return parseInlineToml(`
+[openvpn]
+management = "tcp://127.0.0.1:${closed}"
+[http]
+base_url = "https://vpn.test"
+secret = "0123456789abcdef0123456789abcdef"
+[oidc]
+issuer = "https://idp.test/realms/vpn"
+client_id = "openvpn"
+client_secret = "s3cret"
+http_timeout = "1s"
+[sessions]
+backend = "redis"
+store_timeout = "1s"
+${sessions}
+[control]
+socket = ""
+`).config;
+}
+
+async function storeResult(sessions: string): Promise<{ store: CheckResult; printed: string }> {
+  const results = await runProbe(await redisConfig(sessions), {
+    fetch: () => Promise.reject(new TypeError("offline")),
+    serve: () =>
+      Promise.resolve(
+        { port: 0, stats: () => ({}), close: () => Promise.resolve() } as unknown as HttpServer,
+      ),
+  });
+  const store = results.find((result) => result.check === "session store");
+  assert(store !== undefined, formatResults(results));
+  return { store, printed: formatResults(results) };
+}
+
+Deno.test("probe: Redis without the password it asks for, or with a wrong one, fails naming sessions.password_file", async () => {
+  const server = await RedisServer.start({
+    password: PASSWORD,
+    aclUsers: [{ name: "bridge", password: "bridge-password" }],
+  });
+  try {
+    const where = `redis://127.0.0.1:${server.port}/0`;
+    const none = (await storeResult(`url = "${server.url}"`)).store;
+    assertEquals(none.ok, false);
+    assertMatch(none.detail, new RegExp(`^${where}: NOAUTH `));
+    assertMatch(none.fix!, /^Redis asks for a password: set sessions\.password_file/);
+
+    const wrong = await storeResult(`url = "${server.url}"\npassword = "not-the-password"`);
+    assertEquals(wrong.store.ok, false);
+    assertMatch(wrong.store.detail, new RegExp(`^${where}: WRONGPASS `));
+    assertMatch(
+      wrong.store.fix!,
+      /refused the user name or password: set sessions\.password_file .*default user .*sessions\.username/,
+    );
+    assert(!/unreachable/i.test(wrong.store.detail), wrong.store.detail);
+    assert(!wrong.printed.includes("not-the-password"), wrong.printed);
+
+    const user = await storeResult(
+      `url = "${server.url}"\nusername = "bridge"\npassword = "not-the-password"`,
+    );
+    assertMatch(user.store.fix!, /the password of the ACL user "bridge"/);
+
+    const right = (await storeResult(`url = "${server.url}"\npassword = "${PASSWORD}"`)).store;
+    assertEquals(
+      [right.ok, right.detail],
+      [true, `${where}: connected, database selected, PING answered`],
+    );
+    const other = await storeResult(
+      `url = "${server.url}"\nusername = "bridge"\npassword = "bridge-password"`,
+    );
+    assertEquals(other.store.ok, true, other.printed);
+  } finally {
+    await server.dispose();
+  }
+});
+
+Deno.test("probe: Redis not running fails as unreachable, naming sessions.url", async () => {
+  const closed = await freePort();
+  const { store } = await storeResult(`url = "redis://127.0.0.1:${closed}/0"`);
+  assertEquals(store.ok, false);
+  assertMatch(store.detail, new RegExp(`^redis://127\\.0\\.0\\.1:${closed}/0: .*ECONNREFUSED`));
+  assertMatch(store.fix!, /^Start Redis, or set sessions\.url to where it listens/);
+});
+
+Deno.test("probe: a database Redis does not have fails naming sessions.url", async () => {
+  const server = await RedisServer.start();
+  try {
+    const url = server.url.replace(/\/0$/, "/99");
+    const { store } = await storeResult(`url = "${url}"`);
+    assertEquals(store.ok, false);
+    assertMatch(store.detail, /: ERR DB index is out of range$/);
+    assertMatch(store.fix!, /^Check sessions\.url \(its database must exist/);
+  } finally {
+    await server.dispose();
+  }
+});
