@@ -38,8 +38,14 @@ import { type ControlServer, startControlServer } from "./control/server.ts";
 import { KnownSessions } from "./sessions/known_sessions.ts";
 import { openSessionStore, startSweeper } from "./sessions/open_store.ts";
 import type { SessionStore } from "./sessions/types.ts";
+import { WarningInterval } from "./warning_interval.ts";
 
 const DISCOVERY_RETRY_MS = 5000;
+/**
+ * A failed discovery is retried every DISCOVERY_RETRY_MS but warned about at most this often,
+ * with the count in between: a wrong issuer or an IdP that is down cost 720 lines an hour.
+ */
+const DISCOVERY_WARNING_INTERVAL_MS = 60_000;
 
 function authorizationOrigin(endpoint: string | undefined): string | undefined {
   try {
@@ -295,8 +301,18 @@ export async function startDaemon(
   let stopping: Promise<void> | undefined;
   /** The reload under way (settled either way), for stop() to wait for. */
   let reloadInFlight: Promise<unknown> = Promise.resolve();
+  const discoveryWarnings = new WarningInterval(DISCOVERY_WARNING_INTERVAL_MS, now);
+  /** Failed discoveries in a row, for the line that says it worked again. */
+  let discoveryFailures = 0;
   const discover = () => {
     oidc.discover().then((as) => {
+      if (discoveryFailures > 0) {
+        log.info("OIDC discovery at {issuer} succeeded after {failures} failed attempts", {
+          issuer: config.oidc.issuer.href,
+          failures: discoveryFailures,
+        });
+        discoveryFailures = 0;
+      }
       const endpoint = authorizationOrigin(as.authorization_endpoint);
       if (endpoint !== undefined) {
         formActionOrigins = [...new Set([...formActionOrigins, endpoint])];
@@ -306,10 +322,25 @@ export async function startDaemon(
     }).catch((error) => {
       // A discovery that was under way when the bridge stopped retries no more.
       if (stopping !== undefined) return;
-      log.warning("OIDC discovery at {issuer} failed, retrying: {error}", {
+      discoveryFailures++;
+      const unwarned = discoveryWarnings.due();
+      const failed = {
         issuer: config.oidc.issuer.href,
+        seconds: DISCOVERY_RETRY_MS / 1000,
         error: String(error),
-      });
+      };
+      if (unwarned === 0) {
+        log.warning(
+          "OIDC discovery at {issuer} failed, retrying every {seconds} s: {error}",
+          failed,
+        );
+      } else if (unwarned !== undefined) {
+        log.warning(
+          "OIDC discovery at {issuer} still fails ({unwarned} more failures since the last " +
+            "warning), retrying every {seconds} s: {error}",
+          { ...failed, unwarned },
+        );
+      }
       discoveryTimer = clock.setTimeout(discover, DISCOVERY_RETRY_MS);
     });
   };

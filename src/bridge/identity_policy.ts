@@ -75,30 +75,44 @@ export function judge(
   return { allow: true, identity, lines };
 }
 
-const MAX_LISTED_CLAIMS = 40;
+/** Claim names (or key names of an object claim) a hint lists at most. */
+const MAX_LISTED_NAMES = 40;
 
 /**
  * The first problem of every new Keycloak setup: the IdP sends no groups (or roles) claim at
  * all. But Keycloak also leaves the claim out for a user who has none (no `groups` for a user in
  * no group, no `resource_access.<client>` for one without roles of that client), so: when part
- * of the path arrived (`resource_access`), the mapper works and the user has none; when nothing
- * did, the hint allows for both. Names only (configured paths, claim names): values are user data.
+ * of the path arrived (`resource_access`), the mapper works and the user has none, or the path
+ * is misspelt; when nothing did, the hint allows for both. Names only (configured paths, claim
+ * and key names): values are user data.
  */
 function missingClaimHint(
   kind: "groups" | "roles",
   path: string,
   claims: Record<string, unknown>,
 ): string {
+  const key = kind === "groups" ? "oidc.groups_claim" : "oidc.roles_claim";
   const arrived = presentPrefix(claims, path);
   if (arrived !== undefined) {
     const client = arrived === "resource_access" && path.endsWith(".roles")
       ? path.slice(arrived.length + 1, -".roles".length)
       : "";
-    return client !== ""
-      ? `the user has no roles of client "${client}" ("${arrived}" arrived without it; the mapper works)`
-      : `the ${kind} claim "${path}" is absent though "${arrived}" arrived: the user has no ${kind} (the mapper works)`;
+    if (client !== "") {
+      // Other clients' ids are left out: which applications a user has roles in is theirs.
+      return `the user has no roles of client "${client}" ("${arrived}" arrived without it; the mapper works), or the client id in ${key} is wrong: it must be the client's Client ID at the IdP`;
+    }
+    // Keycloak leaves an empty realm_access out entirely: a parent that arrived without the
+    // last part of the path is more likely a misspelt path than a user without any.
+    const parent = claimAt(claims, arrived);
+    const contents = typeof parent === "object" && parent !== null && !Array.isArray(parent)
+      ? ` (its keys: ${listNames(Object.keys(parent))})`
+      : ` (not as an object but as a ${Array.isArray(parent) ? "list" : typeof parent})`;
+    const keycloak = kind === "groups"
+      ? "groups"
+      : "realm_access.roles, resource_access.<client>.roles";
+    return `the ${kind} claim "${path}" is absent though "${arrived}" arrived${contents}: check ${key} for a misspelt path (Keycloak: ${keycloak}), else the user has no ${kind}`;
   }
-  const names = Object.keys(claims).slice(0, MAX_LISTED_CLAIMS).map((name) => safeText(name, 64));
+  const names = listNames(Object.keys(claims));
   const [none, fix] = kind === "groups"
     ? [
       "a user in no group",
@@ -108,9 +122,15 @@ function missingClaimHint(
       "a user without such roles",
       'turn on "Add to ID token" in the IdP\'s roles mapper (or "Add to userinfo" with oidc.use_userinfo = true)',
     ];
-  return `the ${kind} claim "${path}" is missing from the token (claims present: ${
-    names.join(", ") || "none"
-  }); Keycloak leaves it out for ${none}, but if every user is denied this way, likely fix: ${fix}, or request the scope that carries it in oidc.scopes`;
+  return `the ${kind} claim "${path}" is missing from the token (claims present: ${names}); Keycloak leaves it out for ${none}, but if every user is denied this way, likely fix: ${fix}, or request the scope that carries it in oidc.scopes`;
+}
+
+/** Names (never values) as a bounded, printable list; "none" when there are none. */
+function listNames(names: readonly string[]): string {
+  if (names.length === 0) return "none";
+  const listed = names.slice(0, MAX_LISTED_NAMES).map((name) => safeText(name, 64));
+  const more = names.length - listed.length;
+  return listed.join(", ") + (more > 0 ? ` and ${more} more` : "");
 }
 
 /** The longest dotted prefix of `path` that `claims` has (as claimAt reads it), if any. */

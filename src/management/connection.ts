@@ -86,6 +86,8 @@ interface Link {
   closed: boolean;
   /** Why this link is being closed, when we close it. */
   failure: ManagementConnectionError | undefined;
+  /** Closed by close() while nothing else had failed it: a stop we asked for. */
+  stopped: boolean;
   /**
    * One wake-up timer for all deadlines, armed for the earliest and re-checked when it fires;
    * answers do not touch it. A timer per command (or re-arming per answer) cost more than the
@@ -196,7 +198,10 @@ export class ManagementConnection {
     const link = this.#link;
     if (link === undefined) return Promise.resolve();
     const done = new Promise<void>((resolve) => this.#closeWaiters.push(resolve));
-    link.failure ??= new ManagementConnectionError("closed", "Management connection closed");
+    if (link.failure === undefined) {
+      link.failure = new ManagementConnectionError("closed", "Management connection closed");
+      link.stopped = true;
+    }
     if (!link.opened) {
       link.socket.destroy();
     } else {
@@ -233,6 +238,7 @@ export class ManagementConnection {
       opened: false,
       closed: false,
       failure: undefined,
+      stopped: false,
       wakeTimer: undefined,
       wakeAt: Infinity,
       outbox: "",
@@ -355,15 +361,16 @@ export class ManagementConnection {
         this.#closed ? "Management connection closed" : "Management connection closed by OpenVPN",
       );
     const wasReady = link.core.close(code, failure);
-    this.#afterLink(failure, wasReady);
+    this.#afterLink(failure, wasReady, link.stopped);
   }
 
-  #afterLink(failure: ManagementConnectionError, wasReady: boolean): void {
+  /** `stopped`: the link went down because we closed it (a stop), not because it failed. */
+  #afterLink(failure: ManagementConnectionError, wasReady: boolean, stopped = false): void {
     if (wasReady) {
-      this.#log.warn("Management link to {address} down: {reason}", {
-        address: this.#addressText,
-        reason: failure.message,
-      });
+      // A stop we asked for is no warning: every clean shutdown logged one.
+      const down = { address: this.#addressText, reason: failure.message };
+      if (stopped) this.#log.info("Management link to {address} closed: {reason}", down);
+      else this.#log.warn("Management link to {address} down: {reason}", down);
       this.#deliver({ type: "disconnected", reason: failure.message });
     } else if (!this.#closed) {
       this.#log.warn("Management connection to {address} failed: {reason}", {

@@ -325,7 +325,8 @@ export function createOidcClient(
         ...(maxAge === undefined ? {} : { maxAge }),
       });
     } catch (error) {
-      throw toOidcError(error, "id_token");
+      // The request and its answer's checks: a refused client is told apart from a bad token.
+      throw toOidcError(error, "code_exchange", config.clientAuthMethod);
     }
     await verifySignature(as, response);
 

@@ -4,6 +4,8 @@
  * secret parts of the underlying error.
  */
 import * as oauth from "oauth4webapi";
+import type { ClientAuthMethod } from "../config/types.ts";
+import { printable } from "../printable_text.ts";
 import {
   AuthorizationResponseError,
   IdpRejectedError,
@@ -12,31 +14,69 @@ import {
   safeText,
 } from "./errors.ts";
 
-type Stage = "discovery" | "callback" | "id_token" | "userinfo" | "refresh" | "revocation";
+/** `code_exchange`: the token request of a sign-in and its answer, the ID token's checks included. */
+type Stage =
+  | "discovery"
+  | "callback"
+  | "code_exchange"
+  | "id_token"
+  | "userinfo"
+  | "refresh"
+  | "revocation";
 
-/** Maps oauth4webapi and transport errors to the typed errors the bridge acts on. */
-export function toOidcError(error: unknown, stage: Stage): OidcError {
+/** How the log names each stage: the operator looks for the failed request by this. */
+const STAGE_NAMES: Record<Stage, string> = {
+  discovery: "discovery",
+  callback: "callback",
+  code_exchange: "the code exchange (token request)",
+  id_token: "id_token",
+  userinfo: "userinfo",
+  refresh: "refresh",
+  revocation: "revocation",
+};
+
+/** The longest issuer a failed discovery quotes from the IdP's document. */
+const MAX_QUOTED_ISSUER = 200;
+
+/**
+ * Maps oauth4webapi and transport errors to the typed errors the bridge acts on.
+ * `clientAuthMethod` (at the code exchange) names the method a refused client used.
+ */
+export function toOidcError(
+  error: unknown,
+  stage: Stage,
+  clientAuthMethod?: ClientAuthMethod,
+): OidcError {
   if (error instanceof OidcError) return error;
   const cause = evidence(error);
+  const where = STAGE_NAMES[stage];
+  // Before the generic branches: they say neither that the secret is wrong nor what to fix.
+  if (stage === "code_exchange" && refusesClient(cause)) {
+    return new OidcError("invalid_response", clientRefusedMessage(cause, clientAuthMethod), {
+      cause,
+    });
+  }
   if (error instanceof oauth.AuthorizationResponseError) {
     return new AuthorizationResponseError(error.error, error.error_description, { cause });
   }
   if (error instanceof oauth.ResponseBodyError) {
     if (error.error === "invalid_grant") {
-      return new IdpRejectedError(`IdP rejected the grant during ${stage}: invalid_grant`, {
+      return new IdpRejectedError(`IdP rejected the grant during ${where}: invalid_grant`, {
         cause,
       });
     }
     return new OidcError(
       stage === "callback" ? "idp_error" : "invalid_response",
-      `IdP error during ${stage}: HTTP ${error.status} ${safeCode(error.error)}`,
+      `IdP error during ${where}: HTTP ${error.status} ${safeCode(error.error)}`,
       { cause },
     );
   }
   if (error instanceof oauth.WWWAuthenticateChallengeError) {
-    return new OidcError("invalid_response", `IdP challenged the request during ${stage}`, {
-      cause,
-    });
+    return new OidcError(
+      "invalid_response",
+      `IdP challenged the request during ${where}: HTTP ${cause.status} ${cause.error}`,
+      { cause },
+    );
   }
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: unknown } | null)?.code;
@@ -48,18 +88,69 @@ export function toOidcError(error: unknown, stage: Stage): OidcError {
       { cause },
     );
   }
-  if (stage === "id_token" && isTokenValidationError(code)) {
+  if ((stage === "id_token" || stage === "code_exchange") && isTokenValidationError(code)) {
     return new OidcError("invalid_id_token", `Invalid ID token: ${message}`, { cause });
   }
   if (stage === "refresh" && isTokenValidationError(code)) {
     return new OidcError("invalid_id_token", `Invalid refreshed ID token: ${message}`, { cause });
   }
   if (error instanceof TypeError && code === undefined) {
-    return new IdpUnreachableError(`IdP request failed during ${stage}: ${message}`, { cause });
+    return new IdpUnreachableError(`IdP request failed during ${where}: ${message}`, { cause });
   }
-  return new OidcError("invalid_response", `Invalid IdP response during ${stage}: ${message}`, {
-    cause,
-  });
+  const issuer = stage === "discovery" ? namedIssuer(error) : undefined;
+  return new OidcError(
+    "invalid_response",
+    `Invalid IdP response during ${where}: ${message}${issuer ?? ""}`,
+    { cause },
+  );
+}
+
+/**
+ * Whether the token endpoint refused our client rather than the code: `invalid_client` or
+ * `unauthorized_client` on a 400 or 401 (RFC 6749 5.2), or a bare 401. The IdP authenticates
+ * the client before it looks at the code, so every sign-in fails this way until the client's
+ * credentials are fixed. A challenge without an `error` counts as invalid_client (evidence()).
+ */
+function refusesClient(cause: Pick<OidcErrorEvidence, "status" | "error">): boolean {
+  if (cause.status !== 400 && cause.status !== 401) return false;
+  if (cause.error === undefined) return cause.status === 401;
+  return cause.error === "invalid_client" || cause.error === "unauthorized_client";
+}
+
+/** Names the cause and the keys to fix; never the secret, never the IdP's body. */
+function clientRefusedMessage(
+  cause: OidcErrorEvidence,
+  method: ClientAuthMethod | undefined,
+): string {
+  const credential = method === "private_key_jwt" ? "oidc.private_key" : "oidc.client_secret";
+  const sentWith = method === undefined ? "" : ` (${method})`;
+  const codeFlow = cause.error === "unauthorized_client"
+    ? ", and that the client may use the code flow (Keycloak: Standard flow)"
+    : "";
+  return `IdP refused the client's credentials${sentWith} at ${STAGE_NAMES.code_exchange}: ` +
+    `HTTP ${cause.status} ${cause.error ?? "(no error body)"}: check ${credential} and ` +
+    `oidc.client_auth_method against the client at the IdP${codeFlow} ` +
+    `(check-config --probe tests them)`;
+}
+
+/**
+ * For a discovery document naming another issuer: which one, so the operator can tell a typo
+ * from a wrong host. The issuer is the IdP's public URL, not a secret; it is still the IdP's
+ * text, so it is bounded, quoted and escaped, and offered as the fix only when shown whole.
+ */
+function namedIssuer(error: unknown): string | undefined {
+  if (!(error instanceof oauth.OperationProcessingError)) return undefined;
+  if (error.code !== oauth.JSON_ATTRIBUTE_COMPARISON) return undefined;
+  const cause = error.cause as { attribute?: unknown; body?: { issuer?: unknown } } | undefined;
+  const issuer = cause?.attribute === "issuer" ? cause.body?.issuer : undefined;
+  if (typeof issuer !== "string") return undefined;
+  const whole = issuer.length <= MAX_QUOTED_ISSUER;
+  const quoted = printable(
+    JSON.stringify(whole ? issuer : `${issuer.slice(0, MAX_QUOTED_ISSUER)}...`),
+  );
+  return whole
+    ? `: the document names the issuer ${quoted} (if that is this IdP, set oidc.issuer = ${quoted})`
+    : `: the document names the issuer ${quoted} (cut to ${MAX_QUOTED_ISSUER} characters)`;
 }
 
 /** The evidence an OidcError keeps as its `cause`. */

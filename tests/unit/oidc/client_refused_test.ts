@@ -1,0 +1,145 @@
+/**
+ * What the log says when the IdP refuses the bridge itself rather than the user: a wrong client
+ * secret at the first sign-in, or a discovery document naming another issuer. The message must
+ * name the failed step, the HTTP status and OAuth error, and the keys to fix, and never the
+ * secret or the IdP's body; the user's page stays generic.
+ */
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "../../support/assert.ts";
+import { Secret } from "../../../src/config/secret.ts";
+import { createOidcClient, type OidcClient } from "../../../src/oidc/client.ts";
+import { IdpRejectedError, OidcError } from "../../../src/oidc/errors.ts";
+import { FakeIdp, oidcConfig, REDIRECT_URI } from "./fake_idp.ts";
+
+/** The secret oidcConfig() configures: no message may contain it. */
+const SECRET = "s3cret:with/odd+chars";
+
+async function setup(overrides: Parameters<typeof oidcConfig>[0] = {}) {
+  const idp = await FakeIdp.create();
+  const client = createOidcClient(oidcConfig(overrides), REDIRECT_URI, { fetch: idp.fetch });
+  return { idp, client };
+}
+
+async function finishLogin(client: OidcClient, idp: FakeIdp): Promise<OidcError> {
+  const start = await client.startLogin();
+  idp.nonce = start.nonce;
+  const callback = new URL(REDIRECT_URI);
+  callback.searchParams.set("code", "the-code");
+  callback.searchParams.set("state", start.state);
+  const error = await assertRejects(() => client.finishLogin(callback, start), OidcError);
+  assert(!error.message.includes(SECRET) && !error.reason.includes(SECRET), error.message);
+  return error;
+}
+
+Deno.test("finishLogin() refused with a bare 401 challenge (Basic error=invalid_client, no body) names the code exchange, the status and the keys to fix", async () => {
+  const { idp, client } = await setup();
+  idp.onToken = () =>
+    new Response(null, {
+      status: 401,
+      headers: { "www-authenticate": 'Basic realm="token", error="invalid_client"' },
+    });
+  const error = await finishLogin(client, idp);
+  assertStringIncludes(error.message, "IdP refused the client's credentials (client_secret_basic)");
+  assertStringIncludes(error.message, "at the code exchange (token request)");
+  assertStringIncludes(error.message, "HTTP 401 invalid_client");
+  assertStringIncludes(error.message, "check oidc.client_secret and oidc.client_auth_method");
+  assertStringIncludes(error.message, "check-config --probe");
+  assert(!error.message.includes("id_token"), error.message);
+  // The user's page: as generic as before.
+  assertEquals(error.reason, "Invalid response from the identity provider");
+});
+
+Deno.test("finishLogin() refused with invalid_client or unauthorized_client in the body, or a bare 401, says the IdP refused the client, not the body", async () => {
+  const refusals: Array<[() => Response, string]> = [
+    [
+      () =>
+        Response.json({
+          error: "invalid_client",
+          error_description: "Invalid client credentials\u001b[2J",
+        }, { status: 401 }),
+      "HTTP 401 invalid_client",
+    ],
+    [
+      () => Response.json({ error: "invalid_client" }, { status: 400 }),
+      "HTTP 400 invalid_client",
+    ],
+    [
+      () => Response.json({ error: "unauthorized_client" }, { status: 400 }),
+      "HTTP 400 unauthorized_client",
+    ],
+    [() => new Response("<html>Unauthorized</html>", { status: 401 }), "HTTP 401 (no error body)"],
+  ];
+  for (const [refusal, said] of refusals) {
+    const { idp, client } = await setup({ clientAuthMethod: "client_secret_post" });
+    idp.onToken = refusal;
+    const error = await finishLogin(client, idp);
+    assertStringIncludes(
+      error.message,
+      "IdP refused the client's credentials (client_secret_post)",
+    );
+    assertStringIncludes(error.message, said);
+    assert(!/Invalid client credentials|html/.test(error.message), error.message);
+    assert(!hasTerminalControl(error.message), error.message);
+    if (said.includes("unauthorized_client")) assertStringIncludes(error.message, "code flow");
+  }
+});
+
+Deno.test("finishLogin() with private_key_jwt refused names oidc.private_key as the credential to check", async () => {
+  const pair = await crypto.subtle.generateKey(
+    { name: "ECDSA", namedCurve: "P-256" },
+    true,
+    ["sign", "verify"],
+  ) as CryptoKeyPair;
+  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey));
+  const pem = `-----BEGIN PRIVATE KEY-----\n${
+    btoa(String.fromCharCode(...pkcs8)).replace(/(.{64})/g, "$1\n")
+  }\n-----END PRIVATE KEY-----\n`;
+  const { idp, client } = await setup({
+    clientAuthMethod: "private_key_jwt",
+    clientSecret: undefined,
+    privateKey: new Secret(pem),
+    privateKeyAlg: "ES256",
+  });
+  idp.onToken = () => Response.json({ error: "invalid_client" }, { status: 401 });
+  const error = await finishLogin(client, idp);
+  assertStringIncludes(error.message, "(private_key_jwt)");
+  assertStringIncludes(error.message, "check oidc.private_key and oidc.client_auth_method");
+  assert(!error.message.includes("PRIVATE KEY"), error.message);
+});
+
+Deno.test("finishLogin(): a refused code is still the user's (invalid_grant), and other errors name the code exchange", async () => {
+  const { idp, client } = await setup();
+  idp.onToken = () => Response.json({ error: "invalid_grant" }, { status: 400 });
+  const rejected = await finishLogin(client, idp);
+  assert(rejected instanceof IdpRejectedError, rejected.message);
+  assertStringIncludes(rejected.message, "the code exchange (token request): invalid_grant");
+  idp.onToken = () => Response.json({ error: "invalid_request" }, { status: 400 });
+  const other = await finishLogin(client, idp);
+  assertStringIncludes(other.message, "during the code exchange (token request): HTTP 400");
+  assert(!other.message.includes("credentials"), other.message);
+});
+
+Deno.test("discovery of a document naming another issuer quotes that issuer, escaped, and offers it as oidc.issuer", async () => {
+  const { idp, client } = await setup();
+  idp.metadataExtras = { issuer: "https://kc.example.com/realms/vpn" };
+  const error = await assertRejects(() => client.discover(), OidcError);
+  assertStringIncludes(error.message, '"issuer" property does not match the expected value');
+  assertStringIncludes(
+    error.message,
+    'the document names the issuer "https://kc.example.com/realms/vpn" ' +
+      '(if that is this IdP, set oidc.issuer = "https://kc.example.com/realms/vpn")',
+  );
+  // The IdP's text: controls escaped, length bounded, and no fix offered for a cut one.
+  idp.metadataExtras = { issuer: `https://kc.example.com/${"a".repeat(300)}\u009b2J` };
+  const long = await assertRejects(() => client.discover(), OidcError);
+  assert(!hasTerminalControl(long.message), long.message);
+  assertStringIncludes(long.message, "(cut to 200 characters)");
+  assert(!long.message.includes("set oidc.issuer"), long.message);
+  idp.metadataExtras = { issuer: "https://kc.example.com/realms/\u001b]0;x\u0007vpn" };
+  const controls = await assertRejects(() => client.discover(), OidcError);
+  assert(!hasTerminalControl(controls.message), controls.message);
+});
+
+/** Whether `text` holds a C0 control, DEL or a C1 control (what a terminal acts on). */
+function hasTerminalControl(text: string): boolean {
+  return [...text].some((c) => c.charCodeAt(0) < 0x20 || (c >= "\u007f" && c <= "\u009f"));
+}
