@@ -1,5 +1,6 @@
 /**
- * Ties one OpenVPN server's management connection to its ClientEvents: routes events, checks
+ * Ties one OpenVPN server's management connection to its ClientEvents (and each ESTABLISHED to
+ * the check of what admitted its client, unasked_admissions.ts): routes events, checks
  * which clients still exist after each (re)connect (again, until the store lets it finish), and
  * fails closed when handling an auth request goes wrong (the client is denied rather than left
  * waiting; not when OpenVPN refused the answer it was given).
@@ -17,6 +18,7 @@ import type { ClientEvents } from "./client_events.ts";
 import { answerRefusal, outcomeUnknown } from "./commander.ts";
 import { INTERNAL_ERROR, MALFORMED_REQUEST, STORE_UNAVAILABLE } from "./denial.ts";
 import { retryDelayMs } from "./retry_delay.ts";
+import type { UnaskedAdmissions } from "./unasked_admissions.ts";
 
 /**
  * A protocol warning that names no client is logged at most once this often per code: the peer
@@ -49,6 +51,8 @@ export class ServerLink {
   readonly #events: ClientEvents;
   readonly #log: Logger;
   readonly #clock: Clock;
+  /** What checks each ESTABLISHED (server_link_builder.ts gives it; bare links in tests do not). */
+  readonly #unasked: UnaskedAdmissions | undefined;
   /** Events being handled, and who waits until none is (close). */
   #inFlight = 0;
   #idleWaiters: Array<() => void> = [];
@@ -70,11 +74,13 @@ export class ServerLink {
     events: ClientEvents,
     log: Logger,
     clock: Clock,
+    unasked?: UnaskedAdmissions,
   ) {
     this.#connection = connection;
     this.#events = events;
     this.#log = log;
     this.#clock = clock;
+    this.#unasked = unasked;
   }
 
   start(): void {
@@ -130,6 +136,8 @@ export class ServerLink {
       case "client-connect":
       case "client-reauth": {
         const { cid, kid, env } = event;
+        // Before it is answered, in the order OpenVPN sent it (this part runs synchronously).
+        this.#unasked?.asked(event.type === "client-connect" ? "connect" : "reauth", cid);
         try {
           if (event.type === "client-connect") await this.#events.onConnect(cid, kid, env);
           else await this.#events.onReauth(cid, kid, env);
@@ -174,7 +182,16 @@ export class ServerLink {
         }
         return;
       }
+      case "client-established":
+        await this.#unasked?.established(event.cid, event.env).catch((error) =>
+          this.#log.error("Handling ESTABLISHED of cid {cid} failed: {error}", {
+            cid: event.cid,
+            error: String(error),
+          })
+        );
+        return;
       case "client-disconnect":
+        this.#unasked?.left(event.cid);
         await this.#events.onDisconnect(event.cid).catch((error) =>
           this.#log.error("Handling DISCONNECT of cid {cid} failed: {error}", {
             cid: event.cid,

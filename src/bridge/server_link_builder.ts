@@ -18,7 +18,9 @@ import { localizedCommander } from "./client_messages.ts";
 import type { ClientCommander } from "./commander.ts";
 import { managementCommander } from "./management_commander.ts";
 import { ServerLink } from "./server_link.ts";
+import { KILL_MESSAGE } from "./session_end.ts";
 import { signInGuard } from "./sign_in_guard.ts";
+import { UnaskedAdmissions } from "./unasked_admissions.ts";
 
 export interface ServerLinkDeps {
   current: CurrentConfig;
@@ -64,9 +66,24 @@ export function serverLinkBuilder(
     const serverMetrics = deps.serverMetrics(name);
     countLinkEvents(connection, serverMetrics);
     const clientLog = getLogger("clients").with({ server: name });
-    const events = new ClientEvents({
+    // Each ESTABLISHED is checked against what admitted its client (unasked_admissions.ts). The
+    // callbacks run at events, once everything below is built.
+    const unasked: UnaskedAdmissions = new UnaskedAdmissions({
       server: name,
-      commander: linkCommander,
+      store: deps.store,
+      bypassCommonNames: () => settings().bypassCommonNames,
+      run: () => events.openvpnRun,
+      kill: (cid, run) => commander.kill(cid, KILL_MESSAGE, run),
+      killLater: (cid, run) => events.killWhenLinked(cid, run),
+      log: clientLog,
+      clock,
+      metrics: serverMetrics,
+    });
+    // Every answer on this link goes through it: the events', the sign-ins', a cluster's.
+    const answering = unasked.recording(linkCommander);
+    const events: ClientEvents = new ClientEvents({
+      server: name,
+      commander: answering,
       store: deps.store,
       admission: deps.admission,
       config: {
@@ -85,11 +102,11 @@ export function serverLinkBuilder(
       metrics: serverMetrics,
       ...(deps.knownSessions ? { knownSessions: deps.knownSessions } : {}),
     });
-    const link = new ServerLink(connection, events, clientLog, clock);
+    const link = new ServerLink(connection, events, clientLog, clock, unasked);
     // What answers browser sign-ins, here and for other instances (work items): checked
     // against this link's view of OpenVPN's clients.
     const commander = signInGuard(
-      linkCommander,
+      answering,
       (cid, signIn) => events.isCurrentSignIn(cid, signIn),
       () => events.openvpnRun,
     );

@@ -59,6 +59,12 @@ export interface ServerMetrics {
   login(result: LoginResult): void;
   clientEvent(event: ClientEventKind, answer: ClientAnswer): void;
   managementReconnect(): void;
+  /**
+   * A client OpenVPN admitted without asking the bridge (its config lacks
+   * `management-client-auth`), then disconnected (unasked_admissions.ts). Optional only so that
+   * test doubles written before it need not count it; both implementations here do.
+   */
+  unaskedAdmission?(): void;
   /** Counted in `denials_total{reason}`, which has no server label. */
   denial(reason: DenialReason): void;
 }
@@ -74,6 +80,7 @@ const noServerMetrics: ServerMetrics = {
   login() {},
   clientEvent() {},
   managementReconnect() {},
+  unaskedAdmission() {},
   denial() {},
 };
 

@@ -94,6 +94,14 @@ export class PrometheusMetrics implements Metrics {
       ["server"],
     ),
   );
+  readonly #unaskedAdmissions = this.registry.register(
+    new CounterFamily(
+      `${PREFIX}unasked_admissions_total`,
+      "Clients OpenVPN admitted without asking the bridge (no management-client-auth), " +
+        "each disconnected.",
+      ["server"],
+    ),
+  );
   readonly #idp: Children<IdpEndpoint, HistogramChild>;
   readonly #commands: Children<ManagementCommandName, HistogramChild>;
   readonly #denials: Children<DenialReason, CounterChild>;
@@ -134,6 +142,7 @@ export class PrometheusMetrics implements Metrics {
       (event) => byKey(CLIENT_ANSWERS, (answer) => this.#clientEvents.labels(name, event, answer)),
     );
     const reconnects = this.#reconnects.labels(name);
+    const unasked = this.#unaskedAdmissions.labels(name);
     const sessions = this.#sessions.labels(name);
     const pending = this.#pending.labels(name);
     const up = this.#up.labels(name);
@@ -148,6 +157,7 @@ export class PrometheusMetrics implements Metrics {
       login: (result: LoginResult) => logins[result].inc(),
       clientEvent: (event: ClientEventKind, answer: ClientAnswer) => events[event][answer].inc(),
       managementReconnect: () => reconnects.inc(),
+      unaskedAdmission: () => unasked.inc(),
       denial: (reason: DenialReason) => this.denial(reason),
     };
     this.#servers.set(name, server);

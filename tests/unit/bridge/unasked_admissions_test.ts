@@ -1,0 +1,177 @@
+/**
+ * UnaskedAdmissions on its own: which ESTABLISHED events it leaves alone (and at what cost),
+ * which it kills, and what it says. The daemon-level cases (a real sign-in, a restart, a bypassed
+ * name, a storm) are in tests/integration/bridge/unasked_admissions_test.ts.
+ */
+import { assertEquals, assertStringIncludes } from "../../support/assert.ts";
+import { FakeClock } from "../../support/fake_clock.ts";
+import { captureLogs } from "../../support/log_capture.ts";
+import { RecordingCommander } from "../../support/recording_commander.ts";
+import { MAX_RECORDED_CLIENTS, UnaskedAdmissions } from "../../../src/bridge/unasked_admissions.ts";
+import { getLogger } from "../../../src/log.ts";
+import { ManagementConnectionError } from "../../../src/management/errors.ts";
+import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.ts";
+
+const RUN = "4242@1700000000:CONNECTED";
+
+function env(commonName: string): { get(name: string): string | undefined } {
+  const values = new Map([["common_name", commonName], ["untrusted_ip", "198.51.100.7"]]);
+  return { get: (name) => values.get(name) };
+}
+
+/** A detector over a store whose bound cids are `bound`, counting its reads. */
+function detector(options: { bound?: number[]; storeError?: Error; killError?: Error } = {}) {
+  const clock = new FakeClock();
+  const state = { run: RUN as string | undefined, reads: 0, counted: 0 };
+  const kills: Array<{ cid: number; run: string | undefined }> = [];
+  const heldKills: Array<{ cid: number; run: string }> = [];
+  const bound = new Set(options.bound ?? []);
+  const unasked = new UnaskedAdmissions({
+    server: "default",
+    store: {
+      findSessionIdByCid: (_server, cid) => {
+        state.reads++;
+        if (options.storeError) return Promise.reject(options.storeError);
+        return Promise.resolve(bound.has(cid) ? `s-${cid}` : undefined);
+      },
+    },
+    bypassCommonNames: () => [/^monitor-\d+$/],
+    run: () => state.run,
+    kill: (cid, run) => {
+      kills.push({ cid, run });
+      return options.killError ? Promise.reject(options.killError) : Promise.resolve();
+    },
+    killLater: (cid, run) => heldKills.push({ cid, run }),
+    log: getLogger("clients"),
+    clock,
+    metrics: { unaskedAdmission: () => state.counted++ },
+  });
+  const commander = unasked.recording(new RecordingCommander());
+  return { unasked, commander, clock, state, kills, heldKills };
+}
+
+Deno.test("a client answered on this link after its CONNECT is let through without a store read", async () => {
+  const { unasked, commander, state, kills } = detector();
+  unasked.asked("connect", 1);
+  await commander.auth(1, 1, []);
+  unasked.asked("connect", 2);
+  await commander.authNt(2, 1);
+  await unasked.established(1, env("alice"));
+  await unasked.established(2, env("monitor"));
+  assertEquals(state.reads, 0);
+  assertEquals(kills, []);
+});
+
+Deno.test("an ESTABLISHED nothing admitted before any CONNECT: one error that blames the config, a kill in its run, counted", async () => {
+  const logs = captureLogs();
+  try {
+    const { unasked, state, kills } = detector();
+    await unasked.established(5, env("mallory"));
+    assertEquals(kills, [{ cid: 5, run: RUN }]);
+    assertEquals(state.counted, 1);
+    const lines = logs.lines.filter((line) => line.category === "clients");
+    assertEquals(lines.map((line) => line.level), ["error"]);
+    assertEquals(
+      lines[0]!.text,
+      "OpenVPN admitted cid 5 (certificate mallory, from 198.51.100.7) without asking " +
+        "openvpn-auth-oidc: its config lacks management-client-auth (add that line to the " +
+        "OpenVPN server's config and restart it); disconnecting the client",
+    );
+  } finally {
+    logs.stop();
+  }
+});
+
+Deno.test("the error is given once a minute, with how many it held back; each client is killed and counted", async () => {
+  const logs = captureLogs();
+  try {
+    const { unasked, clock, state, kills } = detector();
+    for (let cid = 0; cid < 3; cid++) await unasked.established(cid, env(`user-${cid}`));
+    clock.advance(60_000);
+    await unasked.established(3, env("user-3"));
+    assertEquals(kills.length, 4);
+    assertEquals(state.counted, 4);
+    const lines = logs.lines.filter((line) => line.category === "clients");
+    assertEquals(lines.length, 2);
+    assertStringIncludes(lines[1]!.text, "OpenVPN admitted cid 3");
+    assertStringIncludes(lines[1]!.text, "(2 more since the last such line)");
+  } finally {
+    logs.stop();
+  }
+});
+
+Deno.test("a bound session or a bypassed common name admits; neither is killed", async () => {
+  const { unasked, state, kills } = detector({ bound: [8] });
+  await unasked.established(8, env("alice"));
+  await unasked.established(9, env("monitor-1"));
+  assertEquals(kills, []);
+  assertEquals(state.reads, 1, "the bypassed name reads nothing");
+});
+
+Deno.test("once OpenVPN asked about a client, an ESTABLISHED with no session is killed without blaming the config", async () => {
+  const logs = captureLogs();
+  try {
+    const { unasked, state, kills } = detector();
+    unasked.asked("reauth", 1);
+    await unasked.established(6, env("alice"));
+    assertEquals(kills, [{ cid: 6, run: RUN }]);
+    assertEquals(state.counted, 0);
+    const lines = logs.lines.filter((line) => line.category === "clients");
+    assertEquals(lines.map((line) => line.level), ["warning"]);
+    assertStringIncludes(lines[0]!.text, "finished its handshake with no session");
+    assertEquals(lines[0]!.text.includes("management-client-auth"), false);
+  } finally {
+    logs.stop();
+  }
+});
+
+Deno.test("a store that cannot answer: not killed, a warning", async () => {
+  const logs = captureLogs();
+  try {
+    const { unasked, kills } = detector({ storeError: new StoreUnavailableError("redis down") });
+    await unasked.established(5, env("alice"));
+    assertEquals(kills, []);
+    const lines = logs.lines.filter((line) => line.category === "clients");
+    assertEquals(lines.map((line) => line.level), ["warning"]);
+    assertStringIncludes(lines[0]!.text, "not disconnected");
+  } finally {
+    logs.stop();
+  }
+});
+
+Deno.test("a new run of OpenVPN forgets the record, and one during the store read sends no kill", async () => {
+  const { unasked, commander, state, kills } = detector();
+  unasked.asked("connect", 1);
+  await commander.auth(1, 1, []);
+  state.run = "4242@1700000099:CONNECTED";
+  // Cid 1 now names a client of the new run, which nobody answered.
+  await unasked.established(1, env("alice"));
+  assertEquals(state.reads, 1);
+  assertEquals(kills, [{ cid: 1, run: "4242@1700000099:CONNECTED" }]);
+
+  const pending = unasked.established(2, env("bob"));
+  state.run = "4242@1700000123:CONNECTED";
+  await pending;
+  assertEquals(kills.length, 1, "cid 2 went with its run");
+});
+
+Deno.test("a kill the link could not write is held for the link, in the client's run", async () => {
+  const { unasked, heldKills } = detector({
+    killError: new ManagementConnectionError("not-connected", "link down"),
+  });
+  await unasked.established(5, env("mallory"));
+  assertEquals(heldKills, [{ cid: 5, run: RUN }]);
+});
+
+Deno.test("the record is bounded: past its size the oldest client is checked in the store", async () => {
+  const { unasked, commander, state, kills } = detector({ bound: [0] });
+  for (let cid = 0; cid <= MAX_RECORDED_CLIENTS; cid++) {
+    unasked.asked("connect", cid);
+    await commander.authNt(cid, 1);
+  }
+  await unasked.established(MAX_RECORDED_CLIENTS, env("newest"));
+  assertEquals(state.reads, 0);
+  await unasked.established(0, env("oldest"));
+  assertEquals(state.reads, 1);
+  assertEquals(kills, []);
+});
