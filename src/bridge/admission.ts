@@ -12,7 +12,7 @@ import { IdpRejectedError, IdpUnreachableError, OidcError } from "../oidc/errors
 import type { Session } from "../sessions/types.ts";
 import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
 import { StoreFullError } from "../sessions/store_full.ts";
-import { type ClientCommander, outcomeUnknown } from "./commander.ts";
+import { type ClientCommander, notWritten, outcomeUnknown } from "./commander.ts";
 import {
   type Denial,
   idpDenial,
@@ -38,9 +38,11 @@ import { WarningInterval } from "../warning_interval.ts";
 import type {
   AdmissionDeps,
   ClientSide,
+  HeldSignInAnswer,
   LoginAdmission,
   Recheck,
   Resumption,
+  SignInAnswerHolder,
 } from "./admission_types.ts";
 
 /** Writes of one session tried (Admission, #updateWith) while other instances keep writing it. */
@@ -48,6 +50,17 @@ const UPDATE_ATTEMPTS = 3;
 
 /** Sign-ins without a refresh token to re-check with are warned about at most this often. */
 const NO_REFRESH_TOKEN_WARNING_INTERVAL_MS = 10 * 60_000;
+
+/** A sign-in admitted and its session stored, until its `client-auth` is written or given up. */
+interface StoredSignIn {
+  client: FinishedLogin["client"];
+  session: Session;
+  username: string;
+  lines: readonly string[];
+  /** The sessions `sessions.max_per_user` ends once this one is admitted (#endExcess). */
+  excess: readonly Session[];
+  giveBackGrant: () => Promise<void>;
+}
 
 export class Admission {
   readonly #deps: AdmissionDeps;
@@ -72,6 +85,11 @@ export class Admission {
    * shared with SessionEnd (AdmissionDeps.unstoredRefreshTokens).
    */
   readonly #unstored: UnstoredRefreshTokens;
+  /**
+   * Each server's link, which holds the answers to finished sign-ins it could not write (down)
+   * until it is back (ClientEvents registers itself: holdAnswersFor).
+   */
+  readonly #answerHolders = new Map<string, SignInAnswerHolder>();
 
   constructor(deps: AdmissionDeps) {
     this.#deps = deps;
@@ -82,6 +100,17 @@ export class Admission {
       NO_REFRESH_TOKEN_WARNING_INTERVAL_MS,
       deps.now,
     );
+  }
+
+  /**
+   * `holder` keeps the answers to `server`'s finished sign-ins that its link could not write,
+   * until the link is back (HeldSignInAnswer); a newer holder replaces it. Returns the undo.
+   */
+  holdAnswersFor(server: string, holder: SignInAnswerHolder): () => void {
+    this.#answerHolders.set(server, holder);
+    return () => {
+      if (this.#answerHolders.get(server) === holder) this.#answerHolders.delete(server);
+    };
   }
 
   /** A finished browser login: judge, store the session, send `client-auth` or `client-deny`. */
@@ -103,7 +132,7 @@ export class Admission {
       );
     const deny = async (denial: Denial): Promise<LoginAdmission> => {
       // The page still tells the user why when the client has already gone.
-      await this.deny(commander, client, denial, { who: known }).catch(() => {});
+      await this.denySignIn(commander, client, denial, { who: known });
       await giveBackGrant();
       return { kind: "denied", denial };
     };
@@ -147,46 +176,150 @@ export class Admission {
       return await deny(denial);
     }
     if (counted === undefined) return await deny(TOO_MANY_SESSIONS);
-    const excess = counted;
-    const metrics = this.#metrics(client.server);
-    try {
-      await commander.auth(client.cid, client.kid, lines, client.signIn);
-    } catch (error) {
-      metrics.login("error");
+    return await this.#sendAuth({
+      client,
+      session,
+      username: identity.username,
+      lines,
+      excess: counted,
+      giveBackGrant,
+    }, commander);
+  }
+
+  /**
+   * `client-auth` for a sign-in whose session is stored; logged, counted and audited once
+   * written. One the link did not write (down) is held for the link, which runs this again
+   * (`held`) when it is back in the sign-in's run; the browser is told the VPN server has not
+   * confirmed yet.
+   */
+  async #sendAuth(
+    stored: StoredSignIn,
+    commander: ClientCommander,
+    held = false,
+  ): Promise<LoginAdmission> {
+    const { log, now, config } = this.#deps;
+    const { client, session, username, lines, excess } = stored;
+    const write = () =>
+      commander.auth(client.cid, client.kid, lines, client.signIn).then(
+        () => undefined,
+        (error: unknown) => ({ error }),
+      );
+    // Held, the session may have ended meanwhile (a logout, an admin's revoke): the client is
+    // not let in then. Checked and written under its lock, so that an ending that comes later
+    // finds the client admitted, and kills it.
+    const failed = held
+      ? await this.sessionLock.run(session.sessionId, async () => {
+        const current = await this.#deps.store.getSession(session.sessionId);
+        return sameSignIn(current, session) ? await write() : "ended" as const;
+      })
+      : await write();
+    if (failed === "ended") {
+      log.info(
+        "client-auth for {username} (cid {cid}) not sent: its session ended while it was held",
+        { username, cid: client.cid },
+      );
+      await stored.giveBackGrant();
+      // The client still waits for an answer.
+      await this.denySignIn(commander, client, UNKNOWN_SESSION, { who: session });
+      return { kind: "client-gone" };
+    }
+    if (failed !== undefined) {
+      const { error } = failed;
+      const holding = notWritten(error) && this.#holdForLink(client, {
+        command: "client-auth",
+        send: () => this.#sendAuth(stored, commander, true),
+        drop: (why) => this.#dropAuth(stored, why),
+      });
+      if (holding) {
+        // Not counted or audited until written: the session waits for it.
+        log.info(
+          "client-auth for {username} (cid {cid}) not written, to be sent once the management " +
+            "link is back in the sign-in's OpenVPN run: {error}",
+          { username, cid: client.cid, error: String(error) },
+        );
+        return { kind: "no-answer" };
+      }
+      this.#metrics(client.server).login("error");
       if (outcomeUnknown(error)) {
         // OpenVPN may still admit the client: its session must be there to be re-checked,
         // revoked and ended at DISCONNECT (or by the client list at the next link-up).
         log.warning(
           "client-auth for {username} (cid {cid}) not confirmed; the session is kept, OpenVPN may still take it: {error}",
-          { username: identity.username, cid: client.cid, error: String(error) },
+          { username, cid: client.cid, error: String(error) },
         );
         // Counted as admitted for the limit: if OpenVPN takes it, the user is not over it.
-        await this.#endExcess(identity.username, excess);
+        await this.#endExcess(username, excess);
         return { kind: "no-answer" };
       }
       log.warning("client-auth for {username} (cid {cid}) failed: {error}", {
-        username: identity.username,
+        username,
         cid: client.cid,
         error: String(error),
       });
-      await store.deleteSession(session.sessionId);
-      await giveBackGrant();
+      await this.#unstore(stored);
       return { kind: "client-gone" };
     }
-    metrics.login("admitted");
+    this.#metrics(client.server).login("admitted");
     audit("admitted", auditSubject(client, session));
     log.info("Login of {username} (cid {cid}, certificate {commonName}) accepted", {
-      username: identity.username,
+      username,
       cid: client.cid,
       commonName: client.commonName,
     });
-    await this.#endExcess(identity.username, excess);
-    this.#shortRefreshTokens.check(identity.username, session.refreshExpiresAt, {
+    await this.#endExcess(username, excess);
+    this.#shortRefreshTokens.check(username, session.refreshExpiresAt, {
       now: now(),
       recheckIntervalMs: config.recheckIntervalMs,
     });
-    if (session.refreshToken === undefined) this.#noRefreshTokenToRecheck(identity.username);
-    return { kind: "admitted", username: identity.username };
+    if (session.refreshToken === undefined) this.#noRefreshTokenToRecheck(username);
+    return { kind: "admitted", username };
+  }
+
+  /** A held client-auth that will never be written: its session ends with it. */
+  async #dropAuth(stored: StoredSignIn, why: string): Promise<void> {
+    const { log } = this.#deps;
+    const { username, client } = stored;
+    log.info("client-auth for {username} (cid {cid}) not sent: {why}; its session ends", {
+      username,
+      cid: client.cid,
+      why,
+    });
+    await this.#unstore(stored).catch((error) =>
+      log.warning("Could not end the session of {username} (cid {cid}): {error}", {
+        username,
+        cid: client.cid,
+        error: String(error),
+      })
+    );
+  }
+
+  /**
+   * A stored sign-in whose client-auth OpenVPN did not take, or never will get: no session may
+   * be left without its client. Its session is deleted, unless another sign-in has stored one
+   * under the same id since (the client came back with the same OpenVPN session id), and its
+   * grant given back.
+   */
+  async #unstore({ session, giveBackGrant }: StoredSignIn): Promise<void> {
+    const { store } = this.#deps;
+    await this.sessionLock.run(session.sessionId, async () => {
+      if (sameSignIn(await store.getSession(session.sessionId), session)) {
+        await store.deleteSession(session.sessionId);
+      }
+    });
+    await giveBackGrant();
+  }
+
+  /**
+   * Hands an answer the link did not write to the link of the sign-in's server, to be written
+   * when it is back (SignInAnswerHolder); false when it cannot hold it.
+   */
+  #holdForLink(
+    client: ClientSide,
+    answer: Pick<HeldSignInAnswer, "command" | "send" | "drop">,
+  ): boolean {
+    const holder = this.#answerHolders.get(client.server);
+    if (holder === undefined || client.signIn === undefined) return false;
+    return holder.holdSignInAnswer({ ...answer, cid: client.cid, signIn: client.signIn });
   }
 
   /**
@@ -471,6 +604,70 @@ export class Admission {
   ): Promise<void> {
     // Not logged, counted or audited as a denial when it will not be sent.
     if (commander instanceof AnswersInRun) commander.checkRun();
+    this.#recordDenial(client, denial, context);
+    await commander.deny(
+      client.cid,
+      client.kid,
+      denial.logReason,
+      denial.reason,
+      client.signIn,
+    );
+  }
+
+  /**
+   * The `client-deny` of a finished browser sign-in (refused, or the IdP failed), as deny()
+   * sends it, but recorded once written: one the link did not write (down) is held for it and
+   * logged, counted and audited when it is written, in the sign-in's run. Never rejects: the
+   * page tells the user why, whatever became of it.
+   */
+  async denySignIn(
+    commander: ClientCommander,
+    client: ClientSide,
+    denial: Denial,
+    context: DenyContext = {},
+  ): Promise<void> {
+    const { log } = this.#deps;
+    const send = async (): Promise<void> => {
+      try {
+        await commander.deny(
+          client.cid,
+          client.kid,
+          denial.logReason,
+          denial.reason,
+          client.signIn,
+        );
+      } catch (error) {
+        const held = notWritten(error) && this.#holdForLink(client, {
+          command: "client-deny",
+          send,
+          drop: (why) => {
+            log.info("client-deny for cid {cid} ({code}) not sent: {why}", {
+              cid: client.cid,
+              code: denial.code,
+              why,
+            });
+            return Promise.resolve();
+          },
+        });
+        if (held) {
+          log.info(
+            "client-deny for cid {cid} ({code}) not written, to be sent once the management " +
+              "link is back in the sign-in's OpenVPN run: {error}",
+            { cid: client.cid, code: denial.code, error: String(error) },
+          );
+          return;
+        }
+        // Refused, or written with no answer: recorded as any denial that was sent.
+        this.#recordDenial(client, denial, context);
+        throw error;
+      }
+      this.#recordDenial(client, denial, context);
+    };
+    await send().catch(() => {});
+  }
+
+  /** Logs why (denial_log.ts), counts and audits a denial. */
+  #recordDenial(client: ClientSide, denial: Denial, context: DenyContext): void {
     logDenial(this.#deps.log, client, denial, context);
     const metrics = this.#metrics(client.server);
     if (client.kind === "login") {
@@ -485,13 +682,6 @@ export class Admission {
       client.kind === "reauth" ? "reauth_denied" : "denied",
       auditSubject(client, "presented" in context ? context.presented : context.who),
       denial.code,
-    );
-    await commander.deny(
-      client.cid,
-      client.kid,
-      denial.logReason,
-      denial.reason,
-      client.signIn,
     );
   }
 
@@ -762,4 +952,13 @@ export class Admission {
     }
     return undefined;
   }
+}
+
+/**
+ * Whether `current`, as the store has it now, is still the session a sign-in stored: not ended
+ * since, nor replaced by another sign-in's under the same id (the client came back with the same
+ * OpenVPN session id).
+ */
+function sameSignIn(current: Session | undefined, stored: Session): boolean {
+  return current?.createdAt === stored.createdAt && current.subject === stored.subject;
 }

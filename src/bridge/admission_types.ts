@@ -86,8 +86,45 @@ export type LoginAdmission =
   | { kind: "admitted"; username: string }
   | { kind: "denied"; denial: Denial }
   | { kind: "client-gone" }
-  /** Handed to the instance holding OpenVPN's link (`[cluster]`), which did not answer in time. */
+  /**
+   * Not confirmed: handed to the instance holding OpenVPN's link (`[cluster]`), which did not
+   * answer in time; written with no answer; or held for a link that is down (HeldSignInAnswer),
+   * to be written when it is back.
+   */
   | { kind: "no-answer" };
+
+/**
+ * The answer to a finished browser sign-in (`client-auth`, or a callback's `client-deny`) that
+ * the link did not write because it was down. The server's link (ClientEvents) holds it and
+ * calls `send` when it tells the sign-in's run again, or `drop` when the sign-in ends first:
+ * nothing else would ever answer that client, and OpenVPN keeps a pending client waiting across
+ * a management reconnect.
+ */
+export interface HeldSignInAnswer {
+  readonly command: "client-auth" | "client-deny";
+  readonly cid: number;
+  readonly signIn: SignInRef;
+  /**
+   * Writes it (through the sign-in guard, which checks the run and the cid again), then logs,
+   * counts and audits it; the link down again, it is held again.
+   */
+  send(): Promise<unknown>;
+  /**
+   * Not written, and never will be: `why`. A `client-auth`'s session ends (deleted, its grant
+   * given back). Nothing counted or audited: nothing was answered. Does not reject.
+   */
+  drop(why: string): Promise<void>;
+}
+
+/** Where a server's link holds what it could not write (ClientEvents). */
+export interface SignInAnswerHolder {
+  /**
+   * Whether it is held: not when the link is stopping, the sign-in's run is one OpenVPN did not
+   * tell (no link-up can tell it again), or the sign-in no longer waits (its client left, its
+   * deadline passed, another began on the cid, OpenVPN restarted).
+   */
+  holdSignInAnswer(answer: HeldSignInAnswer): boolean;
+}
 
 /**
  * A re-checked session. Admitted: the session as stored now (rotated refresh token, fresh

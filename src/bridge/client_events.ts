@@ -14,6 +14,7 @@ import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
 import type { PendingLogin, Session, SessionStore } from "../sessions/types.ts";
 import { noMetrics, type ServerMetrics } from "../metrics/port.ts";
 import type { Admission } from "./admission.ts";
+import type { HeldSignInAnswer } from "./admission_types.ts";
 import {
   answerRefusal,
   type ClientCommander,
@@ -40,7 +41,10 @@ import { DisconnectRetries } from "./disconnect_retries.ts";
 import { boundBefore, type RunDeparture, RunTold } from "./runs_told.ts";
 import { isKnownRun } from "../management/openvpn_run.ts";
 
-/** Kills, and denies, held for a link that is down, at most each (the oldest dropped first). */
+/**
+ * Kills, denies, and answers to finished sign-ins, held for a link that is down, at most each
+ * (the oldest dropped first).
+ */
 const MAX_HELD_FOR_LINK = 10_000;
 /** Sessions one DISCONNECT ends at most (client_events.ts, #endBinding). */
 const MAX_BOUND_PER_CID = 8;
@@ -93,6 +97,13 @@ export class ClientEvents {
    * the kills are. A list of its own: a storm of them must never push out a revoked user's kill.
    */
   #heldDenies: Array<{ signIn: SignIn; run: string }> = [];
+  /**
+   * Answers to finished sign-ins the link did not write (holdSignInAnswer), by cid: sent when
+   * the link tells their sign-in's run again, dropped when the sign-in ends first.
+   */
+  #heldAnswers = new Map<number, HeldSignInAnswer>();
+  /** Undoes this link's registration as the holder of its server's sign-in answers. */
+  readonly #stopHoldingAnswers: () => void;
   /** What events are answered with: see answers_apart.ts. */
   readonly #answers: ClientCommander;
   /** DISCONNECTs whose session could not be ended yet. */
@@ -121,6 +132,8 @@ export class ClientEvents {
         deps.log.warning("Denying an expired sign-in failed: {error}", { error: String(error) })
       );
     }, deps.clock);
+    // The answers to this server's sign-ins that the link cannot write wait here for it.
+    this.#stopHoldingAnswers = deps.admission.holdAnswersFor(deps.server, this);
   }
 
   /**
@@ -226,6 +239,7 @@ export class ClientEvents {
    * with its run, and its cid may name another client now.
    */
   #sendHeldForLink(): void {
+    this.#sendHeldAnswers();
     if (this.#heldKills.length === 0 && this.#heldDenies.length === 0) return;
     const kills = this.#heldKills;
     const denies = this.#heldDenies;
@@ -259,6 +273,84 @@ export class ClientEvents {
     }
   }
 
+  /**
+   * Holds the answer to a finished sign-in that the link did not write (down), until the link
+   * tells the sign-in's run again (Admission). Only while the sign-in still waits: a sign-in
+   * ends with its client's DISCONNECT, its deadline, a newer sign-in on the cid, or OpenVPN's
+   * restart, and its held answer is dropped then; nothing else would tell it. Not for a run
+   * OpenVPN did not tell: no link-up tells that run again.
+   */
+  holdSignInAnswer(answer: HeldSignInAnswer): boolean {
+    const { cid, signIn } = answer;
+    if (
+      this.#closed || !isKnownRun(signIn.openvpnRun) || !this.#signIns.tracks(cid, signIn.loginId)
+    ) return false;
+    const earlier = this.#heldAnswers.get(cid);
+    this.#heldAnswers.delete(cid);
+    if (earlier !== undefined && earlier.signIn.loginId !== signIn.loginId) {
+      this.#dropHeld(earlier, "a newer sign-in began on its client id");
+    }
+    if (this.#heldAnswers.size >= MAX_HELD_FOR_LINK) {
+      const [oldestCid, oldest] = this.#heldAnswers.entries().next().value!;
+      this.#heldAnswers.delete(oldestCid);
+      this.#dropHeld(oldest, `more than ${MAX_HELD_FOR_LINK} answers held for the link`);
+    }
+    this.#heldAnswers.set(cid, answer);
+    return true;
+  }
+
+  /**
+   * Sends the held answers of the run the link told now; the rest are dropped: their clients
+   * went with their run. The sign-in guard checks each again as it is written.
+   */
+  #sendHeldAnswers(): void {
+    if (this.#heldAnswers.size === 0) return;
+    const answers = [...this.#heldAnswers.values()];
+    this.#heldAnswers.clear();
+    const run = this.#signIns.run;
+    for (const answer of answers) {
+      if (answer.signIn.openvpnRun !== run) {
+        this.#dropHeld(answer, "OpenVPN restarted meanwhile, and its client went with it");
+        continue;
+      }
+      answer.send().catch((error) =>
+        this.#deps.log.warning("{command} for cid {cid} failed: {error}", {
+          command: answer.command,
+          cid: answer.cid,
+          error: String(error),
+        })
+      );
+    }
+  }
+
+  /**
+   * The held answer on `cid`, taken out; only the one of sign-in `loginId` when given (the
+   * sign-in that ended).
+   */
+  #takeHeldAnswer(cid: number, loginId?: string): HeldSignInAnswer | undefined {
+    const held = this.#heldAnswers.get(cid);
+    if (held === undefined || (loginId !== undefined && held.signIn.loginId !== loginId)) {
+      return undefined;
+    }
+    this.#heldAnswers.delete(cid);
+    return held;
+  }
+
+  /**
+   * Drops a held answer, without waiting: what it ends (a session, under its lock) is queued
+   * now, before anything an event handled next does to the same session (a DISCONNECT would
+   * only unbind a resumable one, left without a client).
+   */
+  #dropHeld(answer: HeldSignInAnswer, why: string): void {
+    answer.drop(why).catch((error) =>
+      this.#deps.log.warning("Dropping the {command} held for cid {cid} failed: {error}", {
+        command: answer.command,
+        cid: answer.cid,
+        error: String(error),
+      })
+    );
+  }
+
   /** Whether a finished sign-in still names the client at `cid` (SignIns.isCurrent). */
   isCurrentSignIn(cid: number, signIn: SignInRef): boolean | undefined {
     return this.#signIns.isCurrent(cid, signIn);
@@ -270,6 +362,16 @@ export class ClientEvents {
    */
   close(): void {
     this.#closed = true;
+    this.#stopHoldingAnswers();
+    if (this.#heldAnswers.size > 0) {
+      // As the held kills and denies: abandoned. Their sessions stay bound to their clients, to
+      // be ended (or unbound) by a DISCONNECT or the client list at the next link-up.
+      this.#deps.log.info(
+        "{count} answer(s) to finished sign-ins held for the link not sent: the link stopped",
+        { count: this.#heldAnswers.size },
+      );
+      this.#heldAnswers.clear();
+    }
     this.#signIns.close();
     this.#disconnectRetries.close();
   }
@@ -283,11 +385,22 @@ export class ClientEvents {
    */
   async #endEarlierSignIn(cid: number): Promise<void> {
     const earlier = this.#signIns.endOn(cid);
-    if (earlier !== undefined) await this.#deps.store.deletePending(earlier.id);
+    if (earlier === undefined) return;
+    const held = this.#takeHeldAnswer(cid, earlier.id);
+    if (held !== undefined) this.#dropHeld(held, "a newer sign-in began on its client id");
+    await this.#deps.store.deletePending(earlier.id);
   }
 
   /** Its deadline passed while it was still the latest sign-in on its cid. */
   async #expireLogin(entry: SignIn): Promise<void> {
+    const held = this.#takeHeldAnswer(entry.cid, entry.id);
+    if (held !== undefined) {
+      // Finished, but the link was not back in time to tell OpenVPN: a sign-in not completed in
+      // time, whose client is told so as any other's.
+      this.#dropHeld(held, "its deadline passed before the management link was back");
+      await this.#denyTimedOut(entry);
+      return;
+    }
     // Gone means the callback took it (and answered) or the client left: nothing to say. A
     // store that cannot say cannot hand the login to a callback either: deny, so the client
     // hears why.
@@ -386,6 +499,9 @@ export class ClientEvents {
     const { store, server, clock, log } = this.#deps;
     this.#deps.knownSessions?.forgetClient(server, cid);
     this.#signIns.clientLeft(cid);
+    // Before its session's binding is looked at below: dropped, the session is deleted.
+    const held = this.#takeHeldAnswer(cid);
+    if (held !== undefined) this.#dropHeld(held, "its client left");
     const departure: RunDeparture = { cid, at: clock.now(), run: this.#runTold };
     try {
       await store.deletePendingByCid(server, cid);

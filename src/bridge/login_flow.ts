@@ -26,7 +26,7 @@ export interface LoginFlowDeps {
   /** `startLogin(stateTag)` must begin the state with `<stateTag>.`. */
   oidc: Pick<OidcClient, "startLogin" | "finishLogin">;
   commanders: CommanderLookup;
-  admission: Pick<Admission, "admitLogin" | "deny">;
+  admission: Pick<Admission, "admitLogin" | "denySignIn">;
   checkClientIp: boolean;
   now: () => number;
   log: Logger;
@@ -233,7 +233,8 @@ export class LoginFlow {
       signIn: { loginId: login.id, openvpnRun: login.openvpnRun },
     };
     const deny = async (denial: Denial): Promise<CallbackOutcome> => {
-      await this.#deps.admission.deny(commander, client, denial).catch(() => {});
+      // Held for the link when it is down, and sent once it is back (Admission.denySignIn).
+      await this.#deps.admission.denySignIn(commander, client, denial);
       return { kind: "denied", code: denial.code, reason: denial.reason };
     };
     if (this.#deps.checkClientIp && !sameIpAddress(browserIp, login.clientIp)) {

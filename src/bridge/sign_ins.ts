@@ -92,6 +92,15 @@ export class SignIns {
   }
 
   /**
+   * Whether sign-in `loginId` is still the one waiting on `cid`, finished or not: its client has
+   * not left, its deadline has not passed, no other began on the cid, and OpenVPN's run has not
+   * changed since.
+   */
+  tracks(cid: number, loginId: string): boolean {
+    return this.#byCid.get(cid)?.id === loginId;
+  }
+
+  /**
    * The link told OpenVPN's run (`undefined`: OpenVPN did not say, a run of its own that
    * matches nothing earlier). Returns the sign-ins begun in another run, which end here: their
    * cids now name other clients, or nobody.
