@@ -91,15 +91,24 @@ templates, TLS certificate and key, the Redis CA), without contacting OpenVPN, t
 provider or Redis, then prints the resolved configuration (defaults applied) with every secret
 shown as ***. Exits 0 when valid, 2 with a list of problems otherwise.
 
-With --probe it also contacts everything the service needs and prints one line per check,
-with a fix for each failure: each OpenVPN management interface (password, version), the
-IdP's discovery document and signing keys, whether the IdP accepts the redirect URI
-<base_url>/oauth2/callback, whether its token endpoint accepts the client's credentials (one
-grant with a made-up code), whether <base_url>/healthz reaches http.listen (when the service
-is not running, the probe answers there itself for a moment), and whether [metrics] listen
-can be bound. OpenVPN serves one
-management client at a time: probe before starting the service, or stop it. Like the
-service, the probe releases a management hold. Exits 0 when every check passes, 1 otherwise.`,
+With --probe it also contacts everything the service needs and prints one line per check, ok,
+warn or FAIL, with a fix for each warn and FAIL: each OpenVPN management interface (password,
+version), the IdP's discovery document and signing keys, whether the IdP accepts the redirect
+URI <base_url>/oauth2/callback, whether its token endpoint accepts the client's credentials
+(one grant with a made-up code), whether <base_url>/healthz reaches http.listen (when the
+service is not running, the probe answers there itself for a moment; a path in base_url that
+reaches http.listen fails), whether [metrics] listen can be bound, the session store as the
+service opens it at start (file: sessions.path's directory can be written or created, its
+files read and written, its owner lock free or held by the running service; Redis: connect,
+authenticate, select the database and PING, a refused password told from a server it cannot
+reach), and whether control.socket's directory can be written or created (the packaged unit's
+/run/openvpn-auth-oidc, which systemd makes at each start, only warns when missing). When
+http.listen is taken, its /healthz tells the running service (then the metrics address and the
+session file's lock taken by it are fine) from another program, which fails. A loopback
+base_url gets a warn line: other hosts' browsers cannot reach it. The probe creates no file or
+directory; run it as the service user. OpenVPN serves one management client at a time: probe
+before starting the service, or stop it. Like the service, the probe releases a management
+hold. Exits 0 when every check passes (warn lines included), 1 otherwise.`,
 };
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {

@@ -5,6 +5,7 @@
  * config key was at fault (a bare `EACCES: permission denied, mkdir '...'`), while the probe
  * passed. Pure: local_probe.ts looks, this file judges; every message names the key to change.
  */
+import { credentialsFix, credentialsRefusal } from "../sessions/redis_connection.ts";
 import { type CheckResult, fail, pass, warn } from "./checks.ts";
 
 /** Whether this user can make files in a directory the service writes to, or create it. */
@@ -133,8 +134,8 @@ export interface RedisTarget {
 
 /**
  * The service connects to Redis at start (connect, authenticate, select the database, answer)
- * and does not start when it cannot. It said "unreachable" for a refused password too: here a
- * refusal names the credentials' keys.
+ * and does not start when it cannot. A refusal of the credentials gets the fix the start's own
+ * error gives (credentialsFix), naming the keys; not "unreachable".
  */
 export function redisCheck(target: RedisTarget, outcome: RedisOutcome): CheckResult {
   const check = "session store";
@@ -143,31 +144,9 @@ export function redisCheck(target: RedisTarget, outcome: RedisOutcome): CheckRes
     return pass(check, `${target.where}: connected${as}, database selected, PING answered`);
   }
   const detail = `${target.where}: ${outcome.message}`;
-  const user = target.username === undefined
-    ? "Redis's default user (requirepass)"
-    : `the ACL user "${target.username}"`;
-  switch (outcome.replyCode) {
-    case "NOAUTH":
-      return fail(
-        check,
-        detail,
-        "Redis asks for a password: set sessions.password_file to a file holding the password " +
-          "of " + user + " (an ACL user goes in sessions.username).",
-      );
-    case "WRONGPASS":
-      return fail(
-        check,
-        detail,
-        `Redis refused the user name or password: set sessions.password_file to the password of ` +
-          `${user}, and sessions.username to the ACL user Redis knows (none: "default").`,
-      );
-    case "NOPERM":
-      return fail(
-        check,
-        detail,
-        `Redis refused ${user} a command the store needs: allow it in the user's ACL (the ` +
-          "store's keys start with sessions.key_prefix), or use another sessions.username.",
-      );
+  const refusal = credentialsRefusal(outcome.replyCode);
+  if (refusal !== undefined) {
+    return fail(check, detail, `${credentialsFix(refusal, target.username)}.`);
   }
   if (outcome.replyCode !== undefined) {
     return fail(

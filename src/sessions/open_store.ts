@@ -3,6 +3,7 @@
  * timers of their own (nothing to leak in tests); whoever opens a store for a long-running
  * service starts the sweeper and stops it before closing the store.
  */
+import { dirname } from "node:path";
 import type { Clock, TimerHandle } from "../clock.ts";
 import type { Secret } from "../config/secret.ts";
 import type { ResolvedConfig } from "../config/types.ts";
@@ -35,13 +36,17 @@ export async function openSessionStore(
       return new MemoryStore({ maxEntries: config.maxEntries, now });
     case "file": {
       const cipher = await TokenCipher.fromConfig(config.encryptionKey, httpSecret);
-      return await SqliteStore.open({
-        path: config.path,
-        cipher,
-        maxEntries: config.maxEntries,
-        now,
-        owner,
-      });
+      try {
+        return await SqliteStore.open({
+          path: config.path,
+          cipher,
+          maxEntries: config.maxEntries,
+          now,
+          owner,
+        });
+      } catch (error) {
+        throw namingSessionsPath(config.path, error);
+      }
     }
     case "redis": {
       if (config.redis === undefined) {
@@ -59,6 +64,26 @@ export async function openSessionStore(
       });
     }
   }
+}
+
+/**
+ * The file system refusing the session file, its lock file or their directory (the runtime's
+ * error, with a `syscall`: EACCES, ENOTDIR, EROFS, ...) as an error naming sessions.path and the
+ * fix: the start said no more than `EACCES: permission denied, mkdir '...'`. The store's own
+ * refusals (a lock another service holds, a key mismatch, SQLite's errors) name their file and
+ * pass unchanged.
+ */
+function namingSessionsPath(path: string, error: unknown): unknown {
+  const { code, syscall } = (error ?? {}) as { code?: unknown; syscall?: unknown };
+  if (!(error instanceof Error) || typeof code !== "string" || typeof syscall !== "string") {
+    return error;
+  }
+  return new Error(
+    `Session store cannot use sessions.path ${path}: ${error.message}; the service creates it ` +
+      `and its lock, -wal and -shm files in ${dirname(path)}, which must be a directory the ` +
+      "service user can write (systemd: StateDirectory=), or set sessions.path to a file in one",
+    { cause: error },
+  );
 }
 
 /**

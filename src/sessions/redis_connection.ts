@@ -46,6 +46,20 @@ const UNAVAILABLE_CODES = new Set([
  * @user_script: 9: -READONLY You can't write ...". Redis 7 passes that code on as the reply's.
  */
 const REPLY_CODE = /^(?:ERR Error running script .*?: -)?([A-Z]+)\b/;
+/**
+ * Reply codes of a Redis that refused the credentials: no password where it asks for one
+ * (NOAUTH), a user name or password it does not know (WRONGPASS), or an ACL user without a
+ * command or key the store needs (NOPERM). A setting to fix, not an outage: a start (and the
+ * probe) says so and names the keys. At run time (a password rotated on the server) nothing
+ * changes: the reconnects fail and every store call fails as unavailable.
+ */
+const CREDENTIALS_CODES: ReadonlySet<string> = new Set<CredentialsRefusal>([
+  "NOAUTH",
+  "WRONGPASS",
+  "NOPERM",
+]);
+
+export type CredentialsRefusal = "NOAUTH" | "WRONGPASS" | "NOPERM";
 
 export interface RedisAddress {
   tls: boolean;
@@ -181,6 +195,8 @@ export async function connectRedis(
   const problem = checkRedisSettings(settings)[0];
   if (problem) throw new Error(`Invalid ${problem.path}: ${problem.message}`);
   const address = parseRedisUrl(settings.url) as RedisAddress;
+  const where = describeRedisUrl(address);
+  const username = settings.username ?? address.username;
   const ca = address.tls ? readRedisCa(settings) : undefined;
   const tls = address.tls
     ? {
@@ -199,7 +215,7 @@ export async function connectRedis(
     host: address.host,
     port: address.port,
     db: address.db,
-    username: settings.username ?? address.username,
+    username,
     password: settings.password?.reveal(),
     ...(tls === undefined ? {} : { tls }),
     lazyConnect: true,
@@ -248,20 +264,19 @@ export async function connectRedis(
   } catch (error) {
     client.disconnect();
     const cause = lastError ?? error;
-    throw new StoreUnavailableError(
-      `Session store unreachable: ${describeRedisUrl(address)}: ${errorText(cause)}`,
-      { cause },
-    );
+    throw refusedCredentials(cause, where, username) ??
+      new StoreUnavailableError(`Session store unreachable: ${where}: ${errorText(cause)}`, {
+        cause,
+      });
   } finally {
     clearTimeout(timer);
   }
   try {
-    await selectDatabase(client, address.db);
+    await selectDatabase(client, address.db, where, username);
   } catch (error) {
     client.disconnect();
     throw error;
   }
-  const where = describeRedisUrl(address);
   reportConnectionChanges(client, where, settings.storeTimeoutMs, lost);
   stayInDatabase(client, address.db, where);
   return client;
@@ -276,13 +291,21 @@ export async function connectRedis(
  * which a least-privilege ACL user may well lack, while `select` it needs anyway. A connection
  * begins in database 0: for it there is nothing to send (nor a `select` permission to ask for).
  */
-async function selectDatabase(client: Redis, db: number): Promise<void> {
+async function selectDatabase(
+  client: Redis,
+  db: number,
+  where: string,
+  username: string | undefined,
+): Promise<void> {
   if (db === 0) return;
   try {
     await client.select(db);
   } catch (error) {
     const failure = classifyRedisError(error);
     if (failure instanceof StoreUnavailableError) throw failure;
+    // An ACL user without `select`: its ACL to fix, not the URL.
+    const refused = refusedCredentials(error, where, username);
+    if (refused !== undefined) throw refused;
     throw new Error(`Invalid sessions.url: database ${db} refused: ${errorText(error)}`, {
       cause: error,
     });
@@ -380,6 +403,54 @@ export function classifyRedisError(error: unknown): unknown {
 
 function replyCode(message: string): string | undefined {
   return REPLY_CODE.exec(message)?.[1];
+}
+
+/** The refusal of the credentials a reply code stands for, if any (the probe asks this too). */
+export function credentialsRefusal(code: string | undefined): CredentialsRefusal | undefined {
+  return code !== undefined && CREDENTIALS_CODES.has(code) ? code as CredentialsRefusal : undefined;
+}
+
+/**
+ * What to change for a refusal (no final period): the keys to set, and for whom. `username`:
+ * sessions.username or the URL's user; none is Redis's default user.
+ */
+export function credentialsFix(refusal: CredentialsRefusal, username: string | undefined): string {
+  const user = username === undefined
+    ? "Redis's default user (requirepass)"
+    : `the ACL user "${username}"`;
+  switch (refusal) {
+    case "NOAUTH":
+      return "Redis asks for a password: set sessions.password_file to a file holding the " +
+        `password of ${user} (an ACL user goes in sessions.username)`;
+    case "WRONGPASS":
+      return `Redis refused the user name or password: set sessions.password_file to the ` +
+        `password of ${user}, and sessions.username to the ACL user Redis knows (none: "default")`;
+    case "NOPERM":
+      return `Redis refused ${user} a command the store needs: allow it in the user's ACL (the ` +
+        "store's keys start with sessions.key_prefix), or use another sessions.username";
+  }
+}
+
+/**
+ * A start's failure that is Redis refusing the credentials (a reply with one of
+ * CREDENTIALS_CODES) as an error that says so and names the keys to change, the reply its
+ * cause; undefined for any other failure. Before, the start said "unreachable" for a wrong
+ * password, and named no key.
+ */
+export function refusedCredentials(
+  error: unknown,
+  where: string,
+  username: string | undefined,
+): Error | undefined {
+  if ((error as { name?: unknown })?.name !== "ReplyError") return undefined;
+  const reply = errorText(error);
+  const refusal = credentialsRefusal(replyCode(reply));
+  if (refusal === undefined) return undefined;
+  return new Error(
+    `Redis refused the credentials at ${where}: ${reply.replace(/\.$/, "")}; ` +
+      credentialsFix(refusal, username),
+    { cause: error },
+  );
 }
 
 /**

@@ -30,7 +30,7 @@ import {
   type StoredFields,
 } from "./redis_codec.ts";
 import { listedSession, sessionData } from "./session_data.ts";
-import { classifyRedisError } from "./redis_connection.ts";
+import { classifyRedisError, refusedCredentials } from "./redis_connection.ts";
 import { DecodedSessions } from "./redis_decoded.ts";
 import { CALL_BATCH, CallBatcher } from "./redis_call_batch.ts";
 import { randomToken } from "../random_token.ts";
@@ -164,7 +164,10 @@ export class RedisStore implements SessionStore {
       return store;
     } catch (error) {
       await store.close();
-      throw error;
+      // An ACL user without the store's keys: a setting to fix, named as the connection's start
+      // names a refused password.
+      const user = options.client.options.username;
+      throw refusedCredentials(error, options.description, user) ?? error;
     }
   }
 

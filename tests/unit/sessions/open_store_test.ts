@@ -87,6 +87,33 @@ Deno.test("openSessionStore() uses sessions.encryption_key instead of http.secre
   }
 });
 
+Deno.test("openSessionStore() names sessions.path and the fix when the file system refuses the store's directory", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sessions-test-" });
+  try {
+    // A regular file where the directory should be: ENOTDIR, refused even to root.
+    await Deno.writeTextFile(`${dir}/file`, "");
+    const path = `${dir}/file/state/sessions.db`;
+    // The service's own start (owner lock first), and any other open of the file.
+    for (const owner of [true, false]) {
+      const error = await assertRejects(
+        () => openSessionStore(config({ backend: "file", path }), new Secret("h"), now, { owner }),
+        Error,
+      );
+      assertEquals(
+        error.message,
+        `Session store cannot use sessions.path ${path}: ENOTDIR: not a directory, mkdir ` +
+          `'${dir}/file/state'; the service creates it and its lock, -wal and -shm files in ` +
+          `${dir}/file/state, which must be a directory the service user can write (systemd: ` +
+          "StateDirectory=), or set sessions.path to a file in one",
+        `owner: ${owner}`,
+      );
+      assertEquals((error.cause as { code?: unknown }).code, "ENOTDIR");
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 /** Counts sweeps; the first one fails, to show the sweeper keeps going. */
 class CountingStore {
   readonly sweeps: number[] = [];
