@@ -3,13 +3,17 @@ import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { KeyedLock } from "../../../src/bridge/keyed_lock.ts";
 import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.ts";
 import { StoreFullError } from "../../../src/sessions/store_full.ts";
-import { INTERNAL_ERROR, STORE_UNAVAILABLE } from "../../../src/bridge/denial.ts";
+import {
+  INTERNAL_ERROR,
+  STORE_UNAVAILABLE,
+  USERNAME_MISMATCH,
+} from "../../../src/bridge/denial.ts";
 import { ManagementConnectionError } from "../../../src/management/errors.ts";
 import type { RefreshResult } from "../../../src/oidc/client.ts";
 import { IdpUnreachableError } from "../../../src/oidc/errors.ts";
 import type { PolicyConfig } from "../../../src/bridge/identity_policy.ts";
 import { refreshCheckBlindSpot } from "../../../src/bridge/refresh_blind_spot.ts";
-import { checkUsername } from "../../../src/bridge/username_policy.ts";
+import { checkUsername, type UsernamePolicy } from "../../../src/bridge/username_policy.ts";
 import type { PendingLogin, Session } from "../../../src/sessions/types.ts";
 import {
   EVENTS_T0,
@@ -287,6 +291,74 @@ Deno.test("a login whose OpenVPN user name differs from the identity is denied (
     warning?.text,
     "alice signed in for OpenVPN user name bob (cid 4): openvpn.username_policy = any",
   );
+});
+
+Deno.test("a token reconnect through another server is held to that server's username_policy: a name other than the session's user is denied there, the session kept where it was", async () => {
+  const t = setup({ server: "tcp", usernamePolicy: "match" });
+  await t.store.putSession(session({ server: "udp", cid: 4 }));
+  const reconnect = (username: string) =>
+    t.events.onConnect(9, 0, t.env({ session_state: "Authenticated", username }));
+  await reconnect("bob");
+  assertEquals(t.commander.commands, [{
+    kind: "deny",
+    cid: 9,
+    kid: 0,
+    reason: USERNAME_MISMATCH.match.logReason,
+    clientReason: USERNAME_MISMATCH.match.reason,
+  }]);
+  const kept = await t.store.getSession("s-1");
+  assertEquals([kept?.server, kept?.cid, kept?.refreshToken], ["udp", 4, "rt-1"]);
+  assertEquals(t.revoked, []);
+  // The control: the session's own user name resumes there, and the session moves.
+  await reconnect("alice");
+  assertEquals(t.commander.commands[1], { kind: "auth", cid: 9, kid: 0, lines: [] });
+  const moved = await t.store.getSession("s-1");
+  assertEquals([moved?.server, moved?.cid], ["tcp", 9]);
+  t.events.close();
+});
+
+Deno.test("a REAUTH is judged by the username_policy running now: one a reload tightened denies it and ends the session", async () => {
+  const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
+  // Read at each decision, as the daemon reads the reloaded configuration.
+  let usernamePolicy: UsernamePolicy = "any";
+  const { admission, revoked } = testAdmission({
+    store,
+    now: () => T0,
+    get usernamePolicy() {
+      return usernamePolicy;
+    },
+  });
+  await store.putSession(session());
+  const commander = new RecordingCommander();
+  const reauth = (kid: number) =>
+    admission.sessionLock.run("s-1", async () => {
+      const stored = await store.getSession("s-1");
+      assert(stored !== undefined, "no session to resume");
+      const client = {
+        kind: "reauth",
+        server: "default",
+        cid: 4,
+        kid,
+        commonName: "alice",
+        clientIp: "198.51.100.7",
+        username: "bob",
+      } as const;
+      return await admission.resume(client, stored, commander, { resumable: true, refresh: false });
+    });
+  await reauth(1);
+  assertEquals(commander.commands, [{ kind: "auth-nt", cid: 4, kid: 1 }]);
+
+  usernamePolicy = "empty_or_match";
+  await reauth(2);
+  assertEquals(commander.commands[1], {
+    kind: "deny",
+    cid: 4,
+    kid: 2,
+    reason: USERNAME_MISMATCH.empty_or_match.logReason,
+    clientReason: USERNAME_MISMATCH.empty_or_match.reason,
+  });
+  assertEquals(await store.getSession("s-1"), undefined);
+  assertEquals(revoked, ["rt-1"]);
 });
 
 /** Admission with `max_per_user = 1`; `ended` records what the limit ended, as SessionEnd would. */

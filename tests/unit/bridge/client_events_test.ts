@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertRejects } from "../../support/assert.ts";
-import { SIGN_IN_TIMED_OUT } from "../../../src/bridge/denial.ts";
+import { SIGN_IN_TIMED_OUT, UNKNOWN_SESSION } from "../../../src/bridge/denial.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.ts";
 import { IdpRejectedError, IdpUnreachableError, OidcError } from "../../../src/oidc/errors.ts";
@@ -398,6 +398,42 @@ Deno.test("a re-check whose write another instance's came before (the store refu
   t.events.close();
 });
 
+Deno.test("a token reconnect whose write the store refused because another sign-in replaced the session meanwhile is denied, and the new session is left as it is", async () => {
+  const t = setup();
+  await t.store.putSession(session({ resumable: true }));
+  // The client came back with the same OpenVPN session id and signed in again through another
+  // instance: a new session under the same id, created later, bound elsewhere.
+  const replacement = session({
+    cid: 7,
+    resumable: true,
+    refreshToken: "rt-new",
+    createdAt: T0 + 500,
+    lastAuthAt: T0 + 500,
+  });
+  const update = t.store.updateSession.bind(t.store);
+  let raced = false;
+  t.store.updateSession = async (changed) => {
+    if (!raced) {
+      raced = true;
+      await t.store.putSession(replacement);
+      return false;
+    }
+    return await update(changed);
+  };
+  await t.events.onConnect(9, 1, t.env({ session_state: "Authenticated", username: "alice" }));
+  assert(raced, "the reconnect wrote nothing");
+  assertEquals(t.commander.commands, [{
+    kind: "deny",
+    cid: 9,
+    kid: 1,
+    reason: UNKNOWN_SESSION.logReason,
+    clientReason: UNKNOWN_SESSION.reason,
+  }]);
+  assertEquals(await t.store.getSession("s-1"), replacement);
+  assertEquals(t.revoked, []);
+  t.events.close();
+});
+
 Deno.test("a re-check whose refresh was granted with a new token, then failed (userinfo down), keeps the new token: the old one is dead", async () => {
   const failed = new IdpUnreachableError("userinfo: HTTP 503");
   failed.rotated = { refreshToken: "rt-rotated", refreshExpiresAt: undefined };
@@ -726,6 +762,45 @@ Deno.test("a token reconnect is judged by the new server's policy: denied there,
   assertEquals(admins.commander.commands.map((command) => command.kind), ["deny"]);
   const kept = await store.getSession("s-1");
   assertEquals([kept?.server, kept?.cid], ["udp", 4]);
+  admins.events.close();
+});
+
+Deno.test("refresh check: a token reconnect denied by the new server's policy keeps the session where it was, with the token the IdP rotated", async () => {
+  const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
+  const clock = new FakeClock(T0 + 1000);
+  const presented: string[] = [];
+  const admins = testClientEvents({
+    store,
+    clock,
+    server: "admins",
+    policy: {
+      ...TEST_POLICY,
+      authorization: { ...TEST_POLICY.authorization, allowedGroups: ["/vpn-admins"] },
+    },
+    reauthCheck: "refresh",
+    refresh: (token) => {
+      presented.push(token);
+      return Promise.resolve(STILL_ALLOWED);
+    },
+  });
+  await store.putSession(session({ server: "udp", cid: 4, resumable: true }));
+  await admins.events.onConnect(
+    9,
+    0,
+    new Map([
+      ["common_name", "alice"],
+      ["username", "alice"],
+      ["session_id", "s-1"],
+      ["session_state", "Authenticated"],
+      ["IV_SSO", "webauth"],
+    ]),
+  );
+  assertEquals(presented, ["rt-1"]);
+  assertEquals(admins.commander.commands.map((command) => command.kind), ["deny"]);
+  // Still udp's, bound to its client there, holding the token the IdP rotated rt-1 into.
+  const kept = await store.getSession("s-1");
+  assertEquals([kept?.server, kept?.cid, kept?.refreshToken], ["udp", 4, "rt-2"]);
+  assertEquals(admins.revoked, []);
   admins.events.close();
 });
 

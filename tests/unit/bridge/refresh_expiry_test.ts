@@ -5,6 +5,7 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "../../support/assert.ts";
 import { NO_WEBAUTH, REFRESH_TOKEN_EXPIRED } from "../../../src/bridge/denial.ts";
+import { createOidcClient } from "../../../src/oidc/client.ts";
 import { IdpRejectedError } from "../../../src/oidc/errors.ts";
 import type { FinishedLogin } from "../../../src/bridge/login_session.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
@@ -19,6 +20,7 @@ import {
 import { FakeClock } from "../../support/fake_clock.ts";
 import { type CapturedLine, logsOf } from "../../support/log_capture.ts";
 import { RecordingCommander } from "../../support/recording_commander.ts";
+import { FakeIdp, oidcConfig, REDIRECT_URI } from "../oidc/fake_idp.ts";
 
 const T0 = EVENTS_T0;
 const MINUTE = 60_000;
@@ -146,6 +148,43 @@ Deno.test("an IdP that says nothing of its refresh token's lifetime: a token rec
   await reconnectAfter(t, 45 * MINUTE);
   assertEquals(t.commander.commands, [{ kind: "auth", cid: 9, kid: 1, lines: [] }]);
   assertEquals((await t.store.getSession("s-1"))?.cid, 9);
+  t.events.close();
+});
+
+Deno.test("Keycloak's refresh_expires_in = 0 (an offline token) is no expiry: a REAUTH under reauth_check = refresh is re-checked at the IdP, not ended", async () => {
+  const clock = new FakeClock(T0);
+  const idp = await FakeIdp.create();
+  idp.nowSec = T0 / 1000;
+  idp.tokenExtras = { refresh_expires_in: 0 };
+  const oidc = createOidcClient(oidcConfig(), REDIRECT_URI, { fetch: idp.fetch, clock });
+  const start = await oidc.startLogin();
+  idp.nonce = start.nonce;
+  const callback = new URL(REDIRECT_URI);
+  callback.searchParams.set("code", "the-code");
+  callback.searchParams.set("state", start.state);
+  const result = await oidc.finishLogin(callback, start);
+  idp.nonce = undefined;
+
+  const store = new MemoryStore({ maxEntries: 100, now: clock.now });
+  const t = testClientEvents({
+    store,
+    clock,
+    reauthCheck: "refresh",
+    refresh: (token, subject) => oidc.refresh(token, subject),
+  });
+  const login = testPendingLogin({ username: "alice" });
+  const admitted = await t.admission.admitLogin(
+    { ...finished(login, undefined), result },
+    new RecordingCommander(),
+  );
+  assertEquals(admitted, { kind: "admitted", username: "alice" });
+
+  clock.advance(30 * MINUTE);
+  idp.nowSec = clock.now() / 1000;
+  await t.events.onReauth(4, 3, testEnv({}));
+  assertEquals(t.commander.commands, [{ kind: "auth-nt", cid: 4, kid: 3 }]);
+  const kept = await store.getSession("s-1");
+  assertEquals([kept?.refreshToken, kept?.refreshExpiresAt], ["refresh-token-2", undefined]);
   t.events.close();
 });
 

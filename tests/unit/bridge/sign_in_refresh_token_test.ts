@@ -2,10 +2,11 @@
  * The refresh token a finished sign-in brings: revoked at the IdP when the sign-in is refused or
  * its session is not kept (else each refused attempt leaves a grant there: a Keycloak offline
  * session idles for 30 days), unless a stored session of the same IdP session shares that grant;
- * and warned about when it is missing where sessions are re-checked.
+ * and warned about when it is missing where sessions are re-checked, as such a session ends at
+ * its first re-check.
  */
 import { assertEquals, assertStringIncludes } from "../../support/assert.ts";
-import { TOO_MANY_SESSIONS } from "../../../src/bridge/denial.ts";
+import { NO_REFRESH_TOKEN, TOO_MANY_SESSIONS } from "../../../src/bridge/denial.ts";
 import type { FinishedLogin } from "../../../src/bridge/login_session.ts";
 import {
   ManagementCommandError,
@@ -14,9 +15,12 @@ import {
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { StoreFullError } from "../../../src/sessions/store_full.ts";
 import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.ts";
+import type { RefreshResult } from "../../../src/oidc/client.ts";
 import {
   EVENTS_T0,
   testAdmission,
+  testClientEvents,
+  testEnv,
   testPendingLogin,
   testSession,
 } from "../../support/client_events_fixture.ts";
@@ -239,4 +243,54 @@ Deno.test("admitLogin() warns about a sign-in without a refresh token under rech
     });
     assertEquals(await signInWarnings(unchecked.admission, "s-1", undefined), [], reauthCheck);
   }
+});
+
+/** An IdP that must not be asked for a refresh: the tokens presented to it, none expected. */
+function unaskedIdp() {
+  const asked: string[] = [];
+  const refresh = (token: string): Promise<RefreshResult> => {
+    asked.push(token);
+    return Promise.reject(new Error("No refresh expected in this test"));
+  };
+  return { asked, refresh };
+}
+
+Deno.test("a session without a refresh token ends at its first REAUTH under reauth_check = refresh: denied, the IdP not asked", async () => {
+  const idp = unaskedIdp();
+  const store = memoryStore();
+  const t = testClientEvents({
+    store,
+    clock: new FakeClock(T0),
+    reauthCheck: "refresh",
+    refresh: idp.refresh,
+  });
+  await store.putSession(testSession({ refreshToken: undefined }));
+  await t.events.onReauth(4, 3, testEnv({}));
+  assertEquals(t.commander.commands, [{
+    kind: "deny",
+    cid: 4,
+    kid: 3,
+    reason: NO_REFRESH_TOKEN.logReason,
+    clientReason: NO_REFRESH_TOKEN.reason,
+  }]);
+  assertEquals(await store.getSession("s-1"), undefined);
+  assertEquals([idp.asked, t.revoked], [[], []]);
+  t.events.close();
+});
+
+Deno.test("a session without a refresh token ends at its first periodic re-check: its client is killed, the IdP not asked", async () => {
+  const idp = unaskedIdp();
+  const store = memoryStore();
+  const { admission, killed, revoked } = testAdmission({
+    store,
+    now: () => T0,
+    recheckIntervalMs: 600_000,
+    refresh: idp.refresh,
+  });
+  await store.putSession(testSession({ refreshToken: undefined }));
+  const recheck = await admission.recheckSession("s-1", "default");
+  assertEquals(recheck?.admit === false && recheck.denial, NO_REFRESH_TOKEN);
+  assertEquals(killed, [{ kind: "kill", cid: 4, message: "RESTART" }]);
+  assertEquals(await store.getSession("s-1"), undefined);
+  assertEquals([idp.asked, revoked], [[], []]);
 });

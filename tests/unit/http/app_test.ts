@@ -119,6 +119,34 @@ Deno.test("POST /login/:id without the cookie or with a wrong CSRF token is refu
   assertEquals((await ctx.store.getPending(ID))?.oauth?.state, "state-1");
 });
 
+Deno.test("POST /login/:id with the page's cookie but an empty or missing CSRF field is refused and begins nothing", async () => {
+  const ctx = await appSetup();
+  const page = await ctx.request(`/login/${ID}`);
+  const cookie = cookieOf(page);
+  const headers = { cookie, "content-type": "application/x-www-form-urlencoded" };
+  const forms: Array<[string, string]> = [
+    ["empty", "csrf="],
+    ["missing", ""],
+    ["other field", "x=1"],
+  ];
+  for (const [what, body] of forms) {
+    const response = await ctx.request(`/login/${ID}`, { method: "POST", headers, body });
+    assertEquals(response.status, 403, what);
+    assertEquals(response.headers.get("location"), null, what);
+    assertEquals(await ctx.store.getPending(ID), ctx.pending(), what);
+  }
+  // Nothing was sent to the IdP: the page's own token begins the first login request.
+  const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())?.[1];
+  assert(csrf !== undefined, "no CSRF token on the page");
+  const accepted = await ctx.request(`/login/${ID}`, {
+    method: "POST",
+    headers,
+    body: new URLSearchParams({ csrf }),
+  });
+  assertEquals(accepted.status, 303);
+  assertEquals((await ctx.store.getPending(ID))?.oauth?.state, "state-1");
+});
+
 Deno.test("the CSRF token is tied to the browser's binding cookie: another browser's token is refused", async () => {
   const ctx = await appSetup();
   const pageA = await ctx.request(`/login/${ID}`);

@@ -138,6 +138,18 @@ Deno.test("finishLogin() returns validated claims, subject, sid and the refresh 
   assert((token.form.get("code_verifier") ?? "").length >= 43);
 });
 
+Deno.test("finishLogin() and refresh() read refresh_expires_in = 0 (Keycloak's offline token) as no known expiry", async () => {
+  const { idp, client } = await setup();
+  idp.tokenExtras = { refresh_expires_in: 0 };
+  const result = await login(client, idp);
+  assertEquals(result.refreshToken, "refresh-token-1");
+  assertEquals(result.refreshExpiresAt, undefined);
+  idp.nonce = undefined;
+  const refreshed = await client.refresh("refresh-token-1", idp.subject);
+  assertEquals(refreshed.refreshToken, "refresh-token-2");
+  assertEquals(refreshed.refreshExpiresAt, undefined);
+});
+
 Deno.test("finishLogin() rejects an ID token with the wrong nonce", async () => {
   const { idp, client } = await setup();
   const start = await client.startLogin();

@@ -13,6 +13,12 @@ import { collectPages } from "../../../src/sessions/list_chunk.ts";
 
 export interface StoreUnderTest {
   store: SessionStore;
+  /**
+   * Another store over the same data that has cached nothing yet (the file store's second
+   * connection), so that a read is the backend's own; left out by a store that caches nothing.
+   * Closed by `cleanup`.
+   */
+  uncached?(): Promise<SessionStore>;
   /** Closes the store (if still open) and removes whatever it left behind. */
   cleanup(): Promise<void>;
 }
@@ -32,14 +38,18 @@ const ODD_STRINGS = [
 export function registerStoreContract(backend: string, factory: StoreFactory): void {
   const test = (
     name: string,
-    body: (store: SessionStore, clock: FakeClock) => Promise<void>,
+    body: (
+      store: SessionStore,
+      clock: FakeClock,
+      uncached: () => Promise<SessionStore>,
+    ) => Promise<void>,
     maxEntries = 1000,
   ) => {
     Deno.test(`${backend}: ${name}`, async () => {
       const clock = new FakeClock(T0);
-      const { store, cleanup } = await factory({ maxEntries, now: clock.now });
+      const { store, uncached, cleanup } = await factory({ maxEntries, now: clock.now });
       try {
-        await body(store, clock);
+        await body(store, clock, uncached ?? (() => Promise.resolve(store)));
       } finally {
         await cleanup();
       }
@@ -169,6 +179,20 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
     // that came too late must not take that away).
     assertEquals(await store.deletePending("p-1"), true);
   });
+
+  test(
+    "getPending() and takePending() treat an expired login as absent when read from the backend itself, not a cache",
+    async (store, clock, uncached) => {
+      await store.putPending(pendingLogin({ expiresAt: T0 + MINUTE }));
+      clock.time = T0 + MINUTE + 1;
+      const reader = await uncached();
+      assertEquals(await reader.getPending("p-1"), undefined);
+      assertEquals(await reader.takePending("p-1"), undefined);
+      // The control: there, and found, at its expiry instant.
+      clock.time = T0 + MINUTE;
+      assertEquals(await reader.getPending("p-1"), pendingLogin({ expiresAt: T0 + MINUTE }));
+    },
+  );
 
   test(
     "deletePending() removes a login, expired or not, and says whether it was there",

@@ -46,15 +46,20 @@ function mode(path: string): number {
 
 registerStoreContract("SqliteStore", async ({ maxEntries, now }) => {
   const { dir, path } = await tempPath();
-  const store = await SqliteStore.open({
-    path,
-    cipher: await TokenCipher.fromKeyBytes(KEY),
-    maxEntries,
-    now,
-  });
+  const openOnFile = async () =>
+    await SqliteStore.open({ path, cipher: await TokenCipher.fromKeyBytes(KEY), maxEntries, now });
+  const store = await openOnFile();
+  const others: SqliteStore[] = [];
   return {
     store,
+    // A second connection to the file: its caches are empty, so its reads are SQLite's.
+    uncached: async () => {
+      const other = await openOnFile();
+      others.push(other);
+      return other;
+    },
     cleanup: async () => {
+      for (const other of others) await other.close();
       await store.close();
       await Deno.remove(dir, { recursive: true });
     },
