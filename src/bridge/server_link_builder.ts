@@ -18,7 +18,6 @@ import { localizedCommander } from "./client_messages.ts";
 import type { ClientCommander } from "./commander.ts";
 import { managementCommander } from "./management_commander.ts";
 import { ServerLink } from "./server_link.ts";
-import { KILL_MESSAGE } from "./session_end.ts";
 import { signInGuard } from "./sign_in_guard.ts";
 import { UnaskedAdmissions } from "./unasked_admissions.ts";
 
@@ -73,7 +72,7 @@ export function serverLinkBuilder(
       store: deps.store,
       bypassCommonNames: () => settings().bypassCommonNames,
       run: () => events.openvpnRun,
-      kill: (cid, run) => commander.kill(cid, KILL_MESSAGE, run),
+      kill: (cid, run, message) => commander.kill(cid, message, run),
       killLater: (cid, run) => events.killWhenLinked(cid, run),
       log: clientLog,
       clock,

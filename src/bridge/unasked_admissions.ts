@@ -14,12 +14,20 @@
  * - a session bound to the cid on this server: admitted before this bridge restarted, by an
  *   earlier holder of the link in a cluster, or before the link came up again.
  *
- * The error blames OpenVPN's config only while this link has seen no CONNECT or REAUTH in this
- * run: OpenVPN asks about every client when `management-client-auth` is set, so one ask proves
- * the line is there. Once asked, an ESTABLISHED nothing admits is a client whose session ended
- * between its answer and its handshake's end (revoked, logged out, while the record was not
- * this link's): killed all the same, and logged as that. A session that ends after this link's
- * own answer is not looked for here: ending it killed its client (session_end.ts).
+ * What let such a client in is told by its `session_state` and by whether OpenVPN asked about
+ * any client in this run (causeOf):
+ * - `Authenticated` (and `AuthenticatedEmptyUser`, by decide.ts's token rule): a reconnect
+ *   OpenVPN admitted on the token it issued, asking nobody. That is `auth-gen-token` without
+ *   `external-auth` (ssl_verify.c sets skip_auth for a valid token), whether or not
+ *   `management-client-auth` is set: it asks about clients with no token all the same. Such a
+ *   client comes back on a new cid, with only an ESTABLISHED.
+ * - anything else (`Initial`, no token; or no auth-gen-token at all) was a full authentication,
+ *   which OpenVPN asks about when `management-client-auth` is set. So while this link has seen
+ *   no CONNECT or REAUTH in this run, the line is missing; once asked, the line is there, and
+ *   the client's session ended between its answer and its handshake's end (revoked, logged out,
+ *   while the record was not this link's): killed all the same, with no config blamed. A session
+ *   that ends after this link's own answer is not looked for here: ending it killed its client
+ *   (session_end.ts).
  */
 import type { Logger } from "@logtape/logtape";
 import type { Clock } from "../clock.ts";
@@ -31,6 +39,7 @@ import type { SessionStore } from "../sessions/types.ts";
 import { WarningInterval } from "../warning_interval.ts";
 import { type ClientCommander, notWritten } from "./commander.ts";
 import { readsSession } from "./decide.ts";
+import { KILL_MESSAGE } from "./session_end.ts";
 
 /**
  * Clients between their CONNECT and their ESTABLISHED (or DISCONNECT) recorded at most; past it
@@ -42,6 +51,33 @@ export const MAX_RECORDED_CLIENTS = 100_000;
 /** Each kind of line below is logged at most once this often, with how many it held back. */
 const REPORT_INTERVAL_MS = 60_000;
 
+/**
+ * The kill of a client OpenVPN admitted on its token. RESTART would not do: the client keeps
+ * its token through a server-pushed restart (push.c purges only the password), reconnects with
+ * it at once, is admitted again, and so on until the token expires, never reaching a browser.
+ * HALT stops the client (SIGTERM); started again, it holds no token, so its user signs in. Until
+ * `external-auth` is added that is a client stopped with nothing to tell its user why, which
+ * the error line tells the admin.
+ */
+export const TOKEN_KILL_MESSAGE = "HALT";
+
+/** The `client-kill` message of an unasked admission. */
+export type UnaskedKillMessage = typeof TOKEN_KILL_MESSAGE | typeof KILL_MESSAGE;
+
+/**
+ * What let in a client nothing admitted: `token`, OpenVPN on its own token (auth-gen-token
+ * without external-auth); `unasked`, OpenVPN without `management-client-auth`; `ended`, a session
+ * that ended after its client was admitted. See the header.
+ */
+export type UnaskedCause = "token" | "unasked" | "ended";
+
+/** The cause of an ESTABLISHED nothing admitted, by its `session_state` and whether OpenVPN asked. */
+export function causeOf(sessionState: string, askedInRun: boolean): UnaskedCause {
+  // The one token rule (decide.ts): a CONNECT reads its session when it presents a token.
+  if (readsSession({ kind: "connect", sessionState, commonName: "" }, [])) return "token";
+  return askedInRun ? "ended" : "unasked";
+}
+
 export interface UnaskedAdmissionsDeps {
   server: string;
   store: Pick<SessionStore, "findSessionIdByCid">;
@@ -49,8 +85,11 @@ export interface UnaskedAdmissionsDeps {
   bypassCommonNames: () => readonly RegExp[];
   /** The run of OpenVPN the link told last (ClientEvents.openvpnRun): a new one resets all. */
   run: () => string | undefined;
-  /** `client-kill` of the client, sent only in `run` when that is given (sign_in_guard.ts). */
-  kill: (cid: number, run: string | undefined) => Promise<void>;
+  /**
+   * `client-kill` of the client with `message`, sent only in `run` when that is given
+   * (sign_in_guard.ts).
+   */
+  kill: (cid: number, run: string | undefined, message: UnaskedKillMessage) => Promise<void>;
   /** A kill the link could not write, sent when it is back in that run (killWhenLinked). */
   killLater: (cid: number, run: string) => void;
   log: Logger;
@@ -61,6 +100,28 @@ export interface UnaskedAdmissionsDeps {
 /** An ESTABLISHED client, as the log lines name it. */
 type Established = { cid: number; commonName: string; clientIp: string };
 
+/** Each cause's line: the config causes name the line to fix, an ended session blames none. */
+const REPORTS: Record<UnaskedCause, { level: "warning" | "error"; message: string }> = {
+  token: {
+    level: "error",
+    message: "OpenVPN admitted cid {cid} (certificate {commonName}, from {clientIp}) on its own " +
+      "auth-gen-token without asking openvpn-auth-oidc: its config has auth-gen-token without " +
+      "external-auth (add external-auth to that line and restart OpenVPN); stopping the client " +
+      "(client-kill HALT: on a restart it would reconnect on its token)",
+  },
+  unasked: {
+    level: "error",
+    message: "OpenVPN admitted cid {cid} (certificate {commonName}, from {clientIp}) without " +
+      "asking openvpn-auth-oidc: its config lacks management-client-auth (add that line to the " +
+      "OpenVPN server's config and restart it); disconnecting the client",
+  },
+  ended: {
+    level: "warning",
+    message: "Cid {cid} (certificate {commonName}, from {clientIp}) finished its handshake with " +
+      "no session: it ended after the client was admitted; disconnecting it",
+  },
+};
+
 export class UnaskedAdmissions {
   readonly #deps: UnaskedAdmissionsDeps;
   /** The run the record is of. */
@@ -69,15 +130,18 @@ export class UnaskedAdmissions {
   readonly #clients = new Map<number, boolean>();
   /** Whether OpenVPN asked about any client in #run (so `management-client-auth` is set). */
   #askedInRun = false;
-  readonly #unasked: WarningInterval;
-  readonly #ended: WarningInterval;
+  /** One interval per cause's line, and one for a store that could not tell. */
+  readonly #reports: Record<UnaskedCause, WarningInterval>;
   readonly #unknown: WarningInterval;
 
   constructor(deps: UnaskedAdmissionsDeps) {
     this.#deps = deps;
     const now = () => deps.clock.monotonic();
-    this.#unasked = new WarningInterval(REPORT_INTERVAL_MS, now);
-    this.#ended = new WarningInterval(REPORT_INTERVAL_MS, now);
+    this.#reports = {
+      token: new WarningInterval(REPORT_INTERVAL_MS, now),
+      unasked: new WarningInterval(REPORT_INTERVAL_MS, now),
+      ended: new WarningInterval(REPORT_INTERVAL_MS, now),
+    };
     this.#unknown = new WarningInterval(REPORT_INTERVAL_MS, now);
   }
 
@@ -156,33 +220,21 @@ export class UnaskedAdmissions {
     }
     // OpenVPN restarted meanwhile: the client went with its run, and the cid may name another.
     if (this.#deps.run() !== run) return;
-    if (askedInRun) {
-      this.#report(
-        this.#ended,
-        "warning",
-        "Cid {cid} (certificate {commonName}, from {clientIp}) finished its handshake with no " +
-          "session: it ended after the client was admitted; disconnecting it",
-        client,
-      );
-    } else {
-      this.#deps.metrics.unaskedAdmission?.();
-      this.#report(
-        this.#unasked,
-        "error",
-        "OpenVPN admitted cid {cid} (certificate {commonName}, from {clientIp}) without asking " +
-          "openvpn-auth-oidc: its config lacks management-client-auth (add that line to the " +
-          "OpenVPN server's config and restart it); disconnecting the client",
-        client,
-      );
-    }
-    await this.#kill(cid, run);
+    const cause = causeOf(env.get("session_state") ?? "", askedInRun);
+    const { level, message } = REPORTS[cause];
+    // Both config causes are OpenVPN admitting a client without asking.
+    if (cause !== "ended") this.#deps.metrics.unaskedAdmission?.();
+    this.#report(this.#reports[cause], level, message, client);
+    await this.#kill(cid, run, cause === "token" ? TOKEN_KILL_MESSAGE : KILL_MESSAGE);
   }
 
-  async #kill(cid: number, run: string | undefined): Promise<void> {
+  async #kill(cid: number, run: string | undefined, message: UnaskedKillMessage): Promise<void> {
     const known = isKnownRun(run) ? run : undefined;
     try {
-      await this.#deps.kill(cid, known);
+      await this.#deps.kill(cid, known, message);
     } catch (error) {
+      // Held kills go out as RESTART: a client halted for its token then comes back on it once
+      // more, and is halted at that ESTABLISHED.
       if (known !== undefined && notWritten(error)) this.#deps.killLater(cid, known);
       this.#deps.log.warning("client-kill of cid {cid} failed: {error}", {
         cid,

@@ -61,7 +61,8 @@ export interface ServerMetrics {
   managementReconnect(): void;
   /**
    * A client OpenVPN admitted without asking the bridge (its config lacks
-   * `management-client-auth`), then disconnected (unasked_admissions.ts). Optional only so that
+   * `management-client-auth`, or its `auth-gen-token` lacks `external-auth` and the client
+   * reconnected with its token), then disconnected (unasked_admissions.ts). Optional only so that
    * test doubles written before it need not count it; both implementations here do.
    */
   unaskedAdmission?(): void;

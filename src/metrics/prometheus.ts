@@ -97,8 +97,8 @@ export class PrometheusMetrics implements Metrics {
   readonly #unaskedAdmissions = this.registry.register(
     new CounterFamily(
       `${PREFIX}unasked_admissions_total`,
-      "Clients OpenVPN admitted without asking the bridge (no management-client-auth), " +
-        "each disconnected.",
+      "Clients OpenVPN admitted without asking the bridge (its config lacks " +
+        "management-client-auth, or has auth-gen-token without external-auth), each disconnected.",
       ["server"],
     ),
   );

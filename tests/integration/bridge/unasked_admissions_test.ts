@@ -83,6 +83,30 @@ Deno.test("an ESTABLISHED with no CONNECT before it: one error naming management
   }
 });
 
+Deno.test("a reconnect OpenVPN admitted on its own token: one error naming external-auth, not management-client-auth, counted", async () => {
+  const { h, port, log } = await bridge();
+  try {
+    const mark = h.openvpn.received.length;
+    // auth-gen-token without external-auth: a new cid, only an ESTABLISHED, the token's state.
+    established(h, 8, {
+      common_name: "alice",
+      session_id: "oX2I+yC4LfiB69r8",
+      session_state: "Authenticated",
+    });
+    // HALT: RESTART would bring it back on the same token, to be killed again until it expires.
+    await h.waitForCommand(mark, (line) => line === 'client-kill 8 "HALT"');
+    const errors = logged(log);
+    assertEquals(errors.length, 1, errors.join("\n"));
+    assertStringIncludes(errors[0]!, "OpenVPN admitted cid 8");
+    assertStringIncludes(errors[0]!, "auth-gen-token without external-auth");
+    assertEquals(unaskedErrors(log), []);
+    assertEquals(await metric(port, UNASKED_METRIC), "1");
+  } finally {
+    log.restore();
+    await h.stop();
+  }
+});
+
 Deno.test("a client the bridge signed in (CONNECT, sign-in, client-auth) is not killed at its ESTABLISHED", async () => {
   const { h, port, log } = await bridge();
   try {

@@ -14,8 +14,10 @@ import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.t
 
 const RUN = "4242@1700000000:CONNECTED";
 
-function env(commonName: string): { get(name: string): string | undefined } {
+/** An ESTABLISHED's env; `sessionState` as OpenVPN sets it with auth-gen-token. */
+function env(commonName: string, sessionState?: string): { get(name: string): string | undefined } {
   const values = new Map([["common_name", commonName], ["untrusted_ip", "198.51.100.7"]]);
+  if (sessionState !== undefined) values.set("session_state", sessionState);
   return { get: (name) => values.get(name) };
 }
 
@@ -23,7 +25,7 @@ function env(commonName: string): { get(name: string): string | undefined } {
 function detector(options: { bound?: number[]; storeError?: Error; killError?: Error } = {}) {
   const clock = new FakeClock();
   const state = { run: RUN as string | undefined, reads: 0, counted: 0 };
-  const kills: Array<{ cid: number; run: string | undefined }> = [];
+  const kills: Array<{ cid: number; run: string | undefined; message?: string }> = [];
   const heldKills: Array<{ cid: number; run: string }> = [];
   const bound = new Set(options.bound ?? []);
   const unasked = new UnaskedAdmissions({
@@ -37,8 +39,8 @@ function detector(options: { bound?: number[]; storeError?: Error; killError?: E
     },
     bypassCommonNames: () => [/^monitor-\d+$/],
     run: () => state.run,
-    kill: (cid, run) => {
-      kills.push({ cid, run });
+    kill: (cid, run, message) => {
+      kills.push({ cid, run, message });
       return options.killError ? Promise.reject(options.killError) : Promise.resolve();
     },
     killLater: (cid, run) => heldKills.push({ cid, run }),
@@ -67,7 +69,7 @@ Deno.test("an ESTABLISHED nothing admitted before any CONNECT: one error that bl
   try {
     const { unasked, state, kills } = detector();
     await unasked.established(5, env("mallory"));
-    assertEquals(kills, [{ cid: 5, run: RUN }]);
+    assertEquals(kills, [{ cid: 5, run: RUN, message: "RESTART" }]);
     assertEquals(state.counted, 1);
     const lines = logs.lines.filter((line) => line.category === "clients");
     assertEquals(lines.map((line) => line.level), ["error"]);
@@ -114,12 +116,101 @@ Deno.test("once OpenVPN asked about a client, an ESTABLISHED with no session is 
     const { unasked, state, kills } = detector();
     unasked.asked("reauth", 1);
     await unasked.established(6, env("alice"));
-    assertEquals(kills, [{ cid: 6, run: RUN }]);
+    assertEquals(kills, [{ cid: 6, run: RUN, message: "RESTART" }]);
     assertEquals(state.counted, 0);
     const lines = logs.lines.filter((line) => line.category === "clients");
     assertEquals(lines.map((line) => line.level), ["warning"]);
     assertStringIncludes(lines[0]!.text, "finished its handshake with no session");
     assertEquals(lines[0]!.text.includes("management-client-auth"), false);
+  } finally {
+    logs.stop();
+  }
+});
+
+/** The lines logged under "clients", as level and text. */
+function clientLines(logs: ReturnType<typeof captureLogs>): Array<{ level: string; text: string }> {
+  return logs.lines.filter((line) => line.category === "clients")
+    .map(({ level, text }) => ({ level, text }));
+}
+
+for (const asked of [false, true]) {
+  const when = asked ? "after OpenVPN asked about a client" : "before OpenVPN asked anything";
+  Deno.test(`a reconnect OpenVPN admitted on its own token (${when}): halted, the error names external-auth, counted`, async () => {
+    const logs = captureLogs();
+    try {
+      const { unasked, state, kills } = detector();
+      if (asked) unasked.asked("connect", 1);
+      // A token reconnect: a new cid, no CONNECT, no session bound to it.
+      await unasked.established(12, env("alice", "Authenticated"));
+      // RESTART would bring it back on its token at once: admitted, killed, until it expires.
+      assertEquals(kills, [{ cid: 12, run: RUN, message: "HALT" }]);
+      assertEquals(state.counted, 1);
+      const lines = clientLines(logs);
+      assertEquals(lines.map((line) => line.level), ["error"]);
+      assertEquals(
+        lines[0]!.text,
+        "OpenVPN admitted cid 12 (certificate alice, from 198.51.100.7) on its own " +
+          "auth-gen-token without asking openvpn-auth-oidc: its config has auth-gen-token " +
+          "without external-auth (add external-auth to that line and restart OpenVPN); " +
+          "stopping the client (client-kill HALT: on a restart it would reconnect on its token)",
+      );
+      assertEquals(lines[0]!.text.includes("management-client-auth"), false);
+    } finally {
+      logs.stop();
+    }
+  });
+}
+
+Deno.test("an Initial ESTABLISHED before any ask: RESTART, the error names management-client-auth, counted", async () => {
+  const logs = captureLogs();
+  try {
+    const { unasked, state, kills } = detector();
+    await unasked.established(13, env("mallory", "Initial"));
+    assertEquals(kills, [{ cid: 13, run: RUN, message: "RESTART" }]);
+    assertEquals(state.counted, 1);
+    const lines = clientLines(logs);
+    assertEquals(lines.map((line) => line.level), ["error"]);
+    assertStringIncludes(lines[0]!.text, "its config lacks management-client-auth");
+    assertEquals(lines[0]!.text.includes("external-auth"), false);
+  } finally {
+    logs.stop();
+  }
+});
+
+Deno.test("an Initial ESTABLISHED after an ask: RESTART, no config blamed, not counted", async () => {
+  const logs = captureLogs();
+  try {
+    const { unasked, state, kills } = detector();
+    unasked.asked("connect", 1);
+    await unasked.established(14, env("alice", "Initial"));
+    assertEquals(kills, [{ cid: 14, run: RUN, message: "RESTART" }]);
+    assertEquals(state.counted, 0);
+    const lines = clientLines(logs);
+    assertEquals(lines.map((line) => line.level), ["warning"]);
+    assertStringIncludes(lines[0]!.text, "it ended after the client was admitted");
+    assertEquals(/management-client-auth|external-auth/.test(lines[0]!.text), false);
+  } finally {
+    logs.stop();
+  }
+});
+
+Deno.test("each cause has its own line a minute: a token flood does not hide a missing management-client-auth", async () => {
+  const logs = captureLogs();
+  try {
+    const { unasked, clock, state } = detector();
+    for (let cid = 0; cid < 3; cid++) await unasked.established(cid, env("a", "Authenticated"));
+    await unasked.established(3, env("b", "Initial"));
+    await unasked.established(4, env("c", "Initial"));
+    assertEquals(state.counted, 5);
+    let lines = clientLines(logs);
+    assertEquals(lines.length, 2);
+    assertStringIncludes(lines[0]!.text, "without external-auth");
+    assertStringIncludes(lines[1]!.text, "lacks management-client-auth");
+    clock.advance(60_000);
+    await unasked.established(5, env("a", "Authenticated"));
+    lines = clientLines(logs);
+    assertStringIncludes(lines[2]!.text, "OpenVPN admitted cid 5");
+    assertStringIncludes(lines[2]!.text, "(2 more since the last such line)");
   } finally {
     logs.stop();
   }
@@ -147,7 +238,7 @@ Deno.test("a new run of OpenVPN forgets the record, and one during the store rea
   // Cid 1 now names a client of the new run, which nobody answered.
   await unasked.established(1, env("alice"));
   assertEquals(state.reads, 1);
-  assertEquals(kills, [{ cid: 1, run: "4242@1700000099:CONNECTED" }]);
+  assertEquals(kills, [{ cid: 1, run: "4242@1700000099:CONNECTED", message: "RESTART" }]);
 
   const pending = unasked.established(2, env("bob"));
   state.run = "4242@1700000123:CONNECTED";

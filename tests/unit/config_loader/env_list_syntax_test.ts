@@ -9,6 +9,7 @@ import {
   MINIMAL_TOML,
   parseTestConfig as load,
 } from "../../support/config_toml.ts";
+import { listItems } from "../../../src/config_loader/env_list.ts";
 import { envName, SCHEMA, SERVER_SPEC } from "../../../src/config_loader/schema.ts";
 
 const GROUPS = "OPENVPN_AUTH_OIDC_AUTHORIZATION_ALLOWED_GROUPS";
@@ -70,20 +71,37 @@ Deno.test("a bare list value without a comma is still a list of one item", () =>
   assertEquals(config.servers[0]!.bypassCommonNames.map(String), ["/^(?:build bot)$/"]);
 });
 
+Deno.test("a bare bypass_common_names value is one pattern, the comma of its {m,n} and all", () => {
+  const { config } = load(MINIMAL_TOML, {
+    OPENVPN_AUTH_OIDC_OPENVPN_BYPASS_COMMON_NAMES: "site-gw-[0-9]{1,3}",
+  });
+  const patterns = config.servers[0]!.bypassCommonNames;
+  assertEquals(patterns.map(String), ["/^(?:site-gw-[0-9]{1,3})$/"]);
+  assert(patterns[0]!.test("site-gw-12"));
+  assert(!patterns[0]!.test("site-gw-1234"));
+});
+
 /** Every list key a variable can set: a key added to the schema is covered without a change here. */
-const LIST_VARIABLES: ReadonlyArray<[path: string, variable: string]> = [
+const LIST_VARIABLES: ReadonlyArray<
+  { path: string; variable: string; section: string; key: string }
+> = [
   ...Object.entries(SCHEMA).flatMap(([section, spec]) =>
-    Object.entries(spec).flatMap(([key, keySpec]): Array<[string, string]> =>
-      keySpec.type === "strings" ? [[`${section}.${key}`, envName(section, key)]] : []
+    Object.entries(spec).flatMap(([key, keySpec]) =>
+      keySpec.type === "strings" ? [{ section, key }] : []
     )
   ),
-  ...Object.entries(SERVER_SPEC).flatMap(([key, keySpec]): Array<[string, string]> =>
-    keySpec.type === "strings" ? [[`openvpn.${key}`, envName("openvpn", key)]] : []
+  ...Object.entries(SERVER_SPEC).flatMap(([key, keySpec]) =>
+    keySpec.type === "strings" ? [{ section: "openvpn", key }] : []
   ),
-];
+].map(({ section, key }) => ({
+  path: `${section}.${key}`,
+  variable: envName(section, key),
+  section,
+  key,
+}));
 
-Deno.test("every list key refuses a bare value with a comma, or an empty one", () => {
-  assertEquals(LIST_VARIABLES.map(([path]) => path).sort(), [
+Deno.test("every list key refuses a bare value with a comma (but where items are patterns), or an empty one", () => {
+  assertEquals(LIST_VARIABLES.map(({ path }) => path).sort(), [
     "authorization.allowed_groups",
     "authorization.allowed_roles",
     "http.form_action_origins",
@@ -91,10 +109,20 @@ Deno.test("every list key refuses a bare value with a comma, or an empty one", (
     "oidc.scopes",
     "openvpn.bypass_common_names",
   ]);
-  for (const [path, variable] of LIST_VARIABLES) {
-    const comma = issuesOf(MINIMAL_TOML, { [variable]: "a,b" });
-    assertEquals(comma.map((issue) => issue.path), [path], variable);
-    assertEquals(suggested(comma[0]!.message, variable), '["a", "b"]', variable);
+  const patternKeys = LIST_VARIABLES.filter(({ section, key }) =>
+    listItems(section, key) === "patterns"
+  );
+  assertEquals(patternKeys.map(({ path }) => path), ["openvpn.bypass_common_names"]);
+  for (const { path, variable, section, key } of LIST_VARIABLES) {
+    if (listItems(section, key) === "patterns") {
+      // A comma is regular expression syntax there: the bare value is one pattern.
+      const { config } = load(MINIMAL_TOML, { [variable]: "a,b" });
+      assertEquals(config.servers[0]!.bypassCommonNames.map(String), ["/^(?:a,b)$/"], variable);
+    } else {
+      const comma = issuesOf(MINIMAL_TOML, { [variable]: "a,b" });
+      assertEquals(comma.map((issue) => issue.path), [path], variable);
+      assertEquals(suggested(comma[0]!.message, variable), '["a", "b"]', variable);
+    }
     // Not [""]: an empty bypass pattern matches an empty common name.
     assertEquals(issuesOf(MINIMAL_TOML, { [variable]: "" }), [{
       path,
@@ -111,6 +139,15 @@ Deno.test("a bare address list with spaces is refused, and one with a password i
   assertEquals(withPassword.map((issue) => issue.path), ["http.trusted_proxies"]);
   assert(!withPassword[0]!.message.includes("S3cretPw"), withPassword[0]!.message);
   assertEquals(suggested(withPassword[0]!.message, variable), '["<item 1>", "<item 2>"]');
+});
+
+Deno.test("the array a refusal suggests, pasted into the shell's single quotes, is the items written", () => {
+  const written = 'O\'Brien,/VPN Users,C:\\"quoted"';
+  const issues = issuesOf(MINIMAL_TOML, { [GROUPS]: written });
+  const array = suggested(issues[0]!.message, GROUPS);
+  assert(!array.includes("'"), array);
+  const { config } = load(MINIMAL_TOML, { [GROUPS]: array });
+  assertEquals(config.authorization.allowedGroups, ["O'Brien", "/VPN Users", 'C:\\"quoted"']);
 });
 
 Deno.test("a list variable holding more than one TOML value is refused, not cut short", () => {
