@@ -9,7 +9,8 @@
  * StoreUnavailableError at once or at that deadline, and the client keeps reconnecting in the
  * background, so a Redis restart costs failed store calls, never a stuck event. A connection
  * that stays open but on which nothing comes back for a store timeout counts as lost too, and
- * one on a node a failover made a replica is dropped at its first READONLY reply.
+ * one on a node a failover made a replica is dropped at a READONLY reply, at most once per
+ * READONLY_RECONNECT_INTERVAL_MS.
  */
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
@@ -23,6 +24,20 @@ const STORE_TIMEOUT_MIN_MS = 10;
 const STORE_TIMEOUT_MAX_MS = 30_000;
 const log = getLogger("sessions");
 const RECONNECT_MAX_DELAY_MS = 2_000;
+/**
+ * The least time between two reconnects at a READONLY reply (readOnlyReconnects). Each such
+ * reconnect fails every call in flight or sent until the connection is ready again (no offline
+ * queue: some 100 ms of retry delay and a handshake), reads included, which with
+ * `store_unreachable = "deny"` denies connected clients at their REAUTH. Behind an address that
+ * stays on a node demoted for good (sessions.url names one node of a Sentinel set) a reconnect
+ * at every refused write failed half the reads; one per 10 s costs about 1 % of them for as long
+ * as the node stays a replica. And an address that a failover moves only after the first
+ * reconnect (a virtual IP moved once the old primary is demoted, a DNS name cached for its TTL)
+ * is followed within 10 s more: short next to the failover itself (Sentinel's
+ * down-after-milliseconds is 30 s by default). Not a number of store timeouts: those bound one
+ * call (up to 30 s each), not how soon an address moves.
+ */
+const READONLY_RECONNECT_INTERVAL_MS = 10_000;
 const KEY_PREFIX_PATTERN = /^[A-Za-z0-9:_.{}-]{1,64}$/;
 /**
  * Reply codes of a Redis that cannot serve a command for the moment: starting, busy with a
@@ -191,6 +206,7 @@ export function readRedisCa(
 export async function connectRedis(
   settings: RedisSettings,
   connectTimeoutMs = 10_000,
+  readOnlyReconnectIntervalMs = READONLY_RECONNECT_INTERVAL_MS,
 ): Promise<Redis> {
   const problem = checkRedisSettings(settings)[0];
   if (problem) throw new Error(`Invalid ${problem.path}: ${problem.message}`);
@@ -210,7 +226,8 @@ export async function connectRedis(
   // Loaded here, not at start-up: only a Redis store or a cluster needs it, and loading it cost
   // every start 60 ms under `deno run` and 20 ms (and 6 MB) in the Bun binary.
   const { Redis } = await import("ioredis");
-  const lost: LossReason = { text: "connection closed" };
+  const lost: LossReason = { text: "connection closed", readOnly: false };
+  const reconnectAtReadOnly = readOnlyReconnects(readOnlyReconnectIntervalMs);
   const client = new Redis({
     host: address.host,
     port: address.port,
@@ -244,9 +261,12 @@ export async function connectRedis(
     connectTimeout: Math.max(settings.storeTimeoutMs, 1_000),
     retryStrategy: (attempt: number) => Math.min(attempt * 100, RECONNECT_MAX_DELAY_MS),
     reconnectOnError: (error: Error) => {
-      const reconnect = reconnectOnReadOnly(error);
+      const reconnect = reconnectAtReadOnly(error);
       // A reply is no error event: the loss's warning would give a stale reason.
-      if (reconnect) lost.text = errorText(error);
+      if (reconnect) {
+        lost.text = errorText(error);
+        lost.readOnly = true;
+      }
       return reconnect;
     },
   });
@@ -277,7 +297,13 @@ export async function connectRedis(
     client.disconnect();
     throw error;
   }
-  reportConnectionChanges(client, where, settings.storeTimeoutMs, lost);
+  reportConnectionChanges(
+    client,
+    where,
+    settings.storeTimeoutMs,
+    readOnlyReconnectIntervalMs,
+    lost,
+  );
   stayInDatabase(client, address.db, where);
   return client;
 }
@@ -341,26 +367,33 @@ function stayInDatabase(client: Redis, db: number, where: string): void {
   });
 }
 
-/** Why the connection was last lost: an error event's text, or a reply that dropped it. */
+/** Why the connection was last lost: an error event's text, or a READONLY reply that dropped it. */
 interface LossReason {
   text: string;
+  readOnly: boolean;
 }
 
 /**
  * Logs a lost connection once, and its return once it has held for two store timeouts: a peer
  * that answers the handshake and then nothing (a frozen Redis behind a proxy) has each connection
  * dropped by socketTimeout within a store timeout of the first command sent on it, and would
- * otherwise log a loss and a return every few hundred milliseconds.
+ * otherwise log a loss and a return every few hundred milliseconds. After a reconnect at READONLY
+ * the hold is a READONLY reconnect interval longer: on a node that stays a replica the next one
+ * comes an interval later at the next refused write, and it is the same outage, told already.
  */
 function reportConnectionChanges(
   client: Redis,
   where: string,
   storeTimeoutMs: number,
+  readOnlyReconnectIntervalMs: number,
   reason: LossReason,
 ): void {
   let lost = false;
   let restoring: ReturnType<typeof setTimeout> | undefined;
-  client.on("error", (error) => (reason.text = errorText(error)));
+  client.on("error", (error) => {
+    reason.text = errorText(error);
+    reason.readOnly = false;
+  });
   client.on("reconnecting", () => {
     // Lost again before it held: the same outage, told already.
     clearTimeout(restoring);
@@ -375,11 +408,12 @@ function reportConnectionChanges(
   client.on("ready", () => {
     if (!lost) return;
     clearTimeout(restoring);
+    const holdMs = 2 * storeTimeoutMs + (reason.readOnly ? readOnlyReconnectIntervalMs : 0);
     restoring = setTimeout(() => {
       restoring = undefined;
       lost = false;
       log.info("Session store connection restored: {where}", { where });
-    }, 2 * storeTimeoutMs);
+    }, holdMs);
     restoring.unref?.();
   });
   client.on("end", () => clearTimeout(restoring));
@@ -454,10 +488,11 @@ export function refusedCredentials(
 }
 
 /**
- * ioredis's `reconnectOnError`: a READONLY reply means the node this connection reached is a
- * replica now. Behind one address that a failover moves (a Sentinel-managed VIP, a managed Redis
- * whose DNS name changes) the open connection would stay on it, reads working and every write
- * failing, until it happened to drop; a new connection reaches the primary. Returns true
+ * Whether a reply calls for a reconnect (ioredis's `reconnectOnError`, throttled by
+ * readOnlyReconnects): a READONLY reply means the node this connection reached is a replica now.
+ * Behind one address that a failover moves (a Sentinel-managed VIP, a managed Redis whose DNS
+ * name changes) the open connection would stay on it, reads working and every write failing,
+ * until it happened to drop; a new connection reaches the primary. Returns true
  * (reconnect; the command fails with that reply, an unavailable store to its caller), not 2
  * (reconnect and send it again): with the offline queue off ioredis refuses that resend at once,
  * with "Stream isn't writeable" in place of the reply that says what happened, and nothing is
@@ -465,6 +500,30 @@ export function refusedCredentials(
  */
 export function reconnectOnReadOnly(error: Error): boolean {
   return replyCode(error.message) === "READONLY";
+}
+
+/**
+ * reconnectOnReadOnly, at most once per `intervalMs`: a READONLY within that time of the last
+ * reconnect fails its command and leaves the connection be. When the address does not move (it
+ * names the demoted node itself) every reconnect lands on the replica again, and one at every
+ * refused write failed the reads around it too (see READONLY_RECONNECT_INTERVAL_MS). Not a check
+ * of ROLE after the reconnect in its place: the node still being a replica says nothing of where
+ * the address will lead later, and a node that said so would never be left.
+ *
+ * `now`: milliseconds on a monotonic clock (a wall clock stepped back would hold reconnects).
+ */
+export function readOnlyReconnects(
+  intervalMs: number,
+  now: () => number = () => performance.now(),
+): (error: Error) => boolean {
+  let lastAt = -Infinity;
+  return (error) => {
+    if (!reconnectOnReadOnly(error)) return false;
+    const at = now();
+    if (at - lastAt < intervalMs) return false;
+    lastAt = at;
+    return true;
+  };
 }
 
 function errorText(error: unknown): string {

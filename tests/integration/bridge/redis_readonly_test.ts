@@ -5,10 +5,14 @@
  * node takes writes again. And behind one address that a failover moves (a Sentinel-managed VIP,
  * a managed Redis whose DNS name changes; here a TCP proxy switched to the new primary) the
  * connection left on the demoted node is dropped at its first READONLY, so writes reach the new
- * primary within a moment instead of failing until the socket happens to close.
+ * primary within a moment instead of failing until the socket happens to close. Only once per
+ * interval, though: behind an address that stays on the demoted node each reconnect lands on it
+ * again, and one at every refused write failed the reads around it too.
  */
 import { Hono } from "hono";
+import type { Redis } from "ioredis";
 import { assert, assertEquals, assertMatch, assertRejects } from "../../support/assert.ts";
+import { captureLogs } from "../../support/log_capture.ts";
 import { RecordingCommander } from "../../support/recording_commander.ts";
 import { RedisServer } from "../../support/redis_server.ts";
 import { session, T0 } from "../../unit/sessions/fixtures.ts";
@@ -38,8 +42,12 @@ function settings(url: string): RedisSettings {
 }
 
 async function openStore(url: string): Promise<RedisStore> {
+  return await storeOn(await connectRedis(settings(url), 3_000), url);
+}
+
+async function storeOn(client: Redis, url: string): Promise<RedisStore> {
   return await RedisStore.open({
-    client: await connectRedis(settings(url), 3_000),
+    client,
     keyPrefix: KEY_PREFIX,
     cipher: await TokenCipher.fromKeyBytes(new Uint8Array(32).fill(3)),
     maxEntries: 100,
@@ -209,6 +217,133 @@ Deno.test("a failover behind one address: the connection left on the demoted nod
     assert(written, "a write reached the new primary");
     assertEquals((await store.getSession("s3"))?.sessionId, "s3");
     assertEquals((await store.getSession("s1"))?.sessionId, "s1");
+  } finally {
+    await store?.close();
+    firstAdmin.disconnect();
+    secondAdmin.disconnect();
+    await proxy.close();
+    await first.dispose();
+    await second.dispose();
+  }
+});
+
+/** The client's reconnects from now on. */
+function countReconnects(client: Redis): { count: number } {
+  const reconnects = { count: 0 };
+  client.on("reconnecting", () => reconnects.count++);
+  return reconnects;
+}
+
+/**
+ * For `ms`: a read of s1 every 10 ms and, beside them, a write every 200 ms, as REAUTHs and
+ * sign-ins go on together; how many of each failed as the store unavailable.
+ */
+async function readAndWrite(store: RedisStore, ms: number) {
+  const tally = { reads: 0, readFailures: 0, writes: 0, writeFailures: 0 };
+  const deadline = Date.now() + ms;
+  const reading = (async () => {
+    while (Date.now() < deadline) {
+      tally.reads++;
+      const read = async () => assertEquals((await store.getSession("s1"))?.sessionId, "s1");
+      if (await unavailable(read)) tally.readFailures++;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  })();
+  const writing = (async () => {
+    while (Date.now() < deadline) {
+      tally.writes++;
+      const write = () => store.putSession(session({ sessionId: "s9", cid: 9 }));
+      if (await unavailable(write)) tally.writeFailures++;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  })();
+  await Promise.all([reading, writing]);
+  return tally;
+}
+
+/** Whether `call` failed as the store unavailable; any other failure is thrown. */
+async function unavailable(call: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await call();
+    return false;
+  } catch (error) {
+    return notYet(error) === false;
+  }
+}
+
+Deno.test("a node demoted for good behind an address that does not move: one reconnect at READONLY per interval, not one per write, so the reads beside the writes go on", async () => {
+  const server = await RedisServer.start();
+  const admin = await connectRedis(settings(server.url), 3_000);
+  const client = await connectRedis(settings(server.url), 3_000);
+  const reconnects = countReconnects(client);
+  const store = await storeOn(client, server.url);
+  const logs = captureLogs();
+  try {
+    await store.putSession(ALICE);
+    // sessions.url names this node itself: every reconnect lands on the replica again.
+    await admin.call("REPLICAOF", "127.0.0.1", "1");
+
+    const tally = await readAndWrite(store, 2_500);
+    assert(tally.writes >= 5, JSON.stringify(tally));
+    assertEquals(tally.writeFailures, tally.writes, "a replica takes no write");
+    // One reconnect in the interval (10 s), at the first refused write.
+    assertEquals(reconnects.count, 1, JSON.stringify(tally));
+    // Those that came while it reconnected: about 100 ms of retry delay at one per 10 ms. Before,
+    // a reconnect at each write failed more than half of them.
+    assert(tally.readFailures <= 25, JSON.stringify(tally));
+    const told = (text: string) => logs.lines.filter((line) => line.text.includes(text)).length;
+    assertEquals(told("Session store connection lost"), 1);
+    // Not restored while writes are still refused: the next reconnect would come an interval
+    // later, the same outage told again.
+    assertEquals(told("Session store connection restored"), 0);
+  } finally {
+    logs.stop();
+    await store.close();
+    admin.disconnect();
+    await server.dispose();
+  }
+});
+
+Deno.test("a failover that moves the address only after the first reconnect at READONLY (it landed on the demoted node again) is followed at the first write an interval later", async () => {
+  const first = await RedisServer.start();
+  const second = await RedisServer.start();
+  const firstAdmin = await connectRedis(settings(first.url), 3_000);
+  const secondAdmin = await connectRedis(settings(second.url), 3_000);
+  const proxy = startProxy(first.port);
+  let store: RedisStore | undefined;
+  try {
+    await firstAdmin.call("CONFIG", "SET", "repl-diskless-sync-delay", "0");
+    await secondAdmin.call("REPLICAOF", "127.0.0.1", String(first.port));
+    const client = await connectRedis(settings(proxy.url), 3_000, 1_000);
+    const reconnects = countReconnects(client);
+    store = await storeOn(client, proxy.url);
+    await store.putSession(ALICE);
+    assert(
+      await within(5_000, async () => (await secondAdmin.exists(`${KEY_PREFIX}s:s1`)) === 1),
+      "the replica has the session",
+    );
+
+    // The failover, the address still leading to the old primary (a DNS name cached).
+    await secondAdmin.call("REPLICAOF", "NO", "ONE");
+    await firstAdmin.call("REPLICAOF", "127.0.0.1", String(second.port));
+    const write = () => store!.putSession(session({ sessionId: "s3", cid: 6 }));
+    await assertRejects(write, StoreUnavailableError, "READONLY");
+    // Connected again, to the demoted node: its writes are refused, and the connection kept.
+    const reconnected = () => reconnects.count === 1 && client.status === "ready";
+    assert(await within(1_000, () => Promise.resolve(reconnected())), "reconnected");
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await assertRejects(write, StoreUnavailableError, "READONLY");
+    }
+    proxy.target = second.port;
+    assert(
+      await within(3_000, async () => {
+        await write();
+        return true;
+      }),
+      "a write reached the new primary",
+    );
+    assertEquals(reconnects.count, 2, "at the first READONLY, and once more an interval later");
+    assertEquals((await store.getSession("s3"))?.sessionId, "s3");
   } finally {
     await store?.close();
     firstAdmin.disconnect();
