@@ -14,7 +14,10 @@ Deno.test({
     "killed, and the bridge's error names the missing line",
   ignore: skip !== undefined,
   async fn() {
-    await withStack({ lab: { server: { managementClientAuth: false } } }, async (stack) => {
+    // Without auth-user-pass-optional too: OpenVPN refuses that line without management-client-auth
+    // (or a script or plugin) and does not start.
+    const server = { managementClientAuth: false, authUserPassOptional: false };
+    await withStack({ lab: { server } }, async (stack) => {
       const since = stack.bridge.mark();
       await stack.lab.startClient({ name: "mallory-laptop" });
       await stack.lab.server.waitForLog(/MANAGEMENT: CMD 'client-kill 0 "?RESTART"?'/, 30_000);
