@@ -28,6 +28,7 @@ import {
   decide,
   decideNewClient,
   type Decision,
+  presentsToken,
   readsSession,
 } from "./decide.ts";
 import { EnvClientRequest } from "./client_request.ts";
@@ -926,14 +927,6 @@ function holdBounded<T>(list: T[], item: T): void {
  */
 export function canResume(req: Pick<ClientRequest, "sessionState" | "username">): boolean {
   return presentsToken(req) || req.username !== "";
-}
-
-/**
- * Whether the request presented OpenVPN's token: `Authenticated` or `AuthenticatedEmptyUser`,
- * whose HMAC OpenVPN checked (decide.ts).
- */
-function presentsToken(req: Pick<ClientRequest, "sessionState">): boolean {
-  return req.sessionState.startsWith("Authenticated");
 }
 
 /**

@@ -68,11 +68,20 @@ export function readsSession(
   request: Pick<ClientRequest, "kind" | "sessionState" | "commonName">,
   bypassCommonNames: readonly RegExp[],
 ): boolean {
-  return (request.kind === "reauth" || TOKEN_STATES.has(request.sessionState)) &&
+  return (request.kind === "reauth" || presentsToken(request)) &&
     !isBypassed(request.commonName, bypassCommonNames);
 }
 
-function isBypassed(commonName: string, bypassCommonNames: readonly RegExp[]): boolean {
+/**
+ * Whether the client presented OpenVPN's token, whose HMAC OpenVPN checked: `Authenticated` or
+ * `AuthenticatedEmptyUser`.
+ */
+export function presentsToken(request: Pick<ClientRequest, "sessionState">): boolean {
+  return TOKEN_STATES.has(request.sessionState);
+}
+
+/** Whether `commonName` is on `bypass_common_names` (admitted with no sign-in and no session). */
+export function isBypassed(commonName: string, bypassCommonNames: readonly RegExp[]): boolean {
   return bypassCommonNames.some((pattern) => pattern.test(commonName));
 }
 

@@ -38,7 +38,7 @@ import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
 import type { SessionStore } from "../sessions/types.ts";
 import { WarningInterval } from "../warning_interval.ts";
 import { type ClientCommander, notWritten } from "./commander.ts";
-import { readsSession } from "./decide.ts";
+import { isBypassed, presentsToken } from "./decide.ts";
 import { KILL_MESSAGE } from "./session_end.ts";
 
 /**
@@ -73,8 +73,7 @@ export type UnaskedCause = "token" | "unasked" | "ended";
 
 /** The cause of an ESTABLISHED nothing admitted, by its `session_state` and whether OpenVPN asked. */
 export function causeOf(sessionState: string, askedInRun: boolean): UnaskedCause {
-  // The one token rule (decide.ts): a CONNECT reads its session when it presents a token.
-  if (readsSession({ kind: "connect", sessionState, commonName: "" }, [])) return "token";
+  if (presentsToken({ sessionState })) return "token";
   return askedInRun ? "ended" : "unasked";
 }
 
@@ -197,10 +196,7 @@ export class UnaskedAdmissions {
       commonName: env.get("common_name") ?? "",
       clientIp: env.get("untrusted_ip") ?? env.get("untrusted_ip6") ?? "",
     };
-    // The one bypass rule (decide.ts): a bypassed name reads no session.
-    const bypass = this.#deps.bypassCommonNames();
-    const asSession = { kind: "reauth", sessionState: "", commonName: client.commonName } as const;
-    if (!readsSession(asSession, bypass)) return;
+    if (isBypassed(client.commonName, this.#deps.bypassCommonNames())) return;
     // Read now: the answer below comes after a store read, and it is about this run.
     const run = this.#run;
     const askedInRun = this.#askedInRun;
