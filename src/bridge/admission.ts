@@ -605,13 +605,7 @@ export class Admission {
     // Not logged, counted or audited as a denial when it will not be sent.
     if (commander instanceof AnswersInRun) commander.checkRun();
     this.#recordDenial(client, denial, context);
-    await commander.deny(
-      client.cid,
-      client.kid,
-      denial.logReason,
-      denial.reason,
-      client.signIn,
-    );
+    await sendDeny(commander, client, denial);
   }
 
   /**
@@ -629,13 +623,7 @@ export class Admission {
     const { log } = this.#deps;
     const send = async (): Promise<void> => {
       try {
-        await commander.deny(
-          client.cid,
-          client.kid,
-          denial.logReason,
-          denial.reason,
-          client.signIn,
-        );
+        await sendDeny(commander, client, denial);
       } catch (error) {
         const held = notWritten(error) && this.#holdForLink(client, {
           command: "client-deny",
@@ -952,6 +940,11 @@ export class Admission {
     }
     return undefined;
   }
+}
+
+/** `client-deny` with the denial's two reasons: OpenVPN's log's, and the one the client shows. */
+function sendDeny(commander: ClientCommander, client: ClientSide, denial: Denial): Promise<void> {
+  return commander.deny(client.cid, client.kid, denial.logReason, denial.reason, client.signIn);
 }
 
 /**
