@@ -14,6 +14,7 @@ import type { Clock } from "../../src/clock.ts";
 import type { ClientRequest } from "../../src/bridge/decide.ts";
 import type { PolicyConfig } from "../../src/bridge/identity_policy.ts";
 import type { UsernamePolicy } from "../../src/bridge/username_policy.ts";
+import type { FinishedLogin } from "../../src/bridge/login_session.ts";
 import { getLogger } from "../../src/log.ts";
 import type { Metrics } from "../../src/metrics/port.ts";
 import type { RefreshResult } from "../../src/oidc/client.ts";
@@ -77,6 +78,34 @@ export function testPendingLogin(overrides: Partial<PendingLogin> = {}): Pending
     expiresAt: EVENTS_T0 + 180_000,
     oauth: undefined,
     ...overrides,
+  };
+}
+
+/**
+ * `login`'s sign-in finished at the IdP, as the callback hands it to admitLogin(): by default
+ * as alice (testSession()'s claims) with refresh token rt-1 and no expiry given; `result`
+ * overrides.
+ */
+export function testFinishedLogin(
+  login: PendingLogin,
+  result: Partial<FinishedLogin["result"]> = {},
+): FinishedLogin {
+  return {
+    client: {
+      ...login,
+      kind: "login",
+      signIn: { loginId: login.id, openvpnRun: login.openvpnRun },
+    },
+    sessionId: login.sessionId,
+    result: {
+      claims: { sub: "u-1", preferred_username: "alice", groups: ["/vpn-users"] },
+      subject: "u-1",
+      sid: undefined,
+      refreshToken: "rt-1",
+      refreshExpiresAt: undefined,
+      idToken: "x",
+      ...result,
+    },
   };
 }
 

@@ -8,8 +8,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serviceConfig } from "./bridge_harness.ts";
+import { FakeClock } from "./fake_clock.ts";
 import { FakeManagementServer } from "./fake_management_server.ts";
 import { freePort } from "./free_port.ts";
+import { captureLogs } from "./log_capture.ts";
 import type { Clock } from "../../src/clock.ts";
 import type { RunningService } from "../../src/cli.ts";
 import { startDaemon } from "../../src/daemon.ts";
@@ -52,4 +54,45 @@ export async function withDaemonAgainstIdp(
     await openvpn?.stop();
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * withDaemonAgainstIdp() for a test of the bridge's discovery: /vpn-users allowed, errors only
+ * on stderr, every timer armed on a FakeClock that never fires one by itself (the test sees them
+ * armed without waiting for any), and an IdP handler that may hold its answers on `released`
+ * until the test calls `release()`, or at cleanup at the latest, so that no request is left
+ * waiting. `body` sees the log lines from its start on: captured after the start, which sets up
+ * the bridge's own logging.
+ */
+export async function withHeldDiscovery(
+  idp: (request: Request, issuer: string, released: Promise<void>) => Promise<Response>,
+  body: (t: {
+    service: RunningService;
+    clock: FakeClock;
+    logs: ReturnType<typeof captureLogs>;
+    release: () => void;
+  }) => Promise<void>,
+): Promise<void> {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const clock = new FakeClock();
+  let logs: ReturnType<typeof captureLogs> | undefined;
+  await withDaemonAgainstIdp({
+    idp: (request, issuer) => idp(request, issuer, released),
+    sections: `
+[authorization]
+allowed_groups = ["/vpn-users"]
+
+[log]
+level = "error"
+`,
+    clock,
+    beforeCleanup: () => {
+      release();
+      logs?.stop();
+    },
+  }, async (service) => {
+    logs = captureLogs();
+    await body({ service, clock, logs, release });
+  });
 }

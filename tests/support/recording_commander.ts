@@ -1,5 +1,5 @@
 import type { ClientCommander, SignInRef } from "../../src/bridge/commander.ts";
-import { ManagementCommandError } from "../../src/management/errors.ts";
+import { ManagementCommandError, ManagementConnectionError } from "../../src/management/errors.ts";
 
 /** The sign-in an answer was for, recorded only when there was one. */
 type ForSignIn = { signIn?: SignInRef };
@@ -53,4 +53,30 @@ export class RecordingCommander implements ClientCommander {
   kill(cid: number, message: string, openvpnRun?: string): Promise<void> {
     return this.#record({ kind: "kill", cid, message, ...(openvpnRun && { openvpnRun }) });
   }
+}
+
+/**
+ * A management link that can be down: while `state.up` is false every command is refused before
+ * it is written ("not-connected"), as the real connection refuses it while it (re)connects;
+ * while up, each is recorded in `commands`.
+ */
+export function switchableLink(initially: { up: boolean }): {
+  commander: ClientCommander;
+  commands: RecordedCommand[];
+  state: { up: boolean };
+} {
+  const recorded = new RecordingCommander();
+  const state = { up: initially.up };
+  const down = () =>
+    Promise.reject(
+      new ManagementConnectionError("not-connected", "Management interface not connected"),
+    );
+  const commander: ClientCommander = {
+    pendingAuth: (...args) => state.up ? recorded.pendingAuth(...args) : down(),
+    auth: (...args) => state.up ? recorded.auth(...args) : down(),
+    authNt: (...args) => state.up ? recorded.authNt(...args) : down(),
+    deny: (...args) => state.up ? recorded.deny(...args) : down(),
+    kill: (...args) => state.up ? recorded.kill(...args) : down(),
+  };
+  return { commander, commands: recorded.commands, state };
 }

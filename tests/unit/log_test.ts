@@ -9,6 +9,7 @@ import {
   redirectLogOutput,
 } from "../../src/log.ts";
 import { Secret } from "../../src/config/secret.ts";
+import { LINE_AND_BIDI_CODES } from "../support/line_and_bidi.ts";
 
 Deno.test("maskSensitive() masks credential-like properties and keeps the rest", () => {
   const properties = {
@@ -188,23 +189,8 @@ Deno.test("plain text takes the runtime's quote (Node and Bun inspect with singl
   assertEquals(render(42, nodeLike), "42");
 });
 
-/**
- * Each character a web log viewer ends a line at (U+2028, U+2029) or a bidi-aware one reorders
- * text at (U+202A-U+202E, U+2066-U+2069), between letters, with the escape a line shows it as.
- */
-const LINE_AND_BIDI = [
-  0x2028,
-  0x2029,
-  0x202a,
-  0x202b,
-  0x202c,
-  0x202d,
-  0x202e,
-  0x2066,
-  0x2067,
-  0x2068,
-  0x2069,
-].map((code) => ({
+/** Each line separator and bidi control, with the escape a line shows it as. */
+const LINE_AND_BIDI = LINE_AND_BIDI_CODES.map((code) => ({
   char: String.fromCharCode(code),
   escaped: `\\u${code.toString(16)}`,
 }));

@@ -1,20 +1,6 @@
 import { assertEquals } from "../support/assert.ts";
 import { printable, printableJson } from "../../src/printable_text.ts";
-
-/** Line separators (U+2028, U+2029) and bidi controls (U+202A-U+202E, U+2066-U+2069). */
-const LINE_AND_BIDI = [
-  0x2028,
-  0x2029,
-  0x202a,
-  0x202b,
-  0x202c,
-  0x202d,
-  0x202e,
-  0x2066,
-  0x2067,
-  0x2068,
-  0x2069,
-];
+import { LINE_AND_BIDI_CODES } from "../support/line_and_bidi.ts";
 
 Deno.test("printable() shows terminal controls as \\xNN and leaves other text as it is", () => {
   assertEquals(printable("eve\u001b[2J\nroot\u007f\u009b"), "eve\\x1b[2J\\x0aroot\\x7f\\x9b");
@@ -22,7 +8,7 @@ Deno.test("printable() shows terminal controls as \\xNN and leaves other text as
 });
 
 Deno.test("printable() shows each line separator and bidi control as \\uXXXX", () => {
-  for (const code of LINE_AND_BIDI) {
+  for (const code of LINE_AND_BIDI_CODES) {
     const hex = code.toString(16);
     assertEquals(printable(`alice${String.fromCharCode(code)}x`), `alice\\u${hex}x`, hex);
   }
@@ -31,7 +17,7 @@ Deno.test("printable() shows each line separator and bidi control as \\uXXXX", (
 });
 
 Deno.test("printableJson() escapes line separators and bidi controls and stays the same JSON", () => {
-  for (const code of LINE_AND_BIDI) {
+  for (const code of LINE_AND_BIDI_CODES) {
     const hex = code.toString(16);
     const value = { user: `alice${String.fromCharCode(code)}x`, c1: "\u0085" };
     const text = printableJson(value);

@@ -4,9 +4,7 @@
  * quotes the issuer the document names; once discovery works, one info line says so.
  */
 import { assert, assertEquals, assertStringIncludes } from "../../support/assert.ts";
-import { FakeClock } from "../../support/fake_clock.ts";
-import { captureLogs } from "../../support/log_capture.ts";
-import { withDaemonAgainstIdp } from "../../support/daemon_against_idp.ts";
+import { withHeldDiscovery } from "../../support/daemon_against_idp.ts";
 import { pollUntil } from "../../e2e/lib/wait.ts";
 
 /** The bridge's retry delay (daemon.ts DISCOVERY_RETRY_MS). */
@@ -16,44 +14,25 @@ const FAILURES = 30;
 
 Deno.test("a discovery failing 30 times in a row is warned about once a minute with a count, and its recovery once at info", async () => {
   let discoveries = 0;
-  let release!: () => void;
-  const captured = new Promise<void>((resolve) => (release = resolve));
-  const clock = new FakeClock();
-  let logs: ReturnType<typeof captureLogs> | undefined;
-  await withDaemonAgainstIdp({
-    idp: async (request, issuer) => {
-      if (!new URL(request.url).pathname.endsWith("/.well-known/openid-configuration")) {
-        return new Response("not found", { status: 404 });
-      }
-      discoveries++;
-      // The first answer waits for the test's log capture.
-      await captured;
-      // Every other failure a wrong issuer, the others an IdP that is down.
-      if (discoveries <= FAILURES && discoveries % 2 === 1) {
-        return Response.json({ issuer: "https://kc.example.com/realms/vpn" });
-      }
-      if (discoveries <= FAILURES) return new Response("unavailable", { status: 503 });
-      return Response.json({
-        issuer,
-        authorization_endpoint: `${issuer}/auth`,
-        token_endpoint: `${issuer}/token`,
-        jwks_uri: `${issuer}/certs`,
-      });
-    },
-    sections: `
-[authorization]
-allowed_groups = ["/vpn-users"]
-
-[log]
-level = "error"
-`,
-    clock,
-    beforeCleanup: () => {
-      release();
-      logs?.stop();
-    },
-  }, async () => {
-    logs = captureLogs();
+  await withHeldDiscovery(async (request, issuer, released) => {
+    if (!new URL(request.url).pathname.endsWith("/.well-known/openid-configuration")) {
+      return new Response("not found", { status: 404 });
+    }
+    discoveries++;
+    // The first answer waits for the test's log capture.
+    await released;
+    // Every other failure a wrong issuer, the others an IdP that is down.
+    if (discoveries <= FAILURES && discoveries % 2 === 1) {
+      return Response.json({ issuer: "https://kc.example.com/realms/vpn" });
+    }
+    if (discoveries <= FAILURES) return new Response("unavailable", { status: 503 });
+    return Response.json({
+      issuer,
+      authorization_endpoint: `${issuer}/auth`,
+      token_endpoint: `${issuer}/token`,
+      jwks_uri: `${issuer}/certs`,
+    });
+  }, async ({ clock, logs, release }) => {
     release();
     const retriesArmed = () => clock.delays.filter((ms) => ms === RETRY_MS).length;
     for (let failed = 1; failed <= FAILURES; failed++) {
@@ -64,7 +43,7 @@ level = "error"
       );
       clock.advance(RETRY_MS);
     }
-    const discovery = () => logs!.lines.filter((line) => line.text.startsWith("OIDC discovery"));
+    const discovery = () => logs.lines.filter((line) => line.text.startsWith("OIDC discovery"));
     // All 30 failures handled (each armed its retry): warned at 0 s, 60 s and 120 s, with the
     // 11 failures in between counted.
     const warnings = discovery().filter((line) => line.level === "warning");

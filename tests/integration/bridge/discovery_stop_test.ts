@@ -4,41 +4,19 @@
  * timer would keep a process that embeds the bridge (or a test) alive, warning every 5 s.
  */
 import { assert, assertEquals } from "../../support/assert.ts";
-import { FakeClock } from "../../support/fake_clock.ts";
-import { captureLogs } from "../../support/log_capture.ts";
-import { withDaemonAgainstIdp } from "../../support/daemon_against_idp.ts";
+import { withHeldDiscovery } from "../../support/daemon_against_idp.ts";
 import { pollUntil } from "../../e2e/lib/wait.ts";
 
 Deno.test("a discovery that fails after the bridge stopped is not retried", async () => {
   let discoveries = 0;
-  let release!: () => void;
-  const stopped = new Promise<void>((resolve) => (release = resolve));
-  // Every timer of the bridge, the IdP request's deadline and a retry included, is armed on this
-  // clock, which never fires one: the test sees them without waiting for any.
-  const clock = new FakeClock();
-  let logs: ReturnType<typeof captureLogs> | undefined;
-  await withDaemonAgainstIdp({
+  // Every timer of the bridge, the IdP request's deadline and a retry included, is armed on the
+  // helper's clock, which never fires one: the test sees them without waiting for any.
+  await withHeldDiscovery(async (_request, _issuer, stopped) => {
     // An IdP that is down: its discovery answers 503, once the bridge has stopped.
-    idp: async () => {
-      discoveries++;
-      await stopped;
-      return new Response("unavailable", { status: 503 });
-    },
-    sections: `
-[authorization]
-allowed_groups = ["/vpn-users"]
-
-[log]
-level = "error"
-`,
-    clock,
-    beforeCleanup: () => {
-      release();
-      logs?.stop();
-    },
-  }, async (service) => {
-    // After the start, which sets up the bridge's own logging.
-    logs = captureLogs();
+    discoveries++;
+    await stopped;
+    return new Response("unavailable", { status: 503 });
+  }, async ({ service, clock, logs, release }) => {
     const lines = logs.lines;
     await pollUntil("the discovery request at the IdP", () => discoveries > 0 || undefined, 5_000);
     await service.stop();

@@ -186,7 +186,24 @@ function startProxy(target: number) {
   return proxy;
 }
 
-Deno.test("a failover behind one address: the connection left on the demoted node is dropped at its first READONLY, and writes reach the new primary within seconds", async () => {
+/**
+ * Two redis-servers, the second a replica of the first, and a store on a connection through a
+ * proxy to the first (its READONLY reconnects at most once per `readOnlyReconnectIntervalMs`,
+ * connectRedis()'s default unless given) holding alice's session, replicated. `failover()`
+ * makes the replica the primary and the old primary its replica; where the proxy leads stays
+ * the test's to switch.
+ */
+async function withFailoverLab(
+  options: { readOnlyReconnectIntervalMs?: number },
+  test: (lab: {
+    store: RedisStore;
+    client: Redis;
+    reconnects: { count: number };
+    proxy: ReturnType<typeof startProxy>;
+    second: RedisServer;
+    failover: () => Promise<void>;
+  }) => Promise<void>,
+): Promise<void> {
   const first = await RedisServer.start();
   const second = await RedisServer.start();
   const firstAdmin = await connectRedis(settings(first.url), 3_000);
@@ -197,26 +214,23 @@ Deno.test("a failover behind one address: the connection left on the demoted nod
     // Without the wait of 5 s for more replicas that a primary makes before a full sync.
     await firstAdmin.call("CONFIG", "SET", "repl-diskless-sync-delay", "0");
     await secondAdmin.call("REPLICAOF", "127.0.0.1", String(first.port));
-    store = await openStore(proxy.url);
+    const client = await connectRedis(
+      settings(proxy.url),
+      3_000,
+      options.readOnlyReconnectIntervalMs,
+    );
+    const reconnects = countReconnects(client);
+    store = await storeOn(client, proxy.url);
     await store.putSession(ALICE);
     assert(
       await within(5_000, async () => (await secondAdmin.exists(`${KEY_PREFIX}s:s1`)) === 1),
       "the replica has the session",
     );
-
-    // The failover: the replica becomes the primary, the old primary its replica, and the
-    // address leads to the new one.
-    await secondAdmin.call("REPLICAOF", "NO", "ONE");
-    await firstAdmin.call("REPLICAOF", "127.0.0.1", String(second.port));
-    proxy.target = second.port;
-
-    const written = await within(3_000, async () => {
-      await store!.putSession(session({ sessionId: "s3", cid: 6 }));
-      return true;
-    });
-    assert(written, "a write reached the new primary");
-    assertEquals((await store.getSession("s3"))?.sessionId, "s3");
-    assertEquals((await store.getSession("s1"))?.sessionId, "s1");
+    const failover = async () => {
+      await secondAdmin.call("REPLICAOF", "NO", "ONE");
+      await firstAdmin.call("REPLICAOF", "127.0.0.1", String(second.port));
+    };
+    await test({ store, client, reconnects, proxy, second, failover });
   } finally {
     await store?.close();
     firstAdmin.disconnect();
@@ -225,6 +239,23 @@ Deno.test("a failover behind one address: the connection left on the demoted nod
     await first.dispose();
     await second.dispose();
   }
+}
+
+Deno.test("a failover behind one address: the connection left on the demoted node is dropped at its first READONLY, and writes reach the new primary within seconds", async () => {
+  await withFailoverLab({}, async ({ store, proxy, second, failover }) => {
+    // The failover: the replica becomes the primary, the old primary its replica, and the
+    // address leads to the new one.
+    await failover();
+    proxy.target = second.port;
+
+    const written = await within(3_000, async () => {
+      await store.putSession(session({ sessionId: "s3", cid: 6 }));
+      return true;
+    });
+    assert(written, "a write reached the new primary");
+    assertEquals((await store.getSession("s3"))?.sessionId, "s3");
+    assertEquals((await store.getSession("s1"))?.sessionId, "s1");
+  });
 });
 
 /** The client's reconnects from now on. */
@@ -305,51 +336,29 @@ Deno.test("a node demoted for good behind an address that does not move: one rec
 });
 
 Deno.test("a failover that moves the address only after the first reconnect at READONLY (it landed on the demoted node again) is followed at the first write an interval later", async () => {
-  const first = await RedisServer.start();
-  const second = await RedisServer.start();
-  const firstAdmin = await connectRedis(settings(first.url), 3_000);
-  const secondAdmin = await connectRedis(settings(second.url), 3_000);
-  const proxy = startProxy(first.port);
-  let store: RedisStore | undefined;
-  try {
-    await firstAdmin.call("CONFIG", "SET", "repl-diskless-sync-delay", "0");
-    await secondAdmin.call("REPLICAOF", "127.0.0.1", String(first.port));
-    const client = await connectRedis(settings(proxy.url), 3_000, 1_000);
-    const reconnects = countReconnects(client);
-    store = await storeOn(client, proxy.url);
-    await store.putSession(ALICE);
-    assert(
-      await within(5_000, async () => (await secondAdmin.exists(`${KEY_PREFIX}s:s1`)) === 1),
-      "the replica has the session",
-    );
-
-    // The failover, the address still leading to the old primary (a DNS name cached).
-    await secondAdmin.call("REPLICAOF", "NO", "ONE");
-    await firstAdmin.call("REPLICAOF", "127.0.0.1", String(second.port));
-    const write = () => store!.putSession(session({ sessionId: "s3", cid: 6 }));
-    await assertRejects(write, StoreUnavailableError, "READONLY");
-    // Connected again, to the demoted node: its writes are refused, and the connection kept.
-    const reconnected = () => reconnects.count === 1 && client.status === "ready";
-    assert(await within(1_000, () => Promise.resolve(reconnected())), "reconnected");
-    for (let attempt = 0; attempt < 3; attempt++) {
+  await withFailoverLab(
+    { readOnlyReconnectIntervalMs: 1_000 },
+    async ({ store, client, reconnects, proxy, second, failover }) => {
+      // The failover, the address still leading to the old primary (a DNS name cached).
+      await failover();
+      const write = () => store.putSession(session({ sessionId: "s3", cid: 6 }));
       await assertRejects(write, StoreUnavailableError, "READONLY");
-    }
-    proxy.target = second.port;
-    assert(
-      await within(3_000, async () => {
-        await write();
-        return true;
-      }),
-      "a write reached the new primary",
-    );
-    assertEquals(reconnects.count, 2, "at the first READONLY, and once more an interval later");
-    assertEquals((await store.getSession("s3"))?.sessionId, "s3");
-  } finally {
-    await store?.close();
-    firstAdmin.disconnect();
-    secondAdmin.disconnect();
-    await proxy.close();
-    await first.dispose();
-    await second.dispose();
-  }
+      // Connected again, to the demoted node: its writes are refused, and the connection kept.
+      const reconnected = () => reconnects.count === 1 && client.status === "ready";
+      assert(await within(1_000, () => Promise.resolve(reconnected())), "reconnected");
+      for (let attempt = 0; attempt < 3; attempt++) {
+        await assertRejects(write, StoreUnavailableError, "READONLY");
+      }
+      proxy.target = second.port;
+      assert(
+        await within(3_000, async () => {
+          await write();
+          return true;
+        }),
+        "a write reached the new primary",
+      );
+      assertEquals(reconnects.count, 2, "at the first READONLY, and once more an interval later");
+      assertEquals((await store.getSession("s3"))?.sessionId, "s3");
+    },
+  );
 });

@@ -6,45 +6,17 @@
  */
 import { assert, assertEquals, assertMatch } from "../../support/assert.ts";
 import { freePort } from "../../support/free_port.ts";
-import { parseInlineToml } from "../../support/config_toml.ts";
+import { listenFree, probedConfig } from "../../support/probed_config.ts";
 import { RedisServer } from "../../support/redis_server.ts";
 import { type CheckResult, formatResults } from "../../../src/probe/checks.ts";
 import { runProbe } from "../../../src/probe/probe.ts";
-import type { HttpServer } from "../../../src/http/serve.ts";
 
 const PASSWORD = "redis-probe-password";
 
-/** OpenVPN on a closed port and the IdP offline: only the session store is of interest. */
-async function redisConfig(sessions: string) {
-  const closed = await freePort();
-  return parseInlineToml(`
-[openvpn]
-management = "tcp://127.0.0.1:${closed}"
-[http]
-base_url = "https://vpn.test"
-secret = "0123456789abcdef0123456789abcdef"
-[oidc]
-issuer = "https://idp.test/realms/vpn"
-client_id = "openvpn"
-client_secret = "s3cret"
-http_timeout = "1s"
-[sessions]
-backend = "redis"
-store_timeout = "1s"
-${sessions}
-[control]
-socket = ""
-`).config;
-}
-
+/** The probe's session store check of `sessions` (a Redis store), and all its results printed. */
 async function storeResult(sessions: string): Promise<{ store: CheckResult; printed: string }> {
-  const results = await runProbe(await redisConfig(sessions), {
-    fetch: () => Promise.reject(new TypeError("offline")),
-    serve: () =>
-      Promise.resolve(
-        { port: 0, stats: () => ({}), close: () => Promise.resolve() } as unknown as HttpServer,
-      ),
-  });
+  const config = await probedConfig(`backend = "redis"\nstore_timeout = "1s"\n${sessions}`, "");
+  const results = await runProbe(config, listenFree);
   const store = results.find((result) => result.check === "session store");
   assert(store !== undefined, formatResults(results));
   return { store, printed: formatResults(results) };

@@ -13,6 +13,7 @@ import { makeServerCertificate } from "../../support/certificates.ts";
 import { freePort } from "../../support/free_port.ts";
 import { captureLogs } from "../../support/log_capture.ts";
 import { RedisServer } from "../../support/redis_server.ts";
+import { eventually } from "../../support/eventually.ts";
 import { session, T0 } from "../../unit/sessions/fixtures.ts";
 
 function settings(url: string, overrides: Partial<RedisSettings> = {}): RedisSettings {
@@ -297,18 +298,6 @@ Deno.test("RedisStore calls fail with StoreUnavailableError while Redis is froze
     }
   });
 });
-
-/** Retries a store call that fails while the client reconnects. */
-async function eventually<T>(call: () => Promise<T>, attempts = 100): Promise<T> {
-  for (let attempt = 1;; attempt++) {
-    try {
-      return await call();
-    } catch (error) {
-      if (!(error instanceof StoreUnavailableError) || attempt >= attempts) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
 
 Deno.test("RedisStore: warmUp at start never fails, Redis frozen or not; reads fail as usual and work again after", async () => {
   await withServer({}, async (server) => {

@@ -11,25 +11,17 @@ import type { RedisSettings, ResolvedConfig } from "../../../src/config/types.ts
 import { openSessionStore } from "../../../src/sessions/open_store.ts";
 import { connectRedis } from "../../../src/sessions/redis_connection.ts";
 import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.ts";
+import { eventually } from "../../support/eventually.ts";
 import { RedisServer } from "../../support/redis_server.ts";
+import { sessionsConfig } from "../../support/sessions_config.ts";
 import { session, T0 } from "../../unit/sessions/fixtures.ts";
 
 const PASSWORD = "redis-right-password";
 const WRONG = "redis-wrong-password";
 
 function sessions(redis: Partial<RedisSettings> & { url: string }): ResolvedConfig["sessions"] {
-  return {
+  return sessionsConfig({
     backend: "redis",
-    path: "/nonexistent/sessions.db",
-    lifetimeMs: 3_600_000,
-    encryptionKey: undefined,
-    reauthCheck: "none",
-    idpUnreachable: "deny",
-    maxEntries: 100,
-    sweepIntervalMs: 60_000,
-    recheckIntervalMs: undefined,
-    maxPerUser: 0,
-    maxPerUserAction: "kill_oldest",
     redis: {
       username: undefined,
       password: undefined,
@@ -38,8 +30,7 @@ function sessions(redis: Partial<RedisSettings> & { url: string }): ResolvedConf
       storeTimeoutMs: 500,
       ...redis,
     },
-    storeUnreachable: "deny",
-  };
+  });
 }
 
 async function startFailure(config: ResolvedConfig["sessions"]): Promise<Error> {
@@ -60,6 +51,18 @@ async function withServer(body: (server: RedisServer) => Promise<void>): Promise
   } finally {
     await server.dispose();
   }
+}
+
+/** A connection to `server` as its default user, with the password, for the test's own commands. */
+function adminOf(server: RedisServer) {
+  return connectRedis({
+    url: server.url,
+    username: undefined,
+    password: new Secret(PASSWORD),
+    keyPrefix: "admin:",
+    tlsCaFile: undefined,
+    storeTimeoutMs: 1_000,
+  });
 }
 
 Deno.test("openSessionStore(): Redis asking for a password, or refusing one, says it refused the credentials and names sessions.password_file", async () => {
@@ -95,14 +98,7 @@ Deno.test("openSessionStore(): Redis asking for a password, or refusing one, say
 
 Deno.test("openSessionStore(): an ACL user without the store's keys is told to fix its ACL", async () => {
   await withServer(async (server) => {
-    const admin = await connectRedis({
-      url: server.url,
-      username: undefined,
-      password: new Secret(PASSWORD),
-      keyPrefix: "admin:",
-      tlsCaFile: undefined,
-      storeTimeoutMs: 1_000,
-    });
+    const admin = await adminOf(server);
     try {
       await admin.call("ACL", "SETUSER", "bridge", "resetkeys", "~other:*");
       const error = await startFailure(
@@ -129,14 +125,7 @@ Deno.test("RedisStore: a password rotated on the server while running fails stor
       new Secret("http"),
       () => T0,
     );
-    const admin = await connectRedis({
-      url: server.url,
-      username: undefined,
-      password: new Secret(PASSWORD),
-      keyPrefix: "admin:",
-      tlsCaFile: undefined,
-      storeTimeoutMs: 1_000,
-    });
+    const admin = await adminOf(server);
     try {
       await store.putSession(session());
       await admin.call("CONFIG", "SET", "requirepass", "rotated-password");
@@ -155,15 +144,3 @@ Deno.test("RedisStore: a password rotated on the server while running fails stor
     }
   });
 });
-
-/** Retries a store call that fails while the client reconnects. */
-async function eventually<T>(call: () => Promise<T>, attempts = 100): Promise<T> {
-  for (let attempt = 1;; attempt++) {
-    try {
-      return await call();
-    } catch (error) {
-      if (!(error instanceof StoreUnavailableError) || attempt >= attempts) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}

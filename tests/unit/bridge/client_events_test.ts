@@ -699,23 +699,31 @@ Deno.test("after a reconnect, stale bindings end but a new client on a reused ci
   t.events.close();
 });
 
+/** The ENV of alice's client (user name "alice") reconnecting with session s-1's token. */
+function tokenReconnectEnv(): Map<string, string> {
+  return new Map([
+    ["common_name", "alice"],
+    ["username", "alice"],
+    ["session_id", "s-1"],
+    ["session_state", "Authenticated"],
+    ["IV_SSO", "webauth"],
+  ]);
+}
+
+/** The policy of a server "admins" that admits only /vpn-admins: alice is not one. */
+const ADMINS_ONLY = {
+  ...TEST_POLICY,
+  authorization: { ...TEST_POLICY.authorization, allowedGroups: ["/vpn-admins"] },
+};
+
 Deno.test("a token reconnect through another server resumes there and moves the session", async () => {
   const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
   const clock = new FakeClock(T0 + 1000);
   const udp = testClientEvents({ store, clock, server: "udp" });
   const tcp = testClientEvents({ store, clock, server: "tcp" });
   await store.putSession(session({ server: "udp", cid: 4, resumable: true }));
-  const env = (state: string) =>
-    new Map([
-      ["common_name", "alice"],
-      ["username", "alice"],
-      ["session_id", "s-1"],
-      ["session_state", state],
-      ["IV_SSO", "webauth"],
-    ]);
-
   // Server udp went away; the client reconnects to tcp with the token udp gave it.
-  await tcp.events.onConnect(9, 0, env("Authenticated"));
+  await tcp.events.onConnect(9, 0, tokenReconnectEnv());
   assertEquals(tcp.commander.commands, [{ kind: "auth", cid: 9, kid: 0, lines: [] }]);
   const moved = await store.getSession("s-1");
   assertEquals([moved?.server, moved?.cid, moved?.lastAuthAt], ["tcp", 9, T0 + 1000]);
@@ -726,8 +734,8 @@ Deno.test("a token reconnect through another server resumes there and moves the 
   assertEquals([udp.revoked, tcp.revoked], [[], []]);
 
   // Renegotiation is accepted on tcp, and a client with cid 4 on udp cannot claim the session.
-  await tcp.events.onReauth(9, 1, env("Authenticated"));
-  await udp.events.onReauth(4, 1, env("Authenticated"));
+  await tcp.events.onReauth(9, 1, tokenReconnectEnv());
+  await udp.events.onReauth(4, 1, tokenReconnectEnv());
   assertEquals(tcp.commander.commands[1], { kind: "auth-nt", cid: 9, kid: 1 });
   assertEquals(udp.commander.commands.map((command) => command.kind), ["deny"]);
   assertEquals(await store.findSessionIdByCid("tcp", 9), "s-1");
@@ -742,23 +750,10 @@ Deno.test("a token reconnect is judged by the new server's policy: denied there,
     store,
     clock,
     server: "admins",
-    policy: {
-      ...TEST_POLICY,
-      authorization: { ...TEST_POLICY.authorization, allowedGroups: ["/vpn-admins"] },
-    },
+    policy: ADMINS_ONLY,
   });
   await store.putSession(session({ server: "udp", cid: 4, resumable: true }));
-  await admins.events.onConnect(
-    9,
-    0,
-    new Map([
-      ["common_name", "alice"],
-      ["username", "alice"],
-      ["session_id", "s-1"],
-      ["session_state", "Authenticated"],
-      ["IV_SSO", "webauth"],
-    ]),
-  );
+  await admins.events.onConnect(9, 0, tokenReconnectEnv());
   assertEquals(admins.commander.commands.map((command) => command.kind), ["deny"]);
   const kept = await store.getSession("s-1");
   assertEquals([kept?.server, kept?.cid], ["udp", 4]);
@@ -773,10 +768,7 @@ Deno.test("refresh check: a token reconnect denied by the new server's policy ke
     store,
     clock,
     server: "admins",
-    policy: {
-      ...TEST_POLICY,
-      authorization: { ...TEST_POLICY.authorization, allowedGroups: ["/vpn-admins"] },
-    },
+    policy: ADMINS_ONLY,
     reauthCheck: "refresh",
     refresh: (token) => {
       presented.push(token);
@@ -784,17 +776,7 @@ Deno.test("refresh check: a token reconnect denied by the new server's policy ke
     },
   });
   await store.putSession(session({ server: "udp", cid: 4, resumable: true }));
-  await admins.events.onConnect(
-    9,
-    0,
-    new Map([
-      ["common_name", "alice"],
-      ["username", "alice"],
-      ["session_id", "s-1"],
-      ["session_state", "Authenticated"],
-      ["IV_SSO", "webauth"],
-    ]),
-  );
+  await admins.events.onConnect(9, 0, tokenReconnectEnv());
   assertEquals(presented, ["rt-1"]);
   assertEquals(admins.commander.commands.map((command) => command.kind), ["deny"]);
   // Still udp's, bound to its client there, holding the token the IdP rotated rt-1 into.

@@ -14,6 +14,7 @@ import {
   EVENTS_T0,
   testClientEvents,
   testEnv,
+  testFinishedLogin,
   testPendingLogin,
   testSession,
 } from "../../support/client_events_fixture.ts";
@@ -29,22 +30,7 @@ const LOGIN_ID = "AAAAAAAAAAAAAAAAAAAAAA";
 
 /** Alice's sign-in on `login`, finished at the IdP with a refresh token lasting until then. */
 function finished(login: PendingLogin, refreshExpiresAt: number | undefined): FinishedLogin {
-  return {
-    client: {
-      ...login,
-      kind: "login",
-      signIn: { loginId: login.id, openvpnRun: login.openvpnRun },
-    },
-    sessionId: login.sessionId,
-    result: {
-      claims: ALICE,
-      subject: "u-1",
-      sid: undefined,
-      refreshToken: "rt-1",
-      refreshExpiresAt,
-      idToken: "x",
-    },
-  };
+  return testFinishedLogin(login, { claims: ALICE, refreshExpiresAt });
 }
 
 /**

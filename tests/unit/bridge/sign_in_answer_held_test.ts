@@ -6,20 +6,23 @@
  * Logged, counted and audited once, when written.
  */
 import { assert, assertEquals } from "../../support/assert.ts";
-import type { ClientCommander } from "../../../src/bridge/commander.ts";
 import { SIGN_IN_TIMED_OUT, UNKNOWN_SESSION } from "../../../src/bridge/denial.ts";
 import { LoginFlow } from "../../../src/bridge/login_flow.ts";
 import { signInGuard } from "../../../src/bridge/sign_in_guard.ts";
 import { getLogger } from "../../../src/log.ts";
-import { ManagementConnectionError } from "../../../src/management/errors.ts";
-import type { Metrics } from "../../../src/metrics/port.ts";
 import { AuthorizationResponseError } from "../../../src/oidc/errors.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import type { PendingLogin } from "../../../src/sessions/types.ts";
-import { EVENTS_T0, testClientEvents, testEnv } from "../../support/client_events_fixture.ts";
+import {
+  EVENTS_T0,
+  testClientEvents,
+  testEnv,
+  testFinishedLogin,
+} from "../../support/client_events_fixture.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
 import { captureLogs } from "../../support/log_capture.ts";
-import { type RecordedCommand, RecordingCommander } from "../../support/recording_commander.ts";
+import { countingMetrics } from "../../support/counting_metrics.ts";
+import { type RecordedCommand, switchableLink } from "../../support/recording_commander.ts";
 
 const RUN_1 = "4242@1795878880:CONNECTED";
 const RUN_2 = "5151@1795879999:CONNECTED";
@@ -36,42 +39,6 @@ const named = (command: RecordedCommand) =>
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 /**
- * The management link: while `up` is false every command is refused before it is written
- * ("not-connected"), as the real connection refuses it while it reconnects.
- */
-function switchableLink() {
-  const recorded = new RecordingCommander();
-  const state = { up: true };
-  const down = () =>
-    Promise.reject(
-      new ManagementConnectionError("not-connected", "Management interface not connected"),
-    );
-  const commander: ClientCommander = {
-    pendingAuth: (...args) => state.up ? recorded.pendingAuth(...args) : down(),
-    auth: (...args) => state.up ? recorded.auth(...args) : down(),
-    authNt: (...args) => state.up ? recorded.authNt(...args) : down(),
-    deny: (...args) => state.up ? recorded.deny(...args) : down(),
-    kill: (...args) => state.up ? recorded.kill(...args) : down(),
-  };
-  return { commander, commands: recorded.commands, state };
-}
-
-/** Counts sign-in outcomes and denials as `login <result>` and `denial <code>`. */
-function countingMetrics(counted: string[]): Metrics {
-  return {
-    server: () => ({
-      login: (result) => counted.push(`login ${result}`),
-      clientEvent: () => {},
-      managementReconnect: () => {},
-      denial: (code) => counted.push(`denial ${code}`),
-    }),
-    denial: (code) => counted.push(`denial ${code}`),
-    idpRequest: () => {},
-    managementCommand: () => {},
-  };
-}
-
-/**
  * Alice's 2.6 client's sign-in on cid 4, begun in RUN_1 while the link was up; then the link
  * went down. Sign-ins
  * are answered through the guard, as the daemon's link builder wires it.
@@ -79,7 +46,7 @@ function countingMetrics(counted: string[]): Metrics {
 async function signInBegun() {
   const clock = new FakeClock(EVENTS_T0);
   const store = new MemoryStore({ maxEntries: 100, now: clock.now });
-  const link = switchableLink();
+  const link = switchableLink({ up: true });
   const counted: string[] = [];
   const t = testClientEvents({
     store,
@@ -117,27 +84,13 @@ async function signInBegun() {
 }
 
 /** What the IdP's callback brought for the pending login, taken out of the store. */
-async function finished(
-  store: MemoryStore,
-  claims: Record<string, unknown>,
-): Promise<Parameters<ReturnType<typeof testClientEvents>["admission"]["admitLogin"]>[0]> {
+async function finished(store: MemoryStore, claims: Record<string, unknown>) {
   const login = (await store.takePending(LOGIN_ID))!;
-  return {
-    client: {
-      ...login,
-      kind: "login",
-      signIn: { loginId: login.id, openvpnRun: login.openvpnRun },
-    },
-    sessionId: login.sessionId,
-    result: {
-      claims,
-      subject: String(claims.sub),
-      sid: undefined,
-      refreshToken: `rt-${claims.preferred_username}`,
-      refreshExpiresAt: undefined,
-      idToken: "x",
-    },
-  };
+  return testFinishedLogin(login, {
+    claims,
+    subject: String(claims.sub),
+    refreshToken: `rt-${claims.preferred_username}`,
+  });
 }
 
 Deno.test("a client-auth the link did not write is held and sent once the link is back in the sign-in's run; the session is kept for the client's REAUTH; counted and audited once", async () => {

@@ -5,11 +5,9 @@ import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { SIGN_IN_TIMED_OUT } from "../../../src/bridge/denial.ts";
 import { pendingLogin } from "../sessions/fixtures.ts";
 import { captureLogs } from "../../support/log_capture.ts";
-import { RecordingCommander } from "../../support/recording_commander.ts";
-import type { ClientCommander } from "../../../src/bridge/commander.ts";
-import { ManagementConnectionError } from "../../../src/management/errors.ts";
+import { switchableLink } from "../../support/recording_commander.ts";
+import { countingMetrics } from "../../support/counting_metrics.ts";
 import { unknownRun } from "../../../src/management/openvpn_run.ts";
-import type { Metrics } from "../../../src/metrics/port.ts";
 
 Deno.test("a new link holder takes over the deadlines of its server's sign-ins in progress", async () => {
   const clock = new FakeClock();
@@ -130,42 +128,6 @@ Deno.test("a store that cannot list the sign-ins in progress is a warning: adopt
 });
 
 /**
- * A new holder's link: commands are refused before they are written ("not-connected") until
- * `link.up`, then recorded.
- */
-function linkComingUp() {
-  const recorded = new RecordingCommander();
-  const link = { up: false };
-  const notYet = () =>
-    Promise.reject(
-      new ManagementConnectionError("not-connected", "Management interface not connected"),
-    );
-  const commander: ClientCommander = {
-    pendingAuth: (...args) => link.up ? recorded.pendingAuth(...args) : notYet(),
-    auth: (...args) => link.up ? recorded.auth(...args) : notYet(),
-    authNt: (...args) => link.up ? recorded.authNt(...args) : notYet(),
-    deny: (...args) => link.up ? recorded.deny(...args) : notYet(),
-    kill: (...args) => link.up ? recorded.kill(...args) : notYet(),
-  };
-  return { commander, commands: recorded.commands, link };
-}
-
-/** Counts sign-in outcomes and denials as `login <result>` and `denial <code>`. */
-function countingMetrics(counted: string[]): Metrics {
-  return {
-    server: () => ({
-      login: (result) => counted.push(`login ${result}`),
-      clientEvent: () => {},
-      managementReconnect: () => {},
-      denial: (code) => counted.push(`denial ${code}`),
-    }),
-    denial: (code) => counted.push(`denial ${code}`),
-    idpRequest: () => {},
-    managementCommand: () => {},
-  };
-}
-
-/**
  * A new holder adopting two sign-ins of OpenVPN's run "run-1" before its link is up; their
  * deadlines pass 1 ms and 2 s later, while the link is still connecting. Then the link comes up
  * and tells `run`.
@@ -187,7 +149,7 @@ async function timedOutWhileConnecting(run: string) {
       }),
     );
   }
-  const { commander, commands, link } = linkComingUp();
+  const { commander, commands, state: link } = switchableLink({ up: false });
   const counted: string[] = [];
   const { events } = testClientEvents({
     store,
@@ -282,7 +244,7 @@ Deno.test("sign-ins timing out while the link is down never push out a revoked u
   const clock = new FakeClock();
   const store = new MemoryStore({ maxEntries: LOGINS + 1, now: clock.now });
   await signInsEndingSoon(store, clock, LOGINS, "run-1");
-  const { commander, commands, link } = linkComingUp();
+  const { commander, commands, state: link } = switchableLink({ up: false });
   const { events } = testClientEvents({ store, clock, eventsCommander: commander });
   try {
     // Revoked while the link was down: killed once it is back in that run.
@@ -306,7 +268,7 @@ Deno.test("a sign-in of a run OpenVPN did not tell is not held for the link: no 
   const clock = new FakeClock();
   const store = new MemoryStore({ maxEntries: 10, now: clock.now });
   await signInsEndingSoon(store, clock, 1, unknownRun());
-  const { commander, commands, link } = linkComingUp();
+  const { commander, commands, state: link } = switchableLink({ up: false });
   const { events } = testClientEvents({ store, clock, eventsCommander: commander });
   const logs = captureLogs();
   try {

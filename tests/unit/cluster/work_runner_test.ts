@@ -2,7 +2,11 @@ import { assertEquals } from "../../support/assert.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
 import { RecordingCommander } from "../../support/recording_commander.ts";
 import { getLogger } from "../../../src/log.ts";
-import { UNNOTIFIED_POLL_MS, WorkRunner } from "../../../src/cluster/work_runner.ts";
+import {
+  UNNOTIFIED_POLL_MS,
+  WorkRunner,
+  type WorkRunnerDeps,
+} from "../../../src/cluster/work_runner.ts";
 import {
   ManagementCommandError,
   ManagementConnectionError,
@@ -45,20 +49,29 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 10; i++) await Promise.resolve();
 }
 
+/** A runner of server "default" under token 7, polling every NOTIFIED_POLL_MS while notified. */
+function newRunner(
+  deps: Omit<WorkRunnerDeps, "server" | "token" | "log" | "notifiedPollMs">,
+): WorkRunner {
+  return new WorkRunner({
+    server: "default",
+    token: 7,
+    log: getLogger("test"),
+    notifiedPollMs: NOTIFIED_POLL_MS,
+    ...deps,
+  });
+}
+
 function setUp(notified: () => boolean) {
   const clock = new FakeClock();
   const queue = new CountingQueue();
   const commander = new RecordingCommander();
   const deferred: Array<number | string> = [];
-  const runner = new WorkRunner({
+  const runner = newRunner({
     queue,
-    server: "default",
-    token: 7,
     commander,
     clock,
-    log: getLogger("test"),
     notified,
-    notifiedPollMs: NOTIFIED_POLL_MS,
     deferKill: (cid, run) => deferred.push(run === undefined ? cid : `${cid} in ${run}`),
   });
   /** Moves the clock in small steps, letting each poll finish before the next. */
@@ -248,15 +261,11 @@ function timeoutSetUp(denyFails?: () => Error) {
   const commander = new RecordingCommander();
   if (denyFails) commander.deny = () => Promise.reject(denyFails());
   const recordedTimeouts: TimedOutClient[] = [];
-  const runner = new WorkRunner({
+  const runner = newRunner({
     queue,
-    server: "default",
-    token: 7,
     commander,
     clock,
-    log: getLogger("test"),
     notified: () => true,
-    notifiedPollMs: NOTIFIED_POLL_MS,
     signInTimedOut: (client) => recordedTimeouts.push(client),
   });
   /** Carries `items` out in one drain. */

@@ -5,10 +5,10 @@
  * secret or the IdP's body; the user's page stays generic.
  */
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../../support/assert.ts";
-import { Secret } from "../../../src/config/secret.ts";
 import { createOidcClient, type OidcClient } from "../../../src/oidc/client.ts";
 import { IdpRejectedError, OidcError } from "../../../src/oidc/errors.ts";
 import { FakeIdp, oidcConfig, REDIRECT_URI } from "./fake_idp.ts";
+import { es256ClientKey } from "../../support/signing_key.ts";
 
 /** The secret oidcConfig() configures: no message may contain it. */
 const SECRET = "s3cret:with/odd+chars";
@@ -84,21 +84,7 @@ Deno.test("finishLogin() refused with invalid_client or unauthorized_client in t
 });
 
 Deno.test("finishLogin() with private_key_jwt refused names oidc.private_key as the credential to check", async () => {
-  const pair = await crypto.subtle.generateKey(
-    { name: "ECDSA", namedCurve: "P-256" },
-    true,
-    ["sign", "verify"],
-  ) as CryptoKeyPair;
-  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey));
-  const pem = `-----BEGIN PRIVATE KEY-----\n${
-    btoa(String.fromCharCode(...pkcs8)).replace(/(.{64})/g, "$1\n")
-  }\n-----END PRIVATE KEY-----\n`;
-  const { idp, client } = await setup({
-    clientAuthMethod: "private_key_jwt",
-    clientSecret: undefined,
-    privateKey: new Secret(pem),
-    privateKeyAlg: "ES256",
-  });
+  const { idp, client } = await setup((await es256ClientKey()).oidc);
   idp.onToken = () => Response.json({ error: "invalid_client" }, { status: 401 });
   const error = await finishLogin(client, idp);
   assertStringIncludes(error.message, "(private_key_jwt)");

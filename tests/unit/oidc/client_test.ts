@@ -6,9 +6,9 @@ import {
   assertStringIncludes,
   assertThrows,
 } from "../../support/assert.ts";
-import { Secret } from "../../../src/config/secret.ts";
 import { type Clock, systemClock } from "../../../src/clock.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
+import { es256ClientKey } from "../../support/signing_key.ts";
 import { createOidcClient, type OidcClient } from "../../../src/oidc/client.ts";
 import {
   AuthorizationResponseError,
@@ -672,21 +672,8 @@ Deno.test("client_secret_post sends client_id and client_secret in the body", as
 });
 
 Deno.test("private_key_jwt sends a client assertion signed with the configured key", async () => {
-  const pair = await crypto.subtle.generateKey(
-    { name: "ECDSA", namedCurve: "P-256" },
-    true,
-    ["sign", "verify"],
-  ) as CryptoKeyPair;
-  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey));
-  const pem = `-----BEGIN PRIVATE KEY-----\n${
-    btoa(String.fromCharCode(...pkcs8)).replace(/(.{64})/g, "$1\n")
-  }\n-----END PRIVATE KEY-----\n`;
-  const { idp, client } = await setup({
-    clientAuthMethod: "private_key_jwt",
-    clientSecret: undefined,
-    privateKey: new Secret(pem),
-    privateKeyAlg: "ES256",
-  });
+  const key = await es256ClientKey();
+  const { idp, client } = await setup(key.oidc);
   await login(client, idp);
   const request = idp.lastRequest("/protocol/openid-connect/token");
   assertEquals(request.headers.get("authorization"), null);
@@ -703,7 +690,7 @@ Deno.test("private_key_jwt sends a client assertion signed with the configured k
   assert(claims.aud === ISSUER || (Array.isArray(claims.aud) && claims.aud.includes(ISSUER)));
   const valid = await crypto.subtle.verify(
     { name: "ECDSA", hash: "SHA-256" },
-    pair.publicKey,
+    key.publicKey,
     decodeBase64url(signature!),
     new TextEncoder().encode(`${head}.${body}`),
   );

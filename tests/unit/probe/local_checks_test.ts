@@ -7,45 +7,13 @@
  */
 import { assert, assertEquals, assertMatch } from "../../support/assert.ts";
 import { runUnderBun } from "../../support/bun_child.ts";
-import { freePort } from "../../support/free_port.ts";
-import { parseInlineToml } from "../../support/config_toml.ts";
+import { listenFree, offline, probedConfig } from "../../support/probed_config.ts";
 import { type CheckResult, formatResults } from "../../../src/probe/checks.ts";
 import { controlSocketCheck } from "../../../src/probe/local_checks.ts";
 import { runProbe } from "../../../src/probe/probe.ts";
-import type { HttpServer } from "../../../src/http/serve.ts";
 import { SqliteStore } from "../../../src/sessions/sqlite_store.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
 
-/** A probed config: OpenVPN on a closed port, the IdP offline, `sessions` and `control` set. */
-async function probedConfig(sessions: string, controlSocket: string) {
-  const closed = await freePort();
-  return parseInlineToml(`
-[openvpn]
-management = "tcp://127.0.0.1:${closed}"
-[http]
-base_url = "https://vpn.test"
-secret = "0123456789abcdef0123456789abcdef"
-[oidc]
-issuer = "https://idp.test/realms/vpn"
-client_id = "openvpn"
-client_secret = "s3cret"
-http_timeout = "1s"
-[sessions]
-${sessions}
-[control]
-socket = "${controlSocket}"
-`).config;
-}
-
-const offline = () => Promise.reject(new TypeError("offline"));
-/** http.listen free: the probe serves it (here: pretends to). */
-const listenFree = {
-  fetch: offline,
-  serve: () =>
-    Promise.resolve(
-      { port: 0, stats: () => ({}), close: () => Promise.resolve() } as unknown as HttpServer,
-    ),
-};
 /** http.listen held by the running service: its /healthz answers as the service's. */
 const serviceRuns = {
   fetch: offline,

@@ -1,38 +1,19 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "../../support/assert.ts";
 import { Secret } from "../../../src/config/secret.ts";
-import type { ResolvedConfig } from "../../../src/config/types.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { openSessionStore, startSweeper } from "../../../src/sessions/open_store.ts";
 import { SqliteStore } from "../../../src/sessions/sqlite_store.ts";
 import type { SweepResult } from "../../../src/sessions/types.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
 import { captureLogs } from "../../support/log_capture.ts";
+import { sessionsConfig } from "../../support/sessions_config.ts";
 import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.ts";
 import { session, T0 } from "./fixtures.ts";
-
-function config(overrides: Partial<ResolvedConfig["sessions"]> = {}): ResolvedConfig["sessions"] {
-  return {
-    backend: "memory",
-    path: "/nonexistent/sessions.db",
-    lifetimeMs: 3_600_000,
-    encryptionKey: undefined,
-    reauthCheck: "none",
-    idpUnreachable: "deny",
-    maxEntries: 100,
-    sweepIntervalMs: 60_000,
-    recheckIntervalMs: undefined,
-    maxPerUser: 0,
-    maxPerUserAction: "kill_oldest",
-    redis: undefined,
-    storeUnreachable: "deny",
-    ...overrides,
-  };
-}
 
 const now = () => T0;
 
 Deno.test("openSessionStore() opens a MemoryStore for backend memory", async () => {
-  const store = await openSessionStore(config(), new Secret("http"), now);
+  const store = await openSessionStore(sessionsConfig(), new Secret("http"), now);
   assert(store instanceof MemoryStore);
   await store.putSession(session());
   assertEquals(await store.getSession("sess-1"), session());
@@ -42,7 +23,7 @@ Deno.test("openSessionStore() opens a MemoryStore for backend memory", async () 
 Deno.test("openSessionStore() opens a SqliteStore keyed by http.secret when no key is set", async () => {
   const dir = await Deno.makeTempDir({ prefix: "sessions-test-" });
   try {
-    const file = config({ backend: "file", path: `${dir}/sessions.db` });
+    const file = sessionsConfig({ backend: "file", path: `${dir}/sessions.db` });
     const store = await openSessionStore(file, new Secret("http one"), now);
     assert(store instanceof SqliteStore);
     await store.putSession(session());
@@ -63,7 +44,7 @@ Deno.test("openSessionStore() opens a SqliteStore keyed by http.secret when no k
 Deno.test("openSessionStore() uses sessions.encryption_key instead of http.secret when set", async () => {
   const dir = await Deno.makeTempDir({ prefix: "sessions-test-" });
   try {
-    const file = config({
+    const file = sessionsConfig({
       backend: "file",
       path: `${dir}/sessions.db`,
       encryptionKey: new Secret("ab".repeat(32)),
@@ -96,7 +77,10 @@ Deno.test("openSessionStore() names sessions.path and the fix when the file syst
     // The service's own start (owner lock first), and any other open of the file.
     for (const owner of [true, false]) {
       const error = await assertRejects(
-        () => openSessionStore(config({ backend: "file", path }), new Secret("h"), now, { owner }),
+        () =>
+          openSessionStore(sessionsConfig({ backend: "file", path }), new Secret("h"), now, {
+            owner,
+          }),
         Error,
       );
       assertEquals(
