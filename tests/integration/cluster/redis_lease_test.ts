@@ -164,6 +164,30 @@ Deno.test({
 });
 
 Deno.test({
+  name: "lease: a holder whose key another instance holds now (it was paused past its lease) " +
+    "loses it at its next renewal, and leaves the new holder's key and expiry alone",
+  fn: () =>
+    withQueue(0, async ({ redis, keys }) => {
+      const events: string[] = [];
+      const a = leaseKeeper(redis, keys, "a", (change) => events.push(change));
+      try {
+        a.keeper.start();
+        await until(() => a.lease.token !== undefined, "a to hold the lease");
+        // a's lease ran out while it was paused, and b took over with the next token.
+        await redis.set(keys.lease("udp"), "b#9", "PX", 10_000);
+        // a renews every second (a 3 s lease).
+        await until(() => a.lease.token === undefined, "a to find the lease taken", 2_500);
+        assertEquals(events, ["acquired", "lost"]);
+        assertEquals(await redis.get(keys.lease("udp")), "b#9");
+        const ttl = await redis.pttl(keys.lease("udp"));
+        assert(ttl > 3_000, `b's lease expires in ${ttl} ms: a renewal set it to a's 3 s`);
+      } finally {
+        await a.keeper.stop();
+      }
+    }),
+});
+
+Deno.test({
   name: "work: carried out once by the holder, answered to every requester, stale outcomes ignored",
   fn: () =>
     withQueue(4, async ({ redis, keys, queue }) => {

@@ -266,3 +266,29 @@ Deno.test("the record is bounded: past its size the oldest client is checked in 
   assertEquals(state.reads, 1);
   assertEquals(kills, []);
 });
+
+Deno.test("a new run of OpenVPN forgets that OpenVPN asked: an Initial ESTABLISHED in it before any ask blames management-client-auth, counted", async () => {
+  const logs = captureLogs();
+  try {
+    const { unasked, state, kills } = detector();
+    unasked.asked("connect", 1);
+    // Restarted with a config that lacks the line: nothing asked in this run.
+    state.run = "4242@1700000099:CONNECTED";
+    await unasked.established(13, env("mallory", "Initial"));
+    assertEquals(kills, [{ cid: 13, run: "4242@1700000099:CONNECTED", message: "RESTART" }]);
+    assertEquals(state.counted, 1);
+    const lines = clientLines(logs);
+    assertEquals(lines.map((line) => line.level), ["error"]);
+    assertStringIncludes(lines[0]!.text, "its config lacks management-client-auth");
+  } finally {
+    logs.stop();
+  }
+});
+
+Deno.test("a CONNECT seen but never answered admits nothing: its ESTABLISHED with no session is killed", async () => {
+  const { unasked, state, kills } = detector();
+  unasked.asked("connect", 5);
+  await unasked.established(5, env("alice"));
+  assertEquals(state.reads, 1, "checked in the store");
+  assertEquals(kills, [{ cid: 5, run: RUN, message: "RESTART" }]);
+});

@@ -53,3 +53,58 @@ Deno.test("a holder whose renewals go unanswered gives the lease up by its clock
   assertEquals(released, ["bridge-a#5"]);
   await keeper.stop();
 });
+
+Deno.test("a renewal answered late extends the lease from when it was sent, not from when the answer came", async () => {
+  const clock = new FakeClock();
+  const time = leaseTime(clock);
+  const timing = leaseTiming(9_000);
+  const renewalsSentAt: number[] = [];
+  let answered = 0;
+  const redis = {
+    eval: (script: string) => {
+      if (script === ACQUIRE) return Promise.resolve(5);
+      if (script === RENEW) {
+        renewalsSentAt.push(time());
+        // Redis applied it at once (at the latest); its answer took 2 s to come back.
+        return new Promise((resolve) =>
+          clock.setTimeout(() => {
+            answered++;
+            resolve(1);
+          }, 2_000)
+        );
+      }
+      return Promise.resolve(1);
+    },
+  } as unknown as Redis;
+  const lease = new Lease(timing);
+  const keeper = new LeaseKeeper({
+    redis,
+    keys: new ClusterKeys("t:"),
+    server: "udp",
+    instanceId: "bridge-a",
+    lease,
+    clock,
+    leaseTime: time,
+    log: getLogger("test"),
+    onChange: () => {},
+  });
+  keeper.start();
+  await settle();
+  for (let step = 0; step < 100 && answered === 0; step++) {
+    clock.advance(250);
+    await settle();
+  }
+  assertEquals(answered, 1);
+  const sentAt = renewalsSentAt[0]!;
+  const state = lease.state;
+  assertEquals(state.kind, "holding");
+  // Redis may have extended it the moment the renewal was sent: the bound lease.ts documents
+  // (sentAt + lease - margin), reached exactly, so the renewal did extend it.
+  const validUntil = state.kind === "holding" ? state.validUntil : NaN;
+  assertEquals(
+    validUntil,
+    sentAt + timing.leaseMs - timing.marginMs,
+    `valid until ${validUntil}, renewal sent at ${sentAt}, answered at ${time()}`,
+  );
+  await keeper.stop();
+});

@@ -111,3 +111,19 @@ Deno.test("TokenCipher key check matches only the key that made it", async () =>
     false,
   );
 });
+
+Deno.test("TokenCipher: a session's token is sealed in a domain of its own, so a session id never names the key check's or a login's data", async () => {
+  const cipher = await TokenCipher.fromKeyBytes(BYTES);
+  // Were a session's associated data its bare id, these ids would open the other blobs.
+  await assertRejects(
+    async () => cipher.decryptToken(await cipher.makeKeyCheck(), "key-check"),
+    Error,
+    /Refresh token decryption failed/,
+  );
+  await assertRejects(
+    async () =>
+      cipher.decryptToken(await cipher.encryptPendingSecrets("secrets", "p-1"), "pending\0p-1"),
+    Error,
+    /Refresh token decryption failed/,
+  );
+});
