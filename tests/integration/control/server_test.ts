@@ -16,11 +16,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../../support/assert.ts";
-import { RecordingCommander } from "../../support/recording_commander.ts";
 import { rawControlRequest } from "../../support/control_socket.ts";
-import { KeyedLock } from "../../../src/bridge/keyed_lock.ts";
-import { Revocation } from "../../../src/bridge/revocation.ts";
-import { SessionEnd } from "../../../src/bridge/session_end.ts";
+import { testRevocation } from "../../support/revocation_fixture.ts";
 import { sendControlRequest } from "../../../src/control/client.ts";
 import { MAX_REQUEST_BYTES, ROWS_PER_PIECE } from "../../../src/control/protocol.ts";
 import { startControlServer, unsafeDirectoryProblem } from "../../../src/control/server.ts";
@@ -33,19 +30,9 @@ async function setup(options: { requestTimeoutMs?: number; maxEntries?: number }
   const dir = mkdtempSync(join(tmpdir(), "control-test-"));
   const path = join(dir, "run", "control.sock");
   const store = new MemoryStore({ maxEntries: options.maxEntries ?? 100, now: () => T0 });
-  const commander = new RecordingCommander();
-  const end = new SessionEnd({
+  const { revocation, commander } = testRevocation({
     store,
-    commanders: (name) => (name === "vpn1" ? commander : undefined),
-    oidc: { revoke: () => Promise.resolve() },
-    sessionLock: new KeyedLock(),
-    log: getLogger("test"),
-  });
-  const revocation = new Revocation({
-    store,
-    end,
     verifyLogoutToken: () => Promise.reject(new Error("unused")),
-    log: getLogger("test"),
   });
   await store.putSession(session({ sessionId: "a", cid: 7, clientIp: "192.0.2.10" }));
   await store.putSession(session({ sessionId: "b", cid: undefined, createdAt: T0 + 1 }));

@@ -13,11 +13,15 @@
  */
 import { assert, assertEquals } from "../../support/assert.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
-import { EVENTS_T0, testClientEvents, testEnv } from "../../support/client_events_fixture.ts";
+import {
+  EVENTS_T0,
+  testClientEvents,
+  testEnv,
+  testFinishedLogin,
+} from "../../support/client_events_fixture.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
 
 const SESSION_ID = "eKRg4zT9P71faNZr";
-const ALICE = { sub: "u-1", preferred_username: "alice", groups: ["/vpn-users"] };
 
 function setup() {
   const clock = new FakeClock(EVENTS_T0);
@@ -44,22 +48,7 @@ async function signIn(t: ReturnType<typeof setup>): Promise<void> {
   assert(pending !== undefined, "the CONNECT was not sent to the browser");
   const login = await t.store.takePending(pending.url.split("/").pop()!);
   assert(login !== undefined, "no pending login for the CONNECT");
-  const outcome = await t.admission.admitLogin({
-    client: {
-      ...login,
-      kind: "login",
-      signIn: { loginId: login.id, openvpnRun: login.openvpnRun },
-    },
-    sessionId: login.sessionId,
-    result: {
-      claims: ALICE,
-      subject: "u-1",
-      sid: undefined,
-      refreshToken: "rt-1",
-      refreshExpiresAt: undefined,
-      idToken: "x",
-    },
-  }, t.commander);
+  const outcome = await t.admission.admitLogin(testFinishedLogin(login), t.commander);
   assertEquals(outcome.kind, "admitted");
 }
 

@@ -8,11 +8,9 @@
 import { DatabaseSync } from "node:sqlite";
 import { assertEquals, assertMatch, assertRejects } from "../../support/assert.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
-import { RecordingCommander } from "../../support/recording_commander.ts";
-import { KeyedLock } from "../../../src/bridge/keyed_lock.ts";
-import { Revocation, RevokeDeferredError } from "../../../src/bridge/revocation.ts";
-import { KILL_MESSAGE, SessionEnd } from "../../../src/bridge/session_end.ts";
-import { getLogger } from "../../../src/log.ts";
+import { testRevocation } from "../../support/revocation_fixture.ts";
+import { RevokeDeferredError } from "../../../src/bridge/revocation.ts";
+import { KILL_MESSAGE } from "../../../src/bridge/session_end.ts";
 import type { VerifiedLogout } from "../../../src/oidc/logout_verifier.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { BUSY_TIMEOUT_MS } from "../../../src/sessions/sqlite_file.ts";
@@ -35,19 +33,9 @@ function verifyLogout(): Promise<VerifiedLogout> {
 }
 
 function setup(store: SessionStore, clock: FakeClock) {
-  const vpn1 = new RecordingCommander();
-  const end = new SessionEnd({
+  const { revocation, commander: vpn1 } = testRevocation({
     store,
-    commanders: (name) => (name === "vpn1" ? vpn1 : undefined),
-    oidc: { revoke: () => Promise.resolve() },
-    sessionLock: new KeyedLock(),
-    log: getLogger("test"),
-  });
-  const revocation = new Revocation({
-    store,
-    end,
     verifyLogoutToken: verifyLogout,
-    log: getLogger("test"),
     clock,
   });
   const kills = () => vpn1.commands.map((c) => c.kind === "kill" && `${c.cid} ${c.message}`);

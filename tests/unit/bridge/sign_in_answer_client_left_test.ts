@@ -6,14 +6,16 @@
  * browser is told the client has gone.
  */
 import { assertEquals } from "../../support/assert.ts";
-import type { ClientCommander } from "../../../src/bridge/commander.ts";
-import type { FinishedLogin } from "../../../src/bridge/login_session.ts";
 import { signInGuard } from "../../../src/bridge/sign_in_guard.ts";
-import { ManagementConnectionError } from "../../../src/management/errors.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
-import { EVENTS_T0, testClientEvents, testEnv } from "../../support/client_events_fixture.ts";
+import {
+  EVENTS_T0,
+  testClientEvents,
+  testEnv,
+  testFinishedLogin,
+} from "../../support/client_events_fixture.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
-import { RecordingCommander } from "../../support/recording_commander.ts";
+import { switchableLink } from "../../support/recording_commander.ts";
 
 const RUN = "4242@1795878880:CONNECTED";
 const LOGIN_ID = "AAAAAAAAAAAAAAAAAAAAAA";
@@ -25,28 +27,16 @@ const LOGIN_ID = "AAAAAAAAAAAAAAAAAAAAAA";
 async function signInWhoseClientLeft() {
   const clock = new FakeClock(EVENTS_T0);
   const store = new MemoryStore({ maxEntries: 100, now: clock.now });
-  const recorded = new RecordingCommander();
-  const link = { up: true };
-  const down = () =>
-    Promise.reject(
-      new ManagementConnectionError("not-connected", "Management interface not connected"),
-    );
-  const commander: ClientCommander = {
-    pendingAuth: (...args) => link.up ? recorded.pendingAuth(...args) : down(),
-    auth: (...args) => link.up ? recorded.auth(...args) : down(),
-    authNt: (...args) => link.up ? recorded.authNt(...args) : down(),
-    deny: (...args) => link.up ? recorded.deny(...args) : down(),
-    kill: (...args) => link.up ? recorded.kill(...args) : down(),
-  };
+  const link = switchableLink({ up: true });
   const t = testClientEvents({
     store,
     clock,
-    eventsCommander: commander,
+    eventsCommander: link.commander,
     newLoginId: () => LOGIN_ID,
   });
   // As the daemon's link builder wires sign-in answers.
   const guarded = signInGuard(
-    commander,
+    link.commander,
     (cid, signIn) => t.events.isCurrentSignIn(cid, signIn),
     () => t.events.openvpnRun,
   );
@@ -54,19 +44,8 @@ async function signInWhoseClientLeft() {
   await t.events.onConnect(4, 1, testEnv({ common_name: "laptop", IV_VER: "2.6.14" }));
   const login = (await store.takePending(LOGIN_ID))!;
   await t.events.onDisconnect(4);
-  link.up = false;
-  const finished: FinishedLogin = {
-    client: { ...login, kind: "login", signIn: { loginId: login.id, openvpnRun: RUN } },
-    sessionId: login.sessionId,
-    result: {
-      claims: { sub: "u-1", preferred_username: "alice", groups: ["/vpn-users"] },
-      subject: "u-1",
-      sid: undefined,
-      refreshToken: "rt-alice",
-      refreshExpiresAt: undefined,
-      idToken: "x",
-    },
-  };
+  link.state.up = false;
+  const finished = testFinishedLogin(login, { refreshToken: "rt-alice" });
   return { ...t, store, guarded, finished };
 }
 

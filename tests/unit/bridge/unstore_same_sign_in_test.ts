@@ -13,39 +13,25 @@ import {
   ManagementConnectionError,
 } from "../../../src/management/errors.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
-import { EVENTS_T0, testAdmission, testPendingLogin } from "../../support/client_events_fixture.ts";
+import {
+  EVENTS_T0,
+  testAdmission,
+  testFinishedLogin,
+  testPendingLogin,
+} from "../../support/client_events_fixture.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
-import { RecordingCommander } from "../../support/recording_commander.ts";
+import { switchableLink } from "../../support/recording_commander.ts";
 
 const RUN = "4242@1795878880:CONNECTED";
 
 /** Alice's finished sign-in on cid 4, its session to be stored as s-1. */
 function finished(): FinishedLogin {
-  const login = testPendingLogin({ openvpnRun: RUN });
-  return {
-    client: { ...login, kind: "login", signIn: { loginId: login.id, openvpnRun: RUN } },
-    sessionId: login.sessionId,
-    result: {
-      claims: { sub: "u-1", preferred_username: "alice", groups: ["/vpn-users"] },
-      subject: "u-1",
-      sid: undefined,
-      refreshToken: "rt-alice",
-      refreshExpiresAt: undefined,
-      idToken: "x",
-    },
-  };
+  return testFinishedLogin(testPendingLogin({ openvpnRun: RUN }), { refreshToken: "rt-alice" });
 }
 
 /** A link that carries out every command but client-auth, which `auth` answers. */
 function linkWhoseAuth(auth: ClientCommander["auth"]): ClientCommander {
-  const recorded = new RecordingCommander();
-  return {
-    pendingAuth: (...args) => recorded.pendingAuth(...args),
-    auth,
-    authNt: (...args) => recorded.authNt(...args),
-    deny: (...args) => recorded.deny(...args),
-    kill: (...args) => recorded.kill(...args),
-  };
+  return { ...switchableLink({ up: true }).commander, auth };
 }
 
 /** An admission over a store whose deletes are recorded. */

@@ -9,12 +9,34 @@ import { FakeClock } from "../../support/fake_clock.ts";
 import { getLogger } from "../../../src/log.ts";
 import { Lease, leaseTiming } from "../../../src/cluster/lease.ts";
 import { leaseTime } from "../../../src/cluster/lease_time.ts";
-import { LeaseKeeper } from "../../../src/cluster/lease_keeper.ts";
+import { LeaseKeeper, type LeaseKeeperDeps } from "../../../src/cluster/lease_keeper.ts";
 import { ACQUIRE, RELEASE, RENEW } from "../../../src/cluster/redis_scripts.ts";
 import { ClusterKeys } from "../../../src/cluster/work_queue.ts";
 
 async function settle(): Promise<void> {
   for (let i = 0; i < 20; i++) await Promise.resolve();
+}
+
+/**
+ * bridge-a's keeper of server udp's lease over `redis`; its lease time read from `clock` and
+ * its changes ignored unless given.
+ */
+function keeperOf(
+  deps:
+    & Pick<LeaseKeeperDeps, "redis" | "lease" | "clock">
+    & Partial<Pick<LeaseKeeperDeps, "leaseTime" | "onChange">>,
+): LeaseKeeper {
+  return new LeaseKeeper({
+    redis: deps.redis,
+    keys: new ClusterKeys("t:"),
+    server: "udp",
+    instanceId: "bridge-a",
+    lease: deps.lease,
+    clock: deps.clock,
+    leaseTime: deps.leaseTime ?? leaseTime(deps.clock),
+    log: getLogger("test"),
+    onChange: deps.onChange ?? (() => {}),
+  });
 }
 
 Deno.test("a holder whose renewals go unanswered gives the lease up by its clock and deletes its own key", async () => {
@@ -31,17 +53,7 @@ Deno.test("a holder whose renewals go unanswered gives the lease up by its clock
   } as unknown as Redis;
   const changes: string[] = [];
   const lease = new Lease(leaseTiming(9_000));
-  const keeper = new LeaseKeeper({
-    redis,
-    keys: new ClusterKeys("t:"),
-    server: "udp",
-    instanceId: "bridge-a",
-    lease,
-    clock,
-    leaseTime: leaseTime(clock),
-    log: getLogger("test"),
-    onChange: (change) => changes.push(change),
-  });
+  const keeper = keeperOf({ redis, lease, clock, onChange: (change) => changes.push(change) });
   keeper.start();
   await settle();
   assertEquals(changes, ["acquired"]);
@@ -77,17 +89,7 @@ Deno.test("a renewal answered late extends the lease from when it was sent, not 
     },
   } as unknown as Redis;
   const lease = new Lease(timing);
-  const keeper = new LeaseKeeper({
-    redis,
-    keys: new ClusterKeys("t:"),
-    server: "udp",
-    instanceId: "bridge-a",
-    lease,
-    clock,
-    leaseTime: time,
-    log: getLogger("test"),
-    onChange: () => {},
-  });
+  const keeper = keeperOf({ redis, lease, clock, leaseTime: time });
   keeper.start();
   await settle();
   for (let step = 0; step < 100 && answered === 0; step++) {

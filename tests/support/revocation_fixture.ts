@@ -1,0 +1,36 @@
+/**
+ * Back-channel logouts and admin revokes over a store, as the daemon wires them: a SessionEnd
+ * that kills the clients of OpenVPN server `vpn1` through a recording commander (no other
+ * server has one) and whose IdP takes every revocation at once.
+ */
+import { KeyedLock } from "../../src/bridge/keyed_lock.ts";
+import { Revocation, type RevocationDeps } from "../../src/bridge/revocation.ts";
+import { SessionEnd } from "../../src/bridge/session_end.ts";
+import { getLogger } from "../../src/log.ts";
+import { RecordingCommander } from "./recording_commander.ts";
+
+export type TestRevocationOptions =
+  & Pick<RevocationDeps, "store" | "verifyLogoutToken">
+  & Partial<Pick<RevocationDeps, "clock">>;
+
+/** The revocation, and the commander that records what it had `vpn1` told. */
+export function testRevocation(
+  options: TestRevocationOptions,
+): { revocation: Revocation; commander: RecordingCommander } {
+  const commander = new RecordingCommander();
+  const end = new SessionEnd({
+    store: options.store,
+    commanders: (name) => (name === "vpn1" ? commander : undefined),
+    oidc: { revoke: () => Promise.resolve() },
+    sessionLock: new KeyedLock(),
+    log: getLogger("test"),
+  });
+  const revocation = new Revocation({
+    store: options.store,
+    end,
+    verifyLogoutToken: options.verifyLogoutToken,
+    log: getLogger("test"),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  return { revocation, commander };
+}
