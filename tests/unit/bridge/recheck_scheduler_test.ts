@@ -306,3 +306,31 @@ for (
     assert(longest <= TIMER_LIMIT_MS, `a timer armed ${longest} ms ahead`);
   });
 }
+
+/** About ten sessions a slice: a slice waits between two of its re-checks most of the time. */
+const crowd = Array.from({ length: 600 }, (_, i) => ({ server: "vpn1", sessionId: `c-${i}` }));
+
+Deno.test("a lease lost in the middle of a slice: that slice's remaining sessions of the server are not re-checked here", async () => {
+  let held = ["vpn1"];
+  const t = setup({ bound: crowd, servers: () => held });
+  t.scheduler.start();
+  // Half a second into the 30th slice: some of its sessions checked, the rest still waiting.
+  await t.run(INTERVAL / 2 + 500);
+  const before = t.checks.length;
+  held = [];
+  await t.run(INTERVAL / 60);
+  await t.scheduler.stop();
+  // The instance that took the lease re-checks them now; two refreshes of one token at once
+  // would race at an IdP that rotates refresh tokens.
+  assertEquals(t.checks.slice(before).map((c) => c.id), []);
+});
+
+Deno.test("stop() while a slice waits between two re-checks starts none after it", async () => {
+  const t = setup({ bound: crowd });
+  t.scheduler.start();
+  await t.run(INTERVAL / 2 + 500);
+  const before = t.checks.length;
+  assert(before > 0, "some re-checked before the stop");
+  await t.scheduler.stop();
+  assertEquals(t.checks.length, before);
+});

@@ -22,6 +22,8 @@ import { FakeClock } from "../../support/fake_clock.ts";
 import { type CapturedLine, logsOf } from "../../support/log_capture.ts";
 import { RecordingCommander } from "../../support/recording_commander.ts";
 import { FakeIdp, oidcConfig, REDIRECT_URI } from "../oidc/fake_idp.ts";
+import { refreshTokenExpired, ShortRefreshTokens } from "../../../src/bridge/refresh_expiry.ts";
+import { getLogger } from "../../../src/log.ts";
 
 const T0 = EVENTS_T0;
 const MINUTE = 60_000;
@@ -297,4 +299,26 @@ Deno.test("the short refresh token warning comes at most every ten minutes, with
   const next = warned(await signIn("s-4", 7));
   assertEquals(next.map((l) => l.properties.more), [2]);
   t.events.close();
+});
+
+Deno.test("refreshTokenExpired() counts a refresh token as expired from the instant the IdP said, not a moment later", () => {
+  assertEquals(refreshTokenExpired({ refreshExpiresAt: T0 }, T0 - 1), false);
+  assertEquals(refreshTokenExpired({ refreshExpiresAt: T0 }, T0), true);
+  assertEquals(refreshTokenExpired({ refreshExpiresAt: undefined }, T0), false);
+});
+
+Deno.test("a refresh token lasting exactly two recheck_intervals is warned about: a re-check comes a little after its slot", async () => {
+  const short = new ShortRefreshTokens(getLogger("test"), () => T0);
+  const at = { now: T0, recheckIntervalMs: 15 * MINUTE };
+  const logs = await logsOf(() => {
+    short.check("alice", T0 + 30 * MINUTE, at);
+    return Promise.resolve();
+  });
+  assertEquals(logs.filter((l) => l.level === "warning").length, 1);
+  const longer = new ShortRefreshTokens(getLogger("test"), () => T0);
+  const none = await logsOf(() => {
+    longer.check("alice", T0 + 30 * MINUTE + 1000, at);
+    return Promise.resolve();
+  });
+  assertEquals(none.filter((l) => l.level === "warning"), []);
 });
