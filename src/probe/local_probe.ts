@@ -10,7 +10,12 @@ import { dirname, resolve } from "node:path";
 import process from "node:process";
 import type { RedisSettings, ResolvedConfig } from "../config/types.ts";
 import { unsafeDirectoryProblem } from "../control/server.ts";
-import { connectRedis, describeRedisUrl, parseRedisUrl } from "../sessions/redis_connection.ts";
+import {
+  connectRedis,
+  describeRedisUrl,
+  parseRedisUrl,
+  replyCode,
+} from "../sessions/redis_connection.ts";
 import { lockSessionFile } from "../sessions/sqlite_owner.ts";
 import type { CheckResult } from "./checks.ts";
 import {
@@ -129,10 +134,10 @@ export async function probeRedis(settings: RedisSettings): Promise<RedisOutcome>
     // an error of its own with the URL: the probe names the URL itself.
     const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
     const message = errorText(cause);
-    const replyCode = (cause as { name?: unknown })?.name === "ReplyError"
-      ? /^[A-Z]+/.exec(message)?.[0]
+    const code = (cause as { name?: unknown })?.name === "ReplyError"
+      ? replyCode(message)
       : undefined;
-    return { kind: "failed", message, replyCode };
+    return { kind: "failed", message, replyCode: code };
   } finally {
     client?.disconnect();
   }

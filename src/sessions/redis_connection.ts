@@ -435,7 +435,8 @@ export function classifyRedisError(error: unknown): unknown {
   });
 }
 
-function replyCode(message: string): string | undefined {
+/** A Redis reply's error code (`WRONGPASS`, `READONLY`, ...), also inside a script error. */
+export function replyCode(message: string): string | undefined {
   return REPLY_CODE.exec(message)?.[1];
 }
 
