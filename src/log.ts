@@ -4,7 +4,7 @@
  * credentials (at any depth) are masked in the properties and in the message LogTape already
  * rendered from them, as a second line of defence: code must not log secrets in the first
  * place. A record is always one line, in either format: a logged value cannot forge another
- * record, nor break or reorder the line in a log viewer (printable_text.ts).
+ * record, break or reorder the line in a log viewer, nor pass unseen in it (printable_text.ts).
  */
 import {
   configureSync,
@@ -123,8 +123,9 @@ function maskRecord(record: LogRecord): LogRecord {
 }
 
 /**
- * Line breaks inside one text record are written as `\n` (and `\r`), line separators and bidi
- * controls, which inspect leaves raw, as `\uXXXX` (escapeLeftRawByJson).
+ * Line breaks inside one text record are written as `\n` (and `\r`), line separators, bidi
+ * controls and zero-width characters, which inspect leaves raw, as `\uXXXX`
+ * (escapeLeftRawByJson).
  */
 function oneLine(text: string): string {
   const body = text.endsWith("\n") ? text.slice(0, -1) : text;
@@ -256,7 +257,8 @@ function stderrSink(format: "text" | "json"): Sink {
   const formatter = format === "json"
     ? getJsonLinesFormatter()
     : getTextFormatter({ value: plainValueRenderer() });
-  // JSON.stringify leaves DEL, C1, the line separators and the bidi controls raw.
+  // JSON.stringify leaves DEL, C1, the line separators, the bidi controls and the zero-width
+  // characters raw.
   const write = format === "json"
     ? (record: LogRecord) => escapeLeftRawByJson(formatter(record))
     : (record: LogRecord) => oneLine(formatter(record));

@@ -10,6 +10,7 @@ import {
 } from "../../src/log.ts";
 import { Secret } from "../../src/config/secret.ts";
 import { LINE_AND_BIDI_CODES } from "../support/line_and_bidi.ts";
+import { INVISIBLE_MARK_CODES } from "../support/invisible_marks.ts";
 
 Deno.test("maskSensitive() masks credential-like properties and keeps the rest", () => {
   const properties = {
@@ -189,60 +190,80 @@ Deno.test("plain text takes the runtime's quote (Node and Bun inspect with singl
   assertEquals(render(42, nodeLike), "42");
 });
 
-/** Each line separator and bidi control, with the escape a line shows it as. */
-const LINE_AND_BIDI = LINE_AND_BIDI_CODES.map((code) => ({
-  char: String.fromCharCode(code),
-  escaped: `\\u${code.toString(16)}`,
+type Escaped = { char: string; escaped: string };
+
+/** Each character of `codes`, with the escape a line shows it as. */
+function escapedChars(codes: readonly number[]): Escaped[] {
+  return codes.map((code) => ({
+    char: String.fromCharCode(code),
+    escaped: `\\u${code.toString(16).padStart(4, "0")}`,
+  }));
+}
+
+/** What each test logs a user name holding, with their escapes. */
+const ESCAPE_CASES = [
+  { what: "line separators and bidi controls", chars: escapedChars(LINE_AND_BIDI_CODES) },
+  { what: "bidi marks and zero-width characters", chars: escapedChars(INVISIBLE_MARK_CODES) },
+].map(({ what, chars }) => ({
+  what,
+  chars,
+  // With a C1 control (NEL, a line break to some viewers) that JSON.stringify leaves raw too.
+  value: `alice${chars.map(({ char }) => `${char}x`).join("")}\u0085`,
 }));
-/** With a C1 control (NEL, a line break to some viewers) that JSON.stringify leaves raw too. */
-const LINE_AND_BIDI_VALUE = `alice${LINE_AND_BIDI.map(({ char }) => `${char}x`).join("")}\u0085`;
+
+const SHOWN_AS_CODE = new Set([0x85, ...LINE_AND_BIDI_CODES, ...INVISIBLE_MARK_CODES]);
 
 /** A failing line as the test report shows it: raw, a bidi control would reorder the report. */
 function shown(line: string): string {
-  return JSON.stringify(line).replace(
-    /[\u0085\u2028-\u202e\u2066-\u2069]/g,
-    (c) => `<U+${c.charCodeAt(0).toString(16)}>`,
-  );
+  return [...JSON.stringify(line)]
+    .map((c) => SHOWN_AS_CODE.has(c.charCodeAt(0)) ? `<U+${c.charCodeAt(0).toString(16)}>` : c)
+    .join("");
 }
 
 /** What a log line must show: each character escaped, none raw; JSON lines parse back to it. */
-function assertLineAndBidiEscaped(out: string, format: "text" | "json"): void {
+function assertEscaped(
+  out: string,
+  format: "text" | "json",
+  { chars, value }: { chars: readonly Escaped[]; value: string },
+): void {
   const lines = out.split("\n").filter((line) => line.includes("Login of"));
   assertEquals(lines.length, 1, shown(out));
   const line = lines[0]!;
-  for (const { char, escaped } of LINE_AND_BIDI) {
+  for (const { char, escaped } of chars) {
     assertEquals(line.includes(char), false, `raw ${escaped} in ${shown(line)}`);
     assertEquals(line.includes(escaped), true, `no ${escaped} in ${shown(line)}`);
   }
   assertEquals(line.includes("\u0085"), false, `raw U+0085 in ${shown(line)}`);
   if (format === "json") {
     const record = JSON.parse(line) as { properties: { user: string } };
-    assertEquals(record.properties.user, LINE_AND_BIDI_VALUE);
+    assertEquals(record.properties.user, value);
   }
 }
 
-for (const format of ["text", "json"] as const) {
-  Deno.test(`line separators and bidi controls in a value are escaped in the ${format} output`, () => {
-    const out = captureStderr(() => {
-      configureLogging("info", format);
-      getLogger("test").info("Login of {user}", { user: LINE_AND_BIDI_VALUE });
+for (const escapeCase of ESCAPE_CASES) {
+  for (const format of ["text", "json"] as const) {
+    Deno.test(`${escapeCase.what} in a value are escaped in the ${format} output`, () => {
+      const out = captureStderr(() => {
+        configureLogging("info", format);
+        getLogger("test").info("Login of {user}", { user: escapeCase.value });
+      });
+      assertEscaped(out, format, escapeCase);
     });
-    assertLineAndBidiEscaped(out, format);
-  });
-}
+  }
 
-// Bun's inspect and JSON formatter, which the released binary uses, leave them raw as Deno's do.
-for (const format of ["text", "json"] as const) {
-  Deno.test(`line separators and bidi controls in a value are escaped in the ${format} output (bun)`, async () => {
-    const script = new URL("./_log_escape_child.ts", import.meta.url).pathname;
-    const { success, stderr } = await new Deno.Command(Deno.env.get("BUN") ?? "bun", {
-      args: [script, format, LINE_AND_BIDI_VALUE],
-      stdout: "null",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).output();
-    const out = new TextDecoder().decode(stderr);
-    assertEquals(success, true, out);
-    assertLineAndBidiEscaped(out, format);
-  });
+  // Bun's inspect and JSON formatter, which the released binary uses, leave them raw as Deno's do.
+  for (const format of ["text", "json"] as const) {
+    Deno.test(`${escapeCase.what} in a value are escaped in the ${format} output (bun)`, async () => {
+      const script = new URL("./_log_escape_child.ts", import.meta.url).pathname;
+      const { success, stderr } = await new Deno.Command(Deno.env.get("BUN") ?? "bun", {
+        args: [script, format, escapeCase.value],
+        stdout: "null",
+        stderr: "piped",
+        env: { NO_COLOR: "1" },
+      }).output();
+      const out = new TextDecoder().decode(stderr);
+      assertEquals(success, true, out);
+      assertEscaped(out, format, escapeCase);
+    });
+  }
 }

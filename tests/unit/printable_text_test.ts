@@ -1,6 +1,7 @@
 import { assertEquals } from "../support/assert.ts";
 import { printable, printableJson } from "../../src/printable_text.ts";
 import { LINE_AND_BIDI_CODES } from "../support/line_and_bidi.ts";
+import { INVISIBLE_MARK_CODES } from "../support/invisible_marks.ts";
 
 Deno.test("printable() shows terminal controls as \\xNN and leaves other text as it is", () => {
   assertEquals(printable("eve\u001b[2J\nroot\u007f\u009b"), "eve\\x1b[2J\\x0aroot\\x7f\\x9b");
@@ -24,6 +25,31 @@ Deno.test("printableJson() escapes line separators and bidi controls and stays t
     assertEquals(text.includes(String.fromCharCode(code)), false, hex);
     assertEquals(text.includes(`"alice\\u${hex}x"`), true, hex);
     assertEquals(text.includes('"\\u0085"'), true, hex);
+    assertEquals(JSON.parse(text), value, hex);
+  }
+});
+
+Deno.test("printable() shows each bidi mark and zero-width character as \\uXXXX", () => {
+  for (const code of INVISIBLE_MARK_CODES) {
+    const hex = code.toString(16).padStart(4, "0");
+    assertEquals(printable(`al${String.fromCharCode(code)}ice`), `al\\u${hex}ice`, hex);
+  }
+  // An emoji sequence too: the log shows the user name as it is, not as it renders.
+  assertEquals(printable("\u{1f469}\u200d\u{1f4bb}"), "\u{1f469}\\u200d\u{1f4bb}");
+  // Next to them, not in the set: U+061B, U+061D, U+200A (hair space), U+2010, U+FEFE, U+FF01.
+  assertEquals(
+    printable("\u061b\u061d\u200a\u2010\ufefe\uff01"),
+    "\u061b\u061d\u200a\u2010\ufefe\uff01",
+  );
+});
+
+Deno.test("printableJson() escapes bidi marks and zero-width characters and stays the same JSON", () => {
+  for (const code of INVISIBLE_MARK_CODES) {
+    const hex = code.toString(16).padStart(4, "0");
+    const value = { user: `al${String.fromCharCode(code)}ice` };
+    const text = printableJson(value);
+    assertEquals(text.includes(String.fromCharCode(code)), false, hex);
+    assertEquals(text.includes(`"al\\u${hex}ice"`), true, hex);
     assertEquals(JSON.parse(text), value, hex);
   }
 });
