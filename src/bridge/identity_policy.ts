@@ -8,6 +8,7 @@ import { safeText } from "../oidc/errors.ts";
 import { authorize } from "../policy/authorize.ts";
 import { claimAt, ClaimError, claimsReadFor } from "../policy/claims.ts";
 import { linesForGroups } from "../policy/client_config.ts";
+import { type GroupNearMiss, groupNearMiss } from "../policy/groups.ts";
 import { extractIdentity, type Identity } from "../policy/identity.ts";
 import type { Denial } from "./denial.ts";
 
@@ -62,9 +63,12 @@ export function judge(
       : decision.code === "role"
       ? config.oidc.rolesClaim
       : undefined;
+    const nearMiss = decision.code === "group"
+      ? groupNearMiss(config.authorization.allowedGroups, identity.groups)
+      : undefined;
     const hint = absent !== undefined && claimAt(claims, absent) === undefined
       ? missingClaimHint(decision.code === "group" ? "groups" : "roles", absent, claims)
-      : undefined;
+      : nearMiss && groupFormHint(nearMiss);
     return {
       allow: false,
       denial: { code: decision.code, reason: decision.reason, logReason: decision.code, hint },
@@ -73,6 +77,30 @@ export function judge(
   }
   const lines = withLines ? linesForGroups(config.clientConfig, identity.groups) : NO_LINES;
   return { allow: true, identity, lines };
+}
+
+/**
+ * A user denied for groups who has an allowed group in another form (the IdP's path setting, or
+ * a nested group written by its name): the log says which, as nothing else tells the two apart.
+ * It does not suggest a bare name: with "Full group path" off that matches any depth. The group
+ * names shown are the configured one and parts of it: no claim value the config does not hold.
+ */
+function groupFormHint({ configured, form }: GroupNearMiss): string {
+  const allowed = `allowed_groups has ${JSON.stringify(configured)}`;
+  switch (form) {
+    case "no leading slash": {
+      const bare = JSON.stringify(configured.slice(1));
+      return `groups claim has ${bare}; ${allowed}, which matches only that full path (Keycloak's "Full group path" off in the group mapper?)`;
+    }
+    case "nested":
+      return `groups claim has ${
+        JSON.stringify(`.../${configured}`)
+      }; ${allowed}, which never matches a group nested in another: write the group's full path`;
+    case "last name only": {
+      const lastName = JSON.stringify(configured.slice(configured.lastIndexOf("/") + 1));
+      return `groups claim has ${lastName}; ${allowed}, a path, which never matches a bare name (Keycloak's "Full group path" off in the group mapper?)`;
+    }
+  }
 }
 
 /** Claim names (or key names of an object claim) a hint lists at most. */

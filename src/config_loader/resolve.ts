@@ -28,6 +28,7 @@ import { checkOidcConfig } from "../oidc/config_checks.ts";
 import { validateClientConfigLine } from "../policy/client_config.ts";
 import { validateGroupName } from "../policy/groups.ts";
 import {
+  validateClaimPath,
   validateClaimPaths,
   validateRequiredClaim,
   validateRequiredClaimName,
@@ -419,6 +420,10 @@ function resolveAuthorization(
   values.allowed_roles.forEach((role, index) => {
     if (role === "") issue(`${at}.allowed_roles[${index}]`, "Must not be empty");
   });
+  if (values.common_name_claim !== undefined) {
+    const problem = validateClaimPath("Claim path", values.common_name_claim);
+    if (problem) issue(`${at}.common_name_claim`, problem);
+  }
   return {
     allowedGroups: [...values.allowed_groups],
     allowedRoles: [...values.allowed_roles],

@@ -5,7 +5,7 @@
 import type { ResolvedConfig } from "../config/types.ts";
 import { clientDeny, ManagementArgumentError } from "../management/commands.ts";
 import { printable } from "../printable_text.ts";
-import { claimAt, ClaimError } from "./claims.ts";
+import { claimAt, ClaimError, claimPathFlaw } from "./claims.ts";
 import { inAnyGroup } from "./groups.ts";
 import { extractIdentity, type Identity, type IdentityClaimOptions } from "./identity.ts";
 
@@ -113,21 +113,44 @@ export function validateRequiredClaim(name: string, value: unknown): string | un
 }
 
 /**
- * Checks a `requiredClaims` name at config load: not empty, and the deny reason naming it
- * (authorize's, sent as `client-deny` reason) can be sent. A name that makes it too long, or
- * holds a control character, would otherwise leave every user it denies without an answer
- * until OpenVPN's timeout. Returns an error message (the name shortened and escaped), or
+ * Checks a `requiredClaims` name at config load: a claim path ({@link validateClaimPath}), and
+ * the deny reason naming it (authorize's, sent as `client-deny` reason) can be sent. A name that
+ * makes it too long, or holds a control character, would otherwise leave every user it denies
+ * without an answer until OpenVPN's timeout. Returns an error message (the name shortened and escaped), or
  * `undefined`.
  */
 export function validateRequiredClaimName(name: string): string | undefined {
-  if (name === "") return "Required claim name is empty";
-  return unsendableReason("Required claim name", name, [claimReason(name)]);
+  return validateClaimPath("Required claim name", name) ??
+    unsendableReason("Required claim name", name, [claimReason(name)]);
 }
 
 /**
- * Checks the claim paths of `opts` at config load: extractIdentity names them in the reason it
- * refuses a claim with, which is sent as `client-deny` reason (a path too long for it, or with
- * a control character, would leave the user without an answer until OpenVPN's timeout). Every
+ * Checks a configured claim path (`what` says which) at config load: one that claimPathFlaw
+ * finds names no claim (empty or blank, or an empty or blank segment between its dots). Returns
+ * an error message (the path shortened and escaped), or `undefined`.
+ */
+export function validateClaimPath(what: string, path: string): string | undefined {
+  switch (claimPathFlaw(path)) {
+    case undefined:
+      return undefined;
+    case "empty":
+      return `${what} is empty`;
+    case "blank":
+      return `${what} is blank: ${shortened(path)}`;
+    case "empty segment":
+      return `${what} has an empty segment (a leading, trailing or doubled "."): ${
+        shortened(path)
+      }`;
+    case "blank segment":
+      return `${what} has a blank segment between its dots: ${shortened(path)}`;
+  }
+}
+
+/**
+ * Checks the claim paths of `opts` at config load: each a claim path ({@link validateClaimPath}),
+ * and sendable: extractIdentity names them in the reason it refuses a claim with, which is sent
+ * as `client-deny` reason (a path too long for it, or with a control character, would leave the
+ * user without an answer until OpenVPN's timeout). Every
  * such reason is built by extractIdentity itself, from claims that provoke each refusal.
  * Returns an error message per unusable option.
  */
@@ -138,7 +161,8 @@ export function validateClaimPaths(
   for (const key of ["usernameClaim", "groupsClaim", "rolesClaim"] as const) {
     const path = opts[key];
     if (path === undefined) continue;
-    const problem = unsendableReason("Claim path", path, identityRefusals(opts, path));
+    const problem = validateClaimPath("Claim path", path) ??
+      unsendableReason("Claim path", path, identityRefusals(opts, path));
     if (problem !== undefined) problems[key] = problem;
   }
   return problems;

@@ -31,6 +31,25 @@ export function claimAt(claims: Record<string, unknown>, path: string): unknown 
   return lookup(claims, path);
 }
 
+/** How a configured claim path can name no claim: see {@link claimPathFlaw}. */
+export type ClaimPathFlaw = "empty" | "blank" | "empty segment" | "blank segment";
+
+/**
+ * Why the configured claim `path` names no claim an IdP sends, or `undefined`. claimAt reads
+ * `a..b`, `.roles` or `groups.` through an empty key no IdP sends, and `""` as no claim at all:
+ * a policy reading one denies every user (a username or common name never found) or drops a
+ * rule's input in silence (no groups, no roles), so config load refuses them. Blank means white
+ * space only. The segments are the dots' (claimAt's own), not the literal keys it tries first.
+ */
+export function claimPathFlaw(path: string): ClaimPathFlaw | undefined {
+  if (path === "") return "empty";
+  if (path.trim() === "") return "blank";
+  const segments = path.split(".");
+  if (segments.includes("")) return "empty segment";
+  if (segments.some((segment) => segment.trim() === "")) return "blank segment";
+  return undefined;
+}
+
 /**
  * The top-level claims `claimAt(claims, path)` may read: the path itself and each of its
  * dotted prefixes that `claims` has. Kept whole, they give claimAt the same answer later (a

@@ -38,3 +38,53 @@ export function validateGroupName(name: string): string | undefined {
   if (name.includes("//")) return `Group path has an empty segment: "${name}"`;
   return undefined;
 }
+
+/**
+ * How a user's group differs from a configured group it is the same group as, perhaps, in
+ * another form, when groupMatches says no (`configured` is always the configured name):
+ * - `no leading slash`: the claim has `configured` without its leading `/` (`/vpn-users` and
+ *   `vpn-users`: Keycloak's "Full group path" off, or an IdP that sends paths without it);
+ * - `nested`: the claim has a group below some other group whose path ends with `configured`,
+ *   which has no leading `/` (`vpn-admins` and `/staff/vpn-admins`);
+ * - `last name only`: the claim has only the last name of the path `configured`
+ *   (`/staff/vpn-admins` and `vpn-admins`: Keycloak's "Full group path" off).
+ */
+export interface GroupNearMiss {
+  configured: string;
+  form: "no leading slash" | "nested" | "last name only";
+}
+
+/**
+ * The first configured group one of `userGroups` is only another form of (see
+ * {@link GroupNearMiss}), for a denial's log to point at the setting; `undefined` when none is.
+ * Never a match: the decision stays groupMatches' alone (a last name may be anyone's group).
+ */
+export function groupNearMiss(
+  configured: readonly string[],
+  userGroups: readonly string[],
+): GroupNearMiss | undefined {
+  for (const group of configured) {
+    if (group === "") continue;
+    const form = nearMissForm(group, userGroups);
+    if (form !== undefined) return { configured: group, form };
+  }
+  return undefined;
+}
+
+function nearMissForm(
+  configured: string,
+  userGroups: readonly string[],
+): GroupNearMiss["form"] | undefined {
+  if (userGroups.some((claimed) => groupMatches(configured, claimed))) return undefined;
+  if (configured.startsWith("/") && userGroups.includes(configured.slice(1))) {
+    return "no leading slash";
+  }
+  if (
+    !configured.startsWith("/") && userGroups.some((claimed) => claimed.endsWith(`/${configured}`))
+  ) {
+    return "nested";
+  }
+  const lastName = configured.slice(configured.lastIndexOf("/") + 1);
+  if (configured.includes("/") && userGroups.includes(lastName)) return "last name only";
+  return undefined;
+}
