@@ -16,7 +16,7 @@ import {
   parseRedisUrl,
   replyCode,
 } from "../sessions/redis_connection.ts";
-import { lockSessionFile } from "../sessions/sqlite_owner.ts";
+import { lockSessionFile, SessionFileInUseError } from "../sessions/sqlite_owner.ts";
 import type { CheckResult } from "./checks.ts";
 import {
   controlSocketCheck,
@@ -113,9 +113,9 @@ export function probeSessionFile(path: string): SessionFileState {
     lockSessionFile(path).release();
     return { ...state, unusable, lock: { kind: "free" } };
   } catch (error) {
-    // lockSessionFile refuses a lock another process holds with an error of its own whose cause
-    // is SQLite's ("database is locked"); opening or changing the file fails with the runtime's.
-    if (error instanceof Error && error.cause !== undefined) {
+    // Another holder, or a lock file that cannot be used (the runtime's error, or SQLite's:
+    // a read-only directory, a file that is no database).
+    if (error instanceof SessionFileInUseError) {
       return { ...state, unusable, lock: { kind: "held" } };
     }
     return { ...state, unusable, lock: { kind: "failed", message: errorText(error) } };

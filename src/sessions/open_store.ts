@@ -13,6 +13,7 @@ import { connectRedis, describeRedisUrl, parseRedisUrl } from "./redis_connectio
 import { RedisStore } from "./redis_store.ts";
 import { StoreUnavailableError } from "./store_unavailable.ts";
 import { SqliteStore } from "./sqlite_store.ts";
+import { SessionFileError } from "./sqlite_file.ts";
 import { TokenCipher } from "./token_cipher.ts";
 import type { SessionStore } from "./types.ts";
 
@@ -69,11 +70,22 @@ export async function openSessionStore(
 /**
  * The file system refusing the session file, its lock file or their directory (the runtime's
  * error, with a `syscall`: EACCES, ENOTDIR, EROFS, ...) as an error naming sessions.path and the
- * fix: the start said no more than `EACCES: permission denied, mkdir '...'`. The store's own
- * refusals (a lock another service holds, a key mismatch, SQLite's errors) name their file and
- * pass unchanged.
+ * fix: the start said no more than `EACCES: permission denied, mkdir '...'`. SQLite refusing
+ * the file or its lock file (SessionFileError) the same way, with the likely cause: it said
+ * `Session file ...: file is not a database`, naming neither the setting nor what to do. The
+ * store's own refusals (a lock another service holds, a key mismatch) name their file and pass
+ * unchanged.
  */
 function namingSessionsPath(path: string, error: unknown): unknown {
+  if (error instanceof SessionFileError) {
+    // SQLite refused the file or the lock file (not a database, damaged, read-only).
+    const file = error.file === path ? "" : `${error.file}: `;
+    return new Error(
+      `Session store cannot use sessions.path ${path}: ${file}${(error.cause as Error).message}; ` +
+        error.likelyCause(dirname(path)),
+      { cause: error },
+    );
+  }
   const { code, syscall } = (error ?? {}) as { code?: unknown; syscall?: unknown };
   if (!(error instanceof Error) || typeof code !== "string" || typeof syscall !== "string") {
     return error;

@@ -65,8 +65,9 @@ const REPLY_CODE = /^(?:ERR Error running script .*?: -)?([A-Z]+)\b/;
  * Reply codes of a Redis that refused the credentials: no password where it asks for one
  * (NOAUTH), a user name or password it does not know (WRONGPASS), or an ACL user without a
  * command or key the store needs (NOPERM). A setting to fix, not an outage: a start (and the
- * probe) says so and names the keys. At run time (a password rotated on the server) nothing
- * changes: the reconnects fail and every store call fails as unavailable.
+ * probe) says so and names the keys. At run time a password rotated on the server fails the
+ * reconnects, so every store call fails as unavailable; a refusal of a call on an open
+ * connection (an ACL changed meanwhile: NOPERM) fails it closed as a refusal (redis_refusal.ts).
  */
 const CREDENTIALS_CODES: ReadonlySet<string> = new Set<CredentialsRefusal>([
   "NOAUTH",

@@ -30,7 +30,7 @@ import {
   type StoredFields,
 } from "./redis_codec.ts";
 import { listedSession, sessionData } from "./session_data.ts";
-import { classifyRedisError, refusedCredentials } from "./redis_connection.ts";
+import { RedisRefusals } from "./redis_refusal.ts";
 import { DecodedSessions } from "./redis_decoded.ts";
 import { CALL_BATCH, CallBatcher } from "./redis_call_batch.ts";
 import { randomToken } from "../random_token.ts";
@@ -136,6 +136,7 @@ export class RedisStore implements SessionStore {
   readonly #sessionPuts = new CallBatcher((puts: SessionArgs[]) =>
     this.#putTogether("putSessions", puts)
   );
+  readonly #refusals: RedisRefusals;
   #closed = false;
 
   private constructor(options: RedisStoreOptions) {
@@ -146,6 +147,11 @@ export class RedisStore implements SessionStore {
     this.#now = options.now ?? Date.now;
     this.#full = new StoreFullReporter(this.#now);
     this.#lockTtlMs = lockTtlMs(options.client.options.commandTimeout);
+    this.#refusals = new RedisRefusals(
+      options.description,
+      options.client.options.username,
+      this.#now,
+    );
     for (const [name, lua] of Object.entries(SCRIPTS)) {
       this.#client.defineCommand(name, { numberOfKeys: 0, lua });
     }
@@ -160,14 +166,14 @@ export class RedisStore implements SessionStore {
     checkMaxEntries(options.maxEntries);
     const store = new RedisStore(options);
     try {
+      // An ACL user without the store's keys fails here, named as the connection's start names
+      // a refused password (RedisRefusals).
       await store.#checkKey(options.description);
+      store.#refusals.reporting = true;
       return store;
     } catch (error) {
       await store.close();
-      // An ACL user without the store's keys: a setting to fix, named as the connection's start
-      // names a refused password.
-      const user = options.client.options.username;
-      throw refusedCredentials(error, options.description, user) ?? error;
+      throw error;
     }
   }
 
@@ -610,7 +616,7 @@ export class RedisStore implements SessionStore {
     try {
       return await command();
     } catch (error) {
-      throw classifyRedisError(error);
+      throw this.#refusals.classify(error);
     }
   }
 

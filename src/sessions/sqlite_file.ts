@@ -30,19 +30,30 @@ export const BUSY_TIMEOUT_MS = 5_000;
 const FILE_MODE = 0o600;
 /** The `code` of node:sqlite's errors (Deno and Bun alike). */
 const SQLITE_ERROR = "ERR_SQLITE_ERROR";
+/** SQLite's primary result codes this store tells apart. */
+export const SQLITE = {
+  BUSY: 5,
+  LOCKED: 6,
+  READONLY: 8,
+  IOERR: 10,
+  CORRUPT: 11,
+  FULL: 13,
+  CANTOPEN: 14,
+  NOTADB: 26,
+} as const;
 /**
  * SQLite's primary result codes (the low byte of `errcode`, which may carry an extended one) for
  * a file it cannot use for the moment: locked by another connection past busy_timeout (BUSY,
  * LOCKED), a full disk (FULL), a file or file system gone read-only (READONLY), a failing or
  * vanished disk (IOERR, CANTOPEN). Not a damaged file (CORRUPT, NOTADB): that stays an error.
  */
-const UNAVAILABLE_CODES = new Map([
-  [5, "SQLITE_BUSY"],
-  [6, "SQLITE_LOCKED"],
-  [8, "SQLITE_READONLY"],
-  [10, "SQLITE_IOERR"],
-  [13, "SQLITE_FULL"],
-  [14, "SQLITE_CANTOPEN"],
+const UNAVAILABLE_CODES = new Map<number, string>([
+  [SQLITE.BUSY, "SQLITE_BUSY"],
+  [SQLITE.LOCKED, "SQLITE_LOCKED"],
+  [SQLITE.READONLY, "SQLITE_READONLY"],
+  [SQLITE.IOERR, "SQLITE_IOERR"],
+  [SQLITE.FULL, "SQLITE_FULL"],
+  [SQLITE.CANTOPEN, "SQLITE_CANTOPEN"],
 ]);
 
 /**
@@ -65,16 +76,75 @@ export function openDatabaseFile(path: string, walLimit = WAL_LIMIT): DatabaseSy
 }
 
 /**
+ * SQLite refused a file of the store (the session file, or its lock file): `file`, SQLite's
+ * error the cause. A class so that the service's start can add the setting and the likely cause
+ * (open_store.ts) without reading them back out of the message.
+ */
+export class SessionFileError extends Error {
+  override readonly name = "SessionFileError";
+  readonly file: string;
+
+  constructor(file: string, cause: Error) {
+    super(`Session file ${file}: ${cause.message}`, { cause });
+    this.file = file;
+  }
+
+  /**
+   * What most likely made SQLite refuse the file, and what to do, in one line (no final
+   * period), told by its primary result code; `directory`: where the store keeps its files.
+   */
+  likelyCause(directory: string): string {
+    const errcode = (this.cause as { errcode?: unknown }).errcode;
+    const code = typeof errcode === "number" ? errcode & 0xff : undefined;
+    return (code === undefined ? undefined : LIKELY_CAUSES.get(code)?.(directory)) ??
+      "SQLite could not use the file: move it away (everyone signs in again) or set " +
+        "sessions.path to a new file";
+  }
+}
+
+/** By SQLite's primary result code: why a file of the store is refused at start. */
+const LIKELY_CAUSES = new Map<number, (directory: string) => string>([
+  [SQLITE.BUSY, heldByAnother],
+  [SQLITE.LOCKED, heldByAnother],
+  [SQLITE.READONLY, writableDirectory],
+  [SQLITE.CANTOPEN, writableDirectory],
+  [SQLITE.IOERR, () => "the disk or file system failed (see the kernel log)"],
+  [SQLITE.FULL, (directory) => `the file system of ${directory} is full: free some space`],
+  [
+    SQLITE.CORRUPT,
+    () =>
+      "the file is damaged: restore it from a backup, or move it away (everyone signs in again)",
+  ],
+  [
+    SQLITE.NOTADB,
+    () =>
+      "the file is no SQLite database: sessions.path names another program's file; set it to " +
+      "the service's own session file or to a new file",
+  ],
+]);
+
+function heldByAnother(): string {
+  return `another process held a lock on it past ${BUSY_TIMEOUT_MS / 1000} s (an admin ` +
+    "command?): let it finish and start again";
+}
+
+function writableDirectory(directory: string): string {
+  return `SQLite cannot write it or create its -wal and -shm files: ${directory} (a read-only ` +
+    "file system, or a directory or file the service user may not write) must be writable by " +
+    "the service user (systemd: StateDirectory=, ReadWritePaths=)";
+}
+
+/**
  * An error of SQLite's own ("file is not a database", "database disk image is malformed", "disk
- * I/O error") as one naming the file, the SQLite error its cause: a start refused with SQLite's
- * words alone did not say which file to look at. Other errors are returned as they are (the
- * store's own refusals name the file already). Plain errors both: nobody tells them apart by class.
+ * I/O error") as a SessionFileError naming the file: a start refused with SQLite's words alone
+ * did not say which file to look at. Other errors are returned as they are (the store's own
+ * refusals name the file already).
  */
 export function namingFile(path: string, error: unknown): unknown {
   if (!(error instanceof Error) || (error as { code?: unknown }).code !== SQLITE_ERROR) {
     return error;
   }
-  return new Error(`Session file ${path}: ${error.message}`, { cause: error });
+  return new SessionFileError(path, error);
 }
 
 /**

@@ -10,6 +10,12 @@
 import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { namingFile, SQLITE } from "./sqlite_file.ts";
+
+/** Another process holds the owner lock: the one refusal the probe tells from the others. */
+export class SessionFileInUseError extends Error {
+  override readonly name = "SessionFileInUseError";
+}
 
 export interface OwnerLock {
   release(): void;
@@ -27,10 +33,18 @@ export function lockSessionFile(path: string): OwnerLock {
     // No busy wait: a lock held by a running service is not let go in a few seconds.
     db.exec("PRAGMA busy_timeout = 0");
     // In rollback-journal mode (this file's) EXCLUSIVE takes the lock at BEGIN, write or not.
-    db.exec("BEGIN EXCLUSIVE");
+    // A prepared statement: its errors carry SQLite's `errcode` (exec's do not, on Deno).
+    db.prepare("BEGIN EXCLUSIVE").run();
   } catch (error) {
     db.close();
-    throw new Error(
+    // Only SQLITE_BUSY is another holder: a lock file SQLite cannot write (a read-only
+    // directory) or that is no database was told as one, and sent the operator after a
+    // process that did not exist.
+    const errcode = (error as { errcode?: unknown }).errcode;
+    if (typeof errcode !== "number" || (errcode & 0xff) !== SQLITE.BUSY) {
+      throw namingFile(lockPath, error);
+    }
+    throw new SessionFileInUseError(
       `Session file ${path} is in use by another openvpn-auth-oidc process (it holds ` +
         `${lockPath}): give each service its own sessions.path`,
       { cause: error },

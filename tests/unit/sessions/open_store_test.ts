@@ -98,6 +98,57 @@ Deno.test("openSessionStore() names sessions.path and the fix when the file syst
   }
 });
 
+Deno.test("openSessionStore() names sessions.path and the likely cause when SQLite refuses the session file", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sessions-test-" });
+  try {
+    // Another program's file at sessions.path: refused by SQLite, even to root.
+    const path = `${dir}/sessions.db`;
+    await Deno.writeTextFile(path, "not a database ".repeat(20));
+    for (const owner of [true, false]) {
+      const error = await assertRejects(
+        () =>
+          openSessionStore(sessionsConfig({ backend: "file", path }), new Secret("h"), now, {
+            owner,
+          }),
+        Error,
+      );
+      assertEquals(
+        error.message,
+        `Session store cannot use sessions.path ${path}: file is not a database; the file is no ` +
+          "SQLite database: sessions.path names another program's file; set it to the " +
+          "service's own session file or to a new file",
+        `owner: ${owner}`,
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("openSessionStore() tells a lock file SQLite refuses from one another service holds", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sessions-test-" });
+  try {
+    const path = `${dir}/sessions.db`;
+    await Deno.writeTextFile(`${path}.lock`, "not a database ".repeat(20));
+    const error = await assertRejects(
+      () =>
+        openSessionStore(sessionsConfig({ backend: "file", path }), new Secret("h"), now, {
+          owner: true,
+        }),
+      Error,
+    );
+    // It said the file was in use by another openvpn-auth-oidc process: there was none.
+    assertEquals(
+      error.message,
+      `Session store cannot use sessions.path ${path}: ${path}.lock: file is not a database; ` +
+        "the file is no SQLite database: sessions.path names another program's file; set it " +
+        "to the service's own session file or to a new file",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 /** Counts sweeps; the first one fails, to show the sweeper keeps going. */
 class CountingStore {
   readonly sweeps: number[] = [];
