@@ -6,19 +6,21 @@
 import {
   chmodSync,
   existsSync,
+  linkSync,
   mkdirSync,
   mkdtempSync,
   rmSync,
   statSync,
   writeFileSync,
 } from "node:fs";
+import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../../support/assert.ts";
 import { rawControlRequest } from "../../support/control_socket.ts";
 import { testRevocation } from "../../support/revocation_fixture.ts";
-import { sendControlRequest } from "../../../src/control/client.ts";
+import { sendControlRequest, ServiceNotRunningError } from "../../../src/control/client.ts";
 import { MAX_REQUEST_BYTES, ROWS_PER_PIECE } from "../../../src/control/protocol.ts";
 import { startControlServer, unsafeDirectoryProblem } from "../../../src/control/server.ts";
 import { getLogger } from "../../../src/log.ts";
@@ -219,6 +221,27 @@ Deno.test("control socket: a client that ends its side after the request still g
   }
 });
 
+Deno.test("control socket client: a socket file nothing listens on (a killed service's) means the service is not running", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "control-test-"));
+  try {
+    const listening = join(dir, "control.sock");
+    const stale = join(dir, "stale.sock");
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(listening, resolve));
+    // A second name for the socket outlives close(), which removes the first: connecting to it is
+    // refused (ECONNREFUSED), as on the socket file a service killed with SIGKILL leaves.
+    linkSync(listening, stale);
+    await new Promise((resolve) => server.close(resolve));
+    await assertRejects(
+      () => sendControlRequest(stale, { command: "sessions.list" }),
+      ServiceNotRunningError,
+      `The service is not running: nothing listens on ${stale}`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 const CLIENT_MODULE = new URL("../../../src/control/client.ts", import.meta.url).href;
 
 /** Runs the admin side's sessions.list on `path` as user nobody (with `groups`, or none). */
@@ -292,6 +315,60 @@ for (const [name, bytes, message] of badRequests) {
     }
   });
 }
+
+/** Sends `parts` one after the other (a turn apart), then returns all the service wrote back. */
+function sendInParts(path: string, parts: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection(path);
+    let answer = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => (answer += chunk));
+    socket.on("end", () => resolve(answer));
+    socket.on("error", reject);
+    socket.once("connect", async () => {
+      for (const part of parts) {
+        if (socket.destroyed) return;
+        socket.write(part);
+        await new Promise((next) => setTimeout(next, 20));
+      }
+    });
+  });
+}
+
+/** A valid sessions.list request padded with spaces (JSON ignores them) to `bytes` bytes. */
+const paddedList = (bytes: number) => '{"command":"sessions.list"}'.padEnd(bytes, " ");
+
+Deno.test("control socket: a request line of MAX_REQUEST_BYTES is read, one byte more is refused even when its JSON is valid", async () => {
+  const t = await setup();
+  try {
+    const atLimit = JSON.parse(
+      await rawControlRequest(t.path, paddedList(MAX_REQUEST_BYTES) + "\n"),
+    );
+    assertEquals(atLimit.ok, true, JSON.stringify(atLimit).slice(0, 100));
+    // The newline comes in a later chunk: the line waited for it whole.
+    const inParts = JSON.parse(await sendInParts(t.path, [paddedList(MAX_REQUEST_BYTES), "\n"]));
+    assertEquals(inParts.ok, true, JSON.stringify(inParts).slice(0, 100));
+    const over = paddedList(MAX_REQUEST_BYTES + 1);
+    assertEquals(JSON.parse(await rawControlRequest(t.path, over + "\n")), {
+      ok: false,
+      error: `Request longer than ${MAX_REQUEST_BYTES} bytes`,
+    });
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("control socket: a line past MAX_REQUEST_BYTES with no newline yet is refused at once, not left to the request timeout", async () => {
+  const t = await setup({ requestTimeoutMs: 2_000 });
+  try {
+    const started = Date.now();
+    const answer = JSON.parse(await sendInParts(t.path, [paddedList(MAX_REQUEST_BYTES + 1)]));
+    assertEquals(answer, { ok: false, error: `Request longer than ${MAX_REQUEST_BYTES} bytes` });
+    assert(Date.now() - started < 1_000, "answered before the request timeout");
+  } finally {
+    await t.cleanup();
+  }
+});
 
 Deno.test("control socket: a connection that sends no request is answered with an error and closed", async () => {
   const t = await setup({ requestTimeoutMs: 100 });

@@ -27,7 +27,7 @@ const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** A control server whose revocation takes `revokeMs`, as endAll does with OpenVPN hung. */
 async function slowServer(
   revokeMs: number,
-  options: { keepaliveMs?: number; closeGraceMs?: number } = {},
+  options: { keepaliveMs?: number; closeGraceMs?: number; requestTimeoutMs?: number } = {},
 ) {
   const dir = mkdtempSync(join(tmpdir(), "control-slow-"));
   const path = join(dir, "control.sock");
@@ -71,6 +71,45 @@ Deno.test("control socket: a revoke slower than the admin command's idle timeout
   }
 });
 
+Deno.test("control socket: a revoke slower than the request timeout is answered, not told no request came", async () => {
+  // The request timeout bounds the wait for the request line only, not the work it asks for.
+  const t = await slowServer(300, { requestTimeoutMs: 100, keepaliveMs: 50 });
+  try {
+    const answer = await sendControlRequest(t.path, revokeAlice, { idleTimeoutMs: 1_000 });
+    assertEquals(answer, { ok: true, ended: 2, stillConnected: STILL_CONNECTED });
+    assertEquals(t.revokedCount(), 1);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("control socket: the keepalive stops once the answer is written (no timer left per request)", async () => {
+  // A distinct interval, so the spy counts only the keepalive's timers.
+  const keepaliveMs = 37;
+  const live = new Set<unknown>();
+  const { setInterval: realSet, clearInterval: realClear } = globalThis;
+  globalThis.setInterval = ((fn: () => void, ms?: number) => {
+    const id = realSet(fn, ms);
+    if (ms === keepaliveMs) live.add(id);
+    return id;
+  }) as typeof setInterval;
+  globalThis.clearInterval = ((id?: number) => {
+    live.delete(id);
+    realClear(id);
+  }) as typeof clearInterval;
+  const t = await slowServer(150, { keepaliveMs });
+  try {
+    const answer = await sendControlRequest(t.path, revokeAlice);
+    assertEquals(answer, { ok: true, ended: 2, stillConnected: STILL_CONNECTED });
+    assertEquals(live.size, 0, "keepalive intervals still running after the answer");
+  } finally {
+    globalThis.setInterval = realSet;
+    globalThis.clearInterval = realClear;
+    for (const id of live) realClear(id as number);
+    await t.cleanup();
+  }
+});
+
 Deno.test("control socket: keepalives before a list's answer leave the list as it was", async () => {
   const t = await slowServer(0, { keepaliveMs: 20 });
   const rows = [listed({ sessionId: "a" }), listed({ sessionId: "b", createdAt: T0 + 1 })];
@@ -106,6 +145,40 @@ Deno.test("control socket client: a service that sends nothing still times out",
       `Nothing more came on ${path} for 0.2 s`,
     );
     assert(Date.now() - started >= 190, "gave up only after the idle timeout");
+  } finally {
+    for (const socket of accepted) socket.destroy();
+    await new Promise((resolve) => mute.close(resolve));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test("control socket client: giving up closes its connection (the admin command does not hang on it)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "control-mute-"));
+  const path = join(dir, "control.sock");
+  const accepted: Array<{ destroy(): void }> = [];
+  let clientLeft: () => void = () => {};
+  const left = new Promise<void>((resolve) => (clientLeft = resolve));
+  const mute = createServer((socket) => {
+    accepted.push(socket);
+    socket.on("error", () => {});
+    // Read (and drop) what comes, so that the client's end is seen.
+    socket.resume();
+    socket.once("close", () => clientLeft());
+  });
+  await new Promise<void>((resolve) => mute.listen(path, resolve));
+  try {
+    await assertRejects(
+      () => sendControlRequest(path, revokeAlice, { idleTimeoutMs: 100 }),
+      Error,
+      "Nothing more came",
+    );
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const closed = await Promise.race([
+      left.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 500))),
+    ]);
+    clearTimeout(timer);
+    assert(closed, "the service still holds the connection the client gave up");
   } finally {
     for (const socket of accepted) socket.destroy();
     await new Promise((resolve) => mute.close(resolve));
