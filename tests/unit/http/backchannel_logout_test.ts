@@ -203,3 +203,29 @@ Deno.test("backchannel logout: the next warning after the interval counts the re
     capture.stop();
   }
 });
+
+Deno.test("backchannel logout: the log of a refused, failed or deferred logout never holds the token", async () => {
+  const token = "eyJhbGciOiJSUzI1NiJ9.eyJzaWQiOiJzZWNyZXQtc2lkIn0.c2lnbmF0dXJl";
+  const errors = [
+    new LogoutTokenError("Logout token rejected: aud"),
+    new Error("store closed"),
+    new StoreUnavailableError("Session store unreachable: connection refused"),
+    new LogoutDeferredError("Back-channel logout not carried out, kept: database is locked"),
+  ];
+  const capture = captureLogs();
+  try {
+    for (const error of errors) {
+      const t = setup(() => Promise.reject(error));
+      // Twice: a refusal is warned about first, then logged at debug.
+      for (let i = 0; i < 2; i++) await (await t.postToken(token)).body?.cancel();
+    }
+    assertEquals(refusals(capture.lines, "warning").length, 1);
+    assertEquals(refusals(capture.lines, "debug").length, 1);
+    for (const line of capture.lines) {
+      const logged = line.text + JSON.stringify(line.properties);
+      assert(!/eyJ|c2lnbmF0dXJl/.test(logged), logged);
+    }
+  } finally {
+    capture.stop();
+  }
+});

@@ -61,3 +61,21 @@ Deno.test("proxyRange() refuses what names no range: a mapped prefix under /96, 
   assertEquals(proxyRange("::ffff:192.0.2.0/96")?.prefix, 0);
   assertEquals(proxyRange("2001:db8::/32")?.prefix, 32);
 });
+
+Deno.test("clientIp() stops at a malformed X-Forwarded-For entry: nothing left of it is believed", () => {
+  // Left of the junk is whatever the browser sent; the last trusted hop is all that is known.
+  assertEquals(clientIp("10.1.2.3", "6.6.6.6, not-an-ip, 10.0.0.2", proxies), "10.0.0.2");
+  assertEquals(clientIp("10.1.2.3", "6.6.6.6, , 10.0.0.2", proxies), "10.0.0.2");
+});
+
+Deno.test("trustedProxies() never matches an IPv4 peer against an IPv6 range, nor an IPv6 peer against an IPv4 range", () => {
+  // 32.1.13.184 is 0x20010db8: the first four bytes of 2001:db8::/32.
+  assertEquals(trustedProxies(["2001:db8::/32"])("32.1.13.184"), false);
+  // a00::1 starts with the byte 10, the first byte of 10.0.0.0/8.
+  assertEquals(trustedProxies(["10.0.0.0/8"])("a00::1"), false);
+  // So such a peer's X-Forwarded-For is not believed.
+  assertEquals(
+    clientIp("32.1.13.184", "198.51.100.1", trustedProxies(["2001:db8::/32"])),
+    "32.1.13.184",
+  );
+});

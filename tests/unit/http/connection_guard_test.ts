@@ -4,8 +4,9 @@
  * kernel may give a relay socket towards the new one the local port of a relay to the old one.
  */
 import { assert, assertEquals, assertRejects } from "../../support/assert.ts";
-import { ConnectionGuard } from "../../../src/http/connection_guard.ts";
+import { ConnectionGuard, HTTP_TIMEOUT_LIMITS_MS } from "../../../src/http/connection_guard.ts";
 import type { GuardTransport, RelaySocket } from "../../../src/http/relay_socket.ts";
+import { FakeClock } from "../../support/fake_clock.ts";
 
 /**
  * The local port of the first relay socket to each HTTP server (the next one gets the port
@@ -196,4 +197,270 @@ Deno.test("ConnectionGuard.start() that cannot listen names the address and why,
     (v6 as Error).message,
     "Cannot listen on [::1]:8443: Failed to listen at 0.0.0.0 (EADDRINUSE)",
   );
+});
+
+Deno.test("ConnectionGuard.start() refuses a header or idle timeout outside HTTP_TIMEOUT_LIMITS_MS", async () => {
+  const transport: GuardTransport = {
+    listen: () => Promise.resolve({ port: 443, close: () => {} }),
+    connect: () => Promise.reject(new Error("unused")),
+  };
+  const options = {
+    host: "127.0.0.1",
+    port: 443,
+    targetPort: () => 1,
+    maxConnections: 10,
+    maxConnectionsPerClient: 10,
+    isExempt: () => false,
+    headerTimeoutMs: 30_000,
+    idleTimeoutMs: 30_000,
+    requestTimeoutMs: 60_000,
+    onProblem: () => {},
+    transport,
+  };
+  const { min, max } = HTTP_TIMEOUT_LIMITS_MS;
+  // A zero or negative timeout would close every connection as soon as it opened.
+  for (const ms of [min - 1, 0, -1, max + 1, Number.NaN]) {
+    for (const key of ["headerTimeoutMs", "idleTimeoutMs"]) {
+      const error = await assertRejects(() => ConnectionGuard.start({ ...options, [key]: ms }));
+      assert(error instanceof RangeError, `${key} ${ms}: ${error}`);
+    }
+  }
+  const guard = await ConnectionGuard.start({
+    ...options,
+    headerTimeoutMs: min,
+    idleTimeoutMs: max,
+  });
+  guard.stopAccepting();
+});
+
+/** A socket the test drives: `send()` is a chunk arriving from its peer. */
+interface ScriptedSocket extends RelaySocket {
+  readonly closed: boolean;
+  send(chunk: Uint8Array): Promise<void>;
+}
+
+function scriptedSocket(remoteAddress: string, localPort: number): ScriptedSocket {
+  let onChunk: ((chunk: Uint8Array) => Promise<void>) | undefined;
+  let ended!: () => void;
+  const pumped = new Promise<void>((resolve) => (ended = resolve));
+  let closed = false;
+  return {
+    remoteAddress,
+    remotePort: 50_000,
+    localPort,
+    get closed() {
+      return closed;
+    },
+    pump: (handler) => {
+      onChunk = handler;
+      return pumped;
+    },
+    write: () => Promise.resolve(),
+    end: () => {},
+    close: () => {
+      closed = true;
+      ended();
+    },
+    send: (chunk) => onChunk!(chunk),
+  };
+}
+
+const SERVER_PORT = 8001;
+
+/**
+ * A guard on scripted sockets whose timers and Date.now are `clock`'s (the guard uses the
+ * globals); `stop()` puts the real ones back. `browse(address)` is a browser connecting.
+ */
+async function timedGuard(limits: {
+  headerTimeoutMs: number;
+  idleTimeoutMs: number;
+  maxConnections?: number;
+  maxConnectionsPerClient?: number;
+}) {
+  const clock = new FakeClock();
+  const real = { setTimeout, clearTimeout, now: Date.now };
+  globalThis.setTimeout = clock.setTimeout as unknown as typeof setTimeout;
+  globalThis.clearTimeout = clock.clearTimeout as unknown as typeof clearTimeout;
+  Date.now = clock.now;
+  let accept!: (socket: RelaySocket) => void;
+  const relays: ScriptedSocket[] = [];
+  const transport: GuardTransport = {
+    listen: (_host, _port, onSocket) => {
+      accept = onSocket;
+      return Promise.resolve({ port: 443, close: () => {} });
+    },
+    connect: () => {
+      const relay = scriptedSocket("127.0.0.1", RELAY_PORT + relays.length);
+      relays.push(relay);
+      return Promise.resolve(relay);
+    },
+  };
+  const guard = await ConnectionGuard.start({
+    host: "127.0.0.1",
+    port: 443,
+    targetPort: () => SERVER_PORT,
+    maxConnections: limits.maxConnections ?? 10,
+    maxConnectionsPerClient: limits.maxConnectionsPerClient ?? 10,
+    isExempt: () => false,
+    headerTimeoutMs: limits.headerTimeoutMs,
+    idleTimeoutMs: limits.idleTimeoutMs,
+    requestTimeoutMs: 60_000,
+    onProblem: () => {},
+    transport,
+  });
+  const browse = async (address: string) => {
+    const client = scriptedSocket(address, 443);
+    const before = relays.length;
+    accept(client);
+    await settle();
+    return { client, relay: relays.length > before ? relays.at(-1) : undefined };
+  };
+  const stop = () => {
+    guard.closeAll();
+    globalThis.setTimeout = real.setTimeout;
+    globalThis.clearTimeout = real.clearTimeout;
+    Date.now = real.now;
+  };
+  return { guard, clock, browse, stop };
+}
+
+const BYTES = new TextEncoder().encode("GET / HTTP/1.1\r\n");
+
+Deno.test("ConnectionGuard holds a connection whose request is arriving to the header timeout, not the longer idle one", async () => {
+  const { guard, clock, browse, stop } = await timedGuard({
+    headerTimeoutMs: 1_000,
+    idleTimeoutMs: 5_000,
+  });
+  try {
+    const { client } = await browse("198.51.100.1");
+    await client.send(BYTES); // and no request ever starts
+    clock.advance(999);
+    assert(!client.closed, "closed before the header timeout");
+    clock.advance(1);
+    assert(
+      client.closed,
+      "a request still not started after the header timeout kept its connection",
+    );
+    assertEquals(guard.stats.timedOut, 1);
+  } finally {
+    stop();
+  }
+});
+
+Deno.test("ConnectionGuard keeps a connection open while its response is still being relayed past the idle timeout", async () => {
+  const { guard, clock, browse, stop } = await timedGuard({
+    headerTimeoutMs: 1_000,
+    idleTimeoutMs: 1_000,
+  });
+  try {
+    const { client, relay } = await browse("198.51.100.1");
+    await client.send(BYTES);
+    guard.requestStarted(relay!.localPort, SERVER_PORT);
+    // The handler returned; its response body streams on to a slow browser.
+    guard.requestEnded(relay!.localPort, SERVER_PORT);
+    for (let i = 0; i < 5; i++) {
+      clock.advance(600);
+      await relay!.send(BYTES);
+    }
+    assert(!client.closed, "closed while the response was still flowing");
+    clock.advance(1_000);
+    assert(client.closed, "still open a whole idle timeout after the response");
+  } finally {
+    stop();
+  }
+});
+
+Deno.test("ConnectionGuard counts a client's connections down one at a time as they end", async () => {
+  const { guard, clock, browse, stop } = await timedGuard({
+    headerTimeoutMs: 1_000,
+    idleTimeoutMs: 1_000,
+    maxConnectionsPerClient: 2,
+  });
+  try {
+    const first = await browse("198.51.100.1");
+    clock.advance(500);
+    await browse("198.51.100.1");
+    clock.advance(500); // the first times out; the second is still open
+    assert(first.client.closed, "the first connection did not time out");
+    assertEquals(guard.stats.open, 1);
+    await browse("198.51.100.1");
+    const over = await browse("198.51.100.1");
+    assert(over.client.closed, "a third connection from one client was let in past its cap of 2");
+    assertEquals(guard.stats, { open: 2, refused: 1, timedOut: 1, evicted: 0 });
+  } finally {
+    stop();
+  }
+});
+
+Deno.test("ConnectionGuard.remoteAddrOf() forgets a connection once it has ended", async () => {
+  const { guard, browse } = await fakeGuard(() => 8001);
+  try {
+    await browse("198.51.100.1");
+    assertEquals(guard.remoteAddrOf(RELAY_PORT, 8001), "198.51.100.1");
+    guard.closeAll();
+    // Kept, every connection ever relayed would stay in memory, and a request on the port
+    // afterwards would be taken for that browser's.
+    assertEquals(guard.remoteAddrOf(RELAY_PORT, 8001), undefined);
+  } finally {
+    guard.closeAll();
+  }
+});
+
+Deno.test("ConnectionGuard at its cap evicts the connection waiting longest since its last phase change, not the oldest", async () => {
+  const { guard, clock, browse, stop } = await timedGuard({
+    headerTimeoutMs: 10_000,
+    idleTimeoutMs: 10_000,
+    maxConnections: 2,
+  });
+  try {
+    const browser = await browse("198.51.100.1");
+    clock.advance(100);
+    const silent = await browse("198.51.100.2");
+    clock.advance(100);
+    await browser.client.send(BYTES); // its request is arriving: it waited less than `silent`
+    clock.advance(100);
+    const next = await browse("198.51.100.3");
+    assert(silent.client.closed, "the connection silent longest was not evicted");
+    assert(!browser.client.closed, "a connection sending its request was evicted first");
+    assert(!next.client.closed, "the new connection was refused");
+    assertEquals(guard.stats.evicted, 1);
+  } finally {
+    stop();
+  }
+});
+
+Deno.test("ConnectionGuard closes the relay socket of a connection that ended before the relay connected", async () => {
+  let accept!: (socket: RelaySocket) => void;
+  let connected!: (relay: RelaySocket) => void;
+  const transport: GuardTransport = {
+    listen: (_host, _port, onSocket) => {
+      accept = onSocket;
+      return Promise.resolve({ port: 443, close: () => {} });
+    },
+    connect: () => new Promise((resolve) => (connected = resolve)),
+  };
+  const guard = await ConnectionGuard.start({
+    host: "127.0.0.1",
+    port: 443,
+    targetPort: () => SERVER_PORT,
+    maxConnections: 10,
+    maxConnectionsPerClient: 10,
+    isExempt: () => false,
+    headerTimeoutMs: 30_000,
+    idleTimeoutMs: 30_000,
+    requestTimeoutMs: 60_000,
+    onProblem: () => {},
+    transport,
+  });
+  try {
+    accept(scriptedSocket("198.51.100.1", 443));
+    guard.closeAll(); // a stop, or an eviction, while the relay connects
+    const relay = scriptedSocket("127.0.0.1", RELAY_PORT);
+    connected(relay);
+    await settle();
+    assert(relay.closed, "the late relay socket was left open");
+    assertEquals(guard.remoteAddrOf(RELAY_PORT, SERVER_PORT), undefined);
+  } finally {
+    guard.closeAll();
+  }
 });
