@@ -27,9 +27,15 @@ export function sendControlRequest(
      * service's keepalive spaces while a slow revoke runs, or a piece of the answer.
      */
     idleTimeoutMs?: number;
+    /**
+     * Gives up, and closes the connection, once the answer grows past this many characters
+     * (default MAX_ANSWER_CHARS).
+     */
+    maxAnswerChars?: number;
   } = {},
 ): Promise<ControlResponse> {
   const idleTimeoutMs = options.idleTimeoutMs ?? ANSWER_TIMEOUT_MS;
+  const maxAnswerChars = options.maxAnswerChars ?? MAX_ANSWER_CHARS;
   return new Promise((resolve, reject) => {
     const socket = createConnection(path);
     const chunks: string[] = [];
@@ -45,10 +51,10 @@ export function sendControlRequest(
       clearTimeout(timer);
       timer = setTimeout(giveUp, idleTimeoutMs);
       size += chunk.length;
-      if (size > MAX_ANSWER_CHARS) {
+      if (size > maxAnswerChars) {
         clearTimeout(timer);
         socket.destroy();
-        reject(new Error(`Answer on ${path} is too large (over ${MAX_ANSWER_CHARS} characters)`));
+        reject(new Error(`Answer on ${path} is too large (over ${maxAnswerChars} characters)`));
         return;
       }
       chunks.push(chunk);

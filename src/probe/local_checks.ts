@@ -6,6 +6,7 @@
  * passed. Pure: local_probe.ts looks, this file judges; every message names the key to change.
  */
 import { credentialsFix, credentialsRefusal } from "../sessions/redis_connection.ts";
+import { likelyCause, SQLITE } from "../sessions/sqlite_file.ts";
 import { type CheckResult, fail, pass, warn } from "./checks.ts";
 
 /** Whether this user can make files in a directory the service writes to, or create it. */
@@ -55,6 +56,11 @@ export interface SessionFileState {
   /** Existing files of the store this user cannot read and write, and the error why. */
   readonly unusable: readonly { file: string; code: string }[];
   /**
+   * The session file does not begin with SQLite's header (and is longer than SQLite counts as
+   * empty): the service's start refuses it ("file is not a database"). The lock is not tried.
+   */
+  readonly notDatabase: boolean;
+  /**
    * The owner lock: taken and let go again ("free"), held by a running service ("held"), no
    * lock file yet ("absent": the service makes it), not tried (a problem above stops the
    * service first), or the error taking it gave.
@@ -86,6 +92,16 @@ export function sessionFileCheck(state: SessionFileState, serviceRunning: boolea
       `sessions.path ${path}: this user cannot read and write ${files}`,
       "Give the service user the store's files (the package's user is openvpn-auth-oidc), or " +
         "set sessions.path to a new file.",
+    );
+  }
+  if (state.notDatabase) {
+    // In the words of the start's refusal (SessionFileError).
+    const cause = likelyCause(SQLITE.NOTADB, directory);
+    return fail(
+      check,
+      `sessions.path ${path}: file is not a database (it does not begin with SQLite's header); ` +
+        "the service does not start with it",
+      `${cause.charAt(0).toUpperCase()}${cause.slice(1)}.`,
     );
   }
   const lock = state.lock;

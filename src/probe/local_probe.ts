@@ -1,11 +1,12 @@
 /**
  * The I/O half of local_checks.ts: looks at the session store's and the control socket's
- * directories and files as this user, takes the session file's owner lock and lets it go at once
- * with the store's own code, and connects to Redis with the store's own connection code.
+ * directories and files as this user, reads the session file's first bytes, takes its owner lock
+ * and lets it go at once with the store's own code, and connects to Redis with the store's own
+ * connection code.
  * Creates nothing: run as root (a common way to probe), a directory or lock file made here would
  * belong to root, and the service's user could not open it.
  */
-import { accessSync, constants, lstatSync, statSync } from "node:fs";
+import { accessSync, closeSync, constants, lstatSync, openSync, readSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import process from "node:process";
 import type { RedisSettings, ResolvedConfig } from "../config/types.ts";
@@ -80,15 +81,21 @@ export function directoryAccess(dir: string): DirectoryAccess {
 
 /**
  * The file store as the service opens it: sessions.path's directory, the files there (the
- * session file, the lock file, SQLite's -wal and -shm), and the owner lock, taken only when its
- * file exists (taking it creates the file otherwise, see the header).
+ * session file, the lock file, SQLite's -wal and -shm), the session file's header, and the owner
+ * lock, taken only when its file exists (taking it creates the file otherwise, see the header).
  */
 export function probeSessionFile(path: string): SessionFileState {
   const directory = dirname(path);
   // sqlite_owner.ts's lock file.
   const lockFile = `${path}.lock`;
   const directoryAccessed = directoryAccess(directory);
-  const state = { path, directory, directoryAccess: directoryAccessed, lockFile };
+  const state = {
+    path,
+    directory,
+    directoryAccess: directoryAccessed,
+    lockFile,
+    notDatabase: false,
+  };
   if (directoryAccessed.kind !== "writable") {
     return { ...state, unusable: [], lock: { kind: "not-tried" } };
   }
@@ -108,6 +115,16 @@ export function probeSessionFile(path: string): SessionFileState {
     }
   }
   if (unusable.length > 0) return { ...state, unusable, lock: { kind: "not-tried" } };
+  if (present.has(path)) {
+    let header: boolean;
+    try {
+      header = hasSqliteHeader(path);
+    } catch (error) {
+      const failed = [{ file: path, code: errorCode(error) }];
+      return { ...state, unusable: failed, lock: { kind: "not-tried" } };
+    }
+    if (!header) return { ...state, notDatabase: true, unusable, lock: { kind: "not-tried" } };
+  }
   if (!present.has(lockFile)) return { ...state, unusable, lock: { kind: "absent" } };
   try {
     lockSessionFile(path).release();
@@ -120,6 +137,30 @@ export function probeSessionFile(path: string): SessionFileState {
     }
     return { ...state, unusable, lock: { kind: "failed", message: errorText(error) } };
   }
+}
+
+/** The first 16 bytes of every SQLite database file (sqlite.org/fileformat.html, 1.3.1). */
+const SQLITE_HEADER = new TextEncoder().encode("SQLite format 3\0");
+
+/**
+ * Whether SQLite takes the file for a database: it begins with SQLITE_HEADER, or SQLite makes a
+ * database of it. That is an empty file, and a file of one byte, which SQLite's unix VFS counts
+ * as empty (a work-around of its own, ticket #3260); a longer one without the header is refused.
+ * Read, not opened with SQLite: a read-only connection to a WAL database still creates its -shm
+ * file (as root, when the probe runs as root), and takes locks next to the running service's.
+ * The header's bytes never change once written, so a read while the service writes is safe.
+ * What lies past the header (a damaged page) is left to the service's start, which names it.
+ */
+function hasSqliteHeader(path: string): boolean {
+  const head = new Uint8Array(SQLITE_HEADER.length);
+  const fd = openSync(path, "r");
+  let read: number;
+  try {
+    read = readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  return read <= 1 || (read === head.length && head.every((byte, i) => byte === SQLITE_HEADER[i]));
 }
 
 /** Connect, authenticate and select the database as the service does at start, then PING. */

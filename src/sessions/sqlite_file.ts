@@ -95,11 +95,20 @@ export class SessionFileError extends Error {
    */
   likelyCause(directory: string): string {
     const errcode = (this.cause as { errcode?: unknown }).errcode;
-    const code = typeof errcode === "number" ? errcode & 0xff : undefined;
-    return (code === undefined ? undefined : LIKELY_CAUSES.get(code)?.(directory)) ??
-      "SQLite could not use the file: move it away (everyone signs in again) or set " +
-        "sessions.path to a new file";
+    return likelyCause(typeof errcode === "number" ? errcode : undefined, directory);
   }
+}
+
+/**
+ * SessionFileError.likelyCause by SQLite's result code (`errcode`, undefined when SQLite gave
+ * none): exported so that `check-config --probe`, which finds a file SQLite would refuse without
+ * opening it, tells it in the start's words.
+ */
+export function likelyCause(errcode: number | undefined, directory: string): string {
+  const code = errcode === undefined ? undefined : errcode & 0xff;
+  return (code === undefined ? undefined : LIKELY_CAUSES.get(code)?.(directory)) ??
+    "SQLite could not use the file: move it away (everyone signs in again) or set " +
+      "sessions.path to a new file";
 }
 
 /** By SQLite's primary result code: why a file of the store is refused at start. */
