@@ -39,16 +39,18 @@ const LIB = join(dirname(fromFileUrl(import.meta.url)), "..", "lib");
 /**
  * Starts a responder with `prefill` established sessions (clients 0..prefill-1, bound to
  * cids of the same number, all listed by `status 3`) and waits until it has read the client
- * list, i.e. is ready to answer.
+ * list, i.e. is ready to answer. `denoFlags`: more `deno run` flags for a bridge on Deno (the
+ * allocation profile's `--inspect`).
  */
 export async function startResponder(
   kind: ResponderKind,
   prefill: number,
   runtime: Runtime = "deno",
+  denoFlags: readonly string[] = [],
 ): Promise<Responder> {
   // A bridge runs with the service's V8 flags, as every Deno launch of it does; the reference
   // responder without them.
-  const bridgeFlags = kind === "reference" ? [] : [DENO_V8_FLAGS_ARGUMENT];
+  const bridgeFlags = kind === "reference" ? [] : [...denoFlags, DENO_V8_FLAGS_ARGUMENT];
   const run = (script: string, args: string[]): Child =>
     runtime === "bun"
       ? startChild(BUN, [...profileFlags(), join(LIB, script), ...args], BUN_ENV)
