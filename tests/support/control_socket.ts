@@ -6,13 +6,15 @@ import { createConnection, type Socket } from "node:net";
 
 /**
  * Sends `bytes` and returns everything the service wrote back until it ended the connection.
- * `halfClose`: end this side after the bytes, as socat and `nc -N` do.
+ * An array is sent a part at a time, 20 ms apart (a request arriving in pieces). `halfClose`:
+ * end this side after the bytes, as socat and `nc -N` do.
  */
 export function rawControlRequest(
   path: string,
-  bytes: string,
+  bytes: string | readonly string[],
   { halfClose = false }: { halfClose?: boolean } = {},
 ): Promise<string> {
+  const parts = typeof bytes === "string" ? [bytes] : bytes;
   return new Promise((resolve, reject) => {
     const socket = createConnection(path);
     let answer = "";
@@ -20,8 +22,14 @@ export function rawControlRequest(
     socket.on("data", (chunk: string) => (answer += chunk));
     socket.on("end", () => resolve(answer));
     socket.on("error", reject);
-    if (halfClose) socket.end(bytes);
-    else socket.write(bytes);
+    socket.once("connect", async () => {
+      for (const [index, part] of parts.entries()) {
+        if (socket.destroyed) return;
+        if (index > 0) await new Promise((next) => setTimeout(next, 20));
+        if (halfClose && index === parts.length - 1) socket.end(part);
+        else socket.write(part);
+      }
+    });
   });
 }
 

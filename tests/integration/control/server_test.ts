@@ -13,7 +13,7 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
-import { createConnection, createServer } from "node:net";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -316,25 +316,6 @@ for (const [name, bytes, message] of badRequests) {
   });
 }
 
-/** Sends `parts` one after the other (a turn apart), then returns all the service wrote back. */
-function sendInParts(path: string, parts: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = createConnection(path);
-    let answer = "";
-    socket.setEncoding("utf8");
-    socket.on("data", (chunk: string) => (answer += chunk));
-    socket.on("end", () => resolve(answer));
-    socket.on("error", reject);
-    socket.once("connect", async () => {
-      for (const part of parts) {
-        if (socket.destroyed) return;
-        socket.write(part);
-        await new Promise((next) => setTimeout(next, 20));
-      }
-    });
-  });
-}
-
 /** A valid sessions.list request padded with spaces (JSON ignores them) to `bytes` bytes. */
 const paddedList = (bytes: number) => '{"command":"sessions.list"}'.padEnd(bytes, " ");
 
@@ -346,7 +327,9 @@ Deno.test("control socket: a request line of MAX_REQUEST_BYTES is read, one byte
     );
     assertEquals(atLimit.ok, true, JSON.stringify(atLimit).slice(0, 100));
     // The newline comes in a later chunk: the line waited for it whole.
-    const inParts = JSON.parse(await sendInParts(t.path, [paddedList(MAX_REQUEST_BYTES), "\n"]));
+    const inParts = JSON.parse(
+      await rawControlRequest(t.path, [paddedList(MAX_REQUEST_BYTES), "\n"]),
+    );
     assertEquals(inParts.ok, true, JSON.stringify(inParts).slice(0, 100));
     const over = paddedList(MAX_REQUEST_BYTES + 1);
     assertEquals(JSON.parse(await rawControlRequest(t.path, over + "\n")), {
@@ -362,7 +345,7 @@ Deno.test("control socket: a line past MAX_REQUEST_BYTES with no newline yet is 
   const t = await setup({ requestTimeoutMs: 2_000 });
   try {
     const started = Date.now();
-    const answer = JSON.parse(await sendInParts(t.path, [paddedList(MAX_REQUEST_BYTES + 1)]));
+    const answer = JSON.parse(await rawControlRequest(t.path, [paddedList(MAX_REQUEST_BYTES + 1)]));
     assertEquals(answer, { ok: false, error: `Request longer than ${MAX_REQUEST_BYTES} bytes` });
     assert(Date.now() - started < 1_000, "answered before the request timeout");
   } finally {
