@@ -437,14 +437,6 @@ export async function startDaemon(
   };
   const reloadNow = async (next: ResolvedConfig) => {
     const { config: merged, kept } = mergeReload(current.value, next);
-    if (kept.length > 0) {
-      log.warning(
-        "Reload: {keys} cannot change while running; keeping the old values until a restart",
-        {
-          keys: kept.join(", "),
-        },
-      );
-    }
     const apply = await listeners.prepare(merged);
     // The listeners first: the one step that can still fail leaves everything as it was.
     await apply();
@@ -453,6 +445,14 @@ export async function startDaemon(
       configureLogging(merged.log.level, merged.log.format);
     }
     current.replace(merged);
+    // Said once the reload took (a failed one keeps nothing of it), under its own [log]: said
+    // before, a reload lowering the level to warning lost this warning.
+    if (kept.length > 0) {
+      log.warning(
+        "Reload: {keys} cannot change while running; keeping the old values until a restart",
+        { keys: kept.join(", ") },
+      );
+    }
     const added = claimPathsAdded(policiesOf(old), policiesOf(merged));
     if (added.length > 0 && merged.sessions.reauthCheck === "none") {
       log.warning(

@@ -7,6 +7,9 @@ import { assert, assertEquals } from "../../support/assert.ts";
 import { withHeldDiscovery } from "../../support/daemon_against_idp.ts";
 import { pollUntil } from "../../e2e/lib/wait.ts";
 
+/** The bridge's retry delay (daemon.ts DISCOVERY_RETRY_MS). */
+const RETRY_MS = 5000;
+
 Deno.test("a discovery that fails after the bridge stopped is not retried", async () => {
   let discoveries = 0;
   // Every timer of the bridge, the IdP request's deadline and a retry included, is armed on the
@@ -37,6 +40,27 @@ Deno.test("a discovery that fails after the bridge stopped is not retried", asyn
     );
     assertEquals(lines.filter((line) => line.text.startsWith("OIDC discovery")), []);
     assertEquals(clock.delays.slice(armed), [], "a timer was armed after the stop");
+    assertEquals(discoveries, 1);
+  });
+});
+
+Deno.test("a discovery retry armed before the stop is cleared by it", async () => {
+  let discoveries = 0;
+  await withHeldDiscovery(() => {
+    // An IdP that is down from the start.
+    discoveries++;
+    return Promise.resolve(new Response("unavailable", { status: 503 }));
+  }, async ({ service, clock }) => {
+    await pollUntil(
+      "the retry after the failed discovery",
+      () => clock.delays.includes(RETRY_MS) || undefined,
+      5_000,
+    );
+    const pending = clock.pendingTimers;
+    await service.stop();
+    // Every timer the bridge armed ends with the stop: a retry left armed would discover again
+    // after it (and keep an embedding process alive).
+    assertEquals(clock.pendingTimers, 0, `of ${pending} armed before the stop`);
     assertEquals(discoveries, 1);
   });
 });

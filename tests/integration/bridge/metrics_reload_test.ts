@@ -322,3 +322,20 @@ Deno.test("reload: the metrics listener is turned on, moved and off without a re
     await h.stop();
   }
 });
+
+Deno.test("reload that changes one restart-only key names it in a warning (README: named in a warning), under the [log] level the same reload sets", async () => {
+  const h = await BridgeHarness.start();
+  const log = captureStderr();
+  try {
+    // One reload both lowers the level from error to warning and changes the key.
+    const next = h.toml.replace('level = "error"', 'level = "warning"')
+      .replace('client_id = "openvpn"', 'client_id = "openvpn-next"');
+    assertEquals(await h.reload(next), { kept: ["oidc.client_id"] });
+    const warning = log.lines().find((line) => line.includes("cannot change while running"));
+    assert(warning, `no warning names the kept key:\n${log.lines().join("\n")}`);
+    assertStringIncludes(warning, "oidc.client_id");
+  } finally {
+    log.restore();
+    await h.stop();
+  }
+});

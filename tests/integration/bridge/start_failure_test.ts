@@ -1,13 +1,15 @@
 /**
- * A start that fails part-way closes what it had started: here http.listen is taken, after the
- * file store was opened (with its owner lock) and the sweeper started. The same process can
- * then start the service on the same session file once the address is free; before, the lock
- * stayed held and the second start was refused.
+ * A start that fails part-way closes what it had started, and so does a stop: the file store's
+ * owner lock is released, so the same process can start the service again on the same session
+ * file (a restart embedded in a test or a supervisor) instead of being refused as a second
+ * owner. Here http.listen is taken, after the file store was opened (with its owner lock) and
+ * the sweeper started, or the control socket cannot be bound.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { ResolvedConfig } from "../../../src/config/types.ts";
 import { assert, assertRejects } from "../../support/assert.ts";
 import { serviceConfig } from "../../support/bridge_harness.ts";
 import { FakeManagementServer } from "../../support/fake_management_server.ts";
@@ -15,34 +17,78 @@ import { freePort } from "../../support/free_port.ts";
 import { captureStderr } from "../../support/stderr_capture.ts";
 import { startDaemon } from "../../../src/daemon.ts";
 
-Deno.test("a start that fails at the HTTP listener releases the session file, and the next start works", async () => {
+/**
+ * A service with its file store in a new directory, against a fake OpenVPN, serving on `port`;
+ * `config(socket)` its config with that control socket ("" for none).
+ */
+async function fileStoreService(port: number) {
   const dir = mkdtempSync(join(tmpdir(), "start-failure-test-"));
   const openvpn = await FakeManagementServer.start({ transport: "tcp" });
-  const port = await freePort();
-  const taken = createServer();
-  await new Promise<void>((resolve) => taken.listen(port, "127.0.0.1", resolve));
-  try {
-    const management = openvpn.address.kind === "tcp" ? openvpn.address.port : 0;
-    const config = serviceConfig({
-      management,
-      listen: port,
-      sections: `
+  const management = openvpn.address.kind === "tcp" ? openvpn.address.port : 0;
+  return {
+    dir,
+    config: (socket = ""): ResolvedConfig =>
+      serviceConfig({
+        management,
+        listen: port,
+        sections: `
 [sessions]
 backend = "file"
 path = "${join(dir, "sessions.sqlite")}"
 
 [control]
-socket = ""
+socket = "${socket}"
+
+[log]
+level = "error"
 `,
-    });
-    await assertRejects(() => startDaemon(config));
+      }),
+    async cleanup() {
+      await openvpn.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+Deno.test("a start that fails at the HTTP listener releases the session file, and the next start works", async () => {
+  const port = await freePort();
+  const t = await fileStoreService(port);
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(port, "127.0.0.1", resolve));
+  try {
+    await assertRejects(() => startDaemon(t.config()));
     await new Promise<void>((resolve) => taken.close(() => resolve()));
-    const service = await startDaemon(config);
+    const service = await startDaemon(t.config());
     await service.stop();
   } finally {
     if (taken.listening) taken.close();
-    await openvpn.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await t.cleanup();
+  }
+});
+
+Deno.test("a start that fails at the control socket stops what it started: the session file and the HTTP address are free again", async () => {
+  const t = await fileStoreService(await freePort());
+  try {
+    // A regular file where the socket's directory should be: the control socket cannot be bound.
+    writeFileSync(join(t.dir, "not-a-directory"), "");
+    await assertRejects(() =>
+      startDaemon(t.config(join(t.dir, "not-a-directory", "control.sock")))
+    );
+    const service = await startDaemon(t.config());
+    await service.stop();
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("a stopped service releases the session file: the next start on it works", async () => {
+  const t = await fileStoreService(await freePort());
+  try {
+    await (await startDaemon(t.config())).stop();
+    const again = await startDaemon(t.config());
+    await again.stop();
+  } finally {
+    await t.cleanup();
   }
 });
 

@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "../../support/assert.ts";
+import { assert, assertEquals, assertThrows } from "../../support/assert.ts";
 import { ConfigError } from "../../../src/config_loader/errors.ts";
 import { HTTP_OIDC_TOML, parseInlineToml } from "../../support/config_toml.ts";
 import { mergeReload } from "../../../src/config/live.ts";
@@ -194,4 +194,23 @@ Deno.test("a server whose own policy requires nothing, while [authorization] doe
   )
     .replace('allowed_groups = ["/vpn-users"]', "allowed_groups = []");
   assertEquals(load(noRules).warnings, []);
+});
+
+Deno.test("a reload that drops or adds a server names that server's keys by its name: it runs on, or waits, until a restart", () => {
+  const two = load(TWO_SERVERS).config;
+  const udpOnly = load(
+    TWO_SERVERS.slice(0, TWO_SERVERS.indexOf('[[openvpn]]\nname = "tcp-443"')) + REST,
+  ).config;
+  const dropped = mergeReload(two, udpOnly).kept;
+  assert(
+    dropped.includes("openvpn[tcp-443].management"),
+    `the dropped server is not named: ${dropped.join(", ")}`,
+  );
+  assertEquals(dropped.filter((key) => !key.startsWith("openvpn[tcp-443].")), []);
+  const added = mergeReload(udpOnly, two).kept;
+  assert(
+    added.includes("openvpn[tcp-443].management"),
+    `the added server is not named: ${added.join(", ")}`,
+  );
+  assertEquals(added.filter((key) => !key.startsWith("openvpn[tcp-443].")), []);
 });
