@@ -533,6 +533,36 @@ Deno.test("refresh() rejects a new ID token about another subject", async () => 
   );
 });
 
+Deno.test("refresh() with a new ID token and use_userinfo rejects userinfo about another subject", async () => {
+  const { idp, client } = await setup({ useUserinfo: true });
+  idp.idTokenClaims = { nonce: undefined };
+  idp.userinfo = { sub: idp.subject, groups: ["/from-userinfo"] };
+  const result = await client.refresh("refresh-token-0", idp.subject);
+  assertEquals(result.claims?.groups, ["/from-userinfo"]);
+  // Merged, another user's groups would decide this user's admission.
+  idp.userinfo = { sub: "someone-else", groups: ["/admins"] };
+  await rejectsWith(client.refresh("refresh-token-0", idp.subject), OidcError, "invalid_response");
+});
+
+Deno.test("finishLogin() with prompt=login takes an auth_time down to oidc.clock_tolerance before the sign-in began, and not a second earlier", async () => {
+  const { idp, client } = await setup({ authorizeParams: { prompt: "login" } });
+  const since = Date.now() - 30_000;
+  const sinceSec = Math.floor(since / 1000);
+  const finish = async (authTime: number) => {
+    const start = await client.startLogin();
+    idp.nonce = start.nonce;
+    idp.idTokenClaims = { auth_time: authTime };
+    const callback = new URL(REDIRECT_URI);
+    callback.searchParams.set("code", "the-code");
+    callback.searchParams.set("state", start.state);
+    return await client.finishLogin(callback, { ...start, since });
+  };
+  // oidcConfig() has a tolerance of 5 s.
+  assertEquals((await finish(sinceSec - 5)).subject, idp.subject);
+  const early = await rejectsWith(finish(sinceSec - 6), OidcError, "invalid_id_token");
+  assertMatch(early.message, /auth_time/);
+});
+
 Deno.test("refresh() refused with an HTML page over the body cap (a proxy's) is still IdpRejectedError; a 5xx or 429 so large is unreachable", async () => {
   const { idp, client } = await setup();
   const page = () => "<html>" + "x".repeat(MAX_BODY_BYTES) + "</html>";

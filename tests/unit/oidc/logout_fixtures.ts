@@ -74,6 +74,8 @@ export const refusedCases: Array<[string, () => Promise<string>, RegExp]> = [
   ["an iat in the future", () => sign(logoutClaims({ iat: NOW_SEC + TOLERANCE + 5 })), /"iat"/],
   ["no iat", () => sign(logoutClaims({ iat: undefined })), /"iat"/],
   ["a nonce (an ID token)", () => sign(logoutClaims({ nonce: "n-1" })), /"nonce"/],
+  // The rule is "no nonce claim", not "no truthy nonce": an empty one is still there.
+  ["an empty nonce", () => sign(logoutClaims({ nonce: "" })), /"nonce"/],
   ["no events", () => sign(logoutClaims({ events: undefined })), /"events"/],
   [
     "events without the logout event",
@@ -102,6 +104,14 @@ export const refusedCases: Array<[string, () => Promise<string>, RegExp]> = [
   ],
   ["an empty sid", () => sign(logoutClaims({ sid: "", sub: undefined })), /"sid"/],
   ["a numeric sid", () => sign(logoutClaims({ sid: 7 })), /"sid"/],
+  // jose checks no type of `sub`; one that is not a string must not reach the store's lookup.
+  ["an empty sub", () => sign(logoutClaims({ sub: "", sid: undefined })), /"sub"/],
+  ["a numeric sub", () => sign(logoutClaims({ sub: 7, sid: undefined })), /"sub"/],
+  [
+    "a sub that is not a string, next to a good sid",
+    () => sign(logoutClaims({ sub: ["u-1"] })),
+    /"sub"/,
+  ],
   ["no jti", () => sign(logoutClaims({ jti: undefined })), /"jti"/],
   ["an empty jti", () => sign(logoutClaims({ jti: "" })), /"jti"/],
   ["header typ at+jwt", () => sign(logoutClaims(), { typ: "at+jwt" }), /"typ"/],
