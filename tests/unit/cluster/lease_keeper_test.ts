@@ -110,3 +110,28 @@ Deno.test("a renewal answered late extends the lease from when it was sent, not 
   );
   await keeper.stop();
 });
+
+Deno.test("a lease granted to a request still in flight at stop() is released at once, not left to run out", async () => {
+  const clock = new FakeClock();
+  const released: string[] = [];
+  let grant = (_token: number) => {};
+  const redis = {
+    eval: (script: string, _keys: number, _key: string, holder: string) => {
+      if (script === ACQUIRE) return new Promise((resolve) => (grant = resolve));
+      if (script === RELEASE) released.push(holder);
+      return Promise.resolve(1);
+    },
+  } as unknown as Redis;
+  const changes: string[] = [];
+  const lease = new Lease(leaseTiming(9_000));
+  const keeper = keeperOf({ redis, lease, clock, onChange: (change) => changes.push(change) });
+  keeper.start();
+  await settle();
+  await keeper.stop();
+  // Redis granted it; the answer comes after the stop.
+  grant(5);
+  await settle();
+  assertEquals(released, ["bridge-a#5"], "a standby takes over now, not a lease later");
+  assertEquals(changes, [], "never used: the instance is stopping");
+  assertEquals(lease.token, undefined);
+});

@@ -99,3 +99,21 @@ Deno.test("wakeAll() (the subscriber came back) makes every waiter read now", as
   await settle();
   assertEquals(t.settled(), { kind: "ok" });
 });
+
+Deno.test("with no outcome recorded, the requester waits past the deadline for a holder that started just before it, then reports it expired", async () => {
+  const t = setup(false);
+  await settle();
+  // The 10 s deadline passed: a holder may have started the item at 9 999 ms.
+  for (let at = 0; at < 10_000; at += 50) {
+    t.clock.advance(50);
+    await settle();
+  }
+  assertEquals(t.settled(), undefined, "still waiting for the holder's outcome at the deadline");
+  // The grace (2 polls and a second) runs out: nobody waits forever.
+  for (let at = 0; at < 1_100; at += 50) {
+    t.clock.advance(50);
+    await settle();
+  }
+  assertEquals(t.settled(), { kind: "expired" });
+  assertEquals(t.clock.pendingTimers, 0, "its poll timer is cleared");
+});

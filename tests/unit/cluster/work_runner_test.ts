@@ -335,3 +335,74 @@ Deno.test("a held timeout deny written with no answer is recorded (OpenVPN may h
   await expired.drain({ ...OWED_TIMEOUT, msLeft: 0 });
   assertEquals([expired.commander.commands, expired.recordedTimeouts], [[], []]);
 });
+
+Deno.test("an item still being carried out is not started again by a drain meanwhile (OpenVPN would get a second client-auth)", async () => {
+  const { queue, commander, runner } = setUp(() => true);
+  let sent = 0;
+  let answer = () => {};
+  // OpenVPN answers slowly: the item stays in Redis's running list, taken again by every drain.
+  commander.auth = () => {
+    sent++;
+    return new Promise<void>((resolve) => (answer = resolve));
+  };
+  runningUntilRecorded(queue, {
+    key: "5:1:run=r",
+    item: { op: "auth", cid: 5, kid: 1, lines: [] },
+    recorded: undefined,
+    msLeft: 12_000,
+  });
+  runner.start();
+  await settle();
+  // A notification for other work comes while the answer is awaited.
+  runner.wake();
+  await settle();
+  answer();
+  await settle();
+  runner.stop();
+  assertEquals(sent, 1, "sent once, though taken by two drains");
+  assertEquals(queue.recorded, [{ key: "5:1:run=r", outcome: { kind: "ok" } }]);
+});
+
+Deno.test("a stopped runner (its holding period over) takes no more work when woken", async () => {
+  const { queue, commander, runner } = setUp(() => true);
+  runner.start();
+  await settle();
+  runner.stop();
+  const takes = queue.takes;
+  queue.waiting.push({
+    key: "kill:5:n",
+    item: { op: "kill", cid: 5, message: "revoked" },
+    recorded: undefined,
+    msLeft: 12_000,
+  });
+  // A notification that arrives after the lease was lost.
+  runner.wake();
+  await settle();
+  assertEquals(queue.takes, takes, "no read of the queue after stop()");
+  assertEquals(commander.commands, []);
+  assertEquals(queue.recorded, []);
+});
+
+Deno.test("work OpenVPN can never take (bad arguments, not a management error) is recorded refused at once, not retried until it expires", async () => {
+  const { queue, commander, runner, idle } = setUp(() => true);
+  let tries = 0;
+  commander.auth = () => {
+    tries++;
+    return Promise.reject(new RangeError("client-auth line too long"));
+  };
+  runningUntilRecorded(queue, {
+    key: "5:1:run=r",
+    item: { op: "auth", cid: 5, kid: 1, lines: ["x"] },
+    recorded: undefined,
+    msLeft: 12_000,
+  });
+  runner.start();
+  await settle();
+  await idle(3 * UNNOTIFIED_POLL_MS);
+  runner.stop();
+  assertEquals(tries, 1);
+  assertEquals(queue.recorded, [{
+    key: "5:1:run=r",
+    outcome: { kind: "refused", message: "RangeError: client-auth line too long" },
+  }]);
+});
