@@ -53,3 +53,27 @@ Deno.test("push() counts each kept reply line with REPLY_LINE_OVERHEAD_CHARS bes
     "reply-too-long",
   ]);
 });
+
+Deno.test("push() keeps a reply of exactly maxReplyChars and truncates one a character longer", () => {
+  const limit = 2 * (REPLY_LINE_OVERHEAD_CHARS + 3);
+  const replyOf = (second: string) => {
+    const core = new ManagementProtocol({ maxReplyChars: limit });
+    const ticket = core.expect("multi");
+    return { ticket, out: core.push(`abc\n${second}\nEND\n`) };
+  };
+  const exact = replyOf("def");
+  assertEquals(exact.out.replies, [{
+    ticket: exact.ticket,
+    type: "lines",
+    lines: ["abc", "def"],
+    truncated: false,
+  }]);
+  const over = replyOf("defg");
+  assertEquals(over.out.replies, [{
+    ticket: over.ticket,
+    type: "lines",
+    lines: ["abc"],
+    truncated: true,
+  }]);
+  assertEquals(over.out.events.map((event) => event.type), ["warning"]);
+});
