@@ -208,6 +208,15 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
     },
   );
 
+  test("deletePending() of a login just read leaves no read finding it", async (store) => {
+    await store.putPending(pendingLogin());
+    assert(await store.getPending("p-1"));
+    assertEquals(await store.deletePending("p-1"), true);
+    // A login page or a callback after the client left must not find the login.
+    assertEquals(await store.getPending("p-1"), undefined, "getPending() after deletePending()");
+    assertEquals(await store.takePending("p-1"), undefined, "takePending() after deletePending()");
+  });
+
   test("deletePendingByCid() removes only that server's logins of that client", async (store) => {
     await store.putPending(pendingLogin({ id: "a", server: "vpn1", cid: 7 }));
     await store.putPending(pendingLogin({ id: "b", server: "vpn1", cid: 7, kid: 2 }));
@@ -522,6 +531,15 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
       cid: undefined,
       refreshToken,
     });
+  });
+
+  test("findSessionIdByCid() does not find a deleted session put again under another cid by its old cid", async (store) => {
+    await store.putSession(session({ sessionId: "s-1", cid: 3 }));
+    assert(await store.deleteSession("s-1"));
+    await store.putSession(session({ sessionId: "s-1", cid: 5 }));
+    // A DISCONNECT of client 3 must not end the session now bound to client 5.
+    assertEquals(await store.findSessionIdByCid("vpn1", 3), undefined, "found by its old cid");
+    assertEquals(await store.findSessionIdByCid("vpn1", 5), "s-1");
   });
 
   test("deleteSession() hands back the refresh token the session held as it went, not one read before", async (store) => {

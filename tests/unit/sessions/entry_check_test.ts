@@ -35,3 +35,18 @@ Deno.test("checkSession() and checkPendingLogin() refuse an entry naming another
   const odd = "nul \u0000 lone \uD800";
   assertEquals(checkSession(session({ sessionId: odd }), { expectedId: odd }).sessionId, odd);
 });
+
+Deno.test("checkPendingLogin() refuses OAuth state missing a field or holding a non-string", () => {
+  for (const key of ["state", "nonce", "codeVerifier", "browserBinding"]) {
+    for (const value of [undefined, 1, null, ["x"]]) {
+      const login = pendingLogin();
+      const oauth: Record<string, unknown> = { ...login.oauth };
+      oauth[key] = value;
+      assertThrows(
+        () => checkPendingLogin({ ...login, oauth }),
+        TypeError,
+        `Invalid pending login OAuth state: field "${key}" has the wrong type`,
+      );
+    }
+  }
+});
