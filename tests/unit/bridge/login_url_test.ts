@@ -66,3 +66,20 @@ Deno.test("baseUrlProblems() refuses a base URL ending in a bare ? or #, which l
   }
   assertEquals(baseUrlProblems(new URL("https://vpn.example.com/a%3Fb%23c")), []);
 });
+
+Deno.test("baseUrlProblems() refuses credentials in the base URL, a user name or a password alone", () => {
+  // Every login link repeats the base URL: a credential in it would go to each VPN client.
+  for (
+    const text of [
+      "https://admin:pw@vpn.example.com",
+      "https://admin@vpn.example.com",
+      "https://:pw@vpn.example.com",
+    ]
+  ) {
+    assertEquals(
+      baseUrlProblems(new URL(text)),
+      ["The base URL must not contain credentials"],
+      text.replace(/:\/\/[^@]*@/, "://***@"),
+    );
+  }
+});
