@@ -94,21 +94,47 @@ export class SessionFileError extends Error {
    * period), told by its primary result code; `directory`: where the store keeps its files.
    */
   likelyCause(directory: string): string {
-    const errcode = (this.cause as { errcode?: unknown }).errcode;
-    return likelyCause(typeof errcode === "number" ? errcode : undefined, directory);
+    return likelyCause(resultCode(this.cause), directory);
   }
 }
 
 /**
- * SessionFileError.likelyCause by SQLite's result code (`errcode`, undefined when SQLite gave
- * none): exported so that `check-config --probe`, which finds a file SQLite would refuse without
- * opening it, tells it in the start's words.
+ * SQLite's own text for each primary result code a start tells apart (sqlite3ErrStr's, fixed
+ * since SQLite 3.6), for an error that carries no code: on Deno, a statement run with `exec`
+ * (the start's pragmas, its migrations' BEGIN and COMMIT) fails with SQLite's message alone,
+ * where a prepared statement's error has `errcode` too.
  */
-export function likelyCause(errcode: number | undefined, directory: string): string {
-  const code = errcode === undefined ? undefined : errcode & 0xff;
+const RESULT_TEXTS: ReadonlyMap<string, number> = new Map([
+  ["database is locked", SQLITE.BUSY],
+  ["database table is locked", SQLITE.LOCKED],
+  ["attempt to write a readonly database", SQLITE.READONLY],
+  ["disk I/O error", SQLITE.IOERR],
+  ["database disk image is malformed", SQLITE.CORRUPT],
+  ["database or disk is full", SQLITE.FULL],
+  ["unable to open database file", SQLITE.CANTOPEN],
+  ["file is not a database", SQLITE.NOTADB],
+]);
+
+/**
+ * The primary result code of a node:sqlite error: its `errcode`'s low byte, else the code of
+ * SQLite's own text for it (RESULT_TEXTS); undefined when it has neither.
+ */
+export function resultCode(error: unknown): number | undefined {
+  const { errcode, message } = (error ?? {}) as { errcode?: unknown; message?: unknown };
+  if (typeof errcode === "number") return errcode & 0xff;
+  return typeof message === "string" ? RESULT_TEXTS.get(message) : undefined;
+}
+
+/**
+ * SessionFileError.likelyCause by SQLite's primary result code (undefined when it is not
+ * known): exported so that `check-config --probe`, which finds a file SQLite would refuse
+ * without opening it, tells it in the start's words. An unknown cause gets no advice: moving
+ * the file away (everyone signs in again) is right for a damaged file only, and a disk full or
+ * a lock held during a migration had been sent there.
+ */
+export function likelyCause(code: number | undefined, directory: string): string {
   return (code === undefined ? undefined : LIKELY_CAUSES.get(code)?.(directory)) ??
-    "SQLite could not use the file: move it away (everyone signs in again) or set " +
-      "sessions.path to a new file";
+    "SQLite's error above says why; the file was left as it was";
 }
 
 /** By SQLite's primary result code: why a file of the store is refused at start. */

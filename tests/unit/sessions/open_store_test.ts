@@ -137,12 +137,13 @@ Deno.test("openSessionStore() tells a lock file SQLite refuses from one another 
         }),
       Error,
     );
-    // It said the file was in use by another openvpn-auth-oidc process: there was none.
+    // It said the file was in use by another openvpn-auth-oidc process: there was none. Nor
+    // is sessions.path's own file at fault: a new sessions.path would leave every session.
     assertEquals(
       error.message,
-      `Session store cannot use sessions.path ${path}: ${path}.lock: file is not a database; ` +
-        "the file is no SQLite database: sessions.path names another program's file; set it " +
-        "to the service's own session file or to a new file",
+      `Session store cannot use sessions.path ${path}: its lock file ${path}.lock: file is not ` +
+        `a database; with no service running on ${path}, remove ${path}.lock (the service ` +
+        "makes it again; the sessions are kept)",
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
