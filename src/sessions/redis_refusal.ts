@@ -5,9 +5,10 @@
  * Redis user's ACL (or password) to fix, not an outage. So such a call fails as an error that
  * names the user and the fix (credentialsFix, as the start's), never as StoreUnavailableError:
  * `store_unreachable = "allow"` admits nobody on a store that refuses it, callers deny (fail
- * closed), and a logout or revoke is kept and retried as for any other failure. The log says
- * it once a minute with a count, not at every call (before: a bare `NOPERM ...` line per
- * client event).
+ * closed), and a logout or revoke is kept and retried as for any other failure. The store's
+ * own line says it once a minute with a count, naming the fix (before: a bare `NOPERM ...`);
+ * each refused client event is still logged where it is denied (server_link.ts), with this
+ * error's text.
  */
 import { getLogger } from "../log.ts";
 import { WarningInterval } from "../warning_interval.ts";
