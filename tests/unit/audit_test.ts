@@ -1,5 +1,5 @@
 import { assertEquals, assertStringIncludes } from "../support/assert.ts";
-import { audit } from "../../src/audit.ts";
+import { audit, type AuditSubject, auditSubject } from "../../src/audit.ts";
 import { configureLogging } from "../../src/log.ts";
 import { captureStderr } from "../support/stderr_capture.ts";
 
@@ -55,4 +55,53 @@ Deno.test("audit lines are written even when the log level hides info", () => {
   configureLogging("error", "json");
   const lines = captured(() => audit("admitted", WHO));
   assertEquals(lines.length, 1);
+});
+
+// A session record carries the user's tokens; session_end.ts builds its audit line from one.
+const SESSION = {
+  server: "default",
+  cid: 4,
+  commonName: "alice-laptop",
+  clientIp: "198.51.100.7",
+  username: "alice",
+  subject: "f3a1",
+  refreshToken: "rt-secret-1",
+  accessToken: "at-secret-2",
+  idToken: "id-secret-3",
+};
+
+Deno.test("auditSubject() keeps who and where only, never a token of the session it is made from", () => {
+  assertEquals(auditSubject(SESSION, SESSION), WHO);
+});
+
+Deno.test("audit() writes the named properties only, whatever else its subject carries", () => {
+  configureLogging("info", "json");
+  const [line] = captured(() => audit("session_ended", SESSION as AuditSubject, "logout"));
+  for (const secret of ["rt-secret-1", "at-secret-2", "id-secret-3"]) {
+    assertEquals(line!.includes(secret), false, `audit line leaks ${secret}: ${line}`);
+  }
+  assertEquals(Object.keys(JSON.parse(line!).properties), [
+    "event",
+    "username",
+    "subject",
+    "server",
+    "cid",
+    "commonName",
+    "clientIp",
+    "reason",
+  ]);
+});
+
+Deno.test("auditSubject() takes the address OpenVPN reports now over the one the user signed in from", () => {
+  const where = { server: "default", cid: 9, commonName: "alice-laptop" };
+  const who = { username: "alice", subject: "f3a1", clientIp: "203.0.113.9" };
+  assertEquals(auditSubject({ ...where, clientIp: "198.51.100.7" }, who).clientIp, "198.51.100.7");
+  assertEquals(auditSubject({ ...where, clientIp: "" }, who).clientIp, "203.0.113.9");
+  assertEquals(auditSubject(where).clientIp, "");
+});
+
+Deno.test("audit() writes an unknown cid as null, not as cid 0 (a real client's id)", () => {
+  configureLogging("info", "json");
+  const [line] = captured(() => audit("denied", { ...WHO, cid: undefined }, "timeout"));
+  assertEquals(JSON.parse(line!).properties.cid, null);
 });

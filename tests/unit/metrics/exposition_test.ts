@@ -176,3 +176,42 @@ Deno.test("metric families refuse bad names, labels, buckets and duplicates", ()
   registry.onCollect("c", () => {});
   assertThrows(() => registry.onCollect("c", () => {}), TypeError, "Collector added twice: c");
 });
+
+Deno.test("labels() keeps label value lists apart that read the same when run together", async () => {
+  const registry = new Registry();
+  const family = registry.register(new CounterFamily("x_total", "X.", ["server", "event"]));
+  family.labels("a", "disconnect").inc();
+  family.labels("adis", "connect").inc(2);
+  assertEquals(
+    (await registry.render()).split("\n").slice(2, 4),
+    ['x_total{server="a",event="disconnect"} 1', 'x_total{server="adis",event="connect"} 2'],
+  );
+});
+
+Deno.test("Registry leaves no collector timer behind once a scrape has answered", async () => {
+  const pending = new Set<ReturnType<typeof setTimeout>>();
+  const { setTimeout: realSet, clearTimeout: realClear } = globalThis;
+  globalThis.setTimeout = ((run: () => void, ms?: number) => {
+    const id = realSet(() => {
+      pending.delete(id);
+      run();
+    }, ms);
+    pending.add(id);
+    return id;
+  }) as typeof setTimeout;
+  globalThis.clearTimeout = ((id?: ReturnType<typeof setTimeout>) => {
+    if (id !== undefined) pending.delete(id);
+    realClear(id);
+  }) as typeof clearTimeout;
+  try {
+    const registry = new Registry(undefined, 60_000);
+    registry.onCollect("works", () => {});
+    registry.onCollect("fails", () => Promise.reject(new Error("Redis down")));
+    await registry.render();
+    assertEquals(pending.size, 0, "a collector's timeout outlives its scrape");
+  } finally {
+    for (const id of pending) realClear(id);
+    globalThis.setTimeout = realSet;
+    globalThis.clearTimeout = realClear;
+  }
+});

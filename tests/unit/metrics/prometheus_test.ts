@@ -151,3 +151,24 @@ Deno.test("[cluster]: cluster_lease_held says, at each scrape, which servers thi
     true,
   );
 });
+
+Deno.test("PrometheusMetrics counts clients OpenVPN admitted without asking, per server", async () => {
+  const metrics = new PrometheusMetrics();
+  const sources = {
+    counts: () => Promise.resolve({ sessions: 0, pending: 0 }),
+    linkUp: () => true,
+  };
+  const udp = metrics.addServer("udp", sources);
+  metrics.addServer("tcp", sources);
+  udp.unaskedAdmission?.();
+  udp.unaskedAdmission?.();
+  const text = await metrics.render();
+  assertEquals(
+    line(text, 'openvpn_auth_oidc_unasked_admissions_total{server="udp"}'),
+    'openvpn_auth_oidc_unasked_admissions_total{server="udp"} 2',
+  );
+  assertEquals(
+    line(text, 'openvpn_auth_oidc_unasked_admissions_total{server="tcp"}'),
+    'openvpn_auth_oidc_unasked_admissions_total{server="tcp"} 0',
+  );
+});
