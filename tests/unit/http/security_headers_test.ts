@@ -100,6 +100,20 @@ Deno.test("securityHeaders() refuses origins and style sources that could bend t
     TypeError,
     "Invalid CSP style source",
   );
+  // A real hash with more after it (or before it) would add sources of its own.
+  for (
+    const source of [
+      `${PAGE_STYLE_SOURCE} 'unsafe-inline'`,
+      `* ${PAGE_STYLE_SOURCE}`,
+      `${PAGE_STYLE_SOURCE}; script-src *`,
+    ]
+  ) {
+    assertThrows(
+      () => securityHeaders({ https: true, formActionOrigins: [], styleSources: [source] }),
+      TypeError,
+      "Invalid CSP style source",
+    );
+  }
 });
 
 Deno.test("securityHeaders() asks a form-action function at each response (origins known after discovery)", async () => {
