@@ -160,3 +160,21 @@ Deno.test("an issue in the second [[openvpn.client_config]] block has that block
     }],
   );
 });
+
+Deno.test("a key's line is where the key starts a line, not a comment or another key's value", () => {
+  // Line 3 names base_url in a comment, line 4 inside a value; the key itself is on line 5.
+  const source = `[http]
+listen = "127.0.0.1:9000"
+# base_url = "https://old.example.com"
+templates_dir = "/srv/base_url = x"
+base_url = "ftp://vpn.example.com"
+${HTTP_OIDC_TOML.replace("[http]\n", "").replace(/^base_url = .*\n/m, "")}
+[openvpn]
+management = "unix:///run/openvpn/mgmt.sock"
+`;
+  const issues = issuesOf(source);
+  assertEquals(issues.map(({ path, line }) => ({ path, line })), [{
+    path: "http.base_url",
+    line: 5,
+  }]);
+});

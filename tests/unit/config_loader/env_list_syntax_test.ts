@@ -170,3 +170,17 @@ Deno.test("a scope holding whitespace in the file is refused at its item and lin
     line,
   }]);
 });
+
+Deno.test("a TOML array after leading whitespace is still an array, not one bare item", () => {
+  const groups = load(MINIMAL_TOML, { [GROUPS]: ' ["/vpn-users", "/staff/vpn-admins"]' });
+  assertEquals(groups.config.authorization.allowedGroups, ["/vpn-users", "/staff/vpn-admins"]);
+  // Taken bare, bypass_common_names would get one pattern: a character class that lets some
+  // two-character common names skip sign-in, and that matches neither gateway.
+  const bypass = load(MINIMAL_TOML, {
+    OPENVPN_AUTH_OIDC_OPENVPN_BYPASS_COMMON_NAMES: ' ["gw1", "gw2"]',
+  });
+  const patterns = bypass.config.servers[0]!.bypassCommonNames;
+  assertEquals(patterns.length, 2);
+  assert(patterns[0]!.test("gw1") && patterns[1]!.test("gw2"));
+  assert(!patterns.some((pattern) => pattern.test(" g")));
+});

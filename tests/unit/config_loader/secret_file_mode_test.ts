@@ -91,6 +91,22 @@ Deno.test("parseConfig() warns at the file when other users can read inline secr
   assertNoSecretIn(warning!.message);
 });
 
+Deno.test("parseConfig() warns at the file when other users can read a single inline secret", () => {
+  // Only http.secret inline: one secret in a readable config leaks as surely as two.
+  const oneInline = MINIMAL_TOML
+    .replace(/^secret = .*$/m, `secret = "${HTTP_SECRET}"`)
+    .replace(/^client_secret = .*$/m, 'client_secret_file = "/etc/oa/client-secret"');
+  const warnings = warningsOf(oneInline, {
+    "/etc/oa/server.toml": 0o100644,
+    "/etc/oa/client-secret": 0o100600,
+  });
+  assertEquals(warnings.length, 1, JSON.stringify(warnings));
+  assertEquals(warnings[0]!.path, "(file)");
+  assertStringIncludes(warnings[0]!.message, "Holds http.secret and can be read by other users");
+  assertStringIncludes(warnings[0]!.message, "move it to http.secret_file");
+  assertNoSecretIn(warnings[0]!.message);
+});
+
 Deno.test("parseConfig() does not warn about inline secrets in a config file at 0640", () => {
   assertEquals(warningsOf(INLINE_SECRETS, { "/etc/oa/server.toml": 0o100640 }), []);
 });

@@ -79,3 +79,24 @@ Deno.test("check-config's printable copy shows every secret key as *** and no se
   }
   assert(text.includes("rediss://vpn-bridge@redis.example.com:6380/0"));
 });
+
+Deno.test("a Secret prints as *** through Bun's console and node:util, which the binary uses", async () => {
+  // Bun (the released binary) and Node libraries inspect through the Node symbol, not Deno's.
+  const secretUrl = new URL("../../../src/config/secret.ts", import.meta.url).href;
+  const script = `
+    import { format, inspect } from "node:util";
+    import { Secret } from ${JSON.stringify(secretUrl)};
+    const secret = new Secret("redis-pass-417");
+    console.log(secret, { sessions: { password: secret } });
+    console.log(inspect(secret), inspect({ secret }, { depth: 5 }));
+    console.log(format("%s %o %O", secret, secret, { secret }));
+  `;
+  const { success, stdout, stderr } = await new Deno.Command(Deno.env.get("BUN") ?? "bun", {
+    args: ["-e", script],
+    env: { NO_COLOR: "1" },
+  }).output();
+  const out = new TextDecoder().decode(stdout);
+  assertEquals(success, true, new TextDecoder().decode(stderr));
+  assert(!out.includes("redis-pass-417"), out);
+  assertEquals(out.split("***").length - 1, 7, out);
+});

@@ -1,0 +1,43 @@
+/**
+ * What a secret's value may be: never empty, inline or in its `*_file` (an empty password or
+ * client secret fails open at whatever checks it), and a file's value is its text without one
+ * trailing newline, `\r\n` included (a file written on Windows).
+ */
+import { assertEquals } from "../../support/assert.ts";
+import { configIssuesOf, MINIMAL_TOML, parseTestConfig } from "../../support/config_toml.ts";
+
+const FROM_FILE = MINIMAL_TOML.replace(
+  'client_secret = "s3cret"',
+  'client_secret_file = "/run/secret"',
+);
+
+Deno.test("parseConfig() refuses an empty secret file, and one holding only a newline", () => {
+  for (const text of ["", "\n", "\r\n"]) {
+    assertEquals(
+      configIssuesOf(FROM_FILE, {}, { "/run/secret": text }).map(({ path, message }) => ({
+        path,
+        message,
+      })),
+      [{ path: "oidc.client_secret_file", message: "File /run/secret is empty" }],
+      JSON.stringify(text),
+    );
+  }
+});
+
+Deno.test("parseConfig() reads a secret file ending in CRLF without the CR", () => {
+  const { config } = parseTestConfig(FROM_FILE, {}, { "/run/secret": "from-file\r\n" });
+  assertEquals(config.oidc.clientSecret?.reveal(), "from-file");
+});
+
+Deno.test("parseConfig() refuses an empty inline secret, from the file or the environment", () => {
+  const inline = MINIMAL_TOML.replace('client_secret = "s3cret"', 'client_secret = ""');
+  assertEquals(configIssuesOf(inline), [
+    { path: "oidc.client_secret", message: "Must not be empty", line: 12 },
+  ]);
+  assertEquals(configIssuesOf(MINIMAL_TOML, { OPENVPN_AUTH_OIDC_OIDC_CLIENT_SECRET: "" }), [
+    {
+      path: "oidc.client_secret",
+      message: "Must not be empty (from OPENVPN_AUTH_OIDC_OIDC_CLIENT_SECRET)",
+    },
+  ]);
+});
