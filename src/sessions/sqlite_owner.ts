@@ -10,7 +10,7 @@
 import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { namingFile, SQLITE } from "./sqlite_file.ts";
+import { namingFile, resultCode, SQLITE } from "./sqlite_file.ts";
 
 /** Another process holds the owner lock: the one refusal the probe tells from the others. */
 export class SessionFileInUseError extends Error {
@@ -40,8 +40,7 @@ export function lockSessionFile(path: string): OwnerLock {
     // Only SQLITE_BUSY is another holder: a lock file SQLite cannot write (a read-only
     // directory) or that is no database was told as one, and sent the operator after a
     // process that did not exist.
-    const errcode = (error as { errcode?: unknown }).errcode;
-    if (typeof errcode !== "number" || (errcode & 0xff) !== SQLITE.BUSY) {
+    if (resultCode(error) !== SQLITE.BUSY) {
       throw namingFile(lockPath, error);
     }
     throw new SessionFileInUseError(

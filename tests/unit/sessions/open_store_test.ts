@@ -68,6 +68,15 @@ Deno.test("openSessionStore() uses sessions.encryption_key instead of http.secre
   }
 });
 
+/** The error the file store's start at `path` refuses with, as the service (owner) or not. */
+function refusalAt(path: string, owner = true): Promise<Error> {
+  return assertRejects(
+    () =>
+      openSessionStore(sessionsConfig({ backend: "file", path }), new Secret("h"), now, { owner }),
+    Error,
+  );
+}
+
 Deno.test("openSessionStore() names sessions.path and the fix when the file system refuses the store's directory", async () => {
   const dir = await Deno.makeTempDir({ prefix: "sessions-test-" });
   try {
@@ -76,13 +85,7 @@ Deno.test("openSessionStore() names sessions.path and the fix when the file syst
     const path = `${dir}/file/state/sessions.db`;
     // The service's own start (owner lock first), and any other open of the file.
     for (const owner of [true, false]) {
-      const error = await assertRejects(
-        () =>
-          openSessionStore(sessionsConfig({ backend: "file", path }), new Secret("h"), now, {
-            owner,
-          }),
-        Error,
-      );
+      const error = await refusalAt(path, owner);
       assertEquals(
         error.message,
         `Session store cannot use sessions.path ${path}: ENOTDIR: not a directory, mkdir ` +
@@ -105,13 +108,7 @@ Deno.test("openSessionStore() names sessions.path and the likely cause when SQLi
     const path = `${dir}/sessions.db`;
     await Deno.writeTextFile(path, "not a database ".repeat(20));
     for (const owner of [true, false]) {
-      const error = await assertRejects(
-        () =>
-          openSessionStore(sessionsConfig({ backend: "file", path }), new Secret("h"), now, {
-            owner,
-          }),
-        Error,
-      );
+      const error = await refusalAt(path, owner);
       assertEquals(
         error.message,
         `Session store cannot use sessions.path ${path}: file is not a database; the file is no ` +
@@ -130,13 +127,7 @@ Deno.test("openSessionStore() tells a lock file SQLite refuses from one another 
   try {
     const path = `${dir}/sessions.db`;
     await Deno.writeTextFile(`${path}.lock`, "not a database ".repeat(20));
-    const error = await assertRejects(
-      () =>
-        openSessionStore(sessionsConfig({ backend: "file", path }), new Secret("h"), now, {
-          owner: true,
-        }),
-      Error,
-    );
+    const error = await refusalAt(path);
     // It said the file was in use by another openvpn-auth-oidc process: there was none. Nor
     // is sessions.path's own file at fault: a new sessions.path would leave every session.
     assertEquals(
