@@ -31,12 +31,16 @@ const log = getLogger("sessions");
  */
 const COUNT_WAIT_MS = COLLECT_TIMEOUT_MS - 1_000;
 
-/** For tests: another worker module (one that never answers, one that fails), shorter waits. */
+/**
+ * For tests: another worker module (one that never answers, one that fails), shorter waits, the
+ * clock of the worker's restart delay (SqliteThreadOptions.now).
+ */
 export interface LiveCounterOptions {
   workerUrl?: string;
   countWaitMs?: number;
   closeWaitMs?: number;
   restartDelayMs?: number;
+  restartClock?: () => number;
 }
 
 /** A count on the worker, and when (performance.now()) it is overdue. */
@@ -66,6 +70,7 @@ export class LiveCounter {
     this.#thread = new SqliteThread("live count worker", {
       url: options.workerUrl,
       restartDelayMs: options.restartDelayMs,
+      now: options.restartClock,
       closeWaitMs: options.closeWaitMs,
     });
     this.#countWaitMs = options.countWaitMs ?? COUNT_WAIT_MS;

@@ -48,11 +48,12 @@ export type SqliteWorkerReply = { id: number } & SqliteWorkerAnswer;
 /** A request as its sender writes it: the thread numbers it. */
 type Unnumbered<T> = T extends unknown ? Omit<T, "id"> : never;
 
-/** For tests: another worker module, shorter waits. */
+/** For tests: another worker module, shorter waits, the restart delay's clock (ms). */
 export interface SqliteThreadOptions {
   url?: string | undefined;
   restartDelayMs?: number | undefined;
   closeWaitMs?: number | undefined;
+  now?: (() => number) | undefined;
 }
 
 export class SqliteThread {
@@ -60,12 +61,13 @@ export class SqliteThread {
   readonly #url: string;
   readonly #restartDelayMs: number;
   readonly #closeWaitMs: number;
+  readonly #now: () => number;
   #worker: Worker | undefined;
   readonly #waiting = new Map<number, (answer: SqliteWorkerAnswer) => void>();
   /** Callers waiting through `within`, told by `refuseWaiting`. */
   readonly #giveUps = new Set<(error: Error) => void>();
   #lastId = 0;
-  /** The last worker's failure and when (performance.now()), until another one starts. */
+  /** The last worker's failure and when (#now()), until another one starts. */
   #failure: { reason: string; at: number } | undefined;
 
   /** `what` names the worker in errors ("WAL checkpoint worker"). */
@@ -74,6 +76,7 @@ export class SqliteThread {
     this.#url = options.url ?? WORKER;
     this.#restartDelayMs = options.restartDelayMs ?? WORKER_RESTART_DELAY_MS;
     this.#closeWaitMs = options.closeWaitMs ?? WORKER_CLOSE_WAIT_MS;
+    this.#now = options.now ?? (() => performance.now());
   }
 
   /**
@@ -84,7 +87,7 @@ export class SqliteThread {
    */
   ask(request: Unnumbered<SqliteWorkerRequest>): Promise<SqliteWorkerAnswer> {
     if (this.#worker === undefined && this.#failure !== undefined) {
-      const waitMs = this.#failure.at + this.#restartDelayMs - performance.now();
+      const waitMs = this.#failure.at + this.#restartDelayMs - this.#now();
       if (waitMs > 0) {
         return Promise.resolve({
           error: `${this.#failure.reason} (not started again for ${Math.ceil(waitMs / 1000)} s)`,
@@ -158,7 +161,7 @@ export class SqliteThread {
 
   /** Notes a failure (see `ask`) and returns its reason. */
   #failed(reason: string): string {
-    this.#failure = { reason, at: performance.now() };
+    this.#failure = { reason, at: this.#now() };
     return reason;
   }
 
