@@ -68,6 +68,8 @@ export interface SessionFileState {
   readonly lock: { kind: "free" | "held" | "absent" | "not-tried" } | {
     kind: "failed";
     message: string;
+    /** The start's advice for SQLite's refusal of the lock file (SessionFileError.advice). */
+    advice: string | undefined;
   };
 }
 
@@ -96,12 +98,11 @@ export function sessionFileCheck(state: SessionFileState, serviceRunning: boolea
   }
   if (state.notDatabase) {
     // In the words of the start's refusal (SessionFileError).
-    const cause = likelyCause(SQLITE.NOTADB, directory);
     return fail(
       check,
       `sessions.path ${path}: file is not a database (it does not begin with SQLite's header); ` +
         "the service does not start with it",
-      `${cause.charAt(0).toUpperCase()}${cause.slice(1)}.`,
+      sentence(likelyCause(SQLITE.NOTADB, directory)),
     );
   }
   const lock = state.lock;
@@ -109,7 +110,9 @@ export function sessionFileCheck(state: SessionFileState, serviceRunning: boolea
     return fail(
       check,
       `sessions.path ${path}: the owner lock on ${state.lockFile} cannot be taken: ${lock.message}`,
-      "Give the service user the store's files, or set sessions.path to a new file.",
+      lock.advice === undefined
+        ? "Give the service user the store's files, or set sessions.path to a new file."
+        : sentence(lock.advice),
     );
   }
   if (lock.kind === "held") {
@@ -248,4 +251,9 @@ export function controlSocketCheck(state: ControlSocketState): CheckResult {
       "service replaces)"
     : "";
   return pass(check, `${socket}: ${directoryFound(directory, state.directoryAccess)}${there}`);
+}
+
+/** The start's advice (one line, no final period) as the fix's sentence. */
+function sentence(advice: string): string {
+  return `${advice.charAt(0).toUpperCase()}${advice.slice(1)}.`;
 }

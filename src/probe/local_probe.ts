@@ -17,6 +17,7 @@ import {
   parseRedisUrl,
   replyCode,
 } from "../sessions/redis_connection.ts";
+import { SessionFileError } from "../sessions/sqlite_file.ts";
 import { lockSessionFile, SessionFileInUseError } from "../sessions/sqlite_owner.ts";
 import type { CheckResult } from "./checks.ts";
 import {
@@ -135,7 +136,9 @@ export function probeSessionFile(path: string): SessionFileState {
     if (error instanceof SessionFileInUseError) {
       return { ...state, unusable, lock: { kind: "held" } };
     }
-    return { ...state, unusable, lock: { kind: "failed", message: errorText(error) } };
+    // SQLite's refusal gets the start's advice (a junk lock file is removed, the sessions kept).
+    const advice = error instanceof SessionFileError ? error.advice(path) : undefined;
+    return { ...state, unusable, lock: { kind: "failed", message: errorText(error), advice } };
   }
 }
 

@@ -13,7 +13,7 @@ import { connectRedis, describeRedisUrl, parseRedisUrl } from "./redis_connectio
 import { RedisStore } from "./redis_store.ts";
 import { StoreUnavailableError } from "./store_unavailable.ts";
 import { SqliteStore } from "./sqlite_store.ts";
-import { resultCode, SessionFileError, SQLITE } from "./sqlite_file.ts";
+import { SessionFileError } from "./sqlite_file.ts";
 import { TokenCipher } from "./token_cipher.ts";
 import type { SessionStore } from "./types.ts";
 
@@ -79,23 +79,10 @@ export async function openSessionStore(
 function namingSessionsPath(path: string, error: unknown): unknown {
   if (error instanceof SessionFileError) {
     // SQLite refused the file or the lock file (not a database, damaged, read-only).
-    const sqliteSaid = (error.cause as Error).message;
-    const code = resultCode(error.cause);
-    if (error.file !== path && (code === SQLITE.NOTADB || code === SQLITE.CORRUPT)) {
-      // The lock file holds no session: a junk one (another program's lock, a damaged one) is
-      // removed, not the sessions with it (the likely cause would send the operator to a new
-      // sessions.path, every session left behind).
-      return new Error(
-        `Session store cannot use sessions.path ${path}: its lock file ${error.file}: ` +
-          `${sqliteSaid}; with no service running on ${path}, remove ${error.file} (the ` +
-          "service makes it again; the sessions are kept)",
-        { cause: error },
-      );
-    }
-    const file = error.file === path ? "" : `${error.file}: `;
+    const file = error.file === path ? "" : `its lock file ${error.file}: `;
     return new Error(
-      `Session store cannot use sessions.path ${path}: ${file}${sqliteSaid}; ` +
-        error.likelyCause(dirname(path)),
+      `Session store cannot use sessions.path ${path}: ${file}${(error.cause as Error).message}; ` +
+        error.advice(path),
       { cause: error },
     );
   }

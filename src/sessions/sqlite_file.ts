@@ -42,19 +42,23 @@ export const SQLITE = {
   NOTADB: 26,
 } as const;
 /**
- * SQLite's primary result codes (the low byte of `errcode`, which may carry an extended one) for
- * a file it cannot use for the moment: locked by another connection past busy_timeout (BUSY,
- * LOCKED), a full disk (FULL), a file or file system gone read-only (READONLY), a failing or
- * vanished disk (IOERR, CANTOPEN). Not a damaged file (CORRUPT, NOTADB): that stays an error.
+ * SQLite's primary result codes for a file it cannot use for the moment: locked by another
+ * connection past busy_timeout (BUSY, LOCKED), a full disk (FULL), a file or file system gone
+ * read-only (READONLY), a failing or vanished disk (IOERR, CANTOPEN). Not a damaged file
+ * (CORRUPT, NOTADB): that stays an error.
  */
-const UNAVAILABLE_CODES = new Map<number, string>([
-  [SQLITE.BUSY, "SQLITE_BUSY"],
-  [SQLITE.LOCKED, "SQLITE_LOCKED"],
-  [SQLITE.READONLY, "SQLITE_READONLY"],
-  [SQLITE.IOERR, "SQLITE_IOERR"],
-  [SQLITE.FULL, "SQLITE_FULL"],
-  [SQLITE.CANTOPEN, "SQLITE_CANTOPEN"],
+const UNAVAILABLE_CODES: ReadonlySet<number> = new Set([
+  SQLITE.BUSY,
+  SQLITE.LOCKED,
+  SQLITE.READONLY,
+  SQLITE.IOERR,
+  SQLITE.FULL,
+  SQLITE.CANTOPEN,
 ]);
+/** SQLite's own name of each code in SQLITE ("SQLITE_BUSY" for 5), for log lines. */
+const CODE_NAMES: ReadonlyMap<number, string> = new Map(
+  Object.entries(SQLITE).map(([name, code]) => [code, `SQLITE_${name}`]),
+);
 
 /**
  * Opens (creating when missing, mode 0600), configures and migrates the file. `walLimit` is the
@@ -91,10 +95,18 @@ export class SessionFileError extends Error {
 
   /**
    * What most likely made SQLite refuse the file, and what to do, in one line (no final
-   * period), told by its primary result code; `directory`: where the store keeps its files.
+   * period), told by its primary result code; `path`: sessions.path, whose lock file this
+   * may be. A lock file that is no database or is damaged holds no session: it is to be
+   * removed, not the sessions with it (the session file's advice would send the operator to
+   * a new sessions.path, every session left behind).
    */
-  likelyCause(directory: string): string {
-    return likelyCause(resultCode(this.cause), directory);
+  advice(path: string): string {
+    const code = resultCode(this.cause);
+    if (this.file !== path && (code === SQLITE.NOTADB || code === SQLITE.CORRUPT)) {
+      return `with no service running on ${path}, remove ${this.file} (the service makes it ` +
+        "again; the sessions are kept)";
+    }
+    return likelyCause(code, dirname(path));
   }
 }
 
@@ -193,10 +205,10 @@ export function classifySqliteError(path: string, error: unknown): unknown {
   if (!(error instanceof Error) || code !== SQLITE_ERROR || typeof errcode !== "number") {
     return error;
   }
-  const name = UNAVAILABLE_CODES.get(errcode & 0xff);
-  if (name === undefined) return error;
+  const primary = errcode & 0xff;
+  if (!UNAVAILABLE_CODES.has(primary)) return error;
   return new StoreUnavailableError(
-    `Session store unavailable: ${path}: ${error.message} (${name})`,
+    `Session store unavailable: ${path}: ${error.message} (${CODE_NAMES.get(primary)})`,
     { cause: error },
   );
 }

@@ -49,7 +49,7 @@ async function probeStore(dir: string, path: string): Promise<CheckResult> {
 }
 
 /** How the service's start refuses these bytes: SQLite's own open, on a copy elsewhere. */
-async function startRefusal(bytes: Uint8Array, directory: string): Promise<string | undefined> {
+async function startRefusal(bytes: Uint8Array): Promise<string | undefined> {
   const elsewhere = await Deno.makeTempDir({ prefix: "probe-header-start-" });
   try {
     await Deno.writeFile(`${elsewhere}/sessions.sqlite`, bytes);
@@ -57,7 +57,7 @@ async function startRefusal(bytes: Uint8Array, directory: string): Promise<strin
     return undefined;
   } catch (error) {
     assert(error instanceof SessionFileError, String(error));
-    return error.likelyCause(directory);
+    return error.advice(error.file);
   } finally {
     await Deno.remove(elsewhere, { recursive: true });
   }
@@ -77,7 +77,7 @@ for (const [name, bytes] of Object.entries(NOT_DATABASES)) {
         store.detail.startsWith(`sessions.path ${path}: file is not a database`),
         store.detail,
       );
-      const cause = await startRefusal(bytes, dir);
+      const cause = await startRefusal(bytes);
       assert(cause !== undefined, `the service's start took ${name} for a database`);
       assertEquals(store.fix, `${cause.charAt(0).toUpperCase()}${cause.slice(1)}.`);
 
@@ -97,6 +97,6 @@ Deno.test("runProbe() passes an empty session file, and one of a single byte: SQ
       await Deno.writeFile(path, bytes);
       const store = await probeStore(dir, path);
       assertEquals(store.ok, true, `${bytes.length} bytes: ${store.detail}`);
-      assertEquals(await startRefusal(bytes, dir), undefined, `${bytes.length} bytes refused`);
+      assertEquals(await startRefusal(bytes), undefined, `${bytes.length} bytes refused`);
     }
   }));

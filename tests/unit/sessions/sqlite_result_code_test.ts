@@ -33,7 +33,7 @@ Deno.test("a lock held while the start runs an exec'd statement is told as held 
   try {
     const error = lockedExecError(`${dir}/sessions.db`);
     assertEquals(resultCode(error), SQLITE.BUSY);
-    const advice = new SessionFileError(`${dir}/sessions.db`, error).likelyCause(dir);
+    const advice = new SessionFileError(`${dir}/sessions.db`, error).advice(`${dir}/sessions.db`);
     assertStringIncludes(advice, "another process held a lock on it");
     assert(!advice.includes("move it away"), advice);
   } finally {
@@ -52,7 +52,7 @@ Deno.test("resultCode() reads errcode's primary code first, then SQLite's own te
 });
 
 Deno.test("a refusal of unknown cause gets no advice to move the file away", () => {
-  const advice = new SessionFileError("/s.db", new Error("something else")).likelyCause("/");
+  const advice = new SessionFileError("/s.db", new Error("something else")).advice("/s.db");
   assert(!advice.includes("move it away"), advice);
   assertStringIncludes(advice, "SQLite's error above");
 });
