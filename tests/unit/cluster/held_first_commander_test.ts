@@ -125,3 +125,10 @@ Deno.test("a browser sign-in's answer carries its sign-in on either path, for th
   assertEquals(link.commands.map((c) => "signIn" in c && c.signIn), [signIn, signIn]);
   assertEquals(remote.commands.map((c) => "signIn" in c && c.signIn), [signIn, signIn]);
 });
+
+Deno.test("the holder's own kill keeps the run its client was seen in, for its link's guard (a restarted OpenVPN's new client on that cid is not killed)", async () => {
+  const { link, remote, commander } = setUp();
+  await commander.kill(3, "revoked", "run-1");
+  assertEquals(link.commands, [{ kind: "kill", cid: 3, message: "revoked", openvpnRun: "run-1" }]);
+  assertEquals(remote.commands, []);
+});

@@ -49,6 +49,7 @@ class CountingQueue {
 /** A server link that comes up when the test says so. */
 class FakeServerLink {
   started = 0;
+  stopped = 0;
   linkUp = false;
   readonly #onUp: Array<() => void> = [];
   /** What stopping the link also stops (the real one closes its events). */
@@ -63,6 +64,7 @@ class FakeServerLink {
     this.started++;
   }
   stop(): Promise<void> {
+    this.stopped++;
     this.linkUp = false;
     this.#onStop();
     return Promise.resolve();
@@ -220,6 +222,60 @@ function leasedLinkSetUp<Q = CountingQueue>(options: {
   const count = (call: string) => calls.filter((c) => c === call).length;
   return { clock, leased, links, fences, redis, at, count, queue: queue as Q };
 }
+
+Deno.test("a lost lease closes its holding period's management link (OpenVPN takes one management client: the next holder's must get in)", async () => {
+  const { clock, leased, links, redis } = leasedLinkSetUp();
+  try {
+    leased.start();
+    await settle();
+    links[0]!.comeUp();
+    // Renewals refused (another instance holds the key now): lost by the lease's deadline.
+    redis.renewing = false;
+    for (let step = 0; step < 200 && leased.holding; step++) {
+      clock.advance(250);
+      await settle();
+    }
+    assertEquals(leased.holding, false, "the lease was lost");
+    assertEquals([links[0]!.stopped, links[0]!.linkUp], [1, false], "its link was closed");
+  } finally {
+    await leased.stop();
+  }
+});
+
+Deno.test("a stopped holder's runner takes no more work: its holding period is over", async () => {
+  const { leased, at, queue } = leasedLinkSetUp();
+  leased.start();
+  await settle();
+  assertEquals(queue.takes, 1, "drained once at start");
+  await leased.stop();
+  // Well past several of the idle runner's polls (once a renewal period).
+  await at(30_000);
+  assertEquals(queue.takes, 1);
+});
+
+Deno.test("a holding period that ends while it adopts the sign-ins in progress never starts its link or runner", async () => {
+  let adopted: (count: number) => void = () => {};
+  const { leased, links, at, queue } = leasedLinkSetUp({
+    period: () => ({
+      events: {
+        adoptPendingLogins: () => new Promise<number>((resolve) => adopted = resolve),
+        takeHeldKills: () => [],
+        takeHeldDenies: () => [],
+      } as unknown as ClientEvents,
+      commander: new RecordingCommander(),
+      onStop: () => {},
+    }),
+  });
+  leased.start();
+  await settle();
+  assertEquals(links.length, 1);
+  await leased.stop();
+  // Reading the pending logins from Redis answers only now.
+  adopted(0);
+  await at(30_000);
+  assertEquals(links[0]!.started, 0, "no connection to OpenVPN without the lease");
+  assertEquals(queue.takes, 0, "no work taken without the lease");
+});
 
 Deno.test("a holder whose link stays down for 3 leases gives the lease up, and asks again only after a pause that lets a standby take it first", async () => {
   const { leased, links, at, count } = leasedLinkSetUp();

@@ -48,3 +48,26 @@ Deno.test("a kill is queued with the run its client was seen in, when known", as
     { op: "kill", cid: 4, message: "RESTART" },
   ]);
 });
+
+Deno.test("a browser sign-in's client-auth and client-deny are queued with their sign-in, for the holder's guard", async () => {
+  const submitted: WorkOp[] = [];
+  const commander = remoteCommander(
+    {
+      submit: (_server, item) => {
+        submitted.push(item);
+        return Promise.resolve({ kind: "ok" });
+      },
+    },
+    "udp",
+    3_000,
+  );
+  const signIn = { loginId: "AAAAAAAAAAAAAAAAAAAAAA", openvpnRun: "4242@1795878880:CONNECTED" };
+  await commander.auth(1, 1, ["push x"], signIn);
+  await commander.deny(2, 1, "denied", "Not allowed", signIn);
+  await commander.auth(3, 1, []);
+  assertEquals(submitted, [
+    { op: "auth", cid: 1, kid: 1, lines: ["push x"], signIn },
+    { op: "deny", cid: 2, kid: 1, reason: "denied", clientReason: "Not allowed", signIn },
+    { op: "auth", cid: 3, kid: 1, lines: [] },
+  ]);
+});
