@@ -146,6 +146,20 @@ Deno.test("passwordLine() sends the raw password with a line end", () => {
   assertEquals(passwordLine(new Secret('p a"ss\\')), 'p a"ss\\\n');
 });
 
+Deno.test("passwordLine() allows a line of 768 bytes with its line end and rejects one byte more", () => {
+  // OpenVPN clears its command buffer past 768 bytes: the prompt would come again and the
+  // password read as wrong, where the configured value is what is wrong.
+  assertEquals(passwordLine(new Secret("p".repeat(767))).length, 768);
+  const error = assertThrows(
+    () => passwordLine(new Secret("p".repeat(768))),
+    ManagementArgumentError,
+    "767",
+  );
+  assertEquals(error.code, "too-long");
+  // Bytes, not characters: 384 two-byte characters and the line end are 769 bytes.
+  assertThrows(() => passwordLine(new Secret("ü".repeat(384))), ManagementArgumentError);
+});
+
 Deno.test("parseManagementVersion() reads the version reply", () => {
   assertEquals(
     parseManagementVersion(["OpenVPN Version: OpenVPN 2.6.14", "Management Version: 5"]),

@@ -10,6 +10,7 @@
 import { assert, assertEquals } from "../../support/assert.ts";
 import { Secret } from "../../../src/config/secret.ts";
 import { getLogger } from "../../../src/log.ts";
+import { Handshake } from "../../../src/management/handshake.ts";
 import type { ManagementConnectionError } from "../../../src/management/errors.ts";
 import type { Reply } from "../../../src/management/events.ts";
 import {
@@ -245,4 +246,41 @@ Deno.test("each >HOLD after the link is up is released: OpenVPN holds again afte
   t.core.receive("SUCCESS: hold release succeeded\r\n", T0);
   assertEquals(t.written, [...HANDSHAKE, "hold release", "hold release"]);
   assertEquals(t.events.map((event) => event.type), ["connected", "info", "hold", "hold", "hold"]);
+});
+
+Deno.test("a >HOLD during the handshake is released though `hold` answers hold=0: OpenVPN is waiting", () => {
+  const t = recordingCore();
+  // A restart (SIGHUP) between the greeting and the `hold` query: OpenVPN waits in its hold,
+  // while the hold flag (what `hold` tells) stays 0 when it was not started with one.
+  t.core.receive(">INFO:x\r\n", T0);
+  t.core.receive("Management Version: 5\r\nEND\r\n", T0);
+  t.core.receive("SUCCESS: pid=7\r\n", T0);
+  t.core.receive(">HOLD:Waiting for hold release:1\r\n", T0);
+  t.core.receive("SUCCESS: real-time state notification set to ON\r\n", T0);
+  t.core.receive("1795879225,CONNECTING,,,,,,\r\nEND\r\n", T0);
+  t.core.receive("SUCCESS: hold=0\r\n", T0);
+  assertEquals(t.written, [...HANDSHAKE, "hold release"], "the hold seen was not released");
+  assert(!t.core.ready, "up before the hold release was answered");
+  t.core.receive("SUCCESS: hold release succeeded\r\n", T0);
+  assert(t.core.ready);
+  assertEquals(t.failures, []);
+});
+
+Deno.test("Handshake says why the link came up with OpenVPN still in its hold when the release is refused", () => {
+  const handshake = new Handshake({ hasPassword: false, timeoutMs: TIMEOUT_MS }, T0);
+  const ticket = 0;
+  handshake.onEvent({ type: "info", message: "OpenVPN Management Interface Version 5" });
+  handshake.onReply({ ticket, type: "lines", lines: ["Management Version: 5"], truncated: false });
+  handshake.onReply({ ticket, type: "success", message: "pid=7" });
+  handshake.onReply({ ticket, type: "success", message: "real-time state notification set" });
+  handshake.onReply({ ticket, type: "lines", lines: [], truncated: false });
+  const release = handshake.onReply({ ticket, type: "success", message: "hold=1" });
+  assertEquals(release?.type === "send" ? release.command.text : release, "hold release");
+  const ready = handshake.onReply({ ticket, type: "error", message: "hold release failed" });
+  assertEquals(ready?.type, "ready");
+  assertEquals(
+    ready?.type === "ready" ? ready.holdNotReleased : undefined,
+    "hold release failed",
+    "a refused release must be reported, else the operator sees a link up and no clients",
+  );
 });
