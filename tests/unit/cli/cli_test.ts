@@ -440,3 +440,22 @@ Deno.test("the service logs the config's warnings at start and after a reload", 
     assertStringIncludes(text, "/x.toml: (file): Holds http.secret, oidc.client_secret");
   }
 });
+
+Deno.test("--probe without check-config exits 2 and never starts the service", async () => {
+  let started = false;
+  const t = io({ "/x.toml": VALID }, {
+    startService: () => {
+      started = true;
+      return Promise.reject(new Error("not expected"));
+    },
+  });
+  assertEquals(await runCli(["--probe", "--config", "/x.toml"], t.cli), EXIT_USAGE);
+  assertStringIncludes(t.err(), "--probe goes with check-config");
+  assertEquals(started, false);
+});
+
+Deno.test("OPENVPN_AUTH_OIDC_CONFIG names the config file when --config is not given", async () => {
+  const t = io({ "/srv/vpn.toml": VALID }, { env: { OPENVPN_AUTH_OIDC_CONFIG: "/srv/vpn.toml" } });
+  assertEquals(await runCli(["check-config"], t.cli), EXIT_OK, t.err());
+  assertStringIncludes(t.out(), "# /srv/vpn.toml: valid");
+});

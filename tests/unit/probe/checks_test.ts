@@ -11,6 +11,7 @@ import {
   discoveryCheck,
   formatResults,
   jwksCheck,
+  listenHeldByService,
   managementCheck,
   redirectCheck,
 } from "../../../src/probe/checks.ts";
@@ -195,4 +196,29 @@ Deno.test("authMethodListed: a listed method, an IdP without a list and none (Ke
   assertEquals(authMethodListed("client_secret_post", ["client_secret_basic"]), false);
   assertEquals(authMethodListed("private_key_jwt", undefined), true);
   assertEquals(authMethodListed("none", ["client_secret_basic", "private_key_jwt"]), true);
+});
+
+Deno.test("jwksCheck: keys only for encryption fail: no ID token can be checked with them", () => {
+  const uri = "https://sso.example.com/certs";
+  const result = jwksCheck(uri, {
+    kind: "ok",
+    keys: [{ kty: "RSA", alg: "RSA-OAEP", use: "enc" }],
+  });
+  assertEquals([result.ok, result.detail], [false, `${uri}: no signing keys`]);
+  const mixed = jwksCheck(uri, {
+    kind: "ok",
+    keys: [{ kty: "RSA", alg: "RSA-OAEP", use: "enc" }, { kty: "RSA", alg: "RS256", use: "sig" }],
+  });
+  assertEquals([mixed.ok, mixed.detail], [true, `${uri}: 1 signing key(s) (RS256)`]);
+});
+
+Deno.test("listenHeldByService: only a 200 'ok' from /healthz is the service; another 200 is another program", () => {
+  assertEquals(listenHeldByService({ kind: "answered", status: 200, body: "ok" }), true);
+  assertEquals(
+    listenHeldByService({ kind: "answered", status: 200, body: "<html>It works!</html>" }),
+    false,
+  );
+  assertEquals(listenHeldByService({ kind: "answered", status: 404, body: "ok" }), false);
+  assertEquals(listenHeldByService({ kind: "no-answer", message: "closed" }), false);
+  assertEquals(listenHeldByService({ kind: "not-connected", message: "refused" }), undefined);
 });

@@ -9,7 +9,7 @@ import { assert, assertEquals, assertMatch } from "../../support/assert.ts";
 import { runUnderBun } from "../../support/bun_child.ts";
 import { listenFree, offline, probedConfig } from "../../support/probed_config.ts";
 import { type CheckResult, formatResults } from "../../../src/probe/checks.ts";
-import { controlSocketCheck } from "../../../src/probe/local_checks.ts";
+import { controlSocketCheck, sessionFileCheck } from "../../../src/probe/local_checks.ts";
 import { runProbe } from "../../../src/probe/probe.ts";
 import { SqliteStore } from "../../../src/sessions/sqlite_store.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
@@ -183,3 +183,62 @@ Deno.test("controlSocketCheck() only warns about the packaged runtime directory 
       "exist, and this user cannot create it in /run (EACCES)",
   );
 });
+
+Deno.test("controlSocketCheck() fails the packaged runtime directory when it exists and this user cannot write it", () => {
+  const result = controlSocketCheck({
+    socket: "/run/openvpn-auth-oidc/control.sock",
+    directory: "/run/openvpn-auth-oidc",
+    directoryAccess: {
+      kind: "denied",
+      at: "/run/openvpn-auth-oidc",
+      missing: false,
+      code: "EACCES",
+    },
+    unsafe: undefined,
+    existing: "none",
+  });
+  // systemd makes it only when missing: one that is there and denied stops the service.
+  assertEquals([result.ok, result.warning], [false, undefined]);
+  assertEquals(
+    result.detail,
+    "control.socket /run/openvpn-auth-oidc/control.sock: this user cannot create files in " +
+      "/run/openvpn-auth-oidc (EACCES)",
+  );
+});
+
+Deno.test("sessionFileCheck() fails an owner lock that cannot be taken, whether or not the service runs", () => {
+  const state = {
+    path: "/var/lib/x/sessions.sqlite",
+    directory: "/var/lib/x",
+    directoryAccess: { kind: "writable" as const },
+    lockFile: "/var/lib/x/sessions.sqlite.lock",
+    unusable: [],
+    notDatabase: false,
+    lock: {
+      kind: "failed" as const,
+      message: "attempt to write a readonly database",
+      advice: undefined,
+    },
+  };
+  for (const serviceRunning of [false, true]) {
+    const result = sessionFileCheck(state, serviceRunning);
+    assertEquals(result.ok, false, formatResults([result]));
+    assertEquals(
+      result.detail,
+      "sessions.path /var/lib/x/sessions.sqlite: the owner lock on " +
+        "/var/lib/x/sessions.sqlite.lock cannot be taken: attempt to write a readonly database",
+    );
+  }
+});
+
+Deno.test("runProbe() takes no owner lock in an existing directory without the store's files: it creates nothing", () =>
+  withDir(async (dir) => {
+    const path = `${dir}/sessions.sqlite`;
+    const config = await probedConfig(`backend = "file"\npath = "${path}"`, `${dir}/control.sock`);
+    const store = resultOf(await runProbe(config, listenFree), "session store");
+    assertEquals([store.ok, store.detail], [true, `${path}: this user can create files in ${dir}`]);
+    // Run as root, a lock file made here would be root's, and the service's user could not take it.
+    const left = [];
+    for await (const entry of Deno.readDir(dir)) left.push(entry.name);
+    assertEquals(left, []);
+  }));

@@ -530,3 +530,14 @@ Deno.test("runProbe() warns about a loopback base_url only", async () => {
     );
   }
 });
+
+Deno.test("runProbe() lets http.listen go again once it has served it, whatever the checks found", async () => {
+  const port = await freePort();
+  const probeConfig = await closedManagementConfig(`listen = "127.0.0.1:${port}"`);
+  const results = await runProbe(probeConfig, {
+    fetch: () => Promise.reject(new TypeError("offline")),
+  });
+  assertEquals(resultOf(results, "base url").ok, false);
+  // Still bound, the service could not start after the probe, nor would check-config's process end.
+  Deno.listen({ hostname: "127.0.0.1", port }).close();
+});
