@@ -103,8 +103,10 @@ function refusalsFor(opts: IdentityClaimOptions, path: string): string[] {
 for (const key of ["usernameClaim", "groupsClaim", "rolesClaim"] as const) {
   Deno.test(`validateClaimPaths() refuses a ${key} too long for its deny reasons, and allows one a character shorter`, () => {
     const withPath = (length: number) => ({ ...CLAIM_OPTIONS, [key]: "p".repeat(length) });
+    // Bounded: a rule that refuses no length would fail here, not hang the suite.
     let refused = 1;
-    while (validateClaimPaths(withPath(refused))[key] === undefined) refused++;
+    while (refused <= 256 && validateClaimPaths(withPath(refused))[key] === undefined) refused++;
+    assert(refused <= 256, `${key} of 256 characters was not refused`);
     // The groups and roles claims' longest reason ("... not an array holding other types")
     // leaves the least room; every reason leaves at least 150 characters.
     assert(refused > 150, `${key} refused at ${refused} characters`);
