@@ -26,7 +26,7 @@ export interface IdentityClaimOptions {
  * paths may be dotted (see {@link claimAt}). Groups and roles accept a string or an array of
  * strings; a missing groups or roles claim is an empty list, since Keycloak omits empty ones.
  *
- * @throws {ClaimError} `missing_claim` when the username or `sub` is absent or empty,
+ * @throws {ClaimError} `missing_claim` when the username or `sub` is absent, empty or blank,
  *   `invalid_claim` when a claim has the wrong type or the username has control characters
  */
 export function extractIdentity(
@@ -43,7 +43,8 @@ export function extractIdentity(
 
 function requiredString(claims: Record<string, unknown>, path: string, what: string): string {
   const value = claimAt(claims, path);
-  if (value === undefined || value === null || value === "") {
+  // Blank counts as empty: "  " in a log or the audit line names no one (and looks like " ").
+  if (value === undefined || value === null || (typeof value === "string" && !value.trim())) {
     throw new ClaimError("missing_claim", path, `Missing ${what} claim: "${path}"`);
   }
   if (typeof value !== "string") {

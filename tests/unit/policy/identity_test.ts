@@ -109,12 +109,14 @@ Deno.test("extractIdentity() gives empty groups and roles when the claims are ab
   assertEquals(noRolesClaim.roles, []);
 });
 
-Deno.test("extractIdentity() refuses missing, empty or mistyped usernames and subjects", () => {
+Deno.test("extractIdentity() refuses missing, empty, blank or mistyped usernames and subjects", () => {
   const opts = { usernameClaim: "preferred_username", groupsClaim: "groups" };
   const cases: Array<[Record<string, unknown>, "missing_claim" | "invalid_claim", string]> = [
     [{ sub: "s" }, "missing_claim", "preferred_username"],
     [{ sub: "s", preferred_username: "" }, "missing_claim", "preferred_username"],
     [{ sub: "s", preferred_username: null }, "missing_claim", "preferred_username"],
+    [{ sub: "s", preferred_username: "  " }, "missing_claim", "preferred_username"],
+    [{ sub: "\u3000", preferred_username: "alice" }, "missing_claim", "sub"],
     [{ sub: "s", preferred_username: 12 }, "invalid_claim", "preferred_username"],
     [{ sub: "s", preferred_username: ["alice"] }, "invalid_claim", "preferred_username"],
     [{ sub: "s", preferred_username: "alice\r\nadmin" }, "invalid_claim", "preferred_username"],
