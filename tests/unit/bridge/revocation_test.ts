@@ -425,3 +425,37 @@ Deno.test("a revoke that races another bridge's reconnect of the session kills t
     stillConnected: [{ server: "vpn1", cid: 8, username: "bob" }],
   });
 });
+
+Deno.test("a logout by sub kept while the store is down and sent again once it is back spares, as the retry would, the user's sign-in after the store was back", async () => {
+  const t = await setup();
+  const token = await sign(logoutClaims({ sid: undefined, sub: "u-alice" }));
+  t.outage.down = true;
+  await assertRejects(() => t.revocation.logout(token), StoreUnavailableError);
+  t.clock.advance(500);
+  t.outage.down = false;
+  await t.store.putSession(
+    session({ sessionId: "a5", cid: 13, sid: "sso-a3", createdAt: t.clock.now() }),
+  );
+  // The IdP's resend comes before the retry.
+  assertEquals(await t.revocation.logout(token), 3);
+  assertEquals(await t.remaining(), ["a5", "b1"]);
+  assertEquals(t.revocation.held, 0);
+});
+
+Deno.test("an admin revoke kept while the store is down and run again once it is back is no longer kept", async () => {
+  const t = await setup();
+  t.outage.down = true;
+  await assertRejects(
+    () => t.revocation.revoke({ kind: "user", username: "bob" }),
+    RevokeDeferredError,
+  );
+  assertEquals(t.revocation.held, 1);
+  t.outage.down = false;
+  // Run again before the retry: carried out, and so not kept for the retry any more.
+  assertEquals((await t.revocation.revoke({ kind: "user", username: "bob" })).ended, 1);
+  assertEquals(t.revocation.held, 0, "revocations still kept");
+  assertEquals(t.clock.pendingTimers, 1, "the retry's timer, which then finds nothing");
+  t.clock.advance(1_000);
+  await drain();
+  assertEquals(t.clock.pendingTimers, 0);
+});
