@@ -670,6 +670,22 @@ Deno.test("refresh() turns network failures, 5xx and timeouts into IdpUnreachabl
   );
 });
 
+Deno.test("refresh() rate-limited (HTTP 429) is IdpUnreachableError: it refuses neither the grant nor the client", async () => {
+  const { idp, client } = await setup();
+  await client.discover();
+  // A refusal here would deny the client whatever sessions.idp_unreachable says.
+  idp.outage = () =>
+    Promise.resolve(
+      new Response("Too Many Requests", { status: 429, headers: { "retry-after": "1" } }),
+    );
+  const limited = await rejectsWith(
+    client.refresh("refresh-token-0", idp.subject),
+    IdpUnreachableError,
+    "idp_unreachable",
+  );
+  assertMatch(limited.message, /HTTP 429/);
+});
+
 Deno.test("discover() failures leave the client not ready and are retried on the next call", async () => {
   const { idp, client } = await setup();
   idp.outage = () => Promise.reject(new TypeError("connection refused"));
@@ -678,6 +694,17 @@ Deno.test("discover() failures leave the client not ready and are retried on the
   idp.outage = undefined;
   await client.discover();
   assertEquals(client.ready, true);
+});
+
+Deno.test("discover() refuses a document without an authorization or a token endpoint: the client is not ready", async () => {
+  for (const missing of ["authorization_endpoint", "token_endpoint"]) {
+    const { idp, client } = await setup();
+    // Ready on such a document, /readyz would pass while every sign-in fails.
+    idp.metadataExtras = { [missing]: undefined };
+    const error = await rejectsWith(client.discover(), OidcError, "invalid_response");
+    assertMatch(error.message, /lacks endpoints/, missing);
+    assertEquals(client.ready, false, missing);
+  }
 });
 
 Deno.test("client_secret_basic sends an Authorization header and no secret in the body", async () => {
@@ -852,6 +879,46 @@ Deno.test("a request that waits for a slot past oidc.http_timeout fails as the I
   assertMatch(queued.message, /no answer within 50 ms \(waited for one of 1 slots/);
   // It never reached the IdP.
   assertEquals(idp.countRequests("/protocol/openid-connect/token"), 1);
+});
+
+Deno.test("an IdP request leaves no deadline timer behind, and a revocation that gets no answer ends at oidc.http_timeout and frees its slot", async () => {
+  const clock = new FakeClock();
+  const idp = await FakeIdp.create();
+  let revocationsSent = 0;
+  const fetch = (input: string | URL | Request, init?: RequestInit) => {
+    if (!String(input).endsWith("/revoke")) return idp.fetch(input, init);
+    revocationsSent++;
+    return new Promise<Response>((_, reject) => {
+      init?.signal?.addEventListener("abort", () => reject(init.signal?.reason));
+    });
+  };
+  const client = createOidcClient(oidcConfig({ httpTimeoutMs: 50 }), REDIRECT_URI, {
+    fetch,
+    clock,
+    requestLimits: {
+      limit: 2,
+      backgroundLimit: 1,
+      maxQueuedBackground: 100,
+      maxBackgroundWaitMs: 60_000,
+    },
+  });
+  await client.discover();
+  assertEquals(clock.pendingTimers, 0, "the discovery's deadline is cleared once it is answered");
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+  const outcomes: unknown[] = [];
+  for (const token of ["refresh-token-0", "refresh-token-1"]) {
+    client.revoke(token).then(() => outcomes.push("sent"), (error) => outcomes.push(error));
+  }
+  await settle();
+  assertEquals(revocationsSent, 1, "one background slot");
+  clock.advance(50);
+  await settle();
+  assert(outcomes[0] instanceof IdpUnreachableError, "the first revocation ends at its deadline");
+  assertEquals(revocationsSent, 2, "its slot went to the second");
+  clock.advance(50);
+  await settle();
+  assert(outcomes[1] instanceof IdpUnreachableError);
+  assertEquals(clock.pendingTimers, 0);
 });
 
 Deno.test("by default at most 32 requests are open at the IdP at once, at most 4 of them revocations (README)", async () => {

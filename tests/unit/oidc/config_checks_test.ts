@@ -73,7 +73,23 @@ const cases: Array<[string, Parameters<typeof oidcConfig>[0], string]> = [
     privateKey: new Secret("pem"),
     privateKeyAlg: "HS256",
   }, "private_key_alg"],
+  // More tolerance would accept ID and logout tokens long expired.
+  ["a clock tolerance over 10m", { clockToleranceSec: 601 }, "clock_tolerance"],
+  ["a negative clock tolerance", { clockToleranceSec: -1 }, "clock_tolerance"],
+  // Past about 24.8 days a timer fires at once, cutting off every IdP request as it starts.
+  ["an http timeout over 10m", { httpTimeoutMs: 600_001 }, "http_timeout"],
+  ["an http timeout of 0", { httpTimeoutMs: 0 }, "http_timeout"],
 ];
+
+Deno.test("checkOidcConfig() accepts the clock tolerance and http timeout at their bounds", () => {
+  for (
+    const overrides of [{ clockToleranceSec: 600 }, { clockToleranceSec: 0 }, {
+      httpTimeoutMs: 600_000,
+    }]
+  ) {
+    assertEquals(checkOidcConfig(oidcConfig(overrides)), [], JSON.stringify(overrides));
+  }
+});
 
 for (const [what, overrides, key] of cases) {
   Deno.test(`checkOidcConfig() reports ${what} at oidc.${key}`, () => {
