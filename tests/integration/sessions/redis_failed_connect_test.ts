@@ -1,0 +1,39 @@
+/**
+ * A connectRedis() that fails leaves no client behind: one still reconnecting in the background
+ * would knock at Redis every 2 s for as long as the process lives, and keep a command that
+ * probes Redis (probeRedis) and then should exit from ever exiting.
+ */
+import { assertEquals, assertRejects } from "../../support/assert.ts";
+import type { RedisSettings } from "../../../src/config/types.ts";
+import { connectRedis } from "../../../src/sessions/redis_connection.ts";
+import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.ts";
+
+Deno.test("connectRedis() that fails at start stops its client: no reconnect follows", async () => {
+  // A peer that takes each connection and closes it at once: the start fails at the first.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let connections = 0;
+  const accepting = (async () => {
+    for await (const conn of listener) {
+      connections++;
+      conn.close();
+    }
+  })().catch(() => {});
+  const settings: RedisSettings = {
+    url: `redis://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/0`,
+    username: undefined,
+    password: undefined,
+    keyPrefix: "failed-connect-test:",
+    tlsCaFile: undefined,
+    storeTimeoutMs: 500,
+  };
+  try {
+    await assertRejects(() => connectRedis(settings, 3_000), StoreUnavailableError);
+    const afterFailure = connections;
+    // The client's reconnects would come 100 ms, then 200 ms more, after the failure.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assertEquals(connections, afterFailure, "connections made after connectRedis() failed");
+  } finally {
+    listener.close();
+    await accepting;
+  }
+});
