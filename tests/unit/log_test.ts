@@ -130,6 +130,18 @@ Deno.test("a value with line breaks stays on one line in text format", () => {
   assertEquals(out.includes("\r"), false, out);
 });
 
+Deno.test("a carriage return in a logged Error's message is escaped in text format", () => {
+  // inspect writes an Error's message raw: a CR there would let the rest overwrite the line.
+  const out = captureStderr(() => {
+    configureLogging("info", "text");
+    getLogger("test").error("Sweep failed: {error}", {
+      error: new Error("store said\r2026-01-01 00:00:00.000 +00:00 [INF] all fine"),
+    });
+  });
+  assertEquals(out.includes("\r"), false, JSON.stringify(out));
+  assertEquals(out.includes("store said\\r2026"), true, JSON.stringify(out));
+});
+
 Deno.test("text records render values exactly as LogTape's default, quicker for plain ones", () => {
   const values: unknown[] = [
     "alice",

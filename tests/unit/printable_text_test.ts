@@ -53,3 +53,9 @@ Deno.test("printableJson() escapes bidi marks and zero-width characters and stay
     assertEquals(JSON.parse(text), value, hex);
   }
 });
+
+Deno.test("printable() escapes both ends of each terminal control range and nothing next to them", () => {
+  // NUL shows as nothing ("alice\0" looks like "alice"); U+001F and U+009F are controls too.
+  assertEquals(printable("a\u0000\u001f\u007f\u0080\u009fb"), "a\\x00\\x1f\\x7f\\x80\\x9fb");
+  assertEquals(printable("\u0020\u007e\u00a0"), "\u0020\u007e\u00a0");
+});

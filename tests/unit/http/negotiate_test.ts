@@ -18,6 +18,9 @@ Deno.test("pickLanguage() takes the supported language with the highest weight",
     ["x-klingon-de, fr", "fr"],
     ["de;;;q=0.7,,,fr;q=0.6", "de"],
     ["fr, de", "fr"],
+    // A parameter other than q leaves the weight at 1; a q above 1 is malformed, so weight 0.
+    ["de;level=1", "de"],
+    ["de;q=1.5, fr;q=0.9", "fr"],
   ];
   for (const [header, expected] of rows) {
     assertEquals(pickLanguage(header, "en"), expected, String(header));

@@ -277,6 +277,47 @@ Deno.test("loadTemplates() refuses a confirm page whose placeholders are there b
   );
 });
 
+Deno.test("loadTemplates() refuses a confirm form whose method is not post or whose csrf value is unquoted", async () => {
+  const cases: Array<[string, string]> = [
+    // A browser sends an unknown method as GET: Continue would never post the token.
+    [
+      '<form method=postal action="{{actionUrl}}"><input name="csrf" value="{{csrf}}"></form>',
+      '<form method="post" action="{{actionUrl}}">',
+    ],
+    // Escaping protects quoted attribute values only.
+    [
+      '<form method="post" action="{{actionUrl}}"><input name="csrf" value={{csrf}}></form>',
+      'value="{{csrf}}"',
+    ],
+  ];
+  for (const [html, message] of cases) {
+    await assertRejects(
+      () => loadTemplates("/tpl", reader({ "/tpl/confirm.html": html })),
+      TemplateError,
+      message,
+    );
+  }
+});
+
+Deno.test("confirm pages round the minutes left up, built-in and template alike", async () => {
+  assertStringIncludes(
+    confirmPage({ ...CONFIRM, expiresInMinutes: 4.2 }),
+    "This link expires in 5 minutes.",
+  );
+  assertStringIncludes(
+    confirmPage({ ...CONFIRM, expiresInMinutes: NaN }),
+    "This link expires in 1 minute.",
+  );
+  const pages = await loadTemplates(
+    "/tpl",
+    reader({
+      "/tpl/confirm.html":
+        '<form method="post" action="{{actionUrl}}"><input name="csrf" value="{{csrf}}">{{expiresInMinutes}}</form>',
+    }),
+  );
+  assertStringIncludes(pages.byLanguage.en.confirm({ ...CONFIRM, expiresInMinutes: 4.2 }), ">5<");
+});
+
 Deno.test("the built-in confirm page passes the rule custom confirm pages must pass", () => {
   for (const [language, pages] of Object.entries(builtinLocalizedPages.byLanguage)) {
     // Rendered with the placeholders as values, it is what a template of it would read.
