@@ -83,3 +83,11 @@ Deno.test("a reload cannot turn [cluster] on or off or change it: the keys are n
   assertEquals(mergeReload(on, longer.config).kept, ["cluster.lease"]);
   assertEquals(mergeReload(on, longer.config).config.cluster?.leaseMs, 10_000);
 });
+
+Deno.test("[cluster] instance_id: 64 characters are taken, 65 refused (the message's bound)", () => {
+  const withId = (id: string) => REDIS + `[cluster]\nenabled = true\ninstance_id = "${id}"\n`;
+  assertEquals(load(withId("a".repeat(64))).config.cluster?.instanceId, "a".repeat(64));
+  assertEquals(issuesOf(withId("a".repeat(65))), [
+    { path: "cluster.instance_id", message: 'Expected 1 to 64 letters, digits, ".", "_" or "-"' },
+  ]);
+});

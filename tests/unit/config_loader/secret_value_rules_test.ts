@@ -41,3 +41,19 @@ Deno.test("parseConfig() refuses an empty inline secret, from the file or the en
     },
   ]);
 });
+
+Deno.test("parseConfig() refuses every spelling of the placeholder http secret, however long", () => {
+  const placeholder = "0123456789abcdef0123456789abcdef";
+  for (const word of ["change-me", "changeme", "CHANGE-ME", "ChangeMe"]) {
+    const source = MINIMAL_TOML.replace(placeholder, `${word}-${placeholder}`);
+    assertEquals(
+      configIssuesOf(source).map(({ path, message }) => ({ path, message })),
+      [{
+        path: "http.secret",
+        message:
+          "A placeholder, not a secret: use random characters (e.g. openssl rand -base64 48)",
+      }],
+      word,
+    );
+  }
+});

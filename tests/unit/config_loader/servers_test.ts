@@ -214,3 +214,12 @@ Deno.test("a reload that drops or adds a server names that server's keys by its 
   );
   assertEquals(added.filter((key) => !key.startsWith("openvpn[tcp-443].")), []);
 });
+
+Deno.test("a server name of 32 characters is taken, 33 refused (the message's bound)", () => {
+  const named = (name: string) =>
+    `[openvpn]\nmanagement = "unix:///run/openvpn/mgmt.sock"\nname = "${name}"\n${REST}`;
+  assertEquals(load(named("a".repeat(32))).config.servers[0]!.name, "a".repeat(32));
+  assertEquals(issuesOf(named("a".repeat(33))), [
+    ["openvpn.name", `Expected 1 to 32 letters, digits or "-", got "${"a".repeat(33)}"`],
+  ]);
+});

@@ -103,6 +103,11 @@ Deno.test("no config issue quotes a URL's user name or password, whichever check
   }
   assertEquals(withoutUserinfo('got "https://u:p@idp/x"'), 'got "https://***@idp/x"');
   assertEquals(withoutUserinfo('got "https://u:a/b@c@idp/x"'), 'got "https://***@idp/x"');
+  // Every URL of a message, not only the first.
+  assertEquals(
+    withoutUserinfo('"https://u:p@idp/x" and "redis://v:q@db:6379"'),
+    '"https://***@idp/x" and "redis://***@db:6379"',
+  );
 });
 
 // A password written into an address: withoutUserinfo masks only "scheme://user@", and
