@@ -56,10 +56,13 @@ const REPORT_INTERVAL_MS = 60_000;
  * its token through a server-pushed restart (push.c purges only the password), reconnects with
  * it at once, is admitted again, and so on until the token expires, never reaching a browser.
  * HALT stops the client (SIGTERM); started again, it holds no token, so its user signs in. Until
- * `external-auth` is added that is a client stopped with nothing to tell its user why, which
- * the error line tells the admin.
+ * `external-auth` is added every reconnect is stopped so, and the text after the comma tells the
+ * user why: a 2.6 client logs `Halt command was pushed by server ('<text>')` and tells its GUI
+ * `>NOTIFY:info,server-pushed-halt,<text>`, and still halts (measured with 2.6.14). The text must
+ * not start with `[`: push.c reads that as flags (`[P]`, `[N]`).
  */
-export const TOKEN_KILL_MESSAGE = "HALT";
+export const TOKEN_KILL_MESSAGE =
+  "HALT,VPN server misconfigured: ask its administrator to add external-auth to auth-gen-token";
 
 /** The `client-kill` message of an unasked admission. */
 export type UnaskedKillMessage = typeof TOKEN_KILL_MESSAGE | typeof KILL_MESSAGE;

@@ -9,6 +9,7 @@ import { assertEquals, assertStringIncludes } from "../../support/assert.ts";
 import { BridgeHarness, clientEnv, type HarnessOptions } from "../../support/bridge_harness.ts";
 import { freePort } from "../../support/free_port.ts";
 import { captureStderr, type StderrCapture } from "../../support/stderr_capture.ts";
+import { TOKEN_KILL_MESSAGE } from "../../../src/bridge/unasked_admissions.ts";
 
 const UNASKED_METRIC = 'openvpn_auth_oidc_unasked_admissions_total{server="default"}';
 
@@ -94,7 +95,7 @@ Deno.test("a reconnect OpenVPN admitted on its own token: one error naming exter
       session_state: "Authenticated",
     });
     // HALT: RESTART would bring it back on the same token, to be killed again until it expires.
-    await h.waitForCommand(mark, (line) => line === 'client-kill 8 "HALT"');
+    await h.waitForCommand(mark, (line) => line === `client-kill 8 "${TOKEN_KILL_MESSAGE}"`);
     const errors = logged(log);
     assertEquals(errors.length, 1, errors.join("\n"));
     assertStringIncludes(errors[0]!, "OpenVPN admitted cid 8");

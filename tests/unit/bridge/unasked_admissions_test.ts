@@ -3,11 +3,16 @@
  * which it kills, and what it says. The daemon-level cases (a real sign-in, a restart, a bypassed
  * name, a storm) are in tests/integration/bridge/unasked_admissions_test.ts.
  */
-import { assertEquals, assertStringIncludes } from "../../support/assert.ts";
+import { assertEquals, assertMatch, assertStringIncludes } from "../../support/assert.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
 import { captureLogs } from "../../support/log_capture.ts";
 import { RecordingCommander } from "../../support/recording_commander.ts";
-import { MAX_RECORDED_CLIENTS, UnaskedAdmissions } from "../../../src/bridge/unasked_admissions.ts";
+import {
+  MAX_RECORDED_CLIENTS,
+  TOKEN_KILL_MESSAGE,
+  UnaskedAdmissions,
+} from "../../../src/bridge/unasked_admissions.ts";
+import { clientKill } from "../../../src/management/commands.ts";
 import { getLogger } from "../../../src/log.ts";
 import { ManagementConnectionError } from "../../../src/management/errors.ts";
 import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.ts";
@@ -143,7 +148,7 @@ for (const asked of [false, true]) {
       // A token reconnect: a new cid, no CONNECT, no session bound to it.
       await unasked.established(12, env("alice", "Authenticated"));
       // RESTART would bring it back on its token at once: admitted, killed, until it expires.
-      assertEquals(kills, [{ cid: 12, run: RUN, message: "HALT" }]);
+      assertEquals(kills, [{ cid: 12, run: RUN, message: TOKEN_KILL_MESSAGE }]);
       assertEquals(state.counted, 1);
       const lines = clientLines(logs);
       assertEquals(lines.map((line) => line.level), ["error"]);
@@ -160,6 +165,16 @@ for (const asked of [false, true]) {
     }
   });
 }
+
+Deno.test("the token kill halts with a reason for the user: HALT, a comma, text not read as flags, within the management limits", () => {
+  // Without text the client logs "Halt command was pushed by server ('')" and its user is left
+  // with a stopped client. A leading `[` is read by the client as flags ([P], [N]: push.c).
+  assertMatch(TOKEN_KILL_MESSAGE, /^HALT,[^[\s]/);
+  assertStringIncludes(TOKEN_KILL_MESSAGE, "administrator");
+  assertStringIncludes(TOKEN_KILL_MESSAGE, "external-auth");
+  // clientKill quotes it and checks OpenVPN's parameter and line limits; it throws past them.
+  assertEquals(clientKill(12, TOKEN_KILL_MESSAGE).text, `client-kill 12 "${TOKEN_KILL_MESSAGE}"`);
+});
 
 Deno.test("an Initial ESTABLISHED before any ask: RESTART, the error names management-client-auth, counted", async () => {
   const logs = captureLogs();
