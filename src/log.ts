@@ -19,7 +19,7 @@ import {
 import process from "node:process";
 import { setImmediate } from "node:timers";
 import type { LogLevel } from "./config/types.ts";
-import { escapeLeftRawByJson } from "./printable_text.ts";
+import { escapeLeftRawByJson, printable } from "./printable_text.ts";
 import { writeAllSync } from "./write_all_sync.ts";
 
 export type { Logger };
@@ -123,13 +123,14 @@ function maskRecord(record: LogRecord): LogRecord {
 }
 
 /**
- * Line breaks inside one text record are written as `\n` (and `\r`), line separators, bidi
- * controls and zero-width characters, which inspect leaves raw, as `\uXXXX`
- * (escapeLeftRawByJson).
+ * Line breaks inside one text record are written as `\n` (and `\r`), every other terminal
+ * control as `\xNN`, line separators, bidi controls and zero-width characters as `\uXXXX`
+ * (printable). Inspect escapes strings, but writes an Error's message and stack raw: an ESC
+ * there (a message from a socket, the IdP, SQLite) reached the terminal as a control.
  */
 function oneLine(text: string): string {
   const body = text.endsWith("\n") ? text.slice(0, -1) : text;
-  return escapeLeftRawByJson(body.replace(/\r/g, "\\r").replace(/\n/g, "\\n")) + "\n";
+  return printable(body.replace(/\r/g, "\\r").replace(/\n/g, "\\n")) + "\n";
 }
 
 /** Printable ASCII without quotes or backslashes: every runtime's inspect only quotes it. */

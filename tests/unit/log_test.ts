@@ -142,6 +142,21 @@ Deno.test("a carriage return in a logged Error's message is escaped in text form
   assertEquals(out.includes("store said\\r2026"), true, JSON.stringify(out));
 });
 
+Deno.test("terminal controls in a logged Error's message are escaped in text format", () => {
+  // inspect writes an Error's message raw: an ESC there could clear the operator's screen.
+  const out = captureStderr(() => {
+    configureLogging("info", "text");
+    getLogger("test").error("Sweep failed: {error}", {
+      error: new Error("x\u001b[2J\u0007\u0000y\u009b"),
+    });
+  });
+  const lines = out.split("\n").filter((line) => line.includes("Sweep failed"));
+  assertEquals(lines.length, 1, JSON.stringify(out));
+  const controls = [...lines[0]!].filter((c) => c < "\u0020" || (c >= "\u007f" && c <= "\u009f"));
+  assertEquals(controls, [], JSON.stringify(out));
+  assertEquals(lines[0]!.includes("x\\x1b[2J\\x07\\x00y\\x9b"), true, JSON.stringify(out));
+});
+
 Deno.test("text records render values exactly as LogTape's default, quicker for plain ones", () => {
   const values: unknown[] = [
     "alice",
