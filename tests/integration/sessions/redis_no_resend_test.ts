@@ -7,12 +7,10 @@
 import { assert, assertEquals, assertRejects } from "../../support/assert.ts";
 import type { RedisSettings } from "../../../src/config/types.ts";
 import { connectRedis } from "../../../src/sessions/redis_connection.ts";
+import { HANDSHAKE, handshakeReply, parseCommand } from "../../support/fake_redis_protocol.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-/** Commands ioredis sends on every new connection before it is ready. */
-const HANDSHAKE = new Set(["INFO", "SELECT", "CLIENT", "AUTH", "HELLO"]);
-const INFO_REPLY = "# Server\r\nredis_version:7.0.0\r\nloading:0\r\n";
 
 interface DroppingRedis {
   url: string;
@@ -63,9 +61,7 @@ function startDroppingRedis(): DroppingRedis {
           pending = pending.slice(parsed.length);
           const name = (parsed.args[0] ?? "").toUpperCase();
           if (HANDSHAKE.has(name)) {
-            const reply = name === "INFO"
-              ? `$${INFO_REPLY.length}\r\n${INFO_REPLY}\r\n`
-              : "+OK\r\n";
+            const reply = handshakeReply(name);
             await conn.write(encoder.encode(reply));
           } else if (first) {
             conn.close();
@@ -81,24 +77,6 @@ function startDroppingRedis(): DroppingRedis {
     }
   }
   return fake;
-}
-
-/** One RESP array of bulk strings from the start of `text`, or undefined if incomplete. */
-function parseCommand(text: string): { args: string[]; length: number } | undefined {
-  const header = /^\*(\d+)\r\n/.exec(text);
-  if (!header) return undefined;
-  let offset = header[0].length;
-  const args: string[] = [];
-  for (let index = 0; index < Number(header[1]); index++) {
-    const bulk = /^\$(\d+)\r\n/.exec(text.slice(offset));
-    if (!bulk) return undefined;
-    const start = offset + bulk[0].length;
-    const end = start + Number(bulk[1]);
-    if (text.length < end + 2) return undefined;
-    args.push(text.slice(start, end));
-    offset = end + 2;
-  }
-  return { args, length: offset };
 }
 
 function settings(url: string): RedisSettings {
