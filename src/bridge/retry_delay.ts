@@ -6,6 +6,9 @@
  * are gone after a link-up (server_link.ts).
  */
 import type { Clock, TimerHandle } from "../clock.ts";
+import { getLogger } from "../log.ts";
+
+const log = getLogger("sessions");
 
 const FIRST_DELAY_MS = 1_000;
 const MAX_DELAY_MS = 60_000;
@@ -63,8 +66,18 @@ export class RetryPasses {
 
   async #run(): Promise<void> {
     this.#running = true;
-    const { failed, left } = await this.#pass();
-    this.#running = false;
+    let outcome: PassOutcome;
+    try {
+      outcome = await this.#pass();
+    } catch (error) {
+      // A pass catches each item's failure; one that throws all the same (a bug, a give-up
+      // callback failing) would have left #running set, and no pass was ever armed again.
+      log.error("A retry pass failed; trying again: {error}", { error: String(error) });
+      outcome = { failed: true, left: true };
+    } finally {
+      this.#running = false;
+    }
+    const { failed, left } = outcome;
     if (this.#closed) return;
     this.#failedPasses = failed ? this.#failedPasses + 1 : 0;
     if (left) this.arm();
