@@ -122,6 +122,28 @@ export function parseLastPushReply(log: string): string[] | undefined {
   return last?.split(",").slice(1);
 }
 
+/**
+ * OpenVPN makes its management socket's file at bind() and listens a moment later: a connect in
+ * between is refused (ECONNREFUSED, seen once in a full run on a loaded machine), so it is tried
+ * again until the client listens, exits, or 10 s have passed.
+ */
+async function connectWhenListening(
+  path: string,
+  credentials: OpenVpnClientOptions["credentials"],
+  alive: () => boolean,
+): Promise<ClientManagement> {
+  const deadline = performance.now() + 10_000;
+  for (;;) {
+    try {
+      return await ClientManagement.connect(path, credentials);
+    } catch (error) {
+      const refused = (error as { code?: unknown }).code === "ECONNREFUSED";
+      if (!refused || !alive() || performance.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
 /** Starts openvpn in the client namespace and connects to its management interface. */
 export async function startOpenVpnClient(options: OpenVpnClientOptions): Promise<OpenVpnClient> {
   const label = options.label ?? `client-${options.name}`;
@@ -149,7 +171,11 @@ export async function startOpenVpnClient(options: OpenVpnClientOptions): Promise
   let management: ClientManagement;
   try {
     await waitForSocket(managementSocket, () => process.running, 10_000);
-    management = await ClientManagement.connect(managementSocket, options.credentials);
+    management = await connectWhenListening(
+      managementSocket,
+      options.credentials,
+      () => process.running,
+    );
   } catch (error) {
     await process.stop();
     throw new Error(
