@@ -13,6 +13,15 @@ const CASES: Array<[string, string, boolean]> = [
   ["198.51.100.7", "198.51.100.70", false],
   // IPv4-compatible (deprecated) is not IPv4-mapped: a different address.
   ["198.51.100.7", "::198.51.100.7", false],
+  // The full spelling with an embedded IPv4 address, no "::" to expand.
+  ["198.51.100.7", "0:0:0:0:0:ffff:198.51.100.7", true],
+  // Only ::ffff:0:0/96 is IPv4: a prefix anywhere else, or other bytes before ffff, is another
+  // address, which a client-IP check must not take for the IPv4 one.
+  ["198.51.100.7", "1::ffff:198.51.100.7", false],
+  ["198.51.100.7", "::ff00:c633:6407", false],
+  ["198.51.100.7", "::1:ffff:c633:6407", false],
+  // 4 bytes are not the first 4 of 16.
+  ["198.51.100.7", "c633:6407::", false],
   ["not an address", "not an address", false],
   ["", "", false],
   ["198.51.100.7", "", false],
