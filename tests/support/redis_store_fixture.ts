@@ -16,10 +16,13 @@ export interface RedisStoreFixtureOptions {
   now?: () => number;
 }
 
-/** Runs `run` with the store and its connection, then closes both and stops the server. */
-export async function withRedisStore(
-  options: RedisStoreFixtureOptions,
-  run: (opened: { store: RedisStore; client: Redis }) => Promise<void>,
+/**
+ * Runs `run` with a client of the store's own connection code (keys under `keyPrefix`) on a
+ * redis-server of its own, then disconnects it and stops the server.
+ */
+export async function withRedisClient(
+  keyPrefix: string,
+  run: (client: Redis, url: string) => Promise<void>,
 ): Promise<void> {
   const server = await RedisServer.start();
   try {
@@ -27,25 +30,38 @@ export async function withRedisStore(
       url: server.url,
       username: undefined,
       password: undefined,
-      keyPrefix: options.keyPrefix,
+      keyPrefix,
       tlsCaFile: undefined,
       storeTimeoutMs: 2_000,
     });
+    try {
+      await run(client, server.url);
+    } finally {
+      client.disconnect();
+    }
+  } finally {
+    await server.dispose();
+  }
+}
+
+/** Runs `run` with the store and its connection, then closes both and stops the server. */
+export function withRedisStore(
+  options: RedisStoreFixtureOptions,
+  run: (opened: { store: RedisStore; client: Redis }) => Promise<void>,
+): Promise<void> {
+  return withRedisClient(options.keyPrefix, async (client, url) => {
     const store = await RedisStore.open({
       client,
       keyPrefix: options.keyPrefix,
       cipher: await TokenCipher.fromKeyBytes(new Uint8Array(32).fill(7)),
       maxEntries: 100,
       ...(options.now ? { now: options.now } : {}),
-      description: server.url,
+      description: url,
     });
     try {
       await run({ store, client });
     } finally {
       await store.close();
-      client.disconnect();
     }
-  } finally {
-    await server.dispose();
-  }
+  });
 }

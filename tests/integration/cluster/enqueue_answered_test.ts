@@ -6,9 +6,8 @@
 import { systemClock } from "../../../src/clock.ts";
 import { ClusterKeys, WorkQueue } from "../../../src/cluster/work_queue.ts";
 import type { WorkOp } from "../../../src/cluster/work_item.ts";
-import { connectRedis } from "../../../src/sessions/redis_connection.ts";
 import { assertEquals } from "../../support/assert.ts";
-import { RedisServer } from "../../support/redis_server.ts";
+import { withRedisClient } from "../../support/redis_store_fixture.ts";
 
 const PREFIX = "enqueue-answered:";
 const TOKEN = 4;
@@ -23,36 +22,20 @@ const AUTH: WorkOp = {
   signIn: { loginId: SIGN_IN_ID, openvpnRun: "28115@1795879225:CONNECTED" },
 };
 
-Deno.test("work: a sign-in's answer asked for again once recorded joins that outcome and is not queued again", async () => {
-  const server = await RedisServer.start();
-  try {
-    const redis = await connectRedis({
-      url: server.url,
-      username: undefined,
-      password: undefined,
-      keyPrefix: PREFIX,
-      tlsCaFile: undefined,
-      storeTimeoutMs: 2_000,
-    });
-    try {
-      const keys = new ClusterKeys(PREFIX);
-      await redis.set(keys.fence("udp"), String(TOKEN));
-      const queue = new WorkQueue(redis, keys, systemClock);
-      await queue.enqueue("udp", AUTH, 10_000);
-      const taken = await queue.take("udp", 8);
-      assertEquals(taken.length, 1);
-      const key = taken[0]!.key;
-      assertEquals(await queue.record("udp", TOKEN, key, { kind: "ok" }), true);
-      assertEquals(await queue.take("udp", 8), [], "the answered item left the running list");
-      // The requester (or another instance) asks again before the outcome runs out.
-      await queue.enqueue("udp", AUTH, 10_000);
-      assertEquals(await redis.llen(keys.queue("udp")), 0, "queued again");
-      assertEquals(await queue.take("udp", 8), [], "handed to the holder again");
-      assertEquals(await redis.get(keys.outcome("udp", key)), "ok", "the first outcome");
-    } finally {
-      redis.disconnect();
-    }
-  } finally {
-    await server.dispose();
-  }
-});
+Deno.test("work: a sign-in's answer asked for again once recorded joins that outcome and is not queued again", () =>
+  withRedisClient(PREFIX, async (redis) => {
+    const keys = new ClusterKeys(PREFIX);
+    await redis.set(keys.fence("udp"), String(TOKEN));
+    const queue = new WorkQueue(redis, keys, systemClock);
+    await queue.enqueue("udp", AUTH, 10_000);
+    const taken = await queue.take("udp", 8);
+    assertEquals(taken.length, 1);
+    const key = taken[0]!.key;
+    assertEquals(await queue.record("udp", TOKEN, key, { kind: "ok" }), true);
+    assertEquals(await queue.take("udp", 8), [], "the answered item left the running list");
+    // The requester (or another instance) asks again before the outcome runs out.
+    await queue.enqueue("udp", AUTH, 10_000);
+    assertEquals(await redis.llen(keys.queue("udp")), 0, "queued again");
+    assertEquals(await queue.take("udp", 8), [], "handed to the holder again");
+    assertEquals(await redis.get(keys.outcome("udp", key)), "ok", "the first outcome");
+  }));

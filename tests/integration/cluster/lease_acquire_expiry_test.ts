@@ -7,47 +7,27 @@
 import { ACQUIRE } from "../../../src/cluster/redis_scripts.ts";
 import { ClusterKeys } from "../../../src/cluster/work_queue.ts";
 import { serverNameClaimKey } from "../../../src/cluster/server_name_claims.ts";
-import { connectRedis } from "../../../src/sessions/redis_connection.ts";
 import { assert, assertEquals } from "../../support/assert.ts";
-import { RedisServer } from "../../support/redis_server.ts";
+import { withRedisClient } from "../../support/redis_store_fixture.ts";
 
 const PREFIX = "lease-expiry:";
 const LEASE_MS = 3_000;
 
-Deno.test("lease: a lease taken by ACQUIRE runs out after the lease time even if never renewed", async () => {
-  const server = await RedisServer.start();
-  try {
-    const redis = await connectRedis({
-      url: server.url,
-      username: undefined,
-      password: undefined,
-      keyPrefix: PREFIX,
-      tlsCaFile: undefined,
-      storeTimeoutMs: 2_000,
-    });
-    try {
-      const keys = new ClusterKeys(PREFIX);
-      // The arguments LeaseKeeper passes; the instance dies right after (no renewal).
-      const token = await redis.eval(
-        ACQUIRE,
-        3,
-        keys.lease("udp"),
-        keys.fence("udp"),
-        serverNameClaimKey(PREFIX, "udp"),
-        "dies-at-once",
-        String(LEASE_MS),
-      );
-      assertEquals(token, 1);
-      assertEquals(await redis.get(keys.lease("udp")), "dies-at-once#1");
-      const ttl = await redis.pttl(keys.lease("udp"));
-      assert(
-        ttl > 0 && ttl <= LEASE_MS,
-        `the lease's PTTL is ${ttl} ms, not within ${LEASE_MS} ms`,
-      );
-    } finally {
-      redis.disconnect();
-    }
-  } finally {
-    await server.dispose();
-  }
-});
+Deno.test("lease: a lease taken by ACQUIRE runs out after the lease time even if never renewed", () =>
+  withRedisClient(PREFIX, async (redis) => {
+    const keys = new ClusterKeys(PREFIX);
+    // The arguments LeaseKeeper passes; the instance dies right after (no renewal).
+    const token = await redis.eval(
+      ACQUIRE,
+      3,
+      keys.lease("udp"),
+      keys.fence("udp"),
+      serverNameClaimKey(PREFIX, "udp"),
+      "dies-at-once",
+      String(LEASE_MS),
+    );
+    assertEquals(token, 1);
+    assertEquals(await redis.get(keys.lease("udp")), "dies-at-once#1");
+    const ttl = await redis.pttl(keys.lease("udp"));
+    assert(ttl > 0 && ttl <= LEASE_MS, `the lease's PTTL is ${ttl} ms, not within ${LEASE_MS} ms`);
+  }));
