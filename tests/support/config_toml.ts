@@ -68,3 +68,8 @@ export function configIssuesOf(
   const error = assertThrows(() => parseTestConfig(source, env, files), ConfigError);
   return error.issues.map((issue) => ({ ...issue }));
 }
+
+/** configIssuesOf(`source`) as `[path, message]` pairs, for tables of expected refusals. */
+export function issuePairsOf(source: string): Array<[string, string]> {
+  return configIssuesOf(source).map(({ path, message }) => [path, message]);
+}

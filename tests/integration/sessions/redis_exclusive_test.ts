@@ -2,11 +2,12 @@
  * RedisStore.exclusive: the lock bridges sharing one Redis take so that one sign-in of a user
  * at a time counts and stores (`sessions.max_per_user`), whichever instance it reaches.
  */
-import { assert, assertEquals } from "../../support/assert.ts";
+import { assert, assertEquals, assertRejects } from "../../support/assert.ts";
 import type { Redis } from "ioredis";
 import { createHash } from "node:crypto";
 import { connectRedis } from "../../../src/sessions/redis_connection.ts";
 import { lockTtlMs, RedisStore } from "../../../src/sessions/redis_store.ts";
+import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
 import { RedisServer } from "../../support/redis_server.ts";
 
@@ -126,4 +127,43 @@ Deno.test("exclusive(): the lock outlives the store calls under it, however long
     // out meanwhile would let another bridge count and store a second sign-in of the user.
     assert(ttlSeen > 3 * 30_000, `lock expiry ${ttlSeen} ms`);
   }, 30_000);
+});
+
+/** The store's LOCK_RETRY_MS and LOCK_ATTEMPTS (redis_store.ts): 10 s in all. */
+const RETRY_MS = 20;
+const ATTEMPTS = 500;
+
+// A sign-in behind a holder that hangs is denied ("try again"), never held up for longer. The
+// store's retry waits are made to pass at once, so the test does not take the wait's 10 s.
+Deno.test("exclusive(): a lock another bridge keeps is waited for 10 s at most, then the store counts as unavailable", async () => {
+  await withStores(async (holder, waiter) => {
+    const realSetTimeout = globalThis.setTimeout;
+    let release = () => {};
+    const taken = Promise.withResolvers<void>();
+    const held = holder.store.exclusive("user-1", () => {
+      taken.resolve();
+      return new Promise<void>((done) => (release = done));
+    });
+    let waits = 0;
+    try {
+      await taken.promise;
+      globalThis.setTimeout = ((callback: () => void, delay?: number) => {
+        if (delay !== RETRY_MS) return realSetTimeout(callback, delay);
+        // Far past the bound: let the holder go, so that a waiter without one ends all the same.
+        if (++waits === 2 * ATTEMPTS) release();
+        queueMicrotask(callback);
+        return 0;
+      }) as typeof setTimeout;
+      await assertRejects(
+        () => waiter.store.exclusive("user-1", () => Promise.resolve()),
+        StoreUnavailableError,
+        "Session store lock busy for 10 s",
+      );
+      assertEquals(waits, ATTEMPTS, "retry waits before giving up");
+    } finally {
+      globalThis.setTimeout = realSetTimeout;
+      release();
+      await held;
+    }
+  });
 });

@@ -29,7 +29,8 @@ Deno.test("a remote command resolves on ok, rejects as OpenVPN's refusal, and as
   }
 });
 
-Deno.test("a kill is queued with the run its client was seen in, when known", async () => {
+/** A remote commander of server "udp" whose queue takes every item, and what it was given. */
+function recordingRemote() {
   const submitted: WorkOp[] = [];
   const commander = remoteCommander(
     {
@@ -41,6 +42,11 @@ Deno.test("a kill is queued with the run its client was seen in, when known", as
     "udp",
     3_000,
   );
+  return { submitted, commander };
+}
+
+Deno.test("a kill is queued with the run its client was seen in, when known", async () => {
+  const { submitted, commander } = recordingRemote();
   await commander.kill(3, "RESTART", "run-1");
   await commander.kill(4, "RESTART");
   assertEquals(submitted, [
@@ -50,17 +56,7 @@ Deno.test("a kill is queued with the run its client was seen in, when known", as
 });
 
 Deno.test("a browser sign-in's client-auth and client-deny are queued with their sign-in, for the holder's guard", async () => {
-  const submitted: WorkOp[] = [];
-  const commander = remoteCommander(
-    {
-      submit: (_server, item) => {
-        submitted.push(item);
-        return Promise.resolve({ kind: "ok" });
-      },
-    },
-    "udp",
-    3_000,
-  );
+  const { submitted, commander } = recordingRemote();
   const signIn = { loginId: "AAAAAAAAAAAAAAAAAAAAAA", openvpnRun: "4242@1795878880:CONNECTED" };
   await commander.auth(1, 1, ["push x"], signIn);
   await commander.deny(2, 1, "denied", "Not allowed", signIn);

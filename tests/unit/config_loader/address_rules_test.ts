@@ -4,10 +4,7 @@
  * depend on the directory the service was started in).
  */
 import { assertEquals } from "../../support/assert.ts";
-import { configIssuesOf, MINIMAL_TOML, parseInlineToml } from "../../support/config_toml.ts";
-
-const issuesOf = (source: string) =>
-  configIssuesOf(source).map(({ path, message }) => [path, message]);
+import { issuePairsOf, MINIMAL_TOML, parseInlineToml } from "../../support/config_toml.ts";
 
 const withListen = (listen: string) =>
   MINIMAL_TOML.replace("[http]", `[http]\nlisten = "${listen}"`);
@@ -16,7 +13,7 @@ Deno.test("http.listen takes ports 1 and 65535, and refuses 0 and 65536", () => 
   assertEquals(parseInlineToml(withListen("127.0.0.1:1")).config.http.listen.port, 1);
   assertEquals(parseInlineToml(withListen("127.0.0.1:65535")).config.http.listen.port, 65535);
   for (const listen of ["127.0.0.1:0", "127.0.0.1:65536"]) {
-    assertEquals(issuesOf(withListen(listen)), [[
+    assertEquals(issuePairsOf(withListen(listen)), [[
       "http.listen",
       `Expected "host:port" (IPv6 as "[::1]:port"), got "${listen}"`,
     ]]);
@@ -25,7 +22,7 @@ Deno.test("http.listen takes ports 1 and 65535, and refuses 0 and 65536", () => 
 
 Deno.test("openvpn.management refuses a unix socket path that is not absolute", () => {
   const relative = MINIMAL_TOML.replace("unix:///run/", "unix://run/");
-  assertEquals(issuesOf(relative), [[
+  assertEquals(issuePairsOf(relative), [[
     "openvpn.management",
     'Expected "unix:///absolute/path", got "unix://run/openvpn/mgmt.sock"',
   ]]);

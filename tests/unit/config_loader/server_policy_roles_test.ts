@@ -4,7 +4,7 @@
  * refuses everyone).
  */
 import { assertEquals } from "../../support/assert.ts";
-import { configIssuesOf, HTTP_OIDC_TOML, parseInlineToml } from "../../support/config_toml.ts";
+import { HTTP_OIDC_TOML, issuePairsOf, parseInlineToml } from "../../support/config_toml.ts";
 
 const TWO_SERVERS = `
 [[openvpn]]
@@ -23,11 +23,8 @@ ${HTTP_OIDC_TOML}
 allowed_groups = ["/vpn-users"]
 `;
 
-const issuesOf = (source: string) =>
-  configIssuesOf(source).map(({ path, message }) => [path, message]);
-
 Deno.test("a server's own allowed_roles without oidc.roles_claim is refused, named by that server's table", () => {
-  assertEquals(issuesOf(TWO_SERVERS), [[
+  assertEquals(issuePairsOf(TWO_SERVERS), [[
     "openvpn[1].authorization.allowed_roles",
     'Needs oidc.roles_claim, the claim roles are read from (Keycloak: "realm_access.roles")',
   ]]);

@@ -4,19 +4,16 @@
  * HTTP to an operator who believes they set up TLS.
  */
 import { assertEquals } from "../../support/assert.ts";
-import { configIssuesOf, MINIMAL_TOML } from "../../support/config_toml.ts";
-
-const issuesOf = (source: string) =>
-  configIssuesOf(source).map(({ path, message }) => [path, message]);
+import { issuePairsOf, MINIMAL_TOML } from "../../support/config_toml.ts";
 
 const withHttp = (lines: string) => MINIMAL_TOML.replace("[http]", `[http]\n${lines}`);
 
 Deno.test("http.tls_cert_file without tls_key_file, or the key without the certificate, is refused, naming the missing one", () => {
-  assertEquals(issuesOf(withHttp('tls_cert_file = "/etc/oa/cert.pem"')), [[
+  assertEquals(issuePairsOf(withHttp('tls_cert_file = "/etc/oa/cert.pem"')), [[
     "http.tls_key_file",
     "Set both tls_cert_file and tls_key_file, or neither",
   ]]);
-  assertEquals(issuesOf(withHttp('tls_key_file = "/etc/oa/key.pem"')), [[
+  assertEquals(issuePairsOf(withHttp('tls_key_file = "/etc/oa/key.pem"')), [[
     "http.tls_cert_file",
     "Set both tls_cert_file and tls_key_file, or neither",
   ]]);
