@@ -120,6 +120,14 @@ function missingClaimHint(
   claims: Record<string, unknown>,
 ): string {
   const key = kind === "groups" ? "oidc.groups_claim" : "oidc.roles_claim";
+  const distributed = distributedAs(claims, path);
+  if (distributed !== undefined) {
+    const entra = kind === "groups"
+      ? ': Microsoft Entra ID does this for a user in more than 200 groups (its "group overage"); have it send only the groups assigned to the application (the app registration\'s groups claim), or judge by app roles (oidc.roles_claim = "roles")'
+      : "";
+    const as = distributed === path ? "" : ` as ${JSON.stringify(distributed)}`;
+    return `the ${kind} claim "${path}" is a distributed claim (named in _claim_names${as}, its value held at another endpoint), which is not fetched: it counts as absent${entra}`;
+  }
   const arrived = presentPrefix(claims, path);
   if (arrived !== undefined) {
     const client = arrived === "resource_access" && path.endsWith(".roles")
@@ -159,6 +167,18 @@ function listNames(names: readonly string[]): string {
   const listed = names.slice(0, MAX_LISTED_NAMES).map((name) => safeText(name, 64));
   const more = names.length - listed.length;
   return listed.join(", ") + (more > 0 ? ` and ${more} more` : "");
+}
+
+/**
+ * The name under which `_claim_names` lists the claim at `path` (the path itself or one of its
+ * dotted prefixes), if it does: an OpenID Connect distributed claim (Core 5.6.2), left out of
+ * the token and named there with a source to fetch it from. Only claims the IdP signed into the
+ * ID token or sent as userinfo are judged; fetching from a source the token names is not done.
+ */
+function distributedAs(claims: Record<string, unknown>, path: string): string | undefined {
+  const names = claims["_claim_names"];
+  if (typeof names !== "object" || names === null || Array.isArray(names)) return undefined;
+  return Object.keys(names).find((name) => path === name || path.startsWith(`${name}.`));
 }
 
 /** The longest dotted prefix of `path` that `claims` has (as claimAt reads it), if any. */

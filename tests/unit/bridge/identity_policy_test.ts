@@ -133,3 +133,65 @@ Deno.test("a groups claim absent entirely: the hint allows for a user in no grou
   assert(hint.includes("if every user is denied this way"), hint);
   assert(hint.includes("group membership mapper"), hint);
 });
+
+Deno.test("a groups claim sent as a distributed claim (Entra ID's group overage) is named as such, without the source's address", () => {
+  // An Entra ID token of a user in more than 200 groups: no `groups`, and OpenID Connect's
+  // distributed-claim members pointing at Microsoft Graph.
+  const overage = {
+    sub: "u-1",
+    preferred_username: "alice",
+    _claim_names: { groups: "src1" },
+    _claim_sources: {
+      src1: { endpoint: "https://graph.example/v1.0/users/secret-id/getMemberObjects" },
+    },
+  };
+  const hint = deniedHint(overage, TEST_POLICY);
+  assert(hint.includes('the groups claim "groups" is a distributed claim'), hint);
+  assert(hint.includes("Entra ID") && hint.includes("group overage"), hint);
+  assert(!/secret-id|graph\.example|src1|likely fix|missing from the token/.test(hint), hint);
+  // Still denied: a claim the bridge does not fetch is no claim. Admitted without a group rule,
+  // the user gets no lines of group rules either.
+  assertEquals(judge(overage, "alice", TEST_POLICY).allow, false);
+  const byLines: PolicyConfig = {
+    ...TEST_POLICY,
+    authorization: { ...TEST_POLICY.authorization, allowedGroups: [] },
+    clientConfig: [{ groups: ["/vpn-users"], lines: ['push "route 10.1.0.0 255.255.0.0"'] }],
+  };
+  assertEquals(judge(overage, "alice", byLines), {
+    allow: true,
+    identity: { subject: "u-1", username: "alice", groups: [], roles: [] },
+    lines: [],
+  });
+  const inGroup = judge({ ...overage, groups: ["/vpn-users"] }, "alice", byLines);
+  assert(inGroup.allow && inGroup.lines.length === 1, JSON.stringify(inGroup));
+  // A dotted path under a distributed claim names the part _claim_names lists.
+  const nested = deniedHint(
+    { sub: "u-1", preferred_username: "alice", _claim_names: { org: "s" } },
+    {
+      ...TEST_POLICY,
+      oidc: { ...TEST_POLICY.oidc, groupsClaim: "org.groups" },
+    },
+  );
+  assert(
+    nested.includes('"org.groups" is a distributed claim (named in _claim_names as "org"'),
+    nested,
+  );
+  // Other distributed claims, or a _claim_names that is no object, change nothing.
+  for (const names of [{ address: "s" }, ["groups"], "groups", null]) {
+    const other = deniedHint(
+      { sub: "u-1", preferred_username: "alice", _claim_names: names },
+      TEST_POLICY,
+    );
+    assert(other.includes('the groups claim "groups" is missing from the token'), other);
+  }
+  // Roles: the same, without the Entra group advice.
+  const roles = deniedHint(
+    { sub: "u-1", preferred_username: "alice", _claim_names: { resource_access: "s" } },
+    BY_CLIENT_ROLE,
+  );
+  assert(
+    roles.includes('the roles claim "resource_access.openvpn.roles" is a distributed claim'),
+    roles,
+  );
+  assert(!roles.includes("Entra"), roles);
+});
