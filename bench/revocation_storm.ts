@@ -55,6 +55,7 @@ const client = createOidcClient({
   rolesClaim: undefined,
   authorizeParams: {},
   useUserinfo: false,
+  revokeRefreshTokens: true,
   clockToleranceSec: 30,
   httpTimeoutMs: 10_000,
   maxOpenRequests: 32,

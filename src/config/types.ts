@@ -78,6 +78,11 @@ export interface OidcConfig {
   rolesClaim: string | undefined;
   authorizeParams: Record<string, string>;
   useUserinfo: boolean;
+  /**
+   * RFC 7009 revocation of the refresh tokens of ended sessions and refused sign-ins. Off for a
+   * Keycloak that ends all of a user's sessions of the client on one revocation (#35486).
+   */
+  revokeRefreshTokens: boolean;
   clockToleranceSec: number;
   httpTimeoutMs: number;
   /** Requests open at the IdP at once (src/oidc/request_gate.ts). */

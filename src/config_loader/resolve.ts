@@ -385,6 +385,7 @@ function resolveOidc(values: Values["oidc"], issue: Issue): OidcConfig | undefin
     rolesClaim: values.roles_claim,
     authorizeParams,
     useUserinfo: values.use_userinfo,
+    revokeRefreshTokens: values.revoke_refresh_tokens,
     clockToleranceSec: Math.round(values.clock_tolerance / 1000),
     httpTimeoutMs: values.http_timeout,
     maxOpenRequests: values.max_open_requests,

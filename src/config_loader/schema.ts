@@ -84,6 +84,7 @@ export const SCHEMA = {
     roles_claim: { type: "string" },
     authorize_params: { type: "table", default: {} },
     use_userinfo: { type: "bool", default: false },
+    revoke_refresh_tokens: { type: "bool", default: true },
     clock_tolerance: { type: "duration", default: "30s" },
     http_timeout: { type: "duration", default: "10s" },
     max_open_requests: { type: "int", default: 32, min: MIN_OPEN_REQUESTS, max: 1024 },

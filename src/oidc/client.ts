@@ -92,7 +92,8 @@ export interface OidcClient {
    */
   refresh(refreshToken: string, expectedSubject: string): Promise<RefreshResult>;
   /**
-   * RFC 7009 revocation of a refresh token; does nothing when the IdP has no endpoint. Waits in
+   * RFC 7009 revocation of a refresh token; does nothing when the IdP has no endpoint or
+   * `oidc.revoke_refresh_tokens` is off. Waits in
    * the background lane for a slot at the IdP (request_gate.ts): a storm of them drains a few
    * at a time behind the requests someone waits for.
    */
@@ -444,6 +445,7 @@ export function createOidcClient(
   }
 
   async function revoke(refreshToken: string): Promise<void> {
+    if (!config.revokeRefreshTokens) return;
     const as = await discover();
     if (as.revocation_endpoint === undefined) return;
     const authentication = await auth();

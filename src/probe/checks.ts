@@ -145,6 +145,8 @@ export type DiscoveryOutcome =
 export interface DiscoveryNeeds {
   /** oidc.use_userinfo: every sign-in reads userinfo_endpoint. */
   readonly useUserinfo: boolean;
+  /** oidc.revoke_refresh_tokens: ended sessions' tokens go to revocation_endpoint. */
+  readonly revokeRefreshTokens: boolean;
 }
 
 /**
@@ -188,6 +190,7 @@ export function discoveryCheck(
         );
       }
       const refused = BACK_CHANNEL.flatMap((name) => {
+        if (name === "revocation_endpoint" && !needs.revokeRefreshTokens) return [];
         const url = outcome.endpoints[name];
         return url === undefined || callable(url, new URL(issuer)) ? [] : [`${name} ${url}`];
       });

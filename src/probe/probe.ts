@@ -299,7 +299,10 @@ async function probeIdp(
   const issuer = config.oidc.issuer;
   const discovered = await discover(issuer, request);
   const results = [
-    discoveryCheck(issuer.href, discovered.outcome, { useUserinfo: config.oidc.useUserinfo }),
+    discoveryCheck(issuer.href, discovered.outcome, {
+      useUserinfo: config.oidc.useUserinfo,
+      revokeRefreshTokens: config.oidc.revokeRefreshTokens,
+    }),
   ];
   const as = discovered.as;
   // A failed discovery check includes endpoints the service would not call (plain http): the

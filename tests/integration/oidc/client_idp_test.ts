@@ -150,6 +150,16 @@ Deno.test("revoke() ends the refresh token at the IdP", async () => {
   });
 });
 
+Deno.test("with oidc.revoke_refresh_tokens off, revoke() sends nothing and the refresh token stays usable", async () => {
+  // For a Keycloak that ends all of a user's sessions of the client on one revocation (#35486).
+  await withIdp(async (_idp, client) => {
+    const login = await loginAs(client, "alice");
+    await client.revoke(login.refreshToken!);
+    const refreshed = await client.refresh(login.refreshToken!, login.subject);
+    assertEquals(refreshed.claims?.preferred_username, "alice");
+  }, { config: { revokeRefreshTokens: false } });
+});
+
 Deno.test("Cancel on the login form ends in access_denied", async () => {
   await withIdp(async (_idp, client) => {
     const start = await client.startLogin();

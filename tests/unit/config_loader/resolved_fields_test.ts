@@ -29,6 +29,7 @@ client_secret = "s3cret"
 clock_tolerance = "45s"
 http_timeout = "4s"
 max_open_requests = 64
+revoke_refresh_tokens = false
 
 [sessions]
 lifetime = "8h"
@@ -80,4 +81,10 @@ Deno.test("each timeout and limit key reaches its own resolved field, none swapp
     idpUnreachable: "allow",
     storeUnreachable: "allow",
   });
+});
+
+Deno.test("oidc.revoke_refresh_tokens: on unless turned off", () => {
+  assertEquals(parseInlineToml(SOURCE).config.oidc.revokeRefreshTokens, false);
+  const unset = SOURCE.replace("revoke_refresh_tokens = false\n", "");
+  assertEquals(parseInlineToml(unset).config.oidc.revokeRefreshTokens, true);
 });

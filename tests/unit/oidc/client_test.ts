@@ -754,7 +754,7 @@ Deno.test("private_key_jwt sends a client assertion signed with the configured k
   assert(valid);
 });
 
-Deno.test("revoke() posts the refresh token with a type hint, and does nothing without an endpoint", async () => {
+Deno.test("revoke() posts the refresh token with a type hint, and does nothing without an endpoint or with oidc.revoke_refresh_tokens off", async () => {
   const { idp, client } = await setup();
   await client.revoke("refresh-token-9");
   const request = idp.lastRequest("/protocol/openid-connect/revoke");
@@ -765,6 +765,10 @@ Deno.test("revoke() posts the refresh token with a type hint, and does nothing w
   other.idp.metadataExtras = { revocation_endpoint: undefined };
   await other.client.revoke("refresh-token-9");
   assertEquals(other.idp.countRequests("/protocol/openid-connect/revoke"), 0);
+
+  const off = await setup({ revokeRefreshTokens: false });
+  await off.client.revoke("refresh-token-9");
+  assertEquals(off.idp.countRequests("/protocol/openid-connect/revoke"), 0);
 });
 
 Deno.test("startLogin(tag) begins the state with the tag, and that state completes the login", async () => {

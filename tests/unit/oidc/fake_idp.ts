@@ -220,6 +220,7 @@ export function oidcConfig(
     rolesClaim: undefined,
     authorizeParams: {},
     useUserinfo: false,
+    revokeRefreshTokens: true,
     clockToleranceSec: 5,
     httpTimeoutMs: 2000,
     maxOpenRequests: 32,

@@ -110,7 +110,7 @@ Deno.test("formatResults: what a hostile IdP sends prints escaped, one line per 
     discoveryCheck("https://idp.example.com", {
       kind: "issuer-mismatch",
       actual: `https://evil.example\u001b]0;owned\u0007${forged}`,
-    }, { useUserinfo: false }),
+    }, { useUserinfo: false, revokeRefreshTokens: true }),
     jwksCheck("https://idp.example.com/jwks", {
       kind: "ok",
       keys: [{ kty: "RSA", alg: "RS256\u009b2J\u001b[31m\u007f" }],
@@ -166,12 +166,12 @@ Deno.test("discoveryCheck: any back-channel endpoint the service would refuse (p
     token_endpoint: `${base}/token`,
     jwks_uri: `${base}/certs`,
   });
-  const check = (issuer: string, extra: Record<string, string>) =>
+  const check = (issuer: string, extra: Record<string, string>, revokeRefreshTokens = true) =>
     discoveryCheck(issuer, {
       kind: "ok",
       issuer,
       endpoints: { ...endpoints(issuer), ...extra },
-    }, { useUserinfo: false });
+    }, { useUserinfo: false, revokeRefreshTokens });
   const https = "https://sso.example.com/realms/vpn";
   assertEquals(check(https, {}).ok, true);
   // The authorization endpoint is the browser's: plain http there is not the service's to refuse.
@@ -187,6 +187,12 @@ Deno.test("discoveryCheck: any back-channel endpoint the service would refuse (p
     assertEquals(refused.ok, false);
     assertStringIncludes(refused.detail, `${name} ${url}`);
   }
+  // With oidc.revoke_refresh_tokens off the service never calls the revocation endpoint.
+  assertEquals(
+    check(https, { revocation_endpoint: "http://sso.example.com/revoke" }, false).ok,
+    true,
+  );
+  assertEquals(check(https, { token_endpoint: "http://sso.example.com/token" }, false).ok, false);
   const loopback = "http://127.0.0.1:8080/realms/vpn";
   assertEquals(check(loopback, { revocation_endpoint: "http://127.0.0.1:8080/revoke" }).ok, true);
 });
