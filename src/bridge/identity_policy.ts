@@ -8,7 +8,7 @@ import { safeText } from "../oidc/errors.ts";
 import { authorize } from "../policy/authorize.ts";
 import { claimAt, ClaimError, claimsReadFor } from "../policy/claims.ts";
 import { linesForGroups } from "../policy/client_config.ts";
-import { type GroupNearMiss, groupNearMiss } from "../policy/groups.ts";
+import { type GroupNearMiss, groupNearMiss, inAnyGroup } from "../policy/groups.ts";
 import { extractIdentity, type Identity } from "../policy/identity.ts";
 import type { Denial } from "./denial.ts";
 
@@ -68,7 +68,7 @@ export function judge(
       : undefined;
     const hint = absent !== undefined && claimAt(claims, absent) === undefined
       ? missingClaimHint(decision.code === "group" ? "groups" : "roles", absent, claims)
-      : nearMiss && groupFormHint(nearMiss);
+      : nearMiss && groupFormHint(nearMiss, "allowed_groups");
     return {
       allow: false,
       denial: { code: decision.code, reason: decision.reason, logReason: decision.code, hint },
@@ -80,13 +80,40 @@ export function judge(
 }
 
 /**
- * A user denied for groups who has an allowed group in another form (the IdP's path setting, or
- * a nested group written by its name): the log says which, as nothing else tells the two apart.
- * It does not suggest a bare name: with "Full group path" off that matches any depth. The group
- * names shown are the configured one and parts of it: no claim value the config does not hold.
+ * Why a user admitted at sign-in gets no lines from a `[[client_config]]` rule that may be meant
+ * for them, for the log, or `undefined`: a rule's group the token has only in another form
+ * (groupNearMiss), or a groups claim sent as a distributed claim (missingClaimHint). Lines
+ * missing that way (a fixed address, a route) had no denial to hang a hint on. At sign-in only:
+ * the work is per rule, and a REAUTH sends no lines.
  */
-function groupFormHint({ configured, form }: GroupNearMiss): string {
-  const allowed = `allowed_groups has ${JSON.stringify(configured)}`;
+export function clientConfigHint(
+  claims: Record<string, unknown>,
+  groups: readonly string[],
+  config: PolicyConfig,
+): string | undefined {
+  const rules = config.clientConfig;
+  if (rules.length === 0) return undefined;
+  const path = config.oidc.groupsClaim;
+  if (claimAt(claims, path) === undefined && distributedAs(claims, path) !== undefined) {
+    return missingClaimHint("groups", path, claims);
+  }
+  for (const rule of rules) {
+    if (inAnyGroup(rule.groups, groups)) continue;
+    const nearMiss = groupNearMiss(rule.groups, groups);
+    if (nearMiss !== undefined) return groupFormHint(nearMiss, "a [[client_config]] rule");
+  }
+  return undefined;
+}
+
+/**
+ * A user who has a configured group (of `setting`) in another form only (the IdP's path setting,
+ * or a nested group written by its name): the log says which, as nothing else tells the two
+ * apart. It does not suggest a bare name: with "Full group path" off that matches any depth. The
+ * group names shown are the configured one and parts of it: no claim value the config does not
+ * hold.
+ */
+function groupFormHint({ configured, form }: GroupNearMiss, setting: string): string {
+  const allowed = `${setting} has ${JSON.stringify(configured)}`;
   switch (form) {
     case "no leading slash": {
       const bare = JSON.stringify(configured.slice(1));

@@ -6,7 +6,7 @@
 import type { Logger } from "@logtape/logtape";
 import { authTokenUserLine } from "../policy/client_config.ts";
 import { UNUSABLE_USERNAME } from "./denial.ts";
-import { judge, type PolicyConfig, type Verdict } from "./identity_policy.ts";
+import { clientConfigHint, judge, type PolicyConfig, type Verdict } from "./identity_policy.ts";
 import { checkUsername, type UsernamePolicy } from "./username_policy.ts";
 
 export function judgeClient(
@@ -30,6 +30,15 @@ export function judgeClient(
       "{username} signed in for OpenVPN user name {clientUsername} (cid {cid}): openvpn.username_policy = any",
       { username: identity.username, clientUsername: client.username, cid: client.cid },
     );
+  }
+  if (client.kind === "login") {
+    const hint = clientConfigHint(claims, identity.groups, config.policy);
+    if (hint !== undefined) {
+      log.warning(
+        "{username} signed in (cid {cid}) without the lines of a [[client_config]] rule that may be meant for them: {hint}",
+        { username: identity.username, cid: client.cid, hint },
+      );
+    }
   }
   // Only a login or a reconnect sends lines; a client that sent a user name keeps it.
   if (client.kind === "reauth" || client.username !== "") return verdict;

@@ -293,6 +293,36 @@ Deno.test("a login whose OpenVPN user name differs from the identity is denied (
   );
 });
 
+Deno.test("a sign-in admitted without the lines of a [[client_config]] rule whose group it has in another form is warned about once", async () => {
+  const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
+  const policy: PolicyConfig = {
+    ...TEST_POLICY,
+    clientConfig: [{ groups: ["vpn-admins"], lines: ['push "route 10.9.0.0 255.255.0.0"'] }],
+  };
+  const { admission } = testAdmission({ store, now: () => T0, policy });
+  const commander = new RecordingCommander();
+  const nestedAdmin = { ...ALICE, groups: ["/vpn-users", "/staff/vpn-admins"] };
+  const logs = await logsOf(async () => {
+    const admitted = await admission.admitLogin(finished(pending(), nestedAdmin), commander);
+    assertEquals(admitted, { kind: "admitted", username: "alice" });
+  });
+  const warnings = logs.filter((l) => l.level === "warning").map((l) => l.text);
+  assertEquals(warnings.length, 1, warnings.join("\n"));
+  assertStringIncludes(
+    warnings[0]!,
+    'alice signed in (cid 4) without the lines of a [[client_config]] rule that may be meant for them: groups claim has ".../vpn-admins"; a [[client_config]] rule has "vpn-admins"',
+  );
+  // The same user in the group as written: the lines go out, nothing is said.
+  await store.deleteSession("s-1");
+  const quiet = await logsOf(async () => {
+    await admission.admitLogin(
+      finished(pending(), { ...ALICE, groups: ["/vpn-users", "/vpn-admins"] }),
+      commander,
+    );
+  });
+  assertEquals(quiet.filter((l) => l.level === "warning").map((l) => l.text), []);
+});
+
 Deno.test("a token reconnect through another server is held to that server's username_policy: a name other than the session's user is denied there, the session kept where it was", async () => {
   const t = setup({ server: "tcp", usernamePolicy: "match" });
   await t.store.putSession(session({ server: "udp", cid: 4 }));

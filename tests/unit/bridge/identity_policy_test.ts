@@ -5,6 +5,7 @@
 import { assert, assertEquals } from "../../support/assert.ts";
 import {
   claimPathsAdded,
+  clientConfigHint,
   judge,
   policyClaims,
   type PolicyConfig,
@@ -194,4 +195,40 @@ Deno.test("a groups claim sent as a distributed claim (Entra ID's group overage)
     roles,
   );
   assert(!roles.includes("Entra"), roles);
+});
+
+Deno.test("clientConfigHint: a [[client_config]] rule's group the token has only in another form, or groups sent as a distributed claim, is named; a rule the user is simply not in is not", () => {
+  const rules: PolicyConfig = {
+    ...TEST_POLICY,
+    clientConfig: [
+      { groups: ["/vpn-users"], lines: ["ifconfig-push 10.8.0.10 255.255.255.0"] },
+      { groups: ["vpn-admins"], lines: ['push "route 10.9.0.0 255.255.0.0"'] },
+    ],
+  };
+  const hint = (groups: string[]) => clientConfigHint({ sub: "u-1", groups }, groups, rules);
+  // Every rule applies, or none looks meant for the user: nothing to say.
+  assertEquals(hint(["/vpn-users", "/vpn-admins"]), undefined);
+  assertEquals(hint(["/other", "/staff/ops"]), undefined);
+  assertEquals(clientConfigHint({ sub: "u-1" }, [], rules), undefined);
+  assertEquals(
+    clientConfigHint({ sub: "u-1", groups: ["vpn-users"] }, ["vpn-users"], TEST_POLICY),
+    undefined,
+  );
+  // Keycloak's "Full group path" off: the first rule's group arrives without its slash.
+  assertEquals(
+    hint(["vpn-users", "/vpn-admins"]),
+    'groups claim has "vpn-users"; a [[client_config]] rule has "/vpn-users", which matches only that full path (Keycloak\'s "Full group path" off in the group mapper?)',
+  );
+  // A nested group written by its last name in the second rule.
+  const nested = hint(["/vpn-users", "/staff/vpn-admins"]);
+  assert(
+    nested?.startsWith(
+      'groups claim has ".../vpn-admins"; a [[client_config]] rule has "vpn-admins"',
+    ),
+    nested,
+  );
+  assert(!nested?.includes("staff"), nested);
+  // Entra ID's group overage: no groups at all, and the reason named.
+  const overage = clientConfigHint({ sub: "u-1", _claim_names: { groups: "src1" } }, [], rules);
+  assert(overage?.includes('the groups claim "groups" is a distributed claim'), overage);
 });
