@@ -15,6 +15,7 @@ import { assert, assertEquals, assertMatch, assertRejects } from "../../support/
 import { captureLogs } from "../../support/log_capture.ts";
 import { RecordingCommander } from "../../support/recording_commander.ts";
 import { RedisServer } from "../../support/redis_server.ts";
+import { startLocalServer } from "../../support/fake_redis_server.ts";
 import { session, T0 } from "../../unit/sessions/fixtures.ts";
 import type { RedisSettings } from "../../../src/config/types.ts";
 import { KeyedLock } from "../../../src/bridge/keyed_lock.ts";
@@ -153,36 +154,18 @@ Deno.test("a Redis demoted to a replica: writes fail as the store unavailable, a
  * before a switch stay with the old target, as they do behind a VIP or a DNS name.
  */
 function startProxy(target: number) {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const open = new Set<Deno.Conn>();
-  const piping: Promise<unknown>[] = [];
-  const proxy = {
-    target,
-    url: `redis://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/0`,
-    async close() {
-      listener.close();
-      for (const conn of open) {
-        try {
-          conn.close();
-        } catch {
-          // Closed by its pipe already.
-        }
-      }
-      await Promise.allSettled(piping);
-    },
-  };
-  const accepting = (async () => {
-    for await (const client of listener) {
-      const upstream = await Deno.connect({ hostname: "127.0.0.1", port: proxy.target });
-      open.add(client);
-      open.add(upstream);
-      piping.push(
+  const proxy = Object.assign(
+    startLocalServer(async (client) => {
+      const upstream = proxy.track(
+        await Deno.connect({ hostname: "127.0.0.1", port: proxy.target }),
+      );
+      await Promise.all([
         client.readable.pipeTo(upstream.writable).catch(() => {}),
         upstream.readable.pipeTo(client.writable).catch(() => {}),
-      );
-    }
-  })();
-  piping.push(accepting.catch(() => {}));
+      ]);
+    }),
+    { target },
+  );
   return proxy;
 }
 

@@ -7,19 +7,13 @@ import { assertEquals, assertRejects } from "../../support/assert.ts";
 import type { RedisSettings } from "../../../src/config/types.ts";
 import { connectRedis } from "../../../src/sessions/redis_connection.ts";
 import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.ts";
+import { startLocalServer } from "../../support/fake_redis_server.ts";
 
 Deno.test("connectRedis() that fails at start stops its client: no reconnect follows", async () => {
   // A peer that takes each connection and closes it at once: the start fails at the first.
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  let connections = 0;
-  const accepting = (async () => {
-    for await (const conn of listener) {
-      connections++;
-      conn.close();
-    }
-  })().catch(() => {});
+  const peer = startLocalServer((conn) => conn.close());
   const settings: RedisSettings = {
-    url: `redis://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/0`,
+    url: peer.url,
     username: undefined,
     password: undefined,
     keyPrefix: "failed-connect-test:",
@@ -28,12 +22,11 @@ Deno.test("connectRedis() that fails at start stops its client: no reconnect fol
   };
   try {
     await assertRejects(() => connectRedis(settings, 3_000), StoreUnavailableError);
-    const afterFailure = connections;
+    const afterFailure = peer.connections;
     // The client's reconnects would come 100 ms, then 200 ms more, after the failure.
     await new Promise((resolve) => setTimeout(resolve, 400));
-    assertEquals(connections, afterFailure, "connections made after connectRedis() failed");
+    assertEquals(peer.connections, afterFailure, "connections made after connectRedis() failed");
   } finally {
-    listener.close();
-    await accepting;
+    await peer.close();
   }
 });

@@ -7,75 +7,21 @@
 import { assert, assertEquals, assertRejects } from "../../support/assert.ts";
 import type { RedisSettings } from "../../../src/config/types.ts";
 import { connectRedis } from "../../../src/sessions/redis_connection.ts";
-import { HANDSHAKE, handshakeReply, parseCommand } from "../../support/fake_redis_protocol.ts";
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-interface DroppingRedis {
-  url: string;
-  connections: number;
-  /** Commands after the handshake that came on a connection after the first. */
-  afterDrop: string[][];
-  close(): Promise<void>;
-}
+import { startFakeRedis } from "../../support/fake_redis_server.ts";
 
 /**
  * Answers the handshake; closes the first connection at its first other command, unanswered,
- * and answers "+OK" to every command on later ones.
+ * and answers "+OK" to every command on later ones, which `afterDrop` records.
  */
-function startDroppingRedis(): DroppingRedis {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const open = new Set<Deno.Conn>();
-  const served: Promise<void>[] = [];
-  const fake: DroppingRedis = {
-    url: `redis://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/0`,
-    connections: 0,
-    afterDrop: [],
-    async close() {
-      listener.close();
-      for (const conn of open) conn.close();
-      await Promise.allSettled(served);
-    },
-  };
-  served.push(
-    (async () => {
-      for await (const conn of listener) {
-        const first = ++fake.connections === 1;
-        open.add(conn);
-        served.push(serve(conn, first).finally(() => open.delete(conn)));
-      }
-    })().catch(() => {}),
+function startDroppingRedis() {
+  const fake = Object.assign(
+    startFakeRedis(async (args, peer) => {
+      if (peer.ordinal === 1) return peer.close();
+      fake.afterDrop.push(args);
+      await peer.reply("+OK\r\n");
+    }),
+    { afterDrop: [] as string[][] },
   );
-
-  async function serve(conn: Deno.Conn, first: boolean): Promise<void> {
-    let pending = "";
-    const buffer = new Uint8Array(65_536);
-    try {
-      for (;;) {
-        const count = await conn.read(buffer);
-        if (count === null) return;
-        pending += decoder.decode(buffer.subarray(0, count), { stream: true });
-        let parsed;
-        while ((parsed = parseCommand(pending)) !== undefined) {
-          pending = pending.slice(parsed.length);
-          const name = (parsed.args[0] ?? "").toUpperCase();
-          if (HANDSHAKE.has(name)) {
-            const reply = handshakeReply(name);
-            await conn.write(encoder.encode(reply));
-          } else if (first) {
-            conn.close();
-            return;
-          } else {
-            fake.afterDrop.push(parsed.args);
-            await conn.write(encoder.encode("+OK\r\n"));
-          }
-        }
-      }
-    } catch {
-      // Closed by the test, by the client or above.
-    }
-  }
   return fake;
 }
 

@@ -10,79 +10,25 @@ import { assert, assertEquals } from "../../support/assert.ts";
 import type { RedisSettings } from "../../../src/config/types.ts";
 import { captureLogs } from "../../support/log_capture.ts";
 import { connectRedis } from "../../../src/sessions/redis_connection.ts";
-import { HANDSHAKE, handshakeReply, parseCommand } from "../../support/fake_redis_protocol.ts";
+import { startFakeRedis } from "../../support/fake_redis_server.ts";
 
 const STORE_TIMEOUT_MS = 200;
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-interface FakeRedis {
-  url: string;
-  /** Connections accepted so far. */
-  connections: number;
-  /** Commands after the handshake that were answered. */
-  answered: number;
-  close(): Promise<void>;
-}
 
 /**
- * A server speaking just enough RESP for ioredis: it answers the handshake at once, and every
- * other command with "+OK" `processMs` after the previous one (one at a time and in order, as
- * Redis does), or never when `processMs` is undefined.
+ * A fake Redis that answers every command after the handshake with "+OK" `processMs` after the
+ * previous one (one at a time and in order, as Redis does), or never when `processMs` is
+ * undefined; `answered` counts the replies written.
  */
-function startFakeRedis(processMs: number | undefined): FakeRedis {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const open = new Set<Deno.Conn>();
-  const served: Promise<void>[] = [];
-  const fake: FakeRedis = {
-    url: `redis://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/0`,
-    connections: 0,
-    answered: 0,
-    async close() {
-      listener.close();
-      for (const conn of open) conn.close();
-      await Promise.allSettled(served);
-    },
-  };
-  const accepting = (async () => {
-    for await (const conn of listener) {
-      fake.connections++;
-      open.add(conn);
-      served.push(serve(conn).finally(() => open.delete(conn)));
-    }
-  })();
-  served.push(accepting.catch(() => {}));
-
-  async function serve(conn: Deno.Conn): Promise<void> {
-    let pending = "";
-    let replies = Promise.resolve();
-    const write = (text: string) => conn.write(encoder.encode(text)).then(() => {}, () => {});
-    const buffer = new Uint8Array(65_536);
-    try {
-      for (;;) {
-        const count = await conn.read(buffer);
-        if (count === null) break;
-        pending += decoder.decode(buffer.subarray(0, count), { stream: true });
-        let parsed;
-        while ((parsed = parseCommand(pending)) !== undefined) {
-          pending = pending.slice(parsed.length);
-          const name = (parsed.args[0] ?? "").toUpperCase();
-          if (HANDSHAKE.has(name)) {
-            const reply = handshakeReply(name);
-            replies = replies.then(() => write(reply));
-          } else if (processMs !== undefined) {
-            replies = replies
-              .then(() => new Promise((resolve) => setTimeout(resolve, processMs)))
-              .then(() => write("+OK\r\n"))
-              .then(() => void fake.answered++);
-          }
-        }
-      }
-    } catch {
-      // Closed by the test or by the client.
-    }
-    await replies;
-  }
+function startAnsweringRedis(processMs: number | undefined) {
+  const fake = Object.assign(
+    startFakeRedis(async (_args, peer) => {
+      if (processMs === undefined) return;
+      await sleep(processMs);
+      await peer.reply("+OK\r\n");
+      fake.answered++;
+    }),
+    { answered: 0 },
+  );
   return fake;
 }
 
@@ -105,7 +51,7 @@ function commandQueueLength(client: Redis): number {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 Deno.test("connectRedis() drops a connection that stops answering: it reconnects and its queue stays short", async () => {
-  const fake = startFakeRedis(undefined);
+  const fake = startAnsweringRedis(undefined);
   const logs = captureLogs();
   const client = await connectRedis(settings(fake.url), 3_000);
   try {
@@ -151,7 +97,7 @@ Deno.test("connectRedis() drops a connection that stops answering: it reconnects
 Deno.test("connectRedis() keeps a connection that answers slowly, even when queued calls time out", async () => {
   // Each command takes 60% of the store timeout: a reply comes in well within it, but calls
   // sent faster than that wait behind each other and the later ones time out.
-  const fake = startFakeRedis(STORE_TIMEOUT_MS * 0.6);
+  const fake = startAnsweringRedis(STORE_TIMEOUT_MS * 0.6);
   const client = await connectRedis(settings(fake.url), 3_000);
   try {
     const outcomes: string[] = [];
