@@ -324,7 +324,8 @@ export class Admission {
 
   /**
    * A sign-in admitted without a refresh token (Okta, Entra ID, Authentik issue one only for
-   * `offline_access`, Google only for `access_type=offline`) where sessions are re-checked at
+   * `offline_access`, Google only for `access_type=offline`, and only when the user is shown
+   * its consent screen, hence `prompt=consent`) where sessions are re-checked at
    * the IdP: its first re-check cannot be made, and ends the session (NO_REFRESH_TOKEN). A
    * setting, so said once in a while, not at every sign-in.
    */
@@ -342,7 +343,8 @@ export class Admission {
         "there ({rechecks}): such sessions end at their first re-check (a renegotiation, a " +
         "reconnect or the periodic one) and their clients are refused or disconnected. Add " +
         "offline_access to oidc.scopes (Okta, Entra ID, Authentik issue a refresh token only " +
-        'then; Google: oidc.authorize_params access_type = "offline") ({more} more such ' +
+        'then; Google: oidc.authorize_params access_type = "offline" and prompt = "consent", ' +
+        "as it issues one only when it shows its consent screen) ({more} more such " +
         "sign-ins since the last warning)",
       { username, rechecks: rechecks.join(", "), more },
     );

@@ -503,16 +503,31 @@ function merge(
 }
 
 /**
+ * OpenID Connect's errors that only the user can clear, in a browser (Core 3.1.2.6). Entra ID
+ * answers a refresh with `interaction_required` when Conditional Access now wants MFA, and with
+ * `login_required` or `consent_required` when the user must sign in or consent again.
+ */
+const USER_ACTION_ERRORS: ReadonlySet<string> = new Set([
+  "interaction_required",
+  "login_required",
+  "account_selection_required",
+  "consent_required",
+]);
+
+/**
  * Whether a refused refresh means the user's grant is gone, so that the session ends:
- * `invalid_grant`, or a bare 400 without an OAuth error (Glewlwyd answers a revoked refresh
- * token so). Another OAuth error (`invalid_client` after the client secret was rotated, also as
+ * `invalid_grant`, an error only the user can clear by signing in again (USER_ACTION_ERRORS),
+ * or a bare 400 without an OAuth error (Glewlwyd answers a revoked refresh token so). Another
+ * OAuth error (`invalid_client` after the client secret was rotated, also as
  * a `WWW-Authenticate` challenge; `unauthorized_client`), a bare 401 or 403 (the usual answer to
  * a client that did not authenticate, or a proxy's) or a 404/405 refuses our request, not the
  * grant: ending every session re-checked meanwhile would log everybody out for a configuration
  * mistake, so the client is denied and its session kept.
  */
 function grantGone(status: number, oauthError: string | undefined): boolean {
-  if (oauthError !== undefined) return oauthError === "invalid_grant";
+  if (oauthError !== undefined) {
+    return oauthError === "invalid_grant" || USER_ACTION_ERRORS.has(oauthError);
+  }
   return status === 400;
 }
 

@@ -6,6 +6,7 @@
 import * as oauth from "oauth4webapi";
 import type { ClientAuthMethod } from "../config/types.ts";
 import { printable } from "../printable_text.ts";
+import { templateIssuerAdvice } from "./template_issuer.ts";
 import {
   AuthorizationResponseError,
   IdpRejectedError,
@@ -148,9 +149,13 @@ function namedIssuer(error: unknown): string | undefined {
   const quoted = printable(
     JSON.stringify(whole ? issuer : `${issuer.slice(0, MAX_QUOTED_ISSUER)}...`),
   );
-  return whole
+  if (!whole) {
+    return `: the document names the issuer ${quoted} (cut to ${MAX_QUOTED_ISSUER} characters)`;
+  }
+  const template = templateIssuerAdvice(issuer);
+  return template === undefined
     ? `: the document names the issuer ${quoted} (if that is this IdP, set oidc.issuer = ${quoted})`
-    : `: the document names the issuer ${quoted} (cut to ${MAX_QUOTED_ISSUER} characters)`;
+    : `: the document names the issuer ${quoted}, ${template}`;
 }
 
 /** The evidence an OidcError keeps as its `cause`. */

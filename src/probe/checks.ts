@@ -5,6 +5,7 @@
  */
 import { HEALTH_PATH } from "../http/routes.ts";
 import { isLoopbackHost, isLoopbackHttp } from "../loopback.ts";
+import { templateIssuerAdvice } from "../oidc/template_issuer.ts";
 import { printable } from "../printable_text.ts";
 
 export interface CheckResult {
@@ -163,6 +164,14 @@ function callable(url: string, issuer: URL): boolean {
   return parsed.protocol === "https:" || (parsed.protocol === "http:" && isLoopbackHttp(issuer));
 }
 
+/** The fix for a discovery document naming the issuer `actual` (templateIssuerAdvice). */
+function issuerFix(actual: string): string {
+  const template = templateIssuerAdvice(actual);
+  return template === undefined
+    ? `Set oidc.issuer = "${actual}" (tokens carry that issuer).`
+    : `The issuer is ${template}.`;
+}
+
 export function discoveryCheck(
   issuer: string,
   outcome: DiscoveryOutcome,
@@ -219,7 +228,7 @@ export function discoveryCheck(
         `the discovery document names the issuer ${outcome.actual ?? "(none)"}, not ${issuer}`,
         outcome.actual === undefined
           ? "oidc.issuer must name an OpenID Connect provider."
-          : `Set oidc.issuer = "${outcome.actual}" (tokens carry that issuer).`,
+          : issuerFix(outcome.actual),
       );
     case "unreachable":
       return fail(

@@ -214,7 +214,7 @@ Deno.test("admitLogin() warns, at most every ten minutes, when a sign-in brings 
   const first = await signInWarnings(admission, "s-1", undefined);
   assertEquals(first.length, 1);
   assertStringIncludes(first[0]!.text, "offline_access");
-  assertStringIncludes(first[0]!.text, 'access_type = "offline"');
+  assertStringIncludes(first[0]!.text, 'access_type = "offline" and prompt = "consent"');
   assertStringIncludes(first[0]!.text, "end at their first re-check");
   assertEquals(first[0]!.properties.rechecks, 'reauth_check = "refresh"');
   // Rate-limited: the next one is counted, and told with the warning after ten minutes.

@@ -125,6 +125,16 @@ Deno.test("discovery of a document naming another issuer quotes that issuer, esc
   assert(!hasTerminalControl(controls.message), controls.message);
 });
 
+Deno.test("discovery of Entra ID's multi-tenant document (issuer {tenantid}) says the endpoint is not supported, and does not offer the template as oidc.issuer", async () => {
+  const { idp, client } = await setup();
+  const template = "https://login.microsoftonline.com/{tenantid}/v2.0";
+  idp.metadataExtras = { issuer: template };
+  const error = await assertRejects(() => client.discover(), OidcError);
+  assertStringIncludes(error.message, `the document names the issuer "${template}", a template`);
+  assertStringIncludes(error.message, "https://login.microsoftonline.com/<tenant-id>/v2.0");
+  assert(!error.message.includes(`set oidc.issuer = "${template}"`), error.message);
+});
+
 /** Whether `text` holds a C0 control, DEL or a C1 control (what a terminal acts on). */
 function hasTerminalControl(text: string): boolean {
   return [...text].some((c) => c.charCodeAt(0) < 0x20 || (c >= "\u007f" && c <= "\u009f"));

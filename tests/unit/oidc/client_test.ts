@@ -463,6 +463,34 @@ Deno.test("refresh() granted with a token_type oauth4webapi refuses keeps the ro
   }
 });
 
+Deno.test("refresh() refused with an error only the user can clear (Entra ID's interaction_required when Conditional Access wants MFA, login_required, ...) is IdpRejectedError: the grant is gone", async () => {
+  const { idp, client } = await setup();
+  for (
+    const error of [
+      "interaction_required",
+      "login_required",
+      "account_selection_required",
+      "consent_required",
+    ]
+  ) {
+    idp.onToken = () =>
+      Response.json({
+        error,
+        error_description: "AADSTS50076: Due to a configuration change made by your administrator",
+      }, { status: 400 });
+    const refused = await rejectsWith(
+      client.refresh("refresh-token-0", idp.subject),
+      IdpRejectedError,
+      "invalid_grant",
+    );
+    assertStringIncludes(refused.message, `HTTP 400 ${error}`);
+  }
+  // An error about the request, not the user, still keeps the session (idp_error).
+  idp.onToken = () => Response.json({ error: "invalid_scope" }, { status: 400 });
+  const other = await assertRejects(() => client.refresh("refresh-token-0", idp.subject));
+  assert(!(other instanceof IdpRejectedError), String(other));
+});
+
 Deno.test("refresh() refused (400 invalid_grant) carries no rotated token, whatever its body says", async () => {
   const { idp, client } = await setup();
   idp.onToken = () =>

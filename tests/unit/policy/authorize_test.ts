@@ -70,6 +70,25 @@ Deno.test("authorize() checks allowed roles exactly", () => {
   );
 });
 
+Deno.test('authorize(): email_verified = [true, "true"] admits a boolean or a string true (Cognito\'s userinfo), never false in either form', () => {
+  const requiredClaims = { email_verified: [true, "true"] };
+  for (
+    const [emailVerified, allow] of [[true, true], ["true", true], [false, false], ["false", false]]
+  ) {
+    const claims = { ...CLAIMS, email_verified: emailVerified };
+    assertEquals(
+      authorize(ALICE, claims, "cn", policy({ requiredClaims })).allow,
+      allow,
+      JSON.stringify(emailVerified),
+    );
+  }
+  assertEquals(
+    authorize(ALICE, { sub: "u-1" }, "cn", policy({ requiredClaims })).allow,
+    false,
+    "missing",
+  );
+});
+
 Deno.test("authorize() requires every required claim, strictly typed", () => {
   const cases: Array<[Record<string, unknown>, boolean]> = [
     [{ email_verified: true }, true],

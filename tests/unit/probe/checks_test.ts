@@ -134,6 +134,24 @@ Deno.test("formatResults: what a hostile IdP sends prints escaped, one line per 
   assertStringIncludes(lines[2]!, "refused the request: denied\\x0aok  forged\\x1b[2J\\x9b1m");
 });
 
+Deno.test("discoveryCheck: another issuer is offered as oidc.issuer, a multi-tenant template (Entra ID's {tenantid}) is not", () => {
+  const mismatch = (actual: string) =>
+    discoveryCheck("https://login.microsoftonline.com/common/v2.0", {
+      kind: "issuer-mismatch",
+      actual,
+    }, { useUserinfo: false, revokeRefreshTokens: true });
+  const plain = mismatch("https://kc.example.com/realms/vpn");
+  assertEquals(
+    plain.fix,
+    'Set oidc.issuer = "https://kc.example.com/realms/vpn" (tokens carry that issuer).',
+  );
+  const template = mismatch("https://login.microsoftonline.com/{tenantid}/v2.0");
+  assertEquals(template.ok, false);
+  assertStringIncludes(template.fix!, "multi-tenant endpoint");
+  assertStringIncludes(template.fix!, "https://login.microsoftonline.com/<tenant-id>/v2.0");
+  assert(!template.fix!.includes("{tenantid}"), template.fix);
+});
+
 Deno.test("clientAuthCheck: invalid_grant for the made-up code passes; refused credentials, other refusals and outages fail", () => {
   const answered = (status: number, error?: string, description?: string) =>
     clientAuthCheck("client_secret_basic", { kind: "answered", status, error, description });
