@@ -14,6 +14,7 @@ import { RedisStore } from "../../src/sessions/redis_store.ts";
 import { TokenCipher } from "../../src/sessions/token_cipher.ts";
 import type { SessionStore } from "../../src/sessions/types.ts";
 import { testSession } from "../support/client_events_fixture.ts";
+import { redisSettings } from "../support/redis_settings.ts";
 import { settledHeap } from "../support/settled_heap.ts";
 import { openFileStore } from "./_fixtures.ts";
 
@@ -64,14 +65,7 @@ async function main(sqlitePath: string, redisUrl: string): Promise<void> {
   await fileWriter.close();
   await fileReader.close();
 
-  const settings = {
-    url: redisUrl,
-    username: undefined,
-    password: undefined,
-    keyPrefix: "strings:",
-    tlsCaFile: undefined,
-    storeTimeoutMs: 2_000,
-  };
+  const settings = redisSettings(redisUrl, "strings:", { storeTimeoutMs: 2_000 });
   const openRedis = async () =>
     RedisStore.open({
       client: await connectRedis(settings),

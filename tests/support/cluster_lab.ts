@@ -15,6 +15,7 @@ import { FakeManagementServer } from "./fake_management_server.ts";
 import { freePort } from "./free_port.ts";
 import { startIdpForBridges, type TestIdp } from "./idp/mod.ts";
 import { RedisServer } from "./redis_server.ts";
+import { redisSettings } from "./redis_settings.ts";
 import { bridgeLoginOverHttp } from "./bridge_browser.ts";
 import { clientEnv } from "./bridge_harness.ts";
 import { connectRedis } from "../../src/sessions/redis_connection.ts";
@@ -283,14 +284,9 @@ ${options.extraToml ?? ""}
 
   /** Who Redis says holds the lease now ("<instance>#<token>"), or null. */
   async leaseHolder(): Promise<string | null> {
-    const client = await connectRedis({
-      url: this.redis.url,
-      username: undefined,
-      password: undefined,
-      keyPrefix: "openvpn-auth-oidc:",
-      tlsCaFile: undefined,
-      storeTimeoutMs: 1000,
-    });
+    const client = await connectRedis(
+      redisSettings(this.redis.url, "openvpn-auth-oidc:", { storeTimeoutMs: 1000 }),
+    );
     try {
       return await client.get("openvpn-auth-oidc:c:lease:default");
     } finally {

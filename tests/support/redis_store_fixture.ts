@@ -8,6 +8,7 @@ import { connectRedis } from "../../src/sessions/redis_connection.ts";
 import { RedisStore } from "../../src/sessions/redis_store.ts";
 import { TokenCipher } from "../../src/sessions/token_cipher.ts";
 import { RedisServer } from "./redis_server.ts";
+import { redisSettings } from "./redis_settings.ts";
 
 export interface RedisStoreFixtureOptions {
   /** `sessions.key_prefix`: the raw client sees the store's keys under it. */
@@ -26,14 +27,9 @@ export async function withRedisClient(
 ): Promise<void> {
   const server = await RedisServer.start();
   try {
-    const client = await connectRedis({
-      url: server.url,
-      username: undefined,
-      password: undefined,
-      keyPrefix,
-      tlsCaFile: undefined,
-      storeTimeoutMs: 2_000,
-    });
+    const client = await connectRedis(
+      redisSettings(server.url, keyPrefix, { storeTimeoutMs: 2_000 }),
+    );
     try {
       await run(client, server.url);
     } finally {

@@ -17,7 +17,7 @@ import { RecordingCommander } from "../../support/recording_commander.ts";
 import { RedisServer } from "../../support/redis_server.ts";
 import { startLocalServer } from "../../support/fake_redis_server.ts";
 import { session, T0 } from "../../unit/sessions/fixtures.ts";
-import type { RedisSettings } from "../../../src/config/types.ts";
+import { redisSettings } from "../../support/redis_settings.ts";
 import { KeyedLock } from "../../../src/bridge/keyed_lock.ts";
 import { Revocation } from "../../../src/bridge/revocation.ts";
 import { KILL_MESSAGE, SessionEnd } from "../../../src/bridge/session_end.ts";
@@ -31,19 +31,8 @@ import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
 
 const KEY_PREFIX = "readonly-test:";
 
-function settings(url: string): RedisSettings {
-  return {
-    url,
-    username: undefined,
-    password: undefined,
-    keyPrefix: KEY_PREFIX,
-    tlsCaFile: undefined,
-    storeTimeoutMs: 500,
-  };
-}
-
 async function openStore(url: string): Promise<RedisStore> {
-  return await storeOn(await connectRedis(settings(url), 3_000), url);
+  return await storeOn(await connectRedis(redisSettings(url, KEY_PREFIX), 3_000), url);
 }
 
 async function storeOn(client: Redis, url: string): Promise<RedisStore> {
@@ -80,7 +69,7 @@ const BOB = session({ sessionId: "s2", cid: 5, sid: "sso-2", username: "bob", su
 
 Deno.test("a Redis demoted to a replica: writes fail as the store unavailable, a back-channel logout gets 503 and is kept, and is carried out once the node takes writes again", async () => {
   const server = await RedisServer.start();
-  const admin = await connectRedis(settings(server.url), 3_000);
+  const admin = await connectRedis(redisSettings(server.url, KEY_PREFIX), 3_000);
   const store = await openStore(server.url);
   const vpn1 = new RecordingCommander();
   const revocation = new Revocation({
@@ -189,8 +178,8 @@ async function withFailoverLab(
 ): Promise<void> {
   const first = await RedisServer.start();
   const second = await RedisServer.start();
-  const firstAdmin = await connectRedis(settings(first.url), 3_000);
-  const secondAdmin = await connectRedis(settings(second.url), 3_000);
+  const firstAdmin = await connectRedis(redisSettings(first.url, KEY_PREFIX), 3_000);
+  const secondAdmin = await connectRedis(redisSettings(second.url, KEY_PREFIX), 3_000);
   const proxy = startProxy(first.port);
   let store: RedisStore | undefined;
   try {
@@ -198,7 +187,7 @@ async function withFailoverLab(
     await firstAdmin.call("CONFIG", "SET", "repl-diskless-sync-delay", "0");
     await secondAdmin.call("REPLICAOF", "127.0.0.1", String(first.port));
     const client = await connectRedis(
-      settings(proxy.url),
+      redisSettings(proxy.url, KEY_PREFIX),
       3_000,
       options.readOnlyReconnectIntervalMs,
     );
@@ -287,8 +276,8 @@ async function unavailable(call: () => Promise<unknown>): Promise<boolean> {
 
 Deno.test("a node demoted for good behind an address that does not move: one reconnect at READONLY per interval, not one per write, so the reads beside the writes go on", async () => {
   const server = await RedisServer.start();
-  const admin = await connectRedis(settings(server.url), 3_000);
-  const client = await connectRedis(settings(server.url), 3_000);
+  const admin = await connectRedis(redisSettings(server.url, KEY_PREFIX), 3_000);
+  const client = await connectRedis(redisSettings(server.url, KEY_PREFIX), 3_000);
   const reconnects = countReconnects(client);
   const store = await storeOn(client, server.url);
   const logs = captureLogs();

@@ -12,6 +12,7 @@ import type { WorkOp } from "../../../src/cluster/work_item.ts";
 import { assert, assertEquals } from "../../support/assert.ts";
 import { RecordingCommander } from "../../support/recording_commander.ts";
 import { RedisServer } from "../../support/redis_server.ts";
+import { redisSettings } from "../../support/redis_settings.ts";
 
 const RUN = "28115@1795879225:CONNECTED";
 /** Past an item's deadline plus the 5 s its key outlives it (work_queue.ts, ITEM_GRACE_MS). */
@@ -22,14 +23,7 @@ Deno.test({
     "deadline, and is handed on to be sent in that run; one without a run is not kept",
   fn: async () => {
     const server = await RedisServer.start();
-    const redis = await connectRedis({
-      url: server.url,
-      username: undefined,
-      password: undefined,
-      keyPrefix: "cluster-test:",
-      tlsCaFile: undefined,
-      storeTimeoutMs: 500,
-    });
+    const redis = await connectRedis(redisSettings(server.url, "cluster-test:"));
     const keys = new ClusterKeys("cluster-test:");
     const queue = new WorkQueue(redis, keys, systemClock);
     const deferred: Array<[number, string | undefined]> = [];

@@ -7,7 +7,7 @@
  */
 import { getLogger } from "../../../src/log.ts";
 import { type Clock, systemClock } from "../../../src/clock.ts";
-import type { RedisSettings } from "../../../src/config/types.ts";
+import { redisSettings } from "../../support/redis_settings.ts";
 import { Secret } from "../../../src/config/secret.ts";
 import { connectRedis } from "../../../src/sessions/redis_connection.ts";
 import { Lease, leaseTiming } from "../../../src/cluster/lease.ts";
@@ -25,17 +25,6 @@ import { RedisServer } from "../../support/redis_server.ts";
 
 const log = getLogger("cluster-test");
 
-function settings(url: string): RedisSettings {
-  return {
-    url,
-    username: undefined,
-    password: undefined,
-    keyPrefix: "cluster-test:",
-    tlsCaFile: undefined,
-    storeTimeoutMs: 500,
-  };
-}
-
 async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
@@ -50,7 +39,7 @@ function withQueue(
   run: (ctx: { redis: Redis; keys: ClusterKeys; queue: WorkQueue }) => Promise<void>,
 ): Promise<void> {
   return withRedis(async (server) => {
-    const redis = await connectRedis(settings(server.url));
+    const redis = await connectRedis(redisSettings(server.url, "cluster-test:"));
     const keys = new ClusterKeys("cluster-test:");
     await redis.set(keys.fence("udp"), String(token));
     try {
@@ -359,7 +348,7 @@ Deno.test({
     withRedis(async (server) => {
       // What docs/cluster.md asks for: keys under sessions.key_prefix, channels under
       // <key_prefix>c: (Redis 7 gives a new ACL user no channels at all).
-      const admin = await connectRedis(settings(server.url));
+      const admin = await connectRedis(redisSettings(server.url, "cluster-test:"));
       await admin.call(
         "ACL",
         "SETUSER",
@@ -371,11 +360,10 @@ Deno.test({
         "+@all",
       );
       admin.disconnect();
-      const redis = await connectRedis({
-        ...settings(server.url),
+      const redis = await connectRedis(redisSettings(server.url, "cluster-test:", {
         username: "bridge",
         password: new Secret("bridge-password"),
-      });
+      }));
       const keys = new ClusterKeys("cluster-test:");
       const subscriber = redis.duplicate();
       const heard: string[] = [];

@@ -6,20 +6,14 @@
 import { systemClock } from "../../../src/clock.ts";
 import { getLogger } from "../../../src/log.ts";
 import { startServerNameClaims } from "../../../src/cluster/server_name_claims.ts";
+import { redisSettings } from "../../support/redis_settings.ts";
 
 const [url, keyPrefix, claimMs, ...servers] = Deno.args;
 if (url === undefined || keyPrefix === undefined || claimMs === undefined) {
   throw new Error("Usage: server_name_claims_holder.ts <url> <key prefix> <claim ms> <server>...");
 }
 await startServerNameClaims({
-  redis: {
-    url,
-    username: undefined,
-    password: undefined,
-    keyPrefix,
-    tlsCaFile: undefined,
-    storeTimeoutMs: 500,
-  },
+  redis: redisSettings(url, keyPrefix),
   servers,
   clock: systemClock,
   log: getLogger("sessions"),

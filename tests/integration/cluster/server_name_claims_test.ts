@@ -9,7 +9,6 @@
 import { hostname } from "node:os";
 import type { Redis } from "ioredis";
 import { systemClock } from "../../../src/clock.ts";
-import type { RedisSettings } from "../../../src/config/types.ts";
 import { getLogger } from "../../../src/log.ts";
 import type { ServerLink } from "../../../src/bridge/server_link.ts";
 import type { ClientEvents } from "../../../src/bridge/client_events.ts";
@@ -29,6 +28,7 @@ import { assert, assertEquals, assertRejects } from "../../support/assert.ts";
 import { type CapturedLine, captureLogs } from "../../support/log_capture.ts";
 import { RecordingCommander } from "../../support/recording_commander.ts";
 import { RedisServer } from "../../support/redis_server.ts";
+import { redisSettings } from "../../support/redis_settings.ts";
 
 const PREFIX = "claims-test:";
 /** Short claims, so that renewals, expiry and refusals are seen within a second or two. */
@@ -37,16 +37,7 @@ const HOLDER = new URL("./server_name_claims_holder.ts", import.meta.url).pathna
 const REPO = new URL("../../../", import.meta.url).pathname;
 const THIS_BRIDGE = `the bridge on host ${hostname()}, pid ${Deno.pid}`;
 
-function settings(url: string, keyPrefix = PREFIX): RedisSettings {
-  return {
-    url,
-    username: undefined,
-    password: undefined,
-    keyPrefix,
-    tlsCaFile: undefined,
-    storeTimeoutMs: 300,
-  };
-}
+const STORE_TIMEOUT = { storeTimeoutMs: 300 };
 
 function claim(
   server: RedisServer,
@@ -54,7 +45,7 @@ function claim(
   options: { keyPrefix?: string; claimMs?: number } = {},
 ): Promise<RunningServerNameClaims> {
   return startServerNameClaims({
-    redis: settings(server.url, options.keyPrefix),
+    redis: redisSettings(server.url, options.keyPrefix ?? PREFIX, STORE_TIMEOUT),
     servers,
     clock: systemClock,
     log: getLogger("sessions"),
@@ -84,7 +75,7 @@ async function withRedis(
   const started: RunningServerNameClaims[] = [];
   let redis: Redis | undefined;
   try {
-    redis = await connectRedis(settings(server.url));
+    redis = await connectRedis(redisSettings(server.url, PREFIX, STORE_TIMEOUT));
     await run({ server, redis, logs: capture.lines, started });
   } finally {
     for (const claims of started) await claims.stop().catch(() => {});
@@ -388,7 +379,7 @@ Deno.test("server name claims: a cluster instance starting on a name a live brid
       () =>
         startCluster({
           config: { instanceId: "vpn-a", leaseMs: 3_000 },
-          redis: settings(server.url),
+          redis: redisSettings(server.url, PREFIX, STORE_TIMEOUT),
           servers: ["tcp", "udp"],
           clock: systemClock,
           log: getLogger("cluster"),
@@ -437,7 +428,7 @@ Deno.test("server name claims: a cluster instance starting on a name a dead brid
     await redis.set(`${PREFIX}o:udp`, "vpn2.example.com/4242/a1b2c3", "PX", 600);
     const cluster = await startCluster({
       config: { instanceId: "vpn-a", leaseMs: 3_000 },
-      redis: settings(server.url),
+      redis: redisSettings(server.url, PREFIX, STORE_TIMEOUT),
       servers: ["udp"],
       clock: systemClock,
       log: getLogger("cluster"),

@@ -13,20 +13,11 @@ import { makeServerCertificate } from "../../support/certificates.ts";
 import { freePort } from "../../support/free_port.ts";
 import { captureLogs } from "../../support/log_capture.ts";
 import { RedisServer } from "../../support/redis_server.ts";
+import { redisSettings } from "../../support/redis_settings.ts";
 import { eventually } from "../../support/eventually.ts";
 import { session, T0 } from "../../unit/sessions/fixtures.ts";
 
-function settings(url: string, overrides: Partial<RedisSettings> = {}): RedisSettings {
-  return {
-    url,
-    username: undefined,
-    password: undefined,
-    keyPrefix: "conn-test:",
-    tlsCaFile: undefined,
-    storeTimeoutMs: 500,
-    ...overrides,
-  };
-}
+const PREFIX = "conn-test:";
 
 async function openStore(config: RedisSettings): Promise<RedisStore> {
   return await RedisStore.open({
@@ -56,8 +47,11 @@ Deno.test("connectRedis() logs in as an ACL user named in the URL or in sessions
     const inUrl = server.url.replace("redis://", "redis://bridge@");
     for (
       const config of [
-        settings(inUrl, { password: new Secret("bridge-pw") }),
-        settings(server.url, { username: "bridge", password: new Secret("bridge-pw") }),
+        redisSettings(inUrl, PREFIX, { password: new Secret("bridge-pw") }),
+        redisSettings(server.url, PREFIX, {
+          username: "bridge",
+          password: new Secret("bridge-pw"),
+        }),
       ]
     ) {
       const store = await openStore(config);
@@ -70,7 +64,7 @@ Deno.test("connectRedis() logs in as an ACL user named in the URL or in sessions
 
 Deno.test("connectRedis() fails the start with a clear message on a wrong password", async () => {
   await withServer({ password: "right-password" }, async (server) => {
-    const wrong = settings(server.url, { password: new Secret("wrong-password") });
+    const wrong = redisSettings(server.url, PREFIX, { password: new Secret("wrong-password") });
     const error = await assertRejects(() => openStore(wrong), Error);
     assert(!(error instanceof StoreUnavailableError), "a setting to fix, not an outage");
     assertMatch(
@@ -78,7 +72,9 @@ Deno.test("connectRedis() fails the start with a clear message on a wrong passwo
       /^Redis refused the credentials at redis:\/\/127\.0\.0\.1:\d+\/0: WRONGPASS .*; Redis refused the user name or password: set sessions\.password_file /,
     );
     assert(!error.message.includes("wrong-password"));
-    const right = await openStore(settings(server.url, { password: new Secret("right-password") }));
+    const right = await openStore(
+      redisSettings(server.url, PREFIX, { password: new Secret("right-password") }),
+    );
     await right.close();
   });
 });
@@ -87,27 +83,27 @@ Deno.test("connectRedis() refuses a database Redis will not select instead of go
   await withServer({ aclUsers: [{ name: "bridge", password: "bridge-pw" }] }, async (server) => {
     const url = (db: number) => server.url.replace(/\/0$/, `/${db}`);
     // The server has 16 databases (0-15).
-    const error = await assertRejects(() => openStore(settings(url(20))), Error);
+    const error = await assertRejects(() => openStore(redisSettings(url(20), PREFIX)), Error);
     assert(!(error instanceof StoreUnavailableError), "a setting to fix, not an outage");
     assertEquals(
       error.message,
       "Invalid sessions.url: database 20 refused: ERR DB index is out of range",
     );
     // An ACL user that may not select: refused by Redis, not silently left in database 0.
-    const admin = await connectRedis(settings(server.url));
+    const admin = await connectRedis(redisSettings(server.url, PREFIX));
     try {
       await admin.call("ACL", "SETUSER", "bridge", "-select");
       const user = { username: "bridge", password: new Secret("bridge-pw") };
       // The ACL to fix, not the URL: worded as the probe words it.
       await assertRejects(
-        () => openStore(settings(url(3), user)),
+        () => openStore(redisSettings(url(3), PREFIX, user)),
         Error,
         `Redis refused the credentials at redis://127.0.0.1:${server.port}/3: NOPERM this ` +
           `user has no permissions to run the 'select' command; Redis refused the ACL user ` +
           `"bridge" a command the store needs: allow it in the user's ACL`,
       );
       // Database 0 needs no select: every connection begins there.
-      const store = await openStore(settings(server.url, user));
+      const store = await openStore(redisSettings(server.url, PREFIX, user));
       await store.close();
       assertEquals(await admin.dbsize(), 1, "only database 0's key check, written just now");
     } finally {
@@ -120,8 +116,8 @@ Deno.test("a store on /3 whose SELECT is refused at a reconnect fails its calls 
   await withServer({ aclUsers: [{ name: "bridge", password: "bridge-pw" }] }, async (server) => {
     const user = { username: "bridge", password: new Secret("bridge-pw") };
     const logs = captureLogs();
-    const store = await openStore(settings(server.url.replace(/\/0$/, "/3"), user));
-    const admin = await connectRedis(settings(server.url));
+    const store = await openStore(redisSettings(server.url.replace(/\/0$/, "/3"), PREFIX, user));
+    const admin = await connectRedis(redisSettings(server.url, PREFIX));
     try {
       await store.putSession(session());
       // The user loses `select` (as with Redis restarted with fewer databases), then the
@@ -165,8 +161,8 @@ async function waitFor(condition: () => boolean | Promise<boolean>): Promise<voi
 
 Deno.test("connectRedis() uses the URL's database: a store on /3 writes there and nowhere else", async () => {
   await withServer({}, async (server) => {
-    const store = await openStore(settings(server.url.replace(/\/0$/, "/3")));
-    const zero = await connectRedis(settings(server.url));
+    const store = await openStore(redisSettings(server.url.replace(/\/0$/, "/3"), PREFIX));
+    const zero = await connectRedis(redisSettings(server.url, PREFIX));
     try {
       await store.putSession(session());
       assertEquals((await store.getSession("sess-1"))?.sessionId, "sess-1");
@@ -183,7 +179,7 @@ Deno.test("connectRedis() uses the URL's database: a store on /3 writes there an
 Deno.test("connectRedis() fails the start when nothing listens", async () => {
   const url = `redis://127.0.0.1:${await freePort()}/0`;
   await assertRejects(
-    () => connectRedis(settings(url), 1_500),
+    () => connectRedis(redisSettings(url, PREFIX), 1_500),
     StoreUnavailableError,
     /^Session store unreachable: redis:\/\/127\.0\.0\.1:\d+\/0: .*ECONNREFUSED/,
   );
@@ -197,14 +193,14 @@ Deno.test("connectRedis() speaks TLS to a rediss:// URL, checking the server aga
     const tls = await makeServerCertificate(dir, "127.0.0.1");
     await withServer({ tls }, async (server) => {
       assert(server.url.startsWith("rediss://127.0.0.1:"));
-      const store = await openStore(settings(server.url, { tlsCaFile: tls.caFile }));
+      const store = await openStore(redisSettings(server.url, PREFIX, { tlsCaFile: tls.caFile }));
       await store.putSession(session());
       assertEquals((await store.getSession("sess-1"))?.sessionId, "sess-1");
       await store.close();
       // Without the CA the server's certificate is not trusted: the server is reached, and the
       // connection fails at the check of its certificate chain.
       await assertRejects(
-        () => openStore(settings(server.url)),
+        () => openStore(redisSettings(server.url, PREFIX)),
         StoreUnavailableError,
         /^Session store unreachable: rediss:\/\/127\.0\.0\.1:\d+\/0: self[- ]signed certificate in certificate chain$/,
       );
@@ -228,7 +224,7 @@ Deno.test("connectRedis() refuses a certificate from the trusted CA that does no
       const tls = await makeServerCertificate(dir, host, `server-${index}`);
       await withServer({ tls }, async (server) => {
         const error = await assertRejects(
-          () => openStore(settings(server.url, { tlsCaFile: tls.caFile })),
+          () => openStore(redisSettings(server.url, PREFIX, { tlsCaFile: tls.caFile })),
           StoreUnavailableError,
         );
         assertMatch(
@@ -251,7 +247,7 @@ Deno.test("connectRedis() checks a host name in a rediss:// URL against the cert
     const named = await makeServerCertificate(dir, "localhost", "named");
     await withServer({ tls: named }, async (server) => {
       const url = server.url.replace("127.0.0.1", "localhost");
-      const store = await openStore(settings(url, { tlsCaFile: named.caFile }));
+      const store = await openStore(redisSettings(url, PREFIX, { tlsCaFile: named.caFile }));
       await store.putSession(session());
       assertEquals((await store.getSession("sess-1"))?.sessionId, "sess-1");
       await store.close();
@@ -260,7 +256,7 @@ Deno.test("connectRedis() checks a host name in a rediss:// URL against the cert
     await withServer({ tls: other }, async (server) => {
       const url = server.url.replace("127.0.0.1", "localhost");
       const error = await assertRejects(
-        () => openStore(settings(url, { tlsCaFile: other.caFile })),
+        () => openStore(redisSettings(url, PREFIX, { tlsCaFile: other.caFile })),
         StoreUnavailableError,
       );
       assertMatch(
@@ -276,7 +272,7 @@ Deno.test("connectRedis() checks a host name in a rediss:// URL against the cert
 
 Deno.test("RedisStore calls fail with StoreUnavailableError while Redis is frozen or down, and work again after", async () => {
   await withServer({ persist: true }, async (server) => {
-    const store = await openStore(settings(server.url));
+    const store = await openStore(redisSettings(server.url, PREFIX));
     try {
       await store.putSession(session());
       server.pause();
@@ -301,7 +297,7 @@ Deno.test("RedisStore calls fail with StoreUnavailableError while Redis is froze
 
 Deno.test("RedisStore: warmUp at start never fails, Redis frozen or not; reads fail as usual and work again after", async () => {
   await withServer({}, async (server) => {
-    const store = await openStore(settings(server.url));
+    const store = await openStore(redisSettings(server.url, PREFIX));
     try {
       await store.putSession(session());
       server.pause();

@@ -13,6 +13,7 @@ import { connectRedis } from "../../../src/sessions/redis_connection.ts";
 import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.ts";
 import { eventually } from "../../support/eventually.ts";
 import { RedisServer } from "../../support/redis_server.ts";
+import { redisSettings } from "../../support/redis_settings.ts";
 import { sessionsConfig } from "../../support/sessions_config.ts";
 import { session, T0 } from "../../unit/sessions/fixtures.ts";
 
@@ -22,14 +23,7 @@ const WRONG = "redis-wrong-password";
 function sessions(redis: Partial<RedisSettings> & { url: string }): ResolvedConfig["sessions"] {
   return sessionsConfig({
     backend: "redis",
-    redis: {
-      username: undefined,
-      password: undefined,
-      keyPrefix: "cred-test:",
-      tlsCaFile: undefined,
-      storeTimeoutMs: 500,
-      ...redis,
-    },
+    redis: redisSettings(redis.url, "cred-test:", redis),
   });
 }
 
@@ -55,14 +49,9 @@ async function withServer(body: (server: RedisServer) => Promise<void>): Promise
 
 /** A connection to `server` as its default user, with the password, for the test's own commands. */
 function adminOf(server: RedisServer) {
-  return connectRedis({
-    url: server.url,
-    username: undefined,
-    password: new Secret(PASSWORD),
-    keyPrefix: "admin:",
-    tlsCaFile: undefined,
-    storeTimeoutMs: 1_000,
-  });
+  return connectRedis(
+    redisSettings(server.url, "admin:", { password: new Secret(PASSWORD), storeTimeoutMs: 1_000 }),
+  );
 }
 
 Deno.test("openSessionStore(): Redis asking for a password, or refusing one, says it refused the credentials and names sessions.password_file", async () => {

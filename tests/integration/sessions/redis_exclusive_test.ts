@@ -10,6 +10,7 @@ import { lockTtlMs, RedisStore } from "../../../src/sessions/redis_store.ts";
 import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
 import { RedisServer } from "../../support/redis_server.ts";
+import { redisSettings } from "../../support/redis_settings.ts";
 
 const PREFIX = "exclusive:";
 
@@ -17,14 +18,7 @@ async function openStore(
   url: string,
   storeTimeoutMs: number,
 ): Promise<{ store: RedisStore; client: Redis }> {
-  const client = await connectRedis({
-    url,
-    username: undefined,
-    password: undefined,
-    keyPrefix: PREFIX,
-    tlsCaFile: undefined,
-    storeTimeoutMs,
-  });
+  const client = await connectRedis(redisSettings(url, PREFIX, { storeTimeoutMs }));
   const store = await RedisStore.open({
     client,
     keyPrefix: PREFIX,

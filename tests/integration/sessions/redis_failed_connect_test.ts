@@ -4,22 +4,15 @@
  * probes Redis (probeRedis) and then should exit from ever exiting.
  */
 import { assertEquals, assertRejects } from "../../support/assert.ts";
-import type { RedisSettings } from "../../../src/config/types.ts";
 import { connectRedis } from "../../../src/sessions/redis_connection.ts";
 import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.ts";
 import { startLocalServer } from "../../support/fake_redis_server.ts";
+import { redisSettings } from "../../support/redis_settings.ts";
 
 Deno.test("connectRedis() that fails at start stops its client: no reconnect follows", async () => {
   // A peer that takes each connection and closes it at once: the start fails at the first.
   const peer = startLocalServer((conn) => conn.close());
-  const settings: RedisSettings = {
-    url: peer.url,
-    username: undefined,
-    password: undefined,
-    keyPrefix: "failed-connect-test:",
-    tlsCaFile: undefined,
-    storeTimeoutMs: 500,
-  };
+  const settings = redisSettings(peer.url, "failed-connect-test:");
   try {
     await assertRejects(() => connectRedis(settings, 3_000), StoreUnavailableError);
     const afterFailure = peer.connections;

@@ -5,7 +5,7 @@
  * that the drop falls exactly between a command's arrival and its answer.
  */
 import { assert, assertEquals, assertRejects } from "../../support/assert.ts";
-import type { RedisSettings } from "../../../src/config/types.ts";
+import { redisSettings } from "../../support/redis_settings.ts";
 import { connectRedis } from "../../../src/sessions/redis_connection.ts";
 import { startFakeRedis } from "../../support/fake_redis_server.ts";
 
@@ -25,20 +25,9 @@ function startDroppingRedis() {
   return fake;
 }
 
-function settings(url: string): RedisSettings {
-  return {
-    url,
-    username: undefined,
-    password: undefined,
-    keyPrefix: "no-resend-test:",
-    tlsCaFile: undefined,
-    storeTimeoutMs: 500,
-  };
-}
-
 Deno.test("connectRedis(): a command cut off by a dropped connection fails and is not sent again after the reconnect", async () => {
   const fake = startDroppingRedis();
-  const client = await connectRedis(settings(fake.url), 3_000);
+  const client = await connectRedis(redisSettings(fake.url, "no-resend-test:"), 3_000);
   try {
     await assertRejects(() => client.del("taken-once"));
     // Reconnected (retryStrategy: 100 ms after the first attempt), with time for a resend.

@@ -12,6 +12,7 @@ import { connectRedis } from "../../../src/sessions/redis_connection.ts";
 import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.ts";
 import { captureLogs } from "../../support/log_capture.ts";
 import { RedisServer } from "../../support/redis_server.ts";
+import { redisSettings } from "../../support/redis_settings.ts";
 import { sessionsConfig } from "../../support/sessions_config.ts";
 import { session, T0 } from "../../unit/sessions/fixtures.ts";
 
@@ -23,27 +24,21 @@ Deno.test("RedisStore: an ACL taking the store's commands away at run time fails
     password: ADMIN_PASSWORD,
     aclUsers: [{ name: "bridge", password: BRIDGE_PASSWORD }],
   });
-  const admin = await connectRedis({
-    url: server.url,
-    username: undefined,
-    password: new Secret(ADMIN_PASSWORD),
-    keyPrefix: "admin:",
-    tlsCaFile: undefined,
-    storeTimeoutMs: 1_000,
-  });
+  const admin = await connectRedis(
+    redisSettings(server.url, "admin:", {
+      password: new Secret(ADMIN_PASSWORD),
+      storeTimeoutMs: 1_000,
+    }),
+  );
   let now = T0;
   const store = await openSessionStore(
     sessionsConfig({
       backend: "redis",
       storeUnreachable: "allow",
-      redis: {
-        url: server.url,
+      redis: redisSettings(server.url, "noperm-test:", {
         username: "bridge",
         password: new Secret(BRIDGE_PASSWORD),
-        keyPrefix: "noperm-test:",
-        tlsCaFile: undefined,
-        storeTimeoutMs: 500,
-      },
+      }),
     }),
     new Secret("http"),
     () => now,

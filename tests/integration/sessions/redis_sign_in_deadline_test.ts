@@ -11,20 +11,14 @@ import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
 import { testClientEvents, testEnv } from "../../support/client_events_fixture.ts";
 import { captureLogs } from "../../support/log_capture.ts";
 import { RedisServer } from "../../support/redis_server.ts";
+import { redisSettings } from "../../support/redis_settings.ts";
 
 const LATE_MS = 100;
 
 Deno.test("ClientEvents over Redis: a sign-in not completed within a 1 s auth_pending_timeout is denied as timed out", async () => {
   const server = await RedisServer.start();
   try {
-    const config = {
-      url: server.url,
-      username: undefined,
-      password: undefined,
-      keyPrefix: "deadline-test:",
-      tlsCaFile: undefined,
-      storeTimeoutMs: 2_000,
-    };
+    const config = redisSettings(server.url, "deadline-test:", { storeTimeoutMs: 2_000 });
     const redis = await RedisStore.open({
       client: await connectRedis(config),
       keyPrefix: config.keyPrefix,

@@ -7,7 +7,7 @@
  */
 import type { Redis } from "ioredis";
 import { assert, assertEquals } from "../../support/assert.ts";
-import type { RedisSettings } from "../../../src/config/types.ts";
+import { redisSettings } from "../../support/redis_settings.ts";
 import { captureLogs } from "../../support/log_capture.ts";
 import { connectRedis } from "../../../src/sessions/redis_connection.ts";
 import { startFakeRedis } from "../../support/fake_redis_server.ts";
@@ -32,17 +32,6 @@ function startAnsweringRedis(processMs: number | undefined) {
   return fake;
 }
 
-function settings(url: string): RedisSettings {
-  return {
-    url,
-    username: undefined,
-    password: undefined,
-    keyPrefix: "silent-test:",
-    tlsCaFile: undefined,
-    storeTimeoutMs: STORE_TIMEOUT_MS,
-  };
-}
-
 /** ioredis's queue of commands written and not yet answered (not public API). */
 function commandQueueLength(client: Redis): number {
   return (client as unknown as { commandQueue: { length: number } }).commandQueue.length;
@@ -53,7 +42,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 Deno.test("connectRedis() drops a connection that stops answering: it reconnects and its queue stays short", async () => {
   const fake = startAnsweringRedis(undefined);
   const logs = captureLogs();
-  const client = await connectRedis(settings(fake.url), 3_000);
+  const client = await connectRedis(
+    redisSettings(fake.url, "silent-test:", { storeTimeoutMs: STORE_TIMEOUT_MS }),
+    3_000,
+  );
   try {
     const failures: string[] = [];
     let longestQueue = 0;
@@ -98,7 +90,10 @@ Deno.test("connectRedis() keeps a connection that answers slowly, even when queu
   // Each command takes 60% of the store timeout: a reply comes in well within it, but calls
   // sent faster than that wait behind each other and the later ones time out.
   const fake = startAnsweringRedis(STORE_TIMEOUT_MS * 0.6);
-  const client = await connectRedis(settings(fake.url), 3_000);
+  const client = await connectRedis(
+    redisSettings(fake.url, "silent-test:", { storeTimeoutMs: STORE_TIMEOUT_MS }),
+    3_000,
+  );
   try {
     const outcomes: string[] = [];
     const calls: Promise<unknown>[] = [];

@@ -18,6 +18,7 @@ import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
 import { registerStoreContract } from "../../unit/sessions/contract.ts";
 import { listed, MINUTE, pendingLogin, session, T0 } from "../../unit/sessions/fixtures.ts";
 import { RedisServer } from "../../support/redis_server.ts";
+import { redisSettings } from "../../support/redis_settings.ts";
 import { logsOf } from "../../support/log_capture.ts";
 import { collectPages } from "../../../src/sessions/list_chunk.ts";
 
@@ -33,16 +34,9 @@ let prefixes = 0;
 const server = await RedisServer.start();
 addEventListener("unload", () => server.disposeNow());
 
+/** Settings under a key prefix no earlier call gave, so that the tests share the one server. */
 function settings(url: string, overrides: Partial<RedisSettings> = {}): RedisSettings {
-  return {
-    url,
-    username: undefined,
-    password: undefined,
-    keyPrefix: `test${++prefixes}:`,
-    tlsCaFile: undefined,
-    storeTimeoutMs: 2_000,
-    ...overrides,
-  };
+  return redisSettings(url, `test${++prefixes}:`, { storeTimeoutMs: 2_000, ...overrides });
 }
 
 async function openStore(
