@@ -6,6 +6,7 @@ import { connectRedis } from "../../src/sessions/redis_connection.ts";
 import { RedisStore } from "../../src/sessions/redis_store.ts";
 import { TokenCipher } from "../../src/sessions/token_cipher.ts";
 import { RedisServer } from "../../tests/support/redis_server.ts";
+import { redisSettings } from "../../tests/support/redis_settings.ts";
 import { printTable } from "../lib/report.ts";
 import { benchSession } from "../lib/sessions.ts";
 
@@ -13,14 +14,9 @@ export async function redisMemoryPerSession(count: number) {
   const server = await RedisServer.start();
   try {
     const keyPrefix = "openvpn-auth-oidc:";
-    const client = await connectRedis({
-      url: server.url,
-      username: undefined,
-      password: undefined,
-      keyPrefix,
-      tlsCaFile: undefined,
-      storeTimeoutMs: 2_000,
-    });
+    const client = await connectRedis(
+      redisSettings(server.url, keyPrefix, { storeTimeoutMs: 2_000 }),
+    );
     const store = await RedisStore.open({
       client,
       keyPrefix,
