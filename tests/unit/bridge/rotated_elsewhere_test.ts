@@ -1,9 +1,11 @@
 /**
  * Two bridge instances sharing a store refresh one session at once, at an IdP that rotates
- * refresh tokens and refuses a reused one (Glewlwyd, Auth0 rotation, Keycloak "Revoke Refresh
- * Token"): the session lock is each process's own, so both present the same token, and the
- * loser's invalid_grant says nothing about the grant. The loser must not end the session the
- * winner has just stored with the new token, nor revoke the dead one in its place.
+ * refresh tokens and refuses a reused one (Glewlwyd, Auth0 rotation): the session lock is each
+ * process's own, so both present the same token, and the loser's invalid_grant says nothing about
+ * the grant. The loser must not end the session the winner has just stored with the new token,
+ * nor revoke the dead one in its place. (Keycloak's "Revoke Refresh Token" also ends the client
+ * session on a reuse, the winner's new token with it: there the race ends the session, and the
+ * README says to leave that setting off.)
  */
 import { assertEquals } from "../../support/assert.ts";
 import type { RefreshResult } from "../../../src/oidc/client.ts";
