@@ -19,6 +19,7 @@ import {
   INTERNAL_ERROR,
   NO_REFRESH_TOKEN,
   REFRESH_TOKEN_EXPIRED,
+  SESSION_ID_TAKEN,
   STORE_FULL,
   STORE_UNAVAILABLE,
   TOO_MANY_SESSIONS,
@@ -147,11 +148,12 @@ export class Admission {
     // sign-in of a user at a time counts and stores, on every instance sharing the store: two
     // callbacks at once each found the other's session not yet stored, and both got in past
     // max_per_user (deny_new too).
-    const countAndStore = async () => {
+    const countAndStore = async (): Promise<{ denial: Denial } | { end: Session[] }> => {
+      if (await this.#takesOverAnother(login, session)) return { denial: SESSION_ID_TAKEN };
       const outcome = await excessSessions(store, limit, session);
-      if (outcome.refused) return undefined;
+      if (outcome.refused) return { denial: TOO_MANY_SESSIONS };
       await store.putSession(session);
-      return outcome.end;
+      return { end: outcome.end };
     };
     let counted;
     try {
@@ -175,15 +177,42 @@ export class Admission {
       );
       return await deny(denial);
     }
-    if (counted === undefined) return await deny(TOO_MANY_SESSIONS);
+    if ("denial" in counted) {
+      if (counted.denial === SESSION_ID_TAKEN) {
+        log.warning(
+          "Login of {username} (cid {cid}, certificate {commonName}, from {clientIp}) refused: " +
+            "its client presented a token OpenVPN refused, naming the session_id of another " +
+            "user's session, which is kept. OpenVPN before 2.6.21 and 2.7.5 passes on such a " +
+            "client-chosen id (CVE-2026-13122): update OpenVPN",
+          {
+            username: identity.username,
+            cid: client.cid,
+            commonName: client.commonName,
+            clientIp: client.clientIp,
+          },
+        );
+      }
+      return await deny(counted.denial);
+    }
     return await this.#sendAuth({
       client,
       session,
       username: identity.username,
       lines,
-      excess: counted,
+      excess: counted.end,
       giveBackGrant,
     }, commander);
+  }
+
+  /**
+   * Whether storing `session` would replace another user's session. Only a sign-in whose client
+   * chose its session_id (sessionIdUnverified) can meet one: OpenVPN's own ids are random and
+   * new, or the client's own (an expired token it issued). Sign-ins are rare: one store read.
+   */
+  async #takesOverAnother(login: FinishedLogin, session: Session): Promise<boolean> {
+    if (login.client.sessionIdUnverified !== true) return false;
+    const existing = await this.#deps.store.getSession(session.sessionId);
+    return existing !== undefined && existing.subject !== session.subject;
   }
 
   /**

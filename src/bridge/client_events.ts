@@ -865,6 +865,7 @@ export class ClientEvents {
       // Its session had ended (revoked, logged out, expired): the one this sign-in creates is
       // resumable all the same, as the client uses tokens (login_session.ts).
       ...(presentsToken(req) ? { presentedToken: true } : {}),
+      ...(req.sessionState === "Invalid" ? { sessionIdUnverified: true } : {}),
       ...(this.#signIns.run === undefined ? {} : { openvpnRun: this.#signIns.run }),
     };
     await this.#endEarlierSignIn(req.cid);

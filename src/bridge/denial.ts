@@ -90,6 +90,14 @@ export const UNKNOWN_SESSION: Denial = {
   reason: "Your VPN session has ended. Reconnect to sign in again.",
   logReason: "no session for this client",
 };
+/**
+ * A sign-in whose client chose its session_id (a token OpenVPN refused, whose id OpenVPN before
+ * 2.6.21 and 2.7.5 still passes on) naming another user's session: refused, that session kept.
+ */
+export const SESSION_ID_TAKEN: Denial = {
+  ...UNKNOWN_SESSION,
+  logReason: "session_id of another user's session, from a token OpenVPN refused",
+};
 export const SESSION_EXPIRED: Denial = {
   code: "session_expired",
   reason: "Your VPN session has expired. Reconnect to sign in again.",

@@ -23,6 +23,8 @@ export interface FinishedLogin {
     clientVersion: string;
     /** Whether the CONNECT that began the sign-in presented OpenVPN's token (PendingLogin). */
     presentedToken?: boolean;
+    /** Whether the client chose `session_id` with a token OpenVPN refused (PendingLogin). */
+    sessionIdUnverified?: boolean;
     /** The sign-in, so that its answer goes only to the client it began with. */
     signIn: SignInRef;
   };

@@ -41,6 +41,13 @@ export interface PendingLogin {
    */
   presentedToken?: boolean;
   /**
+   * True when the CONNECT said `session_state=Invalid`: its token failed OpenVPN's check, and
+   * OpenVPN before 2.6.21 and 2.7.5 (CVE-2026-13122) still took `session_id` from that token, so
+   * the client chose it. Such a sign-in never replaces another user's session (admission.ts).
+   * Absent otherwise, and in logins stored before it was recorded.
+   */
+  sessionIdUnverified?: boolean;
+  /**
    * The run of OpenVPN the client came through (management/openvpn_run.ts): its cid and kid
    * name this client only in that run. Absent when OpenVPN did not tell it, and in logins
    * stored before it was recorded: such a login is ended at the next link-up.

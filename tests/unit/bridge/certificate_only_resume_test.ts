@@ -44,7 +44,7 @@ function clientEnv(sessionState: string, ivVer: string): Map<string, string> {
 
 /** The browser sign-in of the login the CONNECT began, finished at the IdP as alice. */
 async function signIn(t: ReturnType<typeof setup>): Promise<void> {
-  const pending = t.commander.commands.find((command) => command.kind === "pending");
+  const pending = t.commander.commands.findLast((command) => command.kind === "pending");
   assert(pending !== undefined, "the CONNECT was not sent to the browser");
   const login = await t.store.takePending(pending.url.split("/").pop()!);
   assert(login !== undefined, "no pending login for the CONNECT");
@@ -138,5 +138,103 @@ Deno.test("a sign-in begun by a CONNECT without a token records none", async () 
   );
   assert(pending !== undefined);
   assertEquals("presentedToken" in pending, false);
+  t.events.close();
+});
+
+Deno.test("a sign-in of a client that sent a user name makes a resumable session, whatever the client's version: kept past DISCONNECT, nothing revoked", async () => {
+  const t = setup();
+  // auth-user-pass: OpenVPN issues its token in place of the password, and the client presents
+  // it at its next reconnect, 2.5 and 2.4 too.
+  const env = clientEnv("Initial", "2.5.11");
+  env.set("username", "alice");
+  await t.events.onConnect(0, 1, env);
+  await signIn(t);
+  assertEquals((await t.store.getSession(SESSION_ID))?.resumable, true);
+  await t.events.onDisconnect(0);
+  const kept = await t.store.getSession(SESSION_ID);
+  assertEquals([kept?.cid, kept?.resumable], [undefined, true]);
+  assertEquals(t.revoked, []);
+  t.events.close();
+});
+
+Deno.test("a 2.6 client with no session_id (no auth-gen-token) cannot resume: its session, under an id of the bridge's own, ends at DISCONNECT and its refresh token is revoked", async () => {
+  const t = setup();
+  const env = clientEnv("Initial", "2.6.14");
+  env.delete("session_id");
+  env.set("username", "alice");
+  await t.events.onConnect(0, 1, env);
+  await signIn(t);
+  const id = await t.store.findSessionIdByCid("default", 0);
+  assert(id !== undefined && id !== SESSION_ID, `not a session id of the bridge's own: ${id}`);
+  assertEquals((await t.store.getSession(id))?.resumable, false);
+  await t.events.onDisconnect(0);
+  assertEquals(await t.store.getSession(id), undefined);
+  assertEquals(t.revoked, ["rt-1"]);
+  t.events.close();
+});
+
+Deno.test("a sign-in whose client chose its session_id (a token OpenVPN refused: session_state=Invalid) never replaces another user's session, which stays bound and answered", async () => {
+  const t = setup();
+  // Alice signs in on cid 0; her session is kept under OpenVPN's session_id.
+  await t.events.onConnect(0, 1, clientEnv("Initial", "2.6.14"));
+  await signIn(t);
+  // Mallory, on cid 1 with her own certificate, sends a forged token naming Alice's session_id:
+  // OpenVPN before 2.6.21 and 2.7.5 (CVE-2026-13122) passes the id on with state Invalid.
+  await t.events.onConnect(
+    1,
+    1,
+    testEnv({
+      session_id: SESSION_ID,
+      session_state: "Invalid",
+      username: "",
+      password: "",
+      common_name: "mallory-laptop",
+      IV_VER: "2.6.14",
+      IV_PLAT: "linux",
+      untrusted_ip: "203.0.113.9",
+    }),
+  );
+  const pending = t.commander.commands.findLast((command) => command.kind === "pending");
+  assertEquals(pending?.cid, 1);
+  const login = await t.store.takePending(pending!.url.split("/").pop()!);
+  assert(login !== undefined);
+  const mallory = await t.admission.admitLogin(
+    testFinishedLogin(login, {
+      claims: { sub: "u-2", preferred_username: "mallory", groups: ["/vpn-users"] },
+      subject: "u-2",
+      refreshToken: "rt-mallory",
+    }),
+    t.commander,
+  );
+  assertEquals(
+    mallory.kind === "denied" && mallory.denial.logReason,
+    "session_id of another user's session, from a token OpenVPN refused",
+  );
+  assertEquals(t.commander.commands.at(-1)?.kind === "deny" && t.commander.commands.at(-1)?.cid, 1);
+  // Alice's session is untouched: hers, on cid 0, and her renegotiation is admitted.
+  const kept = await t.store.getSession(SESSION_ID);
+  assertEquals([kept?.username, kept?.cid, kept?.commonName], ["alice", 0, "alice"]);
+  const before = t.commander.commands.length;
+  await t.events.onReauth(0, 2, clientEnv("AuthenticatedEmptyUser", "2.6.14"));
+  assertEquals(t.commander.commands.slice(before).map(({ kind, cid }) => [kind, cid]), [[
+    "auth-nt",
+    0,
+  ]]);
+  // Mallory's grant is given back; Alice's token is not touched.
+  assertEquals(t.revoked, ["rt-mallory"]);
+  t.events.close();
+});
+
+Deno.test("a sign-in after a token OpenVPN refused replaces a session of the same user (its own stale id), as any new sign-in does", async () => {
+  const t = setup();
+  await t.events.onConnect(0, 1, clientEnv("Initial", "2.6.14"));
+  await signIn(t);
+  await t.events.onDisconnect(0);
+  // OpenVPN restarted with a new token secret: the client's token is Invalid, its id its own.
+  await t.events.onConnect(1, 1, clientEnv("Invalid", "2.6.14"));
+  await signIn(t);
+  const session = await t.store.getSession(SESSION_ID);
+  assertEquals([session?.username, session?.cid], ["alice", 1]);
+  assertEquals(t.commander.commands.at(-1)?.kind, "auth");
   t.events.close();
 });

@@ -1,6 +1,7 @@
 /**
- * `PendingLogin.presentedToken`: kept through every store's check and the file store's sealing,
- * absent in logins stored before it was recorded, and refused when it is not a boolean.
+ * `PendingLogin`'s optional flags, `presentedToken` and `sessionIdUnverified`: kept through every
+ * store's check and the file store's sealing, absent in logins stored before they were recorded,
+ * and refused when they are not booleans.
  */
 import { assertEquals, assertThrows } from "../../support/assert.ts";
 import { checkPendingLogin } from "../../../src/sessions/entry_check.ts";
@@ -8,23 +9,29 @@ import { openPendingData, sealPendingData } from "../../../src/sessions/pending_
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
 import { pendingLogin } from "./fixtures.ts";
 
-Deno.test("checkPendingLogin() keeps presentedToken, reads a login stored without it, and refuses a non-boolean", () => {
-  assertEquals(checkPendingLogin(pendingLogin({ presentedToken: true })).presentedToken, true);
-  assertEquals(checkPendingLogin(pendingLogin({ presentedToken: false })).presentedToken, false);
-  const older = checkPendingLogin(pendingLogin());
-  assertEquals("presentedToken" in older, false);
-  for (const wrong of ["true", 1, null]) {
-    assertThrows(
-      () => checkPendingLogin({ ...pendingLogin(), presentedToken: wrong }),
-      TypeError,
-      'Invalid pending login: field "presentedToken" has the wrong type',
-    );
+const FLAGS = ["presentedToken", "sessionIdUnverified"] as const;
+
+Deno.test("checkPendingLogin() keeps each flag, reads a login stored without it, and refuses a non-boolean", () => {
+  for (const flag of FLAGS) {
+    assertEquals(checkPendingLogin(pendingLogin({ [flag]: true }))[flag], true, flag);
+    assertEquals(checkPendingLogin(pendingLogin({ [flag]: false }))[flag], false, flag);
+    const older = checkPendingLogin(pendingLogin());
+    assertEquals(flag in older, false, flag);
+    for (const wrong of ["true", 1, null]) {
+      assertThrows(
+        () => checkPendingLogin({ ...pendingLogin(), [flag]: wrong }),
+        TypeError,
+        `Invalid pending login: field "${flag}" has the wrong type`,
+      );
+    }
   }
 });
 
-Deno.test("sealPendingData() and openPendingData() carry presentedToken", async () => {
+Deno.test("sealPendingData() and openPendingData() carry each flag", async () => {
   const cipher = await TokenCipher.fromKeyBytes(new Uint8Array(32).fill(7));
-  const login = pendingLogin({ presentedToken: true });
-  const sealed = JSON.parse(sealPendingData(login, cipher));
-  assertEquals(openPendingData(sealed, cipher, login.id), login);
+  for (const flag of FLAGS) {
+    const login = pendingLogin({ [flag]: true });
+    const sealed = JSON.parse(sealPendingData(login, cipher));
+    assertEquals(openPendingData(sealed, cipher, login.id), login, flag);
+  }
 });
