@@ -107,6 +107,20 @@ Deno.test("the error is given once a minute, with how many it held back; each cl
   }
 });
 
+Deno.test("the error is given at most once a minute: none again a moment before the minute is up", async () => {
+  const logs = captureLogs();
+  try {
+    const { unasked, clock, kills } = detector();
+    await unasked.established(0, env("user-0"));
+    clock.advance(59_999);
+    await unasked.established(1, env("user-1"));
+    assertEquals(kills.length, 2);
+    assertEquals(logs.lines.filter((line) => line.category === "clients").length, 1);
+  } finally {
+    logs.stop();
+  }
+});
+
 Deno.test("a bound session or a bypassed common name admits; neither is killed", async () => {
   const { unasked, state, kills } = detector({ bound: [8] });
   await unasked.established(8, env("alice"));
@@ -174,6 +188,13 @@ Deno.test("the token kill halts with a reason for the user: HALT, a comma, text 
   assertStringIncludes(TOKEN_KILL_MESSAGE, "external-auth");
   // clientKill quotes it and checks OpenVPN's parameter and line limits; it throws past them.
   assertEquals(clientKill(12, TOKEN_KILL_MESSAGE).text, `client-kill 12 "${TOKEN_KILL_MESSAGE}"`);
+});
+
+Deno.test("the token kill's text is the one the README quotes from the client's log", () => {
+  assertEquals(
+    TOKEN_KILL_MESSAGE,
+    "HALT,VPN server misconfigured: ask its administrator to add external-auth to auth-gen-token",
+  );
 });
 
 Deno.test("an Initial ESTABLISHED before any ask: RESTART, the error names management-client-auth, counted", async () => {

@@ -141,6 +141,18 @@ Deno.test("a bare address list with spaces is refused, and one with a password i
   assertEquals(suggested(withPassword[0]!.message, variable), '["<item 1>", "<item 2>"]');
 });
 
+Deno.test("a bare form_action_origins value with a space is refused, showing the array to write", () => {
+  const variable = "OPENVPN_AUTH_OIDC_HTTP_FORM_ACTION_ORIGINS";
+  const spaced = issuesOf(MINIMAL_TOML, {
+    [variable]: "https://login.example.com https://sso.example.org",
+  });
+  assertEquals(spaced.map((issue) => issue.path), ["http.form_action_origins"]);
+  assertEquals(
+    suggested(spaced[0]!.message, variable),
+    '["https://login.example.com", "https://sso.example.org"]',
+  );
+});
+
 Deno.test("the array a refusal suggests, pasted into the shell's single quotes, is the items written", () => {
   const written = 'O\'Brien,/VPN Users,C:\\"quoted"';
   const issues = issuesOf(MINIMAL_TOML, { [GROUPS]: written });
