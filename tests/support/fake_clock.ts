@@ -12,6 +12,9 @@
  */
 import type { Clock, TimerHandle } from "../../src/clock.ts";
 
+/** More timers than any test arms for one instant: past it, a callback is re-arming itself. */
+const MAX_FIRINGS_AT_ONE_INSTANT = 100_000;
+
 interface FakeTimer {
   id: number;
   at: number;
@@ -76,12 +79,23 @@ export class FakeClock implements Clock {
   /** Moves the wall time to `wallTarget`, firing due timers in order (and those they set, if due). */
   advanceTo(wallTarget: number): void {
     const target = wallTarget - this.#wallStep;
+    let instant = Number.NaN;
+    let firedAtInstant = 0;
     for (;;) {
       let next: FakeTimer | undefined;
       for (const timer of this.#timers.values()) {
         if (timer.at <= target && (next === undefined || timer.at < next.at)) next = timer;
       }
       if (next === undefined) break;
+      // A callback that arms a timer for the instant it runs at (a 0 ms timer over something it
+      // never takes as due) would keep this loop, and the test, spinning for ever: fail instead.
+      firedAtInstant = next.at === instant ? firedAtInstant + 1 : 1;
+      instant = next.at;
+      if (firedAtInstant > MAX_FIRINGS_AT_ONE_INSTANT) {
+        throw new Error(
+          `FakeClock: over ${MAX_FIRINGS_AT_ONE_INSTANT} timers fired at ${instant} without time moving on: a timer re-arms itself for now`,
+        );
+      }
       this.#timers.delete(next.id);
       this.#time = Math.max(this.#time, next.at);
       next.callback();

@@ -7,6 +7,7 @@ import { readdirSync } from "node:fs";
 import { connect as netConnect, type Socket } from "node:net";
 import { guardTransport } from "../../../src/http/guard_transport.ts";
 import type { RelaySocket } from "../../../src/http/relay_socket.ts";
+import { within } from "../../support/within.ts";
 
 export interface ContractObservations {
   /** Bytes sent through an echo whose reader is slow, and whether all came back intact. */
@@ -42,14 +43,6 @@ function concat(chunks: Uint8Array[]): Uint8Array {
     at += chunk.length;
   }
   return all;
-}
-
-function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 export async function observeGuardTransport(): Promise<ContractObservations> {

@@ -20,6 +20,7 @@ import { listed, MINUTE, pendingLogin, session, T0 } from "../../unit/sessions/f
 import { RedisServer } from "../../support/redis_server.ts";
 import { redisSettings } from "../../support/redis_settings.ts";
 import { logsOf } from "../../support/log_capture.ts";
+import { withBoundedCalls } from "../../support/within.ts";
 import { collectPages } from "../../../src/sessions/list_chunk.ts";
 
 const KEY = new Uint8Array(32).fill(7);
@@ -39,6 +40,13 @@ function settings(url: string, overrides: Partial<RedisSettings> = {}): RedisSet
   return redisSettings(url, `test${++prefixes}:`, { storeTimeoutMs: 2_000, ...overrides });
 }
 
+/**
+ * Each store call answers in milliseconds (within the 2 s store timeout when Redis does not): one
+ * left pending (a call batch never sent, a reply never handed back) fails its test at this bound
+ * instead of hanging the file.
+ */
+const STORE_CALL_BOUND_MS = 5_000;
+
 async function openStore(
   config: RedisSettings,
   options: {
@@ -57,7 +65,7 @@ async function openStore(
     now: options.now ?? (() => T0),
     description: config.url,
   });
-  return { store, client };
+  return { store: withBoundedCalls("RedisStore", STORE_CALL_BOUND_MS, store), client };
 }
 
 /** What Redis runs, seen through MONITOR; `settled()` waits until it has seen all sent so far. */

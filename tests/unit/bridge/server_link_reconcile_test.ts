@@ -139,7 +139,13 @@ async function disconnectRetryDelays(failures: number): Promise<number[]> {
   const clock = new FakeClock();
   const retries = new DisconnectRetries(() => Promise.reject(new Error("down")), clock, () => {});
   retries.add({ cid: 1, at: clock.now() });
-  while (clock.delays.length < failures) {
+  // Each pass arms the next try: a regression that stops trying again arms nothing, and an
+  // unbounded loop here spun for ever instead of failing.
+  for (let pass = 1; clock.delays.length < failures; pass++) {
+    assert(
+      pass <= 2 * failures,
+      `DisconnectRetries stopped trying again after ${clock.delays.length} of ${failures} tries`,
+    );
     clock.advance(clock.delays.at(-1)!);
     await settle();
   }
