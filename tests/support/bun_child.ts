@@ -5,12 +5,30 @@
  */
 import { assert } from "./assert.ts";
 
-export async function runUnderBun(script: URL, args: readonly string[]): Promise<unknown> {
+/**
+ * Longer than any child runs (the slowest, a stress test's, takes seconds): one that hangs is
+ * killed and fails its test, instead of holding the CI stage until it is stopped after 30
+ * minutes with every other result lost.
+ */
+const BUN_CHILD_LIMIT_MS = 300_000;
+
+export async function runUnderBun(
+  script: URL,
+  args: readonly string[],
+  limitMs = BUN_CHILD_LIMIT_MS,
+): Promise<unknown> {
+  const started = performance.now();
   const output = await new Deno.Command(Deno.env.get("BUN") ?? "bun", {
     args: [script.pathname, ...args],
     stdout: "piped",
     stderr: "piped",
+    signal: AbortSignal.timeout(limitMs),
   }).output();
-  assert(output.success, `Bun child failed: ${new TextDecoder().decode(output.stderr)}`);
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert(
+    !(output.signal === "SIGTERM" && performance.now() - started >= limitMs),
+    `Bun child ${script.pathname} ran over ${limitMs} ms and was stopped: ${stderr}`,
+  );
+  assert(output.success, `Bun child failed: ${stderr}`);
   return JSON.parse(new TextDecoder().decode(output.stdout));
 }
