@@ -4,6 +4,7 @@
  * The session store's and the control socket's checks are in local_checks.ts.
  */
 import { HEALTH_PATH } from "../http/routes.ts";
+import { missingFixes, parseOpenvpnVersion } from "../management/openvpn_version.ts";
 import { isLoopbackHost, isLoopbackHttp } from "../loopback.ts";
 import { templateIssuerAdvice } from "../oidc/template_issuer.ts";
 import { printable } from "../printable_text.ts";
@@ -57,10 +58,18 @@ export function managementCheck(target: ManagementTarget, outcome: ManagementOut
     const openvpn = line === undefined
       ? "OpenVPN"
       : line.slice("OpenVPN Version:".length).trim().split(" ").slice(0, 2).join(" ");
-    return pass(
-      check,
+    const detail =
       `${target.address}: ${openvpn}, management version ${outcome.managementVersion}` +
-        (target.hasPassword ? ", password accepted" : ""),
+      (target.hasPassword ? ", password accepted" : "");
+    const version = line === undefined ? undefined : parseOpenvpnVersion(line);
+    const risks = version === undefined ? [] : missingFixes(version);
+    if (risks.length === 0) return pass(check, detail);
+    return warn(
+      check,
+      `${detail}; without fixes released later, ${risks.join("; ")}`,
+      "Update OpenVPN to 2.6.21 or 2.7.5 or later. The version line names the upstream release " +
+        "only: if your distribution's package has these fixes backported (its changelog names the " +
+        "CVEs), ignore this.",
     );
   }
   const detail = `${target.address}: ${outcome.message}`;

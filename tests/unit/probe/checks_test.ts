@@ -90,10 +90,27 @@ Deno.test("managementCheck: each failure gets its own fix; the one-client rule o
     managementVersion: 5,
     versionLines: ["OpenVPN Version: OpenVPN 2.6.14 x86_64-pc-linux-gnu [SSL (OpenSSL)]", "END"],
   });
-  assertEquals(
+  // Debian's 2.6.14 lacks 2.6.21's fix: a warning (the probe still passes), and advice that
+  // allows for a distribution's backport.
+  assertEquals([ok.ok, ok.warning], [true, true]);
+  assertMatch(
     ok.detail,
-    `${target.address}: OpenVPN 2.6.14, management version 5, password accepted`,
+    new RegExp(
+      `^${target.address}: OpenVPN 2\\.6\\.14, management version 5, password accepted; ` +
+        "without fixes released later, .*CVE-2026-13122",
+    ),
   );
+  assertMatch(ok.fix!, /^Update OpenVPN to 2\.6\.21 or 2\.7\.5 or later\..*backported/);
+  const current = managementCheck(target, {
+    kind: "connected",
+    managementVersion: 5,
+    versionLines: ["OpenVPN Version: OpenVPN 2.6.22 x86_64-pc-linux-gnu [SSL (OpenSSL)]", "END"],
+  });
+  assertEquals(current, {
+    check: "management default",
+    ok: true,
+    detail: `${target.address}: OpenVPN 2.6.22, management version 5`,
+  });
 });
 
 Deno.test("formatResults: one line per check, failures with their fix on the same line", () => {

@@ -1,0 +1,70 @@
+/**
+ * The OpenVPN release a server names in its `version` reply, and the fixes the bridge relies on
+ * that it lacks. The line names the upstream release only ("OpenVPN Version: OpenVPN 2.6.14
+ * x86_64-pc-linux-gnu [SSL (OpenSSL)] ..." from 2.6.0 to 2.7.x; a pre-release says "2.7_rc6"),
+ * never a distribution's patch level: a patched distribution build looks unpatched, so what this
+ * finds is advice for `check-config --probe`, not a reason to refuse a server.
+ */
+
+export interface OpenvpnVersion {
+  major: number;
+  minor: number;
+  /** Undefined for a pre-release ("2.7_rc6"), which comes before x.y.0. */
+  patch: number | undefined;
+}
+
+const VERSION_LINE = /^OpenVPN Version: OpenVPN (\d+)\.(\d+)(?:\.(\d+)|_\w+)?(?:\s|$)/;
+
+/** The release `line` names, or undefined for a line of another shape. */
+export function parseOpenvpnVersion(line: string): OpenvpnVersion | undefined {
+  const match = VERSION_LINE.exec(line);
+  if (match === null) return undefined;
+  return {
+    major: Number(match[1]),
+    minor: Number(match[2]),
+    patch: match[3] === undefined ? undefined : Number(match[3]),
+  };
+}
+
+/** A fix in OpenVPN the bridge relies on: the first release of each line that has it. */
+interface Fix {
+  /** Release lines (major.minor) with the fix, and the first patch release of each. */
+  fixedIn: Readonly<Record<string, number>>;
+  /** What a server without it lets a client do to the bridge's answers. */
+  risk: string;
+}
+
+const FIXES: readonly Fix[] = [
+  {
+    fixedIn: { "2.6": 11 },
+    risk: "a client can ignore client-kill and keep its tunnel after its session ended " +
+      "(a logout, sessions revoke, a failed re-check; CVE-2024-28882)",
+  },
+  {
+    fixedIn: { "2.6": 21, "2.7": 5 },
+    risk: "a client can choose its session_id with a token OpenVPN refuses (CVE-2026-13122; " +
+      "the bridge refuses such a sign-in that would replace another user's session)",
+  },
+];
+
+/**
+ * The risks of the fixes `version` lacks, in release order. A release line a fix names has it
+ * from that patch release on; one it does not name has it when it is newer than every line it
+ * names (2.7.0 came with 2.6.11's fix; 2.8 has them all).
+ */
+export function missingFixes(version: OpenvpnVersion): string[] {
+  const line = `${version.major}.${version.minor}`;
+  return FIXES.filter((fix) => {
+    const first = fix.fixedIn[line];
+    if (first === undefined) {
+      return Object.keys(fix.fixedIn).every((named) => lineOrder(line) < lineOrder(named));
+    }
+    return version.patch === undefined || version.patch < first;
+  }).map((fix) => fix.risk);
+}
+
+/** A release line ("2.6") as a number that orders lines: 2006. */
+function lineOrder(line: string): number {
+  const [major = 0, minor = 0] = line.split(".").map(Number);
+  return major * 1000 + minor;
+}
