@@ -10,11 +10,17 @@ import type { Redis } from "ioredis";
 import type { ClientCommander } from "../bridge/commander.ts";
 import type { Clock } from "../clock.ts";
 import type { ClusterConfig, RedisSettings } from "../config/types.ts";
-import { connectRedis } from "../sessions/redis_connection.ts";
+import {
+  connectRedis,
+  describeRedisUrl,
+  parseRedisUrl,
+  type RedisAddress,
+} from "../sessions/redis_connection.ts";
 import { deliveryWaitMs, leaseTiming } from "./lease.ts";
 import { type HeldLink, LeasedLink } from "./leased_link.ts";
 import { heldFirstCommander } from "./held_first_commander.ts";
 import { remoteCommander } from "./remote_commander.ts";
+import { refusedChannels } from "./refused_channels.ts";
 import { refuseClaimedNames } from "./server_name_claims.ts";
 import { ClusterKeys, WorkQueue } from "./work_queue.ts";
 
@@ -102,15 +108,29 @@ export async function startCluster(deps: ClusterDeps): Promise<Cluster> {
   };
   subscriber.on("close", wakeAll);
   subscriber.on("ready", wakeAll);
-  await subscriber.connect().then(() =>
-    subscriber.subscribe(...byChannel.keys(), ...byOutcomeChannel.keys())
-  ).then(
-    () => subscribed = true,
-    (error) =>
-      clusterLog.warning("Work notifications unavailable, polling only: {error}", {
-        error: String(error),
-      }),
-  );
+  try {
+    await subscriber.connect();
+    await subscriber.subscribe(...byChannel.keys(), ...byOutcomeChannel.keys());
+    subscribed = true;
+  } catch (error) {
+    // Channels the ACL user lacks refuse every script that publishes too (refused_channels.ts):
+    // polling would not carry any work, so the start fails and names the fix.
+    const address = parseRedisUrl(deps.redis.url) as RedisAddress;
+    const refused = refusedChannels(
+      error,
+      describeRedisUrl(address),
+      deps.redis.username ?? address.username,
+      keys,
+    );
+    if (refused !== undefined) {
+      subscriber.disconnect();
+      redis.disconnect();
+      throw refused;
+    }
+    clusterLog.warning("Work notifications unavailable, polling only: {error}", {
+      error: String(error),
+    });
+  }
   for (const link of links.values()) link.start();
   // A command may wait for a takeover.
   const waitMs = deliveryWaitMs(timing);

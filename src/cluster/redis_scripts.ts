@@ -12,6 +12,19 @@
  *   channel P d:<s>       "<k> has an outcome": wakes the instance waiting for it
  * Read, never written, by ACQUIRE: a bridge's claim on a server name outside any cluster
  * (server_name_claims.ts, serverNameClaimKey; not under P).
+ *
+ * Each starts with a shebang (`#!lua`), so Redis 7 decides before the script runs whether it may
+ * run: one that may write is refused whole while Redis is over maxmemory (OOM), where one without
+ * a shebang is stopped only at its first write that may grow memory, and only if nothing was
+ * written before it; whatever ran up to there (a PUBLISH, a DEL) stays done. RENEW and RELEASE
+ * only extend or delete a key (`flags=allow-oom`): a full Redis does not take away every lease,
+ * and with it every management link. Keys are reached that are not in KEYS (TAKE, ACQUIRE's claim
+ * key), which a standalone Redis allows; Redis Cluster is not supported.
+ *
+ * A script that fails midway is not undone, so each checks first and publishes before it writes:
+ * an ACL user without the channels (`&<key_prefix>c:*`) is refused at the PUBLISH, before any
+ * write (before, ENQUEUE had queued its item and then failed, so its caller was told "undelivered"
+ * while the holder carried the item out).
  */
 
 /**
@@ -20,7 +33,7 @@
  * instance holds the lease; the claim's holder when a bridge outside the cluster claims the name,
  * which is not leased then: the two would end, unbind and kill each other's clients.
  */
-export const ACQUIRE = `
+export const ACQUIRE = `#!lua
 local claimed = redis.call('GET', KEYS[3])
 if claimed then return claimed end
 if redis.call('EXISTS', KEYS[1]) == 1 then return false end
@@ -30,14 +43,14 @@ return token
 `;
 
 /** Compare-and-extend. KEYS: lease. ARGV: "<instance>#<token>", lease ms. */
-export const RENEW = `
+export const RENEW = `#!lua flags=allow-oom
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 `;
 
 /** Compare-and-delete. KEYS: lease. ARGV: "<instance>#<token>". */
-export const RELEASE = `
+export const RELEASE = `#!lua flags=allow-oom
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
 return 1
@@ -50,11 +63,11 @@ return 1
  * KEYS: item, outcome, queue. ARGV: key, item JSON, ttl ms, channel. Returns 1 when queued, 0
  * when joined.
  */
-export const ENQUEUE = `
+export const ENQUEUE = `#!lua
 if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('PUBLISH', ARGV[4], '1')
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 redis.call('LPUSH', KEYS[3], ARGV[1])
-redis.call('PUBLISH', ARGV[4], '1')
 return 1
 `;
 
@@ -68,7 +81,7 @@ return 1
  * list showed the newest, and the oldest waited while new work kept coming). KEYS: queue,
  * running. ARGV: P, server, batch size.
  */
-export const TAKE = `
+export const TAKE = `#!lua
 local limit = tonumber(ARGV[3])
 for i = 1, limit - redis.call('LLEN', KEYS[2]) do
   if not redis.call('RPOPLPUSH', KEYS[1], KEYS[2]) then break end
@@ -90,11 +103,11 @@ return out
  * its lease (paused, cut off) cannot overwrite what its successor did. KEYS: fence, running,
  * outcome, item. ARGV: token, key, outcome, ttl ms, channel. Returns 1 when recorded.
  */
-export const RECORD = `
+export const RECORD = `#!lua
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PUBLISH', ARGV[5], ARGV[2])
 redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[4], 'NX')
 redis.call('LREM', KEYS[2], 0, ARGV[2])
 redis.call('DEL', KEYS[4])
-redis.call('PUBLISH', ARGV[5], ARGV[2])
 return 1
 `;

@@ -3,9 +3,14 @@
  * the fencing token, a released lease passes at once, work decided anywhere is carried out
  * once by the holder, a stale holder's outcome is ignored, a recorded outcome is announced to
  * the instance waiting for it, work a dead holder left running is done by the next one, and an
- * ACL user with the rights docs/cluster.md names is enough for all of it.
+ * ACL user with the rights docs/cluster.md names is enough for all of it; one without the
+ * channels is refused at start, and a script that cannot publish leaves nothing behind.
  */
 import { getLogger } from "../../../src/log.ts";
+import type { ServerLink } from "../../../src/bridge/server_link.ts";
+import type { ClientEvents } from "../../../src/bridge/client_events.ts";
+import { startCluster } from "../../../src/cluster/cluster.ts";
+import type { HeldLink } from "../../../src/cluster/leased_link.ts";
 import { type Clock, systemClock } from "../../../src/clock.ts";
 import { redisSettings } from "../../support/redis_settings.ts";
 import { Secret } from "../../../src/config/secret.ts";
@@ -386,6 +391,117 @@ Deno.test({
         assertEquals(heard, [keys.channel("udp"), keys.outcomeChannel("udp")]);
       } finally {
         subscriber.disconnect();
+        redis.disconnect();
+      }
+    }),
+});
+
+/**
+ * An ACL user "bridge" with every command and the keys under cluster-test:, but no channels:
+ * what Redis 7 makes of `ACL SETUSER` without `&...` (acl-pubsub-default resetchannels).
+ */
+async function userWithoutChannels(server: RedisServer): Promise<Redis> {
+  const admin = await connectRedis(redisSettings(server.url, "cluster-test:"));
+  await admin.call(
+    "ACL",
+    "SETUSER",
+    "bridge",
+    "on",
+    ">bridge-password",
+    "~cluster-test:*",
+    "resetchannels",
+    "+@all",
+  );
+  admin.disconnect();
+  return connectRedis(redisSettings(server.url, "cluster-test:", {
+    username: "bridge",
+    password: new Secret("bridge-password"),
+  }));
+}
+
+/** A link that never connects: a start that gets as far as the links takes leases with it. */
+function idleLink(): HeldLink {
+  return {
+    link: {
+      linkUp: false,
+      onLinkUp: () => {},
+      start: () => {},
+      stop: () => Promise.resolve(),
+    } as unknown as ServerLink,
+    events: {
+      adoptPendingLogins: () => Promise.resolve(0),
+      takeHeldKills: () => [],
+      takeHeldDenies: () => [],
+    } as unknown as ClientEvents,
+    commander: new RecordingCommander(),
+  };
+}
+
+Deno.test({
+  name: "cluster start: an ACL user limited to the key prefix without its c:* channels is " +
+    "refused, naming &<key_prefix>c:* and the fix, and takes no lease",
+  fn: () =>
+    withRedis(async (server) => {
+      (await userWithoutChannels(server)).disconnect();
+      const error = await assertRejects(() =>
+        startCluster({
+          config: { instanceId: "vpn-a", leaseMs: 3_000 },
+          redis: redisSettings(server.url, "cluster-test:", {
+            username: "bridge",
+            password: new Secret("bridge-password"),
+          }),
+          servers: ["udp"],
+          clock: systemClock,
+          log,
+          build: () => idleLink(),
+        })
+      );
+      assertEquals(
+        error.message,
+        `Redis refused the cluster's notification channels at redis://127.0.0.1:${server.port}/0: ` +
+          "NOPERM this user has no permissions to access one of the channels used as arguments; " +
+          `allow the ACL user "bridge" the channels under sessions.key_prefix + "c:" in its ACL ` +
+          "(&cluster-test:c:*, with subscribe and publish; Redis 7 gives a new ACL user none), " +
+          "or use another sessions.username",
+      );
+      const admin = await connectRedis(redisSettings(server.url, "cluster-test:"));
+      try {
+        assertEquals(await admin.keys("cluster-test:c:*"), [], "a lease or fence was written");
+      } finally {
+        admin.disconnect();
+      }
+    }),
+});
+
+Deno.test({
+  name: "work: a script refused its PUBLISH (an ACL user without the c:* channels) writes " +
+    "nothing: ENQUEUE queues no item, RECORD leaves the item running and unanswered",
+  fn: () =>
+    withRedis(async (server) => {
+      const redis = await userWithoutChannels(server);
+      const keys = new ClusterKeys("cluster-test:");
+      try {
+        const queue = new WorkQueue(redis, keys, systemClock);
+        await assertRejects(
+          () => queue.enqueue("udp", { op: "kill", cid: 3, message: "bye" }, 3_000),
+          Error,
+          "can't publish to the channel",
+        );
+        assertEquals(await redis.llen(keys.queue("udp")), 0, "the item was queued");
+        assertEquals(await redis.keys(`${keys.prefix}w:*`), [], "the item was stored");
+        // A holder (token 4) carried out "k1" and records its outcome.
+        await redis.set(keys.fence("udp"), "4");
+        await redis.lpush(keys.running("udp"), "k1");
+        await redis.set(keys.item("udp", "k1"), "item");
+        await assertRejects(
+          () => queue.record("udp", 4, "k1", { kind: "ok" }),
+          Error,
+          "can't publish to the channel",
+        );
+        assertEquals(await redis.get(keys.outcome("udp", "k1")), null, "the outcome was stored");
+        assertEquals(await redis.lrange(keys.running("udp"), 0, -1), ["k1"]);
+        assertEquals(await redis.get(keys.item("udp", "k1")), "item");
+      } finally {
         redis.disconnect();
       }
     }),
