@@ -2,7 +2,7 @@
  * The I/O half of local_checks.ts: looks at the session store's and the control socket's
  * directories and files as this user, reads the session file's first bytes, takes its owner lock
  * and lets it go at once with the store's own code, and connects to Redis with the store's own
- * connection code.
+ * connection code and reads its eviction policy (judged by redis_memory_check.ts).
  * Creates nothing: run as root (a common way to probe), a directory or lock file made here would
  * belong to root, and the service's user could not open it.
  */
@@ -17,6 +17,7 @@ import {
   parseRedisUrl,
   replyCode,
 } from "../sessions/redis_connection.ts";
+import { type MemoryPolicy, readMemoryPolicy } from "../sessions/redis_memory_policy.ts";
 import { SessionFileError } from "../sessions/sqlite_file.ts";
 import { lockSessionFile, SessionFileInUseError } from "../sessions/sqlite_owner.ts";
 import type { CheckResult } from "./checks.ts";
@@ -29,6 +30,7 @@ import {
   sessionFileCheck,
   type SessionFileState,
 } from "./local_checks.ts";
+import { redisMemoryCheck } from "./redis_memory_check.ts";
 
 /**
  * The checks of the session store (none for `memory`) and of control.socket (none when off).
@@ -45,11 +47,16 @@ export async function localChecks(
   } else if (sessions.backend === "redis" && sessions.redis !== undefined) {
     const redis = sessions.redis;
     const address = parseRedisUrl(redis.url);
-    results.push(redisCheck({
-      where: typeof address === "string" ? "sessions.url" : describeRedisUrl(address),
+    const where = typeof address === "string" ? "sessions.url" : describeRedisUrl(address);
+    const outcome = await probeRedis(redis);
+    const connected = redisCheck({
+      where,
       username: redis.username ?? (typeof address === "string" ? undefined : address.username),
       hasPassword: redis.password !== undefined,
-    }, await probeRedis(redis)));
+    }, outcome);
+    results.push(
+      outcome.memory === undefined ? connected : redisMemoryCheck(connected, where, outcome.memory),
+    );
   }
   if (config.control.socket !== "") {
     results.push(controlSocketCheck(probeControlSocket(config.control.socket)));
@@ -166,13 +173,18 @@ function hasSqliteHeader(path: string): boolean {
   return read <= 1 || (read === head.length && head.every((byte, i) => byte === SQLITE_HEADER[i]));
 }
 
-/** Connect, authenticate and select the database as the service does at start, then PING. */
-export async function probeRedis(settings: RedisSettings): Promise<RedisOutcome> {
+/**
+ * Connect, authenticate and select the database as the service does at start, then PING, and
+ * read the eviction policy the start checks (`memory`, once ready).
+ */
+export async function probeRedis(
+  settings: RedisSettings,
+): Promise<RedisOutcome & { memory?: MemoryPolicy }> {
   let client: Awaited<ReturnType<typeof connectRedis>> | undefined;
   try {
     client = await connectRedis(settings);
     await client.ping();
-    return { kind: "ready" };
+    return { kind: "ready", memory: await readMemoryPolicy(client) };
   } catch (error) {
     // connectRedis wraps what failed (a refusal from Redis: a ReplyError; a socket's error) in
     // an error of its own with the URL: the probe names the URL itself.

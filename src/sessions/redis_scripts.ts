@@ -441,29 +441,50 @@ if redis.call('GET', key) == ARGV[3] then return redis.call('DEL', key) end
 return 0
 `;
 
+/**
+ * Each script's first line, which Redis 7.0 and later (and Valkey) read before running it. A
+ * script without one is checked for OOM only at its first command that may grow memory, and
+ * only if it wrote nothing before: every put here writes first with a DEL or ZREM (which
+ * cannot grow memory, so are not checked), and so wrote on past maxmemory. With it, OOM is
+ * checked as the script starts.
+ *  - WRITES: may grow memory; refused as a whole with OOM (store unavailable, fail closed).
+ *  - REMOVES: reads, and removes (DEL, ZREM, SREM, HDEL) and nothing else, so run even at OOM,
+ *    as without a first line: a sweep, a delete, a logout or revoke frees memory, and a full
+ *    Redis refusing them would keep what they end. Never give this flag to a script that adds
+ *    or sets anything: `allow-oom` lets every command through.
+ *  - READS: writes nothing (Redis refuses a write in it); runs at OOM and on a replica.
+ * Keys stay undeclared (numberOfKeys 0): Redis checks declared keys only in a cluster, which the
+ * store does not support.
+ */
+const WRITES = "#!lua";
+const REMOVES = "#!lua flags=allow-oom";
+const READS = "#!lua flags=no-writes";
+
 const BODIES = {
-  putPendings: PUT_PENDINGS,
-  updatePending: UPDATE_PENDING,
-  takePending: TAKE_PENDING,
-  deletePending: DELETE_PENDING,
-  deletePendingByCid: DELETE_PENDING_BY_CID,
-  listPending: LIST_PENDING,
-  putSessions: PUT_SESSIONS,
-  getSessions: GET_SESSIONS,
-  deleteSession: DELETE_SESSION,
-  findSessionIdByCid: FIND_SESSION_ID_BY_CID,
-  findSessionsInIndex: FIND_SESSIONS_IN_INDEX,
-  listSessions: LIST_SESSIONS,
-  listBindings: LIST_BINDINGS,
-  countLive: COUNT_LIVE,
-  sweep: SWEEP,
-  lock: LOCK,
-  unlock: UNLOCK,
-};
+  putPendings: [WRITES, PUT_PENDINGS],
+  updatePending: [WRITES, UPDATE_PENDING],
+  takePending: [REMOVES, TAKE_PENDING],
+  deletePending: [REMOVES, DELETE_PENDING],
+  deletePendingByCid: [REMOVES, DELETE_PENDING_BY_CID],
+  listPending: [READS, LIST_PENDING],
+  putSessions: [WRITES, PUT_SESSIONS],
+  getSessions: [READS, GET_SESSIONS],
+  deleteSession: [REMOVES, DELETE_SESSION],
+  findSessionIdByCid: [REMOVES, FIND_SESSION_ID_BY_CID],
+  findSessionsInIndex: [REMOVES, FIND_SESSIONS_IN_INDEX],
+  listSessions: [READS, LIST_SESSIONS],
+  listBindings: [READS, LIST_BINDINGS],
+  countLive: [READS, COUNT_LIVE],
+  sweep: [REMOVES, SWEEP],
+  lock: [WRITES, LOCK],
+  unlock: [REMOVES, UNLOCK],
+} as const;
 
 export type ScriptName = keyof typeof BODIES;
 
-/** Every script with the shared helpers in front (each script is a separate Lua chunk). */
+/**
+ * Every script: its first line, then the shared helpers (each script is a separate Lua chunk).
+ */
 export const SCRIPTS: Record<ScriptName, string> = Object.fromEntries(
-  Object.entries(BODIES).map(([name, body]) => [name, HELPERS + body]),
+  Object.entries(BODIES).map(([name, [flags, body]]) => [name, flags + "\n" + HELPERS + body]),
 ) as Record<ScriptName, string>;

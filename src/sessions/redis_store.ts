@@ -53,8 +53,16 @@ import type {
 } from "./types.ts";
 import { storeClosedError } from "./store_closed.ts";
 import { StoreUnavailableError } from "./store_unavailable.ts";
+import { checkMemoryPolicy } from "./redis_memory_policy.ts";
+import { classifyRedisError, refusedCredentials } from "./redis_connection.ts";
 
 const KEY_CHECK = "key_check";
+/** Added to the start's refusal of the credentials when Redis refused a script. */
+const SCRIPTING_ACL = "every store call is a Lua script: the ACL user needs +@scripting " +
+  "(EVAL, EVALSHA) besides the commands on its keys";
+/** The start's advice when Redis refused a script for any other reason. */
+const SCRIPTS_NEED = "the store needs Redis 7.0 or later, or Valkey 7.2 or later, reached " +
+  "directly (Redis Cluster, proxies and serverless endpoints are not supported)";
 const QUIT_WAIT_MS = 1000;
 /** How long warmUp holds up the start before the rest of its reads go to the background. */
 const WARM_AT_START_MS = 250;
@@ -159,16 +167,21 @@ export class RedisStore implements SessionStore {
   }
 
   /**
-   * Checks that the data under this prefix was written with the same key (the first store to
-   * open it records a key check): a mismatch fails here instead of on the first refresh.
+   * Checks that Redis keeps what the store writes (redis_memory_policy.ts); that the data under
+   * this prefix was written with the same key (the first store to open it records a key check),
+   * so that a mismatch fails here instead of on the first refresh; and that Redis runs the
+   * store's scripts (one that refuses them opened fine before, then denied every user).
    */
   static async open(options: RedisStoreOptions): Promise<RedisStore> {
     checkMaxEntries(options.maxEntries);
     const store = new RedisStore(options);
     try {
+      // Before anything is written: a Redis that evicts loses sessions without a word.
+      await checkMemoryPolicy(options.client, options.description);
       // An ACL user without the store's keys fails here, named as the connection's start names
       // a refused password (RedisRefusals).
       await store.#checkKey(options.description);
+      await store.#checkScripts(options.description);
       store.#refusals.reporting = true;
       return store;
     } catch (error) {
@@ -620,6 +633,31 @@ export class RedisStore implements SessionStore {
     }
   }
 
+  /**
+   * Runs one script that reads and writes nothing of note (the live counts of a server name no
+   * bridge has): every store call is a script, so a Redis that refuses them (an ACL user without
+   * @scripting; a Redis older than 7.0, which cannot read a script's first line; a proxy or a
+   * serverless endpoint that refuses scripts naming no key) would deny every user. Redis not
+   * answering fails as unreachable, as anywhere else.
+   */
+  async #checkScripts(description: string): Promise<void> {
+    try {
+      await this.#scripts.countLiveBuffer(this.#prefix, "", "0");
+    } catch (error) {
+      const failure = classifyRedisError(error);
+      if (failure instanceof StoreUnavailableError) throw failure;
+      const refused = refusedCredentials(error, description, this.#client.options.username);
+      if (refused !== undefined) {
+        throw new Error(`${refused.message}; ${SCRIPTING_ACL}`, { cause: error });
+      }
+      throw new Error(
+        `Session store refused its Lua scripts: ${description}: ${errorText(error)}; ` +
+          SCRIPTS_NEED,
+        { cause: error },
+      );
+    }
+  }
+
   async #checkKey(description: string): Promise<void> {
     const key = this.#prefix + KEY_CHECK;
     const candidate = await this.#cipher.makeKeyCheck();
@@ -643,6 +681,10 @@ export class RedisStore implements SessionStore {
  */
 export function lockTtlMs(commandTimeoutMs: number | undefined): number {
   return LOCK_STORE_CALLS * (commandTimeoutMs ?? 0) + LOCK_MARGIN_MS;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /**
