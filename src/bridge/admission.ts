@@ -149,11 +149,16 @@ export class Admission {
     // callbacks at once each found the other's session not yet stored, and both got in past
     // max_per_user (deny_new too).
     const countAndStore = async (): Promise<{ denial: Denial } | { end: Session[] }> => {
-      if (await this.#takesOverAnother(login, session)) return { denial: SESSION_ID_TAKEN };
       const outcome = await excessSessions(store, limit, session);
       if (outcome.refused) return { denial: TOO_MANY_SESSIONS };
-      await store.putSession(session);
-      return { end: outcome.end };
+      // The look and the write under the id's lock: the id's own user's sign-in, stored between
+      // them, would be replaced all the same.
+      const taken = await this.sessionLock.run(session.sessionId, async () => {
+        if (await this.#takesOverAnother(login, session)) return true;
+        await store.putSession(session);
+        return false;
+      });
+      return taken ? { denial: SESSION_ID_TAKEN } : { end: outcome.end };
     };
     let counted;
     try {

@@ -714,7 +714,11 @@ export class ClientEvents {
         this.#metrics.clientEvent(req.kind, "auth_nt");
         return;
       case "deny":
-        await this.#deps.admission.deny(commander, req, decision.denial, { presented: session });
+        // An Invalid token's session_id may be the client's choice (CVE-2026-13122): it names
+        // nobody in the audit line.
+        await this.#deps.admission.deny(commander, req, decision.denial, {
+          presented: req.sessionState === "Invalid" ? undefined : session,
+        });
         return;
       case "start_login":
         try {
@@ -763,7 +767,7 @@ export class ClientEvents {
     });
     if (decision.action === "deny") {
       await this.#deps.admission.deny(commander, req, decision.denial, {
-        presented: known,
+        presented: req.sessionState === "Invalid" ? undefined : known,
         storeError: error,
       });
       return;

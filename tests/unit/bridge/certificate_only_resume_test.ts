@@ -238,3 +238,52 @@ Deno.test("a sign-in after a token OpenVPN refused replaces a session of the sam
   assertEquals(t.commander.commands.at(-1)?.kind, "auth");
   t.events.close();
 });
+
+Deno.test("a refused-token sign-in racing the session_id's own user's sign-in does not replace it: the look and the write are one step", async () => {
+  const t = setup();
+  // Alice's client reconnects with its token after her session ended; Mallory names the same id
+  // with a token OpenVPN refused. Both sign-ins finish at once.
+  await t.events.onConnect(0, 1, clientEnv("Authenticated", "2.6.14"));
+  const alicePending = t.commander.commands.findLast((command) => command.kind === "pending");
+  await t.events.onConnect(
+    1,
+    1,
+    testEnv({
+      session_id: SESSION_ID,
+      session_state: "Invalid",
+      username: "",
+      password: "",
+      common_name: "mallory-laptop",
+      IV_VER: "2.6.14",
+      IV_PLAT: "linux",
+      untrusted_ip: "203.0.113.9",
+    }),
+  );
+  const malloryPending = t.commander.commands.findLast((command) => command.kind === "pending");
+  assertEquals([alicePending?.cid, malloryPending?.cid], [0, 1]);
+  const take = async (url: string) => (await t.store.takePending(url.split("/").pop()!))!;
+  const alice = testFinishedLogin(await take(alicePending!.url));
+  const mallory = testFinishedLogin(await take(malloryPending!.url), {
+    claims: { sub: "u-2", preferred_username: "mallory", groups: ["/vpn-users"] },
+    subject: "u-2",
+    refreshToken: "rt-mallory",
+  });
+  for (const first of ["mallory", "alice"]) {
+    await t.store.deleteSession(SESSION_ID);
+    const [a, m] = first === "alice"
+      ? await Promise.all([
+        t.admission.admitLogin(alice, t.commander),
+        t.admission.admitLogin(mallory, t.commander),
+      ])
+      : (await Promise.all([
+        t.admission.admitLogin(mallory, t.commander),
+        t.admission.admitLogin(alice, t.commander),
+      ])).reverse();
+    const session = await t.store.getSession(SESSION_ID);
+    // Alice's session is hers whichever came first; Mallory's is refused, or (stored first,
+    // before Alice's) replaced by Alice's own.
+    assertEquals([a?.kind, session?.username, session?.cid], ["admitted", "alice", 0], first);
+    assert(m?.kind === "denied" || first === "mallory", `${first}: ${m?.kind}`);
+  }
+  t.events.close();
+});

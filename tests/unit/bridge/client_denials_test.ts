@@ -142,6 +142,23 @@ const CASES: Array<[string, Case, Awaited<ReturnType<typeof denialOf>>]> = [
     },
   ],
   [
+    // OpenVPN before 2.6.21 and 2.7.5 passes on the session_id of a token it refused
+    // (CVE-2026-13122): the client's choice, so the audit line names nobody by it.
+    "a REAUTH whose token OpenVPN refused as Invalid, naming the session_id of alice's session",
+    { kind: "reauth", cid: 6, kid: 2, env: { session_state: "Invalid" } },
+    {
+      wire: [
+        `client-deny 6 2 "session token expired or invalid" ` +
+        `"Your VPN session has expired. Reconnect to sign in again."`,
+      ],
+      log: [tableLine("reauth", 6, 2, "session token expired or invalid")],
+      audit: [
+        `REAUTH denied ${NOBODY} cid 6, certificate alice, from 198.51.100.7: session_invalid`,
+      ],
+      counted: ["default reauth deny", "denial session_invalid"],
+    },
+  ],
+  [
     "a REAUTH on another cid than the session's",
     { kind: "reauth", cid: 6, kid: 1, env: {} },
     {
