@@ -517,8 +517,9 @@ const USER_ACTION_ERRORS: ReadonlySet<string> = new Set([
 /**
  * Whether a refused refresh means the user's grant is gone, so that the session ends:
  * `invalid_grant`, an error only the user can clear by signing in again (USER_ACTION_ERRORS),
- * or a bare 400 without an OAuth error (Glewlwyd answers a revoked refresh token so). Another
- * OAuth error (`invalid_client` after the client secret was rotated, also as
+ * `invalid_request` (Dex's answer to a refresh token it deleted, one used twice or expired; the
+ * request is the same for every refresh, so only its token can be what is wrong), or a bare 400
+ * without an OAuth error (Glewlwyd answers a revoked refresh token so). Another OAuth error (`invalid_client` after the client secret was rotated, also as
  * a `WWW-Authenticate` challenge; `unauthorized_client`), a bare 401 or 403 (the usual answer to
  * a client that did not authenticate, or a proxy's) or a 404/405 refuses our request, not the
  * grant: ending every session re-checked meanwhile would log everybody out for a configuration
@@ -526,7 +527,8 @@ const USER_ACTION_ERRORS: ReadonlySet<string> = new Set([
  */
 function grantGone(status: number, oauthError: string | undefined): boolean {
   if (oauthError !== undefined) {
-    return oauthError === "invalid_grant" || USER_ACTION_ERRORS.has(oauthError);
+    return oauthError === "invalid_grant" || oauthError === "invalid_request" ||
+      USER_ACTION_ERRORS.has(oauthError);
   }
   return status === 400;
 }

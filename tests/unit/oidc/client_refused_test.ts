@@ -7,7 +7,7 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../../support/assert.ts";
 import { createOidcClient, type OidcClient } from "../../../src/oidc/client.ts";
 import { IdpRejectedError, OidcError } from "../../../src/oidc/errors.ts";
-import { FakeIdp, oidcConfig, REDIRECT_URI } from "./fake_idp.ts";
+import { base64url, CLIENT_ID, FakeIdp, ISSUER, oidcConfig, REDIRECT_URI } from "./fake_idp.ts";
 import { es256ClientKey } from "../../support/signing_key.ts";
 
 /** The secret oidcConfig() configures: no message may contain it. */
@@ -133,6 +133,40 @@ Deno.test("discovery of Entra ID's multi-tenant document (issuer {tenantid}) say
   assertStringIncludes(error.message, `the document names the issuer "${template}", a template`);
   assertStringIncludes(error.message, "https://login.microsoftonline.com/<tenant-id>/v2.0");
   assert(!error.message.includes(`set oidc.issuer = "${template}"`), error.message);
+});
+
+Deno.test("an ID token signed with HS256 and the client secret (Authentik without a signing key) is refused, naming the algorithm problem", async () => {
+  const { idp, client } = await setup();
+  idp.metadataExtras = { id_token_signing_alg_values_supported: ["HS256"] };
+  const start = await client.startLogin();
+  const key = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(SECRET),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const now = Math.floor(Date.now() / 1000);
+  const part = (value: unknown) => base64url(JSON.stringify(value));
+  const signed = `${part({ alg: "HS256", typ: "JWT" })}.${
+    part({
+      iss: ISSUER,
+      sub: idp.subject,
+      aud: CLIENT_ID,
+      iat: now,
+      exp: now + 300,
+      nonce: start.nonce,
+      preferred_username: "alice",
+    })
+  }`;
+  const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(signed));
+  idp.tokenExtras = { id_token: `${signed}.${base64url(new Uint8Array(mac))}` };
+  const callback = new URL(REDIRECT_URI);
+  callback.searchParams.set("code", "the-code");
+  callback.searchParams.set("state", start.state);
+  const error = await assertRejects(() => client.finishLogin(callback, start), OidcError);
+  assertStringIncludes(error.message, "unsupported JWS algorithm");
+  assert(!error.message.includes(SECRET), error.message);
 });
 
 /** Whether `text` holds a C0 control, DEL or a C1 control (what a terminal acts on). */

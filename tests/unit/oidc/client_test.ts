@@ -491,6 +491,27 @@ Deno.test("refresh() refused with an error only the user can clear (Entra ID's i
   assert(!(other instanceof IdpRejectedError), String(other));
 });
 
+Deno.test("refresh() refused with 400 invalid_request (Dex: the token deleted, reused or expired) is IdpRejectedError: the grant is gone", async () => {
+  const { idp, client } = await setup();
+  for (
+    const description of [
+      "Refresh token is invalid or has already been claimed by another client.",
+      "Refresh token expired.",
+    ]
+  ) {
+    idp.onToken = () =>
+      Response.json({ error: "invalid_request", error_description: description }, {
+        status: 400,
+      });
+    const refused = await rejectsWith(
+      client.refresh("refresh-token-0", idp.subject),
+      IdpRejectedError,
+      "invalid_grant",
+    );
+    assertStringIncludes(refused.message, "HTTP 400 invalid_request");
+  }
+});
+
 Deno.test("refresh() refused (400 invalid_grant) carries no rotated token, whatever its body says", async () => {
   const { idp, client } = await setup();
   idp.onToken = () =>
