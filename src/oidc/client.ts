@@ -517,8 +517,10 @@ const USER_ACTION_ERRORS: ReadonlySet<string> = new Set([
 /**
  * Whether a refused refresh means the user's grant is gone, so that the session ends:
  * `invalid_grant`, an error only the user can clear by signing in again (USER_ACTION_ERRORS),
- * `invalid_request` (Dex's answer to a refresh token it deleted, one used twice or expired; the
- * request is the same for every refresh, so only its token can be what is wrong), or a bare 400
+ * a 400 `invalid_request` (Dex's answer to a refresh token it deleted, one used twice or expired;
+ * the request is the same for every refresh, so only its token can be what is wrong; not with
+ * another status: Keycloak's 403 "HTTPS required" behind a proxy it stopped trusting is the IdP's
+ * set-up, and would end every session re-checked), or a bare 400
  * without an OAuth error (Glewlwyd answers a revoked refresh token so). Another OAuth error (`invalid_client` after the client secret was rotated, also as
  * a `WWW-Authenticate` challenge; `unauthorized_client`), a bare 401 or 403 (the usual answer to
  * a client that did not authenticate, or a proxy's) or a 404/405 refuses our request, not the
@@ -527,8 +529,8 @@ const USER_ACTION_ERRORS: ReadonlySet<string> = new Set([
  */
 function grantGone(status: number, oauthError: string | undefined): boolean {
   if (oauthError !== undefined) {
-    return oauthError === "invalid_grant" || oauthError === "invalid_request" ||
-      USER_ACTION_ERRORS.has(oauthError);
+    return oauthError === "invalid_grant" || USER_ACTION_ERRORS.has(oauthError) ||
+      (oauthError === "invalid_request" && status === 400);
   }
   return status === 400;
 }

@@ -510,6 +510,15 @@ Deno.test("refresh() refused with 400 invalid_request (Dex: the token deleted, r
     );
     assertStringIncludes(refused.message, "HTTP 400 invalid_request");
   }
+  // Another status is the IdP refusing the request: Keycloak's 403 when the token request reached
+  // it as plain http and the realm requires SSL. The sessions are kept (idp_error).
+  idp.onToken = () =>
+    Response.json({ error: "invalid_request", error_description: "HTTPS required" }, {
+      status: 403,
+    });
+  const setup403 = await assertRejects(() => client.refresh("refresh-token-0", idp.subject));
+  assert(!(setup403 instanceof IdpRejectedError), String(setup403));
+  assertEquals((setup403 as OidcError).code, "idp_error");
 });
 
 Deno.test("refresh() refused (400 invalid_grant) carries no rotated token, whatever its body says", async () => {
