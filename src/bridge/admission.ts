@@ -32,6 +32,7 @@ import { policyClaims, type Verdict } from "./identity_policy.ts";
 import { KeyedLock } from "./keyed_lock.ts";
 import type { EndReason } from "./session_end.ts";
 import { excessSessions } from "./session_limit.ts";
+import { withSessionTimeout } from "../policy/client_config.ts";
 import { type FinishedLogin, sessionFromLogin } from "./login_session.ts";
 import { IDP_SESSION_HINT, refreshTokenExpired, ShortRefreshTokens } from "./refresh_expiry.ts";
 import type { UnstoredRefreshTokens } from "./unstored_refresh_tokens.ts";
@@ -233,8 +234,14 @@ export class Admission {
   ): Promise<LoginAdmission> {
     const { log, now, config } = this.#deps;
     const { client, session, username, lines, excess } = stored;
+    // Computed at each write: a held answer goes out later, with less of the lifetime left.
     const write = () =>
-      commander.auth(client.cid, client.kid, lines, client.signIn).then(
+      commander.auth(
+        client.cid,
+        client.kid,
+        withSessionTimeout(lines, session.expiresAt - now()),
+        client.signIn,
+      ).then(
         () => undefined,
         (error: unknown) => ({ error }),
       );
@@ -509,7 +516,11 @@ export class Admission {
     }
     // A reconnect is a new client instance: it needs its config lines again.
     try {
-      await commander.auth(client.cid, client.kid, checked.lines);
+      await commander.auth(
+        client.cid,
+        client.kid,
+        withSessionTimeout(checked.lines, checked.session.expiresAt - this.#deps.now()),
+      );
     } catch (error) {
       // Refused: the client left while it was resumed, and its DISCONNECT, coming before the
       // session was bound to its cid, found nothing to unbind. No other DISCONNECT will come

@@ -51,8 +51,16 @@ export type CallbackOutcome =
     | { kind: "expired" }
     /** The IdP's redirect carries no `state`. */
     | { kind: "invalid-response" }
-    /** The browser sent no login cookie: another browser, or cookies off. */
+    /**
+     * The browser sent no cookie of the login the state names: another browser, or cookies off.
+     * A browser still holding another, abandoned sign-in's cookie is told the same.
+     */
     | { kind: "cookie-missing" }
+    /**
+     * The browser's cookie for that login says it ended ({@link FINISHED_MARK}): the callback
+     * page reloaded after the sign-in was answered. Nothing is taken or sent.
+     */
+    | { kind: "finished" }
     /** OpenVPN no longer knows the client (it left). */
     | { kind: "client-gone" }
     /** The instance holding OpenVPN's link (`[cluster]`) did not confirm client-auth in time. */
@@ -65,7 +73,16 @@ export type CallbackOutcome =
      * cookie alone, or one followed by any site would end the sign-ins in progress.
      */
     loginId?: string;
+    /** When that login would have expired: how long its cookie is worth keeping. */
+    loginExpiresAt?: number;
   };
+
+/**
+ * What a finished sign-in's cookie holds instead of its binding (its browser's callback page may
+ * be reloaded: a restored tab, a reload). Never a binding: too short for the web layer's binding
+ * pattern, which replaces it with a fresh one, and never compared with a stored binding here.
+ */
+export const FINISHED_MARK = "done";
 
 /** Older pending logins have untagged states: this many cookies are tried for them. */
 const UNTAGGED_STATE_COOKIES = 8;
@@ -187,8 +204,13 @@ export class LoginFlow {
     const candidates = tag === undefined
       ? bindings.slice(0, UNTAGGED_STATE_COOKIES)
       : bindings.filter(([id]) => stateTag(id) === tag);
+    // The cookies are another sign-in's: the one the state names may still be pending, and
+    // finishable in the browser that began it, so "expired, reconnect" would be wrong.
+    if (candidates.length === 0) return { kind: "cookie-missing" };
+    const live = candidates.filter(([, binding]) => binding !== FINISHED_MARK);
+    if (live.length === 0) return { kind: "finished" };
     let matched: PendingLogin | undefined;
-    for (const [id, binding] of candidates) {
+    for (const [id, binding] of live) {
       const login = await this.view(id);
       if (
         login?.oauth && secureEqual(login.oauth.state, state) &&
@@ -214,7 +236,11 @@ export class LoginFlow {
       );
       return { kind: "expired" };
     }
-    return { ...await this.#finish(login, login.oauth, callbackUrl, browserIp), loginId: login.id };
+    return {
+      ...await this.#finish(login, login.oauth, callbackUrl, browserIp),
+      loginId: login.id,
+      loginExpiresAt: login.expiresAt,
+    };
   }
 
   async #finish(

@@ -10,7 +10,12 @@ import { createHmac } from "node:crypto";
 import { secureEqual } from "../secure_compare.ts";
 import { isLoopbackAddress } from "../loopback.ts";
 import type { Logger } from "@logtape/logtape";
-import type { BeginOutcome, CallbackOutcome, LoginFlow } from "../bridge/login_flow.ts";
+import {
+  type BeginOutcome,
+  type CallbackOutcome,
+  FINISHED_MARK,
+  type LoginFlow,
+} from "../bridge/login_flow.ts";
 import type { Secret } from "../config/secret.ts";
 import { clientIp, trustedProxies } from "./client_ip.ts";
 import { type BackchannelLogoutDeps, registerBackchannelLogout } from "./backchannel_logout.ts";
@@ -60,9 +65,18 @@ export interface AppDeps {
   log: Logger;
 }
 
-/** A cookie value we issued (`randomToken`): anything else is replaced by a fresh one. */
+/**
+ * A cookie value we issued (`randomToken`): anything else, FINISHED_MARK included, is replaced
+ * by a fresh one.
+ */
 const BINDING = /^[A-Za-z0-9_-]{8,128}$/;
 const COOKIE_PREFIX = "oao-";
+/**
+ * The query parameter marking the return from the page that set the cookie (confirm_login =
+ * false): still without the cookie there, the browser does not keep it, and is told so instead
+ * of being sent round again.
+ */
+const CAME_BACK = "b";
 /** Headers a reverse proxy adds to what it forwards. */
 const FORWARDING_HEADERS = ["x-forwarded-for", "forwarded", "x-real-ip"];
 
@@ -110,6 +124,15 @@ export function createApp(deps: AppDeps): Hono<Env> {
   const expired = (c: RequestHeaders) => html(c, (pages) => pages.expired(), 404);
   const errorPage = (c: RequestHeaders, status: number, kind: ErrorKind) =>
     html(c, (pages, t) => pages.error({ status, ...t.errors[kind] }), status);
+  /** A login's cookie: every value it takes lives as long as the login's link. */
+  const loginCookie = (id: string, value: string, expiresAt: number) =>
+    generateCookie(cookiePrefix + id, value, {
+      path: "/",
+      httpOnly: true,
+      secure: https,
+      sameSite: "Lax",
+      maxAge: Math.max(1, Math.ceil((expiresAt - deps.now()) / 1000)),
+    });
   const storeWarning = new WarningInterval(STORE_WARNING_INTERVAL_MS, deps.now);
   const storeUnavailable = (c: RequestHeaders, error: StoreUnavailableError) => {
     const more = storeWarning.due();
@@ -164,18 +187,22 @@ export function createApp(deps: AppDeps): Hono<Env> {
     // A browser that opens its link again keeps its binding: it may still continue the login
     // it began, while another browser may not (LoginFlow.begin).
     const held = getCookie(c, cookiePrefix + id);
-    const binding = held !== undefined && BINDING.test(held) ? held : deps.randomToken();
-    const bindingCookie = generateCookie(cookiePrefix + id, binding, {
-      path: "/",
-      httpOnly: true,
-      secure: https,
-      sameSite: "Lax",
-      maxAge: Math.max(1, Math.ceil((login.expiresAt - deps.now()) / 1000)),
-    });
+    const bound = held !== undefined && BINDING.test(held);
+    const binding = bound ? held : deps.randomToken();
+    const bindingCookie = loginCookie(id, binding, login.expiresAt);
+    const actionUrl = `${baseHref(deps.baseUrl)}${LOGIN_PATH_PREFIX}${id}`;
     if (!deps.confirmLogin) {
       // Hono answers HEAD with the GET handler: a link checker's HEAD must not begin the login
       // (it would bind it to the checker, and the user would find it taken).
       if (c.req.method === "HEAD") return c.body(null, 200);
+      if (!bound) {
+        // Nor may a link preview's or mail scanner's GET (Slack, Teams, Safe Links): they keep
+        // no cookies, so only a GET that comes back with the cookie set here begins the login.
+        const page = c.req.query(CAME_BACK) === undefined
+          ? html(c, (pages) => pages.proceed({ url: `${actionUrl}?${CAME_BACK}=1` }), 200)
+          : errorPage(c, 400, "cookie-missing");
+        return withCookies(page, [bindingCookie]);
+      }
       const outcome = await deps.flow.begin(id, binding, browserIp(c));
       return withCookies(answerBegin(c, outcome), [bindingCookie]);
     }
@@ -185,7 +212,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
       platform: login.platform,
       clientVersion: login.clientVersion,
       expiresInMinutes: (login.expiresAt - deps.now()) / 60_000,
-      actionUrl: `${baseHref(deps.baseUrl)}${LOGIN_PATH_PREFIX}${id}`,
+      actionUrl,
       csrf: csrfFor(id, binding),
     };
     return withCookies(html(c, (pages) => pages.confirm(confirm), 200), [bindingCookie]);
@@ -215,10 +242,13 @@ export function createApp(deps: AppDeps): Hono<Env> {
     const query = new URL(c.req.url).search;
     const callback = new URL(`${baseHref(deps.baseUrl)}${CALLBACK_PATH}${query}`);
     const outcome = await deps.flow.complete(callback, bindings, browserIp(c));
-    const cleared = outcome.loginId === undefined ? [] : [
-      generateCookie(cookiePrefix + outcome.loginId, "", { path: "/", secure: https, maxAge: 0 }),
-    ];
-    return withCookies(answerCallback(c, outcome), cleared);
+    // Marked, not deleted: a reload of this page (a restored tab) then says the sign-in is
+    // over, where without the cookie it would say to finish in another browser or reconnect.
+    const { loginId, loginExpiresAt } = outcome;
+    const finished = loginId === undefined || loginExpiresAt === undefined
+      ? []
+      : [loginCookie(loginId, FINISHED_MARK, loginExpiresAt)];
+    return withCookies(answerCallback(c, outcome), finished);
   });
 
   app.notFound((c) => errorPage(c, 404, "not-found"));
@@ -269,6 +299,8 @@ export function createApp(deps: AppDeps): Hono<Env> {
         return errorPage(c, 400, "invalid-response");
       case "cookie-missing":
         return errorPage(c, 400, "cookie-missing");
+      case "finished":
+        return html(c, (pages) => pages.finished(), 200);
       case "client-gone":
         return errorPage(c, 410, "client-gone");
       case "no-answer":

@@ -126,6 +126,34 @@ export function linesForGroups(
   return lines;
 }
 
+/**
+ * `lines` with `session-timeout <s>` last: OpenVPN (2.6.0 on) ends the client instance that many
+ * seconds after it connected, applying the line as from a client-config-dir file. Sent with every
+ * `client-auth`, the rest of the session's lifetime (`remainingMs`, at least one second), so a
+ * client leaves when its session does even if no REAUTH comes to deny it (`reneg-sec 0`): a
+ * session that expired was swept while its client stayed connected, beyond the reach of logouts,
+ * revocations and re-checks. A `session-timeout` of the admin's own ([[client_config]]) stays in
+ * force when it is shorter; it is replaced by this one line either way (OpenVPN takes the last).
+ */
+export function withSessionTimeout(lines: readonly string[], remainingMs: number): string[] {
+  let seconds = Math.max(1, Math.ceil(remainingMs / 1000));
+  const kept: string[] = [];
+  for (const line of lines) {
+    const split = splitOptionWords(line);
+    const words = "words" in split ? split.words : [];
+    if (words[0] !== "session-timeout") {
+      kept.push(line);
+      continue;
+    }
+    const configured = Number(words[1]);
+    if (Number.isSafeInteger(configured) && configured > 0) {
+      seconds = Math.min(seconds, configured);
+    }
+  }
+  kept.push(`session-timeout ${seconds}`);
+  return kept;
+}
+
 /** The longest username a client can decode from `auth-token-user` (OpenVPN's buffer, 128). */
 const MAX_AUTH_TOKEN_USERNAME_BYTES = 127;
 

@@ -43,8 +43,10 @@ Deno.test({
       const browser = await stack.browser();
       const url = await client.management.waitForWebAuthUrl(20_000, 0);
       await browser.context.clearCookies();
-      // No confirmation page: the first page the browser shows is the IdP's login form.
+      // No confirmation page: the browser goes on to the IdP's login form by itself (a page
+      // that sets the binding cookie and refreshes at once, so a link preview takes nothing).
       await browser.page.goto(url, { waitUntil: "load" });
+      await browser.page.waitForURL(`${stack.idp.issuer}**`, { timeout: 10_000 });
       assert(
         browser.page.url().startsWith(stack.idp.issuer),
         `Expected the IdP's login form, got ${browser.page.url()}`,

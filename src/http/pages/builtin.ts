@@ -20,6 +20,11 @@ export interface ConfirmPageInput {
   csrf?: string | undefined;
 }
 
+export interface ProceedPageInput {
+  /** Where the page goes on to: the login link again, on our own origin. */
+  url: string;
+}
+
 export interface SuccessPageInput {
   username: string;
 }
@@ -69,6 +74,33 @@ export function confirmPage(input: ConfirmPageInput, t: PageText = PAGE_TEXT.en)
 </form>`,
     t.tag,
   );
+}
+
+/**
+ * With `http.confirm_login = false`, the answer to a first visit without the login's cookie: sets
+ * it (the route does) and comes straight back with it, so that a link preview, which does not
+ * keep cookies, never begins the sign-in. A meta refresh, not a script (the CSP allows none),
+ * and a button for browsers that do not follow it. The URL carries its own query (`?b=1`).
+ */
+export function proceedPage(input: ProceedPageInput, t: PageText = PAGE_TEXT.en): string {
+  const url = new URL(input.url);
+  const fields = [...url.searchParams].map(([name, value]) =>
+    `\n<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`
+  ).join("");
+  url.search = "";
+  return renderPage(
+    t.confirmTitle,
+    `<form method="get" action="${escapeHtml(url.href)}">${fields}
+<button id="continue" type="submit">${escapeHtml(t.continueButton)}</button>
+</form>`,
+    t.tag,
+    `\n<meta http-equiv="refresh" content="0;url=${escapeHtml(input.url)}">`,
+  );
+}
+
+/** A reload of the callback page once its sign-in was answered: nothing to do, nothing wrong. */
+export function finishedPage(t: PageText = PAGE_TEXT.en): string {
+  return renderPage(t.finishedTitle, `<p>${escapeHtml(t.finishedText)}</p>`, t.tag);
 }
 
 export function expiredPage(t: PageText = PAGE_TEXT.en): string {

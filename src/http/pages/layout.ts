@@ -2,10 +2,10 @@ import { escapeHtml } from "./escape.ts";
 import { PAGE_STYLE } from "./style.ts";
 
 /**
- * A complete built-in page: `title` is plain text (escaped here), `body` is HTML that the
- * caller built with {@link escapeHtml} for every value in it.
+ * A complete built-in page: `title` is plain text (escaped here), `body` and `head` (more of
+ * `<head>`) are HTML that the caller built with {@link escapeHtml} for every value in it.
  */
-export function renderPage(title: string, body: string, lang = "en"): string {
+export function renderPage(title: string, body: string, lang = "en", head = ""): string {
   const safeTitle = escapeHtml(title);
   return `<!doctype html>
 <html lang="${escapeHtml(lang)}">
@@ -15,7 +15,7 @@ export function renderPage(title: string, body: string, lang = "en"): string {
 <meta name="color-scheme" content="light dark">
 <meta name="referrer" content="no-referrer">
 <meta name="robots" content="noindex, nofollow">
-<title>${safeTitle}</title>
+<title>${safeTitle}</title>${head}
 <style>${PAGE_STYLE}</style>
 </head>
 <body>

@@ -36,6 +36,9 @@ export interface PageText {
   readonly successTitle: string;
   readonly successText: string;
   signedInAs(username: string): string;
+  /** A reload of the callback page after the sign-in was answered. */
+  readonly finishedTitle: string;
+  readonly finishedText: string;
   readonly deniedTitle: string;
   readonly deniedContact: string;
   errorStatus(status: string): string;
@@ -57,6 +60,8 @@ const en: PageText = {
   successTitle: "You are connected",
   successText: "You are connected. You can close this window.",
   signedInAs: (user) => `Signed in as ${user}.`,
+  finishedTitle: "Sign-in finished",
+  finishedText: "This sign-in is finished. If your VPN client is not connected, reconnect it.",
   deniedTitle: "Access denied",
   deniedContact: "If you think this is wrong, contact your administrator.",
   errorStatus: (status) => `Error ${status}`,
@@ -129,6 +134,9 @@ const de: PageText = {
   successTitle: "Sie sind verbunden",
   successText: "Sie sind verbunden. Sie können dieses Fenster schließen.",
   signedInAs: (user) => `Angemeldet als ${user}.`,
+  finishedTitle: "Anmeldung abgeschlossen",
+  finishedText:
+    "Diese Anmeldung ist abgeschlossen. Wenn Ihr VPN-Client nicht verbunden ist, verbinden Sie ihn neu.",
   deniedTitle: "Zugriff verweigert",
   deniedContact: "Wenn Sie das für einen Fehler halten, wenden Sie sich an Ihren Administrator.",
   errorStatus: (status) => `Fehler ${status}`,
@@ -222,6 +230,9 @@ const fr: PageText = {
   successTitle: "Vous êtes connecté",
   successText: "Vous êtes connecté. Vous pouvez fermer cette fenêtre.",
   signedInAs: (user) => `Connecté en tant que ${user}.`,
+  finishedTitle: "Connexion terminée",
+  finishedText:
+    "Cette connexion est terminée. Si votre client VPN n’est pas connecté, reconnectez-le.",
   deniedTitle: "Accès refusé",
   deniedContact: "Si vous pensez qu’il s’agit d’une erreur, contactez votre administrateur.",
   errorStatus: (status) => `Erreur ${status}`,
@@ -315,6 +326,9 @@ const es: PageText = {
   successTitle: "Está conectado",
   successText: "Está conectado. Puede cerrar esta ventana.",
   signedInAs: (user) => `Sesión iniciada como ${user}.`,
+  finishedTitle: "Inicio de sesión terminado",
+  finishedText:
+    "Este inicio de sesión ha terminado. Si su cliente VPN no está conectado, vuelva a conectarlo.",
   deniedTitle: "Acceso denegado",
   deniedContact: "Si cree que se trata de un error, póngase en contacto con su administrador.",
   errorStatus: (status) => `Error ${status}`,

@@ -8,6 +8,9 @@ export {
   errorPage,
   type ErrorPageInput,
   expiredPage,
+  finishedPage,
+  proceedPage,
+  type ProceedPageInput,
   successPage,
   type SuccessPageInput,
 } from "./builtin.ts";

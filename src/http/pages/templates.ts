@@ -19,6 +19,9 @@
  * uses the one at the top of `templates_dir`, else the built-in page in that language.
  * `{{reason}}` on `denied.html` is already in the page's language where a translation exists.
  *
+ * Two pages are always built-in: the one that sets the cookie and comes back with it
+ * (`confirm_login = false`) and the one for a reloaded callback after the sign-in ended.
+ *
  * `confirm.html` must contain a form that POSTs to `{{actionUrl}}` with a hidden field
  * `<input type="hidden" name="csrf" value="{{csrf}}">`; both placeholders are required.
  * Templates must be self-contained: the Content-Security-Policy allows no scripts and no
@@ -36,7 +39,10 @@ import {
   errorPage,
   type ErrorPageInput,
   expiredPage,
+  finishedPage,
   localizedReason,
+  proceedPage,
+  type ProceedPageInput,
   successPage,
   type SuccessPageInput,
 } from "./builtin.ts";
@@ -51,6 +57,10 @@ export interface Pages {
   success(input: SuccessPageInput): string;
   denied(input: DeniedPageInput): string;
   error(input: ErrorPageInput): string;
+  /** A first visit without the login's cookie (`confirm_login = false`); built-in only. */
+  proceed(input: ProceedPageInput): string;
+  /** A reloaded callback after its sign-in ended; built-in only. */
+  finished(): string;
   /** CSP `style-src` sources (`'sha256-...'`) for the inline styles of these pages. */
   readonly styleSources: readonly string[];
 }
@@ -68,6 +78,8 @@ function builtinIn(t: PageText): Pages {
     success: (input) => successPage(input, t),
     denied: (input) => deniedPage(input, t),
     error: (input) => errorPage(input, t),
+    proceed: (input) => proceedPage(input, t),
+    finished: () => finishedPage(t),
     styleSources: [PAGE_STYLE_SOURCE],
   };
 }
@@ -249,6 +261,8 @@ function templatePages(
       ? builtin.error
       : (input) =>
         fill(error, { title: input.title, message: input.message, status: String(input.status) }),
+    proceed: builtin.proceed,
+    finished: builtin.finished,
     styleSources: builtin.styleSources,
   };
 }

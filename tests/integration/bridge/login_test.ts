@@ -2,6 +2,7 @@
  * The interactive login end to end, in process: real bridge, real (Keycloak-like) OIDC
  * provider, scripted OpenVPN management server, browser played over HTTP.
  */
+import { sessionTimeoutShown } from "../../support/session_timeout.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../../support/assert.ts";
 import { BridgeHarness, clientEnv } from "../../support/bridge_harness.ts";
 import { LoginFormError } from "../../support/idp/mod.ts";
@@ -20,10 +21,11 @@ Deno.test("bridge login against a real OIDC provider", async (t) => {
         assertEquals(page.status, 200);
         assertStringIncludes(page.text, "You are connected. You can close this window.");
         await h.waitForCommand(mark, (line) => line === "END");
-        assertEquals(h.commandsSince(mark), [
+        assertEquals(sessionTimeoutShown(h.commandsSince(mark), 43_200), [
           "client-auth 0 1",
           'push "route 10.10.0.0 255.255.0.0"',
           `push "auth-token-user ${btoa("alice")}"`,
+          "session-timeout <s>",
           "END",
         ]);
       },
@@ -137,9 +139,10 @@ Deno.test("hostile IdP data never reaches the management socket unescaped", asyn
     const quoted = await check(0, 'quote"back\\slash', "pw-1");
     await h.waitForCommand(0, (line) => line === "END");
     // The user name only travels base64-encoded; nothing else from the IdP is sent.
-    assertEquals(quoted.commands.slice(0, 3), [
+    assertEquals(sessionTimeoutShown(quoted.commands.slice(0, 4), 43_200), [
       "client-auth 0 1",
       `push "auth-token-user ${btoa('quote"back\\slash')}"`,
+      "session-timeout <s>",
       "END",
     ]);
     const huge = await check(1, long, "pw-2");

@@ -36,7 +36,23 @@ Deno.test("reload: confirm_login = false sends the next login link straight to t
 
     const off = h.toml.replace("[http]\n", "[http]\nconfirm_login = false\n");
     assertEquals((await h.reload(off)).kept, []);
-    const after = await openLink(await h.connect(1, { session_id: "s-1" }));
+    // The first GET only sets the binding cookie (a link preview keeps none); the browser's
+    // return with it goes to the IdP.
+    const link = await h.connect(1, { session_id: "s-1" });
+    const first = await fetch(link, { redirect: "manual" });
+    assertEquals(first.status, 200);
+    const refresh = /http-equiv="refresh" content="0;url=([^"]+)"/.exec(await first.text())?.[1];
+    assert(refresh !== undefined, "no refresh to the return URL");
+    const cookie = (first.headers.get("set-cookie") ?? "").split(";")[0]!;
+    const returned = await fetch(refresh.replaceAll("&amp;", "&"), {
+      redirect: "manual",
+      headers: { cookie },
+    });
+    const after = {
+      status: returned.status,
+      location: returned.headers.get("location") ?? "",
+      text: await returned.text(),
+    };
     assertEquals(after.status, 303, `expected a redirect to the IdP, got: ${after.text}`);
     const location = new URL(after.location);
     assert(

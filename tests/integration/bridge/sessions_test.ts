@@ -2,6 +2,7 @@
  * Sessions across renegotiation, reconnect and bridge restarts, with the real bridge, the
  * Keycloak-like IdP and a scripted management server.
  */
+import { sessionTimeoutShown } from "../../support/session_timeout.ts";
 import { assert, assertEquals, assertNotEquals } from "../../support/assert.ts";
 import { BridgeHarness, clientEnv } from "../../support/bridge_harness.ts";
 import { openSessionStore } from "../../../src/sessions/open_store.ts";
@@ -71,9 +72,10 @@ Deno.test("a reconnect presenting a valid auth token resumes the session on the 
       clientEnv({ session_id: "s-reconnect", session_state: "Authenticated", username: "alice" }),
     );
     await h.waitForCommand(mark, (line) => line === "END");
-    assertEquals(h.commandsSince(mark), [
+    assertEquals(sessionTimeoutShown(h.commandsSince(mark), 43_200), [
       "client-auth 7 1",
       'push "route 10.10.0.0 255.255.0.0"',
+      "session-timeout <s>",
       "END",
     ]);
     assertEquals((await readSession(h, "s-reconnect"))?.cid, 7);

@@ -3,6 +3,7 @@
  * on the server its client came through, under that server's policy, and a token reconnect
  * through the other server resumes the session there without a browser.
  */
+import { sessionTimeoutShown } from "../../support/session_timeout.ts";
 import { assertEquals, assertStringIncludes } from "../../support/assert.ts";
 import { BridgeHarness, clientEnv } from "../../support/bridge_harness.ts";
 
@@ -65,9 +66,10 @@ Deno.test("one bridge, two OpenVPN servers with their own policies", async (t) =
       const mark = tcp.received.length;
       await h.browserLogin(url, "alice", "alice-password");
       await h.waitForCommand(mark, (line) => line === "END", 5000, "tcp");
-      assertEquals(h.commandsSince(mark, "tcp"), [
+      assertEquals(sessionTimeoutShown(h.commandsSince(mark, "tcp"), 43_200), [
         "client-auth 1 1",
         'push "route 10.20.0.0 255.255.0.0"',
+        "session-timeout <s>",
         "END",
       ]);
     });
@@ -89,9 +91,10 @@ Deno.test("one bridge, two OpenVPN servers with their own policies", async (t) =
         );
         await h.waitForCommand(mark, (line) => line === "END", 5000, "udp");
         // udp has no client config of its own: the top-level lines apply.
-        assertEquals(h.commandsSince(mark, "udp"), [
+        assertEquals(sessionTimeoutShown(h.commandsSince(mark, "udp"), 43_200), [
           "client-auth 5 0",
           'push "route 10.10.0.0 255.255.0.0"',
+          "session-timeout <s>",
           "END",
         ]);
         // Renegotiations now belong to udp's cid 5; tcp's old cid 1 no longer holds the session.

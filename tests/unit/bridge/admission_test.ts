@@ -82,7 +82,8 @@ Deno.test("a resumed session still admitted gets its group's lines under the cur
     kind: "auth",
     cid: 9,
     kid: 1,
-    lines: ['push "route 10.1.0.0 255.255.0.0"'],
+    // The session's lifetime left (an hour): OpenVPN ends the client then, REAUTH or none.
+    lines: ['push "route 10.1.0.0 255.255.0.0"', "session-timeout 3600"],
   }]);
   assertEquals((await t.store.getSession("s-1"))?.cid, 9);
   t.events.close();
@@ -341,7 +342,12 @@ Deno.test("a token reconnect through another server is held to that server's use
   assertEquals(t.revoked, []);
   // The control: the session's own user name resumes there, and the session moves.
   await reconnect("alice");
-  assertEquals(t.commander.commands[1], { kind: "auth", cid: 9, kid: 0, lines: [] });
+  assertEquals(t.commander.commands[1], {
+    kind: "auth",
+    cid: 9,
+    kid: 0,
+    lines: ["session-timeout 3600"],
+  });
   const moved = await t.store.getSession("s-1");
   assertEquals([moved?.server, moved?.cid], ["tcp", 9]);
   t.events.close();

@@ -724,7 +724,12 @@ Deno.test("a token reconnect through another server resumes there and moves the 
   await store.putSession(session({ server: "udp", cid: 4, resumable: true }));
   // Server udp went away; the client reconnects to tcp with the token udp gave it.
   await tcp.events.onConnect(9, 0, tokenReconnectEnv());
-  assertEquals(tcp.commander.commands, [{ kind: "auth", cid: 9, kid: 0, lines: [] }]);
+  assertEquals(tcp.commander.commands, [{
+    kind: "auth",
+    cid: 9,
+    kid: 0,
+    lines: ["session-timeout 3599"],
+  }]);
   const moved = await store.getSession("s-1");
   assertEquals([moved?.server, moved?.cid, moved?.lastAuthAt], ["tcp", 9, T0 + 1000]);
 

@@ -124,7 +124,12 @@ Deno.test("a token reconnect after the refresh token expired at the IdP (recheck
 Deno.test("a token reconnect while the refresh token is still valid is admitted from the session as before", async () => {
   const t = await signedIn({ recheckIntervalMs: 15 * MINUTE });
   await reconnectAfter(t, 20 * MINUTE);
-  assertEquals(t.commander.commands, [{ kind: "auth", cid: 9, kid: 1, lines: [] }]);
+  assertEquals(t.commander.commands, [{
+    kind: "auth",
+    cid: 9,
+    kid: 1,
+    lines: ["session-timeout 2400"],
+  }]);
   assertEquals((await t.store.getSession("s-1"))?.cid, 9);
   t.events.close();
 });
@@ -134,7 +139,12 @@ Deno.test("an IdP that says nothing of its refresh token's lifetime: a token rec
   assertEquals((await t.store.getSession("s-1"))?.refreshExpiresAt, undefined);
   assertEquals(t.signInLogs.filter((l) => l.level === "warning"), []);
   await reconnectAfter(t, 45 * MINUTE);
-  assertEquals(t.commander.commands, [{ kind: "auth", cid: 9, kid: 1, lines: [] }]);
+  assertEquals(t.commander.commands, [{
+    kind: "auth",
+    cid: 9,
+    kid: 1,
+    lines: ["session-timeout 900"],
+  }]);
   assertEquals((await t.store.getSession("s-1"))?.cid, 9);
   t.events.close();
 });
@@ -179,7 +189,12 @@ Deno.test("Keycloak's refresh_expires_in = 0 (an offline token) is no expiry: a 
 Deno.test("without a re-check at the IdP, a token reconnect after the refresh token expired is admitted on the stored claims as before", async () => {
   const t = await signedIn();
   await reconnectAfter(t, 45 * MINUTE);
-  assertEquals(t.commander.commands, [{ kind: "auth", cid: 9, kid: 1, lines: [] }]);
+  assertEquals(t.commander.commands, [{
+    kind: "auth",
+    cid: 9,
+    kid: 1,
+    lines: ["session-timeout 900"],
+  }]);
   assertEquals((await t.store.getSession("s-1"))?.cid, 9);
   t.events.close();
 });

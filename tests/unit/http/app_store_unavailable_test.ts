@@ -85,11 +85,13 @@ Deno.test("Continue with the store down (read or write) answers 503 and changes 
 
 Deno.test("confirm_login = false: opening the link with the store unable to write answers 503, and the reload goes to the IdP", async () => {
   const ctx = await appSetup({ confirmLogin: false });
+  // The first answer only sets the cookie; the browser's return with it begins the login.
+  const cookie = cookieOf(await ctx.request(`/login/${ID}`));
   const up = storeDown(ctx.store, ["updatePending"]);
-  await assertUnavailable(await ctx.request(`/login/${ID}`), "GET");
+  await assertUnavailable(await ctx.request(`/login/${ID}?b=1`, { headers: { cookie } }), "GET");
   up();
   assertEquals(await ctx.store.getPending(ID), ctx.pending());
-  assertEquals((await ctx.request(`/login/${ID}`)).status, 303);
+  assertEquals((await ctx.request(`/login/${ID}?b=1`, { headers: { cookie } })).status, 303);
 });
 
 Deno.test("the callback with the store down (read or take) answers 503, keeps the login and its cookie, and the reload once it is back signs in", async () => {

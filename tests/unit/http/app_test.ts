@@ -24,6 +24,22 @@ async function confirmAndContinue(
   return { response, cookie };
 }
 
+/**
+ * With confirm_login = false, opens the link as a browser does: the first answer sets the
+ * cookie and refreshes to the link again, which begins the sign-in.
+ */
+async function openWithoutConfirm(ctx: Awaited<ReturnType<typeof appSetup>>) {
+  const page = await ctx.request(`/login/${ID}`);
+  assertEquals(page.status, 200);
+  const refresh = /<meta http-equiv="refresh" content="0;url=([^"]+)">/.exec(await page.text());
+  assert(refresh !== null, "no refresh on the page that sets the cookie");
+  const cookie = cookieOf(page);
+  const response = await ctx.request(new URL(refresh[1]!).pathname + new URL(refresh[1]!).search, {
+    headers: { cookie },
+  });
+  return { response, cookie };
+}
+
 Deno.test("GET /login/:id shows what is being authorized and sets an HttpOnly binding cookie", async () => {
   const ctx = await appSetup();
   const response = await ctx.request(`/login/${ID}`);
@@ -180,9 +196,9 @@ Deno.test("the CSRF token is tied to the browser's binding cookie: another brows
   assertEquals(begun?.browserBinding, "binding-1");
 });
 
-Deno.test("confirm_login = false redirects to the IdP at once", async () => {
+Deno.test("confirm_login = false redirects to the IdP once the browser is back with its cookie", async () => {
   const ctx = await appSetup({ confirmLogin: false });
-  const response = await ctx.request(`/login/${ID}`);
+  const { response } = await openWithoutConfirm(ctx);
   assertEquals(response.status, 303);
   assertEquals(
     response.headers.get("location"),
@@ -203,7 +219,12 @@ Deno.test("the callback of an allowed user sends client-auth with the group's li
     cid: 4,
     kid: 1,
     // The client sent an empty username: the token user is pushed so renegotiation works.
-    lines: ['push "route 10.10.0.0 255.255.0.0"', `push "auth-token-user ${btoa("alice")}"`],
+    // And the session's lifetime (an hour), after which OpenVPN ends the client.
+    lines: [
+      'push "route 10.10.0.0 255.255.0.0"',
+      `push "auth-token-user ${btoa("alice")}"`,
+      "session-timeout 3600",
+    ],
     // Which sign-in it answers, for the link holder's check (sign_in_guard.ts).
     signIn: SIGN_IN,
   }]);
@@ -216,7 +237,10 @@ Deno.test("the callback of an allowed user sends client-auth with the group's li
   assertEquals(session?.cid, 4);
   assertEquals(session?.refreshToken, "refresh-1");
   assertEquals(session?.expiresAt, T0 + 3_600_000);
-  assertMatch(response.headers.getSetCookie().join("\n"), new RegExp(`oao-${ID}=; Max-Age=0`));
+  // Marked finished for the rest of the link's life, with the binding cookie's attributes.
+  assertEquals(response.headers.getSetCookie(), [
+    `oao-${ID}=done; Max-Age=180; Path=/; HttpOnly; SameSite=Lax`,
+  ]);
 });
 
 Deno.test("a login id of this version (with its time part) works as one made before it does", async () => {
@@ -247,7 +271,7 @@ Deno.test("a client that sent a username gets no auth-token-user line", async ()
     kind: "auth",
     cid: 4,
     kid: 1,
-    lines: ['push "route 10.10.0.0 255.255.0.0"'],
+    lines: ['push "route 10.10.0.0 255.255.0.0"', "session-timeout 3600"],
     signIn: SIGN_IN,
   });
 });
@@ -255,13 +279,27 @@ Deno.test("a client that sent a username gets no auth-token-user line", async ()
 Deno.test("a replayed callback is rejected and sends nothing twice", async () => {
   const ctx = await appSetup();
   const { cookie } = await confirmAndContinue(ctx);
-  await ctx.request("/oauth2/callback?code=abc&state=state-1", { headers: { cookie } });
-  const replay = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
+  const first = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
     headers: { cookie },
   });
-  assertEquals(replay.status, 404);
-  assertStringIncludes(await replay.text(), "This sign-in link has expired");
+  // What the browser holds now: the finished mark, not the binding.
+  const marked = cookieOf(first);
+  assertEquals(marked, `oao-${ID}=done`);
+  const replay = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
+    headers: { cookie: marked },
+  });
+  assertEquals(replay.status, 200);
+  assertStringIncludes(await replay.text(), "This sign-in is finished.");
   assertEquals(ctx.commander.commands.length, 1);
+  assertEquals(ctx.finishCalls.length, 1);
+  // The binding itself, replayed by whoever kept it, finds nothing either.
+  const kept = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
+    headers: { cookie },
+  });
+  assertEquals(kept.status, 404);
+  assertStringIncludes(await kept.text(), "This sign-in link has expired");
+  assertEquals(ctx.commander.commands.length, 1);
+  assertEquals(ctx.finishCalls.length, 1);
 });
 
 Deno.test("a callback without the browser cookie is refused and the login stays usable", async () => {
@@ -568,10 +606,11 @@ Deno.test("error pages are translated: Spanish 'opened elsewhere', French not fo
 
 Deno.test("confirm_login = false sets the binding cookie on the redirect, and the callback completes", async () => {
   const ctx = await appSetup({ confirmLogin: false });
-  const response = await ctx.request(`/login/${ID}`);
+  const { response, cookie: set } = await openWithoutConfirm(ctx);
   assertEquals(response.status, 303);
   const cookie = cookieOf(response);
   assertEquals(cookie, `oao-${ID}=binding-1`);
+  assertEquals(cookie, set);
   const location = new URL(response.headers.get("location") ?? "");
   const state = location.searchParams.get("state") ?? "";
   const callback = await ctx.request(`/oauth2/callback?code=abc&state=${state}`, {
@@ -579,8 +618,10 @@ Deno.test("confirm_login = false sets the binding cookie on the redirect, and th
   });
   assertEquals(callback.status, 200);
   assertEquals(ctx.commander.commands[0]?.kind, "auth");
-  // Only the finished login's cookie is cleared: the others may be sign-ins still under way.
-  assertEquals(callback.headers.getSetCookie().map((line) => line.split(";")[0]), [`oao-${ID}=`]);
+  // Only the finished login's cookie is marked: the others may be sign-ins still under way.
+  assertEquals(callback.headers.getSetCookie().map((line) => line.split(";")[0]), [
+    `oao-${ID}=done`,
+  ]);
 });
 
 async function continueAs(ctx: Awaited<ReturnType<typeof appSetup>>, cookie?: string) {
@@ -691,8 +732,10 @@ Deno.test("a browser holding many login cookies still completes the login it sig
   });
   assertEquals(callback.status, 200);
   assertEquals(ctx.commander.commands[0]?.kind, "auth");
-  // Only the finished login's cookie is cleared: the others may be sign-ins still under way.
-  assertEquals(callback.headers.getSetCookie().map((line) => line.split(";")[0]), [`oao-${ID}=`]);
+  // Only the finished login's cookie is marked: the others may be sign-ins still under way.
+  assertEquals(callback.headers.getSetCookie().map((line) => line.split(";")[0]), [
+    `oao-${ID}=done`,
+  ]);
 });
 
 for (
@@ -756,6 +799,7 @@ Deno.test("the login flow answers in domain outcomes with a denial code; the web
     code: "group",
     reason: "You are not in a group allowed to use this VPN",
     loginId: ID,
+    loginExpiresAt: T0 + 180_000,
   });
   assertEquals(await ctx.flow.complete(callback, [[ID, binding]], PEER.remoteAddr), {
     kind: "expired",
@@ -788,9 +832,8 @@ Deno.test("a HEAD request changes nothing: it neither begins a login (confirm_lo
   assertEquals(head.headers.getSetCookie(), []);
   assertEquals((await ctx.store.getPending(ID))?.oauth, undefined);
   // The user's own GET then begins it as usual.
-  const response = await ctx.request(`/login/${ID}`);
+  const { response, cookie } = await openWithoutConfirm(ctx);
   assertEquals(response.status, 303);
-  const cookie = cookieOf(response);
   const state = new URL(response.headers.get("location") ?? "").searchParams.get("state") ?? "";
   const callbackHead = await ctx.request(`/oauth2/callback?code=abc&state=${state}`, {
     method: "HEAD",

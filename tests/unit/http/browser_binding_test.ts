@@ -1,7 +1,8 @@
 /**
  * The browser-binding cookie as the routes read it: a POST needs the cookie the CSRF token was
- * made for, the callback reads only cookies under our exact name prefix, and the cookie cleared
- * after the callback is one a browser accepts (a `__Host-` cookie without Secure is dropped).
+ * made for, the callback reads only cookies under our exact name prefix, and the cookie marked
+ * finished after the callback is one a browser accepts (a `__Host-` cookie without Secure is
+ * dropped).
  */
 import { assert, assertEquals } from "../../support/assert.ts";
 import { appSetup, cookieOf, ID } from "../../support/app_fixture.ts";
@@ -58,7 +59,7 @@ Deno.test("the callback reads only __Host- binding cookies over https: a look-al
   assertEquals(real.status, 200);
 });
 
-Deno.test("over https the callback clears the binding cookie with Secure and Path=/, as a browser requires of a __Host- cookie", async () => {
+Deno.test("over https the callback marks the binding cookie finished with Secure and Path=/, as a browser requires of a __Host- cookie", async () => {
   const ctx = await appSetup({ baseUrl: "https://vpn.example.com" });
   const page = await ctx.request(`/login/${ID}`);
   const cookie = cookieOf(page);
@@ -72,6 +73,6 @@ Deno.test("over https the callback clears the binding cookie with Secure and Pat
   });
   assertEquals(callback.status, 200);
   assertEquals(callback.headers.getSetCookie(), [
-    `__Host-oao-${ID}=; Max-Age=0; Path=/; Secure`,
+    `__Host-oao-${ID}=done; Max-Age=180; Path=/; HttpOnly; Secure; SameSite=Lax`,
   ]);
 });

@@ -8,9 +8,11 @@ import {
   errorPage,
   escapeHtml,
   expiredPage,
+  finishedPage,
   loadTemplates,
   PAGE_STYLE_SOURCE,
   PAGE_TEXT,
+  proceedPage,
   successPage,
   TemplateError,
   type TemplateReader,
@@ -125,6 +127,26 @@ Deno.test("expiredPage(), successPage(), deniedPage() and errorPage() say their 
   assertWellFormedPage(error, "Bad request");
   assertStringIncludes(error, "<p>The link is broken.</p>");
   assertStringIncludes(error, "Error 400");
+});
+
+Deno.test("proceedPage() refreshes to its URL without a script and offers a button that GETs there; finishedPage() says the sign-in is over", () => {
+  const html = proceedPage({ url: `https://vpn.example.com/login/abc?b=1&x="><script>` });
+  assertWellFormedPage(html, "Sign in to the VPN");
+  assertStringIncludes(
+    html,
+    `<meta http-equiv="refresh" content="0;url=https://vpn.example.com/login/abc?b=1&amp;x=&quot;&gt;&lt;script&gt;">\n<style>`,
+  );
+  assertStringIncludes(html, '<form method="get" action="https://vpn.example.com/login/abc">');
+  assertStringIncludes(html, '<input type="hidden" name="b" value="1">');
+  assertStringIncludes(html, '<input type="hidden" name="x" value="&quot;&gt;&lt;script&gt;">');
+  assertStringIncludes(html, '<button id="continue" type="submit">Continue to sign-in</button>');
+  assertEquals(html.includes("<script"), false);
+  const finished = finishedPage();
+  assertWellFormedPage(finished, "Sign-in finished");
+  assertStringIncludes(
+    finished,
+    "<p>This sign-in is finished. If your VPN client is not connected, reconnect it.</p>",
+  );
 });
 
 Deno.test("successPage(), deniedPage() and errorPage() escape hostile input", () => {

@@ -3,6 +3,7 @@ import {
   authTokenUserLine,
   linesForGroups,
   validateClientConfigLine,
+  withSessionTimeout,
 } from "../../../src/policy/client_config.ts";
 import { splitOptionWords } from "../../../src/policy/_option_words.ts";
 
@@ -136,4 +137,22 @@ Deno.test("authTokenUserLine() refuses usernames a client could not decode", () 
   assertThrows(() => authTokenUserLine("a\nb"), RangeError, "control characters");
   assertThrows(() => authTokenUserLine("a".repeat(128)), RangeError, "too long");
   assertThrows(() => authTokenUserLine("é".repeat(64)), RangeError, "too long");
+});
+
+Deno.test("withSessionTimeout() ends the lines with the rest of the lifetime in whole seconds, an admin's shorter session-timeout kept, one line in all", () => {
+  const route = 'push "route 10.1.0.0 255.255.0.0"';
+  assertEquals(withSessionTimeout([route], 3_600_000), [route, "session-timeout 3600"]);
+  // Rounded up, and never 0 (OpenVPN takes 0 as no timeout).
+  assertEquals(withSessionTimeout([], 1_500), ["session-timeout 2"]);
+  assertEquals(withSessionTimeout([], 0), ["session-timeout 1"]);
+  assertEquals(withSessionTimeout([], -5_000), ["session-timeout 1"]);
+  // The admin's own: the shorter wins, and it is the one line sent.
+  assertEquals(withSessionTimeout(["session-timeout 600", route], 3_600_000), [
+    route,
+    "session-timeout 600",
+  ]);
+  assertEquals(withSessionTimeout([route, "session-timeout 86400"], 3_600_000), [
+    route,
+    "session-timeout 3600",
+  ]);
 });

@@ -1,0 +1,127 @@
+/**
+ * What the callback page says by the cookies the browser holds: a browser holding only another,
+ * abandoned sign-in's cookie is told to finish in the browser that began it (that sign-in may
+ * still be pending), and a reload after the sign-in was answered says it is finished, not
+ * "cookie missing" or "expired, reconnect" (which may make the user drop a working tunnel).
+ */
+import { assert, assertEquals, assertStringIncludes } from "../../support/assert.ts";
+import { appSetup, cookieOf, ID } from "../../support/app_fixture.ts";
+import { escapeHtml, PAGE_TEXT } from "../../../src/http/pages/mod.ts";
+
+type Ctx = Awaited<ReturnType<typeof appSetup>>;
+
+const ABANDONED = "CCCCCCCCCCCCCCCCCCCCCC";
+
+/** Confirm and Continue for `id` in a browser of its own; the state the IdP will send back. */
+async function begin(ctx: Ctx, id = ID) {
+  const page = await ctx.request(`/login/${id}`);
+  const cookie = cookieOf(page);
+  const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? "";
+  const response = await ctx.request(`/login/${id}`, {
+    method: "POST",
+    headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ csrf }),
+  });
+  assertEquals(response.status, 303);
+  const state = new URL(response.headers.get("location") ?? "").searchParams.get("state") ?? "";
+  return { cookie, state };
+}
+
+Deno.test("a callback in a browser holding only another, abandoned sign-in's cookie is told the cookie is missing, and the sign-in stays finishable where it began", async () => {
+  const ctx = await appSetup({ tagStates: true });
+  await ctx.store.putPending(ctx.pending({ id: ABANDONED, cid: 9 }));
+  const abandoned = await begin(ctx, ABANDONED);
+  const mine = await begin(ctx);
+  const elsewhere = await ctx.request(`/oauth2/callback?code=abc&state=${mine.state}`, {
+    headers: { cookie: abandoned.cookie },
+  });
+  assertEquals(elsewhere.status, 400);
+  const text = await elsewhere.text();
+  assertStringIncludes(text, escapeHtml(PAGE_TEXT.en.errors["cookie-missing"].message));
+  assert(!text.includes("Reconnect your VPN"), "told to reconnect");
+  assertEquals(elsewhere.headers.getSetCookie(), []);
+  assertEquals(ctx.finishCalls, []);
+  assertEquals((await ctx.store.getPending(ID))?.oauth?.state, mine.state);
+  const here = await ctx.request(`/oauth2/callback?code=abc&state=${mine.state}`, {
+    headers: { cookie: mine.cookie },
+  });
+  assertEquals(here.status, 200);
+  assertEquals(ctx.commander.commands.map((command) => command.cid), [4]);
+});
+
+Deno.test("a reloaded callback page after the sign-in says it is finished, sends nothing and changes no cookie", async () => {
+  for (const tagStates of [true, false]) {
+    const ctx = await appSetup({ tagStates });
+    await ctx.store.putPending(ctx.pending({ id: ABANDONED, cid: 9 }));
+    const other = await begin(ctx, ABANDONED);
+    const { cookie, state } = await begin(ctx);
+    const callback = `/oauth2/callback?code=abc&state=${state}`;
+    const done = await ctx.request(callback, { headers: { cookie } });
+    assertEquals(done.status, 200);
+    await done.text();
+    const marked = cookieOf(done);
+    assertEquals(marked, `oao-${ID}=done`);
+    // The browser sends the mark, and perhaps another sign-in's cookie with it.
+    for (const sent of [marked, `${other.cookie}; ${marked}`]) {
+      const what = `tagged ${tagStates}, ${sent}`;
+      const reload = await ctx.request(callback, { headers: { cookie: sent } });
+      if (!tagStates && sent !== marked) {
+        // An untagged state names no login: the other sign-in's cookie is tried and fails.
+        assertEquals(reload.status, 404, what);
+        await reload.text();
+        continue;
+      }
+      assertEquals(reload.status, 200, what);
+      const text = await reload.text();
+      assertStringIncludes(text, "<h1>Sign-in finished</h1>", what);
+      assertStringIncludes(
+        text,
+        "This sign-in is finished. If your VPN client is not connected, reconnect it.",
+        what,
+      );
+      assertEquals(reload.headers.getSetCookie(), [], what);
+    }
+    assertEquals(ctx.finishCalls.length, 1);
+    assertEquals(ctx.commander.commands.map((command) => command.kind), ["auth"]);
+    // The other sign-in was left alone.
+    assertEquals((await ctx.store.getPending(ABANDONED))?.oauth?.state, other.state);
+  }
+});
+
+Deno.test("a denied sign-in's cookie is marked too, and its reload says finished in the browser's language", async () => {
+  const ctx = await appSetup({
+    tagStates: true,
+    claims: { sub: "u-bob", preferred_username: "bob", groups: ["/other"] },
+  });
+  const { cookie, state } = await begin(ctx);
+  const callback = `/oauth2/callback?code=abc&state=${state}`;
+  const denied = await ctx.request(callback, { headers: { cookie } });
+  assertEquals(denied.status, 403);
+  await denied.text();
+  assertEquals(denied.headers.getSetCookie(), [
+    `oao-${ID}=done; Max-Age=180; Path=/; HttpOnly; SameSite=Lax`,
+  ]);
+  for (const [language, t] of Object.entries(PAGE_TEXT)) {
+    const reload = await ctx.request(callback, {
+      headers: { cookie: cookieOf(denied), "accept-language": language },
+    });
+    assertEquals(reload.status, 200, language);
+    const text = await reload.text();
+    assertStringIncludes(text, `<h1>${escapeHtml(t.finishedTitle)}</h1>`, language);
+    assertStringIncludes(text, escapeHtml(t.finishedText), language);
+  }
+  assertEquals(ctx.commander.commands.map((command) => command.kind), ["deny"]);
+});
+
+Deno.test("the finished mark lives as long as the link had left", async () => {
+  const ctx = await appSetup();
+  const { cookie, state } = await begin(ctx);
+  ctx.clock.time += 100_000;
+  const done = await ctx.request(`/oauth2/callback?code=abc&state=${state}`, {
+    headers: { cookie },
+  });
+  assertEquals(done.status, 200);
+  assertEquals(done.headers.getSetCookie(), [
+    `oao-${ID}=done; Max-Age=80; Path=/; HttpOnly; SameSite=Lax`,
+  ]);
+});
