@@ -77,6 +77,11 @@ export function validateClientConfigLine(line: string): string | undefined {
       [...CLIENT_CONFIG_DIRECTIVES].join(", ")
     }`;
   }
+  if (directive === "session-timeout" && (args.length !== 1 || !/^\d+$/.test(args[0]!))) {
+    // OpenVPN reads the number with atoi ("3600s" as 3600, "1e3" as 1): only plain digits mean
+    // the same to it and to withSessionTimeout.
+    return 'Directive "session-timeout" takes one number of seconds: session-timeout 3600';
+  }
   if (directive === "push" || directive === "push-remove") {
     const [option] = args;
     if (option === undefined || args.length !== 1) {

@@ -156,3 +156,22 @@ Deno.test("withSessionTimeout() ends the lines with the rest of the lifetime in 
     "session-timeout 3600",
   ]);
 });
+
+Deno.test("validateClientConfigLine() takes session-timeout with one plain number only: OpenVPN's atoi and the bridge must read the same", () => {
+  assertEquals(validateClientConfigLine("session-timeout 3600"), undefined);
+  for (
+    const line of [
+      "session-timeout 3600s",
+      "session-timeout 1e3",
+      "session-timeout 600 extra",
+      "session-timeout",
+      "session-timeout -5",
+    ]
+  ) {
+    assertEquals(
+      validateClientConfigLine(line),
+      'Directive "session-timeout" takes one number of seconds: session-timeout 3600',
+      line,
+    );
+  }
+});
