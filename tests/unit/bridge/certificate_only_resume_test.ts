@@ -42,6 +42,23 @@ function clientEnv(sessionState: string, ivVer: string): Map<string, string> {
   });
 }
 
+/**
+ * Mallory's CONNECT, with her own certificate and a forged token naming alice's session_id:
+ * OpenVPN before 2.6.21 and 2.7.5 (CVE-2026-13122) passes the id on with state Invalid.
+ */
+function malloryForgedEnv(): Map<string, string> {
+  return testEnv({
+    session_id: SESSION_ID,
+    session_state: "Invalid",
+    username: "",
+    password: "",
+    common_name: "mallory-laptop",
+    IV_VER: "2.6.14",
+    IV_PLAT: "linux",
+    untrusted_ip: "203.0.113.9",
+  });
+}
+
 /** The browser sign-in of the login the CONNECT began, finished at the IdP as alice. */
 async function signIn(t: ReturnType<typeof setup>): Promise<void> {
   const pending = t.commander.commands.findLast((command) => command.kind === "pending");
@@ -178,21 +195,11 @@ Deno.test("a sign-in whose client chose its session_id (a token OpenVPN refused:
   // Alice signs in on cid 0; her session is kept under OpenVPN's session_id.
   await t.events.onConnect(0, 1, clientEnv("Initial", "2.6.14"));
   await signIn(t);
-  // Mallory, on cid 1 with her own certificate, sends a forged token naming Alice's session_id:
-  // OpenVPN before 2.6.21 and 2.7.5 (CVE-2026-13122) passes the id on with state Invalid.
+  // Mallory, on cid 1, names Alice's session_id with a forged token (malloryForgedEnv).
   await t.events.onConnect(
     1,
     1,
-    testEnv({
-      session_id: SESSION_ID,
-      session_state: "Invalid",
-      username: "",
-      password: "",
-      common_name: "mallory-laptop",
-      IV_VER: "2.6.14",
-      IV_PLAT: "linux",
-      untrusted_ip: "203.0.113.9",
-    }),
+    malloryForgedEnv(),
   );
   const pending = t.commander.commands.findLast((command) => command.kind === "pending");
   assertEquals(pending?.cid, 1);
@@ -248,16 +255,7 @@ Deno.test("a refused-token sign-in racing the session_id's own user's sign-in do
   await t.events.onConnect(
     1,
     1,
-    testEnv({
-      session_id: SESSION_ID,
-      session_state: "Invalid",
-      username: "",
-      password: "",
-      common_name: "mallory-laptop",
-      IV_VER: "2.6.14",
-      IV_PLAT: "linux",
-      untrusted_ip: "203.0.113.9",
-    }),
+    malloryForgedEnv(),
   );
   const malloryPending = t.commander.commands.findLast((command) => command.kind === "pending");
   assertEquals([alicePending?.cid, malloryPending?.cid], [0, 1]);
