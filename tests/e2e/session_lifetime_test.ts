@@ -2,7 +2,7 @@
  * README "No renegotiation": with `reneg-sec 0` no REAUTH ever comes to deny a client whose session
  * has reached `sessions.lifetime`. The bridge ends every client-auth block with `session-timeout`
  * (the rest of the lifetime), so the real OpenVPN 2.6 server ends the client instance then, and
- * the client comes back to a new sign-in. Before, the session was swept while its client stayed
+ * the client comes back to a new sign-in at its next ping-restart. Before, the session was swept while its client stayed
  * connected, beyond the reach of logouts, revocations and re-checks. Takes a minute and a half:
  * the shortest lifetime the config takes is a minute. Needs root, openvpn and chromium.
  */
@@ -15,8 +15,8 @@ import { pollUntil } from "./lib/wait.ts";
 const skip = announceSkip("the e2e session lifetime test", browserLabSkipReason());
 
 Deno.test({
-  name: "reneg-sec 0: alice's client is disconnected when her session's lifetime (1 minute) " +
-    "is over, and asked to sign in again",
+  name: "reneg-sec 0: OpenVPN ends alice's client instance when her session's lifetime " +
+    "(1 minute) is over, and her tunnel carries nothing more",
   ignore: skip !== undefined,
   async fn() {
     await withStack({

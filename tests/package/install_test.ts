@@ -193,9 +193,11 @@ Deno.test({
           const probe = await run("runuser", probeArgs, { allowFailure: true });
           console.log(probe.stdout);
           assertEquals(probe.code, 0, probe.stdout + probe.stderr);
+          // A warning, not a failure, for an OpenVPN release older than the fixes the bridge
+          // relies on (Debian's 2.6.14 names no backport in its version line).
           assertMatch(
             probe.stdout,
-            /^ok +management default .*OpenVPN 2\.\d+\.\d+, management version \d/m,
+            /^(ok|warn) +management default .*OpenVPN 2\.\d+\.\d+, management version \d/m,
           );
           assertMatch(probe.stdout, /^ok +base url .*reaches http\.listen/m);
 
