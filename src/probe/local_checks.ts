@@ -6,6 +6,12 @@
  * passed. Pure: local_probe.ts looks, this file judges; every message names the key to change.
  */
 import { credentialsFix, credentialsRefusal } from "../sessions/redis_connection.ts";
+import {
+  MEMORY_POLICY_FIX,
+  type MemoryPolicy,
+  memoryPolicyProblem,
+  uncheckedPolicyNote,
+} from "../sessions/redis_memory_policy.ts";
 import { likelyCause, SQLITE } from "../sessions/sqlite_file.ts";
 import { type CheckResult, fail, pass, warn } from "./checks.ts";
 
@@ -182,6 +188,32 @@ export function redisCheck(target: RedisTarget, outcome: RedisOutcome): CheckRes
       "rediss://: a certificate signed by sessions.tls_ca_file, or by a system CA, naming the " +
       "URL's host).",
   );
+}
+
+/**
+ * The session store's check once connecting passed (`connected`), with Redis's eviction policy
+ * judged by the rule the store's start applies (redis_memory_policy.ts): the start refuses a
+ * Redis that evicts, so the probe fails it too, and warns when the policy could not be read.
+ */
+export function redisMemoryCheck(
+  connected: CheckResult,
+  where: string,
+  found: MemoryPolicy,
+): CheckResult {
+  const problem = memoryPolicyProblem(found);
+  if (problem !== undefined) {
+    const fix = MEMORY_POLICY_FIX.charAt(0).toUpperCase() + MEMORY_POLICY_FIX.slice(1);
+    return fail(connected.check, `${where}: ${problem}`, `${fix}.`);
+  }
+  if (found.kind === "unchecked") {
+    return warn(
+      connected.check,
+      `${connected.detail}; ${uncheckedPolicyNote(found)}`,
+      "Allow the ACL user `info`, or make sure by hand that Redis has maxmemory-policy " +
+        "noeviction (or no maxmemory).",
+    );
+  }
+  return connected;
 }
 
 /** What the probe found at control.socket. */

@@ -2,7 +2,7 @@
  * The I/O half of local_checks.ts: looks at the session store's and the control socket's
  * directories and files as this user, reads the session file's first bytes, takes its owner lock
  * and lets it go at once with the store's own code, and connects to Redis with the store's own
- * connection code and reads its eviction policy (judged by redis_memory_check.ts).
+ * connection code and reads its eviction policy.
  * Creates nothing: run as root (a common way to probe), a directory or lock file made here would
  * belong to root, and the service's user could not open it.
  */
@@ -26,11 +26,11 @@ import {
   type ControlSocketState,
   type DirectoryAccess,
   redisCheck,
+  redisMemoryCheck,
   type RedisOutcome,
   sessionFileCheck,
   type SessionFileState,
 } from "./local_checks.ts";
-import { redisMemoryCheck } from "./redis_memory_check.ts";
 
 /**
  * The checks of the session store (none for `memory`) and of control.socket (none when off).
