@@ -7,12 +7,9 @@
  * channels is refused at start, and a script that cannot publish leaves nothing behind.
  */
 import { getLogger } from "../../../src/log.ts";
-import type { ServerLink } from "../../../src/bridge/server_link.ts";
-import type { ClientEvents } from "../../../src/bridge/client_events.ts";
 import { startCluster } from "../../../src/cluster/cluster.ts";
-import type { HeldLink } from "../../../src/cluster/leased_link.ts";
 import { type Clock, systemClock } from "../../../src/clock.ts";
-import { redisSettings } from "../../support/redis_settings.ts";
+import { redisSettings, setAclUser } from "../../support/redis_settings.ts";
 import { Secret } from "../../../src/config/secret.ts";
 import { connectRedis } from "../../../src/sessions/redis_connection.ts";
 import { Lease, leaseTiming } from "../../../src/cluster/lease.ts";
@@ -26,6 +23,7 @@ import type { Redis } from "ioredis";
 import { ManagementCommandError } from "../../../src/management/errors.ts";
 import { assert, assertEquals, assertRejects } from "../../support/assert.ts";
 import { RecordingCommander } from "../../support/recording_commander.ts";
+import { idleLink } from "../../support/idle_link.ts";
 import { RedisServer } from "../../support/redis_server.ts";
 
 const log = getLogger("cluster-test");
@@ -353,18 +351,11 @@ Deno.test({
     withRedis(async (server) => {
       // What docs/cluster.md asks for: keys under sessions.key_prefix, channels under
       // <key_prefix>c: (Redis 7 gives a new ACL user no channels at all).
-      const admin = await connectRedis(redisSettings(server.url, "cluster-test:"));
-      await admin.call(
-        "ACL",
-        "SETUSER",
-        "bridge",
-        "on",
-        ">bridge-password",
+      await setAclUser(server.url, "bridge", "bridge-password", [
         "~cluster-test:*",
         "&cluster-test:c:*",
         "+@all",
-      );
-      admin.disconnect();
+      ]);
       const redis = await connectRedis(redisSettings(server.url, "cluster-test:", {
         username: "bridge",
         password: new Secret("bridge-password"),
@@ -401,40 +392,15 @@ Deno.test({
  * what Redis 7 makes of `ACL SETUSER` without `&...` (acl-pubsub-default resetchannels).
  */
 async function userWithoutChannels(server: RedisServer): Promise<Redis> {
-  const admin = await connectRedis(redisSettings(server.url, "cluster-test:"));
-  await admin.call(
-    "ACL",
-    "SETUSER",
-    "bridge",
-    "on",
-    ">bridge-password",
+  await setAclUser(server.url, "bridge", "bridge-password", [
     "~cluster-test:*",
     "resetchannels",
     "+@all",
-  );
-  admin.disconnect();
+  ]);
   return connectRedis(redisSettings(server.url, "cluster-test:", {
     username: "bridge",
     password: new Secret("bridge-password"),
   }));
-}
-
-/** A link that never connects: a start that gets as far as the links takes leases with it. */
-function idleLink(): HeldLink {
-  return {
-    link: {
-      linkUp: false,
-      onLinkUp: () => {},
-      start: () => {},
-      stop: () => Promise.resolve(),
-    } as unknown as ServerLink,
-    events: {
-      adoptPendingLogins: () => Promise.resolve(0),
-      takeHeldKills: () => [],
-      takeHeldDenies: () => [],
-    } as unknown as ClientEvents,
-    commander: new RecordingCommander(),
-  };
 }
 
 Deno.test({

@@ -10,11 +10,8 @@ import { hostname } from "node:os";
 import type { Redis } from "ioredis";
 import { systemClock } from "../../../src/clock.ts";
 import { getLogger } from "../../../src/log.ts";
-import type { ServerLink } from "../../../src/bridge/server_link.ts";
-import type { ClientEvents } from "../../../src/bridge/client_events.ts";
 import { startCluster } from "../../../src/cluster/cluster.ts";
 import { Lease, leaseTiming } from "../../../src/cluster/lease.ts";
-import type { HeldLink } from "../../../src/cluster/leased_link.ts";
 import { LeaseKeeper } from "../../../src/cluster/lease_keeper.ts";
 import { leaseTime } from "../../../src/cluster/lease_time.ts";
 import {
@@ -26,7 +23,7 @@ import { ClusterKeys } from "../../../src/cluster/work_queue.ts";
 import { connectRedis } from "../../../src/sessions/redis_connection.ts";
 import { assert, assertEquals, assertRejects } from "../../support/assert.ts";
 import { type CapturedLine, captureLogs } from "../../support/log_capture.ts";
-import { RecordingCommander } from "../../support/recording_commander.ts";
+import { idleLink } from "../../support/idle_link.ts";
 import { RedisServer } from "../../support/redis_server.ts";
 import { redisSettings } from "../../support/redis_settings.ts";
 
@@ -336,24 +333,6 @@ Deno.test("server name claims: a name a cluster instance on the same key prefix 
     }
   });
 });
-
-/** A cluster instance's link for one holding period that never connects: only held or not. */
-function idleLink(): HeldLink {
-  return {
-    link: {
-      linkUp: false,
-      onLinkUp: () => {},
-      start: () => {},
-      stop: () => Promise.resolve(),
-    } as unknown as ServerLink,
-    events: {
-      adoptPendingLogins: () => Promise.resolve(0),
-      takeHeldKills: () => [],
-      takeHeldDenies: () => [],
-    } as unknown as ClientEvents,
-    commander: new RecordingCommander(),
-  };
-}
 
 /** A LeaseKeeper for "udp" on PREFIX, as a cluster instance runs one for each server. */
 function leaseKeeper(redis: Redis, instanceId: string) {

@@ -7,10 +7,9 @@
 import { assert, assertMatch, assertRejects } from "../../support/assert.ts";
 import { Secret } from "../../../src/config/secret.ts";
 import { openSessionStore } from "../../../src/sessions/open_store.ts";
-import { connectRedis } from "../../../src/sessions/redis_connection.ts";
 import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.ts";
 import { RedisServer } from "../../support/redis_server.ts";
-import { redisSettings } from "../../support/redis_settings.ts";
+import { redisSettings, setAclUser } from "../../support/redis_settings.ts";
 import { sessionsConfig } from "../../support/sessions_config.ts";
 import { T0 } from "../../unit/sessions/fixtures.ts";
 
@@ -21,19 +20,11 @@ Deno.test("openSessionStore(): an ACL user without @scripting fails the start na
     aclUsers: [{ name: "bridge", password: BRIDGE_PASSWORD }],
   });
   try {
-    const admin = await connectRedis(redisSettings(server.url, "admin:"));
-    await admin.call(
-      "ACL",
-      "SETUSER",
-      "bridge",
-      "reset",
-      "on",
-      `>${BRIDGE_PASSWORD}`,
+    await setAclUser(server.url, "bridge", BRIDGE_PASSWORD, [
       "~*",
       "+@all",
       "-@scripting",
-    );
-    admin.disconnect();
+    ]);
     const error = await assertRejects(() =>
       openSessionStore(
         sessionsConfig({
