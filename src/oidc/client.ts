@@ -520,8 +520,11 @@ const USER_ACTION_ERRORS: ReadonlySet<string> = new Set([
  * a 400 `invalid_request` (Dex's answer to a refresh token it deleted, one used twice or expired;
  * the request is the same for every refresh, so only its token can be what is wrong; not with
  * another status: Keycloak's 403 "HTTPS required" behind a proxy it stopped trusting is the IdP's
- * set-up, and would end every session re-checked), or a bare 400
- * without an OAuth error (Glewlwyd answers a revoked refresh token so). Another OAuth error (`invalid_client` after the client secret was rotated, also as
+ * set-up, and would end every session re-checked), a 400 `invalid_scope` (the request names no
+ * scope, so the grant no longer covers its own: Keycloak's answer once the user withdrew consent,
+ * or the client was made to require consent or given more default scopes; keeping the session
+ * would deny the client until it expired, where signing in again, consenting, lets it back), or a
+ * bare 400 without an OAuth error (Glewlwyd answers a revoked refresh token so). Another OAuth error (`invalid_client` after the client secret was rotated, also as
  * a `WWW-Authenticate` challenge; `unauthorized_client`), a bare 401 or 403 (the usual answer to
  * a client that did not authenticate, or a proxy's) or a 404/405 refuses our request, not the
  * grant: ending every session re-checked meanwhile would log everybody out for a configuration
@@ -530,7 +533,7 @@ const USER_ACTION_ERRORS: ReadonlySet<string> = new Set([
 function grantGone(status: number, oauthError: string | undefined): boolean {
   if (oauthError !== undefined) {
     return oauthError === "invalid_grant" || USER_ACTION_ERRORS.has(oauthError) ||
-      (oauthError === "invalid_request" && status === 400);
+      ((oauthError === "invalid_request" || oauthError === "invalid_scope") && status === 400);
   }
   return status === 400;
 }

@@ -486,7 +486,32 @@ Deno.test("refresh() refused with an error only the user can clear (Entra ID's i
     assertStringIncludes(refused.message, `HTTP 400 ${error}`);
   }
   // An error about the request, not the user, still keeps the session (idp_error).
-  idp.onToken = () => Response.json({ error: "invalid_scope" }, { status: 400 });
+  idp.onToken = () => Response.json({ error: "unauthorized_client" }, { status: 400 });
+  const other = await assertRejects(() => client.refresh("refresh-token-0", idp.subject));
+  assert(!(other instanceof IdpRejectedError), String(other));
+});
+
+Deno.test("refresh() refused with 400 invalid_scope (Keycloak: the user withdrew consent, or the client now requires it) is IdpRejectedError: the grant is gone", async () => {
+  const { idp, client } = await setup();
+  let sent: URLSearchParams | undefined;
+  idp.onToken = (request) => {
+    sent = request.form;
+    return Response.json({
+      error: "invalid_scope",
+      error_description: "Client no longer has requested consent from user",
+    }, { status: 400 });
+  };
+  const refused = await rejectsWith(
+    client.refresh("refresh-token-0", idp.subject),
+    IdpRejectedError,
+    "invalid_grant",
+  );
+  assertStringIncludes(refused.message, "HTTP 400 invalid_scope");
+  // Why only the grant can be at fault: the refresh names no scope of its own.
+  assertEquals(sent?.get("grant_type"), "refresh_token");
+  assertEquals(sent?.has("scope"), false);
+  // Another status is not the OAuth answer to the grant: the sessions are kept (idp_error).
+  idp.onToken = () => Response.json({ error: "invalid_scope" }, { status: 403 });
   const other = await assertRejects(() => client.refresh("refresh-token-0", idp.subject));
   assert(!(other instanceof IdpRejectedError), String(other));
 });
