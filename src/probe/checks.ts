@@ -49,6 +49,24 @@ export interface ManagementTarget {
   readonly hasPassword: boolean;
   /** The running service holds http.listen (its /healthz answered there). */
   readonly serviceRunning: boolean;
+  /** An AppArmor profile for openvpn is installed on this host (OPENVPN_APPARMOR_PROFILE). */
+  readonly openvpnConfined?: boolean;
+}
+
+/**
+ * Where Ubuntu (25.04 and later) installs the AppArmor profile that confines every run of
+ * /usr/sbin/openvpn. It allows OpenVPN no unix socket at all: OpenVPN fails to bind its management
+ * socket ("Permission denied"), exits, and the bridge finds no socket.
+ */
+export const OPENVPN_APPARMOR_PROFILE = "/etc/apparmor.d/openvpn";
+
+/** What to add to the profile's local part for the socket at `path`. */
+function appArmorSocketAdvice(path: string): string {
+  return ` AppArmor confines OpenVPN on this host (${OPENVPN_APPARMOR_PROFILE}) and lets it ` +
+    "create no socket: OpenVPN's log then says 'Socket bind[...] failed on unix domain socket " +
+    "... Permission denied' and it exits. Add the line " +
+    `'file rw "${path}",' to /etc/apparmor.d/local/openvpn, run ` +
+    `'apparmor_parser -r ${OPENVPN_APPARMOR_PROFILE}' and restart OpenVPN.`;
 }
 
 export function managementCheck(target: ManagementTarget, outcome: ManagementOutcome): CheckResult {
@@ -102,11 +120,15 @@ export function managementCheck(target: ManagementTarget, outcome: ManagementOut
         );
       }
       if (/ENOENT/.test(outcome.message)) {
+        const path = target.address.startsWith("unix://")
+          ? target.address.slice("unix://".length)
+          : undefined;
         return fail(
           check,
           detail,
           "No socket there: start OpenVPN with 'management <path> unix' and " +
-            "'management-client-auth', and set openvpn.management to the same path.",
+            "'management-client-auth', and set openvpn.management to the same path." +
+            (target.openvpnConfined && path !== undefined ? appArmorSocketAdvice(path) : ""),
         );
       }
       return fail(

@@ -9,6 +9,7 @@
  * as the service does at start, and looks at the session store and the control socket's
  * directory (local_probe.ts). checks.ts and local_checks.ts judge every answer.
  */
+import { existsSync } from "node:fs";
 import * as oauth from "oauth4webapi";
 import { systemClock } from "../clock.ts";
 import type { ResolvedConfig } from "../config/types.ts";
@@ -39,6 +40,7 @@ import {
   managementCheck,
   type ManagementOutcome,
   metricsListenCheck,
+  OPENVPN_APPARMOR_PROFILE,
   redirectCheck,
   startFileCheck,
 } from "./checks.ts";
@@ -54,6 +56,8 @@ export interface ProbeDeps {
   readTextFile?: (path: string) => string;
   /** Asks http.listen itself for /healthz when it is taken (default: over the network). */
   askListen?: typeof askListen;
+  /** Whether a file exists (default: the file system's answer). */
+  fileExists?: (path: string) => boolean;
 }
 
 const BODY_START_CHARS = 2000;
@@ -120,6 +124,7 @@ export async function runProbe(
   const otherProgram = holder !== undefined && listenHeldByService(holder) === false;
   const serviceRunning = taken && !otherProgram;
   const results: CheckResult[] = [];
+  const openvpnConfined = (deps.fileExists ?? existsSync)(OPENVPN_APPARMOR_PROFILE);
   let metrics: Awaited<ReturnType<typeof bindMetrics>>;
   try {
     metrics = await bindMetrics(config, serve, serviceRunning);
@@ -130,6 +135,7 @@ export async function runProbe(
           address: formatAddress(server.management),
           hasPassword: server.password !== undefined,
           serviceRunning,
+          openvpnConfined,
         }, await connectManagement(server, timeoutMs)),
       );
     }

@@ -83,6 +83,7 @@ Deno.test("managementCheck: each failure gets its own fix; the one-client rule o
     /management-client-group openvpn-auth-oidc/,
   );
   assertMatch(fixFor("socket", "connect ENOENT /run/x"), /No socket there/);
+  assert(!fixFor("socket", "connect ENOENT /run/x").includes("AppArmor"));
   assert(!fixFor("socket", "connect ECONNREFUSED").includes("one management client"));
   assertMatch(fixFor("socket", "connect ECONNREFUSED", true), /one management client at a time/);
   const ok = managementCheck({ ...target, hasPassword: true }, {
@@ -262,4 +263,26 @@ Deno.test("listenHeldByService: only a 200 'ok' from /healthz is the service; an
   assertEquals(listenHeldByService({ kind: "answered", status: 404, body: "ok" }), false);
   assertEquals(listenHeldByService({ kind: "no-answer", message: "closed" }), false);
   assertEquals(listenHeldByService({ kind: "not-connected", message: "refused" }), undefined);
+});
+
+Deno.test("managementCheck: no socket where AppArmor confines OpenVPN (Ubuntu 25.04+) names the profile and the rule for that socket", () => {
+  const target = {
+    server: "default",
+    address: "unix:///run/openvpn/server-management.sock",
+    hasPassword: false,
+    serviceRunning: false,
+    openvpnConfined: true,
+  };
+  const missing = { kind: "failed", code: "socket", message: "connect ENOENT" } as const;
+  const fix = managementCheck(target, missing).fix!;
+  assertStringIncludes(fix, "No socket there");
+  assertStringIncludes(fix, "/etc/apparmor.d/openvpn");
+  assertStringIncludes(fix, `'file rw "/run/openvpn/server-management.sock",'`);
+  assertStringIncludes(fix, "/etc/apparmor.d/local/openvpn");
+  // A TCP management interface is not a socket file: AppArmor's file rules do not apply.
+  const tcp = managementCheck({ ...target, address: "tcp://127.0.0.1:7505" }, missing).fix!;
+  assert(!tcp.includes("AppArmor"));
+  // Refused for permissions: the bridge's own side (it runs unconfined), as before.
+  const denied = { ...missing, message: "connect EACCES" };
+  assert(!managementCheck(target, denied).fix!.includes("AppArmor"));
 });

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertMatch } from "../../support/assert.ts";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "../../support/assert.ts";
 import { freePort } from "../../support/free_port.ts";
 import { parseInlineToml } from "../../support/config_toml.ts";
 import { createOidcClient } from "../../../src/oidc/client.ts";
@@ -74,6 +74,23 @@ Deno.test("runProbe() sends the IdP the service's authorization request, authori
   assertEquals(fixedParams(probed), fixedParams(sent));
   assertEquals(probed.origin + probed.pathname, sent.origin + sent.pathname);
   for (const name of PER_REQUEST) assertMatch(probed.searchParams.get(name)!, /^[\w-]{43,}$/);
+});
+
+Deno.test("runProbe() adds the AppArmor rule to a missing management socket only where openvpn's profile is installed", async () => {
+  const idp = await FakeIdp.create();
+  const socketFix = async (profiles: readonly string[]) => {
+    const results = await runProbe(config, {
+      fetch: idp.fetch,
+      serve: () => Promise.reject(new Error("address taken")),
+      fileExists: (path) => profiles.includes(path),
+    });
+    return results.find((result) => result.check === "management default")!.fix!;
+  };
+  assertStringIncludes(
+    await socketFix(["/etc/apparmor.d/openvpn"]),
+    `'file rw "/nonexistent/probe-test.sock",' to /etc/apparmor.d/local/openvpn`,
+  );
+  assert(!(await socketFix([])).includes("AppArmor"));
 });
 
 Deno.test("runProbe() reports a TLS file it cannot read as such, not as a running service", async () => {
