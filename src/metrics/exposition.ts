@@ -52,6 +52,13 @@ interface Family {
   render(out: string[]): void;
 }
 
+/**
+ * Label names a family may not use: `le` is the histogram's own; `job` and `instance` are the
+ * labels Prometheus gives every series of a target, and it renames a scraped one to
+ * `exported_instance`, where no query by that name finds it.
+ */
+const RESERVED_LABELS: ReadonlySet<string> = new Set(["le", "job", "instance"]);
+
 abstract class LabelledFamily<Child> implements Family {
   readonly name: string;
   readonly #help: string;
@@ -62,7 +69,7 @@ abstract class LabelledFamily<Child> implements Family {
   constructor(name: string, help: string, type: string, labelNames: readonly string[]) {
     if (!NAME.test(name)) throw new TypeError(`Invalid metric name: "${name}"`);
     for (const label of labelNames) {
-      if (!LABEL_NAME.test(label) || label.startsWith("__") || label === "le") {
+      if (!LABEL_NAME.test(label) || label.startsWith("__") || RESERVED_LABELS.has(label)) {
         throw new TypeError(`Invalid label name for ${name}: "${label}"`);
       }
     }

@@ -165,15 +165,16 @@ export class PrometheusMetrics implements Metrics {
   }
 
   /**
-   * `[cluster]`: `cluster_lease_held{server,instance}` is 1 for each server whose management
-   * link this instance holds (the instance id comes from the config, never from a client).
+   * `[cluster]`: `cluster_lease_held{server,instance_id}` is 1 for each server whose management
+   * link this instance holds (the instance id comes from the config, never from a client; not in
+   * a label named `instance`, which Prometheus gives the scraped target: exposition.ts).
    */
   addCluster(instance: string, servers: readonly string[], holds: (server: string) => boolean) {
     const family = this.registry.register(
       new GaugeFamily(
         `${PREFIX}cluster_lease_held`,
         "1 when this bridge instance holds the server's management link lease, else 0.",
-        ["server", "instance"],
+        ["server", "instance_id"],
       ),
     );
     const children = servers.map((server) => [server, family.labels(server, instance)] as const);

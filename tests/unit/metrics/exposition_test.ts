@@ -165,6 +165,9 @@ Deno.test("Registry runs the collectors at once, not one after another", async (
 Deno.test("metric families refuse bad names, labels, buckets and duplicates", () => {
   assertThrows(() => new CounterFamily("1x", "h"), TypeError);
   assertThrows(() => new CounterFamily("x", "h", ["le"]), TypeError);
+  // Prometheus's own target labels: a scraped one is renamed to exported_<name> on the way in.
+  assertThrows(() => new GaugeFamily("x", "h", ["server", "instance"]), TypeError);
+  assertThrows(() => new CounterFamily("x", "h", ["job"]), TypeError);
   assertThrows(() => new CounterFamily("x", "h", ["__a"]), TypeError);
   assertThrows(() => new CounterFamily("x", "h", ["a-b"]), TypeError);
   assertThrows(() => new HistogramFamily("h", "h", [], [1, 1]), TypeError);

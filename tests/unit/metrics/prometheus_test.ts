@@ -131,23 +131,26 @@ Deno.test("[cluster]: cluster_lease_held says, at each scrape, which servers thi
   metrics.addCluster("bridge-1", ["udp", "tcp"], (server) => held.has(server));
   let text = await metrics.render();
   assertEquals(
-    line(text, 'openvpn_auth_oidc_cluster_lease_held{server="udp",instance="bridge-1"}')?.endsWith(
-      " 1",
-    ),
+    line(text, 'openvpn_auth_oidc_cluster_lease_held{server="udp",instance_id="bridge-1"}')
+      ?.endsWith(
+        " 1",
+      ),
     true,
   );
   assertEquals(
-    line(text, 'openvpn_auth_oidc_cluster_lease_held{server="tcp",instance="bridge-1"}')?.endsWith(
-      " 0",
-    ),
+    line(text, 'openvpn_auth_oidc_cluster_lease_held{server="tcp",instance_id="bridge-1"}')
+      ?.endsWith(
+        " 0",
+      ),
     true,
   );
   held.clear();
   text = await metrics.render();
   assertEquals(
-    line(text, 'openvpn_auth_oidc_cluster_lease_held{server="udp",instance="bridge-1"}')?.endsWith(
-      " 0",
-    ),
+    line(text, 'openvpn_auth_oidc_cluster_lease_held{server="udp",instance_id="bridge-1"}')
+      ?.endsWith(
+        " 0",
+      ),
     true,
   );
 });
