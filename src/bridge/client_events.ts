@@ -38,6 +38,7 @@ import { type AnswerApart, answersApart } from "./answers_apart.ts";
 import { AnswersInRun, OpenvpnRestartedError } from "./answers_in_run.ts";
 import { type SignIn, SignIns } from "./sign_ins.ts";
 import { shownClientVersion, shownPlatform } from "./peer_info.ts";
+import { versionPresentsIssuedToken } from "./login_session.ts";
 import { DisconnectRetries } from "./disconnect_retries.ts";
 import { boundBefore, type RunDeparture, RunTold } from "./runs_told.ts";
 import { isKnownRun } from "../management/openvpn_run.ts";
@@ -869,6 +870,7 @@ export class ClientEvents {
       // Its session had ended (revoked, logged out, expired): the one this sign-in creates is
       // resumable all the same, as the client uses tokens (login_session.ts).
       ...(presentsToken(req) ? { presentedToken: true } : {}),
+      ...(versionPresentsIssuedToken(env.get("IV_VER") ?? "") ? { presentsIssuedToken: true } : {}),
       ...(req.sessionState === "Invalid" ? { sessionIdUnverified: true } : {}),
       ...(this.#signIns.run === undefined ? {} : { openvpnRun: this.#signIns.run }),
     };

@@ -23,6 +23,8 @@ export interface FinishedLogin {
     clientVersion: string;
     /** Whether the CONNECT that began the sign-in presented OpenVPN's token (PendingLogin). */
     presentedToken?: boolean;
+    /** Whether the CONNECT's `IV_VER` names a client that presents its token (PendingLogin). */
+    presentsIssuedToken?: boolean;
     /** Whether the client chose `session_id` with a token OpenVPN refused (PendingLogin). */
     sessionIdUnverified?: boolean;
     /** The sign-in, so that its answer goes only to the client it began with. */
@@ -62,10 +64,11 @@ export function sessionFromLogin(
     refreshExpiresAt: result.refreshExpiresAt,
     // Kept past a disconnect for a client that will present OpenVPN's token when it reconnects:
     // one that sent a user name, one whose CONNECT presented a token already, and a
-    // certificate-only client known to present the token it is issued.
+    // certificate-only client known to present the token it is issued (a login stored before
+    // that was recorded has only the version it shows).
     resumable: !ownId &&
       (client.username !== "" || client.presentedToken === true ||
-        presentsIssuedToken(client.clientVersion)),
+        client.presentsIssuedToken === true || versionPresentsIssuedToken(client.clientVersion)),
     createdAt: at.now,
     lastAuthAt: at.now,
     expiresAt: at.now + at.lifetimeMs,
@@ -74,7 +77,10 @@ export function sessionFromLogin(
 }
 
 /**
- * Whether a certificate-only client of this `IV_VER` presents the token OpenVPN issues it. This
+ * Whether a certificate-only client of this `IV_VER` presents the token OpenVPN issues it. Read
+ * from the version as the client sent it: "2.6.14", "3.git::58b92569" (OpenVPN Connect),
+ * "2.7_master" (OpenVPN for Android's OpenVPN 2), "v3.10.1" (openvpn3-linux v23),
+ * "3.12_git:master" and "3.git:HEAD:f3d0b1d6" (openvpn3 built from git). This
  * bridge has OpenVPN issue it with a user name (`auth-token-user`, judge_client.ts), and OpenVPN
  * 2.6 then presents it, at renegotiations and at reconnects. Measured with 2.6.14 (no
  * auth-user-pass, `setenv IV_SSO webauth`), the bridge answering `client-auth` with that push:
@@ -88,8 +94,8 @@ export function sessionFromLogin(
  * count against max_per_user. The client names its version itself; one that lies gains only that
  * lingering session of its own user, as resuming still takes a token whose HMAC OpenVPN checked.
  */
-function presentsIssuedToken(clientVersion: string): boolean {
-  const version = /^(\d+)(?:\.(\d+))?/.exec(clientVersion);
+export function versionPresentsIssuedToken(ivVer: string): boolean {
+  const version = /^v?(\d+)(?:\.(\d+))?/.exec(ivVer);
   if (version === null) return false;
   const major = Number(version[1]);
   return major > 2 || (major === 2 && Number(version[2] ?? 0) >= 6);

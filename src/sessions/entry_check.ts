@@ -169,6 +169,7 @@ export function checkPendingLogin(
     expiresAt: time(fields, "expiresAt", what),
     oauth: oauth(fields["oauth"]),
     ...optionalField("presentedToken", optionalBool(fields, "presentedToken", what)),
+    ...optionalField("presentsIssuedToken", optionalBool(fields, "presentsIssuedToken", what)),
     ...optionalField("sessionIdUnverified", optionalBool(fields, "sessionIdUnverified", what)),
     ...optionalField("openvpnRun", openvpnRun(fields, what)),
   };

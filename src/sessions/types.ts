@@ -41,6 +41,14 @@ export interface PendingLogin {
    */
   presentedToken?: boolean;
   /**
+   * True when the CONNECT's own `IV_VER` names a client known to present the token OpenVPN
+   * issues it (login_session.ts). Read from `IV_VER` as sent, not from `clientVersion`, which
+   * keeps only what the confirm page may show: OpenVPN for Android's "2.7_master" or
+   * openvpn3-linux's "v3.10.1" are not shown, yet their clients present the token. Absent
+   * otherwise, and in logins stored before it was recorded.
+   */
+  presentsIssuedToken?: boolean;
+  /**
    * True when the CONNECT said `session_state=Invalid`: its token failed OpenVPN's check, and
    * OpenVPN before 2.6.21 and 2.7.5 (CVE-2026-13122) still took `session_id` from that token, so
    * the client chose it. Such a sign-in never replaces another user's session (admission.ts).

@@ -106,8 +106,35 @@ Deno.test("an OpenVPN 3 certificate-only client's session is kept past a DISCONN
   t.events.close();
 });
 
+Deno.test("certificate-only clients whose IV_VER the confirm page does not show (OpenVPN for Android, openvpn3-linux, openvpn3 from git) keep their session past a DISCONNECT and reconnect with the token", async () => {
+  // As each sends it: OpenVPN for Android's OpenVPN 2 (PACKAGE_VERSION), openvpn3-linux v23,
+  // the openvpn3 core's default, and its version script's form for a git build.
+  for (const ivVer of ["2.7_master", "v3.10.1", "3.12_git:master", "3.git:HEAD:f3d0b1d6"]) {
+    const t = setup();
+    await t.events.onConnect(0, 1, clientEnv("Initial", ivVer));
+    const pending = await t.store.getPending(
+      (t.commander.commands[0] as { url: string }).url.split("/").pop()!,
+    );
+    assertEquals([pending?.clientVersion, pending?.presentsIssuedToken], ["", true], ivVer);
+    await signIn(t);
+    assertEquals((await t.store.getSession(SESSION_ID))?.resumable, true, ivVer);
+
+    await t.events.onDisconnect(0);
+    assertEquals((await t.store.getSession(SESSION_ID))?.cid, undefined, ivVer);
+    assertEquals(t.revoked, [], ivVer);
+    const before = t.commander.commands.length;
+    await t.events.onConnect(1, 1, clientEnv("AuthenticatedEmptyUser", ivVer));
+    assertEquals(
+      t.commander.commands.slice(before).map(({ kind, cid }) => [kind, cid]),
+      [["auth", 1]],
+      ivVer,
+    );
+    t.events.close();
+  }
+});
+
 Deno.test("a certificate-only 2.5 client (or one of unknown version) is not known to present the token: its session ends at DISCONNECT, and the reconnect goes to the browser", async () => {
-  for (const ivVer of ["2.5.11", "2.4.12", "", "Verified_by_IT"]) {
+  for (const ivVer of ["2.5.11", "2.4.12", "", "Verified_by_IT", "v2.5.8", "version_3"]) {
     const t = setup();
     await t.events.onConnect(0, 1, clientEnv("Initial", ivVer));
     await signIn(t);

@@ -1,5 +1,6 @@
 /**
- * `PendingLogin`'s optional flags, `presentedToken` and `sessionIdUnverified`: kept through every
+ * `PendingLogin`'s optional flags, `presentedToken`, `presentsIssuedToken` and
+ * `sessionIdUnverified`: kept through every
  * store's check and the file store's sealing, absent in logins stored before they were recorded,
  * and refused when they are not booleans.
  */
@@ -9,7 +10,7 @@ import { openPendingData, sealPendingData } from "../../../src/sessions/pending_
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
 import { pendingLogin } from "./fixtures.ts";
 
-const FLAGS = ["presentedToken", "sessionIdUnverified"] as const;
+const FLAGS = ["presentedToken", "presentsIssuedToken", "sessionIdUnverified"] as const;
 
 Deno.test("checkPendingLogin() keeps each flag, reads a login stored without it, and refuses a non-boolean", () => {
   for (const flag of FLAGS) {
