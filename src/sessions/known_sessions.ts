@@ -21,6 +21,7 @@ import type {
   Session,
   SessionStore,
   SweepResult,
+  SweptSessionsHandler,
 } from "./types.ts";
 
 const NOTHING: readonly string[] = Object.freeze([]);
@@ -208,8 +209,8 @@ class WatchedStore implements SessionStore {
   countLive(server: string): Promise<LiveCounts> {
     return this.#store.countLive(server);
   }
-  sweep(now: number): Promise<SweepResult> {
-    return this.#store.sweep(now);
+  sweep(now: number, onSwept?: SweptSessionsHandler): Promise<SweepResult> {
+    return this.#store.sweep(now, onSwept);
   }
   close(): Promise<void> {
     return this.#store.close();

@@ -25,6 +25,8 @@ import type {
   SessionStore,
   StoreTable,
   SweepResult,
+  SweptSession,
+  SweptSessionsHandler,
 } from "./types.ts";
 import { storeClosedError } from "./store_closed.ts";
 
@@ -62,6 +64,11 @@ export class MemoryStore implements SessionStore {
     pending: -Infinity,
     sessions: -Infinity,
   };
+  /**
+   * Sweeps under way over several turns (#sweepSessions), each with the earliest expiry among
+   * the entries it kept or that were written since it began: `#noneExpireBefore` once it ends.
+   */
+  readonly #passes = new Set<{ table: StoreTable; earliest: number }>();
   #closed = false;
 
   constructor(options: MemoryStoreOptions) {
@@ -249,11 +256,51 @@ export class MemoryStore implements SessionStore {
     return this.#liveSessions((session) => session.username === username);
   }
 
-  sweep(now: number): Promise<SweepResult> {
-    return this.#run(() => ({
-      pending: this.#sweep("pending", this.#pending, this.#pendingByClient, now),
-      sessions: this.#sweep("sessions", this.#sessions, this.#sessionsByClient, now),
-    }));
+  async sweep(now: number, onSwept?: SweptSessionsHandler): Promise<SweepResult> {
+    const pending = await this.#run(() =>
+      this.#sweep("pending", this.#pending, this.#pendingByClient, now)
+    );
+    return { pending, sessions: await this.#sweepSessions(now, onSwept) };
+  }
+
+  /**
+   * The expired sessions, LIST_CHUNK removed per turn: those that held a refresh token go to
+   * `onSwept` as each chunk is removed, and the next chunk waits until it took them, so that a
+   * sweep never holds more than a chunk of them. The table's iterator goes on past entries
+   * added or deleted meanwhile; writes meanwhile lower the pass's bound (#wrote).
+   */
+  async #sweepSessions(now: number, onSwept: SweptSessionsHandler | undefined): Promise<number> {
+    const before = removableBefore("sessions", now);
+    const entries = this.#sessions.entries();
+    const pass = { table: "sessions" as const, earliest: Infinity };
+    this.#passes.add(pass);
+    let removed = 0;
+    try {
+      for (let done = false; !done;) {
+        const swept: SweptSession[] = [];
+        done = await this.#run(() => {
+          for (let next = entries.next(); !next.done; next = entries.next()) {
+            const [id, session] = next.value;
+            if (session.expiresAt >= before) {
+              pass.earliest = Math.min(pass.earliest, session.expiresAt);
+              continue;
+            }
+            this.#unindex(this.#sessionsByClient, id, session);
+            this.#sessions.delete(id);
+            removed++;
+            if (session.refreshToken !== undefined) swept.push(session as SweptSession);
+            if (swept.length === LIST_CHUNK) return false;
+          }
+          return true;
+        });
+        if (swept.length > 0) await onSwept?.(swept);
+        if (!done) await nextTurn();
+      }
+      this.#noneExpireBefore.sessions = pass.earliest;
+    } finally {
+      this.#passes.delete(pass);
+    }
+    return removed;
   }
 
   close(): Promise<void> {
@@ -293,7 +340,8 @@ export class MemoryStore implements SessionStore {
   /**
    * A new entry into a full table first sweeps it, unless nothing in it can be removed yet
    * (pending_grace.ts) since the last sweep: a flood of CONNECTs into a full table swept the
-   * whole table once per refused put.
+   * whole table once per refused put. The sessions it removes are not handed on (sweep): their
+   * refresh tokens are left to expire at the IdP.
    */
   #makeRoom(table: StoreTable, map: Map<string, Indexed>, key: string): void {
     if (map.has(key) || map.size < this.#maxEntries) return;
@@ -305,10 +353,13 @@ export class MemoryStore implements SessionStore {
     if (map.size >= this.#maxEntries) throw this.#full.reject(table, this.#maxEntries);
   }
 
-  /** Every entry written: the bound `#noneExpireBefore` stays one. */
+  /** Every entry written: the bound `#noneExpireBefore` stays one, and so does each pass's. */
   #wrote(table: StoreTable, entry: Expiring): void {
     if (entry.expiresAt < this.#noneExpireBefore[table]) {
       this.#noneExpireBefore[table] = entry.expiresAt;
+    }
+    for (const pass of this.#passes) {
+      if (pass.table === table) pass.earliest = Math.min(pass.earliest, entry.expiresAt);
     }
   }
 

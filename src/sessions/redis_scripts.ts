@@ -72,15 +72,19 @@ local function drop_pending(id)
   return redis.call('DEL', key)
 end
 -- Removes entries that expired before the time given: now for sessions, the grace before now for
--- pending logins (pending_grace.ts, PENDING_GRACE_MS).
-local function sweep(zset, drop, before, limit)
+-- pending logins (pending_grace.ts, PENDING_GRACE_MS). seen, when given, is called with each
+-- id before its entry goes.
+local function sweep(zset, drop, before, limit, seen)
   local ids
   if limit then
     ids = redis.call('ZRANGEBYSCORE', zset, '-inf', '(' .. before, 'LIMIT', 0, limit)
   else
     ids = redis.call('ZRANGEBYSCORE', zset, '-inf', '(' .. before)
   end
-  for _, id in ipairs(ids) do drop(id) end
+  for _, id in ipairs(ids) do
+    if seen then seen(id) end
+    drop(id)
+  end
   return #ids
 end
 local function add_by_server(zset, score, id, ttl, now)
@@ -90,7 +94,8 @@ local function add_by_server(zset, score, id, ttl, now)
 end
 -- A full table loses one batch of its expired entries, not all of them: room for one entry
 -- is all a put needs, and a script that removed every entry expired since the last sweep held
--- every bridge's Redis for as long as that took.
+-- every bridge's Redis for as long as that took. The sessions it removes are not handed on as a
+-- sweep's are (SWEEP): their refresh tokens are left to expire at the IdP.
 local function has_room(zset, id, max, drop, before)
   if redis.call('ZSCORE', zset, id) or redis.call('ZCARD', zset) < max then return true end
   sweep(zset, drop, before, ${SWEEP_BATCH})
@@ -414,15 +419,26 @@ return {
 `;
 
 /**
- * ARGV: P, now, the expiry before which logins go (now less the grace, pending_grace.ts), limit.
- * Removes up to `limit` expired logins and sessions: [pending, sessions].
+ * ARGV: P, now, the expiry before which logins go (now less the grace, pending_grace.ts), limit,
+ * '1' to hand on the sessions removed that held a refresh token ('0': not). Removes up to
+ * `limit` expired logins and sessions: [pending, sessions], then, when asked, the id, data and
+ * encrypted refresh token of each such session (SessionStore.sweep). A session without a token
+ * costs one more HGET; one whose key ran out (no bridge swept it within SESSION_GRACE_MS) is
+ * not handed on: its token is gone with it.
  */
 const SWEEP = `
 local limit = tonumber(ARGV[4])
-return {
-  sweep(P .. 'pz', drop_pending, ARGV[3], limit),
-  sweep(P .. 'sz', drop_session, ARGV[2], limit),
-}
+local out = { 0, 0 }
+local function hand_on(id)
+  local key = P .. 's:' .. id
+  local token = redis.call('HGET', key, 't')
+  if not token then return end
+  local data = redis.call('HGET', key, 'd')
+  if data then out[#out + 1] = id; out[#out + 1] = data; out[#out + 1] = token end
+end
+out[1] = sweep(P .. 'pz', drop_pending, ARGV[3], limit)
+out[2] = sweep(P .. 'sz', drop_session, ARGV[2], limit, ARGV[5] == '1' and hand_on or nil)
+return out
 `;
 
 /**

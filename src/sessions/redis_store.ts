@@ -8,7 +8,8 @@
  * and a full store remove it only after that). A session lives SESSION_GRACE_MS longer than its
  * expiry, so that `sweep` (a range read of the expiry index, never a scan of the key space) still
  * finds it and removes its index entries with it (redis_grace.ts: why each, and what that asks of
- * the sweep interval). Reads treat both as gone from their `expiresAt` on. The size bound counts
+ * the sweep interval), and hands its refresh token on to be revoked (a key Redis dropped first
+ * takes its token with it). Reads treat both as gone from their `expiresAt` on. The size bound counts
  * the expiry index (ZCARD), checked and added to in the same script.
  *
  * Cost: a REAUTH reads its session from Redis, in one script call with the other reads of the
@@ -38,6 +39,7 @@ import { type ScriptName, SCRIPTS, SWEEP_BATCH } from "./redis_scripts.ts";
 import { PENDING_GRACE_MS, removableBefore } from "./pending_grace.ts";
 import { SESSION_GRACE_MS } from "./redis_grace.ts";
 import { CACHE_LIMIT } from "./session_cache.ts";
+import { decodeSwept } from "./swept_sessions.ts";
 import { BINDINGS_CHUNK, LIST_CHUNK } from "./list_chunk.ts";
 import { checkMaxEntries, type StoreBounds, StoreFullReporter } from "./store_full.ts";
 import type { TokenCipher } from "./token_cipher.ts";
@@ -50,6 +52,7 @@ import type {
   Session,
   SessionStore,
   SweepResult,
+  SweptSessionsHandler,
 } from "./types.ts";
 import { storeClosedError } from "./store_closed.ts";
 import { StoreUnavailableError } from "./store_unavailable.ts";
@@ -509,17 +512,33 @@ export class RedisStore implements SessionStore {
 
   /**
    * Removes expired entries in batches, so that one call never holds Redis for long: sessions
-   * that expired before `now`, pending logins that expired PENDING_GRACE_MS before it.
+   * that expired before `now`, pending logins that expired PENDING_GRACE_MS before it. With
+   * `onSwept`, each call also returns the sessions it removed that held a refresh token (only
+   * to the bridge whose call removed them), handed on before the next call.
    */
-  async sweep(now: number): Promise<SweepResult> {
+  async sweep(now: number, onSwept?: SweptSessionsHandler): Promise<SweepResult> {
     this.#assertOpen();
     const result = { pending: 0, sessions: 0 };
+    const args = [
+      String(now),
+      String(removableBefore("pending", now)),
+      String(SWEEP_BATCH),
+      onSwept === undefined ? "0" : "1",
+    ];
     for (;;) {
-      const args = [String(now), String(removableBefore("pending", now)), String(SWEEP_BATCH)];
-      const [pending, sessions] = (await this.#call("sweep", args) as number[]).map(Number);
-      result.pending += pending ?? 0;
-      result.sessions += sessions ?? 0;
-      if ((pending ?? 0) < SWEEP_BATCH && (sessions ?? 0) < SWEEP_BATCH) return result;
+      const reply = await this.#call("sweep", args) as Flat;
+      const [pending, sessions] = reply.slice(0, 2).map(Number) as [number, number];
+      result.pending += pending;
+      result.sessions += sessions;
+      if (onSwept !== undefined && reply.length > 2) {
+        const swept = await decodeSwept(
+          sweptEntries(reply.slice(2)),
+          // Bound to the id removed, as deleteSession's.
+          ({ id, fields }) => decodeSession(fields, this.#cipher, id),
+        );
+        if (swept.length > 0) await onSwept(swept);
+      }
+      if (pending < SWEEP_BATCH && sessions < SWEEP_BATCH) return result;
     }
   }
 
@@ -672,6 +691,15 @@ export class RedisStore implements SessionStore {
       );
     }
   }
+}
+
+/** The sweep's reply after its counts: id, data and encrypted token of each session handed on. */
+function sweptEntries(flat: Flat): Array<{ id: string; fields: StoredFields }> {
+  const entries: Array<{ id: string; fields: StoredFields }> = [];
+  for (let i = 0; i + 2 < flat.length; i += 3) {
+    entries.push({ id: String(flat[i]), fields: [flat[i + 1] ?? null, flat[i + 2] ?? null] });
+  }
+  return entries;
 }
 
 /**

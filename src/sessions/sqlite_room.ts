@@ -47,7 +47,9 @@ export class SqliteRoom {
   /**
    * Before a put of `key`: whether it is a new row (false: it replaces one). A new row into a
    * full table first removes up to SWEEP_BATCH expired rows (pending logins only once their
-   * grace is over too: pending_grace.ts); still full, it throws `StoreFullError`.
+   * grace is over too: pending_grace.ts); still full, it throws `StoreFullError`. Sessions
+   * removed so are not handed on as a sweep's are (SessionStore.sweep): their refresh tokens
+   * are left to expire at the IdP.
    */
   makeRoom(table: StoreTable, key: string): boolean {
     const exists = table === "pending" ? this.#sql.pendingExists : this.#sql.sessionExists;

@@ -16,6 +16,10 @@ const BOUND_AFTER = "FROM sessions " +
   "WHERE server = ? AND (cid, expires_at, rowid) > (?, ?, ?) AND expires_at >= ? " +
   "ORDER BY cid, expires_at, rowid LIMIT ?";
 
+/** Up to a batch of expired sessions (expired before ?; LIMIT ?). */
+const SWEPT_SESSIONS = "FROM sessions WHERE rowid IN " +
+  "(SELECT rowid FROM sessions WHERE expires_at < ? LIMIT ?)";
+
 /**
  * One server's live sessions and pending logins (server = ?, live at ?), from the client indexes
  * alone. Run on the store's count worker (sqlite_worker.ts), and here when that fails.
@@ -144,9 +148,15 @@ export function prepareStatements(db: DatabaseSync) {
     countSessions: prepare("SELECT count(*) AS n FROM sessions"),
     countLiveSessions: prepare(LIVE_COUNT_SQL.sessions),
     countLivePending: prepare(LIVE_COUNT_SQL.pending),
-    sweepSessionsBatch: prepare(
-      "DELETE FROM sessions WHERE rowid IN " +
-        "(SELECT rowid FROM sessions WHERE expires_at < ? LIMIT ?)",
+    sweepSessionsBatch: prepare(`DELETE ${SWEPT_SESSIONS}`),
+    /**
+     * sweepSessionsBatch for a sweep that hands on the sessions that held a refresh token
+     * (SessionStore.sweep): their rows come back; the others' only as a look at their token
+     * column, so that a sweep of sessions without tokens costs no more than that.
+     */
+    sweepSessionsBatchReturning: prepare(
+      `DELETE ${SWEPT_SESSIONS} RETURNING session_id, ` +
+        "CASE WHEN refresh_token IS NULL THEN NULL ELSE data END AS data, refresh_token",
     ),
   };
 }

@@ -35,6 +35,7 @@ import { SqliteRoom } from "./sqlite_room.ts";
 import { rolledBack } from "./sqlite_schema.ts";
 import { removableBefore } from "./pending_grace.ts";
 import { deleteInBatches } from "./sqlite_sweep.ts";
+import { decodeSwept } from "./swept_sessions.ts";
 import { checkMaxEntries, type StoreBounds, StoreFullError } from "./store_full.ts";
 import type { TokenCipher } from "./token_cipher.ts";
 import { TurnBatch } from "./turn_batch.ts";
@@ -51,6 +52,7 @@ import type {
   SessionStore,
   StoreTable,
   SweepResult,
+  SweptSessionsHandler,
 } from "./types.ts";
 import { storeClosedError } from "./store_closed.ts";
 import { getLogger } from "../log.ts";
@@ -680,22 +682,45 @@ export class SqliteStore implements SessionStore {
 
   /**
    * Expired rows go in batches (sqlite_sweep.ts), pending logins only once their grace is over
-   * too (pending_grace.ts); the WAL checkpoint runs on a worker.
+   * too (pending_grace.ts); the WAL checkpoint runs on a worker. With `onSwept`, each batch of
+   * sessions comes back from its DELETE, and those that held a refresh token are decoded (after
+   * the commit) and handed on before the next batch is removed.
    */
-  async sweep(now: number): Promise<SweepResult> {
-    const { sweepPendingBatch, sweepSessionsBatch } = this.#sql;
-    const inBatches = (table: StoreTable, batch: StatementSync) =>
+  async sweep(now: number, onSwept?: SweptSessionsHandler): Promise<SweepResult> {
+    const { sweepPendingBatch, sweepSessionsBatch, sweepSessionsBatchReturning } = this.#sql;
+    /** One transaction removing a batch of `table`: `remove` counts the rows or returns them. */
+    const removeBatch = <R extends number | Row[]>(
+      table: StoreTable,
+      remove: (before: number) => R,
+    ) =>
+      this.#runWrite(() => {
+        const removed = this.#transaction(() => remove(removableBefore(table, now)));
+        this.#room.removed(table, typeof removed === "number" ? removed : removed.length);
+        return removed;
+      });
+    const counted = (table: StoreTable, batch: StatementSync) =>
       deleteInBatches((limit) =>
-        this.#runWrite(() => {
-          const before = removableBefore(table, now);
-          const removed = this.#transaction(() => Number(batch.run(before, limit).changes));
-          this.#room.removed(table, removed);
-          return removed;
-        })
+        removeBatch(table, (before) => Number(batch.run(before, limit).changes))
       );
+    const handedOn = (handler: SweptSessionsHandler) =>
+      deleteInBatches(async (limit) => {
+        const rows = await removeBatch(
+          "sessions",
+          (before) => sweepSessionsBatchReturning.all(before, limit),
+        );
+        // Bound to the id removed, as deleteSession's (removedFromRow).
+        const swept = await decodeSwept(
+          rows.filter((row) => row["refresh_token"] instanceof Uint8Array),
+          (row) => this.#decodeSession(row, String(row["session_id"])),
+        );
+        if (swept.length > 0) await handler(swept);
+        return rows.length;
+      });
     const result = {
-      pending: await inBatches("pending", sweepPendingBatch),
-      sessions: await inBatches("sessions", sweepSessionsBatch),
+      pending: await counted("pending", sweepPendingBatch),
+      sessions: onSwept === undefined
+        ? await counted("sessions", sweepSessionsBatch)
+        : await handedOn(onSwept),
     };
     await this.#run(() => {
       this.#cache.dropExpired(now);

@@ -135,6 +135,20 @@ export type RemovedSession = Pick<Session, "server" | "cid" | "openvpnRun"> & {
   refreshToken?: string;
 };
 
+/**
+ * A session a sweep removed past its end that held a refresh token (SessionStore.sweep): the
+ * session as it was, its token decrypted as deleteSession's is, bound to the id removed (a row
+ * copied from another session's is not this one's, and is not handed on).
+ */
+export type SweptSession = Session & { refreshToken: string };
+
+/**
+ * Takes one batch of the sessions a sweep removed that held a refresh token; the sweep goes on
+ * to its next batch once this resolves, so that however many expired, it holds one batch at a
+ * time. Rejecting ends the sweep with that error (its removed batches stay removed).
+ */
+export type SweptSessionsHandler = (sessions: readonly SweptSession[]) => Promise<void>;
+
 /** A session's binding to a connected client, for reconciling with OpenVPN's client list. */
 export interface ClientBinding {
   sessionId: string;
@@ -243,8 +257,14 @@ export interface SessionStore {
   /**
    * Deletes sessions that expired before `now` (ms), and pending logins that expired
    * PENDING_GRACE_MS (a minute) before it, so that a late deadline, or another bridge's clock
-   * running ahead, still finds its login (pending_grace.ts).
+   * running ahead, still finds its login (pending_grace.ts). `onSwept` is handed the sessions it
+   * removed that held a refresh token, batch by batch as they are removed (each once, also
+   * among bridges sharing the store), for their tokens to be revoked (session_end.ts); sessions
+   * without one are not handed on, and cost the sweep no more than that look. Not handed on
+   * (their tokens left to expire at the IdP): the expired sessions a put into a full table
+   * removes to make room, and in Redis those whose keys ran out (SESSION_GRACE_MS after their
+   * expiry) before any bridge swept them.
    */
-  sweep(now: number): Promise<SweepResult>;
+  sweep(now: number, onSwept?: SweptSessionsHandler): Promise<SweepResult>;
   close(): Promise<void>;
 }

@@ -4,12 +4,17 @@
  */
 import { assert, assertEquals, assertRejects, assertThrows } from "../../support/assert.ts";
 import { StoreFullError } from "../../../src/sessions/store_full.ts";
-import type { SessionStore } from "../../../src/sessions/types.ts";
+import type { SessionStore, SweptSession } from "../../../src/sessions/types.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
 import { listed, MINUTE, pendingLogin, session, sortSessions, T0 } from "./fixtures.ts";
 import { LIST_CHUNK } from "../../../src/sessions/list_chunk.ts";
 import { PENDING_GRACE_MS } from "../../../src/sessions/pending_grace.ts";
 import { collectPages } from "../../../src/sessions/list_chunk.ts";
+import { nextTurn } from "../../../src/next_turn.ts";
+import { SWEEP_BATCH as REDIS_SWEEP_BATCH } from "../../../src/sessions/redis_scripts.ts";
+
+/** The most sessions a store hands on in one batch (Redis's script call: the largest). */
+const MAX_SWEPT_BATCH = REDIS_SWEEP_BATCH;
 
 export interface StoreUnderTest {
   store: SessionStore;
@@ -661,6 +666,73 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
       ["edge", "late"],
     );
   });
+
+  test(
+    "sweep() hands on each expired session that held a refresh token, once, as it was; live and tokenless ones are not",
+    async (store) => {
+      const now = T0 + MINUTE;
+      const expired = session({ sessionId: "old", refreshToken: "rt-old", expiresAt: now - 1 });
+      await store.putSession(expired);
+      await store.putSession(
+        session({ sessionId: "old-bare", refreshToken: undefined, expiresAt: now - 1 }),
+      );
+      await store.putSession(session({ sessionId: "live", refreshToken: "rt-live" }));
+      const batches: SweptSession[][] = [];
+      const onSwept = (sessions: readonly SweptSession[]) => {
+        batches.push([...sessions]);
+        return Promise.resolve();
+      };
+      assertEquals(await store.sweep(now, onSwept), { pending: 0, sessions: 2 });
+      assertEquals(batches, [[expired]]);
+      assertEquals(batches[0]![0]!.refreshToken, "rt-old");
+      assertEquals(await store.sweep(now, onSwept), { pending: 0, sessions: 0 });
+      assertEquals(batches.length, 1, "handed on once");
+      assertEquals((await store.getSession("live"))?.refreshToken, "rt-live");
+    },
+  );
+
+  test(
+    "sweep() hands on a batch at a time, removing the next once the handler took the one before",
+    async (store) => {
+      const count = 1_100;
+      await Promise.all(
+        Array.from({ length: count }, (_, i) =>
+          store.putSession(
+            session({ sessionId: `s${i}`, refreshToken: `rt-${i}`, expiresAt: T0 + MINUTE }),
+          )),
+      );
+      await store.putSession(session({ sessionId: "live" }));
+      const sizes: number[] = [];
+      const tokens = new Set<string>();
+      let handling = false;
+      const result = await store.sweep(T0 + 2 * MINUTE, async (sessions) => {
+        assert(!handling, "a batch handed on before the handler took the one before");
+        handling = true;
+        sizes.push(sessions.length);
+        for (const swept of sessions) tokens.add(swept.refreshToken);
+        for (let i = 0; i < 3; i++) await nextTurn();
+        handling = false;
+      });
+      assertEquals(result, { pending: 0, sessions: count });
+      assertEquals(tokens.size, count, "each once");
+      assert(sizes.length > 1 && sizes.every((size) => size <= MAX_SWEPT_BATCH), `${sizes}`);
+    },
+    2_000,
+  );
+
+  test(
+    "sweep() ends with the error of a handler that rejects, the batch it was handed removed",
+    async (store, clock) => {
+      await store.putSession(session({ sessionId: "old", expiresAt: T0 + MINUTE }));
+      clock.time = T0 + 2 * MINUTE;
+      await assertRejects(
+        () => store.sweep(clock.time, () => Promise.reject(new Error("handler failed"))),
+        Error,
+        "handler failed",
+      );
+      assertEquals(await store.sweep(clock.time), { pending: 0, sessions: 0 });
+    },
+  );
 
   test(
     "putPending() of a new login into a full store rejects with StoreFullError",

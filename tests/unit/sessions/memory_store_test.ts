@@ -73,3 +73,20 @@ Deno.test("MemoryStore: a full store sweeps for a new entry once something in it
   assertEquals((await store.getSession("b"))?.sessionId, "b");
   await store.close();
 });
+
+Deno.test("MemoryStore: a session written while a sweep hands on its expired ones keeps the full store's bound", async () => {
+  let now = T0;
+  const store = new MemoryStore({ maxEntries: 3, now: () => now });
+  await store.putSession(session({ sessionId: "old", expiresAt: T0 + 60_000 }));
+  await store.putSession(session({ sessionId: "b", expiresAt: T0 + 3_600_000 }));
+  await store.putSession(session({ sessionId: "c", expiresAt: T0 + 3_600_000 }));
+  now = T0 + 120_000;
+  // Written after the sweep went past every entry, expiring before all it kept.
+  const early = session({ sessionId: "early", expiresAt: T0 + 180_000 });
+  assertEquals(await store.sweep(now, () => store.putSession(early)), { pending: 0, sessions: 1 });
+  now = T0 + 240_000;
+  // "early" has expired: the full store finds room by it, not refusing as if none could have.
+  await store.putSession(session({ sessionId: "d", expiresAt: T0 + 3_600_000 }));
+  assertEquals(await store.getSession("early"), undefined);
+  await store.close();
+});
