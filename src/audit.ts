@@ -19,7 +19,9 @@ export type SessionEndReason =
   | "recheck_failed"
   | "disconnected"
   | "max_per_user"
-  | "idp_session_expired";
+  | "idp_session_expired"
+  /** Removed by the sweep at the end of `sessions.lifetime` (one that held a refresh token). */
+  | "expired";
 
 export interface AuditSubject {
   server: string;

@@ -3,15 +3,17 @@
  * failed re-check, too many sessions of one user, a client without an OpenVPN token leaving):
  * the session is deleted, its live client is killed on the OpenVPN server it belongs to (unless
  * the client has gone or is being denied anyway), its refresh token is revoked at the IdP, and
- * an audit line is written.
+ * an audit line is written. A session the sweep removed past its end gets the last two
+ * (endExpired).
  */
 import type { Logger } from "@logtape/logtape";
 import { audit, auditSubject, type SessionEndReason } from "../audit.ts";
 import type { OidcClient } from "../oidc/client.ts";
-import type { RemovedSession, Session, SessionStore } from "../sessions/types.ts";
+import type { RemovedSession, Session, SessionStore, SweptSession } from "../sessions/types.ts";
 import { ManagementCommandError } from "../management/errors.ts";
 import type { CommanderLookup } from "./commander.ts";
 import type { KeyedLock } from "./keyed_lock.ts";
+import { refreshTokenExpired } from "./refresh_expiry.ts";
 import type { UnstoredRefreshTokens } from "./unstored_refresh_tokens.ts";
 import { WarningInterval } from "../warning_interval.ts";
 
@@ -21,7 +23,8 @@ export type EndReason =
   | "recheck-denied"
   | "max-per-user"
   | "disconnected"
-  | "idp-session-expired";
+  | "idp-session-expired"
+  | "expired";
 
 const REASON_TEXT: Record<EndReason, string> = {
   "backchannel-logout": "the user logged out at the identity provider",
@@ -30,6 +33,7 @@ const REASON_TEXT: Record<EndReason, string> = {
   "max-per-user": "the user started a newer session beyond sessions.max_per_user",
   "disconnected": "its client left and cannot resume it without an OpenVPN token",
   "idp-session-expired": "its refresh token had expired at the identity provider",
+  "expired": "it reached the end of sessions.lifetime",
 };
 
 const AUDIT_REASON: Record<EndReason, SessionEndReason> = {
@@ -39,6 +43,7 @@ const AUDIT_REASON: Record<EndReason, SessionEndReason> = {
   "max-per-user": "max_per_user",
   "disconnected": "disconnected",
   "idp-session-expired": "idp_session_expired",
+  "expired": "expired",
 };
 
 /**
@@ -54,8 +59,14 @@ export interface SessionEndDeps {
   /** Shared with ClientEvents, so an ending never interleaves with a REAUTH or reconnect. */
   sessionLock: KeyedLock;
   log: Logger;
-  /** For the failed revocations' warnings; Date.now unless given. */
+  /** For the failed revocations' warnings and the refresh tokens' expiry; Date.now unless given. */
   now?: () => number;
+  /**
+   * `oidc.revoke_refresh_tokens` (default true). OidcClient.revoke does nothing when it is off;
+   * known here, an ending does not look for sessions sharing the token's grant for nothing (a
+   * sweep of 100,000 expired sessions, one look each).
+   */
+  revokeRefreshTokens?: boolean;
   /**
    * A kill that could not be sent (the link down, no answer): handed on to be sent when the
    * server's link is back in `run` (ClientEvents.killWhenLinked). Not given in a cluster.
@@ -126,10 +137,12 @@ export function tokensToRevoke(
 export class SessionEnd {
   readonly #deps: SessionEndDeps;
   readonly #revokeWarning: WarningInterval;
+  readonly #now: () => number;
 
   constructor(deps: SessionEndDeps) {
     this.#deps = deps;
-    this.#revokeWarning = new WarningInterval(REVOKE_WARNING_INTERVAL_MS, deps.now ?? Date.now);
+    this.#now = deps.now ?? Date.now;
+    this.#revokeWarning = new WarningInterval(REVOKE_WARNING_INTERVAL_MS, this.#now);
   }
 
   /**
@@ -207,6 +220,35 @@ export class SessionEnd {
   }
 
   /**
+   * Sessions the sweep removed past their end that held a refresh token (SessionStore.sweep,
+   * called with each batch): each gets its audit line, and its token is revoked as an ended
+   * session's (revokeToken: in the background, not while a live session shares its `sid`),
+   * unless it has expired at the IdP already (`refreshExpiresAt`). A resumable client's session
+   * ends this way after its client left, and a connected one's too: OpenVPN's `session-timeout`
+   * disconnects the client as its session expires, and that DISCONNECT finds no session. One
+   * session after the other: each revocation first looks for a session sharing its grant in the
+   * store, and a sweep of 100,000 must not send 100,000 reads at once. A look that fails leaves
+   * that token alone. Never rejects.
+   */
+  async endExpired(sessions: readonly SweptSession[]): Promise<void> {
+    const unstored = this.#deps.unstoredRefreshTokens;
+    const now = this.#now();
+    for (const swept of sessions) {
+      // The live token when the store held the dead one it replaced (unstored_refresh_tokens.ts).
+      const session = unstored?.apply(swept) ?? swept;
+      unstored?.forget(swept.sessionId);
+      this.#deps.log.debug("Session of {username} (subject {subject}) ended; {why}", {
+        username: swept.username,
+        subject: swept.subject,
+        why: REASON_TEXT.expired,
+      });
+      audit("session_ended", auditSubject(swept, swept), AUDIT_REASON.expired);
+      if (refreshTokenExpired(session, now)) continue;
+      await this.#revokeUnshared(session.username, session.sid, session.refreshToken, undefined);
+    }
+  }
+
+  /**
    * Revokes, in the background, a refresh token no session holds any more (a session ended, a
    * sign-in refused, a token the IdP rotated for a session ended meanwhile); not while a live
    * session of the same IdP session (`sid`) remains. Keycloak keeps one client session per SSO
@@ -230,7 +272,7 @@ export class SessionEnd {
     refreshToken: string | undefined,
     alsoToken: string | undefined,
   ): Promise<void> {
-    if (!refreshToken) return;
+    if (!refreshToken || this.#deps.revokeRefreshTokens === false) return;
     if (sid !== undefined) {
       let sharing;
       try {
