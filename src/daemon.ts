@@ -109,8 +109,6 @@ export async function startDaemon(
     ? new KnownSessions(config.sessions.maxEntries)
     : undefined;
   const store = known?.watch(opened) ?? opened;
-  const stopSweeper = startSweeper(store, config.sessions.sweepIntervalMs, clock);
-  started.push(stopSweeper);
   const oidc = createOidcClient(config.oidc, callbackUrl(config.http.baseUrl), {
     clock,
     fetch: meteredFetch(fetch, metrics),
@@ -127,6 +125,8 @@ export async function startDaemon(
     sessionLock,
     unstoredRefreshTokens,
     log: getLogger("sessions"),
+    now,
+    revokeRefreshTokens: config.oidc.revokeRefreshTokens,
     // One instance holds every link: a kill the link could not take waits for it. In a
     // cluster the holder may be another instance, whose link this one cannot watch.
     ...(config.cluster ? {} : {
@@ -134,6 +134,14 @@ export async function startDaemon(
         links.find((built) => built.name === server)?.events.killWhenLinked(cid, run),
     }),
   });
+  // Expired sessions go at each sweep, and their refresh tokens are revoked as any ended one's.
+  const stopSweeper = startSweeper(
+    store,
+    config.sessions.sweepIntervalMs,
+    clock,
+    (swept) => sessionEnd.endExpired(swept),
+  );
+  started.push(stopSweeper);
   // Each server's policy, read at each decision, so a reload applies to the next one.
   const policies = new Map(config.servers.map(({ name }) => [name, serverPolicy(current, name)]));
   const admission = new Admission({

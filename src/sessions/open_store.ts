@@ -15,7 +15,7 @@ import { StoreUnavailableError } from "./store_unavailable.ts";
 import { SqliteStore } from "./sqlite_store.ts";
 import { SessionFileError } from "./sqlite_file.ts";
 import { TokenCipher } from "./token_cipher.ts";
-import type { SessionStore } from "./types.ts";
+import type { SessionStore, SweptSessionsHandler } from "./types.ts";
 
 const log = getLogger("sessions");
 
@@ -99,20 +99,23 @@ function namingSessionsPath(path: string, error: unknown): unknown {
 }
 
 /**
- * Calls `store.sweep(clock.now())` every `intervalMs` until the returned function is called.
- * The timer does not keep the process alive; the next sweep is timed from the end of the last,
- * so sweeps never overlap; a failed sweep is logged and the next one tried as usual.
- */
-/**
  * `sessions.sweep_interval`: not 0 (a sweep in a loop), and within what a timer can wait
  * (beyond ~24.8 days both runtimes fire it at once, in a loop).
  */
 export const SWEEP_INTERVAL_LIMITS_MS = { min: 100, max: 86_400_000 } as const;
 
+/**
+ * Calls `store.sweep(clock.now(), onSwept)` every `intervalMs` until the returned function is
+ * called. The timer does not keep the process alive; the next sweep is timed from the end of
+ * the last (`onSwept` included), so sweeps never overlap; a failed sweep is logged and the next
+ * one tried as usual. A sweep under way when it is stopped fails at debug level only: the store
+ * closes under it.
+ */
 export function startSweeper(
   store: Pick<SessionStore, "sweep">,
   intervalMs: number,
   clock: Clock,
+  onSwept?: SweptSessionsHandler,
 ): () => void {
   if (
     !(intervalMs >= SWEEP_INTERVAL_LIMITS_MS.min && intervalMs <= SWEEP_INTERVAL_LIMITS_MS.max)
@@ -123,11 +126,15 @@ export function startSweeper(
   let stopped = false;
   const sweep = async () => {
     try {
-      const removed = await store.sweep(clock.now());
+      const removed = await store.sweep(clock.now(), onSwept);
       if (removed.pending + removed.sessions > 0) {
         log.debug("Swept {pending} pending logins and {sessions} sessions", { ...removed });
       }
     } catch (error) {
+      if (stopped) {
+        log.debug("Session sweep ended by the stop: {error}", { error: String(error) });
+        return;
+      }
       // An unreachable shared store is an outage (already reported once by its connection).
       if (error instanceof StoreUnavailableError) {
         log.warning("Session sweep skipped: {error}", { error: error.message });

@@ -9,6 +9,9 @@ import { parseInlineToml } from "./config_toml.ts";
 import type { ResolvedConfig } from "../../src/config/types.ts";
 import { startDaemon } from "../../src/daemon.ts";
 import type { RunningService } from "../../src/cli.ts";
+import type { Clock } from "../../src/clock.ts";
+import { openSessionStore } from "../../src/sessions/open_store.ts";
+import type { Session } from "../../src/sessions/types.ts";
 import { FakeManagementServer } from "./fake_management_server.ts";
 import { freePort } from "./free_port.ts";
 import { startIdpForBridges, type TestIdp, type TestIdpOptions, type TestUser } from "./idp/mod.ts";
@@ -36,6 +39,11 @@ export interface HarnessOptions {
   authorization?: string;
   /** How the IdP answers refreshes (default: like Keycloak). */
   idp?: Pick<TestIdpOptions, "idTokenOnRefresh" | "bareRefreshErrors">;
+  /**
+   * The bridge's clock and timers (default: the system clock). The IdP keeps the real one: a
+   * FakeClock should start at the real time, so that the IdP's tokens are current to the bridge.
+   */
+  clock?: Clock;
 }
 
 export class BridgeHarness {
@@ -49,6 +57,7 @@ export class BridgeHarness {
   readonly config: ResolvedConfig;
   /** The TOML the bridge was started with (tests edit it to reload). */
   readonly toml: string;
+  readonly #clock: Clock | undefined;
   #service: Required<RunningService> | undefined;
 
   private constructor(
@@ -58,8 +67,10 @@ export class BridgeHarness {
     dir: string,
     config: ResolvedConfig,
     toml: string,
+    clock: Clock | undefined,
   ) {
     this.toml = toml;
+    this.#clock = clock;
     this.idp = idp;
     this.servers = servers;
     this.openvpn = [...servers.values()][0]!;
@@ -128,7 +139,15 @@ groups = ["/staff/vpn-admins"]
 lines = ['push "route 10.10.0.0 255.255.0.0"']
 ${options.extraToml ?? ""}
 `;
-      harness = new BridgeHarness(idp, servers, baseUrl, dir, parseHarnessToml(toml), toml);
+      harness = new BridgeHarness(
+        idp,
+        servers,
+        baseUrl,
+        dir,
+        parseHarnessToml(toml),
+        toml,
+        options.clock,
+      );
       await harness.startBridge();
       return harness;
     } catch (error) {
@@ -147,7 +166,7 @@ ${options.extraToml ?? ""}
     const marks = [...this.servers].map(([name, server]) =>
       [name, server.received.length] as const
     );
-    this.#service = await startDaemon(this.config);
+    this.#service = await startDaemon(this.config, this.#clock ? { clock: this.#clock } : {});
     // The bridge reads the client list once each management link is up.
     for (const [name, mark] of marks) {
       await this.waitForCommand(mark, (line) => line === "status 3", 5000, name);
@@ -192,6 +211,28 @@ ${options.extraToml ?? ""}
     const match = /"WEB_AUTH::([^"]+)"/.exec(line);
     if (!match) throw new Error(`No WEB_AUTH URL in: ${line}`);
     return match[1]!;
+  }
+
+  /**
+   * A 2.6 client's CONNECT on `cid` (ENV `env`) and `user`'s sign-in in the browser with the
+   * demo password, up to the bridge's `client-auth`.
+   */
+  async signIn(cid: number, env: Record<string, string>, user = "alice"): Promise<void> {
+    const url = await this.connect(cid, env);
+    const mark = this.openvpn.received.length;
+    const page = await this.browserLogin(url, user, `${user}-password`);
+    if (page.status !== 200) throw new Error(`Sign-in of ${user} ended with ${page.status}`);
+    await this.waitForCommand(mark, (line) => line === `client-auth ${cid} 1`);
+  }
+
+  /** A session as the store holds it, read through a store of its own (the real clock's time). */
+  async readSession(sessionId: string): Promise<Session | undefined> {
+    const store = await openSessionStore(this.config.sessions, this.config.http.secret);
+    try {
+      return await store.getSession(sessionId);
+    } finally {
+      await store.close();
+    }
   }
 
   /** Waits for a command received after position `mark` of the management transcript. */

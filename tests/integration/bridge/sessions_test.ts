@@ -5,16 +5,7 @@
 import { sessionTimeoutShown } from "../../support/session_timeout.ts";
 import { assert, assertEquals, assertNotEquals } from "../../support/assert.ts";
 import { BridgeHarness, clientEnv } from "../../support/bridge_harness.ts";
-import { openSessionStore } from "../../../src/sessions/open_store.ts";
 import { captureLogs } from "../../support/log_capture.ts";
-
-async function signIn(h: BridgeHarness, cid: number, env: Record<string, string>, user = "alice") {
-  const url = await h.connect(cid, env);
-  const mark = h.openvpn.received.length;
-  const page = await h.browserLogin(url, user, `${user}-password`);
-  assertEquals(page.status, 200);
-  await h.waitForCommand(mark, (line) => line === `client-auth ${cid} 1`);
-}
 
 async function reauth(
   h: BridgeHarness,
@@ -32,19 +23,10 @@ async function reauth(
   );
 }
 
-async function readSession(h: BridgeHarness, sessionId: string) {
-  const store = await openSessionStore(h.config.sessions, h.config.http.secret);
-  try {
-    return await store.getSession(sessionId);
-  } finally {
-    await store.close();
-  }
-}
-
 Deno.test("file store: a REAUTH after a bridge restart is accepted without a browser", async () => {
   const h = await BridgeHarness.start({ sessions: "file" });
   try {
-    await signIn(h, 0, { session_id: "s-restart" });
+    await h.signIn(0, { session_id: "s-restart" });
     await h.stopBridge();
     await h.startBridge();
     assertEquals(await reauth(h, 0, 3, { session_id: "s-restart" }), "client-auth-nt 0 3");
@@ -61,7 +43,7 @@ Deno.test("a reconnect presenting a valid auth token resumes the session on the 
   const h = await BridgeHarness.start({ sessions: "file" });
   try {
     // A username/password client: it will present OpenVPN's token when it comes back.
-    await signIn(h, 0, { session_id: "s-reconnect", username: "alice" });
+    await h.signIn(0, { session_id: "s-reconnect", username: "alice" });
     // The old connection goes away (sleep, network change), the client comes back with its token.
     h.openvpn.sendClientBlock("DISCONNECT", 0, undefined, clientEnv({ session_id: "s-reconnect" }));
     const mark = h.openvpn.received.length;
@@ -78,7 +60,7 @@ Deno.test("a reconnect presenting a valid auth token resumes the session on the 
       "session-timeout <s>",
       "END",
     ]);
-    assertEquals((await readSession(h, "s-reconnect"))?.cid, 7);
+    assertEquals((await h.readSession("s-reconnect"))?.cid, 7);
     assertEquals(await reauth(h, 7, 2, { session_id: "s-reconnect" }), "client-auth-nt 7 2");
   } finally {
     await h.stop();
@@ -88,7 +70,7 @@ Deno.test("a reconnect presenting a valid auth token resumes the session on the 
 Deno.test("expired or invalid tokens and unknown sessions are denied at REAUTH", async () => {
   const h = await BridgeHarness.start();
   try {
-    await signIn(h, 0, { session_id: "s-deny" });
+    await h.signIn(0, { session_id: "s-deny" });
     for (const [kid, state] of [[3, "Expired"], [4, "Invalid"], [5, "ExpiredEmptyUser"]] as const) {
       const answer = await reauth(h, 0, kid, { session_id: "s-deny", session_state: state });
       assert(answer.startsWith(`client-deny 0 ${kid} "session token expired or invalid"`), answer);
@@ -103,10 +85,10 @@ Deno.test("expired or invalid tokens and unknown sessions are denied at REAUTH",
 Deno.test("a session of a certificate-only client before 2.6 ends at DISCONNECT; a token client's and a certificate-only 2.6 client's survive", async () => {
   const h = await BridgeHarness.start({ sessions: "file" });
   try {
-    await signIn(h, 0, { session_id: "s-cert", IV_VER: "2.5.11" });
-    await signIn(h, 1, { session_id: "s-token", common_name: "alice" });
+    await h.signIn(0, { session_id: "s-cert", IV_VER: "2.5.11" });
+    await h.signIn(1, { session_id: "s-token", common_name: "alice" });
     // 2.6 presents the token it is issued (auth-token-user), from the first reconnect on.
-    await signIn(h, 2, { session_id: "s-cert26", common_name: "bob", IV_VER: "2.6.14" });
+    await h.signIn(2, { session_id: "s-cert26", common_name: "bob", IV_VER: "2.6.14" });
     // The token client presented its token at a renegotiation, so it can come back later.
     assertEquals(
       await reauth(h, 1, 3, { session_id: "s-token", session_state: "Authenticated" }),
@@ -118,14 +100,14 @@ Deno.test("a session of a certificate-only client before 2.6 ends at DISCONNECT;
     const deadline = Date.now() + 5000;
     while (
       Date.now() < deadline &&
-      ((await readSession(h, "s-cert")) !== undefined ||
-        (await readSession(h, "s-cert26"))?.cid !== undefined)
+      ((await h.readSession("s-cert")) !== undefined ||
+        (await h.readSession("s-cert26"))?.cid !== undefined)
     ) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    assertEquals(await readSession(h, "s-cert"), undefined);
+    assertEquals(await h.readSession("s-cert"), undefined);
     for (const id of ["s-token", "s-cert26"]) {
-      const kept = await readSession(h, id);
+      const kept = await h.readSession(id);
       assertEquals(kept?.cid, undefined, id);
       assertEquals(kept?.resumable, true, id);
     }
@@ -137,16 +119,16 @@ Deno.test("a session of a certificate-only client before 2.6 ends at DISCONNECT;
 Deno.test("refresh check: the rotated refresh token is stored and reused; a disabled user is denied", async () => {
   const h = await BridgeHarness.start({ sessions: "file", reauthCheck: "refresh" });
   try {
-    await signIn(h, 0, { session_id: "s-refresh" });
-    const first = (await readSession(h, "s-refresh"))?.refreshToken;
+    await h.signIn(0, { session_id: "s-refresh" });
+    const first = (await h.readSession("s-refresh"))?.refreshToken;
     assert(first);
     assertEquals(await reauth(h, 0, 3, { session_id: "s-refresh" }), "client-auth-nt 0 3");
-    const second = (await readSession(h, "s-refresh"))?.refreshToken;
+    const second = (await h.readSession("s-refresh"))?.refreshToken;
     assert(second);
     assertNotEquals(second, first);
     // The IdP rotates refresh tokens: only the stored (newest) one works, so this shows reuse.
     assertEquals(await reauth(h, 0, 4, { session_id: "s-refresh" }), "client-auth-nt 0 4");
-    assertNotEquals((await readSession(h, "s-refresh"))?.refreshToken, second);
+    assertNotEquals((await h.readSession("s-refresh"))?.refreshToken, second);
 
     h.idp.setDisabled("alice", true);
     const denied = await reauth(h, 0, 5, { session_id: "s-refresh" });
@@ -154,7 +136,7 @@ Deno.test("refresh check: the rotated refresh token is stored and reused; a disa
       denied,
       'client-deny 0 5 "invalid_grant" "Identity provider session ended; please log in again"',
     );
-    assertEquals(await readSession(h, "s-refresh"), undefined);
+    assertEquals(await h.readSession("s-refresh"), undefined);
   } finally {
     await h.stop();
   }
@@ -163,18 +145,18 @@ Deno.test("refresh check: the rotated refresh token is stored and reused; a disa
 Deno.test("after OpenVPN restarts, sessions of clients it no longer lists are unbound", async () => {
   const h = await BridgeHarness.start({ sessions: "file" });
   try {
-    await signIn(h, 0, { session_id: "s-gone", IV_VER: "2.5.11" });
+    await h.signIn(0, { session_id: "s-gone", IV_VER: "2.5.11" });
     // OpenVPN restarts: its clients are gone and cids start again from 0.
     h.openvpn.clients.clear();
     const mark = h.openvpn.received.length;
     await h.openvpn.restart();
     await h.waitForCommand(mark, (line) => line === "status 3", 10_000);
     const deadline = Date.now() + 5000;
-    while (Date.now() < deadline && (await readSession(h, "s-gone")) !== undefined) {
+    while (Date.now() < deadline && (await h.readSession("s-gone")) !== undefined) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     // A certificate-only 2.5 client cannot resume, so its session ended with the old cid.
-    assertEquals(await readSession(h, "s-gone"), undefined);
+    assertEquals(await h.readSession("s-gone"), undefined);
     const answer = await reauth(h, 0, 3, { session_id: "s-gone" });
     assert(answer.startsWith('client-deny 0 3 "no session for this client"'), answer);
   } finally {
@@ -317,7 +299,7 @@ Deno.test("file store: a sign-in left by a stopped bridge is ended too when Open
 Deno.test("the old cid's DISCONNECT arriving after the reconnect leaves the session on the new cid", async () => {
   const h = await BridgeHarness.start({ sessions: "file" });
   try {
-    await signIn(h, 0, { session_id: "s-late", username: "alice" });
+    await h.signIn(0, { session_id: "s-late", username: "alice" });
     const mark = h.openvpn.received.length;
     h.openvpn.sendClientBlock(
       "CONNECT",
@@ -332,7 +314,7 @@ Deno.test("the old cid's DISCONNECT arriving after the reconnect leaves the sess
       await reauth(h, 8, 2, { session_id: "s-late", session_state: "Authenticated" }),
       "client-auth-nt 8 2",
     );
-    assertEquals((await readSession(h, "s-late"))?.cid, 8);
+    assertEquals((await h.readSession("s-late"))?.cid, 8);
   } finally {
     await h.stop();
   }
@@ -362,7 +344,7 @@ Deno.test("revocations still waiting for a slot at the IdP when the bridge stops
     assert(revocationEndpoint);
     // Certificate-only 2.5 clients: each DISCONNECT ends the session and revokes its token.
     for (let cid = 0; cid < 6; cid++) {
-      await signIn(h, cid, { session_id: `s-${cid}`, IV_VER: "2.5.11" });
+      await h.signIn(cid, { session_id: `s-${cid}`, IV_VER: "2.5.11" });
     }
     for (let cid = 0; cid < 6; cid++) {
       h.openvpn.sendClientBlock(

@@ -233,6 +233,51 @@ Deno.test("startSweeper() logs an unreachable store as a warning without a stack
   assert(swept[1]!.properties.error instanceof Error, "an unexpected failure keeps its stack");
 });
 
+Deno.test("startSweeper() hands the sweep's expired sessions on, and times the next sweep from the handler's end", async () => {
+  const clock = new FakeClock(T0);
+  const store = new MemoryStore({ maxEntries: 10, now: clock.now });
+  await store.putSession(session({ sessionId: "old", refreshToken: "rt-old", expiresAt: T0 + 1 }));
+  let release!: () => void;
+  const swept: string[] = [];
+  const stop = startSweeper(store, 1000, clock, (sessions) => {
+    swept.push(...sessions.map(({ refreshToken }) => refreshToken));
+    return new Promise((resolve) => (release = resolve));
+  });
+  try {
+    clock.advance(1000);
+    await settle();
+    assertEquals(swept, ["rt-old"]);
+    assertEquals(clock.pendingTimers, 0, "no next sweep while the handler runs");
+    release();
+    await settle();
+    assertEquals(clock.pendingTimers, 1);
+  } finally {
+    stop();
+    await store.close();
+  }
+});
+
+Deno.test("startSweeper() does not report as a failure a sweep that the store's close ended after the stop", async () => {
+  const clock = new FakeClock(T0);
+  let fail!: (error: Error) => void;
+  const store = {
+    sweep: () => new Promise<SweepResult>((_, reject) => (fail = reject)),
+  };
+  const logs = captureLogs();
+  try {
+    const stop = startSweeper(store, 1000, clock);
+    clock.advance(1000);
+    stop();
+    fail(new Error("Session store is closed"));
+    await settle();
+  } finally {
+    logs.stop();
+  }
+  const swept = logs.lines.filter((line) => line.category === "sessions");
+  assertEquals(swept.map(({ level }) => level), ["debug"]);
+  assertEquals(clock.pendingTimers, 0);
+});
+
 Deno.test("startSweeper() refuses a non-positive interval", () => {
   assertThrows(
     () => startSweeper(new MemoryStore({ maxEntries: 1 }), 0, new FakeClock()),
