@@ -588,6 +588,8 @@ export class Checker {
   }
 
   #unknown(path: string, key: string, known: readonly string[], line: number | undefined): void {
+    // A quoted empty name (`"" = 1`) leaves the path no last part to show.
+    if (key === "") return this.#nameIssue(path, 'Unknown key "" (an empty name)', line);
     const close = suggest(key, known);
     this.#nameIssue(path, close ? `Unknown key (did you mean "${close}"?)` : "Unknown key", line);
   }

@@ -68,8 +68,10 @@ function nonEmptyString(value: unknown): value is string {
   return typeof value === "string" && value !== "";
 }
 
-function acceptedType(typ: string | undefined): boolean {
+/** `typ` as the token has it: jose checks no header member's type. */
+function acceptedType(typ: unknown): boolean {
   if (typ === undefined) return true;
+  if (typeof typ !== "string") return false;
   return ACCEPTED_TYPES.has(typ.toLowerCase().replace(/^application\//, ""));
 }
 

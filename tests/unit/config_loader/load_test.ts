@@ -154,6 +154,11 @@ const ERROR_CASES: Array<{
     expected: { path: "sesions", message: 'Unknown key (did you mean "sessions"?)', line: 14 },
   },
   {
+    name: "a key with an empty name, which leaves the path no last part",
+    source: MINIMAL.replace("[http]", '"" = 1\n[http]'),
+    expected: { path: "openvpn.", message: 'Unknown key "" (an empty name)', line: 5 },
+  },
+  {
     name: "a wrong type",
     source: MINIMAL + '\n[sessions]\nmax_entries = "many"\n',
     expected: {

@@ -41,9 +41,10 @@ export function logoutClaims(overrides: Record<string, unknown> = {}): JWTPayloa
 
 export function sign(
   claims: JWTPayload,
-  options: { key?: CryptoKey; typ?: string | undefined; alg?: string; kid?: string } = {},
+  /** `typ` as any JSON value: jose hands the header on without checking its type. */
+  options: { key?: CryptoKey; typ?: unknown; alg?: string; kid?: string } = {},
 ): Promise<string> {
-  const header: Record<string, string> = { alg: options.alg ?? "RS256", kid: options.kid ?? "k1" };
+  const header: Record<string, unknown> = { alg: options.alg ?? "RS256", kid: options.kid ?? "k1" };
   if (!("typ" in options)) header["typ"] = "logout+jwt";
   else if (options.typ !== undefined) header["typ"] = options.typ;
   return new SignJWT(claims).setProtectedHeader(header as { alg: string })
@@ -115,6 +116,10 @@ export const refusedCases: Array<[string, () => Promise<string>, RegExp]> = [
   ["no jti", () => sign(logoutClaims({ jti: undefined })), /"jti"/],
   ["an empty jti", () => sign(logoutClaims({ jti: "" })), /"jti"/],
   ["header typ at+jwt", () => sign(logoutClaims(), { typ: "at+jwt" }), /"typ"/],
+  // Signed by the IdP's key all the same: a refusal, not a TypeError answered as server_error.
+  ["header typ a number", () => sign(logoutClaims(), { typ: 1 }), /"typ"/],
+  ["header typ null", () => sign(logoutClaims(), { typ: null }), /"typ"/],
+  ["header typ a list", () => sign(logoutClaims(), { typ: ["logout+jwt"] }), /"typ"/],
   ["alg none", () =>
     Promise.resolve(
       new UnsecuredJWT(logoutClaims()).setIssuer(ISSUER).setAudience(CLIENT_ID).encode(),
