@@ -25,6 +25,16 @@ install -D -m 0640 server.toml.example "$root/etc/$NAME/server.toml"
 install -D -m 0644 README.md "$root/usr/share/doc/$NAME/README.md"
 install -D -m 0644 "$src/copyright" "$root/usr/share/doc/$NAME/copyright"
 install -D -m 0644 server.toml.example "$root/usr/share/doc/$NAME/examples/server.toml"
+install -D -m 0644 "$src/lintian-overrides" "$root/usr/share/lintian/overrides/$NAME"
+# Debian's changelog format (policy 12.7), one entry for this version: the history is the git
+# log. Dated by SOURCE_DATE_EPOCH or the last commit, so one commit gives the same file.
+maintainer=$(sed -n 's/^Maintainer: //p' "$src/control.in")
+epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
+{
+  printf '%s (%s) unstable; urgency=medium\n\n' "$NAME" "$version"
+  printf '  * Version %s; its documentation is README.md in this directory.\n\n' "$version"
+  printf ' -- %s  %s\n' "$maintainer" "$(LC_ALL=C date -u -R -d "@$epoch")"
+} | gzip -9n >"$root/usr/share/doc/$NAME/changelog.gz"
 install -d -m 0755 "$root/DEBIAN"
 install -m 0644 "$src/conffiles" "$root/DEBIAN/conffiles"
 install -m 0755 "$src/postinst" "$src/prerm" "$src/postrm" "$root/DEBIAN/"

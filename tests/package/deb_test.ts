@@ -45,8 +45,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "the .deb holds the binary, the unit, the sysusers file, the config (0640) and the docs, " +
-    "all owned by root, and nothing else",
+  name: "the .deb holds the binary, the unit, the sysusers file, the config (0640), the docs and " +
+    "the lintian overrides, all owned by root, and nothing else",
   ignore: skip !== undefined,
   async fn() {
     const entries = parseContents((await run("dpkg-deb", ["--contents", deb])).stdout);
@@ -62,7 +62,9 @@ Deno.test({
         [CONFFILE, "-rw-r-----"],
         [`/usr/share/doc/${PACKAGE}/README.md`, "-rw-r--r--"],
         [`/usr/share/doc/${PACKAGE}/copyright`, "-rw-r--r--"],
+        [`/usr/share/doc/${PACKAGE}/changelog.gz`, "-rw-r--r--"],
         [`/usr/share/doc/${PACKAGE}/examples/server.toml`, "-rw-r--r--"],
+        [`/usr/share/lintian/overrides/${PACKAGE}`, "-rw-r--r--"],
       ]),
     );
     for (const [path, entry] of entries) assertEquals(entry.owner, "root/root", path);
