@@ -19,6 +19,7 @@ dpkg-deb dpkg
 adduser adduser
 runuser util-linux
 python3 python3
+lintian lintian
 LIST
 [ ${#need[@]} -eq 0 ] && exit 0
 command="apt-get update && apt-get install -y --no-install-recommends ${need[*]}"
