@@ -105,6 +105,8 @@ Deno.test({
       ProtectHome: "yes",
       PrivateTmp: "yes",
       PrivateDevices: "yes",
+      ProtectProc: "invisible",
+      PrivateMounts: "yes",
       CapabilityBoundingSet: "",
       RestrictAddressFamilies: "AF_UNIX AF_INET AF_INET6",
       SystemCallFilter: "@system-service",
