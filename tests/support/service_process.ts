@@ -15,21 +15,40 @@ export const BINARY = new URL("../../dist/openvpn-auth-oidc", import.meta.url).p
 /** An issuer nothing listens on (port 9, discard): the service runs with its IdP down. */
 export const NO_IDP = "http://127.0.0.1:9/realms/none";
 
-/** Runs the binary to its end and returns its exit code and output. */
+/**
+ * A program that starts the binary, with its arguments before the binary's path (an emulator:
+ * `["qemu-x86_64", "-cpu", "Nehalem"]`); empty for the binary itself.
+ */
+export type Launcher = readonly string[];
+
+/** The command and arguments that start the binary with `args`, through `launcher`. */
+function launch(args: readonly string[], launcher: Launcher): [string, string[]] {
+  const [program, ...options] = launcher;
+  return program === undefined ? [BINARY, [...args]] : [program, [...options, BINARY, ...args]];
+}
+
+/** Runs the binary to its end and returns its exit code, signal and output. */
 export async function runBinary(
   args: string[],
   env: Record<string, string> = {},
   cwd?: string,
+  launcher: Launcher = [],
 ) {
-  const output = await new Deno.Command(BINARY, {
-    args,
+  const [command, commandArgs] = launch(args, launcher);
+  const output = await new Deno.Command(command, {
+    args: commandArgs,
     ...(cwd === undefined ? {} : { cwd }),
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1", ...env },
   }).output();
   const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+  return {
+    code: output.code,
+    signal: output.signal,
+    stdout: decode(output.stdout),
+    stderr: decode(output.stderr),
+  };
 }
 
 export interface LocalConfigOptions {
@@ -95,9 +114,14 @@ export async function writeLocalConfig(
 }
 
 /** Starts the binary on a config file; its stderr is piped for the test to read or drop. */
-export function spawnBinary(config: string, env?: Record<string, string>): Deno.ChildProcess {
-  return new Deno.Command(BINARY, {
-    args: ["--config", config],
+export function spawnBinary(
+  config: string,
+  env?: Record<string, string>,
+  launcher: Launcher = [],
+): Deno.ChildProcess {
+  const [command, args] = launch(["--config", config], launcher);
+  return new Deno.Command(command, {
+    args,
     stdout: "null",
     stderr: "piped",
     ...(env ? { env } : {}),
@@ -107,13 +131,23 @@ export function spawnBinary(config: string, env?: Record<string, string>): Deno.
 /**
  * Waits until the service answers `/healthz` and returns that answer. The service opens its
  * store (and may already work in it) before it listens, so a test that saw the store used
- * still has to wait for the listener. Bounded only as a safety net for loaded machines.
+ * still has to wait for the listener. Bounded only as a safety net for loaded machines; given
+ * the service's process, it fails as soon as that has ended, with its exit code or signal.
  */
-export async function waitForHealthz(port: number, safetyNetMs = 60_000): Promise<Response> {
+export async function waitForHealthz(
+  port: number,
+  safetyNetMs = 60_000,
+  child?: Deno.ChildProcess,
+): Promise<Response> {
   const giveUpAt = Date.now() + safetyNetMs;
+  let ended: Deno.CommandStatus | undefined;
+  void child?.status.then((status) => ended = status);
   for (;;) {
     const health = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
     if (health) return health;
+    if (ended !== undefined) {
+      throw new Error(`The service ended (${ended.signal ?? ended.code}) before it listened`);
+    }
     if (Date.now() > giveUpAt) throw new Error(`Nothing answered on port ${port}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
