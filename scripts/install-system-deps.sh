@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the end-to-end, package and store tests (and make demo) need,
+# Installs the Debian packages the end-to-end, package, store and CPU tests (and make demo) need,
 # when missing. As root it installs them; otherwise it prints the exact command and exits 1.
 set -euo pipefail
 need=()
@@ -20,6 +20,7 @@ adduser adduser
 runuser util-linux
 python3 python3
 lintian lintian
+qemu-x86_64 qemu-user
 LIST
 [ ${#need[@]} -eq 0 ] && exit 0
 command="apt-get update && apt-get install -y --no-install-recommends ${need[*]}"
