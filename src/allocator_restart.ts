@@ -9,6 +9,8 @@
  * the same program (execve: same pid, same open descriptors, nothing started yet). A value the
  * environment already has, even mimalloc's default, is left as it is.
  */
+import { printable } from "./printable_text.ts";
+
 export const PURGE_DELAY_VARIABLE = "MIMALLOC_PURGE_DELAY";
 /** What the binary sets; the bench gives it to every Bun child alike. */
 export const ALLOCATOR_ENV: Readonly<Record<string, string>> = { [PURGE_DELAY_VARIABLE]: "-1" };
@@ -44,4 +46,29 @@ export function allocatorRestart(proc: ProcessView, onBun: boolean): Restart | u
     args: [proc.execPath, ...proc.execArgv, ...proc.argv.slice(compiled ? 2 : 1)],
     env,
   };
+}
+
+/** `process.execve` as Node and Bun have it: never returns, or throws. */
+export type Execve = (file: string, args: string[], env: Record<string, string>) => never;
+
+/**
+ * Replaces the process with `restart`. The setting only saves CPU, so an execve that fails (the
+ * binary replaced or removed since it started, a binary for another CPU run through an emulator
+ * that leaves the execve to the kernel) must not stop the service: it runs on as it is, and
+ * `warn` gets one line saying why.
+ */
+export function restartWithAllocatorSetting(
+  restart: Restart,
+  execve: Execve,
+  warn: (line: string) => void,
+): void {
+  try {
+    execve(restart.file, restart.args, restart.env);
+  } catch (error) {
+    const why = printable(error instanceof Error ? error.message : String(error));
+    warn(
+      `openvpn-auth-oidc: running without ${PURGE_DELAY_VARIABLE}=-1 (starting again with it ` +
+        `failed: ${why}); set it in the environment to skip the restart\n`,
+    );
+  }
 }

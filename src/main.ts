@@ -5,15 +5,14 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import process from "node:process";
-import { allocatorRestart } from "./allocator_restart.ts";
+import { allocatorRestart, type Execve, restartWithAllocatorSetting } from "./allocator_restart.ts";
 import { writeAllSync } from "./write_all_sync.ts";
 
 const restart = allocatorRestart(process, "Bun" in globalThis);
-const execve = (process as { execve?: (file: string, args: string[], env: object) => never })
-  .execve;
+const execve = (process as { execve?: Execve }).execve;
 // Without execve (older runtimes) the service runs on, only slower.
 if (restart !== undefined && execve !== undefined) {
-  execve(restart.file, restart.args, restart.env);
+  restartWithAllocatorSetting(restart, execve.bind(process), (line) => writeAllSync(2, line));
 }
 
 const { EXIT_RUNTIME, runCli } = await import("./cli.ts");

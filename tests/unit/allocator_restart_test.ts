@@ -1,5 +1,9 @@
 import { assertEquals } from "../support/assert.ts";
-import { allocatorRestart, PURGE_DELAY_VARIABLE } from "../../src/allocator_restart.ts";
+import {
+  allocatorRestart,
+  PURGE_DELAY_VARIABLE,
+  restartWithAllocatorSetting,
+} from "../../src/allocator_restart.ts";
 
 const compiled = {
   execPath: "/usr/bin/openvpn-auth-oidc",
@@ -35,4 +39,26 @@ Deno.test("a value already in the environment is kept, even mimalloc's default; 
   const set = { ...compiled, env: { [PURGE_DELAY_VARIABLE]: "10" } };
   assertEquals(allocatorRestart(set, true), undefined);
   assertEquals(allocatorRestart(compiled, false), undefined);
+});
+
+Deno.test("an execve that fails (the binary gone since start, a foreign binary under an emulator) lets the service run on with one line saying why", () => {
+  const restart = allocatorRestart(compiled, true)!;
+  const warned: string[] = [];
+  let tried: unknown[] = [];
+  restartWithAllocatorSetting(
+    restart,
+    (...call) => {
+      tried = call;
+      throw Object.assign(new Error("ENOEXEC: exec format error, execve\x1b[2J"), {
+        code: "ENOEXEC",
+      });
+    },
+    (line) => warned.push(line),
+  );
+  assertEquals(tried, [restart.file, restart.args, restart.env]);
+  assertEquals(warned, [
+    `openvpn-auth-oidc: running without ${PURGE_DELAY_VARIABLE}=-1 (starting again with it ` +
+    "failed: ENOEXEC: exec format error, execve\\x1b[2J); set it in the environment to skip " +
+    "the restart\n",
+  ]);
 });
