@@ -280,9 +280,12 @@ export function stateQuery(): ManagementCommand {
   return command("state", ["state"], "multi");
 }
 
-/** `status 3`: tab-separated client list, multi-line. */
+/**
+ * `status 3`: tab-separated client list, multi-line. Its own reply kind: OpenVPN 2.7 may skip it
+ * (protocol.ts says how that is noticed).
+ */
 export function status3(): ManagementCommand {
-  return command("status", ["status 3"], "multi");
+  return command("status", ["status 3"], "status");
 }
 
 /** `bytecount {seconds}` (0 turns it off): `>BYTECOUNT_CLI` events every n seconds. */

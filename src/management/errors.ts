@@ -16,6 +16,11 @@ export type ManagementConnectionErrorCode =
   | "closed"
   /** Too many replies overdue: the link was dropped and is reconnected. */
   | "unresponsive"
+  /**
+   * OpenVPN skipped a command (2.7 may leave `status` unanswered), so replies could no longer be
+   * matched to commands: the link was dropped and is reconnected.
+   */
+  | "out-of-step"
   /** Nothing arrived within the command timeout after connecting. */
   | "no-greeting"
   /** The interface asks for a password and none is configured. */

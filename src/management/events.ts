@@ -136,7 +136,14 @@ export type ProtocolWarningCode =
   /** A reply line when no command waits for one, or not of the kind the command expects. */
   | "unexpected-reply"
   /** A multi-line reply beyond the size limit: later lines are dropped. */
-  | "reply-too-long";
+  | "reply-too-long"
+  /**
+   * A reply that cannot be the waiting command's: OpenVPN skipped that command (2.7 answers
+   * nothing at all to `status` when reading the DCO peer statistics fails), so every later
+   * reply would go to the command before its own. No reply is matched after it: the link must
+   * be dropped (LinkCore does) and its commands count as unanswered.
+   */
+  | "out-of-step";
 
 /**
  * Bad input, reported instead of thrown. `message` never contains ENV values or other line
@@ -165,8 +172,12 @@ export type ManagementEvent =
   | UnknownEvent
   | ProtocolWarning;
 
-/** How a command's reply ends: one `SUCCESS:`/`ERROR:` line, or lines up to `END`. */
-export type ReplyKind = "single" | "multi";
+/**
+ * How a command's reply ends: one `SUCCESS:`/`ERROR:` line, or lines up to `END`. `status` is
+ * `multi` whose first line must be `TITLE` (or an `ERROR:` naming status): anything else is a
+ * later command's reply, reported as `out-of-step`.
+ */
+export type ReplyKind = "single" | "multi" | "status";
 
 /** The reply matched to the command that was issued with `ticket`. */
 export type Reply =

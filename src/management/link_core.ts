@@ -220,6 +220,15 @@ export class LinkCore {
       case "hold":
         this.#step(this.#handshake.onEvent(event));
         break;
+      case "warning":
+        if (event.code === "out-of-step") {
+          // No later reply can be given to its command: the commands in flight end as on any
+          // drop (outcome unknown), and the next link starts in step. The failure is the one
+          // log line (connection.ts), with what was expected and what came.
+          this.#fail(new ManagementConnectionError("out-of-step", event.message));
+          return;
+        }
+        break;
     }
     this.#deliver(event);
   }

@@ -4,8 +4,10 @@
  * command it writes and `push()` for every chunk it reads.
  *
  * OpenVPN answers commands strictly in order, so replies are matched to tickets first in,
- * first out; several commands may be in flight at once. Real-time `>` lines can arrive between
- * (and inside) replies and are always routed as events. A `>CLIENT:` block (header, ENV
+ * first out; several commands may be in flight at once. One command may go unanswered (2.7's
+ * `status`): its ticket checks the first line of its reply, and a line that cannot be one stops
+ * all matching (`out-of-step`, for the caller to drop the link). Real-time `>` lines can arrive
+ * between (and inside) replies and are always routed as events. A `>CLIENT:` block (header, ENV
  * lines, `>CLIENT:ENV,END`) becomes one event when its END arrives, never a half block.
  *
  * Bad input never throws: it is reported as a `warning` event (without content that may hold
@@ -88,6 +90,17 @@ const PASSWORD_PROMPT = "ENTER PASSWORD:";
 const ENV_END = `${ENV_PREFIX}END`;
 const CR = 13;
 
+/**
+ * Whether `line` can begin the reply to `status 3`. OpenVPN's server prints `TITLE\t{version}`
+ * first (multi.c `multi_print_status`, 2.6 and 2.7 alike), or `ERROR: The 'status' command is
+ * not supported ...` while no server runs, between restarts (manage.c `man_status`). 2.7 may
+ * also print nothing at all (its DCO peer statistics failed, commit 6f9ba8bf): the line that
+ * comes then answers a later command.
+ */
+function beginsStatusReply(line: string): boolean {
+  return line.startsWith("TITLE\t") || (line.startsWith("ERROR:") && line.includes("'status'"));
+}
+
 interface Ticket {
   id: number;
   kind: ReplyKind;
@@ -105,6 +118,8 @@ export class ManagementProtocol {
   #block: OpenClientBlock | undefined;
   #strayEnvReported = false;
   #promptSeen = false;
+  /** A reply could not be matched (`out-of-step`): no later one is, until `reset()`. */
+  #outOfStep = false;
   /** The result `push()` is filling (push runs to its end before anything else). */
   #out: PushResult = { events: [], replies: [] };
   readonly #sink: LineSink = {
@@ -154,6 +169,7 @@ export class ManagementProtocol {
     this.#splitter.reset();
     this.#strayEnvReported = false;
     this.#promptSeen = false;
+    this.#outOfStep = false;
     return { events: out.events, abandonedTickets };
   }
 
@@ -314,6 +330,8 @@ export class ManagementProtocol {
   }
 
   #handleReplyLine(line: string, out: PushResult): void {
+    // Which command a reply line answers is unknown now: matching it to any would be a guess.
+    if (this.#outOfStep) return;
     const ticket = this.#tickets[0];
     if (ticket === undefined) {
       this.#warn(
@@ -341,7 +359,18 @@ export class ManagementProtocol {
       }
       return;
     }
-    if (ticket.lines.length === 0 && !ticket.truncated && line.startsWith("ERROR:")) {
+    const first = ticket.lines.length === 0 && !ticket.truncated;
+    if (first && ticket.kind === "status" && !beginsStatusReply(line)) {
+      this.#outOfStep = true;
+      this.#warn(
+        out,
+        "out-of-step",
+        `Replies out of step: the reply to status begins with TITLE, got ${describeLine(line)}: ` +
+          "OpenVPN skipped the command, so no later reply can be matched to its command",
+      );
+      return;
+    }
+    if (first && line.startsWith("ERROR:")) {
       this.#tickets.shift();
       out.replies.push({ ticket: ticket.id, type: "error", message: line.slice(6).trimStart() });
       return;

@@ -300,6 +300,35 @@ Deno.test("a server restart fails the pending command, emits disconnected and co
   }
 });
 
+Deno.test("a status OpenVPN leaves unanswered (2.7 with DCO) drops the link: the commands after it end unanswered, and it reconnects", async () => {
+  const server = await FakeManagementServer.start({ transport: "unix" });
+  const { connection, next } = connect(server);
+  try {
+    await next(isType("connected"));
+    server.respond = (command) => (command === "status 3" ? "none" : "default");
+    const settled = (promise: Promise<unknown>) =>
+      promise.then(() => undefined, (error: unknown) => error);
+    const status = settled(connection.send(status3()));
+    const deny = settled(connection.send(clientDeny(1, 1, "denied")));
+    for (const error of [await status, await deny]) {
+      assert(error instanceof ManagementConnectionError, String(error));
+      // As on any drop: OpenVPN may have run the deny, so its outcome is unknown.
+      assertEquals(error.code, "disconnected");
+      assert(error.cause instanceof ManagementConnectionError);
+      assertEquals(error.cause.code, "out-of-step");
+    }
+    const down = await next(isType("disconnected"));
+    assert(down.type === "disconnected");
+    assert(down.reason.includes('got "SUCCESS: client-deny command succeeded"'), down.reason);
+    await next(isType("connected"), 2);
+    server.respond = undefined;
+    assertEquals((await connection.send(status3())).type, "lines");
+  } finally {
+    await connection.close();
+    await server.stop();
+  }
+});
+
 Deno.test("a timed-out command rejects, and its late reply is discarded instead of answering the next", async () => {
   const server = await FakeManagementServer.start();
   const clock = new FakeClock();

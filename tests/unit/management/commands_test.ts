@@ -136,7 +136,7 @@ Deno.test("clientKill() quotes the optional message", () => {
 
 Deno.test("fixed commands carry their reply kind", () => {
   assertEquals([version().text, version().reply], ["version", "multi"]);
-  assertEquals([status3().text, status3().reply], ["status 3", "multi"]);
+  assertEquals([status3().text, status3().reply], ["status 3", "status"]);
   assertEquals([holdRelease().text, holdRelease().reply], ["hold release", "single"]);
   assertEquals(bytecount(5).text, "bytecount 5");
   assertThrows(() => bytecount(-1), ManagementArgumentError);

@@ -4,38 +4,14 @@
  * that is slow now and then is kept (ending it would end every login in flight on it).
  */
 import { assert, assertEquals } from "../../support/assert.ts";
-import { getLogger } from "../../../src/log.ts";
 import { clientDeny } from "../../../src/management/commands.ts";
-import type { ManagementConnectionError } from "../../../src/management/errors.ts";
-import { LinkCore } from "../../../src/management/link_core.ts";
+import { upLinkCore } from "./up_link.ts";
 
 const TIMEOUT_MS = 1000;
-/** What OpenVPN 2.6 answers to the handshake (handshake-plain.server-mgmt.txt), in order. */
-const HANDSHAKE_REPLIES = [
-  "OpenVPN Version: OpenVPN 2.6.14\nManagement Version: 5\nEND\n",
-  "SUCCESS: pid=10092\n",
-  "SUCCESS: real-time state notification set to ON\n",
-  "1796128683,CONNECTED,SUCCESS,,,,,\nEND\n",
-  "SUCCESS: hold=0\n",
-];
 
 /** A LinkCore that is up, at time 0, failing the link after `maxOverdueReplies` overdue. */
 function upLink(maxOverdueReplies: number) {
-  const failures: ManagementConnectionError[] = [];
-  let writes = 0;
-  const core = new LinkCore(
-    { write: () => writes++, deliver: () => {}, fail: (error) => failures.push(error) },
-    {
-      password: undefined,
-      commandTimeoutMs: TIMEOUT_MS,
-      maxOverdueReplies,
-      log: getLogger("test"),
-    },
-    0,
-  );
-  core.receive(">INFO:OpenVPN Management Interface Version 5 -- type 'help' for more info\n", 0);
-  for (const reply of HANDSHAKE_REPLIES) core.receive(reply, 0);
-  assert(core.ready, `the handshake did not finish after ${writes} commands`);
+  const { core, failures } = upLinkCore({ commandTimeoutMs: TIMEOUT_MS, maxOverdueReplies });
   let now = 0;
   /** Sends a command OpenVPN answers only after its timeout; returns how it ended. */
   const timeOut = () => {

@@ -64,7 +64,7 @@ export function replyKinds(command: string): ReplyKind[] {
   const words = command.split("\n")[0]!.split(" ");
   const [name, arg1, arg2] = words;
   if (name === "version" && arg1 === undefined) return ["multi"];
-  if (name === "status") return ["multi"];
+  if (name === "status") return ["status"];
   if (name === "state" || name === "log" || name === "echo") {
     const args = [arg1, arg2].filter((arg) => arg !== undefined);
     if (args.length === 0) return ["multi"];

@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "../../support/assert.ts";
 import type { ManagementEvent } from "../../../src/management/protocol.ts";
-import { loadTranscript, replay } from "./transcript_loader.ts";
+import { loadTranscript, replay, transcriptNames } from "./transcript_loader.ts";
 
 type Summary = { type: string; cid?: number; kid?: number; sessionId?: string | undefined };
 
@@ -106,6 +106,22 @@ Deno.test("reauth transcript matches every reply to its command in order", () =>
       ["client-auth-nt 0 5", ["success"]],
     ],
   );
+});
+
+Deno.test("every status 3 of the recorded OpenVPN 2.6 servers is read as a list beginning with TITLE", () => {
+  let lists = 0;
+  for (const name of transcriptNames()) {
+    const result = replay(loadTranscript(name));
+    assertEquals(warnings(result.events), [], name);
+    for (const { command, tickets } of result.tickets) {
+      if (command !== "status 3") continue;
+      const reply = result.replies.find((candidate) => candidate.ticket === tickets[0]);
+      assert(reply?.type === "lines" && reply.lines[0]?.startsWith("TITLE\t"), name);
+      assert(reply.lines.at(-1)?.startsWith("GLOBAL_STATS\t"), `${name}: the list up to its END`);
+      lists++;
+    }
+  }
+  assert(lists >= 6, `only ${lists} status 3 replies recorded`);
 });
 
 Deno.test("transcripts give identical events and replies whatever the chunk size", () => {
