@@ -49,6 +49,13 @@ const REFUSED_DIRECTIVES: ReadonlyMap<string, string> = new Map([
 /** Options that must not be pushed: pushing them would break the bridge's auth tokens. */
 const REFUSED_PUSHES: ReadonlySet<string> = new Set(["auth-token", "auth-token-user"]);
 
+/**
+ * The most seconds OpenVPN takes for `ping`, `ping-exit` and `ping-restart` from 2.7.6 on
+ * (options.h `PING_TIMEOUT_MAX`, commit 5d8cb707 "limit ping and keepalive values to one day").
+ */
+export const MAX_PING_SECONDS = 86_400;
+const PING_OPTIONS: ReadonlySet<string> = new Set(["ping", "ping-exit", "ping-restart"]);
+
 const encoder = new TextEncoder();
 
 /**
@@ -56,8 +63,9 @@ const encoder = new TextEncoder();
  * `undefined` when the line may be sent. Refused: whatever the `client-auth` command builder
  * refuses (control characters, `END`, lines too long for OpenVPN's buffer), lines OpenVPN's
  * lexer would reject, comments and blank lines, any directive not in
- * {@link CLIENT_CONFIG_DIRECTIVES}, pushes of `auth-token`/`auth-token-user`, and pushed
- * options with a comma (OpenVPN drops them).
+ * {@link CLIENT_CONFIG_DIRECTIVES}, pushes of `auth-token`/`auth-token-user`, pushed
+ * options with a comma (OpenVPN drops them), and `ping`, `ping-exit` or `ping-restart` (set or
+ * pushed) beyond {@link MAX_PING_SECONDS} or not a plain number (OpenVPN 2.7 ignores them).
  */
 export function validateClientConfigLine(line: string): string | undefined {
   try {
@@ -82,6 +90,8 @@ export function validateClientConfigLine(line: string): string | undefined {
     // the same to it and to withSessionTimeout.
     return 'Directive "session-timeout" takes one number of seconds: session-timeout 3600';
   }
+  const ping = pingProblem(`Directive "${directive}"`, directive, args);
+  if (ping !== undefined) return ping;
   if (directive === "push" || directive === "push-remove") {
     const [option] = args;
     if (option === undefined || args.length !== 1) {
@@ -106,7 +116,24 @@ function validatePushedOption(option: string): string | undefined {
   const [name] = split.words;
   if (name === undefined) return "Pushed option is empty";
   if (REFUSED_PUSHES.has(name)) return `Pushing "${name}" is not allowed: the bridge manages it`;
-  return undefined;
+  // A pushed one is the client's to apply, and a 2.7.6 client ignores it the same way.
+  return pingProblem(`Pushed option "${name}"`, name, split.words.slice(1));
+}
+
+/**
+ * Why `ping`, `ping-exit` or `ping-restart` with `args` is refused (`what` names it), or undefined
+ * for any other option. OpenVPN 2.7.6 ignores a value above {@link MAX_PING_SECONDS}, or one it
+ * cannot read whole as a number ("60s", which 2.6 read as 60), logging one line only: the
+ * timers stay as they were and nobody is told.
+ */
+function pingProblem(what: string, name: string, args: readonly string[]): string | undefined {
+  if (!PING_OPTIONS.has(name)) return undefined;
+  const [seconds] = args;
+  if (args.length === 1 && /^\d+$/.test(seconds!) && Number(seconds) <= MAX_PING_SECONDS) {
+    return undefined;
+  }
+  return `${what} takes one number of seconds from 0 to ${MAX_PING_SECONDS}: ` +
+    "OpenVPN 2.7 ignores any other value";
 }
 
 /**

@@ -313,6 +313,17 @@ const ERROR_CASES: Array<{
     },
   },
   {
+    // OpenVPN 2.7.6 would ignore it with one log line, and the client keep the server's timers.
+    name: "a client_config ping-restart of more than a day",
+    source: MINIMAL + '\n[[client_config]]\ngroups = ["/a"]\nlines = ["ping-restart 90000"]\n',
+    expected: {
+      path: "client_config[0].lines[0]",
+      message: 'Directive "ping-restart" takes one number of seconds from 0 to 86400: ' +
+        "OpenVPN 2.7 ignores any other value",
+      line: 16,
+    },
+  },
+  {
     name: "a malformed group path",
     source: MINIMAL + '\n[authorization]\nallowed_groups = ["/staff/"]\n',
     expected: {

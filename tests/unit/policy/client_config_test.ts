@@ -2,6 +2,7 @@ import { assertEquals, assertStringIncludes, assertThrows } from "../../support/
 import {
   authTokenUserLine,
   linesForGroups,
+  MAX_PING_SECONDS,
   validateClientConfigLine,
   withSessionTimeout,
 } from "../../../src/policy/client_config.ts";
@@ -82,6 +83,39 @@ Deno.test("validateClientConfigLine() refuses a pushed option with a comma, whic
     assertEquals(
       validateClientConfigLine(line),
       "OpenVPN refuses commas in pushed options: use one push line per option",
+      line,
+    );
+  }
+});
+
+Deno.test("validateClientConfigLine() refuses ping, ping-exit and ping-restart beyond a day, set or pushed: OpenVPN 2.7.6 ignores them", () => {
+  assertEquals(MAX_PING_SECONDS, 86_400);
+  const accepted = [
+    "ping 0",
+    `ping ${MAX_PING_SECONDS}`,
+    `ping-exit ${MAX_PING_SECONDS}`,
+    `ping-restart ${MAX_PING_SECONDS}`,
+    `push "ping-restart ${MAX_PING_SECONDS}"`,
+    'push "ping 10"',
+  ];
+  for (const line of accepted) assertEquals(validateClientConfigLine(line), undefined, line);
+  const refused: Array<[string, string]> = [
+    [`ping ${MAX_PING_SECONDS + 1}`, 'Directive "ping"'],
+    [`ping-exit ${MAX_PING_SECONDS + 1}`, 'Directive "ping-exit"'],
+    ["ping-restart 604800", 'Directive "ping-restart"'],
+    ["ping-restart 99999999999999999999", 'Directive "ping-restart"'],
+    // 2.6 reads these as 60 and -1 (atoi); 2.7.6 cannot parse them and ignores them.
+    ["ping-restart 60s", 'Directive "ping-restart"'],
+    ["ping -1", 'Directive "ping"'],
+    ["ping", 'Directive "ping"'],
+    ["ping 10 20", 'Directive "ping"'],
+    [`push "ping-restart ${MAX_PING_SECONDS + 1}"`, 'Pushed option "ping-restart"'],
+    ['push "ping 1e5"', 'Pushed option "ping"'],
+  ];
+  for (const [line, what] of refused) {
+    assertEquals(
+      validateClientConfigLine(line),
+      `${what} takes one number of seconds from 0 to 86400: OpenVPN 2.7 ignores any other value`,
       line,
     );
   }
