@@ -174,8 +174,8 @@ export type ManagementEvent =
 
 /**
  * How a command's reply ends: one `SUCCESS:`/`ERROR:` line, or lines up to `END`. `status` is
- * `multi` whose first line must be `TITLE` (or an `ERROR:` naming status): anything else is a
- * later command's reply, reported as `out-of-step`.
+ * `multi` whose first line must be one that `status` prints (`TITLE`, or an `ERROR:` naming
+ * status; protocol.ts): anything else is a later command's reply, reported as `out-of-step`.
  */
 export type ReplyKind = "single" | "multi" | "status";
 

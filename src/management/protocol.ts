@@ -93,12 +93,14 @@ const CR = 13;
 /**
  * Whether `line` can begin the reply to `status 3`. OpenVPN's server prints `TITLE\t{version}`
  * first (multi.c `multi_print_status`, 2.6 and 2.7 alike), or `ERROR: The 'status' command is
- * not supported ...` while no server runs, between restarts (manage.c `man_status`). 2.7 may
- * also print nothing at all (its DCO peer statistics failed, commit 6f9ba8bf): the line that
- * comes then answers a later command.
+ * not supported ...` while no server runs, between restarts (manage.c `man_status`); an OpenVPN
+ * that is no server (misconfigured) `OpenVPN STATISTICS` (sig.c `print_status`). 2.7 may also
+ * print nothing at all (its DCO peer statistics failed, commit 6f9ba8bf): the line that comes
+ * then answers a later command.
  */
 function beginsStatusReply(line: string): boolean {
-  return line.startsWith("TITLE\t") || (line.startsWith("ERROR:") && line.includes("'status'"));
+  return line.startsWith("TITLE\t") || line === "OpenVPN STATISTICS" ||
+    (line.startsWith("ERROR:") && line.includes("'status'"));
 }
 
 interface Ticket {

@@ -116,6 +116,21 @@ Deno.test("LinkCore keeps the link for status as OpenVPN 2.7.6 answers it: the l
   assertEquals(reply("deny"), { type: "success", message: "client-deny command succeeded" });
 });
 
+Deno.test("push() reads the statistics an OpenVPN that is no server answers to status as its reply", () => {
+  const core = new ManagementProtocol();
+  const status = core.expect("status");
+  const deny = core.expect("single");
+  // sig.c print_status, as 2.6 and 2.7 print it in client or point-to-point mode.
+  const { events, replies } = core.push(
+    "OpenVPN STATISTICS\r\nUpdated,2026-12-05 10:14:18\r\nEND\r\nERROR: client-deny command failed\r\n",
+  );
+  assertEquals(events, []);
+  assertEquals(replies.map((reply) => [reply.ticket, reply.type]), [
+    [status, "lines"],
+    [deny, "error"],
+  ]);
+});
+
 Deno.test("push() matches no reply after one out of step, until reset()", () => {
   const core = new ManagementProtocol();
   core.expect("status");
