@@ -5,15 +5,14 @@
  * IdP (a Keycloak offline session for 30 days per VPN sign-in).
  */
 import { assert, assertEquals } from "../../support/assert.ts";
-import { KeyedLock } from "../../../src/bridge/keyed_lock.ts";
-import { SessionEnd, type SessionEndDeps } from "../../../src/bridge/session_end.ts";
+import type { SessionEndDeps } from "../../../src/bridge/session_end.ts";
 import { UnstoredRefreshTokens } from "../../../src/bridge/unstored_refresh_tokens.ts";
 import { getLogger } from "../../../src/log.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import type { Session } from "../../../src/sessions/types.ts";
 import { EVENTS_T0, testSession } from "../../support/client_events_fixture.ts";
 import { logsOf } from "../../support/log_capture.ts";
-import { RecordingCommander } from "../../support/recording_commander.ts";
+import { recordingSessionEnd } from "../../support/session_end_fixture.ts";
 
 /** When the sweep runs: alice's session s-1 (rt-1) expired a minute before. */
 const SWEPT_AT = EVENTS_T0 + 3_600_000;
@@ -21,21 +20,7 @@ const EXPIRED = testSession({ expiresAt: SWEPT_AT - 60_000, resumable: true, cid
 
 function setup(deps: Partial<SessionEndDeps> = {}) {
   const store = new MemoryStore({ maxEntries: 100, now: () => SWEPT_AT });
-  const revoked: string[] = [];
-  const end = new SessionEnd({
-    store,
-    commanders: () => new RecordingCommander(),
-    oidc: {
-      revoke: (token) => {
-        revoked.push(token);
-        return Promise.resolve();
-      },
-    },
-    sessionLock: new KeyedLock(),
-    log: getLogger("test"),
-    now: () => SWEPT_AT,
-    ...deps,
-  });
+  const { end, revoked } = recordingSessionEnd(store, { now: () => SWEPT_AT, ...deps });
   /** The daemon's sweeper: the store's sweep handing its expired sessions to SessionEnd. */
   const sweep = () => store.sweep(SWEPT_AT, (swept) => end.endExpired(swept));
   return { store, end, revoked, sweep };

@@ -7,32 +7,17 @@
  * RemovedSession), and that one is revoked.
  */
 import { assertEquals } from "../../support/assert.ts";
-import { KeyedLock } from "../../../src/bridge/keyed_lock.ts";
-import { SessionEnd } from "../../../src/bridge/session_end.ts";
-import { getLogger } from "../../../src/log.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import type { Session } from "../../../src/sessions/types.ts";
 import { EVENTS_T0, testSession } from "../../support/client_events_fixture.ts";
-import { RecordingCommander } from "../../support/recording_commander.ts";
+import { recordingSessionEnd } from "../../support/session_end_fixture.ts";
 
 /** Alice's session s-1 as the caller read it: rt-1, bound to cid 4. */
 const READ = testSession({ resumable: true });
 
 function setup() {
   const store = new MemoryStore({ maxEntries: 100, now: () => EVENTS_T0 });
-  const revoked: string[] = [];
-  const end = new SessionEnd({
-    store,
-    commanders: () => new RecordingCommander(),
-    oidc: {
-      revoke: (token) => {
-        revoked.push(token);
-        return Promise.resolve();
-      },
-    },
-    sessionLock: new KeyedLock(),
-    log: getLogger("test"),
-  });
+  const { end, revoked } = recordingSessionEnd(store);
   return { store, end, revoked };
 }
 

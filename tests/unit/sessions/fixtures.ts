@@ -1,7 +1,15 @@
 import { copyFileSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
-import type { ListedSession, PendingLogin, Session } from "../../../src/sessions/types.ts";
+import type {
+  ListedSession,
+  PendingLogin,
+  Session,
+  SessionStore,
+  SweptSession,
+} from "../../../src/sessions/types.ts";
 import { testPendingLogin, testSession } from "../../support/client_events_fixture.ts";
+import { assert, assertEquals } from "../../support/assert.ts";
+import { logsOf } from "../../support/log_capture.ts";
 
 export const T0 = 1_700_000_000_000;
 export const MINUTE = 60_000;
@@ -80,4 +88,31 @@ export function sessionsInMainFile(path: string, dir: string): string[] {
   } finally {
     db.close();
   }
+}
+
+/**
+ * A store's sweep, at T0 + 2 minutes, of session b, whose stored token `copyAToB` replaced with
+ * session a's: b's entry goes, but a token sealed to a is not b's to hand on; one warning, naming
+ * no token, says so. Returns once that is checked; the caller checks that b's entry is gone.
+ */
+export async function sweepsCopiedTokenUnhanded(
+  store: Pick<SessionStore, "putSession" | "sweep">,
+  copyAToB: () => unknown,
+): Promise<void> {
+  await store.putSession(session({ sessionId: "a", refreshToken: "token-a" }));
+  await store.putSession(
+    session({ sessionId: "b", refreshToken: "token-b", expiresAt: T0 + MINUTE }),
+  );
+  await copyAToB();
+  const handedOn: SweptSession[] = [];
+  const logs = await logsOf(async () => {
+    const result = await store.sweep(T0 + 2 * MINUTE, (sessions) => {
+      handedOn.push(...sessions);
+      return Promise.resolve();
+    });
+    assertEquals(result, { pending: 0, sessions: 1 });
+  });
+  assertEquals(handedOn, []);
+  assertEquals(logs.map((line) => line.level), ["warning"]);
+  assert(!JSON.stringify(logs).includes("token-"), JSON.stringify(logs));
 }
