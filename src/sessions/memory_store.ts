@@ -15,6 +15,7 @@ import { removableBefore } from "./pending_grace.ts";
 import { listedSession } from "./session_data.ts";
 import { SharedValues } from "./shared_values.ts";
 import { checkMaxEntries, type StoreBounds, StoreFullReporter } from "./store_full.ts";
+import { ValueIndex } from "./value_index.ts";
 import type {
   ClientBinding,
   ListedSession,
@@ -52,6 +53,12 @@ export class MemoryStore implements SessionStore {
   /** Pending logins and bound sessions by client: a DISCONNECT reads these, not every entry. */
   readonly #pendingByClient = new ClientIndex();
   readonly #sessionsByClient = new ClientIndex();
+  /**
+   * Sessions by their IdP session (`sid`): each revocation looks for a live session sharing the
+   * grant it revokes (session_end.ts), and the sweep hands on every expired session with a token
+   * for that; a scan of 100,000 sessions for each held the event loop for seconds.
+   */
+  readonly #sessionsBySid = new ValueIndex<string>();
   readonly #shared = new SharedValues();
   readonly #maxEntries: number;
   readonly #now: () => number;
@@ -144,10 +151,19 @@ export class MemoryStore implements SessionStore {
   #setSession(session: Session): void {
     const copy = Object.freeze(checkSession(session, { ownStrings: true, shared: this.#shared }));
     this.#makeRoom("sessions", this.#sessions, copy.sessionId);
-    this.#unindex(this.#sessionsByClient, copy.sessionId, this.#sessions.get(copy.sessionId));
+    const replaced = this.#sessions.get(copy.sessionId);
+    if (replaced !== undefined) this.#removeSession(copy.sessionId, replaced);
     this.#sessions.set(copy.sessionId, copy);
     this.#wrote("sessions", copy);
     this.#index(this.#sessionsByClient, copy.sessionId, copy);
+    if (copy.sid !== undefined) this.#sessionsBySid.add(copy.sid, copy.sessionId);
+  }
+
+  /** Removes a session and its index entries. */
+  #removeSession(id: string, session: Session): void {
+    this.#unindex(this.#sessionsByClient, id, session);
+    if (session.sid !== undefined) this.#sessionsBySid.remove(session.sid, id);
+    this.#sessions.delete(id);
   }
 
   getSession(sessionId: string): Promise<Session | undefined> {
@@ -167,8 +183,7 @@ export class MemoryStore implements SessionStore {
     return this.#run(() => {
       const session = this.#sessions.get(sessionId);
       if (session === undefined) return undefined;
-      this.#unindex(this.#sessionsByClient, sessionId, session);
-      this.#sessions.delete(sessionId);
+      this.#removeSession(sessionId, session);
       const { server, cid, openvpnRun, refreshToken } = session;
       const removed: RemovedSession = { server, cid };
       if (openvpnRun !== undefined) removed.openvpnRun = openvpnRun;
@@ -245,7 +260,14 @@ export class MemoryStore implements SessionStore {
   }
 
   findSessionsBySid(sid: string): Promise<Session[]> {
-    return this.#liveSessions((session) => session.sid === sid);
+    return this.#run(() => {
+      const found: Session[] = [];
+      for (const id of this.#sessionsBySid.ids(sid)) {
+        const session = this.#live(this.#sessions.get(id));
+        if (session !== undefined) found.push(session);
+      }
+      return found;
+    });
   }
 
   findSessionsBySubject(subject: string): Promise<Session[]> {
@@ -257,9 +279,7 @@ export class MemoryStore implements SessionStore {
   }
 
   async sweep(now: number, onSwept?: SweptSessionsHandler): Promise<SweepResult> {
-    const pending = await this.#run(() =>
-      this.#sweep("pending", this.#pending, this.#pendingByClient, now)
-    );
+    const pending = await this.#run(() => this.#sweep("pending", now));
     return { pending, sessions: await this.#sweepSessions(now, onSwept) };
   }
 
@@ -285,8 +305,7 @@ export class MemoryStore implements SessionStore {
               pass.earliest = Math.min(pass.earliest, session.expiresAt);
               continue;
             }
-            this.#unindex(this.#sessionsByClient, id, session);
-            this.#sessions.delete(id);
+            this.#removeSession(id, session);
             removed++;
             if (session.refreshToken !== undefined) swept.push(session as SweptSession);
             if (swept.length === LIST_CHUNK) return false;
@@ -309,6 +328,7 @@ export class MemoryStore implements SessionStore {
     this.#sessions.clear();
     this.#pendingByClient.clear();
     this.#sessionsByClient.clear();
+    this.#sessionsBySid.clear();
     return Promise.resolve();
   }
 
@@ -347,8 +367,7 @@ export class MemoryStore implements SessionStore {
     if (map.has(key) || map.size < this.#maxEntries) return;
     const now = this.#now();
     if (removableBefore(table, now) > this.#noneExpireBefore[table]) {
-      const index = table === "pending" ? this.#pendingByClient : this.#sessionsByClient;
-      this.#sweep(table, map, index, now);
+      this.#sweep(table, now);
     }
     if (map.size >= this.#maxEntries) throw this.#full.reject(table, this.#maxEntries);
   }
@@ -384,14 +403,17 @@ export class MemoryStore implements SessionStore {
   }
 
   /** Removes what expired before `now`; pending logins only once their grace is over too. */
-  #sweep(table: StoreTable, map: Map<string, Indexed>, index: ClientIndex, now: number): number {
+  #sweep(table: StoreTable, now: number): number {
     const before = removableBefore(table, now);
     let removed = 0;
     let earliest = Infinity;
-    for (const [id, entry] of map) {
+    const entries: Iterable<[string, PendingLogin | Session]> = table === "pending"
+      ? this.#pending
+      : this.#sessions;
+    for (const [id, entry] of entries) {
       if (entry.expiresAt < before) {
-        this.#unindex(index, id, entry);
-        map.delete(id);
+        if (table === "pending") this.#deletePending(id);
+        else this.#removeSession(id, entry as Session);
         removed++;
       } else if (entry.expiresAt < earliest) earliest = entry.expiresAt;
     }

@@ -489,6 +489,31 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
     );
   }
 
+  test(
+    "findSessionsBySid() follows each session's sid through rewrites, deletes and sweeps",
+    async (store, clock) => {
+      const ids = async (sid: string) =>
+        sortSessions(await store.findSessionsBySid(sid)).map((s) => s.sessionId);
+      await store.putSession(session({ sessionId: "a", sid: "sso-1" }));
+      await store.putSession(session({ sessionId: "b", sid: "sso-1" }));
+      await store.putSession(session({ sessionId: "c", sid: "sso-2", expiresAt: T0 + MINUTE }));
+      // Rewritten under another IdP session: found there only.
+      await store.putSession(session({ sessionId: "a", sid: "sso-3" }));
+      assertEquals([await ids("sso-1"), await ids("sso-3")], [["b"], ["a"]]);
+      // Rewritten without one: found under none.
+      await store.putSession(session({ sessionId: "a", sid: undefined }));
+      assertEquals(await ids("sso-3"), []);
+      await store.deleteSession("b");
+      assertEquals(await ids("sso-1"), []);
+      clock.time = T0 + 2 * MINUTE;
+      await store.sweep(clock.time);
+      assertEquals(await ids("sso-2"), []);
+      // Written again after its removal: found again.
+      await store.putSession(session({ sessionId: "c", sid: "sso-2" }));
+      assertEquals(await ids("sso-2"), ["c"]);
+    },
+  );
+
   test("findSessionsBySid() never matches sessions without a sid", async (store) => {
     await store.putSession(session({ sessionId: "no-sid", sid: undefined }));
     assertEquals(await store.findSessionsBySid(""), []);
