@@ -110,7 +110,19 @@ export class LinkCore {
     this.#now = now;
     const { events, replies } = this.#core.push(chunk);
     for (const reply of replies) this.#onReply(reply);
-    for (const event of events) this.#onEvent(event);
+    for (let i = 0; i < events.length; i++) {
+      if (this.#failed) {
+        // An event can fail the link (out-of-step); what came after it in the same read can no
+        // longer be answered on this link, and OpenVPN does not send it again on the next.
+        this.#options.log.warn(
+          "Management link failed: {count} events read after the failure were dropped (a " +
+            "client among them is answered when it tries again)",
+          { count: events.length - i },
+        );
+        return;
+      }
+      this.#onEvent(events[i]!);
+    }
   }
 
   /**

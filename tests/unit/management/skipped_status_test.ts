@@ -17,6 +17,7 @@ import {
 import type { ManagementConnectionError } from "../../../src/management/errors.ts";
 import { ManagementProtocol, type Reply } from "../../../src/management/protocol.ts";
 import { upLinkCore } from "./up_link.ts";
+import { logsOf } from "../../support/log_capture.ts";
 
 const TIMEOUT_MS = 1000;
 
@@ -147,4 +148,21 @@ Deno.test("push() matches no reply after one out of step, until reset()", () => 
   assertEquals(core.push("TITLE\tx\r\nEND\r\n").replies, [
     { ticket, type: "lines", lines: ["TITLE\tx"], truncated: false },
   ]);
+});
+
+Deno.test("LinkCore says how many events it dropped that came after the out-of-step line in the same read", async () => {
+  const { core, failures, ask } = upLinkAsking();
+  ask("status", status3());
+  ask("deny", clientDeny(1, 1, "x"));
+  const logs = await logsOf(async () =>
+    await core.receive(
+      ">CLIENT:CONNECT,7,1\n>CLIENT:ENV,common_name=a\n>CLIENT:ENV,END\n" +
+        "SUCCESS: client-deny command succeeded\n" +
+        ">CLIENT:CONNECT,8,1\n>CLIENT:ENV,common_name=b\n>CLIENT:ENV,END\n",
+      0,
+    )
+  );
+  assertOutOfStep(failures, "SUCCESS: client-deny command succeeded");
+  const dropped = logs.filter((line) => line.text.includes("dropped"));
+  assertEquals(dropped.map((line) => [line.level, line.properties["count"]]), [["warning", 1]]);
 });
