@@ -15,7 +15,6 @@ import { removableBefore } from "./pending_grace.ts";
 import { listedSession } from "./session_data.ts";
 import { SharedValues } from "./shared_values.ts";
 import { checkMaxEntries, type StoreBounds, StoreFullReporter } from "./store_full.ts";
-import { ValueIndex } from "./value_index.ts";
 import type {
   ClientBinding,
   ListedSession,
@@ -53,12 +52,6 @@ export class MemoryStore implements SessionStore {
   /** Pending logins and bound sessions by client: a DISCONNECT reads these, not every entry. */
   readonly #pendingByClient = new ClientIndex();
   readonly #sessionsByClient = new ClientIndex();
-  /**
-   * Sessions by their IdP session (`sid`): each revocation looks for a live session sharing the
-   * grant it revokes (session_end.ts), and the sweep hands on every expired session with a token
-   * for that; a scan of 100,000 sessions for each held the event loop for seconds.
-   */
-  readonly #sessionsBySid = new ValueIndex<string>();
   readonly #shared = new SharedValues();
   readonly #maxEntries: number;
   readonly #now: () => number;
@@ -151,19 +144,10 @@ export class MemoryStore implements SessionStore {
   #setSession(session: Session): void {
     const copy = Object.freeze(checkSession(session, { ownStrings: true, shared: this.#shared }));
     this.#makeRoom("sessions", this.#sessions, copy.sessionId);
-    const replaced = this.#sessions.get(copy.sessionId);
-    if (replaced !== undefined) this.#removeSession(copy.sessionId, replaced);
+    this.#unindex(this.#sessionsByClient, copy.sessionId, this.#sessions.get(copy.sessionId));
     this.#sessions.set(copy.sessionId, copy);
     this.#wrote("sessions", copy);
     this.#index(this.#sessionsByClient, copy.sessionId, copy);
-    if (copy.sid !== undefined) this.#sessionsBySid.add(copy.sid, copy.sessionId);
-  }
-
-  /** Removes a session and its index entries. */
-  #removeSession(id: string, session: Session): void {
-    this.#unindex(this.#sessionsByClient, id, session);
-    if (session.sid !== undefined) this.#sessionsBySid.remove(session.sid, id);
-    this.#sessions.delete(id);
   }
 
   getSession(sessionId: string): Promise<Session | undefined> {
@@ -183,7 +167,8 @@ export class MemoryStore implements SessionStore {
     return this.#run(() => {
       const session = this.#sessions.get(sessionId);
       if (session === undefined) return undefined;
-      this.#removeSession(sessionId, session);
+      this.#unindex(this.#sessionsByClient, sessionId, session);
+      this.#sessions.delete(sessionId);
       const { server, cid, openvpnRun, refreshToken } = session;
       const removed: RemovedSession = { server, cid };
       if (openvpnRun !== undefined) removed.openvpnRun = openvpnRun;
@@ -260,14 +245,7 @@ export class MemoryStore implements SessionStore {
   }
 
   findSessionsBySid(sid: string): Promise<Session[]> {
-    return this.#run(() => {
-      const found: Session[] = [];
-      for (const id of this.#sessionsBySid.ids(sid)) {
-        const session = this.#live(this.#sessions.get(id));
-        if (session !== undefined) found.push(session);
-      }
-      return found;
-    });
+    return this.#liveSessions((session) => session.sid === sid);
   }
 
   findSessionsBySubject(subject: string): Promise<Session[]> {
@@ -279,7 +257,9 @@ export class MemoryStore implements SessionStore {
   }
 
   async sweep(now: number, onSwept?: SweptSessionsHandler): Promise<SweepResult> {
-    const pending = await this.#run(() => this.#sweep("pending", now));
+    const pending = await this.#run(() =>
+      this.#sweep("pending", this.#pending, this.#pendingByClient, now)
+    );
     return { pending, sessions: await this.#sweepSessions(now, onSwept) };
   }
 
@@ -305,7 +285,8 @@ export class MemoryStore implements SessionStore {
               pass.earliest = Math.min(pass.earliest, session.expiresAt);
               continue;
             }
-            this.#removeSession(id, session);
+            this.#unindex(this.#sessionsByClient, id, session);
+            this.#sessions.delete(id);
             removed++;
             if (session.refreshToken !== undefined) swept.push(session as SweptSession);
             if (swept.length === LIST_CHUNK) return false;
@@ -328,7 +309,6 @@ export class MemoryStore implements SessionStore {
     this.#sessions.clear();
     this.#pendingByClient.clear();
     this.#sessionsByClient.clear();
-    this.#sessionsBySid.clear();
     return Promise.resolve();
   }
 
@@ -367,7 +347,8 @@ export class MemoryStore implements SessionStore {
     if (map.has(key) || map.size < this.#maxEntries) return;
     const now = this.#now();
     if (removableBefore(table, now) > this.#noneExpireBefore[table]) {
-      this.#sweep(table, now);
+      const index = table === "pending" ? this.#pendingByClient : this.#sessionsByClient;
+      this.#sweep(table, map, index, now);
     }
     if (map.size >= this.#maxEntries) throw this.#full.reject(table, this.#maxEntries);
   }
@@ -403,17 +384,14 @@ export class MemoryStore implements SessionStore {
   }
 
   /** Removes what expired before `now`; pending logins only once their grace is over too. */
-  #sweep(table: StoreTable, now: number): number {
+  #sweep(table: StoreTable, map: Map<string, Indexed>, index: ClientIndex, now: number): number {
     const before = removableBefore(table, now);
     let removed = 0;
     let earliest = Infinity;
-    const entries: Iterable<[string, PendingLogin | Session]> = table === "pending"
-      ? this.#pending
-      : this.#sessions;
-    for (const [id, entry] of entries) {
+    for (const [id, entry] of map) {
       if (entry.expiresAt < before) {
-        if (table === "pending") this.#deletePending(id);
-        else this.#removeSession(id, entry as Session);
+        this.#unindex(index, id, entry);
+        map.delete(id);
         removed++;
       } else if (entry.expiresAt < earliest) earliest = entry.expiresAt;
     }
