@@ -225,14 +225,17 @@ export class SessionEnd {
    * session's (revokeToken: in the background, not while a live session shares its `sid`),
    * unless it has expired at the IdP already (`refreshExpiresAt`). A resumable client's session
    * ends this way after its client left, and a connected one's too: OpenVPN's `session-timeout`
-   * disconnects the client as its session expires, and that DISCONNECT finds no session. One
-   * session after the other: each revocation first looks for a session sharing its grant in the
-   * store, and a sweep of 100,000 must not send 100,000 reads at once. A look that fails leaves
-   * that token alone. Never rejects.
+   * disconnects the client as its session expires, and that DISCONNECT finds no session. Each
+   * revocation first looks for a live session sharing its grant: for the whole batch at once in
+   * a store that can only scan (SessionStore.liveSids: one scan of 100,000 sessions per
+   * session held the event loop for seconds), else one session after the other, as a sweep of
+   * 100,000 must not send 100,000 reads at once. A look that fails leaves those tokens alone.
+   * Never rejects.
    */
   async endExpired(sessions: readonly SweptSession[]): Promise<void> {
     const unstored = this.#deps.unstoredRefreshTokens;
     const now = this.#now();
+    const shared = await this.#liveSidsOf(sessions);
     for (const swept of sessions) {
       // The live token when the store held the dead one it replaced (unstored_refresh_tokens.ts).
       const session = unstored?.apply(swept) ?? swept;
@@ -244,7 +247,38 @@ export class SessionEnd {
       });
       audit("session_ended", auditSubject(swept, swept), AUDIT_REASON.expired);
       if (refreshTokenExpired(session, now)) continue;
-      await this.#revokeUnshared(session.username, session.sid, session.refreshToken, undefined);
+      if (shared === undefined) {
+        await this.#revokeUnshared(session.username, session.sid, session.refreshToken, undefined);
+      } else if (shared !== "unknown" && !(session.sid !== undefined && shared.has(session.sid))) {
+        if (this.#deps.revokeRefreshTokens !== false) {
+          this.#revoke(session.username, session.refreshToken);
+        }
+      }
+    }
+  }
+
+  /**
+   * The sids of `sessions` a live session still has, asked once (SessionStore.liveSids);
+   * undefined when the store has no such look (each is then asked alone), "unknown" when it
+   * failed (no token of the batch is revoked: as when one look fails).
+   */
+  async #liveSidsOf(
+    sessions: readonly SweptSession[],
+  ): Promise<ReadonlySet<string> | "unknown" | undefined> {
+    const { store } = this.#deps;
+    if (store.liveSids === undefined || this.#deps.revokeRefreshTokens === false) return undefined;
+    const sids = new Set<string>();
+    for (const { sid } of sessions) if (sid !== undefined) sids.add(sid);
+    if (sids.size === 0) return sids;
+    try {
+      return await store.liveSids(sids);
+    } catch (error) {
+      this.#deps.log.debug(
+        "Refresh tokens of {count} expired sessions not revoked: cannot tell whether other " +
+          "sessions share their grants ({error})",
+        { count: sessions.length, error: String(error) },
+      );
+      return "unknown";
     }
   }
 

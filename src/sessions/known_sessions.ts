@@ -194,6 +194,10 @@ class WatchedStore implements SessionStore {
   findSessionsBySid(sid: string): Promise<Session[]> {
     return this.#store.findSessionsBySid(sid);
   }
+  get liveSids(): SessionStore["liveSids"] {
+    const store = this.#store;
+    return store.liveSids && ((sids) => store.liveSids!(sids));
+  }
   findSessionsBySubject(subject: string): Promise<Session[]> {
     return this.#store.findSessionsBySubject(subject);
   }

@@ -255,6 +255,13 @@ export interface SessionStore {
   warmUp?(servers: readonly string[]): Promise<void>;
 
   /**
+   * Optional: which of these IdP sessions (`sid`) a live session still has, in one look. A store
+   * that can only scan for a sid (the memory store) answers a whole sweep batch's revocations
+   * with one scan, not one per session; without it, each is asked with findSessionsBySid.
+   */
+  liveSids?: ((sids: ReadonlySet<string>) => Promise<Set<string>>) | undefined;
+
+  /**
    * Deletes sessions that expired before `now` (ms), and pending logins that expired
    * PENDING_GRACE_MS (a minute) before it, so that a late deadline, or another bridge's clock
    * running ahead, still finds its login (pending_grace.ts). `onSwept` is handed the sessions it

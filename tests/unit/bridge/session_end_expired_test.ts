@@ -95,11 +95,14 @@ Deno.test("a refresh token already expired at the IdP is not revoked at the swee
   assertEquals(t.revoked, ["rt-2"]);
 });
 
-Deno.test("expired sessions' grants are looked up one at a time, and a failed look skips that token alone", async () => {
+const expiredWithSid = (i: number): Session =>
+  testSession({ sessionId: `s-${i}`, sid: `sso-${i}`, refreshToken: `rt-${i}`, expiresAt: 1 });
+
+Deno.test("in a store without liveSids (file, Redis), expired sessions' grants are looked up one at a time, and a failed look skips that token alone", async () => {
   const t = setup();
-  const expired = (i: number): Session =>
-    testSession({ sessionId: `s-${i}`, sid: `sso-${i}`, refreshToken: `rt-${i}`, expiresAt: 1 });
-  for (let i = 0; i < 5; i++) await t.store.putSession(expired(i));
+  // As the file and Redis stores: their lookup by sid reads an index.
+  Object.defineProperty(t.store, "liveSids", { value: undefined });
+  for (let i = 0; i < 5; i++) await t.store.putSession(expiredWithSid(i));
   let open = 0;
   let mostOpen = 0;
   const find = t.store.findSessionsBySid.bind(t.store);
@@ -113,6 +116,31 @@ Deno.test("expired sessions' grants are looked up one at a time, and a failed lo
   assertEquals(await t.sweep(), { pending: 0, sessions: 5 });
   assertEquals(mostOpen, 1);
   assertEquals(t.revoked.sort(), ["rt-0", "rt-1", "rt-3", "rt-4"]);
+});
+
+Deno.test("a store that can only scan (memory) is asked once for the whole batch's sids, not once per session; a failed look revokes none of the batch", async () => {
+  const t = setup();
+  for (let i = 0; i < 5; i++) await t.store.putSession(expiredWithSid(i));
+  // A live session of sso-3's IdP session: rt-3 shares its grant.
+  await t.store.putSession(
+    testSession({ sessionId: "s-live", sid: "sso-3", refreshToken: "rt-l" }),
+  );
+  const asked: string[][] = [];
+  const liveSids = t.store.liveSids.bind(t.store);
+  t.store.liveSids = (sids) => {
+    asked.push([...sids].sort());
+    return liveSids(sids);
+  };
+  t.store.findSessionsBySid = () => Promise.reject(new Error("one look per session"));
+  assertEquals(await t.sweep(), { pending: 0, sessions: 5 });
+  assertEquals(asked, [["sso-0", "sso-1", "sso-2", "sso-3", "sso-4"]]);
+  assertEquals(t.revoked.sort(), ["rt-0", "rt-1", "rt-2", "rt-4"]);
+
+  for (let i = 0; i < 3; i++) await t.store.putSession(expiredWithSid(i));
+  t.store.liveSids = () => Promise.reject(new Error("store unavailable"));
+  const before = t.revoked.length;
+  assertEquals(await t.sweep(), { pending: 0, sessions: 3 });
+  assertEquals(t.revoked.length, before, "nothing revoked that may share a grant");
 });
 
 Deno.test("an expired session whose rotated token only this process kept has that token revoked, and forgotten", async () => {

@@ -1,5 +1,7 @@
 import { assertEquals, assertRejects, assertThrows } from "../../support/assert.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
+import { KnownSessions } from "../../../src/sessions/known_sessions.ts";
+import type { SessionStore } from "../../../src/sessions/types.ts";
 import { StoreFullError } from "../../../src/sessions/store_full.ts";
 import { registerStoreContract } from "./contract.ts";
 import { collectPages, LIST_CHUNK } from "../../../src/sessions/list_chunk.ts";
@@ -89,4 +91,20 @@ Deno.test("MemoryStore: a session written while a sweep hands on its expired one
   await store.putSession(session({ sessionId: "d", expiresAt: T0 + 3_600_000 }));
   assertEquals(await store.getSession("early"), undefined);
   await store.close();
+});
+
+Deno.test("MemoryStore.liveSids() names the asked sids a live session has, in one scan; a KnownSessions watch passes it on", async () => {
+  let now = T0;
+  const store = new MemoryStore({ maxEntries: 10, now: () => now });
+  await store.putSession(session({ sessionId: "a", sid: "sso-1" }));
+  await store.putSession(session({ sessionId: "b", sid: "sso-2", expiresAt: T0 + 1 }));
+  await store.putSession(session({ sessionId: "c", sid: undefined }));
+  await store.putSession(session({ sessionId: "d", sid: "sso-4" }));
+  now = T0 + 2;
+  const asked = new Set(["sso-1", "sso-2", "sso-3"]);
+  assertEquals([...await store.liveSids(asked)], ["sso-1"]);
+  const watched = new KnownSessions(10).watch(store);
+  assertEquals([...await watched.liveSids!(asked)], ["sso-1"]);
+  const withoutIt = { ...store, liveSids: undefined } as unknown as SessionStore;
+  assertEquals(new KnownSessions(10).watch(withoutIt).liveSids, undefined);
 });
