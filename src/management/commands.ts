@@ -21,6 +21,7 @@ export type ManagementArgumentErrorCode =
   | "invalid-id"
   | "invalid-number"
   | "reserved-line"
+  | "reserved-prefix"
   | "unsupported-version";
 
 /** A command argument that cannot be sent safely; nothing was written. */
@@ -248,6 +249,24 @@ export function clientKill(cid: number, message?: string): ManagementCommand {
   const parts = ["client-kill", assertId("client id", cid)];
   if (message !== undefined) parts.push(quoteArgument("kill message", message));
   return command("client-kill", [parts.join(" ")], "single");
+}
+
+/**
+ * `client-kill {cid} "HALT,{reason}"`: ends the client and tells it not to come back, whatever
+ * its `auth-retry`: a 2.6 client logs `Halt command was pushed by server ('{reason}')`, tells its
+ * GUI `>NOTIFY:info,server-pushed-halt,{reason}` and exits (openvpn3 treats HALT as fatal too).
+ * OpenVPN takes it for a client still waiting for its answer, at its CONNECT or pending (measured
+ * with 2.6.14). `reason` must not start with `[`: the client reads that as flags (push.c).
+ */
+export function clientHalt(cid: number, reason: string): ManagementCommand {
+  if (reason.startsWith("[")) {
+    throw new ManagementArgumentError(
+      "reserved-prefix",
+      "Invalid halt reason: a leading [ is read as flags by the client",
+    );
+  }
+  const message = quoteArgument("halt reason", `HALT,${reason}`);
+  return command("client-kill", [`client-kill ${assertId("client id", cid)} ${message}`], "single");
 }
 
 /** `version`: multi-line; its `Management Version: N` line gives the protocol version. */

@@ -5,6 +5,7 @@ import {
   clientAuth,
   clientAuthNt,
   clientDeny,
+  clientHalt,
   clientKill,
   clientPendingAuth,
   holdRelease,
@@ -39,6 +40,7 @@ for (const bad of ["a\rb", "a\nb", "a\u0000b", "a\tb", "a\u001bb", "a\u007fb", "
     assertEquals(error.code, "control-character");
     assertThrows(() => clientDeny(1, 1, "ok", bad), ManagementArgumentError);
     assertThrows(() => clientKill(1, bad), ManagementArgumentError);
+    assertThrows(() => clientHalt(1, bad), ManagementArgumentError);
     assertThrows(() => clientAuth(1, 1, [bad]), ManagementArgumentError);
     assertThrows(() => webAuthExtra(`https://x/${bad}`), ManagementArgumentError);
     assertThrows(() => passwordLine(new Secret(bad)), ManagementArgumentError);
@@ -132,6 +134,27 @@ Deno.test("clientAuth() builds the block ending in END and validates each config
 Deno.test("clientKill() quotes the optional message", () => {
   assertEquals(clientKill(7).text, "client-kill 7");
   assertEquals(clientKill(7, "HALT").text, 'client-kill 7 "HALT"');
+});
+
+Deno.test("clientHalt() sends the reason after HALT, quoted and escaped, within one parameter", () => {
+  const command = clientHalt(7, 'Your account does not have the required attribute "x\\y"');
+  assertEquals(
+    command.text,
+    'client-kill 7 "HALT,Your account does not have the required attribute \\"x\\\\y\\""',
+  );
+  assertEquals([command.name, command.reply], ["client-kill", "single"]);
+  // The token is `"HALT,<reason>"`: 5 bytes of the 256 a parameter holds go to `HALT,`.
+  assertEquals(clientHalt(7, "x".repeat(249)).text.length, 'client-kill 7 "HALT,"'.length + 249);
+  const error = assertThrows(() => clientHalt(7, "x".repeat(250)), ManagementArgumentError);
+  assertEquals(error.code, "too-long");
+  assertThrows(() => clientHalt(-1, "x"), ManagementArgumentError);
+});
+
+Deno.test("clientHalt() refuses a reason the client would read as flags", () => {
+  // push.c reads `[P]`, `[N]` after `HALT,` as flags, not as text to show.
+  const error = assertThrows(() => clientHalt(7, "[N] try again"), ManagementArgumentError);
+  assertEquals(error.code, "reserved-prefix");
+  assertEquals(clientHalt(7, "Try again [N]").text, 'client-kill 7 "HALT,Try again [N]"');
 });
 
 Deno.test("fixed commands carry their reply kind", () => {
