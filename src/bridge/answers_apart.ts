@@ -40,6 +40,8 @@ export function answersApart(
     auth: (cid, kid, lines, signIn) => commander.auth(cid, kid, lines, signIn),
     deny: (cid, kid, reason, clientReason, signIn) =>
       commander.deny(cid, kid, reason, clientReason, signIn),
+    halt: (cid, kid, reason, clientReason, signIn) =>
+      commander.halt(cid, kid, reason, clientReason, signIn),
     kill: (cid, message, openvpnRun) => commander.kill(cid, message, openvpnRun),
   };
 }

@@ -59,6 +59,17 @@ export class AnswersInRun implements ClientCommander {
     await this.#inner.deny(cid, kid, reason, clientReason, signIn);
   }
 
+  async halt(
+    cid: number,
+    kid: number,
+    reason: string,
+    clientReason: string,
+    signIn?: SignInRef,
+  ): Promise<void> {
+    this.checkRun();
+    await this.#inner.halt(cid, kid, reason, clientReason, signIn);
+  }
+
   async kill(cid: number, message: string, openvpnRun?: string): Promise<void> {
     this.checkRun();
     await this.#inner.kill(cid, message, openvpnRun);

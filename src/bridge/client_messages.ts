@@ -1,5 +1,5 @@
 /**
- * The messages a VPN client shows after `client-deny`, in `http.default_language`: a client
+ * The messages a VPN client shows after `client-deny` or HALT, in `http.default_language`: a client
  * sends no Accept-Language, so its message cannot follow the browser. The bridge writes every
  * message in English; this table gives each one in the other languages, keyed by the English
  * text. A message missing here (one naming a configured claim) goes out in English.
@@ -237,7 +237,9 @@ export function clientMessage(english: string, language: Language): string {
   return CLIENT_MESSAGES.get(english)?.[language] ?? english;
 }
 
-/** A commander whose `client-deny` messages are in the language `language()` names now. */
+/**
+ * A commander whose `client-deny` and HALT messages are in the language `language()` names now.
+ */
 export function localizedCommander(
   inner: ClientCommander,
   language: () => Language,
@@ -248,6 +250,8 @@ export function localizedCommander(
     authNt: (cid, kid) => inner.authNt(cid, kid),
     deny: (cid, kid, reason, clientReason) =>
       inner.deny(cid, kid, reason, clientMessage(clientReason, language())),
+    halt: (cid, kid, reason, clientReason) =>
+      inner.halt(cid, kid, reason, clientMessage(clientReason, language())),
     kill: (cid, message, openvpnRun) => inner.kill(cid, message, openvpnRun),
   };
 }

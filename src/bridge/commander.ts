@@ -22,6 +22,19 @@ export interface ClientCommander {
     signIn?: SignInRef,
   ): Promise<void>;
   /**
+   * Refuses the client by ending it, `client-kill {cid} "HALT,{clientReason}"`, where a
+   * `client-deny` would have it retry (refusal.ts says which refusals): arguments as `deny`'s.
+   * `reason`, the deny's log reason, has no place in that command; a cluster's holder of an
+   * earlier version sends the `client-deny` it stands for (work_item.ts).
+   */
+  halt(
+    cid: number,
+    kid: number,
+    reason: string,
+    clientReason: string,
+    signIn?: SignInRef,
+  ): Promise<void>;
+  /**
    * `client-kill`. `openvpnRun`: the run of OpenVPN the client was seen in (Session.openvpnRun);
    * given, the holder of the link sends it only in that run, as after a restart the cid may
    * name another client (sign_in_guard.ts).
@@ -79,14 +92,14 @@ export function notWritten(error: unknown): boolean {
 }
 
 /**
- * How OpenVPN refused an answer to a client (`client-auth`, `client-auth-nt`, `client-deny`) with
- * `ERROR:`, from its reply; undefined when `error` is no such refusal. `gone`: OpenVPN looked the
- * cid and kid up and found no such client or key (`client-deny command failed`, and `client-auth
- * command failed` for both auth commands: manage.c, multi.c): the client left, or that key ended,
- * while it was judged. `not-understood`: any other `ERROR:` (`cannot parse KID`, a parameter
- * missing): a bug of ours, worth an error. A reply that was no `SUCCESS:` or `ERROR:` at all
- * (protocol.ts) is no refusal: the link is out of step, and the client is denied as after any
- * failure (README, Security notes).
+ * How OpenVPN refused an answer to a client (`client-auth`, `client-auth-nt`, `client-deny`, a
+ * halt's `client-kill`) with `ERROR:`, from its reply; undefined when `error` is no such refusal.
+ * `gone`: OpenVPN looked the cid and kid up and found no such client or key (`client-deny command
+ * failed`, `client-kill command failed`, and `client-auth command failed` for both auth commands:
+ * manage.c, multi.c): the client left, or that key ended, while it was judged. `not-understood`:
+ * any other `ERROR:` (`cannot parse KID`, a parameter missing): a bug of ours, worth an error. A
+ * reply that was no `SUCCESS:` or `ERROR:` at all (protocol.ts) is no refusal: the link is out of
+ * step, and the client is denied as after any failure (README, Security notes).
  *
  * Either way the client is not denied after it: nothing was admitted, a deny of the same cid and
  * kid is looked up the same way, and the answer already counted and audited would be counted and
@@ -101,5 +114,7 @@ export function answerRefusal(error: unknown): "gone" | "not-understood" | undef
   if (!(error instanceof ManagementCommandError)) return undefined;
   if (error.message.includes("Unexpected reply line:")) return undefined;
   // Matched anywhere: a cluster's holder reports OpenVPN's reply inside its own message.
-  return /\bclient-(?:auth|deny) command failed\b/.test(error.message) ? "gone" : "not-understood";
+  return /\bclient-(?:auth|deny|kill) command failed\b/.test(error.message)
+    ? "gone"
+    : "not-understood";
 }

@@ -12,6 +12,7 @@ import {
   clientAuth,
   clientAuthNt,
   clientDeny,
+  clientHalt,
   clientKill,
   clientPendingAuth,
   webAuthExtra,
@@ -53,6 +54,7 @@ export function managementCommander(
     authNt: (cid, kid) => send("client-auth-nt", clientAuthNt(cid, kid)),
     deny: (cid, kid, reason, clientReason) =>
       send("client-deny", clientDeny(cid, kid, reason, clientReason)),
+    halt: (cid, _kid, _reason, clientReason) => send("client-kill", clientHalt(cid, clientReason)),
     kill: (cid, message) => send("client-kill", clientKill(cid, message)),
   };
 }

@@ -63,6 +63,10 @@ export function signInGuard(
       check("client-deny", cid, signIn);
       return await inner.deny(cid, kid, reason, clientReason);
     },
+    halt: async (cid, kid, reason, clientReason, signIn) => {
+      check("client-kill", cid, signIn);
+      return await inner.halt(cid, kid, reason, clientReason);
+    },
     kill: async (cid, message, openvpnRun) => {
       if (openvpnRun !== undefined) {
         const current = run();

@@ -166,6 +166,8 @@ export class UnaskedAdmissions {
       },
       deny: (cid, kid, reason, clientReason, signIn) =>
         inner.deny(cid, kid, reason, clientReason, signIn),
+      halt: (cid, kid, reason, clientReason, signIn) =>
+        inner.halt(cid, kid, reason, clientReason, signIn),
       kill: (cid, message, openvpnRun) => inner.kill(cid, message, openvpnRun),
     };
   }

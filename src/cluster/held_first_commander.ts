@@ -39,6 +39,8 @@ export function heldFirstCommander(
     authNt: (cid, kid) => run((c) => c.authNt(cid, kid)),
     deny: (cid, kid, reason, clientReason, signIn) =>
       run((c) => c.deny(cid, kid, reason, clientReason, signIn)),
+    halt: (cid, kid, reason, clientReason, signIn) =>
+      run((c) => c.halt(cid, kid, reason, clientReason, signIn)),
     kill: (cid, message, openvpnRun) => run((c) => c.kill(cid, message, openvpnRun)),
   };
 }

@@ -35,6 +35,8 @@ export function remoteCommander(
     authNt: (cid, kid) => run({ op: "auth-nt", cid, kid }),
     deny: (cid, kid, reason, clientReason, signIn) =>
       run({ op: "deny", cid, kid, reason, clientReason, ...signInField(signIn) }),
+    halt: (cid, kid, reason, clientReason, signIn) =>
+      run({ op: "deny", cid, kid, reason, clientReason, ...signInField(signIn), halt: true }),
     kill: (cid, message, openvpnRun) =>
       run({ op: "kill", cid, message, ...(openvpnRun === undefined ? {} : { openvpnRun }) }),
   };

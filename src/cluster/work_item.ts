@@ -32,6 +32,12 @@ export type WorkOp =
     reason: string;
     clientReason: string;
     timedOut?: OwedTimeout;
+    /**
+     * Sent as `client-kill {cid} "HALT,{clientReason}"` (ClientCommander.halt, refusal.ts): a
+     * flag on the deny it stands for, so that a holder of an earlier version, which ignores it,
+     * still refuses the client, with the `client-deny` it sent before.
+     */
+    halt?: true;
   } & ForSignIn
   | { op: "pending-auth"; cid: number; kid: number; url: string; timeoutSec: number }
   | { op: "kill"; cid: number; message: string; openvpnRun?: string };
@@ -131,7 +137,9 @@ export function decodeWork(text: string): WorkOp | undefined {
       return { op, cid, kid };
     case "deny": {
       const timedOut = decodeOwedTimeout(raw.timedOut);
-      return isText(raw.reason) && isText(raw.clientReason) && timedOut !== null
+      const halt = raw.halt;
+      return isText(raw.reason) && isText(raw.clientReason) && timedOut !== null &&
+          (halt === undefined || halt === true)
         ? {
           op,
           cid,
@@ -140,6 +148,7 @@ export function decodeWork(text: string): WorkOp | undefined {
           clientReason: raw.clientReason,
           ...signInField(signIn),
           ...(timedOut === undefined ? {} : { timedOut }),
+          ...(halt === true ? { halt } : {}),
         }
         : undefined;
     }
@@ -183,7 +192,9 @@ export function execute(commander: ClientCommander, item: WorkOp): Promise<void>
     case "auth-nt":
       return commander.authNt(item.cid, item.kid);
     case "deny":
-      return commander.deny(item.cid, item.kid, item.reason, item.clientReason, item.signIn);
+      return item.halt === true
+        ? commander.halt(item.cid, item.kid, item.reason, item.clientReason, item.signIn)
+        : commander.deny(item.cid, item.kid, item.reason, item.clientReason, item.signIn);
     case "pending-auth":
       return commander.pendingAuth(item.cid, item.kid, item.url, item.timeoutSec);
     case "kill":

@@ -136,7 +136,7 @@ export class WorkRunner {
       // kill left to the next holder after a takeover is sent too; without it, a holder that
       // never had the link up in this holding period knows no run to tie the cid to, and
       // killWhenLinked drops it (a cid from another run may name a stranger). Answers to a
-      // sign-in are never deferred: a late client-auth or client-deny must not be sent.
+      // sign-in are never deferred: a late client-auth or refusal must not be sent.
       if (item?.op === "kill") this.#deps.deferKill?.(item.cid, item.openvpnRun);
     } else {
       try {

@@ -1,4 +1,5 @@
 import type { ClientCommander, SignInRef } from "../../src/bridge/commander.ts";
+import { clientDeny, clientHalt } from "../../src/management/commands.ts";
 import { ManagementCommandError, ManagementConnectionError } from "../../src/management/errors.ts";
 
 /** The sign-in an answer was for, recorded only when there was one. */
@@ -9,6 +10,7 @@ export type RecordedCommand =
   | { kind: "auth"; cid: number; kid: number; lines: string[] } & ForSignIn
   | { kind: "auth-nt"; cid: number; kid: number }
   | { kind: "deny"; cid: number; kid: number; reason: string; clientReason: string } & ForSignIn
+  | { kind: "halt"; cid: number; kid: number; reason: string; clientReason: string } & ForSignIn
   | { kind: "kill"; cid: number; message: string; openvpnRun?: string };
 
 /** A ClientCommander that records what the bridge would have told OpenVPN. */
@@ -50,6 +52,22 @@ export class RecordingCommander implements ClientCommander {
       ...(signIn && { signIn }),
     });
   }
+  halt(
+    cid: number,
+    kid: number,
+    reason: string,
+    clientReason: string,
+    signIn?: SignInRef,
+  ): Promise<void> {
+    return this.#record({
+      kind: "halt",
+      cid,
+      kid,
+      reason,
+      clientReason,
+      ...(signIn && { signIn }),
+    });
+  }
   kill(cid: number, message: string, openvpnRun?: string): Promise<void> {
     return this.#record({ kind: "kill", cid, message, ...(openvpnRun && { openvpnRun }) });
   }
@@ -76,7 +94,20 @@ export function switchableLink(initially: { up: boolean }): {
     auth: (...args) => state.up ? recorded.auth(...args) : down(),
     authNt: (...args) => state.up ? recorded.authNt(...args) : down(),
     deny: (...args) => state.up ? recorded.deny(...args) : down(),
+    halt: (...args) => state.up ? recorded.halt(...args) : down(),
     kill: (...args) => state.up ? recorded.kill(...args) : down(),
   };
   return { commander, commands: recorded.commands, state };
+}
+
+/**
+ * The text OpenVPN gets for a recorded refusal (`client-deny`, or a halt's `client-kill`), built by
+ * the command module as the management commander builds it; any other command by its kind.
+ */
+export function wireOf(command: RecordedCommand): string {
+  if (command.kind === "deny") {
+    return clientDeny(command.cid, command.kid, command.reason, command.clientReason).text;
+  }
+  if (command.kind === "halt") return clientHalt(command.cid, command.clientReason).text;
+  return command.kind;
 }

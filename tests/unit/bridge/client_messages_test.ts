@@ -7,7 +7,7 @@ import {
 import * as denials from "../../../src/bridge/denial.ts";
 import { judge } from "../../../src/bridge/identity_policy.ts";
 import { checkUsername } from "../../../src/bridge/username_policy.ts";
-import { clientDeny } from "../../../src/management/commands.ts";
+import { clientDeny, clientHalt } from "../../../src/management/commands.ts";
 import { OidcError, type OidcErrorCode } from "../../../src/oidc/errors.ts";
 import { RecordingCommander } from "../../support/recording_commander.ts";
 import { TEST_POLICY } from "../../support/client_events_fixture.ts";
@@ -74,12 +74,14 @@ Deno.test("every client message the bridge produces has a German, French and Spa
   }
 });
 
-Deno.test("every translated client message is a valid client-deny argument", () => {
+Deno.test("every translated client message is a valid client-deny argument and HALT reason", () => {
   for (const [english, translations] of CLIENT_MESSAGES) {
     clientDeny(1, 1, "code", english);
+    clientHalt(1, english);
     for (const text of Object.values(translations)) {
       assert(text !== english, text);
       clientDeny(1, 1, "code", text);
+      clientHalt(1, text);
     }
   }
 });
@@ -95,7 +97,7 @@ Deno.test("clientMessage() keeps English, and an unknown message, as given", () 
   );
 });
 
-Deno.test("localizedCommander() sends client-deny messages in the language of the moment", async () => {
+Deno.test("localizedCommander() sends client-deny and HALT messages in the language of the moment", async () => {
   const recorder = new RecordingCommander();
   let language: "de" | "es" = "de";
   const commander = localizedCommander(recorder, () => language);
@@ -103,6 +105,7 @@ Deno.test("localizedCommander() sends client-deny messages in the language of th
   language = "es";
   await commander.deny(1, 3, "group", "You are not in a group allowed to use this VPN");
   await commander.authNt(1, 4);
+  await commander.halt(5, 1, "group", "You are not in a group allowed to use this VPN");
   assertEquals(recorder.commands, [
     {
       kind: "deny",
@@ -119,5 +122,12 @@ Deno.test("localizedCommander() sends client-deny messages in the language of th
       clientReason: "No pertenece a ningún grupo autorizado a usar esta VPN",
     },
     { kind: "auth-nt", cid: 1, kid: 4 },
+    {
+      kind: "halt",
+      cid: 5,
+      kid: 1,
+      reason: "group",
+      clientReason: "No pertenece a ningún grupo autorizado a usar esta VPN",
+    },
   ]);
 });

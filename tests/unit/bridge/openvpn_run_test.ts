@@ -138,26 +138,31 @@ Deno.test("before the link first came up a sign-in cannot be judged: the guard f
   t.events.close();
 });
 
-Deno.test("the guard refuses client-auth and client-deny of a sign-in that is not current, and writes nothing", async () => {
+Deno.test("the guard refuses client-auth, client-deny and HALT of a sign-in that is not current, and writes nothing", async () => {
   const inner = new RecordingCommander();
   const current = new Set([ALICE]);
   const guarded = signInGuard(inner, (_cid, signIn) => current.has(signIn.loginId), () => "run-1");
   await guarded.auth(0, 1, ["push x"], alice(RUN_1));
   await guarded.deny(0, 1, "r", "c", alice(RUN_1));
+  await guarded.halt(0, 1, "r", "c", alice(RUN_1));
   current.clear();
   await assertRejects(() => guarded.auth(0, 1, [], alice(RUN_1)), SignInEndedError);
   await assertRejects(() => guarded.deny(0, 1, "r", "c", alice(RUN_1)), SignInEndedError);
+  await assertRejects(() => guarded.halt(0, 1, "r", "c", alice(RUN_1)), SignInEndedError);
   // Answers to events being handled carry no sign-in: they pass.
   await guarded.auth(3, 2, []);
   await guarded.deny(3, 2, "r", "c");
+  await guarded.halt(3, 2, "r", "c");
   await guarded.authNt(3, 2);
   await guarded.pendingAuth(3, 1, "https://x", 60);
   await guarded.kill(3, "bye");
   assertEquals(inner.commands.map((c) => `${c.kind} ${c.cid}`), [
     "auth 0",
     "deny 0",
+    "halt 0",
     "auth 3",
     "deny 3",
+    "halt 3",
     "auth-nt 3",
     "pending 3",
     "kill 3",

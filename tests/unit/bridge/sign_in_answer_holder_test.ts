@@ -19,6 +19,7 @@ const downCommander: ClientCommander = {
   authNt: linkDown,
   pendingAuth: linkDown,
   deny: linkDown,
+  halt: linkDown,
   kill: linkDown,
 };
 

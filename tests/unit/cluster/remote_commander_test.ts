@@ -55,15 +55,26 @@ Deno.test("a kill is queued with the run its client was seen in, when known", as
   ]);
 });
 
-Deno.test("a browser sign-in's client-auth and client-deny are queued with their sign-in, for the holder's guard", async () => {
+Deno.test("a browser sign-in's client-auth, client-deny and HALT are queued with their sign-in, for the holder's guard", async () => {
   const { submitted, commander } = recordingRemote();
   const signIn = { loginId: "AAAAAAAAAAAAAAAAAAAAAA", openvpnRun: "4242@1795878880:CONNECTED" };
   await commander.auth(1, 1, ["push x"], signIn);
   await commander.deny(2, 1, "denied", "Not allowed", signIn);
+  await commander.halt(4, 1, "group", "Not in a group", signIn);
   await commander.auth(3, 1, []);
   assertEquals(submitted, [
     { op: "auth", cid: 1, kid: 1, lines: ["push x"], signIn },
     { op: "deny", cid: 2, kid: 1, reason: "denied", clientReason: "Not allowed", signIn },
+    // A deny flagged: a holder of an earlier version sends it as the client-deny.
+    {
+      op: "deny",
+      cid: 4,
+      kid: 1,
+      reason: "group",
+      clientReason: "Not in a group",
+      signIn,
+      halt: true,
+    },
     { op: "auth", cid: 3, kid: 1, lines: [] },
   ]);
 });

@@ -129,6 +129,30 @@ Deno.test("a held timeout deny carries the client its record is owed to; one que
   }
 });
 
+Deno.test("a deny sent as HALT carries the flag; a holder of an earlier version, which ignores it, still refuses the client with the deny; a malformed flag is refused", async () => {
+  const halted: WorkOp = {
+    op: "deny",
+    cid: 4,
+    kid: 1,
+    reason: "group",
+    clientReason: "You are not in a group allowed to use this VPN",
+    signIn: { loginId: SIGN_IN_ID, openvpnRun: "4242@1795878880:CONNECTED" },
+    halt: true,
+  };
+  assertEquals(decodeWork(encodeWork(halted, 5)), halted);
+  const { halt: _flag, ...older } = halted;
+  // The same request's answer: one item, whichever way it refuses.
+  assertEquals(workKey(halted, () => "n"), workKey(older, () => "n"));
+  const commander = new RecordingCommander();
+  await execute(commander, halted);
+  await execute(commander, older);
+  assertEquals(commander.commands.map(({ kind }) => kind), ["halt", "deny"]);
+  for (const flag of ["false", "null", '"yes"', "1"]) {
+    const text = encodeWork(older, 5).replace(/}$/, `,"halt":${flag}}`);
+    assertEquals(decodeWork(text), undefined, text);
+  }
+});
+
 Deno.test("outcomes round-trip; unknown text is no outcome", () => {
   for (
     const outcome of [
