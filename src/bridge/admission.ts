@@ -27,6 +27,7 @@ import {
   UNKNOWN_SESSION,
 } from "./denial.ts";
 import { type DenyContext, logDenial } from "./denial_log.ts";
+import { refusalCommand, sendRefusal } from "./refusal.ts";
 import { judgeClient } from "./judge_client.ts";
 import { policyClaims, type Verdict } from "./identity_policy.ts";
 import { KeyedLock } from "./keyed_lock.ts";
@@ -115,7 +116,7 @@ export class Admission {
     };
   }
 
-  /** A finished browser login: judge, store the session, send `client-auth` or `client-deny`. */
+  /** A finished browser login: judge, store the session, send `client-auth` or the refusal. */
   async admitLogin(login: FinishedLogin, commander: ClientCommander): Promise<LoginAdmission> {
     const { store, log, now, config } = this.#deps;
     const { client, result } = login;
@@ -640,7 +641,8 @@ export class Admission {
   }
 
   /**
-   * Sends `client-deny`, logs why (denial_log.ts: naming the IdP identity when it is known, the
+   * Refuses a CONNECT or REAUTH (`client-deny`, or HALT for a CONNECT the decision table
+   * refused: refusal.ts), logs why (denial_log.ts: naming the IdP identity when it is known, the
    * certificate when the decision table refused the request), counts and audits it.
    */
   async deny(
@@ -652,14 +654,17 @@ export class Admission {
     // Not logged, counted or audited as a denial when it will not be sent.
     if (commander instanceof AnswersInRun) commander.checkRun();
     this.#recordDenial(client, denial, context);
-    await sendDeny(commander, client, denial);
+    // Nobody has signed in on a client that is refused at its CONNECT by the decision table.
+    const newClient = client.kind === "login" ||
+      (client.kind === "connect" && "presented" in context);
+    await sendRefusal(commander, client, denial, newClient);
   }
 
   /**
-   * The `client-deny` of a finished browser sign-in (refused, or the IdP failed), as deny()
-   * sends it, but recorded once written: one the link did not write (down) is held for it and
-   * logged, counted and audited when it is written, in the sign-in's run. Never rejects: the
-   * page tells the user why, whatever became of it.
+   * The refusal of a finished browser sign-in (refused, or the IdP failed): `client-deny`, or
+   * HALT for a refusal a retry cannot change (refusal.ts). Recorded once written: one the link
+   * did not write (down) is held for it and logged, counted and audited when it is written, in
+   * the sign-in's run. Never rejects: the page tells the user why, whatever became of it.
    */
   async denySignIn(
     commander: ClientCommander,
@@ -668,15 +673,17 @@ export class Admission {
     context: DenyContext = {},
   ): Promise<void> {
     const { log } = this.#deps;
+    const command = refusalCommand(denial, true);
     const send = async (): Promise<void> => {
       try {
-        await sendDeny(commander, client, denial);
+        await sendRefusal(commander, client, denial, true);
       } catch (error) {
         const held = notWritten(error) && this.#holdForLink(client, {
-          command: "client-deny",
+          command,
           send,
           drop: (why) => {
-            log.info("client-deny for cid {cid} ({code}) not sent: {why}", {
+            log.info("{command} for cid {cid} ({code}) not sent: {why}", {
+              command,
               cid: client.cid,
               code: denial.code,
               why,
@@ -686,9 +693,9 @@ export class Admission {
         });
         if (held) {
           log.info(
-            "client-deny for cid {cid} ({code}) not written, to be sent once the management " +
+            "{command} for cid {cid} ({code}) not written, to be sent once the management " +
               "link is back in the sign-in's OpenVPN run: {error}",
-            { cid: client.cid, code: denial.code, error: String(error) },
+            { command, cid: client.cid, code: denial.code, error: String(error) },
           );
           return;
         }
@@ -987,11 +994,6 @@ export class Admission {
     }
     return undefined;
   }
-}
-
-/** `client-deny` with the denial's two reasons: OpenVPN's log's, and the one the client shows. */
-function sendDeny(commander: ClientCommander, client: ClientSide, denial: Denial): Promise<void> {
-  return commander.deny(client.cid, client.kid, denial.logReason, denial.reason, client.signIn);
 }
 
 /**

@@ -94,14 +94,15 @@ export type LoginAdmission =
   | { kind: "no-answer" };
 
 /**
- * The answer to a finished browser sign-in (`client-auth`, or a callback's `client-deny`) that
+ * The answer to a finished browser sign-in (`client-auth`, or a callback's refusal) that
  * the link did not write because it was down. The server's link (ClientEvents) holds it and
  * calls `send` when it tells the sign-in's run again, or `drop` when the sign-in ends first:
  * nothing else would ever answer that client, and OpenVPN keeps a pending client waiting across
  * a management reconnect.
  */
 export interface HeldSignInAnswer {
-  readonly command: "client-auth" | "client-deny";
+  /** A refusal's is `client-kill` when it halts the client (refusal.ts). */
+  readonly command: "client-auth" | "client-deny" | "client-kill";
   readonly cid: number;
   readonly signIn: SignInRef;
   /**

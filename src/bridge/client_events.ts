@@ -35,6 +35,7 @@ import { EnvClientRequest } from "./client_request.ts";
 import { decideWithoutStore } from "./decide_without_store.ts";
 import { type Denial, INTERNAL_ERROR, SIGN_IN_TIMED_OUT } from "./denial.ts";
 import { type AnswerApart, answersApart } from "./answers_apart.ts";
+import { sendRefusal } from "./refusal.ts";
 import { AnswersInRun, OpenvpnRestartedError } from "./answers_in_run.ts";
 import { type SignIn, SignIns } from "./sign_ins.ts";
 import { shownClientVersion, shownPlatform } from "./peer_info.ts";
@@ -415,21 +416,16 @@ export class ClientEvents {
   }
 
   /**
-   * Denies a sign-in whose deadline passed. One the link could not write (down, or a new
-   * holder's link not up yet: its deadline may pass at once when taken over) is held for the
-   * link, and sent when it tells the sign-in's run again: the client is still waiting then, and
-   * would otherwise get OpenVPN's bare timeout instead of the reason. Logged, counted and
+   * Refuses a sign-in whose deadline passed (with HALT: refusal.ts). One the link could not write
+   * (down, or a new holder's link not up yet: its deadline may pass at once when taken over) is
+   * held for the link, and sent when it tells the sign-in's run again: the client is still waiting
+   * then, and would otherwise get OpenVPN's bare timeout instead of the reason. Logged, counted and
    * audited as a denial when written, so the record never claims a deny that was not sent.
    */
   async #denyTimedOut(entry: SignIn): Promise<void> {
     const { commander, log } = this.#deps;
     try {
-      await commander.deny(
-        entry.cid,
-        entry.kid,
-        SIGN_IN_TIMED_OUT.logReason,
-        SIGN_IN_TIMED_OUT.reason,
-      );
+      await sendRefusal(commander, entry, SIGN_IN_TIMED_OUT, true);
     } catch (error) {
       if (!notWritten(error)) {
         this.signInTimedOut(entry);

@@ -2,10 +2,11 @@
  * Why a client was refused: a short fixed `code` (metrics count it, pages may translate it), a
  * `reason` fit to show the user (deny page, VPN client), and the `logReason` OpenVPN logs as
  * the `client-deny` reason and we log. None of them repeats claim values or tokens. The fixed
- * denials are all here (client_messages.ts translates their `reason`).
+ * denials are all here (client_messages.ts translates their `reason`); whether a refusal is a
+ * `client-deny` or ends the client with HALT is refusal.ts's.
  */
 import type { DenialReason } from "../metrics/port.ts";
-import type { OidcError } from "../oidc/errors.ts";
+import type { OidcError, OidcErrorCode } from "../oidc/errors.ts";
 import { IDP_SESSION_HINT } from "./refresh_expiry.ts";
 
 export interface Denial {
@@ -15,6 +16,11 @@ export interface Denial {
   logReason: string;
   /** For the log only: what an administrator can do about it (never claim values). */
   hint?: string | undefined;
+  /**
+   * An IdP failure's own code (idpDenial): `code` counts every one as `idp_error` or
+   * `recheck_failed`, and `access_denied`, the user's or the IdP's refusal, is no failure.
+   */
+  idpError?: OidcErrorCode;
 }
 
 /**
@@ -22,7 +28,7 @@ export interface Denial {
  * user; counted as `idp_error` at sign-in and `recheck_failed` at a refresh check.
  */
 export function idpDenial(error: OidcError, code: "idp_error" | "recheck_failed"): Denial {
-  return { code, reason: error.reason, logReason: error.code };
+  return { code, reason: error.reason, logReason: error.code, idpError: error.code };
 }
 
 export const NO_REFRESH_TOKEN: Denial = {

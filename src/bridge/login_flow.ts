@@ -1,7 +1,7 @@
 /**
  * The browser side of a login: the confirmation page's data, the redirect to the IdP, and the
- * callback that ends in `client-auth` or `client-deny`. The HTTP routes (src/http/app.ts) only
- * translate between HTTP and these outcomes.
+ * callback that ends in `client-auth` or a refusal (refusal.ts). The HTTP routes
+ * (src/http/app.ts) only translate between HTTP and these outcomes.
  *
  * The browser is bound to its login by a per-login cookie holding a random value also stored in
  * the pending login; the callback is accepted only with that cookie and the matching `state`,

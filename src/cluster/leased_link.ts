@@ -10,6 +10,7 @@ import type { Redis } from "ioredis";
 import type { ClientCommander } from "../bridge/commander.ts";
 import type { ClientEvents } from "../bridge/client_events.ts";
 import { SIGN_IN_TIMED_OUT } from "../bridge/denial.ts";
+import { haltsClient } from "../bridge/refusal.ts";
 import { KILL_MESSAGE } from "../bridge/session_end.ts";
 import type { ServerLink } from "../bridge/server_link.ts";
 import type { SignIn } from "../bridge/sign_ins.ts";
@@ -251,6 +252,7 @@ export class LeasedLink {
         clientReason: SIGN_IN_TIMED_OUT.reason,
         signIn: { loginId: id, openvpnRun: run },
         timedOut: { commonName, clientIp },
+        ...(haltsClient(SIGN_IN_TIMED_OUT, true) ? { halt: true as const } : {}),
       })),
     );
     if (lost.length === 0) return;

@@ -3,7 +3,7 @@
  * And the config-load checks of the names the deny reasons carry (required claims, claim paths).
  */
 import type { ResolvedConfig } from "../config/types.ts";
-import { clientDeny, ManagementArgumentError } from "../management/commands.ts";
+import { clientDeny, clientHalt, ManagementArgumentError } from "../management/commands.ts";
 import { printable } from "../printable_text.ts";
 import { claimAt, ClaimError, claimPathFlaw } from "./claims.ts";
 import { inAnyGroup } from "./groups.ts";
@@ -12,8 +12,9 @@ import { extractIdentity, type Identity, type IdentityClaimOptions } from "./ide
 export type DenyCode = "group" | "role" | "claim" | "common_name";
 
 /**
- * `reason` is short and fit to show the user (deny page, `client-deny` client reason): it names
- * configured things only and never repeats claim values, which are IdP data of any length.
+ * `reason` is short and fit to show the user (deny page, the client's reason of `client-deny` or
+ * HALT): it names configured things only and never repeats claim values, which are IdP data of
+ * any length.
  */
 export type Decision =
   | { allow: true }
@@ -114,14 +115,15 @@ export function validateRequiredClaim(name: string, value: unknown): string | un
 
 /**
  * Checks a `requiredClaims` name at config load: a claim path ({@link validateClaimPath}), and
- * the deny reason naming it (authorize's, sent as `client-deny` reason) can be sent. A name that
+ * the deny reason naming it (authorize's, sent to the client by `client-deny` or, at a sign-in,
+ * with HALT: refusal.ts) can be sent. A name that
  * makes it too long, or holds a control character, would otherwise leave every user it denies
  * without an answer until OpenVPN's timeout. Returns an error message (the name shortened and escaped), or
  * `undefined`.
  */
 export function validateRequiredClaimName(name: string): string | undefined {
   return validateClaimPath("Required claim name", name) ??
-    unsendableReason("Required claim name", name, [claimReason(name)]);
+    unsendableReason("Required claim name", name, [claimReason(name)], true);
 }
 
 /**
@@ -162,7 +164,7 @@ export function validateClaimPaths(
     const path = opts[key];
     if (path === undefined) continue;
     const problem = validateClaimPath("Claim path", path) ??
-      unsendableReason("Claim path", path, identityRefusals(opts, path));
+      unsendableReason("Claim path", path, identityRefusals(opts, path), false);
     if (problem !== undefined) problems[key] = problem;
   }
   return problems;
@@ -216,16 +218,21 @@ function defineClaim(claims: Record<string, unknown>, path: string, value: unkno
 /**
  * Why one of `reasons`, built from the configured `name`, could not be sent, or `undefined`.
  * Each is built into the `client-deny` command that sends it, in both places a reason goes
- * (OpenVPN's log and the client's), so the limits are exactly the command's.
+ * (OpenVPN's log and the client's), so the limits are exactly the command's. `toClient`: the
+ * reasons are what the client is told, which a sign-in's refusal may send with HALT instead
+ * (refusal.ts): built into that `client-kill` too. (Claim paths name themselves only in the
+ * reason OpenVPN logs: the client is told a fixed text.)
  */
 function unsendableReason(
   what: string,
   name: string,
   reasons: readonly string[],
+  toClient: boolean,
 ): string | undefined {
   for (const reason of reasons) {
     try {
       clientDeny(0, 0, reason, reason);
+      if (toClient) clientHalt(0, reason);
     } catch (error) {
       if (!(error instanceof ManagementArgumentError)) throw error;
       return `${what} ${shortened(name)} cannot be sent in the deny reason naming it ` +

@@ -117,8 +117,8 @@ async function demo(): Promise<void> {
       say("Now bob tries (he is only in /other)...");
       const bob = await stack.lab.startClient({ name: "bob-laptop" });
       await signInAs(stack, bob, "bob", "bob-password");
-      const reason = await bob.waitForAuthFailed(15_000);
-      say(`The VPN client reports AUTH_FAILED: "${reason}"`);
+      const reason = await bob.waitForHalt(15_000);
+      say(`The server stops the VPN client (HALT): "${reason}"`);
     }
 
     say("");

@@ -81,13 +81,13 @@ Deno.test({
               fullPage: true,
             });
           }
-          const deny = await h.waitForCommand(
+          const halt = await h.waitForCommand(
             mark,
-            (line) => line.startsWith(`client-deny ${cid} 1`),
+            (line) => line.startsWith(`client-kill ${cid} `),
           );
           assertEquals(
-            deny,
-            `client-deny ${cid} 1 "group" "You are not in a group allowed to use this VPN"`,
+            halt,
+            `client-kill ${cid} "HALT,You are not in a group allowed to use this VPN"`,
           );
         } finally {
           await browser.close();

@@ -68,7 +68,7 @@ for (const runtime of ["source", "binary"] as const satisfies readonly BridgeRun
 }
 
 Deno.test({
-  name: "bob is not in an allowed group: the client gets AUTH_FAILED with the reason and the " +
+  name: "bob is not in an allowed group: the client is halted with the reason and the " +
     "browser shows it",
   ignore: browserSkip !== undefined,
   async fn() {
@@ -76,17 +76,18 @@ Deno.test({
       const client = await stack.lab.startClient({ name: "bob-laptop" });
       const { page } = await stack.signIn(client, "bob", "bob-password");
       assertMatch(page.text, /Access denied/);
-      const reason = await client.waitForAuthFailed(15_000);
+      // HALT, not AUTH_FAILED: a retry would sign bob in again to the same refusal.
+      const reason = await client.waitForHalt(15_000);
       assert(reason.length > 0, "The client got no reason");
       assert(page.text.includes(reason), `The page does not show "${reason}": ${page.text}`);
-      await withTimeout("the denied client to exit", client.exited, 15_000);
+      await withTimeout("the refused client to exit", client.exited, 15_000);
       assertEquals(client.tunnelIp, undefined);
     });
   },
 });
 
 Deno.test({
-  name: "a wrong password at the IdP, then the pending timeout: the bridge denies the client " +
+  name: "a wrong password at the IdP, then the pending timeout: the bridge halts the client " +
     "with a reason, and the sign-in link is dead",
   ignore: browserSkip !== undefined,
   async fn() {
@@ -99,10 +100,10 @@ Deno.test({
       const { url, page } = await stack.signIn(client, "alice", "not-her-password");
       assertMatch(page.text, /Invalid username or password/);
 
-      // Nothing hangs: at its deadline the bridge denies the attempt and says why.
-      const reason = await client.waitForAuthFailed(15_000 + 20_000);
+      // Nothing hangs: at its deadline the bridge ends the attempt and says why.
+      const reason = await client.waitForHalt(15_000 + 20_000);
       assertMatch(reason, /Sign-in was not completed in time/);
-      await withTimeout("the denied client to exit", client.exited, 15_000);
+      await withTimeout("the refused client to exit", client.exited, 15_000);
       assertEquals(
         client.management.states().some((state) => state.name === "CONNECTED"),
         false,
@@ -117,15 +118,15 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a client without IV_SSO webauth is denied with a message that says why",
+  name: "a client without IV_SSO webauth is halted with a message that says why",
   ignore: labSkip !== undefined,
   async fn() {
     await withStack({}, async (stack) => {
       const client = await stack.lab.startClient({ name: "old-client", ivSso: false });
-      const reason = await client.waitForAuthFailed(15_000);
+      const reason = await client.waitForHalt(15_000);
       assertMatch(reason, /browser sign-in/);
       assertMatch(reason, /IV_SSO webauth/);
-      await withTimeout("the denied client to exit", client.exited, 15_000);
+      await withTimeout("the refused client to exit", client.exited, 15_000);
       assertEquals(
         client.lines.some((line) => line.startsWith(">INFOMSG:WEB_AUTH::")),
         false,

@@ -47,6 +47,14 @@ export function parseAuthFailed(line: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The reason of a server's HALT (`client-kill {cid} "HALT,<reason>"`), from the line a 2.6 client
+ * tells its GUI, `>NOTIFY:info,server-pushed-halt,<reason>` (push.c); undefined for any other.
+ */
+export function parseHalt(line: string): string | undefined {
+  return /^>NOTIFY:info,server-pushed-halt,(.*)$/.exec(line)?.[1];
+}
+
 export class ClientManagement {
   readonly connection: ManagementConnection;
 
@@ -127,6 +135,18 @@ export class ClientManagement {
     return this.connection.waitFor(`AUTH_FAILED on ${this.connection.path}`, () => {
       for (; scanned < this.lines.length; scanned++) {
         const reason = parseAuthFailed(this.lines[scanned]!);
+        if (reason !== undefined) return reason;
+      }
+      return undefined;
+    }, timeoutMs);
+  }
+
+  /** Resolves with the reason the server halted the client with (parseHalt). */
+  waitForHalt(timeoutMs = 10_000, since = 0): Promise<string> {
+    let scanned = since;
+    return this.connection.waitFor(`a HALT on ${this.connection.path}`, () => {
+      for (; scanned < this.lines.length; scanned++) {
+        const reason = parseHalt(this.lines[scanned]!);
         if (reason !== undefined) return reason;
       }
       return undefined;

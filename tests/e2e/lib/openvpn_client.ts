@@ -61,6 +61,8 @@ export interface OpenVpnClient {
   waitForAuthPending(timeoutMs?: number): Promise<ClientState>;
   waitForState(name: string, timeoutMs?: number, since?: number): Promise<ClientState>;
   waitForAuthFailed(timeoutMs?: number): Promise<string>;
+  /** The reason of the server's HALT, which ends the client whatever its `auth-retry`. */
+  waitForHalt(timeoutMs?: number): Promise<string>;
   waitForLog(pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray>;
   /** Options of the last PUSH_REPLY in the client log, or undefined before any. */
   pushReply(): Promise<string[] | undefined>;
@@ -209,6 +211,7 @@ export async function startOpenVpnClient(options: OpenVpnClientOptions): Promise
     waitForAuthPending: (timeoutMs) => management.waitForAuthPending(timeoutMs),
     waitForState: (name, timeoutMs, since) => management.waitForState(name, timeoutMs, since),
     waitForAuthFailed: (timeoutMs) => management.waitForAuthFailed(timeoutMs),
+    waitForHalt: (timeoutMs) => management.waitForHalt(timeoutMs),
     waitForLog: (pattern, timeoutMs) => log.waitFor(pattern, timeoutMs),
     async pushReply() {
       return parseLastPushReply(await log.readCurrentRun());

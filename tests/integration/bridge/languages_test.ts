@@ -19,8 +19,8 @@ Deno.test("default_language = de: bob's VPN client is told in German, his Englis
     assertEquals(page.status, 403);
     assertStringIncludes(page.text, "You are not in a group allowed to use this VPN");
     assertEquals(
-      await h.waitForCommand(mark, (line) => line.startsWith("client-deny 1 1")),
-      'client-deny 1 1 "group" "Sie sind in keiner Gruppe, die dieses VPN nutzen darf"',
+      await h.waitForCommand(mark, (line) => line.startsWith("client-kill 1 ")),
+      'client-kill 1 "HALT,Sie sind in keiner Gruppe, die dieses VPN nutzen darf"',
     );
   } finally {
     await h.stop();

@@ -42,17 +42,14 @@ Deno.test("bridge login against a real OIDC provider", async (t) => {
       await h.waitForCommand(mark, (line) => line === "client-auth-nt 0 3");
     });
 
-    await t.step("bob, not in an allowed group, gets client-deny with the reason", async () => {
+    await t.step("bob, not in an allowed group, is halted with the reason", async () => {
       const url = await h.connect(1, { common_name: "bob", session_id: "s-bob" });
       const mark = h.openvpn.received.length;
       const page = await h.browserLogin(url, "bob", "bob-password");
       assertEquals(page.status, 403);
       assertStringIncludes(page.text, "You are not in a group allowed to use this VPN");
-      const deny = await h.waitForCommand(mark, (line) => line.startsWith("client-deny 1 1"));
-      assertEquals(
-        deny,
-        'client-deny 1 1 "group" "You are not in a group allowed to use this VPN"',
-      );
+      const halt = await h.waitForCommand(mark, (line) => line.startsWith("client-kill 1 "));
+      assertEquals(halt, 'client-kill 1 "HALT,You are not in a group allowed to use this VPN"');
     });
 
     await t.step("a wrong password at the IdP grants nothing", async () => {
@@ -62,20 +59,20 @@ Deno.test("bridge login against a real OIDC provider", async (t) => {
       assert(!h.commandsSince(mark).some((line) => line.startsWith("client-auth")));
     });
 
-    await t.step("an IdP access_denied denies the client at once", async () => {
+    await t.step("an IdP access_denied halts the client at once", async () => {
       const url = await h.connect(3, { common_name: "erin", session_id: "s-erin" });
       const mark = h.openvpn.received.length;
       const page = await h.browserLogin(url, "erin", "erin-password");
       assertEquals(page.status, 403);
-      const deny = await h.waitForCommand(mark, (line) => line.startsWith("client-deny 3 1"));
+      const halt = await h.waitForCommand(mark, (line) => line.startsWith("client-kill 3 "));
       assertEquals(
-        deny,
-        'client-deny 3 1 "access_denied" "Login was denied or cancelled at the identity provider"',
+        halt,
+        'client-kill 3 "HALT,Login was denied or cancelled at the identity provider"',
       );
     });
 
     await t.step(
-      "a client without IV_SSO webauth is denied with a reason it can act on",
+      "a client without IV_SSO webauth is halted with a reason it can act on",
       async () => {
         const mark = h.openvpn.received.length;
         h.openvpn.sendClientBlock(
@@ -84,8 +81,8 @@ Deno.test("bridge login against a real OIDC provider", async (t) => {
           1,
           clientEnv({ IV_SSO: "openurl", session_id: "s-old" }),
         );
-        const deny = await h.waitForCommand(mark, (line) => line.startsWith("client-deny 4 1"));
-        assertStringIncludes(deny, "cannot do browser sign-in");
+        const halt = await h.waitForCommand(mark, (line) => line.startsWith("client-kill 4 "));
+        assertStringIncludes(halt, '"HALT,Your VPN client cannot do browser sign-in');
       },
     );
 
@@ -131,8 +128,7 @@ Deno.test("hostile IdP data never reaches the management socket unescaped", asyn
       const page = await h.browserLogin(url, username, password);
       const answer = await h.waitForCommand(
         mark,
-        (line) =>
-          line.startsWith(`client-auth ${cid} 1`) || line.startsWith(`client-deny ${cid} 1`),
+        (line) => line.startsWith(`client-auth ${cid} 1`) || line.startsWith(`client-kill ${cid} `),
       );
       return { page, answer, commands: h.commandsSince(mark) };
     };
@@ -146,29 +142,36 @@ Deno.test("hostile IdP data never reaches the management socket unescaped", asyn
       "END",
     ]);
     const huge = await check(1, long, "pw-2");
+    // A name no retry changes: halted (refusal.ts).
     assertEquals(
       huge.answer,
-      'client-deny 1 1 "username unusable for auth-token-user" "Your user name cannot be used with this VPN; contact your administrator"',
+      'client-kill 1 "HALT,Your user name cannot be used with this VPN; contact your administrator"',
     );
     assertEquals(huge.page.status, 403);
     const crlf = await check(2, "line\r\nclient-kill 0", "pw-3");
-    assert(crlf.answer.startsWith("client-deny 2 1 "), crlf.answer);
-    assert(!h.openvpn.received.some((line) => line.startsWith("client-kill")));
+    assert(crlf.answer.startsWith("client-kill 2 "), crlf.answer);
+    // Only the halts, of clients 1 and 2: the name's own line never reached the socket.
+    assertEquals(
+      h.openvpn.received.filter((line) => line.startsWith("client-kill")).map((line) =>
+        line.slice(0, "client-kill 1".length)
+      ),
+      ["client-kill 1", "client-kill 2"],
+    );
     assert(h.openvpn.received.every((line) => line.length < 1024));
   } finally {
     await h.stop();
   }
 });
 
-Deno.test("a sign-in not completed in time is denied with a reason, and its link is dead", async () => {
+Deno.test("a sign-in not completed in time is halted with a reason, and its link is dead", async () => {
   const h = await BridgeHarness.start({ authPendingTimeout: "10s" });
   try {
     const mark = h.openvpn.received.length;
     const url = await h.connect(0, { common_name: "alice", session_id: "s-slow" });
-    const deny = await h.waitForCommand(mark, (line) => line.startsWith("client-deny 0 1"), 15_000);
+    const halt = await h.waitForCommand(mark, (line) => line.startsWith("client-kill 0 "), 15_000);
     assertEquals(
-      deny,
-      'client-deny 0 1 "sign-in timed out" "Sign-in was not completed in time. Reconnect to try again."',
+      halt,
+      'client-kill 0 "HALT,Sign-in was not completed in time. Reconnect to try again."',
     );
     const page = await fetch(url);
     assertEquals(page.status, 404);

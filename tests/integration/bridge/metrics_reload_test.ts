@@ -22,7 +22,8 @@ async function signIn(h: BridgeHarness, cid: number, user: string): Promise<stri
   await h.browserLogin(url, user, `${user}-password`);
   return await h.waitForCommand(
     mark,
-    (line) => line.startsWith(`client-auth ${cid} 1`) || line.startsWith(`client-deny ${cid} 1`),
+    // A refused sign-in is halted (refusal.ts).
+    (line) => line.startsWith(`client-auth ${cid} 1`) || line.startsWith(`client-kill ${cid} `),
   );
 }
 
@@ -45,7 +46,7 @@ Deno.test("/metrics counts a login, a denial, a REAUTH and a management drop exa
   const log = captureStderr();
   try {
     assertEquals(await signIn(h, 0, "alice"), "client-auth 0 1");
-    assertStringIncludes(await signIn(h, 1, "bob"), 'client-deny 1 1 "group"');
+    assertStringIncludes(await signIn(h, 1, "bob"), 'client-kill 1 "HALT,You are not in a group');
     let mark = h.openvpn.received.length;
     h.openvpn.sendClientBlock("REAUTH", 0, 2, clientEnv({ session_id: "s-alice-0" }));
     await h.waitForCommand(mark, (line) => line === "client-auth-nt 0 2");
@@ -75,7 +76,7 @@ Deno.test("/metrics counts a login, a denial, a REAUTH and a management drop exa
       [`openvpn_auth_oidc_management_command_duration_seconds_count{command="client-auth"}`]: "1",
       [`openvpn_auth_oidc_management_command_duration_seconds_count{command="client-auth-nt"}`]:
         "1",
-      [`openvpn_auth_oidc_management_command_duration_seconds_count{command="client-deny"}`]: "1",
+      [`openvpn_auth_oidc_management_command_duration_seconds_count{command="client-kill"}`]: "1",
       [`openvpn_auth_oidc_idp_request_duration_seconds_count{endpoint="token"}`]: "2",
     };
     for (const [series, value] of Object.entries(expected)) {
@@ -225,7 +226,10 @@ Deno.test("SIGHUP reload: a policy change applies to the next login, the link an
     let before = h.openvpn.received.length;
     h.openvpn.sendClientBlock("REAUTH", 0, 2, clientEnv({ session_id: "s-alice-0" }));
     await h.waitForCommand(before, (line) => line.startsWith('client-deny 0 2 "group"'));
-    assertStringIncludes(await signIn(h, 2, "alice"), 'client-deny 2 1 "group"');
+    assertStringIncludes(
+      await signIn(h, 2, "alice"),
+      'client-kill 2 "HALT,You are not in a group',
+    );
     assertEquals(h.openvpn.connections, connections);
 
     // A key that cannot change live keeps its old value: still the same link.

@@ -271,7 +271,8 @@ Deno.test("a sign-in finished after OpenVPN restarted cannot let in the new clie
     // Bob's own sign-in is untouched.
     const bobPage = await h.browserLogin(bobUrl, "bob", "bob-password");
     assertEquals(bobPage.status, 403, "bob is not in /vpn-users: his own decision, not alice's");
-    await h.waitForCommand(mark, (line) => line.startsWith("client-deny 0 1 "));
+    // Halted: bob's own refusal (refusal.ts).
+    await h.waitForCommand(mark, (line) => line.startsWith("client-kill 0 "));
     assertEquals(
       h.openvpn.received.slice(mark).filter((l) => l.startsWith("client-auth")),
       [],

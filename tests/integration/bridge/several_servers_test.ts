@@ -41,19 +41,19 @@ Deno.test("one bridge, two OpenVPN servers with their own policies", async (t) =
       assertEquals(h.commandsSince(marks[1]!, "tcp"), []);
     });
 
-    await t.step("bob is denied on tcp (the top-level policy), answered on tcp only", async () => {
+    await t.step("bob is refused on tcp (the top-level policy), answered on tcp only", async () => {
       // Same cid as bob's client on udp: cids are numbered per server.
       const url = await h.connect(0, { common_name: "bob", session_id: "s-bob-tcp" }, "tcp");
       const marks = [udp.received.length, tcp.received.length];
       const page = await h.browserLogin(url, "bob", "bob-password");
       assertEquals(page.status, 403);
-      const deny = await h.waitForCommand(
+      const halt = await h.waitForCommand(
         marks[1]!,
-        (line) => line.startsWith("client-deny 0 1"),
+        (line) => line.startsWith("client-kill 0 "),
         5000,
         "tcp",
       );
-      assertStringIncludes(deny, '"group"');
+      assertStringIncludes(halt, '"HALT,You are not in a group allowed to use this VPN"');
       assertEquals(h.commandsSince(marks[0]!, "udp"), []);
     });
 

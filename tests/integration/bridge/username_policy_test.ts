@@ -5,9 +5,9 @@
 import { assertEquals, assertStringIncludes } from "../../support/assert.ts";
 import { BridgeHarness } from "../../support/bridge_harness.ts";
 
-const MUST_MATCH = '"Your VPN user name must be the one you sign in with, including case"';
+const MUST_MATCH = '"HALT,Your VPN user name must be the one you sign in with, including case"';
 const EMPTY_OR_MATCH =
-  '"Your VPN user name must be empty or the one you sign in with, including case"';
+  '"HALT,Your VPN user name must be empty or the one you sign in with, including case"';
 
 /** A CONNECT from alice's certificate naming itself `username`, signed in as alice. */
 async function signIn(h: BridgeHarness, cid: number, username: string): Promise<string> {
@@ -16,7 +16,8 @@ async function signIn(h: BridgeHarness, cid: number, username: string): Promise<
   await h.browserLogin(url, "alice", "alice-password");
   return await h.waitForCommand(
     mark,
-    (line) => line.startsWith(`client-auth ${cid} 1`) || line.startsWith(`client-deny ${cid} 1`),
+    // A refused sign-in is halted (refusal.ts).
+    (line) => line.startsWith(`client-auth ${cid} 1`) || line.startsWith(`client-kill ${cid} `),
   );
 }
 
@@ -40,7 +41,7 @@ Deno.test("reload: openvpn.username_policy applies to the next login, the link s
     assertEquals(await signIn(h, 3, ""), "client-auth 3 1");
     assertEquals(await signIn(h, 4, "alice"), "client-auth 4 1");
     const denied = await signIn(h, 5, "dummy");
-    assertStringIncludes(denied, "client-deny 5 1 ");
+    assertStringIncludes(denied, "client-kill 5 ");
     assertStringIncludes(denied, EMPTY_OR_MATCH);
     assertEquals(h.openvpn.connections, connections);
   } finally {

@@ -15,7 +15,7 @@ import { redisSettings } from "../../support/redis_settings.ts";
 
 const LATE_MS = 100;
 
-Deno.test("ClientEvents over Redis: a sign-in not completed within a 1 s auth_pending_timeout is denied as timed out", async () => {
+Deno.test("ClientEvents over Redis: a sign-in not completed within a 1 s auth_pending_timeout is halted as timed out", async () => {
   const server = await RedisServer.start();
   try {
     const config = redisSettings(server.url, "deadline-test:", { storeTimeoutMs: 2_000 });
@@ -55,9 +55,9 @@ Deno.test("ClientEvents over Redis: a sign-in not completed within a 1 s auth_pe
       events.close();
       await redis.close();
     }
-    assertEquals(commander.commands.map((command) => command.kind), ["pending", "deny"]);
+    assertEquals(commander.commands.map((command) => command.kind), ["pending", "halt"]);
     assertEquals(commander.commands[1], {
-      kind: "deny",
+      kind: "halt",
       cid: 3,
       kid: 1,
       reason: SIGN_IN_TIMED_OUT.logReason,

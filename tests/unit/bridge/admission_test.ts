@@ -265,7 +265,7 @@ function finished(login: PendingLogin, claims: Record<string, unknown>) {
   };
 }
 
-Deno.test("a login whose OpenVPN user name differs from the identity is denied (empty_or_match), or admitted with a warning (any)", async () => {
+Deno.test("a login whose OpenVPN user name differs from the identity is halted (empty_or_match), or admitted with a warning (any)", async () => {
   const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
   const strict = testAdmission({ store, now: () => T0 });
   const commander = new RecordingCommander();
@@ -274,7 +274,8 @@ Deno.test("a login whose OpenVPN user name differs from the identity is denied (
     commander,
   );
   assertEquals(denied.kind === "denied" && denied.denial.code, "username_mismatch");
-  assertEquals(commander.commands[0]?.kind, "deny");
+  // The same name is refused again at a retry: the client is halted (refusal.ts).
+  assertEquals(commander.commands[0]?.kind, "halt");
   assertEquals(await store.getSession("s-1"), undefined);
 
   const lax = testAdmission({ store, now: () => T0, usernamePolicy: "any" });

@@ -1,6 +1,7 @@
 /**
  * Every way a CONNECT or REAUTH is refused before anyone signs in (the decision table, or an
- * unreachable store): the exact `client-deny` line, log line, audit line and counts of each.
+ * unreachable store): the exact refusal (`client-deny`, or HALT: refusal.ts), log line, audit
+ * line and counts of each.
  */
 import { assert, assertEquals } from "../../support/assert.ts";
 import {
@@ -9,7 +10,6 @@ import {
   MALFORMED_REQUEST,
   STORE_UNAVAILABLE,
 } from "../../../src/bridge/denial.ts";
-import { clientDeny } from "../../../src/management/commands.ts";
 import type { Metrics, ServerMetrics } from "../../../src/metrics/port.ts";
 import { KnownSessions } from "../../../src/sessions/known_sessions.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
@@ -23,6 +23,7 @@ import {
 } from "../../support/client_events_fixture.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
 import { logsOf } from "../../support/log_capture.ts";
+import { wireOf } from "../../support/recording_commander.ts";
 
 const HOUR = 3_600_000;
 
@@ -79,11 +80,7 @@ async function denialOf(c: Case) {
     c.kind === "connect" ? events.onConnect(c.cid, c.kid, env) : events.onReauth(c.cid, c.kid, env)
   );
   events.close();
-  const wire = commander.commands.map((command) =>
-    command.kind === "deny"
-      ? clientDeny(command.cid, command.kid, command.reason, command.clientReason).text
-      : command.kind
-  );
+  const wire = commander.commands.map(wireOf);
   const log = lines.filter((line) => line.category !== "audit")
     .map(({ level, text, properties }) => ({ level, text, properties }));
   const audit = lines.filter((line) => line.category === "audit").map((line) => line.text);
@@ -116,7 +113,7 @@ const CASES: Array<[string, Case, Awaited<ReturnType<typeof denialOf>>]> = [
     { kind: "connect", cid: 9, kid: 1, env: { session_id: "s-new", IV_SSO: "openurl" } },
     {
       wire: [
-        `client-deny 9 1 "${NO_WEBAUTH}" "Your VPN client cannot do browser sign-in. Update it, ` +
+        `client-kill 9 "HALT,Your VPN client cannot do browser sign-in. Update it, ` +
         `or add 'setenv IV_SSO webauth' to its config."`,
       ],
       log: [tableLine("connect", 9, 1, NO_WEBAUTH)],
@@ -246,7 +243,7 @@ const CASES: Array<[string, Case, Awaited<ReturnType<typeof denialOf>>]> = [
 ];
 
 for (const [name, c, expected] of CASES) {
-  Deno.test(`denied before sign-in: ${name}: client-deny, log, audit and counts`, async () => {
+  Deno.test(`denied before sign-in: ${name}: the refusal, log, audit and counts`, async () => {
     assertEquals(await denialOf(c), expected);
   });
 }
@@ -282,6 +279,20 @@ Deno.test("a REAUTH the current policy refuses: denied naming the user, the sess
   assertEquals(denied.counted, ["default reauth deny", "denial group"]);
 });
 
+Deno.test("a token reconnect the current policy refuses is denied, not halted: its retry signs in anew", async () => {
+  const denied = await denialOf({
+    kind: "connect",
+    cid: 9,
+    kid: 1,
+    env: { session_state: "Authenticated" },
+    session: { claims: { sub: "u-1", preferred_username: "alice", groups: ["/other"] } },
+  });
+  assertEquals(denied.wire, [
+    `client-deny 9 1 "group" "You are not in a group allowed to use this VPN"`,
+  ]);
+  assertEquals(denied.counted, ["default connect deny", "denial group"]);
+});
+
 /** What a fail-closed denial (ServerLink: handling failed, or a malformed block) produced. */
 async function unhandledDenialOf(
   event: { kind: "connect" | "reauth"; env: Record<string, string> } | undefined,
@@ -303,11 +314,7 @@ async function unhandledDenialOf(
   );
   events.close();
   return {
-    wire: commander.commands.map((command) =>
-      command.kind === "deny"
-        ? clientDeny(command.cid, command.kid, command.reason, command.clientReason).text
-        : command.kind
-    ),
+    wire: commander.commands.map(wireOf),
     audit: lines.filter((line) => line.category === "audit").map((line) => line.text),
     counted,
   };

@@ -79,7 +79,7 @@ Deno.test("the sign-in keeps the client's platform and version only when they lo
   }
 });
 
-Deno.test("a sign-in not finished within auth_pending_timeout is denied once the clock passes it", async () => {
+Deno.test("a sign-in not finished within auth_pending_timeout is halted once the clock passes it", async () => {
   const clock = new FakeClock(T0);
   const store = new MemoryStore({ maxEntries: 10, now: clock.now });
   const { events, commander } = testClientEvents({ store, clock, authPendingTimeoutMs: 60_000 });
@@ -100,8 +100,9 @@ Deno.test("a sign-in not finished within auth_pending_timeout is denied once the
   } finally {
     logs.stop();
   }
+  // HALT, not client-deny: a retry would open another browser tab for nobody (refusal.ts).
   assertEquals(commander.commands[1], {
-    kind: "deny",
+    kind: "halt",
     cid: 3,
     kid: 1,
     reason: SIGN_IN_TIMED_OUT.logReason,
@@ -274,6 +275,19 @@ Deno.test("no answer goes out when OpenVPN restarted while a token reconnect wai
     // Without a restart it is the same client: admitted without a browser.
     assertEquals(t.commander.commands.map((c) => c.kind), restarted ? [] : ["auth"]);
     assertEquals((await t.store.getSession("s-1"))?.cid, restarted ? undefined : 2);
+    t.events.close();
+  }
+});
+
+Deno.test("no HALT goes out when OpenVPN restarted while a client without webauth waited for its session id's lock (the cid names another client now)", async () => {
+  for (const restarted of [false, true]) {
+    const t = setup();
+    await t.events.openvpnRunIs("run-1");
+    const release = sessionHeld(t);
+    const handling = t.events.onConnect(2, 1, t.env({ session_id: "s-1", IV_SSO: "openurl" }));
+    await release(restarted);
+    await handling;
+    assertEquals(t.commander.commands.map((c) => c.kind), restarted ? [] : ["halt"]);
     t.events.close();
   }
 });
@@ -682,7 +696,7 @@ Deno.test("OpenVPN restarted: a new client on a reused cid ends the sign-in pend
   // His own deadline still holds.
   clock.advance(30_000);
   await settle();
-  assertEquals(commander.commands.map((c) => c.kind), ["pending", "pending", "deny"]);
+  assertEquals(commander.commands.map((c) => c.kind), ["pending", "pending", "halt"]);
   events.close();
 });
 

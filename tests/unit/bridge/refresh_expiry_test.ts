@@ -208,11 +208,11 @@ Deno.test("reauth_check = refresh: a token reconnect after the refresh token exp
   t.events.close();
 });
 
-Deno.test("a client that cannot do browser sign-in gets the new client's denial instead", async () => {
+Deno.test("a client that cannot do browser sign-in gets the new client's refusal instead: halted", async () => {
   const t = await signedIn({ recheckIntervalMs: 15 * MINUTE });
   await reconnectAfter(t, 45 * MINUTE, { IV_SSO: "openurl" });
   assertEquals(t.commander.commands, [{
-    kind: "deny",
+    kind: "halt",
     cid: 9,
     kid: 1,
     reason: NO_WEBAUTH.logReason,

@@ -1,6 +1,7 @@
 /**
  * An answer OpenVPN refuses with `ERROR:` is not followed by a deny (commander.ts,
- * answerRefusal). The client left while it was judged (`client-deny command failed`): ServerLink
+ * answerRefusal), a `client-deny` or a halt's `client-kill` alike. The client left while it was
+ * judged (`client-deny command failed`): ServerLink
  * once took the refusal for a failed handling, logged an error and sent a second `client-deny`
  * ("internal error"), so one request was counted, and audited, as two denials.
  *
@@ -55,10 +56,12 @@ async function linkAnswering(reply: (command: string) => string | undefined) {
   });
   const link = new ServerLink(connection, events, getLogger("clients"), clock);
   link.start();
-  /** Delivers a CONNECT and waits until the link has handled it (stop waits for that). */
-  const connect = async (cid: number, kid: number, env: Record<string, string>) => {
-    emit({ type: "client-connect", cid, kid, env: testEnv(env) });
-    await withTimeout("the link's handling of the CONNECT", link.stop(), HANDLED_BOUND_MS);
+  /** Delivers a CONNECT or REAUTH and waits until the link has handled it (stop waits for that). */
+  const request = async (
+    { kind, cid, kid, env }: Pick<Refused, "kind" | "cid" | "kid" | "env">,
+  ) => {
+    emit({ type: `client-${kind}`, cid, kid, env: testEnv(env) });
+    await withTimeout(`the link's handling of the ${kind}`, link.stop(), HANDLED_BOUND_MS);
   };
   /** The value of one series in a scrape. */
   const series = async (name: string) => {
@@ -66,63 +69,104 @@ async function linkAnswering(reply: (command: string) => string | undefined) {
     const line = text.split("\n").find((l) => l.startsWith(`${name} `));
     return line?.slice(name.length + 1);
   };
-  return { sent, connect, series };
+  return { sent, request, series };
 }
 
-const CONNECT_DENIES =
-  'openvpn_auth_oidc_client_events_total{server="default",event="connect",answer="deny"}';
+const denies = (event: string) =>
+  `openvpn_auth_oidc_client_events_total{server="default",event="${event}",answer="deny"}`;
 const denials = (reason: string) => `openvpn_auth_oidc_denials_total{reason="${reason}"}`;
 
-/** A new client that cannot sign in in a browser: denied no_webauth. */
-const WITHOUT_WEBAUTH = { IV_SSO: "openurl,crtext", session_id: "s-new" };
+/** A request refused with `command`, counted as a denial `code`. */
+interface Refused {
+  kind: "connect" | "reauth";
+  cid: number;
+  kid: number;
+  env: Record<string, string>;
+  command: string;
+  code: string;
+}
 
-Deno.test("a client-deny OpenVPN refuses because the client left is sent, counted and audited once, with no error", async () => {
-  const logs = captureLogs();
-  try {
-    const t = await linkAnswering((command) =>
-      command === "client-deny" ? "client-deny command failed" : undefined
-    );
-    await t.connect(5, 1, WITHOUT_WEBAUTH);
-    assertEquals(
-      t.sent.filter((text) => text.startsWith("client-deny")).length,
-      1,
-      t.sent.join("\n"),
-    );
-    assert(t.sent[0]!.startsWith("client-deny 5 1 "), t.sent[0]);
-    assertEquals(await t.series(CONNECT_DENIES), "1");
-    assertEquals(await t.series(denials("no_webauth")), "1");
-    assertEquals(await t.series(denials("internal_error")), "0");
-    const audited = logs.lines.filter((line) => line.category === "audit");
-    assertEquals(audited.map((line) => line.properties.reason), ["no_webauth"]);
-    assertEquals(logs.lines.filter((line) => line.level === "error").map((l) => l.text), []);
-    const refused = logs.lines.find((line) => line.text.includes("OpenVPN refused the answer"));
-    assertEquals(refused?.level, "info");
-    assert(refused?.text.includes("client-deny command failed"), refused?.text);
-  } finally {
-    logs.stop();
-  }
-});
+/** The two ways a client is refused (refusal.ts): both refusals are answers all the same. */
+const REFUSED: readonly Refused[] = [
+  // A renegotiation with no session: denied, session_invalid.
+  {
+    kind: "reauth",
+    cid: 5,
+    kid: 1,
+    env: { session_id: "s-none", session_state: "Initial" },
+    command: "client-deny",
+    code: "session_invalid",
+  },
+  // A new client that cannot sign in in a browser: halted, no_webauth.
+  {
+    kind: "connect",
+    cid: 5,
+    kid: 1,
+    env: { IV_SSO: "openurl,crtext", session_id: "s-new" },
+    command: "client-kill",
+    code: "no_webauth",
+  },
+];
 
-Deno.test("a client-deny OpenVPN cannot parse is logged as an error, and not sent again", async () => {
-  const logs = captureLogs();
-  try {
-    const t = await linkAnswering((command) =>
-      command === "client-deny" ? "cannot parse KID" : undefined
-    );
-    await t.connect(5, 1, WITHOUT_WEBAUTH);
-    assertEquals(
-      t.sent.filter((text) => text.startsWith("client-deny")).length,
-      1,
-      t.sent.join("\n"),
-    );
-    assertEquals(await t.series(denials("internal_error")), "0");
-    const errors = logs.lines.filter((line) => line.level === "error");
-    assertEquals(errors.length, 1, errors.map((l) => l.text).join("\n"));
-    assert(errors[0]!.text.includes("cannot parse KID"), errors[0]!.text);
-  } finally {
-    logs.stop();
-  }
-});
+for (const refused of REFUSED) {
+  const { command } = refused;
+  Deno.test(`a ${command} OpenVPN refuses because the client left is sent, counted and audited once, with no error`, async () => {
+    const logs = captureLogs();
+    try {
+      const t = await linkAnswering((name) =>
+        name === command ? `${command} command failed` : undefined
+      );
+      await t.request(refused);
+      assertEquals(t.sent.length, 1, t.sent.join("\n"));
+      assert(t.sent[0]!.startsWith(`${command} 5 `), t.sent[0]);
+      assertEquals(await t.series(denies(refused.kind)), "1");
+      assertEquals(await t.series(denials(refused.code)), "1");
+      assertEquals(await t.series(denials("internal_error")), "0");
+      const audited = logs.lines.filter((line) => line.category === "audit");
+      assertEquals(audited.map((line) => line.properties.reason), [refused.code]);
+      assertEquals(logs.lines.filter((line) => line.level === "error").map((l) => l.text), []);
+      const answer = logs.lines.find((line) => line.text.includes("OpenVPN refused the answer"));
+      assertEquals(answer?.level, "info");
+      assert(answer?.text.includes(`${command} command failed`), answer?.text);
+    } finally {
+      logs.stop();
+    }
+  });
+
+  Deno.test(`a ${command} OpenVPN cannot parse is logged as an error, and not sent again`, async () => {
+    const logs = captureLogs();
+    try {
+      const t = await linkAnswering((name) => name === command ? "cannot parse KID" : undefined);
+      await t.request(refused);
+      assertEquals(t.sent.length, 1, t.sent.join("\n"));
+      assertEquals(await t.series(denials("internal_error")), "0");
+      const errors = logs.lines.filter((line) => line.level === "error");
+      assertEquals(errors.length, 1, errors.map((l) => l.text).join("\n"));
+      assert(errors[0]!.text.includes("cannot parse KID"), errors[0]!.text);
+    } finally {
+      logs.stop();
+    }
+  });
+
+  Deno.test(`a reply that is no SUCCESS or ERROR to a ${command} is no refusal: the client is denied again, as after any failure`, async () => {
+    const logs = captureLogs();
+    try {
+      const t = await linkAnswering((name) =>
+        // How the protocol reports a line out of step (protocol.ts).
+        name === command && !t.sent.some((text) => text.includes('"internal error"'))
+          ? 'Unexpected reply line: "hello"'
+          : undefined
+      );
+      await t.request(refused);
+      assertEquals(t.sent.length, 2, t.sent.join("\n"));
+      assert(t.sent[0]!.startsWith(`${command} 5 `), t.sent[0]);
+      assert(t.sent[1]!.startsWith("client-deny 5 1 "), t.sent[1]);
+      assert(t.sent[1]!.includes('"internal error"'), t.sent[1]);
+    } finally {
+      logs.stop();
+    }
+  });
+}
 
 Deno.test("a token reconnect whose client-auth OpenVPN refuses (the client left) is not denied", async () => {
   const logs = captureLogs();
@@ -130,29 +174,17 @@ Deno.test("a token reconnect whose client-auth OpenVPN refuses (the client left)
     const t = await linkAnswering((command) =>
       command === "client-auth" ? "client-auth command failed" : undefined
     );
-    await t.connect(2, 1, { session_id: "s-1", session_state: "Authenticated" });
+    await t.request({
+      kind: "connect",
+      cid: 2,
+      kid: 1,
+      env: { session_id: "s-1", session_state: "Authenticated" },
+    });
     assertEquals(t.sent.map((text) => text.split(" ")[0]), ["client-auth"]);
-    assertEquals(await t.series(CONNECT_DENIES), "0");
+    assertEquals(await t.series(denies("connect")), "0");
     assertEquals(await t.series(denials("internal_error")), "0");
     assertEquals(logs.lines.filter((line) => line.category === "audit"), []);
     assertEquals(logs.lines.filter((line) => line.level === "error").map((l) => l.text), []);
-  } finally {
-    logs.stop();
-  }
-});
-
-Deno.test("a reply that is no SUCCESS or ERROR to a client-deny is no refusal: the client is denied again, as after any failure", async () => {
-  const logs = captureLogs();
-  try {
-    const t = await linkAnswering((command) =>
-      // How the protocol reports a line out of step (protocol.ts).
-      command === "client-deny" && !t.sent.some((text) => text.includes('"internal error"'))
-        ? 'Unexpected reply line: "hello"'
-        : undefined
-    );
-    await t.connect(5, 1, WITHOUT_WEBAUTH);
-    assertEquals(t.sent.length, 2, t.sent.join("\n"));
-    assert(t.sent[1]!.includes('"internal error"'), t.sent[1]);
   } finally {
     logs.stop();
   }

@@ -142,7 +142,7 @@ Deno.test("a held client-auth is not sent when the link comes back in another Op
   }
 });
 
-Deno.test("a held client-auth whose sign-in's deadline passes before the link is back ends its session; the client is denied as timed out once the link is back", async () => {
+Deno.test("a held client-auth whose sign-in's deadline passes before the link is back ends its session; the client is halted as timed out once the link is back", async () => {
   const t = await signInBegun();
   try {
     assertEquals(
@@ -156,7 +156,7 @@ Deno.test("a held client-auth whose sign-in's deadline passes before the link is
 
     await t.linkBack(RUN_1);
     assertEquals(t.link.commands, [{
-      kind: "deny",
+      kind: "halt",
       cid: 4,
       kid: 1,
       reason: SIGN_IN_TIMED_OUT.logReason,
@@ -218,7 +218,7 @@ Deno.test("a held client-auth whose session ended meanwhile (an admin's revoke w
   }
 });
 
-Deno.test("a callback's client-deny the link did not write is held and sent once the link is back in the sign-in's run, counted and audited then", async () => {
+Deno.test("a callback's refusal (HALT) the link did not write is held and sent once the link is back in the sign-in's run, counted and audited then", async () => {
   const t = await signInBegun();
   try {
     const outcome = await t.admission.admitLogin(await finished(t.store, BOB), t.guarded);
@@ -228,7 +228,7 @@ Deno.test("a callback's client-deny the link did not write is held and sent once
 
     await t.linkBack(RUN_1);
     assertEquals(t.link.commands, [{
-      kind: "deny",
+      kind: "halt",
       cid: 4,
       kid: 1,
       reason: "group",
@@ -254,38 +254,54 @@ Deno.test("a held client-deny is dropped when the link comes back in another Ope
   }
 });
 
-Deno.test("the login flow's deny of an IdP error the link did not write is held and sent once the link is back", async () => {
-  const t = await signInBegun();
-  try {
-    const login = (await t.store.getPending(LOGIN_ID))!;
-    const oauth = { state: "state-1", nonce: "n", codeVerifier: "v", browserBinding: "b" };
-    assert(await t.store.updatePending({ ...login, oauth } satisfies PendingLogin));
-    const flow = new LoginFlow({
-      store: t.store,
-      oidc: {
-        startLogin: () => Promise.reject(new Error("not begun here")),
-        finishLogin: () =>
-          Promise.reject(new AuthorizationResponseError("access_denied", "User cancelled")),
-      },
-      commanders: () => t.guarded,
-      admission: t.admission,
-      checkClientIp: false,
-      now: t.clock.now,
-      log: getLogger("test"),
-    });
-    const outcome = await flow.complete(
-      new URL("https://vpn.example.com/oauth2/callback?state=state-1&error=access_denied"),
-      [[LOGIN_ID, "b"]],
-      "198.51.100.7",
-    );
-    assertEquals(outcome.kind, "denied");
-    assertEquals(t.link.commands, []);
+/**
+ * The login flow's refusal of an IdP's answer the link did not write is held and sent once the
+ * link is back: a failure is denied, a user's or the IdP's refusal (access_denied) halted.
+ */
+for (
+  const [idpError, sent] of [
+    ["temporarily_unavailable", "deny 4 1"],
+    ["access_denied", "halt 4 1"],
+  ] as const
+) {
+  Deno.test(
+    `the login flow's refusal of an IdP's ${idpError} the link did not write is held and sent once the link is back: ${
+      sent.split(" ")[0]
+    }`,
+    async () => {
+      const t = await signInBegun();
+      try {
+        const login = (await t.store.getPending(LOGIN_ID))!;
+        const oauth = { state: "state-1", nonce: "n", codeVerifier: "v", browserBinding: "b" };
+        assert(await t.store.updatePending({ ...login, oauth } satisfies PendingLogin));
+        const flow = new LoginFlow({
+          store: t.store,
+          oidc: {
+            startLogin: () => Promise.reject(new Error("not begun here")),
+            finishLogin: () => Promise.reject(new AuthorizationResponseError(idpError, "test")),
+          },
+          commanders: () => t.guarded,
+          admission: t.admission,
+          checkClientIp: false,
+          now: t.clock.now,
+          log: getLogger("test"),
+        });
+        const outcome = await flow.complete(
+          new URL(`https://vpn.example.com/oauth2/callback?state=state-1&error=${idpError}`),
+          [[LOGIN_ID, "b"]],
+          "198.51.100.7",
+        );
+        assertEquals(outcome.kind, "denied");
+        assertEquals(t.link.commands, []);
 
-    await t.linkBack(RUN_1);
-    assertEquals(t.link.commands.map(named), ["deny 4 1"]);
-    assertEquals(t.audit(), [{ event: "denied", cid: 4, reason: "idp_error" }]);
-  } finally {
-    t.logs.stop();
-    t.events.close();
-  }
-});
+        await t.linkBack(RUN_1);
+        assertEquals(t.link.commands.map(named), [sent]);
+        // Counted alike: access_denied is an idp_error among the denial reasons.
+        assertEquals(t.audit(), [{ event: "denied", cid: 4, reason: "idp_error" }]);
+      } finally {
+        t.logs.stop();
+        t.events.close();
+      }
+    },
+  );
+}

@@ -79,7 +79,7 @@ Deno.test("admitLogin() revokes the refresh token of a sign-in the policy refuse
     commander,
   );
   assertEquals(outcome.kind === "denied" && outcome.denial.code, "group");
-  assertEquals(commander.commands.map((c) => c.kind), ["deny"]);
+  assertEquals(commander.commands.map((c) => c.kind), ["halt"]);
   assertEquals(await store.getSession("s-1"), undefined);
   assertEquals(revoked, ["rt-offline-1"]);
 });

@@ -51,7 +51,7 @@ Deno.test("a new link holder takes over the deadlines of its server's sign-ins i
   await new Promise((resolve) => setTimeout(resolve, 0));
   assertEquals(commander.commands, [
     {
-      kind: "deny",
+      kind: "halt",
       cid: 1,
       kid: 1,
       reason: SIGN_IN_TIMED_OUT.logReason,
@@ -93,7 +93,7 @@ Deno.test("a new holder adopting two sign-ins on one cid (OpenVPN restarted in b
   assertEquals(commander.commands.length, 0);
   clock.advance(30_000);
   await new Promise((resolve) => setTimeout(resolve, 0));
-  assertEquals(commander.commands.map((c) => c.kind), ["deny"]);
+  assertEquals(commander.commands.map((c) => c.kind), ["halt"]);
   events.close();
 });
 
@@ -191,7 +191,7 @@ Deno.test("a sign-in whose deadline passes before a new holder's link is up is d
   assertEquals(
     result.commands,
     [1, 2].map((cid) => ({
-      kind: "deny",
+      kind: "halt",
       cid,
       kid: 1,
       reason: SIGN_IN_TIMED_OUT.logReason,
@@ -258,7 +258,7 @@ Deno.test("sign-ins timing out while the link is down never push out a revoked u
     assertEquals(commands.filter((command) => command.kind === "kill").map(({ cid }) => cid), [
       100_000,
     ]);
-    assertEquals(commands.filter((command) => command.kind === "deny").length, LOGINS - 1);
+    assertEquals(commands.filter((command) => command.kind === "halt").length, LOGINS - 1);
   } finally {
     events.close();
   }

@@ -676,7 +676,7 @@ Deno.test("a deny held for a link that stays down is sent by the next holder onc
     await t.upIn(1, "run-1");
     await t.at(32_000);
     assertEquals(t.sent.commands, [{
-      kind: "deny",
+      kind: "halt",
       cid: 4,
       kid: 1,
       reason: SIGN_IN_TIMED_OUT.logReason,
@@ -712,6 +712,8 @@ Deno.test("a stopping holder queues the denies it held for its link again, with 
     signIn: { loginId: TIMED_OUT.signIn.id, openvpnRun: "run-1" },
     // Recorded by the holder that writes it: this one never did.
     timedOut: { commonName: "alice", clientIp: "198.51.100.7" },
+    // Sent as HALT (refusal.ts); a holder of an earlier version sends the client-deny.
+    halt: true,
   }]);
 });
 
@@ -765,7 +767,7 @@ Deno.test("a deny held for a link that stays down is counted and audited once, a
     assertEquals([counted, auditLines(logs)], [[], []], "not written yet: nothing recorded");
     await t.upIn(1, "run-1");
     await t.at(40_000);
-    assertEquals(t.sent.commands.map(({ kind, cid }) => `${kind} ${cid}`), ["deny 4"]);
+    assertEquals(t.sent.commands.map(({ kind, cid }) => `${kind} ${cid}`), ["halt 4"]);
     assertEquals(counted, ["login timeout", "denial timeout"]);
     assertEquals(auditLines(logs), [TIMED_OUT_AUDIT]);
   } finally {
@@ -798,7 +800,7 @@ Deno.test("a deny held for a link that stays down, that OpenVPN refuses from the
   const t = await denyHeldByALinkThatStaysDown({ metrics: countingMetrics(counted) });
   try {
     await t.at(31_000);
-    t.sent.failWith = "ERROR: client-deny command failed";
+    t.sent.failWith = "ERROR: client-kill command failed";
     await t.upIn(1, "run-1");
     await t.at(40_000);
     assertEquals([...t.queue.outcomes.values()], ["refused"]);
@@ -855,7 +857,7 @@ Deno.test("FULL: a sign-in that times out while the holder's link is down is den
     await t.upIn(1, "run-1");
     await t.at(32_000);
     assertEquals(t.sent.commands, [{
-      kind: "deny",
+      kind: "halt",
       cid: 4,
       kid: 1,
       reason: SIGN_IN_TIMED_OUT.logReason,

@@ -11,10 +11,11 @@ import {
   parseTestConfig,
 } from "../../support/config_toml.ts";
 import { authorize } from "../../../src/policy/authorize.ts";
-import { clientDeny } from "../../../src/management/commands.ts";
+import { clientDeny, clientHalt } from "../../../src/management/commands.ts";
 
-const LONG = "a".repeat(201);
-const LONGEST = "a".repeat(200);
+const LONG = "a".repeat(196);
+/** The longest whose reason a sign-in's HALT still carries (`client-kill "HALT,<reason>"`). */
+const LONGEST = "a".repeat(195);
 
 /** The one issue refusing `source`, at `path`. */
 function onlyIssue(source: string, path: string): string {
@@ -30,9 +31,9 @@ Deno.test("a required claim name too long for its deny reason is refused, naming
   );
   assertEquals(
     message,
-    `Required claim name "${"a".repeat(40)}..." (201 characters) cannot be sent in the deny ` +
-      'reason naming it ("Your account does not have the required ..." (253 characters)): ' +
-      "Invalid deny reason: 257 bytes quoted, OpenVPN allows 256 per parameter",
+    `Required claim name "${"a".repeat(40)}..." (196 characters) cannot be sent in the deny ` +
+      'reason naming it ("Your account does not have the required ..." (248 characters)): ' +
+      "Invalid halt reason: 257 bytes quoted, OpenVPN allows 256 per parameter",
   );
 });
 
@@ -64,7 +65,7 @@ ${HTTP_OIDC_TOML}`;
   assertStringIncludes(message, "OpenVPN allows 256 per parameter");
 });
 
-Deno.test("a 200-character required claim name loads, and its denial is built by clientDeny", () => {
+Deno.test("a 195-character required claim name loads, and its denial is built by clientDeny and clientHalt", () => {
   const { config } = parseTestConfig(
     `${MINIMAL_TOML}\n[authorization.required_claims]\n${LONGEST} = true\n`,
   );
@@ -74,6 +75,7 @@ Deno.test("a 200-character required claim name loads, and its denial is built by
   assert(!decision.allow);
   assertStringIncludes(decision.reason, LONGEST);
   assertEquals(clientDeny(3, 0, decision.code, decision.reason).name, "client-deny");
+  assertEquals(clientHalt(3, decision.reason).name, "client-kill");
 });
 
 Deno.test("claim paths too long for the deny reasons naming them, or with a line feed, are refused", () => {

@@ -347,7 +347,7 @@ Deno.test("a callback after the pending login expired shows the expired page", a
   assertEquals(ctx.commander.commands, []);
 });
 
-Deno.test("a user outside the allowed groups is denied in the browser and in the VPN client", async () => {
+Deno.test("a user outside the allowed groups is denied in the browser and halted in the VPN client", async () => {
   const ctx = await appSetup({
     claims: { sub: "u-bob", preferred_username: "bob", groups: ["/other"] },
   });
@@ -358,8 +358,9 @@ Deno.test("a user outside the allowed groups is denied in the browser and in the
   assertEquals(response.status, 403);
   const text = await response.text();
   assertStringIncludes(text, "You are not in a group allowed to use this VPN");
+  // HALT with the reason: a retry would sign the same user in again (refusal.ts).
   assertEquals(ctx.commander.commands, [{
-    kind: "deny",
+    kind: "halt",
     cid: 4,
     kid: 1,
     reason: "group",
@@ -369,7 +370,7 @@ Deno.test("a user outside the allowed groups is denied in the browser and in the
   assertEquals(await ctx.store.getSession("sess-xyz"), undefined);
 });
 
-Deno.test("an IdP error (access_denied) denies the client at once with a clear reason", async () => {
+Deno.test("an IdP's access_denied (the user cancelled) halts the client at once with a clear reason", async () => {
   const ctx = await appSetup({
     finishError: new AuthorizationResponseError("access_denied", "User cancelled"),
   });
@@ -382,7 +383,7 @@ Deno.test("an IdP error (access_denied) denies the client at once with a clear r
     await response.text(),
     "Login was denied or cancelled at the identity provider",
   );
-  assertEquals(ctx.commander.commands[0]?.kind, "deny");
+  assertEquals(ctx.commander.commands[0]?.kind, "halt");
 });
 
 Deno.test("an unreachable IdP denies the client instead of leaving it hanging", async () => {
@@ -583,7 +584,7 @@ Deno.test("the denial reason is translated by its code; the VPN client's message
   assertStringIncludes(text, "Sie sind in keiner Gruppe, die dieses VPN nutzen darf");
   assert(!text.includes("You are not in a group"));
   assertEquals(
-    ctx.commander.commands[0]?.kind === "deny" && ctx.commander.commands[0].clientReason,
+    ctx.commander.commands[0]?.kind === "halt" && ctx.commander.commands[0].clientReason,
     "You are not in a group allowed to use this VPN",
   );
 });

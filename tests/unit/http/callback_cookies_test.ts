@@ -110,7 +110,7 @@ Deno.test("a denied sign-in's cookie is marked too, and its reload says finished
     assertStringIncludes(text, `<h1>${escapeHtml(t.finishedTitle)}</h1>`, language);
     assertStringIncludes(text, escapeHtml(t.finishedText), language);
   }
-  assertEquals(ctx.commander.commands.map((command) => command.kind), ["deny"]);
+  assertEquals(ctx.commander.commands.map((command) => command.kind), ["halt"]);
 });
 
 Deno.test("the finished mark lives as long as the link had left", async () => {

@@ -75,8 +75,13 @@ async function callbackFrom(peer: string, forwardedFor?: string) {
 }
 
 /** What OpenVPN was told: a deny's reason for its log, or the command's kind. */
+/** Each refusal as `<kind> <log reason>` (`deny` or `halt`), any other command by its kind. */
 function denials(commands: readonly RecordedCommand[]): string[] {
-  return commands.map((command) => command.kind === "deny" ? command.reason : command.kind);
+  return commands.map((command) =>
+    command.kind === "deny" || command.kind === "halt"
+      ? `${command.kind} ${command.reason}`
+      : command.kind
+  );
 }
 
 async function assertRefused(response: Response): Promise<void> {
@@ -120,13 +125,15 @@ Deno.test("check_client_ip: the VPN client's own address, straight from the sock
 Deno.test("check_client_ip: at the callback, an untrusted peer's X-Forwarded-For naming the VPN client's address is not believed", async () => {
   const { response, commands } = await callbackFrom(OTHER_IP, VPN_CLIENT_IP);
   assertEquals(response.status, 403);
-  assertEquals(denials(commands), ["browser ip mismatch"]);
+  // The retry's tab would open in the same browser on the same network: halted.
+  assertEquals(denials(commands), ["halt browser ip mismatch"]);
 });
 
 Deno.test("check_client_ip: at the callback, a trusted proxy forwarding another address is refused", async () => {
   const { response, commands } = await callbackFrom(PROXY_IP, OTHER_IP);
   assertEquals(response.status, 403);
-  assertEquals(denials(commands), ["browser ip mismatch"]);
+  // The retry's tab would open in the same browser on the same network: halted.
+  assertEquals(denials(commands), ["halt browser ip mismatch"]);
 });
 
 Deno.test("check_client_ip: at the callback, a trusted proxy forwarding the VPN client's address signs the client in", async () => {

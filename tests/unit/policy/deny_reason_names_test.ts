@@ -1,7 +1,8 @@
 /**
  * Names the config puts into deny reasons (required claim names, claim paths) are refused at
- * load when a deny reason built from them could not be sent: clientDeny would throw, and the
- * client would wait for OpenVPN's timeout without an answer.
+ * load when a deny reason built from them could not be sent: clientDeny, or clientHalt for a
+ * reason the client is told (refusal.ts), would throw, and the client would wait for OpenVPN's
+ * timeout without an answer.
  */
 import { assert, assertEquals, assertStringIncludes } from "../../support/assert.ts";
 import {
@@ -12,7 +13,7 @@ import {
 } from "../../../src/policy/authorize.ts";
 import { ClaimError } from "../../../src/policy/claims.ts";
 import { extractIdentity, type IdentityClaimOptions } from "../../../src/policy/identity.ts";
-import { clientDeny } from "../../../src/management/commands.ts";
+import { clientDeny, clientHalt } from "../../../src/management/commands.ts";
 
 const POLICY = {
   allowedGroups: [],
@@ -44,14 +45,28 @@ Deno.test("validateRequiredClaimName() refuses a 201-character name, whose deny 
   assertEquals(validateRequiredClaim(name, true), problem);
 });
 
-Deno.test("validateRequiredClaimName() accepts a 200-character name, and clientDeny sends its deny reason", () => {
-  const name = "a".repeat(200);
+Deno.test("validateRequiredClaimName() refuses a 196-character name, whose reason a sign-in's HALT cannot carry", () => {
+  const name = "a".repeat(196);
+  const problem = validateRequiredClaimName(name);
+  assertEquals(
+    problem,
+    `Required claim name "${"a".repeat(40)}..." (196 characters) cannot be sent in the deny ` +
+      'reason naming it ("Your account does not have the required ..." (248 characters)): ' +
+      "Invalid halt reason: 257 bytes quoted, OpenVPN allows 256 per parameter",
+  );
+  assertEquals(validateRequiredClaim(name, true), problem);
+});
+
+Deno.test("validateRequiredClaimName() accepts a 195-character name, and clientDeny and clientHalt send its deny reason", () => {
+  const name = "a".repeat(195);
   assertEquals(validateRequiredClaimName(name), undefined);
   assertEquals(validateRequiredClaim(name, true), undefined);
   const reason = claimDenyReason(name);
   // As the bridge sends it (logReason: the code), and the reason in OpenVPN's log place too.
   assertEquals(clientDeny(7, 1, "claim", reason).name, "client-deny");
   assertEquals(clientDeny(7, 1, reason, reason).name, "client-deny");
+  // A sign-in refused for it is halted with it (refusal.ts).
+  assertEquals(clientHalt(7, reason).name, "client-kill");
 });
 
 Deno.test("validateRequiredClaimName() refuses a name with a line feed, shown escaped", () => {
@@ -67,10 +82,11 @@ Deno.test("validateRequiredClaimName() refuses a name with a line feed, shown es
 });
 
 Deno.test("validateRequiredClaimName() counts a quote as the command escapes it", () => {
-  // Each '"' is sent as '\"': half as many fit as letters (200).
-  assertStringIncludes(validateRequiredClaimName('"'.repeat(101))!, "258 bytes quoted");
-  assertEquals(validateRequiredClaimName('"'.repeat(100)), undefined);
-  clientDeny(7, 1, "claim", claimDenyReason('"'.repeat(100)));
+  // Each '"' is sent as '\"': half as many fit as letters (195, with the reason's own two).
+  assertStringIncludes(validateRequiredClaimName('"'.repeat(98))!, "257 bytes quoted");
+  assertEquals(validateRequiredClaimName('"'.repeat(97)), undefined);
+  clientDeny(7, 1, "claim", claimDenyReason('"'.repeat(97)));
+  clientHalt(7, claimDenyReason('"'.repeat(97)));
 });
 
 const CLAIM_OPTIONS: IdentityClaimOptions = {
