@@ -1,3 +1,12 @@
+/** `client-deny` and HALT take the same arguments: `reason` for OpenVPN's log, `clientReason` for the client. */
+export type Refuse = (
+  cid: number,
+  kid: number,
+  reason: string,
+  clientReason: string,
+  signIn?: SignInRef,
+) => Promise<void>;
+
 /**
  * What the bridge needs to tell one OpenVPN server about one client. The daemon implements it
  * over that server's management connection (commands built, quoted and length-checked by
@@ -14,26 +23,14 @@ export interface ClientCommander {
    */
   auth(cid: number, kid: number, lines: readonly string[], signIn?: SignInRef): Promise<void>;
   authNt(cid: number, kid: number): Promise<void>;
-  deny(
-    cid: number,
-    kid: number,
-    reason: string,
-    clientReason: string,
-    signIn?: SignInRef,
-  ): Promise<void>;
+  deny: Refuse;
   /**
    * Refuses the client by ending it, `client-kill {cid} "HALT,{clientReason}"`, where a
    * `client-deny` would have it retry (refusal.ts says which refusals): arguments as `deny`'s.
    * `reason`, the deny's log reason, has no place in that command; a cluster's holder of an
    * earlier version sends the `client-deny` it stands for (work_item.ts).
    */
-  halt(
-    cid: number,
-    kid: number,
-    reason: string,
-    clientReason: string,
-    signIn?: SignInRef,
-  ): Promise<void>;
+  halt: Refuse;
   /**
    * `client-kill`. `openvpnRun`: the run of OpenVPN the client was seen in (Session.openvpnRun);
    * given, the holder of the link sends it only in that run, as after a restart the cid may
