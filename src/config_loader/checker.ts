@@ -8,7 +8,7 @@
 import { parse } from "smol-toml";
 import type { ConfigIssue } from "./errors.ts";
 import { readEnvList } from "./env_list.ts";
-import { locateKey } from "./locate.ts";
+import type { KeyLines } from "./locate.ts";
 import {
   acceptedKeys,
   CLIENT_CONFIG_SPEC,
@@ -102,13 +102,14 @@ export class Checker {
    * secret, its `_file`'s), with the variable: the resolver's issues about them name it too.
    */
   readonly fromEnv = new Map<string, string>();
-  readonly #source: string;
+  /** The config file's lines, to locate keys in. */
+  readonly #lines: KeyLines;
   readonly #deps: LoadDeps;
   /** Whether an issue left a key without a checked value (see valuesChecked). */
   #valueMissing = false;
 
-  constructor(source: string, deps: LoadDeps) {
-    this.#source = source;
+  constructor(lines: KeyLines, deps: LoadDeps) {
+    this.#lines = lines;
     this.#deps = deps;
   }
 
@@ -127,7 +128,7 @@ export class Checker {
     const known = [...Object.keys(SCHEMA), "openvpn", "client_config"];
     for (const name of Object.keys(document)) {
       if (!known.includes(name)) {
-        this.#unknown(name, name, known, locateKey(this.#source, name, undefined));
+        this.#unknown(name, name, known, this.#lines.find(name, undefined));
       }
     }
     const values: Record<string, Checked> = {};
@@ -287,7 +288,7 @@ export class Checker {
       this.#issue(
         `${at.path}.name`,
         "Missing required key: each [[openvpn]] server needs a name",
-        locateKey(this.#source, "openvpn", undefined, at.arrayIndex),
+        this.#lines.find("openvpn", undefined, at.arrayIndex),
       );
     }
     let authorization: Values["authorization"] | undefined;
@@ -317,7 +318,7 @@ export class Checker {
   #checkTable(spec: SectionSpec, raw: Record<string, unknown>, at: TableAt): Checked {
     const accepted = [...acceptedKeys(spec), ...(at.tables ?? [])];
     const locate = (key: string | undefined) =>
-      at.header === undefined ? undefined : locateKey(this.#source, at.header, key, at.arrayIndex);
+      at.header === undefined ? undefined : this.#lines.find(at.header, key, at.arrayIndex);
     for (const key of Object.keys(raw)) {
       if (!accepted.includes(key)) this.#unknown(`${at.path}.${key}`, key, accepted, locate(key));
     }

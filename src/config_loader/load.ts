@@ -6,7 +6,7 @@
 import { parse, TomlError } from "smol-toml";
 import { Checker, fromVariable, type LoadDeps, reason } from "./checker.ts";
 import { ConfigError, type ConfigIssue } from "./errors.ts";
-import { locateKey } from "./locate.ts";
+import { KeyLines } from "./locate.ts";
 import { resolveConfig } from "./resolve.ts";
 import {
   CLIENT_CONFIG_SPEC,
@@ -55,7 +55,9 @@ export function parseConfig(source: string, file: string, deps: LoadDeps): Loade
     }
     throw error;
   }
-  const checker = new Checker(source, deps);
+  // Split and indexed once: a check locates every key it reads or reports (locate.ts).
+  const lines = new KeyLines(source);
+  const checker = new Checker(lines, deps);
   const values = checker.check(document);
   const servers = checker.checkServers(document["openvpn"]);
   const clientConfig = checker.checkClientConfig(document["client_config"]);
@@ -69,7 +71,7 @@ export function parseConfig(source: string, file: string, deps: LoadDeps): Loade
     if (variable !== undefined) {
       return { path: issue.path, message: fromVariable(issue.message, variable) };
     }
-    const line = issue.line ?? lineOf(source, issue.path);
+    const line = issue.line ?? lineOf(lines, issue.path);
     return line === undefined ? issue : { ...issue, line };
   });
   if (checker.issues.length > 0 || issues.length > 0) {
@@ -148,15 +150,15 @@ function envSource(fromEnv: ReadonlyMap<string, string>, path: string): string |
 }
 
 /** The line of a resolved-config issue path such as `oidc.authorize_params.prompt`. */
-function lineOf(source: string, path: string): number | undefined {
+function lineOf(lines: KeyLines, path: string): number | undefined {
   // The n-th block of an array of tables: [[client_config]], [[openvpn]] and the
   // [[openvpn.client_config]] of a single [openvpn] table (without the index, every block's
   // issue would point at the first one).
   const array = /^(client_config|openvpn)\[(\d+)\]\.([a-z_]+)$/.exec(path) ??
     /^((?:openvpn\.)?client_config)\[(\d+)\]\.([a-z_]+)/.exec(path);
-  if (array) return locateKey(source, array[1]!, array[3], Number(array[2]));
+  if (array) return lines.find(array[1]!, array[3], Number(array[2]));
   if (/^openvpn\[\d+\]\./.test(path)) return undefined;
   const parts = path.replace(/\[\d+\]/g, "").split(".");
-  if (parts.length === 3) return locateKey(source, `${parts[0]}.${parts[1]}`, parts[2]);
-  return locateKey(source, parts[0]!, parts[1]);
+  if (parts.length === 3) return lines.find(`${parts[0]}.${parts[1]}`, parts[2]);
+  return lines.find(parts[0]!, parts[1]);
 }
