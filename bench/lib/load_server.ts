@@ -2,8 +2,8 @@
  * The load generator's OpenVPN side: a management server (unix socket) that greets like
  * OpenVPN 2.6, answers the handshake commands with OpenVPN's reply texts, sends `>CLIENT:`
  * blocks as fast as the socket takes them or at a fixed rate, and times each answer
- * (`client-auth-nt`, `client-auth ... END`, `client-pending-auth`, `client-deny`) from the
- * moment its block was written.
+ * (`client-auth-nt`, `client-auth ... END`, `client-pending-auth`, `client-deny`, and the
+ * `client-kill {cid} "HALT,..."` a refused new client gets) from the moment its block was written.
  */
 import { createServer, type Server, type Socket } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -18,11 +18,17 @@ import {
   wire,
 } from "../../tests/support/openvpn_side.ts";
 
-export type AnswerKind = "client-auth-nt" | "client-auth" | "client-pending-auth" | "client-deny";
+export type AnswerKind =
+  | "client-auth-nt"
+  | "client-auth"
+  | "client-pending-auth"
+  | "client-deny"
+  | "client-kill";
 
 export interface Answer {
   kind: AnswerKind;
   cid: number;
+  /** A `client-kill` names no key id: the one of the cid's last block (NaN: none sent). */
   kid: number;
   /** The command's first line. */
   line: string;
@@ -69,6 +75,11 @@ export class LoadServer {
   #client: Socket | undefined;
   /** Send time of each block in flight, by `answerKey(cid, kid)`. */
   #sentAt = new Map<number, number>();
+  /**
+   * The key id of each cid's last block, for a `client-kill`, which names the cid alone (kept
+   * after an answer: a refusal at the IdP halts a client answered pending before).
+   */
+  #kidOf = new Map<number, number>();
   #latencies: number[] = [];
   #kinds: Record<string, number> = {};
   #answered = 0;
@@ -150,7 +161,7 @@ export class LoadServer {
 
   /** Writes one block now (no bookkeeping beyond its send time). */
   send(block: OutgoingBlock): void {
-    this.#sentAt.set(answerKey(block.cid, block.kid), performance.now());
+    this.#sent(block, performance.now());
     this.#client?.write(block.text);
   }
 
@@ -165,6 +176,7 @@ export class LoadServer {
     const client = this.#client;
     if (client === undefined) throw new Error("No management client connected");
     this.#sentAt.clear();
+    this.#kidOf.clear();
     this.#latencies = [];
     this.#kinds = {};
     this.#answered = 0;
@@ -185,7 +197,7 @@ export class LoadServer {
         const now = performance.now();
         let text = "";
         for (const block of blocks.slice(i, i + batch)) {
-          this.#sentAt.set(answerKey(block.cid, block.kid), now);
+          this.#sent(block, now);
           text += block.text;
         }
         if (!client.write(text)) await new Promise((resolve) => client.once("drain", resolve));
@@ -204,7 +216,7 @@ export class LoadServer {
         const elapsed = performance.now() - paceStart;
         const due = Math.min(blocks.length, Math.floor(elapsed / interval) + 1);
         while (next < due) {
-          this.#sentAt.set(keys[next]!, performance.now());
+          this.#sent(blocks[next]!, performance.now(), keys[next]);
           client.write(encoded[next++]!);
         }
         await sleep(1);
@@ -272,11 +284,20 @@ export class LoadServer {
     socket.write(wire([greetingLine()]));
   }
 
+  /**
+   * Notes a block as written at `at`, for its answer to be timed. A paced run passes the
+   * block's `answerKey`, made beforehand: a key past 2^31 made now would be a new heap number.
+   */
+  #sent(block: OutgoingBlock, at: number, key = answerKey(block.cid, block.kid)): void {
+    this.#sentAt.set(key, at);
+    this.#kidOf.set(block.cid, block.kid);
+  }
+
   #answer(kind: AnswerKind, line: string): void {
     const at = performance.now();
     const parts = line.split(" ", 3);
     const cid = Number(parts[1]);
-    const kid = Number(parts[2]);
+    const kid = kind === "client-kill" ? this.#kidOf.get(cid) ?? NaN : Number(parts[2]);
     const key = answerKey(cid, kid);
     const sentAt = this.#sentAt.get(key);
     if (sentAt !== undefined) {
@@ -311,6 +332,7 @@ function answerKind(command: string): AnswerKind | undefined {
     case "client-auth":
     case "client-pending-auth":
     case "client-deny":
+    case "client-kill":
       return name;
     default:
       return undefined;
