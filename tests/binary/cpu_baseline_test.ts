@@ -11,9 +11,11 @@ import { readlinkSync, rmSync } from "node:fs";
 import { basename } from "node:path";
 import { assertEquals, assertStringIncludes } from "../support/assert.ts";
 import {
+  BINARY,
+  type BinaryCommand,
+  emulated,
   fileStoreToml,
   killProcess,
-  type Launcher,
   runBinary,
   spawnBinary,
   waitForHealthz,
@@ -33,12 +35,9 @@ const skip = announceSkip(
     : undefined,
 );
 
-/**
- * The binary on an emulated CPU `model`, without a core file when it dies (a guest's core is
- * written to the working directory, and this one would be the size of the binary's memory).
- */
-function onCpu(model: string): Launcher {
-  return ["sh", "-c", 'ulimit -c 0 && exec "$@"', "sh", QEMU, "-cpu", model];
+/** The binary on an emulated CPU `model`. */
+function onCpu(model: string): BinaryCommand {
+  return emulated([QEMU, "-cpu", model], BINARY);
 }
 
 /** Intel's first x86-64-v2 CPU: SSE4.2 and POPCNT, no AVX, no AVX2. */

@@ -11,20 +11,31 @@ import { freePort } from "./free_port.ts";
 
 /** The single binary from `make build-bun`. */
 export const BINARY = new URL("../../dist/openvpn-auth-oidc", import.meta.url).pathname;
+/** The same program for Linux on arm64, from `make build-bun-arm64`. */
+export const ARM64_BINARY = new URL("../../dist/openvpn-auth-oidc-arm64", import.meta.url).pathname;
 
 /** An issuer nothing listens on (port 9, discard): the service runs with its IdP down. */
 export const NO_IDP = "http://127.0.0.1:9/realms/none";
 
 /**
- * A program that starts the binary, with its arguments before the binary's path (an emulator:
- * `["qemu-x86_64", "-cpu", "Nehalem"]`); empty for the binary itself.
+ * The command that starts a compiled binary, the binary's arguments to follow: `[BINARY]`, or a
+ * binary behind an emulator (`emulated`).
  */
-export type Launcher = readonly string[];
+export type BinaryCommand = readonly [string, ...string[]];
 
-/** The command and arguments that start the binary with `args`, through `launcher`. */
-function launch(args: readonly string[], launcher: Launcher): [string, string[]] {
-  const [program, ...options] = launcher;
-  return program === undefined ? [BINARY, [...args]] : [program, [...options, BINARY, ...args]];
+/**
+ * `binary` run by a user-mode emulator (`["qemu-x86_64", "-cpu", "Nehalem"]`), without a core
+ * file when it dies (a guest's core is written to the working directory, and would be the size of
+ * the binary's memory).
+ */
+export function emulated(emulator: readonly string[], binary: string): BinaryCommand {
+  return ["sh", "-c", 'ulimit -c 0 && exec "$@"', "sh", ...emulator, binary];
+}
+
+/** The program and arguments that start `command` with `args`. */
+function launch(args: readonly string[], command: BinaryCommand): [string, string[]] {
+  const [program, ...options] = command;
+  return [program, [...options, ...args]];
 }
 
 /** Runs the binary to its end and returns its exit code, signal and output. */
@@ -32,9 +43,9 @@ export async function runBinary(
   args: string[],
   env: Record<string, string> = {},
   cwd?: string,
-  launcher: Launcher = [],
+  binary: BinaryCommand = [BINARY],
 ) {
-  const [command, commandArgs] = launch(args, launcher);
+  const [command, commandArgs] = launch(args, binary);
   const output = await new Deno.Command(command, {
     args: commandArgs,
     ...(cwd === undefined ? {} : { cwd }),
@@ -117,9 +128,9 @@ export async function writeLocalConfig(
 export function spawnBinary(
   config: string,
   env?: Record<string, string>,
-  launcher: Launcher = [],
+  binary: BinaryCommand = [BINARY],
 ): Deno.ChildProcess {
-  const [command, args] = launch(["--config", config], launcher);
+  const [command, args] = launch(["--config", config], binary);
   return new Deno.Command(command, {
     args,
     stdout: "null",
