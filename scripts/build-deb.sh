@@ -1,17 +1,33 @@
 #!/usr/bin/env bash
-# Builds dist/openvpn-auth-oidc_<version>_<arch>.deb from the compiled binary (make build-bun)
-# with dpkg-deb only: offline, no debhelper. Files are owned by root in the archive; the
-# postinst gives the service group its access.
+# Usage: build-deb.sh [amd64|arm64] (default amd64)
+# Builds dist/openvpn-auth-oidc_<version>_<arch>.deb from the compiled binary of that
+# architecture (make build-bun, make build-bun-arm64) with dpkg-deb only: offline, no debhelper.
+# Files are owned by root in the archive; the postinst gives the service group its access.
 set -euo pipefail
 # Directories install -D makes get their mode from the umask: 0755, whatever the builder's is.
 umask 022
 cd "$(dirname "$0")/.."
 NAME=openvpn-auth-oidc
-BIN=dist/$NAME
-[ -x "$BIN" ] || { echo "$BIN is missing: run make build-bun" >&2; exit 1; }
+arch=${1:-amd64}
+# Debian's architecture -> the binary, the make target that builds it, and the ELF e_machine of
+# that CPU (x86-64 62, AArch64 183).
+case $arch in
+  amd64) BIN=dist/$NAME target=build-bun machine=62 ;;
+  arm64) BIN=dist/$NAME-arm64 target=build-bun-arm64 machine=183 ;;
+  *) echo "Unknown architecture '$arch': amd64 or arm64" >&2; exit 2 ;;
+esac
+[ -x "$BIN" ] || { echo "$BIN is missing: run make $target" >&2; exit 1; }
+# A package labelled for one CPU with another's binary would install and never start (on an
+# arm64 host make build-bun writes an arm64 dist/$NAME, say). The ELF header: "\x7fELF", and
+# e_machine, little-endian, in bytes 18 and 19.
+read -r -a header <<<"$(od -An -N20 -tu1 "$BIN" | tr -s ' \n' ' ')"
+if [ ${#header[@]} -lt 20 ] || [ "${header[*]:0:4}" != "127 69 76 70" ] ||
+  [ $((header[18] + 256 * header[19])) -ne "$machine" ]; then
+  echo "$BIN is not an $arch binary (ELF e_machine $machine): run make $target" >&2
+  exit 1
+fi
 version=$(sed -nE 's/^export const VERSION = "([^"]+)";$/\1/p' src/version.ts)
 [ -n "$version" ] || { echo "No VERSION in src/version.ts" >&2; exit 1; }
-arch=$(dpkg --print-architecture)
 out=dist/${NAME}_${version}_${arch}.deb
 
 root=$(mktemp -d)

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the end-to-end, package, store and CPU tests (and make demo) need,
-# when missing. As root it installs them; otherwise it prints the exact command and exits 1.
+# Installs the Debian packages the end-to-end, package, store, CPU and arm64 tests (and make demo)
+# need, when missing. As root it installs them; otherwise it prints the exact command and exits 1.
 set -euo pipefail
 need=()
-# command -> Debian package
+# command (or an absolute path: a file) -> Debian package
 while read -r cmd pkg; do
-  PATH="$PATH:/usr/sbin:/sbin" command -v "$cmd" >/dev/null || need+=("$pkg")
+  if [[ $cmd == /* ]]; then
+    [ -e "$cmd" ] || need+=("$pkg")
+  else
+    PATH="$PATH:/usr/sbin:/sbin" command -v "$cmd" >/dev/null || need+=("$pkg")
+  fi
 done <<'LIST'
 openvpn openvpn
 ip iproute2
@@ -21,6 +25,7 @@ runuser util-linux
 python3 python3
 lintian lintian
 qemu-x86_64 qemu-user
+/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 libc6-arm64-cross
 LIST
 [ ${#need[@]} -eq 0 ] && exit 0
 command="apt-get update && apt-get install -y --no-install-recommends ${need[*]}"

@@ -3,10 +3,11 @@
  * systemd tell about it.
  */
 
-import { REPO_ROOT } from "../e2e/lib/bridge_process.ts";
+import { BRIDGE_BINARY, REPO_ROOT } from "../e2e/lib/bridge_process.ts";
 import { run } from "../e2e/lib/command.ts";
 import { findExecutable } from "../e2e/lib/requirements.ts";
 import { assert } from "../support/assert.ts";
+import { ARM64_BINARY } from "../support/service_process.ts";
 import { VERSION } from "../../src/version.ts";
 
 export const PACKAGE = "openvpn-auth-oidc";
@@ -19,24 +20,33 @@ export const STATE_DIR = "/var/lib/openvpn-auth-oidc";
  */
 export const INSTALL_LOCK_FILE = "/run/lock/openvpn-auth-oidc-package-test.lock";
 
+/** The packages `make test-package` builds (scripts/build-deb.sh), by Debian architecture. */
+export const DEBS = [
+  { arch: "amd64", binary: BRIDGE_BINARY, target: "deb" },
+  { arch: "arm64", binary: ARM64_BINARY, target: "deb-arm64" },
+] as const;
+
+export type Deb = (typeof DEBS)[number];
+
+/** This machine's Debian architecture: the package the install tests install. */
 export async function architecture(): Promise<string> {
   return (await run("dpkg", ["--print-architecture"])).stdout.trim();
 }
 
-export async function debPath(): Promise<string> {
-  return `${REPO_ROOT}dist/${PACKAGE}_${VERSION}_${await architecture()}.deb`;
+export async function debPath(arch?: string): Promise<string> {
+  return `${REPO_ROOT}dist/${PACKAGE}_${VERSION}_${arch ?? await architecture()}.deb`;
 }
 
-/** Why the package tests cannot run here, or undefined. */
-export async function debSkipReason(): Promise<string | undefined> {
+/** Why the package tests of `deb` (this machine's by default) cannot run here, or undefined. */
+export async function debSkipReason(deb?: Deb): Promise<string | undefined> {
   if (findExecutable("dpkg-deb") === undefined) return "missing dpkg-deb (not a Debian host)";
-  const path = await debPath();
+  const path = await debPath(deb?.arch);
   try {
     if (Deno.statSync(path).isFile) return undefined;
   } catch {
     // Reported below.
   }
-  return `missing ${path} (run make deb)`;
+  return `missing ${path} (run make ${deb?.target ?? "deb"})`;
 }
 
 /** Fails unless the package is absent: a test that installs it purges it at the end. */

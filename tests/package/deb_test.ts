@@ -1,17 +1,18 @@
 /**
- * The .deb built by `make deb`: control fields, contents with modes and owners, the conffile,
- * the hardened unit, and maintainer scripts that parse. Needs dpkg-deb, not root.
+ * The .debs built by `make deb` and `make deb-arm64`: control fields, contents with modes and
+ * owners, the binary of each architecture, the conffile, the hardened unit, and maintainer
+ * scripts that parse. Needs dpkg-deb, not root.
  */
 
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
-import { BRIDGE_BINARY, REPO_ROOT } from "../e2e/lib/bridge_process.ts";
+import { REPO_ROOT } from "../e2e/lib/bridge_process.ts";
 import { run } from "../e2e/lib/command.ts";
 import { announceSkip } from "../e2e/lib/requirements.ts";
 import { VERSION } from "../../src/version.ts";
 import {
-  architecture,
   CONFFILE,
   debPath,
+  DEBS,
   debSkipReason,
   PACKAGE,
   parseContents,
@@ -22,62 +23,74 @@ import {
 
 const skip = announceSkip("the .deb tests", await debSkipReason());
 const UNIT_SOURCE = `${REPO_ROOT}packaging/deb/${PACKAGE}.service`;
-const deb = await debPath();
 
-Deno.test({
-  name: "the .deb's control fields name the package, the version in src/version.ts and this " +
-    "machine's architecture",
-  ignore: skip !== undefined,
-  async fn() {
-    const field = async (name: string) =>
-      (await run("dpkg-deb", ["--field", deb, name])).stdout.trim();
-    assertEquals(await field("Package"), PACKAGE);
-    assertEquals(await field("Version"), VERSION);
-    assertEquals(await field("Architecture"), await architecture());
-    assertMatch(await field("Depends"), /\badduser\b/);
-    // The unit's ExecReload runs /bin/kill, which minimal images lack (procps is not Essential).
-    assertMatch(await field("Depends"), /\bprocps\b/);
-    assertMatch(await field("Description"), /OpenID Connect/);
-    assert(Number(await field("Installed-Size")) > 1000, "Installed-Size");
-    const conffiles = (await run("dpkg-deb", ["--info", deb, "conffiles"])).stdout;
-    assertEquals(conffiles.trim().split("\n"), [CONFFILE]);
-  },
-});
+/** The md5sum line's checksum of `path`. */
+async function md5(path: string): Promise<string> {
+  return (await run("md5sum", [path])).stdout.split(" ")[0]!;
+}
 
-Deno.test({
-  name: "the .deb holds the binary, the unit, the sysusers file, the config (0640), the docs and " +
-    "the lintian overrides, all owned by root, and nothing else",
-  ignore: skip !== undefined,
-  async fn() {
-    const entries = parseContents((await run("dpkg-deb", ["--contents", deb])).stdout);
-    const files = new Map(
-      [...entries].filter(([path]) => !path.endsWith("/")).map(([path, e]) => [path, e.mode]),
-    );
-    assertEquals(
-      files,
-      new Map([
-        [`/usr/bin/${PACKAGE}`, "-rwxr-xr-x"],
-        [UNIT_PATH, "-rw-r--r--"],
-        [`/usr/lib/sysusers.d/${PACKAGE}.conf`, "-rw-r--r--"],
-        [CONFFILE, "-rw-r-----"],
-        [`/usr/share/doc/${PACKAGE}/README.md`, "-rw-r--r--"],
-        [`/usr/share/doc/${PACKAGE}/copyright`, "-rw-r--r--"],
-        [`/usr/share/doc/${PACKAGE}/changelog.gz`, "-rw-r--r--"],
-        [`/usr/share/doc/${PACKAGE}/examples/server.toml`, "-rw-r--r--"],
-        [`/usr/share/lintian/overrides/${PACKAGE}`, "-rw-r--r--"],
-      ]),
-    );
-    for (const [path, entry] of entries) assertEquals(entry.owner, "root/root", path);
-    // Every directory 0755, whatever the builder's umask was.
-    for (const [path, entry] of entries) {
-      if (path.endsWith("/")) assertEquals(entry.mode, "drwxr-xr-x", path);
-    }
-    assertEquals(entries.get(`/usr/bin/${PACKAGE}`)?.size, Deno.statSync(BRIDGE_BINARY).size);
-    const [conffile, unit] = await readFromDeb(deb, [CONFFILE, UNIT_PATH]);
-    assertEquals(conffile, await Deno.readTextFile(`${REPO_ROOT}server.toml.example`));
-    assertEquals(unit, await Deno.readTextFile(UNIT_SOURCE));
-  },
-});
+for (const target of DEBS) {
+  const { arch, binary } = target;
+  const skipThis = announceSkip(`the ${arch} .deb tests`, await debSkipReason(target));
+  const deb = await debPath(arch);
+
+  Deno.test({
+    name: `the ${arch} .deb's control fields name the package, the version in src/version.ts ` +
+      `and ${arch}`,
+    ignore: skipThis !== undefined,
+    async fn() {
+      const field = async (name: string) =>
+        (await run("dpkg-deb", ["--field", deb, name])).stdout.trim();
+      assertEquals(await field("Package"), PACKAGE);
+      assertEquals(await field("Version"), VERSION);
+      assertEquals(await field("Architecture"), arch);
+      assertMatch(await field("Depends"), /\badduser\b/);
+      // The unit's ExecReload runs /bin/kill, which minimal images lack (procps is not Essential).
+      assertMatch(await field("Depends"), /\bprocps\b/);
+      assertMatch(await field("Description"), /OpenID Connect/);
+      assert(Number(await field("Installed-Size")) > 1000, "Installed-Size");
+      const conffiles = (await run("dpkg-deb", ["--info", deb, "conffiles"])).stdout;
+      assertEquals(conffiles.trim().split("\n"), [CONFFILE]);
+    },
+  });
+
+  Deno.test({
+    name: `the ${arch} .deb holds its binary, the unit, the sysusers file, the config (0640), ` +
+      "the docs and the lintian overrides, all owned by root, and nothing else",
+    ignore: skipThis !== undefined,
+    async fn() {
+      const entries = parseContents((await run("dpkg-deb", ["--contents", deb])).stdout);
+      const files = new Map(
+        [...entries].filter(([path]) => !path.endsWith("/")).map(([path, e]) => [path, e.mode]),
+      );
+      assertEquals(
+        files,
+        new Map([
+          [`/usr/bin/${PACKAGE}`, "-rwxr-xr-x"],
+          [UNIT_PATH, "-rw-r--r--"],
+          [`/usr/lib/sysusers.d/${PACKAGE}.conf`, "-rw-r--r--"],
+          [CONFFILE, "-rw-r-----"],
+          [`/usr/share/doc/${PACKAGE}/README.md`, "-rw-r--r--"],
+          [`/usr/share/doc/${PACKAGE}/copyright`, "-rw-r--r--"],
+          [`/usr/share/doc/${PACKAGE}/changelog.gz`, "-rw-r--r--"],
+          [`/usr/share/doc/${PACKAGE}/examples/server.toml`, "-rw-r--r--"],
+          [`/usr/share/lintian/overrides/${PACKAGE}`, "-rw-r--r--"],
+        ]),
+      );
+      for (const [path, entry] of entries) assertEquals(entry.owner, "root/root", path);
+      // Every directory 0755, whatever the builder's umask was.
+      for (const [path, entry] of entries) {
+        if (path.endsWith("/")) assertEquals(entry.mode, "drwxr-xr-x", path);
+      }
+      // The binary of this architecture, byte for byte (the package's own checksums).
+      const sums = (await run("dpkg-deb", ["--info", deb, "md5sums"])).stdout;
+      assertMatch(sums, new RegExp(`^${await md5(binary)}  usr/bin/${PACKAGE}$`, "m"));
+      const [conffile, unit] = await readFromDeb(deb, [CONFFILE, UNIT_PATH]);
+      assertEquals(conffile, await Deno.readTextFile(`${REPO_ROOT}server.toml.example`));
+      assertEquals(unit, await Deno.readTextFile(UNIT_SOURCE));
+    },
+  });
+}
 
 Deno.test({
   name: "the unit runs as the service user with the hardening settings, state and runtime " +
