@@ -8,7 +8,6 @@ import { bodyLimit } from "hono/body-limit";
 import { generateCookie, getCookie } from "hono/cookie";
 import { createHmac } from "node:crypto";
 import { secureEqual } from "../secure_compare.ts";
-import { isLoopbackAddress } from "../loopback.ts";
 import type { Logger } from "@logtape/logtape";
 import {
   type BeginOutcome,
@@ -17,7 +16,7 @@ import {
   type LoginFlow,
 } from "../bridge/login_flow.ts";
 import type { Secret } from "../config/secret.ts";
-import { clientIp, trustedProxies } from "./client_ip.ts";
+import { clientIp, FORWARDING_HEADERS, seesReadyDetails, trustedProxies } from "./client_ip.ts";
 import { type BackchannelLogoutDeps, registerBackchannelLogout } from "./backchannel_logout.ts";
 import type { Language } from "../config/languages.ts";
 import {
@@ -77,9 +76,6 @@ const COOKIE_PREFIX = "oao-";
  * of being sent round again.
  */
 const CAME_BACK = "b";
-/** Headers a reverse proxy adds to what it forwards. */
-const FORWARDING_HEADERS = ["x-forwarded-for", "forwarded", "x-real-ip"];
-
 /**
  * The session store down or slow (StoreUnavailableError from a sign-in page's read, update or
  * take) is a 503 asking for a reload in a minute, not a 500 asking to reconnect: a failed call
@@ -171,11 +167,9 @@ export function createApp(deps: AppDeps): Hono<Env> {
     const state = deps.readiness();
     const ready = state.management && state.idp;
     // The servers' names and links, the instance and its leases are for this host and the
-    // trusted proxies' own health checks; a browser learns only the verdict. A request a proxy
-    // forwarded is a browser's, even from a proxy on this host that is not in trusted_proxies.
-    const asker = browserIp(c);
+    // trusted proxies' own health checks; a browser learns only the verdict.
     const forwarded = FORWARDING_HEADERS.some((name) => c.req.header(name) !== undefined);
-    const detailed = !forwarded && (isLoopbackAddress(asker) || isTrusted(asker));
+    const detailed = seesReadyDetails(browserIp(c), forwarded, isTrusted);
     return c.json(detailed ? { ready, ...state } : { ready }, ready ? 200 : 503);
   });
 

@@ -5,6 +5,10 @@
  */
 import { isIP } from "node:net";
 import { canonicalIpBytes, normalizeIp } from "../ip_address.ts";
+import { isLoopbackAddress } from "../loopback.ts";
+
+/** Headers a reverse proxy adds to what it forwards; only X-Forwarded-For names the browser. */
+export const FORWARDING_HEADERS = ["x-forwarded-for", "forwarded", "x-real-ip"] as const;
 
 interface Range {
   bytes: Uint8Array;
@@ -21,6 +25,37 @@ export function trustedProxies(entries: readonly string[]): TrustedProxies {
     const bytes = canonicalIpBytes(ip);
     return bytes !== undefined && ranges.some((range) => inRange(bytes, range));
   };
+}
+
+/**
+ * The trusted-proxy check of a list that may change (reload: a function asked each time),
+ * compiled again only when the list itself changes.
+ */
+export function liveTrustedProxies(
+  list: readonly string[] | (() => readonly string[]),
+): TrustedProxies {
+  const current = typeof list === "function" ? list : () => list;
+  let compiled = { list: current(), isTrusted: trustedProxies(current()) };
+  return (ip) => {
+    const now = current();
+    if (now !== compiled.list) compiled = { list: now, isTrusted: trustedProxies(now) };
+    return compiled.isTrusted(ip);
+  };
+}
+
+/**
+ * Whether /readyz shows its details (the servers' names and links) to a request from `asker`
+ * (its clientIp): this host and the trusted proxies' own health checks, not a request a proxy
+ * forwarded (`forwarded`: it carries one of FORWARDING_HEADERS), which is a browser's, even from
+ * a proxy on this host that is not in trusted_proxies. A proxy that forwards without any such
+ * header makes every browser's request look like its own.
+ */
+export function seesReadyDetails(
+  asker: string,
+  forwarded: boolean,
+  isTrusted: TrustedProxies,
+): boolean {
+  return !forwarded && (isLoopbackAddress(asker) || isTrusted(asker));
 }
 
 export function clientIp(

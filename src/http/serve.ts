@@ -9,7 +9,7 @@
  * ends at that HTTP server, so a new certificate is a new HTTP server behind the same guard.
  */
 import { readFileSync } from "node:fs";
-import { trustedProxies } from "./client_ip.ts";
+import { liveTrustedProxies } from "./client_ip.ts";
 import { ConnectionGuard, type GuardStats } from "./connection_guard.ts";
 import { type GuardTransport, RELAY_HOST } from "./relay_socket.ts";
 import { MAX_REQUEST_BODY_BYTES } from "./routes.ts";
@@ -168,7 +168,7 @@ export async function serveHttp(
       targetPort: () => inner.port,
       maxConnections: connectionCap(options.maxConnections, onProblem),
       maxConnectionsPerClient: options.maxConnectionsPerClient,
-      isExempt: exemptProxies(options.trustedProxies ?? []),
+      isExempt: liveTrustedProxies(options.trustedProxies ?? []),
       headerTimeoutMs: options.headerTimeoutMs,
       idleTimeoutMs: options.idleTimeoutMs,
       requestTimeoutMs: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
@@ -247,19 +247,6 @@ async function settledWithin(ms: number, promise: Promise<void>): Promise<void> 
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** The trusted-proxy check, compiled again only when the list itself changes. */
-function exemptProxies(
-  list: readonly string[] | (() => readonly string[]),
-): (ip: string) => boolean {
-  const current = typeof list === "function" ? list : () => list;
-  let compiled = { list: current(), isTrusted: trustedProxies(current()) };
-  return (ip) => {
-    const now = current();
-    if (now !== compiled.list) compiled = { list: now, isTrusted: trustedProxies(now) };
-    return compiled.isTrusted(ip);
-  };
 }
 
 /**

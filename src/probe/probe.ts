@@ -4,10 +4,11 @@
  * see whether the IdP accepts the redirect URI, sends one token request with a made-up code to
  * see whether it accepts the client's credentials, and asks `<base_url>/healthz`. When nothing
  * listens on http.listen yet, the probe serves it itself for a moment, so the path from base_url
- * (DNS, proxy, TLS) to this host is checked before the service is started; when something does,
- * its own /healthz tells the running service from another program. It binds metrics.listen too,
- * as the service does at start, and looks at the session store and the control socket's
- * directory (local_probe.ts). checks.ts and local_checks.ts judge every answer.
+ * (DNS, proxy, TLS) to this host is checked before the service is started, and how the request
+ * arrived tells whether a reverse proxy names the browser (proxy_check.ts); when something
+ * listens, its own /healthz tells the running service from another program. It binds
+ * metrics.listen too, as the service does at start, and looks at the session store and the
+ * control socket's directory (local_probe.ts). checks.ts and local_checks.ts judge every answer.
  */
 import { existsSync } from "node:fs";
 import * as oauth from "oauth4webapi";
@@ -20,7 +21,8 @@ import { COMMAND_TIMEOUT_LIMITS_MS, ManagementConnection } from "../management/c
 import { ListenError } from "../http/connection_guard.ts";
 import { connectionLimits } from "../http/listeners.ts";
 import { callbackUrl, HEALTH_PATH } from "../http/routes.ts";
-import { type HttpServer, serveHttp } from "../http/serve.ts";
+import { FORWARDING_HEADERS, trustedProxies } from "../http/client_ip.ts";
+import { type HttpEnv, type HttpServer, serveHttp } from "../http/serve.ts";
 import { authorizationUrl } from "../oidc/authorization_url.ts";
 import { type FetchLike, readCapped, timedFetch } from "../oidc/http.ts";
 import {
@@ -46,6 +48,7 @@ import {
 } from "./checks.ts";
 import { askListen } from "./listen_ask.ts";
 import { localChecks } from "./local_probe.ts";
+import { type ArrivedRequest, proxyCheck, type ProxySetting } from "./proxy_check.ts";
 import { readStartTls } from "./start_files.ts";
 import { requestToken } from "./token_request.ts";
 
@@ -61,6 +64,12 @@ export interface ProbeDeps {
 }
 
 const BODY_START_CHARS = 2000;
+/**
+ * Carries the probe's token on its request to base_url, so that the listener knows that request
+ * from any other arriving meanwhile (a load balancer's health check). Proxies pass headers they
+ * do not know; one that drops it leaves the reverse proxy check out.
+ */
+const PROBE_MARK_HEADER = "x-openvpn-auth-oidc-probe";
 const ENDPOINTS: readonly EndpointName[] = [
   "authorization_endpoint",
   "token_endpoint",
@@ -87,6 +96,8 @@ export async function runProbe(
   // something listens on http.listen. Without it nothing is served and base_url is not asked.
   const { tls, problems } = readStartTls(config, deps.readTextFile);
   let listener: HttpServer | undefined;
+  /** The probe's own request to base_url, as it reached the listener. */
+  let arrived: ArrivedRequest | undefined;
   let taken = false;
   /** Why http.listen cannot be served at all (not: something serves it already). */
   let unservable: string | undefined;
@@ -94,7 +105,8 @@ export async function runProbe(
     try {
       listener = await serve(
         { ...config.http.listen, tls, ...connectionLimits(config) },
-        (req) => {
+        (req, env) => {
+          if (req.headers.get(PROBE_MARK_HEADER) === token) arrived = arrivedRequest(req, env);
           // Any other path is answered with the token and the path, so that an answer that
           // comes back through base_url from another path is known for the probe's own.
           const path = new URL(req.url).pathname;
@@ -146,6 +158,8 @@ export async function runProbe(
     else {
       const outcome = await askHealth(fetchImpl, timeoutMs, health, listener, token);
       results.push(baseUrlCheck(health, listen, outcome));
+      const proxy = arrived && proxyCheck(proxySetting(config), arrived);
+      if (proxy !== undefined) results.push(proxy);
     }
     const reach = baseUrlReachCheck(config.http.baseUrl);
     if (reach !== undefined) results.push(reach);
@@ -156,6 +170,24 @@ export async function runProbe(
     await metrics?.listener?.close();
   }
   return results;
+}
+
+function arrivedRequest(request: Request, env: HttpEnv): ArrivedRequest {
+  const forwarding: Record<string, string> = {};
+  for (const name of FORWARDING_HEADERS) {
+    const value = request.headers.get(name);
+    if (value !== null) forwarding[name] = value;
+  }
+  return { peer: env.remoteAddr, host: request.headers.get("host") ?? undefined, forwarding };
+}
+
+function proxySetting(config: ResolvedConfig): ProxySetting {
+  return {
+    baseUrl: config.http.baseUrl,
+    listen: config.http.listen,
+    isTrusted: trustedProxies(config.http.trustedProxies),
+    maxConnectionsPerClient: config.http.maxConnectionsPerClient,
+  };
 }
 
 /**
@@ -211,7 +243,8 @@ async function askHealth(
   // The signal covers the body too: reading it fails once the deadline passes.
   const signal = AbortSignal.timeout(timeoutMs);
   try {
-    const response = await fetchImpl(url, { method: "GET", redirect: "manual", signal });
+    const headers = { [PROBE_MARK_HEADER]: token };
+    const response = await fetchImpl(url, { method: "GET", redirect: "manual", signal, headers });
     // Capped like every answer the service reads: base_url may lead anywhere.
     const body = new TextDecoder().decode(await readCapped(response));
     if (listener === undefined) return { kind: "service" as const, status: response.status };

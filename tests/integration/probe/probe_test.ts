@@ -9,6 +9,7 @@ import { type CliIo, EXIT_OK, EXIT_RUNTIME, runCli } from "../../../src/cli.ts";
 import { FakeManagementServer } from "../../support/fake_management_server.ts";
 import { OPENVPN_VERSION_LINE } from "../../support/openvpn_side.ts";
 import { freePort } from "../../support/free_port.ts";
+import { startForwardingRelay } from "../../support/forwarding_relay.ts";
 import { startIdpForBridges, type TestIdp } from "../../support/idp/mod.ts";
 
 const PASSWORD = "mgmt-password";
@@ -17,6 +18,8 @@ interface Setup {
   idp: TestIdp;
   management: FakeManagementServer;
   port: number;
+  /** For a reverse proxy in front of http.listen: the IdP knows its redirect URI too. */
+  proxyPort: number;
 }
 
 async function withSetup(
@@ -24,10 +27,14 @@ async function withSetup(
   options: { hold?: boolean } = {},
 ): Promise<void> {
   const port = await freePort();
-  const idp = await startIdpForBridges([`http://127.0.0.1:${port}`], "probe-client-secret");
+  const proxyPort = await freePort();
+  const idp = await startIdpForBridges(
+    [`http://127.0.0.1:${port}`, `http://127.0.0.1:${proxyPort}`],
+    "probe-client-secret",
+  );
   const management = await FakeManagementServer.start({ password: PASSWORD, ...options });
   try {
-    await body({ idp, management, port });
+    await body({ idp, management, port, proxyPort });
   } finally {
     await management.stop();
     await idp.stop();
@@ -40,6 +47,7 @@ function configToml(setup: Setup, change: Partial<Record<string, string>> = {}):
     ? `tcp://${address.host}:${address.port}`
     : `unix://${address.path}`;
   const values = {
+    trustedProxies: "[]",
     management,
     password: PASSWORD,
     listen: `127.0.0.1:${setup.port}`,
@@ -53,6 +61,7 @@ management = "${values.management}"
 password = "${values.password}"
 command_timeout = "3s"
 [http]
+trusted_proxies = ${values.trustedProxies}
 listen = "${values.listen}"
 base_url = "${values.baseUrl}"
 secret = "0123456789abcdef0123456789abcdef"
@@ -270,3 +279,62 @@ Deno.test("probe: http.listen held by another program fails naming it, not DNS, 
     }
   });
 });
+
+/**
+ * The probe through a reverse proxy on this host (tests/support/forwarding_relay.ts) at
+ * base_url, with or without X-Forwarded-For, and http.trusted_proxies listing it or not.
+ */
+async function probeThroughProxy(forwardFor: boolean, trusted: boolean) {
+  let result: { code: number; lines: string[] } | undefined;
+  await withSetup(async (setup) => {
+    const proxy = startForwardingRelay(setup.proxyPort, new URL(`http://127.0.0.1:${setup.port}`), {
+      forwardFor,
+    });
+    try {
+      result = await probe(configToml(setup, {
+        baseUrl: `http://127.0.0.1:${setup.proxyPort}`,
+        trustedProxies: trusted ? '["127.0.0.1"]' : "[]",
+      }));
+    } finally {
+      await proxy.stop();
+    }
+  });
+  const { code, lines } = result!;
+  // A warning only: the sign-in works, for one browser at a time.
+  assertEquals(code, EXIT_OK, lines.join("\n"));
+  assertMatch(line(lines, "base url"), /^ok .*\/healthz reaches http\.listen/);
+  return line(lines, "reverse proxy");
+}
+
+Deno.test("probe: a proxy that sends X-Forwarded-For and is in http.trusted_proxies passes", async () => {
+  assertMatch(
+    await probeThroughProxy(true, true),
+    /^ok {4}reverse proxy +base_url reaches http\.listen through 127\.0\.0\.1, which sends X-Forwarded-For and is in http\.trusted_proxies$/,
+  );
+});
+
+Deno.test("probe: a proxy that sends X-Forwarded-For but is not in http.trusted_proxies gets a warning with the fix", async () => {
+  assertMatch(
+    await probeThroughProxy(true, false),
+    new RegExp(
+      "^warn  reverse proxy +base_url reaches http\\.listen through a proxy at 127\\.0\\.0\\.1 " +
+        "that sends X-Forwarded-For but is not in http\\.trusted_proxies: .*every browser shares " +
+        "its limit of 32 connections .*check_client_ip sees the proxy's address\\. Fix: List " +
+        'the proxy in http\\.trusted_proxies \\(trusted_proxies = \\["127\\.0\\.0\\.1"\\]\\)$',
+    ),
+  );
+});
+
+for (const trusted of [false, true]) {
+  Deno.test(`probe: a proxy that sends no X-Forwarded-For gets a warning (${trusted ? "" : "not "}in http.trusted_proxies)`, async () => {
+    assertMatch(
+      await probeThroughProxy(false, trusted),
+      new RegExp(
+        "^warn  reverse proxy +base_url reaches http\\.listen through a proxy at 127\\.0\\.0\\.1 " +
+          "that sends no X-Forwarded-For: browsers get /readyz details \\(servers, links\\), " +
+          "and every browser shares its limit of 32 connections .*\\. Fix: Have the proxy send " +
+          "X-Forwarded-For .* and list it in http\\.trusted_proxies",
+      ),
+    );
+  });
+}
