@@ -21,6 +21,7 @@ import { claimPathsAdded, policyClaimPaths, type PolicyConfig } from "./bridge/i
 import { meteredFetch } from "./metrics/idp_fetch.ts";
 import { PrometheusMetrics } from "./metrics/prometheus.ts";
 import { createApp } from "./http/app.ts";
+import { liveTrustedProxies } from "./http/client_ip.ts";
 import { loadTemplates } from "./http/pages/mod.ts";
 import { formActionOrigin } from "./http/security_headers.ts";
 import { newLoginId } from "./bridge/login_url.ts";
@@ -243,6 +244,7 @@ export async function startDaemon(
     commanders: (server) => commanders.get(server),
     admission,
     checkClientIp: config.http.checkClientIp,
+    isTrustedProxy: liveTrustedProxies(() => current.value.http.trustedProxies),
     now,
     log: getLogger("login"),
   });

@@ -12,7 +12,9 @@
 import type { Logger } from "@logtape/logtape";
 import { createHash } from "node:crypto";
 import { sameIpAddress } from "../ip_address.ts";
+import { isLoopbackAddress } from "../loopback.ts";
 import { secureEqual } from "../secure_compare.ts";
+import { WarningInterval } from "../warning_interval.ts";
 import type { OidcClient } from "../oidc/client.ts";
 import { OidcError } from "../oidc/errors.ts";
 import type { PendingLogin, SessionStore } from "../sessions/types.ts";
@@ -28,9 +30,22 @@ export interface LoginFlowDeps {
   commanders: CommanderLookup;
   admission: Pick<Admission, "admitLogin" | "denySignIn">;
   checkClientIp: boolean;
+  /**
+   * http.trusted_proxies (live): a browser address that is one of them, or loopback, is a
+   * reverse proxy that forwarded no X-Forwarded-For. Default none.
+   */
+  isTrustedProxy?: (ip: string) => boolean;
   now: () => number;
   log: Logger;
 }
+
+/** Continue refused by http.check_client_ip: logged at info once a minute, at debug between. */
+const WRONG_NETWORK_LOG_INTERVAL_MS = 60_000;
+const WRONG_NETWORK_LINE = "Sign-in of {commonName} (cid {cid}) not begun: the browser's " +
+  "address {browserIp} is not the VPN client's {clientIp} (http.check_client_ip); nothing was " +
+  "sent to OpenVPN, the client waits until auth_pending_timeout";
+const WRONG_NETWORK_PROXY_HINT = "; {browserIp} is this host or a trusted proxy: the reverse " +
+  "proxy must send X-Forwarded-For, and be in http.trusted_proxies";
 
 /**
  * Where a login stands, in the bridge's terms; the web layer (src/http/app.ts) picks the status
@@ -101,9 +116,11 @@ export class LoginFlow {
   readonly #deps: LoginFlowDeps;
   /** Begins of one login run one after another, so the "begun elsewhere" check holds. */
   readonly #beginning = new Map<string, Promise<unknown>>();
+  readonly #wrongNetworkLog: WarningInterval;
 
   constructor(deps: LoginFlowDeps) {
     this.#deps = deps;
+    this.#wrongNetworkLog = new WarningInterval(WRONG_NETWORK_LOG_INTERVAL_MS, deps.now);
   }
 
   /**
@@ -144,6 +161,7 @@ export class LoginFlow {
     const login = await this.view(id);
     if (!login) return { kind: "expired" };
     if (this.#deps.checkClientIp && !sameIpAddress(browserIp, login.clientIp)) {
+      this.#logWrongNetwork(login, browserIp);
       return { kind: "wrong-network" };
     }
     if (this.#begunElsewhere(login, browserBinding)) return { kind: "begun-elsewhere" };
@@ -175,6 +193,29 @@ export class LoginFlow {
       return { kind: "expired" };
     }
     return { kind: "redirect", url: start.url.href };
+  }
+
+  /**
+   * Continue from another address than the VPN client's: only the browser is refused. OpenVPN is
+   * told nothing, since whoever opens the link (a stranger it was sent to) must not end the real
+   * user's sign-in, which the right browser may still finish. Anyone holding a link can repeat
+   * this, so the line is rate-limited. A browser address that is loopback or a trusted proxy's own
+   * is a proxy that did not forward the browser's: every sign-in through it is refused so.
+   */
+  #logWrongNetwork(login: PendingLogin, browserIp: string): void {
+    const { log, isTrustedProxy } = this.#deps;
+    const proxy = isLoopbackAddress(browserIp) || (isTrustedProxy?.(browserIp) ?? false);
+    const more = this.#wrongNetworkLog.due();
+    const line = WRONG_NETWORK_LINE + (proxy ? WRONG_NETWORK_PROXY_HINT : "");
+    const properties = {
+      commonName: login.commonName,
+      cid: login.cid,
+      browserIp,
+      clientIp: login.clientIp,
+    };
+    if (more === undefined) log.debug(line, properties);
+    else if (more === 0) log.info(line, properties);
+    else log.info(`${line} ({more} more since the last)`, { ...properties, more });
   }
 
   #begunElsewhere(login: PendingLogin, browserBinding: string): boolean {

@@ -5,6 +5,7 @@
  */
 import { getLogger } from "../../src/log.ts";
 import { createApp } from "../../src/http/app.ts";
+import { trustedProxies } from "../../src/http/client_ip.ts";
 import { LoginFlow } from "../../src/bridge/login_flow.ts";
 import { builtinLocalizedPages } from "../../src/http/pages/mod.ts";
 import { MemoryStore } from "../../src/sessions/memory_store.ts";
@@ -93,6 +94,7 @@ export async function appSetup(options: AppOptions = {}) {
     commanders: (server) => (server === "default" ? commander : undefined),
     admission,
     checkClientIp: options.checkClientIp ?? false,
+    isTrustedProxy: trustedProxies(options.trustedProxies ?? []),
     now,
     log,
   });

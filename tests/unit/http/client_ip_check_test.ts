@@ -10,7 +10,8 @@
  */
 import { assertEquals, assertStringIncludes } from "../../support/assert.ts";
 import type { RecordedCommand } from "../../support/recording_commander.ts";
-import { appSetup, cookieOf, ID } from "../../support/app_fixture.ts";
+import { appSetup, cookieOf, ID, T0 } from "../../support/app_fixture.ts";
+import { captureLogs } from "../../support/log_capture.ts";
 
 /** The VPN client's public address, as OpenVPN told it in the CONNECT. */
 const VPN_CLIENT_IP = "203.0.113.9";
@@ -140,4 +141,59 @@ Deno.test("check_client_ip: at the callback, a trusted proxy forwarding the VPN 
   const { response, commands } = await callbackFrom(PROXY_IP, VPN_CLIENT_IP);
   assertEquals(response.status, 200);
   assertEquals(denials(commands), ["auth"]);
+});
+
+/** What a Continue refused by check_client_ip logged, and what OpenVPN was told. */
+async function refusalLogged(peer: string, forwardedFor?: string) {
+  const ctx = await setup();
+  const capture = captureLogs();
+  try {
+    await assertRefused(await confirmFrom(peer, forwardedFor, ctx));
+  } finally {
+    capture.stop();
+  }
+  const lines = capture.lines.filter((line) => /not begun/.test(line.text));
+  return { lines, commands: denials(ctx.commander.commands), ctx };
+}
+
+Deno.test("check_client_ip: a Continue from another network logs both addresses, and tells OpenVPN nothing", async () => {
+  const { lines, commands } = await refusalLogged(OTHER_IP);
+  assertEquals(commands, []);
+  assertEquals(lines.map((line) => [line.level, line.text]), [[
+    "info",
+    `Sign-in of alice-laptop (cid 4) not begun: the browser's address ${OTHER_IP} is not the VPN ` +
+    `client's ${VPN_CLIENT_IP} (http.check_client_ip); nothing was sent to OpenVPN, the client ` +
+    "waits until auth_pending_timeout",
+  ]]);
+});
+
+Deno.test("check_client_ip: a Continue from a trusted proxy's or this host's own address says the proxy must send X-Forwarded-For", async () => {
+  for (const peer of [PROXY_IP, "127.0.0.1", "::1"]) {
+    const { lines, commands } = await refusalLogged(peer);
+    assertEquals(commands, []);
+    assertEquals(lines.length, 1, peer);
+    assertStringIncludes(
+      lines[0]!.text,
+      `the browser's address ${peer} is not the VPN client's ${VPN_CLIENT_IP} ` +
+        "(http.check_client_ip); nothing was sent to OpenVPN, the client waits until " +
+        `auth_pending_timeout; ${peer} is this host or a trusted proxy: the reverse proxy must ` +
+        "send X-Forwarded-For, and be in http.trusted_proxies",
+    );
+  }
+});
+
+Deno.test("check_client_ip: refused Continues are logged at info once a minute, at debug in between", async () => {
+  const ctx = await setup();
+  const capture = captureLogs();
+  try {
+    for (const minutes of [0, 0.5, 0.9, 1]) {
+      ctx.clock.time = T0 + minutes * 60_000;
+      await assertRefused(await confirmFrom(OTHER_IP, undefined, ctx));
+    }
+  } finally {
+    capture.stop();
+  }
+  const lines = capture.lines.filter((line) => /not begun/.test(line.text));
+  assertEquals(lines.map((line) => line.level), ["info", "debug", "debug", "info"]);
+  assertStringIncludes(lines[3]!.text, "(2 more since the last)");
 });
