@@ -1,5 +1,5 @@
 /** The built-in pages. Each is a pure function of its input; every value is escaped. */
-import { escapeHtml } from "./escape.ts";
+import { escapeHtml, escapeHtmlPrintable } from "./escape.ts";
 import { renderPage } from "./layout.ts";
 import { PAGE_TEXT, type PageText } from "./messages.ts";
 
@@ -48,6 +48,15 @@ export function displayMinutes(minutes: number): number {
 }
 
 /**
+ * A value from outside inside a sentence of ours, escaped (escapeHtmlPrintable) and isolated:
+ * `<bdi>` keeps a right-to-left name (Arabic, Hebrew) from reordering the words and numbers
+ * around it ("... عمر from 203.0.113.7").
+ */
+function insertedValue(text: string): string {
+  return `<bdi>${escapeHtmlPrintable(text)}</bdi>`;
+}
+
+/**
  * "Sign in to the VPN": names the connection being authorized, so that a user sent someone
  * else's link sees that it is not their connection, and asks for one click before going to the
  * identity provider.
@@ -62,9 +71,9 @@ export function confirmPage(input: ConfirmPageInput, t: PageText = PAGE_TEXT.en)
     t.confirmTitle,
     `<p>${
       t.confirmIntro(
-        `<strong>${escapeHtml(input.commonName)}</strong>`,
-        `<strong>${escapeHtml(input.clientIp)}</strong>`,
-        client === "" ? "" : `, ${escapeHtml(client)}`,
+        `<strong>${insertedValue(input.commonName)}</strong>`,
+        `<strong>${insertedValue(input.clientIp)}</strong>`,
+        client === "" ? "" : `, ${insertedValue(client)}`,
       )
     }</p>
 <p>${escapeHtml(t.expiresIn(minutes))}</p>
@@ -111,7 +120,7 @@ export function successPage(input: SuccessPageInput, t: PageText = PAGE_TEXT.en)
   return renderPage(
     t.successTitle,
     `<p>${escapeHtml(t.successText)}</p>
-<p class="muted">${t.signedInAs(`<strong>${escapeHtml(input.username)}</strong>`)}</p>`,
+<p class="muted">${t.signedInAs(`<strong>${insertedValue(input.username)}</strong>`)}</p>`,
     t.tag,
   );
 }

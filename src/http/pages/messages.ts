@@ -1,7 +1,7 @@
 /**
  * The text of the built-in pages in every supported language. Functions receive values that
- * are already HTML (escaped, perhaps wrapped in <strong>) and return HTML; every other string
- * is plain text and escaped where it is used.
+ * are already HTML (escaped, perhaps wrapped in <strong><bdi>) and return HTML; every other
+ * string is plain text and escaped where it is used.
  *
  * `reasons` translates a denial by its fixed code; a code missing here shows the reason the
  * bridge gave (English). `errors` translates the error pages by what went wrong.

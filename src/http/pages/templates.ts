@@ -2,8 +2,8 @@
  * Pages, optionally overridden by the administrator's own HTML templates (`http.templates_dir`).
  *
  * A template is a complete HTML file with `{{name}}` placeholders. Every placeholder is HTML-
- * escaped; there is deliberately no raw-HTML placeholder, so IdP or client data can never add
- * markup. Use placeholders only in element text and in quoted attribute values. Placeholders
+ * escaped, its controls shown as the built-in pages show them (escapeHtmlPrintable); there is
+ * deliberately no raw-HTML placeholder, so IdP or client data can never add markup. Use placeholders only in element text and in quoted attribute values. Placeholders
  * are checked when the templates load: an unknown one is an error naming file and placeholder.
  *
  * | File            | Placeholders                                                                 |
@@ -47,7 +47,7 @@ import {
   type SuccessPageInput,
 } from "./builtin.ts";
 import { type Language, LANGUAGES } from "../../config/languages.ts";
-import { escapeHtml } from "./escape.ts";
+import { escapeHtmlPrintable } from "./escape.ts";
 import { PAGE_TEXT, type PageText } from "./messages.ts";
 import { PAGE_STYLE_SOURCE, styleHashSource } from "./style.ts";
 
@@ -317,7 +317,13 @@ function checkTemplate(
   return { text, styleSources };
 }
 
-/** Replaces every placeholder in one pass, so a value that looks like `{{x}}` stays text. */
+/**
+ * Replaces every placeholder in one pass, so a value that looks like `{{x}}` stays text. Our own
+ * values (link, token, texts) hold no controls, so one escape serves them all.
+ */
 function fill(template: string, values: Record<string, string>): string {
-  return template.replace(PLACEHOLDER, (_match, name: string) => escapeHtml(values[name] ?? ""));
+  return template.replace(
+    PLACEHOLDER,
+    (_match, name: string) => escapeHtmlPrintable(values[name] ?? ""),
+  );
 }

@@ -551,7 +551,7 @@ Deno.test("pages follow Accept-Language: German, French, Spanish confirm pages",
     assertStringIncludes(text, `<html lang="${tag}">`);
     assertStringIncludes(text, `<h1>${title}</h1>`);
     assertStringIncludes(text, `>${button}</button>`);
-    assertStringIncludes(text, "<strong>alice-laptop</strong>");
+    assertStringIncludes(text, "<strong><bdi>alice-laptop</bdi></strong>");
     assertEquals(response.headers.getSetCookie().length, 1);
   }
 });

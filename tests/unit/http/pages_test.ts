@@ -71,7 +71,7 @@ Deno.test("confirmPage() names the connection and posts to the action URL", () =
   assertWellFormedPage(html, "Sign in to the VPN");
   assertStringIncludes(
     html,
-    "VPN connection for certificate <strong>alice-laptop</strong> from <strong>203.0.113.7</strong>, linux 2.6.14.",
+    "VPN connection for certificate <strong><bdi>alice-laptop</bdi></strong> from <strong><bdi>203.0.113.7</bdi></strong>, <bdi>linux 2.6.14</bdi>.",
   );
   assertStringIncludes(html, "This link expires in 5 minutes.");
   assertStringIncludes(html, '<form method="post" action="https://vpn.example.com/login/abc">');
@@ -88,7 +88,7 @@ Deno.test("confirmPage() handles a missing client version, no CSRF token and one
     csrf: undefined,
     expiresInMinutes: 0.2,
   });
-  assertStringIncludes(html, "from <strong>203.0.113.7</strong>.</p>");
+  assertStringIncludes(html, "from <strong><bdi>203.0.113.7</bdi></strong>.</p>");
   assertStringIncludes(html, "This link expires in 1 minute.");
   assertEquals(html.includes('name="csrf"'), false);
 });
@@ -104,9 +104,49 @@ Deno.test("confirmPage() escapes every value", () => {
     csrf: `"><script>`,
   });
   assertEquals(html.includes("<script"), false);
-  assertStringIncludes(html, `<strong>${HOSTILE_ESCAPED}</strong>`);
+  assertStringIncludes(html, `<strong><bdi>${HOSTILE_ESCAPED}</bdi></strong>`);
   assertStringIncludes(html, 'action="https://x/&quot;&gt;&lt;script&gt;"');
   assertStringIncludes(html, 'value="&quot;&gt;&lt;script&gt;"');
+});
+
+Deno.test("confirmPage() and successPage() show a bidi control in a name escaped, so the sentence after it keeps its order", () => {
+  // After a raw U+202E "from 203.0.113.66" would read "66.311.0.302 morf".
+  const confirm = confirmPage({
+    ...CONFIRM,
+    commonName: "mallory\u202e",
+    clientIp: "203.0.113.66",
+  });
+  assertStringIncludes(
+    confirm,
+    "certificate <strong><bdi>mallory\\u202e</bdi></strong> from <strong><bdi>203.0.113.66</bdi></strong>",
+  );
+  assertStringIncludes(
+    successPage({ username: "\u202eecila" }),
+    "Signed in as <strong><bdi>\\u202eecila</bdi></strong>.",
+  );
+  // Every value the confirm page inserts, by the logs' rule: the isolates, the marks, zero-width.
+  const html = confirmPage({
+    commonName: "al\u200bice",
+    clientIp: "\u2066203.0.113.7",
+    platform: "linux\u200f",
+    clientVersion: "2.6.14\u061c",
+    expiresInMinutes: 3,
+    actionUrl: "https://vpn.example.com/login/abc",
+  });
+  assertStringIncludes(html, "<bdi>al\\u200bice</bdi>");
+  assertStringIncludes(html, "<bdi>\\u2066203.0.113.7</bdi>");
+  assertStringIncludes(html, "<bdi>linux\\u200f 2.6.14\\u061c</bdi>");
+  assertEquals(/[\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069]/.test(html), false);
+});
+
+Deno.test("confirmPage() and successPage() show names in any script as they are, each isolated", () => {
+  for (const name of ["Jürgen", "李雷", "عمر", "שרה"]) {
+    assertStringIncludes(
+      confirmPage({ ...CONFIRM, commonName: name }),
+      `certificate <strong><bdi>${name}</bdi></strong> from`,
+    );
+    assertStringIncludes(successPage({ username: name }), `<strong><bdi>${name}</bdi></strong>`);
+  }
 });
 
 Deno.test("expiredPage(), successPage(), deniedPage() and errorPage() say their sentence", () => {
@@ -119,7 +159,7 @@ Deno.test("expiredPage(), successPage(), deniedPage() and errorPage() say their 
   const success = successPage({ username: "alice" });
   assertWellFormedPage(success, "You are connected");
   assertStringIncludes(success, "You are connected. You can close this window.");
-  assertStringIncludes(success, "<strong>alice</strong>");
+  assertStringIncludes(success, "<strong><bdi>alice</bdi></strong>");
   const denied = deniedPage({ reason: "You are not in a group allowed to use this VPN" });
   assertWellFormedPage(denied, "Access denied");
   assertStringIncludes(denied, "<p>You are not in a group allowed to use this VPN</p>");
@@ -204,6 +244,22 @@ Deno.test("loadTemplates() uses present templates, escapes placeholders, keeps b
   assertEquals(pages.expired(), expiredPage());
   assertEquals(pages.denied({ reason: "r" }), deniedPage({ reason: "r" }));
   assertEquals(pages.styleSources, [PAGE_STYLE_SOURCE]);
+});
+
+Deno.test("loadTemplates() pages show a bidi control in a placeholder's value escaped, as the built-in pages do", async () => {
+  const { byLanguage: { en: pages } } = await loadTemplates(
+    "/tpl",
+    reader({
+      "/tpl/success.html": "<p>Welcome {{username}}</p>",
+      "/tpl/confirm.html":
+        `<form method="post" action="{{actionUrl}}"><input name="csrf" value="{{csrf}}">{{commonName}} from {{clientIp}}</form>`,
+    }),
+  );
+  assertEquals(pages.success({ username: "\u202eecila عمر" }), "<p>Welcome \\u202eecila عمر</p>");
+  assertStringIncludes(
+    pages.confirm({ ...CONFIRM, commonName: "mallory\u202e" }),
+    "mallory\\u202e from 203.0.113.7",
+  );
 });
 
 Deno.test("loadTemplates() refuses a directory with no page template (missing, or a typo): the built-ins are what leaving it out gives", async () => {
@@ -416,9 +472,13 @@ const SAME_AS_ENGLISH: Readonly<Record<string, readonly string[]>> = {
 
 /** Sample arguments for each of PageText's functions (what the pages pass them). */
 const SAMPLE_ARGUMENTS: Readonly<Record<string, ReadonlyArray<readonly unknown[]>>> = {
-  confirmIntro: [["<strong>alice-laptop</strong>", "203.0.113.7", " (linux, OpenVPN 2.6.14)"]],
+  confirmIntro: [[
+    "<strong><bdi>alice-laptop</bdi></strong>",
+    "<strong><bdi>203.0.113.7</bdi></strong>",
+    ", <bdi>linux 2.6.14</bdi>",
+  ]],
   expiresIn: [[1], [5]],
-  signedInAs: [["<strong>alice</strong>"]],
+  signedInAs: [["<strong><bdi>alice</bdi></strong>"]],
   errorStatus: [["500"]],
 };
 
