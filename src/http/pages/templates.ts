@@ -3,8 +3,9 @@
  *
  * A template is a complete HTML file with `{{name}}` placeholders. Every placeholder is HTML-
  * escaped, its controls shown as the built-in pages show them (escapeHtmlPrintable); there is
- * deliberately no raw-HTML placeholder, so IdP or client data can never add markup. Use placeholders only in element text and in quoted attribute values. Placeholders
- * are checked when the templates load: an unknown one is an error naming file and placeholder.
+ * deliberately no raw-HTML placeholder, so IdP or client data can never add markup. Use
+ * placeholders only in element text and in quoted attribute values. Placeholders are checked
+ * when the templates load: an unknown one is an error naming file and placeholder.
  *
  * | File            | Placeholders                                                                 |
  * | --------------- | ---------------------------------------------------------------------------- |
