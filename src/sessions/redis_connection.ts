@@ -237,6 +237,13 @@ export async function connectRedis(
     password: settings.password?.reveal(),
     ...(tls === undefined ? {} : { tls }),
     lazyConnect: true,
+    // ioredis's ready check sends INFO at every connect: refused to an ACL user without `info`
+    // (which the store supports) it printed a warning to stderr at each connect and reconnect,
+    // past the log, and refused altogether (a Redis that renames INFO away) it failed the start
+    // as unreachable. A Redis still loading its data, which that check waited for, answers the
+    // store's calls with LOADING, an unavailable store (UNAVAILABLE_CODES). Connections made
+    // with duplicate() (the cluster's subscriber) take these options too.
+    enableReadyCheck: false,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
@@ -346,10 +353,15 @@ async function selectDatabase(
  * refused SELECT closes the connection instead, before it is ready for a store call, and ioredis
  * tries again on its usual schedule; meanwhile store calls fail as unavailable (clients denied,
  * never admitted from the wrong database). The handshake's refusal is the only error event that
- * names `select`: the start's own SELECT (selectDatabase) rejects its call instead.
+ * names `select`: the start's own SELECT (selectDatabase) rejects its call instead. Without a
+ * ready check (connectRedis) ioredis still calls the closing connection ready once its handshake
+ * is done: nothing can be sent on it (its stream is ended), and it is not the database back.
  */
 function stayInDatabase(client: Redis, db: number, where: string): void {
   let refused = false;
+  let refusedOnThisConnection = false;
+  // A new connection's handshake begins: its SELECT is yet to be answered.
+  client.on("connect", () => (refusedOnThisConnection = false));
   client.on("error", (error) => {
     if ((error as { command?: { name?: unknown } })?.command?.name !== "select") return;
     if (!refused) {
@@ -359,10 +371,11 @@ function stayInDatabase(client: Redis, db: number, where: string): void {
       );
     }
     refused = true;
+    refusedOnThisConnection = true;
     client.disconnect(true);
   });
   client.on("ready", () => {
-    if (!refused) return;
+    if (!refused || refusedOnThisConnection) return;
     refused = false;
     log.info("Session store database {db} selected again: {where}", { db, where });
   });

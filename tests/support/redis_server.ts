@@ -16,6 +16,11 @@ export interface RedisServerOptions {
   persist?: boolean;
   /** Serve TLS instead of plain TCP, with these PEM files. */
   tls?: { certFile: string; keyFile: string; caFile: string };
+  /**
+   * More redis-server arguments, after the ones above (a later one overrides an earlier one of
+   * the same setting): e.g. `["--appendonly", "yes"]`, `["--rename-command", "INFO", ""]`.
+   */
+  extraArgs?: readonly string[];
 }
 
 export class RedisServer {
@@ -94,6 +99,7 @@ export class RedisServer {
       args.push("--port", String(this.port));
     }
     if (options.password !== undefined) args.push("--requirepass", options.password);
+    args.push(...options.extraArgs ?? []);
     for (const user of options.aclUsers ?? []) {
       args.push("--user", user.name, "on", `>${user.password}`, "~*", "&*", "+@all");
     }
