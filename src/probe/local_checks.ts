@@ -6,12 +6,14 @@
  * passed. Pure: local_probe.ts looks, this file judges; every message names the key to change.
  */
 import { credentialsFix, credentialsRefusal } from "../sessions/redis_connection.ts";
+import type { RedisInfo } from "../sessions/redis_info.ts";
 import {
   MEMORY_POLICY_FIX,
-  type MemoryPolicy,
+  memoryPolicy,
   memoryPolicyProblem,
   uncheckedPolicyNote,
 } from "../sessions/redis_memory_policy.ts";
+import { PERSISTENCE_FIX, persistenceRisk } from "../sessions/redis_persistence.ts";
 import { likelyCause, SQLITE } from "../sessions/sqlite_file.ts";
 import { type CheckResult, fail, pass, warn } from "./checks.ts";
 
@@ -191,19 +193,20 @@ export function redisCheck(target: RedisTarget, outcome: RedisOutcome): CheckRes
 }
 
 /**
- * The session store's check once connecting passed (`connected`), with Redis's eviction policy
- * judged by the rule the store's start applies (redis_memory_policy.ts): the start refuses a
- * Redis that evicts, so the probe fails it too, and warns when the policy could not be read.
+ * The session store's check once connecting passed (`connected`), with Redis's INFO judged by
+ * the rules the store's start applies: the start refuses a Redis that evicts
+ * (redis_memory_policy.ts), so the probe fails it too, and warns when the policy could not be
+ * read, or when a crash may undo the store's deletes (redis_persistence.ts).
  */
-export function redisMemoryCheck(
+export function redisInfoCheck(
   connected: CheckResult,
   where: string,
-  found: MemoryPolicy,
+  info: RedisInfo,
 ): CheckResult {
+  const found = memoryPolicy(info);
   const problem = memoryPolicyProblem(found);
   if (problem !== undefined) {
-    const fix = MEMORY_POLICY_FIX.charAt(0).toUpperCase() + MEMORY_POLICY_FIX.slice(1);
-    return fail(connected.check, `${where}: ${problem}`, `${fix}.`);
+    return fail(connected.check, `${where}: ${problem}`, sentence(MEMORY_POLICY_FIX));
   }
   if (found.kind === "unchecked") {
     return warn(
@@ -212,6 +215,10 @@ export function redisMemoryCheck(
       "Allow the ACL user `info`, or make sure by hand that Redis has maxmemory-policy " +
         "noeviction (or no maxmemory).",
     );
+  }
+  const risk = persistenceRisk(info);
+  if (risk !== undefined) {
+    return warn(connected.check, `${connected.detail}; ${risk}`, sentence(PERSISTENCE_FIX));
   }
   return connected;
 }

@@ -2,7 +2,7 @@
  * The I/O half of local_checks.ts: looks at the session store's and the control socket's
  * directories and files as this user, reads the session file's first bytes, takes its owner lock
  * and lets it go at once with the store's own code, and connects to Redis with the store's own
- * connection code and reads its eviction policy.
+ * connection code and reads its eviction policy and persistence.
  * Creates nothing: run as root (a common way to probe), a directory or lock file made here would
  * belong to root, and the service's user could not open it.
  */
@@ -17,7 +17,7 @@ import {
   parseRedisUrl,
   replyCode,
 } from "../sessions/redis_connection.ts";
-import { type MemoryPolicy, readMemoryPolicy } from "../sessions/redis_memory_policy.ts";
+import { readRedisInfo, type RedisInfo } from "../sessions/redis_info.ts";
 import { SessionFileError } from "../sessions/sqlite_file.ts";
 import { lockSessionFile, SessionFileInUseError } from "../sessions/sqlite_owner.ts";
 import type { CheckResult } from "./checks.ts";
@@ -26,7 +26,7 @@ import {
   type ControlSocketState,
   type DirectoryAccess,
   redisCheck,
-  redisMemoryCheck,
+  redisInfoCheck,
   type RedisOutcome,
   sessionFileCheck,
   type SessionFileState,
@@ -55,7 +55,7 @@ export async function localChecks(
       hasPassword: redis.password !== undefined,
     }, outcome);
     results.push(
-      outcome.memory === undefined ? connected : redisMemoryCheck(connected, where, outcome.memory),
+      outcome.info === undefined ? connected : redisInfoCheck(connected, where, outcome.info),
     );
   }
   if (config.control.socket !== "") {
@@ -175,16 +175,16 @@ function hasSqliteHeader(path: string): boolean {
 
 /**
  * Connect, authenticate and select the database as the service does at start, then PING, and
- * read the eviction policy the start checks (`memory`, once ready).
+ * read the INFO the start judges (`info`, once ready).
  */
 export async function probeRedis(
   settings: RedisSettings,
-): Promise<RedisOutcome & { memory?: MemoryPolicy }> {
+): Promise<RedisOutcome & { info?: RedisInfo }> {
   let client: Awaited<ReturnType<typeof connectRedis>> | undefined;
   try {
     client = await connectRedis(settings);
     await client.ping();
-    return { kind: "ready", memory: await readMemoryPolicy(client) };
+    return { kind: "ready", info: await readRedisInfo(client) };
   } catch (error) {
     // connectRedis wraps what failed (a refusal from Redis: a ReplyError; a socket's error) in
     // an error of its own with the URL: the probe names the URL itself.

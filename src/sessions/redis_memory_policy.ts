@@ -7,35 +7,29 @@
  * `sessions revoke --user` finds nothing to end. Under `noeviction` a full Redis refuses writes
  * with OOM instead, which the store reports as unavailable (fail closed).
  */
-import type { Redis } from "ioredis";
 import { getLogger } from "../log.ts";
-import { classifyRedisError } from "./redis_connection.ts";
-import { StoreUnavailableError } from "./store_unavailable.ts";
+import type { RedisInfo } from "./redis_info.ts";
 
 const log = getLogger("sessions");
 
-/** What INFO memory told of eviction, or why it could not be asked. */
+/** What INFO told of eviction, or why it could not be asked. */
 export type MemoryPolicy =
   /** maxmemory (0: no limit) and maxmemory-policy as Redis reported them. */
   | { kind: "read"; maxmemory: number; policy: string }
-  /** INFO refused (an ACL user without `info`, a managed service that renames it) or unreadable. */
+  /** INFO refused (redis_info.ts) or without the two values. */
   | { kind: "unchecked"; reason: string };
 
 /** What to change when Redis evicts (no final period). */
 export const MEMORY_POLICY_FIX = "set maxmemory-policy noeviction (on a managed service such as " +
   "ElastiCache or Memorystore: in its parameter group or configuration, whose defaults evict)";
 
-/** INFO memory's answer (`name:value` lines) read for the two values the rule needs. */
-export function parseMemoryInfo(info: string): MemoryPolicy {
-  const values = new Map<string, string>();
-  for (const line of info.split(/\r?\n/)) {
-    const colon = line.indexOf(":");
-    if (colon > 0) values.set(line.slice(0, colon), line.slice(colon + 1).trim());
-  }
-  const maxmemory = Number(values.get("maxmemory") ?? "");
-  const policy = values.get("maxmemory_policy");
+/** The two values the rule needs, from INFO's answer. */
+export function memoryPolicy(info: RedisInfo): MemoryPolicy {
+  if (info.kind === "unchecked") return info;
+  const maxmemory = Number(info.values.get("maxmemory") ?? "");
+  const policy = info.values.get("maxmemory_policy");
   if (policy === undefined || policy === "" || !Number.isSafeInteger(maxmemory) || maxmemory < 0) {
-    return { kind: "unchecked", reason: "INFO memory gave no maxmemory and maxmemory_policy" };
+    return { kind: "unchecked", reason: "INFO gave no maxmemory and maxmemory_policy" };
   }
   return { kind: "read", maxmemory, policy };
 }
@@ -61,27 +55,11 @@ export function uncheckedPolicyNote(found: MemoryPolicy & { kind: "unchecked" })
 }
 
 /**
- * Asks Redis (INFO memory). A refusal of INFO is `unchecked`, not a failure: a least-privilege
- * ACL user often lacks it (INFO is in @dangerous). Redis not answering fails as usual.
- */
-export async function readMemoryPolicy(client: Redis): Promise<MemoryPolicy> {
-  let info: string;
-  try {
-    info = await client.info("memory");
-  } catch (error) {
-    const failure = classifyRedisError(error);
-    if (failure instanceof StoreUnavailableError) throw failure;
-    return { kind: "unchecked", reason: error instanceof Error ? error.message : String(error) };
-  }
-  return parseMemoryInfo(info);
-}
-
-/**
  * The start's check: refuses a Redis that evicts, warns when it could not tell. `where`: the URL
  * without credentials.
  */
-export async function checkMemoryPolicy(client: Redis, where: string): Promise<void> {
-  const found = await readMemoryPolicy(client);
+export function checkMemoryPolicy(info: RedisInfo, where: string): void {
+  const found = memoryPolicy(info);
   const problem = memoryPolicyProblem(found);
   if (problem !== undefined) {
     throw new Error(`Session store refused: ${where}: ${problem}; ${MEMORY_POLICY_FIX}`);

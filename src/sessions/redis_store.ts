@@ -56,7 +56,9 @@ import type {
 } from "./types.ts";
 import { storeClosedError } from "./store_closed.ts";
 import { StoreUnavailableError } from "./store_unavailable.ts";
+import { readRedisInfo } from "./redis_info.ts";
 import { checkMemoryPolicy } from "./redis_memory_policy.ts";
+import { warnOfPersistence } from "./redis_persistence.ts";
 import { classifyRedisError, refusedCredentials } from "./redis_connection.ts";
 
 const KEY_CHECK = "key_check";
@@ -170,7 +172,8 @@ export class RedisStore implements SessionStore {
   }
 
   /**
-   * Checks that Redis keeps what the store writes (redis_memory_policy.ts); that the data under
+   * Checks that Redis keeps what the store writes (redis_memory_policy.ts), and warns when a
+   * crash may undo its deletes (redis_persistence.ts); that the data under
    * this prefix was written with the same key (the first store to open it records a key check),
    * so that a mismatch fails here instead of on the first refresh; and that Redis runs the
    * store's scripts (one that refuses them opened fine before, then denied every user).
@@ -180,7 +183,9 @@ export class RedisStore implements SessionStore {
     const store = new RedisStore(options);
     try {
       // Before anything is written: a Redis that evicts loses sessions without a word.
-      await checkMemoryPolicy(options.client, options.description);
+      const info = await readRedisInfo(options.client);
+      checkMemoryPolicy(info, options.description);
+      warnOfPersistence(info, options.description);
       // An ACL user without the store's keys fails here, named as the connection's start names
       // a refused password (RedisRefusals).
       await store.#checkKey(options.description);

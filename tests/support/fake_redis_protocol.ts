@@ -4,7 +4,7 @@
  * answer, or to answer the handshake and then nothing).
  */
 
-/** Commands ioredis sends on every new connection before it is ready. */
+/** Commands ioredis sends on a new connection before it is ready, and the store's INFO at its start. */
 export const HANDSHAKE = new Set(["INFO", "SELECT", "CLIENT", "AUTH", "HELLO"]);
 
 const INFO_REPLY = "# Server\r\nredis_version:7.0.0\r\nloading:0\r\n";

@@ -24,6 +24,8 @@ async function storeResult(sessions: string): Promise<CheckResult> {
 Deno.test("probe: Redis with maxmemory and an evicting policy fails naming the policy and noeviction", async () => {
   const server = await RedisServer.start({
     aclUsers: [{ name: "bridge", password: BRIDGE_PASSWORD }],
+    // Keeps deletes through a crash: no persistence warning beside the policy's.
+    extraArgs: ["--appendonly", "yes"],
   });
   const admin = await connectRedis(redisSettings(server.url, "admin:", { storeTimeoutMs: 2_000 }));
   try {

@@ -26,6 +26,8 @@ Deno.test("probe: Redis without the password it asks for, or with a wrong one, f
   const server = await RedisServer.start({
     password: PASSWORD,
     aclUsers: [{ name: "bridge", password: "bridge-password" }],
+    // Keeps deletes through a crash: the right password passes without a warning.
+    extraArgs: ["--appendonly", "yes"],
   });
   try {
     const where = `redis://127.0.0.1:${server.port}/0`;

@@ -1,5 +1,6 @@
 import { assertEquals } from "../../support/assert.ts";
-import { memoryPolicyProblem, parseMemoryInfo } from "../../../src/sessions/redis_memory_policy.ts";
+import { parseRedisInfo } from "../../../src/sessions/redis_info.ts";
+import { memoryPolicy, memoryPolicyProblem } from "../../../src/sessions/redis_memory_policy.ts";
 
 /** INFO memory as redis-server 7.0 answers it, cut to the lines around the two read. */
 function info(maxmemory: string, policy: string): string {
@@ -7,17 +8,21 @@ function info(maxmemory: string, policy: string): string {
     `maxmemory_policy:${policy}\r\nallocator_frag_ratio:1.00\r\n`;
 }
 
-Deno.test("parseMemoryInfo() reads maxmemory and maxmemory_policy", () => {
-  assertEquals(parseMemoryInfo(info("1048576", "volatile-lru")), {
+Deno.test("memoryPolicy() reads maxmemory and maxmemory_policy", () => {
+  assertEquals(memoryPolicy(parseRedisInfo(info("1048576", "volatile-lru"))), {
     kind: "read",
     maxmemory: 1048576,
     policy: "volatile-lru",
   });
 });
 
-Deno.test("parseMemoryInfo() without the two values is unchecked, not taken for safe", () => {
-  assertEquals(parseMemoryInfo("# Memory\r\nused_memory:1\r\n").kind, "unchecked");
-  assertEquals(parseMemoryInfo(info("lots", "noeviction")).kind, "unchecked");
+Deno.test("memoryPolicy() without the two values is unchecked, not taken for safe", () => {
+  assertEquals(memoryPolicy(parseRedisInfo("# Memory\r\nused_memory:1\r\n")).kind, "unchecked");
+  assertEquals(memoryPolicy(parseRedisInfo(info("lots", "noeviction"))).kind, "unchecked");
+  assertEquals(memoryPolicy({ kind: "unchecked", reason: "NOPERM" }), {
+    kind: "unchecked",
+    reason: "NOPERM",
+  });
 });
 
 Deno.test("memoryPolicyProblem() refuses every evicting policy under a limit, and nothing else", () => {
