@@ -60,8 +60,13 @@ import { readRedisInfo } from "./redis_info.ts";
 import { checkMemoryPolicy } from "./redis_memory_policy.ts";
 import { warnOfPersistence } from "./redis_persistence.ts";
 import { classifyRedisError, refusedCredentials } from "./redis_connection.ts";
+import { getLogger } from "../log.ts";
+import { WarningInterval } from "../warning_interval.ts";
 
 const KEY_CHECK = "key_check";
+/** How often a sweep that finds another key's check says so at most. */
+const KEY_MISMATCH_LOG_INTERVAL_MS = 60_000;
+const log = getLogger("sessions");
 /** Added to the start's refusal of the credentials when Redis refused a script. */
 const SCRIPTING_ACL = "every store call is a Lua script: the ACL user needs +@scripting " +
   "(EVAL, EVALSHA) besides the commands on its keys";
@@ -150,15 +155,22 @@ export class RedisStore implements SessionStore {
     this.#putTogether("putSessions", puts)
   );
   readonly #refusals: RedisRefusals;
+  readonly #description: string;
+  /** This bridge's key check (TokenCipher.makeKeyCheck), as the start and each sweep put it. */
+  readonly #keyCheck: Buffer;
+  readonly #keyMismatchLog: WarningInterval;
   #closed = false;
 
-  private constructor(options: RedisStoreOptions) {
+  private constructor(options: RedisStoreOptions, keyCheck: Buffer) {
     this.#client = options.client;
     this.#prefix = options.keyPrefix;
+    this.#description = options.description;
+    this.#keyCheck = keyCheck;
     this.#cipher = options.cipher;
     this.#maxEntries = options.maxEntries;
     this.#now = options.now ?? Date.now;
     this.#full = new StoreFullReporter(this.#now);
+    this.#keyMismatchLog = new WarningInterval(KEY_MISMATCH_LOG_INTERVAL_MS, this.#now);
     this.#lockTtlMs = lockTtlMs(options.client.options.commandTimeout);
     this.#refusals = new RedisRefusals(
       options.description,
@@ -174,13 +186,15 @@ export class RedisStore implements SessionStore {
   /**
    * Checks that Redis keeps what the store writes (redis_memory_policy.ts), and warns when a
    * crash may undo its deletes (redis_persistence.ts); that the data under
-   * this prefix was written with the same key (the first store to open it records a key check),
-   * so that a mismatch fails here instead of on the first refresh; and that Redis runs the
-   * store's scripts (one that refuses them opened fine before, then denied every user).
+   * this prefix was written with the same key (the first store to open it records a key check,
+   * which each sweep puts back: #keepKeyCheck), so that a mismatch fails here instead of on the
+   * first refresh; and that Redis runs the store's scripts (one that refuses them opened fine
+   * before, then denied every user).
    */
   static async open(options: RedisStoreOptions): Promise<RedisStore> {
     checkMaxEntries(options.maxEntries);
-    const store = new RedisStore(options);
+    const keyCheck = Buffer.from(await options.cipher.makeKeyCheck());
+    const store = new RedisStore(options, keyCheck);
     try {
       // Before anything is written: a Redis that evicts loses sessions without a word.
       const info = await readRedisInfo(options.client);
@@ -519,10 +533,12 @@ export class RedisStore implements SessionStore {
    * Removes expired entries in batches, so that one call never holds Redis for long: sessions
    * that expired before `now`, pending logins that expired PENDING_GRACE_MS before it. With
    * `onSwept`, each call also returns the sessions it removed that held a refresh token (only
-   * to the bridge whose call removed them), handed on before the next call.
+   * to the bridge whose call removed them), handed on before the next call. Puts the key check
+   * back first, should Redis have lost it (#keepKeyCheck).
    */
   async sweep(now: number, onSwept?: SweptSessionsHandler): Promise<SweepResult> {
     this.#assertOpen();
+    await this.#keepKeyCheck();
     const result = { pending: 0, sessions: 0 };
     const args = [
       String(now),
@@ -683,18 +699,48 @@ export class RedisStore implements SessionStore {
   }
 
   async #checkKey(description: string): Promise<void> {
-    const key = this.#prefix + KEY_CHECK;
-    const candidate = await this.#cipher.makeKeyCheck();
-    // NX: if another bridge stored its check first, that one is compared below.
-    await this.#read(() => this.#client.set(key, Buffer.from(candidate), "NX"));
-    const stored = await this.#read(() => this.#client.getBuffer(key));
-    if (stored === null || !(await this.#cipher.matchesKeyCheck(stored))) {
+    if (!(await this.#holdsKeyCheck())) {
       throw new Error(
         `Session store key mismatch: ${description} (key prefix ${this.#prefix}) was written ` +
           `with another sessions.encryption_key (or, when that is unset, another http.secret); ` +
           `restore the key, or use another key_prefix or database`,
       );
     }
+  }
+
+  /**
+   * The start records the key check only when there is none, so a Redis that lost its data (a
+   * FLUSHALL, a restart without persistence) let the next bridge to start record its own, even
+   * with a wrong key: the bridges with the right one then failed at their next start, and could
+   * not read what it wrote meanwhile. Each sweep puts the check back. Here and not in the write
+   * scripts: a write would carry the check's bytes and one more command at every sign-in and
+   * reconnect, while Redis can only compare ciphertexts, not tell whose key one is; a sweep costs
+   * one GET per interval (a read, so it runs at OOM as the sweep does) and, decrypting the check
+   * it finds, tells a wrong bridge that got in first, which it reports.
+   */
+  async #keepKeyCheck(): Promise<void> {
+    if (await this.#holdsKeyCheck()) return;
+    if (this.#keyMismatchLog.due() === undefined) return;
+    log.error(
+      "Session store key mismatch: {where} (key prefix {prefix}) holds the key check of another " +
+        "sessions.encryption_key (or http.secret), recorded by a bridge started with it while " +
+        "Redis held none (a FLUSHALL, a restart without persistence): the bridges on the two " +
+        "keys cannot read each other's sessions, and this one will not start again; stop the " +
+        "bridge with the other key, give it this one, and delete {prefix}key_check",
+      { where: this.#description, prefix: this.#prefix },
+    );
+  }
+
+  /**
+   * Whether the key check under the prefix is this bridge's key, recording it when there is
+   * none (NX: one another bridge recorded meanwhile is compared instead). A plain read first:
+   * SET is refused at OOM, and the check is nearly always there.
+   */
+  async #holdsKeyCheck(): Promise<boolean> {
+    const key = this.#prefix + KEY_CHECK;
+    const stored = await this.#read(() => this.#client.getBuffer(key)) ??
+      await this.#read(() => this.#client.setBuffer(key, this.#keyCheck, "NX", "GET"));
+    return stored === null || await this.#cipher.matchesKeyCheck(stored);
   }
 }
 
