@@ -40,7 +40,7 @@ import { checkMaxEntries, type StoreBounds, StoreFullError } from "./store_full.
 import type { TokenCipher } from "./token_cipher.ts";
 import { TurnBatch } from "./turn_batch.ts";
 import { LiveCounter } from "./live_counter.ts";
-import { WalCheckpointer, walProgressOf } from "./wal_checkpoint.ts";
+import { WalCheckpointer, type WalProgress, walProgressOf } from "./wal_checkpoint.ts";
 import { WalSizeWatch, type WalSizeWatchOptions } from "./wal_size_watch.ts";
 import type {
   ClientBinding,
@@ -198,7 +198,7 @@ export class SqliteStore implements SessionStore {
     this.#checkpointer = new WalCheckpointer(
       options.path,
       BUSY_TIMEOUT_MS,
-      () => walProgressOf(this.#sql.checkpoint.get()),
+      () => this.#checkpointHere(),
     );
     this.#counter = new LiveCounter(
       { path: options.path, busyTimeoutMs: BUSY_TIMEOUT_MS },
@@ -729,6 +729,19 @@ export class SqliteStore implements SessionStore {
     });
     if (!this.#closed) await this.#checkpointer.checkpoint();
     return result;
+  }
+
+  /**
+   * A checkpoint on this thread (wal_checkpoint.ts), its failure told as #run's are: a full disk
+   * or a disk error as StoreUnavailableError (the sweeper's warning), anything else naming the
+   * file. SQLite's error alone was logged at every sweep as an error, with a stack and no path.
+   */
+  #checkpointHere(): WalProgress | undefined {
+    try {
+      return walProgressOf(this.#sql.checkpoint.get());
+    } catch (error) {
+      throw namingFile(this.#path, classifySqliteError(this.#path, error));
+    }
   }
 
   async close(): Promise<void> {

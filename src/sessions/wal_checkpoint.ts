@@ -81,7 +81,8 @@ export class WalCheckpointer {
    * One checkpoint (a call while one runs joins it): the worker's, then the rest on this thread
    * (see the header). When the worker fails, the checkpoint runs on this thread after all (the
    * WAL must not grow without bound, and only a checkpoint makes its transactions survive a
-   * power loss) and the call rejects, naming the failure. A checkpoint not done within
+   * power loss) and the call rejects, naming the failure (or with `checkpointHere`'s own error
+   * when that fails too: the store's, which tells a full disk as such). A checkpoint not done within
    * CHECKPOINT_WAIT_MS rejects the call and goes on; later calls join it (one stuck worker is
    * not given a second checkpoint).
    */

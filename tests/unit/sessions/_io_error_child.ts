@@ -7,6 +7,7 @@
  *   _io_error_child.ts batch-session PATH  three puts in one turn, the middle session too large
  *   _io_error_child.ts batch-pending PATH  the same with a login in the middle
  *   _io_error_child.ts open PATH           opens a file whose migration outgrows the cap
+ *   _io_error_child.ts sweep PATH          sweeps with a WAL whose checkpoint outgrows the cap
  */
 import { execFileSync } from "node:child_process";
 import { statSync } from "node:fs";
@@ -51,6 +52,18 @@ let answer: unknown;
 if (mode === "open") {
   capFileSize();
   answer = outcome((await Promise.allSettled([open()]))[0]!);
+} else if (mode === "sweep") {
+  const store = await open();
+  await store.putSession(session({ sessionId: "s-1", claims: { large: LARGE } }));
+  // Nothing expires, so the sweep writes nothing: only its checkpoint, which copies the WAL
+  // into the database file, outgrows a cap just past that file's size, on the worker and here.
+  const cap = statSync(path).size + 64 * 1024;
+  execFileSync("prlimit", ["--pid", String(process.pid), `--fsize=${cap}:`]);
+  const sweep = (await Promise.allSettled([store.sweep(T0)]))[0]!;
+  uncap();
+  await store.close();
+  const error = sweep.status === "rejected" ? sweep.reason as Error : undefined;
+  answer = { name: error?.name, message: error?.message };
 } else {
   const store = await open();
   capFileSize();

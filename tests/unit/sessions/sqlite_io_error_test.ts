@@ -94,6 +94,18 @@ for (const runtime of ["deno", "bun"] as const) {
     }));
 }
 
+for (const runtime of ["deno", "bun"] as const) {
+  Deno.test(`[${runtime}] a checkpoint failing on a disk error, on its worker and here, rejects the sweep as the store unavailable, naming the file`, () =>
+    withPath(async (path) => {
+      // Before: SQLite's bare "disk I/O error", which the sweeper logged at every sweep as an
+      // error with a stack and no path (startSweeper warns of a StoreUnavailableError).
+      assertEquals(await runChild(runtime, "sweep", path), {
+        name: "StoreUnavailableError",
+        message: `Session store unavailable: ${path}: disk I/O error (SQLITE_IOERR)`,
+      });
+    }));
+}
+
 Deno.test("rolledBack: no ROLLBACK once SQLite ended the transaction; a failed one is the cause", () => {
   const db = new DatabaseSync(":memory:");
   try {
