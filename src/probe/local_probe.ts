@@ -19,7 +19,7 @@ import {
 } from "../sessions/redis_connection.ts";
 import { readRedisInfo, type RedisInfo } from "../sessions/redis_info.ts";
 import { SessionFileError } from "../sessions/sqlite_file.ts";
-import { lockSessionFile, SessionFileInUseError } from "../sessions/sqlite_owner.ts";
+import { lockFileOf, lockSessionFile, SessionFileInUseError } from "../sessions/sqlite_owner.ts";
 import type { CheckResult } from "./checks.ts";
 import {
   controlSocketCheck,
@@ -94,8 +94,7 @@ export function directoryAccess(dir: string): DirectoryAccess {
  */
 export function probeSessionFile(path: string): SessionFileState {
   const directory = dirname(path);
-  // sqlite_owner.ts's lock file.
-  const lockFile = `${path}.lock`;
+  const lockFile = lockFileOf(path);
   const directoryAccessed = directoryAccess(directory);
   const state = {
     path,

@@ -21,8 +21,13 @@ export interface OwnerLock {
   release(): void;
 }
 
+/** The owner lock file of the session file `path`. */
+export function lockFileOf(path: string): string {
+  return `${path}.lock`;
+}
+
 export function lockSessionFile(path: string): OwnerLock {
-  const lockPath = `${path}.lock`;
+  const lockPath = lockFileOf(path);
   // Taken before the session file is opened (which creates a missing directory the same way):
   // a fresh sessions.path in a directory not made yet must start, not fail on the lock file.
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });

@@ -42,6 +42,7 @@ import { TurnBatch } from "./turn_batch.ts";
 import { LiveCounter } from "./live_counter.ts";
 import { WalCheckpointer, type WalProgress, walProgressOf } from "./wal_checkpoint.ts";
 import { WalSizeWatch, type WalSizeWatchOptions } from "./wal_size_watch.ts";
+import { SessionFileWatch } from "./sqlite_file_watch.ts";
 import type {
   ClientBinding,
   ListedSession,
@@ -175,6 +176,9 @@ export class SqliteStore implements SessionStore {
   readonly #checkpointer: WalCheckpointer;
   readonly #counter: LiveCounter;
   readonly #walWatch: WalSizeWatch;
+  readonly #fileWatch: SessionFileWatch;
+  /** Whether the last sweep found the session file where it was opened (sqlite_file_watch.ts). */
+  #fileInPlace = true;
   readonly #cache = new SnapshotCache<Session>(CACHE_LIMIT);
   readonly #pendingCache = new SnapshotCache<PendingLogin>(PENDING_CACHE_LIMIT);
   #dataVersion = -1;
@@ -195,21 +199,20 @@ export class SqliteStore implements SessionStore {
     this.#now = options.now ?? Date.now;
     this.#sql = prepareStatements(db);
     this.#room = new SqliteRoom(this.#sql, options.maxEntries, this.#now);
-    this.#checkpointer = new WalCheckpointer(
-      options.path,
-      BUSY_TIMEOUT_MS,
-      () => this.#checkpointHere(),
-    );
+    this.#fileWatch = new SessionFileWatch(options.path, { locked: options.owner === true });
+    // The workers open this file only, never another at its path, nor one they create.
+    const file = {
+      path: options.path,
+      busyTimeoutMs: BUSY_TIMEOUT_MS,
+      identity: this.#fileWatch.identity,
+    };
+    this.#checkpointer = new WalCheckpointer(file, () => this.#checkpointHere());
     this.#counter = new LiveCounter(
-      { path: options.path, busyTimeoutMs: BUSY_TIMEOUT_MS },
+      file,
       (server, now) =>
         readLiveCounts(this.#sql.countLiveSessions, this.#sql.countLivePending, server, now),
     );
-    this.#walWatch = new WalSizeWatch(
-      options.path,
-      () => this.#closed ? Promise.resolve() : this.#checkpointer.checkpoint(),
-      options.walWatch,
-    );
+    this.#walWatch = new WalSizeWatch(options.path, () => this.#checkpoint(), options.walWatch);
   }
 
   /**
@@ -727,8 +730,20 @@ export class SqliteStore implements SessionStore {
       this.#pendingCache.dropExpired(now);
       this.#room.settle();
     });
-    if (!this.#closed) await this.#checkpointer.checkpoint();
+    this.#fileInPlace = this.#fileWatch.check();
+    await this.#checkpoint();
     return result;
+  }
+
+  /**
+   * The WAL checkpoint of a sweep or of the WAL's size (wal_size_watch.ts). On this thread once
+   * the file is gone from its path: no worker can open it any more (sqlite_worker.ts), and the
+   * WAL of the file this connection still writes must not grow without bound.
+   */
+  #checkpoint(): Promise<WalProgress | void> {
+    if (this.#closed) return Promise.resolve();
+    if (!this.#fileInPlace) return this.#run(() => this.#checkpointHere());
+    return this.#checkpointer.checkpoint();
   }
 
   /**

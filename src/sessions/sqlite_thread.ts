@@ -23,10 +23,14 @@ const WORKER_CLOSE_WAIT_MS = 5_000;
  */
 const WORKER_RESTART_DELAY_MS = 60_000;
 
-/** Where the worker's connection goes: the session file, and how long it waits for a lock. */
+/**
+ * Where the worker's connection goes: the session file, and how long it waits for a lock;
+ * `identity` (file_identity.ts) is the file the store opened there: the worker opens no other.
+ */
 export interface SqliteFile {
   path: string;
   busyTimeoutMs: number;
+  identity?: string | undefined;
 }
 
 export type SqliteWorkerRequest =

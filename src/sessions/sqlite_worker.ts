@@ -12,7 +12,9 @@
  * Requests are answered in the order they came, each with its `id`, or with `{ error }`.
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import type { SqliteWorkerReply, SqliteWorkerRequest } from "./sqlite_thread.ts";
+import { pathToFileURL } from "node:url";
+import { fileIdentity } from "./file_identity.ts";
+import type { SqliteFile, SqliteWorkerReply, SqliteWorkerRequest } from "./sqlite_thread.ts";
 import { LIVE_COUNT_SQL, readLiveCounts } from "./sqlite_statements.ts";
 
 declare const self: {
@@ -40,7 +42,7 @@ self.onmessage = ({ data: request }) => {
       self.postMessage({ id, closed: true });
       return;
     }
-    db ??= openFile(request.path, request.busyTimeoutMs);
+    db ??= openFile(request);
     if (request.op === "checkpoint") {
       statement("PRAGMA wal_checkpoint(PASSIVE)").get();
       self.postMessage({ id, done: true });
@@ -59,9 +61,21 @@ self.onmessage = ({ data: request }) => {
   }
 };
 
-function openFile(path: string, busyTimeoutMs: number): DatabaseSync {
-  const opened = new DatabaseSync(path);
+/**
+ * Opens the store's file, never creating one: a session file removed while the service runs
+ * was made again here, empty and mode 0644, and the store went on writing the removed one
+ * (sqlite_file_watch.ts tells the operator). A URI with `mode=rw` opens an existing file only,
+ * on Deno and Bun alike; a file at the path that is not the one the store opened (replaced) is
+ * refused too, so a count or a checkpoint never reads another file.
+ */
+function openFile({ path, busyTimeoutMs, identity }: SqliteFile): DatabaseSync {
+  const uri = pathToFileURL(path);
+  uri.search = "mode=rw";
+  const opened = new DatabaseSync(uri);
   try {
+    if (identity !== undefined && fileIdentity(path) !== identity) {
+      throw new Error(`${path} is no longer the file the store opened (removed or replaced)`);
+    }
     opened.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
     return opened;
   } catch (error) {

@@ -63,12 +63,11 @@ export class WalCheckpointer {
    * it tells of the WAL is what the checkpoint resolves to.
    */
   constructor(
-    path: string,
-    busyTimeoutMs: number,
+    file: SqliteFile,
     checkpointHere: () => WalProgress | void,
     options: WalCheckpointerOptions = {},
   ) {
-    this.#file = { path, busyTimeoutMs };
+    this.#file = file;
     this.#checkpointHere = checkpointHere;
     this.#thread = new SqliteThread("WAL checkpoint worker", {
       url: options.workerUrl,

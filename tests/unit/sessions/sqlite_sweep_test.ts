@@ -58,7 +58,7 @@ Deno.test("a checkpoint runs once more on this thread after the worker's, for wh
   let ranHere = 0;
   try {
     db.exec("PRAGMA journal_mode = WAL; CREATE TABLE t (x)");
-    const checkpointer = new WalCheckpointer(path, 100, () => void ranHere++);
+    const checkpointer = new WalCheckpointer({ path, busyTimeoutMs: 100 }, () => void ranHere++);
     try {
       await checkpointer.checkpoint();
       assertEquals(ranHere, 1, "once, after the worker");
@@ -77,7 +77,10 @@ Deno.test("a checkpoint the worker cannot do runs on this thread after all, and 
   mkdirSync(`${dir}/not-a-file`);
   let ranHere = 0;
   try {
-    const checkpointer = new WalCheckpointer(`${dir}/not-a-file`, 100, () => void ranHere++);
+    const checkpointer = new WalCheckpointer(
+      { path: `${dir}/not-a-file`, busyTimeoutMs: 100 },
+      () => void ranHere++,
+    );
     try {
       const error = await assertRejects(() => checkpointer.checkpoint());
       assertMatch(String(error), /WAL checkpoint failed: .*ran on the event loop instead/);
@@ -107,10 +110,14 @@ const silentWorker = new URL("../../support/silent_worker.ts", import.meta.url).
 
 Deno.test("close() ends a worker that never answers, mid-checkpoint, after its wait", async () => {
   let ranHere = 0;
-  const checkpointer = new WalCheckpointer("unused.db", 100, () => void ranHere++, {
-    workerUrl: silentWorker,
-    closeWaitMs: 50,
-  });
+  const checkpointer = new WalCheckpointer(
+    { path: "unused.db", busyTimeoutMs: 100 },
+    () => void ranHere++,
+    {
+      workerUrl: silentWorker,
+      closeWaitMs: 50,
+    },
+  );
   const checkpoint = checkpointer.checkpoint().then(() => "done", (error) => String(error));
   assertEquals(await within10s(checkpointer.close().then(() => "closed")), "closed");
   assertMatch(
@@ -123,11 +130,15 @@ Deno.test("close() ends a worker that never answers, mid-checkpoint, after its w
 
 Deno.test("a checkpoint stuck in its worker rejects its callers after the wait: sweeps go on", async () => {
   let ranHere = 0;
-  const checkpointer = new WalCheckpointer("unused.db", 100, () => void ranHere++, {
-    workerUrl: silentWorker,
-    checkpointWaitMs: 50,
-    closeWaitMs: 50,
-  });
+  const checkpointer = new WalCheckpointer(
+    { path: "unused.db", busyTimeoutMs: 100 },
+    () => void ranHere++,
+    {
+      workerUrl: silentWorker,
+      checkpointWaitMs: 50,
+      closeWaitMs: 50,
+    },
+  );
   try {
     // The second call joins the stuck checkpoint and is told after its own wait.
     for (const call of ["first", "second"]) {
