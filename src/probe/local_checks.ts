@@ -15,6 +15,7 @@ import {
 } from "../sessions/redis_memory_policy.ts";
 import { PERSISTENCE_FIX, persistenceRisk } from "../sessions/redis_persistence.ts";
 import { likelyCause, SQLITE } from "../sessions/sqlite_file.ts";
+import { newerSchemaRefusal } from "../sessions/sqlite_schema.ts";
 import { type CheckResult, fail, pass, warn } from "./checks.ts";
 
 /** Whether this user can make files in a directory the service writes to, or create it. */
@@ -68,6 +69,10 @@ export interface SessionFileState {
    * empty): the service's start refuses it ("file is not a database"). The lock is not tried.
    */
   readonly notDatabase: boolean;
+  /** The file begins with SQLite's header, the rest of which SQLite refuses: it is damaged. */
+  readonly damaged?: boolean;
+  /** The schema version in the file's header, when newer than this program's (SCHEMA_VERSION). */
+  readonly newerSchema?: number | undefined;
   /**
    * The owner lock: taken and let go again ("free"), held by a running service ("held"), no
    * lock file yet ("absent": the service makes it), not tried (a problem above stops the
@@ -111,6 +116,22 @@ export function sessionFileCheck(state: SessionFileState, serviceRunning: boolea
       `sessions.path ${path}: file is not a database (it does not begin with SQLite's header); ` +
         "the service does not start with it",
       sentence(likelyCause(SQLITE.NOTADB, directory)),
+    );
+  }
+  if (state.damaged) {
+    return fail(
+      check,
+      `sessions.path ${path}: file is not a database (SQLite's header, damaged); the service ` +
+        "does not start with it",
+      sentence(likelyCause(SQLITE.CORRUPT, directory)),
+    );
+  }
+  if (state.newerSchema !== undefined) {
+    return fail(
+      check,
+      `sessions.path ${path}: ${newerSchemaRefusal(path, state.newerSchema)}; the service ` +
+        "does not start with it",
+      "Run the program that wrote it, or set sessions.path to a new file.",
     );
   }
   const lock = state.lock;

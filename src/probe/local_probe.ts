@@ -6,7 +6,7 @@
  * Creates nothing: run as root (a common way to probe), a directory or lock file made here would
  * belong to root, and the service's user could not open it.
  */
-import { accessSync, closeSync, constants, lstatSync, openSync, readSync, statSync } from "node:fs";
+import { accessSync, constants, lstatSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import process from "node:process";
 import type { RedisSettings, ResolvedConfig } from "../config/types.ts";
@@ -19,6 +19,8 @@ import {
 } from "../sessions/redis_connection.ts";
 import { readRedisInfo, type RedisInfo } from "../sessions/redis_info.ts";
 import { SessionFileError } from "../sessions/sqlite_file.ts";
+import { readSqliteHeader, type SqliteHeader } from "../sessions/sqlite_header.ts";
+import { SCHEMA_VERSION } from "../sessions/sqlite_schema.ts";
 import { lockFileOf, lockSessionFile, SessionFileInUseError } from "../sessions/sqlite_owner.ts";
 import type { CheckResult } from "./checks.ts";
 import {
@@ -89,7 +91,7 @@ export function directoryAccess(dir: string): DirectoryAccess {
 
 /**
  * The file store as the service opens it: sessions.path's directory, the files there (the
- * session file, the lock file, SQLite's -wal and -shm), the session file's header, and the owner
+ * session file, the lock file, SQLite's -wal and -shm), the session file's header (headerRefusal), and the owner
  * lock, taken only when its file exists (taking it creates the file otherwise, see the header).
  */
 export function probeSessionFile(path: string): SessionFileState {
@@ -123,14 +125,15 @@ export function probeSessionFile(path: string): SessionFileState {
   }
   if (unusable.length > 0) return { ...state, unusable, lock: { kind: "not-tried" } };
   if (present.has(path)) {
-    let header: boolean;
+    let header: SqliteHeader;
     try {
-      header = hasSqliteHeader(path);
+      header = readSqliteHeader(path);
     } catch (error) {
       const failed = [{ file: path, code: errorCode(error) }];
       return { ...state, unusable: failed, lock: { kind: "not-tried" } };
     }
-    if (!header) return { ...state, notDatabase: true, unusable, lock: { kind: "not-tried" } };
+    const refused = headerRefusal(header);
+    if (refused) return { ...state, ...refused, unusable, lock: { kind: "not-tried" } };
   }
   if (!present.has(lockFile)) return { ...state, unusable, lock: { kind: "absent" } };
   try {
@@ -148,28 +151,22 @@ export function probeSessionFile(path: string): SessionFileState {
   }
 }
 
-/** The first 16 bytes of every SQLite database file (sqlite.org/fileformat.html, 1.3.1). */
-const SQLITE_HEADER = new TextEncoder().encode("SQLite format 3\0");
-
 /**
- * Whether SQLite takes the file for a database: it begins with SQLITE_HEADER, or SQLite makes a
- * database of it. That is an empty file, and a file of one byte, which SQLite's unix VFS counts
- * as empty (a work-around of its own, ticket #3260); a longer one without the header is refused.
- * Read, not opened with SQLite: a read-only connection to a WAL database still creates its -shm
- * file (as root, when the probe runs as root), and takes locks next to the running service's.
- * The header's bytes never change once written, so a read while the service writes is safe.
- * What lies past the header (a damaged page) is left to the service's start, which names it.
+ * What the service's start refuses in the session file's header (sqlite_header.ts): another
+ * program's file, a damaged header, a schema newer than this program's (the start's migration
+ * refuses it). What lies past the header (a damaged page) is left to the start, which names it.
+ * The version is the one in the database file: a newer program's migration is checkpointed
+ * into it at once (sqlite_file.ts, migrateFile).
  */
-function hasSqliteHeader(path: string): boolean {
-  const head = new Uint8Array(SQLITE_HEADER.length);
-  const fd = openSync(path, "r");
-  let read: number;
-  try {
-    read = readSync(fd, head, 0, head.length, 0);
-  } finally {
-    closeSync(fd);
+function headerRefusal(
+  header: SqliteHeader,
+): Pick<SessionFileState, "notDatabase" | "damaged" | "newerSchema"> | undefined {
+  if (header.kind === "foreign") return { notDatabase: true };
+  if (header.kind === "damaged") return { notDatabase: false, damaged: true };
+  if (header.kind === "database" && header.userVersion > SCHEMA_VERSION) {
+    return { notDatabase: false, newerSchema: header.userVersion };
   }
-  return read <= 1 || (read === head.length && head.every((byte, i) => byte === SQLITE_HEADER[i]));
+  return undefined;
 }
 
 /**

@@ -19,6 +19,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { getLogger } from "../log.ts";
+import { readSqliteHeader, type SqliteHeader } from "./sqlite_header.ts";
 import { migrate, SCHEMA_VERSION } from "./sqlite_schema.ts";
 import { StoreUnavailableError } from "./store_unavailable.ts";
 import { checkWalLimit, WAL_LIMIT } from "./wal_size_watch.ts";
@@ -106,7 +107,21 @@ export class SessionFileError extends Error {
       return `with no service running on ${path}, remove ${this.file} (the service makes it ` +
         "again; the sessions are kept)";
     }
+    // SQLite's magic with a header it refuses: the store's own file, damaged, not another
+    // program's (whose advice sent the operator to another file, every session left behind).
+    if (code === SQLITE.NOTADB && headerKind(path) === "damaged") {
+      return likelyCause(SQLITE.CORRUPT, dirname(path));
+    }
     return likelyCause(code, dirname(path));
+  }
+}
+
+/** readSqliteHeader's verdict, or undefined when the file cannot be read. */
+function headerKind(path: string): SqliteHeader["kind"] | undefined {
+  try {
+    return readSqliteHeader(path).kind;
+  } catch {
+    return undefined;
   }
 }
 

@@ -74,6 +74,15 @@ const MIGRATIONS: readonly string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
+/**
+ * Why a file of a newer program's schema is refused: the start's error, and the probe's, which
+ * reads the version from the file's header (sqlite_header.ts).
+ */
+export function newerSchemaRefusal(path: string, version: number): string {
+  return `Session store schema is newer than this program: ${path} has version ${version}, ` +
+    `this program knows up to ${SCHEMA_VERSION}; upgrade the program or move the file away`;
+}
+
 function userVersion(db: DatabaseSync): number {
   const row = db.prepare("PRAGMA user_version").get();
   return Number(row?.["user_version"] ?? 0);
@@ -91,12 +100,7 @@ export function migrate(
   target = SCHEMA_VERSION,
 ): number | undefined {
   const refuseNewer = (version: number) => {
-    if (version > SCHEMA_VERSION) {
-      throw new Error(
-        `Session store schema is newer than this program: ${path} has version ${version}, ` +
-          `this program knows up to ${SCHEMA_VERSION}; upgrade the program or move the file away`,
-      );
-    }
+    if (version > SCHEMA_VERSION) throw new Error(newerSchemaRefusal(path, version));
   };
   refuseNewer(userVersion(db));
   if (userVersion(db) >= target) return undefined;

@@ -4,13 +4,22 @@
  * service's start then refused it; now the probe fails it with the start's likely cause, having
  * only read the file's first bytes: the file is left as it was, and no SQLite file made beside it.
  * An empty file, and one of a single byte (SQLite's unix VFS counts it as empty), are made
- * databases by SQLite, and pass.
+ * databases by SQLite, and pass. The header tells two more refusals of the start apart: a
+ * damaged header after SQLite's magic (the store's own file, to be restored; not another
+ * program's), and a schema version newer than this program's.
  */
 import { assert, assertEquals } from "../../support/assert.ts";
 import { listenFree, probedConfig } from "../../support/probed_config.ts";
 import { type CheckResult, formatResults } from "../../../src/probe/checks.ts";
 import { runProbe } from "../../../src/probe/probe.ts";
-import { openDatabaseFile, SessionFileError } from "../../../src/sessions/sqlite_file.ts";
+import { DatabaseSync } from "node:sqlite";
+import {
+  likelyCause,
+  openDatabaseFile,
+  SessionFileError,
+  SQLITE,
+} from "../../../src/sessions/sqlite_file.ts";
+import { SCHEMA_VERSION } from "../../../src/sessions/sqlite_schema.ts";
 
 const encoder = new TextEncoder();
 
@@ -99,4 +108,58 @@ Deno.test("runProbe() passes an empty session file, and one of a single byte: SQ
       assertEquals(store.ok, true, `${bytes.length} bytes: ${store.detail}`);
       assertEquals(await startRefusal(bytes), undefined, `${bytes.length} bytes refused`);
     }
+  }));
+
+/** A session file as the service makes it, then `change`d through SQLite. */
+async function sessionFile(path: string, change = ""): Promise<Uint8Array> {
+  openDatabaseFile(path).close();
+  const db = new DatabaseSync(path);
+  db.exec(change);
+  // The last connection's close checkpoints: the header in the file holds the change.
+  db.close();
+  return await Deno.readFile(path);
+}
+
+Deno.test("runProbe() passes a session file of this program's schema", () =>
+  withDir(async (dir) => {
+    const path = `${dir}/sessions.sqlite`;
+    await sessionFile(path);
+    const store = await probeStore(dir, path);
+    assertEquals(store.ok, true, store.detail);
+  }));
+
+Deno.test("runProbe() fails a session file of a newer schema as the start does", () =>
+  withDir(async (dir) => {
+    const path = `${dir}/sessions.sqlite`;
+    const bytes = await sessionFile(path, `PRAGMA user_version = ${SCHEMA_VERSION + 1}`);
+    const store = await probeStore(dir, path);
+    // Before: ok ("this user can create files in ...").
+    assertEquals(store.ok, false, store.detail);
+    let started: unknown;
+    try {
+      openDatabaseFile(path).close();
+    } catch (error) {
+      started = error;
+    }
+    const refusal = `Session store schema is newer than this program: ${path} has version ` +
+      `${SCHEMA_VERSION + 1}, this program knows up to ${SCHEMA_VERSION}`;
+    assert(String(started).includes(refusal), `the start: ${started}`);
+    assert(store.detail.startsWith(`sessions.path ${path}: ${refusal}`), store.detail);
+    assertEquals(await Deno.readFile(path), bytes, "the probe changed the file");
+  }));
+
+Deno.test("runProbe() fails a session file whose header is damaged after SQLite's magic as damaged, as the start does", () =>
+  withDir(async (dir) => {
+    const path = `${dir}/sessions.sqlite`;
+    const bytes = await sessionFile(path);
+    // The payload fractions (64, 32, 32): SQLite refuses the file as no database.
+    bytes.fill(0, 21, 24);
+    await Deno.writeFile(path, bytes);
+    const damaged = likelyCause(SQLITE.CORRUPT, dir);
+    // Before: "sessions.path names another program's file" from both.
+    assertEquals(await startRefusal(bytes), damaged);
+    const store = await probeStore(dir, path);
+    assertEquals(store.ok, false, store.detail);
+    assert(store.detail.startsWith(`sessions.path ${path}: file is not a database`), store.detail);
+    assertEquals(store.fix, `${damaged.charAt(0).toUpperCase()}${damaged.slice(1)}.`);
   }));
