@@ -28,6 +28,13 @@ import type { UnaskedAdmissions } from "./unasked_admissions.ts";
 const PROTOCOL_WARNING_INTERVAL_MS = 60_000;
 
 /**
+ * A CONNECT or REAUTH denied because the store failed is warned about at most this often (at
+ * debug in between, counted): in an outage (a full disk, Redis down) every event fails alike,
+ * and a REAUTH storm wrote a warning per client.
+ */
+const STORE_FAILURE_WARNING_INTERVAL_MS = 60_000;
+
+/**
  * One check of which clients are gone (ServerLink#reconcile). It is the only thing that ends
  * the sessions of clients that left while the link was down, or that an OpenVPN restart took
  * (no DISCONNECT comes for them): one the store failed (Redis restarting with the bridge) is
@@ -68,6 +75,7 @@ export class ServerLink {
   #stopped = false;
   /** Per code, made when first needed (the codes are a closed set). */
   readonly #protocolWarnings = new Map<ProtocolWarningCode, WarningInterval>();
+  readonly #storeFailureWarning: WarningInterval;
 
   constructor(
     connection: ManagementConnection,
@@ -81,6 +89,10 @@ export class ServerLink {
     this.#log = log;
     this.#clock = clock;
     this.#unasked = unasked;
+    this.#storeFailureWarning = new WarningInterval(
+      STORE_FAILURE_WARNING_INTERVAL_MS,
+      () => clock.monotonic(),
+    );
   }
 
   start(): void {
@@ -168,10 +180,9 @@ export class ServerLink {
           }
           // A store that cannot be reached is an outage, not a bug: say so to the client.
           const unavailable = error instanceof StoreUnavailableError;
-          this.#log[unavailable ? "warning" : "error"](
-            "Handling {type} of cid {cid} failed; denying: {error}",
-            { type: event.type, cid, error: String(error) },
-          );
+          const failed = { type: event.type, cid, error: String(error) };
+          if (unavailable) this.#storeFailed(failed);
+          else this.#log.error("Handling {type} of cid {cid} failed; denying: {error}", failed);
           const kind = event.type === "client-connect" ? "connect" : "reauth";
           await this.#events.denyUnhandled(
             { kind, env },
@@ -261,6 +272,17 @@ export class ServerLink {
         "Management protocol: {message} ({more} more like it since the last warning)",
         { message, more },
       );
+    }
+  }
+
+  /** A denial for the store's failure: a warning at most once a while (see its interval). */
+  #storeFailed(failed: { type: string; cid: number; error: string }): void {
+    const message = "Handling {type} of cid {cid} failed; denying: {error}";
+    const more = this.#storeFailureWarning.due();
+    if (more === undefined) this.#log.debug(message, failed);
+    else if (more === 0) this.#log.warning(message, failed);
+    else {
+      this.#log.warning(`${message} ({more} more since the last warning)`, { ...failed, more });
     }
   }
 

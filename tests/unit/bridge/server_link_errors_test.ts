@@ -62,7 +62,7 @@ function linkOver(store: SessionStore = new MemoryStore({ maxEntries: 10 })) {
     await withTimeout("the link's answer to the client", answered, ANSWER_BOUND_MS);
     return sent;
   };
-  return { link, events, deliver, commands };
+  return { link, events, deliver, commands, clock };
 }
 
 /** Makes both of the link's auth handlers reject with `error`. */
@@ -102,6 +102,48 @@ for (const type of ["client-connect", "client-reauth"] as const) {
     }
   });
 }
+
+Deno.test("store failures are warned about once a minute, at debug in between; a bug's each time", async () => {
+  const logs = captureLogs();
+  const { link, events, deliver, commands, clock } = linkOver();
+  const answered = async (count: number) => {
+    const sent = await commands();
+    for (let tries = 0; sent.length < count && tries < 500; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assertEquals(sent.length, count);
+  };
+  const unavailable = "StoreUnavailableError: Session store unavailable: test";
+  try {
+    throwing(events, new StoreUnavailableError("Session store unavailable: test"));
+    for (const cid of [1, 2, 3]) deliver("client-reauth", cid, 1);
+    await answered(3);
+    clock.advance(60_000);
+    deliver("client-connect", 4, 1);
+    await answered(4);
+    throwing(events, new Error("a bug"));
+    for (const cid of [5, 6]) deliver("client-connect", cid, 1);
+    await answered(6);
+    // Before: a warning for each of the four.
+    assertEquals(
+      logs.lines.filter((line) => line.text.includes("denying")).map((line) =>
+        `${line.level}: ${line.text}`
+      ),
+      [
+        `warning: Handling client-reauth of cid 1 failed; denying: ${unavailable}`,
+        `debug: Handling client-reauth of cid 2 failed; denying: ${unavailable}`,
+        `debug: Handling client-reauth of cid 3 failed; denying: ${unavailable}`,
+        `warning: Handling client-connect of cid 4 failed; denying: ${unavailable} ` +
+        "(2 more since the last warning)",
+        "error: Handling client-connect of cid 5 failed; denying: Error: a bug",
+        "error: Handling client-connect of cid 6 failed; denying: Error: a bug",
+      ],
+    );
+  } finally {
+    await link.stop();
+    logs.stop();
+  }
+});
 
 /** A memory store whose `putPending` (a new sign-in's first write) rejects with `error`. */
 function storeFailingPut(error: Error): SessionStore {
