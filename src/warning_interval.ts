@@ -34,3 +34,27 @@ export class WarningInterval {
     return skipped;
   }
 }
+
+/** The levels of a logger logDue writes at (LogTape's Logger has them). */
+interface LevelLogger {
+  debug(message: string, properties: Record<string, unknown>): void;
+  info(message: string, properties: Record<string, unknown>): void;
+  warning(message: string, properties: Record<string, unknown>): void;
+}
+
+/**
+ * Writes `message` at `level` when `interval` says it is due (with how many were not, after the
+ * first of a flood), at debug in between: a line a minute for a flood, none of it lost at debug.
+ */
+export function logDue(
+  interval: WarningInterval,
+  log: LevelLogger,
+  level: "info" | "warning",
+  message: string,
+  properties: Record<string, unknown>,
+): void {
+  const more = interval.due();
+  if (more === undefined) log.debug(message, properties);
+  else if (more === 0) log[level](message, properties);
+  else log[level](`${message} ({more} more since the last)`, { ...properties, more });
+}

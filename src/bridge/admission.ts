@@ -54,6 +54,13 @@ const UPDATE_ATTEMPTS = 3;
 /** Sign-ins without a refresh token to re-check with are warned about at most this often. */
 const NO_REFRESH_TOKEN_WARNING_INTERVAL_MS = 10 * 60_000;
 
+/**
+ * Clients denied because the store failed are warned about at most this often (each at debug in
+ * between; each audited): a REAUTH or reconnect storm at a store that is down wrote a warning per
+ * client.
+ */
+const STORE_FAILURE_WARNING_INTERVAL_MS = 60_000;
+
 /** A sign-in admitted and its session stored, until its `client-auth` is written or given up. */
 interface StoredSignIn {
   client: FinishedLogin["client"];
@@ -83,6 +90,7 @@ export class Admission {
   readonly #shortRefreshTokens: ShortRefreshTokens;
   /** Sign-ins with no refresh token while sessions are re-checked at the IdP. */
   readonly #noRefreshTokenWarning: WarningInterval;
+  readonly #storeFailureWarning: WarningInterval;
   /**
    * Rotated refresh tokens the store could not take, presented and written in its stead;
    * shared with SessionEnd (AdmissionDeps.unstoredRefreshTokens).
@@ -103,6 +111,7 @@ export class Admission {
       NO_REFRESH_TOKEN_WARNING_INTERVAL_MS,
       deps.now,
     );
+    this.#storeFailureWarning = new WarningInterval(STORE_FAILURE_WARNING_INTERVAL_MS, deps.now);
   }
 
   /**
@@ -465,11 +474,23 @@ export class Admission {
       (session.openvpnRun === undefined || session.openvpnRun === openvpnRun);
     // A refreshed session (rebound too) was stored by #recheck already.
     if (!checked.refreshed && !plainRenegotiation) {
-      const written = await this.#updateWith(session, (current) => ({
-        ...current,
-        ...rebind,
-        lastAuthAt: now(),
-      }));
+      let written;
+      try {
+        written = await this.#updateWith(session, (current) => ({
+          ...current,
+          ...rebind,
+          lastAuthAt: now(),
+        }));
+      } catch (error) {
+        // Denied here rather than by the link's catch-all, so that the audit line names the
+        // session's user (the store was read: only the write failed).
+        if (!(error instanceof StoreUnavailableError)) throw error;
+        await this.deny(commander, client, STORE_UNAVAILABLE, {
+          presented: stored,
+          storeError: error,
+        });
+        return "answered";
+      }
       // Ended meanwhile by another bridge instance (revoked, logged out): not brought back.
       if (written === undefined) {
         await this.deny(commander, client, UNKNOWN_SESSION, {
@@ -710,7 +731,7 @@ export class Admission {
 
   /** Logs why (denial_log.ts), counts and audits a denial. */
   #recordDenial(client: ClientSide, denial: Denial, context: DenyContext): void {
-    logDenial(this.#deps.log, client, denial, context);
+    logDenial(this.#deps.log, client, denial, context, this.#storeFailureWarning);
     const metrics = this.#metrics(client.server);
     if (client.kind === "login") {
       metrics.login(

@@ -8,6 +8,7 @@ import type { StoreUnavailableError } from "../sessions/store_unavailable.ts";
 import type { Session } from "../sessions/types.ts";
 import type { ClientSide } from "./admission_types.ts";
 import type { Denial } from "./denial.ts";
+import { logDue, type WarningInterval } from "../warning_interval.ts";
 
 /** Who a denial's log and audit lines name besides the client. */
 export type DenyContext =
@@ -28,6 +29,7 @@ export function logDenial(
   client: ClientSide,
   denial: Denial,
   context: DenyContext,
+  storeFailureWarning: WarningInterval,
 ): void {
   if ("presented" in context) {
     const { storeError } = context;
@@ -42,13 +44,13 @@ export function logDenial(
         reason: denial.logReason,
       });
     } else {
-      server.warning("{kind} of {commonName} (cid {cid}) denied: {reason}: {error}", {
-        cid,
-        commonName,
-        kind,
-        error: storeError.message,
-        reason: denial.logReason,
-      });
+      logDue(
+        storeFailureWarning,
+        server,
+        "warning",
+        "{kind} of {commonName} (cid {cid}) denied: {reason}: {error}",
+        { cid, commonName, kind, error: storeError.message, reason: denial.logReason },
+      );
     }
     return;
   }

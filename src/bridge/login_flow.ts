@@ -14,7 +14,7 @@ import { createHash } from "node:crypto";
 import { sameIpAddress } from "../ip_address.ts";
 import { isLoopbackAddress } from "../loopback.ts";
 import { secureEqual } from "../secure_compare.ts";
-import { WarningInterval } from "../warning_interval.ts";
+import { logDue, WarningInterval } from "../warning_interval.ts";
 import type { OidcClient } from "../oidc/client.ts";
 import { OidcError } from "../oidc/errors.ts";
 import type { PendingLogin, SessionStore } from "../sessions/types.ts";
@@ -205,7 +205,6 @@ export class LoginFlow {
   #logWrongNetwork(login: PendingLogin, browserIp: string): void {
     const { log, isTrustedProxy } = this.#deps;
     const proxy = isLoopbackAddress(browserIp) || (isTrustedProxy?.(browserIp) ?? false);
-    const more = this.#wrongNetworkLog.due();
     const line = WRONG_NETWORK_LINE + (proxy ? WRONG_NETWORK_PROXY_HINT : "");
     const properties = {
       commonName: login.commonName,
@@ -213,9 +212,7 @@ export class LoginFlow {
       browserIp,
       clientIp: login.clientIp,
     };
-    if (more === undefined) log.debug(line, properties);
-    else if (more === 0) log.info(line, properties);
-    else log.info(`${line} ({more} more since the last)`, { ...properties, more });
+    logDue(this.#wrongNetworkLog, log, "info", line, properties);
   }
 
   #begunElsewhere(login: PendingLogin, browserBinding: string): boolean {

@@ -13,7 +13,7 @@ import { clientIdsFromStatus } from "../management/client_list.ts";
 import type { ProtocolWarningCode } from "../management/events.ts";
 import { openvpnRun, type OpenvpnState } from "../management/openvpn_run.ts";
 import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
-import { WarningInterval } from "../warning_interval.ts";
+import { logDue, WarningInterval } from "../warning_interval.ts";
 import type { ClientEvents } from "./client_events.ts";
 import { answerRefusal, outcomeUnknown } from "./commander.ts";
 import { INTERNAL_ERROR, MALFORMED_REQUEST, STORE_UNAVAILABLE } from "./denial.ts";
@@ -278,12 +278,7 @@ export class ServerLink {
   /** A denial for the store's failure: a warning at most once a while (see its interval). */
   #storeFailed(failed: { type: string; cid: number; error: string }): void {
     const message = "Handling {type} of cid {cid} failed; denying: {error}";
-    const more = this.#storeFailureWarning.due();
-    if (more === undefined) this.#log.debug(message, failed);
-    else if (more === 0) this.#log.warning(message, failed);
-    else {
-      this.#log.warning(`${message} ({more} more since the last warning)`, { ...failed, more });
-    }
+    logDue(this.#storeFailureWarning, this.#log, "warning", message, failed);
   }
 
   #runIs(state: OpenvpnState | undefined): Promise<unknown> {

@@ -957,3 +957,31 @@ Deno.test("reconciling goes on past a binding that fails, and reports the failur
   assertEquals(await memory.getSession("s-3"), undefined, "not shielded by the one before it");
   events.close();
 });
+
+Deno.test("a token reconnect whose session could be read but not written (store down) is denied naming its user, and warned about once a minute", async () => {
+  const t = setup();
+  await t.store.putSession(session({ cid: undefined, resumable: true }));
+  t.store.updateSession = () =>
+    Promise.reject(new StoreUnavailableError("Store unreachable: test"));
+  const logs = captureLogs();
+  try {
+    for (const cid of [2, 3]) {
+      await t.events.onConnect(
+        cid,
+        1,
+        t.env({ session_id: "s-1", session_state: "Authenticated" }),
+      );
+    }
+  } finally {
+    logs.stop();
+  }
+  assertEquals(t.commander.commands.map((c) => [c.kind, c.cid]), [["deny", 2], ["deny", 3]]);
+  const audit = logs.lines.filter((line) => line.category === "audit");
+  assertEquals(audit.map((line) => [line.properties.username, line.properties.reason]), [
+    ["alice", "store_unavailable"],
+    ["alice", "store_unavailable"],
+  ]);
+  const denied = logs.lines.filter((line) => line.text.includes("denied: session store"));
+  assertEquals(denied.map((line) => line.level), ["warning", "debug"]);
+  t.events.close();
+});

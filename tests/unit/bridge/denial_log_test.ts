@@ -6,6 +6,7 @@ import { assertEquals } from "../../support/assert.ts";
 import { captureStderr } from "../../support/stderr_capture.ts";
 import { configureLogging, getLogger } from "../../../src/log.ts";
 import { logDenial } from "../../../src/bridge/denial_log.ts";
+import { WarningInterval } from "../../../src/warning_interval.ts";
 import type { ClientSide } from "../../../src/bridge/admission_types.ts";
 import type { Denial } from "../../../src/bridge/denial.ts";
 
@@ -30,7 +31,7 @@ function denialLine(format: "text" | "json"): string {
     configureLogging("info", format);
     logDenial(getLogger("clients"), BOB, NOT_IN_GROUP, {
       who: { username: "bob", subject: "u-2" },
-    });
+    }, new WarningInterval(60_000, Date.now));
   } finally {
     stderr.restore();
     configureLogging("warning", "text");

@@ -7,6 +7,7 @@ import { assert, assertEquals, assertStringIncludes } from "../../support/assert
 import { captureStderr } from "../../support/stderr_capture.ts";
 import { judge, type PolicyConfig } from "../../../src/bridge/identity_policy.ts";
 import { logDenial } from "../../../src/bridge/denial_log.ts";
+import { WarningInterval } from "../../../src/warning_interval.ts";
 import type { ClientSide } from "../../../src/bridge/admission_types.ts";
 import { configureLogging, getLogger } from "../../../src/log.ts";
 import { TEST_POLICY } from "../../support/client_events_fixture.ts";
@@ -83,7 +84,13 @@ Deno.test("the denial's log line carries the form hint; the client's reason does
   const stderr = captureStderr();
   try {
     configureLogging("info", "text");
-    logDenial(getLogger("clients"), client, denial, { who: { username: "alice", subject: "u-1" } });
+    logDenial(
+      getLogger("clients"),
+      client,
+      denial,
+      { who: { username: "alice", subject: "u-1" } },
+      new WarningInterval(60_000, Date.now),
+    );
   } finally {
     stderr.restore();
     configureLogging("warning", "text");

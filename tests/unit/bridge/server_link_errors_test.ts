@@ -134,7 +134,7 @@ Deno.test("store failures are warned about once a minute, at debug in between; a
         `debug: Handling client-reauth of cid 2 failed; denying: ${unavailable}`,
         `debug: Handling client-reauth of cid 3 failed; denying: ${unavailable}`,
         `warning: Handling client-connect of cid 4 failed; denying: ${unavailable} ` +
-        "(2 more since the last warning)",
+        "(2 more since the last)",
         "error: Handling client-connect of cid 5 failed; denying: Error: a bug",
         "error: Handling client-connect of cid 6 failed; denying: Error: a bug",
       ],
