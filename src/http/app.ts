@@ -3,7 +3,7 @@
  * readiness. Routes translate HTTP to LoginFlow calls and outcomes to pages; the flow itself
  * lives in src/bridge/login_flow.ts.
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { generateCookie, getCookie } from "hono/cookie";
 import { createHmac } from "node:crypto";
@@ -118,6 +118,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
     });
   };
   const expired = (c: RequestHeaders) => html(c, (pages) => pages.expired(), 404);
+  const finished = (c: RequestHeaders) => html(c, (pages) => pages.finished(), 200);
   const errorPage = (c: RequestHeaders, status: number, kind: ErrorKind) =>
     html(c, (pages, t) => pages.error({ status, ...t.errors[kind] }), status);
   /** A login's cookie: every value it takes lives as long as the login's link. */
@@ -129,6 +130,14 @@ export function createApp(deps: AppDeps): Hono<Env> {
       sameSite: "Lax",
       maxAge: Math.max(1, Math.ceil((expiresAt - deps.now()) / 1000)),
     });
+  /**
+   * A login no longer in the store. A browser whose cookie for it holds FINISHED_MARK saw the
+   * callback answer it: its Back to the confirm page, or Continue in a tab left open, is told
+   * the sign-in is finished, where "expired, reconnect" or "opened elsewhere" would be false (a
+   * connected user might drop a working tunnel). Without the mark it is expired.
+   */
+  const gone = (c: Context<Env>, id: string) =>
+    getCookie(c, cookiePrefix + id) === FINISHED_MARK ? finished(c) : expired(c);
   const storeWarning = new WarningInterval(STORE_WARNING_INTERVAL_MS, deps.now);
   const storeUnavailable = (c: RequestHeaders, error: StoreUnavailableError) => {
     const more = storeWarning.due();
@@ -177,7 +186,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
     const id = c.req.param("id");
     if (!isLoginId(id)) return expired(c);
     const login = await deps.flow.view(id);
-    if (!login) return expired(c);
+    if (!login) return gone(c, id);
     // A browser that opens its link again keeps its binding: it may still continue the login
     // it began, while another browser may not (LoginFlow.begin).
     const held = getCookie(c, cookiePrefix + id);
@@ -216,6 +225,9 @@ export function createApp(deps: AppDeps): Hono<Env> {
     const id = c.req.param("id");
     if (!isLoginId(id)) return expired(c);
     const binding = getCookie(c, cookiePrefix + id);
+    // Before the CSRF check, which the mark would fail. A login still stored with the mark (the
+    // callback marks only what it took) meets that check and is refused, as before.
+    if (binding === FINISHED_MARK && !(await deps.flow.view(id))) return gone(c, id);
     const form = await c.req.parseBody().catch(() => ({} as Record<string, unknown>));
     const csrf = typeof form["csrf"] === "string" ? form["csrf"] : "";
     if (!binding || !secureEqual(csrf, csrfFor(id, binding))) {
@@ -294,7 +306,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
       case "cookie-missing":
         return errorPage(c, 400, "cookie-missing");
       case "finished":
-        return html(c, (pages) => pages.finished(), 200);
+        return finished(c);
       case "client-gone":
         return errorPage(c, 410, "client-gone");
       case "no-answer":

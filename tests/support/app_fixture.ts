@@ -3,6 +3,7 @@
  * stand-in IdP and a recording OpenVPN side, and one pending login stored: what app_test.ts and
  * client_ip_check_test.ts drive with requests.
  */
+import { assert, assertEquals } from "./assert.ts";
 import { getLogger } from "../../src/log.ts";
 import { createApp } from "../../src/http/app.ts";
 import { trustedProxies } from "../../src/http/client_ip.ts";
@@ -123,4 +124,20 @@ export async function appSetup(options: AppOptions = {}) {
 export function cookieOf(response: Response): string {
   const header = response.headers.getSetCookie()[0] ?? "";
   return header.split(";")[0]!;
+}
+
+/**
+ * With confirm_login = false, opens the link as a browser does: the first answer sets the
+ * cookie and refreshes to the link again, which begins the sign-in.
+ */
+export async function openWithoutConfirm(ctx: Awaited<ReturnType<typeof appSetup>>) {
+  const page = await ctx.request(`/login/${ID}`);
+  assertEquals(page.status, 200);
+  const refresh = /<meta http-equiv="refresh" content="0;url=([^"]+)">/.exec(await page.text());
+  assert(refresh !== null, "no refresh on the page that sets the cookie");
+  const cookie = cookieOf(page);
+  const response = await ctx.request(new URL(refresh[1]!).pathname + new URL(refresh[1]!).search, {
+    headers: { cookie },
+  });
+  return { response, cookie };
 }

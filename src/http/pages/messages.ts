@@ -36,7 +36,10 @@ export interface PageText {
   readonly successTitle: string;
   readonly successText: string;
   signedInAs(username: string): string;
-  /** A reload of the callback page after the sign-in was answered. */
+  /**
+   * The sign-in was answered and this browser comes back to it: the callback page reloaded,
+   * Back to the confirm page, Continue in a tab left open.
+   */
   readonly finishedTitle: string;
   readonly finishedText: string;
   readonly deniedTitle: string;

@@ -21,7 +21,8 @@
  * `{{reason}}` on `denied.html` is already in the page's language where a translation exists.
  *
  * Two pages are always built-in: the one that sets the cookie and comes back with it
- * (`confirm_login = false`) and the one for a reloaded callback after the sign-in ended.
+ * (`confirm_login = false`) and the one for a browser back at a sign-in that ended (a reloaded
+ * callback, Back to the confirm page).
  *
  * `confirm.html` must contain a form that POSTs to `{{actionUrl}}` with a hidden field
  * `<input type="hidden" name="csrf" value="{{csrf}}">`; both placeholders are required.
@@ -60,7 +61,7 @@ export interface Pages {
   error(input: ErrorPageInput): string;
   /** A first visit without the login's cookie (`confirm_login = false`); built-in only. */
   proceed(input: ProceedPageInput): string;
-  /** A reloaded callback after its sign-in ended; built-in only. */
+  /** A browser back at a sign-in that ended (a reloaded callback, Back); built-in only. */
   finished(): string;
   /** CSP `style-src` sources (`'sha256-...'`) for the inline styles of these pages. */
   readonly styleSources: readonly string[];

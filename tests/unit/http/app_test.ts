@@ -6,7 +6,15 @@ import { ManagementConnectionError } from "../../../src/management/errors.ts";
 import { AuthorizationResponseError, IdpUnreachableError } from "../../../src/oidc/errors.ts";
 import { collectPages } from "../../../src/sessions/list_chunk.ts";
 import { logsOf } from "../../support/log_capture.ts";
-import { appSetup, cookieOf, ID, PEER, SIGN_IN, T0 } from "../../support/app_fixture.ts";
+import {
+  appSetup,
+  cookieOf,
+  ID,
+  openWithoutConfirm,
+  PEER,
+  SIGN_IN,
+  T0,
+} from "../../support/app_fixture.ts";
 
 async function confirmAndContinue(
   ctx: Awaited<ReturnType<typeof appSetup>>,
@@ -20,22 +28,6 @@ async function confirmAndContinue(
     method: "POST",
     headers: { ...headers, cookie, "content-type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({ csrf }),
-  });
-  return { response, cookie };
-}
-
-/**
- * With confirm_login = false, opens the link as a browser does: the first answer sets the
- * cookie and refreshes to the link again, which begins the sign-in.
- */
-async function openWithoutConfirm(ctx: Awaited<ReturnType<typeof appSetup>>) {
-  const page = await ctx.request(`/login/${ID}`);
-  assertEquals(page.status, 200);
-  const refresh = /<meta http-equiv="refresh" content="0;url=([^"]+)">/.exec(await page.text());
-  assert(refresh !== null, "no refresh on the page that sets the cookie");
-  const cookie = cookieOf(page);
-  const response = await ctx.request(new URL(refresh[1]!).pathname + new URL(refresh[1]!).search, {
-    headers: { cookie },
   });
   return { response, cookie };
 }
