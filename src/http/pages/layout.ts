@@ -2,6 +2,12 @@ import { escapeHtml } from "./escape.ts";
 import { PAGE_STYLE } from "./style.ts";
 
 /**
+ * The page's icon, empty and inline: without one, Firefox fetches /favicon.ico itself under the
+ * page's Content-Security-Policy (`img-src data:`) and logs a violation on every page.
+ */
+const ICON = '<link rel="icon" href="data:,">';
+
+/**
  * A complete built-in page: `title` is plain text (escaped here), `body` and `head` (more of
  * `<head>`) are HTML that the caller built with {@link escapeHtml} for every value in it.
  */
@@ -15,6 +21,7 @@ export function renderPage(title: string, body: string, lang = "en", head = ""):
 <meta name="color-scheme" content="light dark">
 <meta name="referrer" content="no-referrer">
 <meta name="robots" content="noindex, nofollow">
+${ICON}
 <title>${safeTitle}</title>${head}
 <style>${PAGE_STYLE}</style>
 </head>

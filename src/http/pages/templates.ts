@@ -27,8 +27,10 @@
  * `confirm.html` must contain a form that POSTs to `{{actionUrl}}` with a hidden field
  * `<input type="hidden" name="csrf" value="{{csrf}}">`; both placeholders are required.
  * Templates must be self-contained: the Content-Security-Policy allows no scripts and no
- * external styles, fonts or images (images as `data:` URLs work). Inline `<style>` elements are
- * allowed by their hashes, computed at load, so they must not contain placeholders.
+ * external styles, fonts or images (images as `data:` URLs work). The built-in pages'
+ * `<link rel="icon" href="data:,">` in a template's `<head>` keeps Firefox from requesting
+ * /favicon.ico against that policy (a console error on every page). Inline `<style>` elements
+ * are allowed by their hashes, computed at load, so they must not contain placeholders.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";

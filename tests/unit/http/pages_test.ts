@@ -43,7 +43,9 @@ function assertWellFormedPage(html: string, title: string): void {
   );
   assertEquals(html.match(/<main>/g)?.length, 1);
   assertEquals(html.match(/<h1>/g)?.length, 1);
-  assertEquals(/<script|<link|src=/i.test(html), false, "no scripts or external assets");
+  // The one link is the empty inline icon (no /favicon.ico request, which the CSP would refuse).
+  assertEquals(html.match(/<link\b[^>]*>/gi), ['<link rel="icon" href="data:,">'], "links");
+  assertEquals(/<script|src=/i.test(html), false, "no scripts or external assets");
   assertStringIncludes(html, "prefers-color-scheme: dark");
 }
 
@@ -187,6 +189,26 @@ Deno.test("proceedPage() refreshes to its URL without a script and offers a butt
     finished,
     "<p>This sign-in is finished. If your VPN client is not connected, reconnect it.</p>",
   );
+});
+
+Deno.test("every built-in page in every language names an empty inline icon in its head, and links nothing else", () => {
+  for (const [language, pages] of Object.entries(builtinLocalizedPages.byLanguage)) {
+    const rendered = [
+      pages.confirm(CONFIRM),
+      pages.expired(),
+      pages.success({ username: "alice" }),
+      pages.denied({ reason: "No group", code: "group" }),
+      pages.error({ title: "Bad request", message: "Broken.", status: 400 }),
+      pages.proceed({ url: "https://vpn.example.com/login/abc?b=1" }),
+      pages.finished(),
+    ];
+    for (const html of rendered) {
+      const head = html.slice(0, html.indexOf("</head>"));
+      // Allowed by the CSP's `img-src data:`: Firefox then requests no /favicon.ico.
+      assertEquals(head.match(/<link\b[^>]*>/gi), ['<link rel="icon" href="data:,">'], language);
+      assertEquals(html.match(/<link\b/gi)?.length, 1, language);
+    }
+  }
 });
 
 Deno.test("successPage(), deniedPage() and errorPage() escape hostile input", () => {
