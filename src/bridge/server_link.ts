@@ -231,7 +231,10 @@ export class ServerLink {
         // the clients it had, whose cids it hands out again: their sessions end as after a
         // link-up, against the client list OpenVPN has now.
         if (before !== undefined && this.#events.openvpnRun !== before) {
-          await this.#reconcile(this.#clock.now());
+          // EXITING (SIGTERM, SIGINT): OpenVPN closes the link next, so its client list is not
+          // asked for (the reply never comes, and a warning said so at every clean stop); its
+          // clients all go with it, and the bindings of the run before end as at any restart.
+          await this.#reconcile(this.#clock.now(), event.state !== "EXITING");
         }
         return;
       }
@@ -295,9 +298,10 @@ export class ServerLink {
   /**
    * Ends the sessions whose client is gone (ClientEvents.forgetClientsExcept): those bound in
    * another run of OpenVPN whatever the client list says, those missing from the list when it
-   * could be read whole. Replaces the one still to be tried again, with the list as it is now.
+   * could be read whole (asked for unless `readList` is false). Replaces the one still to be
+   * tried again, with the list as it is now.
    */
-  async #reconcile(linkUpAt: number): Promise<void> {
+  async #reconcile(linkUpAt: number, readList = true): Promise<void> {
     this.#dropReconcile("a newer check replaces it");
     const reconcile: Reconcile = {
       linkUpAt,
@@ -307,7 +311,7 @@ export class ServerLink {
       timer: undefined,
     };
     this.#unfinished = reconcile;
-    reconcile.liveCids = await this.#clientIds();
+    if (readList) reconcile.liveCids = await this.#clientIds();
     await this.#tryReconcile(reconcile);
   }
 
@@ -386,7 +390,7 @@ export class ServerLink {
       }
       return clientIdsFromStatus(reply.lines);
     } catch (error) {
-      this.#log.warning("Could not read the client list after connecting: {error}", {
+      this.#log.warning("Could not read OpenVPN's client list: {error}", {
         error: String(error),
       });
       return undefined;

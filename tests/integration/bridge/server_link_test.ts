@@ -5,6 +5,7 @@
  */
 import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { assert, assertEquals } from "../../support/assert.ts";
+import type { ClientEvents } from "../../../src/bridge/client_events.ts";
 import { ServerLink } from "../../../src/bridge/server_link.ts";
 import { SessionEnd } from "../../../src/bridge/session_end.ts";
 import { managementCommander } from "../../../src/bridge/management_commander.ts";
@@ -76,7 +77,7 @@ async function withLink(
   fn: (
     server: FakeManagementServer,
     records: LogRecord[],
-    wired: { sessionEnd: SessionEnd },
+    wired: { sessionEnd: SessionEnd; events: ClientEvents },
   ) => Promise<void>,
   { clients = [], pid, ...options }: LinkOptions & {
     clients?: readonly number[] | ReadonlyMap<number, string>;
@@ -102,11 +103,11 @@ async function withLink(
   } else {for (const [cid, name] of clients as ReadonlyMap<number, string>) {
       server.clients.set(cid, name);
     }}
-  const { link, sessionEnd } = linkAndEvents(server, options);
+  const { link, sessionEnd, events } = linkAndEvents(server, options);
   link.start();
   try {
     await server.waitForLine("status 3");
-    await fn(server, records, { sessionEnd });
+    await fn(server, records, { sessionEnd, events });
   } finally {
     await link.stop();
     await server.stop();
@@ -465,5 +466,39 @@ Deno.test("OpenVPN restarting in place (SIGHUP) ends the bindings of the run bef
       5000,
       10,
     );
+  }, { store, clients: new Map([[1, "alice"]]) });
+});
+
+Deno.test("OpenVPN stopping (EXITING, then the link closes) is not asked for its client list, and the bindings of its run end without a warning", async () => {
+  const store = await storeOfAlice(runOf(4242), false);
+  await withLink(async (server, records, { events }) => {
+    await reconciled(store);
+    assertEquals((await store.getSession("s-alice"))?.cid, 1);
+    // What OpenVPN 2.6 sends on SIGTERM before it closes the link; it answers nothing more.
+    server.respond = () => "none";
+    server.sendLines([`>STATE:${STARTED_AT + 60},EXITING,SIGTERM,,,,,`]);
+    await pollUntil(
+      "the link to take in the EXITING state",
+      () => Promise.resolve(events.openvpnRun?.endsWith(":EXITING") || undefined),
+      5000,
+      10,
+    );
+    await server.closeClient();
+    server.respond = undefined;
+    await pollUntil(
+      "alice's binding of the stopped run to end",
+      async () => (await store.getSession("s-alice")) === undefined || undefined,
+      5000,
+      10,
+    );
+    const listWarnings = warnings(records)
+      .map((record) => record.message.join(""))
+      .filter((message) => message.includes("client list"));
+    assertEquals(listWarnings, []);
+    // Once at link-up; the link that comes back asks again, on a connection of its own.
+    const askedOnFirstLink = server.transcript.filter((entry) =>
+      entry.connection === 1 && entry.line === "status 3"
+    );
+    assertEquals(askedOnFirstLink.length, 1);
   }, { store, clients: new Map([[1, "alice"]]) });
 });
