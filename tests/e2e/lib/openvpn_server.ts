@@ -48,6 +48,11 @@ export interface OpenVpnServerOptions {
     readonly lifetimeSec?: number;
     readonly renewalSec?: number;
     readonly externalAuth?: boolean;
+    /**
+     * `auth-gen-token-secret` with the lab's key (Pki.authTokenKey). Without it OpenVPN makes a
+     * random key at every start, SIGHUP and SIGUSR1, and refuses the tokens it gave before.
+     */
+    readonly secret?: boolean;
   };
   /** `keepalive <interval> <timeout>` (default 10 60). */
   readonly keepalive?: readonly [number, number];
@@ -90,7 +95,12 @@ export interface OpenVpnServer {
 
 /** Builds server.conf. Pure: paths and addresses come from the options. */
 export function buildServerConfig(
-  options: OpenVpnServerOptions & { managementSocket: string; logPath: string },
+  options: OpenVpnServerOptions & {
+    managementSocket: string;
+    logPath: string;
+    /** The `auth-gen-token-secret` file (startOpenVpnServer's, for `authGenToken.secret`). */
+    authTokenKey?: string | undefined;
+  },
   managementPasswordFile?: string,
 ): string {
   const { network, pki } = options;
@@ -123,6 +133,9 @@ export function buildServerConfig(
     ...(options.renegSec === undefined ? [] : [`reneg-sec ${options.renegSec}`]),
     ...(options.handWindow === undefined ? [] : [`hand-window ${options.handWindow}`]),
     ...(options.authGenToken === undefined ? [] : [authGenTokenLine(options.authGenToken)]),
+    ...(options.authTokenKey === undefined
+      ? []
+      : [`auth-gen-token-secret ${options.authTokenKey}`]),
     "verb 3",
     `log-append ${options.logPath}`,
     ...(options.extraConfig ?? []),
@@ -152,9 +165,10 @@ export async function startOpenVpnServer(options: OpenVpnServerOptions): Promise
     passwordFile = join(options.dir, `${label}-mgmt.pw`);
     await Deno.writeTextFile(passwordFile, `${options.managementPassword}\n`, { mode: 0o600 });
   }
+  const authTokenKey = options.authGenToken?.secret ? await options.pki.authTokenKey() : undefined;
   await Deno.writeTextFile(
     configPath,
-    buildServerConfig({ ...options, managementSocket, logPath }, passwordFile),
+    buildServerConfig({ ...options, managementSocket, logPath, authTokenKey }, passwordFile),
   );
   const log = new LogFile(logPath);
   let child: ChildProcess | undefined;

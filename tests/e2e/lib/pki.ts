@@ -17,6 +17,11 @@ export interface Pki {
   readonly tlsCryptKey: string | undefined;
   /** Certificate with CN `name` and the clientAuth extended key usage; made once per name. */
   clientCert(name: string): Promise<CertificateFiles>;
+  /**
+   * Key for `auth-gen-token-secret` (`openvpn --genkey auth-token`), made on first use: one for
+   * the whole lab, so its servers accept each other's tokens, also across their restarts.
+   */
+  authTokenKey(): Promise<string>;
 }
 
 export interface PkiOptions {
@@ -54,6 +59,7 @@ export async function createPki(dir: string, options: PkiOptions = {}): Promise<
 
   // Promises, not results, are cached so that two concurrent requests for one name share a run.
   const clients = new Map<string, Promise<CertificateFiles>>();
+  let authTokenKey: Promise<string> | undefined;
   return {
     dir,
     caCert,
@@ -69,6 +75,14 @@ export async function createPki(dir: string, options: PkiOptions = {}): Promise<
         clients.set(name, cert);
       }
       return cert;
+    },
+    authTokenKey() {
+      authTokenKey ??= (async () => {
+        const path = join(dir, "auth-token.key");
+        await run("openvpn", ["--genkey", "auth-token", path]);
+        return path;
+      })();
+      return authTokenKey;
     },
   };
 }
