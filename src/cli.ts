@@ -59,7 +59,7 @@ const GENERAL_OPTIONS = {
   version: { type: "boolean", short: "V" },
 } as const;
 
-const HELP: Record<string, string> = {
+export const HELP: Record<string, string> = {
   main: `${NAME} ${VERSION}: log OpenVPN users in through an OpenID Connect provider
 
 Usage:
@@ -147,7 +147,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
   const [command = "run", ...rest] = positionals;
   if (values.help || command === "help") {
-    const topic = command === "help" ? rest[0] ?? "main" : command;
+    // Bare --help is the overview every usage error points to; `run --help` is run's own.
+    const topic = command === "help"
+      ? rest[0] ?? "main"
+      : positionals.length === 0
+      ? "main"
+      : command;
     const text = [HELP, ADMIN_HELP].find((table) => Object.hasOwn(table, topic))?.[topic];
     if (!text) {
       io.err(`Unknown command: "${topic}"\nRun '${NAME} --help' for usage.\n`);

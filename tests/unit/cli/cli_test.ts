@@ -1,6 +1,6 @@
 import { createCa } from "../../support/certificates.ts";
 import { assert, assertEquals, assertStringIncludes } from "../../support/assert.ts";
-import { type CliIo, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, runCli } from "../../../src/cli.ts";
+import { type CliIo, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, HELP, runCli } from "../../../src/cli.ts";
 import { VERSION } from "../../../src/version.ts";
 import { logsOf } from "../../support/log_capture.ts";
 
@@ -52,6 +52,19 @@ Deno.test("--help and help COMMAND print usage and exit 0", async () => {
     const t = io();
     assertEquals(await runCli(args, t.cli), EXIT_OK, args.join(" "));
     assertStringIncludes(t.out(), "Usage");
+  }
+});
+
+Deno.test("--help and -h without a command print the overview every usage error points to; run --help is run's", async () => {
+  for (const args of [["--help"], ["-h"], ["help"], ["-c", "/etc/x.toml", "--help"]]) {
+    const t = io();
+    assertEquals(await runCli(args, t.cli), EXIT_OK, args.join(" "));
+    assertEquals(t.out(), `${HELP.main}\n`, args.join(" "));
+  }
+  for (const args of [["run", "--help"], ["help", "run"]]) {
+    const t = io();
+    assertEquals(await runCli(args, t.cli), EXIT_OK, args.join(" "));
+    assertEquals(t.out(), `${HELP.run}\n`, args.join(" "));
   }
 });
 
