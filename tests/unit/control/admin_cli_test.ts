@@ -3,49 +3,9 @@
  * answers print, and what happens when the service is not running.
  */
 import { assertEquals, assertNotMatch, assertStringIncludes } from "../../support/assert.ts";
-import { type CliIo, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, runCli } from "../../../src/cli.ts";
-import { MINIMAL_TOML } from "../../support/config_toml.ts";
-import type { ControlRequest, ControlResponse } from "../../../src/control/protocol.ts";
-
-const CONFIG = `${MINIMAL_TOML}
-[control]
-socket = "/tmp/admin-cli-test-nowhere/control.sock"
-`;
-
-const SESSION = {
-  sessionId: "s-1",
-  username: "alice",
-  subject: "u-1",
-  server: "default",
-  cid: 4,
-  commonName: "alice-laptop",
-  clientIp: "198.51.100.7",
-  createdAt: "2026-11-30T10:00:00.000Z",
-  lastAuthAt: "2026-11-30T11:00:00.000Z",
-  expiresAt: "2026-11-30T22:00:00.000Z",
-};
-
-function setup(answer: ControlResponse | Error = { ok: true, sessions: [SESSION] }) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const sent: Array<[string, ControlRequest]> = [];
-  const io: CliIo = {
-    out: (text) => out.push(text),
-    err: (text) => err.push(text),
-    readTextFile: (path) => {
-      if (path === "/etc/openvpn-auth-oidc/server.toml" || path === "/x.toml") return CONFIG;
-      throw new Error(`No such file: ${path}`);
-    },
-    env: {},
-    startService: () => Promise.reject(new Error("not expected")),
-    onShutdownSignal: () => {},
-    sendControl: (path, request) => {
-      sent.push([path, request]);
-      return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer);
-    },
-  };
-  return { io, sent, out: () => out.join(""), err: () => err.join("") };
-}
+import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, runCli } from "../../../src/cli.ts";
+import { ADMIN_CONFIG as CONFIG, adminCli as setup, SESSION } from "../../support/admin_cli.ts";
+import type { ControlResponse } from "../../../src/control/protocol.ts";
 
 Deno.test("sessions list --json prints the sessions as a JSON array", async () => {
   const t = setup();
