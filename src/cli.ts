@@ -8,7 +8,12 @@
 import { parseArgs } from "node:util";
 import { stringify } from "smol-toml";
 import { ConfigError, type ConfigIssue } from "./config_loader/errors.ts";
-import { loadConfigFile, type LoadDeps, type LoadedConfig } from "./config_loader/load.ts";
+import {
+  loadConfigFile,
+  loadControlSocket,
+  type LoadDeps,
+  type LoadedConfig,
+} from "./config_loader/load.ts";
 import type { ResolvedConfig } from "./config/types.ts";
 import { getLogger } from "./log.ts";
 import { VERSION } from "./version.ts";
@@ -120,10 +125,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       out: io.out,
       err: io.err,
       socketPath: (path) => {
-        const loaded = loadConfig(path ?? configPathOf(io), io);
-        return typeof loaded === "number"
-          ? { exit: loaded }
-          : { path: loaded.config.control.socket };
+        // The socket alone: the rest of the config is the service's (admin_cli.ts).
+        const socket = orExit(() => loadControlSocket(path ?? configPathOf(io), loadDeps(io)), io);
+        return typeof socket === "number" ? { exit: socket } : { path: socket };
       },
       send: io.sendControl ?? sendControlRequest,
     });
@@ -234,8 +238,13 @@ function configPathOf(io: CliIo): string {
 
 /** The loaded config, or the exit code after saying what is wrong with it. */
 function loadConfig(configPath: string, io: CliIo): LoadedConfig | number {
+  return orExit(() => loadConfigFile(configPath, loadDeps(io)), io);
+}
+
+/** What `load` read from the config, or the exit code after saying what is wrong with it. */
+function orExit<T>(load: () => T, io: CliIo): T | number {
   try {
-    return loadConfigFile(configPath, loadDeps(io));
+    return load();
   } catch (error) {
     if (error instanceof ConfigError) {
       io.err(error.message + "\n");

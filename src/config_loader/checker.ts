@@ -131,20 +131,34 @@ export class Checker {
         this.#unknown(name, name, known, this.#lines.find(name, undefined));
       }
     }
-    const values: Record<string, Checked> = {};
-    for (const [section, spec] of Object.entries(SCHEMA)) {
-      const raw = document[section] ?? {};
-      if (!isTable(raw)) {
-        this.#issue(section, `Expected a table ([${section}]), got ${typeName(raw)}`);
-        continue;
-      }
-      values[section] = this.#checkTable(spec, raw, {
-        path: section,
-        header: section,
-        envSection: section,
-      });
+    const values: Record<string, unknown> = {};
+    for (const section of Object.keys(SCHEMA) as Array<keyof Values>) {
+      const checked = this.checkSection(document, section);
+      if (checked !== undefined) values[section] = checked;
     }
     return values as unknown as Values;
+  }
+
+  /**
+   * One `[section]` of SCHEMA: its keys' values from the environment, the file or the
+   * defaults; undefined when the section is not a table (an issue says so). Like check(), only
+   * meaningful while valuesChecked.
+   */
+  checkSection<S extends keyof Values>(
+    document: Record<string, unknown>,
+    section: S,
+  ): Values[S] | undefined {
+    const raw = document[section] ?? {};
+    if (!isTable(raw)) {
+      this.#issue(section, `Expected a table ([${section}]), got ${typeName(raw)}`);
+      return undefined;
+    }
+    const checked = this.#checkTable(SCHEMA[section], raw, {
+      path: section,
+      header: section,
+      envSection: section,
+    });
+    return checked as unknown as Values[S];
   }
 
   /**

@@ -17,6 +17,7 @@ import {
   type ServerValues,
   type Values,
 } from "./schema.ts";
+import { controlSocketProblem } from "../control/socket_path.ts";
 import { Secret } from "../config/secret.ts";
 import { formatDuration } from "../config/duration.ts";
 import type { ResolvedConfig } from "../config/types.ts";
@@ -32,29 +33,36 @@ export interface LoadedConfig {
 }
 
 export function loadConfigFile(path: string, deps: LoadDeps): LoadedConfig {
-  let source: string;
-  try {
-    source = deps.readTextFile(path);
-  } catch (error) {
-    throw new ConfigError(path, [{
-      path: "(file)",
-      message: `Cannot read file: ${reason(error)}`,
-    }]);
+  return parseConfig(readConfigSource(path, deps), path, deps);
+}
+
+/**
+ * `[control] socket` of the config file at `path` (from its environment variable, the file or
+ * the default), checked by the service's rule, and nothing else of the config: the admin
+ * commands need only the socket, and an operator must be able to end a session while another
+ * key is half edited, or while a secret is set only in the service's environment.
+ *
+ * @throws {ConfigError} when the file cannot be read, is not TOML, or its socket is unusable
+ */
+export function loadControlSocket(path: string, deps: LoadDeps): string {
+  const source = readConfigSource(path, deps);
+  const document = parseToml(source, path);
+  const lines = new KeyLines(source);
+  const checker = new Checker(lines, deps);
+  const control = checker.checkSection(document, "control");
+  if (control === undefined || checker.issues.length > 0) {
+    throw new ConfigError(path, checker.issues);
   }
-  return parseConfig(source, path, deps);
+  const problem = controlSocketProblem(control.socket);
+  if (problem !== undefined) {
+    const issue = { path: "control.socket", message: problem };
+    throw new ConfigError(path, [located(issue, checker.fromEnv, lines)]);
+  }
+  return control.socket;
 }
 
 export function parseConfig(source: string, file: string, deps: LoadDeps): LoadedConfig {
-  let document: Record<string, unknown>;
-  try {
-    document = parse(source) as Record<string, unknown>;
-  } catch (error) {
-    if (error instanceof TomlError) {
-      const message = error.message.split("\n")[0] ?? "Invalid TOML";
-      throw new ConfigError(file, [{ path: "(syntax)", message, line: error.line }]);
-    }
-    throw error;
-  }
+  const document = parseToml(source, file);
   // Split and indexed once: a check locates every key it reads or reports (locate.ts).
   const lines = new KeyLines(source);
   const checker = new Checker(lines, deps);
@@ -65,15 +73,7 @@ export function parseConfig(source: string, file: string, deps: LoadDeps): Loade
   // one run still lists every problem; after a value of the wrong type (or none) they wait.
   if (!checker.valuesChecked) throw new ConfigError(file, checker.issues);
   const resolved = resolveConfig(values, servers, clientConfig, checker.fromEnv);
-  const issues = resolved.issues.map((issue) => {
-    // A value from the environment: the file's line of its key holds another value, or none.
-    const variable = envSource(checker.fromEnv, issue.path);
-    if (variable !== undefined) {
-      return { path: issue.path, message: fromVariable(issue.message, variable) };
-    }
-    const line = issue.line ?? lineOf(lines, issue.path);
-    return line === undefined ? issue : { ...issue, line };
-  });
+  const issues = resolved.issues.map((issue) => located(issue, checker.fromEnv, lines));
   if (checker.issues.length > 0 || issues.length > 0) {
     throw new ConfigError(file, [...checker.issues, ...issues]);
   }
@@ -136,6 +136,46 @@ function show(section: SectionSpec, checked: object): Record<string, unknown> {
       : value;
   }
   return out;
+}
+
+function readConfigSource(path: string, deps: LoadDeps): string {
+  try {
+    return deps.readTextFile(path);
+  } catch (error) {
+    throw new ConfigError(path, [{
+      path: "(file)",
+      message: `Cannot read file: ${reason(error)}`,
+    }]);
+  }
+}
+
+function parseToml(source: string, file: string): Record<string, unknown> {
+  try {
+    return parse(source) as Record<string, unknown>;
+  } catch (error) {
+    if (error instanceof TomlError) {
+      const message = error.message.split("\n")[0] ?? "Invalid TOML";
+      throw new ConfigError(file, [{ path: "(syntax)", message, line: error.line }]);
+    }
+    throw error;
+  }
+}
+
+/**
+ * A resolver's issue naming where its value came from: the environment variable that set it
+ * (the file's line of its key then holds another value, or none), else the key's line.
+ */
+function located(
+  issue: ConfigIssue,
+  fromEnv: ReadonlyMap<string, string>,
+  lines: KeyLines,
+): ConfigIssue {
+  const variable = envSource(fromEnv, issue.path);
+  if (variable !== undefined) {
+    return { path: issue.path, message: fromVariable(issue.message, variable) };
+  }
+  const line = issue.line ?? lineOf(lines, issue.path);
+  return line === undefined ? issue : { ...issue, line };
 }
 
 /**

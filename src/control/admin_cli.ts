@@ -1,7 +1,9 @@
 /**
  * `openvpn-auth-oidc sessions list|revoke` and `logins list`: arguments, the request they make
- * on the control socket, and how answers are printed. The socket path comes from the config,
- * which the caller (cli.ts) loads; the transport is injected so tests can run this in process.
+ * on the control socket, and how answers are printed. The socket path is the config's
+ * `[control] socket`, which the caller (cli.ts) reads, that key alone: the rest of the config is
+ * the service's (a secret may be set only in its environment). The transport is injected so
+ * tests can run this in process.
  */
 import { parseArgs } from "node:util";
 import type { RevocationTarget } from "../bridge/revocation.ts";
