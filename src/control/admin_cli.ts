@@ -7,7 +7,8 @@
  */
 import { parseArgs } from "node:util";
 import type { RevocationTarget } from "../bridge/revocation.ts";
-import { printable, printableJson } from "../printable_text.ts";
+import { printableJson } from "../printable_text.ts";
+import { table } from "./text_table.ts";
 import { ServiceNotRunningError } from "./client.ts";
 import type { ControlRequest, ControlResponse, LoginRow, SessionRow } from "./protocol.ts";
 
@@ -25,11 +26,16 @@ export const CONFIG_OPTION = { type: "string", short: "c" } as const;
 
 export const ADMIN_HELP: Record<string, string> = {
   sessions: `Usage:
-  ${NAME} sessions list [--config FILE] [--json]
+  ${NAME} sessions list [--config FILE] [--wide | --json]
   ${NAME} sessions revoke (--user NAME | --subject SUB | SESSION_ID) [--config FILE]
 
-list: one row per session (user name, IdP subject, OpenVPN server, cid or "-", common name,
-client IP, created, last authenticated, expires); --json prints a JSON array.
+list: one row per session, oldest first: user name, OpenVPN server, cid or "-", common name,
+client IP, created (UTC, to the minute), session id. --wide adds the IdP subject, last
+authenticated and expires, all times in full ISO 8601 (UTC); --json prints a JSON array of
+objects with every field (sessionId, username, subject, server, cid, commonName, clientIp,
+createdAt, lastAuthAt, expiresAt). A table shows control and invisible characters as \\xNN or
+\\uXXXX, and \\ as \\\\: to revoke a user whose name shows escaped, use --subject (--wide
+shows it) or the SESSION ID.
 revoke: ends the sessions (the client is disconnected, the session deleted, the refresh token
 queued for revocation at the IdP) and prints how many; a client that could not be disconnected
 (management link down) is named, and the exit code is 1. Talks to the running service over
@@ -50,6 +56,8 @@ export interface AdminDeps {
 interface AdminCommand {
   request: ControlRequest;
   json: boolean;
+  /** `sessions list --wide`: every field in the table. */
+  wide: boolean;
   configPath: string | undefined;
 }
 
@@ -63,6 +71,7 @@ function parse(argv: readonly string[]): AdminCommand | "help" {
     options: {
       config: CONFIG_OPTION,
       json: { type: "boolean" },
+      wide: { type: "boolean" },
       user: { type: "string" },
       subject: { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -70,12 +79,20 @@ function parse(argv: readonly string[]): AdminCommand | "help" {
   });
   if (values.help) return "help";
   const [group, action, ...rest] = positionals;
-  const base = { json: values.json ?? false, configPath: values.config };
+  const base = {
+    json: values.json ?? false,
+    wide: values.wide ?? false,
+    configPath: values.config,
+  };
   const noTargets = () => {
     if (values.user !== undefined || values.subject !== undefined) {
       throw new UsageError("--user and --subject belong to 'sessions revoke'");
     }
   };
+  if (values.wide && (group !== "sessions" || action !== "list")) {
+    throw new UsageError("--wide belongs to 'sessions list'");
+  }
+  if (values.wide && values.json) throw new UsageError("--json prints every field: drop --wide");
   if (action === "list" && rest.length === 0) {
     noTargets();
     return { ...base, request: { command: group === "logins" ? "logins.list" : "sessions.list" } };
@@ -138,7 +155,7 @@ export async function runAdminCommand(
     deps.err(`${NAME}: the service refused the request: ${response.error}\n`);
     return EXIT_RUNTIME;
   }
-  deps.out(render(response, command.json));
+  deps.out(render(response, command));
   if ("stillConnected" in response && response.stillConnected.length > 0) {
     const clients = response.stillConnected
       .map(({ server, cid, username }) => `${username} (server ${server}, cid ${cid})`)
@@ -154,12 +171,15 @@ export async function runAdminCommand(
   return EXIT_OK;
 }
 
-function render(response: ControlResponse & { ok: true }, json: boolean): string {
+function render(
+  response: ControlResponse & { ok: true },
+  { json, wide }: AdminCommand,
+): string {
   if ("ended" in response) return `${response.ended} session(s) ended\n`;
   // The service lists in its store's order (it does not sort, to stay responsive); oldest first.
   if ("sessions" in response) {
     const rows = oldestFirst(response.sessions);
-    return json ? printableJson(rows) + "\n" : sessionTable(rows);
+    return json ? printableJson(rows) + "\n" : sessionTable(rows, wide);
   }
   const rows = oldestFirst(response.logins);
   return json ? printableJson(rows) + "\n" : loginTable(rows);
@@ -172,33 +192,40 @@ function oldestFirst<T extends { createdAt: string }>(rows: readonly T[]): T[] {
   );
 }
 
-function sessionTable(rows: readonly SessionRow[]): string {
+/**
+ * The session table's columns, in order; `wide` ones only with --wide. The default ones fit a
+ * typical session in about 110 columns (a 43-character session id among them, to revoke it
+ * by); --wide adds the 36-character subjects and two more full times, up to some 250.
+ */
+const SESSION_COLUMNS: ReadonlyArray<{
+  title: string;
+  cell: (row: SessionRow, wide: boolean) => string;
+  wide?: true;
+}> = [
+  { title: "USER", cell: (row) => row.username },
+  { title: "SUBJECT", cell: (row) => row.subject, wide: true },
+  { title: "SERVER", cell: (row) => row.server },
+  { title: "CID", cell: (row) => (row.cid === null ? "-" : String(row.cid)) },
+  { title: "COMMON NAME", cell: (row) => row.commonName },
+  { title: "CLIENT IP", cell: (row) => row.clientIp ?? "-" },
+  { title: "CREATED", cell: (row, wide) => (wide ? row.createdAt : toTheMinute(row.createdAt)) },
+  { title: "LAST AUTH", cell: (row) => row.lastAuthAt, wide: true },
+  { title: "EXPIRES", cell: (row) => row.expiresAt, wide: true },
+  { title: "SESSION ID", cell: (row) => row.sessionId },
+];
+
+function sessionTable(rows: readonly SessionRow[], wide: boolean): string {
+  const columns = SESSION_COLUMNS.filter((column) => wide || !column.wide);
   return table(
-    [
-      "USER",
-      "SUBJECT",
-      "SERVER",
-      "CID",
-      "COMMON NAME",
-      "CLIENT IP",
-      "CREATED",
-      "LAST AUTH",
-      "EXPIRES",
-      "SESSION ID",
-    ],
-    rows.map((row) => [
-      row.username,
-      row.subject,
-      row.server,
-      row.cid === null ? "-" : String(row.cid),
-      row.commonName,
-      row.clientIp ?? "-",
-      row.createdAt,
-      row.lastAuthAt,
-      row.expiresAt,
-      row.sessionId,
-    ]),
+    columns.map((column) => column.title),
+    rows.map((row) => columns.map((column) => column.cell(row, wide))),
   );
+}
+
+/** `2026-12-05T13:35:17.622Z` as `2026-12-05 13:35Z`; anything else as it came. */
+function toTheMinute(iso: string): string {
+  const match = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}):\d{2}(?:\.\d+)?Z$/.exec(iso);
+  return match ? `${match[1]} ${match[2]}Z` : iso;
 }
 
 function loginTable(rows: readonly LoginRow[]): string {
@@ -208,18 +235,4 @@ function loginTable(rows: readonly LoginRow[]): string {
       row,
     ) => [row.server, String(row.cid), row.commonName, row.clientIp, `${row.ageSec}s`]),
   );
-}
-
-/**
- * Aligned columns. Values come from VPN clients and the IdP: control characters are shown
- * escaped so that nothing printed can move the terminal's cursor or fake another row.
- */
-function table(header: readonly string[], rows: readonly string[][]): string {
-  const safe = rows.map((row) => row.map(printable));
-  // A loop, not Math.max(...column): spreading 200,000 rows into one call overflowed the stack.
-  const widths = header.map((title) => title.length);
-  for (const row of safe) row.forEach((cell, i) => (widths[i] = Math.max(widths[i]!, cell.length)));
-  const line = (cells: readonly string[]) =>
-    cells.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd() + "\n";
-  return line(header) + safe.map(line).join("");
 }

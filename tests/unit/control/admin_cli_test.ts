@@ -24,7 +24,7 @@ Deno.test("sessions list prints one aligned row per session, '-' for an unbound 
   assertStringIncludes(lines[0]!, "USER");
   assertStringIncludes(lines[1]!, "alice-laptop");
   assertStringIncludes(lines[1]!, "198.51.100.7");
-  assertEquals(lines[2]!.split(/\s+/)[3], "-");
+  assertEquals(lines[2]!.split(/\s+/)[2], "-");
 });
 
 Deno.test("sessions list shows control characters from the IdP escaped, never raw", async () => {
