@@ -77,7 +77,8 @@ Usage:
   ${NAME} --version                       print the version
 
 Options:
-  -c, --config FILE   configuration file (default ${DEFAULT_CONFIG_PATH})
+  -c, --config FILE   configuration file (default: the environment variable
+                      OPENVPN_AUTH_OIDC_CONFIG, else ${DEFAULT_CONFIG_PATH})
   -h, --help          show this help
   -V, --version       print the version
 

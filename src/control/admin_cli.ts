@@ -7,7 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import type { RevocationTarget } from "../bridge/revocation.ts";
-import { printableJson } from "../printable_text.ts";
+import { printable, printableJson } from "../printable_text.ts";
 import { table } from "./text_table.ts";
 import { ServiceNotRunningError } from "./client.ts";
 import type { ControlRequest, ControlResponse, LoginRow, SessionRow } from "./protocol.ts";
@@ -37,12 +37,14 @@ createdAt, lastAuthAt, expiresAt). A table shows control and invisible character
 \\uXXXX, and \\ as \\\\: to revoke a user whose name shows escaped, use --subject (--wide
 shows it) or the SESSION ID.
 revoke: ends the sessions (the client is disconnected, the session deleted, the refresh token
-queued for revocation at the IdP) and prints how many; a client that could not be disconnected
-(management link down) is named, and the exit code is 1. Talks to the running service over
-[control] socket.`,
+queued for revocation at the IdP) and prints how many (none: a note on stderr, exit code 0); a
+client that could not be disconnected (management link down) is named, and the exit code is 1.
+Talks to the running service over [control] socket, the only key read from the config.`,
   logins: `Usage: ${NAME} logins list [--config FILE] [--json]
 
-Sign-ins in progress: OpenVPN server, cid, common name, client IP, age.`,
+Sign-ins in progress, oldest first: OpenVPN server, cid, common name, client IP, age. --json
+prints a JSON array of objects with server, cid, commonName, clientIp, ageSec (seconds since
+the client connected) and createdAt (ISO 8601, UTC); never the login link.`,
 };
 
 export interface AdminDeps {
@@ -93,7 +95,10 @@ function parse(argv: readonly string[]): AdminCommand | "help" {
     throw new UsageError("--wide belongs to 'sessions list'");
   }
   if (values.wide && values.json) throw new UsageError("--json prints every field: drop --wide");
-  if (action === "list" && rest.length === 0) {
+  if (action === "list" && rest.length > 0) {
+    throw new UsageError(`Unexpected argument: "${rest[0]}"`);
+  }
+  if (action === "list") {
     noTargets();
     return { ...base, request: { command: group === "logins" ? "logins.list" : "sessions.list" } };
   }
@@ -156,6 +161,13 @@ export async function runAdminCommand(
     return EXIT_RUNTIME;
   }
   deps.out(render(response, command));
+  if (
+    "ended" in response && response.ended === 0 && command.request.command === "sessions.revoke"
+  ) {
+    // Exit 0 all the same: what was asked (no such session left) holds, and a script may
+    // revoke twice; the note tells a mistyped name from a revoke that worked.
+    deps.err(`${NAME}: no session matched ${targetText(command.request.target)}\n`);
+  }
   if ("stillConnected" in response && response.stillConnected.length > 0) {
     const clients = response.stillConnected
       .map(({ server, cid, username }) => `${username} (server ${server}, cid ${cid})`)
@@ -169,6 +181,16 @@ export async function runAdminCommand(
     return EXIT_RUNTIME;
   }
   return EXIT_OK;
+}
+
+/** What a revoke asked for, as the operator wrote it (escaped: it is printed). */
+function targetText(target: RevocationTarget): string {
+  const [what, value] = target.kind === "user"
+    ? ["--user", target.username]
+    : target.kind === "subject"
+    ? ["--subject", target.subject]
+    : ["session id", target.sessionId];
+  return `${what} "${printable(value)}"`;
 }
 
 function render(

@@ -71,7 +71,10 @@ export function sendControlRequest(
       clearTimeout(timer);
       if (error.code === "ENOENT" || error.code === "ECONNREFUSED") {
         reject(
-          new ServiceNotRunningError(`The service is not running: nothing listens on ${path}`),
+          new ServiceNotRunningError(
+            `The service is not running: nothing listens on ${path} (or it uses another ` +
+              "[control] socket: check --config)",
+          ),
         );
       } else if (error.code === "EACCES") {
         reject(new Error(`No permission to use ${path}: run as root or in the service's group`));

@@ -61,6 +61,10 @@ Deno.test("--help and -h without a command print the overview every usage error 
     assertEquals(await runCli(args, t.cli), EXIT_OK, args.join(" "));
     assertEquals(t.out(), `${HELP.main}\n`, args.join(" "));
   }
+  assertStringIncludes(
+    HELP.main!,
+    "OPENVPN_AUTH_OIDC_CONFIG, else /etc/openvpn-auth-oidc/server.toml",
+  );
   for (const args of [["run", "--help"], ["help", "run"]]) {
     const t = io();
     assertEquals(await runCli(args, t.cli), EXIT_OK, args.join(" "));

@@ -62,8 +62,25 @@ for (
     assertEquals(await runCli(["sessions", "revoke", ...args], t.io), EXIT_OK);
     assertEquals(t.sent[0]?.[1], { command: "sessions.revoke", target });
     assertEquals(t.out(), "2 session(s) ended\n");
+    assertEquals(t.err(), "");
   });
 }
+
+Deno.test("a revoke that matched nothing says so on stderr and still exits 0", async () => {
+  for (
+    const [args, note] of [
+      [["--user", "bob"], 'no session matched --user "bob"'],
+      [["--subject", "u-9"], 'no session matched --subject "u-9"'],
+      [["s-9"], 'no session matched session id "s-9"'],
+      [["--user", "eve\u001b[2J"], 'no session matched --user "eve\\x1b[2J"'],
+    ] as const
+  ) {
+    const t = setup({ ok: true, ended: 0, stillConnected: [] });
+    assertEquals(await runCli(["sessions", "revoke", ...args], t.io), EXIT_OK);
+    assertEquals(t.out(), "0 session(s) ended\n");
+    assertEquals(t.err(), `openvpn-auth-oidc: ${note}\n`);
+  }
+});
 
 Deno.test("sessions revoke says which clients could not be disconnected, and exits 1", async () => {
   const t = setup({
@@ -127,6 +144,15 @@ Deno.test("help sessions and sessions --help print usage", async () => {
   }
 });
 
+Deno.test("logins help says what --json prints", async () => {
+  const t = setup();
+  assertEquals(await runCli(["help", "logins"], t.io), EXIT_OK);
+  assertStringIncludes(
+    t.out(),
+    "--json\nprints a JSON array of objects with server, cid, commonName, clientIp, ageSec",
+  );
+});
+
 Deno.test("a config that does not load exits 2 before asking the service", async () => {
   const t = setup();
   assertEquals(await runCli(["sessions", "list", "--config", "/missing.toml"], t.io), EXIT_USAGE);
@@ -138,7 +164,20 @@ Deno.test("with the service not running (nothing on the socket) the command says
   const { sendControl: _, ...io } = t.io;
   assertEquals(await runCli(["sessions", "list", "--config", "/x.toml"], io), EXIT_RUNTIME);
   assertStringIncludes(t.err(), "The service is not running");
-  assertStringIncludes(t.err(), "/tmp/admin-cli-test-nowhere/control.sock");
+  assertStringIncludes(
+    t.err(),
+    "nothing listens on /tmp/admin-cli-test-nowhere/control.sock (or it uses another [control] " +
+      "socket: check --config)",
+  );
+});
+
+Deno.test("an argument after 'sessions list' or 'logins list' is named as unexpected", async () => {
+  for (const group of ["sessions", "logins"]) {
+    const t = setup();
+    assertEquals(await runCli([group, "list", "extra"], t.io), EXIT_USAGE);
+    assertStringIncludes(t.err(), 'Unexpected argument: "extra"\nUsage');
+    assertEquals(t.sent, []);
+  }
 });
 
 Deno.test("a refused request exits 1 with the service's error", async () => {
