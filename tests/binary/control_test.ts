@@ -116,7 +116,24 @@ ${fileStoreToml(dir, socket)}`,
     assertEquals(table.code, 0);
     assertMatch(
       table.stdout.split("\n")[1]!,
-      /^alice\s+\S+\s+default\s+0\s+alice-laptop\s+127\.0\.0\.1/,
+      /^alice\s+default\s+0\s+alice-laptop\s+127\.0\.0\.1\s+\d{4}-\d\d-\d\d \d\d:\d\dZ\s+s-alice$/,
+    );
+    const wide = await admin("sessions", "list", "--wide");
+    assertEquals(wide.code, 0);
+    assertEquals(
+      wide.stdout.split("\n")[1]!.split(/\s+/),
+      [
+        "alice",
+        row.subject,
+        "default",
+        "0",
+        "alice-laptop",
+        "127.0.0.1",
+        row.createdAt,
+        row.lastAuthAt,
+        row.expiresAt,
+        "s-alice",
+      ],
     );
 
     // Bad arguments: exit 2, nothing asked of the service.
@@ -135,7 +152,9 @@ ${fileStoreToml(dir, socket)}`,
       line === 'client-kill 0 "RESTART"' && openvpn.received.lastIndexOf(line) >= before
     );
     assertEquals(JSON.parse((await admin("sessions", "list", "--json")).stdout), []);
-    assertEquals((await admin("sessions", "revoke", "s-alice")).stdout, "0 session(s) ended\n");
+    const again = await admin("sessions", "revoke", "s-alice");
+    assertEquals([again.code, again.stdout], [0, "0 session(s) ended\n"]);
+    assertStringIncludes(again.stderr, 'no session matched session id "s-alice"');
 
     // Stopped: the socket is gone and the commands say the service is not running.
     child.kill("SIGTERM");
