@@ -6,7 +6,6 @@
  * and stopped by pid.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { connect, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BridgeProcess, type BridgeRuntime, type Readiness } from "../e2e/lib/bridge_process.ts";
@@ -14,6 +13,7 @@ import { pollUntil } from "../e2e/lib/wait.ts";
 import { FakeManagementServer } from "./fake_management_server.ts";
 import { freePort } from "./free_port.ts";
 import { startIdpForBridges, type TestIdp } from "./idp/mod.ts";
+import { RedisProxy } from "./redis_proxy.ts";
 import { RedisServer } from "./redis_server.ts";
 import { redisSettings } from "./redis_settings.ts";
 import { bridgeLoginOverHttp } from "./bridge_browser.ts";
@@ -22,59 +22,6 @@ import { connectRedis } from "../../src/sessions/redis_connection.ts";
 
 export const LEASE_MS = 3_000;
 const CLIENT_SECRET = "cluster-test-secret";
-
-/** A TCP proxy in front of Redis for one instance; `cut()` drops it off the network. */
-export class RedisProxy {
-  readonly port: number;
-  readonly #server: Server;
-  readonly #sockets = new Set<Socket>();
-  #cut = false;
-  /** What the instance sent since the cut (dropped), as text. */
-  dropped = "";
-
-  private constructor(port: number, redisPort: number) {
-    this.port = port;
-    this.#server = createServer((client) => {
-      if (this.#cut) return client.destroy();
-      const upstream = connect(redisPort, "127.0.0.1");
-      for (const socket of [client, upstream]) {
-        this.#sockets.add(socket);
-        socket.on("error", () => {});
-        socket.on("close", () => {
-          this.#sockets.delete(socket);
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.on("data", (chunk: Uint8Array) => {
-        if (this.#cut) this.dropped += new TextDecoder().decode(chunk);
-        else upstream.write(chunk);
-      });
-      upstream.on("data", (chunk) => {
-        if (!this.#cut) client.write(chunk);
-      });
-    });
-  }
-
-  static async start(redisPort: number): Promise<RedisProxy> {
-    const proxy = new RedisProxy(await freePort(), redisPort);
-    await new Promise<void>((resolve) => proxy.#server.listen(proxy.port, "127.0.0.1", resolve));
-    return proxy;
-  }
-
-  /**
-   * Redis unreachable for this instance: established connections go silent (packets lost,
-   * not refused) and new ones are closed at once.
-   */
-  cut(): void {
-    this.#cut = true;
-  }
-
-  async close(): Promise<void> {
-    for (const socket of this.#sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
-  }
-}
 
 export interface Instance {
   id: string;
