@@ -6,7 +6,6 @@
  * commands stay local.
  */
 import type { Logger } from "@logtape/logtape";
-import type { Redis } from "ioredis";
 import type { ClientCommander } from "../bridge/commander.ts";
 import type { Clock } from "../clock.ts";
 import type { ClusterConfig, RedisSettings } from "../config/types.ts";
@@ -23,6 +22,7 @@ import { remoteCommander } from "./remote_commander.ts";
 import { refusedChannels } from "./refused_channels.ts";
 import { refuseClaimedNames } from "./server_name_claims.ts";
 import { ClusterKeys, WorkQueue } from "./work_queue.ts";
+import { WorkNotifications } from "./work_notifications.ts";
 
 export interface ClusterDeps {
   config: ClusterConfig;
@@ -66,13 +66,32 @@ export async function startCluster(deps: ClusterDeps): Promise<Cluster> {
     redis.disconnect();
     throw error;
   });
-  // Pub/sub needs a connection of its own; a missed message only delays work to the next poll,
-  // which is slow while the subscriber is up and fast while it is down.
-  const subscriber: Redis = redis.duplicate();
-  subscriber.on("error", () => {});
-  let subscribed = false;
-  const notified = () => subscribed && subscriber.status === "ready";
   const keys = new ClusterKeys(deps.redis.keyPrefix);
+  const byChannel = new Map(deps.servers.map((server) => [keys.channel(server), server]));
+  const byOutcomeChannel = new Map(
+    deps.servers.map((server) => [keys.outcomeChannel(server), server]),
+  );
+  // Its callbacks run on the subscriber's events, which begin at start() below, once the queue
+  // and the links they reach exist.
+  const notifications = new WorkNotifications({
+    redis,
+    channels: [...byChannel.keys(), ...byOutcomeChannel.keys()],
+    log: clusterLog,
+    onMessage: (channel, message) => {
+      const server = byChannel.get(channel);
+      if (server !== undefined) links.get(server)?.wake();
+      const outcomeOf = byOutcomeChannel.get(channel);
+      if (outcomeOf !== undefined) queue.outcomeRecorded(outcomeOf, message);
+    },
+    // Losing or regaining the subscription: drain now and read outcomes now (notifications may
+    // have been missed), and let the runners and waiters pick the poll interval for the new
+    // state.
+    onChange: () => {
+      for (const link of links.values()) link.wake();
+      queue.wakeAll();
+    },
+  });
+  const notified = () => notifications.up;
   const queue = new WorkQueue(redis, keys, clock, notified);
   const timing = leaseTiming(config.leaseMs);
   const links = new Map(deps.servers.map((server) => [
@@ -90,28 +109,8 @@ export async function startCluster(deps: ClusterDeps): Promise<Cluster> {
       build: (mayWrite) => deps.build(server, mayWrite),
     }),
   ]));
-  const byChannel = new Map(deps.servers.map((server) => [keys.channel(server), server]));
-  const byOutcomeChannel = new Map(
-    deps.servers.map((server) => [keys.outcomeChannel(server), server]),
-  );
-  subscriber.on("message", (channel: string, message: string) => {
-    const server = byChannel.get(channel);
-    if (server !== undefined) links.get(server)?.wake();
-    const outcomeOf = byOutcomeChannel.get(channel);
-    if (outcomeOf !== undefined) queue.outcomeRecorded(outcomeOf, message);
-  });
-  // Losing or regaining the subscriber: drain now and read outcomes now (notifications may
-  // have been missed), and let the runners and waiters pick the poll interval for the new state.
-  const wakeAll = () => {
-    for (const link of links.values()) link.wake();
-    queue.wakeAll();
-  };
-  subscriber.on("close", wakeAll);
-  subscriber.on("ready", wakeAll);
   try {
-    await subscriber.connect();
-    await subscriber.subscribe(...byChannel.keys(), ...byOutcomeChannel.keys());
-    subscribed = true;
+    await notifications.start();
   } catch (error) {
     // Channels the ACL user lacks refuse every script that publishes too (refused_channels.ts):
     // polling would not carry any work, so the start fails and names the fix.
@@ -123,13 +122,11 @@ export async function startCluster(deps: ClusterDeps): Promise<Cluster> {
       keys,
     );
     if (refused !== undefined) {
-      subscriber.disconnect();
+      notifications.stop();
       redis.disconnect();
       throw refused;
     }
-    clusterLog.warning("Work notifications unavailable, polling only: {error}", {
-      error: String(error),
-    });
+    notifications.warnPollingOnly(error);
   }
   for (const link of links.values()) link.start();
   // A command may wait for a takeover.
@@ -146,7 +143,7 @@ export async function startCluster(deps: ClusterDeps): Promise<Cluster> {
     holds: (server) => links.get(server)?.holding ?? false,
     async stop() {
       await Promise.all([...links.values()].map((link) => link.stop()));
-      subscriber.disconnect();
+      notifications.stop();
       redis.disconnect();
     },
   };

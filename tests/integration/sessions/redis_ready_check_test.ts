@@ -7,6 +7,8 @@
 import { assertEquals, assertMatch } from "../../support/assert.ts";
 import { Secret } from "../../../src/config/secret.ts";
 import type { RedisSettings } from "../../../src/config/types.ts";
+import { WorkNotifications } from "../../../src/cluster/work_notifications.ts";
+import { getLogger } from "../../../src/log.ts";
 import { connectRedis } from "../../../src/sessions/redis_connection.ts";
 import { RedisStore } from "../../../src/sessions/redis_store.ts";
 import { TokenCipher } from "../../../src/sessions/token_cipher.ts";
@@ -62,22 +64,27 @@ Deno.test("connectRedis(): an ACL user without `info` connects and reconnects (s
     try {
       const warnings = await consoleWarnings(async () => {
         const store = await openStore(settings);
-        // The cluster's subscriber: a connection made with duplicate(), as cluster.ts does.
+        // The cluster's subscriber (a connection made with duplicate()), subscribing again at
+        // each reconnect.
         const original = await connectRedis(settings);
-        const subscriber = original.duplicate();
+        const notifications = new WorkNotifications({
+          redis: original,
+          channels: [`${PREFIX}channel`],
+          log: getLogger("ready-test"),
+          onMessage: () => {},
+          onChange: () => {},
+        });
         original.disconnect();
-        subscriber.on("error", () => {});
         try {
           await store.putSession(session());
-          await subscriber.connect();
-          await subscriber.subscribe(`${PREFIX}channel`);
+          await notifications.start();
           for (let kill = 0; kill < KILLS; kill++) {
             await admin.call("CLIENT", "KILL", "USER", "bridge");
             assertEquals((await eventually(() => store.getSession("sess-1")))?.sessionId, "sess-1");
-            await waitUntil(() => subscriber.status === "ready");
+            await waitUntil(() => notifications.up);
           }
         } finally {
-          subscriber.disconnect();
+          notifications.stop();
           await store.close();
         }
       });
