@@ -39,7 +39,7 @@ import { sendRefusal } from "./refusal.ts";
 import { AnswersInRun, OpenvpnRestartedError } from "./answers_in_run.ts";
 import { type SignIn, SignIns } from "./sign_ins.ts";
 import { shownClientVersion, shownPlatform } from "./peer_info.ts";
-import { versionPresentsIssuedToken } from "./login_session.ts";
+import { versionPresentsIssuedToken } from "./client_version.ts";
 import { DisconnectRetries } from "./disconnect_retries.ts";
 import { boundBefore, type RunDeparture, RunTold } from "./runs_told.ts";
 import { isKnownRun } from "../management/openvpn_run.ts";

@@ -4,10 +4,10 @@
  *
  * Why these rules (measured against a real OpenVPN 2.6 server and client):
  * - A client that presents no auth token says `session_state=Initial` at every REAUTH: a
- *   certificate-only client of a version not known to present one (2.4, 2.5; a 2.6 one presents
- *   the token the bridge has OpenVPN issue it with `auth-token-user`: login_session.ts). We
- *   accept it when the cid and `session_id` match the session we created for that cid. The cid
- *   is bound to the TLS connection, which OpenVPN verified.
+ *   certificate-only client of a version that cannot present one (2.4, 2.5 before 2.5.3; later
+ *   ones present the token the bridge has OpenVPN issue it with `auth-token-user`:
+ *   client_version.ts). We accept it when the cid and `session_id` match the session we created
+ *   for that cid. The cid is bound to the TLS connection, which OpenVPN verified.
  * - `Authenticated`/`AuthenticatedEmptyUser` mean OpenVPN checked the HMAC of the token it
  *   issued (`auth-gen-token ... external-auth`), so on CONNECT a valid session with that
  *   `session_id` is a reconnect and can be resumed without a browser, also on another server:

@@ -7,6 +7,7 @@ import type { LoginResult } from "../oidc/client.ts";
 import type { Identity } from "../policy/identity.ts";
 import type { Session } from "../sessions/types.ts";
 import { isKnownRun } from "../management/openvpn_run.ts";
+import { versionPresentsIssuedToken } from "./client_version.ts";
 
 /** A finished browser login, as the OIDC client returned it, for this pending login. */
 export interface FinishedLogin {
@@ -74,31 +75,6 @@ export function sessionFromLogin(
     expiresAt: at.now + at.lifetimeMs,
     ...(isKnownRun(run) ? { openvpnRun: run } : {}),
   };
-}
-
-/**
- * Whether a certificate-only client of this `IV_VER` presents the token OpenVPN issues it. Read
- * from the version as the client sent it: "2.6.14", "3.git::58b92569" (OpenVPN Connect),
- * "2.7_master" (OpenVPN for Android's OpenVPN 2), "v3.10.1" (openvpn3-linux v23),
- * "3.12_git:master" and "3.git:HEAD:f3d0b1d6" (openvpn3 built from git). This
- * bridge has OpenVPN issue it with a user name (`auth-token-user`, judge_client.ts), and OpenVPN
- * 2.6 then presents it, at renegotiations and at reconnects. Measured with 2.6.14 (no
- * auth-user-pass, `setenv IV_SSO webauth`), the bridge answering `client-auth` with that push:
- *   CONNECT,0,1  session_state=Initial                 password empty
- *   REAUTH,0,3   session_state=AuthenticatedEmptyUser  password = the token, same session_id
- *   (SIGUSR1) CONNECT,1,1  session_state=AuthenticatedEmptyUser, same session_id
- * OpenVPN 3 clients present it too. So their session is resumable from sign-in on: a DISCONNECT
- * before the first renegotiation (a laptop asleep past keepalive) must not end it, as the
- * reconnect presents the token and is owed no browser. 2.4 and 2.5 are not known to present
- * it: a session kept for a client that cannot come back would linger until sessions.lifetime and
- * count against max_per_user. The client names its version itself; one that lies gains only that
- * lingering session of its own user, as resuming still takes a token whose HMAC OpenVPN checked.
- */
-export function versionPresentsIssuedToken(ivVer: string): boolean {
-  const version = /^v?(\d+)(?:\.(\d+))?/.exec(ivVer);
-  if (version === null) return false;
-  const major = Number(version[1]);
-  return major > 2 || (major === 2 && Number(version[2] ?? 0) >= 6);
 }
 
 /**

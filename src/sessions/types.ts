@@ -42,7 +42,7 @@ export interface PendingLogin {
   presentedToken?: boolean;
   /**
    * True when the CONNECT's own `IV_VER` names a client known to present the token OpenVPN
-   * issues it (login_session.ts). Read from `IV_VER` as sent, not from `clientVersion`, which
+   * issues it (client_version.ts). Read from `IV_VER` as sent, not from `clientVersion`, which
    * keeps only what the confirm page may show: OpenVPN for Android's "2.7_master" or
    * openvpn3-linux's "v3.10.1" are not shown, yet their clients present the token. Absent
    * otherwise, and in logins stored before it was recorded.

@@ -82,10 +82,10 @@ Deno.test("expired or invalid tokens and unknown sessions are denied at REAUTH",
   }
 });
 
-Deno.test("a session of a certificate-only client before 2.6 ends at DISCONNECT; a token client's and a certificate-only 2.6 client's survive", async () => {
+Deno.test("a session of a certificate-only client before 2.5.3 ends at DISCONNECT; a token client's and a certificate-only 2.6 client's survive", async () => {
   const h = await BridgeHarness.start({ sessions: "file" });
   try {
-    await h.signIn(0, { session_id: "s-cert", IV_VER: "2.5.11" });
+    await h.signIn(0, { session_id: "s-cert", IV_VER: "2.5.2" });
     await h.signIn(1, { session_id: "s-token", common_name: "alice" });
     // 2.6 presents the token it is issued (auth-token-user), from the first reconnect on.
     await h.signIn(2, { session_id: "s-cert26", common_name: "bob", IV_VER: "2.6.14" });
@@ -145,7 +145,7 @@ Deno.test("refresh check: the rotated refresh token is stored and reused; a disa
 Deno.test("after OpenVPN restarts, sessions of clients it no longer lists are unbound", async () => {
   const h = await BridgeHarness.start({ sessions: "file" });
   try {
-    await h.signIn(0, { session_id: "s-gone", IV_VER: "2.5.11" });
+    await h.signIn(0, { session_id: "s-gone", IV_VER: "2.5.2" });
     // OpenVPN restarts: its clients are gone and cids start again from 0.
     h.openvpn.clients.clear();
     const mark = h.openvpn.received.length;
@@ -155,7 +155,7 @@ Deno.test("after OpenVPN restarts, sessions of clients it no longer lists are un
     while (Date.now() < deadline && (await h.readSession("s-gone")) !== undefined) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    // A certificate-only 2.5 client cannot resume, so its session ended with the old cid.
+    // A certificate-only 2.5.2 client cannot resume, so its session ended with the old cid.
     assertEquals(await h.readSession("s-gone"), undefined);
     const answer = await reauth(h, 0, 3, { session_id: "s-gone" });
     assert(answer.startsWith('client-deny 0 3 "no session for this client"'), answer);
@@ -343,9 +343,9 @@ Deno.test("revocations still waiting for a slot at the IdP when the bridge stops
     const discovery = await realFetch(`${h.idp.issuer}/.well-known/openid-configuration`);
     revocationEndpoint = (await discovery.json()).revocation_endpoint;
     assert(revocationEndpoint);
-    // Certificate-only 2.5 clients: each DISCONNECT ends the session and revokes its token.
+    // Certificate-only 2.5.2 clients: each DISCONNECT ends the session and revokes its token.
     for (let cid = 0; cid < 6; cid++) {
-      await h.signIn(cid, { session_id: `s-${cid}`, IV_VER: "2.5.11" });
+      await h.signIn(cid, { session_id: `s-${cid}`, IV_VER: "2.5.2" });
     }
     for (let cid = 0; cid < 6; cid++) {
       h.openvpn.sendClientBlock(

@@ -69,31 +69,37 @@ async function signIn(t: ReturnType<typeof setup>): Promise<void> {
   assertEquals(outcome.kind, "admitted");
 }
 
-Deno.test("a certificate-only 2.6 client whose DISCONNECT comes before its first REAUTH reconnects with its token without a browser, nothing revoked", async () => {
-  const t = setup();
-  await t.events.onConnect(0, 1, clientEnv("Initial", "2.6.14"));
-  await signIn(t);
-  const auth = t.commander.commands.at(-1);
-  assertEquals(auth?.kind === "auth" && auth.cid, 0);
-  assert(
-    auth?.kind === "auth" && auth.lines.some((line) => line.includes("auth-token-user")),
-    "OpenVPN was not told the token's user name",
-  );
+Deno.test("a certificate-only 2.6 or 2.5.3+ client whose DISCONNECT comes before its first REAUTH reconnects with its token without a browser, nothing revoked", async () => {
+  // 2.5.3 added auth-token-user; 2.5.11 was seen to reconnect so after 30 s asleep.
+  for (const ivVer of ["2.6.14", "2.5.11", "2.5.3"]) {
+    const t = setup();
+    await t.events.onConnect(0, 1, clientEnv("Initial", ivVer));
+    await signIn(t);
+    const auth = t.commander.commands.at(-1);
+    assertEquals(auth?.kind === "auth" && auth.cid, 0, ivVer);
+    assert(
+      auth?.kind === "auth" && auth.lines.some((line) => line.includes("auth-token-user")),
+      `${ivVer}: OpenVPN was not told the token's user name`,
+    );
 
-  await t.events.onDisconnect(0);
-  const kept = await t.store.getSession(SESSION_ID);
-  assert(kept !== undefined, "the session of a 2.6 certificate-only client ended at DISCONNECT");
-  assertEquals([kept.cid, kept.resumable], [undefined, true]);
-  assertEquals(t.revoked, []);
+    await t.events.onDisconnect(0);
+    const kept = await t.store.getSession(SESSION_ID);
+    assert(
+      kept !== undefined,
+      `${ivVer}: the certificate-only client's session ended at DISCONNECT`,
+    );
+    assertEquals([kept.cid, kept.resumable], [undefined, true], ivVer);
+    assertEquals(t.revoked, [], ivVer);
 
-  const before = t.commander.commands.length;
-  await t.events.onConnect(1, 1, clientEnv("AuthenticatedEmptyUser", "2.6.14"));
-  assertEquals(t.commander.commands.slice(before).map(({ kind, cid }) => [kind, cid]), [
-    ["auth", 1],
-  ]);
-  assertEquals((await t.store.getSession(SESSION_ID))?.cid, 1);
-  assertEquals(t.revoked, []);
-  t.events.close();
+    const before = t.commander.commands.length;
+    await t.events.onConnect(1, 1, clientEnv("AuthenticatedEmptyUser", ivVer));
+    assertEquals(t.commander.commands.slice(before).map(({ kind, cid }) => [kind, cid]), [
+      ["auth", 1],
+    ], ivVer);
+    assertEquals((await t.store.getSession(SESSION_ID))?.cid, 1, ivVer);
+    assertEquals(t.revoked, [], ivVer);
+    t.events.close();
+  }
 });
 
 Deno.test("an OpenVPN 3 certificate-only client's session is kept past a DISCONNECT from sign-in on", async () => {
@@ -133,8 +139,8 @@ Deno.test("certificate-only clients whose IV_VER the confirm page does not show 
   }
 });
 
-Deno.test("a certificate-only 2.5 client (or one of unknown version) is not known to present the token: its session ends at DISCONNECT, and the reconnect goes to the browser", async () => {
-  for (const ivVer of ["2.5.11", "2.4.12", "", "Verified_by_IT", "v2.5.8", "version_3"]) {
+Deno.test("a certificate-only client before 2.5.3 (or one of unknown version) is not known to present the token: its session ends at DISCONNECT, and the reconnect goes to the browser", async () => {
+  for (const ivVer of ["2.5.2", "2.5_rc1", "2.4.12", "", "Verified_by_IT", "v2.5.2", "version_3"]) {
     const t = setup();
     await t.events.onConnect(0, 1, clientEnv("Initial", ivVer));
     await signIn(t);
@@ -159,7 +165,7 @@ Deno.test("a sign-in begun by a CONNECT that presented a token (its session had 
   const t = setup();
   // No session under that id (revoked, logged out): OpenVPN checked the token, the bridge has
   // nothing to resume, so the client signs in again.
-  await t.events.onConnect(0, 1, clientEnv("AuthenticatedEmptyUser", "2.5.11"));
+  await t.events.onConnect(0, 1, clientEnv("AuthenticatedEmptyUser", "2.4.12"));
   assertEquals(t.commander.commands.map(({ kind }) => kind), ["pending"]);
   const pending = await t.store.getPending(
     (t.commander.commands[0] as { url: string }).url.split("/").pop()!,
@@ -189,7 +195,7 @@ Deno.test("a sign-in of a client that sent a user name makes a resumable session
   const t = setup();
   // auth-user-pass: OpenVPN issues its token in place of the password, and the client presents
   // it at its next reconnect, 2.5 and 2.4 too.
-  const env = clientEnv("Initial", "2.5.11");
+  const env = clientEnv("Initial", "2.4.12");
   env.set("username", "alice");
   await t.events.onConnect(0, 1, env);
   await signIn(t);
