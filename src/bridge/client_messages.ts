@@ -22,6 +22,17 @@ export const CLIENT_MESSAGES: ReadonlyMap<string, Translations> = new Map<string
     },
   ],
   [
+    "Your VPN client is too old for browser sign-in. Update it to OpenVPN 2.6 or later.",
+    {
+      de:
+        "Ihr VPN-Client ist zu alt für die Anmeldung im Browser. Aktualisieren Sie ihn auf OpenVPN 2.6 oder neuer.",
+      fr:
+        "Votre client VPN est trop ancien pour se connecter via le navigateur. Mettez-le à jour vers OpenVPN 2.6 ou plus récent.",
+      es:
+        "Su cliente VPN es demasiado antiguo para iniciar sesión en el navegador. Actualícelo a OpenVPN 2.6 o posterior.",
+    },
+  ],
+  [
     "Your VPN user name must be the one you sign in with, including case",
     {
       de:

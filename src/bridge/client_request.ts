@@ -1,8 +1,8 @@
 /**
  * What a `>CLIENT:CONNECT` or `REAUTH` block asks, read from its ENV once. A class rather than
  * an object plus a copy with the client's address: the address is read from the ENV only when
- * something uses it (a login, a deny, a log line), and a REAUTH never reads `IV_SSO`; every
- * client renegotiates hourly, and each read of the ENV is a search of its text.
+ * something uses it (a login, a deny, a log line), and a REAUTH never reads `IV_SSO` or `IV_VER`:
+ * every client renegotiates hourly, and each read of the ENV is a search of its text.
  */
 import type { ClientEnv } from "../management/events.ts";
 import type { ClientSide } from "./admission_types.ts";
@@ -19,6 +19,8 @@ export class EnvClientRequest implements ClientRequest, ClientSide {
   readonly sessionState: string;
   /** A CONNECT's `IV_SSO` (empty for a REAUTH, which never starts a sign-in). */
   readonly ivSso: string;
+  /** A CONNECT's `IV_VER` (empty for a REAUTH), for the reason a client without webauth gets. */
+  readonly ivVer: string;
   readonly #env: ClientEnv;
 
   constructor(
@@ -37,6 +39,7 @@ export class EnvClientRequest implements ClientRequest, ClientSide {
     this.sessionId = env.get("session_id") ?? "";
     this.sessionState = env.get("session_state") ?? "";
     this.ivSso = kind === "connect" ? env.get("IV_SSO") ?? "" : "";
+    this.ivVer = kind === "connect" ? env.get("IV_VER") ?? "" : "";
     this.#env = env;
   }
 

@@ -52,3 +52,15 @@ export function versionPresentsIssuedToken(ivVer: string): boolean {
   const release = clientRelease(ivVer);
   return release !== undefined && atLeast(release, 2, 5, 3);
 }
+
+/**
+ * Whether a client of this `IV_VER` is too old to do browser sign-in whatever its config: OpenVPN
+ * 2.4 sends no `IV_SSO` at all (its peer info passes on only `UV_*`, `IV_PLAT_VER` and
+ * `IV_GUI_VER` of the variables set in its config, ssl.c `push_peer_info`), so telling its user to
+ * add `setenv IV_SSO webauth` would be wrong. From 2.5 on that line works. An unknown or missing
+ * `IV_VER` is not known to be old (every OpenVPN 2 client that pulls sends one).
+ */
+export function versionPredatesBrowserSignIn(ivVer: string): boolean {
+  const release = clientRelease(ivVer);
+  return release !== undefined && !atLeast(release, 2, 5, 0);
+}

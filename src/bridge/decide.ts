@@ -19,7 +19,9 @@
  * - REAUTH is never answered with a pending login: a 2.6 server then stalls the tunnel ~15 s.
  */
 import type { Session } from "../sessions/types.ts";
+import { versionPredatesBrowserSignIn } from "./client_version.ts";
 import {
+  CLIENT_TOO_OLD,
   type Denial,
   NO_WEBAUTH,
   SESSION_EXPIRED,
@@ -39,6 +41,8 @@ export interface ClientRequest {
   sessionState: string;
   /** The client's `IV_SSO` capability list, e.g. `openurl,webauth,crtext`. */
   ivSso: string;
+  /** The client's `IV_VER` as sent, e.g. `2.6.14` (empty when it sent none). */
+  ivVer: string;
 }
 
 export type Decision =
@@ -109,11 +113,13 @@ export function decide(
 
 /**
  * A CONNECT with no session to resume: a browser sign-in, when the client can do one. Also a
- * reconnect whose session the admission step ended rather than resume (admission.ts).
+ * reconnect whose session the admission step ended rather than resume (admission.ts). A client
+ * that cannot is told what would help: `setenv IV_SSO webauth`, or for one too old to send
+ * `IV_SSO` at all, an update.
  */
-export function decideNewClient(request: Pick<ClientRequest, "ivSso">): Decision {
-  if (!WEBAUTH.test(request.ivSso)) return deny(NO_WEBAUTH);
-  return { action: "start_login" };
+export function decideNewClient(request: Pick<ClientRequest, "ivSso" | "ivVer">): Decision {
+  if (WEBAUTH.test(request.ivSso)) return { action: "start_login" };
+  return deny(versionPredatesBrowserSignIn(request.ivVer) ? CLIENT_TOO_OLD : NO_WEBAUTH);
 }
 
 function deny(denial: Denial): Decision {

@@ -86,6 +86,15 @@ export const NO_WEBAUTH: Denial = {
     "Your VPN client cannot do browser sign-in. Update it, or add 'setenv IV_SSO webauth' to its config.",
   logReason: "client does not support web authentication (IV_SSO lacks webauth)",
 };
+/**
+ * NO_WEBAUTH for a client whose `IV_VER` is before 2.5 (client_version.ts): no config line gives
+ * it browser sign-in, so the text does not suggest one.
+ */
+export const CLIENT_TOO_OLD: Denial = {
+  code: "no_webauth",
+  reason: "Your VPN client is too old for browser sign-in. Update it to OpenVPN 2.6 or later.",
+  logReason: "client too old for web authentication (IV_VER before 2.5 sends no IV_SSO)",
+};
 export const TOKEN_REJECTED: Denial = {
   code: "session_invalid",
   reason: "Your VPN session has expired. Reconnect to sign in again.",

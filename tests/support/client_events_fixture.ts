@@ -121,6 +121,7 @@ export function testClientRequest(overrides: Partial<ClientRequest> = {}): Clien
     sessionId: "s-1",
     sessionState: "Initial",
     ivSso: "webauth",
+    ivVer: "2.6.14",
     ...overrides,
   };
 }

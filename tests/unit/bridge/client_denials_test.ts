@@ -88,6 +88,7 @@ async function denialOf(c: Case) {
 }
 
 const NO_WEBAUTH = "client does not support web authentication (IV_SSO lacks webauth)";
+const TOO_OLD = "client too old for web authentication (IV_VER before 2.5 sends no IV_SSO)";
 const UNREACHABLE = "session store unreachable";
 const NO_SESSION = "no session for this client";
 const ERROR = "Session store unreachable: test";
@@ -111,6 +112,43 @@ const CASES: Array<[string, Case, Awaited<ReturnType<typeof denialOf>>]> = [
   [
     "a new client without webauth",
     { kind: "connect", cid: 9, kid: 1, env: { session_id: "s-new", IV_SSO: "openurl" } },
+    {
+      wire: [
+        `client-kill 9 "HALT,Your VPN client cannot do browser sign-in. Update it, ` +
+        `or add 'setenv IV_SSO webauth' to its config."`,
+      ],
+      log: [tableLine("connect", 9, 1, NO_WEBAUTH)],
+      audit: [
+        `denied ${NOBODY} cid 9, certificate alice, from 198.51.100.7: no_webauth`,
+      ],
+      counted: ["default connect deny", "denial no_webauth"],
+    },
+  ],
+  [
+    // OpenVPN 2.4 sends IV_VER but never IV_SSO, whatever its config: the update is the help.
+    "a new 2.4 client (no IV_SSO)",
+    { kind: "connect", cid: 9, kid: 1, env: { session_id: "s-new", IV_VER: "2.4.12", IV_SSO: "" } },
+    {
+      wire: [
+        `client-kill 9 "HALT,Your VPN client is too old for browser sign-in. ` +
+        `Update it to OpenVPN 2.6 or later."`,
+      ],
+      log: [tableLine("connect", 9, 1, TOO_OLD)],
+      audit: [
+        `denied ${NOBODY} cid 9, certificate alice, from 198.51.100.7: no_webauth`,
+      ],
+      counted: ["default connect deny", "denial no_webauth"],
+    },
+  ],
+  [
+    // 2.5 passes `setenv IV_SSO webauth` on: the config line is the help.
+    "a new 2.5 client without webauth",
+    {
+      kind: "connect",
+      cid: 9,
+      kid: 1,
+      env: { session_id: "s-new", IV_VER: "2.5.11", IV_SSO: "openurl,crtext" },
+    },
     {
       wire: [
         `client-kill 9 "HALT,Your VPN client cannot do browser sign-in. Update it, ` +

@@ -6,6 +6,7 @@ import {
   readsSession,
 } from "../../../src/bridge/decide.ts";
 import {
+  CLIENT_TOO_OLD,
   type Denial,
   NO_WEBAUTH,
   SESSION_EXPIRED,
@@ -144,6 +145,26 @@ const ROWS: Array<{ name: string; request: ClientRequest; session?: Session; exp
       name: "CONNECT from a client without webauth -> deny with an actionable reason",
       request: request({ kind: "connect", cid: 9, kid: 1, ivSso: "openurl,crtext" }),
       expected: deny(NO_WEBAUTH),
+    },
+    {
+      name: "CONNECT from a 2.4 client (no IV_SSO at all) -> deny, telling it to update",
+      request: request({ kind: "connect", cid: 9, kid: 1, ivSso: "", ivVer: "2.4.12" }),
+      expected: deny(CLIENT_TOO_OLD),
+    },
+    {
+      name: "CONNECT from a 2.5 client without webauth -> deny, naming the config line",
+      request: request({ kind: "connect", cid: 9, kid: 1, ivSso: "openurl", ivVer: "2.5.11" }),
+      expected: deny(NO_WEBAUTH),
+    },
+    {
+      name: "CONNECT without webauth nor IV_VER -> deny, naming the config line",
+      request: request({ kind: "connect", cid: 9, kid: 1, ivSso: "", ivVer: "" }),
+      expected: deny(NO_WEBAUTH),
+    },
+    {
+      name: "CONNECT with webauth from a client saying 2.4 -> browser login",
+      request: request({ kind: "connect", cid: 9, kid: 1, ivSso: "webauth", ivVer: "2.4.12" }),
+      expected: { action: "start_login" },
     },
     {
       name: "CONNECT with IV_SSO listing webauth among others -> browser login",
