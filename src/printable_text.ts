@@ -12,18 +12,21 @@ const C0 = "\\u0000-\\u001f";
 const DEL_AND_C1 = "\\u007f-\\u009f";
 /**
  * U+2028 and U+2029 (a user name holding one shows as two lines, the second looking like a
- * record of its own); the bidi controls, all of Unicode's Bidi_Control: U+202A-U+202E and
- * U+2066-U+2069 (after U+202E a name reads backwards, and the rest of the line with it) and the
- * marks U+061C, U+200E and U+200F (invisible, yet they reorder the neutral characters around
- * them); and the zero-width U+200B-U+200D and U+FEFF, which show as nothing, so "alice" and
- * "al\u200bice" would look like one user in the audit log. U+200D also joins emoji (a logged
- * "👩\u200d💻" shows as two emoji and the escape between them): logs are for operators, who
- * need the name as it is rather than as it renders. U+200B-U+200F and U+2028-U+202E are runs.
+ * record of its own), and every character Unicode says is drawn as nothing unless a font or
+ * renderer knows better (Default_Ignorable_Code_Point). That property holds all the bidi
+ * controls (U+202A-U+202E, U+2066-U+2069: after U+202E a name reads backwards, and the rest of
+ * the line with it; the marks U+061C, U+200E and U+200F, invisible, yet they reorder the neutral
+ * characters around them), the zero-width U+200B-U+200D and U+FEFF, and more that look like
+ * nothing: the word joiner U+2060, the soft hyphen U+00AD, the Hangul fillers (U+3164), the
+ * variation selectors, the tag characters U+E0000-U+E007F. Any of them makes "alice" and
+ * "al\u2060ice" look like one user in the audit log, on the confirm page, in the admin's table.
+ * U+200D also joins emoji and U+FE0F picks their colour form: logs are for operators, who need
+ * the name as it is rather than as it renders.
  */
-const LINE_BIDI_AND_INVISIBLE = "\\u061c\\u200b-\\u200f\\u2028-\\u202e\\u2066-\\u2069\\ufeff";
-const NOT_PRINTABLE = new RegExp(`[${C0}${DEL_AND_C1}${LINE_BIDI_AND_INVISIBLE}]`, "g");
+const LINE_SEPARATORS_AND_INVISIBLE = "\\u2028\\u2029\\p{Default_Ignorable_Code_Point}";
+const NOT_PRINTABLE = new RegExp(`[${C0}${DEL_AND_C1}${LINE_SEPARATORS_AND_INVISIBLE}]`, "gu");
 /** JSON.stringify escapes C0 in strings itself (and its layout's newlines must stay). */
-const LEFT_RAW_BY_JSON = new RegExp(`[${DEL_AND_C1}${LINE_BIDI_AND_INVISIBLE}]`, "g");
+const LEFT_RAW_BY_JSON = new RegExp(`[${DEL_AND_C1}${LINE_SEPARATORS_AND_INVISIBLE}]`, "gu");
 
 /**
  * `text` with every terminal control as `\xNN`, every line separator, bidi control and
@@ -54,7 +57,14 @@ export function escapeLeftRawByJson(text: string): string {
   return text.replace(LEFT_RAW_BY_JSON, unicodeEscape);
 }
 
-/** `\uXXXX`, as JavaScript and JSON write a character of the Basic Multilingual Plane. */
+/**
+ * `\uXXXX` per UTF-16 unit, as JavaScript and JSON write a character: a tag character beyond
+ * the Basic Multilingual Plane is its two surrogates (`\udb40\udc41`), which JSON parses back to it.
+ */
 function unicodeEscape(c: string): string {
-  return `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
+  let escaped = "";
+  for (let i = 0; i < c.length; i++) {
+    escaped += `\\u${c.charCodeAt(i).toString(16).padStart(4, "0")}`;
+  }
+  return escaped;
 }

@@ -13,8 +13,9 @@ Deno.test("printable() shows each line separator and bidi control as \\uXXXX", (
     const hex = code.toString(16);
     assertEquals(printable(`alice${String.fromCharCode(code)}x`), `alice\\u${hex}x`, hex);
   }
-  // Next to them, not in the set: U+2027, U+202F, U+2065, U+206A.
-  assertEquals(printable("\u2027\u202f\u2065\u206a"), "\u2027\u202f\u2065\u206a");
+  // Next to them, not in the set: U+2027 (a dot that shows), U+202F (a narrow space). U+2065 and
+  // U+206A are: invisible, as Default_Ignorable_Code_Point (below).
+  assertEquals(printable("\u2027\u202f"), "\u2027\u202f");
 });
 
 Deno.test("printableJson() escapes line separators and bidi controls and stays the same JSON", () => {
@@ -58,4 +59,27 @@ Deno.test("printable() escapes both ends of each terminal control range and noth
   // NUL shows as nothing ("alice\0" looks like "alice"); U+001F and U+009F are controls too.
   assertEquals(printable("a\u0000\u001f\u007f\u0080\u009fb"), "a\\x00\\x1f\\x7f\\x80\\x9fb");
   assertEquals(printable("\u0020\u007e\u00a0"), "\u0020\u007e\u00a0");
+});
+
+/** Drawn as nothing too, outside INVISIBLE_MARK_CODES' form (\\uXXXX of one UTF-16 unit). */
+const MORE_INVISIBLE: Array<[string, string]> = [
+  ["\u00ad", "\\xad"], // soft hyphen (in Latin-1: \xNN, as the controls)
+  ["\u{e0041}", "\\udb40\\udc41"], // tag latin capital letter A, as its two surrogates
+];
+
+Deno.test("printable() shows every other character drawn as nothing as \\uXXXX, so no name passes for another", () => {
+  for (const [invisible, escaped] of MORE_INVISIBLE) {
+    assertEquals(printable(`al${invisible}ice`), `al${escaped}ice`, escaped);
+  }
+  // Letters and marks that show keep their form (Hangul syllables, a combining accent).
+  assertEquals(printable("한국 e\u0301 李雷"), "한국 e\u0301 李雷");
+});
+
+Deno.test("printableJson() escapes them too and stays the same JSON, a tag character included", () => {
+  for (const [invisible, escaped] of MORE_INVISIBLE) {
+    const value = { username: `al${invisible}ice` };
+    const text = printableJson(value);
+    assertEquals(text.includes(invisible), false, escaped);
+    assertEquals(JSON.parse(text), value, escaped);
+  }
 });

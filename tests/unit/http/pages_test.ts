@@ -19,6 +19,7 @@ import {
 } from "../../../src/http/pages/mod.ts";
 import { PAGE_STYLE, styleHashSource } from "../../../src/http/pages/style.ts";
 import { DENIAL_REASONS } from "../../../src/metrics/port.ts";
+import { INVISIBLE_MARK_CODES } from "../../support/invisible_marks.ts";
 
 const HOSTILE = `<script>alert("x")</script>'&{{csrf}}`;
 const HOSTILE_ESCAPED = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39;&amp;{{csrf}}";
@@ -139,6 +140,22 @@ Deno.test("confirmPage() and successPage() show a bidi control in a name escaped
   assertStringIncludes(html, "<bdi>\\u2066203.0.113.7</bdi>");
   assertStringIncludes(html, "<bdi>linux\\u200f 2.6.14\\u061c</bdi>");
   assertEquals(/[\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069]/.test(html), false);
+});
+
+Deno.test("confirmPage() shows a name with any character drawn as nothing escaped: it cannot pass for another", () => {
+  for (const code of INVISIBLE_MARK_CODES) {
+    const hex = code.toString(16).padStart(4, "0");
+    const html = confirmPage({
+      commonName: `al${String.fromCharCode(code)}ice`,
+      clientIp: "203.0.113.7",
+      platform: "linux",
+      clientVersion: "2.6.14",
+      expiresInMinutes: 3,
+      actionUrl: "https://vpn.example.com/login/abc",
+    });
+    assertStringIncludes(html, `<bdi>al\\u${hex}ice</bdi>`, hex);
+    assertEquals(/\p{Default_Ignorable_Code_Point}/u.test(html), false, hex);
+  }
 });
 
 Deno.test("confirmPage() and successPage() show names in any script as they are, each isolated", () => {
