@@ -155,8 +155,10 @@ export function probeSessionFile(path: string): SessionFileState {
  * What the service's start refuses in the session file's header (sqlite_header.ts): another
  * program's file, a damaged header, a schema newer than this program's (the start's migration
  * refuses it). What lies past the header (a damaged page) is left to the start, which names it.
- * The version is the one in the database file: a newer program's migration is checkpointed
- * into it at once (sqlite_file.ts, migrateFile).
+ * The version is the one in the database file: a newer program's migration of an existing file
+ * is checkpointed into it at once (sqlite_file.ts, migrateFile), but a file it has just created
+ * shows version 0 until its first checkpoint (a sweep, or a clean stop): such a file, left by a
+ * newer program that crashed at once, passes here and is refused by the start.
  */
 function headerRefusal(
   header: SqliteHeader,
