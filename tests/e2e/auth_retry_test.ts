@@ -100,8 +100,10 @@ Deno.test({
       assertMatch(page.text, /Identity provider is unreachable/);
       const reason = await client.waitForAuthFailed(15_000);
       assertMatch(reason, /Identity provider is unreachable/);
-      // The retry the deny is for: a new login URL, and this time the sign-in succeeds.
-      const retried = client.lines.length;
+      // The retry the deny is for: a new login URL, and this time the sign-in succeeds. Looked
+      // for after the first URL's line, not after the lines seen now: the client starts over
+      // within the same second, and its new URL may have come before AUTH_FAILED was read here.
+      const retried = client.lines.findIndex((line) => line.startsWith(">INFOMSG:WEB_AUTH::")) + 1;
       const second = await stack.signIn(client, "alice", "alice-password", { since: retried });
       assertMatch(second.page.text, /You are connected/);
       await client.waitForState("CONNECTED", 20_000, retried);
