@@ -40,6 +40,7 @@ interface LevelLogger {
   debug(message: string, properties: Record<string, unknown>): void;
   info(message: string, properties: Record<string, unknown>): void;
   warning(message: string, properties: Record<string, unknown>): void;
+  error(message: string, properties: Record<string, unknown>): void;
 }
 
 /**
@@ -49,7 +50,7 @@ interface LevelLogger {
 export function logDue(
   interval: WarningInterval,
   log: LevelLogger,
-  level: "info" | "warning",
+  level: "info" | "warning" | "error",
   message: string,
   properties: Record<string, unknown>,
 ): void {

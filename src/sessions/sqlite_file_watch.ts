@@ -10,7 +10,7 @@
  * it, then at most once per REPEAT_MS (debug in between), until the service is restarted.
  */
 import { getLogger } from "../log.ts";
-import { WarningInterval } from "../warning_interval.ts";
+import { logDue, WarningInterval } from "../warning_interval.ts";
 import { fileIdentity } from "./file_identity.ts";
 import { lockFileOf } from "./sqlite_owner.ts";
 
@@ -85,15 +85,7 @@ export class SessionFileWatch {
       lockFile: lockFileOf(this.#path),
       found: now === undefined ? "removed" : "replaced",
     };
-    const more = watched.reported.due();
-    if (more === undefined) log.debug(`${watched.message} ({found})`, fields);
-    else if (more === 0) log.error(`${watched.message} ({found})`, fields);
-    else {
-      log.error(`${watched.message} ({found}; {more} more sweeps found it since the last error)`, {
-        ...fields,
-        more,
-      });
-    }
+    logDue(watched.reported, log, "error", `${watched.message} ({found})`, fields);
     return false;
   }
 }
