@@ -11,6 +11,26 @@ export function normalizeIp(ip: string): string {
   return mapped ? mapped[1]! : bare;
 }
 
+/** `[IPv6]` or `[IPv6]:port`: how an address with a port must write IPv6 (RFC 3986). */
+const BRACKETED = /^\[([^[\]]*)\](?::(\d{1,5}))?$/;
+const IPV4_WITH_PORT = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/;
+
+/**
+ * One `X-Forwarded-For` entry as the address it names, without the port some proxies add (Azure
+ * Application Gateway always: `203.0.113.7:51234`; IIS ARR with "Include TCP port from client
+ * IP"): `IPv4:port` and `[IPv6]:port`, the port 1-65535 in digits. A bare IPv6 is never split:
+ * its last group is no port. Undefined for anything else (`unknown`, an obfuscated identifier, a
+ * stray bracket, a bad port), left of which nothing is believed.
+ */
+export function forwardedAddress(entry: string): string | undefined {
+  const text = entry.trim();
+  const [, address = text, port] = BRACKETED.exec(text) ?? IPV4_WITH_PORT.exec(text) ?? [];
+  if (port !== undefined && !(Number(port) >= 1 && Number(port) <= 65_535)) return undefined;
+  if (/[[\]]/.test(address)) return undefined;
+  const ip = normalizeIp(address);
+  return isIP(ip) === 0 ? undefined : ip;
+}
+
 /** Whether two texts name the same address; anything that is not an address matches nothing. */
 export function sameIpAddress(a: string, b: string): boolean {
   const left = canonicalIpBytes(a);

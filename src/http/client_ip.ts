@@ -1,10 +1,11 @@
 /**
  * The browser's IP address: the socket peer, or, when the peer is a trusted reverse proxy, the
- * right-most `X-Forwarded-For` entry that is not itself a trusted proxy. Left-most entries are
- * whatever the client chose to send, so they are never believed.
+ * right-most `X-Forwarded-For` entry that is not itself a trusted proxy (forwardedAddress: a port
+ * after it is dropped). Left-most entries are whatever the client chose to send, so they are never
+ * believed.
  */
 import { isIP } from "node:net";
-import { canonicalIpBytes, normalizeIp } from "../ip_address.ts";
+import { canonicalIpBytes, forwardedAddress, normalizeIp } from "../ip_address.ts";
 import { isLoopbackAddress } from "../loopback.ts";
 
 /** Headers a reverse proxy adds to what it forwards; only X-Forwarded-For names the browser. */
@@ -65,10 +66,10 @@ export function clientIp(
 ): string {
   let ip = normalizeIp(peer);
   if (!isTrusted(ip) || !forwardedFor) return ip;
-  const hops = forwardedFor.split(",").map((hop) => normalizeIp(hop.trim()));
+  const hops = forwardedFor.split(",").map((hop) => forwardedAddress(hop));
   for (let i = hops.length - 1; i >= 0; i--) {
-    const hop = hops[i]!;
-    if (isIP(hop) === 0) return ip;
+    const hop = hops[i];
+    if (hop === undefined) return ip;
     ip = hop;
     if (!isTrusted(hop)) return hop;
   }

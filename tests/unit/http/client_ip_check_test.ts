@@ -105,6 +105,18 @@ Deno.test("check_client_ip: a trusted proxy forwarding the VPN client's address 
   assertStringIncludes(response.headers.get("location") ?? "", "https://idp.example/");
 });
 
+Deno.test("check_client_ip: a trusted proxy forwarding the VPN client's address with a port (Azure Application Gateway) goes on to the IdP", async () => {
+  const response = await confirmFrom(PROXY_IP, `${VPN_CLIENT_IP}:51234`);
+  assertEquals(response.status, 303);
+  assertStringIncludes(response.headers.get("location") ?? "", "https://idp.example/");
+});
+
+Deno.test("check_client_ip: at the callback, a trusted proxy forwarding the VPN client's address with a port signs the client in", async () => {
+  const { response, commands } = await callbackFrom(PROXY_IP, `${VPN_CLIENT_IP}:51234`);
+  assertEquals(response.status, 200);
+  assertEquals(denials(commands), ["auth"]);
+});
+
 Deno.test("check_client_ip: a trusted proxy forwarding another address is refused", async () => {
   await assertRefused(await confirmFrom(PROXY_IP, OTHER_IP));
 });

@@ -79,3 +79,52 @@ Deno.test("trustedProxies() never matches an IPv4 peer against an IPv6 range, no
     "32.1.13.184",
   );
 });
+
+Deno.test("clientIp() takes an X-Forwarded-For entry with a port as its address (Azure Application Gateway, IIS ARR)", () => {
+  assertEquals(clientIp("10.1.2.3", "198.51.100.1:51234", proxies), "198.51.100.1");
+  assertEquals(clientIp("10.1.2.3", "[2001:db8::7]:51234", proxies), "2001:db8::7");
+  assertEquals(clientIp("10.1.2.3", "[::ffff:198.51.100.1]:443", proxies), "198.51.100.1");
+  // Trusted hops with ports are walked past like any other.
+  assertEquals(clientIp("10.1.2.3", "198.51.100.1:1, 192.0.2.10:65535", proxies), "198.51.100.1");
+  assertEquals(clientIp("fd00::1", "[2001:db8::7]:80, [fd00::2]:8080", proxies), "2001:db8::7");
+});
+
+Deno.test("clientIp() never believes a left-most entry, with a port or not", () => {
+  assertEquals(
+    clientIp("10.1.2.3", "203.0.113.9:1234, 198.51.100.1:5678", proxies),
+    "198.51.100.1",
+  );
+  assertEquals(clientIp("10.1.2.3", "[2001:db8::9]:1, 198.51.100.1:5678", proxies), "198.51.100.1");
+});
+
+Deno.test("clientIp() stops at an entry whose port is no port 1-65535 in digits", () => {
+  // The trusted hop right of it (written with a port) is all that is known.
+  for (
+    const bad of [
+      "198.51.100.1:0",
+      "198.51.100.1:65536",
+      "198.51.100.1:",
+      "198.51.100.1:80a",
+      "198.51.100.1:+80",
+      "198.51.100.1:8 0",
+      "198.51.100.1:123456",
+      "[2001:db8::7]:",
+      "[2001:db8::7]:99999",
+      "[2001:db8::7]:0x50",
+      "198.51.100.1:80:80",
+      "host:80",
+      "unknown:80",
+    ]
+  ) {
+    assertEquals(clientIp("10.1.2.3", `6.6.6.6, ${bad}, 10.0.0.2:443`, proxies), "10.0.0.2", bad);
+  }
+});
+
+Deno.test("clientIp() takes [IPv6] without a port, and a bare IPv6 whole: its last group is no port", () => {
+  assertEquals(clientIp("10.1.2.3", "[2001:db8::7]", proxies), "2001:db8::7");
+  assertEquals(clientIp("10.1.2.3", "2001:db8::7:80", proxies), "2001:db8::7:80");
+  // A stray bracket is no address: nothing left of it is believed.
+  for (const bad of ["[2001:db8::7", "2001:db8::7]", "[[2001:db8::7]]", "[2001:db8::7]]:80"]) {
+    assertEquals(clientIp("10.1.2.3", `6.6.6.6, ${bad}, 10.0.0.2`, proxies), "10.0.0.2", bad);
+  }
+});
