@@ -44,8 +44,9 @@ const WRONG_NETWORK_LOG_INTERVAL_MS = 60_000;
 const WRONG_NETWORK_LINE = "Sign-in of {commonName} (cid {cid}) not begun: the browser's " +
   "address {browserIp} is not the VPN client's {clientIp} (http.check_client_ip); nothing was " +
   "sent to OpenVPN, the client waits until auth_pending_timeout";
-const WRONG_NETWORK_PROXY_HINT = "; {browserIp} is this host or a trusted proxy: the reverse " +
-  "proxy must send X-Forwarded-For, and be in http.trusted_proxies";
+/** After the address a wrong-network refusal names when that address is a proxy's own. */
+const PROXY_HINT = "is this host or a trusted proxy: the reverse proxy must send " +
+  "X-Forwarded-For, and be in http.trusted_proxies";
 
 /**
  * Where a login stands, in the bridge's terms; the web layer (src/http/app.ts) picks the status
@@ -199,20 +200,30 @@ export class LoginFlow {
    * Continue from another address than the VPN client's: only the browser is refused. OpenVPN is
    * told nothing, since whoever opens the link (a stranger it was sent to) must not end the real
    * user's sign-in, which the right browser may still finish. Anyone holding a link can repeat
-   * this, so the line is rate-limited. A browser address that is loopback or a trusted proxy's own
-   * is a proxy that did not forward the browser's: every sign-in through it is refused so.
+   * this, so the line is rate-limited.
    */
   #logWrongNetwork(login: PendingLogin, browserIp: string): void {
-    const { log, isTrustedProxy } = this.#deps;
-    const proxy = isLoopbackAddress(browserIp) || (isTrustedProxy?.(browserIp) ?? false);
-    const line = WRONG_NETWORK_LINE + (proxy ? WRONG_NETWORK_PROXY_HINT : "");
+    const hint = this.#proxyHint(browserIp);
+    const line = WRONG_NETWORK_LINE + (hint === undefined ? "" : "; {hint}");
     const properties = {
       commonName: login.commonName,
       cid: login.cid,
       browserIp,
       clientIp: login.clientIp,
+      hint,
     };
-    logDue(this.#wrongNetworkLog, log, "info", line, properties);
+    logDue(this.#wrongNetworkLog, this.#deps.log, "info", line, properties);
+  }
+
+  /**
+   * What a wrong-network refusal's log line adds when the browser's address is loopback or a
+   * trusted proxy's own: a proxy that did not forward the browser's, so every sign-in through it
+   * is refused so. Undefined for any other address.
+   */
+  #proxyHint(browserIp: string): string | undefined {
+    const { isTrustedProxy } = this.#deps;
+    const proxy = isLoopbackAddress(browserIp) || (isTrustedProxy?.(browserIp) ?? false);
+    return proxy ? `${browserIp} ${PROXY_HINT}` : undefined;
   }
 
   #begunElsewhere(login: PendingLogin, browserBinding: string): boolean {
@@ -302,7 +313,8 @@ export class LoginFlow {
       return { kind: "denied", code: denial.code, reason: denial.reason };
     };
     if (this.#deps.checkClientIp && !sameIpAddress(browserIp, login.clientIp)) {
-      return await deny(WRONG_NETWORK);
+      // Continue passed, so the browser moved, or the proxy forwards this path otherwise.
+      return await deny({ ...WRONG_NETWORK, hint: this.#proxyHint(browserIp) });
     }
 
     let result;

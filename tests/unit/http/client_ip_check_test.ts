@@ -209,3 +209,35 @@ Deno.test("check_client_ip: refused Continues are logged at info once a minute, 
   assertEquals(lines.map((line) => line.level), ["info", "debug", "debug", "info"]);
   assertStringIncludes(lines[3]!.text, "(2 more since the last)");
 });
+
+/** The denial line a callback refused by check_client_ip logged. */
+async function callbackRefusalLogged(peer: string, forwardedFor?: string) {
+  const capture = captureLogs();
+  let refused;
+  try {
+    refused = await callbackFrom(peer, forwardedFor);
+  } finally {
+    capture.stop();
+  }
+  assertEquals(refused.response.status, 403);
+  assertEquals(denials(refused.commands), ["halt browser ip mismatch"]);
+  return capture.lines.filter((line) => /denied: browser ip mismatch/.test(line.text));
+}
+
+Deno.test("check_client_ip: a callback from a trusted proxy's or this host's own address says the proxy must send X-Forwarded-For", async () => {
+  // Continue came through with the VPN client's address; the callback's path did not.
+  for (const peer of [PROXY_IP, "127.0.0.1", "::1"]) {
+    const lines = await callbackRefusalLogged(peer);
+    assertEquals(lines.length, 1, peer);
+    assertStringIncludes(
+      lines[0]!.text,
+      `denied: browser ip mismatch; ${peer} is this host or a trusted proxy: the reverse proxy ` +
+        "must send X-Forwarded-For, and be in http.trusted_proxies",
+    );
+  }
+});
+
+Deno.test("check_client_ip: a callback from another network logs the refusal without the proxy hint", async () => {
+  const lines = await callbackRefusalLogged(OTHER_IP);
+  assertEquals(lines.map((line) => line.text.endsWith("denied: browser ip mismatch")), [true]);
+});
