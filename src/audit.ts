@@ -4,12 +4,12 @@
  * logs. Every line has the same properties: `event`, then who and where; `reason` is a fixed
  * code, never free text from the IdP or the client.
  */
-import { AUDIT_CATEGORY, getLogger } from "./log.ts";
+import { AUDIT_CATEGORY, AUDIT_REFUSALS, getLogger } from "./log.ts";
 
+/** A refusal (AUDIT_REFUSALS) is a notice in the journal, the others info. */
 export type AuditEvent =
   | "admitted"
-  | "denied"
-  | "reauth_denied"
+  | typeof AUDIT_REFUSALS[number]
   | "session_ended";
 
 /** Why a session ended. */

@@ -5,6 +5,8 @@
  * rendered from them, as a second line of defence: code must not log secrets in the first
  * place. A record is always one line, in either format: a logged value cannot forge another
  * record, break or reorder the line in a log viewer, nor pass unseen in it (printable_text.ts).
+ * When stderr is journald's stream, each line begins with its syslog priority
+ * (journal_stream.ts), so that the journal files it as a warning, an error, ... instead of info.
  */
 import {
   configureSync,
@@ -12,6 +14,7 @@ import {
   getLogger as logtapeLogger,
   getTextFormatter,
   type Logger,
+  type LogLevel as RecordLevel,
   type LogRecord,
   resetSync,
   type Sink,
@@ -19,6 +22,7 @@ import {
 import process from "node:process";
 import { setImmediate } from "node:timers";
 import type { LogLevel } from "./config/types.ts";
+import { PRIORITY, type Priority, priorityPrefix, stderrIsJournal } from "./journal_stream.ts";
 import { escapeLeftRawByJson, printable } from "./printable_text.ts";
 import { writeAllSync } from "./write_all_sync.ts";
 
@@ -27,6 +31,12 @@ export type { Logger };
 const ROOT = "openvpn-auth-oidc";
 /** The audit log's category (src/audit.ts), routed and levelled on its own. */
 export const AUDIT_CATEGORY = [ROOT, "audit"];
+/**
+ * The audit events (src/audit.ts) that kept someone off the network: notices in the journal,
+ * above the info of an admission, below the warnings an operator acts on (a sign-in given up
+ * or refused by the policy is no fault).
+ */
+export const AUDIT_REFUSALS = ["denied", "reauth_denied"] as const;
 const SENSITIVE = /pass(word)?|secret|token|cookie|authorization|code_?verifier|^code$|nonce/i;
 
 /** A logger for one part of the program, e.g. `getLogger("management")`. */
@@ -245,36 +255,73 @@ export function flushLogs(): void {
   stderrLines.flush();
 }
 
+function isAudit(record: Pick<LogRecord, "category">): boolean {
+  return record.category[0] === AUDIT_CATEGORY[0] && record.category[1] === AUDIT_CATEGORY[1];
+}
+
 function timingOf(record: LogRecord): Timing {
   if (record.level === "warning" || record.level === "error" || record.level === "fatal") {
     return "at-once";
   }
-  return record.category[0] === AUDIT_CATEGORY[0] && record.category[1] === AUDIT_CATEGORY[1]
-    ? "after-microtasks"
-    : "turn-end";
+  return isAudit(record) ? "after-microtasks" : "turn-end";
 }
 
-function stderrSink(format: "text" | "json"): Sink {
+const LEVEL_PRIORITY: Record<RecordLevel, Priority> = {
+  trace: PRIORITY.debug,
+  debug: PRIORITY.debug,
+  info: PRIORITY.info,
+  warning: PRIORITY.warning,
+  error: PRIORITY.err,
+  fatal: PRIORITY.crit,
+};
+const REFUSALS: ReadonlySet<unknown> = new Set(AUDIT_REFUSALS);
+
+/** The syslog priority journald files a record under: its level's, a refusal's is a notice. */
+export function journalPriority(
+  record: Pick<LogRecord, "category" | "level" | "properties">,
+): Priority {
+  if (record.level === "info" && isAudit(record) && REFUSALS.has(record.properties["event"])) {
+    return PRIORITY.notice;
+  }
+  return LEVEL_PRIORITY[record.level];
+}
+
+/**
+ * Writes each record as one line. `journal`: stderr is journald's stream, so each line begins
+ * with its priority (journal_stream.ts), which journald strips: a JSON line stays JSON there.
+ */
+function stderrSink(format: "text" | "json", journal: boolean): Sink {
   const formatter = format === "json"
     ? getJsonLinesFormatter()
     : getTextFormatter({ value: plainValueRenderer() });
   // JSON.stringify leaves DEL, C1, the line separators, the bidi controls and the zero-width
   // characters raw.
-  const write = format === "json"
+  const line = format === "json"
     ? (record: LogRecord) => escapeLeftRawByJson(formatter(record))
     : (record: LogRecord) => oneLine(formatter(record));
+  const write = journal
+    ? (record: LogRecord) => priorityPrefix(journalPriority(record)) + line(record)
+    : line;
   return (record: LogRecord) => {
     stderrLines.write(write(maskRecord(record)), timingOf(record));
   };
 }
 
-/** Sets up logging for the process; call once at start-up (tests may call it again). */
-export function configureLogging(level: LogLevel, format: "text" | "json"): void {
+/**
+ * Sets up logging for the process; call once at start-up (tests may call it again). `journal`:
+ * whether stderr is journald's stream (tests set it; by default it is looked at here, once per
+ * configuration, not per line).
+ */
+export function configureLogging(
+  level: LogLevel,
+  format: "text" | "json",
+  journal: boolean = stderrIsJournal(),
+): void {
   stderrLines.flush();
   resetSync();
   configureSync({
     reset: true,
-    sinks: { stderr: stderrSink(format) },
+    sinks: { stderr: stderrSink(format, journal) },
     loggers: [
       { category: [ROOT], lowestLevel: level, sinks: ["stderr"] },
       // Who was let onto the network is recorded whatever the operational log level.
