@@ -15,6 +15,7 @@ import {
   type LoadedConfig,
 } from "./config_loader/load.ts";
 import type { ResolvedConfig } from "./config/types.ts";
+import { WARNING_LINE } from "./journal_stream.ts";
 import { getLogger } from "./log.ts";
 import { VERSION } from "./version.ts";
 import { ADMIN_HELP, CONFIG_OPTION, runAdminCommand } from "./control/admin_cli.ts";
@@ -181,7 +182,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const loaded = loadConfig(configPath, io);
   if (typeof loaded === "number") return loaded;
   if (command === "check-config") {
-    for (const warning of loaded.warnings) io.err(`warning: ${warningText(configPath, warning)}\n`);
+    for (const warning of loaded.warnings) {
+      io.err(`${WARNING_LINE}${warningText(configPath, warning)}\n`);
+    }
     // A config whose files the service cannot use at start passes the package's upgrade gate
     // otherwise, and the restart after it fails in a loop.
     const problems = await checkStartFiles(loaded.config);

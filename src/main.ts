@@ -6,13 +6,23 @@
 import { readFileSync, statSync } from "node:fs";
 import process from "node:process";
 import { allocatorRestart, type Execve, restartWithAllocatorSetting } from "./allocator_restart.ts";
+import { cliStderrLines, prefixLines, PRIORITY, stderrIsJournal } from "./journal_stream.ts";
 import { writeAllSync } from "./write_all_sync.ts";
+
+// Under systemd each line says its priority to journald (journal_stream.ts); the log does so
+// itself (log.ts), these are the lines written here.
+const journal = stderrIsJournal();
+const writeStderr = (text: string) => writeAllSync(2, journal ? cliStderrLines(text) : text);
 
 const restart = allocatorRestart(process, "Bun" in globalThis);
 const execve = (process as { execve?: Execve }).execve;
 // Without execve (older runtimes) the service runs on, only slower.
 if (restart !== undefined && execve !== undefined) {
-  restartWithAllocatorSetting(restart, execve.bind(process), (line) => writeAllSync(2, line));
+  restartWithAllocatorSetting(
+    restart,
+    execve.bind(process),
+    (line) => writeAllSync(2, journal ? prefixLines(line, () => PRIORITY.warning) : line),
+  );
 }
 
 const { EXIT_RUNTIME, runCli } = await import("./cli.ts");
@@ -24,7 +34,7 @@ const io = {
   out: (text: string) => writeAllSync(1, text),
   err: (text: string) => {
     flushLogs();
-    writeAllSync(2, text);
+    writeStderr(text);
   },
   readTextFile: (path: string) => readFileSync(path, "utf8"),
   fileMode: (path: string) => statSync(path).mode,
@@ -44,7 +54,7 @@ try {
   process.exitCode = await runCli(process.argv.slice(2), io);
 } catch (error) {
   flushLogs();
-  writeAllSync(2, `openvpn-auth-oidc: unexpected error: ${(error as Error).stack ?? error}\n`);
+  writeStderr(`openvpn-auth-oidc: unexpected error: ${(error as Error).stack ?? error}\n`);
   process.exitCode = EXIT_RUNTIME;
 }
 // Some libraries keep timers or sockets alive; the service has already closed its own.
