@@ -7,6 +7,7 @@
  * same. The admin commands, check-config and log lines (log.ts) show them all escaped, by the
  * one rule below.
  */
+import { shapesTheText } from "./joiners_in_context.ts";
 
 const C0 = "\\u0000-\\u001f";
 const DEL_AND_C1 = "\\u007f-\\u009f";
@@ -20,8 +21,10 @@ const DEL_AND_C1 = "\\u007f-\\u009f";
  * nothing: the word joiner U+2060, the soft hyphen U+00AD, the Hangul fillers (U+3164), the
  * variation selectors, the tag characters U+E0000-U+E007F. Any of them makes "alice" and
  * "al\u2060ice" look like one user in the audit log, on the confirm page, in the admin's table.
- * U+200D also joins emoji and U+FE0F picks their colour form: logs are for operators, who need
- * the name as it is rather than as it renders.
+ * Four of them are drawn as nothing only out of place: a ZWNJ or ZWJ after an Indic virama, a
+ * ZWNJ between two Arabic-script letters that would join, a ZWJ, U+FE0E or U+FE0F in an emoji
+ * shape the characters next to them, so a name keeps them there (joiners_in_context.ts says
+ * where) and shows as its owner wrote it.
  */
 const LINE_SEPARATORS_AND_INVISIBLE = "\\u2028\\u2029\\p{Default_Ignorable_Code_Point}";
 const NOT_PRINTABLE = new RegExp(`[${C0}${DEL_AND_C1}${LINE_SEPARATORS_AND_INVISIBLE}]`, "gu");
@@ -30,13 +33,21 @@ const LEFT_RAW_BY_JSON = new RegExp(`[${DEL_AND_C1}${LINE_SEPARATORS_AND_INVISIB
 
 /**
  * `text` with every terminal control as `\xNN`, every line separator, bidi control and
- * zero-width character as `\uXXXX`: one line, readable, inert, in the order it was written.
+ * zero-width character as `\uXXXX` (but a joiner or variation selector that shapes the text):
+ * one line, readable, inert, in the order it was written.
  */
 export function printable(text: string): string {
-  return text.replace(NOT_PRINTABLE, (c) => {
-    const code = c.charCodeAt(0);
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : unicodeEscape(c);
-  });
+  return text.replace(NOT_PRINTABLE, escapeNotPrintable);
+}
+
+/**
+ * A replacer for `replace()`, which passes the match, its index and the whole text (a function
+ * made once, not per call, as it runs on every log line).
+ */
+function escapeNotPrintable(c: string, index: number, text: string): string {
+  if (shapesTheText(text, index)) return c;
+  const code = c.charCodeAt(0);
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : unicodeEscape(c);
 }
 
 /**
@@ -49,12 +60,18 @@ export function printableJson(value: unknown): string {
 
 /**
  * JSON text (or a text log line, where inspect has escaped the other controls) with DEL, C1,
- * the line separators, the bidi controls and the zero-width characters as `\uXXXX`. In JSON
- * they can stand only inside strings, where the escape parses back to the same character:
- * still valid JSON of the same value.
+ * the line separators, the bidi controls and the zero-width characters as `\uXXXX` (but a
+ * joiner or variation selector that shapes the text, as printable() keeps it). In JSON they can
+ * stand only inside strings, where the escape parses back to the same character: still valid
+ * JSON of the same value.
  */
 export function escapeLeftRawByJson(text: string): string {
-  return text.replace(LEFT_RAW_BY_JSON, unicodeEscape);
+  return text.replace(LEFT_RAW_BY_JSON, escapeLeftRaw);
+}
+
+/** escapeNotPrintable() for what JSON leaves raw: `\uXXXX` only. */
+function escapeLeftRaw(c: string, index: number, text: string): string {
+  return shapesTheText(text, index) ? c : unicodeEscape(c);
 }
 
 /**

@@ -4,7 +4,8 @@
  * zero-width U+200B-U+200D and U+FEFF (two names differing only by one look the same), and more
  * drawn as nothing: the combining grapheme joiner U+034F, the Mongolian vowel separator U+180E,
  * the word joiner U+2060, the Hangul filler U+3164, the variation selector U+FE0F. What
- * printable() and every log line must show escaped, next to line_and_bidi.ts's; listed here
+ * printable() and every log line must show escaped between Latin letters, next to
+ * line_and_bidi.ts's (where U+200C, U+200D and U+FE0F shape a name, joined_names.ts); listed here
  * one by one rather than taken from src/printable_text.ts, so that the tests check its set
  * instead of repeating it.
  */

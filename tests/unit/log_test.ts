@@ -11,6 +11,7 @@ import {
 import { Secret } from "../../src/config/secret.ts";
 import { LINE_AND_BIDI_CODES } from "../support/line_and_bidi.ts";
 import { INVISIBLE_MARK_CODES } from "../support/invisible_marks.ts";
+import { JOINED_NAMES } from "../support/joined_names.ts";
 
 Deno.test("maskSensitive() masks credential-like properties and keeps the rest", () => {
   const properties = {
@@ -267,30 +268,64 @@ function assertEscaped(
   }
 }
 
+/** The output of logging "Login of {user}" with `user` in `format`, in this process (Deno). */
+function loggedHere(format: "text" | "json", user: string): string {
+  return captureStderr(() => {
+    configureLogging("info", format);
+    getLogger("test").info("Login of {user}", { user });
+  });
+}
+
+/**
+ * The same under Bun, whose inspect and JSON formatter the released binary uses: they must leave
+ * the same characters raw as Deno's do, for log.ts to escape.
+ */
+async function loggedByBun(format: "text" | "json", user: string): Promise<string> {
+  const script = new URL("./_log_escape_child.ts", import.meta.url).pathname;
+  const { success, stderr } = await new Deno.Command(Deno.env.get("BUN") ?? "bun", {
+    args: [script, format, user],
+    stdout: "null",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const out = new TextDecoder().decode(stderr);
+  assertEquals(success, true, out);
+  return out;
+}
+
 for (const escapeCase of ESCAPE_CASES) {
   for (const format of ["text", "json"] as const) {
     Deno.test(`${escapeCase.what} in a value are escaped in the ${format} output`, () => {
-      const out = captureStderr(() => {
-        configureLogging("info", format);
-        getLogger("test").info("Login of {user}", { user: escapeCase.value });
-      });
-      assertEscaped(out, format, escapeCase);
+      assertEscaped(loggedHere(format, escapeCase.value), format, escapeCase);
     });
-  }
-
-  // Bun's inspect and JSON formatter, which the released binary uses, leave them raw as Deno's do.
-  for (const format of ["text", "json"] as const) {
     Deno.test(`${escapeCase.what} in a value are escaped in the ${format} output (bun)`, async () => {
-      const script = new URL("./_log_escape_child.ts", import.meta.url).pathname;
-      const { success, stderr } = await new Deno.Command(Deno.env.get("BUN") ?? "bun", {
-        args: [script, format, escapeCase.value],
-        stdout: "null",
-        stderr: "piped",
-        env: { NO_COLOR: "1" },
-      }).output();
-      const out = new TextDecoder().decode(stderr);
-      assertEquals(success, true, out);
-      assertEscaped(out, format, escapeCase);
+      assertEscaped(await loggedByBun(format, escapeCase.value), format, escapeCase);
     });
   }
+}
+
+/** Every name of JOINED_NAMES in one value, as a user name holding them all. */
+const JOINED_VALUE = JOINED_NAMES.map(({ name }) => name).join(" ");
+
+/** A log line of JOINED_VALUE shows each name as written; a JSON line parses back to it. */
+function assertJoinedKept(out: string, format: "text" | "json"): void {
+  const lines = out.split("\n").filter((line) => line.includes("Login of"));
+  assertEquals(lines.length, 1, shown(out));
+  const line = lines[0]!;
+  for (const { what, name } of JOINED_NAMES) {
+    assertEquals(line.includes(name), true, `${what} not as written in ${shown(line)}`);
+  }
+  if (format === "json") {
+    const record = JSON.parse(line) as { properties: { user: string } };
+    assertEquals(record.properties.user, JOINED_VALUE);
+  }
+}
+
+for (const format of ["text", "json"] as const) {
+  Deno.test(`names with joiners and emoji selectors that shape them show as written in the ${format} output`, () => {
+    assertJoinedKept(loggedHere(format, JOINED_VALUE), format);
+  });
+  Deno.test(`names with joiners and emoji selectors that shape them show as written in the ${format} output (bun)`, async () => {
+    assertJoinedKept(await loggedByBun(format, JOINED_VALUE), format);
+  });
 }

@@ -20,6 +20,7 @@ import {
 import { PAGE_STYLE, styleHashSource } from "../../../src/http/pages/style.ts";
 import { DENIAL_REASONS } from "../../../src/metrics/port.ts";
 import { INVISIBLE_MARK_CODES } from "../../support/invisible_marks.ts";
+import { JOINED_NAMES } from "../../support/joined_names.ts";
 
 const HOSTILE = `<script>alert("x")</script>'&{{csrf}}`;
 const HOSTILE_ESCAPED = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39;&amp;{{csrf}}";
@@ -159,7 +160,9 @@ Deno.test("confirmPage() shows a name with any character drawn as nothing escape
 });
 
 Deno.test("confirmPage() and successPage() show names in any script as they are, each isolated", () => {
-  for (const name of ["Jürgen", "李雷", "عمر", "שרה"]) {
+  // The joiners and emoji selectors that shape a name too (a Persian name's ZWNJ, an emoji's ZWJ).
+  const joined = JOINED_NAMES.map(({ name }) => name);
+  for (const name of ["Jürgen", "李雷", "عمر", "שרה", ...joined]) {
     assertStringIncludes(
       confirmPage({ ...CONFIRM, commonName: name }),
       `certificate <strong><bdi>${name}</bdi></strong> from`,
