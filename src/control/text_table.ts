@@ -17,8 +17,12 @@ const WIDE = new RegExp(
     "\\u{1f300}-\\u{1f64f}\\u{1f900}-\\u{1f9ff}\\u{20000}-\\u{2fffd}\\u{30000}-\\u{3fffd}]",
   "u",
 );
-/** Combining marks take no column of their own: they sit on the character before them. */
-const COMBINING = /[\p{Mn}\p{Me}]/u;
+/**
+ * Combining marks take no column of their own: they sit on the character before them. Nor do
+ * the ZWNJ and ZWJ a cell keeps where they shape a name (printable()): they only join or part
+ * the characters around them.
+ */
+const COMBINING = /[\p{Mn}\p{Me}\u200c\u200d]/u;
 
 /** The columns a terminal gives `text` (one line, no controls: a tableCell). */
 export function displayWidth(text: string): number {

@@ -103,6 +103,21 @@ Deno.test("sessions list aligns columns by display width: CJK characters take tw
   assertEquals(new Set(columns).size, 1, lines.join("\n"));
 });
 
+Deno.test("sessions list shows a name as written where a joiner or emoji selector shapes it, the joiners taking no column", async () => {
+  const users = ["علی\u200cرضا", "क्\u200dष", "👩\u200d💻", "alice"];
+  const lines = await list(users.map((username) => ({ ...SESSION, username })));
+  users.forEach((user, i) => assertEquals(lines[i + 1]!.split(/\s+/)[0], user));
+  // The column where SERVER starts, as a terminal shows it: the virama is a combining mark, the
+  // two emoji are two columns wide each (a terminal that joins them shows one in those four).
+  const columns = lines.map((line) => {
+    const before = line.slice(0, line.search(/SERVER|default/));
+    const none = before.match(/[\u200c\u200d\u094d]/g)?.length ?? 0;
+    const emoji = before.match(/\p{Extended_Pictographic}/gu)?.length ?? 0;
+    return [...before].length - none + emoji;
+  });
+  assertEquals(new Set(columns).size, 1, lines.join("\n"));
+});
+
 Deno.test("sessions list shows \\ as \\\\, so a name holding the text \\u202e differs from one holding U+202E", async () => {
   const literal = "alice\\u202e";
   const real = "alice\u202e";
