@@ -59,6 +59,7 @@ const client = createOidcClient({
   clockToleranceSec: 30,
   httpTimeoutMs: 10_000,
   maxOpenRequests: 32,
+  tlsCaFile: undefined,
 }, "http://127.0.0.1:1/oauth2/callback");
 await client.discover();
 

@@ -94,7 +94,7 @@ and answers client connections. Stops cleanly on SIGTERM or SIGINT.`,
   "check-config": `Usage: ${NAME} check-config [--config FILE] [--probe]
 
 Loads and validates the configuration and reads the files the service reads at start (page
-templates, TLS certificate and key, the Redis CA), without contacting OpenVPN, the identity
+templates, TLS certificate and key, the IdP and Redis CAs), without contacting OpenVPN, the identity
 provider or Redis, then prints the resolved configuration (defaults applied) with every secret
 shown as ***. Exits 0 when valid, 2 with a list of problems otherwise.
 

@@ -32,6 +32,7 @@ import { randomToken } from "./random_token.ts";
 import { clusterReadiness, startCluster } from "./cluster/cluster.ts";
 import { startServerNameClaims } from "./cluster/server_name_claims.ts";
 import { createOidcClient } from "./oidc/client.ts";
+import { idpTransport } from "./oidc/idp_transport.ts";
 import { createLogoutVerifier } from "./oidc/logout_verifier.ts";
 import type { ServerMetrics } from "./metrics/port.ts";
 import { ControlRequestError } from "./control/protocol.ts";
@@ -110,9 +111,12 @@ export async function startDaemon(
     ? new KnownSessions(config.sessions.maxEntries)
     : undefined;
   const store = known?.watch(opened) ?? opened;
+  // Every request to the IdP goes through it, the back-channel logout's keys too (oidc.get).
+  const idp = idpTransport(config.oidc.tlsCaFile);
+  started.push(() => idp.close());
   const oidc = createOidcClient(config.oidc, callbackUrl(config.http.baseUrl), {
     clock,
-    fetch: meteredFetch(fetch, metrics),
+    fetch: meteredFetch(idp.fetch, metrics),
   });
   started.push(() => oidc.close());
   const sessionLock = new KeyedLock();
@@ -407,6 +411,7 @@ export async function startDaemon(
       await step("the server name claims", () => nameClaims?.stop());
       // Revocations still waiting for a slot are not sent after the stop.
       oidc.close();
+      idp.close();
       stopSweeper();
       await step("the session store", () => store.close());
       log.info("Stopped");

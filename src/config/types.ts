@@ -87,6 +87,17 @@ export interface OidcConfig {
   httpTimeoutMs: number;
   /** Requests open at the IdP at once (src/oidc/request_gate.ts). */
   maxOpenRequests: number;
+  /**
+   * `tls_ca_file`: CAs the IdP's certificate may chain to besides the runtime's default roots,
+   * read when the config is loaded (at start and on each reload).
+   */
+  tlsCaFile: TrustedCaFile | undefined;
+}
+
+/** A PEM file of CA certificates as loaded: its path and each certificate's PEM text. */
+export interface TrustedCaFile {
+  readonly path: string;
+  readonly certificates: readonly string[];
 }
 
 /** `[authorization]`: who may connect. */
@@ -106,7 +117,10 @@ export interface RedisSettings {
   username: string | undefined;
   password: Secret | undefined;
   keyPrefix: string;
-  /** PEM file with the CA that signed a `rediss://` server's certificate (default: system CAs). */
+  /**
+   * PEM file with the CA that signed a `rediss://` server's certificate, trusted instead of the
+   * runtime's default roots (README, "Certificate authorities").
+   */
   tlsCaFile: string | undefined;
   /** The longest a store operation may take before it counts as failed. */
   storeTimeoutMs: number;

@@ -72,7 +72,13 @@ export function parseConfig(source: string, file: string, deps: LoadDeps): Loade
   // The rules between values need every value: after a misspelt key alone they can run, and
   // one run still lists every problem; after a value of the wrong type (or none) they wait.
   if (!checker.valuesChecked) throw new ConfigError(file, checker.issues);
-  const resolved = resolveConfig(values, servers, clientConfig, checker.fromEnv);
+  const resolved = resolveConfig(
+    values,
+    servers,
+    clientConfig,
+    checker.fromEnv,
+    deps.readTextFile,
+  );
   const issues = resolved.issues.map((issue) => located(issue, checker.fromEnv, lines));
   if (checker.issues.length > 0 || issues.length > 0) {
     throw new ConfigError(file, [...checker.issues, ...issues]);
@@ -84,13 +90,15 @@ export function parseConfig(source: string, file: string, deps: LoadDeps): Loade
   }
   // Public, so readable; but whoever can change the certificate can make it one that does not
   // match the key, and the next start fails (a reload keeps the old one): any local user
-  // could take the sign-in pages down. Whoever can change the Redis CA can make the service
-  // trust a Redis server of theirs.
+  // could take the sign-in pages down. Whoever can change the Redis or the IdP CA can make the
+  // service trust a Redis server or an IdP of theirs.
   if (values.http.tls_cert_file !== undefined) {
     checker.checkTrustedFileMode("http.tls_cert_file", values.http.tls_cert_file);
   }
   const redisCa = resolved.config?.sessions.redis?.tlsCaFile;
   if (redisCa !== undefined) checker.checkTrustedFileMode("sessions.tls_ca_file", redisCa);
+  const idpCa = values.oidc.tls_ca_file;
+  if (idpCa !== undefined) checker.checkTrustedFileMode("oidc.tls_ca_file", idpCa);
   return {
     config: resolved.config!,
     printable: printable(values, servers, clientConfig),

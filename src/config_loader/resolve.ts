@@ -5,6 +5,7 @@
  * base URL), so the config accepts exactly what the service can use.
  */
 import { hostname } from "node:os";
+import { reason } from "./checker.ts";
 import type { ConfigIssue } from "./errors.ts";
 import type { ClientConfigValues, ServerValues, Values } from "./schema.ts";
 import type {
@@ -18,12 +19,14 @@ import type {
   RedisSettings,
   ResolvedConfig,
   SessionsConfig,
+  TrustedCaFile,
 } from "../config/types.ts";
 import { baseUrlProblems } from "../bridge/login_url.ts";
 import { proxyRange } from "../http/client_ip.ts";
 import { formActionOrigin } from "../http/security_headers.ts";
 import { ManagementArgumentError, passwordLine } from "../management/commands.ts";
 import { isLoopbackHost } from "../loopback.ts";
+import { parseCaCertificates } from "../oidc/ca_certificates.ts";
 import { checkOidcConfig } from "../oidc/config_checks.ts";
 import { validateClientConfigLine } from "../policy/client_config.ts";
 import { validateGroupName } from "../policy/groups.ts";
@@ -45,18 +48,20 @@ type Issue = (path: string, message: string) => void;
 
 /**
  * `fromEnv`: key paths whose value an environment variable set, with the variable
- * (Checker.fromEnv), for the warnings about overrides that miss a server.
+ * (Checker.fromEnv), for the warnings about overrides that miss a server. `readFile` reads the
+ * files whose content is part of the config (`oidc.tls_ca_file`), at each load.
  */
 export function resolveConfig(
   values: Values,
   servers: readonly ServerValues[],
   clientConfig: readonly ClientConfigValues[],
-  fromEnv: ReadonlyMap<string, string> = new Map(),
+  fromEnv: ReadonlyMap<string, string>,
+  readFile: (path: string) => string,
 ): { config?: ResolvedConfig; issues: ConfigIssue[]; warnings?: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
   const issue: Issue = (path, message) => issues.push({ path, message });
   const http = resolveHttp(values.http, issue);
-  const oidc = resolveOidc(values.oidc, issue);
+  const oidc = resolveOidc(values.oidc, issue, readFile);
   const authorization = resolveAuthorization(values.authorization, "authorization", issue);
   const rules = resolveClientConfig(clientConfig, "client_config", issue);
   const resolvedServers = resolveServers(servers, { authorization, clientConfig: rules }, issue);
@@ -356,6 +361,28 @@ function resolveHttp(values: Values["http"], issue: Issue): HttpConfig | undefin
   };
 }
 
+/** A PEM file of CAs, read and checked (parseCaCertificates); undefined after an issue. */
+function readCaFile(
+  key: string,
+  path: string,
+  readFile: (path: string) => string,
+  issue: Issue,
+): TrustedCaFile | undefined {
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch (error) {
+    issue(key, `Cannot read ${path}: ${reason(error)}`);
+    return undefined;
+  }
+  const parsed = parseCaCertificates(text, path);
+  if ("problem" in parsed) {
+    issue(key, parsed.problem);
+    return undefined;
+  }
+  return { path, certificates: parsed.certificates };
+}
+
 /** The [oidc] options validateClaimPaths judges, by their TOML names. */
 const CLAIM_PATH_OPTIONS = [
   ["usernameClaim", "username_claim"],
@@ -363,7 +390,11 @@ const CLAIM_PATH_OPTIONS = [
   ["rolesClaim", "roles_claim"],
 ] as const;
 
-function resolveOidc(values: Values["oidc"], issue: Issue): OidcConfig | undefined {
+function resolveOidc(
+  values: Values["oidc"],
+  issue: Issue,
+  readFile: (path: string) => string,
+): OidcConfig | undefined {
   const issuer = parseUrl(values.issuer);
   if (typeof issuer === "string") issue("oidc.issuer", issuer);
   const authorizeParams: Record<string, string> = {};
@@ -389,6 +420,9 @@ function resolveOidc(values: Values["oidc"], issue: Issue): OidcConfig | undefin
     clockToleranceSec: Math.round(values.clock_tolerance / 1000),
     httpTimeoutMs: values.http_timeout,
     maxOpenRequests: values.max_open_requests,
+    tlsCaFile: values.tls_ca_file === undefined
+      ? undefined
+      : readCaFile("oidc.tls_ca_file", values.tls_ca_file, readFile, issue),
   };
   for (const problem of checkOidcConfig(config)) issue(`oidc.${problem.key}`, problem.message);
   const pathProblems = validateClaimPaths(config);

@@ -88,6 +88,7 @@ export const SCHEMA = {
     clock_tolerance: { type: "duration", default: "30s" },
     http_timeout: { type: "duration", default: "10s" },
     max_open_requests: { type: "int", default: 32, min: MIN_OPEN_REQUESTS, max: 1024 },
+    tls_ca_file: { type: "string", path: true },
   },
   authorization: {
     allowed_groups: { type: "strings", default: [] },

@@ -7,6 +7,11 @@ import type { CustomFetchOptions } from "oauth4webapi";
 import type { Clock } from "../clock.ts";
 import { readStreamWithin } from "../read_stream_within.ts";
 import { IdpUnreachableError } from "./errors.ts";
+import {
+  describeFetchFailure,
+  isUntrustedCertificate,
+  UNTRUSTED_CERTIFICATE_FIX,
+} from "./fetch_failure.ts";
 import type { GateLane, RequestGate } from "./request_gate.ts";
 
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -105,9 +110,9 @@ export function timedFetch(
       if (error instanceof IdpUnreachableError) throw error;
       const why = deadline.signal.aborted
         ? `no answer within ${timeoutMs} ms`
-        : error instanceof Error
-        ? error.message
-        : String(error);
+        : isUntrustedCertificate(error)
+        ? `${describeFetchFailure(error)}: ${UNTRUSTED_CERTIFICATE_FIX}`
+        : describeFetchFailure(error);
       throw new IdpUnreachableError(`IdP request failed: ${describeEndpoint(url)}: ${why}`, {
         cause: error,
       });

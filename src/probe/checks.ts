@@ -6,6 +6,7 @@
 import { HEALTH_PATH } from "../http/routes.ts";
 import { missingFixes, parseOpenvpnVersion } from "../management/openvpn_version.ts";
 import { isLoopbackHost, isLoopbackHttp } from "../loopback.ts";
+import { UNTRUSTED_CERTIFICATE_FIX } from "../oidc/fetch_failure.ts";
 import { templateIssuerAdvice } from "../oidc/template_issuer.ts";
 import { printable } from "../printable_text.ts";
 
@@ -171,7 +172,9 @@ export type DiscoveryOutcome =
   | { kind: "ok"; issuer: string; endpoints: Readonly<Partial<Record<EndpointName, string>>> }
   | { kind: "http-status"; status: number }
   | { kind: "issuer-mismatch"; actual: string | undefined }
-  | { kind: "unreachable" | "invalid"; message: string };
+  | { kind: "unreachable" | "invalid"; message: string }
+  /** The IdP's certificate chains to no root this host trusts; `caFile`: oidc.tls_ca_file. */
+  | { kind: "untrusted-certificate"; message: string; caFile: string | undefined };
 
 /** What the configuration asks of the discovery document besides the always needed endpoints. */
 export interface DiscoveryNeeds {
@@ -267,6 +270,15 @@ export function discoveryCheck(
         `${where}: ${outcome.message}`,
         "Check the host name, port, firewall and proxy between this host and the IdP, and " +
           "that the IdP is running.",
+      );
+    case "untrusted-certificate":
+      return fail(
+        check,
+        `${where}: ${outcome.message}`,
+        outcome.caFile === undefined
+          ? `${UNTRUSTED_CERTIFICATE_FIX[0]!.toUpperCase()}${UNTRUSTED_CERTIFICATE_FIX.slice(1)}.`
+          : `oidc.tls_ca_file (${outcome.caFile}) holds no CA the IdP's certificate chains to: ` +
+            "put the CA that signed it there (and any intermediate CA the IdP does not send).",
       );
     case "invalid":
       return fail(

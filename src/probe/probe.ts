@@ -24,7 +24,9 @@ import { callbackUrl, HEALTH_PATH } from "../http/routes.ts";
 import { FORWARDING_HEADERS, trustedProxies } from "../http/client_ip.ts";
 import { type HttpEnv, type HttpServer, serveHttp } from "../http/serve.ts";
 import { authorizationUrl } from "../oidc/authorization_url.ts";
+import { describeFetchFailure, isUntrustedCertificate } from "../oidc/fetch_failure.ts";
 import { type FetchLike, readCapped, timedFetch } from "../oidc/http.ts";
+import { idpTransport } from "../oidc/idp_transport.ts";
 import {
   type AuthorizationAnswer,
   baseUrlCheck,
@@ -82,10 +84,24 @@ export async function runProbe(
   config: ResolvedConfig,
   deps: ProbeDeps = {},
 ): Promise<CheckResult[]> {
+  // The IdP is asked as the service asks it (oidc.tls_ca_file); base_url with the runtime's fetch.
+  const idp = idpTransport(config.oidc.tlsCaFile);
+  try {
+    return await probeAll(config, deps, deps.fetch ?? idp.fetch);
+  } finally {
+    idp.close();
+  }
+}
+
+async function probeAll(
+  config: ResolvedConfig,
+  deps: ProbeDeps,
+  idpFetch: FetchLike,
+): Promise<CheckResult[]> {
   const fetchImpl = deps.fetch ?? fetch;
   const serve = deps.serve ?? serveHttp;
   const timeoutMs = config.oidc.httpTimeoutMs;
-  const request = timedFetch(fetchImpl, timeoutMs, systemClock);
+  const request = timedFetch(idpFetch, timeoutMs, systemClock);
   const get: Get = (url, headers = {}) =>
     request(url, { method: "GET", headers, redirect: "manual" });
 
@@ -257,25 +273,13 @@ async function askHealth(
       status: response.status,
     };
   } catch (error) {
-    const message = signal.aborted ? `no answer within ${timeoutMs} ms` : fetchFailure(error);
+    const message = signal.aborted
+      ? `no answer within ${timeoutMs} ms`
+      : describeFetchFailure(error);
     return listener === undefined
       ? { kind: "service" as const, message }
       : { kind: "probe-listener" as const, reached: false, message };
   }
-}
-
-/**
- * A fetch error with its causes: Deno says only "fetch failed" and puts the refused connection,
- * the DNS or the certificate error in `cause`.
- */
-function fetchFailure(error: unknown): string {
-  const parts: string[] = [];
-  for (let at = error, depth = 0; at !== undefined && at !== null && depth < 4; depth++) {
-    const text = at instanceof Error ? at.message : String(at);
-    if (text !== "" && !parts.some((part) => part.includes(text))) parts.push(text);
-    at = at instanceof Error ? at.cause : undefined;
-  }
-  return parts.join(": ") || "fetch failed";
 }
 
 /** The least the management check waits for its answers, whatever oidc.http_timeout is. */
@@ -336,7 +340,7 @@ async function probeIdp(
   get: Get,
 ): Promise<CheckResult[]> {
   const issuer = config.oidc.issuer;
-  const discovered = await discover(issuer, request);
+  const discovered = await discover(issuer, request, config.oidc.tlsCaFile?.path);
   const results = [
     discoveryCheck(issuer.href, discovered.outcome, {
       useUserinfo: config.oidc.useUserinfo,
@@ -368,6 +372,7 @@ async function probeIdp(
 async function discover(
   issuer: URL,
   request: TimedFetch,
+  caFile: string | undefined,
 ): Promise<{ outcome: DiscoveryOutcome; as?: oauth.AuthorizationServer }> {
   const options = {
     [oauth.customFetch]: request,
@@ -383,11 +388,11 @@ async function discover(
     }
     return { outcome: { kind: "ok", issuer: as.issuer, endpoints }, as };
   } catch (error) {
-    return { outcome: discoveryFailure(error) };
+    return { outcome: discoveryFailure(error, caFile) };
   }
 }
 
-function discoveryFailure(error: unknown): DiscoveryOutcome {
+function discoveryFailure(error: unknown, caFile: string | undefined): DiscoveryOutcome {
   if (error instanceof oauth.OperationProcessingError) {
     if (error.code === oauth.JSON_ATTRIBUTE_COMPARISON) {
       const body = (error.cause as { body?: { issuer?: unknown } } | undefined)?.body;
@@ -402,6 +407,11 @@ function discoveryFailure(error: unknown): DiscoveryOutcome {
     return { kind: "invalid", message: error.message };
   }
   if (error instanceof Error && error.name === "IdpUnreachableError") {
+    // Its message ends in the fix the check gives better: the fetch's own error says it all.
+    if (isUntrustedCertificate(error)) {
+      const message = describeFetchFailure(error.cause);
+      return { kind: "untrusted-certificate", message, caFile };
+    }
     return { kind: "unreachable", message: error.message };
   }
   return { kind: "invalid", message: error instanceof Error ? error.message : String(error) };

@@ -21,6 +21,8 @@ export async function bridgeLoginOverHttp(
     acceptLanguage?: string;
     /** Runs once the IdP has redirected, before the browser follows it back to the bridge. */
     beforeCallback?: () => Promise<void>;
+    /** The browser's fetch at the IdP (one trusting a private CA); default fetch. */
+    idpFetch?: typeof fetch;
   } = {},
 ): Promise<BridgeLoginResult> {
   const bridgeCookies = new CookieJar();
@@ -48,6 +50,7 @@ export async function bridgeLoginOverHttp(
     password,
     redirectUri: `${baseUrl}/oauth2/callback`,
     ...(options.cancel ? { cancel: true } : {}),
+    ...(options.idpFetch ? { fetch: options.idpFetch } : {}),
   });
   await options.beforeCallback?.();
   const final = await fetch(callback, {

@@ -2,12 +2,13 @@
  * Runs the real bridge (startDaemon) in process against the Keycloak-like test IdP and a
  * scripted OpenVPN management server, and plays the browser over plain HTTP.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseInlineToml } from "./config_toml.ts";
+import { makeServerCertificate, type ServerCertificate } from "./certificates.ts";
 import type { ResolvedConfig } from "../../src/config/types.ts";
 import { startDaemon } from "../../src/daemon.ts";
+import { parseConfig } from "../../src/config_loader/load.ts";
 import type { RunningService } from "../../src/cli.ts";
 import type { Clock } from "../../src/clock.ts";
 import { openSessionStore } from "../../src/sessions/open_store.ts";
@@ -40,6 +41,11 @@ export interface HarnessOptions {
   /** How the IdP answers refreshes (default: like Keycloak). */
   idp?: Pick<TestIdpOptions, "idTokenOnRefresh" | "bareRefreshErrors">;
   /**
+   * The IdP over HTTPS, its certificate signed by a CA made for the test (a company CA), which
+   * the browser trusts; "trusted": the bridge too (`oidc.tls_ca_file`), "untrusted": not.
+   */
+  idpCa?: "trusted" | "untrusted";
+  /**
    * The bridge's clock and timers (default: the system clock). The IdP keeps the real one: a
    * FakeClock should start at the real time, so that the IdP's tokens are current to the bridge.
    */
@@ -58,6 +64,8 @@ export class BridgeHarness {
   /** The TOML the bridge was started with (tests edit it to reload). */
   readonly toml: string;
   readonly #clock: Clock | undefined;
+  /** The browser's client trusting the IdP's CA (`idpCa`). */
+  readonly #browserClient: Deno.HttpClient | undefined;
   #service: Required<RunningService> | undefined;
 
   private constructor(
@@ -68,7 +76,11 @@ export class BridgeHarness {
     config: ResolvedConfig,
     toml: string,
     clock: Clock | undefined,
+    idpCa: string | undefined,
   ) {
+    this.#browserClient = idpCa === undefined
+      ? undefined
+      : Deno.createHttpClient({ caCerts: [idpCa] });
     this.toml = toml;
     this.#clock = clock;
     this.idp = idp;
@@ -82,12 +94,21 @@ export class BridgeHarness {
   static async start(options: HarnessOptions = {}): Promise<BridgeHarness> {
     const port = await freePort();
     const baseUrl = `http://127.0.0.1:${port}`;
-    const idp = await startIdpForBridges([baseUrl], CLIENT_SECRET, {
-      ...options.idp,
-      ...(options.users ? { users: options.users } : {}),
-    });
+    const dir = mkdtempSync(join(tmpdir(), "bridge-test-"));
+    let certificate: ServerCertificate | undefined;
+    let idp: TestIdp;
+    try {
+      if (options.idpCa) certificate = await makeServerCertificate(dir, "127.0.0.1", "idp");
+      idp = await startIdpForBridges([baseUrl], CLIENT_SECRET, {
+        ...options.idp,
+        ...(options.users ? { users: options.users } : {}),
+        ...(certificate ? { tls: { cert: certificate.cert, key: certificate.key } } : {}),
+      });
+    } catch (error) {
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
     const servers = new Map<string, FakeManagementServer>();
-    let dir: string | undefined;
     let harness: BridgeHarness | undefined;
     try {
       const serverToml: string[] = [];
@@ -106,7 +127,6 @@ reconnect_max_delay = "1s"
 ${server.toml ?? ""}
 `);
       }
-      dir = mkdtempSync(join(tmpdir(), "bridge-test-"));
       const toml = `${serverToml.join("")}
 [http]
 listen = "127.0.0.1:${port}"
@@ -118,6 +138,7 @@ issuer = "${idp.issuer}"
 client_id = "openvpn"
 client_secret = "${CLIENT_SECRET}"
 roles_claim = "realm_access.roles"
+${options.idpCa === "trusted" ? `tls_ca_file = "${certificate!.caFile}"` : ""}
 
 [authorization]
 ${options.authorization ?? 'allowed_groups = ["/vpn-users"]'}
@@ -147,6 +168,7 @@ ${options.extraToml ?? ""}
         parseHarnessToml(toml),
         toml,
         options.clock,
+        certificate?.ca,
       );
       await harness.startBridge();
       return harness;
@@ -156,7 +178,8 @@ ${options.extraToml ?? ""}
       await harness?.stopBridge().catch(() => {});
       for (const server of servers.values()) await server.stop().catch(() => {});
       await idp.stop().catch(() => {});
-      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+      harness?.closeBrowser();
+      rmSync(dir, { recursive: true, force: true });
       throw error;
     }
   }
@@ -187,7 +210,12 @@ ${options.extraToml ?? ""}
     await this.stopBridge();
     for (const server of this.servers.values()) await server.stop();
     await this.idp.stop();
+    this.closeBrowser();
     rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  closeBrowser(): void {
+    this.#browserClient?.close();
   }
 
   /** One server's management side (the first server's when no name is given). */
@@ -264,13 +292,24 @@ ${options.extraToml ?? ""}
     password: string,
     options: { cancel?: boolean; beforeCallback?: () => Promise<void> } = {},
   ) {
-    return bridgeLoginOverHttp(loginUrl, this.baseUrl, username, password, options);
+    const client = this.#browserClient;
+    return bridgeLoginOverHttp(loginUrl, this.baseUrl, username, password, {
+      ...options,
+      ...(client ? { idpFetch: (input, init) => fetch(input, { ...init, client }) } : {}),
+    });
   }
 }
 
-/** @throws {ConfigError} for a config that check-config would refuse */
+/**
+ * Reads the files the config names (`oidc.tls_ca_file`) from disk.
+ *
+ * @throws {ConfigError} for a config that check-config would refuse
+ */
 export function parseHarnessToml(toml: string): ResolvedConfig {
-  return parseInlineToml(toml, "harness.toml").config;
+  return parseConfig(toml, "harness.toml", {
+    env: {},
+    readTextFile: (path) => readFileSync(path, "utf8"),
+  }).config;
 }
 
 /**

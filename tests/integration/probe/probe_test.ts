@@ -4,6 +4,9 @@
  * at a time (management password, issuer, redirect URI not registered, base_url elsewhere).
  */
 
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { assertEquals, assertMatch } from "../../support/assert.ts";
 import { type CliIo, EXIT_OK, EXIT_RUNTIME, runCli } from "../../../src/cli.ts";
 import { FakeManagementServer } from "../../support/fake_management_server.ts";
@@ -11,11 +14,14 @@ import { OPENVPN_VERSION_LINE } from "../../support/openvpn_side.ts";
 import { freePort } from "../../support/free_port.ts";
 import { startForwardingRelay } from "../../support/forwarding_relay.ts";
 import { startIdpForBridges, type TestIdp } from "../../support/idp/mod.ts";
+import { makeServerCertificate } from "../../support/certificates.ts";
 
 const PASSWORD = "mgmt-password";
 
 interface Setup {
   idp: TestIdp;
+  /** With `tls`: the CA that signed the IdP's certificate, its file and PEM. */
+  ca?: { file: string; pem: string };
   management: FakeManagementServer;
   port: number;
   /** For a reverse proxy in front of http.listen: the IdP knows its redirect URI too. */
@@ -24,20 +30,38 @@ interface Setup {
 
 async function withSetup(
   body: (setup: Setup) => Promise<void>,
-  options: { hold?: boolean } = {},
+  options: { hold?: boolean; tls?: boolean } = {},
 ): Promise<void> {
   const port = await freePort();
   const proxyPort = await freePort();
+  // An IdP over HTTPS whose certificate a CA of the test's own signed (a company CA).
+  const dir = options.tls ? mkdtempSync(join(tmpdir(), "probe-idp-ca-")) : undefined;
+  const certificate = dir === undefined
+    ? undefined
+    : await makeServerCertificate(dir, "127.0.0.1", "idp");
   const idp = await startIdpForBridges(
     [`http://127.0.0.1:${port}`, `http://127.0.0.1:${proxyPort}`],
     "probe-client-secret",
+    certificate === undefined ? {} : { tls: { cert: certificate.cert, key: certificate.key } },
   );
-  const management = await FakeManagementServer.start({ password: PASSWORD, ...options });
+  const management = await FakeManagementServer.start({
+    password: PASSWORD,
+    ...(options.hold === undefined ? {} : { hold: options.hold }),
+  });
   try {
-    await body({ idp, management, port, proxyPort });
+    await body({
+      idp,
+      management,
+      port,
+      proxyPort,
+      ...(certificate === undefined
+        ? {}
+        : { ca: { file: certificate.caFile, pem: certificate.ca } }),
+    });
   } finally {
     await management.stop();
     await idp.stop();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -53,6 +77,7 @@ function configToml(setup: Setup, change: Partial<Record<string, string>> = {}):
     listen: `127.0.0.1:${setup.port}`,
     baseUrl: `http://127.0.0.1:${setup.port}`,
     issuer: setup.idp.issuer,
+    oidcExtra: "",
     ...change,
   };
   return `
@@ -70,6 +95,7 @@ issuer = "${values.issuer}"
 client_id = "openvpn"
 client_secret = "probe-client-secret"
 http_timeout = "3s"
+${values.oidcExtra}
 [sessions]
 backend = "memory"
 [control]
@@ -77,14 +103,18 @@ socket = ""
 `;
 }
 
-async function probe(toml: string): Promise<{ code: number; lines: string[] }> {
+async function probe(
+  toml: string,
+  files: Record<string, string> = {},
+): Promise<{ code: number; lines: string[] }> {
   const out: string[] = [];
   const io: CliIo = {
     out: (text) => out.push(text),
     err: (text) => out.push(text),
     readTextFile: (path) => {
-      if (path !== "/probe.toml") throw new Error(`No such file: ${path}`);
-      return toml;
+      const text = path === "/probe.toml" ? toml : files[path];
+      if (text === undefined) throw new Error(`No such file: ${path}`);
+      return text;
     },
     env: {},
     startService: () => Promise.reject(new Error("not expected")),
@@ -201,6 +231,26 @@ Deno.test("probe: a wrong issuer fails discovery with the fix, and no later IdP 
       new RegExp(`^FAIL .*Fix: Set oidc\\.issuer = "${setup.idp.issuer}"`),
     );
   });
+});
+
+Deno.test("probe: an IdP whose certificate a private CA signed fails discovery naming oidc.tls_ca_file; with it, every IdP check passes", async () => {
+  await withSetup(async (setup) => {
+    const { file, pem } = setup.ca!;
+    let result = await probe(configToml(setup));
+    assertEquals(result.code, EXIT_RUNTIME);
+    assertMatch(
+      line(result.lines, "idp discovery"),
+      /^FAIL .*https:\/\/127\.0\.0\.1:\d+\/realms\/vpn\/\.well-known\/openid-configuration: .*Fix: The IdP's certificate is not signed by a CA this host trusts: set oidc\.tls_ca_file/,
+    );
+    result = await probe(configToml(setup, { oidcExtra: `tls_ca_file = "${file}"` }), {
+      [file]: pem,
+    });
+    assertEquals(result.code, EXIT_OK, result.lines.join("\n"));
+    assertMatch(line(result.lines, "idp discovery"), new RegExp(`issuer ${setup.idp.issuer}`));
+    assertMatch(line(result.lines, "idp keys"), /^ok /);
+    assertMatch(line(result.lines, "redirect uri"), /accepted by the IdP/);
+    assertMatch(line(result.lines, "client auth"), /client credentials accepted/);
+  }, { tls: true });
 });
 
 Deno.test("probe: a redirect URI the IdP does not know fails with how to register it", async () => {

@@ -2,7 +2,7 @@
  * A Keycloak-like OpenID provider for tests, the demo and benchmarks, built on oidc-provider.
  *
  * What makes it behave like Keycloak (see docs in users.ts for the default accounts):
- * - issuer `http://127.0.0.1:<port>/realms/<realm>`;
+ * - issuer `http://127.0.0.1:<port>/realms/<realm>` (`https://` with the `tls` option);
  * - a login form that checks passwords, no consent screen;
  * - Keycloak-shaped claims in ID tokens and userinfo: `preferred_username`, `email`,
  *   `email_verified`, `groups` (full paths), `realm_access.roles`,
@@ -16,6 +16,7 @@
  * bare 400 (Glewlwyd).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { createAdapterStore } from "./adapter.ts";
 import { renderErrorPage, renderLoginPage } from "./login_page.ts";
@@ -75,6 +76,11 @@ export interface TestIdpOptions {
    */
   authorizationEndpoint?: string;
   /**
+   * Serves HTTPS with this certificate and key (PEM) instead of HTTP, as a Keycloak behind its own
+   * TLS does; the issuer is then `https://127.0.0.1:<port>/realms/<realm>`.
+   */
+  tls?: { cert: string; key: string };
+  /**
    * Whether a refresh response carries a new ID token; default true (Keycloak). False answers
    * like Glewlwyd: access and refresh token only (OIDC Core 12.2 allows it).
    */
@@ -86,7 +92,7 @@ export interface TestIdpOptions {
 }
 
 export interface TestIdp {
-  /** `http://127.0.0.1:<port>/realms/<realm>` (no trailing slash). */
+  /** `http://127.0.0.1:<port>/realms/<realm>` (no trailing slash; https with `tls`). */
   readonly issuer: string;
   readonly port: number;
   readonly realm: string;
@@ -226,7 +232,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
   const jwks = { keys: [publicJwk(signingKey)] };
 
   const sockets = new Set<Socket>();
-  const server = createServer();
+  const server = options.tls === undefined ? createServer() : createHttpsServer(options.tls);
   server.on("connection", (socket: Socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
@@ -236,7 +242,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
     server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  const issuer = `http://127.0.0.1:${port}${basePath}`;
+  const issuer = `${options.tls === undefined ? "http" : "https"}://127.0.0.1:${port}${basePath}`;
 
   const provider = new Provider(issuer, {
     adapter: store.factory,

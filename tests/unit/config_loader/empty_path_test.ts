@@ -36,6 +36,7 @@ Deno.test("parseConfig() refuses every path key and *_file secret when empty", (
       "http.templates_dir",
       "http.secret_file",
       "oidc.client_secret_file",
+      "oidc.tls_ca_file",
       "sessions.path",
       "sessions.tls_ca_file",
     ]

@@ -6,6 +6,7 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "../../support/assert.ts";
 import { parseConfig } from "../../../src/config_loader/load.ts";
+import { createCa } from "../../support/certificates.ts";
 import { MINIMAL_TOML } from "../../support/config_toml.ts";
 
 const HTTP_SECRET = "http-secret-0123456789abcdef0123456789";
@@ -25,12 +26,19 @@ const NO_INLINE_SECRETS = MINIMAL_TOML
   .replace(/^secret = .*$/m, 'secret_file = "/etc/oa/http-secret"')
   .replace(/^client_secret = .*$/m, 'client_secret_file = "/etc/oa/client-secret"');
 
-/** Loads `source` as /etc/oa/server.toml, each file having the mode in `modes` (a stat mode). */
-function warningsOf(source: string, modes: Record<string, number>) {
+/**
+ * Loads `source` as /etc/oa/server.toml, each file having the mode in `modes` (a stat mode);
+ * `files` besides FILES.
+ */
+function warningsOf(
+  source: string,
+  modes: Record<string, number>,
+  files: Record<string, string> = {},
+) {
   return parseConfig(source, "/etc/oa/server.toml", {
     env: {},
     readTextFile: (path) => {
-      const text = FILES[path];
+      const text = files[path] ?? FILES[path];
       if (text === undefined) throw new Error(`ENOENT: no such file "${path}"`);
       return text;
     },
@@ -242,6 +250,24 @@ Deno.test("parseConfig() warns when other users can change the Redis CA file", (
     warningsOf(redis, { ...modes, "/etc/oa/redis-ca.pem": 0o100646 }).map(({ path }) => path),
     ["sessions.tls_ca_file"],
   );
+});
+
+Deno.test("parseConfig() warns when other users can change the IdP CA file", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const ca = "/etc/oa/idp-ca.pem";
+    const files = { [ca]: Deno.readTextFileSync((await createCa(dir, "idp", "corp CA")).cert) };
+    const idp = NO_INLINE_SECRETS.replace(/\n\[oidc\]\n/, `\n[oidc]\ntls_ca_file = "${ca}"\n`);
+    const modes = { ...PACKAGE_MODES, [ca]: 0o100644 };
+    assertEquals(warningsOf(idp, modes, files), []);
+    const warnings = warningsOf(idp, { ...modes, [ca]: 0o100666 }, files);
+    assertEquals(warnings.map(({ path, message }) => ({ path, message })), [{
+      path: "oidc.tls_ca_file",
+      message: `File ${ca} can be changed by other users (mode 0666): run chmod o-w ${ca}`,
+    }]);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
 
 Deno.test("parseConfig() does not warn about the package's modes, nor a group that can write", () => {

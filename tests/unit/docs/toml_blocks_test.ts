@@ -5,6 +5,7 @@
  * unchecked, and a registered block that is gone fails too.
  */
 import { assert, assertEquals } from "../../support/assert.ts";
+import { createCa } from "../../support/certificates.ts";
 import { HTTP_OIDC_TOML, MINIMAL_TOML } from "../../support/config_toml.ts";
 import { documentationBlocks, type FencedBlock } from "../../support/markdown_blocks.ts";
 import { parseConfig } from "../../../src/config_loader/load.ts";
@@ -23,6 +24,16 @@ interface RegisteredBlock {
 }
 
 const REDIS_PASSWORD = "/etc/openvpn-auth-oidc/redis-password";
+const IDP_CA = "/etc/openvpn-auth-oidc/idp-ca.pem";
+/** A CA certificate for the block naming IDP_CA: the service reads it at load. */
+const IDP_CA_PEM = await (async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    return Deno.readTextFileSync((await createCa(dir, "idp", "corp CA")).cert);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+})();
 
 const REGISTERED: RegisteredBlock[] = [
   {
@@ -51,6 +62,15 @@ const REGISTERED: RegisteredBlock[] = [
       assertEquals(tcp.password?.reveal(), "mgmt-pass");
       assertEquals(tcp.authorization.allowedGroups, ["/staff/vpn-admins"]);
       assertEquals(servers[0]!.authorization.allowedGroups, []);
+    },
+  },
+  {
+    file: "README.md",
+    firstLine: "[oidc]", // Certificate authorities
+    base: MINIMAL_TOML.slice(0, MINIMAL_TOML.indexOf("[oidc]")),
+    files: { "/etc/openvpn-auth-oidc/client-secret": "s3cret\n", [IDP_CA]: IDP_CA_PEM },
+    check: ({ oidc }) => {
+      assertEquals(oidc.tlsCaFile, { path: IDP_CA, certificates: [IDP_CA_PEM] });
     },
   },
   {

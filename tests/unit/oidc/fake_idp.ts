@@ -224,6 +224,7 @@ export function oidcConfig(
     clockToleranceSec: 5,
     httpTimeoutMs: 2000,
     maxOpenRequests: 32,
+    tlsCaFile: undefined,
     ...overrides,
   };
 }

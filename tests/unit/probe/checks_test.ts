@@ -170,6 +170,32 @@ Deno.test("discoveryCheck: another issuer is offered as oidc.issuer, a multi-ten
   assert(!template.fix!.includes("{tenantid}"), template.fix);
 });
 
+Deno.test("discoveryCheck: an IdP certificate of a CA this host does not trust fails with oidc.tls_ca_file as the fix, not the network", () => {
+  const untrusted = (caFile: string | undefined) =>
+    discoveryCheck("https://kc.corp.example/realms/vpn", {
+      kind: "untrusted-certificate",
+      message: "unable to verify the first certificate",
+      caFile,
+    }, { useUserinfo: false, revokeRefreshTokens: true });
+  const unset = untrusted(undefined);
+  assertEquals(unset.ok, false);
+  assertEquals(
+    unset.detail,
+    "https://kc.corp.example/realms/vpn/.well-known/openid-configuration: unable to verify the " +
+      "first certificate",
+  );
+  assertMatch(
+    unset.fix!,
+    /^The IdP's certificate is not signed by a CA this host trusts: set oidc\.tls_ca_file/,
+  );
+  assert(!unset.fix!.includes("firewall"), unset.fix);
+  const wrong = untrusted("/etc/openvpn-auth-oidc/idp-ca.pem");
+  assertMatch(
+    wrong.fix!,
+    /^oidc\.tls_ca_file \(\/etc\/openvpn-auth-oidc\/idp-ca\.pem\) holds no CA the IdP's certificate chains to/,
+  );
+});
+
 Deno.test("clientAuthCheck: invalid_grant for the made-up code passes; refused credentials, other refusals and outages fail", () => {
   const answered = (status: number, error?: string, description?: string) =>
     clientAuthCheck("client_secret_basic", { kind: "answered", status, error, description });
