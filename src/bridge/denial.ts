@@ -6,7 +6,7 @@
  * `client-deny` or ends the client with HALT is refusal.ts's.
  */
 import type { DenialReason } from "../metrics/port.ts";
-import type { OidcError, OidcErrorCode } from "../oidc/errors.ts";
+import type { OidcError } from "../oidc/errors.ts";
 import { IDP_SESSION_HINT } from "./refresh_expiry.ts";
 
 export interface Denial {
@@ -16,19 +16,17 @@ export interface Denial {
   logReason: string;
   /** For the log only: what an administrator can do about it (never claim values). */
   hint?: string | undefined;
-  /**
-   * An IdP failure's own code (idpDenial): `code` counts every one as `idp_error` or
-   * `recheck_failed`, and `access_denied`, the user's or the IdP's refusal, is no failure.
-   */
-  idpError?: OidcErrorCode;
 }
 
 /**
- * An IdP failure as a denial: the error's code goes to OpenVPN's log, its safe reason to the
- * user; counted as `idp_error` at sign-in and `recheck_failed` at a refresh check.
+ * An IdP's refusal, as a denial: the error's code goes to OpenVPN's log, its safe reason to the
+ * user. `failure` is what the IdP failing counts as where it failed: `idp_error` at sign-in,
+ * `recheck_failed` at a refresh check. `access_denied` is no failure but the user's choice (they
+ * pressed Cancel) or the IdP's own policy refusing them: `idp_denied`, a refusal like the policy's.
  */
-export function idpDenial(error: OidcError, code: "idp_error" | "recheck_failed"): Denial {
-  return { code, reason: error.reason, logReason: error.code, idpError: error.code };
+export function idpDenial(error: OidcError, failure: "idp_error" | "recheck_failed"): Denial {
+  const code = error.code === "access_denied" ? "idp_denied" : failure;
+  return { code, reason: error.reason, logReason: error.code };
 }
 
 export const NO_REFRESH_TOKEN: Denial = {

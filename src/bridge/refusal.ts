@@ -48,8 +48,10 @@ const NEW_CLIENT_REFUSAL: Record<DenialReason, "halt" | "deny"> = {
   // Nobody finished the sign-in: a retry opens a new tab, for ever, while nobody may be there
   // (5 in 50 s with a 10 s timeout); the user who is there connects again.
   timeout: "halt",
-  // The IdP failed (unreachable, an error, a bad answer): a retry may succeed. Its
-  // `access_denied` is no failure (haltsClient).
+  // The user pressed Cancel at the IdP (a retry would open the tab they just closed), or the IdP
+  // refused them by its own policy: their identity again.
+  idp_denied: "halt",
+  // The IdP failed (unreachable, an error, a bad answer): a retry may succeed.
   idp_error: "deny",
   internal_error: "deny",
   store_unavailable: "deny",
@@ -67,11 +69,7 @@ const NEW_CLIENT_REFUSAL: Record<DenialReason, "halt" | "deny"> = {
  * REAUTH and for a reconnect judged on its session.
  */
 export function haltsClient(denial: Denial, newClient: boolean): boolean {
-  if (!newClient) return false;
-  // The user cancelled at the IdP (a retry would open the tab they just closed), or the IdP
-  // refused them by its own policy: their identity again.
-  if (denial.idpError === "access_denied") return true;
-  return NEW_CLIENT_REFUSAL[denial.code] === "halt";
+  return newClient && NEW_CLIENT_REFUSAL[denial.code] === "halt";
 }
 
 /** The command that refuses the client, as logs name it. */

@@ -16,7 +16,8 @@ export type ClientAnswer = typeof CLIENT_ANSWERS[number];
 
 /**
  * Why a client was denied, by code. Policy verdicts (group, role, claim, common_name,
- * missing_claim), the sign-in itself (idp_error, timeout, wrong_network, username_unusable),
+ * missing_claim), the sign-in itself (idp_denied: cancelled or refused at the IdP, idp_error,
+ * timeout, wrong_network, username_unusable),
  * the session at CONNECT/REAUTH (no_webauth, session_invalid, session_expired, recheck_failed),
  * sessions.max_per_user (max_sessions), an unreachable session store (store_unavailable) and
  * internal_error.
@@ -27,6 +28,7 @@ export const DENIAL_REASONS = [
   "claim",
   "common_name",
   "missing_claim",
+  "idp_denied",
   "idp_error",
   "timeout",
   "wrong_network",

@@ -153,6 +153,7 @@ const de: PageText = {
     wrong_network: "Die Anmeldung muss aus demselben Netzwerk erfolgen wie die VPN-Verbindung",
     username_unusable:
       "Ihr Benutzername kann mit diesem VPN nicht verwendet werden; wenden Sie sich an Ihren Administrator",
+    idp_denied: "Die Anmeldung wurde beim Identitätsanbieter abgelehnt oder abgebrochen",
     idp_error: "Die Anmeldung wurde beim Identitätsanbieter abgelehnt oder ist dort fehlgeschlagen",
     max_sessions: "Sie haben bereits so viele VPN-Sitzungen wie erlaubt",
     username_mismatch:
@@ -249,6 +250,7 @@ const fr: PageText = {
     wrong_network: "La connexion doit se faire depuis le même réseau que la connexion VPN",
     username_unusable:
       "Votre nom d’utilisateur ne peut pas être utilisé avec ce VPN ; contactez votre administrateur",
+    idp_denied: "La connexion a été refusée ou annulée auprès du fournisseur d’identité",
     idp_error: "La connexion a été refusée ou a échoué auprès du fournisseur d’identité",
     max_sessions: "Vous avez déjà le nombre maximal de sessions VPN autorisé",
     username_mismatch:
@@ -345,6 +347,7 @@ const es: PageText = {
     wrong_network: "El inicio de sesión debe hacerse desde la misma red que la conexión VPN",
     username_unusable:
       "Su nombre de usuario no se puede usar con esta VPN; póngase en contacto con su administrador",
+    idp_denied: "El inicio de sesión fue denegado o cancelado en el proveedor de identidad",
     idp_error: "El proveedor de identidad rechazó el inicio de sesión o este falló",
     max_sessions: "Ya tiene el número máximo de sesiones VPN permitido",
     username_mismatch:

@@ -109,7 +109,7 @@ Deno.test("a new client refused for a reason a retry cannot change is halted, wi
     assertEquals([name, await sentFor(denial, true)], [name, "halt"]);
     assertEquals([name, refusalCommand(denial, true)], [name, "client-kill"]);
   }
-  // Counted as before: each under its own denial reason (access_denied is an idp_error).
+  // Each counted under its own denial reason.
   assertEquals(HALTED.map(([, denial]) => denial.code), [
     "no_webauth",
     "group",
@@ -123,7 +123,7 @@ Deno.test("a new client refused for a reason a retry cannot change is halted, wi
     "wrong_network",
     "max_sessions",
     "timeout",
-    "idp_error",
+    "idp_denied",
   ]);
 });
 

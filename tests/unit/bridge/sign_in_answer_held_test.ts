@@ -259,9 +259,9 @@ Deno.test("a held client-deny is dropped when the link comes back in another Ope
  * link is back: a failure is denied, a user's or the IdP's refusal (access_denied) halted.
  */
 for (
-  const [idpError, sent] of [
-    ["temporarily_unavailable", "deny 4 1"],
-    ["access_denied", "halt 4 1"],
+  const [idpError, sent, reason] of [
+    ["temporarily_unavailable", "deny 4 1", "idp_error"],
+    ["access_denied", "halt 4 1", "idp_denied"],
   ] as const
 ) {
   Deno.test(
@@ -296,8 +296,7 @@ for (
 
         await t.linkBack(RUN_1);
         assertEquals(t.link.commands.map(named), [sent]);
-        // Counted alike: access_denied is an idp_error among the denial reasons.
-        assertEquals(t.audit(), [{ event: "denied", cid: 4, reason: "idp_error" }]);
+        assertEquals(t.audit(), [{ event: "denied", cid: 4, reason }]);
       } finally {
         t.logs.stop();
         t.events.close();
