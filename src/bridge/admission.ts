@@ -7,7 +7,7 @@
  */
 import { AnswersInRun } from "./answers_in_run.ts";
 import { audit, auditSubject } from "../audit.ts";
-import { noMetrics } from "../metrics/port.ts";
+import { type DenialReason, noMetrics } from "../metrics/port.ts";
 import { IdpRejectedError, IdpUnreachableError, OidcError } from "../oidc/errors.ts";
 import type { Session } from "../sessions/types.ts";
 import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
@@ -47,6 +47,16 @@ import type {
   Resumption,
   SignInAnswerHolder,
 } from "./admission_types.ts";
+
+/**
+ * A sign-in refused for one of these counts as `logins_total{result="error"}`: the IdP or the
+ * bridge failed, and says nothing about the user. Any other refusal is "denied".
+ */
+const FAILED_SIGN_IN: ReadonlySet<DenialReason> = new Set([
+  "idp_error",
+  "idp_unreachable",
+  "internal_error",
+]);
 
 /** Writes of one session tried (Admission, #updateWith) while other instances keep writing it. */
 const UPDATE_ATTEMPTS = 3;
@@ -734,9 +744,7 @@ export class Admission {
     logDenial(this.#deps.log, client, denial, context, this.#storeFailureWarning);
     const metrics = this.#metrics(client.server);
     if (client.kind === "login") {
-      metrics.login(
-        denial.code === "idp_error" || denial.code === "internal_error" ? "error" : "denied",
-      );
+      metrics.login(FAILED_SIGN_IN.has(denial.code) ? "error" : "denied");
     } else {
       metrics.clientEvent(client.kind, "deny");
     }

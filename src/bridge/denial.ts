@@ -6,7 +6,7 @@
  * `client-deny` or ends the client with HALT is refusal.ts's.
  */
 import type { DenialReason } from "../metrics/port.ts";
-import type { OidcError } from "../oidc/errors.ts";
+import type { OidcError, OidcErrorCode } from "../oidc/errors.ts";
 import { IDP_SESSION_HINT } from "./refresh_expiry.ts";
 
 export interface Denial {
@@ -19,14 +19,23 @@ export interface Denial {
 }
 
 /**
- * An IdP's refusal, as a denial: the error's code goes to OpenVPN's log, its safe reason to the
- * user. `failure` is what the IdP failing counts as where it failed: `idp_error` at sign-in,
- * `recheck_failed` at a refresh check. `access_denied` is no failure but the user's choice (they
- * pressed Cancel) or the IdP's own policy refusing them: `idp_denied`, a refusal like the policy's.
+ * The IdP's answers counted under a code of their own wherever they come. `access_denied` is no
+ * failure but the user's choice (they pressed Cancel) or the IdP's own policy refusing them, a
+ * refusal like the policy's. `idp_unreachable` (timeouts, 5xx, 429, refused connections) says
+ * nothing about the user: an outage to alert on, not a user disabled or a bad answer.
+ */
+const OWN_CODES: Partial<Record<OidcErrorCode, DenialReason>> = {
+  access_denied: "idp_denied",
+  idp_unreachable: "idp_unreachable",
+};
+
+/**
+ * An IdP's refusal or failure, as a denial: the error's code goes to OpenVPN's log, its safe
+ * reason to the user. Counted under its own code (OWN_CODES), else as `failure`: `idp_error` at
+ * sign-in, `recheck_failed` at a refresh check.
  */
 export function idpDenial(error: OidcError, failure: "idp_error" | "recheck_failed"): Denial {
-  const code = error.code === "access_denied" ? "idp_denied" : failure;
-  return { code, reason: error.reason, logReason: error.code };
+  return { code: OWN_CODES[error.code] ?? failure, reason: error.reason, logReason: error.code };
 }
 
 export const NO_REFRESH_TOKEN: Denial = {

@@ -53,6 +53,7 @@ const NEW_CLIENT_REFUSAL: Record<DenialReason, "halt" | "deny"> = {
   idp_denied: "halt",
   // The IdP failed (unreachable, an error, a bad answer): a retry may succeed.
   idp_error: "deny",
+  idp_unreachable: "deny",
   internal_error: "deny",
   store_unavailable: "deny",
   // A session that ended, or a token OpenVPN refused: the retry is what sends the client to the

@@ -155,6 +155,7 @@ const de: PageText = {
       "Ihr Benutzername kann mit diesem VPN nicht verwendet werden; wenden Sie sich an Ihren Administrator",
     idp_denied: "Die Anmeldung wurde beim Identitätsanbieter abgelehnt oder abgebrochen",
     idp_error: "Die Anmeldung wurde beim Identitätsanbieter abgelehnt oder ist dort fehlgeschlagen",
+    idp_unreachable: "Der Identitätsanbieter ist nicht erreichbar; versuchen Sie es später erneut",
     max_sessions: "Sie haben bereits so viele VPN-Sitzungen wie erlaubt",
     username_mismatch:
       "Ihr VPN-Benutzername muss genau der sein, mit dem Sie sich anmelden, auch in Groß- und Kleinschreibung",
@@ -252,6 +253,7 @@ const fr: PageText = {
       "Votre nom d’utilisateur ne peut pas être utilisé avec ce VPN ; contactez votre administrateur",
     idp_denied: "La connexion a été refusée ou annulée auprès du fournisseur d’identité",
     idp_error: "La connexion a été refusée ou a échoué auprès du fournisseur d’identité",
+    idp_unreachable: "Le fournisseur d’identité est injoignable ; réessayez plus tard",
     max_sessions: "Vous avez déjà le nombre maximal de sessions VPN autorisé",
     username_mismatch:
       "Votre nom d’utilisateur VPN doit être celui avec lequel vous vous connectez, majuscules et minuscules comprises",
@@ -349,6 +351,7 @@ const es: PageText = {
       "Su nombre de usuario no se puede usar con esta VPN; póngase en contacto con su administrador",
     idp_denied: "El inicio de sesión fue denegado o cancelado en el proveedor de identidad",
     idp_error: "El proveedor de identidad rechazó el inicio de sesión o este falló",
+    idp_unreachable: "El proveedor de identidad no está disponible; inténtelo más tarde",
     max_sessions: "Ya tiene el número máximo de sesiones VPN permitido",
     username_mismatch:
       "Su nombre de usuario VPN debe ser el mismo con el que inicia sesión, incluidas mayúsculas y minúsculas",

@@ -1,8 +1,8 @@
 /**
  * What each answer of the IdP is counted and audited as, at a sign-in's callback and at a
  * REAUTH's refresh check: a user who cancelled at the IdP (or whom its policy refused) is a
- * refusal, not an IdP error; the IdP failing is an error at sign-in and `recheck_failed` at a
- * re-check.
+ * refusal, not an IdP error; an IdP that could not be asked is `idp_unreachable` at both, apart
+ * from its other failures (`idp_error` at sign-in, `recheck_failed` at a re-check).
  */
 import { assertEquals } from "../../support/assert.ts";
 import { LoginFlow } from "../../../src/bridge/login_flow.ts";
@@ -10,6 +10,7 @@ import { getLogger } from "../../../src/log.ts";
 import {
   AuthorizationResponseError,
   IdpRejectedError,
+  IdpUnreachableError,
   OidcError,
 } from "../../../src/oidc/errors.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
@@ -154,4 +155,27 @@ Deno.test("a REAUTH whose refresh the IdP refuses is recheck_failed: a user disa
     audit: ["reauth_denied recheck_failed"],
     kept: true,
   });
+});
+
+Deno.test("an IdP that could not be asked at sign-in is counted as an error, idp_unreachable, apart from its other failures", async () => {
+  assertEquals(
+    await signInFailing(new IdpUnreachableError("IdP request failed: token: ECONNREFUSED")),
+    {
+      sent: ["deny 4"],
+      counted: ["login error", "denial idp_unreachable"],
+      audit: ["denied idp_unreachable"],
+    },
+  );
+});
+
+Deno.test("a REAUTH whose refresh could not reach the IdP is idp_unreachable, not recheck_failed: the session is kept", async () => {
+  assertEquals(
+    await reauthFailing(new IdpUnreachableError("IdP request failed: token: HTTP 503")),
+    {
+      sent: ["deny 4"],
+      counted: ["denial idp_unreachable"],
+      audit: ["reauth_denied idp_unreachable"],
+      kept: true,
+    },
+  );
 });
