@@ -289,10 +289,10 @@ export class Admission {
       const holding = notWritten(error) && this.#holdForLink(client, {
         command: "client-auth",
         send: () => this.#sendAuth(stored, commander, true),
-        drop: (why) => this.#dropAuth(stored, why),
+        drop: (why, ending) => this.#dropAuth(stored, why, ending),
       });
       if (holding) {
-        // Not counted or audited until written: the session waits for it.
+        // Counted and audited once written, or counted when dropped: the session waits for it.
         log.info(
           "client-auth for {username} (cid {cid}) not written, to be sent once the management " +
             "link is back in the sign-in's OpenVPN run: {error}",
@@ -336,8 +336,15 @@ export class Admission {
     return { kind: "admitted", username };
   }
 
-  /** A held client-auth that will never be written: its session ends with it. */
-  async #dropAuth(stored: StoredSignIn, why: string): Promise<void> {
+  /**
+   * A held client-auth that will never be written: its session ends with it, and the sign-in is
+   * counted as failed (HeldSignInAnswer.drop).
+   */
+  async #dropAuth(
+    stored: StoredSignIn,
+    why: string,
+    ending?: { timedOut: true },
+  ): Promise<void> {
     const { log } = this.#deps;
     const { username, client } = stored;
     log.info("client-auth for {username} (cid {cid}) not sent: {why}; its session ends", {
@@ -345,6 +352,7 @@ export class Admission {
       cid: client.cid,
       why,
     });
+    if (ending?.timedOut !== true) this.#metrics(client.server).login("error");
     await this.#unstore(stored).catch((error) =>
       log.warning("Could not end the session of {username} (cid {cid}): {error}", {
         username,
@@ -695,7 +703,8 @@ export class Admission {
    * The refusal of a finished browser sign-in (refused, or the IdP failed): `client-deny`, or
    * HALT for a refusal a retry cannot change (refusal.ts). Recorded once written: one the link
    * did not write (down) is held for it and logged, counted and audited when it is written, in
-   * the sign-in's run. Never rejects: the page tells the user why, whatever became of it.
+   * the sign-in's run, or when it is dropped (HeldSignInAnswer.drop). Never rejects: the page
+   * tells the user why, whatever became of it.
    */
   async denySignIn(
     commander: ClientCommander,
@@ -712,13 +721,15 @@ export class Admission {
         const held = notWritten(error) && this.#holdForLink(client, {
           command,
           send,
-          drop: (why) => {
+          drop: (why, ending) => {
             log.info("{command} for cid {cid} ({code}) not sent: {why}", {
               command,
               cid: client.cid,
               code: denial.code,
               why,
             });
+            // The user was refused all the same (HeldSignInAnswer.drop).
+            if (ending?.timedOut !== true) this.#recordDenial(client, denial, context);
             return Promise.resolve();
           },
         });

@@ -112,9 +112,12 @@ export interface HeldSignInAnswer {
   send(): Promise<unknown>;
   /**
    * Not written, and never will be: `why`. A `client-auth`'s session ends (deleted, its grant
-   * given back). Nothing counted or audited: nothing was answered. Does not reject.
+   * given back). The sign-in is counted all the same, a `client-auth` as failed (`error`: nobody
+   * was admitted, so no audit line), a refusal with its reason and its audit line (the user was
+   * refused), as when OpenVPN refuses the answer; but not when the sign-in `timedOut`: its client
+   * is refused as timed out then, which counts it. Does not reject.
    */
-  drop(why: string): Promise<void>;
+  drop(why: string, ending?: { timedOut: true }): Promise<void>;
 }
 
 /** Where a server's link holds what it could not write (ClientEvents). */

@@ -344,8 +344,8 @@ export class ClientEvents {
    * now, before anything an event handled next does to the same session (a DISCONNECT would
    * only unbind a resumable one, left without a client).
    */
-  #dropHeld(answer: HeldSignInAnswer, why: string): void {
-    answer.drop(why).catch((error) =>
+  #dropHeld(answer: HeldSignInAnswer, why: string, ending?: { timedOut: true }): void {
+    answer.drop(why, ending).catch((error) =>
       this.#deps.log.warning("Dropping the {command} held for cid {cid} failed: {error}", {
         command: answer.command,
         cid: answer.cid,
@@ -400,7 +400,9 @@ export class ClientEvents {
     if (held !== undefined) {
       // Finished, but the link was not back in time to tell OpenVPN: a sign-in not completed in
       // time, whose client is told so as any other's.
-      this.#dropHeld(held, "its deadline passed before the management link was back");
+      this.#dropHeld(held, "its deadline passed before the management link was back", {
+        timedOut: true,
+      });
       await this.#denyTimedOut(entry);
       return;
     }

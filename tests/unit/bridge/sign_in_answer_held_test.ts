@@ -3,7 +3,9 @@
  * callback's `client-deny`) is held for the link, as a timed-out sign-in's deny is, and written
  * once the link tells the sign-in's OpenVPN run again; dropped when the sign-in ends first
  * (another run, its deadline, its client's DISCONNECT), a held client-auth's session with it.
- * Logged, counted and audited once, when written.
+ * Logged, counted and audited once, when written; a dropped one is counted all the same (a
+ * client-auth as an error, a refusal with its reason and its audit line), unless the deadline
+ * passed: the timeout that refuses the client then counts it.
  */
 import { assert, assertEquals } from "../../support/assert.ts";
 import { SIGN_IN_TIMED_OUT, UNKNOWN_SESSION } from "../../../src/bridge/denial.ts";
@@ -119,7 +121,7 @@ Deno.test("a client-auth the link did not write is held and sent once the link i
   }
 });
 
-Deno.test("a held client-auth is not sent when the link comes back in another OpenVPN run: its session ends and its grant is given back, nothing counted or audited", async () => {
+Deno.test("a held client-auth is not sent when the link comes back in another OpenVPN run: its session ends and its grant is given back, the sign-in counted as an error, nobody audited as admitted", async () => {
   const t = await signInBegun();
   try {
     assertEquals(
@@ -130,7 +132,7 @@ Deno.test("a held client-auth is not sent when the link comes back in another Op
     assertEquals(t.link.commands, []);
     assertEquals(await t.store.getSession("s-1"), undefined);
     assertEquals(t.revoked, ["rt-alice"]);
-    assertEquals([t.counted, t.audit()], [[], []]);
+    assertEquals([t.counted, t.audit()], [["login error"], []]);
     assert(
       t.logs.lines.some((line) =>
         line.text.startsWith("client-auth for alice (cid 4) not sent: OpenVPN restarted")
@@ -170,7 +172,7 @@ Deno.test("a held client-auth whose sign-in's deadline passes before the link is
   }
 });
 
-Deno.test("a held client-auth whose client leaves first is dropped: its session is deleted, not kept unbound for a token the client never got", async () => {
+Deno.test("a held client-auth whose client leaves first is dropped: its session is deleted, not kept unbound for a token the client never got; the sign-in counted as an error", async () => {
   const t = await signInBegun();
   try {
     assertEquals(
@@ -183,7 +185,7 @@ Deno.test("a held client-auth whose client leaves first is dropped: its session 
     assertEquals(await t.store.getSession("s-1"), undefined);
     assertEquals(t.revoked, ["rt-alice"]);
     await t.linkBack(RUN_1);
-    assertEquals([t.link.commands, t.counted, t.audit()], [[], [], []]);
+    assertEquals([t.link.commands, t.counted, t.audit()], [[], ["login error"], []]);
   } finally {
     t.logs.stop();
     t.events.close();
@@ -242,12 +244,30 @@ Deno.test("a callback's refusal (HALT) the link did not write is held and sent o
   }
 });
 
-Deno.test("a held client-deny is dropped when the link comes back in another OpenVPN run: nothing sent, counted or audited", async () => {
+Deno.test("a held refusal is dropped when the link comes back in another OpenVPN run: nothing sent, the refusal counted and audited with its reason", async () => {
   const t = await signInBegun();
   try {
     await t.admission.admitLogin(await finished(t.store, BOB), t.guarded);
     await t.linkBack(RUN_2);
-    assertEquals([t.link.commands, t.counted, t.audit()], [[], [], []]);
+    assertEquals(t.link.commands, []);
+    assertEquals(t.counted, ["login denied", "denial group"]);
+    assertEquals(t.audit(), [{ event: "denied", cid: 4, reason: "group" }]);
+  } finally {
+    t.logs.stop();
+    t.events.close();
+  }
+});
+
+Deno.test("a held refusal whose sign-in's deadline passes before the link is back is counted once, as the timeout that halts the client", async () => {
+  const t = await signInBegun();
+  try {
+    await t.admission.admitLogin(await finished(t.store, BOB), t.guarded);
+    t.clock.advance(TIMEOUT_MS);
+    await tick();
+    await t.linkBack(RUN_1);
+    assertEquals(t.link.commands.map(named), ["halt 4 1"]);
+    assertEquals(t.counted, ["login timeout", "denial timeout"]);
+    assertEquals(t.audit(), [{ event: "denied", cid: 4, reason: "timeout" }]);
   } finally {
     t.logs.stop();
     t.events.close();
