@@ -175,3 +175,31 @@ Deno.test("PrometheusMetrics counts clients OpenVPN admitted without asking, per
     'openvpn_auth_oidc_unasked_admissions_total{server="tcp"} 0',
   );
 });
+
+Deno.test("PrometheusMetrics times management commands in buckets fit to a real OpenVPN's answers (1 ms to seconds)", async () => {
+  const metrics = new PrometheusMetrics();
+  // Measured on OpenVPN 2.6: client-auth-nt 1-2.5 ms, client-kill 2.5-5 ms, some 5-50 ms.
+  for (const seconds of [0.0015, 0.004, 0.03]) metrics.managementCommand("client-kill", seconds);
+  const text = await metrics.render();
+  const bounds = text.split("\n")
+    .filter((l) =>
+      l.startsWith(
+        'openvpn_auth_oidc_management_command_duration_seconds_bucket{command="client-kill"',
+      )
+    )
+    .map((l) => /le="([^"]+)"\} (\d+)$/.exec(l)!.slice(1).join(" "));
+  assertEquals(bounds, [
+    "0.001 0",
+    "0.0025 1",
+    "0.005 2",
+    "0.01 2",
+    "0.025 2",
+    "0.05 3",
+    "0.1 3",
+    "0.25 3",
+    "1 3",
+    "2.5 3",
+    "5 3",
+    "+Inf 3",
+  ]);
+});
