@@ -875,15 +875,18 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
   );
 
   test(
-    "countLive() counts the live sessions and pending logins of one server",
+    "countLive() counts the live sessions and pending logins of one server, a session whose client left (kept for a reconnect) too",
     async (store, clock) => {
       await store.putSession(session({ sessionId: "a", server: "vpn1" }));
+      await store.putSession(
+        session({ sessionId: "left", server: "vpn1", cid: undefined, resumable: true }),
+      );
       await store.putSession(session({ sessionId: "b", server: "vpn2" }));
       await store.putSession(session({ sessionId: "old", server: "vpn1", expiresAt: T0 + MINUTE }));
       await store.putPending(pendingLogin({ id: "p1", server: "vpn1" }));
       await store.putPending(pendingLogin({ id: "p2", server: "vpn1", expiresAt: T0 + MINUTE }));
       clock.time = T0 + 2 * MINUTE;
-      assertEquals(await store.countLive("vpn1"), { sessions: 1, pending: 1 });
+      assertEquals(await store.countLive("vpn1"), { sessions: 2, pending: 1 });
       assertEquals(await store.countLive("vpn3"), { sessions: 0, pending: 0 });
     },
   );
