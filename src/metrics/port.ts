@@ -18,10 +18,9 @@ export type ClientAnswer = typeof CLIENT_ANSWERS[number];
  * Why a client was denied, by code. Policy verdicts (group, role, claim, common_name,
  * missing_claim), the sign-in itself (idp_denied: cancelled or refused at the IdP, idp_error,
  * timeout, wrong_network, username_unusable), the IdP not answering at sign-in or at a refresh
- * check (idp_unreachable),
- * the session at CONNECT/REAUTH (no_webauth, session_invalid, session_expired, recheck_failed),
- * sessions.max_per_user (max_sessions), an unreachable session store (store_unavailable) and
- * internal_error.
+ * check (idp_unreachable), the session at CONNECT/REAUTH (no_webauth, session_invalid,
+ * session_expired, recheck_failed), sessions.max_per_user (max_sessions), an unreachable session
+ * store (store_unavailable) and internal_error. README lists them (a test holds it to this list).
  */
 export const DENIAL_REASONS = [
   "group",
