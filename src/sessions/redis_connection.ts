@@ -38,6 +38,10 @@ const RECONNECT_MAX_DELAY_MS = 2_000;
  * call (up to 30 s each), not how soon an address moves.
  */
 const READONLY_RECONNECT_INTERVAL_MS = 10_000;
+/** How often a start asks a Redis that is loading its data set whether it is done. */
+const LOADING_POLL_MS = 100;
+/** What the start asks that with: a script that does nothing (waitWhileLoading says why). */
+export const LOADING_CHECK_SCRIPT = "return 1";
 const KEY_PREFIX_PATTERN = /^[A-Za-z0-9:_.{}-]{1,64}$/;
 /**
  * Reply codes of a Redis that cannot serve a command for the moment: starting, busy with a
@@ -202,7 +206,8 @@ export function readRedisCa(
 /**
  * Connects and waits until Redis answers (at most `connectTimeoutMs`), so that a wrong address,
  * password, CA or database fails the start with a clear message instead of denying every client
- * later, or of sharing another database's keys.
+ * later, or of sharing another database's keys. A Redis still loading its data set is waited for
+ * within that same time (waitWhileLoading).
  */
 export async function connectRedis(
   settings: RedisSettings,
@@ -240,9 +245,10 @@ export async function connectRedis(
     // ioredis's ready check sends INFO at every connect: refused to an ACL user without `info`
     // (which the store supports) it printed a warning to stderr at each connect and reconnect,
     // past the log, and refused altogether (a Redis that renames INFO away) it failed the start
-    // as unreachable. A Redis still loading its data, which that check waited for, answers the
-    // store's calls with LOADING, an unavailable store (UNAVAILABLE_CODES). Connections made
-    // with duplicate() (the cluster's subscriber) take these options too.
+    // as unreachable. A Redis still loading its data, which that check waited for, is waited
+    // for at the start by waitWhileLoading; later it answers the store's calls with LOADING, an
+    // unavailable store (UNAVAILABLE_CODES). Connections made with duplicate() (the cluster's
+    // subscriber) take these options too.
     enableReadyCheck: false,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
@@ -282,6 +288,7 @@ export async function connectRedis(
   // Without a listener ioredis prints every reconnect failure itself.
   client.on("error", (error) => (lastError = error));
   let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = performance.now() + connectTimeoutMs;
   try {
     await Promise.race([
       client.connect(),
@@ -301,6 +308,7 @@ export async function connectRedis(
   }
   try {
     await selectDatabase(client, address.db, where, username);
+    await waitWhileLoading(client, where, deadline, connectTimeoutMs);
   } catch (error) {
     client.disconnect();
     throw error;
@@ -343,6 +351,48 @@ async function selectDatabase(
     throw new Error(`Invalid sessions.url: database ${db} refused: ${errorText(error)}`, {
       cause: error,
     });
+  }
+}
+
+/**
+ * A Redis that has just started (its own restart, or both started at boot) loads its data set
+ * before it serves, for a second or a minute by its size, and meanwhile answers the store's calls
+ * with LOADING: the start's first store call failed, and the service with it, until systemd's
+ * restart found it loaded. So the start waits for it, within the connection's own start deadline
+ * (`connectTimeoutMs` from the connect on), asking every LOADING_POLL_MS. Not ioredis's ready
+ * check, which waits for this by INFO (see connectRedis). Asked by a script that does nothing:
+ * the store and the cluster run scripts anyway (README's ACL needs `+@scripting`), where PING
+ * or INFO may be refused to a least-privilege ACL user, and Redis checks the ACL before LOADING.
+ * Any answer but LOADING ends the wait, a refusal included: what follows the start judges it.
+ */
+async function waitWhileLoading(
+  client: Redis,
+  where: string,
+  deadline: number,
+  connectTimeoutMs: number,
+): Promise<void> {
+  for (let told = false;; told = true) {
+    try {
+      await client.eval(LOADING_CHECK_SCRIPT, 0);
+      return;
+    } catch (error) {
+      if (replyCode(errorText(error)) !== "LOADING") return;
+      if (performance.now() + LOADING_POLL_MS > deadline) {
+        throw new StoreUnavailableError(
+          `Session store ${where} was still loading its data set after ` +
+            `${connectTimeoutMs / 1000} s, the most the start waits: ${errorText(error)}`,
+          { cause: error },
+        );
+      }
+    }
+    if (!told) {
+      log.info(
+        "Session store {where} is loading its data set (Redis restarted): the start waits for " +
+          "it, up to {seconds} s",
+        { where, seconds: connectTimeoutMs / 1000 },
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, LOADING_POLL_MS));
   }
 }
 

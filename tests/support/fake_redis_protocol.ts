@@ -4,13 +4,22 @@
  * answer, or to answer the handshake and then nothing).
  */
 
+import { LOADING_CHECK_SCRIPT } from "../../src/sessions/redis_connection.ts";
+
 /** Commands ioredis sends on a new connection before it is ready, and the store's INFO at its start. */
-export const HANDSHAKE = new Set(["INFO", "SELECT", "CLIENT", "AUTH", "HELLO"]);
+const HANDSHAKE = new Set(["INFO", "SELECT", "CLIENT", "AUTH", "HELLO"]);
 
 const INFO_REPLY = "# Server\r\nredis_version:7.0.0\r\nloading:0\r\n";
 
-/** The reply to a HANDSHAKE command `name` (upper case): INFO's text, else "+OK". */
-export function handshakeReply(name: string): string {
+/**
+ * The reply to a command of the handshake: a HANDSHAKE command (INFO's text, else "+OK"), or the
+ * start's check that Redis is done loading (connectRedis: a script that returns 1); undefined
+ * for any other command.
+ */
+export function handshakeReply(args: readonly string[]): string | undefined {
+  const name = (args[0] ?? "").toUpperCase();
+  if (name === "EVAL" && args[1] === LOADING_CHECK_SCRIPT) return ":1\r\n";
+  if (!HANDSHAKE.has(name)) return undefined;
   return name === "INFO" ? `$${INFO_REPLY.length}\r\n${INFO_REPLY}\r\n` : "+OK\r\n";
 }
 

@@ -6,7 +6,7 @@
  * close every socket they accepted or were given, and their listener, on `close()`, so Deno's
  * sanitizers find nothing left open.
  */
-import { HANDSHAKE, handshakeReply, parseCommand } from "./fake_redis_protocol.ts";
+import { handshakeReply, parseCommand } from "./fake_redis_protocol.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -117,9 +117,9 @@ async function serveRedis(conn: Deno.Conn, ordinal: number, onCommand: CommandHa
       while ((parsed = parseCommand(pending)) !== undefined) {
         pending = pending.slice(parsed.length);
         const { args } = parsed;
-        const name = (args[0] ?? "").toUpperCase();
-        const answer = HANDSHAKE.has(name)
-          ? () => peer.reply(handshakeReply(name))
+        const handshake = handshakeReply(args);
+        const answer = handshake !== undefined
+          ? () => peer.reply(handshake)
           : () => onCommand(args, peer);
         // A handler that throws drops the connection: nothing after it is answered.
         replies = replies.then(answer).catch(peer.close);

@@ -59,7 +59,12 @@ export class RedisServer {
     return this.#process?.pid;
   }
 
-  async start(): Promise<void> {
+  /**
+   * Starts the server and returns once it serves, or with `until: "loading"` once it has begun
+   * loading its RDB snapshot (from `persist`): it accepts connections then and answers most
+   * commands with LOADING until it is done (slowed down for a test by `--key-load-delay`).
+   */
+  async start({ until = "serving" }: { until?: "serving" | "loading" } = {}): Promise<void> {
     if (this.#process) throw new Error("redis-server already running");
     const options = this.#options;
     const args = [
@@ -111,7 +116,9 @@ export class RedisServer {
     }).spawn();
     this.#process = child;
     try {
-      await this.#waitForLog(/Ready to accept connections/);
+      await this.#waitForLog(
+        until === "loading" ? /Loading RDB produced by/ : /Ready to accept connections/,
+      );
     } catch (error) {
       // Not serving (timed out, or exited): no failed start leaves a redis-server behind.
       this.#killNow();
