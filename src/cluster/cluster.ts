@@ -67,6 +67,14 @@ export async function startCluster(deps: ClusterDeps): Promise<Cluster> {
     throw error;
   });
   const keys = new ClusterKeys(deps.redis.keyPrefix);
+  const address = parseRedisUrl(deps.redis.url) as RedisAddress;
+  const channelsRefused = (error: unknown) =>
+    refusedChannels(
+      error,
+      describeRedisUrl(address),
+      deps.redis.username ?? address.username,
+      keys,
+    );
   const byChannel = new Map(deps.servers.map((server) => [keys.channel(server), server]));
   const byOutcomeChannel = new Map(
     deps.servers.map((server) => [keys.outcomeChannel(server), server]),
@@ -83,6 +91,8 @@ export async function startCluster(deps: ClusterDeps): Promise<Cluster> {
       const outcomeOf = byOutcomeChannel.get(channel);
       if (outcomeOf !== undefined) queue.outcomeRecorded(outcomeOf, message);
     },
+    // A reconnect's SUBSCRIBE refused the same way (the ACL changed meanwhile) is told so.
+    refusal: channelsRefused,
     // Losing or regaining the subscription: drain now and read outcomes now (notifications may
     // have been missed), and let the runners and waiters pick the poll interval for the new
     // state.
@@ -114,13 +124,7 @@ export async function startCluster(deps: ClusterDeps): Promise<Cluster> {
   } catch (error) {
     // Channels the ACL user lacks refuse every script that publishes too (refused_channels.ts):
     // polling would not carry any work, so the start fails and names the fix.
-    const address = parseRedisUrl(deps.redis.url) as RedisAddress;
-    const refused = refusedChannels(
-      error,
-      describeRedisUrl(address),
-      deps.redis.username ?? address.username,
-      keys,
-    );
+    const refused = channelsRefused(error);
     if (refused !== undefined) {
       notifications.stop();
       redis.disconnect();

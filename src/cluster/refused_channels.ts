@@ -3,7 +3,9 @@
  * no channels (`acl-pubsub-default resetchannels`), so this is the usual mistake, and it does not
  * merely cost the notifications: every script that publishes (ENQUEUE, RECORD) is refused too,
  * so no work crosses instances. A start that finds it fails, naming the fix, as a refused key
- * does (refusedCredentials); any other failure to subscribe only costs the notifications.
+ * does (refusedCredentials); a reconnect that finds it (the ACL changed meanwhile) logs that same
+ * text as an error (work_notifications.ts). Any other failure to subscribe only costs the
+ * notifications.
  */
 import { replyCode } from "../sessions/redis_connection.ts";
 import type { ClusterKeys } from "./work_queue.ts";

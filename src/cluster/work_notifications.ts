@@ -21,6 +21,11 @@ export interface WorkNotificationsDeps {
   onMessage: (channel: string, message: string) => void;
   /** `up` changed: the connection was lost, or it is subscribed again. */
   onChange: () => void;
+  /**
+   * A failure to subscribe that is Redis refusing the ACL user the channels, as the error that
+   * names the rule to add (refusedChannels); undefined for any other failure.
+   */
+  refusal: (error: unknown) => Error | undefined;
 }
 
 export class WorkNotifications {
@@ -48,8 +53,8 @@ export class WorkNotifications {
       if (!this.#started) return;
       this.#subscribe().catch((error) => {
         // Lost again before the reply: the next "ready" tries again, nothing to say. A reply
-        // refusing it (the ACL changed meanwhile) lasts: polling only until a reconnect.
-        if ((error as { name?: unknown })?.name === "ReplyError") this.warnPollingOnly(error);
+        // refusing it (the ACL changed meanwhile) lasts until a reconnect.
+        if ((error as { name?: unknown })?.name === "ReplyError") this.#reportRefusal(error);
       });
     });
   }
@@ -77,6 +82,24 @@ export class WorkNotifications {
     this.#deps.log.warning("Work notifications unavailable, polling only: {error}", {
       error: String(error),
     });
+  }
+
+  /**
+   * A SUBSCRIBE Redis refused at a reconnect. Refused the channels, the ACL user is refused the
+   * scripts that queue work and record outcomes too, since they publish on them: no work crosses
+   * instances, an error naming the fix, in the start's words. Any other refusal costs only the
+   * notifications.
+   */
+  #reportRefusal(error: unknown): void {
+    const refused = this.#deps.refusal(error);
+    if (refused === undefined) {
+      this.warnPollingOnly(error);
+      return;
+    }
+    this.#deps.log.error(
+      "Work notifications refused, and with them all work between instances: {error}",
+      { error: refused.message },
+    );
   }
 
   stop(): void {

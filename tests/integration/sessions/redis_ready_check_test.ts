@@ -73,6 +73,7 @@ Deno.test("connectRedis(): an ACL user without `info` connects and reconnects (s
           log: getLogger("ready-test"),
           onMessage: () => {},
           onChange: () => {},
+          refusal: () => undefined,
         });
         original.disconnect();
         try {
