@@ -9,7 +9,7 @@ import { AnswersInRun } from "./answers_in_run.ts";
 import { audit, auditSubject } from "../audit.ts";
 import { type DenialReason, noMetrics } from "../metrics/port.ts";
 import { IdpRejectedError, IdpUnreachableError, OidcError } from "../oidc/errors.ts";
-import type { Session } from "../sessions/types.ts";
+import type { PendingLogin, Session } from "../sessions/types.ts";
 import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
 import { StoreFullError } from "../sessions/store_full.ts";
 import { type ClientCommander, notWritten, outcomeUnknown } from "./commander.ts";
@@ -133,6 +133,14 @@ export class Admission {
     return () => {
       if (this.#answerHolders.get(server) === holder) this.#answerHolders.delete(server);
     };
+  }
+
+  /**
+   * A callback is about to take `login` from the store (SignInAnswerHolder.signInTaking, on the
+   * link of its server here, if any); returns the undo, for a take that found nothing or failed.
+   */
+  signInTaking(login: Pick<PendingLogin, "server" | "cid" | "id">): () => void {
+    return this.#answerHolders.get(login.server)?.signInTaking(login.cid, login.id) ?? (() => {});
   }
 
   /** A finished browser login: judge, store the session, send `client-auth` or the refusal. */

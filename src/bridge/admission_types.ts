@@ -128,6 +128,11 @@ export interface SignInAnswerHolder {
    * deadline passed, another began on the cid, OpenVPN restarted).
    */
   holdSignInAnswer(answer: HeldSignInAnswer): boolean;
+  /**
+   * A callback of this process is about to take sign-in `loginId` on `cid` from the store: its
+   * deadline, finding the login gone, leaves it to that callback. Returns the undo.
+   */
+  signInTaking(cid: number, loginId: string): () => void;
 }
 
 /**

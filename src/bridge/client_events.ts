@@ -78,6 +78,16 @@ export interface ClientEventsDeps {
    * judged on while the store cannot be reached.
    */
   knownSessions?: Pick<KnownSessions, "get" | "forgetClient">;
+  /**
+   * Only callbacks of this process take this server's sign-ins from the store: true outside a
+   * cluster (the server's name is this bridge's own among those sharing the store, and a login
+   * for a server a bridge does not have is never taken there: LoginFlow.view). A pending login
+   * its deadline then finds gone, which none of them took, was lost with the store's data
+   * (FLUSHALL, Redis restarted without persistence) while its client still waits: it is denied
+   * as timed out. Unset (a cluster, where another instance's callback may hold it while the IdP
+   * answers): gone counts as taken.
+   */
+  soleTaker?: boolean;
 }
 
 /** The client a sign-in's timeout deny went to, as its audit line names it. */
@@ -354,6 +364,14 @@ export class ClientEvents {
     );
   }
 
+  /**
+   * A callback of this process is about to take sign-in `loginId` on `cid` from the store
+   * (SignInAnswerHolder); returns the undo, for a take that found nothing or failed.
+   */
+  signInTaking(cid: number, loginId: string): () => void {
+    return this.#signIns.taking(cid, loginId);
+  }
+
   /** Whether a finished sign-in still names the client at `cid` (SignIns.isCurrent). */
   isCurrentSignIn(cid: number, signIn: SignInRef): boolean | undefined {
     return this.#signIns.isCurrent(cid, signIn);
@@ -406,14 +424,23 @@ export class ClientEvents {
       await this.#denyTimedOut(entry);
       return;
     }
-    // Gone means the callback took it (and answered) or the client left: nothing to say. A
-    // store that cannot say cannot hand the login to a callback either: deny, so the client
-    // hears why.
+    // Gone means a callback took it (and answers it): nothing to say; the client is still
+    // waiting (a DISCONNECT would have ended the sign-in), so where no callback can have taken
+    // it, the store lost it (soleTaker). A store that cannot say cannot hand the login to a
+    // callback either: deny, so the client hears why.
     const deleted = await this.#deps.store.deletePending(entry.id).catch((error) => {
       if (error instanceof StoreUnavailableError) return true;
       throw error;
     });
-    if (!deleted) return;
+    if (!deleted) {
+      if (!this.#deps.soleTaker || this.#signIns.takenHere(entry)) return;
+      this.#deps.log.warning(
+        "Sign-in for cid {cid}: its pending login is gone from the session store and no " +
+          "callback took it (the store lost its data: a FLUSHALL, or Redis restarted without " +
+          "persistence)",
+        { cid: entry.cid },
+      );
+    }
     await this.#denyTimedOut(entry);
   }
 

@@ -28,7 +28,7 @@ export interface LoginFlowDeps {
   /** `startLogin(stateTag)` must begin the state with `<stateTag>.`. */
   oidc: Pick<OidcClient, "startLogin" | "finishLogin">;
   commanders: CommanderLookup;
-  admission: Pick<Admission, "admitLogin" | "denySignIn">;
+  admission: Pick<Admission, "admitLogin" | "denySignIn" | "signInTaking">;
   checkClientIp: boolean;
   /**
    * http.trusted_proxies (live): a browser address that is one of them, or loopback, is a
@@ -270,7 +270,7 @@ export class LoginFlow {
       }
     }
     // A used, expired, forged or foreign state all look the same to the user.
-    const login = matched && (await store.takePending(matched.id));
+    const login = matched && (await this.#take(matched));
     if (!login?.oauth) return { kind: "expired" };
     if (!secureEqual(login.oauth.state, state)) {
       // The same browser pressed Continue again (another tab) between the match and the take:
@@ -290,6 +290,23 @@ export class LoginFlow {
       loginId: login.id,
       loginExpiresAt: login.expiresAt,
     };
+  }
+
+  /**
+   * Takes `login` from the store for this callback to answer, telling its server's link first:
+   * its deadline, should it find the login gone meanwhile, leaves it to this callback (the take's
+   * reply is decrypted after Redis answered, and the deadline's delete may be answered between).
+   * A take that found nothing, or failed, is undone: nobody here answers that sign-in.
+   */
+  async #take(login: PendingLogin): Promise<PendingLogin | undefined> {
+    const undo = this.#deps.admission.signInTaking(login);
+    let taken: PendingLogin | undefined;
+    try {
+      taken = await this.#deps.store.takePending(login.id);
+    } finally {
+      if (taken === undefined) undo();
+    }
+    return taken;
   }
 
   async #finish(

@@ -100,6 +100,8 @@ export function serverLinkBuilder(
       log: clientLog,
       metrics: serverMetrics,
       ...(deps.knownSessions ? { knownSessions: deps.knownSessions } : {}),
+      // In a cluster another instance's callback may take this server's sign-ins.
+      soleTaker: current.value.cluster === undefined,
     });
     const link = new ServerLink(connection, events, clientLog, clock, unasked);
     // What answers browser sign-ins, here and for other instances (work items): checked

@@ -32,6 +32,8 @@ export class SignIns {
   readonly #byCid = new Map<number, SignIn>();
   /** OpenVPN's run, as the link last told it; undefined before the first time. */
   #run: string | undefined;
+  /** How many callbacks of this process are taking, or took, each tracked sign-in (taking). */
+  readonly #takers = new WeakMap<SignIn, number>();
 
   /**
    * `onOverdue` hears of a sign-in whose deadline passed while it was still the latest on its
@@ -75,6 +77,28 @@ export class SignIns {
     // itself the latest on its cid to be denied.
     this.#byCid.set(kept.cid, kept);
     this.#deadlines.add(kept);
+  }
+
+  /**
+   * A callback of this process is about to take sign-in `loginId` on `cid` from the store, to
+   * answer it. Returns the undo, for a take that found nothing or failed. A sign-in no longer
+   * tracked needs no mark: its deadline has passed, or will never deny it.
+   */
+  taking(cid: number, loginId: string): () => void {
+    const signIn = this.#byCid.get(cid);
+    if (signIn?.id !== loginId) return () => {};
+    this.#takers.set(signIn, (this.#takers.get(signIn) ?? 0) + 1);
+    let undone = false;
+    return () => {
+      if (undone) return;
+      undone = true;
+      this.#takers.set(signIn, this.#takers.get(signIn)! - 1);
+    };
+  }
+
+  /** Whether a callback of this process took `signIn` from the store, or is taking it. */
+  takenHere(signIn: SignIn): boolean {
+    return (this.#takers.get(signIn) ?? 0) > 0;
   }
 
   /** The client at `cid` left: its sign-in has nobody to answer. */

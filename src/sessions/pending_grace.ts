@@ -7,10 +7,11 @@ import type { StoreTable } from "./types.ts";
 /**
  * How long a pending login outlives its deadline: the deadline's own delete of it is what denies
  * the client with "Sign-in was not completed in time" (client_events.ts), and finding it gone
- * means a callback took it. That delete comes a little after the deadline (a timer, a busy event
- * loop: on Deno a put's batched write, an immediate, runs before a timer that fell due in the
- * same busy turn), and a sweep may come from a bridge whose clock runs seconds ahead (Redis):
- * neither may take the login away first. Reads, takes and updates treat it as gone from its
+ * means a callback took it (or, where no callback here took it outside a cluster, that the store
+ * lost it). That delete comes a little after the deadline (a timer, a busy event loop: on Deno a
+ * put's batched write, an immediate, runs before a timer that fell due in the same busy turn),
+ * and a sweep may come from a bridge whose clock runs seconds ahead (Redis): neither may take the
+ * login away first. Reads, takes and updates treat it as gone from its
  * deadline on; it counts towards max_entries until a sweep, or a put into a full table, removes
  * it after the grace. A full table of logins all within it refuses a new one as full.
  */

@@ -118,7 +118,7 @@ export async function appSetup(options: AppOptions = {}) {
     testPendingLogin({ id: ID, commonName: "alice-laptop", sessionId: "sess-xyz", ...overrides });
   await store.putPending(pending(options.stored));
   const request = (path: string, init: RequestInit = {}) => app.request(path, init, PEER);
-  return { app, flow, store, commander, clock, request, finishCalls, pending };
+  return { app, flow, admission, store, commander, clock, request, finishCalls, pending };
 }
 
 export function cookieOf(response: Response): string {

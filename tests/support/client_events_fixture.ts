@@ -179,6 +179,8 @@ export interface TestClientEventsOptions {
   newLoginId?: () => string;
   /** Counting (admission and events), as the daemon wires it; nothing counted unless given. */
   metrics?: Metrics;
+  /** ClientEventsDeps.soleTaker (the daemon's outside a cluster); unset unless given. */
+  soleTaker?: boolean;
 }
 
 export type TestAdmissionOptions =
@@ -282,6 +284,7 @@ export function testClientEvents(options: TestClientEventsOptions) {
     log: getLogger("test").with({ server }),
     ...(options.knownSessions ? { knownSessions: options.knownSessions } : {}),
     ...(options.metrics ? { metrics: options.metrics.server(server) } : {}),
+    ...(options.soleTaker === undefined ? {} : { soleTaker: options.soleTaker }),
   });
   return { events, commander, revoked, admission, sessionEnd, unstoredRefreshTokens };
 }

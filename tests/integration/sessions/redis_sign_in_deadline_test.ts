@@ -1,6 +1,7 @@
 /**
  * A sign-in's deadline over a real redis-server, in real time: Redis runs a key's TTL down on
- * its own clock, which no fake clock can move.
+ * its own clock, which no fake clock can move. Also when Redis lost the pending login meanwhile
+ * (FLUSHALL): outside a cluster nobody else can have taken it, and the client is told why.
  */
 import { assertEquals } from "../../support/assert.ts";
 import { SIGN_IN_TIMED_OUT } from "../../../src/bridge/denial.ts";
@@ -65,6 +66,50 @@ Deno.test("ClientEvents over Redis: a sign-in not completed within a 1 s auth_pe
     });
     const audit = logs.lines.filter((line) => line.category === "audit");
     assertEquals(audit.map((line) => line.properties.reason), ["timeout"]);
+  } finally {
+    await server.dispose();
+  }
+});
+
+Deno.test("ClientEvents over Redis, outside a cluster: a sign-in whose pending login a FLUSHALL took is halted as timed out at its deadline", async () => {
+  const server = await RedisServer.start();
+  try {
+    const config = redisSettings(server.url, "deadline-test:", { storeTimeoutMs: 2_000 });
+    // The store's own connection: the store closes it.
+    const client = await connectRedis(config);
+    const store = await RedisStore.open({
+      client,
+      keyPrefix: config.keyPrefix,
+      cipher: await TokenCipher.fromKeyBytes(new Uint8Array(32).fill(5)),
+      maxEntries: 100,
+      description: config.url,
+    });
+    const { events, commander } = testClientEvents({
+      store,
+      clock: systemClock,
+      authPendingTimeoutMs: 1_000,
+      soleTaker: true,
+    });
+    const logs = captureLogs();
+    try {
+      await events.onConnect(3, 1, testEnv({ session_id: "s-new" }));
+      await client.flushall();
+      for (let waited = 0; commander.commands.length < 2 && waited < 3_000; waited += 50) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    } finally {
+      logs.stop();
+      events.close();
+      await store.close();
+    }
+    assertEquals(commander.commands.map((command) => command.kind), ["pending", "halt"]);
+    assertEquals(commander.commands[1], {
+      kind: "halt",
+      cid: 3,
+      kid: 1,
+      reason: SIGN_IN_TIMED_OUT.logReason,
+      clientReason: SIGN_IN_TIMED_OUT.reason,
+    });
   } finally {
     await server.dispose();
   }

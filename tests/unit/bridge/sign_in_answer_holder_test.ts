@@ -34,6 +34,7 @@ Deno.test("holdAnswersFor(): undoing an older holder of a server leaves the newe
       heldBy.push(`${name} ${answer.command} ${answer.cid}`);
       return true;
     },
+    signInTaking: () => () => {},
   });
   const stopOld = admission.holdAnswersFor("default", holder("old"));
   admission.holdAnswersFor("default", holder("new"));
