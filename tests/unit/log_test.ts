@@ -4,7 +4,6 @@ import {
   configureLogging,
   flushLogs,
   getLogger,
-  maskSensitive,
   plainValueRenderer,
   redirectLogOutput,
 } from "../../src/log.ts";
@@ -12,54 +11,6 @@ import { Secret } from "../../src/config/secret.ts";
 import { LINE_AND_BIDI_CODES } from "../support/line_and_bidi.ts";
 import { INVISIBLE_MARK_CODES } from "../support/invisible_marks.ts";
 import { JOINED_NAMES } from "../support/joined_names.ts";
-
-Deno.test("maskSensitive() masks credential-like properties and keeps the rest", () => {
-  const properties = {
-    username: "alice",
-    password: "hunter2",
-    client_secret: "s",
-    refreshToken: "rt",
-    cookie: "c",
-    codeVerifier: "v",
-    cid: 4,
-  };
-  assertEquals(maskSensitive(properties), {
-    username: "alice",
-    password: "***",
-    client_secret: "***",
-    refreshToken: "***",
-    cookie: "***",
-    codeVerifier: "***",
-    cid: 4,
-  });
-  assertEquals(properties.password, "hunter2");
-});
-
-Deno.test("maskSensitive() returns the same object when nothing is sensitive", () => {
-  const properties = { cid: 1, commonName: "alice" };
-  assertEquals(maskSensitive(properties) === properties, true);
-});
-
-Deno.test("maskSensitive() looks into arrays and deep objects, and leaves out what is nested too deep to check", () => {
-  let deep: Record<string, unknown> = { token: "deep-token" };
-  for (let level = 0; level < 6; level++) deep = { level: deep };
-  const properties = {
-    items: [{ token: "t-1", name: "a" }, "plain", [{ password: "pw" }]],
-    deep,
-  };
-  const masked = maskSensitive(properties);
-  assertEquals(masked["items"], [{ token: "***", name: "a" }, "plain", [{ password: "***" }]]);
-  assertEquals(JSON.stringify(masked).includes("deep-token"), false);
-  assertEquals(JSON.stringify(masked).includes('"token":"***"'), true);
-  let tooDeep: unknown = { token: "hidden" };
-  for (let level = 0; level < 20; level++) tooDeep = [tooDeep];
-  const cut = JSON.stringify(maskSensitive({ tooDeep }));
-  assertEquals(cut.includes("hidden"), false, cut);
-  assertEquals(cut.includes("[nested too deep]"), true, cut);
-  // Nothing sensitive anywhere: the same object, arrays and all.
-  const clean = { list: [{ cid: 1 }, [2, 3]] };
-  assertEquals(maskSensitive(clean) === clean, true);
-});
 
 for (const format of ["text", "json"] as const) {
   Deno.test(`a sensitive value in an array is masked in the ${format} output, message included`, () => {
