@@ -1,9 +1,85 @@
 /**
  * The logs' second line of defence (src/log_mask.ts): credential-like property names at any
- * depth.
+ * depth, in the text and JSON output alike.
  */
-import { assertEquals, assertStrictEquals } from "../support/assert.ts";
+import { assert, assertEquals, assertStrictEquals } from "../support/assert.ts";
+import { configureLogging, getLogger } from "../../src/log.ts";
 import { maskSensitive } from "../../src/log_mask.ts";
+import { captureStderr } from "../support/stderr_capture.ts";
+
+/** Names whose values are masked: credentials, and capabilities that finish a sign-in. */
+const SENSITIVE_NAMES = [
+  "password",
+  "passwd",
+  "pw",
+  "pwd",
+  "redisPw",
+  "client_secret",
+  "refreshToken",
+  "id_token",
+  "cookie",
+  "authorization",
+  "x-api-key",
+  "apiKey",
+  "api_key",
+  "credentials",
+  "client_assertion",
+  "jwt",
+  "private_key",
+  "privateKey",
+  "sessionKey",
+  "nonce",
+  "code",
+  "authCode",
+  "auth_code",
+  "codeVerifier",
+  "verifier",
+  "pkce",
+  "state",
+  "oauthState",
+  "binding",
+  "csrf",
+];
+
+/** Names the code logs, whose values must stay readable. */
+const KEPT_NAMES = [
+  "cid",
+  "kid",
+  "commonName",
+  "username",
+  "user",
+  "sessionId",
+  "session_id",
+  "sid",
+  "sub",
+  "key",
+  "keys",
+  "claims",
+  "hint",
+  "stateTag",
+  "states",
+  "statement",
+  "denialCode",
+  "statusCode",
+  "address",
+  "reason",
+  "event",
+  "error",
+];
+
+/** A value no other test line holds, to search the output for. */
+const markerOf = (name: string) => `m4sk-${name.replace(/[^a-z]/gi, "")}-v4lue`;
+
+Deno.test("maskSensitive() masks each credential-like name and keeps the names the code logs", () => {
+  for (const name of SENSITIVE_NAMES) {
+    assertEquals(maskSensitive({ [name]: "v" }), { [name]: "***" }, name);
+    assertEquals(maskSensitive({ outer: [{ [name]: "v" }] }), { outer: [{ [name]: "***" }] }, name);
+  }
+  for (const name of KEPT_NAMES) {
+    const properties = { [name]: "v" };
+    assertStrictEquals(maskSensitive(properties), properties, name);
+  }
+});
 
 Deno.test("maskSensitive() masks credential-like properties and keeps the rest", () => {
   const properties = {
@@ -52,3 +128,40 @@ Deno.test("maskSensitive() looks into arrays and deep objects, and leaves out wh
   const clean = { list: [{ cid: 1 }, [2, 3]] };
   assertStrictEquals(maskSensitive(clean), clean);
 });
+
+/** What one record of every kind above writes in `format`: the sensitive values a run holds. */
+function logEveryKind(format: "text" | "json"): string[] {
+  configureLogging("info", format, false);
+  const capture = captureStderr();
+  try {
+    const log = getLogger("test");
+    log.info("Names {user}", {
+      user: "alice",
+      ...Object.fromEntries(SENSITIVE_NAMES.map((name) => [name, markerOf(name)])),
+    });
+    log.info(
+      "In the template: {pw} {pwd} {state} {authCode} {binding}",
+      Object.fromEntries(
+        ["pw", "pwd", "state", "authCode", "binding"].map((n) => [n, markerOf(n)]),
+      ),
+    );
+    return capture.lines();
+  } finally {
+    capture.restore();
+    configureLogging("warning", "text", false);
+  }
+}
+
+const SECRET_MARKERS = SENSITIVE_NAMES.map(markerOf);
+
+for (const format of ["text", "json"] as const) {
+  Deno.test(`no credential goes out in the ${format} output`, () => {
+    const lines = logEveryKind(format);
+    const out = lines.join("\n");
+    assertEquals(lines.length, 2, out);
+    assertEquals(SECRET_MARKERS.filter((marker) => out.includes(marker)), [], out);
+    for (const kept of ["alice"]) {
+      assert(out.includes(kept), `${kept} not in ${out}`);
+    }
+  });
+}
