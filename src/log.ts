@@ -1,8 +1,8 @@
 /**
  * Logging: LogTape (small, dependency-free, runs on Deno and Bun) writing one line per record
- * to stderr, as text for people or JSON lines for collectors. Properties whose names look like
- * credentials are masked first (log_mask.ts), as a second line of defence: code must not log
- * secrets in the first place. A record is always one line, in either format: a logged value cannot forge another
+ * to stderr, as text for people or JSON lines for collectors. What looks like a credential is
+ * masked first (log_mask.ts), as a second line of defence: code must not log secrets in the
+ * first place. A record is always one line, in either format: a logged value cannot forge another
  * record, break or reorder the line in a log viewer, nor pass unseen in it (printable_text.ts).
  * When stderr is journald's stream, each line begins with its syslog priority
  * (journal_stream.ts), so that the journal files it as a warning, an error, ... instead of info.
@@ -214,7 +214,7 @@ function stderrSink(format: "text" | "json", journal: boolean): Sink {
     ? (record: LogRecord) => priorityPrefix(journalPriority(record)) + line(record)
     : line;
   return (record: LogRecord) => {
-    stderrLines.write(write(maskRecord(record)), timingOf(record));
+    stderrLines.write(write(maskRecord(record, format === "json")), timingOf(record));
   };
 }
 

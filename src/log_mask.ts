@@ -1,7 +1,8 @@
 /**
  * The logs' second line of defence (log.ts): what a record would write of a credential is
  * replaced by `***` before a formatter sees it. Code must not log secrets in the first place;
- * this catches what slips through: a property whose name looks like a credential, at any depth.
+ * this catches what slips through: a property whose name looks like a credential, at any depth,
+ * also in whatever an Error carries (its cause, its properties).
  */
 import type { LogRecord } from "@logtape/logtape";
 
@@ -65,9 +66,10 @@ const MAX_DEPTH = 8;
 const TOO_DEEP = "[nested too deep]";
 
 /**
- * A copy of `properties` with sensitive values replaced by `***`, at any depth (in objects and
- * arrays; past MAX_DEPTH the value is left out); the same object when nothing is sensitive.
- * Sensitive values found are added to `found` (the message LogTape rendered holds them too).
+ * A copy of `properties` with sensitive values replaced by `***`, at any depth (in objects,
+ * arrays and Errors; past MAX_DEPTH the value is left out); the same object when nothing is
+ * sensitive. Sensitive values found are added to `found` (the message LogTape rendered holds
+ * them too).
  */
 export function maskSensitive(
   properties: Record<string, unknown>,
@@ -100,8 +102,9 @@ function maskObject(
   return masked ?? properties;
 }
 
-/** `value` with the sensitive properties of any object in it masked (the same when none). */
+/** `value` with what is sensitive in it masked (the same value when nothing is). */
 function maskValue(value: unknown, found: Set<unknown>, depth: number): unknown {
+  if (typeof value !== "object" || value === null) return value;
   if (Array.isArray(value)) {
     if (depth >= MAX_DEPTH) return TOO_DEEP;
     let copy: unknown[] | undefined;
@@ -118,28 +121,72 @@ function maskValue(value: unknown, found: Set<unknown>, depth: number): unknown 
   if (isPlainObject(value)) {
     return depth >= MAX_DEPTH ? TOO_DEEP : maskObject(value, found, depth + 1);
   }
+  if (value instanceof Error) {
+    return depth >= MAX_DEPTH ? TOO_DEEP : maskError(value, found, depth + 1);
+  }
   return value;
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== "object" || value === null) return false;
+function isPlainObject(value: object): value is Record<string, unknown> {
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
 }
 
+function maskError(error: Error, found: Set<unknown>, depth: number): Record<string, unknown> {
+  const { code, ...view } = errorView(error);
+  const masked = maskObject(view, found, depth);
+  // An Error's code says what failed (ECONNREFUSED, invalid_grant), no authorization code.
+  return code === undefined ? masked : { ...masked, code: maskValue(code, found, depth) };
+}
+
 /**
- * LogTape renders placeholders into `message` (template parts and values alternating) before
- * sinks see the record, so the values there are masked again: a sensitive value itself, or an
- * object holding one.
+ * An Error as a plain object, so that what it carries is masked like any other property: its
+ * name, message, stack (what makes an unexpected error traceable; text format showed it
+ * before), cause, an AggregateError's errors and its own properties (a code, a command). The
+ * shape LogTape's JSON formatter gives an Error.
  */
-export function maskRecord(record: LogRecord): LogRecord {
+function errorView(error: Error): Record<string, unknown> {
+  const view: Record<string, unknown> = { name: error.name, message: error.message };
+  if (typeof error.stack === "string") view["stack"] = error.stack;
+  if (error.cause !== undefined) view["cause"] = error.cause;
+  if (error instanceof AggregateError) view["errors"] = error.errors;
+  const own = error as unknown as Record<string, unknown>;
+  for (const key of Object.keys(error)) {
+    // An own "__proto__" would set the view's prototype: left out, as it was not checked.
+    if (!(key in view) && key !== "__proto__") view[key] = own[key];
+  }
+  return view;
+}
+
+/**
+ * `record` with what is sensitive masked, in its properties and in its message: LogTape renders
+ * placeholders into `message` (template parts and values alternating) before sinks see the
+ * record, so a value there is masked again (a sensitive value itself, or an object holding one;
+ * a tagged template's values are there only). `errorsAsText`: an Error in the message is written
+ * as `Name: message` (the JSON format, whose properties hold the rest; JSON.stringify writes an
+ * Error as `{}`).
+ */
+export function maskRecord(record: LogRecord, errorsAsText: boolean): LogRecord {
   const found = new Set<unknown>();
   const properties = maskSensitive(record.properties, found);
-  if (properties === record.properties) return record;
-  const message = record.message.map((part, i) => {
-    if (i % 2 === 0) return part;
-    if (found.has(part)) return MASK;
-    return maskValue(part, new Set(), 0);
-  });
-  return { ...record, properties, message };
+  let message: unknown[] | undefined;
+  for (let i = 0; i < record.message.length; i++) {
+    const part = record.message[i];
+    let replacement: unknown;
+    if (i % 2 === 0) {
+      replacement = part;
+    } else if (found.has(part)) {
+      replacement = MASK;
+    } else if (errorsAsText && part instanceof Error) {
+      replacement = Error.prototype.toString.call(part);
+    } else {
+      replacement = maskValue(part, found, 0);
+    }
+    if (replacement !== part) {
+      message ??= [...record.message];
+      message[i] = replacement;
+    }
+  }
+  if (properties === record.properties && message === undefined) return record;
+  return { ...record, properties, message: message ?? record.message };
 }

@@ -1,6 +1,6 @@
 /**
  * The logs' second line of defence (src/log_mask.ts): credential-like property names at any
- * depth, in the text and JSON output alike.
+ * depth, an Error's cause and properties, in the text and JSON output alike.
  */
 import { assert, assertEquals, assertStrictEquals } from "../support/assert.ts";
 import { configureLogging, getLogger } from "../../src/log.ts";
@@ -129,6 +129,27 @@ Deno.test("maskSensitive() looks into arrays and deep objects, and leaves out wh
   assertStrictEquals(maskSensitive(clean), clean);
 });
 
+Deno.test("maskSensitive() writes an Error as its name, message, stack, cause and properties, masked", () => {
+  const error = Object.assign(
+    new Error("store said no", { cause: { password: "cause-pw", detail: "kept" } }),
+    { code: "E_STORE", command: { name: "auth", token: "own-token" } },
+  );
+  const masked = maskSensitive({ error })["error"] as Record<string, unknown>;
+  assertEquals(masked["name"], "Error");
+  assertEquals(masked["message"], "store said no");
+  assert(String(masked["stack"]).startsWith("Error: store said no\n"), String(masked["stack"]));
+  assertEquals(masked["cause"], { password: "***", detail: "kept" });
+  assertEquals(masked["code"], "E_STORE");
+  assertEquals(masked["command"], { name: "auth", token: "***" });
+  // A cause that is an Error in turn, and an AggregateError's errors.
+  const chained = new AggregateError([new Error("one", { cause: { secret: "s-1" } })], "all", {
+    cause: new TypeError("inner", { cause: { apiKey: "k-1" } }),
+  });
+  const text = JSON.stringify(maskSensitive({ chained }));
+  assertEquals(/s-1|k-1/.test(text), false, text);
+  assert(text.includes('"name":"TypeError"') && text.includes('"message":"one"'), text);
+});
+
 /** What one record of every kind above writes in `format`: the sensitive values a run holds. */
 function logEveryKind(format: "text" | "json"): string[] {
   configureLogging("info", format, false);
@@ -145,6 +166,10 @@ function logEveryKind(format: "text" | "json"): string[] {
         ["pw", "pwd", "state", "authCode", "binding"].map((n) => [n, markerOf(n)]),
       ),
     );
+    log.error("Failed: {error}", {
+      error: new Error("boom", { cause: { password: "cause-pw-marker", where: "kept-where" } }),
+    });
+    log.info`A tagged template: ${{ token: "tagged-token-marker", kept: "kept-tagged" }}`;
     return capture.lines();
   } finally {
     capture.restore();
@@ -152,16 +177,42 @@ function logEveryKind(format: "text" | "json"): string[] {
   }
 }
 
-const SECRET_MARKERS = SENSITIVE_NAMES.map(markerOf);
+const SECRET_MARKERS = [
+  ...SENSITIVE_NAMES.map(markerOf),
+  "cause-pw-marker",
+  "tagged-token-marker",
+];
 
 for (const format of ["text", "json"] as const) {
-  Deno.test(`no credential goes out in the ${format} output`, () => {
+  Deno.test(`no credential goes out in the ${format} output: names, an Error's cause`, () => {
     const lines = logEveryKind(format);
     const out = lines.join("\n");
-    assertEquals(lines.length, 2, out);
+    assertEquals(lines.length, 4, out);
     assertEquals(SECRET_MARKERS.filter((marker) => out.includes(marker)), [], out);
-    for (const kept of ["alice"]) {
+    for (const kept of ["alice", "boom", "kept-where", "kept-tagged"]) {
       assert(out.includes(kept), `${kept} not in ${out}`);
     }
   });
 }
+
+Deno.test("an Error in the message of a JSON line is written as its name and message", () => {
+  const [line] = (() => {
+    configureLogging("info", "json", false);
+    const capture = captureStderr();
+    try {
+      getLogger("test").error("Failed: {error}", { error: new RangeError("out of range") });
+      return capture.lines();
+    } finally {
+      capture.restore();
+      configureLogging("warning", "text", false);
+    }
+  })();
+  const record = JSON.parse(line!) as {
+    message: string;
+    properties: { error: { name: string; message: string; stack: string } };
+  };
+  assertEquals(record.message, 'Failed: "RangeError: out of range"');
+  assertEquals(record.properties.error.name, "RangeError");
+  assertEquals(record.properties.error.message, "out of range");
+  assert(record.properties.error.stack.startsWith("RangeError: out of range\n"), line);
+});
