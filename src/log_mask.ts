@@ -2,7 +2,8 @@
  * The logs' second line of defence (log.ts): what a record would write of a credential is
  * replaced by `***` before a formatter sees it. Code must not log secrets in the first place;
  * this catches what slips through: a property whose name looks like a credential, at any depth,
- * also in whatever an Error carries (its cause, its properties).
+ * also in whatever an Error carries (its cause, its properties); the password of a URL in a
+ * string.
  */
 import type { LogRecord } from "@logtape/logtape";
 
@@ -67,9 +68,9 @@ const TOO_DEEP = "[nested too deep]";
 
 /**
  * A copy of `properties` with sensitive values replaced by `***`, at any depth (in objects,
- * arrays and Errors; past MAX_DEPTH the value is left out); the same object when nothing is
- * sensitive. Sensitive values found are added to `found` (the message LogTape rendered holds
- * them too).
+ * arrays and Errors; past MAX_DEPTH the value is left out), and the password of each URL in a
+ * string masked; the same object when nothing is sensitive. Sensitive values found are added to
+ * `found` (the message LogTape rendered holds them too).
  */
 export function maskSensitive(
   properties: Record<string, unknown>,
@@ -104,6 +105,7 @@ function maskObject(
 
 /** `value` with what is sensitive in it masked (the same value when nothing is). */
 function maskValue(value: unknown, found: Set<unknown>, depth: number): unknown {
+  if (typeof value === "string") return maskUrlPasswords(value);
   if (typeof value !== "object" || value === null) return value;
   if (Array.isArray(value)) {
     if (depth >= MAX_DEPTH) return TOO_DEEP;
@@ -124,6 +126,8 @@ function maskValue(value: unknown, found: Set<unknown>, depth: number): unknown 
   if (value instanceof Error) {
     return depth >= MAX_DEPTH ? TOO_DEEP : maskError(value, found, depth + 1);
   }
+  // Inspect shows a URL's password as a property of its own.
+  if (value instanceof URL) return maskUrlPasswords(value.href);
   return value;
 }
 
@@ -159,26 +163,62 @@ function errorView(error: Error): Record<string, unknown> {
 }
 
 /**
+ * `text` with the password of each URL in it written the usual way (`scheme://user:pw@host`)
+ * as `***`. The authority is read as URL parsers read it: it ends at the first `/`, `?` or `#`,
+ * the user info at its last `@`, the user name at the first `:` of the user info; so a password
+ * holding `@`, `:` or a space is masked whole. A string without `://` (nearly every one logged)
+ * costs one search. Linear in the text: a logged value can be long and chosen by a client.
+ */
+export function maskUrlPasswords(text: string): string {
+  if (!text.includes("://") || !text.includes("@")) return text;
+  let masked = "";
+  let copied = 0;
+  for (
+    let slashes = text.indexOf("://");
+    slashes !== -1;
+    slashes = text.indexOf("://", slashes + 3)
+  ) {
+    let colon = -1;
+    let at = -1;
+    for (let i = slashes + 3; i < text.length; i++) {
+      const char = text[i];
+      if (char === "/" || char === "?" || char === "#") break;
+      if (char === "@") at = i;
+      else if (char === ":" && colon === -1) colon = i;
+    }
+    if (colon !== -1 && colon < at) {
+      masked += text.slice(copied, colon + 1) + MASK;
+      copied = at;
+    }
+  }
+  return copied === 0 ? text : masked + text.slice(copied);
+}
+
+/**
  * `record` with what is sensitive masked, in its properties and in its message: LogTape renders
  * placeholders into `message` (template parts and values alternating) before sinks see the
  * record, so a value there is masked again (a sensitive value itself, or an object holding one;
- * a tagged template's values are there only). `errorsAsText`: an Error in the message is written
+ * a tagged template's values are there only), and a URL's password in the template parts too
+ * (code may have built them from a string). `errorsAsText`: an Error in the message is written
  * as `Name: message` (the JSON format, whose properties hold the rest; JSON.stringify writes an
  * Error as `{}`).
  */
 export function maskRecord(record: LogRecord, errorsAsText: boolean): LogRecord {
   const found = new Set<unknown>();
   const properties = maskSensitive(record.properties, found);
+  // The template parts are the template's (a call with properties) or code's (a tagged one).
+  const template = record.rawMessage;
+  const templateHasUrl = typeof template !== "string" || template.includes("://");
   let message: unknown[] | undefined;
   for (let i = 0; i < record.message.length; i++) {
     const part = record.message[i];
     let replacement: unknown;
     if (i % 2 === 0) {
-      replacement = part;
+      replacement = templateHasUrl && typeof part === "string" ? maskUrlPasswords(part) : part;
     } else if (found.has(part)) {
       replacement = MASK;
     } else if (errorsAsText && part instanceof Error) {
-      replacement = Error.prototype.toString.call(part);
+      replacement = maskUrlPasswords(Error.prototype.toString.call(part));
     } else {
       replacement = maskValue(part, found, 0);
     }

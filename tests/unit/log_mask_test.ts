@@ -1,10 +1,10 @@
 /**
  * The logs' second line of defence (src/log_mask.ts): credential-like property names at any
- * depth, an Error's cause and properties, in the text and JSON output alike.
+ * depth, an Error's cause and properties, a URL's password; in the text and JSON output alike.
  */
 import { assert, assertEquals, assertStrictEquals } from "../support/assert.ts";
 import { configureLogging, getLogger } from "../../src/log.ts";
-import { maskSensitive } from "../../src/log_mask.ts";
+import { maskSensitive, maskUrlPasswords } from "../../src/log_mask.ts";
 import { captureStderr } from "../support/stderr_capture.ts";
 
 /** Names whose values are masked: credentials, and capabilities that finish a sign-in. */
@@ -104,7 +104,7 @@ Deno.test("maskSensitive() masks credential-like properties and keeps the rest",
 });
 
 Deno.test("maskSensitive() returns the same object when nothing is sensitive", () => {
-  const properties = { cid: 1, commonName: "alice" };
+  const properties = { cid: 1, commonName: "alice", address: "https://vpn.example.com/login" };
   assertStrictEquals(maskSensitive(properties), properties);
 });
 
@@ -150,6 +150,50 @@ Deno.test("maskSensitive() writes an Error as its name, message, stack, cause an
   assert(text.includes('"name":"TypeError"') && text.includes('"message":"one"'), text);
 });
 
+/** Credentialed URLs, as the URL parser reads them: each masked to the same URL with `***`. */
+const CREDENTIALED_URLS = [
+  "redis://user:pw-1@redis.example.com:6379/0",
+  "rediss://:pw-2@10.0.0.5",
+  "redis://user:p@ss:w0rd@[::1]:6379", // the last @ ends the user info
+  "redis://us@er:pw-3@host", // the first : ends the user name
+  "https://user:pw 4@idp.example.com/path?x=a@b#frag",
+  "postgres://u:pw%40-5@db/name",
+];
+
+Deno.test("maskUrlPasswords() masks exactly the password a URL parser finds", () => {
+  for (const text of CREDENTIALED_URLS) {
+    const parsed = new URL(text);
+    assert(parsed.password !== "", text);
+    const masked = new URL(maskUrlPasswords(text));
+    assertEquals(masked.password, "***", text);
+    assertEquals([masked.username, masked.host, masked.pathname], [
+      parsed.username,
+      parsed.host,
+      parsed.pathname,
+    ], text);
+  }
+});
+
+Deno.test("maskUrlPasswords() masks URLs inside text and leaves other text alone", () => {
+  assertEquals(
+    maskUrlPasswords("connect redis://u:pw-6@h:6379/0 failed, then rediss://:pw-7@h2 too"),
+    "connect redis://u:***@h:6379/0 failed, then rediss://:***@h2 too",
+  );
+  for (
+    const text of [
+      "redis://redis.example.com:6379/0",
+      "redis://user@redis.example.com:6379",
+      "https://idp.example.com/login?hint=a:b@c",
+      "https://idp.example.com#a:b@c",
+      "alice@example.com: signed in",
+      "mailto:alice:x@example.com",
+      "at file:///app/node_modules/.deno/@logtape+logtape@2.4.2/dist/logger.js:12:3",
+    ]
+  ) {
+    assertStrictEquals(maskUrlPasswords(text), text);
+  }
+});
+
 /** What one record of every kind above writes in `format`: the sensitive values a run holds. */
 function logEveryKind(format: "text" | "json"): string[] {
   configureLogging("info", format, false);
@@ -170,6 +214,12 @@ function logEveryKind(format: "text" | "json"): string[] {
       error: new Error("boom", { cause: { password: "cause-pw-marker", where: "kept-where" } }),
     });
     log.info`A tagged template: ${{ token: "tagged-token-marker", kept: "kept-tagged" }}`;
+    log.info("Store {url}, built {detail}", {
+      url: "redis://user:url-pw-marker@redis.example.com:6379",
+      detail: { error: new Error("cannot reach redis://:msg-pw-marker@h") },
+    });
+    log.info(`Built by the code: rediss://u:literal-pw-marker@h`);
+    log.info("A URL object {target}", { target: new URL("https://u:url-object-marker@idp/") });
     return capture.lines();
   } finally {
     capture.restore();
@@ -181,15 +231,28 @@ const SECRET_MARKERS = [
   ...SENSITIVE_NAMES.map(markerOf),
   "cause-pw-marker",
   "tagged-token-marker",
+  "url-pw-marker",
+  "msg-pw-marker",
+  "literal-pw-marker",
+  "url-object-marker",
 ];
 
 for (const format of ["text", "json"] as const) {
-  Deno.test(`no credential goes out in the ${format} output: names, an Error's cause`, () => {
+  Deno.test(`no credential goes out in the ${format} output: names, an Error's cause, URLs`, () => {
     const lines = logEveryKind(format);
     const out = lines.join("\n");
-    assertEquals(lines.length, 4, out);
+    assertEquals(lines.length, 7, out);
     assertEquals(SECRET_MARKERS.filter((marker) => out.includes(marker)), [], out);
-    for (const kept of ["alice", "boom", "kept-where", "kept-tagged"]) {
+    for (
+      const kept of [
+        "alice",
+        "boom",
+        "kept-where",
+        "kept-tagged",
+        "redis.example.com",
+        "cannot reach",
+      ]
+    ) {
       assert(out.includes(kept), `${kept} not in ${out}`);
     }
   });
