@@ -1,5 +1,5 @@
 /** Collects what the process writes to stderr (the log sink) until `restore()` is called. */
-import { flushLogs, redirectLogOutput } from "../../src/log.ts";
+import { configureLogging, flushLogs, redirectLogOutput } from "../../src/log.ts";
 
 export interface StderrCapture {
   /** Everything written so far, split into lines. */
@@ -18,4 +18,20 @@ export function captureStderr(): StderrCapture {
     },
     restore: () => redirectLogOutput(),
   };
+}
+
+/**
+ * The lines `log` writes through the real sink (masking, formatter, journal prefixes) with
+ * logging configured at debug in `format`; `journal`: as if stderr were journald's stream.
+ */
+export function linesLogged(format: "text" | "json", journal: boolean, log: () => void): string[] {
+  configureLogging("debug", format, journal);
+  const capture = captureStderr();
+  try {
+    log();
+    return capture.lines();
+  } finally {
+    capture.restore();
+    configureLogging("warning", "text", false);
+  }
 }

@@ -4,21 +4,9 @@
  */
 import { assertEquals } from "../support/assert.ts";
 import { audit, type AuditEvent } from "../../src/audit.ts";
-import { AUDIT_CATEGORY, configureLogging, getLogger, journalPriority } from "../../src/log.ts";
+import { AUDIT_CATEGORY, getLogger, journalPriority } from "../../src/log.ts";
 import { PRIORITY } from "../../src/journal_stream.ts";
-import { captureStderr } from "../support/stderr_capture.ts";
-
-function logged(format: "text" | "json", journal: boolean, log: () => void): string[] {
-  configureLogging("debug", format, journal);
-  const capture = captureStderr();
-  try {
-    log();
-    return capture.lines();
-  } finally {
-    capture.restore();
-    configureLogging("warning", "text", false);
-  }
-}
+import { linesLogged } from "../support/stderr_capture.ts";
 
 function everyLevel(): void {
   const log = getLogger("test");
@@ -73,7 +61,7 @@ Deno.test("journalPriority() makes an audit refusal a notice, and only in the au
 
 for (const format of ["text", "json"] as const) {
   Deno.test(`in ${format} format with stderr the journal, every line begins with its level's prefix`, () => {
-    const lines = logged(format, true, everyLevel);
+    const lines = linesLogged(format, true, everyLevel);
     assertEquals(lines.map((line) => line.slice(0, 3)), ["<7>", "<6>", "<4>", "<3>", "<2>"]);
     if (format === "json") {
       // What journald keeps once it stripped the prefix is the JSON line, whole.
@@ -88,14 +76,14 @@ for (const format of ["text", "json"] as const) {
   });
 
   Deno.test(`in ${format} format with stderr not the journal, no line has a prefix`, () => {
-    const lines = logged(format, false, everyLevel);
+    const lines = linesLogged(format, false, everyLevel);
     assertEquals(lines.length, 5);
     assertEquals(lines.filter((line) => line.startsWith("<")), []);
   });
 }
 
 Deno.test("audit lines reach the journal as info when admitted, as notices when denied", () => {
-  const lines = logged("json", true, () => {
+  const lines = linesLogged("json", true, () => {
     audit("admitted", WHO);
     audit("denied", WHO, "group");
     audit("reauth_denied", WHO, "recheck_failed");

@@ -3,9 +3,9 @@
  * depth, an Error's cause and properties, a URL's password; in the text and JSON output alike.
  */
 import { assert, assertEquals, assertStrictEquals } from "../support/assert.ts";
-import { configureLogging, getLogger } from "../../src/log.ts";
+import { getLogger } from "../../src/log.ts";
 import { maskSensitive, maskUrlPasswords } from "../../src/log_mask.ts";
-import { captureStderr } from "../support/stderr_capture.ts";
+import { linesLogged } from "../support/stderr_capture.ts";
 
 /** Names whose values are masked: credentials, and capabilities that finish a sign-in. */
 const SENSITIVE_NAMES = [
@@ -196,9 +196,7 @@ Deno.test("maskUrlPasswords() masks URLs inside text and leaves other text alone
 
 /** What one record of every kind above writes in `format`: the sensitive values a run holds. */
 function logEveryKind(format: "text" | "json"): string[] {
-  configureLogging("info", format, false);
-  const capture = captureStderr();
-  try {
+  return linesLogged(format, false, () => {
     const log = getLogger("test");
     log.info("Names {user}", {
       user: "alice",
@@ -220,11 +218,7 @@ function logEveryKind(format: "text" | "json"): string[] {
     });
     log.info(`Built by the code: rediss://u:literal-pw-marker@h`);
     log.info("A URL object {target}", { target: new URL("https://u:url-object-marker@idp/") });
-    return capture.lines();
-  } finally {
-    capture.restore();
-    configureLogging("warning", "text", false);
-  }
+  });
 }
 
 const SECRET_MARKERS = [
@@ -259,17 +253,9 @@ for (const format of ["text", "json"] as const) {
 }
 
 Deno.test("an Error in the message of a JSON line is written as its name and message", () => {
-  const [line] = (() => {
-    configureLogging("info", "json", false);
-    const capture = captureStderr();
-    try {
-      getLogger("test").error("Failed: {error}", { error: new RangeError("out of range") });
-      return capture.lines();
-    } finally {
-      capture.restore();
-      configureLogging("warning", "text", false);
-    }
-  })();
+  const [line] = linesLogged("json", false, () => {
+    getLogger("test").error("Failed: {error}", { error: new RangeError("out of range") });
+  });
   const record = JSON.parse(line!) as {
     message: string;
     properties: { error: { name: string; message: string; stack: string } };
