@@ -730,10 +730,10 @@ export class Admission {
           command,
           send,
           drop: (why, ending) => {
-            log.info("{command} for cid {cid} ({code}) not sent: {why}", {
+            log.info("{command} for cid {cid} ({denialCode}) not sent: {why}", {
               command,
               cid: client.cid,
-              code: denial.code,
+              denialCode: denial.code,
               why,
             });
             // The user was refused all the same (HeldSignInAnswer.drop).
@@ -743,9 +743,9 @@ export class Admission {
         });
         if (held) {
           log.info(
-            "{command} for cid {cid} ({code}) not written, to be sent once the management " +
-              "link is back in the sign-in's OpenVPN run: {error}",
-            { command, cid: client.cid, code: denial.code, error: String(error) },
+            "{command} for cid {cid} ({denialCode}) not written, to be sent once the " +
+              "management link is back in the sign-in's OpenVPN run: {error}",
+            { command, cid: client.cid, denialCode: denial.code, error: String(error) },
           );
           return;
         }

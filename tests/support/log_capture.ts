@@ -1,8 +1,11 @@
 /**
- * Captures the bridge's log records in memory for assertions on what gets logged. Call the
- * returned `stop()` (in `finally`) to restore the default (no) logging.
+ * Captures the bridge's log records in memory for assertions on what gets logged, masked as the
+ * real sink masks them (log_mask.ts), so that a test sees what an operator would: a property
+ * named like a credential reads `***`. Call the returned `stop()` (in `finally`) to restore the
+ * default (no) logging.
  */
 import { configureSync, type LogRecord, resetSync } from "@logtape/logtape";
+import { maskRecord } from "../../src/log_mask.ts";
 
 export interface CapturedLine {
   /** The logger's category below the root, e.g. `clients` or `audit`. */
@@ -17,13 +20,15 @@ export function captureLogs(): { lines: CapturedLine[]; stop: () => void } {
   configureSync({
     reset: true,
     sinks: {
-      memory: (record: LogRecord) =>
+      memory: (logged: LogRecord) => {
+        const record = maskRecord(logged, true);
         lines.push({
           category: record.category.slice(1).join("."),
           level: record.level,
           text: record.message.map((part) => String(part)).join(""),
           properties: record.properties,
-        }),
+        });
+      },
     },
     loggers: [
       { category: ["openvpn-auth-oidc"], lowestLevel: "debug", sinks: ["memory"] },

@@ -252,6 +252,12 @@ Deno.test("a held refusal is dropped when the link comes back in another OpenVPN
     assertEquals(t.link.commands, []);
     assertEquals(t.counted, ["login denied", "denial group"]);
     assertEquals(t.audit(), [{ event: "denied", cid: 4, reason: "group" }]);
+    // Its reason code is named in the log lines as written (not masked as a credential).
+    const held = t.logs.lines.filter((line) => line.text.startsWith("client-kill for cid 4"));
+    assertEquals(held.map((line) => line.text.split(":")[0]), [
+      "client-kill for cid 4 (group) not written, to be sent once the management link is back in the sign-in's OpenVPN run",
+      "client-kill for cid 4 (group) not sent",
+    ]);
   } finally {
     t.logs.stop();
     t.events.close();

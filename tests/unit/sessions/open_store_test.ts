@@ -230,7 +230,12 @@ Deno.test("startSweeper() logs an unreachable store as a warning without a stack
   ]);
   // Only the message text: no Error object, so no stack trace in the log.
   assertEquals(swept[0]!.properties, { error: "Redis did not answer in 500 ms" });
-  assert(swept[1]!.properties.error instanceof Error, "an unexpected failure keeps its stack");
+  // As the sink writes it (an Error's masked view): with its stack.
+  const unexpected = swept[1]!.properties.error as { stack?: unknown };
+  assert(
+    typeof unexpected.stack === "string" && unexpected.stack.includes("disk I/O error\n    at "),
+    "an unexpected failure keeps its stack",
+  );
 });
 
 Deno.test("startSweeper() hands the sweep's expired sessions on, and times the next sweep from the handler's end", async () => {
