@@ -6,6 +6,7 @@
  */
 import type { ClientEnv } from "../management/events.ts";
 import type { ClientSide } from "./admission_types.ts";
+import { certificateName } from "./certificate_name.ts";
 import type { ClientRequest } from "./decide.ts";
 
 export class EnvClientRequest implements ClientRequest, ClientSide {
@@ -34,7 +35,7 @@ export class EnvClientRequest implements ClientRequest, ClientSide {
     this.server = server;
     this.cid = cid;
     this.kid = kid;
-    this.commonName = env.get("common_name") ?? "";
+    this.commonName = certificateName(env);
     this.username = env.get("username") ?? "";
     this.sessionId = env.get("session_id") ?? "";
     this.sessionState = env.get("session_state") ?? "";

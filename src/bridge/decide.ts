@@ -35,6 +35,7 @@ export interface ClientRequest {
   server: string;
   cid: number;
   kid: number;
+  /** The name of the client's certificate; empty when it presented none (certificate_name.ts). */
   commonName: string;
   username: string;
   sessionId: string;
@@ -84,9 +85,13 @@ export function presentsToken(request: Pick<ClientRequest, "sessionState">): boo
   return TOKEN_STATES.has(request.sessionState);
 }
 
-/** Whether `commonName` is on `bypass_common_names` (admitted with no sign-in and no session). */
+/**
+ * Whether `commonName`, a certificate's name, is on `bypass_common_names` (admitted with no
+ * sign-in and no session). A client without a certificate has no name to bypass: "" is never
+ * bypassed, even by a pattern that matches it (`.*`, `(gw-1)?`), or every such client would be.
+ */
 export function isBypassed(commonName: string, bypassCommonNames: readonly RegExp[]): boolean {
-  return bypassCommonNames.some((pattern) => pattern.test(commonName));
+  return commonName !== "" && bypassCommonNames.some((pattern) => pattern.test(commonName));
 }
 
 export function decide(

@@ -37,6 +37,7 @@ import type { ServerMetrics } from "../metrics/port.ts";
 import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
 import type { SessionStore } from "../sessions/types.ts";
 import { WarningInterval } from "../warning_interval.ts";
+import { certificateName } from "./certificate_name.ts";
 import { type ClientCommander, notWritten } from "./commander.ts";
 import { isBypassed, presentsToken } from "./decide.ts";
 import { KILL_MESSAGE } from "./session_end.ts";
@@ -198,7 +199,7 @@ export class UnaskedAdmissions {
     if (recorded === true) return;
     const client: Established = {
       cid,
-      commonName: env.get("common_name") ?? "",
+      commonName: certificateName(env),
       clientIp: env.get("untrusted_ip") ?? env.get("untrusted_ip6") ?? "",
     };
     if (isBypassed(client.commonName, this.#deps.bypassCommonNames())) return;

@@ -13,6 +13,7 @@ import type { RunningService } from "../../src/cli.ts";
 import type { Clock } from "../../src/clock.ts";
 import { openSessionStore } from "../../src/sessions/open_store.ts";
 import type { Session } from "../../src/sessions/types.ts";
+import { CLIENT_CERTIFICATE_SERIAL } from "./client_certificate.ts";
 import { FakeManagementServer } from "./fake_management_server.ts";
 import { freePort } from "./free_port.ts";
 import { startIdpForBridges, type TestIdp, type TestIdpOptions, type TestUser } from "./idp/mod.ts";
@@ -226,7 +227,7 @@ ${options.extraToml ?? ""}
   }
 
   /** Sends a CONNECT like a 2.6 client's and returns the login URL the bridge announced. */
-  async connect(cid: number, env: Record<string, string>, server?: string): Promise<string> {
+  async connect(cid: number, env: ClientEnvOverrides, server?: string): Promise<string> {
     const openvpn = this.server(server);
     const mark = openvpn.received.length;
     openvpn.sendClientBlock("CONNECT", cid, 1, clientEnv(env));
@@ -245,7 +246,7 @@ ${options.extraToml ?? ""}
    * A 2.6 client's CONNECT on `cid` (ENV `env`) and `user`'s sign-in in the browser with the
    * demo password, up to the bridge's `client-auth`.
    */
-  async signIn(cid: number, env: Record<string, string>, user = "alice"): Promise<void> {
+  async signIn(cid: number, env: ClientEnvOverrides, user = "alice"): Promise<void> {
     const url = await this.connect(cid, env);
     const mark = this.openvpn.received.length;
     const page = await this.browserLogin(url, user, `${user}-password`);
@@ -344,12 +345,26 @@ client_secret = "bridge-test-secret"
 ${memory}${sections}`);
 }
 
-/** The ENV a 2.6 client sends, with overrides. */
-export function clientEnv(overrides: Record<string, string>): Record<string, string> {
-  return {
+/** Values to set in a client's ENV; `undefined` leaves that name out. */
+export type ClientEnvOverrides = Record<string, string | undefined>;
+
+/**
+ * Leaves out what only a client with a certificate has: with `verify-client-cert none` OpenVPN
+ * sets no `tls_serial_0`, and no `common_name` before `username-as-common-name` copies the user
+ * name in (its REAUTHs then carry that name).
+ */
+export const WITHOUT_CERTIFICATE: ClientEnvOverrides = {
+  common_name: undefined,
+  tls_serial_0: undefined,
+};
+
+/** The ENV a 2.6 client with a certificate (`tls_serial_0`) sends, with overrides. */
+export function clientEnv(overrides: ClientEnvOverrides): Record<string, string> {
+  const env: ClientEnvOverrides = {
     untrusted_ip: "127.0.0.1",
     untrusted_port: "50000",
     common_name: "alice",
+    tls_serial_0: CLIENT_CERTIFICATE_SERIAL,
     username: "",
     password: "",
     session_id: "sess-alice-1",
@@ -359,4 +374,7 @@ export function clientEnv(overrides: Record<string, string>): Record<string, str
     IV_SSO: "webauth",
     ...overrides,
   };
+  return Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
 }

@@ -21,6 +21,7 @@ import type { RefreshResult } from "../../src/oidc/client.ts";
 import type { KnownSessions } from "../../src/sessions/known_sessions.ts";
 import { StoreUnavailableError } from "../../src/sessions/store_unavailable.ts";
 import type { PendingLogin, Session, SessionStore } from "../../src/sessions/types.ts";
+import { CLIENT_CERTIFICATE_SERIAL } from "./client_certificate.ts";
 import { RecordingCommander } from "./recording_commander.ts";
 
 /**
@@ -126,10 +127,14 @@ export function testClientRequest(overrides: Partial<ClientRequest> = {}): Clien
   };
 }
 
-/** The ENV of alice's client on session s-1 (a certificate-only 2.6 client), with overrides. */
+/**
+ * The ENV of alice's client on session s-1 (a certificate-only 2.6 client: `tls_serial_0` says it
+ * presented a certificate, certificate_name.ts), with overrides.
+ */
 export function testEnv(values: Record<string, string>): Map<string, string> {
   return new Map(Object.entries({
     common_name: "alice",
+    tls_serial_0: CLIENT_CERTIFICATE_SERIAL,
     session_id: "s-1",
     session_state: "Initial",
     IV_SSO: "webauth",

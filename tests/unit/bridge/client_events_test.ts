@@ -83,13 +83,7 @@ Deno.test("a sign-in not finished within auth_pending_timeout is halted once the
   const clock = new FakeClock(T0);
   const store = new MemoryStore({ maxEntries: 10, now: clock.now });
   const { events, commander } = testClientEvents({ store, clock, authPendingTimeoutMs: 60_000 });
-  const env = {
-    common_name: "alice",
-    session_id: "s-1",
-    IV_SSO: "webauth",
-    untrusted_ip: "192.0.2.10",
-  };
-  await events.onConnect(3, 1, new Map(Object.entries(env)));
+  await events.onConnect(3, 1, testEnv({ untrusted_ip: "192.0.2.10" }));
   clock.advance(59_999);
   await settle();
   assertEquals(commander.commands.map((command) => command.kind), ["pending"]);
@@ -715,13 +709,7 @@ Deno.test("after a reconnect, stale bindings end but a new client on a reused ci
 
 /** The ENV of alice's client (user name "alice") reconnecting with session s-1's token. */
 function tokenReconnectEnv(): Map<string, string> {
-  return new Map([
-    ["common_name", "alice"],
-    ["username", "alice"],
-    ["session_id", "s-1"],
-    ["session_state", "Authenticated"],
-    ["IV_SSO", "webauth"],
-  ]);
+  return testEnv({ username: "alice", session_state: "Authenticated" });
 }
 
 /** The policy of a server "admins" that admits only /vpn-admins: alice is not one. */

@@ -22,6 +22,7 @@ import {
   settle,
   switchableStore,
   testClientEvents,
+  testEnv,
   testSession as session,
 } from "../../support/client_events_fixture.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
@@ -42,14 +43,7 @@ function setup(storeUnreachable: "deny" | "allow", reauthCheck: "none" | "refres
     knownSessions: known,
     refresh: () => Promise.reject(new Error("no refresh while the store is down")),
   });
-  const env = (values: Record<string, string> = {}) =>
-    new Map(Object.entries({
-      common_name: "alice",
-      session_id: "s-1",
-      session_state: "Initial",
-      IV_SSO: "webauth",
-      ...values,
-    }));
+  const env = (values: Record<string, string> = {}) => testEnv(values);
   return { clock, memory, store, state, known, events, commander, env, revoked };
 }
 

@@ -4,6 +4,7 @@
  * name, a storm) are in tests/integration/bridge/unasked_admissions_test.ts.
  */
 import { assertEquals, assertMatch, assertStringIncludes } from "../../support/assert.ts";
+import { CLIENT_CERTIFICATE_SERIAL } from "../../support/client_certificate.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
 import { captureLogs } from "../../support/log_capture.ts";
 import { RecordingCommander } from "../../support/recording_commander.ts";
@@ -19,9 +20,18 @@ import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.t
 
 const RUN = "4242@1700000000:CONNECTED";
 
-/** An ESTABLISHED's env; `sessionState` as OpenVPN sets it with auth-gen-token. */
-function env(commonName: string, sessionState?: string): { get(name: string): string | undefined } {
+/**
+ * The env of a certificate client's ESTABLISHED; `sessionState` as OpenVPN sets it with
+ * auth-gen-token. `certificate: false`: a client that presented none (no `tls_serial_0`), whose
+ * `common_name` is the user name `username-as-common-name` copied in.
+ */
+function env(
+  commonName: string,
+  sessionState?: string,
+  { certificate = true } = {},
+): { get(name: string): string | undefined } {
   const values = new Map([["common_name", commonName], ["untrusted_ip", "198.51.100.7"]]);
+  if (certificate) values.set("tls_serial_0", CLIENT_CERTIFICATE_SERIAL);
   if (sessionState !== undefined) values.set("session_state", sessionState);
   return { get: (name) => values.get(name) };
 }
@@ -127,6 +137,22 @@ Deno.test("a bound session or a bypassed common name admits; neither is killed",
   await unasked.established(9, env("monitor-1"));
   assertEquals(kills, []);
   assertEquals(state.reads, 1, "the bypassed name reads nothing");
+});
+
+Deno.test("a user name on the bypass list admits nothing: a client without a certificate whose copied user name matches is killed", async () => {
+  const logs = captureLogs();
+  try {
+    const { unasked, state, kills } = detector();
+    await unasked.established(9, env("monitor-1", undefined, { certificate: false }));
+    assertEquals(kills, [{ cid: 9, run: RUN, message: "RESTART" }]);
+    assertEquals(state.reads, 1, "looked for a session, as for any client");
+    // No certificate, no certificate name: the line does not give the typed user name as one.
+    const [line] = clientLines(logs);
+    assertStringIncludes(line!.text, "OpenVPN admitted cid 9");
+    assertEquals(line!.text.includes("monitor-1"), false, line!.text);
+  } finally {
+    logs.stop();
+  }
 });
 
 Deno.test("once OpenVPN asked about a client, an ESTABLISHED with no session is killed without blaming the config", async () => {
