@@ -1,8 +1,9 @@
 /**
  * Renegotiation through the real bridge: with `reneg-sec 20` every client re-authenticates every
  * 20 s, and the bridge must answer each REAUTH of a known session with `client-auth-nt` at once,
- * without a browser, across a bridge restart too; with `reauth_check = "refresh"` a user
- * disabled at the IdP loses the tunnel at the next REAUTH. Needs root, openvpn and chromium.
+ * without a browser, across a bridge restart too, and for a client without a certificate
+ * (`verify-client-cert none`); with `reauth_check = "refresh"` a user disabled at the IdP loses
+ * the tunnel at the next REAUTH. Needs root, openvpn and chromium.
  */
 
 import { assert, assertEquals, assertMatch, assertNotMatch } from "../support/assert.ts";
@@ -173,6 +174,46 @@ Deno.test({
       );
       // With a token, OpenVPN checked its HMAC: the client never fell back to a new login.
       assertNotMatch(await s.lab.server.diagnostics(), /HMAC on token from client failed/);
+    });
+  },
+});
+
+Deno.test({
+  name: "a client without a certificate (verify-client-cert none, username-as-common-name) " +
+    "stays up across two renegotiations without a browser",
+  ignore: skip !== undefined,
+  async fn() {
+    // Its REAUTHs carry the user name OpenVPN copied into common_name after the sign-in, whose
+    // CONNECT had none: the bridge must not take that name for a certificate's. The shortest
+    // renegotiation of this file: OpenVPN randomizes it between 90 % and all of reneg-sec.
+    const lab: StackOptions["lab"] = {
+      server: {
+        ...RENEGOTIATING_SERVER.server,
+        renegSec: 10,
+        verifyClientCert: "none",
+        // A client with neither a certificate nor a password is refused by OpenVPN itself.
+        authUserPassOptional: false,
+        extraConfig: ["username-as-common-name"],
+      },
+    };
+    await withStack({ lab, bridge: { logLevel: "debug" } }, async (s) => {
+      const client = await s.lab.startClient({
+        name: "alice-phone",
+        certificate: false,
+        credentials: { username: "alice", password: "not-checked-by-the-bridge" },
+      });
+      await s.signIn(client, "alice", "alice-password");
+      await client.waitForState("CONNECTED", 20_000);
+      // OpenVPN named the client by its user name: the common name it copied in.
+      await s.lab.server.waitForLog(/alice\/10\.200\.\d+\.2:\d+ .*PUSH_REPLY/, 5_000);
+
+      const answers = await waitForReauthAnswers(s.lab, 2);
+      await assertTunnelCarriesPings(s.lab);
+      assertNoBrowserNeeded(client);
+      assertEquals(new Set(answers.map((a) => a.cid)).size, 1);
+      const verbs = (await serverCommands(s.lab)).map((c) => c.verb);
+      assertEquals(verbs.includes("client-deny"), false, verbs.join(","));
+      assertEquals(s.bridge.matches(/denied|bypass list/g).length, 0);
     });
   },
 });

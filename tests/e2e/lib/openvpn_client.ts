@@ -12,8 +12,13 @@ import type { StopOptions } from "./openvpn_server.ts";
 import type { Pki } from "./pki.ts";
 
 export interface OpenVpnClientOptions {
-  /** Certificate common name (a client certificate is made on first use). */
+  /** Certificate common name (a client certificate is made on first use), and file label. */
   readonly name: string;
+  /**
+   * Whether the client presents a certificate (default true). false: none is made or named, for
+   * a server with `verify-client-cert none`; give `credentials` then.
+   */
+  readonly certificate?: boolean;
   /** Directory for the config, log and management socket. */
   readonly dir: string;
   readonly network: LabNetwork;
@@ -82,7 +87,7 @@ export interface OpenVpnClient {
 /** Builds the client config. Pure. */
 export function buildClientConfig(
   options: OpenVpnClientOptions & { managementSocket: string; logPath: string },
-  cert: { cert: string; key: string },
+  cert: { cert: string; key: string } | undefined,
 ): string {
   const { network, pki } = options;
   const ivSso = options.ivSso ?? "webauth";
@@ -96,8 +101,7 @@ export function buildClientConfig(
     "nobind",
     "pull",
     `ca ${pki.caCert}`,
-    `cert ${cert.cert}`,
-    `key ${cert.key}`,
+    ...(cert === undefined ? [] : [`cert ${cert.cert}`, `key ${cert.key}`]),
     ...(pki.tlsCryptKey === undefined ? [] : [`tls-crypt ${pki.tlsCryptKey}`]),
     "remote-cert-tls server",
     `management ${options.managementSocket} unix`,
@@ -152,7 +156,9 @@ export async function startOpenVpnClient(options: OpenVpnClientOptions): Promise
   const managementSocket = join(options.dir, `${label}.sock`);
   const logPath = join(options.dir, `${label}.log`);
   const configPath = join(options.dir, `${label}.conf`);
-  const cert = await options.pki.clientCert(options.name);
+  const cert = (options.certificate ?? true)
+    ? await options.pki.clientCert(options.name)
+    : undefined;
   await Deno.writeTextFile(
     configPath,
     buildClientConfig({ ...options, managementSocket, logPath }, cert),

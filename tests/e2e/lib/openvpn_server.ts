@@ -34,6 +34,11 @@ export interface OpenVpnServerOptions {
    * ("Auth Username/Password was not provided by peer") before the bridge sees them.
    */
   readonly authUserPassOptional?: boolean;
+  /**
+   * `verify-client-cert` (default "require"). "none": clients present no certificate and
+   * authenticate with a user name and password (auth-user-pass) before the browser.
+   */
+  readonly verifyClientCert?: "require" | "optional" | "none";
   /** `management-hold`: start only after the management client sends `hold release`. */
   readonly managementHold?: boolean;
   /** `reneg-sec` (OpenVPN default 3600). */
@@ -119,7 +124,7 @@ export function buildServerConfig(
     `key ${pki.server.key}`,
     "dh none",
     ...(pki.tlsCryptKey === undefined ? [] : [`tls-crypt ${pki.tlsCryptKey}`]),
-    "verify-client-cert require",
+    `verify-client-cert ${options.verifyClientCert ?? "require"}`,
     "script-security 1",
     `keepalive ${(options.keepalive ?? [10, 60]).join(" ")}`,
     // Tells clients about a restart so they reconnect at once instead of after the ping timeout.
