@@ -13,6 +13,7 @@
 import { type ManagementEvent, ManagementProtocol } from "../../src/management/protocol.ts";
 import type { SessionStore } from "../../src/sessions/types.ts";
 import { assertEquals } from "../support/assert.ts";
+import { CLIENT_CERTIFICATE_SERIAL } from "../support/client_certificate.ts";
 import { testClientEvents } from "../support/client_events_fixture.ts";
 import type { FakeClock } from "../support/fake_clock.ts";
 import { settledHeap } from "../support/settled_heap.ts";
@@ -36,6 +37,8 @@ function block(header: string, env: string[]): string {
       "IV_SSO=openurl,webauth,crtext",
       "IV_CIPHERS=AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305",
       "tls_digest_sha256_0=7a:08:9c:90:e2:7f:10:be:87:e2:b7:3f:c7:c3:a2:a5:fc:fd:88:d9:9e:a2",
+      // A certificate client's: without it common_name is no certificate's name.
+      `tls_serial_0=${CLIENT_CERTIFICATE_SERIAL}`,
     ].map((line) => `>CLIENT:ENV,${line}`),
     ">CLIENT:ENV,END",
   ];

@@ -16,6 +16,7 @@ import { MemoryStore } from "../../src/sessions/memory_store.ts";
 import type { SessionStore } from "../../src/sessions/types.ts";
 import { ManagementProtocol } from "../../src/management/protocol.ts";
 import { assert, assertEquals } from "../support/assert.ts";
+import { CLIENT_CERTIFICATE_SERIAL } from "../support/client_certificate.ts";
 import { testClientEvents, testSession } from "../support/client_events_fixture.ts";
 import { FakeClock } from "../support/fake_clock.ts";
 import { RedisServer } from "../support/redis_server.ts";
@@ -77,6 +78,7 @@ async function heapKeptBySignIns(store: SessionStore): Promise<number> {
     const env = [
       `session_id=chunk-session-${String(i).padStart(4, "0")}`,
       `common_name=cert-user-${i}.vpn.example.com`,
+      `tls_serial_0=${CLIENT_CERTIFICATE_SERIAL}`,
       `untrusted_ip=2001:db8:0:${i}::7`,
       "IV_PLAT=android",
       "IV_VER=2.6.14-0123456789abcdef",
