@@ -42,6 +42,8 @@ const MESSAGES: Record<AuditEvent, string> = {
     "denied {username} (subject {subject}) on {server} cid {cid}, certificate {commonName}, from {clientIp}: {reason}",
   reauth_denied:
     "REAUTH denied {username} (subject {subject}) on {server} cid {cid}, certificate {commonName}, from {clientIp}: {reason}",
+  recheck_denied:
+    "re-check refused {username} (subject {subject}) on {server} cid {cid}, certificate {commonName}, from {clientIp}: {reason}",
   session_ended:
     "session ended {username} (subject {subject}) on {server} cid {cid}, certificate {commonName}, from {clientIp}: {reason}",
 };

@@ -36,7 +36,7 @@ export const AUDIT_CATEGORY = [ROOT, "audit"];
  * above the info of an admission, below the warnings an operator acts on (a sign-in given up
  * or refused by the policy is no fault).
  */
-export const AUDIT_REFUSALS = ["denied", "reauth_denied"] as const;
+export const AUDIT_REFUSALS = ["denied", "reauth_denied", "recheck_denied"] as const;
 
 /** A logger for one part of the program, e.g. `getLogger("management")`. */
 export function getLogger(...category: string[]): Logger {

@@ -7,6 +7,7 @@
  */
 import { AnswersInRun } from "./answers_in_run.ts";
 import { audit, auditSubject } from "../audit.ts";
+import type { AUDIT_REFUSALS } from "../log.ts";
 import { type DenialReason, noMetrics } from "../metrics/port.ts";
 import { IdpRejectedError, IdpUnreachableError, OidcError } from "../oidc/errors.ts";
 import type { PendingLogin, Session } from "../sessions/types.ts";
@@ -651,11 +652,12 @@ export class Admission {
   /**
    * Re-checks a stored session at the IdP with the current policy, without a management
    * event (the periodic re-check). Undefined when the session is no longer bound to a client
-   * on `server`. Admitted: the session is stored with the rotated refresh token and fresh
-   * claims. Denied because the grant is gone or the policy refuses the user: the session has
-   * ended (deleted, its client killed, the newest refresh token revoked). Denied because the
-   * IdP could not be asked: the session is kept and its client killed; `idp_unreachable`
-   * decides as at REAUTH.
+   * on `server` (ended meanwhile too). Admitted: the session is stored with the rotated refresh
+   * token and fresh claims. Denied because the grant is gone or the policy refuses the user: the
+   * session has ended (deleted, its client killed, the newest refresh token revoked). Denied
+   * because the IdP could not be asked: the session is kept and its client killed;
+   * `idp_unreachable` decides as at REAUTH. A denial is counted and audited (`recheck_denied`)
+   * by the code a REAUTH's would be.
    */
   recheckSession(sessionId: string, server: string): Promise<Recheck | undefined> {
     return this.sessionLock.run(sessionId, async () => {
@@ -676,14 +678,23 @@ export class Admission {
         username: undefined,
       };
       const checked = await this.#recheck(session, client, { rebind: {}, disconnect: true });
-      if (!("rotatedElsewhere" in checked)) return checked;
-      // Just re-checked there: this round has nothing to add.
-      this.#deps.log.info(
-        "Re-check of {username} (cid {cid}) skipped this round: another bridge instance " +
-          "refreshed the session at the same time",
-        { username: session.username, cid: session.cid ?? "-" },
-      );
-      return undefined;
+      if ("rotatedElsewhere" in checked) {
+        // Just re-checked there: this round has nothing to add.
+        this.#deps.log.info(
+          "Re-check of {username} (cid {cid}) skipped this round: another bridge instance " +
+            "refreshed the session at the same time",
+          { username: session.username, cid: session.cid ?? "-" },
+        );
+        return undefined;
+      }
+      if (checked.admit) return checked;
+      // Ended by another bridge instance while the IdP answered: that ending killed the client
+      // and recorded it; this check refused nobody.
+      if (checked.denial === UNKNOWN_SESSION) return undefined;
+      // No client asked, so no client event is counted; the refusal is, under the code a REAUTH
+      // refused on the same answer carries (#recheck decides both).
+      this.#countAndAudit("recheck_denied", client, checked.denial, session);
+      return checked;
     });
   }
 
@@ -767,12 +778,23 @@ export class Admission {
     } else {
       metrics.clientEvent(client.kind, "deny");
     }
-    metrics.denial(denial.code);
-    audit(
+    this.#countAndAudit(
       client.kind === "reauth" ? "reauth_denied" : "denied",
-      auditSubject(client, "presented" in context ? context.presented : context.who),
-      denial.code,
+      client,
+      denial,
+      "presented" in context ? context.presented : context.who,
     );
+  }
+
+  /** `denials_total` and the audit line of a refusal, by its code. */
+  #countAndAudit(
+    event: typeof AUDIT_REFUSALS[number],
+    client: ClientSide,
+    denial: Denial,
+    who: { username: string; subject: string } | undefined,
+  ): void {
+    this.#metrics(client.server).denial(denial.code);
+    audit(event, auditSubject(client, who), denial.code);
   }
 
   /**
@@ -932,7 +954,8 @@ export class Admission {
           kill: disconnect,
         });
       } else if (disconnect) await sessionEnd.disconnect(session);
-      return { admit: false, denial: idpDenial(error, "recheck_failed"), session };
+      const denial = expired ? REFRESH_TOKEN_EXPIRED : idpDenial(error, "recheck_failed");
+      return { admit: false, denial, session };
     }
     let claims = result.claims;
     if (claims === undefined) {

@@ -33,9 +33,10 @@ export interface BoundSession {
 
 /**
  * The re-check itself (the admission step: refresh grant, current policy on what the IdP says
- * now; a refused client is killed and its session ended). Undefined when the session is no
- * longer bound there; `admit: false` when the client was refused (its session has ended, or
- * the IdP was unreachable and `idp_unreachable = "deny"`).
+ * now; a refused client is killed and its session ended, the refusal counted and audited).
+ * Undefined when the session is no longer bound there (or has ended meanwhile); `admit: false`
+ * when the client was refused (its session has ended, or the IdP was unreachable and
+ * `idp_unreachable = "deny"`).
  */
 export type RecheckSession = (
   bound: BoundSession,

@@ -45,6 +45,7 @@ Deno.test("journalPriority() makes an audit refusal a notice, and only in the au
     admitted: PRIORITY.info,
     denied: PRIORITY.notice,
     reauth_denied: PRIORITY.notice,
+    recheck_denied: PRIORITY.notice,
     session_ended: PRIORITY.info,
   };
   for (const [event, priority] of Object.entries(expected)) {
@@ -87,13 +88,15 @@ Deno.test("audit lines reach the journal as info when admitted, as notices when 
     audit("admitted", WHO);
     audit("denied", WHO, "group");
     audit("reauth_denied", WHO, "recheck_failed");
+    audit("recheck_denied", WHO, "group");
     audit("session_ended", WHO, "logout");
   });
-  assertEquals(lines.map((line) => line.slice(0, 3)), ["<6>", "<5>", "<5>", "<6>"]);
+  assertEquals(lines.map((line) => line.slice(0, 3)), ["<6>", "<5>", "<5>", "<5>", "<6>"]);
   assertEquals(lines.map((line) => JSON.parse(line.slice(3)).properties.event), [
     "admitted",
     "denied",
     "reauth_denied",
+    "recheck_denied",
     "session_ended",
   ]);
 });

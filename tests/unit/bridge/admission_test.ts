@@ -191,6 +191,7 @@ Deno.test("recheckSession() re-checks a stored session at the IdP without a mana
   const ended = logs.filter((l) => l.category === "audit");
   assertEquals(ended.map((l) => [l.properties.event, l.properties.reason]), [
     ["session_ended", "recheck_failed"],
+    ["recheck_denied", "group"],
   ]);
   assertEquals(await admission.recheckSession("s-1", "default"), undefined);
 });

@@ -247,6 +247,7 @@ Deno.test("a refused user's client is killed and the session ends through Sessio
   const audit = t.logs.filter((l) => l.category === "audit");
   assertEquals(audit.map((l) => [l.properties.event, l.properties.username, l.properties.reason]), [
     ["session_ended", "bob", "recheck_failed"],
+    ["recheck_denied", "bob", "group"],
   ]);
   assert(t.logs.some((l) => l.text.includes("ended, client killed: true")));
 });
@@ -263,7 +264,8 @@ Deno.test("a failed client-kill in a re-check is logged as a failed kill, and th
   assertEquals(await t.store.getSession("bob"), undefined);
   assertEquals(t.revoked, ["rt-bob-2"]);
   const audit = t.logs.filter((l) => l.category === "audit").map((l) => l.properties.reason);
-  assertEquals(audit, ["recheck_failed"]);
+  // The user was refused though the kill failed: recorded as decided.
+  assertEquals(audit, ["recheck_failed", "group"]);
   assert(t.logs.some((l) => l.text.includes("ended, client killed: false")));
 });
 

@@ -257,7 +257,10 @@ Deno.test("a periodic re-check refused after the refresh token expired says so, 
   assertEquals(failed.length, 1);
   assertStringIncludes(failed[0]!.text, "the refresh token had expired at");
   assertStringIncludes(failed[0]!.text, "SSO Session Idle");
-  assertEquals(audits(logs), [["session_ended", "idp_session_expired"]]);
+  assertEquals(audits(logs), [
+    ["session_ended", "idp_session_expired"],
+    ["recheck_denied", "session_expired"],
+  ]);
   assertEquals(t.commander.commands, [{ kind: "kill", cid: 4, message: "RESTART" }]);
 
   // Refused while the token should still have been good: as before (the user disabled, say).
@@ -267,7 +270,10 @@ Deno.test("a periodic re-check refused after the refresh token expired says so, 
     again.filter((l) => l.text.startsWith("Refresh for alice failed")).map((l) => l.text),
     ["Refresh for alice failed: Refresh failed: invalid_grant"],
   );
-  assertEquals(audits(again), [["session_ended", "recheck_failed"]]);
+  assertEquals(audits(again), [
+    ["session_ended", "recheck_failed"],
+    ["recheck_denied", "recheck_failed"],
+  ]);
   t.events.close();
 });
 
