@@ -51,12 +51,14 @@ import type {
 
 /**
  * A sign-in refused for one of these counts as `logins_total{result="error"}`: the IdP or the
- * bridge failed, and says nothing about the user. Any other refusal is "denied".
+ * bridge failed (its session store too: unreachable, or full at `sessions.max_entries`), and
+ * says nothing about the user. Any other refusal is "denied".
  */
 const FAILED_SIGN_IN: ReadonlySet<DenialReason> = new Set([
   "idp_error",
   "idp_unreachable",
   "internal_error",
+  "store_unavailable",
 ]);
 
 /** Writes of one session tried (Admission, #updateWith) while other instances keep writing it. */

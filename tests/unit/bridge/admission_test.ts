@@ -24,6 +24,7 @@ import {
   testPendingLogin,
   testSession,
 } from "../../support/client_events_fixture.ts";
+import { countingMetrics } from "../../support/counting_metrics.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
 import { logsOf } from "../../support/log_capture.ts";
 import { RecordingCommander } from "../../support/recording_commander.ts";
@@ -531,6 +532,27 @@ Deno.test("a sign-in whose session cannot be stored (store or its per-user lock 
     );
     assertEquals(outcome.kind, "denied", String(limited));
     assertEquals(commander.commands.map((c) => c.kind), ["deny"], String(limited));
+  }
+});
+
+Deno.test("a sign-in the session store could not keep (unreachable, full) counts as a failed sign-in, not a refusal of the user", async () => {
+  for (
+    const [failure, code] of [
+      [new StoreUnavailableError("Redis down"), "store_unavailable"],
+      [new StoreFullError("sessions", 1), "store_unavailable"],
+      [new Error("a bug"), "internal_error"],
+    ] as const
+  ) {
+    const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
+    store.putSession = () => Promise.reject(failure);
+    const counted: string[] = [];
+    const { admission } = testAdmission({
+      store,
+      now: () => T0,
+      metrics: countingMetrics(counted),
+    });
+    await admission.admitLogin(finished(pending(), ALICE), new RecordingCommander());
+    assertEquals(counted, ["login error", `denial ${code}`], failure.message);
   }
 });
 
