@@ -19,6 +19,7 @@
  * - REAUTH is never answered with a pending login: a 2.6 server then stalls the tunnel ~15 s.
  */
 import type { Session } from "../sessions/types.ts";
+import { isBypassed } from "./bypass_patterns.ts";
 import { versionPredatesBrowserSignIn } from "./client_version.ts";
 import {
   CLIENT_TOO_OLD,
@@ -83,15 +84,6 @@ export function readsSession(
  */
 export function presentsToken(request: Pick<ClientRequest, "sessionState">): boolean {
   return TOKEN_STATES.has(request.sessionState);
-}
-
-/**
- * Whether `commonName`, a certificate's name, is on `bypass_common_names` (admitted with no
- * sign-in and no session). A client without a certificate has no name to bypass: "" is never
- * bypassed, even by a pattern that matches it (`.*`, `(gw-1)?`), or every such client would be.
- */
-export function isBypassed(commonName: string, bypassCommonNames: readonly RegExp[]): boolean {
-  return commonName !== "" && bypassCommonNames.some((pattern) => pattern.test(commonName));
 }
 
 export function decide(

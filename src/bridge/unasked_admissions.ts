@@ -39,7 +39,8 @@ import type { SessionStore } from "../sessions/types.ts";
 import { WarningInterval } from "../warning_interval.ts";
 import { certificateName } from "./certificate_name.ts";
 import { type ClientCommander, notWritten } from "./commander.ts";
-import { isBypassed, presentsToken } from "./decide.ts";
+import { isBypassed } from "./bypass_patterns.ts";
+import { presentsToken } from "./decide.ts";
 import { KILL_MESSAGE } from "./session_end.ts";
 
 /**

@@ -102,7 +102,10 @@ export function parseConfig(source: string, file: string, deps: LoadDeps): Loade
   return {
     config: resolved.config!,
     printable: printable(values, servers, clientConfig),
-    warnings: [...checker.warnings, ...resolved.warnings ?? []],
+    warnings: [
+      ...checker.warnings,
+      ...(resolved.warnings ?? []).map((warning) => located(warning, checker.fromEnv, lines)),
+    ],
   };
 }
 

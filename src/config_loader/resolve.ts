@@ -21,6 +21,7 @@ import type {
   SessionsConfig,
   TrustedCaFile,
 } from "../config/types.ts";
+import { bypassPatternWarning, compileBypassPattern } from "../bridge/bypass_patterns.ts";
 import { baseUrlProblems } from "../bridge/login_url.ts";
 import { proxyRange } from "../http/client_ip.ts";
 import { formActionOrigin } from "../http/security_headers.ts";
@@ -64,7 +65,13 @@ export function resolveConfig(
   const oidc = resolveOidc(values.oidc, issue, readFile);
   const authorization = resolveAuthorization(values.authorization, "authorization", issue);
   const rules = resolveClientConfig(clientConfig, "client_config", issue);
-  const resolvedServers = resolveServers(servers, { authorization, clientConfig: rules }, issue);
+  const serverWarnings: ConfigIssue[] = [];
+  const resolvedServers = resolveServers(
+    servers,
+    { authorization, clientConfig: rules },
+    issue,
+    (path, message) => serverWarnings.push({ path, message }),
+  );
   const sessions = resolveSessions(values.sessions, issue);
   const cluster = resolveCluster(values.cluster, sessions.backend, issue);
   if (oidc && oidc.rolesClaim === undefined) {
@@ -114,6 +121,7 @@ export function resolveConfig(
     ...(cluster ? { cluster } : {}),
   };
   const warnings = [
+    ...serverWarnings,
     ...openPolicyWarnings(config, servers),
     ...unreachedPolicyWarnings(config, servers, fromEnv),
   ];
@@ -218,6 +226,7 @@ function resolveServers(
   servers: readonly ServerValues[],
   defaults: { authorization: AuthorizationConfig; clientConfig: ClientConfigRule[] },
   issue: Issue,
+  warn: Issue,
 ): OpenvpnServerConfig[] | undefined {
   const resolved: OpenvpnServerConfig[] = [];
   const names = new Map<string, number>();
@@ -241,15 +250,18 @@ function resolveServers(
       addresses.set(key, index);
     }
     const bypass: RegExp[] = [];
-    values.bypass_common_names.forEach((pattern, patternIndex) => {
+    values.bypass_common_names.forEach((source, patternIndex) => {
+      const path = `${at}.bypass_common_names[${patternIndex}]`;
+      let pattern: RegExp;
       try {
-        bypass.push(new RegExp(`^(?:${pattern})$`));
+        pattern = compileBypassPattern(source);
       } catch (error) {
-        issue(
-          `${at}.bypass_common_names[${patternIndex}]`,
-          `Invalid regular expression: ${(error as Error).message}`,
-        );
+        issue(path, `Invalid regular expression: ${(error as Error).message}`);
+        return;
       }
+      bypass.push(pattern);
+      const warning = bypassPatternWarning(source, pattern);
+      if (warning !== undefined) warn(path, warning);
     });
     if (
       typeof management !== "string" && management.kind === "tcp" &&

@@ -278,8 +278,7 @@ const ERROR_CASES: Array<{
     source: MINIMAL.replace("[http]", 'bypass_common_names = ["("]\n[http]'),
     expected: {
       path: "openvpn.bypass_common_names[0]",
-      message:
-        "Invalid regular expression: Invalid regular expression: /^(?:()$/: Unterminated group",
+      message: "Invalid regular expression: Invalid regular expression: /(/: Unterminated group",
       line: 5,
     },
   },

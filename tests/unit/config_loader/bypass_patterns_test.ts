@@ -1,0 +1,56 @@
+import { assertEquals } from "../../support/assert.ts";
+import { configIssuesOf, MINIMAL_TOML, parseTestConfig } from "../../support/config_toml.ts";
+
+/** MINIMAL_TOML with these bypass_common_names, as TOML literal strings. */
+function withPatterns(...patterns: string[]): string {
+  const list = patterns.map((pattern) => `'${pattern}'`).join(", ");
+  return MINIMAL_TOML.replace("[http]", () => `bypass_common_names = [${list}]\n[http]`);
+}
+
+Deno.test("bypass_common_names refuses a pattern that is no regular expression on its own: its ')' would end the anchors' group", () => {
+  // Compiled as ^(?:gw-1)|(.*)$ it matched every name: every certificate client let in.
+  const issues = configIssuesOf(withPatterns("gw-1)|(.*"));
+  assertEquals(issues.map(({ path, line }) => [path, line]), [[
+    "openvpn.bypass_common_names[0]",
+    5,
+  ]]);
+  assertEquals(
+    issues[0]!.message,
+    "Invalid regular expression: Invalid regular expression: /gw-1)|(.*/: Unmatched ')'",
+  );
+});
+
+Deno.test("bypass_common_names warns of a pattern that matches an empty name, naming it, its key and its line", () => {
+  const loaded = parseTestConfig(withPatterns("gw-[0-9]+", ".*", "(gw-1)?", "gw-1|", ""));
+  assertEquals(loaded.warnings.map(({ path, line }) => [path, line]), [
+    ["openvpn.bypass_common_names[1]", 5],
+    ["openvpn.bypass_common_names[2]", 5],
+    ["openvpn.bypass_common_names[3]", 5],
+    ["openvpn.bypass_common_names[4]", 5],
+  ]);
+  assertEquals(
+    loaded.warnings[0]!.message,
+    '".*" matches an empty name, so it may match more names than meant: every client whose ' +
+      'certificate name it matches connects without signing in (".*": every client with a ' +
+      "certificate). A client without a certificate is never let in by a pattern",
+  );
+  // Warned, not refused: every pattern applies, and still none admits an empty name.
+  const patterns = loaded.config.servers[0]!.bypassCommonNames;
+  assertEquals(patterns.map((pattern) => pattern.test("gw-1")), [true, true, true, true, false]);
+});
+
+Deno.test("bypass_common_names from a variable: the warning names the variable", () => {
+  const variable = "OPENVPN_AUTH_OIDC_OPENVPN_BYPASS_COMMON_NAMES";
+  const { warnings } = parseTestConfig(MINIMAL_TOML, { [variable]: "site-.*|" });
+  assertEquals(warnings.map(({ path }) => path), ["openvpn.bypass_common_names[0]"]);
+  assertEquals(warnings[0]!.message.includes(variable), true, warnings[0]!.message);
+});
+
+Deno.test("bypass_common_names says nothing of patterns that need a name: anchored, they match it whole", () => {
+  const loaded = parseTestConfig(withPatterns("site-.*", "gw-[0-9]{1,3}", "^edge$", "a|b"));
+  assertEquals(loaded.warnings, []);
+  const [site, , edge, either] = loaded.config.servers[0]!.bypassCommonNames;
+  assertEquals([site!.test("site-berlin"), site!.test("evil-site-berlin")], [true, false]);
+  assertEquals([edge!.test("edge"), edge!.test("edges")], [true, false]);
+  assertEquals([either!.test("a"), either!.test("ab")], [true, false]);
+});
