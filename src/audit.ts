@@ -5,6 +5,7 @@
  * code, never free text from the IdP or the client.
  */
 import { AUDIT_CATEGORY, AUDIT_REFUSALS, getLogger } from "./log.ts";
+import { loggedCertificateName } from "./logged_certificate.ts";
 
 /** A refusal (AUDIT_REFUSALS) is a notice in the journal, the others info. */
 export type AuditEvent =
@@ -26,7 +27,11 @@ export type SessionEndReason =
 export interface AuditSubject {
   server: string;
   cid: number | undefined;
-  commonName: string;
+  /**
+   * The client's certificate name, empty for a client without a certificate; undefined when not
+   * known (a client denied by its ids alone).
+   */
+  commonName: string | undefined;
   clientIp: string;
   /** Empty when not known yet (denied before the IdP said who it is). */
   username: string;
@@ -56,7 +61,8 @@ export function audit(event: AuditEvent, who: AuditSubject, reason?: string): vo
     subject: who.subject,
     server: who.server,
     cid: who.cid ?? null,
-    commonName: who.commonName,
+    // Unknown is empty, as the address is; none is said (a client without a certificate).
+    commonName: who.commonName === undefined ? "" : loggedCertificateName(who.commonName),
     clientIp: who.clientIp,
     reason: reason ?? null,
   });
@@ -64,7 +70,12 @@ export function audit(event: AuditEvent, who: AuditSubject, reason?: string): vo
 
 /** Who and where, for the audit line: the client side, with the identity once known. */
 export function auditSubject(
-  where: { server: string; cid: number | undefined; commonName: string; clientIp?: string },
+  where: {
+    server: string;
+    cid: number | undefined;
+    commonName: string | undefined;
+    clientIp?: string;
+  },
   who?: { username: string; subject: string; clientIp?: string | undefined },
 ): AuditSubject {
   return {

@@ -8,6 +8,7 @@
 import { AnswersInRun } from "./answers_in_run.ts";
 import { audit, auditSubject } from "../audit.ts";
 import type { AUDIT_REFUSALS } from "../log.ts";
+import { loggedCertificateName } from "../logged_certificate.ts";
 import { type DenialReason, noMetrics } from "../metrics/port.ts";
 import { IdpRejectedError, IdpUnreachableError, OidcError } from "../oidc/errors.ts";
 import type { PendingLogin, Session } from "../sessions/types.ts";
@@ -224,7 +225,7 @@ export class Admission {
           {
             username: identity.username,
             cid: client.cid,
-            commonName: client.commonName,
+            commonName: loggedCertificateName(client.commonName),
             clientIp: client.clientIp,
           },
         );
@@ -336,7 +337,7 @@ export class Admission {
     log.info("Login of {username} (cid {cid}, certificate {commonName}) accepted", {
       username,
       cid: client.cid,
-      commonName: client.commonName,
+      commonName: loggedCertificateName(client.commonName),
     });
     await this.#endExcess(username, excess);
     this.#shortRefreshTokens.check(username, session.refreshExpiresAt, {

@@ -11,6 +11,9 @@
  * OpenVPN sets `tls_serial_0` (the serial of the certificate at depth 0, the client's own) when
  * it verified a client certificate, and never otherwise (ssl_verify.c, verify_cert_set_env), so
  * its presence tells a certificate client.
+ *
+ * Log and audit lines write no name as `(no certificate)` (logged_certificate.ts); the confirm
+ * page names such a client by the user name it sent (http/pages/builtin.ts).
  */
 import type { ClientEnv } from "../management/events.ts";
 

@@ -6,6 +6,7 @@
 import type { Logger } from "@logtape/logtape";
 import { audit, auditSubject } from "../audit.ts";
 import type { Clock } from "../clock.ts";
+import { loggedCertificateName } from "../logged_certificate.ts";
 import type { ResolvedConfig } from "../config/types.ts";
 import { loginUrl } from "./login_url.ts";
 import type { ClientEnv } from "../management/events.ts";
@@ -504,7 +505,11 @@ export class ClientEvents {
       return admission.deny(commander, req, denial, { presented: undefined });
     }
     this.#metrics.denial(denial.code);
-    audit("denied", auditSubject({ server, cid, commonName: "", clientIp: "" }), denial.code);
+    audit(
+      "denied",
+      auditSubject({ server, cid, commonName: undefined, clientIp: "" }),
+      denial.code,
+    );
     return commander.deny(cid, kid, denial.logReason, denial.reason);
   }
 
@@ -804,7 +809,7 @@ export class ClientEvents {
           "unreachable (store_unreachable = allow): {error}",
         {
           cid: req.cid,
-          commonName: req.commonName,
+          commonName: loggedCertificateName(req.commonName),
           kind: req.kind,
           error: error.message,
           username: decision.session.username,
@@ -925,13 +930,13 @@ export class ClientEvents {
       await store.deletePending(login.id);
       if (!sameRun()) throw new OpenvpnRestartedError();
       log.info("CONNECT of {commonName} (cid {cid}): the client left before its sign-in began", {
-        commonName: req.commonName,
+        commonName: loggedCertificateName(req.commonName),
         cid: req.cid,
       });
       return;
     }
     log.info("CONNECT of {commonName} (cid {cid}) from {clientIp}: waiting for browser sign-in", {
-      commonName: req.commonName,
+      commonName: loggedCertificateName(req.commonName),
       cid: req.cid,
       clientIp: login.clientIp,
     });
@@ -966,5 +971,10 @@ export function canResume(req: Pick<ClientRequest, "sessionState" | "username">)
  * them) logs nothing here, and an object per event for nothing showed in the B1 profile.
  */
 function who(req: EnvClientRequest) {
-  return { cid: req.cid, kid: req.kid, commonName: req.commonName, kind: req.kind };
+  return {
+    cid: req.cid,
+    kid: req.kid,
+    commonName: loggedCertificateName(req.commonName),
+    kind: req.kind,
+  };
 }

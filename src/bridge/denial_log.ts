@@ -9,6 +9,7 @@ import type { Session } from "../sessions/types.ts";
 import type { ClientSide } from "./admission_types.ts";
 import type { Denial } from "./denial.ts";
 import { logDue, type WarningInterval } from "../warning_interval.ts";
+import { loggedCertificateName } from "../logged_certificate.ts";
 
 /** Who a denial's log and audit lines name besides the client. */
 export type DenyContext =
@@ -34,7 +35,8 @@ export function logDenial(
   if ("presented" in context) {
     const { storeError } = context;
     const server = log.with({ server: client.server });
-    const { cid, kid, commonName, kind } = client;
+    const { cid, kid, kind } = client;
+    const commonName = loggedCertificateName(client.commonName);
     if (storeError === undefined) {
       server.info("{kind} of {commonName} (cid {cid}) denied: {reason}", {
         cid,
@@ -64,7 +66,7 @@ export function logDenial(
     kind: client.kind,
     username: context.who?.username || "(not signed in)",
     cid: client.cid,
-    commonName: client.commonName,
+    commonName: loggedCertificateName(client.commonName),
     reason: denial.logReason,
     denialCode: denial.code,
     hint: denial.hint,

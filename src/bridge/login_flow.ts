@@ -13,6 +13,7 @@ import type { Logger } from "@logtape/logtape";
 import { createHash } from "node:crypto";
 import { sameIpAddress } from "../ip_address.ts";
 import { isLoopbackAddress } from "../loopback.ts";
+import { loggedCertificateName } from "../logged_certificate.ts";
 import { secureEqual } from "../secure_compare.ts";
 import { logDue, WarningInterval } from "../warning_interval.ts";
 import type { OidcClient } from "../oidc/client.ts";
@@ -138,7 +139,11 @@ export class LoginFlow {
     if (commanders(login.server) === undefined) {
       log.warning(
         "Login link of {commonName} (cid {cid}) is for OpenVPN server {server}, which this configuration does not have",
-        { commonName: login.commonName, cid: login.cid, server: login.server },
+        {
+          commonName: loggedCertificateName(login.commonName),
+          cid: login.cid,
+          server: login.server,
+        },
       );
       return undefined;
     }
@@ -206,7 +211,7 @@ export class LoginFlow {
     const hint = this.#proxyHint(browserIp);
     const line = WRONG_NETWORK_LINE + (hint === undefined ? "" : "; {hint}");
     const properties = {
-      commonName: login.commonName,
+      commonName: loggedCertificateName(login.commonName),
       cid: login.cid,
       browserIp,
       clientIp: login.clientIp,
@@ -229,7 +234,7 @@ export class LoginFlow {
   #begunElsewhere(login: PendingLogin, browserBinding: string): boolean {
     if (!login.oauth || secureEqual(login.oauth.browserBinding, browserBinding)) return false;
     this.#deps.log.warning("Login of {commonName} (cid {cid}) refused: begun in another browser", {
-      commonName: login.commonName,
+      commonName: loggedCertificateName(login.commonName),
       cid: login.cid,
     });
     return true;
@@ -278,7 +283,7 @@ export class LoginFlow {
       // Finished with the newer state, it would fail at the IdP's check and deny the client.
       await store.putPending(login).catch((error) =>
         this.#deps.log.warning("Could not keep the login of {commonName} (cid {cid}): {error}", {
-          commonName: login.commonName,
+          commonName: loggedCertificateName(login.commonName),
           cid: login.cid,
           error: String(error),
         })
@@ -340,7 +345,7 @@ export class LoginFlow {
     } catch (error) {
       if (error instanceof OidcError) {
         log.warning("Login of {commonName} (cid {cid}) failed at the identity provider: {error}", {
-          commonName: login.commonName,
+          commonName: loggedCertificateName(login.commonName),
           cid: login.cid,
           error: error.message,
         });

@@ -31,6 +31,7 @@
  */
 import type { Logger } from "@logtape/logtape";
 import type { Clock } from "../clock.ts";
+import { loggedCertificateName } from "../logged_certificate.ts";
 import type { ClientEnv } from "../management/events.ts";
 import { isKnownRun } from "../management/openvpn_run.ts";
 import type { ServerMetrics } from "../metrics/port.ts";
@@ -198,12 +199,13 @@ export class UnaskedAdmissions {
     const recorded = this.#clients.get(cid);
     this.#clients.delete(cid);
     if (recorded === true) return;
+    const commonName = certificateName(env);
+    if (isBypassed(commonName, this.#deps.bypassCommonNames())) return;
     const client: Established = {
       cid,
-      commonName: certificateName(env),
+      commonName: loggedCertificateName(commonName),
       clientIp: env.get("untrusted_ip") ?? env.get("untrusted_ip6") ?? "",
     };
-    if (isBypassed(client.commonName, this.#deps.bypassCommonNames())) return;
     // Read now: the answer below comes after a store read, and it is about this run.
     const run = this.#run;
     const askedInRun = this.#askedInRun;

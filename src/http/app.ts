@@ -211,6 +211,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
     }
     const confirm = {
       commonName: login.commonName,
+      username: login.username,
       clientIp: login.clientIp,
       platform: login.platform,
       clientVersion: login.clientVersion,

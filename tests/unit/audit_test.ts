@@ -51,6 +51,15 @@ Deno.test("audit() text lines name the event, the user and the reason", () => {
   );
 });
 
+Deno.test("audit() names a client without a certificate as such, and leaves an unknown one empty", () => {
+  configureLogging("info", "text");
+  const [none] = captured(() => audit("denied", { ...WHO, commonName: "" }, "group"));
+  assertStringIncludes(none!, 'cid 4, certificate "(no certificate)", from "198.51.100.7"');
+  configureLogging("info", "json");
+  const [unknown] = captured(() => audit("denied", { ...WHO, commonName: undefined }, "group"));
+  assertEquals(JSON.parse(unknown!).properties.commonName, "");
+});
+
 Deno.test("audit lines are written even when the log level hides info", () => {
   configureLogging("error", "json");
   const lines = captured(() => audit("admitted", WHO));

@@ -4,8 +4,13 @@ import { renderPage } from "./layout.ts";
 import { PAGE_TEXT, type PageText } from "./messages.ts";
 
 export interface ConfirmPageInput {
-  /** The client certificate's common name. */
+  /** The client certificate's common name; empty for a client without a certificate. */
   commonName: string;
+  /**
+   * The user name the VPN client sent, if any: the page names it only for a client without a
+   * certificate, whose only name it is.
+   */
+  username?: string | undefined;
   /** The VPN client's public address as OpenVPN saw it. */
   clientIp: string;
   /** `IV_PLAT`, e.g. `linux`; may be missing. */
@@ -69,13 +74,7 @@ export function confirmPage(input: ConfirmPageInput, t: PageText = PAGE_TEXT.en)
     : `\n<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">`;
   return renderPage(
     t.confirmTitle,
-    `<p>${
-      t.confirmIntro(
-        `<strong>${insertedValue(input.commonName)}</strong>`,
-        `<strong>${insertedValue(input.clientIp)}</strong>`,
-        client === "" ? "" : `, ${insertedValue(client)}`,
-      )
-    }</p>
+    `<p>${confirmIntro(input, client === "" ? "" : `, ${insertedValue(client)}`, t)}</p>
 <p>${escapeHtml(t.expiresIn(minutes))}</p>
 <p class="warning">${escapeHtml(t.confirmWarning)}</p>
 <form method="post" action="${escapeHtml(input.actionUrl)}">${csrfField}
@@ -83,6 +82,18 @@ export function confirmPage(input: ConfirmPageInput, t: PageText = PAGE_TEXT.en)
 </form>`,
     t.tag,
   );
+}
+
+/**
+ * The confirm page's first sentence: the connection by the best name it has. A certificate's
+ * (a CA issued it); else, for a client without one, the user name it sent; else its address.
+ */
+function confirmIntro(input: ConfirmPageInput, client: string, t: PageText): string {
+  const strong = (value: string) => `<strong>${insertedValue(value)}</strong>`;
+  const ip = strong(input.clientIp);
+  if (input.commonName !== "") return t.confirmIntro(strong(input.commonName), ip, client);
+  if (input.username) return t.confirmIntroUserName(strong(input.username), ip, client);
+  return t.confirmIntroAddressOnly(ip, client);
 }
 
 /**

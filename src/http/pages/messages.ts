@@ -27,7 +27,15 @@ export interface PageText {
   /** BCP 47 tag for `<html lang>` and Content-Language. */
   readonly tag: string;
   readonly confirmTitle: string;
+  /** What is being authorized: the client's certificate, by its name. */
   confirmIntro(commonName: string, clientIp: string, client: string): string;
+  /**
+   * A client without a certificate, by the user name it sent: its own word, not a CA's, so the
+   * sentence says it is a user name.
+   */
+  confirmIntroUserName(username: string, clientIp: string, client: string): string;
+  /** A client with neither a certificate nor a user name: its address is all there is. */
+  confirmIntroAddressOnly(clientIp: string, client: string): string;
   expiresIn(minutes: number): string;
   readonly confirmWarning: string;
   readonly continueButton: string;
@@ -54,6 +62,10 @@ const en: PageText = {
   confirmTitle: "Sign in to the VPN",
   confirmIntro: (cn, ip, client) =>
     `Sign in to allow the VPN connection for certificate ${cn} from ${ip}${client}.`,
+  confirmIntroUserName: (user, ip, client) =>
+    `Sign in to allow the VPN connection for user name ${user} from ${ip}${client}.`,
+  confirmIntroAddressOnly: (ip, client) =>
+    `Sign in to allow the VPN connection from ${ip}${client}.`,
   expiresIn: (n) => `This link expires in ${n} ${n === 1 ? "minute" : "minutes"}.`,
   confirmWarning:
     "If you did not just start this VPN connection yourself, close this window: someone may be trying to connect as you.",
@@ -127,6 +139,10 @@ const de: PageText = {
   confirmTitle: "Am VPN anmelden",
   confirmIntro: (cn, ip, client) =>
     `Melden Sie sich an, um die VPN-Verbindung für das Zertifikat ${cn} von ${ip}${client} zu erlauben.`,
+  confirmIntroUserName: (user, ip, client) =>
+    `Melden Sie sich an, um die VPN-Verbindung für den Benutzernamen ${user} von ${ip}${client} zu erlauben.`,
+  confirmIntroAddressOnly: (ip, client) =>
+    `Melden Sie sich an, um die VPN-Verbindung von ${ip}${client} zu erlauben.`,
   expiresIn: (n) => `Dieser Link läuft in ${n} ${n === 1 ? "Minute" : "Minuten"} ab.`,
   confirmWarning:
     "Wenn Sie diese VPN-Verbindung nicht gerade selbst gestartet haben, schließen Sie dieses Fenster: Möglicherweise versucht jemand, sich als Sie zu verbinden.",
@@ -226,6 +242,10 @@ const fr: PageText = {
   confirmTitle: "Connexion au VPN",
   confirmIntro: (cn, ip, client) =>
     `Connectez-vous pour autoriser la connexion VPN du certificat ${cn} depuis ${ip}${client}.`,
+  confirmIntroUserName: (user, ip, client) =>
+    `Connectez-vous pour autoriser la connexion VPN du nom d’utilisateur ${user} depuis ${ip}${client}.`,
+  confirmIntroAddressOnly: (ip, client) =>
+    `Connectez-vous pour autoriser la connexion VPN depuis ${ip}${client}.`,
   expiresIn: (n) => `Ce lien expire dans ${n} ${n === 1 ? "minute" : "minutes"}.`,
   confirmWarning:
     "Si vous n’avez pas lancé vous-même cette connexion VPN à l’instant, fermez cette fenêtre : quelqu’un essaie peut-être de se connecter à votre place.",
@@ -323,6 +343,10 @@ const es: PageText = {
   confirmTitle: "Iniciar sesión en la VPN",
   confirmIntro: (cn, ip, client) =>
     `Inicie sesión para permitir la conexión VPN del certificado ${cn} desde ${ip}${client}.`,
+  confirmIntroUserName: (user, ip, client) =>
+    `Inicie sesión para permitir la conexión VPN del nombre de usuario ${user} desde ${ip}${client}.`,
+  confirmIntroAddressOnly: (ip, client) =>
+    `Inicie sesión para permitir la conexión VPN desde ${ip}${client}.`,
   expiresIn: (n) => `Este enlace caduca en ${n} ${n === 1 ? "minuto" : "minutos"}.`,
   confirmWarning:
     "Si no acaba de iniciar usted mismo esta conexión VPN, cierre esta ventana: puede que alguien esté intentando conectarse en su nombre.",

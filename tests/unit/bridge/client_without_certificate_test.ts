@@ -23,6 +23,7 @@ import {
   testSession,
 } from "../../support/client_events_fixture.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
+import { logsOf } from "../../support/log_capture.ts";
 
 /** A REAUTH's ENV from a client without a certificate that typed `username`. */
 function reauthEnv(username: string): Map<string, string> {
@@ -121,4 +122,22 @@ Deno.test("common_name_claim never matches a client without a certificate, whate
     usernamePolicy: "empty_or_match",
   }, getLogger("test"));
   assertEquals(verdict.allow === false && verdict.denial.code, "common_name");
+});
+
+Deno.test("log and audit lines name a client without a certificate as such, not by an empty name", async () => {
+  const store = new MemoryStore({ maxEntries: 10, now: () => T0 });
+  const { events } = testClientEvents({ store, clock: new FakeClock(T0) });
+  const lines = await logsOf(async () => {
+    await events.onConnect(4, 1, connectEnv("alice"));
+    // No session: the REAUTH of cid 5 is denied, logged and audited.
+    await events.onReauth(5, 2, reauthEnv("bob"));
+  });
+  events.close();
+  assertEquals(lines.map((line) => line.text), [
+    "CONNECT of (no certificate) (cid 4) from 198.51.100.7: waiting for browser sign-in",
+    "reauth of (no certificate) (cid 5) denied: no session for this client",
+    "REAUTH denied  (subject ) on default cid 5, certificate (no certificate), from " +
+    "198.51.100.7: session_invalid",
+  ]);
+  assertEquals(lines[2]!.properties["commonName"], "(no certificate)");
 });
