@@ -47,6 +47,8 @@ async function pageLatency(prefix: string[]): Promise<string> {
       OPENVPN_AUTH_OIDC_HTTP_LISTEN: `127.0.0.1:${port}`,
       OPENVPN_AUTH_OIDC_SESSIONS_BACKEND: "memory",
       OPENVPN_AUTH_OIDC_CONTROL_SOCKET: "",
+      // The example's own is a placeholder, refused.
+      OPENVPN_AUTH_OIDC_OIDC_CLIENT_SECRET: "issued-by-the-idp",
     },
     stdout: "null",
     stderr: "null",

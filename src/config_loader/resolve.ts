@@ -43,6 +43,10 @@ import { parseEncryptionKey } from "../sessions/token_cipher.ts";
 import { controlSocketProblem } from "../control/socket_path.ts";
 
 const MIN_SECRET_LENGTH = 32;
+/**
+ * A secret that reads like the examples' placeholder (server.toml.example and the package's
+ * server.toml ship `client_secret = "change-me"`): public, so refused wherever a secret is.
+ */
 const PLACEHOLDER_SECRET = /change-?me/i;
 
 type Issue = (path: string, message: string) => void;
@@ -437,6 +441,14 @@ function resolveOidc(
       : readCaFile("oidc.tls_ca_file", values.tls_ca_file, readFile, issue),
   };
   for (const problem of checkOidcConfig(config)) issue(`oidc.${problem.key}`, problem.message);
+  // Unedited, the packaged config started and every sign-in then failed at the IdP.
+  if (config.clientSecret !== undefined && PLACEHOLDER_SECRET.test(config.clientSecret.reveal())) {
+    issue(
+      "oidc.client_secret",
+      "A placeholder, not a secret: set the client secret the identity provider issued for " +
+        "client_id",
+    );
+  }
   const pathProblems = validateClaimPaths(config);
   for (const [key, option] of CLAIM_PATH_OPTIONS) {
     const problem = pathProblems[key];

@@ -37,6 +37,8 @@ Deno.test("the compiled binary validates server.toml.example with check-config",
     writeFileSync(join(dir, "http-secret"), "k".repeat(64));
     const result = await runBinary(["check-config", "--config", EXAMPLE], {
       OPENVPN_AUTH_OIDC_HTTP_SECRET_FILE: join(dir, "http-secret"),
+      // The example's own is a placeholder, refused.
+      OPENVPN_AUTH_OIDC_OIDC_CLIENT_SECRET: "issued-by-the-idp",
     });
     assertEquals(result.code, 0, result.stderr);
     assertStringIncludes(result.stdout, "valid");

@@ -111,14 +111,29 @@ Deno.test({
           const secret = await Deno.stat(HTTP_SECRET);
           assertEquals([secret.mode! & 0o777, secret.uid, secret.gid], [0o640, 0, user.gid]);
           assertMatch(await Deno.readTextFile(HTTP_SECRET), /^[A-Za-z0-9+/]{64}$/);
-          // ... and the config as installed passes check-config as the service user.
-          const checked = await run("runuser", [
-            "-u",
-            SERVICE_USER,
-            "--",
-            INSTALLED_BINARY,
-            "check-config",
-          ], { allowFailure: true });
+          // ... the config as installed is refused for its placeholder client secret alone (the
+          // unedited service does not start), and passes as the service user once it is set.
+          const check = (env: string[]) =>
+            run("runuser", [
+              "-u",
+              SERVICE_USER,
+              "--",
+              "env",
+              ...env,
+              INSTALLED_BINARY,
+              "check-config",
+            ], {
+              allowFailure: true,
+            });
+          const unedited = await check([]);
+          assertEquals(unedited.code, 2, unedited.stdout + unedited.stderr);
+          assertEquals(
+            unedited.stderr.match(/^ +- \S+/gm),
+            ["  - oidc.client_secret"],
+            unedited.stderr,
+          );
+          assertMatch(unedited.stderr, /oidc\.client_secret.*A placeholder, not a secret/);
+          const checked = await check(["OPENVPN_AUTH_OIDC_OIDC_CLIENT_SECRET=issued-by-the-idp"]);
           assertEquals(checked.code, 0, checked.stdout + checked.stderr);
         },
       );

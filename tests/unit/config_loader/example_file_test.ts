@@ -1,8 +1,10 @@
 /**
  * `server.toml.example` is the reference the README points to: it must name every key of the
- * schema (set, or commented out) with its default, and load as it is.
+ * schema (set, or commented out) with its default, and load once its placeholder client secret
+ * is replaced (and only then).
  */
-import { assert, assertEquals } from "../../support/assert.ts";
+import { assert, assertEquals, assertStringIncludes, assertThrows } from "../../support/assert.ts";
+import { ConfigError } from "../../../src/config_loader/errors.ts";
 import { parse } from "smol-toml";
 import { parseConfig } from "../../../src/config_loader/load.ts";
 import {
@@ -64,17 +66,36 @@ for (const [section, spec] of SPECS) {
   });
 }
 
-Deno.test("server.toml.example loads as it is, reading only the HTTP secret's file", () => {
+/** Reads the HTTP secret's file, and fails for any other: the example reads no other file. */
+function readOnlyHttpSecret(read: string[]) {
+  return (path: string) => {
+    read.push(path);
+    if (path === HTTP_SECRET_FILE) return "k".repeat(64);
+    throw new Error(`server.toml.example reads no other file, yet asked for ${path}`);
+  };
+}
+
+Deno.test("server.toml.example loads once its client secret is set, reading only the HTTP secret's file", () => {
   const read: string[] = [];
   const { config } = parseConfig(EXAMPLE, "server.toml.example", {
-    env: {},
-    readTextFile: (path) => {
-      read.push(path);
-      if (path === HTTP_SECRET_FILE) return "k".repeat(64);
-      throw new Error(`server.toml.example reads no other file, yet asked for ${path}`);
-    },
+    env: { OPENVPN_AUTH_OIDC_OIDC_CLIENT_SECRET: "issued-by-the-idp" },
+    readTextFile: readOnlyHttpSecret(read),
   });
   assertEquals(config.servers.length, 1);
   assertEquals(read, [HTTP_SECRET_FILE]);
   assertEquals(config.http.secret.reveal(), "k".repeat(64));
+});
+
+Deno.test("server.toml.example as shipped (the package's server.toml) is refused for its placeholder client secret alone", () => {
+  // Unedited, the packaged service must not start: every sign-in would fail at the IdP.
+  const refused = assertThrows(
+    () =>
+      parseConfig(EXAMPLE, "server.toml.example", {
+        env: {},
+        readTextFile: readOnlyHttpSecret([]),
+      }),
+    ConfigError,
+  );
+  assertEquals(refused.issues.map(({ path }) => path), ["oidc.client_secret"]);
+  assertStringIncludes(refused.issues[0]!.message, "A placeholder, not a secret");
 });

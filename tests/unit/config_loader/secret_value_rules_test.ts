@@ -57,3 +57,28 @@ Deno.test("parseConfig() refuses every spelling of the placeholder http secret, 
     );
   }
 });
+
+Deno.test("parseConfig() refuses the shipped placeholder client secret, from the file, its *_file or the environment", () => {
+  // server.toml.example (the package's server.toml) ships this value: unedited, the service
+  // started and every sign-in failed at the identity provider.
+  const message =
+    "A placeholder, not a secret: set the client secret the identity provider issued for client_id";
+  for (const word of ["change-me", "changeme", "CHANGE-ME", "ChangeMe"]) {
+    const inline = MINIMAL_TOML.replace('client_secret = "s3cret"', `client_secret = "${word}"`);
+    assertEquals(configIssuesOf(inline), [{ path: "oidc.client_secret", message, line: 12 }], word);
+    assertEquals(
+      configIssuesOf(FROM_FILE, {}, { "/run/secret": `${word}\n` })
+        .map(({ path, message }) => ({ path, message })),
+      [{ path: "oidc.client_secret", message }],
+      word,
+    );
+    assertEquals(
+      configIssuesOf(MINIMAL_TOML, { OPENVPN_AUTH_OIDC_OIDC_CLIENT_SECRET: word }),
+      [{
+        path: "oidc.client_secret",
+        message: `${message} (from OPENVPN_AUTH_OIDC_OIDC_CLIENT_SECRET)`,
+      }],
+      word,
+    );
+  }
+});
