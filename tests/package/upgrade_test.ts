@@ -70,7 +70,11 @@ Deno.test({
       await run("dpkg", ["--install", await debPath()]);
       const user: Account | undefined = await account(SERVICE_USER);
       assert(user !== undefined, "no service user");
-      const good = await Deno.readTextFile(CONFFILE);
+      // The installed config as an admin edits it: its placeholder client secret is refused.
+      const shipped = await Deno.readTextFile(CONFFILE);
+      const good = shipped.replace('client_secret = "change-me"', 'client_secret = "from-the-idp"');
+      assert(good !== shipped, "the installed config has no placeholder client secret to edit");
+      await Deno.writeTextFile(CONFFILE, good);
       // The config the service runs with, where the default path holds one it refuses.
       const running = join(work, "running.toml");
       await writeConfig(running, good, user.gid, 0o640);
