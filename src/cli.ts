@@ -71,6 +71,7 @@ export const HELP: Record<string, string> = {
 Usage:
   ${NAME} [--config FILE]                 run the service
   ${NAME} check-config [--config FILE]    validate the config and print it, secrets as ***
+  ${NAME} check-config --quiet            validate, print only warnings and problems
   ${NAME} check-config --probe            validate, then try OpenVPN, the IdP and base_url
   ${NAME} sessions list|revoke ...        list or end sessions of the running service
   ${NAME} logins list                     sign-ins in progress in the running service
@@ -91,12 +92,14 @@ Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.`,
 
 Runs the service: connects to the OpenVPN management interface, serves the login pages,
 and answers client connections. Stops cleanly on SIGTERM or SIGINT.`,
-  "check-config": `Usage: ${NAME} check-config [--config FILE] [--probe]
+  "check-config": `Usage: ${NAME} check-config [--config FILE] [--quiet | --probe]
 
 Loads and validates the configuration and reads the files the service reads at start (page
 templates, TLS certificate and key, the IdP and Redis CAs), without contacting OpenVPN, the identity
 provider or Redis, then prints the resolved configuration (defaults applied) with every secret
-shown as ***. Exits 0 when valid, 2 with a list of problems otherwise.
+shown as ***. Exits 0 when valid, 2 with a list of problems otherwise. With --quiet only the
+warnings and problems are printed: the packaged unit's ExecReload runs it so before it signals the
+service, and systemctl reload fails for a config the service would refuse.
 
 With --probe it also contacts everything the service needs and prints one line per check, ok,
 warn or FAIL, with a fix for each warn and FAIL: each OpenVPN management interface (password,
@@ -140,7 +143,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       args: argv,
       allowPositionals: true,
       strict: true,
-      options: { ...GENERAL_OPTIONS, probe: { type: "boolean" } },
+      options: { ...GENERAL_OPTIONS, probe: { type: "boolean" }, quiet: { type: "boolean" } },
     });
   } catch (error) {
     io.err(`${(error as Error).message}\nRun '${NAME} --help' for usage.\n`);
@@ -178,6 +181,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.err(`--probe goes with check-config\nRun '${NAME} --help' for usage.\n`);
     return EXIT_USAGE;
   }
+  // The probe's lines are its verdict: there is nothing to leave out.
+  if (values.quiet && (command !== "check-config" || values.probe)) {
+    io.err(`--quiet goes with check-config, without --probe\nRun '${NAME} --help' for usage.\n`);
+    return EXIT_USAGE;
+  }
   const configPath = values.config ?? configPathOf(io);
   const loaded = loadConfig(configPath, io);
   if (typeof loaded === "number") return loaded;
@@ -202,7 +210,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return results.every((result) => result.ok) ? EXIT_OK : EXIT_RUNTIME;
   }
   if (command === "check-config") {
-    io.out(`# ${configPath}: valid\n${stringify(loaded.printable)}\n`);
+    if (!values.quiet) io.out(`# ${configPath}: valid\n${stringify(loaded.printable)}\n`);
     return EXIT_OK;
   }
   const logWarnings = (warnings: readonly ConfigIssue[]) => {

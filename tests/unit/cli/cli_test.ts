@@ -144,6 +144,33 @@ Deno.test("check-config prints the resolved config with secrets as *** and exits
   assert(!text.includes("0123456789abcdef"));
 });
 
+Deno.test("check-config --quiet prints nothing for a valid config but its warnings, and every problem of one it refuses", async () => {
+  // The packaged unit's ExecReload runs it: its stdout goes to the journal, where the printed
+  // config would be noise at every reload.
+  const valid = io({ "/etc/x.toml": VALID });
+  assertEquals(await runCli(["check-config", "--quiet", "-c", "/etc/x.toml"], valid.cli), EXIT_OK);
+  assertEquals([valid.out(), valid.err()], ["", ""]);
+  const warned = io({ "/etc/x.toml": VALID }, { fileMode: () => 0o100644 });
+  assertEquals(await runCli(["check-config", "--quiet", "-c", "/etc/x.toml"], warned.cli), EXIT_OK);
+  assertEquals(warned.out(), "");
+  assertStringIncludes(warned.err(), "warning: /etc/x.toml: (file): Holds http.secret");
+  const refused = io({ "/etc/x.toml": VALID.replace('client_id = "openvpn"', "") });
+  assertEquals(
+    await runCli(["check-config", "--quiet", "-c", "/etc/x.toml"], refused.cli),
+    EXIT_USAGE,
+  );
+  assertEquals(refused.out(), "");
+  assertStringIncludes(refused.err(), "oidc.client_id: Missing required key");
+});
+
+Deno.test("--quiet goes with check-config alone, not with --probe or another command", async () => {
+  for (const args of [["check-config", "--quiet", "--probe"], ["run", "--quiet"], ["--quiet"]]) {
+    const t = io({ "/etc/x.toml": VALID });
+    assertEquals(await runCli([...args, "-c", "/etc/x.toml"], t.cli), EXIT_USAGE, args.join(" "));
+    assertStringIncludes(t.err(), "--quiet goes with check-config, without --probe");
+  }
+});
+
 Deno.test("check-config exits 2 with every problem, each with its key path", async () => {
   const t = io({ "/etc/x.toml": VALID.replace('client_id = "openvpn"', 'client_idd = "openvpn"') });
   assertEquals(await runCli(["check-config", "-c", "/etc/x.toml"], t.cli), EXIT_USAGE);
