@@ -94,16 +94,23 @@ for (const target of DEBS) {
 
 Deno.test({
   name: "the unit runs as the service user with the hardening settings, state and runtime " +
-    "directories, reload by SIGHUP and restart on failure",
+    "directories, reload by SIGHUP after check-config of the same file, restart on failure and " +
+    "unprefixed lines filed as errors",
   ignore: skip !== undefined,
   async fn() {
     // The packaged copy equals this file (checked above).
     const service = parseUnitSection(await Deno.readTextFile(UNIT_SOURCE), "Service");
-    const expected: Record<string, string> = {
+    const expected: Record<string, string | string[]> = {
       User: PACKAGE,
       Group: PACKAGE,
       ExecStart: `/usr/bin/${PACKAGE} --config ${CONFFILE}`,
-      ExecReload: "/bin/kill -HUP $MAINPID",
+      // A config the service would refuse fails `systemctl reload` and is never signalled: the
+      // SIGHUP alone always succeeded. The file ExecStart names, and nothing on stdout, which
+      // SyslogLevel= below would file as errors.
+      ExecReload: [
+        `/usr/bin/${PACKAGE} check-config --quiet --config ${CONFFILE}`,
+        "/bin/kill -HUP $MAINPID",
+      ],
       Restart: "on-failure",
       // Killed by a SIGHUP that came before it listens for reloads: restarted, not left down.
       RestartForceExitStatus: "SIGHUP",
@@ -113,6 +120,9 @@ Deno.test({
       RuntimeDirectory: PACKAGE,
       // The audit trail of a reconnect storm is more than journald's default burst.
       LogRateLimitIntervalSec: "0",
+      // The service prefixes each line with its priority; a runtime's panic report, unprefixed,
+      // was filed as info and `journalctl -p warning` missed the crash.
+      SyslogLevel: "err",
       NoNewPrivileges: "yes",
       ProtectSystem: "strict",
       ProtectHome: "yes",
@@ -127,8 +137,10 @@ Deno.test({
       MemoryDenyWriteExecute: "yes",
     };
     for (const [key, value] of Object.entries(expected)) {
-      assertEquals(service.get(key), [value], key);
+      assertEquals(service.get(key), typeof value === "string" ? [value] : value, key);
     }
+    // journald takes each line's prefix: with it off, every line would be an error.
+    assertEquals(service.get("SyslogLevelPrefix"), undefined);
   },
 });
 

@@ -92,6 +92,13 @@ for (const runtime of ["deno", "bun"] as const) {
           () => stderr.includes("can be read by other users") || undefined,
           30_000,
         );
+        // A reload's lines too (the packaged unit files a line without a prefix as an error).
+        child.kill("SIGHUP");
+        await pollUntil(
+          "the service to reload",
+          () => stderr.includes("Reloaded the configuration") || undefined,
+          30_000,
+        );
       } finally {
         child.kill("SIGTERM");
         await child.status;
@@ -101,11 +108,13 @@ for (const runtime of ["deno", "bun"] as const) {
       const lines = stderr.split("\n").filter(Boolean);
       const serving = lines.find((line) => line.includes("Serving sign-in pages"));
       const warning = lines.find((line) => line.includes("can be read by other users"));
-      assert(serving !== undefined && warning !== undefined, stderr);
+      const reloaded = lines.find((line) => line.includes("Reloaded the configuration"));
+      assert(serving !== undefined && warning !== undefined && reloaded !== undefined, stderr);
       if (stream === "stderr") {
         assertEquals(lines.filter((line) => !PREFIXED.test(line)), [], stderr);
         assert(serving.startsWith("<6>"), serving);
         assert(warning.startsWith("<4>"), warning);
+        assert(reloaded.startsWith("<6>"), reloaded);
       } else {
         assertEquals(lines.filter((line) => line.startsWith("<")), [], stderr);
         // Each line is JSON as it was, e.g. for a collector reading a file.
@@ -113,4 +122,30 @@ for (const runtime of ["deno", "bun"] as const) {
       }
     });
   }
+
+  Deno.test(`${runtime}: check-config --quiet (the packaged unit's ExecReload) writes only prefixed warnings for a valid config and prefixed errors for a refused one, nothing to stdout`, async () => {
+    const { dir, config } = await configWith('level = "info"');
+    try {
+      // Secrets in a file others can read: a warning.
+      chmodSync(config, 0o644);
+      const checks = [
+        { args: ["check-config", "--quiet", "--config", config], code: 0, prefix: "<4>" },
+        {
+          args: ["check-config", "--quiet", "--config", `${dir}/absent.toml`],
+          code: 2,
+          prefix: "<3>",
+        },
+      ];
+      for (const { args, code, prefix } of checks) {
+        const output = await spawnProgram(runtime, "stderr", args).output();
+        const lines = new TextDecoder().decode(output.stderr).split("\n").filter(Boolean);
+        assertEquals(output.code, code, lines.join("\n"));
+        assertEquals(new TextDecoder().decode(output.stdout), "", args.join(" "));
+        assert(lines.length > 0, args.join(" "));
+        assertEquals(lines.filter((line) => !line.startsWith(prefix)), [], lines.join("\n"));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 }
