@@ -296,6 +296,9 @@ export class ConnectionGuard {
   }
 
   #enter(connection: Connection, phase: "idle" | "receiving"): void {
+    // A transport may hand over a chunk read just as the connection closed: back in #waiting it
+    // would never leave, and eviction would pick it forever while new connections pass the cap.
+    if (connection.closed) return;
     connection.phase = phase;
     this.#handling.delete(connection);
     // Re-inserted: the set stays ordered by the last phase change, oldest first.
@@ -313,6 +316,8 @@ export class ConnectionGuard {
    * fires before the deadline sets itself again for the rest.
    */
   #arm(connection: Connection, ms: number): void {
+    // A timer on a closed connection would count it timed out again when it fires.
+    if (connection.closed) return;
     const deadline = Date.now() + ms;
     connection.deadline = deadline;
     if (connection.timer !== undefined && connection.timerAt <= deadline) return;
@@ -334,10 +339,11 @@ export class ConnectionGuard {
     }, ms);
   }
 
+  /** Success only when a connection was open: a closed one frees no slot. */
   #evictOne(): boolean {
-    let victim: Connection | undefined = this.#waiting.values().next().value;
+    let victim = firstOpen(this.#waiting);
     if (!victim) {
-      const oldest: Connection | undefined = this.#handling.values().next().value;
+      const oldest = firstOpen(this.#handling);
       const overdue = oldest &&
         Date.now() - oldest.handlingSince > this.#options.headerTimeoutMs;
       victim = overdue ? oldest : undefined;
@@ -366,6 +372,18 @@ export class ConnectionGuard {
     connection.relay?.close();
     this.#recheck();
   }
+}
+
+/**
+ * The first connection in `set` still open. #close takes a connection out of both sets and
+ * nothing puts a closed one back; one found anyway is dropped, so it cannot stay first.
+ */
+function firstOpen(set: Set<Connection>): Connection | undefined {
+  for (const connection of set) {
+    if (!connection.closed) return connection;
+    set.delete(connection);
+  }
+  return undefined;
 }
 
 /** One number for a relay socket's local port and the HTTP server's port it is connected to. */

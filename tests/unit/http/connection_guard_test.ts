@@ -464,3 +464,36 @@ Deno.test("ConnectionGuard closes the relay socket of a connection that ended be
     guard.closeAll();
   }
 });
+
+Deno.test("ConnectionGuard ignores a chunk handed over after its connection closed, and holds its cap", async () => {
+  const { guard, clock, browse, stop } = await timedGuard({
+    headerTimeoutMs: 1_000,
+    idleTimeoutMs: 1_000,
+    maxConnections: 2,
+  });
+  try {
+    const late = await browse("198.51.100.1");
+    clock.advance(1_000); // the idle timeout closes it
+    assert(late.client.closed, "the idle connection did not time out");
+    // A read that finished as the timer closed the connection hands its chunk over afterwards:
+    // a transport could (guard_transport_deno_test.ts and guard_transport_bun_test.ts hold ours to
+    // handing nothing).
+    await late.client.send(BYTES);
+    await late.relay!.send(BYTES);
+    assertEquals(clock.pendingTimers, 0, "a closed connection got a timer");
+    clock.advance(1_000);
+    assertEquals(guard.stats, { open: 0, refused: 0, timedOut: 1, evicted: 0 });
+    // A closed connection left among the waiting ones would be "evicted" for every newcomer.
+    const first = await browse("198.51.100.2");
+    clock.advance(100);
+    await browse("198.51.100.3");
+    clock.advance(100);
+    const third = await browse("198.51.100.4");
+    const fourth = await browse("198.51.100.5");
+    assertEquals(guard.stats, { open: 2, refused: 0, timedOut: 1, evicted: 2 });
+    assert(first.client.closed, "the connection waiting longest was not evicted");
+    assert(!third.client.closed && !fourth.client.closed, "a new connection was refused");
+  } finally {
+    stop();
+  }
+});
