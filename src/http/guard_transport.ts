@@ -56,7 +56,8 @@ function denoSocket(conn: Deno.Conn): RelaySocket {
       try {
         while (!closed) {
           const read = await conn.read(buffer);
-          if (read === null) return;
+          // A read may finish just as close() runs: what it got is dropped, as after the close.
+          if (read === null || closed) return;
           // The chunk is written out before the buffer is read into again.
           await onChunk(buffer.subarray(0, read));
         }

@@ -156,6 +156,8 @@ class BunRelaySocket implements RelaySocket {
   }
 
   received(chunk: Uint8Array): void {
+    // Nothing is handed on after close(), whatever Bun still reports.
+    if (this.#closed) return;
     this.#waiting.push(chunk);
     if (this.#busy || this.#onChunk === undefined) {
       // Back-pressure: nothing more is read until the chunks here have been handed on.

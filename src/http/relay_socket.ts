@@ -14,7 +14,8 @@ export interface RelaySocket {
   readonly localPort: number;
   /**
    * Hands each chunk read to `onChunk` and waits for it before reading on (back-pressure);
-   * settles at end of stream, on an error, or when the socket is closed.
+   * settles at end of stream, on an error, or when the socket is closed. Nothing is handed on
+   * once `close()` has been called, not even a read that finished as it ran.
    */
   pump(onChunk: (chunk: Uint8Array) => Promise<void>): Promise<void>;
   /** Settles when the kernel has taken all of it; may reject if the socket closes meanwhile. */

@@ -104,6 +104,19 @@ Deno.test("Bun transport: close() settles the pump without waiting for Bun's clo
   assertEquals([handed, socket.ended], [[1], true]);
 });
 
+Deno.test("Bun transport: a chunk Bun reports after close() is not handed on", async () => {
+  const { relay, event } = await opened();
+  const handed: number[] = [];
+  const pumping = relay.pump((chunk) => {
+    handed.push(...chunk);
+    return Promise.resolve();
+  });
+  relay.close();
+  event("data", Uint8Array.of(1));
+  assertEquals(await settled(pumping), true, "pump still pending after close()");
+  assertEquals(handed, [], "a chunk was handed on after close()");
+});
+
 Deno.test("Bun transport: closing the listener leaves its open connections to the guard", async () => {
   const { listener } = await opened();
   bunSide.stops.length = 0;
