@@ -211,7 +211,6 @@ export function createApp(deps: AppDeps): Hono<Env> {
     }
     const confirm = {
       commonName: login.commonName,
-      username: login.username,
       clientIp: login.clientIp,
       platform: login.platform,
       clientVersion: login.clientVersion,

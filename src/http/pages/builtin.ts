@@ -6,11 +6,6 @@ import { PAGE_TEXT, type PageText } from "./messages.ts";
 export interface ConfirmPageInput {
   /** The client certificate's common name; empty for a client without a certificate. */
   commonName: string;
-  /**
-   * The user name the VPN client sent, if any: the page names it only for a client without a
-   * certificate, whose only name it is.
-   */
-  username?: string | undefined;
   /** The VPN client's public address as OpenVPN saw it. */
   clientIp: string;
   /** `IV_PLAT`, e.g. `linux`; may be missing. */
@@ -85,14 +80,15 @@ export function confirmPage(input: ConfirmPageInput, t: PageText = PAGE_TEXT.en)
 }
 
 /**
- * The confirm page's first sentence: the connection by the best name it has. A certificate's
- * (a CA issued it); else, for a client without one, the user name it sent; else its address.
+ * The confirm page's first sentence: the connection by its certificate's name (a CA issued it),
+ * or, for a client without a certificate, by its address alone. Not by the user name such a
+ * client sent: that is its own word, and whoever sends a stranger the link types the name the
+ * stranger expects to read (under `username_policy = "empty_or_match"` they must, to be admitted).
  */
 function confirmIntro(input: ConfirmPageInput, client: string, t: PageText): string {
   const strong = (value: string) => `<strong>${insertedValue(value)}</strong>`;
   const ip = strong(input.clientIp);
   if (input.commonName !== "") return t.confirmIntro(strong(input.commonName), ip, client);
-  if (input.username) return t.confirmIntroUserName(strong(input.username), ip, client);
   return t.confirmIntroAddressOnly(ip, client);
 }
 

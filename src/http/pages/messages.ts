@@ -30,11 +30,9 @@ export interface PageText {
   /** What is being authorized: the client's certificate, by its name. */
   confirmIntro(commonName: string, clientIp: string, client: string): string;
   /**
-   * A client without a certificate, by the user name it sent: its own word, not a CA's, so the
-   * sentence says it is a user name.
+   * A client without a certificate: its address is all there is (a user name it sent is its own
+   * word, never shown as its name: builtin.ts confirmIntro).
    */
-  confirmIntroUserName(username: string, clientIp: string, client: string): string;
-  /** A client with neither a certificate nor a user name: its address is all there is. */
   confirmIntroAddressOnly(clientIp: string, client: string): string;
   expiresIn(minutes: number): string;
   readonly confirmWarning: string;
@@ -62,8 +60,6 @@ const en: PageText = {
   confirmTitle: "Sign in to the VPN",
   confirmIntro: (cn, ip, client) =>
     `Sign in to allow the VPN connection for certificate ${cn} from ${ip}${client}.`,
-  confirmIntroUserName: (user, ip, client) =>
-    `Sign in to allow the VPN connection for user name ${user} from ${ip}${client}.`,
   confirmIntroAddressOnly: (ip, client) =>
     `Sign in to allow the VPN connection from ${ip}${client}.`,
   expiresIn: (n) => `This link expires in ${n} ${n === 1 ? "minute" : "minutes"}.`,
@@ -139,8 +135,6 @@ const de: PageText = {
   confirmTitle: "Am VPN anmelden",
   confirmIntro: (cn, ip, client) =>
     `Melden Sie sich an, um die VPN-Verbindung für das Zertifikat ${cn} von ${ip}${client} zu erlauben.`,
-  confirmIntroUserName: (user, ip, client) =>
-    `Melden Sie sich an, um die VPN-Verbindung für den Benutzernamen ${user} von ${ip}${client} zu erlauben.`,
   confirmIntroAddressOnly: (ip, client) =>
     `Melden Sie sich an, um die VPN-Verbindung von ${ip}${client} zu erlauben.`,
   expiresIn: (n) => `Dieser Link läuft in ${n} ${n === 1 ? "Minute" : "Minuten"} ab.`,
@@ -242,8 +236,6 @@ const fr: PageText = {
   confirmTitle: "Connexion au VPN",
   confirmIntro: (cn, ip, client) =>
     `Connectez-vous pour autoriser la connexion VPN du certificat ${cn} depuis ${ip}${client}.`,
-  confirmIntroUserName: (user, ip, client) =>
-    `Connectez-vous pour autoriser la connexion VPN du nom d’utilisateur ${user} depuis ${ip}${client}.`,
   confirmIntroAddressOnly: (ip, client) =>
     `Connectez-vous pour autoriser la connexion VPN depuis ${ip}${client}.`,
   expiresIn: (n) => `Ce lien expire dans ${n} ${n === 1 ? "minute" : "minutes"}.`,
@@ -343,8 +335,6 @@ const es: PageText = {
   confirmTitle: "Iniciar sesión en la VPN",
   confirmIntro: (cn, ip, client) =>
     `Inicie sesión para permitir la conexión VPN del certificado ${cn} desde ${ip}${client}.`,
-  confirmIntroUserName: (user, ip, client) =>
-    `Inicie sesión para permitir la conexión VPN del nombre de usuario ${user} desde ${ip}${client}.`,
   confirmIntroAddressOnly: (ip, client) =>
     `Inicie sesión para permitir la conexión VPN desde ${ip}${client}.`,
   expiresIn: (n) => `Este enlace caduca en ${n} ${n === 1 ? "minuto" : "minutos"}.`,

@@ -519,11 +519,6 @@ const SAMPLE_ARGUMENTS: Readonly<Record<string, ReadonlyArray<readonly unknown[]
     "<strong><bdi>203.0.113.7</bdi></strong>",
     ", <bdi>linux 2.6.14</bdi>",
   ]],
-  confirmIntroUserName: [[
-    "<strong><bdi>alice</bdi></strong>",
-    "<strong><bdi>203.0.113.7</bdi></strong>",
-    ", <bdi>linux 2.6.14</bdi>",
-  ]],
   confirmIntroAddressOnly: [[
     "<strong><bdi>203.0.113.7</bdi></strong>",
     ", <bdi>linux 2.6.14</bdi>",
