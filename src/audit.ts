@@ -21,6 +21,8 @@ export type SessionEndReason =
   | "disconnected"
   | "max_per_user"
   | "idp_session_expired"
+  /** OpenVPN refused the token its client renegotiated with (expired or invalid): see decide.ts. */
+  | "token_refused"
   /** Removed by the sweep at the end of `sessions.lifetime` (one that held a refresh token). */
   | "expired";
 

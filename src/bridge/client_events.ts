@@ -745,10 +745,15 @@ export class ClientEvents {
         this.#metrics.clientEvent(req.kind, "auth_nt");
         return;
       case "deny":
+        // Its client's token is refused for good (decide.ts): nobody can resume the session.
+        // Under the session's lock: a REAUTH names a session_id (#onAuthRequest).
+        if (decision.ends !== undefined) {
+          await this.#deps.admission.endSession(decision.ends, "token-refused");
+        }
         // An Invalid token's session_id may be the client's choice (CVE-2026-13122): it names
-        // nobody in the audit line.
+        // nobody in the audit line, unless the session is the one bound to this very client.
         await this.#deps.admission.deny(commander, req, decision.denial, {
-          presented: req.sessionState === "Invalid" ? undefined : session,
+          presented: decision.ends ?? (req.sessionState === "Invalid" ? undefined : session),
         });
         return;
       case "start_login":

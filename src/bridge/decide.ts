@@ -15,7 +15,13 @@
  *   there means the servers share that secret on purpose.
  * - A REAUTH is a renegotiation of one live client: its session must be bound to this server
  *   and this cid (cids are numbered per server, so the same cid on two servers is two clients).
- * - `Expired`/`Invalid`/`ExpiredEmptyUser` are never accepted.
+ * - `Expired`/`Invalid`/`ExpiredEmptyUser` are never accepted, and the session bound to that
+ *   very client (this server, this cid) ends with the refusal: OpenVPN never takes that token
+ *   again (it keeps a token's first timestamp per session id, so an expired one stays expired),
+ *   and a session nobody can resume held a place in `sessions.max_per_user` and an unrevoked
+ *   refresh token until its lifetime ran out. A session the `session_id` names but another
+ *   client holds is left alone: an `Invalid` token's id may be the client's choice
+ *   (CVE-2026-13122).
  * - REAUTH is never answered with a pending login: a 2.6 server then stalls the tunnel ~15 s.
  */
 import type { Session } from "../sessions/types.ts";
@@ -26,6 +32,7 @@ import {
   type Denial,
   NO_WEBAUTH,
   SESSION_EXPIRED,
+  TOKEN_REFUSED,
   TOKEN_REJECTED,
   UNKNOWN_SESSION,
 } from "./denial.ts";
@@ -49,7 +56,8 @@ export interface ClientRequest {
 
 export type Decision =
   | { action: "bypass" }
-  | { action: "deny"; denial: Denial }
+  /** `ends`: the session of the refused client, to end with the refusal (a refused token). */
+  | { action: "deny"; denial: Denial; ends?: Session }
   | { action: "start_login" }
   | { action: "resume"; session: Session; refresh: boolean };
 
@@ -95,10 +103,14 @@ export function decide(
   const refresh = options.reauthCheck === "refresh";
   const usable = session !== undefined && session.commonName === request.commonName;
   if (request.kind === "reauth") {
-    if (!REAUTH_STATES.has(request.sessionState)) return deny(TOKEN_REJECTED);
-    if (!usable || session.server !== request.server || session.cid !== request.cid) {
-      return deny(UNKNOWN_SESSION);
+    // The live client this REAUTH renegotiates: cids are numbered per server.
+    const bound = usable && session.server === request.server && session.cid === request.cid;
+    if (!REAUTH_STATES.has(request.sessionState)) {
+      const refused = TOKEN_REFUSED.get(request.sessionState);
+      if (refused === undefined) return deny(TOKEN_REJECTED);
+      return bound ? { action: "deny", denial: refused, ends: session } : deny(refused);
     }
+    if (!bound) return deny(UNKNOWN_SESSION);
     if (session.expiresAt <= options.now) return deny(SESSION_EXPIRED);
     return { action: "resume", session, refresh };
   }

@@ -25,6 +25,9 @@ export function decideWithoutStore(
   if (decision.action === "resume" && usable !== undefined) {
     return { action: "accept_known", session: usable };
   }
-  if (decision.action === "deny" && usable !== undefined) return decision;
+  // Nothing can be ended without the store (decision.ends).
+  if (decision.action === "deny" && usable !== undefined) {
+    return { action: "deny", denial: decision.denial };
+  }
   return { action: "deny", denial: STORE_UNAVAILABLE };
 }

@@ -102,11 +102,24 @@ export const CLIENT_TOO_OLD: Denial = {
   reason: "Your VPN client is too old for browser sign-in. Update it to OpenVPN 2.6 or later.",
   logReason: "client too old for web authentication (IV_VER before 2.5 sends no IV_SSO)",
 };
+/** A REAUTH whose `session_state` is none OpenVPN 2.6 sends for a refused token (decide.ts). */
 export const TOKEN_REJECTED: Denial = {
   code: "session_invalid",
   reason: "Your VPN session has expired. Reconnect to sign in again.",
-  logReason: "session token expired or invalid",
+  logReason: "session token refused (unknown session_state)",
 };
+/**
+ * A REAUTH whose token OpenVPN refused, by the `session_state` it said: the log and OpenVPN's
+ * `client-deny` reason tell an expired token (auth-gen-token's lifetime, or its renewal time
+ * passed unused) from an invalid one (its HMAC failed). The user is told the same.
+ */
+export const TOKEN_REFUSED: ReadonlyMap<string, Denial> = new Map(
+  [
+    ["Expired", "session token expired (session_state Expired)"],
+    ["ExpiredEmptyUser", "session token expired (session_state ExpiredEmptyUser)"],
+    ["Invalid", "session token invalid (session_state Invalid)"],
+  ].map(([state, logReason]) => [state!, { ...TOKEN_REJECTED, logReason: logReason! }]),
+);
 export const UNKNOWN_SESSION: Denial = {
   code: "session_invalid",
   reason: "Your VPN session has ended. Reconnect to sign in again.",

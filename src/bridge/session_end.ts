@@ -1,6 +1,7 @@
 /**
  * The one place where a session is ended on purpose (back-channel logout, an admin's revoke, a
- * failed re-check, too many sessions of one user, a client without an OpenVPN token leaving):
+ * failed re-check, too many sessions of one user, a client without an OpenVPN token leaving, a
+ * renegotiation whose token OpenVPN refused):
  * the session is deleted, its live client is killed on the OpenVPN server it belongs to (unless
  * the client has gone or is being denied anyway), its refresh token is revoked at the IdP, and
  * an audit line is written. A session the sweep removed past its end gets the last two
@@ -24,6 +25,7 @@ export type EndReason =
   | "max-per-user"
   | "disconnected"
   | "idp-session-expired"
+  | "token-refused"
   | "expired";
 
 const REASON_TEXT: Record<EndReason, string> = {
@@ -33,6 +35,9 @@ const REASON_TEXT: Record<EndReason, string> = {
   "max-per-user": "the user started a newer session beyond sessions.max_per_user",
   "disconnected": "its client left and cannot resume it without an OpenVPN token",
   "idp-session-expired": "its refresh token had expired at the identity provider",
+  "token-refused":
+    "OpenVPN refused its client's token at a renegotiation (expired or invalid) and never takes " +
+    "that token again, so nobody can resume it",
   "expired": "it reached the end of sessions.lifetime",
 };
 
@@ -43,6 +48,7 @@ const AUDIT_REASON: Record<EndReason, SessionEndReason> = {
   "max-per-user": "max_per_user",
   "disconnected": "disconnected",
   "idp-session-expired": "idp_session_expired",
+  "token-refused": "token_refused",
   "expired": "expired",
 };
 

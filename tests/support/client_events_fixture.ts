@@ -186,6 +186,8 @@ export interface TestClientEventsOptions {
   metrics?: Metrics;
   /** ClientEventsDeps.soleTaker (the daemon's outside a cluster); unset unless given. */
   soleTaker?: boolean;
+  /** `sessions.max_per_user`; none unless given. */
+  sessionLimit?: AdmissionDeps["sessionLimit"];
 }
 
 export type TestAdmissionOptions =
@@ -200,13 +202,12 @@ export type TestAdmissionOptions =
     | "policy"
     | "usernamePolicy"
     | "metrics"
+    | "sessionLimit"
   >
   & {
     now: () => number;
     /** Where SessionEnd kills clients; a RecordingCommander for every server unless given. */
     commanders?: CommanderLookup;
-    /** `sessions.max_per_user`; none unless given. */
-    sessionLimit?: AdmissionDeps["sessionLimit"];
   };
 
 /**

@@ -67,13 +67,22 @@ Deno.test("a reconnect presenting a valid auth token resumes the session on the 
   }
 });
 
-Deno.test("expired or invalid tokens and unknown sessions are denied at REAUTH", async () => {
+Deno.test("expired or invalid tokens and unknown sessions are denied at REAUTH, naming the token's state", async () => {
   const h = await BridgeHarness.start();
   try {
     await h.signIn(0, { session_id: "s-deny" });
-    for (const [kid, state] of [[3, "Expired"], [4, "Invalid"], [5, "ExpiredEmptyUser"]] as const) {
+    for (
+      const [kid, state, said] of [
+        [3, "Expired", "expired"],
+        [4, "Invalid", "invalid"],
+        [5, "ExpiredEmptyUser", "expired"],
+      ] as const
+    ) {
       const answer = await reauth(h, 0, kid, { session_id: "s-deny", session_state: state });
-      assert(answer.startsWith(`client-deny 0 ${kid} "session token expired or invalid"`), answer);
+      const reason = `session token ${said} (session_state ${state})`;
+      assert(answer.startsWith(`client-deny 0 ${kid} "${reason}"`), answer);
+      // The first refusal ended the session: nobody can resume it.
+      assertEquals(await h.readSession("s-deny"), undefined);
     }
     const unknown = await reauth(h, 0, 6, { session_id: "s-other" });
     assert(unknown.startsWith('client-deny 0 6 "no session for this client"'), unknown);

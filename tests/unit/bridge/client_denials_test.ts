@@ -91,6 +91,11 @@ const NO_WEBAUTH = "client does not support web authentication (IV_SSO lacks web
 const TOO_OLD = "client too old for web authentication (IV_VER before 2.5 sends no IV_SSO)";
 const UNREACHABLE = "session store unreachable";
 const NO_SESSION = "no session for this client";
+const TOKEN_EXPIRED = "session token expired (session_state Expired)";
+const TOKEN_INVALID = "session token invalid (session_state Invalid)";
+const UNKNOWN_STATE = "session token refused (unknown session_state)";
+const TOKEN_ENDS = "OpenVPN refused its client's token at a renegotiation (expired or invalid) " +
+  "and never takes that token again, so nobody can resume it";
 const ERROR = "Session store unreachable: test";
 const ALICE = "alice (subject u-1) on default";
 const NOBODY = " (subject ) on default";
@@ -162,14 +167,38 @@ const CASES: Array<[string, Case, Awaited<ReturnType<typeof denialOf>>]> = [
     },
   ],
   [
-    "a REAUTH whose token OpenVPN rejected",
+    // Nobody can resume it any more: its session ends too (refused_token_test.ts).
+    "a REAUTH whose token OpenVPN rejected as Expired",
     { kind: "reauth", cid: 4, kid: 2, env: { session_state: "Expired" } },
     {
       wire: [
-        `client-deny 4 2 "session token expired or invalid" ` +
+        `client-deny 4 2 "${TOKEN_EXPIRED}" ` +
         `"Your VPN session has expired. Reconnect to sign in again."`,
       ],
-      log: [tableLine("reauth", 4, 2, "session token expired or invalid")],
+      log: [
+        {
+          level: "debug",
+          text: `Session of alice (subject u-1, cid 4) ended, client killed: false; ${TOKEN_ENDS}`,
+          properties: { username: "alice", subject: "u-1", cid: 4, killed: false, why: TOKEN_ENDS },
+        },
+        tableLine("reauth", 4, 2, TOKEN_EXPIRED),
+      ],
+      audit: [
+        `session ended ${ALICE} cid 4, certificate alice, from : token_refused`,
+        `REAUTH denied ${ALICE} cid 4, certificate alice, from 198.51.100.7: session_invalid`,
+      ],
+      counted: ["default reauth deny", "denial session_invalid"],
+    },
+  ],
+  [
+    "a REAUTH in a session_state OpenVPN 2.6 does not send",
+    { kind: "reauth", cid: 4, kid: 2, env: { session_state: "Whatever" } },
+    {
+      wire: [
+        `client-deny 4 2 "${UNKNOWN_STATE}" ` +
+        `"Your VPN session has expired. Reconnect to sign in again."`,
+      ],
+      log: [tableLine("reauth", 4, 2, UNKNOWN_STATE)],
       audit: [
         `REAUTH denied ${ALICE} cid 4, certificate alice, from 198.51.100.7: session_invalid`,
       ],
@@ -183,10 +212,10 @@ const CASES: Array<[string, Case, Awaited<ReturnType<typeof denialOf>>]> = [
     { kind: "reauth", cid: 6, kid: 2, env: { session_state: "Invalid" } },
     {
       wire: [
-        `client-deny 6 2 "session token expired or invalid" ` +
+        `client-deny 6 2 "${TOKEN_INVALID}" ` +
         `"Your VPN session has expired. Reconnect to sign in again."`,
       ],
-      log: [tableLine("reauth", 6, 2, "session token expired or invalid")],
+      log: [tableLine("reauth", 6, 2, TOKEN_INVALID)],
       audit: [
         `REAUTH denied ${NOBODY} cid 6, certificate alice, from 198.51.100.7: session_invalid`,
       ],

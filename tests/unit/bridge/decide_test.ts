@@ -10,6 +10,7 @@ import {
   type Denial,
   NO_WEBAUTH,
   SESSION_EXPIRED,
+  TOKEN_REFUSED,
   TOKEN_REJECTED,
   UNKNOWN_SESSION,
 } from "../../../src/bridge/denial.ts";
@@ -60,22 +61,29 @@ const ROWS: Array<{ name: string; request: ClientRequest; session?: Session; exp
       expected: { action: "resume", session: session(), refresh: false },
     },
     {
-      name: "REAUTH Expired -> deny",
+      name: "REAUTH Expired -> deny, ending the client's session",
       request: request({ sessionState: "Expired" }),
       session: session(),
-      expected: deny(TOKEN_REJECTED),
+      expected: { action: "deny", denial: TOKEN_REFUSED.get("Expired")!, ends: session() },
     },
     {
-      name: "REAUTH Invalid -> deny",
+      name: "REAUTH Invalid -> deny, ending the client's session",
       request: request({ sessionState: "Invalid" }),
       session: session(),
-      expected: deny(TOKEN_REJECTED),
+      expected: { action: "deny", denial: TOKEN_REFUSED.get("Invalid")!, ends: session() },
     },
     {
-      name: "REAUTH ExpiredEmptyUser -> deny",
+      name: "REAUTH ExpiredEmptyUser -> deny, ending the client's session",
       request: request({ sessionState: "ExpiredEmptyUser" }),
       session: session(),
-      expected: deny(TOKEN_REJECTED),
+      expected: { action: "deny", denial: TOKEN_REFUSED.get("ExpiredEmptyUser")!, ends: session() },
+    },
+    {
+      // The session_id of an Invalid token may be the client's choice (CVE-2026-13122).
+      name: "REAUTH Invalid naming a session another cid holds -> deny, that session kept",
+      request: request({ sessionState: "Invalid", cid: 6 }),
+      session: session(),
+      expected: deny(TOKEN_REFUSED.get("Invalid")!),
     },
     {
       name: "REAUTH with an unrecognised session_state -> deny",

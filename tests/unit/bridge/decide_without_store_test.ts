@@ -4,7 +4,7 @@ import { decideWithoutStore } from "../../../src/bridge/decide_without_store.ts"
 import {
   SESSION_EXPIRED,
   STORE_UNAVAILABLE,
-  TOKEN_REJECTED,
+  TOKEN_REFUSED,
   UNKNOWN_SESSION,
 } from "../../../src/bridge/denial.ts";
 import type { Session } from "../../../src/sessions/types.ts";
@@ -53,12 +53,13 @@ const CASES: Array<[string, ClientRequest, Session | undefined, unknown]> = [
     denial: UNKNOWN_SESSION,
   }],
   [
+    // Nothing is ended while the store cannot be reached.
     "a REAUTH with a rejected token is denied as such",
     request({ sessionState: "Invalid" }),
     KNOWN,
     {
       action: "deny",
-      denial: TOKEN_REJECTED,
+      denial: TOKEN_REFUSED.get("Invalid")!,
     },
   ],
   ["a REAUTH after the session's end is denied as expired", request(), {

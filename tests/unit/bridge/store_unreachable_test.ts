@@ -101,7 +101,7 @@ Deno.test("store_unreachable = allow: the decision table still applies to what i
   assertEquals(t.commander.commands.map((c) => c.kind === "deny" ? c.reason : c.kind), [
     "no session for this client",
     "no session for this client",
-    "session token expired or invalid",
+    "session token expired (session_state Expired)",
     STORE_UNAVAILABLE.logReason,
     "session lifetime reached",
   ]);
