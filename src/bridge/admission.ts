@@ -34,7 +34,7 @@ import { judgeClient } from "./judge_client.ts";
 import { policyClaims, type Verdict } from "./identity_policy.ts";
 import { KeyedLock } from "./keyed_lock.ts";
 import type { EndReason } from "./session_end.ts";
-import { excessSessions } from "./session_limit.ts";
+import { excessSessions, replacedBy } from "./session_limit.ts";
 import { withSessionTimeout } from "../policy/client_config.ts";
 import { type FinishedLogin, sessionFromLogin } from "./login_session.ts";
 import { IDP_SESSION_HINT, refreshTokenExpired, ShortRefreshTokens } from "./refresh_expiry.ts";
@@ -321,7 +321,7 @@ export class Admission {
           { username, cid: client.cid, error: String(error) },
         );
         // Counted as admitted for the limit: if OpenVPN takes it, the user is not over it.
-        await this.#endExcess(username, excess);
+        await this.#endExcess(username, session, excess);
         return { kind: "no-answer" };
       }
       log.warning("client-auth for {username} (cid {cid}) failed: {error}", {
@@ -339,7 +339,7 @@ export class Admission {
       cid: client.cid,
       commonName: loggedCertificateName(client.commonName),
     });
-    await this.#endExcess(username, excess);
+    await this.#endExcess(username, session, excess);
     this.#shortRefreshTokens.check(username, session.refreshExpiresAt, {
       now: now(),
       recheckIntervalMs: config.recheckIntervalMs,
@@ -433,15 +433,30 @@ export class Admission {
 
   /**
    * `sessions.max_per_user`: ends the sessions a new one put over the limit (kill_oldest), or
-   * those whose client left (deny_new: session_limit.ts).
+   * those whose client left (deny_new), and those of the same device it replaces
+   * (session_limit.ts).
    */
-  async #endExcess(username: string, excess: readonly Session[]): Promise<void> {
+  async #endExcess(
+    username: string,
+    session: Session,
+    excess: readonly Session[],
+  ): Promise<void> {
     const limit = this.#deps.sessionLimit;
     if (excess.length === 0 || !limit) return;
-    this.#deps.log.info(
-      "{username} is over sessions.max_per_user ({max}): ending {count} oldest session(s)",
-      { username, max: limit.maxPerUser, count: excess.length },
-    );
+    const replaced = excess.filter((old) => replacedBy(session, old)).length;
+    if (replaced > 0) {
+      this.#deps.log.info(
+        "{username} signed in again with certificate {commonName} on {server}: ending the " +
+          "{count} earlier session(s) of that certificate there",
+        { username, commonName: session.commonName, server: session.server, count: replaced },
+      );
+    }
+    if (excess.length > replaced) {
+      this.#deps.log.info(
+        "{username} is over sessions.max_per_user ({max}): ending {count} oldest session(s)",
+        { username, max: limit.maxPerUser, count: excess.length - replaced },
+      );
+    }
     await limit.end(excess.map((old) => old.sessionId));
   }
 

@@ -46,14 +46,33 @@ export function limitOutcome(
   return { refused: false, end: sessionsOverLimit(idle, limit.maxPerUser - held.length) };
 }
 
-/** What the limit does to `session`, given the user's other sessions in `store`. */
+/**
+ * Whether `other` is the earlier session of the device that signs in with `session`: the same
+ * certificate name (a client without a certificate has none: "") on the same server. A client
+ * that crashed (no exit notification) keeps its instance at OpenVPN until its ping timeout, 120 s
+ * with `keepalive 10 60`, and under deny_new it refused the same device's new sign-in that long;
+ * without `duplicate-cn` OpenVPN itself drops the older instance of a common name once the new
+ * one is established. With `duplicate-cn`, two devices sharing one certificate replace each
+ * other rather than the second being refused.
+ */
+export function replacedBy(session: Session, other: Session): boolean {
+  return session.commonName !== "" && other.commonName === session.commonName &&
+    other.server === session.server;
+}
+
+/**
+ * What the limit does to `session`, given the user's other sessions in `store`. Those it
+ * replaces (replacedBy) do not count: they end, with the sessions over the limit.
+ */
 export async function excessSessions(
   store: Pick<SessionStore, "findSessionsBySubject">,
   limit: SessionLimit | undefined,
   session: Session,
 ): Promise<{ refused: true } | { refused: false; end: Session[] }> {
-  if (!limit) return { refused: false, end: [] };
+  if (!limit || limit.maxPerUser <= 0) return { refused: false, end: [] };
   const others = (await store.findSessionsBySubject(session.subject))
     .filter((other) => other.sessionId !== session.sessionId);
-  return limitOutcome(others, limit);
+  const replaced = others.filter((other) => replacedBy(session, other));
+  const outcome = limitOutcome(others.filter((other) => !replacedBy(session, other)), limit);
+  return outcome.refused ? outcome : { refused: false, end: [...replaced, ...outcome.end] };
 }

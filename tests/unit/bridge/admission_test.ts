@@ -449,7 +449,8 @@ async function assertCountedOneAfterTheOther(
       new RecordingCommander(),
     ),
     second.admission.admitLogin(
-      finished(pending({ id: "L2", sessionId: "s-b", cid: 5 }), ALICE),
+      // Another device: the same certificate's session would be replaced, not counted.
+      finished(pending({ id: "L2", sessionId: "s-b", cid: 5, commonName: "phone" }), ALICE),
       new RecordingCommander(),
     ),
   ]);

@@ -86,8 +86,9 @@ Deno.test("admitLogin() revokes the refresh token of a sign-in the policy refuse
 
 Deno.test("admitLogin() revokes the refresh token of a sign-in refused by max_per_user = deny_new", async () => {
   const store = memoryStore();
-  // Alice's other client holds her one session.
-  await store.putSession(testSession({ sessionId: "s-held", cid: 7 }));
+  // Alice's other client (another certificate: the same one's would be replaced) holds her one
+  // session.
+  await store.putSession(testSession({ sessionId: "s-held", cid: 7, commonName: "alice-phone" }));
   const { admission, revoked } = testAdmission({
     store,
     now: () => T0,
@@ -158,7 +159,9 @@ Deno.test("admitLogin() leaves the refresh token of a refused sign-in alone when
   // Signed in again from the browser of the held session: Keycloak's one client session per SSO
   // session and client, which revoking this token would end under the held session too.
   const store = memoryStore();
-  await store.putSession(testSession({ sessionId: "s-held", cid: 7, sid: "sso-1" }));
+  await store.putSession(
+    testSession({ sessionId: "s-held", cid: 7, sid: "sso-1", commonName: "alice-phone" }),
+  );
   const same = testAdmission({ store, now: () => T0, sessionLimit: limit });
   const refused = await same.admission.admitLogin(
     finished({ sid: "sso-1" }),

@@ -1,0 +1,80 @@
+/**
+ * max_per_user and the same device signing in again: a session of the same certificate name on
+ * the same server is replaced, not counted (session_limit.ts, replacedBy). A client that crashed
+ * keeps its instance at OpenVPN until its ping timeout (120 s with keepalive 10 60), and under
+ * deny_new its new sign-in was refused all that time.
+ */
+import { assertEquals } from "../../support/assert.ts";
+import type { EndReport } from "../../../src/bridge/session_end.ts";
+import type { SessionLimitAction } from "../../../src/bridge/session_limit.ts";
+import { MemoryStore } from "../../../src/sessions/memory_store.ts";
+import type { Session } from "../../../src/sessions/types.ts";
+import {
+  EVENTS_T0 as T0,
+  testAdmission,
+  testFinishedLogin,
+  testPendingLogin,
+  testSession,
+} from "../../support/client_events_fixture.ts";
+import { RecordingCommander } from "../../support/recording_commander.ts";
+
+/**
+ * Alice's sessions `earlier` stored, then her sign-in with certificate `commonName` on cid 5 of
+ * `default`, under max_per_user `max` and `action`: what became of it and of her sessions.
+ */
+async function signInAgain(
+  earlier: Array<Partial<Session>>,
+  { commonName = "alice", max = 1, action = "deny_new" as SessionLimitAction } = {},
+) {
+  const store = new MemoryStore({ maxEntries: 100, now: () => T0 });
+  let endAll: (ids: string[]) => Promise<EndReport> = () => Promise.reject(new Error("unwired"));
+  const { admission, sessionEnd, killed, revoked } = testAdmission({
+    store,
+    now: () => T0,
+    sessionLimit: { maxPerUser: max, action, end: (ids) => endAll(ids) },
+  });
+  endAll = (ids) => sessionEnd.endAll(ids, "max-per-user");
+  for (const overrides of earlier) await store.putSession(testSession(overrides));
+  const login = testPendingLogin({ id: "L2", cid: 5, sessionId: "s-new", commonName });
+  const outcome = await admission.admitLogin(testFinishedLogin(login), new RecordingCommander());
+  const sessions = (await store.findSessionsBySubject("u-1")).map((s) => s.sessionId).sort();
+  const kills = killed.map((command) =>
+    command.kind === "kill" ? `cid ${command.cid} ${command.message}` : command.kind
+  );
+  return { outcome: outcome.kind, sessions, killed: kills, revoked };
+}
+
+Deno.test("deny_new: the same certificate signing in again while OpenVPN still holds its crashed instance replaces that session and kills its cid", async () => {
+  // s-1: alice's certificate `alice`, held on cid 4 of `default` (testSession).
+  assertEquals(await signInAgain([{ resumable: true }]), {
+    outcome: "admitted",
+    sessions: ["s-new"],
+    killed: ["cid 4 RESTART"],
+    revoked: ["rt-1"],
+  });
+});
+
+Deno.test("kill_oldest: the same certificate's earlier session is replaced, and another device's older one is kept", async () => {
+  const phone = { sessionId: "s-phone", cid: 2, commonName: "alice-phone", createdAt: T0 - 1 };
+  assertEquals(await signInAgain([phone, {}], { max: 2, action: "kill_oldest" }), {
+    outcome: "admitted",
+    sessions: ["s-new", "s-phone"],
+    killed: ["cid 4 RESTART"],
+    revoked: ["rt-1"],
+  });
+});
+
+Deno.test("deny_new: another certificate, another server, or no certificate at all still counts as another device", async () => {
+  const cases: Array<[string, Partial<Session>, string]> = [
+    ["another certificate", {}, "alice-phone"],
+    ["another server", { server: "tcp" }, "alice"],
+    ["no certificate on either", { commonName: "" }, ""],
+  ];
+  for (const [name, earlier, commonName] of cases) {
+    assertEquals(
+      await signInAgain([earlier], { commonName }),
+      { outcome: "denied", sessions: ["s-1"], killed: [], revoked: ["rt-1"] },
+      name,
+    );
+  }
+});
