@@ -493,8 +493,16 @@ export class Admission {
       return await this.#refreshTokenExpired(client, stored, commander);
     }
     // A reconnect may come through another server sharing the token secret: the session
-    // moves there, so that server's DISCONNECT and REAUTH find it.
-    const rebind = { server: client.server, cid: client.cid, resumable, openvpnRun };
+    // moves there, so that server's DISCONNECT and REAUTH find it. It may come from a new
+    // address too (another network, a floated client): later audit lines and `sessions list`
+    // name where the client is now. An event without one keeps the address recorded.
+    const rebind = {
+      server: client.server,
+      cid: client.cid,
+      resumable,
+      openvpnRun,
+      ...(client.clientIp === "" ? {} : { clientIp: client.clientIp }),
+    };
     const checked = refresh
       ? await this.#recheckResumed(stored, client, rebind)
       : await this.#rejudge(stored, client, false);
@@ -513,10 +521,13 @@ export class Admission {
     // or re-check rather than the last renegotiation. A run recorded with the cid must be this
     // event's (else written, with this run or none); a session stored without one (by an older
     // version) is not written for it: its binding keeps being judged by the cid alone until a
-    // reconnect or a re-check writes it.
+    // reconnect or a re-check writes it. A client that floated to another address is written;
+    // a session stored without one is not, for the same reason.
     const plainRenegotiation = client.kind === "reauth" && session.server === client.server &&
       session.cid === client.cid && session.resumable === resumable &&
-      (session.openvpnRun === undefined || session.openvpnRun === openvpnRun);
+      (session.openvpnRun === undefined || session.openvpnRun === openvpnRun) &&
+      (rebind.clientIp === undefined || session.clientIp === undefined ||
+        session.clientIp === rebind.clientIp);
     // A refreshed session (rebound too) was stored by #recheck already.
     if (!checked.refreshed && !plainRenegotiation) {
       let written;
@@ -861,7 +872,7 @@ export class Admission {
   async #recheckResumed(
     session: Session,
     client: ClientSide,
-    rebind: Partial<Pick<Session, "server" | "cid" | "resumable" | "openvpnRun">>,
+    rebind: Partial<Pick<Session, "server" | "cid" | "resumable" | "openvpnRun" | "clientIp">>,
   ): Promise<Recheck> {
     const checked = await this.#recheck(session, client, { rebind, disconnect: false });
     if (!("rotatedElsewhere" in checked)) return checked;
@@ -905,7 +916,7 @@ export class Admission {
     session: Session,
     client: ClientSide,
     { rebind, disconnect, retried = false }: {
-      rebind: Partial<Pick<Session, "server" | "cid" | "resumable" | "openvpnRun">>;
+      rebind: Partial<Pick<Session, "server" | "cid" | "resumable" | "openvpnRun" | "clientIp">>;
       disconnect: boolean;
       retried?: boolean;
     },

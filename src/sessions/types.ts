@@ -93,7 +93,10 @@ export interface Session {
   subject: string;
   /** The IdP's SSO session id (`sid`), for back-channel logout. */
   sid: string | undefined;
-  /** The VPN client's public address at sign-in (absent in sessions stored by older versions). */
+  /**
+   * The VPN client's public address at sign-in, or at its latest reconnect or renegotiation from
+   * another one (absent in sessions stored by older versions).
+   */
   clientIp?: string;
   /** Plain refresh token in memory; stores encrypt it at rest. */
   refreshToken: string | undefined;
