@@ -231,6 +231,14 @@ export const CLIENT_MESSAGES: ReadonlyMap<string, Translations> = new Map<string
     },
   ],
   [
+    "You signed in on another device",
+    {
+      de: "Sie haben sich auf einem anderen Gerät angemeldet",
+      fr: "Vous vous êtes connecté sur un autre appareil",
+      es: "Ha iniciado sesión en otro dispositivo",
+    },
+  ],
+  [
     "Sign-in was not completed in time. Reconnect to try again.",
     {
       de:
@@ -242,6 +250,16 @@ export const CLIENT_MESSAGES: ReadonlyMap<string, Translations> = new Map<string
   ],
 ]);
 
+/**
+ * A `client-kill` message with its text after the comma (`RESTART,<text>`, `HALT,<text>`) in
+ * `language`; a bare one as it is.
+ */
+export function localizedKillMessage(message: string, language: Language): string {
+  const comma = message.indexOf(",");
+  if (comma < 0) return message;
+  return message.slice(0, comma + 1) + clientMessage(message.slice(comma + 1), language);
+}
+
 /** The client message in `language` (English when it is English or has no translation). */
 export function clientMessage(english: string, language: Language): string {
   if (language === "en") return english;
@@ -249,7 +267,8 @@ export function clientMessage(english: string, language: Language): string {
 }
 
 /**
- * A commander whose `client-deny` and HALT messages are in the language `language()` names now.
+ * A commander whose `client-deny`, HALT and `client-kill` messages are in the language
+ * `language()` names now.
  */
 export function localizedCommander(
   inner: ClientCommander,
@@ -263,6 +282,7 @@ export function localizedCommander(
       inner.deny(cid, kid, reason, clientMessage(clientReason, language())),
     halt: (cid, kid, reason, clientReason) =>
       inner.halt(cid, kid, reason, clientMessage(clientReason, language())),
-    kill: (cid, message, openvpnRun) => inner.kill(cid, message, openvpnRun),
+    kill: (cid, message, openvpnRun) =>
+      inner.kill(cid, localizedKillMessage(message, language()), openvpnRun),
   };
 }

@@ -58,6 +58,27 @@ const AUDIT_REASON: Record<EndReason, SessionEndReason> = {
  */
 export const KILL_MESSAGE = "RESTART";
 
+/**
+ * What a kill tells the user after `RESTART,` (killMessage), by why the session ended. A 2.6
+ * client logs `Connection reset command was pushed by server ('<text>')`, tells its GUI
+ * `>NOTIFY:info,server-pushed-connection-reset,<text>` and reconnects all the same (measured with
+ * 2.6.14). Only where the browser sign-in that follows would not say it: a device displaced by
+ * max_per_user (kill_oldest) was offered a new sign-in with no word of why, and signing in there
+ * displaces the other device in turn. The others are told by what the reconnect meets (a refusal
+ * with its reason, or a sign-in after a logout or revoke they know of). English here; the link
+ * gives it in `http.default_language` (client_messages.ts). Never starting with `[`: the client
+ * reads that as flags (push.c).
+ */
+const KILL_TEXT: Partial<Record<EndReason, string>> = {
+  "max-per-user": "You signed in on another device",
+};
+
+/** The `client-kill` message for a session ended for `reason`: KILL_MESSAGE, with KILL_TEXT. */
+export function killMessage(reason: EndReason | undefined): string {
+  const text = reason === undefined ? undefined : KILL_TEXT[reason];
+  return text === undefined ? KILL_MESSAGE : `${KILL_MESSAGE},${text}`;
+}
+
 export interface SessionEndDeps {
   store: SessionStore;
   commanders: CommanderLookup;
@@ -202,7 +223,7 @@ export class SessionEnd {
     const client: Session = moved
       ? { ...session, server: removed.server, cid: removed.cid, openvpnRun: removed.openvpnRun }
       : session;
-    const kill = ending.kill || moved ? await this.#kill(client) : "none";
+    const kill = ending.kill || moved ? await this.#kill(client, reason) : "none";
     const killed = kill === "killed";
     // Without a kill the caller has already told why (a denial, a DISCONNECT); the audit line
     // below is the record.
@@ -344,7 +365,7 @@ export class SessionEnd {
    * OpenVPN refused (the client had left); "unsent" when it could not be sent or was not
    * confirmed (no link, no answer, an unknown server): the client may still be connected.
    */
-  async #kill(session: Session): Promise<Exclude<KillOutcome, "none">> {
+  async #kill(session: Session, reason?: EndReason): Promise<Exclude<KillOutcome, "none">> {
     if (session.cid === undefined) return "gone";
     const commander = this.#deps.commanders(session.server);
     if (!commander) {
@@ -355,7 +376,7 @@ export class SessionEnd {
       return "unsent";
     }
     try {
-      await commander.kill(session.cid, KILL_MESSAGE, session.openvpnRun);
+      await commander.kill(session.cid, killMessage(reason), session.openvpnRun);
       return "killed";
     } catch (error) {
       // Refused: usually the client left a moment ago; its session is gone all the same.

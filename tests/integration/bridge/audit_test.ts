@@ -19,7 +19,10 @@ Deno.test("audit: an admission and a session ended by max_per_user, as JSON line
       await h.browserLogin(url, "alice", "alice-password");
       await h.waitForCommand(mark, (line) => line === `client-auth ${cid} 1`);
     }
-    await h.waitForCommand(0, (line) => line === `client-kill 0 "RESTART"`);
+    await h.waitForCommand(
+      0,
+      (line) => line === 'client-kill 0 "RESTART,You signed in on another device"',
+    );
     const audit = log.lines().map((line) => JSON.parse(line))
       .filter((record) => record.logger === "openvpn-auth-oidc.audit")
       .map(({ properties: { subject: _subject, ...rest } }) => rest);

@@ -53,6 +53,9 @@ async function settled(h: BridgeHarness, cid: number, kid: number): Promise<void
   await h.waitForCommand(mark, (line) => line.startsWith('client-deny 99 1 "malformed request"'));
 }
 
+/** The kill of the displaced client: its user is told why. */
+const DISPLACED = 'client-kill 0 "RESTART,You signed in on another device"';
+
 Deno.test("max_per_user = 1: a second login of the same user kills the first client and ends its session", async () => {
   const h = await BridgeHarness.start({ sessions: "file", sessionsToml: "max_per_user = 1" });
   try {
@@ -65,10 +68,10 @@ Deno.test("max_per_user = 1: a second login of the same user kills the first cli
 
     const second = await signIn(h, 1, "s-second");
     assertEquals(second.page.status, 200);
-    await h.waitForCommand(second.mark, (line) => line === `client-kill 0 "RESTART"`);
+    await h.waitForCommand(second.mark, (line) => line === DISPLACED);
     const commands = h.commandsSince(second.mark);
     assert(
-      commands.indexOf("client-auth 1 1") < commands.indexOf(`client-kill 0 "RESTART"`),
+      commands.indexOf("client-auth 1 1") < commands.indexOf(DISPLACED),
       `The new client is let in before the old one goes: ${commands.join(" | ")}`,
     );
     assertEquals(commands.filter((line) => line.startsWith("client-kill")).length, 1);

@@ -4,10 +4,11 @@ import {
   clientMessage,
   localizedCommander,
 } from "../../../src/bridge/client_messages.ts";
+import { KILL_MESSAGE, killMessage } from "../../../src/bridge/session_end.ts";
 import * as denials from "../../../src/bridge/denial.ts";
 import { judge } from "../../../src/bridge/identity_policy.ts";
 import { checkUsername } from "../../../src/bridge/username_policy.ts";
-import { clientDeny, clientHalt } from "../../../src/management/commands.ts";
+import { clientDeny, clientHalt, clientKill } from "../../../src/management/commands.ts";
 import { OidcError, type OidcErrorCode } from "../../../src/oidc/errors.ts";
 import { RecordingCommander } from "../../support/recording_commander.ts";
 import { TEST_POLICY } from "../../support/client_events_fixture.ts";
@@ -50,6 +51,7 @@ function producedMessages(): string[] {
     ),
     ...OIDC_CODES.map((code) => new OidcError(code, "test").reason),
     ...verdicts.map((verdict) => (verdict.allow ? "" : verdict.denial.reason)),
+    killMessage("max-per-user").slice(`${KILL_MESSAGE},`.length),
   ];
 }
 
@@ -74,14 +76,16 @@ Deno.test("every client message the bridge produces has a German, French and Spa
   }
 });
 
-Deno.test("every translated client message is a valid client-deny argument and HALT reason", () => {
+Deno.test("every translated client message is a valid client-deny argument, HALT reason and kill text", () => {
   for (const [english, translations] of CLIENT_MESSAGES) {
     clientDeny(1, 1, "code", english);
     clientHalt(1, english);
+    clientKill(1, `${KILL_MESSAGE},${english}`);
     for (const text of Object.values(translations)) {
       assert(text !== english, text);
       clientDeny(1, 1, "code", text);
       clientHalt(1, text);
+      clientKill(1, `${KILL_MESSAGE},${text}`);
     }
   }
 });
@@ -130,4 +134,24 @@ Deno.test("localizedCommander() sends client-deny and HALT messages in the langu
       clientReason: "No pertenece a ningún grupo autorizado a usar esta VPN",
     },
   ]);
+});
+
+Deno.test("localizedCommander() sends a kill's text in the language of the moment, a bare kill as it is", async () => {
+  const recorder = new RecordingCommander();
+  const commander = localizedCommander(recorder, () => "de");
+  await commander.kill(4, killMessage("max-per-user"), "run-1");
+  await commander.kill(5, killMessage("admin-revoke"));
+  assertEquals(recorder.commands.map((command) => command.kind === "kill" && command.message), [
+    "RESTART,Sie haben sich auf einem anderen Gerät angemeldet",
+    "RESTART",
+  ]);
+  assertEquals(
+    recorder.commands[0],
+    {
+      kind: "kill",
+      cid: 4,
+      message: "RESTART,Sie haben sich auf einem anderen Gerät angemeldet",
+      openvpnRun: "run-1",
+    },
+  );
 });

@@ -17,6 +17,10 @@ import {
   testSession,
 } from "../../support/client_events_fixture.ts";
 import { RecordingCommander } from "../../support/recording_commander.ts";
+import { clientKill } from "../../../src/management/commands.ts";
+
+/** The kill of a session max_per_user ended: its user is told why (session_end.ts, KILL_TEXT). */
+const DISPLACED_KILL = 'client-kill 4 "RESTART,You signed in on another device"';
 
 /**
  * Alice's sessions `earlier` stored, then her sign-in with certificate `commonName` on cid 5 of
@@ -38,8 +42,9 @@ async function signInAgain(
   const login = testPendingLogin({ id: "L2", cid: 5, sessionId: "s-new", commonName });
   const outcome = await admission.admitLogin(testFinishedLogin(login), new RecordingCommander());
   const sessions = (await store.findSessionsBySubject("u-1")).map((s) => s.sessionId).sort();
+  // As OpenVPN gets them (the command module quotes and escapes the message).
   const kills = killed.map((command) =>
-    command.kind === "kill" ? `cid ${command.cid} ${command.message}` : command.kind
+    command.kind === "kill" ? clientKill(command.cid, command.message).text : command.kind
   );
   return { outcome: outcome.kind, sessions, killed: kills, revoked };
 }
@@ -49,7 +54,7 @@ Deno.test("deny_new: the same certificate signing in again while OpenVPN still h
   assertEquals(await signInAgain([{ resumable: true }]), {
     outcome: "admitted",
     sessions: ["s-new"],
-    killed: ["cid 4 RESTART"],
+    killed: [DISPLACED_KILL],
     revoked: ["rt-1"],
   });
 });
@@ -59,7 +64,16 @@ Deno.test("kill_oldest: the same certificate's earlier session is replaced, and 
   assertEquals(await signInAgain([phone, {}], { max: 2, action: "kill_oldest" }), {
     outcome: "admitted",
     sessions: ["s-new", "s-phone"],
-    killed: ["cid 4 RESTART"],
+    killed: [DISPLACED_KILL],
+    revoked: ["rt-1"],
+  });
+});
+
+Deno.test("kill_oldest: another device's session beyond the limit is killed with the reason its user is shown", async () => {
+  assertEquals(await signInAgain([{ commonName: "alice-laptop" }], { action: "kill_oldest" }), {
+    outcome: "admitted",
+    sessions: ["s-new"],
+    killed: [DISPLACED_KILL],
     revoked: ["rt-1"],
   });
 });
