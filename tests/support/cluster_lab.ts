@@ -32,6 +32,14 @@ export interface Instance {
   proxy: RedisProxy | undefined;
 }
 
+/** Durations an instance's config sets in sections the lab writes itself (TOML strings). */
+export interface InstanceTimeouts {
+  /** `openvpn.auth_pending_timeout` (60 s unless told). */
+  authPending?: string;
+  /** `oidc.http_timeout` (its default, 10 s, unless told). */
+  idpHttp?: string;
+}
+
 export class ClusterLab {
   readonly redis: RedisServer;
   readonly idp: TestIdp;
@@ -87,17 +95,19 @@ export class ClusterLab {
 
   /**
    * The usual start of a test: A (behind a Redis proxy when asked) holding the link with its
-   * management connection up, then B as a standby. Everything is stopped after `body`.
+   * management connection up, then B as a standby, both with `timeouts` when given. Everything
+   * is stopped after `body`.
    */
   static async withHolderAndStandby(
-    options: { proxied?: boolean; runtime?: BridgeRuntime },
+    options: { proxied?: boolean; runtime?: BridgeRuntime; timeouts?: InstanceTimeouts },
     body: (lab: ClusterLab, a: Instance, b: Instance) => Promise<void>,
   ): Promise<void> {
     const lab = await ClusterLab.start(2, options.runtime);
     try {
-      const a = await lab.startInstance(0, { proxied: options.proxied ?? false });
+      const timeouts = options.timeouts ?? {};
+      const a = await lab.startInstance(0, { proxied: options.proxied ?? false, timeouts });
       await lab.waitHolding(a);
-      const b = await lab.startInstance(1);
+      const b = await lab.startInstance(1, { timeouts });
       await body(lab, a, b);
     } finally {
       await lab.dispose();
@@ -115,6 +125,7 @@ export class ClusterLab {
       extraToml?: string;
       sessionsToml?: string;
       managementPort?: number;
+      timeouts?: InstanceTimeouts;
     } = {},
   ): Promise<Instance> {
     const id = `bridge-${"abcdefgh"[index]}`;
@@ -128,7 +139,7 @@ export class ClusterLab {
 management = "tcp://127.0.0.1:${options.managementPort ?? address.port}"
 command_timeout = "2s"
 reconnect_max_delay = "500ms"
-auth_pending_timeout = "60s"
+auth_pending_timeout = "${options.timeouts?.authPending ?? "60s"}"
 bypass_common_names = ["bypass-.*"]
 
 [http]
@@ -140,6 +151,7 @@ secret = "cluster-secret-cluster-secret-0123456789"
 issuer = "${this.idp.issuer}"
 client_id = "openvpn"
 client_secret = "${CLIENT_SECRET}"
+http_timeout = "${options.timeouts?.idpHttp ?? "10s"}"
 
 [authorization]
 allowed_groups = ["/vpn-users"]
