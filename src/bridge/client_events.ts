@@ -233,6 +233,22 @@ export class ClientEvents {
   }
 
   /**
+   * Whether this bridge holds a sign-in for the client at `cid` (begun here, or taken over from
+   * the store at start): that client waits for its user, not for a CONNECT OpenVPN never sent.
+   */
+  holdsSignInOn(cid: number): boolean {
+    return this.#signIns.hasOn(cid);
+  }
+
+  /**
+   * Restarts a client OpenVPN never told the bridge of (unheard_clients.ts): `client-kill` with
+   * RESTART, in the run the link told, so that the client reconnects with its token.
+   */
+  restartUnheard(cid: number): Promise<void> {
+    return this.#deps.commander.kill(cid, KILL_MESSAGE, this.#signIns.run);
+  }
+
+  /**
    * Hands out the kills still held, and holds them no longer: a cluster's holding period that
    * ends before its link is back queues them again for the next holder (leased_link.ts).
    */

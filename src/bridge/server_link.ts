@@ -9,7 +9,7 @@ import type { Logger } from "@logtape/logtape";
 import type { Clock, TimerHandle } from "../clock.ts";
 import { status3 } from "../management/commands.ts";
 import type { ConnectionEvent, ManagementConnection } from "../management/connection.ts";
-import { clientIdsFromStatus } from "../management/client_list.ts";
+import { type ClientList, clientListFromStatus } from "../management/client_list.ts";
 import type { ProtocolWarningCode } from "../management/events.ts";
 import { openvpnRun, type OpenvpnState } from "../management/openvpn_run.ts";
 import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
@@ -19,6 +19,7 @@ import { answerRefusal, outcomeUnknown } from "./commander.ts";
 import { INTERNAL_ERROR, MALFORMED_REQUEST, STORE_UNAVAILABLE } from "./denial.ts";
 import { retryDelayMs } from "./retry_delay.ts";
 import type { UnaskedAdmissions } from "./unasked_admissions.ts";
+import { UNHEARD_MIN_AGE_SEC, unheardClients } from "./unheard_clients.ts";
 
 /**
  * A protocol warning that names no client is logged at most once this often per code: the peer
@@ -73,6 +74,15 @@ export class ServerLink {
    */
   #unfinished: Reconcile | undefined;
   #stopped = false;
+  /**
+   * The cids an event of this link named since it came up (unheard_clients.ts): filled as each
+   * event arrives, before it is handled, so a CONNECT that comes while the client list is read
+   * keeps its client from being restarted. Kept only until the unheard clients are judged
+   * (seconds), else it would grow with every client for as long as the link is up.
+   */
+  #heard: Set<number> | undefined;
+  /** The second look at the unheard clients too young to tell at link-up; cleared with the link. */
+  #unheardTimer: TimerHandle | undefined;
   /** Per code, made when first needed (the codes are a closed set). */
   readonly #protocolWarnings = new Map<ProtocolWarningCode, WarningInterval>();
   readonly #storeFailureWarning: WarningInterval;
@@ -122,6 +132,7 @@ export class ServerLink {
     // Set first: a reconcile still running when the events close must not arm a timer.
     this.#stopped = true;
     this.#dropReconcile("the link stopped");
+    this.#dropUnheard();
     let timer: TimerHandle | undefined;
     const grace = new Promise<void>((
       resolve,
@@ -144,6 +155,9 @@ export class ServerLink {
   };
 
   async #handle(event: ConnectionEvent): Promise<void> {
+    if (this.#heard !== undefined && "cid" in event && event.cid !== undefined) {
+      this.#heard.add(event.cid);
+    }
     switch (event.type) {
       case "client-connect":
       case "client-reauth": {
@@ -212,16 +226,20 @@ export class ServerLink {
         return;
       case "connected": {
         this.#openvpnPid = event.openvpnPid;
+        // The first event of a link: what an earlier link heard is no news of this one's clients.
+        this.#dropUnheard();
+        this.#heard = new Set();
         // Before any client event of this link is handled: their sign-ins begin in this run.
         const ended = this.#runIs(event.openvpnState);
         for (const listener of this.#linkUpListeners) listener();
-        await this.#reconcile(this.#clock.now());
+        await this.#reconcile(this.#clock.now(), true, true);
         await ended;
         return;
       }
       case "disconnected":
         // Synchronous, before any later event: no try of the old link's check runs after it.
         this.#dropReconcile("the management link went down");
+        this.#dropUnheard();
         return;
       case "state": {
         // `state on` reports every state change; for a server each one is a (re)start.
@@ -299,9 +317,10 @@ export class ServerLink {
    * Ends the sessions whose client is gone (ClientEvents.forgetClientsExcept): those bound in
    * another run of OpenVPN whatever the client list says, those missing from the list when it
    * could be read whole (asked for unless `readList` is false). Replaces the one still to be
-   * tried again, with the list as it is now.
+   * tried again, with the list as it is now. At a link-up (`linkUp`), first restarts the clients
+   * OpenVPN never told the bridge of (unheard_clients.ts).
    */
-  async #reconcile(linkUpAt: number, readList = true): Promise<void> {
+  async #reconcile(linkUpAt: number, readList = true, linkUp = false): Promise<void> {
     this.#dropReconcile("a newer check replaces it");
     const reconcile: Reconcile = {
       linkUpAt,
@@ -311,7 +330,14 @@ export class ServerLink {
       timer: undefined,
     };
     this.#unfinished = reconcile;
-    if (readList) reconcile.liveCids = await this.#clientIds();
+    if (readList) {
+      const list = await this.#clientList();
+      reconcile.liveCids = list && new Set(list.rows.map(({ cid }) => cid));
+      if (linkUp) {
+        if (list !== undefined) await this.#restartUnheard(list);
+        else this.#dropUnheard();
+      }
+    }
     await this.#tryReconcile(reconcile);
   }
 
@@ -373,8 +399,61 @@ export class ServerLink {
     }
   }
 
-  /** The cids in OpenVPN's client list; undefined when it could not be read whole. */
-  async #clientIds(): Promise<Set<number> | undefined> {
+  /**
+   * Restarts the clients of `list` that OpenVPN never told this bridge of, old enough to tell;
+   * the younger ones are judged again when they are (unheard_clients.ts). Decided on what was
+   * heard up to now, with nothing awaited before the kills are written.
+   */
+  async #restartUnheard(list: ClientList): Promise<void> {
+    const heard = this.#heard ?? new Set<number>();
+    const known = (cid: number) => heard.has(cid) || this.#events.holdsSignInOn(cid);
+    const { now, later } = unheardClients(list, known);
+    if (later.length > 0) {
+      this.#unheardTimer = this.#clock.setTimeout(
+        () => {
+          const cids = later.filter((cid) => !known(cid));
+          this.#dropUnheard();
+          // As an event: stop() waits for it.
+          this.#inFlight++;
+          this.#restart(cids).then(this.#settled, this.#settled);
+        },
+        UNHEARD_MIN_AGE_SEC * 1000,
+        { keepAlive: false },
+      );
+    } else {
+      this.#heard = undefined;
+    }
+    await this.#restart(now);
+  }
+
+  async #restart(cids: readonly number[]): Promise<void> {
+    if (cids.length === 0 || this.#stopped) return;
+    const results = await Promise.allSettled(cids.map((cid) => this.#events.restartUnheard(cid)));
+    const failed = results.filter((result) => result.status === "rejected");
+    const first = failed[0];
+    // One line for them all: after an outage of the bridge there may be hundreds.
+    this.#log.info(
+      "Restarted {count} client(s) that connected while the bridge was away (OpenVPN never told " +
+        "it of them): they reconnect on their tokens",
+      { count: cids.length - failed.length },
+    );
+    if (first !== undefined) {
+      // Refused: mostly a client that left meanwhile.
+      this.#log.debug("{count} unheard client(s) not restarted: {error}", {
+        count: failed.length,
+        error: String(first.reason),
+      });
+    }
+  }
+
+  #dropUnheard(): void {
+    this.#clock.clearTimeout(this.#unheardTimer);
+    this.#unheardTimer = undefined;
+    this.#heard = undefined;
+  }
+
+  /** OpenVPN's client list; undefined when it could not be read whole. */
+  async #clientList(): Promise<ClientList | undefined> {
     try {
       const reply = await this.#connection.send(status3());
       if (reply.type !== "lines") return undefined;
@@ -388,7 +467,7 @@ export class ServerLink {
         );
         return undefined;
       }
-      return clientIdsFromStatus(reply.lines);
+      return clientListFromStatus(reply.lines);
     } catch (error) {
       this.#log.warning("Could not read OpenVPN's client list: {error}", {
         error: String(error),

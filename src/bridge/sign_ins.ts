@@ -106,6 +106,11 @@ export class SignIns {
     this.#byCid.delete(cid);
   }
 
+  /** Whether a sign-in on `cid` is tracked (begun or adopted, in OpenVPN's current run). */
+  hasOn(cid: number): boolean {
+    return this.#byCid.has(cid);
+  }
+
   /**
    * Whether the sign-in begun on `cid` with key `kid` still waits for its answer: its client has
    * not left, its deadline has not passed, no other began on the cid, and OpenVPN's run is the

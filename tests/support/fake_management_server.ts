@@ -79,6 +79,8 @@ export class FakeManagementServer {
   startedAt = STARTED_AT;
   /** Connected clients (cid -> common name) as `status 3` lists them: CONNECTs sent, minus DISCONNECTs. */
   readonly clients = new Map<number, string>();
+  /** Cids of `clients` listed with no virtual address (not admitted yet, or never told of). */
+  readonly unaddressed = new Set<number>();
 
   readonly #options: FakeManagementServerOptions;
   #address: ManagementAddress;
@@ -307,7 +309,9 @@ export class FakeManagementServer {
       ? openVpnReply(command, {
         managementVersion: this.#options.managementVersion ?? 5,
         hold: this.#options.hold ?? false,
-        clientList: [...this.clients].map(([cid, name]) => clientListLine(cid, name)),
+        clientList: [...this.clients].map(([cid, name]) =>
+          clientListLine(cid, name, { unaddressed: this.unaddressed.has(cid) })
+        ),
         pid: this.pid,
         startedAt: this.startedAt,
       })

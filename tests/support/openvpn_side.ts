@@ -40,18 +40,33 @@ export function wire(lines: readonly string[]): string {
   return text;
 }
 
+/** How a `CLIENT_LIST` line differs from an admitted client's of 8 s before `status`'s TIME. */
+export interface ClientListLineOptions {
+  /**
+   * No virtual address: OpenVPN has not admitted the client (its CONNECT is unanswered, or was
+   * dropped while no management client was connected).
+   */
+  unaddressed?: boolean;
+  /** `Connected Since (time_t)`, in seconds. */
+  connectedSince?: number;
+}
+
 /** A `CLIENT_LIST` line of `status 3` for client `cid`, as OpenVPN prints it. */
-export function clientListLine(cid: number, commonName: string): string {
+export function clientListLine(
+  cid: number,
+  commonName: string,
+  { unaddressed = false, connectedSince = 1795878880 }: ClientListLineOptions = {},
+): string {
   return [
     "CLIENT_LIST",
     commonName,
     `10.${(cid >> 16) & 255}.${(cid >> 8) & 255}.${cid & 255}:${1024 + (cid % 60000)}`,
-    `10.201.${(cid >> 8) & 255}.${cid & 255}`,
+    unaddressed ? "" : `10.201.${(cid >> 8) & 255}.${cid & 255}`,
     "",
     "4512",
     "3931",
     "2026-11-28 15:14:40",
-    "1795878880",
+    String(connectedSince),
     "UNDEF",
     String(cid),
     String(cid),

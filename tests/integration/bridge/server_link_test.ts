@@ -1,7 +1,7 @@
 /**
  * ServerLink over a real management connection to the scripted OpenVPN side: protocol warnings
  * keep their promise (a dropped block that names its client gets a client-deny, and each
- * warning is logged once).
+ * warning is logged once), and a client OpenVPN never told the bridge of is restarted.
  */
 import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { assert, assertEquals } from "../../support/assert.ts";
@@ -21,6 +21,7 @@ import { FakeClock } from "../../support/fake_clock.ts";
 import { FakeManagementServer } from "../../support/fake_management_server.ts";
 import { clientBlockLines, STARTED_AT } from "../../support/openvpn_side.ts";
 import { pollUntil } from "../../e2e/lib/wait.ts";
+import { captureLogs } from "../../support/log_capture.ts";
 
 interface LinkOptions {
   /** The bridge's store (an empty memory store when left out). */
@@ -501,4 +502,30 @@ Deno.test("OpenVPN stopping (EXITING, then the link closes) is not asked for its
     );
     assertEquals(askedOnFirstLink.length, 1);
   }, { store, clients: new Map([[1, "alice"]]) });
+});
+
+Deno.test("a client that connected while no bridge listened (listed without an address) is restarted at link-up, with one log line", async () => {
+  const server = await FakeManagementServer.start();
+  // Cid 1 admitted before the bridge went away; cid 2 connected while it was away.
+  server.clients.set(1, "client-1").set(2, "client-2");
+  server.unaddressed.add(2);
+  const { link } = linkAndEvents(server);
+  const logs = captureLogs();
+  link.start();
+  try {
+    await server.waitForLine("status 3");
+    const kill = await server.waitForLine((line) => line.startsWith("client-kill "));
+    assertEquals(kill, 'client-kill 2 "RESTART"');
+    await pollUntil(
+      "the restart's log line",
+      () => logs.lines.find((line) => line.text.startsWith("Restarted 1 client(s)")),
+      2000,
+      10,
+    );
+    assertEquals(server.received.filter((line) => line.startsWith("client-kill ")), [kill]);
+  } finally {
+    logs.stop();
+    await link.stop();
+    await server.stop();
+  }
 });
