@@ -35,8 +35,9 @@ Deno.test({
     "OpenVPN token signs in again",
   ignore: skip !== undefined,
   async fn() {
-    // A client that reconnects before the bridge is back has its CONNECT go unheard: OpenVPN
-    // refuses it after hand-window (kept short here), and it starts over.
+    // A client that reconnects before the bridge is back has its CONNECT go unheard: the bridge
+    // restarts it once linked (unheard_clients.ts; hand-window, kept short here, is the
+    // fallback), and it starts over.
     await withStack({ lab: { server: { handWindow: 20 } } }, async (s) => {
       const client = await s.lab.startClient({ name: "alice-laptop" });
       await s.signIn(client, "alice", "alice-password");

@@ -96,8 +96,11 @@ export interface Stack {
     password: string,
     options?: { since?: number; timeoutMs?: number },
   ): Promise<SignInResult>;
-  /** Stops the bridge (SIGTERM, must exit 0) and starts one with the same config. */
-  replaceBridge(runtime?: BridgeRuntime): Promise<BridgeProcess>;
+  /**
+   * Stops the bridge (SIGTERM, must exit 0) and starts one with the same config; `whileDown`
+   * runs in between (an outage of the bridge).
+   */
+  replaceBridge(runtime?: BridgeRuntime, whileDown?: () => Promise<void>): Promise<BridgeProcess>;
   /** Bridge log, then the lab's OpenVPN logs and client transcripts. */
   diagnostics(): Promise<string>;
   /** Stops everything; idempotent. */
@@ -223,8 +226,9 @@ export async function createStack(options: StackOptions = {}): Promise<Stack> {
         const page = await b.login(url, username, password);
         return { url, page };
       },
-      async replaceBridge(nextRuntime = bridge.runtime) {
+      async replaceBridge(nextRuntime = bridge.runtime, whileDown) {
         await bridge.stop();
+        await whileDown?.();
         bridge = await BridgeProcess.start({
           runtime: nextRuntime,
           configPath,
