@@ -125,6 +125,8 @@ export class ClientEvents {
   /** The run the link told last, to which the runs it tells next are linked (runs_told.ts). */
   #runTold = new RunTold(undefined);
   #closed = false;
+  /** adoptPendingLogins could not read the store: which clients sign in is not known. */
+  #pendingNotAdopted = false;
 
   constructor(deps: ClientEventsDeps) {
     this.#deps = deps;
@@ -169,12 +171,14 @@ export class ClientEvents {
         this.#signIns.track({ id, cid, kid, expiresAt, commonName, clientIp, run: openvpnRun });
       }
     } catch (error) {
+      this.#pendingNotAdopted = true;
       log.warning("Could not read the sign-ins in progress on {server}: {error}", {
         server,
         error: String(error),
       });
       return 0;
     }
+    this.#pendingNotAdopted = false;
     if (mine.length > 0) {
       log.info("Took over {count} sign-in(s) in progress on {server}", {
         count: mine.length,
@@ -233,11 +237,13 @@ export class ClientEvents {
   }
 
   /**
-   * Whether this bridge holds a sign-in for the client at `cid` (begun here, or taken over from
-   * the store at start): that client waits for its user, not for a CONNECT OpenVPN never sent.
+   * Whether the client at `cid` may be waiting for its user's sign-in, not for a CONNECT OpenVPN
+   * never sent: this bridge holds a sign-in on it (begun here, or taken over from the store at
+   * start), or the store could not list the sign-ins to take over (any client may then be one,
+   * and a callback can still answer it: sign_in_guard.ts).
    */
-  holdsSignInOn(cid: number): boolean {
-    return this.#signIns.hasOn(cid);
+  maySignInOn(cid: number): boolean {
+    return this.#pendingNotAdopted || this.#signIns.hasOn(cid);
   }
 
   /**

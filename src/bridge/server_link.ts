@@ -406,7 +406,7 @@ export class ServerLink {
    */
   async #restartUnheard(list: ClientList): Promise<void> {
     const heard = this.#heard ?? new Set<number>();
-    const known = (cid: number) => heard.has(cid) || this.#events.holdsSignInOn(cid);
+    const known = (cid: number) => heard.has(cid) || this.#events.maySignInOn(cid);
     const { now, later } = unheardClients(list, known);
     if (later.length > 0) {
       this.#unheardTimer = this.#clock.setTimeout(

@@ -6,7 +6,8 @@
  * cid the bridge knows nothing of gets `client-kill {cid} RESTART`, so it reconnects on its
  * token at once instead of waiting for hand-window. Not restarted: a client with an address, one
  * whose sign-in the bridge took over from its store, one whose CONNECT came while the list was
- * read, one the list was too young to judge and whose CONNECT came before it was judged again.
+ * read, one the list was too young to judge and whose CONNECT came before it was judged again,
+ * and none when the store could not list the sign-ins to take over (any may be one).
  */
 import { assertEquals } from "../../support/assert.ts";
 import { scriptedConnection } from "../../support/scripted_connection.ts";
@@ -16,6 +17,7 @@ import type { ConnectionEvent } from "../../../src/management/connection.ts";
 import type { Reply } from "../../../src/management/events.ts";
 import { getLogger } from "../../../src/log.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
+import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.ts";
 import {
   testClientEvents,
   testEnv,
@@ -176,4 +178,23 @@ Deno.test("README names the age under which a row is judged again", async () => 
   const said =
     `younger than ${UNHEARD_MIN_AGE_SEC} s is judged again when it is ${UNHEARD_MIN_AGE_SEC} s old`;
   assertEquals(readme.replace(/\s+/g, " ").includes(said), true, said);
+});
+
+Deno.test("no client is restarted when the store could not list the sign-ins to take over", async () => {
+  const t = linkWith([unaddressed(2, 10), unaddressed(3, 0)]);
+  // As a Redis that is down when the bridge starts.
+  t.store.pendingPages = async function* () {
+    yield await Promise.reject(new StoreUnavailableError("Session store unreachable: test"));
+  };
+  await t.events.adoptPendingLogins();
+  t.link.start();
+  try {
+    t.emit(CONNECTED);
+    await settle();
+    t.clock.advance(UNHEARD_MIN_AGE_SEC * 1000);
+    await settle();
+    assertEquals(t.restarted(), []);
+  } finally {
+    await t.link.stop();
+  }
 });
