@@ -408,10 +408,12 @@ export class ServerLink {
     const heard = this.#heard ?? new Set<number>();
     const known = (cid: number) => heard.has(cid) || this.#events.maySignInOn(cid);
     const { now, later } = unheardClients(list, known);
+    const run = this.#events.openvpnRun;
     if (later.length > 0) {
       this.#unheardTimer = this.#clock.setTimeout(
         () => {
-          const cids = later.filter((cid) => !known(cid));
+          // After a restart of OpenVPN in place these cids name the new run's clients, or none.
+          const cids = this.#events.openvpnRun === run ? later.filter((cid) => !known(cid)) : [];
           this.#dropUnheard();
           // As an event: stop() waits for it.
           this.#inFlight++;

@@ -38,6 +38,15 @@ const CONNECTED: ConnectionEvent = {
   openvpnState: STATE_1,
 };
 
+/** OpenVPN restarted in place (SIGHUP): the link stays up and tells the new run. */
+const RESTARTED_IN_PLACE: ConnectionEvent = {
+  type: "state",
+  time: NOW_SEC,
+  state: "CONNECTED",
+  description: "SUCCESS",
+  details: [],
+};
+
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 /** A `CLIENT_LIST` row of cid `cid`, connected `ageSec` before NOW_SEC, with no address. */
@@ -152,6 +161,22 @@ Deno.test("a link that goes down before the second look restarts nobody more and
   }
 });
 
+Deno.test("OpenVPN restarting in place before the second look: its cids are not restarted", async () => {
+  const t = linkWith([unaddressed(6, 0)]);
+  t.link.start();
+  try {
+    t.emit(CONNECTED);
+    await settle();
+    t.emit(RESTARTED_IN_PLACE);
+    await settle();
+    t.clock.advance(UNHEARD_MIN_AGE_SEC * 1000);
+    await settle();
+    assertEquals(t.restarted(), []);
+  } finally {
+    await t.link.stop();
+  }
+});
+
 Deno.test("OpenVPN restarting in place (the link stays up) restarts nobody", async () => {
   // The new run's list holds a client in its handshake: the link was up, so it is heard of.
   const t = linkWith((read) => read === 1 ? [clientListLine(1, "admitted")] : [unaddressed(1, 10)]);
@@ -159,13 +184,7 @@ Deno.test("OpenVPN restarting in place (the link stays up) restarts nobody", asy
   try {
     t.emit(CONNECTED);
     await settle();
-    t.emit({
-      type: "state",
-      time: NOW_SEC,
-      state: "CONNECTED",
-      description: "SUCCESS",
-      details: [],
-    } as ConnectionEvent);
+    t.emit(RESTARTED_IN_PLACE);
     await settle();
     assertEquals(t.restarted(), []);
   } finally {
