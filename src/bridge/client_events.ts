@@ -247,6 +247,22 @@ export class ClientEvents {
   }
 
   /**
+   * The cids of this server that sessions are bound to in the run the link told (or with no run
+   * recorded). A client the bridge admitted before it
+   * restarted can show no virtual address too (a TAP bridge whose clients take their address
+   * from the LAN's DHCP): it is connected, not unheard (unheard_clients.ts). Rejects when the
+   * store cannot say.
+   */
+  async boundCids(): Promise<Set<number>> {
+    const run = this.#signIns.run;
+    const bindings = await this.#deps.store.listBindings(this.#deps.server);
+    return new Set(
+      bindings.filter(({ openvpnRun }) => openvpnRun === undefined || openvpnRun === run)
+        .map(({ cid }) => cid),
+    );
+  }
+
+  /**
    * Restarts a client OpenVPN never told the bridge of (unheard_clients.ts): `client-kill` with
    * RESTART, in the run the link told, so that the client reconnects with its token.
    */

@@ -401,12 +401,33 @@ export class ServerLink {
 
   /**
    * Restarts the clients of `list` that OpenVPN never told this bridge of, old enough to tell;
-   * the younger ones are judged again when they are (unheard_clients.ts). Decided on what was
-   * heard up to now, with nothing awaited before the kills are written.
+   * the younger ones are judged again when they are (unheard_clients.ts). Not the clients the
+   * store has sessions bound to in this run. Decided on what was heard up to then, with nothing
+   * awaited between the decision and the kills.
    */
   async #restartUnheard(list: ClientList): Promise<void> {
     const heard = this.#heard ?? new Set<number>();
-    const known = (cid: number) => heard.has(cid) || this.#events.maySignInOn(cid);
+    const heardOrSigningIn = (cid: number) => heard.has(cid) || this.#events.maySignInOn(cid);
+    if (!unheardClients(list, heardOrSigningIn).any) {
+      this.#heard = undefined;
+      return;
+    }
+    // Only when some row is a candidate: a store read per link-up otherwise. Read before the
+    // decision, so what is heard meanwhile counts too. A store that cannot say which clients it
+    // admitted restarts nobody (a connected client may show no address).
+    const bound = await this.#events.boundCids().catch((error) => {
+      this.#log.warning(
+        "Clients that connected while the bridge was away are not restarted: the session store " +
+          "could not list the clients it admitted: {error}",
+        { error: String(error) },
+      );
+      return undefined;
+    });
+    if (bound === undefined) {
+      this.#dropUnheard();
+      return;
+    }
+    const known = (cid: number) => heardOrSigningIn(cid) || bound.has(cid);
     const { now, later } = unheardClients(list, known);
     const run = this.#events.openvpnRun;
     if (later.length > 0) {

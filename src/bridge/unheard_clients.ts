@@ -19,6 +19,8 @@ export interface UnheardClients {
   now: number[];
   /** Too young to tell (or of unknown age): judge again UNHEARD_MIN_AGE_SEC after the list. */
   later: number[];
+  /** Whether there is any, now or later. */
+  any: boolean;
 }
 
 /**
@@ -34,5 +36,5 @@ export function unheardClients(list: ClientList, known: (cid: number) => boolean
       list.time - connectedSince >= UNHEARD_MIN_AGE_SEC;
     (old ? now : later).push(cid);
   }
-  return { now, later };
+  return { now, later, any: now.length > 0 || later.length > 0 };
 }

@@ -9,7 +9,7 @@
  * read, one the list was too young to judge and whose CONNECT came before it was judged again,
  * and none when the store could not list the sign-ins to take over (any may be one).
  */
-import { assertEquals } from "../../support/assert.ts";
+import { assert, assertEquals } from "../../support/assert.ts";
 import { scriptedConnection } from "../../support/scripted_connection.ts";
 import { ServerLink } from "../../../src/bridge/server_link.ts";
 import { UNHEARD_MIN_AGE_SEC } from "../../../src/bridge/unheard_clients.ts";
@@ -22,6 +22,7 @@ import {
   testClientEvents,
   testEnv,
   testPendingLogin,
+  testSession,
 } from "../../support/client_events_fixture.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
 import { captureLogs } from "../../support/log_capture.ts";
@@ -214,6 +215,47 @@ Deno.test("no client is restarted when the store could not list the sign-ins to 
     await settle();
     assertEquals(t.restarted(), []);
   } finally {
+    await t.link.stop();
+  }
+});
+
+Deno.test("a connected client without an address (a TAP bridge's DHCP client) whose session is bound in this run is not restarted", async () => {
+  const t = linkWith([unaddressed(2, 10), unaddressed(3, 10), unaddressed(4, 10)]);
+  // Admitted before the bridge restarted: cid 2 in this run, cid 3 by an older version that
+  // recorded no run; cid 4's session is of an earlier run, so that client is not it.
+  await t.store.putSession(testSession({ sessionId: "s-2", cid: 2, openvpnRun: RUN_1 }));
+  await t.store.putSession(testSession({ sessionId: "s-3", cid: 3 }));
+  await t.store.putSession(
+    testSession({ sessionId: "s-4", cid: 4, openvpnRun: `4242@${NOW_SEC - 7200}:CONNECTED` }),
+  );
+  t.link.start();
+  try {
+    t.emit(CONNECTED);
+    await settle();
+    assertEquals(t.restarted(), ["4 RESTART"]);
+  } finally {
+    await t.link.stop();
+  }
+});
+
+Deno.test("no client is restarted when the store could not list the clients it admitted, and a warning says so", async () => {
+  const logs = captureLogs();
+  const t = linkWith([unaddressed(2, 10), unaddressed(3, 0)]);
+  t.store.listBindings = () => Promise.reject(new StoreUnavailableError("unreachable: test"));
+  t.link.start();
+  try {
+    t.emit(CONNECTED);
+    await settle();
+    t.clock.advance(UNHEARD_MIN_AGE_SEC * 1000);
+    await settle();
+    assertEquals(t.restarted(), []);
+    assert(
+      logs.lines.some((l) =>
+        l.level === "warning" && l.text.startsWith("Clients that connected while the bridge")
+      ),
+    );
+  } finally {
+    logs.stop();
     await t.link.stop();
   }
 });
