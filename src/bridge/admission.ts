@@ -496,13 +496,11 @@ export class Admission {
     // moves there, so that server's DISCONNECT and REAUTH find it. It may come from a new
     // address too (another network, a floated client): later audit lines and `sessions list`
     // name where the client is now. An event without one keeps the address recorded.
-    const rebind = {
-      server: client.server,
-      cid: client.cid,
-      resumable,
-      openvpnRun,
-      ...(client.clientIp === "" ? {} : { clientIp: client.clientIp }),
-    };
+    const rebind: Partial<
+      Pick<Session, "server" | "cid" | "resumable" | "openvpnRun" | "clientIp">
+    > = { server: client.server, cid: client.cid, resumable, openvpnRun };
+    // Set after the literal, not spread into it: no object of garbage per REAUTH.
+    if (client.clientIp !== "") rebind.clientIp = client.clientIp;
     const checked = refresh
       ? await this.#recheckResumed(stored, client, rebind)
       : await this.#rejudge(stored, client, false);
