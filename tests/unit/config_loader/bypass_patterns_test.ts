@@ -21,7 +21,7 @@ Deno.test("bypass_common_names refuses a pattern that is no regular expression o
 });
 
 Deno.test("bypass_common_names warns of a pattern that matches an empty name, naming it, its key and its line", () => {
-  const loaded = parseTestConfig(withPatterns("gw-[0-9]+", ".*", "(gw-1)?", "gw-1|", ""));
+  const loaded = parseTestConfig(withPatterns("gw-[0-9]+", "(gw-1)?", ".*", "gw-1|", ""));
   assertEquals(loaded.warnings.map(({ path, line }) => [path, line]), [
     ["openvpn.bypass_common_names[1]", 5],
     ["openvpn.bypass_common_names[2]", 5],
@@ -30,13 +30,31 @@ Deno.test("bypass_common_names warns of a pattern that matches an empty name, na
   ]);
   assertEquals(
     loaded.warnings[0]!.message,
-    '".*" matches an empty name, so it may match more names than meant: every client whose ' +
+    '"(gw-1)?" matches an empty name, so it may match more names than meant: every client whose ' +
       'certificate name it matches connects without signing in (".*": every client with a ' +
       "certificate). A client without a certificate is never let in by a pattern",
   );
   // Warned, not refused: every pattern applies, and still none admits an empty name.
   const patterns = loaded.config.servers[0]!.bypassCommonNames;
   assertEquals(patterns.map((pattern) => pattern.test("gw-1")), [true, true, true, true, false]);
+});
+
+Deno.test("bypass_common_names warns of a pattern that matches almost any name: it turns the sign-in off for certificates", () => {
+  const wide = [".+", ".*", ".*.*", "[^x]*x?", "\\S+", ".{1,64}", "[^@]+"];
+  const loaded = parseTestConfig(withPatterns(...wide));
+  assertEquals(
+    loaded.warnings.map(({ path }) => path),
+    wide.map((_, index) => `openvpn.bypass_common_names[${index}]`),
+  );
+  assertEquals(
+    loaded.warnings[0]!.message,
+    '".+" matches almost any name (it matched 9 of 9 unrelated names tried, such as "alice", ' +
+      '"00A1F3" and "Mallory O\'Neil"): every client with a certificate connects without ' +
+      "signing in. A client without a certificate is never let in by a pattern",
+  );
+  // The wider warning for a pattern that also matches an empty name: it says more.
+  assertEquals(loaded.warnings[1]!.message.startsWith('".*" matches almost any name'), true);
+  assertEquals(loaded.warnings[3]!.message.includes('"[^x]*x?"'), true);
 });
 
 Deno.test("bypass_common_names from a variable: the warning names the variable", () => {
@@ -47,7 +65,18 @@ Deno.test("bypass_common_names from a variable: the warning names the variable",
 });
 
 Deno.test("bypass_common_names says nothing of patterns that need a name: anchored, they match it whole", () => {
-  const loaded = parseTestConfig(withPatterns("site-.*", "gw-[0-9]{1,3}", "^edge$", "a|b"));
+  const loaded = parseTestConfig(
+    withPatterns(
+      "site-.*",
+      "gw-[0-9]{1,3}",
+      "^edge$",
+      "a|b",
+      "^gw-[0-9]+$",
+      "^backup\\.example\\.com$",
+      ".*\\.example\\.net",
+      "[0-9a-f-]{36}",
+    ),
+  );
   assertEquals(loaded.warnings, []);
   const [site, , edge, either] = loaded.config.servers[0]!.bypassCommonNames;
   assertEquals([site!.test("site-berlin"), site!.test("evil-site-berlin")], [true, false]);
