@@ -7,6 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import type { RevocationTarget } from "../bridge/revocation.ts";
+import { loggedCertificateName } from "../logged_certificate.ts";
 import { printable, printableJson } from "../printable_text.ts";
 import { table } from "./text_table.ts";
 import { ServiceNotRunningError } from "./client.ts";
@@ -29,11 +30,11 @@ export const ADMIN_HELP: Record<string, string> = {
   ${NAME} sessions list [--config FILE] [--wide | --json]
   ${NAME} sessions revoke (--user NAME | --subject SUB | SESSION_ID) [--config FILE]
 
-list: one row per session, oldest first: user name, OpenVPN server, cid or "-", common name,
-client IP, created (UTC, to the minute), session id. --wide adds the IdP subject, last
-authenticated and expires, all times in full ISO 8601 (UTC); --json prints a JSON array of
-objects with every field (sessionId, username, subject, server, cid, commonName, clientIp,
-createdAt, lastAuthAt, expiresAt). A table shows control and invisible characters as \\xNN or
+list: one row per session, oldest first: user name, OpenVPN server, cid or "-", common name
+("(no certificate)" for a client without one), client IP, created (UTC, to the minute), session
+id. --wide adds the IdP subject, last authenticated and expires, all times in full ISO 8601
+(UTC); --json prints a JSON array of objects with every field (sessionId, username, subject,
+server, cid, commonName ("" for no certificate), clientIp, createdAt, lastAuthAt, expiresAt). A table shows control and invisible characters as \\xNN or
 \\uXXXX, and \\ as \\\\: to revoke a user whose name shows escaped, use --subject (--wide
 shows it) or the SESSION ID.
 revoke: ends the sessions (the client is disconnected, the session deleted, the refresh token
@@ -42,7 +43,8 @@ client that could not be disconnected (management link down) is named, and the e
 Talks to the running service over [control] socket, the only key read from the config.`,
   logins: `Usage: ${NAME} logins list [--config FILE] [--json]
 
-Sign-ins in progress, oldest first: OpenVPN server, cid, common name, client IP, age. --json
+Sign-ins in progress, oldest first: OpenVPN server, cid, common name ("(no certificate)" for a
+client without one, "" in --json), client IP, age. --json
 prints a JSON array of objects with server, cid, commonName, clientIp, ageSec (seconds since
 the client connected) and createdAt (ISO 8601, UTC); never the login link.`,
 };
@@ -228,7 +230,7 @@ const SESSION_COLUMNS: ReadonlyArray<{
   { title: "SUBJECT", cell: (row) => row.subject, wide: true },
   { title: "SERVER", cell: (row) => row.server },
   { title: "CID", cell: (row) => (row.cid === null ? "-" : String(row.cid)) },
-  { title: "COMMON NAME", cell: (row) => row.commonName },
+  { title: "COMMON NAME", cell: (row) => loggedCertificateName(row.commonName) },
   { title: "CLIENT IP", cell: (row) => row.clientIp ?? "-" },
   { title: "CREATED", cell: (row, wide) => (wide ? row.createdAt : toTheMinute(row.createdAt)) },
   { title: "LAST AUTH", cell: (row) => row.lastAuthAt, wide: true },
@@ -255,6 +257,12 @@ function loginTable(rows: readonly LoginRow[]): string {
     ["SERVER", "CID", "COMMON NAME", "CLIENT IP", "AGE"],
     rows.map((
       row,
-    ) => [row.server, String(row.cid), row.commonName, row.clientIp, `${row.ageSec}s`]),
+    ) => [
+      row.server,
+      String(row.cid),
+      loggedCertificateName(row.commonName),
+      row.clientIp,
+      `${row.ageSec}s`,
+    ]),
   );
 }

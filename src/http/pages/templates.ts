@@ -7,6 +7,8 @@
  * placeholders only in element text and in quoted attribute values. Placeholders are checked
  * when the templates load: an unknown one is an error naming file and placeholder.
  *
+ * `commonName` is `(no certificate)` for a client without one (logged_certificate.ts).
+ *
  * | File            | Placeholders                                                                 |
  * | --------------- | ---------------------------------------------------------------------------- |
  * | `confirm.html`  | commonName, clientIp, platform, clientVersion, expiresInMinutes, actionUrl, csrf |
@@ -51,6 +53,7 @@ import {
   type SuccessPageInput,
 } from "./builtin.ts";
 import { type Language, LANGUAGES } from "../../config/languages.ts";
+import { loggedCertificateName } from "../../logged_certificate.ts";
 import { escapeHtmlPrintable } from "./escape.ts";
 import { PAGE_TEXT, type PageText } from "./messages.ts";
 import { PAGE_STYLE_SOURCE, styleHashSource } from "./style.ts";
@@ -246,7 +249,9 @@ function templatePages(
   return {
     confirm: confirm === undefined ? builtin.confirm : (input) =>
       fill(confirm, {
-        commonName: input.commonName,
+        // A template has no conditionals to leave out an empty name: "(no certificate)", as the
+        // logs write it. Never the user name such a client sent (builtin.ts, confirmIntro).
+        commonName: loggedCertificateName(input.commonName),
         clientIp: input.clientIp,
         platform: input.platform ?? "",
         clientVersion: input.clientVersion ?? "",

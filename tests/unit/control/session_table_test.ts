@@ -140,3 +140,19 @@ Deno.test("sessions list shows \\ as \\\\, so a name holding the text \\u202e di
   assertEquals(await runCli(["help", "sessions"], help.io), EXIT_OK);
   assertStringIncludes(help.out(), "use --subject (--wide\nshows it) or the SESSION ID");
 });
+
+Deno.test("sessions list and logins list name a client without a certificate as the logs do; --json keeps its empty name", async () => {
+  const lines = await list([{ ...TYPICAL, commonName: "" }]);
+  assertEquals(lines[1]!.split(/\s{2,}/)[3], "(no certificate)");
+  const json = adminCli({ ok: true, sessions: [{ ...TYPICAL, commonName: "" }] });
+  assertEquals(await runCli(["sessions", "list", "--json"], json.io), EXIT_OK);
+  assertEquals((JSON.parse(json.out()) as SessionRow[])[0]!.commonName, "");
+  const login = { server: "default", cid: 9, commonName: "", clientIp: "203.0.113.5", ageSec: 42 };
+  const logins = adminCli({
+    ok: true,
+    logins: [{ ...login, createdAt: "2026-12-05T13:35:17.622Z" }],
+  });
+  assertEquals(await runCli(["logins", "list"], logins.io), EXIT_OK);
+  const row = logins.out().trimEnd().split("\n")[1]!.split(/\s{2,}/);
+  assertEquals(row, ["default", "9", "(no certificate)", "203.0.113.5", "42s"]);
+});

@@ -3,12 +3,13 @@
  * certificate name is empty (certificate_name.ts): named by its address alone, in every language,
  * never "for certificate  from" and never by the user name it sent (its own word: whoever sends a
  * stranger the link types the name the stranger expects); logged and audited as
- * `(no certificate)`.
+ * `(no certificate)`, and so named to a confirm.html template.
  */
 import { assertEquals, assertStringIncludes } from "../../support/assert.ts";
 import { appSetup, ID, openWithoutConfirm } from "../../support/app_fixture.ts";
 import { logsOf } from "../../support/log_capture.ts";
 import { builtinLocalizedPages } from "../../../src/http/pages/mod.ts";
+import { loadTemplates } from "../../../src/http/pages/templates.ts";
 import type { Language } from "../../../src/config/languages.ts";
 
 const WITHOUT_CERTIFICATE = {
@@ -55,6 +56,22 @@ Deno.test("a client with a certificate is named by it", () => {
     intro(html),
     "for certificate <strong><bdi>alice-laptop</bdi></strong> from",
   );
+});
+
+Deno.test("a confirm.html template gets {{commonName}} (no certificate) for a client without one, as the logs write it, never the user name", async () => {
+  const template = `<form method="post" action="{{actionUrl}}"><input name="csrf" ` +
+    `value="{{csrf}}">{{commonName}} from {{clientIp}}</form>`;
+  const pages = await loadTemplates(
+    "/tpl",
+    (path) => Promise.resolve(path === "/tpl/confirm.html" ? template : undefined),
+  );
+  for (const [language, { confirm }] of Object.entries(pages.byLanguage)) {
+    const html = confirm(WITHOUT_CERTIFICATE);
+    assertStringIncludes(html, ">(no certificate) from 203.0.113.7</form>", language);
+    assertEquals(html.includes("alice"), false, language);
+  }
+  const named = pages.byLanguage.en.confirm({ ...WITHOUT_CERTIFICATE, commonName: "alice-laptop" });
+  assertStringIncludes(named, ">alice-laptop from 203.0.113.7</form>");
 });
 
 Deno.test("GET /login/:id of a client without a certificate names its address, not the user name it sent", async () => {
