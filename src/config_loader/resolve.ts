@@ -21,6 +21,7 @@ import type {
   SessionsConfig,
   TrustedCaFile,
 } from "../config/types.ts";
+import type { Secret } from "../config/secret.ts";
 import { bypassPatternWarning, compileBypassPattern } from "../bridge/bypass_patterns.ts";
 import { baseUrlProblems } from "../bridge/login_url.ts";
 import { proxyRange } from "../http/client_ip.ts";
@@ -45,11 +46,33 @@ import { controlSocketProblem } from "../control/socket_path.ts";
 const MIN_SECRET_LENGTH = 32;
 /**
  * A secret that reads like the examples' placeholder (server.toml.example and the package's
- * server.toml ship `client_secret = "change-me"`): public, so refused wherever a secret is.
+ * server.toml ship `client_secret = "change-me"`; earlier ones `change-me-change-me-...` as
+ * http.secret): public, so refused wherever a secret guards something (refusePlaceholder).
  */
 const PLACEHOLDER_SECRET = /change-?me/i;
 
 type Issue = (path: string, message: string) => void;
+
+/**
+ * Refuses `secret` at `path` when it reads like a placeholder, saying what to set instead; says
+ * whether it did. For every secret that guards something: http.secret, oidc.client_secret,
+ * sessions.encryption_key (`change-me-change-me-change-me-change-me-cha` is a valid base64url
+ * key), the Redis password and each management password (anyone who can reach the interface
+ * could let any client in).
+ */
+function refusePlaceholder(
+  path: string,
+  secret: Secret | undefined,
+  instead: string,
+  issue: Issue,
+): boolean {
+  if (secret === undefined || !PLACEHOLDER_SECRET.test(secret.reveal())) return false;
+  issue(path, `A placeholder, not a secret: ${instead}`);
+  return true;
+}
+
+/** What to set instead of a placeholder password or key: a random one. */
+const RANDOM_SECRET = "use random characters (e.g. openssl rand -base64 48)";
 
 /**
  * `fromEnv`: key paths whose value an environment variable set, with the variable
@@ -279,7 +302,10 @@ function resolveServers(
           "client in",
       );
     }
-    if (values.password !== undefined) {
+    if (
+      values.password !== undefined &&
+      !refusePlaceholder(`${at}.password`, values.password, RANDOM_SECRET, issue)
+    ) {
       try {
         passwordLine(values.password);
       } catch (error) {
@@ -316,19 +342,12 @@ function resolveHttp(values: Values["http"], issue: Issue): HttpConfig | undefin
   const baseUrl = parseUrl(values.base_url);
   if (typeof baseUrl === "string") issue("http.base_url", baseUrl);
   else for (const problem of baseUrlProblems(baseUrl)) issue("http.base_url", problem);
-  const secret = values.secret.reveal();
-  if (secret.length < MIN_SECRET_LENGTH) {
+  if (values.secret.reveal().length < MIN_SECRET_LENGTH) {
     issue(
       "http.secret",
       `Too short: use at least ${MIN_SECRET_LENGTH} random characters (e.g. openssl rand -base64 48)`,
     );
-  } else if (PLACEHOLDER_SECRET.test(secret)) {
-    // Earlier examples shipped "change-me-change-me-...": long enough, and public.
-    issue(
-      "http.secret",
-      "A placeholder, not a secret: use random characters (e.g. openssl rand -base64 48)",
-    );
-  }
+  } else refusePlaceholder("http.secret", values.secret, RANDOM_SECRET, issue);
   const tlsCert = values.tls_cert_file;
   const tlsKey = values.tls_key_file;
   if ((tlsCert === undefined) !== (tlsKey === undefined)) {
@@ -442,13 +461,12 @@ function resolveOidc(
   };
   for (const problem of checkOidcConfig(config)) issue(`oidc.${problem.key}`, problem.message);
   // Unedited, the packaged config started and every sign-in then failed at the IdP.
-  if (config.clientSecret !== undefined && PLACEHOLDER_SECRET.test(config.clientSecret.reveal())) {
-    issue(
-      "oidc.client_secret",
-      "A placeholder, not a secret: set the client secret the identity provider issued for " +
-        "client_id",
-    );
-  }
+  refusePlaceholder(
+    "oidc.client_secret",
+    config.clientSecret,
+    "set the client secret the identity provider issued for client_id",
+    issue,
+  );
   const pathProblems = validateClaimPaths(config);
   for (const [key, option] of CLAIM_PATH_OPTIONS) {
     const problem = pathProblems[key];
@@ -515,7 +533,13 @@ function resolveClientConfig(
 
 function resolveSessions(values: Values["sessions"], issue: Issue): SessionsConfig {
   const encryptionKey = values.encryption_key;
-  if (encryptionKey) {
+  const placeholderKey = refusePlaceholder(
+    "sessions.encryption_key",
+    encryptionKey,
+    "use 32 random bytes (e.g. openssl rand -base64 32)",
+    issue,
+  );
+  if (encryptionKey && !placeholderKey) {
     try {
       parseEncryptionKey(encryptionKey);
     } catch (error) {
@@ -550,6 +574,7 @@ function resolveRedis(values: Values["sessions"], issue: Issue): RedisSettings |
   for (const problem of checkRedisSweepInterval(values.sweep_interval)) {
     issue(problem.path, problem.message);
   }
+  refusePlaceholder("sessions.password", values.password, RANDOM_SECRET, issue);
   if (values.url === undefined) {
     issue("sessions.url", 'Required when sessions.backend = "redis"');
     return undefined;

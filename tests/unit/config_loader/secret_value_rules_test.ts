@@ -82,3 +82,41 @@ Deno.test("parseConfig() refuses the shipped placeholder client secret, from the
     );
   }
 });
+
+Deno.test("parseConfig() refuses a placeholder encryption key, Redis password or management password: the rule of every secret", () => {
+  const random = "use random characters (e.g. openssl rand -base64 48)";
+  const cases = [
+    {
+      // 43 base64url characters: a valid 32-byte key, were it not the placeholder.
+      toml: '[sessions]\nencryption_key = "change-me-change-me-change-me-change-me-cha"\n',
+      path: "sessions.encryption_key",
+      instead: "use 32 random bytes (e.g. openssl rand -base64 32)",
+    },
+    {
+      toml: '[sessions]\nbackend = "redis"\nurl = "redis://127.0.0.1:6379/0"\n' +
+        'password = "changeme"\n',
+      path: "sessions.password",
+      instead: random,
+    },
+    { toml: "", path: "openvpn.password", instead: random },
+  ];
+  for (const { toml, path, instead } of cases) {
+    const source = path === "openvpn.password"
+      ? MINIMAL_TOML.replace("[http]", () => 'password = "Change-Me"\n[http]')
+      : `${MINIMAL_TOML}\n${toml}`;
+    assertEquals(
+      configIssuesOf(source).map(({ path, message }) => ({ path, message })),
+      [{ path, message: `A placeholder, not a secret: ${instead}` }],
+      path,
+    );
+  }
+});
+
+Deno.test("parseConfig() accepts a random encryption key, Redis password and management password", () => {
+  const source = MINIMAL_TOML.replace("[http]", () => 'password = "k2Jq9vX0pL"\n[http]') +
+    '\n[sessions]\nbackend = "redis"\nurl = "redis://127.0.0.1:6379/0"\npassword = "r4nd0m"\n' +
+    'encryption_key = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"\n';
+  const { config } = parseTestConfig(source);
+  assertEquals(config.servers[0]!.password?.reveal(), "k2Jq9vX0pL");
+  assertEquals(config.sessions.redis?.password?.reveal(), "r4nd0m");
+});
