@@ -163,29 +163,47 @@ function errorView(error: Error): Record<string, unknown> {
 }
 
 /**
- * `text` with the password of each URL in it written the usual way (`scheme://user:pw@host`)
- * as `***`. The authority is read as URL parsers read it: it ends at the first `/`, `?` or `#`,
- * the user info at its last `@`, the user name at the first `:` of the user info; so a password
- * holding `@`, `:` or a space is masked whole. A string without `://` (nearly every one logged)
- * costs one search. Linear in the text: a logged value can be long and chosen by a client.
+ * Where an authority may begin that a URL parser reads user info from: after `://` (any
+ * scheme), or after a special scheme (http, https, ws, wss, ftp; any case), whose slashes the
+ * parser does not require and whose backslashes it reads as slashes: `https:user:pw@host`,
+ * `https:/user:pw@host` and `https:\\user:pw@host` are all `https://user:pw@host/` to it. A
+ * special scheme counts only as a whole word (`xhttps:` is not one). Other schemes without `//`
+ * (`mailto:a:b@c`, `redis:u:pw@h`) have a path there, no user info.
+ */
+const AUTHORITY_START = /(?<![A-Za-z0-9+.-])(?:https?|wss?|ftp):[/\\]*|:\/\//gi;
+
+/**
+ * `text` with the password of each URL in it (AUTHORITY_START) as `***`. The authority is read
+ * as URL parsers read it: it ends at the first `/`, `?` or `#`, the user info at its last `@`,
+ * the user name at the first `:` of the user info; so a password holding `@`, `:` or a space is
+ * masked whole. A string without `@` (nearly every one logged) costs one search. Linear in the
+ * text: a logged value can be long and chosen by a client. An authority start inside the
+ * authority of one before it is not read again: it has the same end and the same last `@`, and
+ * its first `:` is no earlier, so the one before masked its password already or it has none.
  */
 export function maskUrlPasswords(text: string): string {
-  if (!text.includes("://") || !text.includes("@")) return text;
+  if (!text.includes("@")) return text;
   let masked = "";
   let copied = 0;
+  let scannedTo = 0;
+  AUTHORITY_START.lastIndex = 0;
   for (
-    let slashes = text.indexOf("://");
-    slashes !== -1;
-    slashes = text.indexOf("://", slashes + 3)
+    let match = AUTHORITY_START.exec(text);
+    match !== null;
+    match = AUTHORITY_START.exec(text)
   ) {
+    const start = match.index + match[0].length;
+    if (start < scannedTo) continue;
     let colon = -1;
     let at = -1;
-    for (let i = slashes + 3; i < text.length; i++) {
+    let i = start;
+    for (; i < text.length; i++) {
       const char = text[i];
       if (char === "/" || char === "?" || char === "#") break;
       if (char === "@") at = i;
       else if (char === ":" && colon === -1) colon = i;
     }
+    scannedTo = i;
     if (colon !== -1 && colon < at) {
       masked += text.slice(copied, colon + 1) + MASK;
       copied = at;
@@ -208,7 +226,7 @@ export function maskRecord(record: LogRecord, errorsAsText: boolean): LogRecord 
   const properties = maskSensitive(record.properties, found);
   // The template parts are the template's (a call with properties) or code's (a tagged one).
   const template = record.rawMessage;
-  const templateHasUrl = typeof template !== "string" || template.includes("://");
+  const templateHasUrl = typeof template !== "string" || template.includes("@");
   let message: unknown[] | undefined;
   for (let i = 0; i < record.message.length; i++) {
     const part = record.message[i];

@@ -158,6 +158,12 @@ const CREDENTIALED_URLS = [
   "redis://us@er:pw-3@host", // the first : ends the user name
   "https://user:pw 4@idp.example.com/path?x=a@b#frag",
   "postgres://u:pw%40-5@db/name",
+  // A special scheme needs no slashes, and reads a backslash as one.
+  "https:user:pw-8@idp.example.com/path",
+  "HTTP:u:pw-9@h",
+  "ftp:/u:pw-10@h",
+  "wss:\\\\u:pw-11@h",
+  "https:/\\u:pw-12@h",
 ];
 
 Deno.test("maskUrlPasswords() masks exactly the password a URL parser finds", () => {
@@ -179,6 +185,10 @@ Deno.test("maskUrlPasswords() masks URLs inside text and leaves other text alone
     maskUrlPasswords("connect redis://u:pw-6@h:6379/0 failed, then rediss://:pw-7@h2 too"),
     "connect redis://u:***@h:6379/0 failed, then rediss://:***@h2 too",
   );
+  assertEquals(
+    maskUrlPasswords("fetch https:u:pw-13@idp/x failed; see http:a:pw-14@b/ and https:c:pw-15@d"),
+    "fetch https:u:***@idp/x failed; see http:a:***@b/ and https:c:***@d",
+  );
   for (
     const text of [
       "redis://redis.example.com:6379/0",
@@ -187,11 +197,19 @@ Deno.test("maskUrlPasswords() masks URLs inside text and leaves other text alone
       "https://idp.example.com#a:b@c",
       "alice@example.com: signed in",
       "mailto:alice:x@example.com",
+      "redis:u:x@h", // no slashes: a path, no user info
+      "xhttps:u:x@h",
       "at file:///app/node_modules/.deno/@logtape+logtape@2.4.2/dist/logger.js:12:3",
     ]
   ) {
     assertStrictEquals(maskUrlPasswords(text), text);
   }
+});
+
+Deno.test("maskUrlPasswords() reads a text of many scheme names once: a client may choose it", () => {
+  // Read again from each "https:", this took 24 s (every authority runs to the end).
+  const text = "https:a:".repeat(50_000) + "@h";
+  assertEquals(maskUrlPasswords(text), "https:a:***@h");
 });
 
 /** What one record of every kind above writes in `format`: the sensitive values a run holds. */
@@ -217,6 +235,9 @@ function logEveryKind(format: "text" | "json"): string[] {
       detail: { error: new Error("cannot reach redis://:msg-pw-marker@h") },
     });
     log.info(`Built by the code: rediss://u:literal-pw-marker@h`);
+    log.info("No slashes: {issuer} https:u:template-pw-marker@idp", {
+      issuer: "https:u:no-slash-pw-marker@idp.example.com",
+    });
     log.info("A URL object {target}", { target: new URL("https://u:url-object-marker@idp/") });
   });
 }
@@ -229,13 +250,15 @@ const SECRET_MARKERS = [
   "msg-pw-marker",
   "literal-pw-marker",
   "url-object-marker",
+  "template-pw-marker",
+  "no-slash-pw-marker",
 ];
 
 for (const format of ["text", "json"] as const) {
   Deno.test(`no credential goes out in the ${format} output: names, an Error's cause, URLs`, () => {
     const lines = logEveryKind(format);
     const out = lines.join("\n");
-    assertEquals(lines.length, 7, out);
+    assertEquals(lines.length, 8, out);
     assertEquals(SECRET_MARKERS.filter((marker) => out.includes(marker)), [], out);
     for (
       const kept of [
