@@ -13,18 +13,26 @@ export type AuditEvent =
   | typeof AUDIT_REFUSALS[number]
   | "session_ended";
 
-/** Why a session ended. */
-export type SessionEndReason =
-  | "logout"
-  | "revoked"
-  | "recheck_failed"
-  | "disconnected"
-  | "max_per_user"
-  | "idp_session_expired"
-  /** OpenVPN refused the token its client renegotiated with (expired or invalid): see decide.ts. */
-  | "token_refused"
-  /** Removed by the sweep at the end of `sessions.lifetime` (one that held a refresh token). */
-  | "expired";
+/**
+ * Why a session ended: the reason of its `session_ended` line. README lists them (a test holds
+ * it to this list).
+ */
+export const SESSION_END_REASONS = [
+  "logout",
+  "revoked",
+  "recheck_failed",
+  "disconnected",
+  // Over `sessions.max_per_user`: the user signed in on another device.
+  "max_per_user",
+  // The same device (certificate name, server) signed in again: session_limit.ts, replacedBy.
+  "replaced",
+  "idp_session_expired",
+  // OpenVPN refused the token its client renegotiated with (expired or invalid): see decide.ts.
+  "token_refused",
+  // Removed by the sweep at the end of `sessions.lifetime` (one that held a refresh token).
+  "expired",
+] as const;
+export type SessionEndReason = typeof SESSION_END_REASONS[number];
 
 export interface AuditSubject {
   server: string;

@@ -8,6 +8,7 @@ import { refreshCheckBlindSpot } from "./bridge/refresh_blind_spot.ts";
 import { KeyedLock } from "./bridge/keyed_lock.ts";
 import { Revocation, RevokeDeferredError } from "./bridge/revocation.ts";
 import { SessionEnd } from "./bridge/session_end.ts";
+import type { LimitEndReason } from "./bridge/session_limit.ts";
 import { UnstoredRefreshTokens } from "./bridge/unstored_refresh_tokens.ts";
 import { listBound, RecheckScheduler } from "./bridge/recheck_scheduler.ts";
 import { LoginFlow } from "./bridge/login_flow.ts";
@@ -170,7 +171,7 @@ export async function startDaemon(
         sessionLimit: {
           maxPerUser: config.sessions.maxPerUser,
           action: config.sessions.maxPerUserAction,
-          end: (ids: string[]) => sessionEnd.endAll(ids, "max-per-user"),
+          end: (ids: string[], reason: LimitEndReason) => sessionEnd.endAll(ids, reason),
         },
       }
       : {}),

@@ -443,21 +443,29 @@ export class Admission {
   ): Promise<void> {
     const limit = this.#deps.sessionLimit;
     if (excess.length === 0 || !limit) return;
-    const replaced = excess.filter((old) => replacedBy(session, old)).length;
-    if (replaced > 0) {
+    const replaced: string[] = [];
+    const over: string[] = [];
+    for (const old of excess) (replacedBy(session, old) ? replaced : over).push(old.sessionId);
+    if (replaced.length > 0) {
       this.#deps.log.info(
         "{username} signed in again with certificate {commonName} on {server}: ending the " +
           "{count} earlier session(s) of that certificate there",
-        { username, commonName: session.commonName, server: session.server, count: replaced },
+        {
+          username,
+          commonName: session.commonName,
+          server: session.server,
+          count: replaced.length,
+        },
       );
+      await limit.end(replaced, "replaced");
     }
-    if (excess.length > replaced) {
+    if (over.length > 0) {
       this.#deps.log.info(
         "{username} is over sessions.max_per_user ({max}): ending {count} oldest session(s)",
-        { username, max: limit.maxPerUser, count: excess.length - replaced },
+        { username, max: limit.maxPerUser, count: over.length },
       );
+      await limit.end(over, "max-per-user");
     }
-    await limit.end(excess.map((old) => old.sessionId));
   }
 
   /**

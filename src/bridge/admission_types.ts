@@ -11,7 +11,7 @@ import type { Denial } from "./denial.ts";
 import type { PolicyConfig } from "./identity_policy.ts";
 import type { KeyedLock } from "./keyed_lock.ts";
 import type { SessionEnd } from "./session_end.ts";
-import type { SessionLimit } from "./session_limit.ts";
+import type { LimitEndReason, SessionLimit } from "./session_limit.ts";
 import type { UnstoredRefreshTokens } from "./unstored_refresh_tokens.ts";
 import type { UsernamePolicy } from "./username_policy.ts";
 
@@ -54,8 +54,10 @@ export interface AdmissionDeps {
   unstoredRefreshTokens: UnstoredRefreshTokens;
   /** Counting; nothing counted when left out. */
   metrics?: Metrics;
-  /** `sessions.max_per_user`; `end` ends the sessions named (SessionEnd, reason max-per-user). */
-  sessionLimit?: SessionLimit & { end: (sessionIds: string[]) => Promise<unknown> };
+  /** `sessions.max_per_user`; `end` ends the sessions named, for `reason` (SessionEnd.endAll). */
+  sessionLimit?: SessionLimit & {
+    end: (sessionIds: string[], reason: LimitEndReason) => Promise<unknown>;
+  };
 }
 
 /** The OpenVPN side of an admission: who asks, from where, and what they sent. */

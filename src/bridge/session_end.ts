@@ -23,6 +23,7 @@ export type EndReason =
   | "admin-revoke"
   | "recheck-denied"
   | "max-per-user"
+  | "replaced"
   | "disconnected"
   | "idp-session-expired"
   | "token-refused"
@@ -33,6 +34,7 @@ const REASON_TEXT: Record<EndReason, string> = {
   "admin-revoke": "an administrator revoked it",
   "recheck-denied": "a re-check found the user no longer allowed",
   "max-per-user": "the user started a newer session beyond sessions.max_per_user",
+  "replaced": "the same device (certificate name, server) signed in again",
   "disconnected": "its client left and cannot resume it without an OpenVPN token",
   "idp-session-expired": "its refresh token had expired at the identity provider",
   "token-refused":
@@ -46,6 +48,7 @@ const AUDIT_REASON: Record<EndReason, SessionEndReason> = {
   "admin-revoke": "revoked",
   "recheck-denied": "recheck_failed",
   "max-per-user": "max_per_user",
+  "replaced": "replaced",
   "disconnected": "disconnected",
   "idp-session-expired": "idp_session_expired",
   "token-refused": "token_refused",
@@ -64,13 +67,16 @@ export const KILL_MESSAGE = "RESTART";
  * `>NOTIFY:info,server-pushed-connection-reset,<text>` and reconnects all the same (measured with
  * 2.6.14). Only where the browser sign-in that follows would not say it: a device displaced by
  * max_per_user (kill_oldest) was offered a new sign-in with no word of why, and signing in there
- * displaces the other device in turn. The others are told by what the reconnect meets (a refusal
+ * displaces the other device in turn. One replaced by a sign-in with its certificate (replaced)
+ * is told the same: mostly a crashed instance nobody reads, else another device sharing that
+ * certificate (`duplicate-cn`), which is what the text says. The others are told by what the reconnect meets (a refusal
  * with its reason, or a sign-in after a logout or revoke they know of). English here; the link
  * gives it in `http.default_language` (client_messages.ts). Never starting with `[`: the client
  * reads that as flags (push.c).
  */
 const KILL_TEXT: Partial<Record<EndReason, string>> = {
   "max-per-user": "You signed in on another device",
+  "replaced": "You signed in on another device",
 };
 
 /** The `client-kill` message for a session ended for `reason`: KILL_MESSAGE, with KILL_TEXT. */

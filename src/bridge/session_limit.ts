@@ -4,8 +4,16 @@
  */
 import type { SessionsConfig } from "../config/types.ts";
 import type { Session, SessionStore } from "../sessions/types.ts";
+import type { EndReason } from "./session_end.ts";
 
 export type SessionLimitAction = SessionsConfig["maxPerUserAction"];
+
+/**
+ * Why the limit ends a session: over the limit (`max-per-user`), or the earlier session of the
+ * device signing in again (`replaced`, replacedBy). Apart, so that an operator reading the
+ * audit log tells a user at the limit from one who reconnected after a crash.
+ */
+export type LimitEndReason = Extract<EndReason, "max-per-user" | "replaced">;
 
 export interface SessionLimit {
   /** 0 means no limit. */
