@@ -136,8 +136,8 @@ export async function startDaemon(
     // One instance holds every link: a kill the link could not take waits for it. In a
     // cluster the holder may be another instance, whose link this one cannot watch.
     ...(config.cluster ? {} : {
-      killLater: (server: string, cid: number, run: string | undefined) =>
-        links.find((built) => built.name === server)?.events.killWhenLinked(cid, run),
+      killLater: (server: string, cid: number, run: string | undefined, message: string) =>
+        links.find((built) => built.name === server)?.events.killWhenLinked(cid, message, run),
     }),
   });
   // Expired sessions go at each sweep, and their refresh tokens are revoked as any ended one's.

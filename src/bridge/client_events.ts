@@ -24,6 +24,7 @@ import {
   type SignInRef,
 } from "./commander.ts";
 import { KILL_MESSAGE } from "./session_end.ts";
+import { clientKill } from "../management/commands.ts";
 import {
   type ClientRequest,
   decide,
@@ -50,6 +51,14 @@ import { isKnownRun } from "../management/openvpn_run.ts";
  * (the oldest dropped first).
  */
 const MAX_HELD_FOR_LINK = 10_000;
+/** A kill held for the link: its client, the OpenVPN run it is for, and what it tells the client. */
+export interface HeldKill {
+  cid: number;
+  run: string;
+  /** The `client-kill` message, as it would have been sent (killWhenLinked). */
+  message: string;
+}
+
 /** Sessions one DISCONNECT ends at most (client_events.ts, #endBinding). */
 const MAX_BOUND_PER_CID = 8;
 
@@ -105,7 +114,7 @@ export class ClientEvents {
   readonly #metrics: ServerMetrics;
   readonly #signIns: SignIns;
   /** Kills to send when the link tells the run of OpenVPN they are for again (killWhenLinked). */
-  #heldKills: Array<{ cid: number; run: string }> = [];
+  #heldKills: HeldKill[] = [];
   /**
    * Denies of sign-ins whose deadline passed while the link was down (#denyTimedOut), sent as
    * the kills are. A list of its own: a storm of them must never push out a revoked user's kill.
@@ -230,10 +239,14 @@ export class ClientEvents {
    * A client whose session ended while its kill could not be sent (the link down): killed when
    * the link tells OpenVPN's run again, if that is the run the cid was seen in (within a run a
    * cid names one client; after a restart the client is gone and the cid may name another).
-   * That run is the session's (`run`), or else the one this link was last up in.
+   * That run is the session's (`run`), or else the one this link was last up in. It goes out
+   * with the `message` it would have had (`RESTART,<text>`, `HALT,<text>`): a kill held bare told
+   * a device displaced by max_per_user nothing, and restarted a client to be halted (an unasked
+   * token admission), which came back on its token once more before it was.
    */
-  killWhenLinked(cid: number, run = this.#signIns.run): void {
-    if (run !== undefined && !this.#closed) holdBounded(this.#heldKills, { cid, run });
+  killWhenLinked(cid: number, message: string, run = this.#signIns.run): void {
+    if (run === undefined || this.#closed) return;
+    holdBounded(this.#heldKills, { cid, run, message: heldKillMessage(message) });
   }
 
   /**
@@ -274,7 +287,7 @@ export class ClientEvents {
    * Hands out the kills still held, and holds them no longer: a cluster's holding period that
    * ends before its link is back queues them again for the next holder (leased_link.ts).
    */
-  takeHeldKills(): Array<{ cid: number; run: string }> {
+  takeHeldKills(): HeldKill[] {
     return this.#heldKills.splice(0);
   }
 
@@ -299,8 +312,8 @@ export class ClientEvents {
     this.#heldDenies = [];
     const run = this.#signIns.run;
     const { log, commander } = this.#deps;
-    for (const { cid } of kills.filter((kill) => kill.run === run)) {
-      commander.kill(cid, KILL_MESSAGE).then(
+    for (const { cid, message } of kills.filter((kill) => kill.run === run)) {
+      commander.kill(cid, message).then(
         () => log.info("Killed cid {cid}: its session ended while the link was down", { cid }),
         (error) =>
           log.warning("client-kill of cid {cid} failed: {error}", { cid, error: String(error) }),
@@ -990,6 +1003,21 @@ export class ClientEvents {
       Math.ceil(config.authPendingTimeoutMs / 1000) + PENDING_GRACE_SEC,
     );
     this.#metrics.clientEvent(req.kind, "pending");
+  }
+}
+
+/**
+ * The message a kill is held with: as given, or KILL_MESSAGE when the command module refuses it
+ * (control characters, longer than OpenVPN takes). Such a kill is never sent as it is, and the
+ * client must go all the same; and what is held stays small, at most 256 bytes a kill (a
+ * cluster's work item, read from the store, can carry any text).
+ */
+function heldKillMessage(message: string): string {
+  try {
+    clientKill(0, message);
+    return message;
+  } catch {
+    return KILL_MESSAGE;
   }
 }
 

@@ -73,7 +73,7 @@ export function serverLinkBuilder(
       bypassCommonNames: () => settings().bypassCommonNames,
       run: () => events.openvpnRun,
       kill: (cid, run, message) => commander.kill(cid, message, run),
-      killLater: (cid, run) => events.killWhenLinked(cid, run),
+      killLater: (cid, run, message) => events.killWhenLinked(cid, message, run),
       log: clientLog,
       clock,
       metrics: serverMetrics,

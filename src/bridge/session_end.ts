@@ -101,10 +101,11 @@ export interface SessionEndDeps {
    */
   revokeRefreshTokens?: boolean;
   /**
-   * A kill that could not be sent (the link down, no answer): handed on to be sent when the
-   * server's link is back in `run` (ClientEvents.killWhenLinked). Not given in a cluster.
+   * A kill that could not be sent (the link down, no answer): handed on to be sent, with its
+   * `message`, when the server's link is back in `run` (ClientEvents.killWhenLinked). Not given
+   * in a cluster.
    */
-  killLater?: (server: string, cid: number, run: string | undefined) => void;
+  killLater?: (server: string, cid: number, run: string | undefined, message: string) => void;
   /**
    * Admission's (the same object): a session read from the store may hold a refresh token the
    * IdP has replaced by one only this process keeps; that one is revoked too, and forgotten
@@ -381,8 +382,9 @@ export class SessionEnd {
       });
       return "unsent";
     }
+    const message = killMessage(reason);
     try {
-      await commander.kill(session.cid, killMessage(reason), session.openvpnRun);
+      await commander.kill(session.cid, message, session.openvpnRun);
       return "killed";
     } catch (error) {
       // Refused: usually the client left a moment ago; its session is gone all the same.
@@ -391,7 +393,7 @@ export class SessionEnd {
         error: String(error),
       });
       if (error instanceof ManagementCommandError) return "gone";
-      this.#deps.killLater?.(session.server, session.cid, session.openvpnRun);
+      this.#deps.killLater?.(session.server, session.cid, session.openvpnRun, message);
       return "unsent";
     }
   }

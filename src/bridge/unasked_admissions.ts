@@ -95,8 +95,11 @@ export interface UnaskedAdmissionsDeps {
    * (sign_in_guard.ts).
    */
   kill: (cid: number, run: string | undefined, message: UnaskedKillMessage) => Promise<void>;
-  /** A kill the link could not write, sent when it is back in that run (killWhenLinked). */
-  killLater: (cid: number, run: string) => void;
+  /**
+   * A kill the link could not write, sent with its message when the link is back in that run
+   * (killWhenLinked).
+   */
+  killLater: (cid: number, run: string, message: UnaskedKillMessage) => void;
   log: Logger;
   clock: Clock;
   metrics: Pick<ServerMetrics, "unaskedAdmission">;
@@ -238,9 +241,9 @@ export class UnaskedAdmissions {
     try {
       await this.#deps.kill(cid, known, message);
     } catch (error) {
-      // Held kills go out as RESTART: a client halted for its token then comes back on it once
-      // more, and is halted at that ESTABLISHED.
-      if (known !== undefined && notWritten(error)) this.#deps.killLater(cid, known);
+      // Held with its message: a token admission's kill held as a bare RESTART brought the
+      // client back on its token once more, to be halted only at that ESTABLISHED.
+      if (known !== undefined && notWritten(error)) this.#deps.killLater(cid, known, message);
       this.#deps.log.warning("client-kill of cid {cid} failed: {error}", {
         cid,
         error: String(error),

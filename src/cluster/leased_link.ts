@@ -8,10 +8,9 @@
 import type { Logger } from "@logtape/logtape";
 import type { Redis } from "ioredis";
 import type { ClientCommander } from "../bridge/commander.ts";
-import type { ClientEvents } from "../bridge/client_events.ts";
+import type { ClientEvents, HeldKill } from "../bridge/client_events.ts";
 import { SIGN_IN_TIMED_OUT } from "../bridge/denial.ts";
 import { haltsClient } from "../bridge/refusal.ts";
-import { KILL_MESSAGE } from "../bridge/session_end.ts";
 import type { ServerLink } from "../bridge/server_link.ts";
 import type { SignIn } from "../bridge/sign_ins.ts";
 import type { Clock, TimerHandle } from "../clock.ts";
@@ -55,7 +54,7 @@ type HeldDeny = {
 
 /** What a holding period's events (ClientEvents) hand on when the period ends. */
 interface HandedOn {
-  takeHeldKills(): ReadonlyArray<{ cid: number; run: string }>;
+  takeHeldKills(): ReadonlyArray<HeldKill>;
   takeHeldDenies(): ReadonlyArray<HeldDeny>;
 }
 
@@ -144,10 +143,10 @@ export class LeasedLink {
       // up in). Up already, it may have told a new run (OpenVPN restarted in the outage, the
       // client gone, its cid free for a stranger): sent now only when the client's run is known,
       // through the guard that refuses it in another run; else dropped.
-      deferKill: (cid, run) => {
-        if (!link.link.linkUp) link.events.killWhenLinked(cid, run);
+      deferKill: (cid, run, message) => {
+        if (!link.link.linkUp) link.events.killWhenLinked(cid, message, run);
         else if (run !== undefined) {
-          link.commander.kill(cid, KILL_MESSAGE, run).catch((error) =>
+          link.commander.kill(cid, message, run).catch((error) =>
             log.info("Kill of cid {cid} on {server} left: {error}", {
               cid,
               server,
@@ -218,9 +217,9 @@ export class LeasedLink {
    * the link next, with a fresh deadline and the run their client was seen in: the guard
    * (sign_in_guard.ts) sends none in another run. Redis out of reach: the admin is told.
    */
-  async #requeueKills(kills: ReadonlyArray<{ cid: number; run: string }>): Promise<void> {
+  async #requeueKills(kills: ReadonlyArray<HeldKill>): Promise<void> {
     const { lost, why } = await this.#queueForNextHolder(
-      kills.map(({ cid, run }) => ({ op: "kill", cid, message: KILL_MESSAGE, openvpnRun: run })),
+      kills.map(({ cid, run, message }) => ({ op: "kill", cid, message, openvpnRun: run })),
     );
     if (lost.length === 0) return;
     this.#deps.log.error(

@@ -29,11 +29,12 @@ export interface WorkRunnerDeps {
   /** How often to poll while notified. */
   notifiedPollMs: number;
   /**
-   * A kill to `cid` that expired waiting for the link: sent once this holder's link is in the
-   * OpenVPN run its client was seen in (`run`, from the requester), or else the run the link was
-   * last up in (ClientEvents.killWhenLinked of this holding period's link).
+   * A kill to `cid` that expired waiting for the link: sent, with its `message`, once this
+   * holder's link is in the OpenVPN run its client was seen in (`run`, from the requester), or
+   * else the run the link was last up in (ClientEvents.killWhenLinked of this holding period's
+   * link).
    */
-  deferKill?: (cid: number, run: string | undefined) => void;
+  deferKill?: (cid: number, run: string | undefined, message: string) => void;
   /**
    * A sign-in's timeout deny an earlier holding period held and never wrote was written here
    * (OwedTimeout, work_item.ts): logged, counted and audited as on a single bridge
@@ -137,7 +138,7 @@ export class WorkRunner {
       // never had the link up in this holding period knows no run to tie the cid to, and
       // killWhenLinked drops it (a cid from another run may name a stranger). Answers to a
       // sign-in are never deferred: a late client-auth or refusal must not be sent.
-      if (item?.op === "kill") this.#deps.deferKill?.(item.cid, item.openvpnRun);
+      if (item?.op === "kill") this.#deps.deferKill?.(item.cid, item.openvpnRun, item.message);
     } else {
       try {
         await execute(commander, item!);

@@ -567,7 +567,7 @@ Deno.test("a token reconnect of a session ended elsewhere meanwhile is denied an
 Deno.test("a kill the link could not take is sent when the link is back in the same OpenVPN run, and dropped after a restart", async () => {
   const t = setup();
   await t.events.openvpnRunIs("run-1");
-  t.events.killWhenLinked(7);
+  t.events.killWhenLinked(7, "RESTART");
   // The link comes back; OpenVPN tells the same run: cid 7 is still that client.
   await t.events.openvpnRunIs("run-1");
   await settle();
@@ -577,7 +577,7 @@ Deno.test("a kill the link could not take is sent when the link is back in the s
   await settle();
   assertEquals(t.commander.commands.length, 1);
   // OpenVPN restarted meanwhile: cid 8 may name another client now.
-  t.events.killWhenLinked(8);
+  t.events.killWhenLinked(8, "RESTART");
   await t.events.openvpnRunIs("run-2");
   await settle();
   assertEquals(t.commander.commands.length, 1);
@@ -587,9 +587,9 @@ Deno.test("a kill the link could not take is sent when the link is back in the s
 Deno.test("a kill tied to its client's run waits for a link that was never up (a new cluster holder) and is sent only in that run", async () => {
   const t = setup();
   // No run told yet: a kill without one has nothing to be tied to and is dropped.
-  t.events.killWhenLinked(6);
-  t.events.killWhenLinked(7, "run-1");
-  t.events.killWhenLinked(8, "run-0");
+  t.events.killWhenLinked(6, "RESTART");
+  t.events.killWhenLinked(7, "RESTART", "run-1");
+  t.events.killWhenLinked(8, "RESTART", "run-0");
   await t.events.openvpnRunIs("run-1");
   await settle();
   assertEquals(t.commander.commands, [{ kind: "kill", cid: 7, message: "RESTART" }]);

@@ -41,7 +41,7 @@ function detector(options: { bound?: number[]; storeError?: Error; killError?: E
   const clock = new FakeClock();
   const state = { run: RUN as string | undefined, reads: 0, counted: 0 };
   const kills: Array<{ cid: number; run: string | undefined; message?: string }> = [];
-  const heldKills: Array<{ cid: number; run: string }> = [];
+  const heldKills: Array<{ cid: number; run: string; message: string }> = [];
   const bound = new Set(options.bound ?? []);
   const unasked = new UnaskedAdmissions({
     server: "default",
@@ -58,7 +58,7 @@ function detector(options: { bound?: number[]; storeError?: Error; killError?: E
       kills.push({ cid, run, message });
       return options.killError ? Promise.reject(options.killError) : Promise.resolve();
     },
-    killLater: (cid, run) => heldKills.push({ cid, run }),
+    killLater: (cid, run, message) => heldKills.push({ cid, run, message }),
     log: getLogger("clients"),
     clock,
     metrics: { unaskedAdmission: () => state.counted++ },
@@ -308,12 +308,16 @@ Deno.test("a new run of OpenVPN forgets the record, and one during the store rea
   assertEquals(kills.length, 1, "cid 2 went with its run");
 });
 
-Deno.test("a kill the link could not write is held for the link, in the client's run", async () => {
+Deno.test("a kill the link could not write is held for the link, in the client's run, with its message: a token admission's HALT stays a HALT", async () => {
   const { unasked, heldKills } = detector({
     killError: new ManagementConnectionError("not-connected", "link down"),
   });
   await unasked.established(5, env("mallory"));
-  assertEquals(heldKills, [{ cid: 5, run: RUN }]);
+  await unasked.established(6, env("trudy", "Authenticated"));
+  assertEquals(heldKills, [
+    { cid: 5, run: RUN, message: "RESTART" },
+    { cid: 6, run: RUN, message: TOKEN_KILL_MESSAGE },
+  ]);
 });
 
 Deno.test("the record is bounded: past its size the oldest client is checked in the store", async () => {

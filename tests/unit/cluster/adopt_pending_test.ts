@@ -248,7 +248,7 @@ Deno.test("sign-ins timing out while the link is down never push out a revoked u
   const { events } = testClientEvents({ store, clock, eventsCommander: commander });
   try {
     // Revoked while the link was down: killed once it is back in that run.
-    events.killWhenLinked(100_000, "run-1");
+    events.killWhenLinked(100_000, "RESTART", "run-1");
     assertEquals(await events.adoptPendingLogins(), LOGINS);
     clock.advance(1_000);
     await new Promise((resolve) => setTimeout(resolve, 0));

@@ -17,7 +17,7 @@ import type { ServerLink } from "../../../src/bridge/server_link.ts";
 import type { ClientEvents } from "../../../src/bridge/client_events.ts";
 import type { ClientCommander } from "../../../src/bridge/commander.ts";
 import { SIGN_IN_TIMED_OUT } from "../../../src/bridge/denial.ts";
-import { KILL_MESSAGE } from "../../../src/bridge/session_end.ts";
+import { killMessage } from "../../../src/bridge/session_end.ts";
 import { signInGuard } from "../../../src/bridge/sign_in_guard.ts";
 import type { WorkOp, WorkOutcome } from "../../../src/cluster/work_item.ts";
 import { ManagementConnectionError } from "../../../src/management/errors.ts";
@@ -26,6 +26,12 @@ import type { Metrics, ServerMetrics } from "../../../src/metrics/port.ts";
 import type { SignIn } from "../../../src/bridge/sign_ins.ts";
 import { testClientEvents, testPendingLogin } from "../../support/client_events_fixture.ts";
 import { captureLogs } from "../../support/log_capture.ts";
+
+/**
+ * The kill of a session max_per_user ended, with the text its user is shown: a held or deferred
+ * kill keeps it (a bare RESTART told the user nothing).
+ */
+const DISPLACED = killMessage("max-per-user");
 
 /** Grants the lease with fence token 5 and accepts every renewal and release. */
 const grantingRedis = {
@@ -351,7 +357,8 @@ function expiredKillSetUp() {
         adoptPendingLogins: () => Promise.resolve(0),
         takeHeldKills: () => [],
         takeHeldDenies: () => [],
-        killWhenLinked: (cid: number, run?: string) => deferred.push(`${cid} in ${run}`),
+        killWhenLinked: (cid: number, message: string, run?: string) =>
+          deferred.push(`${cid} in ${run}: ${message}`),
       } as unknown as ClientEvents,
       commander,
     }),
@@ -360,7 +367,7 @@ function expiredKillSetUp() {
   const expiredKill = async (cid: number, openvpnRun?: string) => {
     waiting.push({
       key: `kill:${cid}:n`,
-      item: { op: "kill", cid, message: "RESTART", ...(openvpnRun ? { openvpnRun } : {}) },
+      item: { op: "kill", cid, message: DISPLACED, ...(openvpnRun ? { openvpnRun } : {}) },
       recorded: undefined,
       msLeft: 0,
     });
@@ -384,7 +391,7 @@ Deno.test("a kill that expired while the held link was down is handed to that li
     // Down (as while its requester waited): kept for the run the link was last up in.
     serverLink.linkUp = false;
     await expiredKill(4);
-    assertEquals(deferred, ["4 in undefined"]);
+    assertEquals(deferred, [`4 in undefined: ${DISPLACED}`]);
   } finally {
     await leased.stop();
   }
@@ -397,16 +404,16 @@ Deno.test("a kill that names its client's run is kept for that run by a holder w
     leased.start();
     await settle();
     await expiredKill(4, "run-1");
-    assertEquals(deferred, ["4 in run-1"]);
+    assertEquals(deferred, [`4 in run-1: ${DISPLACED}`]);
     assertEquals(commander.commands, []);
     // Up: the guard (sign_in_guard.ts) sends it only if the link is in that run.
     serverLink.comeUp();
     await settle();
     await expiredKill(5, "run-1");
     assertEquals(commander.commands, [
-      { kind: "kill", cid: 5, message: "RESTART", openvpnRun: "run-1" },
+      { kind: "kill", cid: 5, message: DISPLACED, openvpnRun: "run-1" },
     ]);
-    assertEquals(deferred, ["4 in run-1"]);
+    assertEquals(deferred, [`4 in run-1: ${DISPLACED}`]);
   } finally {
     await leased.stop();
   }
@@ -554,7 +561,7 @@ function heldKillSetUp(options: {
   };
   /** A revocation's kill of `cid` in `run` that expired waiting: the runner defers it. */
   const expiredKill = async (cid: number, run: string) => {
-    await queue.enqueue("default", { op: "kill", cid, message: KILL_MESSAGE, openvpnRun: run }, 0);
+    await queue.enqueue("default", { op: "kill", cid, message: DISPLACED, openvpnRun: run }, 0);
     leased.wake();
     await settle();
   };
@@ -597,7 +604,7 @@ Deno.test("a kill held for a link that stays down is sent by the next holder onc
     assertEquals([t.leased.holding, t.links.length], [true, 2]);
     await t.upIn(1, "run-1");
     await t.at(32_000);
-    assertEquals(t.sent.commands, [{ kind: "kill", cid: 4, message: KILL_MESSAGE }]);
+    assertEquals(t.sent.commands, [{ kind: "kill", cid: 4, message: DISPLACED }]);
   } finally {
     await t.leased.stop();
   }
@@ -640,7 +647,7 @@ Deno.test("a stopping holder queues the kills it held for its link again, with t
   await killHeldByALinkThatStaysDown(t);
   await t.leased.stop();
   assertEquals([...t.queue.items.values()].map(({ item }) => item), [
-    { op: "kill", cid: 4, message: KILL_MESSAGE, openvpnRun: "run-1" },
+    { op: "kill", cid: 4, message: DISPLACED, openvpnRun: "run-1" },
   ]);
 });
 

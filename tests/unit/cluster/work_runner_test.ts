@@ -66,13 +66,14 @@ function setUp(notified: () => boolean) {
   const clock = new FakeClock();
   const queue = new CountingQueue();
   const commander = new RecordingCommander();
-  const deferred: Array<number | string> = [];
+  const deferred: string[] = [];
   const runner = newRunner({
     queue,
     commander,
     clock,
     notified,
-    deferKill: (cid, run) => deferred.push(run === undefined ? cid : `${cid} in ${run}`),
+    deferKill: (cid, run, message) =>
+      deferred.push(run === undefined ? `${cid}: ${message}` : `${cid} in ${run}: ${message}`),
   });
   /** Moves the clock in small steps, letting each poll finish before the next. */
   const idle = async (ms: number) => {
@@ -183,11 +184,11 @@ Deno.test("work written to OpenVPN and not answered is recorded unconfirmed, not
   assertEquals(queue.recorded, [{ key: "auth:5:1:run-1", outcome: { kind: "unknown" } }]);
 });
 
-Deno.test("a kill that expired waiting for the link is left to be sent when this holder's link is back (in its client's run, when named), and is still recorded expired", async () => {
+Deno.test("a kill that expired waiting for the link is left to be sent, with its message, when this holder's link is back (in its client's run, when named), and is still recorded expired", async () => {
   const { queue, commander, runner, deferred } = setUp(() => true);
   queue.waiting.push({
     key: "kill:9:n",
-    item: { op: "kill", cid: 9, message: "signed out" },
+    item: { op: "kill", cid: 9, message: "RESTART,signed out" },
     recorded: undefined,
     msLeft: 0,
   }, {
@@ -201,7 +202,7 @@ Deno.test("a kill that expired waiting for the link is left to be sent when this
   await settle();
   runner.stop();
   assertEquals(commander.commands, [], "not sent now: its requester's deadline passed");
-  assertEquals(deferred, [9, "10 in run-1"]);
+  assertEquals(deferred, ["9: RESTART,signed out", "10 in run-1: RESTART"]);
   assertEquals(queue.recorded, [
     { key: "kill:9:n", outcome: { kind: "expired" } },
     { key: "kill:10:n", outcome: { kind: "expired" } },
