@@ -197,14 +197,27 @@ export function journalPriority(
   return LEVEL_PRIORITY[record.level];
 }
 
+/** The level tag of a text line filed as a notice (journalPriority): LogTape has no such level. */
+const NOTICE_TAG = "NTC";
+
+/**
+ * The text formatter: each record's level tag (`[INF]`, `[WRN]`, ...), but NOTICE_TAG for one
+ * journalPriority files as a notice (an audit refusal), so that the text log says what the
+ * journal does; it read `[INF]` beside the journal's notice.
+ */
+function textFormatter(): (record: LogRecord) => string {
+  const value = plainValueRenderer();
+  const byLevel = getTextFormatter({ value });
+  const notice = getTextFormatter({ value, level: () => NOTICE_TAG });
+  return (record) => (journalPriority(record) === PRIORITY.notice ? notice : byLevel)(record);
+}
+
 /**
  * Writes each record as one line. `journal`: stderr is journald's stream, so each line begins
  * with its priority (journal_stream.ts), which journald strips: a JSON line stays JSON there.
  */
 function stderrSink(format: "text" | "json", journal: boolean): Sink {
-  const formatter = format === "json"
-    ? getJsonLinesFormatter()
-    : getTextFormatter({ value: plainValueRenderer() });
+  const formatter = format === "json" ? getJsonLinesFormatter() : textFormatter();
   // JSON.stringify leaves DEL, C1, the line separators, the bidi controls and the zero-width
   // characters raw.
   const line = format === "json"

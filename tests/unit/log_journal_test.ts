@@ -100,3 +100,31 @@ Deno.test("audit lines reach the journal as info when admitted, as notices when 
     "session_ended",
   ]);
 });
+
+/** The level tag of a text line (`[INF]`, `[WRN]`, ...), after its prefix if any. */
+const tagOf = (line: string) => /^(?:<\d>)?\S+ \S+ \S+ \[([A-Z]{3})\] /.exec(line)?.[1];
+
+Deno.test("in text format an audit refusal's level tag is the notice it is filed under, with or without the journal", () => {
+  for (const journal of [true, false]) {
+    const lines = linesLogged("text", journal, () => {
+      audit("admitted", WHO);
+      audit("denied", WHO, "group");
+      audit("reauth_denied", WHO, "recheck_failed");
+      audit("recheck_denied", WHO, "group");
+      audit("session_ended", WHO, "logout");
+    });
+    // NTC, as README names it: LogTape has no notice level of its own.
+    assertEquals(lines.map(tagOf), ["INF", "NTC", "NTC", "NTC", "INF"], `journal ${journal}`);
+    if (journal) {
+      assertEquals(lines.map((line) => line.slice(0, 3)), ["<6>", "<5>", "<5>", "<5>", "<6>"]);
+    }
+  }
+  // Every other line keeps its level's tag.
+  assertEquals(linesLogged("text", true, everyLevel).map(tagOf), [
+    "DBG",
+    "INF",
+    "WRN",
+    "ERR",
+    "FTL",
+  ]);
+});
