@@ -222,6 +222,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const reloadConfig = () => {
     const next = loadConfigFile(configPath, loadDeps(io));
     logWarnings(next.warnings);
+    warnStartEnvironment(next.overrides);
     return next.config;
   };
   return await runService(loaded.config, io, reloadConfig, () => logWarnings(loaded.warnings));
@@ -276,6 +277,22 @@ function warningText(configPath: string, warning: ConfigIssue): string {
     ? warning.path
     : `${warning.path} (line ${warning.line})`;
   return `${configPath}: ${where}: ${warning.message}`;
+}
+
+/**
+ * A reload reads the environment the process started with (`io.env`): systemd reads
+ * `EnvironmentFile=` again for each command it runs, so after an edit there ExecReload's
+ * check-config passes with the new values while this reload keeps the old ones. Each variable
+ * is named with its key at every reload; never its value, which may be a secret.
+ */
+function warnStartEnvironment(overrides: ReadonlyMap<string, string>): void {
+  const log = getLogger("reload");
+  for (const [variable, key] of overrides) {
+    log.warning("{variable} overrides {key}: read at start only; a change needs a restart", {
+      variable,
+      key,
+    });
+  }
 }
 
 /** `started` runs once the service is up (its logging is configured by then). */

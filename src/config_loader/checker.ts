@@ -102,6 +102,12 @@ export class Checker {
    * secret, its `_file`'s), with the variable: the resolver's issues about them name it too.
    */
   readonly fromEnv = new Map<string, string>();
+  /**
+   * Each variable that set a value, with the key it set as written in the file
+   * (`http.secret_file` for OPENVPN_AUTH_OIDC_HTTP_SECRET_FILE): a reload names them, since it
+   * reads the environment of the start (cli.ts).
+   */
+  readonly overrides = new Map<string, string>();
   /** The config file's lines, to locate keys in. */
   readonly #lines: KeyLines;
   readonly #deps: LoadDeps;
@@ -375,7 +381,7 @@ export class Checker {
         const origin: Origin = fileFromEnv
           ? { variable: variable(`${key}_file`) }
           : { line: line(`${key}_file`) };
-        if (origin.variable !== undefined) this.fromEnv.set(path, origin.variable);
+        if (origin.variable !== undefined) this.#setFromEnv(path, `${path}_file`, origin.variable);
         const secret = this.#readSecretFile(`${path}_file`, fileValue, origin);
         if (secret !== undefined) out[key] = secret;
         continue;
@@ -394,11 +400,17 @@ export class Checker {
         continue;
       }
       const origin: Origin = valueFromEnv ? { variable: variable() } : { line: line() };
-      if (origin.variable !== undefined) this.fromEnv.set(path, origin.variable);
+      if (origin.variable !== undefined) this.#setFromEnv(path, path, origin.variable);
       const checked = this.#checkValue(path, keySpec, value, origin);
       if (checked !== undefined) out[key] = checked;
     }
     return out;
+  }
+
+  /** `path`'s value came from `variable`, which sets `key` (`path` or its `_file`). */
+  #setFromEnv(path: string, key: string, variable: string): void {
+    this.fromEnv.set(path, variable);
+    this.overrides.set(variable, key);
   }
 
   #fromEnv(section: string, key: string, spec: KeySpec): unknown {

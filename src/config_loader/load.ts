@@ -30,6 +30,8 @@ export interface LoadedConfig {
   printable: Record<string, unknown>;
   /** Problems that do not stop the service: secrets other users can read, files they can change. */
   warnings: ConfigIssue[];
+  /** Environment variables that set a key, each with that key (`http.listen`). */
+  overrides: ReadonlyMap<string, string>;
 }
 
 export function loadConfigFile(path: string, deps: LoadDeps): LoadedConfig {
@@ -102,6 +104,7 @@ export function parseConfig(source: string, file: string, deps: LoadDeps): Loade
   return {
     config: resolved.config!,
     printable: printable(values, servers, clientConfig),
+    overrides: checker.overrides,
     warnings: [
       ...checker.warnings,
       ...(resolved.warnings ?? []).map((warning) => located(warning, checker.fromEnv, lines)),

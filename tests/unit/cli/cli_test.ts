@@ -2,7 +2,7 @@ import { createCa } from "../../support/certificates.ts";
 import { assert, assertEquals, assertStringIncludes } from "../../support/assert.ts";
 import { type CliIo, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, HELP, runCli } from "../../../src/cli.ts";
 import { VERSION } from "../../../src/version.ts";
-import { logsOf } from "../../support/log_capture.ts";
+import { captureLogs, logsOf } from "../../support/log_capture.ts";
 
 const VALID = `
 [openvpn]
@@ -482,6 +482,62 @@ Deno.test("the service logs the config's warnings at start and after a reload", 
   assertEquals(warnings.map((line) => line.level), ["warning", "warning"]);
   for (const { text } of warnings) {
     assertStringIncludes(text, "/x.toml: (file): Holds http.secret, oidc.client_secret");
+  }
+});
+
+Deno.test("a reload names each environment variable in force and its key, never the value", async () => {
+  // systemd's ExecReload check reads an edited EnvironmentFile; the service reads its own start's.
+  const env = {
+    OPENVPN_AUTH_OIDC_AUTHORIZATION_ALLOWED_GROUPS: "/vpn-users",
+    OPENVPN_AUTH_OIDC_OIDC_CLIENT_SECRET: "secret-from-the-environment",
+    OPENVPN_AUTH_OIDC_HTTP_SECRET_FILE: "/run/http-secret",
+    OPENVPN_AUTH_OIDC_CONFIG: "/x.toml",
+  };
+  let reloadHandler: (() => Promise<void>) | undefined;
+  let finish!: () => void;
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  const HTTP_SECRET = "fedcba9876543210fedcba9876543210";
+  const t = io({ "/x.toml": VALID, "/run/http-secret": HTTP_SECRET }, {
+    env,
+    onReloadSignal: (handler) => (reloadHandler = handler),
+    startService: () =>
+      Promise.resolve({
+        done,
+        stop: () => {
+          finish();
+          return Promise.resolve();
+        },
+        reload: () => Promise.resolve({ kept: [] }),
+      }),
+  });
+  const { lines, stop } = captureLogs();
+  try {
+    const exit = runCli([], t.cli);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assertEquals(lines.filter((line) => line.category === "reload"), [], "named at the start");
+    await reloadHandler!();
+    t.signals[0]!("SIGTERM");
+    assertEquals(await exit, EXIT_OK);
+  } finally {
+    stop();
+  }
+  const warnings = lines.filter((line) => line.category === "reload");
+  assertEquals(
+    warnings.map((line) => [line.level, line.text]),
+    [
+      ["OPENVPN_AUTH_OIDC_HTTP_SECRET_FILE", "http.secret_file"],
+      ["OPENVPN_AUTH_OIDC_OIDC_CLIENT_SECRET", "oidc.client_secret"],
+      ["OPENVPN_AUTH_OIDC_AUTHORIZATION_ALLOWED_GROUPS", "authorization.allowed_groups"],
+    ].map(([variable, key]) => [
+      "warning",
+      `${variable} overrides ${key}: read at start only; a change needs a restart`,
+    ]),
+  );
+  const values = [...Object.values(env).filter((value) => value !== "/x.toml"), HTTP_SECRET];
+  for (const line of lines) {
+    for (const value of values) {
+      assert(!JSON.stringify(line).includes(value), `${line.text} shows ${value}`);
+    }
   }
 });
 
