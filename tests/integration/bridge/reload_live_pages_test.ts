@@ -1,6 +1,7 @@
 /**
  * README "Reload": `openvpn.bypass_common_names`, `auth_pending_timeout` and the pages
- * (`confirm_login`, `templates_dir`) are live. Each test runs the real daemon in process, sees
+ * (`confirm_login`, `templates_dir`) are live; new `[[client_config]]` lines reach a client as
+ * it connects or reconnects. Each test runs the real daemon in process, sees
  * the start-up behaviour, reloads, and sees the new one, so a part that kept reading the
  * start-up config fails here (the merged config alone is checked in
  * tests/unit/config_loader/reload_live_keys_test.ts; `default_language` in languages_test.ts).
@@ -153,5 +154,35 @@ Deno.test("reload: templates_dir puts the custom confirm page in force for the n
   } finally {
     await h.stop();
     rmSync(templates, { recursive: true, force: true });
+  }
+});
+
+Deno.test("reload: new [[client_config]] lines go to a client as it reconnects; a connected one keeps its own", async () => {
+  const h = await BridgeHarness.start();
+  const pushed = (lines: string[]) => lines.filter((line) => line.startsWith("push "));
+  try {
+    const env = { session_id: "s-0", username: "alice", session_state: "Authenticated" };
+    let mark = h.openvpn.received.length;
+    await h.signIn(0, { session_id: "s-0", username: "alice" });
+    assertEquals(pushed(h.commandsSince(mark)), ['push "route 10.10.0.0 255.255.0.0"']);
+
+    const moved = h.toml.replace("route 10.10.0.0", "route 10.20.0.0");
+    assertEquals((await h.reload(moved)).kept, []);
+    // OpenVPN applies lines only while it sets a connection up (multi.c): a REAUTH gets none.
+    mark = h.openvpn.received.length;
+    h.openvpn.sendClientBlock("REAUTH", 0, 2, clientEnv(env));
+    assertEquals(
+      await h.waitForCommand(mark, (l) => l.startsWith("client-")),
+      "client-auth-nt 0 2",
+    );
+    // The same session reconnecting with its token: admitted with the new lines.
+    mark = h.openvpn.received.length;
+    h.openvpn.sendClientBlock("CONNECT", 1, 1, clientEnv(env));
+    await h.waitForCommand(mark, (l) => l === "END");
+    const answer = h.commandsSince(mark);
+    assertEquals(answer[0], "client-auth 1 1");
+    assertEquals(pushed(answer), ['push "route 10.20.0.0 255.255.0.0"']);
+  } finally {
+    await h.stop();
   }
 });
