@@ -82,16 +82,36 @@ export function mergeReload(
     metrics: next.metrics,
     log: next.log,
   };
-  // Keyed by server name unless both files have the one server: going from two servers to
-  // one named every key of the one left as kept.
-  const single = old.servers.length === 1 && next.servers.length === 1;
-  const wanted = flatten(next, single);
-  const merged = flatten(config, single);
-  const kept = [...merged]
-    .filter(([path, value]) => (wanted.get(path) ?? UNSET) !== value)
-    .map(([path]) => path);
+  // A server only one of the files has is named once, not key by key: a removed one's keys
+  // are not all "kept" (its policy may follow the new file, above), and an added one's link
+  // is what waits, not each key.
+  const nextNames = new Set(next.servers.map((server) => server.name));
+  const oldNames = new Set(old.servers.map((server) => server.name));
+  const inBoth = (config: ResolvedConfig): ResolvedConfig => ({
+    ...config,
+    servers: config.servers.filter(({ name }) => nextNames.has(name) && oldNames.has(name)),
+  });
+  // Keyed by server name unless both files have the one same server: going from two servers
+  // to one named every key of the one left as kept.
+  const single = old.servers.length === 1 && next.servers.length === 1 &&
+    nextNames.has(old.servers[0]!.name);
+  const wanted = flatten(inBoth(next), single);
+  const merged = flatten(inBoth(config), single);
+  const kept = [
+    ...[...oldNames].filter((name) => !nextNames.has(name)).map((name) =>
+      `openvpn[${name}] (no longer in the file: its link runs until a restart)`
+    ),
+    ...[...merged]
+      .filter(([path, value]) => (wanted.get(path) ?? UNSET) !== value)
+      .map(([path]) => path),
+  ];
   // Keys only the new file sets (a [cluster] turned on) cannot start live either.
   for (const [path, value] of wanted) if (!merged.has(path) && value !== UNSET) kept.push(path);
+  for (const name of nextNames) {
+    if (!oldNames.has(name)) {
+      kept.push(`openvpn[${name}] (new in the file: its link starts at a restart)`);
+    }
+  }
   return { config, kept };
 }
 

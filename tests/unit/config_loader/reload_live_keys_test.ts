@@ -435,6 +435,54 @@ Deno.test("reload: with several servers, each server's own policy, lines and liv
   assertEquals(kept, ["openvpn[tcp].management"]);
 });
 
+/** TWO_SERVERS without the server `name` (its [[openvpn]] table and the tables that follow it). */
+function withoutServer(name: "udp" | "tcp"): string {
+  const udp = TWO_SERVERS.indexOf('[[openvpn]]\nname = "udp"');
+  const tcp = TWO_SERVERS.indexOf('[[openvpn]]\nname = "tcp"');
+  const http = TWO_SERVERS.indexOf("[http]");
+  return name === "udp"
+    ? TWO_SERVERS.slice(0, udp) + TWO_SERVERS.slice(tcp)
+    : TWO_SERVERS.slice(0, tcp) + TWO_SERVERS.slice(http);
+}
+
+Deno.test("reload: a server removed from the file is named once, and follows the new [authorization] it used (README, Several OpenVPN servers)", () => {
+  const tightened = (text: string) =>
+    text.replace('allowed_groups = ["/vpn-users"]', 'allowed_groups = ["/vpn-users/staff"]');
+  const old = parseInlineToml(TWO_SERVERS).config;
+  const next = parseInlineToml(tightened(withoutServer("udp"))).config;
+  const { config, kept } = mergeReload(old, next);
+  assertEquals(kept, ["openvpn[udp] (no longer in the file: its link runs until a restart)"]);
+  assertEquals(config.servers.map((server) => server.name), ["udp", "tcp"]);
+  assertEquals(config.servers[0]!.authorization, next.authorization);
+  assertEquals(config.servers[0]!.clientConfig, next.clientConfig);
+  // Its other keys stay as they were: they are not the policy's.
+  assertEquals(config.servers[0]!.bypassCommonNames, old.servers[0]!.bypassCommonNames);
+  // One with a policy of its own keeps that one (the new top-level one may be looser).
+  const dropTcp = mergeReload(old, parseInlineToml(withoutServer("tcp")).config);
+  assertEquals(dropTcp.kept, [
+    "openvpn[tcp] (no longer in the file: its link runs until a restart)",
+  ]);
+  assertEquals(dropTcp.config.servers[1]!.authorization, old.servers[1]!.authorization);
+  // A renamed single server is one removed and one added, not its keys.
+  const renamed = mergeReload(
+    parseInlineToml(BASE).config,
+    parseInlineToml(BASE.replace("[openvpn]\n", '[openvpn]\nname = "site-b"\n')).config,
+  );
+  assertEquals(renamed.kept, [
+    "openvpn[default] (no longer in the file: its link runs until a restart)",
+    "openvpn[site-b] (new in the file: its link starts at a restart)",
+  ]);
+});
+
+Deno.test("reload: a server added to the file is named once: its link starts at a restart", () => {
+  const { config, kept } = mergeReload(
+    parseInlineToml(withoutServer("tcp")).config,
+    parseInlineToml(TWO_SERVERS).config,
+  );
+  assertEquals(kept, ["openvpn[tcp] (new in the file: its link starts at a restart)"]);
+  assertEquals(config.servers.map((server) => server.name), ["udp"]);
+});
+
 /** BASE on the Redis store with every Redis key set; they sit in [sessions] in the file. */
 const REDIS_BASE = BASE.replace(
   'backend = "memory"',
