@@ -1,9 +1,9 @@
 /**
  * README, "Reload, metrics and audit log": on SIGHUP these change live: `[authorization]`,
- * `[[client_config]]`, the claim names, `openvpn.bypass_common_names` and
- * `auth_pending_timeout`, the pages (`templates_dir`, `default_language`, `confirm_login`,
- * `trusted_proxies`), the TLS certificate and key, `[log]` and `[metrics]`; and (Security notes)
- * `openvpn.username_policy`, "live on reload". "Other keys (management address and password,
+ * `[[client_config]]`, the claim names, `openvpn.bypass_common_names`, `auth_pending_timeout`
+ * and `username_policy`, the pages (`templates_dir`, `default_language`, `confirm_login`,
+ * `trusted_proxies`), the TLS certificate and key, `[log]` and `[metrics]` (a test below holds
+ * that list to what mergeReload takes live). "Other keys (management address and password,
  * `[sessions]`, `[oidc]` client settings, `base_url`, `secret`, `http.listen`) keep their old
  * value until a restart and are named in a warning": the warning names what `mergeReload`
  * returns in `kept`.
@@ -570,9 +570,13 @@ function everyLeafChanged(value: unknown): unknown {
   return value;
 }
 
-Deno.test("reload: every key the warning can name is a key of the file (README: named in a warning)", () => {
+/** A reload that changes every leaf of a full config, and every key the file can hold. */
+function everyKeyChanged(): { kept: string[]; keysOfTheFile: Set<string> } {
   const old = parseInlineToml(
-    REDIS_BASE + '\n[cluster]\nenabled = true\ninstance_id = "bridge-1"\n',
+    REDIS_BASE.replace(
+      'roles_claim = "realm_access.roles"',
+      'roles_claim = "realm_access.roles"\nauthorize_params = { prompt = "login" }',
+    ) + '\n[cluster]\nenabled = true\ninstance_id = "bridge-1"\n',
   ).config;
   const next = {
     ...everyLeafChanged(old) as ResolvedConfig,
@@ -590,8 +594,49 @@ Deno.test("reload: every key the warning can name is a key of the file (README: 
     ),
     ...[...acceptedKeys(SERVER_SPEC), ...SERVER_TABLES].map((key) => `openvpn.${key}`),
   ]);
+  return { kept, keysOfTheFile };
+}
+
+Deno.test("reload: every key the warning can name is a key of the file (README: named in a warning)", () => {
+  const { kept, keysOfTheFile } = everyKeyChanged();
   assertEquals(kept.filter((key) => !keysOfTheFile.has(key)), [], "names not in the file");
   for (const key of REDIS_RESTART_ONLY.map((change) => change.key)) {
     assert(kept.includes(key), `${key} is named`);
   }
+});
+
+/** README's Reload item from "Live:" to "Other keys", its line breaks as spaces. */
+function readmeLiveList(): string {
+  const readme = Deno.readTextFileSync(new URL("../../../README.md", import.meta.url));
+  const list = /^- \*\*Reload\*\*[\s\S]*?Live: ([\s\S]*?) Other keys/m.exec(readme)?.[1];
+  assert(list !== undefined, "README has no Live: list in its Reload item");
+  return list.replace(/\s+/g, " ");
+}
+
+/** Whether README's Live list names `key`: by its table, the key, its last part, or in words. */
+function namedInLiveList(list: string, key: string): boolean {
+  const [section, name] = key.split(".");
+  // A server's own `[openvpn.authorization]` is named as the table it replaces.
+  const ways = [section, name].flatMap((table) => [`\`[${table}]\``, `\`[[${table}]]\``]);
+  ways.push(`\`${key}\``, `\`${name}\``);
+  if (section === "oidc" && name?.endsWith("_claim")) ways.push("the claim names");
+  if (key.startsWith("http.tls_")) ways.push("the TLS certificate and key");
+  return ways.some((way) => list.includes(way));
+}
+
+Deno.test("reload: every key the merge takes live is in README's Live list", () => {
+  const { kept, keysOfTheFile } = everyKeyChanged();
+  // Not changed by everyKeyChanged: a secret's `_file` (the secret it holds is compared),
+  // the server's name (a server is known by it), [cluster]'s presence (left on).
+  const unchanged = (key: string) =>
+    key.endsWith("_file") && keysOfTheFile.has(key.slice(0, -"_file".length)) ||
+    key === "openvpn.name" ||
+    key === "cluster.enabled";
+  const live = [...keysOfTheFile].filter((key) => !kept.includes(key) && !unchanged(key));
+  // The key the list once left out: the merge does take it live.
+  assert(live.includes("openvpn.username_policy"), `live: ${live.join(", ")}`);
+  const list = readmeLiveList();
+  assertEquals(live.filter((key) => !namedInLiveList(list, key)), []);
+  // The rule is no blanket: no key the warning names is found in the list.
+  assertEquals(kept.filter((key) => namedInLiveList(list, key)), []);
 });
