@@ -185,12 +185,15 @@ ${options.extraToml ?? ""}
     }
   }
 
-  /** Starts the bridge (again) and waits until it is connected to the management interface. */
-  async startBridge(): Promise<void> {
+  /**
+   * Starts the bridge (again), with `config` (a restart with an edited file) or the harness's,
+   * and waits until it is connected to the management interface.
+   */
+  async startBridge(config = this.config): Promise<void> {
     const marks = [...this.servers].map(([name, server]) =>
       [name, server.received.length] as const
     );
-    this.#service = await startDaemon(this.config, this.#clock ? { clock: this.#clock } : {});
+    this.#service = await startDaemon(config, this.#clock ? { clock: this.#clock } : {});
     // The bridge reads the client list once each management link is up.
     for (const [name, mark] of marks) {
       await this.waitForCommand(mark, (line) => line === "status 3", 5000, name);

@@ -4,7 +4,7 @@
  */
 import { sessionTimeoutShown } from "../../support/session_timeout.ts";
 import { assert, assertEquals, assertNotEquals } from "../../support/assert.ts";
-import { BridgeHarness, clientEnv } from "../../support/bridge_harness.ts";
+import { BridgeHarness, clientEnv, parseHarnessToml } from "../../support/bridge_harness.ts";
 import { captureLogs } from "../../support/log_capture.ts";
 
 async function reauth(
@@ -38,6 +38,37 @@ Deno.test("file store: a REAUTH after a bridge restart is accepted without a bro
     await h.stop();
   }
 });
+
+for (
+  const [reauthCheck, answer] of [
+    [
+      "refresh",
+      'client-deny 0 3 "invalid_grant" "Identity provider session ended; please log in again"',
+    ],
+    ["none", "client-auth-nt 0 3"],
+  ] as const
+) {
+  Deno.test(`file store, reauth_check = "${reauthCheck}": after a restart with a new oidc.client_id, a session's REAUTH gets ${answer.split(" ")[0]}`, async () => {
+    const h = await BridgeHarness.start({ sessions: "file", reauthCheck });
+    try {
+      await h.signIn(0, { session_id: "s-0" });
+      await h.stopBridge();
+      // README (Reload): the refresh token was issued to the old client; the IdP refuses it.
+      h.idp.addClient({
+        clientId: "openvpn-2",
+        clientSecret: "second-client-secret",
+        redirectUris: [`${h.baseUrl}/oauth2/callback`],
+      });
+      await h.startBridge(parseHarnessToml(
+        h.toml.replace('client_id = "openvpn"', 'client_id = "openvpn-2"')
+          .replace(/client_secret = "[^"]+"/, 'client_secret = "second-client-secret"'),
+      ));
+      assertEquals(await reauth(h, 0, 3, { session_id: "s-0" }), answer);
+    } finally {
+      await h.stop();
+    }
+  });
+}
 
 Deno.test("a reconnect presenting a valid auth token resumes the session on the new cid", async () => {
   const h = await BridgeHarness.start({ sessions: "file" });
