@@ -63,9 +63,19 @@ const MESSAGES: Record<AuditEvent, string> = {
     "session ended {username} (subject {subject}) on {server} cid {cid}, certificate {commonName}, from {clientIp}: {reason}",
 };
 
-/** Writes one audit line. `reason` is a fixed code (denial reason or SessionEndReason). */
+/** An admission with a reason let in no user: a common name on `bypass_common_names`. */
+const ADMITTED_WITHOUT_USER =
+  "admitted certificate {commonName} on {server} cid {cid}, from {clientIp}: {reason}";
+
+/**
+ * Writes one audit line. `reason` is a fixed code (denial reason or SessionEndReason; for
+ * `admitted`, `bypass` when no user signed in).
+ */
 export function audit(event: AuditEvent, who: AuditSubject, reason?: string): void {
-  log.info(MESSAGES[event], {
+  const message = event === "admitted" && reason !== undefined
+    ? ADMITTED_WITHOUT_USER
+    : MESSAGES[event];
+  log.info(message, {
     event,
     username: who.username,
     subject: who.subject,

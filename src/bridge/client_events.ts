@@ -785,16 +785,9 @@ export class ClientEvents {
     sameRun: () => boolean,
     run: string | undefined,
   ): Promise<void> {
-    const { log } = this.#deps;
     switch (decision.action) {
       case "bypass":
-        log.info(
-          "{kind} of {commonName} (cid {cid}) accepted: common name is on the bypass list",
-          who(req),
-        );
-        await commander.authNt(req.cid, req.kid);
-        this.#metrics.clientEvent(req.kind, "auth_nt");
-        return;
+        return await this.#admitBypassed(req, commander);
       case "deny":
         // Its client's token is refused for good (decide.ts): nobody can resume the session.
         // Under the session's lock: a REAUTH names a session_id (#onAuthRequest).
@@ -837,6 +830,21 @@ export class ClientEvents {
     }
   }
 
+  /**
+   * A common name on `bypass_common_names`: admitted with no sign-in. Its CONNECT is audited as
+   * an admission (reason `bypass`), as a reconnect's is; its REAUTHs are not, as no session's
+   * are (only a refused one is).
+   */
+  async #admitBypassed(req: EnvClientRequest, commander: ClientCommander): Promise<void> {
+    this.#deps.log.info(
+      "{kind} of {commonName} (cid {cid}) accepted: common name is on the bypass list",
+      who(req),
+    );
+    await commander.authNt(req.cid, req.kid);
+    this.#metrics.clientEvent(req.kind, "auth_nt");
+    if (req.kind === "connect") audit("admitted", auditSubject(req), "bypass");
+  }
+
   /** The store cannot be reached: see decide_without_store.ts. */
   async #answerWithoutStore(
     req: EnvClientRequest,
@@ -852,6 +860,7 @@ export class ClientEvents {
       bypassCommonNames: config.bypassCommonNames,
       now: clock.now(),
     });
+    if (decision.action === "bypass") return await this.#admitBypassed(req, commander);
     if (decision.action === "deny") {
       await this.#deps.admission.deny(commander, req, decision.denial, {
         presented: req.sessionState === "Invalid" ? undefined : known,

@@ -114,3 +114,13 @@ Deno.test("audit() writes an unknown cid as null, not as cid 0 (a real client's 
   const [line] = captured(() => audit("denied", { ...WHO, cid: undefined }, "timeout"));
   assertEquals(JSON.parse(line!).properties.cid, null);
 });
+
+Deno.test("audit() text lines of an admission with a reason name the certificate and the reason, no user", () => {
+  configureLogging("info", "text");
+  const bypassed = { ...WHO, username: "", subject: "", commonName: "gw-1" };
+  const [line] = captured(() => audit("admitted", bypassed, "bypass"));
+  assertStringIncludes(
+    line!,
+    'admitted certificate "gw-1" on "default" cid 4, from "198.51.100.7": "bypass"',
+  );
+});
