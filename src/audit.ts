@@ -11,7 +11,9 @@ import { loggedCertificateName } from "./logged_certificate.ts";
 export type AuditEvent =
   | "admitted"
   | typeof AUDIT_REFUSALS[number]
-  | "session_ended";
+  | "session_ended"
+  /** A client's tunnel is up (OpenVPN's ESTABLISHED), with the VPN address it was given. */
+  | "established";
 
 /**
  * Why a session ended: the reason of its `session_ended` line. README lists them (a test holds
@@ -48,6 +50,18 @@ export interface AuditSubject {
   subject: string;
 }
 
+/**
+ * What a line of one kind adds, from OpenVPN's ENV; null on every other line, so that all lines
+ * have the same keys.
+ */
+export interface AuditDetails {
+  /** The client's source port (`untrusted_port`): with clientIp, its flow behind a NAT. */
+  clientPort?: number | undefined;
+  /** The client's address inside the VPN (`ifconfig_pool_remote_ip`, `..._ip6`). */
+  virtualIp?: string | undefined;
+  virtualIp6?: string | undefined;
+}
+
 const log = getLogger(...AUDIT_CATEGORY.slice(1));
 
 const MESSAGES: Record<AuditEvent, string> = {
@@ -61,6 +75,8 @@ const MESSAGES: Record<AuditEvent, string> = {
     "re-check refused {username} (subject {subject}) on {server} cid {cid}, certificate {commonName}, from {clientIp}: {reason}",
   session_ended:
     "session ended {username} (subject {subject}) on {server} cid {cid}, certificate {commonName}, from {clientIp}: {reason}",
+  established:
+    "established {username} (subject {subject}) on {server} cid {cid}, certificate {commonName}, from {clientIp} port {clientPort}: VPN address {virtualIp}, {virtualIp6}",
 };
 
 /** An admission with a reason let in no user: a common name on `bypass_common_names`. */
@@ -71,7 +87,12 @@ const ADMITTED_WITHOUT_USER =
  * Writes one audit line. `reason` is a fixed code (denial reason or SessionEndReason; for
  * `admitted`, `bypass` when no user signed in).
  */
-export function audit(event: AuditEvent, who: AuditSubject, reason?: string): void {
+export function audit(
+  event: AuditEvent,
+  who: AuditSubject,
+  reason?: string,
+  details?: AuditDetails,
+): void {
   const message = event === "admitted" && reason !== undefined
     ? ADMITTED_WITHOUT_USER
     : MESSAGES[event];
@@ -85,6 +106,9 @@ export function audit(event: AuditEvent, who: AuditSubject, reason?: string): vo
     commonName: who.commonName === undefined ? "" : loggedCertificateName(who.commonName),
     clientIp: who.clientIp,
     reason: reason ?? null,
+    clientPort: details?.clientPort ?? null,
+    virtualIp: details?.virtualIp ?? null,
+    virtualIp6: details?.virtualIp6 ?? null,
   });
 }
 

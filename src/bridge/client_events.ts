@@ -45,6 +45,9 @@ import { versionPresentsIssuedToken } from "./client_version.ts";
 import { DisconnectRetries } from "./disconnect_retries.ts";
 import { boundBefore, type RunDeparture, RunTold } from "./runs_told.ts";
 import { isKnownRun } from "../management/openvpn_run.ts";
+import { certificateName } from "./certificate_name.ts";
+import { isBypassed } from "./bypass_patterns.ts";
+import { clientAddress, establishedDetails } from "./tunnel_details.ts";
 
 /**
  * Kills, denies, and answers to finished sign-ins, held for a link that is down, at most each
@@ -570,6 +573,41 @@ export class ClientEvents {
 
   onReauth(cid: number, kid: number, env: ClientEnv): Promise<void> {
     return this.#onAuthRequest(new EnvClientRequest("reauth", this.#deps.server, cid, kid, env));
+  }
+
+  /**
+   * A client's tunnel is up (ESTABLISHED): its audit line records the VPN address OpenVPN gave
+   * it, so that an address seen in traffic leads to a user. Who that is comes from the session
+   * bound to the client, read from the store (nothing written): by its `session_id` when OpenVPN
+   * sent one (auth-gen-token), else by its cid. A store that cannot answer leaves the user out;
+   * the line is written all the same.
+   */
+  async onEstablished(cid: number, env: ClientEnv): Promise<void> {
+    const { server, config, log } = this.#deps;
+    const commonName = certificateName(env);
+    const details = establishedDetails(env);
+    const where = { server, cid, commonName, clientIp: clientAddress(env) };
+    let session: Session | undefined;
+    // A bypassed common name has no session to look for.
+    if (!isBypassed(commonName, config.bypassCommonNames)) {
+      session = await this.#boundSession(cid, env.get("session_id")).catch((error) => {
+        log.debug("ESTABLISHED of cid {cid}: no user for its audit line: {error}", {
+          cid,
+          error: String(error),
+        });
+        return undefined;
+      });
+    }
+    audit("established", auditSubject(where, session), undefined, details);
+  }
+
+  /** The session bound to the client at `cid`, found by its `session_id` or else by the cid. */
+  async #boundSession(cid: number, sessionId: string | undefined): Promise<Session | undefined> {
+    const { store, server } = this.#deps;
+    const id = sessionId || await store.findSessionIdByCid(server, cid);
+    if (id === undefined) return undefined;
+    const session = await store.getSession(id);
+    return session?.server === server && session.cid === cid ? session : undefined;
   }
 
   /**

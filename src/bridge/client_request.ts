@@ -4,6 +4,7 @@
  * something uses it (a login, a deny, a log line), and a REAUTH never reads `IV_SSO` or `IV_VER`:
  * every client renegotiates hourly, and each read of the ENV is a search of its text.
  */
+import { clientAddress } from "./tunnel_details.ts";
 import type { ClientEnv } from "../management/events.ts";
 import type { ClientSide } from "./admission_types.ts";
 import { certificateName } from "./certificate_name.ts";
@@ -46,7 +47,7 @@ export class EnvClientRequest implements ClientRequest, ClientSide {
 
   /** The client's address as OpenVPN saw it (IPv4 or IPv6), or empty. */
   get clientIp(): string {
-    return this.#env.get("untrusted_ip") ?? this.#env.get("untrusted_ip6") ?? "";
+    return clientAddress(this.#env);
   }
 
   get env(): ClientEnv {

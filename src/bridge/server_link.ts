@@ -207,14 +207,19 @@ export class ServerLink {
         }
         return;
       }
-      case "client-established":
+      case "client-established": {
+        // Both begin now, in the order OpenVPN sent the event; the check's kill, if any, waits
+        // for no store read of the audit line's.
+        const audited = this.#events.onEstablished(event.cid, event.env);
         await this.#unasked?.established(event.cid, event.env).catch((error) =>
           this.#log.error("Handling ESTABLISHED of cid {cid} failed: {error}", {
             cid: event.cid,
             error: String(error),
           })
         );
+        await audited;
         return;
+      }
       case "client-disconnect":
         this.#unasked?.left(event.cid);
         await this.#events.onDisconnect(event.cid).catch((error) =>

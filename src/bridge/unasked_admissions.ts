@@ -43,6 +43,7 @@ import { type ClientCommander, notWritten } from "./commander.ts";
 import { isBypassed } from "./bypass_patterns.ts";
 import { presentsToken } from "./decide.ts";
 import { KILL_MESSAGE } from "./session_end.ts";
+import { clientAddress } from "./tunnel_details.ts";
 
 /**
  * Clients between their CONNECT and their ESTABLISHED (or DISCONNECT) recorded at most; past it
@@ -207,7 +208,7 @@ export class UnaskedAdmissions {
     const client: Established = {
       cid,
       commonName: loggedCertificateName(commonName),
-      clientIp: env.get("untrusted_ip") ?? env.get("untrusted_ip6") ?? "",
+      clientIp: clientAddress(env),
     };
     // Read now: the answer below comes after a store read, and it is about this run.
     const run = this.#run;

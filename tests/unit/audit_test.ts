@@ -38,6 +38,9 @@ Deno.test("audit() writes one JSON line under its own category with who, where a
     commonName: "alice-laptop",
     clientIp: "198.51.100.7",
     reason: "group",
+    clientPort: null,
+    virtualIp: null,
+    virtualIp6: null,
   });
 });
 
@@ -98,6 +101,9 @@ Deno.test("audit() writes the named properties only, whatever else its subject c
     "commonName",
     "clientIp",
     "reason",
+    "clientPort",
+    "virtualIp",
+    "virtualIp6",
   ]);
 });
 
@@ -122,5 +128,16 @@ Deno.test("audit() text lines of an admission with a reason name the certificate
   assertStringIncludes(
     line!,
     'admitted certificate "gw-1" on "default" cid 4, from "198.51.100.7": "bypass"',
+  );
+});
+
+Deno.test("audit() text lines of a tunnel that is up name its VPN addresses and the client's port", () => {
+  configureLogging("info", "text");
+  const details = { clientPort: 50123, virtualIp: "10.8.0.23", virtualIp6: "fd00::23" };
+  const [line] = captured(() => audit("established", WHO, undefined, details));
+  assertStringIncludes(
+    line!,
+    'established "alice" (subject "f3a1") on "default" cid 4, certificate "alice-laptop", from ' +
+      '"198.51.100.7" port 50123: VPN address "10.8.0.23", "fd00::23"',
   );
 });

@@ -27,6 +27,14 @@ function auditRecords(log: StderrCapture): AuditRecord[] {
     .map((record) => record.properties);
 }
 
+/** `record` with only the properties named in `keys`. */
+function pick(record: AuditRecord, keys: readonly string[]): AuditRecord {
+  return Object.fromEntries(keys.map((key) => [key, record[key]]));
+}
+
+/** Who and why, as every line has them (not the IdP's subject, which each run makes anew). */
+const WHO_AND_WHY = ["event", "username", "server", "cid", "commonName", "clientIp", "reason"];
+
 /** Waits until an audit line that `matches` is written; all of them up to then. */
 async function auditUntil(
   log: StderrCapture,
@@ -56,7 +64,7 @@ Deno.test("audit: an admission and a session ended by max_per_user, as JSON line
       0,
       (line) => line === 'client-kill 0 "RESTART,You signed in on another device"',
     );
-    const audit = auditRecords(log).map(({ subject: _subject, ...rest }) => rest);
+    const audit = auditRecords(log).map((record) => pick(record, WHO_AND_WHY));
     assertEquals(audit, [
       {
         event: "admitted",
@@ -137,6 +145,96 @@ Deno.test("audit: a bypassed common name's CONNECT is an admission, reason bypas
           commonName: "alice",
           clientIp: "127.0.0.1",
           reason: "no_webauth",
+        },
+      ],
+    );
+  } finally {
+    log.restore();
+    await h.stop();
+  }
+});
+
+Deno.test("audit: ESTABLISHED writes the VPN addresses and the client's port, with the user of the session bound to it", async () => {
+  const { h, log } = await auditedBridge({
+    servers: [{ name: "default", toml: 'bypass_common_names = ["^gw-1$"]' }],
+  });
+  const openvpn = h.openvpn;
+  try {
+    // With auth-gen-token (a session_id), and without (found by its cid).
+    await h.signIn(0, { untrusted_ip: "203.0.113.5", session_id: "s-a" });
+    await h.signIn(1, { common_name: "alice-2", session_id: undefined });
+    const tunnel = {
+      untrusted_ip: "203.0.113.5",
+      untrusted_port: "50123",
+      session_id: "s-a",
+      ifconfig_pool_remote_ip: "10.8.0.23",
+      ifconfig_pool_remote_ip6: "fd00::23",
+    };
+    openvpn.sendClientBlock("ESTABLISHED", 0, undefined, clientEnv(tunnel));
+    openvpn.sendClientBlock(
+      "ESTABLISHED",
+      1,
+      undefined,
+      clientEnv({
+        common_name: "alice-2",
+        session_id: undefined,
+        ifconfig_pool_remote_ip: "10.8.0.24",
+      }),
+    );
+    openvpn.sendClientBlock(
+      "ESTABLISHED",
+      2,
+      undefined,
+      clientEnv({ common_name: "gw-1", untrusted_port: "1", ifconfig_pool_remote_ip: "10.8.0.99" }),
+    );
+    const established = (record: AuditRecord) => record["event"] === "established";
+    const audit = await auditUntil(log, () => auditRecords(log).filter(established).length === 3);
+    const subject = audit[0]!["subject"];
+    assertEquals(
+      audit.filter(established)
+        .sort((a, b) => Number(a["cid"]) - Number(b["cid"]))
+        .map((record) =>
+          pick(record, [...WHO_AND_WHY, "subject", "clientPort", "virtualIp", "virtualIp6"])
+        ),
+      [
+        {
+          event: "established",
+          username: "alice",
+          server: "default",
+          cid: 0,
+          commonName: "alice",
+          clientIp: "203.0.113.5",
+          reason: null,
+          subject,
+          clientPort: 50123,
+          virtualIp: "10.8.0.23",
+          virtualIp6: "fd00::23",
+        },
+        {
+          event: "established",
+          username: "alice",
+          server: "default",
+          cid: 1,
+          commonName: "alice-2",
+          clientIp: "127.0.0.1",
+          reason: null,
+          subject,
+          clientPort: 50000,
+          virtualIp: "10.8.0.24",
+          virtualIp6: null,
+        },
+        {
+          event: "established",
+          username: "",
+          server: "default",
+          cid: 2,
+          commonName: "gw-1",
+          clientIp: "127.0.0.1",
+          reason: null,
+          subject: "",
+          clientPort: 1,
+          virtualIp: "10.8.0.99",
+          virtualIp6: null,
         },
       ],
     );

@@ -1,0 +1,31 @@
+import { assertEquals } from "../../support/assert.ts";
+import { clientAddress, establishedDetails } from "../../../src/bridge/tunnel_details.ts";
+
+const env = (values: Record<string, string>) => new Map(Object.entries(values));
+
+Deno.test("establishedDetails() takes the client's port and VPN addresses from the ENV", () => {
+  assertEquals(
+    establishedDetails(env({
+      untrusted_port: "50123",
+      ifconfig_pool_remote_ip: "10.8.0.23",
+      ifconfig_pool_remote_ip6: "fd00::23",
+    })),
+    { clientPort: 50123, virtualIp: "10.8.0.23", virtualIp6: "fd00::23" },
+  );
+});
+
+Deno.test("establishedDetails() leaves out what OpenVPN did not send, and a port that is none", () => {
+  for (const port of [undefined, "", "-1", "65536", "1e3", " 80", "0x50"]) {
+    const details = establishedDetails(env(port === undefined ? {} : { untrusted_port: port }));
+    assertEquals(details, { clientPort: undefined, virtualIp: undefined, virtualIp6: undefined });
+  }
+});
+
+Deno.test("clientAddress() is the IPv4 address, else the IPv6 one, else empty", () => {
+  assertEquals(
+    clientAddress(env({ untrusted_ip: "192.0.2.1", untrusted_ip6: "2001:db8::1" })),
+    "192.0.2.1",
+  );
+  assertEquals(clientAddress(env({ untrusted_ip6: "2001:db8::1" })), "2001:db8::1");
+  assertEquals(clientAddress(env({})), "");
+});
