@@ -13,7 +13,9 @@ export type AuditEvent =
   | typeof AUDIT_REFUSALS[number]
   | "session_ended"
   /** A client's tunnel is up (OpenVPN's ESTABLISHED), with the VPN address it was given. */
-  | "established";
+  | "established"
+  /** A client with a session left (OpenVPN's DISCONNECT), with how long and how much. */
+  | "client_left";
 
 /**
  * Why a session ended: the reason of its `session_ended` line. README lists them (a test holds
@@ -60,6 +62,11 @@ export interface AuditDetails {
   /** The client's address inside the VPN (`ifconfig_pool_remote_ip`, `..._ip6`). */
   virtualIp?: string | undefined;
   virtualIp6?: string | undefined;
+  /** How long the client was connected, in seconds (`time_duration`). */
+  durationSec?: number | undefined;
+  /** Bytes the server received from the client (`bytes_received`) and sent it (`bytes_sent`). */
+  bytesReceived?: number | undefined;
+  bytesSent?: number | undefined;
 }
 
 const log = getLogger(...AUDIT_CATEGORY.slice(1));
@@ -77,6 +84,8 @@ const MESSAGES: Record<AuditEvent, string> = {
     "session ended {username} (subject {subject}) on {server} cid {cid}, certificate {commonName}, from {clientIp}: {reason}",
   established:
     "established {username} (subject {subject}) on {server} cid {cid}, certificate {commonName}, from {clientIp} port {clientPort}: VPN address {virtualIp}, {virtualIp6}",
+  client_left:
+    "client left {username} (subject {subject}) on {server} cid {cid}, certificate {commonName}, from {clientIp} after {durationSec} s: {bytesReceived} bytes received, {bytesSent} sent",
 };
 
 /** An admission with a reason let in no user: a common name on `bypass_common_names`. */
@@ -109,6 +118,9 @@ export function audit(
     clientPort: details?.clientPort ?? null,
     virtualIp: details?.virtualIp ?? null,
     virtualIp6: details?.virtualIp6 ?? null,
+    durationSec: details?.durationSec ?? null,
+    bytesReceived: details?.bytesReceived ?? null,
+    bytesSent: details?.bytesSent ?? null,
   });
 }
 

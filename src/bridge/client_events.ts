@@ -4,7 +4,7 @@
  * connection; events are handled concurrently, each awaiting only its own I/O.
  */
 import type { Logger } from "@logtape/logtape";
-import { audit, auditSubject } from "../audit.ts";
+import { audit, type AuditDetails, auditSubject } from "../audit.ts";
 import type { Clock } from "../clock.ts";
 import { loggedCertificateName } from "../logged_certificate.ts";
 import type { ResolvedConfig } from "../config/types.ts";
@@ -47,7 +47,7 @@ import { boundBefore, type RunDeparture, RunTold } from "./runs_told.ts";
 import { isKnownRun } from "../management/openvpn_run.ts";
 import { certificateName } from "./certificate_name.ts";
 import { isBypassed } from "./bypass_patterns.ts";
-import { clientAddress, establishedDetails } from "./tunnel_details.ts";
+import { clientAddress, establishedDetails, leftDetails } from "./tunnel_details.ts";
 
 /**
  * Kills, denies, and answers to finished sign-ins, held for a link that is down, at most each
@@ -133,7 +133,7 @@ export class ClientEvents {
   /** What events are answered with: see answers_apart.ts. */
   readonly #answers: ClientCommander;
   /** DISCONNECTs whose session could not be ended yet. */
-  readonly #disconnectRetries: DisconnectRetries<RunDeparture>;
+  readonly #disconnectRetries: DisconnectRetries<ClientDeparture>;
   /** The run the link told last, to which the runs it tells next are linked (runs_told.ts). */
   #runTold = new RunTold(undefined);
   #closed = false;
@@ -147,7 +147,8 @@ export class ClientEvents {
       this.#answerNotTaken(answer, cid, kid, error);
     });
     this.#disconnectRetries = new DisconnectRetries(
-      (departure) => this.#endBinding(departure.cid, (bound) => boundBefore(departure, bound)),
+      (departure) =>
+        this.#endBinding(departure.cid, (bound) => boundBefore(departure, bound), departure.left),
       deps.clock,
       ({ cid }, why) =>
         deps.log.warning(
@@ -616,17 +617,22 @@ export class ClientEvents {
    * and a client of the new run, reconnecting with its token, is bound to the same cid
    * (runs_told.ts).
    */
-  async onDisconnect(cid: number): Promise<void> {
+  async onDisconnect(cid: number, env?: ClientEnv): Promise<void> {
     const { store, server, clock, log } = this.#deps;
     this.#deps.knownSessions?.forgetClient(server, cid);
     this.#signIns.clientLeft(cid);
     // Before its session's binding is looked at below: dropped, the session is deleted.
     const held = this.#takeHeldAnswer(cid);
     if (held !== undefined) this.#dropHeld(held, "its client left");
-    const departure: RunDeparture = { cid, at: clock.now(), run: this.#runTold };
+    const departure: ClientDeparture = {
+      cid,
+      at: clock.now(),
+      run: this.#runTold,
+      left: env && leftDetails(env),
+    };
     try {
       await store.deletePendingByCid(server, cid);
-      await this.#endBinding(cid, (bound) => boundBefore(departure, bound));
+      await this.#endBinding(cid, (bound) => boundBefore(departure, bound), departure.left);
     } catch (error) {
       // Its session stays bound to a cid OpenVPN will give to someone else: tried again. (Its
       // sign-in, if any, is forgotten above; the pending login expires in the store.)
@@ -645,14 +651,22 @@ export class ClientEvents {
    * is any found after it. Mostly one; more when a restart's bindings outlived it (the client
    * list could not be read then), which are ended as well, up to MAX_BOUND_PER_CID.
    */
-  async #endBinding(cid: number, toEnd: (bound: Session) => boolean): Promise<void> {
+  async #endBinding(
+    cid: number,
+    toEnd: (bound: Session) => boolean,
+    left?: AuditDetails,
+  ): Promise<void> {
     for (let round = 0; round < MAX_BOUND_PER_CID; round++) {
-      if (!await this.#endOldestBinding(cid, toEnd)) return;
+      if (!await this.#endOldestBinding(cid, toEnd, left)) return;
     }
   }
 
   /** Whether it ended (or unbound) one: a later one may be bound to the cid too. */
-  async #endOldestBinding(cid: number, toEnd: (bound: Session) => boolean): Promise<boolean> {
+  async #endOldestBinding(
+    cid: number,
+    toEnd: (bound: Session) => boolean,
+    left: AuditDetails | undefined,
+  ): Promise<boolean> {
     const { store, server } = this.#deps;
     const sessionId = await store.findSessionIdByCid(server, cid);
     if (sessionId === undefined) return false;
@@ -663,26 +677,31 @@ export class ClientEvents {
       if (
         !session || session.server !== server || session.cid !== cid || !toEnd(session)
       ) return false;
-      return await this.#clientGone(session);
+      return await this.#clientGone(session, left);
     });
   }
 
   /**
    * The client of a session read under its lock has gone: a resumable session is unbound (its
    * client may come back with its token), any other ends. Whether it was unbound or ended.
+   * `left`: what its DISCONNECT told, for the `client_left` audit line; written once the store
+   * took the change, so that a DISCONNECT tried again (disconnect_retries.ts) writes it once.
    */
-  async #clientGone(session: Session): Promise<boolean> {
+  async #clientGone(session: Session, left?: AuditDetails): Promise<boolean> {
     if (session.resumable) {
       // Ended meanwhile elsewhere: nothing to unbind.
-      return await this.#deps.store.updateSession({
+      const unbound = await this.#deps.store.updateSession({
         ...session,
         cid: undefined,
         openvpnRun: undefined,
       });
+      if (unbound && left) audit("client_left", auditSubject(session, session), undefined, left);
+      return unbound;
     }
     // The client is not known to present an OpenVPN token (login_session.ts), so it cannot come
     // back without a browser: the session is over, and so is our right to its refresh token.
     await this.#deps.admission.endSession(session, "disconnected");
+    if (left) audit("client_left", auditSubject(session, session), undefined, left);
     return true;
   }
 
@@ -1067,6 +1086,9 @@ function heldKillMessage(message: string): string {
     return KILL_MESSAGE;
   }
 }
+
+/** A DISCONNECT, with what it told of the tunnel when it came with its ENV (leftDetails). */
+type ClientDeparture = RunDeparture & { left: AuditDetails | undefined };
 
 /** Appends to a list held for the link, dropping its oldest when it is full. */
 function holdBounded<T>(list: T[], item: T): void {

@@ -222,7 +222,7 @@ export class ServerLink {
       }
       case "client-disconnect":
         this.#unasked?.left(event.cid);
-        await this.#events.onDisconnect(event.cid).catch((error) =>
+        await this.#events.onDisconnect(event.cid, event.env).catch((error) =>
           this.#log.error("Handling DISCONNECT of cid {cid} failed: {error}", {
             cid: event.cid,
             error: String(error),

@@ -1,6 +1,7 @@
 /**
  * What OpenVPN's ENV block tells of a client's tunnel, for its audit lines (audit.ts): where it
- * connects from, and the address it was given inside the VPN. Values OpenVPN did not send are
+ * connects from, the address it was given inside the VPN, and, once it left, for how long and
+ * how much it sent. Values OpenVPN did not send are
  * left out (the line writes null); a number that is not one is too.
  */
 import type { AuditDetails } from "../audit.ts";
@@ -18,6 +19,15 @@ export function establishedDetails(env: ClientEnv): AuditDetails {
     clientPort: port !== undefined && port <= 65_535 ? port : undefined,
     virtualIp: env.get("ifconfig_pool_remote_ip"),
     virtualIp6: env.get("ifconfig_pool_remote_ip6"),
+  };
+}
+
+/** A DISCONNECT block's: how long the client was connected, and the bytes both ways. */
+export function leftDetails(env: ClientEnv): AuditDetails {
+  return {
+    durationSec: whole(env.get("time_duration")),
+    bytesReceived: whole(env.get("bytes_received")),
+    bytesSent: whole(env.get("bytes_sent")),
   };
 }
 

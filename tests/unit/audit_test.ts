@@ -41,6 +41,9 @@ Deno.test("audit() writes one JSON line under its own category with who, where a
     clientPort: null,
     virtualIp: null,
     virtualIp6: null,
+    durationSec: null,
+    bytesReceived: null,
+    bytesSent: null,
   });
 });
 
@@ -104,6 +107,9 @@ Deno.test("audit() writes the named properties only, whatever else its subject c
     "clientPort",
     "virtualIp",
     "virtualIp6",
+    "durationSec",
+    "bytesReceived",
+    "bytesSent",
   ]);
 });
 
@@ -139,5 +145,16 @@ Deno.test("audit() text lines of a tunnel that is up name its VPN addresses and 
     line!,
     'established "alice" (subject "f3a1") on "default" cid 4, certificate "alice-laptop", from ' +
       '"198.51.100.7" port 50123: VPN address "10.8.0.23", "fd00::23"',
+  );
+});
+
+Deno.test("audit() text lines of a client that left name how long and how much", () => {
+  configureLogging("info", "text");
+  const details = { durationSec: 60, bytesReceived: 1000, bytesSent: 2000 };
+  const [line] = captured(() => audit("client_left", WHO, undefined, details));
+  assertStringIncludes(
+    line!,
+    'client left "alice" (subject "f3a1") on "default" cid 4, certificate "alice-laptop", from ' +
+      '"198.51.100.7" after 60 s: 1000 bytes received, 2000 sent',
   );
 });

@@ -47,6 +47,8 @@ Deno.test("journalPriority() makes an audit refusal a notice, and only in the au
     reauth_denied: PRIORITY.notice,
     recheck_denied: PRIORITY.notice,
     session_ended: PRIORITY.info,
+    established: PRIORITY.info,
+    client_left: PRIORITY.info,
   };
   for (const [event, priority] of Object.entries(expected)) {
     const record = { category: AUDIT_CATEGORY, level: "info" as const, properties: { event } };

@@ -243,3 +243,82 @@ Deno.test("audit: ESTABLISHED writes the VPN addresses and the client's port, wi
     await h.stop();
   }
 });
+
+Deno.test("audit: the DISCONNECT of a client with a session writes client_left with its duration and bytes, resumable or not", async () => {
+  const { h, log } = await auditedBridge({});
+  const openvpn = h.openvpn;
+  try {
+    // A 2.6 client presents its token when it comes back: its session outlives the tunnel.
+    await h.signIn(0, { session_id: "s-a" });
+    // One that cannot (2.5.2, certificate only): its session ends with the tunnel.
+    await h.signIn(1, { common_name: "alice-2", session_id: "s-b", IV_VER: "2.5.2" });
+    const traffic = (seconds: string) => ({
+      time_duration: seconds,
+      bytes_received: "1000",
+      bytes_sent: "2000",
+    });
+    openvpn.sendClientBlock("DISCONNECT", 0, undefined, clientEnv(traffic("60")));
+    openvpn.sendClientBlock(
+      "DISCONNECT",
+      1,
+      undefined,
+      clientEnv({ common_name: "alice-2", ...traffic("61") }),
+    );
+    // A client with no session (it left mid sign-in): no line.
+    await h.connect(2, { session_id: "s-c" });
+    openvpn.sendClientBlock("DISCONNECT", 2, undefined, clientEnv(traffic("1")));
+    const left = (record: AuditRecord) => record["event"] === "client_left";
+    await auditUntil(log, () => auditRecords(log).filter(left).length === 2);
+    // The pending sign-in's DISCONNECT, handled before this one, would have written its line.
+    openvpn.sendClientBlock("CONNECT", 3, 1, clientEnv({ IV_SSO: "openurl" }));
+    const audit = await auditUntil(log, (record) => record["event"] === "denied");
+    assertEquals(
+      audit.filter((record) => record["event"] !== "admitted" && record["event"] !== "denied")
+        .sort((a, b) => Number(a["cid"]) - Number(b["cid"]) || (left(a) ? 1 : -1))
+        .map((record) =>
+          pick(record, [...WHO_AND_WHY, "durationSec", "bytesReceived", "bytesSent"])
+        ),
+      [
+        {
+          event: "client_left",
+          username: "alice",
+          server: "default",
+          cid: 0,
+          commonName: "alice",
+          clientIp: "127.0.0.1",
+          reason: null,
+          durationSec: 60,
+          bytesReceived: 1000,
+          bytesSent: 2000,
+        },
+        {
+          event: "session_ended",
+          username: "alice",
+          server: "default",
+          cid: 1,
+          commonName: "alice-2",
+          clientIp: "127.0.0.1",
+          reason: "disconnected",
+          durationSec: null,
+          bytesReceived: null,
+          bytesSent: null,
+        },
+        {
+          event: "client_left",
+          username: "alice",
+          server: "default",
+          cid: 1,
+          commonName: "alice-2",
+          clientIp: "127.0.0.1",
+          reason: null,
+          durationSec: 61,
+          bytesReceived: 1000,
+          bytesSent: 2000,
+        },
+      ],
+    );
+  } finally {
+    log.restore();
+    await h.stop();
+  }
+});

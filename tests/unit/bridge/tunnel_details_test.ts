@@ -1,5 +1,9 @@
 import { assertEquals } from "../../support/assert.ts";
-import { clientAddress, establishedDetails } from "../../../src/bridge/tunnel_details.ts";
+import {
+  clientAddress,
+  establishedDetails,
+  leftDetails,
+} from "../../../src/bridge/tunnel_details.ts";
 
 const env = (values: Record<string, string>) => new Map(Object.entries(values));
 
@@ -28,4 +32,15 @@ Deno.test("clientAddress() is the IPv4 address, else the IPv6 one, else empty", 
   );
   assertEquals(clientAddress(env({ untrusted_ip6: "2001:db8::1" })), "2001:db8::1");
   assertEquals(clientAddress(env({})), "");
+});
+
+Deno.test("leftDetails() takes the duration and the bytes both ways, and leaves out what is no count", () => {
+  assertEquals(
+    leftDetails(env({ time_duration: "60", bytes_received: "2666", bytes_sent: "2697" })),
+    { durationSec: 60, bytesReceived: 2666, bytesSent: 2697 },
+  );
+  assertEquals(
+    leftDetails(env({ time_duration: "-1", bytes_received: "1234567890123456", bytes_sent: "" })),
+    { durationSec: undefined, bytesReceived: undefined, bytesSent: undefined },
+  );
 });

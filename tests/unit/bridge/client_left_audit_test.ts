@@ -1,0 +1,52 @@
+/**
+ * The `client_left` audit line of a DISCONNECT (client_events.ts): one per session the
+ * DISCONNECT unbound or ended, written once the store took it, so a DISCONNECT tried again after
+ * the store failed writes it once, with what the DISCONNECT told.
+ */
+import { assertEquals } from "../../support/assert.ts";
+import { MemoryStore } from "../../../src/sessions/memory_store.ts";
+import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.ts";
+import {
+  EVENTS_T0,
+  settle,
+  testClientEvents,
+  testEnv,
+  testSession,
+} from "../../support/client_events_fixture.ts";
+import { FakeClock } from "../../support/fake_clock.ts";
+import { captureLogs } from "../../support/log_capture.ts";
+
+const TRAFFIC = { time_duration: "3600", bytes_received: "123456789", bytes_sent: "987654321" };
+
+Deno.test("a DISCONNECT whose unbinding failed once writes its client_left line once, when tried again", async () => {
+  const clock = new FakeClock(EVENTS_T0);
+  const store = new MemoryStore({ maxEntries: 10, now: clock.now });
+  const { events } = testClientEvents({ store, clock });
+  await store.putSession(testSession({ resumable: true }));
+  const update = store.updateSession.bind(store);
+  store.updateSession = () => Promise.reject(new StoreUnavailableError("test"));
+  const capture = captureLogs();
+  try {
+    await events.onDisconnect(4, testEnv(TRAFFIC));
+    store.updateSession = update;
+    clock.advance(60_000);
+    await settle();
+    assertEquals((await store.getSession("s-1"))?.cid, undefined);
+    const left = capture.lines.filter((line) => line.category === "audit");
+    assertEquals(left.map(({ properties }) => properties["event"]), ["client_left"]);
+    const { username, cid, durationSec, bytesReceived, bytesSent } = left[0]!.properties;
+    assertEquals(
+      { username, cid, durationSec, bytesReceived, bytesSent },
+      {
+        username: "alice",
+        cid: 4,
+        durationSec: 3600,
+        bytesReceived: 123456789,
+        bytesSent: 987654321,
+      },
+    );
+  } finally {
+    capture.stop();
+    events.close();
+  }
+});
