@@ -105,7 +105,7 @@ export function audit(
   const message = event === "admitted" && reason !== undefined
     ? ADMITTED_WITHOUT_USER
     : MESSAGES[event];
-  log.info(message, {
+  const properties: Record<string, unknown> = {
     event,
     username: who.username,
     subject: who.subject,
@@ -121,7 +121,31 @@ export function audit(
     durationSec: details?.durationSec ?? null,
     bytesReceived: details?.bytesReceived ?? null,
     bytesSent: details?.bytesSent ?? null,
-  });
+  };
+  for (const key in properties) {
+    const value = properties[key];
+    if (typeof value === "string" && value.length > MAX_VALUE_CHARS) {
+      properties[key] = capped(value);
+    }
+  }
+  log.info(message, properties);
+}
+
+/**
+ * Characters of one value an audit line keeps. journald splits a line longer than its LineMax
+ * (48 KiB by default) into several entries, and a JSON line split so is no JSON: a claim of
+ * 30,000 characters (a user name, which the line holds twice, in its message and its property)
+ * made every line naming that user unreadable. At this cap a line whose user name and subject
+ * are both cut is about 5 KiB.
+ */
+export const MAX_VALUE_CHARS = 1024;
+
+/** The first MAX_VALUE_CHARS characters of `value`, with how many more it had. */
+function capped(value: string): string {
+  // A surrogate pair is not split: its first half alone is no character.
+  const code = value.charCodeAt(MAX_VALUE_CHARS - 1);
+  const end = code >= 0xd800 && code <= 0xdbff ? MAX_VALUE_CHARS - 1 : MAX_VALUE_CHARS;
+  return `${value.slice(0, end)}…(+${value.length - end} chars)`;
 }
 
 /** Who and where, for the audit line: the client side, with the identity once known. */

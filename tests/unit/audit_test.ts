@@ -1,5 +1,5 @@
-import { assertEquals, assertStringIncludes } from "../support/assert.ts";
-import { audit, type AuditSubject, auditSubject } from "../../src/audit.ts";
+import { assert, assertEquals, assertStringIncludes } from "../support/assert.ts";
+import { audit, type AuditSubject, auditSubject, MAX_VALUE_CHARS } from "../../src/audit.ts";
 import { configureLogging } from "../../src/log.ts";
 import { captureStderr } from "../support/stderr_capture.ts";
 
@@ -156,5 +156,33 @@ Deno.test("audit() text lines of a client that left name how long and how much",
     line!,
     'client left "alice" (subject "f3a1") on "default" cid 4, certificate "alice-laptop", from ' +
       '"198.51.100.7" after 60 s: 1000 bytes received, 2000 sent',
+  );
+});
+
+Deno.test("audit() cuts each string value at MAX_VALUE_CHARS and says how much more it had", () => {
+  configureLogging("info", "json");
+  const long = "L".repeat(30_000);
+  const [line] = captured(() =>
+    audit("denied", { ...WHO, username: long, subject: long }, "username_unusable")
+  );
+  const { properties, message } = JSON.parse(line!);
+  const cut = "L".repeat(MAX_VALUE_CHARS) + `…(+${30_000 - MAX_VALUE_CHARS} chars)`;
+  assertEquals([properties.username, properties.subject], [cut, cut]);
+  assertStringIncludes(message, cut);
+  // journald's LineMax: a longer line is split into entries that are no JSON.
+  assert(line!.length < 48 * 1024, `a line of ${line!.length} characters`);
+  assertEquals(properties.commonName, "alice-laptop");
+});
+
+Deno.test("audit() leaves a value of MAX_VALUE_CHARS whole, and never cuts a surrogate pair in two", () => {
+  configureLogging("info", "json");
+  const exact = "x".repeat(MAX_VALUE_CHARS);
+  const [whole] = captured(() => audit("admitted", { ...WHO, username: exact }));
+  assertEquals(JSON.parse(whole!).properties.username, exact);
+  const astral = "x".repeat(MAX_VALUE_CHARS - 1) + "😀".repeat(10);
+  const [cut] = captured(() => audit("admitted", { ...WHO, username: astral }));
+  assertEquals(
+    JSON.parse(cut!).properties.username,
+    "x".repeat(MAX_VALUE_CHARS - 1) + `…(+20 chars)`,
   );
 });
