@@ -7,15 +7,21 @@
 import { AUDIT_CATEGORY, AUDIT_REFUSALS, getLogger } from "./log.ts";
 import { loggedCertificateName } from "./logged_certificate.ts";
 
-/** A refusal (AUDIT_REFUSALS) is a notice in the journal, the others info. */
-export type AuditEvent =
-  | "admitted"
-  | typeof AUDIT_REFUSALS[number]
-  | "session_ended"
-  /** A client's tunnel is up (OpenVPN's ESTABLISHED), with the VPN address it was given. */
-  | "established"
-  /** A client with a session left (OpenVPN's DISCONNECT), with how long and how much. */
-  | "client_left";
+/**
+ * Every event an audit line can have (README lists them). A refusal (AUDIT_REFUSALS) is a notice
+ * in the journal, the others info. `established`: a client's tunnel is up (OpenVPN's
+ * ESTABLISHED), with the VPN address it was given; `client_left`: a client with a session left
+ * (OpenVPN's DISCONNECT), with how long and how much.
+ */
+export const AUDIT_EVENTS = [
+  "admitted",
+  ...AUDIT_REFUSALS,
+  "session_ended",
+  "established",
+  "client_left",
+] as const;
+
+export type AuditEvent = typeof AUDIT_EVENTS[number];
 
 /**
  * Why a session ended: the reason of its `session_ended` line. README lists them (a test holds
@@ -50,6 +56,14 @@ export interface AuditSubject {
   /** Empty when not known yet (denied before the IdP said who it is). */
   username: string;
   subject: string;
+  /**
+   * The id the session is stored under (OpenVPN's `session_id`, or one of the bridge's own),
+   * which ties the lines of one session together; undefined without one. It lets nobody in: a
+   * reconnect needs the token OpenVPN signed, and `sessions list` shows it too.
+   */
+  sessionId?: string | undefined;
+  /** The browser's address at a sign-in's callback; undefined for any other decision. */
+  browserIp?: string | undefined;
 }
 
 /**
@@ -115,6 +129,8 @@ export function audit(
     commonName: who.commonName === undefined ? "" : loggedCertificateName(who.commonName),
     clientIp: who.clientIp,
     reason: reason ?? null,
+    sessionId: who.sessionId ?? null,
+    browserIp: who.browserIp ?? null,
     clientPort: details?.clientPort ?? null,
     virtualIp: details?.virtualIp ?? null,
     virtualIp6: details?.virtualIp6 ?? null,
@@ -155,8 +171,14 @@ export function auditSubject(
     cid: number | undefined;
     commonName: string | undefined;
     clientIp?: string;
+    browserIp?: string | undefined;
   },
-  who?: { username: string; subject: string; clientIp?: string | undefined },
+  who?: {
+    username: string;
+    subject: string;
+    clientIp?: string | undefined;
+    sessionId?: string | undefined;
+  },
 ): AuditSubject {
   return {
     server: where.server,
@@ -165,5 +187,7 @@ export function auditSubject(
     clientIp: where.clientIp || (who?.clientIp ?? ""),
     username: who?.username ?? "",
     subject: who?.subject ?? "",
+    sessionId: who?.sessionId,
+    browserIp: where.browserIp,
   };
 }

@@ -75,6 +75,8 @@ export interface ClientSide {
   username: string | undefined;
   /** For a browser sign-in: which one, so that its answer goes only to its own client. */
   signIn?: SignInRef;
+  /** For a browser sign-in: the browser's address at the callback (its audit line). */
+  browserIp?: string;
 }
 
 /**

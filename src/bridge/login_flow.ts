@@ -328,6 +328,7 @@ export class LoginFlow {
       ...login,
       kind: "login" as const,
       signIn: { loginId: login.id, openvpnRun: login.openvpnRun },
+      browserIp,
     };
     const deny = async (denial: Denial): Promise<CallbackOutcome> => {
       // Held for the link when it is down, and sent once it is back (Admission.denySignIn).

@@ -30,6 +30,8 @@ export interface FinishedLogin {
     sessionIdUnverified?: boolean;
     /** The sign-in, so that its answer goes only to the client it began with. */
     signIn: SignInRef;
+    /** The browser's address at the callback, for the sign-in's audit line. */
+    browserIp?: string;
   };
   sessionId: string;
   result: LoginResult;

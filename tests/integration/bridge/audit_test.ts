@@ -322,3 +322,57 @@ Deno.test("audit: the DISCONNECT of a client with a session writes client_left w
     await h.stop();
   }
 });
+
+Deno.test("audit: a session's lines carry its id; a sign-in's, the browser's address", async () => {
+  const { h, log } = await auditedBridge({});
+  const openvpn = h.openvpn;
+  try {
+    // The client connects from afar; the browser (this test) from the loopback address.
+    await h.signIn(0, { untrusted_ip: "203.0.113.5", session_id: "s-a" });
+    openvpn.sendClientBlock("DISCONNECT", 0, undefined, clientEnv({ session_id: "s-a" }));
+    await auditUntil(log, (record) => record["event"] === "client_left");
+    // It comes back with its token: no browser.
+    const mark = openvpn.received.length;
+    openvpn.sendClientBlock(
+      "CONNECT",
+      1,
+      1,
+      clientEnv({ session_id: "s-a", session_state: "Authenticated" }),
+    );
+    await h.waitForCommand(mark, (line) => line.startsWith("client-auth 1 1"));
+    // Cancelled at the IdP: a sign-in refused, with no session.
+    const url = await h.connect(2, { session_id: "s-c" });
+    await h.browserLogin(url, "alice", "alice-password", { cancel: true });
+    const audit = await auditUntil(log, (record) => record["event"] === "denied");
+    assertEquals(
+      audit.map((record) => pick(record, ["event", "cid", "clientIp", "sessionId", "browserIp"])),
+      [
+        {
+          event: "admitted",
+          cid: 0,
+          clientIp: "203.0.113.5",
+          sessionId: "s-a",
+          browserIp: "127.0.0.1",
+        },
+        {
+          event: "client_left",
+          cid: 0,
+          clientIp: "203.0.113.5",
+          sessionId: "s-a",
+          browserIp: null,
+        },
+        { event: "admitted", cid: 1, clientIp: "127.0.0.1", sessionId: "s-a", browserIp: null },
+        {
+          event: "denied",
+          cid: 2,
+          clientIp: "127.0.0.1",
+          sessionId: null,
+          browserIp: "127.0.0.1",
+        },
+      ],
+    );
+  } finally {
+    log.restore();
+    await h.stop();
+  }
+});
