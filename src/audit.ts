@@ -1,8 +1,9 @@
 /**
- * The audit log: one structured line per decision that changes who is on the network, under a
- * category of its own (`openvpn-auth-oidc.audit`) so it can be routed apart from operational
- * logs. Every line has the same properties: `event`, then who and where; `reason` is a fixed
- * code, never free text from the IdP or the client.
+ * The audit log: one structured line per decision that changes who is on the network, and one
+ * when a client's tunnel comes up and when it ends, under a category of its own
+ * (`openvpn-auth-oidc.audit`) so it can be routed apart from operational logs. Every line has the
+ * same properties, null where one does not apply (README lists them): `event`, then who and
+ * where; `reason` is a fixed code, never free text from the IdP or the client.
  */
 import { AUDIT_CATEGORY, AUDIT_REFUSALS, getLogger } from "./log.ts";
 import { loggedCertificateName } from "./logged_certificate.ts";
