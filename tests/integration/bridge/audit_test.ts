@@ -51,11 +51,15 @@ async function auditUntil(
   }
 }
 
-Deno.test("audit: an admission and a session ended by max_per_user, as JSON lines", async () => {
+/**
+ * Alice signs in on cid 0, then on cid 1, with the certificates `commonNames`, under
+ * max_per_user = 1: who and why of the audit lines once cid 0 is killed.
+ */
+async function secondSignInAudit(commonNames: [string, string]): Promise<AuditRecord[]> {
   const { h, log } = await auditedBridge({ sessionsToml: "max_per_user = 1" });
   try {
     for (const cid of [0, 1]) {
-      const url = await h.connect(cid, { common_name: `alice-${cid}`, session_id: `s-${cid}` });
+      const url = await h.connect(cid, { common_name: commonNames[cid]!, session_id: `s-${cid}` });
       const mark = h.openvpn.received.length;
       await h.browserLogin(url, "alice", "alice-password");
       await h.waitForCommand(mark, (line) => line === `client-auth ${cid} 1`);
@@ -64,40 +68,40 @@ Deno.test("audit: an admission and a session ended by max_per_user, as JSON line
       0,
       (line) => line === 'client-kill 0 "RESTART,You signed in on another device"',
     );
-    const audit = auditRecords(log).map((record) => pick(record, WHO_AND_WHY));
-    assertEquals(audit, [
-      {
-        event: "admitted",
-        username: "alice",
-        server: "default",
-        cid: 0,
-        commonName: "alice-0",
-        clientIp: "127.0.0.1",
-        reason: null,
-      },
-      {
-        event: "admitted",
-        username: "alice",
-        server: "default",
-        cid: 1,
-        commonName: "alice-1",
-        clientIp: "127.0.0.1",
-        reason: null,
-      },
-      {
-        event: "session_ended",
-        username: "alice",
-        server: "default",
-        cid: 0,
-        commonName: "alice-0",
-        clientIp: "127.0.0.1",
-        reason: "max_per_user",
-      },
-    ]);
+    return auditRecords(log).map((record) => pick(record, WHO_AND_WHY));
   } finally {
     log.restore();
     await h.stop();
   }
+}
+
+/** An audit line of alice's from 127.0.0.1 on `default`, who and why. */
+function aliceLine(event: string, cid: number, commonName: string, reason: string | null) {
+  return {
+    event,
+    username: "alice",
+    server: "default",
+    cid,
+    commonName,
+    clientIp: "127.0.0.1",
+    reason,
+  };
+}
+
+Deno.test("audit: an admission and a session ended by max_per_user, as JSON lines", async () => {
+  assertEquals(await secondSignInAudit(["alice-0", "alice-1"]), [
+    aliceLine("admitted", 0, "alice-0", null),
+    aliceLine("admitted", 1, "alice-1", null),
+    aliceLine("session_ended", 0, "alice-0", "max_per_user"),
+  ]);
+});
+
+Deno.test("audit: a session replaced by a sign-in from the same device ends as replaced, not max_per_user", async () => {
+  assertEquals(await secondSignInAudit(["alice", "alice"]), [
+    aliceLine("admitted", 0, "alice", null),
+    aliceLine("admitted", 1, "alice", null),
+    aliceLine("session_ended", 0, "alice", "replaced"),
+  ]);
 });
 
 Deno.test("audit: a bypassed common name's CONNECT is an admission, reason bypass; its REAUTH is not", async () => {
