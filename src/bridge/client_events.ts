@@ -48,6 +48,7 @@ import { isKnownRun } from "../management/openvpn_run.ts";
 import { certificateName } from "./certificate_name.ts";
 import { isBypassed } from "./bypass_patterns.ts";
 import { clientAddress, establishedDetails, leftDetails } from "./tunnel_details.ts";
+import { MANAGEMENT_TOO_OLD, servesBrowserSignIn } from "../management/openvpn_version.ts";
 
 /**
  * Kills, denies, and answers to finished sign-ins, held for a link that is down, at most each
@@ -139,6 +140,11 @@ export class ClientEvents {
   #closed = false;
   /** adoptPendingLogins could not read the store: which clients sign in is not known. */
   #pendingNotAdopted = false;
+  /**
+   * The server can hold a client for browser sign-in, by the management version its link told
+   * last (managementVersionIs); taken to until a link tells.
+   */
+  #serverSignsIn = true;
 
   constructor(deps: ClientEventsDeps) {
     this.#deps = deps;
@@ -199,6 +205,22 @@ export class ClientEvents {
       });
     }
     return mine.length;
+  }
+
+  /**
+   * The link came up with OpenVPN speaking this management version. One too old for browser
+   * sign-in (openvpn_version.ts) is an error, logged once per link-up; each new client is then
+   * stopped with the reason (decide.ts), where client-pending-auth failed and the client was
+   * denied for an internal error, which one with `auth-retry interact` retried without end.
+   */
+  managementVersionIs(version: number): void {
+    this.#serverSignsIn = servesBrowserSignIn(version);
+    if (this.#serverSignsIn) return;
+    this.#deps.log.error(
+      "OpenVPN on {server} speaks management version {version}: {problem}. New clients are " +
+        "stopped (client-kill with HALT) with that reason until OpenVPN is updated",
+      { server: this.#deps.server, version, problem: MANAGEMENT_TOO_OLD },
+    );
   }
 
   /** The run of OpenVPN the link last told; undefined before the first time. */
@@ -829,6 +851,7 @@ export class ClientEvents {
       bypassCommonNames: config.bypassCommonNames,
       reauthCheck: config.sessions.reauthCheck,
       now: clock.now(),
+      serverSignsIn: this.#serverSignsIn,
     });
     await this.#answer(req, decision, session, commander, sameRun, run);
   }
@@ -880,7 +903,14 @@ export class ClientEvents {
         // Ended rather than resumed (its refresh token had expired at the IdP): the reconnect
         // is answered as a new client's.
         if (resumed === "ended") {
-          await this.#answer(req, decideNewClient(req), session, commander, sameRun, run);
+          await this.#answer(
+            req,
+            decideNewClient(req, this.#serverSignsIn),
+            session,
+            commander,
+            sameRun,
+            run,
+          );
         }
         return;
       }
@@ -916,6 +946,7 @@ export class ClientEvents {
     const decision = decideWithoutStore(req, known, {
       bypassCommonNames: config.bypassCommonNames,
       now: clock.now(),
+      serverSignsIn: this.#serverSignsIn,
     });
     if (decision.action === "bypass") return await this.#admitBypassed(req, commander);
     if (decision.action === "deny") {

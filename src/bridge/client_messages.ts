@@ -33,6 +33,17 @@ export const CLIENT_MESSAGES: ReadonlyMap<string, Translations> = new Map<string
     },
   ],
   [
+    "This VPN server is too old for browser sign-in. Ask its administrator to update OpenVPN.",
+    {
+      de:
+        "Dieser VPN-Server ist zu alt für die Anmeldung im Browser. Bitten Sie seinen Administrator, OpenVPN zu aktualisieren.",
+      fr:
+        "Ce serveur VPN est trop ancien pour se connecter via le navigateur. Demandez à son administrateur de mettre OpenVPN à jour.",
+      es:
+        "Este servidor VPN es demasiado antiguo para iniciar sesión en el navegador. Pida a su administrador que actualice OpenVPN.",
+    },
+  ],
+  [
     "Your VPN user name must be the one you sign in with, including case",
     {
       de:

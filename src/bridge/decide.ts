@@ -31,6 +31,7 @@ import {
   CLIENT_TOO_OLD,
   type Denial,
   NO_WEBAUTH,
+  SERVER_TOO_OLD,
   SESSION_EXPIRED,
   TOKEN_REFUSED,
   TOKEN_REJECTED,
@@ -65,6 +66,11 @@ export interface DecideOptions {
   bypassCommonNames: readonly RegExp[];
   reauthCheck: "none" | "refresh";
   now: number;
+  /**
+   * The OpenVPN server can hold a client while its user signs in in the browser (its management
+   * version, openvpn_version.ts). False for 2.4 and older: a new client is stopped with the reason.
+   */
+  serverSignsIn: boolean;
 }
 
 const TOKEN_STATES = new Set(["Authenticated", "AuthenticatedEmptyUser"]);
@@ -117,16 +123,21 @@ export function decide(
   if (TOKEN_STATES.has(request.sessionState) && usable && session.expiresAt > options.now) {
     return { action: "resume", session, refresh };
   }
-  return decideNewClient(request);
+  return decideNewClient(request, options.serverSignsIn);
 }
 
 /**
  * A CONNECT with no session to resume: a browser sign-in, when the client can do one. Also a
  * reconnect whose session the admission step ended rather than resume (admission.ts). A client
  * that cannot is told what would help: `setenv IV_SSO webauth`, or for one too old to send
- * `IV_SSO` at all, an update.
+ * `IV_SSO` at all, an update. On a server that cannot hold a client for the sign-in
+ * (`serverSignsIn` false) no client can: that comes first, as no change to the client helps.
  */
-export function decideNewClient(request: Pick<ClientRequest, "ivSso" | "ivVer">): Decision {
+export function decideNewClient(
+  request: Pick<ClientRequest, "ivSso" | "ivVer">,
+  serverSignsIn: boolean,
+): Decision {
+  if (!serverSignsIn) return deny(SERVER_TOO_OLD);
   if (WEBAUTH.test(request.ivSso)) return { action: "start_login" };
   return deny(versionPredatesBrowserSignIn(request.ivVer) ? CLIENT_TOO_OLD : NO_WEBAUTH);
 }

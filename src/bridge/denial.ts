@@ -5,6 +5,7 @@
  * denials are all here (client_messages.ts translates their `reason`); whether a refusal is a
  * `client-deny` or ends the client with HALT is refusal.ts's.
  */
+import { MANAGEMENT_TOO_OLD } from "../management/openvpn_version.ts";
 import type { DenialReason } from "../metrics/port.ts";
 import type { OidcError, OidcErrorCode } from "../oidc/errors.ts";
 import { IDP_SESSION_HINT } from "./refresh_expiry.ts";
@@ -101,6 +102,17 @@ export const CLIENT_TOO_OLD: Denial = {
   code: "no_webauth",
   reason: "Your VPN client is too old for browser sign-in. Update it to OpenVPN 2.6 or later.",
   logReason: "client too old for web authentication (IV_VER before 2.5 sends no IV_SSO)",
+};
+/**
+ * A new client of an OpenVPN server too old to hold it while its user signs in (management
+ * version before 3: no `client-pending-auth`, openvpn_version.ts). Counted as `no_webauth`: no
+ * browser sign-in can happen on that client, and no retry of it helps (HALT, refusal.ts).
+ */
+export const SERVER_TOO_OLD: Denial = {
+  code: "no_webauth",
+  reason:
+    "This VPN server is too old for browser sign-in. Ask its administrator to update OpenVPN.",
+  logReason: `OpenVPN server too old: ${MANAGEMENT_TOO_OLD}`,
 };
 /** A REAUTH whose `session_state` is none OpenVPN 2.6 sends for a refused token (decide.ts). */
 export const TOKEN_REJECTED: Denial = {

@@ -231,6 +231,8 @@ export class ServerLink {
         return;
       case "connected": {
         this.#openvpnPid = event.openvpnPid;
+        // Before any client event of this link is handled (this part runs synchronously).
+        this.#events.managementVersionIs(event.managementVersion);
         // The first event of a link: what an earlier link heard is no news of this one's clients.
         this.#dropUnheard();
         this.#heard = new Set();

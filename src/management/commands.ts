@@ -14,6 +14,7 @@
  */
 import type { Secret } from "../config/secret.ts";
 import type { ReplyKind } from "./events.ts";
+import { MIN_MANAGEMENT_VERSION, servesBrowserSignIn } from "./openvpn_version.ts";
 
 export type ManagementArgumentErrorCode =
   | "control-character"
@@ -167,12 +168,12 @@ export function clientPendingAuth(
       "single",
     );
   }
-  if (managementVersion === 3) {
+  if (servesBrowserSignIn(managementVersion)) {
     return command("client-pending-auth", [`client-pending-auth ${c} ${e}`], "single");
   }
   throw new ManagementArgumentError(
     "unsupported-version",
-    `client-pending-auth needs management version 3 (OpenVPN 2.5) or later: server has ${managementVersion}`,
+    `client-pending-auth needs management version ${MIN_MANAGEMENT_VERSION} (OpenVPN 2.5) or later: server has ${managementVersion}`,
   );
 }
 

@@ -3,8 +3,28 @@
  * that it lacks. The line names the upstream release only ("OpenVPN Version: OpenVPN 2.6.14
  * x86_64-pc-linux-gnu [SSL (OpenSSL)] ..." from 2.6.0 to 2.7.x; a pre-release says "2.7_rc6"),
  * never a distribution's patch level: a patched distribution build looks unpatched, so what this
- * finds is advice for `check-config --probe`, not a reason to refuse a server.
+ * finds is advice for `check-config --probe`, not a reason to refuse a server. The management
+ * version (the `version` reply's other line) is exact: below MIN_MANAGEMENT_VERSION browser sign-in
+ * cannot work at all.
  */
+
+/**
+ * The oldest management version with `client-pending-auth` (OpenVPN 2.5; 2.3 and 2.4 say 1): a
+ * server below it cannot hold a client while its user signs in in the browser. The probe fails
+ * such a server, and its link stops each new client with the reason (ClientEvents) rather than
+ * deny it for an internal error, which a client with `auth-retry interact` retried for ever.
+ */
+export const MIN_MANAGEMENT_VERSION = 3;
+
+/** Why a server below MIN_MANAGEMENT_VERSION serves no browser sign-in, as the probe and log say. */
+export const MANAGEMENT_TOO_OLD =
+  `browser sign-in needs OpenVPN 2.5 or later (management version ${MIN_MANAGEMENT_VERSION}); ` +
+  "2.6 recommended";
+
+/** Whether a server of this management version can hold a client for browser sign-in. */
+export function servesBrowserSignIn(managementVersion: number): boolean {
+  return managementVersion >= MIN_MANAGEMENT_VERSION;
+}
 
 export interface OpenvpnVersion {
   major: number;

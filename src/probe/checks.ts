@@ -4,7 +4,12 @@
  * The session store's and the control socket's checks are in local_checks.ts.
  */
 import { HEALTH_PATH } from "../http/routes.ts";
-import { missingFixes, parseOpenvpnVersion } from "../management/openvpn_version.ts";
+import {
+  MANAGEMENT_TOO_OLD,
+  missingFixes,
+  parseOpenvpnVersion,
+  servesBrowserSignIn,
+} from "../management/openvpn_version.ts";
 import { isLoopbackHost, isLoopbackHttp } from "../loopback.ts";
 import { UNTRUSTED_CERTIFICATE_FIX } from "../oidc/fetch_failure.ts";
 import { templateIssuerAdvice } from "../oidc/template_issuer.ts";
@@ -70,6 +75,9 @@ function appArmorSocketAdvice(path: string): string {
     `'apparmor_parser -r ${OPENVPN_APPARMOR_PROFILE}' and restart OpenVPN.`;
 }
 
+/** The release to run, with every fix the bridge relies on (openvpn_version.ts). */
+const UPDATE_OPENVPN = "Update OpenVPN to 2.6.21 or 2.7.5 or later";
+
 export function managementCheck(target: ManagementTarget, outcome: ManagementOutcome): CheckResult {
   const check = `management ${target.server}`;
   if (outcome.kind === "connected") {
@@ -80,15 +88,19 @@ export function managementCheck(target: ManagementTarget, outcome: ManagementOut
     const detail =
       `${target.address}: ${openvpn}, management version ${outcome.managementVersion}` +
       (target.hasPassword ? ", password accepted" : "");
+    // The link would come up and every client be stopped (ClientEvents): a failure, not a risk.
+    if (!servesBrowserSignIn(outcome.managementVersion)) {
+      return fail(check, `${detail}: ${MANAGEMENT_TOO_OLD}`, `${UPDATE_OPENVPN}.`);
+    }
     const version = line === undefined ? undefined : parseOpenvpnVersion(line);
     const risks = version === undefined ? [] : missingFixes(version);
     if (risks.length === 0) return pass(check, detail);
     return warn(
       check,
       `${detail}; without fixes released later, ${risks.join("; ")}`,
-      "Update OpenVPN to 2.6.21 or 2.7.5 or later. The version line names the upstream release " +
-        "only: if your distribution's package has these fixes backported (its changelog names the " +
-        "CVEs), ignore this.",
+      `${UPDATE_OPENVPN}. The version line names the upstream release only: if your ` +
+        "distribution's package has these fixes backported (its changelog names the CVEs), " +
+        "ignore this.",
     );
   }
   const detail = `${target.address}: ${outcome.message}`;

@@ -80,10 +80,12 @@ async function withLink(
     records: LogRecord[],
     wired: { sessionEnd: SessionEnd; events: ClientEvents },
   ) => Promise<void>,
-  { clients = [], pid, ...options }: LinkOptions & {
+  { clients = [], pid, managementVersion, ...options }: LinkOptions & {
     clients?: readonly number[] | ReadonlyMap<number, string>;
     /** OpenVPN's pid as the stand-in tells it (4242 when left out). */
     pid?: number;
+    /** The management version the stand-in speaks (its default when left out). */
+    managementVersion?: number;
   } = {},
 ): Promise<void> {
   const records: LogRecord[] = [];
@@ -95,7 +97,9 @@ async function withLink(
       { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },
     ],
   });
-  const server = await FakeManagementServer.start();
+  const server = await FakeManagementServer.start(
+    managementVersion === undefined ? {} : { managementVersion },
+  );
   if (pid !== undefined) server.pid = pid;
   if (Array.isArray(clients)) {
     for (const cid of clients) {
@@ -142,6 +146,23 @@ Deno.test("a malformed CONNECT block that names its cid and kid gets one client-
     assertEquals(logged.length, 2, "the marker's own warning besides");
     assert(!JSON.stringify(logged).includes("a-secret"));
   });
+});
+
+Deno.test("OpenVPN 2.4 (management version 1): one error at link-up names the server and version; a new client is stopped with HALT and the reason", async () => {
+  await withLink(async (server, records) => {
+    const errors = () => records.filter((record) => record.level === "error");
+    server.sendLines(clientBlockLines("CONNECT", 5, 1, testEnv({ untrusted_ip: "198.51.100.7" })));
+    await server.waitForLine((line) => line.startsWith("client-"));
+    assertEquals(server.received.filter((line) => line.startsWith("client-")), [
+      'client-kill 5 "HALT,This VPN server is too old for browser sign-in. Ask its administrator ' +
+      'to update OpenVPN."',
+    ]);
+    assertEquals(errors().map((record) => record.properties), [{
+      server: "default",
+      version: 1,
+      problem: "browser sign-in needs OpenVPN 2.5 or later (management version 3); 2.6 recommended",
+    }]);
+  }, { managementVersion: 1 });
 });
 
 Deno.test("a malformed CONNECT header whose ids parse is denied; one without ids is only logged", async () => {

@@ -101,7 +101,12 @@ Deno.test("a typed user name on bypass_common_names bypasses nothing: the REAUTH
 
 Deno.test("a bypass pattern that matches an empty name (.*) bypasses no client without a certificate: its CONNECT signs in", () => {
   const connect = new EnvClientRequest("connect", "default", 4, 1, connectEnv("alice"));
-  const options = { bypassCommonNames: [/^(?:.*)$/], reauthCheck: "none" as const, now: T0 };
+  const options = {
+    bypassCommonNames: [/^(?:.*)$/],
+    reauthCheck: "none" as const,
+    now: T0,
+    serverSignsIn: true,
+  };
   assertEquals(decide(connect, undefined, options), { action: "start_login" });
   // A certificate's name it matches is bypassed as before.
   assertEquals(

@@ -8,7 +8,12 @@ import { SESSION_EXPIRED } from "../../../src/bridge/denial.ts";
 import { EVENTS_T0, testClientRequest, testSession } from "../../support/client_events_fixture.ts";
 
 const NOW = EVENTS_T0;
-const options = { bypassCommonNames: [], reauthCheck: "none" as const, now: NOW };
+const options = {
+  bypassCommonNames: [],
+  reauthCheck: "none" as const,
+  now: NOW,
+  serverSignsIn: true,
+};
 const endingNow = testSession({ sessionId: "s-1", cid: 4, expiresAt: NOW });
 
 Deno.test("decide(): a token reconnect (CONNECT Authenticated) at the instant the session ends signs in afresh, not resumed", () => {

@@ -9,11 +9,13 @@ import {
   CLIENT_TOO_OLD,
   type Denial,
   NO_WEBAUTH,
+  SERVER_TOO_OLD,
   SESSION_EXPIRED,
   TOKEN_REFUSED,
   TOKEN_REJECTED,
   UNKNOWN_SESSION,
 } from "../../../src/bridge/denial.ts";
+import { haltsClient } from "../../../src/bridge/refusal.ts";
 import type { Session } from "../../../src/sessions/types.ts";
 import { EVENTS_T0, testClientRequest, testSession } from "../../support/client_events_fixture.ts";
 
@@ -37,7 +39,12 @@ function request(overrides: Partial<ClientRequest> = {}): ClientRequest {
   return testClientRequest({ cid: 7, kid: 3, sessionId: "oX2I+yC4LfiB69r8", ...overrides });
 }
 
-const options = { bypassCommonNames: [/^site-.*$/], reauthCheck: "none" as const, now: NOW };
+const options = {
+  bypassCommonNames: [/^site-.*$/],
+  reauthCheck: "none" as const,
+  now: NOW,
+  serverSignsIn: true,
+};
 const deny = (denial: Denial): Decision => ({ action: "deny", denial });
 
 const ROWS: Array<{ name: string; request: ClientRequest; session?: Session; expected: Decision }> =
@@ -331,4 +338,18 @@ Deno.test("decide() answers without the stored session wherever readsSession() s
 Deno.test("decide() asks for a refresh check on resume when reauth_check is refresh", () => {
   const decision = decide(request(), session(), { ...options, reauthCheck: "refresh" });
   assertEquals(decision, { action: "resume", session: session(), refresh: true });
+});
+
+Deno.test("decide(): on a server too old for browser sign-in every new client is stopped with that reason; bypass, reconnects and REAUTHs are answered as before", () => {
+  const old = { ...options, serverSignsIn: false };
+  for (const row of ROWS) {
+    const before = decide(row.request, row.session, options);
+    const expected = before.action === "start_login" ||
+        (before.action === "deny" && row.request.kind === "connect")
+      ? deny(SERVER_TOO_OLD)
+      : before;
+    assertEquals(decide(row.request, row.session, old), expected, row.name);
+  }
+  // Stopped with HALT: no retry of that client helps.
+  assertEquals(haltsClient(SERVER_TOO_OLD, true), true);
 });

@@ -34,7 +34,7 @@ function request(overrides: Partial<ClientRequest> = {}): ClientRequest {
   });
 }
 
-const options = { bypassCommonNames: [/^monitor$/], now: NOW };
+const options = { bypassCommonNames: [/^monitor$/], now: NOW, serverSignsIn: true };
 const unavailable = { action: "deny", denial: STORE_UNAVAILABLE };
 
 const CASES: Array<[string, ClientRequest, Session | undefined, unknown]> = [

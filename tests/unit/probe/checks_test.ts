@@ -114,6 +114,32 @@ Deno.test("managementCheck: each failure gets its own fix; the one-client rule o
   });
 });
 
+Deno.test("managementCheck: OpenVPN before 2.5 (management version 1 or 2) fails: it cannot hold a client for browser sign-in", () => {
+  const target = {
+    server: "default",
+    address: "unix:///run/openvpn/server-management.sock",
+    hasPassword: false,
+    serviceRunning: false,
+  };
+  const check = (release: string, managementVersion: number) =>
+    managementCheck(target, {
+      kind: "connected",
+      managementVersion,
+      versionLines: [`OpenVPN Version: OpenVPN ${release} x86_64-redhat-linux-gnu [SSL]`, "END"],
+    });
+  for (const [release, version] of [["2.4.12", 1], ["2.5_beta1", 2]] as const) {
+    assertEquals(check(release, version), {
+      check: "management default",
+      ok: false,
+      detail: `${target.address}: OpenVPN ${release}, management version ${version}: browser ` +
+        "sign-in needs OpenVPN 2.5 or later (management version 3); 2.6 recommended",
+      fix: "Update OpenVPN to 2.6.21 or 2.7.5 or later.",
+    });
+  }
+  // 2.5 passes this check: it lacks later fixes, a warning.
+  assertEquals([check("2.5.9", 3).ok, check("2.5.9", 3).warning], [true, true]);
+});
+
 Deno.test("formatResults: one line per check, failures with their fix on the same line", () => {
   const text = formatResults([
     { check: "config", ok: true, detail: "valid" },
