@@ -185,9 +185,19 @@ export class ClientEvents {
         for (const login of page) if (login.server === server) mine.push(login);
       }
       mine.sort((a, b) => a.expiresAt - b.expiresAt);
-      for (const { id, cid, kid, expiresAt, commonName, clientIp, openvpnRun } of mine) {
+      for (const login of mine) {
+        const { id, cid, kid, createdAt, expiresAt, commonName, clientIp, openvpnRun } = login;
         await this.#endEarlierSignIn(cid);
-        this.#signIns.track({ id, cid, kid, expiresAt, commonName, clientIp, run: openvpnRun });
+        this.#signIns.track({
+          id,
+          cid,
+          kid,
+          createdAt,
+          expiresAt,
+          commonName,
+          clientIp,
+          run: openvpnRun,
+        });
       }
     } catch (error) {
       this.#pendingNotAdopted = true;
@@ -642,7 +652,7 @@ export class ClientEvents {
   async onDisconnect(cid: number, env?: ClientEnv): Promise<void> {
     const { store, server, clock, log } = this.#deps;
     this.#deps.knownSessions?.forgetClient(server, cid);
-    this.#signIns.clientLeft(cid);
+    const signIn = this.#signIns.clientLeft(cid);
     // Before its session's binding is looked at below: dropped, the session is deleted.
     const held = this.#takeHeldAnswer(cid);
     if (held !== undefined) this.#dropHeld(held, "its client left");
@@ -653,7 +663,9 @@ export class ClientEvents {
       left: env && leftDetails(env),
     };
     try {
-      await store.deletePendingByCid(server, cid);
+      // Still stored: nobody took the sign-in to answer it.
+      const unfinished = await store.deletePendingByCid(server, cid);
+      if (signIn !== undefined && unfinished > 0) this.#leftSigningIn(signIn, departure.at);
       await this.#endBinding(cid, (bound) => boundBefore(departure, bound), departure.left);
     } catch (error) {
       // Its session stays bound to a cid OpenVPN will give to someone else: tried again. (Its
@@ -664,6 +676,31 @@ export class ClientEvents {
       });
       this.#disconnectRetries.add(departure);
     }
+  }
+
+  /** How long OpenVPN holds a client for its sign-in (client-pending-auth's timeout). */
+  #pendingTimeoutSec(): number {
+    return Math.ceil(this.#deps.config.authPendingTimeoutMs / 1000) + PENDING_GRACE_SEC;
+  }
+
+  /**
+   * A client left while its user had not finished signing in. Mostly the user gave up; when
+   * nobody did, OpenVPN ended it, and the user found a dead link or got a new one (a loop, each
+   * link cut at the same age): how long it waited points at the setting, e.g. an `inactive`
+   * shorter than the sign-in (README, OpenVPN server configuration).
+   */
+  #leftSigningIn(signIn: SignIn, at: number): void {
+    this.#deps.log.info(
+      "{commonName} (cid {cid}) left {seconds} s into its browser sign-in, unfinished; if the " +
+        'user did not cancel, OpenVPN\'s log says why ("Inactivity timeout (--inactive)": ' +
+        "inactive must be 0 or more than {pendingSeconds} s)",
+      {
+        commonName: loggedCertificateName(signIn.commonName),
+        cid: signIn.cid,
+        seconds: Math.round((at - signIn.createdAt) / 1000),
+        pendingSeconds: this.#pendingTimeoutSec(),
+      },
+    );
   }
 
   /**
@@ -1065,6 +1102,7 @@ export class ClientEvents {
       id: login.id,
       cid: login.cid,
       kid: login.kid,
+      createdAt: login.createdAt,
       expiresAt: login.expiresAt,
       commonName: login.commonName,
       clientIp: login.clientIp,
@@ -1097,7 +1135,7 @@ export class ClientEvents {
       req.cid,
       req.kid,
       loginUrl(config.baseUrl, login.id),
-      Math.ceil(config.authPendingTimeoutMs / 1000) + PENDING_GRACE_SEC,
+      this.#pendingTimeoutSec(),
     );
     this.#metrics.clientEvent(req.kind, "pending");
   }

@@ -18,6 +18,8 @@ export interface SignIn {
   id: string;
   cid: number;
   kid: number;
+  /** When it began (PendingLogin.createdAt): a client that leaves is told how long it waited. */
+  createdAt: number;
   expiresAt: number;
   commonName: string;
   clientIp: string;
@@ -101,9 +103,9 @@ export class SignIns {
     return (this.#takers.get(signIn) ?? 0) > 0;
   }
 
-  /** The client at `cid` left: its sign-in has nobody to answer. */
-  clientLeft(cid: number): void {
-    this.#byCid.delete(cid);
+  /** The client at `cid` left: its sign-in has nobody to answer. Returns it, or undefined. */
+  clientLeft(cid: number): SignIn | undefined {
+    return this.endOn(cid);
   }
 
   /** Whether a sign-in on `cid` is tracked (begun or adopted, in OpenVPN's current run). */
