@@ -49,6 +49,8 @@ const client = createOidcClient({
   clientAuthMethod: "client_secret_basic",
   privateKey: undefined,
   privateKeyAlg: "RS256",
+  privateKeyCertificateFile: undefined,
+  clientAssertionAudience: "issuer",
   scopes: ["openid"],
   usernameClaim: "preferred_username",
   groupsClaim: "groups",

@@ -72,6 +72,16 @@ export interface OidcConfig {
   /** PKCS#8 PEM private key for `private_key_jwt`. */
   privateKey: Secret | undefined;
   privateKeyAlg: string;
+  /**
+   * `private_key_certificate_file`: the key's certificate, read when the config is loaded; its
+   * thumbprints go in each assertion's header (oidc/key_certificate.ts: Entra ID wants them).
+   */
+  privateKeyCertificateFile: KeyCertificate | undefined;
+  /**
+   * `client_assertion_audience`: the `aud` of a private_key_jwt assertion, the issuer
+   * (oauth4webapi's choice) or the token endpoint (OpenID Connect Core 9's; Entra ID wants it).
+   */
+  clientAssertionAudience: ClientAssertionAudience;
   scopes: string[];
   usernameClaim: string;
   groupsClaim: string;
@@ -92,6 +102,14 @@ export interface OidcConfig {
    * read when the config is loaded (at start and on each reload).
    */
   tlsCaFile: TrustedCaFile | undefined;
+}
+
+export type ClientAssertionAudience = "issuer" | "token_endpoint";
+
+/** The private_key_jwt key's certificate as loaded: its file's path and its PEM text. */
+export interface KeyCertificate {
+  readonly path: string;
+  readonly pem: string;
 }
 
 /** A PEM file of CA certificates as loaded: its path and each certificate's PEM text. */

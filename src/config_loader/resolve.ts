@@ -13,6 +13,7 @@ import type {
   ClientConfigRule,
   ClusterConfig,
   HttpConfig,
+  KeyCertificate,
   ManagementAddress,
   OidcConfig,
   OpenvpnServerConfig,
@@ -418,6 +419,20 @@ function readCaFile(
   return { path, certificates: parsed.certificates };
 }
 
+/** `oidc.private_key_certificate_file` as read; keyCertificateProblem judges it with the key. */
+function readKeyCertificate(
+  path: string,
+  readFile: (path: string) => string,
+  issue: Issue,
+): KeyCertificate | undefined {
+  try {
+    return { path, pem: readFile(path) };
+  } catch (error) {
+    issue("oidc.private_key_certificate_file", `Cannot read ${path}: ${reason(error)}`);
+    return undefined;
+  }
+}
+
 /** The [oidc] options validateClaimPaths judges, by their TOML names. */
 const CLAIM_PATH_OPTIONS = [
   ["usernameClaim", "username_claim"],
@@ -445,6 +460,10 @@ function resolveOidc(
     clientAuthMethod: values.client_auth_method,
     privateKey: values.private_key,
     privateKeyAlg: values.private_key_alg,
+    privateKeyCertificateFile: values.private_key_certificate_file === undefined
+      ? undefined
+      : readKeyCertificate(values.private_key_certificate_file, readFile, issue),
+    clientAssertionAudience: values.client_assertion_audience,
     scopes: [...values.scopes],
     usernameClaim: values.username_claim,
     groupsClaim: values.groups_claim,

@@ -78,6 +78,12 @@ export const SCHEMA = {
     },
     private_key: { type: "secret" },
     private_key_alg: { type: "string", default: "RS256", oneOf: PRIVATE_KEY_ALGORITHMS },
+    private_key_certificate_file: { type: "string", path: true },
+    client_assertion_audience: {
+      type: "string",
+      default: "issuer",
+      oneOf: ["issuer", "token_endpoint"],
+    },
     scopes: { type: "strings", default: ["openid", "profile", "email"] },
     username_claim: { type: "string", default: "preferred_username" },
     groups_claim: { type: "string", default: "groups" },

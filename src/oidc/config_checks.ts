@@ -5,6 +5,7 @@
  */
 import type { OidcConfig } from "../config/types.ts";
 import { isLoopbackHttp } from "../loopback.ts";
+import { keyCertificateProblem } from "./key_certificate.ts";
 import { privateKeyProblem, signingAlgorithm } from "./private_key.ts";
 
 /**
@@ -143,6 +144,15 @@ export function checkOidcConfig(config: OidcConfig): OidcConfigProblem[] {
   } else if (method === "private_key_jwt" && config.privateKey !== undefined) {
     const keyProblem = privateKeyProblem(config.privateKey.reveal(), config.privateKeyAlg);
     if (keyProblem !== undefined) problem("private_key", keyProblem);
+  }
+  const certificate = config.privateKeyCertificateFile;
+  if (certificate !== undefined && method !== "private_key_jwt") {
+    problem("private_key_certificate_file", 'Only used with client_auth_method "private_key_jwt"');
+  } else if (certificate !== undefined && config.privateKey !== undefined) {
+    const certificateProblem = keyCertificateProblem(certificate.pem, config.privateKey.reveal());
+    if (certificateProblem !== undefined) {
+      problem("private_key_certificate_file", `${certificate.path}: ${certificateProblem}`);
+    }
   }
   if (Number.isNaN(maxAgeOf(config.authorizeParams))) {
     problem(

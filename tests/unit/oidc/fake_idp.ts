@@ -214,6 +214,8 @@ export function oidcConfig(
     clientAuthMethod: "client_secret_basic",
     privateKey: undefined,
     privateKeyAlg: "RS256",
+    privateKeyCertificateFile: undefined,
+    clientAssertionAudience: "issuer",
     scopes: ["openid", "profile", "email"],
     usernameClaim: "preferred_username",
     groupsClaim: "groups",
