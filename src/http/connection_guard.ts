@@ -22,6 +22,10 @@
  * arrive in milliseconds, keep being served during such an attack.
  *
  * TLS passes through the guard untouched. Its sockets come from guard_transport.ts.
+ *
+ * Every time here is `performance.now()`, never `Date.now()`: NTP or an admin stepping the wall
+ * clock back an hour would otherwise hold every connection an hour past its timeout (and, at the
+ * cap, refuse new ones) and silence the problem reports for that hour.
  */
 import { canonicalIpBytes } from "../ip_address.ts";
 import { guardTransport } from "./guard_transport.ts";
@@ -78,7 +82,7 @@ interface Connection {
   phase: Phase;
   inFlight: number;
   handlingSince: number;
-  /** When the current phase times out (ms since the epoch). */
+  /** When the current phase times out (on performance.now()). */
   deadline: number;
   /** The one timer, due at `timerAt` (at or before `deadline`); it re-arms when early. */
   timer: ReturnType<typeof setTimeout> | undefined;
@@ -102,7 +106,8 @@ export class ConnectionGuard {
   /** Connections handling a request, oldest first. */
   readonly #handling = new Set<Connection>();
   readonly #stats: GuardStats = { open: 0, refused: 0, timedOut: 0, evicted: 0 };
-  #lastReport = 0;
+  /** None yet: performance.now() starts near 0, and the first report must not wait. */
+  #lastReport = Number.NEGATIVE_INFINITY;
   #unreported = 0;
   /** What callers wait for; checked again whenever a connection ends or starts a request. */
   readonly #awaited = new Set<{ holds: () => boolean; resolve: () => void }>();
@@ -158,7 +163,7 @@ export class ConnectionGuard {
     connection.inFlight++;
     if (connection.phase !== "handling") {
       connection.phase = "handling";
-      connection.handlingSince = Date.now();
+      connection.handlingSince = performance.now();
       this.#waiting.delete(connection);
       this.#handling.add(connection);
       this.#arm(connection, this.#options.requestTimeoutMs);
@@ -282,7 +287,7 @@ export class ConnectionGuard {
 
   /** At most one report per REPORT_INTERVAL_MS: an attack must not flood the log. */
   #report(problem: string): void {
-    const now = Date.now();
+    const now = performance.now();
     if (now - this.#lastReport < REPORT_INTERVAL_MS) {
       this.#unreported++;
       return;
@@ -318,7 +323,7 @@ export class ConnectionGuard {
   #arm(connection: Connection, ms: number): void {
     // A timer on a closed connection would count it timed out again when it fires.
     if (connection.closed) return;
-    const deadline = Date.now() + ms;
+    const deadline = performance.now() + ms;
     connection.deadline = deadline;
     if (connection.timer !== undefined && connection.timerAt <= deadline) return;
     clearTimeout(connection.timer);
@@ -326,10 +331,10 @@ export class ConnectionGuard {
   }
 
   #setTimer(connection: Connection, ms: number): void {
-    connection.timerAt = Date.now() + ms;
+    connection.timerAt = performance.now() + ms;
     connection.timer = setTimeout(() => {
       connection.timer = undefined;
-      const left = connection.deadline - Date.now();
+      const left = connection.deadline - performance.now();
       if (left > 0) {
         this.#setTimer(connection, left);
         return;
@@ -345,7 +350,7 @@ export class ConnectionGuard {
     if (!victim) {
       const oldest = firstOpen(this.#handling);
       const overdue = oldest &&
-        Date.now() - oldest.handlingSince > this.#options.headerTimeoutMs;
+        performance.now() - oldest.handlingSince > this.#options.headerTimeoutMs;
       victim = overdue ? oldest : undefined;
     }
     if (!victim) return false;

@@ -268,8 +268,10 @@ function scriptedSocket(remoteAddress: string, localPort: number): ScriptedSocke
 const SERVER_PORT = 8001;
 
 /**
- * A guard on scripted sockets whose timers and Date.now are `clock`'s (the guard uses the
- * globals); `stop()` puts the real ones back. `browse(address)` is a browser connecting.
+ * A guard on scripted sockets whose timers, performance.now and Date.now are `clock`'s (the guard
+ * uses the globals; Date.now too, so that `clock.stepWall` would show a guard timing on it);
+ * `stop()` puts the real ones back. `browse(address)` is a browser connecting; while
+ * `relayFails.now` is set, its relay connection fails. `problems` are the guard's reports.
  */
 async function timedGuard(limits: {
   headerTimeoutMs: number;
@@ -278,18 +280,22 @@ async function timedGuard(limits: {
   maxConnectionsPerClient?: number;
 }) {
   const clock = new FakeClock();
-  const real = { setTimeout, clearTimeout, now: Date.now };
+  const real = { setTimeout, clearTimeout, now: Date.now, monotonic: performance.now };
   globalThis.setTimeout = clock.setTimeout as unknown as typeof setTimeout;
   globalThis.clearTimeout = clock.clearTimeout as unknown as typeof clearTimeout;
   Date.now = clock.now;
+  performance.now = clock.monotonic;
   let accept!: (socket: RelaySocket) => void;
   const relays: ScriptedSocket[] = [];
+  const relayFails = { now: false };
+  const problems: string[] = [];
   const transport: GuardTransport = {
     listen: (_host, _port, onSocket) => {
       accept = onSocket;
       return Promise.resolve({ port: 443, close: () => {} });
     },
     connect: () => {
+      if (relayFails.now) return Promise.reject(new Error("connection refused"));
       const relay = scriptedSocket("127.0.0.1", RELAY_PORT + relays.length);
       relays.push(relay);
       return Promise.resolve(relay);
@@ -305,7 +311,7 @@ async function timedGuard(limits: {
     headerTimeoutMs: limits.headerTimeoutMs,
     idleTimeoutMs: limits.idleTimeoutMs,
     requestTimeoutMs: 60_000,
-    onProblem: () => {},
+    onProblem: (problem) => problems.push(problem),
     transport,
   });
   const browse = async (address: string) => {
@@ -320,8 +326,9 @@ async function timedGuard(limits: {
     globalThis.setTimeout = real.setTimeout;
     globalThis.clearTimeout = real.clearTimeout;
     Date.now = real.now;
+    performance.now = real.monotonic;
   };
-  return { guard, clock, browse, stop };
+  return { guard, clock, browse, stop, relayFails, problems };
 }
 
 const BYTES = new TextEncoder().encode("GET / HTTP/1.1\r\n");
@@ -342,6 +349,68 @@ Deno.test("ConnectionGuard holds a connection whose request is arriving to the h
       "a request still not started after the header timeout kept its connection",
     );
     assertEquals(guard.stats.timedOut, 1);
+  } finally {
+    stop();
+  }
+});
+
+Deno.test("ConnectionGuard times out a connection on time that passed, whatever the wall clock says", async () => {
+  const { guard, clock, browse, stop } = await timedGuard({
+    headerTimeoutMs: 1_000,
+    idleTimeoutMs: 5_000,
+  });
+  try {
+    const { client } = await browse("198.51.100.1");
+    await client.send(BYTES);
+    // NTP steps the wall clock back an hour: on it, the deadline would be an hour away.
+    clock.stepWall(-3_600_000);
+    clock.advance(1_000);
+    assert(client.closed, "a wall clock stepped back held the connection past its header timeout");
+    assertEquals(guard.stats.timedOut, 1);
+  } finally {
+    stop();
+  }
+});
+
+Deno.test("ConnectionGuard at its cap evicts a request handled past the header timeout after the wall clock stepped back", async () => {
+  const { guard, clock, browse, stop } = await timedGuard({
+    headerTimeoutMs: 1_000,
+    idleTimeoutMs: 5_000,
+    maxConnections: 1,
+  });
+  try {
+    const { client, relay } = await browse("198.51.100.1");
+    await client.send(BYTES);
+    guard.requestStarted(relay!.localPort, SERVER_PORT);
+    clock.stepWall(-3_600_000);
+    clock.advance(2_000);
+    const next = await browse("198.51.100.2");
+    assert(client.closed, "the overdue request was not evicted");
+    assert(!next.client.closed, "a new connection was refused at the cap");
+    assertEquals(guard.stats.evicted, 1);
+  } finally {
+    stop();
+  }
+});
+
+Deno.test("ConnectionGuard reports its first problem at once and one per 10 s after, across a wall clock step", async () => {
+  const { clock, browse, stop, relayFails, problems } = await timedGuard({
+    headerTimeoutMs: 1_000,
+    idleTimeoutMs: 5_000,
+  });
+  try {
+    relayFails.now = true;
+    // The monotonic clock starts near 0 in a young process: its first report is still due.
+    await browse("198.51.100.1");
+    assertEquals(problems.length, 1, "the first problem went unreported");
+    clock.stepWall(-3_600_000);
+    await browse("198.51.100.1");
+    clock.advance(10_000);
+    await browse("198.51.100.1");
+    assertEquals(problems, [
+      "relay connection failed: Error: connection refused",
+      "relay connection failed: Error: connection refused (and 1 more since the last report)",
+    ]);
   } finally {
     stop();
   }
