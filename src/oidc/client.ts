@@ -166,6 +166,7 @@ export function createOidcClient(
   /** What `metadata` last resolved to: a request holding another began before a re-fetch. */
   let discovered: oauth.AuthorizationServer | undefined;
   let ready = false;
+  /** On clock.monotonic(): a wall clock stepped back would hold the next re-fetch as long. */
   let lastForcedRefetch = -Infinity;
   let clientAuth: Promise<oauth.ClientAuth> | undefined;
 
@@ -228,8 +229,11 @@ export function createOidcClient(
     let failure = await signatureFailure(as, response);
     if (isKeyMissing(failure)) {
       // No await from the check to the drop: requests failing at once force a single fetch.
-      if (as === discovered && now() - lastForcedRefetch >= ROTATION_REFETCH_INTERVAL_MS) {
-        lastForcedRefetch = now();
+      if (
+        as === discovered &&
+        clock.monotonic() - lastForcedRefetch >= ROTATION_REFETCH_INTERVAL_MS
+      ) {
+        lastForcedRefetch = clock.monotonic();
         log.info("ID token signed with an unknown key: fetching the IdP keys again");
         metadata = undefined;
       }

@@ -292,9 +292,13 @@ Deno.test("refresh() that began before another request fetched the rotated keys 
 });
 
 Deno.test("finishLogin() refuses an ID token signed by a key the IdP does not publish, fetching the keys again at most once per 10 s", async () => {
-  let now = Date.now();
-  const { idp, client } = await setup({}, () => now);
-  idp.nowSec = Math.floor(now / 1000);
+  const clock = new FakeClock(Date.now());
+  const { idp, client } = await setup({}, clock);
+  const advance = (ms: number) => {
+    clock.advance(ms);
+    idp.nowSec = Math.floor(clock.now() / 1000);
+  };
+  advance(0);
   await login(client, idp);
   idp.signing = await generateSigningKey(); // an unknown kid, unpublished
   const forged = async () => {
@@ -305,15 +309,34 @@ Deno.test("finishLogin() refuses an ID token signed by a key the IdP does not pu
   };
   await forged();
   assertEquals(keyFetches(idp), [2, 2], "one forced fetch");
-  now += 9_999;
-  idp.nowSec = Math.floor(now / 1000);
+  advance(9_999);
   await forged();
   await forged();
   assertEquals(keyFetches(idp), [2, 2], "none more within the interval");
-  now += 1;
-  idp.nowSec = Math.floor(now / 1000);
+  advance(1);
   await forged();
   assertEquals(keyFetches(idp), [3, 3], "one more after it");
+});
+
+Deno.test("finishLogin() fetches a rotated key half an hour after the last forced fetch, though the wall clock stepped back an hour meanwhile", async () => {
+  const clock = new FakeClock(Date.now());
+  const { idp, client } = await setup({}, clock);
+  const advance = (ms: number) => {
+    clock.advance(ms);
+    idp.nowSec = Math.floor(clock.now() / 1000);
+  };
+  advance(0);
+  await login(client, idp);
+  await idp.rotateKey();
+  await login(client, idp); // a forced fetch
+  assertEquals(keyFetches(idp), [2, 2]);
+  advance(30 * 60_000);
+  // NTP steps this host's clock back an hour; the IdP agrees with the corrected time.
+  clock.stepWall(-3_600_000);
+  advance(0);
+  await idp.rotateKey();
+  assertEquals(await outcomes([login(client, idp)]), ["ok"], "the rotated key was not fetched");
+  assertEquals(keyFetches(idp), [3, 3]);
 });
 
 Deno.test("finishLogin() turns error=access_denied into AuthorizationResponseError", async () => {
