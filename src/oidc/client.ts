@@ -146,9 +146,11 @@ export function createOidcClient(
   const clock = deps.clock ?? systemClock;
   const now = clock.now;
   const random = deps.random ?? oauth.generateRandomState;
+  // The gate's waits are durations on this host: a wall clock stepped forward would drop queued
+  // revocations as stale, one stepped back would send one that waited half an hour.
   const gate = new RequestGate(
     deps.requestLimits ?? idpRequestLimits(config.maxOpenRequests),
-    clock.now,
+    clock.monotonic,
   );
   const options = (lane: GateLane) => ({
     [oauth.customFetch]: timedFetch(deps.fetch ?? fetch, config.httpTimeoutMs, clock, {

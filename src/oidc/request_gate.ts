@@ -129,7 +129,7 @@ export class RequestGate {
   readonly #now: () => number;
   #closed = false;
 
-  /** `now`: milliseconds on any steady scale (the OIDC client's clock). */
+  /** `now`: milliseconds on a steady scale, never the wall clock (the OIDC client's monotonic). */
   constructor(limits: RequestGateLimits, now: () => number = () => performance.now()) {
     this.#now = now;
     const { limit, backgroundLimit, maxQueuedBackground, maxBackgroundWaitMs } = limits;

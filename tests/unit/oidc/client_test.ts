@@ -1031,6 +1031,54 @@ Deno.test("an IdP request leaves no deadline timer behind, and a revocation that
   assertEquals(clock.pendingTimers, 0);
 });
 
+/**
+ * Two revocations through one background slot: the first gets no answer and ends at
+ * oidc.http_timeout (`busyMs`); the wall clock steps by `wallStepMs` while the second waits.
+ * What became of the second: "sent", or why it was not.
+ */
+async function revocationQueuedAcrossStep(
+  wallStepMs: number,
+  busyMs: number,
+  maxBackgroundWaitMs: number,
+): Promise<string> {
+  const clock = new FakeClock(Date.now());
+  const idp = await FakeIdp.create();
+  let revocationsSent = 0;
+  const fetch = (input: string | URL | Request, init?: RequestInit) => {
+    if (!String(input).endsWith("/revoke")) return idp.fetch(input, init);
+    if (++revocationsSent > 1) return idp.fetch(input, init);
+    return new Promise<Response>((_, reject) => {
+      init?.signal?.addEventListener("abort", () => reject(init.signal?.reason));
+    });
+  };
+  const client = createOidcClient(oidcConfig({ httpTimeoutMs: busyMs }), REDIRECT_URI, {
+    fetch,
+    clock,
+    requestLimits: { limit: 2, backgroundLimit: 1, maxQueuedBackground: 10, maxBackgroundWaitMs },
+  });
+  await client.discover();
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+  void client.revoke("refresh-token-0").catch(() => {});
+  const second = client.revoke("refresh-token-1").then(() => "sent", (error) => String(error));
+  await settle();
+  clock.stepWall(wallStepMs);
+  clock.advance(busyMs);
+  return await second;
+}
+
+Deno.test("a revocation waiting for a slot is timed on this host, not the wall clock: a step neither drops nor keeps it", async () => {
+  assertEquals(
+    await revocationQueuedAcrossStep(120_000, 5_000, 60_000),
+    "sent",
+    "5 s of waiting, the wall clock stepped forward 2 min",
+  );
+  assertMatch(
+    await revocationQueuedAcrossStep(-3_600_000, 5_000, 1_000),
+    /not sent: no slot of 1 for background requests freed within 1000 ms/,
+    "5 s of waiting past a 1 s bound, the wall clock stepped back 1 h",
+  );
+});
+
 Deno.test("by default at most 32 requests are open at the IdP at once, at most 4 of them revocations (README)", async () => {
   const idp = await FakeIdp.create();
   const held: Array<() => void> = [];
