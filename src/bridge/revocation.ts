@@ -12,6 +12,7 @@
  */
 import type { Logger } from "@logtape/logtape";
 import { type Clock, systemClock } from "../clock.ts";
+import { WallOffset } from "../wall_offset.ts";
 import type { VerifiedLogout } from "../oidc/logout_verifier.ts";
 import type { KnownSessions } from "../sessions/known_sessions.ts";
 import { StoreClosedError } from "../sessions/store_closed.ts";
@@ -93,7 +94,7 @@ export class Revocation {
   readonly #carriedOut = new Map<string, number>();
   readonly #toleranceMs: number;
   /** The wall clock less the monotonic one, at the last reading (#read). */
-  #wallAhead: number;
+  readonly #wallOffset: WallOffset;
   /** The latest wall time the clock can have read so far, so the newest stamp made here (#read). */
   #newestStamp: number;
   /** #newestStamp when the store last failed this process (see sessionsToEnd). */
@@ -105,8 +106,8 @@ export class Revocation {
     this.#deps = deps;
     this.#clock = deps.clock ?? systemClock;
     this.#toleranceMs = toleranceSec * 1000;
+    this.#wallOffset = new WallOffset(this.#clock);
     this.#newestStamp = this.#clock.now();
-    this.#wallAhead = this.#newestStamp - this.#clock.monotonic();
     this.#retries = new RevocationRetries<Target>(
       (held) => this.#carryOut(held),
       this.#clock,
@@ -329,14 +330,8 @@ export class Revocation {
    * stamps made before the step that much later than its time now.
    */
   #read(): number {
-    const wall = this.#clock.now();
-    const monotonic = this.#clock.monotonic();
-    const wallAhead = wall - monotonic;
-    this.#newestStamp = Math.max(
-      this.#newestStamp,
-      monotonic + Math.max(this.#wallAhead, wallAhead),
-    );
-    this.#wallAhead = wallAhead;
+    const { wall, monotonic, ahead, previousAhead } = this.#wallOffset.read();
+    this.#newestStamp = Math.max(this.#newestStamp, monotonic + Math.max(previousAhead, ahead));
     return wall;
   }
 

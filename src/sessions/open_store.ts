@@ -15,6 +15,7 @@ import { StoreUnavailableError } from "./store_unavailable.ts";
 import { SqliteStore } from "./sqlite_store.ts";
 import { SessionFileError } from "./sqlite_file.ts";
 import { TokenCipher } from "./token_cipher.ts";
+import { describeStep, WallOffset } from "../wall_offset.ts";
 import type { SessionStore, SweptSessionsHandler } from "./types.ts";
 
 const log = getLogger("sessions");
@@ -105,11 +106,22 @@ function namingSessionsPath(path: string, error: unknown): unknown {
 export const SWEEP_INTERVAL_LIMITS_MS = { min: 100, max: 86_400_000 } as const;
 
 /**
+ * A wall clock step between two sweeps that is warned about. Slewing moves the wall clock at
+ * most 0.5 ms a second against the monotonic one: 43 s over the longest sweep interval.
+ */
+export const WALL_STEP_WARNING_MS = 60_000;
+
+/**
  * Calls `store.sweep(clock.now(), onSwept)` every `intervalMs` until the returned function is
  * called. The timer does not keep the process alive; the next sweep is timed from the end of
  * the last (`onSwept` included), so sweeps never overlap; a failed sweep is logged and the next
  * one tried as usual. A sweep under way when it is stopped fails at debug level only: the store
  * closes under it.
+ *
+ * Expiries are wall times (they outlive the process and are shared by a cluster), so a step of
+ * the wall clock stretches every session (back) or ends those due within it at once, their
+ * refresh tokens revoked (forward). Nothing can tell a stepped expiry from a real one; a step
+ * of more than WALL_STEP_WARNING_MS since the last sweep is warned about before the sweep.
  */
 export function startSweeper(
   store: Pick<SessionStore, "sweep">,
@@ -124,7 +136,9 @@ export function startSweeper(
   }
   let timer: TimerHandle | undefined;
   let stopped = false;
+  const wallOffset = new WallOffset(clock);
   const sweep = async () => {
+    warnOfWallStep(wallOffset);
     try {
       const removed = await store.sweep(clock.now(), onSwept);
       if (removed.pending + removed.sessions > 0) {
@@ -149,4 +163,20 @@ export function startSweeper(
     stopped = true;
     clock.clearTimeout(timer);
   };
+}
+
+function warnOfWallStep(wallOffset: WallOffset): void {
+  const { ahead, previousAhead } = wallOffset.read();
+  const step = ahead - previousAhead;
+  if (Math.abs(step) <= WALL_STEP_WARNING_MS) return;
+  log.warning(
+    "The system clock stepped {step} since the last session sweep: sessions expire by the wall " +
+      "clock, so {effect}. Keep it synchronised (NTP) from boot: see the README's clock section",
+    {
+      step: describeStep(step),
+      effect: step > 0
+        ? "those with less than that left end now, their refresh tokens revoked"
+        : "each lasts that much longer",
+    },
+  );
 }

@@ -283,6 +283,48 @@ Deno.test("startSweeper() does not report as a failure a sweep that the store's 
   assertEquals(clock.pendingTimers, 0);
 });
 
+Deno.test("startSweeper() warns, before the sweep, of a wall clock step of more than a minute since the last", async () => {
+  const clock = new FakeClock(T0);
+  const logs = captureLogs();
+  const warnings = () => logs.lines.filter((line) => line.category === "sessions");
+  const sweeps: string[] = [];
+  const store = {
+    sweep: (now: number) => {
+      sweeps.push(`at ${now - T0}, ${warnings().length} warnings before`);
+      return Promise.resolve({ pending: 0, sessions: 0 });
+    },
+  };
+  const stop = startSweeper(store, 1000, clock);
+  const sweepAfterStep = async (ms: number) => {
+    clock.stepWall(ms);
+    clock.advance(1000);
+    await settle();
+  };
+  try {
+    await sweepAfterStep(60_000); // slewing, or a correction no session notices: no warning
+    await sweepAfterStep(86_400_000);
+    await sweepAfterStep(-3_600_000);
+    await sweepAfterStep(0);
+  } finally {
+    stop();
+    logs.stop();
+  }
+  assertEquals(sweeps, [
+    "at 61000, 0 warnings before",
+    "at 86462000, 1 warnings before",
+    "at 82863000, 2 warnings before",
+    "at 82864000, 2 warnings before",
+  ]);
+  assertEquals(warnings().map(({ level, text }) => `${level}: ${text}`), [
+    "warning: The system clock stepped forward 1d since the last session sweep: sessions expire by the " +
+    "wall clock, so those with less than that left end now, their refresh tokens revoked. Keep it " +
+    "synchronised (NTP) from boot: see the README's clock section",
+    "warning: The system clock stepped back 1h since the last session sweep: sessions expire by the wall " +
+    "clock, so each lasts that much longer. Keep it synchronised (NTP) from boot: see the " +
+    "README's clock section",
+  ]);
+});
+
 Deno.test("startSweeper() refuses a non-positive interval", () => {
   assertThrows(
     () => startSweeper(new MemoryStore({ maxEntries: 1 }), 0, new FakeClock()),
