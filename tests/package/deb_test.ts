@@ -144,6 +144,15 @@ Deno.test({
   },
 });
 
+Deno.test("the unit starts after the network is online and after time-sync.target, which it leaves to the host to pull in", async () => {
+  const unit = parseUnitSection(await Deno.readTextFile(UNIT_SOURCE), "Unit");
+  assertEquals(unit.get("Wants"), ["network-online.target"]);
+  // Session expiries are wall times: started before a host without a real-time clock has set
+  // its clock, the step that follows stretches or ends every session. time-sync.target is
+  // reached at once unless a service that waits for synchronisation is enabled (README).
+  assertEquals(unit.get("After"), ["network-online.target openvpn.service time-sync.target"]);
+});
+
 Deno.test({
   name: "the maintainer scripts are valid sh",
   ignore: skip !== undefined,
