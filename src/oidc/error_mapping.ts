@@ -7,6 +7,7 @@ import * as oauth from "oauth4webapi";
 import type { ClientAuthMethod } from "../config/types.ts";
 import { printable } from "../printable_text.ts";
 import { templateIssuerAdvice } from "./template_issuer.ts";
+import { isTimeClaim, timeClaimAdvice } from "./time_claim_advice.ts";
 import {
   AuthorizationResponseError,
   IdpRejectedError,
@@ -90,10 +91,16 @@ export function toOidcError(
     );
   }
   if ((stage === "id_token" || stage === "code_exchange") && isTokenValidationError(code)) {
-    return new OidcError("invalid_id_token", `Invalid ID token: ${message}`, { cause });
+    return new OidcError("invalid_id_token", `Invalid ID token: ${message}${clockAdvice(error)}`, {
+      cause,
+    });
   }
   if (stage === "refresh" && isTokenValidationError(code)) {
-    return new OidcError("invalid_id_token", `Invalid refreshed ID token: ${message}`, { cause });
+    return new OidcError(
+      "invalid_id_token",
+      `Invalid refreshed ID token: ${message}${clockAdvice(error)}`,
+      { cause },
+    );
   }
   if (error instanceof TypeError && code === undefined) {
     return new IdpUnreachableError(`IdP request failed during ${where}: ${message}`, { cause });
@@ -104,6 +111,31 @@ export function toOidcError(
     `Invalid IdP response during ${where}: ${message}${issuer ?? ""}`,
     { cause },
   );
+}
+
+/**
+ * For an ID token refused for one of its times: how far it is from this host's clock (the
+ * injected one, as oauth4webapi read it) and what to do; "" for anything else. oauth4webapi
+ * keeps the claims, its time and the tolerance it allowed in the error's cause; that cause is
+ * not kept (evidence()), only these numbers reach the message.
+ */
+function clockAdvice(error: unknown): string {
+  if (!(error instanceof oauth.OperationProcessingError)) return "";
+  if (error.code !== oauth.JWT_TIMESTAMP_CHECK) return "";
+  const cause = error.cause as
+    | { claim?: unknown; claims?: Record<string, unknown>; now?: unknown; tolerance?: unknown }
+    | undefined;
+  const claim = cause?.claim;
+  const value = cause?.claims?.[claim as string];
+  const now = cause?.now;
+  if (!isTimeClaim(claim) || !Number.isFinite(value) || !Number.isFinite(now)) return "";
+  const tolerance = cause?.tolerance;
+  return "; " + timeClaimAdvice({
+    claim,
+    valueSec: value as number,
+    nowSec: now as number,
+    toleranceSec: Number.isFinite(tolerance) ? tolerance as number : undefined,
+  });
 }
 
 /**

@@ -5,6 +5,7 @@
  * make a JWT a logout token (and not, say, an ID token replayed here) are checked below.
  */
 import { errors, jwtVerify, type JWTVerifyGetKey } from "jose";
+import { isTimeClaim, timeClaimAdvice } from "./time_claim_advice.ts";
 
 export const BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout";
 
@@ -93,7 +94,7 @@ export async function validateLogoutToken(
       requiredClaims: ["iat", "jti", "events"],
     });
   } catch (error) {
-    throw new LogoutTokenError(`Logout token rejected: ${describeJoseError(error)}`, {
+    throw new LogoutTokenError(`Logout token rejected: ${describeJoseError(error, expected)}`, {
       cause: error,
     });
   }
@@ -131,10 +132,32 @@ export async function validateLogoutToken(
   };
 }
 
-/** jose's messages name the failed check without quoting the token; keep the log readable. */
-function describeJoseError(error: unknown): string {
-  if (error instanceof errors.JOSEError) return `${error.code}: ${error.message}`;
-  return error instanceof Error ? error.message : String(error);
+/**
+ * jose's messages name the failed check without quoting the token; keep the log readable. A
+ * time check's adds how far the claim is from this host's clock: the IdP's clock ahead by more
+ * than the tolerance refuses every logout token, and jose's words blame the token.
+ */
+function describeJoseError(error: unknown, expected: LogoutExpectation): string {
+  if (!(error instanceof errors.JOSEError)) {
+    return error instanceof Error ? error.message : String(error);
+  }
+  const described = `${error.code}: ${error.message}`;
+  if (!(error instanceof errors.JWTClaimValidationFailed || error instanceof errors.JWTExpired)) {
+    return described;
+  }
+  // Only after the signature held: the payload is the IdP's.
+  const value = error.payload[error.claim];
+  if (error.reason !== "check_failed" || !isTimeClaim(error.claim) || !Number.isFinite(value)) {
+    return described;
+  }
+  const advice = timeClaimAdvice({
+    claim: error.claim,
+    valueSec: value as number,
+    nowSec: Math.floor(expected.now / 1000),
+    toleranceSec: expected.clockToleranceSec,
+    maxAgeSec: LOGOUT_TOKEN_MAX_AGE_SEC,
+  });
+  return `${described}; ${advice}`;
 }
 
 /** A JSON object: not null, not an array (typeof says "object" for both). */

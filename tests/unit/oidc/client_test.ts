@@ -178,6 +178,63 @@ Deno.test("finishLogin() rejects an ID token expired by the injected clock beyon
   assertMatch(error.message, /exp|timestamp/i);
 });
 
+/**
+ * ID tokens refused for one of their times, by how far the IdP's clock is off: the operator's
+ * message names the clocks and the offset (the user's reason stays generic).
+ */
+const idTokenTimes: Array<[string, number, Record<string, unknown>, string]> = [
+  [
+    "an IdP clock 10 min behind (exp)",
+    -600,
+    {},
+    "exp is 300 s past by this host's clock: the IdP's or this host's clock is off (NTP), or " +
+    "raise oidc.clock_tolerance (now 30 s)",
+  ],
+  [
+    "an IdP clock 2 h behind (exp)",
+    -7200,
+    {},
+    "exp is 6900 s past by this host's clock: the IdP's or this host's clock is off (NTP), or " +
+    "raise oidc.clock_tolerance (now 30 s)",
+  ],
+  [
+    "an nbf 2 min ahead",
+    0,
+    { nbf: Date.UTC(2030, 0, 1) / 1000 + 120 },
+    "nbf is 120 s ahead of this host's clock: the IdP's or this host's clock is off (NTP), or " +
+    "raise oidc.clock_tolerance (now 30 s)",
+  ],
+];
+
+for (const [name, offsetSec, claims, advice] of idTokenTimes) {
+  Deno.test(`finishLogin() refusing an ID token of ${name} says how far the clocks are apart`, async () => {
+    const now = Date.UTC(2030, 0, 1);
+    const { idp, client } = await setup({ clockToleranceSec: 30 }, () => now);
+    idp.nowSec = now / 1000 + offsetSec;
+    idp.idTokenClaims = claims;
+    const error = await rejectsWith(login(client, idp), OidcError, "invalid_id_token");
+    assertMatch(error.message, /^Invalid ID token: unexpected JWT "(exp|nbf)" /);
+    assertEquals(error.message.slice(error.message.indexOf("; ") + 2), advice);
+    assertEquals(error.reason.includes("clock"), false, "the user's reason stays generic");
+  });
+}
+
+Deno.test("refresh() refusing a new ID token for its exp says how far the clocks are apart", async () => {
+  const now = Date.UTC(2030, 0, 1);
+  const { idp, client } = await setup({ clockToleranceSec: 30 }, () => now);
+  idp.nowSec = now / 1000 - 600;
+  idp.idTokenClaims = { nonce: undefined };
+  const error = await rejectsWith(
+    client.refresh("refresh-token-1", idp.subject),
+    OidcError,
+    "invalid_id_token",
+  );
+  assertMatch(
+    error.message,
+    /^Invalid refreshed ID token: .*; exp is 300 s past by this host's clock: /,
+  );
+});
+
 Deno.test("finishLogin() accepts an ID token within the clock tolerance", async () => {
   const now = Date.UTC(2030, 0, 1);
   const { idp, client } = await setup({ clockToleranceSec: 30 }, () => now);

@@ -110,3 +110,61 @@ Deno.test("validateLogoutToken() takes an iat at most 120 s old beyond oidc.cloc
   assertEquals(await aged(120), true, "120 s");
   assertEquals(await aged(121), false, "121 s");
 });
+
+/**
+ * A token refused for one of its times, for every IdP clock offset here: the log names the
+ * clocks and how far apart they are, not only the check jose failed (which blames the token).
+ */
+const refusedForTime: Array<[string, Record<string, unknown>, string]> = [
+  [
+    "an IdP clock 2 min ahead (iat)",
+    { iat: NOW_SEC + 120 },
+    "iat is 120 s ahead of this host's clock: the IdP's or this host's clock is off (NTP), " +
+    "or raise oidc.clock_tolerance (now 30 s)",
+  ],
+  [
+    "an IdP clock 10 min ahead (iat)",
+    { iat: NOW_SEC + 600 },
+    "iat is 600 s ahead of this host's clock: the IdP's or this host's clock is off (NTP), " +
+    "or raise oidc.clock_tolerance (now 30 s)",
+  ],
+  [
+    "an IdP clock 10 min behind (iat)",
+    { iat: NOW_SEC - 600 },
+    "iat is 600 s old by this host's clock (at most 120 s taken): the IdP's or this host's " +
+    "clock is off (NTP), or raise oidc.clock_tolerance (now 30 s)",
+  ],
+  [
+    "an IdP clock 1 min behind (exp)",
+    { iat: NOW_SEC - 60, exp: NOW_SEC - 31 },
+    "exp is 31 s past by this host's clock: the IdP's or this host's clock is off (NTP), or " +
+    "raise oidc.clock_tolerance (now 30 s)",
+  ],
+  [
+    "an IdP clock 1 min ahead (nbf)",
+    { iat: NOW_SEC, nbf: NOW_SEC + 60 },
+    "nbf is 60 s ahead of this host's clock: the IdP's or this host's clock is off (NTP), or " +
+    "raise oidc.clock_tolerance (now 30 s)",
+  ],
+];
+
+for (const [name, claims, advice] of refusedForTime) {
+  Deno.test(`validateLogoutToken() refusing a token of ${name} says how far the clocks are apart`, async () => {
+    const token = await sign(logoutClaims(claims));
+    const error = await assertRejects(
+      () => validateLogoutToken(token, localKeys, expectation),
+      LogoutTokenError,
+    );
+    assertMatch(error.message, /^Logout token rejected: ERR_JWT_\w+: "(iat|exp|nbf)" claim /);
+    assertEquals(error.message.slice(error.message.indexOf("; ") + 2), advice);
+  });
+}
+
+Deno.test("validateLogoutToken() adds no clock advice to a refusal for anything but a time", async () => {
+  const token = await sign(logoutClaims({ aud: "other-client" }));
+  const error = await assertRejects(
+    () => validateLogoutToken(token, localKeys, expectation),
+    LogoutTokenError,
+  );
+  assertEquals(error.message.includes("clock"), false, error.message);
+});
