@@ -62,6 +62,7 @@ import { warnOfPersistence } from "./redis_persistence.ts";
 import { classifyRedisError, refusedCredentials } from "./redis_connection.ts";
 import { getLogger } from "../log.ts";
 import { WarningInterval } from "../warning_interval.ts";
+import { RedisClockCheck } from "./redis_clock.ts";
 
 const KEY_CHECK = "key_check";
 /** How often a sweep that finds another key's check says so at most. */
@@ -159,6 +160,7 @@ export class RedisStore implements SessionStore {
   /** This bridge's key check (TokenCipher.makeKeyCheck), as the start and each sweep put it. */
   readonly #keyCheck: Buffer;
   readonly #keyMismatchLog: WarningInterval;
+  readonly #clockCheck: RedisClockCheck;
   #closed = false;
 
   private constructor(options: RedisStoreOptions, keyCheck: Buffer) {
@@ -171,6 +173,7 @@ export class RedisStore implements SessionStore {
     this.#now = options.now ?? Date.now;
     this.#full = new StoreFullReporter(this.#now);
     this.#keyMismatchLog = new WarningInterval(KEY_MISMATCH_LOG_INTERVAL_MS, this.#now);
+    this.#clockCheck = new RedisClockCheck(options.client, this.#now, options.description);
     this.#lockTtlMs = lockTtlMs(options.client.options.commandTimeout);
     this.#refusals = new RedisRefusals(
       options.description,
@@ -534,11 +537,13 @@ export class RedisStore implements SessionStore {
    * that expired before `now`, pending logins that expired PENDING_GRACE_MS before it. With
    * `onSwept`, each call also returns the sessions it removed that held a refresh token (only
    * to the bridge whose call removed them), handed on before the next call. Puts the key check
-   * back first, should Redis have lost it (#keepKeyCheck).
+   * back first, should Redis have lost it (#keepKeyCheck), and compares this host's clock with
+   * Redis's (redis_clock.ts).
    */
   async sweep(now: number, onSwept?: SweptSessionsHandler): Promise<SweepResult> {
     this.#assertOpen();
     await this.#keepKeyCheck();
+    await this.#clockCheck.check();
     const result = { pending: 0, sessions: 0 };
     const args = [
       String(now),

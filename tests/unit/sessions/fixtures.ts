@@ -113,6 +113,8 @@ export async function sweepsCopiedTokenUnhanded(
     assertEquals(result, { pending: 0, sessions: 1 });
   });
   assertEquals(handedOn, []);
-  assertEquals(logs.map((line) => line.level), ["warning"]);
+  // Redis's sweep also warns that T0 is far from its clock (redis_clock.ts): not this warning.
+  const about = logs.filter((line) => !line.text.startsWith("This host's clock"));
+  assertEquals(about.map((line) => line.level), ["warning"]);
   assert(!JSON.stringify(logs).includes("token-"), JSON.stringify(logs));
 }
