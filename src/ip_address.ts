@@ -39,6 +39,18 @@ export function sameIpAddress(a: string, b: string): boolean {
     left.every((byte, i) => byte === right[i]);
 }
 
+/**
+ * The address, grouped as one subscriber's: an IPv4 address, or the /64 of an IPv6 address (the
+ * usual allocation of one home or office, whose devices each pick addresses in it at will). What
+ * a per-client cap counts by: the HTTP guard's connections (connection_guard.ts) and the pending
+ * sign-ins of one OpenVPN server (sign_ins.ts). Anything that is not an address is its own group.
+ */
+export function addressGroup(ip: string): string {
+  const bytes = canonicalIpBytes(ip);
+  if (bytes === undefined) return ip;
+  return (bytes.length === 4 ? bytes : bytes.subarray(0, 8)).join(".");
+}
+
 /** 4 bytes for IPv4 and IPv4-mapped IPv6 in any spelling, 16 for other IPv6. */
 export function canonicalIpBytes(text: string): Uint8Array | undefined {
   const bytes = ipBytes(text);

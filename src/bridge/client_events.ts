@@ -35,7 +35,8 @@ import {
 } from "./decide.ts";
 import { EnvClientRequest } from "./client_request.ts";
 import { decideWithoutStore } from "./decide_without_store.ts";
-import { type Denial, INTERNAL_ERROR, SIGN_IN_TIMED_OUT } from "./denial.ts";
+import { type Denial, INTERNAL_ERROR, SIGN_IN_TIMED_OUT, TOO_MANY_SIGN_INS } from "./denial.ts";
+import { WarningInterval } from "../warning_interval.ts";
 import { type AnswerApart, answersApart } from "./answers_apart.ts";
 import { sendRefusal } from "./refusal.ts";
 import { AnswersInRun, OpenvpnRestartedError } from "./answers_in_run.ts";
@@ -70,6 +71,8 @@ export interface ClientEventsConfig {
   baseUrl: URL;
   bypassCommonNames: readonly RegExp[];
   authPendingTimeoutMs: number;
+  /** `openvpn.max_pending_per_address`: sign-ins waiting from one address at most (0: any). */
+  maxPendingPerAddress: number;
   sessions: Pick<ResolvedConfig["sessions"], "reauthCheck" | "storeUnreachable">;
 }
 
@@ -113,6 +116,9 @@ export type TimedOutClient = Pick<SignIn, "cid" | "commonName" | "clientIp">;
  */
 const PENDING_GRACE_SEC = 5;
 
+/** CONNECTs refused by `openvpn.max_pending_per_address` are warned about at most this often. */
+const TOO_MANY_SIGN_INS_WARNING_INTERVAL_MS = 60_000;
+
 export class ClientEvents {
   readonly #deps: ClientEventsDeps;
   readonly #metrics: ServerMetrics;
@@ -145,6 +151,8 @@ export class ClientEvents {
    * last (managementVersionIs); taken to until a link tells.
    */
   #serverSignsIn = true;
+  /** A flood over `max_pending_per_address` costs the log a warning a minute (debug between). */
+  readonly #tooManySignInsWarning: WarningInterval;
 
   constructor(deps: ClientEventsDeps) {
     this.#deps = deps;
@@ -162,11 +170,19 @@ export class ClientEvents {
           { cid, why },
         ),
     );
-    this.#signIns = new SignIns((signIn) => {
-      this.#expireLogin(signIn).catch((error) =>
-        deps.log.warning("Denying an expired sign-in failed: {error}", { error: String(error) })
-      );
-    }, deps.clock);
+    this.#signIns = new SignIns(
+      (signIn) => {
+        this.#expireLogin(signIn).catch((error) =>
+          deps.log.warning("Denying an expired sign-in failed: {error}", { error: String(error) })
+        );
+      },
+      deps.clock,
+      () => deps.config.maxPendingPerAddress,
+    );
+    this.#tooManySignInsWarning = new WarningInterval(
+      TOO_MANY_SIGN_INS_WARNING_INTERVAL_MS,
+      () => deps.clock.now(),
+    );
     // The answers to this server's sign-ins that the link cannot write wait here for it.
     this.#stopHoldingAnswers = deps.admission.holdAnswersFor(deps.server, this);
   }
@@ -458,6 +474,14 @@ export class ClientEvents {
    */
   signInTaking(cid: number, loginId: string): () => void {
     return this.#signIns.taking(cid, loginId);
+  }
+
+  /**
+   * The answer to a finished sign-in was written (sign_in_guard.ts): its client no longer waits,
+   * and no longer counts against `max_pending_per_address` (SignIns.answered).
+   */
+  signInAnswered(cid: number, signIn: SignInRef): void {
+    this.#signIns.answered(cid, signIn.loginId);
   }
 
   /** Whether a finished sign-in still names the client at `cid` (SignIns.isCurrent). */
@@ -1095,6 +1119,14 @@ export class ClientEvents {
       ...(this.#signIns.run === undefined ? {} : { openvpnRun: this.#signIns.run }),
     };
     await this.#endEarlierSignIn(req.cid);
+    // Checked in the turn it is tracked in, so that CONNECTs handled together cannot all pass.
+    if (!this.#signIns.hasRoomFrom(req.clientIp)) {
+      await this.#deps.admission.deny(commander, req, TOO_MANY_SIGN_INS, {
+        presented: undefined,
+        flood: this.#tooManySignInsWarning,
+      });
+      return;
+    }
     // Tracked before it is stored: the client's DISCONNECT, or a new run, handled while the
     // store answers (a Redis round trip) then ends it, as it ends any sign-in. Tracked after, a
     // client that had left was sent client-pending-auth and, refused, denied as an internal error.

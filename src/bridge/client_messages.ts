@@ -225,6 +225,14 @@ export const CLIENT_MESSAGES: ReadonlyMap<string, Translations> = new Map<string
     },
   ],
   [
+    "Too many sign-ins from your address; try again in a few minutes",
+    {
+      de: "Zu viele Anmeldungen von Ihrer Adresse; versuchen Sie es in einigen Minuten erneut",
+      fr: "Trop de connexions depuis votre adresse ; réessayez dans quelques minutes",
+      es: "Demasiados inicios de sesión desde su dirección; inténtelo de nuevo en unos minutos",
+    },
+  ],
+  [
     "Sign-in is unavailable right now; try again in a minute.",
     {
       de: "Die Anmeldung ist gerade nicht möglich; versuchen Sie es in einer Minute erneut.",

@@ -170,6 +170,15 @@ export const STORE_FULL: Denial = {
   ...STORE_UNAVAILABLE,
   logReason: "session store full (sessions.max_entries)",
 };
+/**
+ * A CONNECT from an address that has `openvpn.max_pending_per_address` sign-ins waiting already
+ * (sign_ins.ts): each holds one of OpenVPN's `max-clients` places until it ends.
+ */
+export const TOO_MANY_SIGN_INS: Denial = {
+  code: "too_many_sign_ins",
+  reason: "Too many sign-ins from your address; try again in a few minutes",
+  logReason: "openvpn.max_pending_per_address reached",
+};
 export const TOO_MANY_SESSIONS: Denial = {
   code: "max_sessions",
   reason: "You already have the maximum number of VPN sessions; disconnect one and try again",

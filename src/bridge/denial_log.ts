@@ -21,9 +21,14 @@ export type DenyContext =
   /**
    * Refused by the decision table (decide.ts): `presented` is the stored session the request's
    * session id named, if any (the audit line names its user); `storeError` is why the store
-   * could not be asked, if it could not (decide_without_store.ts).
+   * could not be asked, if it could not (decide_without_store.ts). `flood`: a refusal that comes
+   * in floods (`openvpn.max_pending_per_address`), warned about at most once per its interval.
    */
-  | { presented: Session | undefined; storeError?: StoreUnavailableError };
+  | {
+    presented: Session | undefined;
+    storeError?: StoreUnavailableError;
+    flood?: WarningInterval;
+  };
 
 export function logDenial(
   log: Logger,
@@ -33,11 +38,25 @@ export function logDenial(
   storeFailureWarning: WarningInterval,
 ): void {
   if ("presented" in context) {
-    const { storeError } = context;
+    const { storeError, flood } = context;
     const server = log.with({ server: client.server });
     const { cid, kid, kind } = client;
     const commonName = loggedCertificateName(client.commonName);
-    if (storeError === undefined) {
+    if (flood !== undefined) {
+      logDue(
+        flood,
+        server,
+        "warning",
+        "{kind} of {commonName} (cid {cid}) from {clientIp} denied: {reason}",
+        {
+          cid,
+          commonName,
+          kind,
+          clientIp: client.clientIp,
+          reason: denial.logReason,
+        },
+      );
+    } else if (storeError === undefined) {
       server.info("{kind} of {commonName} (cid {cid}) denied: {reason}", {
         cid,
         kid,

@@ -93,6 +93,9 @@ export function serverLinkBuilder(
         get authPendingTimeoutMs() {
           return settings().authPendingTimeoutMs;
         },
+        get maxPendingPerAddress() {
+          return settings().maxPendingPerAddress;
+        },
         sessions,
       },
       clock,
@@ -110,6 +113,7 @@ export function serverLinkBuilder(
       answering,
       (cid, signIn) => events.isCurrentSignIn(cid, signIn),
       () => events.openvpnRun,
+      (cid, signIn) => events.signInAnswered(cid, signIn),
     );
     return { name, link, events, commander };
   };

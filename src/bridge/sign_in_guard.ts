@@ -34,11 +34,14 @@ export class ClientRunEndedError extends ManagementCommandError {
  * undefined while the link has not come up yet. Such a command fails as any command on a link
  * still connecting does (not-connected), so a cluster's work item waits for the link instead of
  * being refused for good. `run()`: OpenVPN's run as the link last told it (undefined likewise).
+ * `answered(cid, signIn)`: a sign-in's answer was written, here or for another instance (its
+ * client no longer waits: ClientEvents.signInAnswered).
  */
 export function signInGuard(
   inner: ClientCommander,
   isCurrent: (cid: number, signIn: SignInRef) => boolean | undefined,
   run: () => string | undefined,
+  answered: (cid: number, signIn: SignInRef) => void = () => {},
 ): ClientCommander {
   const notYet = (command: string) =>
     new ManagementConnectionError(
@@ -51,21 +54,27 @@ export function signInGuard(
     if (current === undefined) throw notYet(command);
     if (!current) throw new SignInEndedError(command, cid);
   };
+  const written = (cid: number, signIn: SignInRef | undefined) => {
+    if (signIn !== undefined) answered(cid, signIn);
+  };
   return {
     pendingAuth: (cid, kid, url, timeoutSec) => inner.pendingAuth(cid, kid, url, timeoutSec),
     // The check and the write happen in one turn: no event can come between them.
     auth: async (cid, kid, lines, signIn) => {
       check("client-auth", cid, signIn);
-      return await inner.auth(cid, kid, lines);
+      await inner.auth(cid, kid, lines);
+      written(cid, signIn);
     },
     authNt: (cid, kid) => inner.authNt(cid, kid),
     deny: async (cid, kid, reason, clientReason, signIn) => {
       check("client-deny", cid, signIn);
-      return await inner.deny(cid, kid, reason, clientReason);
+      await inner.deny(cid, kid, reason, clientReason);
+      written(cid, signIn);
     },
     halt: async (cid, kid, reason, clientReason, signIn) => {
       check("client-kill", cid, signIn);
-      return await inner.halt(cid, kid, reason, clientReason);
+      await inner.halt(cid, kid, reason, clientReason);
+      written(cid, signIn);
     },
     kill: async (cid, message, openvpnRun) => {
       if (openvpnRun !== undefined) {

@@ -6,12 +6,18 @@
  * A cid and kid name a client only within one run of OpenVPN (openvpn_run.ts): a restart
  * numbers clients from 0 again and tells nobody about the clients it had. So a sign-in ends
  * when another begins on its cid, when its client leaves, and when OpenVPN's run changes.
+ *
+ * Each sign-in still waiting for its answer holds one of OpenVPN's `max-clients` places, so
+ * they are counted by address (addressGroup: an IPv6 /64 as one), for
+ * `openvpn.max_pending_per_address`: one host sending CONNECTs without credentials
+ * (`verify-client-cert none`) would otherwise fill the server and turn real users away.
  */
 import type { Clock } from "../clock.ts";
 import type { SignInRef } from "./commander.ts";
 import { ExpiryQueue } from "./expiry_queue.ts";
 import { ownString } from "../sessions/entry_check.ts";
 import { unknownRun } from "../management/openvpn_run.ts";
+import { addressGroup } from "../ip_address.ts";
 
 /** A sign-in's deadline, with what its audit line names if it passes. */
 export interface SignIn {
@@ -36,13 +42,26 @@ export class SignIns {
   #run: string | undefined;
   /** How many callbacks of this process are taking, or took, each tracked sign-in (taking). */
   readonly #takers = new WeakMap<SignIn, number>();
+  /** How many sign-ins wait for their answer from each address group (addressGroup). */
+  readonly #waitingFrom = new Map<string, number>();
+  /** The address group each waiting sign-in is counted in, until it is answered or ends. */
+  readonly #countedIn = new WeakMap<SignIn, string>();
+  /** `openvpn.max_pending_per_address` (0: no cap); read at each CONNECT, as a reload sets it. */
+  readonly #maxPerAddress: () => number;
 
   /**
    * `onOverdue` hears of a sign-in whose deadline passed while it was still the latest on its
    * cid (a sign-in ended earlier has nobody left to deny); it is no longer tracked by then.
+   * `maxPerAddress`: how many sign-ins may wait from one address group (0: any number).
    */
-  constructor(onOverdue: (signIn: SignIn) => void, clock: Clock) {
+  constructor(
+    onOverdue: (signIn: SignIn) => void,
+    clock: Clock,
+    maxPerAddress: () => number = () => 0,
+  ) {
+    this.#maxPerAddress = maxPerAddress;
     this.#deadlines = new ExpiryQueue((signIn) => {
+      this.#uncount(signIn);
       if (this.#byCid.get(signIn.cid) !== signIn) return;
       this.#byCid.delete(signIn.cid);
       onOverdue(signIn);
@@ -60,8 +79,29 @@ export class SignIns {
    */
   endOn(cid: number): SignIn | undefined {
     const earlier = this.#byCid.get(cid);
-    if (earlier !== undefined) this.#byCid.delete(cid);
+    if (earlier !== undefined) {
+      this.#byCid.delete(cid);
+      this.#uncount(earlier);
+    }
     return earlier;
+  }
+
+  /**
+   * Whether one more sign-in may begin from `clientIp`: fewer than `maxPerAddress` wait from its
+   * address group (an IPv6 /64 counts as one address, as the HTTP guard counts it).
+   */
+  hasRoomFrom(clientIp: string): boolean {
+    const max = this.#maxPerAddress();
+    return max === 0 || (this.#waitingFrom.get(addressGroup(clientIp)) ?? 0) < max;
+  }
+
+  /**
+   * The answer to sign-in `loginId` on `cid` was written (client-auth, a deny, a HALT): its client
+   * no longer waits, and is no longer counted against its address. Still tracked, to its deadline.
+   */
+  answered(cid: number, loginId: string): void {
+    const signIn = this.#byCid.get(cid);
+    if (signIn?.id === loginId) this.#uncount(signIn);
   }
 
   /**
@@ -78,6 +118,9 @@ export class SignIns {
     // Tracked before its deadline is queued: one already due fires inside add(), and must find
     // itself the latest on its cid to be denied.
     this.#byCid.set(kept.cid, kept);
+    const group = addressGroup(kept.clientIp);
+    this.#countedIn.set(kept, group);
+    this.#waitingFrom.set(group, (this.#waitingFrom.get(group) ?? 0) + 1);
     this.#deadlines.add(kept);
   }
 
@@ -146,7 +189,10 @@ export class SignIns {
     for (const signIn of this.#byCid.values()) {
       if (signIn.run !== current) ended.push(signIn);
     }
-    for (const signIn of ended) this.#byCid.delete(signIn.cid);
+    for (const signIn of ended) {
+      this.#byCid.delete(signIn.cid);
+      this.#uncount(signIn);
+    }
     return ended;
   }
 
@@ -168,5 +214,17 @@ export class SignIns {
   close(): void {
     this.#deadlines.close();
     this.#byCid.clear();
+    this.#waitingFrom.clear();
+  }
+
+  /** `signIn` no longer waits from its address (once: it may end after it was answered). */
+  #uncount(signIn: SignIn): void {
+    const group = this.#countedIn.get(signIn);
+    if (group === undefined) return;
+    this.#countedIn.delete(signIn);
+    // Undefined once close() cleared the counts.
+    const left = (this.#waitingFrom.get(group) ?? 0) - 1;
+    if (left <= 0) this.#waitingFrom.delete(group);
+    else this.#waitingFrom.set(group, left);
   }
 }

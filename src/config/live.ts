@@ -57,6 +57,7 @@ export function mergeReload(
         ...server,
         bypassCommonNames: same.bypassCommonNames,
         authPendingTimeoutMs: same.authPendingTimeoutMs,
+        maxPendingPerAddress: same.maxPendingPerAddress,
         usernamePolicy: same.usernamePolicy,
         authorization: same.authorization,
         clientConfig: same.clientConfig,

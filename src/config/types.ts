@@ -30,6 +30,11 @@ export interface OpenvpnServerConfig {
   management: ManagementAddress;
   password: Secret | undefined;
   authPendingTimeoutMs: number;
+  /**
+   * Sign-ins that may wait for their answer from one client address (an IPv6 /64) at once; 0: any
+   * number. Each holds one of OpenVPN's `max-clients` places.
+   */
+  maxPendingPerAddress: number;
   bypassCommonNames: RegExp[];
   commandTimeoutMs: number;
   reconnectMaxDelayMs: number;

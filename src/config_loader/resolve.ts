@@ -326,6 +326,7 @@ function resolveServers(
       management,
       password: values.password,
       authPendingTimeoutMs: values.auth_pending_timeout,
+      maxPendingPerAddress: values.max_pending_per_address,
       bypassCommonNames: bypass,
       commandTimeoutMs: values.command_timeout,
       reconnectMaxDelayMs: values.reconnect_max_delay,

@@ -155,6 +155,8 @@ export const SERVER_SPEC = {
   management: { type: "string", required: true },
   password: { type: "secret" },
   auth_pending_timeout: { type: "duration", default: "3m", min: 10_000, max: 3_600_000 },
+  // 32: an office behind one NAT address signs in together; 0 turns the cap off.
+  max_pending_per_address: { type: "int", default: 32, min: 0, max: 100_000 },
   bypass_common_names: { type: "strings", default: [] },
   command_timeout: { type: "duration", default: "10s", ...COMMAND_TIMEOUT_LIMITS_MS },
   reconnect_max_delay: { type: "duration", default: "30s", ...RECONNECT_MAX_DELAY_LIMITS_MS },

@@ -27,7 +27,7 @@
  * clock back an hour would otherwise hold every connection an hour past its timeout (and, at the
  * cap, refuse new ones) and silence the problem reports for that hour.
  */
-import { canonicalIpBytes } from "../ip_address.ts";
+import { addressGroup } from "../ip_address.ts";
 import { guardTransport } from "./guard_transport.ts";
 import type { GuardListener, GuardTransport, RelaySocket } from "./relay_socket.ts";
 
@@ -225,7 +225,7 @@ export class ConnectionGuard {
   #accept(client: RelaySocket): void {
     const clientKey = this.#options.isExempt(client.remoteAddress)
       ? undefined
-      : clientKeyOf(client.remoteAddress);
+      : addressGroup(client.remoteAddress);
     const held = clientKey === undefined ? 0 : this.#perClient.get(clientKey) ?? 0;
     if (
       held >= this.#options.maxConnectionsPerClient ||
@@ -394,13 +394,6 @@ function firstOpen(set: Set<Connection>): Connection | undefined {
 /** One number for a relay socket's local port and the HTTP server's port it is connected to. */
 function relayKey(relayPort: number, serverPort: number): number {
   return relayPort * 0x10000 + serverPort;
-}
-
-/** An IPv4 address, or the /64 of an IPv6 address (one subscriber's usual allocation). */
-function clientKeyOf(ip: string): string {
-  const bytes = canonicalIpBytes(ip);
-  if (bytes === undefined) return ip;
-  return (bytes.length === 4 ? bytes : bytes.subarray(0, 8)).join(".");
 }
 
 /**

@@ -40,6 +40,7 @@ export const DENIAL_REASONS = [
   "session_expired",
   "recheck_failed",
   "max_sessions",
+  "too_many_sign_ins",
   "store_unavailable",
   "internal_error",
 ] as const;

@@ -167,6 +167,8 @@ export interface TestClientEventsOptions {
   /** Usually a FakeClock: pending-login deadlines fire when the test advances it. */
   clock: Clock;
   authPendingTimeoutMs?: number;
+  /** `openvpn.max_pending_per_address`; 0 (no cap) unless given. */
+  maxPendingPerAddress?: number;
   /** `openvpn.bypass_common_names`; none unless given. */
   bypassCommonNames?: RegExp[];
   reauthCheck?: "none" | "refresh";
@@ -278,6 +280,7 @@ export function testClientEvents(options: TestClientEventsOptions) {
       baseUrl: new URL("https://vpn.example.com"),
       bypassCommonNames: options.bypassCommonNames ?? [],
       authPendingTimeoutMs: options.authPendingTimeoutMs ?? 60_000,
+      maxPendingPerAddress: options.maxPendingPerAddress ?? 0,
       sessions: {
         reauthCheck: options.reauthCheck ?? "none",
         storeUnreachable: options.storeUnreachable ?? "deny",

@@ -167,6 +167,8 @@ const de: PageText = {
     idp_error: "Die Anmeldung wurde beim Identitätsanbieter abgelehnt oder ist dort fehlgeschlagen",
     idp_unreachable: "Der Identitätsanbieter ist nicht erreichbar; versuchen Sie es später erneut",
     max_sessions: "Sie haben bereits so viele VPN-Sitzungen wie erlaubt",
+    too_many_sign_ins:
+      "Zu viele Anmeldungen von Ihrer Adresse; versuchen Sie es in einigen Minuten erneut",
     username_mismatch:
       "Ihr VPN-Benutzername muss genau der sein, mit dem Sie sich anmelden, auch in Groß- und Kleinschreibung",
     timeout: "Die Anmeldung wurde nicht rechtzeitig abgeschlossen",
@@ -267,6 +269,7 @@ const fr: PageText = {
     idp_error: "La connexion a été refusée ou a échoué auprès du fournisseur d’identité",
     idp_unreachable: "Le fournisseur d’identité est injoignable ; réessayez plus tard",
     max_sessions: "Vous avez déjà le nombre maximal de sessions VPN autorisé",
+    too_many_sign_ins: "Trop de connexions depuis votre adresse ; réessayez dans quelques minutes",
     username_mismatch:
       "Votre nom d’utilisateur VPN doit être celui avec lequel vous vous connectez, majuscules et minuscules comprises",
     timeout: "La connexion n’a pas été terminée à temps",
@@ -367,6 +370,8 @@ const es: PageText = {
     idp_error: "El proveedor de identidad rechazó el inicio de sesión o este falló",
     idp_unreachable: "El proveedor de identidad no está disponible; inténtelo más tarde",
     max_sessions: "Ya tiene el número máximo de sesiones VPN permitido",
+    too_many_sign_ins:
+      "Demasiados inicios de sesión desde su dirección; inténtelo de nuevo en unos minutos",
     username_mismatch:
       "Su nombre de usuario VPN debe ser el mismo con el que inicia sesión, incluidas mayúsculas y minúsculas",
     timeout: "El inicio de sesión no se completó a tiempo",

@@ -107,3 +107,17 @@ Deno.test("parseConfig() keeps http.max_connections within 1 to 100000", () => {
     }]);
   }
 });
+
+Deno.test("parseConfig() reads openvpn.max_pending_per_address: 32 by default, 0 turns it off, no negative", () => {
+  const withCap = (line: string) => MINIMAL_TOML.replace('mgmt.sock"\n', `mgmt.sock"\n${line}\n`);
+  assertEquals(parseTestConfig(MINIMAL_TOML).config.servers[0]!.maxPendingPerAddress, 32);
+  for (const cap of [0, 5]) {
+    const { servers } = parseTestConfig(withCap(`max_pending_per_address = ${cap}`)).config;
+    assertEquals(servers[0]!.maxPendingPerAddress, cap);
+  }
+  assertEquals(configIssuesOf(withCap("max_pending_per_address = -1")), [{
+    path: "openvpn.max_pending_per_address",
+    message: "Expected an integer from 0 to 100000, got -1",
+    line: 4,
+  }]);
+});
