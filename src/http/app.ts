@@ -33,6 +33,7 @@ import type { HttpEnv } from "./serve.ts";
 import { securityHeaders } from "./security_headers.ts";
 import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
 import { WarningInterval } from "../warning_interval.ts";
+import { canonicalIpBytes, sameIpAddress } from "../ip_address.ts";
 
 export interface Readiness {
   /** Every OpenVPN server's management link is up. */
@@ -212,6 +213,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
     const confirm = {
       commonName: login.commonName,
       clientIp: login.clientIp,
+      browserIp: browserOnOtherNetwork(browserIp(c), login.clientIp),
       platform: login.platform,
       clientVersion: login.clientVersion,
       expiresInMinutes: (login.expiresAt - deps.now()) / 60_000,
@@ -315,4 +317,15 @@ export function createApp(deps: AppDeps): Hono<Env> {
   }
 
   return app;
+}
+
+/**
+ * The browser's address, when the confirm page is to warn that the VPN client is on another
+ * network: both are addresses, and not the same one by the rule `http.check_client_ip` refuses by
+ * (LoginFlow), applied to the address taken for the browser's (`trusted_proxies` included). A
+ * forwarded link signs in the sender's client, and the page is the victim's only clue.
+ */
+function browserOnOtherNetwork(browser: string, client: string): string | undefined {
+  const known = canonicalIpBytes(browser) !== undefined && canonicalIpBytes(client) !== undefined;
+  return known && !sameIpAddress(browser, client) ? browser : undefined;
 }

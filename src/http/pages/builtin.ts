@@ -8,6 +8,11 @@ export interface ConfirmPageInput {
   commonName: string;
   /** The VPN client's public address as OpenVPN saw it. */
   clientIp: string;
+  /**
+   * The browser's address, when it is known and is not `clientIp` (browserOnOtherNetwork): the
+   * page warns that the connection comes from another network. Undefined otherwise.
+   */
+  browserIp?: string | undefined;
   /** `IV_PLAT`, e.g. `linux`; may be missing. */
   platform?: string | undefined;
   /** `IV_VER`, e.g. `2.6.14`; may be missing. */
@@ -69,7 +74,9 @@ export function confirmPage(input: ConfirmPageInput, t: PageText = PAGE_TEXT.en)
     : `\n<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">`;
   return renderPage(
     t.confirmTitle,
-    `<p>${confirmIntro(input, client === "" ? "" : `, ${insertedValue(client)}`, t)}</p>
+    `<p>${confirmIntro(input, client === "" ? "" : `, ${insertedValue(client)}`, t)}</p>${
+      otherNetwork(input, t)
+    }
 <p>${escapeHtml(t.expiresIn(minutes))}</p>
 <p class="warning">${escapeHtml(t.confirmWarning)}</p>
 <form method="post" action="${escapeHtml(input.actionUrl)}">${csrfField}
@@ -77,6 +84,15 @@ export function confirmPage(input: ConfirmPageInput, t: PageText = PAGE_TEXT.en)
 </form>`,
     t.tag,
   );
+}
+
+/** The warning of a browser on another network than the VPN client, or nothing. */
+function otherNetwork(input: ConfirmPageInput, t: PageText): string {
+  if (input.browserIp === undefined) return "";
+  const strong = (value: string) => `<strong>${insertedValue(value)}</strong>`;
+  return `\n<p class="warning">${
+    t.otherNetworkWarning(strong(input.browserIp), strong(input.clientIp))
+  }</p>`;
 }
 
 /**

@@ -34,6 +34,12 @@ export interface PageText {
    * word, never shown as its name: builtin.ts confirmIntro).
    */
   confirmIntroAddressOnly(clientIp: string, client: string): string;
+  /**
+   * The browser is on another network than the VPN client (their addresses differ): a link sent
+   * to someone else signs in the sender's client. A warning only: a phone on mobile data, a split
+   * tunnel, IPv6 beside IPv4 differ too (`http.check_client_ip` refuses instead).
+   */
+  otherNetworkWarning(browserIp: string, clientIp: string): string;
   expiresIn(minutes: number): string;
   readonly confirmWarning: string;
   readonly continueButton: string;
@@ -62,6 +68,8 @@ const en: PageText = {
     `Sign in to allow the VPN connection for certificate ${cn} from ${ip}${client}.`,
   confirmIntroAddressOnly: (ip, client) =>
     `Sign in to allow the VPN connection from ${ip}${client}.`,
+  otherNetworkWarning: (browser, client) =>
+    `This VPN connection comes from another network than this browser (this browser: ${browser}, the VPN client: ${client}). If you did not start it from this device, close this window.`,
   expiresIn: (n) => `This link expires in ${n} ${n === 1 ? "minute" : "minutes"}.`,
   confirmWarning:
     "If you did not just start this VPN connection yourself, close this window: someone may be trying to connect as you.",
@@ -137,6 +145,8 @@ const de: PageText = {
     `Melden Sie sich an, um die VPN-Verbindung für das Zertifikat ${cn} von ${ip}${client} zu erlauben.`,
   confirmIntroAddressOnly: (ip, client) =>
     `Melden Sie sich an, um die VPN-Verbindung von ${ip}${client} zu erlauben.`,
+  otherNetworkWarning: (browser, client) =>
+    `Diese VPN-Verbindung kommt aus einem anderen Netzwerk als dieser Browser (dieser Browser: ${browser}, der VPN-Client: ${client}). Wenn Sie sie nicht auf diesem Gerät gestartet haben, schließen Sie dieses Fenster.`,
   expiresIn: (n) => `Dieser Link läuft in ${n} ${n === 1 ? "Minute" : "Minuten"} ab.`,
   confirmWarning:
     "Wenn Sie diese VPN-Verbindung nicht gerade selbst gestartet haben, schließen Sie dieses Fenster: Möglicherweise versucht jemand, sich als Sie zu verbinden.",
@@ -240,6 +250,8 @@ const fr: PageText = {
     `Connectez-vous pour autoriser la connexion VPN du certificat ${cn} depuis ${ip}${client}.`,
   confirmIntroAddressOnly: (ip, client) =>
     `Connectez-vous pour autoriser la connexion VPN depuis ${ip}${client}.`,
+  otherNetworkWarning: (browser, client) =>
+    `Cette connexion VPN vient d’un autre réseau que ce navigateur (ce navigateur : ${browser}, le client VPN : ${client}). Si vous ne l’avez pas lancée depuis cet appareil, fermez cette fenêtre.`,
   expiresIn: (n) => `Ce lien expire dans ${n} ${n === 1 ? "minute" : "minutes"}.`,
   confirmWarning:
     "Si vous n’avez pas lancé vous-même cette connexion VPN à l’instant, fermez cette fenêtre : quelqu’un essaie peut-être de se connecter à votre place.",
@@ -340,6 +352,8 @@ const es: PageText = {
     `Inicie sesión para permitir la conexión VPN del certificado ${cn} desde ${ip}${client}.`,
   confirmIntroAddressOnly: (ip, client) =>
     `Inicie sesión para permitir la conexión VPN desde ${ip}${client}.`,
+  otherNetworkWarning: (browser, client) =>
+    `Esta conexión VPN procede de otra red distinta de la de este navegador (este navegador: ${browser}, el cliente VPN: ${client}). Si no la inició desde este dispositivo, cierre esta ventana.`,
   expiresIn: (n) => `Este enlace caduca en ${n} ${n === 1 ? "minuto" : "minutos"}.`,
   confirmWarning:
     "Si no acaba de iniciar usted mismo esta conexión VPN, cierre esta ventana: puede que alguien esté intentando conectarse en su nombre.",

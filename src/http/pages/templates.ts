@@ -8,10 +8,13 @@
  * when the templates load: an unknown one is an error naming file and placeholder.
  *
  * `commonName` is `(no certificate)` for a client without one (logged_certificate.ts).
+ * `browserIp` and `otherNetwork` are empty unless the browser's address is another than the VPN
+ * client's; `otherNetwork` is then the built-in page's warning, in the page's language.
  *
  * | File            | Placeholders                                                                 |
  * | --------------- | ---------------------------------------------------------------------------- |
- * | `confirm.html`  | commonName, clientIp, platform, clientVersion, expiresInMinutes, actionUrl, csrf |
+ * | `confirm.html`  | commonName, clientIp, platform, clientVersion, expiresInMinutes, actionUrl, csrf, |
+ * |                 | browserIp, otherNetwork                                                      |
  * | `expired.html`  | (none)                                                                       |
  * | `success.html`  | username                                                                     |
  * | `denied.html`   | reason                                                                       |
@@ -127,6 +130,8 @@ const PLACEHOLDERS = {
     "expiresInMinutes",
     "actionUrl",
     "csrf",
+    "browserIp",
+    "otherNetwork",
   ],
   expired: [],
   success: ["username"],
@@ -258,6 +263,11 @@ function templatePages(
         expiresInMinutes: String(displayMinutes(input.expiresInMinutes)),
         actionUrl: input.actionUrl,
         csrf: input.csrf ?? "",
+        browserIp: input.browserIp ?? "",
+        // As text: fill escapes it whole.
+        otherNetwork: input.browserIp === undefined
+          ? ""
+          : t.otherNetworkWarning(input.browserIp, input.clientIp),
       }),
     expired: expired === undefined ? builtin.expired : () => fill(expired, {}),
     success: success === undefined

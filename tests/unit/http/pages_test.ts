@@ -523,6 +523,10 @@ const SAMPLE_ARGUMENTS: Readonly<Record<string, ReadonlyArray<readonly unknown[]
     "<strong><bdi>203.0.113.7</bdi></strong>",
     ", <bdi>linux 2.6.14</bdi>",
   ]],
+  otherNetworkWarning: [[
+    "<strong><bdi>198.51.100.7</bdi></strong>",
+    "<strong><bdi>203.0.113.7</bdi></strong>",
+  ]],
   expiresIn: [[1], [5]],
   signedInAs: [["<strong><bdi>alice</bdi></strong>"]],
   errorStatus: [["500"]],
