@@ -12,6 +12,7 @@ import { loginUrl } from "./login_url.ts";
 import type { ClientEnv } from "../management/events.ts";
 import type { KnownSessions } from "../sessions/known_sessions.ts";
 import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
+import { StoreFullError } from "../sessions/store_full.ts";
 import type { PendingLogin, Session, SessionStore } from "../sessions/types.ts";
 import { noMetrics, type ServerMetrics } from "../metrics/port.ts";
 import type { Admission } from "./admission.ts";
@@ -35,7 +36,13 @@ import {
 } from "./decide.ts";
 import { EnvClientRequest } from "./client_request.ts";
 import { decideWithoutStore } from "./decide_without_store.ts";
-import { type Denial, INTERNAL_ERROR, SIGN_IN_TIMED_OUT, TOO_MANY_SIGN_INS } from "./denial.ts";
+import {
+  type Denial,
+  INTERNAL_ERROR,
+  SIGN_IN_TIMED_OUT,
+  STORE_FULL,
+  TOO_MANY_SIGN_INS,
+} from "./denial.ts";
 import { WarningInterval } from "../warning_interval.ts";
 import { type AnswerApart, answersApart } from "./answers_apart.ts";
 import { sendRefusal } from "./refusal.ts";
@@ -946,7 +953,16 @@ export class ClientEvents {
           await this.#startLogin(req, commander, sameRun);
         } catch (error) {
           // A new client's CONNECT reads nothing first (readsSession): its first store call,
-          // the pending login's write, is where an unreachable store shows.
+          // the pending login's write, is where an unreachable store shows, and a full one
+          // (sessions.max_entries of pending logins): denied as unavailable, warned about once a
+          // minute, not an internal error with an error line per CONNECT of a flood.
+          if (error instanceof StoreFullError) {
+            await this.#deps.admission.deny(commander, req, STORE_FULL, {
+              presented: undefined,
+              storeError: error,
+            });
+            return;
+          }
           if (!(error instanceof StoreUnavailableError)) throw error;
           await this.#answerWithoutStore(req, error, commander);
         }

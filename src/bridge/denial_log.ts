@@ -5,6 +5,7 @@
  */
 import type { Logger } from "@logtape/logtape";
 import type { StoreUnavailableError } from "../sessions/store_unavailable.ts";
+import type { StoreFullError } from "../sessions/store_full.ts";
 import type { Session } from "../sessions/types.ts";
 import type { ClientSide } from "./admission_types.ts";
 import type { Denial } from "./denial.ts";
@@ -21,12 +22,13 @@ export type DenyContext =
   /**
    * Refused by the decision table (decide.ts): `presented` is the stored session the request's
    * session id named, if any (the audit line names its user); `storeError` is why the store
-   * could not be asked, if it could not (decide_without_store.ts). `flood`: a refusal that comes
+   * could not be asked, if it could not (decide_without_store.ts), or why it would not take the
+   * sign-in (full at `sessions.max_entries`). `flood`: a refusal that comes
    * in floods (`openvpn.max_pending_per_address`), warned about at most once per its interval.
    */
   | {
     presented: Session | undefined;
-    storeError?: StoreUnavailableError;
+    storeError?: StoreUnavailableError | StoreFullError;
     flood?: WarningInterval;
   };
 
