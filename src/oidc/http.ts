@@ -1,10 +1,12 @@
 /**
  * The fetch every IdP request goes through: one deadline for the whole exchange (headers and
- * body), a cap on the body size, and transport failures turned into IdpUnreachableError. A
- * server error (5xx) or rate limit (429) is also "unreachable": it says nothing about the user.
+ * body), a cap on the body size, one more send of a request whose connection was reset before
+ * any answer, and transport failures turned into IdpUnreachableError. A server error (5xx) or
+ * rate limit (429) is also "unreachable": it says nothing about the user.
  */
 import type { CustomFetchOptions } from "oauth4webapi";
 import type { Clock } from "../clock.ts";
+import { getLogger } from "../log.ts";
 import { readStreamWithin } from "../read_stream_within.ts";
 import { IdpUnreachableError } from "./errors.ts";
 import {
@@ -13,6 +15,8 @@ import {
   UNTRUSTED_CERTIFICATE_FIX,
 } from "./fetch_failure.ts";
 import type { GateLane, RequestGate } from "./request_gate.ts";
+
+const log = getLogger("oidc");
 
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
@@ -87,7 +91,7 @@ export function timedFetch(
         signal: deadline.signal,
       };
       if (options.body !== undefined) init.body = options.body as BodyInit;
-      const response = await fetchImpl(url, init);
+      const response = await sendOnceMoreAfterReset(fetchImpl, url, init);
       const body = await readCapped(response).catch((error) => {
         // A refusal stays a refusal whatever its body (a proxy's page over the cap): read as
         // the IdP unreachable, a revoked grant could be let through (`idp_unreachable = "allow"`).
@@ -140,6 +144,56 @@ export function timedFetch(
     );
     return queued.finally(deadline.clear);
   };
+}
+
+/**
+ * `fetchImpl(url, init)`, sent once more, within the same deadline, when the connection was
+ * reset before any answer. That is the race of a pooled keep-alive connection reused just as the
+ * IdP closes it for idleness (Node's HTTP server some 6 s after its last answer, a load
+ * balancer's idle timeout): the request reaches a closed socket, unread. Deno's fetch sends it
+ * again itself on a new connection whatever the method; Bun's only for idempotent ones, so a
+ * code exchange or a refresh (POSTs) failed as the IdP unreachable about once in a thousand.
+ * Sending twice is safe for every request the bridge makes: discovery, keys and userinfo (GETs)
+ * and revocation are idempotent; a code is single-use, so if the IdP did process the first
+ * send, the second only turns into `invalid_grant`; a refresh was never read in this race, and
+ * if it was and the IdP rotated the token, the bridge still holds the presented one and its
+ * next check fails as it would have without the second send. Never sent again: after the
+ * deadline fired (the IdP may still be working on it), after any answer (5xx and 429
+ * included), after a refused connection or a certificate error, when the second send is reset
+ * too, or with a body that cannot be read twice (a stream).
+ */
+async function sendOnceMoreAfterReset(
+  fetchImpl: FetchLike,
+  url: string,
+  init: RequestInit,
+): Promise<Response> {
+  try {
+    return await fetchImpl(url, init);
+  } catch (error) {
+    if (init.signal?.aborted || !isConnectionReset(error) || !isResendable(init.body)) throw error;
+    log.debug("IdP connection reset before any answer, sending once more: {method} {endpoint}", {
+      method: init.method ?? "GET",
+      endpoint: describeEndpoint(url),
+    });
+    return await fetchImpl(url, init);
+  }
+}
+
+/**
+ * Bun's fetch error for a connection closed or reset before the answer (measured on Bun 1.4: a
+ * TypeError with `code` "ECONNRESET", FIN and RST alike); a refused connection is ECONNREFUSED.
+ * Deno's fetch sets no code (its evidence is the cause's message): it re-sends a request whose
+ * reused connection was reset itself, and what it gives up on stays a failure here.
+ */
+function isConnectionReset(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === "ECONNRESET";
+}
+
+/** Whether a request body can be sent a second time: a stream is used up by the first. */
+function isResendable(body: RequestInit["body"]): boolean {
+  return body === undefined || body === null || typeof body === "string" ||
+    body instanceof URLSearchParams || body instanceof Blob || body instanceof ArrayBuffer ||
+    ArrayBuffer.isView(body);
 }
 
 interface Deadline {
