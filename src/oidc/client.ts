@@ -172,11 +172,15 @@ export function createOidcClient(
   let lastForcedRefetch = -Infinity;
   let clientAuth: Promise<oauth.ClientAuth> | undefined;
 
-  /** Client metadata with the injected clock expressed as oauth4webapi's clock skew. */
+  /**
+   * Client metadata with the injected clock expressed as oauth4webapi's clock skew: whole seconds
+   * added to its floor(Date.now() / 1000), so the difference of the two floors (rounding the
+   * difference of the two times put oauth4webapi's "now" a second off in half the cases).
+   */
   function client(): oauth.Client {
     return {
       client_id: config.clientId,
-      [oauth.clockSkew]: Math.round((now() - Date.now()) / 1000),
+      [oauth.clockSkew]: Math.floor(now() / 1000) - Math.floor(Date.now() / 1000),
       [oauth.clockTolerance]: config.clockToleranceSec,
     };
   }
