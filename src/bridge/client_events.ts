@@ -4,7 +4,7 @@
  * connection; events are handled concurrently, each awaiting only its own I/O.
  */
 import type { Logger } from "@logtape/logtape";
-import { audit, type AuditDetails, auditSubject } from "../audit.ts";
+import { audit, type AuditDetails, type AuditSubject, auditSubject } from "../audit.ts";
 import type { Clock } from "../clock.ts";
 import { loggedCertificateName } from "../logged_certificate.ts";
 import type { ResolvedConfig } from "../config/types.ts";
@@ -73,6 +73,12 @@ export interface HeldKill {
 
 /** Sessions one DISCONNECT ends at most (client_events.ts, #endBinding). */
 const MAX_BOUND_PER_CID = 8;
+
+/**
+ * Tunnels remembered for their `client_left` line (#tunnels) at most, the oldest dropped first:
+ * more than a server has clients, and few enough to keep (a few hundred bytes each).
+ */
+const MAX_TUNNELS = 65_536;
 
 export interface ClientEventsConfig {
   baseUrl: URL;
@@ -160,6 +166,14 @@ export class ClientEvents {
   #serverSignsIn = true;
   /** A flood over `max_pending_per_address` costs the log a warning a minute (debug between). */
   readonly #tooManySignInsWarning: WarningInterval;
+  /**
+   * Who each tunnel of the run the link told is, as its `established` line named them, by cid:
+   * what its DISCONNECT's `client_left` line names when no session is bound to the cid any more.
+   * A client that reconnects with its token (SIGUSR1, a network change) gets a new cid, to which
+   * its session is bound at that CONNECT, before the old cid's DISCONNECT comes. Kept in memory
+   * only (nothing written); forgotten at the DISCONNECT and when another run begins.
+   */
+  readonly #tunnels = new Map<number, AuditSubject>();
 
   constructor(deps: ClientEventsDeps) {
     this.#deps = deps;
@@ -168,8 +182,7 @@ export class ClientEvents {
       this.#answerNotTaken(answer, cid, kid, error);
     });
     this.#disconnectRetries = new DisconnectRetries(
-      (departure) =>
-        this.#endBinding(departure.cid, (bound) => boundBefore(departure, bound), departure.left),
+      (departure) => this.#clientDeparted(departure),
       deps.clock,
       ({ cid }, why) =>
         deps.log.warning(
@@ -271,7 +284,11 @@ export class ClientEvents {
   async openvpnRunIs(run: string | undefined): Promise<number> {
     const before = this.#signIns.run;
     const ended = this.#signIns.runIs(run);
-    if (this.#signIns.run !== before) this.#runTold = this.#runTold.followedBy(this.#signIns.run);
+    if (this.#signIns.run !== before) {
+      this.#runTold = this.#runTold.followedBy(this.#signIns.run);
+      // Their clients went with their run; the cids name others now.
+      this.#tunnels.clear();
+    }
     this.#sendHeldForLink();
     if (ended.length === 0) return 0;
     const { store, server, log } = this.#deps;
@@ -662,7 +679,18 @@ export class ClientEvents {
         return undefined;
       });
     }
-    audit("established", auditSubject(where, session), undefined, details);
+    const subject = auditSubject(where, session);
+    audit("established", subject, undefined, details);
+    // Only a client with a session has a client_left line (README).
+    if (session !== undefined) this.#rememberTunnel(cid, subject);
+  }
+
+  #rememberTunnel(cid: number, subject: AuditSubject): void {
+    this.#tunnels.delete(cid);
+    if (this.#tunnels.size >= MAX_TUNNELS) {
+      this.#tunnels.delete(this.#tunnels.keys().next().value!);
+    }
+    this.#tunnels.set(cid, subject);
   }
 
   /** The session bound to the client at `cid`, found by its `session_id` or else by the cid. */
@@ -687,17 +715,21 @@ export class ClientEvents {
     // Before its session's binding is looked at below: dropped, the session is deleted.
     const held = this.#takeHeldAnswer(cid);
     if (held !== undefined) this.#dropHeld(held, "its client left");
+    const tunnel = this.#tunnels.get(cid);
+    this.#tunnels.delete(cid);
     const departure: ClientDeparture = {
       cid,
       at: clock.now(),
       run: this.#runTold,
       left: env && leftDetails(env),
+      tunnel,
+      leftAudited: false,
     };
     try {
       // Still stored: nobody took the sign-in to answer it.
       const unfinished = await store.deletePendingByCid(server, cid);
       if (signIn !== undefined && unfinished > 0) this.#leftSigningIn(signIn, departure.at);
-      await this.#endBinding(cid, (bound) => boundBefore(departure, bound), departure.left);
+      await this.#clientDeparted(departure);
     } catch (error) {
       // Its session stays bound to a cid OpenVPN will give to someone else: tried again. (Its
       // sign-in, if any, is forgotten above; the pending login expires in the store.)
@@ -706,6 +738,20 @@ export class ClientEvents {
         error: String(error),
       });
       this.#disconnectRetries.add(departure);
+    }
+  }
+
+  /**
+   * Ends the bindings a DISCONNECT ends (#endBinding); when none of them was its client's, the
+   * session had moved to the client's new cid (a reconnect with its token), and the line names
+   * the user its `established` line named.
+   */
+  async #clientDeparted(departure: ClientDeparture): Promise<void> {
+    await this.#endBinding(departure.cid, (bound) => boundBefore(departure, bound), departure);
+    const { left, tunnel } = departure;
+    if (!departure.leftAudited && left !== undefined && tunnel !== undefined) {
+      departure.leftAudited = true;
+      audit("client_left", tunnel, undefined, left);
     }
   }
 
@@ -744,18 +790,21 @@ export class ClientEvents {
   async #endBinding(
     cid: number,
     toEnd: (bound: Session) => boolean,
-    left?: AuditDetails,
+    departure?: ClientDeparture,
   ): Promise<void> {
     for (let round = 0; round < MAX_BOUND_PER_CID; round++) {
-      if (!await this.#endOldestBinding(cid, toEnd, left)) return;
+      if (!await this.#endOldestBinding(cid, toEnd, departure)) return;
     }
   }
 
-  /** Whether it ended (or unbound) one: a later one may be bound to the cid too. */
+  /**
+   * Whether it ended (or unbound) one: a later one may be bound to the cid too. `departure`: the
+   * DISCONNECT, whose `client_left` line it writes for that session (#clientGone).
+   */
   async #endOldestBinding(
     cid: number,
     toEnd: (bound: Session) => boolean,
-    left: AuditDetails | undefined,
+    departure: ClientDeparture | undefined,
   ): Promise<boolean> {
     const { store, server } = this.#deps;
     const sessionId = await store.findSessionIdByCid(server, cid);
@@ -767,7 +816,10 @@ export class ClientEvents {
       if (
         !session || session.server !== server || session.cid !== cid || !toEnd(session)
       ) return false;
-      return await this.#clientGone(session, left);
+      const left = departure?.left;
+      const gone = await this.#clientGone(session, left);
+      if (gone && left !== undefined) departure!.leftAudited = true;
+      return gone;
     });
   }
 
@@ -839,6 +891,10 @@ export class ClientEvents {
     let earlierRuns = 0;
     let gone = 0;
     const failures: unknown[] = [];
+    // Their DISCONNECTs came while the link was down: when they left is not known (README).
+    if (liveCids !== undefined) {
+      for (const cid of this.#tunnels.keys()) if (!liveCids.has(cid)) this.#tunnels.delete(cid);
+    }
     for (const binding of await store.listBindings(server)) {
       // Pending logins are not touched here: those of an earlier run of OpenVPN were ended
       // when the link told its run (openvpnRunIs), and a login started since the link came up
@@ -1204,8 +1260,16 @@ function heldKillMessage(message: string): string {
   }
 }
 
-/** A DISCONNECT, with what it told of the tunnel when it came with its ENV (leftDetails). */
-type ClientDeparture = RunDeparture & { left: AuditDetails | undefined };
+/**
+ * A DISCONNECT, with what it told of the tunnel when it came with its ENV (leftDetails), who its
+ * `established` line named (ClientEvents, #tunnels), and whether its `client_left` line was
+ * written (so that a DISCONNECT tried again writes it once).
+ */
+type ClientDeparture = RunDeparture & {
+  left: AuditDetails | undefined;
+  tunnel: AuditSubject | undefined;
+  leftAudited: boolean;
+};
 
 /** Appends to a list held for the link, dropping its oldest when it is full. */
 function holdBounded<T>(list: T[], item: T): void {

@@ -327,6 +327,60 @@ Deno.test("audit: the DISCONNECT of a client with a session writes client_left w
   }
 });
 
+Deno.test("audit: a client that reconnected with its token on a new cid has its old tunnel's client_left, named as at ESTABLISHED", async () => {
+  const { h, log } = await auditedBridge({});
+  const openvpn = h.openvpn;
+  try {
+    // OpenVPN 2.6 after SIGUSR1 on the client: the token CONNECT on cid 1 rebinds the session
+    // before the DISCONNECT of cid 0 comes.
+    await h.signIn(0, { untrusted_ip: "203.0.113.5", session_id: "s-a" });
+    openvpn.sendClientBlock(
+      "ESTABLISHED",
+      0,
+      undefined,
+      clientEnv({ untrusted_ip: "203.0.113.5", session_id: "s-a" }),
+    );
+    await auditUntil(log, (record) => record["event"] === "established");
+    const mark = openvpn.received.length;
+    const token = { session_id: "s-a", session_state: "Authenticated" };
+    openvpn.sendClientBlock("CONNECT", 1, 1, clientEnv(token));
+    await h.waitForCommand(mark, (line) => line.startsWith("client-auth 1 1"));
+    openvpn.sendClientBlock(
+      "DISCONNECT",
+      0,
+      undefined,
+      clientEnv({
+        untrusted_ip: "203.0.113.5",
+        session_id: "s-a",
+        time_duration: "60",
+        bytes_received: "1000",
+        bytes_sent: "2000",
+      }),
+    );
+    openvpn.sendClientBlock("ESTABLISHED", 1, undefined, clientEnv(token));
+    const established = (record: AuditRecord) => record["event"] === "established";
+    await auditUntil(log, () => auditRecords(log).filter(established).length === 2);
+    const left = (record: AuditRecord) => record["event"] === "client_left";
+    const audit = await auditUntil(log, left);
+    assertEquals(
+      audit.filter(left).map((record) =>
+        pick(record, [...WHO_AND_WHY, "sessionId", "durationSec", "bytesReceived", "bytesSent"])
+      ),
+      [{
+        ...aliceLine("client_left", 0, "alice", null),
+        clientIp: "203.0.113.5",
+        sessionId: "s-a",
+        durationSec: 60,
+        bytesReceived: 1000,
+        bytesSent: 2000,
+      }],
+    );
+  } finally {
+    log.restore();
+    await h.stop();
+  }
+});
+
 Deno.test("audit: a session's lines carry its id; a sign-in's, the browser's address", async () => {
   const { h, log } = await auditedBridge({});
   const openvpn = h.openvpn;
