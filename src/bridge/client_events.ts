@@ -671,7 +671,7 @@ export class ClientEvents {
     let session: Session | undefined;
     // A bypassed common name has no session to look for.
     if (!isBypassed(commonName, config.bypassCommonNames)) {
-      session = await this.#boundSession(cid, env.get("session_id")).catch((error) => {
+      session = await this.#boundSession(cid, commonName, env.get("session_id")).catch((error) => {
         log.debug("ESTABLISHED of cid {cid}: no user for its audit line: {error}", {
           cid,
           error: String(error),
@@ -693,13 +693,25 @@ export class ClientEvents {
     this.#tunnels.set(cid, subject);
   }
 
-  /** The session bound to the client at `cid`, found by its `session_id` or else by the cid. */
-  async #boundSession(cid: number, sessionId: string | undefined): Promise<Session | undefined> {
+  /**
+   * The session bound to the client at `cid`, found by its `session_id` or else by the cid. Only
+   * a binding of the run the link told (or with no run recorded) and of the client's certificate
+   * name is the client's: a binding from before OpenVPN restarted may outlive the restart while
+   * the link-up clean-up runs (or waits on the store), and its cid names a new client now.
+   */
+  async #boundSession(
+    cid: number,
+    commonName: string,
+    sessionId: string | undefined,
+  ): Promise<Session | undefined> {
     const { store, server } = this.#deps;
     const id = sessionId || await store.findSessionIdByCid(server, cid);
     if (id === undefined) return undefined;
     const session = await store.getSession(id);
-    return session?.server === server && session.cid === cid ? session : undefined;
+    if (session?.server !== server || session.cid !== cid) return undefined;
+    const { openvpnRun } = session;
+    if (openvpnRun !== undefined && openvpnRun !== this.#signIns.run) return undefined;
+    return session.commonName === commonName ? session : undefined;
   }
 
   /**
