@@ -828,7 +828,7 @@ export class ClientEvents {
       if (
         !session || session.server !== server || session.cid !== cid || !toEnd(session)
       ) return false;
-      const left = departure?.left;
+      const left = departure && leftOf(departure, session);
       const gone = await this.#clientGone(session, left);
       if (gone && left !== undefined) departure!.leftAudited = true;
       return gone;
@@ -1282,6 +1282,16 @@ type ClientDeparture = RunDeparture & {
   tunnel: AuditSubject | undefined;
   leftAudited: boolean;
 };
+
+/**
+ * What a DISCONNECT told of its tunnel, for the `client_left` line of a session it ends: only one
+ * bound in the DISCONNECT's run (or with no run recorded) had that tunnel. A binding of an earlier
+ * run, which outlived OpenVPN's restart, was another client's: its time and traffic are not these.
+ */
+function leftOf(departure: ClientDeparture, bound: Session): AuditDetails | undefined {
+  const { openvpnRun } = bound;
+  return openvpnRun === undefined || openvpnRun === departure.run.run ? departure.left : undefined;
+}
 
 /** Appends to a list held for the link, dropping its oldest when it is full. */
 function holdBounded<T>(list: T[], item: T): void {

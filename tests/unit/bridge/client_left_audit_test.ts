@@ -1,6 +1,6 @@
 /**
- * The `client_left` audit line of a DISCONNECT (client_events.ts): one per session the
- * DISCONNECT unbound or ended, written once the store took it, so a DISCONNECT tried again after
+ * The `client_left` audit line of a DISCONNECT (client_events.ts): one per session of its run
+ * (or with no run recorded) the DISCONNECT unbound or ended, written once the store took it, so a DISCONNECT tried again after
  * the store failed writes it once, with what the DISCONNECT told.
  */
 import { assertEquals } from "../../support/assert.ts";
@@ -44,6 +44,42 @@ Deno.test("a DISCONNECT whose unbinding failed once writes its client_left line 
         bytesReceived: 123456789,
         bytesSent: 987654321,
       },
+    );
+  } finally {
+    capture.stop();
+    events.close();
+  }
+});
+
+Deno.test("a DISCONNECT that also ends a binding of an earlier run writes client_left only for its own run's", async () => {
+  const clock = new FakeClock(EVENTS_T0);
+  const store = new MemoryStore({ maxEntries: 10, now: clock.now });
+  const { events } = testClientEvents({ store, clock });
+  await events.openvpnRunIs("run-1");
+  // Bob's binding on cid 4 outlived OpenVPN's restart (its link-up clean-up did not run yet).
+  await store.putSession(
+    testSession({
+      sessionId: "s-bob",
+      username: "bob",
+      commonName: "bob",
+      openvpnRun: "run-1",
+      resumable: true,
+    }),
+  );
+  clock.advance(1000);
+  await events.openvpnRunIs("run-2");
+  await store.putSession(
+    testSession({ openvpnRun: "run-2", resumable: true, lastAuthAt: EVENTS_T0 + 1000 }),
+  );
+  const capture = captureLogs();
+  try {
+    await events.onDisconnect(4, testEnv(TRAFFIC));
+    await settle();
+    assertEquals((await store.getSession("s-bob"))?.cid, undefined);
+    const left = capture.lines.filter((line) => line.category === "audit");
+    assertEquals(
+      left.map(({ properties }) => [properties["event"], properties["username"]]),
+      [["client_left", "alice"]],
     );
   } finally {
     capture.stop();
