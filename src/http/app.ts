@@ -33,7 +33,7 @@ import type { HttpEnv } from "./serve.ts";
 import { securityHeaders } from "./security_headers.ts";
 import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
 import { WarningInterval } from "../warning_interval.ts";
-import { canonicalIpBytes, sameIpAddress } from "../ip_address.ts";
+import { addressGroup, canonicalIpBytes } from "../ip_address.ts";
 
 export interface Readiness {
   /** Every OpenVPN server's management link is up. */
@@ -321,11 +321,13 @@ export function createApp(deps: AppDeps): Hono<Env> {
 
 /**
  * The browser's address, when the confirm page is to warn that the VPN client is on another
- * network: both are addresses, and not the same one by the rule `http.check_client_ip` refuses by
- * (LoginFlow), applied to the address taken for the browser's (`trusted_proxies` included). A
- * forwarded link signs in the sender's client, and the page is the victim's only clue.
+ * network: both are addresses, and not of one address group (addressGroup: an IPv6 /64, as the
+ * per-address caps count), the browser's taken as `http.check_client_ip` takes it
+ * (`trusted_proxies` included). A forwarded link signs in the sender's client, and the page is
+ * the victim's only clue; a device whose browser and OpenVPN use different IPv6 privacy addresses
+ * of its /64 is on one network, and warned wrongly it would learn to ignore the warning.
  */
 function browserOnOtherNetwork(browser: string, client: string): string | undefined {
   const known = canonicalIpBytes(browser) !== undefined && canonicalIpBytes(client) !== undefined;
-  return known && !sameIpAddress(browser, client) ? browser : undefined;
+  return known && addressGroup(browser) !== addressGroup(client) ? browser : undefined;
 }

@@ -2,7 +2,7 @@
  * A login link forwarded to someone else signs in the sender's VPN client (with no certificate, the
  * confirm page names it by its address alone). So the confirm page warns, in every language, when
  * the browser's address (as `http.check_client_ip` takes it: the socket, or X-Forwarded-For from a
- * trusted proxy) is not the VPN client's; not when it is. A warning only: a phone on mobile data or
+ * trusted proxy) is not the VPN client's; not when it is, nor when both are in one IPv6 /64. A warning only: a phone on mobile data or
  * a split tunnel differs too. Templates get it as `{{otherNetwork}}` and `{{browserIp}}`.
  */
 import { assertEquals, assertStringIncludes } from "../../support/assert.ts";
@@ -59,6 +59,12 @@ Deno.test("GET /login/:id from a browser on another network than the VPN client 
 Deno.test("GET /login/:id from the VPN client's own address does not warn, in any spelling", async () => {
   assertEquals(warnsOf(await pageFor(BROWSER)), false);
   assertEquals(warnsOf(await pageFor(`::ffff:${BROWSER}`)), false);
+});
+
+Deno.test("GET /login/:id compares IPv6 addresses by their /64: privacy addresses of one network do not warn", async () => {
+  const browser = { remoteAddr: "2001:db8:1:2::aaaa" };
+  assertEquals(warnsOf(await pageFor("2001:db8:1:2:5:6:7:8", {}, browser)), false, "same /64");
+  assertEquals(warnsOf(await pageFor("2001:db8:1:3::aaaa", {}, browser)), true, "another /64");
 });
 
 Deno.test("the browser's address is the one check_client_ip takes: X-Forwarded-For from a trusted proxy only", async () => {
