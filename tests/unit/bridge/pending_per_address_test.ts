@@ -2,7 +2,8 @@
  * `openvpn.max_pending_per_address`: each sign-in holds one of OpenVPN's `max-clients` places
  * until it ends, so one host sending CONNECTs without credentials (`verify-client-cert none`)
  * could keep a server full. A CONNECT from an address (an IPv6 /64) with that many sign-ins
- * waiting is stopped with HALT, which frees its place at once, and the address may start again
+ * waiting is stopped with HALT, whose place OpenVPN frees when it ends the killed instance (about
+ * 5 s later), and the address may start again
  * as soon as one of its sign-ins ends.
  */
 import { assertEquals } from "../../support/assert.ts";
