@@ -2,7 +2,7 @@
  * IP addresses as bytes, so that two spellings of one address compare equal: `2001:DB8::1` and
  * `2001:db8:0:0:0:0:0:1`, `::ffff:198.51.100.7` and `198.51.100.7`.
  */
-import { isIP } from "node:net";
+import { isIP, isIPv4 } from "node:net";
 
 /** IPv4-mapped IPv6 (`::ffff:1.2.3.4`) is the IPv4 address; brackets are dropped. */
 export function normalizeIp(ip: string): string {
@@ -46,6 +46,9 @@ export function sameIpAddress(a: string, b: string): boolean {
  * sign-ins of one OpenVPN server (sign_ins.ts). Anything that is not an address is its own group.
  */
 export function addressGroup(ip: string): string {
+  // OpenVPN's untrusted_ip, at every CONNECT: a dotted quad isIPv4 takes has no leading zeros,
+  // so it is already the group's text, without the bytes and the strings made for them.
+  if (isIPv4(ip)) return ip;
   const bytes = canonicalIpBytes(ip);
   if (bytes === undefined) return ip;
   return (bytes.length === 4 ? bytes : bytes.subarray(0, 8)).join(".");
