@@ -46,7 +46,8 @@ const NEW_CLIENT_REFUSAL: Record<DenialReason, "halt" | "deny"> = {
   // retry one more tab; the reason tells the user to disconnect one and try again.
   max_sessions: "halt",
   // `openvpn.max_pending_per_address`: an address with that many sign-ins waiting is most likely
-  // a flood, whose retries must not take OpenVPN's places again; HALT frees the place at once.
+  // a flood, whose retries must not take OpenVPN's places again; HALT stops the client for good
+  // (OpenVPN frees its place about 5 s later, when it ends the killed instance).
   too_many_sign_ins: "halt",
   // Nobody finished the sign-in: a retry opens a new tab, for ever, while nobody may be there
   // (5 in 50 s with a 10 s timeout); the user who is there connects again.

@@ -1,8 +1,9 @@
 /**
  * Reloading: which keys change while the service runs, and the config a reload puts in force.
  * Live: the policy ([authorization], [[client_config]], each server's own, the claim names),
- * each server's bypass list, sign-in timeout and username policy, pages (templates, language, confirm step, trusted proxies), the TLS
- * certificate, [log] and [metrics]. Everything else (management address, store, IdP client,
+ * each server's bypass list, sign-in timeout, pending sign-ins per address and username policy,
+ * pages (templates, language, confirm step, trusted proxies), the TLS certificate, [log] and
+ * [metrics]. Everything else (management address, store, IdP client,
  * base URL, secret, listen address) keeps its old value until a restart, with a warning.
  */
 import type { ResolvedConfig } from "./types.ts";
