@@ -6,6 +6,7 @@
  * decision is counted and audited here.
  */
 import { AnswersInRun } from "./answers_in_run.ts";
+import { isKnownRun } from "../management/openvpn_run.ts";
 import { audit, auditSubject } from "../audit.ts";
 import type { AUDIT_REFUSALS } from "../log.ts";
 import { loggedCertificateName } from "../logged_certificate.ts";
@@ -333,7 +334,7 @@ export class Admission {
       return { kind: "client-gone" };
     }
     this.#metrics(client.server).login("admitted");
-    audit("admitted", auditSubject(client, session));
+    this.#admitted(client, session, client.signIn?.openvpnRun);
     log.info("Login of {username} (cid {cid}, certificate {commonName}) accepted", {
       username,
       cid: client.cid,
@@ -480,19 +481,22 @@ export class Admission {
     client: ClientSide & { kind: "connect" | "reauth" },
     stored: Session,
     commander: ClientCommander,
-    { resumable, refresh, sameRun, openvpnRun }: {
+    { resumable, refresh, sameRun, run }: {
       resumable: boolean;
       refresh: boolean;
       /** Whether OpenVPN still runs as when the event came (its cid and kid name the client). */
       sameRun?: () => boolean;
       /**
-       * The run of OpenVPN the event came in, when OpenVPN told it (isKnownRun): the cid the
-       * session is bound to belongs to it (Session.openvpnRun). Undefined: none recorded.
+       * The run of OpenVPN the event came in, as the link told it. When OpenVPN told it
+       * (isKnownRun), the cid the session is bound to belongs to it (Session.openvpnRun);
+       * otherwise none is recorded.
        */
-      openvpnRun?: string | undefined;
+      run?: string | undefined;
     },
   ): Promise<Resumption> {
     const { log, now, config } = this.#deps;
+    // The link's own string: no copy per session.
+    const openvpnRun = isKnownRun(run) ? run : undefined;
     stored = this.#unstored.apply(stored);
     // Its next re-check at the IdP would fail (invalid_grant) and end it, the tunnel dropping
     // mid-work: better ended now, at a (re)connect, than resumed on the stored claims.
@@ -614,8 +618,19 @@ export class Admission {
       throw error;
     }
     metrics.clientEvent(client.kind, "auth");
-    audit("admitted", auditSubject(client, session));
+    this.#admitted(client, session, run);
     return "answered";
+  }
+
+  /**
+   * Audits a client let in with `session`, and tells its server's link who it let in, in
+   * OpenVPN's run `run` (the one the answer was written in): its tunnel's audit lines name them
+   * with no store read (ClientEvents.clientAdmitted).
+   */
+  #admitted(client: ClientSide, session: Session, run: string | undefined): void {
+    const subject = auditSubject(client, session);
+    audit("admitted", subject);
+    this.#answerHolders.get(client.server)?.clientAdmitted(client.cid, run, subject);
   }
 
   /** Unbinds a session from a client that has gone, if it is still bound to that client. */

@@ -3,6 +3,7 @@
  * the OpenVPN side of a request, and the outcomes of a login and of a re-check.
  */
 import type { Logger } from "@logtape/logtape";
+import type { AuditSubject } from "../audit.ts";
 import type { Metrics } from "../metrics/port.ts";
 import type { OidcClient } from "../oidc/client.ts";
 import type { Session, SessionStore } from "../sessions/types.ts";
@@ -124,7 +125,10 @@ export interface HeldSignInAnswer {
   drop(why: string, ending?: { timedOut: true }): Promise<void>;
 }
 
-/** Where a server's link holds what it could not write (ClientEvents). */
+/**
+ * Where a server's link holds what it could not write, and learns whom the bridge let in
+ * (ClientEvents).
+ */
 export interface SignInAnswerHolder {
   /**
    * Whether it is held: not when the link is stopping, the sign-in's run is one OpenVPN did not
@@ -137,6 +141,11 @@ export interface SignInAnswerHolder {
    * deadline, finding the login gone, leaves it to that callback. Returns the undo.
    */
   signInTaking(cid: number, loginId: string): () => void;
+  /**
+   * The bridge let `who` in on `cid` (a sign-in's `client-auth`, a reconnect's), its answer
+   * written in OpenVPN's run `run`: its tunnel's audit lines name them.
+   */
+  clientAdmitted(cid: number, run: string | undefined, who: AuditSubject): void;
 }
 
 /**

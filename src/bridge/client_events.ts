@@ -56,6 +56,7 @@ import { isKnownRun } from "../management/openvpn_run.ts";
 import { certificateName } from "./certificate_name.ts";
 import { isBypassed } from "./bypass_patterns.ts";
 import { clientAddress, establishedDetails, leftDetails } from "./tunnel_details.ts";
+import { TunnelNames } from "./tunnel_audit.ts";
 import { MANAGEMENT_TOO_OLD, servesBrowserSignIn } from "../management/openvpn_version.ts";
 
 /**
@@ -73,12 +74,6 @@ export interface HeldKill {
 
 /** Sessions one DISCONNECT ends at most (client_events.ts, #endBinding). */
 const MAX_BOUND_PER_CID = 8;
-
-/**
- * Tunnels remembered for their `client_left` line (#tunnels) at most, the oldest dropped first:
- * more than a server has clients, and few enough to keep (a few hundred bytes each).
- */
-const MAX_TUNNELS = 65_536;
 
 export interface ClientEventsConfig {
   baseUrl: URL;
@@ -167,13 +162,14 @@ export class ClientEvents {
   /** A flood over `max_pending_per_address` costs the log a warning a minute (debug between). */
   readonly #tooManySignInsWarning: WarningInterval;
   /**
-   * Who each tunnel of the run the link told is, as its `established` line named them, by cid:
-   * what its DISCONNECT's `client_left` line names when no session is bound to the cid any more.
-   * A client that reconnects with its token (SIGUSR1, a network change) gets a new cid, to which
-   * its session is bound at that CONNECT, before the old cid's DISCONNECT comes. Kept in memory
-   * only (nothing written); forgotten at the DISCONNECT and when another run begins.
+   * Who each tunnel of the run the link told is, by cid: named when the bridge admits its client
+   * (clientAdmitted), so that its ESTABLISHED's `established` line reads no store, and as that
+   * line named them; what its DISCONNECT's `client_left` line names when no session is bound to
+   * the cid any more. A client that reconnects with its token (SIGUSR1, a network change) gets a
+   * new cid, to which its session is bound at that CONNECT, before the old cid's DISCONNECT
+   * comes. Forgotten at the DISCONNECT and when another run begins (tunnel_audit.ts).
    */
-  readonly #tunnels = new Map<number, AuditSubject>();
+  readonly #tunnels = new TunnelNames();
 
   constructor(deps: ClientEventsDeps) {
     this.#deps = deps;
@@ -287,7 +283,7 @@ export class ClientEvents {
     if (this.#signIns.run !== before) {
       this.#runTold = this.#runTold.followedBy(this.#signIns.run);
       // Their clients went with their run; the cids name others now.
-      this.#tunnels.clear();
+      this.#tunnels.runIs(this.#signIns.run);
     }
     this.#sendHeldForLink();
     if (ended.length === 0) return 0;
@@ -657,21 +653,32 @@ export class ClientEvents {
   }
 
   /**
+   * The bridge admitted `who` on `cid` (its answer written in OpenVPN's run `run`): a sign-in, a
+   * reconnect with a token (Admission), a common name on the bypass list. Its tunnel's audit
+   * lines name them (#tunnels).
+   */
+  clientAdmitted(cid: number, run: string | undefined, who: AuditSubject): void {
+    this.#tunnels.admitted(cid, run, who);
+  }
+
+  /**
    * A client's tunnel is up (ESTABLISHED): its audit line records the VPN address OpenVPN gave
-   * it, so that an address seen in traffic leads to a user. Who that is comes from the session
-   * bound to the client, read from the store (nothing written): by its `session_id` when OpenVPN
-   * sent one (auth-gen-token), else by its cid. A store that cannot answer leaves the user out;
-   * the line is written all the same.
+   * it, so that an address seen in traffic leads to a user. Who that is the bridge knows from
+   * admitting the client (#tunnels), with no store call. Where it does not (this bridge did not
+   * admit it: it restarted since, or in a cluster another instance answered the sign-in), it
+   * comes from the session bound to the client, read from the store (nothing written): by its
+   * `session_id` when OpenVPN sent one (auth-gen-token), else by its cid. A store that cannot
+   * answer leaves the user out; the line is written all the same.
    */
   async onEstablished(cid: number, env: ClientEnv): Promise<void> {
     const { server, config, log } = this.#deps;
     const commonName = certificateName(env);
     const details = establishedDetails(env);
     const where = { server, cid, commonName, clientIp: clientAddress(env) };
-    let session: Session | undefined;
+    let who: AuditSubject | Session | undefined = this.#tunnels.named(cid, commonName);
     // A bypassed common name has no session to look for.
-    if (!isBypassed(commonName, config.bypassCommonNames)) {
-      session = await this.#boundSession(cid, commonName, env.get("session_id")).catch((error) => {
+    if (who === undefined && !isBypassed(commonName, config.bypassCommonNames)) {
+      who = await this.#boundSession(cid, commonName, env.get("session_id")).catch((error) => {
         log.debug("ESTABLISHED of cid {cid}: no user for its audit line: {error}", {
           cid,
           error: String(error),
@@ -679,18 +686,10 @@ export class ClientEvents {
         return undefined;
       });
     }
-    const subject = auditSubject(where, session);
+    const subject = auditSubject(where, who);
     audit("established", subject, undefined, details);
     // Only a client with a session has a client_left line (README).
-    if (session !== undefined) this.#rememberTunnel(cid, subject);
-  }
-
-  #rememberTunnel(cid: number, subject: AuditSubject): void {
-    this.#tunnels.delete(cid);
-    if (this.#tunnels.size >= MAX_TUNNELS) {
-      this.#tunnels.delete(this.#tunnels.keys().next().value!);
-    }
-    this.#tunnels.set(cid, subject);
+    if (who !== undefined) this.#tunnels.name(cid, subject);
   }
 
   /**
@@ -727,8 +726,7 @@ export class ClientEvents {
     // Before its session's binding is looked at below: dropped, the session is deleted.
     const held = this.#takeHeldAnswer(cid);
     if (held !== undefined) this.#dropHeld(held, "its client left");
-    const tunnel = this.#tunnels.get(cid);
-    this.#tunnels.delete(cid);
+    const tunnel = this.#tunnels.take(cid);
     const departure: ClientDeparture = {
       cid,
       at: clock.now(),
@@ -904,9 +902,7 @@ export class ClientEvents {
     let gone = 0;
     const failures: unknown[] = [];
     // Their DISCONNECTs came while the link was down: when they left is not known (README).
-    if (liveCids !== undefined) {
-      for (const cid of this.#tunnels.keys()) if (!liveCids.has(cid)) this.#tunnels.delete(cid);
-    }
+    if (liveCids !== undefined) this.#tunnels.keepOnly(liveCids);
     for (const binding of await store.listBindings(server)) {
       // Pending logins are not touched here: those of an earlier run of OpenVPN were ended
       // when the link told its run (openvpnRunIs), and a login started since the link came up
@@ -1042,8 +1038,8 @@ export class ClientEvents {
           // A refresh or a store call may take seconds: OpenVPN may restart meanwhile and give
           // the cid and kid to a new client, to which the session must not be bound.
           sameRun,
-          // The cid is bound in this run (the link's own string: no copy per session).
-          openvpnRun: isKnownRun(run) ? run : undefined,
+          // The cid is bound in this run, and its tunnel named for it.
+          run,
         });
         // Ended rather than resumed (its refresh token had expired at the IdP): the reconnect
         // is answered as a new client's.

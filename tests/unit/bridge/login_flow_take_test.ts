@@ -25,6 +25,7 @@ async function callbackWithTake(take: (real: Take, id: string) => Promise<unknow
       steps.push(`taking ${cid} ${loginId === ID ? "ID" : loginId}`);
       return () => steps.push("undone");
     },
+    clientAdmitted: () => {},
   });
   const real: Take = ctx.store.takePending.bind(ctx.store);
   ctx.store.takePending = async (id: string) => {

@@ -35,6 +35,7 @@ Deno.test("holdAnswersFor(): undoing an older holder of a server leaves the newe
       return true;
     },
     signInTaking: () => () => {},
+    clientAdmitted: () => {},
   });
   const stopOld = admission.holdAnswersFor("default", holder("old"));
   admission.holdAnswersFor("default", holder("new"));

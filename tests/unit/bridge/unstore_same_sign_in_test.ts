@@ -71,6 +71,7 @@ Deno.test("a held client-auth dropped leaves alone the session another sign-in s
   t.admission.holdAnswersFor("default", {
     holdSignInAnswer: (answer) => held.push(answer) > 0,
     signInTaking: () => () => {},
+    clientAdmitted: () => {},
   });
   // The link is down: the answer is held for it.
   const commander = linkWhoseAuth(() =>
