@@ -11,8 +11,8 @@ import { loggedCertificateName } from "./logged_certificate.ts";
 /**
  * Every event an audit line can have (README lists them). A refusal (AUDIT_REFUSALS) is a notice
  * in the journal, the others info. `established`: a client's tunnel is up (OpenVPN's
- * ESTABLISHED), with the VPN address it was given; `client_left`: a client with a session left
- * (OpenVPN's DISCONNECT), with how long and how much.
+ * ESTABLISHED), with the VPN address it was given; `client_left`: a client with a session, or
+ * on `bypass_common_names`, left (OpenVPN's DISCONNECT), with how long and how much.
  */
 export const AUDIT_EVENTS = [
   "admitted",

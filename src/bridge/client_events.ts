@@ -677,7 +677,8 @@ export class ClientEvents {
     const where = { server, cid, commonName, clientIp: clientAddress(env) };
     let who: AuditSubject | Session | undefined = this.#tunnels.named(cid, commonName);
     // A bypassed common name has no session to look for.
-    if (who === undefined && !isBypassed(commonName, config.bypassCommonNames)) {
+    const bypassed = who === undefined && isBypassed(commonName, config.bypassCommonNames);
+    if (who === undefined && !bypassed) {
       who = await this.#boundSession(cid, commonName, env.get("session_id")).catch((error) => {
         log.debug("ESTABLISHED of cid {cid}: no user for its audit line: {error}", {
           cid,
@@ -688,8 +689,8 @@ export class ClientEvents {
     }
     const subject = auditSubject(where, who);
     audit("established", subject, undefined, details);
-    // Only a client with a session has a client_left line (README).
-    if (who !== undefined) this.#tunnels.name(cid, subject);
+    // Only a client with a session, or a bypassed one, has a client_left line (README).
+    if (who !== undefined || bypassed) this.#tunnels.name(cid, subject);
   }
 
   /**
@@ -977,7 +978,7 @@ export class ClientEvents {
         : undefined;
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
-      return await this.#answerWithoutStore(req, error, commander);
+      return await this.#answerWithoutStore(req, error, commander, run);
     }
     const decision = decide(req, session, {
       bypassCommonNames: config.bypassCommonNames,
@@ -999,7 +1000,7 @@ export class ClientEvents {
   ): Promise<void> {
     switch (decision.action) {
       case "bypass":
-        return await this.#admitBypassed(req, commander);
+        return await this.#admitBypassed(req, commander, run);
       case "deny":
         // Its client's token is refused for good (decide.ts): nobody can resume the session.
         // Under the session's lock: a REAUTH names a session_id (#onAuthRequest).
@@ -1028,7 +1029,7 @@ export class ClientEvents {
             return;
           }
           if (!(error instanceof StoreUnavailableError)) throw error;
-          await this.#answerWithoutStore(req, error, commander);
+          await this.#answerWithoutStore(req, error, commander, run);
         }
         return;
       case "resume": {
@@ -1060,24 +1061,35 @@ export class ClientEvents {
 
   /**
    * A common name on `bypass_common_names`: admitted with no sign-in. Its CONNECT is audited as
-   * an admission (reason `bypass`), as a reconnect's is; its REAUTHs are not, as no session's
-   * are (only a refused one is).
+   * an admission (reason `bypass`), as a reconnect's is, and its tunnel named for its
+   * `established` and `client_left` lines: no user, but when it came and left. Its REAUTHs are
+   * not audited, as no session's are (only a refused one is). `run`: the run the event came in.
    */
-  async #admitBypassed(req: EnvClientRequest, commander: ClientCommander): Promise<void> {
+  async #admitBypassed(
+    req: EnvClientRequest,
+    commander: ClientCommander,
+    run: string | undefined,
+  ): Promise<void> {
     this.#deps.log.info(
       "{kind} of {commonName} (cid {cid}) accepted: common name is on the bypass list",
       who(req),
     );
     await commander.authNt(req.cid, req.kid);
     this.#metrics.clientEvent(req.kind, "auth_nt");
-    if (req.kind === "connect") audit("admitted", auditSubject(req), "bypass");
+    if (req.kind !== "connect") return;
+    const subject = auditSubject(req);
+    audit("admitted", subject, "bypass");
+    this.clientAdmitted(req.cid, run, subject);
   }
 
-  /** The store cannot be reached: see decide_without_store.ts. */
+  /**
+   * The store cannot be reached: see decide_without_store.ts. `run`: the run the event came in.
+   */
   async #answerWithoutStore(
     req: EnvClientRequest,
     error: StoreUnavailableError,
     commander: ClientCommander,
+    run: string | undefined,
   ): Promise<void> {
     const { config, log, clock } = this.#deps;
     // Only a REAUTH is judged on what this process last saw (decide_without_store.ts).
@@ -1089,7 +1101,7 @@ export class ClientEvents {
       now: clock.now(),
       serverSignsIn: this.#serverSignsIn,
     });
-    if (decision.action === "bypass") return await this.#admitBypassed(req, commander);
+    if (decision.action === "bypass") return await this.#admitBypassed(req, commander, run);
     if (decision.action === "deny") {
       await this.#deps.admission.deny(commander, req, decision.denial, {
         presented: req.sessionState === "Invalid" ? undefined : known,

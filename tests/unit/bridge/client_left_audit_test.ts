@@ -1,7 +1,8 @@
 /**
  * The `client_left` audit line of a DISCONNECT (client_events.ts): one per session of its run
- * (or with no run recorded) the DISCONNECT unbound or ended, written once the store took it, so a DISCONNECT tried again after
- * the store failed writes it once, with what the DISCONNECT told.
+ * (or with no run recorded) the DISCONNECT unbound or ended, written once the store took it, so a
+ * DISCONNECT tried again after the store failed writes it once, with what the DISCONNECT told;
+ * and one for a client on the bypass list, which has no session.
  */
 import { assertEquals } from "../../support/assert.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
@@ -85,4 +86,58 @@ Deno.test("a DISCONNECT that also ends a binding of an earlier run writes client
     capture.stop();
     events.close();
   }
+});
+
+/** The audit lines of gw-1, a common name on the bypass list, through `run`: event and who. */
+async function bypassedLines(
+  run: (events: ReturnType<typeof testClientEvents>["events"]) => Promise<void>,
+): Promise<Record<string, unknown>[]> {
+  const clock = new FakeClock(EVENTS_T0);
+  const store = new MemoryStore({ maxEntries: 10, now: clock.now });
+  const { events } = testClientEvents({ store, clock, bypassCommonNames: [/^gw-1$/] });
+  const capture = captureLogs();
+  try {
+    await events.openvpnRunIs("run-1");
+    await run(events);
+    await settle();
+    return capture.lines.filter((line) => line.category === "audit").map(({ properties }) => {
+      const { event, username, subject, sessionId, cid, commonName, reason, durationSec } =
+        properties;
+      return { event, username, subject, sessionId, cid, commonName, reason, durationSec };
+    });
+  } finally {
+    capture.stop();
+    events.close();
+  }
+}
+
+const GATEWAY = { common_name: "gw-1", session_id: "" };
+const GATEWAY_LINE = { username: "", subject: "", sessionId: null, cid: 2, commonName: "gw-1" };
+
+Deno.test("a bypassed client's DISCONNECT writes client_left, with no user, reason null", async () => {
+  assertEquals(
+    await bypassedLines(async (events) => {
+      await events.onConnect(2, 1, testEnv(GATEWAY));
+      await events.onEstablished(2, testEnv(GATEWAY));
+      await events.onDisconnect(2, testEnv({ ...GATEWAY, ...TRAFFIC }));
+    }),
+    [
+      { event: "admitted", ...GATEWAY_LINE, reason: "bypass", durationSec: null },
+      { event: "established", ...GATEWAY_LINE, reason: null, durationSec: null },
+      { event: "client_left", ...GATEWAY_LINE, reason: null, durationSec: 3600 },
+    ],
+  );
+});
+
+Deno.test("a bypassed client admitted before the bridge restarted has client_left after its ESTABLISHED", async () => {
+  assertEquals(
+    await bypassedLines(async (events) => {
+      await events.onEstablished(2, testEnv(GATEWAY));
+      await events.onDisconnect(2, testEnv({ ...GATEWAY, ...TRAFFIC }));
+    }),
+    [
+      { event: "established", ...GATEWAY_LINE, reason: null, durationSec: null },
+      { event: "client_left", ...GATEWAY_LINE, reason: null, durationSec: 3600 },
+    ],
+  );
 });
