@@ -1,7 +1,9 @@
 /**
  * Answers one OpenVPN server's client events: CONNECT and REAUTH by the decision table
  * (decide.ts), DISCONNECT by unbinding or ending the session. One instance per management
- * connection; events are handled concurrently, each awaiting only its own I/O.
+ * connection; events are handled concurrently, each awaiting only its own I/O. Its tunnels'
+ * audit lines (`established`, `client_left`) are tunnel_audit.ts's, and the answers it holds
+ * while the link is down held_answers.ts's.
  */
 import type { Logger } from "@logtape/logtape";
 import { audit, type AuditDetails, type AuditSubject, auditSubject } from "../audit.ts";
@@ -51,19 +53,18 @@ import { type SignIn, SignIns } from "./sign_ins.ts";
 import { shownClientVersion, shownPlatform } from "./peer_info.ts";
 import { versionPresentsIssuedToken } from "./client_version.ts";
 import { DisconnectRetries } from "./disconnect_retries.ts";
-import { boundBefore, type RunDeparture, RunTold } from "./runs_told.ts";
+import { boundBefore, RunTold } from "./runs_told.ts";
 import { isKnownRun } from "../management/openvpn_run.ts";
-import { certificateName } from "./certificate_name.ts";
-import { isBypassed } from "./bypass_patterns.ts";
-import { clientAddress, establishedDetails, leftDetails } from "./tunnel_details.ts";
-import { TunnelNames } from "./tunnel_audit.ts";
+import {
+  auditSessionLeft,
+  auditTunnelLeft,
+  type ClientDeparture,
+  leftOf,
+  TunnelAudit,
+} from "./tunnel_audit.ts";
 import { MANAGEMENT_TOO_OLD, servesBrowserSignIn } from "../management/openvpn_version.ts";
+import { HeldAnswers, holdBounded } from "./held_answers.ts";
 
-/**
- * Kills, denies, and answers to finished sign-ins, held for a link that is down, at most each
- * (the oldest dropped first).
- */
-const MAX_HELD_FOR_LINK = 10_000;
 /** A kill held for the link: its client, the OpenVPN run it is for, and what it tells the client. */
 export interface HeldKill {
   cid: number;
@@ -142,7 +143,7 @@ export class ClientEvents {
    * Answers to finished sign-ins the link did not write (holdSignInAnswer), by cid: sent when
    * the link tells their sign-in's run again, dropped when the sign-in ends first.
    */
-  #heldAnswers = new Map<number, HeldSignInAnswer>();
+  readonly #heldAnswers: HeldAnswers;
   /** Undoes this link's registration as the holder of its server's sign-in answers. */
   readonly #stopHoldingAnswers: () => void;
   /** What events are answered with: see answers_apart.ts. */
@@ -161,19 +162,19 @@ export class ClientEvents {
   #serverSignsIn = true;
   /** A flood over `max_pending_per_address` costs the log a warning a minute (debug between). */
   readonly #tooManySignInsWarning: WarningInterval;
-  /**
-   * Who each tunnel of the run the link told is, by cid: named when the bridge admits its client
-   * (clientAdmitted), so that its ESTABLISHED's `established` line reads no store, and as that
-   * line named them; what its DISCONNECT's `client_left` line names when no session is bound to
-   * the cid any more. A client that reconnects with its token (SIGUSR1, a network change) gets a
-   * new cid, to which its session is bound at that CONNECT, before the old cid's DISCONNECT
-   * comes. Forgotten at the DISCONNECT and when another run begins (tunnel_audit.ts).
-   */
-  readonly #tunnels = new TunnelNames();
+  /** The `established` and `client_left` lines, and who each tunnel is for them. */
+  readonly #tunnels: TunnelAudit;
 
   constructor(deps: ClientEventsDeps) {
     this.#deps = deps;
     this.#metrics = deps.metrics ?? noMetrics.server(deps.server);
+    this.#heldAnswers = new HeldAnswers(deps.log);
+    this.#tunnels = new TunnelAudit({
+      server: deps.server,
+      store: deps.store,
+      bypassCommonNames: () => deps.config.bypassCommonNames,
+      log: deps.log,
+    });
     this.#answers = answersApart(deps.commander, (answer, cid, kid, error) => {
       this.#answerNotTaken(answer, cid, kid, error);
     });
@@ -376,7 +377,7 @@ export class ClientEvents {
    * with its run, and its cid may name another client now.
    */
   #sendHeldForLink(): void {
-    this.#sendHeldAnswers();
+    this.#heldAnswers.sendFor(this.#signIns.run);
     if (this.#heldKills.length === 0 && this.#heldDenies.length === 0) return;
     const kills = this.#heldKills;
     const denies = this.#heldDenies;
@@ -422,70 +423,8 @@ export class ClientEvents {
     if (
       this.#closed || !isKnownRun(signIn.openvpnRun) || !this.#signIns.tracks(cid, signIn.loginId)
     ) return false;
-    const earlier = this.#heldAnswers.get(cid);
-    this.#heldAnswers.delete(cid);
-    if (earlier !== undefined && earlier.signIn.loginId !== signIn.loginId) {
-      this.#dropHeld(earlier, "a newer sign-in began on its client id");
-    }
-    if (this.#heldAnswers.size >= MAX_HELD_FOR_LINK) {
-      const [oldestCid, oldest] = this.#heldAnswers.entries().next().value!;
-      this.#heldAnswers.delete(oldestCid);
-      this.#dropHeld(oldest, `more than ${MAX_HELD_FOR_LINK} answers held for the link`);
-    }
-    this.#heldAnswers.set(cid, answer);
+    this.#heldAnswers.hold(answer);
     return true;
-  }
-
-  /**
-   * Sends the held answers of the run the link told now; the rest are dropped: their clients
-   * went with their run. The sign-in guard checks each again as it is written.
-   */
-  #sendHeldAnswers(): void {
-    if (this.#heldAnswers.size === 0) return;
-    const answers = [...this.#heldAnswers.values()];
-    this.#heldAnswers.clear();
-    const run = this.#signIns.run;
-    for (const answer of answers) {
-      if (answer.signIn.openvpnRun !== run) {
-        this.#dropHeld(answer, "OpenVPN restarted meanwhile, and its client went with it");
-        continue;
-      }
-      answer.send().catch((error) =>
-        this.#deps.log.warning("{command} for cid {cid} failed: {error}", {
-          command: answer.command,
-          cid: answer.cid,
-          error: String(error),
-        })
-      );
-    }
-  }
-
-  /**
-   * The held answer on `cid`, taken out; only the one of sign-in `loginId` when given (the
-   * sign-in that ended).
-   */
-  #takeHeldAnswer(cid: number, loginId?: string): HeldSignInAnswer | undefined {
-    const held = this.#heldAnswers.get(cid);
-    if (held === undefined || (loginId !== undefined && held.signIn.loginId !== loginId)) {
-      return undefined;
-    }
-    this.#heldAnswers.delete(cid);
-    return held;
-  }
-
-  /**
-   * Drops a held answer, without waiting: what it ends (a session, under its lock) is queued
-   * now, before anything an event handled next does to the same session (a DISCONNECT would
-   * only unbind a resumable one, left without a client).
-   */
-  #dropHeld(answer: HeldSignInAnswer, why: string, ending?: { timedOut: true }): void {
-    answer.drop(why, ending).catch((error) =>
-      this.#deps.log.warning("Dropping the {command} held for cid {cid} failed: {error}", {
-        command: answer.command,
-        cid: answer.cid,
-        error: String(error),
-      })
-    );
   }
 
   /**
@@ -516,14 +455,14 @@ export class ClientEvents {
   close(): void {
     this.#closed = true;
     this.#stopHoldingAnswers();
-    if (this.#heldAnswers.size > 0) {
-      // As the held kills and denies: abandoned. Their sessions stay bound to their clients, to
-      // be ended (or unbound) by a DISCONNECT or the client list at the next link-up.
+    // As the held kills and denies: abandoned. Their sessions stay bound to their clients, to
+    // be ended (or unbound) by a DISCONNECT or the client list at the next link-up.
+    const abandoned = this.#heldAnswers.clear();
+    if (abandoned > 0) {
       this.#deps.log.info(
         "{count} answer(s) to finished sign-ins held for the link not sent: the link stopped",
-        { count: this.#heldAnswers.size },
+        { count: abandoned },
       );
-      this.#heldAnswers.clear();
     }
     this.#signIns.close();
     this.#disconnectRetries.close();
@@ -539,18 +478,18 @@ export class ClientEvents {
   async #endEarlierSignIn(cid: number): Promise<void> {
     const earlier = this.#signIns.endOn(cid);
     if (earlier === undefined) return;
-    const held = this.#takeHeldAnswer(cid, earlier.id);
-    if (held !== undefined) this.#dropHeld(held, "a newer sign-in began on its client id");
+    const held = this.#heldAnswers.take(cid, earlier.id);
+    if (held !== undefined) this.#heldAnswers.drop(held, "a newer sign-in began on its client id");
     await this.#deps.store.deletePending(earlier.id);
   }
 
   /** Its deadline passed while it was still the latest sign-in on its cid. */
   async #expireLogin(entry: SignIn): Promise<void> {
-    const held = this.#takeHeldAnswer(entry.cid, entry.id);
+    const held = this.#heldAnswers.take(entry.cid, entry.id);
     if (held !== undefined) {
       // Finished, but the link was not back in time to tell OpenVPN: a sign-in not completed in
       // time, whose client is told so as any other's.
-      this.#dropHeld(held, "its deadline passed before the management link was back", {
+      this.#heldAnswers.drop(held, "its deadline passed before the management link was back", {
         timedOut: true,
       });
       await this.#denyTimedOut(entry);
@@ -661,57 +600,9 @@ export class ClientEvents {
     this.#tunnels.admitted(cid, run, who);
   }
 
-  /**
-   * A client's tunnel is up (ESTABLISHED): its audit line records the VPN address OpenVPN gave
-   * it, so that an address seen in traffic leads to a user. Who that is the bridge knows from
-   * admitting the client (#tunnels), with no store call. Where it does not (this bridge did not
-   * admit it: it restarted since, or in a cluster another instance answered the sign-in), it
-   * comes from the session bound to the client, read from the store (nothing written): by its
-   * `session_id` when OpenVPN sent one (auth-gen-token), else by its cid. A store that cannot
-   * answer leaves the user out; the line is written all the same.
-   */
-  async onEstablished(cid: number, env: ClientEnv): Promise<void> {
-    const { server, config, log } = this.#deps;
-    const commonName = certificateName(env);
-    const details = establishedDetails(env);
-    const where = { server, cid, commonName, clientIp: clientAddress(env) };
-    let who: AuditSubject | Session | undefined = this.#tunnels.named(cid, commonName);
-    // A bypassed common name has no session to look for.
-    const bypassed = who === undefined && isBypassed(commonName, config.bypassCommonNames);
-    if (who === undefined && !bypassed) {
-      who = await this.#boundSession(cid, commonName, env.get("session_id")).catch((error) => {
-        log.debug("ESTABLISHED of cid {cid}: no user for its audit line: {error}", {
-          cid,
-          error: String(error),
-        });
-        return undefined;
-      });
-    }
-    const subject = auditSubject(where, who);
-    audit("established", subject, undefined, details);
-    // Only a client with a session, or a bypassed one, has a client_left line (README).
-    if (who !== undefined || bypassed) this.#tunnels.name(cid, subject);
-  }
-
-  /**
-   * The session bound to the client at `cid`, found by its `session_id` or else by the cid. Only
-   * a binding of the run the link told (or with no run recorded) and of the client's certificate
-   * name is the client's: a binding from before OpenVPN restarted may outlive the restart while
-   * the link-up clean-up runs (or waits on the store), and its cid names a new client now.
-   */
-  async #boundSession(
-    cid: number,
-    commonName: string,
-    sessionId: string | undefined,
-  ): Promise<Session | undefined> {
-    const { store, server } = this.#deps;
-    const id = sessionId || await store.findSessionIdByCid(server, cid);
-    if (id === undefined) return undefined;
-    const session = await store.getSession(id);
-    if (session?.server !== server || session.cid !== cid) return undefined;
-    const { openvpnRun } = session;
-    if (openvpnRun !== undefined && openvpnRun !== this.#signIns.run) return undefined;
-    return session.commonName === commonName ? session : undefined;
+  /** A client's tunnel is up (ESTABLISHED): its audit line (TunnelAudit.established). */
+  onEstablished(cid: number, env: ClientEnv): Promise<void> {
+    return this.#tunnels.established(cid, env);
   }
 
   /**
@@ -725,17 +616,9 @@ export class ClientEvents {
     this.#deps.knownSessions?.forgetClient(server, cid);
     const signIn = this.#signIns.clientLeft(cid);
     // Before its session's binding is looked at below: dropped, the session is deleted.
-    const held = this.#takeHeldAnswer(cid);
-    if (held !== undefined) this.#dropHeld(held, "its client left");
-    const tunnel = this.#tunnels.take(cid);
-    const departure: ClientDeparture = {
-      cid,
-      at: clock.now(),
-      run: this.#runTold,
-      left: env && leftDetails(env),
-      tunnel,
-      leftAudited: false,
-    };
+    const held = this.#heldAnswers.take(cid);
+    if (held !== undefined) this.#heldAnswers.drop(held, "its client left");
+    const departure = this.#tunnels.departed(cid, env, clock.now(), this.#runTold);
     try {
       // Still stored: nobody took the sign-in to answer it.
       const unfinished = await store.deletePendingByCid(server, cid);
@@ -759,11 +642,7 @@ export class ClientEvents {
    */
   async #clientDeparted(departure: ClientDeparture): Promise<void> {
     await this.#endBinding(departure.cid, (bound) => boundBefore(departure, bound), departure);
-    const { left, tunnel } = departure;
-    if (!departure.leftAudited && left !== undefined && tunnel !== undefined) {
-      departure.leftAudited = true;
-      audit("client_left", tunnel, undefined, left);
-    }
+    auditTunnelLeft(departure);
   }
 
   /** How long OpenVPN holds a client for its sign-in (client-pending-auth's timeout). */
@@ -848,13 +727,13 @@ export class ClientEvents {
         cid: undefined,
         openvpnRun: undefined,
       });
-      if (unbound && left) audit("client_left", auditSubject(session, session), undefined, left);
+      if (unbound && left) auditSessionLeft(session, left);
       return unbound;
     }
     // The client is not known to present an OpenVPN token (login_session.ts), so it cannot come
     // back without a browser: the session is over, and so is our right to its refresh token.
     await this.#deps.admission.endSession(session, "disconnected");
-    if (left) audit("client_left", auditSubject(session, session), undefined, left);
+    if (left) auditSessionLeft(session, left);
     return true;
   }
 
@@ -1278,33 +1157,6 @@ function heldKillMessage(message: string): string {
   } catch {
     return KILL_MESSAGE;
   }
-}
-
-/**
- * A DISCONNECT, with what it told of the tunnel when it came with its ENV (leftDetails), who its
- * `established` line named (ClientEvents, #tunnels), and whether its `client_left` line was
- * written (so that a DISCONNECT tried again writes it once).
- */
-type ClientDeparture = RunDeparture & {
-  left: AuditDetails | undefined;
-  tunnel: AuditSubject | undefined;
-  leftAudited: boolean;
-};
-
-/**
- * What a DISCONNECT told of its tunnel, for the `client_left` line of a session it ends: only one
- * bound in the DISCONNECT's run (or with no run recorded) had that tunnel. A binding of an earlier
- * run, which outlived OpenVPN's restart, was another client's: its time and traffic are not these.
- */
-function leftOf(departure: ClientDeparture, bound: Session): AuditDetails | undefined {
-  const { openvpnRun } = bound;
-  return openvpnRun === undefined || openvpnRun === departure.run.run ? departure.left : undefined;
-}
-
-/** Appends to a list held for the link, dropping its oldest when it is full. */
-function holdBounded<T>(list: T[], item: T): void {
-  if (list.length >= MAX_HELD_FOR_LINK) list.shift();
-  list.push(item);
 }
 
 /**

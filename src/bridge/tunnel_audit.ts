@@ -1,11 +1,22 @@
 /**
- * Who each tunnel of one OpenVPN server is, by cid, as its audit lines name them (audit.ts):
- * `established` at its ESTABLISHED, `client_left` at its DISCONNECT. Filled when the bridge admits
- * the client, which is when it knows who that is, so that an ESTABLISHED costs no store read:
- * after an OpenVPN restart with auth-gen-token, every client reconnects with its token at once,
- * and each ESTABLISHED read its session back from the store (a Redis round trip each).
+ * The audit lines of one OpenVPN server's tunnels (audit.ts): `established` at a client's
+ * ESTABLISHED, `client_left` at its DISCONNECT, and who each tunnel is, by cid, for them. Apart
+ * from the events' answers (client_events.ts): these lines decide nothing, and are written
+ * whatever became of the client's session.
+ *
+ * Who a tunnel is comes from the bridge's admission of its client, which is when it knows, so
+ * that an ESTABLISHED costs no store read: after an OpenVPN restart with auth-gen-token, every
+ * client reconnects with its token at once, and each ESTABLISHED read its session back from the
+ * store (a Redis round trip each).
  */
-import type { AuditSubject } from "../audit.ts";
+import type { Logger } from "@logtape/logtape";
+import { audit, type AuditDetails, type AuditSubject, auditSubject } from "../audit.ts";
+import type { ClientEnv } from "../management/events.ts";
+import type { Session, SessionStore } from "../sessions/types.ts";
+import { isBypassed } from "./bypass_patterns.ts";
+import { certificateName } from "./certificate_name.ts";
+import type { RunDeparture } from "./runs_told.ts";
+import { clientAddress, establishedDetails, leftDetails } from "./tunnel_details.ts";
 
 /**
  * Tunnels named at most, the oldest dropped first: more than a server has clients, and few
@@ -13,17 +24,47 @@ import type { AuditSubject } from "../audit.ts";
  */
 export const MAX_TUNNELS = 65_536;
 
+export interface TunnelAuditDeps {
+  /** Name of the OpenVPN server the tunnels are on. */
+  server: string;
+  /** Read only for a client this bridge did not admit (TunnelAudit.established). */
+  store: Pick<SessionStore, "findSessionIdByCid" | "getSession">;
+  /** `openvpn.bypass_common_names`, as a reload leaves them. */
+  bypassCommonNames: () => readonly RegExp[];
+  log: Logger;
+}
+
 /**
- * The names of one run of OpenVPN's tunnels: within a run a cid names one client, from its
- * CONNECT to its DISCONNECT. Kept in memory only (nothing written), and only for the run the
- * link told last: a name given for another run is not taken, and a new run forgets them all
- * (their clients went with their run; the cids name others now).
+ * A DISCONNECT, with what it told of the tunnel when it came with its ENV (leftDetails), who
+ * its tunnel was (TunnelAudit), and whether its `client_left` line was written (so that a
+ * DISCONNECT tried again writes it once).
  */
-export class TunnelNames {
+export type ClientDeparture = RunDeparture & {
+  left: AuditDetails | undefined;
+  tunnel: AuditSubject | undefined;
+  leftAudited: boolean;
+};
+
+/**
+ * Who each tunnel of the run the link told is, by cid: named when the bridge admits its client
+ * (`admitted`), and as its `established` line named them; what its DISCONNECT's `client_left`
+ * line names when no session is bound to the cid any more. A client that reconnects with its
+ * token (SIGUSR1, a network change) gets a new cid, to which its session is bound at that
+ * CONNECT, before the old cid's DISCONNECT comes. Within a run a cid names one client, from its
+ * CONNECT to its DISCONNECT: kept in memory only (nothing written), and only for the run the
+ * link told last; forgotten at the DISCONNECT, and all when another run begins (their clients
+ * went with their run; the cids name others now).
+ */
+export class TunnelAudit {
+  readonly #deps: TunnelAuditDeps;
   readonly #byCid = new Map<number, AuditSubject>();
   #run: string | undefined;
 
-  /** The link told OpenVPN's run: a run other than the last one forgets every name. */
+  constructor(deps: TunnelAuditDeps) {
+    this.#deps = deps;
+  }
+
+  /** The link told OpenVPN's run: a run other than the last one forgets every tunnel. */
   runIs(run: string | undefined): void {
     if (run === this.#run) return;
     this.#run = run;
@@ -37,30 +78,54 @@ export class TunnelNames {
    */
   admitted(cid: number, run: string | undefined, who: AuditSubject): void {
     if (run !== this.#run) return;
-    this.name(cid, who.browserIp === undefined ? who : { ...who, browserIp: undefined });
-  }
-
-  /** Names the tunnel on `cid` (of the run the link told last) `who`. */
-  name(cid: number, who: AuditSubject): void {
-    this.#byCid.delete(cid);
-    if (this.#byCid.size >= MAX_TUNNELS) this.#byCid.delete(this.#byCid.keys().next().value!);
-    this.#byCid.set(cid, who);
+    this.#name(cid, who.browserIp === undefined ? who : { ...who, browserIp: undefined });
   }
 
   /**
-   * Who the tunnel on `cid` is, when its name is one of a client with the certificate name
-   * `commonName` (a client without a certificate has "").
+   * A client's tunnel is up (ESTABLISHED): its audit line records the VPN address OpenVPN gave
+   * it, so that an address seen in traffic leads to a user. Who that is the bridge knows from
+   * admitting the client, with no store call. Where it does not (this bridge did not admit it:
+   * it restarted since, or in a cluster another instance answered the sign-in), it comes from
+   * the session bound to the client, read from the store (nothing written): by its `session_id`
+   * when OpenVPN sent one (auth-gen-token), else by its cid. A store that cannot answer leaves
+   * the user out; the line is written all the same.
    */
-  named(cid: number, commonName: string): AuditSubject | undefined {
-    const who = this.#byCid.get(cid);
-    return who?.commonName === commonName ? who : undefined;
+  async established(cid: number, env: ClientEnv): Promise<void> {
+    const { server, log } = this.#deps;
+    const commonName = certificateName(env);
+    const details = establishedDetails(env);
+    const where = { server, cid, commonName, clientIp: clientAddress(env) };
+    let who: AuditSubject | Session | undefined = this.#named(cid, commonName);
+    // A bypassed common name has no session to look for.
+    const bypassed = who === undefined && isBypassed(commonName, this.#deps.bypassCommonNames());
+    if (who === undefined && !bypassed) {
+      who = await this.#boundSession(cid, commonName, env.get("session_id")).catch((error) => {
+        log.debug("ESTABLISHED of cid {cid}: no user for its audit line: {error}", {
+          cid,
+          error: String(error),
+        });
+        return undefined;
+      });
+    }
+    const subject = auditSubject(where, who);
+    audit("established", subject, undefined, details);
+    // Only a client with a session, or a bypassed one, has a client_left line (README).
+    if (who !== undefined || bypassed) this.#name(cid, subject);
   }
 
-  /** Who the tunnel on `cid` was, forgotten: its client left. */
-  take(cid: number): AuditSubject | undefined {
-    const who = this.#byCid.get(cid);
+  /**
+   * The client on `cid` left (DISCONNECT, with its ENV when it came with one): its departure,
+   * with who its tunnel was, forgotten here.
+   */
+  departed(
+    cid: number,
+    env: ClientEnv | undefined,
+    at: number,
+    run: RunDeparture["run"],
+  ): ClientDeparture {
+    const tunnel = this.#byCid.get(cid);
     this.#byCid.delete(cid);
-    return who;
+    return { cid, at, run, left: env && leftDetails(env), tunnel, leftAudited: false };
   }
 
   /**
@@ -70,4 +135,67 @@ export class TunnelNames {
   keepOnly(liveCids: ReadonlySet<number>): void {
     for (const cid of this.#byCid.keys()) if (!liveCids.has(cid)) this.#byCid.delete(cid);
   }
+
+  #name(cid: number, who: AuditSubject): void {
+    this.#byCid.delete(cid);
+    if (this.#byCid.size >= MAX_TUNNELS) this.#byCid.delete(this.#byCid.keys().next().value!);
+    this.#byCid.set(cid, who);
+  }
+
+  /**
+   * Who the tunnel on `cid` is, when its name is one of a client with the certificate name
+   * `commonName` (a client without a certificate has "").
+   */
+  #named(cid: number, commonName: string): AuditSubject | undefined {
+    const who = this.#byCid.get(cid);
+    return who?.commonName === commonName ? who : undefined;
+  }
+
+  /**
+   * The session bound to the client at `cid`, found by its `session_id` or else by the cid. Only
+   * a binding of the run the link told (or with no run recorded) and of the client's certificate
+   * name is the client's: a binding from before OpenVPN restarted may outlive the restart while
+   * the link-up clean-up runs (or waits on the store), and its cid names a new client now.
+   */
+  async #boundSession(
+    cid: number,
+    commonName: string,
+    sessionId: string | undefined,
+  ): Promise<Session | undefined> {
+    const { store, server } = this.#deps;
+    const id = sessionId || await store.findSessionIdByCid(server, cid);
+    if (id === undefined) return undefined;
+    const session = await store.getSession(id);
+    if (session?.server !== server || session.cid !== cid) return undefined;
+    const { openvpnRun } = session;
+    if (openvpnRun !== undefined && openvpnRun !== this.#run) return undefined;
+    return session.commonName === commonName ? session : undefined;
+  }
+}
+
+/**
+ * What a DISCONNECT told of its tunnel, for the `client_left` line of a session it ends: only one
+ * bound in the DISCONNECT's run (or with no run recorded) had that tunnel. A binding of an earlier
+ * run, which outlived OpenVPN's restart, was another client's: its time and traffic are not these.
+ */
+export function leftOf(departure: ClientDeparture, bound: Session): AuditDetails | undefined {
+  const { openvpnRun } = bound;
+  return openvpnRun === undefined || openvpnRun === departure.run.run ? departure.left : undefined;
+}
+
+/** The `client_left` line of a session whose client left, `left` telling how long and how much. */
+export function auditSessionLeft(session: Session, left: AuditDetails): void {
+  audit("client_left", auditSubject(session, session), undefined, left);
+}
+
+/**
+ * The `client_left` line of a departure no session's line was written for (the session had moved
+ * to the client's new cid: a reconnect with its token; or a bypassed client, which has none): it
+ * names who the tunnel was. Once, and only when the DISCONNECT told how long and how much.
+ */
+export function auditTunnelLeft(departure: ClientDeparture): void {
+  const { left, tunnel } = departure;
+  if (departure.leftAudited || left === undefined || tunnel === undefined) return;
+  departure.leftAudited = true;
+  audit("client_left", tunnel, undefined, left);
 }
