@@ -9,6 +9,7 @@ import type { ResolvedConfig } from "../config/types.ts";
 import { getLogger } from "../log.ts";
 import { createClientAuth } from "./client_auth.ts";
 import { authorizationUrl } from "./authorization_url.ts";
+import { missingAuthTimeAdvice } from "./auth_time_advice.ts";
 import { checkOidcConfig, maxAgeOf } from "./config_checks.ts";
 import { isLoopbackHttp } from "../loopback.ts";
 import { IdpRejectedError, OidcError } from "./errors.ts";
@@ -350,9 +351,11 @@ export function createOidcClient(
       ) {
         throw new OidcError(
           "invalid_id_token",
-          "authorize_params has prompt=login, but the ID token's auth_time says the user did not " +
-            "sign in at the identity provider for this login (the parameter was dropped on the " +
-            "way, or the IdP sends no auth_time)",
+          typeof authTime !== "number"
+            ? missingAuthTimeAdvice("prompt=login")
+            : "authorize_params has prompt=login, but the ID token's auth_time says the user did " +
+              "not sign in at the identity provider for this login (the parameter was dropped on " +
+              "the way)",
         );
       }
     }

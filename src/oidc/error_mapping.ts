@@ -6,6 +6,7 @@
 import * as oauth from "oauth4webapi";
 import type { ClientAuthMethod } from "../config/types.ts";
 import { printable } from "../printable_text.ts";
+import { isMissingAuthTime, missingAuthTimeAdvice } from "./auth_time_advice.ts";
 import { templateIssuerAdvice } from "./template_issuer.ts";
 import { isTimeClaim, timeClaimAdvice } from "./time_claim_advice.ts";
 import {
@@ -91,9 +92,11 @@ export function toOidcError(
     );
   }
   if ((stage === "id_token" || stage === "code_exchange") && isTokenValidationError(code)) {
-    return new OidcError("invalid_id_token", `Invalid ID token: ${message}${clockAdvice(error)}`, {
-      cause,
-    });
+    // A sign-in's ID token needs auth_time only for authorize_params.max_age (client.ts).
+    const advice = isMissingAuthTime(error)
+      ? `; ${missingAuthTimeAdvice("max_age")}`
+      : clockAdvice(error);
+    return new OidcError("invalid_id_token", `Invalid ID token: ${message}${advice}`, { cause });
   }
   if (stage === "refresh" && isTokenValidationError(code)) {
     return new OidcError(

@@ -204,6 +204,18 @@ export class FakeIdp {
   };
 }
 
+/**
+ * The redirect back from the IdP for a sign-in begun with `start`: its state and a code, with
+ * the next ID token bound to its nonce.
+ */
+export function callbackFor(idp: FakeIdp, start: { state: string; nonce: string }): URL {
+  idp.nonce = start.nonce;
+  const callback = new URL(REDIRECT_URI);
+  callback.searchParams.set("code", "the-code");
+  callback.searchParams.set("state", start.state);
+  return callback;
+}
+
 export function oidcConfig(
   overrides: Partial<ResolvedConfig["oidc"]> = {},
 ): ResolvedConfig["oidc"] {
