@@ -6,10 +6,19 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../../support/assert.ts";
 import { systemClock } from "../../../src/clock.ts";
 import { createOidcClient } from "../../../src/oidc/client.ts";
-import { OidcError } from "../../../src/oidc/errors.ts";
-import { callbackFor, FakeIdp, ISSUER, oidcConfig, REDIRECT_URI } from "./fake_idp.ts";
+import { IdpRejectedError, OidcError } from "../../../src/oidc/errors.ts";
+import { es256ClientKey } from "../../support/signing_key.ts";
+import {
+  callbackFor,
+  decodeBase64url,
+  FakeIdp,
+  ISSUER,
+  oidcConfig,
+  REDIRECT_URI,
+} from "./fake_idp.ts";
 
 const README = new URL("../../../README.md", import.meta.url);
+const TOKEN = "/protocol/openid-connect/token";
 
 /** The README as one line: its paragraphs are wrapped, their line breaks anywhere. */
 async function readme(): Promise<string> {
@@ -66,5 +75,90 @@ Deno.test("the README's Keycloak guide: without auth_time (no `basic` client sco
     "keep the default client scope **`basic`** (Keycloak 25 and later): it carries `auth_time`, " +
       'without which `prompt = "login"` or `max_age` in `oidc.authorize_params` refuses every ' +
       "sign-in (the log says the IdP sent no auth_time and names `basic`)",
+  );
+});
+
+Deno.test('the README\'s Keycloak guide: a refresh Keycloak refuses for a disabled user (400 invalid_grant "User disabled") ends the grant', async () => {
+  const { idp, client } = await setup();
+  idp.onToken = () =>
+    Response.json({ error: "invalid_grant", error_description: "User disabled" }, { status: 400 });
+  const refused = await assertRejects(
+    () => client.refresh("refresh-token-0", idp.subject),
+    IdpRejectedError,
+  );
+  assertStringIncludes(refused.message, "HTTP 400 invalid_grant");
+  assertStringIncludes(
+    await readme(),
+    'where Keycloak refuses the refresh (`invalid_grant`, "User disabled") and the session ends',
+  );
+});
+
+Deno.test('the README\'s Keycloak guide: with "Exclude Issuer From Authentication Response" on (no `iss` in the callback) every sign-in fails', async () => {
+  const { idp, signIn } = await setup();
+  assertEquals((await signIn()).subject, idp.subject);
+  const refused = await assertRejects(() => signIn("iss"), OidcError);
+  assertEquals(refused.code, "invalid_callback");
+  assertStringIncludes(refused.message, '"iss" (issuer) missing');
+  assertStringIncludes(
+    await readme(),
+    'Keep "Exclude Issuer From Authentication Response" off (Advanced → OpenID Connect ' +
+      "Compatibility Modes; on, every sign-in fails: `iss` missing)",
+  );
+});
+
+Deno.test('the README\'s Keycloak guide: the bridge sends no DPoP proof, so "Require DPoP bound tokens" must stay off', async () => {
+  const { idp, client, signIn } = await setup();
+  const start = await client.startLogin();
+  assertEquals(start.url.searchParams.has("dpop_jkt"), false);
+  await signIn();
+  await client.refresh("refresh-token-0", idp.subject);
+  const tokenRequests = idp.requests.filter((r) => r.url.pathname.endsWith(TOKEN));
+  assertEquals(tokenRequests.length, 2);
+  for (const request of tokenRequests) assertEquals(request.headers.get("dpop"), null);
+  assertStringIncludes(
+    await readme(),
+    '"Require DPoP bound tokens" off (the bridge sends no DPoP proof)',
+  );
+});
+
+/**
+ * Whether Keycloak takes a client assertion with these times at its own `nowSec`: the checks of
+ * Keycloak 26's JWT client validator, with its fixed 15 s of skew and the client's "Max
+ * expiration" at its default, 60 s.
+ */
+function keycloakTakes(claims: { iat: number; nbf: number; exp: number }, nowSec: number): boolean {
+  const skewSec = 15;
+  const maxExpSec = 60;
+  const active = nowSec <= claims.exp + skewSec && nowSec + skewSec >= claims.nbf;
+  const issuedInTheFuture = claims.iat - skewSec > nowSec;
+  const lifespan = Math.min(claims.exp - nowSec, maxExpSec);
+  const tooOld = nowSec > claims.iat + maxExpSec;
+  return active && !issuedInTheFuture && lifespan > 0 && !tooOld;
+}
+
+Deno.test("the README's Keycloak guide: a Signed JWT assertion is dated by the bridge's clock, which may be at most 15 s ahead of Keycloak's and less than 60 s behind", async () => {
+  // Half a second into a second: the assertion's times are whole seconds, rounded down.
+  const bridgeSec = Math.floor(Date.now() / 1000);
+  const bridgeNowMs = bridgeSec * 1000 + 500;
+  const key = await es256ClientKey();
+  const { idp, signIn } = await setup(key.oidc, () => bridgeNowMs);
+  idp.nowSec = bridgeSec;
+  await signIn();
+  const assertion = idp.lastRequest(TOKEN).form.get("client_assertion")!;
+  const claims = JSON.parse(new TextDecoder().decode(decodeBase64url(assertion.split(".")[1]!)));
+  assertEquals([claims.iat, claims.nbf, claims.exp], [bridgeSec, bridgeSec, bridgeSec + 60]);
+  // The bridge's clock this far ahead of Keycloak's (negative: behind).
+  const taken = (aheadSec: number) => keycloakTakes(claims, bridgeSec - aheadSec);
+  assertEquals([taken(15), taken(16), taken(0), taken(-59), taken(-60)], [
+    true,
+    false,
+    true,
+    true,
+    false,
+  ]);
+  assertStringIncludes(
+    await readme(),
+    "**the bridge host's clock must be at most 15 s ahead of Keycloak's and less than 60 s " +
+      "behind it**",
   );
 });
