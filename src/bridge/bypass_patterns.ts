@@ -19,41 +19,90 @@ export function compileBypassPattern(source: string): RegExp {
 }
 
 /**
- * Names of the kinds certificates carry, unrelated to each other and to any operator's naming: a
- * user name, an e-mail address, a host name, a person's name with a space, a UUID, a serial
- * number, one character, a name in another script and one of 64 characters (the longest a
- * certificate's common name may be). A pattern that matches most of them
- * (MOST_NAMES_PROBED) matches whatever name a certificate has: `.+`, `\S+`, `[^x]*x?`.
+ * Characters drawn at random, one run per kind of character certificate names are made of. A name
+ * cut from them is one nobody chose: a pattern that matches it needs no text of the operator's.
  */
-const UNRELATED_NAMES = [
-  "alice",
-  "bob.smith@mail.example.org",
-  "laptop-0042.corp.example.net",
-  "Mallory O'Neil",
-  "3f2b9c1e-7d4a-4e8b-9a61-0c5d2e7f8a13",
-  "00A1F3",
-  "7",
-  "Zürich Büro 3",
-  "Q".repeat(20) + "z_9.".repeat(11),
+const RANDOM_RUNS = {
+  a: "ftjequbujoskoedxnxhaygbkcpeqzifqbymienrsqjylkyedrxhcbaburylbovnz",
+  A: "RBAMJUUSKTJIZWXBYFNWJNBUDFWCIOMJUXHWZVQROHGFCJVCWLLEBMRISQINPIIE",
+  "9": "8631622912066005872869076924151986676634344959126553481322672577",
+} as const;
+type RunKind = keyof typeof RANDOM_RUNS;
+
+/**
+ * The forms certificate names take: in each, `a`, `A` and `9` are a run of lower-case letters,
+ * capitals or digits, `C` one capital, any other character itself. A word, a number, a capital
+ * word, a user name with a number (`alice42`, `PC0042`, `laptop-0042`), `first.last`,
+ * `first-last`, `first_last`, a person's name, a host name and an e-mail address. A hex identifier
+ * (a serial number, a UUID) is a run of digits to any pattern that admits hex.
+ */
+const NAME_FORMS = [
+  "a",
+  "A",
+  "9",
+  "Ca",
+  "a9",
+  "A9",
+  "a-9",
+  "a.a",
+  "a-a",
+  "a_a",
+  "Ca Ca",
+  "a.a.a",
+  "a@a.a",
 ];
-/** More than half: a pattern written for the operator's names matches one of them at most. */
-const MOST_NAMES_PROBED = Math.floor(UNRELATED_NAMES.length / 2) + 1;
+/** Every length up to a common name's longest (64) for a run that is the whole name. */
+const LONGEST_LONE_RUN = 64;
+/** Every length up to 8 for each run of a name of more than one: 512 names for three runs. */
+const LONGEST_RUN_OF_MANY = 8;
+/**
+ * No shorter names: one of 3 characters or fewer could be a name an operator wrote (`a|b`), and
+ * a pattern that admits only such short names admits few.
+ */
+const SHORTEST_NAME = 4;
+
+/** The names of `form`, one for each choice of its runs' lengths, each run cut from its own place. */
+function namesOfForm(form: string): string[] {
+  const parts = [...form];
+  const runCount = parts.filter((part) => part in RANDOM_RUNS).length;
+  const longest = runCount === 1 ? LONGEST_LONE_RUN : LONGEST_RUN_OF_MANY;
+  let names = [""];
+  parts.forEach((part, place) => {
+    const kind = part === "C" ? "A" : part;
+    if (!(kind in RANDOM_RUNS)) {
+      names = names.map((name) => name + part);
+      return;
+    }
+    const run = RANDOM_RUNS[kind as RunKind].slice(place * LONGEST_RUN_OF_MANY);
+    const lengths = part === "C" ? [1] : Array.from({ length: longest }, (_, index) => index + 1);
+    names = names.flatMap((name) => lengths.map((length) => name + run.slice(0, length)));
+  });
+  return names.filter((name) => name.length >= SHORTEST_NAME);
+}
+
+/** About 1,700 names: a pattern is tried on each at load, not on every client. */
+const NAMES_NOBODY_CHOSE = [...new Set(NAME_FORMS.flatMap(namesOfForm))];
 
 /**
  * Why a compiled pattern is likely a mistake, or undefined. A bypass skips the IdP, so a pattern
- * that matches most unrelated names (`.+`, `\S+`) turns the sign-in off for every client with a
- * certificate. One that matches an empty name (`(gw-1)?`, `gw-1|`) admits no client without a
+ * that matches a name of random characters in a form certificate names take (`\w+`, `[a-z]+`,
+ * `.+`, `[^@]+`) turns the sign-in off for every client whose certificate name has that form: a
+ * user's as well as a gateway's. Such a pattern needs no text the operator chose, and a pattern
+ * that does (`vpn-gw-[0-9]+`, `.*\.example\.net`) matches no random name. Where the check stops:
+ * names of forms or run lengths not tried (`[a-z]+\d{9}`, three dots), and a pattern that admits
+ * every name behind the operator's own text (`.*@example\.org`), which only the operator can
+ * judge. One that matches an empty name (`(gw-1)?`, `gw-1|`) admits no client without a
  * certificate (isBypassed), but its optional parts make it wider than it reads. Said, not
  * refused: `.*` on a server where only gateways hold certificates (`verify-client-cert optional`)
  * may be meant.
  */
 export function bypassPatternWarning(source: string, pattern: RegExp): string | undefined {
-  const matched = UNRELATED_NAMES.filter((name) => pattern.test(name)).length;
-  if (matched >= MOST_NAMES_PROBED) {
-    return `"${source}" matches almost any name (it matched ${matched} of ${UNRELATED_NAMES.length} ` +
-      'unrelated names tried, such as "alice", "00A1F3" and "Mallory O\'Neil"): every client ' +
-      "with a certificate connects without signing in. A client without a certificate is never " +
-      "let in by a pattern";
+  const randomName = NAMES_NOBODY_CHOSE.find((name) => pattern.test(name));
+  if (randomName !== undefined) {
+    return `"${source}" matches names nobody chose, such as "${randomName}" (random characters ` +
+      "in a form certificate names take): every client whose certificate name has that form, a " +
+      "user's as well as a gateway's, connects without signing in. A client without a " +
+      "certificate is never let in by a pattern";
   }
   if (!pattern.test("")) return undefined;
   return `"${source}" matches an empty name, so it may match more names than meant: every ` +

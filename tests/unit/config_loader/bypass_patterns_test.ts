@@ -39,21 +39,40 @@ Deno.test("bypass_common_names warns of a pattern that matches an empty name, na
   assertEquals(patterns.map((pattern) => pattern.test("gw-1")), [true, true, true, true, false]);
 });
 
-Deno.test("bypass_common_names warns of a pattern that matches almost any name: it turns the sign-in off for certificates", () => {
-  const wide = [".+", ".*", ".*.*", "[^x]*x?", "\\S+", ".{1,64}", "[^@]+"];
+Deno.test("bypass_common_names warns of a pattern that matches names nobody chose: \\w+, [a-z]+ and .* admit a user's certificate", () => {
+  const wide = [
+    ".+",
+    ".*",
+    ".*.*",
+    "[^x]*x?",
+    "\\S+",
+    ".{1,64}",
+    "[^@]+",
+    // Each misses most names of other forms, and matches every name of its own: a user's too.
+    "\\w+",
+    "[a-z]+",
+    "[A-Z0-9]{6}",
+    "\\d+",
+    "[0-9a-f-]{36}",
+    "[a-z]+[0-9]+",
+    "[A-Z][a-z]+ [A-Z][a-z]+",
+    "[a-z]+\\.[a-z]+",
+    "[^@]+@[^@]+",
+  ];
   const loaded = parseTestConfig(withPatterns(...wide));
   assertEquals(
     loaded.warnings.map(({ path }) => path),
     wide.map((_, index) => `openvpn.bypass_common_names[${index}]`),
   );
   assertEquals(
-    loaded.warnings[0]!.message,
-    '".+" matches almost any name (it matched 9 of 9 unrelated names tried, such as "alice", ' +
-      '"00A1F3" and "Mallory O\'Neil"): every client with a certificate connects without ' +
-      "signing in. A client without a certificate is never let in by a pattern",
+    loaded.warnings[8]!.message,
+    '"[a-z]+" matches names nobody chose, such as "ftje" (random characters in a form ' +
+      "certificate names take): every client whose certificate name has that form, a user's as " +
+      "well as a gateway's, connects without signing in. A client without a certificate is " +
+      "never let in by a pattern",
   );
   // The wider warning for a pattern that also matches an empty name: it says more.
-  assertEquals(loaded.warnings[1]!.message.startsWith('".*" matches almost any name'), true);
+  assertEquals(loaded.warnings[1]!.message.startsWith('".*" matches names nobody chose'), true);
   assertEquals(loaded.warnings[3]!.message.includes('"[^x]*x?"'), true);
 });
 
@@ -64,7 +83,7 @@ Deno.test("bypass_common_names from a variable: the warning names the variable",
   assertEquals(warnings[0]!.message.includes(variable), true, warnings[0]!.message);
 });
 
-Deno.test("bypass_common_names says nothing of patterns that need a name: anchored, they match it whole", () => {
+Deno.test("bypass_common_names says nothing of patterns that need text the operator chose: anchored, they match it whole", () => {
   const loaded = parseTestConfig(
     withPatterns(
       "site-.*",
@@ -72,9 +91,13 @@ Deno.test("bypass_common_names says nothing of patterns that need a name: anchor
       "^edge$",
       "a|b",
       "^gw-[0-9]+$",
+      "^vpn-gw-[0-9]+$",
       "^backup\\.example\\.com$",
       ".*\\.example\\.net",
-      "[0-9a-f-]{36}",
+      "[a-z]+-gw-[0-9]+",
+      "vpn-gw-[0-9a-f]{4,8}",
+      // Every address of the operator's domain: text only the operator can judge.
+      ".*@example\\.org",
     ),
   );
   assertEquals(loaded.warnings, []);
