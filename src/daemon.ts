@@ -465,7 +465,10 @@ export async function startDaemon(
     // before, a reload lowering the level to warning lost this warning.
     if (kept.length > 0) {
       log.warning(
-        "Reload: {keys} cannot change while running; keeping the old values until a restart",
+        // Not "keeping the old values": a removed server's policy follows the new file where it
+        // followed the old one (mergeReload), and an added server has no old value.
+        "Reload: these changes cannot be made while running and wait for a restart: {keys}; " +
+          "the rest of the new configuration is in force",
         { keys: kept.join(", ") },
       );
     }

@@ -101,7 +101,8 @@ export function mergeReload(
   const merged = flatten(inBoth(config), single);
   const kept = [
     ...[...oldNames].filter((name) => !nextNames.has(name)).map((name) =>
-      `openvpn[${name}] (no longer in the file: its link runs until a restart)`
+      `openvpn[${name}] (no longer in the file: its link runs until a restart, under the new ` +
+      "[authorization] and [[client_config]] where it used the top-level ones)"
     ),
     ...[...merged]
       .filter(([path, value]) => (wanted.get(path) ?? UNSET) !== value)

@@ -275,6 +275,42 @@ Deno.test("a SIGHUP while the service starts is heard, and reloads once it is up
   assertEquals(await exit, EXIT_OK);
 });
 
+Deno.test("a reload reads the file the service started with, not the one OPENVPN_AUTH_OIDC_CONFIG names by then (README: Reload)", async () => {
+  let reloadHandler: (() => Promise<void>) | undefined;
+  const reloaded: string[] = [];
+  let finish!: () => void;
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  const files = {
+    "/start.toml": VALID,
+    "/later.toml": VALID.replace('client_id = "openvpn"', 'client_id = "later"'),
+  };
+  const env: Record<string, string> = { OPENVPN_AUTH_OIDC_CONFIG: "/start.toml" };
+  const t = io(files, {
+    env,
+    onReloadSignal: (handler) => (reloadHandler = handler),
+    startService: () =>
+      Promise.resolve({
+        done,
+        stop: () => {
+          finish();
+          return Promise.resolve();
+        },
+        reload: (config) => {
+          reloaded.push(config.oidc.clientId);
+          return Promise.resolve({ kept: [] });
+        },
+      }),
+  });
+  const exit = runCli([], t.cli);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  env.OPENVPN_AUTH_OIDC_CONFIG = "/later.toml";
+  files["/start.toml"] = VALID.replace('client_id = "openvpn"', 'client_id = "edited"');
+  await reloadHandler!();
+  assertEquals(reloaded, ["edited"]);
+  t.signals[0]!("SIGTERM");
+  assertEquals(await exit, EXIT_OK);
+});
+
 async function pollReloads(ready: () => boolean): Promise<void> {
   for (let turn = 0; turn < 100 && !ready(); turn++) {
     await new Promise((resolve) => setTimeout(resolve, 0));

@@ -451,7 +451,10 @@ Deno.test("reload: a server removed from the file is named once, and follows the
   const old = parseInlineToml(TWO_SERVERS).config;
   const next = parseInlineToml(tightened(withoutServer("udp"))).config;
   const { config, kept } = mergeReload(old, next);
-  assertEquals(kept, ["openvpn[udp] (no longer in the file: its link runs until a restart)"]);
+  assertEquals(kept, [
+    "openvpn[udp] (no longer in the file: its link runs until a restart, under the " +
+    "new [authorization] and [[client_config]] where it used the top-level ones)",
+  ]);
   assertEquals(config.servers.map((server) => server.name), ["udp", "tcp"]);
   assertEquals(config.servers[0]!.authorization, next.authorization);
   assertEquals(config.servers[0]!.clientConfig, next.clientConfig);
@@ -460,7 +463,8 @@ Deno.test("reload: a server removed from the file is named once, and follows the
   // One with a policy of its own keeps that one (the new top-level one may be looser).
   const dropTcp = mergeReload(old, parseInlineToml(withoutServer("tcp")).config);
   assertEquals(dropTcp.kept, [
-    "openvpn[tcp] (no longer in the file: its link runs until a restart)",
+    "openvpn[tcp] (no longer in the file: its link runs until a restart, under the " +
+    "new [authorization] and [[client_config]] where it used the top-level ones)",
   ]);
   assertEquals(dropTcp.config.servers[1]!.authorization, old.servers[1]!.authorization);
   // A renamed single server is one removed and one added, not its keys.
@@ -469,7 +473,8 @@ Deno.test("reload: a server removed from the file is named once, and follows the
     parseInlineToml(BASE.replace("[openvpn]\n", '[openvpn]\nname = "site-b"\n')).config,
   );
   assertEquals(renamed.kept, [
-    "openvpn[default] (no longer in the file: its link runs until a restart)",
+    "openvpn[default] (no longer in the file: its link runs until a restart, under the " +
+    "new [authorization] and [[client_config]] where it used the top-level ones)",
     "openvpn[site-b] (new in the file: its link starts at a restart)",
   ]);
 });
