@@ -1,6 +1,7 @@
 /**
  * How a client's certificate name is written for people: log and audit lines, the tables of
- * `sessions list` and `logins list`, a confirm.html template's `{{commonName}}`. A client
+ * `sessions list` and `logins list`, an English confirm.html template's `{{commonName}}`
+ * (http/pages/messages.ts, noCertificate, has it in the page's other languages). A client
  * without a certificate has none (bridge/certificate_name.ts: ""), and `CONNECT of "" (cid 4)`
  * or an empty table cell reads as a blank some bug left; `(no certificate)` says what it is. A
  * certificate could be named so only by the operator's own CA: the client chooses nothing here.

@@ -7,6 +7,7 @@
  * bridge gave (English). `errors` translates the error pages by what went wrong.
  */
 import type { Language } from "../../config/languages.ts";
+import { NO_CERTIFICATE } from "../../logged_certificate.ts";
 
 export type ErrorKind =
   | "wrong-network"
@@ -34,6 +35,11 @@ export interface PageText {
    * word, never shown as its name: builtin.ts confirmIntro).
    */
   confirmIntroAddressOnly(clientIp: string, client: string): string;
+  /**
+   * A confirm.html template's `{{commonName}}` for a client without a certificate: a template has
+   * no conditionals to leave an empty name out. Plain text; English as the logs write it.
+   */
+  readonly noCertificate: string;
   /**
    * The browser is on another network than the VPN client (their addresses differ): a link sent
    * to someone else signs in the sender's client. A warning only: a phone on mobile data, a split
@@ -63,6 +69,7 @@ export interface PageText {
 
 const en: PageText = {
   tag: "en",
+  noCertificate: NO_CERTIFICATE,
   confirmTitle: "Sign in to the VPN",
   confirmIntro: (cn, ip, client) =>
     `Sign in to allow the VPN connection for certificate ${cn} from ${ip}${client}.`,
@@ -140,6 +147,7 @@ const en: PageText = {
 
 const de: PageText = {
   tag: "de",
+  noCertificate: "(kein Zertifikat)",
   confirmTitle: "Am VPN anmelden",
   confirmIntro: (cn, ip, client) =>
     `Melden Sie sich an, um die VPN-Verbindung für das Zertifikat ${cn} von ${ip}${client} zu erlauben.`,
@@ -245,6 +253,7 @@ const de: PageText = {
 
 const fr: PageText = {
   tag: "fr",
+  noCertificate: "(aucun certificat)",
   confirmTitle: "Connexion au VPN",
   confirmIntro: (cn, ip, client) =>
     `Connectez-vous pour autoriser la connexion VPN du certificat ${cn} depuis ${ip}${client}.`,
@@ -347,6 +356,7 @@ const fr: PageText = {
 
 const es: PageText = {
   tag: "es",
+  noCertificate: "(sin certificado)",
   confirmTitle: "Iniciar sesión en la VPN",
   confirmIntro: (cn, ip, client) =>
     `Inicie sesión para permitir la conexión VPN del certificado ${cn} desde ${ip}${client}.`,

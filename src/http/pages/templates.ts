@@ -7,7 +7,8 @@
  * placeholders only in element text and in quoted attribute values. Placeholders are checked
  * when the templates load: an unknown one is an error naming file and placeholder.
  *
- * `commonName` is `(no certificate)` for a client without one (logged_certificate.ts).
+ * `commonName` is `(no certificate)` for a client without one, in the page's language
+ * (`(kein Zertifikat)`: messages.ts, noCertificate).
  * `browserIp` and `otherNetwork` are empty unless the browser's address is another than the VPN
  * client's; `otherNetwork` is then the built-in page's warning, in the page's language.
  *
@@ -56,7 +57,6 @@ import {
   type SuccessPageInput,
 } from "./builtin.ts";
 import { type Language, LANGUAGES } from "../../config/languages.ts";
-import { loggedCertificateName } from "../../logged_certificate.ts";
 import { escapeHtmlPrintable } from "./escape.ts";
 import { PAGE_TEXT, type PageText } from "./messages.ts";
 import { PAGE_STYLE_SOURCE, styleHashSource } from "./style.ts";
@@ -254,9 +254,8 @@ function templatePages(
   return {
     confirm: confirm === undefined ? builtin.confirm : (input) =>
       fill(confirm, {
-        // A template has no conditionals to leave out an empty name: "(no certificate)", as the
-        // logs write it. Never the user name such a client sent (builtin.ts, confirmIntro).
-        commonName: loggedCertificateName(input.commonName),
+        // Never the user name such a client sent (builtin.ts, confirmIntro).
+        commonName: input.commonName === "" ? t.noCertificate : input.commonName,
         clientIp: input.clientIp,
         platform: input.platform ?? "",
         clientVersion: input.clientVersion ?? "",

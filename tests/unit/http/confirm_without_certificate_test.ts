@@ -58,16 +58,24 @@ Deno.test("a client with a certificate is named by it", () => {
   );
 });
 
-Deno.test("a confirm.html template gets {{commonName}} (no certificate) for a client without one, as the logs write it, never the user name", async () => {
+Deno.test("a confirm.html template gets {{commonName}} (no certificate) for a client without one, in the page's language (kein Zertifikat), never the user name", async () => {
   const template = `<form method="post" action="{{actionUrl}}"><input name="csrf" ` +
     `value="{{csrf}}">{{commonName}} from {{clientIp}}</form>`;
   const pages = await loadTemplates(
     "/tpl",
     (path) => Promise.resolve(path === "/tpl/confirm.html" ? template : undefined),
   );
+  const noCertificate: Record<Language, string> = {
+    // As the logs write it.
+    en: "(no certificate)",
+    de: "(kein Zertifikat)",
+    fr: "(aucun certificat)",
+    es: "(sin certificado)",
+  };
   for (const [language, { confirm }] of Object.entries(pages.byLanguage)) {
     const html = confirm(WITHOUT_CERTIFICATE);
-    assertStringIncludes(html, ">(no certificate) from 203.0.113.7</form>", language);
+    const name = noCertificate[language as Language];
+    assertStringIncludes(html, `>${name} from 203.0.113.7</form>`, language);
     assertEquals(html.includes("alice"), false, language);
   }
   const named = pages.byLanguage.en.confirm({ ...WITHOUT_CERTIFICATE, commonName: "alice-laptop" });
