@@ -15,6 +15,7 @@ import { isLoopbackHttp } from "../loopback.ts";
 import { IdpRejectedError, OidcError } from "./errors.ts";
 import { evidence, toOidcError } from "./error_mapping.ts";
 import { type FetchLike, timedFetch } from "./http.ts";
+import { checkIssuedAt } from "./issued_at.ts";
 import {
   type GateLane,
   idpRequestLimits,
@@ -186,6 +187,11 @@ export function createOidcClient(
     };
   }
 
+  /** This host's clock as oauth4webapi reads it for the token time checks (client()). */
+  function nowSec(): number {
+    return Math.floor(now() / 1000);
+  }
+
   /** Imports the signing key once; a failure (bad key) is reported and retried next time. */
   function auth(): Promise<oauth.ClientAuth> {
     if (clientAuth === undefined) {
@@ -343,6 +349,7 @@ export function createOidcClient(
     await verifySignature(as, response);
 
     const idClaims = oauth.getValidatedIdTokenClaims(tokens)!;
+    checkIssuedAt("code_exchange", idClaims.iat, nowSec(), config.clockToleranceSec);
     if (promptsLogin(config.authorizeParams) && expected.since !== undefined) {
       const authTime = idClaims.auth_time;
       if (
@@ -443,6 +450,7 @@ export function createOidcClient(
     const idClaims = oauth.getValidatedIdTokenClaims(tokens);
     if (idClaims !== undefined) {
       await verifySignature(as, response);
+      checkIssuedAt("refresh", idClaims.iat, nowSec(), config.clockToleranceSec);
       if (idClaims.sub !== expectedSubject) {
         throw new OidcError("invalid_id_token", "Refreshed ID token is about another subject");
       }

@@ -91,19 +91,15 @@ export function toOidcError(
       { cause },
     );
   }
-  if ((stage === "id_token" || stage === "code_exchange") && isTokenValidationError(code)) {
+  if (
+    (stage === "id_token" || stage === "code_exchange" || stage === "refresh") &&
+    isTokenValidationError(code)
+  ) {
     // A sign-in's ID token needs auth_time only for authorize_params.max_age (client.ts).
-    const advice = isMissingAuthTime(error)
+    const advice = stage !== "refresh" && isMissingAuthTime(error)
       ? `; ${missingAuthTimeAdvice("max_age")}`
       : clockAdvice(error);
-    return new OidcError("invalid_id_token", `Invalid ID token: ${message}${advice}`, { cause });
-  }
-  if (stage === "refresh" && isTokenValidationError(code)) {
-    return new OidcError(
-      "invalid_id_token",
-      `Invalid refreshed ID token: ${message}${clockAdvice(error)}`,
-      { cause },
-    );
+    return idTokenRefused(stage, `${message}${advice}`, cause);
   }
   if (error instanceof TypeError && code === undefined) {
     return new IdpUnreachableError(`IdP request failed during ${where}: ${message}`, { cause });
@@ -114,6 +110,19 @@ export function toOidcError(
     `Invalid IdP response during ${where}: ${message}${issuer ?? ""}`,
     { cause },
   );
+}
+
+/**
+ * An ID token refused: the sign-in's (`id_token`, `code_exchange`) or a refresh's new one, which
+ * the log tells apart. Also for the checks client.ts adds to oauth4webapi's (issued_at.ts).
+ */
+export function idTokenRefused(
+  stage: "id_token" | "code_exchange" | "refresh",
+  detail: string,
+  cause?: OidcErrorEvidence,
+): OidcError {
+  const what = stage === "refresh" ? "Invalid refreshed ID token" : "Invalid ID token";
+  return new OidcError("invalid_id_token", `${what}: ${detail}`, cause && { cause });
 }
 
 /**

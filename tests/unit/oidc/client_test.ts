@@ -247,6 +247,49 @@ Deno.test("refresh() refusing a new ID token for its exp says how far the clocks
   );
 });
 
+/**
+ * An IdP whose clock runs ahead signs ID tokens issued "later": oauth4webapi checks exp and nbf
+ * only, so iat is held to the tolerance here. The test clock is the wall clock 2030-01-01, so
+ * the numbers are exact (client.ts reads the injected clock itself for this check).
+ */
+const ISSUED_AHEAD_NOW = Date.UTC(2030, 0, 1);
+const issuedAheadAdvice = "iat is 90 s ahead of this host's clock: the IdP's or this host's " +
+  "clock is off (NTP), or raise oidc.clock_tolerance (now 30 s)";
+
+Deno.test("finishLogin() refuses an ID token issued more than the clock tolerance ahead of this host's clock, and takes one within it", async () => {
+  const { idp, client } = await setup({ clockToleranceSec: 30 }, () => ISSUED_AHEAD_NOW);
+  idp.nowSec = ISSUED_AHEAD_NOW / 1000 + 30 + 60; // exp = iat + 300 s: only iat is wrong
+  const error = await rejectsWith(login(client, idp), OidcError, "invalid_id_token");
+  assertEquals(
+    error.message,
+    `Invalid ID token: "iat" (issued at) is in the future; ${issuedAheadAdvice}`,
+  );
+  assertEquals(error.reason, "Invalid identity token from the identity provider");
+  idp.nowSec = ISSUED_AHEAD_NOW / 1000 + 30 - 5;
+  assertEquals((await login(client, idp)).subject, idp.subject);
+});
+
+Deno.test("refresh() refuses a new ID token issued more than the clock tolerance ahead, keeping the rotated token, and takes one within it", async () => {
+  const { idp, client } = await setup({ clockToleranceSec: 30 }, () => ISSUED_AHEAD_NOW);
+  idp.idTokenClaims = { nonce: undefined };
+  idp.nowSec = ISSUED_AHEAD_NOW / 1000 + 30 + 60;
+  const error = await rejectsWith(
+    client.refresh("refresh-token-0", idp.subject),
+    OidcError,
+    "invalid_id_token",
+  );
+  assertEquals(
+    error.message,
+    `Invalid refreshed ID token: "iat" (issued at) is in the future; ${issuedAheadAdvice}`,
+  );
+  assertEquals(error.rotated?.refreshToken, "refresh-token-1");
+  idp.nowSec = ISSUED_AHEAD_NOW / 1000 + 30 - 5;
+  assertEquals(
+    (await client.refresh("refresh-token-1", idp.subject)).refreshToken,
+    "refresh-token-2",
+  );
+});
+
 Deno.test("finishLogin() accepts an ID token within the clock tolerance", async () => {
   const now = Date.UTC(2030, 0, 1);
   const { idp, client } = await setup({ clockToleranceSec: 30 }, () => now);
