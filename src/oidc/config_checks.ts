@@ -145,9 +145,18 @@ export function checkOidcConfig(config: OidcConfig): OidcConfigProblem[] {
     const keyProblem = privateKeyProblem(config.privateKey.reveal(), config.privateKeyAlg);
     if (keyProblem !== undefined) problem("private_key", keyProblem);
   }
+  // Settings only private_key_jwt reads: with another method they would be ignored in silence,
+  // so an operator who set them (for Entra ID, say) would believe them in force.
+  const onlyPrivateKeyJwt = (key: string) =>
+    problem(key, 'Only used with client_auth_method "private_key_jwt"');
   const certificate = config.privateKeyCertificateFile;
+  // "issuer" is the default, and what server.toml.example (the package's server.toml) sets with
+  // client_secret_basic: it asks for nothing, and refusing it would stop installed services.
+  if (config.clientAssertionAudience !== "issuer" && method !== "private_key_jwt") {
+    onlyPrivateKeyJwt("client_assertion_audience");
+  }
   if (certificate !== undefined && method !== "private_key_jwt") {
-    problem("private_key_certificate_file", 'Only used with client_auth_method "private_key_jwt"');
+    onlyPrivateKeyJwt("private_key_certificate_file");
   } else if (certificate !== undefined && config.privateKey !== undefined) {
     const certificateProblem = keyCertificateProblem(certificate.pem, config.privateKey.reveal());
     if (certificateProblem !== undefined) {

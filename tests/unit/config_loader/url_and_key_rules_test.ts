@@ -1,6 +1,7 @@
 /**
  * URLs whose text keeps an empty query or fragment ("https://idp/realms/vpn?"), and the
- * private_key_alg list: config loading refuses what the service could not use, naming the key.
+ * private_key_alg list, private_key_jwt's settings with another method: config loading refuses
+ * what the service could not use, or would ignore, naming the key.
  * A user name or password in a URL or an address is never quoted back.
  */
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "../../support/assert.ts";
@@ -80,6 +81,27 @@ Deno.test("parseConfig() refuses EdDSA as private_key_alg, naming the algorithms
   assertEquals(issues.map((issue) => issue.path), ["oidc.private_key_alg"]);
   assertStringIncludes(issues[0]!.message, '"RS512"');
   assertStringIncludes(issues[0]!.message, 'got "EdDSA"');
+});
+
+Deno.test('parseConfig() refuses client_assertion_audience = "token_endpoint" without private_key_jwt, naming the key and the method', () => {
+  const withAudience = (method: string, audience: string) =>
+    MINIMAL_TOML.replace(
+      'client_secret = "s3cret"',
+      [
+        method === "none" ? "" : 'client_secret = "s3cret"',
+        `client_auth_method = "${method}"`,
+        `client_assertion_audience = "${audience}"`,
+      ].join("\n"),
+    );
+  for (const method of ["client_secret_basic", "client_secret_post", "none"]) {
+    assertEquals(issuesOf(withAudience(method, "token_endpoint")), [{
+      path: "oidc.client_assertion_audience",
+      message: 'Only used with client_auth_method "private_key_jwt"',
+    }], method);
+    // The default, which server.toml.example (the package's server.toml) sets: asks for nothing.
+    const { config } = parseTestConfig(withAudience(method, "issuer"));
+    assertEquals(config.oidc.clientAuthMethod, method);
+  }
 });
 
 Deno.test("no config issue quotes a URL's user name or password, whichever check refused it", () => {
