@@ -7,6 +7,7 @@
  */
 import { AUDIT_CATEGORY, AUDIT_REFUSALS, getLogger } from "./log.ts";
 import { loggedCertificateName } from "./logged_certificate.ts";
+import { loggedBytes, loggedBytesOf, MAX_LOGGED_BYTES_PER_UNIT } from "./logged_bytes.ts";
 
 /**
  * Every event an audit line can have (README lists them). A refusal (AUDIT_REFUSALS) is a notice
@@ -141,28 +142,46 @@ export function audit(
   };
   for (const key in properties) {
     const value = properties[key];
-    if (typeof value === "string" && value.length > MAX_VALUE_CHARS) {
-      properties[key] = capped(value);
-    }
+    if (typeof value === "string") properties[key] = capped(value);
   }
   log.info(message, properties);
 }
 
 /**
- * Characters of one value an audit line keeps. journald splits a line longer than its LineMax
- * (48 KiB by default) into several entries, and a JSON line split so is no JSON: a claim of
- * 30,000 characters (a user name, which the line holds twice, in its message and its property)
- * made every line naming that user unreadable. At this cap a line whose user name and subject
- * are both cut is about 5 KiB.
+ * Bytes one value of an audit line takes at most where the line writes it (loggedBytes), the
+ * marker of a cut included. journald splits a line longer than its LineMax (48 KiB by default)
+ * into several entries, and a JSON line split so is no JSON: a claim of 30,000 characters (a
+ * user name, which the line holds twice, in its message and its property) made every line
+ * naming that user unreadable. Bytes, not characters: a control character is written in up to
+ * ten, and a cap of 1,024 characters let a user name of them make lines of 26 KiB. At this
+ * cap a line whose user name and subject are both cut is under 5 KiB.
  */
-export const MAX_VALUE_CHARS = 1024;
+export const MAX_VALUE_BYTES = 1024;
 
-/** The first MAX_VALUE_CHARS characters of `value`, with how many more it had. */
+/** A value cut short ends so: `…(+28993 chars)`, with how many UTF-16 units it had more. */
+function cutMarker(more: number): string {
+  return `…(+${more} chars)`;
+}
+
+/**
+ * `value` whole if it is written in MAX_VALUE_BYTES, else as much of it as leaves room for the
+ * marker. The walk is by code points, so a surrogate pair is never split, and it stops once the
+ * bytes run out: a value of megabytes costs no more than one of a kilobyte.
+ */
 function capped(value: string): string {
-  // A surrogate pair is not split: its first half alone is no character.
-  const code = value.charCodeAt(MAX_VALUE_CHARS - 1);
-  const end = code >= 0xd800 && code <= 0xdbff ? MAX_VALUE_CHARS - 1 : MAX_VALUE_CHARS;
-  return `${value.slice(0, end)}…(+${value.length - end} chars)`;
+  if (value.length * MAX_LOGGED_BYTES_PER_UNIT <= MAX_VALUE_BYTES) return value;
+  // The marker of a cut after nothing is the longest one.
+  const room = MAX_VALUE_BYTES - loggedBytesOf(cutMarker(value.length));
+  let bytes = 0;
+  let end = 0;
+  let kept = 0;
+  for (const c of value) {
+    bytes += loggedBytes(c);
+    if (bytes > MAX_VALUE_BYTES) return value.slice(0, kept) + cutMarker(value.length - kept);
+    end += c.length;
+    if (bytes <= room) kept = end;
+  }
+  return value;
 }
 
 /** Who and where, for the audit line: the client side, with the identity once known. */

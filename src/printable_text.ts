@@ -27,7 +27,10 @@ const DEL_AND_C1 = "\\u007f-\\u009f";
  * where) and shows as its owner wrote it.
  */
 const LINE_SEPARATORS_AND_INVISIBLE = "\\u2028\\u2029\\p{Default_Ignorable_Code_Point}";
-const NOT_PRINTABLE = new RegExp(`[${C0}${DEL_AND_C1}${LINE_SEPARATORS_AND_INVISIBLE}]`, "gu");
+const NOT_PRINTABLE_CLASS = `[${C0}${DEL_AND_C1}${LINE_SEPARATORS_AND_INVISIBLE}]`;
+const NOT_PRINTABLE = new RegExp(NOT_PRINTABLE_CLASS, "gu");
+/** One character (code point) NOT_PRINTABLE matches, for mayBeEscaped(). */
+const ONE_NOT_PRINTABLE = new RegExp(`^${NOT_PRINTABLE_CLASS}$`, "u");
 /** JSON.stringify escapes C0 in strings itself (and its layout's newlines must stay). */
 const LEFT_RAW_BY_JSON = new RegExp(`[${DEL_AND_C1}${LINE_SEPARATORS_AND_INVISIBLE}]`, "gu");
 
@@ -38,6 +41,14 @@ const LEFT_RAW_BY_JSON = new RegExp(`[${DEL_AND_C1}${LINE_SEPARATORS_AND_INVISIB
  */
 export function printable(text: string): string {
   return text.replace(NOT_PRINTABLE, escapeNotPrintable);
+}
+
+/**
+ * Whether printable() and escapeLeftRawByJson() write `c`, one code point, as an escape: always,
+ * or where it draws nothing (a joiner or variation selector that shapes the text is kept).
+ */
+export function mayBeEscaped(c: string): boolean {
+  return ONE_NOT_PRINTABLE.test(c);
 }
 
 /**

@@ -1,5 +1,5 @@
-import { assert, assertEquals, assertStringIncludes } from "../support/assert.ts";
-import { audit, type AuditSubject, auditSubject, MAX_VALUE_CHARS } from "../../src/audit.ts";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "../support/assert.ts";
+import { audit, type AuditSubject, auditSubject, MAX_VALUE_BYTES } from "../../src/audit.ts";
 import { configureLogging } from "../../src/log.ts";
 import { captureStderr } from "../support/stderr_capture.ts";
 
@@ -152,14 +152,24 @@ Deno.test("audit() text lines of a client that left name how long and how much",
   );
 });
 
-Deno.test("audit() cuts each string value at MAX_VALUE_CHARS and says how much more it had", () => {
+/** The marker a cut value ends with, for a value of `length` UTF-16 units cut to `kept`. */
+const cutMarker = (length: number, kept: number) => `…(+${length - kept} chars)`;
+/** The plain characters a value of `length` keeps: MAX_VALUE_BYTES less its marker's bytes. */
+const keptPlain = (length: number) =>
+  MAX_VALUE_BYTES - new TextEncoder().encode(cutMarker(length, 0)).length;
+
+Deno.test("audit() cuts each string value to MAX_VALUE_BYTES and says how much more it had", () => {
   configureLogging("info", "json");
   const long = "L".repeat(30_000);
   const [line] = captured(() =>
     audit("denied", { ...WHO, username: long, subject: long }, "username_unusable")
   );
   const { properties, message } = JSON.parse(line!);
-  const cut = "L".repeat(MAX_VALUE_CHARS) + `…(+${30_000 - MAX_VALUE_CHARS} chars)`;
+  const kept = keptPlain(30_000);
+  const cut = "L".repeat(kept) + cutMarker(30_000, kept);
+  assertEquals(new TextEncoder().encode(cut).length, MAX_VALUE_BYTES);
+  // README's words and example (the audit log).
+  assertEquals([MAX_VALUE_BYTES, cutMarker(30_000, kept)], [1024, "…(+28993 chars)"]);
   assertEquals([properties.username, properties.subject], [cut, cut]);
   assertStringIncludes(message, cut);
   // journald's LineMax: a longer line is split into entries that are no JSON.
@@ -167,15 +177,65 @@ Deno.test("audit() cuts each string value at MAX_VALUE_CHARS and says how much m
   assertEquals(properties.commonName, "alice-laptop");
 });
 
-Deno.test("audit() leaves a value of MAX_VALUE_CHARS whole, and never cuts a surrogate pair in two", () => {
+Deno.test("audit() leaves a value of MAX_VALUE_BYTES plain characters whole, and never cuts a surrogate pair in two", () => {
   configureLogging("info", "json");
-  const exact = "x".repeat(MAX_VALUE_CHARS);
+  const exact = "x".repeat(MAX_VALUE_BYTES);
   const [whole] = captured(() => audit("admitted", { ...WHO, username: exact }));
   assertEquals(JSON.parse(whole!).properties.username, exact);
-  const astral = "x".repeat(MAX_VALUE_CHARS - 1) + "😀".repeat(10);
+  // 😀 is 4 bytes in UTF-8 and two UTF-16 units: the 2 bytes left after the x's hold no whole
+  // one, though they would its first half (the length has 4 digits, as keptPlain's).
+  const xs = keptPlain(1_000) - 2;
+  const astral = "x".repeat(xs) + "😀".repeat(10);
   const [cut] = captured(() => audit("admitted", { ...WHO, username: astral }));
-  assertEquals(
-    JSON.parse(cut!).properties.username,
-    "x".repeat(MAX_VALUE_CHARS - 1) + `…(+20 chars)`,
-  );
+  assertEquals(JSON.parse(cut!).properties.username, "x".repeat(xs) + cutMarker(astral.length, xs));
 });
+
+/**
+ * Characters a log line writes longer than themselves: JSON escapes a control character to six
+ * bytes (`\u0001`), seven in a JSON line's message (the value is JSON text in a JSON string),
+ * and printable() a zero-width or bidi one to six. A user name of 5,000 of them wrote lines of
+ * 26 KiB when values were cut by characters.
+ */
+const HOSTILE: Array<[string, string]> = [
+  ["C0 control", "\x01"],
+  ["newline", "\n"],
+  ["quote", '"'],
+  ["backslash", "\\"],
+  ["DEL", "\x7f"],
+  ["C1 control", "\x9b"],
+  ["zero-width space", "\u200b"],
+  ["right-to-left override", "\u202e"],
+  ["line separator", "\u2028"],
+  ["lone surrogate", "\ud800"],
+  ["tag character", "\u{e0041}"],
+  ["CJK character", "\u4e00"],
+];
+
+/** The text between a value's quotes, as each place of a line writes it, of the user name. */
+const WRITTEN_USERNAME: Record<"json" | "text", RegExp[]> = {
+  json: [/"username":"((?:[^"\\]|\\.)*)"/, /"message":"denied \\"((?:[^\\]|\\.)*?)\\" \(subject/],
+  text: [/: denied (["'`])(.*)\1 \(subject/],
+};
+
+for (const [name, character] of HOSTILE) {
+  Deno.test(`audit() writes a user name of 5,000 × ${name} in at most MAX_VALUE_BYTES, JSON and text`, () => {
+    const username = character.repeat(5_000);
+    for (const format of ["json", "text"] as const) {
+      configureLogging("info", format);
+      const [line] = captured(() => audit("denied", { ...WHO, username }, "group"));
+      for (const pattern of WRITTEN_USERNAME[format]) {
+        const found = pattern.exec(line!);
+        assert(found !== null, `${format}: no user name in ${line!.slice(0, 200)}`);
+        const written = found.at(-1)!;
+        const bytes = new TextEncoder().encode(written).length;
+        assert(bytes <= MAX_VALUE_BYTES, `${format}: ${bytes} bytes by ${pattern}`);
+        assertStringIncludes(written, " chars)", `${format}: the cut is marked`);
+      }
+      if (format === "json") {
+        const { properties } = JSON.parse(line!);
+        assertMatch(properties.username, /…\(\+\d+ chars\)$/);
+        assert(properties.username.startsWith(character), "the value's start is kept");
+      }
+    }
+  });
+}
