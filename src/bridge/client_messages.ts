@@ -258,6 +258,14 @@ export const CLIENT_MESSAGES: ReadonlyMap<string, Translations> = new Map<string
     },
   ],
   [
+    "An administrator ended your VPN session",
+    {
+      de: "Ein Administrator hat Ihre VPN-Sitzung beendet",
+      fr: "Un administrateur a mis fin à votre session VPN",
+      es: "Un administrador ha finalizado su sesión VPN",
+    },
+  ],
+  [
     "Sign-in was not completed in time. Reconnect to try again.",
     {
       de:

@@ -57,7 +57,8 @@ const AUDIT_REASON: Record<EndReason, SessionEndReason> = {
 
 /**
  * `client-kill` with RESTART: the client reconnects at once, finds no session and is sent to
- * the browser (a HALT would leave it stopped with nothing to tell the user why).
+ * the browser (a HALT would leave it stopped, and the user would have to connect again by hand).
+ * No loop: the reconnect is a new client, asked to sign in, not killed again.
  */
 export const KILL_MESSAGE = "RESTART";
 
@@ -69,14 +70,17 @@ export const KILL_MESSAGE = "RESTART";
  * max_per_user (kill_oldest) was offered a new sign-in with no word of why, and signing in there
  * displaces the other device in turn. One replaced by a sign-in with its certificate (replaced)
  * is told the same: mostly a crashed instance nobody reads, else another device sharing that
- * certificate (`duplicate-cn`), which is what the text says. The others are told by what the reconnect meets (a refusal
- * with its reason, or a sign-in after a logout or revoke they know of). English here; the link
- * gives it in `http.default_language` (client_messages.ts). Never starting with `[`: the client
- * reads that as flags (push.c).
+ * certificate (`duplicate-cn`), which is what the text says. One an administrator revoked
+ * (`sessions revoke`) is told so: the user did nothing, and the sign-in page that followed
+ * looked like a fault of the VPN. The others are told by what the reconnect meets (a refusal
+ * with its reason, or a sign-in after a logout at the IdP they did themselves). English here; the
+ * link gives it in `http.default_language` (client_messages.ts). Never starting with `[`: the
+ * client reads that as flags (push.c).
  */
 const KILL_TEXT: Partial<Record<EndReason, string>> = {
   "max-per-user": "You signed in on another device",
   "replaced": "You signed in on another device",
+  "admin-revoke": "An administrator ended your VPN session",
 };
 
 /** The `client-kill` message for a session ended for `reason`: KILL_MESSAGE, with KILL_TEXT. */

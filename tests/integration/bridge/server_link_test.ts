@@ -439,7 +439,9 @@ Deno.test("a session bound in the run OpenVPN still runs keeps its cid at link-u
     assertEquals((await store.getSession("s-alice"))?.cid, 1);
     assertEquals((await store.getSession("s-alice"))?.openvpnRun, runOf(200));
     await sessionEnd.endAll(["s-alice"], "admin-revoke");
-    assertEquals(kills(server), ['client-kill 1 "RESTART"']);
+    assertEquals(kills(server), [
+      'client-kill 1 "RESTART,An administrator ended your VPN session"',
+    ]);
   }, { store, pid: 200, clients: new Map([[1, "alice"]]) });
 });
 

@@ -185,7 +185,11 @@ Deno.test("control socket: sessions.revoke ends the user's sessions and kills th
     });
     assertEquals(answer, { ok: true, ended: 2, stillConnected: [] });
     assertEquals(await ids(t.store), ["c"]);
-    assertEquals(t.commander.commands, [{ kind: "kill", cid: 7, message: "RESTART" }]);
+    assertEquals(t.commander.commands, [{
+      kind: "kill",
+      cid: 7,
+      message: "RESTART,An administrator ended your VPN session",
+    }]);
   } finally {
     await t.cleanup();
   }

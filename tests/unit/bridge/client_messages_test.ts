@@ -51,7 +51,9 @@ function producedMessages(): string[] {
     ),
     ...OIDC_CODES.map((code) => new OidcError(code, "test").reason),
     ...verdicts.map((verdict) => (verdict.allow ? "" : verdict.denial.reason)),
-    killMessage("max-per-user").slice(`${KILL_MESSAGE},`.length),
+    ...(["max-per-user", "admin-revoke"] as const).map((reason) =>
+      killMessage(reason).slice(`${KILL_MESSAGE},`.length)
+    ),
   ];
 }
 
@@ -141,8 +143,10 @@ Deno.test("localizedCommander() sends a kill's text in the language of the momen
   const commander = localizedCommander(recorder, () => "de");
   await commander.kill(4, killMessage("max-per-user"), "run-1");
   await commander.kill(5, killMessage("admin-revoke"));
+  await commander.kill(6, KILL_MESSAGE);
   assertEquals(recorder.commands.map((command) => command.kind === "kill" && command.message), [
     "RESTART,Sie haben sich auf einem anderen Gerät angemeldet",
+    "RESTART,Ein Administrator hat Ihre VPN-Sitzung beendet",
     "RESTART",
   ]);
   assertEquals(

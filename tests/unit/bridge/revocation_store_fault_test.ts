@@ -10,7 +10,7 @@ import { assertEquals, assertMatch, assertRejects } from "../../support/assert.t
 import { FakeClock } from "../../support/fake_clock.ts";
 import { testRevocation } from "../../support/revocation_fixture.ts";
 import { RevokeDeferredError } from "../../../src/bridge/revocation.ts";
-import { KILL_MESSAGE } from "../../../src/bridge/session_end.ts";
+import { KILL_MESSAGE, killMessage } from "../../../src/bridge/session_end.ts";
 import type { VerifiedLogout } from "../../../src/oidc/logout_verifier.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { BUSY_TIMEOUT_MS } from "../../../src/sessions/sqlite_file.ts";
@@ -139,7 +139,7 @@ Deno.test("an admin revoke the store fails with an error that is not an outage s
   clock.advance(1_000);
   await drain();
   assertEquals([t.revocation.held, await store.getSession("s2")], [0, undefined]);
-  assertEquals(t.kills(), [`5 ${KILL_MESSAGE}`]);
+  assertEquals(t.kills(), [`5 ${killMessage("admin-revoke")}`]);
   t.revocation.close();
 });
 

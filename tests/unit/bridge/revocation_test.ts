@@ -34,6 +34,9 @@ import { switchableStore, testSession } from "../../support/client_events_fixtur
 import { FakeClock } from "../../support/fake_clock.ts";
 import { collectPages } from "../../../src/sessions/list_chunk.ts";
 
+/** The kill an admin's revoke sends (session_end.ts, KILL_TEXT). */
+const REVOKED_KILL = "RESTART,An administrator ended your VPN session";
+
 function session(overrides: Partial<Session>): Session {
   return testSession({
     server: "vpn1",
@@ -270,7 +273,7 @@ Deno.test("an admin revoke while the store is down says it is kept, is kept once
   t.clock.advance(1_000);
   await drain();
   assertEquals(await t.remaining(), ["a1", "a2", "a3"]);
-  assertEquals(t.kills().vpn1, [{ kind: "kill", cid: 5, message: KILL_MESSAGE }]);
+  assertEquals(t.kills().vpn1, [{ kind: "kill", cid: 5, message: REVOKED_KILL }]);
   assertEquals(t.revoked, ["rt-bob"]);
   assertEquals(t.revocation.held, 0);
 });
@@ -332,6 +335,17 @@ Deno.test("admin revoke by user, subject or session id ends exactly those sessio
   assertEquals(t.revoked.sort(), ["rt-1", "rt-2", "rt-bob"]);
 });
 
+/**
+ * The user whose session an administrator ended is told so: RESTART, so that the client comes
+ * back at once to a new browser sign-in (HALT would leave it stopped), with the text a 2.6 client
+ * logs ("Connection reset command was pushed by server ('...')") and shows its GUI.
+ */
+Deno.test("an admin revoke's kill restarts the client with a text saying an administrator ended the session", async () => {
+  const t = await setup();
+  await t.revocation.revoke({ kind: "user", username: "bob" });
+  assertEquals(t.kills().vpn1, [{ kind: "kill", cid: 5, message: REVOKED_KILL }]);
+});
+
 Deno.test("a session ended while another of the same IdP session lives on keeps its refresh token: revoking it would end the other's grant", async () => {
   const t = await setup();
   // a1 and a2 were signed in from one browser (sso-a1): at Keycloak one client session.
@@ -382,7 +396,7 @@ Deno.test("a kill names the run of OpenVPN its client was seen in, sent now or h
   // The holder of the link (sign_in_guard.ts) sends it only in that run: after an OpenVPN
   // restart cid 4 may be a stranger's.
   await t.revocation.revoke({ kind: "user", username: "alice" });
-  assertEquals(t.kills().vpn1, [{ kind: "kill", cid: 4, message: KILL_MESSAGE, openvpnRun: run }]);
+  assertEquals(t.kills().vpn1, [{ kind: "kill", cid: 4, message: REVOKED_KILL, openvpnRun: run }]);
   t.servers.vpn1.kill = () =>
     Promise.reject(
       new ManagementConnectionError("not-connected", "Management interface not connected"),
@@ -412,7 +426,7 @@ Deno.test("a revoke that races another bridge's reconnect of the session kills t
     ended: 1,
     stillConnected: [],
   });
-  assertEquals(t.kills().vpn1, [{ kind: "kill", cid: 8, message: KILL_MESSAGE }]);
+  assertEquals(t.kills().vpn1, [{ kind: "kill", cid: 8, message: REVOKED_KILL }]);
   // Its kill could not be sent: the client it was rebound to is the one reported.
   const down = await setup();
   rebindBobBeforeDelete(down.store);

@@ -6,7 +6,9 @@
  */
 import { assertEquals } from "../../support/assert.ts";
 import { KeyedLock } from "../../../src/bridge/keyed_lock.ts";
-import { KILL_MESSAGE, SessionEnd } from "../../../src/bridge/session_end.ts";
+import { KILL_MESSAGE, killMessage, SessionEnd } from "../../../src/bridge/session_end.ts";
+
+const REVOKED = killMessage("admin-revoke");
 import { getLogger } from "../../../src/log.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import type { Session } from "../../../src/sessions/types.ts";
@@ -58,7 +60,7 @@ Deno.test("a session rebound to the same cid on another server is killed there, 
   assertEquals(await t.end.endHeld(READ, "admin-revoke", { kill: true }), "killed");
   // cid 4 on vpn1 may be a stranger by now; vpn2's cid 4 is the client holding the session.
   assertEquals(t.kills("vpn1"), []);
-  assertEquals(t.kills("vpn2"), [{ kind: "kill", cid: 4, message: KILL_MESSAGE }]);
+  assertEquals(t.kills("vpn2"), [{ kind: "kill", cid: 4, message: REVOKED }]);
 });
 
 Deno.test("a session still bound where it was read is killed there, and not killed when the caller asks none", async () => {
@@ -68,5 +70,5 @@ Deno.test("a session still bound where it was read is killed there, and not kill
   assertEquals([t.kills("vpn1"), t.kills("vpn2")], [[], []]);
   await t.store.putSession(READ);
   assertEquals(await t.end.endHeld(READ, "admin-revoke", { kill: true }), "killed");
-  assertEquals(t.kills("vpn1"), [{ kind: "kill", cid: 4, message: KILL_MESSAGE }]);
+  assertEquals(t.kills("vpn1"), [{ kind: "kill", cid: 4, message: REVOKED }]);
 });

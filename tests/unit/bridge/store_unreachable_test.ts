@@ -11,7 +11,7 @@ import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { STORE_UNAVAILABLE } from "../../../src/bridge/denial.ts";
 import { KeyedLock } from "../../../src/bridge/keyed_lock.ts";
 import { Revocation, RevokeDeferredError } from "../../../src/bridge/revocation.ts";
-import { KILL_MESSAGE, SessionEnd } from "../../../src/bridge/session_end.ts";
+import { KILL_MESSAGE, killMessage, SessionEnd } from "../../../src/bridge/session_end.ts";
 import { registerBackchannelLogout } from "../../../src/http/backchannel_logout.ts";
 import type { HttpEnv } from "../../../src/http/serve.ts";
 import { getLogger } from "../../../src/log.ts";
@@ -313,7 +313,11 @@ Deno.test("store_unreachable = allow: an admin revoke while the store is down sa
   t.clock.advance(1_000);
   await drain();
   assertEquals(await t.memory.getSession("s-1"), undefined);
-  assertEquals(t.commander.commands, [{ kind: "kill", cid: 4, message: KILL_MESSAGE }]);
+  assertEquals(t.commander.commands, [{
+    kind: "kill",
+    cid: 4,
+    message: killMessage("admin-revoke"),
+  }]);
   r.revocation.close();
   t.events.close();
 });
