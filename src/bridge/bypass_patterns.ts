@@ -80,8 +80,15 @@ function namesOfForm(form: string): string[] {
   return names.filter((name) => name.length >= SHORTEST_NAME);
 }
 
-/** About 1,700 names: a pattern is tried on each at load, not on every client. */
-const NAMES_NOBODY_CHOSE = [...new Set(NAME_FORMS.flatMap(namesOfForm))];
+/**
+ * About 1,700 names: a pattern is tried on each when the configuration is loaded, not on every
+ * client. Made on first use, so that a process that loads no bypass pattern (the CLI's other
+ * commands, a configuration without any) does not pay for them at start.
+ */
+let namesNobodyChose: readonly string[] | undefined;
+function randomNames(): readonly string[] {
+  return namesNobodyChose ??= [...new Set(NAME_FORMS.flatMap(namesOfForm))];
+}
 
 /**
  * Why a compiled pattern is likely a mistake, or undefined. A bypass skips the IdP, so a pattern
@@ -97,7 +104,7 @@ const NAMES_NOBODY_CHOSE = [...new Set(NAME_FORMS.flatMap(namesOfForm))];
  * may be meant.
  */
 export function bypassPatternWarning(source: string, pattern: RegExp): string | undefined {
-  const randomName = NAMES_NOBODY_CHOSE.find((name) => pattern.test(name));
+  const randomName = randomNames().find((name) => pattern.test(name));
   if (randomName !== undefined) {
     return `"${source}" matches names nobody chose, such as "${randomName}" (random characters ` +
       "in a form certificate names take): every client whose certificate name has that form, a " +
