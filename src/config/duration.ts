@@ -30,3 +30,31 @@ export function formatDuration(ms: number): string {
   }
   return out;
 }
+
+/** Inclusive bounds of a duration in milliseconds; an absent one is no bound. */
+export interface DurationLimits {
+  min?: number;
+  max?: number;
+}
+
+/**
+ * "a duration from 10s to 7d": the one wording of a duration's bounds, so that the schema's
+ * check and the modules' own checks of the same limits read alike.
+ */
+export function durationRangeText({ min, max }: DurationLimits): string {
+  const bound = (limit: number | undefined) => limit === undefined ? "any" : formatDuration(limit);
+  return `a duration from ${bound(min)} to ${bound(max)}`;
+}
+
+/**
+ * Why `ms` is outside `limits`, in the schema's wording, if it is: for a module that checks a
+ * value again when it is handed one built without the config schema.
+ */
+export function durationLimitsProblem(
+  ms: number,
+  limits: Required<DurationLimits>,
+): string | undefined {
+  return ms >= limits.min && ms <= limits.max
+    ? undefined
+    : `Expected ${durationRangeText(limits)}, got ${ms} ms`;
+}

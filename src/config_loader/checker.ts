@@ -24,7 +24,7 @@ import {
 } from "./schema.ts";
 import { Secret } from "../config/secret.ts";
 import { suggest } from "./suggest.ts";
-import { formatDuration, parseDuration } from "../config/duration.ts";
+import { durationRangeText, parseDuration } from "../config/duration.ts";
 
 export interface LoadDeps {
   readTextFile(path: string): string;
@@ -593,13 +593,11 @@ export class Checker {
         if (
           (spec.min !== undefined && ms < spec.min) || (spec.max !== undefined && ms > spec.max)
         ) {
-          const bound = (limit: number | undefined) =>
-            limit === undefined ? "any" : formatDuration(limit);
-          this.#issue(
-            path,
-            `Expected a duration from ${bound(spec.min)} to ${bound(spec.max)}, got "${value}"`,
-            line,
-          );
+          this.#issue(path, `Expected ${durationRangeText(spec)}, got "${value}"`, line);
+          return undefined;
+        }
+        if (spec.wholeSeconds && ms % 1000 !== 0) {
+          this.#issue(path, `Expected whole seconds, got "${value}"`, line);
           return undefined;
         }
         return ms;

@@ -472,7 +472,7 @@ function resolveOidc(
     authorizeParams,
     useUserinfo: values.use_userinfo,
     revokeRefreshTokens: values.revoke_refresh_tokens,
-    clockToleranceSec: Math.round(values.clock_tolerance / 1000),
+    clockToleranceSec: values.clock_tolerance / 1000, // whole seconds (the schema's wholeSeconds)
     httpTimeoutMs: values.http_timeout,
     maxOpenRequests: values.max_open_requests,
     tlsCaFile: values.tls_ca_file === undefined

@@ -8,6 +8,7 @@
  */
 import { LEASE_MAX_MS, LEASE_MIN_MS } from "../cluster/lease.ts";
 import { LANGUAGES } from "../config/languages.ts";
+import { CLOCK_TOLERANCE_LIMITS_MS, IDP_HTTP_TIMEOUT_LIMITS_MS } from "../oidc/config_checks.ts";
 import { PRIVATE_KEY_ALGORITHMS } from "../oidc/private_key.ts";
 import { MIN_OPEN_REQUESTS } from "../oidc/request_gate.ts";
 import { HTTP_TIMEOUT_LIMITS_MS } from "../http/connection_guard.ts";
@@ -16,6 +17,7 @@ import {
   RECONNECT_MAX_DELAY_LIMITS_MS,
 } from "../management/connection.ts";
 import { SWEEP_INTERVAL_LIMITS_MS } from "../sessions/open_store.ts";
+import { STORE_TIMEOUT_LIMITS_MS } from "../sessions/redis_connection.ts";
 import type { Secret } from "../config/secret.ts";
 
 export type KeyType =
@@ -45,6 +47,11 @@ export interface KeySpec {
   /** For `int` and `duration`: inclusive bounds (milliseconds for a duration). */
   min?: number;
   max?: number;
+  /**
+   * For `duration`: refused unless whole seconds, for a key used in seconds (rounded, "400ms"
+   * would silently be 0 and "10m400ms" would pass a 10m bound).
+   */
+  wholeSeconds?: true;
 }
 
 export type SectionSpec = Record<string, KeySpec>;
@@ -91,8 +98,13 @@ export const SCHEMA = {
     authorize_params: { type: "table", default: {} },
     use_userinfo: { type: "bool", default: false },
     revoke_refresh_tokens: { type: "bool", default: true },
-    clock_tolerance: { type: "duration", default: "30s" },
-    http_timeout: { type: "duration", default: "10s" },
+    clock_tolerance: {
+      type: "duration",
+      default: "30s",
+      ...CLOCK_TOLERANCE_LIMITS_MS,
+      wholeSeconds: true,
+    },
+    http_timeout: { type: "duration", default: "10s", ...IDP_HTTP_TIMEOUT_LIMITS_MS },
     max_open_requests: { type: "int", default: 32, min: MIN_OPEN_REQUESTS, max: 1024 },
     tls_ca_file: { type: "string", path: true },
   },
@@ -124,7 +136,7 @@ export const SCHEMA = {
     password: { type: "secret" },
     key_prefix: { type: "string", default: "openvpn-auth-oidc:" },
     tls_ca_file: { type: "string", path: true },
-    store_timeout: { type: "duration", default: "2s" },
+    store_timeout: { type: "duration", default: "2s", ...STORE_TIMEOUT_LIMITS_MS },
     store_unreachable: { type: "string", default: "deny", oneOf: ["deny", "allow"] },
   },
   cluster: {

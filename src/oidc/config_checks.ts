@@ -4,6 +4,7 @@
  * too and refuses to start on any problem.
  */
 import type { OidcConfig } from "../config/types.ts";
+import { durationLimitsProblem } from "../config/duration.ts";
 import { isLoopbackHttp } from "../loopback.ts";
 import { keyCertificateProblem } from "./key_certificate.ts";
 import { privateKeyProblem, signingAlgorithm } from "./private_key.ts";
@@ -80,6 +81,14 @@ function scopeTokenProblem(scope: string): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * `oidc.http_timeout`: not 0 (every IdP request would fail at once), and at most 10m, far below
+ * the ~24.8 days past which a timer fires at once and would cut off every request as it started.
+ */
+export const IDP_HTTP_TIMEOUT_LIMITS_MS = { min: 1, max: 600_000 } as const;
+/** `oidc.clock_tolerance` (whole seconds): more would accept ID and logout tokens long expired. */
+export const CLOCK_TOLERANCE_LIMITS_MS = { min: 0, max: 600_000 } as const;
 
 export interface OidcConfigProblem {
   /** Key path below `oidc`, e.g. `authorize_params.state`. */
@@ -169,14 +178,11 @@ export function checkOidcConfig(config: OidcConfig): OidcConfigProblem[] {
       `Expected whole seconds, e.g. "3600", got "${config.authorizeParams["max_age"]}"`,
     );
   }
-  // Past ~24.8 days a timer fires at once: every IdP request would be cut off as it started.
-  if (!(config.httpTimeoutMs > 0 && config.httpTimeoutMs <= 600_000)) {
-    problem("http_timeout", "Expected more than 0s, at most 10m");
-  }
-  // More would accept ID and logout tokens long expired.
-  if (!(config.clockToleranceSec >= 0 && config.clockToleranceSec <= 600)) {
-    problem("clock_tolerance", "Expected 0s to 10m");
-  }
+  const timeoutProblem = durationLimitsProblem(config.httpTimeoutMs, IDP_HTTP_TIMEOUT_LIMITS_MS);
+  if (timeoutProblem !== undefined) problem("http_timeout", timeoutProblem);
+  const toleranceMs = config.clockToleranceSec * 1000;
+  const toleranceProblem = durationLimitsProblem(toleranceMs, CLOCK_TOLERANCE_LIMITS_MS);
+  if (toleranceProblem !== undefined) problem("clock_tolerance", toleranceProblem);
   return problems;
 }
 

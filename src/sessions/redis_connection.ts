@@ -15,13 +15,14 @@
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import type { Redis } from "ioredis";
+import { durationLimitsProblem } from "../config/duration.ts";
 import type { RedisSettings } from "../config/types.ts";
 import { getLogger } from "../log.ts";
 import type { ScriptName } from "./redis_scripts.ts";
 import { StoreUnavailableError } from "./store_unavailable.ts";
 
-const STORE_TIMEOUT_MIN_MS = 10;
-const STORE_TIMEOUT_MAX_MS = 30_000;
+/** `sessions.store_timeout`: the longest one Redis call may take. */
+export const STORE_TIMEOUT_LIMITS_MS = { min: 10, max: 30_000 } as const;
 const log = getLogger("sessions");
 const RECONNECT_MAX_DELAY_MS = 2_000;
 /**
@@ -185,13 +186,8 @@ export function checkRedisSettings(settings: RedisSettings): SettingsProblem[] {
   if (!KEY_PREFIX_PATTERN.test(settings.keyPrefix)) {
     problem("key_prefix", "Expected 1 to 64 characters from A-Z a-z 0-9 : _ . { } -");
   }
-  const timeout = settings.storeTimeoutMs;
-  if (!(timeout >= STORE_TIMEOUT_MIN_MS && timeout <= STORE_TIMEOUT_MAX_MS)) {
-    problem(
-      "store_timeout",
-      `Expected ${STORE_TIMEOUT_MIN_MS}ms to ${STORE_TIMEOUT_MAX_MS / 1000}s`,
-    );
-  }
+  const timeoutProblem = durationLimitsProblem(settings.storeTimeoutMs, STORE_TIMEOUT_LIMITS_MS);
+  if (timeoutProblem !== undefined) problem("store_timeout", timeoutProblem);
   return problems;
 }
 

@@ -415,7 +415,8 @@ const ERROR_CASES: Array<{
     env: { OPENVPN_AUTH_OIDC_OIDC_HTTP_TIMEOUT: "30d" },
     expected: {
       path: "oidc.http_timeout",
-      message: "Expected more than 0s, at most 10m (from OPENVPN_AUTH_OIDC_OIDC_HTTP_TIMEOUT)",
+      message:
+        'Expected a duration from 1ms to 10m, got "30d" (from OPENVPN_AUTH_OIDC_OIDC_HTTP_TIMEOUT)',
     },
   },
   {
@@ -424,7 +425,8 @@ const ERROR_CASES: Array<{
     env: { OPENVPN_AUTH_OIDC_OIDC_CLOCK_TOLERANCE: "1h" },
     expected: {
       path: "oidc.clock_tolerance",
-      message: "Expected 0s to 10m (from OPENVPN_AUTH_OIDC_OIDC_CLOCK_TOLERANCE)",
+      message:
+        'Expected a duration from 0s to 10m, got "1h" (from OPENVPN_AUTH_OIDC_OIDC_CLOCK_TOLERANCE)',
     },
   },
 ];

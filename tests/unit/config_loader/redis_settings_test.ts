@@ -90,7 +90,7 @@ const CASES: Array<[string, string, { path: string; message: string }]> = [
   }],
   ["a store timeout too long", 'url = "redis://redis"\nstore_timeout = "1m"\n', {
     path: "sessions.store_timeout",
-    message: "Expected 10ms to 30s",
+    message: 'Expected a duration from 10ms to 30s, got "1m"',
   }],
   // Expired sessions' keys would run out before a sweep removed their index entries with them.
   ["a sweep interval too long for the grace", 'url = "redis://redis"\nsweep_interval = "31m"\n', {

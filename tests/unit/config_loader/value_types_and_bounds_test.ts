@@ -9,6 +9,8 @@ import { formatDuration, parseDuration } from "../../../src/config/duration.ts";
 
 /** MINIMAL_TOML with these `[sessions]` lines. */
 const withSessions = (lines: string) => `${MINIMAL_TOML}\n[sessions]\n${lines}\n`;
+/** MINIMAL_TOML with these lines at the end of its `[oidc]` section, from line 13. */
+const withOidc = (lines: string) => `${MINIMAL_TOML}${lines}\n`;
 
 Deno.test("parseConfig() keeps a duration within its bounds to the millisecond", () => {
   // recheck_interval's floor keeps the IdP from being polled in a loop.
@@ -26,6 +28,42 @@ Deno.test("parseConfig() keeps a duration within its bounds to the millisecond",
     message: 'Expected a duration from 1m to 366d, got "366d1ms"',
     line: 15,
   }]);
+});
+
+Deno.test("parseConfig() bounds oidc.http_timeout, oidc.clock_tolerance and sessions.store_timeout as every schema key, to the millisecond", () => {
+  const cases = [
+    [withOidc('http_timeout = "20m"'), "oidc.http_timeout", "1ms to 10m", "20m", 13],
+    [withOidc('clock_tolerance = "10m1s"'), "oidc.clock_tolerance", "0s to 10m", "10m1s", 13],
+    [withSessions('store_timeout = "31s"'), "sessions.store_timeout", "10ms to 30s", "31s", 15],
+    [withSessions('store_timeout = "9ms"'), "sessions.store_timeout", "10ms to 30s", "9ms", 15],
+  ] as const;
+  for (const [source, path, range, value, line] of cases) {
+    assertEquals(configIssuesOf(source), [{
+      path,
+      message: `Expected a duration from ${range}, got "${value}"`,
+      line,
+    }]);
+  }
+  const { oidc } = parseTestConfig(withOidc('http_timeout = "10m"\nclock_tolerance = "10m"'))
+    .config;
+  assertEquals([oidc.httpTimeoutMs, oidc.clockToleranceSec], [600_000, 600]);
+});
+
+Deno.test("parseConfig() refuses an oidc.clock_tolerance that is not whole seconds, which it was rounded to", () => {
+  // Rounded, "400ms" was silently no tolerance and "10m400ms" passed the 10m bound as 600 s.
+  for (const value of ["400ms", "10m400ms", "1s500ms"]) {
+    const issues = configIssuesOf(withOidc(`clock_tolerance = "${value}"`));
+    assertEquals(issues.map(({ path, line }) => ({ path, line })), [{
+      path: "oidc.clock_tolerance",
+      line: 13,
+    }], value);
+  }
+  assertEquals(
+    configIssuesOf(withOidc('clock_tolerance = "1500ms"'))[0]!.message,
+    'Expected whole seconds, got "1500ms"',
+  );
+  const { oidc } = parseTestConfig(withOidc('clock_tolerance = "2000ms"')).config;
+  assertEquals(oidc.clockToleranceSec, 2);
 });
 
 Deno.test("parseConfig() refuses an integer variable with anything after the digits", () => {

@@ -91,6 +91,13 @@ Deno.test("checkOidcConfig() accepts the clock tolerance and http timeout at the
   }
 });
 
+Deno.test("checkOidcConfig() words a timeout or tolerance out of bounds as the config schema does", () => {
+  assertEquals(checkOidcConfig(oidcConfig({ httpTimeoutMs: 0, clockToleranceSec: 601 })), [
+    { key: "http_timeout", message: "Expected a duration from 1ms to 10m, got 0 ms" },
+    { key: "clock_tolerance", message: "Expected a duration from 0s to 10m, got 601000 ms" },
+  ]);
+});
+
 for (const [what, overrides, key] of cases) {
   Deno.test(`checkOidcConfig() reports ${what} at oidc.${key}`, () => {
     assertEquals(checkOidcConfig(oidcConfig(overrides)).map((p) => p.key), [key]);
