@@ -38,9 +38,6 @@ interface LogoutTarget {
 
 type Target = RevocationTarget | LogoutTarget;
 
-/** sessions.lifetime's default: how long a revocation is kept when the deps do not say. */
-const DEFAULT_KEEP_FOR_MS = 12 * 3_600_000;
-
 /** How many kept revocations a stop names in its log line (the count says the rest). */
 const NAMED_AT_STOP = 10;
 
@@ -57,13 +54,13 @@ export interface RevocationDeps {
   knownSessions?: Pick<KnownSessions, "forgetWhere">;
   /** Times the retries of revocations the store could not take; the system clock unless given. */
   clock?: Clock;
-  /** How long such a revocation is tried: sessions.lifetime (12 h unless given). */
-  keepForMs?: number;
+  /** How long such a revocation is tried: sessions.lifetime. */
+  keepForMs: number;
   /**
    * oidc.clock_tolerance: how far another instance's clock may be from this one's. A kept
-   * revocation also ends the sessions stamped within it of the store's failure (0 unless given).
+   * revocation also ends the sessions stamped within it of the store's failure.
    */
-  clockToleranceSec?: number;
+  clockToleranceSec: number;
 }
 
 /**
@@ -101,7 +98,7 @@ export class Revocation {
   #storeFailedAt: number | undefined;
 
   constructor(deps: RevocationDeps) {
-    const toleranceSec = deps.clockToleranceSec ?? 0;
+    const toleranceSec = deps.clockToleranceSec;
     if (!(toleranceSec >= 0)) throw new RangeError(`Invalid clock tolerance: ${toleranceSec}`);
     this.#deps = deps;
     this.#clock = deps.clock ?? systemClock;
@@ -111,7 +108,7 @@ export class Revocation {
     this.#retries = new RevocationRetries<Target>(
       (held) => this.#carryOut(held),
       this.#clock,
-      deps.keepForMs ?? DEFAULT_KEEP_FOR_MS,
+      deps.keepForMs,
       (held, why) =>
         deps.log.error(
           "Gave up the {what} kept since the session store could not carry it out ({why}): " +

@@ -31,7 +31,7 @@ export interface ClusterDeps {
   clock: Clock;
   log: Logger;
   build: (server: string, mayWrite: () => boolean) => HeldLink;
-  /** How long bridges outside the cluster claim their names (SERVER_NAME_CLAIM_MS); for tests. */
+  /** How long bridges outside the cluster claim their names (DEFAULT_LEASE_MS); for tests. */
   serverNameClaimMs?: number;
 }
 

@@ -28,6 +28,8 @@ export interface LeaseTiming {
   yieldPauseMs: number;
 }
 
+/** `[cluster] lease` unless set; also how long a bridge outside a cluster claims its names. */
+export const DEFAULT_LEASE_MS = 10_000;
 export const LEASE_MIN_MS = 3_000;
 export const LEASE_MAX_MS = 120_000;
 

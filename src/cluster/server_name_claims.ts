@@ -33,13 +33,11 @@ import { printable } from "../printable_text.ts";
 import { randomToken } from "../random_token.ts";
 import { connectRedis } from "../sessions/redis_connection.ts";
 import { WarningInterval } from "../warning_interval.ts";
-import { type LeaseTiming, leaseTiming } from "./lease.ts";
+import { DEFAULT_LEASE_MS, type LeaseTiming, leaseTiming } from "./lease.ts";
 import { leaseTime } from "./lease_time.ts";
 import { RELEASE } from "./redis_scripts.ts";
 import { ClusterKeys } from "./work_queue.ts";
 
-/** How long a claim outlives a bridge that stopped renewing it: the cluster's default lease. */
-export const SERVER_NAME_CLAIM_MS = 10_000;
 /** A name another bridge took from us is told about again this often while it keeps it. */
 const CONFLICT_REPEAT_MS = 60_000;
 
@@ -111,7 +109,10 @@ export interface ServerNameClaimsDeps {
   servers: readonly string[];
   clock: Clock;
   log: Logger;
-  /** How long a claim outlives its bridge (default SERVER_NAME_CLAIM_MS); shorter in tests. */
+  /**
+   * How long a claim outlives a bridge that stopped renewing it: the cluster's default lease
+   * (DEFAULT_LEASE_MS) unless given; shorter in tests.
+   */
   claimMs?: number;
 }
 
@@ -140,7 +141,7 @@ export class ServerNameClaims {
 
   constructor(deps: ServerNameClaimsDeps) {
     this.#deps = deps;
-    this.timing = leaseTiming(deps.claimMs ?? SERVER_NAME_CLAIM_MS);
+    this.timing = leaseTiming(deps.claimMs ?? DEFAULT_LEASE_MS);
     this.#time = leaseTime(deps.clock);
     this.#keys = new ClusterKeys(deps.keyPrefix);
   }
@@ -446,7 +447,7 @@ export type RefuseClaimedNamesDeps = ServerNameClaimsDeps;
  */
 export async function refuseClaimedNames(deps: RefuseClaimedNamesDeps): Promise<void> {
   const { redis, keyPrefix, clock, log } = deps;
-  const timing = leaseTiming(deps.claimMs ?? SERVER_NAME_CLAIM_MS);
+  const timing = leaseTiming(deps.claimMs ?? DEFAULT_LEASE_MS);
   const time = leaseTime(clock);
   const refused = await Promise.all(deps.servers.map(async (server) => {
     const result = await waitForName({
@@ -501,7 +502,7 @@ export interface StartServerNameClaims {
   servers: readonly string[];
   clock: Clock;
   log: Logger;
-  /** Default SERVER_NAME_CLAIM_MS. */
+  /** Default DEFAULT_LEASE_MS. */
   claimMs?: number;
 }
 

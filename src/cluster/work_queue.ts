@@ -42,8 +42,11 @@ const ITEM_GRACE_MS = 5_000;
  * not vanish merely because no instance held the link for a while (every instance restarting or
  * cut off from OpenVPN, a bridge outside the cluster claiming the name): its session is deleted
  * already, and nothing else disconnects a revoked user before the next REAUTH (never, with
- * reneg-sec 0). 12 hours: sessions.lifetime's default, as long as a revocation the store could
- * not take is retried (revocation_retries.ts). Bounded in number too: one item per ended session
+ * reneg-sec 0). 12 hours, fixed, whatever sessions.lifetime is (whose default it matches): it is
+ * part of the stored format, since a holder finds a kill's deadline again by taking it off the
+ * key's TTL (keptPastDeadlineMs), so every instance and version must agree on it. A revocation the
+ * store could not take is retried for sessions.lifetime instead (revocation_retries.ts), which
+ * may be longer or shorter. Bounded in number too: one item per ended session
  * at a time (a holder that defers it records the item first). A kill without a run is not kept:
  * late, the holder cannot tell its client from a stranger that OpenVPN, restarted meanwhile, gave
  * the same cid.

@@ -6,7 +6,8 @@
  * A `secret` key may instead be given as `<key>_file` (a path whose contents, trimmed of one
  * trailing newline, are the value); giving both is an error.
  */
-import { LEASE_MAX_MS, LEASE_MIN_MS } from "../cluster/lease.ts";
+import { DEFAULT_LEASE_MS, LEASE_MAX_MS, LEASE_MIN_MS } from "../cluster/lease.ts";
+import { formatDuration } from "../config/duration.ts";
 import { LANGUAGES } from "../config/languages.ts";
 import { CLOCK_TOLERANCE_LIMITS_MS, IDP_HTTP_TIMEOUT_LIMITS_MS } from "../oidc/config_checks.ts";
 import { PRIVATE_KEY_ALGORITHMS } from "../oidc/private_key.ts";
@@ -141,7 +142,12 @@ export const SCHEMA = {
   },
   cluster: {
     enabled: { type: "bool", default: false },
-    lease: { type: "duration", default: "10s", min: LEASE_MIN_MS, max: LEASE_MAX_MS },
+    lease: {
+      type: "duration",
+      default: formatDuration(DEFAULT_LEASE_MS),
+      min: LEASE_MIN_MS,
+      max: LEASE_MAX_MS,
+    },
     instance_id: { type: "string" },
   },
   control: {

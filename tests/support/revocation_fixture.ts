@@ -9,6 +9,15 @@ import { SessionEnd } from "../../src/bridge/session_end.ts";
 import { getLogger } from "../../src/log.ts";
 import { RecordingCommander } from "./recording_commander.ts";
 
+/**
+ * The config's times a Revocation is given, as tests want them: kept for sessions.lifetime's
+ * default, no clock tolerance (tests that need one give it).
+ */
+export const TEST_REVOCATION_TIMES: Pick<RevocationDeps, "keepForMs" | "clockToleranceSec"> = {
+  keepForMs: 12 * 3_600_000,
+  clockToleranceSec: 0,
+};
+
 export type TestRevocationOptions =
   & Pick<RevocationDeps, "store" | "verifyLogoutToken">
   & Partial<Pick<RevocationDeps, "clock">>;
@@ -30,6 +39,7 @@ export function testRevocation(
     end,
     verifyLogoutToken: options.verifyLogoutToken,
     log: getLogger("test"),
+    ...TEST_REVOCATION_TIMES,
     ...(options.clock ? { clock: options.clock } : {}),
   });
   return { revocation, commander };

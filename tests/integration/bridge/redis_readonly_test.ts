@@ -15,6 +15,7 @@ import { assert, assertEquals, assertMatch, assertRejects } from "../../support/
 import { captureLogs } from "../../support/log_capture.ts";
 import { RecordingCommander } from "../../support/recording_commander.ts";
 import { RedisServer } from "../../support/redis_server.ts";
+import { TEST_REVOCATION_TIMES } from "../../support/revocation_fixture.ts";
 import { startLocalServer } from "../../support/fake_redis_server.ts";
 import { session, T0 } from "../../unit/sessions/fixtures.ts";
 import { redisSettings } from "../../support/redis_settings.ts";
@@ -90,6 +91,7 @@ Deno.test("a Redis demoted to a replica: writes fail as the store unavailable, a
         forget: () => {},
       }),
     log: getLogger("test"),
+    ...TEST_REVOCATION_TIMES,
   });
   const app = new Hono<{ Bindings: HttpEnv }>();
   registerBackchannelLogout(app, {

@@ -8,6 +8,7 @@ import { assertEquals, assertRejects } from "../../support/assert.ts";
 import { RecordingCommander } from "../../support/recording_commander.ts";
 import { switchableStore, testSession } from "../../support/client_events_fixture.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
+import { TEST_REVOCATION_TIMES } from "../../support/revocation_fixture.ts";
 import { KeyedLock } from "../../../src/bridge/keyed_lock.ts";
 import { Revocation, RevokeDeferredError } from "../../../src/bridge/revocation.ts";
 import { SessionEnd } from "../../../src/bridge/session_end.ts";
@@ -81,6 +82,7 @@ async function setup(options: { clockToleranceSec?: number } = {}) {
     verifyLogoutToken: verify,
     log: getLogger("test"),
     clock,
+    ...TEST_REVOCATION_TIMES,
     ...options,
   });
   await store.putSession(bob());

@@ -32,6 +32,7 @@ import {
 } from "../oidc/logout_fixtures.ts";
 import { switchableStore, testSession } from "../../support/client_events_fixture.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
+import { TEST_REVOCATION_TIMES } from "../../support/revocation_fixture.ts";
 import { collectPages } from "../../../src/sessions/list_chunk.ts";
 
 /** The kill an admin's revoke sends (session_end.ts, KILL_TEXT). */
@@ -106,6 +107,7 @@ async function setup(
     verifyLogoutToken: verify,
     log: getLogger("test"),
     clock,
+    ...TEST_REVOCATION_TIMES,
   });
   await store.putSession(session({ sessionId: "a1", cid: 4 }));
   await store.putSession(

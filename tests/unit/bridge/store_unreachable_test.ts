@@ -204,6 +204,7 @@ function withRevocation(t: ReturnType<typeof setup>) {
     knownSessions: t.known,
     clock: t.clock,
     keepForMs: HOUR,
+    clockToleranceSec: 0,
   });
   const app = new Hono<{ Bindings: HttpEnv }>();
   registerBackchannelLogout(app, { logout: (token) => revocation.logout(token), log });
