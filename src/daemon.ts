@@ -41,14 +41,9 @@ import { type ControlServer, startControlServer } from "./control/server.ts";
 import { KnownSessions } from "./sessions/known_sessions.ts";
 import { openSessionStore, startSweeper } from "./sessions/open_store.ts";
 import type { SessionStore } from "./sessions/types.ts";
-import { WarningInterval } from "./warning_interval.ts";
+import { WARNING_INTERVAL_MS, WarningInterval } from "./warning_interval.ts";
 
 const DISCOVERY_RETRY_MS = 5000;
-/**
- * A failed discovery is retried every DISCOVERY_RETRY_MS but warned about at most this often,
- * with the count in between: a wrong issuer or an IdP that is down cost 720 lines an hour.
- */
-const DISCOVERY_WARNING_INTERVAL_MS = 60_000;
 
 function authorizationOrigin(endpoint: string | undefined): string | undefined {
   try {
@@ -316,7 +311,9 @@ export async function startDaemon(
   let stopping: Promise<void> | undefined;
   /** The reload under way (settled either way), for stop() to wait for. */
   let reloadInFlight: Promise<unknown> = Promise.resolve();
-  const discoveryWarnings = new WarningInterval(DISCOVERY_WARNING_INTERVAL_MS, now);
+  // Retried every DISCOVERY_RETRY_MS but warned about at most once a minute, with the count in
+  // between: a wrong issuer or an IdP that is down cost 720 lines an hour.
+  const discoveryWarnings = new WarningInterval(WARNING_INTERVAL_MS, now);
   /** Failed discoveries in a row, for the line that says it worked again. */
   let discoveryFailures = 0;
   const discover = () => {

@@ -6,6 +6,9 @@
  * `now` may be the wall clock: a time before the last warning (the clock was stepped back) makes
  * the next one due, or a step back of an hour would hide a flood for that hour.
  */
+/** How often a flood is warned about: a line a minute, with the count of what came between. */
+export const WARNING_INTERVAL_MS = 60_000;
+
 export class WarningInterval {
   readonly #intervalMs: number;
   readonly #now: () => number;

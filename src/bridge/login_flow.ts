@@ -15,7 +15,7 @@ import { sameIpAddress } from "../ip_address.ts";
 import { isLoopbackAddress } from "../loopback.ts";
 import { loggedCertificateName } from "../logged_certificate.ts";
 import { secureEqual } from "../secure_compare.ts";
-import { logDue, WarningInterval } from "../warning_interval.ts";
+import { logDue, WARNING_INTERVAL_MS, WarningInterval } from "../warning_interval.ts";
 import type { OidcClient } from "../oidc/client.ts";
 import { OidcError } from "../oidc/errors.ts";
 import type { PendingLogin, SessionStore } from "../sessions/types.ts";
@@ -40,8 +40,6 @@ export interface LoginFlowDeps {
   log: Logger;
 }
 
-/** Continue refused by http.check_client_ip: logged at info once a minute, at debug between. */
-const WRONG_NETWORK_LOG_INTERVAL_MS = 60_000;
 const WRONG_NETWORK_LINE = "Sign-in of {commonName} (cid {cid}) not begun: the browser's " +
   "address {browserIp} is not the VPN client's {clientIp} (http.check_client_ip); nothing was " +
   "sent to OpenVPN, the client waits until auth_pending_timeout";
@@ -118,11 +116,12 @@ export class LoginFlow {
   readonly #deps: LoginFlowDeps;
   /** Begins of one login run one after another, so the "begun elsewhere" check holds. */
   readonly #beginning = new Map<string, Promise<unknown>>();
+  /** Continue refused by http.check_client_ip: logged at info once a minute, at debug between. */
   readonly #wrongNetworkLog: WarningInterval;
 
   constructor(deps: LoginFlowDeps) {
     this.#deps = deps;
-    this.#wrongNetworkLog = new WarningInterval(WRONG_NETWORK_LOG_INTERVAL_MS, deps.now);
+    this.#wrongNetworkLog = new WarningInterval(WARNING_INTERVAL_MS, deps.now);
   }
 
   /**

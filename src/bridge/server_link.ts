@@ -13,27 +13,13 @@ import { type ClientList, clientListFromStatus } from "../management/client_list
 import type { ProtocolWarningCode } from "../management/events.ts";
 import { openvpnRun, type OpenvpnState } from "../management/openvpn_run.ts";
 import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
-import { logDue, WarningInterval } from "../warning_interval.ts";
+import { logDue, WARNING_INTERVAL_MS, WarningInterval } from "../warning_interval.ts";
 import type { ClientEvents } from "./client_events.ts";
 import { answerRefusal, outcomeUnknown } from "./commander.ts";
 import { INTERNAL_ERROR, MALFORMED_REQUEST, STORE_UNAVAILABLE } from "./denial.ts";
 import { retryDelayMs } from "./retry_delay.ts";
 import type { UnaskedAdmissions } from "./unasked_admissions.ts";
 import { UNHEARD_MIN_AGE_SEC, unheardClients } from "./unheard_clients.ts";
-
-/**
- * A protocol warning that names no client is logged at most once this often per code: the peer
- * causes one a line (stray reply lines, malformed `>` lines), and that peer may be a broken
- * OpenVPN or a local user who bound the management port first.
- */
-const PROTOCOL_WARNING_INTERVAL_MS = 60_000;
-
-/**
- * A CONNECT or REAUTH denied because the store failed is warned about at most this often (at
- * debug in between, counted): in an outage (a full disk, Redis down) every event fails alike,
- * and a REAUTH storm wrote a warning per client.
- */
-const STORE_FAILURE_WARNING_INTERVAL_MS = 60_000;
 
 /**
  * One check of which clients are gone (ServerLink#reconcile). It is the only thing that ends
@@ -84,7 +70,17 @@ export class ServerLink {
   /** The second look at the unheard clients too young to tell at link-up; cleared with the link. */
   #unheardTimer: TimerHandle | undefined;
   /** Per code, made when first needed (the codes are a closed set). */
+  /**
+   * A protocol warning that names no client is logged at most once a minute per code: the peer
+   * causes one a line (stray reply lines, malformed `>` lines), and that peer may be a broken
+   * OpenVPN or a local user who bound the management port first.
+   */
   readonly #protocolWarnings = new Map<ProtocolWarningCode, WarningInterval>();
+  /**
+   * A CONNECT or REAUTH denied because the store failed is warned about at most once a minute
+   * (at debug in between, counted): in an outage (a full disk, Redis down) every event fails
+   * alike, and a REAUTH storm wrote a warning per client.
+   */
   readonly #storeFailureWarning: WarningInterval;
 
   constructor(
@@ -100,7 +96,7 @@ export class ServerLink {
     this.#clock = clock;
     this.#unasked = unasked;
     this.#storeFailureWarning = new WarningInterval(
-      STORE_FAILURE_WARNING_INTERVAL_MS,
+      WARNING_INTERVAL_MS,
       () => clock.monotonic(),
     );
   }
@@ -282,13 +278,13 @@ export class ServerLink {
   }
 
   /**
-   * Logs a protocol warning that names no client (PROTOCOL_WARNING_INTERVAL_MS). One that names
+   * Logs a protocol warning that names no client (#protocolWarnings). One that names
    * a client is not held back: it comes with that client's deny.
    */
   #protocolWarning(code: ProtocolWarningCode, message: string): void {
     let interval = this.#protocolWarnings.get(code);
     if (interval === undefined) {
-      interval = new WarningInterval(PROTOCOL_WARNING_INTERVAL_MS, () => this.#clock.monotonic());
+      interval = new WarningInterval(WARNING_INTERVAL_MS, () => this.#clock.monotonic());
       this.#protocolWarnings.set(code, interval);
     }
     const more = interval.due();

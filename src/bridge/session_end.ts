@@ -16,7 +16,7 @@ import type { CommanderLookup } from "./commander.ts";
 import type { KeyedLock } from "./keyed_lock.ts";
 import { refreshTokenExpired } from "./refresh_expiry.ts";
 import type { UnstoredRefreshTokens } from "./unstored_refresh_tokens.ts";
-import { WarningInterval } from "../warning_interval.ts";
+import { logDue, WARNING_INTERVAL_MS, WarningInterval } from "../warning_interval.ts";
 
 export type EndReason =
   | "backchannel-logout"
@@ -120,14 +120,6 @@ export interface SessionEndDeps {
   unstoredRefreshTokens?: UnstoredRefreshTokens;
 }
 
-/**
- * Failed revocations are warned about at most once this often, with how many failed since; the
- * rest go to debug. When OpenVPN stops with thousands of certificate-only clients and the IdP
- * cannot take their revocations in time (request_gate.ts drops them after a minute), one
- * warning each flooded the log.
- */
-const REVOKE_WARNING_INTERVAL_MS = 60_000;
-
 export interface HeldEnding {
   /** Whether to `client-kill` the session's client (false: it has gone, or is denied anyway). */
   kill: boolean;
@@ -174,13 +166,19 @@ export function tokensToRevoke(
 
 export class SessionEnd {
   readonly #deps: SessionEndDeps;
+  /**
+   * Failed revocations are warned about once a minute, with how many failed since; the rest go
+   * to debug. When OpenVPN stops with thousands of certificate-only clients and the IdP cannot
+   * take their revocations in time (request_gate.ts drops them after a minute), one warning
+   * each flooded the log.
+   */
   readonly #revokeWarning: WarningInterval;
   readonly #now: () => number;
 
   constructor(deps: SessionEndDeps) {
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
-    this.#revokeWarning = new WarningInterval(REVOKE_WARNING_INTERVAL_MS, this.#now);
+    this.#revokeWarning = new WarningInterval(WARNING_INTERVAL_MS, this.#now);
   }
 
   /**
@@ -403,17 +401,12 @@ export class SessionEnd {
   }
 
   #revokeFailed(username: string, error: unknown): void {
-    const more = this.#revokeWarning.due();
-    if (more === undefined) {
-      this.#deps.log.debug("Could not revoke the refresh token of {username}: {error}", {
-        username,
-        error: String(error),
-      });
-      return;
-    }
-    this.#deps.log.warning(
-      "Could not revoke the refresh token of {username}: {error} ({more} more failed since the last warning)",
-      { username, error: String(error), more },
+    logDue(
+      this.#revokeWarning,
+      this.#deps.log,
+      "warning",
+      "Could not revoke the refresh token of {username}: {error}",
+      { username, error: String(error) },
     );
   }
 

@@ -37,7 +37,7 @@ import { isKnownRun } from "../management/openvpn_run.ts";
 import type { ServerMetrics } from "../metrics/port.ts";
 import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
 import type { SessionStore } from "../sessions/types.ts";
-import { WarningInterval } from "../warning_interval.ts";
+import { WARNING_INTERVAL_MS, WarningInterval } from "../warning_interval.ts";
 import { certificateName } from "./certificate_name.ts";
 import { type ClientCommander, notWritten } from "./commander.ts";
 import { isBypassed } from "./bypass_patterns.ts";
@@ -51,9 +51,6 @@ import { clientAddress } from "./tunnel_details.ts";
  * TLS handshake (`hand-window`, 60 s by default); the benches' largest storm is 100,000.
  */
 export const MAX_RECORDED_CLIENTS = 100_000;
-
-/** Each kind of line below is logged at most once this often, with how many it held back. */
-const REPORT_INTERVAL_MS = 60_000;
 
 /**
  * The kill of a client OpenVPN admitted on its token. RESTART would not do: the client keeps
@@ -139,7 +136,10 @@ export class UnaskedAdmissions {
   readonly #clients = new Map<number, boolean>();
   /** Whether OpenVPN asked about any client in #run (so `management-client-auth` is set). */
   #askedInRun = false;
-  /** One interval per cause's line, and one for a store that could not tell. */
+  /**
+   * One interval per cause's line, and one for a store that could not tell: each kind of line is
+   * logged at most once a minute, with how many it held back.
+   */
   readonly #reports: Record<UnaskedCause, WarningInterval>;
   readonly #unknown: WarningInterval;
 
@@ -147,11 +147,11 @@ export class UnaskedAdmissions {
     this.#deps = deps;
     const now = () => deps.clock.monotonic();
     this.#reports = {
-      token: new WarningInterval(REPORT_INTERVAL_MS, now),
-      unasked: new WarningInterval(REPORT_INTERVAL_MS, now),
-      ended: new WarningInterval(REPORT_INTERVAL_MS, now),
+      token: new WarningInterval(WARNING_INTERVAL_MS, now),
+      unasked: new WarningInterval(WARNING_INTERVAL_MS, now),
+      ended: new WarningInterval(WARNING_INTERVAL_MS, now),
     };
-    this.#unknown = new WarningInterval(REPORT_INTERVAL_MS, now);
+    this.#unknown = new WarningInterval(WARNING_INTERVAL_MS, now);
   }
 
   /**

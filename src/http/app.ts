@@ -32,7 +32,7 @@ import { CALLBACK_PATH, HEALTH_PATH, READY_PATH } from "./routes.ts";
 import type { HttpEnv } from "./serve.ts";
 import { securityHeaders } from "./security_headers.ts";
 import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
-import { WarningInterval } from "../warning_interval.ts";
+import { logDue, WARNING_INTERVAL_MS, WarningInterval } from "../warning_interval.ts";
 import { addressGroup, canonicalIpBytes } from "../ip_address.ts";
 
 export interface Readiness {
@@ -86,7 +86,6 @@ const CAME_BACK = "b";
  * (with how many came in between), not once a request.
  */
 const STORE_RETRY_AFTER_SEC = 60;
-const STORE_WARNING_INTERVAL_MS = 60_000;
 
 type Env = { Bindings: HttpEnv };
 type RequestHeaders = { req: { header(name: string): string | undefined } };
@@ -139,17 +138,11 @@ export function createApp(deps: AppDeps): Hono<Env> {
    */
   const gone = (c: Context<Env>, id: string) =>
     getCookie(c, cookiePrefix + id) === FINISHED_MARK ? finished(c) : expired(c);
-  const storeWarning = new WarningInterval(STORE_WARNING_INTERVAL_MS, deps.now);
+  const storeWarning = new WarningInterval(WARNING_INTERVAL_MS, deps.now);
   const storeUnavailable = (c: RequestHeaders, error: StoreUnavailableError) => {
-    const more = storeWarning.due();
-    if (more === undefined) {
-      deps.log.debug("Sign-in page not served: {error}", { error: error.message });
-    } else {
-      deps.log.warning(
-        "Sign-in page not served: {error} ({more} more since the last warning)",
-        { error: error.message, more },
-      );
-    }
+    logDue(storeWarning, deps.log, "warning", "Sign-in page not served: {error}", {
+      error: error.message,
+    });
     const response = errorPage(c, 503, "store-unavailable");
     response.headers.set("retry-after", String(STORE_RETRY_AFTER_SEC));
     return response;

@@ -15,13 +15,7 @@ import { LogoutTokenError } from "../oidc/logout_token.ts";
 import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
 import { BACKCHANNEL_LOGOUT_PATH, MAX_REQUEST_BODY_BYTES } from "./routes.ts";
 import type { HttpEnv } from "./serve.ts";
-import { WarningInterval } from "../warning_interval.ts";
-
-/**
- * The endpoint is public and unauthenticated: anyone can post invalid tokens, so their refusals
- * are warned about once a minute (with how many came in between) and otherwise logged at debug.
- */
-const REFUSAL_WARNING_INTERVAL_MS = 60_000;
+import { logDue, WARNING_INTERVAL_MS, WarningInterval } from "../warning_interval.ts";
 
 export interface BackchannelLogoutDeps {
   /**
@@ -53,7 +47,9 @@ export function registerBackchannelLogout(
   app: Hono<{ Bindings: HttpEnv }>,
   deps: BackchannelLogoutDeps,
 ): void {
-  const refusalWarning = new WarningInterval(REFUSAL_WARNING_INTERVAL_MS, deps.now ?? Date.now);
+  // The endpoint is public and unauthenticated: anyone can post invalid tokens, so their
+  // refusals are warned about once a minute (with how many came in between), at debug between.
+  const refusalWarning = new WarningInterval(WARNING_INTERVAL_MS, deps.now ?? Date.now);
   app.post(
     BACKCHANNEL_LOGOUT_PATH,
     bodyLimit({ maxSize: MAX_REQUEST_BODY_BYTES, onError: () => invalid("request too large") }),
@@ -76,15 +72,9 @@ export function registerBackchannelLogout(
         return answer(200, null);
       } catch (error) {
         if (error instanceof LogoutTokenError) {
-          const more = refusalWarning.due();
-          if (more === undefined) {
-            deps.log.debug("Back-channel logout refused: {error}", { error: error.message });
-          } else {
-            deps.log.warning(
-              "Back-channel logout refused: {error} ({more} more refused since the last warning)",
-              { error: error.message, more },
-            );
-          }
+          logDue(refusalWarning, deps.log, "warning", "Back-channel logout refused: {error}", {
+            error: error.message,
+          });
           return invalid("invalid logout_token");
         }
         if (error instanceof StoreUnavailableError || error instanceof LogoutDeferredError) {

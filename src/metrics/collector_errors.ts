@@ -7,11 +7,10 @@
  * either.
  */
 import { getLogger } from "../log.ts";
-import { WarningInterval } from "../warning_interval.ts";
+import { WARNING_INTERVAL_MS, WarningInterval } from "../warning_interval.ts";
 import type { CollectorOutcomes, CounterChild, CounterFamily } from "./exposition.ts";
 
 const log = getLogger("metrics");
-const WARNING_INTERVAL_MS = 60_000;
 
 interface CollectorState {
   errors: CounterChild;

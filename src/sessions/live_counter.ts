@@ -16,11 +16,8 @@ import { getLogger } from "../log.ts";
 import { COLLECT_TIMEOUT_MS } from "../metrics/exposition.ts";
 import { type SqliteFile, SqliteThread, type SqliteWorkerAnswer } from "./sqlite_thread.ts";
 import type { LiveCounts } from "./types.ts";
-import { WarningInterval } from "../warning_interval.ts";
+import { logDue, WARNING_INTERVAL_MS, WarningInterval } from "../warning_interval.ts";
 import { storeClosedError } from "./store_closed.ts";
-
-/** Counts done on the event loop after all are warned about at most this often. */
-const FALLBACK_WARNING_INTERVAL_MS = 60_000;
 
 const log = getLogger("sessions");
 
@@ -53,7 +50,8 @@ export class LiveCounter {
   readonly #file: SqliteFile;
   readonly #countHere: (server: string, now: number) => LiveCounts;
   readonly #thread: SqliteThread;
-  readonly #warning = new WarningInterval(FALLBACK_WARNING_INTERVAL_MS, () => performance.now());
+  /** Counts done on the event loop after all are warned about at most once a minute. */
+  readonly #warning = new WarningInterval(WARNING_INTERVAL_MS, () => performance.now());
   readonly #countWaitMs: number;
   /** The count of each server on the worker now, and when it is overdue (see the header). */
   readonly #asked = new Map<string, AskedCount>();
@@ -115,9 +113,7 @@ export class LiveCounter {
    * so a broken worker would warn at each), at debug in between.
    */
   #fellBack(message: string, fields: Record<string, unknown> = {}): void {
-    const more = this.#warning.due();
-    if (more === undefined) log.debug(message, fields);
-    else log.warn(`${message} ({more} more since the last warning)`, { ...fields, more });
+    logDue(this.#warning, log, "warning", message, fields);
   }
 
   /** `server`'s count on the worker: the one asked already, or a new one. */

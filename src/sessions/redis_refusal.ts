@@ -11,11 +11,10 @@
  * error's text.
  */
 import { getLogger } from "../log.ts";
-import { WarningInterval } from "../warning_interval.ts";
+import { WARNING_INTERVAL_MS, WarningInterval } from "../warning_interval.ts";
 import { classifyRedisError, refusedCredentials } from "./redis_connection.ts";
 
 const log = getLogger("sessions");
-const REPORT_INTERVAL_MS = 60_000;
 
 export class RedisRefusals {
   readonly #where: string;
@@ -28,7 +27,7 @@ export class RedisRefusals {
   constructor(where: string, username: string | undefined, now: () => number) {
     this.#where = where;
     this.#username = username;
-    this.#report = new WarningInterval(REPORT_INTERVAL_MS, now);
+    this.#report = new WarningInterval(WARNING_INTERVAL_MS, now);
   }
 
   /** What a failed store call throws: a refusal as one naming the fix, else classified. */

@@ -61,12 +61,10 @@ import { checkMemoryPolicy } from "./redis_memory_policy.ts";
 import { warnOfPersistence } from "./redis_persistence.ts";
 import { classifyRedisError, refusedCredentials } from "./redis_connection.ts";
 import { getLogger } from "../log.ts";
-import { WarningInterval } from "../warning_interval.ts";
+import { WARNING_INTERVAL_MS, WarningInterval } from "../warning_interval.ts";
 import { RedisClockCheck } from "./redis_clock.ts";
 
 const KEY_CHECK = "key_check";
-/** How often a sweep that finds another key's check says so at most. */
-const KEY_MISMATCH_LOG_INTERVAL_MS = 60_000;
 const log = getLogger("sessions");
 /** Added to the start's refusal of the credentials when Redis refused a script. */
 const SCRIPTING_ACL = "every store call is a Lua script: the ACL user needs +@scripting " +
@@ -159,6 +157,7 @@ export class RedisStore implements SessionStore {
   readonly #description: string;
   /** This bridge's key check (TokenCipher.makeKeyCheck), as the start and each sweep put it. */
   readonly #keyCheck: Buffer;
+  /** A sweep that finds another key's check says so at most once a minute. */
   readonly #keyMismatchLog: WarningInterval;
   readonly #clockCheck: RedisClockCheck;
   #closed = false;
@@ -172,7 +171,7 @@ export class RedisStore implements SessionStore {
     this.#maxEntries = options.maxEntries;
     this.#now = options.now ?? Date.now;
     this.#full = new StoreFullReporter(this.#now);
-    this.#keyMismatchLog = new WarningInterval(KEY_MISMATCH_LOG_INTERVAL_MS, this.#now);
+    this.#keyMismatchLog = new WarningInterval(WARNING_INTERVAL_MS, this.#now);
     this.#clockCheck = new RedisClockCheck(options.client, this.#now, options.description);
     this.#lockTtlMs = lockTtlMs(options.client.options.commandTimeout);
     this.#refusals = new RedisRefusals(

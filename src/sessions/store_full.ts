@@ -1,9 +1,8 @@
 import { getLogger } from "../log.ts";
-import { WarningInterval } from "../warning_interval.ts";
+import { WARNING_INTERVAL_MS, WarningInterval } from "../warning_interval.ts";
 import type { StoreTable } from "./types.ts";
 
 const log = getLogger("sessions");
-const WARNING_INTERVAL_MS = 60_000;
 
 /**
  * A put of a new entry found its table at `maxEntries` even after removing expired entries.
