@@ -96,8 +96,8 @@ export interface SessionEndDeps {
   /** Shared with ClientEvents, so an ending never interleaves with a REAUTH or reconnect. */
   sessionLock: KeyedLock;
   log: Logger;
-  /** For the failed revocations' warnings and the refresh tokens' expiry; Date.now unless given. */
-  now?: () => number;
+  /** For the failed revocations' warnings and the refresh tokens' expiry. */
+  now: () => number;
   /**
    * `oidc.revoke_refresh_tokens` (default true). OidcClient.revoke does nothing when it is off;
    * known here, an ending does not look for sessions sharing the token's grant for nothing (a
@@ -177,7 +177,7 @@ export class SessionEnd {
 
   constructor(deps: SessionEndDeps) {
     this.#deps = deps;
-    this.#now = deps.now ?? Date.now;
+    this.#now = deps.now;
     this.#revokeWarning = new WarningInterval(WARNING_INTERVAL_MS, this.#now);
   }
 

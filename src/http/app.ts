@@ -156,7 +156,11 @@ export function createApp(deps: AppDeps): Hono<Env> {
   }));
   // Before the page-sized body limit: it has its own, and answers in JSON.
   if (deps.backchannelLogout) {
-    registerBackchannelLogout(app, { logout: deps.backchannelLogout, log: deps.log });
+    registerBackchannelLogout(app, {
+      logout: deps.backchannelLogout,
+      log: deps.log,
+      now: deps.now,
+    });
   }
   app.use(
     bodyLimit({

@@ -25,8 +25,8 @@ export interface BackchannelLogoutDeps {
    */
   logout: (token: string) => Promise<number>;
   log: Logger;
-  /** Milliseconds, for the refusal warnings' interval; Date.now unless told. */
-  now?: () => number;
+  /** Milliseconds, for the refusal warnings' interval (the app's clock). */
+  now: () => number;
 }
 
 function answer(status: 200 | 400 | 503, body: Record<string, string> | null): Response {
@@ -49,7 +49,7 @@ export function registerBackchannelLogout(
 ): void {
   // The endpoint is public and unauthenticated: anyone can post invalid tokens, so their
   // refusals are warned about once a minute (with how many came in between), at debug between.
-  const refusalWarning = new WarningInterval(WARNING_INTERVAL_MS, deps.now ?? Date.now);
+  const refusalWarning = new WarningInterval(WARNING_INTERVAL_MS, deps.now);
   app.post(
     BACKCHANNEL_LOGOUT_PATH,
     bodyLimit({ maxSize: MAX_REQUEST_BODY_BYTES, onError: () => invalid("request too large") }),

@@ -33,6 +33,7 @@ export function testRevocation(
     oidc: { revoke: () => Promise.resolve() },
     sessionLock: new KeyedLock(),
     log: getLogger("test"),
+    now: options.clock?.now ?? Date.now,
   });
   const revocation = new Revocation({
     store: options.store,

@@ -23,6 +23,7 @@ export function recordingSessionEnd(
     },
     sessionLock: new KeyedLock(),
     log: getLogger("test"),
+    now: Date.now,
     ...deps,
   });
   return { end, revoked };

@@ -81,6 +81,7 @@ Deno.test("a Redis demoted to a replica: writes fail as the store unavailable, a
       oidc: { revoke: () => Promise.resolve() },
       sessionLock: new KeyedLock(),
       log: getLogger("test"),
+      now: Date.now,
     }),
     verifyLogoutToken: () =>
       Promise.resolve({
@@ -97,6 +98,7 @@ Deno.test("a Redis demoted to a replica: writes fail as the store unavailable, a
   registerBackchannelLogout(app, {
     logout: (token) => revocation.logout(token),
     log: getLogger("test"),
+    now: Date.now,
   });
   try {
     await store.putSession(ALICE);

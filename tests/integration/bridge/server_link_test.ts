@@ -62,6 +62,7 @@ function linkAndEvents(
     oidc: { revoke: () => Promise.resolve() },
     sessionLock: admission.sessionLock,
     log: getLogger("test"),
+    now: Date.now,
   });
   return {
     link: new ServerLink(connection, events, getLogger("clients"), linkClock),

@@ -61,6 +61,7 @@ async function setup(options: { clockToleranceSec?: number } = {}) {
     oidc: { revoke: () => Promise.resolve() },
     sessionLock: new KeyedLock(),
     log: getLogger("test"),
+    now: clock.now,
   });
   const verify = createLogoutVerifier(
     {

@@ -76,6 +76,7 @@ async function setup(
     },
     sessionLock: new KeyedLock(),
     log: getLogger("test"),
+    now: clock.now,
     ...(killLater ? { killLater } : {}),
   });
   const verify = createLogoutVerifier(

@@ -27,6 +27,7 @@ function setup() {
     oidc: { revoke: () => Promise.resolve() },
     sessionLock: new KeyedLock(),
     log: getLogger("test"),
+    now: () => EVENTS_T0,
   });
   const kills = (server: keyof typeof servers) =>
     servers[server].commands.filter((c) => c.kind === "kill");

@@ -207,7 +207,11 @@ function withRevocation(t: ReturnType<typeof setup>) {
     clockToleranceSec: 0,
   });
   const app = new Hono<{ Bindings: HttpEnv }>();
-  registerBackchannelLogout(app, { logout: (token) => revocation.logout(token), log });
+  registerBackchannelLogout(app, {
+    logout: (token) => revocation.logout(token),
+    log,
+    now: t.clock.now,
+  });
   const postLogout = async (claims = logoutClaims()) => {
     const response = await app.request("/oauth2/backchannel-logout", {
       method: "POST",

@@ -19,7 +19,7 @@ import { type CapturedLine, captureLogs } from "../../support/log_capture.ts";
 const PATH = "/oauth2/backchannel-logout";
 const FORM = { "content-type": "application/x-www-form-urlencoded" };
 
-function setup(outcome: (token: string) => Promise<number>) {
+function setup(outcome: (token: string) => Promise<number>, now: () => number = () => 0) {
   const received: string[] = [];
   const app = createApp({
     flow: {
@@ -34,7 +34,7 @@ function setup(outcome: (token: string) => Promise<number>) {
     confirmLogin: true,
     trustedProxies: [],
     formActionOrigins: [],
-    now: () => 0,
+    now,
     randomToken: () => "t",
     readiness: () => ({ management: true, servers: { default: true }, idp: true }),
     backchannelLogout: (token) => {
@@ -171,6 +171,24 @@ Deno.test("backchannel logout: a flood of invalid tokens logs one warning, the r
     assertEquals(response.status, 200);
     assertEquals(response.headers.get("cache-control"), "no-store");
     assertEquals(t.received.length, 101);
+  } finally {
+    capture.stop();
+  }
+});
+
+Deno.test("backchannel logout: the app times the refusal warnings by its own clock, not the system's", async () => {
+  let now = 0;
+  const { postToken } = setup(
+    () => Promise.reject(new LogoutTokenError("Logout token rejected: aud")),
+    () => now,
+  );
+  const capture = captureLogs();
+  try {
+    for (let i = 0; i < 3; i++) {
+      await expectRefusal(await postToken("forged"));
+      now += 2 * 60_000;
+    }
+    assertEquals(refusals(capture.lines, "warning").length, 3);
   } finally {
     capture.stop();
   }
