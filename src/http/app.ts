@@ -36,9 +36,12 @@ import { logDue, WARNING_INTERVAL_MS, WarningInterval } from "../warning_interva
 import { addressGroup, canonicalIpBytes } from "../ip_address.ts";
 
 export interface Readiness {
-  /** Every OpenVPN server's management link is up. */
+  /**
+   * Every OpenVPN server's management link is up; in a cluster, every server whose lease this
+   * instance holds (the others' links are other instances' to keep).
+   */
   management: boolean;
-  /** Each OpenVPN server's management link, by server name. */
+  /** Each such server's management link, by server name (in a cluster, leased servers only). */
   servers: Record<string, boolean>;
   idp: boolean;
   /** With `[cluster]`: this instance and the servers whose lease it holds. */

@@ -1,6 +1,8 @@
 /**
- * Starts the HTTP listener on whichever runtime runs us: `Deno.serve` or `Bun.serve`. This is
- * the one runtime-specific file; everything else is web-standard `fetch` handling. The handler
+ * Starts the HTTP listener on whichever runtime runs us: `Deno.serve` or `Bun.serve`. Code that
+ * differs by runtime is kept to a few files like this one (the guard's sockets in
+ * guard_transport*.ts, the IdP's TLS in oidc/idp_transport.ts, how sessions are copied in
+ * sessions/entry_check.ts); the app itself is web-standard `fetch` handling. The handler
  * receives the browser's address, which Hono's app gets as `c.env.remoteAddr`.
  *
  * Browsers connect to a ConnectionGuard (connection cap and timeouts, which neither runtime's

@@ -1,7 +1,7 @@
 /**
- * Checks the shape of pending logins and sessions and returns detached copies. Both stores run
- * every put through these, so they accept and reject the same values and a row read back from
- * disk is held to the same rules as one handed in by the program.
+ * Checks the shape of pending logins and sessions and returns detached copies. Every store
+ * (memory, SQLite file, Redis) runs every put through these, so they accept and reject the same
+ * values and a row read back from disk is held to the same rules as one handed in by the program.
  */
 import { secureEqual } from "../secure_compare.ts";
 import { MAX_OPENVPN_RUN_CHARS } from "../management/openvpn_run.ts";

@@ -1,8 +1,8 @@
 /**
  * What the bridge keeps between a management event and the browser's callback (a pending
  * login) and between renegotiations (a session). Stores are asynchronous and must not assume a
- * single process: a later Redis/Valkey backend serves several bridges, and an admin command
- * reads the file store while the service runs.
+ * single process: the Redis/Valkey store serves several bridges, and an admin command reads the
+ * file store while the service runs.
  */
 
 /** The OIDC request state bound to a pending login once the user continues to the IdP. */
