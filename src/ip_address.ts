@@ -64,7 +64,7 @@ export function canonicalIpBytes(text: string): Uint8Array | undefined {
 }
 
 /** The address as 4 (IPv4) or 16 (IPv6) bytes; undefined for anything else. */
-export function ipBytes(text: string): Uint8Array | undefined {
+function ipBytes(text: string): Uint8Array | undefined {
   const ip = normalizeIp(text);
   const version = isIP(ip);
   if (version === 4) return Uint8Array.from(ip.split(".").map(Number));

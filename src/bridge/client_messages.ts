@@ -281,7 +281,7 @@ export const CLIENT_MESSAGES: ReadonlyMap<string, Translations> = new Map<string
  * A `client-kill` message with its text after the comma (`RESTART,<text>`, `HALT,<text>`) in
  * `language`; a bare one as it is.
  */
-export function localizedKillMessage(message: string, language: Language): string {
+function localizedKillMessage(message: string, language: Language): string {
   const comma = message.indexOf(",");
   if (comma < 0) return message;
   return message.slice(0, comma + 1) + clientMessage(message.slice(comma + 1), language);

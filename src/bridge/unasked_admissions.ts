@@ -76,7 +76,7 @@ export type UnaskedKillMessage = typeof TOKEN_KILL_MESSAGE | typeof KILL_MESSAGE
 export type UnaskedCause = "token" | "unasked" | "ended";
 
 /** The cause of an ESTABLISHED nothing admitted, by its `session_state` and whether OpenVPN asked. */
-export function causeOf(sessionState: string, askedInRun: boolean): UnaskedCause {
+function causeOf(sessionState: string, askedInRun: boolean): UnaskedCause {
   if (presentsToken({ sessionState })) return "token";
   return askedInRun ? "ended" : "unasked";
 }

@@ -12,7 +12,7 @@ import type { Logger } from "@logtape/logtape";
 import type { Session } from "../sessions/types.ts";
 
 /** Sessions whose rotated token is kept; beyond, the oldest is dropped (with a warning). */
-export const MAX_UNSTORED_REFRESH_TOKENS = 10_000;
+const MAX_UNSTORED_REFRESH_TOKENS = 10_000;
 
 type Tokens = Pick<Session, "refreshToken" | "refreshExpiresAt">;
 

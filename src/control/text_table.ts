@@ -25,7 +25,7 @@ const WIDE = new RegExp(
 const COMBINING = /[\p{Mn}\p{Me}\u200c\u200d]/u;
 
 /** The columns a terminal gives `text` (one line, no controls: a tableCell). */
-export function displayWidth(text: string): number {
+function displayWidth(text: string): number {
   let width = 0;
   for (const character of text) {
     width += COMBINING.test(character) ? 0 : WIDE.test(character) ? 2 : 1;
@@ -38,7 +38,7 @@ export function displayWidth(text: string): number {
  * holding the six characters `\u202e` does not read like one holding U+202E (--json needs
  * nothing more: JSON escapes `\` itself).
  */
-export function tableCell(text: string): string {
+function tableCell(text: string): string {
   return printable(text.replaceAll("\\", "\\\\"));
 }
 

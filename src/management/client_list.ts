@@ -50,12 +50,6 @@ export function clientListFromStatus(lines: readonly string[]): ClientList | und
   return cidAt > 0 ? { rows, time } : undefined;
 }
 
-/** The cids in the client list; undefined as for clientListFromStatus. */
-export function clientIdsFromStatus(lines: readonly string[]): Set<number> | undefined {
-  const list = clientListFromStatus(lines);
-  return list && new Set(list.rows.map(({ cid }) => cid));
-}
-
 function seconds(field: string | undefined): number | undefined {
   const value = field === undefined || field === "" ? NaN : Number(field);
   return Number.isSafeInteger(value) && value >= 0 ? value : undefined;

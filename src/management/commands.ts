@@ -308,14 +308,6 @@ export function status3(): ManagementCommand {
   return command("status", ["status 3"], "status");
 }
 
-/** `bytecount {seconds}` (0 turns it off): `>BYTECOUNT_CLI` events every n seconds. */
-export function bytecount(seconds: number): ManagementCommand {
-  if (!Number.isSafeInteger(seconds) || seconds < 0 || seconds > 0x7fffffff) {
-    throw new ManagementArgumentError("invalid-number", `Invalid bytecount interval: ${seconds}`);
-  }
-  return command("bytecount", [`bytecount ${seconds}`], "single");
-}
-
 /**
  * The line answering `ENTER PASSWORD:`. OpenVPN compares the raw line, so it is not quoted.
  * Call it inside the socket write so the revealed value lives no longer than needed.

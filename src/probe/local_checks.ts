@@ -259,7 +259,7 @@ export interface ControlSocketState {
  * The packaged unit's RuntimeDirectory=: systemd makes it at each start and removes it at each
  * stop, so a probe before the start (as README says to run it) finds it missing.
  */
-export const PACKAGED_RUNTIME_DIRECTORY = "/run/openvpn-auth-oidc";
+const PACKAGED_RUNTIME_DIRECTORY = "/run/openvpn-auth-oidc";
 
 /**
  * The service makes control.socket's directory (0750) and the socket last at start, after it

@@ -94,7 +94,7 @@ export function directoryAccess(dir: string): DirectoryAccess {
  * session file, the lock file, SQLite's -wal and -shm), the session file's header (headerRefusal), and the owner
  * lock, taken only when its file exists (taking it creates the file otherwise, see the header).
  */
-export function probeSessionFile(path: string): SessionFileState {
+function probeSessionFile(path: string): SessionFileState {
   const directory = dirname(path);
   const lockFile = lockFileOf(path);
   const directoryAccessed = directoryAccess(directory);
@@ -197,7 +197,7 @@ export async function probeRedis(
   }
 }
 
-export function probeControlSocket(socket: string): ControlSocketState {
+function probeControlSocket(socket: string): ControlSocketState {
   const directory = dirname(socket);
   const access = directoryAccess(directory);
   let unsafe: string | undefined;

@@ -109,7 +109,7 @@ export const SWEEP_INTERVAL_LIMITS_MS = { min: 100, max: 86_400_000 } as const;
  * A wall clock step between two sweeps that is warned about. Slewing moves the wall clock at
  * most 0.5 ms a second against the monotonic one: 43 s over the longest sweep interval.
  */
-export const WALL_STEP_WARNING_MS = 60_000;
+const WALL_STEP_WARNING_MS = 60_000;
 
 /**
  * Calls `store.sweep(clock.now(), onSwept)` every `intervalMs` until the returned function is

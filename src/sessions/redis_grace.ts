@@ -15,7 +15,7 @@ export const SESSION_GRACE_MS = 60 * 60_000;
  * The longest sweep interval the grace allows: two sweeps within it, so that one that failed
  * (Redis away a moment) still leaves another before the keys go.
  */
-export const REDIS_SWEEP_INTERVAL_MAX_MS = SESSION_GRACE_MS / 2;
+const REDIS_SWEEP_INTERVAL_MAX_MS = SESSION_GRACE_MS / 2;
 
 /** `sessions.sweep_interval` with the Redis backend; config validation asks it. */
 export function checkRedisSweepInterval(sweepIntervalMs: number): SettingsProblem[] {

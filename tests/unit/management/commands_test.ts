@@ -1,7 +1,6 @@
 import { assertEquals, assertThrows } from "../../support/assert.ts";
 import { Secret } from "../../../src/config/secret.ts";
 import {
-  bytecount,
   clientAuth,
   clientAuthNt,
   clientDeny,
@@ -161,8 +160,6 @@ Deno.test("fixed commands carry their reply kind", () => {
   assertEquals([version().text, version().reply], ["version", "multi"]);
   assertEquals([status3().text, status3().reply], ["status 3", "status"]);
   assertEquals([holdRelease().text, holdRelease().reply], ["hold release", "single"]);
-  assertEquals(bytecount(5).text, "bytecount 5");
-  assertThrows(() => bytecount(-1), ManagementArgumentError);
 });
 
 Deno.test("passwordLine() sends the raw password with a line end", () => {
