@@ -17,6 +17,7 @@ import {
   clientPendingAuth,
   webAuthExtra,
 } from "../management/commands.ts";
+import { PENDING_AUTH_KEY_ID_VERSION } from "../management/openvpn_version.ts";
 import type { ManagementCommand } from "../management/commands.ts";
 import type { ManagementConnection } from "../management/connection.ts";
 import { ManagementCommandError } from "../management/errors.ts";
@@ -47,7 +48,8 @@ export function managementCommander(
           kid,
           webAuthExtra(url),
           timeoutSec,
-          connection.status().managementVersion ?? 5,
+          // Unknown only while the link is down, when the send fails anyway.
+          connection.status().managementVersion ?? PENDING_AUTH_KEY_ID_VERSION,
         ),
       ),
     auth: (cid, kid, lines) => send("client-auth", clientAuth(cid, kid, lines)),

@@ -40,6 +40,9 @@ interface Reconcile {
   timer: TimerHandle | undefined;
 }
 
+/** How long stop() waits for the events being handled before it closes the socket anyway. */
+const STOP_GRACE_MS = 3_000;
+
 export class ServerLink {
   readonly #connection: ManagementConnection;
   readonly #events: ClientEvents;
@@ -123,7 +126,7 @@ export class ServerLink {
   }
 
   /** Stops taking events, waits (bounded) for the ones being handled, closes the socket. */
-  async stop(graceMs = 3000): Promise<void> {
+  async stop(graceMs = STOP_GRACE_MS): Promise<void> {
     this.#unsubscribe?.();
     // Set first: a reconcile still running when the events close must not arm a timer.
     this.#stopped = true;

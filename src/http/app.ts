@@ -28,7 +28,7 @@ import {
   pickLanguage,
 } from "./pages/mod.ts";
 import { baseHref, isLoginId, LOGIN_PATH_PREFIX } from "../bridge/login_url.ts";
-import { CALLBACK_PATH, HEALTH_PATH, READY_PATH } from "./routes.ts";
+import { CALLBACK_PATH, HEALTH_PATH, MAX_FORM_BODY_BYTES, READY_PATH } from "./routes.ts";
 import type { HttpEnv } from "./serve.ts";
 import { securityHeaders } from "./security_headers.ts";
 import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
@@ -167,7 +167,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
   }
   app.use(
     bodyLimit({
-      maxSize: 4096,
+      maxSize: MAX_FORM_BODY_BYTES,
       onError: (c) => errorPage(c, 413, "too-large"),
     }),
   );

@@ -17,3 +17,5 @@ export function callbackUrl(baseUrl: URL): string {
  * body than this before the request counts as started (serve.ts), and answers 413 beyond it.
  */
 export const MAX_REQUEST_BODY_BYTES = 16 * 1024;
+/** The largest body a page's form may send (Continue posts a few short fields): 413 beyond. */
+export const MAX_FORM_BODY_BYTES = 4096;

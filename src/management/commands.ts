@@ -14,7 +14,12 @@
  */
 import type { Secret } from "../config/secret.ts";
 import type { ReplyKind } from "./events.ts";
-import { MIN_MANAGEMENT_VERSION, servesBrowserSignIn } from "./openvpn_version.ts";
+import {
+  MIN_MANAGEMENT_VERSION,
+  PENDING_AUTH_KEY_ID_VERSION,
+  PENDING_AUTH_TIMEOUT_VERSION,
+  servesBrowserSignIn,
+} from "./openvpn_version.ts";
 
 export type ManagementArgumentErrorCode =
   | "control-character"
@@ -154,14 +159,14 @@ export function clientPendingAuth(
     );
   }
   const e = quoteArgument("pending-auth extra", extra);
-  if (managementVersion >= 5) {
+  if (managementVersion >= PENDING_AUTH_KEY_ID_VERSION) {
     return command(
       "client-pending-auth",
       [`client-pending-auth ${c} ${k} ${e} ${timeoutSec}`],
       "single",
     );
   }
-  if (managementVersion === 4) {
+  if (managementVersion >= PENDING_AUTH_TIMEOUT_VERSION) {
     return command(
       "client-pending-auth",
       [`client-pending-auth ${c} ${e} ${timeoutSec}`],

@@ -16,6 +16,11 @@
  */
 export const MIN_MANAGEMENT_VERSION = 3;
 
+/** The first management version whose `client-pending-auth` takes a timeout. */
+export const PENDING_AUTH_TIMEOUT_VERSION = 4;
+/** The first whose `client-pending-auth` takes the key id too: the command's current form. */
+export const PENDING_AUTH_KEY_ID_VERSION = 5;
+
 /** Why a server below MIN_MANAGEMENT_VERSION serves no browser sign-in, as the probe and log say. */
 export const MANAGEMENT_TOO_OLD =
   `browser sign-in needs OpenVPN 2.5 or later (management version ${MIN_MANAGEMENT_VERSION}); ` +

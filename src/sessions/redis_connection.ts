@@ -24,7 +24,16 @@ import { StoreUnavailableError } from "./store_unavailable.ts";
 /** `sessions.store_timeout`: the longest one Redis call may take. */
 export const STORE_TIMEOUT_LIMITS_MS = { min: 10, max: 30_000 } as const;
 const log = getLogger("sessions");
+/** Each reconnect waits this much longer than the one before, up to RECONNECT_MAX_DELAY_MS. */
+const RECONNECT_DELAY_STEP_MS = 100;
 const RECONNECT_MAX_DELAY_MS = 2_000;
+/** How long a start waits for Redis to answer (connectRedis). */
+const START_TIMEOUT_MS = 10_000;
+/**
+ * The least time a connection (TCP, TLS, AUTH) is given: a store timeout bounds one call, and a
+ * handshake on a busy network takes longer than the shortest one allowed.
+ */
+const MIN_CONNECT_TIMEOUT_MS = 1_000;
 /**
  * The least time between two reconnects at a READONLY reply (readOnlyReconnects). Each such
  * reconnect fails every call in flight or sent until the connection is ready again (no offline
@@ -207,7 +216,7 @@ export function readRedisCa(
  */
 export async function connectRedis(
   settings: RedisSettings,
-  connectTimeoutMs = 10_000,
+  connectTimeoutMs = START_TIMEOUT_MS,
   readOnlyReconnectIntervalMs = READONLY_RECONNECT_INTERVAL_MS,
 ): Promise<Redis> {
   const problem = checkRedisSettings(settings)[0];
@@ -268,8 +277,9 @@ export async function connectRedis(
     // the usual reconnect starts. A slow Redis still answers something within a store timeout
     // (one reply is enough) and keeps its connection; no command sent here blocks on the server.
     socketTimeout: settings.storeTimeoutMs,
-    connectTimeout: Math.max(settings.storeTimeoutMs, 1_000),
-    retryStrategy: (attempt: number) => Math.min(attempt * 100, RECONNECT_MAX_DELAY_MS),
+    connectTimeout: Math.max(settings.storeTimeoutMs, MIN_CONNECT_TIMEOUT_MS),
+    retryStrategy: (attempt: number) =>
+      Math.min(attempt * RECONNECT_DELAY_STEP_MS, RECONNECT_MAX_DELAY_MS),
     reconnectOnError: (error: Error) => {
       const reconnect = reconnectAtReadOnly(error);
       // A reply is no error event: the loss's warning would give a stale reason.
