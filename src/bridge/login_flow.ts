@@ -16,7 +16,7 @@ import { isLoopbackAddress } from "../loopback.ts";
 import { loggedCertificateName } from "../logged_certificate.ts";
 import { secureEqual } from "../secure_compare.ts";
 import { logDue, WARNING_INTERVAL_MS, WarningInterval } from "../warning_interval.ts";
-import type { OidcClient } from "../oidc/client.ts";
+import type { LoginStart, OidcClient } from "../oidc/client.ts";
 import { OidcError } from "../oidc/errors.ts";
 import type { PendingLogin, SessionStore } from "../sessions/types.ts";
 import type { Admission } from "./admission.ts";
@@ -26,8 +26,8 @@ import { type Denial, idpDenial, INTERNAL_ERROR, WRONG_NETWORK } from "./denial.
 
 export interface LoginFlowDeps {
   store: SessionStore;
-  /** `startLogin(stateTag)` must begin the state with `<stateTag>.`. */
-  oidc: Pick<OidcClient, "startLogin" | "finishLogin">;
+  /** `startLogin(stateTag)` must begin the state with `<stateTag>.` (complete() needs it). */
+  oidc: Pick<OidcClient, "finishLogin"> & { startLogin(stateTag: string): Promise<LoginStart> };
   commanders: CommanderLookup;
   admission: Pick<Admission, "admitLogin" | "denySignIn" | "signInTaking">;
   checkClientIp: boolean;
@@ -98,9 +98,6 @@ export type CallbackOutcome =
  * pattern, which replaces it with a fresh one, and never compared with a stored binding here.
  */
 export const FINISHED_MARK = "done";
-
-/** Older pending logins have untagged states: this many cookies are tried for them. */
-const UNTAGGED_STATE_COOKIES = 8;
 
 /**
  * What the state carries to name its login: a hash of the login id, not the id itself. The id
@@ -253,10 +250,12 @@ export class LoginFlow {
     const state = callbackUrl.searchParams.get("state");
     if (!state) return { kind: "invalid-response" };
     if (bindings.length === 0) return { kind: "cookie-missing" };
-    const tag = state.includes(".") ? state.slice(0, state.indexOf(".")) : undefined;
-    const candidates = tag === undefined
-      ? bindings.slice(0, UNTAGGED_STATE_COOKIES)
-      : bindings.filter(([id]) => stateTag(id) === tag);
+    // Every state begin() has made is tagged (startLogin(stateTag(id))), and one begun by a
+    // build from before tags cannot finish here: it has no OpenVPN run either, and such sign-ins
+    // end when this one starts (README). One without a tag names no login.
+    const dot = state.indexOf(".");
+    const tag = dot < 0 ? undefined : state.slice(0, dot);
+    const candidates = bindings.filter(([id]) => stateTag(id) === tag);
     // The cookies are another sign-in's: the one the state names may still be pending, and
     // finishable in the browser that began it, so "expired, reconnect" would be wrong.
     if (candidates.length === 0) return { kind: "cookie-missing" };

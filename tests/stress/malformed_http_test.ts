@@ -6,7 +6,7 @@
  * service still answers afterwards. Inputs come from a seeded generator: a failure reproduces.
  */
 import { createConnection } from "node:net";
-import { LoginFlow } from "../../src/bridge/login_flow.ts";
+import { LoginFlow, stateTag } from "../../src/bridge/login_flow.ts";
 import { Secret } from "../../src/config/secret.ts";
 import { createApp } from "../../src/http/app.ts";
 import { builtinLocalizedPages } from "../../src/http/pages/mod.ts";
@@ -80,10 +80,14 @@ function setup() {
   return { app, store, commander };
 }
 
+/** The id of the i-th login addLogins stores, and the state of its sign-in (tagged, as begun). */
+const validId = (i: number) => `Valid${String(i).padStart(17, "0")}`;
+const stateOf = (i: number) => `${stateTag(validId(i))}.state-${i}`;
+
 async function addLogins(store: MemoryStore, count: number): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < count; i++) {
-    const id = `Valid${String(i).padStart(17, "0")}`;
+    const id = validId(i);
     const login = testPendingLogin({
       id,
       cid: i,
@@ -91,7 +95,7 @@ async function addLogins(store: MemoryStore, count: number): Promise<string[]> {
       sessionId: `s${i}`,
       oauth: i % 2 === 0
         // The fuzzer guesses states but never the browser binding: no callback completes.
-        ? { state: `state-${i}`, nonce: "n", codeVerifier: "v", browserBinding: `secret-${i}` }
+        ? { state: stateOf(i), nonce: "n", codeVerifier: "v", browserBinding: `secret-${i}` }
         : undefined,
     });
     await store.putPending(login);
@@ -131,7 +135,7 @@ function malformed(rng: ReturnType<typeof seeded>, ids: readonly string[]): Case
       `/login/${id()}/${junk(20)}`,
       `/oauth2/callback?${junk(60)}`,
       `/oauth2/callback?state=${badPercent()}&code=${badPercent()}`,
-      `/oauth2/callback?state=state-0&state=state-2&code=x&error=${junk(10)}`,
+      `/oauth2/callback?state=${stateOf(0)}&state=${stateOf(2)}&code=x&error=${junk(10)}`,
       `/oauth2/callback?state=${"s".repeat(rng.int(20_000))}`,
       `/${junk(30)}`,
       `/login/${badPercent()}${id()}`,
@@ -165,7 +169,10 @@ function malformed(rng: ReturnType<typeof seeded>, ids: readonly string[]): Case
     case 3: // invalid cookies
       return {
         method: "GET",
-        path: rng.pick([`/login/${rng.pick(ids)}`, `/oauth2/callback?state=state-${rng.int(60)}`]),
+        path: rng.pick([
+          `/login/${rng.pick(ids)}`,
+          `/oauth2/callback?state=${stateOf(rng.int(60))}`,
+        ]),
         headers: { cookie: cookie() },
       };
     case 4: // bad form bodies
@@ -198,8 +205,8 @@ function malformed(rng: ReturnType<typeof seeded>, ids: readonly string[]): Case
         method: "GET",
         path: `/oauth2/callback?${
           rng.pick([
-            `state=state-${2 * rng.int(25)}&code=${junk(40)}`,
-            `error=${junk(40)}&state=state-0`,
+            `state=${stateOf(2 * rng.int(25))}&code=${junk(40)}`,
+            `error=${junk(40)}&state=${stateOf(0)}`,
             `error=access_denied&error_description=${badPercent()}`,
             `state=&code=&iss=${junk(30)}`,
             `${badPercent()}=${badPercent()}`,

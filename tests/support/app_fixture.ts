@@ -7,7 +7,7 @@ import { assert, assertEquals } from "./assert.ts";
 import { getLogger } from "../../src/log.ts";
 import { createApp } from "../../src/http/app.ts";
 import { trustedProxies } from "../../src/http/client_ip.ts";
-import { LoginFlow } from "../../src/bridge/login_flow.ts";
+import { LoginFlow, stateTag } from "../../src/bridge/login_flow.ts";
 import { builtinLocalizedPages } from "../../src/http/pages/mod.ts";
 import { MemoryStore } from "../../src/sessions/memory_store.ts";
 import { Secret } from "../../src/config/secret.ts";
@@ -23,6 +23,8 @@ export const ID = "AAAAAAAAAAAAAAAAAAAAAA";
 /** The test's pending login, stored without a run (as by a link that did not tell one). */
 export const SIGN_IN = { loginId: ID, openvpnRun: undefined };
 export const PEER = { remoteAddr: "198.51.100.7" };
+/** The state of the first sign-in an appSetup begins, that of login ID. */
+export const STATE_1 = `${stateTag(ID)}.state-1`;
 
 export interface AppOptions {
   baseUrl?: string;
@@ -35,8 +37,6 @@ export interface AppOptions {
   claims?: Record<string, unknown>;
   finishError?: Error;
   defaultLanguage?: Language;
-  /** The fake IdP tags states with the login id, as the real OIDC client does. */
-  tagStates?: boolean;
   /** Runs while the login request is prepared (before startLogin answers). */
   duringStartLogin?: (store: MemoryStore) => Promise<unknown>;
 }
@@ -49,9 +49,10 @@ export async function appSetup(options: AppOptions = {}) {
   let counter = 0;
   const finishCalls: Array<{ url: URL; expected: LoginExpectation }> = [];
   const oidc = {
-    startLogin: async (tag?: string) => {
+    startLogin: async (tag: string) => {
       counter++;
-      const state = options.tagStates && tag ? `${tag}.state-${counter}` : `state-${counter}`;
+      // Tagged as the real OIDC client does (LoginFlow always gives the tag).
+      const state = `${tag}.state-${counter}`;
       await options.duringStartLogin?.(store);
       return await Promise.resolve({
         url: new URL(`https://idp.example/realms/vpn/auth?state=${state}`),

@@ -5,7 +5,7 @@
  * from its other failures (`idp_error` at sign-in, `recheck_failed` at a re-check).
  */
 import { assertEquals } from "../../support/assert.ts";
-import { LoginFlow } from "../../../src/bridge/login_flow.ts";
+import { LoginFlow, stateTag } from "../../../src/bridge/login_flow.ts";
 import { getLogger } from "../../../src/log.ts";
 import {
   AuthorizationResponseError,
@@ -48,7 +48,8 @@ async function signInFailing(error: OidcError): Promise<Counted> {
   try {
     await t.events.onConnect(4, 1, testEnv({ common_name: "laptop" }));
     const login = (await store.getPending(LOGIN_ID))!;
-    const oauth = { state: "state-1", nonce: "n", codeVerifier: "v", browserBinding: BINDING };
+    const state = `${stateTag(LOGIN_ID)}.state-1`;
+    const oauth = { state, nonce: "n", codeVerifier: "v", browserBinding: BINDING };
     await store.updatePending({ ...login, oauth });
     t.commander.commands.length = 0;
     const flow = new LoginFlow({
@@ -65,7 +66,7 @@ async function signInFailing(error: OidcError): Promise<Counted> {
     });
     const lines = await logsOf(() =>
       flow.complete(
-        new URL("https://vpn.example.com/oauth2/callback?state=state-1"),
+        new URL(`https://vpn.example.com/oauth2/callback?state=${state}`),
         [[LOGIN_ID, BINDING]],
         "198.51.100.7",
       )

@@ -7,7 +7,7 @@
  */
 import { assertEquals } from "../../support/assert.ts";
 import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.ts";
-import { appSetup, ID, openWithoutConfirm } from "../../support/app_fixture.ts";
+import { appSetup, ID, openWithoutConfirm, STATE_1 } from "../../support/app_fixture.ts";
 
 type Take = (id: string) => Promise<unknown>;
 
@@ -32,7 +32,7 @@ async function callbackWithTake(take: (real: Take, id: string) => Promise<unknow
     steps.push("take");
     return await take(real, id) as Awaited<ReturnType<typeof ctx.store.takePending>>;
   };
-  const response = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
+  const response = await ctx.request(`/oauth2/callback?code=abc&state=${STATE_1}`, {
     headers: { cookie },
   });
   await response.body?.cancel();

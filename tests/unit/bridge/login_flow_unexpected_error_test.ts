@@ -4,7 +4,7 @@
  * deadline, and the error goes on to the web layer's 500.
  */
 import { assertEquals, assertRejects } from "../../support/assert.ts";
-import { appSetup, ID, PEER, SIGN_IN } from "../../support/app_fixture.ts";
+import { appSetup, ID, PEER, SIGN_IN, STATE_1 } from "../../support/app_fixture.ts";
 import { INTERNAL_ERROR } from "../../../src/bridge/denial.ts";
 
 Deno.test("LoginFlow: an unexpected error at the code exchange denies the client as internal_error, then is thrown", async () => {
@@ -15,7 +15,7 @@ Deno.test("LoginFlow: an unexpected error at the code exchange denies the client
 
   const thrown = await assertRejects(() =>
     ctx.flow.complete(
-      new URL("http://127.0.0.1:9000/oauth2/callback?code=abc&state=state-1"),
+      new URL(`http://127.0.0.1:9000/oauth2/callback?code=abc&state=${STATE_1}`),
       [[ID, "binding-1"]],
       PEER.remoteAddr,
     )

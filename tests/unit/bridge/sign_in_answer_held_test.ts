@@ -9,7 +9,7 @@
  */
 import { assert, assertEquals } from "../../support/assert.ts";
 import { SIGN_IN_TIMED_OUT, UNKNOWN_SESSION } from "../../../src/bridge/denial.ts";
-import { LoginFlow } from "../../../src/bridge/login_flow.ts";
+import { LoginFlow, stateTag } from "../../../src/bridge/login_flow.ts";
 import { signInGuard } from "../../../src/bridge/sign_in_guard.ts";
 import { getLogger } from "../../../src/log.ts";
 import { AuthorizationResponseError } from "../../../src/oidc/errors.ts";
@@ -298,7 +298,8 @@ for (
       const t = await signInBegun();
       try {
         const login = (await t.store.getPending(LOGIN_ID))!;
-        const oauth = { state: "state-1", nonce: "n", codeVerifier: "v", browserBinding: "b" };
+        const state = `${stateTag(LOGIN_ID)}.state-1`;
+        const oauth = { state, nonce: "n", codeVerifier: "v", browserBinding: "b" };
         assert(await t.store.updatePending({ ...login, oauth } satisfies PendingLogin));
         const flow = new LoginFlow({
           store: t.store,
@@ -313,7 +314,7 @@ for (
           log: getLogger("test"),
         });
         const outcome = await flow.complete(
-          new URL(`https://vpn.example.com/oauth2/callback?state=state-1&error=${idpError}`),
+          new URL(`https://vpn.example.com/oauth2/callback?state=${state}&error=${idpError}`),
           [[LOGIN_ID, "b"]],
           "198.51.100.7",
         );

@@ -10,7 +10,7 @@ import {
   assertStringIncludes,
 } from "../../support/assert.ts";
 import { logsOf } from "../../support/log_capture.ts";
-import { appSetup, cookieOf, ID } from "../../support/app_fixture.ts";
+import { appSetup, cookieOf, ID, STATE_1 } from "../../support/app_fixture.ts";
 import { escapeHtml, PAGE_TEXT } from "../../../src/http/pages/mod.ts";
 import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.ts";
 import type { MemoryStore } from "../../../src/sessions/memory_store.ts";
@@ -20,7 +20,7 @@ type PendingCall = "getPending" | "updatePending" | "takePending";
 
 const UNAVAILABLE =
   "The sign-in service is briefly unavailable. Try again in a minute (reload this page).";
-const CALLBACK = "/oauth2/callback?code=abc&state=state-1";
+const CALLBACK = `/oauth2/callback?code=abc&state=${STATE_1}`;
 
 /** Makes `calls` fail as an unreachable store would, until the returned function is called. */
 function storeDown(

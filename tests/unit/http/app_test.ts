@@ -13,6 +13,7 @@ import {
   openWithoutConfirm,
   PEER,
   SIGN_IN,
+  STATE_1,
   T0,
 } from "../../support/app_fixture.ts";
 
@@ -74,11 +75,11 @@ Deno.test("POST /login/:id with cookie and CSRF token redirects to the IdP and r
   assertEquals(response.status, 303);
   assertEquals(
     response.headers.get("location"),
-    "https://idp.example/realms/vpn/auth?state=state-1",
+    `https://idp.example/realms/vpn/auth?state=${STATE_1}`,
   );
   const stored = await ctx.store.getPending(ID);
   assertEquals(stored?.oauth, {
-    state: "state-1",
+    state: STATE_1,
     nonce: "nonce-1",
     codeVerifier: "verifier-1",
     browserBinding: "binding-1",
@@ -124,7 +125,7 @@ Deno.test("POST /login/:id without the cookie or with a wrong CSRF token is refu
     body: new URLSearchParams({ csrf }),
   });
   assertEquals(accepted.status, 303);
-  assertEquals((await ctx.store.getPending(ID))?.oauth?.state, "state-1");
+  assertEquals((await ctx.store.getPending(ID))?.oauth?.state, STATE_1);
 });
 
 Deno.test("POST /login/:id with the page's cookie but an empty or missing CSRF field is refused and begins nothing", async () => {
@@ -152,7 +153,7 @@ Deno.test("POST /login/:id with the page's cookie but an empty or missing CSRF f
     body: new URLSearchParams({ csrf }),
   });
   assertEquals(accepted.status, 303);
-  assertEquals((await ctx.store.getPending(ID))?.oauth?.state, "state-1");
+  assertEquals((await ctx.store.getPending(ID))?.oauth?.state, STATE_1);
 });
 
 Deno.test("the CSRF token is tied to the browser's binding cookie: another browser's token is refused", async () => {
@@ -184,7 +185,7 @@ Deno.test("the CSRF token is tied to the browser's binding cookie: another brows
   });
   assertEquals(own.status, 303);
   const begun = (await ctx.store.getPending(ID))?.oauth;
-  assertEquals(begun?.state, "state-1");
+  assertEquals(begun?.state, STATE_1);
   assertEquals(begun?.browserBinding, "binding-1");
 });
 
@@ -194,14 +195,14 @@ Deno.test("confirm_login = false redirects to the IdP once the browser is back w
   assertEquals(response.status, 303);
   assertEquals(
     response.headers.get("location"),
-    "https://idp.example/realms/vpn/auth?state=state-1",
+    `https://idp.example/realms/vpn/auth?state=${STATE_1}`,
   );
 });
 
 Deno.test("the callback of an allowed user sends client-auth with the group's lines and stores the session", async () => {
   const ctx = await appSetup();
   const { cookie } = await confirmAndContinue(ctx);
-  const response = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
+  const response = await ctx.request(`/oauth2/callback?code=abc&state=${STATE_1}`, {
     headers: { cookie },
   });
   assertEquals(response.status, 200);
@@ -222,7 +223,7 @@ Deno.test("the callback of an allowed user sends client-auth with the group's li
   }]);
   assertEquals(
     ctx.finishCalls[0]?.url.href,
-    "http://127.0.0.1:9000/oauth2/callback?code=abc&state=state-1",
+    `http://127.0.0.1:9000/oauth2/callback?code=abc&state=${STATE_1}`,
   );
   const session = await ctx.store.getSession("sess-xyz");
   assertEquals(session?.username, "alice");
@@ -243,7 +244,7 @@ Deno.test("a login id of this version (with its time part) works as one made bef
   const { response: redirect, cookie } = await confirmAndContinue(ctx, {}, id);
   assertEquals(redirect.status, 303);
   assertEquals(cookie.startsWith(`oao-${id}=`), true, cookie);
-  const response = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
+  const response = await ctx.request(`/oauth2/callback?code=abc&state=${stateTag(id)}.state-1`, {
     headers: { cookie },
   });
   assertEquals(response.status, 200);
@@ -258,7 +259,7 @@ Deno.test("a client that sent a username gets no auth-token-user line", async ()
   const ctx = await appSetup();
   await ctx.store.putPending(ctx.pending({ username: "alice" }));
   const { cookie } = await confirmAndContinue(ctx);
-  await ctx.request("/oauth2/callback?code=abc&state=state-1", { headers: { cookie } });
+  await ctx.request(`/oauth2/callback?code=abc&state=${STATE_1}`, { headers: { cookie } });
   assertEquals(ctx.commander.commands[0], {
     kind: "auth",
     cid: 4,
@@ -271,13 +272,13 @@ Deno.test("a client that sent a username gets no auth-token-user line", async ()
 Deno.test("a replayed callback is rejected and sends nothing twice", async () => {
   const ctx = await appSetup();
   const { cookie } = await confirmAndContinue(ctx);
-  const first = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
+  const first = await ctx.request(`/oauth2/callback?code=abc&state=${STATE_1}`, {
     headers: { cookie },
   });
   // What the browser holds now: the finished mark, not the binding.
   const marked = cookieOf(first);
   assertEquals(marked, `oao-${ID}=done`);
-  const replay = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
+  const replay = await ctx.request(`/oauth2/callback?code=abc&state=${STATE_1}`, {
     headers: { cookie: marked },
   });
   assertEquals(replay.status, 200);
@@ -285,7 +286,7 @@ Deno.test("a replayed callback is rejected and sends nothing twice", async () =>
   assertEquals(ctx.commander.commands.length, 1);
   assertEquals(ctx.finishCalls.length, 1);
   // The binding itself, replayed by whoever kept it, finds nothing either.
-  const kept = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
+  const kept = await ctx.request(`/oauth2/callback?code=abc&state=${STATE_1}`, {
     headers: { cookie },
   });
   assertEquals(kept.status, 404);
@@ -297,7 +298,7 @@ Deno.test("a replayed callback is rejected and sends nothing twice", async () =>
 Deno.test("a callback without the browser cookie is refused and the login stays usable", async () => {
   const ctx = await appSetup();
   await confirmAndContinue(ctx);
-  const response = await ctx.request("/oauth2/callback?code=abc&state=state-1");
+  const response = await ctx.request(`/oauth2/callback?code=abc&state=${STATE_1}`);
   assertEquals(response.status, 400);
   assertStringIncludes(
     await response.text(),
@@ -310,11 +311,11 @@ Deno.test("a callback without the browser cookie is refused and the login stays 
 Deno.test("a forged state or a foreign cookie value finds no login and consumes nothing", async () => {
   const ctx = await appSetup();
   const { cookie } = await confirmAndContinue(ctx);
-  const forged = await ctx.request("/oauth2/callback?code=abc&state=state-999", {
+  const forged = await ctx.request(`/oauth2/callback?code=abc&state=${stateTag(ID)}.state-999`, {
     headers: { cookie },
   });
   assertEquals(forged.status, 404);
-  const foreign = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
+  const foreign = await ctx.request(`/oauth2/callback?code=abc&state=${STATE_1}`, {
     headers: { cookie: `oao-${ID}=someone-elses` },
   });
   assertEquals(foreign.status, 404);
@@ -322,7 +323,7 @@ Deno.test("a forged state or a foreign cookie value finds no login and consumes 
   assert((await ctx.store.getPending(ID)) !== undefined);
   // Any site can send the browser to the callback: its cookie stays, and the sign-in goes on.
   assertEquals(forged.headers.getSetCookie(), []);
-  const real = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
+  const real = await ctx.request(`/oauth2/callback?code=abc&state=${STATE_1}`, {
     headers: { cookie },
   });
   assertEquals(real.status, 200);
@@ -332,7 +333,7 @@ Deno.test("a callback after the pending login expired shows the expired page", a
   const ctx = await appSetup();
   const { cookie } = await confirmAndContinue(ctx);
   ctx.clock.time = T0 + 181_000;
-  const response = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
+  const response = await ctx.request(`/oauth2/callback?code=abc&state=${STATE_1}`, {
     headers: { cookie },
   });
   assertEquals(response.status, 404);
@@ -344,7 +345,7 @@ Deno.test("a user outside the allowed groups is denied in the browser and halted
     claims: { sub: "u-bob", preferred_username: "bob", groups: ["/other"] },
   });
   const { cookie } = await confirmAndContinue(ctx);
-  const response = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
+  const response = await ctx.request(`/oauth2/callback?code=abc&state=${STATE_1}`, {
     headers: { cookie },
   });
   assertEquals(response.status, 403);
@@ -367,7 +368,7 @@ Deno.test("an IdP's access_denied (the user cancelled) halts the client at once 
     finishError: new AuthorizationResponseError("access_denied", "User cancelled"),
   });
   const { cookie } = await confirmAndContinue(ctx);
-  const response = await ctx.request("/oauth2/callback?error=access_denied&state=state-1", {
+  const response = await ctx.request(`/oauth2/callback?error=access_denied&state=${STATE_1}`, {
     headers: { cookie },
   });
   assertEquals(response.status, 403);
@@ -381,7 +382,7 @@ Deno.test("an IdP's access_denied (the user cancelled) halts the client at once 
 Deno.test("an unreachable IdP denies the client instead of leaving it hanging", async () => {
   const ctx = await appSetup({ finishError: new IdpUnreachableError("connect ECONNREFUSED") });
   const { cookie } = await confirmAndContinue(ctx);
-  const response = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
+  const response = await ctx.request(`/oauth2/callback?code=abc&state=${STATE_1}`, {
     headers: { cookie },
   });
   assertEquals(response.status, 403);
@@ -399,7 +400,7 @@ Deno.test("client-auth failing (client gone) shows a reconnect page and keeps no
   const ctx = await appSetup();
   const { cookie } = await confirmAndContinue(ctx);
   ctx.commander.failWith = "ERROR: client-auth command failed";
-  const response = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
+  const response = await ctx.request(`/oauth2/callback?code=abc&state=${STATE_1}`, {
     headers: { cookie },
   });
   assertEquals(response.status, 410);
@@ -423,7 +424,7 @@ Deno.test("client-auth not confirmed (no reply in time, the link dropped, the ho
       const ctx = await appSetup();
       const { cookie } = await confirmAndContinue(ctx);
       ctx.commander.auth = () => Promise.reject(error);
-      const response = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
+      const response = await ctx.request(`/oauth2/callback?code=abc&state=${STATE_1}`, {
         headers: { cookie, "accept-language": language! },
       });
       assertEquals(response.status, 503);
@@ -567,7 +568,7 @@ Deno.test("the denial reason is translated by its code; the VPN client's message
   });
   const german = { "accept-language": "de" };
   const { cookie } = await confirmAndContinue(ctx, german);
-  const response = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
+  const response = await ctx.request(`/oauth2/callback?code=abc&state=${STATE_1}`, {
     headers: { ...german, cookie },
   });
   assertEquals(response.status, 403);
@@ -708,7 +709,7 @@ Deno.test("Continue pressed again in another tab while the first tab's callback 
 });
 
 Deno.test("a browser holding many login cookies still completes the login it signed in for", async () => {
-  const ctx = await appSetup({ tagStates: true });
+  const ctx = await appSetup();
   const others: string[] = [];
   for (let i = 0; i < 12; i++) {
     const id = `X${String(i).padStart(2, "0")}${"A".repeat(19)}`;
@@ -781,7 +782,7 @@ Deno.test("the login flow answers in domain outcomes with a denial code; the web
   });
   const { cookie } = await confirmAndContinue(ctx);
   const binding = cookie.split("=")[1]!;
-  const callback = new URL("http://127.0.0.1:9000/oauth2/callback?code=abc&state=state-1");
+  const callback = new URL(`http://127.0.0.1:9000/oauth2/callback?code=abc&state=${STATE_1}`);
   assertEquals(await ctx.flow.complete(callback, [], PEER.remoteAddr), { kind: "cookie-missing" });
   assertEquals(
     await ctx.flow.complete(new URL("http://127.0.0.1:9000/oauth2/callback"), [[ID, binding]], ""),
@@ -808,9 +809,10 @@ Deno.test("a login recorded for a server this configuration no longer has is exp
   assertStringIncludes(await page.text(), "This sign-in link has expired.");
   assertEquals(await ctx.flow.begin(gone, "binding-9", PEER.remoteAddr), { kind: "expired" });
   // Begun before a restart that dropped the server: its callback finds nothing to finish.
-  const oauth = { state: "state-9", nonce: "n", codeVerifier: "v", browserBinding: "binding-9" };
+  const state = `${stateTag(gone)}.state-9`;
+  const oauth = { state, nonce: "n", codeVerifier: "v", browserBinding: "binding-9" };
   await ctx.store.putPending(ctx.pending({ id: gone, server: "removed", oauth }));
-  const callback = new URL("http://127.0.0.1:9000/oauth2/callback?code=abc&state=state-9");
+  const callback = new URL(`http://127.0.0.1:9000/oauth2/callback?code=abc&state=${state}`);
   assertEquals(await ctx.flow.complete(callback, [[gone, "binding-9"]], PEER.remoteAddr), {
     kind: "expired",
   });

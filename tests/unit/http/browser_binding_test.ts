@@ -5,7 +5,7 @@
  * dropped).
  */
 import { assert, assertEquals } from "../../support/assert.ts";
-import { appSetup, cookieOf, ID } from "../../support/app_fixture.ts";
+import { appSetup, cookieOf, ID, STATE_1 } from "../../support/app_fixture.ts";
 
 const FORM = { "content-type": "application/x-www-form-urlencoded" };
 
@@ -45,7 +45,7 @@ Deno.test("the callback reads only __Host- binding cookies over https: a look-al
   // Same length as "__Host-oao-", so only the prefix itself tells them apart. A sibling
   // subdomain (or a network attacker over http) can set this one; nobody else can set __Host-.
   for (const name of [`__Evil-oao-${ID}`, `oao-${ID}`]) {
-    const lookAlike = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
+    const lookAlike = await ctx.request(`/oauth2/callback?code=abc&state=${STATE_1}`, {
       headers: { cookie: `${name}=binding-1` },
     });
     assertEquals(lookAlike.status, 400, name);
@@ -53,7 +53,7 @@ Deno.test("the callback reads only __Host- binding cookies over https: a look-al
   }
   assertEquals(ctx.finishCalls.length, 0);
   assertEquals(ctx.commander.commands, []);
-  const real = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
+  const real = await ctx.request(`/oauth2/callback?code=abc&state=${STATE_1}`, {
     headers: { cookie },
   });
   assertEquals(real.status, 200);
@@ -68,7 +68,7 @@ Deno.test("over https the callback marks the binding cookie finished with Secure
     headers: { ...FORM, cookie },
     body: new URLSearchParams({ csrf: await csrfOf(page) }),
   });
-  const callback = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
+  const callback = await ctx.request(`/oauth2/callback?code=abc&state=${STATE_1}`, {
     headers: { cookie },
   });
   assertEquals(callback.status, 200);

@@ -51,7 +51,7 @@ async function titleOf(response: Response): Promise<string> {
 }
 
 Deno.test("a callback in a browser holding only another, abandoned sign-in's cookie is told the cookie is missing, and the sign-in stays finishable where it began", async () => {
-  const ctx = await appSetup({ tagStates: true });
+  const ctx = await appSetup();
   await ctx.store.putPending(ctx.pending({ id: ABANDONED, cid: 9 }));
   const abandoned = await begin(ctx, ABANDONED);
   const mine = await begin(ctx);
@@ -73,47 +73,37 @@ Deno.test("a callback in a browser holding only another, abandoned sign-in's coo
 });
 
 Deno.test("a reloaded callback page after the sign-in says it is finished, sends nothing and changes no cookie", async () => {
-  for (const tagStates of [true, false]) {
-    const ctx = await appSetup({ tagStates });
-    await ctx.store.putPending(ctx.pending({ id: ABANDONED, cid: 9 }));
-    const other = await begin(ctx, ABANDONED);
-    const { cookie, state } = await begin(ctx);
-    const callback = `/oauth2/callback?code=abc&state=${state}`;
-    const done = await ctx.request(callback, { headers: { cookie } });
-    assertEquals(done.status, 200);
-    await done.text();
-    const marked = cookieOf(done);
-    assertEquals(marked, `oao-${ID}=done`);
-    // The browser sends the mark, and perhaps another sign-in's cookie with it.
-    for (const sent of [marked, `${other.cookie}; ${marked}`]) {
-      const what = `tagged ${tagStates}, ${sent}`;
-      const reload = await ctx.request(callback, { headers: { cookie: sent } });
-      if (!tagStates && sent !== marked) {
-        // An untagged state names no login: the other sign-in's cookie is tried and fails.
-        assertEquals(reload.status, 404, what);
-        await reload.text();
-        continue;
-      }
-      assertEquals(reload.status, 200, what);
-      const text = await reload.text();
-      assertStringIncludes(text, "<h1>Sign-in finished</h1>", what);
-      assertStringIncludes(
-        text,
-        "This sign-in is finished. If your VPN client is not connected, reconnect it.",
-        what,
-      );
-      assertEquals(reload.headers.getSetCookie(), [], what);
-    }
-    assertEquals(ctx.finishCalls.length, 1);
-    assertEquals(ctx.commander.commands.map((command) => command.kind), ["auth"]);
-    // The other sign-in was left alone.
-    assertEquals((await ctx.store.getPending(ABANDONED))?.oauth?.state, other.state);
+  const ctx = await appSetup();
+  await ctx.store.putPending(ctx.pending({ id: ABANDONED, cid: 9 }));
+  const other = await begin(ctx, ABANDONED);
+  const { cookie, state } = await begin(ctx);
+  const callback = `/oauth2/callback?code=abc&state=${state}`;
+  const done = await ctx.request(callback, { headers: { cookie } });
+  assertEquals(done.status, 200);
+  await done.text();
+  const marked = cookieOf(done);
+  assertEquals(marked, `oao-${ID}=done`);
+  // The browser sends the mark, and perhaps another sign-in's cookie with it.
+  for (const sent of [marked, `${other.cookie}; ${marked}`]) {
+    const reload = await ctx.request(callback, { headers: { cookie: sent } });
+    assertEquals(reload.status, 200, sent);
+    const text = await reload.text();
+    assertStringIncludes(text, "<h1>Sign-in finished</h1>", sent);
+    assertStringIncludes(
+      text,
+      "This sign-in is finished. If your VPN client is not connected, reconnect it.",
+      sent,
+    );
+    assertEquals(reload.headers.getSetCookie(), [], sent);
   }
+  assertEquals(ctx.finishCalls.length, 1);
+  assertEquals(ctx.commander.commands.map((command) => command.kind), ["auth"]);
+  // The other sign-in was left alone.
+  assertEquals((await ctx.store.getPending(ABANDONED))?.oauth?.state, other.state);
 });
 
 Deno.test("a denied sign-in's cookie is marked too, and its reload says finished in the browser's language", async () => {
   const ctx = await appSetup({
-    tagStates: true,
     claims: { sub: "u-bob", preferred_username: "bob", groups: ["/other"] },
   });
   const { cookie, state } = await begin(ctx);

@@ -10,7 +10,7 @@
  */
 import { assertEquals, assertStringIncludes } from "../../support/assert.ts";
 import type { RecordedCommand } from "../../support/recording_commander.ts";
-import { appSetup, cookieOf, ID, T0 } from "../../support/app_fixture.ts";
+import { appSetup, cookieOf, ID, STATE_1, T0 } from "../../support/app_fixture.ts";
 import { captureLogs } from "../../support/log_capture.ts";
 
 /** The VPN client's public address, as OpenVPN told it in the CONNECT. */
@@ -69,7 +69,7 @@ async function callbackFrom(peer: string, forwardedFor?: string) {
   const begun = await confirmFrom(PROXY_IP, VPN_CLIENT_IP, ctx);
   assertEquals(begun.status, 303);
   const cookie = `oao-${ID}=binding-1`;
-  const response = await ctx.app.request("/oauth2/callback?code=abc&state=state-1", {
+  const response = await ctx.app.request(`/oauth2/callback?code=abc&state=${STATE_1}`, {
     headers: forwarded(forwardedFor, cookie),
   }, { remoteAddr: peer });
   return { response, commands: ctx.commander.commands };

@@ -6,7 +6,7 @@
  * `(no certificate)`, and so named to a confirm.html template.
  */
 import { assertEquals, assertStringIncludes } from "../../support/assert.ts";
-import { appSetup, ID, openWithoutConfirm } from "../../support/app_fixture.ts";
+import { appSetup, ID, openWithoutConfirm, STATE_1 } from "../../support/app_fixture.ts";
 import { logsOf } from "../../support/log_capture.ts";
 import { builtinLocalizedPages } from "../../../src/http/pages/mod.ts";
 import { loadTemplates } from "../../../src/http/pages/templates.ts";
@@ -96,7 +96,7 @@ Deno.test("the sign-in of a client without a certificate is logged and audited a
   const ctx = await appSetup({ confirmLogin: false, stored });
   const lines = await logsOf(async () => {
     const { cookie } = await openWithoutConfirm(ctx);
-    await ctx.request("/oauth2/callback?code=abc&state=state-1", { headers: { cookie } });
+    await ctx.request(`/oauth2/callback?code=abc&state=${STATE_1}`, { headers: { cookie } });
   });
   assertEquals(lines.map((line) => line.text), [
     "admitted alice (subject u-alice) on default cid 4, certificate (no certificate), from " +

@@ -5,7 +5,7 @@
  * cookie and refreshes to the link again, and only a GET that comes back with it begins.
  */
 import { assert, assertEquals, assertStringIncludes } from "../../support/assert.ts";
-import { appSetup, cookieOf, ID } from "../../support/app_fixture.ts";
+import { appSetup, cookieOf, ID, STATE_1 } from "../../support/app_fixture.ts";
 import { PAGE_TEXT } from "../../../src/http/pages/mod.ts";
 
 const REFRESH = /<meta http-equiv="refresh" content="0;url=([^"]+)">/;
@@ -46,14 +46,17 @@ Deno.test("confirm_login = false: a link preview's GET begins nothing; the user'
     headers: { cookie },
   });
   assertEquals(back.status, 303);
-  assertEquals(back.headers.get("location"), "https://idp.example/realms/vpn/auth?state=state-1");
+  assertEquals(
+    back.headers.get("location"),
+    `https://idp.example/realms/vpn/auth?state=${STATE_1}`,
+  );
   assertEquals((await ctx.store.getPending(ID))?.oauth?.browserBinding, "binding-2");
 
   // The bot's cookie, had it kept one, may not take the sign-in over.
   const taken = await ctx.request(`/login/${ID}`, { headers: { cookie: cookieOf(bot) } });
   assertEquals(taken.status, 409);
   await taken.text();
-  const callback = await ctx.request("/oauth2/callback?code=abc&state=state-1", {
+  const callback = await ctx.request(`/oauth2/callback?code=abc&state=${STATE_1}`, {
     headers: { cookie },
   });
   assertEquals(callback.status, 200);
