@@ -15,7 +15,7 @@ import { LoginFlow } from "./bridge/login_flow.ts";
 import type { ClientCommander } from "./bridge/commander.ts";
 import { type BuiltLink, serverConfig, serverLinkBuilder } from "./bridge/server_link_builder.ts";
 import type { RunningService } from "./cli.ts";
-import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
+import { type Clock, systemClock } from "./clock.ts";
 import { CurrentConfig, mergeReload } from "./config/live.ts";
 import type { ResolvedConfig } from "./config/types.ts";
 import { claimPathsAdded, policyClaimPaths, type PolicyConfig } from "./bridge/identity_policy.ts";
@@ -33,6 +33,7 @@ import { randomToken } from "./random_token.ts";
 import { clusterReadiness, startCluster } from "./cluster/cluster.ts";
 import { startServerNameClaims } from "./cluster/server_name_claims.ts";
 import { createOidcClient } from "./oidc/client.ts";
+import { keepDiscovering } from "./oidc/discovery_keeper.ts";
 import { idpTransport } from "./oidc/idp_transport.ts";
 import { createLogoutVerifier } from "./oidc/logout_verifier.ts";
 import type { ServerMetrics } from "./metrics/port.ts";
@@ -41,9 +42,6 @@ import { type ControlServer, startControlServer } from "./control/server.ts";
 import { KnownSessions } from "./sessions/known_sessions.ts";
 import { openSessionStore, startSweeper } from "./sessions/open_store.ts";
 import type { SessionStore } from "./sessions/types.ts";
-import { WARNING_INTERVAL_MS, WarningInterval } from "./warning_interval.ts";
-
-const DISCOVERY_RETRY_MS = 5000;
 
 function authorizationOrigin(endpoint: string | undefined): string | undefined {
   try {
@@ -304,59 +302,24 @@ export async function startDaemon(
     );
   } else log.info("Serving sign-in pages on {host}:{port} for {baseUrl}", serving);
 
-  // Discovery in the background: the service is up (and /readyz says why not ready) while the
-  // IdP is down; logins retry discovery themselves.
-  let discoveryTimer: TimerHandle | undefined;
   /** Set once stop() begins. */
   let stopping: Promise<void> | undefined;
   /** The reload under way (settled either way), for stop() to wait for. */
   let reloadInFlight: Promise<unknown> = Promise.resolve();
-  // Retried every DISCOVERY_RETRY_MS but warned about at most once a minute, with the count in
-  // between: a wrong issuer or an IdP that is down cost 720 lines an hour.
-  const discoveryWarnings = new WarningInterval(WARNING_INTERVAL_MS, now);
-  /** Failed discoveries in a row, for the line that says it worked again. */
-  let discoveryFailures = 0;
-  const discover = () => {
-    oidc.discover().then((as) => {
-      if (discoveryFailures > 0) {
-        log.info("OIDC discovery at {issuer} succeeded after {failures} failed attempts", {
-          issuer: config.oidc.issuer.href,
-          failures: discoveryFailures,
-        });
-        discoveryFailures = 0;
-      }
+  const discovery = keepDiscovering({
+    oidc,
+    issuer: config.oidc.issuer.href,
+    clock,
+    log,
+    onDiscovered: (as) => {
       const endpoint = authorizationOrigin(as.authorization_endpoint);
       if (endpoint !== undefined) {
         formActionOrigins = [...new Set([...formActionOrigins, endpoint])];
       }
       const blindSpot = refreshCheckBlindSpot(as, config.sessions);
       if (blindSpot !== undefined) log.warning(blindSpot);
-    }).catch((error) => {
-      // A discovery that was under way when the bridge stopped retries no more.
-      if (stopping !== undefined) return;
-      discoveryFailures++;
-      const unwarned = discoveryWarnings.due();
-      const failed = {
-        issuer: config.oidc.issuer.href,
-        seconds: DISCOVERY_RETRY_MS / 1000,
-        error: String(error),
-      };
-      if (unwarned === 0) {
-        log.warning(
-          "OIDC discovery at {issuer} failed, retrying every {seconds} s: {error}",
-          failed,
-        );
-      } else if (unwarned !== undefined) {
-        log.warning(
-          "OIDC discovery at {issuer} still fails ({unwarned} more failures since the last " +
-            "warning), retrying every {seconds} s: {error}",
-          { ...failed, unwarned },
-        );
-      }
-      discoveryTimer = clock.setTimeout(discover, DISCOVERY_RETRY_MS);
-    });
-  };
-  discover();
+    },
+  });
   // Sign-ins a previous run left in the store keep their deadlines, and a new client on one of
   // their cids ends them, as when a cluster instance takes a link over.
   for (const { events } of links) await events.adoptPendingLogins();
@@ -381,7 +344,7 @@ export async function startDaemon(
   const stop = () => {
     stopping ??= (async () => {
       log.info("Shutting down");
-      clock.clearTimeout(discoveryTimer);
+      discovery.stop();
       // A reload under way finishes first: it binds listeners (a moved metrics port, a new
       // certificate), which closed before it would be left open.
       await reloadInFlight;

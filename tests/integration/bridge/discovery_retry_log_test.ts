@@ -6,9 +6,8 @@
 import { assert, assertEquals, assertStringIncludes } from "../../support/assert.ts";
 import { withHeldDiscovery } from "../../support/daemon_against_idp.ts";
 import { pollUntil } from "../../e2e/lib/wait.ts";
+import { DISCOVERY_RETRY_MS } from "../../../src/oidc/discovery_keeper.ts";
 
-/** The bridge's retry delay (daemon.ts DISCOVERY_RETRY_MS). */
-const RETRY_MS = 5000;
 /** Failures before the IdP answers: two and a half minutes of retries. */
 const FAILURES = 30;
 
@@ -34,14 +33,14 @@ Deno.test("a discovery failing 30 times in a row is warned about once a minute w
     });
   }, async ({ clock, logs, release }) => {
     release();
-    const retriesArmed = () => clock.delays.filter((ms) => ms === RETRY_MS).length;
+    const retriesArmed = () => clock.delays.filter((ms) => ms === DISCOVERY_RETRY_MS).length;
     for (let failed = 1; failed <= FAILURES; failed++) {
       await pollUntil(
         `failure ${failed} to be handled`,
         () => (discoveries === failed && retriesArmed() === failed) || undefined,
         5_000,
       );
-      clock.advance(RETRY_MS);
+      clock.advance(DISCOVERY_RETRY_MS);
     }
     const discovery = () => logs.lines.filter((line) => line.text.startsWith("OIDC discovery"));
     // All 30 failures handled (each armed its retry): warned at 0 s, 60 s and 120 s, with the

@@ -6,9 +6,7 @@
 import { assert, assertEquals } from "../../support/assert.ts";
 import { withHeldDiscovery } from "../../support/daemon_against_idp.ts";
 import { pollUntil } from "../../e2e/lib/wait.ts";
-
-/** The bridge's retry delay (daemon.ts DISCOVERY_RETRY_MS). */
-const RETRY_MS = 5000;
+import { DISCOVERY_RETRY_MS } from "../../../src/oidc/discovery_keeper.ts";
 
 Deno.test("a discovery that fails after the bridge stopped is not retried", async () => {
   let discoveries = 0;
@@ -53,7 +51,7 @@ Deno.test("a discovery retry armed before the stop is cleared by it", async () =
   }, async ({ service, clock }) => {
     await pollUntil(
       "the retry after the failed discovery",
-      () => clock.delays.includes(RETRY_MS) || undefined,
+      () => clock.delays.includes(DISCOVERY_RETRY_MS) || undefined,
       5_000,
     );
     const pending = clock.pendingTimers;
