@@ -7,7 +7,7 @@
  * certificate could be named so only by the operator's own CA: the client chooses nothing here.
  * Here, not in bridge/certificate_name.ts, because audit.ts (the lowest layer) needs it too.
  */
-const NO_CERTIFICATE = "(no certificate)";
+export const NO_CERTIFICATE = "(no certificate)";
 
 /** `commonName` as people read it: NO_CERTIFICATE for none. */
 export function loggedCertificateName(commonName: string): string {

@@ -40,7 +40,7 @@ import { withSessionTimeout } from "../policy/client_config.ts";
 import { type FinishedLogin, sessionFromLogin } from "./login_session.ts";
 import { IDP_SESSION_HINT, refreshTokenExpired, ShortRefreshTokens } from "./refresh_expiry.ts";
 import type { UnstoredRefreshTokens } from "./unstored_refresh_tokens.ts";
-import { WarningInterval } from "../warning_interval.ts";
+import { WARNING_INTERVAL_MS, WarningInterval } from "../warning_interval.ts";
 import type {
   AdmissionDeps,
   ClientSide,
@@ -68,13 +68,6 @@ const UPDATE_ATTEMPTS = 3;
 
 /** Sign-ins without a refresh token to re-check with are warned about at most this often. */
 const NO_REFRESH_TOKEN_WARNING_INTERVAL_MS = 10 * 60_000;
-
-/**
- * Clients denied because the store failed are warned about at most this often (each at debug in
- * between; each audited): a REAUTH or reconnect storm at a store that is down wrote a warning per
- * client.
- */
-const STORE_FAILURE_WARNING_INTERVAL_MS = 60_000;
 
 /** A sign-in admitted and its session stored, until its `client-auth` is written or given up. */
 interface StoredSignIn {
@@ -126,7 +119,9 @@ export class Admission {
       NO_REFRESH_TOKEN_WARNING_INTERVAL_MS,
       deps.now,
     );
-    this.#storeFailureWarning = new WarningInterval(STORE_FAILURE_WARNING_INTERVAL_MS, deps.now);
+    // Clients denied because the store failed: a REAUTH or reconnect storm at a store that is
+    // down wrote a warning per client (each is at debug in between, and audited).
+    this.#storeFailureWarning = new WarningInterval(WARNING_INTERVAL_MS, deps.now);
   }
 
   /**

@@ -45,7 +45,7 @@ import {
   STORE_FULL,
   TOO_MANY_SIGN_INS,
 } from "./denial.ts";
-import { WarningInterval } from "../warning_interval.ts";
+import { WARNING_INTERVAL_MS, WarningInterval } from "../warning_interval.ts";
 import { type AnswerApart, answersApart } from "./answers_apart.ts";
 import { sendRefusal } from "./refusal.ts";
 import { AnswersInRun, OpenvpnRestartedError } from "./answers_in_run.ts";
@@ -125,9 +125,6 @@ export type TimedOutClient = Pick<SignIn, "cid" | "commonName" | "clientIp">;
  */
 const PENDING_GRACE_SEC = 5;
 
-/** CONNECTs refused by `openvpn.max_pending_per_address` are warned about at most this often. */
-const TOO_MANY_SIGN_INS_WARNING_INTERVAL_MS = 60_000;
-
 export class ClientEvents {
   readonly #deps: ClientEventsDeps;
   readonly #metrics: ServerMetrics;
@@ -196,10 +193,8 @@ export class ClientEvents {
       deps.clock,
       () => deps.config.maxPendingPerAddress,
     );
-    this.#tooManySignInsWarning = new WarningInterval(
-      TOO_MANY_SIGN_INS_WARNING_INTERVAL_MS,
-      () => deps.clock.now(),
-    );
+    // CONNECTs refused by `openvpn.max_pending_per_address`.
+    this.#tooManySignInsWarning = new WarningInterval(WARNING_INTERVAL_MS, () => deps.clock.now());
     // The answers to this server's sign-ins that the link cannot write wait here for it.
     this.#stopHoldingAnswers = deps.admission.holdAnswersFor(deps.server, this);
   }
