@@ -155,17 +155,23 @@ export function checkOidcConfig(config: OidcConfig): OidcConfigProblem[] {
     if (keyProblem !== undefined) problem("private_key", keyProblem);
   }
   // Settings only private_key_jwt reads: with another method they would be ignored in silence,
-  // so an operator who set them (for Entra ID, say) would believe them in force.
-  const onlyPrivateKeyJwt = (key: string) =>
-    problem(key, 'Only used with client_auth_method "private_key_jwt"');
+  // so an operator who set them (for Entra ID, say) would believe them in force. The message says
+  // to remove the key, not to change the method: a client registered for a secret cannot sign in
+  // with private_key_jwt.
+  const unusedByMethod = (key: string, afterRemoval = "") =>
+    problem(
+      key,
+      `Not used when client_auth_method is "${method}" (only "private_key_jwt" reads it): ` +
+        `remove it${afterRemoval}`,
+    );
   const certificate = config.privateKeyCertificateFile;
   // "issuer" is the default, and what server.toml.example (the package's server.toml) sets with
   // client_secret_basic: it asks for nothing, and refusing it would stop installed services.
   if (config.clientAssertionAudience !== "issuer" && method !== "private_key_jwt") {
-    onlyPrivateKeyJwt("client_assertion_audience");
+    unusedByMethod("client_assertion_audience", ', leaving the default "issuer"');
   }
   if (certificate !== undefined && method !== "private_key_jwt") {
-    onlyPrivateKeyJwt("private_key_certificate_file");
+    unusedByMethod("private_key_certificate_file");
   } else if (certificate !== undefined && config.privateKey !== undefined) {
     const certificateProblem = keyCertificateProblem(certificate.pem, config.privateKey.reveal());
     if (certificateProblem !== undefined) {

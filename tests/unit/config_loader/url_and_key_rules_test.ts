@@ -83,7 +83,7 @@ Deno.test("parseConfig() refuses EdDSA as private_key_alg, naming the algorithms
   assertStringIncludes(issues[0]!.message, 'got "EdDSA"');
 });
 
-Deno.test('parseConfig() refuses client_assertion_audience = "token_endpoint" without private_key_jwt, naming the key and the method', () => {
+Deno.test('parseConfig() refuses client_assertion_audience = "token_endpoint" without private_key_jwt, saying to remove it (not to change the method)', () => {
   const withAudience = (method: string, audience: string) =>
     MINIMAL_TOML.replace(
       'client_secret = "s3cret"',
@@ -96,7 +96,8 @@ Deno.test('parseConfig() refuses client_assertion_audience = "token_endpoint" wi
   for (const method of ["client_secret_basic", "client_secret_post", "none"]) {
     assertEquals(issuesOf(withAudience(method, "token_endpoint")), [{
       path: "oidc.client_assertion_audience",
-      message: 'Only used with client_auth_method "private_key_jwt"',
+      message: `Not used when client_auth_method is "${method}" (only "private_key_jwt" reads ` +
+        'it): remove it, leaving the default "issuer"',
     }], method);
     // The default, which server.toml.example (the package's server.toml) sets: asks for nothing.
     const { config } = parseTestConfig(withAudience(method, "issuer"));

@@ -136,7 +136,8 @@ Deno.test("parseConfig() refuses a private_key_certificate_file of another key, 
     }),
     [{
       path: "oidc.private_key_certificate_file",
-      message: 'Only used with client_auth_method "private_key_jwt"',
+      message: 'Not used when client_auth_method is "client_secret_basic" (only ' +
+        '"private_key_jwt" reads it): remove it',
     }],
   );
 });
