@@ -81,6 +81,25 @@ function namesOfForm(form: string): string[] {
 }
 
 /**
+ * Names of the kinds certificates carry, unrelated to each other and to any operator's naming: a
+ * user name, an e-mail address, a host name, a person's name with a space and an apostrophe, a
+ * UUID, a serial number, one character, a name in another script and one of 64 characters (the
+ * longest a certificate's common name may be). A pattern that matches every one of them (`.+`,
+ * `.*`, `^.*$`, `[^\n]*`) matches whatever name a certificate has.
+ */
+const UNRELATED_NAMES = [
+  "alice",
+  "bob.smith@mail.example.org",
+  "laptop-0042.corp.example.net",
+  "Mallory O'Neil",
+  "3f2b9c1e-7d4a-4e8b-9a61-0c5d2e7f8a13",
+  "00A1F3",
+  "7",
+  "Zürich Büro 3",
+  "Q".repeat(20) + "z_9.".repeat(11),
+];
+
+/**
  * About 1,700 names: a pattern is tried on each when the configuration is loaded, not on every
  * client. Made on first use, so that a process that loads no bypass pattern (the CLI's other
  * commands, a configuration without any) does not pay for them at start.
@@ -98,12 +117,19 @@ function randomNames(): readonly string[] {
  * that does (`vpn-gw-[0-9]+`, `.*\.example\.net`) matches no random name. Where the check stops:
  * names of forms or run lengths not tried (`[a-z]+\d{9}`, three dots), and a pattern that admits
  * every name behind the operator's own text (`.*@example\.org`), which only the operator can
- * judge. One that matches an empty name (`(gw-1)?`, `gw-1|`) admits no client without a
- * certificate (isBypassed), but its optional parts make it wider than it reads. Said, not
- * refused: `.*` on a server where only gateways hold certificates (`verify-client-cert optional`)
+ * judge. One that matches every name tried, of every kind (UNRELATED_NAMES), is said to admit
+ * every client with a certificate: true of it, and plainer than naming one random name. One that
+ * matches an empty name (`(gw-1)?`, `gw-1|`) admits no client without a certificate
+ * (isBypassed), but its optional parts make it wider than it reads. Said, not refused: `.*` on a server where only gateways hold certificates (`verify-client-cert optional`)
  * may be meant.
  */
 export function bypassPatternWarning(source: string, pattern: RegExp): string | undefined {
+  if (UNRELATED_NAMES.every((name) => pattern.test(name))) {
+    return `"${source}" matches almost any name (every one of ${UNRELATED_NAMES.length} ` +
+      'unrelated names tried, such as "alice", "00A1F3" and "Mallory O\'Neil"): every client ' +
+      "with a certificate connects without signing in. A client without a certificate is never " +
+      "let in by a pattern";
+  }
   const randomName = randomNames().find((name) => pattern.test(name));
   if (randomName !== undefined) {
     return `"${source}" matches names nobody chose, such as "${randomName}" (random characters ` +

@@ -71,9 +71,38 @@ Deno.test("bypass_common_names warns of a pattern that matches names nobody chos
       "well as a gateway's, connects without signing in. A client without a certificate is " +
       "never let in by a pattern",
   );
-  // The wider warning for a pattern that also matches an empty name: it says more.
-  assertEquals(loaded.warnings[1]!.message.startsWith('".*" matches names nobody chose'), true);
   assertEquals(loaded.warnings[3]!.message.includes('"[^x]*x?"'), true);
+});
+
+Deno.test("bypass_common_names says a pattern that matches every kind of name admits every client with a certificate, and \\w+ only names nobody chose", () => {
+  const matchAll = [".*", ".+", "^.*$", "[^\\n]*", ".*.*", ".{1,64}"];
+  const loaded = parseTestConfig(withPatterns(...matchAll, "\\w+", "\\S+"));
+  const messages = loaded.warnings.map(({ message }) => message);
+  assertEquals(
+    messages[0],
+    '".*" matches almost any name (every one of 9 unrelated names tried, such as "alice", ' +
+      '"00A1F3" and "Mallory O\'Neil"): every client with a certificate connects without ' +
+      "signing in. A client without a certificate is never let in by a pattern",
+  );
+  matchAll.forEach((source, index) =>
+    assertEquals(
+      messages[index]!.startsWith(`"${source}" matches almost any name`),
+      true,
+      messages[index],
+    )
+  );
+  // Each misses names of other kinds: what it admits is names of its own forms, not every name.
+  assertEquals(
+    messages[matchAll.length],
+    '"\\w+" matches names nobody chose, such as "ftje" (random characters in a form ' +
+      "certificate names take): every client whose certificate name has that form, a user's as " +
+      "well as a gateway's, connects without signing in. A client without a certificate is " +
+      "never let in by a pattern",
+  );
+  assertEquals(
+    messages[matchAll.length + 1]!.startsWith('"\\S+" matches names nobody chose'),
+    true,
+  );
 });
 
 Deno.test("bypass_common_names from a variable: the warning names the variable", () => {
