@@ -13,7 +13,7 @@ import { missingAuthTimeAdvice } from "./auth_time_advice.ts";
 import { checkOidcConfig, maxAgeOf } from "./config_checks.ts";
 import { isLoopbackHttp } from "../loopback.ts";
 import { IdpRejectedError, OidcError } from "./errors.ts";
-import { evidence, toOidcError } from "./error_mapping.ts";
+import { evidence, idTokenRefused, toOidcError } from "./error_mapping.ts";
 import { type FetchLike, timedFetch } from "./http.ts";
 import { checkIssuedAt } from "./issued_at.ts";
 import {
@@ -356,8 +356,8 @@ export function createOidcClient(
         typeof authTime !== "number" ||
         authTime < Math.floor(expected.since / 1000) - config.clockToleranceSec
       ) {
-        throw new OidcError(
-          "invalid_id_token",
+        throw idTokenRefused(
+          "code_exchange",
           typeof authTime !== "number"
             ? missingAuthTimeAdvice("prompt=login")
             : "authorize_params has prompt=login, but the ID token's auth_time says the user did " +
@@ -452,7 +452,7 @@ export function createOidcClient(
       await verifySignature(as, response);
       checkIssuedAt("refresh", idClaims.iat, nowSec(), config.clockToleranceSec);
       if (idClaims.sub !== expectedSubject) {
-        throw new OidcError("invalid_id_token", "Refreshed ID token is about another subject");
+        throw idTokenRefused("refresh", "it is about another subject");
       }
       const claims = { ...idClaims };
       if (!config.useUserinfo) return claims;

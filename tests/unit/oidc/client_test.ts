@@ -744,11 +744,12 @@ Deno.test("OIDC errors keep a code and their evidence as cause, never the secret
 Deno.test("refresh() rejects a new ID token about another subject", async () => {
   const { idp, client } = await setup();
   idp.idTokenClaims = { nonce: undefined };
-  await rejectsWith(
+  const error = await rejectsWith(
     client.refresh("refresh-token-0", "someone-else"),
     OidcError,
     "invalid_id_token",
   );
+  assertEquals(error.message, "Invalid refreshed ID token: it is about another subject");
 });
 
 Deno.test("refresh() with a new ID token and use_userinfo rejects userinfo about another subject", async () => {
@@ -778,7 +779,8 @@ Deno.test("finishLogin() with prompt=login takes an auth_time down to oidc.clock
   // oidcConfig() has a tolerance of 5 s.
   assertEquals((await finish(sinceSec - 5)).subject, idp.subject);
   const early = await rejectsWith(finish(sinceSec - 6), OidcError, "invalid_id_token");
-  assertMatch(early.message, /auth_time/);
+  // Worded like every refused ID token (idTokenRefused).
+  assertMatch(early.message, /^Invalid ID token: authorize_params has prompt=login, .*auth_time/);
 });
 
 Deno.test("refresh() refused with an HTML page over the body cap (a proxy's) is still IdpRejectedError; a 5xx or 429 so large is unreachable", async () => {
