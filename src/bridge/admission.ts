@@ -567,6 +567,9 @@ export class Admission {
         return "answered";
       }
     }
+    // Bound to this client now, whatever becomes of the answer: the old cid's tunnel was the
+    // user's all the same.
+    this.#movedOff(client, stored, openvpnRun, run);
     // Every client renegotiates hourly: the routine REAUTH is logged at debug level, and its
     // line's properties are only built when debug is on (an object per REAUTH for a line the
     // filter drops was part of the B1 REAUTH storm's cost).
@@ -626,6 +629,27 @@ export class Admission {
     const subject = auditSubject(client, session);
     audit("admitted", subject);
     this.#answerHolders.get(client.server)?.clientAdmitted(client.cid, run, subject);
+  }
+
+  /**
+   * `stored`, now bound to `client` (stored so), was bound to another cid of the same server in
+   * the same run of OpenVPN (`openvpnRun`, as resume derives it from `run`): that cid's tunnel was
+   * its user's, and its DISCONNECT, coming after the move, finds no session bound to it. A
+   * process that did not admit that client (it restarted since) has no name for the tunnel
+   * either: told here, with nothing read, so that its `client_left` line names the user
+   * (ClientEvents.sessionMovedOff). A binding of another run was a client that went with it.
+   */
+  #movedOff(
+    client: ClientSide,
+    stored: Session,
+    openvpnRun: string | undefined,
+    run: string | undefined,
+  ): void {
+    if (stored.server !== client.server || stored.cid === undefined) return;
+    if (stored.cid === client.cid || stored.openvpnRun === undefined) return;
+    if (stored.openvpnRun !== openvpnRun) return;
+    const who = auditSubject(stored, stored);
+    this.#answerHolders.get(client.server)?.sessionMovedOff(stored.cid, run, who);
   }
 
   /** Unbinds a session from a client that has gone, if it is still bound to that client. */

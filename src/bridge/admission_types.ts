@@ -146,6 +146,11 @@ export interface SignInAnswerHolder {
    * written in OpenVPN's run `run`: its tunnel's audit lines name them.
    */
   clientAdmitted(cid: number, run: string | undefined, who: AuditSubject): void;
+  /**
+   * A client came back with its token on a new cid while its session was bound to `cid` in
+   * OpenVPN's run `run`: the old tunnel on `cid` was `who`'s, for its DISCONNECT's line.
+   */
+  sessionMovedOff(cid: number, run: string | undefined, who: AuditSubject): void;
 }
 
 /**

@@ -595,6 +595,11 @@ export class ClientEvents {
     this.#tunnels.admitted(cid, run, who);
   }
 
+  /** The session bound to `cid` in run `run` moved to a new cid (TunnelAudit.adopt). */
+  sessionMovedOff(cid: number, run: string | undefined, who: AuditSubject): void {
+    this.#tunnels.adopt(cid, run, who);
+  }
+
   /** A client's tunnel is up (ESTABLISHED): its audit line (TunnelAudit.established). */
   onEstablished(cid: number, env: ClientEnv): Promise<void> {
     return this.#tunnels.established(cid, env);

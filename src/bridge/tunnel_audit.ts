@@ -47,13 +47,13 @@ export type ClientDeparture = RunDeparture & {
 
 /**
  * Who each tunnel of the run the link told is, by cid: named when the bridge admits its client
- * (`admitted`), and as its `established` line named them; what its DISCONNECT's `client_left`
- * line names when no session is bound to the cid any more. A client that reconnects with its
- * token (SIGUSR1, a network change) gets a new cid, to which its session is bound at that
- * CONNECT, before the old cid's DISCONNECT comes. Within a run a cid names one client, from its
- * CONNECT to its DISCONNECT: kept in memory only (nothing written), and only for the run the
- * link told last; forgotten at the DISCONNECT, and all when another run begins (their clients
- * went with their run; the cids name others now).
+ * (`admitted`), as its `established` line named them, and when its session moves to a new cid
+ * (`adopt`); what its DISCONNECT's `client_left` line names when no session is bound to the cid
+ * any more. A client that reconnects with its token (SIGUSR1, a network change) gets a new cid,
+ * to which its session is bound at that CONNECT, before the old cid's DISCONNECT comes. Within a
+ * run a cid names one client, from its CONNECT to its DISCONNECT: kept in memory only (nothing
+ * written), and only for the run the link told last; forgotten at the DISCONNECT, and all when
+ * another run begins (their clients went with their run; the cids name others now).
  */
 export class TunnelAudit {
   readonly #deps: TunnelAuditDeps;
@@ -82,6 +82,17 @@ export class TunnelAudit {
   }
 
   /**
+   * The session bound to `cid` in OpenVPN's run `run` moved to a new cid (its client came back
+   * with its token before the old tunnel's DISCONNECT): the tunnel on `cid` was `who`'s. Named
+   * only when nothing named it: this process did not admit it (it restarted since, or a cluster
+   * peer did), so without this its DISCONNECT, finding no session bound to it, had no line.
+   */
+  adopt(cid: number, run: string | undefined, who: AuditSubject): void {
+    if (run !== this.#run || this.#byCid.has(cid)) return;
+    this.#name(cid, who);
+  }
+
+  /**
    * A client's tunnel is up (ESTABLISHED): its audit line records the VPN address OpenVPN gave
    * it, so that an address seen in traffic leads to a user. Who that is the bridge knows from
    * admitting the client, with no store call. Where it does not (this bridge did not admit it:
@@ -91,13 +102,13 @@ export class TunnelAudit {
    * the user out; the line is written all the same.
    */
   async established(cid: number, env: ClientEnv): Promise<void> {
-    const { server, log } = this.#deps;
-    const commonName = certificateName(env);
+    const { log } = this.#deps;
+    const where = this.#where(cid, env);
+    const { commonName } = where;
     const details = establishedDetails(env);
-    const where = { server, cid, commonName, clientIp: clientAddress(env) };
     let who: AuditSubject | Session | undefined = this.#named(cid, commonName);
     // A bypassed common name has no session to look for.
-    const bypassed = who === undefined && isBypassed(commonName, this.#deps.bypassCommonNames());
+    const bypassed = who === undefined && this.#bypassed(commonName);
     if (who === undefined && !bypassed) {
       who = await this.#boundSession(cid, commonName, env.get("session_id")).catch((error) => {
         log.debug("ESTABLISHED of cid {cid}: no user for its audit line: {error}", {
@@ -115,7 +126,9 @@ export class TunnelAudit {
 
   /**
    * The client on `cid` left (DISCONNECT, with its ENV when it came with one): its departure,
-   * with who its tunnel was, forgotten here.
+   * with who its tunnel was, forgotten here. A bypassed client nothing named (connected before
+   * this process started: a tunnel that stays up sends no ESTABLISHED again) is named from the
+   * DISCONNECT's ENV, as its `established` line was: it has no session to name it.
    */
   departed(
     cid: number,
@@ -123,8 +136,12 @@ export class TunnelAudit {
     at: number,
     run: RunDeparture["run"],
   ): ClientDeparture {
-    const tunnel = this.#byCid.get(cid);
+    let tunnel = this.#byCid.get(cid);
     this.#byCid.delete(cid);
+    if (tunnel === undefined && env !== undefined) {
+      const where = this.#where(cid, env);
+      if (this.#bypassed(where.commonName)) tunnel = auditSubject(where);
+    }
     return { cid, at, run, left: env && leftDetails(env), tunnel, leftAudited: false };
   }
 
@@ -134,6 +151,17 @@ export class TunnelAudit {
    */
   keepOnly(liveCids: ReadonlySet<number>): void {
     for (const cid of this.#byCid.keys()) if (!liveCids.has(cid)) this.#byCid.delete(cid);
+  }
+
+  /** Where the client at `cid` is, as its event's ENV tells: for an audit line. */
+  #where(cid: number, env: ClientEnv) {
+    const { server } = this.#deps;
+    return { server, cid, commonName: certificateName(env), clientIp: clientAddress(env) };
+  }
+
+  /** Whether `commonName` is on `bypass_common_names`, as a reload leaves them. */
+  #bypassed(commonName: string): boolean {
+    return isBypassed(commonName, this.#deps.bypassCommonNames());
   }
 
   #name(cid: number, who: AuditSubject): void {

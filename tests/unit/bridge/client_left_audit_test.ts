@@ -2,7 +2,8 @@
  * The `client_left` audit line of a DISCONNECT (client_events.ts): one per session of its run
  * (or with no run recorded) the DISCONNECT unbound or ended, written once the store took it, so a
  * DISCONNECT tried again after the store failed writes it once, with what the DISCONNECT told;
- * and one for a client on the bypass list, which has no session.
+ * and one for a client on the bypass list, which has no session, also when it connected before
+ * the bridge started.
  */
 import { assertEquals } from "../../support/assert.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
@@ -139,5 +140,22 @@ Deno.test("a bypassed client admitted before the bridge restarted has client_lef
       { event: "established", ...GATEWAY_LINE, reason: null, durationSec: null },
       { event: "client_left", ...GATEWAY_LINE, reason: null, durationSec: 3600 },
     ],
+  );
+});
+
+Deno.test("a bypassed client connected before the bridge restarted has client_left at its DISCONNECT alone", async () => {
+  // A tunnel that stays up across the restart sends no ESTABLISHED again.
+  assertEquals(
+    await bypassedLines((events) => events.onDisconnect(2, testEnv({ ...GATEWAY, ...TRAFFIC }))),
+    [{ event: "client_left", ...GATEWAY_LINE, reason: null, durationSec: 3600 }],
+  );
+});
+
+Deno.test("a DISCONNECT of a common name not on the bypass list, which nothing named, has no client_left", async () => {
+  assertEquals(
+    await bypassedLines((events) =>
+      events.onDisconnect(2, testEnv({ ...GATEWAY, common_name: "gw-2", ...TRAFFIC }))
+    ),
+    [],
   );
 });

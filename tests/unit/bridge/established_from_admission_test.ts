@@ -3,7 +3,7 @@
  * knew, with no store call (client_events.ts, tunnel_audit.ts): after an OpenVPN restart with
  * auth-gen-token every client reconnects with its token, and each ESTABLISHED read its session
  * back. Nor does a token CONNECT that moves the session to a new cid leave the old tunnel's line
- * without a user.
+ * without a user, nor its `client_left` line when this process did not admit the old tunnel.
  */
 import { assertEquals } from "../../support/assert.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
@@ -128,6 +128,54 @@ Deno.test("the old tunnel's ESTABLISHED after a token CONNECT moved its session 
   } finally {
     t.events.close();
   }
+});
+
+/**
+ * The audit lines of the old tunnel's DISCONNECT (cid 4, an hour, some traffic) after alice,
+ * whose session was bound to it in OpenVPN's run `boundIn` by a bridge process before this one,
+ * came back with her token on cid 5.
+ */
+async function oldTunnelLeftAfterRestart(boundIn: string): Promise<Record<string, unknown>[]> {
+  const t = await setUp();
+  const capture = captureLogs();
+  try {
+    const bound = { openvpnRun: boundIn, clientIp: ALICE.clientIp, resumable: true };
+    await t.store.putSession(testSession(bound));
+    await t.events.onConnect(5, 1, testEnv({ session_state: "Authenticated" }));
+    assertEquals((await t.store.getSession("s-1"))?.cid, 5);
+    const mark = capture.lines.length;
+    const traffic = { time_duration: "3600", bytes_received: "1000", bytes_sent: "2000" };
+    await t.events.onDisconnect(4, testEnv(traffic));
+    await settle();
+    assertEquals((await t.store.getSession("s-1"))?.cid, 5, "the new tunnel keeps the session");
+    return capture.lines.slice(mark).filter((line) => line.category === "audit").map(
+      ({ properties }) => {
+        const { event, username, sessionId, cid, clientIp, durationSec, bytesReceived } =
+          properties;
+        return { event, username, sessionId, cid, clientIp, durationSec, bytesReceived };
+      },
+    );
+  } finally {
+    capture.stop();
+    t.events.close();
+  }
+}
+
+Deno.test("after a bridge restart, a token CONNECT that moves the session leaves the old tunnel's client_left naming the user", async () => {
+  assertEquals(await oldTunnelLeftAfterRestart(RUN), [{
+    event: "client_left",
+    username: "alice",
+    sessionId: "s-1",
+    cid: 4,
+    clientIp: ALICE.clientIp,
+    durationSec: 3600,
+    bytesReceived: 1000,
+  }]);
+});
+
+Deno.test("a token CONNECT that moves a session bound before OpenVPN restarted names nobody on the old cid", async () => {
+  // Cid 4 of the earlier run went with it: in this run it is another client, or nobody.
+  assertEquals(await oldTunnelLeftAfterRestart("4241@1799999000:CONNECTED"), []);
 });
 
 Deno.test("ESTABLISHED names nobody from an admission of the run before OpenVPN restarted", async () => {

@@ -26,6 +26,7 @@ async function callbackWithTake(take: (real: Take, id: string) => Promise<unknow
       return () => steps.push("undone");
     },
     clientAdmitted: () => {},
+    sessionMovedOff: () => {},
   });
   const real: Take = ctx.store.takePending.bind(ctx.store);
   ctx.store.takePending = async (id: string) => {

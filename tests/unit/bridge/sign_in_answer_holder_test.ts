@@ -36,6 +36,7 @@ Deno.test("holdAnswersFor(): undoing an older holder of a server leaves the newe
     },
     signInTaking: () => () => {},
     clientAdmitted: () => {},
+    sessionMovedOff: () => {},
   });
   const stopOld = admission.holdAnswersFor("default", holder("old"));
   admission.holdAnswersFor("default", holder("new"));

@@ -72,6 +72,7 @@ Deno.test("a held client-auth dropped leaves alone the session another sign-in s
     holdSignInAnswer: (answer) => held.push(answer) > 0,
     signInTaking: () => () => {},
     clientAdmitted: () => {},
+    sessionMovedOff: () => {},
   });
   // The link is down: the answer is held for it.
   const commander = linkWhoseAuth(() =>
