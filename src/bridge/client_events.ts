@@ -275,7 +275,7 @@ export class ClientEvents {
    */
   async openvpnRunIs(run: string | undefined): Promise<number> {
     const before = this.#signIns.run;
-    const ended = this.#signIns.runIs(run);
+    const { ended, unanswered } = this.#signIns.runIs(run);
     if (this.#signIns.run !== before) {
       this.#runTold = this.#runTold.followedBy(this.#signIns.run);
       // Their clients went with their run; the cids name others now.
@@ -284,11 +284,15 @@ export class ClientEvents {
     this.#sendHeldForLink();
     if (ended.length === 0) return 0;
     const { store, server, log } = this.#deps;
-    log.info(
-      "Ended {count} sign-in(s) begun before OpenVPN on {server} restarted: their client numbers " +
-        "now name other clients",
-      { server, count: ended.length },
-    );
+    // Only those still waiting were cut short: an answered one's user is in (SignIns keeps it
+    // to its deadline), and counting it read as users turned away by the restart.
+    if (unanswered > 0) {
+      log.info(
+        "Ended {count} unanswered sign-in(s) begun before OpenVPN on {server} restarted: their " +
+          "client numbers now name other clients",
+        { server, count: unanswered },
+      );
+    }
     // Together, not one store round trip after another. One not deleted (the store is out):
     // the guard still refuses its answer.
     await Promise.all(

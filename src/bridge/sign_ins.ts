@@ -187,11 +187,12 @@ export class SignIns {
 
   /**
    * The link told OpenVPN's run (`undefined`: OpenVPN did not say, a run of its own that
-   * matches nothing earlier). Returns the sign-ins begun in another run, which end here: their
-   * cids now name other clients, or nobody.
+   * matches nothing earlier). Returns the sign-ins begun in another run, which end here (their
+   * cids now name other clients, or nobody), and how many of them still waited for their answer:
+   * an answered one is kept to its deadline, and its user is in already.
    */
-  runIs(run: string | undefined): SignIn[] {
-    if (run !== undefined && run === this.#run) return [];
+  runIs(run: string | undefined): { ended: SignIn[]; unanswered: number } {
+    if (run !== undefined && run === this.#run) return { ended: [], unanswered: 0 };
     // One copy of its own, kept for the run: every session bound in it refers to this string
     // (Session.openvpnRun), which must not hold the reply it was read from.
     const current = run === undefined ? unknownRun() : ownString(run);
@@ -200,11 +201,13 @@ export class SignIns {
     for (const signIn of this.#byCid.values()) {
       if (signIn.run !== current) ended.push(signIn);
     }
+    let unanswered = 0;
     for (const signIn of ended) {
       this.#byCid.delete(signIn.cid);
+      if (signIn.countedIn !== undefined) unanswered++;
       this.#uncount(signIn);
     }
-    return ended;
+    return { ended, unanswered };
   }
 
   /**

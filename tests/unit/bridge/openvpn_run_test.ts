@@ -19,6 +19,7 @@ import {
   testPendingLogin,
 } from "../../support/client_events_fixture.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
+import { logsOf } from "../../support/log_capture.ts";
 import { RecordingCommander } from "../../support/recording_commander.ts";
 
 const T0 = 1_800_000_000_000;
@@ -63,6 +64,23 @@ Deno.test("OpenVPN restarted while nobody heard its new client: the sign-in begu
   t.clock.advance(60_000);
   await settle();
   assertEquals(t.commander.commands.map((c) => c.kind), ["pending"]);
+  t.events.close();
+});
+
+Deno.test("OpenVPN restarted: the line of the sign-ins it ended counts only those still waiting for their answer", async () => {
+  const t = setup();
+  await t.events.openvpnRunIs(RUN_1);
+  await t.events.onConnect(0, 1, testEnv({ common_name: "alice-laptop" }));
+  await t.events.onConnect(1, 1, testEnv({ common_name: "bob-laptop" }));
+  // Alice's client-auth was written: she is in, her sign-in kept to its deadline.
+  t.events.signInAnswered(0, alice(RUN_1));
+  const lines = await logsOf(async () => assertEquals(await t.events.openvpnRunIs(RUN_2), 2));
+  assertEquals(
+    lines.filter(({ text }) => text.startsWith("Ended ")).map(({ properties }) =>
+      properties["count"]
+    ),
+    [1],
+  );
   t.events.close();
 });
 
