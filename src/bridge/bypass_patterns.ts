@@ -100,13 +100,56 @@ const UNRELATED_NAMES = [
 ];
 
 /**
- * About 1,700 names: a pattern is tried on each when the configuration is loaded, not on every
- * client. Made on first use, so that a process that loads no bypass pattern (the CLI's other
- * commands, a configuration without any) does not pay for them at start.
+ * About 1,700 names, shortest first: a pattern is tried on each when the configuration is loaded,
+ * not on every client. Made on first use, so that a process that loads no bypass pattern (the
+ * CLI's other commands, a configuration without any) does not pay for them at start. Shortest
+ * first so that a pattern that backtracks (SLOW_TEST_MS) is seen slowing down before a test of it
+ * takes long.
  */
 let namesNobodyChose: readonly string[] | undefined;
 function randomNames(): readonly string[] {
-  return namesNobodyChose ??= [...new Set(NAME_FORMS.flatMap(namesOfForm))];
+  return namesNobodyChose ??= [...new Set(NAME_FORMS.flatMap(namesOfForm))]
+    .sort((one, other) => one.length - other.length);
+}
+
+/**
+ * Longest a test of a pattern on one name may take at load. A pattern with nested repetition
+ * (`([a-z0-9]+-?)+\.example\.com`) tries every way of splitting a name that it fails on, so its
+ * time about doubles with each character: a test that takes this long on a name tried takes about
+ * 2^(64 - its length) times as long on a certificate's 64-character name, in the bridge's only
+ * thread at that client's CONNECT. Thousands of times what a test of any other pattern takes
+ * (microseconds), and a test seen slower is run once more (testInTime), so that a busy machine's
+ * pauses make no other pattern look slow. Short, as the load or SIGHUP reload waits for the check: names are tried
+ * shortest first, so each of such a pattern's tests before the one that stops the check took
+ * about half as long as a name one character longer, and the check ends after about twice this
+ * for each form of name that it backtracks on alike (up to four: a word, a capitalised word, a
+ * capital word, a number), plus the test run again: 0.1 to 0.2 s, whatever the machine's speed,
+ * as the budget is time.
+ */
+const SLOW_TEST_MS = 20;
+
+/** A test of a pattern on a name that took more than SLOW_TEST_MS: the check stops at it. */
+class SlowTest {
+  constructor(readonly tried: string, readonly milliseconds: number) {}
+}
+
+/**
+ * `pattern.test(name)`, timed. One seen slow is run again, and only one slow twice is the
+ * pattern's: a pause of the process (another program's turn on the processor, a garbage
+ * collection) is not.
+ *
+ * @throws {SlowTest} when it took more than SLOW_TEST_MS twice
+ */
+function testInTime(pattern: RegExp, name: string): boolean {
+  const timed = () => {
+    const started = performance.now();
+    const matched = pattern.test(name);
+    return { matched, milliseconds: performance.now() - started };
+  };
+  let test = timed();
+  if (test.milliseconds > SLOW_TEST_MS) test = timed();
+  if (test.milliseconds > SLOW_TEST_MS) throw new SlowTest(name, test.milliseconds);
+  return test.matched;
 }
 
 /**
@@ -120,24 +163,50 @@ function randomNames(): readonly string[] {
  * judge. One that matches every name tried, of every kind (UNRELATED_NAMES), is said to admit
  * every client with a certificate: true of it, and plainer than naming one random name. One that
  * matches an empty name (`(gw-1)?`, `gw-1|`) admits no client without a certificate
- * (isBypassed), but its optional parts make it wider than it reads. Said, not refused: `.*` on a server where only gateways hold certificates (`verify-client-cert optional`)
- * may be meant.
+ * (isBypassed), but its optional parts make it wider than it reads. Said, not refused: `.*` on a
+ * server where only gateways hold certificates (`verify-client-cert optional`) may be meant. One
+ * test that takes more than SLOW_TEST_MS ends the check with that warning instead, whatever the
+ * tests before it found: that pattern would stall the bridge, the worse mistake. A test cannot
+ * be cut short: the one that shows it runs to its end.
  */
 export function bypassPatternWarning(source: string, pattern: RegExp): string | undefined {
-  if (UNRELATED_NAMES.every((name) => pattern.test(name))) {
+  try {
+    return wideningWarning(source, (name) => testInTime(pattern, name));
+  } catch (error) {
+    if (!(error instanceof SlowTest)) throw error;
+    return `"${source}" backtracks badly on long names: a certificate name of ` +
+      `${error.tried.length} characters took ${Math.round(error.milliseconds)} ms to check, ` +
+      "which would stall the bridge at that client's CONNECT, and each character more about " +
+      "doubles it. Rewrite it without nested repetition (a repeated group that holds a " +
+      "repetition, such as ([a-z0-9]+-?)+), e.g. ^[a-z0-9.-]+\\.example\\.com$";
+  }
+}
+
+/**
+ * bypassPatternWarning's checks, `matches` trying the pattern on one name. Names nobody chose
+ * first, shortest first, as they also show a pattern that backtracks before one test of it takes
+ * long; then, of a pattern that matches one, whether it matches every unrelated name too (stopping
+ * at the first it misses, "alice"), which decides the wording only: a list of exactly the
+ * unrelated names is the operator's text, not a pattern that admits any name.
+ */
+function wideningWarning(
+  source: string,
+  matches: (name: string) => boolean,
+): string | undefined {
+  const randomName = randomNames().find(matches);
+  if (randomName !== undefined && UNRELATED_NAMES.every(matches)) {
     return `"${source}" matches almost any name (every one of ${UNRELATED_NAMES.length} ` +
       'unrelated names tried, such as "alice", "00A1F3" and "Mallory O\'Neil"): every client ' +
       "with a certificate connects without signing in. A client without a certificate is never " +
       "let in by a pattern";
   }
-  const randomName = randomNames().find((name) => pattern.test(name));
   if (randomName !== undefined) {
     return `"${source}" matches names nobody chose, such as "${randomName}" (random characters ` +
       "in a form certificate names take): every client whose certificate name has that form, a " +
       "user's as well as a gateway's, connects without signing in. A client without a " +
       "certificate is never let in by a pattern";
   }
-  if (!pattern.test("")) return undefined;
+  if (!matches("")) return undefined;
   return `"${source}" matches an empty name, so it may match more names than meant: every ` +
     'client whose certificate name it matches connects without signing in (".*": every ' +
     "client with a certificate). A client without a certificate is never let in by a pattern";

@@ -1,3 +1,4 @@
+import { within } from "./within.ts";
 import { parseConfig } from "../../src/config_loader/load.ts";
 import { ConfigError, type ConfigIssue } from "../../src/config_loader/errors.ts";
 import { assertThrows } from "./assert.ts";
@@ -72,4 +73,30 @@ export function configIssuesOf(
 /** configIssuesOf(`source`) as `[path, message]` pairs, for tables of expected refusals. */
 export function issuePairsOf(source: string): Array<[string, string]> {
   return configIssuesOf(source).map(({ path, message }) => [path, message]);
+}
+
+/**
+ * The warnings (key and text) of loading `source` as parseTestConfig() does, in a worker that is
+ * ended after `ms`: a load that takes longer fails the test instead of hanging it.
+ */
+export async function configWarningsWithin(
+  ms: number,
+  source: string,
+): Promise<{ path: string; message: string }[]> {
+  const worker = new Worker(new URL("./config_warnings_worker.ts", import.meta.url).href, {
+    type: "module",
+  });
+  try {
+    const answer = new Promise<{ path: string; message: string }[]>((resolve, reject) => {
+      worker.onmessage = ({ data }) => resolve(data);
+      worker.onerror = (event) => {
+        event.preventDefault();
+        reject(new Error(event.message));
+      };
+    });
+    worker.postMessage(source);
+    return await within(ms, "the config loaded", answer);
+  } finally {
+    worker.terminate();
+  }
 }

@@ -1,5 +1,10 @@
 import { assertEquals } from "../../support/assert.ts";
-import { configIssuesOf, MINIMAL_TOML, parseTestConfig } from "../../support/config_toml.ts";
+import {
+  configIssuesOf,
+  configWarningsWithin,
+  MINIMAL_TOML,
+  parseTestConfig,
+} from "../../support/config_toml.ts";
 
 /** MINIMAL_TOML with these bypass_common_names, as TOML literal strings. */
 function withPatterns(...patterns: string[]): string {
@@ -122,6 +127,8 @@ Deno.test("bypass_common_names says nothing of patterns that need text the opera
       "^gw-[0-9]+$",
       "^vpn-gw-[0-9]+$",
       "^backup\\.example\\.com$",
+      "^[a-z0-9.-]+\\.corp\\.example\\.com$",
+      "vpn-gw-[0-9]+",
       ".*\\.example\\.net",
       "[a-z]+-gw-[0-9]+",
       "vpn-gw-[0-9a-f]{4,8}",
@@ -134,4 +141,56 @@ Deno.test("bypass_common_names says nothing of patterns that need text the opera
   assertEquals([site!.test("site-berlin"), site!.test("evil-site-berlin")], [true, false]);
   assertEquals([edge!.test("edge"), edge!.test("edges")], [true, false]);
   assertEquals([either!.test("a"), either!.test("ab")], [true, false]);
+});
+
+Deno.test("bypass_common_names says a pattern that matches all nine unrelated names, and no random one, is the operator's list", () => {
+  // The nine names written out admit those nine: "matches almost any name" would be untrue of it.
+  const unrelated = [
+    "alice",
+    "bob\\.smith@mail\\.example\\.org",
+    "laptop-0042\\.corp\\.example\\.net",
+    "Mallory O\\x27Neil",
+    "3f2b9c1e-7d4a-4e8b-9a61-0c5d2e7f8a13",
+    "00A1F3",
+    "7",
+    "Zürich Büro 3",
+    "Q{20}(?:z_9\\.){11}",
+  ];
+  assertEquals(parseTestConfig(withPatterns(unrelated.join("|"))).warnings, []);
+});
+
+Deno.test("bypass_common_names warns of a pattern with nested repetition, which backtracks for ever on a long name, and the load ends", async () => {
+  // Each took minutes to load before (on 1,700 names of up to 64 characters), the SIGHUP reload
+  // with it; the worker ends a load that takes 10 s, so such a regression fails, not hangs.
+  const backtracking = [
+    "[a-z0-9]+([.-]?[a-z0-9]+)*\\.example\\.com",
+    "([a-z0-9]+-?)+\\.corp\\.example\\.com",
+    "([a-z0-9]+[.-]?)+example\\.net",
+    "([a-z]+)*!",
+    "(\\w+\\.?)+@example\\.org",
+  ];
+  const others = ["\\w+", ".*", "^[a-z0-9.-]+\\.corp\\.example\\.com$", "vpn-gw-[0-9]+"];
+  const warnings = await configWarningsWithin(10_000, withPatterns(...backtracking, ...others));
+  assertEquals(
+    warnings.map(({ path }) => path),
+    // The narrow two last: none.
+    Array.from(
+      { length: backtracking.length + 2 },
+      (_, index) => `openvpn.bypass_common_names[${index}]`,
+    ),
+  );
+  backtracking.forEach((source, index) =>
+    assertEquals(
+      warnings[index]!.message.replace(/\d+ characters took \d+ ms/, "N characters took X ms"),
+      `"${source}" backtracks badly on long names: a certificate name of N characters took X ms ` +
+        "to check, which would stall the bridge at that client's CONNECT, and each character " +
+        "more about doubles it. Rewrite it without nested repetition (a repeated group that " +
+        "holds a repetition, such as ([a-z0-9]+-?)+), e.g. ^[a-z0-9.-]+\\.example\\.com$",
+    )
+  );
+  // The checks go on for the patterns after: the same warnings as on their own.
+  assertEquals(
+    warnings.slice(backtracking.length).map(({ message }) => message),
+    ["\\w+", ".*"].map((source) => parseTestConfig(withPatterns(source)).warnings[0]!.message),
+  );
 });
