@@ -22,6 +22,14 @@ management = "unix:///run/openvpn/mgmt.sock"
 
 ${HTTP_OIDC_TOML}`;
 
+/** MINIMAL_TOML with `lines` added to its `[section]` (the section added at the end when it has none). */
+export function minimalTomlWith(section: string, lines: readonly string[]): string {
+  const header = `[${section}]`;
+  return MINIMAL_TOML.includes(`${header}\n`)
+    ? MINIMAL_TOML.replace(`${header}\n`, () => `${header}\n${lines.join("\n")}\n`)
+    : `${MINIMAL_TOML}\n${header}\n${lines.join("\n")}\n`;
+}
+
 /**
  * Loads a config given as text, as check-config would, with no environment overrides and no
  * files to read (a `*_file` key fails).

@@ -4,7 +4,7 @@
  * must be refused at its key, or the list sends them to change what still passes.
  */
 import { assertEquals } from "../../support/assert.ts";
-import { configIssuesOf, MINIMAL_TOML, parseTestConfig } from "../../support/config_toml.ts";
+import { configIssuesOf, minimalTomlWith, parseTestConfig } from "../../support/config_toml.ts";
 
 const README = new URL("../../../README.md", import.meta.url);
 
@@ -22,13 +22,10 @@ async function refusedSettingsText(): Promise<string> {
   return upgrade.slice(start, end);
 }
 
-/** MINIMAL_TOML with `key = value` in `[section]` (the section added when it has none). */
+/** MINIMAL_TOML with `key = value` (and a `backend`) in `[section]`. */
 function withSetting(section: string, key: string, value: string, backend?: string): string {
   const lines = [`${key} = ${value}`, ...(backend === undefined ? [] : [`backend = "${backend}"`])];
-  const header = `[${section}]`;
-  return MINIMAL_TOML.includes(`${header}\n`)
-    ? MINIMAL_TOML.replace(`${header}\n`, () => `${header}\n${lines.join("\n")}\n`)
-    : `${MINIMAL_TOML}\n${header}\n${lines.join("\n")}\n`;
+  return minimalTomlWith(section, lines);
 }
 
 Deno.test("every setting the README's Upgrade paragraph says this version refuses is refused at its key", async () => {
