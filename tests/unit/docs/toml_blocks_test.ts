@@ -83,6 +83,19 @@ const REGISTERED: RegisteredBlock[] = [
       assertEquals(sessions.redis?.url, "redis://redis.internal:6379/0");
     },
   },
+  {
+    file: "docs/migrating-from-openvpn-auth-oauth2.md",
+    firstLine: "[openvpn]", // A migrated config: complete on its own
+    base: "",
+    files: {
+      "/etc/openvpn-auth-oidc/http-secret": "0123456789abcdef0123456789abcdef\n",
+      "/etc/openvpn-auth-oidc/client-secret": "s3cret\n",
+    },
+    check: ({ oidc, sessions }) => {
+      assertEquals([oidc.clientAuthMethod, oidc.rolesClaim], ["client_secret_post", "roles"]);
+      assertEquals([sessions.lifetimeMs, sessions.reauthCheck], [8 * 3_600_000, "refresh"]);
+    },
+  },
 ];
 
 const BLOCKS = documentationBlocks("toml");
