@@ -168,6 +168,10 @@ Deno.test("bypass_common_names warns of a pattern with nested repetition, which 
     "([a-z0-9]+[.-]?)+example\\.net",
     "([a-z]+)*!",
     "(\\w+\\.?)+@example\\.org",
+    // Match a short name at once and fail only at a long one's last character (the unrelated
+    // name of 64 ends in "."): tried on that name with none of its prefixes first, each hung too.
+    "(\\S+\\s?)*\\w",
+    "(.+)*[a-z0-9]",
   ];
   const others = ["\\w+", ".*", "^[a-z0-9.-]+\\.corp\\.example\\.com$", "vpn-gw-[0-9]+"];
   const warnings = await configWarningsWithin(10_000, withPatterns(...backtracking, ...others));
