@@ -24,6 +24,15 @@ import { clientAddress, establishedDetails, leftDetails } from "./tunnel_details
  */
 export const MAX_TUNNELS = 65_536;
 
+/**
+ * Departures nothing named kept for a late `adopt` (TunnelAudit), the oldest dropped first. By
+ * count rather than age (a minute): memory stays fixed whatever the churn of clients, and no clock
+ * is needed. One waits only while a token CONNECT is resumed (a store write, a refresh at the
+ * IdP: seconds), in which a server sees far fewer DISCONNECTs unless many of its clients drop at
+ * once; then some such line may be lost (an audit line: it decides nothing).
+ */
+export const MAX_UNNAMED_DEPARTURES = 1_024;
+
 export interface TunnelAuditDeps {
   /** Name of the OpenVPN server the tunnels are on. */
   server: string;
@@ -58,6 +67,12 @@ export type ClientDeparture = RunDeparture & {
 export class TunnelAudit {
   readonly #deps: TunnelAuditDeps;
   readonly #byCid = new Map<number, AuditSubject>();
+  /**
+   * This run's departures that nothing named and whose DISCONNECT told how long and how much, by
+   * cid (MAX_UNNAMED_DEPARTURES): one whose session a token CONNECT is still moving off, after a
+   * bridge restart, is named by that move's `adopt` when it comes.
+   */
+  readonly #unnamedDepartures = new Map<number, ClientDeparture>();
   #run: string | undefined;
 
   constructor(deps: TunnelAuditDeps) {
@@ -69,6 +84,7 @@ export class TunnelAudit {
     if (run === this.#run) return;
     this.#run = run;
     this.#byCid.clear();
+    this.#unnamedDepartures.clear();
   }
 
   /**
@@ -85,11 +101,21 @@ export class TunnelAudit {
    * The session bound to `cid` in OpenVPN's run `run` moved to a new cid (its client came back
    * with its token before the old tunnel's DISCONNECT): the tunnel on `cid` was `who`'s. Named
    * only when nothing named it: this process did not admit it (it restarted since, or a cluster
-   * peer did), so without this its DISCONNECT, finding no session bound to it, had no line.
+   * peer did), so without this its DISCONNECT, finding no session bound to it, had no line. That
+   * DISCONNECT may have come already, while the session was being moved (its store write, a
+   * refresh at the IdP): its `client_left` line is written now, naming `who`, and the cid, gone,
+   * is not named.
    */
   adopt(cid: number, run: string | undefined, who: AuditSubject): void {
-    if (run !== this.#run || this.#byCid.has(cid)) return;
-    this.#name(cid, who);
+    if (run !== this.#run) return;
+    const departure = this.#unnamedDepartures.get(cid);
+    if (departure !== undefined) {
+      this.#unnamedDepartures.delete(cid);
+      departure.tunnel = who;
+      auditTunnelLeft(departure);
+      return;
+    }
+    if (!this.#byCid.has(cid)) this.#name(cid, who);
   }
 
   /**
@@ -128,7 +154,8 @@ export class TunnelAudit {
    * The client on `cid` left (DISCONNECT, with its ENV when it came with one): its departure,
    * with who its tunnel was, forgotten here. A bypassed client nothing named (connected before
    * this process started: a tunnel that stays up sends no ESTABLISHED again) is named from the
-   * DISCONNECT's ENV, as its `established` line was: it has no session to name it.
+   * DISCONNECT's ENV, as its `established` line was: it has no session to name it. One still
+   * unnamed is kept for a late `adopt`.
    */
   departed(
     cid: number,
@@ -142,7 +169,11 @@ export class TunnelAudit {
       const where = this.#where(cid, env);
       if (this.#bypassed(where.commonName)) tunnel = auditSubject(where);
     }
-    return { cid, at, run, left: env && leftDetails(env), tunnel, leftAudited: false };
+    const departure = { cid, at, run, left: env && leftDetails(env), tunnel, leftAudited: false };
+    if (tunnel === undefined && departure.left !== undefined && run.run === this.#run) {
+      keepNewest(this.#unnamedDepartures, cid, departure, MAX_UNNAMED_DEPARTURES);
+    }
+    return departure;
   }
 
   /**
@@ -165,9 +196,7 @@ export class TunnelAudit {
   }
 
   #name(cid: number, who: AuditSubject): void {
-    this.#byCid.delete(cid);
-    if (this.#byCid.size >= MAX_TUNNELS) this.#byCid.delete(this.#byCid.keys().next().value!);
-    this.#byCid.set(cid, who);
+    keepNewest(this.#byCid, cid, who, MAX_TUNNELS);
   }
 
   /**
@@ -199,6 +228,13 @@ export class TunnelAudit {
     if (openvpnRun !== undefined && openvpnRun !== this.#run) return undefined;
     return session.commonName === commonName ? session : undefined;
   }
+}
+
+/** Sets `cid` in `byCid` as its newest entry, dropping the oldest beyond `most`. */
+function keepNewest<T>(byCid: Map<number, T>, cid: number, value: T, most: number): void {
+  byCid.delete(cid);
+  if (byCid.size >= most) byCid.delete(byCid.keys().next().value!);
+  byCid.set(cid, value);
 }
 
 /**

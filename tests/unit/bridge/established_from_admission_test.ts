@@ -22,29 +22,43 @@ import { captureLogs } from "../../support/log_capture.ts";
 
 const RUN = "4242@1800000000:CONNECTED";
 
-/** `store`, with the name of every call made to it recorded in `calls`. */
-function countedStore(store: SessionStore): { store: SessionStore; calls: string[] } {
+/**
+ * `store`, with the name of every call made to it recorded in `calls`; `holdNext(name)` makes the
+ * next call of that name wait until the function it returns is called.
+ */
+function countedStore(store: SessionStore) {
   const calls: string[] = [];
+  let held: { name: string; until: Promise<void> } | undefined;
   const counted = new Proxy(store, {
     get(target, name) {
       const value = Reflect.get(target, name, target);
       if (typeof value !== "function") return value;
       return (...args: unknown[]) => {
         calls.push(String(name));
-        return value.apply(target, args);
+        if (held?.name !== name) return value.apply(target, args);
+        const { until } = held;
+        held = undefined;
+        return until.then(() => value.apply(target, args));
       };
     },
   });
-  return { store: counted, calls };
+  const holdNext = (name: keyof SessionStore): () => void => {
+    const { promise, resolve } = Promise.withResolvers<void>();
+    held = { name, until: promise };
+    return resolve;
+  };
+  return { store: counted, calls, holdNext };
 }
 
 /** ClientEvents over a counted memory store, in OpenVPN's run RUN. */
 async function setUp() {
   const clock = new FakeClock(EVENTS_T0);
-  const { store, calls } = countedStore(new MemoryStore({ maxEntries: 10, now: clock.now }));
+  const { store, calls, holdNext } = countedStore(
+    new MemoryStore({ maxEntries: 10, now: clock.now }),
+  );
   const t = testClientEvents({ store, clock });
   await t.events.openvpnRunIs(RUN);
-  return { ...t, store, calls };
+  return { ...t, store, calls, holdNext };
 }
 
 /** The audit lines `run` writes: event, who, and what the tunnel told. */
@@ -131,24 +145,33 @@ Deno.test("the old tunnel's ESTABLISHED after a token CONNECT moved its session 
 });
 
 /**
- * The audit lines of the old tunnel's DISCONNECT (cid 4, an hour, some traffic) after alice,
- * whose session was bound to it in OpenVPN's run `boundIn` by a bridge process before this one,
- * came back with her token on cid 5.
+ * The `client_left` lines of the old tunnel's DISCONNECT (cid 4, an hour, some traffic) after
+ * alice, whose session was bound to it in OpenVPN's run `boundIn` by a bridge process before this
+ * one, came back with her token on cid 5: after that CONNECT was answered, or `whileMoving`, while
+ * its write of the session's move to cid 5 waits (a slow store, a refresh at the IdP before it).
  */
-async function oldTunnelLeftAfterRestart(boundIn: string): Promise<Record<string, unknown>[]> {
+async function oldTunnelLeftAfterRestart(
+  boundIn: string,
+  { whileMoving = false } = {},
+): Promise<Record<string, unknown>[]> {
   const t = await setUp();
   const capture = captureLogs();
   try {
     const bound = { openvpnRun: boundIn, clientIp: ALICE.clientIp, resumable: true };
     await t.store.putSession(testSession(bound));
-    await t.events.onConnect(5, 1, testEnv({ session_state: "Authenticated" }));
-    assertEquals((await t.store.getSession("s-1"))?.cid, 5);
-    const mark = capture.lines.length;
+    const release = whileMoving ? t.holdNext("updateSession") : () => {};
+    const connect = t.events.onConnect(5, 1, testEnv({ session_state: "Authenticated" }));
+    if (!whileMoving) await connect;
+    await settle();
     const traffic = { time_duration: "3600", bytes_received: "1000", bytes_sent: "2000" };
-    await t.events.onDisconnect(4, testEnv(traffic));
+    const disconnect = t.events.onDisconnect(4, testEnv(traffic));
+    await settle();
+    release();
+    await connect;
+    await disconnect;
     await settle();
     assertEquals((await t.store.getSession("s-1"))?.cid, 5, "the new tunnel keeps the session");
-    return capture.lines.slice(mark).filter((line) => line.category === "audit").map(
+    return capture.lines.filter((line) => line.properties.event === "client_left").map(
       ({ properties }) => {
         const { event, username, sessionId, cid, clientIp, durationSec, bytesReceived } =
           properties;
@@ -163,6 +186,19 @@ async function oldTunnelLeftAfterRestart(boundIn: string): Promise<Record<string
 
 Deno.test("after a bridge restart, a token CONNECT that moves the session leaves the old tunnel's client_left naming the user", async () => {
   assertEquals(await oldTunnelLeftAfterRestart(RUN), [{
+    event: "client_left",
+    username: "alice",
+    sessionId: "s-1",
+    cid: 4,
+    clientIp: ALICE.clientIp,
+    durationSec: 3600,
+    bytesReceived: 1000,
+  }]);
+});
+
+Deno.test("after a bridge restart, the old tunnel's DISCONNECT while a token CONNECT moves its session still has client_left naming the user", async () => {
+  // Its DISCONNECT finds no name and the session already being moved; the move names the tunnel.
+  assertEquals(await oldTunnelLeftAfterRestart(RUN, { whileMoving: true }), [{
     event: "client_left",
     username: "alice",
     sessionId: "s-1",
