@@ -72,11 +72,11 @@ export class ServerLink {
   #heard: Set<number> | undefined;
   /** The second look at the unheard clients too young to tell at link-up; cleared with the link. */
   #unheardTimer: TimerHandle | undefined;
-  /** Per code, made when first needed (the codes are a closed set). */
   /**
    * A protocol warning that names no client is logged at most once a minute per code: the peer
    * causes one a line (stray reply lines, malformed `>` lines), and that peer may be a broken
-   * OpenVPN or a local user who bound the management port first.
+   * OpenVPN or a local user who bound the management port first. An interval per code, made when
+   * first needed (the codes are a closed set, so the map stays small).
    */
   readonly #protocolWarnings = new Map<ProtocolWarningCode, WarningInterval>();
   /**
