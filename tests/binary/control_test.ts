@@ -148,8 +148,10 @@ ${fileStoreToml(dir, socket)}`,
     const revoked = await admin("sessions", "revoke", "--user", "alice");
     assertEquals(revoked.code, 0, revoked.stderr);
     assertEquals(revoked.stdout, "1 session(s) ended\n");
+    // With its text: the client shows it and comes back to a browser sign-in (RESTART).
     await openvpn.waitForLine((line) =>
-      line === 'client-kill 0 "RESTART"' && openvpn.received.lastIndexOf(line) >= before
+      line === 'client-kill 0 "RESTART,An administrator ended your VPN session"' &&
+      openvpn.received.lastIndexOf(line) >= before
     );
     assertEquals(JSON.parse((await admin("sessions", "list", "--json")).stdout), []);
     const again = await admin("sessions", "revoke", "s-alice");
