@@ -120,17 +120,17 @@ export class SignIns {
    * read in (entry_check.ts, ownString).
    */
   track(signIn: SignIn): void {
+    const clientIp = ownString(signIn.clientIp);
+    const group = addressGroup(clientIp);
     const kept: Tracked = {
       ...signIn,
       commonName: ownString(signIn.commonName),
-      clientIp: ownString(signIn.clientIp),
-      countedIn: undefined,
+      clientIp,
+      countedIn: group,
     };
     // Tracked before its deadline is queued: one already due fires inside add(), and must find
     // itself the latest on its cid to be denied.
     this.#byCid.set(kept.cid, kept);
-    const group = addressGroup(kept.clientIp);
-    kept.countedIn = group;
     this.#waitingFrom.set(group, (this.#waitingFrom.get(group) ?? 0) + 1);
     this.#deadlines.add(kept);
   }
