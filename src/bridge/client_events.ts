@@ -712,7 +712,7 @@ export class ClientEvents {
       ) return false;
       const left = departure && leftOf(departure, session);
       const gone = await this.#clientGone(session, left);
-      if (gone && left !== undefined) departure!.leftAudited = true;
+      if (gone && left !== undefined) this.#tunnels.sessionLeftAudited(departure!);
       return gone;
     });
   }

@@ -25,11 +25,12 @@ import { clientAddress, establishedDetails, leftDetails } from "./tunnel_details
 export const MAX_TUNNELS = 65_536;
 
 /**
- * Departures nothing named kept for a late `adopt` (TunnelAudit), the oldest dropped first. By
- * count rather than age (a minute): memory stays fixed whatever the churn of clients, and no clock
- * is needed. One waits only while a token CONNECT is resumed (a store write, a refresh at the
- * IdP: seconds), in which a server sees far fewer DISCONNECTs unless many of its clients drop at
- * once; then some such line may be lost (an audit line: it decides nothing).
+ * Departures nothing named whose `client_left` line is not written, kept for a late `adopt`
+ * (TunnelAudit), the oldest dropped first. By count rather than age (a minute): memory stays fixed
+ * whatever the churn of clients, and no clock is needed. One waits only while a token CONNECT is
+ * resumed (a store write, a refresh at the IdP: seconds), in which a server sees far fewer
+ * DISCONNECTs unless many of its clients drop at once; then some such line may be lost (an audit
+ * line: it decides nothing).
  */
 export const MAX_UNNAMED_DEPARTURES = 1_024;
 
@@ -68,9 +69,11 @@ export class TunnelAudit {
   readonly #deps: TunnelAuditDeps;
   readonly #byCid = new Map<number, AuditSubject>();
   /**
-   * This run's departures that nothing named and whose DISCONNECT told how long and how much, by
-   * cid (MAX_UNNAMED_DEPARTURES): one whose session a token CONNECT is still moving off, after a
-   * bridge restart, is named by that move's `adopt` when it comes.
+   * This run's departures that nothing named, whose DISCONNECT told how long and how much, and
+   * whose `client_left` line is not written, by cid (MAX_UNNAMED_DEPARTURES): one whose session a
+   * token CONNECT is still moving off, after a bridge restart, is named by that move's `adopt`
+   * when it comes. One whose line was written (for the session it ended) waits for nothing, and
+   * is dropped (sessionLeftAudited) rather than take the place of one that waits.
    */
   readonly #unnamedDepartures = new Map<number, ClientDeparture>();
   #run: string | undefined;
@@ -174,6 +177,18 @@ export class TunnelAudit {
       keepNewest(this.#unnamedDepartures, cid, departure, MAX_UNNAMED_DEPARTURES);
     }
     return departure;
+  }
+
+  /**
+   * The `client_left` line of the session `departure` ended (or unbound) was written
+   * (client_events.ts): its departure waits for no `adopt` any more.
+   */
+  sessionLeftAudited(departure: ClientDeparture): void {
+    departure.leftAudited = true;
+    // Only this one: a DISCONNECT tried again after OpenVPN restarted has a cid that another
+    // client of the new run may have left on, whose departure may be waiting.
+    const { cid } = departure;
+    if (this.#unnamedDepartures.get(cid) === departure) this.#unnamedDepartures.delete(cid);
   }
 
   /**

@@ -6,6 +6,7 @@
  * without a user, nor its `client_left` line when this process did not admit the old tunnel.
  */
 import { assertEquals } from "../../support/assert.ts";
+import { MAX_UNNAMED_DEPARTURES } from "../../../src/bridge/tunnel_audit.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import type { SessionStore } from "../../../src/sessions/types.ts";
 import {
@@ -50,11 +51,11 @@ function countedStore(store: SessionStore) {
   return { store: counted, calls, holdNext };
 }
 
-/** ClientEvents over a counted memory store, in OpenVPN's run RUN. */
-async function setUp() {
+/** ClientEvents over a counted memory store of `maxEntries`, in OpenVPN's run RUN. */
+async function setUp(maxEntries = 10) {
   const clock = new FakeClock(EVENTS_T0);
   const { store, calls, holdNext } = countedStore(
-    new MemoryStore({ maxEntries: 10, now: clock.now }),
+    new MemoryStore({ maxEntries, now: clock.now }),
   );
   const t = testClientEvents({ store, clock });
   await t.events.openvpnRunIs(RUN);
@@ -149,12 +150,14 @@ Deno.test("the old tunnel's ESTABLISHED after a token CONNECT moved its session 
  * alice, whose session was bound to it in OpenVPN's run `boundIn` by a bridge process before this
  * one, came back with her token on cid 5: after that CONNECT was answered, or `whileMoving`, while
  * its write of the session's move to cid 5 waits (a slow store, a refresh at the IdP before it).
+ * `othersLeaving`: clients of sessions bound by that process too (cids from 100), which leave
+ * after cid 4 and before the move is written: their lines too.
  */
 async function oldTunnelLeftAfterRestart(
   boundIn: string,
-  { whileMoving = false } = {},
+  { whileMoving = false, othersLeaving = 0 } = {},
 ): Promise<Record<string, unknown>[]> {
-  const t = await setUp();
+  const t = await setUp(othersLeaving + 10);
   const capture = captureLogs();
   try {
     const bound = { openvpnRun: boundIn, clientIp: ALICE.clientIp, resumable: true };
@@ -166,6 +169,10 @@ async function oldTunnelLeftAfterRestart(
     const traffic = { time_duration: "3600", bytes_received: "1000", bytes_sent: "2000" };
     const disconnect = t.events.onDisconnect(4, testEnv(traffic));
     await settle();
+    for (let cid = 100; cid < 100 + othersLeaving; cid++) {
+      await t.store.putSession(testSession({ ...bound, sessionId: `s-${cid}`, cid }));
+      await t.events.onDisconnect(cid, testEnv(traffic));
+    }
     release();
     await connect;
     await disconnect;
@@ -199,6 +206,25 @@ Deno.test("after a bridge restart, a token CONNECT that moves the session leaves
 Deno.test("after a bridge restart, the old tunnel's DISCONNECT while a token CONNECT moves its session still has client_left naming the user", async () => {
   // Its DISCONNECT finds no name and the session already being moved; the move names the tunnel.
   assertEquals(await oldTunnelLeftAfterRestart(RUN, { whileMoving: true }), [{
+    event: "client_left",
+    username: "alice",
+    sessionId: "s-1",
+    cid: 4,
+    clientIp: ALICE.clientIp,
+    durationSec: 3600,
+    bytesReceived: 1000,
+  }]);
+});
+
+Deno.test("after a bridge restart, the old tunnel's DISCONNECT waiting for a token CONNECT's move is not pushed out by as many departures whose lines were written", async () => {
+  // Each of them, unnamed too, had its session's line: none waits for an adopt, nor takes the
+  // place of one that does (MAX_UNNAMED_DEPARTURES).
+  const lines = await oldTunnelLeftAfterRestart(RUN, {
+    whileMoving: true,
+    othersLeaving: MAX_UNNAMED_DEPARTURES,
+  });
+  assertEquals(lines.length, 1 + MAX_UNNAMED_DEPARTURES);
+  assertEquals(lines.filter(({ cid }) => cid === 4), [{
     event: "client_left",
     username: "alice",
     sessionId: "s-1",

@@ -1,8 +1,10 @@
 /**
- * TunnelAudit's memory is capped (tunnel_audit.ts): at most MAX_TUNNELS named tunnels and
+ * TunnelAudit's memory (tunnel_audit.ts) is capped: at most MAX_TUNNELS named tunnels and
  * MAX_UNNAMED_DEPARTURES departures waiting for a late `adopt`, the oldest dropped first, the
  * newest kept. What a dropped entry costs: an `established` line that reads the store for its user
- * (here a store that knows none: no user), or a `client_left` line that is never written.
+ * (here a store that knows none: no user), or a `client_left` line that is never written. A
+ * departure whose line was written waits no more, and only it (established_from_admission_test
+ * shows that it leaves its place to one that waits).
  */
 import { getLogger } from "@logtape/logtape";
 import { assertEquals } from "../../support/assert.ts";
@@ -17,6 +19,7 @@ import { EVENTS_T0, testEnv } from "../../support/client_events_fixture.ts";
 import { logsOf } from "../../support/log_capture.ts";
 
 const RUN = "4242@1800000000:CONNECTED";
+const NEXT_RUN = "4243@1800000100:CONNECTED";
 
 /** A TunnelAudit in run RUN over a store that knows no session; `reads`: the cids it was asked. */
 function testTunnels() {
@@ -98,4 +101,19 @@ Deno.test("TunnelAudit keeps at most MAX_UNNAMED_DEPARTURES departures for a lat
     ["client_left", 2, "user-2"],
     ["client_left", departed, `user-${departed}`],
   ]);
+});
+
+Deno.test("a DISCONNECT of the run before, its session's line written when tried again, leaves the new run's departure on its cid waiting for its adopt", async () => {
+  const { tunnels } = testTunnels();
+  const env = testEnv({ time_duration: "60" });
+  const earlier = tunnels.departed(7, env, EVENTS_T0, new RunTold(RUN));
+  // OpenVPN restarted while that DISCONNECT waited to be tried again; cid 7 is another client's.
+  tunnels.runIs(NEXT_RUN);
+  tunnels.departed(7, env, EVENTS_T0 + 1, new RunTold(NEXT_RUN));
+  tunnels.sessionLeftAudited(earlier);
+  const lines = await auditLines(() => {
+    tunnels.adopt(7, NEXT_RUN, userOf(7));
+    return Promise.resolve();
+  });
+  assertEquals(lines, [["client_left", 7, "user-7"]]);
 });
