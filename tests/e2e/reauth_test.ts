@@ -11,6 +11,7 @@ import { parseAuthFailed, parseStateLine } from "./lib/client_management.ts";
 import type { Lab } from "./lib/lab.ts";
 import type { OpenVpnClient } from "./lib/openvpn_client.ts";
 import { announceSkip, browserLabSkipReason } from "./lib/requirements.ts";
+import { isReauthAnswer, type ServerCommand, serverCommands } from "./lib/server_commands.ts";
 import { type StackOptions, withStack } from "./lib/stack.ts";
 import { assertTunnelCarriesPings } from "./lib/tunnel_pings.ts";
 import { pollUntil } from "./lib/wait.ts";
@@ -29,28 +30,6 @@ const RENEGOTIATING_SERVER: StackOptions["lab"] = {
   },
 };
 
-/** One management command as the OpenVPN server logged it (`MANAGEMENT: CMD '...'`). */
-interface ServerCommand {
-  readonly verb: string;
-  readonly cid: number;
-  readonly kid: number;
-  readonly text: string;
-}
-
-/**
- * The client-auth/deny commands the OpenVPN server received, in order. Its log echoes every
- * management command, so this is what OpenVPN was told, whatever the bridge logs at its level.
- */
-async function serverCommands(lab: Lab): Promise<ServerCommand[]> {
-  const log = await lab.server.diagnostics();
-  return [...log.matchAll(/MANAGEMENT: CMD '((client-[a-z-]+) (\d+) (\d+)[^']*)'/g)].map((m) => ({
-    text: m[1]!,
-    verb: m[2]!,
-    cid: Number(m[3]),
-    kid: Number(m[4]),
-  }));
-}
-
 /**
  * Whether the lab's OpenVPN server pushes `auth-token-user` itself with the token it issues: 2.7
  * does, with the client's user name when it has one (push.c `prepare_auth_token_push_reply`,
@@ -63,9 +42,9 @@ async function serverPushesTokenUser(lab: Lab): Promise<boolean> {
   return Number(release[1]) * 1000 + Number(release[2]) >= 2007;
 }
 
-/** `client-auth-nt` answers to renegotiations (a first CONNECT has key id 1; REAUTHs do not). */
+/** `client-auth-nt` answers to renegotiations. */
 async function reauthAnswers(lab: Lab): Promise<ServerCommand[]> {
-  return (await serverCommands(lab)).filter((c) => c.verb === "client-auth-nt" && c.kid !== 1);
+  return (await serverCommands(lab.server)).filter(isReauthAnswer);
 }
 
 /** Waits until OpenVPN has received `count` REAUTH answers with client-auth-nt. */
@@ -120,7 +99,7 @@ Deno.test({
         assertNoBrowserNeeded(client);
         // Never denied, never asked to log in again: each REAUTH got client-auth-nt, the one
         // after the restart from the new process (which had only the session file to go on).
-        const commands = await serverCommands(s.lab);
+        const commands = await serverCommands(s.lab.server);
         const verbs = commands.map((c) => c.verb);
         assertEquals(
           verbs.slice(0, 2),
@@ -165,7 +144,7 @@ Deno.test({
       await assertTunnelCarriesPings(s.lab);
 
       assertNoBrowserNeeded(client);
-      const verbs = (await serverCommands(s.lab)).map((c) => c.verb);
+      const verbs = (await serverCommands(s.lab.server)).map((c) => c.verb);
       assertEquals(verbs.includes("client-deny"), false, verbs.join(","));
       assertEquals(
         verbs.filter((v) => v === "client-pending-auth").length,
@@ -211,7 +190,7 @@ Deno.test({
       await assertTunnelCarriesPings(s.lab);
       assertNoBrowserNeeded(client);
       assertEquals(new Set(answers.map((a) => a.cid)).size, 1);
-      const verbs = (await serverCommands(s.lab)).map((c) => c.verb);
+      const verbs = (await serverCommands(s.lab.server)).map((c) => c.verb);
       assertEquals(verbs.includes("client-deny"), false, verbs.join(","));
       assertEquals(s.bridge.matches(/denied|bypass list/g).length, 0);
     });
@@ -238,7 +217,9 @@ Deno.test({
       const deny = await pollUntil(
         "OpenVPN to receive client-deny for a REAUTH",
         async () => {
-          return (await serverCommands(s.lab)).find((c) => c.verb === "client-deny" && c.kid !== 1);
+          return (await serverCommands(s.lab.server)).find((c) =>
+            c.verb === "client-deny" && c.kid !== 1
+          );
         },
         REAUTH_WAIT_MS,
         200,

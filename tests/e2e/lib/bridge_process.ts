@@ -7,6 +7,7 @@
 
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type AuditRecord, auditRecords } from "../../support/audit_records.ts";
 import { ChildProcess, type CommandResult, run } from "./command.ts";
 import { pollUntil, withTimeout } from "./wait.ts";
 
@@ -38,6 +39,8 @@ export interface BridgeConfigOptions {
   readonly servers?: ReadonlyArray<
     { readonly name: string; readonly managementSocket: string; readonly toml?: string }
   >;
+  /** Extra TOML for the one `[openvpn]` table (without `servers`), e.g. `bypass_common_names`. */
+  readonly openvpnToml?: string | undefined;
   /** Port on 127.0.0.1 the bridge listens on. */
   readonly listenPort: number;
   /** Default `http://127.0.0.1:<listenPort>`. */
@@ -61,6 +64,8 @@ export interface BridgeConfigOptions {
   readonly clientConfig?: readonly ClientConfigRule[];
   /** Default "info": accepted REAUTHs are logged at info. */
   readonly logLevel?: "debug" | "info" | "warning" | "error";
+  /** Default "text"; "json" for a test that reads the audit lines (audit_log.ts). */
+  readonly logFormat?: "text" | "json";
   /** Default true: the confirmation page is shown. */
   readonly confirmLogin?: boolean;
   /** `http.form_action_origins`; default none. */
@@ -81,7 +86,7 @@ function tomlList(values: readonly string[]): string {
 /** Builds the bridge's config file. Pure. */
 export function buildBridgeConfig(options: BridgeConfigOptions): string {
   const baseUrl = options.baseUrl ?? `http://127.0.0.1:${options.listenPort}`;
-  const server = (socket: string) => [
+  const server = (socket: string, toml: string | undefined) => [
     `management = ${tomlString(`unix://${socket}`)}`,
     `auth_pending_timeout = ${tomlString(options.authPendingTimeout ?? "60s")}`,
     ...(options.managementPasswordFile === undefined
@@ -90,14 +95,14 @@ export function buildBridgeConfig(options: BridgeConfigOptions): string {
     'command_timeout = "5s"',
     // Tests restart OpenVPN and expect the bridge back within seconds.
     'reconnect_max_delay = "1s"',
+    ...(toml === undefined ? [] : [toml]),
   ];
   const servers = options.servers === undefined
-    ? ["[openvpn]", ...server(options.managementSocket)]
+    ? ["[openvpn]", ...server(options.managementSocket, options.openvpnToml)]
     : options.servers.flatMap((each) => [
       "[[openvpn]]",
       `name = ${tomlString(each.name)}`,
-      ...server(each.managementSocket),
-      ...(each.toml === undefined ? [] : [each.toml]),
+      ...server(each.managementSocket, each.toml),
       "",
     ]);
   const lines = [
@@ -132,7 +137,7 @@ export function buildBridgeConfig(options: BridgeConfigOptions): string {
     "",
     "[log]",
     `level = ${tomlString(options.logLevel ?? "info")}`,
-    'format = "text"',
+    `format = ${tomlString(options.logFormat ?? "text")}`,
   ];
   for (const rule of options.clientConfig ?? []) {
     lines.push("", "[[client_config]]", `groups = ${tomlList(rule.groups)}`);
@@ -318,6 +323,24 @@ export class BridgeProcess {
   /** Every match of `pattern` (which must have the g flag) after `since`. */
   matches(pattern: RegExp, since: LogMark = 0): RegExpExecArray[] {
     return [...this.log.slice(since).matchAll(pattern)];
+  }
+
+  /** The audit lines written after `since`, of a bridge started with `logFormat: "json"`. */
+  auditLines(since: LogMark = 0): AuditRecord[] {
+    return auditRecords(this.log.slice(since).split("\n"));
+  }
+
+  /** Waits for an audit line after `since` that `matches` (`what` says which, if none comes). */
+  async waitForAudit(
+    what: string,
+    matches: (line: AuditRecord) => boolean,
+    timeoutMs: number,
+    since: LogMark = 0,
+  ): Promise<AuditRecord> {
+    return await pollUntil(`the audit line ${what}`, () => {
+      if (!this.running) throw new Error(`Bridge exited while waiting for the audit line ${what}`);
+      return this.auditLines(since).find(matches);
+    }, timeoutMs);
   }
 
   async readiness(): Promise<Readiness> {

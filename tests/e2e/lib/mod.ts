@@ -12,4 +12,5 @@ export * from "./openvpn_log.ts";
 export * from "./openvpn_server.ts";
 export * from "./ping.ts";
 export * from "./pki.ts";
+export * from "./server_commands.ts";
 export * from "./wait.ts";

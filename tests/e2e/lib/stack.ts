@@ -36,10 +36,14 @@ export type StackBridgeOptions =
       | "clientId"
       | "clientSecret"
       | "sessionsPath"
+      | "openvpnToml"
     >
   >
   & {
-    /** Extra TOML for the `[[openvpn]]` table of a lab server, by its label. */
+    /**
+     * Extra TOML for the `[openvpn]` table of the lab's server, or with several the `[[openvpn]]`
+     * table of each, by its label.
+     */
     readonly serverToml?: Readonly<Record<string, string>>;
   };
 
@@ -174,7 +178,7 @@ export async function createStack(options: StackOptions = {}): Promise<Stack> {
                 : { toml: bridgeOptions.serverToml[server.label] }),
             })),
           }
-          : {}),
+          : { openvpnToml: bridgeOptions.serverToml?.[lab.server.label] }),
         listenPort,
         baseUrl,
         issuer: idp.issuer,

@@ -4,6 +4,7 @@
  * harness's log level `error`.
  */
 import { assertEquals } from "../../support/assert.ts";
+import { type AuditRecord, auditRecords as auditRecordsIn } from "../../support/audit_records.ts";
 import { BridgeHarness, clientEnv, type HarnessOptions } from "../../support/bridge_harness.ts";
 import { captureStderr, type StderrCapture } from "../../support/stderr_capture.ts";
 
@@ -18,13 +19,9 @@ async function auditedBridge(
   return { h, log: captureStderr() };
 }
 
-type AuditRecord = Record<string, unknown>;
-
 /** The properties of each audit line written so far. */
 function auditRecords(log: StderrCapture): AuditRecord[] {
-  return log.lines().map((line) => JSON.parse(line))
-    .filter((record) => record.logger === "openvpn-auth-oidc.audit")
-    .map((record) => record.properties);
+  return auditRecordsIn(log.lines());
 }
 
 /** `record` with only the properties named in `keys`. */

@@ -5,6 +5,7 @@
  * waiting for OpenVPN's own timeout.
  */
 import { assertEquals, assertStringIncludes } from "../../support/assert.ts";
+import { auditRecords } from "../../support/audit_records.ts";
 import { BridgeHarness, clientEnv } from "../../support/bridge_harness.ts";
 import { captureStderr } from "../../support/stderr_capture.ts";
 
@@ -52,9 +53,8 @@ Deno.test("a sign-in finished while the management link is down gets its client-
     h.openvpn.sendClientBlock("REAUTH", 0, 2, clientEnv(env));
     await h.waitForCommand(reauth, (line) => line === "client-auth-nt 0 2");
 
-    const audit = log.lines().map((line) => JSON.parse(line))
-      .filter((record) => record.logger === "openvpn-auth-oidc.audit")
-      .map(({ properties: { event, cid, username } }) => ({ event, cid, username }));
+    const audit = auditRecords(log.lines())
+      .map(({ event, cid, username }) => ({ event, cid, username }));
     assertEquals(audit, [{ event: "admitted", cid: 0, username: "alice" }]);
   } finally {
     log.restore();
