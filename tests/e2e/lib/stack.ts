@@ -105,7 +105,10 @@ export interface Stack {
    * runs in between (an outage of the bridge).
    */
   replaceBridge(runtime?: BridgeRuntime, whileDown?: () => Promise<void>): Promise<BridgeProcess>;
-  /** Bridge log, then the lab's OpenVPN logs and client transcripts. */
+  /**
+   * Bridge log (of each process replaceBridge stopped, then the running one), then the lab's
+   * OpenVPN logs and client transcripts.
+   */
   diagnostics(): Promise<string>;
   /** Stops everything; idempotent. */
   dispose(): Promise<void>;
@@ -198,6 +201,8 @@ export async function createStack(options: StackOptions = {}): Promise<Stack> {
     say(`Starting the bridge (${runtimeNames[runtime]}) on ${listenUrl}...`);
     const wrapper = options.wrapper;
     let bridge = await BridgeProcess.start({ runtime, configPath, listenUrl, wrapper });
+    // The logs of the processes replaceBridge stopped, for the diagnostics.
+    let replacedLogs = "";
     // Killed, not stopped, at teardown: a test that wants a clean stop checks it itself.
     cleanup.defer("kill the bridge", () => bridge.kill());
     say("The bridge is connected to OpenVPN and to the identity provider (/readyz says ready)");
@@ -231,7 +236,8 @@ export async function createStack(options: StackOptions = {}): Promise<Stack> {
         return { url, page };
       },
       async replaceBridge(nextRuntime = bridge.runtime, whileDown) {
-        await bridge.stop();
+        const stopped = bridge;
+        await stopped.stop();
         await whileDown?.();
         bridge = await BridgeProcess.start({
           runtime: nextRuntime,
@@ -239,12 +245,13 @@ export async function createStack(options: StackOptions = {}): Promise<Stack> {
           listenUrl,
           wrapper,
         });
+        replacedLogs += stopped.log;
         return bridge;
       },
       async diagnostics() {
         return [
           `===== bridge log (${bridge.runtime}, config ${configPath})`,
-          bridge.log,
+          replacedLogs + bridge.log,
           await lab.diagnostics(),
         ].join("\n");
       },
