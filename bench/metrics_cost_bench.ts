@@ -15,6 +15,7 @@ const metrics = new PrometheusMetrics();
 const server = metrics.addServer("default", {
   counts: () => Promise.resolve({ sessions: 0, pending: 0 }),
   linkUp: () => true,
+  tunnels: () => undefined,
 });
 const off = noMetrics.server("default");
 

@@ -199,6 +199,8 @@ export async function startDaemon(
         counts: () => store.countLive(name),
         linkUp: () =>
           cluster ? cluster.linkUp(name) : links.find((l) => l.name === name)!.link.linkUp,
+        tunnels: () =>
+          cluster ? cluster.tunnels(name) : links.find((l) => l.name === name)!.link.tunnels,
       }),
     );
   }

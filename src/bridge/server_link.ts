@@ -1,6 +1,7 @@
 /**
  * Ties one OpenVPN server's management connection to its ClientEvents (and each ESTABLISHED to
- * the check of what admitted its client, unasked_admissions.ts): routes events, checks
+ * the check of what admitted its client, unasked_admissions.ts; its tunnels to their count,
+ * tunnel_count.ts): routes events, checks
  * which clients still exist after each (re)connect (again, until the store lets it finish), and
  * fails closed when handling an auth request goes wrong (the client is denied rather than left
  * waiting; not when OpenVPN refused the answer it was given).
@@ -15,6 +16,7 @@ import { openvpnRun, type OpenvpnState } from "../management/openvpn_run.ts";
 import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
 import { logDue, WARNING_INTERVAL_MS, WarningInterval } from "../warning_interval.ts";
 import type { ClientEvents } from "./client_events.ts";
+import { TunnelCount } from "./tunnel_count.ts";
 import { answerRefusal, outcomeUnknown } from "./commander.ts";
 import { INTERNAL_ERROR, MALFORMED_REQUEST, STORE_UNAVAILABLE } from "./denial.ts";
 import { retryDelayMs } from "./retry_delay.ts";
@@ -85,6 +87,8 @@ export class ServerLink {
    * alike, and a REAUTH storm wrote a warning per client.
    */
   readonly #storeFailureWarning: WarningInterval;
+  /** Told each event as it arrives, before it is handled, in the order OpenVPN sent them. */
+  readonly #tunnels = new TunnelCount();
 
   constructor(
     connection: ManagementConnection,
@@ -114,6 +118,14 @@ export class ServerLink {
 
   get linkUp(): boolean {
     return this.#connection.status().linkUp;
+  }
+
+  /**
+   * Clients whose tunnel is up on this server (tunnel_count.ts); undefined while the link is
+   * down (a stopped link hears no `disconnected`) or does not know.
+   */
+  get tunnels(): number | undefined {
+    return this.linkUp ? this.#tunnels.count : undefined;
   }
 
   /**
@@ -207,6 +219,7 @@ export class ServerLink {
         return;
       }
       case "client-established": {
+        this.#tunnels.established(event.cid);
         // Both begin now, in the order OpenVPN sent the event; the check's kill, if any, waits
         // for no store read of the audit line's.
         const audited = this.#events.onEstablished(event.cid, event.env);
@@ -220,6 +233,7 @@ export class ServerLink {
         return;
       }
       case "client-disconnect":
+        this.#tunnels.left(event.cid);
         this.#unasked?.left(event.cid);
         await this.#events.onDisconnect(event.cid, event.env).catch((error) =>
           this.#log.error("Handling DISCONNECT of cid {cid} failed: {error}", {
@@ -246,6 +260,7 @@ export class ServerLink {
         // Synchronous, before any later event: no try of the old link's check runs after it.
         this.#dropReconcile("the management link went down");
         this.#dropUnheard();
+        this.#tunnels.unknown();
         return;
       case "state": {
         // `state on` reports every state change; for a server each one is a (re)start.
@@ -258,7 +273,9 @@ export class ServerLink {
           // EXITING (SIGTERM, SIGINT): OpenVPN closes the link next, so its client list is not
           // asked for (the reply never comes, and a warning said so at every clean stop); its
           // clients all go with it, and the bindings of the run before end as at any restart.
-          await this.#reconcile(this.#clock.now(), event.state !== "EXITING");
+          const exiting = event.state === "EXITING";
+          if (exiting) this.#tunnels.none();
+          await this.#reconcile(this.#clock.now(), !exiting);
         }
         return;
       }
@@ -481,8 +498,18 @@ export class ServerLink {
     this.#heard = undefined;
   }
 
-  /** OpenVPN's client list; undefined when it could not be read whole. */
+  /**
+   * OpenVPN's client list; undefined when it could not be read whole. The tunnels are counted
+   * from it (asked for at each link-up and new run only).
+   */
   async #clientList(): Promise<ClientList | undefined> {
+    const listing = this.#tunnels.listing();
+    const list = await this.#readClientList();
+    this.#tunnels.listed(listing, list);
+    return list;
+  }
+
+  async #readClientList(): Promise<ClientList | undefined> {
     try {
       const reply = await this.#connection.send(status3());
       if (reply.type !== "lines") return undefined;

@@ -41,6 +41,11 @@ export interface Cluster {
   commander(server: string): ClientCommander;
   /** This server's link is held here and up. */
   linkUp(server: string): boolean;
+  /**
+   * Clients whose tunnel is up on `server`, when its link is held here and knows
+   * (ServerLink.tunnels); undefined otherwise: only the holder's link hears the server's events.
+   */
+  tunnels(server: string): number | undefined;
   /** The servers whose lease this instance holds. */
   leases(): string[];
   /** This instance holds the lease on `server`. */
@@ -143,6 +148,7 @@ export async function startCluster(deps: ClusterDeps): Promise<Cluster> {
         remoteCommander(queue, server, waitMs),
       ),
     linkUp: (server) => links.get(server)?.linkUp ?? false,
+    tunnels: (server) => links.get(server)?.tunnels,
     leases: () => [...links].filter(([, link]) => link.holding).map(([server]) => server),
     holds: (server) => links.get(server)?.holding ?? false,
     async stop() {

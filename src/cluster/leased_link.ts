@@ -105,6 +105,11 @@ export class LeasedLink {
     return this.#held?.link.link.linkUp ?? false;
   }
 
+  /** Clients whose tunnel is up on the server; undefined unless the link is held here and knows. */
+  get tunnels(): number | undefined {
+    return this.#held?.link.link.tunnels;
+  }
+
   /** The commander of the link held here, once it is connected; undefined otherwise. */
   heldCommander(): ClientCommander | undefined {
     const held = this.#held;

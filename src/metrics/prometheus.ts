@@ -1,8 +1,8 @@
 /**
  * The Metrics port over the Prometheus registry: every counter child is created when a server
- * is added, so a count is a property read and an increment. Session, pending-login and link
- * gauges are read from their sources at scrape time instead of being tracked; a source that
- * fails is left out of that scrape and counted (collector_errors.ts).
+ * is added, so a count is a property read and an increment. Session, pending-login, link and
+ * tunnel gauges are read from their sources at scrape time instead of being tracked; a source
+ * that fails is left out of that scrape and counted (collector_errors.ts).
  */
 import {
   type CounterChild,
@@ -46,6 +46,11 @@ const COMMAND_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 
 export interface ServerSources {
   counts(): Promise<{ sessions: number; pending: number }>;
   linkUp(): boolean;
+  /**
+   * Clients whose tunnel is up on the server (ServerLink.tunnels); undefined when this bridge
+   * does not know: the link is down, not read yet, or (in a cluster) held by another instance.
+   */
+  tunnels(): number | undefined;
 }
 
 type Children<K extends string, C> = Record<K, C>;
@@ -89,6 +94,14 @@ export class PrometheusMetrics implements Metrics {
     new GaugeFamily(
       `${PREFIX}management_up`,
       "1 when the management interface link is up, else 0.",
+      ["server"],
+    ),
+  );
+  readonly #tunnels = this.registry.register(
+    new GaugeFamily(
+      `${PREFIX}tunnels`,
+      "Clients whose tunnel is up on the OpenVPN server (ESTABLISHED, no DISCONNECT yet), as " +
+        "this instance's management link knows it; left out while it does not know.",
       ["server"],
     ),
   );
@@ -151,8 +164,15 @@ export class PrometheusMetrics implements Metrics {
     const sessions = this.#sessions.labels(name);
     const pending = this.#pending.labels(name);
     const up = this.#up.labels(name);
+    const tunnels = this.#tunnels.labels(name);
     // Two collectors: the link's state is worth most exactly when the store cannot be read.
-    this.registry.onCollect(`management:${name}`, () => up.set(sources.linkUp() ? 1 : 0), [up]);
+    this.registry.onCollect(`management:${name}`, () => {
+      up.set(sources.linkUp() ? 1 : 0);
+      const count = sources.tunnels();
+      // Unknown is no sample rather than a 0 that reads as everyone gone.
+      if (count === undefined) tunnels.clear();
+      else tunnels.set(count);
+    }, [up, tunnels]);
     this.registry.onCollect(`sessions:${name}`, async () => {
       const counts = await sources.counts();
       sessions.set(counts.sessions);

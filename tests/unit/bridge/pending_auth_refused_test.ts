@@ -47,6 +47,7 @@ function linkRefusingPendingAuth(clientLeft: boolean) {
   metrics.addServer("default", {
     counts: () => Promise.resolve({ sessions: 0, pending: 0 }),
     linkUp: () => true,
+    tunnels: () => undefined,
   });
   const clock = new FakeClock(EVENTS_T0);
   const { events } = testClientEvents({

@@ -46,6 +46,7 @@ async function linkAnswering(reply: (command: string) => string | undefined) {
   metrics.addServer("default", {
     counts: () => Promise.resolve({ sessions: 0, pending: 0 }),
     linkUp: () => true,
+    tunnels: () => undefined,
   });
   const clock = new FakeClock(EVENTS_T0);
   const { events } = testClientEvents({

@@ -57,6 +57,8 @@ class FakeServerLink {
   started = 0;
   stopped = 0;
   linkUp = false;
+  /** ServerLink.tunnels: what the link knows of the clients whose tunnel is up. */
+  tunnels: number | undefined = undefined;
   readonly #onUp: Array<() => void> = [];
   /** What stopping the link also stops (the real one closes its events). */
   readonly #onStop: () => void;
@@ -135,6 +137,37 @@ Deno.test("a held link is started at acquisition, and its runner drains the mome
     await leased.stop();
   }
   assertEquals(leased.holding, false, "released at stop");
+});
+
+Deno.test("[cluster]: the tunnels of a server are its held link's count; an instance not holding it does not know", async () => {
+  const serverLink = new FakeServerLink();
+  serverLink.tunnels = 4;
+  const leased = new LeasedLink({
+    server: "default",
+    instanceId: "bridge-a",
+    redis: grantingRedis,
+    keys,
+    queue: new CountingQueue() as unknown as WorkQueue,
+    timing: leaseTiming(9_000),
+    clock: new FakeClock(),
+    log: getLogger("test"),
+    notified: () => true,
+    build: (): HeldLink => ({
+      link: serverLink as unknown as ServerLink,
+      events: IDLE_EVENTS,
+      commander: new RecordingCommander(),
+    }),
+  });
+  try {
+    assertEquals(leased.tunnels, undefined, "before the lease is acquired");
+    leased.start();
+    await settle();
+    assertEquals(leased.holding, true);
+    assertEquals(leased.tunnels, 4);
+  } finally {
+    await leased.stop();
+  }
+  assertEquals(leased.tunnels, undefined, "once the lease is given up");
 });
 
 Deno.test("a link's write fence belongs to its holding period: once the lease is lost and taken anew, the old link may not write", async () => {

@@ -8,6 +8,7 @@ function cluster(leases: string[], up: Record<string, boolean>): Cluster {
       throw new Error("not used");
     },
     linkUp: (server) => up[server] ?? false,
+    tunnels: () => undefined,
     leases: () => leases,
     holds: (server) => leases.includes(server),
     stop: () => Promise.resolve(),

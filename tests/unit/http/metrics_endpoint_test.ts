@@ -8,6 +8,7 @@ Deno.test("GET /metrics answers 200 with the other metrics while the session sto
   metrics.addServer("default", {
     counts: () => Promise.reject(new Error("Redis down")),
     linkUp: () => true,
+    tunnels: () => undefined,
   });
   const handler = metricsHandler(() => metrics.render());
   const response = await handler(new Request("http://127.0.0.1/metrics"));

@@ -16,6 +16,7 @@ Deno.test("PrometheusMetrics exposes every counter at 0 from the start, with fix
   metrics.addServer("default", {
     counts: () => Promise.resolve({ sessions: 0, pending: 0 }),
     linkUp: () => false,
+    tunnels: () => undefined,
   });
   const text = await metrics.render();
   for (
@@ -43,6 +44,7 @@ Deno.test("PrometheusMetrics counts calls and reads gauges at scrape time", asyn
   const server = metrics.addServer("default", {
     counts: () => Promise.resolve({ sessions, pending: 1 }),
     linkUp: () => true,
+    tunnels: () => undefined,
   });
   server.login("admitted");
   server.login("admitted");
@@ -78,10 +80,12 @@ Deno.test("PrometheusMetrics serves the other gauges while the session store is 
   metrics.addServer("udp", {
     counts: () => Promise.reject(new Error("Redis down")),
     linkUp: () => true,
+    tunnels: () => undefined,
   });
   metrics.addServer("tcp", {
     counts: () => Promise.resolve({ sessions: 2, pending: 0 }),
     linkUp: () => false,
+    tunnels: () => undefined,
   });
   metrics.denial("store_unavailable");
   const errors = (collector: string) =>
@@ -121,6 +125,7 @@ Deno.test("PrometheusMetrics refuses a server never added instead of silently co
   metrics.addServer("default", {
     counts: () => Promise.resolve({ sessions: 0, pending: 0 }),
     linkUp: () => true,
+    tunnels: () => undefined,
   });
   assertThrows(() => metrics.server("gone"), TypeError, "Unknown OpenVPN server: gone");
 });
@@ -160,6 +165,7 @@ Deno.test("PrometheusMetrics counts clients OpenVPN admitted without asking, per
   const sources = {
     counts: () => Promise.resolve({ sessions: 0, pending: 0 }),
     linkUp: () => true,
+    tunnels: () => undefined,
   };
   const udp = metrics.addServer("udp", sources);
   metrics.addServer("tcp", sources);
@@ -202,4 +208,39 @@ Deno.test("PrometheusMetrics times management commands in buckets fit to a real 
     "5 3",
     "+Inf 3",
   ]);
+});
+
+Deno.test("PrometheusMetrics reads tunnels{server} at each scrape, and leaves a server's out while its count is unknown", async () => {
+  const metrics = new PrometheusMetrics();
+  const known: Record<string, number | undefined> = { udp: 3, tcp: undefined };
+  for (const name of ["udp", "tcp"]) {
+    metrics.addServer(name, {
+      counts: () => Promise.resolve({ sessions: 0, pending: 0 }),
+      linkUp: () => known[name] !== undefined,
+      tunnels: () => known[name],
+    });
+  }
+  let text = await metrics.render();
+  assertMatch(
+    text,
+    /# HELP openvpn_auth_oidc_tunnels .+\n# TYPE openvpn_auth_oidc_tunnels gauge\n/,
+  );
+  assertEquals(
+    line(text, 'openvpn_auth_oidc_tunnels{server="udp"}'),
+    'openvpn_auth_oidc_tunnels{server="udp"} 3',
+  );
+  assertNotMatch(text, /openvpn_auth_oidc_tunnels\{server="tcp"\}/);
+  known["udp"] = undefined;
+  known["tcp"] = 0;
+  text = await metrics.render();
+  assertNotMatch(text, /openvpn_auth_oidc_tunnels\{server="udp"\}/);
+  assertEquals(
+    line(text, 'openvpn_auth_oidc_tunnels{server="tcp"}'),
+    'openvpn_auth_oidc_tunnels{server="tcp"} 0',
+  );
+  // Not knowing is no failure of the collector.
+  assertEquals(
+    line(text, 'openvpn_auth_oidc_metrics_collector_errors_total{collector="management:udp"}'),
+    'openvpn_auth_oidc_metrics_collector_errors_total{collector="management:udp"} 0',
+  );
 });

@@ -62,6 +62,7 @@ Deno.test("a silent count worker with the default waits: the scrape still has th
         // As SqliteStore.countLive: the count is asked a turn after the scrape's timer started.
         counts: () => Promise.resolve().then(() => counter.count("vpn1", T0)),
         linkUp: () => true,
+        tunnels: () => undefined,
       });
       try {
         text = await metrics.render();
