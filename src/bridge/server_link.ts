@@ -265,18 +265,22 @@ export class ServerLink {
       case "state": {
         // `state on` reports every state change; for a server each one is a (re)start.
         const before = this.#events.openvpnRun;
-        await this.#runIs(event);
+        // The run is taken in synchronously (ClientEvents.openvpnRunIs), before any later event.
+        const told = this.#runIs(event);
+        const restarted = before !== undefined && this.#events.openvpnRun !== before;
+        // EXITING (SIGTERM, SIGINT): OpenVPN closes the link next, so its client list is not
+        // asked for (the reply never comes, and a warning said so at every clean stop); its
+        // clients all go with it, and the bindings of the run before end as at any restart.
+        const exiting = event.state === "EXITING";
+        // The tunnels counted went with the run before: until this run's list is read, the
+        // count is unknown rather than the old run's (its cids name other clients now).
+        if (restarted && exiting) this.#tunnels.none();
+        else if (restarted) this.#tunnels.unknown();
+        await told;
         // A restart in place (SIGHUP) keeps the link up, and OpenVPN sends no DISCONNECT for
         // the clients it had, whose cids it hands out again: their sessions end as after a
         // link-up, against the client list OpenVPN has now.
-        if (before !== undefined && this.#events.openvpnRun !== before) {
-          // EXITING (SIGTERM, SIGINT): OpenVPN closes the link next, so its client list is not
-          // asked for (the reply never comes, and a warning said so at every clean stop); its
-          // clients all go with it, and the bindings of the run before end as at any restart.
-          const exiting = event.state === "EXITING";
-          if (exiting) this.#tunnels.none();
-          await this.#reconcile(this.#clock.now(), !exiting);
-        }
+        if (restarted) await this.#reconcile(this.#clock.now(), !exiting);
         return;
       }
       case "warning": {
