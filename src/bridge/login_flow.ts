@@ -16,7 +16,7 @@ import { isLoopbackAddress } from "../loopback.ts";
 import { loggedCertificateName } from "../logged_certificate.ts";
 import { secureEqual } from "../secure_compare.ts";
 import { logDue, WARNING_INTERVAL_MS, WarningInterval } from "../warning_interval.ts";
-import type { LoginStart, OidcClient } from "../oidc/client.ts";
+import type { OidcClient } from "../oidc/client.ts";
 import { OidcError } from "../oidc/errors.ts";
 import type { PendingLogin, SessionStore } from "../sessions/types.ts";
 import type { Admission } from "./admission.ts";
@@ -27,7 +27,7 @@ import { type Denial, idpDenial, INTERNAL_ERROR, WRONG_NETWORK } from "./denial.
 export interface LoginFlowDeps {
   store: SessionStore;
   /** `startLogin(stateTag)` must begin the state with `<stateTag>.` (complete() needs it). */
-  oidc: Pick<OidcClient, "finishLogin"> & { startLogin(stateTag: string): Promise<LoginStart> };
+  oidc: Pick<OidcClient, "finishLogin" | "startLogin">;
   commanders: CommanderLookup;
   admission: Pick<Admission, "admitLogin" | "denySignIn" | "signInTaking">;
   checkClientIp: boolean;

@@ -83,8 +83,8 @@ export interface OidcClient {
   /** True once discovery succeeded (for /readyz). */
   readonly ready: boolean;
   discover(): Promise<oauth.AuthorizationServer>;
-  /** With `stateTag`, the state is `<stateTag>.<random>`: the callback can tell whose it is. */
-  startLogin(stateTag?: string): Promise<LoginStart>;
+  /** The state is `<stateTag>.<random>`: the callback can tell whose login it is. */
+  startLogin(stateTag: string): Promise<LoginStart>;
   finishLogin(callbackUrl: URL, expected: LoginExpectation): Promise<LoginResult>;
   /**
    * Runs a refresh grant for the user `expectedSubject`: a new ID token must be about them
@@ -300,9 +300,9 @@ export function createOidcClient(
     return { refreshToken: granted.refresh_token, refreshExpiresAt: refreshExpiry(granted) };
   }
 
-  async function startLogin(stateTag?: string): Promise<LoginStart> {
+  async function startLogin(stateTag: string): Promise<LoginStart> {
     const as = await discover();
-    const state = stateTag === undefined ? random() : `${stateTag}.${random()}`;
+    const state = `${stateTag}.${random()}`;
     const nonce = random();
     const codeVerifier = random();
     const url = authorizationUrl(as.authorization_endpoint!, config, redirectUri, {

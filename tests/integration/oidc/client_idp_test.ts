@@ -63,7 +63,7 @@ async function withIdp(
 }
 
 async function loginAs(client: OidcClient, username: string, password = `${username}-password`) {
-  const start = await client.startLogin();
+  const start = await client.startLogin("tag");
   const callback = await loginOverHttp(start.url, {
     username,
     password,
@@ -90,7 +90,7 @@ Deno.test("alice logs in and gets Keycloak-shaped claims with full group paths a
 
 Deno.test("a wrong password shows the form again and issues no code", async () => {
   await withIdp(async (_idp, client) => {
-    const start = await client.startLogin();
+    const start = await client.startLogin("tag");
     const error = await loginOverHttp(start.url, {
       username: "alice",
       password: "wrong",
@@ -131,7 +131,7 @@ Deno.test("a disabled user's refresh fails with IdpRejectedError and their login
       IdpRejectedError,
     );
     assertEquals(error.code, "invalid_grant");
-    const start = await client.startLogin();
+    const start = await client.startLogin("tag");
     const refused = await assertRejects(
       () => loginOverHttp(start.url, { username: "alice", password: "alice-password" }),
       LoginFormError,
@@ -162,7 +162,7 @@ Deno.test("with oidc.revoke_refresh_tokens off, revoke() sends nothing and the r
 
 Deno.test("Cancel on the login form ends in access_denied", async () => {
   await withIdp(async (_idp, client) => {
-    const start = await client.startLogin();
+    const start = await client.startLogin("tag");
     const callback = await loginOverHttp(start.url, {
       username: "",
       password: "",
@@ -180,7 +180,7 @@ Deno.test("Cancel on the login form ends in access_denied", async () => {
 
 Deno.test("a user denied by IdP policy (erin) ends in access_denied", async () => {
   await withIdp(async (_idp, client) => {
-    const start = await client.startLogin();
+    const start = await client.startLogin("tag");
     const callback = await loginOverHttp(start.url, {
       username: "erin",
       password: "erin-password",
@@ -250,14 +250,14 @@ Deno.test("private_key_jwt client authentication works against the IdP", async (
 async function secondLoginWithWrongPassword(client: OidcClient) {
   const { CookieJar } = await import("../../support/idp/mod.ts");
   const cookies = new CookieJar();
-  const first = await client.startLogin();
+  const first = await client.startLogin("tag");
   await loginOverHttp(first.url, {
     username: "alice",
     password: "alice-password",
     redirectUri: REDIRECT_URI,
     cookies,
   });
-  const second = await client.startLogin();
+  const second = await client.startLogin("tag");
   const attempt = loginOverHttp(second.url, {
     username: "alice",
     password: "wrong",
@@ -280,7 +280,7 @@ Deno.test("prompt=login dropped from the URL on the way (an IdP session signs th
     const { CookieJar } = await import("../../support/idp/mod.ts");
     const cookies = new CookieJar();
     const since = Date.now();
-    const first = await client.startLogin();
+    const first = await client.startLogin("tag");
     const signedIn = await loginOverHttp(first.url, {
       username: "alice",
       password: "alice-password",
@@ -292,7 +292,7 @@ Deno.test("prompt=login dropped from the URL on the way (an IdP session signs th
       "alice",
     );
     // Someone at the same browser removes prompt=login before following the link.
-    const second = await client.startLogin();
+    const second = await client.startLogin("tag");
     second.url.searchParams.delete("prompt");
     const silent = await loginOverHttp(second.url, {
       username: "alice",

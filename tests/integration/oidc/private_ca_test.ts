@@ -74,7 +74,7 @@ Deno.test("with oidc.tls_ca_file the client discovers, exchanges a code, refresh
       fetch: transport.fetch,
     });
     try {
-      const start = await client.startLogin();
+      const start = await client.startLogin("tag");
       const callback = await loginOverHttp(start.url, {
         username: "alice",
         password: "alice-password",
@@ -126,7 +126,7 @@ Deno.test("without oidc.tls_ca_file an IdP of a private CA is refused at discove
       fetch: transport.fetch,
     });
     try {
-      const error = await assertRejects(() => client.startLogin(), IdpUnreachableError);
+      const error = await assertRejects(() => client.startLogin("tag"), IdpUnreachableError);
       assertStringIncludes(error.message, `IdP request failed: ${idp.issuer}/.well-known`);
       assertStringIncludes(error.message, "set oidc.tls_ca_file to the PEM file of the CA");
       assertEquals(client.ready, false);

@@ -36,7 +36,7 @@ for (const method of ["client_secret_basic", "client_secret_post"] as const) {
         }),
         REDIRECT_URI,
       );
-      const start = await client.startLogin();
+      const start = await client.startLogin("tag");
       const callback = await loginOverHttp(start.url, {
         username: "alice",
         password: "alice-password",

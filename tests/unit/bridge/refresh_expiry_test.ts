@@ -155,7 +155,7 @@ Deno.test("Keycloak's refresh_expires_in = 0 (an offline token) is no expiry: a 
   idp.nowSec = T0 / 1000;
   idp.tokenExtras = { refresh_expires_in: 0 };
   const oidc = createOidcClient(oidcConfig(), REDIRECT_URI, { fetch: idp.fetch, clock });
-  const start = await oidc.startLogin();
+  const start = await oidc.startLogin("tag");
   idp.nonce = start.nonce;
   const callback = new URL(REDIRECT_URI);
   callback.searchParams.set("code", "the-code");

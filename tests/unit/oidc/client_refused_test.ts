@@ -20,7 +20,7 @@ async function setup(overrides: Parameters<typeof oidcConfig>[0] = {}) {
 }
 
 async function finishLogin(client: OidcClient, idp: FakeIdp): Promise<OidcError> {
-  const start = await client.startLogin();
+  const start = await client.startLogin("tag");
   idp.nonce = start.nonce;
   const callback = new URL(REDIRECT_URI);
   callback.searchParams.set("code", "the-code");
@@ -138,7 +138,7 @@ Deno.test("discovery of Entra ID's multi-tenant document (issuer {tenantid}) say
 Deno.test("an ID token signed with HS256 and the client secret (Authentik without a signing key) is refused, naming the algorithm problem", async () => {
   const { idp, client } = await setup();
   idp.metadataExtras = { id_token_signing_alg_values_supported: ["HS256"] };
-  const start = await client.startLogin();
+  const start = await client.startLogin("tag");
   const key = await crypto.subtle.importKey(
     "raw",
     new TextEncoder().encode(SECRET),

@@ -41,7 +41,7 @@ async function setup(
 }
 
 async function login(client: OidcClient, idp: FakeIdp, tamper?: (callback: URL) => void) {
-  const start = await client.startLogin();
+  const start = await client.startLogin("tag");
   idp.nonce = start.nonce;
   const callback = new URL(REDIRECT_URI);
   callback.searchParams.set("code", "the-code");
@@ -64,7 +64,7 @@ async function rejectsWith<T extends OidcError>(
 
 Deno.test("startLogin() builds a code flow URL with PKCE S256, state, nonce, scopes and extra params", async () => {
   const { client } = await setup({ authorizeParams: { prompt: "login", kc_idp_hint: "corp" } });
-  const start = await client.startLogin();
+  const start = await client.startLogin("tag");
   const params = start.url.searchParams;
   assertEquals(
     start.url.origin + start.url.pathname,
@@ -94,7 +94,7 @@ Deno.test("startLogin() keeps the query the authorization endpoint comes with", 
     authorization_endpoint: `${ISSUER}/protocol/openid-connect/auth?tenant=blue&ui=compact`,
   };
   const client = createOidcClient(oidcConfig(), REDIRECT_URI, { fetch: idp.fetch });
-  const start = await client.startLogin();
+  const start = await client.startLogin("tag");
   const params = start.url.searchParams;
   assertEquals(params.get("tenant"), "blue");
   assertEquals(params.get("ui"), "compact");
@@ -152,7 +152,7 @@ Deno.test("finishLogin() and refresh() read refresh_expires_in = 0 (Keycloak's o
 
 Deno.test("finishLogin() rejects an ID token with the wrong nonce", async () => {
   const { idp, client } = await setup();
-  const start = await client.startLogin();
+  const start = await client.startLogin("tag");
   idp.nonce = "another-nonce";
   const callback = new URL(`${REDIRECT_URI}?code=the-code&state=${start.state}`);
   await rejectsWith(client.finishLogin(callback, start), OidcError, "invalid_id_token");
@@ -333,7 +333,7 @@ Deno.test("finishLogin() fetches the keys again when the ID token's kid is unkno
 
 /** Begins a sign-in whose code is `code`; the IdP answers that code with the sign-in's nonce. */
 async function beginLogin(client: OidcClient, idp: FakeIdp, code: string) {
-  const start = await client.startLogin();
+  const start = await client.startLogin("tag");
   idp.nonces.set(code, start.nonce);
   const callback = new URL(REDIRECT_URI);
   callback.searchParams.set("code", code);
@@ -453,7 +453,7 @@ Deno.test("finishLogin() fetches a rotated key half an hour after the last force
 
 Deno.test("finishLogin() turns error=access_denied into AuthorizationResponseError", async () => {
   const { idp, client } = await setup();
-  const start = await client.startLogin();
+  const start = await client.startLogin("tag");
   const callback = new URL(REDIRECT_URI);
   callback.searchParams.set("error", "access_denied");
   callback.searchParams.set("error_description", "User cancelled\n<script>");
@@ -768,7 +768,7 @@ Deno.test("finishLogin() with prompt=login takes an auth_time down to oidc.clock
   const since = Date.now() - 30_000;
   const sinceSec = Math.floor(since / 1000);
   const finish = async (authTime: number) => {
-    const start = await client.startLogin();
+    const start = await client.startLogin("tag");
     idp.nonce = start.nonce;
     idp.idTokenClaims = { auth_time: authTime };
     const callback = new URL(REDIRECT_URI);

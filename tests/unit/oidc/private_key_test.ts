@@ -94,7 +94,7 @@ async function clientAssertion(pem: string, alg: string): Promise<string> {
     REDIRECT_URI,
     { fetch: idp.fetch },
   );
-  const start = await client.startLogin();
+  const start = await client.startLogin("tag");
   idp.nonce = start.nonce;
   const callback = new URL(REDIRECT_URI);
   callback.searchParams.set("code", "the-code");

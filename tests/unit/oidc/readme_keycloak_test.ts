@@ -35,7 +35,7 @@ async function setup(overrides: Parameters<typeof oidcConfig>[0] = {}, now = sys
   });
   /** A sign-in begun a minute ago whose callback carries what Keycloak sends, less `drop`. */
   const signIn = async (drop?: "iss") => {
-    const start = await client.startLogin();
+    const start = await client.startLogin("tag");
     const callback = callbackFor(idp, start);
     if (drop !== "iss") callback.searchParams.set("iss", ISSUER);
     return await client.finishLogin(callback, { ...start, since: Date.now() - 60_000 });
@@ -108,7 +108,7 @@ Deno.test('the README\'s Keycloak guide: with "Exclude Issuer From Authenticatio
 
 Deno.test('the README\'s Keycloak guide: the bridge sends no DPoP proof, so "Require DPoP bound tokens" must stay off', async () => {
   const { idp, client, signIn } = await setup();
-  const start = await client.startLogin();
+  const start = await client.startLogin("tag");
   assertEquals(start.url.searchParams.has("dpop_jkt"), false);
   await signIn();
   await client.refresh("refresh-token-0", idp.subject);

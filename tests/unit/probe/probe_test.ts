@@ -70,7 +70,7 @@ Deno.test("runProbe() sends the IdP the service's authorization request, authori
   const service = createOidcClient(config.oidc, callbackUrl(config.http.baseUrl), {
     fetch: idp.fetch,
   });
-  const sent = (await service.startLogin()).url;
+  const sent = (await service.startLogin("tag")).url;
   assertEquals(fixedParams(probed), fixedParams(sent));
   assertEquals(probed.origin + probed.pathname, sent.origin + sent.pathname);
   for (const name of PER_REQUEST) assertMatch(probed.searchParams.get(name)!, /^[\w-]{43,}$/);
