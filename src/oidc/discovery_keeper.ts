@@ -1,17 +1,20 @@
 /**
  * Discovery of the IdP in the background: the service is up (and /readyz says why not ready)
  * while the IdP is down, and a failed discovery is tried again every DISCOVERY_RETRY_MS until one
- * works (sign-ins discover for themselves meanwhile). Each failure is warned about at most once
- * a minute, with the count in between: a wrong issuer or an IdP that is down cost 720 lines an
- * hour; once it works after failures, one info line says so.
+ * works (sign-ins discover for themselves meanwhile). A failure is warned about at most once a
+ * minute, with the count in between (logDue; those in between go to debug): a wrong issuer or an
+ * IdP that is down cost 720 lines an hour; once it works after failures, one info line says so.
  */
 import type { AuthorizationServer } from "oauth4webapi";
 import type { Clock, TimerHandle } from "../clock.ts";
 import type { Logger } from "../log.ts";
-import { WARNING_INTERVAL_MS, WarningInterval } from "../warning_interval.ts";
+import { logDue, WARNING_INTERVAL_MS, WarningInterval } from "../warning_interval.ts";
 
 /** How long after a failed discovery the next one is tried. */
 export const DISCOVERY_RETRY_MS = 5_000;
+
+/** A failed discovery's line; logDue adds how many were not warned about since the last. */
+const FAILED = "OIDC discovery at {issuer} failed, retrying every {seconds} s: {error}";
 
 export interface DiscoveryKeeperDeps {
   oidc: { discover(): Promise<AuthorizationServer> };
@@ -46,20 +49,11 @@ export function keepDiscovering(deps: DiscoveryKeeperDeps): { stop(): void } {
       // would keep a process that embeds the bridge (or a test) alive.
       if (stopped) return;
       failures++;
-      const unwarned = warnings.due();
-      const failed = { issuer, seconds: DISCOVERY_RETRY_MS / 1000, error: String(error) };
-      if (unwarned === 0) {
-        log.warning(
-          "OIDC discovery at {issuer} failed, retrying every {seconds} s: {error}",
-          failed,
-        );
-      } else if (unwarned !== undefined) {
-        log.warning(
-          "OIDC discovery at {issuer} still fails ({unwarned} more failures since the last " +
-            "warning), retrying every {seconds} s: {error}",
-          { ...failed, unwarned },
-        );
-      }
+      logDue(warnings, log, "warning", FAILED, {
+        issuer,
+        seconds: DISCOVERY_RETRY_MS / 1000,
+        error: String(error),
+      });
       timer = clock.setTimeout(discover, DISCOVERY_RETRY_MS);
     });
   };

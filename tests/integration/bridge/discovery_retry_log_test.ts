@@ -47,7 +47,8 @@ Deno.test("a discovery failing 30 times in a row is warned about once a minute w
     // 11 failures in between counted.
     const warnings = discovery().filter((line) => line.level === "warning");
     assertEquals(warnings.length, 3, warnings.map((line) => line.text).join("\n"));
-    assertEquals(warnings.map((line) => line.properties.unwarned), [undefined, 11, 11]);
+    assertEquals(warnings.map((line) => line.properties.more), [undefined, 11, 11]);
+    assertStringIncludes(warnings[1]!.text, "(11 more since the last)");
     // The first failure is the wrong issuer: the document's own is named, and offered as the fix.
     assertStringIncludes(
       warnings[0]!.text,

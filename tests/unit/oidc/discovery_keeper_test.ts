@@ -4,7 +4,7 @@
  * ends the retries, those of a discovery still under way included.
  */
 import type { AuthorizationServer } from "oauth4webapi";
-import { assertEquals } from "../../support/assert.ts";
+import { assertEquals, assertStringIncludes } from "../../support/assert.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
 import { logsOf } from "../../support/log_capture.ts";
 import { getLogger } from "../../../src/log.ts";
@@ -39,7 +39,7 @@ function setup(failures: number, answer?: Promise<void>) {
   return { clock, discovered, keeper, asked: () => asked };
 }
 
-Deno.test("keepDiscovering() retries every DISCOVERY_RETRY_MS, warns once a minute with the count, and says once when it works", async () => {
+Deno.test("keepDiscovering() retries every DISCOVERY_RETRY_MS, warns once a minute with the count (those in between at debug), and says once when it works", async () => {
   // Failures at 0 s, 5 s, ... 65 s: warned at 0 s and at 60 s (11 in between); works at 70 s.
   const failures = WARNING_INTERVAL_MS / DISCOVERY_RETRY_MS + 2;
   let t!: ReturnType<typeof setup>;
@@ -56,8 +56,18 @@ Deno.test("keepDiscovering() retries every DISCOVERY_RETRY_MS, warns once a minu
   assertEquals(t.discovered, [DOCUMENT]);
   assertEquals(t.clock.pendingTimers, 0);
   assertEquals(new Set(t.clock.delays), new Set([DISCOVERY_RETRY_MS]));
-  const warnings = lines.filter((line) => line.level === "warning");
-  assertEquals(warnings.map((line) => line.properties["unwarned"]), [undefined, 11]);
+  const failed = lines.filter((line) => line.text.startsWith("OIDC discovery at"));
+  const warnings = failed.filter((line) => line.level === "warning");
+  assertEquals(warnings.map((line) => line.properties["more"]), [undefined, 11]);
+  assertStringIncludes(
+    warnings[1]!.text,
+    "failed, retrying every 5 s: Error: IdP answered HTTP 503",
+  );
+  assertStringIncludes(warnings[1]!.text, "(11 more since the last)");
+  // The others are not lost: each is at debug, whole (the 11 counted, and the one at 65 s).
+  const between = failed.filter((line) => line.level === "debug");
+  assertEquals(between.length, failures - warnings.length);
+  assertEquals(between[0]!.text, warnings[0]!.text);
   const infos = lines.filter((line) => line.level === "info");
   assertEquals(infos.map((line) => line.properties["failures"]), [failures]);
   t.keeper.stop();
