@@ -30,7 +30,7 @@ import { formActionOrigin } from "../http/security_headers.ts";
 import { ManagementArgumentError, passwordLine } from "../management/commands.ts";
 import { isLoopbackHost } from "../loopback.ts";
 import { parseCaCertificates } from "../oidc/ca_certificates.ts";
-import { checkOidcConfig } from "../oidc/config_checks.ts";
+import { checkOidcConfig, oidcConfigWarnings } from "../oidc/config_checks.ts";
 import { validateClientConfigLine } from "../policy/client_config.ts";
 import { validateGroupName } from "../policy/groups.ts";
 import {
@@ -150,6 +150,7 @@ export function resolveConfig(
   };
   const warnings = [
     ...serverWarnings,
+    ...oidcConfigWarnings(oidc).map(({ key, message }) => ({ path: `oidc.${key}`, message })),
     ...openPolicyWarnings(config, servers),
     ...unreachedPolicyWarnings(config, servers, fromEnv),
   ];

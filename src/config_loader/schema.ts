@@ -10,7 +10,7 @@ import { DEFAULT_LEASE_MS, LEASE_MAX_MS, LEASE_MIN_MS } from "../cluster/lease.t
 import { formatDuration } from "../config/duration.ts";
 import { LANGUAGES } from "../config/languages.ts";
 import { CLOCK_TOLERANCE_LIMITS_MS, IDP_HTTP_TIMEOUT_LIMITS_MS } from "../oidc/config_checks.ts";
-import { PRIVATE_KEY_ALGORITHMS } from "../oidc/private_key.ts";
+import { DEFAULT_PRIVATE_KEY_ALG, PRIVATE_KEY_ALGORITHMS } from "../oidc/private_key.ts";
 import { MIN_OPEN_REQUESTS } from "../oidc/request_gate.ts";
 import { HTTP_TIMEOUT_LIMITS_MS } from "../http/connection_guard.ts";
 import {
@@ -85,7 +85,11 @@ export const SCHEMA = {
       oneOf: ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
     },
     private_key: { type: "secret" },
-    private_key_alg: { type: "string", default: "RS256", oneOf: PRIVATE_KEY_ALGORITHMS },
+    private_key_alg: {
+      type: "string",
+      default: DEFAULT_PRIVATE_KEY_ALG,
+      oneOf: PRIVATE_KEY_ALGORITHMS,
+    },
     private_key_certificate_file: { type: "string", path: true },
     client_assertion_audience: {
       type: "string",

@@ -1,13 +1,14 @@
 /**
  * Checks of the `[oidc]` configuration that only this module knows how to judge. Config loading
  * calls `checkOidcConfig` and reports each problem with its key path; `createOidcClient` calls it
- * too and refuses to start on any problem.
+ * too and refuses to start on any problem. `oidcConfigWarnings` finds what is usable but likely a
+ * mistake: check-config prints it, the service logs it at start and reload.
  */
-import type { OidcConfig } from "../config/types.ts";
+import type { ClientAuthMethod, OidcConfig } from "../config/types.ts";
 import { durationLimitsProblem } from "../config/duration.ts";
 import { isLoopbackHttp } from "../loopback.ts";
 import { keyCertificateProblem } from "./key_certificate.ts";
-import { privateKeyProblem, signingAlgorithm } from "./private_key.ts";
+import { DEFAULT_PRIVATE_KEY_ALG, privateKeyProblem, signingAlgorithm } from "./private_key.ts";
 
 /**
  * Authorization request parameters the bridge sets itself. Letting configuration override them
@@ -159,11 +160,7 @@ export function checkOidcConfig(config: OidcConfig): OidcConfigProblem[] {
   // to remove the key, not to change the method: a client registered for a secret cannot sign in
   // with private_key_jwt.
   const unusedByMethod = (key: string, afterRemoval = "") =>
-    problem(
-      key,
-      `Not used when client_auth_method is "${method}" (only "private_key_jwt" reads it): ` +
-        `remove it${afterRemoval}`,
-    );
+    problem(key, `${notReadBy(method)}: remove it${afterRemoval}`);
   const certificate = config.privateKeyCertificateFile;
   // "issuer" is the default, and what server.toml.example (the package's server.toml) sets with
   // client_secret_basic: it asks for nothing, and refusing it would stop installed services.
@@ -190,6 +187,36 @@ export function checkOidcConfig(config: OidcConfig): OidcConfigProblem[] {
   const toleranceProblem = durationLimitsProblem(toleranceMs, CLOCK_TOLERANCE_LIMITS_MS);
   if (toleranceProblem !== undefined) problem("clock_tolerance", toleranceProblem);
   return problems;
+}
+
+/** The start of the message about a key only private_key_jwt reads, set with another method. */
+function notReadBy(method: ClientAuthMethod): string {
+  return `Not used when client_auth_method is "${method}" (only "private_key_jwt" reads it)`;
+}
+
+/**
+ * What checkOidcConfig lets pass but is likely a mistake, each with its key path below `oidc`.
+ * A private_key (or a private_key_alg other than the default) with another client_auth_method
+ * is ignored: an operator who set it most likely meant private_key_jwt, and would believe the
+ * key in use. Warned, not refused as private_key_certificate_file is: both have always been
+ * accepted with any method, a config may carry the key ahead of a planned switch, and refusing it
+ * now would stop installed services at the upgrade. The message names the switch, with its
+ * condition (a client registered for a secret cannot sign in with a key), and the removal.
+ */
+export function oidcConfigWarnings(config: OidcConfig): OidcConfigProblem[] {
+  const method = config.clientAuthMethod;
+  if (method === "private_key_jwt") return [];
+  const unused = (key: string, afterRemoval = "") => ({
+    key,
+    message: `${notReadBy(method)}: set client_auth_method = "private_key_jwt" if the client ` +
+      `is registered at the IdP with a key (Keycloak: "Signed JWT"), or remove it${afterRemoval}`,
+  });
+  return [
+    ...(config.privateKey === undefined ? [] : [unused("private_key")]),
+    ...(config.privateKeyAlg === DEFAULT_PRIVATE_KEY_ALG
+      ? []
+      : [unused("private_key_alg", `, leaving the default "${DEFAULT_PRIVATE_KEY_ALG}"`)]),
+  ];
 }
 
 /**

@@ -26,6 +26,12 @@ export const PRIVATE_KEY_ALGORITHMS = [
   "ES512",
 ] as const;
 
+/**
+ * `oidc.private_key_alg` when unset, and what server.toml.example (the package's server.toml) sets
+ * with client_secret_basic.
+ */
+export const DEFAULT_PRIVATE_KEY_ALG = "RS256";
+
 /** WebCrypto import parameters for a JWS algorithm name, or undefined when unsupported. */
 export function signingAlgorithm(alg: string): SigningAlgorithm | undefined {
   switch (alg as (typeof PRIVATE_KEY_ALGORITHMS)[number]) {
