@@ -7,6 +7,7 @@ import * as oauth from "oauth4webapi";
 import type { ClientAuthMethod } from "../config/types.ts";
 import { printable } from "../printable_text.ts";
 import { isMissingAuthTime, missingAuthTimeAdvice } from "./auth_time_advice.ts";
+import { SIGNED_JWT_REFUSAL_ADVICE } from "./signed_jwt_advice.ts";
 import { templateIssuerAdvice } from "./template_issuer.ts";
 import { isTimeClaim, timeClaimAdvice } from "./time_claim_advice.ts";
 import {
@@ -172,10 +173,11 @@ function clientRefusedMessage(
   const codeFlow = cause.error === "unauthorized_client"
     ? ", and that the client may use the code flow (Keycloak: Standard flow)"
     : "";
+  const signedJwt = method === "private_key_jwt" ? `; ${SIGNED_JWT_REFUSAL_ADVICE}` : "";
   return `IdP refused the client's credentials${sentWith} at ${STAGE_NAMES.code_exchange}: ` +
     `HTTP ${cause.status} ${cause.error ?? "(no error body)"}: check ${credential} and ` +
     `oidc.client_auth_method against the client at the IdP${codeFlow} ` +
-    `(check-config --probe tests them)`;
+    `(check-config --probe tests them)${signedJwt}`;
 }
 
 /**

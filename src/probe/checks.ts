@@ -12,6 +12,7 @@ import {
 } from "../management/openvpn_version.ts";
 import { isLoopbackHost, isLoopbackHttp } from "../loopback.ts";
 import { UNTRUSTED_CERTIFICATE_FIX } from "../oidc/fetch_failure.ts";
+import { SIGNED_JWT_REFUSAL_ADVICE } from "../oidc/signed_jwt_advice.ts";
 import { templateIssuerAdvice } from "../oidc/template_issuer.ts";
 import { printable } from "../printable_text.ts";
 
@@ -455,7 +456,9 @@ export function clientAuthCheck(method: string, outcome: ClientAuthOutcome): Che
         return fail(
           check,
           `the token endpoint refused the client (${method}): ${said}`,
-          credentials,
+          method === "private_key_jwt"
+            ? `${credentials} With private_key_jwt, ${SIGNED_JWT_REFUSAL_ADVICE}.`
+            : credentials,
         );
       }
       if (outcome.status >= 200 && outcome.status < 300) {

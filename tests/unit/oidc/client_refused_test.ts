@@ -9,6 +9,7 @@ import { createOidcClient, type OidcClient } from "../../../src/oidc/client.ts";
 import { IdpRejectedError, OidcError } from "../../../src/oidc/errors.ts";
 import { base64url, CLIENT_ID, FakeIdp, ISSUER, oidcConfig, REDIRECT_URI } from "./fake_idp.ts";
 import { es256ClientKey } from "../../support/signing_key.ts";
+import { clientAuthCheck } from "../../../src/probe/checks.ts";
 
 /** The secret oidcConfig() configures: no message may contain it. */
 const SECRET = "s3cret:with/odd+chars";
@@ -44,6 +45,8 @@ Deno.test("finishLogin() refused with a bare 401 challenge (Basic error=invalid_
   assertStringIncludes(error.message, "check oidc.client_secret and oidc.client_auth_method");
   assertStringIncludes(error.message, "check-config --probe");
   assert(!error.message.includes("id_token"), error.message);
+  // The signed JWT's reasons are for private_key_jwt alone.
+  assert(!error.message.includes("signed JWT"), error.message);
   // The user's page: as generic as before.
   assertEquals(error.reason, "Invalid response from the identity provider");
 });
@@ -83,13 +86,39 @@ Deno.test("finishLogin() refused with invalid_client or unauthorized_client in t
   }
 });
 
-Deno.test("finishLogin() with private_key_jwt refused names oidc.private_key as the credential to check", async () => {
+Deno.test("finishLogin() with private_key_jwt refused names oidc.private_key as the credential to check, and why an IdP refuses a signed JWT, as the probe does", async () => {
   const { idp, client } = await setup((await es256ClientKey()).oidc);
-  idp.onToken = () => Response.json({ error: "invalid_client" }, { status: 401 });
+  let assertion = "";
+  // An IdP that echoes the assertion it refused: the log line must not carry it.
+  idp.onToken = (request) => {
+    assertion = request.form.get("client_assertion") ?? "";
+    return Response.json({
+      error: "invalid_client",
+      error_description: `Token was issued in the future: ${assertion}`,
+    }, { status: 400 });
+  };
   const error = await finishLogin(client, idp);
   assertStringIncludes(error.message, "(private_key_jwt)");
+  assertStringIncludes(error.message, "HTTP 400 invalid_client");
   assertStringIncludes(error.message, "check oidc.private_key and oidc.client_auth_method");
-  assert(!error.message.includes("PRIVATE KEY"), error.message);
+  assertStringIncludes(error.message, "this host's clock is off from its own");
+  assertStringIncludes(error.message, "holds another key for the client");
+  assertStringIncludes(error.message, "another audience (oidc.client_assertion_audience)");
+  assertStringIncludes(error.message, "or algorithm (oidc.private_key_alg)");
+  // One wording: the probe's advice for the same refusal says the same.
+  const probe = clientAuthCheck("private_key_jwt", {
+    kind: "answered",
+    status: 400,
+    error: "invalid_client",
+    description: undefined,
+  });
+  const advice = error.message.slice(error.message.indexOf("; the IdP also refuses") + 2);
+  assertStringIncludes(probe.fix!, `With private_key_jwt, ${advice}.`);
+  assert(assertion.startsWith("eyJ"), "the IdP got an assertion");
+  for (const text of [error.message, error.reason]) {
+    assert(!text.includes(assertion) && !text.includes("eyJ"), text);
+    assert(!text.includes("PRIVATE KEY") && !text.includes("issued in the future"), text);
+  }
 });
 
 Deno.test("finishLogin(): a refused code is still the user's (invalid_grant), and other errors name the code exchange", async () => {

@@ -239,6 +239,7 @@ Deno.test("clientAuthCheck: invalid_grant for the made-up code passes; refused c
     assertMatch(refused.detail, /^the token endpoint refused the client \(client_secret_basic\)/);
     assertMatch(refused.fix!, /oidc\.client_secret .*oidc\.client_auth_method .*Credentials tab/);
   }
+  assertNotMatch(answered(400, "invalid_client").fix!, /signed JWT/);
   assertEquals(answered(400, "invalid_request").ok, false);
   assertEquals(answered(200).ok, false);
   const down = clientAuthCheck("client_secret_basic", {
@@ -246,6 +247,22 @@ Deno.test("clientAuthCheck: invalid_grant for the made-up code passes; refused c
     message: "IdP answered HTTP 503",
   });
   assertEquals([down.ok, down.fix], [false, "Check that the IdP is up."]);
+});
+
+Deno.test("clientAuthCheck: a private_key_jwt client refused is told why an IdP refuses a signed JWT (clock, key, audience, algorithm)", () => {
+  const refused = clientAuthCheck("private_key_jwt", {
+    kind: "answered",
+    status: 400,
+    error: "invalid_client",
+    description: "Token was issued in the future",
+  });
+  assertEquals(refused.ok, false);
+  assertStringIncludes(refused.detail, "(Token was issued in the future)");
+  assertStringIncludes(refused.fix!, "oidc.private_key for private_key_jwt");
+  assertMatch(
+    refused.fix!,
+    /With private_key_jwt, the IdP also refuses a signed JWT when this host's clock is off from its own .*holds another key for the client .*\(oidc\.client_assertion_audience\) or algorithm \(oidc\.private_key_alg\)\.$/,
+  );
 });
 
 Deno.test("discoveryCheck: any back-channel endpoint the service would refuse (plain http, not a URL) fails, unless the issuer is loopback http", () => {
