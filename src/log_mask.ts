@@ -163,14 +163,25 @@ function errorView(error: Error): Record<string, unknown> {
 }
 
 /**
- * Where an authority may begin that a URL parser reads user info from: after `://` (any
- * scheme), or after a special scheme (http, https, ws, wss, ftp; any case), whose slashes the
- * parser does not require and whose backslashes it reads as slashes: `https:user:pw@host`,
- * `https:/user:pw@host` and `https:\\user:pw@host` are all `https://user:pw@host/` to it. A
- * special scheme counts only as a whole word (`xhttps:` is not one). Other schemes without `//`
- * (`mailto:a:b@c`, `redis:u:pw@h`) have a path there, no user info.
+ * The schemes whose authority a reader finds without `//`: the URL parser's special ones (http,
+ * https, ws, wss, ftp; any case), whose slashes it does not require and whose backslashes it
+ * reads as slashes (`https:user:pw@host`, `https:/user:pw@host` and `https:\\user:pw@host` are
+ * all `https://user:pw@host/` to it), and redis and rediss (`sessions.url`): a path to the URL
+ * parser, but `redis:user:pw@host` is a user, a password and a host to the person who wrote it
+ * (and a Redis client that reads a URL without `//` finds credentials there too). The config
+ * refuses such a password (redisUrlPasswordProblem reads the same list).
  */
-const AUTHORITY_START = /(?<![A-Za-z0-9+.-])(?:https?|wss?|ftp):[/\\]*|:\/\//gi;
+export const SCHEME_WITHOUT_SLASHES = String.raw`(?:https?|wss?|ftp|rediss?):[/\\]*`;
+
+/**
+ * Where an authority may begin that user info is read from: after `://` (any scheme), or after
+ * SCHEME_WITHOUT_SLASHES as a whole word (`xhttps:` is not one). Other schemes without `//`
+ * (`mailto:a:b@c`) have a path there, no user info.
+ */
+const AUTHORITY_START = new RegExp(
+  String.raw`(?<![A-Za-z0-9+.-])${SCHEME_WITHOUT_SLASHES}|:\/\/`,
+  "gi",
+);
 
 /**
  * `text` with the password of each URL in it (AUTHORITY_START) as `***`. The authority is read

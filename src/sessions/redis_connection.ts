@@ -18,6 +18,7 @@ import type { Redis } from "ioredis";
 import { durationLimitsProblem } from "../config/duration.ts";
 import type { RedisSettings } from "../config/types.ts";
 import { getLogger } from "../log.ts";
+import { SCHEME_WITHOUT_SLASHES } from "../log_mask.ts";
 import type { ScriptName } from "./redis_scripts.ts";
 import { StoreUnavailableError } from "./store_unavailable.ts";
 
@@ -139,11 +140,29 @@ export function parseRedisUrl(text: string): RedisAddress | string {
 }
 
 /**
- * A ":" before the last "@" after the scheme's "//": a user and a password. Not cut at "/", "?"
- * or "#": a password may hold them (base64), and the URL then parses with the rest of the
- * password as its path, or not at all.
+ * Where the user info of `sessions.url` may begin: after a scheme's `//`, or after a scheme
+ * whose `//` a reader does not need (`redis:user:pw@host`; log_mask.ts says which). A text with
+ * no such scheme may be user info from its start: `user:pw@host:6379` is a Redis URL with its
+ * scheme left out to a person, and to Redis clients that add `redis://` to such a text.
  */
-const PASSWORD_IN_TEXT = /^[^:/?#]*:\/\/[^@]*:[^@]*@/;
+const USER_INFO_START = new RegExp(
+  String.raw`^[^:/?#]*:\/\/|^\s*${SCHEME_WITHOUT_SLASHES}`,
+  "i",
+);
+/** A password in the query, where Redis clients take one (`redis://host/0?password=pw`). */
+const PASSWORD_IN_QUERY = /[?&]password=/i;
+
+/**
+ * Whether `text` holds a password where some reader finds one: a ":" in the user info, before
+ * the last "@" (a password may hold "@"). Not cut at "/", "?" or "#": a password may hold them
+ * (base64), and the URL then parses with the rest of the password as its path, or not at all.
+ */
+function hasPasswordInText(text: string): boolean {
+  const at = text.lastIndexOf("@");
+  const start = USER_INFO_START.exec(text)?.[0].length ?? 0;
+  const colon = text.indexOf(":", start);
+  return (colon !== -1 && colon < at) || PASSWORD_IN_QUERY.test(text);
+}
 
 /**
  * The rule on a password in `sessions.url`, whatever the backend (one that does not use the URL
@@ -151,11 +170,11 @@ const PASSWORD_IN_TEXT = /^[^:/?#]*:\/\/[^@]*:[^@]*@/;
  * in a secret key. Also for text that is no valid URL, which would be printed just the same.
  */
 export function redisUrlPasswordProblem(text: string): string | undefined {
-  let hasPassword = PASSWORD_IN_TEXT.test(text);
+  let hasPassword = hasPasswordInText(text);
   try {
     hasPassword ||= new URL(text).password !== "";
   } catch {
-    // No URL: the text is judged by PASSWORD_IN_TEXT alone.
+    // No URL: the text is judged by hasPasswordInText alone.
   }
   return hasPassword
     ? "Put the password in sessions.password or sessions.password_file, not in the URL"

@@ -197,12 +197,28 @@ Deno.test("maskUrlPasswords() masks URLs inside text and leaves other text alone
       "https://idp.example.com#a:b@c",
       "alice@example.com: signed in",
       "mailto:alice:x@example.com",
-      "redis:u:x@h", // no slashes: a path, no user info
+      "xredis:u:x@h",
       "xhttps:u:x@h",
       "at file:///app/node_modules/.deno/@logtape+logtape@2.4.2/dist/logger.js:12:3",
     ]
   ) {
     assertStrictEquals(maskUrlPasswords(text), text);
+  }
+});
+
+Deno.test("maskUrlPasswords() masks the password of a redis: or rediss: URL written without //", () => {
+  // A path to the URL parser, but a user, a password and a host to whoever wrote it.
+  for (
+    const [text, masked] of [
+      ["redis:u:pw-16@h", "redis:u:***@h"],
+      ["rediss:/u:pw-17@h:6380/1", "rediss:/u:***@h:6380/1"],
+      ["redis:///u:pw-18@h", "redis:///u:***@h"],
+      ["REDIS:u:pw-19@h", "REDIS:u:***@h"],
+      ["store redis:\\\\u:pw-20@h down", "store redis:\\\\u:***@h down"],
+      ["redis:u@h", "redis:u@h"],
+    ]
+  ) {
+    assertEquals(maskUrlPasswords(text!), masked, text);
   }
 });
 
@@ -235,8 +251,9 @@ function logEveryKind(format: "text" | "json"): string[] {
       detail: { error: new Error("cannot reach redis://:msg-pw-marker@h") },
     });
     log.info(`Built by the code: rediss://u:literal-pw-marker@h`);
-    log.info("No slashes: {issuer} https:u:template-pw-marker@idp", {
+    log.info("No slashes: {issuer} https:u:template-pw-marker@idp, {store}", {
       issuer: "https:u:no-slash-pw-marker@idp.example.com",
+      store: "redis:u:redis-no-slash-marker@redis.example.com",
     });
     log.info("A URL object {target}", { target: new URL("https://u:url-object-marker@idp/") });
   });
@@ -252,6 +269,7 @@ const SECRET_MARKERS = [
   "url-object-marker",
   "template-pw-marker",
   "no-slash-pw-marker",
+  "redis-no-slash-marker",
 ];
 
 for (const format of ["text", "json"] as const) {

@@ -1,7 +1,7 @@
 import { assertEquals, assertThrows } from "../../support/assert.ts";
 import { parseConfig } from "../../../src/config_loader/load.ts";
 import { ConfigError } from "../../../src/config_loader/errors.ts";
-import { MINIMAL_TOML } from "../../support/config_toml.ts";
+import { MINIMAL_TOML, parseTestConfig } from "../../support/config_toml.ts";
 
 const MINIMAL = `${MINIMAL_TOML}
 [sessions]
@@ -186,6 +186,65 @@ Deno.test("parseConfig() refuses a password holding a slash in sessions.url, wit
       error.message,
     );
     assertEquals(error.message.includes("S3CR3T"), false, error.message);
+  }
+});
+
+/**
+ * A password where no URL parser finds one, but the person who wrote it, a Redis client or
+ * another reader of check-config's output does: no "//" after the scheme, no scheme at all, "@"
+ * in the user and "/" in the password, the query.
+ */
+const PASSWORD_SHAPES = [
+  "redis:bridge:S3CR3T@redis.internal:6379/0",
+  "rediss:/bridge:S3CR3T@redis.internal:6380/1",
+  "redis:///bridge:S3CR3T@redis.internal",
+  "REDIS:bridge:S3CR3T@redis.internal",
+  "redis:\\\\bridge:S3CR3T@redis.internal",
+  "bridge:S3CR3T@redis.internal:6379",
+  "redis://ops@bridge:S3/CR3T@redis.internal",
+  "redis://redis.internal:6379/0?password=S3CR3T",
+  "redis://redis.internal:6379/0?db=0&PASSWORD=S3CR3T",
+];
+
+/** `url` in [sessions] with `backend`, as check-config loads it. */
+function withUrl(backend: string, url: string): string {
+  return `${MINIMAL_TOML}\n[sessions]\nbackend = "${backend}"\nurl = ${JSON.stringify(url)}\n`;
+}
+
+Deno.test("parseConfig() refuses a password in any shape of sessions.url, whatever the backend, without quoting it", () => {
+  for (const backend of ["file", "memory", "redis"]) {
+    for (const url of PASSWORD_SHAPES) {
+      let refusal: ConfigError | undefined;
+      try {
+        parseTestConfig(withUrl(backend, url));
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        refusal = error;
+      }
+      assertEquals(
+        refusal?.issues.some(({ path, message }) =>
+          path === "sessions.url" && message.startsWith("Put the password in sessions.password")
+        ),
+        true,
+        `${backend} ${url}: ${refusal?.message ?? "loaded"}`,
+      );
+      assertEquals(refusal?.message.includes("S3"), false, refusal?.message);
+    }
+  }
+});
+
+Deno.test("parseConfig() takes an unused sessions.url with a user and no password", () => {
+  for (
+    const url of [
+      "redis://bridge@redis.internal:6379/0",
+      "rediss://bridge@[::1]:6380/2",
+      "redis:bridge@redis.internal:6379",
+      "http://bridge@redis.internal",
+      "redis://redis.internal:6379/0?db=0",
+    ]
+  ) {
+    const { printable } = parseTestConfig(withUrl("file", url));
+    assertEquals((printable["sessions"] as Record<string, unknown>)["url"], url);
   }
 });
 

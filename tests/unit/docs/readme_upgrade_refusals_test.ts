@@ -34,6 +34,7 @@ Deno.test("every setting the README's Upgrade paragraph says this version refuse
     "oidc.client_assertion_audience",
     "oidc.clock_tolerance",
     "sessions.store_timeout",
+    "sessions.url",
   ]);
   for (const [setting, section, key, value] of named) {
     const paths = configIssuesOf(withSetting(section!, key!, value!)).map(({ path }) => path);
