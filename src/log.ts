@@ -23,10 +23,12 @@ import { setImmediate } from "node:timers";
 import type { LogLevel } from "./config/types.ts";
 import { PRIORITY, type Priority, priorityPrefix, stderrIsJournal } from "./journal_stream.ts";
 import { maskRecord } from "./log_mask.ts";
+import { withWordsInline } from "./log_words.ts";
 import { escapeLeftRawByJson, printable } from "./printable_text.ts";
 import { writeAllSync } from "./write_all_sync.ts";
 
 export type { Logger };
+export { words } from "./log_words.ts";
 
 const ROOT = "openvpn-auth-oidc";
 /** The audit log's category (src/audit.ts), routed and levelled on its own. */
@@ -227,7 +229,8 @@ function stderrSink(format: "text" | "json", journal: boolean): Sink {
     ? (record: LogRecord) => priorityPrefix(journalPriority(record)) + line(record)
     : line;
   return (record: LogRecord) => {
-    stderrLines.write(write(maskRecord(record, format === "json")), timingOf(record));
+    const masked = maskRecord(record, format === "json");
+    stderrLines.write(write(withWordsInline(masked)), timingOf(record));
   };
 }
 

@@ -6,6 +6,7 @@
  * string.
  */
 import type { LogRecord } from "@logtape/logtape";
+import { Words, words } from "./log_words.ts";
 
 const MASK = "***";
 
@@ -106,6 +107,11 @@ function maskObject(
 /** `value` with what is sensitive in it masked (the same value when nothing is). */
 function maskValue(value: unknown, found: Set<unknown>, depth: number): unknown {
   if (typeof value === "string") return maskUrlPasswords(value);
+  if (value instanceof Words) {
+    // Code's words may quote data (a user name), which may hold a URL.
+    const masked = maskUrlPasswords(value.text);
+    return masked === value.text ? value : words(masked);
+  }
   if (typeof value !== "object" || value === null) return value;
   if (Array.isArray(value)) {
     if (depth >= MAX_DEPTH) return TOO_DEEP;

@@ -12,6 +12,7 @@
  */
 import type { Logger } from "@logtape/logtape";
 import { type Clock, systemClock } from "../clock.ts";
+import { words } from "../log.ts";
 import { WallOffset } from "../wall_offset.ts";
 import type { VerifiedLogout } from "../oidc/logout_verifier.ts";
 import type { KnownSessions } from "../sessions/known_sessions.ts";
@@ -113,7 +114,7 @@ export class Revocation {
         deps.log.error(
           "Gave up the {what} kept since the session store could not carry it out ({why}): " +
             "its sessions stay until they expire; end them with 'sessions revoke'",
-          { what: describe(held.what), why },
+          { what: words(describe(held.what)), why },
         ),
     );
   }
@@ -205,8 +206,8 @@ export class Revocation {
         "{named}{more}; end those sessions with 'sessions revoke' once the store answers",
       {
         count: left.length,
-        named,
-        more: left.length > NAMED_AT_STOP ? ` and ${left.length - NAMED_AT_STOP} more` : "",
+        named: words(named),
+        more: words(left.length > NAMED_AT_STOP ? ` and ${left.length - NAMED_AT_STOP} more` : ""),
       },
     );
   }
@@ -224,13 +225,15 @@ export class Revocation {
       "The {what} could not be carried out, the session store {failed}: {fate}; " +
         "{dropped} session(s) this bridge knew of dropped ({error})",
       {
-        what: describe(target),
-        failed: error instanceof StoreUnavailableError ? "is unreachable" : "failed",
-        fate: !held
-          ? "not kept, the service is stopping"
-          : added
-          ? "kept and carried out once the store answers"
-          : "already kept",
+        what: words(describe(target)),
+        failed: words(error instanceof StoreUnavailableError ? "is unreachable" : "failed"),
+        fate: words(
+          !held
+            ? "not kept, the service is stopping"
+            : added
+            ? "kept and carried out once the store answers"
+            : "already kept",
+        ),
         dropped,
         error: errorText(error),
       },
@@ -255,7 +258,7 @@ export class Revocation {
       this.#deps.log.info(
         "The {what}, kept since the session store could not carry it out, is carried out: " +
           "{ended} session(s) ended",
-        { what: describe(what), ended },
+        { what: words(describe(what)), ended },
       );
       return;
     }
@@ -266,7 +269,7 @@ export class Revocation {
     this.#deps.log.info(
       "The {what}, kept since the session store could not carry it out, is carried out: " +
         "{ended} session(s) ended, {still} client(s) still connected",
-      { what: describe(what), ended, still: stillConnected.length },
+      { what: words(describe(what)), ended, still: stillConnected.length },
     );
   }
 
@@ -288,7 +291,7 @@ export class Revocation {
     });
     const { ended } = await this.#endAll(sessions, "backchannel-logout");
     this.#deps.log.info("Back-channel logout ({by}): {ended} session(s) ended", {
-      by: target.sid !== undefined ? "sid" : "sub",
+      by: words(target.sid !== undefined ? "sid" : "sub"),
       ended,
     });
     return ended;

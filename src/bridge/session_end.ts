@@ -9,6 +9,7 @@
  */
 import type { Logger } from "@logtape/logtape";
 import { audit, auditSubject, type SessionEndReason } from "../audit.ts";
+import { words } from "../log.ts";
 import type { OidcClient } from "../oidc/client.ts";
 import type { RemovedSession, Session, SessionStore, SweptSession } from "../sessions/types.ts";
 import { ManagementCommandError } from "../management/errors.ts";
@@ -242,7 +243,7 @@ export class SessionEnd {
         username: session.username,
         subject: session.subject,
         cid: client.cid ?? "-",
-        why: REASON_TEXT[reason],
+        why: words(REASON_TEXT[reason]),
         killed,
       },
     );
@@ -279,7 +280,7 @@ export class SessionEnd {
       this.#deps.log.debug("Session of {username} (subject {subject}) ended; {why}", {
         username: swept.username,
         subject: swept.subject,
-        why: REASON_TEXT.expired,
+        why: words(REASON_TEXT.expired),
       });
       audit("session_ended", auditSubject(swept, swept), AUDIT_REASON.expired);
       if (refreshTokenExpired(session, now)) continue;

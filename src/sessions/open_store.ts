@@ -7,7 +7,7 @@ import { dirname } from "node:path";
 import type { Clock, TimerHandle } from "../clock.ts";
 import type { Secret } from "../config/secret.ts";
 import type { ResolvedConfig } from "../config/types.ts";
-import { getLogger } from "../log.ts";
+import { getLogger, words } from "../log.ts";
 import { MemoryStore } from "./memory_store.ts";
 import { connectRedis, describeRedisUrl, parseRedisUrl } from "./redis_connection.ts";
 import { RedisStore } from "./redis_store.ts";
@@ -173,10 +173,12 @@ function warnOfWallStep(wallOffset: WallOffset): void {
     "The system clock stepped {step} since the last session sweep: sessions expire by the wall " +
       "clock, so {effect}. Keep it synchronised (NTP) from boot: see the README's clock section",
     {
-      step: describeStep(step),
-      effect: step > 0
-        ? "those with less than that left end now, their refresh tokens revoked"
-        : "each lasts that much longer",
+      step: words(describeStep(step)),
+      effect: words(
+        step > 0
+          ? "those with less than that left end now, their refresh tokens revoked"
+          : "each lasts that much longer",
+      ),
     },
   );
 }

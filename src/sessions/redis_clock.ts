@@ -9,7 +9,7 @@
  * well inside the minute.
  */
 import type { Redis } from "ioredis";
-import { getLogger } from "../log.ts";
+import { getLogger, words } from "../log.ts";
 import { logDue, WarningInterval } from "../warning_interval.ts";
 
 /** How far this host's clock may be from Redis's before a sweep warns. */
@@ -61,7 +61,7 @@ export class RedisClockCheck {
         "every host's clock synchronised (NTP)",
       {
         seconds: Math.round(Math.abs(ahead) / 1000),
-        direction: ahead > 0 ? "ahead of" : "behind",
+        direction: words(ahead > 0 ? "ahead of" : "behind"),
         redis: this.#description,
       },
     );

@@ -10,7 +10,7 @@
  * each refused client event is still logged where it is denied (server_link.ts), with this
  * error's text.
  */
-import { getLogger } from "../log.ts";
+import { getLogger, words } from "../log.ts";
 import { WARNING_INTERVAL_MS, WarningInterval } from "../warning_interval.ts";
 import { classifyRedisError, refusedCredentials } from "./redis_connection.ts";
 
@@ -38,7 +38,7 @@ export class RedisRefusals {
     if (skipped !== undefined) {
       log.error("Session store calls refused, denying what needs them: {error}{more}", {
         error: refused.message,
-        more: skipped > 0 ? ` (${skipped} more refused since the last report)` : "",
+        more: words(skipped > 0 ? ` (${skipped} more refused since the last report)` : ""),
       });
     }
     return refused;

@@ -9,7 +9,7 @@
  * Looked at by each sweep (a stat of each file); told as an error at the first sweep that finds
  * it, then at most once per REPEAT_MS (debug in between), until the service is restarted.
  */
-import { getLogger } from "../log.ts";
+import { getLogger, words } from "../log.ts";
 import { logDue, WarningInterval } from "../warning_interval.ts";
 import { fileIdentity } from "./file_identity.ts";
 import { lockFileOf } from "./sqlite_owner.ts";
@@ -83,7 +83,7 @@ export class SessionFileWatch {
     const fields = {
       path: this.#path,
       lockFile: lockFileOf(this.#path),
-      found: now === undefined ? "removed" : "replaced",
+      found: words(now === undefined ? "removed" : "replaced"),
     };
     logDue(watched.reported, log, "error", `${watched.message} ({found})`, fields);
     return false;

@@ -6,6 +6,7 @@ import {
   getLogger,
   plainValueRenderer,
   redirectLogOutput,
+  words,
 } from "../../src/log.ts";
 import { Secret } from "../../src/config/secret.ts";
 import { LINE_AND_BIDI_CODES } from "../support/line_and_bidi.ts";
@@ -253,6 +254,44 @@ for (const escapeCase of ESCAPE_CASES) {
       assertEscaped(await loggedByBun(format, escapeCase.value), format, escapeCase);
     });
   }
+}
+
+// Words are code's, but a line is escaped whole: words holding what a value may not hold raw
+// cannot forge a record either.
+for (const escapeCase of ESCAPE_CASES) {
+  for (const format of ["text", "json"] as const) {
+    Deno.test(`${escapeCase.what} in words() are escaped in the ${format} output`, () => {
+      const out = captureStderr(() => {
+        configureLogging("info", format);
+        getLogger("test").info("Login of {user}", { user: words(escapeCase.value) });
+      });
+      assertEscaped(out, format, escapeCase);
+    });
+  }
+}
+
+for (const format of ["text", "json"] as const) {
+  Deno.test(`words() join the sentence unquoted in the ${format} output; values stay quoted`, () => {
+    const out = captureStderr(() => {
+      configureLogging("info", format);
+      getLogger("test").info("The revoke of {user} {fate}: {detail}", {
+        user: "alice",
+        fate: words("is kept"),
+        detail: words("the store at redis:u:words-pw-marker@h\nis down"),
+      });
+    });
+    const [line, ...more] = out.split("\n").filter((text) => text !== "");
+    assertEquals(more, [], out);
+    assertEquals(line!.includes("words-pw-marker"), false, line);
+    const sentence = 'The revoke of "alice" is kept: the store at redis:u:***@h\nis down';
+    if (format === "text") {
+      assertEquals(line!.endsWith(sentence.replace("\n", "\\n")), true, line);
+    } else {
+      const record = JSON.parse(line!);
+      assertEquals(record.message, sentence);
+      assertEquals(record.properties.fate, "is kept");
+    }
+  });
 }
 
 /** Every name of JOINED_NAMES in one value, as a user name holding them all. */

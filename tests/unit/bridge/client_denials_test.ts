@@ -10,6 +10,7 @@ import {
   MALFORMED_REQUEST,
   STORE_UNAVAILABLE,
 } from "../../../src/bridge/denial.ts";
+import { words } from "../../../src/log.ts";
 import type { Metrics, ServerMetrics } from "../../../src/metrics/port.ts";
 import { KnownSessions } from "../../../src/sessions/known_sessions.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
@@ -179,7 +180,13 @@ const CASES: Array<[string, Case, Awaited<ReturnType<typeof denialOf>>]> = [
         {
           level: "debug",
           text: `Session of alice (subject u-1, cid 4) ended, client killed: false; ${TOKEN_ENDS}`,
-          properties: { username: "alice", subject: "u-1", cid: 4, killed: false, why: TOKEN_ENDS },
+          properties: {
+            username: "alice",
+            subject: "u-1",
+            cid: 4,
+            killed: false,
+            why: words(TOKEN_ENDS),
+          },
         },
         tableLine("reauth", 4, 2, TOKEN_EXPIRED),
       ],

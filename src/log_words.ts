@@ -1,0 +1,51 @@
+/**
+ * Words of a log message that code chooses per record (`ahead of` or `behind`, what became of a
+ * revoke), passed as a property so that a JSON line has them as a field too. A text line quotes
+ * a string value as data (`user "alice"`), which such words are not: quoted, they read
+ * `70 s "ahead of" Redis's`. Marked with words(), they are written into the sentence as they are,
+ * in both formats. Only for text code wrote: data (a name, an address, an error's message) stays
+ * a plain string, quoted; code that puts data into words quotes it itself (JSON.stringify). A
+ * text line is escaped whole all the same (log.ts), words included: they cannot forge a record.
+ */
+import type { LogRecord } from "@logtape/logtape";
+
+export class Words {
+  readonly text: string;
+
+  constructor(text: string) {
+    this.text = text;
+  }
+
+  toString(): string {
+    return this.text;
+  }
+
+  /** A JSON line's property holds the words as a string. */
+  toJSON(): string {
+    return this.text;
+  }
+}
+
+/** `text`, written into a log message as part of its sentence: see Words. */
+export function words(text: string): Words {
+  return new Words(text);
+}
+
+/**
+ * `record` with each Words value of its message joined to the template text around it, so that
+ * no formatter renders it as a value; the same record when it has none.
+ */
+export function withWordsInline(record: LogRecord): LogRecord {
+  const message = record.message;
+  let inline: unknown[] | undefined;
+  for (let i = 1; i < message.length; i += 2) {
+    const value = message[i];
+    if (!(value instanceof Words)) {
+      inline?.push(value, message[i + 1]);
+      continue;
+    }
+    inline ??= message.slice(0, i);
+    inline[inline.length - 1] = `${inline.at(-1)}${value.text}${message[i + 1]}`;
+  }
+  return inline === undefined ? record : { ...record, message: inline };
+}
