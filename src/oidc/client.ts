@@ -11,7 +11,7 @@ import { createClientAuth } from "./client_auth.ts";
 import { authorizationUrl } from "./authorization_url.ts";
 import { missingAuthTimeAdvice } from "./auth_time_advice.ts";
 import { checkOidcConfig, maxAgeOf } from "./config_checks.ts";
-import { isLoopbackHttp } from "../loopback.ts";
+import { backChannelRefusal, plainHttpAllowed, requestRefusal } from "./back_channel.ts";
 import { IdpRejectedError, OidcError } from "./errors.ts";
 import { evidence, idTokenRefused, toOidcError } from "./error_mapping.ts";
 import { type FetchLike, timedFetch } from "./http.ts";
@@ -102,8 +102,9 @@ export interface OidcClient {
   revoke(refreshToken: string): Promise<void>;
   /**
    * A GET at the IdP on the client's own path: the `oidc.http_timeout` deadline, the body cap,
-   * a waited slot at the request gate, the metrics, and refused after close(). For what other
-   * parts read from the IdP (the back-channel logout's keys).
+   * a waited slot at the request gate, the metrics, the back-channel rule (back_channel.ts), and
+   * refused after close(). For what other parts read from the IdP (the back-channel logout's
+   * keys).
    */
   get(url: string, headers: HeadersInit): Promise<Response>;
   /**
@@ -154,14 +155,21 @@ export function createOidcClient(
     deps.requestLimits ?? idpRequestLimits(config.maxOpenRequests),
     clock.monotonic,
   );
-  const options = (lane: GateLane) => ({
-    [oauth.customFetch]: timedFetch(deps.fetch ?? fetch, config.httpTimeoutMs, clock, {
-      gate,
-      lane,
-    }),
-    // Only loopback issuers may use http (checkOidcConfig rejects the rest).
-    [oauth.allowInsecureRequests]: isLoopbackHttp(config.issuer),
-  } as const);
+  const options = (lane: GateLane) => {
+    const send = timedFetch(deps.fetch ?? fetch, config.httpTimeoutMs, clock, { gate, lane });
+    // Every request, whatever asked for it: oauth4webapi's flag below lets plain http through
+    // to any host, the rule only to a loopback one.
+    const guarded: typeof send = (url, init) => {
+      const refusal = requestRefusal(url, config.issuer);
+      return refusal === undefined
+        ? send(url, init)
+        : Promise.reject(new OidcError("invalid_response", `Not fetched: ${refusal}`));
+    };
+    return {
+      [oauth.customFetch]: guarded,
+      [oauth.allowInsecureRequests]: plainHttpAllowed(config.issuer),
+    } as const;
+  };
   const httpOptions = options("waited");
   /** Revocations: nobody waits for them (request_gate.ts). */
   const backgroundHttpOptions = options("background");
@@ -212,6 +220,10 @@ export function createOidcClient(
         const as = await oauth.processDiscoveryResponse(config.issuer, response);
         if (as.authorization_endpoint === undefined || as.token_endpoint === undefined) {
           throw new OidcError("invalid_response", "Discovery document lacks endpoints");
+        }
+        const refusal = backChannelRefusal(as, config.issuer, config);
+        if (refusal !== undefined) {
+          throw new OidcError("invalid_response", `Discovery document ${refusal}`);
         }
         return as;
       } catch (error) {
@@ -495,19 +507,12 @@ export function createOidcClient(
     finishLogin,
     refresh,
     revoke,
-    get: (url, headers) => {
-      // oauth4webapi refuses plain http for its own requests, loopback issuers aside.
-      if (!url.startsWith("https://") && !httpOptions[oauth.allowInsecureRequests]) {
-        return Promise.reject(
-          new OidcError("invalid_response", `Not fetched: the IdP named a plain http URL (${url})`),
-        );
-      }
-      return waitedFetch(url, {
+    get: (url, headers) =>
+      waitedFetch(url, {
         method: "GET",
         headers: Object.fromEntries(new Headers(headers)),
         redirect: "manual",
-      });
-    },
+      }),
     close: () => gate.close(),
   };
 }

@@ -10,7 +10,13 @@ import {
   parseOpenvpnVersion,
   servesBrowserSignIn,
 } from "../management/openvpn_version.ts";
-import { isLoopbackHost, isLoopbackHttp } from "../loopback.ts";
+import { isLoopbackHost } from "../loopback.ts";
+import {
+  type BackChannelEndpoint,
+  type BackChannelNeeds,
+  backChannelRefusal,
+  plainHttpAllowed,
+} from "../oidc/back_channel.ts";
 import { UNTRUSTED_CERTIFICATE_FIX } from "../oidc/fetch_failure.ts";
 import { SIGNED_JWT_REFUSAL_ADVICE } from "../oidc/signed_jwt_advice.ts";
 import { templateIssuerAdvice } from "../oidc/template_issuer.ts";
@@ -161,24 +167,7 @@ export function managementCheck(target: ManagementTarget, outcome: ManagementOut
 }
 
 /** Discovery document members the service reads (URLs as the IdP wrote them). */
-export type EndpointName =
-  | "authorization_endpoint"
-  | "token_endpoint"
-  | "jwks_uri"
-  | "userinfo_endpoint"
-  | "revocation_endpoint";
-
-/**
- * The endpoints the service itself calls, through oauth4webapi: it refuses any that is not https
- * ("only requests to HTTPS are allowed") unless oidc.issuer is loopback http. The authorization
- * endpoint is the browser's to open, so it is not among them.
- */
-const BACK_CHANNEL: readonly EndpointName[] = [
-  "token_endpoint",
-  "jwks_uri",
-  "userinfo_endpoint",
-  "revocation_endpoint",
-];
+export type EndpointName = "authorization_endpoint" | BackChannelEndpoint;
 
 /** How fetching the discovery document ended. */
 export type DiscoveryOutcome =
@@ -190,25 +179,9 @@ export type DiscoveryOutcome =
   | { kind: "untrusted-certificate"; message: string; caFile: string | undefined };
 
 /** What the configuration asks of the discovery document besides the always needed endpoints. */
-export interface DiscoveryNeeds {
+export interface DiscoveryNeeds extends BackChannelNeeds {
   /** oidc.use_userinfo: every sign-in reads userinfo_endpoint. */
   readonly useUserinfo: boolean;
-  /** oidc.revoke_refresh_tokens: ended sessions' tokens go to revocation_endpoint. */
-  readonly revokeRefreshTokens: boolean;
-}
-
-/**
- * Whether the service would call `url`: oauth4webapi allows https, and plain http only with
- * allowInsecureRequests, which the service sets for a loopback http issuer (isLoopbackHttp).
- */
-function callable(url: string, issuer: URL): boolean {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return false;
-  }
-  return parsed.protocol === "https:" || (parsed.protocol === "http:" && isLoopbackHttp(issuer));
 }
 
 /** The fix for a discovery document naming the issuer `actual` (templateIssuerAdvice). */
@@ -245,19 +218,18 @@ export function discoveryCheck(
               "https://<host>/realms/<realm>).",
         );
       }
-      const refused = BACK_CHANNEL.flatMap((name) => {
-        if (name === "revocation_endpoint" && !needs.revokeRefreshTokens) return [];
-        const url = outcome.endpoints[name];
-        return url === undefined || callable(url, new URL(issuer)) ? [] : [`${name} ${url}`];
-      });
-      if (refused.length > 0) {
+      const refusal = backChannelRefusal(outcome.endpoints, new URL(issuer), needs);
+      if (refusal !== undefined) {
         return fail(
           check,
-          `${where} names endpoints the service refuses to call (not https): ${refused.join(", ")}`,
-          "Make the IdP publish its https address in its discovery document (Keycloak behind a " +
-            "TLS proxy: set KC_HOSTNAME to the https URL and KC_PROXY_HEADERS=xforwarded, older " +
-            "versions KC_PROXY=edge, with the proxy sending X-Forwarded-Proto: https; other " +
-            "IdPs: their frontend or issuer URL setting).",
+          `${where} ${refusal}`,
+          "Make the IdP publish its https address in its discovery document" +
+            (plainHttpAllowed(new URL(issuer))
+              ? ", or, with this loopback http issuer, a loopback one"
+              : "") +
+            " (Keycloak behind a TLS proxy: set KC_HOSTNAME to the https URL and " +
+            "KC_PROXY_HEADERS=xforwarded, older versions KC_PROXY=edge, with the proxy sending " +
+            "X-Forwarded-Proto: https; other IdPs: their frontend or issuer URL setting).",
         );
       }
       return pass(check, `${where}: issuer ${outcome.issuer}`);

@@ -14,7 +14,6 @@ import { existsSync } from "node:fs";
 import * as oauth from "oauth4webapi";
 import { systemClock } from "../clock.ts";
 import type { ResolvedConfig } from "../config/types.ts";
-import { isLoopbackHttp } from "../loopback.ts";
 import { formatAddress } from "../management/address.ts";
 import { version } from "../management/commands.ts";
 import { COMMAND_TIMEOUT_LIMITS_MS, ManagementConnection } from "../management/connection.ts";
@@ -24,6 +23,7 @@ import { callbackUrl, HEALTH_PATH } from "../http/routes.ts";
 import { FORWARDING_HEADERS, trustedProxies } from "../http/client_ip.ts";
 import { type HttpEnv, type HttpServer, serveHttp } from "../http/serve.ts";
 import { authorizationUrl } from "../oidc/authorization_url.ts";
+import { plainHttpAllowed } from "../oidc/back_channel.ts";
 import { describeFetchFailure, isUntrustedCertificate } from "../oidc/fetch_failure.ts";
 import { type FetchLike, readCapped, timedFetch } from "../oidc/http.ts";
 import { idpTransport } from "../oidc/idp_transport.ts";
@@ -376,7 +376,7 @@ async function discover(
 ): Promise<{ outcome: DiscoveryOutcome; as?: oauth.AuthorizationServer }> {
   const options = {
     [oauth.customFetch]: request,
-    [oauth.allowInsecureRequests]: isLoopbackHttp(issuer),
+    [oauth.allowInsecureRequests]: plainHttpAllowed(issuer),
   };
   try {
     const response = await oauth.discoveryRequest(issuer, options);

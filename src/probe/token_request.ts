@@ -7,7 +7,7 @@
  */
 import * as oauth from "oauth4webapi";
 import type { ResolvedConfig } from "../config/types.ts";
-import { isLoopbackHttp } from "../loopback.ts";
+import { plainHttpAllowed } from "../oidc/back_channel.ts";
 import { createClientAuth } from "../oidc/client_auth.ts";
 import type { timedFetch } from "../oidc/http.ts";
 import { authMethodListed, type ClientAuthOutcome } from "./checks.ts";
@@ -52,7 +52,7 @@ export async function requestToken(
       oauth.generateRandomCodeVerifier(),
       {
         [oauth.customFetch]: request,
-        [oauth.allowInsecureRequests]: isLoopbackHttp(config.issuer),
+        [oauth.allowInsecureRequests]: plainHttpAllowed(config.issuer),
       },
     );
     const { error, description } = oauthError(await response.text());

@@ -1261,7 +1261,7 @@ Deno.test("get(): a GET at the IdP on the client's path: the body cap, plain htt
   await assertRejects(
     () => client.get("http://idp.example.com/certs", {}),
     OidcError,
-    "plain http",
+    "Not fetched: http://idp.example.com: it calls https only",
   );
 
   // Two slots: two GETs held at the IdP, the third waits for a slot and is never sent.

@@ -265,7 +265,7 @@ Deno.test("clientAuthCheck: a private_key_jwt client refused is told why an IdP 
   );
 });
 
-Deno.test("discoveryCheck: any back-channel endpoint the service would refuse (plain http, not a URL) fails, unless the issuer is loopback http", () => {
+Deno.test("discoveryCheck: any back-channel endpoint the service would refuse (plain http, not a URL) fails; a loopback http issuer's may be plain http to a loopback host only", () => {
   const endpoints = (base: string) => ({
     authorization_endpoint: `${base}/auth`,
     token_endpoint: `${base}/token`,
@@ -282,15 +282,15 @@ Deno.test("discoveryCheck: any back-channel endpoint the service would refuse (p
   // The authorization endpoint is the browser's: plain http there is not the service's to refuse.
   assertEquals(check(https, { authorization_endpoint: "http://sso.example.com/auth" }).ok, true);
   for (
-    const [name, url] of [
-      ["revocation_endpoint", "http://sso.example.com/revoke"],
-      ["userinfo_endpoint", "http://sso.example.com/userinfo"],
-      ["token_endpoint", "not a url"],
+    const [name, url, shown] of [
+      ["revocation_endpoint", "http://sso.example.com/revoke", "http://sso.example.com"],
+      ["userinfo_endpoint", "http://sso.example.com/userinfo", "http://sso.example.com"],
+      ["token_endpoint", "not a url", "(not a URL)"],
     ]
   ) {
     const refused = check(https, { [name!]: url! });
     assertEquals(refused.ok, false);
-    assertStringIncludes(refused.detail, `${name} ${url}`);
+    assertStringIncludes(refused.detail, `(it calls https only): ${name} ${shown}`);
   }
   // With oidc.revoke_refresh_tokens off the service never calls the revocation endpoint.
   assertEquals(
@@ -300,6 +300,23 @@ Deno.test("discoveryCheck: any back-channel endpoint the service would refuse (p
   assertEquals(check(https, { token_endpoint: "http://sso.example.com/token" }, false).ok, false);
   const loopback = "http://127.0.0.1:8080/realms/vpn";
   assertEquals(check(loopback, { revocation_endpoint: "http://127.0.0.1:8080/revoke" }).ok, true);
+  assertEquals(check(loopback, { jwks_uri: "http://[::1]:8080/certs" }).ok, true);
+  assertEquals(check(loopback, { token_endpoint: "https://sso.example.com/token" }).ok, true);
+  // Plain http to another host crosses a network: the client's credentials and the tokens would.
+  const elsewhere = check(loopback, {
+    token_endpoint: "http://sso.example.com:8080/token",
+    jwks_uri: "http://127.0.0.1.example.com/certs",
+  });
+  assertEquals(elsewhere.ok, false);
+  assertStringIncludes(
+    elsewhere.detail,
+    "refuses to call (it calls https, or plain http to a loopback host): token_endpoint " +
+      "http://sso.example.com:8080, jwks_uri http://127.0.0.1.example.com",
+  );
+  assertMatch(
+    elsewhere.fix!,
+    /https address .*, or, with this loopback http issuer, a loopback one/,
+  );
 });
 
 Deno.test("authMethodListed: a listed method, an IdP without a list and none (Keycloak does not list it) pass", () => {

@@ -378,7 +378,7 @@ Deno.test("runProbe() fails discovery naming http:// back-channel endpoints of a
   assertEquals(discovery.ok, false);
   assertMatch(
     discovery.detail,
-    /refuses to call \(not https\): token_endpoint http:\/\/idp\.test\/.*, jwks_uri http:\/\//,
+    /refuses to call \(it calls https only\): token_endpoint http:\/\/idp\.test, jwks_uri http:\/\/idp\.test$/,
   );
   assertMatch(discovery.fix!, /KC_HOSTNAME/);
   assertEquals(idp.countRequests("/protocol/openid-connect/certs"), 0);
@@ -420,6 +420,28 @@ Deno.test("runProbe() accepts http endpoints of a loopback http issuer, as the s
     assertEquals(resultOf(results, check).ok, true, JSON.stringify(results));
   }
   assertEquals(idp.lastRequest(TOKEN_PATH).url.origin, "http://127.0.0.1:8080");
+});
+
+Deno.test("runProbe() fails discovery of a loopback http issuer naming plain http endpoints on another host, and sends that host nothing", async () => {
+  const idp = await FakeIdp.create();
+  const issuer = "http://127.0.0.1:8080/realms/vpn";
+  const elsewhere = "http://sso.corp.example/realms/vpn";
+  idp.metadataExtras = {
+    issuer,
+    authorization_endpoint: `${issuer}/protocol/openid-connect/auth`,
+    token_endpoint: `${elsewhere}/protocol/openid-connect/token`,
+    jwks_uri: `${elsewhere}/protocol/openid-connect/certs`,
+  };
+  idp.onToken = keycloakToken("s3cret");
+  const results = await probeIdp(idp, idpConfig('client_secret = "s3cret"', issuer));
+  const discovery = resultOf(results, "idp discovery");
+  assertEquals(discovery.ok, false);
+  assertMatch(
+    discovery.detail,
+    /refuses to call \(it calls https, or plain http to a loopback host\): token_endpoint http:\/\/sso\.corp\.example, jwks_uri http:\/\/sso\.corp\.example$/,
+  );
+  assertMatch(discovery.fix!, /or, with this loopback http issuer, a loopback one/);
+  assertEquals(idp.requests.filter((r) => r.url.hostname === "sso.corp.example"), []);
 });
 
 Deno.test("runProbe() sends one code grant with a made-up code and the service's client authentication: invalid_grant passes", async () => {
