@@ -13,7 +13,7 @@ interface Lock {
   readonly npm: Record<string, { readonly dependencies?: readonly string[] }>;
 }
 
-/** "npm:hono@4.13.19", "npm:/hono@4.13.19/" -> "hono@4.13.19" (deno.lock's key). */
+/** "npm:hono@4.13.23", "npm:/hono@4.13.23/" -> "hono@4.13.23" (deno.lock's key). */
 function lockKey(target: string): string {
   const match = /^npm:\/?((?:@[^/@]+\/)?[^/@]+@[^/]+)/.exec(target);
   assert(match !== null, `not an npm import: ${target}`);
