@@ -170,6 +170,7 @@ export class ClientEvents {
       server: deps.server,
       store: deps.store,
       bypassCommonNames: () => deps.config.bypassCommonNames,
+      authPendingTimeoutMs: () => deps.config.authPendingTimeoutMs,
       log: deps.log,
     });
     this.#answers = answersApart(deps.commander, (answer, cid, kid, error) => {
@@ -642,10 +643,12 @@ export class ClientEvents {
   /**
    * Ends the bindings a DISCONNECT ends (#endBinding); when none of them was its client's, the
    * session had moved to the client's new cid (a reconnect with its token), and the line names
-   * the user its `established` line named.
+   * the user its `established` line named, or else the user of the session that moved
+   * (TunnelAudit.nameMoved).
    */
   async #clientDeparted(departure: ClientDeparture): Promise<void> {
     await this.#endBinding(departure.cid, (bound) => boundBefore(departure, bound), departure);
+    if (!departure.leftAudited) await this.#tunnels.nameMoved(departure);
     auditTunnelLeft(departure);
   }
 

@@ -41,19 +41,26 @@ export interface TunnelAuditDeps {
   store: Pick<SessionStore, "findSessionIdByCid" | "getSession">;
   /** `openvpn.bypass_common_names`, as a reload leaves them. */
   bypassCommonNames: () => readonly RegExp[];
+  /** `openvpn.auth_pending_timeout`: how long after its CONNECT a client's sign-in may end. */
+  authPendingTimeoutMs: () => number;
   log: Logger;
 }
 
 /**
  * A DISCONNECT, with what it told of the tunnel when it came with its ENV (leftDetails), who
  * its tunnel was (TunnelAudit), and whether its `client_left` line was written (so that a
- * DISCONNECT tried again writes it once).
+ * DISCONNECT tried again writes it once). `unnamed`: where the client was and the session_id
+ * OpenVPN gave it, as its ENV told them, when nothing named the tunnel (TunnelAudit.nameMoved).
  */
 export type ClientDeparture = RunDeparture & {
   left: AuditDetails | undefined;
   tunnel: AuditSubject | undefined;
   leftAudited: boolean;
+  unnamed?: { where: TunnelWhere; sessionId: string | undefined };
 };
+
+/** Where a client is, as its event's ENV tells: for an audit line (TunnelAudit). */
+type TunnelWhere = { server: string; cid: number; commonName: string; clientIp: string };
 
 /**
  * Who each tunnel of the run the link told is, by cid: named when the bridge admits its client
@@ -168,15 +175,67 @@ export class TunnelAudit {
   ): ClientDeparture {
     let tunnel = this.#byCid.get(cid);
     this.#byCid.delete(cid);
+    let unnamed: ClientDeparture["unnamed"];
     if (tunnel === undefined && env !== undefined) {
       const where = this.#where(cid, env);
       if (this.#bypassed(where.commonName)) tunnel = auditSubject(where);
+      else unnamed = { where, sessionId: env.get("session_id") };
     }
-    const departure = { cid, at, run, left: env && leftDetails(env), tunnel, leftAudited: false };
+    const departure: ClientDeparture = {
+      cid,
+      at,
+      run,
+      left: env && leftDetails(env),
+      tunnel,
+      leftAudited: false,
+    };
+    if (unnamed !== undefined) departure.unnamed = unnamed;
     if (tunnel === undefined && departure.left !== undefined && run.run === this.#run) {
       keepNewest(this.#unnamedDepartures, cid, departure, MAX_UNNAMED_DEPARTURES);
     }
     return departure;
+  }
+
+  /**
+   * Names the tunnel of a departure nothing named, whose DISCONNECT found no session bound to its
+   * cid (client_events.ts), from the session its ENV's `session_id` names, under the same
+   * certificate name on this server, when that session left the cid: moved to the same client's
+   * new cid by a reconnect with its token (which carries the token's session_id), and maybe
+   * unbound since, when that new tunnel left. Without this, a move made before this process
+   * started (a bridge restart between a client's reconnect and its old tunnel's DISCONNECT, which
+   * duplicate-cn or a keepalive timeout puts up to minutes later) left that DISCONNECT with no
+   * `client_left` line: nothing named the cid, nor would.
+   *
+   * Only a tunnel that was let in: a refused client's DISCONNECT has an empty ENV (measured), no
+   * `time_duration`. And only a session its tunnel can have been let in on: it began
+   * `time_duration` before its DISCONNECT, and a sign-in ends within auth_pending_timeout of its
+   * client's CONNECT. One created later is another sign-in's (the same device's token, whose
+   * session had ended, signed in anew, maybe as another user). A session still bound to the cid
+   * is being moved off it: that move names the tunnel (adopt). One store read, only for such a
+   * departure; a store that cannot answer leaves it unnamed (an audit line: it decides nothing).
+   */
+  async nameMoved(departure: ClientDeparture): Promise<void> {
+    const { unnamed, left } = departure;
+    const duration = left?.durationSec;
+    if (departure.tunnel !== undefined || duration === undefined || !unnamed?.sessionId) return;
+    const { where, sessionId } = unnamed;
+    const session = await this.#deps.store.getSession(sessionId).catch((error) => {
+      this.#deps.log.debug("DISCONNECT of cid {cid}: no user for its audit line: {error}", {
+        cid: departure.cid,
+        error: String(error),
+      });
+      return undefined;
+    });
+    if (
+      session === undefined || departure.tunnel !== undefined || session.server !== where.server ||
+      session.commonName !== where.commonName || session.cid === departure.cid
+    ) return;
+    const latestAdmission = departure.at - duration * 1000 + this.#deps.authPendingTimeoutMs();
+    if (session.createdAt > latestAdmission) return;
+    departure.tunnel = auditSubject(where, session);
+    if (this.#unnamedDepartures.get(departure.cid) === departure) {
+      this.#unnamedDepartures.delete(departure.cid);
+    }
   }
 
   /**
@@ -200,7 +259,7 @@ export class TunnelAudit {
   }
 
   /** Where the client at `cid` is, as its event's ENV tells: for an audit line. */
-  #where(cid: number, env: ClientEnv) {
+  #where(cid: number, env: ClientEnv): TunnelWhere {
     const { server } = this.#deps;
     return { server, cid, commonName: certificateName(env), clientIp: clientAddress(env) };
   }

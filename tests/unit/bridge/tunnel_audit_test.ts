@@ -34,6 +34,7 @@ function testTunnels() {
       getSession: () => Promise.resolve(undefined),
     },
     bypassCommonNames: () => [],
+    authPendingTimeoutMs: () => 60_000,
     log: getLogger("test"),
   });
   tunnels.runIs(RUN);
