@@ -41,7 +41,7 @@ import { ControlRequestError } from "./control/protocol.ts";
 import { type ControlServer, startControlServer } from "./control/server.ts";
 import { KnownSessions } from "./sessions/known_sessions.ts";
 import { openSessionStore, startSweeper } from "./sessions/open_store.ts";
-import type { SessionStore } from "./sessions/types.ts";
+import type { Session, SessionStore } from "./sessions/types.ts";
 
 function authorizationOrigin(endpoint: string | undefined): string | undefined {
   try {
@@ -128,9 +128,12 @@ export async function startDaemon(
     revokeRefreshTokens: config.oidc.revokeRefreshTokens,
     // One instance holds every link: a kill the link could not take waits for it. In a
     // cluster the holder may be another instance, whose link this one cannot watch.
+    // The same for the kill's DISCONNECT, whose link is told whom it kills.
     ...(config.cluster ? {} : {
       killLater: (server: string, cid: number, run: string | undefined, message: string) =>
         links.find((built) => built.name === server)?.events.killWhenLinked(cid, message, run),
+      killing: (client: Session) =>
+        links.find((built) => built.name === client.server)?.events.sessionKilled(client),
     }),
   });
   // Expired sessions go at each sweep, and their refresh tokens are revoked as any ended one's.

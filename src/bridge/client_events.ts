@@ -605,6 +605,15 @@ export class ClientEvents {
     this.#tunnels.adopt(cid, run, who);
   }
 
+  /**
+   * A session's end is about to kill its client (SessionEnd): the tunnel it is bound to in its
+   * run was its user's (TunnelAudit.adopt), for the `client_left` line of the DISCONNECT.
+   */
+  sessionKilled(client: Session): void {
+    if (client.server !== this.#deps.server || client.cid === undefined) return;
+    this.#tunnels.adopt(client.cid, client.openvpnRun, auditSubject(client, client));
+  }
+
   /** A client's tunnel is up (ESTABLISHED): its audit line (TunnelAudit.established). */
   onEstablished(cid: number, env: ClientEnv): Promise<void> {
     return this.#tunnels.established(cid, env);

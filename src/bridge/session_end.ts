@@ -112,6 +112,13 @@ export interface SessionEndDeps {
    */
   killLater?: (server: string, cid: number, run: string | undefined, message: string) => void;
   /**
+   * Told of each client an ending is about to kill (`client`: the session, where it is bound):
+   * its link names that tunnel for the `client_left` line of the DISCONNECT the kill brings
+   * (ClientEvents.sessionKilled), which finds the session gone. The link of a process that did
+   * not admit the client (it restarted since) has no other name for it. Not given in a cluster.
+   */
+  killing?: (client: Session) => void;
+  /**
    * Admission's (the same object): a session read from the store may hold a refresh token the
    * IdP has replaced by one only this process keeps; that one is revoked too, and forgotten
    * with the session. Without it the live token of a session ended by an admin, a logout,
@@ -386,6 +393,7 @@ export class SessionEnd {
       return "unsent";
     }
     const message = killMessage(reason);
+    this.#deps.killing?.(session);
     try {
       await commander.kill(session.cid, message, session.openvpnRun);
       return "killed";

@@ -114,7 +114,8 @@ export class TunnelAudit {
    * peer did), so without this its DISCONNECT, finding no session bound to it, had no line. That
    * DISCONNECT may have come already, while the session was being moved (its store write, a
    * refresh at the IdP): its `client_left` line is written now, naming `who`, and the cid, gone,
-   * is not named.
+   * is not named. The same when the session ended and its client is being killed
+   * (ClientEvents.sessionKilled): the DISCONNECT the kill brings finds no session either.
    */
   adopt(cid: number, run: string | undefined, who: AuditSubject): void {
     if (run !== this.#run) return;

@@ -210,6 +210,8 @@ export type TestAdmissionOptions =
     now: () => number;
     /** Where SessionEnd kills clients; a RecordingCommander for every server unless given. */
     commanders?: CommanderLookup;
+    /** SessionEndDeps.killing: told of each client about to be killed. */
+    killing?: (client: Session) => void;
   };
 
 /**
@@ -236,6 +238,7 @@ export function testAdmission(options: TestAdmissionOptions) {
     unstoredRefreshTokens,
     log: getLogger("test"),
     now: options.now,
+    ...(options.killing ? { killing: options.killing } : {}),
   });
   const admission = new Admission({
     store: options.store,
@@ -268,6 +271,8 @@ export function testClientEvents(options: TestClientEventsOptions) {
     ...options,
     now: () => options.clock.now(),
     commanders: () => commander,
+    // As the daemon wires it: the link of the killed client's server (this one) hears of it.
+    killing: (client) => events.sessionKilled(client),
   });
   let counter = 0;
   const server = options.server ?? "default";

@@ -5,17 +5,27 @@
  */
 import { assertEquals } from "../../support/assert.ts";
 import { type AuditRecord, auditRecords as auditRecordsIn } from "../../support/audit_records.ts";
-import { BridgeHarness, clientEnv, type HarnessOptions } from "../../support/bridge_harness.ts";
+import { join } from "node:path";
+import {
+  BridgeHarness,
+  clientEnv,
+  type HarnessOptions,
+  parseHarnessToml,
+} from "../../support/bridge_harness.ts";
+import { rawControlRequest } from "../../support/control_socket.ts";
 import { captureStderr, type StderrCapture } from "../../support/stderr_capture.ts";
+
+/** The harness's config, its log at level `error` written as JSON lines. */
+function jsonLogToml(h: BridgeHarness): string {
+  return h.toml.replace(/\[log\]\nlevel = "error"/, '[log]\nlevel = "error"\nformat = "json"');
+}
 
 /** The harness's bridge, its log at level `error` written as JSON lines, and those lines. */
 async function auditedBridge(
   options: HarnessOptions,
 ): Promise<{ h: BridgeHarness; log: StderrCapture }> {
   const h = await BridgeHarness.start(options);
-  await h.reload(
-    h.toml.replace(/\[log\]\nlevel = "error"/, '[log]\nlevel = "error"\nformat = "json"'),
-  );
+  await h.reload(jsonLogToml(h));
   return { h, log: captureStderr() };
 }
 
@@ -371,6 +381,38 @@ Deno.test("audit: a client that reconnected with its token on a new cid has its 
         bytesReceived: 1000,
         bytesSent: 2000,
       }],
+    );
+  } finally {
+    log.restore();
+    await h.stop();
+  }
+});
+
+Deno.test("audit: a client an administrator's revoke kills after a bridge restart has client_left naming the user", async () => {
+  const { h, log } = await auditedBridge({ sessions: "file" });
+  try {
+    await h.signIn(0, { untrusted_ip: "203.0.113.5", session_id: "s-a" });
+    // The new process did not admit her: only the revoke's kill can tell its link who cid 0 is.
+    await h.stopBridge();
+    await h.startBridge(parseHarnessToml(jsonLogToml(h)));
+    const mark = h.openvpn.received.length;
+    const revoke = '{"command":"sessions.revoke","user":"alice"}\n';
+    await rawControlRequest(join(h.dir, "control.sock"), revoke, { halfClose: true });
+    await h.waitForCommand(mark, (line) => line.startsWith("client-kill 0 "));
+    const traffic = { time_duration: "60", bytes_received: "1000", bytes_sent: "2000" };
+    h.openvpn.sendClientBlock(
+      "DISCONNECT",
+      0,
+      undefined,
+      clientEnv({ untrusted_ip: "203.0.113.5", session_id: "s-a", ...traffic }),
+    );
+    const left = (record: AuditRecord) => record["event"] === "client_left";
+    const audit = await auditUntil(log, left);
+    assertEquals(
+      audit.filter(left).map((record) => pick(record, [...WHO_AND_WHY, "durationSec"])),
+      [
+        { ...aliceLine("client_left", 0, "alice", null), clientIp: "203.0.113.5", durationSec: 60 },
+      ],
     );
   } finally {
     log.restore();

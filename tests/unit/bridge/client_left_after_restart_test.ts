@@ -2,8 +2,9 @@
  * `client_left` of a tunnel whose DISCONNECT finds no session bound to its cid, when the bridge
  * process that admitted it has restarted since (tunnel_audit.ts, client_events.ts): its client
  * came back with its token on a new cid before the bridge restarted (the old tunnel stays until
- * OpenVPN closes it: duplicate-cn, a keepalive timeout). Found by tunnel_audit_model_test.ts: its
- * seed 10 (the new tunnel left before the old one) failed before this was fixed.
+ * OpenVPN closes it: duplicate-cn, a keepalive timeout), or an administrator revoked its session
+ * and the kill brought the DISCONNECT. Found by tunnel_audit_model_test.ts: its seeds 10 (the
+ * new tunnel left before the old one) and 19 (the revoke) failed before these were fixed.
  */
 import { assertEquals } from "../../support/assert.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
@@ -105,4 +106,13 @@ Deno.test("the old tunnel's DISCONNECT names nobody from a session signed in und
     (_second, store) => store.putSession(bob),
   );
   assertEquals(lines, []);
+});
+
+Deno.test("a client killed after a bridge restart because an administrator revoked its session has client_left naming the user", async () => {
+  const lines = await cid4Left(async () => {}, async (second) => {
+    const report = await second.sessionEnd.endAll(["s-1"], "admin-revoke");
+    assertEquals(report.ended, 1);
+    assertEquals(second.commander.commands.map(({ kind, cid }) => [kind, cid]), [["kill", 4]]);
+  });
+  assertEquals(lines, [ALICE_LEFT]);
 });
