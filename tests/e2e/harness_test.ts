@@ -165,6 +165,84 @@ Deno.test({
   },
 });
 
+/** Answers the CONNECTs of `count` clients after line `since` with client-auth-nt; their cids. */
+async function admitClients(
+  bridge: ManagementConnection,
+  since: number,
+  count: number,
+): Promise<string[]> {
+  const cids: string[] = [];
+  while (cids.length < count) {
+    const connect = await bridge.waitFor(
+      `the CONNECT of client ${cids.length + 1} of ${count}`,
+      () =>
+        parseClientEvents(bridge.lines, since).find((event) =>
+          event.kind === "CONNECT" && !cids.includes(event.cid)
+        ),
+      20_000,
+    );
+    await bridge.command(`client-auth-nt ${connect.cid} ${connect.kid}`);
+    cids.push(connect.cid);
+  }
+  return cids;
+}
+
+Deno.test({
+  name: "lab: the server restarting in place (SIGHUP, then SIGUSR1) sends each client's " +
+    "DISCONNECT, with its ENV, before >STATE RECONNECTING; the clients CONNECT again from cid 0",
+  ignore: labSkip !== undefined,
+  async fn() {
+    // What the bridge's handling of a restart in place rests on (server_link.ts, the `state`
+    // case; the transcript: tests/support/restart_in_place.ts).
+    await withLab({ server: { managementHold: true } }, async (lab) => {
+      await withBridge(lab, async (bridge) => {
+        await bridge.command("state on");
+        await bridge.command("hold release");
+        const clients = [
+          await lab.startClient({
+            name: "alice",
+            credentials: { username: "alice", password: "alice-password" },
+          }),
+          await lab.startClient({ name: "bob" }),
+        ];
+        await admitClients(bridge, 0, 2);
+        for (const client of clients) await client.waitForState("CONNECTED", 20_000);
+
+        for (const signal of ["SIGHUP", "SIGUSR1"] as const) {
+          const since = bridge.mark();
+          const clientMarks = clients.map((client) => client.lines.length);
+          Deno.kill(lab.server.pid, signal);
+          const restarting = await bridge.waitForLine(
+            new RegExp(`^>STATE:\\d+,RECONNECTING,${signal},`),
+            { since, timeoutMs: 15_000 },
+          );
+          const gone = parseClientEvents(bridge.lines, since)
+            .filter((event) => event.kind === "DISCONNECT");
+          assertEquals(gone.map((event) => event.cid).sort(), ["0", "1"], signal);
+          // With the ENV of a client that leaves: who, how long, how much.
+          assertEquals(gone.map(({ env }) => env.get("common_name")).sort(), ["alice", "bob"]);
+          for (const { env } of gone) assertMatch(env.get("time_duration") ?? "", /^\d+$/);
+          // management-hold holds it again at each restart.
+          await bridge.waitForLine(/^>HOLD:/, { since: restarting.index });
+          await bridge.command("hold release");
+          const connected = await bridge.waitForLine(/^>STATE:\d+,CONNECTED,SUCCESS,/, {
+            since: restarting.index,
+            timeoutMs: 15_000,
+          });
+          const cids = await admitClients(bridge, connected.index, 2);
+          assertEquals(cids.sort(), ["0", "1"], signal);
+          const late = parseClientEvents(bridge.lines, restarting.index)
+            .filter((event) => event.kind === "DISCONNECT");
+          assertEquals(late, [], `${signal}: a DISCONNECT after the state line`);
+          for (const [i, client] of clients.entries()) {
+            await client.waitForState("CONNECTED", 20_000, clientMarks[i]);
+          }
+        }
+      });
+    });
+  },
+});
+
 Deno.test({
   name: "browser: login() clicks Continue, fills the IdP form and returns the final page",
   ignore: browserSkip !== undefined,

@@ -14,6 +14,8 @@ import {
 } from "../../support/bridge_harness.ts";
 import { rawControlRequest } from "../../support/control_socket.ts";
 import { captureStderr, type StderrCapture } from "../../support/stderr_capture.ts";
+import { restartInPlace, type RestartSignal } from "../../support/restart_in_place.ts";
+import { STARTED_AT } from "../../support/openvpn_side.ts";
 
 /** The harness's config, its log at level `error` written as JSON lines. */
 function jsonLogToml(h: BridgeHarness): string {
@@ -473,3 +475,113 @@ Deno.test("audit: a session's lines carry its id; a sign-in's, the browser's add
     await h.stop();
   }
 });
+
+/**
+ * Who comes back on which cid after OpenVPN restarted in place: as measured, each on its own
+ * after SIGHUP, and on one another's after SIGUSR1 (restart_in_place.ts).
+ */
+const BACK_ON: ReadonlyArray<{ signal: RestartSignal; alice: number; gateway: number }> = [
+  { signal: "SIGHUP", alice: 0, gateway: 2 },
+  { signal: "SIGUSR1", alice: 2, gateway: 0 },
+];
+
+for (const back of BACK_ON) {
+  Deno.test(`audit: OpenVPN restarts in place (${back.signal}), each client's DISCONNECT before the state line: one client_left per tunnel, naming its user; alice back on her token, carol's session ended once`, async () => {
+    const { h, log } = await auditedBridge({
+      servers: [{ name: "default", toml: 'bypass_common_names = ["^gw-1$"]' }],
+    });
+    const openvpn = h.openvpn;
+    try {
+      // Alice's 2.6 client presents its token when it comes back; carol's 2.5.2 certificate-only
+      // one cannot, so her session ends with her tunnel; the gateway is on the bypass list.
+      const alice = { session_id: "s-a" };
+      const carol = { common_name: "carol", session_id: "s-c", IV_VER: "2.5.2" };
+      const gateway = { common_name: "gw-1", session_id: "s-gw" };
+      await h.signIn(0, alice);
+      await h.signIn(1, carol, "carol");
+      let mark = openvpn.received.length;
+      openvpn.sendClientBlock("CONNECT", 2, 1, clientEnv(gateway));
+      await h.waitForCommand(mark, (line) => line === "client-auth-nt 2 1");
+      for (const [cid, env] of [[0, alice], [1, carol], [2, gateway]] as const) {
+        openvpn.sendClientBlock("ESTABLISHED", cid, undefined, clientEnv(env));
+      }
+      const established = (record: AuditRecord) => record["event"] === "established";
+      await auditUntil(log, () => auditRecords(log).filter(established).length === 3);
+      const before = auditRecords(log).length;
+
+      const traffic = (seconds: number) => ({
+        time_duration: String(seconds),
+        bytes_received: "1000",
+        bytes_sent: "2000",
+      });
+      await restartInPlace(openvpn, back.signal, [
+        { cid: 2, env: clientEnv({ ...gateway, ...traffic(62) }) },
+        { cid: 1, env: clientEnv({ ...carol, ...traffic(61) }) },
+        { cid: 0, env: clientEnv({ ...alice, ...traffic(60) }) },
+      ], STARTED_AT + 3600);
+      // The clients come back, each on a cid of the new run.
+      mark = openvpn.received.length;
+      const aliceBack = { ...alice, session_state: "Authenticated" };
+      openvpn.sendClientBlock("CONNECT", back.alice, 1, clientEnv(aliceBack));
+      await h.waitForCommand(mark, (line) => line === `client-auth ${back.alice} 1`);
+      openvpn.sendClientBlock("CONNECT", back.gateway, 1, clientEnv(gateway));
+      await h.waitForCommand(mark, (line) => line === `client-auth-nt ${back.gateway} 1`);
+      // Carol signs in again.
+      await h.connect(1, carol);
+      openvpn.sendClientBlock("ESTABLISHED", back.alice, undefined, clientEnv(aliceBack));
+      openvpn.sendClientBlock("ESTABLISHED", back.gateway, undefined, clientEnv(gateway));
+      await auditUntil(log, () => auditRecords(log).filter(established).length === 5);
+
+      assertEquals(
+        h.commandsSince(mark).filter((line) => line.startsWith("client-pending-auth ")).length,
+        1,
+        "only carol is asked to sign in again",
+      );
+      const who = (record: AuditRecord) =>
+        pick(record, ["event", "username", "cid", "commonName", "reason", "durationSec"]);
+      const line = (
+        event: string,
+        username: string,
+        cid: number,
+        commonName: string,
+        rest: { reason?: string; durationSec?: number } = {},
+      ) => ({
+        event,
+        username,
+        cid,
+        commonName,
+        reason: rest.reason ?? null,
+        durationSec: rest.durationSec ?? null,
+      });
+      const since = auditRecords(log).slice(before).map(who);
+      // What the DISCONNECTs wrote, in whatever order they were handled; each line once.
+      const byName = (a: AuditRecord, b: AuditRecord) =>
+        String(a["commonName"]).localeCompare(String(b["commonName"])) ||
+        String(a["event"]).localeCompare(String(b["event"]));
+      assertEquals(
+        since.filter((record) => record["event"] !== "admitted" && !established(record))
+          .sort(byName),
+        [
+          line("client_left", "alice", 0, "alice", { durationSec: 60 }),
+          line("client_left", "carol", 1, "carol", { durationSec: 61 }),
+          line("session_ended", "carol", 1, "carol", { reason: "disconnected" }),
+          line("client_left", "", 2, "gw-1", { durationSec: 62 }),
+        ],
+      );
+      // The new run's lines name the clients on their new cids.
+      assertEquals(
+        since.filter((record) => record["event"] === "admitted" || established(record))
+          .sort(byName),
+        [
+          line("admitted", "alice", back.alice, "alice"),
+          line("established", "alice", back.alice, "alice"),
+          line("admitted", "", back.gateway, "gw-1", { reason: "bypass" }),
+          line("established", "", back.gateway, "gw-1"),
+        ],
+      );
+    } finally {
+      log.restore();
+      await h.stop();
+    }
+  });
+}

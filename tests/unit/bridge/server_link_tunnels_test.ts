@@ -62,7 +62,8 @@ Deno.test("ServerLink.tunnels: the list at link-up, then each ESTABLISHED and DI
     assertEquals(link.tunnels, 2);
     await settle();
 
-    // SIGHUP: the link stays up, the clients counted went with the run before.
+    // A restart in place whose DISCONNECTs did not come (2.6 sends them first: the test below
+    // replays that): the link stays up, the clients counted went with the run before.
     emit({
       type: "state",
       time: STATE.time + 60,
@@ -77,6 +78,52 @@ Deno.test("ServerLink.tunnels: the list at link-up, then each ESTABLISHED and DI
 
     emit({ type: "disconnected", reason: "Management connection closed by OpenVPN" });
     assertEquals(link.tunnels, undefined);
+  } finally {
+    await link.stop();
+  }
+});
+
+Deno.test("ServerLink.tunnels through OpenVPN's restart in place as 2.6 does it (restart_in_place.ts): each DISCONNECT out first, unknown from the state line while OpenVPN cannot list, then the new run's tunnels once each", async () => {
+  const error: Reply = {
+    ticket: 1,
+    type: "error",
+    message: "The 'status' command is not supported by the current daemon mode",
+  };
+  // At link-up, at RECONNECTING (refused), at ASSIGN_IP and at CONNECTED (nobody back yet).
+  const lists = [status3([[0, "10.8.0.2"], [1, "10.8.0.3"]]), error, status3([]), status3([])];
+  let reads = 0;
+  const { connection, emit } = scriptedConnection((command) =>
+    command.text === "status 3" ? lists[reads++]! : { ticket: 2, type: "success", message: "ok" }
+  );
+  const clock = new FakeClock(T0);
+  const { events } = testClientEvents({ store: new MemoryStore({ maxEntries: 10 }), clock });
+  const link = new ServerLink(connection, events, getLogger("clients"), clock);
+  link.start();
+  try {
+    emit({ type: "connected", managementVersion: 5, openvpnPid: 4242, openvpnState: STATE });
+    await settle();
+    assertEquals(link.tunnels, 2);
+
+    const left = testEnv({ time_duration: "60", bytes_received: "1000", bytes_sent: "2000" });
+    emit({ type: "client-disconnect", cid: 1, env: left });
+    emit({ type: "client-disconnect", cid: 0, env: left });
+    assertEquals(link.tunnels, 0, "each DISCONNECT took its tunnel off");
+    const state = (time: number, name: string, description = "") =>
+      emit({ type: "state", time, state: name, description, details: [] });
+    state(STATE.time + 3600, "RECONNECTING", "SIGHUP");
+    assertEquals(link.tunnels, undefined);
+    await settle();
+    assertEquals(link.tunnels, undefined, "OpenVPN refused the list while restarting");
+    state(STATE.time + 3601, "ASSIGN_IP");
+    state(STATE.time + 3601, "CONNECTED", "SUCCESS");
+    await settle();
+    assertEquals(reads, 4);
+    assertEquals(link.tunnels, 0);
+
+    // The clients come back with the cids of the clients before.
+    emit({ type: "client-established", cid: 0, env: testEnv({}) });
+    emit({ type: "client-established", cid: 1, env: testEnv({ common_name: "bob" }) });
+    assertEquals(link.tunnels, 2);
   } finally {
     await link.stop();
   }
