@@ -469,11 +469,13 @@ export class ClientEvents {
   }
 
   /**
-   * A restarted OpenVPN numbers its clients from 0 again, each new one with key id 1, and sends
-   * no DISCONNECT for the clients it had: a sign-in still pending from before the restart names
-   * a new client's cid and kid. Finished later, its client-auth would let the new client in as
-   * that user, and its deadline would deny the new client. So a sign-in started on a cid ends
-   * the one started earlier on it.
+   * A restarted OpenVPN numbers its clients from 0 again, each new one with key id 1. In place
+   * it first sends a DISCONNECT for each client (openvpn_run.ts), which ends its sign-in; but
+   * none reaches the bridge while the link is down (OpenVPN restarted as a new process, or
+   * crashed), and a sign-in taken over from the store (adoptPendingLogins) may be of such a
+   * client: a sign-in still pending from before the restart names a new client's cid and kid.
+   * Finished later, its client-auth would let the new client in as that user, and its deadline
+   * would deny the new client. So a sign-in started on a cid ends the one started earlier on it.
    */
   async #endEarlierSignIn(cid: number): Promise<void> {
     const earlier = this.#signIns.endOn(cid);

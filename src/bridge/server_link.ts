@@ -25,10 +25,11 @@ import { UNHEARD_MIN_AGE_SEC, unheardClients } from "./unheard_clients.ts";
 
 /**
  * One check of which clients are gone (ServerLink#reconcile). It is the only thing that ends
- * the sessions of clients that left while the link was down, or that an OpenVPN restart took
- * (no DISCONNECT comes for them): one the store failed (Redis restarting with the bridge) is
- * tried again until it works, else those sessions stayed bound to dead cids until they expired,
- * counting against max_per_user and re-checked at the IdP.
+ * the sessions of clients that left while the link was down (no DISCONNECT reached the bridge
+ * for them: they left, or OpenVPN restarted as a new process or crashed meanwhile), and what an
+ * OpenVPN restart in place left bound (the `state` case): one the store failed (Redis
+ * restarting with the bridge) is tried again until it works, else those sessions stayed bound
+ * to dead cids until they expired, counting against max_per_user and re-checked at the IdP.
  */
 interface Reconcile {
   /** When the link came up: a binding made since (by an event of this link) is left alone. */
@@ -277,9 +278,12 @@ export class ServerLink {
         if (restarted && exiting) this.#tunnels.none();
         else if (restarted) this.#tunnels.unknown();
         await told;
-        // A restart in place (SIGHUP) keeps the link up, and OpenVPN sends no DISCONNECT for
-        // the clients it had, whose cids it hands out again: their sessions end as after a
-        // link-up, against the client list OpenVPN has now.
+        // A restart in place (SIGHUP, SIGUSR1) keeps the link up. OpenVPN sent a DISCONNECT
+        // for each of its clients before its RECONNECTING line (and before EXITING; measured
+        // with 2.6.14: tests/support/restart_in_place.ts), which end their sessions as any
+        // DISCONNECT does. This check, against the client list OpenVPN has now, ends what they
+        // left bound to the run before, whose cids OpenVPN hands out again: a DISCONNECT that
+        // failed (disconnect_retries.ts), or one still waiting for the store or a session's lock.
         if (restarted) await this.#reconcile(this.#clock.now(), !exiting);
         return;
       }

@@ -1,11 +1,14 @@
 /**
  * Which run of OpenVPN a client id belongs to. OpenVPN numbers its clients from 0 again at
  * every start, and at every restart inside its process (SIGHUP, SIGUSR1), which keeps the
- * management connection open. Measured with 2.6.14: on SIGHUP the management client gets
- * `>STATE:{time},RECONNECTING,SIGHUP,...` (with `state on`), a `>CLIENT:DISCONNECT` for each
- * client, and the client that reconnects is `>CLIENT:CONNECT,0,1` again. So a cid and key id
- * name a client only together with the run: the process (`pid`) and the time and name of
- * OpenVPN's latest state, which every start and restart changes.
+ * management connection open. Measured with 2.6.14 (tests/support/restart_in_place.ts has the
+ * transcript): on SIGHUP or SIGUSR1 the management client first gets a `>CLIENT:DISCONNECT`
+ * (with its ENV) for each client, then `>STATE:{time},RECONNECTING,SIGHUP,...` (or `SIGUSR1`;
+ * with `state on`), ASSIGN_IP and CONNECTED, and the clients that reconnect are
+ * `>CLIENT:CONNECT,0,1`, `>CLIENT:CONNECT,1,1`, ... again, in the order they come back (after
+ * SIGUSR1 two clients had each other's cid). So a cid and key id name a client only together
+ * with the run: the process (`pid`) and the time and name of OpenVPN's latest state, which
+ * every start and restart changes.
  */
 import type { Reply } from "./events.ts";
 
