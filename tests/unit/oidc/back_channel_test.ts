@@ -36,7 +36,7 @@ Deno.test("createOidcClient() with a loopback http issuer refuses a document nam
     const client = createOidcClient(oidcConfig({ issuer: new URL(LOOPBACK) }), REDIRECT_URI, {
       fetch: idp.fetch,
     });
-    const refused = await assertRejects(() => client.startLogin(), OidcError);
+    const refused = await assertRejects(() => client.startLogin("tag"), OidcError);
     assertEquals(refused.code, "invalid_response");
     assertStringIncludes(
       refused.message,
@@ -71,7 +71,7 @@ Deno.test("createOidcClient() with a loopback http issuer signs in over https on
     revokeRefreshTokens: false,
   });
   const client = createOidcClient(config, REDIRECT_URI, { fetch: idp.fetch });
-  const start = await client.startLogin();
+  const start = await client.startLogin("tag");
   const result = await client.finishLogin(callbackFor(idp, start), start);
   assertEquals(result.subject, idp.subject);
   await client.revoke(result.refreshToken!);
