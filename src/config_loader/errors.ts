@@ -1,3 +1,5 @@
+import { SCHEME_WITHOUT_SLASHES } from "../log_mask.ts";
+
 /** One problem found in the configuration, tied to its key path and, when known, its line. */
 export interface ConfigIssue {
   /** Dotted key path, e.g. `oidc.client_id` or `client_config[1].lines[0]`. */
@@ -30,11 +32,21 @@ function formatIssue(issue: ConfigIssue): string {
 }
 
 /**
+ * Where user info begins in a message: after `scheme://` (any scheme), or after a scheme whose
+ * `//` a reader does not need (log_mask's SCHEME_WITHOUT_SLASHES: `https:u:pw@idp`,
+ * `redis:u:pw@db`), as a whole word. Up to the last "@" of the word: a password may hold "/"
+ * (base64) or another "@".
+ */
+const USER_INFO = new RegExp(
+  String.raw`(?<![A-Za-z0-9+.-])((?:[a-z][a-z0-9+.-]*:\/\/|${SCHEME_WITHOUT_SLASHES}))[^\s"]*@`,
+  "gi",
+);
+
+/**
  * Messages quote the value they refuse, and a URL's user name and password (`https://u:pw@idp`,
  * a Redis URL) are secrets there: printed by check-config, logged by a refused reload. Every
- * `scheme://userinfo@` in a message reads `scheme://***@`, whichever check wrote it.
+ * user info of a URL in a message (USER_INFO) reads `***`, whichever check wrote it.
  */
 export function withoutUserinfo(message: string): string {
-  // Up to the last "@" of the word: a password may hold "/" (base64) or another "@".
-  return message.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s"]*@/gi, "$1***@");
+  return message.replace(USER_INFO, "$1***@");
 }

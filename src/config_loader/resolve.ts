@@ -643,7 +643,7 @@ function sameSocket(a: { host: string; port: number }, b: { host: string; port: 
 /**
  * Whether an address holds `user:password@`. Its messages must not quote it: check-config, the
  * package's upgrade check and a refused reload's log would print the password, and
- * withoutUserinfo masks only what follows a `scheme://`, which parseManagement cuts off.
+ * withoutUserinfo masks only what follows a scheme, which parseManagement cuts off.
  */
 function hasUserinfo(text: string): boolean {
   return text.includes("@");

@@ -115,6 +115,17 @@ Deno.test("no config issue quotes a URL's user name or password, whichever check
       ["OPENVPN_AUTH_OIDC_OIDC_ISSUER", "https://svc:Zm9v/s3cret-pw@idp.example.com/realms/vpn"],
       ["OPENVPN_AUTH_OIDC_HTTP_BASE_URL", "https://svc:Zm9v/s3cret-pw@vpn.example.com"],
       ["OPENVPN_AUTH_OIDC_HTTP_BASE_URL", 'https://svc:a"b s3cret-pw@vpn.example.com'],
+      // Without "//": the URL parser (and a reader) still find a user and a password there.
+      ["OPENVPN_AUTH_OIDC_OIDC_ISSUER", "https:admin:s3cret-pw@idp.example.com/realms/vpn"],
+      ["OPENVPN_AUTH_OIDC_OIDC_ISSUER", "HTTPS:/admin:s3cret-pw@idp.example.com/realms/vpn?"],
+      ["OPENVPN_AUTH_OIDC_OIDC_ISSUER", "https:\\\\admin:s3cret-pw@idp.example.com/realms/vpn#"],
+      ["OPENVPN_AUTH_OIDC_HTTP_BASE_URL", "http:admin:s3cret-pw@vpn.example.com/?"],
+      ["OPENVPN_AUTH_OIDC_HTTP_BASE_URL", "https:admin:s3cret-pw@vpn example.com"],
+      ["OPENVPN_AUTH_OIDC_HTTP_BASE_URL", "wss:admin:s3cret-pw@vpn.example.com"],
+      // A key that quotes what it refuses: the URL written into the backend, not sessions.url.
+      ["OPENVPN_AUTH_OIDC_SESSIONS_BACKEND", "redis:admin:s3cret-pw@db.example.com:6379"],
+      ["OPENVPN_AUTH_OIDC_SESSIONS_BACKEND", "rediss:/admin:s3cret-pw@db.example.com"],
+      ["OPENVPN_AUTH_OIDC_SESSIONS_BACKEND", "https:admin:s3cret-pw@db.example.com"],
     ]
   ) {
     const error = assertThrows(
@@ -131,6 +142,14 @@ Deno.test("no config issue quotes a URL's user name or password, whichever check
     withoutUserinfo('"https://u:p@idp/x" and "redis://v:q@db:6379"'),
     '"https://***@idp/x" and "redis://***@db:6379"',
   );
+  // The schemes a reader finds user info in without "//" (log_mask's SCHEME_WITHOUT_SLASHES).
+  assertEquals(
+    withoutUserinfo('got "https:u:p@idp/x", "HTTP:/u:p@idp", "redis:u:p@db"'),
+    'got "https:***@idp/x", "HTTP:/***@idp", "redis:***@db"',
+  );
+  assertEquals(withoutUserinfo('got "https:\\\\u:p@idp"'), 'got "https:\\\\***@idp"');
+  // Another word's tail is no scheme: "xhttps:" has a path, no user info.
+  assertEquals(withoutUserinfo('got "xhttps:u@idp"'), 'got "xhttps:u@idp"');
 });
 
 // A password written into an address: withoutUserinfo masks only "scheme://user@", and
