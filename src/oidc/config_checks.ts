@@ -191,8 +191,22 @@ export function checkOidcConfig(config: OidcConfig): OidcConfigProblem[] {
 
 /** The start of the message about a key only private_key_jwt reads, set with another method. */
 function notReadBy(method: ClientAuthMethod): string {
-  return `Not used when client_auth_method is "${method}" (only "private_key_jwt" reads it)`;
+  return `Not used when client_auth_method is "${method}" (only ${SIGNS_IN_WITH.key.readers} it)`;
 }
+
+/** How the client is registered at the IdP for each kind of method, as warnings name it. */
+const SIGNS_IN_WITH = {
+  key: {
+    readers: '"private_key_jwt" reads',
+    method: "private_key_jwt",
+    registered: 'a key (Keycloak: "Signed JWT")',
+  },
+  secret: {
+    readers: '"client_secret_basic" and "client_secret_post" read',
+    method: "client_secret_basic",
+    registered: 'a secret (Keycloak: "Client Id and Secret")',
+  },
+} as const;
 
 /**
  * What checkOidcConfig lets pass but is likely a mistake, each with its key path below `oidc`.
@@ -200,22 +214,37 @@ function notReadBy(method: ClientAuthMethod): string {
  * is ignored: an operator who set it most likely meant private_key_jwt, and would believe the
  * key in use. Warned, not refused as private_key_certificate_file is: both have always been
  * accepted with any method, a config may carry the key ahead of a planned switch, and refusing it
- * now would stop installed services at the upgrade. The message names the switch, with its
- * condition (a client registered for a secret cannot sign in with a key), and the removal.
+ * now would stop installed services at the upgrade. The reverse too: a client_secret (or its
+ * client_secret_file) with private_key_jwt, which signs with the key alone, is warned about, as
+ * it has always been accepted. The message names the switch, with its condition (a client
+ * registered for a secret cannot sign in with a key, nor the other way), and the removal.
  */
 export function oidcConfigWarnings(config: OidcConfig): OidcConfigProblem[] {
   const method = config.clientAuthMethod;
-  if (method === "private_key_jwt") return [];
-  const unused = (key: string, afterRemoval = "") => ({
+  const unused = (
+    key: string,
+    by: (typeof SIGNS_IN_WITH)[keyof typeof SIGNS_IN_WITH],
+    afterRemoval = "",
+  ) => ({
     key,
-    message: `${notReadBy(method)}: set client_auth_method = "private_key_jwt" if the client ` +
-      `is registered at the IdP with a key (Keycloak: "Signed JWT"), or remove it${afterRemoval}`,
+    message: `Not used when client_auth_method is "${method}" (only ${by.readers} it): set ` +
+      `client_auth_method = "${by.method}" if the client is registered at the IdP with ` +
+      `${by.registered}, or remove it${afterRemoval}`,
   });
-  return [
-    ...(config.privateKey === undefined ? [] : [unused("private_key")]),
-    ...(config.privateKeyAlg === DEFAULT_PRIVATE_KEY_ALG
+  if (method === "private_key_jwt") {
+    return config.clientSecret === undefined
       ? []
-      : [unused("private_key_alg", `, leaving the default "${DEFAULT_PRIVATE_KEY_ALG}"`)]),
+      : [unused("client_secret", SIGNS_IN_WITH.secret, " (or client_secret_file)")];
+  }
+  return [
+    ...(config.privateKey === undefined ? [] : [unused("private_key", SIGNS_IN_WITH.key)]),
+    ...(config.privateKeyAlg === DEFAULT_PRIVATE_KEY_ALG ? [] : [
+      unused(
+        "private_key_alg",
+        SIGNS_IN_WITH.key,
+        `, leaving the default "${DEFAULT_PRIVATE_KEY_ALG}"`,
+      ),
+    ]),
   ];
 }
 

@@ -61,3 +61,25 @@ Deno.test('parseConfig() does not warn about private_key_alg = "RS256" (the defa
   ]).replace('client_secret = "s3cret"\n', "");
   assertEquals(warningsOf(signed), []);
 });
+
+Deno.test("parseConfig() warns about oidc.client_secret (or client_secret_file) set with private_key_jwt, naming the secret methods, and loads the config", async () => {
+  const pem = (await es256ClientKey()).oidc.privateKey!.reveal();
+  const signed = withMethod("private_key_jwt", [
+    `private_key = """\n${pem}"""`,
+    'private_key_alg = "ES256"',
+  ]);
+  const message = 'Not used when client_auth_method is "private_key_jwt" (only ' +
+    '"client_secret_basic" and "client_secret_post" read it): set client_auth_method = ' +
+    '"client_secret_basic" if the client is registered at the IdP with a secret (Keycloak: ' +
+    '"Client Id and Secret"), or remove it (or client_secret_file)';
+  const line = signed.split("\n").findIndex((text) => text.startsWith("client_secret =")) + 1;
+  assertEquals(warningsOf(signed), [{ path: "oidc.client_secret", line, message }]);
+  assertEquals(parseTestConfig(signed).config.oidc.clientAuthMethod, "private_key_jwt");
+  // From a file: the same warning, at the key the secret is resolved to.
+  const fromFile = signed.replace('client_secret = "s3cret"', 'client_secret_file = "/s"');
+  const loaded = parseTestConfig(fromFile, {}, { "/s": "s3cret\n" });
+  assertEquals(loaded.warnings.map(({ path, message }) => ({ path, message })), [{
+    path: "oidc.client_secret",
+    message,
+  }]);
+});
