@@ -3,7 +3,8 @@
  * when one is set with another client_auth_method. Each key the README says is warned about must
  * be warned about (and the config loaded), each it says is refused must be refused, at its key.
  */
-import { assert, assertEquals } from "../../support/assert.ts";
+import { assert, assertEquals, assertStringIncludes } from "../../support/assert.ts";
+import { es256ClientKey } from "../../support/signing_key.ts";
 import { configIssuesOf, minimalTomlWith, parseTestConfig } from "../../support/config_toml.ts";
 
 const README = new URL("../../../README.md", import.meta.url);
@@ -59,4 +60,20 @@ Deno.test("the README's Entra ID section: the keys it says are refused without p
   }
   assertEquals(keysIn(rule[2]!), ["private_key_alg"]);
   assertWarned("private_key_alg");
+});
+
+Deno.test("the README's Keycloak section: a client secret set with private_key_jwt is warned about, as it says", async () => {
+  const rule =
+    /The other way round, (.+?) set with `private_key_jwt` is not sent either, and is warned about alike, naming `client_auth_method = "client_secret_basic"`/
+      .exec(await readmeText());
+  assert(rule !== null, "the README's Keycloak section says a client secret is warned about");
+  assertEquals(keysIn(rule[1]!), ["client_secret", "client_secret_file"]);
+  const signed = minimalTomlWith("oidc", [
+    'client_auth_method = "private_key_jwt"',
+    `private_key = """\n${(await es256ClientKey()).oidc.privateKey!.reveal()}"""`,
+    'private_key_alg = "ES256"',
+  ]);
+  const { warnings } = parseTestConfig(signed);
+  assertEquals(warnings.map(({ path }) => path), ["oidc.client_secret"]);
+  assertStringIncludes(warnings[0]!.message, 'client_auth_method = "client_secret_basic"');
 });
