@@ -28,7 +28,7 @@ import { formActionOrigin } from "./http/security_headers.ts";
 import { newLoginId } from "./bridge/login_url.ts";
 import { callbackUrl } from "./http/routes.ts";
 import { connectionLimits, startListeners } from "./http/listeners.ts";
-import { configureLogging, getLogger } from "./log.ts";
+import { configureLogging, getLogger, words } from "./log.ts";
 import { randomToken } from "./random_token.ts";
 import { clusterReadiness, startCluster } from "./cluster/cluster.ts";
 import { startServerNameClaims } from "./cluster/server_name_claims.ts";
@@ -359,7 +359,7 @@ export async function startDaemon(
         try {
           await close();
         } catch (error) {
-          log.error("Stopping {what} failed: {error}", { what, error: String(error) });
+          log.error("Stopping {what} failed: {error}", { what: words(what), error: String(error) });
         }
       };
       // Both stop taking requests at once and finish the answers under way (each for a bounded

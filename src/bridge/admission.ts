@@ -8,7 +8,7 @@
 import { AnswersInRun } from "./answers_in_run.ts";
 import { isKnownRun } from "../management/openvpn_run.ts";
 import { audit, auditSubject } from "../audit.ts";
-import type { AUDIT_REFUSALS } from "../log.ts";
+import { type AUDIT_REFUSALS, words } from "../log.ts";
 import { loggedCertificateName } from "../logged_certificate.ts";
 import { type DenialReason, noMetrics } from "../metrics/port.ts";
 import { IdpRejectedError, IdpUnreachableError, OidcError } from "../oidc/errors.ts";
@@ -358,7 +358,7 @@ export class Admission {
     log.info("client-auth for {username} (cid {cid}) not sent: {why}; its session ends", {
       username,
       cid: client.cid,
-      why,
+      why: words(why),
     });
     if (ending?.timedOut !== true) this.#metrics(client.server).login("error");
     await this.#unstore(stored).catch((error) =>
@@ -695,7 +695,7 @@ export class Admission {
         username: session.username,
         cid: client.cid,
         expiredAt: new Date(session.refreshExpiresAt!).toISOString(),
-        hint: IDP_SESSION_HINT,
+        hint: words(IDP_SESSION_HINT),
       },
     );
     return "ended";
@@ -814,7 +814,7 @@ export class Admission {
               command,
               cid: client.cid,
               denialCode: denial.code,
-              why,
+              why: words(why),
             });
             // The user was refused all the same (HeldSignInAnswer.drop).
             if (ending?.timedOut !== true) this.#recordDenial(client, denial, context);
@@ -1008,7 +1008,7 @@ export class Admission {
             username: session.username,
             error: error.message,
             expiredAt: new Date(session.refreshExpiresAt!).toISOString(),
-            hint: IDP_SESSION_HINT,
+            hint: words(IDP_SESSION_HINT),
           },
         );
       } else {

@@ -6,6 +6,7 @@
  * while the link is down held_answers.ts's.
  */
 import type { Logger } from "@logtape/logtape";
+import { words } from "../log.ts";
 import { audit, type AuditDetails, type AuditSubject, auditSubject } from "../audit.ts";
 import type { Clock } from "../clock.ts";
 import { loggedCertificateName } from "../logged_certificate.ts";
@@ -182,7 +183,7 @@ export class ClientEvents {
       ({ cid }, why) =>
         deps.log.warning(
           "DISCONNECT of cid {cid}: gave up ending its session ({why}); it ends when it expires",
-          { cid, why },
+          { cid, why: words(why) },
         ),
     );
     this.#signIns = new SignIns(
@@ -258,7 +259,7 @@ export class ClientEvents {
     this.#deps.log.error(
       "OpenVPN on {server} speaks management version {version}: {problem}. New clients are " +
         "stopped (client-kill with HALT) with that reason until OpenVPN is updated",
-      { server: this.#deps.server, version, problem: MANAGEMENT_TOO_OLD },
+      { server: this.#deps.server, version, problem: words(MANAGEMENT_TOO_OLD) },
     );
   }
 

@@ -11,6 +11,7 @@ import type { ClientSide } from "./admission_types.ts";
 import type { Denial } from "./denial.ts";
 import { logDue, type WarningInterval } from "../warning_interval.ts";
 import { loggedCertificateName } from "../logged_certificate.ts";
+import { words } from "../log.ts";
 
 /** Who a denial's log and audit lines name besides the client. */
 export type DenyContext =
@@ -55,7 +56,7 @@ export function logDenial(
           commonName,
           kind,
           clientIp: client.clientIp,
-          reason: denial.logReason,
+          reason: words(denial.logReason),
         },
       );
     } else if (storeError === undefined) {
@@ -64,7 +65,7 @@ export function logDenial(
         kid,
         commonName,
         kind,
-        reason: denial.logReason,
+        reason: words(denial.logReason),
       });
     } else {
       logDue(
@@ -72,7 +73,7 @@ export function logDenial(
         server,
         "warning",
         "{kind} of {commonName} (cid {cid}) denied: {reason}: {error}",
-        { cid, commonName, kind, error: storeError.message, reason: denial.logReason },
+        { cid, commonName, kind, error: storeError.message, reason: words(denial.logReason) },
       );
     }
     return;
@@ -88,8 +89,8 @@ export function logDenial(
     username: context.who?.username || "(not signed in)",
     cid: client.cid,
     commonName: loggedCertificateName(client.commonName),
-    reason: denial.logReason,
+    reason: words(denial.logReason),
     denialCode: denial.code,
-    hint: denial.hint,
+    hint: denial.hint === undefined ? undefined : words(denial.hint),
   });
 }

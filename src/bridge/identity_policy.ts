@@ -188,10 +188,13 @@ function missingClaimHint(
   return `the ${kind} claim "${path}" is missing from the token (claims present: ${names}); Keycloak leaves it out for ${none}, but if every user is denied this way, likely fix: ${fix}, or request the scope that carries it in oidc.scopes`;
 }
 
-/** Names (never values) as a bounded, printable list; "none" when there are none. */
+/**
+ * Names (never values) as a bounded, printable list, each quoted: they are the IdP's data in a
+ * hint the log writes into its sentence (denial_log.ts); "none" when there are none.
+ */
 function listNames(names: readonly string[]): string {
   if (names.length === 0) return "none";
-  const listed = names.slice(0, MAX_LISTED_NAMES).map((name) => safeText(name, 64));
+  const listed = names.slice(0, MAX_LISTED_NAMES).map((name) => JSON.stringify(safeText(name, 64)));
   const more = names.length - listed.length;
   return listed.join(", ") + (more > 0 ? ` and ${more} more` : "");
 }

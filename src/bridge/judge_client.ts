@@ -4,6 +4,7 @@
  * sent none.
  */
 import type { Logger } from "@logtape/logtape";
+import { words } from "../log.ts";
 import { authTokenUserLine } from "../policy/client_config.ts";
 import { UNUSABLE_USERNAME } from "./denial.ts";
 import { clientConfigHint, judge, type PolicyConfig, type Verdict } from "./identity_policy.ts";
@@ -36,7 +37,7 @@ export function judgeClient(
     if (hint !== undefined) {
       log.warning(
         "{username} signed in (cid {cid}) without the lines of a [[client_config]] rule that may be meant for them: {hint}",
-        { username: identity.username, cid: client.cid, hint },
+        { username: identity.username, cid: client.cid, hint: words(hint) },
       );
     }
   }

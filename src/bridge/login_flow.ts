@@ -10,6 +10,7 @@
  * leaked cannot be used to take over a login someone else is finishing.
  */
 import type { Logger } from "@logtape/logtape";
+import { words } from "../log.ts";
 import { createHash } from "node:crypto";
 import { sameIpAddress } from "../ip_address.ts";
 import { isLoopbackAddress } from "../loopback.ts";
@@ -211,7 +212,7 @@ export class LoginFlow {
       cid: login.cid,
       browserIp,
       clientIp: login.clientIp,
-      hint,
+      hint: hint === undefined ? undefined : words(hint),
     };
     logDue(this.#wrongNetworkLog, this.#deps.log, "info", line, properties);
   }
@@ -224,7 +225,7 @@ export class LoginFlow {
   #proxyHint(browserIp: string): string | undefined {
     const { isTrustedProxy } = this.#deps;
     const proxy = isLoopbackAddress(browserIp) || (isTrustedProxy?.(browserIp) ?? false);
-    return proxy ? `${browserIp} ${PROXY_HINT}` : undefined;
+    return proxy ? `${JSON.stringify(browserIp)} ${PROXY_HINT}` : undefined;
   }
 
   #begunElsewhere(login: PendingLogin, browserBinding: string): boolean {

@@ -114,7 +114,7 @@ export class Revocation {
         deps.log.error(
           "Gave up the {what} kept since the session store could not carry it out ({why}): " +
             "its sessions stay until they expire; end them with 'sessions revoke'",
-          { what: words(describe(held.what)), why },
+          { what: words(describe(held.what)), why: words(why) },
         ),
     );
   }

@@ -7,6 +7,7 @@
  * waiting; not when OpenVPN refused the answer it was given).
  */
 import type { Logger } from "@logtape/logtape";
+import { words } from "../log.ts";
 import type { Clock, TimerHandle } from "../clock.ts";
 import { status3 } from "../management/commands.ts";
 import type { ConnectionEvent, ManagementConnection } from "../management/connection.ts";
@@ -425,7 +426,7 @@ export class ServerLink {
     this.#clock.clearTimeout(reconcile.timer);
     if (reconcile.failures > 0) {
       this.#log.debug("Not trying again to end the sessions of clients that are gone: {why}", {
-        why,
+        why: words(why),
       });
     }
   }

@@ -7,7 +7,7 @@
  * reconnects on its token without a browser. With `appendonly yes` and `appendfsync everysec`
  * a crash loses at most about a second of writes.
  */
-import { getLogger } from "../log.ts";
+import { getLogger, words } from "../log.ts";
 import type { RedisInfo } from "./redis_info.ts";
 
 const log = getLogger("sessions");
@@ -31,6 +31,10 @@ export function persistenceRisk(info: RedisInfo): string | undefined {
 export function warnOfPersistence(info: RedisInfo, where: string): void {
   const risk = persistenceRisk(info);
   if (risk !== undefined) {
-    log.warning("Session store {where}: {risk}; {fix}", { where, risk, fix: PERSISTENCE_FIX });
+    log.warning("Session store {where}: {risk}; {fix}", {
+      where,
+      risk: words(risk),
+      fix: words(PERSISTENCE_FIX),
+    });
   }
 }

@@ -591,7 +591,7 @@ Deno.test("a denial because the groups claim is absent entirely says so, names t
   assertEquals(denials.length, 2);
   const [absent, lacking] = denials.map((l) => l.text);
   assertStringIncludes(absent!, 'denied: group; the groups claim "groups" is missing');
-  assertStringIncludes(absent!, "(claims present: sub, preferred_username, email)");
+  assertStringIncludes(absent!, '(claims present: "sub", "preferred_username", "email")');
   assertStringIncludes(absent!, "group membership mapper");
   assert(!absent!.includes("secret@example.com"), absent);
   assertEquals(

@@ -105,13 +105,20 @@ const NOBODY = " (subject ) on default";
 const tableLine = (kind: string, cid: number, kid: number, reason: string) => ({
   level: "info",
   text: `${kind} of alice (cid ${cid}) denied: ${reason}`,
-  properties: { server: "default", cid, kid, commonName: "alice", kind, reason },
+  properties: { server: "default", cid, kid, commonName: "alice", kind, reason: words(reason) },
 });
 /** The warning of a denial while the store could not be asked. */
 const outageLine = (kind: string, cid: number, reason: string) => ({
   level: "warning",
   text: `${kind} of alice (cid ${cid}) denied: ${reason}: ${ERROR}`,
-  properties: { server: "default", cid, commonName: "alice", kind, error: ERROR, reason },
+  properties: {
+    server: "default",
+    cid,
+    commonName: "alice",
+    kind,
+    error: ERROR,
+    reason: words(reason),
+  },
 });
 
 const CASES: Array<[string, Case, Awaited<ReturnType<typeof denialOf>>]> = [
@@ -341,7 +348,7 @@ Deno.test("a REAUTH the current policy refuses: denied naming the user, the sess
       username: "alice",
       cid: 4,
       commonName: "alice",
-      reason: "group",
+      reason: words("group"),
       denialCode: "group",
       hint: undefined,
     },

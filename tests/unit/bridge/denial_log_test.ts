@@ -8,7 +8,8 @@ import { configureLogging, getLogger } from "../../../src/log.ts";
 import { logDenial } from "../../../src/bridge/denial_log.ts";
 import { WarningInterval } from "../../../src/warning_interval.ts";
 import type { ClientSide } from "../../../src/bridge/admission_types.ts";
-import type { Denial } from "../../../src/bridge/denial.ts";
+import { type Denial, REFRESH_TOKEN_EXPIRED } from "../../../src/bridge/denial.ts";
+import { IDP_SESSION_HINT } from "../../../src/bridge/refresh_expiry.ts";
 
 const BOB: ClientSide = {
   kind: "login",
@@ -25,11 +26,11 @@ const NOT_IN_GROUP: Denial = {
   logReason: "group",
 };
 
-function denialLine(format: "text" | "json"): string {
+function denialLine(format: "text" | "json", denial = NOT_IN_GROUP): string {
   const stderr = captureStderr();
   try {
     configureLogging("info", format);
-    logDenial(getLogger("clients"), BOB, NOT_IN_GROUP, {
+    logDenial(getLogger("clients"), BOB, denial, {
       who: { username: "bob", subject: "u-2" },
     }, new WarningInterval(60_000, Date.now));
   } finally {
@@ -45,7 +46,7 @@ Deno.test("a denial's text log line shows its reason code, not a mask", () => {
   const line = denialLine("text");
   assertEquals(
     line.endsWith(
-      `"login" of "bob" (cid 1, certificate "bob-laptop") denied: "group"`,
+      `"login" of "bob" (cid 1, certificate "bob-laptop") denied: group`,
     ),
     true,
     line,
@@ -57,8 +58,21 @@ Deno.test("a denial's JSON log line carries its reason and code", () => {
   const record = JSON.parse(denialLine("json"));
   assertEquals(
     record.message,
-    `"login" of "bob" (cid 1, certificate "bob-laptop") denied: "group"`,
+    `"login" of "bob" (cid 1, certificate "bob-laptop") denied: group`,
   );
   assertEquals(record.properties.reason, "group");
   assertEquals(record.properties.denialCode, "group");
+});
+
+Deno.test("a denial's reason and hint are written into its sentence, not quoted as data, in text and JSON", () => {
+  const { logReason } = REFRESH_TOKEN_EXPIRED;
+  const sentence = `"login" of "bob" (cid 1, certificate "bob-laptop") denied: ${logReason}; ` +
+    IDP_SESSION_HINT;
+  const text = denialLine("text", REFRESH_TOKEN_EXPIRED);
+  assertEquals(text.endsWith(`openvpn-auth-oidc·clients: ${sentence}`), true, text);
+  const record = JSON.parse(denialLine("json", REFRESH_TOKEN_EXPIRED));
+  assertEquals(record.message, sentence);
+  // Fields of their own all the same.
+  assertEquals(record.properties.reason, logReason);
+  assertEquals(record.properties.hint, IDP_SESSION_HINT);
 });

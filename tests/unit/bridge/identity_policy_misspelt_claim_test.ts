@@ -28,7 +28,7 @@ Deno.test('judge() with roles_claim = "realm_access.role" lists the keys realm_a
     realm_access: { roles: ["vpn-user", "secret-project-x"] },
   }, policy("realm_access.role"));
   assert(hint.includes('"realm_access.role" is absent though "realm_access" arrived'), hint);
-  assert(hint.includes("(its keys: roles)"), hint);
+  assert(hint.includes('(its keys: "roles")'), hint);
   assert(hint.includes("check oidc.roles_claim"), hint);
   assert(hint.includes("realm_access.roles"), hint);
   // Before: "the user has no roles (the mapper works)", the user blamed for the admin's typo.
@@ -44,7 +44,7 @@ Deno.test("judge(): the keys listed are bounded and made printable", () => {
     { sub: "u-1", preferred_username: "alice", realm_access: many },
     policy("realm_access.roles"),
   );
-  assert(hint.includes("bad[2Jkey, key0, key1") && hint.includes("key38"), hint);
+  assert(hint.includes('"bad[2Jkey", "key0", "key1"') && hint.includes('"key38"'), hint);
   assert(!hint.includes("key39") && hint.includes("and 6 more"), hint);
   assert(!hasTerminalControl(hint), hint);
   // A parent that is no object says so.

@@ -115,7 +115,7 @@ Deno.test("a roles claim absent from the token entirely gets the mapper hint, wi
     BY_CLIENT_ROLE,
   );
   assert(hint.includes('the roles claim "resource_access.openvpn.roles" is missing'), hint);
-  assert(hint.includes("(claims present: sub, preferred_username, email)"), hint);
+  assert(hint.includes('(claims present: "sub", "preferred_username", "email")'), hint);
   assert(hint.includes('"Add to ID token"') && hint.includes("roles mapper"), hint);
   assert(!hint.includes("secret@example.com"), hint);
   // Present and lacking the role: no hint at all.

@@ -11,7 +11,7 @@ import { assert, assertEquals } from "../../support/assert.ts";
 import { SIGN_IN_TIMED_OUT, UNKNOWN_SESSION } from "../../../src/bridge/denial.ts";
 import { LoginFlow, stateTag } from "../../../src/bridge/login_flow.ts";
 import { signInGuard } from "../../../src/bridge/sign_in_guard.ts";
-import { getLogger } from "../../../src/log.ts";
+import { configureLogging, getLogger } from "../../../src/log.ts";
 import { AuthorizationResponseError } from "../../../src/oidc/errors.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import type { PendingLogin } from "../../../src/sessions/types.ts";
@@ -23,6 +23,7 @@ import {
 } from "../../support/client_events_fixture.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
 import { captureLogs } from "../../support/log_capture.ts";
+import { captureStderr } from "../../support/stderr_capture.ts";
 import { countingMetrics } from "../../support/counting_metrics.ts";
 import { type RecordedCommand, switchableLink } from "../../support/recording_commander.ts";
 
@@ -186,6 +187,35 @@ Deno.test("a held client-auth whose client leaves first is dropped: its session 
     assertEquals(t.revoked, ["rt-alice"]);
     await t.linkBack(RUN_1);
     assertEquals([t.link.commands, t.counted, t.audit()], [[], ["login error"], []]);
+  } finally {
+    t.logs.stop();
+    t.events.close();
+  }
+});
+
+Deno.test("a held client-auth's line says why it is not sent in its sentence, through the real sink", async () => {
+  const t = await signInBegun();
+  try {
+    assertEquals(
+      await t.admission.admitLogin(await finished(t.store, ALICE), t.guarded),
+      { kind: "no-answer" },
+    );
+    configureLogging("info", "text", false);
+    const stderr = captureStderr();
+    try {
+      await t.linkBack(RUN_2);
+    } finally {
+      stderr.restore();
+      configureLogging("warning", "text", false);
+    }
+    const line = stderr.lines().find((text) => text.includes("not sent"));
+    assert(
+      line?.endsWith(
+        'client-auth for "alice" (cid 4) not sent: OpenVPN restarted meanwhile, and its client ' +
+          "went with it; its session ends",
+      ),
+      line,
+    );
   } finally {
     t.logs.stop();
     t.events.close();

@@ -188,8 +188,8 @@ Deno.test("check_client_ip: a Continue from a trusted proxy's or this host's own
       lines[0]!.text,
       `the browser's address ${peer} is not the VPN client's ${VPN_CLIENT_IP} ` +
         "(http.check_client_ip); nothing was sent to OpenVPN, the client waits until " +
-        `auth_pending_timeout; ${peer} is this host or a trusted proxy: the reverse proxy must ` +
-        "send X-Forwarded-For, and be in http.trusted_proxies",
+        `auth_pending_timeout; ${JSON.stringify(peer)} is this host or a trusted proxy: the ` +
+        "reverse proxy must send X-Forwarded-For, and be in http.trusted_proxies",
     );
   }
 });
@@ -231,8 +231,8 @@ Deno.test("check_client_ip: a callback from a trusted proxy's or this host's own
     assertEquals(lines.length, 1, peer);
     assertStringIncludes(
       lines[0]!.text,
-      `denied: browser ip mismatch; ${peer} is this host or a trusted proxy: the reverse proxy ` +
-        "must send X-Forwarded-For, and be in http.trusted_proxies",
+      `denied: browser ip mismatch; ${JSON.stringify(peer)} is this host or a trusted proxy: ` +
+        "the reverse proxy must send X-Forwarded-For, and be in http.trusted_proxies",
     );
   }
 });
