@@ -13,7 +13,7 @@ import { missingAuthTimeAdvice } from "./auth_time_advice.ts";
 import { checkOidcConfig, maxAgeOf } from "./config_checks.ts";
 import { backChannelRefusal, plainHttpAllowed, requestRefusal } from "./back_channel.ts";
 import { IdpRejectedError, OidcError } from "./errors.ts";
-import { evidence, idTokenRefused, toOidcError } from "./error_mapping.ts";
+import { evidence, idTokenRefused, signedJwtRefusal, toOidcError } from "./error_mapping.ts";
 import { type FetchLike, timedFetch } from "./http.ts";
 import { checkIssuedAt } from "./issued_at.ts";
 import {
@@ -424,7 +424,11 @@ export function createOidcClient(
         throw new OidcError(
           "idp_error",
           `IdP refused the refresh request itself (${refused}): check the client's credentials ` +
-            `and settings at the IdP and the token endpoint; the sessions are kept`,
+            `and settings at the IdP and the token endpoint` +
+            `${
+              signedJwtRefusal({ ...cause, status: response.status }, config.clientAuthMethod)
+            }; ` +
+            "the sessions are kept",
           { cause },
         );
       }

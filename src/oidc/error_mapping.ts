@@ -163,6 +163,20 @@ function refusesClient(cause: Pick<OidcErrorEvidence, "status" | "error">): bool
   return cause.error === "invalid_client" || cause.error === "unauthorized_client";
 }
 
+/**
+ * Why an IdP refuses a signed JWT (SIGNED_JWT_REFUSAL_ADVICE), after "; ", for a private_key_jwt
+ * client the token endpoint refused (refusesClient), at a sign-in's code exchange or a refresh;
+ * "" for any other method or answer.
+ */
+export function signedJwtRefusal(
+  cause: Pick<OidcErrorEvidence, "status" | "error">,
+  method: ClientAuthMethod | undefined,
+): string {
+  return method === "private_key_jwt" && refusesClient(cause)
+    ? `; ${SIGNED_JWT_REFUSAL_ADVICE}`
+    : "";
+}
+
 /** Names the cause and the keys to fix; never the secret, never the IdP's body. */
 function clientRefusedMessage(
   cause: OidcErrorEvidence,
@@ -173,11 +187,10 @@ function clientRefusedMessage(
   const codeFlow = cause.error === "unauthorized_client"
     ? ", and that the client may use the code flow (Keycloak: Standard flow)"
     : "";
-  const signedJwt = method === "private_key_jwt" ? `; ${SIGNED_JWT_REFUSAL_ADVICE}` : "";
   return `IdP refused the client's credentials${sentWith} at ${STAGE_NAMES.code_exchange}: ` +
     `HTTP ${cause.status} ${cause.error ?? "(no error body)"}: check ${credential} and ` +
     `oidc.client_auth_method against the client at the IdP${codeFlow} ` +
-    `(check-config --probe tests them)${signedJwt}`;
+    `(check-config --probe tests them)${signedJwtRefusal(cause, method)}`;
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * What the operator reads when the token endpoint refuses a private_key_jwt client
- * (`invalid_client`): the sign-in's log line (error_mapping.ts) and `check-config --probe`'s
- * advice (probe/checks.ts) say the same. The key itself passed the config check (private_key.ts),
+ * (`invalid_client`): the log line of a sign-in and of a refresh (error_mapping.ts'
+ * signedJwtRefusal) and `check-config --probe`'s advice (probe/checks.ts) say the same. The key itself passed the config check (private_key.ts),
  * so what is left is what only the IdP knows: the time it reads the assertion at, the key it
  * holds for the client, the audience and algorithm it expects. Keycloak's own word
  * ("Token was issued in the future") reaches the probe's line only: the sign-in's line keeps

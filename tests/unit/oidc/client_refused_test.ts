@@ -10,6 +10,7 @@ import { IdpRejectedError, OidcError } from "../../../src/oidc/errors.ts";
 import { base64url, CLIENT_ID, FakeIdp, ISSUER, oidcConfig, REDIRECT_URI } from "./fake_idp.ts";
 import { es256ClientKey } from "../../support/signing_key.ts";
 import { clientAuthCheck } from "../../../src/probe/checks.ts";
+import { SIGNED_JWT_REFUSAL_ADVICE } from "../../../src/oidc/signed_jwt_advice.ts";
 
 /** The secret oidcConfig() configures: no message may contain it. */
 const SECRET = "s3cret:with/odd+chars";
@@ -202,3 +203,32 @@ Deno.test("an ID token signed with HS256 and the client secret (Authentik withou
 function hasTerminalControl(text: string): boolean {
   return [...text].some((c) => c.charCodeAt(0) < 0x20 || (c >= "\u007f" && c <= "\u009f"));
 }
+
+Deno.test("refresh() with private_key_jwt refused as invalid_client (or a bare 401) says why an IdP refuses a signed JWT, as the sign-in's line does; a secret client's does not", async () => {
+  const refusals: Array<() => Response> = [
+    () => Response.json({ error: "invalid_client" }, { status: 400 }),
+    () =>
+      new Response(null, {
+        status: 401,
+        headers: { "www-authenticate": 'Bearer error="invalid_client"' },
+      }),
+  ];
+  for (const refusal of refusals) {
+    const { idp, client } = await setup((await es256ClientKey()).oidc);
+    idp.onToken = refusal;
+    const error = await assertRejects(
+      () => client.refresh("refresh-token-1", idp.subject),
+      OidcError,
+    );
+    assertStringIncludes(error.message, "IdP refused the refresh request itself");
+    assertStringIncludes(error.message, `; ${SIGNED_JWT_REFUSAL_ADVICE}; the sessions are kept`);
+  }
+  const { idp, client } = await setup();
+  idp.onToken = refusals[0]!;
+  const error = await assertRejects(
+    () => client.refresh("refresh-token-1", idp.subject),
+    OidcError,
+  );
+  assert(!error.message.includes("signed JWT"), error.message);
+  assert(!error.message.includes(SECRET), error.message);
+});
