@@ -202,8 +202,9 @@ export function bypassPatternWarning(source: string, pattern: RegExp): string | 
     return wideningWarning(source, prefixesFirst(pattern));
   } catch (error) {
     if (!(error instanceof SlowTest)) throw error;
-    return `"${source}" backtracks badly on long names: a certificate name of ` +
-      `${error.tried.length} characters took ${Math.round(error.milliseconds)} ms to check, ` +
+    const length = error.tried.length;
+    return `"${source}" backtracks badly on long names: a certificate name of ${length} ` +
+      `character${length === 1 ? "" : "s"} took ${Math.round(error.milliseconds)} ms to check, ` +
       "which would stall the bridge at that client's CONNECT, and each character more about " +
       "doubles it. Rewrite it without nested repetition (a repeated group that holds a " +
       "repetition, such as ([a-z0-9]+-?)+), e.g. ^[a-z0-9.-]+\\.example\\.com$";

@@ -34,7 +34,7 @@ Deno.test("a bypass pattern whose test was paused twice in a row is not warned o
 Deno.test("a bypass pattern slow at every try is warned of, with the fastest of its tries", () => {
   const warning = bypassPatternWarning("vpn-gw-[0-9]+", pausedPattern("vpn-gw-[0-9]+", 3)) ?? "";
   assertEquals(
-    /^"vpn-gw-\[0-9\]\+" backtracks badly on long names: a certificate name of 1 characters took 2\d ms/
+    /^"vpn-gw-\[0-9\]\+" backtracks badly on long names: a certificate name of 1 character took 2\d ms/
       .test(warning),
     true,
     warning,
