@@ -427,7 +427,10 @@ function errorText(error: unknown): string {
 function describe(target: Target): string {
   switch (target.kind) {
     case "logout":
-      return `back-channel logout (sid ${target.sid ?? "-"}, subject ${target.sub ?? "-"})`;
+      // Both are the IdP's claims (a sub may be a name the user chose): quoted, as data.
+      return `back-channel logout (sid ${quotedOrDash(target.sid)}, subject ${
+        quotedOrDash(target.sub)
+      })`;
     case "user":
       return `revoke of user ${JSON.stringify(target.username)}`;
     case "subject":
@@ -435,4 +438,8 @@ function describe(target: Target): string {
     case "session":
       return `revoke of session ${JSON.stringify(target.sessionId)}`;
   }
+}
+
+function quotedOrDash(claim: string | undefined): string {
+  return claim === undefined ? "-" : JSON.stringify(claim);
 }
