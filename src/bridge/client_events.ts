@@ -36,6 +36,7 @@ import {
   type Decision,
   presentsToken,
   readsSession,
+  sessionIdUnverified,
 } from "./decide.ts";
 import { EnvClientRequest } from "./client_request.ts";
 import { decideWithoutStore } from "./decide_without_store.ts";
@@ -908,7 +909,7 @@ export class ClientEvents {
         // An Invalid token's session_id may be the client's choice (CVE-2026-13122): it names
         // nobody in the audit line, unless the session is the one bound to this very client.
         await this.#deps.admission.deny(commander, req, decision.denial, {
-          presented: decision.ends ?? (req.sessionState === "Invalid" ? undefined : session),
+          presented: decision.ends ?? (sessionIdUnverified(req) ? undefined : session),
         });
         return;
       case "start_login":
@@ -1002,7 +1003,7 @@ export class ClientEvents {
     if (decision.action === "bypass") return await this.#admitBypassed(req, commander, run);
     if (decision.action === "deny") {
       await this.#deps.admission.deny(commander, req, decision.denial, {
-        presented: req.sessionState === "Invalid" ? undefined : known,
+        presented: sessionIdUnverified(req) ? undefined : known,
         storeError: error,
       });
       return;
@@ -1105,7 +1106,7 @@ export class ClientEvents {
       // resumable all the same, as the client uses tokens (login_session.ts).
       ...(presentsToken(req) ? { presentedToken: true } : {}),
       ...(versionPresentsIssuedToken(env.get("IV_VER") ?? "") ? { presentsIssuedToken: true } : {}),
-      ...(req.sessionState === "Invalid" ? { sessionIdUnverified: true } : {}),
+      ...(sessionIdUnverified(req) ? { sessionIdUnverified: true } : {}),
       ...(this.#signIns.run === undefined ? {} : { openvpnRun: this.#signIns.run }),
     };
     await this.#endEarlierSignIn(req.cid);

@@ -100,6 +100,27 @@ export function presentsToken(request: Pick<ClientRequest, "sessionState">): boo
   return TOKEN_STATES.has(request.sessionState);
 }
 
+/**
+ * `session_state` values whose `session_id` is OpenVPN's own: a new one (`Initial`), or the one in
+ * a token whose HMAC OpenVPN checked (`Authenticated`, `Expired` and their `EmptyUser` forms).
+ */
+const OPENVPNS_SESSION_ID_STATES = new Set([
+  "Initial",
+  ...TOKEN_STATES,
+  "Expired",
+  "ExpiredEmptyUser",
+]);
+
+/**
+ * Whether the `session_id` that came with the request's `session_state` may be the client's
+ * choice, and so names nobody by itself: an `Invalid` token's (OpenVPN before 2.6.21 and 2.7.5
+ * took it from the token it refused, CVE-2026-13122), and that of a state OpenVPN 2.6 does not
+ * send, which says nothing of who chose it.
+ */
+export function sessionIdUnverified(request: Pick<ClientRequest, "sessionState">): boolean {
+  return !OPENVPNS_SESSION_ID_STATES.has(request.sessionState);
+}
+
 export function decide(
   request: ClientRequest,
   session: Session | undefined,

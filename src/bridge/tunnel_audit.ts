@@ -15,6 +15,7 @@ import type { ClientEnv } from "../management/events.ts";
 import type { Session, SessionStore } from "../sessions/types.ts";
 import { isBypassed } from "./bypass_patterns.ts";
 import { certificateName } from "./certificate_name.ts";
+import { sessionIdUnverified } from "./decide.ts";
 import type { RunDeparture } from "./runs_told.ts";
 import { clientAddress, establishedDetails, leftDetails } from "./tunnel_details.ts";
 
@@ -50,7 +51,8 @@ export interface TunnelAuditDeps {
  * A DISCONNECT, with what it told of the tunnel when it came with its ENV (leftDetails), who
  * its tunnel was (TunnelAudit), and whether its `client_left` line was written (so that a
  * DISCONNECT tried again writes it once). `unnamed`: where the client was and the session_id
- * OpenVPN gave it, as its ENV told them, when nothing named the tunnel (TunnelAudit.nameMoved).
+ * OpenVPN gave it (none when the client may have chosen it: ownSessionId), as its ENV told them,
+ * when nothing named the tunnel (TunnelAudit.nameMoved).
  */
 export type ClientDeparture = RunDeparture & {
   left: AuditDetails | undefined;
@@ -180,7 +182,7 @@ export class TunnelAudit {
     if (tunnel === undefined && env !== undefined) {
       const where = this.#where(cid, env);
       if (this.#bypassed(where.commonName)) tunnel = auditSubject(where);
-      else unnamed = { where, sessionId: env.get("session_id") };
+      else unnamed = { where, sessionId: ownSessionId(env) };
     }
     const departure: ClientDeparture = {
       cid,
@@ -212,7 +214,8 @@ export class TunnelAudit {
    * `time_duration` before its DISCONNECT, and a sign-in ends within auth_pending_timeout of its
    * client's CONNECT. One created later is another sign-in's (the same device's token, whose
    * session had ended, signed in anew, maybe as another user). A session still bound to the cid
-   * is being moved off it: that move names the tunnel (adopt). One store read, only for such a
+   * is being moved off it: that move names the tunnel (adopt). A `session_id` the client may
+   * have chosen (an `Invalid` token's) names nobody. One store read, only for such a
    * departure; a store that cannot answer leaves it unnamed (an audit line: it decides nothing).
    */
   async nameMoved(departure: ClientDeparture): Promise<void> {
@@ -303,6 +306,15 @@ export class TunnelAudit {
     if (openvpnRun !== undefined && openvpnRun !== this.#run) return undefined;
     return session.commonName === commonName ? session : undefined;
   }
+}
+
+/**
+ * The ENV's `session_id` when its `session_state` says OpenVPN chose it (decide.ts): an `Invalid`
+ * token's may be the client's (CVE-2026-13122), and names nobody.
+ */
+function ownSessionId(env: ClientEnv): string | undefined {
+  const sessionState = env.get("session_state") ?? "";
+  return sessionIdUnverified({ sessionState }) ? undefined : env.get("session_id");
 }
 
 /** Sets `cid` in `byCid` as its newest entry, dropping the oldest beyond `most`. */

@@ -49,9 +49,10 @@ export interface PendingLogin {
    */
   presentsIssuedToken?: boolean;
   /**
-   * True when the CONNECT said `session_state=Invalid`: its token failed OpenVPN's check, and
-   * OpenVPN before 2.6.21 and 2.7.5 (CVE-2026-13122) still took `session_id` from that token, so
-   * the client chose it. Such a sign-in never replaces another user's session (admission.ts).
+   * True when the CONNECT's `session_state` does not say its `session_id` is OpenVPN's own
+   * (sessionIdUnverified, decide.ts): `Invalid`, its token failed OpenVPN's check, and OpenVPN
+   * before 2.6.21 and 2.7.5 (CVE-2026-13122) still took `session_id` from that token, so the
+   * client chose it. Such a sign-in never replaces another user's session (admission.ts).
    * Absent otherwise, and in logins stored before it was recorded.
    */
   sessionIdUnverified?: boolean;

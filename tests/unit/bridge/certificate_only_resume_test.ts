@@ -46,10 +46,10 @@ function clientEnv(sessionState: string, ivVer: string): Map<string, string> {
  * Mallory's CONNECT, with her own certificate and a forged token naming alice's session_id:
  * OpenVPN before 2.6.21 and 2.7.5 (CVE-2026-13122) passes the id on with state Invalid.
  */
-function malloryForgedEnv(): Map<string, string> {
+function malloryForgedEnv(sessionState = "Invalid"): Map<string, string> {
   return testEnv({
     session_id: SESSION_ID,
-    session_state: "Invalid",
+    session_state: sessionState,
     username: "",
     password: "",
     common_name: "mallory-laptop",
@@ -223,47 +223,53 @@ Deno.test("a 2.6 client with no session_id (no auth-gen-token) cannot resume: it
   t.events.close();
 });
 
-Deno.test("a sign-in whose client chose its session_id (a token OpenVPN refused: session_state=Invalid) never replaces another user's session, which stays bound and answered", async () => {
-  const t = setup();
-  // Alice signs in on cid 0; her session is kept under OpenVPN's session_id.
-  await t.events.onConnect(0, 1, clientEnv("Initial", "2.6.14"));
-  await signIn(t);
-  // Mallory, on cid 1, names Alice's session_id with a forged token (malloryForgedEnv).
-  await t.events.onConnect(
-    1,
-    1,
-    malloryForgedEnv(),
-  );
-  const pending = t.commander.commands.findLast((command) => command.kind === "pending");
-  assertEquals(pending?.cid, 1);
-  const login = await t.store.takePending(pending!.url.split("/").pop()!);
-  assert(login !== undefined);
-  const mallory = await t.admission.admitLogin(
-    testFinishedLogin(login, {
-      claims: { sub: "u-2", preferred_username: "mallory", groups: ["/vpn-users"] },
-      subject: "u-2",
-      refreshToken: "rt-mallory",
-    }),
-    t.commander,
-  );
-  assertEquals(
-    mallory.kind === "denied" && mallory.denial.logReason,
-    "session_id of another user's session, from a token OpenVPN refused",
-  );
-  assertEquals(t.commander.commands.at(-1)?.kind === "deny" && t.commander.commands.at(-1)?.cid, 1);
-  // Alice's session is untouched: hers, on cid 0, and her renegotiation is admitted.
-  const kept = await t.store.getSession(SESSION_ID);
-  assertEquals([kept?.username, kept?.cid, kept?.commonName], ["alice", 0, "alice"]);
-  const before = t.commander.commands.length;
-  await t.events.onReauth(0, 2, clientEnv("AuthenticatedEmptyUser", "2.6.14"));
-  assertEquals(t.commander.commands.slice(before).map(({ kind, cid }) => [kind, cid]), [[
-    "auth-nt",
-    0,
-  ]]);
-  // Mallory's grant is given back; Alice's token is not touched.
-  assertEquals(t.revoked, ["rt-mallory"]);
-  t.events.close();
-});
+// A state OpenVPN 2.6 does not send says nothing of who chose the id: taken as the client's.
+for (const sessionState of ["Invalid", "SomeLaterState"]) {
+  Deno.test(`a sign-in whose client may have chosen its session_id (session_state=${sessionState}: a token OpenVPN refused, or a state it does not send) never replaces another user's session, which stays bound and answered`, async () => {
+    const t = setup();
+    // Alice signs in on cid 0; her session is kept under OpenVPN's session_id.
+    await t.events.onConnect(0, 1, clientEnv("Initial", "2.6.14"));
+    await signIn(t);
+    // Mallory, on cid 1, names Alice's session_id with a forged token (malloryForgedEnv).
+    await t.events.onConnect(
+      1,
+      1,
+      malloryForgedEnv(sessionState),
+    );
+    const pending = t.commander.commands.findLast((command) => command.kind === "pending");
+    assertEquals(pending?.cid, 1);
+    const login = await t.store.takePending(pending!.url.split("/").pop()!);
+    assert(login !== undefined);
+    const mallory = await t.admission.admitLogin(
+      testFinishedLogin(login, {
+        claims: { sub: "u-2", preferred_username: "mallory", groups: ["/vpn-users"] },
+        subject: "u-2",
+        refreshToken: "rt-mallory",
+      }),
+      t.commander,
+    );
+    assertEquals(
+      mallory.kind === "denied" && mallory.denial.logReason,
+      "session_id of another user's session, from a token OpenVPN refused",
+    );
+    assertEquals(
+      t.commander.commands.at(-1)?.kind === "deny" && t.commander.commands.at(-1)?.cid,
+      1,
+    );
+    // Alice's session is untouched: hers, on cid 0, and her renegotiation is admitted.
+    const kept = await t.store.getSession(SESSION_ID);
+    assertEquals([kept?.username, kept?.cid, kept?.commonName], ["alice", 0, "alice"]);
+    const before = t.commander.commands.length;
+    await t.events.onReauth(0, 2, clientEnv("AuthenticatedEmptyUser", "2.6.14"));
+    assertEquals(t.commander.commands.slice(before).map(({ kind, cid }) => [kind, cid]), [[
+      "auth-nt",
+      0,
+    ]]);
+    // Mallory's grant is given back; Alice's token is not touched.
+    assertEquals(t.revoked, ["rt-mallory"]);
+    t.events.close();
+  });
+}
 
 Deno.test("a sign-in after a token OpenVPN refused replaces a session of the same user (its own stale id), as any new sign-in does", async () => {
   const t = setup();

@@ -205,6 +205,8 @@ const CASES: Array<[string, Case, Awaited<ReturnType<typeof denialOf>>]> = [
     },
   ],
   [
+    // Such a state says nothing of who chose its session_id (sessionIdUnverified): it names
+    // nobody in the audit line, as an Invalid token's does.
     "a REAUTH in a session_state OpenVPN 2.6 does not send",
     { kind: "reauth", cid: 4, kid: 2, env: { session_state: "Whatever" } },
     {
@@ -214,7 +216,7 @@ const CASES: Array<[string, Case, Awaited<ReturnType<typeof denialOf>>]> = [
       ],
       log: [tableLine("reauth", 4, 2, UNKNOWN_STATE)],
       audit: [
-        `REAUTH denied ${ALICE} cid 4, certificate alice, from 198.51.100.7: session_invalid`,
+        `REAUTH denied ${NOBODY} cid 4, certificate alice, from 198.51.100.7: session_invalid`,
       ],
       counted: ["default reauth deny", "denial session_invalid"],
     },

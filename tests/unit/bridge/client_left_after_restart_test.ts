@@ -27,7 +27,7 @@ const TRAFFIC = { time_duration: "600", bytes_received: "1000", bytes_sent: "200
 /**
  * Alice signs in on cid 4 of RUN in a first bridge process; `beforeRestart` runs there, and the
  * process ends. A second one over the same store comes up in RUN ten minutes after her sign-in,
- * `afterRestart` runs there, and then cid 4's DISCONNECT comes. Resolves the `client_left` lines
+ * `afterRestart` runs there, and then cid 4's DISCONNECT comes (its ENV with `leftEnv`). Resolves the `client_left` lines
  * of cid 4, with who they name.
  */
 async function cid4Left(
@@ -36,6 +36,7 @@ async function cid4Left(
     second: ReturnType<typeof testClientEvents>,
     store: MemoryStore,
   ) => Promise<void> = async () => {},
+  leftEnv: Record<string, string> = {},
 ): Promise<Record<string, unknown>[]> {
   const clock = new FakeClock(EVENTS_T0);
   const store = new MemoryStore({ maxEntries: 10, now: clock.now });
@@ -53,7 +54,7 @@ async function cid4Left(
   try {
     await second.events.openvpnRunIs(RUN);
     await afterRestart(second, store);
-    await second.events.onDisconnect(4, testEnv(TRAFFIC));
+    await second.events.onDisconnect(4, testEnv({ ...TRAFFIC, ...leftEnv }));
     await settle();
     return capture.lines.filter(({ properties }) =>
       properties["event"] === "client_left" && properties["cid"] === 4
@@ -113,6 +114,25 @@ Deno.test("a client killed after a bridge restart because an administrator revok
     const report = await second.sessionEnd.endAll(["s-1"], "admin-revoke");
     assertEquals(report.ended, 1);
     assertEquals(second.commander.commands.map(({ kind, cid }) => [kind, cid]), [["kill", 4]]);
+  });
+  assertEquals(lines, [ALICE_LEFT]);
+});
+
+for (const sessionState of ["Invalid", "SomeLaterState"]) {
+  Deno.test(`the old tunnel's DISCONNECT with session_state ${sessionState} names nobody by its session_id`, async () => {
+    // An Invalid token's session_id may be the client's choice (CVE-2026-13122): a tunnel of
+    // the same certificate name whose last renegotiation presented a forged token naming s-1
+    // is not Alice's. A state OpenVPN 2.6 does not send says nothing of who chose it.
+    const lines = await cid4Left((first) => reconnects(first, 5), undefined, {
+      session_state: sessionState,
+    });
+    assertEquals(lines, []);
+  });
+}
+
+Deno.test("the old tunnel's DISCONNECT after a renegotiation on its token (session_state Authenticated) names the user", async () => {
+  const lines = await cid4Left((first) => reconnects(first, 5), undefined, {
+    session_state: "Authenticated",
   });
   assertEquals(lines, [ALICE_LEFT]);
 });
