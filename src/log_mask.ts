@@ -181,11 +181,13 @@ export const SCHEME_WITHOUT_SLASHES = String.raw`(?:https?|wss?|ftp|rediss?):[/\
 
 /**
  * Where an authority may begin that user info is read from: after `://` (any scheme), or after
- * SCHEME_WITHOUT_SLASHES as a whole word (`xhttps:` is not one). Other schemes without `//`
+ * SCHEME_WITHOUT_SLASHES as a whole word (`xhttps:` is not one) when the authority follows at
+ * once, with no space: prose names a scheme too (`Session store redis: connect ECONNREFUSED
+ * 10.0.0.5:6379 (sessions of alice@corp.example kept)` is no URL). Other schemes without `//`
  * (`mailto:a:b@c`) have a path there, no user info.
  */
 const AUTHORITY_START = new RegExp(
-  String.raw`(?<![A-Za-z0-9+.-])${SCHEME_WITHOUT_SLASHES}|:\/\/`,
+  String.raw`(?<![A-Za-z0-9+.-])${SCHEME_WITHOUT_SLASHES}(?![/\\\s])|:\/\/`,
   "gi",
 );
 

@@ -222,6 +222,21 @@ Deno.test("maskUrlPasswords() masks the password of a redis: or rediss: URL writ
   }
 });
 
+Deno.test("maskUrlPasswords() reads a scheme without // as a URL only when its authority follows at once: prose naming a scheme keeps its text", () => {
+  for (
+    const text of [
+      "Session store redis: connect ECONNREFUSED 10.0.0.5:6379 (sessions of alice@corp.example kept)",
+      "Session store REDIS:\tconnect ECONNREFUSED 10.0.0.5:6379 (alice@corp.example)",
+      "IdP over https: timed out at 10:42 for bob@corp.example",
+      "rediss:/ connect 10.0.0.5:6380 for alice@corp.example",
+    ]
+  ) {
+    assertStrictEquals(maskUrlPasswords(text), text);
+  }
+  // After ://, a space does not stop the authority (a password may hold one).
+  assertEquals(maskUrlPasswords("redis:// u:pw-21@h"), "redis:// u:***@h");
+});
+
 Deno.test("maskUrlPasswords() reads a text of many scheme names once: a client may choose it", () => {
   // Read again from each "https:", this took 24 s (every authority runs to the end).
   const text = "https:a:".repeat(50_000) + "@h";
