@@ -674,13 +674,16 @@ export class ClientEvents {
    * A client left while its user had not finished signing in. Mostly the user gave up; when
    * nobody did, OpenVPN ended it, and the user found a dead link or got a new one (a loop, each
    * link cut at the same age): how long it waited points at the setting, e.g. an `inactive`
-   * shorter than the sign-in (README, OpenVPN server configuration).
+   * shorter than the sign-in (README, OpenVPN server configuration). OpenVPN restarting in place
+   * ends every sign-in so too, and the line cannot tell: its DISCONNECTs (their ENV empty, as
+   * any of a client in its sign-in) all come before the state line that says it restarted
+   * (restart_in_place.ts), so the line names that cause with the others.
    */
   #leftSigningIn(signIn: SignIn, at: number): void {
     this.#deps.log.info(
-      "{commonName} (cid {cid}) left {seconds} s into its browser sign-in, unfinished; if the " +
-        'user did not cancel, OpenVPN\'s log says why ("Inactivity timeout (--inactive)": ' +
-        "inactive must be 0 or more than {pendingSeconds} s)",
+      "{commonName} (cid {cid}) left {seconds} s into its browser sign-in, unfinished: its user " +
+        "cancelled, OpenVPN restarted, or OpenVPN ended it, and then OpenVPN's log says why " +
+        '("Inactivity timeout (--inactive)": inactive must be 0 or more than {pendingSeconds} s)',
       {
         commonName: loggedCertificateName(signIn.commonName),
         cid: signIn.cid,

@@ -43,6 +43,29 @@ Deno.test("a client that leaves mid sign-in is logged once at info, with how lon
   }
 });
 
+Deno.test("the line names OpenVPN restarting among the causes: a restart in place sends every sign-in's DISCONNECT before it says it restarted", async () => {
+  const { clock, events } = signingIn();
+  try {
+    await events.onConnect(3, 1, testEnv({ untrusted_ip: "192.0.2.10" }));
+    clock.advance(20_000);
+    // The DISCONNECT of OpenVPN 2.6 restarting on SIGHUP (restart_in_place.ts): an empty ENV,
+    // as at any other departure mid sign-in; the state line that tells the restart comes after.
+    const lines = leftLines(await logsOf(() => events.onDisconnect(3)));
+    assertEquals(lines.length, 1);
+    assertEquals(
+      lines[0]!.text.endsWith(
+        "alice (cid 3) left 20 s into its browser sign-in, unfinished: its user cancelled, " +
+          "OpenVPN restarted, or OpenVPN ended it, and then OpenVPN's log says why " +
+          '("Inactivity timeout (--inactive)": inactive must be 0 or more than 125 s)',
+      ),
+      true,
+      lines[0]!.text,
+    );
+  } finally {
+    events.close();
+  }
+});
+
 Deno.test("a client that leaves once its sign-in was taken to be answered, or with none, gets no such line", async () => {
   const { clock, store, events } = signingIn();
   try {
