@@ -48,7 +48,7 @@ export interface TunnelAuditDeps {
 }
 
 /**
- * A DISCONNECT, with what it told of the tunnel when it came with its ENV (leftDetails), who
+ * A DISCONNECT, with what it told of the tunnel when its ENV told any (leftDetails), who
  * its tunnel was (TunnelAudit), and whether its `client_left` line was written (so that a
  * DISCONNECT tried again writes it once). `unnamed`: where the client was and the session_id
  * OpenVPN gave it (none when the client may have chosen it: ownSessionId), as its ENV told them,

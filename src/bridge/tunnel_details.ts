@@ -22,10 +22,16 @@ export function establishedDetails(env: ClientEnv): AuditDetails {
   };
 }
 
-/** A DISCONNECT block's: how long the client was connected, and the bytes both ways. */
-export function leftDetails(env: ClientEnv): AuditDetails {
+/**
+ * A DISCONNECT block's: how long the client was connected, and the bytes both ways; undefined
+ * when it has no `time_duration`, as OpenVPN's empty ENV for a client in its sign-in or refused:
+ * no tunnel of the client's came up, so none ended (README, Audit log: no `client_left`).
+ */
+export function leftDetails(env: ClientEnv): AuditDetails | undefined {
+  const duration = env.get("time_duration");
+  if (duration === undefined) return undefined;
   return {
-    durationSec: whole(env.get("time_duration")),
+    durationSec: whole(duration),
     bytesReceived: whole(env.get("bytes_received")),
     bytesSent: whole(env.get("bytes_sent")),
   };

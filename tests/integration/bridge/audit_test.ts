@@ -428,7 +428,13 @@ Deno.test("audit: a session's lines carry its id; a sign-in's, the browser's add
   try {
     // The client connects from afar; the browser (this test) from the loopback address.
     await h.signIn(0, { untrusted_ip: "203.0.113.5", session_id: "s-a" });
-    openvpn.sendClientBlock("DISCONNECT", 0, undefined, clientEnv({ session_id: "s-a" }));
+    // Up a minute (a DISCONNECT with no time_duration has no client_left: no tunnel came up).
+    openvpn.sendClientBlock(
+      "DISCONNECT",
+      0,
+      undefined,
+      clientEnv({ session_id: "s-a", time_duration: "60" }),
+    );
     await auditUntil(log, (record) => record["event"] === "client_left");
     // It comes back with its token: no browser.
     const mark = openvpn.received.length;

@@ -159,3 +159,36 @@ Deno.test("a DISCONNECT of a common name not on the bypass list, which nothing n
     [],
   );
 });
+
+/**
+ * A DISCONNECT with no `time_duration` (an empty ENV, as OpenVPN sends for a client in its
+ * sign-in or refused): no tunnel of the client's came up, so none ended (README, Audit log).
+ */
+const NO_TUNNEL = new Map<string, string>();
+
+Deno.test("an admitted client whose DISCONNECT has no time_duration has no client_left: its session is unbound all the same", async () => {
+  const clock = new FakeClock(EVENTS_T0);
+  const store = new MemoryStore({ maxEntries: 10, now: clock.now });
+  const { events } = testClientEvents({ store, clock });
+  await store.putSession(testSession({ resumable: true }));
+  const capture = captureLogs();
+  try {
+    await events.onDisconnect(4, NO_TUNNEL);
+    await settle();
+    assertEquals((await store.getSession("s-1"))?.cid, undefined);
+    assertEquals(capture.lines.filter((line) => line.category === "audit"), []);
+  } finally {
+    capture.stop();
+    events.close();
+  }
+});
+
+Deno.test("a bypassed client admitted at its CONNECT whose DISCONNECT has no time_duration has no client_left", async () => {
+  assertEquals(
+    await bypassedLines(async (events) => {
+      await events.onConnect(2, 1, testEnv(GATEWAY));
+      await events.onDisconnect(2, NO_TUNNEL);
+    }),
+    [{ event: "admitted", ...GATEWAY_LINE, reason: "bypass", durationSec: null }],
+  );
+});

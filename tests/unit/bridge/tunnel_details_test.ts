@@ -43,4 +43,6 @@ Deno.test("leftDetails() takes the duration and the bytes both ways, and leaves 
     leftDetails(env({ time_duration: "-1", bytes_received: "1234567890123456", bytes_sent: "" })),
     { durationSec: undefined, bytesReceived: undefined, bytesSent: undefined },
   );
+  // No time_duration at all (an empty ENV: a client in its sign-in, or refused): no tunnel.
+  assertEquals(leftDetails(env({ bytes_received: "1", bytes_sent: "2" })), undefined);
 });
