@@ -10,7 +10,7 @@ import { ServerLink } from "../../../src/bridge/server_link.ts";
 import { SessionEnd } from "../../../src/bridge/session_end.ts";
 import { managementCommander } from "../../../src/bridge/management_commander.ts";
 import { type Clock, systemClock } from "../../../src/clock.ts";
-import { getLogger } from "../../../src/log.ts";
+import { getLogger, words } from "../../../src/log.ts";
 import { ManagementConnection } from "../../../src/management/connection.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.ts";
@@ -161,7 +161,9 @@ Deno.test("OpenVPN 2.4 (management version 1): one error at link-up names the se
     assertEquals(errors().map((record) => record.properties), [{
       server: "default",
       version: 1,
-      problem: "browser sign-in needs OpenVPN 2.5 or later (management version 3); 2.6 recommended",
+      problem: words(
+        "browser sign-in needs OpenVPN 2.5 or later (management version 3); 2.6 recommended",
+      ),
     }]);
   }, { managementVersion: 1 });
 });
