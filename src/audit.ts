@@ -87,26 +87,70 @@ export interface AuditDetails {
 
 const log = getLogger(...AUDIT_CATEGORY.slice(1));
 
-const MESSAGES: Record<AuditEvent, string> = {
-  admitted:
-    "admitted {username} (subject {subject}) on {server} cid {cid}, certificate {commonName}, from {clientIp}",
-  denied:
-    "denied {username} (subject {subject}) on {server} cid {cid}, certificate {commonName}, from {clientIp}: {reason}",
-  reauth_denied:
-    "REAUTH denied {username} (subject {subject}) on {server} cid {cid}, certificate {commonName}, from {clientIp}: {reason}",
-  recheck_denied:
-    "re-check refused {username} (subject {subject}) on {server} cid {cid}, certificate {commonName}, from {clientIp}: {reason}",
-  session_ended:
-    "session ended {username} (subject {subject}) on {server} cid {cid}, certificate {commonName}, from {clientIp}: {reason}",
-  established:
-    "established {username} (subject {subject}) on {server} cid {cid}, certificate {commonName}, from {clientIp} port {clientPort}: VPN address {virtualIp}, {virtualIp6}",
-  client_left:
-    "client left {username} (subject {subject}) on {server} cid {cid}, certificate {commonName}, from {clientIp} after {durationSec} s: {bytesReceived} bytes received, {bytesSent} sent",
+/**
+ * What each event's text line says before and after who and where. The text names only the
+ * facts a line has: a JSON line has every property, null or empty where absent (README lists
+ * them, and a log pipeline reads them), but a text line reading `cid null`, `VPN address
+ * "10.8.0.6", null` or `denied "" (subject "")` says nothing to the operator who reads it.
+ */
+const MESSAGES: Record<AuditEvent, { verb: string; tail: string }> = {
+  admitted: { verb: "admitted", tail: "" },
+  denied: { verb: "denied", tail: ": {reason}" },
+  reauth_denied: { verb: "REAUTH denied", tail: ": {reason}" },
+  recheck_denied: { verb: "re-check refused", tail: ": {reason}" },
+  session_ended: { verb: "session ended", tail: ": {reason}" },
+  established: { verb: "established", tail: "" },
+  client_left: {
+    verb: "client left",
+    tail: " after {durationSec} s: {bytesReceived} bytes received, {bytesSent} sent",
+  },
 };
 
-/** An admission with a reason let in no user: a common name on `bypass_common_names`. */
-const ADMITTED_WITHOUT_USER =
-  "admitted certificate {commonName} on {server} cid {cid}, from {clientIp}: {reason}";
+/** The cid of a line: none when the session is no client's (ended while none was connected). */
+function cidText(cid: number | undefined): string {
+  return cid === undefined ? " with no client connected" : " cid {cid}";
+}
+
+/**
+ * Who, after the event's verb: the user once the IdP said who it is. Without one, a first
+ * connect's denial says it came before anyone signed in; any other line has no user to name (a
+ * client on `bypass_common_names`, or a session the store could not be read for).
+ */
+function whoText(who: AuditSubject): string {
+  if (who.username === "") return "";
+  return who.subject === "" ? " {username}" : " {username} (subject {subject})";
+}
+
+/** The VPN addresses of an `established` line, each one OpenVPN gave (an IPv4-only pool: one). */
+function vpnAddressText(details: AuditDetails | undefined): string {
+  const addresses = [
+    details?.virtualIp === undefined ? undefined : "{virtualIp}",
+    details?.virtualIp6 === undefined ? undefined : "{virtualIp6}",
+  ].filter((address) => address !== undefined);
+  return addresses.length === 0 ? ": no VPN address" : `: VPN address ${addresses.join(", ")}`;
+}
+
+/** The text line's template for one audit line, naming the facts it has only. */
+function auditMessage(
+  event: AuditEvent,
+  who: AuditSubject,
+  reason: string | undefined,
+  details: AuditDetails | undefined,
+): string {
+  const cid = cidText(who.cid);
+  // An admission with a reason let in no user: a common name on `bypass_common_names`.
+  if (event === "admitted" && reason !== undefined) {
+    return `admitted certificate {commonName} on {server}${cid}, from {clientIp}: {reason}`;
+  }
+  const { verb, tail } = MESSAGES[event];
+  const where = `on {server}${cid}, certificate {commonName}, from {clientIp}`;
+  const user = whoText(who);
+  const beforeSignIn = user === "" && event === "denied" ? " before anyone signed in" : "";
+  const end = event === "established"
+    ? `${details?.clientPort === undefined ? "" : " port {clientPort}"}${vpnAddressText(details)}`
+    : tail;
+  return `${verb}${user} ${where}${beforeSignIn}${end}`;
+}
 
 /**
  * Writes one audit line. `reason` is a fixed code (denial reason or SessionEndReason; for
@@ -118,9 +162,7 @@ export function audit(
   reason?: string,
   details?: AuditDetails,
 ): void {
-  const message = event === "admitted" && reason !== undefined
-    ? ADMITTED_WITHOUT_USER
-    : MESSAGES[event];
+  const message = auditMessage(event, who, reason, details);
   const properties: Record<string, unknown> = {
     event,
     username: who.username,

@@ -239,3 +239,55 @@ for (const [name, character] of HOSTILE) {
     }
   });
 }
+
+Deno.test("audit() text lines name only the facts a line has; its JSON keeps null and empty for the others", () => {
+  const cases: Array<[string, () => void, string, Record<string, unknown>]> = [
+    [
+      "an IPv4-only pool",
+      () => audit("established", WHO, undefined, { clientPort: 50123, virtualIp: "10.8.0.6" }),
+      'from "198.51.100.7" port 50123: VPN address "10.8.0.6"',
+      { virtualIp: "10.8.0.6", virtualIp6: null },
+    ],
+    [
+      "no VPN address",
+      () => audit("established", WHO, undefined, { clientPort: 50123 }),
+      'from "198.51.100.7" port 50123: no VPN address',
+      { virtualIp: null, virtualIp6: null },
+    ],
+    [
+      "a session that ended with no client",
+      () => audit("session_ended", { ...WHO, cid: undefined }, "revoked"),
+      'session ended "alice" (subject "f3a1") on "default" with no client connected, ' +
+      'certificate "alice-laptop", from "198.51.100.7": "revoked"',
+      { cid: null },
+    ],
+    [
+      "a denial before sign-in",
+      () => audit("denied", { ...WHO, username: "", subject: "" }, "idp_unreachable"),
+      'audit: denied on "default" cid 4, certificate "alice-laptop", from "198.51.100.7" ' +
+      'before anyone signed in: "idp_unreachable"',
+      { username: "", subject: "" },
+    ],
+    [
+      "a REAUTH denial with no user known",
+      () => audit("reauth_denied", { ...WHO, username: "", subject: "" }, "store_unavailable"),
+      'audit: REAUTH denied on "default" cid 4, certificate "alice-laptop", from "198.51.100.7": ' +
+      '"store_unavailable"',
+      { username: "", subject: "" },
+    ],
+  ];
+  for (const [name, write, text, fields] of cases) {
+    configureLogging("info", "text");
+    const [line] = captured(write);
+    assertStringIncludes(line!, text, name);
+    for (const absent of ["null", '""']) {
+      assertEquals(line!.includes(absent), false, `${name}: ${absent} in ${line}`);
+    }
+    configureLogging("info", "json");
+    const [json] = captured(write);
+    const { properties } = JSON.parse(json!);
+    for (const [key, value] of Object.entries(fields)) {
+      assertEquals(properties[key], value, `${name}: ${key}`);
+    }
+  }
+});

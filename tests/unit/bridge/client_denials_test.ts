@@ -99,7 +99,6 @@ const TOKEN_ENDS = "OpenVPN refused its client's token at a renegotiation (expir
   "and never takes that token again, so nobody can resume it";
 const ERROR = "Session store unreachable: test";
 const ALICE = "alice (subject u-1) on default";
-const NOBODY = " (subject ) on default";
 
 /** The info line of a decision-table denial. */
 const tableLine = (kind: string, cid: number, kid: number, reason: string) => ({
@@ -132,7 +131,7 @@ const CASES: Array<[string, Case, Awaited<ReturnType<typeof denialOf>>]> = [
       ],
       log: [tableLine("connect", 9, 1, NO_WEBAUTH)],
       audit: [
-        `denied ${NOBODY} cid 9, certificate alice, from 198.51.100.7: no_webauth`,
+        `denied on default cid 9, certificate alice, from 198.51.100.7 before anyone signed in: no_webauth`,
       ],
       counted: ["default connect deny", "denial no_webauth"],
     },
@@ -148,7 +147,7 @@ const CASES: Array<[string, Case, Awaited<ReturnType<typeof denialOf>>]> = [
       ],
       log: [tableLine("connect", 9, 1, TOO_OLD)],
       audit: [
-        `denied ${NOBODY} cid 9, certificate alice, from 198.51.100.7: no_webauth`,
+        `denied on default cid 9, certificate alice, from 198.51.100.7 before anyone signed in: no_webauth`,
       ],
       counted: ["default connect deny", "denial no_webauth"],
     },
@@ -169,7 +168,7 @@ const CASES: Array<[string, Case, Awaited<ReturnType<typeof denialOf>>]> = [
       ],
       log: [tableLine("connect", 9, 1, NO_WEBAUTH)],
       audit: [
-        `denied ${NOBODY} cid 9, certificate alice, from 198.51.100.7: no_webauth`,
+        `denied on default cid 9, certificate alice, from 198.51.100.7 before anyone signed in: no_webauth`,
       ],
       counted: ["default connect deny", "denial no_webauth"],
     },
@@ -233,7 +232,7 @@ const CASES: Array<[string, Case, Awaited<ReturnType<typeof denialOf>>]> = [
       ],
       log: [tableLine("reauth", 6, 2, TOKEN_INVALID)],
       audit: [
-        `REAUTH denied ${NOBODY} cid 6, certificate alice, from 198.51.100.7: session_invalid`,
+        `REAUTH denied on default cid 6, certificate alice, from 198.51.100.7: session_invalid`,
       ],
       counted: ["default reauth deny", "denial session_invalid"],
     },
@@ -276,7 +275,7 @@ const CASES: Array<[string, Case, Awaited<ReturnType<typeof denialOf>>]> = [
       ],
       log: [outageLine("connect", 11, UNREACHABLE)],
       audit: [
-        `denied ${NOBODY} cid 11, certificate alice, from 198.51.100.7: store_unavailable`,
+        `denied on default cid 11, certificate alice, from 198.51.100.7 before anyone signed in: store_unavailable`,
       ],
       counted: ["default connect deny", "denial store_unavailable"],
     },
@@ -290,7 +289,7 @@ const CASES: Array<[string, Case, Awaited<ReturnType<typeof denialOf>>]> = [
       ],
       log: [outageLine("connect", 10, UNREACHABLE)],
       audit: [
-        `denied ${NOBODY} cid 10, certificate alice, from 198.51.100.7: store_unavailable`,
+        `denied on default cid 10, certificate alice, from 198.51.100.7 before anyone signed in: store_unavailable`,
       ],
       counted: ["default connect deny", "denial store_unavailable"],
     },
@@ -318,7 +317,7 @@ const CASES: Array<[string, Case, Awaited<ReturnType<typeof denialOf>>]> = [
       ],
       log: [outageLine("reauth", 7, UNREACHABLE)],
       audit: [
-        `REAUTH denied ${NOBODY} cid 7, certificate alice, from 198.51.100.7: store_unavailable`,
+        `REAUTH denied on default cid 7, certificate alice, from 198.51.100.7: store_unavailable`,
       ],
       counted: ["default reauth deny", "denial store_unavailable"],
     },
@@ -409,7 +408,7 @@ Deno.test("a REAUTH whose handling failed is denied, counted and audited with it
       `client-deny 6 2 "session store unreachable" "Sign-in is unavailable right now; try again in a minute."`,
     ],
     audit: [
-      `REAUTH denied ${NOBODY} cid 6, certificate alice, from 198.51.100.7: store_unavailable`,
+      `REAUTH denied on default cid 6, certificate alice, from 198.51.100.7: store_unavailable`,
     ],
     counted: ["default reauth deny", "denial store_unavailable"],
   });
@@ -423,6 +422,8 @@ Deno.test("a malformed block that names its client is denied, counted and audite
   const denied = await unhandledDenialOf(undefined, MALFORMED_REQUEST);
   assertEquals(denied.wire.length, 1);
   assert(denied.wire[0]!.startsWith(`client-deny 6 2 "malformed request" `), denied.wire[0]);
-  assertEquals(denied.audit, [`denied ${NOBODY} cid 6, certificate , from : internal_error`]);
+  assertEquals(denied.audit, [
+    `denied on default cid 6, certificate , from  before anyone signed in: internal_error`,
+  ]);
   assertEquals(denied.counted, ["denial internal_error"]);
 });

@@ -141,7 +141,7 @@ Deno.test("log and audit lines name a client without a certificate as such, not 
   assertEquals(lines.map((line) => line.text), [
     "CONNECT of (no certificate) (cid 4) from 198.51.100.7: waiting for browser sign-in",
     "reauth of (no certificate) (cid 5) denied: no session for this client",
-    "REAUTH denied  (subject ) on default cid 5, certificate (no certificate), from " +
+    "REAUTH denied on default cid 5, certificate (no certificate), from " +
     "198.51.100.7: session_invalid",
   ]);
   assertEquals(lines[2]!.properties["commonName"], "(no certificate)");
