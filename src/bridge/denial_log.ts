@@ -73,7 +73,13 @@ export function logDenial(
         server,
         "warning",
         "{kind} of {commonName} (cid {cid}) denied: {reason}: {error}",
-        { cid, commonName, kind, error: storeError.message, reason: words(denial.logReason) },
+        {
+          cid,
+          commonName,
+          kind,
+          error: afterReason(storeError.message, denial.logReason),
+          reason: words(denial.logReason),
+        },
       );
     }
     return;
@@ -93,4 +99,16 @@ export function logDenial(
     denialCode: denial.code,
     hint: denial.hint === undefined ? undefined : words(denial.hint),
   });
+}
+
+/**
+ * `message` without a leading `reason` it repeats: a store error begins with what the denial's
+ * reason says already (`Session store unreachable: redis: ...`), and the line read `denied:
+ * session store unreachable: "Session store unreachable: redis: ..."`. Whole when it does not.
+ */
+export function afterReason(message: string, reason: string): string {
+  const prefix = `${reason}: `;
+  return message.slice(0, prefix.length).toLowerCase() === prefix.toLowerCase()
+    ? message.slice(prefix.length)
+    : message;
 }

@@ -10,7 +10,7 @@ import type { ClientCommander } from "../bridge/commander.ts";
 import type { Clock } from "../clock.ts";
 import type { ClusterConfig, RedisSettings } from "../config/types.ts";
 import {
-  connectRedis,
+  connectRedisWithOwnOutageLines,
   describeRedisUrl,
   parseRedisUrl,
   type RedisAddress,
@@ -55,7 +55,7 @@ export interface Cluster {
 
 export async function startCluster(deps: ClusterDeps): Promise<Cluster> {
   const { config, clock, log } = deps;
-  const redis = await connectRedis(deps.redis);
+  const redis = await connectRedisWithOwnOutageLines(deps.redis);
   const clusterLog = log.with({ instance: config.instanceId });
   // A live bridge outside the cluster claiming one of our names refuses the start, as it would
   // refuse that bridge's second. Later, no such bridge starts on a name leased here (CLAIM), and

@@ -31,7 +31,7 @@ import type { RedisSettings } from "../config/types.ts";
 import type { Logger } from "../log.ts";
 import { printable } from "../printable_text.ts";
 import { randomToken } from "../random_token.ts";
-import { connectRedis } from "../sessions/redis_connection.ts";
+import { connectRedisWithOwnOutageLines, errorText } from "../sessions/redis_connection.ts";
 import { WarningInterval } from "../warning_interval.ts";
 import { DEFAULT_LEASE_MS, type LeaseTiming, leaseTiming } from "./lease.ts";
 import { leaseTime } from "./lease_time.ts";
@@ -199,7 +199,7 @@ export class ServerNameClaims {
           log.warning(
             "Could not release the claim on OpenVPN server name {server}: {error}; it runs out " +
               "within {seconds} s",
-            { server, error: String(error), seconds: this.timing.leaseMs / 1000 },
+            { server, error: errorText(error), seconds: this.timing.leaseMs / 1000 },
           );
         })
       ),
@@ -261,7 +261,7 @@ export class ServerNameClaims {
       log.warning(
         "Claims on OpenVPN server names: Redis did not answer: {error}; a claim not renewed " +
           "runs out after {seconds} s",
-        { error: String(failure), seconds: this.timing.leaseMs / 1000 },
+        { error: errorText(failure), seconds: this.timing.leaseMs / 1000 },
       );
     }
     if (failure === undefined && this.#failing) {
@@ -520,7 +520,7 @@ export interface RunningServerNameClaims {
 export async function startServerNameClaims(
   deps: StartServerNameClaims,
 ): Promise<RunningServerNameClaims> {
-  const redis = await connectRedis(deps.redis);
+  const redis = await connectRedisWithOwnOutageLines(deps.redis);
   const claims = new ServerNameClaims({
     redis,
     keyPrefix: deps.redis.keyPrefix,

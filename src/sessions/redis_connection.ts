@@ -228,6 +228,22 @@ export function readRedisCa(
 }
 
 /**
+ * Who tells a connection's outages: `store`, the session store's connection, as "Session store
+ * connection lost" and "restored"; `own`, a connection whose user has lines of its own for them
+ * (the server-name claims, the cluster's leases). Every connection once reported as the store's,
+ * and the bridge with a Redis store and claims told each outage twice.
+ */
+export type OutageLines = "store" | "own";
+
+/**
+ * connectRedis for a connection whose user tells its outages itself (OutageLines `own`), with
+ * the start's and READONLY's default times.
+ */
+export function connectRedisWithOwnOutageLines(settings: RedisSettings): Promise<Redis> {
+  return connectRedis(settings, START_TIMEOUT_MS, READONLY_RECONNECT_INTERVAL_MS, "own");
+}
+
+/**
  * Connects and waits until Redis answers (at most `connectTimeoutMs`), so that a wrong address,
  * password, CA or database fails the start with a clear message instead of denying every client
  * later, or of sharing another database's keys. A Redis still loading its data set is waited for
@@ -237,6 +253,7 @@ export async function connectRedis(
   settings: RedisSettings,
   connectTimeoutMs = START_TIMEOUT_MS,
   readOnlyReconnectIntervalMs = READONLY_RECONNECT_INTERVAL_MS,
+  outages: OutageLines = "store",
 ): Promise<Redis> {
   const problem = checkRedisSettings(settings)[0];
   if (problem) throw new Error(`Invalid ${problem.path}: ${problem.message}`);
@@ -338,13 +355,15 @@ export async function connectRedis(
     client.disconnect();
     throw error;
   }
-  reportConnectionChanges(
-    client,
-    where,
-    settings.storeTimeoutMs,
-    readOnlyReconnectIntervalMs,
-    lost,
-  );
+  if (outages === "store") {
+    reportConnectionChanges(
+      client,
+      where,
+      settings.storeTimeoutMs,
+      readOnlyReconnectIntervalMs,
+      lost,
+    );
+  }
   stayInDatabase(client, address.db, where);
   return client;
 }
@@ -616,6 +635,7 @@ export function readOnlyReconnects(
   };
 }
 
-function errorText(error: unknown): string {
+/** An error's message, without String()'s `Error: ` prefix; anything else as a string. */
+export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

@@ -98,6 +98,8 @@ const UNKNOWN_STATE = "session token refused (unknown session_state)";
 const TOKEN_ENDS = "OpenVPN refused its client's token at a renegotiation (expired or invalid) " +
   "and never takes that token again, so nobody can resume it";
 const ERROR = "Session store unreachable: test";
+/** ERROR after a denial's reason it begins with: the line says that reason once. */
+const ERROR_AFTER_UNREACHABLE = "test";
 const ALICE = "alice (subject u-1) on default";
 
 /** The info line of a decision-table denial. */
@@ -106,16 +108,16 @@ const tableLine = (kind: string, cid: number, kid: number, reason: string) => ({
   text: `${kind} of alice (cid ${cid}) denied: ${reason}`,
   properties: { server: "default", cid, kid, commonName: "alice", kind, reason: words(reason) },
 });
-/** The warning of a denial while the store could not be asked. */
-const outageLine = (kind: string, cid: number, reason: string) => ({
+/** The warning of a denial while the store could not be asked, and the store's `error`. */
+const outageLine = (kind: string, cid: number, reason: string, error: string) => ({
   level: "warning",
-  text: `${kind} of alice (cid ${cid}) denied: ${reason}: ${ERROR}`,
+  text: `${kind} of alice (cid ${cid}) denied: ${reason}: ${error}`,
   properties: {
     server: "default",
     cid,
     commonName: "alice",
     kind,
-    error: ERROR,
+    error,
     reason: words(reason),
   },
 });
@@ -273,7 +275,7 @@ const CASES: Array<[string, Case, Awaited<ReturnType<typeof denialOf>>]> = [
       wire: [
         `client-deny 11 1 "${UNREACHABLE}" "Sign-in is unavailable right now; try again in a minute."`,
       ],
-      log: [outageLine("connect", 11, UNREACHABLE)],
+      log: [outageLine("connect", 11, UNREACHABLE, ERROR_AFTER_UNREACHABLE)],
       audit: [
         `denied on default cid 11, certificate alice, from 198.51.100.7 before anyone signed in: store_unavailable`,
       ],
@@ -287,7 +289,7 @@ const CASES: Array<[string, Case, Awaited<ReturnType<typeof denialOf>>]> = [
       wire: [
         `client-deny 10 1 "${UNREACHABLE}" "Sign-in is unavailable right now; try again in a minute."`,
       ],
-      log: [outageLine("connect", 10, UNREACHABLE)],
+      log: [outageLine("connect", 10, UNREACHABLE, ERROR_AFTER_UNREACHABLE)],
       audit: [
         `denied on default cid 10, certificate alice, from 198.51.100.7 before anyone signed in: store_unavailable`,
       ],
@@ -301,7 +303,7 @@ const CASES: Array<[string, Case, Awaited<ReturnType<typeof denialOf>>]> = [
       wire: [
         `client-deny 6 1 "${NO_SESSION}" "Your VPN session has ended. Reconnect to sign in again."`,
       ],
-      log: [outageLine("reauth", 6, NO_SESSION)],
+      log: [outageLine("reauth", 6, NO_SESSION, ERROR)],
       audit: [
         `REAUTH denied ${ALICE} cid 6, certificate alice, from 198.51.100.7: session_invalid`,
       ],
@@ -315,7 +317,7 @@ const CASES: Array<[string, Case, Awaited<ReturnType<typeof denialOf>>]> = [
       wire: [
         `client-deny 7 1 "${UNREACHABLE}" "Sign-in is unavailable right now; try again in a minute."`,
       ],
-      log: [outageLine("reauth", 7, UNREACHABLE)],
+      log: [outageLine("reauth", 7, UNREACHABLE, ERROR_AFTER_UNREACHABLE)],
       audit: [
         `REAUTH denied on default cid 7, certificate alice, from 198.51.100.7: store_unavailable`,
       ],
