@@ -14,11 +14,12 @@ import { createConnection, type Socket } from "node:net";
 import type { Clock, TimerHandle } from "../clock.ts";
 import type { Secret } from "../config/secret.ts";
 import type { ManagementAddress } from "../config/types.ts";
-import { getLogger } from "../log.ts";
+import { getLogger, words } from "../log.ts";
+import { logDue, WARNING_INTERVAL_MS, WarningInterval } from "../warning_interval.ts";
 import { formatAddress } from "./address.ts";
 import { reconnectDelay } from "./backoff.ts";
 import type { ManagementCommand } from "./commands.ts";
-import { ManagementConnectionError } from "./errors.ts";
+import { ManagementConnectionError, type ManagementConnectionErrorCode } from "./errors.ts";
 import type { Reply } from "./events.ts";
 import { type ConnectionEvent, LinkCore } from "./link_core.ts";
 import type { ProtocolLimits } from "./protocol.ts";
@@ -44,6 +45,15 @@ export interface ConnectionStatus {
 export const COMMAND_TIMEOUT_LIMITS_MS = { min: 100, max: 600_000 } as const;
 /** `reconnect_max_delay`: at 0 a server that is down is reconnected to in a loop. */
 export const RECONNECT_MAX_DELAY_LIMITS_MS = { min: 100, max: 3_600_000 } as const;
+
+/**
+ * What the warning of a connection that failed before a link came up asks of the operator, by
+ * why it failed: a socket that could not connect is an OpenVPN that is down or listens elsewhere.
+ */
+function attemptAdvice(code: ManagementConnectionErrorCode): string | undefined {
+  if (code !== "socket") return undefined;
+  return "is OpenVPN running, and is this its --management address (openvpn.management)?";
+}
 
 export interface ManagementConnectionOptions {
   address: ManagementAddress;
@@ -117,6 +127,12 @@ export class ManagementConnection {
   #started = false;
   #closed = false;
   #failures = 0;
+  /**
+   * Failed attempts to a server that stays down: the first of an outage warns, then one warning
+   * a minute with how many failed between, those at debug. A warning per attempt, with the
+   * default reconnect_max_delay, was some 120 an hour for one server left stopped.
+   */
+  #attemptWarnings: WarningInterval;
   #reconnectTimer: TimerHandle | undefined;
   #lastError: string | undefined;
   #closeWaiters: Array<() => void> = [];
@@ -130,6 +146,12 @@ export class ManagementConnection {
     this.#createSocket = options.createSocket ?? defaultCreateSocket;
     this.#addressText = formatAddress(options.address);
     this.#log = getLogger("management").with({ server: options.name ?? this.#addressText });
+    this.#attemptWarnings = this.#newAttemptWarnings();
+  }
+
+  /** On the monotonic clock: a step of the wall clock neither hides nor repeats a warning. */
+  #newAttemptWarnings(): WarningInterval {
+    return new WarningInterval(WARNING_INTERVAL_MS, () => this.#clock.monotonic());
   }
 
   /** Starts connecting (and reconnecting until `close()`). Calling it again does nothing. */
@@ -214,10 +236,11 @@ export class ManagementConnection {
 
   #connect(): void {
     const attempt = this.#failures + 1;
-    this.#log.info("Connecting to OpenVPN management interface {address} (attempt {attempt})", {
-      address: this.#addressText,
-      attempt,
-    });
+    // The first at the start; a reconnect's are told by the failures' warnings and the link up.
+    this.#log[attempt === 1 ? "info" : "debug"](
+      "Connecting to OpenVPN management interface {address} (attempt {attempt})",
+      { address: this.#addressText, attempt },
+    );
     let socket: Socket;
     try {
       socket = this.#createSocket(this.#options.address);
@@ -296,6 +319,8 @@ export class ManagementConnection {
   #deliver(event: ConnectionEvent): void {
     if (event.type === "connected") {
       this.#failures = 0;
+      // The next outage's first failure warns again, however soon it comes.
+      this.#attemptWarnings = this.#newAttemptWarnings();
       this.#lastError = undefined;
       this.#log.info(
         "Connected to OpenVPN management interface {address} (management version {version})",
@@ -373,10 +398,19 @@ export class ManagementConnection {
       else this.#log.warn("Management link to {address} down: {reason}", down);
       this.#deliver({ type: "disconnected", reason: failure.message });
     } else if (!this.#closed) {
-      this.#log.warn("Management connection to {address} failed: {reason}", {
-        address: this.#addressText,
-        reason: failure.message,
-      });
+      const advice = attemptAdvice(failure.code);
+      logDue(
+        this.#attemptWarnings,
+        this.#log,
+        "warning",
+        "Management connection to {address} failed: {reason}" +
+          (advice === undefined ? "" : "; {advice}"),
+        {
+          address: this.#addressText,
+          reason: failure.message,
+          ...(advice === undefined ? {} : { advice: words(advice) }),
+        },
+      );
       this.#deliver({ type: "connect-failed", error: failure });
     }
     if (!this.#closed) this.#lastError = failure.message;
@@ -398,7 +432,7 @@ export class ManagementConnection {
         this.#random,
       );
     this.#failures++;
-    this.#log.info("Reconnecting to {address} in {delay} ms", {
+    this.#log.debug("Reconnecting to {address} in {delay} ms", {
       address: this.#addressText,
       delay,
     });
