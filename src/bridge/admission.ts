@@ -18,10 +18,10 @@ import { StoreFullError } from "../sessions/store_full.ts";
 import { type ClientCommander, notWritten, outcomeUnknown } from "./commander.ts";
 import {
   type Denial,
-  idpDenial,
   INTERNAL_ERROR,
   NO_REFRESH_TOKEN,
   REFRESH_TOKEN_EXPIRED,
+  refreshCheckDenial,
   SESSION_ID_TAKEN,
   STORE_FULL,
   STORE_UNAVAILABLE,
@@ -1000,8 +1000,13 @@ export class Admission {
       // Refused once the refresh token had run out: the IdP session ended by its timeouts, not
       // (as far as anyone can tell) because the user was disabled.
       const expired = error instanceof IdpRejectedError && refreshTokenExpired(session, now());
+      // The IdP refusing the user's grant (the user disabled or signed out, the IdP session
+      // ended) is the check working as meant, told again by the denial and audit lines: info. A
+      // refusal of the bridge's own request (invalid_client) or an IdP that could not answer is
+      // the operator's to mend: a warning.
+      const level = error instanceof IdpRejectedError ? "info" : "warning";
       if (expired) {
-        log.warning(
+        log[level](
           "Refresh for {username} failed: {error}; the refresh token had expired at {expiredAt} " +
             "({hint})",
           {
@@ -1012,7 +1017,7 @@ export class Admission {
           },
         );
       } else {
-        log.warning("Refresh for {username} failed: {error}", {
+        log[level]("Refresh for {username} failed: {error}", {
           username: session.username,
           error: error.message,
         });
@@ -1023,7 +1028,7 @@ export class Admission {
           kill: disconnect,
         });
       } else if (disconnect) await sessionEnd.disconnect(session);
-      const denial = expired ? REFRESH_TOKEN_EXPIRED : idpDenial(error, "recheck_failed");
+      const denial = expired ? REFRESH_TOKEN_EXPIRED : refreshCheckDenial(error);
       return { admit: false, denial, session };
     }
     let claims = result.claims;

@@ -39,6 +39,19 @@ export function idpDenial(error: OidcError, failure: "idp_error" | "recheck_fail
   return { code: OWN_CODES[error.code] ?? failure, reason: error.reason, logReason: error.code };
 }
 
+/**
+ * For the log of a refresh check denied because the IdP could not answer: what decides that
+ * (README: sessions.idp_unreachable), which the operator can change.
+ */
+export const IDP_UNREACHABLE_HINT = 'sessions.idp_unreachable = "deny" (the default) fails ' +
+  'closed while the IdP cannot be asked; "allow" keeps users connected on their stored session';
+
+/** A refresh check's failure as a denial: idpDenial, with IDP_UNREACHABLE_HINT when it applies. */
+export function refreshCheckDenial(error: OidcError): Denial {
+  const denial = idpDenial(error, "recheck_failed");
+  return denial.code === "idp_unreachable" ? { ...denial, hint: IDP_UNREACHABLE_HINT } : denial;
+}
+
 export const NO_REFRESH_TOKEN: Denial = {
   code: "recheck_failed",
   reason: "Your access could not be confirmed; reconnect to sign in again.",
