@@ -143,7 +143,10 @@ function auditMessage(
     return `admitted certificate {commonName} on {server}${cid}, from {clientIp}: {reason}`;
   }
   const { verb, tail } = MESSAGES[event];
-  const where = `on {server}${cid}, certificate {commonName}, from {clientIp}`;
+  // Unknown to a request OpenVPN sent without them (a malformed block): not said.
+  const certificate = who.commonName === undefined ? "" : ", certificate {commonName}";
+  const from = who.clientIp === "" ? "" : ", from {clientIp}";
+  const where = `on {server}${cid}${certificate}${from}`;
   const user = whoText(who);
   const beforeSignIn = user === "" && event === "denied" ? " before anyone signed in" : "";
   const end = event === "established"

@@ -275,6 +275,17 @@ Deno.test("audit() text lines name only the facts a line has; its JSON keeps nul
       '"store_unavailable"',
       { username: "", subject: "" },
     ],
+    [
+      "a request without its certificate name and address",
+      () =>
+        audit(
+          "denied",
+          { ...WHO, username: "", subject: "", commonName: undefined, clientIp: "" },
+          "internal_error",
+        ),
+      'audit: denied on "default" cid 4 before anyone signed in: "internal_error"',
+      { commonName: "", clientIp: "" },
+    ],
   ];
   for (const [name, write, text, fields] of cases) {
     configureLogging("info", "text");

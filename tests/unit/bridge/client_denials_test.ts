@@ -199,7 +199,7 @@ const CASES: Array<[string, Case, Awaited<ReturnType<typeof denialOf>>]> = [
         tableLine("reauth", 4, 2, TOKEN_EXPIRED),
       ],
       audit: [
-        `session ended ${ALICE} cid 4, certificate alice, from : token_refused`,
+        `session ended ${ALICE} cid 4, certificate alice: token_refused`,
         `REAUTH denied ${ALICE} cid 4, certificate alice, from 198.51.100.7: session_invalid`,
       ],
       counted: ["default reauth deny", "denial session_invalid"],
@@ -357,7 +357,7 @@ Deno.test("a REAUTH the current policy refuses: denied naming the user, the sess
     },
   }]);
   assertEquals(denied.audit, [
-    `session ended ${ALICE} cid 4, certificate alice, from : recheck_failed`,
+    `session ended ${ALICE} cid 4, certificate alice: recheck_failed`,
     `REAUTH denied ${ALICE} cid 4, certificate alice, from 198.51.100.7: group`,
   ]);
   assertEquals(denied.counted, ["default reauth deny", "denial group"]);
@@ -425,7 +425,7 @@ Deno.test("a malformed block that names its client is denied, counted and audite
   assertEquals(denied.wire.length, 1);
   assert(denied.wire[0]!.startsWith(`client-deny 6 2 "malformed request" `), denied.wire[0]);
   assertEquals(denied.audit, [
-    `denied on default cid 6, certificate , from  before anyone signed in: internal_error`,
+    `denied on default cid 6 before anyone signed in: internal_error`,
   ]);
   assertEquals(denied.counted, ["denial internal_error"]);
 });
