@@ -217,7 +217,7 @@ const CASES: Array<[string, Case, Awaited<ReturnType<typeof denialOf>>]> = [
       ],
       log: [tableLine("reauth", 4, 2, UNKNOWN_STATE)],
       audit: [
-        `REAUTH denied ${NOBODY} cid 4, certificate alice, from 198.51.100.7: session_invalid`,
+        `REAUTH denied on default cid 4, certificate alice, from 198.51.100.7: session_invalid`,
       ],
       counted: ["default reauth deny", "denial session_invalid"],
     },
