@@ -9,6 +9,7 @@ import { AnswersInRun } from "./answers_in_run.ts";
 import { isKnownRun } from "../management/openvpn_run.ts";
 import { audit, auditSubject } from "../audit.ts";
 import { type AUDIT_REFUSALS, words } from "../log.ts";
+import { requestWords } from "./client_request_words.ts";
 import { loggedCertificateName } from "../logged_certificate.ts";
 import { type DenialReason, noMetrics } from "../metrics/port.ts";
 import { IdpRejectedError, IdpUnreachableError, OidcError } from "../oidc/errors.ts";
@@ -577,19 +578,20 @@ export class Admission {
     if (!routine || log.isEnabledFor("debug")) {
       const accepted = {
         kind: client.kind,
+        request: requestWords(client.kind, true),
         username: session.username,
         cid: client.cid,
         from: stored.server,
       };
       if (checked.refreshed) {
         log.info(
-          "{kind} of {username} (cid {cid}) accepted after a refresh at the identity provider",
+          "{request} of {username} (cid {cid}) accepted after a refresh at the identity provider",
           accepted,
         );
       } else {
         const message = stored.server === client.server
-          ? "{kind} of {username} (cid {cid}) accepted from the session, no browser needed"
-          : "{kind} of {username} (cid {cid}) accepted from the session of server {from}, no browser needed";
+          ? "{request} of {username} (cid {cid}) accepted from the session, no browser needed"
+          : "{request} of {username} (cid {cid}) accepted from the session of server {from}, no browser needed";
         if (routine) log.debug(message, accepted);
         else log.info(message, accepted);
       }
@@ -709,9 +711,9 @@ export class Admission {
    */
   async #restartedMeanwhile(client: ClientSide, session: Session | undefined): Promise<void> {
     this.#deps.log.warning(
-      "{kind} of cid {cid}: OpenVPN restarted while it was judged; no answer sent (that cid " +
+      "{request} on cid {cid}: OpenVPN restarted while it was judged; no answer sent (that cid " +
         "and kid now name another client)",
-      { kind: client.kind, cid: client.cid },
+      { kind: client.kind, request: requestWords(client.kind, true), cid: client.cid },
     );
     if (session !== undefined && session.server === client.server && session.cid === client.cid) {
       await this.#deps.store.updateSession({ ...session, cid: undefined, openvpnRun: undefined });

@@ -7,6 +7,7 @@
  */
 import type { Logger } from "@logtape/logtape";
 import { words } from "../log.ts";
+import { requestWords } from "./client_request_words.ts";
 import { audit, type AuditDetails, type AuditSubject, auditSubject } from "../audit.ts";
 import type { Clock } from "../clock.ts";
 import { loggedCertificateName } from "../logged_certificate.ts";
@@ -858,7 +859,8 @@ export class ClientEvents {
       // (server_link.ts), which would reach the client that has the cid and kid now.
       if (!(error instanceof OpenvpnRestartedError) && sameRun()) throw error;
       this.#deps.log.warning(
-        "{kind} of {commonName} (cid {cid}): OpenVPN restarted before it was answered; no " +
+        "{request} on cid {cid} (certificate {commonName}): OpenVPN restarted before it was " +
+          "answered; no " +
           "answer sent (that cid and kid now name another client, or nobody): {error}",
         { ...who(req), error: String(error) },
       );
@@ -973,7 +975,8 @@ export class ClientEvents {
     run: string | undefined,
   ): Promise<void> {
     this.#deps.log.info(
-      "{kind} of {commonName} (cid {cid}) accepted: common name is on the bypass list",
+      "{request} on cid {cid} (certificate {commonName}) accepted: common name is on the bypass " +
+        "list",
       who(req),
     );
     await commander.authNt(req.cid, req.kid);
@@ -1013,12 +1016,13 @@ export class ClientEvents {
     }
     if (decision.action === "accept_known") {
       log.warning(
-        "{kind} of {username} (cid {cid}) accepted on what this bridge knows: session store " +
+        "{request} of {username} (cid {cid}) accepted on what this bridge knows: session store " +
           "unreachable (store_unreachable = allow): {error}",
         {
           cid: req.cid,
           commonName: loggedCertificateName(req.commonName),
           kind: req.kind,
+          request: requestWords(req.kind, true),
           error: error.message,
           username: decision.session.username,
         },
@@ -1146,17 +1150,23 @@ export class ClientEvents {
       if (this.#signIns.waits(login.cid, login.kid)) this.#signIns.endOn(login.cid);
       await store.deletePending(login.id);
       if (!sameRun()) throw new OpenvpnRestartedError();
-      log.info("CONNECT of {commonName} (cid {cid}): the client left before its sign-in began", {
-        commonName: loggedCertificateName(req.commonName),
-        cid: req.cid,
-      });
+      log.info(
+        "CONNECT on cid {cid} (certificate {commonName}): the client left before its sign-in began",
+        {
+          commonName: loggedCertificateName(req.commonName),
+          cid: req.cid,
+        },
+      );
       return;
     }
-    log.info("CONNECT of {commonName} (cid {cid}) from {clientIp}: waiting for browser sign-in", {
-      commonName: loggedCertificateName(req.commonName),
-      cid: req.cid,
-      clientIp: login.clientIp,
-    });
+    log.info(
+      "CONNECT on cid {cid} (certificate {commonName}) from {clientIp}: waiting for browser sign-in",
+      {
+        commonName: loggedCertificateName(req.commonName),
+        cid: req.cid,
+        clientIp: login.clientIp,
+      },
+    );
     await commander.pendingAuth(
       req.cid,
       req.kid,
@@ -1202,5 +1212,6 @@ function who(req: EnvClientRequest) {
     kid: req.kid,
     commonName: loggedCertificateName(req.commonName),
     kind: req.kind,
+    request: requestWords(req.kind, false),
   };
 }

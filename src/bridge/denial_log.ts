@@ -12,6 +12,7 @@ import type { Denial } from "./denial.ts";
 import { logDue, type WarningInterval } from "../warning_interval.ts";
 import { loggedCertificateName } from "../logged_certificate.ts";
 import { words } from "../log.ts";
+import { requestWords } from "./client_request_words.ts";
 
 /** Who a denial's log and audit lines name besides the client. */
 export type DenyContext =
@@ -41,44 +42,43 @@ export function logDenial(
   storeFailureWarning: WarningInterval,
 ): void {
   if ("presented" in context) {
+    // Refused before anyone signed in: the certificate names the client, not a user.
     const { storeError, flood } = context;
     const server = log.with({ server: client.server });
     const { cid, kid, kind } = client;
     const commonName = loggedCertificateName(client.commonName);
+    const request = requestWords(kind, false);
+    const reason = words(denial.logReason);
     if (flood !== undefined) {
       logDue(
         flood,
         server,
         "warning",
-        "{kind} of {commonName} (cid {cid}) from {clientIp} denied: {reason}",
-        {
-          cid,
-          commonName,
-          kind,
-          clientIp: client.clientIp,
-          reason: words(denial.logReason),
-        },
+        "{request} on cid {cid} (certificate {commonName}) from {clientIp} denied: {reason}",
+        { cid, commonName, kind, request, clientIp: client.clientIp, reason },
       );
     } else if (storeError === undefined) {
-      server.info("{kind} of {commonName} (cid {cid}) denied: {reason}", {
+      server.info("{request} on cid {cid} (certificate {commonName}) denied: {reason}", {
         cid,
         kid,
         commonName,
         kind,
-        reason: words(denial.logReason),
+        request,
+        reason,
       });
     } else {
       logDue(
         storeFailureWarning,
         server,
         "warning",
-        "{kind} of {commonName} (cid {cid}) denied: {reason}: {error}",
+        "{request} on cid {cid} (certificate {commonName}) denied: {reason}: {error}",
         {
           cid,
           commonName,
           kind,
+          request,
           error: afterReason(storeError.message, denial.logReason),
-          reason: words(denial.logReason),
+          reason,
         },
       );
     }
@@ -86,13 +86,20 @@ export function logDenial(
   }
   // Text logs quote every property, so the optional parts are part of the template. The code is
   // not called `code`: the log masks a property of that name (an OAuth authorization code), and
-  // with it every equal value in the message, which hid the reason (`group`) as `***`.
-  const message = "{kind} of {username} (cid {cid}, certificate {commonName}) denied" +
+  // with it every equal value in the message, which hid the reason (`group`) as `***`. A sign-in
+  // the IdP named nobody for (it failed there) is told apart in words: no placeholder in a
+  // user's place, which a user of that name would read the same as.
+  const username = context.who?.username || undefined;
+  const message =
+    (username === undefined
+      ? "{request} on cid {cid} (certificate {commonName}) denied before the identity provider named its user"
+      : "{request} of {username} (cid {cid}, certificate {commonName}) denied") +
     (context.byRefreshCheck ? " by the refresh check" : "") + ": {reason}" +
     (denial.hint === undefined ? "" : "; {hint}");
   log.info(message, {
     kind: client.kind,
-    username: context.who?.username || "(not signed in)",
+    request: requestWords(client.kind, true),
+    username,
     cid: client.cid,
     commonName: loggedCertificateName(client.commonName),
     reason: words(denial.logReason),

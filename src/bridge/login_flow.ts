@@ -230,10 +230,13 @@ export class LoginFlow {
 
   #begunElsewhere(login: PendingLogin, browserBinding: string): boolean {
     if (!login.oauth || secureEqual(login.oauth.browserBinding, browserBinding)) return false;
-    this.#deps.log.warning("Login of {commonName} (cid {cid}) refused: begun in another browser", {
-      commonName: loggedCertificateName(login.commonName),
-      cid: login.cid,
-    });
+    this.#deps.log.warning(
+      "Sign-in on cid {cid} (certificate {commonName}) refused: begun in another browser",
+      {
+        commonName: loggedCertificateName(login.commonName),
+        cid: login.cid,
+      },
+    );
     return true;
   }
 
@@ -344,11 +347,14 @@ export class LoginFlow {
       result = await this.#deps.oidc.finishLogin(callbackUrl, { ...oauth, since: login.createdAt });
     } catch (error) {
       if (error instanceof OidcError) {
-        log.warning("Login of {commonName} (cid {cid}) failed at the identity provider: {error}", {
-          commonName: loggedCertificateName(login.commonName),
-          cid: login.cid,
-          error: error.message,
-        });
+        log.warning(
+          "Sign-in on cid {cid} (certificate {commonName}) failed at the identity provider: {error}",
+          {
+            commonName: loggedCertificateName(login.commonName),
+            cid: login.cid,
+            error: error.message,
+          },
+        );
         return await deny(idpDenial(error, "idp_error"));
       }
       await deny(INTERNAL_ERROR);

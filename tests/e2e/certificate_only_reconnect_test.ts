@@ -180,7 +180,7 @@ Deno.test({
         assertMatch(
           since,
           new RegExp(
-            `"?connect"? of "?alice"? \\(cid ${newCid}\\) accepted from the session, no browser`,
+            `Token reconnect of "?alice"? \\(cid ${newCid}\\) accepted from the session, no browser`,
           ),
         );
         assertEquals(

@@ -187,7 +187,7 @@ Deno.test({
         const afterKill = await reauthAnswersFor(s.lab, aliceCid);
         const bMark = b.mark();
         await waitForReauthAnswer(s.lab, aliceCid, afterKill);
-        await b.waitForLog(/reauth"? of "?alice"?/, LOG_LAG_MS, bMark);
+        await b.waitForLog(/REAUTH of "?alice"?/, LOG_LAG_MS, bMark);
         await assertTunnelCarriesPings(s.lab);
         assertNoBrowserNeeded(alice);
         assertEquals(

@@ -94,7 +94,7 @@ for (const [restarts, restart] of Object.entries(RESTARTS)) {
         await client.waitForState("CONNECTED", 20_000, lineMark);
         await assertTunnelCarriesPings(s.lab);
         await s.bridge.waitForLog(
-          /connect"? of "?alice"? \(cid \d+\) accepted from the session, no browser needed/,
+          /Token reconnect of "?alice"? \(cid \d+\) accepted from the session, no browser needed/,
           5_000,
           bridgeMark,
         );

@@ -93,7 +93,7 @@ Deno.test({
       // No browser: a single login URL ever, and the bridge resumed server 1's session.
       assertEquals(alice.lines.filter((l) => l.startsWith(">INFOMSG:WEB_AUTH::")).length, 1);
       await s.bridge.waitForLog(
-        /connect"? of "?alice"? \(cid \d+\) accepted from the session of server "?server-1/,
+        /Token reconnect of "?alice"? \(cid \d+\) accepted from the session of server "?server-1/,
         5_000,
         bridgeMark,
       );

@@ -149,7 +149,7 @@ Deno.test("refresh check: an admitted REAUTH stores what the IdP says now and is
   const line = logs.find((l) => l.text.includes("REAUTH") || l.text.includes("reauth"));
   assertEquals(
     line?.text,
-    "reauth of alice (cid 4) accepted after a refresh at the identity provider",
+    "REAUTH of alice (cid 4) accepted after a refresh at the identity provider",
   );
   assertEquals(line?.level, "info");
   t.events.close();
@@ -596,7 +596,7 @@ Deno.test("a denial because the groups claim is absent entirely says so, names t
   assert(!absent!.includes("secret@example.com"), absent);
   assertEquals(
     lacking,
-    "login of alice (cid 4, certificate laptop) denied: group",
+    "Sign-in of alice (cid 4, certificate laptop) denied: group",
   );
 });
 

@@ -102,21 +102,33 @@ const ERROR = "Session store unreachable: test";
 const ERROR_AFTER_UNREACHABLE = "test";
 const ALICE = "alice (subject u-1) on default";
 
-/** The info line of a decision-table denial. */
-const tableLine = (kind: string, cid: number, kid: number, reason: string) => ({
+/** What the sentence calls a request the decision table refused (no session resumed). */
+const REQUEST = { connect: "CONNECT", reauth: "REAUTH" } as const;
+
+/** The info line of a decision-table denial: by its certificate, before anyone signed in. */
+const tableLine = (kind: "connect" | "reauth", cid: number, kid: number, reason: string) => ({
   level: "info",
-  text: `${kind} of alice (cid ${cid}) denied: ${reason}`,
-  properties: { server: "default", cid, kid, commonName: "alice", kind, reason: words(reason) },
+  text: `${REQUEST[kind]} on cid ${cid} (certificate alice) denied: ${reason}`,
+  properties: {
+    server: "default",
+    cid,
+    kid,
+    commonName: "alice",
+    kind,
+    request: words(REQUEST[kind]),
+    reason: words(reason),
+  },
 });
 /** The warning of a denial while the store could not be asked, and the store's `error`. */
-const outageLine = (kind: string, cid: number, reason: string, error: string) => ({
+const outageLine = (kind: "connect" | "reauth", cid: number, reason: string, error: string) => ({
   level: "warning",
-  text: `${kind} of alice (cid ${cid}) denied: ${reason}: ${error}`,
+  text: `${REQUEST[kind]} on cid ${cid} (certificate alice) denied: ${reason}: ${error}`,
   properties: {
     server: "default",
     cid,
     commonName: "alice",
     kind,
+    request: words(REQUEST[kind]),
     error,
     reason: words(reason),
   },
@@ -345,9 +357,10 @@ Deno.test("a REAUTH the current policy refuses: denied naming the user, the sess
   ]);
   assertEquals(denied.log.filter((line) => line.level !== "debug"), [{
     level: "info",
-    text: "reauth of alice (cid 4, certificate alice) denied: group",
+    text: "REAUTH of alice (cid 4, certificate alice) denied: group",
     properties: {
       kind: "reauth",
+      request: words("REAUTH"),
       username: "alice",
       cid: 4,
       commonName: "alice",

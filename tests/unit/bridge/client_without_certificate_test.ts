@@ -139,8 +139,8 @@ Deno.test("log and audit lines name a client without a certificate as such, not 
   });
   events.close();
   assertEquals(lines.map((line) => line.text), [
-    "CONNECT of (no certificate) (cid 4) from 198.51.100.7: waiting for browser sign-in",
-    "reauth of (no certificate) (cid 5) denied: no session for this client",
+    "CONNECT on cid 4 (certificate (no certificate)) from 198.51.100.7: waiting for browser sign-in",
+    "REAUTH on cid 5 (certificate (no certificate)) denied: no session for this client",
     "REAUTH denied on default cid 5, certificate (no certificate), from " +
     "198.51.100.7: session_invalid",
   ]);

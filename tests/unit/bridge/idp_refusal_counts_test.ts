@@ -36,6 +36,12 @@ interface Counted {
 
 /** Alice's sign-in on cid 4, whose callback the IdP answers with `error`. */
 async function signInFailing(error: OidcError): Promise<Counted> {
+  const { commands, counted, lines } = await signInFailingLogged(error);
+  return counts(commands, counted, lines);
+}
+
+/** signInFailing's commands sent, counts, and log lines. */
+async function signInFailingLogged(error: OidcError) {
   const clock = new FakeClock(EVENTS_T0);
   const store = new MemoryStore({ maxEntries: 100, now: clock.now });
   const counted: string[] = [];
@@ -71,7 +77,7 @@ async function signInFailing(error: OidcError): Promise<Counted> {
         "198.51.100.7",
       )
     );
-    return counts(t.commander.commands, counted, lines);
+    return { commands: t.commander.commands, counted, lines };
   } finally {
     t.events.close();
   }
@@ -178,5 +184,18 @@ Deno.test("a REAUTH whose refresh could not reach the IdP is idp_unreachable, no
       audit: ["reauth_denied idp_unreachable"],
       kept: true,
     },
+  );
+});
+
+Deno.test("a sign-in the IdP could not be asked for is logged by its cid and certificate, not as if the certificate named its user", async () => {
+  const failure = new IdpUnreachableError("IdP request failed: token: ECONNREFUSED");
+  const { lines } = await signInFailingLogged(failure);
+  assertEquals(
+    lines.filter((line) => line.category !== "audit").map((line) => line.text),
+    [
+      `Sign-in on cid 4 (certificate laptop) failed at the identity provider: ${failure.message}`,
+      "Sign-in on cid 4 (certificate laptop) denied before the identity provider named its user: " +
+      "idp_unreachable",
+    ],
   );
 });

@@ -56,7 +56,7 @@ for (
     assertEquals(refused.wire, [
       `client-deny 4 2 "${reason}" "Your VPN session has expired. Reconnect to sign in again."`,
     ]);
-    assertEquals(refused.denialLine, `reauth of alice (cid 4) denied: ${reason}`);
+    assertEquals(refused.denialLine, `REAUTH on cid 4 (certificate alice) denied: ${reason}`);
     assertEquals(await refused.store.getSession("s-1"), undefined);
     assertEquals(refused.revoked, ["rt-1"]);
     // No address in the test's ENV: the lines name none.
