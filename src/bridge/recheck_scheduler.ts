@@ -202,10 +202,10 @@ export class RecheckScheduler {
     try {
       const outcome = await this.#deps.recheck(member);
       if (!outcome || outcome.admit) return;
-      log.info("Re-check refused {username} (cid {cid})", {
-        username: outcome.session.username,
-        cid: outcome.session.cid ?? "-",
-      });
+      const { username, cid } = outcome.session;
+      if (cid === undefined) {
+        log.info("Re-check refused {username} (no client connected)", { username });
+      } else log.info("Re-check refused {username} (cid {cid})", { username, cid });
     } catch (error) {
       log.warning("Re-check of a session on {server} failed: {error}", {
         server: member.server,

@@ -284,9 +284,14 @@ export class Revocation {
     } else {
       sessions = this.#ofRevocation(await store.findSessionsBySubject(target.sub!), kept);
     }
-    this.#deps.log.debug("Back-channel logout for sid {sid}, subject {sub}: {found} session(s)", {
-      sid: target.sid ?? "-",
-      sub: target.sub ?? "-",
+    // The logout token names a sid, a subject, or both: the line names what it named.
+    const named = [
+      ...(target.sid === undefined ? [] : ["sid {sid}"]),
+      ...(target.sub === undefined ? [] : ["subject {sub}"]),
+    ].join(" and ");
+    this.#deps.log.debug(`Back-channel logout for ${named}: {found} session(s)`, {
+      sid: target.sid,
+      sub: target.sub,
       found: sessions.length,
     });
     const { ended } = await this.#endAll(sessions, "backchannel-logout");

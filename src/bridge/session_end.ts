@@ -138,6 +138,14 @@ export interface HeldEnding {
 /** What became of a kill: none asked, done, nobody to kill, or not carried out. */
 export type KillOutcome = "none" | "killed" | "gone" | "unsent";
 
+/** What became of a session's connected client, as its end's log line says (#end). */
+const CLIENT_FATE: Record<KillOutcome, string> = {
+  none: "no disconnect sent for its client",
+  killed: "its client disconnected",
+  gone: "its client had left already",
+  unsent: "its client could not be disconnected and may still be connected",
+};
+
 /** A client whose `client-kill` could not be carried out: it is still connected. */
 export interface StillConnected {
   server: string;
@@ -243,13 +251,16 @@ export class SessionEnd {
     const kill = ending.kill || moved ? await this.#kill(client, reason) : "none";
     const killed = kill === "killed";
     // Without a kill the caller has already told why (a denial, a DISCONNECT); the audit line
-    // below is the record.
+    // below is the record. No client is said in words, not with a placeholder cid.
     this.#deps.log[ending.kill ? "info" : "debug"](
-      "Session of {username} (subject {subject}, cid {cid}) ended, client killed: {killed}; {why}",
+      client.cid === undefined
+        ? "Session of {username} (subject {subject}) ended with no client connected; {why}"
+        : "Session of {username} (subject {subject}, cid {cid}) ended, {client}; {why}",
       {
         username: session.username,
         subject: session.subject,
-        cid: client.cid ?? "-",
+        cid: client.cid,
+        client: words(CLIENT_FATE[kill]),
         why: words(REASON_TEXT[reason]),
         killed,
       },

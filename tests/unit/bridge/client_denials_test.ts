@@ -199,11 +199,13 @@ const CASES: Array<[string, Case, Awaited<ReturnType<typeof denialOf>>]> = [
       log: [
         {
           level: "debug",
-          text: `Session of alice (subject u-1, cid 4) ended, client killed: false; ${TOKEN_ENDS}`,
+          text: `Session of alice (subject u-1, cid 4) ended, no disconnect sent for its client; ` +
+            TOKEN_ENDS,
           properties: {
             username: "alice",
             subject: "u-1",
             cid: 4,
+            client: words("no disconnect sent for its client"),
             killed: false,
             why: words(TOKEN_ENDS),
           },

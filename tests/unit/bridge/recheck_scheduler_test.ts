@@ -40,6 +40,8 @@ function setup(options: {
   failListing?: (call: number) => boolean;
   /** The servers re-checked here (vpn1 unless given): a cluster's leases. */
   servers?: () => readonly string[];
+  /** The cid a checked session is bound to as its re-check ends (7 unless given). */
+  cid?: (id: string) => number | undefined;
 }) {
   const clock = new FakeClock();
   const checks: Array<{ id: string; at: number }> = [];
@@ -61,7 +63,8 @@ function setup(options: {
       if (verdict === "throw") return Promise.reject(new Error("IdP on fire"));
       if (verdict === "gone") return Promise.resolve(undefined);
       if (!verdict) refused.push(id);
-      return Promise.resolve({ admit: verdict, session: session({ sessionId: id, cid: 7 }) });
+      const cid = options.cid === undefined ? 7 : options.cid(id);
+      return Promise.resolve({ admit: verdict, session: session({ sessionId: id, cid }) });
     },
     log: getLogger("test"),
   });
@@ -84,6 +87,20 @@ Deno.test("sliceOf() is stable and spreads ids over every slice", () => {
   assertEquals(sliceCount(15 * 60_000), 60);
   assertEquals(sliceCount(20_000), 20);
   assertEquals(sliceCount(500), 1);
+});
+
+Deno.test("a refused re-check's line names its cid, or says in words that no client was connected", async () => {
+  const bound = [{ server: "vpn1", sessionId: "s-1" }, { server: "vpn1", sessionId: "s-2" }];
+  const t = setup({ bound, verdict: () => false, cid: (id) => id === "s-1" ? 7 : undefined });
+  const lines = await logsOf(async () => {
+    t.scheduler.start();
+    await t.run(INTERVAL);
+    await t.scheduler.stop();
+  });
+  assertEquals(lines.map((line) => line.text).sort(), [
+    "Re-check refused alice (cid 7)",
+    "Re-check refused alice (no client connected)",
+  ]);
 });
 
 Deno.test("every bound session is re-checked once per interval, at the same phase each round", async () => {
@@ -249,7 +266,7 @@ Deno.test("a refused user's client is killed and the session ends through Sessio
     ["session_ended", "bob", "recheck_failed"],
     ["recheck_denied", "bob", "group"],
   ]);
-  assert(t.logs.some((l) => l.text.includes("ended, client killed: true")));
+  assert(t.logs.some((l) => l.text.includes("ended, its client disconnected;")));
 });
 
 Deno.test("a failed client-kill in a re-check is logged as a failed kill, and the session still ends", async () => {
@@ -266,7 +283,7 @@ Deno.test("a failed client-kill in a re-check is logged as a failed kill, and th
   const audit = t.logs.filter((l) => l.category === "audit").map((l) => l.properties.reason);
   // The user was refused though the kill failed: recorded as decided.
   assertEquals(audit, ["recheck_failed", "group"]);
-  assert(t.logs.some((l) => l.text.includes("ended, client killed: false")));
+  assert(t.logs.some((l) => l.text.includes("ended, its client had left already;")));
 });
 
 Deno.test("listBound() lists a session once per server though a chunked listing named it twice (it moved meanwhile)", async () => {

@@ -32,6 +32,7 @@ import {
 } from "../oidc/logout_fixtures.ts";
 import { switchableStore, testSession } from "../../support/client_events_fixture.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
+import { logsOf } from "../../support/log_capture.ts";
 import { TEST_REVOCATION_TIMES } from "../../support/revocation_fixture.ts";
 import { collectPages } from "../../../src/sessions/list_chunk.ts";
 
@@ -169,6 +170,21 @@ Deno.test("back-channel logout with only sub ends every session of the subject; 
   // One grant per SSO session: a1 and a2 share sso-a1's.
   assertEquals(t.revoked.sort(), ["rt-1", "rt-2"]);
   assertEquals(await t.remaining(), ["b1"]);
+});
+
+Deno.test("back-channel logout's line names what its token named, sid or subject or both, and no placeholder for the other", async () => {
+  const t = await setup();
+  const named = [];
+  for (const claims of [{ sid: "sso-b1", sub: "u-bob" }, { sid: undefined, sub: "u-alice" }]) {
+    const token = await sign(logoutClaims(claims));
+    const lines = await logsOf(() => t.revocation.logout(token));
+    named.push(...lines.filter((line) => line.text.startsWith("Back-channel logout for")));
+  }
+  assertEquals(named.map((line) => line.text), [
+    "Back-channel logout for sid sso-b1 and subject u-bob: 1 session(s)",
+    "Back-channel logout for subject u-alice: 3 session(s)",
+  ]);
+  assertEquals(named[1]!.properties.sid, undefined);
 });
 
 Deno.test("a logout token whose logout failed (store unreachable) is taken again when the IdP retries it", async () => {
