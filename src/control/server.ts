@@ -14,6 +14,7 @@ import process from "node:process";
 import { Buffer } from "node:buffer";
 import type { Logger } from "@logtape/logtape";
 import { type ControlDeps, handleControlRequest } from "./handler.ts";
+import type { RevocationTarget } from "../bridge/revocation.ts";
 import { nextTurn } from "../next_turn.ts";
 import {
   answerPieces,
@@ -355,15 +356,32 @@ function drained(socket: AnswerSocket, stallMs: number): Promise<boolean> {
   });
 }
 
+/**
+ * Whom an administrator's revoke names, as a quoted value: a user name, a subject, or a session
+ * id (OpenVPN's, as `sessions list` shows it: it names a session, it lets nobody in; log_mask.ts).
+ * JSON keeps `kind` as the target's kind.
+ */
+function logRevokeRequested(log: Logger, target: RevocationTarget): void {
+  const { kind } = target;
+  if (kind === "user") {
+    log.info("Control: revoke of user {username} requested", { kind, username: target.username });
+  } else if (kind === "subject") {
+    log.info("Control: revoke of subject {subject} requested", { kind, subject: target.subject });
+  } else {
+    log.info("Control: revoke of session {sessionId} requested", {
+      kind,
+      sessionId: target.sessionId,
+    });
+  }
+}
+
 async function respond(
   line: string,
   deps: ControlDeps & { log: Logger },
 ): Promise<ControlAnswer> {
   try {
     const request = parseRequest(line);
-    if (request.command === "sessions.revoke") {
-      deps.log.info("Control: revoke requested ({kind})", { kind: request.target.kind });
-    }
+    if (request.command === "sessions.revoke") logRevokeRequested(deps.log, request.target);
     return await handleControlRequest(request, deps);
   } catch (error) {
     if (error instanceof ControlRequestError) return { ok: false, error: error.message };

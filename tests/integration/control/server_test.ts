@@ -24,6 +24,8 @@ import { sendControlRequest, ServiceNotRunningError } from "../../../src/control
 import { MAX_REQUEST_BYTES, ROWS_PER_PIECE } from "../../../src/control/protocol.ts";
 import { startControlServer, unsafeDirectoryProblem } from "../../../src/control/server.ts";
 import { getLogger } from "../../../src/log.ts";
+import type { RevocationTarget } from "../../../src/bridge/revocation.ts";
+import { logsOf } from "../../support/log_capture.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { pendingLogin, session, T0 } from "../../unit/sessions/fixtures.ts";
 import { collectPages } from "../../../src/sessions/list_chunk.ts";
@@ -190,6 +192,31 @@ Deno.test("control socket: sessions.revoke ends the user's sessions and kills th
       cid: 7,
       message: "RESTART,An administrator ended your VPN session",
     }]);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("control socket: a revoke's log line names whom it revokes, as a quoted value", async () => {
+  const t = await setup();
+  try {
+    const targets: RevocationTarget[] = [
+      { kind: "user", username: "bob" },
+      { kind: "subject", subject: "u-9" },
+      { kind: "session", sessionId: "a" },
+    ];
+    const lines = await logsOf(async () => {
+      for (const target of targets) {
+        await sendControlRequest(t.path, { command: "sessions.revoke", target });
+      }
+    });
+    const asked = lines.filter((line) => line.text.startsWith("Control: "));
+    assertEquals(asked.map((line) => line.text), [
+      "Control: revoke of user bob requested",
+      "Control: revoke of subject u-9 requested",
+      "Control: revoke of session a requested",
+    ]);
+    assertEquals(asked.map((line) => line.properties.kind), ["user", "subject", "session"]);
   } finally {
     await t.cleanup();
   }
