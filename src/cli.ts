@@ -7,7 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import { stringify } from "smol-toml";
-import { ConfigError, type ConfigIssue } from "./config_loader/errors.ts";
+import { ConfigError, type ConfigIssue, placeOf } from "./config_loader/errors.ts";
 import {
   loadConfigFile,
   loadControlSocket,
@@ -16,7 +16,7 @@ import {
 } from "./config_loader/load.ts";
 import type { ResolvedConfig } from "./config/types.ts";
 import { WARNING_LINE } from "./journal_stream.ts";
-import { getLogger } from "./log.ts";
+import { getLogger, type Logger, words } from "./log.ts";
 import { VERSION } from "./version.ts";
 import { ADMIN_HELP, CONFIG_OPTION, runAdminCommand } from "./control/admin_cli.ts";
 import { sendControlRequest } from "./control/client.ts";
@@ -215,9 +215,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
   const logWarnings = (warnings: readonly ConfigIssue[]) => {
     const log = getLogger("config");
-    for (const warning of warnings) {
-      log.warning("{warning}", { warning: warningText(configPath, warning) });
-    }
+    for (const warning of warnings) logConfigWarning(log, configPath, warning);
   };
   const reloadConfig = () => {
     const next = loadConfigFile(configPath, loadDeps(io));
@@ -273,10 +271,22 @@ function loadDeps(io: CliIo): LoadDeps {
 
 /** E.g. `/etc/x.toml: http.secret_file (line 4): File ... can be read by other users ...`. */
 function warningText(configPath: string, warning: ConfigIssue): string {
-  const where = warning.line === undefined
-    ? warning.path
-    : `${warning.path} (line ${warning.line})`;
-  return `${configPath}: ${where}: ${warning.message}`;
+  const where = placeOf(warning);
+  return where === undefined
+    ? `${configPath}: ${warning.message}`
+    : `${configPath}: ${where}: ${warning.message}`;
+}
+
+/**
+ * A config warning in the log: the file a quoted value; the key path and the message the
+ * sentence's words (the checks write them, quoting the values they name: the file's own text
+ * is never in them bare).
+ */
+export function logConfigWarning(log: Logger, file: string, warning: ConfigIssue): void {
+  const where = placeOf(warning);
+  const message = words(warning.message);
+  if (where === undefined) log.warning("{file}: {message}", { file, message });
+  else log.warning("{file}: {where}: {message}", { file, where: words(where), message });
 }
 
 /**

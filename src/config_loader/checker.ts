@@ -6,7 +6,7 @@
  * with the default umask) would otherwise stop at an upgrade.
  */
 import { parse } from "smol-toml";
-import type { ConfigIssue } from "./errors.ts";
+import { type ConfigIssue, WHOLE_FILE } from "./errors.ts";
 import { readEnvList } from "./env_list.ts";
 import type { KeyLines } from "./locate.ts";
 import {
@@ -178,7 +178,7 @@ export class Checker {
     const keys = this.#inlineSecrets;
     if (access.read && keys.length > 0) {
       this.warnings.push({
-        path: "(file)",
+        path: WHOLE_FILE,
         message: `Holds ${keys.join(", ")} and can be read by other users (mode ${access.mode}): ` +
           `run chmod o-r ${file}, or move ${keys.length === 1 ? "it" : "each"} to ` +
           keys.map((key) => `${key}_file`).join(", "),
@@ -186,7 +186,7 @@ export class Checker {
     }
     if (access.write) {
       this.warnings.push({
-        path: "(file)",
+        path: WHOLE_FILE,
         message: `Can be changed by other users (mode ${access.mode}), who could rewrite the ` +
           `access rules: run chmod o-w ${file}`,
       });

@@ -27,8 +27,21 @@ export class ConfigError extends Error {
 }
 
 function formatIssue(issue: ConfigIssue): string {
-  const where = issue.line === undefined ? issue.path : `${issue.path} (line ${issue.line})`;
-  return `${where}: ${issue.message}`;
+  const where = placeOf(issue);
+  return where === undefined ? issue.message : `${where}: ${issue.message}`;
+}
+
+/** The path of an issue about the file itself (who may read or change it), not one of its keys. */
+export const WHOLE_FILE = "(file)";
+
+/**
+ * Where in the file `issue` is, as its line says it: its key path, with the line when located;
+ * undefined for one about the file itself, whose line names the file alone (`x.toml: (file):`
+ * read as a key of that name).
+ */
+export function placeOf(issue: ConfigIssue): string | undefined {
+  if (issue.path === WHOLE_FILE) return undefined;
+  return issue.line === undefined ? issue.path : `${issue.path} (line ${issue.line})`;
 }
 
 /**

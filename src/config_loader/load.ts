@@ -5,7 +5,7 @@
  */
 import { parse, TomlError } from "smol-toml";
 import { Checker, fromVariable, type LoadDeps, reason } from "./checker.ts";
-import { ConfigError, type ConfigIssue } from "./errors.ts";
+import { ConfigError, type ConfigIssue, WHOLE_FILE } from "./errors.ts";
 import { KeyLines } from "./locate.ts";
 import { resolveConfig } from "./resolve.ts";
 import {
@@ -157,7 +157,7 @@ function readConfigSource(path: string, deps: LoadDeps): string {
     return deps.readTextFile(path);
   } catch (error) {
     throw new ConfigError(path, [{
-      path: "(file)",
+      path: WHOLE_FILE,
       message: `Cannot read file: ${reason(error)}`,
     }]);
   }

@@ -179,7 +179,10 @@ function openPolicyWarnings(
     }
     return [{
       path: `${serverPath(servers, server.name)}.authorization`,
-      message: `Server ${server.name}'s own policy requires no group, role or claim: every ` +
+      message:
+        `Server ${
+          JSON.stringify(server.name)
+        }'s own policy requires no group, role or claim: every ` +
         "user the IdP signs in may connect to it ([authorization] does not apply to a server " +
         "with a policy of its own)",
     }];
@@ -206,7 +209,8 @@ function unreachedPolicyWarnings(
     if (server.authorization === config.authorization) return [];
     return [{
       path: `${serverPath(servers, server.name)}.authorization`,
-      message: `Server ${server.name} has a policy of its own: [authorization], which ` +
+      message:
+        `Server ${JSON.stringify(server.name)} has a policy of its own: [authorization], which ` +
         `${variables.join(", ")} ${variables.length === 1 ? "sets" : "set"}, does not apply ` +
         "to it, and no variable changes a server's own policy (edit this table in the file)",
     }];

@@ -119,7 +119,7 @@ Deno.test({
           assertEquals(restarts(outcome), 1, outcome.stderr);
           assertStringIncludes(
             outcome.stderr,
-            `${WARNINGS_HEADER}\nwarning: ${warned}: (file): Can be changed by other users ` +
+            `${WARNINGS_HEADER}\nwarning: ${warned}: Can be changed by other users ` +
               `(mode 0642), who could rewrite the access rules: run chmod o-w ${warned}\n`,
           );
           assertNotMatch(outcome.stderr, /not restarted/);

@@ -153,7 +153,7 @@ Deno.test("check-config --quiet prints nothing for a valid config but its warnin
   const warned = io({ "/etc/x.toml": VALID }, { fileMode: () => 0o100644 });
   assertEquals(await runCli(["check-config", "--quiet", "-c", "/etc/x.toml"], warned.cli), EXIT_OK);
   assertEquals(warned.out(), "");
-  assertStringIncludes(warned.err(), "warning: /etc/x.toml: (file): Holds http.secret");
+  assertStringIncludes(warned.err(), "warning: /etc/x.toml: Holds http.secret");
   const refused = io({ "/etc/x.toml": VALID.replace('client_id = "openvpn"', "") });
   assertEquals(
     await runCli(["check-config", "--quiet", "-c", "/etc/x.toml"], refused.cli),
@@ -484,7 +484,7 @@ Deno.test("check-config warns about inline secrets in a config others can read, 
   assertStringIncludes(t.out(), "# /etc/x.toml: valid");
   assertStringIncludes(
     t.err(),
-    "warning: /etc/x.toml: (file): Holds http.secret, oidc.client_secret and can be read by " +
+    "warning: /etc/x.toml: Holds http.secret, oidc.client_secret and can be read by " +
       "other users (mode 0644): run chmod o-r /etc/x.toml",
   );
   assert(!t.err().includes("very-secret-value") && !t.err().includes("0123456789abcdef"));
@@ -517,7 +517,7 @@ Deno.test("the service logs the config's warnings at start and after a reload", 
   const warnings = lines.filter((line) => line.category === "config");
   assertEquals(warnings.map((line) => line.level), ["warning", "warning"]);
   for (const { text } of warnings) {
-    assertStringIncludes(text, "/x.toml: (file): Holds http.secret, oidc.client_secret");
+    assertStringIncludes(text, "/x.toml: Holds http.secret, oidc.client_secret");
   }
 });
 

@@ -44,7 +44,7 @@ Deno.test("an [authorization] variable is warned about when a server has a polic
   assertEquals(config.servers[0]!.authorization.allowedGroups, []);
   assertEquals(warnings.map(({ path, message }) => ({ path, message })), [{
     path: "openvpn.authorization",
-    message: "Server default has a policy of its own: [authorization], which " +
+    message: 'Server "default" has a policy of its own: [authorization], which ' +
       "OPENVPN_AUTH_OIDC_AUTHORIZATION_ALLOWED_GROUPS sets, does not apply to it, and no " +
       "variable changes a server's own policy (edit this table in the file)",
   }]);
@@ -58,7 +58,7 @@ Deno.test("only the servers with a policy of their own are named, with every var
   assertEquals(warnings.map(({ path }) => path), ["openvpn[1].authorization"]);
   assertEquals(
     warnings[0]!.message.startsWith(
-      "Server tcp-443 has a policy of its own: [authorization], which " +
+      'Server "tcp-443" has a policy of its own: [authorization], which ' +
         "OPENVPN_AUTH_OIDC_AUTHORIZATION_ALLOWED_GROUPS, " +
         "OPENVPN_AUTH_OIDC_AUTHORIZATION_COMMON_NAME_CLAIM set, does not apply to it, ",
     ),

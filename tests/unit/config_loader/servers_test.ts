@@ -184,7 +184,7 @@ Deno.test("a server whose own policy requires nothing, while [authorization] doe
   assertEquals(open.warnings.map(({ path }) => path), ["openvpn[1].authorization"]);
   assertEquals(
     open.warnings[0]!.message,
-    "Server tcp-443's own policy requires no group, role or claim: every user the IdP signs in " +
+    `Server "tcp-443"'s own policy requires no group, role or claim: every user the IdP signs in ` +
       "may connect to it ([authorization] does not apply to a server with a policy of its own)",
   );
   // With no top-level rule either, nothing is narrowed for that server: nothing to say.
