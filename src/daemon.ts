@@ -28,7 +28,8 @@ import { formActionOrigin } from "./http/security_headers.ts";
 import { newLoginId } from "./bridge/login_url.ts";
 import { callbackUrl } from "./http/routes.ts";
 import { connectionLimits, startListeners } from "./http/listeners.ts";
-import { configureLogging, getLogger, words } from "./log.ts";
+import { configureLogging, getLogger, type Logger, quotedList, words } from "./log.ts";
+import { VERSION } from "./version.ts";
 import { randomToken } from "./random_token.ts";
 import { clusterReadiness, startCluster } from "./cluster/cluster.ts";
 import { startServerNameClaims } from "./cluster/server_name_claims.ts";
@@ -40,8 +41,9 @@ import type { ServerMetrics } from "./metrics/port.ts";
 import { ControlRequestError } from "./control/protocol.ts";
 import { type ControlServer, startControlServer } from "./control/server.ts";
 import { KnownSessions } from "./sessions/known_sessions.ts";
-import { openSessionStore, startSweeper } from "./sessions/open_store.ts";
+import { openSessionStore, sessionStoreWhere, startSweeper } from "./sessions/open_store.ts";
 import type { Session, SessionStore } from "./sessions/types.ts";
+import { hostAndPort } from "./ip_address.ts";
 
 function authorizationOrigin(endpoint: string | undefined): string | undefined {
   try {
@@ -291,21 +293,17 @@ export async function startDaemon(
     log,
   }).catch(abandon);
   // Two messages, not an optional part: every string property is quoted in the line, so an
-  // empty one printed as "".
+  // empty one printed as "". The address is one value (`"127.0.0.1":31171` read as two).
   const serving = {
-    host: config.http.listen.host,
-    port: listeners.port,
+    address: hostAndPort(config.http.listen.host, listeners.port),
     baseUrl: config.http.baseUrl.href,
   };
   if (cluster) {
-    log.info(
-      "Serving sign-in pages on {host}:{port} for {baseUrl} as cluster instance {instance}",
-      {
-        ...serving,
-        instance: cluster.instanceId,
-      },
-    );
-  } else log.info("Serving sign-in pages on {host}:{port} for {baseUrl}", serving);
+    log.info("Serving sign-in pages on {address} for {baseUrl} as cluster instance {instance}", {
+      ...serving,
+      instance: cluster.instanceId,
+    });
+  } else log.info("Serving sign-in pages on {address} for {baseUrl}", serving);
 
   /** Set once stop() begins. */
   let stopping: Promise<void> | undefined;
@@ -406,6 +404,7 @@ export async function startDaemon(
       throw error;
     }
   }
+  logStarted(log, config);
 
   /** Puts a validated config in force; keys that cannot change live keep their old value. */
   const reload = (next: ResolvedConfig) => {
@@ -434,7 +433,7 @@ export async function startDaemon(
         // followed the old one (mergeReload), and an added server has no old value.
         "Reload: these changes cannot be made while running and wait for a restart: {keys}; " +
           "the rest of the new configuration is in force",
-        { keys: kept.join(", ") },
+        { keys: quotedList(kept) },
       );
     }
     const added = claimPathsAdded(policiesOf(old), policiesOf(merged));
@@ -444,13 +443,38 @@ export async function startDaemon(
           "judged at their next renegotiation without them, they are denied where a rule " +
           'requires one, and those users sign in again (sessions.reauth_check = "refresh" ' +
           "would ask the identity provider instead)",
-        { claims: added.join(", ") },
+        { claims: quotedList(added) },
       );
     }
     log.info("Reloaded the configuration");
     return { kept };
   };
   return { done, stop, reload };
+}
+
+/**
+ * What runs, once it all started, at info: the version (this build's own: words), the session
+ * store (where, without credentials: sessionStoreWhere) and the IdP, values (quoted). No secret:
+ * the Redis URL is written without its user info.
+ */
+function logStarted(log: Logger, config: ResolvedConfig): void {
+  const started = {
+    version: words(VERSION),
+    backend: config.sessions.backend,
+    store: sessionStoreWhere(config.sessions),
+    issuer: config.oidc.issuer.href,
+  };
+  if (started.store === undefined) {
+    log.info(
+      "Started openvpn-auth-oidc {version}: sessions in the {backend} store, IdP {issuer}",
+      started,
+    );
+  } else {
+    log.info(
+      "Started openvpn-auth-oidc {version}: sessions in the {backend} store {store}, IdP {issuer}",
+      started,
+    );
+  }
 }
 
 /**

@@ -11,6 +11,11 @@ export function normalizeIp(ip: string): string {
   return mapped ? mapped[1]! : bare;
 }
 
+/** `host:port`, an IPv6 host in brackets (`[::1]:443`), as an address with a port is written. */
+export function hostAndPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
 /** `[IPv6]` or `[IPv6]:port`: how an address with a port must write IPv6 (RFC 3986). */
 const BRACKETED = /^\[([^[\]]*)\](?::(\d{1,5}))?$/;
 const IPV4_WITH_PORT = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/;

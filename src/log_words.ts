@@ -32,6 +32,14 @@ export function words(text: string): Words {
 }
 
 /**
+ * `items` as words of a sentence, each quoted as data (`"a", "b"`): a list joined into one
+ * string and passed as a value read as one name (`"a, b"`).
+ */
+export function quotedList(items: readonly string[]): Words {
+  return words(items.map((item) => JSON.stringify(item)).join(", "));
+}
+
+/**
  * `record` with each Words value of its message joined to the template text around it, so that
  * no formatter renders it as a value; the same record when it has none.
  */

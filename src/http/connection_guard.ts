@@ -27,7 +27,7 @@
  * clock back an hour would otherwise hold every connection an hour past its timeout (and, at the
  * cap, refuse new ones) and silence the problem reports for that hour.
  */
-import { addressGroup } from "../ip_address.ts";
+import { addressGroup, hostAndPort } from "../ip_address.ts";
 import { guardTransport } from "./guard_transport.ts";
 import type { GuardListener, GuardTransport, RelaySocket } from "./relay_socket.ts";
 
@@ -410,7 +410,7 @@ export class ListenError extends Error {
     const raw = (error as { code?: unknown })?.code;
     const code = typeof raw === "string" ? raw : undefined;
     const why = code !== undefined && !message.includes(code) ? `${message} (${code})` : message;
-    const address = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+    const address = hostAndPort(host, port);
     const hint = code === "EACCES" && port < 1024
       ? ": a port below 1024 needs CAP_NET_BIND_SERVICE, or a reverse proxy in front"
       : "";

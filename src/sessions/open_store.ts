@@ -55,17 +55,27 @@ export async function openSessionStore(
         throw new Error("Invalid sessions: redis backend without url");
       }
       const cipher = await TokenCipher.fromConfig(config.encryptionKey, httpSecret);
-      const address = parseRedisUrl(config.redis.url);
       return await RedisStore.open({
         client: await connectRedis(config.redis),
         keyPrefix: config.redis.keyPrefix,
         cipher,
         maxEntries: config.maxEntries,
         now,
-        description: typeof address === "string" ? "redis" : describeRedisUrl(address),
+        description: sessionStoreWhere(config) ?? "redis",
       });
     }
   }
+}
+
+/**
+ * Where the sessions of `config` are kept, for people: the file, or Redis's URL without its
+ * credentials (describeRedisUrl); undefined for memory, which is nowhere else.
+ */
+export function sessionStoreWhere(config: ResolvedConfig["sessions"]): string | undefined {
+  if (config.backend === "file") return config.path;
+  if (config.backend !== "redis" || config.redis === undefined) return undefined;
+  const address = parseRedisUrl(config.redis.url);
+  return typeof address === "string" ? undefined : describeRedisUrl(address);
 }
 
 /**

@@ -17,6 +17,7 @@ import { isIP } from "node:net";
 import type { Redis } from "ioredis";
 import { durationLimitsProblem } from "../config/duration.ts";
 import type { RedisSettings } from "../config/types.ts";
+import { hostAndPort } from "../ip_address.ts";
 import { getLogger } from "../log.ts";
 import { SCHEME_WITHOUT_SLASHES } from "../log_mask.ts";
 import type { ScriptName } from "./redis_scripts.ts";
@@ -183,8 +184,8 @@ export function redisUrlPasswordProblem(text: string): string | undefined {
 
 /** The URL without credentials, for logs and error messages. */
 export function describeRedisUrl(address: RedisAddress): string {
-  const host = address.host.includes(":") ? `[${address.host}]` : address.host;
-  return `${address.tls ? "rediss" : "redis"}://${host}:${address.port}/${address.db}`;
+  const scheme = address.tls ? "rediss" : "redis";
+  return `${scheme}://${hostAndPort(address.host, address.port)}/${address.db}`;
 }
 
 export interface SettingsProblem {

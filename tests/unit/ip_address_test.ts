@@ -1,5 +1,5 @@
 import { assertEquals } from "../support/assert.ts";
-import { sameIpAddress } from "../../src/ip_address.ts";
+import { hostAndPort, sameIpAddress } from "../../src/ip_address.ts";
 
 const CASES: Array<[string, string, boolean]> = [
   ["2001:DB8::1", "2001:db8:0:0:0:0:0:1", true],
@@ -33,3 +33,9 @@ for (const [a, b, same] of CASES) {
     assertEquals(sameIpAddress(b, a), same);
   });
 }
+
+Deno.test("hostAndPort() writes an IPv6 host in brackets, so that its port stays apart", () => {
+  assertEquals(hostAndPort("127.0.0.1", 31171), "127.0.0.1:31171");
+  assertEquals(hostAndPort("::1", 443), "[::1]:443");
+  assertEquals(hostAndPort("vpn.example.com", 8080), "vpn.example.com:8080");
+});

@@ -327,21 +327,23 @@ Deno.test("reload: the metrics listener is turned on, moved and off without a re
   }
 });
 
-Deno.test("reload that changes one restart-only key names it in a warning (README: named in a warning): Reload: these changes cannot be made while running and wait for a restart, under the [log] level the same reload sets", async () => {
+Deno.test("reload that changes restart-only keys names each, quoted, in a warning (README: named in a warning): Reload: these changes cannot be made while running and wait for a restart, under the [log] level the same reload sets", async () => {
   const h = await BridgeHarness.start();
   const log = captureStderr();
   try {
     // One reload both lowers the level from error to warning and changes the key.
     const next = h.toml.replace('level = "error"', 'level = "warning"')
-      .replace('client_id = "openvpn"', 'client_id = "openvpn-next"');
-    assertEquals(await h.reload(next), { kept: ["oidc.client_id"] });
+      .replace('client_id = "openvpn"', 'client_id = "openvpn-next"')
+      .replace("sessions.sqlite", "sessions-next.sqlite");
+    assertEquals(await h.reload(next), { kept: ["oidc.client_id", "sessions.path"] });
     const warning = log.lines().find((line) => line.includes("cannot be made while running"));
     assert(warning, `no warning names the kept key:\n${log.lines().join("\n")}`);
     // Not "keeping the old values": a removed server's policy follows the new file (mergeReload).
+    // Each key quoted on its own, not the list as one name.
     assertStringIncludes(
       warning,
       "Reload: these changes cannot be made while running and wait for a restart: " +
-        '"oidc.client_id"; the rest of the new configuration is in force',
+        '"oidc.client_id", "sessions.path"; the rest of the new configuration is in force',
     );
   } finally {
     log.restore();

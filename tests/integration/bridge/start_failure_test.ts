@@ -16,6 +16,7 @@ import { FakeManagementServer } from "../../support/fake_management_server.ts";
 import { freePort } from "../../support/free_port.ts";
 import { captureStderr } from "../../support/stderr_capture.ts";
 import { startDaemon } from "../../../src/daemon.ts";
+import { VERSION } from "../../../src/version.ts";
 
 /**
  * A service with its file store in a new directory, against a fake OpenVPN, serving on `port`;
@@ -107,10 +108,45 @@ Deno.test("the start-up line names where the pages are served, with no empty quo
     await service.stop();
     const line = log.lines().find((text) => text.includes("Serving sign-in pages"));
     assert(line, log.lines().join("\n"));
-    // Before, the optional cluster part printed as "" after the URL.
-    assert(line.endsWith(`:${port} for "${config.http.baseUrl.href}"`), line);
+    // Before, the optional cluster part printed as "" after the URL. The address is one value:
+    // it read `"127.0.0.1":31171`.
+    assert(
+      line.endsWith(
+        `Serving sign-in pages on "127.0.0.1:${port}" for "${config.http.baseUrl.href}"`,
+      ),
+      line,
+    );
+    const started = log.lines().find((text) => text.includes("Started"));
+    assert(
+      started?.endsWith(
+        `Started openvpn-auth-oidc ${VERSION}: sessions in the "memory" store, IdP ` +
+          `"${config.oidc.issuer.href}"`,
+      ),
+      log.lines().join("\n"),
+    );
   } finally {
     log.restore();
     await openvpn.stop();
+  }
+});
+
+Deno.test("the start line at info names the version, the session file and the IdP", async () => {
+  const t = await fileStoreService(await freePort());
+  const log = captureStderr();
+  try {
+    const config = t.config();
+    const service = await startDaemon({ ...config, log: { ...config.log, level: "info" } });
+    await service.stop();
+    const started = log.lines().find((text) => text.includes("Started"));
+    assert(
+      started?.endsWith(
+        `[INF] openvpn-auth-oidc·daemon: Started openvpn-auth-oidc ${VERSION}: sessions in the ` +
+          `"file" store "${join(t.dir, "sessions.sqlite")}", IdP "${config.oidc.issuer.href}"`,
+      ),
+      log.lines().join("\n"),
+    );
+  } finally {
+    log.restore();
+    await t.cleanup();
   }
 });
