@@ -293,9 +293,12 @@ export async function startDaemon(
     log,
   }).catch(abandon);
   // Two messages, not an optional part: every string property is quoted in the line, so an
-  // empty one printed as "". The address is one value (`"127.0.0.1":31171` read as two).
+  // empty one printed as "". The address is one value (`"127.0.0.1":31171` read as two); a JSON
+  // line keeps its host and port fields as well.
   const serving = {
     address: hostAndPort(config.http.listen.host, listeners.port),
+    host: config.http.listen.host,
+    port: listeners.port,
     baseUrl: config.http.baseUrl.href,
   };
   if (cluster) {
