@@ -860,8 +860,8 @@ export class ClientEvents {
       if (!(error instanceof OpenvpnRestartedError) && sameRun()) throw error;
       this.#deps.log.warning(
         "{request} on cid {cid} (certificate {commonName}): OpenVPN restarted before it was " +
-          "answered; no " +
-          "answer sent (that cid and kid now name another client, or nobody): {error}",
+          "answered; no answer sent (that cid and kid now name another client, or nobody): " +
+          "{error}",
         { ...who(req), error: String(error) },
       );
     }
@@ -975,8 +975,8 @@ export class ClientEvents {
     run: string | undefined,
   ): Promise<void> {
     this.#deps.log.info(
-      "{request} on cid {cid} (certificate {commonName}) accepted: common name is on the bypass " +
-        "list",
+      "{request} on cid {cid} (certificate {commonName}) accepted: its certificate name is on " +
+        "the bypass list",
       who(req),
     );
     await commander.authNt(req.cid, req.kid);

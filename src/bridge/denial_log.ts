@@ -42,7 +42,8 @@ export function logDenial(
   storeFailureWarning: WarningInterval,
 ): void {
   if ("presented" in context) {
-    // Refused before anyone signed in: the certificate names the client, not a user.
+    // Refused before a session was resumed (the decision table, the store): the line knows no
+    // user, so the certificate names the client, not as if it were one.
     const { storeError, flood } = context;
     const server = log.with({ server: client.server });
     const { cid, kid, kind } = client;

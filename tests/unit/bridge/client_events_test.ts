@@ -813,8 +813,19 @@ Deno.test("a REAUTH or token CONNECT of a bypassed common name is answered witho
     bypassCommonNames: [/^site-.*$/],
   });
   const env = testEnv({ common_name: "site-a" });
-  await events.onReauth(4, 3, env);
-  await events.onConnect(4, 4, testEnv({ common_name: "site-a", session_state: "Authenticated" }));
+  const lines = await logsOf(async () => {
+    await events.onReauth(4, 3, env);
+    await events.onConnect(
+      4,
+      4,
+      testEnv({ common_name: "site-a", session_state: "Authenticated" }),
+    );
+  });
+  // Named by the certificate, the request in words: no user signed in.
+  assertEquals(lines.filter((line) => line.text.includes("bypass list")).map((line) => line.text), [
+    "REAUTH on cid 4 (certificate site-a) accepted: its certificate name is on the bypass list",
+    "CONNECT on cid 4 (certificate site-a) accepted: its certificate name is on the bypass list",
+  ]);
   assertEquals(commander.commands, [
     { kind: "auth-nt", cid: 4, kid: 3 },
     { kind: "auth-nt", cid: 4, kid: 4 },
