@@ -45,9 +45,13 @@ Deno.test("bridge on Redis: one outage is one 'Session store connection lost' an
       assertEquals(told("Session store connection lost").length, 1);
       assertEquals(told("Session store connection restored").length, 1);
       assert(!String(claims.properties.error).startsWith("Error:"), claims.text);
-      const [denied] = told("connect of erin (cid 8) denied");
+      const [denied] = told("CONNECT on cid 8 (certificate erin) denied");
       assert(denied !== undefined, "the denial's line");
-      assert(denied.text.startsWith("connect of erin (cid 8) denied: session store unreachable: "));
+      assert(
+        denied.text.startsWith(
+          "CONNECT on cid 8 (certificate erin) denied: session store unreachable: ",
+        ),
+      );
       assertEquals(denied.text.toLowerCase().split("session store unreachable").length, 2);
     } finally {
       logs.stop();
