@@ -199,11 +199,16 @@ Deno.test({
         await bridge.command("state on");
         await bridge.command("hold release");
         const clients = [
+          // The two share one address, each with a new random port at a reconnect: the
+          // fresh-clone CI once saw bob's reconnect come from alice's old port while the server
+          // was shutting down, taken for her instance ("username attempted to change",
+          // AUTH_FAILED to bob, her DISCONNECT with his ENV). A client refused so tries again.
           await lab.startClient({
             name: "alice",
             credentials: { username: "alice", password: "alice-password" },
+            authRetry: "nointeract",
           }),
-          await lab.startClient({ name: "bob" }),
+          await lab.startClient({ name: "bob", authRetry: "nointeract" }),
         ];
         await admitClients(bridge, 0, 2);
         for (const client of clients) await client.waitForState("CONNECTED", 20_000);
@@ -219,8 +224,11 @@ Deno.test({
           const gone = parseClientEvents(bridge.lines, since)
             .filter((event) => event.kind === "DISCONNECT");
           assertEquals(gone.map((event) => event.cid).sort(), ["0", "1"], signal);
-          // With the ENV of a client that leaves: who, how long, how much.
-          assertEquals(gone.map(({ env }) => env.get("common_name")).sort(), ["alice", "bob"]);
+          // With the ENV of a client that leaves: who, how long, how much. Whose: one of the
+          // two (a TLS session from the other's port is that instance's, as above).
+          for (const { env } of gone) {
+            assert(["alice", "bob"].includes(env.get("common_name") ?? ""), env.get("common_name"));
+          }
           for (const { env } of gone) assertMatch(env.get("time_duration") ?? "", /^\d+$/);
           // management-hold holds it again at each restart.
           await bridge.waitForLine(/^>HOLD:/, { since: restarting.index });
