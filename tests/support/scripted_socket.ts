@@ -4,6 +4,10 @@
  * but for those `silent` picks, which the test may answer itself (`emit("data", ...)`).
  */
 import { EventEmitter } from "node:events";
+import type { Socket } from "node:net";
+import type { Clock } from "../../src/clock.ts";
+import type { ManagementAddress } from "../../src/config/types.ts";
+import { ManagementConnection } from "../../src/management/connection.ts";
 import { greetingLine, openVpnReply, wire } from "./openvpn_side.ts";
 
 /** Answers each command line as OpenVPN 2.6 does, but for those `silent` picks. */
@@ -48,4 +52,36 @@ export class ScriptedSocket extends EventEmitter {
     this.emit("connect");
     this.emit("data", wire([greetingLine(5)]));
   }
+}
+
+/**
+ * A ManagementConnection whose every socket is a ScriptedSocket answering all it is sent (kept in
+ * `sockets`, the newest last), with no jitter: each reconnect delay is half its base (200 ms,
+ * doubled per failure in a row, up to `reconnectMaxDelayMs`).
+ */
+export function scriptedConnection(
+  address: ManagementAddress,
+  reconnectMaxDelayMs: number,
+  clock: Clock,
+): { connection: ManagementConnection; sockets: ScriptedSocket[] } {
+  const sockets: ScriptedSocket[] = [];
+  const connection = new ManagementConnection({
+    address,
+    commandTimeoutMs: 2000,
+    reconnectMinDelayMs: 200,
+    reconnectMaxDelayMs,
+    clock,
+    random: () => 0,
+    createSocket: () => {
+      const socket = new ScriptedSocket(() => false);
+      sockets.push(socket);
+      return socket as unknown as Socket;
+    },
+  });
+  return { connection, sockets };
+}
+
+/** Lets the sockets' events (microtasks) and what they start run. */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setTimeout(resolve, 0));
 }

@@ -4,35 +4,18 @@
  * openvpn.reconnect_max_delay, a minute by default, of a link down for nothing). A scripted
  * socket plays OpenVPN; the delays are read from the connection's own log line.
  */
-import type { Socket } from "node:net";
 import { assertEquals } from "../../support/assert.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
 import { captureLogs } from "../../support/log_capture.ts";
-import { ScriptedSocket } from "../../support/scripted_socket.ts";
-import { ManagementConnection } from "../../../src/management/connection.ts";
-
-/** Lets the socket's events (microtasks) and what they start run. */
-async function settle(): Promise<void> {
-  for (let i = 0; i < 5; i++) await new Promise((resolve) => setTimeout(resolve, 0));
-}
+import { scriptedConnection, settle } from "../../support/scripted_socket.ts";
 
 Deno.test("a link that came up starts the reconnect back-off over: the next drop waits the shortest delay", async () => {
   const clock = new FakeClock();
-  const sockets: ScriptedSocket[] = [];
-  const connection = new ManagementConnection({
-    address: { kind: "unix", path: "/nonexistent/management.sock" },
-    commandTimeoutMs: 2000,
-    reconnectMinDelayMs: 200,
-    reconnectMaxDelayMs: 60_000,
+  const { connection, sockets } = scriptedConnection(
+    { kind: "unix", path: "/nonexistent/management.sock" },
+    60_000,
     clock,
-    // No jitter: each delay is half its base (200 ms, doubled per failure in a row).
-    random: () => 0,
-    createSocket: () => {
-      const socket = new ScriptedSocket(() => false);
-      sockets.push(socket);
-      return socket as unknown as Socket;
-    },
-  });
+  );
   const logs = captureLogs();
   const delays = () =>
     logs.lines.filter((line) => line.text.startsWith("Reconnecting to"))

@@ -4,38 +4,22 @@
  * and the reconnect delays are at debug. A link that comes up starts that over. A scripted socket
  * plays OpenVPN refusing the connection; the fake clock moves the reconnect timers.
  */
-import type { Socket } from "node:net";
 import { assert, assertEquals } from "../../support/assert.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
 import { captureLogs } from "../../support/log_capture.ts";
-import { ScriptedSocket } from "../../support/scripted_socket.ts";
-import { ManagementConnection } from "../../../src/management/connection.ts";
+import { scriptedConnection, settle } from "../../support/scripted_socket.ts";
 import { WARNING_INTERVAL_MS } from "../../../src/warning_interval.ts";
-
-/** Lets the socket's events (microtasks) and what they start run. */
-async function settle(): Promise<void> {
-  for (let i = 0; i < 5; i++) await new Promise((resolve) => setTimeout(resolve, 0));
-}
 
 const FAILED = "Management connection to ";
 const ADVICE = "is OpenVPN running, and is this its --management address (openvpn.management)?";
 
 Deno.test("management attempts to a server that stays down: the first failure warns with advice, then one warning a minute with the count between, the rest at debug", async () => {
   const clock = new FakeClock();
-  const sockets: ScriptedSocket[] = [];
-  const connection = new ManagementConnection({
-    address: { kind: "tcp", host: "127.0.0.1", port: 7505 },
-    commandTimeoutMs: 2000,
-    reconnectMinDelayMs: 200,
-    reconnectMaxDelayMs: 20_000,
+  const { connection, sockets } = scriptedConnection(
+    { kind: "tcp", host: "127.0.0.1", port: 7505 },
+    20_000,
     clock,
-    random: () => 0,
-    createSocket: () => {
-      const socket = new ScriptedSocket(() => false);
-      sockets.push(socket);
-      return socket as unknown as Socket;
-    },
-  });
+  );
   const logs = captureLogs();
   const refuse = async () => {
     const socket = sockets.at(-1)!;
