@@ -10,6 +10,7 @@
  * environment already has, even mimalloc's default, is left as it is.
  */
 import { printable } from "./printable_text.ts";
+import { errorText } from "./error_text.ts";
 
 export const PURGE_DELAY_VARIABLE = "MIMALLOC_PURGE_DELAY";
 /** What the binary sets; the bench gives it to every Bun child alike. */
@@ -65,7 +66,7 @@ export function restartWithAllocatorSetting(
   try {
     execve(restart.file, restart.args, restart.env);
   } catch (error) {
-    const why = printable(error instanceof Error ? error.message : String(error));
+    const why = printable(errorText(error));
     warn(
       `openvpn-auth-oidc: running without ${PURGE_DELAY_VARIABLE}=-1 (starting again with it ` +
         `failed: ${why}); set it in the environment to skip the restart\n`,

@@ -21,6 +21,7 @@ import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
 import type { Session, SessionStore } from "../sessions/types.ts";
 import { type HeldRevocation, MAX_HELD, RevocationRetries } from "./revocation_retries.ts";
 import type { EndReason, EndReport, SessionEnd } from "./session_end.ts";
+import { errorText } from "../error_text.ts";
 
 export type RevocationTarget =
   | { kind: "user"; username: string }
@@ -423,10 +424,6 @@ function picks(target: Target): (session: Session) => boolean {
     case "session":
       return (session) => session.sessionId === target.sessionId;
   }
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function describe(target: Target): string {

@@ -25,6 +25,7 @@ import {
 import { Secret } from "../config/secret.ts";
 import { suggest } from "./suggest.ts";
 import { durationRangeText, parseDuration } from "../config/duration.ts";
+import { errorText } from "../error_text.ts";
 
 export interface LoadDeps {
   readTextFile(path: string): string;
@@ -473,7 +474,7 @@ export class Checker {
       this.#checkFileMode(path, file, { secret: true, where: line });
       return new Secret(text);
     } catch (error) {
-      this.#issue(path, `Cannot read ${file}: ${reason(error)}`, line);
+      this.#issue(path, `Cannot read ${file}: ${errorText(error)}`, line);
       return undefined;
     }
   }
@@ -663,9 +664,4 @@ function typeName(value: unknown): string {
     return `a string ("${value.length > 40 ? value.slice(0, 40) + "..." : value}")`;
   }
   return `a ${typeof value} (${String(value)})`;
-}
-
-export function reason(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
 }

@@ -4,7 +4,8 @@
  * lists all of them, each with its key path and line.
  */
 import { parse, TomlError } from "smol-toml";
-import { Checker, fromVariable, type LoadDeps, reason } from "./checker.ts";
+import { Checker, fromVariable, type LoadDeps } from "./checker.ts";
+import { errorText } from "../error_text.ts";
 import { ConfigError, type ConfigIssue, WHOLE_FILE } from "./errors.ts";
 import { KeyLines } from "./locate.ts";
 import { resolveConfig } from "./resolve.ts";
@@ -158,7 +159,7 @@ function readConfigSource(path: string, deps: LoadDeps): string {
   } catch (error) {
     throw new ConfigError(path, [{
       path: WHOLE_FILE,
-      message: `Cannot read file: ${reason(error)}`,
+      message: `Cannot read file: ${errorText(error)}`,
     }]);
   }
 }

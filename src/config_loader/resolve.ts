@@ -5,7 +5,7 @@
  * base URL), so the config accepts exactly what the service can use.
  */
 import { hostname } from "node:os";
-import { reason } from "./checker.ts";
+import { errorText } from "../error_text.ts";
 import type { ConfigIssue } from "./errors.ts";
 import type { ClientConfigValues, ServerValues, Values } from "./schema.ts";
 import type {
@@ -414,7 +414,7 @@ function readCaFile(
   try {
     text = readFile(path);
   } catch (error) {
-    issue(key, `Cannot read ${path}: ${reason(error)}`);
+    issue(key, `Cannot read ${path}: ${errorText(error)}`);
     return undefined;
   }
   const parsed = parseCaCertificates(text, path);
@@ -434,7 +434,7 @@ function readKeyCertificate(
   try {
     return { path, pem: readFile(path) };
   } catch (error) {
-    issue("oidc.private_key_certificate_file", `Cannot read ${path}: ${reason(error)}`);
+    issue("oidc.private_key_certificate_file", `Cannot read ${path}: ${errorText(error)}`);
     return undefined;
   }
 }

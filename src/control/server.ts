@@ -24,6 +24,7 @@ import {
   MAX_REQUEST_BYTES,
   parseRequest,
 } from "./protocol.ts";
+import { errorText } from "../error_text.ts";
 
 const SOCKET_MODE = 0o660;
 /** Lets the service's group reach the socket; nobody but its owner may change what is in it. */
@@ -131,7 +132,7 @@ async function prepare(path: string): Promise<void> {
 function placeError(what: string, path: string, error: unknown): Error {
   return new Error(
     `${what} (control.socket = "${path}"): ` +
-      `${error instanceof Error ? error.message : String(error)}: make its directory one the ` +
+      `${errorText(error)}: make its directory one the ` +
       `service user can write (systemd: RuntimeDirectory=), or set control.socket to a path in ` +
       `one ("" turns the socket off)`,
     { cause: error },

@@ -30,6 +30,7 @@
 import { addressGroup, hostAndPort } from "../ip_address.ts";
 import { guardTransport } from "./guard_transport.ts";
 import type { GuardListener, GuardTransport, RelaySocket } from "./relay_socket.ts";
+import { errorText } from "../error_text.ts";
 
 /**
  * `http.header_timeout` and `http.idle_timeout`: a browser needs a moment, and past ~24.8 days
@@ -406,7 +407,7 @@ export class ListenError extends Error {
   readonly code: string | undefined;
 
   constructor(host: string, port: number, error: unknown) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorText(error);
     const raw = (error as { code?: unknown })?.code;
     const code = typeof raw === "string" ? raw : undefined;
     const why = code !== undefined && !message.includes(code) ? `${message} (${code})` : message;

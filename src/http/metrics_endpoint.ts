@@ -6,6 +6,7 @@
 import { type HttpServer, serveHttp, type ServeOptions } from "./serve.ts";
 import { EXPOSITION_CONTENT_TYPE } from "../metrics/exposition.ts";
 import { getLogger } from "../log.ts";
+import { errorText } from "../error_text.ts";
 
 const METRICS_PATH = "/metrics";
 const log = getLogger("metrics");
@@ -27,7 +28,7 @@ export function metricsHandler(
       // A failing source is left out by the registry, so this is a bug in rendering itself:
       // the server's own 500 would not say so anywhere.
       log.error("Metrics scrape failed: {error}", {
-        error: error instanceof Error ? error.message : String(error),
+        error: errorText(error),
       });
       return new Response("Internal Server Error\n", { status: 500 });
     }

@@ -23,6 +23,7 @@ import { ManagementConnectionError, type ManagementConnectionErrorCode } from ".
 import type { Reply } from "./events.ts";
 import { type ConnectionEvent, LinkCore } from "./link_core.ts";
 import type { ProtocolLimits } from "./protocol.ts";
+import { errorText } from "../error_text.ts";
 
 export type { ConnectionEvent };
 
@@ -245,7 +246,7 @@ export class ManagementConnection {
     try {
       socket = this.#createSocket(this.#options.address);
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorText(error);
       const failure = new ManagementConnectionError(
         "socket",
         `Management socket failed: ${message}`,

@@ -1,3 +1,5 @@
+import { errorText } from "../error_text.ts";
+
 /**
  * Why a management link or command failed. Like oauth4webapi's errors, each carries a stable
  * `code` to branch on and, where there is one, the underlying error as `cause`. Messages never
@@ -49,7 +51,7 @@ export function asConnectionError(
   prefix: string,
 ): ManagementConnectionError {
   if (error instanceof ManagementConnectionError) return error;
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorText(error);
   return new ManagementConnectionError(code, `${prefix}: ${message}`, { cause: error });
 }
 

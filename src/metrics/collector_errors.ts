@@ -9,6 +9,7 @@
 import { getLogger } from "../log.ts";
 import { WARNING_INTERVAL_MS, WarningInterval } from "../warning_interval.ts";
 import type { CollectorOutcomes, CounterChild, CounterFamily } from "./exposition.ts";
+import { errorText } from "../error_text.ts";
 
 const log = getLogger("metrics");
 
@@ -59,7 +60,7 @@ export class CollectorErrors implements CollectorOutcomes {
       "Metrics collector {collector} failed ({error}); its samples are left out until it works again";
     const fields = {
       collector: name,
-      error: error instanceof Error ? error.message : String(error),
+      error: errorText(error),
     };
     state.warned = state.warning.due() !== undefined;
     if (state.warned) log.warning(message, fields);

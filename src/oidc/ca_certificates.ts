@@ -8,6 +8,7 @@
  * Problems name the file and the block, never quote the content.
  */
 import { X509Certificate } from "node:crypto";
+import { errorText } from "../error_text.ts";
 
 const BEGIN = /-----BEGIN ([A-Z0-9 ]+)-----/g;
 const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
@@ -35,7 +36,7 @@ export function parseCaCertificates(
     try {
       new X509Certificate(pem);
     } catch (error) {
-      const why = error instanceof Error ? error.message : String(error);
+      const why = errorText(error);
       return { problem: `${file}: certificate ${index + 1} cannot be read: ${why}` };
     }
     certificates.push(`${pem}\n`);

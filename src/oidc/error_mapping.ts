@@ -17,6 +17,7 @@ import {
   OidcError,
   safeText,
 } from "./errors.ts";
+import { errorText } from "../error_text.ts";
 
 /** `code_exchange`: the token request of a sign-in and its answer, the ID token's checks included. */
 type Stage =
@@ -82,7 +83,7 @@ export function toOidcError(
       { cause },
     );
   }
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorText(error);
   const code = (error as { code?: unknown } | null)?.code;
   if (stage === "callback") {
     const stateProblem = /"state"/.test(message);

@@ -5,6 +5,8 @@
  * bridge trusts is told apart, since its fix is `oidc.tls_ca_file`, not the network.
  */
 
+import { errorText } from "../error_text.ts";
+
 /** The fix for an IdP certificate that chains to no trusted root, as logs and the probe say it. */
 export const UNTRUSTED_CERTIFICATE_FIX =
   "the IdP's certificate is not signed by a CA this host trusts: set oidc.tls_ca_file to the " +
@@ -31,7 +33,7 @@ const MAX_CAUSES = 4;
 export function describeFetchFailure(error: unknown): string {
   const parts: string[] = [];
   for (const at of causes(error)) {
-    const text = at instanceof Error ? at.message : String(at);
+    const text = errorText(at);
     if (text !== "" && !parts.some((part) => part.includes(text))) parts.push(text);
   }
   // Deno's cause quotes the whole URL: a query string is never logged (it might carry a token).

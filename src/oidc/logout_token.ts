@@ -6,6 +6,7 @@
  */
 import { errors, jwtVerify, type JWTVerifyGetKey } from "jose";
 import { isTimeClaim, timeClaimAdvice } from "./time_claim_advice.ts";
+import { errorText } from "../error_text.ts";
 
 export const BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout";
 
@@ -139,7 +140,7 @@ export async function validateLogoutToken(
  */
 function describeJoseError(error: unknown, expected: LogoutExpectation): string {
   if (!(error instanceof errors.JOSEError)) {
-    return error instanceof Error ? error.message : String(error);
+    return errorText(error);
   }
   const described = `${error.code}: ${error.message}`;
   if (!(error instanceof errors.JWTClaimValidationFailed || error instanceof errors.JWTExpired)) {

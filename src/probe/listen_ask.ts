@@ -10,6 +10,7 @@ import { request as httpRequest, type RequestOptions } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { HEALTH_PATH } from "../http/routes.ts";
 import type { ListenAnswer } from "./checks.ts";
+import { errorText } from "../error_text.ts";
 
 /** More than the service's "ok"; the rest of a longer answer is not read. */
 const MAX_BODY_BYTES = 256;
@@ -56,7 +57,7 @@ export function askListen(
       response.on("error", done);
     });
     request.on("error", (error) => {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorText(error);
       settle(connected ? { kind: "no-answer", message } : { kind: "not-connected", message });
     });
     const timer = setTimeout(() => {

@@ -33,6 +33,7 @@ import {
   sessionFileCheck,
   type SessionFileState,
 } from "./local_checks.ts";
+import { errorText } from "../error_text.ts";
 
 /**
  * The checks of the session store (none for `memory`) and of control.socket (none when off).
@@ -220,8 +221,4 @@ function probeControlSocket(socket: string): ControlSocketState {
 function errorCode(error: unknown): string {
   const code = (error as { code?: unknown })?.code;
   return typeof code === "string" ? code : errorText(error);
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -53,6 +53,7 @@ import { localChecks } from "./local_probe.ts";
 import { type ArrivedRequest, proxyCheck, type ProxySetting } from "./proxy_check.ts";
 import { readStartTls } from "./start_files.ts";
 import { requestToken } from "./token_request.ts";
+import { errorText } from "../error_text.ts";
 
 export interface ProbeDeps {
   fetch?: FetchLike;
@@ -414,7 +415,7 @@ function discoveryFailure(error: unknown, caFile: string | undefined): Discovery
     }
     return { kind: "unreachable", message: error.message };
   }
-  return { kind: "invalid", message: error instanceof Error ? error.message : String(error) };
+  return { kind: "invalid", message: errorText(error) };
 }
 
 async function readKeys(get: Get, jwksUri: string): Promise<JwksOutcome> {

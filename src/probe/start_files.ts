@@ -12,6 +12,7 @@ import type { ResolvedConfig } from "../config/types.ts";
 import { readTls } from "../http/listeners.ts";
 import { loadTemplates, TemplateError } from "../http/pages/mod.ts";
 import { readRedisCa } from "../sessions/redis_connection.ts";
+import { errorText } from "../error_text.ts";
 
 /** A file the service could not use, like a config error: its key and what is wrong. */
 export interface StartFileProblem {
@@ -65,7 +66,7 @@ function tlsPairProblems(
   } catch (error) {
     return [{
       path: "http.tls_cert_file",
-      message: `${config.http.tlsCertFile} is not a PEM certificate: ${reason(error)}`,
+      message: `${config.http.tlsCertFile} is not a PEM certificate: ${errorText(error)}`,
     }];
   }
   let key: KeyObject;
@@ -74,7 +75,7 @@ function tlsPairProblems(
   } catch (error) {
     return [{
       path: "http.tls_key_file",
-      message: `${config.http.tlsKeyFile} is not a PEM private key: ${reason(error)}`,
+      message: `${config.http.tlsKeyFile} is not a PEM private key: ${errorText(error)}`,
     }];
   }
   if (cert.checkPrivateKey(key)) return [];
@@ -93,13 +94,9 @@ async function checkTemplates(config: ResolvedConfig): Promise<StartFileProblem[
     // A TemplateError names the file; an unreadable one is named by the runtime's message.
     const message = error instanceof TemplateError
       ? error.message
-      : `Cannot read a template: ${reason(error)}`;
+      : `Cannot read a template: ${errorText(error)}`;
     return [{ path: "http.templates_dir", message }];
   }
-}
-
-function reason(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** `read`, except that a file it cannot read is recorded under its key and reads as "". */
@@ -108,7 +105,7 @@ function recording(read: ReadFile, keyOf: (path: string) => string, issues: Star
     try {
       return read(path);
     } catch (error) {
-      issues.push({ path: keyOf(path), message: `Cannot read ${path}: ${reason(error)}` });
+      issues.push({ path: keyOf(path), message: `Cannot read ${path}: ${errorText(error)}` });
       return "";
     }
   };

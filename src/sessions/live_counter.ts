@@ -18,6 +18,7 @@ import { type SqliteFile, SqliteThread, type SqliteWorkerAnswer } from "./sqlite
 import type { LiveCounts } from "./types.ts";
 import { logDue, WARNING_INTERVAL_MS, WarningInterval } from "../warning_interval.ts";
 import { storeClosedError } from "./store_closed.ts";
+import { errorText } from "../error_text.ts";
 
 const log = getLogger("sessions");
 
@@ -102,7 +103,7 @@ export class LiveCounter {
       asked.overdueAt = Math.min(asked.overdueAt, performance.now());
       this.#fellBack(
         "Live count not done on its worker ({error}); counted on the event loop instead",
-        { error: error instanceof Error ? error.message : String(error) },
+        { error: errorText(error) },
       );
       return this.#countHere(server, now);
     }

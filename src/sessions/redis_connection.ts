@@ -22,6 +22,7 @@ import { getLogger } from "../log.ts";
 import { SCHEME_WITHOUT_SLASHES } from "../log_mask.ts";
 import type { ScriptName } from "./redis_scripts.ts";
 import { StoreUnavailableError } from "./store_unavailable.ts";
+import { errorText } from "../error_text.ts";
 
 /** `sessions.store_timeout`: the longest one Redis call may take. */
 export const STORE_TIMEOUT_LIMITS_MS = { min: 10, max: 30_000 } as const;
@@ -634,9 +635,4 @@ export function readOnlyReconnects(
     lastAt = at;
     return true;
   };
-}
-
-/** An error's message, without String()'s `Error: ` prefix; anything else as a string. */
-export function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

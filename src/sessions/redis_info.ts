@@ -6,6 +6,7 @@
 import type { Redis } from "ioredis";
 import { classifyRedisError } from "./redis_connection.ts";
 import { StoreUnavailableError } from "./store_unavailable.ts";
+import { errorText } from "../error_text.ts";
 
 /** What INFO told (its `name:value` lines), or why it could not be asked. */
 export type RedisInfo =
@@ -35,6 +36,6 @@ export async function readRedisInfo(client: Redis): Promise<RedisInfo> {
   } catch (error) {
     const failure = classifyRedisError(error);
     if (failure instanceof StoreUnavailableError) throw failure;
-    return { kind: "unchecked", reason: error instanceof Error ? error.message : String(error) };
+    return { kind: "unchecked", reason: errorText(error) };
   }
 }

@@ -63,6 +63,7 @@ import { classifyRedisError, refusedCredentials } from "./redis_connection.ts";
 import { getLogger } from "../log.ts";
 import { WARNING_INTERVAL_MS, WarningInterval } from "../warning_interval.ts";
 import { RedisClockCheck } from "./redis_clock.ts";
+import { errorText } from "../error_text.ts";
 
 const KEY_CHECK = "key_check";
 const log = getLogger("sessions");
@@ -764,10 +765,6 @@ function sweptEntries(flat: Flat): Array<{ id: string; fields: StoredFields }> {
  */
 export function lockTtlMs(commandTimeoutMs: number | undefined): number {
   return LOCK_STORE_CALLS * (commandTimeoutMs ?? 0) + LOCK_MARGIN_MS;
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /**

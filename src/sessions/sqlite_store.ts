@@ -57,6 +57,7 @@ import type {
 } from "./types.ts";
 import { storeClosedError } from "./store_closed.ts";
 import { getLogger } from "../log.ts";
+import { errorText } from "../error_text.ts";
 
 const log = getLogger("sessions");
 
@@ -574,7 +575,7 @@ export class SqliteStore implements SessionStore {
       this.#warmBound(after, warmed);
     } catch (error) {
       log.warning("Session cache warm-up stopped, sessions are read when asked for: {error}", {
-        error: error instanceof Error ? error.message : String(error),
+        error: errorText(error),
       });
     }
   }

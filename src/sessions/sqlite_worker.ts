@@ -16,6 +16,7 @@ import { pathToFileURL } from "node:url";
 import { fileIdentity } from "./file_identity.ts";
 import type { SqliteFile, SqliteWorkerReply, SqliteWorkerRequest } from "./sqlite_thread.ts";
 import { LIVE_COUNT_SQL, readLiveCounts } from "./sqlite_statements.ts";
+import { errorText } from "../error_text.ts";
 
 declare const self: {
   onmessage: ((event: MessageEvent<SqliteWorkerRequest>) => void) | null;
@@ -57,7 +58,7 @@ self.onmessage = ({ data: request }) => {
       self.postMessage({ id, counts });
     }
   } catch (error) {
-    self.postMessage({ id, error: error instanceof Error ? error.message : String(error) });
+    self.postMessage({ id, error: errorText(error) });
   }
 };
 

@@ -9,6 +9,7 @@ import { LIST_CHUNK } from "./list_chunk.ts";
 import { nextTurn } from "../next_turn.ts";
 import { getLogger } from "../log.ts";
 import type { Session, SweptSession } from "./types.ts";
+import { errorText } from "../error_text.ts";
 
 const log = getLogger("sessions");
 
@@ -27,7 +28,7 @@ export async function decodeSwept<E>(
       if (session?.refreshToken !== undefined) swept.push(session as SweptSession);
     } catch (error) {
       // The decoders' messages name no id or token (sqlite_rows.ts, token_cipher.ts).
-      if (unreadable++ === 0) firstError = error instanceof Error ? error.message : String(error);
+      if (unreadable++ === 0) firstError = errorText(error);
     }
   }
   if (unreadable > 0) {
