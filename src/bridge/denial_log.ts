@@ -114,7 +114,7 @@ export function logDenial(
  * reason says already (`Session store unreachable: redis: ...`), and the line read `denied:
  * session store unreachable: "Session store unreachable: redis: ..."`. Whole when it does not.
  */
-export function afterReason(message: string, reason: string): string {
+function afterReason(message: string, reason: string): string {
   const prefix = `${reason}: `;
   return message.slice(0, prefix.length).toLowerCase() === prefix.toLowerCase()
     ? message.slice(prefix.length)

@@ -11,10 +11,12 @@ import type { ClientSide } from "../../../src/bridge/admission_types.ts";
 import {
   type Denial,
   REFRESH_TOKEN_EXPIRED,
+  STORE_UNAVAILABLE,
   UNKNOWN_SESSION,
   WRONG_NETWORK,
 } from "../../../src/bridge/denial.ts";
 import { IDP_SESSION_HINT } from "../../../src/bridge/refresh_expiry.ts";
+import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.ts";
 
 const BOB: ClientSide = {
   kind: "login",
@@ -135,4 +137,30 @@ Deno.test("a request the decision table refused is named by its certificate, not
   );
   const record = JSON.parse(denialLine("json", UNKNOWN_SESSION, { presented: undefined }, reauth));
   assertEquals([record.properties.kind, record.properties.request], ["reauth", "REAUTH"]);
+});
+
+Deno.test("a store failure's denial line says the store's error once: not again after a reason that says it, whole after one that does not", () => {
+  const connect: ClientSide = { ...BOB, kind: "connect" };
+  const reauth: ClientSide = { ...BOB, kind: "reauth" };
+  const storeDown = (message: string, denial: Denial, client: ClientSide) =>
+    JSON.parse(denialLine("json", denial, {
+      presented: undefined,
+      storeError: new StoreUnavailableError(message),
+    }, client)).message;
+  assertEquals(
+    storeDown("Session store unreachable: redis: ECONNREFUSED", STORE_UNAVAILABLE, connect),
+    `CONNECT on cid 1 (certificate "bob-laptop") denied: session store unreachable: ` +
+      `"redis: ECONNREFUSED"`,
+  );
+  // Another store's words, and a REAUTH the decision table refused for a reason of its own.
+  assertEquals(
+    storeDown("Session store unavailable: /var/s.db: busy", STORE_UNAVAILABLE, connect),
+    `CONNECT on cid 1 (certificate "bob-laptop") denied: session store unreachable: ` +
+      `"Session store unavailable: /var/s.db: busy"`,
+  );
+  assertEquals(
+    storeDown("Session store unreachable: redis: ECONNREFUSED", UNKNOWN_SESSION, reauth),
+    `REAUTH on cid 1 (certificate "bob-laptop") denied: ${UNKNOWN_SESSION.logReason}: ` +
+      `"Session store unreachable: redis: ECONNREFUSED"`,
+  );
 });
