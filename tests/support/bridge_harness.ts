@@ -18,6 +18,7 @@ import { FakeManagementServer } from "./fake_management_server.ts";
 import { freePort } from "./free_port.ts";
 import { startIdpForBridges, type TestIdp, type TestIdpOptions, type TestUser } from "./idp/mod.ts";
 import { bridgeLoginOverHttp } from "./bridge_browser.ts";
+import { pendingAuthUrl } from "./web_auth.ts";
 
 export const CLIENT_SECRET = "bridge-test-secret";
 
@@ -240,9 +241,7 @@ ${options.extraToml ?? ""}
       5000,
       server,
     );
-    const match = /"WEB_AUTH::([^"]+)"/.exec(line);
-    if (!match) throw new Error(`No WEB_AUTH URL in: ${line}`);
-    return match[1]!;
+    return pendingAuthUrl(line);
   }
 
   /**

@@ -19,6 +19,7 @@ import { redisSettings } from "./redis_settings.ts";
 import { bridgeLoginOverHttp } from "./bridge_browser.ts";
 import { clientEnv } from "./bridge_harness.ts";
 import { connectRedis } from "../../src/sessions/redis_connection.ts";
+import { pendingAuthUrl } from "./web_auth.ts";
 
 export const LEASE_MS = 3_000;
 const CLIENT_SECRET = "cluster-test-secret";
@@ -208,7 +209,7 @@ ${options.extraToml ?? ""}
       clientEnv({ common_name: "alice", session_id: `sess-c${cid}`, session_state: "Initial" }),
     );
     const pending = await openvpn.waitForLine((l) => l.startsWith(`client-pending-auth ${cid} 1 `));
-    const url = new URL(/"WEB_AUTH::([^"]+)"/.exec(pending)![1]!);
+    const url = new URL(pendingAuthUrl(pending));
     if (url.origin !== a.baseUrl) throw new Error(`Sign-in link not from ${a.id}: ${url}`);
     const onB = new URL(url.pathname, b.baseUrl).href;
     const page = await bridgeLoginOverHttp(onB, b.baseUrl, "alice", "alice-password");

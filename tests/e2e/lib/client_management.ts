@@ -1,10 +1,11 @@
 /**
  * The VPN client's own management interface, as an OpenVPN GUI would use it: releases the hold,
- * answers username/password prompts, and turns `>STATE`, `>INFOMSG:WEB_AUTH::` and
+ * answers username/password prompts, and turns `>STATE`, `>INFOMSG:WEB_AUTH:<flags>:` and
  * `Verification Failed` notifications into things a test can wait for.
  */
 
 import { ManagementConnection, quoteArg } from "./management_connection.ts";
+import { parseWebAuth } from "../../support/web_auth.ts";
 
 /** One `>STATE:` notification. */
 export interface ClientState {
@@ -103,13 +104,13 @@ export class ClientManagement {
     return this.states().findLast((state) => state.name === "CONNECTED")?.localIp;
   }
 
-  /** Resolves with the URL of `>INFOMSG:WEB_AUTH::<url>`. */
+  /** Resolves with the URL of `>INFOMSG:WEB_AUTH:<flags>:<url>` (flags, if any, skipped). */
   async waitForWebAuthUrl(timeoutMs = 10_000, since = 0): Promise<string> {
-    const { match } = await this.connection.waitForLine(/^>INFOMSG:WEB_AUTH::(.*)$/, {
+    const { match } = await this.connection.waitForLine(/^>INFOMSG:(WEB_AUTH:.*)$/, {
       since,
       timeoutMs,
     });
-    return match?.[1] ?? "";
+    return parseWebAuth(match?.[1] ?? "")?.url ?? "";
   }
 
   /** Resolves with the AUTH_PENDING state (its description is e.g. `timeout 60`). */

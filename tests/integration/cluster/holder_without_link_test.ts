@@ -9,6 +9,7 @@ import { clientEnv } from "../../support/bridge_harness.ts";
 import { ClusterLab, LEASE_MS } from "../../support/cluster_lab.ts";
 import { freePort } from "../../support/free_port.ts";
 import { pollUntil } from "../../e2e/lib/wait.ts";
+import { pendingAuthUrl } from "../../support/web_auth.ts";
 
 Deno.test({
   name: "cluster: a holder that cannot connect to OpenVPN gives the lease up, and the standby " +
@@ -38,7 +39,7 @@ Deno.test({
       const pending = await lab.openvpn.waitForLine((l) =>
         l.startsWith("client-pending-auth 30 1 ")
       );
-      assertEquals(new URL(/"WEB_AUTH::([^"]+)"/.exec(pending)![1]!).origin, standby.baseUrl);
+      assertEquals(new URL(pendingAuthUrl(pending)).origin, standby.baseUrl);
     } finally {
       await lab.dispose();
     }

@@ -7,6 +7,7 @@ import { assert, assertEquals } from "../../support/assert.ts";
 import { clientEnv } from "../../support/bridge_harness.ts";
 import { bridgeLoginOverHttp } from "../../support/bridge_browser.ts";
 import { ClusterLab } from "../../support/cluster_lab.ts";
+import { pendingAuthUrl } from "../../support/web_auth.ts";
 
 Deno.test({
   name:
@@ -21,7 +22,7 @@ Deno.test({
         clientEnv({ common_name: "alice", session_id: "sess-alice", session_state: "Initial" }),
       );
       const pending = await openvpn.waitForLine((l) => l.startsWith("client-pending-auth 0 1 "));
-      const url = new URL(/"WEB_AUTH::([^"]+)"/.exec(pending)![1]!);
+      const url = new URL(pendingAuthUrl(pending));
       assertEquals(url.origin, a.baseUrl);
       let mark = 0;
       // While B exchanges alice's code, OpenVPN restarts inside its process (as 2.6.14 tells
