@@ -1,11 +1,17 @@
 /**
  * Where a client's sign-in starts: `<base URL>/login/<id>`. The URL is announced to the VPN
- * client inside `WEB_AUTH::<url>`, which a 2.6 client drops silently above 246 characters, so
- * the path and the id are kept short and the base URL's length is checked at config load.
+ * client inside `WEB_AUTH:<flags>:<url>`, which a 2.6 client drops silently above 246
+ * characters, so the path and the id are kept short and the base URL's length is checked at
+ * config load, with each server's flags, by building the longest login URL's extra.
  */
 import { Buffer } from "node:buffer";
 import { isLoopbackHttp } from "../loopback.ts";
-import { MAX_WEB_AUTH_EXTRA_CHARS, WEB_AUTH_PREFIX } from "../management/commands.ts";
+import {
+  ManagementArgumentError,
+  MAX_WEB_AUTH_EXTRA_CHARS,
+  maxWebAuthUrlLength,
+  webAuthExtra,
+} from "../management/commands.ts";
 import { randomToken } from "../random_token.ts";
 
 export const LOGIN_PATH_PREFIX = "/login/";
@@ -38,9 +44,8 @@ export function isLoginId(text: string): boolean {
   return LOGIN_ID.test(text);
 }
 
-/** The longest base URL (no trailing slash) whose login URLs still fit in `WEB_AUTH::`. */
-const MAX_BASE_URL_LENGTH = MAX_WEB_AUTH_EXTRA_CHARS - WEB_AUTH_PREFIX.length -
-  LOGIN_PATH_PREFIX.length - LOGIN_ID_LENGTH;
+/** A login id of the longest shape, for measuring the longest login URL. */
+const LONGEST_LOGIN_ID = "A".repeat(LOGIN_ID_LENGTH);
 
 export function loginUrl(baseUrl: URL, id: string): string {
   return `${baseHref(baseUrl)}${LOGIN_PATH_PREFIX}${id}`;
@@ -69,11 +74,33 @@ export function baseUrlProblems(baseUrl: URL): string[] {
   if (/[?#]/.test(baseUrl.href)) {
     problems.push("Must not contain a query or fragment");
   }
-  const length = baseHref(baseUrl).length;
-  if (length > MAX_BASE_URL_LENGTH) {
+  const tooLong = baseUrlTooLong(baseUrl, []);
+  if (tooLong !== undefined) {
     problems.push(
-      `Too long (${length} characters): login URLs must fit OpenVPN's ${MAX_WEB_AUTH_EXTRA_CHARS}-character WEB_AUTH limit, so the base URL may have at most ${MAX_BASE_URL_LENGTH}`,
+      `Too long (${tooLong.length} characters): login URLs must fit OpenVPN's ${MAX_WEB_AUTH_EXTRA_CHARS}-character WEB_AUTH limit, so the base URL may have at most ${tooLong.most}`,
     );
   }
   return problems;
+}
+
+/**
+ * When login URLs under `baseUrl` would not reach the client in a `WEB_AUTH` extra with `flags`:
+ * the base URL's length and the most it may have with these flags; undefined when they fit. Asks
+ * the command module with the longest login URL, so that a base URL the config accepts can
+ * always be sent.
+ */
+export function baseUrlTooLong(
+  baseUrl: URL,
+  flags: readonly string[],
+): { length: number; most: number } | undefined {
+  try {
+    webAuthExtra(loginUrl(baseUrl, LONGEST_LOGIN_ID), flags);
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof ManagementArgumentError) || error.code !== "too-long") throw error;
+  }
+  return {
+    length: baseHref(baseUrl).length,
+    most: maxWebAuthUrlLength(flags) - LOGIN_PATH_PREFIX.length - LOGIN_ID_LENGTH,
+  };
 }

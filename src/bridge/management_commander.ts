@@ -2,7 +2,8 @@
  * ClientCommander over a management connection: builds each command with the one command
  * module (quoting, escaping, length limits), turns OpenVPN's `ERROR:` replies into rejections,
  * and times each command from sending to OpenVPN's answer (the
- * `management_command_duration_seconds` histogram), failed ones included.
+ * `management_command_duration_seconds` histogram), failed ones included. `webAuthFlags` are
+ * read at each `client-pending-auth`, so a reload's flags apply to the next sign-in.
  *
  * The timing is part of the one async step a command takes here: a decorator around this
  * commander needed a promise and three closures more per command (on Bun 530 against 610-720 ns
@@ -27,6 +28,7 @@ import type { ClientCommander } from "./commander.ts";
 export function managementCommander(
   connection: Pick<ManagementConnection, "send" | "status">,
   metrics: Pick<Metrics, "managementCommand"> = noMetrics,
+  webAuthFlags: () => readonly string[] = () => [],
 ): ClientCommander {
   const send = async (name: ManagementCommandName, command: ManagementCommand) => {
     const start = performance.now();
@@ -46,7 +48,7 @@ export function managementCommander(
         clientPendingAuth(
           cid,
           kid,
-          webAuthExtra(url),
+          webAuthExtra(url, webAuthFlags()),
           timeoutSec,
           // Unknown only while the link is down, when the send fails anyway.
           connection.status().managementVersion ?? PENDING_AUTH_KEY_ID_VERSION,

@@ -59,7 +59,7 @@ export function serverLinkBuilder(
       ...(mayWrite ? { mayWrite } : {}),
     });
     const linkCommander = localizedCommander(
-      managementCommander(connection, deps.metrics),
+      managementCommander(connection, deps.metrics, () => settings().webAuthFlags),
       () => current.value.http.defaultLanguage,
     );
     const serverMetrics = deps.serverMetrics(name);

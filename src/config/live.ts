@@ -1,10 +1,11 @@
 /**
  * Reloading: which keys change while the service runs, and the config a reload puts in force.
  * Live: the policy ([authorization], [[client_config]], each server's own, the claim names),
- * each server's bypass list, sign-in timeout, pending sign-ins per address and username policy,
- * pages (templates, language, confirm step, trusted proxies), the TLS certificate, [log] and
- * [metrics]. Everything else (management address, store, IdP client,
- * base URL, secret, listen address) keeps its old value until a restart, with a warning.
+ * each server's bypass list, sign-in timeout, pending sign-ins per address, username policy and
+ * WEB_AUTH flags (unless base_url changed too: see below), pages (templates, language, confirm
+ * step, trusted proxies), the TLS certificate, [log] and [metrics]. Everything else (management
+ * address, store, IdP client, base URL, secret, listen address) keeps its old value until a
+ * restart, with a warning.
  */
 import type { ResolvedConfig } from "./types.ts";
 
@@ -56,6 +57,12 @@ export function mergeReload(
       }
       return {
         ...server,
+        // The new flags were checked against the new base_url's length (they count toward
+        // WEB_AUTH's limit); the old base_url stays in force until a restart, so with another
+        // base_url they wait for it: with the old one they could make every login URL too long.
+        webAuthFlags: next.http.baseUrl.href === old.http.baseUrl.href
+          ? same.webAuthFlags
+          : server.webAuthFlags,
         bypassCommonNames: same.bypassCommonNames,
         authPendingTimeoutMs: same.authPendingTimeoutMs,
         maxPendingPerAddress: same.maxPendingPerAddress,

@@ -40,6 +40,11 @@ export interface OpenvpnServerConfig {
   reconnectMaxDelayMs: number;
   /** How the user name the VPN client sends must relate to the signed-in identity. */
   usernamePolicy: "any" | "empty_or_match" | "match";
+  /**
+   * The flags of `WEB_AUTH:<flags>:<url>` in each `client-pending-auth` (`external`: open the
+   * system browser, not a webview); checked by management/web_auth_flags.ts.
+   */
+  webAuthFlags: readonly string[];
   /** The server's own `[openvpn.authorization]`, else the top-level `[authorization]`. */
   authorization: AuthorizationConfig;
   /** The server's own `[[openvpn.client_config]]`, else the top-level `[[client_config]]`. */

@@ -24,10 +24,15 @@ import type {
 } from "../config/types.ts";
 import type { Secret } from "../config/secret.ts";
 import { bypassPatternWarning, compileBypassPattern } from "../bridge/bypass_patterns.ts";
-import { baseUrlProblems } from "../bridge/login_url.ts";
+import { baseUrlProblems, baseUrlTooLong } from "../bridge/login_url.ts";
 import { proxyRange } from "../http/client_ip.ts";
 import { formActionOrigin } from "../http/security_headers.ts";
-import { ManagementArgumentError, passwordLine } from "../management/commands.ts";
+import {
+  ManagementArgumentError,
+  MAX_WEB_AUTH_EXTRA_CHARS,
+  passwordLine,
+} from "../management/commands.ts";
+import { webAuthFlagsProblems } from "../management/web_auth_flags.ts";
 import { isLoopbackHost } from "../loopback.ts";
 import { parseCaCertificates } from "../oidc/ca_certificates.ts";
 import { checkOidcConfig, oidcConfigWarnings } from "../oidc/config_checks.ts";
@@ -100,6 +105,7 @@ export function resolveConfig(
     issue,
     (path, message) => serverWarnings.push({ path, message }),
   );
+  if (http && resolvedServers) checkWebAuthLength(http.baseUrl, resolvedServers, servers, issue);
   const sessions = resolveSessions(values.sessions, issue);
   const cluster = resolveCluster(values.cluster, sessions.backend, issue);
   if (oidc && oidc.rolesClaim === undefined) {
@@ -319,6 +325,9 @@ function resolveServers(
         issue(`${at}.password`, error.message);
       }
     }
+    for (const { index: flagIndex, message } of webAuthFlagsProblems(values.web_auth_flags)) {
+      issue(`${at}.web_auth_flags[${flagIndex}]`, message);
+    }
     const authorization = values.authorization
       ? resolveAuthorization(values.authorization, `${at}.authorization`, issue)
       : defaults.authorization;
@@ -336,11 +345,38 @@ function resolveServers(
       commandTimeoutMs: values.command_timeout,
       reconnectMaxDelayMs: values.reconnect_max_delay,
       usernamePolicy: values.username_policy,
+      webAuthFlags: [...values.web_auth_flags],
       authorization,
       clientConfig,
     });
   });
   return resolved.length === servers.length ? resolved : undefined;
+}
+
+/**
+ * The flags count toward the 246 characters a 2.6 client shows of `WEB_AUTH:<flags>:<url>`: a
+ * base URL that fits without them may not fit with a server's. Said at that server's flags (a
+ * base URL too long even without flags is http.base_url's problem alone); servers whose flags
+ * are refused anyway are left out.
+ */
+function checkWebAuthLength(
+  baseUrl: URL,
+  resolved: readonly OpenvpnServerConfig[],
+  servers: readonly ServerValues[],
+  issue: Issue,
+): void {
+  if (baseUrlTooLong(baseUrl, []) !== undefined) return;
+  for (const server of resolved) {
+    if (webAuthFlagsProblems(server.webAuthFlags).length > 0) continue;
+    const tooLong = baseUrlTooLong(baseUrl, server.webAuthFlags);
+    if (tooLong === undefined) continue;
+    issue(
+      `${serverPath(servers, server.name)}.web_auth_flags`,
+      `Too long with these flags: OpenVPN's ${MAX_WEB_AUTH_EXTRA_CHARS}-character WEB_AUTH limit ` +
+        `counts them, so with them http.base_url may have at most ${tooLong.most} characters, ` +
+        `and it has ${tooLong.length} (shorten base_url or drop a flag)`,
+    );
+  }
 }
 
 function resolveHttp(values: Values["http"], issue: Issue): HttpConfig | undefined {

@@ -187,6 +187,8 @@ export const SERVER_SPEC = {
     default: "empty_or_match",
     oneOf: ["any", "empty_or_match", "match"],
   },
+  // Checked against the flags OpenVPN defines (management/web_auth_flags.ts).
+  web_auth_flags: { type: "strings", default: [] },
 } as const satisfies SectionSpec;
 
 /** Tables a server table may hold besides its keys. */

@@ -10,7 +10,8 @@
  *   overflows, so a line (with its `\n`) must stay within 768 bytes to be safe even when
  *   several commands are written at once;
  * - bytes below 0x20 and 0x7f are silently dropped by OpenVPN, so we reject them instead;
- * - a 2.6 client shows `>INFOMSG:WEB_AUTH::<url>` only up to 246 characters.
+ * - a 2.6 client shows `>INFOMSG:WEB_AUTH:<flags>:<url>` only up to 246 characters, flags
+ *   included (push.c prints `>INFOMSG:` and the extra into 256 bytes with its NUL).
  */
 import type { Secret } from "../config/secret.ts";
 import type { ReplyKind } from "./events.ts";
@@ -20,12 +21,14 @@ import {
   PENDING_AUTH_TIMEOUT_VERSION,
   servesBrowserSignIn,
 } from "./openvpn_version.ts";
+import { webAuthFlagsProblems } from "./web_auth_flags.ts";
 
 export type ManagementArgumentErrorCode =
   | "control-character"
   | "too-long"
   | "invalid-id"
   | "invalid-number"
+  | "invalid-flag"
   | "reserved-line"
   | "reserved-prefix"
   | "unsupported-version";
@@ -57,7 +60,6 @@ export interface ManagementCommand {
 const MAX_PARAMETER_CHARS = 256;
 const MAX_LINE_BYTES = 768;
 export const MAX_WEB_AUTH_EXTRA_CHARS = 246;
-export const WEB_AUTH_PREFIX = "WEB_AUTH::";
 /**
  * OpenVPN reads `client-auth` config lines with a 256-byte line buffer that also holds the line
  * end and the terminating NUL, so 254 bytes of text is the most that arrives whole.
@@ -120,13 +122,35 @@ function command(name: string, lines: string[], reply: ReplyKind): ManagementCom
   return { name, text: lines.join("\n"), reply } as ManagementCommand;
 }
 
+/** `WEB_AUTH:<flags>:`, what comes before the URL in the extra (flags separated by commas). */
+function webAuthPrefix(flags: readonly string[]): string {
+  return `WEB_AUTH:${flags.join(",")}:`;
+}
+
 /**
- * `WEB_AUTH::<url>`, the `client-pending-auth` extra that makes a client open a login URL.
- * Throws when longer than 246 characters: a 2.6 client silently drops such a message.
+ * How many characters (UTF-8 bytes) of login URL fit in a `WEB_AUTH` extra with these flags:
+ * {@link webAuthExtra} refuses a longer one (the config's base URL check says how long a base
+ * URL may be with it).
  */
-export function webAuthExtra(url: string): string {
+export function maxWebAuthUrlLength(flags: readonly string[]): number {
+  return MAX_WEB_AUTH_EXTRA_CHARS - webAuthPrefix(flags).length;
+}
+
+/**
+ * `WEB_AUTH:<flags>:<url>`, the `client-pending-auth` extra that makes a client open a login
+ * URL; `WEB_AUTH::<url>` without flags. Throws when longer than 246 characters (a 2.6 client
+ * silently drops such a message) or when a flag is not one the bridge sends (web_auth_flags.ts).
+ */
+export function webAuthExtra(url: string, flags: readonly string[] = []): string {
+  const flagProblem = webAuthFlagsProblems(flags)[0];
+  if (flagProblem !== undefined) {
+    throw new ManagementArgumentError(
+      "invalid-flag",
+      `Invalid WEB_AUTH flags: ${flagProblem.message}`,
+    );
+  }
   assertNoControl("login URL", url);
-  const extra = `${WEB_AUTH_PREFIX}${url}`;
+  const extra = `${webAuthPrefix(flags)}${url}`;
   const size = byteLength(extra);
   if (size > MAX_WEB_AUTH_EXTRA_CHARS) {
     throw new ManagementArgumentError(

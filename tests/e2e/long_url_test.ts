@@ -20,10 +20,12 @@ import { withStack } from "./lib/stack.ts";
 
 const skip = announceSkip("the e2e long URL test", browserLabSkipReason());
 
-/** What a 2.6 client forwards to its GUI at most (`WEB_AUTH::` plus the URL). */
+/** What a 2.6 client forwards to its GUI at most (`WEB_AUTH:<flags>:` plus the URL). */
 const WEB_AUTH_LIMIT = 246;
 /** The longest base URL whose login URLs fit: 246 - "WEB_AUTH::" - "/login/" - 27-char id. */
 const MAX_BASE_URL = WEB_AUTH_LIMIT - "WEB_AUTH::".length - "/login/".length - 27;
+/** The same with `web_auth_flags = ["external"]`: the flag counts (README: 194). */
+const MAX_BASE_URL_EXTERNAL = MAX_BASE_URL - "external".length;
 
 /** A realistic base URL behind a path-routing proxy, padded to exactly `length` characters. */
 function longBaseUrl(origin: string, length: number): string {
@@ -82,6 +84,48 @@ Deno.test({
         await client.waitForState("CONNECTED", 20_000);
         const ping = await s.lab.pingServer(3);
         assert(ping.allReplied, ping.output);
+      });
+    } finally {
+      await proxy.shutdown();
+    }
+  },
+});
+
+Deno.test({
+  name: 'web_auth_flags = ["external"] with the longest base URL it allows: the client passes ' +
+    "WEB_AUTH:external:<url> (246 characters) to its GUI side whole, and the harness reads the " +
+    "URL out of it",
+  ignore: skip !== undefined,
+  async fn() {
+    const proxyPort = await freePort();
+    const listenPort = await freePort();
+    const baseUrl = longBaseUrl(`http://127.0.0.1:${proxyPort}`, MAX_BASE_URL_EXTERNAL);
+    const proxy = startPrefixProxy(
+      proxyPort,
+      new URL(baseUrl).pathname,
+      `http://127.0.0.1:${listenPort}`,
+    );
+    try {
+      await withStack({
+        listenPort,
+        // The server's label is the lab's, so the IdP (started first) is told the base URL here.
+        extraRedirectUris: [`${baseUrl}/oauth2/callback`],
+        bridge: (lab) => ({
+          baseUrl,
+          serverToml: { [lab.server.label]: 'web_auth_flags = ["external"]' },
+        }),
+      }, async (s) => {
+        const client = await s.lab.startClient({ name: "alice-laptop" });
+        const { url, page } = await s.signIn(client, "alice", "alice-password");
+        assert(url.startsWith(`${baseUrl}/login/`), url);
+        assertEquals(`WEB_AUTH:external:${url}`.length, WEB_AUTH_LIMIT);
+        assert(client.lines.includes(`>INFOMSG:WEB_AUTH:external:${url}`), client.lines.join("\n"));
+        assertNotMatch(
+          await Deno.readTextFile(client.logPath),
+          /Received INFO command is too long/,
+        );
+        assertMatch(page.text, /You are connected/);
+        await client.waitForState("CONNECTED", 20_000);
       });
     } finally {
       await proxy.shutdown();

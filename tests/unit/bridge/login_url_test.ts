@@ -1,6 +1,11 @@
 import { assert, assertEquals } from "../../support/assert.ts";
 import { Buffer } from "node:buffer";
-import { baseUrlProblems, isLoginId, newLoginId } from "../../../src/bridge/login_url.ts";
+import {
+  baseUrlProblems,
+  baseUrlTooLong,
+  isLoginId,
+  newLoginId,
+} from "../../../src/bridge/login_url.ts";
 
 const T = Date.UTC(2026, 11, 2, 12, 0, 0);
 
@@ -52,6 +57,23 @@ Deno.test("the longest base URL allowed makes a login URL of exactly 246 charact
   assertEquals(baseUrlProblems(longest), []);
   assertEquals(`WEB_AUTH::${longest.href}/login/${newLoginId(T)}`.length, 246);
   assertEquals(baseUrlProblems(new URL(longest.href + "p")).length, 1);
+});
+
+Deno.test("baseUrlTooLong() counts the WEB_AUTH flags: with external the base URL may have 194 characters", () => {
+  const origin = "https://vpn.example.com/";
+  const longest = new URL(origin + "p".repeat(194 - origin.length));
+  assertEquals(baseUrlTooLong(longest, ["external"]), undefined);
+  assertEquals(
+    `WEB_AUTH:external:${longest.href}/login/${newLoginId(T)}`.length,
+    246,
+  );
+  const over = new URL(longest.href + "p");
+  assertEquals(baseUrlTooLong(over, []), undefined);
+  assertEquals(baseUrlTooLong(over, ["external"]), { length: 195, most: 194 });
+  assertEquals(baseUrlTooLong(new URL(origin + "p".repeat(203 - origin.length)), []), {
+    length: 203,
+    most: 202,
+  });
 });
 
 Deno.test("baseUrlProblems() refuses a base URL ending in a bare ? or #, which links would keep", () => {

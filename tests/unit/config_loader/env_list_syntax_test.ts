@@ -108,6 +108,7 @@ Deno.test("every list key refuses a bare value with a comma (but where items are
     "http.trusted_proxies",
     "oidc.scopes",
     "openvpn.bypass_common_names",
+    "openvpn.web_auth_flags",
   ]);
   const patternKeys = LIST_VARIABLES.filter(({ section, key }) =>
     listItems(section, key) === "patterns"

@@ -32,6 +32,7 @@ password = "management-pw-1"
 auth_pending_timeout = "3m"
 bypass_common_names = ["^site-a$"]
 username_policy = "empty_or_match"
+web_auth_flags = []
 command_timeout = "10s"
 reconnect_max_delay = "30s"
 
@@ -111,6 +112,12 @@ const LIVE: Change[] = [
     from: 'username_policy = "empty_or_match"',
     to: 'username_policy = "match"',
     read: (c) => c.servers[0]!.usernamePolicy,
+  },
+  {
+    key: "openvpn.web_auth_flags",
+    from: "web_auth_flags = []",
+    to: 'web_auth_flags = ["external"]',
+    read: (c) => c.servers[0]!.webAuthFlags,
   },
   {
     key: "oidc.username_claim",
@@ -337,13 +344,19 @@ for (const change of RESTART_ONLY) {
   });
 }
 
+/**
+ * The restart-only keys that hold back no live key. A new base_url holds back a new
+ * web_auth_flags, checked against it (web_auth_flags_test.ts).
+ */
+const RESTART_ONLY_ALONE = RESTART_ONLY.filter((change) => change.key !== "http.base_url");
+
 Deno.test("reload: live and restart-only keys changed together: the live ones take, the others are named", () => {
-  const { old, next, config, kept } = reload([...LIVE, ...RESTART_ONLY]);
+  const { old, next, config, kept } = reload([...LIVE, ...RESTART_ONLY_ALONE]);
   for (const change of LIVE) assertEquals(change.read(config), change.read(next), change.key);
-  for (const change of RESTART_ONLY) {
+  for (const change of RESTART_ONLY_ALONE) {
     assertEquals(change.read(config), change.read(old), change.key);
   }
-  assertEquals(kept.toSorted(), RESTART_ONLY.map((change) => change.key).toSorted());
+  assertEquals(kept.toSorted(), RESTART_ONLY_ALONE.map((change) => change.key).toSorted());
 });
 
 /** Two servers, the second with its own policy and lines (README, "Several OpenVPN servers"). */
@@ -583,8 +596,12 @@ function everyKeyChanged(): { kept: string[]; keysOfTheFile: Set<string> } {
       'roles_claim = "realm_access.roles"\nauthorize_params = { prompt = "login" }',
     ) + '\n[cluster]\nenabled = true\ninstance_id = "bridge-1"\n',
   ).config;
+  const changedLeaves = everyLeafChanged(old) as ResolvedConfig;
   const next = {
-    ...everyLeafChanged(old) as ResolvedConfig,
+    ...changedLeaves,
+    // The same base_url: a new one holds back a new web_auth_flags (web_auth_flags_test.ts),
+    // which would then read as a key that never changes live.
+    http: { ...changedLeaves.http, baseUrl: old.http.baseUrl },
     // The same one server, so that its keys are named as in the file: `openvpn.management`.
     servers: old.servers.map((server) => ({
       ...everyLeafChanged(server) as ResolvedConfig["servers"][number],
@@ -632,10 +649,12 @@ function namedInLiveList(list: string, key: string): boolean {
 Deno.test("reload: every key the merge takes live is in README's Live list", () => {
   const { kept, keysOfTheFile } = everyKeyChanged();
   // Not changed by everyKeyChanged: a secret's `_file` (the secret it holds is compared),
-  // the server's name (a server is known by it), [cluster]'s presence (left on).
+  // the server's name (a server is known by it), [cluster]'s presence (left on), base_url
+  // (everyKeyChanged says why).
   const unchanged = (key: string) =>
     key.endsWith("_file") && keysOfTheFile.has(key.slice(0, -"_file".length)) ||
     key === "openvpn.name" ||
+    key === "http.base_url" ||
     key === "cluster.enabled";
   const live = [...keysOfTheFile].filter((key) => !kept.includes(key) && !unchanged(key));
   // The key the list once left out: the merge does take it live.

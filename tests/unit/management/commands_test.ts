@@ -9,6 +9,7 @@ import {
   clientPendingAuth,
   holdRelease,
   ManagementArgumentError,
+  maxWebAuthUrlLength,
   parseManagementVersion,
   passwordLine,
   quoteArgument,
@@ -70,6 +71,74 @@ Deno.test("webAuthExtra() builds WEB_AUTH:: and rejects more than 246 characters
   assertEquals(webAuthExtra(longest).length, 246);
   const error = assertThrows(() => webAuthExtra(`${longest}a`), ManagementArgumentError, "246");
   assertEquals(error.code, "too-long");
+});
+
+Deno.test("webAuthExtra() puts the flags between WEB_AUTH: and the URL, commas between them", () => {
+  assertEquals(
+    webAuthExtra("https://vpn.example.com/l/abc", ["external"]),
+    "WEB_AUTH:external:https://vpn.example.com/l/abc",
+  );
+  assertEquals(
+    webAuthExtra("https://vpn.example.com/l/abc", []),
+    webAuthExtra("https://vpn.example.com/l/abc"),
+  );
+  const command = clientPendingAuth(
+    0,
+    1,
+    webAuthExtra("http://127.0.0.1:9999/x", ["external"]),
+    120,
+    5,
+  );
+  assertEquals(
+    command.text,
+    'client-pending-auth 0 1 "WEB_AUTH:external:http://127.0.0.1:9999/x" 120',
+  );
+});
+
+Deno.test("webAuthExtra() counts the flags toward the 246 characters: 228 of URL fit with external", () => {
+  assertEquals(maxWebAuthUrlLength([]), 236);
+  assertEquals(maxWebAuthUrlLength(["external"]), 228);
+  const longest = `https://x/${"a".repeat(228 - 10)}`;
+  assertEquals(webAuthExtra(longest, ["external"]).length, 246);
+  // Fits without flags, not with them.
+  assertEquals(webAuthExtra(`${longest}a`).length, 239);
+  const error = assertThrows(
+    () => webAuthExtra(`${longest}a`, ["external"]),
+    ManagementArgumentError,
+    "WEB_AUTH extra is 247 characters, clients accept 246",
+  );
+  assertEquals(error.code, "too-long");
+});
+
+Deno.test("webAuthExtra() refuses a flag the bridge does not send: no : or , can get in, none twice", () => {
+  for (
+    const flags of [
+      ["external:https://evil.example"],
+      ["external,hidden"],
+      ["hidden"],
+      ["proxy"],
+      ["External"],
+      [""],
+      ["external", "external"],
+      ["external\n"],
+    ]
+  ) {
+    const error = assertThrows(
+      () => webAuthExtra("https://vpn.example.com/l/abc", flags),
+      ManagementArgumentError,
+      "Invalid WEB_AUTH flags",
+    );
+    assertEquals(error.code, "invalid-flag", JSON.stringify(flags));
+  }
+});
+
+Deno.test("clientPendingAuth() escapes the extra with flags as without: one quoted argument", () => {
+  const extra = webAuthExtra('https://x/a"b\\c d', ["external"]);
+  assertEquals(extra, 'WEB_AUTH:external:https://x/a"b\\c d');
+  assertEquals(
+    clientPendingAuth(4, 2, extra, 60, 5).text,
+    'client-pending-auth 4 2 "WEB_AUTH:external:https://x/a\\"b\\\\c d" 60',
+  );
 });
 
 Deno.test("clientPendingAuth() uses the 4-argument form for management version 5 (OpenVPN 2.6.2+)", () => {
