@@ -992,12 +992,18 @@ export class Admission {
           await sessionEnd.revokeToken(session.username, rotated.refreshToken, session.sid);
         } else session = kept;
       }
-      if (error instanceof IdpUnreachableError && config.idpUnreachable === "allow") {
-        log.warning(
+      // The periodic re-check (`disconnect`) tells an outage once, not a warning per session
+      // (recheck_outage.ts): this session's part of it is at debug.
+      const unreachable = error instanceof IdpUnreachableError
+        ? { error: error.message, setting: config.idpUnreachable }
+        : undefined;
+      const outageLevel = disconnect ? "debug" : "warning";
+      if (unreachable?.setting === "allow") {
+        log[outageLevel](
           "Identity provider unreachable; judging {username} on the session (idp_unreachable = allow)",
           { username: session.username },
         );
-        return await this.#rejudge(session, client, disconnect);
+        return { ...await this.#rejudge(session, client, disconnect), idpUnreachable: unreachable };
       }
       // Refused once the refresh token had run out: the IdP session ended by its timeouts, not
       // (as far as anyone can tell) because the user was disabled.
@@ -1006,7 +1012,11 @@ export class Admission {
       // ended) is the check working as meant, told again by the denial and audit lines: info. A
       // refusal of the bridge's own request (invalid_client) or an IdP that could not answer is
       // the operator's to mend: a warning.
-      const level = error instanceof IdpRejectedError ? "info" : "warning";
+      const level = error instanceof IdpRejectedError
+        ? "info"
+        : unreachable === undefined
+        ? "warning"
+        : outageLevel;
       if (expired) {
         log[level](
           "Refresh for {username} failed: {error}; the refresh token had expired at {expiredAt} " +
@@ -1031,7 +1041,9 @@ export class Admission {
         });
       } else if (disconnect) await sessionEnd.disconnect(session);
       const denial = expired ? REFRESH_TOKEN_EXPIRED : refreshCheckDenial(error);
-      return { admit: false, denial, session };
+      return unreachable === undefined
+        ? { admit: false, denial, session }
+        : { admit: false, denial, session, idpUnreachable: unreachable };
     }
     let claims = result.claims;
     if (claims === undefined) {

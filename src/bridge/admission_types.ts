@@ -15,6 +15,7 @@ import type { SessionEnd } from "./session_end.ts";
 import type { LimitEndReason, SessionLimit } from "./session_limit.ts";
 import type { UnstoredRefreshTokens } from "./unstored_refresh_tokens.ts";
 import type { UsernamePolicy } from "./username_policy.ts";
+import type { UnreachableAtRecheck } from "./recheck_outage.ts";
 
 export interface AdmissionConfig {
   /**
@@ -156,8 +157,13 @@ export interface SignInAnswerHolder {
 /**
  * A re-checked session. Admitted: the session as stored now (rotated refresh token, fresh
  * claims). Denied: the session has ended (deleted, its newest refresh token revoked), unless
- * the IdP could not be asked and the denial only fails closed for now.
+ * the IdP could not be asked and the denial only fails closed for now. `idpUnreachable`: the
+ * IdP could not be asked, and `sessions.idp_unreachable` decided (the periodic re-check tells
+ * such an outage once: recheck_outage.ts).
  */
 export type Recheck =
-  | { admit: true; session: Session; lines: readonly string[]; refreshed: boolean }
-  | { admit: false; denial: Denial; session: Session };
+  & (
+    | { admit: true; session: Session; lines: readonly string[]; refreshed: boolean }
+    | { admit: false; denial: Denial; session: Session }
+  )
+  & { idpUnreachable?: UnreachableAtRecheck };

@@ -9,6 +9,7 @@ import { MANAGEMENT_TOO_OLD } from "../management/openvpn_version.ts";
 import type { DenialReason } from "../metrics/port.ts";
 import type { OidcError, OidcErrorCode } from "../oidc/errors.ts";
 import { IDP_SESSION_HINT } from "./refresh_expiry.ts";
+import { IDP_UNREACHABLE_HINT } from "./idp_unreachable_hint.ts";
 
 export interface Denial {
   /** One of the fixed codes in metrics/port.ts (DENIAL_REASONS). */
@@ -38,13 +39,6 @@ const OWN_CODES: Partial<Record<OidcErrorCode, DenialReason>> = {
 export function idpDenial(error: OidcError, failure: "idp_error" | "recheck_failed"): Denial {
   return { code: OWN_CODES[error.code] ?? failure, reason: error.reason, logReason: error.code };
 }
-
-/**
- * For the log of a refresh check denied because the IdP could not answer: what decides that
- * (README: sessions.idp_unreachable), which the operator can change.
- */
-export const IDP_UNREACHABLE_HINT = 'sessions.idp_unreachable = "deny" (the default) fails ' +
-  'closed while the IdP cannot be asked; "allow" keeps users connected on their stored session';
 
 /** A refresh check's failure as a denial: idpDenial, with IDP_UNREACHABLE_HINT when it applies. */
 export function refreshCheckDenial(error: OidcError): Denial {

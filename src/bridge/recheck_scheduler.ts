@@ -20,6 +20,7 @@
 import type { Logger } from "@logtape/logtape";
 import { type Clock, MAX_TIMER_DELAY_MS, type TimerHandle } from "../clock.ts";
 import type { Session, SessionStore } from "../sessions/types.ts";
+import { RecheckOutage, type UnreachableAtRecheck } from "./recheck_outage.ts";
 
 /** Slices are at least this long, so a short interval does not wake the loop needlessly. */
 const MIN_SLICE_MS = 1_000;
@@ -36,11 +37,13 @@ export interface BoundSession {
  * now; a refused client is killed and its session ended, the refusal counted and audited).
  * Undefined when the session is no longer bound there (or has ended meanwhile); `admit: false`
  * when the client was refused (its session has ended, or the IdP was unreachable and
- * `idp_unreachable = "deny"`).
+ * `idp_unreachable = "deny"`). `idpUnreachable`: the IdP could not be asked (RecheckOutage).
  */
 export type RecheckSession = (
   bound: BoundSession,
-) => Promise<{ admit: boolean; session: Session } | undefined>;
+) => Promise<
+  { admit: boolean; session: Session; idpUnreachable?: UnreachableAtRecheck } | undefined
+>;
 
 export interface RecheckSchedulerDeps {
   intervalMs: number;
@@ -116,9 +119,11 @@ export class RecheckScheduler {
   #stopped = true;
   /** Wakes a slice that waits between two re-checks, so stop() need not wait it out. */
   #wake: (() => void) | undefined;
+  readonly #outage: RecheckOutage;
 
   constructor(deps: RecheckSchedulerDeps) {
     this.#deps = deps;
+    this.#outage = new RecheckOutage(deps.log, () => deps.clock.monotonic());
     this.#slices = sliceCount(deps.intervalMs);
     this.#sliceMs = deps.intervalMs / this.#slices;
   }
@@ -137,6 +142,7 @@ export class RecheckScheduler {
     this.#deps.clock.clearTimeout(this.#timer);
     this.#wake?.();
     await this.#running;
+    this.#outage.stopped();
   }
 
   /**
@@ -201,11 +207,19 @@ export class RecheckScheduler {
     const { log } = this.#deps;
     try {
       const outcome = await this.#deps.recheck(member);
-      if (!outcome || outcome.admit) return;
+      if (!outcome) return;
+      const unreachable = outcome.idpUnreachable;
+      // Any answer of the IdP ends an outage; a session without a refresh token, which was
+      // not asked about, does too: the next re-check that cannot ask begins another.
+      if (unreachable === undefined) this.#outage.reached();
+      else this.#outage.unreachable(member.sessionId, unreachable);
+      if (outcome.admit) return;
+      // A client disconnected for the outage is told by its line and its audit line.
+      const level = unreachable?.setting === "deny" ? "debug" : "info";
       const { username, cid } = outcome.session;
       if (cid === undefined) {
-        log.info("Re-check refused {username} (no client connected)", { username });
-      } else log.info("Re-check refused {username} (cid {cid})", { username, cid });
+        log[level]("Re-check refused {username} (no client connected)", { username });
+      } else log[level]("Re-check refused {username} (cid {cid})", { username, cid });
     } catch (error) {
       log.warning("Re-check of a session on {server} failed: {error}", {
         server: member.server,

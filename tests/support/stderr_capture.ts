@@ -35,3 +35,19 @@ export function linesLogged(format: "text" | "json", journal: boolean, log: () =
     configureLogging("warning", "text", false);
   }
 }
+
+/** linesLogged of work that goes on over turns (timers, I/O): journal off. */
+export async function linesLoggedBy(
+  format: "text" | "json",
+  work: () => Promise<unknown>,
+): Promise<string[]> {
+  configureLogging("debug", format, false);
+  const capture = captureStderr();
+  try {
+    await work();
+    return capture.lines();
+  } finally {
+    capture.restore();
+    configureLogging("warning", "text", false);
+  }
+}
