@@ -100,10 +100,8 @@ const MESSAGES: Record<AuditEvent, { verb: string; tail: string }> = {
   recheck_denied: { verb: "re-check refused", tail: ": {reason}" },
   session_ended: { verb: "session ended", tail: ": {reason}" },
   established: { verb: "established", tail: "" },
-  client_left: {
-    verb: "client left",
-    tail: " after {durationSec} s: {bytesReceived} bytes received, {bytesSent} sent",
-  },
+  // leftText(): the facts its DISCONNECT gave.
+  client_left: { verb: "client left", tail: "" },
 };
 
 /** The cid of a line: none when the session is no client's (ended while none was connected). */
@@ -130,6 +128,24 @@ function vpnAddressText(details: AuditDetails | undefined): string {
   return addresses.length === 0 ? ": no VPN address" : `: VPN address ${addresses.join(", ")}`;
 }
 
+/**
+ * How long and how much a client that left was connected, each as its DISCONNECT told (a value
+ * OpenVPN left out, or sent as no number, is not said: `after null s` read as a fault).
+ */
+function leftText(details: AuditDetails | undefined): string {
+  const received = details?.bytesReceived !== undefined;
+  const sent = details?.bytesSent !== undefined;
+  const bytes = received && sent
+    ? "{bytesReceived} bytes received, {bytesSent} sent"
+    : received
+    ? "{bytesReceived} bytes received"
+    : sent
+    ? "{bytesSent} bytes sent"
+    : "";
+  const duration = details?.durationSec === undefined ? "" : " after {durationSec} s";
+  return bytes === "" ? duration : `${duration}: ${bytes}`;
+}
+
 /** The text line's template for one audit line, naming the facts it has only. */
 function auditMessage(
   event: AuditEvent,
@@ -151,6 +167,8 @@ function auditMessage(
   const beforeSignIn = user === "" && event === "denied" ? " before anyone signed in" : "";
   const end = event === "established"
     ? `${details?.clientPort === undefined ? "" : " port {clientPort}"}${vpnAddressText(details)}`
+    : event === "client_left"
+    ? leftText(details)
     : tail;
   return `${verb}${user} ${where}${beforeSignIn}${end}`;
 }

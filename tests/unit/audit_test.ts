@@ -152,6 +152,34 @@ Deno.test("audit() text lines of a client that left name how long and how much",
   );
 });
 
+Deno.test("audit() text lines of a client that left leave out what its DISCONNECT did not tell; JSON has null there, as for any fact a line lacks", () => {
+  const left = (details: Record<string, number>) => {
+    configureLogging("info", "text");
+    const [text] = captured(() => audit("client_left", WHO, undefined, details));
+    configureLogging("info", "json");
+    const [json] = captured(() => audit("client_left", WHO, undefined, details));
+    const { durationSec, bytesReceived, bytesSent } = JSON.parse(json!).properties;
+    return {
+      tail: text!.slice(text!.indexOf('"198.51.100.7"') + '"198.51.100.7"'.length),
+      json: [durationSec, bytesReceived, bytesSent],
+    };
+  };
+  assertEquals(left({ durationSec: 60 }), { tail: " after 60 s", json: [60, null, null] });
+  assertEquals(left({ bytesReceived: 1000, bytesSent: 2000 }), {
+    tail: ": 1000 bytes received, 2000 sent",
+    json: [null, 1000, 2000],
+  });
+  assertEquals(left({ durationSec: 60, bytesSent: 2000 }), {
+    tail: " after 60 s: 2000 bytes sent",
+    json: [60, null, 2000],
+  });
+  assertEquals(left({ durationSec: 60, bytesReceived: 1000 }), {
+    tail: " after 60 s: 1000 bytes received",
+    json: [60, 1000, null],
+  });
+  assertEquals(left({}), { tail: "", json: [null, null, null] });
+});
+
 /** The marker a cut value ends with, for a value of `length` UTF-16 units cut to `kept`. */
 const cutMarker = (length: number, kept: number) => `…(+${length - kept} chars)`;
 /** The plain characters a value of `length` keeps: MAX_VALUE_BYTES less its marker's bytes. */
