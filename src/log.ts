@@ -28,7 +28,7 @@ import { escapeLeftRawByJson, printable } from "./printable_text.ts";
 import { writeAllSync } from "./write_all_sync.ts";
 
 export type { Logger };
-export { quotedList, words } from "./log_words.ts";
+export { quotedList, words, wordsFor } from "./log_words.ts";
 
 const ROOT = "openvpn-auth-oidc";
 /** The audit log's category (src/audit.ts), routed and levelled on its own. */

@@ -6,7 +6,7 @@
  * string.
  */
 import type { LogRecord } from "@logtape/logtape";
-import { Words, words } from "./log_words.ts";
+import { Words } from "./log_words.ts";
 
 const MASK = "***";
 
@@ -109,8 +109,9 @@ function maskValue(value: unknown, found: Set<unknown>, depth: number): unknown 
   if (typeof value === "string") return maskUrlPasswords(value);
   if (value instanceof Words) {
     // Code's words may quote data (a user name), which may hold a URL.
-    const masked = maskUrlPasswords(value.text);
-    return masked === value.text ? value : words(masked);
+    const text = maskUrlPasswords(value.text);
+    const datum = maskUrlPasswords(value.value);
+    return text === value.text && datum === value.value ? value : new Words(text, datum);
   }
   if (typeof value !== "object" || value === null) return value;
   if (Array.isArray(value)) {

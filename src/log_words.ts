@@ -11,24 +11,37 @@ import type { LogRecord } from "@logtape/logtape";
 
 export class Words {
   readonly text: string;
+  /** What a JSON line's property holds: the words, or the datum they stand for (wordsFor). */
+  readonly value: string;
 
-  constructor(text: string) {
+  constructor(text: string, value: string = text) {
     this.text = text;
+    this.value = value;
   }
 
   toString(): string {
     return this.text;
   }
 
-  /** A JSON line's property holds the words as a string. */
   toJSON(): string {
-    return this.text;
+    return this.value;
   }
 }
 
 /** `text`, written into a log message as part of its sentence: see Words. */
 export function words(text: string): Words {
   return new Words(text);
+}
+
+/**
+ * A datum that reads as no value in a sentence, told there in `text`, and held as itself
+ * (`value`) in a JSON line's property: a client without a certificate has the name "", which a
+ * text line wrote `certificate ""` (or, with a placeholder in its place, as if a certificate were
+ * named `"(no certificate)"`), and a JSON line's property is "", what README says of a name there
+ * is none of.
+ */
+export function wordsFor(value: string, text: string): Words {
+  return new Words(text, value);
 }
 
 /**

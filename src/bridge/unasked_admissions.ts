@@ -32,6 +32,7 @@
 import type { Logger } from "@logtape/logtape";
 import type { Clock } from "../clock.ts";
 import { loggedCertificateName } from "../logged_certificate.ts";
+import type { Words } from "../log_words.ts";
 import type { ClientEnv } from "../management/events.ts";
 import { isKnownRun } from "../management/openvpn_run.ts";
 import type { ServerMetrics } from "../metrics/port.ts";
@@ -104,7 +105,7 @@ export interface UnaskedAdmissionsDeps {
 }
 
 /** An ESTABLISHED client, as the log lines name it. */
-type Established = { cid: number; commonName: string; clientIp: string };
+type Established = { cid: number; commonName: string | Words; clientIp: string };
 
 /** Each cause's line: the config causes name the line to fix, an ended session blames none. */
 const REPORTS: Record<UnaskedCause, { level: "warning" | "error"; message: string }> = {

@@ -7,7 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import type { RevocationTarget } from "../bridge/revocation.ts";
-import { loggedCertificateName } from "../logged_certificate.ts";
+import { certificateNameText } from "../logged_certificate.ts";
 import { printable, printableJson } from "../printable_text.ts";
 import { table } from "./text_table.ts";
 import { ServiceNotRunningError } from "./client.ts";
@@ -230,7 +230,7 @@ const SESSION_COLUMNS: ReadonlyArray<{
   { title: "SUBJECT", cell: (row) => row.subject, wide: true },
   { title: "SERVER", cell: (row) => row.server },
   { title: "CID", cell: (row) => (row.cid === null ? "-" : String(row.cid)) },
-  { title: "COMMON NAME", cell: (row) => loggedCertificateName(row.commonName) },
+  { title: "COMMON NAME", cell: (row) => certificateNameText(row.commonName) },
   { title: "CLIENT IP", cell: (row) => row.clientIp ?? "-" },
   { title: "CREATED", cell: (row, wide) => (wide ? row.createdAt : toTheMinute(row.createdAt)) },
   { title: "LAST AUTH", cell: (row) => row.lastAuthAt, wide: true },
@@ -260,7 +260,7 @@ function loginTable(rows: readonly LoginRow[]): string {
     ) => [
       row.server,
       String(row.cid),
-      loggedCertificateName(row.commonName),
+      certificateNameText(row.commonName),
       row.clientIp,
       `${row.ageSec}s`,
     ]),

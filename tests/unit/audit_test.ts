@@ -59,13 +59,23 @@ Deno.test("audit() text lines name the event, the user and the reason", () => {
   );
 });
 
-Deno.test("audit() names a client without a certificate as such, and leaves an unknown one empty", () => {
+Deno.test("audit() names a client without a certificate in words, not as a name, and its JSON commonName is empty, as an unknown one's", () => {
   configureLogging("info", "text");
   const [none] = captured(() => audit("denied", { ...WHO, commonName: "" }, "group"));
-  assertStringIncludes(none!, 'cid 4, certificate "(no certificate)", from "198.51.100.7"');
+  assertStringIncludes(none!, 'cid 4, certificate (no certificate), from "198.51.100.7"');
+  // A certificate its CA named so is a name like any other: quoted.
+  const named = { ...WHO, commonName: "(no certificate)" };
+  const [odd] = captured(() => audit("denied", named, "group"));
+  assertStringIncludes(odd!, 'cid 4, certificate "(no certificate)", from "198.51.100.7"');
   configureLogging("info", "json");
-  const [unknown] = captured(() => audit("denied", { ...WHO, commonName: undefined }, "group"));
-  assertEquals(JSON.parse(unknown!).properties.commonName, "");
+  const json = (commonName: string | undefined) => {
+    const [line] = captured(() => audit("denied", { ...WHO, commonName }, "group"));
+    const { message, properties } = JSON.parse(line!);
+    return { message: message.includes("(no certificate)"), commonName: properties.commonName };
+  };
+  assertEquals(json(""), { message: true, commonName: "" });
+  assertEquals(json(undefined), { message: false, commonName: "" });
+  assertEquals(json("(no certificate)"), { message: true, commonName: "(no certificate)" });
 });
 
 Deno.test("audit lines are written even when the log level hides info", () => {

@@ -6,7 +6,7 @@
  * sign-in stored with no certificate name, and neither `bypass_common_names` nor
  * `common_name_claim` ever takes it for one (src/bridge/certificate_name.ts).
  */
-import { assertEquals } from "../../support/assert.ts";
+import { assertEquals, assertStringIncludes } from "../../support/assert.ts";
 import { certificateName } from "../../../src/bridge/certificate_name.ts";
 import { EnvClientRequest } from "../../../src/bridge/client_request.ts";
 import { decide } from "../../../src/bridge/decide.ts";
@@ -24,6 +24,7 @@ import {
 } from "../../support/client_events_fixture.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
 import { logsOf } from "../../support/log_capture.ts";
+import { linesLoggedBy } from "../../support/stderr_capture.ts";
 
 /** A REAUTH's ENV from a client without a certificate that typed `username`. */
 function reauthEnv(username: string): Map<string, string> {
@@ -144,5 +145,28 @@ Deno.test("log and audit lines name a client without a certificate as such, not 
     "REAUTH denied on default cid 5, certificate (no certificate), from " +
     "198.51.100.7: session_invalid",
   ]);
-  assertEquals(lines[2]!.properties["commonName"], "(no certificate)");
+  // Words in the sentence; in a JSON line's property the name the client has: none.
+  assertEquals(JSON.stringify(lines[2]!.properties["commonName"]), '""');
+});
+
+Deno.test("through the real sink, a client without a certificate reads (no certificate) unquoted, and its JSON commonName is empty", async () => {
+  const written = async (format: "text" | "json") => {
+    const store = new MemoryStore({ maxEntries: 10, now: () => T0 });
+    const { events } = testClientEvents({ store, clock: new FakeClock(T0) });
+    try {
+      return await linesLoggedBy(format, () => events.onReauth(5, 2, reauthEnv("bob")));
+    } finally {
+      events.close();
+    }
+  };
+  const text = await written("text");
+  assertEquals(text.length, 2);
+  assertStringIncludes(text[0]!, "REAUTH on cid 5 (certificate (no certificate)) denied");
+  assertStringIncludes(text[1]!, 'cid 5, certificate (no certificate), from "198.51.100.7"');
+  const json = (await written("json")).map((line) => JSON.parse(line));
+  assertEquals(json.map(({ properties }) => properties.commonName), ["", ""]);
+  assertEquals(json.map(({ message }) => message.includes("certificate (no certificate)")), [
+    true,
+    true,
+  ]);
 });
