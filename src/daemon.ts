@@ -373,6 +373,8 @@ export async function startDaemon(
       await step("the kept revocations", () => revocation.close());
       await step("the periodic re-check", () => recheck?.stop());
       await step("the management links", () => Promise.all(links.map(({ link }) => link.stop())));
+      // No refresh check is made any more: an IdP outage under way is told as it stands.
+      admission.stopped();
       await step("the cluster", () => cluster?.stop());
       // Released once nothing acts on this bridge's servers any more.
       await step("the server name claims", () => nameClaims?.stop());

@@ -40,6 +40,7 @@ import { excessSessions, replacedBy } from "./session_limit.ts";
 import { withSessionTimeout } from "../policy/client_config.ts";
 import { type FinishedLogin, sessionFromLogin } from "./login_session.ts";
 import { IDP_SESSION_HINT, refreshTokenExpired, ShortRefreshTokens } from "./refresh_expiry.ts";
+import { RefreshOutage } from "./refresh_outage.ts";
 import type { UnstoredRefreshTokens } from "./unstored_refresh_tokens.ts";
 import { WARNING_INTERVAL_MS, WarningInterval } from "../warning_interval.ts";
 import type {
@@ -100,6 +101,8 @@ export class Admission {
   /** Sign-ins with no refresh token while sessions are re-checked at the IdP. */
   readonly #noRefreshTokenWarning: WarningInterval;
   readonly #storeFailureWarning: WarningInterval;
+  /** The IdP outage the refresh checks (REAUTH, reconnect, periodic) meet, told once. */
+  readonly #refreshOutage: RefreshOutage;
   /**
    * Rotated refresh tokens the store could not take, presented and written in its stead;
    * shared with SessionEnd (AdmissionDeps.unstoredRefreshTokens).
@@ -123,6 +126,15 @@ export class Admission {
     // Clients denied because the store failed: a REAUTH or reconnect storm at a store that is
     // down wrote a warning per client (each is at debug in between, and audited).
     this.#storeFailureWarning = new WarningInterval(WARNING_INTERVAL_MS, deps.now);
+    this.#refreshOutage = new RefreshOutage(deps.log, deps.now);
+  }
+
+  /**
+   * The service stops (nothing is admitted or re-checked any more): an IdP outage under way is
+   * told as it stands, with how many sessions it kept from being re-checked.
+   */
+  stopped(): void {
+    this.#refreshOutage.stopped();
   }
 
   /**
@@ -517,7 +529,10 @@ export class Admission {
       return "answered";
     }
     if (!checked.admit) {
-      await this.deny(commander, client, checked.denial, { who: stored, byRefreshCheck: refresh });
+      // Judged on what the session stored when the IdP could not be asked and "allow" said so:
+      // no refresh check refused it then, the policy did.
+      const byRefreshCheck = refresh && checked.idpUnreachable !== "allow";
+      await this.deny(commander, client, checked.denial, { who: stored, byRefreshCheck });
       return "answered";
     }
     let session = checked.session;
@@ -573,8 +588,11 @@ export class Admission {
     this.#movedOff(client, stored, openvpnRun, run);
     // Every client renegotiates hourly: the routine REAUTH is logged at debug level, and its
     // line's properties are only built when debug is on (an object per REAUTH for a line the
-    // filter drops was part of the B1 REAUTH storm's cost).
-    const routine = client.kind === "reauth" && !checked.refreshed;
+    // filter drops was part of the B1 REAUTH storm's cost). One admitted on its stored session
+    // because the IdP could not be asked is not routine: it is that client's one line of the
+    // outage (refresh_outage.ts tells the outage itself once).
+    const routine = client.kind === "reauth" && !checked.refreshed &&
+      checked.idpUnreachable === undefined;
     if (!routine || log.isEnabledFor("debug")) {
       const accepted = {
         kind: client.kind,
@@ -586,6 +604,12 @@ export class Admission {
       if (checked.refreshed) {
         log.info(
           "{request} of {username} (cid {cid}) accepted after a refresh at the identity provider",
+          accepted,
+        );
+      } else if (checked.idpUnreachable !== undefined) {
+        log.info(
+          "{request} of {username} (cid {cid}) accepted on its stored session: the identity " +
+            "provider could not be asked (idp_unreachable = allow)",
           accepted,
         );
       } else {
@@ -974,6 +998,10 @@ export class Admission {
       result = await oidc.refresh(presented, session.subject);
     } catch (error) {
       if (!(error instanceof OidcError)) throw error;
+      // A refusal is an answer: it ends an outage as a grant does.
+      if (error instanceof IdpUnreachableError) {
+        this.#refreshOutage.unreachable(session.sessionId, error.message, config.idpUnreachable);
+      } else this.#refreshOutage.answered();
       if (error instanceof IdpRejectedError && error.rotated === undefined && !retried) {
         const current = await this.#rotatedMeanwhile(session, presented);
         if (current !== undefined) return { rotatedElsewhere: current };
@@ -992,14 +1020,12 @@ export class Admission {
           await sessionEnd.revokeToken(session.username, rotated.refreshToken, session.sid);
         } else session = kept;
       }
-      // The periodic re-check (`disconnect`) tells an outage once, not a warning per session
-      // (recheck_outage.ts): this session's part of it is at debug.
-      const unreachable = error instanceof IdpUnreachableError
-        ? { error: error.message, setting: config.idpUnreachable }
-        : undefined;
-      const outageLevel = disconnect ? "debug" : "warning";
-      if (unreachable?.setting === "allow") {
-        log[outageLevel](
+      // An outage is told once (refresh_outage.ts), and each client by its decision's line (a
+      // REAUTH's denial or admission, the periodic re-check's audit line): this session's part
+      // of it is at debug.
+      const unreachable = error instanceof IdpUnreachableError ? config.idpUnreachable : undefined;
+      if (unreachable === "allow") {
+        log.debug(
           "Identity provider unreachable; judging {username} on the session (idp_unreachable = allow)",
           { username: session.username },
         );
@@ -1010,13 +1036,13 @@ export class Admission {
       const expired = error instanceof IdpRejectedError && refreshTokenExpired(session, now());
       // The IdP refusing the user's grant (the user disabled or signed out, the IdP session
       // ended) is the check working as meant, told again by the denial and audit lines: info. A
-      // refusal of the bridge's own request (invalid_client) or an IdP that could not answer is
-      // the operator's to mend: a warning.
+      // refusal of the bridge's own request (invalid_client) is the operator's to mend: a
+      // warning. An IdP that could not answer is too, warned about once by its outage's line.
       const level = error instanceof IdpRejectedError
         ? "info"
         : unreachable === undefined
         ? "warning"
-        : outageLevel;
+        : "debug";
       if (expired) {
         log[level](
           "Refresh for {username} failed: {error}; the refresh token had expired at {expiredAt} " +
@@ -1045,6 +1071,7 @@ export class Admission {
         ? { admit: false, denial, session }
         : { admit: false, denial, session, idpUnreachable: unreachable };
     }
+    this.#refreshOutage.answered();
     let claims = result.claims;
     if (claims === undefined) {
       // No ID token and no userinfo endpoint (warned at start-up): the grant is still valid,

@@ -15,7 +15,7 @@ import type { SessionEnd } from "./session_end.ts";
 import type { LimitEndReason, SessionLimit } from "./session_limit.ts";
 import type { UnstoredRefreshTokens } from "./unstored_refresh_tokens.ts";
 import type { UsernamePolicy } from "./username_policy.ts";
-import type { UnreachableAtRecheck } from "./recheck_outage.ts";
+import type { IdpUnreachableSetting } from "./refresh_outage.ts";
 
 export interface AdmissionConfig {
   /**
@@ -25,7 +25,7 @@ export interface AdmissionConfig {
   policy: (server: string) => PolicyConfig | undefined;
   usernamePolicy: (server: string) => UsernamePolicy;
   sessionLifetimeMs: number;
-  idpUnreachable: "deny" | "allow";
+  idpUnreachable: IdpUnreachableSetting;
   /**
    * `sessions.recheck_interval`, when set: sessions are re-checked at the IdP, so one whose
    * refresh token has expired there is not resumed on its stored claims (refresh_expiry.ts).
@@ -158,12 +158,12 @@ export interface SignInAnswerHolder {
  * A re-checked session. Admitted: the session as stored now (rotated refresh token, fresh
  * claims). Denied: the session has ended (deleted, its newest refresh token revoked), unless
  * the IdP could not be asked and the denial only fails closed for now. `idpUnreachable`: the
- * IdP could not be asked, and `sessions.idp_unreachable` decided (the periodic re-check tells
- * such an outage once: recheck_outage.ts).
+ * IdP could not be asked, and this setting of `sessions.idp_unreachable` decided (the outage
+ * is told once, by refresh_outage.ts: each client's own line is its decision's).
  */
 export type Recheck =
   & (
     | { admit: true; session: Session; lines: readonly string[]; refreshed: boolean }
     | { admit: false; denial: Denial; session: Session }
   )
-  & { idpUnreachable?: UnreachableAtRecheck };
+  & { idpUnreachable?: IdpUnreachableSetting };

@@ -20,7 +20,6 @@
 import type { Logger } from "@logtape/logtape";
 import { type Clock, MAX_TIMER_DELAY_MS, type TimerHandle } from "../clock.ts";
 import type { Session, SessionStore } from "../sessions/types.ts";
-import { RecheckOutage, type UnreachableAtRecheck } from "./recheck_outage.ts";
 
 /** Slices are at least this long, so a short interval does not wake the loop needlessly. */
 const MIN_SLICE_MS = 1_000;
@@ -37,12 +36,13 @@ export interface BoundSession {
  * now; a refused client is killed and its session ended, the refusal counted and audited).
  * Undefined when the session is no longer bound there (or has ended meanwhile); `admit: false`
  * when the client was refused (its session has ended, or the IdP was unreachable and
- * `idp_unreachable = "deny"`). `idpUnreachable`: the IdP could not be asked (RecheckOutage).
+ * `idp_unreachable = "deny"`). `idpUnreachable`: the IdP could not be asked, and this setting
+ * decided (the admission step tells such an outage once: refresh_outage.ts).
  */
 export type RecheckSession = (
   bound: BoundSession,
 ) => Promise<
-  { admit: boolean; session: Session; idpUnreachable?: UnreachableAtRecheck } | undefined
+  { admit: boolean; session: Session; idpUnreachable?: "deny" | "allow" } | undefined
 >;
 
 export interface RecheckSchedulerDeps {
@@ -119,11 +119,9 @@ export class RecheckScheduler {
   #stopped = true;
   /** Wakes a slice that waits between two re-checks, so stop() need not wait it out. */
   #wake: (() => void) | undefined;
-  readonly #outage: RecheckOutage;
 
   constructor(deps: RecheckSchedulerDeps) {
     this.#deps = deps;
-    this.#outage = new RecheckOutage(deps.log, () => deps.clock.monotonic());
     this.#slices = sliceCount(deps.intervalMs);
     this.#sliceMs = deps.intervalMs / this.#slices;
   }
@@ -142,7 +140,6 @@ export class RecheckScheduler {
     this.#deps.clock.clearTimeout(this.#timer);
     this.#wake?.();
     await this.#running;
-    this.#outage.stopped();
   }
 
   /**
@@ -207,15 +204,9 @@ export class RecheckScheduler {
     const { log } = this.#deps;
     try {
       const outcome = await this.#deps.recheck(member);
-      if (!outcome) return;
-      const unreachable = outcome.idpUnreachable;
-      // Any answer of the IdP ends an outage; a session without a refresh token, which was
-      // not asked about, does too: the next re-check that cannot ask begins another.
-      if (unreachable === undefined) this.#outage.reached();
-      else this.#outage.unreachable(member.sessionId, unreachable);
-      if (outcome.admit) return;
-      // A client disconnected for the outage is told by its line and its audit line.
-      const level = unreachable?.setting === "deny" ? "debug" : "info";
+      if (!outcome || outcome.admit) return;
+      // A client disconnected for an IdP outage is told by the outage's lines and its audit line.
+      const level = outcome.idpUnreachable === "deny" ? "debug" : "info";
       const { username, cid } = outcome.session;
       if (cid === undefined) {
         log[level]("Re-check refused {username} (no client connected)", { username });

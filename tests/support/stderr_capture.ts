@@ -51,3 +51,8 @@ export async function linesLoggedBy(
     configureLogging("warning", "text", false);
   }
 }
+
+/** A text line's message: what follows its time, level and category. */
+export function lineBody(line: string): string {
+  return line.replace(/^.*?\] [^:]*: /, "");
+}

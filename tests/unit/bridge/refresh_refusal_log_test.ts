@@ -1,8 +1,9 @@
 /**
  * What a REAUTH's refresh check that failed logs, as the service writes it (the real sink): the
  * IdP refusing the user's grant (disabled, signed out) is the check working as meant, at info
- * beside the denial and audit lines; a refusal of the bridge's own request and an IdP that could
- * not answer are warnings, and the denial of the latter names the setting that decides it.
+ * beside the denial and audit lines; a refusal of the bridge's own request is a warning; an IdP
+ * that could not answer is its outage's warning (refresh_outage.ts, reauth_outage_lines_test.ts),
+ * and the denial names the setting that decides it.
  */
 import { assert, assertEquals, assertStringIncludes } from "../../support/assert.ts";
 import { testClientEvents, testEnv, testSession } from "../../support/client_events_fixture.ts";
@@ -60,9 +61,13 @@ Deno.test("a refresh check refused for the bridge's own request (invalid_client)
   assertEquals(levelOf(lines, 'Refresh for "alice" failed: '), "WRN");
 });
 
-Deno.test("a refresh check denied because the IdP is unreachable warns, and its denial says what decides that", async () => {
+Deno.test("a refresh check denied because the IdP is unreachable warns of the outage, not of the refresh, and its denial says what decides that", async () => {
   const lines = await reauthLines(new IdpUnreachableError("connect ECONNREFUSED"));
-  assertEquals(levelOf(lines, 'Refresh for "alice" failed: '), "WRN");
+  assertEquals(lines.filter((line) => line.includes("Refresh for")), []);
+  assertEquals(
+    levelOf(lines, 'Refresh checks cannot ask the identity provider ("connect ECONNREFUSED")'),
+    "WRN",
+  );
   const [denied] = lines.filter((line) => line.includes("denied by the refresh check"));
   assert(denied !== undefined, lines.join("\n"));
   // In the sentence, not quoted as data.
