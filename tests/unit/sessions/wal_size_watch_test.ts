@@ -1,18 +1,21 @@
 /**
- * WalSizeWatch on its own: when it asks for a checkpoint (size, interval, one at a time) and
- * how it reports one that fails. What the checkpoint does to a real session file is in
+ * WalSizeWatch on its own: when it asks for a checkpoint (size, interval, one at a time), how it
+ * reports one that fails, and how long a WAL held by a reader elsewhere goes unwarned. What the checkpoint does to a real session file is in
  * sqlite_wal_limit_test.ts.
  */
-import { assertEquals, assertThrows } from "../../support/assert.ts";
+import { assertEquals, assertStringIncludes, assertThrows } from "../../support/assert.ts";
 import { logsOf } from "../../support/log_capture.ts";
 import { writeFileSync } from "node:fs";
-import { WalSizeWatch } from "../../../src/sessions/wal_size_watch.ts";
+import { WalSizeWatch, type WalSizeWatchOptions } from "../../../src/sessions/wal_size_watch.ts";
 import type { WalProgress } from "../../../src/sessions/wal_checkpoint.ts";
 
 type Watched = ReturnType<typeof watched>;
 
-/** A watch over a WAL file of `dir` that this test sizes, with a checkpoint it settles. */
-function watched(dir: string, checkEveryMs: number, heldWarnMs: number) {
+/**
+ * A watch over a WAL file of `dir` that this test sizes, with a checkpoint it settles; a 1000-byte
+ * limit, and `options` for the rest (left out: the service's defaults).
+ */
+function watched(dir: string, options: Omit<WalSizeWatchOptions, "limitBytes">) {
   const dbPath = `${dir}/sessions.db`;
   const asked: {
     resolve: (progress?: WalProgress) => void;
@@ -21,21 +24,20 @@ function watched(dir: string, checkEveryMs: number, heldWarnMs: number) {
   const watch = new WalSizeWatch(
     dbPath,
     () => new Promise<WalProgress | void>((resolve, reject) => asked.push({ resolve, reject })),
-    { limitBytes: 1000, checkEveryMs, heldWarnMs },
+    { limitBytes: 1000, ...options },
   );
   const walOf = (bytes: number) => writeFileSync(`${dbPath}-wal`, new Uint8Array(bytes));
   return { watch, asked, walOf };
 }
 
-/** Runs `test` on a watch in a temporary directory of its own. */
+/** Runs `test` on a watch in a temporary directory of its own (by default: no waits). */
 async function withWatch(
   test: (watched: Watched) => Promise<void> | void,
-  checkEveryMs = 0,
-  heldWarnMs = 0,
+  options: Omit<WalSizeWatchOptions, "limitBytes"> = { checkEveryMs: 0, heldWarnMs: 0 },
 ) {
   const dir = await Deno.makeTempDir({ prefix: "wal-watch-test-" });
   try {
-    await test(watched(dir, checkEveryMs, heldWarnMs));
+    await test(watched(dir, options));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -73,7 +75,7 @@ Deno.test("the WAL's size is read at most once per interval", async () => {
     walOf(5000);
     watch.wrote();
     assertEquals(asked.length, 0, "the second write came within the interval of the first");
-  }, 60_000);
+  }, { checkEveryMs: 60_000, heldWarnMs: 0 });
 });
 
 Deno.test("a failing checkpoint is logged as a warning once, then at debug until one succeeds", async () => {
@@ -141,9 +143,36 @@ Deno.test("frames left behind for less than the warning's wait (our own reads) l
       assertEquals(asked.length, 2);
       assertEquals(logs.map((line) => `${line.level}: ${line.text}`), []);
     },
-    0,
-    60_000,
+    { checkEveryMs: 0, heldWarnMs: 60_000 },
   );
+});
+
+Deno.test("with the default options, frames left behind for 9 s log nothing, and for 11 s a warning (README: after 10 s)", async () => {
+  // The watch times the hold on performance.now(): moved by hand here.
+  const realNow = performance.now;
+  let now = 0;
+  performance.now = () => now;
+  try {
+    await withWatch(async ({ watch, asked, walOf }) => {
+      walOf(5000);
+      const heldFor = async (ms: number) => {
+        now = ms;
+        watch.wrote();
+        asked.at(-1)!.resolve({ walFrames: 10, copiedFrames: 3 });
+        await settled();
+      };
+      await heldFor(0);
+      assertEquals((await logsOf(() => heldFor(9_000))).map((line) => line.text), []);
+      const logs = await logsOf(() => heldFor(11_000));
+      assertEquals(logs.map((line) => line.level), ["warning"]);
+      assertStringIncludes(
+        logs[0]!.text,
+        "checkpoints copied 3 of its 10 frames (5000 bytes) for 11 s",
+      );
+    }, {});
+  } finally {
+    performance.now = realNow;
+  }
 });
 
 Deno.test("a WAL limit that is not a whole number of bytes is refused", () => {
