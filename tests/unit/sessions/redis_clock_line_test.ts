@@ -1,7 +1,8 @@
 /**
  * The clock warning of a Redis store (redis_clock.ts) as an operator reads it, through the real
  * sink: the direction is part of the sentence, not a quoted value (it read `70 s "ahead of"
- * Redis's`), and the JSON line still has it as a field.
+ * Redis's`), and the JSON line still has it as a field; and when it is written (README: "more
+ * than 10 s apart").
  */
 import { assertEquals } from "../../support/assert.ts";
 import { RedisClockCheck } from "../../../src/sessions/redis_clock.ts";
@@ -46,4 +47,13 @@ Deno.test("the Redis clock warning's JSON line: the same sentence, and the direc
   );
   assertEquals(record.properties.direction, "behind");
   assertEquals(record.properties.seconds, 30);
+});
+
+Deno.test("the Redis clock warning comes when the clocks are more than 10 s apart, either way, and not at 10 s", async () => {
+  for (const redisBehindMs of [10_000, -10_000, 8_000]) {
+    assertEquals(await checkLines("text", redisBehindMs), [], `${redisBehindMs} ms`);
+  }
+  for (const redisBehindMs of [10_001, -10_001, 12_000]) {
+    assertEquals((await checkLines("text", redisBehindMs)).length, 1, `${redisBehindMs} ms`);
+  }
 });
