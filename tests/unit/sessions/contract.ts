@@ -692,6 +692,15 @@ export function registerStoreContract(backend: string, factory: StoreFactory): v
     );
   });
 
+  test("sweep() keeps a pending login one minute past its deadline, as README says, and no longer", async (store) => {
+    const deadline = T0 + MINUTE;
+    await store.putPending(pendingLogin({ id: "p", expiresAt: deadline }));
+    assertEquals(await store.sweep(deadline + 60_000), { pending: 0, sessions: 0 });
+    assert(await store.getPending("p"), "kept for its deadline's delete");
+    assertEquals(await store.sweep(deadline + 60_001), { pending: 1, sessions: 0 });
+    assertEquals(await store.getPending("p"), undefined);
+  });
+
   test(
     "sweep() hands on each expired session that held a refresh token, once, as it was; live and tokenless ones are not",
     async (store) => {
