@@ -7,7 +7,7 @@
  * callers. Allocation is what fills the young generation: each storm's scavenges, and the first
  * storm's page faults while V8 grows it (bench/README.md, "the memory store's first storm").
  *
- *   deno run -A bench/tools/alloc_profile.ts [--store memory|file] [--events 10000]
+ *   deno run -A bench/tools/alloc_profile.ts [--store memory|file|redis] [--events 10000]
  *     [--warm 3] [--storms 2] [--out FILE.heapprofile]
  *
  * The figures are samples (one every 256 bytes on average), so sites under ~20 bytes per REAUTH
@@ -78,9 +78,15 @@ const { values } = parseArgs({
     out: { type: "string" },
   },
 });
-const kinds: Record<string, ResponderKind> = { memory: "bridge-memory", file: "bridge-file" };
+const kinds: Record<string, ResponderKind> = {
+  memory: "bridge-memory",
+  file: "bridge-file",
+  redis: "bridge-redis",
+};
 const kind = kinds[values.store];
-if (kind === undefined) throw new Error(`--store must be memory or file, got ${values.store}`);
+if (kind === undefined) {
+  throw new Error(`--store must be memory, file or redis, got ${values.store}`);
+}
 const events = Number(values.events);
 const storms = Number(values.storms);
 
