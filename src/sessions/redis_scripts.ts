@@ -299,8 +299,9 @@ return written
 
 /**
  * ARGV: P, then for each session an id and the version the reader holds ('' = none). Returns
- * [data, encrypted token, version] of each in turn: data and token nil where the reader holds
- * that version already, all three nil where the entry is absent.
+ * one element for each in turn: nil where Redis holds the version the reader sent (a REAUTH of a
+ * session this bridge decoded: one nil to decode, not three values and a copy of the version the
+ * reader sent), else [data, encrypted token, version], all three nil where the entry is absent.
  */
 const GET_SESSIONS = `
 local out = {}
@@ -308,12 +309,11 @@ for i = 2, #ARGV, 2 do
   local key = P .. 's:' .. ARGV[i]
   local v = redis.call('HGET', key, 'v')
   if v and v == ARGV[i + 1] then
-    out[#out + 1] = false; out[#out + 1] = false
+    out[#out + 1] = false
   else
     local f = redis.call('HMGET', key, 'd', 't')
-    out[#out + 1] = f[1]; out[#out + 1] = f[2]
+    out[#out + 1] = {f[1], f[2], v}
   end
-  out[#out + 1] = v
 end
 return out
 `;

@@ -133,6 +133,9 @@ interface StoredSession {
   version: string | null;
 }
 
+/** The fields of a session Redis did not send: it holds the version this bridge sent. */
+const NOT_SENT: StoredFields = [null, null];
+
 /**
  * Entries whose `expiresAt` lies before `now()` are absent to every read even before `sweep`
  * removes them; deletes report what they removed, expired or not.
@@ -419,16 +422,25 @@ export class RedisStore implements SessionStore {
     return this.#live(session);
   }
 
-  /** Reads sessions in one script call; `withHeld`: sends the versions decoded here. */
+  /**
+   * Reads sessions in one script call; `withHeld`: sends the versions decoded here. Redis
+   * answers a session it holds at the version sent with nil alone (redis_scripts.ts).
+   */
   async #readSessions(ids: readonly string[], withHeld = true): Promise<StoredSession[]> {
     const args: string[] = [];
     for (const id of ids) args.push(id, withHeld ? this.#decoded.versionOf(id) : "");
-    const flat = await this.#call("getSessions", args) as Flat;
+    const reply = await this.#call("getSessions", args) as Array<Flat | null>;
     const read: StoredSession[] = [];
     for (let i = 0; i < ids.length; i++) {
-      const version = flat[3 * i + 2] ?? null;
+      const entry = reply[i];
+      if (entry === null) {
+        read.push({ fields: NOT_SENT, version: args[2 * i + 1]! });
+        continue;
+      }
+      // Missing (a reply too short): read as absent, so its client is refused, never let in.
+      const version = entry?.[2] ?? null;
       read.push({
-        fields: [flat[3 * i] ?? null, flat[3 * i + 1] ?? null],
+        fields: [entry?.[0] ?? null, entry?.[1] ?? null],
         version: version === null ? null : version.toString("latin1"),
       });
     }
