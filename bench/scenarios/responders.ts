@@ -25,6 +25,8 @@ export interface Responder {
   kind: ResponderKind;
   server: LoadServer;
   child: Child;
+  /** bridge-redis's redis-server (bench/tools/redis_counts.ts reads its counters). */
+  redis?: RedisServer;
   stop(): Promise<void>;
 }
 
@@ -100,6 +102,7 @@ export async function startResponder(
     kind,
     server,
     child,
+    ...(redis ? { redis } : {}),
     async stop() {
       await child.stop();
       await server.stop();
