@@ -6,70 +6,18 @@
 import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { assert, assertEquals } from "../../support/assert.ts";
 import type { ClientEvents } from "../../../src/bridge/client_events.ts";
-import { ServerLink } from "../../../src/bridge/server_link.ts";
 import { SessionEnd } from "../../../src/bridge/session_end.ts";
-import { managementCommander } from "../../../src/bridge/management_commander.ts";
-import { type Clock, systemClock } from "../../../src/clock.ts";
-import { getLogger, words } from "../../../src/log.ts";
-import { ManagementConnection } from "../../../src/management/connection.ts";
+import { words } from "../../../src/log.ts";
 import { MemoryStore } from "../../../src/sessions/memory_store.ts";
 import { StoreUnavailableError } from "../../../src/sessions/store_unavailable.ts";
 import type { SessionStore } from "../../../src/sessions/types.ts";
-import type { ProtocolLimits } from "../../../src/management/protocol.ts";
-import { testClientEvents, testEnv, testSession } from "../../support/client_events_fixture.ts";
+import { testEnv, testSession } from "../../support/client_events_fixture.ts";
+import { linkAndEvents, type LinkOptions } from "../../support/server_link_fixture.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
 import { FakeManagementServer } from "../../support/fake_management_server.ts";
 import { clientBlockLines, STARTED_AT } from "../../support/openvpn_side.ts";
 import { pollUntil } from "../../e2e/lib/wait.ts";
 import { captureLogs } from "../../support/log_capture.ts";
-
-interface LinkOptions {
-  /** The bridge's store (an empty memory store when left out). */
-  store?: SessionStore;
-  /** Limits of the link's management protocol (the defaults when left out). */
-  limits?: Partial<ProtocolLimits>;
-  /** How long a command may go unanswered (2 s when left out). */
-  commandTimeoutMs?: number;
-  /** The ServerLink's own clock (the system's when left out); the connection's is the system's. */
-  linkClock?: Clock;
-}
-
-function linkAndEvents(
-  server: FakeManagementServer,
-  {
-    store = new MemoryStore({ maxEntries: 10 }),
-    limits = {},
-    commandTimeoutMs = 2000,
-    linkClock = systemClock,
-  }: LinkOptions = {},
-) {
-  const connection = new ManagementConnection({
-    address: server.address,
-    commandTimeoutMs,
-    reconnectMaxDelayMs: 100,
-    clock: systemClock,
-    limits,
-  });
-  const { events, admission } = testClientEvents({
-    store,
-    clock: new FakeClock(),
-    eventsCommander: managementCommander(connection),
-  });
-  // Ends sessions as the service does: a kill goes out on this link.
-  const sessionEnd = new SessionEnd({
-    store,
-    commanders: () => managementCommander(connection),
-    oidc: { revoke: () => Promise.resolve() },
-    sessionLock: admission.sessionLock,
-    log: getLogger("test"),
-    now: Date.now,
-  });
-  return {
-    link: new ServerLink(connection, events, getLogger("clients"), linkClock),
-    events,
-    sessionEnd,
-  };
-}
 
 /**
  * Runs `fn` once a started link has asked for OpenVPN's client list, which lists `clients`
