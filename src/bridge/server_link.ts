@@ -13,7 +13,7 @@ import { status3 } from "../management/commands.ts";
 import type { ConnectionEvent, ManagementConnection } from "../management/connection.ts";
 import { type ClientList, clientListFromStatus } from "../management/client_list.ts";
 import type { ProtocolWarningCode } from "../management/events.ts";
-import { openvpnRun, type OpenvpnState } from "../management/openvpn_run.ts";
+import { StateHistory } from "../management/openvpn_run.ts";
 import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
 import { logDue, WARNING_INTERVAL_MS, WarningInterval } from "../warning_interval.ts";
 import type { ClientEvents } from "./client_events.ts";
@@ -58,8 +58,10 @@ export class ServerLink {
   #inFlight = 0;
   #idleWaiters: Array<() => void> = [];
   #unsubscribe: (() => void) | undefined;
-  /** OpenVPN's pid as the link last told it: with a state, it names OpenVPN's run. */
+  /** OpenVPN's pid as the link last told it: with its state history, it names OpenVPN's run. */
   #openvpnPid: number | undefined;
+  /** OpenVPN's state history as this link told it (openvpn_run.ts); none before a link-up. */
+  #states = new StateHistory(undefined);
   readonly #linkUpListeners = new Set<() => void>();
   /**
    * The latest reconcile until it works; dropped (never tried again) when the link goes down,
@@ -246,13 +248,14 @@ export class ServerLink {
         return;
       case "connected": {
         this.#openvpnPid = event.openvpnPid;
+        this.#states = new StateHistory(event.openvpnStates);
         // Before any client event of this link is handled (this part runs synchronously).
         this.#events.managementVersionIs(event.managementVersion);
         // The first event of a link: what an earlier link heard is no news of this one's clients.
         this.#dropUnheard();
         this.#heard = new Set();
         // Before any client event of this link is handled: their sign-ins begin in this run.
-        const ended = this.#runIs(event.openvpnState);
+        const ended = this.#runIs();
         for (const listener of this.#linkUpListeners) listener();
         await this.#reconcile(this.#clock.now(), true, true);
         await ended;
@@ -268,7 +271,8 @@ export class ServerLink {
         // `state on` reports every state change; for a server each one is a (re)start.
         const before = this.#events.openvpnRun;
         // The run is taken in synchronously (ClientEvents.openvpnRunIs), before any later event.
-        const told = this.#runIs(event);
+        this.#states.told(event);
+        const told = this.#runIs();
         const restarted = before !== undefined && this.#events.openvpnRun !== before;
         // EXITING (SIGTERM, SIGINT): OpenVPN closes the link next, so its client list is not
         // asked for (the reply never comes, and a warning said so at every clean stop); its
@@ -334,11 +338,9 @@ export class ServerLink {
     logDue(this.#storeFailureWarning, this.#log, "warning", message, failed);
   }
 
-  #runIs(state: OpenvpnState | undefined): Promise<unknown> {
-    const pid = this.#openvpnPid;
-    return this.#events.openvpnRunIs(
-      pid === undefined || state === undefined ? undefined : openvpnRun(pid, state),
-    ).catch((error) =>
+  /** Tells the events the run of OpenVPN's latest state (undefined: one of its own). */
+  #runIs(): Promise<unknown> {
+    return this.#events.openvpnRunIs(this.#states.run(this.#openvpnPid)).catch((error) =>
       this.#log.error("Ending the sign-ins of an earlier OpenVPN run failed: {error}", {
         error: String(error),
       })

@@ -324,9 +324,12 @@ export function stateOn(): ManagementCommand {
   return command("state on", ["state on"], "single");
 }
 
-/** `state`: the current state, `{time},{name},...`, multi-line. */
-export function stateQuery(): ManagementCommand {
-  return command("state", ["state"], "multi");
+/**
+ * `state all`: OpenVPN's state history, oldest first, a `{time},{name},...` line each,
+ * multi-line (openvpn_run.ts). `state` alone prints only the latest.
+ */
+export function stateHistory(): ManagementCommand {
+  return command("state all", ["state all"], "multi");
 }
 
 /**

@@ -9,8 +9,8 @@
  *    a second prompt, or an `ERROR:`, fails the attempt (retrying fast would not help).
  * 2. The greeting `>INFO:OpenVPN Management Interface Version 5 ...`: ask `version`.
  * 3. `Management Version: N` in the reply: ask `pid`, turn on `state` notifications and ask
- *    the `state`: together they name OpenVPN's run (openvpn_run.ts). An `ERROR:` to any of them
- *    leaves the run unknown and goes on. Then ask `hold`.
+ *    for the state history (`state all`): together they name OpenVPN's run (openvpn_run.ts). An
+ *    `ERROR:` to any of them leaves the run unknown and goes on. Then ask `hold`.
  * 4. `hold=1`, or a `>HOLD:` seen on the way: `hold release`. OpenVPN holds again after every
  *    restart (SIGHUP, SIGUSR1, a reset pushed by the server) while the link stays open: each
  *    `>HOLD:` that comes after the link is up is released too, one release in flight at a time.
@@ -23,13 +23,13 @@ import {
   type ManagementCommand,
   parseManagementVersion,
   pid,
+  stateHistory,
   stateOn,
-  stateQuery,
   version,
 } from "./commands.ts";
 import { ManagementConnectionError } from "./errors.ts";
 import type { ManagementEvent, Reply } from "./events.ts";
-import { type OpenvpnState, pidFromReply, stateFromReply } from "./openvpn_run.ts";
+import { type OpenvpnState, pidFromReply, statesFromReply } from "./openvpn_run.ts";
 
 export type HandshakeStep =
   /** Write this command; hand its reply to `onReply`. */
@@ -38,13 +38,14 @@ export type HandshakeStep =
   | { type: "send-password" }
   /**
    * The link is up; `holdNotReleased` says why OpenVPN may still be waiting in its hold.
-   * `pid` and `state` are undefined when OpenVPN did not tell them.
+   * `pid` and `states` (the state history, oldest first) are undefined when OpenVPN did not
+   * tell them.
    */
   | {
     type: "ready";
     managementVersion: number;
     pid: number | undefined;
-    state: OpenvpnState | undefined;
+    states: OpenvpnState[] | undefined;
     holdNotReleased?: string;
   }
   /** The attempt failed: close the link. */
@@ -74,7 +75,7 @@ export class Handshake {
   #lateRelease = false;
   #managementVersion = 0;
   #pid: number | undefined;
-  #state: OpenvpnState | undefined;
+  #states: OpenvpnState[] | undefined;
 
   /** `now` is when the connection was opened; the greeting is due `timeoutMs` later. */
   constructor(options: { hasPassword: boolean; timeoutMs: number }, now: number) {
@@ -90,6 +91,14 @@ export class Handshake {
   /** When `onTime` must be called next (Infinity: no deadline of the handshake's own). */
   get deadline(): number {
     return this.#phase === "greeting" ? this.#greetingDeadline : Infinity;
+  }
+
+  /**
+   * Whether OpenVPN's answer to `state all` is in: a `>STATE:` line that came before it is in
+   * that history already.
+   */
+  get statesTold(): boolean {
+    return this.#phase === "hold" || this.#phase === "release" || this.#phase === "ready";
   }
 
   /** Only `password-prompt`, `info` and `hold` events matter; others return undefined. */
@@ -148,9 +157,9 @@ export class Handshake {
         return { type: "send", command: stateOn() };
       case "state-on":
         this.#phase = "state";
-        return { type: "send", command: stateQuery() };
+        return { type: "send", command: stateHistory() };
       case "state":
-        this.#state = stateFromReply(reply);
+        this.#states = statesFromReply(reply);
         this.#phase = "hold";
         return { type: "send", command: holdQuery() };
       case "hold": {
@@ -195,7 +204,7 @@ export class Handshake {
       type: "ready",
       managementVersion: this.#managementVersion,
       pid: this.#pid,
-      state: this.#state,
+      states: this.#states,
     };
   }
 

@@ -24,14 +24,15 @@ import { ManagementProtocol, type ProtocolLimits } from "./protocol.ts";
 export type ConnectionEvent =
   | ManagementEvent
   /**
-   * The link is up. `openvpnPid` and `openvpnState` name OpenVPN's run (openvpn_run.ts);
-   * undefined when OpenVPN did not tell them.
+   * The link is up. `openvpnPid` and `openvpnStates`, OpenVPN's state history (oldest first),
+   * name OpenVPN's run (openvpn_run.ts); undefined when OpenVPN did not tell them. Every
+   * `state` event of the link comes after the history: none is in it.
    */
   | {
     type: "connected";
     managementVersion: number;
     openvpnPid: number | undefined;
-    openvpnState: OpenvpnState | undefined;
+    openvpnStates: OpenvpnState[] | undefined;
   }
   | { type: "disconnected"; reason: string }
   | { type: "connect-failed"; error: ManagementConnectionError };
@@ -232,6 +233,11 @@ export class LinkCore {
       case "hold":
         this.#step(this.#handshake.onEvent(event));
         break;
+      case "state":
+        // Before OpenVPN answered `state all`, a state is in the history that answer prints:
+        // delivered too, it would count twice in the run's name (openvpn_run.ts).
+        if (!this.#handshake.statesTold) return;
+        break;
       case "warning":
         if (event.code === "out-of-step") {
           // No later reply can be given to its command: the commands in flight end as on any
@@ -304,7 +310,7 @@ export class LinkCore {
           type: "connected",
           managementVersion: step.managementVersion,
           openvpnPid: step.pid,
-          openvpnState: step.state,
+          openvpnStates: step.states,
         });
         this.#flushEarly();
         return;

@@ -7,8 +7,15 @@
  * with `state on`), ASSIGN_IP and CONNECTED, and the clients that reconnect are
  * `>CLIENT:CONNECT,0,1`, `>CLIENT:CONNECT,1,1`, ... again, in the order they come back (after
  * SIGUSR1 two clients had each other's cid). So a cid and key id name a client only together
- * with the run: the process (`pid`) and the time and name of OpenVPN's latest state, which
- * every start and restart changes.
+ * with the run: the process (`pid`) and OpenVPN's latest state, which every start and restart
+ * changes.
+ *
+ * A state is named by its time (whole seconds) and name, and by how many of the same time and
+ * name OpenVPN's state history holds: with `management-hold` released at once, a restart comes
+ * within one second, and two SIGUSR1 in a row gave `CONNECTED` twice in the same second
+ * (measured with 2.6.14), which a name of time and state alone took for one run. The history
+ * is what `state all` prints, so a bridge that just started, or another instance of a cluster
+ * taking the link over, names the run as the one that followed it live.
  */
 import type { Reply } from "./events.ts";
 
@@ -18,11 +25,15 @@ export interface OpenvpnState {
   state: string;
 }
 
-/** The longest run text: a pid, a time and a state name, bounded like any input. */
+/** The longest run text: a pid, a time, a state name and its count, bounded like any input. */
 export const MAX_OPENVPN_RUN_CHARS = 80;
 
-export function openvpnRun(pid: number, state: OpenvpnState): string {
-  return `${pid}@${state.time}:${state.state}`;
+/**
+ * The run of `state`, the `nth` of its time and name in OpenVPN's history. The first keeps the
+ * name versions before this gave every run: sessions stored by them stay in their run.
+ */
+export function openvpnRun(pid: number, state: OpenvpnState, nth = 1): string {
+  return `${pid}@${state.time}:${state.state}${nth > 1 ? `#${nth}` : ""}`;
 }
 
 const UNKNOWN_RUN = "unknown:";
@@ -50,12 +61,77 @@ export function pidFromReply(reply: Reply): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
-/** The last `{time},{NAME},...` line of a `state` reply; undefined when there is none. */
-export function stateFromReply(reply: Reply): OpenvpnState | undefined {
-  if (reply.type !== "lines") return undefined;
-  for (let i = reply.lines.length - 1; i >= 0; i--) {
-    const match = /^(\d{1,15}),([A-Z_]{1,32}),/.exec(reply.lines[i]!);
-    if (match) return { time: Number(match[1]), state: match[2]! };
+/** A state line's time and name as OpenVPN prints them (`{time},{NAME},...`). */
+const STATE_LINE = /^(\d{1,15}),([A-Z_]{1,32}),/;
+const STATE_NAME = /^[A-Z_]{1,32}$/;
+
+/**
+ * How many states OpenVPN's history keeps, the newest: MANAGEMENT_STATE_BUFFER_SIZE in 2.6's
+ * manage.h, which no option changes (measured with 2.6.14: `state all` printed 100 lines after
+ * 43 restarts).
+ */
+export const STATE_HISTORY_SIZE = 100;
+
+/**
+ * The states of a `state all` reply, oldest first; undefined when it is no such reply, or any
+ * line is not a state (a history read in part could count a run's state too few times).
+ */
+export function statesFromReply(reply: Reply): OpenvpnState[] | undefined {
+  if (reply.type !== "lines" || reply.truncated) return undefined;
+  const states: OpenvpnState[] = [];
+  for (const line of reply.lines) {
+    const match = STATE_LINE.exec(line);
+    if (!match) return undefined;
+    states.push({ time: Number(match[1]), state: match[2]! });
   }
-  return undefined;
+  return states;
+}
+
+/**
+ * OpenVPN's state history as one link knows it: what `state all` printed as the link came up,
+ * then each `>STATE:` line since (OpenVPN prints each state it adds to that history), the last
+ * STATE_HISTORY_SIZE kept as OpenVPN keeps them. A bridge that followed the restarts live and
+ * one that just read `state all` thus name a run alike.
+ */
+export class StateHistory {
+  readonly #states: OpenvpnState[];
+  /** Whether OpenVPN may have dropped states older than the first one held here. */
+  #cut: boolean;
+
+  /** `told`: the states `state all` printed; undefined when OpenVPN did not tell them. */
+  constructor(told: readonly OpenvpnState[] | undefined) {
+    this.#states = told === undefined ? [] : told.slice(-STATE_HISTORY_SIZE);
+    // A full history may have lost its oldest; one not told is all unknown.
+    this.#cut = told === undefined || told.length >= STATE_HISTORY_SIZE;
+  }
+
+  /**
+   * A `>STATE:` line: OpenVPN added that state. Full, as one read from `state all` would be, the
+   * history is taken for cut, so that both name the run alike.
+   */
+  told(state: OpenvpnState): void {
+    this.#states.push({ time: state.time, state: state.state });
+    if (this.#states.length > STATE_HISTORY_SIZE) this.#states.shift();
+    if (this.#states.length >= STATE_HISTORY_SIZE) this.#cut = true;
+  }
+
+  /**
+   * The run of OpenVPN's latest state in process `pid` (openvpnRun); undefined when it cannot
+   * be named for sure, which makes it a run of its own (unknownRun): OpenVPN did not tell its
+   * pid or history, or the history may have lost a state of the latest one's second. OpenVPN's
+   * clock never goes back (update_now, otime.c), so when a state of an earlier second is held,
+   * none of the latest second was lost.
+   */
+  run(pid: number | undefined): string | undefined {
+    const latest = this.#states.at(-1);
+    if (pid === undefined || latest === undefined || !STATE_NAME.test(latest.state)) {
+      return undefined;
+    }
+    if (this.#cut && !(this.#states[0]!.time < latest.time)) return undefined;
+    let nth = 0;
+    for (const { time, state } of this.#states) {
+      if (time === latest.time && state === latest.state) nth++;
+    }
+    return openvpnRun(pid, latest, nth);
+  }
 }

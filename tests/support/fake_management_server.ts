@@ -73,10 +73,15 @@ export class FakeManagementServer {
   respond: Responder | undefined;
   /**
    * What `pid` and `state` tell (openvpn_run.ts): set a new pid to play an OpenVPN that
-   * restarted, a new time for a restart inside the process (SIGHUP).
+   * restarted, a new time for a restart inside the process (SIGHUP) the bridge did not see.
    */
   pid = 4242;
   startedAt = STARTED_AT;
+  /**
+   * The states OpenVPN added to its history after its start at `startedAt`, as `state all`
+   * prints them (restart_in_place.ts adds those of a restart).
+   */
+  readonly laterStates: string[] = [];
   /** Connected clients (cid -> common name) as `status 3` lists them: CONNECTs sent, minus DISCONNECTs. */
   readonly clients = new Map<number, string>();
   /** Cids of `clients` listed with no virtual address (not admitted yet, or never told of). */
@@ -314,6 +319,7 @@ export class FakeManagementServer {
         ),
         pid: this.pid,
         startedAt: this.startedAt,
+        laterStates: this.laterStates,
       })
       : custom;
     socket.write(wire(lines));

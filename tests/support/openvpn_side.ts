@@ -19,15 +19,50 @@ export interface OpenVpnState {
   /** `CLIENT_LIST` lines of `status 3` (see `clientListLine`). */
   clientList: readonly string[];
   /**
-   * `pid` and the time of the `CONNECTED` state: a restarted OpenVPN has a new pid, a restart
-   * inside the process (SIGHUP) a new time. Default 4242 and STARTED_AT.
+   * `pid` and the second OpenVPN started in (its first states, `startStates`): a restarted
+   * OpenVPN has a new pid. Default 4242 and STARTED_AT.
    */
   pid?: number;
   startedAt?: number;
+  /** The states OpenVPN added after its start (restarts in place), as `state all` prints them. */
+  laterStates?: readonly string[];
 }
 
 /** When the stand-in says it reached CONNECTED (a recorded transcript's time). */
 export const STARTED_AT = 1795878880;
+
+/**
+ * OpenVPN's state history at its start in second `at`, as `state all` printed it (2.6.14 in the
+ * e2e lab, its addresses the stand-in's): all three states in the same second.
+ */
+export function startStates(at: number): string[] {
+  return [
+    `${at},CONNECTING,,,,,,`,
+    `${at},ASSIGN_IP,,10.201.0.1,,,,`,
+    `${at},CONNECTED,SUCCESS,10.201.0.1,,,10.200.0.1,1194`,
+  ];
+}
+
+/**
+ * The reply to `state` (`state` alone is `state 1`, the latest), as OpenVPN 2.6 prints it: the
+ * last `count` states of its history, oldest first, all of it for `all`; `on` and `off` turn the
+ * `>STATE:` lines on and off.
+ */
+function stateReply(argument: string | undefined, state: OpenVpnState): string[] {
+  if (argument === "on" || argument === "off") {
+    return [`SUCCESS: real-time state notification set to ${argument.toUpperCase()}`];
+  }
+  const history = [
+    ...startStates(state.startedAt ?? STARTED_AT),
+    ...(state.laterStates ?? []),
+  ];
+  const count = argument === "all" ? history.length : Number(argument ?? 1);
+  if (!(count > 0)) {
+    // As manage.c's man_history words it (the bridge never asks so).
+    return ["ERROR: state parameter must be 'on' or 'off' or some number n or 'all'"];
+  }
+  return [...history.slice(-count), "END"];
+}
 
 export function greetingLine(managementVersion = 5): string {
   return `>INFO:OpenVPN Management Interface Version ${managementVersion} -- type 'help' for more info`;
@@ -138,16 +173,7 @@ export function openVpnReply(command: string, state: OpenVpnState): readonly str
     case "bytecount":
       return ["SUCCESS: bytecount interval changed"];
     case "state":
-      // No argument: the current state, as 2.6 answers it; with one, like `log` and `echo`.
-      if (args().length > 0) {
-        return [
-          `SUCCESS: real-time state notification set to ${args()[0] === "off" ? "OFF" : "ON"}`,
-        ];
-      }
-      return [
-        `${state.startedAt ?? STARTED_AT},CONNECTED,SUCCESS,10.201.0.1,,,10.200.0.1,1194`,
-        "END",
-      ];
+      return stateReply(args()[0], state);
     case "log":
     case "echo":
       return [

@@ -46,6 +46,11 @@
  * same second as RECONNECTING, and bob back first, on cid 0, alice on cid 1. A client still in
  * its browser sign-in (client-pending-auth) had its `>CLIENT:DISCONNECT` too, with an empty ENV.
  * SIGTERM: the DISCONNECTs, then `>STATE:...,EXITING,SIGTERM`, then the socket closed.
+ *
+ * `state all` then prints each of those states after the start's (CONNECTING, ASSIGN_IP and
+ * CONNECTED, openvpn_side.ts), in the order told: restartInPlace adds them to the stand-in's
+ * history. With the hold released at once, a SIGUSR1 sent as soon as CONNECTED came gave all
+ * three states in that same second, twice in a row (measured, explicit-exit-notify 0).
  */
 import type { FakeManagementServer } from "./fake_management_server.ts";
 
@@ -70,6 +75,12 @@ const RESTART_SECONDS: Record<RestartSignal, number> = { SIGHUP: 1, SIGUSR1: 0 }
 /** OpenVPN's answer to `status` while it restarts. */
 const STATUS_WHILE_RESTARTING =
   "ERROR: The 'status' command is not supported by the current daemon mode";
+
+/** OpenVPN adds `states` to its history, and tells each in a `>STATE:` line. */
+function tellStates(openvpn: FakeManagementServer, states: readonly string[]): void {
+  openvpn.laterStates.push(...states);
+  openvpn.sendLines(states.map((state) => `>STATE:${state}`));
+}
 
 /** Resolves when `openvpn` receives `line` after position `mark` of what it received. */
 function receivedSince(openvpn: FakeManagementServer, mark: number, line: string) {
@@ -96,7 +107,8 @@ export async function restartInPlace(
   openvpn.respond = (command) =>
     command === "status 3" ? [STATUS_WHILE_RESTARTING] : respond?.(command) ?? "default";
   const restarting = openvpn.received.length;
-  openvpn.sendLines([`>STATE:${at},RECONNECTING,${signal},,,,,`, HOLD_LINE[signal]]);
+  tellStates(openvpn, [`${at},RECONNECTING,${signal},,,,,`]);
+  openvpn.sendLines([HOLD_LINE[signal]]);
   try {
     await receivedSince(openvpn, restarting, "hold release");
     await receivedSince(openvpn, restarting, "status 3");
@@ -104,10 +116,10 @@ export async function restartInPlace(
     openvpn.respond = respond;
   }
   const started = openvpn.received.length;
-  openvpn.startedAt = at + RESTART_SECONDS[signal];
-  openvpn.sendLines([
-    `>STATE:${openvpn.startedAt},ASSIGN_IP,,10.201.0.1,,,,`,
-    `>STATE:${openvpn.startedAt},CONNECTED,SUCCESS,10.201.0.1,,,10.200.0.1,1194`,
+  const back = at + RESTART_SECONDS[signal];
+  tellStates(openvpn, [
+    `${back},ASSIGN_IP,,10.201.0.1,,,,`,
+    `${back},CONNECTED,SUCCESS,10.201.0.1,,,10.200.0.1,1194`,
   ]);
   await receivedSince(openvpn, started, "status 3");
 }

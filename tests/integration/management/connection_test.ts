@@ -81,10 +81,14 @@ Deno.test("connects over TCP, learns management version 5 and answers commands",
       managementVersion: 5,
       // What names OpenVPN's run (openvpn_run.ts), as the stand-in tells it.
       openvpnPid: 4242,
-      openvpnState: { time: STARTED_AT, state: "CONNECTED" },
+      openvpnStates: [
+        { time: STARTED_AT, state: "CONNECTING" },
+        { time: STARTED_AT, state: "ASSIGN_IP" },
+        { time: STARTED_AT, state: "CONNECTED" },
+      ],
     });
     assertEquals(connection.status(), { linkUp: true, managementVersion: 5, lastError: undefined });
-    assertEquals(server.received.slice(0, 5), ["version", "pid", "state on", "state", "hold"]);
+    assertEquals(server.received.slice(0, 5), ["version", "pid", "state on", "state all", "hold"]);
     const reply = await connection.send(status3());
     assert(reply.type === "lines");
     assert(reply.lines[0]?.startsWith("TITLE\t"));

@@ -87,7 +87,7 @@ async function setUp() {
       type: "connected",
       managementVersion: 5,
       openvpnPid: 4242,
-      openvpnState: STATE_1,
+      openvpnStates: [STATE_1],
     });
     await settle();
   };

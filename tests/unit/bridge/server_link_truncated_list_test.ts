@@ -41,7 +41,7 @@ Deno.test("a client list cut at the reply limit ends no session of a client miss
   const link = new ServerLink(connection, events, getLogger("clients"), clock);
   link.start();
   try {
-    emit({ type: "connected", managementVersion: 5, openvpnPid: 4242, openvpnState: STATE_1 });
+    emit({ type: "connected", managementVersion: 5, openvpnPid: 4242, openvpnStates: [STATE_1] });
     await new Promise((resolve) => setTimeout(resolve, 0));
     const bound = (await memory.listBindings("default")).map(({ cid }) => cid).sort();
     assertEquals(bound, [1, 2], "a session of a client still connected was ended");

@@ -49,7 +49,7 @@ Deno.test("ServerLink.tunnels: the list at link-up, then each ESTABLISHED and DI
   link.start();
   try {
     assertEquals(link.tunnels, undefined, "before the link came up");
-    emit({ type: "connected", managementVersion: 5, openvpnPid: 4242, openvpnState: STATE });
+    emit({ type: "connected", managementVersion: 5, openvpnPid: 4242, openvpnStates: [STATE] });
     assertEquals(link.tunnels, undefined, "while the list is read");
     await settle();
     assertEquals(link.tunnels, 2);
@@ -100,7 +100,7 @@ Deno.test("ServerLink.tunnels through OpenVPN's restart in place as 2.6 does it 
   const link = new ServerLink(connection, events, getLogger("clients"), clock);
   link.start();
   try {
-    emit({ type: "connected", managementVersion: 5, openvpnPid: 4242, openvpnState: STATE });
+    emit({ type: "connected", managementVersion: 5, openvpnPid: 4242, openvpnStates: [STATE] });
     await settle();
     assertEquals(link.tunnels, 2);
 

@@ -36,7 +36,7 @@ const CONNECTED: ConnectionEvent = {
   type: "connected",
   managementVersion: 5,
   openvpnPid: 4242,
-  openvpnState: STATE_1,
+  openvpnStates: [STATE_1],
 };
 
 /** OpenVPN restarted in place (SIGHUP): the link stays up and tells the new run. */

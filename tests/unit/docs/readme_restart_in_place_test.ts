@@ -19,7 +19,7 @@ async function restartLines(signal: RestartSignal): Promise<string[]> {
   const openvpn = {
     received: [] as string[],
     respond: undefined,
-    startedAt: 0,
+    laterStates: [] as string[],
     sendClientBlock: (kind: string, cid: number) => sent.push(`>CLIENT:${kind},${cid}`),
     sendLines: (lines: readonly string[]) => sent.push(...lines),
     waitForLine: () => Promise.resolve(""),

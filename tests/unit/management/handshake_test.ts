@@ -22,7 +22,7 @@ import { loadTranscript, replay, transcriptNames, transcriptNotes } from "./tran
 
 const T0 = 1_800_000_000_000;
 /** What the bridge asks at every link-up, before a hold release. */
-const HANDSHAKE = ["version", "pid", "state on", "state", "hold"];
+const HANDSHAKE = ["version", "pid", "state on", "state all", "hold"];
 const TIMEOUT_MS = 5000;
 
 /** A LinkCore whose port records what it would write, deliver and fail. */
@@ -88,8 +88,8 @@ for (const [name, password] of RECORDED) {
         assert(connected.openvpnPid !== undefined && connected.openvpnPid > 0);
         // Recorded with --dev null: OpenVPN stops at ASSIGN_IP, or waits in its hold.
         assertEquals(
-          connected.openvpnState?.state,
-          name.includes("hold") ? "CONNECTING" : "ASSIGN_IP",
+          connected.openvpnStates?.map(({ state }) => state),
+          name.includes("hold") ? ["CONNECTING"] : ["CONNECTING", "ASSIGN_IP"],
         );
         assert(t.core.ready);
       } else {
@@ -132,6 +132,9 @@ Deno.test("handshake comes up on the replies of every other recorded OpenVPN 2.6
     if (!replies.has("state on")) {
       replies.set("state on", "SUCCESS: real-time state notification set to ON\r\n");
     }
+    // They asked `state`, the latest state: the last line of the history `state all` prints.
+    const latest = replies.get("state");
+    if (!replies.has("state all") && latest !== undefined) replies.set("state all", latest);
     // A recording client that never asked what we ask cannot answer us.
     const asked = HANDSHAKE.concat(holding ? ["hold release"] : []);
     if (!asked.every((command) => replies.has(command))) continue;
@@ -150,7 +153,7 @@ Deno.test("handshake comes up on the replies of every other recorded OpenVPN 2.6
     const connected = t.events[0];
     assert(connected?.type === "connected", name);
     assertEquals(connected.managementVersion, 5, name);
-    assert(connected.openvpnPid !== undefined && connected.openvpnState !== undefined, name);
+    assert(connected.openvpnPid !== undefined && connected.openvpnStates !== undefined, name);
     // Events of the handshake are held back until `connected`, then delivered in order.
     assertEquals(
       t.events.slice(1).map((event) => event.type),
@@ -194,8 +197,33 @@ Deno.test("an ERROR to pid and state leaves OpenVPN's run unknown, and the link 
     type: "connected",
     managementVersion: 5,
     openvpnPid: undefined,
-    openvpnState: undefined,
+    openvpnStates: undefined,
   });
+});
+
+Deno.test("a >STATE line before the reply to `state all` is in that history: not delivered as well, one after it is", () => {
+  const t = recordingCore();
+  t.core.receive(">INFO:x\r\n", T0);
+  t.core.receive("Management Version: 5\r\nEND\r\n", T0);
+  t.core.receive("SUCCESS: pid=7\r\n", T0);
+  t.core.receive("SUCCESS: real-time state notification set to ON\r\n", T0);
+  // OpenVPN reached CONNECTED after `state on`, before it read `state all`.
+  t.core.receive(">STATE:1796534210,CONNECTED,SUCCESS,10.201.0.1,,,10.200.0.1,1194\r\n", T0);
+  t.core.receive(
+    "1796534210,ASSIGN_IP,,10.201.0.1,,,,\r\n" +
+      "1796534210,CONNECTED,SUCCESS,10.201.0.1,,,10.200.0.1,1194\r\nEND\r\n",
+    T0,
+  );
+  t.core.receive(">STATE:1796534211,RECONNECTING,SIGHUP,,,,,\r\n", T0);
+  t.core.receive("SUCCESS: hold=0\r\n", T0);
+  assertEquals(t.failures, []);
+  const [connected, ...later] = t.events;
+  assert(connected?.type === "connected");
+  assertEquals(connected.openvpnStates?.map(({ state }) => state), ["ASSIGN_IP", "CONNECTED"]);
+  assertEquals(
+    later.map((event) => event.type === "state" ? `${event.time},${event.state}` : event.type),
+    ["info", "1796534211,RECONNECTING"],
+  );
 });
 
 Deno.test("handshake fails when the version reply names no management version", () => {
