@@ -12,7 +12,10 @@
  * ask it (a session without a refresh token) says nothing of it.
  *
  * An outage that begins within WARNING_INTERVAL_MS of the last one's warning (an IdP that
- * flaps) is told at debug, as its end is: it cannot fill the log either.
+ * flaps) is told at debug: it cannot fill the log either. If it lasts, it is warned about at its
+ * first check once that interval is up, with when it began and how many sessions it has met so
+ * far (its end then at info, else at debug): an outage is told at most a minute late, or an IdP
+ * down again within the minute of its last warning would go unwarned about for hours.
  */
 import type { Logger } from "@logtape/logtape";
 import { words } from "../log.ts";
@@ -40,35 +43,56 @@ interface Outage {
   setting: IdpUnreachableSetting;
   /** The sessions checked in vain, each once however often it was checked. */
   sessions: Set<string>;
-  /** Whether its beginning was warned about (its end is then told at info). */
+  /** Whether it was warned about (its end is then told at info). */
   warned: boolean;
+  /** When its first check failed (`now`), for a warning given late. */
+  beganAt: number;
+}
+
+/** An outage's warning (`error`, `effect`, `hint`); `late`: what one given after it began adds. */
+function cannotAsk(late = ""): string {
+  return `Refresh checks cannot ask the identity provider ({error}${late}): until one reaches ` +
+    "it again, {effect}; they are counted and told then; {hint}";
 }
 
 export class RefreshOutage {
   readonly #log: Logger;
+  readonly #now: () => number;
   readonly #warning: WarningInterval;
   #outage: Outage | undefined;
 
-  /** `now`: any clock in milliseconds (the interval only: WarningInterval). */
+  /** `now`: the wall clock in milliseconds (a late warning says when its outage began). */
   constructor(log: Logger, now: () => number) {
     this.#log = log;
+    this.#now = now;
     this.#warning = new WarningInterval(WARNING_INTERVAL_MS, now);
   }
 
   /** The refresh check of `sessionId` could not ask the IdP (`error`), and `setting` decided. */
   unreachable(sessionId: string, error: string, setting: IdpUnreachableSetting): void {
-    const outage = this.#outage;
-    if (outage !== undefined) {
-      outage.sessions.add(sessionId);
-      return;
+    const begins = this.#outage === undefined;
+    const outage = this.#outage ??= {
+      setting,
+      sessions: new Set(),
+      warned: false,
+      beganAt: this.#now(),
+    };
+    outage.sessions.add(sessionId);
+    if (outage.warned) return;
+    outage.warned = this.#warning.due() !== undefined;
+    const properties = { error, effect: words(EFFECT[setting]), hint: words(IDP_UNREACHABLE_HINT) };
+    if (begins) {
+      this.#log[outage.warned ? "warning" : "debug"](cannotAsk(), properties);
+    } else if (outage.warned) {
+      this.#log.warning(
+        cannotAsk("; since {began}, {sessions} session(s) so far"),
+        {
+          ...properties,
+          began: new Date(outage.beganAt).toISOString(),
+          sessions: outage.sessions.size,
+        },
+      );
     }
-    const warned = this.#warning.due() !== undefined;
-    this.#outage = { setting, sessions: new Set([sessionId]), warned };
-    this.#log[warned ? "warning" : "debug"](
-      "Refresh checks cannot ask the identity provider ({error}): until one reaches it again, " +
-        "{effect}; they are counted and told then; {hint}",
-      { error, effect: words(EFFECT[setting]), hint: words(IDP_UNREACHABLE_HINT) },
-    );
   }
 
   /** The IdP answered a refresh (granted or refused it): an outage under way has ended. */
