@@ -1,11 +1,12 @@
 /**
  * One management link without I/O: the protocol parser, the handshake, the commands in flight
  * with their deadlines, and the events held back until the link is up. The socket adapter
- * (`connection.ts`) feeds it the text it reads and the time; the core answers through a port,
- * synchronously and in order: text to write, events to deliver, "drop this link". No sockets,
- * no timers: tests drive it with recorded transcripts and plain numbers for time. Every `now` is
- * read from one clock that is never stepped (the adapter's `clock.monotonic()`): deadlines are
- * durations on this host, and a wall clock stepped forward would time out every command at once.
+ * (`connection.ts`) feeds it the text it reads and the time; the core handles the events and
+ * replies in it in the order they were read, and answers through a port, synchronously and in
+ * order: text to write, events to deliver, "drop this link". No sockets, no timers: tests drive
+ * it with recorded transcripts and plain numbers for time. Every `now` is read from one clock
+ * that is never stepped (the adapter's `clock.monotonic()`): deadlines are durations on this
+ * host, and a wall clock stepped forward would time out every command at once.
  *
  * Events: `connected` (with the management version) comes before any other event of the link;
  * events that arrive during the handshake are held back until then (bounded). After `close()`
@@ -110,20 +111,28 @@ export class LinkCore {
     if (this.#failed || this.#closed) return;
     this.#now = now;
     const { events, replies } = this.#core.push(chunk);
-    for (const reply of replies) this.#onReply(reply);
+    // In the order they were read: a reply moves the handshake on, and an event means what it
+    // means on its side of it (a `>STATE:` line before the reply to `state all` is in that
+    // history, one after it is not). Replies all first, such a line counted twice.
+    let next = 0;
     for (let i = 0; i < events.length; i++) {
+      while (next < replies.length && this.#core.eventsBefore(next) <= i) {
+        this.#onReply(replies[next++]!);
+      }
       if (this.#failed) {
-        // An event can fail the link (out-of-step); what came after it in the same read can no
-        // longer be answered on this link, and OpenVPN does not send it again on the next.
+        // An event or a reply can fail the link; the events after it in the same read can no
+        // longer be answered on this link, and OpenVPN does not send them again on the next.
         this.#options.log.warn(
           "Management link failed: {count} events read after the failure were dropped (a " +
             "client among them is answered when it tries again)",
           { count: events.length - i },
         );
-        return;
+        break;
       }
       this.#onEvent(events[i]!);
     }
+    // A reply read after a failure still tells its command what OpenVPN did.
+    while (next < replies.length) this.#onReply(replies[next++]!);
   }
 
   /**

@@ -122,6 +122,11 @@ export class ManagementProtocol {
   #promptSeen = false;
   /** A reply could not be matched (`out-of-step`): no later one is, until `reset()`. */
   #outOfStep = false;
+  /**
+   * Of the last push, how many of its events came before each of its replies (same index). One
+   * array for every push, not one each: a REAUTH is a push or two.
+   */
+  readonly #eventsBefore: number[] = [];
   /** The result `push()` is filling (push runs to its end before anything else). */
   #out: PushResult = { events: [], replies: [] };
   readonly #sink: LineSink = {
@@ -156,6 +161,15 @@ export class ManagementProtocol {
       out.events.push({ type: "password-prompt" });
     }
     return out;
+  }
+
+  /**
+   * How many of the last `push()`'s events came before its reply number `index` (an index of
+   * its `replies`): the two lists in the order they were read, for a caller to whom it matters
+   * (link_core.ts). Read it before the next push.
+   */
+  eventsBefore(index: number): number {
+    return this.#eventsBefore[index]!;
   }
 
   /**
@@ -346,18 +360,18 @@ export class ManagementProtocol {
     if (ticket.kind === "single") {
       this.#tickets.shift();
       if (line.startsWith("SUCCESS:")) {
-        out.replies.push({
+        this.#reply(out, {
           ticket: ticket.id,
           type: "success",
           message: line.slice(8).trimStart(),
         });
       } else if (line.startsWith("ERROR:")) {
-        out.replies.push({ ticket: ticket.id, type: "error", message: line.slice(6).trimStart() });
+        this.#reply(out, { ticket: ticket.id, type: "error", message: line.slice(6).trimStart() });
       } else {
         // Consumed as this command's reply: OpenVPN sends exactly one line per such command.
         const message = `Unexpected reply line: ${describeLine(line)}`;
         this.#warn(out, "unexpected-reply", message);
-        out.replies.push({ ticket: ticket.id, type: "error", message });
+        this.#reply(out, { ticket: ticket.id, type: "error", message });
       }
       return;
     }
@@ -374,12 +388,12 @@ export class ManagementProtocol {
     }
     if (first && line.startsWith("ERROR:")) {
       this.#tickets.shift();
-      out.replies.push({ ticket: ticket.id, type: "error", message: line.slice(6).trimStart() });
+      this.#reply(out, { ticket: ticket.id, type: "error", message: line.slice(6).trimStart() });
       return;
     }
     if (line === "END") {
       this.#tickets.shift();
-      out.replies.push({
+      this.#reply(out, {
         ticket: ticket.id,
         type: "lines",
         lines: ticket.lines,
@@ -401,6 +415,12 @@ export class ManagementProtocol {
     }
     ticket.lines.push(line);
     ticket.chars = chars;
+  }
+
+  #reply(out: PushResult, reply: Reply): void {
+    // Written in place (index <= length): the array keeps its store from push to push.
+    this.#eventsBefore[out.replies.length] = out.events.length;
+    out.replies.push(reply);
   }
 
   #warn(

@@ -18,6 +18,7 @@ import {
   LinkCore,
   type LinkOptions,
 } from "../../../src/management/link_core.ts";
+import { logsOf } from "../../support/log_capture.ts";
 import { loadTranscript, replay, transcriptNames, transcriptNotes } from "./transcript_loader.ts";
 
 const T0 = 1_800_000_000_000;
@@ -201,30 +202,39 @@ Deno.test("an ERROR to pid and state leaves OpenVPN's run unknown, and the link 
   });
 });
 
-Deno.test("a >STATE line before the reply to `state all` is in that history: not delivered as well, one after it is", () => {
-  const t = recordingCore();
-  t.core.receive(">INFO:x\r\n", T0);
-  t.core.receive("Management Version: 5\r\nEND\r\n", T0);
-  t.core.receive("SUCCESS: pid=7\r\n", T0);
-  t.core.receive("SUCCESS: real-time state notification set to ON\r\n", T0);
-  // OpenVPN reached CONNECTED after `state on`, before it read `state all`.
-  t.core.receive(">STATE:1796534210,CONNECTED,SUCCESS,10.201.0.1,,,10.200.0.1,1194\r\n", T0);
-  t.core.receive(
-    "1796534210,ASSIGN_IP,,10.201.0.1,,,,\r\n" +
-      "1796534210,CONNECTED,SUCCESS,10.201.0.1,,,10.200.0.1,1194\r\nEND\r\n",
-    T0,
-  );
-  t.core.receive(">STATE:1796534211,RECONNECTING,SIGHUP,,,,,\r\n", T0);
-  t.core.receive("SUCCESS: hold=0\r\n", T0);
-  assertEquals(t.failures, []);
-  const [connected, ...later] = t.events;
-  assert(connected?.type === "connected");
-  assertEquals(connected.openvpnStates?.map(({ state }) => state), ["ASSIGN_IP", "CONNECTED"]);
-  assertEquals(
-    later.map((event) => event.type === "state" ? `${event.time},${event.state}` : event.type),
-    ["info", "1796534211,RECONNECTING"],
-  );
-});
+/** OpenVPN reached CONNECTED after `state on`, before it read `state all`; then it restarted. */
+const BEFORE_STATES = ">STATE:1796534210,CONNECTED,SUCCESS,10.201.0.1,,,10.200.0.1,1194\r\n";
+const STATES_REPLY = "1796534210,ASSIGN_IP,,10.201.0.1,,,,\r\n" +
+  "1796534210,CONNECTED,SUCCESS,10.201.0.1,,,10.200.0.1,1194\r\nEND\r\n";
+const AFTER_STATES = ">STATE:1796534211,RECONNECTING,SIGHUP,,,,,\r\n";
+
+// One read can hold both the >STATE line and the reply (one write of OpenVPN's, or two a read
+// joined): wire order decides, not which of them the parser completes first.
+const STATE_READS: Array<[string, string[]]> = [
+  ["each in its own read", [BEFORE_STATES, STATES_REPLY, AFTER_STATES]],
+  ["the line before and the reply in one read", [BEFORE_STATES + STATES_REPLY, AFTER_STATES]],
+  ["all three in one read", [BEFORE_STATES + STATES_REPLY + AFTER_STATES]],
+];
+
+for (const [reads, chunks] of STATE_READS) {
+  Deno.test(`a >STATE line before the reply to \`state all\` is in that history: not delivered as well, one after it is (${reads})`, () => {
+    const t = recordingCore();
+    t.core.receive(">INFO:x\r\n", T0);
+    t.core.receive("Management Version: 5\r\nEND\r\n", T0);
+    t.core.receive("SUCCESS: pid=7\r\n", T0);
+    t.core.receive("SUCCESS: real-time state notification set to ON\r\n", T0);
+    for (const chunk of chunks) t.core.receive(chunk, T0);
+    t.core.receive("SUCCESS: hold=0\r\n", T0);
+    assertEquals(t.failures, []);
+    const [connected, ...later] = t.events;
+    assert(connected?.type === "connected");
+    assertEquals(connected.openvpnStates?.map(({ state }) => state), ["ASSIGN_IP", "CONNECTED"]);
+    assertEquals(
+      later.map((event) => event.type === "state" ? `${event.time},${event.state}` : event.type),
+      ["info", "1796534211,RECONNECTING"],
+    );
+  });
+}
 
 Deno.test("handshake fails when the version reply names no management version", () => {
   const t = recordingCore();
@@ -233,6 +243,21 @@ Deno.test("handshake fails when the version reply names no management version", 
   assertEquals(t.written, ["version"]);
   assertEquals(t.failures.map((error) => error.code), ["handshake"]);
   assertEquals(t.events, []);
+});
+
+Deno.test("a reply that fails the handshake drops the events read after it, not those read before it", async () => {
+  const t = recordingCore();
+  t.core.receive(">INFO:OpenVPN Management Interface Version 5\r\n", T0);
+  const logs = await logsOf(() =>
+    Promise.resolve(t.core.receive(
+      ">LOG:1,I,before\r\nOpenVPN Version: OpenVPN 2.6.14\r\nEND\r\n" +
+        ">LOG:2,I,after\r\n>LOG:3,I,after\r\n",
+      T0,
+    ))
+  );
+  assertEquals(t.failures.map((error) => error.code), ["handshake"]);
+  const dropped = logs.filter((line) => line.text.includes("read after the failure"));
+  assertEquals(dropped.map((line) => line.properties["count"]), [2]);
 });
 
 Deno.test("handshake fails when no greeting comes within the timeout, and not before", () => {

@@ -173,7 +173,7 @@ Deno.test("push() ends a multi-line reply early on ERROR as its first line", () 
   ]);
 });
 
-Deno.test("push() routes > lines inside a multi-line reply and a pending reply as events", () => {
+Deno.test("push() routes > lines inside a multi-line reply and a pending reply as events, and tells where each reply came among them", () => {
   const core = new ManagementProtocol();
   const status = core.expect("multi");
   const deny = core.expect("single");
@@ -200,6 +200,8 @@ Deno.test("push() routes > lines inside a multi-line reply and a pending reply a
     { ticket: deny, type: "success", message: "client-deny command succeeded" },
   ]);
   assertEquals(out.events.map((event) => event.type), ["client-connect", "log"]);
+  // The list ends after the block (read inside it), the deny's answer after the >LOG line.
+  assertEquals(out.replies.map((_, index) => core.eventsBefore(index)), [1, 2]);
 });
 
 Deno.test("push() joins partial lines across chunks and accepts bare \\n", () => {

@@ -74,19 +74,23 @@ export function replyKinds(command: string): ReplyKind[] {
 }
 
 export interface Replay extends PushResult {
+  /** For each of `replies`, how many of `events` came before it. */
+  eventsBefore: number[];
   /** Ticket numbers per sent command, in order. */
   tickets: Array<{ command: string; tickets: number[] }>;
 }
 
 /** Replays `steps`; `chunkSize` > 0 re-chunks the received text to test partial lines. */
 export function replay(steps: Step[], chunkSize = 0, core = new ManagementProtocol()): Replay {
-  const result: Replay = { events: [], replies: [], tickets: [] };
+  const result: Replay = { events: [], replies: [], eventsBefore: [], tickets: [] };
   let pendingText = "";
   const flush = () => {
     if (pendingText === "") return;
     const size = chunkSize > 0 ? chunkSize : pendingText.length;
     for (let i = 0; i < pendingText.length; i += size) {
       const out = core.push(pendingText.slice(i, i + size));
+      const before = result.events.length;
+      result.eventsBefore.push(...out.replies.map((_, index) => before + core.eventsBefore(index)));
       result.events.push(...out.events);
       result.replies.push(...out.replies);
     }

@@ -124,7 +124,7 @@ Deno.test("every status 3 of the recorded OpenVPN 2.6 servers is read as a list 
   assert(lists >= 6, `only ${lists} status 3 replies recorded`);
 });
 
-Deno.test("transcripts give identical events and replies whatever the chunk size", () => {
+Deno.test("transcripts give identical events and replies, in the same order, whatever the chunk size", () => {
   for (
     const name of [
       "reauth.server-mgmt.txt",
@@ -138,6 +138,7 @@ Deno.test("transcripts give identical events and replies whatever the chunk size
       const chunked = replay(steps, size);
       assertEquals(chunked.events, whole.events, `${name} in chunks of ${size}`);
       assertEquals(chunked.replies, whole.replies, `${name} in chunks of ${size}`);
+      assertEquals(chunked.eventsBefore, whole.eventsBefore, `${name} in chunks of ${size}`);
     }
   }
 });
