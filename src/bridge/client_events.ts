@@ -564,21 +564,18 @@ export class ClientEvents {
 
   /**
    * Fails closed: handling a CONNECT or REAUTH went wrong, or its block was malformed and
-   * dropped (`event` unknown then). The client is denied rather than left waiting, counted and
+   * dropped (`req` unknown then). The client is denied rather than left waiting, counted and
    * audited like any other denial: through Admission when the request is known, here with no
    * names when only its ids are.
    */
   denyUnhandled(
-    event: { kind: "connect" | "reauth"; env: ClientEnv } | undefined,
+    req: EnvClientRequest | undefined,
     cid: number,
     kid: number,
     denial: Denial,
   ): Promise<void> {
     const { server, commander, admission } = this.#deps;
-    if (event) {
-      const req = new EnvClientRequest(event.kind, server, cid, kid, event.env);
-      return admission.deny(commander, req, denial, { presented: undefined });
-    }
+    if (req) return admission.deny(commander, req, denial, { presented: undefined });
     this.#metrics.denial(denial.code);
     audit(
       "denied",
@@ -588,12 +585,45 @@ export class ClientEvents {
     return commander.deny(cid, kid, denial.logReason, denial.reason);
   }
 
+  /**
+   * What a CONNECT or REAUTH block asks, read out of its ENV: the request keeps no part of the
+   * block (client_request.ts), so whoever waits on its answer keeps the request, not the block.
+   */
+  request(kind: "connect" | "reauth", cid: number, kid: number, env: ClientEnv): EnvClientRequest {
+    return new EnvClientRequest(kind, this.#deps.server, cid, kid, env);
+  }
+
+  /** Answers a CONNECT or REAUTH (`request()`) by the decision table. */
+  async onRequest(req: EnvClientRequest): Promise<void> {
+    // The run the event came in: a cid and kid name this client only within it.
+    const run = this.#signIns.run;
+    const sameRun = () => this.#signIns.run === run;
+    const answers = new AnswersInRun(this.#answers, sameRun);
+    try {
+      if (!req.sessionId) return await this.#decideAndAnswer(req, answers, sameRun, run);
+      return await this.#deps.admission.sessionLock.run(
+        req.sessionId,
+        () => this.#decideAndAnswer(req, answers, sameRun, run),
+      );
+    } catch (error) {
+      // Any failure after a restart, too: thrown on, it is answered with a deny by its ids
+      // (server_link.ts), which would reach the client that has the cid and kid now.
+      if (!(error instanceof OpenvpnRestartedError) && sameRun()) throw error;
+      this.#deps.log.warning(
+        "{request} on cid {cid} (certificate {commonName}): OpenVPN restarted before it was " +
+          "answered; no answer sent (that cid and kid now name another client, or nobody): " +
+          "{error}",
+        { ...who(req), error: String(error) },
+      );
+    }
+  }
+
   onConnect(cid: number, kid: number, env: ClientEnv): Promise<void> {
-    return this.#onAuthRequest(new EnvClientRequest("connect", this.#deps.server, cid, kid, env));
+    return this.onRequest(this.request("connect", cid, kid, env));
   }
 
   onReauth(cid: number, kid: number, env: ClientEnv): Promise<void> {
-    return this.#onAuthRequest(new EnvClientRequest("reauth", this.#deps.server, cid, kid, env));
+    return this.onRequest(this.request("reauth", cid, kid, env));
   }
 
   /**
@@ -843,30 +873,6 @@ export class ClientEvents {
     }
   }
 
-  async #onAuthRequest(req: EnvClientRequest): Promise<void> {
-    // The run the event came in: a cid and kid name this client only within it.
-    const run = this.#signIns.run;
-    const sameRun = () => this.#signIns.run === run;
-    const answers = new AnswersInRun(this.#answers, sameRun);
-    try {
-      if (!req.sessionId) return await this.#decideAndAnswer(req, answers, sameRun, run);
-      return await this.#deps.admission.sessionLock.run(
-        req.sessionId,
-        () => this.#decideAndAnswer(req, answers, sameRun, run),
-      );
-    } catch (error) {
-      // Any failure after a restart, too: thrown on, it is answered with a deny by its ids
-      // (server_link.ts), which would reach the client that has the cid and kid now.
-      if (!(error instanceof OpenvpnRestartedError) && sameRun()) throw error;
-      this.#deps.log.warning(
-        "{request} on cid {cid} (certificate {commonName}): OpenVPN restarted before it was " +
-          "answered; no answer sent (that cid and kid now name another client, or nobody): " +
-          "{error}",
-        { ...who(req), error: String(error) },
-      );
-    }
-  }
-
   /** `run`: the run of OpenVPN the event came in (SignIns.run then). */
   async #decideAndAnswer(
     req: EnvClientRequest,
@@ -907,7 +913,7 @@ export class ClientEvents {
         return await this.#admitBypassed(req, commander, run);
       case "deny":
         // Its client's token is refused for good (decide.ts): nobody can resume the session.
-        // Under the session's lock: a REAUTH names a session_id (#onAuthRequest).
+        // Under the session's lock: a REAUTH names a session_id (onRequest).
         if (decision.ends !== undefined) {
           await this.#deps.admission.endSession(decision.ends, "token-refused");
         }
@@ -1088,12 +1094,10 @@ export class ClientEvents {
     commander: ClientCommander,
     sameRun: () => boolean,
   ): Promise<void> {
-    const { env } = req;
     const { store, config, clock, server, log } = this.#deps;
     // Begun in the run the event came in, or not at all.
     if (!sameRun()) throw new OpenvpnRestartedError();
     const createdAt = clock.now();
-    // Slices of the block: what keeps them (the store, its cache, SignIns) keeps copies.
     const login: PendingLogin = {
       id: this.#deps.newLoginId(),
       server,
@@ -1102,9 +1106,9 @@ export class ClientEvents {
       commonName: req.commonName,
       username: req.username,
       clientIp: req.clientIp,
-      clientPort: Number(env.get("untrusted_port") ?? 0) || 0,
-      platform: shownPlatform(env.get("IV_PLAT")),
-      clientVersion: shownClientVersion(env.get("IV_VER")),
+      clientPort: req.clientPort,
+      platform: shownPlatform(req.ivPlat),
+      clientVersion: shownClientVersion(req.ivVer),
       sessionId: req.sessionId,
       createdAt,
       expiresAt: createdAt + config.authPendingTimeoutMs,
@@ -1112,7 +1116,7 @@ export class ClientEvents {
       // Its session had ended (revoked, logged out, expired): the one this sign-in creates is
       // resumable all the same, as the client uses tokens (login_session.ts).
       ...(presentsToken(req) ? { presentedToken: true } : {}),
-      ...(versionPresentsIssuedToken(env.get("IV_VER") ?? "") ? { presentsIssuedToken: true } : {}),
+      ...(versionPresentsIssuedToken(req.ivVer) ? { presentsIssuedToken: true } : {}),
       ...(sessionIdUnverified(req) ? { sessionIdUnverified: true } : {}),
       ...(this.#signIns.run === undefined ? {} : { openvpnRun: this.#signIns.run }),
     };

@@ -6,8 +6,6 @@
  * Nearly every run finds its key free (one REAUTH per session and hour): that case costs a map
  * entry and no promise of its own; only a key that is busy gets a queue of waiters.
  */
-import { ownString } from "../sessions/entry_check.ts";
-
 const FREE_QUEUE: Array<() => void> = [];
 
 export class KeyedLock {
@@ -17,10 +15,9 @@ export class KeyedLock {
   async run<T>(key: string, work: () => Promise<T>): Promise<T> {
     const waiters = this.#held.get(key);
     if (waiters === undefined) {
-      // A session id is a slice of the socket chunk its event came in: kept as it came, the
-      // chunks of REAUTHs after a storm were copied into the old generation at scavenges until
-      // the next full collection (the Map tables behind it: pending_commands.ts).
-      this.#held.set(ownString(key), FREE_QUEUE);
+      // Kept as given: a session id read out of a block is a copy already (client_request.ts),
+      // not a slice of the socket chunk, which a key kept alive through scavenges after a storm.
+      this.#held.set(key, FREE_QUEUE);
     } else {
       const queue = waiters === FREE_QUEUE ? [] : waiters;
       if (queue !== waiters) this.#held.set(key, queue);

@@ -17,6 +17,7 @@ import { StateHistory } from "../management/openvpn_run.ts";
 import { StoreUnavailableError } from "../sessions/store_unavailable.ts";
 import { logDue, WARNING_INTERVAL_MS, WarningInterval } from "../warning_interval.ts";
 import type { ClientEvents } from "./client_events.ts";
+import type { EnvClientRequest } from "./client_request.ts";
 import { TunnelCount } from "./tunnel_count.ts";
 import { answerRefusal, outcomeUnknown } from "./commander.ts";
 import { INTERNAL_ERROR, MALFORMED_REQUEST, STORE_UNAVAILABLE } from "./denial.ts";
@@ -169,6 +170,54 @@ export class ServerLink {
     for (const resolve of waiters) resolve();
   };
 
+  /** Answers a CONNECT or REAUTH; a failure denies it (fails closed), unless it was answered. */
+  async #answerClient(
+    type: "client-connect" | "client-reauth",
+    req: EnvClientRequest,
+  ): Promise<void> {
+    const { cid, kid } = req;
+    try {
+      await this.#events.onRequest(req);
+    } catch (error) {
+      if (outcomeUnknown(error)) {
+        // An answer written and not confirmed: OpenVPN may still run it (commander.ts).
+        this.#log.warning(
+          "Handling {type} of cid {cid}: OpenVPN did not confirm the answer; not denying: {error}",
+          { type, cid, error: String(error) },
+        );
+        return;
+      }
+      const refusal = answerRefusal(error);
+      if (refusal !== undefined) {
+        // Answered, and OpenVPN refused it: not answered again (commander.ts).
+        if (refusal === "gone") {
+          this.#log.info(
+            "OpenVPN refused the answer to {type} of cid {cid}: {error}; the client (or that key) has gone",
+            { type, cid, error: String(error) },
+          );
+        } else {
+          this.#log.error(
+            "OpenVPN refused the answer to {type} of cid {cid}: {error}; not answered again",
+            { type, cid, error: String(error) },
+          );
+        }
+        return;
+      }
+      // A store that cannot be reached is an outage, not a bug: say so to the client.
+      const unavailable = error instanceof StoreUnavailableError;
+      const failed = { type, cid, error: String(error) };
+      if (unavailable) this.#storeFailed(failed);
+      else this.#log.error("Handling {type} of cid {cid} failed; denying: {error}", failed);
+      await this.#events.denyUnhandled(
+        req,
+        cid,
+        kid,
+        unavailable ? STORE_UNAVAILABLE : INTERNAL_ERROR,
+      )
+        .catch(() => {});
+    }
+  }
+
   async #handle(event: ConnectionEvent): Promise<void> {
     if (this.#heard !== undefined && "cid" in event && event.cid !== undefined) {
       this.#heard.add(event.cid);
@@ -176,51 +225,16 @@ export class ServerLink {
     switch (event.type) {
       case "client-connect":
       case "client-reauth": {
-        const { cid, kid, env } = event;
+        const kind = event.type === "client-connect" ? "connect" : "reauth";
         // Before it is answered, in the order OpenVPN sent it (this part runs synchronously).
-        this.#unasked?.asked(event.type === "client-connect" ? "connect" : "reauth", cid);
-        try {
-          if (event.type === "client-connect") await this.#events.onConnect(cid, kid, env);
-          else await this.#events.onReauth(cid, kid, env);
-        } catch (error) {
-          if (outcomeUnknown(error)) {
-            // An answer written and not confirmed: OpenVPN may still run it (commander.ts).
-            this.#log.warning(
-              "Handling {type} of cid {cid}: OpenVPN did not confirm the answer; not denying: {error}",
-              { type: event.type, cid, error: String(error) },
-            );
-            return;
-          }
-          const refusal = answerRefusal(error);
-          if (refusal !== undefined) {
-            // Answered, and OpenVPN refused it: not answered again (commander.ts).
-            if (refusal === "gone") {
-              this.#log.info(
-                "OpenVPN refused the answer to {type} of cid {cid}: {error}; the client (or that key) has gone",
-                { type: event.type, cid, error: String(error) },
-              );
-            } else {
-              this.#log.error(
-                "OpenVPN refused the answer to {type} of cid {cid}: {error}; not answered again",
-                { type: event.type, cid, error: String(error) },
-              );
-            }
-            return;
-          }
-          // A store that cannot be reached is an outage, not a bug: say so to the client.
-          const unavailable = error instanceof StoreUnavailableError;
-          const failed = { type: event.type, cid, error: String(error) };
-          if (unavailable) this.#storeFailed(failed);
-          else this.#log.error("Handling {type} of cid {cid} failed; denying: {error}", failed);
-          const kind = event.type === "client-connect" ? "connect" : "reauth";
-          await this.#events.denyUnhandled(
-            { kind, env },
-            cid,
-            kid,
-            unavailable ? STORE_UNAVAILABLE : INTERNAL_ERROR,
-          ).catch(() => {});
-        }
-        return;
+        this.#unasked?.asked(kind, event.cid);
+        // Returned, not awaited: this frame keeps `event`, whose ENV is a window on the socket
+        // chunk the block came in, and an answer may wait for a store round trip while the
+        // link reads more chunks. What waits is the request, which keeps none of it.
+        return this.#answerClient(
+          event.type,
+          this.#events.request(kind, event.cid, event.kid, event.env),
+        );
       }
       case "client-established": {
         this.#tunnels.established(event.cid);

@@ -115,19 +115,13 @@ export class SignIns {
   }
 
   /**
-   * Tracks a sign-in begun (or adopted) on its cid; call `endOn` first. Kept for minutes, so its
-   * names are copied: as slices of the CONNECT block, each sign-in held the chunk the block was
-   * read in (entry_check.ts, ownString).
+   * Tracks a sign-in begun (or adopted) on its cid; call `endOn` first. Kept for minutes: its
+   * names are no slices of the CONNECT block, which would keep the chunk the block was read in
+   * (a request's strings are its own: client_request.ts).
    */
   track(signIn: SignIn): void {
-    const clientIp = ownString(signIn.clientIp);
-    const group = addressGroup(clientIp);
-    const kept: Tracked = {
-      ...signIn,
-      commonName: ownString(signIn.commonName),
-      clientIp,
-      countedIn: group,
-    };
+    const group = addressGroup(signIn.clientIp);
+    const kept: Tracked = { ...signIn, countedIn: group };
     // Tracked before its deadline is queued: one already due fires inside add(), and must find
     // itself the latest on its cid to be denied.
     this.#byCid.set(kept.cid, kept);

@@ -24,6 +24,10 @@ import { runUnderBun } from "../support/bun_child.ts";
 import { settledHeap } from "../support/settled_heap.ts";
 import { withFileStore } from "./_fixtures.ts";
 import { collectPages } from "../../src/sessions/list_chunk.ts";
+import { ServerLink } from "../../src/bridge/server_link.ts";
+import { managementCommander } from "../../src/bridge/management_commander.ts";
+import { getLogger } from "../../src/log.ts";
+import { scriptedConnection } from "../support/scripted_connection.ts";
 
 const SESSIONS = 50;
 const CHUNK_CHARS = 1 << 20;
@@ -112,6 +116,88 @@ async function heapKeptBySignIns(store: SessionStore): Promise<number> {
   return growth;
 }
 
+/** `store`, whose session reads wait until `released` settles. */
+function readsWaitFor(store: SessionStore, released: Promise<void>): SessionStore {
+  return new Proxy(store, {
+    get(target, name) {
+      const value = Reflect.get(target, name, target);
+      if (name !== "getSession") return typeof value === "function" ? value.bind(target) : value;
+      return async (sessionId: string) => {
+        await released;
+        return await target.getSession(sessionId);
+      };
+    },
+  });
+}
+
+/**
+ * Sends SESSIONS REAUTHs through a ServerLink, each read by the management protocol out of a
+ * chunk nobody else keeps, while the store holds back their session reads; returns the heap
+ * growth while they all wait, then lets them be answered.
+ */
+async function heapKeptByWaitingReauths(): Promise<number> {
+  const store = new MemoryStore({ maxEntries: SESSIONS, now: () => T0 });
+  const id = (i: number) => `chunk-session-${String(i).padStart(4, "0")}`;
+  const commonName = (i: number) => `cert-user-${i}.vpn.example.com`;
+  const clientIp = (i: number) => `2001:db8:0:${i}::7`;
+  for (let i = 0; i < SESSIONS; i++) {
+    await store.putSession(testSession({
+      sessionId: id(i),
+      cid: i,
+      commonName: commonName(i),
+      clientIp: clientIp(i),
+      createdAt: T0,
+      lastAuthAt: T0,
+      expiresAt: T0 + 3_600_000,
+    }));
+  }
+  const read = Promise.withResolvers<void>();
+  const { connection, sent, emit } = scriptedConnection((_command, count) => ({
+    ticket: count,
+    type: "success",
+    message: "ok",
+  }));
+  const clock = new FakeClock(T0);
+  const { events } = testClientEvents({
+    store: readsWaitFor(store, read.promise),
+    clock,
+    eventsCommander: managementCommander(connection),
+  });
+  const link = new ServerLink(connection, events, getLogger("clients"), clock);
+  link.start();
+  const protocol = new ManagementProtocol();
+  try {
+    const idle = await settledHeap();
+    for (let i = 0; i < SESSIONS; i++) {
+      const env = [
+        `session_id=${id(i)}`,
+        "session_state=Authenticated",
+        `common_name=${commonName(i)}`,
+        `tls_serial_0=${CLIENT_CERTIFICATE_SERIAL}`,
+        `untrusted_ip=${clientIp(i)}`,
+        ...Array.from(
+          { length: CHUNK_CHARS / FILLER_CHARS },
+          (_, n) => `filler_${n}=${"x".repeat(FILLER_CHARS)}`,
+        ),
+      ];
+      const chunk = `>CLIENT:REAUTH,${i},2\r\n` +
+        env.map((line) => `>CLIENT:ENV,${line}\r\n`).join("") + ">CLIENT:ENV,END\r\n";
+      for (const event of protocol.push(chunk).events) emit(event);
+    }
+    const growth = (await settledHeap()) - idle;
+    assertEquals(sent, [], "answered before the store read");
+    read.resolve();
+    for (let tries = 0; sent.length < SESSIONS && tries < 500; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assertEquals(sent, Array.from({ length: SESSIONS }, (_, i) => `client-auth-nt ${i} 2`));
+    return growth;
+  } finally {
+    await link.stop();
+    await store.close();
+  }
+}
+
 function assertChunksFreed(growth: number, what = "stored sessions"): void {
   // Held chunks would be SESSIONS MiB; the sessions themselves are a few KiB.
   assert(
@@ -148,6 +234,10 @@ Deno.test("a sign-in in progress does not keep the management chunk its CONNECT 
   await withFileStore(SESSIONS, () => T0, async (store) => {
     assertChunksFreed(await heapKeptBySignIns(store), "sign-ins in progress");
   });
+});
+
+Deno.test("a REAUTH waiting for its session read does not keep the management chunk it came in", async () => {
+  assertChunksFreed(await heapKeptByWaitingReauths(), "REAUTHs waiting for the store");
 });
 
 Deno.test("on Bun, a session read for a REAUTH is not cached under the REAUTH's chunk: file and Redis stores", async () => {

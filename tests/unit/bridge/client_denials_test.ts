@@ -405,7 +405,8 @@ async function unhandledDenialOf(
   });
   const lines = await logsOf(() =>
     events.denyUnhandled(
-      event && { kind: event.kind, env: testEnv({ untrusted_ip: "198.51.100.7", ...event.env }) },
+      event &&
+        events.request(event.kind, 6, 2, testEnv({ untrusted_ip: "198.51.100.7", ...event.env })),
       6,
       2,
       denial,

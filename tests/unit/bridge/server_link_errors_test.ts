@@ -65,10 +65,9 @@ function linkOver(store: SessionStore = new MemoryStore({ maxEntries: 10 })) {
   return { link, events, deliver, commands, clock };
 }
 
-/** Makes both of the link's auth handlers reject with `error`. */
+/** Makes the link's handler of CONNECTs and REAUTHs reject with `error`. */
 function throwing(events: ClientEvents, error: Error): void {
-  events.onConnect = () => Promise.reject(error);
-  events.onReauth = () => Promise.reject(error);
+  events.onRequest = () => Promise.reject(error);
 }
 
 for (const type of ["client-connect", "client-reauth"] as const) {

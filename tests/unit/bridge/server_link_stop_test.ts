@@ -19,7 +19,8 @@ function slowLink() {
     close: () => (order.push("socket closed"), Promise.resolve()),
   } as unknown as ManagementConnection;
   const events = {
-    onReauth: (cid: number) =>
+    request: (_kind: string, cid: number) => ({ cid }),
+    onRequest: ({ cid }: { cid: number }) =>
       new Promise<void>((resolve) =>
         finish.set(cid, () => (order.push(`cid ${cid} answered`), resolve()))
       ),
