@@ -593,29 +593,36 @@ export class ClientEvents {
     return new EnvClientRequest(kind, this.#deps.server, cid, kid, env);
   }
 
-  /** Answers a CONNECT or REAUTH (`request()`) by the decision table. */
-  async onRequest(req: EnvClientRequest): Promise<void> {
+  /**
+   * Answers a CONNECT or REAUTH (`request()`) by the decision table. Not an async function: a
+   * REAUTH waits here for its session read (a Redis round trip), and an async frame suspended
+   * around it was held by every one waiting (as ServerLink's handler).
+   */
+  onRequest(req: EnvClientRequest): Promise<void> {
     // The run the event came in: a cid and kid name this client only within it.
     const run = this.#signIns.run;
     const sameRun = () => this.#signIns.run === run;
     const answers = new AnswersInRun(this.#answers, sameRun);
-    try {
-      if (!req.sessionId) return await this.#decideAndAnswer(req, answers, sameRun, run);
-      return await this.#deps.admission.sessionLock.run(
+    const answering = req.sessionId
+      ? this.#deps.admission.sessionLock.run(
         req.sessionId,
         () => this.#decideAndAnswer(req, answers, sameRun, run),
-      );
-    } catch (error) {
-      // Any failure after a restart, too: thrown on, it is answered with a deny by its ids
-      // (server_link.ts), which would reach the client that has the cid and kid now.
-      if (!(error instanceof OpenvpnRestartedError) && sameRun()) throw error;
-      this.#deps.log.warning(
-        "{request} on cid {cid} (certificate {commonName}): OpenVPN restarted before it was " +
-          "answered; no answer sent (that cid and kid now name another client, or nobody): " +
-          "{error}",
-        { ...who(req), error: String(error) },
-      );
-    }
+      )
+      : this.#decideAndAnswer(req, answers, sameRun, run);
+    return answering.catch((error) => this.#unanswered(req, sameRun, error));
+  }
+
+  /** A CONNECT or REAUTH whose handling failed: thrown on, unless OpenVPN restarted meanwhile. */
+  #unanswered(req: EnvClientRequest, sameRun: () => boolean, error: unknown): void {
+    // Any failure after a restart, too: thrown on, it is answered with a deny by its ids
+    // (server_link.ts), which would reach the client that has the cid and kid now.
+    if (!(error instanceof OpenvpnRestartedError) && sameRun()) throw error;
+    this.#deps.log.warning(
+      "{request} on cid {cid} (certificate {commonName}): OpenVPN restarted before it was " +
+        "answered; no answer sent (that cid and kid now name another client, or nobody): " +
+        "{error}",
+      { ...who(req), error: String(error) },
+    );
   }
 
   onConnect(cid: number, kid: number, env: ClientEnv): Promise<void> {

@@ -170,52 +170,52 @@ export class ServerLink {
     for (const resolve of waiters) resolve();
   };
 
-  /** Answers a CONNECT or REAUTH; a failure denies it (fails closed), unless it was answered. */
-  async #answerClient(
+  /**
+   * Answers a CONNECT or REAUTH; a failure denies it (fails closed), unless it was answered. Not
+   * an async function: a REAUTH may wait a store round trip, and an async frame suspended
+   * around it (generator, registers, promise, await closures) was held by every one waiting.
+   */
+  #answerClient(type: "client-connect" | "client-reauth", req: EnvClientRequest): Promise<void> {
+    return this.#events.onRequest(req).catch((error) => this.#answerFailed(type, req, error));
+  }
+
+  async #answerFailed(
     type: "client-connect" | "client-reauth",
     req: EnvClientRequest,
+    error: unknown,
   ): Promise<void> {
     const { cid, kid } = req;
-    try {
-      await this.#events.onRequest(req);
-    } catch (error) {
-      if (outcomeUnknown(error)) {
-        // An answer written and not confirmed: OpenVPN may still run it (commander.ts).
-        this.#log.warning(
-          "Handling {type} of cid {cid}: OpenVPN did not confirm the answer; not denying: {error}",
+    if (outcomeUnknown(error)) {
+      // An answer written and not confirmed: OpenVPN may still run it (commander.ts).
+      this.#log.warning(
+        "Handling {type} of cid {cid}: OpenVPN did not confirm the answer; not denying: {error}",
+        { type, cid, error: String(error) },
+      );
+      return;
+    }
+    const refusal = answerRefusal(error);
+    if (refusal !== undefined) {
+      // Answered, and OpenVPN refused it: not answered again (commander.ts).
+      if (refusal === "gone") {
+        this.#log.info(
+          "OpenVPN refused the answer to {type} of cid {cid}: {error}; the client (or that key) has gone",
           { type, cid, error: String(error) },
         );
-        return;
+      } else {
+        this.#log.error(
+          "OpenVPN refused the answer to {type} of cid {cid}: {error}; not answered again",
+          { type, cid, error: String(error) },
+        );
       }
-      const refusal = answerRefusal(error);
-      if (refusal !== undefined) {
-        // Answered, and OpenVPN refused it: not answered again (commander.ts).
-        if (refusal === "gone") {
-          this.#log.info(
-            "OpenVPN refused the answer to {type} of cid {cid}: {error}; the client (or that key) has gone",
-            { type, cid, error: String(error) },
-          );
-        } else {
-          this.#log.error(
-            "OpenVPN refused the answer to {type} of cid {cid}: {error}; not answered again",
-            { type, cid, error: String(error) },
-          );
-        }
-        return;
-      }
-      // A store that cannot be reached is an outage, not a bug: say so to the client.
-      const unavailable = error instanceof StoreUnavailableError;
-      const failed = { type, cid, error: String(error) };
-      if (unavailable) this.#storeFailed(failed);
-      else this.#log.error("Handling {type} of cid {cid} failed; denying: {error}", failed);
-      await this.#events.denyUnhandled(
-        req,
-        cid,
-        kid,
-        unavailable ? STORE_UNAVAILABLE : INTERNAL_ERROR,
-      )
-        .catch(() => {});
+      return;
     }
+    // A store that cannot be reached is an outage, not a bug: say so to the client.
+    const unavailable = error instanceof StoreUnavailableError;
+    const failed = { type, cid, error: String(error) };
+    if (unavailable) this.#storeFailed(failed);
+    else this.#log.error("Handling {type} of cid {cid} failed; denying: {error}", failed);
+    const denial = unavailable ? STORE_UNAVAILABLE : INTERNAL_ERROR;
+    await this.#events.denyUnhandled(req, cid, kid, denial).catch(() => {});
   }
 
   async #handle(event: ConnectionEvent): Promise<void> {

@@ -33,6 +33,20 @@ Deno.test("KeyedLock releases the key when the work fails", async () => {
   assertEquals(lock.size, 0);
 });
 
+Deno.test("KeyedLock releases the key when the work throws before it returns a promise, free or waited for", async () => {
+  const lock = new KeyedLock();
+  const boom = (): Promise<number> => {
+    throw new Error("boom");
+  };
+  const holding = lock.run("s", tick);
+  const waited = lock.run("s", boom);
+  await holding;
+  assertEquals(await waited.then(() => "resolved", (error) => String(error)), "Error: boom");
+  assertEquals(await lock.run("s", boom).catch((error) => String(error)), "Error: boom");
+  assertEquals(await lock.run("s", () => Promise.resolve(42)), 42);
+  assertEquals(lock.size, 0);
+});
+
 Deno.test("canResume() is true for token and user-name clients, false for certificate-only ones", () => {
   assertEquals(canResume({ sessionState: "Initial", username: "" }), false);
   assertEquals(canResume({ sessionState: "Initial", username: "alice" }), true);
