@@ -175,16 +175,34 @@ export class ServerLink {
    * an async function: a REAUTH may wait a store round trip, and an async frame suspended
    * around it (generator, registers, promise, await closures) was held by every one waiting.
    */
-  #answerClient(type: "client-connect" | "client-reauth", req: EnvClientRequest): Promise<void> {
-    return this.#events.onRequest(req).catch((error) => this.#answerFailed(type, req, error));
+  #answerClient(
+    event: Extract<ConnectionEvent, { type: "client-connect" | "client-reauth" }>,
+  ): Promise<void> {
+    const { type, cid, kid } = event;
+    let req: EnvClientRequest;
+    try {
+      req = this.#events.request(
+        type === "client-connect" ? "connect" : "reauth",
+        cid,
+        kid,
+        event.env,
+      );
+    } catch (error) {
+      // Reading the block failed: denied by its ids, like a failure of its handling.
+      return this.#answerFailed(type, cid, kid, undefined, error);
+    }
+    return this.#events.onRequest(req).catch((error) =>
+      this.#answerFailed(type, cid, kid, req, error)
+    );
   }
 
   async #answerFailed(
     type: "client-connect" | "client-reauth",
-    req: EnvClientRequest,
+    cid: number,
+    kid: number,
+    req: EnvClientRequest | undefined,
     error: unknown,
   ): Promise<void> {
-    const { cid, kid } = req;
     if (outcomeUnknown(error)) {
       // An answer written and not confirmed: OpenVPN may still run it (commander.ts).
       this.#log.warning(
@@ -225,16 +243,12 @@ export class ServerLink {
     switch (event.type) {
       case "client-connect":
       case "client-reauth": {
-        const kind = event.type === "client-connect" ? "connect" : "reauth";
         // Before it is answered, in the order OpenVPN sent it (this part runs synchronously).
-        this.#unasked?.asked(kind, event.cid);
+        this.#unasked?.asked(event.type === "client-connect" ? "connect" : "reauth", event.cid);
         // Returned, not awaited: this frame keeps `event`, whose ENV is a window on the socket
         // chunk the block came in, and an answer may wait for a store round trip while the
         // link reads more chunks. What waits is the request, which keeps none of it.
-        return this.#answerClient(
-          event.type,
-          this.#events.request(kind, event.cid, event.kid, event.env),
-        );
+        return this.#answerClient(event);
       }
       case "client-established": {
         this.#tunnels.established(event.cid);

@@ -86,6 +86,25 @@ for (const type of ["client-connect", "client-reauth"] as const) {
     }
   });
 
+  Deno.test(`a ${type} whose request cannot be read out of its block gets client-deny "internal error"`, async () => {
+    // The request is read before its answer is waited for (the wait keeps the request, not the
+    // block): a failure there is a failure of its handling, and fails closed like any other.
+    const logs = captureLogs();
+    const { link, events, deliver, commands } = linkOver();
+    try {
+      events.request = () => {
+        throw new Error("a bug reading the block");
+      };
+      deliver(type, 6, 2);
+      assertEquals(await commands(), [INTERNAL_DENY(6, 2)]);
+      const logged = logs.lines.filter((line) => line.text.includes("denying"));
+      assertEquals(logged.map((line) => line.level), ["error"]);
+    } finally {
+      await link.stop();
+      logs.stop();
+    }
+  });
+
   Deno.test(`a ${type} whose handling finds the store unreachable gets client-deny "session store unreachable"`, async () => {
     const logs = captureLogs();
     const { link, events, deliver, commands } = linkOver();
