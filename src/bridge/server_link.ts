@@ -191,9 +191,14 @@ export class ServerLink {
       // Reading the block failed: denied by its ids, like a failure of its handling.
       return this.#answerFailed(type, cid, kid, undefined, error);
     }
-    return this.#events.onRequest(req).catch((error) =>
-      this.#answerFailed(type, cid, kid, req, error)
-    );
+    let answering: Promise<void>;
+    try {
+      answering = this.#events.onRequest(req);
+    } catch (error) {
+      // A throw before its first wait, in the run the event came in: denied as a rejection is.
+      return this.#answerFailed(type, cid, kid, req, error);
+    }
+    return answering.catch((error) => this.#answerFailed(type, cid, kid, req, error));
   }
 
   async #answerFailed(

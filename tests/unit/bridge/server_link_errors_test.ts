@@ -105,6 +105,24 @@ for (const type of ["client-connect", "client-reauth"] as const) {
     }
   });
 
+  Deno.test(`a ${type} whose handling throws before its first wait gets client-deny "internal error"`, async () => {
+    // Not a rejection: a throw out of the handler itself, as the event arrives.
+    const logs = captureLogs();
+    const { link, events, deliver, commands } = linkOver();
+    try {
+      events.onRequest = () => {
+        throw new Error("a bug before the first wait");
+      };
+      deliver(type, 6, 2);
+      assertEquals(await commands(), [INTERNAL_DENY(6, 2)]);
+      const logged = logs.lines.filter((line) => line.text.includes("denying"));
+      assertEquals(logged.map((line) => line.level), ["error"]);
+    } finally {
+      await link.stop();
+      logs.stop();
+    }
+  });
+
   Deno.test(`a ${type} whose handling finds the store unreachable gets client-deny "session store unreachable"`, async () => {
     const logs = captureLogs();
     const { link, events, deliver, commands } = linkOver();
