@@ -70,73 +70,83 @@ function throwing(events: ClientEvents, error: Error): void {
   events.onRequest = () => Promise.reject(error);
 }
 
+/**
+ * Delivers a `type` event as cid `cid` key 1 after `breakIt` made its handling fail, and checks
+ * the link's one answer and the level of its one "denying" line.
+ */
+async function deniedWhen(
+  type: "client-connect" | "client-reauth",
+  cid: number,
+  breakIt: (events: ClientEvents) => void,
+  answer: (cid: number, kid: number) => string,
+  level: string,
+): Promise<void> {
+  const logs = captureLogs();
+  const { link, events, deliver, commands } = linkOver();
+  try {
+    breakIt(events);
+    deliver(type, cid, 1);
+    assertEquals(await commands(), [answer(cid, 1)]);
+    const logged = logs.lines.filter((line) => line.text.includes("denying"));
+    assertEquals(logged.map((line) => line.level), [level]);
+  } finally {
+    await link.stop();
+    logs.stop();
+  }
+}
+
 for (const type of ["client-connect", "client-reauth"] as const) {
-  Deno.test(`a ${type} whose handling throws a plain Error gets client-deny "internal error"`, async () => {
-    const logs = captureLogs();
-    const { link, events, deliver, commands } = linkOver();
-    try {
-      throwing(events, new Error("a bug"));
-      deliver(type, 5, 1);
-      assertEquals(await commands(), [INTERNAL_DENY(5, 1)]);
-      const logged = logs.lines.filter((line) => line.text.includes("denying"));
-      assertEquals(logged.map((line) => line.level), ["error"]);
-    } finally {
-      await link.stop();
-      logs.stop();
-    }
-  });
+  Deno.test(`a ${type} whose handling throws a plain Error gets client-deny "internal error"`, () =>
+    deniedWhen(
+      type,
+      5,
+      (events) => {
+        events.onRequest = () => Promise.reject(new Error("a bug"));
+      },
+      INTERNAL_DENY,
+      "error",
+    ));
 
-  Deno.test(`a ${type} whose request cannot be read out of its block gets client-deny "internal error"`, async () => {
-    // The request is read before its answer is waited for (the wait keeps the request, not the
-    // block): a failure there is a failure of its handling, and fails closed like any other.
-    const logs = captureLogs();
-    const { link, events, deliver, commands } = linkOver();
-    try {
-      events.request = () => {
-        throw new Error("a bug reading the block");
-      };
-      deliver(type, 6, 2);
-      assertEquals(await commands(), [INTERNAL_DENY(6, 2)]);
-      const logged = logs.lines.filter((line) => line.text.includes("denying"));
-      assertEquals(logged.map((line) => line.level), ["error"]);
-    } finally {
-      await link.stop();
-      logs.stop();
-    }
-  });
+  // The request is read before its answer is waited for (the wait keeps the request, not the
+  // block): a failure there is a failure of its handling, and fails closed like any other.
+  Deno.test(`a ${type} whose request cannot be read out of its block gets client-deny "internal error"`, () =>
+    deniedWhen(
+      type,
+      6,
+      (events) => {
+        events.request = () => {
+          throw new Error("a bug reading the block");
+        };
+      },
+      INTERNAL_DENY,
+      "error",
+    ));
 
-  Deno.test(`a ${type} whose handling throws before its first wait gets client-deny "internal error"`, async () => {
-    // Not a rejection: a throw out of the handler itself, as the event arrives.
-    const logs = captureLogs();
-    const { link, events, deliver, commands } = linkOver();
-    try {
-      events.onRequest = () => {
-        throw new Error("a bug before the first wait");
-      };
-      deliver(type, 6, 2);
-      assertEquals(await commands(), [INTERNAL_DENY(6, 2)]);
-      const logged = logs.lines.filter((line) => line.text.includes("denying"));
-      assertEquals(logged.map((line) => line.level), ["error"]);
-    } finally {
-      await link.stop();
-      logs.stop();
-    }
-  });
+  // Not a rejection: a throw out of the handler itself, as the event arrives.
+  Deno.test(`a ${type} whose handling throws before its first wait gets client-deny "internal error"`, () =>
+    deniedWhen(
+      type,
+      8,
+      (events) => {
+        events.onRequest = () => {
+          throw new Error("a bug before the first wait");
+        };
+      },
+      INTERNAL_DENY,
+      "error",
+    ));
 
-  Deno.test(`a ${type} whose handling finds the store unreachable gets client-deny "session store unreachable"`, async () => {
-    const logs = captureLogs();
-    const { link, events, deliver, commands } = linkOver();
-    try {
-      throwing(events, new StoreUnavailableError("Session store unreachable: test"));
-      deliver(type, 7, 3);
-      assertEquals(await commands(), [STORE_DENY(7, 3)]);
-      const logged = logs.lines.filter((line) => line.text.includes("denying"));
-      assertEquals(logged.map((line) => line.level), ["warning"]);
-    } finally {
-      await link.stop();
-      logs.stop();
-    }
-  });
+  Deno.test(`a ${type} whose handling finds the store unreachable gets client-deny "session store unreachable"`, () =>
+    deniedWhen(
+      type,
+      7,
+      (events) => {
+        events.onRequest = () =>
+          Promise.reject(new StoreUnavailableError("Session store unreachable: test"));
+      },
+      STORE_DENY,
+      "warning",
+    ));
 }
 
 Deno.test("store failures are warned about once a minute, at debug in between; a bug's each time", async () => {
